@@ -1,0 +1,77 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { BadRequestSchema, BadRequest_FieldViolationSchema, type BadRequest_FieldViolation } from "../../gen/ts/google/rpc/error_details_pb.js";
+import { ResponseFormatType, Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ChatParams, EmbedParams } from "../providers/provider.js";
+
+const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Collects every problem with a request, so one round trip shows them all. */
+class Violations {
+  private readonly list: BadRequest_FieldViolation[] = [];
+
+  add(field: string, description: string): void {
+    this.list.push(create(BadRequest_FieldViolationSchema, { field, description }));
+  }
+
+  range(field: string, value: number | undefined, min: number, max: number): void {
+    if (value !== undefined && !(value >= min && value <= max)) this.add(field, `must be between ${min} and ${max}, got ${value}`);
+  }
+
+  /** Throws InvalidArgument with a `google.rpc.BadRequest` detail naming each field. */
+  throwIfAny(): void {
+    if (this.list.length === 0) return;
+    const summary = this.list.map((v) => `${v.field}: ${v.description}`).join("; ");
+    throw new ConnectError(summary, Code.InvalidArgument, undefined, [
+      { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: this.list }) },
+    ]);
+  }
+}
+
+export function validateChat(params: ChatParams): void {
+  const v = new Violations();
+  if (!params.model) v.add("model", "is required (see ListModels)");
+  if (params.messages.length === 0) v.add("messages", "at least one message is required");
+  params.messages.forEach((message, i) => {
+    const at = `messages[${i}]`;
+    if (message.role === Role.UNSPECIFIED) v.add(`${at}.role`, "is required");
+    if (message.content !== "" && message.parts.length > 0) v.add(`${at}.parts`, "set either content or parts, not both");
+    if (message.role === Role.TOOL && !message.toolCallId) v.add(`${at}.tool_call_id`, "is required on a tool message");
+    if (message.toolCalls.length > 0 && message.role !== Role.ASSISTANT) v.add(`${at}.tool_calls`, "only assistant messages carry tool calls");
+    message.parts.forEach((part, j) => {
+      if (part.part.case === undefined) v.add(`${at}.parts[${j}]`, "is empty");
+      if (part.part.case === "imageUrl" && !/^(https?:|data:image\/)/.test(part.part.value.url)) {
+        v.add(`${at}.parts[${j}].image_url.url`, "must be an http(s) URL or a data:image/ URL");
+      }
+    });
+  });
+  v.range("temperature", params.temperature, 0, 2);
+  v.range("top_p", params.topP, 0, 1);
+  v.range("presence_penalty", params.presencePenalty, -2, 2);
+  v.range("frequency_penalty", params.frequencyPenalty, -2, 2);
+  if (params.maxTokens !== undefined && params.maxTokens < 1) v.add("max_tokens", "must be at least 1");
+  if (params.stop.length > 4) v.add("stop", "at most 4 stop sequences");
+  const names = new Set<string>();
+  params.tools.forEach((tool, i) => {
+    if (!TOOL_NAME.test(tool.name)) v.add(`tools[${i}].name`, "must be 1-64 letters, digits, '_' or '-'");
+    if (names.has(tool.name)) v.add(`tools[${i}].name`, `"${tool.name}" is declared twice`);
+    names.add(tool.name);
+  });
+  const choice = params.toolChoice?.choice;
+  if (choice?.case === "functionName" && !names.has(choice.value)) v.add("tool_choice.function_name", `"${choice.value}" is not among the tools`);
+  if (params.responseFormat?.type === ResponseFormatType.JSON_SCHEMA && !params.responseFormat.schema) {
+    v.add("response_format.schema", "is required for JSON_SCHEMA");
+  }
+  v.throwIfAny();
+}
+
+export function validateEmbed(params: EmbedParams): void {
+  const v = new Violations();
+  if (!params.model) v.add("model", "is required");
+  if (params.inputs.length === 0) v.add("inputs", "at least one input is required");
+  params.inputs.forEach((input, i) => {
+    if (input === "") v.add(`inputs[${i}]`, "must not be empty");
+  });
+  if (params.dimensions !== undefined && params.dimensions < 1) v.add("dimensions", "must be at least 1");
+  v.throwIfAny();
+}

@@ -1,0 +1,44 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { KeyHasher } from "./gateway-key.js";
+import type { KeyDirectory } from "./key-directory.js";
+import { principalKey, type Principal } from "./principal.js";
+
+/** Services anyone may call: load balancers and grpcurl need them before they have a key. */
+export const PUBLIC_SERVICES = new Set(["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
+
+// The same message whether the key is missing or wrong: no hint for guessing.
+const UNAUTHENTICATED = "a valid gateway key is required in `Authorization: Bearer <key>` or `x-api-key`";
+
+/** Reads the gateway key from `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+export function presentedKey(header: Headers): string | undefined {
+  const authorization = header.get("authorization");
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match?.[1];
+  }
+  return header.get("x-api-key")?.trim() || undefined;
+}
+
+export class Authenticator {
+  constructor(
+    private readonly hasher: KeyHasher,
+    private readonly directory: KeyDirectory,
+  ) {}
+
+  /** The principal for the request's key, or an Unauthenticated error. */
+  async authenticate(header: Headers): Promise<Principal> {
+    const key = presentedKey(header);
+    const principal = key ? await this.directory.lookup(this.hasher.digest(key)) : undefined;
+    if (!principal) throw new ConnectError(UNAUTHENTICATED, Code.Unauthenticated);
+    return principal;
+  }
+}
+
+/** Authenticates every call but those to public services, and hands the principal on. */
+export function createAuthInterceptor(authenticator: Authenticator): Interceptor {
+  return (next) => async (req) => {
+    if (PUBLIC_SERVICES.has(req.service.typeName)) return next(req);
+    req.contextValues.set(principalKey, await authenticator.authenticate(req.header));
+    return next(req);
+  };
+}

@@ -1,0 +1,56 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generateGatewayKey, KeyHasher } from "./gateway-key.js";
+
+export interface AuthBootstrap {
+  hasher: KeyHasher;
+  masterDigest: Buffer;
+  /** Set only when a master key was generated on this start, to be shown once. */
+  generatedMasterKey?: string;
+}
+
+/**
+ * The pepper and the master key's digest. The pepper comes from
+ * `SWITCHBOARD_PEPPER` or a file created once under the data directory. The
+ * master key comes from `SWITCHBOARD_MASTER_KEY`; without it, a key is
+ * generated at first start and only its digest is kept.
+ */
+export function bootstrapAuth(dataDir: string, env: NodeJS.ProcessEnv): AuthBootstrap {
+  const pepper = env.SWITCHBOARD_PEPPER ? Buffer.from(env.SWITCHBOARD_PEPPER, "utf8") : readOrCreate(join(dataDir, "pepper"), () => randomBytes(32));
+  const hasher = new KeyHasher(pepper);
+  const masterKey = env.SWITCHBOARD_MASTER_KEY;
+  if (masterKey) return { hasher, masterDigest: hasher.digest(masterKey) };
+
+  const digestFile = join(dataDir, "master-key.digest");
+  const existing = readIfExists(digestFile);
+  if (existing) return { hasher, masterDigest: Buffer.from(existing.toString("utf8").trim(), "hex") };
+  const generated = generateGatewayKey();
+  const masterDigest = hasher.digest(generated);
+  writeAtomically(digestFile, Buffer.from(masterDigest.toString("hex") + "\n"));
+  return { hasher, masterDigest, generatedMasterKey: generated };
+}
+
+function readIfExists(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+function readOrCreate(path: string, make: () => Buffer): Buffer {
+  const existing = readIfExists(path);
+  if (existing) return existing;
+  const value = make();
+  writeAtomically(path, value);
+  return value;
+}
+
+function writeAtomically(path: string, content: Buffer): void {
+  mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, content, { mode: 0o600 });
+  renameSync(temp, path);
+}

@@ -1,0 +1,56 @@
+/** A reference to a secret: resolved by a SecretSource, never stored as text in config. */
+export interface SecretRef {
+  scheme: "env" | "file" | "vault";
+  /** What follows the scheme, e.g. "OPENAI_API_KEY" or "secret/openai#api_key". */
+  path: string;
+  /** The reference as written, for error messages (it holds no secret). */
+  raw: string;
+}
+
+export interface KeyConfig {
+  id: string;
+  secret: SecretRef | undefined;
+  secondary?: SecretRef;
+  weight: number;
+}
+
+export interface ProviderConfig {
+  name: string;
+  dialect: string;
+  baseUrl: string;
+  keys: KeyConfig[];
+  headers: Record<string, string>;
+  /** Upper bound for one upstream attempt when the caller sets no deadline. */
+  timeoutMs: number;
+  maxTokensField?: "max_tokens" | "max_completion_tokens";
+}
+
+export interface RouteConfig {
+  /** A model name or glob ("gpt-*"). */
+  model: string;
+  provider: string;
+  /** The vendor's model name when it differs (aliases); the requested name otherwise. */
+  upstreamModel?: string;
+}
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  shutdownGraceMs: number;
+  corsOrigins: string[];
+  tls?: { certFile: string; keyFile: string };
+}
+
+/** The whole validated configuration, built once at start-up. */
+export interface GatewayConfig {
+  server: ServerConfig;
+  dataDir: string;
+  logLevel: string;
+  providers: ProviderConfig[];
+  routes: RouteConfig[];
+}
+
+export function parseSecretRef(raw: string): SecretRef {
+  const colon = raw.indexOf(":");
+  return { scheme: raw.slice(0, colon) as SecretRef["scheme"], path: raw.slice(colon + 1), raw };
+}

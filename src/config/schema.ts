@@ -1,0 +1,50 @@
+import { z } from "zod";
+
+const secretRef = z
+  .string()
+  .regex(/^(env|file|vault):.+/, 'must be a secret reference such as "env:OPENAI_API_KEY", never the secret itself');
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+
+const keySchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, "must be letters, digits, '.', '_' or '-'").optional(),
+  secret: secretRef,
+  /** Baidu Qianfan v1 needs a second secret (the Secret Key). */
+  secondary: secretRef.optional(),
+  weight: z.number().positive().default(1),
+});
+
+const providerSchema = z.strictObject({
+  dialect: z.string().optional(),
+  base_url: httpUrl.optional(),
+  api_key: secretRef.optional(),
+  keys: z.array(keySchema).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  timeout_ms: z.number().int().positive().optional(),
+  max_tokens_field: z.enum(["max_tokens", "max_completion_tokens"]).optional(),
+});
+
+const routeSchema = z.strictObject({
+  model: z.string().min(1),
+  provider: z.string().min(1),
+  upstream_model: z.string().min(1).optional(),
+});
+
+/** The YAML file's shape. Every section is optional: environment variables fill the rest. */
+export const fileSchema = z.strictObject({
+  server: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535).optional(),
+      host: z.string().optional(),
+      shutdown_grace_ms: z.number().int().min(0).optional(),
+      cors_origins: z.array(z.string()).optional(),
+      tls: z.strictObject({ cert_file: z.string(), key_file: z.string() }).optional(),
+    })
+    .optional(),
+  data_dir: z.string().optional(),
+  log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional(),
+  providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "provider names are lower-case letters, digits, '_' and '-'"), providerSchema).optional(),
+  routes: z.array(routeSchema).optional(),
+});
+
+export type ConfigFile = z.infer<typeof fileSchema>;

@@ -1,0 +1,43 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
+import { CODE_FOR_KIND, REASON_FOR_KIND, UpstreamError } from "../providers/upstream-error.js";
+
+export const ERROR_DOMAIN = "switchboard.dev";
+
+/**
+ * The one place where a failure becomes what the caller sees: the right code,
+ * a message they can act on, and machine-readable details (ErrorInfo with a
+ * stable reason, RetryInfo when a retry may succeed).
+ */
+export function toConnectError(err: unknown, callerSignal?: AbortSignal): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof UpstreamError) {
+    // A cancelled upstream call is the caller's own doing: report its reason.
+    if (err.kind === "cancelled" && callerSignal?.aborted && callerSignal.reason instanceof ConnectError) return callerSignal.reason;
+    const metadata: Record<string, string> = { provider: err.provider };
+    if (err.credentialId) metadata.credential_id = err.credentialId;
+    if (err.status !== undefined) metadata.upstream_status = String(err.status);
+    return gatewayError(CODE_FOR_KIND[err.kind], err.message, REASON_FOR_KIND[err.kind], metadata, err.retryAfterMs);
+  }
+  if (callerSignal?.aborted && callerSignal.reason instanceof ConnectError) return callerSignal.reason;
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+}
+
+/** A ConnectError with ErrorInfo, and RetryInfo plus a `retry-after` header when `retryAfterMs` is known. */
+export function gatewayError(
+  code: Code,
+  message: string,
+  reason: string,
+  metadata: Record<string, string> = {},
+  retryAfterMs?: number,
+): ConnectError {
+  const details = [{ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) }];
+  const headers = new Headers();
+  if (retryAfterMs !== undefined) {
+    details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(retryAfterMs) }) } as never);
+    headers.set("retry-after", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  }
+  return new ConnectError(message, code, headers, details);
+}

@@ -1,0 +1,68 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { RouteConfig } from "../config/config.js";
+import { compileGlob } from "./glob.js";
+
+/** One way to serve a requested model: a provider and the model name it receives. */
+export interface Candidate {
+  provider: string;
+  upstreamModel: string;
+}
+
+interface CompiledRoute {
+  route: RouteConfig;
+  matches: (model: string) => boolean;
+}
+
+/**
+ * Turns a requested model into candidates. Routes are tried in order (the
+ * config file's first, then the vendors' defaults); "provider/model" names a
+ * provider directly. Routes to providers that are not configured are skipped,
+ * so the defaults cost nothing until a vendor's key is set.
+ */
+export class Router {
+  private readonly routes: CompiledRoute[];
+
+  constructor(
+    routes: RouteConfig[],
+    private readonly providers: ReadonlySet<string>,
+  ) {
+    this.routes = routes.map((route) => ({ route, matches: compileGlob(route.model) }));
+  }
+
+  resolve(model: string): Candidate[] {
+    const slash = model.indexOf("/");
+    if (slash > 0 && this.providers.has(model.slice(0, slash))) {
+      return [{ provider: model.slice(0, slash), upstreamModel: model.slice(slash + 1) }];
+    }
+    let unconfigured: string | undefined;
+    for (const { route, matches } of this.routes) {
+      if (!matches(model)) continue;
+      if (!this.providers.has(route.provider)) {
+        unconfigured ??= route.provider;
+        continue;
+      }
+      return [{ provider: route.provider, upstreamModel: route.upstreamModel ?? model }];
+    }
+    const hint = unconfigured
+      ? `it would route to provider "${unconfigured}", which is not configured (set ${unconfigured.toUpperCase()}_API_KEY)`
+      : "no route serves it";
+    throw new ConnectError(`model "${model}" is not available: ${hint}; call ListModels (or GET /v1/models) to see the models you can use`, Code.NotFound);
+  }
+
+  /** The exact (non-glob) model names routes declare, with where they go. */
+  declaredModels(): { id: string; candidate: Candidate }[] {
+    return this.routes
+      .filter(({ route }) => !/[*?]/.test(route.model) && this.providers.has(route.provider))
+      .map(({ route }) => ({ id: route.model, candidate: { provider: route.provider, upstreamModel: route.upstreamModel ?? route.model } }));
+  }
+
+  /** Whether `model` would be routed to `provider` by name alone (so it can be listed without a prefix). */
+  routesTo(model: string, provider: string): boolean {
+    try {
+      const [first] = this.resolve(model);
+      return first?.provider === provider && first.upstreamModel === model;
+    } catch {
+      return false;
+    }
+  }
+}

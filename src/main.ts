@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { createSwitchboard } from "./app.js";
+import { ConfigError } from "./config/config-error.js";
+import { loadConfig } from "./config/load-config.js";
+
+const USAGE = `usage: switchboard <command>
+
+commands:
+  serve     start the gateway (default)
+  help      show this text
+
+configuration: environment variables and an optional YAML file in SWITCHBOARD_CONFIG (see README).`;
+
+async function serve(): Promise<void> {
+  const config = loadConfig();
+  const app = await createSwitchboard(config);
+  if (app.generatedMasterKey) {
+    // Shown once, on the terminal only; the gateway keeps nothing but its digest.
+    process.stderr.write(
+      `\nNo SWITCHBOARD_MASTER_KEY was set, so one was generated. It is shown only this once:\n\n  ${app.generatedMasterKey}\n\n` +
+        `Keep it somewhere safe; to replace it, delete ${config.dataDir}/master-key.digest and restart.\n\n`,
+    );
+  }
+  const address = await app.listen();
+  app.logger.info(
+    { address: address.address, port: address.port, providers: config.providers.map((p) => p.name) },
+    "switchboard listening (gRPC, gRPC-Web, Connect and HTTP/1.1 on one port)",
+  );
+  const stop = (signal: string): void => {
+    app.logger.info({ signal }, "shutting down: draining in-flight calls");
+    app.shutdown().then(
+      () => {
+        app.logger.info("stopped");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        app.logger.error({ error: (err as Error).message }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const command = argv[0] ?? "serve";
+  switch (command) {
+    case "serve":
+      return serve();
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`switchboard: configuration error: ${err.message}`);
+    process.exit(78);
+  }
+  console.error(`switchboard: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { callInfoKey, type CallInfo } from "../gateway/call-context.js";
+import type { Logger } from "./logger.js";
+import type { GatewayMetrics } from "./metrics.js";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's `x-request-id` when it is sane, a new one otherwise. */
+export function requestIdFrom(header: { get(name: string): string | null }): string {
+  const given = header.get("x-request-id");
+  return given && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Outermost interceptor: gives every call a request id (returned in
+ * `x-request-id`), and when the call ends (streams: after the last message)
+ * writes one log line and the request metrics.
+ */
+export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics): Interceptor {
+  return (next) => async (req) => {
+    const started = performance.now();
+    const info: CallInfo = { requestId: requestIdFrom(req.header) };
+    req.contextValues.set(callInfoKey, info);
+    const method = `${req.service.typeName}/${req.method.name}`;
+    const finish = (err?: unknown): void => {
+      const seconds = (performance.now() - started) / 1000;
+      const code = err === undefined ? "ok" : Code[ConnectError.from(err).code].toLowerCase();
+      metrics.recordRequest(method, code, seconds);
+      const line = {
+        requestId: info.requestId,
+        method,
+        provider: info.provider,
+        model: info.model,
+        requestedModel: info.requestedModel,
+        durationMs: Math.round(seconds * 10_000) / 10,
+        status: code,
+        error: err === undefined ? undefined : ConnectError.from(err).rawMessage,
+      };
+      if (err === undefined) logger.info(line, "call");
+      else logger.warn(line, "call failed");
+    };
+    const tagged = (err: unknown): ConnectError => {
+      const error = ConnectError.from(err);
+      error.metadata.set("x-request-id", info.requestId);
+      return error;
+    };
+
+    let res;
+    try {
+      res = await next(req);
+    } catch (err) {
+      finish(err);
+      throw tagged(err);
+    }
+    res.header.set("x-request-id", info.requestId);
+    if (!res.stream) {
+      finish();
+      return res;
+    }
+    const messages = res.message;
+    return {
+      ...res,
+      message: (async function* () {
+        // A stream ends by completing, failing, or the client going away (return()).
+        let outcome: unknown = new ConnectError("the client cancelled the stream", Code.Canceled);
+        try {
+          yield* messages;
+          outcome = undefined;
+        } catch (err) {
+          outcome = err;
+          throw tagged(err);
+        } finally {
+          finish(outcome);
+        }
+      })(),
+    };
+  };
+}

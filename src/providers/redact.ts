@@ -1,0 +1,20 @@
+import type { Credential } from "../secrets/credential.js";
+
+// Things that look like keys or tokens: "sk-…", "Bearer …", vendor key prefixes, masked echoes ("sk-ab***yz").
+const KEY_LIKE = /\b(?:sk|pk|rk|ak|bce-v3|ALTAK|AIza|key|token)[-_/]?[A-Za-z0-9*._/+=-]{6,}/g;
+const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+
+/**
+ * Removes anything secret from text that came back from a vendor before it is
+ * shown to a caller or logged: vendors echo keys in their error messages
+ * (OpenAI: "Incorrect API key provided: sk-ab***yz").
+ */
+export function redactSecrets(text: string, credential?: Credential): string {
+  let out = text;
+  if (credential) {
+    for (const secret of [credential.secret, credential.secondary]) {
+      if (secret && secret.length >= 4) out = out.split(secret).join("[redacted]");
+    }
+  }
+  return out.replace(BEARER, "$1 [redacted]").replace(KEY_LIKE, "[redacted]");
+}

@@ -1,0 +1,127 @@
+import { Code } from "@connectrpc/connect";
+
+/**
+ * What went wrong upstream, in terms a caller or an operator can act on.
+ * Every dialect maps its vendor's errors onto these once; the gateway and the
+ * API surface never look at vendor status codes again.
+ */
+export type UpstreamErrorKind =
+  /** The caller's request was rejected as invalid by the vendor. */
+  | "bad_request"
+  /** The vendor refused the gateway's own credential: an operator problem. */
+  | "credential_rejected"
+  /** Too many requests for this credential; retry after `retryAfterMs`. */
+  | "rate_limited"
+  /** The account's quota or balance is used up. */
+  | "quota_exhausted"
+  /** The vendor says it is overloaded or failing (5xx, 529). */
+  | "overloaded"
+  /** The vendor could not be reached (refused, reset, DNS, TLS). */
+  | "unreachable"
+  /** The vendor did not answer in time. */
+  | "timeout"
+  /** The vendor blocked the prompt or answer for safety reasons. */
+  | "content_filtered"
+  /** The vendor does not know the model. */
+  | "model_not_found"
+  /** The vendor or dialect does not offer this operation. */
+  | "unsupported"
+  /** The vendor answered something the gateway cannot understand. */
+  | "bad_response"
+  /** The caller went away. */
+  | "cancelled";
+
+export interface UpstreamErrorInit {
+  kind: UpstreamErrorKind;
+  provider: string;
+  /** Safe to show a caller: vendor message with no secret in it. */
+  message: string;
+  /** The credential's id (never the secret), when one was used. */
+  credentialId?: string;
+  /** HTTP status of the vendor's answer, when there was one. */
+  status?: number;
+  /** When the vendor says a retry may succeed. */
+  retryAfterMs?: number;
+  /** The vendor's own error code or type, for logs. */
+  vendorCode?: string;
+}
+
+/** A failed upstream call, classified. Thrown by adapters, caught by the gateway. */
+export class UpstreamError extends Error {
+  readonly kind: UpstreamErrorKind;
+  readonly provider: string;
+  readonly credentialId: string | undefined;
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly vendorCode: string | undefined;
+
+  constructor(init: UpstreamErrorInit) {
+    super(init.message);
+    this.name = "UpstreamError";
+    this.kind = init.kind;
+    this.provider = init.provider;
+    this.credentialId = init.credentialId;
+    this.status = init.status;
+    this.retryAfterMs = init.retryAfterMs;
+    this.vendorCode = init.vendorCode;
+  }
+
+  /** Whether another attempt (same or other credential or candidate) may succeed. */
+  get retryable(): boolean {
+    return RETRYABLE.has(this.kind);
+  }
+
+  /** The label used in metrics: the HTTP status when there was one, else the kind. */
+  get outcome(): string {
+    return this.status !== undefined ? String(this.status) : this.kind;
+  }
+}
+
+const RETRYABLE = new Set<UpstreamErrorKind>([
+  "rate_limited",
+  "overloaded",
+  "unreachable",
+  "timeout",
+  "credential_rejected",
+]);
+
+/** The Connect code each kind becomes on the API surface. */
+export const CODE_FOR_KIND: Record<UpstreamErrorKind, Code> = {
+  bad_request: Code.InvalidArgument,
+  credential_rejected: Code.Unavailable,
+  rate_limited: Code.ResourceExhausted,
+  quota_exhausted: Code.ResourceExhausted,
+  overloaded: Code.Unavailable,
+  unreachable: Code.Unavailable,
+  timeout: Code.DeadlineExceeded,
+  content_filtered: Code.InvalidArgument,
+  model_not_found: Code.NotFound,
+  unsupported: Code.Unimplemented,
+  bad_response: Code.Unavailable,
+  cancelled: Code.Canceled,
+};
+
+/** Stable machine-readable reasons for `google.rpc.ErrorInfo`. */
+export const REASON_FOR_KIND: Record<UpstreamErrorKind, string> = {
+  bad_request: "UPSTREAM_BAD_REQUEST",
+  credential_rejected: "UPSTREAM_CREDENTIAL_REJECTED",
+  rate_limited: "UPSTREAM_RATE_LIMITED",
+  quota_exhausted: "UPSTREAM_QUOTA_EXHAUSTED",
+  overloaded: "UPSTREAM_OVERLOADED",
+  unreachable: "UPSTREAM_UNREACHABLE",
+  timeout: "UPSTREAM_TIMEOUT",
+  content_filtered: "CONTENT_FILTERED",
+  model_not_found: "UPSTREAM_MODEL_NOT_FOUND",
+  unsupported: "UNSUPPORTED_BY_PROVIDER",
+  bad_response: "UPSTREAM_BAD_RESPONSE",
+  cancelled: "CANCELLED",
+};
+
+export function isUpstreamError(err: unknown): err is UpstreamError {
+  return err instanceof UpstreamError;
+}
+
+/** Shorthand for the common "the vendor doesn't do this" error. */
+export function unsupported(provider: string, what: string): UpstreamError {
+  return new UpstreamError({ kind: "unsupported", provider, message: `provider "${provider}" does not support ${what}` });
+}

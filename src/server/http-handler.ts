@@ -1,0 +1,55 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import { applyCors } from "./cors.js";
+import type { HealthState } from "./health-service.js";
+
+type Request = IncomingMessage | Http2ServerRequest;
+type Response = ServerResponse | Http2ServerResponse;
+
+export interface HttpHandlerOptions {
+  routes: (router: ConnectRouter) => void;
+  interceptors: Interceptor[];
+  corsOrigins: readonly string[];
+  metrics: GatewayMetrics;
+  health: HealthState;
+  /** Extra plain-HTTP routes by path prefix (the OpenAI REST surface). */
+  rest?: { prefix: string; handle: (req: Request, res: Response) => void };
+}
+
+/** Bodies above this are refused before they are parsed. */
+const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** One request handler for the whole port: CORS, /metrics, /healthz, REST, then Connect. */
+export function createHttpHandler(options: HttpHandlerOptions): (req: Request, res: Response) => void {
+  const connect = connectNodeAdapter({
+    routes: options.routes,
+    interceptors: options.interceptors,
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    // Deadlines up to a day are honoured; longer ones are capped there.
+    maxTimeoutMs: 24 * 60 * 60 * 1000,
+  });
+  return (req, res) => {
+    if (applyCors(options.corsOrigins, req, res)) return;
+    const path = (req.url ?? "/").split("?", 1)[0];
+    if (req.method === "GET" && path === "/metrics") {
+      options.metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": options.metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+      return;
+    }
+    if (req.method === "GET" && (path === "/healthz" || path === "/readyz")) {
+      const serving = path === "/healthz" || options.health.status() === 1;
+      res.writeHead(serving ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status: serving ? "ok" : "draining" }));
+      return;
+    }
+    if (options.rest && path?.startsWith(options.rest.prefix)) {
+      options.rest.handle(req, res);
+      return;
+    }
+    connect(req, res);
+  };
+}

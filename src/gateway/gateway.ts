@@ -108,10 +108,12 @@ export class Gateway {
       }
     } catch (err) {
       status = isUpstreamError(err) ? err.outcome : "error";
+      if (isUpstreamError(err)) runtime.pool.report(credential.id, { ok: false, error: err });
       throw toConnectError(err, ctx.signal);
     } finally {
       this.deps.metrics.recordUpstream(candidate.provider, status, (performance.now() - started) / 1000);
     }
+    runtime.pool.report(credential.id, { ok: true });
   }
 
   async embed(params: EmbedParams, ctx: CallContext): Promise<EmbedResponse> {
@@ -192,9 +194,12 @@ export class Gateway {
     const started = performance.now();
     let status = "200";
     try {
-      return await run({ upstreamModel: candidate.upstreamModel, credential, signal: attemptSignal(ctx.signal, runtime.timeoutMs) });
+      const result = await run({ upstreamModel: candidate.upstreamModel, credential, signal: attemptSignal(ctx.signal, runtime.timeoutMs) });
+      runtime.pool.report(credential.id, { ok: true });
+      return result;
     } catch (err) {
       status = isUpstreamError(err) ? err.outcome : "error";
+      if (isUpstreamError(err)) runtime.pool.report(credential.id, { ok: false, error: err });
       throw toConnectError(err, ctx.signal);
     } finally {
       this.deps.metrics.recordUpstream(candidate.provider, status, (performance.now() - started) / 1000);

@@ -1,4 +1,8 @@
+import type { UpstreamError } from "../providers/upstream-error.js";
 import type { Credential } from "./credential.js";
+
+/** How one attempt with a credential ended: success, or the classified failure. */
+export type AttemptOutcome = { ok: true } | { ok: false; error: UpstreamError };
 
 interface PoolEntry {
   credential: Credential;
@@ -36,6 +40,12 @@ export class KeyPool {
     }
     return pool[pool.length - 1]!.credential;
   }
+
+  /**
+   * Tells the pool how an attempt with a credential went, so it can steer
+   * traffic away from failing keys. This simple pool only keeps no state.
+   */
+  report(_credentialId: string, _outcome: AttemptOutcome): void {}
 
   get size(): number {
     return this.entries.length;

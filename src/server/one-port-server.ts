@@ -68,12 +68,14 @@ export class OnePortServer {
       socket.off("data", onData);
       socket.pause();
       socket.unshift(head);
-      if (isH2) this.h2.emit("connection", socket);
-      else {
+      if (isH2) {
+        // The HTTP/2 session takes the buffered bytes itself and reads the socket natively.
+        this.h2.emit("connection", socket);
+      } else {
         this.watchH1Socket(socket);
         this.h1!.emit("connection", socket);
+        socket.resume();
       }
-      socket.resume();
     };
     socket.on("data", onData);
   }

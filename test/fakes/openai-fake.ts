@@ -1,0 +1,205 @@
+import type { ServerResponse } from "node:http";
+import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type RecordedRequest } from "./fake-server.js";
+
+/**
+ * A fake OpenAI Chat Completions vendor (the dialect DeepSeek, Moonshot, GLM,
+ * Qianfan v2 and DashScope compatible mode share). It enforces the documented
+ * request rules and answers in the documented shapes:
+ * - the answer echoes the last user message ("Echo: …");
+ * - with tools (and tool_choice not "none") it calls the first or the forced tool with {"query": …};
+ * - after a tool message it answers "Tool result: …";
+ * - JSON mode answers a JSON object (and, as OpenAI does, demands the word "json" in the messages);
+ * - max tokens (in words here) cut the answer with finish_reason "length".
+ */
+export interface OpenAIFakeOptions {
+  apiKey: string;
+  models?: string[];
+  /** Delay between stream chunks. */
+  chunkDelayMs?: number;
+  /** Words of filler appended to each answer (for long streams). */
+  extraWords?: number;
+  /** Send usage in streams only when asked with stream_options (true, as OpenAI does). */
+  omitStreamUsage?: boolean;
+}
+
+export interface OpenAIFake extends FakeServer {
+  /** The base URL to configure, ".../v1". */
+  readonly baseUrl: string;
+  readonly options: OpenAIFakeOptions;
+  chatRequests(): Record<string, any>[];
+}
+
+type Json = Record<string, any>;
+
+const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
+
+function invalid(res: ServerResponse, message: string, param: string | null = null): void {
+  sendJson(res, 400, { error: { message, type: "invalid_request_error", param, code: null } });
+}
+
+function mask(key: string): string {
+  return key.length > 6 ? `${key.slice(0, 3)}***${key.slice(-2)}` : "***";
+}
+
+/** Returns an error message when the body breaks one of OpenAI's documented rules. */
+export function violation(body: Json): [string, string] | undefined {
+  if (typeof body.model !== "string" || body.model === "") return ["you must provide a model parameter", "model"];
+  if (!Array.isArray(body.messages) || body.messages.length === 0) return ["'messages' must be a non-empty array", "messages"];
+  for (const [i, m] of body.messages.entries()) {
+    if (!ROLES.has(m.role)) return [`Invalid value for 'messages[${i}].role'`, `messages[${i}].role`];
+    if (m.role === "tool" && typeof m.tool_call_id !== "string") return [`Missing 'tool_call_id' in messages[${i}]`, `messages[${i}].tool_call_id`];
+    if (m.content === undefined && !m.tool_calls) return [`Missing 'content' in messages[${i}]`, `messages[${i}].content`];
+    for (const call of m.tool_calls ?? []) {
+      if (m.role !== "assistant" || call.type !== "function" || typeof call.id !== "string" || typeof call.function?.arguments !== "string") {
+        return [`Invalid tool call in messages[${i}]`, `messages[${i}].tool_calls`];
+      }
+    }
+  }
+  const inRange = (name: string, min: number, max: number) => body[name] === undefined || (typeof body[name] === "number" && body[name] >= min && body[name] <= max);
+  if (!inRange("temperature", 0, 2)) return ["temperature must be between 0 and 2", "temperature"];
+  if (!inRange("top_p", 0, 1)) return ["top_p must be between 0 and 1", "top_p"];
+  if (!inRange("presence_penalty", -2, 2) || !inRange("frequency_penalty", -2, 2)) return ["penalties must be between -2 and 2", null as never];
+  if (Array.isArray(body.stop) && body.stop.length > 4) return ["'stop' takes at most 4 sequences", "stop"];
+  if (body.max_tokens !== undefined && body.max_completion_tokens !== undefined) return ["use max_completion_tokens or max_tokens, not both", "max_tokens"];
+  if (body.stream_options !== undefined && body.stream !== true) return ["The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options"];
+  for (const [i, tool] of (body.tools ?? []).entries()) {
+    if (tool.type !== "function" || typeof tool.function?.name !== "string") return [`Invalid tools[${i}]`, `tools[${i}]`];
+  }
+  const format = body.response_format?.type;
+  if (format !== undefined && !["text", "json_object", "json_schema"].includes(format)) return ["Invalid response_format type", "response_format"];
+  if (format === "json_schema" && typeof body.response_format.json_schema?.name !== "string") return ["json_schema.name is required", "response_format"];
+  if (format === "json_object" && !JSON.stringify(body.messages).toLowerCase().includes("json")) {
+    return ["'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", "messages"];
+  }
+  return undefined;
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) return content.filter((p) => p.type === "text").map((p) => p.text).join(" ");
+  return "";
+}
+
+function words(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+interface Answer {
+  content: string | null;
+  toolCalls: { id: string; name: string; arguments: string }[];
+  finishReason: string;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+function answer(body: Json, options: OpenAIFakeOptions): Answer {
+  const messages: Json[] = body.messages;
+  const last = messages[messages.length - 1]!;
+  const promptTokens = messages.reduce((sum, m) => sum + words(textOf(m.content)) + 3, 0);
+  const userText = textOf([...messages].reverse().find((m) => m.role === "user")?.content);
+  const forced = body.tool_choice?.function?.name;
+  const tools: Json[] = body.tools ?? [];
+  if (tools.length > 0 && body.tool_choice !== "none" && last.role === "user") {
+    const name = forced ?? tools[0]!.function.name;
+    const args = JSON.stringify({ query: userText });
+    return { content: null, toolCalls: [{ id: `call_${Date.now()}`, name, arguments: args }], finishReason: "tool_calls", usage: usage(promptTokens, 10) };
+  }
+  let text = last.role === "tool" ? `Tool result: ${textOf(last.content)}` : `Echo: ${userText}`;
+  if (options.extraWords) text += " " + Array.from({ length: options.extraWords }, (_, i) => `word${i}`).join(" ");
+  let finishReason = "stop";
+  const limit = body.max_completion_tokens ?? body.max_tokens;
+  if (typeof limit === "number" && words(text) > limit) {
+    text = text.split(/\s+/).slice(0, limit).join(" ");
+    finishReason = "length";
+  }
+  const format = body.response_format?.type;
+  if (format === "json_object" || format === "json_schema") text = JSON.stringify({ answer: text });
+  return { content: text, toolCalls: [], finishReason, usage: usage(promptTokens, words(text)) };
+}
+
+function usage(prompt: number, completion: number) {
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: 0 } };
+}
+
+async function stream(res: ServerResponse, body: Json, result: Answer, options: OpenAIFakeOptions): Promise<void> {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  const id = `chatcmpl-${Date.now()}`;
+  const base = { id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: body.model };
+  const send = async (chunk: Json) => {
+    if (res.destroyed) throw new Error("client went away");
+    res.write(`data: ${JSON.stringify({ ...base, ...chunk })}\n\n`);
+    if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
+  };
+  await send({ choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+  if (result.content !== null) {
+    for (const piece of pieces(result.content)) await send({ choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] });
+  }
+  for (const [index, call] of result.toolCalls.entries()) {
+    await send({ choices: [{ index: 0, delta: { tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }, finish_reason: null }] });
+    for (const piece of pieces(call.arguments, 5)) {
+      await send({ choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }] });
+    }
+  }
+  await send({ choices: [{ index: 0, delta: {}, finish_reason: result.finishReason }] });
+  if (body.stream_options?.include_usage && !options.omitStreamUsage) await send({ choices: [], usage: result.usage });
+  res.end("data: [DONE]\n\n");
+}
+
+export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenAIFake> {
+  const models = options.models ?? ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"];
+  const server = await startFakeServer(async (req: RecordedRequest, res) => {
+    if (req.headers.authorization !== `Bearer ${options.apiKey}`) {
+      const given = (req.headers.authorization ?? "").replace(/^Bearer\s+/, "");
+      return sendJson(res, 401, {
+        error: { message: `Incorrect API key provided: ${mask(given)}. You can find your API key at https://platform.openai.com/account/api-keys.`, type: "invalid_request_error", param: null, code: "invalid_api_key" },
+      });
+    }
+    if (req.method === "GET" && req.path === "/v1/models") {
+      return sendJson(res, 200, { object: "list", data: models.map((id) => ({ id, object: "model", created: 1700000000, owned_by: "fake" })) });
+    }
+    if (req.method === "POST" && req.path === "/v1/embeddings") {
+      const body = req.body as Json;
+      const inputs: string[] = Array.isArray(body.input) ? body.input : [body.input];
+      if (!models.includes(body.model)) return sendJson(res, 404, { error: { message: `The model \`${body.model}\` does not exist`, type: "invalid_request_error", code: "model_not_found" } });
+      const dims = body.dimensions ?? 8;
+      return sendJson(res, 200, {
+        object: "list",
+        data: inputs.map((text, index) => ({ object: "embedding", index, embedding: Array.from({ length: dims }, (_, d) => ((text.length + d) % 7) / 7) })),
+        model: body.model,
+        usage: { prompt_tokens: inputs.reduce((s, t) => s + words(t), 0), total_tokens: inputs.reduce((s, t) => s + words(t), 0) },
+      });
+    }
+    if (req.method !== "POST" || req.path !== "/v1/chat/completions") return sendJson(res, 404, { error: { message: `Unknown request URL: ${req.method} ${req.path}`, type: "invalid_request_error" } });
+    if (!(req.headers["content-type"] ?? "").includes("application/json") || typeof req.body !== "object") return invalid(res, "We could not parse the JSON body of your request.");
+    const body = req.body as Json;
+    const problem = violation(body);
+    if (problem) return invalid(res, problem[0], problem[1]);
+    if (!models.includes(body.model)) return sendJson(res, 404, { error: { message: `The model \`${body.model}\` does not exist or you do not have access to it.`, type: "invalid_request_error", param: null, code: "model_not_found" } });
+    const result = answer(body, options);
+    if (body.stream === true) return stream(res, body, result, options);
+    sendJson(res, 200, {
+      id: `chatcmpl-${Date.now()}`,
+      object: "chat.completion",
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: "assistant",
+            content: result.content,
+            refusal: null,
+            ...(result.toolCalls.length > 0 ? { tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) } : {}),
+          },
+          finish_reason: result.finishReason,
+          logprobs: null,
+        },
+      ],
+      usage: result.usage,
+    });
+  });
+  return Object.assign(server, {
+    baseUrl: `${server.origin}/v1`,
+    options,
+    chatRequests: () => server.requests.filter((r) => r.path === "/v1/chat/completions").map((r) => r.body as Json),
+  });
+}

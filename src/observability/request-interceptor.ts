@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { callInfoKey, type CallInfo } from "../gateway/call-context.js";
 import type { Logger } from "./logger.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -25,7 +26,7 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
     const method = `${req.service.typeName}/${req.method.name}`;
     const finish = (err?: unknown): void => {
       const seconds = (performance.now() - started) / 1000;
-      const code = err === undefined ? "ok" : Code[ConnectError.from(err).code].toLowerCase();
+      const code = err === undefined ? "ok" : codeToString(ConnectError.from(err).code);
       metrics.recordRequest(method, code, seconds);
       const line = {
         requestId: info.requestId,

@@ -1,0 +1,133 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorInfoSchema, RetryInfoSchema, BadRequestSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
+import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { startGateway, type TestGateway } from "../support/gateway.js";
+
+const UPSTREAM_KEY = "sk-live-upstream-9f8e7d6c5b4a";
+let fake: OpenAIFake;
+let gw: TestGateway;
+const hello = { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] };
+
+beforeAll(async () => {
+  fake = await startOpenAIFake({ apiKey: UPSTREAM_KEY });
+  gw = await startGateway({ OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: fake.baseUrl });
+});
+afterAll(async () => {
+  await gw.stop();
+  await fake.close();
+});
+
+async function failure(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (err) {
+    return ConnectError.from(err);
+  }
+  throw new Error("the call succeeded");
+}
+
+const openAIError = (message: string, type: string, code: string | null = null) => ({ error: { message, type, param: null, code } });
+
+describe("vendor failures become codes a caller can act on", () => {
+  it("vendor 400 → InvalidArgument with the vendor's message", async () => {
+    fake.enqueue({ kind: "error", status: 400, body: openAIError("Invalid 'messages[0].content': string too long.", "invalid_request_error") });
+    const err = await failure(gw.client("grpc").chat(hello));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toContain("string too long");
+  });
+
+  it("vendor 429 → ResourceExhausted with the retry-after, as a header and as RetryInfo", async () => {
+    fake.enqueue({ kind: "error", status: 429, body: openAIError("Rate limit reached for requests", "requests", "rate_limit_exceeded"), headers: { "retry-after": "7" } });
+    const err = await failure(gw.client("connect").chat(hello));
+    expect(err.code).toBe(Code.ResourceExhausted);
+    expect(err.metadata.get("retry-after")).toBe("7");
+    const [retry] = err.findDetails(RetryInfoSchema);
+    expect(Number(retry?.retryDelay?.seconds)).toBe(7);
+    expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("UPSTREAM_RATE_LIMITED");
+  });
+
+  it("quota exhausted (429 insufficient_quota) → ResourceExhausted with its own reason", async () => {
+    fake.enqueue({ kind: "error", status: 429, body: openAIError("You exceeded your current quota", "insufficient_quota", "insufficient_quota") });
+    const err = await failure(gw.client("grpc").chat(hello));
+    expect(err.code).toBe(Code.ResourceExhausted);
+    expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("UPSTREAM_QUOTA_EXHAUSTED");
+  });
+
+  it.each([500, 502, 503])("vendor %i → Unavailable", async (status) => {
+    fake.enqueue({ kind: "error", status, body: openAIError("The server had an error", "server_error") });
+    const err = await failure(gw.client("grpc").chat(hello));
+    expect(err.code).toBe(Code.Unavailable);
+  });
+
+  it("a reset connection → Unavailable", async () => {
+    fake.enqueue({ kind: "reset" });
+    expect((await failure(gw.client("grpc").chat(hello))).code).toBe(Code.Unavailable);
+  });
+
+  it("a vendor that does not answer before the caller's deadline → DeadlineExceeded", async () => {
+    fake.enqueue({ kind: "hang" });
+    const started = Date.now();
+    const err = await failure(gw.client("grpc").chat(hello, { timeoutMs: 300 }));
+    expect(err.code).toBe(Code.DeadlineExceeded);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The hung upstream request was abandoned, not left open.
+    await expect.poll(() => fake.abandoned.length).toBeGreaterThan(0);
+  });
+
+  it("the vendor rejecting the gateway's credential → Unavailable naming provider and key id, never the key", async () => {
+    const bad = await startGateway({ OPENAI_API_KEY: "sk-revoked-upstream-key-123456", OPENAI_BASE_URL: fake.baseUrl });
+    try {
+      const err = await failure(bad.client("grpc").chat(hello));
+      expect(err.code).toBe(Code.Unavailable);
+      expect(err.rawMessage).toContain('provider "openai"');
+      expect(err.rawMessage).toContain("openai/env");
+      expect(err.rawMessage).not.toMatch(/sk-re|revoked|\*\*\*/);
+      expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("UPSTREAM_CREDENTIAL_REJECTED");
+      expect(bad.logs.text).not.toContain("sk-revoked-upstream-key-123456");
+      expect(bad.logs.text).not.toContain("sk-***");
+    } finally {
+      await bad.stop();
+    }
+  });
+
+  it("a vendor that refuses connections → Unavailable", async () => {
+    const closed = await startOpenAIFake({ apiKey: "x" });
+    await closed.close();
+    const gone = await startGateway({ OPENAI_API_KEY: "x", OPENAI_BASE_URL: closed.baseUrl });
+    try {
+      const err = await failure(gone.client("grpc").chat(hello));
+      expect(err.code).toBe(Code.Unavailable);
+      expect(err.rawMessage).toContain("could not be reached");
+    } finally {
+      await gone.stop();
+    }
+  });
+
+  it("an unknown model → NotFound saying how to list models", async () => {
+    const err = await failure(gw.client("grpc").chat({ ...hello, model: "no-such-model" }));
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toContain("ListModels");
+  });
+
+  it("a model routed to an unconfigured vendor → NotFound naming the variable to set", async () => {
+    const err = await failure(gw.client("grpc").chat({ ...hello, model: "deepseek-chat" }));
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toContain("DEEPSEEK_API_KEY");
+  });
+
+  it("a bad request never reaches the vendor: InvalidArgument with a BadRequest detail per field", async () => {
+    const before = fake.requests.length;
+    const err = await failure(gw.client("grpc").chat({ model: "", messages: [], temperature: 3 }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    const fields = err.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field);
+    expect(fields).toEqual(["model", "messages", "temperature"]);
+    expect(fake.requests.length).toBe(before);
+  });
+
+  it("no upstream key appears in any log line", () => {
+    expect(gw.logs.text).not.toContain(UPSTREAM_KEY);
+    expect(gw.logs.entries.some((line) => line.status === "resource_exhausted")).toBe(true);
+  });
+});

@@ -1,0 +1,90 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/config/config-error.js";
+import { buildConfig, loadConfig } from "../../src/config/load-config.js";
+import { Router } from "../../src/gateway/router.js";
+
+function configFile(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "sb-config-")), "switchboard.yaml");
+  writeFileSync(path, text);
+  return path;
+}
+
+function loadError(text: string, env: NodeJS.ProcessEnv = {}): ConfigError {
+  const path = configFile(text);
+  try {
+    loadConfig({ ...env, SWITCHBOARD_CONFIG: path });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message.startsWith(path)).toBe(true);
+    return err as ConfigError;
+  }
+  throw new Error("the config loaded");
+}
+
+describe("configuration from the environment alone", () => {
+  it("enables a vendor by its key and routes its models", () => {
+    const config = buildConfig({}, { OPENAI_API_KEY: "sk-x" }, "env");
+    expect(config.providers.map((p) => p.name)).toEqual(["openai"]);
+    expect(config.providers[0]!.baseUrl).toBe("https://api.openai.com/v1");
+    const router = new Router(config.routes, new Set(["openai"]));
+    expect(router.resolve("gpt-4o")).toEqual([{ provider: "openai", upstreamModel: "gpt-4o" }]);
+    expect(router.resolve("o3-mini")[0]!.provider).toBe("openai");
+    expect(router.resolve("openai/ft:custom")).toEqual([{ provider: "openai", upstreamModel: "ft:custom" }]);
+  });
+
+  it("never copies a key's value into the config, only its reference", () => {
+    const config = buildConfig({}, { DEEPSEEK_API_KEY: "sk-deep-secret" }, "env");
+    expect(JSON.stringify(config)).not.toContain("sk-deep-secret");
+    expect(config.providers[0]!.keys[0]!.secret?.raw).toBe("env:DEEPSEEK_API_KEY");
+  });
+
+  it("enables Ollama by its base URL alone", () => {
+    const config = buildConfig({}, { OLLAMA_BASE_URL: "http://127.0.0.1:11434/v1" }, "env");
+    expect(config.providers[0]).toMatchObject({ name: "ollama", keys: [{ secret: undefined }] });
+  });
+
+  it("rejects a bad PORT and a bad base URL", () => {
+    expect(() => buildConfig({}, { PORT: "eighty" }, "env")).toThrow(/PORT/);
+    expect(() => buildConfig({}, { OPENAI_API_KEY: "k", OPENAI_BASE_URL: "ftp://x" }, "env")).toThrow(/OPENAI_BASE_URL.*http/);
+  });
+});
+
+describe("configuration file", () => {
+  it("declares providers, aliases and routes ahead of the defaults", () => {
+    const path = configFile(`
+providers:
+  local:
+    dialect: openai
+    base_url: http://127.0.0.1:9/v1
+    api_key: env:LOCAL_KEY
+routes:
+  - model: fast
+    provider: local
+    upstream_model: llama-3.1-8b
+  - model: "gpt-*"
+    provider: local
+`);
+    const config = loadConfig({ SWITCHBOARD_CONFIG: path, OPENAI_API_KEY: "k" });
+    const router = new Router(config.routes, new Set(config.providers.map((p) => p.name)));
+    expect(router.resolve("fast")).toEqual([{ provider: "local", upstreamModel: "llama-3.1-8b" }]);
+    expect(router.resolve("gpt-4o")[0]!.provider).toBe("local");
+    expect(router.declaredModels().map((m) => m.id)).toEqual(["fast"]);
+  });
+
+  it("names the file, the field and the problem", () => {
+    expect(loadError("server:\n  port: 99999\n").message).toMatch(/server\.port: .*65535/);
+    expect(loadError("providers:\n  openai:\n    api_key: sk-literal-secret\n").message).toMatch(/providers\.openai\.api_key: must be a secret reference/);
+    expect(loadError("providers:\n  openai:\n    base_url: not a url\n    api_key: env:X\n").message).toMatch(/providers\.openai\.base_url: must be an http\(s\) URL/);
+    expect(loadError("routes:\n  - model: x\n    provider: nowhere\n").message).toMatch(/routes\.0\.provider: unknown provider "nowhere"/);
+    expect(loadError("servre:\n  port: 1\n").message).toMatch(/unknown field\(s\) "servre"/);
+    expect(loadError("providers:\n  custom:\n    base_url: http://127.0.0.1:1\n").message).toMatch(/providers\.custom\.dialect: required/);
+    expect(loadError("a: [1,\n").message).toMatch(/not valid YAML/);
+  });
+
+  it("refuses a file it cannot read", () => {
+    expect(() => loadConfig({ SWITCHBOARD_CONFIG: "/nonexistent/switchboard.yaml" })).toThrow(/\/nonexistent\/switchboard\.yaml: cannot read the file \(ENOENT\)/);
+  });
+});

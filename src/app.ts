@@ -16,6 +16,7 @@ import { EnvSecretSource, SecretResolver } from "./secrets/secret-source.js";
 import { HealthState } from "./server/health-service.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { OnePortServer } from "./server/one-port-server.js";
+import { createRestHandler } from "./server/openai-rest/rest-handler.js";
 import { API_SERVICES, createRoutes } from "./server/routes.js";
 
 export interface SwitchboardOptions {
@@ -81,6 +82,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       corsOrigins: config.server.corsOrigins,
       metrics,
       health,
+      rest: { prefix: "/v1/", handle: createRestHandler({ gateway, authenticator, logger, metrics }) },
     }),
   });
 

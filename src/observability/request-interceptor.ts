@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { callInfoKey, type CallInfo } from "../gateway/call-context.js";
+import { startCallLog } from "./call-log.js";
 import type { Logger } from "./logger.js";
 import type { GatewayMetrics } from "./metrics.js";
 
@@ -20,27 +20,9 @@ export function requestIdFrom(header: { get(name: string): string | null }): str
  */
 export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics): Interceptor {
   return (next) => async (req) => {
-    const started = performance.now();
     const info: CallInfo = { requestId: requestIdFrom(req.header) };
     req.contextValues.set(callInfoKey, info);
-    const method = `${req.service.typeName}/${req.method.name}`;
-    const finish = (err?: unknown): void => {
-      const seconds = (performance.now() - started) / 1000;
-      const code = err === undefined ? "ok" : codeToString(ConnectError.from(err).code);
-      metrics.recordRequest(method, code, seconds);
-      const line = {
-        requestId: info.requestId,
-        method,
-        provider: info.provider,
-        model: info.model,
-        requestedModel: info.requestedModel,
-        durationMs: Math.round(seconds * 10_000) / 10,
-        status: code,
-        error: err === undefined ? undefined : ConnectError.from(err).rawMessage,
-      };
-      if (err === undefined) logger.info(line, "call");
-      else logger.warn(line, "call failed");
-    };
+    const finish = startCallLog(logger, metrics, `${req.service.typeName}/${req.method.name}`, info);
     const tagged = (err: unknown): ConnectError => {
       const error = ConnectError.from(err);
       error.metadata.set("x-request-id", info.requestId);

@@ -29,6 +29,9 @@ export class OnePortServer {
   private readonly h2: http2.Http2Server | http2.Http2SecureServer;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly h1Sockets = new Map<net.Socket, number>();
+  private readonly h2Sockets = new WeakSet<net.Socket>();
+  /** Every accepted socket, including those that have not sent a byte yet. */
+  private readonly sockets = new Set<net.Socket>();
   private inFlight = 0;
   private draining = false;
   private idle: (() => void) | undefined;
@@ -49,6 +52,11 @@ export class OnePortServer {
       this.h1.keepAliveTimeout = 65_000;
       this.listener = net.createServer((socket) => this.route(socket));
     }
+    // With TLS, track the TLS sockets (those the HTTP servers see), not the raw TCP ones.
+    this.listener.on(options.tls ? "secureConnection" : "connection", (socket: net.Socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
     this.h2.on("session", (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));
@@ -70,6 +78,7 @@ export class OnePortServer {
       socket.unshift(head);
       if (isH2) {
         // The HTTP/2 session takes the buffered bytes itself and reads the socket natively.
+        this.h2Sockets.add(socket);
         this.h2.emit("connection", socket);
       } else {
         this.watchH1Socket(socket);
@@ -81,7 +90,10 @@ export class OnePortServer {
   }
 
   private watchH1Socket(socket: net.Socket): void {
-    if ((socket as net.Socket & { alpnProtocol?: string | false }).alpnProtocol === "h2") return;
+    if ((socket as net.Socket & { alpnProtocol?: string | false }).alpnProtocol === "h2") {
+      this.h2Sockets.add(socket);
+      return;
+    }
     this.h1Sockets.set(socket, 0);
     socket.once("close", () => this.h1Sockets.delete(socket));
   }
@@ -132,6 +144,8 @@ export class OnePortServer {
     const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
     for (const session of this.sessions) session.close();
     for (const [socket, active] of this.h1Sockets) if (active === 0) socket.destroy();
+    // Connections that have not said which protocol they speak yet are idle too.
+    for (const socket of this.sockets) if (!this.h1Sockets.has(socket) && !this.h2Sockets.has(socket)) socket.destroy();
     if (this.inFlight > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -142,7 +156,7 @@ export class OnePortServer {
       if (this.inFlight > 0) this.options.logger.warn({ inFlight: this.inFlight }, "grace period over; closing remaining connections");
     }
     for (const session of this.sessions) session.destroy();
-    for (const socket of this.h1Sockets.keys()) socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await closed;
   }
 }

@@ -55,7 +55,7 @@ describe("authentication headers", () => {
       body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "ROLE_USER", content: "hi" }] }),
     });
     expect(res.status).toBe(200);
-    expect((await res.json()).message.content).toBe("Echo: hi");
+    expect(((await res.json()) as any).message.content).toBe("Echo: hi");
     expect(res.headers.get("x-request-id")).toMatch(/.+/);
   });
 
@@ -66,7 +66,7 @@ describe("authentication headers", () => {
       body: "{}",
     });
     expect(res.status).toBe(401);
-    expect((await res.json()).code).toBe("unauthenticated");
+    expect(((await res.json()) as any).code).toBe("unauthenticated");
   });
 
   it("keeps a caller's x-request-id", async () => {

@@ -2,7 +2,7 @@ import { createClient } from "@connectrpc/connect";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ServerReflection, type ServerReflectionRequest } from "../../gen/ts/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection } from "../../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionAlpha } from "../../gen/ts/grpc/reflection/v1alpha/reflection_pb.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 
@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => gw.stop());
 
-async function* requests(...messages: ServerReflectionRequest["messageRequest"][]) {
+async function* requests(...messages: { case: "listServices" | "fileContainingSymbol"; value: string }[]) {
   for (const messageRequest of messages) yield { host: "", messageRequest };
 }
 

@@ -1,0 +1,108 @@
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+
+let fake: OpenAIFake;
+let gw: TestGateway;
+let sdk: OpenAI;
+
+beforeAll(async () => {
+  fake = await startOpenAIFake({ apiKey: "sk-up" });
+  gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl });
+  // The official OpenAI SDK, pointed at the gateway: only the base URL and the key change.
+  sdk = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: MASTER_KEY, maxRetries: 0 });
+});
+afterAll(async () => {
+  await gw.stop();
+  await fake.close();
+});
+
+describe("the OpenAI-compatible REST surface, through the official OpenAI SDK", () => {
+  it("answers chat completions", async () => {
+    const res = await sdk.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello" }] });
+    expect(res.choices[0]!.message.content).toBe("Echo: hello");
+    expect(res.choices[0]!.finish_reason).toBe("stop");
+    expect(res.usage?.total_tokens).toBeGreaterThan(0);
+  });
+
+  it("streams with usage, and the stream reassembles to the same answer", async () => {
+    const stream = await sdk.chat.completions.create({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "hello" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = "";
+    let finish: string | null = null;
+    let total = 0;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      finish ??= chunk.choices[0]?.finish_reason ?? null;
+      total = chunk.usage?.total_tokens ?? total;
+    }
+    expect(text).toBe("Echo: hello");
+    expect(finish).toBe("stop");
+    expect(total).toBeGreaterThan(0);
+  });
+
+  it("streams tool calls that the SDK's helper reassembles", async () => {
+    const runner = sdk.chat.completions.stream({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "Oslo" }],
+      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { query: { type: "string" } } } } }],
+    });
+    const final = await runner.finalChatCompletion();
+    const call = final.choices[0]!.message.tool_calls![0]!;
+    expect(call.type === "function" && call.function.name).toBe("get_weather");
+    expect(call.type === "function" && JSON.parse(call.function.arguments)).toEqual({ query: "Oslo" });
+  });
+
+  it("passes unknown fields through to the vendor (extra_body)", async () => {
+    await sdk.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }], logprobs: true } as never);
+    expect(fake.chatRequests().at(-1)!.logprobs).toBe(true);
+  });
+
+  it("lists models and embeds", async () => {
+    const models = await sdk.models.list();
+    expect(models.data.map((m) => m.id)).toContain("gpt-4o-mini");
+    const emb = await sdk.embeddings.create({ model: "text-embedding-3-small", input: ["a", "b"], encoding_format: "float" });
+    expect(emb.data).toHaveLength(2);
+  });
+
+  it("fails in OpenAI's error shape with the right status", async () => {
+    const unauthorised = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "sk-wrong", maxRetries: 0 });
+    await expect(unauthorised.models.list()).rejects.toMatchObject({ status: 401 });
+    await expect(sdk.chat.completions.create({ model: "gpt-4o-mini", messages: [], temperature: 5 })).rejects.toMatchObject({
+      status: 400,
+      error: { type: "invalid_request_error" },
+    });
+    fake.enqueue({ kind: "error", status: 429, body: { error: { message: "slow down", type: "requests" } }, headers: { "retry-after": "3" } });
+    const err = await sdk.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] }).catch((e) => e);
+    expect(err.status).toBe(429);
+    expect(err.headers.get("retry-after")).toBe("3");
+    expect(err.error.code).toBe("upstream_rate_limited");
+  });
+
+  it("cancels the upstream request when the SDK aborts a stream", async () => {
+    fake.options.chunkDelayMs = 30;
+    fake.options.extraWords = 50;
+    try {
+      const abort = new AbortController();
+      const stream = await sdk.chat.completions.create(
+        { model: "gpt-4o-mini", messages: [{ role: "user", content: "long" }], stream: true },
+        { signal: abort.signal },
+      );
+      let n = 0;
+      // The SDK ends the iteration quietly or with an abort error, depending on timing.
+      await (async () => {
+        for await (const _ of stream) if (++n === 3) abort.abort();
+      })().catch(() => undefined);
+      expect(n).toBe(3);
+      await expect.poll(() => fake.abandoned.length, { timeout: 3_000 }).toBe(1);
+    } finally {
+      fake.options.chunkDelayMs = 0;
+      fake.options.extraWords = 0;
+    }
+  });
+});

@@ -1,10 +1,12 @@
 import type { AddressInfo } from "node:net";
 import type { DestinationStream } from "pino";
+import { createAdminService } from "./api/admin/admin-service.js";
 import { Authenticator, createAuthInterceptor } from "./auth/auth-interceptor.js";
 import { bootstrapAuth } from "./auth/bootstrap.js";
 import { ChainedKeyDirectory, MasterKeyDirectory } from "./auth/key-directory.js";
 import type { GatewayConfig } from "./config/config.js";
-import { Gateway, type ProviderRuntime } from "./gateway/gateway.js";
+import { Dispatcher, type ProviderRuntime } from "./gateway/dispatcher.js";
+import { Gateway } from "./gateway/gateway.js";
 import { Router } from "./gateway/router.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { GatewayMetrics } from "./observability/metrics.js";
@@ -66,7 +68,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   }
 
   const router = new Router(config.routes, new Set(providers.keys()));
-  const gateway = new Gateway({ router, providers, metrics, logger });
+  const gateway = new Gateway({ router, dispatcher: new Dispatcher(providers, metrics), providers, logger });
   const auth = bootstrapAuth(config.dataDir, env);
   const authenticator = new Authenticator(auth.hasher, new ChainedKeyDirectory([new MasterKeyDirectory(auth.masterDigest)]));
   const health = new HealthState(API_SERVICES.map((service) => service.typeName));
@@ -77,7 +79,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     tls: config.server.tls,
     logger,
     handler: createHttpHandler({
-      routes: createRoutes(gateway, health),
+      routes: createRoutes(gateway, health, createAdminService()),
       interceptors: [createRequestInterceptor(logger, metrics), createAuthInterceptor(authenticator)],
       corsOrigins: config.server.corsOrigins,
       metrics,

@@ -34,11 +34,18 @@ export class Authenticator {
   }
 }
 
-/** Authenticates every call but those to public services, and hands the principal on. */
+/** Services only the master key or an admin-scoped key may call. */
+export const ADMIN_SERVICES = new Set(["switchboard.v1.AdminService"]);
+
+/** Authenticates every call but those to public services, checks the admin scope, and hands the principal on. */
 export function createAuthInterceptor(authenticator: Authenticator): Interceptor {
   return (next) => async (req) => {
     if (PUBLIC_SERVICES.has(req.service.typeName)) return next(req);
-    req.contextValues.set(principalKey, await authenticator.authenticate(req.header));
+    const principal = await authenticator.authenticate(req.header);
+    if (ADMIN_SERVICES.has(req.service.typeName) && !principal.admin) {
+      throw new ConnectError(`key "${principal.keyId}" lacks the admin scope needed for ${req.service.typeName}`, Code.PermissionDenied);
+    }
+    req.contextValues.set(principalKey, principal);
     return next(req);
   };
 }

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
 import {
   ChatResponseSchema,
   ChatStreamResponseSchema,
@@ -11,67 +11,81 @@ import {
 } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { ToolCallSchema, UsageSchema, type ToolCall, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { Capability, ModelSchema, type Model } from "../../gen/ts/switchboard/v1/models_pb.js";
+import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { Logger } from "../observability/logger.js";
-import type { GatewayMetrics } from "../observability/metrics.js";
-import type { ChatParams, EmbedParams, ProviderAdapter, UpstreamCall } from "../providers/provider.js";
-import { isUpstreamError } from "../providers/upstream-error.js";
-import type { KeyPool } from "../secrets/key-pool.js";
+import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import type { CallContext } from "./call-context.js";
+import { OPEN_HOOKS, type Admission, type CallHooks, type CallKind } from "./call-hooks.js";
+import type { Dispatcher, ProviderRuntime } from "./dispatcher.js";
 import { toConnectError } from "./errors.js";
 import type { Candidate, Router } from "./router.js";
-import { estimateUsage } from "./usage-estimate.js";
+import { estimateUsage, estimateTokens } from "./usage-estimate.js";
 
-export interface ProviderRuntime {
-  adapter: ProviderAdapter;
-  pool: KeyPool;
-  /** Upper bound for one attempt when the caller's deadline is later or absent. */
-  timeoutMs: number;
-}
+export type { ProviderRuntime };
 
 export interface GatewayDeps {
   router: Router;
-  providers: Map<string, ProviderRuntime>;
-  metrics: GatewayMetrics;
+  dispatcher: Dispatcher;
+  providers: ReadonlyMap<string, ProviderRuntime>;
   logger: Logger;
+  hooks?: CallHooks;
 }
 
 const CHAT_CAPABILITIES = [Capability.CHAT, Capability.STREAMING, Capability.TOOLS];
 const MODEL_LIST_TTL_MS = 5 * 60_000;
 
 /**
- * The pipeline: route, dispatch, account. Transport-neutral: Connect handlers
- * and the OpenAI REST surface both call it; it answers in the unified shapes
- * and fails with ConnectError.
+ * The pipeline: route, admit, dispatch, settle. Transport-neutral: Connect
+ * handlers and the OpenAI REST surface both call it; it answers in the
+ * unified shapes and fails with ConnectError.
  */
 export class Gateway {
   private modelCache: { at: number; models: Promise<Model[]> } | undefined;
+  private readonly hooks: CallHooks;
 
-  constructor(private readonly deps: GatewayDeps) {}
+  constructor(private readonly deps: GatewayDeps) {
+    this.hooks = deps.hooks ?? OPEN_HOOKS;
+  }
 
   async chat(params: ChatParams, ctx: CallContext): Promise<ChatResponse> {
-    const { candidate, runtime } = this.route(params.model, ctx);
-    const result = await this.attempt(candidate, runtime, ctx, (call) => runtime.adapter.chat({ ...call, params }));
-    return create(ChatResponseSchema, {
-      id: result.id,
-      message: result.message,
-      finishReason: result.finishReason,
-      usage: result.usage ?? estimateUsage(params, result.message.content),
-      provider: candidate.provider,
-      model: candidate.upstreamModel,
-      requestId: ctx.info.requestId,
-    });
+    const admission = await this.admit("chat", params.model, estimateTokens(params), ctx);
+    const attempts: Attempt[] = [];
+    const started = performance.now();
+    try {
+      const { result, served } = await this.deps.dispatcher.unary(admission.candidates, ctx, attempts, (adapter, call) =>
+        adapter.chat({ ...call, params }),
+      );
+      const usage = result.usage ?? estimateUsage(params, result.message.content);
+      admission.settle({ served, usage, attempts, latencyMs: performance.now() - started });
+      return create(ChatResponseSchema, {
+        id: result.id,
+        message: result.message,
+        finishReason: result.finishReason,
+        usage,
+        provider: served.provider,
+        model: served.upstreamModel,
+        requestId: ctx.info.requestId,
+        attempts,
+        requestedModel: params.model,
+        downgraded: admission.downgraded,
+      });
+    } catch (err) {
+      throw this.fail(err, admission, attempts, started, ctx);
+    }
   }
 
   async *chatStream(params: ChatParams, ctx: CallContext): AsyncGenerator<ChatStreamResponse> {
-    const { candidate, runtime } = this.route(params.model, ctx);
-    const credential = runtime.pool.pick();
+    const admission = await this.admit("chat_stream", params.model, estimateTokens(params), ctx);
+    const attempts: Attempt[] = [];
     const started = performance.now();
-    const signal = attemptSignal(ctx.signal, runtime.timeoutMs);
     const toolCalls = new Map<number, ToolCall>();
     let text = "";
-    let status = "200";
+    let settled = false;
     try {
-      for await (const event of runtime.adapter.chatStream({ params, upstreamModel: candidate.upstreamModel, credential, signal })) {
+      const events = this.deps.dispatcher.stream(admission.candidates, ctx, attempts, (adapter, call) =>
+        adapter.chatStream({ ...call, params }),
+      );
+      for await (const event of events) {
         if (event.type === "delta") {
           text += event.content;
           for (const fragment of event.toolCalls) {
@@ -81,12 +95,13 @@ export class Gateway {
             call.arguments += fragment.argumentsFragment;
             toolCalls.set(fragment.index, call);
           }
-          yield create(ChatStreamResponseSchema, {
-            event: { case: "delta", value: { content: event.content, toolCalls: event.toolCalls } },
-          });
+          yield create(ChatStreamResponseSchema, { event: { case: "delta", value: { content: event.content, toolCalls: event.toolCalls } } });
           continue;
         }
+        const served: Candidate = { provider: ctx.info.provider ?? "", upstreamModel: ctx.info.model ?? "" };
         const usage = event.usage ?? estimateUsage(params, text);
+        settled = true;
+        admission.settle({ served, usage, attempts, latencyMs: performance.now() - started });
         yield create(ChatStreamResponseSchema, {
           event: {
             case: "summary",
@@ -95,37 +110,54 @@ export class Gateway {
               finishReason: event.finishReason,
               usage,
               usageEstimated: event.usage === undefined,
-              toolCalls: [...toolCalls.entries()].sort(([a], [b]) => a - b).map(([index, call]) => {
-                call.id ||= `call_${index}`;
-                return call;
-              }),
-              provider: candidate.provider,
-              model: candidate.upstreamModel,
+              toolCalls: [...toolCalls.entries()]
+                .sort(([a], [b]) => a - b)
+                .map(([index, call]) => {
+                  call.id ||= `call_${index}`;
+                  return call;
+                }),
+              provider: served.provider,
+              model: served.upstreamModel,
               requestId: ctx.info.requestId,
+              attempts,
+              requestedModel: params.model,
+              downgraded: admission.downgraded,
             },
           },
         });
       }
     } catch (err) {
-      status = isUpstreamError(err) ? err.outcome : "error";
-      if (isUpstreamError(err)) runtime.pool.report(credential.id, { ok: false, error: err });
-      throw toConnectError(err, ctx.signal);
+      settled = true;
+      throw this.fail(err, admission, attempts, started, ctx, estimateUsage(params, text));
     } finally {
-      this.deps.metrics.recordUpstream(candidate.provider, status, (performance.now() - started) / 1000);
+      // The client went away mid-stream: what was generated so far still counts.
+      if (!settled) admission.settle({ attempts, usage: estimateUsage(params, text), error: toConnectError(ctx.signal.reason, ctx.signal), latencyMs: performance.now() - started });
     }
-    runtime.pool.report(credential.id, { ok: true });
   }
 
   async embed(params: EmbedParams, ctx: CallContext): Promise<EmbedResponse> {
-    const { candidate, runtime } = this.route(params.model, ctx);
-    const result = await this.attempt(candidate, runtime, ctx, (call) => runtime.adapter.embed({ ...call, params }));
-    return create(EmbedResponseSchema, {
-      embeddings: result.vectors.map((values, index) => create(EmbeddingSchema, { index, values })),
-      usage: result.usage ?? create(UsageSchema, {}),
-      provider: candidate.provider,
-      model: candidate.upstreamModel,
-      requestId: ctx.info.requestId,
-    });
+    const tokens = params.inputs.reduce((sum, input) => sum + Math.ceil(input.length / 4), 0);
+    const admission = await this.admit("embed", params.model, tokens, ctx);
+    const attempts: Attempt[] = [];
+    const started = performance.now();
+    try {
+      const { result, served } = await this.deps.dispatcher.unary(admission.candidates, ctx, attempts, (adapter, call) =>
+        adapter.embed({ ...call, params }),
+      );
+      const usage = result.usage ?? create(UsageSchema, { promptTokens: tokens, totalTokens: tokens });
+      admission.settle({ served, usage, attempts, latencyMs: performance.now() - started });
+      return create(EmbedResponseSchema, {
+        embeddings: result.vectors.map((values, index) => create(EmbeddingSchema, { index, values })),
+        usage,
+        provider: served.provider,
+        model: served.upstreamModel,
+        requestId: ctx.info.requestId,
+        attempts,
+        requestedModel: params.model,
+      });
+    } catch (err) {
+      throw this.fail(err, admission, attempts, started, ctx);
+    }
   }
 
   /** Declared models and those the vendors list, cached for a few minutes. */
@@ -173,47 +205,19 @@ export class Gateway {
     return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  private route(model: string, ctx: CallContext): { candidate: Candidate; runtime: ProviderRuntime } {
+  private async admit(kind: CallKind, model: string, estimatedTokens: number, ctx: CallContext): Promise<Admission> {
     ctx.info.requestedModel = model;
-    const [candidate] = this.deps.router.resolve(model);
-    const runtime = candidate && this.deps.providers.get(candidate.provider);
-    if (!candidate || !runtime) throw new ConnectError(`model "${model}" is not available`, Code.NotFound);
-    ctx.info.provider = candidate.provider;
-    ctx.info.model = candidate.upstreamModel;
-    return { candidate, runtime };
+    const candidates = this.deps.router.resolve(model);
+    return this.hooks.admit({ ctx, kind, requestedModel: model, candidates, estimatedTokens });
   }
 
-  /** One upstream attempt with a credential from the pool, timed and counted. */
-  private async attempt<T>(
-    candidate: Candidate,
-    runtime: ProviderRuntime,
-    ctx: CallContext,
-    run: (call: Omit<UpstreamCall<unknown>, "params">) => Promise<T>,
-  ): Promise<T> {
-    const credential = runtime.pool.pick();
-    const started = performance.now();
-    let status = "200";
-    try {
-      const result = await run({ upstreamModel: candidate.upstreamModel, credential, signal: attemptSignal(ctx.signal, runtime.timeoutMs) });
-      runtime.pool.report(credential.id, { ok: true });
-      return result;
-    } catch (err) {
-      status = isUpstreamError(err) ? err.outcome : "error";
-      if (isUpstreamError(err)) runtime.pool.report(credential.id, { ok: false, error: err });
-      throw toConnectError(err, ctx.signal);
-    } finally {
-      this.deps.metrics.recordUpstream(candidate.provider, status, (performance.now() - started) / 1000);
-    }
+  private fail(err: unknown, admission: Admission, attempts: Attempt[], started: number, ctx: CallContext, usage?: Usage): ConnectError {
+    const error = toConnectError(err, ctx.signal);
+    admission.settle({ attempts, error, usage, latencyMs: performance.now() - started });
+    return error;
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.deps.providers.values()].map((runtime) => runtime.adapter.close()));
   }
 }
-
-/** The caller's signal, bounded by the provider's own timeout. */
-function attemptSignal(caller: AbortSignal, timeoutMs: number): AbortSignal {
-  return AbortSignal.any([caller, AbortSignal.timeout(timeoutMs)]);
-}
-
-export type { Usage };

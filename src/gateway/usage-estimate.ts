@@ -16,3 +16,8 @@ export function estimateUsage(params: Pick<ChatParams, "messages">, completion: 
   const completionTokens = Math.ceil(completion.length / 4);
   return create(UsageSchema, { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens });
 }
+
+/** Prompt tokens plus the completion the caller allows, for token rate limits before the call. */
+export function estimateTokens(params: Pick<ChatParams, "messages" | "maxTokens">): number {
+  return estimateUsage(params, "").promptTokens + (params.maxTokens ?? 256);
+}

@@ -3,6 +3,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Health } from "../../gen/ts/grpc/health/v1/health_pb.js";
 import * as reflectionV1 from "../../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../../gen/ts/grpc/reflection/v1alpha/reflection_pb.js";
+import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { createAIService } from "../api/ai-service.js";
 import type { Gateway } from "../gateway/gateway.js";
@@ -10,14 +11,19 @@ import { createHealthService, type HealthState } from "./health-service.js";
 import { createReflectionServices, DescriptorIndex } from "./reflection-service.js";
 
 /** The API services a client can call (reflection lists these plus itself and health). */
-export const API_SERVICES: readonly DescService[] = [AIService];
+export const API_SERVICES: readonly DescService[] = [AIService, AdminService];
 
 /** Every Connect service the server mounts, in one place. */
-export function createRoutes(gateway: Gateway, health: HealthState): (router: ConnectRouter) => void {
+export function createRoutes(
+  gateway: Gateway,
+  health: HealthState,
+  admin: Partial<ServiceImpl<typeof AdminService>>,
+): (router: ConnectRouter) => void {
   const index = new DescriptorIndex([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]);
   const reflection = createReflectionServices(index);
   return (router) => {
     router.service(AIService, createAIService(gateway) as ServiceImpl<typeof AIService>);
+    router.service(AdminService, admin);
     router.service(Health, createHealthService(health));
     router.service(reflectionV1.ServerReflection, reflection.v1);
     router.service(reflectionV1alpha.ServerReflection, reflection.v1alpha);

@@ -9,13 +9,15 @@ import type { FinishReason, Message as Message$1, ResponseFormat, Tool, ToolCall
 import { file_switchboard_v1_chat } from "./chat_pb.js";
 import type { Model } from "./models_pb.js";
 import { file_switchboard_v1_models } from "./models_pb.js";
+import type { Attempt } from "./routing_pb.js";
+import { file_switchboard_v1_routing } from "./routing_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file switchboard/v1/ai_service.proto.
  */
 export const file_switchboard_v1_ai_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zd2l0Y2hib2FyZC92MS9haV9zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MSKZBAoLQ2hhdFJlcXVlc3QSDQoFbW9kZWwYASABKAkSKQoIbWVzc2FnZXMYAiADKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEhgKC3RlbXBlcmF0dXJlGAMgASgBSACIAQESEgoFdG9wX3AYBCABKAFIAYgBARIXCgptYXhfdG9rZW5zGAUgASgFSAKIAQESDAoEc3RvcBgGIAMoCRIRCgRzZWVkGAcgASgDSAOIAQESDAoEdXNlchgIIAEoCRIjCgV0b29scxgJIAMoCzIULnN3aXRjaGJvYXJkLnYxLlRvb2wSLwoLdG9vbF9jaG9pY2UYCiABKAsyGi5zd2l0Y2hib2FyZC52MS5Ub29sQ2hvaWNlEjcKD3Jlc3BvbnNlX2Zvcm1hdBgLIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlJlc3BvbnNlRm9ybWF0Eh0KEHByZXNlbmNlX3BlbmFsdHkYDCABKAFIBIgBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgNIAEoAUgFiAEBEi8KDnZlbmRvcl9vcHRpb25zGA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEIOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhfdG9rZW5zQgcKBV9zZWVkQhMKEV9wcmVzZW5jZV9wZW5hbHR5QhQKEl9mcmVxdWVuY3lfcGVuYWx0eSLUAQoMQ2hhdFJlc3BvbnNlEgoKAmlkGAEgASgJEigKB21lc3NhZ2UYAiABKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEjMKDWZpbmlzaF9yZWFzb24YAyABKA4yHC5zd2l0Y2hib2FyZC52MS5GaW5pc2hSZWFzb24SJAoFdXNhZ2UYBCABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIQCghwcm92aWRlchgFIAEoCRINCgVtb2RlbBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJIp8EChFDaGF0U3RyZWFtUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIpCghtZXNzYWdlcxgCIAMoCzIXLnN3aXRjaGJvYXJkLnYxLk1lc3NhZ2USGAoLdGVtcGVyYXR1cmUYAyABKAFIAIgBARISCgV0b3BfcBgEIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYBSABKAVIAogBARIMCgRzdG9wGAYgAygJEhEKBHNlZWQYByABKANIA4gBARIMCgR1c2VyGAggASgJEiMKBXRvb2xzGAkgAygLMhQuc3dpdGNoYm9hcmQudjEuVG9vbBIvCgt0b29sX2Nob2ljZRgKIAEoCzIaLnN3aXRjaGJvYXJkLnYxLlRvb2xDaG9pY2USNwoPcmVzcG9uc2VfZm9ybWF0GAsgASgLMh4uc3dpdGNoYm9hcmQudjEuUmVzcG9uc2VGb3JtYXQSHQoQcHJlc2VuY2VfcGVuYWx0eRgMIAEoAUgEiAEBEh4KEWZyZXF1ZW5jeV9wZW5hbHR5GA0gASgBSAWIAQESLwoOdmVuZG9yX29wdGlvbnMYDiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Qg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3BCDQoLX21heF90b2tlbnNCBwoFX3NlZWRCEwoRX3ByZXNlbmNlX3BlbmFsdHlCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5InkKEkNoYXRTdHJlYW1SZXNwb25zZRIqCgVkZWx0YRgBIAEoCzIZLnN3aXRjaGJvYXJkLnYxLkNoYXREZWx0YUgAEi4KB3N1bW1hcnkYAiABKAsyGy5zd2l0Y2hib2FyZC52MS5DaGF0U3VtbWFyeUgAQgcKBWV2ZW50Ik8KCUNoYXREZWx0YRIPCgdjb250ZW50GAEgASgJEjEKCnRvb2xfY2FsbHMYAiADKAsyHS5zd2l0Y2hib2FyZC52MS5Ub29sQ2FsbERlbHRhIvABCgtDaGF0U3VtbWFyeRIKCgJpZBgBIAEoCRIzCg1maW5pc2hfcmVhc29uGAIgASgOMhwuc3dpdGNoYm9hcmQudjEuRmluaXNoUmVhc29uEiQKBXVzYWdlGAMgASgLMhUuc3dpdGNoYm9hcmQudjEuVXNhZ2USLAoKdG9vbF9jYWxscxgEIAMoCzIYLnN3aXRjaGJvYXJkLnYxLlRvb2xDYWxsEhAKCHByb3ZpZGVyGAUgASgJEg0KBW1vZGVsGAYgASgJEhIKCnJlcXVlc3RfaWQYByABKAkSFwoPdXNhZ2VfZXN0aW1hdGVkGAggASgIImMKDEVtYmVkUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIOCgZpbnB1dHMYAiADKAkSFwoKZGltZW5zaW9ucxgDIAEoBUgAiAEBEgwKBHVzZXIYBCABKAlCDQoLX2RpbWVuc2lvbnMimQEKDUVtYmVkUmVzcG9uc2USLQoKZW1iZWRkaW5ncxgBIAMoCzIZLnN3aXRjaGJvYXJkLnYxLkVtYmVkZGluZxIkCgV1c2FnZRgCIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlVzYWdlEhAKCHByb3ZpZGVyGAMgASgJEg0KBW1vZGVsGAQgASgJEhIKCnJlcXVlc3RfaWQYBSABKAkiKgoJRW1iZWRkaW5nEg0KBWluZGV4GAEgASgFEg4KBnZhbHVlcxgCIAMoAiIlChFMaXN0TW9kZWxzUmVxdWVzdBIQCghwcm92aWRlchgBIAEoCSI7ChJMaXN0TW9kZWxzUmVzcG9uc2USJQoGbW9kZWxzGAEgAygLMhUuc3dpdGNoYm9hcmQudjEuTW9kZWwywAIKCUFJU2VydmljZRJBCgRDaGF0Ehsuc3dpdGNoYm9hcmQudjEuQ2hhdFJlcXVlc3QaHC5zd2l0Y2hib2FyZC52MS5DaGF0UmVzcG9uc2USVQoKQ2hhdFN0cmVhbRIhLnN3aXRjaGJvYXJkLnYxLkNoYXRTdHJlYW1SZXF1ZXN0GiIuc3dpdGNoYm9hcmQudjEuQ2hhdFN0cmVhbVJlc3BvbnNlMAESRAoFRW1iZWQSHC5zd2l0Y2hib2FyZC52MS5FbWJlZFJlcXVlc3QaHS5zd2l0Y2hib2FyZC52MS5FbWJlZFJlc3BvbnNlElMKCkxpc3RNb2RlbHMSIS5zd2l0Y2hib2FyZC52MS5MaXN0TW9kZWxzUmVxdWVzdBoiLnN3aXRjaGJvYXJkLnYxLkxpc3RNb2RlbHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_switchboard_v1_chat, file_switchboard_v1_models]);
+  fileDesc("Ch9zd2l0Y2hib2FyZC92MS9haV9zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MSKZBAoLQ2hhdFJlcXVlc3QSDQoFbW9kZWwYASABKAkSKQoIbWVzc2FnZXMYAiADKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEhgKC3RlbXBlcmF0dXJlGAMgASgBSACIAQESEgoFdG9wX3AYBCABKAFIAYgBARIXCgptYXhfdG9rZW5zGAUgASgFSAKIAQESDAoEc3RvcBgGIAMoCRIRCgRzZWVkGAcgASgDSAOIAQESDAoEdXNlchgIIAEoCRIjCgV0b29scxgJIAMoCzIULnN3aXRjaGJvYXJkLnYxLlRvb2wSLwoLdG9vbF9jaG9pY2UYCiABKAsyGi5zd2l0Y2hib2FyZC52MS5Ub29sQ2hvaWNlEjcKD3Jlc3BvbnNlX2Zvcm1hdBgLIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlJlc3BvbnNlRm9ybWF0Eh0KEHByZXNlbmNlX3BlbmFsdHkYDCABKAFIBIgBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgNIAEoAUgFiAEBEi8KDnZlbmRvcl9vcHRpb25zGA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEIOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhfdG9rZW5zQgcKBV9zZWVkQhMKEV9wcmVzZW5jZV9wZW5hbHR5QhQKEl9mcmVxdWVuY3lfcGVuYWx0eSK8AgoMQ2hhdFJlc3BvbnNlEgoKAmlkGAEgASgJEigKB21lc3NhZ2UYAiABKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEjMKDWZpbmlzaF9yZWFzb24YAyABKA4yHC5zd2l0Y2hib2FyZC52MS5GaW5pc2hSZWFzb24SJAoFdXNhZ2UYBCABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIQCghwcm92aWRlchgFIAEoCRINCgVtb2RlbBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEikKCGF0dGVtcHRzGAggAygLMhcuc3dpdGNoYm9hcmQudjEuQXR0ZW1wdBIXCg9yZXF1ZXN0ZWRfbW9kZWwYCSABKAkSEgoKZG93bmdyYWRlZBgKIAEoCBIOCgZjYWNoZWQYCyABKAginwQKEUNoYXRTdHJlYW1SZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEikKCG1lc3NhZ2VzGAIgAygLMhcuc3dpdGNoYm9hcmQudjEuTWVzc2FnZRIYCgt0ZW1wZXJhdHVyZRgDIAEoAUgAiAEBEhIKBXRvcF9wGAQgASgBSAGIAQESFwoKbWF4X3Rva2VucxgFIAEoBUgCiAEBEgwKBHN0b3AYBiADKAkSEQoEc2VlZBgHIAEoA0gDiAEBEgwKBHVzZXIYCCABKAkSIwoFdG9vbHMYCSADKAsyFC5zd2l0Y2hib2FyZC52MS5Ub29sEi8KC3Rvb2xfY2hvaWNlGAogASgLMhouc3dpdGNoYm9hcmQudjEuVG9vbENob2ljZRI3Cg9yZXNwb25zZV9mb3JtYXQYCyABKAsyHi5zd2l0Y2hib2FyZC52MS5SZXNwb25zZUZvcm1hdBIdChBwcmVzZW5jZV9wZW5hbHR5GAwgASgBSASIAQESHgoRZnJlcXVlbmN5X3BlbmFsdHkYDSABKAFIBYgBARIvCg52ZW5kb3Jfb3B0aW9ucxgOIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEINCgtfbWF4X3Rva2Vuc0IHCgVfc2VlZEITChFfcHJlc2VuY2VfcGVuYWx0eUIUChJfZnJlcXVlbmN5X3BlbmFsdHkieQoSQ2hhdFN0cmVhbVJlc3BvbnNlEioKBWRlbHRhGAEgASgLMhkuc3dpdGNoYm9hcmQudjEuQ2hhdERlbHRhSAASLgoHc3VtbWFyeRgCIAEoCzIbLnN3aXRjaGJvYXJkLnYxLkNoYXRTdW1tYXJ5SABCBwoFZXZlbnQiTwoJQ2hhdERlbHRhEg8KB2NvbnRlbnQYASABKAkSMQoKdG9vbF9jYWxscxgCIAMoCzIdLnN3aXRjaGJvYXJkLnYxLlRvb2xDYWxsRGVsdGEi2AIKC0NoYXRTdW1tYXJ5EgoKAmlkGAEgASgJEjMKDWZpbmlzaF9yZWFzb24YAiABKA4yHC5zd2l0Y2hib2FyZC52MS5GaW5pc2hSZWFzb24SJAoFdXNhZ2UYAyABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIsCgp0b29sX2NhbGxzGAQgAygLMhguc3dpdGNoYm9hcmQudjEuVG9vbENhbGwSEAoIcHJvdmlkZXIYBSABKAkSDQoFbW9kZWwYBiABKAkSEgoKcmVxdWVzdF9pZBgHIAEoCRIXCg91c2FnZV9lc3RpbWF0ZWQYCCABKAgSKQoIYXR0ZW1wdHMYCSADKAsyFy5zd2l0Y2hib2FyZC52MS5BdHRlbXB0EhcKD3JlcXVlc3RlZF9tb2RlbBgKIAEoCRISCgpkb3duZ3JhZGVkGAsgASgIEg4KBmNhY2hlZBgMIAEoCCJjCgxFbWJlZFJlcXVlc3QSDQoFbW9kZWwYASABKAkSDgoGaW5wdXRzGAIgAygJEhcKCmRpbWVuc2lvbnMYAyABKAVIAIgBARIMCgR1c2VyGAQgASgJQg0KC19kaW1lbnNpb25zIt0BCg1FbWJlZFJlc3BvbnNlEi0KCmVtYmVkZGluZ3MYASADKAsyGS5zd2l0Y2hib2FyZC52MS5FbWJlZGRpbmcSJAoFdXNhZ2UYAiABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRISCgpyZXF1ZXN0X2lkGAUgASgJEikKCGF0dGVtcHRzGAYgAygLMhcuc3dpdGNoYm9hcmQudjEuQXR0ZW1wdBIXCg9yZXF1ZXN0ZWRfbW9kZWwYByABKAkiKgoJRW1iZWRkaW5nEg0KBWluZGV4GAEgASgFEg4KBnZhbHVlcxgCIAMoAiIlChFMaXN0TW9kZWxzUmVxdWVzdBIQCghwcm92aWRlchgBIAEoCSI7ChJMaXN0TW9kZWxzUmVzcG9uc2USJQoGbW9kZWxzGAEgAygLMhUuc3dpdGNoYm9hcmQudjEuTW9kZWwywAIKCUFJU2VydmljZRJBCgRDaGF0Ehsuc3dpdGNoYm9hcmQudjEuQ2hhdFJlcXVlc3QaHC5zd2l0Y2hib2FyZC52MS5DaGF0UmVzcG9uc2USVQoKQ2hhdFN0cmVhbRIhLnN3aXRjaGJvYXJkLnYxLkNoYXRTdHJlYW1SZXF1ZXN0GiIuc3dpdGNoYm9hcmQudjEuQ2hhdFN0cmVhbVJlc3BvbnNlMAESRAoFRW1iZWQSHC5zd2l0Y2hib2FyZC52MS5FbWJlZFJlcXVlc3QaHS5zd2l0Y2hib2FyZC52MS5FbWJlZFJlc3BvbnNlElMKCkxpc3RNb2RlbHMSIS5zd2l0Y2hib2FyZC52MS5MaXN0TW9kZWxzUmVxdWVzdBoiLnN3aXRjaGJvYXJkLnYxLkxpc3RNb2RlbHNSZXNwb25zZUJQWk5naXRodWIuY29tL3N3aXRjaGJvYXJkLWdhdGV3YXkvc3dpdGNoYm9hcmQvZ2VuL2dvL3N3aXRjaGJvYXJkL3YxO3N3aXRjaGJvYXJkdjFiBnByb3RvMw", [file_google_protobuf_struct, file_switchboard_v1_chat, file_switchboard_v1_models, file_switchboard_v1_routing]);
 
 /**
  * A conversation to answer in one response.
@@ -186,6 +188,34 @@ export type ChatResponse = Message<"switchboard.v1.ChatResponse"> & {
    * @generated from field: string request_id = 7;
    */
   requestId: string;
+
+  /**
+   * Every upstream attempt made for this call, in order; the last one served.
+   *
+   * @generated from field: repeated switchboard.v1.Attempt attempts = 8;
+   */
+  attempts: Attempt[];
+
+  /**
+   * The model the caller asked for (before aliases, fallbacks and economy).
+   *
+   * @generated from field: string requested_model = 9;
+   */
+  requestedModel: string;
+
+  /**
+   * True when the key's budget ran low and a cheaper model served instead.
+   *
+   * @generated from field: bool downgraded = 10;
+   */
+  downgraded: boolean;
+
+  /**
+   * True when the answer came from the gateway's response cache.
+   *
+   * @generated from field: bool cached = 11;
+   */
+  cached: boolean;
 };
 
 /**
@@ -435,6 +465,34 @@ export type ChatSummary = Message<"switchboard.v1.ChatSummary"> & {
    * @generated from field: bool usage_estimated = 8;
    */
   usageEstimated: boolean;
+
+  /**
+   * Every upstream attempt made for this call, in order; the last one served.
+   *
+   * @generated from field: repeated switchboard.v1.Attempt attempts = 9;
+   */
+  attempts: Attempt[];
+
+  /**
+   * The model the caller asked for (before aliases, fallbacks and economy).
+   *
+   * @generated from field: string requested_model = 10;
+   */
+  requestedModel: string;
+
+  /**
+   * True when the key's budget ran low and a cheaper model served instead.
+   *
+   * @generated from field: bool downgraded = 11;
+   */
+  downgraded: boolean;
+
+  /**
+   * True when the answer came from the gateway's response cache.
+   *
+   * @generated from field: bool cached = 12;
+   */
+  cached: boolean;
 };
 
 /**
@@ -526,6 +584,20 @@ export type EmbedResponse = Message<"switchboard.v1.EmbedResponse"> & {
    * @generated from field: string request_id = 5;
    */
   requestId: string;
+
+  /**
+   * Every upstream attempt made for this call, in order; the last one served.
+   *
+   * @generated from field: repeated switchboard.v1.Attempt attempts = 6;
+   */
+  attempts: Attempt[];
+
+  /**
+   * The model the caller asked for.
+   *
+   * @generated from field: string requested_model = 7;
+   */
+  requestedModel: string;
 };
 
 /**

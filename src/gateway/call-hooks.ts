@@ -1,0 +1,51 @@
+import type { ConnectError } from "@connectrpc/connect";
+import type { Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
+import type { CallContext } from "./call-context.js";
+import type { Candidate } from "./router.js";
+
+export type CallKind = "chat" | "chat_stream" | "embed";
+
+/** What the pipeline knows about a call before it is dispatched. */
+export interface AdmissionRequest {
+  ctx: CallContext;
+  kind: CallKind;
+  requestedModel: string;
+  candidates: Candidate[];
+  /** A rough token count of the prompt plus the requested completion, for token limits. */
+  estimatedTokens: number;
+}
+
+/** How a call ended, for limits to reconcile and the ledger to record. */
+export interface CallOutcome {
+  served?: Candidate;
+  usage?: Usage;
+  attempts: Attempt[];
+  error?: ConnectError;
+  cached?: boolean;
+  latencyMs: number;
+}
+
+/** The admitted call: possibly different candidates (an economy model), and what to do when it ends. */
+export interface Admission {
+  candidates: Candidate[];
+  downgraded: boolean;
+  settle(outcome: CallOutcome): void;
+}
+
+/**
+ * Hooks around every call: the gateway-key work (scopes, rate limits,
+ * budgets, economy models) and the usage ledger plug in here, so the
+ * pipeline itself stays the same whatever policies run.
+ */
+export interface CallHooks {
+  /** May refuse the call (PermissionDenied, ResourceExhausted) or change its candidates. */
+  admit(request: AdmissionRequest): Promise<Admission>;
+}
+
+/** No policy: every call is admitted as routed. */
+export const OPEN_HOOKS: CallHooks = {
+  async admit(request) {
+    return { candidates: request.candidates, downgraded: false, settle: () => {} };
+  },
+};

@@ -1,0 +1,13 @@
+import { inject } from "vitest";
+
+/**
+ * The address of a real service started by the global setup. Throws (failing
+ * the test, never skipping it) when the service could not be started.
+ */
+export function requireService(
+  name: "SWITCHBOARD_TEST_DATABASE_URL" | "SWITCHBOARD_TEST_REDIS_URL" | "SWITCHBOARD_TEST_VAULT_ADDR" | "SWITCHBOARD_TEST_VAULT_TOKEN",
+): string {
+  const value = inject("services")[name];
+  if (!value) throw new Error(`${name} is not available: ${inject("servicesError") || "the service did not start"}`);
+  return value;
+}

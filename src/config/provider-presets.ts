@@ -9,6 +9,20 @@ export interface ProviderPreset {
   /** Local servers (Ollama, vLLM) run without a key; they are enabled by their base URL. */
   keyless?: boolean;
   maxTokensField?: "max_tokens" | "max_completion_tokens";
+  /** The vendor's other APIs, by the `<NAME>_MODE` value that selects one instead of the default. */
+  modes?: Record<string, PresetApi>;
+  /** The `<NAME>_MODE` value that names the default API. */
+  defaultMode?: string;
+  /** The API used when a key pair `<NAME>_AK` + `<NAME>_SK` is set instead of `<NAME>_API_KEY`. */
+  keyPairApi?: PresetApi;
+  /** Headers filled from the environment: header name → `<NAME>_<suffix>` variable suffix. */
+  envHeaders?: Record<string, string>;
+}
+
+/** One of a vendor's APIs: the dialect it speaks and where it lives. */
+export interface PresetApi {
+  dialect: string;
+  defaultBaseUrl: string;
 }
 
 export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
@@ -22,12 +36,29 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
   { name: "deepseek", dialect: "openai", defaultBaseUrl: "https://api.deepseek.com/v1", modelPatterns: ["deepseek-*"] },
   { name: "moonshot", dialect: "openai", defaultBaseUrl: "https://api.moonshot.cn/v1", modelPatterns: ["moonshot-*", "kimi-*"] },
   { name: "zhipu", dialect: "openai", defaultBaseUrl: "https://open.bigmodel.cn/api/paas/v4", modelPatterns: ["glm-*", "embedding-*"] },
-  { name: "qianfan", dialect: "openai", defaultBaseUrl: "https://qianfan.baidubce.com/v2", modelPatterns: ["ernie-*"] },
+  {
+    name: "qianfan",
+    dialect: "openai",
+    defaultBaseUrl: "https://qianfan.baidubce.com/v2",
+    modelPatterns: ["ernie-*"],
+    envHeaders: { appid: "APPID" },
+    // The legacy wenxinworkshop API; its token endpoint is on the same origin.
+    keyPairApi: { dialect: "qianfan-v1", defaultBaseUrl: "https://aip.baidubce.com" },
+  },
   {
     name: "dashscope",
-    dialect: "openai",
-    defaultBaseUrl: "https://dashscope.aliyuncs.com/compatible-mode/v1",
+    dialect: "dashscope",
+    defaultBaseUrl: "https://dashscope.aliyuncs.com/api/v1",
     modelPatterns: ["qwen-*", "qwen2*", "qwen3*", "qwq-*", "text-embedding-v*"],
+    defaultMode: "native",
+    modes: { compatible: { dialect: "openai", defaultBaseUrl: "https://dashscope.aliyuncs.com/compatible-mode/v1" } },
+  },
+  { name: "anthropic", dialect: "anthropic", defaultBaseUrl: "https://api.anthropic.com", modelPatterns: ["claude-*"] },
+  {
+    name: "gemini",
+    dialect: "gemini",
+    defaultBaseUrl: "https://generativelanguage.googleapis.com/v1beta",
+    modelPatterns: ["gemini-*", "text-embedding-004", "gemini-embedding-*"],
   },
   { name: "ollama", dialect: "openai", defaultBaseUrl: "http://127.0.0.1:11434/v1", modelPatterns: [], keyless: true },
   { name: "vllm", dialect: "openai", defaultBaseUrl: "http://127.0.0.1:8000/v1", modelPatterns: [], keyless: true },
@@ -35,4 +66,10 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
 
 export function presetFor(name: string): ProviderPreset | undefined {
   return PROVIDER_PRESETS.find((preset) => preset.name === name);
+}
+
+/** The default base URL of whichever of the preset's APIs speaks `dialect` (the preset's own when none does). */
+export function presetBaseUrl(preset: ProviderPreset, dialect: string): string {
+  const apis = [preset, ...(preset.keyPairApi ? [preset.keyPairApi] : []), ...Object.values(preset.modes ?? {})];
+  return (apis.find((api) => api.dialect === dialect) ?? preset).defaultBaseUrl;
 }

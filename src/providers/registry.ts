@@ -1,7 +1,11 @@
 import type { ProviderConfig } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
+import { AnthropicAdapter } from "./anthropic/adapter.js";
+import { DashScopeAdapter } from "./dashscope/adapter.js";
+import { GeminiAdapter } from "./gemini/adapter.js";
 import { OpenAICompatibleAdapter } from "./openai/adapter.js";
 import type { ProviderAdapter } from "./provider.js";
+import { QianfanV1Adapter } from "./qianfan-v1/adapter.js";
 
 type AdapterFactory = (config: ProviderConfig) => ProviderAdapter;
 
@@ -9,6 +13,11 @@ type AdapterFactory = (config: ProviderConfig) => ProviderAdapter;
 const DIALECTS: Record<string, AdapterFactory> = {
   openai: (config) =>
     new OpenAICompatibleAdapter({ name: config.name, baseUrl: config.baseUrl, headers: config.headers, maxTokensField: config.maxTokensField }),
+  "qianfan-v1": (config) => new QianfanV1Adapter({ name: config.name, baseUrl: config.baseUrl, headers: config.headers }),
+  dashscope: (config) => new DashScopeAdapter({ name: config.name, baseUrl: config.baseUrl, headers: config.headers }),
+  anthropic: (config) =>
+    new AnthropicAdapter({ name: config.name, baseUrl: config.baseUrl, headers: config.headers, defaultMaxTokens: config.defaultMaxTokens }),
+  gemini: (config) => new GeminiAdapter({ name: config.name, baseUrl: config.baseUrl, headers: config.headers }),
 };
 
 export function createAdapter(config: ProviderConfig): ProviderAdapter {

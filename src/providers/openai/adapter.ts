@@ -15,7 +15,8 @@ import type {
 } from "../provider.js";
 import { parseSse } from "../sse.js";
 import { UpstreamError } from "../upstream-error.js";
-import { openAIUpstreamError, parseOpenAIError, kindForStatus, describe } from "./errors.js";
+import { openAIUpstreamError, parseOpenAIError, kindForStatus } from "./errors.js";
+import { describe } from "../error-messages.js";
 import {
   fromOpenAIFinishReason,
   fromOpenAIMessage,

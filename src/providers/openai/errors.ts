@@ -2,6 +2,7 @@ import type { Credential } from "../../secrets/credential.js";
 import { parseRetryAfter, type UpstreamResponse } from "../http-client.js";
 import { redactSecrets } from "../redact.js";
 import { UpstreamError, type UpstreamErrorKind } from "../upstream-error.js";
+import { describe } from "../error-messages.js";
 
 interface OpenAIErrorBody {
   error?: { message?: string; type?: string; code?: string | number | null } | string;
@@ -55,24 +56,5 @@ export function openAIUpstreamError(
   });
 }
 
-/** The message a caller sees: the vendor's own words where they help, never the key. */
-export function describe(
-  kind: UpstreamErrorKind,
-  provider: string,
-  credential: Credential,
-  status: number | undefined,
-  vendorMessage: string,
-): string {
-  switch (kind) {
-    case "credential_rejected":
-      return `provider "${provider}" rejected the gateway's credential "${credential.id}" (#${credential.fingerprint}); an operator must replace it`;
-    case "rate_limited":
-      return `provider "${provider}" is rate limiting: ${vendorMessage || "too many requests"}`;
-    case "quota_exhausted":
-      return `provider "${provider}" quota exhausted: ${vendorMessage || "quota or balance used up"}`;
-    case "overloaded":
-      return `provider "${provider}" is unavailable${status ? ` (HTTP ${status})` : ""}: ${vendorMessage || "overloaded"}`;
-    default:
-      return vendorMessage ? `provider "${provider}": ${vendorMessage}` : `provider "${provider}" answered HTTP ${status ?? "?"}`;
-  }
-}
+// Moved to error-messages.ts so every dialect words errors alike; re-exported for existing importers.
+export { describe };

@@ -69,14 +69,7 @@ export function toOpenAIChatBody(params: ChatParams, model: string, stream: bool
   if (params.user) body.user = params.user;
   if (params.presencePenalty !== undefined) body.presence_penalty = params.presencePenalty;
   if (params.frequencyPenalty !== undefined) body.frequency_penalty = params.frequencyPenalty;
-  if (params.tools.length > 0) {
-    body.tools = params.tools.map((tool) => {
-      const fn: JsonObject = { name: tool.name, parameters: tool.parameters ?? { type: "object", properties: {} } };
-      if (tool.description) fn.description = tool.description;
-      if (tool.strict) fn.strict = true;
-      return { type: "function", function: fn };
-    });
-  }
+  if (params.tools.length > 0) body.tools = toOpenAITools(params);
   const toolChoice = toOpenAIToolChoice(params);
   if (toolChoice !== undefined) body.tool_choice = toolChoice;
   const format = toOpenAIResponseFormat(params);
@@ -88,7 +81,17 @@ export function toOpenAIChatBody(params: ChatParams, model: string, stream: bool
   return body;
 }
 
-function toOpenAIToolChoice(params: ChatParams): JsonValue | undefined {
+/** `tools` in OpenAI's shape, which DashScope's native API shares. */
+export function toOpenAITools(params: ChatParams): JsonObject[] {
+  return params.tools.map((tool) => {
+    const fn: JsonObject = { name: tool.name, parameters: tool.parameters ?? { type: "object", properties: {} } };
+    if (tool.description) fn.description = tool.description;
+    if (tool.strict) fn.strict = true;
+    return { type: "function", function: fn };
+  });
+}
+
+export function toOpenAIToolChoice(params: ChatParams): JsonValue | undefined {
   const choice = params.toolChoice?.choice;
   if (!choice?.case) return undefined;
   if (choice.case === "functionName") return { type: "function", function: { name: choice.value } };
@@ -104,7 +107,7 @@ function toOpenAIToolChoice(params: ChatParams): JsonValue | undefined {
   }
 }
 
-function toOpenAIResponseFormat(params: ChatParams): JsonValue | undefined {
+export function toOpenAIResponseFormat(params: ChatParams): JsonValue | undefined {
   const format = params.responseFormat;
   switch (format?.type) {
     case ResponseFormatType.TEXT:

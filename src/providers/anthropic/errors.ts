@@ -1,0 +1,67 @@
+import type { Credential } from "../../secrets/credential.js";
+import { vendorError } from "../error-messages.js";
+import { parseRetryAfter, type UpstreamResponse } from "../http-client.js";
+import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
+
+/** Reads `{"type":"error","error":{"type","message"}}`; the body of an HTTP error and of a mid-stream `event: error` alike. */
+export function parseAnthropicError(text: string): { type: string; message: string } {
+  try {
+    const body = JSON.parse(text) as { error?: { type?: string; message?: string }; message?: string };
+    return { type: body.error?.type ?? "", message: body.error?.message ?? body.message ?? "" };
+  } catch {
+    return { type: "", message: text.slice(0, 500) };
+  }
+}
+
+// Anthropic's documented error types; they say more than the status (a stream error has none).
+const KIND_FOR_TYPE: Record<string, UpstreamErrorKind> = {
+  invalid_request_error: "bad_request",
+  request_too_large: "bad_request",
+  authentication_error: "credential_rejected",
+  permission_error: "credential_rejected",
+  billing_error: "quota_exhausted",
+  not_found_error: "model_not_found",
+  rate_limit_error: "rate_limited",
+  api_error: "overloaded",
+  overloaded_error: "overloaded",
+  timeout_error: "timeout",
+};
+
+export function anthropicErrorKind(status: number | undefined, type: string, message: string): UpstreamErrorKind {
+  // Anthropic reports an empty prepaid balance as a 400 invalid_request_error: it is the account's problem, not the caller's.
+  if (/credit balance/i.test(message)) return "quota_exhausted";
+  const byType = KIND_FOR_TYPE[type];
+  if (byType) return byType;
+  if (status === undefined) return "overloaded";
+  if (status === 401 || status === 403) return "credential_rejected";
+  if (status === 402) return "quota_exhausted";
+  if (status === 404) return "model_not_found";
+  if (status === 408 || status === 504) return "timeout";
+  if (status === 429) return "rate_limited";
+  if (status >= 500 || status === 409) return "overloaded";
+  return status >= 400 ? "bad_request" : "bad_response";
+}
+
+export function anthropicUpstreamError(
+  provider: string,
+  credential: Credential,
+  res: Pick<UpstreamResponse, "status" | "headers">,
+  text: string,
+): UpstreamError {
+  const { type, message } = parseAnthropicError(text);
+  return vendorError({
+    kind: anthropicErrorKind(res.status, type, message),
+    provider,
+    credential,
+    status: res.status,
+    retryAfterMs: parseRetryAfter(res.headers),
+    vendorCode: type,
+    vendorMessage: message,
+  });
+}
+
+/** An `event: error` after the stream began (the HTTP status was already 200). */
+export function anthropicStreamError(provider: string, credential: Credential, data: string): UpstreamError {
+  const { type, message } = parseAnthropicError(data);
+  return vendorError({ kind: anthropicErrorKind(undefined, type, message), provider, credential, vendorCode: type, vendorMessage: message });
+}

@@ -1,0 +1,224 @@
+// The Anthropic Messages wire format: system prompt out of band, content
+// blocks, required max_tokens, tool results as user content.
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
+import {
+  FinishReason,
+  MessageSchema,
+  ResponseFormatType,
+  Role,
+  ToolCallSchema,
+  ToolChoiceMode,
+  UsageSchema,
+  type ContentPart,
+  type Message,
+  type ToolCall,
+  type Usage,
+} from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { mergeTurns, parseDataUrl, toolArgumentsObject, type Turn } from "../message-content.js";
+import { messageText } from "../message-text.js";
+import type { ChatParams } from "../provider.js";
+
+export const ANTHROPIC_VERSION = "2023-06-01";
+
+/** The tool that carries a JSON-mode answer: Anthropic has no response_format, so one forced tool call stands in. */
+export const JSON_TOOL_NAME = "json_response";
+
+export interface AnthropicWireOptions {
+  /** Sent when the caller gives no max_tokens, which Anthropic requires. */
+  defaultMaxTokens: number;
+}
+
+type Block = JsonObject;
+type AnthropicTurn = Turn<"user" | "assistant", Block>;
+
+/** Whether the answer must be JSON, which this dialect emulates with JSON_TOOL_NAME. */
+export function wantsJson(params: ChatParams): boolean {
+  const type = params.responseFormat?.type;
+  return type === ResponseFormatType.JSON_OBJECT || type === ResponseFormatType.JSON_SCHEMA;
+}
+
+/** Builds the request body. `vendor_options` go in first so the gateway's own fields win. */
+export function toAnthropicBody(provider: string, params: ChatParams, model: string, stream: boolean, options: AnthropicWireOptions): JsonObject {
+  const body: JsonObject = { ...(params.vendorOptions ?? {}) };
+  body.model = model;
+  const system = params.messages.filter((m) => m.role === Role.SYSTEM).map((m) => messageText(m, provider)).filter((text) => text !== "");
+  if (system.length > 0) body.system = system.join("\n\n");
+  body.messages = toAnthropicMessages(provider, params.messages);
+  body.max_tokens = params.maxTokens ?? options.defaultMaxTokens;
+  // Our API takes 0-2 (OpenAI's range); Anthropic rejects anything above 1. Clamping keeps the caller's intent at the edges.
+  if (params.temperature !== undefined) body.temperature = Math.min(1, params.temperature);
+  if (params.topP !== undefined) body.top_p = params.topP;
+  if (params.stop.length > 0) body.stop_sequences = params.stop;
+  if (params.user) body.metadata = { ...asObject(body.metadata), user_id: params.user };
+  // seed and the penalties have no Anthropic counterpart and Anthropic rejects unknown fields: they are dropped.
+  const tools: JsonObject[] = params.tools.map((tool) => {
+    const out: JsonObject = { name: tool.name, input_schema: tool.parameters ?? { type: "object", properties: {} } };
+    if (tool.description) out.description = tool.description;
+    return out;
+  });
+  const json = wantsJson(params);
+  if (json) tools.push({ name: JSON_TOOL_NAME, description: "Give the answer as JSON.", input_schema: jsonToolSchema(params) });
+  if (tools.length > 0) body.tools = tools;
+  const toolChoice = json ? jsonToolChoice(params) : toAnthropicToolChoice(params);
+  if (toolChoice !== undefined && tools.length > 0) body.tool_choice = toolChoice;
+  if (stream) body.stream = true;
+  return body;
+}
+
+function asObject(value: JsonValue | undefined): JsonObject {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
+}
+
+function jsonToolSchema(params: ChatParams): JsonObject {
+  const format = params.responseFormat;
+  if (format?.type === ResponseFormatType.JSON_SCHEMA && format.schema) return format.schema;
+  return { type: "object" };
+}
+
+/** JSON mode forces the JSON tool, unless the caller's own tools may be called (then any tool, the JSON one included). */
+function jsonToolChoice(params: ChatParams): JsonObject {
+  const choice = params.toolChoice?.choice;
+  if (choice?.case === "functionName") return { type: "tool", name: choice.value };
+  const userTools = params.tools.length > 0 && !(choice?.case === "mode" && choice.value === ToolChoiceMode.NONE);
+  return userTools ? { type: "any" } : { type: "tool", name: JSON_TOOL_NAME };
+}
+
+function toAnthropicToolChoice(params: ChatParams): JsonObject | undefined {
+  const choice = params.toolChoice?.choice;
+  if (!choice?.case) return undefined;
+  if (choice.case === "functionName") return { type: "tool", name: choice.value };
+  switch (choice.value) {
+    case ToolChoiceMode.AUTO:
+      return { type: "auto" };
+    case ToolChoiceMode.NONE:
+      return { type: "none" };
+    case ToolChoiceMode.REQUIRED:
+      return { type: "any" };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Messages as alternating user/assistant turns: tool results become user
+ * content, consecutive same-role messages are merged, and in a user turn the
+ * tool results come first, as Anthropic requires right after a tool_use turn.
+ */
+export function toAnthropicMessages(provider: string, messages: Message[]): JsonObject[] {
+  const turns: AnthropicTurn[] = [];
+  for (const message of messages) {
+    switch (message.role) {
+      case Role.SYSTEM:
+        break;
+      case Role.ASSISTANT:
+        turns.push({
+          role: "assistant",
+          blocks: [
+            ...contentBlocks(message),
+            ...message.toolCalls.map((call) => ({ type: "tool_use", id: call.id, name: call.name, input: toolArgumentsObject(provider, call) })),
+          ],
+        });
+        break;
+      case Role.TOOL: {
+        const result: Block = { type: "tool_result", tool_use_id: message.toolCallId };
+        result.content = message.parts.length > 0 ? message.parts.map(partBlock).filter(isBlock) : message.content;
+        turns.push({ role: "user", blocks: [result] });
+        break;
+      }
+      default:
+        turns.push({ role: "user", blocks: contentBlocks(message) });
+    }
+  }
+  return mergeTurns(turns).map((turn) => {
+    const blocks = turn.role === "user" ? toolResultsFirst(turn.blocks) : turn.blocks;
+    // A lone text block goes as a plain string, the shape most requests have.
+    const only = blocks.length === 1 ? blocks[0]! : undefined;
+    const content: JsonValue = only?.type === "text" ? only.text! : blocks.length === 0 ? "" : blocks;
+    return { role: turn.role, content };
+  });
+}
+
+function toolResultsFirst(blocks: Block[]): Block[] {
+  return [...blocks.filter((b) => b.type === "tool_result"), ...blocks.filter((b) => b.type !== "tool_result")];
+}
+
+function contentBlocks(message: Message): Block[] {
+  if (message.parts.length > 0) return message.parts.map(partBlock).filter(isBlock);
+  // Anthropic rejects empty text blocks (an assistant turn that only calls tools has no text).
+  return message.content === "" ? [] : [{ type: "text", text: message.content }];
+}
+
+function partBlock(part: ContentPart): Block | undefined {
+  switch (part.part.case) {
+    case "text":
+      return part.part.value === "" ? undefined : { type: "text", text: part.part.value };
+    case "imageUrl": {
+      const url = part.part.value.url;
+      const data = parseDataUrl(url);
+      return { type: "image", source: data ? { type: "base64", media_type: data.mediaType, data: data.data } : { type: "url", url } };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function isBlock(block: Block | undefined): block is Block {
+  return block !== undefined;
+}
+
+const STOP_REASONS: Record<string, FinishReason> = {
+  end_turn: FinishReason.STOP,
+  stop_sequence: FinishReason.STOP,
+  // A server tool paused a long turn; what came so far is a complete answer to show.
+  pause_turn: FinishReason.STOP,
+  max_tokens: FinishReason.LENGTH,
+  model_context_window_exceeded: FinishReason.LENGTH,
+  tool_use: FinishReason.TOOL_CALLS,
+  refusal: FinishReason.CONTENT_FILTER,
+};
+
+/** `calledTools` is false when the only tool_use was the JSON-mode answer, which is a finished answer, not a call. */
+export function fromAnthropicStopReason(reason: string | null | undefined, calledTools: boolean): FinishReason {
+  const mapped = typeof reason === "string" ? (STOP_REASONS[reason] ?? FinishReason.UNSPECIFIED) : FinishReason.UNSPECIFIED;
+  return mapped === FinishReason.TOOL_CALLS && !calledTools ? FinishReason.STOP : mapped;
+}
+
+export interface AnthropicUsage {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+}
+
+/** Anthropic's input_tokens excludes cached input: the prompt total adds cache writes and reads back in. */
+export function fromAnthropicUsage(usage: AnthropicUsage | null | undefined): Usage | undefined {
+  if (!usage || typeof usage !== "object") return undefined;
+  const cacheRead = usage.cache_read_input_tokens ?? 0;
+  const prompt = (usage.input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) + cacheRead;
+  const completion = usage.output_tokens ?? 0;
+  return create(UsageSchema, { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion, cachedTokens: cacheRead });
+}
+
+export interface AnthropicBlock {
+  type?: string;
+  text?: string;
+  id?: string;
+  name?: string;
+  input?: unknown;
+}
+
+/** Content blocks as one message; in JSON mode the JSON tool's input is the text. Thinking and server-tool blocks are left out. */
+export function fromAnthropicContent(blocks: AnthropicBlock[] | undefined, jsonMode: boolean): Message {
+  let text = "";
+  let json: string | undefined;
+  const toolCalls: ToolCall[] = [];
+  for (const block of blocks ?? []) {
+    if (block.type === "text") text += block.text ?? "";
+    if (block.type !== "tool_use") continue;
+    const input = JSON.stringify(block.input ?? {});
+    if (jsonMode && block.name === JSON_TOOL_NAME) json = input;
+    else toolCalls.push(create(ToolCallSchema, { id: block.id ?? `call_${toolCalls.length}`, name: block.name ?? "", arguments: input }));
+  }
+  return create(MessageSchema, { role: Role.ASSISTANT, content: json ?? text, toolCalls });
+}

@@ -1,0 +1,102 @@
+// DashScope's native text-generation format: messages inside `input`, every
+// setting inside `parameters`, OpenAI-shaped messages and tools.
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { Role, UsageSchema, type Message, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { messageText } from "../message-text.js";
+import { toOpenAIResponseFormat, toOpenAIToolChoice, toOpenAITools, type OpenAIChoiceMessage } from "../openai/wire.js";
+import type { ChatParams } from "../provider.js";
+
+const ROLE_NAMES: Record<Role, string> = {
+  [Role.UNSPECIFIED]: "user",
+  [Role.SYSTEM]: "system",
+  [Role.USER]: "user",
+  [Role.ASSISTANT]: "assistant",
+  [Role.TOOL]: "tool",
+};
+
+/** Largest temperature DashScope takes: its range is [0, 2). */
+const MAX_TEMPERATURE = 1.99;
+/** top_p is (0, 1]; 1 itself is refused by some models, so one-api caps it here. */
+const MAX_TOP_P = 0.9999;
+const MIN_TOP_P = 0.0001;
+
+function toDashScopeMessage(message: Message, provider: string): JsonObject {
+  const out: JsonObject = { role: ROLE_NAMES[message.role], content: messageText(message, provider) };
+  if (message.toolCalls.length > 0) {
+    out.tool_calls = message.toolCalls.map((call) => ({ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments || "{}" } }));
+  }
+  if (message.toolCallId) out.tool_call_id = message.toolCallId;
+  if (message.name && message.role === Role.TOOL) out.name = message.name;
+  return out;
+}
+
+/**
+ * Builds the generation request. `vendor_options` land in `parameters`, where
+ * DashScope's own switches (enable_search, top_k, …) live; the gateway's
+ * fields win over them.
+ */
+export function toDashScopeChatBody(params: ChatParams, model: string, provider: string, stream: boolean): JsonObject {
+  const parameters: JsonObject = { ...(params.vendorOptions ?? {}), result_format: "message" };
+  if (params.temperature !== undefined) parameters.temperature = Math.min(params.temperature, MAX_TEMPERATURE);
+  if (params.topP !== undefined) parameters.top_p = Math.min(MAX_TOP_P, Math.max(MIN_TOP_P, params.topP));
+  if (params.maxTokens !== undefined) parameters.max_tokens = params.maxTokens;
+  if (params.stop.length > 0) parameters.stop = params.stop;
+  if (params.seed !== undefined) parameters.seed = Number(params.seed);
+  if (params.presencePenalty !== undefined) parameters.presence_penalty = params.presencePenalty;
+  if (params.tools.length > 0) parameters.tools = toOpenAITools(params);
+  const toolChoice = toOpenAIToolChoice(params);
+  if (toolChoice !== undefined) parameters.tool_choice = toolChoice;
+  const format = toOpenAIResponseFormat(params);
+  if (format !== undefined) parameters.response_format = format;
+  // Without it every chunk repeats the whole answer so far.
+  if (stream) parameters.incremental_output = true;
+  return { model, input: { messages: params.messages.map((message) => toDashScopeMessage(message, provider)) }, parameters };
+}
+
+export interface DashScopeToolCall {
+  id?: string;
+  /** Position among the answer's calls, on stream fragments. */
+  index?: number;
+  function?: { name?: string; arguments?: string };
+}
+
+export interface DashScopeChoice {
+  message?: OpenAIChoiceMessage & { tool_calls?: DashScopeToolCall[] | null };
+  /** The string "null" while a stream is still generating. */
+  finish_reason?: string | null;
+}
+
+export interface DashScopeUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  total_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+  output_tokens_details?: { reasoning_tokens?: number };
+}
+
+/** A generation answer, and each chunk of a stream. */
+export interface DashScopeGeneration {
+  request_id?: string;
+  output?: { choices?: DashScopeChoice[] };
+  usage?: DashScopeUsage;
+  code?: string;
+  message?: string;
+}
+
+export function fromDashScopeUsage(usage: DashScopeUsage | undefined): Usage | undefined {
+  if (!usage || typeof usage !== "object") return undefined;
+  const prompt = usage.input_tokens ?? 0;
+  const completion = usage.output_tokens ?? 0;
+  return create(UsageSchema, {
+    promptTokens: prompt,
+    completionTokens: completion,
+    totalTokens: usage.total_tokens ?? prompt + completion,
+    cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    reasoningTokens: usage.output_tokens_details?.reasoning_tokens ?? 0,
+  });
+}
+
+/** Whether a stream chunk's finish_reason ends the answer ("null", as a string, means not yet). */
+export function isTerminal(reason: string | null | undefined): reason is string {
+  return typeof reason === "string" && reason !== "" && reason !== "null";
+}

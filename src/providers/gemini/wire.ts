@@ -1,0 +1,274 @@
+// The Gemini generateContent wire format: contents/parts with user and model
+// roles, systemInstruction, generationConfig, function calls as parts.
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
+import {
+  FinishReason,
+  ResponseFormatType,
+  Role,
+  ToolCallSchema,
+  ToolChoiceMode,
+  UsageSchema,
+  type ContentPart,
+  type Message,
+  type ToolCall,
+  type Usage,
+} from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { mergeTurns, parseDataUrl, toolArgumentsObject, toolResultValue, type Turn } from "../message-content.js";
+import { messageText } from "../message-text.js";
+import type { ChatParams } from "../provider.js";
+import { UpstreamError } from "../upstream-error.js";
+
+type Part = JsonObject;
+type GeminiTurn = Turn<"user" | "model", Part>;
+
+/** The model's resource name, "models/gemini-x"; callers may name it either way. */
+export function modelResource(model: string): string {
+  return `models/${model.replace(/^models\//, "")}`;
+}
+
+/** The model's resource name in a URL path. */
+export function modelPath(model: string): string {
+  return `/models/${encodeURIComponent(model.replace(/^models\//, ""))}`;
+}
+
+/** Builds the request body. `vendor_options` go in first (generationConfig merged) so the gateway's own fields win. */
+export function toGeminiBody(provider: string, params: ChatParams): JsonObject {
+  const vendor = params.vendorOptions ?? {};
+  const body: JsonObject = { ...vendor };
+  const system = params.messages.filter((m) => m.role === Role.SYSTEM).map((m) => messageText(m, provider)).filter((text) => text !== "");
+  if (system.length > 0) body.systemInstruction = { parts: system.map((text) => ({ text })) };
+  body.contents = toGeminiContents(provider, params.messages);
+
+  const config: JsonObject = { ...asObject(vendor.generationConfig) };
+  if (params.temperature !== undefined) config.temperature = params.temperature;
+  if (params.topP !== undefined) config.topP = params.topP;
+  if (params.maxTokens !== undefined) config.maxOutputTokens = params.maxTokens;
+  if (params.stop.length > 0) config.stopSequences = params.stop;
+  if (params.seed !== undefined) config.seed = Number(params.seed);
+  if (params.presencePenalty !== undefined) config.presencePenalty = params.presencePenalty;
+  if (params.frequencyPenalty !== undefined) config.frequencyPenalty = params.frequencyPenalty;
+  const format = params.responseFormat;
+  if (format?.type === ResponseFormatType.JSON_OBJECT || format?.type === ResponseFormatType.JSON_SCHEMA) {
+    config.responseMimeType = "application/json";
+    // Our schemas are JSON Schema; responseJsonSchema takes that as is, while responseSchema takes only an OpenAPI subset.
+    if (format.type === ResponseFormatType.JSON_SCHEMA && format.schema) config.responseJsonSchema = format.schema;
+  }
+  if (Object.keys(config).length > 0) body.generationConfig = config;
+
+  if (params.tools.length > 0) {
+    // Vendor tools (googleSearch, codeExecution) given in vendor_options stay beside the functions.
+    body.tools = [
+      ...(Array.isArray(vendor.tools) ? vendor.tools : []),
+      {
+        functionDeclarations: params.tools.map((tool) => {
+          // parametersJsonSchema for the same reason: `parameters` rejects JSON Schema keywords such as additionalProperties.
+          const declaration: JsonObject = { name: tool.name, parametersJsonSchema: tool.parameters ?? { type: "object", properties: {} } };
+          if (tool.description) declaration.description = tool.description;
+          return declaration;
+        }),
+      },
+    ];
+    const calling = toFunctionCallingConfig(params);
+    if (calling) body.toolConfig = { ...asObject(vendor.toolConfig), functionCallingConfig: calling };
+  }
+  return body;
+}
+
+function asObject(value: JsonValue | undefined): JsonObject {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
+}
+
+function toFunctionCallingConfig(params: ChatParams): JsonObject | undefined {
+  const choice = params.toolChoice?.choice;
+  if (!choice?.case) return undefined;
+  if (choice.case === "functionName") return { mode: "ANY", allowedFunctionNames: [choice.value] };
+  switch (choice.value) {
+    case ToolChoiceMode.AUTO:
+      return { mode: "AUTO" };
+    case ToolChoiceMode.NONE:
+      return { mode: "NONE" };
+    case ToolChoiceMode.REQUIRED:
+      return { mode: "ANY" };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Messages as contents: assistant → model, tool results → user-role
+ * functionResponse parts (named after the call they answer, which Gemini
+ * matches by name), consecutive same-role turns merged.
+ */
+export function toGeminiContents(provider: string, messages: Message[]): JsonObject[] {
+  const turns: GeminiTurn[] = [];
+  const callNames = new Map<string, string>();
+  for (const message of messages) {
+    switch (message.role) {
+      case Role.SYSTEM:
+        break;
+      case Role.ASSISTANT: {
+        const parts = contentParts(message);
+        for (const call of message.toolCalls) {
+          callNames.set(call.id, call.name);
+          const part: Part = { functionCall: { name: call.name, args: toolArgumentsObject(provider, call) } };
+          const signature = toolCallSignature(call.id);
+          if (signature) part.thoughtSignature = signature;
+          parts.push(part);
+        }
+        turns.push({ role: "model", blocks: parts });
+        break;
+      }
+      case Role.TOOL: {
+        const name = callNames.get(message.toolCallId) || message.name;
+        if (!name) {
+          throw new UpstreamError({
+            kind: "bad_request",
+            provider,
+            message: `provider "${provider}" needs the function name of each tool result, but no earlier assistant message has a tool call with id "${message.toolCallId}"`,
+          });
+        }
+        turns.push({ role: "user", blocks: [{ functionResponse: { name, response: { content: toolResultValue(messageText(message, provider)) } } }] });
+        break;
+      }
+      default:
+        turns.push({ role: "user", blocks: contentParts(message) });
+    }
+  }
+  return mergeTurns(turns).map((turn) => ({ role: turn.role, parts: turn.blocks }));
+}
+
+function contentParts(message: Message): Part[] {
+  if (message.parts.length > 0) return message.parts.map(toGeminiPart).filter((part): part is Part => part !== undefined);
+  return message.content === "" ? [] : [{ text: message.content }];
+}
+
+function toGeminiPart(part: ContentPart): Part | undefined {
+  switch (part.part.case) {
+    case "text":
+      return { text: part.part.value };
+    case "imageUrl": {
+      const url = part.part.value.url;
+      const data = parseDataUrl(url);
+      if (data) return { inlineData: { mimeType: data.mediaType, data: data.data } };
+      const mimeType = imageMimeType(url);
+      return { fileData: mimeType ? { mimeType, fileUri: url } : { fileUri: url } };
+    }
+    default:
+      return undefined;
+  }
+}
+
+const IMAGE_TYPES: Record<string, string> = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp", heic: "image/heic", heif: "image/heif" };
+
+function imageMimeType(url: string): string | undefined {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+  const extension = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
+  return extension ? IMAGE_TYPES[extension] : undefined;
+}
+
+// Gemini 3 rejects a function call replayed without the thoughtSignature it came with. The
+// signature's only way back through our API is the tool call id, so it rides there, base64url
+// encoded (ids stay within [A-Za-z0-9_-], which every vendor accepts).
+const SIGNATURE_MARK = "_gts_";
+
+export function toolCallId(base: string, signature: string | undefined): string {
+  if (!signature) return base;
+  return base + SIGNATURE_MARK + signature.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function toolCallSignature(id: string): string | undefined {
+  const at = id.indexOf(SIGNATURE_MARK);
+  if (at === -1) return undefined;
+  const encoded = id.slice(at + SIGNATURE_MARK.length).replace(/-/g, "+").replace(/_/g, "/");
+  return encoded === "" ? undefined : encoded + "=".repeat((4 - (encoded.length % 4)) % 4);
+}
+
+export interface GeminiPart {
+  text?: string;
+  thought?: boolean;
+  thoughtSignature?: string;
+  functionCall?: { id?: string; name?: string; args?: unknown };
+}
+
+export interface GeminiUsage {
+  promptTokenCount?: number;
+  candidatesTokenCount?: number;
+  thoughtsTokenCount?: number;
+  toolUsePromptTokenCount?: number;
+  cachedContentTokenCount?: number;
+  totalTokenCount?: number;
+}
+
+export interface GeminiResponse {
+  candidates?: { content?: { parts?: GeminiPart[] }; finishReason?: string }[];
+  promptFeedback?: { blockReason?: string; blockReasonMessage?: string };
+  usageMetadata?: GeminiUsage;
+  responseId?: string;
+  error?: { code?: number; message?: string; status?: string };
+}
+
+/** Text and function calls of some parts; `firstIndex` numbers the calls across stream chunks. Thought summaries are left out. */
+export function fromGeminiParts(parts: GeminiPart[] | undefined, firstIndex: number): { text: string; toolCalls: ToolCall[] } {
+  let text = "";
+  const toolCalls: ToolCall[] = [];
+  for (const part of parts ?? []) {
+    if (part.thought) continue;
+    if (typeof part.text === "string") text += part.text;
+    if (!part.functionCall) continue;
+    const index = firstIndex + toolCalls.length;
+    toolCalls.push(
+      create(ToolCallSchema, {
+        // The Developer API usually gives no id; TOOL messages find the call by this made-up one.
+        id: toolCallId(part.functionCall.id || `call_${index}`, part.thoughtSignature),
+        name: part.functionCall.name ?? "",
+        arguments: JSON.stringify(part.functionCall.args ?? {}),
+      }),
+    );
+  }
+  return { text, toolCalls };
+}
+
+const FINISH_REASONS: Record<string, FinishReason> = {
+  STOP: FinishReason.STOP,
+  MAX_TOKENS: FinishReason.LENGTH,
+  // Each of these means Google withheld or cut the answer under a policy. RECITATION too: the
+  // answer stops short because it would quote a source, so "stop" would pass a cut answer off as whole.
+  SAFETY: FinishReason.CONTENT_FILTER,
+  RECITATION: FinishReason.CONTENT_FILTER,
+  LANGUAGE: FinishReason.CONTENT_FILTER,
+  BLOCKLIST: FinishReason.CONTENT_FILTER,
+  PROHIBITED_CONTENT: FinishReason.CONTENT_FILTER,
+  SPII: FinishReason.CONTENT_FILTER,
+  IMAGE_SAFETY: FinishReason.CONTENT_FILTER,
+  IMAGE_PROHIBITED_CONTENT: FinishReason.CONTENT_FILTER,
+  IMAGE_RECITATION: FinishReason.CONTENT_FILTER,
+  // OTHER, MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL, TOO_MANY_TOOL_CALLS: none of our reasons is
+  // true of them, so they stay UNSPECIFIED rather than claim a clean stop.
+};
+
+/** Gemini says STOP when it calls functions; callers must hear TOOL_CALLS to know to run them. */
+export function fromGeminiFinishReason(reason: string | undefined, calledTools: boolean): FinishReason {
+  const mapped = reason ? (FINISH_REASONS[reason] ?? FinishReason.UNSPECIFIED) : FinishReason.UNSPECIFIED;
+  return calledTools && (mapped === FinishReason.STOP || mapped === FinishReason.UNSPECIFIED) ? FinishReason.TOOL_CALLS : mapped;
+}
+
+/** Thinking tokens are billed as output but counted apart from candidatesTokenCount; tool-use prompt tokens are input. */
+export function fromGeminiUsage(usage: GeminiUsage | undefined): Usage | undefined {
+  if (!usage || typeof usage !== "object") return undefined;
+  const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0);
+  const reasoning = usage.thoughtsTokenCount ?? 0;
+  const completion = (usage.candidatesTokenCount ?? 0) + reasoning;
+  return create(UsageSchema, {
+    promptTokens: prompt,
+    completionTokens: completion,
+    totalTokens: usage.totalTokenCount ?? prompt + completion,
+    cachedTokens: usage.cachedContentTokenCount ?? 0,
+    reasoningTokens: reasoning,
+  });
+}

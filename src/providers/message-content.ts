@@ -1,0 +1,62 @@
+// Translation helpers shared by the dialects whose wire formats are not OpenAI's.
+import type { JsonObject } from "@bufbuild/protobuf";
+import type { ToolCall } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { UpstreamError } from "./upstream-error.js";
+
+/** Splits `data:image/png;base64,AAAA` into its media type and base64 payload; undefined for other URLs. */
+export function parseDataUrl(url: string): { mediaType: string; data: string } | undefined {
+  const match = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url);
+  return match ? { mediaType: match[1]!, data: match[2]! } : undefined;
+}
+
+/**
+ * A tool call's arguments as the JSON object that vendors with structured
+ * inputs (Anthropic `input`, Gemini `args`) require. Arguments that are not
+ * an object would be rejected upstream anyway, so the caller hears it here.
+ */
+export function toolArgumentsObject(provider: string, call: ToolCall): JsonObject {
+  if (call.arguments.trim() === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(call.arguments);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new UpstreamError({
+      kind: "bad_request",
+      provider,
+      message: `provider "${provider}" needs tool call arguments as a JSON object; those of call "${call.id}" (${call.name}) are not`,
+    });
+  }
+  return parsed as JsonObject;
+}
+
+/** A tool's output for vendors that take structured results: parsed when it is JSON, the text otherwise. */
+export function toolResultValue(text: string): JsonObject[string] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    try {
+      return JSON.parse(trimmed) as JsonObject[string];
+    } catch {
+      // Not JSON after all: pass the text.
+    }
+  }
+  return text;
+}
+
+export interface Turn<R extends string, B> {
+  role: R;
+  blocks: B[];
+}
+
+/** Joins consecutive turns of the same role, for vendors that want user and model turns to alternate. */
+export function mergeTurns<R extends string, B>(turns: Turn<R, B>[]): Turn<R, B>[] {
+  const merged: Turn<R, B>[] = [];
+  for (const turn of turns) {
+    const last = merged[merged.length - 1];
+    if (last && last.role === turn.role) last.blocks.push(...turn.blocks);
+    else merged.push({ role: turn.role, blocks: [...turn.blocks] });
+  }
+  return merged;
+}

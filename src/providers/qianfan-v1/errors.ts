@@ -1,0 +1,84 @@
+import type { Credential } from "../../secrets/credential.js";
+import { vendorError } from "../error-messages.js";
+import { kindForStatus } from "../openai/errors.js";
+import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
+
+/** `{error_code, error_msg}`: how wenxinworkshop reports errors, usually inside an HTTP 200 answer. */
+export interface QianfanErrorBody {
+  error_code?: number;
+  error_msg?: string;
+}
+
+/** Invalid (110) or expired (111) access token: fetch a new token and try once more. */
+export const TOKEN_REJECTED = new Set([110, 111]);
+
+const KIND_FOR_CODE = new Map<number, UpstreamErrorKind>([
+  [110, "credential_rejected"],
+  [111, "credential_rejected"],
+  // No permission / service token or IAM failures / app missing: the account, not the caller.
+  [6, "credential_rejected"],
+  [13, "credential_rejected"],
+  [14, "credential_rejected"],
+  [15, "credential_rejected"],
+  [4, "rate_limited"],
+  [18, "rate_limited"],
+  [336501, "rate_limited"],
+  [336502, "rate_limited"],
+  [17, "quota_exhausted"],
+  [2, "overloaded"],
+  [336000, "overloaded"],
+  [336100, "overloaded"],
+  // "Unsupported openapi method": no such endpoint, i.e. no such model.
+  [3, "model_not_found"],
+]);
+
+export function kindForErrorCode(code: number): UpstreamErrorKind {
+  const kind = KIND_FOR_CODE.get(code);
+  if (kind) return kind;
+  // 3360xx are the documented invalid-argument family (336001-336003 and the length limits).
+  if (code > 336000 && code < 336100) return "bad_request";
+  return "bad_response";
+}
+
+export function hasErrorCode(body: unknown): body is QianfanErrorBody & { error_code: number } {
+  return typeof body === "object" && body !== null && typeof (body as QianfanErrorBody).error_code === "number";
+}
+
+/**
+ * An UpstreamError from an `error_code` body. The access token is scrubbed
+ * from the vendor's text as well as the credential's two keys.
+ */
+export function qianfanError(provider: string, credential: Credential, body: QianfanErrorBody & { error_code: number }, status: number, token?: string): UpstreamError {
+  return vendorError({
+    kind: kindForErrorCode(body.error_code),
+    provider,
+    credential,
+    vendorMessage: `${withoutToken(body.error_msg ?? "", token) || "error"} (error_code ${body.error_code})`,
+    // A 200 carrying an error is labelled by its kind in metrics, not as "200".
+    status: status >= 400 ? status : undefined,
+    vendorCode: String(body.error_code),
+  });
+}
+
+/** An HTTP error without an `error_code` body (a proxy's page, say). */
+export function qianfanStatusError(provider: string, credential: Credential, status: number, text: string, token?: string): UpstreamError {
+  return vendorError({ kind: kindForStatus(status, "", ""), provider, credential, vendorMessage: withoutToken(text.slice(0, 200), token), status });
+}
+
+/** The token endpoint said no: `{error, error_description}` (e.g. invalid_client for a wrong AK/SK). */
+export function tokenExchangeError(provider: string, credential: Credential, status: number, error: string | undefined): UpstreamError {
+  const rejected = Boolean(error) || status === 400 || status === 401 || status === 403;
+  return vendorError({
+    kind: rejected ? "credential_rejected" : kindForStatus(status, "", ""),
+    provider,
+    credential,
+    // error_description can echo the client id (the API Key): it is not passed on.
+    vendorMessage: rejected ? "" : "the access token exchange failed",
+    status: status >= 400 ? status : undefined,
+    vendorCode: error,
+  });
+}
+
+function withoutToken(text: string, token: string | undefined): string {
+  return token && token.length >= 4 ? text.split(token).join("[redacted]") : text;
+}

@@ -31,7 +31,7 @@ async function serve(): Promise<void> {
     app.shutdown().then(
       () => {
         app.logger.info("stopped");
-        process.exit(0);
+        app.logger.flush(() => process.exit(0));
       },
       (err: unknown) => {
         app.logger.error({ error: (err as Error).message }, "shutdown failed");

@@ -27,6 +27,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         censor: "[redacted]",
       },
     },
-    destination,
+    // Asynchronous, buffered writes keep logging off the hot path; main.ts flushes on exit.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

@@ -41,7 +41,9 @@ export function createRestHandler(deps: RestDeps): (req: Request, res: Response)
     res.setHeader("x-request-id", info.requestId);
     // The caller hanging up cancels the call, and with it the upstream request.
     const abort = new AbortController();
-    res.once("close", () => abort.abort(new ConnectError("the client went away", Code.Canceled)));
+    res.once("close", () => {
+      if (!res.writableFinished) abort.abort(new ConnectError("the client went away", Code.Canceled));
+    });
     const run = async (): Promise<void> => {
       if (!route) throw new ConnectError(`no such endpoint: ${req.method} ${path}`, Code.NotFound);
       const principal = await deps.authenticator.authenticate(new Headers({ authorization: header(req, "authorization") ?? "", "x-api-key": header(req, "x-api-key") ?? "" }));

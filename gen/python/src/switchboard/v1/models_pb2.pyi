@@ -1,0 +1,35 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Capability(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CAPABILITY_UNSPECIFIED: _ClassVar[Capability]
+    CAPABILITY_CHAT: _ClassVar[Capability]
+    CAPABILITY_STREAMING: _ClassVar[Capability]
+    CAPABILITY_TOOLS: _ClassVar[Capability]
+    CAPABILITY_EMBEDDINGS: _ClassVar[Capability]
+CAPABILITY_UNSPECIFIED: Capability
+CAPABILITY_CHAT: Capability
+CAPABILITY_STREAMING: Capability
+CAPABILITY_TOOLS: Capability
+CAPABILITY_EMBEDDINGS: Capability
+
+class Model(_message.Message):
+    __slots__ = ("id", "provider", "upstream_model", "capabilities", "discovered")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    UPSTREAM_MODEL_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    DISCOVERED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    provider: str
+    upstream_model: str
+    capabilities: _containers.RepeatedScalarFieldContainer[Capability]
+    discovered: bool
+    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., upstream_model: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[Capability, str]]] = ..., discovered: _Optional[bool] = ...) -> None: ...

@@ -2,15 +2,304 @@
 // @generated from file switchboard/v1/admin_keys.proto (package switchboard.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Money } from "../../google/type/money_pb.js";
+import { file_google_type_money } from "../../google/type/money_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file switchboard/v1/admin_keys.proto.
  */
 export const file_switchboard_v1_admin_keys: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zd2l0Y2hib2FyZC92MS9hZG1pbl9rZXlzLnByb3RvEg5zd2l0Y2hib2FyZC52MSISChBDcmVhdGVLZXlSZXF1ZXN0IhMKEUNyZWF0ZUtleVJlc3BvbnNlIg8KDUdldEtleVJlcXVlc3QiEAoOR2V0S2V5UmVzcG9uc2UiEQoPTGlzdEtleXNSZXF1ZXN0IhIKEExpc3RLZXlzUmVzcG9uc2UiEgoQVXBkYXRlS2V5UmVxdWVzdCITChFVcGRhdGVLZXlSZXNwb25zZSISChBSZXZva2VLZXlSZXF1ZXN0IhMKEVJldm9rZUtleVJlc3BvbnNlQlBaTmdpdGh1Yi5jb20vc3dpdGNoYm9hcmQtZ2F0ZXdheS9zd2l0Y2hib2FyZC9nZW4vZ28vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MWIGcHJvdG8z");
+  fileDesc("Ch9zd2l0Y2hib2FyZC92MS9hZG1pbl9rZXlzLnByb3RvEg5zd2l0Y2hib2FyZC52MSKqBQoKR2F0ZXdheUtleRIMCgRuYW1lGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIMCgR0ZWFtGAMgASgJEhYKDmFsbG93ZWRfbW9kZWxzGAQgAygJEg0KBWFkbWluGAUgASgIEiAKE3JlcXVlc3RzX3Blcl9taW51dGUYBiABKAVIAYgBARIeChF0b2tlbnNfcGVyX21pbnV0ZRgHIAEoA0gCiAEBEiYKBmJ1ZGdldBgIIAEoCzIWLnN3aXRjaGJvYXJkLnYxLkJ1ZGdldBI2Cg5lY29ub215X21vZGVscxgJIAMoCzIeLnN3aXRjaGJvYXJkLnYxLkVjb25vbXlNYXBwaW5nEjEKC2V4cGlyZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAEigKA3R0bBgLIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkgAEi8KC2NyZWF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KBXN0YXRlGA8gASgOMh8uc3dpdGNoYm9hcmQudjEuR2F0ZXdheUtleVN0YXRlEhAKCGtleV9oaW50GBAgASgJEjMKDWJ1ZGdldF9zdGF0dXMYESABKAsyHC5zd2l0Y2hib2FyZC52MS5CdWRnZXRTdGF0dXNCDAoKZXhwaXJhdGlvbkIWChRfcmVxdWVzdHNfcGVyX21pbnV0ZUIUChJfdG9rZW5zX3Blcl9taW51dGUiyAEKBkJ1ZGdldBIhCgVsaW1pdBgBIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EiwKBnBlcmlvZBgCIAEoDjIcLnN3aXRjaGJvYXJkLnYxLkJ1ZGdldFBlcmlvZBIbCg5zb2Z0X3RocmVzaG9sZBgDIAEoAUgAiAEBEj0KDndoZW5fZXhoYXVzdGVkGAQgASgOMiUuc3dpdGNoYm9hcmQudjEuQnVkZ2V0RXhoYXVzdGVkQWN0aW9uQhEKD19zb2Z0X3RocmVzaG9sZCI2Cg5FY29ub215TWFwcGluZxINCgVtb2RlbBgBIAEoCRIVCg1lY29ub215X21vZGVsGAIgASgJIuQBCgxCdWRnZXRTdGF0dXMSIQoFc3BlbnQYASABKAsyEi5nb29nbGUudHlwZS5Nb25leRIhCgVsaW1pdBgCIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5EjUKEXBlcmlvZF9zdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCg9wZXJpb2RfZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2Vjb25vbXkYBSABKAgSEQoJZXhoYXVzdGVkGAYgASgIIksKEENyZWF0ZUtleVJlcXVlc3QSJwoDa2V5GAEgASgLMhouc3dpdGNoYm9hcmQudjEuR2F0ZXdheUtleRIOCgZrZXlfaWQYAiABKAkiTAoRQ3JlYXRlS2V5UmVzcG9uc2USJwoDa2V5GAEgASgLMhouc3dpdGNoYm9hcmQudjEuR2F0ZXdheUtleRIOCgZzZWNyZXQYAiABKAkiHQoNR2V0S2V5UmVxdWVzdBIMCgRuYW1lGAEgASgJIjkKDkdldEtleVJlc3BvbnNlEicKA2tleRgBIAEoCzIaLnN3aXRjaGJvYXJkLnYxLkdhdGV3YXlLZXkiSAoPTGlzdEtleXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg4KBmZpbHRlchgDIAEoCSJVChBMaXN0S2V5c1Jlc3BvbnNlEigKBGtleXMYASADKAsyGi5zd2l0Y2hib2FyZC52MS5HYXRld2F5S2V5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJsChBVcGRhdGVLZXlSZXF1ZXN0EicKA2tleRgBIAEoCzIaLnN3aXRjaGJvYXJkLnYxLkdhdGV3YXlLZXkSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjwKEVVwZGF0ZUtleVJlc3BvbnNlEicKA2tleRgBIAEoCzIaLnN3aXRjaGJvYXJkLnYxLkdhdGV3YXlLZXkiIAoQUmV2b2tlS2V5UmVxdWVzdBIMCgRuYW1lGAEgASgJIjwKEVJldm9rZUtleVJlc3BvbnNlEicKA2tleRgBIAEoCzIaLnN3aXRjaGJvYXJkLnYxLkdhdGV3YXlLZXkqkAEKD0dhdGV3YXlLZXlTdGF0ZRIhCh1HQVRFV0FZX0tFWV9TVEFURV9VTlNQRUNJRklFRBAAEhwKGEdBVEVXQVlfS0VZX1NUQVRFX0FDVElWRRABEh0KGUdBVEVXQVlfS0VZX1NUQVRFX0VYUElSRUQQAhIdChlHQVRFV0FZX0tFWV9TVEFURV9SRVZPS0VEEAMqdQoMQnVkZ2V0UGVyaW9kEh0KGUJVREdFVF9QRVJJT0RfVU5TUEVDSUZJRUQQABIVChFCVURHRVRfUEVSSU9EX0RBWRABEhYKEkJVREdFVF9QRVJJT0RfV0VFSxACEhcKE0JVREdFVF9QRVJJT0RfTU9OVEgQAyqOAQoVQnVkZ2V0RXhoYXVzdGVkQWN0aW9uEicKI0JVREdFVF9FWEhBVVNURURfQUNUSU9OX1VOU1BFQ0lGSUVEEAASIgoeQlVER0VUX0VYSEFVU1RFRF9BQ1RJT05fUkVGVVNFEAESKAokQlVER0VUX0VYSEFVU1RFRF9BQ1RJT05fRUNPTk9NWV9PTkxZEAJCUFpOZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1nYXRld2F5L3N3aXRjaGJvYXJkL2dlbi9nby9zd2l0Y2hib2FyZC92MTtzd2l0Y2hib2FyZHYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_google_type_money]);
+
+/**
+ * A gateway key: what a team presents to call the gateway, with what it may
+ * call, how fast and for how much. The key itself is shown once, in
+ * CreateKeyResponse; the gateway keeps only an HMAC digest of it.
+ *
+ * @generated from message switchboard.v1.GatewayKey
+ */
+export type GatewayKey = Message<"switchboard.v1.GatewayKey"> & {
+  /**
+   * Resource name, `keys/{key}`. Output only (set `key_id` on create).
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * A human name for the key, e.g. "checkout-service prod". Required on create.
+   *
+   * @generated from field: string display_name = 2;
+   */
+  displayName: string;
+
+  /**
+   * The team the key belongs to; usage reports group and filter by it.
+   *
+   * @generated from field: string team = 3;
+   */
+  team: string;
+
+  /**
+   * Model globs the key may call ("gpt-4o*", "claude-*", "openai/*"); a model
+   * matches if its requested name or its "provider/upstream-model" does.
+   * Empty: every model. Anything else is refused with PermissionDenied
+   * (reason MODEL_NOT_ALLOWED).
+   *
+   * @generated from field: repeated string allowed_models = 4;
+   */
+  allowedModels: string[];
+
+  /**
+   * May call the AdminService (manage keys, read usage).
+   *
+   * @generated from field: bool admin = 5;
+   */
+  admin: boolean;
+
+  /**
+   * Requests per minute across every gateway instance. Unset on create: the
+   * configured default; 0: unlimited.
+   *
+   * @generated from field: optional int32 requests_per_minute = 6;
+   */
+  requestsPerMinute?: number | undefined;
+
+  /**
+   * Tokens (prompt plus completion) per minute across every gateway instance,
+   * estimated before a call and reconciled with the vendor's count after it.
+   * Unset on create: the configured default; 0: unlimited.
+   *
+   * @generated from field: optional int64 tokens_per_minute = 7;
+   */
+  tokensPerMinute?: bigint | undefined;
+
+  /**
+   * How much the key may spend per period. Unset on create: the configured
+   * default budget, if any; no budget means no spending limit.
+   *
+   * @generated from field: switchboard.v1.Budget budget = 8;
+   */
+  budget?: Budget | undefined;
+
+  /**
+   * Cheaper models to serve instead of expensive ones once the budget's soft
+   * threshold is reached. Unset on create: the configured default mappings.
+   *
+   * @generated from field: repeated switchboard.v1.EconomyMapping economy_models = 9;
+   */
+  economyModels: EconomyMapping[];
+
+  /**
+   * When the key stops working. Unset: never.
+   *
+   * @generated from oneof switchboard.v1.GatewayKey.expiration
+   */
+  expiration: {
+    /**
+     * The moment the key expires.
+     *
+     * @generated from field: google.protobuf.Timestamp expire_time = 10;
+     */
+    value: Timestamp;
+    case: "expireTime";
+  } | {
+    /**
+     * Input only: how long from now the key lives; returned as `expire_time`.
+     *
+     * @generated from field: google.protobuf.Duration ttl = 11;
+     */
+    value: Duration;
+    case: "ttl";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Output only. When the key was created.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 12;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Output only. When the key's settings last changed.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 13;
+   */
+  updateTime?: Timestamp | undefined;
+
+  /**
+   * Output only. When the key was revoked; unset while it is not.
+   *
+   * @generated from field: google.protobuf.Timestamp revoke_time = 14;
+   */
+  revokeTime?: Timestamp | undefined;
+
+  /**
+   * Output only. Whether the key works now.
+   *
+   * @generated from field: switchboard.v1.GatewayKeyState state = 15;
+   */
+  state: GatewayKeyState;
+
+  /**
+   * Output only. The key's prefix and last four characters
+   * ("sk-sb-…AbCd"), to recognise it without revealing it.
+   *
+   * @generated from field: string key_hint = 16;
+   */
+  keyHint: string;
+
+  /**
+   * Output only. Spending in the current budget period; unset without a budget.
+   *
+   * @generated from field: switchboard.v1.BudgetStatus budget_status = 17;
+   */
+  budgetStatus?: BudgetStatus | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.GatewayKey.
+ * Use `create(GatewayKeySchema)` to create a new message.
+ */
+export const GatewayKeySchema: GenMessage<GatewayKey> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_admin_keys, 0);
+
+/**
+ * A spending limit per period.
+ *
+ * @generated from message switchboard.v1.Budget
+ */
+export type Budget = Message<"switchboard.v1.Budget"> & {
+  /**
+   * The most the key may spend per period, in the gateway's accounting
+   * currency (`pricing.currency`, USD by default). Required, positive.
+   *
+   * @generated from field: google.type.Money limit = 1;
+   */
+  limit?: Money | undefined;
+
+  /**
+   * The period the limit applies to; calendar periods in UTC. Unspecified:
+   * the configured default (a calendar month unless configured otherwise).
+   *
+   * @generated from field: switchboard.v1.BudgetPeriod period = 2;
+   */
+  period: BudgetPeriod;
+
+  /**
+   * The share of the limit (0 < t <= 1) from which requests for a model with
+   * an economy mapping are served by the economy model. Unset: the configured
+   * default (0.9).
+   *
+   * @generated from field: optional double soft_threshold = 3;
+   */
+  softThreshold?: number | undefined;
+
+  /**
+   * What happens at 100% of the limit. Unspecified: the configured default
+   * (refuse).
+   *
+   * @generated from field: switchboard.v1.BudgetExhaustedAction when_exhausted = 4;
+   */
+  whenExhausted: BudgetExhaustedAction;
+};
+
+/**
+ * Describes the message switchboard.v1.Budget.
+ * Use `create(BudgetSchema)` to create a new message.
+ */
+export const BudgetSchema: GenMessage<Budget> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_admin_keys, 1);
+
+/**
+ * Serve `economy_model` instead of a requested model that matches `model`.
+ *
+ * @generated from message switchboard.v1.EconomyMapping
+ */
+export type EconomyMapping = Message<"switchboard.v1.EconomyMapping"> & {
+  /**
+   * A requested model name or glob ("gpt-4o", "claude-opus-*").
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * The model served instead, routed like any requested model
+   * ("gpt-4o-mini", "deepseek/deepseek-chat").
+   *
+   * @generated from field: string economy_model = 2;
+   */
+  economyModel: string;
+};
+
+/**
+ * Describes the message switchboard.v1.EconomyMapping.
+ * Use `create(EconomyMappingSchema)` to create a new message.
+ */
+export const EconomyMappingSchema: GenMessage<EconomyMapping> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_admin_keys, 2);
+
+/**
+ * Spending in the current budget period.
+ *
+ * @generated from message switchboard.v1.BudgetStatus
+ */
+export type BudgetStatus = Message<"switchboard.v1.BudgetStatus"> & {
+  /**
+   * Spent (including calls in flight) since the period started.
+   *
+   * @generated from field: google.type.Money spent = 1;
+   */
+  spent?: Money | undefined;
+
+  /**
+   * The budget's limit, for convenience.
+   *
+   * @generated from field: google.type.Money limit = 2;
+   */
+  limit?: Money | undefined;
+
+  /**
+   * When the current period started.
+   *
+   * @generated from field: google.protobuf.Timestamp period_start_time = 3;
+   */
+  periodStartTime?: Timestamp | undefined;
+
+  /**
+   * When the current period ends and spending starts again from zero.
+   *
+   * @generated from field: google.protobuf.Timestamp period_end_time = 4;
+   */
+  periodEndTime?: Timestamp | undefined;
+
+  /**
+   * True once the soft threshold is reached: economy mappings apply.
+   *
+   * @generated from field: bool economy = 5;
+   */
+  economy: boolean;
+
+  /**
+   * True once the limit is reached.
+   *
+   * @generated from field: bool exhausted = 6;
+   */
+  exhausted: boolean;
+};
+
+/**
+ * Describes the message switchboard.v1.BudgetStatus.
+ * Use `create(BudgetStatusSchema)` to create a new message.
+ */
+export const BudgetStatusSchema: GenMessage<BudgetStatus> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_admin_keys, 3);
 
 /**
  * Request for AdminService.CreateKey.
@@ -18,6 +307,20 @@ export const file_switchboard_v1_admin_keys: GenFile = /*@__PURE__*/
  * @generated from message switchboard.v1.CreateKeyRequest
  */
 export type CreateKeyRequest = Message<"switchboard.v1.CreateKeyRequest"> & {
+  /**
+   * The key's settings; output-only fields are ignored.
+   *
+   * @generated from field: switchboard.v1.GatewayKey key = 1;
+   */
+  key?: GatewayKey | undefined;
+
+  /**
+   * The id for the resource name `keys/{key_id}`: 3-63 lower-case letters,
+   * digits and hyphens, starting with a letter. Empty: a random id.
+   *
+   * @generated from field: string key_id = 2;
+   */
+  keyId: string;
 };
 
 /**
@@ -25,7 +328,7 @@ export type CreateKeyRequest = Message<"switchboard.v1.CreateKeyRequest"> & {
  * Use `create(CreateKeyRequestSchema)` to create a new message.
  */
 export const CreateKeyRequestSchema: GenMessage<CreateKeyRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_keys, 0);
+  messageDesc(file_switchboard_v1_admin_keys, 4);
 
 /**
  * Response of AdminService.CreateKey.
@@ -33,6 +336,20 @@ export const CreateKeyRequestSchema: GenMessage<CreateKeyRequest> = /*@__PURE__*
  * @generated from message switchboard.v1.CreateKeyResponse
  */
 export type CreateKeyResponse = Message<"switchboard.v1.CreateKeyResponse"> & {
+  /**
+   * The created key.
+   *
+   * @generated from field: switchboard.v1.GatewayKey key = 1;
+   */
+  key?: GatewayKey | undefined;
+
+  /**
+   * The gateway key itself ("sk-sb-" and 256 random bits). Shown only here and
+   * only once: the gateway stores a digest, so a lost key cannot be recovered.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
 };
 
 /**
@@ -40,7 +357,7 @@ export type CreateKeyResponse = Message<"switchboard.v1.CreateKeyResponse"> & {
  * Use `create(CreateKeyResponseSchema)` to create a new message.
  */
 export const CreateKeyResponseSchema: GenMessage<CreateKeyResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_keys, 1);
+  messageDesc(file_switchboard_v1_admin_keys, 5);
 
 /**
  * Request for AdminService.GetKey.
@@ -48,6 +365,12 @@ export const CreateKeyResponseSchema: GenMessage<CreateKeyResponse> = /*@__PURE_
  * @generated from message switchboard.v1.GetKeyRequest
  */
 export type GetKeyRequest = Message<"switchboard.v1.GetKeyRequest"> & {
+  /**
+   * The key's resource name, `keys/{key}`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
 };
 
 /**
@@ -55,7 +378,7 @@ export type GetKeyRequest = Message<"switchboard.v1.GetKeyRequest"> & {
  * Use `create(GetKeyRequestSchema)` to create a new message.
  */
 export const GetKeyRequestSchema: GenMessage<GetKeyRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_keys, 2);
+  messageDesc(file_switchboard_v1_admin_keys, 6);
 
 /**
  * Response of AdminService.GetKey.
@@ -63,6 +386,12 @@ export const GetKeyRequestSchema: GenMessage<GetKeyRequest> = /*@__PURE__*/
  * @generated from message switchboard.v1.GetKeyResponse
  */
 export type GetKeyResponse = Message<"switchboard.v1.GetKeyResponse"> & {
+  /**
+   * The key, with its current budget status.
+   *
+   * @generated from field: switchboard.v1.GatewayKey key = 1;
+   */
+  key?: GatewayKey | undefined;
 };
 
 /**
@@ -70,7 +399,7 @@ export type GetKeyResponse = Message<"switchboard.v1.GetKeyResponse"> & {
  * Use `create(GetKeyResponseSchema)` to create a new message.
  */
 export const GetKeyResponseSchema: GenMessage<GetKeyResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_keys, 3);
+  messageDesc(file_switchboard_v1_admin_keys, 7);
 
 /**
  * Request for AdminService.ListKeys.
@@ -78,6 +407,28 @@ export const GetKeyResponseSchema: GenMessage<GetKeyResponse> = /*@__PURE__*/
  * @generated from message switchboard.v1.ListKeysRequest
  */
 export type ListKeysRequest = Message<"switchboard.v1.ListKeysRequest"> & {
+  /**
+   * The most keys to return; 0 means 50, and more than 1000 means 1000.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * A `next_page_token` from a previous call, to get the next page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * Restricts the keys listed: comparisons joined by AND, each one of
+   * `team = "payments"`, `admin = true`, `state = ACTIVE` (or EXPIRED,
+   * REVOKED). Empty: every key.
+   *
+   * @generated from field: string filter = 3;
+   */
+  filter: string;
 };
 
 /**
@@ -85,7 +436,7 @@ export type ListKeysRequest = Message<"switchboard.v1.ListKeysRequest"> & {
  * Use `create(ListKeysRequestSchema)` to create a new message.
  */
 export const ListKeysRequestSchema: GenMessage<ListKeysRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_keys, 4);
+  messageDesc(file_switchboard_v1_admin_keys, 8);
 
 /**
  * Response of AdminService.ListKeys.
@@ -93,6 +444,19 @@ export const ListKeysRequestSchema: GenMessage<ListKeysRequest> = /*@__PURE__*/
  * @generated from message switchboard.v1.ListKeysResponse
  */
 export type ListKeysResponse = Message<"switchboard.v1.ListKeysResponse"> & {
+  /**
+   * The keys, oldest first (budget status is left out; GetKey has it).
+   *
+   * @generated from field: repeated switchboard.v1.GatewayKey keys = 1;
+   */
+  keys: GatewayKey[];
+
+  /**
+   * Pass as `page_token` to get the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -100,7 +464,7 @@ export type ListKeysResponse = Message<"switchboard.v1.ListKeysResponse"> & {
  * Use `create(ListKeysResponseSchema)` to create a new message.
  */
 export const ListKeysResponseSchema: GenMessage<ListKeysResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_keys, 5);
+  messageDesc(file_switchboard_v1_admin_keys, 9);
 
 /**
  * Request for AdminService.UpdateKey.
@@ -108,6 +472,22 @@ export const ListKeysResponseSchema: GenMessage<ListKeysResponse> = /*@__PURE__*
  * @generated from message switchboard.v1.UpdateKeyRequest
  */
 export type UpdateKeyRequest = Message<"switchboard.v1.UpdateKeyRequest"> & {
+  /**
+   * The key's new settings; `key.name` says which key.
+   *
+   * @generated from field: switchboard.v1.GatewayKey key = 1;
+   */
+  key?: GatewayKey | undefined;
+
+  /**
+   * The fields to change: display_name, team, allowed_models, admin,
+   * requests_per_minute, tokens_per_minute, budget, economy_models,
+   * expire_time (or ttl), or "*" for all of them. Omitted: the fields set in
+   * `key`. A field in the mask but unset in `key` is cleared.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -115,7 +495,7 @@ export type UpdateKeyRequest = Message<"switchboard.v1.UpdateKeyRequest"> & {
  * Use `create(UpdateKeyRequestSchema)` to create a new message.
  */
 export const UpdateKeyRequestSchema: GenMessage<UpdateKeyRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_keys, 6);
+  messageDesc(file_switchboard_v1_admin_keys, 10);
 
 /**
  * Response of AdminService.UpdateKey.
@@ -123,6 +503,12 @@ export const UpdateKeyRequestSchema: GenMessage<UpdateKeyRequest> = /*@__PURE__*
  * @generated from message switchboard.v1.UpdateKeyResponse
  */
 export type UpdateKeyResponse = Message<"switchboard.v1.UpdateKeyResponse"> & {
+  /**
+   * The key as it is now.
+   *
+   * @generated from field: switchboard.v1.GatewayKey key = 1;
+   */
+  key?: GatewayKey | undefined;
 };
 
 /**
@@ -130,7 +516,7 @@ export type UpdateKeyResponse = Message<"switchboard.v1.UpdateKeyResponse"> & {
  * Use `create(UpdateKeyResponseSchema)` to create a new message.
  */
 export const UpdateKeyResponseSchema: GenMessage<UpdateKeyResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_keys, 7);
+  messageDesc(file_switchboard_v1_admin_keys, 11);
 
 /**
  * Request for AdminService.RevokeKey.
@@ -138,6 +524,12 @@ export const UpdateKeyResponseSchema: GenMessage<UpdateKeyResponse> = /*@__PURE_
  * @generated from message switchboard.v1.RevokeKeyRequest
  */
 export type RevokeKeyRequest = Message<"switchboard.v1.RevokeKeyRequest"> & {
+  /**
+   * The key's resource name, `keys/{key}`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
 };
 
 /**
@@ -145,7 +537,7 @@ export type RevokeKeyRequest = Message<"switchboard.v1.RevokeKeyRequest"> & {
  * Use `create(RevokeKeyRequestSchema)` to create a new message.
  */
 export const RevokeKeyRequestSchema: GenMessage<RevokeKeyRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_keys, 8);
+  messageDesc(file_switchboard_v1_admin_keys, 12);
 
 /**
  * Response of AdminService.RevokeKey.
@@ -153,6 +545,12 @@ export const RevokeKeyRequestSchema: GenMessage<RevokeKeyRequest> = /*@__PURE__*
  * @generated from message switchboard.v1.RevokeKeyResponse
  */
 export type RevokeKeyResponse = Message<"switchboard.v1.RevokeKeyResponse"> & {
+  /**
+   * The revoked key.
+   *
+   * @generated from field: switchboard.v1.GatewayKey key = 1;
+   */
+  key?: GatewayKey | undefined;
 };
 
 /**
@@ -160,5 +558,123 @@ export type RevokeKeyResponse = Message<"switchboard.v1.RevokeKeyResponse"> & {
  * Use `create(RevokeKeyResponseSchema)` to create a new message.
  */
 export const RevokeKeyResponseSchema: GenMessage<RevokeKeyResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_keys, 9);
+  messageDesc(file_switchboard_v1_admin_keys, 13);
+
+/**
+ * Whether a gateway key works.
+ *
+ * @generated from enum switchboard.v1.GatewayKeyState
+ */
+export enum GatewayKeyState {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: GATEWAY_KEY_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The key authenticates calls.
+   *
+   * @generated from enum value: GATEWAY_KEY_STATE_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * The key passed its expire_time.
+   *
+   * @generated from enum value: GATEWAY_KEY_STATE_EXPIRED = 2;
+   */
+  EXPIRED = 2,
+
+  /**
+   * The key was revoked; it cannot be restored.
+   *
+   * @generated from enum value: GATEWAY_KEY_STATE_REVOKED = 3;
+   */
+  REVOKED = 3,
+}
+
+/**
+ * Describes the enum switchboard.v1.GatewayKeyState.
+ */
+export const GatewayKeyStateSchema: GenEnum<GatewayKeyState> = /*@__PURE__*/
+  enumDesc(file_switchboard_v1_admin_keys, 0);
+
+/**
+ * A budget period: spending counts from the period's start, in UTC.
+ *
+ * @generated from enum switchboard.v1.BudgetPeriod
+ */
+export enum BudgetPeriod {
+  /**
+   * The configured default.
+   *
+   * @generated from enum value: BUDGET_PERIOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A calendar day.
+   *
+   * @generated from enum value: BUDGET_PERIOD_DAY = 1;
+   */
+  DAY = 1,
+
+  /**
+   * A week starting on Monday.
+   *
+   * @generated from enum value: BUDGET_PERIOD_WEEK = 2;
+   */
+  WEEK = 2,
+
+  /**
+   * A calendar month.
+   *
+   * @generated from enum value: BUDGET_PERIOD_MONTH = 3;
+   */
+  MONTH = 3,
+}
+
+/**
+ * Describes the enum switchboard.v1.BudgetPeriod.
+ */
+export const BudgetPeriodSchema: GenEnum<BudgetPeriod> = /*@__PURE__*/
+  enumDesc(file_switchboard_v1_admin_keys, 1);
+
+/**
+ * What a key may still do once its budget is spent.
+ *
+ * @generated from enum switchboard.v1.BudgetExhaustedAction
+ */
+export enum BudgetExhaustedAction {
+  /**
+   * The configured default.
+   *
+   * @generated from enum value: BUDGET_EXHAUSTED_ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Refuse every call with ResourceExhausted (reason BUDGET_EXHAUSTED) until
+   * the next period.
+   *
+   * @generated from enum value: BUDGET_EXHAUSTED_ACTION_REFUSE = 1;
+   */
+  REFUSE = 1,
+
+  /**
+   * Serve only requests an economy model can serve (through its mapping, or
+   * naming an economy model); refuse the rest.
+   *
+   * @generated from enum value: BUDGET_EXHAUSTED_ACTION_ECONOMY_ONLY = 2;
+   */
+  ECONOMY_ONLY = 2,
+}
+
+/**
+ * Describes the enum switchboard.v1.BudgetExhaustedAction.
+ */
+export const BudgetExhaustedActionSchema: GenEnum<BudgetExhaustedAction> = /*@__PURE__*/
+  enumDesc(file_switchboard_v1_admin_keys, 2);
 

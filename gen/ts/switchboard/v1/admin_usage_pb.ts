@@ -2,15 +2,19 @@
 // @generated from file switchboard/v1/admin_usage.proto (package switchboard.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Money } from "../../google/type/money_pb.js";
+import { file_google_type_money } from "../../google/type/money_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file switchboard/v1/admin_usage.proto.
  */
 export const file_switchboard_v1_admin_usage: GenFile = /*@__PURE__*/
-  fileDesc("CiBzd2l0Y2hib2FyZC92MS9hZG1pbl91c2FnZS5wcm90bxIOc3dpdGNoYm9hcmQudjEiFwoVR2V0VXNhZ2VSZXBvcnRSZXF1ZXN0IhgKFkdldFVzYWdlUmVwb3J0UmVzcG9uc2VCUFpOZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1nYXRld2F5L3N3aXRjaGJvYXJkL2dlbi9nby9zd2l0Y2hib2FyZC92MTtzd2l0Y2hib2FyZHYxYgZwcm90bzM");
+  fileDesc("CiBzd2l0Y2hib2FyZC92MS9hZG1pbl91c2FnZS5wcm90bxIOc3dpdGNoYm9hcmQudjEi4wEKFUdldFVzYWdlUmVwb3J0UmVxdWVzdBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDa2V5GAMgASgJEgwKBHRlYW0YBCABKAkSEAoIcHJvdmlkZXIYBSABKAkSDQoFbW9kZWwYBiABKAkSMAoIZ3JvdXBfYnkYByADKA4yHi5zd2l0Y2hib2FyZC52MS5Vc2FnZURpbWVuc2lvbiLTAQoWR2V0VXNhZ2VSZXBvcnRSZXNwb25zZRIsCgRyb3dzGAEgAygLMh4uc3dpdGNoYm9hcmQudjEuVXNhZ2VSZXBvcnRSb3cSLQoFdG90YWwYAiABKAsyHi5zd2l0Y2hib2FyZC52MS5Vc2FnZVJlcG9ydFJvdxIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi2wIKDlVzYWdlUmVwb3J0Um93EhAKCHByb3ZpZGVyGAEgASgJEg0KBW1vZGVsGAIgASgJEgsKA2tleRgDIAEoCRIMCgR0ZWFtGAQgASgJEicKA2RheRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVxdWVzdHMYBiABKAMSDgoGZXJyb3JzGAcgASgDEhUKDXByb21wdF90b2tlbnMYCCABKAMSGQoRY29tcGxldGlvbl90b2tlbnMYCSABKAMSFQoNY2FjaGVkX3Rva2VucxgKIAEoAxIgCgRjb3N0GAsgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSEgoKZG93bmdyYWRlZBgMIAEoAxISCgpjYWNoZV9oaXRzGA0gASgDEi8KDG1lYW5fbGF0ZW5jeRgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiq2AQoOVXNhZ2VEaW1lbnNpb24SHwobVVNBR0VfRElNRU5TSU9OX1VOU1BFQ0lGSUVEEAASHAoYVVNBR0VfRElNRU5TSU9OX1BST1ZJREVSEAESGQoVVVNBR0VfRElNRU5TSU9OX01PREVMEAISFwoTVVNBR0VfRElNRU5TSU9OX0tFWRADEhgKFFVTQUdFX0RJTUVOU0lPTl9URUFNEAQSFwoTVVNBR0VfRElNRU5TSU9OX0RBWRAFQlBaTmdpdGh1Yi5jb20vc3dpdGNoYm9hcmQtZ2F0ZXdheS9zd2l0Y2hib2FyZC9nZW4vZ28vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money]);
 
 /**
  * Request for AdminService.GetUsageReport.
@@ -18,6 +22,55 @@ export const file_switchboard_v1_admin_usage: GenFile = /*@__PURE__*/
  * @generated from message switchboard.v1.GetUsageReportRequest
  */
 export type GetUsageReportRequest = Message<"switchboard.v1.GetUsageReportRequest"> & {
+  /**
+   * Calls from this moment on (inclusive). Unset: 30 days before `end_time`.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Calls before this moment (exclusive). Unset: now.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Only calls made with this key, `keys/{key}` ("keys/master" for the
+   * master key). Empty: every key.
+   *
+   * @generated from field: string key = 3;
+   */
+  key: string;
+
+  /**
+   * Only calls made with keys of this team. Empty: every team.
+   *
+   * @generated from field: string team = 4;
+   */
+  team: string;
+
+  /**
+   * Only calls served (or last tried) by this provider. Empty: every provider.
+   *
+   * @generated from field: string provider = 5;
+   */
+  provider: string;
+
+  /**
+   * Only calls that requested or were served by this model. Empty: every model.
+   *
+   * @generated from field: string model = 6;
+   */
+  model: string;
+
+  /**
+   * How to split the totals into rows, in this order. Empty: one row.
+   *
+   * @generated from field: repeated switchboard.v1.UsageDimension group_by = 7;
+   */
+  groupBy: UsageDimension[];
 };
 
 /**
@@ -33,6 +86,34 @@ export const GetUsageReportRequestSchema: GenMessage<GetUsageReportRequest> = /*
  * @generated from message switchboard.v1.GetUsageReportResponse
  */
 export type GetUsageReportResponse = Message<"switchboard.v1.GetUsageReportResponse"> & {
+  /**
+   * One row per combination of the requested dimensions, most expensive first
+   * (by day when grouped by day).
+   *
+   * @generated from field: repeated switchboard.v1.UsageReportRow rows = 1;
+   */
+  rows: UsageReportRow[];
+
+  /**
+   * The sum of every row.
+   *
+   * @generated from field: switchboard.v1.UsageReportRow total = 2;
+   */
+  total?: UsageReportRow | undefined;
+
+  /**
+   * The window the report covers (the defaults filled in).
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 3;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * The end of the window (exclusive).
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 4;
+   */
+  endTime?: Timestamp | undefined;
 };
 
 /**
@@ -41,4 +122,173 @@ export type GetUsageReportResponse = Message<"switchboard.v1.GetUsageReportRespo
  */
 export const GetUsageReportResponseSchema: GenMessage<GetUsageReportResponse> = /*@__PURE__*/
   messageDesc(file_switchboard_v1_admin_usage, 1);
+
+/**
+ * Usage summed over the calls that share the row's dimension values. The
+ * dimension fields not grouped by are empty.
+ *
+ * @generated from message switchboard.v1.UsageReportRow
+ */
+export type UsageReportRow = Message<"switchboard.v1.UsageReportRow"> & {
+  /**
+   * The provider, when grouped by provider ("" for calls refused before one
+   * was tried).
+   *
+   * @generated from field: string provider = 1;
+   */
+  provider: string;
+
+  /**
+   * The served model, when grouped by model.
+   *
+   * @generated from field: string model = 2;
+   */
+  model: string;
+
+  /**
+   * The key, `keys/{key}`, when grouped by key.
+   *
+   * @generated from field: string key = 3;
+   */
+  key: string;
+
+  /**
+   * The team, when grouped by team.
+   *
+   * @generated from field: string team = 4;
+   */
+  team: string;
+
+  /**
+   * The start of the day (00:00 UTC), when grouped by day.
+   *
+   * @generated from field: google.protobuf.Timestamp day = 5;
+   */
+  day?: Timestamp | undefined;
+
+  /**
+   * Calls, refused and failed ones included.
+   *
+   * @generated from field: int64 requests = 6;
+   */
+  requests: bigint;
+
+  /**
+   * Calls that did not succeed (refused, failed upstream, cancelled).
+   *
+   * @generated from field: int64 errors = 7;
+   */
+  errors: bigint;
+
+  /**
+   * Prompt tokens, cached ones included.
+   *
+   * @generated from field: int64 prompt_tokens = 8;
+   */
+  promptTokens: bigint;
+
+  /**
+   * Completion tokens.
+   *
+   * @generated from field: int64 completion_tokens = 9;
+   */
+  completionTokens: bigint;
+
+  /**
+   * Prompt tokens the vendor served from its prompt cache.
+   *
+   * @generated from field: int64 cached_tokens = 10;
+   */
+  cachedTokens: bigint;
+
+  /**
+   * What the calls cost, by the price table, in the accounting currency.
+   *
+   * @generated from field: google.type.Money cost = 11;
+   */
+  cost?: Money | undefined;
+
+  /**
+   * Calls served by an economy model because of a budget.
+   *
+   * @generated from field: int64 downgraded = 12;
+   */
+  downgraded: bigint;
+
+  /**
+   * Calls answered from the gateway's response cache.
+   *
+   * @generated from field: int64 cache_hits = 13;
+   */
+  cacheHits: bigint;
+
+  /**
+   * Mean call latency.
+   *
+   * @generated from field: google.protobuf.Duration mean_latency = 14;
+   */
+  meanLatency?: Duration | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.UsageReportRow.
+ * Use `create(UsageReportRowSchema)` to create a new message.
+ */
+export const UsageReportRowSchema: GenMessage<UsageReportRow> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_admin_usage, 2);
+
+/**
+ * A way to split usage into rows.
+ *
+ * @generated from enum switchboard.v1.UsageDimension
+ */
+export enum UsageDimension {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: USAGE_DIMENSION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * By the provider that served the call.
+   *
+   * @generated from enum value: USAGE_DIMENSION_PROVIDER = 1;
+   */
+  PROVIDER = 1,
+
+  /**
+   * By the model that served the call (the vendor's name for it).
+   *
+   * @generated from enum value: USAGE_DIMENSION_MODEL = 2;
+   */
+  MODEL = 2,
+
+  /**
+   * By gateway key.
+   *
+   * @generated from enum value: USAGE_DIMENSION_KEY = 3;
+   */
+  KEY = 3,
+
+  /**
+   * By the key's team.
+   *
+   * @generated from enum value: USAGE_DIMENSION_TEAM = 4;
+   */
+  TEAM = 4,
+
+  /**
+   * By calendar day, in UTC.
+   *
+   * @generated from enum value: USAGE_DIMENSION_DAY = 5;
+   */
+  DAY = 5,
+}
+
+/**
+ * Describes the enum switchboard.v1.UsageDimension.
+ */
+export const UsageDimensionSchema: GenEnum<UsageDimension> = /*@__PURE__*/
+  enumDesc(file_switchboard_v1_admin_usage, 0);
 

@@ -1,0 +1,77 @@
+import type { BudgetPeriodName, ExhaustedActionName } from "../config/usage-config.js";
+import { compileGlob } from "../gateway/glob.js";
+
+/** A gateway key as stored: settings and a digest, never the key itself. */
+export interface KeyRecord {
+  /** The `{key}` of the resource name `keys/{key}`. */
+  id: string;
+  /** Hex HMAC-SHA256 of the key under the pepper. */
+  digest: string;
+  /** "sk-sb-…AbCd": enough to recognise a key, not to use it. */
+  keyHint: string;
+  displayName: string;
+  team: string;
+  admin: boolean;
+  /** Model globs; empty means every model. */
+  allowedModels: string[];
+  /** 0: unlimited. */
+  requestsPerMinute: number;
+  /** 0: unlimited. */
+  tokensPerMinute: number;
+  budget?: KeyBudget;
+  economyModels: EconomyMapping[];
+  expireMs?: number;
+  createMs: number;
+  updateMs: number;
+  revokeMs?: number;
+}
+
+export interface KeyBudget {
+  /** Per period, in nano-units of the accounting currency. */
+  limitNanos: number;
+  period: BudgetPeriodName;
+  /** 0 < t <= 1: from this share of the limit, economy mappings apply. */
+  softThreshold: number;
+  whenExhausted: ExhaustedActionName;
+}
+
+export interface EconomyMapping {
+  /** A requested model name or glob. */
+  model: string;
+  /** The model served instead. */
+  economyModel: string;
+}
+
+/** What the pipeline asks of a key on every call, compiled once per cache fill. */
+export class KeyPolicy {
+  private readonly allowed: ((name: string) => boolean)[];
+  private readonly economy: { matches: (name: string) => boolean; economyModel: string }[];
+  private readonly economyTargets: Set<string>;
+
+  constructor(readonly record: KeyRecord) {
+    this.allowed = record.allowedModels.map(compileGlob);
+    this.economy = record.economyModels.map((mapping) => ({ matches: compileGlob(mapping.model), economyModel: mapping.economyModel }));
+    this.economyTargets = new Set(record.economyModels.map((mapping) => mapping.economyModel));
+  }
+
+  /** Whether the key may call a model, by its requested name or the "provider/upstream" it routes to. */
+  allows(requestedModel: string, routed?: { provider: string; upstreamModel: string }): boolean {
+    if (this.allowed.length === 0) return true;
+    const qualified = routed ? `${routed.provider}/${routed.upstreamModel}` : undefined;
+    return this.allowed.some((matches) => matches(requestedModel) || (qualified !== undefined && matches(qualified)));
+  }
+
+  /** The economy model for a requested model, if the key maps it. */
+  economyFor(requestedModel: string): string | undefined {
+    return this.economy.find((mapping) => mapping.matches(requestedModel))?.economyModel;
+  }
+
+  /** Whether the model is itself one of the key's economy models (allowed when the budget is spent, in economy-only mode). */
+  isEconomyModel(requestedModel: string): boolean {
+    return this.economyTargets.has(requestedModel);
+  }
+
+  expired(now = Date.now()): boolean {
+    return this.record.expireMs !== undefined && this.record.expireMs <= now;
+  }
+}

@@ -1,0 +1,199 @@
+import type { BudgetPeriodName, ExhaustedActionName } from "../config/usage-config.js";
+import { bool, num, type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue } from "../usage/sql.js";
+import type { KeyRecord } from "./key-policy.js";
+
+export type KeyState = "active" | "expired" | "revoked";
+
+export interface KeyListQuery {
+  limit: number;
+  /** The last key of the previous page (keys are listed oldest first). */
+  after?: { createMs: number; id: string };
+  team?: string;
+  admin?: boolean;
+  state?: KeyState;
+  now: number;
+}
+
+/** Raised when a key id is taken. */
+export class KeyExistsError extends Error {}
+
+const COLUMNS =
+  "id, digest, key_hint, display_name, team, admin, allowed_models, requests_per_minute, tokens_per_minute, " +
+  "budget_nanos, budget_period, soft_threshold, when_exhausted, economy_models, expire_ms, create_ms, update_ms, revoke_ms";
+
+/**
+ * Gateway keys in the SQL store (SQLite or Postgres). Every change bumps one
+ * generation counter in the same transaction, which instances poll to drop
+ * their caches when no Redis carries the news faster.
+ */
+export class KeyStore {
+  constructor(private readonly db: SqlDatabase) {}
+
+  async insert(record: KeyRecord): Promise<void> {
+    try {
+      await this.db.transaction(async (tx) => {
+        if ((await tx.query("SELECT 1 FROM gateway_keys WHERE id = $1", [record.id])).length > 0) throw new KeyExistsError(record.id);
+        await tx.run(`INSERT INTO gateway_keys (${COLUMNS}) VALUES (${placeholders(18)})`, toParams(record));
+        await bump(tx);
+      });
+    } catch (err) {
+      if (err instanceof KeyExistsError || /unique|duplicate key/i.test((err as Error).message)) throw new KeyExistsError(record.id);
+      throw err;
+    }
+  }
+
+  async findByDigest(digest: string): Promise<KeyRecord | undefined> {
+    const [row] = await this.db.query(`SELECT ${COLUMNS} FROM gateway_keys WHERE digest = $1`, [digest]);
+    return row ? fromRow(row) : undefined;
+  }
+
+  async get(id: string): Promise<KeyRecord | undefined> {
+    const [row] = await this.db.query(`SELECT ${COLUMNS} FROM gateway_keys WHERE id = $1`, [id]);
+    return row ? fromRow(row) : undefined;
+  }
+
+  async list(query: KeyListQuery): Promise<KeyRecord[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    const param = (value: SqlValue): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (query.after) where.push(`(create_ms > ${param(query.after.createMs)} OR (create_ms = ${param(query.after.createMs)} AND id > ${param(query.after.id)}))`);
+    if (query.team !== undefined) where.push(`team = ${param(query.team)}`);
+    if (query.admin !== undefined) where.push(`admin = ${param(query.admin)}`);
+    if (query.state === "revoked") where.push("revoke_ms IS NOT NULL");
+    if (query.state === "expired") where.push(`revoke_ms IS NULL AND expire_ms <= ${param(query.now)}`);
+    if (query.state === "active") where.push(`revoke_ms IS NULL AND (expire_ms IS NULL OR expire_ms > ${param(query.now)})`);
+    const rows = await this.db.query(
+      `SELECT ${COLUMNS} FROM gateway_keys ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY create_ms, id LIMIT ${param(query.limit)}`,
+      params,
+    );
+    return rows.map(fromRow);
+  }
+
+  /** Replaces a key's settings; false when the key does not exist. */
+  async update(record: KeyRecord): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const changed = await tx.run(
+        `UPDATE gateway_keys SET display_name = $2, team = $3, admin = $4, allowed_models = $5, requests_per_minute = $6, tokens_per_minute = $7,
+           budget_nanos = $8, budget_period = $9, soft_threshold = $10, when_exhausted = $11, economy_models = $12, expire_ms = $13, update_ms = $14
+         WHERE id = $1`,
+        [
+          record.id,
+          record.displayName,
+          record.team,
+          record.admin,
+          JSON.stringify(record.allowedModels),
+          record.requestsPerMinute,
+          record.tokensPerMinute,
+          record.budget?.limitNanos ?? null,
+          record.budget?.period ?? null,
+          record.budget?.softThreshold ?? null,
+          record.budget?.whenExhausted ?? null,
+          JSON.stringify(record.economyModels),
+          record.expireMs ?? null,
+          record.updateMs,
+        ],
+      );
+      if (changed > 0) await bump(tx);
+      return changed > 0;
+    });
+  }
+
+  /** Marks a key revoked (once: a second revocation keeps the first time); undefined when it does not exist. */
+  async revoke(id: string, now: number): Promise<KeyRecord | undefined> {
+    return this.db.transaction(async (tx) => {
+      const changed = await tx.run("UPDATE gateway_keys SET revoke_ms = $2, update_ms = $2 WHERE id = $1 AND revoke_ms IS NULL", [id, now]);
+      if (changed > 0) await bump(tx);
+      const [row] = await tx.query(`SELECT ${COLUMNS} FROM gateway_keys WHERE id = $1`, [id]);
+      return row ? fromRow(row) : undefined;
+    });
+  }
+
+  /**
+   * Records the pepper's check value the first time, and compares it after:
+   * instances sharing a store must hash keys under the same pepper, or keys
+   * made on one would not work on another. False on a mismatch.
+   */
+  async checkPepper(check: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query("SELECT value FROM gateway_settings WHERE name = 'pepper_check'");
+      if (row) return String(row.value) === check;
+      await tx.run("INSERT INTO gateway_settings (name, value) VALUES ('pepper_check', $1)", [check]);
+      return true;
+    });
+  }
+
+  /** Grows with every change to any key. */
+  async generation(): Promise<number> {
+    const [row] = await this.db.query("SELECT generation FROM gateway_key_changes WHERE id = 1");
+    return num(row?.generation);
+  }
+}
+
+async function bump(tx: SqlExecutor): Promise<void> {
+  await tx.run("UPDATE gateway_key_changes SET generation = generation + 1 WHERE id = 1");
+}
+
+function placeholders(count: number): string {
+  return Array.from({ length: count }, (_, i) => `$${i + 1}`).join(", ");
+}
+
+function toParams(record: KeyRecord): SqlValue[] {
+  return [
+    record.id,
+    record.digest,
+    record.keyHint,
+    record.displayName,
+    record.team,
+    record.admin,
+    JSON.stringify(record.allowedModels),
+    record.requestsPerMinute,
+    record.tokensPerMinute,
+    record.budget?.limitNanos ?? null,
+    record.budget?.period ?? null,
+    record.budget?.softThreshold ?? null,
+    record.budget?.whenExhausted ?? null,
+    JSON.stringify(record.economyModels),
+    record.expireMs ?? null,
+    record.createMs,
+    record.updateMs,
+    record.revokeMs ?? null,
+  ];
+}
+
+function fromRow(row: SqlRow): KeyRecord {
+  const optional = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : num(value));
+  return {
+    id: String(row.id),
+    digest: String(row.digest),
+    keyHint: String(row.key_hint),
+    displayName: String(row.display_name),
+    team: String(row.team),
+    admin: bool(row.admin),
+    allowedModels: JSON.parse(String(row.allowed_models)) as string[],
+    requestsPerMinute: num(row.requests_per_minute),
+    tokensPerMinute: num(row.tokens_per_minute),
+    budget:
+      row.budget_nanos === null || row.budget_nanos === undefined
+        ? undefined
+        : {
+            limitNanos: num(row.budget_nanos),
+            period: String(row.budget_period) as BudgetPeriodName,
+            softThreshold: num(row.soft_threshold),
+            whenExhausted: String(row.when_exhausted) as ExhaustedActionName,
+          },
+    economyModels: JSON.parse(String(row.economy_models)) as KeyRecord["economyModels"],
+    expireMs: optional(row.expire_ms),
+    createMs: num(row.create_ms),
+    updateMs: num(row.update_ms),
+    revokeMs: optional(row.revoke_ms),
+  };
+}
+
+export function keyState(record: KeyRecord, now = Date.now()): KeyState {
+  if (record.revokeMs !== undefined) return "revoked";
+  if (record.expireMs !== undefined && record.expireMs <= now) return "expired";
+  return "active";
+}

@@ -1,0 +1,155 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "../observability/logger.js";
+import type { KeyDirectory } from "./key-directory.js";
+import { KeyPolicy, type KeyRecord } from "./key-policy.js";
+import type { KeyStore } from "./key-store.js";
+import type { Principal } from "./principal.js";
+
+export interface StoredKeyDirectoryOptions {
+  logger: Logger;
+  /** How long a found key is trusted without asking the store (changes evict it sooner). */
+  positiveTtlMs?: number;
+  /** How long an unknown digest is remembered (so floods of wrong keys do not reach the store). */
+  negativeTtlMs?: number;
+  /** How often the store's change counter is read; any change empties the cache. */
+  pollMs?: number;
+  maxEntries?: number;
+}
+
+/** While the store is unreachable, how long a known key is served before the store is tried again. */
+const STORE_RETRY_MS = 5_000;
+
+interface Entry {
+  principal: Principal | undefined;
+  keyId: string | undefined;
+  at: number;
+}
+
+/**
+ * Stored gateway keys, looked up by digest through a small in-process cache,
+ * so a call costs no store round trip. A change to any key reaches every
+ * instance within a second: at once through `evict` (this instance, and the
+ * others through Redis pub/sub when configured), and in any case through a
+ * poll of the store's change counter every `pollMs`.
+ */
+export class StoredKeyDirectory implements KeyDirectory {
+  private readonly cache = new Map<string, Entry>();
+  private readonly loading = new Map<string, Promise<Principal | undefined>>();
+  private generation: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private pollFailing = false;
+  private polling = false;
+  /** Grows with every eviction: a lookup that began before one must not cache what it read. */
+  private epoch = 0;
+  private readonly positiveTtlMs: number;
+  private readonly negativeTtlMs: number;
+  private readonly maxEntries: number;
+
+  constructor(
+    private readonly store: KeyStore,
+    private readonly options: StoredKeyDirectoryOptions,
+  ) {
+    this.positiveTtlMs = options.positiveTtlMs ?? 60_000;
+    this.negativeTtlMs = options.negativeTtlMs ?? 1_000;
+    this.maxEntries = options.maxEntries ?? 10_000;
+  }
+
+  async start(): Promise<void> {
+    this.generation = await this.store.generation();
+    this.timer = setInterval(() => void this.poll(), this.options.pollMs ?? 500);
+    this.timer.unref();
+  }
+
+  lookup(digest: Buffer): Promise<Principal | undefined> | Principal | undefined {
+    const hex = digest.toString("hex");
+    const entry = this.cache.get(hex);
+    const now = Date.now();
+    if (entry && now - entry.at < (entry.principal ? this.positiveTtlMs : this.negativeTtlMs)) return usable(entry.principal, now);
+    const pending = this.refresh(hex, entry);
+    // A known key past its TTL is served while it is re-read in the background (changes evict it anyway).
+    if (entry?.principal) {
+      pending.catch(() => {});
+      return usable(entry.principal, now);
+    }
+    return pending.then((principal) => usable(principal, Date.now()));
+  }
+
+  private refresh(hex: string, entry: Entry | undefined): Promise<Principal | undefined> {
+    let pending = this.loading.get(hex);
+    if (!pending) {
+      const loading = this.load(hex, entry).finally(() => {
+        if (this.loading.get(hex) === loading) this.loading.delete(hex);
+      });
+      this.loading.set(hex, loading);
+      pending = loading;
+    }
+    return pending;
+  }
+
+  /** Forgets one key (after it changed here, or news of a change elsewhere). */
+  evict(keyId: string): void {
+    this.epoch++;
+    this.loading.clear();
+    for (const [hex, entry] of this.cache) if (entry.keyId === keyId) this.cache.delete(hex);
+  }
+
+  clear(): void {
+    this.epoch++;
+    this.loading.clear();
+    this.cache.clear();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private async load(hex: string, stale: Entry | undefined): Promise<Principal | undefined> {
+    const epoch = this.epoch;
+    let record: KeyRecord | undefined;
+    try {
+      record = await this.store.findByDigest(hex);
+    } catch (err) {
+      this.options.logger.error({ error: (err as Error).message }, "could not read gateway keys from the store");
+      // A key seen recently still works while the store is unreachable (tried again in a few seconds);
+      // a revocation made meanwhile waits for the store.
+      if (stale?.principal) {
+        if (epoch === this.epoch) this.cache.set(hex, { ...stale, at: Date.now() - this.positiveTtlMs + STORE_RETRY_MS });
+        return stale.principal;
+      }
+      throw new ConnectError("gateway keys cannot be checked right now; retry shortly", Code.Unavailable);
+    }
+    const principal = record && record.revokeMs === undefined ? toPrincipal(record) : undefined;
+    if (epoch !== this.epoch) return principal;
+    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(hex, { principal, keyId: record?.id, at: Date.now() });
+    return principal;
+  }
+
+  private async poll(): Promise<void> {
+    // A slow store must not pile polls up.
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const generation = await this.store.generation();
+      this.pollFailing = false;
+      if (generation !== this.generation) {
+        this.generation = generation;
+        this.clear();
+      }
+    } catch (err) {
+      if (!this.pollFailing) this.options.logger.warn({ error: (err as Error).message }, "could not poll gateway-key changes");
+      this.pollFailing = true;
+    } finally {
+      this.polling = false;
+    }
+  }
+}
+
+function toPrincipal(record: KeyRecord): Principal {
+  return { keyId: record.id, name: record.displayName, admin: record.admin, team: record.team, policy: new KeyPolicy(record) };
+}
+
+/** An expired key stops working at its expiry time, cached or not. */
+function usable(principal: Principal | undefined, now: number): Principal | undefined {
+  return principal?.policy?.expired(now) ? undefined : principal;
+}

@@ -1,0 +1,93 @@
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export const ADMIN_CONNECTION_HELP = `The command calls a running gateway's AdminService:
+  SWITCHBOARD_URL        the gateway's address (default http://127.0.0.1:$PORT, PORT defaulting to 8080)
+  SWITCHBOARD_ADMIN_KEY  the master key or a gateway key with the admin scope
+                         (SWITCHBOARD_MASTER_KEY is used when it is not set)`;
+
+/**
+ * The operator CLI talks to a running gateway, not to the store: it works the
+ * same on SQLite and Postgres, goes through the same validation and admin
+ * scope check, and a revocation is announced to every instance at once. The
+ * admin key comes from the environment, never from the command line (where
+ * `ps` and shell history would show it).
+ */
+export function adminClient(env: NodeJS.ProcessEnv): Client<typeof AdminService> {
+  const key = env.SWITCHBOARD_ADMIN_KEY || env.SWITCHBOARD_MASTER_KEY;
+  if (!key) throw new CliError(`no admin key: set SWITCHBOARD_ADMIN_KEY\n\n${ADMIN_CONNECTION_HELP}`, 2);
+  const baseUrl = env.SWITCHBOARD_URL || `http://127.0.0.1:${env.PORT || 8080}`;
+  const auth: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${key}`);
+    return next(req);
+  };
+  return createClient(AdminService, createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [auth] }));
+}
+
+/** A failure to report in one line, with the exit code to leave with. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** Runs a command body; turns errors into a message on stderr and an exit code. */
+export async function runCli(io: CliIo, body: () => Promise<void>): Promise<number> {
+  try {
+    await body();
+    return 0;
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.stderr.write(`switchboard: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const error = ConnectError.from(err);
+    const hint =
+      error.code === Code.Unavailable || error.code === Code.Unknown || error.code === Code.Internal
+        ? `\n(is the gateway running at ${io.env.SWITCHBOARD_URL || `http://127.0.0.1:${io.env.PORT || 8080}`}? set SWITCHBOARD_URL)`
+        : error.code === Code.Unauthenticated || error.code === Code.PermissionDenied
+          ? "\n(SWITCHBOARD_ADMIN_KEY must be the master key or a key with the admin scope)"
+          : "";
+    io.stderr.write(`switchboard: ${Code[error.code]}: ${error.rawMessage}${hint}\n`);
+    return 1;
+  }
+}
+
+/** Columns aligned with two spaces; numbers right-aligned. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? "").length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((row) => /^(-?[\d.,]+|-|)$/.test(row[i] ?? "")));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** "7d", "12h", "30m", "2w" → milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }[match[2] as "s" | "m" | "h" | "d" | "w"];
+  return Number(match[1]) * unit;
+}
+
+/** A moment: "7d" (ago), or an ISO date/time. */
+export function parseMoment(text: string, name: string, now = Date.now()): number {
+  const ago = parseDuration(text);
+  if (ago !== undefined) return now - ago;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new CliError(`${name}: "${text}" is neither a duration such as 7d nor a date such as 2026-01-31`, 2);
+  return ms;
+}

@@ -1,0 +1,286 @@
+import { parseArgs } from "node:util";
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, timestampDate, timestampFromMs, FieldMaskSchema } from "@bufbuild/protobuf/wkt";
+import { MoneySchema } from "../../gen/ts/google/type/money_pb.js";
+import {
+  BudgetExhaustedAction,
+  BudgetPeriod,
+  BudgetSchema,
+  EconomyMappingSchema,
+  GatewayKeySchema,
+  GatewayKeyState,
+  type GatewayKey,
+} from "../../gen/ts/switchboard/v1/admin_keys_pb.js";
+import { moneyParts, NANOS_PER_UNIT } from "../usage/pricing.js";
+import { ADMIN_CONNECTION_HELP, adminClient, CliError, parseDuration, runCli, table, type CliIo } from "./admin-client.js";
+
+export const KEYS_USAGE = `usage: switchboard keys <command> [options]
+
+commands:
+  create --name NAME [settings]   create a key; the key is printed once, here only
+  list [--team T] [--state active|expired|revoked]
+  get ID                          one key, with its budget status
+  update ID [settings]            change only the settings given
+  revoke ID                       stop the key on every instance within a second
+
+settings:
+  --name NAME                 a human name
+  --team TEAM                 the team (reports group by it)
+  --models GLOB,GLOB          models the key may call ("gpt-4o*,claude-*"); default: all
+  --admin / --no-admin        may call the AdminService
+  --rpm N                     requests per minute (0: unlimited, shown as -)
+  --tpm N                     tokens per minute (0: unlimited)
+  --budget AMOUNT             spending limit per period, in the accounting currency (--no-budget removes it)
+  --period day|week|month     the budget's period (default: month)
+  --soft RATIO                share of the budget from which economy models serve (default: 0.9)
+  --when-exhausted refuse|economy-only
+  --economy MODEL=ECONOMY     serve ECONOMY instead of MODEL past the soft threshold (repeatable)
+  --expires 30d|DATE          when the key stops working (--no-expiry: never)
+  --id ID                     create only: the id in keys/{id} (default: random)
+  --json                      print JSON instead of a table
+
+${ADMIN_CONNECTION_HELP}`;
+
+const OPTIONS = {
+  name: { type: "string" },
+  team: { type: "string" },
+  models: { type: "string" },
+  admin: { type: "boolean" },
+  "no-admin": { type: "boolean" },
+  rpm: { type: "string" },
+  tpm: { type: "string" },
+  budget: { type: "string" },
+  "no-budget": { type: "boolean" },
+  period: { type: "string" },
+  soft: { type: "string" },
+  "when-exhausted": { type: "string" },
+  economy: { type: "string", multiple: true },
+  expires: { type: "string" },
+  "no-expiry": { type: "boolean" },
+  id: { type: "string" },
+  state: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+/** `switchboard keys create|list|get|update|revoke`. Returns the exit code. */
+export async function keysCommand(args: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const [command, ...rest] = args;
+  if (!command || command === "help" || command === "--help" || command === "-h") {
+    io.stdout.write(`${KEYS_USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  return runCli(io, async () => {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw new CliError(`${(err as Error).message}\n\n${KEYS_USAGE}`, 2);
+    }
+    const { values, positionals } = parsed;
+    const id = (): string => {
+      if (positionals.length !== 1) throw new CliError(`"keys ${command}" takes one key id\n\n${KEYS_USAGE}`, 2);
+      return `keys/${positionals[0]!.replace(/^keys\//, "")}`;
+    };
+    const print = (keys: GatewayKey[], extra = ""): void => {
+      if (values.json) io.stdout.write(`${JSON.stringify(keys.map(toJson), null, 2)}\n`);
+      else io.stdout.write(describe(keys) + extra);
+    };
+    switch (command) {
+      case "create": {
+        if (positionals.length > 0) throw new CliError(`"keys create" takes no positional arguments (use --name)`, 2);
+        if (!values.name) throw new CliError('"keys create" needs --name', 2);
+        const { key } = settings(values);
+        const res = await adminClient(io.env).createKey({ key, keyId: values.id ?? "" });
+        if (values.json) {
+          io.stdout.write(`${JSON.stringify({ ...toJson(res.key!), secret: res.secret }, null, 2)}\n`);
+        } else {
+          print([res.key!]);
+          io.stdout.write(`\nkey: ${res.secret}\n`);
+          io.stderr.write("This is the only time the key is shown: the gateway keeps only its digest.\n");
+        }
+        return;
+      }
+      case "list": {
+        const filter: string[] = [];
+        if (values.team !== undefined) filter.push(`team = ${JSON.stringify(values.team)}`);
+        if (values.state !== undefined) filter.push(`state = ${values.state.toUpperCase()}`);
+        const client = adminClient(io.env);
+        const keys: GatewayKey[] = [];
+        let pageToken = "";
+        do {
+          const page = await client.listKeys({ pageSize: 1000, pageToken, filter: filter.join(" AND ") });
+          keys.push(...page.keys);
+          pageToken = page.nextPageToken;
+        } while (pageToken);
+        if (keys.length === 0 && !values.json) io.stdout.write("no keys\n");
+        else print(keys);
+        return;
+      }
+      case "get": {
+        const res = await adminClient(io.env).getKey({ name: id() });
+        print([res.key!], budgetLine(res.key!));
+        return;
+      }
+      case "update": {
+        const name = id();
+        const { key, paths } = settings(values);
+        if (paths.length === 0) throw new CliError('"keys update" needs at least one setting to change', 2);
+        key.name = name;
+        const res = await adminClient(io.env).updateKey({ key, updateMask: create(FieldMaskSchema, { paths }) });
+        print([res.key!]);
+        return;
+      }
+      case "revoke": {
+        const res = await adminClient(io.env).revokeKey({ name: id() });
+        print([res.key!]);
+        return;
+      }
+      default:
+        throw new CliError(`unknown keys command "${command}"\n\n${KEYS_USAGE}`, 2);
+    }
+  });
+}
+
+/** The key and the update mask paths the flags set. */
+function settings(values: Values): { key: GatewayKey; paths: string[] } {
+  const key = create(GatewayKeySchema);
+  const paths: string[] = [];
+  if (values.name !== undefined) (key.displayName = values.name), paths.push("display_name");
+  if (values.team !== undefined) (key.team = values.team), paths.push("team");
+  if (values.models !== undefined) {
+    key.allowedModels = values.models.split(",").map((model) => model.trim()).filter(Boolean);
+    paths.push("allowed_models");
+  }
+  if (values.admin || values["no-admin"]) (key.admin = Boolean(values.admin)), paths.push("admin");
+  if (values.rpm !== undefined) (key.requestsPerMinute = count("--rpm", values.rpm)), paths.push("requests_per_minute");
+  if (values.tpm !== undefined) (key.tokensPerMinute = BigInt(count("--tpm", values.tpm))), paths.push("tokens_per_minute");
+  const budgetFlags = values.budget !== undefined || values.period !== undefined || values.soft !== undefined || values["when-exhausted"] !== undefined;
+  if (values["no-budget"]) {
+    if (budgetFlags) throw new CliError("--no-budget cannot be combined with other budget settings", 2);
+    paths.push("budget");
+  } else if (budgetFlags) {
+    const budget = create(BudgetSchema);
+    if (values.budget !== undefined) {
+      const amount = Number(values.budget);
+      if (!(amount > 0)) throw new CliError(`--budget: "${values.budget}" is not a positive amount`, 2);
+      budget.limit = create(MoneySchema, moneyParts(Math.round(amount * NANOS_PER_UNIT)));
+      paths.push("budget.limit");
+    }
+    if (values.period !== undefined) {
+      const period = { day: BudgetPeriod.DAY, week: BudgetPeriod.WEEK, month: BudgetPeriod.MONTH }[values.period];
+      if (period === undefined) throw new CliError("--period must be day, week or month", 2);
+      budget.period = period;
+      paths.push("budget.period");
+    }
+    if (values.soft !== undefined) {
+      const soft = Number(values.soft.replace(/%$/, "")) / (values.soft.endsWith("%") ? 100 : 1);
+      if (!(soft > 0 && soft <= 1)) throw new CliError("--soft must be more than 0 and at most 1 (or a percentage such as 90%)", 2);
+      budget.softThreshold = soft;
+      paths.push("budget.soft_threshold");
+    }
+    if (values["when-exhausted"] !== undefined) {
+      const action = { refuse: BudgetExhaustedAction.REFUSE, "economy-only": BudgetExhaustedAction.ECONOMY_ONLY }[values["when-exhausted"]];
+      if (action === undefined) throw new CliError("--when-exhausted must be refuse or economy-only", 2);
+      budget.whenExhausted = action;
+      paths.push("budget.when_exhausted");
+    }
+    key.budget = budget;
+  }
+  if (values.economy !== undefined) {
+    key.economyModels = values.economy.map((pair) => {
+      const [model, economyModel] = pair.split("=");
+      if (!model || !economyModel) throw new CliError(`--economy: "${pair}" is not MODEL=ECONOMY_MODEL`, 2);
+      return create(EconomyMappingSchema, { model, economyModel });
+    });
+    paths.push("economy_models");
+  }
+  if (values["no-expiry"]) paths.push("expire_time");
+  else if (values.expires !== undefined) {
+    const ttl = parseDuration(values.expires);
+    if (ttl !== undefined) key.expiration = { case: "ttl", value: durationFromMs(ttl) };
+    else {
+      const at = Date.parse(values.expires);
+      if (Number.isNaN(at)) throw new CliError(`--expires: "${values.expires}" is neither a duration such as 30d nor a date`, 2);
+      key.expiration = { case: "expireTime", value: timestampFromMs(at) };
+    }
+    paths.push("expire_time");
+  }
+  return { key, paths };
+}
+
+function count(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) throw new CliError(`${flag}: "${text}" is not a whole number`, 2);
+  return n;
+}
+
+const STATE_NAMES: Record<GatewayKeyState, string> = {
+  [GatewayKeyState.UNSPECIFIED]: "?",
+  [GatewayKeyState.ACTIVE]: "active",
+  [GatewayKeyState.EXPIRED]: "expired",
+  [GatewayKeyState.REVOKED]: "revoked",
+};
+
+function amount(money: { units: bigint; nanos: number; currencyCode: string } | undefined): string {
+  if (!money) return "";
+  return `${(Number(money.units) + money.nanos / NANOS_PER_UNIT).toFixed(2)} ${money.currencyCode}`;
+}
+
+function describe(keys: GatewayKey[]): string {
+  return table(
+    ["ID", "NAME", "TEAM", "STATE", "HINT", "MODELS", "ADMIN", "RPM", "TPM", "BUDGET", "EXPIRES"],
+    keys.map((key) => [
+      key.name.replace(/^keys\//, ""),
+      key.displayName,
+      key.team,
+      STATE_NAMES[key.state],
+      key.keyHint,
+      key.allowedModels.join(",") || "*",
+      key.admin ? "yes" : "no",
+      key.requestsPerMinute ? String(key.requestsPerMinute) : "-",
+      key.tokensPerMinute ? String(key.tokensPerMinute) : "-",
+      key.budget ? `${amount(key.budget.limit)}/${["?", "day", "week", "month"][key.budget.period]}` : "",
+      key.expiration.case === "expireTime" ? timestampDate(key.expiration.value).toISOString() : "never",
+    ]),
+  );
+}
+
+function budgetLine(key: GatewayKey): string {
+  const status = key.budgetStatus;
+  if (!status) return "";
+  const state = status.exhausted ? " (exhausted)" : status.economy ? " (economy models serving)" : "";
+  const ends = status.periodEndTime ? timestampDate(status.periodEndTime).toISOString() : "";
+  return `\nspent ${amount(status.spent)} of ${amount(status.limit)} this period${state}; the period ends ${ends}\n`;
+}
+
+function toJson(key: GatewayKey): Record<string, unknown> {
+  return {
+    id: key.name.replace(/^keys\//, ""),
+    name: key.name,
+    displayName: key.displayName,
+    team: key.team,
+    state: STATE_NAMES[key.state],
+    keyHint: key.keyHint,
+    allowedModels: key.allowedModels,
+    admin: key.admin,
+    requestsPerMinute: key.requestsPerMinute ?? 0,
+    tokensPerMinute: Number(key.tokensPerMinute ?? 0n),
+    budget: key.budget
+      ? {
+          limit: amount(key.budget.limit),
+          period: ["unspecified", "day", "week", "month"][key.budget.period],
+          softThreshold: key.budget.softThreshold,
+          whenExhausted: ["unspecified", "refuse", "economy-only"][key.budget.whenExhausted],
+        }
+      : null,
+    economyModels: key.economyModels.map((mapping) => ({ model: mapping.model, economyModel: mapping.economyModel })),
+    expireTime: key.expiration.case === "expireTime" ? timestampDate(key.expiration.value).toISOString() : null,
+    createTime: key.createTime ? timestampDate(key.createTime).toISOString() : null,
+    revokeTime: key.revokeTime ? timestampDate(key.revokeTime).toISOString() : null,
+    budgetStatus: key.budgetStatus
+      ? { spent: amount(key.budgetStatus.spent), economy: key.budgetStatus.economy, exhausted: key.budgetStatus.exhausted }
+      : undefined,
+  };
+}

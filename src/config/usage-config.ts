@@ -1,0 +1,145 @@
+import { join } from "node:path";
+import { z } from "zod";
+import { ConfigError } from "./config-error.js";
+
+// Configuration of gateway keys, limits, budgets, pricing and the usage store.
+// Connection strings stay in the environment (DATABASE_URL, REDIS_URL): they
+// may carry passwords, and the config object holds no secret.
+
+export type BudgetPeriodName = "day" | "week" | "month";
+export type ExhaustedActionName = "refuse" | "economy_only";
+
+export interface ModelPrice {
+  /** Per million prompt tokens. */
+  input: number;
+  /** Per million completion tokens. */
+  output: number;
+  /** Per million prompt tokens read from the vendor's prompt cache; `input` when unset. */
+  cachedInput?: number;
+  /** ISO 4217 code of the three prices. */
+  currency: string;
+}
+
+export interface UsageConfig {
+  /** SQLite file under the data directory, or Postgres from DATABASE_URL. */
+  store: { kind: "sqlite"; file: string } | { kind: "postgres" };
+  /** Shared limits, spend counters and revocations when REDIS_URL is set. */
+  redis: { enabled: boolean; prefix: string; onFailure: "open" | "closed" };
+  keyDefaults: {
+    requestsPerMinute: number;
+    tokensPerMinute: number;
+    /** A budget limit in the accounting currency for keys created without one; undefined: none. */
+    budget?: number;
+    economyModels: { model: string; economyModel: string }[];
+  };
+  budgets: { period: BudgetPeriodName; softThreshold: number; whenExhausted: ExhaustedActionName };
+  pricing: {
+    /** The ledger's and budgets' currency. */
+    currency: string;
+    /** Units of the accounting currency per unit of another currency. */
+    exchangeRates: Record<string, number>;
+    /** Overrides and additions to the shipped price table, by model name or glob. */
+    models: Record<string, ModelPrice>;
+  };
+  ledger: { flushIntervalMs: number; batchSize: number };
+}
+
+const currency = z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD");
+const price = z.number().min(0);
+
+/** The YAML file's sections for keys and usage (merged into the file schema). */
+export const usageFileFields = {
+  redis: z
+    .strictObject({
+      prefix: z.string().min(1).optional(),
+      on_failure: z.enum(["open", "closed"]).optional(),
+    })
+    .optional(),
+  keys: z
+    .strictObject({
+      defaults: z
+        .strictObject({
+          requests_per_minute: z.number().int().min(0).optional(),
+          tokens_per_minute: z.number().int().min(0).optional(),
+          budget: z.number().positive().optional(),
+          economy_models: z.record(z.string().min(1), z.string().min(1)).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  budgets: z
+    .strictObject({
+      period: z.enum(["day", "week", "month"]).optional(),
+      soft_threshold: z.number().gt(0).max(1).optional(),
+      when_exhausted: z.enum(["refuse", "economy_only"]).optional(),
+    })
+    .optional(),
+  pricing: z
+    .strictObject({
+      currency: currency.optional(),
+      exchange_rates: z.record(currency, z.number().positive()).optional(),
+      models: z
+        .record(
+          z.string().min(1),
+          z.strictObject({ input: price, output: price, cached_input: price.optional(), currency: currency.optional() }),
+        )
+        .optional(),
+    })
+    .optional(),
+  ledger: z
+    .strictObject({
+      flush_interval_ms: z.number().int().positive().optional(),
+      batch_size: z.number().int().positive().max(10_000).optional(),
+    })
+    .optional(),
+};
+
+const usageSection = z.object(usageFileFields);
+type UsageFile = z.infer<typeof usageSection>;
+
+export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source: string, dataDir: string): UsageConfig {
+  const databaseUrl = env.DATABASE_URL;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError("environment", "DATABASE_URL", "must be a postgres:// URL (unset it to use the embedded SQLite file)");
+  }
+  const redisUrl = env.REDIS_URL;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError("environment", "REDIS_URL", "must be a redis:// or rediss:// URL");
+  const onFailure = env.REDIS_FAILURE_POLICY ?? file.redis?.on_failure ?? "open";
+  if (onFailure !== "open" && onFailure !== "closed") throw new ConfigError("environment", "REDIS_FAILURE_POLICY", 'must be "open" or "closed"');
+
+  const pricingCurrency = file.pricing?.currency ?? "USD";
+  // The shipped rates are to USD; another accounting currency needs its own.
+  const exchangeRates = { ...(pricingCurrency === "USD" ? DEFAULT_EXCHANGE_RATES : {}), ...file.pricing?.exchange_rates, [pricingCurrency]: 1 };
+  const models: Record<string, ModelPrice> = {};
+  for (const [model, declared] of Object.entries(file.pricing?.models ?? {})) {
+    const priceCurrency = declared.currency ?? pricingCurrency;
+    if (exchangeRates[priceCurrency] === undefined) {
+      throw new ConfigError(source, `pricing.models.${model}.currency`, `no exchange rate from ${priceCurrency} to ${pricingCurrency}: add pricing.exchange_rates.${priceCurrency}`);
+    }
+    models[model] = { input: declared.input, output: declared.output, cachedInput: declared.cached_input, currency: priceCurrency };
+  }
+
+  return {
+    store: databaseUrl ? { kind: "postgres" } : { kind: "sqlite", file: join(dataDir, "switchboard.db") },
+    redis: { enabled: Boolean(redisUrl), prefix: env.REDIS_PREFIX ?? file.redis?.prefix ?? "switchboard:", onFailure },
+    keyDefaults: {
+      requestsPerMinute: file.keys?.defaults?.requests_per_minute ?? 0,
+      tokensPerMinute: file.keys?.defaults?.tokens_per_minute ?? 0,
+      budget: file.keys?.defaults?.budget,
+      economyModels: Object.entries(file.keys?.defaults?.economy_models ?? {}).map(([model, economyModel]) => ({ model, economyModel })),
+    },
+    budgets: {
+      period: file.budgets?.period ?? "month",
+      softThreshold: file.budgets?.soft_threshold ?? 0.9,
+      whenExhausted: file.budgets?.when_exhausted ?? "refuse",
+    },
+    pricing: { currency: pricingCurrency, exchangeRates, models },
+    ledger: { flushIntervalMs: file.ledger?.flush_interval_ms ?? 200, batchSize: file.ledger?.batch_size ?? 500 },
+  };
+}
+
+/**
+ * Rough rates to USD for the currencies the shipped price table uses (Chinese
+ * vendors publish prices in CNY). Override them in `pricing.exchange_rates`.
+ */
+export const DEFAULT_EXCHANGE_RATES: Readonly<Record<string, number>> = { USD: 1, CNY: 0.14 };

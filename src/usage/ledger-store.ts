@@ -1,0 +1,232 @@
+import { num, bool, type SqlDatabase, type SqlValue } from "./sql.js";
+
+/** One call, as the usage ledger records it. */
+export interface LedgerRow {
+  /** When the call was admitted, epoch ms. */
+  atMs: number;
+  requestId: string;
+  keyId: string;
+  team: string;
+  /** "chat", "chat_stream" or "embed". */
+  method: string;
+  /** The provider that served (or was last tried); "" when refused before dispatch. */
+  provider: string;
+  requestedModel: string;
+  /** The vendor's model name that served (or was last tried); "" when refused before dispatch. */
+  servedModel: string;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  /** Nano-units of `currency`. */
+  costNanos: number;
+  currency: string;
+  latencyMs: number;
+  /** "ok", or the Connect code the caller got ("resource_exhausted", "unavailable", …). */
+  status: string;
+  cacheHit: boolean;
+  downgraded: boolean;
+  attempts: number;
+}
+
+export type UsageGroup = "provider" | "model" | "key" | "team" | "day";
+
+export interface UsageQuery {
+  startMs: number;
+  endMs: number;
+  keyId?: string;
+  team?: string;
+  provider?: string;
+  /** Matches the requested or the served model. */
+  model?: string;
+  groupBy: UsageGroup[];
+}
+
+export interface UsageTotals {
+  provider?: string;
+  model?: string;
+  keyId?: string;
+  team?: string;
+  /** Start of the UTC day, epoch ms. */
+  dayMs?: number;
+  currency: string;
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  costNanos: number;
+  downgraded: number;
+  cacheHits: number;
+  meanLatencyMs: number;
+}
+
+const COLUMNS = [
+  "at_ms",
+  "request_id",
+  "key_id",
+  "team",
+  "method",
+  "provider",
+  "requested_model",
+  "served_model",
+  "prompt_tokens",
+  "completion_tokens",
+  "cached_tokens",
+  "cost_nanos",
+  "currency",
+  "latency_ms",
+  "status",
+  "cache_hit",
+  "downgraded",
+  "attempts",
+] as const;
+
+// Rows per INSERT statement: well under both engines' bound-parameter limits.
+const ROWS_PER_STATEMENT = 200;
+
+const DAY_MS = 86_400_000;
+
+const GROUP_COLUMNS: Record<UsageGroup, string> = {
+  provider: "provider",
+  model: "served_model",
+  key: "key_id",
+  team: "team",
+  day: `(at_ms / ${DAY_MS})`,
+};
+
+/** The usage ledger table: batched inserts, spend per key, and the sums behind reports. */
+export class LedgerStore {
+  constructor(private readonly db: SqlDatabase) {}
+
+  /** Inserts rows in one transaction: all or none. */
+  async insert(rows: readonly LedgerRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (let offset = 0; offset < rows.length; offset += ROWS_PER_STATEMENT) {
+        const chunk = rows.slice(offset, offset + ROWS_PER_STATEMENT);
+        const params: SqlValue[] = [];
+        const tuples = chunk.map((row) => {
+          const start = params.length;
+          params.push(
+            row.atMs,
+            row.requestId,
+            row.keyId,
+            row.team,
+            row.method,
+            row.provider,
+            row.requestedModel,
+            row.servedModel,
+            row.promptTokens,
+            row.completionTokens,
+            row.cachedTokens,
+            Math.round(row.costNanos),
+            row.currency,
+            Math.round(row.latencyMs),
+            row.status,
+            row.cacheHit,
+            row.downgraded,
+            row.attempts,
+          );
+          return `(${COLUMNS.map((_, i) => `$${start + i + 1}`).join(", ")})`;
+        });
+        await tx.run(`INSERT INTO usage_ledger (${COLUMNS.join(", ")}) VALUES ${tuples.join(", ")}`, params);
+      }
+    });
+  }
+
+  /** What a key spent from `sinceMs` up to (not including) `beforeMs`, in nano-units. */
+  async spend(keyId: string, sinceMs: number, beforeMs: number): Promise<number> {
+    const [row] = await this.db.query("SELECT SUM(cost_nanos) AS spent FROM usage_ledger WHERE key_id = $1 AND at_ms >= $2 AND at_ms < $3", [
+      keyId,
+      sinceMs,
+      beforeMs,
+    ]);
+    return num(row?.spent);
+  }
+
+  async report(query: UsageQuery): Promise<UsageTotals[]> {
+    const params: SqlValue[] = [query.startMs, query.endMs];
+    const where = ["at_ms >= $1", "at_ms < $2"];
+    const filter = (column: string, value: string | undefined): void => {
+      if (value === undefined || value === "") return;
+      params.push(value);
+      where.push(`${column} = $${params.length}`);
+    };
+    filter("key_id", query.keyId);
+    filter("team", query.team);
+    filter("provider", query.provider);
+    if (query.model) {
+      params.push(query.model);
+      where.push(`(served_model = $${params.length} OR requested_model = $${params.length})`);
+    }
+    const groups = [...new Set(query.groupBy)];
+    const selected = groups.map((group) => `${GROUP_COLUMNS[group]} AS g_${group}`);
+    const groupBy = [...groups.map((group) => GROUP_COLUMNS[group]), "currency"];
+    const rows = await this.db.query(
+      `SELECT ${[...selected, "currency"].join(", ")},
+         COUNT(*) AS requests,
+         SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END) AS errors,
+         SUM(prompt_tokens) AS prompt_tokens,
+         SUM(completion_tokens) AS completion_tokens,
+         SUM(cached_tokens) AS cached_tokens,
+         SUM(cost_nanos) AS cost_nanos,
+         SUM(CASE WHEN downgraded THEN 1 ELSE 0 END) AS downgraded,
+         SUM(CASE WHEN cache_hit THEN 1 ELSE 0 END) AS cache_hits,
+         AVG(latency_ms) AS mean_latency_ms
+       FROM usage_ledger
+       WHERE ${where.join(" AND ")}
+       GROUP BY ${groupBy.join(", ")}`,
+      params,
+    );
+    const totals = rows.map(
+      (row): UsageTotals => ({
+        provider: groups.includes("provider") ? String(row.g_provider) : undefined,
+        model: groups.includes("model") ? String(row.g_model) : undefined,
+        keyId: groups.includes("key") ? String(row.g_key) : undefined,
+        team: groups.includes("team") ? String(row.g_team) : undefined,
+        dayMs: groups.includes("day") ? num(row.g_day) * DAY_MS : undefined,
+        currency: String(row.currency),
+        requests: num(row.requests),
+        errors: num(row.errors),
+        promptTokens: num(row.prompt_tokens),
+        completionTokens: num(row.completion_tokens),
+        cachedTokens: num(row.cached_tokens),
+        costNanos: num(row.cost_nanos),
+        downgraded: num(row.downgraded),
+        cacheHits: num(row.cache_hits),
+        meanLatencyMs: num(row.mean_latency_ms),
+      }),
+    );
+    // By day when grouped by day, most expensive first otherwise.
+    return totals.sort((a, b) => (a.dayMs ?? 0) - (b.dayMs ?? 0) || b.costNanos - a.costNanos || b.requests - a.requests);
+  }
+
+  /** Rows with these request ids (tests and support: "was this call recorded?"). */
+  async byRequestIds(requestIds: readonly string[]): Promise<LedgerRow[]> {
+    if (requestIds.length === 0) return [];
+    const rows = await this.db.query(
+      `SELECT ${COLUMNS.join(", ")} FROM usage_ledger WHERE request_id IN (${requestIds.map((_, i) => `$${i + 1}`).join(", ")}) ORDER BY at_ms`,
+      [...requestIds],
+    );
+    return rows.map((row) => ({
+      atMs: num(row.at_ms),
+      requestId: String(row.request_id),
+      keyId: String(row.key_id),
+      team: String(row.team),
+      method: String(row.method),
+      provider: String(row.provider),
+      requestedModel: String(row.requested_model),
+      servedModel: String(row.served_model),
+      promptTokens: num(row.prompt_tokens),
+      completionTokens: num(row.completion_tokens),
+      cachedTokens: num(row.cached_tokens),
+      costNanos: num(row.cost_nanos),
+      currency: String(row.currency),
+      latencyMs: num(row.latency_ms),
+      status: String(row.status),
+      cacheHit: bool(row.cache_hit),
+      downgraded: bool(row.downgraded),
+      attempts: num(row.attempts),
+    }));
+  }
+}

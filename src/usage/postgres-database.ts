@@ -1,0 +1,61 @@
+import pg from "pg";
+import type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from "./sql.js";
+
+const INT8_OID = 20;
+
+/**
+ * Postgres, for several gateway instances sharing keys and one usage ledger.
+ * A small pool; BIGINT columns come back as numbers (epoch milliseconds and
+ * nano-unit costs stay far below 2^53).
+ */
+export class PostgresDatabase implements SqlDatabase {
+  readonly dialect = "postgres" as const;
+  private readonly pool: pg.Pool;
+
+  constructor(connectionString: string, options: { max?: number } = {}) {
+    this.pool = new pg.Pool({
+      connectionString,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      types: {
+        getTypeParser: ((oid: number, format?: string) =>
+          oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    this.pool.on("error", () => {});
+  }
+
+  async query(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    return (await this.pool.query(sql, params as SqlValue[])).rows as SqlRow[];
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return (await this.pool.query(sql, params as SqlValue[])).rowCount ?? 0;
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const tx: SqlExecutor = {
+      dialect: "postgres",
+      query: async (sql, params = []) => (await client.query(sql, params as SqlValue[])).rows as SqlRow[],
+      run: async (sql, params = []) => (await client.query(sql, params as SqlValue[])).rowCount ?? 0,
+    };
+    try {
+      await client.query("BEGIN");
+      const result = await work(tx);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,266 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import type { KeyBudget } from "../auth/key-policy.js";
+import type { Principal } from "../auth/principal.js";
+import type { Admission, AdmissionRequest, CallHooks, CallOutcome } from "../gateway/call-hooks.js";
+import { gatewayError } from "../gateway/errors.js";
+import type { Candidate, Router } from "../gateway/router.js";
+import type { RateLimiter, RateLimits } from "../limits/rate-limiter.js";
+import type { Logger } from "../observability/logger.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import { currentPeriod, type Period, type SpendCounter } from "./budgets.js";
+import type { LedgerRow } from "./ledger-store.js";
+import { formatNanos, NANOS_PER_UNIT, type PriceTable } from "./pricing.js";
+import type { UsageLedger } from "./usage-ledger.js";
+
+const PERIOD_ADJECTIVE = { day: "daily", week: "weekly", month: "monthly" } as const;
+
+export interface UsageHooksDeps {
+  router: Router;
+  limiter: RateLimiter;
+  spend: SpendCounter;
+  prices: PriceTable;
+  ledger: UsageLedger;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+/**
+ * The gateway-key policies around every call, in the pipeline's admit/settle
+ * seam. Admission: the key's model scope (PermissionDenied), its rate limits
+ * (ResourceExhausted with a retry delay), its budget (an economy model past
+ * the soft threshold, ResourceExhausted once spent). Settlement: the real
+ * token count reconciles the token limit, the real cost the spend counter,
+ * and one row goes to the usage ledger. Refused calls get a ledger row too.
+ *
+ * The master key has no policy: no limits, no budget, but its calls are in
+ * the ledger (as key "master").
+ */
+export class UsageHooks implements CallHooks {
+  private readonly warnedUnpriced = new Set<string>();
+
+  constructor(private readonly deps: UsageHooksDeps) {}
+
+  async admit(request: AdmissionRequest): Promise<Admission> {
+    const { ctx, requestedModel, estimatedTokens } = request;
+    const { principal } = ctx;
+    const policy = principal.policy;
+    const atMs = Date.now();
+    const started = performance.now();
+    ctx.info.keyId = principal.keyId;
+    const refuse = (error: ConnectError): ConnectError => {
+      this.deps.ledger.append(this.row(request, atMs, performance.now() - started, { attempts: [], error, latencyMs: 0 }, 0, false));
+      return error;
+    };
+
+    const limits: RateLimits = { requestsPerMinute: policy?.record.requestsPerMinute ?? 0, tokensPerMinute: policy?.record.tokensPerMinute ?? 0 };
+    if (policy) {
+      if (!policy.allows(requestedModel, request.candidates[0])) {
+        this.deps.metrics.scopeRefusals.inc();
+        throw refuse(
+          gatewayError(
+            Code.PermissionDenied,
+            `key "${principal.keyId}" may not use model "${requestedModel}" (allowed: ${policy.record.allowedModels.join(", ")})`,
+            "MODEL_NOT_ALLOWED",
+            { key: principal.keyId, model: requestedModel },
+          ),
+        );
+      }
+      let decision;
+      try {
+        decision = await this.deps.limiter.acquire(principal.keyId, limits, estimatedTokens);
+      } catch (err) {
+        throw refuse(ConnectError.from(err));
+      }
+      if (!decision.allowed) {
+        this.deps.metrics.rateLimited.inc({ limit: decision.limit });
+        const limit = decision.limit === "requests" ? limits.requestsPerMinute : limits.tokensPerMinute;
+        throw refuse(
+          gatewayError(
+            Code.ResourceExhausted,
+            `key "${principal.keyId}" is over its limit of ${limit} ${decision.limit} per minute; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`,
+            "RATE_LIMITED",
+            { key: principal.keyId, limit: decision.limit === "requests" ? "requests_per_minute" : "tokens_per_minute", value: String(limit) },
+            decision.retryAfterMs,
+          ),
+        );
+      }
+    }
+
+    let candidates = request.candidates;
+    let downgraded = false;
+    let reservation: { period: Period; nanos: number } | undefined;
+    const budget = policy?.record.budget;
+    if (policy && budget) {
+      const economyModel = policy.economyFor(requestedModel);
+      let economy: Candidate[] | undefined;
+      if (economyModel !== undefined && economyModel !== requestedModel) economy = this.resolveEconomy(economyModel, principal);
+      // A request for an economy model itself is served as it is, even in economy-only mode.
+      else if (policy.isEconomyModel(requestedModel)) economy = candidates;
+      const period = currentPeriod(budget.period, atMs);
+      const estimate = (candidate: Candidate | undefined): number =>
+        candidate ? this.deps.prices.estimate(candidate.provider, candidate.upstreamModel, estimatedTokens) : 0;
+      let answer;
+      try {
+        answer = await this.deps.spend.admit({
+          keyId: principal.keyId,
+          budget,
+          period,
+          reserveNormal: estimate(candidates[0]),
+          reserveEconomy: economy ? estimate(economy[0]) : undefined,
+        });
+      } catch (err) {
+        this.refundTokens(principal.keyId, limits, estimatedTokens);
+        if (err instanceof ConnectError) throw refuse(err);
+        // The ledger could not be read to rebuild the key's spend: no guessing at a budget.
+        this.deps.logger.error({ requestId: ctx.info.requestId, keyId: principal.keyId, error: (err as Error).message }, "could not read the key's spend");
+        throw refuse(gatewayError(Code.Unavailable, "the key's budget cannot be checked right now; retry shortly", "BUDGETS_UNAVAILABLE", {}, 1_000));
+      }
+      if (answer.decision === "refused") {
+        this.refundTokens(principal.keyId, limits, estimatedTokens);
+        this.deps.metrics.budgetRefusals.inc();
+        throw refuse(this.budgetExhausted(principal.keyId, budget, answer.spentNanos, period, atMs, economy === undefined));
+      }
+      if (answer.decision === "economy" && economy && economy !== candidates) {
+        this.deps.metrics.economyDowngrades.inc({ requested_model: requestedModel, economy_model: economyModel! });
+        this.deps.logger.info(
+          { requestId: ctx.info.requestId, keyId: principal.keyId, requestedModel, economyModel, spent: formatNanos(answer.spentNanos), budget: formatNanos(budget.limitNanos) },
+          "budget soft threshold reached: serving the economy model",
+        );
+        candidates = economy;
+        downgraded = true;
+        ctx.info.downgraded = true;
+      }
+      reservation = { period, nanos: answer.reservedNanos };
+    }
+
+    let settled = false;
+    return {
+      candidates,
+      downgraded,
+      settle: (outcome) => {
+        if (settled) return;
+        settled = true;
+        try {
+          this.settle(request, atMs, limits, reservation, downgraded, outcome);
+        } catch (err) {
+          this.deps.logger.error({ requestId: ctx.info.requestId, error: (err as Error).message }, "could not account for a call");
+        }
+      },
+    };
+  }
+
+  private settle(
+    request: AdmissionRequest,
+    atMs: number,
+    limits: RateLimits,
+    reservation: { period: Period; nanos: number } | undefined,
+    downgraded: boolean,
+    outcome: CallOutcome,
+  ): void {
+    const keyId = request.ctx.principal.keyId;
+    const served = this.served(request, outcome);
+    const usage = outcome.usage;
+    const cost = !outcome.cached && served && usage ? this.price(served, usage) : 0;
+    const row = this.row(request, atMs, outcome.latencyMs, outcome, cost, downgraded);
+    this.deps.ledger.append(row);
+
+    if (limits.tokensPerMinute > 0) {
+      // Cache hits cost the vendor nothing: their tokens are given back too.
+      const used = outcome.cached ? 0 : row.promptTokens + row.completionTokens;
+      const delta = used - request.estimatedTokens;
+      if (delta !== 0) this.deps.limiter.adjustTokens(keyId, limits, delta).catch((err: Error) => this.warn("token limit reconciliation failed", err));
+    }
+    if (reservation) {
+      this.deps.spend.add(keyId, reservation.period, cost - reservation.nanos).catch((err: Error) => this.warn("spend reconciliation failed", err));
+    }
+    if (served && usage) {
+      const provider = served.provider;
+      if (cost > 0) this.deps.metrics.cost.inc({ provider, currency: this.deps.prices.currency }, cost / NANOS_PER_UNIT);
+      this.deps.metrics.tokens.inc({ provider, kind: "prompt" }, row.promptTokens);
+      this.deps.metrics.tokens.inc({ provider, kind: "completion" }, row.completionTokens);
+      if (row.cachedTokens > 0) this.deps.metrics.tokens.inc({ provider, kind: "cached" }, row.cachedTokens);
+    }
+  }
+
+  private price(served: Candidate, usage: NonNullable<CallOutcome["usage"]>): number {
+    const { provider, upstreamModel } = served;
+    if (!this.deps.prices.isPriced(provider, upstreamModel)) {
+      this.deps.metrics.unpricedCalls.inc({ provider });
+      const name = `${provider}/${upstreamModel}`;
+      if (!this.warnedUnpriced.has(name) && this.warnedUnpriced.size < 1_000) {
+        this.warnedUnpriced.add(name);
+        this.deps.logger.warn({ provider, model: upstreamModel }, "no price for this model: its calls cost 0 (add it to pricing.models)");
+      }
+      return 0;
+    }
+    return this.deps.prices.cost(provider, upstreamModel, {
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      cachedTokens: usage.cachedTokens,
+    });
+  }
+
+  /** What served the call, or what was tried last when it failed. */
+  private served(request: AdmissionRequest, outcome: CallOutcome): Candidate | undefined {
+    if (outcome.served) return outcome.served;
+    const { provider, model } = request.ctx.info;
+    return provider ? { provider, upstreamModel: model ?? "" } : undefined;
+  }
+
+  private row(request: AdmissionRequest, atMs: number, latencyMs: number, outcome: CallOutcome, costNanos: number, downgraded: boolean): LedgerRow {
+    const { ctx } = request;
+    const served = this.served(request, outcome);
+    const usage = outcome.usage;
+    return {
+      atMs,
+      requestId: ctx.info.requestId,
+      keyId: ctx.principal.keyId,
+      team: ctx.principal.team ?? "",
+      method: request.kind,
+      provider: served?.provider ?? "",
+      requestedModel: request.requestedModel,
+      servedModel: served?.upstreamModel ?? "",
+      promptTokens: usage?.promptTokens ?? 0,
+      completionTokens: usage?.completionTokens ?? 0,
+      cachedTokens: usage?.cachedTokens ?? 0,
+      costNanos,
+      currency: this.deps.prices.currency,
+      latencyMs,
+      status: outcome.error ? codeToString(outcome.error.code) : "ok",
+      cacheHit: outcome.cached ?? false,
+      downgraded,
+      attempts: outcome.attempts.length,
+    };
+  }
+
+  private resolveEconomy(model: string, principal: Principal): Candidate[] | undefined {
+    try {
+      return this.deps.router.resolve(model);
+    } catch (err) {
+      this.deps.logger.warn({ keyId: principal.keyId, economyModel: model, error: (err as Error).message }, "the key's economy model cannot be routed; serving the requested model");
+      return undefined;
+    }
+  }
+
+  private budgetExhausted(keyId: string, budget: KeyBudget, spent: number, period: Period, now: number, noEconomy: boolean): ConnectError {
+    const currency = this.deps.prices.currency;
+    const resets = new Date(period.endMs).toISOString();
+    const economyHint = budget.whenExhausted === "economy_only" && noEconomy ? "; only models with an economy mapping are served until then" : "";
+    return gatewayError(
+      Code.ResourceExhausted,
+      `budget exhausted: key "${keyId}" spent ${formatNanos(spent, 4)} of its ${formatNanos(budget.limitNanos, 4)} ${currency} ${PERIOD_ADJECTIVE[budget.period]} budget; it resets at ${resets}${economyHint}`,
+      "BUDGET_EXHAUSTED",
+      { key: keyId, spent: formatNanos(spent), budget: formatNanos(budget.limitNanos), currency, period_end: resets },
+      period.endMs - now,
+    );
+  }
+
+  private refundTokens(keyId: string, limits: RateLimits, tokens: number): void {
+    if (limits.tokensPerMinute > 0) this.deps.limiter.adjustTokens(keyId, limits, -tokens).catch((err: Error) => this.warn("token refund failed", err));
+  }
+
+  private warn(message: string, err: Error): void {
+    this.deps.logger.warn({ error: err.message }, message);
+  }
+}

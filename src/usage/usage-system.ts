@@ -1,0 +1,137 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { createKeyAdmin } from "../api/admin/key-admin.js";
+import { createUsageAdmin } from "../api/admin/usage-admin.js";
+import type { KeyHasher } from "../auth/gateway-key.js";
+import { KeyStore } from "../auth/key-store.js";
+import { StoredKeyDirectory } from "../auth/stored-key-directory.js";
+import type { UsageConfig } from "../config/usage-config.js";
+import type { CallHooks } from "../gateway/call-hooks.js";
+import type { Router } from "../gateway/router.js";
+import { MemoryRateLimiter, type RateLimiter } from "../limits/rate-limiter.js";
+import { RedisRateLimiter } from "../limits/redis-rate-limiter.js";
+import type { Logger } from "../observability/logger.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import { RedisLink } from "../redis/redis-link.js";
+import type { HealthState } from "../server/health-service.js";
+import { MemorySpendCounter, RedisSpendCounter, type SpendCounter } from "./budgets.js";
+import { LedgerStore } from "./ledger-store.js";
+import { migrate } from "./migrations.js";
+import { PostgresDatabase } from "./postgres-database.js";
+import { PriceTable } from "./pricing.js";
+import type { SqlDatabase } from "./sql.js";
+import { SqliteDatabase } from "./sqlite-database.js";
+import { UsageHooks } from "./usage-hooks.js";
+import { UsageLedger } from "./usage-ledger.js";
+
+export interface UsageSystemDeps {
+  config: UsageConfig;
+  env: NodeJS.ProcessEnv;
+  hasher: KeyHasher;
+  router: Router;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  health: HealthState;
+}
+
+/** Gateway keys, limits, budgets and the ledger, built from config; the app wires its parts in. */
+export interface UsageSystem {
+  /** The pipeline's admit/settle hooks. */
+  hooks: CallHooks;
+  /** Stored gateway keys, for the authenticator. */
+  keys: StoredKeyDirectory;
+  /** AdminService parts: keys and usage reports. */
+  admin: Partial<ServiceImpl<typeof AdminService>>[];
+  ledger: UsageLedger;
+  /** Writes the ledger's last rows and closes connections; call after the server drained. */
+  close(): Promise<void>;
+}
+
+const REVOCATIONS = "keys:changed";
+
+/** Opens the store (migrating it), connects Redis when configured, and builds every part. */
+export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSystem> {
+  const { config, env, logger, metrics, health } = deps;
+  const db: SqlDatabase = config.store.kind === "postgres" ? new PostgresDatabase(env.DATABASE_URL!) : new SqliteDatabase(config.store.file);
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) logger.info({ store: db.dialect, migrations: applied }, "usage store migrated");
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw new Error(`cannot prepare the usage store (${db.dialect}): ${(err as Error).message}`);
+  }
+
+  const keyStore = new KeyStore(db);
+  if (!(await keyStore.checkPepper(deps.hasher.digest("switchboard pepper check").toString("hex")))) {
+    await db.close().catch(() => {});
+    throw new Error(
+      `the ${db.dialect} store's gateway keys were hashed under another pepper: every instance sharing a store needs the same ` +
+        "SWITCHBOARD_PEPPER (or the same pepper file in its data directory)",
+    );
+  }
+  const ledgerStore = new LedgerStore(db);
+  const prices = new PriceTable(config.pricing);
+  const seed = (keyId: string, sinceMs: number, beforeMs: number) => ledgerStore.spend(keyId, sinceMs, beforeMs);
+  const keys = new StoredKeyDirectory(keyStore, { logger });
+  await keys.start();
+
+  let redis: RedisLink | undefined;
+  let limiter: RateLimiter;
+  let spend: SpendCounter;
+  if (config.redis.enabled) {
+    const policy = config.redis.onFailure;
+    const consequence = policy === "open" ? "limits and budgets are counted per instance" : "calls with limits or budgets are refused";
+    redis = new RedisLink({
+      url: env.REDIS_URL!,
+      prefix: config.redis.prefix,
+      logger,
+      onStateChange: (up, reason) => {
+        metrics.redisUp.set(up ? 1 : 0);
+        health.setDependency("redis", { ok: up, detail: `unreachable (${reason}); ${consequence} (policy: fail ${policy})`, required: policy === "closed" });
+      },
+    });
+    await redis.connect();
+    limiter = new RedisRateLimiter(redis, policy, logger);
+    spend = new RedisSpendCounter(redis, seed, policy, logger);
+    // News of a changed key evicts it at once; a reconnection may have missed some, so everything goes.
+    await redis.subscribe(REVOCATIONS, (keyId) => keys.evict(keyId), () => keys.clear());
+  } else {
+    limiter = new MemoryRateLimiter();
+    spend = new MemorySpendCounter(seed);
+  }
+
+  const ledger = new UsageLedger(ledgerStore, { flushIntervalMs: config.ledger.flushIntervalMs, batchSize: config.ledger.batchSize, logger, metrics });
+  const hooks = new UsageHooks({ router: deps.router, limiter, spend, prices, ledger, metrics, logger });
+
+  const changed = async (keyId: string): Promise<void> => {
+    keys.evict(keyId);
+    // Other instances hear it now through Redis, or within a poll interval from the store.
+    await redis?.publish(REVOCATIONS, keyId).catch((err: Error) => logger.warn({ error: err.message }, "could not announce a key change on Redis"));
+  };
+
+  return {
+    hooks,
+    keys,
+    ledger,
+    admin: [
+      createKeyAdmin({
+        store: keyStore,
+        hasher: deps.hasher,
+        spend,
+        changed,
+        defaults: config.keyDefaults,
+        budgets: config.budgets,
+        currency: prices.currency,
+      }),
+      createUsageAdmin({ ledger: ledgerStore, currency: prices.currency, flush: () => ledger.flush() }),
+    ],
+    async close() {
+      await ledger.close();
+      keys.close();
+      limiter.close();
+      spend.close();
+      await redis?.close();
+      await db.close();
+    },
+  };
+}

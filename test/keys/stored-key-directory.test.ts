@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import type { KeyRecord } from "../../src/auth/key-policy.js";
+import type { KeyStore } from "../../src/auth/key-store.js";
+import { StoredKeyDirectory } from "../../src/auth/stored-key-directory.js";
+import { createLogger } from "../../src/observability/logger.js";
+
+/** A key store in memory that counts lookups. */
+class CountingStore {
+  readonly records = new Map<string, KeyRecord>();
+  lookups = 0;
+  generationValue = 0;
+  failing = false;
+  async findByDigest(digest: string): Promise<KeyRecord | undefined> {
+    this.lookups++;
+    if (this.failing) throw new Error("store unreachable");
+    return this.records.get(digest);
+  }
+  async generation(): Promise<number> {
+    return this.generationValue;
+  }
+}
+
+const digest = (name: string) => Buffer.from(name.padEnd(32, "_"));
+
+function record(id: string, overrides: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    id,
+    digest: digest(id).toString("hex"),
+    keyHint: "sk-sb-…x",
+    displayName: id,
+    team: "t",
+    admin: false,
+    allowedModels: [],
+    requestsPerMinute: 0,
+    tokensPerMinute: 0,
+    economyModels: [],
+    createMs: 0,
+    updateMs: 0,
+    ...overrides,
+  };
+}
+
+async function directory(store: CountingStore, pollMs = 20): Promise<StoredKeyDirectory> {
+  const dir = new StoredKeyDirectory(store as unknown as KeyStore, { logger: createLogger("silent"), pollMs, negativeTtlMs: 100 });
+  await dir.start();
+  return dir;
+}
+
+describe("stored gateway keys behind the in-process cache", () => {
+  it("asks the store once per key, then answers from memory", async () => {
+    const store = new CountingStore();
+    store.records.set(record("alpha").digest, record("alpha", { team: "payments" }));
+    const dir = await directory(store);
+    const results = await Promise.all(Array.from({ length: 50 }, () => dir.lookup(digest("alpha"))));
+    expect(results.every((p) => p?.keyId === "alpha" && p.team === "payments")).toBe(true);
+    expect(store.lookups).toBe(1);
+    for (let i = 0; i < 100; i++) await dir.lookup(digest("alpha"));
+    expect(store.lookups).toBe(1);
+    dir.close();
+  });
+
+  it("remembers unknown keys briefly, so a flood of wrong keys does not reach the store", async () => {
+    const store = new CountingStore();
+    const dir = await directory(store);
+    for (let i = 0; i < 20; i++) expect(await dir.lookup(digest("wrong"))).toBeUndefined();
+    expect(store.lookups).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    await dir.lookup(digest("wrong"));
+    expect(store.lookups).toBe(2);
+    dir.close();
+  });
+
+  it("drops a key on eviction, and everything when the store's change counter moves", async () => {
+    const store = new CountingStore();
+    store.records.set(record("alpha").digest, record("alpha"));
+    const dir = await directory(store);
+    await dir.lookup(digest("alpha"));
+    store.records.set(record("alpha").digest, record("alpha", { revokeMs: 1 }));
+    expect(await dir.lookup(digest("alpha"))).toBeDefined(); // still cached
+    dir.evict("alpha");
+    expect(await dir.lookup(digest("alpha"))).toBeUndefined();
+
+    store.records.set(record("beta").digest, record("beta"));
+    await dir.lookup(digest("beta"));
+    store.records.delete(record("beta").digest);
+    store.generationValue++;
+    await expect.poll(async () => await dir.lookup(digest("beta")), { timeout: 1_000 }).toBeUndefined();
+    dir.close();
+  });
+
+  it("refuses an expired key even from the cache", async () => {
+    const store = new CountingStore();
+    store.records.set(record("soon").digest, record("soon", { expireMs: Date.now() + 80 }));
+    const dir = await directory(store);
+    expect(await dir.lookup(digest("soon"))).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await dir.lookup(digest("soon"))).toBeUndefined();
+    expect(store.lookups).toBe(1);
+    dir.close();
+  });
+
+  it("keeps serving a recently seen key while the store is unreachable, and says Unavailable for unknown ones", async () => {
+    const store = new CountingStore();
+    store.records.set(record("alpha").digest, record("alpha"));
+    const dir = new StoredKeyDirectory(store as unknown as KeyStore, { logger: createLogger("silent"), positiveTtlMs: 10 });
+    await dir.start();
+    await dir.lookup(digest("alpha"));
+    store.failing = true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await dir.lookup(digest("alpha")))?.keyId).toBe("alpha");
+    await expect(Promise.resolve(dir.lookup(digest("other")))).rejects.toThrow(/cannot be checked right now/);
+    dir.close();
+  });
+});

@@ -1,0 +1,57 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { requireService } from "./require-service.js";
+
+/**
+ * A fresh Postgres database on the test server (test files run in parallel
+ * against one server, so each gets its own database), dropped by `drop`.
+ */
+export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = requireService("SWITCHBOARD_TEST_DATABASE_URL");
+  const name = `sb_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** A Redis key prefix no other test uses. */
+export function redisPrefix(): string {
+  return `sbtest-${randomBytes(5).toString("hex")}:`;
+}
+
+export type StoreKind = "sqlite" | "postgres";
+
+/**
+ * The environment that selects a store for a gateway: nothing for SQLite (a
+ * file under the gateway's own data directory), DATABASE_URL for Postgres.
+ */
+export async function storeEnv(kind: StoreKind): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  if (kind === "sqlite") return { env: {}, drop: async () => {} };
+  const db = await createPostgresDatabase();
+  return { env: { DATABASE_URL: db.url }, drop: db.drop };
+}
+
+export function tempDir(prefix = "sb-usage-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}

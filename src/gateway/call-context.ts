@@ -9,6 +9,10 @@ export interface CallInfo {
   /** The provider and upstream model that served (or last tried). */
   provider?: string;
   model?: string;
+  /** The gateway key's id (never the key). */
+  keyId?: string;
+  /** Served by an economy model because of the key's budget. */
+  downgraded?: boolean;
 }
 
 /** One call as the pipeline sees it, whatever transport it came in on. */
@@ -16,6 +20,8 @@ export interface CallContext {
   principal: Principal;
   /** Fires when the caller cancels or its deadline passes. */
   signal: AbortSignal;
+  /** When the caller's deadline passes (epoch ms), if it set one: retries that cannot finish by then are not started. */
+  deadline?: number;
   info: CallInfo;
 }
 

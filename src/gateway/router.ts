@@ -29,10 +29,32 @@ export class Router {
     this.routes = routes.map((route) => ({ route, matches: compileGlob(route.model) }));
   }
 
+  /**
+   * The candidates in the order to try them: the route's own, then its
+   * `fallbacks`, each routed as if requested (its own fallbacks are not
+   * followed, so chains cannot loop). Fallbacks to unconfigured providers or
+   * unknown models are skipped, as are duplicates. "provider/model" names
+   * exactly one candidate: the caller chose it.
+   */
   resolve(model: string): Candidate[] {
+    const { candidate, route } = this.primary(model);
+    const candidates = [candidate];
+    for (const fallback of route?.fallbacks ?? []) {
+      let next: Candidate;
+      try {
+        next = this.primary(fallback).candidate;
+      } catch {
+        continue;
+      }
+      if (!candidates.some((c) => c.provider === next.provider && c.upstreamModel === next.upstreamModel)) candidates.push(next);
+    }
+    return candidates;
+  }
+
+  private primary(model: string): { candidate: Candidate; route?: RouteConfig } {
     const slash = model.indexOf("/");
     if (slash > 0 && this.providers.has(model.slice(0, slash))) {
-      return [{ provider: model.slice(0, slash), upstreamModel: model.slice(slash + 1) }];
+      return { candidate: { provider: model.slice(0, slash), upstreamModel: model.slice(slash + 1) } };
     }
     let unconfigured: string | undefined;
     for (const { route, matches } of this.routes) {
@@ -41,7 +63,7 @@ export class Router {
         unconfigured ??= route.provider;
         continue;
       }
-      return [{ provider: route.provider, upstreamModel: route.upstreamModel ?? model }];
+      return { candidate: { provider: route.provider, upstreamModel: route.upstreamModel ?? model }, route };
     }
     const hint = unconfigured
       ? `it would route to provider "${unconfigured}", which is not configured (set ${unconfigured.toUpperCase()}_API_KEY)`

@@ -1,0 +1,135 @@
+import type { BreakerConfig } from "../config/traffic.js";
+import { SlidingCounts } from "./sliding-window.js";
+
+export type BreakerState = "closed" | "open" | "half_open";
+
+/** Leave to send one call; tell it how the call went, exactly once. */
+export interface BreakerPermit {
+  success(): void;
+  failure(): void;
+  /** The call said nothing about the target's health (the caller cancelled, or a hedge lost). */
+  release(): void;
+}
+
+/**
+ * A circuit breaker for one provider or one key. Closed, it counts successes
+ * and failures over a sliding window and opens when the failure rate passes
+ * the threshold (with enough calls to judge). Open, it refuses calls, so the
+ * dispatcher skips its target at once (a run of `consecutiveFailures` opens
+ * it too, before the window's rate catches up with a hard outage). After `openMs` it lets `halfOpenProbes`
+ * calls through: the first success closes it, a failure opens it again.
+ */
+export class CircuitBreaker {
+  private state: BreakerState = "closed";
+  private openedAt = 0;
+  private probes = 0;
+  private streak = 0;
+  private readonly window: SlidingCounts;
+
+  constructor(
+    private readonly config: BreakerConfig,
+    private readonly now: () => number,
+    private readonly onTransition: (state: BreakerState) => void = () => {},
+  ) {
+    this.window = new SlidingCounts(config.windowMs, now);
+  }
+
+  /** The state now (an open breaker whose time is up reads as half-open). */
+  get current(): BreakerState {
+    if (this.state === "open" && this.now() - this.openedAt >= this.config.openMs) this.transition("half_open");
+    return this.state;
+  }
+
+  /** Whether `acquire` would succeed now; changes nothing but the open → half-open clock. */
+  admits(): boolean {
+    const state = this.current;
+    return state === "closed" || (state === "half_open" && this.probes < this.config.halfOpenProbes);
+  }
+
+  /** How long until an open breaker lets a probe through. */
+  retryAfterMs(): number {
+    return this.state === "open" ? Math.max(0, this.openedAt + this.config.openMs - this.now()) : 0;
+  }
+
+  acquire(): BreakerPermit | undefined {
+    if (!this.admits()) return undefined;
+    const probe = this.state === "half_open";
+    if (probe) this.probes++;
+    let done = false;
+    const finish = (result: "success" | "failure" | "release"): void => {
+      if (done) return;
+      done = true;
+      if (probe) this.probes--;
+      if (result !== "release") this.record(result === "success", probe);
+    };
+    return { success: () => finish("success"), failure: () => finish("failure"), release: () => finish("release") };
+  }
+
+  private record(ok: boolean, probe: boolean): void {
+    if (this.state === "half_open") {
+      // Only probes decide; a call let through while closed that ends now says little about now.
+      if (!probe) return;
+      if (ok) {
+        this.window.clear();
+        this.transition("closed");
+      } else {
+        this.open();
+      }
+      return;
+    }
+    if (this.state === "open") return;
+    this.window.add(ok ? 0 : 1);
+    if (ok) {
+      this.streak = 0;
+      return;
+    }
+    this.streak++;
+    const [successes, failures] = this.window.totals();
+    const calls = successes + failures;
+    const tooMany = this.config.consecutiveFailures > 0 && this.streak >= this.config.consecutiveFailures;
+    if (tooMany || (calls >= this.config.minCalls && failures / calls >= this.config.failureRate)) this.open();
+  }
+
+  private open(): void {
+    this.openedAt = this.now();
+    this.streak = 0;
+    this.transition("open");
+  }
+
+  private transition(state: BreakerState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.onTransition(state);
+  }
+}
+
+/** The breakers of one gateway: one per provider and one per key, made on first use. */
+export class Breakers {
+  private readonly providers = new Map<string, CircuitBreaker>();
+  private readonly keys = new Map<string, CircuitBreaker>();
+
+  constructor(
+    private readonly config: BreakerConfig,
+    private readonly now: () => number,
+    private readonly onTransition: (scope: "provider" | "key", name: string, state: BreakerState) => void,
+  ) {}
+
+  get enabled(): boolean {
+    return this.config.enabled;
+  }
+
+  provider(name: string): CircuitBreaker | undefined {
+    return this.get(this.providers, "provider", name);
+  }
+
+  key(credentialId: string): CircuitBreaker | undefined {
+    return this.get(this.keys, "key", credentialId);
+  }
+
+  private get(map: Map<string, CircuitBreaker>, scope: "provider" | "key", name: string): CircuitBreaker | undefined {
+    if (!this.config.enabled) return undefined;
+    let breaker = map.get(name);
+    if (!breaker) map.set(name, (breaker = new CircuitBreaker(this.config, this.now, (state) => this.onTransition(scope, name, state))));
+    return breaker;
+  }
+}

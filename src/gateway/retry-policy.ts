@@ -1,0 +1,68 @@
+import type { RetryConfig } from "../config/traffic.js";
+import { isUpstreamError, type UpstreamErrorKind } from "../providers/upstream-error.js";
+
+/**
+ * What to do after a failed attempt:
+ * - `stop`: the caller's own error (or cancellation); another vendor would say the same.
+ * - `next_candidate`: this candidate cannot serve the call (unknown model, unsupported, garbled answers).
+ * - `next_key`: this key cannot (rejected, out of quota); another key or candidate may.
+ * - `retry`: a passing failure (429, 5xx, 529, reset, refused, timeout): back off and retry, then fail over.
+ */
+export type FailureAction = "stop" | "next_candidate" | "next_key" | "retry";
+
+const ACTIONS: Record<UpstreamErrorKind, FailureAction> = {
+  bad_request: "stop",
+  content_filtered: "stop",
+  cancelled: "stop",
+  model_not_found: "next_candidate",
+  unsupported: "next_candidate",
+  bad_response: "next_candidate",
+  credential_rejected: "next_key",
+  quota_exhausted: "next_key",
+  rate_limited: "retry",
+  overloaded: "retry",
+  unreachable: "retry",
+  timeout: "retry",
+};
+
+export function failureAction(err: unknown): FailureAction {
+  // Anything that is not a classified vendor failure is a bug or the caller's doing: never retried.
+  return isUpstreamError(err) ? ACTIONS[err.kind] : "stop";
+}
+
+/** Failures that belong to the key rather than the vendor: another key may succeed at once, without backing off. */
+export function isKeyScoped(err: unknown): boolean {
+  return isUpstreamError(err) && (err.kind === "rate_limited" || err.kind === "credential_rejected" || err.kind === "quota_exhausted");
+}
+
+/** Failures that say the vendor is unwell, for the provider's breaker (key breakers count key-scoped ones too). */
+export function breakerVerdict(err: unknown): { provider: "success" | "failure" | "neutral"; key: "success" | "failure" | "neutral" } {
+  if (!isUpstreamError(err)) return { provider: "neutral", key: "neutral" };
+  switch (err.kind) {
+    case "overloaded":
+    case "unreachable":
+    case "timeout":
+    case "bad_response":
+      return { provider: "failure", key: "failure" };
+    case "rate_limited":
+    case "credential_rejected":
+    case "quota_exhausted":
+      return { provider: "neutral", key: "failure" };
+    case "cancelled":
+      return { provider: "neutral", key: "neutral" };
+    default:
+      // The vendor answered (bad request, filtered, unknown model): it is up.
+      return { provider: "success", key: "success" };
+  }
+}
+
+/**
+ * Exponential backoff with full jitter: a delay drawn uniformly below
+ * min(max, base × 2^(retry-1)), so that callers failing together do not retry
+ * together. A vendor's own hint (`retry-after`, RetryInfo) is a floor.
+ */
+export function backoffMs(config: RetryConfig, retry: number, random: () => number, retryAfterMs?: number): number {
+  const ceiling = Math.min(config.maxDelayMs, config.baseDelayMs * 2 ** Math.max(0, retry - 1));
+  const jittered = Math.floor(random() * ceiling);
+  return retryAfterMs !== undefined ? Math.max(retryAfterMs, jittered) : jittered;
+}

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request } from "node:https";
+import { request, type RequestOptions } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -58,7 +58,8 @@ describe("with TLS configured, the same port", () => {
   it("serves HTTP/1.1 clients (ALPN http/1.1) such as curl and browsers", async () => {
     const body = await new Promise<{ status: number; text: string; alpn: string }>((resolve, reject) => {
       const req = request(
-        { host: "127.0.0.1", port, servername: "localhost", path: "/v1/models", ca, ALPNProtocols: ["http/1.1"], headers: { authorization: `Bearer ${MASTER_KEY}` } },
+        // ALPNProtocols is a TLS socket option that https.request passes on.
+        { host: "127.0.0.1", port, servername: "localhost", path: "/v1/models", ca, ALPNProtocols: ["http/1.1"], headers: { authorization: `Bearer ${MASTER_KEY}` } } as RequestOptions,
         (res) => {
           let text = "";
           const alpn = String((res.socket as { alpnProtocol?: string }).alpnProtocol);

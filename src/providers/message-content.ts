@@ -1,5 +1,5 @@
 // Translation helpers shared by the dialects whose wire formats are not OpenAI's.
-import type { JsonObject } from "@bufbuild/protobuf";
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { ToolCall } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { UpstreamError } from "./upstream-error.js";
 
@@ -43,6 +43,11 @@ export function toolResultValue(text: string): JsonObject[string] {
     }
   }
   return text;
+}
+
+/** A JSON object to merge into, or an empty one when the value is not an object (vendor_options may hold anything). */
+export function asObject(value: JsonValue | undefined): JsonObject {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
 }
 
 export interface Turn<R extends string, B> {

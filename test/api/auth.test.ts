@@ -1,9 +1,10 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health } from "../../gen/ts/grpc/health/v1/health_pb.js";
 import { HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/health/v1/health_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { failure } from "../support/failure.js";
 import { MASTER_KEY, PROTOCOLS, startGateway, type TestGateway } from "../support/gateway.js";
 
 let fake: OpenAIFake;
@@ -20,13 +21,8 @@ afterAll(async () => {
 });
 
 async function codeOf(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
-  try {
-    await call;
-  } catch (err) {
-    const e = ConnectError.from(err);
-    return { code: e.code, message: e.rawMessage };
-  }
-  throw new Error("the call succeeded");
+  const e = await failure(call);
+  return { code: e.code, message: e.rawMessage };
 }
 
 describe.each(PROTOCOLS)("authentication over %s", (protocol) => {

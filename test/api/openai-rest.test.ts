@@ -2,6 +2,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
 
 let fake: OpenAIFake;
 let gw: TestGateway;
@@ -9,7 +10,8 @@ let sdk: OpenAI;
 
 beforeAll(async () => {
   fake = await startOpenAIFake({ apiKey: "sk-up" });
-  gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl });
+  // Scripted 429s and rejections must not bench the one key for the tests after them (test/secrets covers key pools).
+  gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl }, { key_pool: EVERY_CALL_REACHES_THE_VENDOR });
   // The official OpenAI SDK, pointed at the gateway: only the base URL and the key change.
   sdk = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: MASTER_KEY, maxRetries: 0 });
 });

@@ -2,7 +2,7 @@
 // and close, backoffs and vendor hints, deadlines, and what the ledger hears.
 // Real adapters call fake vendors on loopback; only time is simulated.
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
@@ -23,6 +23,7 @@ import { KeyPool } from "../../src/secrets/key-pool.js";
 import type { Scripted } from "../fakes/fake-server.js";
 import { rateLimited, startGeminiFake, type GeminiFake } from "../fakes/gemini-fake.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { failure } from "../support/failure.js";
 
 const clock = { now: 1_700_000_000_000 };
 const overloaded: Scripted = { kind: "error", status: 503, body: { error: { message: "overloaded", type: "server_error" } } };
@@ -101,15 +102,6 @@ function harness(traffic: Partial<TrafficConfig>, routes: { model: string; provi
 
 const chat = (model = "gpt-4o-mini") => create(ChatRequestSchema, { model, messages: [{ role: Role.USER, content: "hi" }] });
 const outcomes = (attempts: { provider: string; outcome: string }[]) => attempts.map((a) => `${a.provider}:${a.outcome}`);
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("the call succeeded");
-}
 
 async function transitions(metrics: GatewayMetrics, name: string): Promise<string[]> {
   const metric = await metrics.breakerTransitions.get();

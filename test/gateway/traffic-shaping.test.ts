@@ -11,6 +11,7 @@ import type { Scripted } from "../fakes/fake-server.js";
 import { sleep } from "../fakes/fake-server.js";
 import { startGeminiFake, type GeminiFake } from "../fakes/gemini-fake.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { failure } from "../support/failure.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 
 const hi = { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] };
@@ -23,15 +24,6 @@ const tooMany = (headers: Record<string, string>): Scripted => ({
 });
 /** Fast backoffs, so tests that retry stay quick. */
 const FAST = { base_delay_ms: 1, max_delay_ms: 5 };
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("the call succeeded");
-}
 
 async function counter(gw: TestGateway, name: string, labels: Record<string, string>): Promise<number> {
   const metric = await gw.app.metrics.registry.getSingleMetric(name)!.get();

@@ -2,26 +2,18 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, FieldMaskSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { BudgetPeriod, GatewayKeyState } from "../../gen/ts/switchboard/v1/admin_keys_pb.js";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { failure } from "../support/failure.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { storeEnv, tempDir, type StoreKind } from "../support/stores.js";
 
 const chat = (model: string) => ({ model, messages: [{ role: Role.USER, content: "hi" }] });
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("the call succeeded");
-}
 
 describe.each<StoreKind>(["sqlite", "postgres"])("gateway keys on %s", (kind) => {
   let fake: OpenAIFake;

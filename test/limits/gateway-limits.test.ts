@@ -1,23 +1,15 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/health/v1/health_pb.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { UsageDimension } from "../../gen/ts/switchboard/v1/admin_usage_pb.js";
+import { failure } from "../support/failure.js";
 import { tempDir } from "../support/stores.js";
 import { BACKENDS, startUsageWorld, type UsageWorld } from "../support/usage-setup.js";
 
 const hi = { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] };
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("the call succeeded");
-}
 
 describe.each(BACKENDS)("rate limits per key on %s", (backend) => {
   let world: UsageWorld;

@@ -1,8 +1,7 @@
-import { create, type JsonObject } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Credential } from "../../secrets/credential.js";
-import { readBodyText, UpstreamHttpClient, type UpstreamResponse } from "../http-client.js";
-import { badResponse, readJson, streamCutShort } from "../response-body.js";
+import { badResponse, streamCutShort } from "../response-body.js";
 import type {
   ChatParams,
   ChatResult,
@@ -15,6 +14,7 @@ import type {
 } from "../provider.js";
 import { parseSse } from "../sse.js";
 import { unsupported } from "../upstream-error.js";
+import { apiKeyHeader, VendorClient } from "../vendor-client.js";
 import { anthropicStreamError, anthropicUpstreamError } from "./errors.js";
 import {
   ANTHROPIC_VERSION,
@@ -64,49 +64,23 @@ type BlockRole = { kind: "text" } | { kind: "tool"; position: number } | { kind:
 export class AnthropicAdapter implements ProviderAdapter {
   readonly name: string;
   readonly dialect = "anthropic";
-  private readonly http: UpstreamHttpClient;
+  private readonly client: VendorClient;
   private readonly wire: AnthropicWireOptions;
-  private readonly extraHeaders: Record<string, string>;
 
   constructor(options: AnthropicOptions) {
     this.name = options.name;
-    this.http = new UpstreamHttpClient(options.name, options.baseUrl, { connections: options.connections });
-    this.wire = { defaultMaxTokens: options.defaultMaxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS };
-    this.extraHeaders = options.headers ?? {};
-  }
-
-  private headers(credential: Credential, stream: boolean): Record<string, string> {
-    const headers: Record<string, string> = {
-      "anthropic-version": ANTHROPIC_VERSION,
-      ...this.extraHeaders,
-      "content-type": "application/json",
-      accept: stream ? "text/event-stream" : "application/json",
-    };
-    // A keyless Anthropic-compatible proxy may hold the key itself.
-    if (credential.secret) headers["x-api-key"] = credential.secret;
-    return headers;
-  }
-
-  private async send(method: "GET" | "POST", path: string, body: JsonObject | undefined, credential: Credential, signal: AbortSignal, stream = false): Promise<UpstreamResponse> {
-    const res = await this.http.request({
-      method,
-      path,
-      headers: this.headers(credential, stream),
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
-      credentialId: credential.id,
+    this.client = new VendorClient(options, {
+      defaultHeaders: { "anthropic-version": ANTHROPIC_VERSION },
+      // A keyless Anthropic-compatible proxy may hold the key itself.
+      credentialHeaders: apiKeyHeader("x-api-key"),
+      httpError: anthropicUpstreamError,
     });
-    if (res.status >= 400) {
-      const text = await readBodyText(res.body).catch(() => "");
-      throw anthropicUpstreamError(this.name, credential, res, text);
-    }
-    return res;
+    this.wire = { defaultMaxTokens: options.defaultMaxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS };
   }
 
   async chat(call: UpstreamCall<ChatParams>): Promise<ChatResult> {
     const body = toAnthropicBody(this.name, call.params, call.upstreamModel, false, this.wire);
-    const res = await this.send("POST", "/v1/messages", body, call.credential, call.signal);
-    const answer = await readJson<AnthropicMessageBody>(this.http, res, call);
+    const answer = await this.client.json<AnthropicMessageBody>({ method: "POST", path: "/v1/messages", body }, call);
     if (!Array.isArray(answer.content)) throw badResponse(this.name, call.credential, "answered with no content");
     const message = fromAnthropicContent(answer.content, wantsJson(call.params));
     return {
@@ -120,7 +94,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   async *chatStream(call: UpstreamCall<ChatParams>): AsyncGenerator<ChatStreamEvent> {
     const jsonMode = wantsJson(call.params);
     const body = toAnthropicBody(this.name, call.params, call.upstreamModel, true, this.wire);
-    const res = await this.send("POST", "/v1/messages", body, call.credential, call.signal, true);
+    const res = await this.client.send({ method: "POST", path: "/v1/messages", body, stream: true }, call);
     const blocks = new Map<number, BlockRole>();
     let tools = 0;
     let id = "";
@@ -186,7 +160,7 @@ export class AnthropicAdapter implements ProviderAdapter {
         if (done) break;
       }
     } catch (err) {
-      throw this.http.classify(err, { signal: call.signal, credentialId: call.credential.id });
+      throw this.client.classify(err, call);
     } finally {
       // Stop reading (and release the socket) when the consumer goes away early.
       if (!res.body.destroyed) res.body.destroy();
@@ -205,8 +179,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     // The list is paged; a handful of pages covers every model Anthropic offers.
     for (let page = 0; page < 10; page++) {
       const query = `?limit=1000${after ? `&after_id=${encodeURIComponent(after)}` : ""}`;
-      const res = await this.send("GET", `/v1/models${query}`, undefined, credential, signal);
-      const list = await readJson<{ data?: { id?: string }[]; has_more?: boolean; last_id?: string }>(this.http, res, { credential, signal });
+      const list = await this.client.json<{ data?: { id?: string }[]; has_more?: boolean; last_id?: string }>({ method: "GET", path: `/v1/models${query}` }, { credential, signal });
       for (const model of list.data ?? []) if (typeof model.id === "string") models.push({ id: model.id, embeddings: false });
       if (!list.has_more || !list.last_id) break;
       after = list.last_id;
@@ -215,7 +188,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   }
 
   close(): Promise<void> {
-    return this.http.close();
+    return this.client.close();
   }
 }
 

@@ -15,9 +15,10 @@ import {
   type ToolCall,
   type Usage,
 } from "../../../gen/ts/switchboard/v1/chat_pb.js";
-import { mergeTurns, parseDataUrl, toolArgumentsObject, type Turn } from "../message-content.js";
+import { asObject, mergeTurns, parseDataUrl, toolArgumentsObject, type Turn } from "../message-content.js";
 import { messageText } from "../message-text.js";
 import type { ChatParams } from "../provider.js";
+import { toolChoiceIn } from "../tool-choice.js";
 
 export const ANTHROPIC_VERSION = "2023-06-01";
 
@@ -66,10 +67,6 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   return body;
 }
 
-function asObject(value: JsonValue | undefined): JsonObject {
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
-}
-
 function jsonToolSchema(params: ChatParams): JsonObject {
   const format = params.responseFormat;
   if (format?.type === ResponseFormatType.JSON_SCHEMA && format.schema) return format.schema;
@@ -85,19 +82,12 @@ function jsonToolChoice(params: ChatParams): JsonObject {
 }
 
 function toAnthropicToolChoice(params: ChatParams): JsonObject | undefined {
-  const choice = params.toolChoice?.choice;
-  if (!choice?.case) return undefined;
-  if (choice.case === "functionName") return { type: "tool", name: choice.value };
-  switch (choice.value) {
-    case ToolChoiceMode.AUTO:
-      return { type: "auto" };
-    case ToolChoiceMode.NONE:
-      return { type: "none" };
-    case ToolChoiceMode.REQUIRED:
-      return { type: "any" };
-    default:
-      return undefined;
-  }
+  return toolChoiceIn<JsonObject>(params, {
+    auto: { type: "auto" },
+    none: { type: "none" },
+    required: { type: "any" },
+    functionName: (name) => ({ type: "tool", name }),
+  });
 }
 
 /**

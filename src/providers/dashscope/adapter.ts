@@ -1,7 +1,6 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema, UsageSchema, type FinishReason, type ToolCallDelta, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Credential } from "../../secrets/credential.js";
-import { readBodyText, UpstreamHttpClient, type UpstreamResponse } from "../http-client.js";
 import { fromOpenAIFinishReason, fromOpenAIMessage } from "../openai/wire.js";
 import type {
   ChatParams,
@@ -13,9 +12,10 @@ import type {
   ProviderAdapter,
   UpstreamCall,
 } from "../provider.js";
-import { badResponse, parseJson, readJson, streamCutShort } from "../response-body.js";
+import { badResponse, parseJson, streamCutShort } from "../response-body.js";
 import { parseSse } from "../sse.js";
-import { dashScopeError, parseDashScopeError } from "./errors.js";
+import { VendorClient } from "../vendor-client.js";
+import { dashScopeError, dashScopeUpstreamError, parseDashScopeError } from "./errors.js";
 import { IncrementTracker } from "./increments.js";
 import { fromDashScopeUsage, isTerminal, toDashScopeChatBody, type DashScopeGeneration, type DashScopeToolCall } from "./wire.js";
 
@@ -31,8 +31,6 @@ export interface DashScopeOptions {
 const GENERATION = "/services/aigc/text-generation/generation";
 const TEXT_EMBEDDING = "/services/embeddings/text-embedding/text-embedding";
 
-type CallLike = Pick<UpstreamCall<unknown>, "credential" | "signal">;
-
 /** Per tool call position in a stream: what was already sent, so cumulative chunks become increments. */
 interface StreamedToolCall {
   announced: boolean;
@@ -43,18 +41,21 @@ interface StreamedToolCall {
 export class DashScopeAdapter implements ProviderAdapter {
   readonly name: string;
   readonly dialect = "dashscope";
-  private readonly http: UpstreamHttpClient;
-  private readonly extraHeaders: Record<string, string>;
+  private readonly client: VendorClient;
 
   constructor(options: DashScopeOptions) {
     this.name = options.name;
-    this.http = new UpstreamHttpClient(options.name, options.baseUrl, { connections: options.connections });
-    this.extraHeaders = options.headers ?? {};
+    this.client = new VendorClient(options, {
+      // Sent even when the key is empty: DashScope has no keyless mode.
+      credentialHeaders: (credential) => ({ authorization: `Bearer ${credential.secret}` }),
+      streamHeaders: { "x-dashscope-sse": "enable" },
+      httpError: dashScopeUpstreamError,
+    });
   }
 
   async chat(call: UpstreamCall<ChatParams>): Promise<ChatResult> {
     const body = toDashScopeChatBody(call.params, call.upstreamModel, this.name, false);
-    const answer = await this.postJson<DashScopeGeneration>(GENERATION, body, call);
+    const answer = await this.client.json<DashScopeGeneration>({ method: "POST", path: GENERATION, body }, call);
     if (answer.code && !answer.output) throw dashScopeError(this.name, call.credential, { code: answer.code, message: answer.message ?? "" });
     const choice = answer.output?.choices?.[0];
     if (!choice) throw badResponse(this.name, call.credential, "answered with no choices");
@@ -68,7 +69,7 @@ export class DashScopeAdapter implements ProviderAdapter {
 
   async *chatStream(call: UpstreamCall<ChatParams>): AsyncGenerator<ChatStreamEvent> {
     const body = toDashScopeChatBody(call.params, call.upstreamModel, this.name, true);
-    const res = await this.post(GENERATION, body, call, true);
+    const res = await this.client.send({ method: "POST", path: GENERATION, body, stream: true }, call);
     const text = new IncrementTracker();
     const toolCalls = new Map<number, StreamedToolCall>();
     let id = "";
@@ -95,7 +96,7 @@ export class DashScopeAdapter implements ProviderAdapter {
         }
       }
     } catch (err) {
-      throw this.http.classify(err, { signal: call.signal, credentialId: call.credential.id });
+      throw this.client.classify(err, call);
     } finally {
       // Stop reading (and release the socket) when the consumer goes away early.
       if (!res.body.destroyed) res.body.destroy();
@@ -107,10 +108,10 @@ export class DashScopeAdapter implements ProviderAdapter {
   async embed(call: UpstreamCall<EmbedParams>): Promise<EmbedResult> {
     const body: JsonObject = { model: call.upstreamModel, input: { texts: call.params.inputs } };
     if (call.params.dimensions !== undefined) body.parameters = { dimension: call.params.dimensions };
-    const answer = await this.postJson<{
+    const answer = await this.client.json<{
       output?: { embeddings?: { text_index?: number; embedding?: number[] }[] };
       usage?: { total_tokens?: number };
-    }>(TEXT_EMBEDDING, body, call);
+    }>({ method: "POST", path: TEXT_EMBEDDING, body }, call);
     const vectors: number[][] = [];
     for (const [position, item] of (answer.output?.embeddings ?? []).entries()) vectors[item.text_index ?? position] = item.embedding ?? [];
     if (vectors.length !== call.params.inputs.length) throw badResponse(this.name, call.credential, "answered with the wrong number of embeddings");
@@ -124,27 +125,7 @@ export class DashScopeAdapter implements ProviderAdapter {
   }
 
   close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private async post(path: string, body: JsonObject, call: CallLike, stream: boolean): Promise<UpstreamResponse> {
-    const headers: Record<string, string> = {
-      ...this.extraHeaders,
-      "content-type": "application/json",
-      accept: stream ? "text/event-stream" : "application/json",
-      authorization: `Bearer ${call.credential.secret}`,
-    };
-    if (stream) headers["x-dashscope-sse"] = "enable";
-    const res = await this.http.request({ method: "POST", path, headers, body: JSON.stringify(body), signal: call.signal, credentialId: call.credential.id });
-    if (res.status >= 400) {
-      const text = await readBodyText(res.body).catch(() => "");
-      throw dashScopeError(this.name, call.credential, parseDashScopeError(text), res);
-    }
-    return res;
-  }
-
-  private async postJson<T>(path: string, body: JsonObject, call: CallLike): Promise<T> {
-    return readJson<T>(this.http, await this.post(path, body, call, false), call);
+    return this.client.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Credential } from "../../secrets/credential.js";
 import { vendorError } from "../error-messages.js";
 import { parseRetryAfter, type UpstreamResponse } from "../http-client.js";
-import { kindForStatus } from "../openai/errors.js";
+import { kindForStatus } from "../status-kinds.js";
 import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 
 /** `{code, message, request_id}`: DashScope's error body, also the data of a mid-stream `event:error`. */
@@ -54,4 +54,9 @@ export function dashScopeError(
     retryAfterMs: res ? parseRetryAfter(res.headers) : undefined,
     vendorCode: error.code,
   });
+}
+
+/** An HTTP error answer. */
+export function dashScopeUpstreamError(provider: string, credential: Credential, res: Pick<UpstreamResponse, "status" | "headers">, text: string): UpstreamError {
+  return dashScopeError(provider, credential, parseDashScopeError(text), res);
 }

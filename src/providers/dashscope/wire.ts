@@ -1,18 +1,18 @@
 // DashScope's native text-generation format: messages inside `input`, every
 // setting inside `parameters`, OpenAI-shaped messages and tools.
-import { create, type JsonObject } from "@bufbuild/protobuf";
-import { Role, UsageSchema, type Message, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { JsonObject } from "@bufbuild/protobuf";
+import { Role, type Message, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { messageText } from "../message-text.js";
-import { toOpenAIResponseFormat, toOpenAIToolChoice, toOpenAITools, type OpenAIChoiceMessage } from "../openai/wire.js";
+import {
+  fromOpenAIUsage,
+  OPENAI_ROLE_NAMES,
+  toOpenAIResponseFormat,
+  toOpenAIToolCalls,
+  toOpenAIToolChoice,
+  toOpenAITools,
+  type OpenAIChoiceMessage,
+} from "../openai/wire.js";
 import type { ChatParams } from "../provider.js";
-
-const ROLE_NAMES: Record<Role, string> = {
-  [Role.UNSPECIFIED]: "user",
-  [Role.SYSTEM]: "system",
-  [Role.USER]: "user",
-  [Role.ASSISTANT]: "assistant",
-  [Role.TOOL]: "tool",
-};
 
 /** Largest temperature DashScope takes: its range is [0, 2). */
 const MAX_TEMPERATURE = 1.99;
@@ -21,10 +21,8 @@ const MAX_TOP_P = 0.9999;
 const MIN_TOP_P = 0.0001;
 
 function toDashScopeMessage(message: Message, provider: string): JsonObject {
-  const out: JsonObject = { role: ROLE_NAMES[message.role], content: messageText(message, provider) };
-  if (message.toolCalls.length > 0) {
-    out.tool_calls = message.toolCalls.map((call) => ({ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments || "{}" } }));
-  }
+  const out: JsonObject = { role: OPENAI_ROLE_NAMES[message.role], content: messageText(message, provider) };
+  if (message.toolCalls.length > 0) out.tool_calls = toOpenAIToolCalls(message.toolCalls);
   if (message.toolCallId) out.tool_call_id = message.toolCallId;
   if (message.name && message.role === Role.TOOL) out.name = message.name;
   return out;
@@ -83,16 +81,15 @@ export interface DashScopeGeneration {
   message?: string;
 }
 
+/** OpenAI's usage under other names: input and output for prompt and completion. */
 export function fromDashScopeUsage(usage: DashScopeUsage | undefined): Usage | undefined {
   if (!usage || typeof usage !== "object") return undefined;
-  const prompt = usage.input_tokens ?? 0;
-  const completion = usage.output_tokens ?? 0;
-  return create(UsageSchema, {
-    promptTokens: prompt,
-    completionTokens: completion,
-    totalTokens: usage.total_tokens ?? prompt + completion,
-    cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
-    reasoningTokens: usage.output_tokens_details?.reasoning_tokens ?? 0,
+  return fromOpenAIUsage({
+    prompt_tokens: usage.input_tokens,
+    completion_tokens: usage.output_tokens,
+    total_tokens: usage.total_tokens,
+    prompt_tokens_details: usage.prompt_tokens_details,
+    completion_tokens_details: usage.output_tokens_details,
   });
 }
 

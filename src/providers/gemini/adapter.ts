@@ -1,8 +1,7 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { MessageSchema, Role, ToolCallDeltaSchema, type FinishReason } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Credential } from "../../secrets/credential.js";
-import { readBodyText, UpstreamHttpClient, type UpstreamResponse } from "../http-client.js";
-import { badResponse, readJson, streamCutShort } from "../response-body.js";
+import { badResponse, streamCutShort } from "../response-body.js";
 import type {
   ChatParams,
   ChatResult,
@@ -16,6 +15,7 @@ import type {
 import { redactSecrets } from "../redact.js";
 import { parseSse } from "../sse.js";
 import { UpstreamError } from "../upstream-error.js";
+import { apiKeyHeader, VendorClient } from "../vendor-client.js";
 import { fromGoogleError, geminiUpstreamError } from "./errors.js";
 import { fromGeminiFinishReason, fromGeminiParts, fromGeminiUsage, modelPath, modelResource, toGeminiBody, type GeminiResponse, type GeminiUsage } from "./wire.js";
 
@@ -31,46 +31,20 @@ export interface GeminiOptions {
 export class GeminiAdapter implements ProviderAdapter {
   readonly name: string;
   readonly dialect = "gemini";
-  private readonly http: UpstreamHttpClient;
-  private readonly extraHeaders: Record<string, string>;
+  private readonly client: VendorClient;
 
   constructor(options: GeminiOptions) {
     this.name = options.name;
-    this.http = new UpstreamHttpClient(options.name, options.baseUrl, { connections: options.connections });
-    this.extraHeaders = options.headers ?? {};
-  }
-
-  private headers(credential: Credential, stream: boolean): Record<string, string> {
-    const headers: Record<string, string> = {
-      ...this.extraHeaders,
-      "content-type": "application/json",
-      accept: stream ? "text/event-stream" : "application/json",
-    };
-    // The header, not `?key=`, so the key stays out of URLs that proxies and logs record.
-    if (credential.secret) headers["x-goog-api-key"] = credential.secret;
-    return headers;
-  }
-
-  private async send(method: "GET" | "POST", path: string, body: JsonObject | undefined, credential: Credential, signal: AbortSignal, stream = false): Promise<UpstreamResponse> {
-    const res = await this.http.request({
-      method,
-      path,
-      headers: this.headers(credential, stream),
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
-      credentialId: credential.id,
+    this.client = new VendorClient(options, {
+      // The header, not `?key=`, so the key stays out of URLs that proxies and logs record.
+      credentialHeaders: apiKeyHeader("x-goog-api-key"),
+      httpError: geminiUpstreamError,
     });
-    if (res.status >= 400) {
-      const text = await readBodyText(res.body).catch(() => "");
-      throw geminiUpstreamError(this.name, credential, res, text);
-    }
-    return res;
   }
 
   async chat(call: UpstreamCall<ChatParams>): Promise<ChatResult> {
     const body = toGeminiBody(this.name, call.params);
-    const res = await this.send("POST", `${modelPath(call.upstreamModel)}:generateContent`, body, call.credential, call.signal);
-    const answer = await readJson<GeminiResponse>(this.http, res, call);
+    const answer = await this.client.json<GeminiResponse>({ method: "POST", path: `${modelPath(call.upstreamModel)}:generateContent`, body }, call);
     const candidate = answer.candidates?.[0];
     if (!candidate) throw this.noCandidate(call.credential, answer);
     const { text, toolCalls } = fromGeminiParts(candidate.content?.parts, 0);
@@ -84,7 +58,7 @@ export class GeminiAdapter implements ProviderAdapter {
 
   async *chatStream(call: UpstreamCall<ChatParams>): AsyncGenerator<ChatStreamEvent> {
     const body = toGeminiBody(this.name, call.params);
-    const res = await this.send("POST", `${modelPath(call.upstreamModel)}:streamGenerateContent?alt=sse`, body, call.credential, call.signal, true);
+    const res = await this.client.send({ method: "POST", path: `${modelPath(call.upstreamModel)}:streamGenerateContent?alt=sse`, body, stream: true }, call);
     let id = "";
     let tools = 0;
     let reason: string | undefined;
@@ -117,7 +91,7 @@ export class GeminiAdapter implements ProviderAdapter {
         yield { type: "delta", content: text, toolCalls: fragments };
       }
     } catch (err) {
-      throw this.http.classify(err, { signal: call.signal, credentialId: call.credential.id });
+      throw this.client.classify(err, call);
     } finally {
       if (!res.body.destroyed) res.body.destroy();
     }
@@ -134,8 +108,7 @@ export class GeminiAdapter implements ProviderAdapter {
       if (call.params.dimensions !== undefined) request.outputDimensionality = call.params.dimensions;
       return request;
     });
-    const res = await this.send("POST", `${path}:batchEmbedContents`, { requests }, call.credential, call.signal);
-    const answer = await readJson<{ embeddings?: { values?: number[] }[] }>(this.http, res, call);
+    const answer = await this.client.json<{ embeddings?: { values?: number[] }[] }>({ method: "POST", path: `${path}:batchEmbedContents`, body: { requests } }, call);
     const vectors = (answer.embeddings ?? []).map((embedding) => embedding.values ?? []);
     if (vectors.length !== call.params.inputs.length) throw badResponse(this.name, call.credential, "answered with the wrong number of embeddings");
     // The Developer API reports no token counts for embeddings.
@@ -148,11 +121,10 @@ export class GeminiAdapter implements ProviderAdapter {
     // The list is paged; a handful of pages covers every model Google offers.
     for (let page = 0; page < 10; page++) {
       const query = `?pageSize=1000${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ""}`;
-      const res = await this.send("GET", `/models${query}`, undefined, credential, signal);
-      const list = await readJson<{ models?: { name?: string; supportedGenerationMethods?: string[] }[]; nextPageToken?: string }>(this.http, res, {
-        credential,
-        signal,
-      });
+      const list = await this.client.json<{ models?: { name?: string; supportedGenerationMethods?: string[] }[]; nextPageToken?: string }>(
+        { method: "GET", path: `/models${query}` },
+        { credential, signal },
+      );
       for (const model of list.models ?? []) {
         if (typeof model.name !== "string") continue;
         const methods = model.supportedGenerationMethods ?? [];
@@ -168,7 +140,7 @@ export class GeminiAdapter implements ProviderAdapter {
   }
 
   close(): Promise<void> {
-    return this.http.close();
+    return this.client.close();
   }
 
   /** No candidate: Gemini blocked the prompt (promptFeedback.blockReason) or answered nothing usable. */

@@ -1,22 +1,22 @@
 // The Gemini generateContent wire format: contents/parts with user and model
 // roles, systemInstruction, generationConfig, function calls as parts.
-import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import {
   FinishReason,
   ResponseFormatType,
   Role,
   ToolCallSchema,
-  ToolChoiceMode,
   UsageSchema,
   type ContentPart,
   type Message,
   type ToolCall,
   type Usage,
 } from "../../../gen/ts/switchboard/v1/chat_pb.js";
-import { mergeTurns, parseDataUrl, toolArgumentsObject, toolResultValue, type Turn } from "../message-content.js";
+import { asObject, mergeTurns, parseDataUrl, toolArgumentsObject, toolResultValue, type Turn } from "../message-content.js";
 import { messageText } from "../message-text.js";
 import type { ChatParams } from "../provider.js";
+import { toolChoiceIn } from "../tool-choice.js";
 import { UpstreamError } from "../upstream-error.js";
 
 type Part = JsonObject;
@@ -75,24 +75,13 @@ export function toGeminiBody(provider: string, params: ChatParams): JsonObject {
   return body;
 }
 
-function asObject(value: JsonValue | undefined): JsonObject {
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
-}
-
 function toFunctionCallingConfig(params: ChatParams): JsonObject | undefined {
-  const choice = params.toolChoice?.choice;
-  if (!choice?.case) return undefined;
-  if (choice.case === "functionName") return { mode: "ANY", allowedFunctionNames: [choice.value] };
-  switch (choice.value) {
-    case ToolChoiceMode.AUTO:
-      return { mode: "AUTO" };
-    case ToolChoiceMode.NONE:
-      return { mode: "NONE" };
-    case ToolChoiceMode.REQUIRED:
-      return { mode: "ANY" };
-    default:
-      return undefined;
-  }
+  return toolChoiceIn<JsonObject>(params, {
+    auto: { mode: "AUTO" },
+    none: { mode: "NONE" },
+    required: { mode: "ANY" },
+    functionName: (name) => ({ mode: "ANY", allowedFunctionNames: [name] }),
+  });
 }
 
 /**

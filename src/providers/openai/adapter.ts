@@ -2,7 +2,6 @@ import { create, type JsonObject } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema, type FinishReason, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { UsageSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Credential } from "../../secrets/credential.js";
-import { readBodyText, UpstreamHttpClient, type UpstreamResponse } from "../http-client.js";
 import type {
   ChatParams,
   ChatResult,
@@ -13,10 +12,10 @@ import type {
   ProviderAdapter,
   UpstreamCall,
 } from "../provider.js";
+import { badResponse, streamCutShort } from "../response-body.js";
 import { parseSse } from "../sse.js";
-import { UpstreamError } from "../upstream-error.js";
-import { openAIUpstreamError, parseOpenAIError, kindForStatus } from "./errors.js";
-import { describe } from "../error-messages.js";
+import { bearerToken, VendorClient } from "../vendor-client.js";
+import { openAIStreamError, openAIUpstreamError, type OpenAIStreamErrorBody } from "./errors.js";
 import {
   fromOpenAIFinishReason,
   fromOpenAIMessage,
@@ -25,7 +24,6 @@ import {
   type OpenAIChoiceMessage,
   type OpenAIWireOptions,
 } from "./wire.js";
-import { redactSecrets } from "../redact.js";
 import { FinishReason as FR } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 
 export interface OpenAICompatibleOptions extends Partial<OpenAIWireOptions> {
@@ -52,71 +50,31 @@ interface ChatCompletionChunk {
     finish_reason?: string | null;
   }[];
   usage?: Parameters<typeof fromOpenAIUsage>[0];
-  error?: { message?: string; code?: string | number; type?: string };
+  error?: OpenAIStreamErrorBody;
 }
 
 /** The OpenAI Chat Completions dialect, for every vendor that speaks it. */
 export class OpenAICompatibleAdapter implements ProviderAdapter {
   readonly name: string;
   readonly dialect = "openai";
-  private readonly http: UpstreamHttpClient;
+  private readonly client: VendorClient;
   private readonly wire: OpenAIWireOptions;
-  private readonly extraHeaders: Record<string, string>;
 
   constructor(options: OpenAICompatibleOptions) {
     this.name = options.name;
-    this.http = new UpstreamHttpClient(options.name, options.baseUrl, { connections: options.connections });
-    this.wire = { maxTokensField: options.maxTokensField ?? "max_tokens" };
-    this.extraHeaders = options.headers ?? {};
-  }
-
-  private headers(credential: Credential, stream: boolean): Record<string, string> {
-    const headers: Record<string, string> = {
-      ...this.extraHeaders,
-      "content-type": "application/json",
-      accept: stream ? "text/event-stream" : "application/json",
-    };
-    // Ollama and local vLLM need no key; the pool then holds an empty one.
-    if (credential.secret) headers.authorization = `Bearer ${credential.secret}`;
-    return headers;
-  }
-
-  private async post(path: string, body: JsonObject, call: UpstreamCall<unknown>, stream: boolean): Promise<UpstreamResponse> {
-    const res = await this.http.request({
-      method: "POST",
-      path,
-      headers: this.headers(call.credential, stream),
-      body: JSON.stringify(body),
-      signal: call.signal,
-      credentialId: call.credential.id,
+    this.client = new VendorClient(options, {
+      // Ollama and local vLLM need no key; the pool then holds an empty one.
+      credentialHeaders: bearerToken,
+      httpError: openAIUpstreamError,
     });
-    if (res.status >= 400) {
-      const text = await readBodyText(res.body).catch(() => "");
-      throw openAIUpstreamError(this.name, call.credential, res, text);
-    }
-    return res;
-  }
-
-  private async readJson<T>(res: UpstreamResponse, call: UpstreamCall<unknown>): Promise<T> {
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw this.http.classify(err, { signal: call.signal, credentialId: call.credential.id });
-    }
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw this.badResponse(call.credential, "answered with a body that is not JSON");
-    }
+    this.wire = { maxTokensField: options.maxTokensField ?? "max_tokens" };
   }
 
   async chat(call: UpstreamCall<ChatParams>): Promise<ChatResult> {
     const body = toOpenAIChatBody(call.params, call.upstreamModel, false, this.wire);
-    const res = await this.post("/chat/completions", body, call, false);
-    const completion = await this.readJson<ChatCompletion>(res, call);
+    const completion = await this.client.json<ChatCompletion>({ method: "POST", path: "/chat/completions", body }, call);
     const choice = completion.choices?.[0];
-    if (!choice) throw this.badResponse(call.credential, "answered with no choices");
+    if (!choice) throw badResponse(this.name, call.credential, "answered with no choices");
     return {
       id: completion.id ?? "",
       message: fromOpenAIMessage(choice.message),
@@ -127,7 +85,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   async *chatStream(call: UpstreamCall<ChatParams>): AsyncGenerator<ChatStreamEvent> {
     const body = toOpenAIChatBody(call.params, call.upstreamModel, true, this.wire);
-    const res = await this.post("/chat/completions", body, call, true);
+    const res = await this.client.send({ method: "POST", path: "/chat/completions", body, stream: true }, call);
     let id = "";
     let finishReason: FinishReason = FR.UNSPECIFIED;
     let usage: Usage | undefined;
@@ -143,9 +101,9 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
         try {
           chunk = JSON.parse(event.data) as ChatCompletionChunk;
         } catch {
-          throw this.badResponse(call.credential, "sent a stream event that is not JSON");
+          throw badResponse(this.name, call.credential, "sent a stream event that is not JSON");
         }
-        if (chunk.error) throw this.streamError(call.credential, chunk.error);
+        if (chunk.error) throw openAIStreamError(this.name, call.credential, chunk.error);
         if (chunk.id) id = chunk.id;
         if (chunk.usage) usage = fromOpenAIUsage(chunk.usage);
         const choice = chunk.choices?.[0];
@@ -164,19 +122,12 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
         if (content !== "" || toolCalls.length > 0) yield { type: "delta", content, toolCalls };
       }
     } catch (err) {
-      throw this.http.classify(err, { signal: call.signal, credentialId: call.credential.id });
+      throw this.client.classify(err, call);
     } finally {
       // Stop reading (and release the socket) when the consumer goes away early.
       if (!res.body.destroyed) res.body.destroy();
     }
-    if (!done && finishReason === FR.UNSPECIFIED) {
-      throw new UpstreamError({
-        kind: "unreachable",
-        provider: this.name,
-        credentialId: call.credential.id,
-        message: `provider "${this.name}" ended the stream before the answer was complete`,
-      });
-    }
+    if (!done && finishReason === FR.UNSPECIFIED) throw streamCutShort(this.name, call.credential);
     yield { type: "end", id, finishReason, usage };
   }
 
@@ -184,46 +135,25 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     const body: JsonObject = { model: call.upstreamModel, input: call.params.inputs, encoding_format: "float" };
     if (call.params.dimensions !== undefined) body.dimensions = call.params.dimensions;
     if (call.params.user) body.user = call.params.user;
-    const res = await this.post("/embeddings", body, call, false);
-    const answer = await this.readJson<{ data?: { index?: number; embedding?: number[] }[]; usage?: { prompt_tokens?: number; total_tokens?: number } }>(res, call);
+    const answer = await this.client.json<{ data?: { index?: number; embedding?: number[] }[]; usage?: { prompt_tokens?: number; total_tokens?: number } }>(
+      { method: "POST", path: "/embeddings", body },
+      call,
+    );
     const vectors: number[][] = [];
     for (const [position, item] of (answer.data ?? []).entries()) vectors[item.index ?? position] = item.embedding ?? [];
-    if (vectors.length !== call.params.inputs.length) throw this.badResponse(call.credential, "answered with the wrong number of embeddings");
+    if (vectors.length !== call.params.inputs.length) throw badResponse(this.name, call.credential, "answered with the wrong number of embeddings");
     const prompt = answer.usage?.prompt_tokens ?? 0;
     return { vectors, usage: create(UsageSchema, { promptTokens: prompt, totalTokens: answer.usage?.total_tokens ?? prompt }) };
   }
 
   async listModels(credential: Credential, signal: AbortSignal): Promise<DiscoveredModel[]> {
-    const call = { credential, signal };
-    const res = await this.http.request({ method: "GET", path: "/models", headers: this.headers(credential, false), signal, credentialId: credential.id });
-    if (res.status >= 400) {
-      const text = await readBodyText(res.body).catch(() => "");
-      throw openAIUpstreamError(this.name, credential, res, text);
-    }
-    const list = await this.readJson<{ data?: { id?: string }[] }>(res, call as UpstreamCall<unknown>);
+    const list = await this.client.json<{ data?: { id?: string }[] }>({ method: "GET", path: "/models" }, { credential, signal });
     return (list.data ?? [])
       .filter((model): model is { id: string } => typeof model.id === "string")
       .map((model) => ({ id: model.id, embeddings: /embed/i.test(model.id) }));
   }
 
   close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private badResponse(credential: Credential, what: string): UpstreamError {
-    return new UpstreamError({ kind: "bad_response", provider: this.name, credentialId: credential.id, message: `provider "${this.name}" ${what}` });
-  }
-
-  /** A vendor error sent as a data event after the stream began (HTTP status already 200). */
-  private streamError(credential: Credential, error: NonNullable<ChatCompletionChunk["error"]>): UpstreamError {
-    const { message, code } = parseOpenAIError(JSON.stringify({ error }));
-    const kind = kindForStatus(/rate|429/.test(code) ? 429 : 503, code, message);
-    return new UpstreamError({
-      kind,
-      provider: this.name,
-      credentialId: credential.id,
-      vendorCode: code || undefined,
-      message: describe(kind, this.name, credential, undefined, redactSecrets(message, credential)),
-    });
+    return this.client.close();
   }
 }

@@ -1,12 +1,19 @@
 import type { Credential } from "../../secrets/credential.js";
+import { describe, vendorError } from "../error-messages.js";
 import { parseRetryAfter, type UpstreamResponse } from "../http-client.js";
-import { redactSecrets } from "../redact.js";
-import { UpstreamError, type UpstreamErrorKind } from "../upstream-error.js";
-import { describe } from "../error-messages.js";
+import { kindForStatus } from "../status-kinds.js";
+import type { UpstreamError } from "../upstream-error.js";
 
 interface OpenAIErrorBody {
   error?: { message?: string; type?: string; code?: string | number | null } | string;
   message?: string;
+}
+
+/** The `error` of a stream chunk. */
+export interface OpenAIStreamErrorBody {
+  message?: string;
+  code?: string | number;
+  type?: string;
 }
 
 /** Reads `{error:{message,type,code}}` (and the looser shapes some compatible vendors send). */
@@ -22,21 +29,6 @@ export function parseOpenAIError(text: string): { message: string; code: string 
   }
 }
 
-/** Maps an HTTP error status and the vendor's error code to a kind a caller can act on. */
-export function kindForStatus(status: number, code: string, message: string): UpstreamErrorKind {
-  const text = `${code} ${message}`.toLowerCase();
-  if (/content[_ ]?filter|unsafe|sensitive|safety/.test(text) && status < 500) return "content_filtered";
-  if (/insufficient_quota|quota|balance|arrear|billing/.test(text) && status !== 401) return "quota_exhausted";
-  if (status === 401 || status === 403) return "credential_rejected";
-  if (status === 402) return "quota_exhausted";
-  if (status === 404) return "model_not_found";
-  if (status === 408) return "timeout";
-  if (status === 429) return "rate_limited";
-  if (status === 409 || status >= 500) return "overloaded";
-  if (status >= 400) return "bad_request";
-  return "bad_response";
-}
-
 export function openAIUpstreamError(
   provider: string,
   credential: Credential,
@@ -44,16 +36,21 @@ export function openAIUpstreamError(
   text: string,
 ): UpstreamError {
   const { message, code } = parseOpenAIError(text);
-  const kind = kindForStatus(res.status, code, message);
-  return new UpstreamError({
-    kind,
+  return vendorError({
+    kind: kindForStatus(res.status, code, message),
     provider,
-    credentialId: credential.id,
+    credential,
     status: res.status,
     retryAfterMs: parseRetryAfter(res.headers),
-    vendorCode: code || undefined,
-    message: describe(kind, provider, credential, res.status, redactSecrets(message, credential)),
+    vendorCode: code,
+    vendorMessage: message,
   });
+}
+
+/** A vendor error sent as a data event after the stream began (HTTP status already 200). */
+export function openAIStreamError(provider: string, credential: Credential, error: OpenAIStreamErrorBody): UpstreamError {
+  const { message, code } = parseOpenAIError(JSON.stringify({ error }));
+  return vendorError({ kind: kindForStatus(/rate|429/.test(code) ? 429 : 503, code, message), provider, credential, vendorCode: code, vendorMessage: message });
 }
 
 // Moved to error-messages.ts so every dialect words errors alike; re-exported for existing importers.

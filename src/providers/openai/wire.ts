@@ -8,20 +8,21 @@ import {
   ResponseFormatType,
   Role,
   ToolCallSchema,
-  ToolChoiceMode,
   UsageSchema,
   type Message,
   type ToolCall,
   type Usage,
 } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ChatParams } from "../provider.js";
+import { toolChoiceIn } from "../tool-choice.js";
 
 export interface OpenAIWireOptions {
   /** OpenAI itself wants `max_completion_tokens` (its o-series reject `max_tokens`); the rest want `max_tokens`. */
   maxTokensField: "max_tokens" | "max_completion_tokens";
 }
 
-const ROLE_NAMES: Record<Role, string> = {
+/** Role names on the wire, which DashScope's native API shares. */
+export const OPENAI_ROLE_NAMES: Record<Role, string> = {
   [Role.UNSPECIFIED]: "user",
   [Role.SYSTEM]: "system",
   [Role.USER]: "user",
@@ -30,7 +31,7 @@ const ROLE_NAMES: Record<Role, string> = {
 };
 
 export function toOpenAIMessage(message: Message): JsonObject {
-  const out: JsonObject = { role: ROLE_NAMES[message.role] };
+  const out: JsonObject = { role: OPENAI_ROLE_NAMES[message.role] };
   if (message.parts.length > 0) {
     out.content = message.parts.map((part): JsonObject => {
       if (part.part.case === "imageUrl") {
@@ -45,15 +46,14 @@ export function toOpenAIMessage(message: Message): JsonObject {
     out.content = message.content === "" && message.toolCalls.length > 0 ? null : message.content;
   }
   if (message.name) out.name = message.name;
-  if (message.toolCalls.length > 0) {
-    out.tool_calls = message.toolCalls.map((call) => ({
-      id: call.id,
-      type: "function",
-      function: { name: call.name, arguments: call.arguments || "{}" },
-    }));
-  }
+  if (message.toolCalls.length > 0) out.tool_calls = toOpenAIToolCalls(message.toolCalls);
   if (message.toolCallId) out.tool_call_id = message.toolCallId;
   return out;
+}
+
+/** An assistant message's `tool_calls`, which DashScope's native API shares. */
+export function toOpenAIToolCalls(calls: ToolCall[]): JsonObject[] {
+  return calls.map((call) => ({ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments || "{}" } }));
 }
 
 /** Builds the request body. `vendor_options` go in first so the gateway's own fields win. */
@@ -92,19 +92,7 @@ export function toOpenAITools(params: ChatParams): JsonObject[] {
 }
 
 export function toOpenAIToolChoice(params: ChatParams): JsonValue | undefined {
-  const choice = params.toolChoice?.choice;
-  if (!choice?.case) return undefined;
-  if (choice.case === "functionName") return { type: "function", function: { name: choice.value } };
-  switch (choice.value) {
-    case ToolChoiceMode.AUTO:
-      return "auto";
-    case ToolChoiceMode.NONE:
-      return "none";
-    case ToolChoiceMode.REQUIRED:
-      return "required";
-    default:
-      return undefined;
-  }
+  return toolChoiceIn<JsonValue>(params, { auto: "auto", none: "none", required: "required", functionName: (name) => ({ type: "function", function: { name } }) });
 }
 
 export function toOpenAIResponseFormat(params: ChatParams): JsonValue | undefined {

@@ -1,7 +1,7 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema, UsageSchema, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Credential } from "../../secrets/credential.js";
-import { UpstreamHttpClient, type UpstreamResponse } from "../http-client.js";
+import type { UpstreamResponse } from "../http-client.js";
 import { fromOpenAIUsage } from "../openai/wire.js";
 import type {
   ChatParams,
@@ -13,9 +13,10 @@ import type {
   ProviderAdapter,
   UpstreamCall,
 } from "../provider.js";
-import { badResponse, isJsonResponse, parseJson, readText, streamCutShort } from "../response-body.js";
+import { badResponse, isJsonResponse, parseJson, streamCutShort } from "../response-body.js";
 import { parseSse } from "../sse.js";
 import { UpstreamError } from "../upstream-error.js";
+import { VendorHttp, type CallContext } from "../vendor-client.js";
 import { AccessTokenCache, type IssuedToken } from "./access-token.js";
 import { chatPath, embeddingPath, knownModels } from "./endpoints.js";
 import { hasErrorCode, qianfanError, qianfanStatusError, TOKEN_REJECTED, tokenExchangeError } from "./errors.js";
@@ -33,8 +34,6 @@ export interface QianfanV1Options {
   now?: () => number;
 }
 
-type CallLike = Pick<UpstreamCall<unknown>, "credential" | "signal">;
-
 /** What a POST produced: a parsed answer, or an open event stream and the token it used. */
 type Sent = { kind: "json"; json: object } | { kind: "stream"; res: UpstreamResponse; token: string };
 
@@ -46,15 +45,14 @@ type Sent = { kind: "json"; json: object } | { kind: "stream"; res: UpstreamResp
 export class QianfanV1Adapter implements ProviderAdapter {
   readonly name: string;
   readonly dialect = "qianfan-v1";
-  private readonly http: UpstreamHttpClient;
+  // No credential header: the access token rides in the query string, which no error message includes.
+  private readonly client: VendorHttp;
   private readonly tokens: AccessTokenCache;
-  private readonly extraHeaders: Record<string, string>;
   private readonly tokenTimeoutMs: number;
 
   constructor(options: QianfanV1Options) {
     this.name = options.name;
-    this.http = new UpstreamHttpClient(options.name, options.baseUrl, { connections: options.connections });
-    this.extraHeaders = options.headers ?? {};
+    this.client = new VendorHttp(options);
     this.tokenTimeoutMs = options.tokenTimeoutMs ?? 30_000;
     this.tokens = new AccessTokenCache((credential) => this.exchangeToken(credential), options.now);
   }
@@ -98,7 +96,7 @@ export class QianfanV1Adapter implements ProviderAdapter {
         }
       }
     } catch (err) {
-      throw this.http.classify(err, { signal: call.signal, credentialId: call.credential.id });
+      throw this.client.classify(err, call);
     } finally {
       // Stop reading (and release the socket) when the consumer goes away early.
       if (!res.body.destroyed) res.body.destroy();
@@ -134,7 +132,7 @@ export class QianfanV1Adapter implements ProviderAdapter {
   }
 
   close(): Promise<void> {
-    return this.http.close();
+    return this.client.close();
   }
 
   /**
@@ -143,20 +141,13 @@ export class QianfanV1Adapter implements ProviderAdapter {
    * 111) is replaced and the call tried once more. Returns the parsed JSON,
    * or for a stream the open event stream.
    */
-  private async send(path: string, body: JsonObject, call: CallLike, stream: boolean): Promise<Sent> {
+  private async send(path: string, body: JsonObject, call: CallContext, stream: boolean): Promise<Sent> {
     for (let attempt = 1; ; attempt++) {
       const token = await this.tokens.get(call.credential, call.signal, this.name);
-      const res = await this.http.request({
-        method: "POST",
-        path: `${path}?access_token=${encodeURIComponent(token)}`,
-        headers: { ...this.extraHeaders, "content-type": "application/json", accept: stream ? "text/event-stream" : "application/json" },
-        body: JSON.stringify(body),
-        signal: call.signal,
-        credentialId: call.credential.id,
-      });
+      const res = await this.client.request({ method: "POST", path: `${path}?access_token=${encodeURIComponent(token)}`, body, stream }, call);
       // A stream that fails before it starts answers with a plain JSON error instead of events.
       if (stream && res.status < 400 && !isJsonResponse(res)) return { kind: "stream", res, token };
-      const text = await readText(this.http, res, call);
+      const text = await this.client.readText(res, call);
       const json = parseJson(text);
       if (hasErrorCode(json)) {
         if (TOKEN_REJECTED.has(json.error_code) && attempt === 1) {
@@ -171,13 +162,13 @@ export class QianfanV1Adapter implements ProviderAdapter {
     }
   }
 
-  private async postJson(path: string, body: JsonObject, call: CallLike): Promise<object> {
+  private async postJson(path: string, body: JsonObject, call: CallContext): Promise<object> {
     const sent = await this.send(path, body, call, false);
     if (sent.kind !== "json") throw badResponse(this.name, call.credential, "answered with an event stream");
     return sent.json;
   }
 
-  private async openStream(path: string, body: JsonObject, call: CallLike): Promise<{ res: UpstreamResponse; token: string }> {
+  private async openStream(path: string, body: JsonObject, call: CallContext): Promise<{ res: UpstreamResponse; token: string }> {
     const sent = await this.send(path, body, call, true);
     if (sent.kind !== "stream") throw badResponse(this.name, call.credential, "answered a stream request with a single JSON body");
     return sent;
@@ -195,14 +186,15 @@ export class QianfanV1Adapter implements ProviderAdapter {
     }
     const query = new URLSearchParams({ grant_type: "client_credentials", client_id: credential.secret, client_secret: credential.secondary });
     const signal = AbortSignal.timeout(this.tokenTimeoutMs);
-    const res = await this.http.request({
+    // No body, so no content-type: the configured headers and accept only.
+    const res = await this.client.http.request({
       method: "POST",
       path: `/oauth/2.0/token?${query.toString()}`,
-      headers: { ...this.extraHeaders, accept: "application/json" },
+      headers: { ...this.client.configuredHeaders, accept: "application/json" },
       signal,
       credentialId: credential.id,
     });
-    const text = await readText(this.http, res, { signal, credential });
+    const text = await this.client.readText(res, { signal, credential });
     const json = parseJson(text) as { access_token?: unknown; expires_in?: unknown; error?: unknown } | undefined;
     if (typeof json?.access_token === "string" && json.access_token !== "" && res.status < 400) {
       return { token: json.access_token, expiresInS: typeof json.expires_in === "number" ? json.expires_in : 2_592_000 };

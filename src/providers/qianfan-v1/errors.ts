@@ -1,6 +1,6 @@
 import type { Credential } from "../../secrets/credential.js";
 import { vendorError } from "../error-messages.js";
-import { kindForStatus } from "../openai/errors.js";
+import { kindForStatus } from "../status-kinds.js";
 import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 
 /** `{error_code, error_msg}`: how wenxinworkshop reports errors, usually inside an HTTP 200 answer. */

@@ -1,0 +1,20 @@
+import { ConnectError } from "@connectrpc/connect";
+
+/** Awaits a call that must fail and returns its error as a ConnectError; a call that succeeds fails the test. */
+export async function failure(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (err) {
+    return ConnectError.from(err);
+  }
+  throw new Error("the call succeeded");
+}
+
+/** `failure` that also keeps each error's message in `seen`, for a final check that none shows a secret. */
+export function failureRecordedIn(seen: string[]): (call: Promise<unknown>) => Promise<ConnectError> {
+  return async (call) => {
+    const error = await failure(call);
+    seen.push(error.message);
+    return error;
+  };
+}

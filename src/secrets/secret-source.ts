@@ -1,10 +1,25 @@
 import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 
+/** A secret's value, with the version it was read at where the source keeps versions (Vault KV v2). */
+export interface SecretVersion {
+  value: string;
+  version?: number;
+}
+
 /** Resolves secret references of one scheme ("env", "file", "vault"). */
 export interface SecretSource {
   readonly scheme: SecretRef["scheme"];
   resolve(ref: SecretRef): Promise<string>;
+  /** The value with its version; sources without versions may leave this out. */
+  read?(ref: SecretRef): Promise<SecretVersion>;
+  /**
+   * Sources whose secrets change while the gateway runs (Vault) call
+   * `onChange` with each newer version they see. Returns the unsubscribe.
+   */
+  watch?(ref: SecretRef, onChange: (secret: SecretVersion) => void): () => void;
+  /** Stops background work (token renewal, re-reads). */
+  close?(): Promise<void>;
 }
 
 /** `env:NAME`: the secret is the value of an environment variable. */
@@ -28,8 +43,27 @@ export class SecretResolver {
   }
 
   resolve(ref: SecretRef): Promise<string> {
+    return this.source(ref).resolve(ref);
+  }
+
+  /** The value and, for versioned sources, its version. */
+  async read(ref: SecretRef): Promise<SecretVersion> {
+    const source = this.source(ref);
+    return source.read ? source.read(ref) : { value: await source.resolve(ref) };
+  }
+
+  /** Subscribes to newer versions of `ref`; undefined when its source never changes while running. */
+  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void): (() => void) | undefined {
+    return this.source(ref).watch?.(ref, onChange);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sources.values()].map((source) => source.close?.()));
+  }
+
+  private source(ref: SecretRef): SecretSource {
     const source = this.sources.get(ref.scheme);
     if (!source) throw new ConfigError("config", ref.raw, `no secret source for "${ref.scheme}:" references is configured`);
-    return source.resolve(ref);
+    return source;
   }
 }

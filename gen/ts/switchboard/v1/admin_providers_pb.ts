@@ -2,15 +2,232 @@
 // @generated from file switchboard/v1/admin_providers.proto (package switchboard.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file switchboard/v1/admin_providers.proto.
  */
 export const file_switchboard_v1_admin_providers: GenFile = /*@__PURE__*/
-  fileDesc("CiRzd2l0Y2hib2FyZC92MS9hZG1pbl9wcm92aWRlcnMucHJvdG8SDnN3aXRjaGJvYXJkLnYxIhYKFExpc3RQcm92aWRlcnNSZXF1ZXN0IhcKFUxpc3RQcm92aWRlcnNSZXNwb25zZSIRCg9TdGFnZUtleVJlcXVlc3QiEgoQU3RhZ2VLZXlSZXNwb25zZSITChFQcm9tb3RlS2V5UmVxdWVzdCIUChJQcm9tb3RlS2V5UmVzcG9uc2UiFAoSUm9sbGJhY2tLZXlSZXF1ZXN0IhUKE1JvbGxiYWNrS2V5UmVzcG9uc2UiEwoRRGlzYWJsZUtleVJlcXVlc3QiFAoSRGlzYWJsZUtleVJlc3BvbnNlQlBaTmdpdGh1Yi5jb20vc3dpdGNoYm9hcmQtZ2F0ZXdheS9zd2l0Y2hib2FyZC9nZW4vZ28vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MWIGcHJvdG8z");
+  fileDesc("CiRzd2l0Y2hib2FyZC92MS9hZG1pbl9wcm92aWRlcnMucHJvdG8SDnN3aXRjaGJvYXJkLnYxImIKCFByb3ZpZGVyEgwKBG5hbWUYASABKAkSDwoHZGlhbGVjdBgCIAEoCRI3CgtjcmVkZW50aWFscxgDIAMoCzIiLnN3aXRjaGJvYXJkLnYxLlByb3ZpZGVyQ3JlZGVudGlhbCKUAwoSUHJvdmlkZXJDcmVkZW50aWFsEgwKBG5hbWUYASABKAkSEwoLZmluZ2VycHJpbnQYAiABKAkSLgoFc3RhdGUYAyABKA4yHy5zd2l0Y2hib2FyZC52MS5DcmVkZW50aWFsU3RhdGUSFAoMc3RhdGVfcmVhc29uGAQgASgJEi4KCnN0YXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjgKFG5leHRfdHJhbnNpdGlvbl90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ3ZWlnaHQYByABKAESFQoNdHJhZmZpY19zaGFyZRgIIAEoARIYChByZWNlbnRfc3VjY2Vzc2VzGAkgASgDEhUKDXJlY2VudF9lcnJvcnMYCiABKAMSEgoKc2VjcmV0X3JlZhgLIAEoCRIPCgd2ZXJzaW9uGAwgASgDEi4KBmNhbmFyeRgNIAEoCzIeLnN3aXRjaGJvYXJkLnYxLkNhbmFyeVByb2dyZXNzIr4BCg5DYW5hcnlQcm9ncmVzcxIVCg10cmFmZmljX3NoYXJlGAEgASgBEhEKCXN1Y2Nlc3NlcxgCIAEoAxIOCgZlcnJvcnMYAyABKAMSFQoNcHJvbW90ZV9hZnRlchgEIAEoAxIZChFhY3RpdmVfZXJyb3JfcmF0ZRgFIAEoARIQCghyZXBsYWNlcxgGIAEoCRIuCgpzdGFnZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI9ChRMaXN0UHJvdmlkZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJdChVMaXN0UHJvdmlkZXJzUmVzcG9uc2USKwoJcHJvdmlkZXJzGAEgAygLMhguc3dpdGNoYm9hcmQudjEuUHJvdmlkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrMBCg9TdGFnZUtleVJlcXVlc3QSDgoGcGFyZW50GAEgASgJEhUKDWNyZWRlbnRpYWxfaWQYAiABKAkSEgoKc2VjcmV0X3JlZhgDIAEoCRIVCg1zZWNvbmRhcnlfcmVmGAQgASgJEhAKCHJlcGxhY2VzGAUgASgJEg4KBndlaWdodBgGIAEoARIVCg10cmFmZmljX3NoYXJlGAcgASgBEhUKDXByb21vdGVfYWZ0ZXIYCCABKAUiSgoQU3RhZ2VLZXlSZXNwb25zZRI2CgpjcmVkZW50aWFsGAEgASgLMiIuc3dpdGNoYm9hcmQudjEuUHJvdmlkZXJDcmVkZW50aWFsIiEKEVByb21vdGVLZXlSZXF1ZXN0EgwKBG5hbWUYASABKAkiggEKElByb21vdGVLZXlSZXNwb25zZRI2CgpjcmVkZW50aWFsGAEgASgLMiIuc3dpdGNoYm9hcmQudjEuUHJvdmlkZXJDcmVkZW50aWFsEjQKCHJlcGxhY2VkGAIgASgLMiIuc3dpdGNoYm9hcmQudjEuUHJvdmlkZXJDcmVkZW50aWFsIjIKElJvbGxiYWNrS2V5UmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJNChNSb2xsYmFja0tleVJlc3BvbnNlEjYKCmNyZWRlbnRpYWwYASABKAsyIi5zd2l0Y2hib2FyZC52MS5Qcm92aWRlckNyZWRlbnRpYWwiMQoRRGlzYWJsZUtleVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZyZWFzb24YAiABKAkiTAoSRGlzYWJsZUtleVJlc3BvbnNlEjYKCmNyZWRlbnRpYWwYASABKAsyIi5zd2l0Y2hib2FyZC52MS5Qcm92aWRlckNyZWRlbnRpYWwq7QEKD0NyZWRlbnRpYWxTdGF0ZRIgChxDUkVERU5USUFMX1NUQVRFX1VOU1BFQ0lGSUVEEAASGwoXQ1JFREVOVElBTF9TVEFURV9BQ1RJVkUQARIcChhDUkVERU5USUFMX1NUQVRFX1NUQU5EQlkQAhIhCh1DUkVERU5USUFMX1NUQVRFX0NPT0xJTkdfRE9XThADEh0KGUNSRURFTlRJQUxfU1RBVEVfRElTQUJMRUQQBBIdChlDUkVERU5USUFMX1NUQVRFX0RSQUlOSU5HEAUSHAoYQ1JFREVOVElBTF9TVEFURV9SRVRJUkVEEAZCUFpOZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1nYXRld2F5L3N3aXRjaGJvYXJkL2dlbi9nby9zd2l0Y2hib2FyZC92MTtzd2l0Y2hib2FyZHYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+
+/**
+ * A provider: one vendor endpoint with its pool of credentials.
+ *
+ * @generated from message switchboard.v1.Provider
+ */
+export type Provider = Message<"switchboard.v1.Provider"> & {
+  /**
+   * Resource name: `providers/{provider}`, e.g. `providers/openai`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The wire dialect the provider speaks, e.g. "openai", "anthropic".
+   *
+   * @generated from field: string dialect = 2;
+   */
+  dialect: string;
+
+  /**
+   * The provider's credentials, retired ones included (they stay listed until
+   * the gateway restarts, so a rotation can be audited).
+   *
+   * @generated from field: repeated switchboard.v1.ProviderCredential credentials = 3;
+   */
+  credentials: ProviderCredential[];
+};
+
+/**
+ * Describes the message switchboard.v1.Provider.
+ * Use `create(ProviderSchema)` to create a new message.
+ */
+export const ProviderSchema: GenMessage<Provider> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_admin_providers, 0);
+
+/**
+ * One vendor credential in a provider's key pool. Never carries the secret:
+ * a credential is known by its id and a short fingerprint.
+ *
+ * @generated from message switchboard.v1.ProviderCredential
+ */
+export type ProviderCredential = Message<"switchboard.v1.ProviderCredential"> & {
+  /**
+   * Resource name: `providers/{provider}/credentials/{credential}`. A key
+   * read from Vault carries its KV version as a revision suffix (AIP-162),
+   * e.g. `providers/openai/credentials/primary@v3`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * First 8 hex digits of the SHA-256 of the secret: tells keys apart and
+   * matches `switchboard secrets list`, but reveals nothing of the key.
+   *
+   * @generated from field: string fingerprint = 2;
+   */
+  fingerprint: string;
+
+  /**
+   * Where the pool is with this credential.
+   *
+   * @generated from field: switchboard.v1.CredentialState state = 3;
+   */
+  state: CredentialState;
+
+  /**
+   * Why the credential is in its state, e.g. "rate limited by the vendor
+   * (retry after 2s)" or "rejected by the vendor (HTTP 401)".
+   *
+   * @generated from field: string state_reason = 4;
+   */
+  stateReason: string;
+
+  /**
+   * When the credential entered its state.
+   *
+   * @generated from field: google.protobuf.Timestamp state_time = 5;
+   */
+  stateTime?: Timestamp | undefined;
+
+  /**
+   * When the state ends on its own: a cool-down's end, a disabled key's next
+   * probe, a draining key's retirement. Unset when nothing is scheduled.
+   *
+   * @generated from field: google.protobuf.Timestamp next_transition_time = 6;
+   */
+  nextTransitionTime?: Timestamp | undefined;
+
+  /**
+   * Relative weight among the provider's active credentials.
+   *
+   * @generated from field: double weight = 7;
+   */
+  weight: number;
+
+  /**
+   * Share of the provider's new attempts this credential receives now, from
+   * 0 to 1 (weights and the canary share applied; 0 when out of rotation).
+   *
+   * @generated from field: double traffic_share = 8;
+   */
+  trafficShare: number;
+
+  /**
+   * Successful attempts in the last five minutes.
+   *
+   * @generated from field: int64 recent_successes = 9;
+   */
+  recentSuccesses: bigint;
+
+  /**
+   * Failed attempts in the last five minutes that count against the key
+   * (rejections, rate limits, vendor failures; not the caller's bad requests).
+   *
+   * @generated from field: int64 recent_errors = 10;
+   */
+  recentErrors: bigint;
+
+  /**
+   * The secret reference the credential was read from, as configured, e.g.
+   * "vault:secret/switchboard/openai#api_key" or "env:OPENAI_API_KEY".
+   *
+   * @generated from field: string secret_ref = 11;
+   */
+  secretRef: string;
+
+  /**
+   * The Vault KV version the secret was read at; 0 for other sources.
+   *
+   * @generated from field: int64 version = 12;
+   */
+  version: bigint;
+
+  /**
+   * For a canary (state STANDBY): its progress towards promotion.
+   *
+   * @generated from field: switchboard.v1.CanaryProgress canary = 13;
+   */
+  canary?: CanaryProgress | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.ProviderCredential.
+ * Use `create(ProviderCredentialSchema)` to create a new message.
+ */
+export const ProviderCredentialSchema: GenMessage<ProviderCredential> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_admin_providers, 1);
+
+/**
+ * How far a canary is on its way to promotion.
+ *
+ * @generated from message switchboard.v1.CanaryProgress
+ */
+export type CanaryProgress = Message<"switchboard.v1.CanaryProgress"> & {
+  /**
+   * Share of the provider's traffic the canary receives, from 0 to 1.
+   *
+   * @generated from field: double traffic_share = 1;
+   */
+  trafficShare: number;
+
+  /**
+   * Successful attempts since the canary was staged.
+   *
+   * @generated from field: int64 successes = 2;
+   */
+  successes: bigint;
+
+  /**
+   * Failed attempts (counted against the key) since the canary was staged.
+   *
+   * @generated from field: int64 errors = 3;
+   */
+  errors: bigint;
+
+  /**
+   * Successful attempts needed before automatic promotion.
+   *
+   * @generated from field: int64 promote_after = 4;
+   */
+  promoteAfter: bigint;
+
+  /**
+   * Error rate of the active credentials over the same period, from 0 to 1:
+   * the canary is promoted only if its own rate is no worse.
+   *
+   * @generated from field: double active_error_rate = 5;
+   */
+  activeErrorRate: number;
+
+  /**
+   * The credential the canary replaces when promoted (it then drains and
+   * retires); empty when the canary adds a key to the pool.
+   *
+   * @generated from field: string replaces = 6;
+   */
+  replaces: string;
+
+  /**
+   * When the canary was staged.
+   *
+   * @generated from field: google.protobuf.Timestamp stage_time = 7;
+   */
+  stageTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.CanaryProgress.
+ * Use `create(CanaryProgressSchema)` to create a new message.
+ */
+export const CanaryProgressSchema: GenMessage<CanaryProgress> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_admin_providers, 2);
 
 /**
  * Request for AdminService.ListProviders.
@@ -18,6 +235,19 @@ export const file_switchboard_v1_admin_providers: GenFile = /*@__PURE__*/
  * @generated from message switchboard.v1.ListProvidersRequest
  */
 export type ListProvidersRequest = Message<"switchboard.v1.ListProvidersRequest"> & {
+  /**
+   * Most providers to return; 0 means all of them (up to 1000).
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of a previous call, to get the next page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
 };
 
 /**
@@ -25,7 +255,7 @@ export type ListProvidersRequest = Message<"switchboard.v1.ListProvidersRequest"
  * Use `create(ListProvidersRequestSchema)` to create a new message.
  */
 export const ListProvidersRequestSchema: GenMessage<ListProvidersRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_providers, 0);
+  messageDesc(file_switchboard_v1_admin_providers, 3);
 
 /**
  * Response of AdminService.ListProviders.
@@ -33,6 +263,19 @@ export const ListProvidersRequestSchema: GenMessage<ListProvidersRequest> = /*@_
  * @generated from message switchboard.v1.ListProvidersResponse
  */
 export type ListProvidersResponse = Message<"switchboard.v1.ListProvidersResponse"> & {
+  /**
+   * The providers, by name.
+   *
+   * @generated from field: repeated switchboard.v1.Provider providers = 1;
+   */
+  providers: Provider[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -40,7 +283,7 @@ export type ListProvidersResponse = Message<"switchboard.v1.ListProvidersRespons
  * Use `create(ListProvidersResponseSchema)` to create a new message.
  */
 export const ListProvidersResponseSchema: GenMessage<ListProvidersResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_providers, 1);
+  messageDesc(file_switchboard_v1_admin_providers, 4);
 
 /**
  * Request for AdminService.StageKey.
@@ -48,6 +291,69 @@ export const ListProvidersResponseSchema: GenMessage<ListProvidersResponse> = /*
  * @generated from message switchboard.v1.StageKeyRequest
  */
 export type StageKeyRequest = Message<"switchboard.v1.StageKeyRequest"> & {
+  /**
+   * The provider to stage the credential in: `providers/{provider}`.
+   *
+   * @generated from field: string parent = 1;
+   */
+  parent: string;
+
+  /**
+   * The new credential's id, unique in the provider: letters, digits, '.',
+   * '_' and '-', e.g. "key-2025-06".
+   *
+   * @generated from field: string credential_id = 2;
+   */
+  credentialId: string;
+
+  /**
+   * Where the secret is: "env:NAME", "file:NAME" (the encrypted file) or
+   * "vault:MOUNT/PATH#FIELD". Never the secret itself. A Vault reference is
+   * watched: a newer version is staged in turn.
+   *
+   * @generated from field: string secret_ref = 3;
+   */
+  secretRef: string;
+
+  /**
+   * For vendors that need a pair (Baidu's API key + secret key): where the
+   * second secret is. Empty for all other vendors.
+   *
+   * @generated from field: string secondary_ref = 4;
+   */
+  secondaryRef: string;
+
+  /**
+   * The credential this one replaces when promoted:
+   * `providers/{provider}/credentials/{credential}`. Empty adds a key to the
+   * pool instead.
+   *
+   * @generated from field: string replaces = 5;
+   */
+  replaces: string;
+
+  /**
+   * Weight once promoted; 0 takes the replaced credential's weight (or 1).
+   *
+   * @generated from field: double weight = 6;
+   */
+  weight: number;
+
+  /**
+   * Share of the provider's traffic while a canary, above 0 and at most 1;
+   * 0 takes the configured default (10% unless configured otherwise).
+   *
+   * @generated from field: double traffic_share = 7;
+   */
+  trafficShare: number;
+
+  /**
+   * Successful attempts before automatic promotion; 0 takes the configured
+   * default.
+   *
+   * @generated from field: int32 promote_after = 8;
+   */
+  promoteAfter: number;
 };
 
 /**
@@ -55,7 +361,7 @@ export type StageKeyRequest = Message<"switchboard.v1.StageKeyRequest"> & {
  * Use `create(StageKeyRequestSchema)` to create a new message.
  */
 export const StageKeyRequestSchema: GenMessage<StageKeyRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_providers, 2);
+  messageDesc(file_switchboard_v1_admin_providers, 5);
 
 /**
  * Response of AdminService.StageKey.
@@ -63,6 +369,12 @@ export const StageKeyRequestSchema: GenMessage<StageKeyRequest> = /*@__PURE__*/
  * @generated from message switchboard.v1.StageKeyResponse
  */
 export type StageKeyResponse = Message<"switchboard.v1.StageKeyResponse"> & {
+  /**
+   * The staged credential, in state STANDBY.
+   *
+   * @generated from field: switchboard.v1.ProviderCredential credential = 1;
+   */
+  credential?: ProviderCredential | undefined;
 };
 
 /**
@@ -70,7 +382,7 @@ export type StageKeyResponse = Message<"switchboard.v1.StageKeyResponse"> & {
  * Use `create(StageKeyResponseSchema)` to create a new message.
  */
 export const StageKeyResponseSchema: GenMessage<StageKeyResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_providers, 3);
+  messageDesc(file_switchboard_v1_admin_providers, 6);
 
 /**
  * Request for AdminService.PromoteKey.
@@ -78,6 +390,13 @@ export const StageKeyResponseSchema: GenMessage<StageKeyResponse> = /*@__PURE__*
  * @generated from message switchboard.v1.PromoteKeyRequest
  */
 export type PromoteKeyRequest = Message<"switchboard.v1.PromoteKeyRequest"> & {
+  /**
+   * The canary to promote now, whatever its progress:
+   * `providers/{provider}/credentials/{credential}`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
 };
 
 /**
@@ -85,7 +404,7 @@ export type PromoteKeyRequest = Message<"switchboard.v1.PromoteKeyRequest"> & {
  * Use `create(PromoteKeyRequestSchema)` to create a new message.
  */
 export const PromoteKeyRequestSchema: GenMessage<PromoteKeyRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_providers, 4);
+  messageDesc(file_switchboard_v1_admin_providers, 7);
 
 /**
  * Response of AdminService.PromoteKey.
@@ -93,6 +412,19 @@ export const PromoteKeyRequestSchema: GenMessage<PromoteKeyRequest> = /*@__PURE_
  * @generated from message switchboard.v1.PromoteKeyResponse
  */
 export type PromoteKeyResponse = Message<"switchboard.v1.PromoteKeyResponse"> & {
+  /**
+   * The promoted credential, now ACTIVE.
+   *
+   * @generated from field: switchboard.v1.ProviderCredential credential = 1;
+   */
+  credential?: ProviderCredential | undefined;
+
+  /**
+   * The credential it replaced, now DRAINING; unset when it replaced none.
+   *
+   * @generated from field: switchboard.v1.ProviderCredential replaced = 2;
+   */
+  replaced?: ProviderCredential | undefined;
 };
 
 /**
@@ -100,7 +432,7 @@ export type PromoteKeyResponse = Message<"switchboard.v1.PromoteKeyResponse"> & 
  * Use `create(PromoteKeyResponseSchema)` to create a new message.
  */
 export const PromoteKeyResponseSchema: GenMessage<PromoteKeyResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_providers, 5);
+  messageDesc(file_switchboard_v1_admin_providers, 8);
 
 /**
  * Request for AdminService.RollbackKey.
@@ -108,6 +440,19 @@ export const PromoteKeyResponseSchema: GenMessage<PromoteKeyResponse> = /*@__PUR
  * @generated from message switchboard.v1.RollbackKeyRequest
  */
 export type RollbackKeyRequest = Message<"switchboard.v1.RollbackKeyRequest"> & {
+  /**
+   * The canary to withdraw: `providers/{provider}/credentials/{credential}`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Why, for the log (optional).
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
 };
 
 /**
@@ -115,7 +460,7 @@ export type RollbackKeyRequest = Message<"switchboard.v1.RollbackKeyRequest"> & 
  * Use `create(RollbackKeyRequestSchema)` to create a new message.
  */
 export const RollbackKeyRequestSchema: GenMessage<RollbackKeyRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_providers, 6);
+  messageDesc(file_switchboard_v1_admin_providers, 9);
 
 /**
  * Response of AdminService.RollbackKey.
@@ -123,6 +468,12 @@ export const RollbackKeyRequestSchema: GenMessage<RollbackKeyRequest> = /*@__PUR
  * @generated from message switchboard.v1.RollbackKeyResponse
  */
 export type RollbackKeyResponse = Message<"switchboard.v1.RollbackKeyResponse"> & {
+  /**
+   * The withdrawn credential, now RETIRED.
+   *
+   * @generated from field: switchboard.v1.ProviderCredential credential = 1;
+   */
+  credential?: ProviderCredential | undefined;
 };
 
 /**
@@ -130,7 +481,7 @@ export type RollbackKeyResponse = Message<"switchboard.v1.RollbackKeyResponse"> 
  * Use `create(RollbackKeyResponseSchema)` to create a new message.
  */
 export const RollbackKeyResponseSchema: GenMessage<RollbackKeyResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_providers, 7);
+  messageDesc(file_switchboard_v1_admin_providers, 10);
 
 /**
  * Request for AdminService.DisableKey.
@@ -138,6 +489,20 @@ export const RollbackKeyResponseSchema: GenMessage<RollbackKeyResponse> = /*@__P
  * @generated from message switchboard.v1.DisableKeyRequest
  */
 export type DisableKeyRequest = Message<"switchboard.v1.DisableKeyRequest"> & {
+  /**
+   * The credential to take out of rotation:
+   * `providers/{provider}/credentials/{credential}`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Why, for the log (optional).
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
 };
 
 /**
@@ -145,7 +510,7 @@ export type DisableKeyRequest = Message<"switchboard.v1.DisableKeyRequest"> & {
  * Use `create(DisableKeyRequestSchema)` to create a new message.
  */
 export const DisableKeyRequestSchema: GenMessage<DisableKeyRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_providers, 8);
+  messageDesc(file_switchboard_v1_admin_providers, 11);
 
 /**
  * Response of AdminService.DisableKey.
@@ -153,6 +518,13 @@ export const DisableKeyRequestSchema: GenMessage<DisableKeyRequest> = /*@__PURE_
  * @generated from message switchboard.v1.DisableKeyResponse
  */
 export type DisableKeyResponse = Message<"switchboard.v1.DisableKeyResponse"> & {
+  /**
+   * The credential, now DISABLED. An operator's disable is never undone by
+   * probes; stage the key again to bring it back.
+   *
+   * @generated from field: switchboard.v1.ProviderCredential credential = 1;
+   */
+  credential?: ProviderCredential | undefined;
 };
 
 /**
@@ -160,5 +532,71 @@ export type DisableKeyResponse = Message<"switchboard.v1.DisableKeyResponse"> & 
  * Use `create(DisableKeyResponseSchema)` to create a new message.
  */
 export const DisableKeyResponseSchema: GenMessage<DisableKeyResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin_providers, 9);
+  messageDesc(file_switchboard_v1_admin_providers, 12);
+
+/**
+ * Where a credential is in its pool.
+ *
+ * @generated from enum switchboard.v1.CredentialState
+ */
+export enum CredentialState {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: CREDENTIAL_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * In rotation: picked by weight among the active credentials.
+   *
+   * @generated from enum value: CREDENTIAL_STATE_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * A staged canary: receives its traffic share until it is promoted or
+   * rolled back.
+   *
+   * @generated from enum value: CREDENTIAL_STATE_STANDBY = 2;
+   */
+  STANDBY = 2,
+
+  /**
+   * Rate limited by the vendor: out of rotation until the vendor's
+   * retry-after has passed, then back in its previous state.
+   *
+   * @generated from enum value: CREDENTIAL_STATE_COOLING_DOWN = 3;
+   */
+  COOLING_DOWN = 3,
+
+  /**
+   * Out of rotation: rejected by the vendor (probed again later, and back in
+   * rotation when a probe succeeds) or disabled by an operator (for good).
+   *
+   * @generated from enum value: CREDENTIAL_STATE_DISABLED = 4;
+   */
+  DISABLED = 4,
+
+  /**
+   * Replaced by a promoted canary: takes no new attempts, while attempts
+   * already under way finish; retired after the provider's timeout.
+   *
+   * @generated from enum value: CREDENTIAL_STATE_DRAINING = 5;
+   */
+  DRAINING = 5,
+
+  /**
+   * Out of the pool for good: replaced, rolled back or superseded.
+   *
+   * @generated from enum value: CREDENTIAL_STATE_RETIRED = 6;
+   */
+  RETIRED = 6,
+}
+
+/**
+ * Describes the enum switchboard.v1.CredentialState.
+ */
+export const CredentialStateSchema: GenEnum<CredentialState> = /*@__PURE__*/
+  enumDesc(file_switchboard_v1_admin_providers, 0);
 

@@ -1,0 +1,110 @@
+import { join } from "node:path";
+import { z } from "zod";
+import { ConfigError } from "./config-error.js";
+
+/**
+ * Where secrets live besides the environment. Holds no secret: the data key,
+ * Vault tokens and AppRole credentials are read from the environment (or a key
+ * file) when they are needed, and never copied into the configuration.
+ */
+export interface SecretsConfig {
+  /** The encrypted secrets file that `file:` references read. */
+  file: string;
+  /** A file holding the encrypted file's data key, when SWITCHBOARD_SECRET_KEY is not set. */
+  keyFile?: string;
+  vault: VaultConfig;
+}
+
+export interface VaultConfig {
+  /** VAULT_ADDR, e.g. "https://vault.example.com:8200"; unset when Vault is not used. */
+  address?: string;
+  /** Vault Enterprise / OpenBao namespace (VAULT_NAMESPACE). */
+  namespace?: string;
+  /** Where the AppRole auth method is mounted ("approle"). */
+  approleMount: string;
+  /** How long a secret read from Vault is cached before it is read again (and a newer version staged). */
+  refreshMs: number;
+  /** Upper bound for one Vault request. */
+  timeoutMs: number;
+}
+
+/** How key pools treat failing keys and canaries. */
+export interface KeyPoolConfig {
+  /** Share of a provider's traffic a staged canary receives, in (0, 1]. */
+  canaryShare: number;
+  /** Successful calls before a canary with no worse an error rate than the active keys is promoted. */
+  promoteAfter: number;
+  /** Failed calls after which a canary worse than the active keys is rolled back. */
+  rollbackAfterErrors: number;
+  /** Wait before the first half-open probe of a key the vendor rejected; doubles per failed probe, up to 16 times. 0: probe on the next call. */
+  probeAfterMs: number;
+  /** Cool-down after a 429 that says nothing about when to retry. */
+  cooldownMs: number;
+  /** The longest a vendor's retry-after (or an exhausted quota) benches a key. 0: never bench a key, every call reaches the vendor. */
+  maxCooldownMs: number;
+}
+
+export const DEFAULT_KEY_POOL: KeyPoolConfig = {
+  canaryShare: 0.1,
+  promoteAfter: 20,
+  rollbackAfterErrors: 3,
+  probeAfterMs: 60_000,
+  cooldownMs: 5_000,
+  maxCooldownMs: 15 * 60_000,
+};
+
+const positiveMs = z.number().int().positive();
+
+/** `secrets:` in the YAML file. */
+export const secretsSchema = z.strictObject({
+  /** The encrypted secrets file (default `<data_dir>/secrets.enc`; env SWITCHBOARD_SECRETS_FILE). */
+  file: z.string().min(1).optional(),
+  /** A file holding the data key (env SWITCHBOARD_SECRET_KEY_FILE; SWITCHBOARD_SECRET_KEY wins). */
+  key_file: z.string().min(1).optional(),
+  vault: z
+    .strictObject({
+      address: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+      namespace: z.string().min(1).optional(),
+      approle_mount: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_/-]*$/, "must be a mount path such as \"approle\"").optional(),
+      refresh_ms: positiveMs.optional(),
+      timeout_ms: positiveMs.optional(),
+    })
+    .optional(),
+});
+
+/** `key_pool:` in the YAML file. */
+export const keyPoolSchema = z.strictObject({
+  canary_share: z.number().gt(0).max(1).optional(),
+  promote_after: z.number().int().positive().optional(),
+  rollback_after_errors: z.number().int().positive().optional(),
+  probe_after_ms: z.number().int().min(0).optional(),
+  cooldown_ms: positiveMs.optional(),
+  max_cooldown_ms: z.number().int().min(0).optional(),
+});
+
+export function buildSecrets(declared: z.infer<typeof secretsSchema> | undefined, env: NodeJS.ProcessEnv, dataDir: string): SecretsConfig {
+  const address = env.VAULT_ADDR || declared?.vault?.address;
+  if (address && !/^https?:\/\/[^/]+/.test(address)) throw new ConfigError("environment", "VAULT_ADDR", `"${address}" is not an http(s) URL`);
+  return {
+    file: env.SWITCHBOARD_SECRETS_FILE || declared?.file || join(dataDir, "secrets.enc"),
+    keyFile: env.SWITCHBOARD_SECRET_KEY_FILE || declared?.key_file,
+    vault: {
+      address: address?.replace(/\/+$/, ""),
+      namespace: env.VAULT_NAMESPACE || declared?.vault?.namespace,
+      approleMount: env.VAULT_APPROLE_MOUNT || declared?.vault?.approle_mount || "approle",
+      refreshMs: declared?.vault?.refresh_ms ?? 30_000,
+      timeoutMs: declared?.vault?.timeout_ms ?? 5_000,
+    },
+  };
+}
+
+export function buildKeyPool(declared: z.infer<typeof keyPoolSchema> | undefined): KeyPoolConfig {
+  return {
+    canaryShare: declared?.canary_share ?? DEFAULT_KEY_POOL.canaryShare,
+    promoteAfter: declared?.promote_after ?? DEFAULT_KEY_POOL.promoteAfter,
+    rollbackAfterErrors: declared?.rollback_after_errors ?? DEFAULT_KEY_POOL.rollbackAfterErrors,
+    probeAfterMs: declared?.probe_after_ms ?? DEFAULT_KEY_POOL.probeAfterMs,
+    cooldownMs: declared?.cooldown_ms ?? DEFAULT_KEY_POOL.cooldownMs,
+    maxCooldownMs: declared?.max_cooldown_ms ?? DEFAULT_KEY_POOL.maxCooldownMs,
+  };
+}

@@ -1,0 +1,52 @@
+/** What a canary has done since it was staged, and what the active keys did over the same time. */
+export interface CanaryTally {
+  successes: number;
+  /** Failures that count against a key (not the caller's own bad requests or cancellations). */
+  errors: number;
+  /** The vendor refused the key or its account (401/403, invalid key, quota exhausted): no point going on. */
+  hardFailure: string | undefined;
+  activeSuccesses: number;
+  activeErrors: number;
+}
+
+export interface CanaryRule {
+  /** Successful calls before promotion. */
+  promoteAfter: number;
+  /** Errors after which a canary worse than the active keys is rolled back. */
+  rollbackAfterErrors: number;
+}
+
+export type CanaryVerdict = { action: "wait" } | { action: "promote"; reason: string } | { action: "rollback"; reason: string };
+
+/**
+ * The canary rule, on its own so it can be read (and tested) at a glance:
+ * - a rejected key (or an exhausted account) is rolled back at once;
+ * - after `rollbackAfterErrors` errors, a canary whose error rate is worse
+ *   than the active keys' over the same period is rolled back;
+ * - after `promoteAfter` successes, a canary whose error rate is no worse
+ *   than the active keys' is promoted;
+ * - a canary that has taken three times `promoteAfter` calls without
+ *   qualifying is rolled back, so no canary lingers for ever.
+ */
+export function judgeCanary(tally: CanaryTally, rule: CanaryRule): CanaryVerdict {
+  if (tally.hardFailure) return { action: "rollback", reason: tally.hardFailure };
+  const rate = errorRate(tally.successes, tally.errors);
+  const activeRate = errorRate(tally.activeSuccesses, tally.activeErrors);
+  const worse = rate > activeRate;
+  const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+  if (tally.errors >= rule.rollbackAfterErrors && worse) {
+    return { action: "rollback", reason: `error rate ${percent(rate)} after ${tally.errors} errors, worse than the active keys' ${percent(activeRate)}` };
+  }
+  if (tally.successes >= rule.promoteAfter && !worse) {
+    return { action: "promote", reason: `${tally.successes} successful calls at an error rate of ${percent(rate)} (active keys: ${percent(activeRate)})` };
+  }
+  if (tally.successes + tally.errors >= rule.promoteAfter * 3) {
+    return { action: "rollback", reason: `error rate ${percent(rate)} after ${tally.successes + tally.errors} calls never matched the active keys' ${percent(activeRate)}` };
+  }
+  return { action: "wait" };
+}
+
+export function errorRate(successes: number, errors: number): number {
+  const total = successes + errors;
+  return total === 0 ? 0 : errors / total;
+}

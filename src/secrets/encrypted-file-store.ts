@@ -1,0 +1,232 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { ConfigError } from "../config/config-error.js";
+import { DATA_KEY_BYTES } from "./data-key.js";
+
+/** One stored secret: its value and when it was last set. */
+export interface StoredSecret {
+  value: string;
+  updatedAt: string;
+}
+
+/** A wrong key, a corrupted file or a file that cannot be read or written. The message never holds a secret. */
+export class SecretStoreError extends ConfigError {
+  constructor(path: string, problem: string) {
+    super(path, "", problem);
+    this.name = "SecretStoreError";
+  }
+}
+
+/** Names as `file:NAME` references spell them. */
+export const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+
+const FORMAT = "switchboard-secrets";
+const VERSION = 1;
+const CIPHER = "aes-256-gcm";
+const LOCK_STALE_MS = 30_000;
+const LOCK_WAIT_MS = 5_000;
+
+interface Envelope {
+  format: typeof FORMAT;
+  version: typeof VERSION;
+  cipher: typeof CIPHER;
+  /** HMAC of a constant under the key: tells "wrong key" from "corrupted file" without revealing the key. */
+  key_check: string;
+  nonce: string;
+  ciphertext: string;
+  tag: string;
+}
+
+/**
+ * The encrypted local secret store behind `file:NAME` references: one JSON
+ * envelope holding every secret, encrypted together with AES-256-GCM under
+ * the data key. Writes are atomic (temporary file, fsync, rename, fsync of
+ * the directory) and serialised by a lock file, so a crash or a concurrent
+ * writer never leaves a half-written store; a wrong key or a damaged file
+ * fails before anything is written.
+ */
+export class EncryptedFileStore {
+  private cache: { mtimeMs: number; size: number; secrets: Map<string, StoredSecret> } | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly key: Buffer,
+  ) {
+    if (key.length !== DATA_KEY_BYTES) throw new Error(`the data key must be ${DATA_KEY_BYTES} bytes`);
+  }
+
+  /** Every secret, by name; empty when the file does not exist yet. Re-read only when the file changed. */
+  read(): Map<string, StoredSecret> {
+    let stat;
+    try {
+      stat = statSync(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return new Map();
+      throw new SecretStoreError(this.path, `cannot read the secrets file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+    if (this.cache && this.cache.mtimeMs === stat.mtimeMs && this.cache.size === stat.size) return new Map(this.cache.secrets);
+    const secrets = this.decrypt(this.readBytes());
+    this.cache = { mtimeMs: stat.mtimeMs, size: stat.size, secrets };
+    return new Map(secrets);
+  }
+
+  get(name: string): StoredSecret | undefined {
+    return this.read().get(name);
+  }
+
+  /** Sets one secret; returns whether it replaced an existing one. */
+  set(name: string, value: string, now = new Date()): boolean {
+    if (!SECRET_NAME.test(name)) throw new SecretStoreError(this.path, `"${name}" is not a valid secret name (letters, digits, '.', '_', '/', '-'; at most 128)`);
+    if (value === "") throw new SecretStoreError(this.path, `the value for "${name}" is empty`);
+    return this.update((secrets) => {
+      const existed = secrets.has(name);
+      secrets.set(name, { value, updatedAt: now.toISOString() });
+      return existed;
+    });
+  }
+
+  /** Removes one secret; returns false (and writes nothing) when there was none by that name. */
+  remove(name: string): boolean {
+    return this.update((secrets) => secrets.delete(name), false);
+  }
+
+  /** Reads, changes and atomically rewrites the store under the lock. `change` returns whether to write. */
+  private update(change: (secrets: Map<string, StoredSecret>) => boolean, writeWhenFalse = true): boolean {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    const release = this.lock();
+    try {
+      this.cache = undefined;
+      // Decrypting first means a wrong key or a damaged file stops here, before anything is written.
+      const secrets = this.read();
+      const result = change(secrets);
+      if (result || writeWhenFalse) this.write(secrets);
+      return result;
+    } finally {
+      release();
+    }
+  }
+
+  private write(secrets: Map<string, StoredSecret>): void {
+    const keyCheck = this.keyCheck();
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv(CIPHER, this.key, nonce);
+    cipher.setAAD(aad(keyCheck));
+    const plaintext = Buffer.from(JSON.stringify({ secrets: Object.fromEntries([...secrets].sort(([a], [b]) => a.localeCompare(b))) }), "utf8");
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    plaintext.fill(0);
+    const envelope: Envelope = {
+      format: FORMAT,
+      version: VERSION,
+      cipher: CIPHER,
+      key_check: keyCheck,
+      nonce: nonce.toString("base64"),
+      ciphertext: ciphertext.toString("base64"),
+      tag: cipher.getAuthTag().toString("base64"),
+    };
+    const temporary = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+    try {
+      const fd = openSync(temporary, "wx", 0o600);
+      try {
+        writeSync(fd, `${JSON.stringify(envelope, null, 2)}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temporary, this.path);
+      syncDirectory(dirname(this.path));
+    } catch (err) {
+      rmSync(temporary, { force: true });
+      throw new SecretStoreError(this.path, `cannot write the secrets file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    this.cache = undefined;
+  }
+
+  private readBytes(): Buffer {
+    try {
+      return readFileSync(this.path);
+    } catch (err) {
+      throw new SecretStoreError(this.path, `cannot read the secrets file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  }
+
+  private decrypt(bytes: Buffer): Map<string, StoredSecret> {
+    const corrupted = (why: string) => new SecretStoreError(this.path, `the secrets file is corrupted (${why}); restore it from a backup`);
+    let envelope: Partial<Envelope>;
+    try {
+      envelope = JSON.parse(bytes.toString("utf8"));
+    } catch {
+      throw corrupted("not a switchboard secrets file");
+    }
+    if (envelope?.format !== FORMAT || typeof envelope.key_check !== "string" || typeof envelope.nonce !== "string" || typeof envelope.ciphertext !== "string" || typeof envelope.tag !== "string") {
+      throw corrupted("not a switchboard secrets file");
+    }
+    if (envelope.version !== VERSION || envelope.cipher !== CIPHER) throw corrupted(`unknown format version ${String(envelope.version)}`);
+    if (envelope.key_check !== this.keyCheck()) {
+      throw new SecretStoreError(
+        this.path,
+        "wrong data key: SWITCHBOARD_SECRET_KEY (or the key file) is not the key this secrets file was written with",
+      );
+    }
+    let plaintext: Buffer;
+    try {
+      const decipher = createDecipheriv(CIPHER, this.key, Buffer.from(envelope.nonce, "base64"));
+      decipher.setAAD(aad(envelope.key_check));
+      decipher.setAuthTag(Buffer.from(envelope.tag, "base64"));
+      plaintext = Buffer.concat([decipher.update(Buffer.from(envelope.ciphertext, "base64")), decipher.final()]);
+    } catch {
+      throw corrupted("its contents fail authentication: it was damaged or modified");
+    }
+    try {
+      const parsed = JSON.parse(plaintext.toString("utf8")) as { secrets: Record<string, StoredSecret> };
+      return new Map(Object.entries(parsed.secrets));
+    } catch {
+      throw corrupted("its decrypted contents are not valid");
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  private keyCheck(): string {
+    return createHmac("sha256", this.key).update("switchboard-secrets key check v1").digest("hex").slice(0, 16);
+  }
+
+  /** An exclusive lock file next to the store; a lock older than 30 s is a crashed writer's and is broken. */
+  private lock(): () => void {
+    const lockPath = `${this.path}.lock`;
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        closeSync(openSync(lockPath, "wx", 0o600));
+        return () => rmSync(lockPath, { force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+          throw new SecretStoreError(this.path, `cannot lock the secrets file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+        }
+      }
+      try {
+        if (Date.now() - statSync(lockPath).mtimeMs > LOCK_STALE_MS) unlinkSync(lockPath);
+      } catch {
+        // Released meanwhile: try again.
+      }
+      if (Date.now() > deadline) throw new SecretStoreError(this.path, `another writer holds ${lockPath}; try again`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    }
+  }
+}
+
+function aad(keyCheck: string): Buffer {
+  return Buffer.from(`${FORMAT}/v${VERSION}/${keyCheck}`, "utf8");
+}
+
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse to fsync a directory; the rename is still atomic.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

@@ -1,0 +1,250 @@
+import Vault from "hashi-vault-js";
+import type { Logger } from "../observability/logger.js";
+import type { SecretMetrics } from "./secret-metrics.js";
+import { scrubVaultError, VaultError } from "./vault-error.js";
+
+/** How the gateway logs in to Vault. */
+export type VaultAuth =
+  /** VAULT_TOKEN: used as is, renewed while renewable; it cannot be replaced once it reaches its max TTL. */
+  | { method: "token"; token: string }
+  /** VAULT_ROLE_ID + VAULT_SECRET_ID: a fresh token at each login, so the gateway logs in again when one reaches its max TTL. */
+  | { method: "approle"; roleId: string; secretId: string; mount: string };
+
+/** Says a part is degraded (with the reason) or well again (undefined). */
+export type DegradedReporter = (component: string, problem: string | undefined) => void;
+
+export interface VaultClientOptions {
+  /** VAULT_ADDR, without "/v1". */
+  address: string;
+  namespace?: string;
+  auth: VaultAuth;
+  timeoutMs: number;
+  /** A CA bundle for a Vault with a private CA (VAULT_CACERT). */
+  caCertFile?: string;
+  logger: Logger;
+  metrics?: SecretMetrics;
+  reportDegraded?: DegradedReporter;
+  /** Renew (or log in again) when this fraction of the token's lease has passed. */
+  renewFraction?: number;
+  now?: () => number;
+}
+
+/** A KV v2 secret at one version. */
+export interface KvSecret {
+  version: number;
+  data: Record<string, unknown>;
+}
+
+/** What hashi-vault-js resolves to (its typings say `Object`). */
+interface AuthAnswer {
+  client_token: string;
+  lease_duration: number;
+  renewable: boolean;
+}
+interface LookupAnswer {
+  ttl: number;
+  creation_ttl?: number;
+  renewable: boolean;
+}
+interface KvAnswer {
+  data?: Record<string, unknown> | null;
+  metadata?: { version?: number; deletion_time?: string; destroyed?: boolean };
+}
+
+const MAX_RETRY_MS = 30_000;
+
+/**
+ * The gateway's Vault session, through hashi-vault-js: logs in (token or
+ * AppRole), renews the token before its lease ends, logs in again (AppRole)
+ * when the token reaches its max TTL or is revoked, and reads KV v2 secrets.
+ * Every error leaving this class is a scrubbed VaultError: the token, the
+ * role id and the secret id never appear in a message or a log line.
+ */
+export class VaultClient {
+  private readonly vault: Vault;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly renewFraction: number;
+  private token: string | undefined;
+  /** The TTL asked for at each renewal: the token's own TTL when it was issued. */
+  private increment = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private retryMs = 1_000;
+  private loggingIn: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: VaultClientOptions) {
+    const https = options.address.startsWith("https:");
+    this.vault = new Vault({
+      baseUrl: `${options.address}/v1`,
+      timeout: options.timeoutMs,
+      namespace: options.namespace,
+      https: https && options.caCertFile !== undefined,
+      cacert: options.caCertFile,
+    });
+    this.logger = options.logger.child({ component: "vault" });
+    this.now = options.now ?? Date.now;
+    this.renewFraction = options.renewFraction ?? 2 / 3;
+  }
+
+  get authMethod(): VaultAuth["method"] {
+    return this.options.auth.method;
+  }
+
+  /** Logs in (or looks the token up) unless a session exists; concurrent callers share one login. */
+  async start(): Promise<void> {
+    if (this.token) return;
+    await (this.loggingIn ?? this.login());
+  }
+
+  /** Reads the latest version of a KV v2 secret at `mount`/`path`. */
+  async readKv(mount: string, path: string): Promise<KvSecret> {
+    await this.start();
+    const operation = `read ${mount}/${path}`;
+    let answer: KvAnswer;
+    try {
+      answer = await this.call("read", operation, (token) => this.vault.readKVSecret(token, path, undefined, mount) as Promise<KvAnswer>);
+    } catch (err) {
+      if (!(err instanceof VaultError) || !err.forbidden || !(await this.tokenExpired())) throw err;
+      // The token expired or was revoked under us: a fresh login, then the read once more.
+      await this.login();
+      answer = await this.call("read", operation, (token) => this.vault.readKVSecret(token, path, undefined, mount) as Promise<KvAnswer>);
+    }
+    const version = answer.metadata?.version;
+    if (!answer.data || typeof version !== "number") {
+      throw new VaultError(operation, `Vault ${operation} failed: its latest version is deleted or destroyed`, 404);
+    }
+    return { version, data: answer.data };
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Logs in with AppRole, or looks the given token up to learn its lease; then schedules the renewal. */
+  private login(): Promise<void> {
+    this.loggingIn ??= (async () => {
+      try {
+        const auth = this.options.auth;
+        if (auth.method === "approle") {
+          const answer = await this.call("login", "AppRole login", () => this.vault.loginWithAppRole(auth.roleId, auth.secretId, `auth/${auth.mount}`) as Promise<AuthAnswer>, false);
+          this.token = answer.client_token;
+          this.increment = answer.lease_duration;
+          this.logger.info({ ttlSeconds: answer.lease_duration, renewable: answer.renewable }, "logged in to Vault with AppRole");
+          this.schedule(answer.lease_duration, answer.renewable);
+        } else {
+          this.token = auth.token;
+          const info = await this.call("lookup", "token lookup", (token) => this.vault.lookupSelfToken(token) as Promise<LookupAnswer>);
+          this.increment = info.creation_ttl || info.ttl;
+          this.logger.info({ ttlSeconds: info.ttl, renewable: info.renewable }, info.ttl > 0 ? "using the Vault token from VAULT_TOKEN" : "using a Vault token that never expires");
+          this.schedule(info.ttl, info.renewable);
+        }
+        this.retryMs = 1_000;
+        this.options.reportDegraded?.("vault.auth", undefined);
+      } catch (err) {
+        const error = err instanceof VaultError ? err : scrubVaultError(err, "login", this.knownSecrets());
+        this.options.reportDegraded?.("vault.auth", error.message);
+        this.logger.error({ error: error.message }, "Vault login failed");
+        this.retryLater(() => this.login());
+        throw error;
+      } finally {
+        this.loggingIn = undefined;
+      }
+    })();
+    return this.loggingIn;
+  }
+
+  /** Plans the next renewal (or, for a token that cannot be renewed, the next login) at a fraction of the lease. */
+  private schedule(leaseSeconds: number, renewable: boolean): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.closed || leaseSeconds <= 0) return; // a token that never expires
+    const delay = Math.max(250, leaseSeconds * 1000 * this.renewFraction);
+    if (renewable) {
+      this.timer = setTimer(() => void this.renew(), delay);
+    } else if (this.options.auth.method === "approle") {
+      this.timer = setTimer(() => void this.login().catch(() => undefined), delay);
+    } else {
+      this.logger.warn({ expiresAt: new Date(this.now() + leaseSeconds * 1000).toISOString() }, "the Vault token cannot be renewed; the gateway keeps its last known secrets once it expires");
+    }
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      const answer = await this.call("renew", "token renewal", (token) => this.vault.renewSelfToken(token, `${this.increment}s`) as Promise<AuthAnswer>);
+      this.retryMs = 1_000;
+      this.options.reportDegraded?.("vault.auth", undefined);
+      if (answer.lease_duration < this.increment) {
+        // Vault capped the lease: the token reaches its max TTL at the end of this one.
+        if (this.options.auth.method === "approle") {
+          this.logger.info({ ttlSeconds: answer.lease_duration }, "the Vault token reaches its max TTL soon; logging in again before it does");
+          this.timer = setTimer(() => void this.login().catch(() => undefined), Math.max(250, answer.lease_duration * 1000 * this.renewFraction));
+        } else {
+          this.logger.warn(
+            { expiresAt: new Date(this.now() + answer.lease_duration * 1000).toISOString() },
+            "the Vault token reaches its max TTL and cannot be renewed past it; use AppRole (VAULT_ROLE_ID, VAULT_SECRET_ID) to log in again automatically",
+          );
+          if (this.timer) clearTimeout(this.timer);
+          this.timer = undefined;
+        }
+        return;
+      }
+      this.logger.debug({ ttlSeconds: answer.lease_duration }, "renewed the Vault token");
+      this.schedule(answer.lease_duration, answer.renewable);
+    } catch (err) {
+      const error = err as VaultError;
+      if (this.options.auth.method === "approle") {
+        this.logger.warn({ error: error.message }, "could not renew the Vault token; logging in again");
+        await this.login().catch(() => undefined);
+        return;
+      }
+      this.options.reportDegraded?.("vault.auth", error.message);
+      this.logger.error({ error: error.message }, "could not renew the Vault token");
+      if (!error.forbidden) this.retryLater(() => this.renew());
+    }
+  }
+
+  /** Whether the current token is no longer valid (as opposed to lacking a policy). */
+  private async tokenExpired(): Promise<boolean> {
+    if (this.options.auth.method !== "approle") return false;
+    try {
+      await this.call("lookup", "token lookup", (token) => this.vault.lookupSelfToken(token) as Promise<LookupAnswer>);
+      return false;
+    } catch (err) {
+      return err instanceof VaultError && err.forbidden;
+    }
+  }
+
+  private retryLater(action: () => Promise<void>): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    const delay = this.retryMs;
+    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+    this.timer = setTimer(() => void action().catch(() => undefined), delay);
+  }
+
+  /** Runs one hashi-vault-js call: counts it, and scrubs whatever it throws. */
+  private async call<T>(metric: string, operation: string, run: (token: string) => Promise<T>, needsToken = true): Promise<T> {
+    if (needsToken && !this.token) throw new VaultError(operation, `Vault ${operation} failed: not logged in`);
+    try {
+      const result = await run(this.token ?? "");
+      this.options.metrics?.vaultRequests.inc({ operation: metric, result: "ok" });
+      return result;
+    } catch (err) {
+      this.options.metrics?.vaultRequests.inc({ operation: metric, result: "error" });
+      throw scrubVaultError(err, operation, this.knownSecrets());
+    }
+  }
+
+  private knownSecrets(): (string | undefined)[] {
+    const auth = this.options.auth;
+    return auth.method === "approle" ? [this.token, auth.roleId, auth.secretId] : [this.token, auth.token];
+  }
+}
+
+function setTimer(action: () => void, ms: number): NodeJS.Timeout {
+  const timer = setTimeout(action, ms);
+  timer.unref();
+  return timer;
+}

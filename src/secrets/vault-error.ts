@@ -1,0 +1,75 @@
+/**
+ * A failed Vault request, rebuilt from what is safe to show. hashi-vault-js
+ * throws axios errors that carry the request: the token in
+ * `config.headers['X-Vault-Token']`, the AppRole secret id in `config.data`,
+ * the socket in `request`. None of that may reach a log line or a wrapped
+ * error, so nothing of the original error is kept (not even as `cause`).
+ */
+export class VaultError extends Error {
+  /** The operation that failed: "login", "renew", "lookup", "read secret/…". */
+  readonly operation: string;
+  /** Vault's HTTP status, when it answered. */
+  readonly status: number | undefined;
+  /** The network error code (ECONNREFUSED, ECONNABORTED, …), when it did not. */
+  readonly code: string | undefined;
+
+  constructor(operation: string, message: string, status?: number, code?: string) {
+    super(message);
+    this.name = "VaultError";
+    this.operation = operation;
+    this.status = status;
+    this.code = code;
+  }
+
+  /** Vault could not be reached (or did not answer in time): worth retrying, and keeping the last known secrets. */
+  get unreachable(): boolean {
+    return this.status === undefined || this.status >= 500;
+  }
+
+  /** The token is no longer valid (expired or revoked): log in again. */
+  get forbidden(): boolean {
+    return this.status === 403;
+  }
+}
+
+const NETWORK_WORDS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ECONNABORTED: "timed out",
+  ETIMEDOUT: "timed out",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host not found",
+  ERR_NETWORK: "network error",
+};
+
+/**
+ * Turns anything hashi-vault-js (or axios) threw into a VaultError whose
+ * message holds only the operation, Vault's status and its error strings,
+ * with every known secret (`secrets`: token, secret id, role id) blanked out
+ * even there.
+ */
+export function scrubVaultError(err: unknown, operation: string, secrets: readonly (string | undefined)[]): VaultError {
+  const raw = err as { response?: { status?: unknown; data?: { errors?: unknown } }; code?: unknown; message?: unknown } | undefined;
+  const status = typeof raw?.response?.status === "number" ? raw.response.status : undefined;
+  const code = typeof raw?.code === "string" && /^[A-Z_]+$/.test(raw.code) ? raw.code : undefined;
+  let detail: string;
+  if (status !== undefined) {
+    const errors = Array.isArray(raw?.response?.data?.errors) ? raw.response.data.errors.filter((e): e is string => typeof e === "string") : [];
+    detail = `HTTP ${status}${errors.length > 0 ? ` (${errors.join("; ").slice(0, 300)})` : ""}`;
+  } else if (code) {
+    detail = `Vault unreachable: ${NETWORK_WORDS[code] ?? code}`;
+  } else {
+    // Not an HTTP error (a bug or an assertion in the library): keep its first line only.
+    detail = typeof raw?.message === "string" ? raw.message.split("\n", 1)[0]!.slice(0, 200) : "unknown error";
+  }
+  return new VaultError(operation, redact(`Vault ${operation} failed: ${detail}`, secrets), status, code);
+}
+
+/** Blanks out every occurrence of each secret in `text`. */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) out = out.split(secret).join("[redacted]");
+  }
+  return out;
+}

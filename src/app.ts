@@ -1,10 +1,12 @@
 import type { AddressInfo } from "node:net";
 import type { DestinationStream } from "pino";
 import { createAdminService } from "./api/admin/admin-service.js";
+import { createProviderAdmin } from "./api/admin/provider-admin.js";
 import { Authenticator, createAuthInterceptor } from "./auth/auth-interceptor.js";
 import { bootstrapAuth } from "./auth/bootstrap.js";
 import { ChainedKeyDirectory, MasterKeyDirectory } from "./auth/key-directory.js";
 import type { GatewayConfig } from "./config/config.js";
+import { buildKeyPool, buildSecrets } from "./config/secrets-config.js";
 import { Dispatcher, type ProviderRuntime } from "./gateway/dispatcher.js";
 import { Gateway } from "./gateway/gateway.js";
 import { Router } from "./gateway/router.js";
@@ -12,14 +14,16 @@ import { createLogger, type Logger } from "./observability/logger.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createRequestInterceptor } from "./observability/request-interceptor.js";
 import { createAdapter } from "./providers/registry.js";
-import { createCredential } from "./secrets/credential.js";
-import { KeyPool } from "./secrets/key-pool.js";
-import { EnvSecretSource, SecretResolver } from "./secrets/secret-source.js";
+import { ProviderPools } from "./secrets/provider-pools.js";
+import { SecretMetrics } from "./secrets/secret-metrics.js";
+import { createSecretResolver } from "./secrets/secret-sources.js";
 import { HealthState } from "./server/health-service.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { OnePortServer } from "./server/one-port-server.js";
 import { createRestHandler } from "./server/openai-rest/rest-handler.js";
 import { API_SERVICES, createRoutes } from "./server/routes.js";
+import { buildUsageConfig } from "./config/usage-config.js";
+import { createUsageSystem } from "./usage/usage-system.js";
 
 export interface SwitchboardOptions {
   env?: NodeJS.ProcessEnv;
@@ -50,28 +54,46 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   const env = options.env ?? process.env;
   const logger = createLogger(config.logLevel, options.logDestination);
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics });
-  const secrets = new SecretResolver([new EnvSecretSource(env)]);
+  const health = new HealthState(API_SERVICES.map((service) => service.typeName));
+  // Vendor keys: read from env, the encrypted file or Vault; Vault keys stay live (new versions become canaries).
+  const secretMetrics = new SecretMetrics(metrics.registry);
+  const secrets = createSecretResolver({ config: config.secrets ?? buildSecrets(undefined, env, config.dataDir), env, providers: config.providers, logger, metrics: secretMetrics, health });
+  const pools = await ProviderPools.create(config.providers, { resolver: secrets, logger, metrics: secretMetrics, rules: config.keyPool ?? buildKeyPool(undefined) }).catch(
+    async (err: unknown) => {
+      await secrets.close();
+      throw err;
+    },
+  );
 
   const providers = new Map<string, ProviderRuntime>();
   for (const provider of config.providers) {
-    const credentials = await Promise.all(
-      provider.keys.map(async (key) => ({
-        credential: createCredential(
-          `${provider.name}/${key.id}`,
-          key.secret ? await secrets.resolve(key.secret) : "",
-          key.secondary ? await secrets.resolve(key.secondary) : undefined,
-        ),
-        weight: key.weight,
-      })),
-    );
-    providers.set(provider.name, { adapter: createAdapter(provider), pool: new KeyPool(provider.name, credentials), timeoutMs: provider.timeoutMs });
+    providers.set(provider.name, {
+      adapter: createAdapter(provider),
+      pool: pools.pool(provider.name)!,
+      timeoutMs: provider.timeoutMs,
+      firstTokenTimeoutMs: provider.firstTokenTimeoutMs,
+      hedge: provider.hedge,
+    });
   }
 
   const router = new Router(config.routes, new Set(providers.keys()));
-  const gateway = new Gateway({ router, dispatcher: new Dispatcher(providers, metrics), providers, logger });
   const auth = bootstrapAuth(config.dataDir, env);
-  const authenticator = new Authenticator(auth.hasher, new ChainedKeyDirectory([new MasterKeyDirectory(auth.masterDigest)]));
-  const health = new HealthState(API_SERVICES.map((service) => service.typeName));
+  // Gateway keys, limits, budgets and the usage ledger (SQLite or Postgres; Redis when REDIS_URL is set).
+  const usage = await createUsageSystem({
+    config: config.usage ?? buildUsageConfig({}, env, "environment", config.dataDir),
+    env,
+    hasher: auth.hasher,
+    router,
+    metrics,
+    logger,
+    health,
+  }).catch(async (err: unknown) => {
+    pools.close();
+    await secrets.close();
+    throw err;
+  });
+  const gateway = new Gateway({ router, dispatcher: new Dispatcher(providers, metrics, { traffic: config.traffic }), providers, logger, hooks: usage.hooks });
+  const authenticator = new Authenticator(auth.hasher, new ChainedKeyDirectory([new MasterKeyDirectory(auth.masterDigest), usage.keys]));
 
   const server = new OnePortServer({
     host: config.server.host,
@@ -79,7 +101,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     tls: config.server.tls,
     logger,
     handler: createHttpHandler({
-      routes: createRoutes(gateway, health, createAdminService()),
+      routes: createRoutes(gateway, health, createAdminService(...usage.admin, createProviderAdmin(pools, new Map(config.providers.map((p) => [p.name, p.dialect])), logger))),
       interceptors: [createRequestInterceptor(logger, metrics), createAuthInterceptor(authenticator)],
       corsOrigins: config.server.corsOrigins,
       metrics,
@@ -101,6 +123,10 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
         health.setServing(false);
         await server.shutdown(config.server.shutdownGraceMs);
         await gateway.close();
+        // After the drain every completed call's ledger row is queued: write them all.
+        await usage.close();
+        pools.close();
+        await secrets.close();
       })();
       return stopping;
     },

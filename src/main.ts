@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { createSwitchboard } from "./app.js";
+import { keysCommand } from "./cli/keys-command.js";
+import { secretsCommand } from "./cli/secrets-command.js";
+import { usageCommand } from "./cli/usage-command.js";
 import { ConfigError } from "./config/config-error.js";
 import { loadConfig } from "./config/load-config.js";
 
@@ -7,6 +10,9 @@ const USAGE = `usage: switchboard <command>
 
 commands:
   serve     start the gateway (default)
+  secrets   set, list or remove secrets in the encrypted file (switchboard secrets help)
+  keys      create, list, update or revoke gateway keys on a running gateway (switchboard keys help)
+  usage     requests, tokens and cost from the usage ledger (switchboard usage --since 7d --by provider)
   help      show this text
 
 configuration: environment variables and an optional YAML file in SWITCHBOARD_CONFIG (see README).`;
@@ -48,6 +54,15 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "serve":
       return serve();
+    case "secrets":
+      process.exitCode = await secretsCommand(argv.slice(1));
+      return;
+    case "keys":
+      process.exitCode = await keysCommand(argv.slice(1));
+      return;
+    case "usage":
+      process.exitCode = await usageCommand(argv.slice(1));
+      return;
     case "help":
     case "--help":
     case "-h":

@@ -10,7 +10,8 @@ import { validateChat, validateEmbed } from "./validate.js";
 export function callContext(ctx: HandlerContext): CallContext {
   const principal = ctx.values.get(principalKey);
   if (!principal) throw new ConnectError("not authenticated", Code.Unauthenticated);
-  return { principal, signal: ctx.signal, info: ctx.values.get(callInfoKey) };
+  const timeoutMs = ctx.timeoutMs();
+  return { principal, signal: ctx.signal, deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs, info: ctx.values.get(callInfoKey) };
 }
 
 /** AIService: thin handlers that validate and hand over to the pipeline. */

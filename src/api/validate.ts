@@ -7,7 +7,7 @@ import type { ChatParams, EmbedParams } from "../providers/provider.js";
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Collects every problem with a request, so one round trip shows them all. */
-class Violations {
+export class Violations {
   private readonly list: BadRequest_FieldViolation[] = [];
 
   add(field: string, description: string): void {

@@ -1,4 +1,5 @@
 import { createContextKey } from "@connectrpc/connect";
+import type { KeyPolicy } from "./key-policy.js";
 
 /** Who is calling: the gateway key that authenticated, never the key itself. */
 export interface Principal {
@@ -8,6 +9,10 @@ export interface Principal {
   name: string;
   /** May call the AdminService. */
   admin: boolean;
+  /** The key's team ("" for none); ledger rows and reports group by it. */
+  team?: string;
+  /** Scopes, limits, budget and economy models of a stored key; undefined for the master key (no limits). */
+  policy?: KeyPolicy;
 }
 
 /** Set by the auth interceptor; read by handlers. Undefined only on unauthenticated services. */

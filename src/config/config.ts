@@ -1,3 +1,9 @@
+import type { HedgeConfig, TrafficConfig } from "./traffic.js";
+import type { KeyPoolConfig, SecretsConfig } from "./secrets-config.js";
+import type { UsageConfig } from "./usage-config.js";
+
+export type { KeyPoolConfig, SecretsConfig, VaultConfig } from "./secrets-config.js";
+
 /** A reference to a secret: resolved by a SecretSource, never stored as text in config. */
 export interface SecretRef {
   scheme: "env" | "file" | "vault";
@@ -22,7 +28,13 @@ export interface ProviderConfig {
   headers: Record<string, string>;
   /** Upper bound for one upstream attempt when the caller sets no deadline. */
   timeoutMs: number;
+  /** Streams: upper bound for the wait until the first token of an attempt. */
+  firstTokenTimeoutMs?: number;
+  /** Hedged unary calls, when configured. */
+  hedge?: HedgeConfig;
   maxTokensField?: "max_tokens" | "max_completion_tokens";
+  /** max_tokens sent when a caller gives none, for vendors that require one (Anthropic). */
+  defaultMaxTokens?: number;
 }
 
 export interface RouteConfig {
@@ -31,6 +43,8 @@ export interface RouteConfig {
   provider: string;
   /** The vendor's model name when it differs (aliases); the requested name otherwise. */
   upstreamModel?: string;
+  /** Models (or "provider/model") to fail over to, in order, each resolved as if requested. */
+  fallbacks?: string[];
 }
 
 export interface ServerConfig {
@@ -48,6 +62,14 @@ export interface GatewayConfig {
   logLevel: string;
   providers: ProviderConfig[];
   routes: RouteConfig[];
+  /** Retries, retry budget and circuit breakers; defaults when absent. */
+  traffic?: TrafficConfig;
+  /** The encrypted file and Vault behind `file:` and `vault:` references; defaults when absent. */
+  secrets?: SecretsConfig;
+  /** How key pools cool down, probe and promote keys; defaults when absent. */
+  keyPool?: KeyPoolConfig;
+  /** Gateway keys, limits, budgets, pricing and the usage store; defaults when absent. */
+  usage?: UsageConfig;
 }
 
 export function parseSecretRef(raw: string): SecretRef {

@@ -3,8 +3,11 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "./config-error.js";
 import { parseSecretRef, type GatewayConfig, type KeyConfig, type ProviderConfig, type RouteConfig } from "./config.js";
-import { PROVIDER_PRESETS, presetFor } from "./provider-presets.js";
+import { PROVIDER_PRESETS, presetBaseUrl, presetFor, type PresetApi, type ProviderPreset } from "./provider-presets.js";
 import { fileSchema, type ConfigFile } from "./schema.js";
+import { buildUsageConfig } from "./usage-config.js";
+import { buildHedge, buildTraffic, DEFAULT_FIRST_TOKEN_TIMEOUT_MS } from "./traffic.js";
+import { buildKeyPool, buildSecrets } from "./secrets-config.js";
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
@@ -54,14 +57,21 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
     const prefix = preset.name.toUpperCase();
     const key = env[`${prefix}_API_KEY`];
     const baseUrl = env[`${prefix}_BASE_URL`];
-    if (!key && !(preset.keyless && baseUrl)) continue;
+    const keyPair = key ? undefined : keyPairFor(preset, env, prefix);
+    if (!key && !keyPair && !(preset.keyless && baseUrl)) continue;
+    const api = keyPair ?? presetApiForMode(preset, env[`${prefix}_MODE`], prefix);
     providers.set(preset.name, {
       name: preset.name,
-      dialect: preset.dialect,
-      baseUrl: checkUrl(baseUrl ?? preset.defaultBaseUrl, "environment", `${prefix}_BASE_URL`),
-      keys: [{ id: "env", secret: key ? parseSecretRef(`env:${prefix}_API_KEY`) : undefined, weight: 1 }],
-      headers: {},
+      dialect: api.dialect,
+      baseUrl: checkUrl(baseUrl ?? api.defaultBaseUrl, "environment", `${prefix}_BASE_URL`),
+      keys: [
+        keyPair
+          ? { id: "env", secret: parseSecretRef(`env:${prefix}_AK`), secondary: parseSecretRef(`env:${prefix}_SK`), weight: 1 }
+          : { id: "env", secret: key ? parseSecretRef(`env:${prefix}_API_KEY`) : undefined, weight: 1 },
+      ],
+      headers: envHeaders(preset, env, prefix),
       timeoutMs: DEFAULT_TIMEOUT_MS,
+      firstTokenTimeoutMs: DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
       maxTokensField: preset.maxTokensField,
     });
   }
@@ -71,7 +81,7 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
     const preset = presetFor(name);
     const dialect = declared.dialect ?? preset?.dialect;
     if (!dialect) throw new ConfigError(source, `providers.${name}.dialect`, "required for a provider that is not a known vendor");
-    const baseUrl = declared.base_url ?? env[`${name.toUpperCase()}_BASE_URL`] ?? preset?.defaultBaseUrl;
+    const baseUrl = declared.base_url ?? env[`${name.toUpperCase()}_BASE_URL`] ?? (preset && presetBaseUrl(preset, dialect));
     if (!baseUrl) throw new ConfigError(source, `providers.${name}.base_url`, "required for a provider that is not a known vendor");
     const keys: KeyConfig[] = (declared.keys ?? []).map((key, index) => ({
       id: key.id ?? `key-${index + 1}`,
@@ -93,7 +103,10 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
       keys,
       headers: declared.headers ?? {},
       timeoutMs: declared.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+      firstTokenTimeoutMs: declared.first_token_timeout_ms ?? Math.min(declared.timeout_ms ?? DEFAULT_TIMEOUT_MS, DEFAULT_FIRST_TOKEN_TIMEOUT_MS),
+      hedge: buildHedge(declared.hedge),
       maxTokensField: declared.max_tokens_field ?? preset?.maxTokensField,
+      defaultMaxTokens: declared.default_max_tokens,
     });
   }
 
@@ -101,7 +114,7 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
     if (!providers.has(route.provider)) {
       throw new ConfigError(source, `routes.${index}.provider`, `unknown provider "${route.provider}" (configured: ${[...providers.keys()].join(", ") || "none"})`);
     }
-    return { model: route.model, provider: route.provider, upstreamModel: route.upstream_model };
+    return { model: route.model, provider: route.provider, upstreamModel: route.upstream_model, fallbacks: route.fallbacks };
   });
   // Default routes come after the file's, so the file can override any of them.
   for (const preset of PROVIDER_PRESETS) {
@@ -120,7 +133,39 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
     logLevel: env.LOG_LEVEL ?? file.log_level ?? "info",
     providers: [...providers.values()],
     routes,
+    traffic: buildTraffic(file.traffic),
+    secrets: buildSecrets(file.secrets, env, env.SWITCHBOARD_DATA_DIR ?? file.data_dir ?? "./data"),
+    keyPool: buildKeyPool(file.key_pool),
+    usage: buildUsageConfig(file, env, source, env.SWITCHBOARD_DATA_DIR ?? file.data_dir ?? "./data"),
   };
+}
+
+/** The key-pair API when both halves of the pair are set; half a pair is a mistake worth stopping for. */
+function keyPairFor(preset: ProviderPreset, env: NodeJS.ProcessEnv, prefix: string): PresetApi | undefined {
+  if (!preset.keyPairApi) return undefined;
+  const ak = env[`${prefix}_AK`];
+  const sk = env[`${prefix}_SK`];
+  if (!ak && !sk) return undefined;
+  if (!ak || !sk) throw new ConfigError("environment", ak ? `${prefix}_SK` : `${prefix}_AK`, `is required together with ${ak ? `${prefix}_AK` : `${prefix}_SK`}`);
+  return preset.keyPairApi;
+}
+
+/** Headers a preset takes from the environment (Qianfan v2's `appid` from QIANFAN_APPID). */
+function envHeaders(preset: ProviderPreset, env: NodeJS.ProcessEnv, prefix: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [header, suffix] of Object.entries(preset.envHeaders ?? {})) {
+    const value = env[`${prefix}_${suffix}`];
+    if (value) headers[header] = value;
+  }
+  return headers;
+}
+
+function presetApiForMode(preset: ProviderPreset, mode: string | undefined, prefix: string): PresetApi {
+  if (!mode || mode === preset.defaultMode) return preset;
+  const api = preset.modes?.[mode];
+  if (api) return api;
+  const known = [preset.defaultMode, ...Object.keys(preset.modes ?? {})].filter(Boolean);
+  throw new ConfigError("environment", `${prefix}_MODE`, known.length > 0 ? `unknown mode "${mode}" (known: ${known.join(", ")})` : "this provider has no modes");
 }
 
 function parsePort(value: string): number {

@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { usageFileFields } from "./usage-config.js";
+import { hedgeSchema, trafficSchema } from "./traffic.js";
+import { keyPoolSchema, secretsSchema } from "./secrets-config.js";
 
 const secretRef = z
   .string()
@@ -21,13 +24,21 @@ const providerSchema = z.strictObject({
   keys: z.array(keySchema).optional(),
   headers: z.record(z.string(), z.string()).optional(),
   timeout_ms: z.number().int().positive().optional(),
+  /** Streams: time allowed until the first token before the attempt is abandoned and retried elsewhere. */
+  first_token_timeout_ms: z.number().int().positive().optional(),
+  /** Hedged unary calls; off unless set. */
+  hedge: hedgeSchema.optional(),
   max_tokens_field: z.enum(["max_tokens", "max_completion_tokens"]).optional(),
+  /** max_tokens sent when a caller gives none, for vendors that require one (Anthropic). */
+  default_max_tokens: z.number().int().positive().optional(),
 });
 
 const routeSchema = z.strictObject({
   model: z.string().min(1),
   provider: z.string().min(1),
   upstream_model: z.string().min(1).optional(),
+  /** Models (or "provider/model") tried in order when this route's provider fails; each is routed as if requested. */
+  fallbacks: z.array(z.string().min(1)).optional(),
 });
 
 /** The YAML file's shape. Every section is optional: environment variables fill the rest. */
@@ -45,6 +56,10 @@ export const fileSchema = z.strictObject({
   log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional(),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "provider names are lower-case letters, digits, '_' and '-'"), providerSchema).optional(),
   routes: z.array(routeSchema).optional(),
+  traffic: trafficSchema.optional(),
+  secrets: secretsSchema.optional(),
+  key_pool: keyPoolSchema.optional(),
+  ...usageFileFields,
 });
 
 export type ConfigFile = z.infer<typeof fileSchema>;

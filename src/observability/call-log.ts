@@ -21,6 +21,8 @@ export function startCallLog(logger: Logger, metrics: GatewayMetrics, method: st
       provider: info.provider,
       model: info.model,
       requestedModel: info.requestedModel,
+      keyId: info.keyId,
+      downgraded: info.downgraded || undefined,
       durationMs: Math.round(seconds * 10_000) / 10,
       status,
       error: error?.rawMessage,

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -33,6 +33,122 @@ export class GatewayMetrics {
     help: "Upstream vendor call duration by provider and status.",
     labelNames: ["provider", "status"] as const,
     buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly retries = new Counter({
+    name: "switchboard_retries_total",
+    help: "Extra attempts on the same candidate (same or another key), by provider and the error that caused them.",
+    labelNames: ["provider", "reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly failovers = new Counter({
+    name: "switchboard_failovers_total",
+    help: "Moves to the next candidate of a call's fallback chain, by the provider left, the provider tried next, and the cause.",
+    labelNames: ["from", "to", "reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly retryBudgetExhausted = new Counter({
+    name: "switchboard_retry_budget_exhausted_total",
+    help: "Retries or hedges not sent because the provider's retry budget was spent.",
+    labelNames: ["provider"] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerTransitions = new Counter({
+    name: "switchboard_breaker_transitions_total",
+    help: "Circuit breaker state changes, by scope (provider or key), name (provider, or credential id) and new state.",
+    labelNames: ["scope", "name", "state"] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerSkips = new Counter({
+    name: "switchboard_breaker_skips_total",
+    help: "Candidates skipped at once, without a call: circuit_open (the provider's or every key's breaker) or keys_unavailable (the key pool had no usable key).",
+    labelNames: ["provider", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly hedges = new Counter({
+    name: "switchboard_hedges_total",
+    help: "Hedged attempts sent, by provider and which attempt answered first (primary, hedge, or none when both failed).",
+    labelNames: ["provider", "winner"] as const,
+    registers: [this.registry],
+  });
+
+  // Gateway keys, limits, budgets and the usage ledger. No per-key labels: keys are many; the ledger has them.
+  readonly rateLimited = new Counter({
+    name: "switchboard_rate_limited_total",
+    help: "Calls refused by a key's rate limit, by the limit that refused (requests or tokens).",
+    labelNames: ["limit"] as const,
+    registers: [this.registry],
+  });
+
+  readonly budgetRefusals = new Counter({
+    name: "switchboard_budget_refusals_total",
+    help: "Calls refused because the key's budget for the period is spent.",
+    registers: [this.registry],
+  });
+
+  readonly economyDowngrades = new Counter({
+    name: "switchboard_economy_downgrades_total",
+    help: "Calls served by an economy model because the key's budget reached its soft threshold (or was spent, in economy-only mode).",
+    labelNames: ["requested_model", "economy_model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly scopeRefusals = new Counter({
+    name: "switchboard_model_not_allowed_total",
+    help: "Calls refused because the key may not use the requested model.",
+    registers: [this.registry],
+  });
+
+  readonly cost = new Counter({
+    name: "switchboard_cost_total",
+    help: "What served calls cost by the price table, in units of the accounting currency, by provider.",
+    labelNames: ["provider", "currency"] as const,
+    registers: [this.registry],
+  });
+
+  readonly tokens = new Counter({
+    name: "switchboard_tokens_total",
+    help: "Tokens of served calls by provider and kind (prompt, completion, cached).",
+    labelNames: ["provider", "kind"] as const,
+    registers: [this.registry],
+  });
+
+  readonly unpricedCalls = new Counter({
+    name: "switchboard_unpriced_calls_total",
+    help: "Served calls whose model has no price (counted at zero cost): add it to pricing.models.",
+    labelNames: ["provider"] as const,
+    registers: [this.registry],
+  });
+
+  readonly ledgerRows = new Counter({
+    name: "switchboard_ledger_rows_total",
+    help: "Usage ledger rows written, or dropped because the store stayed unreachable and the queue overflowed.",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly ledgerQueued = new Gauge({
+    name: "switchboard_ledger_queued_rows",
+    help: "Usage ledger rows waiting to be written.",
+    registers: [this.registry],
+  });
+
+  readonly ledgerFlushDuration = new Histogram({
+    name: "switchboard_ledger_flush_duration_seconds",
+    help: "Time to write one batch of usage ledger rows.",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly redisUp = new Gauge({
+    name: "switchboard_redis_up",
+    help: "1 while Redis (shared limits, spend counters, revocations) is reachable, 0 while the fallback policy applies.",
     registers: [this.registry],
   });
 

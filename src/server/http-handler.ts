@@ -42,8 +42,12 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
       return;
     }
     if (req.method === "GET" && (path === "/healthz" || path === "/readyz")) {
-      const serving = path === "/healthz" || options.health.status() === 1;
-      res.writeHead(serving ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status: serving ? "ok" : "draining" }));
+      const serving = path === "/healthz" || options.health.ready();
+      // Degraded dependencies are named (with what it means for calls); liveness stays 200.
+      const dependencies = Object.fromEntries([...options.health.dependencies()].map(([name, dep]) => [name, dep.ok ? "ok" : dep.detail]));
+      const degraded = Object.values(dependencies).some((state) => state !== "ok");
+      const status = !serving ? (options.health.status() === 1 ? "unavailable" : "draining") : degraded ? "degraded" : "ok";
+      res.writeHead(serving ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status, dependencies }));
       return;
     }
     if (options.rest && path?.startsWith(options.rest.prefix)) {

@@ -1,9 +1,11 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema, BadRequestSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { failure } from "../support/failure.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
 
 const UPSTREAM_KEY = "sk-live-upstream-9f8e7d6c5b4a";
 let fake: OpenAIFake;
@@ -12,21 +14,14 @@ const hello = { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi
 
 beforeAll(async () => {
   fake = await startOpenAIFake({ apiKey: UPSTREAM_KEY });
-  gw = await startGateway({ OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: fake.baseUrl });
+  // One attempt per call: these tests map a single vendor failure (test/gateway covers retries and failover).
+  // Scripted 429s and rejections must not bench the one key for the tests after them (test/secrets covers key pools).
+  gw = await startGateway({ OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: fake.baseUrl }, { traffic: { retry: { max_attempts: 1 } }, key_pool: EVERY_CALL_REACHES_THE_VENDOR });
 });
 afterAll(async () => {
   await gw.stop();
   await fake.close();
 });
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("the call succeeded");
-}
 
 const openAIError = (message: string, type: string, code: string | null = null) => ({ error: { message, type, param: null, code } });
 

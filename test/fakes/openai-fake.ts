@@ -13,6 +13,10 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  */
 export interface OpenAIFakeOptions {
   apiKey: string;
+  /** More keys the fake accepts (a pool of several keys on one account). */
+  extraKeys?: string[];
+  /** Streams: drop the connection after this many content chunks (a mid-stream failure). */
+  breakStreamAfter?: number;
   models?: string[];
   /** Delay between stream chunks. */
   chunkDelayMs?: number;
@@ -131,7 +135,10 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
   };
   await send({ choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
   if (result.content !== null) {
-    for (const piece of pieces(result.content)) await send({ choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] });
+    for (const [i, piece] of pieces(result.content).entries()) {
+      if (i === options.breakStreamAfter) return void res.destroy();
+      await send({ choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] });
+    }
   }
   for (const [index, call] of result.toolCalls.entries()) {
     await send({ choices: [{ index: 0, delta: { tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }, finish_reason: null }] });
@@ -147,7 +154,7 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
 export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenAIFake> {
   const models = options.models ?? ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"];
   const server = await startFakeServer(async (req: RecordedRequest, res) => {
-    if (req.headers.authorization !== `Bearer ${options.apiKey}`) {
+    if (![options.apiKey, ...(options.extraKeys ?? [])].some((key) => req.headers.authorization === `Bearer ${key}`)) {
       const given = (req.headers.authorization ?? "").replace(/^Bearer\s+/, "");
       return sendJson(res, 401, {
         error: { message: `Incorrect API key provided: ${mask(given)}. You can find your API key at https://platform.openai.com/account/api-keys.`, type: "invalid_request_error", param: null, code: "invalid_api_key" },

@@ -2,11 +2,14 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
-import { ChatRequestSchema, type ChatStreamResponse, type ChatSummary } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { ChatRequestSchema, type ChatStreamResponse } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { FinishReason, ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { anthropicError, startAnthropicFake, type AnthropicFake } from "../fakes/anthropic-fake.js";
 import { sleep } from "../fakes/fake-server.js";
+import { failure } from "../support/failure.js";
 import { PROTOCOLS, startGateway, type TestGateway } from "../support/gateway.js";
+import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
+import { cancelAtDelta, drain } from "../support/streams.js";
 
 const UPSTREAM_KEY = "sk-ant-api03-upstream-secret-0123456789abcdef";
 let fake: AnthropicFake;
@@ -14,7 +17,9 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   fake = await startAnthropicFake({ apiKey: UPSTREAM_KEY });
-  gw = await startGateway({ ANTHROPIC_API_KEY: UPSTREAM_KEY, ANTHROPIC_BASE_URL: fake.baseUrl });
+  // One attempt per call, so a scripted vendor error reaches the caller (retries: test/gateway).
+  // Scripted 429s and rejections must not bench the one key for the tests after them (test/secrets covers key pools).
+  gw = await startGateway({ ANTHROPIC_API_KEY: UPSTREAM_KEY, ANTHROPIC_BASE_URL: fake.baseUrl }, { traffic: { retry: { max_attempts: 1 } }, key_pool: EVERY_CALL_REACHES_THE_VENDOR });
 });
 afterAll(async () => {
   await gw?.stop();
@@ -24,30 +29,6 @@ afterAll(async () => {
 const MODEL = "claude-sonnet-4-5";
 const hello = { model: MODEL, messages: [{ role: Role.USER, content: "hello there" }] };
 const tools = [{ name: "get_weather", description: "weather by city", parameters: { type: "object", properties: { query: { type: "string" } } } }];
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("the call succeeded");
-}
-
-/** Drains a stream: its text, its tool-call fragments, and every summary. */
-async function drain(stream: AsyncIterable<ChatStreamResponse>): Promise<{ text: string; fragments: number; summaries: ChatSummary[] }> {
-  let text = "";
-  let fragments = 0;
-  const summaries: ChatSummary[] = [];
-  for await (const event of stream) {
-    if (event.event.case === "delta") {
-      text += event.event.value.content;
-      fragments += event.event.value.toolCalls.length;
-    }
-    if (event.event.case === "summary") summaries.push(event.event.value);
-  }
-  return { text, fragments, summaries };
-}
 
 async function streamFailure(stream: AsyncIterable<ChatStreamResponse>): Promise<{ err: ConnectError; text: string }> {
   let text = "";
@@ -424,11 +405,7 @@ it("passes the caller's cancellation on to Anthropic", async () => {
     const controller = new AbortController();
     const before = fake.abandoned.length;
     const stream = gw.client().chatStream({ ...hello, messages: [{ role: Role.USER, content: "a long story" }] }, { signal: controller.signal });
-    await expect(
-      (async () => {
-        for await (const event of stream) if (event.event.case === "delta") controller.abort();
-      })(),
-    ).rejects.toThrow();
+    await expect(cancelAtDelta(stream, controller)).rejects.toThrow();
     for (let i = 0; i < 100 && fake.abandoned.length === before; i++) await sleep(20);
     expect(fake.abandoned.length).toBe(before + 1);
     expect((fake.abandoned.at(-1)!.body as { messages: { content: string }[] }).messages[0]!.content).toBe("a long story");

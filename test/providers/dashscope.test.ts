@@ -1,10 +1,13 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FinishReason, ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { ConfigError } from "../../src/config/config-error.js";
 import { buildConfig } from "../../src/config/load-config.js";
 import { startDashScopeFake, type DashScopeFake } from "../fakes/dashscope-fake.js";
+import { failureRecordedIn } from "../support/failure.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
+import { cancelAtDelta } from "../support/streams.js";
 
 const API_KEY = "sk-dashscope-upstream-0123456789abcdef";
 
@@ -15,7 +18,9 @@ const seenErrors: string[] = [];
 beforeAll(async () => {
   fake = await startDashScopeFake({ apiKey: API_KEY });
   // Only these two variables: the must-show zero-config path.
-  gw = await startGateway({ DASHSCOPE_API_KEY: API_KEY, DASHSCOPE_BASE_URL: fake.baseUrl });
+  // One attempt per call, so a scripted vendor error reaches the caller (retries: test/gateway).
+  // Scripted 429s and rejections must not bench the one key for the tests after them (test/secrets covers key pools).
+  gw = await startGateway({ DASHSCOPE_API_KEY: API_KEY, DASHSCOPE_BASE_URL: fake.baseUrl }, { traffic: { retry: { max_attempts: 1 } }, key_pool: EVERY_CALL_REACHES_THE_VENDOR });
 });
 afterAll(async () => {
   await gw?.stop();
@@ -24,16 +29,7 @@ afterAll(async () => {
 
 const hello = { model: "qwen-plus", messages: [{ role: Role.USER, content: "hello there" }] };
 
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (err) {
-    const error = ConnectError.from(err);
-    seenErrors.push(error.message);
-    return error;
-  }
-  throw new Error("the call succeeded");
-}
+const failure = failureRecordedIn(seenErrors);
 
 async function streamText(request: Parameters<ReturnType<TestGateway["client"]>["chatStream"]>[0], client = gw.client()) {
   let text = "";
@@ -259,15 +255,8 @@ describe("DashScope streams and the caller", () => {
     fake.options.extraWords = 200;
     try {
       const controller = new AbortController();
-      let deltas = 0;
       const abandonedBefore = fake.abandoned.length;
-      await expect(
-        (async () => {
-          for await (const event of gw.client().chatStream(hello, { signal: controller.signal })) {
-            if (event.event.case === "delta" && ++deltas === 2) controller.abort();
-          }
-        })(),
-      ).rejects.toThrow();
+      await expect(cancelAtDelta(gw.client().chatStream(hello, { signal: controller.signal }), controller, 2)).rejects.toThrow();
       await expect.poll(() => fake.abandoned.length, { timeout: 5_000 }).toBe(abandonedBefore + 1);
       expect(fake.abandoned.at(-1)!.path).toBe("/api/v1/services/aigc/text-generation/generation");
     } finally {

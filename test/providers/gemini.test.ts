@@ -1,13 +1,16 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
-import { ChatRequestSchema, type ChatStreamResponse, type ChatSummary } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { FinishReason, ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { Capability } from "../../gen/ts/switchboard/v1/models_pb.js";
 import { sleep } from "../fakes/fake-server.js";
 import { googleError, rateLimited, startGeminiFake, type GeminiFake } from "../fakes/gemini-fake.js";
+import { failure } from "../support/failure.js";
 import { PROTOCOLS, startGateway, type TestGateway } from "../support/gateway.js";
+import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
+import { cancelAtDelta, drain } from "../support/streams.js";
 
 const UPSTREAM_KEY = "AIzaSyUpstreamSecret0123456789abcdefXYZ";
 let fake: GeminiFake;
@@ -15,7 +18,9 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   fake = await startGeminiFake({ apiKey: UPSTREAM_KEY });
-  gw = await startGateway({ GEMINI_API_KEY: UPSTREAM_KEY, GEMINI_BASE_URL: fake.baseUrl });
+  // One attempt per call, so a scripted vendor error reaches the caller (retries: test/gateway).
+  // Scripted 429s and rejections must not bench the one key for the tests after them (test/secrets covers key pools).
+  gw = await startGateway({ GEMINI_API_KEY: UPSTREAM_KEY, GEMINI_BASE_URL: fake.baseUrl }, { traffic: { retry: { max_attempts: 1 } }, key_pool: EVERY_CALL_REACHES_THE_VENDOR });
 });
 afterAll(async () => {
   await gw?.stop();
@@ -25,29 +30,6 @@ afterAll(async () => {
 const MODEL = "gemini-2.5-flash";
 const hello = { model: MODEL, messages: [{ role: Role.USER, content: "hello there" }] };
 const tools = [{ name: "get_weather", description: "weather by city", parameters: { type: "object", properties: { query: { type: "string" } }, additionalProperties: false } }];
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("the call succeeded");
-}
-
-async function drain(stream: AsyncIterable<ChatStreamResponse>): Promise<{ text: string; fragments: number; summaries: ChatSummary[] }> {
-  let text = "";
-  let fragments = 0;
-  const summaries: ChatSummary[] = [];
-  for await (const event of stream) {
-    if (event.event.case === "delta") {
-      text += event.event.value.content;
-      fragments += event.event.value.toolCalls.length;
-    }
-    if (event.event.case === "summary") summaries.push(event.event.value);
-  }
-  return { text, fragments, summaries };
-}
 
 describe.each(PROTOCOLS)("Gemini through the gateway over %s", (protocol) => {
   it("answers Chat with the vendor's usage, thinking tokens as reasoning", async () => {
@@ -362,11 +344,7 @@ it("passes the caller's cancellation on to Gemini", async () => {
     const controller = new AbortController();
     const before = fake.abandoned.length;
     const stream = gw.client().chatStream({ ...hello, messages: [{ role: Role.USER, content: "a long story" }] }, { signal: controller.signal });
-    await expect(
-      (async () => {
-        for await (const event of stream) if (event.event.case === "delta") controller.abort();
-      })(),
-    ).rejects.toThrow();
+    await expect(cancelAtDelta(stream, controller)).rejects.toThrow();
     for (let i = 0; i < 100 && fake.abandoned.length === before; i++) await sleep(20);
     expect(fake.abandoned.length).toBe(before + 1);
     expect(fake.abandoned.at(-1)!.path).toContain(":streamGenerateContent");

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FinishReason, ResponseFormatType, Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
@@ -9,7 +9,10 @@ import { buildConfig } from "../../src/config/load-config.js";
 import { QianfanV1Adapter } from "../../src/providers/qianfan-v1/adapter.js";
 import { createCredential } from "../../src/secrets/credential.js";
 import { startQianfanFake, type QianfanFake } from "../fakes/qianfan-v1-fake.js";
+import { failureRecordedIn } from "../support/failure.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
+import { cancelAtDelta } from "../support/streams.js";
 
 // Shaped like Baidu's: 24 and 32 characters, no prefix the generic redaction would catch.
 const AK = "Q7fWk2LmZp9RtXv4Bn6Hc8Jd";
@@ -23,7 +26,9 @@ const seenErrors: string[] = [];
 beforeAll(async () => {
   fake = await startQianfanFake({ apiKey: AK, secretKey: SK });
   // Only these three variables: the must-show zero-config path.
-  gw = await startGateway({ QIANFAN_AK: AK, QIANFAN_SK: SK, QIANFAN_BASE_URL: fake.baseUrl });
+  // One attempt per call, so a scripted vendor error reaches the caller (retries: test/gateway).
+  // Scripted 429s and rejections must not bench the one key for the tests after them (test/secrets covers key pools).
+  gw = await startGateway({ QIANFAN_AK: AK, QIANFAN_SK: SK, QIANFAN_BASE_URL: fake.baseUrl }, { traffic: { retry: { max_attempts: 1 } }, key_pool: EVERY_CALL_REACHES_THE_VENDOR });
 });
 afterAll(async () => {
   await gw?.stop();
@@ -32,16 +37,7 @@ afterAll(async () => {
 
 const hello = { model: "ernie-4.0-8k", messages: [{ role: Role.USER, content: "hello there" }] };
 
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (err) {
-    const error = ConnectError.from(err);
-    seenErrors.push(error.message);
-    return error;
-  }
-  throw new Error("the call succeeded");
-}
+const failure = failureRecordedIn(seenErrors);
 
 async function streamText(request: Parameters<ReturnType<TestGateway["client"]>["chatStream"]>[0], protocol: "grpc" | "connect" = "connect") {
   let text = "";
@@ -349,15 +345,8 @@ describe("Qianfan v1 streams and the caller", () => {
     fake.options.extraWords = 200;
     try {
       const controller = new AbortController();
-      let deltas = 0;
       const abandonedBefore = fake.abandoned.length;
-      await expect(
-        (async () => {
-          for await (const event of gw.client().chatStream(hello, { signal: controller.signal })) {
-            if (event.event.case === "delta" && ++deltas === 2) controller.abort();
-          }
-        })(),
-      ).rejects.toThrow();
+      await expect(cancelAtDelta(gw.client().chatStream(hello, { signal: controller.signal }), controller, 2)).rejects.toThrow();
       await expect.poll(() => fake.abandoned.length, { timeout: 5_000 }).toBe(abandonedBefore + 1);
       expect(fake.abandoned.at(-1)!.path).toContain("/chat/completions_pro");
     } finally {

@@ -41,7 +41,9 @@ export type Protocol = "grpc" | "grpc-web" | "connect" | "connect-h2" | "grpc-we
 
 /** Starts a real gateway on an ephemeral loopback port with the given environment and config file contents. */
 export async function startGateway(env: NodeJS.ProcessEnv, file: ConfigFile = {}): Promise<TestGateway> {
-  const dataDir = mkdtempSync(join(tmpdir(), "switchboard-test-"));
+  // A data directory the caller gives is kept (to restart a gateway on it); a temporary one is removed on stop.
+  const ownDataDir = env.SWITCHBOARD_DATA_DIR === undefined;
+  const dataDir = env.SWITCHBOARD_DATA_DIR ?? mkdtempSync(join(tmpdir(), "switchboard-test-"));
   const fullEnv = { SWITCHBOARD_MASTER_KEY: MASTER_KEY, ...env };
   const config = buildConfig(file, { ...fullEnv, PORT: "0", HOST: "127.0.0.1", SWITCHBOARD_DATA_DIR: dataDir }, "test");
   config.server.shutdownGraceMs = 5_000;
@@ -74,7 +76,7 @@ export async function startGateway(env: NodeJS.ProcessEnv, file: ConfigFile = {}
     client: (protocol = "connect", key) => createClient(AIService, transport(protocol, key)),
     async stop() {
       await app.shutdown();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,21 +1,13 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { BudgetExhaustedAction } from "../../gen/ts/switchboard/v1/admin_keys_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { UsageDimension } from "../../gen/ts/switchboard/v1/admin_usage_pb.js";
+import { failure } from "../support/failure.js";
 import { BACKENDS, startUsageWorld, type UsageWorld } from "../support/usage-setup.js";
 
 const hi = (model: string) => ({ model, messages: [{ role: Role.USER, content: "hi" }] });
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("the call succeeded");
-}
 
 describe.each(BACKENDS)("budgets and the economy model on %s", (backend) => {
   let world: UsageWorld;

@@ -135,6 +135,7 @@ export class Dispatcher {
             clearTimeout(firstToken);
             delivered = true;
           }
+          attempt.touch();
           // The end event is the answer's last word: record the attempt before the summary is built from it.
           if (event.type === "end") attempt.end();
           yield event;
@@ -253,11 +254,15 @@ export class Dispatcher {
     const onCallerAbort = (): void => abort(ctx.signal.reason);
     if (ctx.signal.aborted) onCallerAbort();
     else ctx.signal.addEventListener("abort", onCallerAbort, { once: true });
-    const timer = setTimeout(() => abort(timeoutError(`provider "${candidate.provider}" did not answer within ${runtime.timeoutMs} ms`)), runtime.timeoutMs);
+    const timer = setTimeout(() => abort(timeoutError(`provider "${candidate.provider}" sent nothing for ${runtime.timeoutMs} ms`)), runtime.timeoutMs);
     let ended = false;
     return {
       call: { upstreamModel: candidate.upstreamModel, credential, signal: controller.signal },
       abort,
+      /** Streams: each event restarts the attempt timeout, so it bounds silence, not the length of an answer. */
+      touch: (): void => {
+        timer.refresh();
+      },
       end: (err?: unknown, abandoned = false, sampleLatency = false): void => {
         if (ended) return;
         ended = true;

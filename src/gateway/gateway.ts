@@ -168,7 +168,13 @@ export class Gateway {
     }
     const models = await this.modelCache.models;
     if (ctx.signal.aborted) throw toConnectError(ctx.signal.reason, ctx.signal);
-    return provider ? models.filter((model) => model.provider === provider) : models;
+    // A key sees only the models its scope lets it call.
+    const policy = ctx.principal.policy;
+    return models.filter(
+      (model) =>
+        (!provider || model.provider === provider) &&
+        (!policy || policy.allows(model.id, { provider: model.provider, upstreamModel: model.upstreamModel })),
+    );
   }
 
   private async discoverModels(): Promise<Model[]> {

@@ -71,6 +71,10 @@ describe.each<StoreKind>(["sqlite", "postgres"])("gateway keys on %s", (kind) =>
     // "provider/model" globs match what a model routes to.
     const embedded = await gw.client("connect", secret).embed({ model: "text-embedding-3-small", inputs: ["a"] });
     expect(embedded.embeddings).toHaveLength(1);
+    // The key's model list shows what its scope allows, and nothing else.
+    const listed = (await gw.client("connect", secret).listModels({})).models.map((m) => m.id);
+    expect(listed).toEqual(expect.arrayContaining(["gpt-4o-mini", "text-embedding-3-small"]));
+    expect(listed).not.toContain("gpt-4o");
   });
 
   it("lets only the master key and admin-scoped keys call the AdminService", async () => {

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { ConfigError } from "./config-error.js";
 import { parseSecretRef, type GatewayConfig, type KeyConfig, type ProviderConfig, type RouteConfig } from "./config.js";
 import { PROVIDER_PRESETS, presetBaseUrl, presetFor, type PresetApi, type ProviderPreset } from "./provider-presets.js";
+import { isGlob } from "../gateway/glob.js";
 import { fileSchema, type ConfigFile } from "./schema.js";
 import { buildUsageConfig } from "./usage-config.js";
 import { buildHedge, buildTraffic, DEFAULT_FIRST_TOKEN_TIMEOUT_MS } from "./traffic.js";
@@ -116,10 +117,11 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
     }
     return { model: route.model, provider: route.provider, upstreamModel: route.upstream_model, fallbacks: route.fallbacks };
   });
-  // Default routes come after the file's, so the file can override any of them.
-  for (const preset of PROVIDER_PRESETS) {
-    for (const model of preset.modelPatterns) routes.push({ model, provider: preset.name });
-  }
+  // Default routes come after the file's, so the file can override any of them. Among the
+  // defaults an exact name beats every glob: "text-embedding-004" is Gemini's even though
+  // OpenAI's "text-embedding-*" matches it too.
+  const defaults = PROVIDER_PRESETS.flatMap((preset) => preset.modelPatterns.map((model) => ({ model, provider: preset.name })));
+  routes.push(...defaults.filter((route) => !isGlob(route.model)), ...defaults.filter((route) => isGlob(route.model)));
 
   return {
     server: {

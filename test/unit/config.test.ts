@@ -35,6 +35,13 @@ describe("configuration from the environment alone", () => {
     expect(router.resolve("openai/ft:custom")).toEqual([{ provider: "openai", upstreamModel: "ft:custom" }]);
   });
 
+  it("prefers a vendor's exact model name to another vendor's glob", () => {
+    const config = buildConfig({}, { OPENAI_API_KEY: "a", GEMINI_API_KEY: "b" }, "env");
+    const router = new Router(config.routes, new Set(config.providers.map((p) => p.name)));
+    expect(router.resolve("text-embedding-004")[0]!.provider).toBe("gemini");
+    expect(router.resolve("text-embedding-3-small")[0]!.provider).toBe("openai");
+  });
+
   it("never copies a key's value into the config, only its reference", () => {
     const config = buildConfig({}, { DEEPSEEK_API_KEY: "sk-deep-secret" }, "env");
     expect(JSON.stringify(config)).not.toContain("sk-deep-secret");

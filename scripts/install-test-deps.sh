@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the full test suite needs beyond npm, skipping what is already
-# there: Redis and PostgreSQL (Debian packages), the OpenBao server (built once
+# there: Redis, PostgreSQL and Chromium (Debian packages), the OpenBao server (built once
 # from the Go module proxy and cached), grpcurl, and the Go and Python client
 # tool chains (through `npm run generate`'s installers). Needs root for apt.
 set -euo pipefail
@@ -11,6 +11,8 @@ log() { printf '[install-test-deps] %s\n' "$*" >&2; }
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
+# The browser test drives Debian's Chromium with playwright-core (no browser download).
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 if ((${#missing[@]} > 0)); then
   log "apt-get install ${missing[*]}"
   if [[ $(id -u) -ne 0 ]]; then

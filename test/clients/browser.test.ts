@@ -71,7 +71,7 @@ describe("Connect-Web in a real browser, from another origin", () => {
   it("streams an answer through the CORS preflight", async () => {
     const text = await page.evaluate(
       async ({ baseUrl, key }) => {
-        const w = window as unknown as BrowserWindow;
+        const w = globalThis as unknown as BrowserWindow;
         let out = "";
         await w.streamInto(w.connectFromBrowser(baseUrl, key), "hello from the browser", (piece) => (out += piece));
         return out;
@@ -84,7 +84,7 @@ describe("Connect-Web in a real browser, from another origin", () => {
   it("reads the request id the gateway exposes, and gets Unauthenticated without a key", async () => {
     const result = await page.evaluate(async (baseUrl) => {
       const res = await fetch(`${baseUrl}/switchboard.v1.AIService/ListModels`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-      return { status: res.status, requestId: res.headers.get("x-request-id"), body: await res.json() };
+      return { status: res.status, requestId: res.headers.get("x-request-id"), body: (await res.json()) as { code: string } };
     }, allowed.url);
     expect(result.status).toBe(401);
     expect(result.body.code).toBe("unauthenticated");
@@ -95,7 +95,7 @@ describe("Connect-Web in a real browser, from another origin", () => {
     const before = fake.requests.length;
     const outcome = await page.evaluate(
       async ({ baseUrl, key }) => {
-        const w = window as unknown as BrowserWindow;
+        const w = globalThis as unknown as BrowserWindow;
         try {
           await w.connectFromBrowser(baseUrl, key).chat({ model: "gpt-4o-mini", messages: [{ role: 2, content: "hi" }] });
           return "answered";

@@ -33,10 +33,12 @@ export function gatewayError(
   metadata: Record<string, string> = {},
   retryAfterMs?: number,
 ): ConnectError {
-  const details = [{ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) }];
+  const details: NonNullable<ConstructorParameters<typeof ConnectError>[3]> = [
+    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) },
+  ];
   const headers = new Headers();
   if (retryAfterMs !== undefined) {
-    details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(retryAfterMs) }) } as never);
+    details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(retryAfterMs) }) });
     headers.set("retry-after", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   }
   return new ConnectError(message, code, headers, details);

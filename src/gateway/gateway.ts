@@ -14,6 +14,7 @@ import { Capability, ModelSchema, type Model } from "../../gen/ts/switchboard/v1
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { Logger } from "../observability/logger.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
+import { isUpstreamError } from "../providers/upstream-error.js";
 import type { CallContext } from "./call-context.js";
 import { OPEN_HOOKS, type Admission, type CallHooks, type CallKind } from "./call-hooks.js";
 import type { Dispatcher, ProviderRuntime } from "./dispatcher.js";
@@ -184,9 +185,16 @@ export class Gateway {
     }
     const lists = await Promise.all(
       [...this.deps.providers.entries()].map(async ([name, runtime]) => {
+        let credentialId: string | undefined;
         try {
-          return { name, models: await runtime.adapter.listModels(runtime.pool.pick(), AbortSignal.timeout(10_000)) };
+          const credential = runtime.pool.pick();
+          credentialId = credential.id;
+          const models = await runtime.adapter.listModels(credential, AbortSignal.timeout(10_000));
+          // Report like any attempt, so a key picked here as a half-open probe gets its verdict.
+          runtime.pool.report(credential.id, { ok: true });
+          return { name, models };
         } catch (err) {
+          if (credentialId && isUpstreamError(err)) runtime.pool.report(credentialId, { ok: false, error: err });
           this.deps.logger.warn({ provider: name, error: (err as Error).message }, "could not list the provider's models");
           return { name, models: [] };
         }

@@ -21,6 +21,8 @@ export interface UsageLedgerOptions {
  */
 export class UsageLedger {
   private queue: LedgerRow[] = [];
+  /** Rows taken from the queue by a write that has not finished yet: still not in the ledger. */
+  private inFlight = 0;
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private failing = false;
@@ -49,12 +51,13 @@ export class UsageLedger {
       this.options.metrics.ledgerRows.inc({ result: "dropped" }, dropped.length);
       this.options.logger.error({ dropped: dropped.length }, "usage ledger queue full: oldest rows dropped (is the store reachable?)");
     }
-    this.options.metrics.ledgerQueued.set(this.queue.length);
+    this.options.metrics.ledgerQueued.set(this.queued);
     if (this.queue.length >= this.options.batchSize && !this.flushing) void this.flush().catch(() => {});
   }
 
+  /** Rows not yet in the ledger: those waiting and those being written. */
   get queued(): number {
-    return this.queue.length;
+    return this.queue.length + this.inFlight;
   }
 
   /** Writes every queued row (in batches); rejects if a batch cannot be written. */
@@ -91,21 +94,24 @@ export class UsageLedger {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.batchSize);
       const started = performance.now();
+      this.inFlight = batch.length;
       try {
         await this.store.insert(batch);
       } catch (err) {
         // Back to the front, in order, for the next try.
+        this.inFlight = 0;
         this.queue.unshift(...batch);
-        this.options.metrics.ledgerQueued.set(this.queue.length);
-        if (!this.failing) this.options.logger.error({ queued: this.queue.length, error: (err as Error).message }, "could not write usage ledger rows; will retry");
+        this.options.metrics.ledgerQueued.set(this.queued);
+        if (!this.failing) this.options.logger.error({ queued: this.queued, error: (err as Error).message }, "could not write usage ledger rows; will retry");
         this.failing = true;
         throw err;
       }
+      this.inFlight = 0;
       if (this.failing) this.options.logger.info("usage ledger writes work again");
       this.failing = false;
       this.options.metrics.ledgerRows.inc({ result: "written" }, batch.length);
       this.options.metrics.ledgerFlushDuration.observe((performance.now() - started) / 1000);
-      this.options.metrics.ledgerQueued.set(this.queue.length);
+      this.options.metrics.ledgerQueued.set(this.queued);
     }
   }
 }

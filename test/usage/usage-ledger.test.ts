@@ -59,6 +59,22 @@ describe("the usage ledger writer", () => {
     await l.close();
   });
 
+  it("counts rows being written as still queued until the store has them", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const store = { batches: [] as string[][], async insert(rows: readonly LedgerRow[]) { await held; this.batches.push(rows.map((r) => r.requestId)); } };
+    const { ledger: l } = ledger(store as unknown as FlakyStore);
+    l.append(row("x"));
+    l.append(row("y"));
+    const writing = l.flush();
+    expect(l.queued).toBe(2);
+    release();
+    await writing;
+    expect(l.queued).toBe(0);
+    expect(store.batches).toEqual([["x", "y"]]);
+    await l.close();
+  });
+
   it("on close, retries a failing store until it answers, within the time allowed", async () => {
     const store = new FlakyStore();
     const { ledger: l } = ledger(store);

@@ -35,12 +35,13 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
   },
   { name: "deepseek", dialect: "openai", defaultBaseUrl: "https://api.deepseek.com/v1", modelPatterns: ["deepseek-*"] },
   { name: "moonshot", dialect: "openai", defaultBaseUrl: "https://api.moonshot.cn/v1", modelPatterns: ["moonshot-*", "kimi-*"] },
-  { name: "zhipu", dialect: "openai", defaultBaseUrl: "https://open.bigmodel.cn/api/paas/v4", modelPatterns: ["glm-*", "embedding-*"] },
+  { name: "zhipu", dialect: "openai", defaultBaseUrl: "https://open.bigmodel.cn/api/paas/v4", modelPatterns: ["glm-*", "embedding-2", "embedding-3"] },
   {
     name: "qianfan",
     dialect: "openai",
     defaultBaseUrl: "https://qianfan.baidubce.com/v2",
-    modelPatterns: ["ernie-*"],
+    // Its embedding models by name: a glob such as `embedding-*` would also take Zhipu's.
+    modelPatterns: ["ernie-*", "embedding-v1", "bge-large-zh", "bge-large-en", "tao-8k"],
     envHeaders: { appid: "APPID" },
     // The legacy wenxinworkshop API; its token endpoint is on the same origin.
     keyPairApi: { dialect: "qianfan-v1", defaultBaseUrl: "https://aip.baidubce.com" },

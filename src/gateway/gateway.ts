@@ -203,14 +203,20 @@ export class Gateway {
     for (const { name, models } of lists) {
       for (const model of models) {
         const id = this.deps.router.routesTo(model.id, name) ? model.id : `${name}/${model.id}`;
-        if (byId.has(id)) continue;
+        const capabilities = model.embeddings ? [Capability.EMBEDDINGS] : CHAT_CAPABILITIES;
+        const declared = byId.get(id);
+        if (declared) {
+          // A declared name the vendor also lists: the vendor knows what it can do.
+          if (declared.provider === name && declared.upstreamModel === model.id) declared.capabilities = capabilities;
+          continue;
+        }
         byId.set(
           id,
           create(ModelSchema, {
             id,
             provider: name,
             upstreamModel: model.id,
-            capabilities: model.embeddings ? [Capability.EMBEDDINGS] : CHAT_CAPABILITIES,
+            capabilities,
             discovered: true,
           }),
         );

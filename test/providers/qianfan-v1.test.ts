@@ -358,7 +358,8 @@ describe("Qianfan v1 streams and the caller", () => {
 
 describe("Qianfan v1 embeddings and models", () => {
   it("embeds through the endpoint of the named model", async () => {
-    const res = await gw.client("grpc").embed({ model: "qianfan/bge-large-zh", inputs: ["a", "bb"] });
+    // Qianfan's embedding models are routed to it by name, with no provider prefix.
+    const res = await gw.client("grpc").embed({ model: "bge-large-zh", inputs: ["a", "bb"] });
     expect(res.embeddings.map((e) => e.index)).toEqual([0, 1]);
     expect(res.embeddings[1]!.values).toHaveLength(8);
     expect(res.usage?.promptTokens).toBe(2);
@@ -374,8 +375,8 @@ describe("Qianfan v1 embeddings and models", () => {
   it("lists the models of the endpoint table", async () => {
     const res = await gw.client().listModels({ provider: "qianfan" });
     const ids = res.models.map((m) => m.id);
-    expect(ids).toEqual(expect.arrayContaining(["ernie-4.0-8k", "ernie-3.5-8k", "ernie-speed-128k", "qianfan/embedding-v1"]));
-    expect(res.models.find((m) => m.id === "qianfan/embedding-v1")?.capabilities).toEqual([Capability.EMBEDDINGS]);
+    expect(ids).toEqual(expect.arrayContaining(["ernie-4.0-8k", "ernie-3.5-8k", "ernie-speed-128k", "embedding-v1", "tao-8k"]));
+    expect(res.models.find((m) => m.id === "embedding-v1")?.capabilities).toEqual([Capability.EMBEDDINGS]);
   });
 });
 

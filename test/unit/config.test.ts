@@ -42,6 +42,14 @@ describe("configuration from the environment alone", () => {
     expect(router.resolve("text-embedding-3-small")[0]!.provider).toBe("openai");
   });
 
+  it("routes each vendor's embedding models by name, without one vendor taking another's", () => {
+    const config = buildConfig({}, { QIANFAN_API_KEY: "a", ZHIPU_API_KEY: "b" }, "env");
+    const router = new Router(config.routes, new Set(config.providers.map((p) => p.name)));
+    expect(router.resolve("embedding-v1")[0]!.provider).toBe("qianfan");
+    expect(router.resolve("tao-8k")[0]!.provider).toBe("qianfan");
+    expect(router.resolve("embedding-3")[0]!.provider).toBe("zhipu");
+  });
+
   it("never copies a key's value into the config, only its reference", () => {
     const config = buildConfig({}, { DEEPSEEK_API_KEY: "sk-deep-secret" }, "env");
     expect(JSON.stringify(config)).not.toContain("sk-deep-secret");

@@ -25,7 +25,18 @@ export interface LedgerRow {
   status: string;
   cacheHit: boolean;
   downgraded: boolean;
-  attempts: number;
+  /** Every upstream attempt, in order: which candidates were tried, how each ended, and which served. */
+  attempts: LedgerAttempt[];
+}
+
+/** One upstream attempt as the ledger keeps it (stored as JSON in `attempt_log`). */
+export interface LedgerAttempt {
+  provider: string;
+  model: string;
+  /** "ok", or why it failed or was skipped ("rate_limited", "overloaded", "circuit_open", …). */
+  outcome: string;
+  ms: number;
+  hedged: boolean;
 }
 
 export type UsageGroup = "provider" | "model" | "key" | "team" | "day";
@@ -79,6 +90,7 @@ const COLUMNS = [
   "cache_hit",
   "downgraded",
   "attempts",
+  "attempt_log",
 ] as const;
 
 // Rows per INSERT statement: well under both engines' bound-parameter limits.
@@ -125,7 +137,8 @@ export class LedgerStore {
             row.status,
             row.cacheHit,
             row.downgraded,
-            row.attempts,
+            row.attempts.length,
+            JSON.stringify(row.attempts),
           );
           return `(${COLUMNS.map((_, i) => `$${start + i + 1}`).join(", ")})`;
         });
@@ -226,7 +239,7 @@ export class LedgerStore {
       status: String(row.status),
       cacheHit: bool(row.cache_hit),
       downgraded: bool(row.downgraded),
-      attempts: num(row.attempts),
+      attempts: JSON.parse(String(row.attempt_log)) as LedgerAttempt[],
     }));
   }
 }

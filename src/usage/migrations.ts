@@ -68,6 +68,12 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 2,
+    name: "usage ledger keeps each attempt",
+    // JSON, so SQL can look inside: Postgres `attempt_log::jsonb`, SQLite `json_each(attempt_log)`.
+    sql: "ALTER TABLE usage_ledger ADD COLUMN attempt_log TEXT NOT NULL DEFAULT '[]'",
+  },
 ];
 
 const ID_COLUMN = {

@@ -1,3 +1,4 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { KeyBudget } from "../auth/key-policy.js";
@@ -230,7 +231,13 @@ export class UsageHooks implements CallHooks {
       status: outcome.error ? codeToString(outcome.error.code) : "ok",
       cacheHit: outcome.cached ?? false,
       downgraded,
-      attempts: outcome.attempts.length,
+      attempts: outcome.attempts.map((attempt) => ({
+        provider: attempt.provider,
+        model: attempt.model,
+        outcome: attempt.outcome,
+        ms: attempt.duration ? durationMs(attempt.duration) : 0,
+        hedged: attempt.hedged,
+      })),
     };
   }
 

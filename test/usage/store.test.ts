@@ -50,7 +50,7 @@ function row(overrides: Partial<LedgerRow>): LedgerRow {
     status: "ok",
     cacheHit: false,
     downgraded: false,
-    attempts: 1,
+    attempts: [{ provider: "openai", model: "gpt-4o", outcome: "ok", ms: 19, hedged: false }],
     ...overrides,
   };
 }

@@ -5,8 +5,15 @@ import * as v1 from "../../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/ts/grpc/reflection/v1alpha/reflection_pb.js";
 
 type ReflectionRequest = v1.ServerReflectionRequest | v1alpha.ServerReflectionRequest;
-/** The response's fields, identical in v1 and v1alpha but for the type names. */
-type ResponseBody = Pick<v1.ServerReflectionResponse, "messageResponse">["messageResponse"];
+/**
+ * The response's oneof as plain values: v1 and v1alpha messages have the same
+ * fields under different type names, so this one shape initialises either.
+ */
+type ResponseBody =
+  | { case: "fileDescriptorResponse"; value: { fileDescriptorProto: Uint8Array[] } }
+  | { case: "listServicesResponse"; value: { service: { name: string }[] } }
+  | { case: "allExtensionNumbersResponse"; value: { baseTypeName: string; extensionNumber: number[] } }
+  | { case: "errorResponse"; value: { errorCode: number; errorMessage: string } };
 
 const NOT_FOUND = 5;
 const UNIMPLEMENTED = 12;
@@ -68,22 +75,22 @@ export class DescriptorIndex {
 function answer(index: DescriptorIndex, req: ReflectionRequest, sent: Set<string>): ResponseBody {
   const files = (file: DescFile | undefined, what: string): ResponseBody =>
     file
-      ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: index.encodeWithImports(file, sent) } as never }
-      : { case: "errorResponse", value: { errorCode: NOT_FOUND, errorMessage: `${what} not found` } as never };
+      ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: index.encodeWithImports(file, sent) } }
+      : { case: "errorResponse", value: { errorCode: NOT_FOUND, errorMessage: `${what} not found` } };
   const request = req.messageRequest;
   switch (request.case) {
     case "listServices":
-      return { case: "listServicesResponse", value: { service: index.services.map((s) => ({ name: s.typeName })) } as never };
+      return { case: "listServicesResponse", value: { service: index.services.map((s) => ({ name: s.typeName })) } };
     case "fileByFilename":
       return files(index.fileByName(request.value), `file "${request.value}"`);
     case "fileContainingSymbol":
       return files(index.fileBySymbol(request.value), `symbol "${request.value}"`);
     case "fileContainingExtension":
-      return { case: "errorResponse", value: { errorCode: NOT_FOUND, errorMessage: "no extensions are served" } as never };
+      return { case: "errorResponse", value: { errorCode: NOT_FOUND, errorMessage: "no extensions are served" } };
     case "allExtensionNumbersOfType":
-      return { case: "allExtensionNumbersResponse", value: { baseTypeName: request.value, extensionNumber: [] } as never };
+      return { case: "allExtensionNumbersResponse", value: { baseTypeName: request.value, extensionNumber: [] } };
     default:
-      return { case: "errorResponse", value: { errorCode: UNIMPLEMENTED, errorMessage: "unknown request" } as never };
+      return { case: "errorResponse", value: { errorCode: UNIMPLEMENTED, errorMessage: "unknown request" } };
   }
 }
 
@@ -108,7 +115,7 @@ export function createReflectionServices(index: DescriptorIndex): {
           yield create(v1alpha.ServerReflectionResponseSchema, {
             validHost: req.host,
             originalRequest: req,
-            messageResponse: answer(index, req, sent) as v1alpha.ServerReflectionResponse["messageResponse"],
+            messageResponse: answer(index, req, sent),
           });
         }
       },

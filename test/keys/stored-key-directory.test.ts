@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { KeyRecord } from "../../src/auth/key-policy.js";
 import type { KeyStore } from "../../src/auth/key-store.js";
 import { StoredKeyDirectory } from "../../src/auth/stored-key-directory.js";
@@ -62,12 +62,17 @@ describe("stored gateway keys behind the in-process cache", () => {
   it("remembers unknown keys briefly, so a flood of wrong keys does not reach the store", async () => {
     const store = new CountingStore();
     const dir = await directory(store);
-    for (let i = 0; i < 20; i++) expect(await dir.lookup(digest("wrong"))).toBeUndefined();
-    expect(store.lookups).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 120));
-    await dir.lookup(digest("wrong"));
-    expect(store.lookups).toBe(2);
-    dir.close();
+    vi.useFakeTimers({ toFake: ["Date"] }); // the clock moves only when the test says
+    try {
+      for (let i = 0; i < 20; i++) expect(await dir.lookup(digest("wrong"))).toBeUndefined();
+      expect(store.lookups).toBe(1);
+      vi.setSystemTime(Date.now() + 120);
+      await dir.lookup(digest("wrong"));
+      expect(store.lookups).toBe(2);
+    } finally {
+      vi.useRealTimers();
+      dir.close();
+    }
   });
 
   it("drops a key on eviction, and everything when the store's change counter moves", async () => {
@@ -90,13 +95,18 @@ describe("stored gateway keys behind the in-process cache", () => {
 
   it("refuses an expired key even from the cache", async () => {
     const store = new CountingStore();
-    store.records.set(record("soon").digest, record("soon", { expireMs: Date.now() + 80 }));
     const dir = await directory(store);
-    expect(await dir.lookup(digest("soon"))).toBeDefined();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(await dir.lookup(digest("soon"))).toBeUndefined();
-    expect(store.lookups).toBe(1);
-    dir.close();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      store.records.set(record("soon").digest, record("soon", { expireMs: Date.now() + 80 }));
+      expect(await dir.lookup(digest("soon"))).toBeDefined();
+      vi.setSystemTime(Date.now() + 100);
+      expect(await dir.lookup(digest("soon"))).toBeUndefined();
+      expect(store.lookups).toBe(1);
+    } finally {
+      vi.useRealTimers();
+      dir.close();
+    }
   });
 
   it("keeps serving a recently seen key while the store is unreachable, and says Unavailable for unknown ones", async () => {

@@ -64,8 +64,8 @@ describe("two gateway instances sharing Postgres and Redis", () => {
     const { secret, key } = await world.admin(a).createKey({ key: { displayName: "to revoke" } });
     // Instance B has the key in its cache.
     expect(await outcome(b.client("connect", secret).chat(hi("gpt-4o-mini")))).toBe("ok");
-    const revoked = Date.now();
     await world.admin(a).revokeKey({ name: key!.name });
+    const revoked = Date.now(); // the revocation is done on A: from here B has a second
     let refusedAfter: number | undefined;
     while (Date.now() - revoked < 3_000) {
       if ((await outcome(b.client("connect", secret).chat(hi("gpt-4o-mini")))).startsWith("Unauthenticated")) {

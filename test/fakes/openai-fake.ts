@@ -49,14 +49,23 @@ function mask(key: string): string {
 export function violation(body: Json): [string, string] | undefined {
   if (typeof body.model !== "string" || body.model === "") return ["you must provide a model parameter", "model"];
   if (!Array.isArray(body.messages) || body.messages.length === 0) return ["'messages' must be a non-empty array", "messages"];
+  const calledIds = new Set<string>();
   for (const [i, m] of body.messages.entries()) {
     if (!ROLES.has(m.role)) return [`Invalid value for 'messages[${i}].role'`, `messages[${i}].role`];
     if (m.role === "tool" && typeof m.tool_call_id !== "string") return [`Missing 'tool_call_id' in messages[${i}]`, `messages[${i}].tool_call_id`];
+    if (m.role === "tool" && !calledIds.has(m.tool_call_id)) {
+      return ["Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.", `messages[${i}].role`];
+    }
     if (m.content === undefined && !m.tool_calls) return [`Missing 'content' in messages[${i}]`, `messages[${i}].content`];
-    for (const call of m.tool_calls ?? []) {
+    for (const [j, call] of (m.tool_calls ?? []).entries()) {
       if (m.role !== "assistant" || call.type !== "function" || typeof call.id !== "string" || typeof call.function?.arguments !== "string") {
         return [`Invalid tool call in messages[${i}]`, `messages[${i}].tool_calls`];
       }
+      if (call.id.length > 40) {
+        const field = `messages[${i}].tool_calls[${j}].id`;
+        return [`Invalid '${field}': string too long. Expected a string with maximum length 40, but got a string with length ${call.id.length} instead.`, field];
+      }
+      calledIds.add(call.id);
     }
   }
   const inRange = (name: string, min: number, max: number) => body[name] === undefined || (typeof body[name] === "number" && body[name] >= min && body[name] <= max);

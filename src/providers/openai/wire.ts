@@ -1,5 +1,6 @@
 // The OpenAI Chat Completions wire format, shared by OpenAI, DeepSeek, Moonshot,
 // Zhipu GLM v4, Qianfan v2, DashScope compatible mode, Ollama and vLLM.
+import { createHash } from "node:crypto";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import {
@@ -47,13 +48,25 @@ export function toOpenAIMessage(message: Message): JsonObject {
   }
   if (message.name) out.name = message.name;
   if (message.toolCalls.length > 0) out.tool_calls = toOpenAIToolCalls(message.toolCalls);
-  if (message.toolCallId) out.tool_call_id = message.toolCallId;
+  if (message.toolCallId) out.tool_call_id = openAIToolCallId(message.toolCallId);
   return out;
 }
 
 /** An assistant message's `tool_calls`, which DashScope's native API shares. */
 export function toOpenAIToolCalls(calls: ToolCall[]): JsonObject[] {
-  return calls.map((call) => ({ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments || "{}" } }));
+  return calls.map((call) => ({ id: openAIToolCallId(call.id), type: "function", function: { name: call.name, arguments: call.arguments || "{}" } }));
+}
+
+const MAX_TOOL_CALL_ID = 40;
+
+/**
+ * OpenAI refuses a tool call id over 40 characters (`string_above_max_length`),
+ * and ids made elsewhere can be longer (Gemini's carry their thought signature),
+ * so a conversation that moves vendors would break. A long id becomes a digest
+ * of itself: the same on the assistant's call and on the tool's answer.
+ */
+export function openAIToolCallId(id: string): string {
+  return id.length <= MAX_TOOL_CALL_ID ? id : `call_${createHash("sha256").update(id).digest("base64url").slice(0, MAX_TOOL_CALL_ID - 5)}`;
 }
 
 /** Builds the request body. `vendor_options` go in first so the gateway's own fields win. */

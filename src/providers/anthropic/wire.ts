@@ -18,6 +18,7 @@ import {
 import { asObject, mergeTurns, parseDataUrl, toolArgumentsObject, type Turn } from "../message-content.js";
 import { messageText } from "../message-text.js";
 import type { ChatParams } from "../provider.js";
+import { toolCallIdFitting } from "../tool-call-ids.js";
 import { toolChoiceIn } from "../tool-choice.js";
 
 export const ANTHROPIC_VERSION = "2023-06-01";
@@ -95,6 +96,9 @@ function toAnthropicToolChoice(params: ChatParams): JsonObject | undefined {
  * content, consecutive same-role messages are merged, and in a user turn the
  * tool results come first, as Anthropic requires right after a tool_use turn.
  */
+/** Anthropic accepts `tool_use` ids of letters, digits, `_` and `-` only. */
+const anthropicToolUseId = toolCallIdFitting({ pattern: /^[a-zA-Z0-9_-]+$/ });
+
 export function toAnthropicMessages(provider: string, messages: Message[]): JsonObject[] {
   const turns: AnthropicTurn[] = [];
   for (const message of messages) {
@@ -106,12 +110,12 @@ export function toAnthropicMessages(provider: string, messages: Message[]): Json
           role: "assistant",
           blocks: [
             ...contentBlocks(message),
-            ...message.toolCalls.map((call) => ({ type: "tool_use", id: call.id, name: call.name, input: toolArgumentsObject(provider, call) })),
+            ...message.toolCalls.map((call) => ({ type: "tool_use", id: anthropicToolUseId(call.id), name: call.name, input: toolArgumentsObject(provider, call) })),
           ],
         });
         break;
       case Role.TOOL: {
-        const result: Block = { type: "tool_result", tool_use_id: message.toolCallId };
+        const result: Block = { type: "tool_result", tool_use_id: anthropicToolUseId(message.toolCallId) };
         result.content = message.parts.length > 0 ? message.parts.map(partBlock).filter(isBlock) : message.content;
         turns.push({ role: "user", blocks: [result] });
         break;

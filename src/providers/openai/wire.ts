@@ -1,6 +1,5 @@
 // The OpenAI Chat Completions wire format, shared by OpenAI, DeepSeek, Moonshot,
 // Zhipu GLM v4, Qianfan v2, DashScope compatible mode, Ollama and vLLM.
-import { createHash } from "node:crypto";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import {
@@ -15,6 +14,7 @@ import {
   type Usage,
 } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ChatParams } from "../provider.js";
+import { toolCallIdFitting } from "../tool-call-ids.js";
 import { toolChoiceIn } from "../tool-choice.js";
 
 export interface OpenAIWireOptions {
@@ -57,17 +57,8 @@ export function toOpenAIToolCalls(calls: ToolCall[]): JsonObject[] {
   return calls.map((call) => ({ id: openAIToolCallId(call.id), type: "function", function: { name: call.name, arguments: call.arguments || "{}" } }));
 }
 
-const MAX_TOOL_CALL_ID = 40;
-
-/**
- * OpenAI refuses a tool call id over 40 characters (`string_above_max_length`),
- * and ids made elsewhere can be longer (Gemini's carry their thought signature),
- * so a conversation that moves vendors would break. A long id becomes a digest
- * of itself: the same on the assistant's call and on the tool's answer.
- */
-export function openAIToolCallId(id: string): string {
-  return id.length <= MAX_TOOL_CALL_ID ? id : `call_${createHash("sha256").update(id).digest("base64url").slice(0, MAX_TOOL_CALL_ID - 5)}`;
-}
+/** OpenAI refuses a tool call id over 40 characters (`string_above_max_length`). */
+const openAIToolCallId = toolCallIdFitting({ maxLength: 40 });
 
 /** Builds the request body. `vendor_options` go in first so the gateway's own fields win. */
 export function toOpenAIChatBody(params: ChatParams, model: string, stream: boolean, options: OpenAIWireOptions): JsonObject {

@@ -14,6 +14,7 @@ import { createLogger, type Logger } from "./observability/logger.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createRequestInterceptor } from "./observability/request-interceptor.js";
 import { createAdapter } from "./providers/registry.js";
+import { KeyVersionMemory } from "./secrets/key-version-memory.js";
 import { ProviderPools } from "./secrets/provider-pools.js";
 import { SecretMetrics } from "./secrets/secret-metrics.js";
 import { createSecretResolver } from "./secrets/secret-sources.js";
@@ -23,6 +24,7 @@ import { OnePortServer } from "./server/one-port-server.js";
 import { createRestHandler } from "./server/openai-rest/rest-handler.js";
 import { API_SERVICES, createRoutes } from "./server/routes.js";
 import { buildUsageConfig } from "./config/usage-config.js";
+import { openStore } from "./usage/open-store.js";
 import { createUsageSystem } from "./usage/usage-system.js";
 
 export interface SwitchboardOptions {
@@ -57,13 +59,21 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   const health = new HealthState(API_SERVICES.map((service) => service.typeName));
   // Vendor keys: read from env, the encrypted file or Vault; Vault keys stay live (new versions become canaries).
   const secretMetrics = new SecretMetrics(metrics.registry);
+  // One store (SQLite, or Postgres with DATABASE_URL): gateway keys, the usage ledger, canary verdicts.
+  const usageConfig = config.usage ?? buildUsageConfig({}, env, "environment", config.dataDir);
+  const db = await openStore(usageConfig.store, env, logger);
   const secrets = createSecretResolver({ config: config.secrets ?? buildSecrets(undefined, env, config.dataDir), env, providers: config.providers, logger, metrics: secretMetrics, health });
-  const pools = await ProviderPools.create(config.providers, { resolver: secrets, logger, metrics: secretMetrics, rules: config.keyPool ?? buildKeyPool(undefined) }).catch(
-    async (err: unknown) => {
-      await secrets.close();
-      throw err;
-    },
-  );
+  const pools = await ProviderPools.create(config.providers, {
+    resolver: secrets,
+    logger,
+    metrics: secretMetrics,
+    rules: config.keyPool ?? buildKeyPool(undefined),
+    memory: new KeyVersionMemory(db, logger),
+  }).catch(async (err: unknown) => {
+    await secrets.close();
+    await db.close();
+    throw err;
+  });
 
   const providers = new Map<string, ProviderRuntime>();
   for (const provider of config.providers) {
@@ -80,7 +90,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   const auth = bootstrapAuth(config.dataDir, env);
   // Gateway keys, limits, budgets and the usage ledger (SQLite or Postgres; Redis when REDIS_URL is set).
   const usage = await createUsageSystem({
-    config: config.usage ?? buildUsageConfig({}, env, "environment", config.dataDir),
+    config: usageConfig,
+    db,
     env,
     hasher: auth.hasher,
     router,
@@ -90,6 +101,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   }).catch(async (err: unknown) => {
     pools.close();
     await secrets.close();
+    await db.close();
     throw err;
   });
   const gateway = new Gateway({ router, dispatcher: new Dispatcher(providers, metrics, { traffic: config.traffic }), providers, logger, hooks: usage.hooks });
@@ -127,6 +139,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
         await usage.close();
         pools.close();
         await secrets.close();
+        await db.close();
       })();
       return stopping;
     },

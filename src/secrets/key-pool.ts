@@ -71,6 +71,15 @@ export interface KeyPoolOptions {
   drainMs?: number;
   logger?: Logger;
   metrics?: SecretMetrics;
+  /** Hears each canary verdict on a versioned key, so it can outlive this process (see KeyVersionMemory). */
+  onVerdict?: (verdict: CanaryVerdict) => void;
+}
+
+/** A staged version of a slot was promoted or rolled back. */
+export interface CanaryVerdict {
+  slot: string;
+  version: number;
+  verdict: "promoted" | "rejected";
 }
 
 /** An admin action the pool's state does not allow; `code` maps to a Connect code. */
@@ -161,6 +170,7 @@ export class KeyPool {
   private readonly drainMs: number;
   private readonly logger: Logger;
   private readonly metrics: SecretMetrics | undefined;
+  private readonly onVerdict: ((verdict: CanaryVerdict) => void) | undefined;
 
   constructor(
     readonly provider: string,
@@ -175,6 +185,7 @@ export class KeyPool {
     this.drainMs = opts.drainMs ?? 120_000;
     this.logger = (opts.logger ?? pino({ level: "silent" })).child({ component: "key-pool", provider });
     this.metrics = opts.metrics;
+    this.onVerdict = opts.onVerdict;
     for (const entry of entries) {
       if (this.keys.has(entry.credential.id)) throw new Error(`key pool for "${provider}" has two keys named "${entry.credential.id}"`);
       this.keys.set(entry.credential.id, this.newKey(entry, "active", "configured"));
@@ -320,6 +331,7 @@ export class KeyPool {
     key.canary = undefined;
     key.nextAt = undefined;
     this.transition(key, "active", cause, reason);
+    this.tell(key, "promoted");
     if (replaced && replaced.state !== "retired" && replaced.state !== "draining") {
       replaced.canary = undefined;
       if (replaced.state === "disabled" || replaced.state === "standby") {
@@ -340,8 +352,13 @@ export class KeyPool {
     key.canary = undefined;
     key.nextAt = undefined;
     this.transition(key, "retired", cause, reason);
+    this.tell(key, "rejected");
     this.prune();
     return this.view(key);
+  }
+
+  private tell(key: PoolKey, verdict: CanaryVerdict["verdict"]): void {
+    if (key.slot !== undefined && key.version !== undefined) this.onVerdict?.({ slot: key.slot, version: key.version, verdict });
   }
 
   /** Takes a key out of rotation for good (no probes bring it back). */

@@ -2,7 +2,8 @@ import { parseSecretRef, type KeyConfig, type ProviderConfig, type SecretRef } f
 import type { KeyPoolConfig } from "../config/secrets-config.js";
 import type { Logger } from "../observability/logger.js";
 import { createCredential } from "./credential.js";
-import { KeyPool, KeyPoolError, type KeyView, type PoolEntry } from "./key-pool.js";
+import { KeyPool, KeyPoolError, type CanaryVerdict, type KeyView, type PoolEntry } from "./key-pool.js";
+import type { KeyVersionMemory } from "./key-version-memory.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretResolver, SecretVersion } from "./secret-source.js";
 
@@ -11,8 +12,19 @@ export interface ProviderPoolsDeps {
   logger: Logger;
   metrics: SecretMetrics;
   rules: KeyPoolConfig;
+  /** Canary verdicts that outlive the process (in the shared store); without it each start trusts Vault's latest version. */
+  memory?: KeyVersionMemory;
   now?: () => number;
   random?: () => number;
+}
+
+/** A configured key as read at start-up. */
+interface Loaded {
+  entry: PoolEntry;
+  /** Versions not to stage again. */
+  seen: number[];
+  /** A newer version nobody has judged yet: staged as a canary once the pool exists. */
+  pending?: SecretVersion;
 }
 
 /** What an operator asks for with StageKey. */
@@ -64,23 +76,30 @@ export class ProviderPools {
     const pools = new ProviderPools(deps);
     try {
       for (const provider of providers) {
-        const entries = await Promise.all(provider.keys.map((key) => pools.load(provider.name, key)));
+        const loaded = await Promise.all(provider.keys.map((key) => pools.load(provider.name, key)));
         pools.pools.set(
           provider.name,
-          new KeyPool(provider.name, entries, {
-            rules: deps.rules,
-            drainMs: provider.timeoutMs,
-            logger: deps.logger,
-            metrics: deps.metrics,
-            now: deps.now,
-            random: deps.random,
-          }),
+          new KeyPool(
+            provider.name,
+            loaded.map(({ entry }) => entry),
+            {
+              rules: deps.rules,
+              drainMs: provider.timeoutMs,
+              logger: deps.logger,
+              metrics: deps.metrics,
+              now: deps.now,
+              random: deps.random,
+              onVerdict: (verdict) => void pools.remember(provider.name, verdict),
+            },
+          ),
         );
-        provider.keys.forEach((key, index) => {
-          const version = entries[index]!.version;
-          const seen = new Set(version === undefined ? [] : [version]);
-          if (key.secret) pools.watch({ provider: provider.name, id: key.id, secret: key.secret, secondary: key.secondary, weight: key.weight, seen });
-        });
+        for (const [index, key] of provider.keys.entries()) {
+          if (!key.secret) continue;
+          const { seen, pending } = loaded[index]!;
+          const slot: Slot = { provider: provider.name, id: key.id, secret: key.secret, secondary: key.secondary, weight: key.weight, seen: new Set(seen) };
+          pools.watch(slot);
+          if (pending) await pools.onNewVersion(slot, pending);
+        }
       }
     } catch (err) {
       pools.close();
@@ -137,16 +156,78 @@ export class ProviderPools {
     for (const stop of this.unwatch.splice(0)) stop();
   }
 
-  private async load(provider: string, key: KeyConfig): Promise<PoolEntry> {
-    const primary = key.secret ? await this.deps.resolver.read(key.secret) : { value: "" };
+  private async load(provider: string, key: KeyConfig): Promise<Loaded> {
+    const latest = key.secret ? await this.deps.resolver.read(key.secret) : { value: "" };
+    const { start, pending, rejected } = key.secret ? await this.startingVersion(provider, key.id, key.secret, latest) : { start: latest };
     const secondary = key.secondary ? await this.deps.resolver.resolve(key.secondary) : undefined;
-    return {
-      credential: createCredential(credentialName(provider, key.id, primary.version), primary.value, secondary),
+    const entry: PoolEntry = {
+      credential: createCredential(credentialName(provider, key.id, start.version), start.value, secondary),
       weight: key.weight,
       source: key.secret?.raw,
-      version: primary.version,
+      version: start.version,
       slot: key.id,
     };
+    return { entry, seen: [start.version, rejected].filter((version) => version !== undefined), pending };
+  }
+
+  /**
+   * The version a configured key starts on: the fleet's last good one, not a
+   * later version it rolled back (left alone) or has not judged (staged again
+   * as a canary). With no verdicts yet, the latest version is the good one.
+   */
+  private async startingVersion(
+    provider: string,
+    id: string,
+    ref: SecretRef,
+    latest: SecretVersion,
+  ): Promise<{ start: SecretVersion; pending?: SecretVersion; rejected?: number }> {
+    const memory = this.deps.memory;
+    if (!memory || latest.version === undefined) return { start: latest };
+    const slot = `${provider}/${id}`;
+    const log = { provider, slot: id, latest: latest.version };
+    let verdicts;
+    try {
+      verdicts = await memory.recall(slot);
+    } catch (err) {
+      this.logger.warn({ ...log, error: (err as Error).message }, "cannot read earlier canary verdicts: starting on the latest version");
+      return { start: latest };
+    }
+    const good = verdicts.good;
+    if (good === undefined || good >= latest.version || verdicts.rejected.has(good)) {
+      if (good !== latest.version) await memory.promoted(slot, latest.version);
+      return { start: latest };
+    }
+    let start: SecretVersion;
+    try {
+      start = await this.deps.resolver.readVersion(ref, good);
+    } catch (err) {
+      this.logger.warn({ ...log, good, error: (err as Error).message }, "cannot read the last good version: starting on the latest");
+      return { start: latest };
+    }
+    if (verdicts.rejected.has(latest.version)) {
+      this.logger.warn({ ...log, serving: good }, "the latest version was rolled back earlier: serving the last good one");
+      return { start, rejected: latest.version };
+    }
+    this.logger.info({ ...log, serving: good }, "the latest version was never judged: serving the last good one, staging the latest as a canary");
+    return { start, pending: latest };
+  }
+
+  /** Whether this version was rolled back before; a store that cannot answer does not block staging. */
+  private async wasRejected(slot: Slot, version: number): Promise<boolean> {
+    try {
+      return (await this.deps.memory?.recall(`${slot.provider}/${slot.id}`))?.rejected.has(version) ?? false;
+    } catch (err) {
+      this.logger.warn({ provider: slot.provider, slot: slot.id, version, error: (err as Error).message }, "cannot read earlier canary verdicts: staging the version");
+      return false;
+    }
+  }
+
+  /** Keeps a canary verdict for the next start and the other instances. */
+  private async remember(provider: string, { slot, version, verdict }: CanaryVerdict): Promise<void> {
+    const memory = this.deps.memory;
+    if (!memory) return;
+    const name = `${provider}/${slot}`;
+    await (verdict === "promoted" ? memory.promoted(name, version) : memory.rejected(name, version));
   }
 
   private watch(slot: Slot): void {
@@ -165,6 +246,10 @@ export class ProviderPools {
   private async onNewVersion(slot: Slot, secret: SecretVersion): Promise<void> {
     if (secret.version === undefined || slot.seen.has(secret.version)) return;
     slot.seen.add(secret.version);
+    if (await this.wasRejected(slot, secret.version)) {
+      this.logger.warn({ provider: slot.provider, slot: slot.id, version: secret.version }, "this version was rolled back earlier (here or on another instance): not staged");
+      return;
+    }
     const pool = this.pools.get(slot.provider)!;
     const secondary = slot.secondary ? await this.deps.resolver.resolve(slot.secondary) : undefined;
     const credential = createCredential(credentialName(slot.provider, slot.id, secret.version), secret.value, secondary);

@@ -13,6 +13,8 @@ export interface SecretSource {
   resolve(ref: SecretRef): Promise<string>;
   /** The value with its version; sources without versions may leave this out. */
   read?(ref: SecretRef): Promise<SecretVersion>;
+  /** One earlier version, for sources that keep versions. */
+  readVersion?(ref: SecretRef, version: number): Promise<SecretVersion>;
   /**
    * Sources whose secrets change while the gateway runs (Vault) call
    * `onChange` with each newer version they see. Returns the unsubscribe.
@@ -50,6 +52,13 @@ export class SecretResolver {
   async read(ref: SecretRef): Promise<SecretVersion> {
     const source = this.source(ref);
     return source.read ? source.read(ref) : { value: await source.resolve(ref) };
+  }
+
+  /** An earlier version of `ref`; fails for sources that keep no versions. */
+  readVersion(ref: SecretRef, version: number): Promise<SecretVersion> {
+    const source = this.source(ref);
+    if (!source.readVersion) throw new ConfigError("config", ref.raw, `"${ref.scheme}:" secrets have no versions`);
+    return source.readVersion(ref, version);
   }
 
   /** Subscribes to newer versions of `ref`; undefined when its source never changes while running. */

@@ -97,24 +97,24 @@ export class VaultClient {
     await (this.loggingIn ?? this.login());
   }
 
-  /** Reads the latest version of a KV v2 secret at `mount`/`path`. */
-  async readKv(mount: string, path: string): Promise<KvSecret> {
+  /** Reads a KV v2 secret at `mount`/`path`: its latest version, or the one asked for. */
+  async readKv(mount: string, path: string, version?: number): Promise<KvSecret> {
     await this.start();
-    const operation = `read ${mount}/${path}`;
+    const operation = version === undefined ? `read ${mount}/${path}` : `read ${mount}/${path} version ${version}`;
     let answer: KvAnswer;
     try {
-      answer = await this.call("read", operation, (token) => this.vault.readKVSecret(token, path, undefined, mount) as Promise<KvAnswer>);
+      answer = await this.call("read", operation, (token) => this.vault.readKVSecret(token, path, version, mount) as Promise<KvAnswer>);
     } catch (err) {
       if (!(err instanceof VaultError) || !err.forbidden || !(await this.tokenExpired())) throw err;
       // The token expired or was revoked under us: a fresh login, then the read once more.
       await this.login();
-      answer = await this.call("read", operation, (token) => this.vault.readKVSecret(token, path, undefined, mount) as Promise<KvAnswer>);
+      answer = await this.call("read", operation, (token) => this.vault.readKVSecret(token, path, version, mount) as Promise<KvAnswer>);
     }
-    const version = answer.metadata?.version;
-    if (!answer.data || typeof version !== "number") {
-      throw new VaultError(operation, `Vault ${operation} failed: its latest version is deleted or destroyed`, 404);
+    const read = answer.metadata?.version;
+    if (!answer.data || typeof read !== "number") {
+      throw new VaultError(operation, `Vault ${operation} failed: ${version === undefined ? "its latest version" : "that version"} is deleted or destroyed`, 404);
     }
-    return { version, data: answer.data };
+    return { version: read, data: answer.data };
   }
 
   close(): void {

@@ -92,6 +92,20 @@ export class VaultSecretSource implements SecretSource {
     return { value, version: secret.version };
   }
 
+  /** A given version, read straight from Vault (the cache holds the latest only). */
+  async readVersion(ref: SecretRef, version: number): Promise<SecretVersion> {
+    const target = parseVaultRef(ref);
+    let secret: KvSecret;
+    try {
+      secret = await this.client.readKv(target.mount, target.path, version);
+    } catch (err) {
+      throw new ConfigError("vault", ref.raw, err instanceof VaultError ? err.message : `Vault read of version ${version} failed`);
+    }
+    const value = fieldOf(secret, target.field);
+    if (value === undefined) throw new ConfigError("vault", ref.raw, missingField(secret, target));
+    return { value, version: secret.version };
+  }
+
   watch(ref: SecretRef, onChange: (secret: SecretVersion) => void): () => void {
     const target = parseVaultRef(ref);
     const entry = this.entry(target);

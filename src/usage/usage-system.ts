@@ -16,16 +16,15 @@ import { RedisLink } from "../redis/redis-link.js";
 import type { HealthState } from "../server/health-service.js";
 import { MemorySpendCounter, RedisSpendCounter, type SpendCounter } from "./budgets.js";
 import { LedgerStore } from "./ledger-store.js";
-import { migrate } from "./migrations.js";
-import { PostgresDatabase } from "./postgres-database.js";
 import { PriceTable } from "./pricing.js";
 import type { SqlDatabase } from "./sql.js";
-import { SqliteDatabase } from "./sqlite-database.js";
 import { UsageHooks } from "./usage-hooks.js";
 import { UsageLedger } from "./usage-ledger.js";
 
 export interface UsageSystemDeps {
   config: UsageConfig;
+  /** The migrated store (see open-store.ts); its owner closes it. */
+  db: SqlDatabase;
   env: NodeJS.ProcessEnv;
   hasher: KeyHasher;
   router: Router;
@@ -43,27 +42,17 @@ export interface UsageSystem {
   /** AdminService parts: keys and usage reports. */
   admin: Partial<ServiceImpl<typeof AdminService>>[];
   ledger: UsageLedger;
-  /** Writes the ledger's last rows and closes connections; call after the server drained. */
+  /** Writes the ledger's last rows and closes its connections (not the store's); call after the server drained. */
   close(): Promise<void>;
 }
 
 const REVOCATIONS = "keys:changed";
 
-/** Opens the store (migrating it), connects Redis when configured, and builds every part. */
+/** Connects Redis when configured and builds every part on the given store. */
 export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSystem> {
-  const { config, env, logger, metrics, health } = deps;
-  const db: SqlDatabase = config.store.kind === "postgres" ? new PostgresDatabase(env.DATABASE_URL!) : new SqliteDatabase(config.store.file);
-  try {
-    const applied = await migrate(db);
-    if (applied.length > 0) logger.info({ store: db.dialect, migrations: applied }, "usage store migrated");
-  } catch (err) {
-    await db.close().catch(() => {});
-    throw new Error(`cannot prepare the usage store (${db.dialect}): ${(err as Error).message}`);
-  }
-
+  const { config, env, logger, metrics, health, db } = deps;
   const keyStore = new KeyStore(db);
   if (!(await keyStore.checkPepper(deps.hasher.digest("switchboard pepper check").toString("hex")))) {
-    await db.close().catch(() => {});
     throw new Error(
       `the ${db.dialect} store's gateway keys were hashed under another pepper: every instance sharing a store needs the same ` +
         "SWITCHBOARD_PEPPER (or the same pepper file in its data directory)",
@@ -131,7 +120,6 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
       limiter.close();
       spend.close();
       await redis?.close();
-      await db.close();
     },
   };
 }

@@ -15,6 +15,7 @@ import { GatewayMetrics } from "./observability/metrics.js";
 import { createRequestInterceptor } from "./observability/request-interceptor.js";
 import { createAdapter } from "./providers/registry.js";
 import { KeyVersionMemory } from "./secrets/key-version-memory.js";
+import { PoolActionBus } from "./secrets/pool-action-bus.js";
 import { ProviderPools } from "./secrets/provider-pools.js";
 import { SecretMetrics } from "./secrets/secret-metrics.js";
 import { createSecretResolver } from "./secrets/secret-sources.js";
@@ -104,6 +105,9 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     await db.close();
     throw err;
   });
+  // Operators' key-pool actions reach every instance sharing the Redis.
+  const poolActions = usage.redis ? new PoolActionBus(usage.redis, logger) : undefined;
+  await poolActions?.start((action) => pools.apply(action));
   const gateway = new Gateway({ router, dispatcher: new Dispatcher(providers, metrics, { traffic: config.traffic }), providers, logger, hooks: usage.hooks });
   const authenticator = new Authenticator(auth.hasher, new ChainedKeyDirectory([new MasterKeyDirectory(auth.masterDigest), usage.keys]));
 
@@ -113,7 +117,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     tls: config.server.tls,
     logger,
     handler: createHttpHandler({
-      routes: createRoutes(gateway, health, createAdminService(...usage.admin, createProviderAdmin(pools, new Map(config.providers.map((p) => [p.name, p.dialect])), logger))),
+      routes: createRoutes(gateway, health, createAdminService(...usage.admin, createProviderAdmin(pools, new Map(config.providers.map((p) => [p.name, p.dialect])), logger, poolActions))),
       interceptors: [createRequestInterceptor(logger, metrics), createAuthInterceptor(authenticator)],
       corsOrigins: config.server.corsOrigins,
       metrics,

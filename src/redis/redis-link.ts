@@ -21,7 +21,7 @@ export interface RedisLinkOptions {
 export class RedisLink {
   readonly prefix: string;
   readonly client: Redis;
-  private subscriber: Redis | undefined;
+  private readonly subscribers: Redis[] = [];
   private up: boolean | undefined;
   private lastReason = "not connected yet";
   private closed = false;
@@ -63,14 +63,15 @@ export class RedisLink {
   }
 
   /**
-   * Subscribes to a channel (under the prefix) on a second connection.
+   * Subscribes to a channel (under the prefix) on a connection of its own.
    * `onResubscribe` runs after a reconnection: messages may have been lost meanwhile.
+   * `lost` says what a caller falls back on when the subscription fails.
    */
-  async subscribe(channel: string, onMessage: (message: string) => void, onResubscribe: () => void): Promise<void> {
+  async subscribe(channel: string, onMessage: (message: string) => void, onResubscribe: () => void, lost = "revocations arrive through the database poll"): Promise<void> {
     // Its own connection (a subscribed connection runs no other commands), which
     // queues the subscription until Redis is reachable and renews it on reconnection.
     const subscriber = this.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true });
-    this.subscriber = subscriber;
+    this.subscribers.push(subscriber);
     const name = this.key(channel);
     subscriber.on("error", () => {});
     subscriber.on("ready", onResubscribe);
@@ -79,7 +80,7 @@ export class RedisLink {
     });
     subscriber.connect().catch(() => {});
     const subscribed = subscriber.subscribe(name).catch((err: Error) => {
-      this.options.logger.warn({ error: err.message }, "could not subscribe to Redis; revocations arrive through the database poll");
+      this.options.logger.warn({ channel, error: err.message }, `could not subscribe to Redis; ${lost}`);
     });
     // Wait for the subscription while Redis answers; never hold up the start when it does not.
     let timer: NodeJS.Timeout | undefined;
@@ -93,7 +94,7 @@ export class RedisLink {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.client, this.subscriber].map((connection) => connection?.quit().catch(() => connection.disconnect())));
+    await Promise.all([this.client, ...this.subscribers].map((connection) => connection.quit().catch(() => connection.disconnect())));
   }
 
   private setState(up: boolean, reason: string): void {

@@ -4,6 +4,7 @@ import type { Logger } from "../observability/logger.js";
 import { createCredential } from "./credential.js";
 import { KeyPool, KeyPoolError, type CanaryVerdict, type KeyView, type PoolEntry } from "./key-pool.js";
 import type { KeyVersionMemory } from "./key-version-memory.js";
+import type { PoolAction } from "./pool-action-bus.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretResolver, SecretVersion } from "./secret-source.js";
 
@@ -150,6 +151,26 @@ export class ProviderPools {
       this.watch(slot);
     }
     return view;
+  }
+
+  /**
+   * Applies an action another instance's operator took. Where this pool's
+   * state already differs (the canary was judged here meanwhile, the key is
+   * unknown here), it says so and leaves the pool as it is.
+   */
+  async apply(action: PoolAction): Promise<void> {
+    const pool = this.pools.get(action.provider);
+    try {
+      if (!pool) throw new KeyPoolError("not_found", `no provider "${action.provider}" here`);
+      if (action.op === "stage") await this.stage(action.provider, action.request);
+      else if (action.op === "promote") pool.promote(action.credentialId, "promoted", action.reason);
+      else if (action.op === "rollback") pool.rollback(action.credentialId, "rolled_back", action.reason);
+      else pool.disable(action.credentialId, action.reason);
+      this.logger.info({ action: action.op, provider: action.provider }, "applied another instance's key-pool action");
+    } catch (err) {
+      if (!(err instanceof KeyPoolError)) throw err;
+      this.logger.warn({ action: action.op, provider: action.provider, reason: err.message }, "another instance's key-pool action does not apply here");
+    }
   }
 
   close(): void {

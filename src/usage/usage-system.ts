@@ -42,6 +42,8 @@ export interface UsageSystem {
   /** AdminService parts: keys and usage reports. */
   admin: Partial<ServiceImpl<typeof AdminService>>[];
   ledger: UsageLedger;
+  /** The Redis link when REDIS_URL is set, for other fleet-wide news. */
+  redis: RedisLink | undefined;
   /** Writes the ledger's last rows and closes its connections (not the store's); call after the server drained. */
   close(): Promise<void>;
 }
@@ -102,6 +104,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     hooks,
     keys,
     ledger,
+    redis,
     admin: [
       createKeyAdmin({
         store: keyStore,

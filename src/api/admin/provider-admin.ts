@@ -14,6 +14,7 @@ import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_
 import { principalKey } from "../../auth/principal.js";
 import type { Logger } from "../../observability/logger.js";
 import { KeyPoolError, type KeyState, type KeyView } from "../../secrets/key-pool.js";
+import type { PoolAction, PoolActionBus } from "../../secrets/pool-action-bus.js";
 import type { ProviderPools } from "../../secrets/provider-pools.js";
 
 const STATE: Record<KeyState, CredentialState> = {
@@ -31,10 +32,18 @@ const MAX_PAGE = 1000;
  * The AdminService's provider-credential methods: list the pools, stage,
  * promote, roll back and disable keys. Answers name keys by resource name
  * and fingerprint only; the admin scope is checked by the auth interceptor.
+ * With a bus (Redis), each action that succeeds here goes to every other
+ * instance too.
  */
-export function createProviderAdmin(pools: ProviderPools, dialects: ReadonlyMap<string, string>, logger: Logger): Partial<ServiceImpl<typeof AdminService>> {
+export function createProviderAdmin(
+  pools: ProviderPools,
+  dialects: ReadonlyMap<string, string>,
+  logger: Logger,
+  bus?: PoolActionBus,
+): Partial<ServiceImpl<typeof AdminService>> {
   const log = logger.child({ component: "admin" });
   const actor = (ctx: HandlerContext) => ctx.values.get(principalKey)?.keyId ?? "unknown";
+  const tellFleet = (action: PoolAction) => bus?.publish(action);
 
   return {
     listProviders(req) {
@@ -71,25 +80,27 @@ export function createProviderAdmin(pools: ProviderPools, dialects: ReadonlyMap<
       if (req.promoteAfter < 0) throw invalid("promote_after", "must not be negative");
       const replaces = req.replaces ? parseCredential(req.replaces, "replaces") : undefined;
       if (replaces && replaces.provider !== provider) throw invalid("replaces", `must be a credential of providers/${provider}`);
-      const view = await guard(() =>
-        pools.stage(provider, {
-          credentialId: req.credentialId,
-          secretRef: req.secretRef,
-          secondaryRef: req.secondaryRef || undefined,
-          replaces: replaces?.id,
-          weight: req.weight || undefined,
-          share: req.trafficShare || undefined,
-          promoteAfter: req.promoteAfter || undefined,
-        }),
-      );
+      const request = {
+        credentialId: req.credentialId,
+        secretRef: req.secretRef,
+        secondaryRef: req.secondaryRef || undefined,
+        replaces: replaces?.id,
+        weight: req.weight || undefined,
+        share: req.trafficShare || undefined,
+        promoteAfter: req.promoteAfter || undefined,
+      };
+      const view = await guard(() => pools.stage(provider, request));
       log.info({ actor: actor(ctx), provider, credential: view.id, fingerprint: view.fingerprint, source: view.source }, "admin staged a key");
+      await tellFleet({ op: "stage", provider, request });
       return { credential: toCredential(provider, view) };
     },
 
     async promoteKey(req, ctx) {
       const target = parseCredential(req.name, "name");
-      const { promoted, replaced } = await guard(() => pool(target.provider).promote(target.id, "promoted", `promoted by "${actor(ctx)}"`));
+      const reason = `promoted by "${actor(ctx)}"`;
+      const { promoted, replaced } = await guard(() => pool(target.provider).promote(target.id, "promoted", reason));
       log.info({ actor: actor(ctx), provider: target.provider, credential: promoted.id, fingerprint: promoted.fingerprint }, "admin promoted a key");
+      await tellFleet({ op: "promote", provider: target.provider, credentialId: target.id, reason });
       return { credential: toCredential(target.provider, promoted), replaced: replaced && toCredential(target.provider, replaced) };
     },
 
@@ -98,6 +109,7 @@ export function createProviderAdmin(pools: ProviderPools, dialects: ReadonlyMap<
       const reason = `rolled back by "${actor(ctx)}"${req.reason ? `: ${req.reason.slice(0, 200)}` : ""}`;
       const view = await guard(() => pool(target.provider).rollback(target.id, "rolled_back", reason));
       log.info({ actor: actor(ctx), provider: target.provider, credential: view.id, fingerprint: view.fingerprint }, "admin rolled back a key");
+      await tellFleet({ op: "rollback", provider: target.provider, credentialId: target.id, reason });
       return { credential: toCredential(target.provider, view) };
     },
 
@@ -106,6 +118,7 @@ export function createProviderAdmin(pools: ProviderPools, dialects: ReadonlyMap<
       const reason = `disabled by "${actor(ctx)}"${req.reason ? `: ${req.reason.slice(0, 200)}` : ""}`;
       const view = await guard(() => pool(target.provider).disable(target.id, reason));
       log.warn({ actor: actor(ctx), provider: target.provider, credential: view.id, fingerprint: view.fingerprint }, "admin disabled a key");
+      await tellFleet({ op: "disable", provider: target.provider, credentialId: target.id, reason });
       return { credential: toCredential(target.provider, view) };
     },
   };

@@ -6,13 +6,22 @@ const cny = (input: number, output: number, cachedInput?: number): ModelPrice =>
 /**
  * List prices per million tokens of the well-known models of every vendor
  * Switchboard speaks to, as the vendors published them (standard tier, no
- * batch discount, the lowest context tier). Prices change: override or add
- * models in `pricing.models`. A dated or suffixed model name
+ * batch discount, the lowest context tier). The newest OpenAI, Anthropic and
+ * Gemini rows were checked in November 2026 against several summaries of the
+ * vendors' pricing pages (the pages themselves are out of reach here); the
+ * Chinese vendors' rows are from their 2025 price lists. Prices change:
+ * override or add models in `pricing.models`. A dated or suffixed model name
  * ("gpt-4o-mini-2024-07-18", "claude-3-5-haiku-20241022") takes the price of
  * the longest name here that it starts with.
  */
 export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   // OpenAI
+  "gpt-5.5": usd(5, 30, 0.5),
+  "gpt-5.5-pro": usd(30, 180),
+  "gpt-5.4": usd(2.5, 15, 0.25),
+  "gpt-5.4-pro": usd(30, 180),
+  "gpt-5.4-mini": usd(0.75, 4.5, 0.075),
+  "gpt-5.4-nano": usd(0.2, 1.25, 0.02),
   "gpt-5": usd(1.25, 10, 0.125),
   "gpt-5-mini": usd(0.25, 2, 0.025),
   "gpt-5-nano": usd(0.05, 0.4, 0.005),
@@ -33,7 +42,12 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   "text-embedding-3-large": usd(0.13, 0),
   "text-embedding-ada-002": usd(0.1, 0),
 
-  // Anthropic (cache reads at a tenth of the input price)
+  // Anthropic (cache reads at a tenth of the input price); Opus from 4.5 on costs a third of Opus 4.1
+  "claude-opus-4-8": usd(5, 25, 0.5),
+  "claude-opus-4-7": usd(5, 25, 0.5),
+  "claude-opus-4-6": usd(5, 25, 0.5),
+  "claude-opus-4-5": usd(5, 25, 0.5),
+  "claude-sonnet-4-6": usd(3, 15, 0.3),
   "claude-opus-4-1": usd(15, 75, 1.5),
   "claude-opus-4": usd(15, 75, 1.5),
   "claude-sonnet-4-5": usd(3, 15, 0.3),
@@ -46,6 +60,8 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   "claude-3-haiku": usd(0.25, 1.25, 0.03),
 
   // Google Gemini (prompts up to 200k tokens)
+  "gemini-3-pro": usd(2, 12, 0.2),
+  "gemini-3-flash": usd(0.5, 3, 0.05),
   "gemini-2.5-pro": usd(1.25, 10, 0.31),
   "gemini-2.5-flash": usd(0.3, 2.5, 0.075),
   "gemini-2.5-flash-lite": usd(0.1, 0.4, 0.025),

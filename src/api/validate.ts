@@ -62,6 +62,12 @@ export function validateChat(params: ChatParams): void {
   if (params.responseFormat?.type === ResponseFormatType.JSON_SCHEMA && !params.responseFormat.schema) {
     v.add("response_format.schema", "is required for JSON_SCHEMA");
   }
+  // Several answers would all be billed while the unified answer carries one.
+  const vendor = params.vendorOptions;
+  const generationConfig = vendor?.generationConfig;
+  const candidates = typeof generationConfig === "object" && generationConfig !== null && !Array.isArray(generationConfig) ? generationConfig.candidateCount : undefined;
+  if (vendor?.n !== undefined && vendor.n !== 1) v.add("vendor_options.n", "must be 1: a call returns one answer (send several calls for several answers)");
+  if (candidates !== undefined && candidates !== 1) v.add("vendor_options.generationConfig.candidateCount", "must be 1: a call returns one answer");
   v.throwIfAny();
 }
 

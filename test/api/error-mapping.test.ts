@@ -121,6 +121,16 @@ describe("vendor failures become codes a caller can act on", () => {
     expect(fake.requests.length).toBe(before);
   });
 
+  it("vendor options asking for several answers → InvalidArgument: all would be billed, one returned", async () => {
+    const before = fake.requests.length;
+    const err = await failure(gw.client("connect").chat({ ...hello, vendorOptions: { n: 3, generationConfig: { candidateCount: 2 } } }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    const fields = err.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field);
+    expect(fields).toEqual(["vendor_options.n", "vendor_options.generationConfig.candidateCount"]);
+    expect(fake.requests.length).toBe(before);
+    expect((await gw.client("connect").chat({ ...hello, vendorOptions: { n: 1 } })).message?.content).toBeDefined();
+  });
+
   it("no upstream key appears in any log line", () => {
     expect(gw.logs.text).not.toContain(UPSTREAM_KEY);
     expect(gw.logs.entries.some((line) => line.status === "resource_exhausted")).toBe(true);

@@ -86,6 +86,18 @@ describe("the OpenAI-compatible REST surface, through the official OpenAI SDK", 
     expect(err.error.code).toBe("upstream_rate_limited");
   });
 
+  it("refuses what it cannot honour before the vendor bills it: several answers, an oversized body", async () => {
+    const sent = fake.requests.length;
+    const several = await sdk.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }], n: 3 }).catch((e) => e);
+    expect(several).toMatchObject({ status: 400, error: { type: "invalid_request_error" } });
+    expect(several.message).toContain("n: must be 1");
+    // 413, not 429: the SDKs would retry a 429 (and this SDK does, by default).
+    const retrying = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: MASTER_KEY });
+    const huge = await retrying.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x".repeat(9 * 1024 * 1024) }] }).catch((e) => e);
+    expect(huge).toMatchObject({ status: 413, error: { type: "invalid_request_error", code: "request_too_large" } });
+    expect(fake.requests.length).toBe(sent);
+  });
+
   it("cancels the upstream request when the SDK aborts a stream", async () => {
     fake.options.chunkDelayMs = 30;
     fake.options.extraWords = 50;

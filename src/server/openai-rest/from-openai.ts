@@ -22,6 +22,8 @@ const KNOWN = new Set([
   "presence_penalty", "frequency_penalty", "tools", "tool_choice", "response_format", "stream", "stream_options",
 ]);
 
+const ONE_ANSWER = "must be 1: a call returns one answer (send n calls for n answers)";
+
 function bad(field: string, problem: string): ConnectError {
   return new ConnectError(`${field}: ${problem}`, Code.InvalidArgument);
 }
@@ -135,6 +137,7 @@ export interface RestChatRequest {
 export function chatRequestFromOpenAI(raw: unknown): RestChatRequest {
   const body = asObject(raw, "body");
   if (!Array.isArray(body.messages)) throw bad("messages", "must be an array");
+  if (body.n !== undefined && body.n !== null && body.n !== 1) throw bad("n", ONE_ANSWER);
   const stop = body.stop;
   const vendorOptions: JsonObject = {};
   for (const [key, value] of Object.entries(body)) if (!KNOWN.has(key)) vendorOptions[key] = value;

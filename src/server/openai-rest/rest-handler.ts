@@ -2,18 +2,17 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { validateChat, validateEmbed } from "../../api/validate.js";
 import type { Authenticator } from "../../auth/auth-interceptor.js";
 import type { CallContext, CallInfo } from "../../gateway/call-context.js";
-import { toConnectError } from "../../gateway/errors.js";
+import { gatewayError, toConnectError } from "../../gateway/errors.js";
 import type { Gateway } from "../../gateway/gateway.js";
 import { startCallLog } from "../../observability/call-log.js";
 import type { Logger } from "../../observability/logger.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
 import { requestIdFrom } from "../../observability/request-interceptor.js";
 import { chatRequestFromOpenAI, embedRequestFromOpenAI } from "./from-openai.js";
-import { ChunkWriter, chatCompletion, embeddingList, errorBody, modelList } from "./to-openai.js";
+import { ChunkWriter, chatCompletion, embeddingList, errorBody, errorStatus, modelList, REQUEST_TOO_LARGE } from "./to-openai.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -63,7 +62,7 @@ export function createRestHandler(deps: RestDeps): (req: Request, res: Response)
         const headers: Record<string, string> = { "content-type": "application/json" };
         const retryAfter = error.metadata.get("retry-after");
         if (retryAfter) headers["retry-after"] = retryAfter;
-        res.writeHead(codeToHttpStatus(error.code), headers).end(JSON.stringify(errorBody(error)));
+        res.writeHead(errorStatus(error), headers).end(JSON.stringify(errorBody(error)));
       },
     );
   };
@@ -125,7 +124,7 @@ async function readJson(req: Request): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new ConnectError(`the body is larger than ${MAX_BODY_BYTES} bytes`, Code.ResourceExhausted);
+    if (size > MAX_BODY_BYTES) throw gatewayError(Code.ResourceExhausted, `the body is larger than ${MAX_BODY_BYTES} bytes`, REQUEST_TOO_LARGE);
     chunks.push(chunk as Buffer);
   }
   try {

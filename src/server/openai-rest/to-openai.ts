@@ -1,7 +1,7 @@
 // Writes unified answers in the shapes OpenAI SDKs expect.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
 import { ErrorInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
 import type { ChatResponse, ChatSummary, ChatDelta, EmbedResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { FinishReason, type ToolCall, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
@@ -105,8 +105,21 @@ const ERROR_TYPES: Partial<Record<Code, string>> = {
   [Code.Unimplemented]: "invalid_request_error",
 };
 
+/**
+ * An oversized body: ResourceExhausted in Connect terms, but here a 413 and an
+ * invalid_request_error, since the SDKs retry a 429 or a rate_limit_error.
+ */
+export const REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE";
+
+const reasonOf = (err: ConnectError) => err.findDetails(ErrorInfoSchema)[0]?.reason;
+
+export function errorStatus(err: ConnectError): number {
+  return reasonOf(err) === REQUEST_TOO_LARGE ? 413 : codeToHttpStatus(err.code);
+}
+
 /** `{error:{message,type,code}}`, with the ErrorInfo reason as the code when there is one. */
 export function errorBody(err: ConnectError): JsonObject {
-  const reason = err.findDetails(ErrorInfoSchema)[0]?.reason;
-  return { error: { message: err.rawMessage, type: ERROR_TYPES[err.code] ?? "api_error", param: null, code: reason?.toLowerCase() ?? codeToString(err.code) } };
+  const reason = reasonOf(err);
+  const type = reason === REQUEST_TOO_LARGE ? "invalid_request_error" : (ERROR_TYPES[err.code] ?? "api_error");
+  return { error: { message: err.rawMessage, type, param: null, code: reason?.toLowerCase() ?? codeToString(err.code) } };
 }

@@ -91,6 +91,8 @@ describe("the OpenAI-compatible REST surface, through the official OpenAI SDK", 
     const several = await sdk.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }], n: 3 }).catch((e) => e);
     expect(several).toMatchObject({ status: 400, error: { type: "invalid_request_error" } });
     expect(several.message).toContain("n: must be 1");
+    const seeded = await sdk.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }], seed: 1e300 }).catch((e) => e);
+    expect(seeded).toMatchObject({ status: 400, error: { message: expect.stringContaining("seed:") } });
     // 413, not 429: the SDKs would retry a 429 (and this SDK does, by default).
     const retrying = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: MASTER_KEY });
     const huge = await retrying.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x".repeat(9 * 1024 * 1024) }] }).catch((e) => e);

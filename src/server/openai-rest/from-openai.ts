@@ -142,6 +142,8 @@ export function chatRequestFromOpenAI(raw: unknown): RestChatRequest {
   const vendorOptions: JsonObject = {};
   for (const [key, value] of Object.entries(body)) if (!KNOWN.has(key)) vendorOptions[key] = value;
   const seed = optionalNumber(body, "seed");
+  // JSON numbers are exact only up to 2^53: a larger seed would not be the one the caller wrote.
+  if (seed !== undefined && !Number.isSafeInteger(seed)) throw bad("seed", "must be an integer of at most 2^53 in size");
   const request = create(ChatRequestSchema, {
     model: optionalString(body.model, "model"),
     messages: body.messages.map(readMessage),
@@ -149,7 +151,7 @@ export function chatRequestFromOpenAI(raw: unknown): RestChatRequest {
     topP: optionalNumber(body, "top_p"),
     maxTokens: optionalNumber(body, "max_completion_tokens") ?? optionalNumber(body, "max_tokens"),
     stop: typeof stop === "string" ? [stop] : Array.isArray(stop) ? stop.map((s, i) => optionalString(s, `stop[${i}]`)) : [],
-    seed: seed === undefined ? undefined : BigInt(Math.trunc(seed)),
+    seed: seed === undefined ? undefined : BigInt(seed),
     user: optionalString(body.user, "user"),
     presencePenalty: optionalNumber(body, "presence_penalty"),
     frequencyPenalty: optionalNumber(body, "frequency_penalty"),

@@ -84,6 +84,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       timeoutMs: provider.timeoutMs,
       firstTokenTimeoutMs: provider.firstTokenTimeoutMs,
       hedge: provider.hedge,
+      embedBatchSize: provider.embedBatchSize,
     });
   }
 

@@ -35,6 +35,8 @@ export interface ProviderConfig {
   maxTokensField?: "max_tokens" | "max_completion_tokens";
   /** max_tokens sent when a caller gives none, for vendors that require one (Anthropic). */
   defaultMaxTokens?: number;
+  /** The most texts one embedding request carries; a larger Embed call is sent in batches. */
+  embedBatchSize: number;
 }
 
 export interface RouteConfig {

@@ -3,7 +3,7 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "./config-error.js";
 import { parseSecretRef, type GatewayConfig, type KeyConfig, type ProviderConfig, type RouteConfig } from "./config.js";
-import { PROVIDER_PRESETS, presetBaseUrl, presetFor, type PresetApi, type ProviderPreset } from "./provider-presets.js";
+import { embedBatchSize, PROVIDER_PRESETS, presetBaseUrl, presetFor, type PresetApi, type ProviderPreset } from "./provider-presets.js";
 import { isGlob } from "../gateway/glob.js";
 import { fileSchema, type ConfigFile } from "./schema.js";
 import { buildUsageConfig } from "./usage-config.js";
@@ -74,6 +74,7 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
       timeoutMs: DEFAULT_TIMEOUT_MS,
       firstTokenTimeoutMs: DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
       maxTokensField: preset.maxTokensField,
+      embedBatchSize: embedBatchSize(preset, api.dialect),
     });
   }
 
@@ -108,6 +109,7 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
       hedge: buildHedge(declared.hedge),
       maxTokensField: declared.max_tokens_field ?? preset?.maxTokensField,
       defaultMaxTokens: declared.default_max_tokens,
+      embedBatchSize: declared.embed_batch_size ?? embedBatchSize(preset, dialect),
     });
   }
 

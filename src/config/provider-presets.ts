@@ -17,6 +17,8 @@ export interface ProviderPreset {
   keyPairApi?: PresetApi;
   /** Headers filled from the environment: header name → `<NAME>_<suffix>` variable suffix. */
   envHeaders?: Record<string, string>;
+  /** The most texts the vendor embeds in one request (whichever of its APIs); its dialect's limit otherwise. */
+  embedBatchSize?: number;
 }
 
 /** One of a vendor's APIs: the dialect it speaks and where it lives. */
@@ -35,7 +37,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
   },
   { name: "deepseek", dialect: "openai", defaultBaseUrl: "https://api.deepseek.com/v1", modelPatterns: ["deepseek-*"] },
   { name: "moonshot", dialect: "openai", defaultBaseUrl: "https://api.moonshot.cn/v1", modelPatterns: ["moonshot-*", "kimi-*"] },
-  { name: "zhipu", dialect: "openai", defaultBaseUrl: "https://open.bigmodel.cn/api/paas/v4", modelPatterns: ["glm-*", "embedding-2", "embedding-3"] },
+  { name: "zhipu", dialect: "openai", defaultBaseUrl: "https://open.bigmodel.cn/api/paas/v4", modelPatterns: ["glm-*", "embedding-2", "embedding-3"], embedBatchSize: 64 },
   {
     name: "qianfan",
     dialect: "openai",
@@ -43,6 +45,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     // Its embedding models by name: a glob such as `embedding-*` would also take Zhipu's.
     modelPatterns: ["ernie-*", "embedding-v1", "bge-large-zh", "bge-large-en", "tao-8k"],
     envHeaders: { appid: "APPID" },
+    embedBatchSize: 16,
     // The legacy wenxinworkshop API; its token endpoint is on the same origin.
     keyPairApi: { dialect: "qianfan-v1", defaultBaseUrl: "https://aip.baidubce.com" },
   },
@@ -52,6 +55,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     defaultBaseUrl: "https://dashscope.aliyuncs.com/api/v1",
     modelPatterns: ["qwen-*", "qwen2*", "qwen3*", "qwq-*", "text-embedding-v*"],
     defaultMode: "native",
+    embedBatchSize: 10,
     modes: { compatible: { dialect: "openai", defaultBaseUrl: "https://dashscope.aliyuncs.com/compatible-mode/v1" } },
   },
   { name: "anthropic", dialect: "anthropic", defaultBaseUrl: "https://api.anthropic.com", modelPatterns: ["claude-*"] },
@@ -64,6 +68,13 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
   { name: "ollama", dialect: "openai", defaultBaseUrl: "http://127.0.0.1:11434/v1", modelPatterns: [], keyless: true },
   { name: "vllm", dialect: "openai", defaultBaseUrl: "http://127.0.0.1:8000/v1", modelPatterns: [], keyless: true },
 ];
+
+/** Texts per embedding request by wire dialect, for vendors without a limit of their own here. */
+const DIALECT_EMBED_BATCH: Record<string, number> = { openai: 2048, gemini: 100, dashscope: 10, "qianfan-v1": 16 };
+
+export function embedBatchSize(preset: ProviderPreset | undefined, dialect: string): number {
+  return preset?.embedBatchSize ?? DIALECT_EMBED_BATCH[dialect] ?? 2048;
+}
 
 export function presetFor(name: string): ProviderPreset | undefined {
   return PROVIDER_PRESETS.find((preset) => preset.name === name);

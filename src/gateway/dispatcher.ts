@@ -25,6 +25,8 @@ export interface ProviderRuntime {
   firstTokenTimeoutMs?: number;
   /** Hedged unary calls, when configured. */
   hedge?: HedgeConfig;
+  /** The most texts one embedding request carries. */
+  embedBatchSize: number;
 }
 
 /** What one attempt gets: the adapter to call and the call without its params. */

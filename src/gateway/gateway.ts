@@ -18,6 +18,7 @@ import { isUpstreamError } from "../providers/upstream-error.js";
 import type { CallContext } from "./call-context.js";
 import { OPEN_HOOKS, type Admission, type CallHooks, type CallKind } from "./call-hooks.js";
 import type { Dispatcher, ProviderRuntime } from "./dispatcher.js";
+import { embedInBatches } from "./embed-batches.js";
 import { toConnectError } from "./errors.js";
 import type { Candidate, Router } from "./router.js";
 import { estimateUsage, estimateTokens } from "./usage-estimate.js";
@@ -143,7 +144,7 @@ export class Gateway {
     const started = performance.now();
     try {
       const { result, served } = await this.deps.dispatcher.unary(admission.candidates, ctx, attempts, (adapter, call) =>
-        adapter.embed({ ...call, params }),
+        embedInBatches(adapter, { ...call, params }, this.deps.providers.get(adapter.name)?.embedBatchSize ?? params.inputs.length),
       );
       const usage = result.usage ?? create(UsageSchema, { promptTokens: tokens, totalTokens: tokens });
       admission.settle({ served, usage, attempts, latencyMs: performance.now() - started });

@@ -348,6 +348,7 @@ export async function startGeminiFake(options: GeminiFakeOptions): Promise<Gemin
       if (!model?.methods.includes("embedContent")) return notFound(res, name, method);
       const requests: Json[] = body.requests ?? [];
       if (requests.length === 0) return invalid(res, "* BatchEmbedContentsRequest.requests: requests is not specified");
+      if (requests.length > 100) return invalid(res, "* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch");
       for (const [i, request] of requests.entries()) {
         if (request.model !== `models/${model.name}`) return invalid(res, `* BatchEmbedContentsRequest.requests[${i}].model: model must be "models/${model.name}", as in the URL`);
         if (!Array.isArray(request.content?.parts) || request.content.parts.length === 0) return invalid(res, `* BatchEmbedContentsRequest.requests[${i}].content.parts: must not be empty`);

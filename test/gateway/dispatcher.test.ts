@@ -43,11 +43,12 @@ afterAll(async () => {
 });
 
 function runtime(name: string, dialect: string, baseUrl: string, secret: string): ProviderRuntime {
-  const config: ProviderConfig = { name, dialect, baseUrl, keys: [], headers: {}, timeoutMs: 5_000 };
+  const config: ProviderConfig = { name, dialect, baseUrl, keys: [], headers: {}, timeoutMs: 5_000, embedBatchSize: 2048 };
   return {
     adapter: createAdapter(config),
     pool: new KeyPool(name, [{ credential: createCredential(`${name}/key-1`, secret), weight: 1 }], { now: () => clock.now }),
     timeoutMs: 5_000,
+    embedBatchSize: config.embedBatchSize,
   };
 }
 

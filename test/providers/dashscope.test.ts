@@ -278,6 +278,27 @@ describe("DashScope embeddings and models", () => {
     expect(wire.body).toEqual({ model: "text-embedding-v3", input: { texts: ["a", "bb"] }, parameters: { dimension: 64 } });
   });
 
+  it("embeds more texts than DashScope takes at once (10) in batches, in order, with their usage added up", async () => {
+    // Distinct lengths: the fake's vector for a text depends on its length, so order shows (as float32 on the wire).
+    const inputs = Array.from({ length: 23 }, (_, i) => `${"w ".repeat(i % 3)}text${"x".repeat(i)}`.trim());
+    const sent = fake.requests.length;
+    const res = await gw.client("connect").embed({ model: "text-embedding-v3", inputs, dimensions: 64 });
+    const batches = fake.requests.slice(sent).map((r) => (r.body as { input: { texts: string[] } }).input.texts);
+    expect(batches.map((texts) => texts.length).sort((a, b) => b - a)).toEqual([10, 10, 3]);
+    expect(batches.flat().sort()).toEqual([...inputs].sort());
+    expect(res.embeddings.map((e) => e.index)).toEqual(inputs.map((_, i) => i));
+    for (const [i, text] of inputs.entries()) expect(res.embeddings[i]!.values).toEqual(Array.from({ length: 64 }, (_, d) => Math.fround(((text.length + d) % 3) / 3)));
+    const words = inputs.reduce((sum, text) => sum + text.split(/\s+/).length, 0);
+    expect(res.usage?.promptTokens).toBe(words);
+  });
+
+  it("fails the whole call when one batch fails: no vectors from a partial answer", async () => {
+    fake.enqueue({ kind: "error", status: 400, body: { code: "InvalidParameter", message: "text too long", request_id: "r" } });
+    const err = await failure(gw.client().embed({ model: "text-embedding-v3", inputs: Array.from({ length: 25 }, (_, i) => `t${i}`) }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toContain("text too long");
+  });
+
   it("lists no discovered models (the native API has no list), without failing", async () => {
     const res = await gw.client().listModels({ provider: "dashscope" });
     expect(res.models.filter((m) => m.discovered)).toEqual([]);

@@ -369,6 +369,15 @@ it("embeds texts through batchEmbedContents", async () => {
   });
 });
 
+it("embeds 250 texts as batches of at most 100, Gemini's limit", async () => {
+  const inputs = Array.from({ length: 250 }, (_, i) => `text ${i}`);
+  const sent = fake.requests.length;
+  const res = await gw.client("connect").embed({ model: "text-embedding-004", inputs, dimensions: 4 });
+  expect(res.embeddings).toHaveLength(250);
+  const sizes = fake.requests.slice(sent).map((r) => (r.body as { requests: unknown[] }).requests.length);
+  expect(sizes.sort((a, b) => b - a)).toEqual([100, 100, 50]);
+});
+
 it("lists Gemini's chat and embedding models, leaving out those it cannot serve", async () => {
   const res = await gw.client().listModels({ provider: "gemini" });
   const ids = res.models.map((m) => m.id);

@@ -50,6 +50,20 @@ describe("configuration from the environment alone", () => {
     expect(router.resolve("embedding-3")[0]!.provider).toBe("zhipu");
   });
 
+  it("knows how many texts each vendor embeds per request, whichever of its APIs", () => {
+    const sizes = (env: Record<string, string>) => Object.fromEntries(buildConfig({}, env, "env").providers.map((p) => [p.name, p.embedBatchSize]));
+    expect(sizes({ OPENAI_API_KEY: "a", GEMINI_API_KEY: "b", ZHIPU_API_KEY: "c", DASHSCOPE_API_KEY: "d", QIANFAN_API_KEY: "e" })).toEqual({
+      openai: 2048,
+      gemini: 100,
+      zhipu: 64,
+      dashscope: 10,
+      qianfan: 16,
+    });
+    expect(sizes({ DASHSCOPE_API_KEY: "d", DASHSCOPE_MODE: "compatible", QIANFAN_AK: "ak", QIANFAN_SK: "sk" })).toEqual({ dashscope: 10, qianfan: 16 });
+    const declared = buildConfig({ providers: { mine: { dialect: "openai", base_url: "http://127.0.0.1:1/v1", api_key: "env:K", embed_batch_size: 32 } } }, { K: "k" }, "file");
+    expect(declared.providers.find((p) => p.name === "mine")!.embedBatchSize).toBe(32);
+  });
+
   it("never copies a key's value into the config, only its reference", () => {
     const config = buildConfig({}, { DEEPSEEK_API_KEY: "sk-deep-secret" }, "env");
     expect(JSON.stringify(config)).not.toContain("sk-deep-secret");

@@ -13,7 +13,12 @@ export interface OnePortOptions {
   tls?: { certFile: string; keyFile: string };
   handler: Handler;
   logger: Logger;
+  /** A plaintext connection that sends nothing for this long is closed (it holds a socket and says nothing). */
+  firstBytesTimeoutMs?: number;
 }
+
+/** Concurrent streams one HTTP/2 connection may open; Node's default is 2^32 - 1, an invitation to exhaust memory. */
+const MAX_STREAMS_PER_CONNECTION = 1000;
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -40,14 +45,19 @@ export class OnePortServer {
     const handler = this.track(options.handler);
     if (options.tls) {
       const secure = http2.createSecureServer(
-        { cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile), allowHTTP1: true },
+        {
+          cert: readFileSync(options.tls.certFile),
+          key: readFileSync(options.tls.keyFile),
+          allowHTTP1: true,
+          settings: { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION },
+        },
         handler,
       );
       secure.on("secureConnection", (socket: net.Socket) => this.watchH1Socket(socket));
       this.h2 = secure;
       this.listener = secure;
     } else {
-      this.h2 = http2.createServer({}, handler);
+      this.h2 = http2.createServer({ settings: { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION } }, handler);
       this.h1 = http.createServer(handler);
       this.h1.keepAliveTimeout = 65_000;
       this.listener = net.createServer((socket) => this.route(socket));
@@ -66,6 +76,9 @@ export class OnePortServer {
   /** Sends each plaintext connection to the server its first bytes ask for. */
   private route(socket: net.Socket): void {
     socket.once("error", () => socket.destroy());
+    // Until its first bytes arrive no server owns the socket, so none of their timeouts apply yet.
+    const silent = setTimeout(() => socket.destroy(), this.options.firstBytesTimeoutMs ?? 10_000);
+    socket.once("close", () => clearTimeout(silent));
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       head = Buffer.concat([head, chunk]);
@@ -74,6 +87,7 @@ export class OnePortServer {
       // Wait for more bytes only while the start still looks like the preface.
       if (isH2 && compared < PREFACE.length) return;
       socket.off("data", onData);
+      clearTimeout(silent);
       socket.pause();
       socket.unshift(head);
       if (isH2) {

@@ -57,9 +57,11 @@ const SECRET_REF = /^(env|file|vault):.+/;
 
 /**
  * Every provider's key pool, kept live: keys are read from their secret
- * sources at start-up, each new version a source reports (a new Vault KV
+ * sources at start-up (on the last version the fleet judged good, when the
+ * store remembers one), each new version a source reports (a new Vault KV
  * version) is staged as a canary replacing the key it updates, and operators
- * stage keys by reference through the AdminService.
+ * stage keys by reference through the AdminService, here or on another
+ * instance (`apply`).
  */
 export class ProviderPools {
   private readonly pools = new Map<string, KeyPool>();

@@ -17,9 +17,23 @@ export interface KeyListQuery {
 /** Raised when a key id is taken. */
 export class KeyExistsError extends Error {}
 
-const COLUMNS =
-  "id, digest, key_hint, display_name, team, admin, allowed_models, requests_per_minute, tokens_per_minute, " +
-  "budget_nanos, budget_period, soft_threshold, when_exhausted, economy_models, expire_ms, create_ms, update_ms, revoke_ms";
+/** What UpdateKey may change, in the order of `settingsParams`. */
+const SETTINGS = [
+  "display_name",
+  "team",
+  "admin",
+  "allowed_models",
+  "requests_per_minute",
+  "tokens_per_minute",
+  "budget_nanos",
+  "budget_period",
+  "soft_threshold",
+  "when_exhausted",
+  "economy_models",
+  "expire_ms",
+];
+
+const COLUMNS = ["id", "digest", "key_hint", ...SETTINGS, "create_ms", "update_ms", "revoke_ms"].join(", ");
 
 /**
  * Gateway keys in the SQL store (SQLite or Postgres). Every change bumps one
@@ -33,7 +47,7 @@ export class KeyStore {
     try {
       await this.db.transaction(async (tx) => {
         if ((await tx.query("SELECT 1 FROM gateway_keys WHERE id = $1", [record.id])).length > 0) throw new KeyExistsError(record.id);
-        await tx.run(`INSERT INTO gateway_keys (${COLUMNS}) VALUES (${placeholders(18)})`, toParams(record));
+        await tx.run(`INSERT INTO gateway_keys (${COLUMNS}) VALUES (${placeholders(SETTINGS.length + 6)})`, toParams(record));
         await bump(tx);
       });
     } catch (err) {
@@ -75,27 +89,8 @@ export class KeyStore {
   /** Replaces a key's settings; false when the key does not exist. */
   async update(record: KeyRecord): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const changed = await tx.run(
-        `UPDATE gateway_keys SET display_name = $2, team = $3, admin = $4, allowed_models = $5, requests_per_minute = $6, tokens_per_minute = $7,
-           budget_nanos = $8, budget_period = $9, soft_threshold = $10, when_exhausted = $11, economy_models = $12, expire_ms = $13, update_ms = $14
-         WHERE id = $1`,
-        [
-          record.id,
-          record.displayName,
-          record.team,
-          record.admin,
-          JSON.stringify(record.allowedModels),
-          record.requestsPerMinute,
-          record.tokensPerMinute,
-          record.budget?.limitNanos ?? null,
-          record.budget?.period ?? null,
-          record.budget?.softThreshold ?? null,
-          record.budget?.whenExhausted ?? null,
-          JSON.stringify(record.economyModels),
-          record.expireMs ?? null,
-          record.updateMs,
-        ],
-      );
+      const assignments = [...SETTINGS, "update_ms"].map((column, i) => `${column} = $${i + 2}`).join(", ");
+      const changed = await tx.run(`UPDATE gateway_keys SET ${assignments} WHERE id = $1`, [record.id, ...settingsParams(record), record.updateMs]);
       if (changed > 0) await bump(tx);
       return changed > 0;
     });
@@ -141,10 +136,11 @@ function placeholders(count: number): string {
 }
 
 function toParams(record: KeyRecord): SqlValue[] {
+  return [record.id, record.digest, record.keyHint, ...settingsParams(record), record.createMs, record.updateMs, record.revokeMs ?? null];
+}
+
+function settingsParams(record: KeyRecord): SqlValue[] {
   return [
-    record.id,
-    record.digest,
-    record.keyHint,
     record.displayName,
     record.team,
     record.admin,
@@ -157,9 +153,6 @@ function toParams(record: KeyRecord): SqlValue[] {
     record.budget?.whenExhausted ?? null,
     JSON.stringify(record.economyModels),
     record.expireMs ?? null,
-    record.createMs,
-    record.updateMs,
-    record.revokeMs ?? null,
   ];
 }
 

@@ -64,11 +64,7 @@ export class Gateway {
         message: result.message,
         finishReason: result.finishReason,
         usage,
-        provider: served.provider,
-        model: served.upstreamModel,
-        requestId: ctx.info.requestId,
-        attempts,
-        requestedModel: params.model,
+        ...provenance(served, attempts, params.model, ctx),
         downgraded: admission.downgraded,
       });
     } catch (err) {
@@ -118,11 +114,7 @@ export class Gateway {
                   call.id ||= `call_${index}`;
                   return call;
                 }),
-              provider: served.provider,
-              model: served.upstreamModel,
-              requestId: ctx.info.requestId,
-              attempts,
-              requestedModel: params.model,
+              ...provenance(served, attempts, params.model, ctx),
               downgraded: admission.downgraded,
             },
           },
@@ -151,11 +143,7 @@ export class Gateway {
       return create(EmbedResponseSchema, {
         embeddings: result.vectors.map((values, index) => create(EmbeddingSchema, { index, values })),
         usage,
-        provider: served.provider,
-        model: served.upstreamModel,
-        requestId: ctx.info.requestId,
-        attempts,
-        requestedModel: params.model,
+        ...provenance(served, attempts, params.model, ctx),
       });
     } catch (err) {
       throw this.fail(err, admission, attempts, started, ctx);
@@ -241,4 +229,9 @@ export class Gateway {
   async close(): Promise<void> {
     await Promise.all([...this.deps.providers.values()].map((runtime) => runtime.adapter.close()));
   }
+}
+
+/** What every answer says of where it came from: who served it, after which attempts, for which request. */
+function provenance(served: Candidate, attempts: Attempt[], requestedModel: string, ctx: CallContext) {
+  return { provider: served.provider, model: served.upstreamModel, requestId: ctx.info.requestId, attempts, requestedModel };
 }

@@ -147,7 +147,7 @@ export class ProviderPools {
       share: request.share,
       promoteAfter: request.promoteAfter,
     });
-    if (!this.slots.has(`${provider}/${request.credentialId}`)) {
+    if (!this.slots.has(slotKey(provider, request.credentialId))) {
       const slot: Slot = { provider, id: request.credentialId, secret, secondary, weight: request.weight ?? 1, seen: new Set() };
       if (primary.version !== undefined) slot.seen.add(primary.version);
       this.watch(slot);
@@ -206,7 +206,7 @@ export class ProviderPools {
   ): Promise<{ start: SecretVersion; pending?: SecretVersion; rejected?: number }> {
     const memory = this.deps.memory;
     if (!memory || latest.version === undefined) return { start: latest };
-    const slot = `${provider}/${id}`;
+    const slot = slotKey(provider, id);
     const log = { provider, slot: id, latest: latest.version };
     let verdicts;
     try {
@@ -238,7 +238,7 @@ export class ProviderPools {
   /** Whether this version was rolled back before; a store that cannot answer does not block staging. */
   private async wasRejected(slot: Slot, version: number): Promise<boolean> {
     try {
-      return (await this.deps.memory?.recall(`${slot.provider}/${slot.id}`))?.rejected.has(version) ?? false;
+      return (await this.deps.memory?.recall(slotKey(slot.provider, slot.id)))?.rejected.has(version) ?? false;
     } catch (err) {
       this.logger.warn({ provider: slot.provider, slot: slot.id, version, error: (err as Error).message }, "cannot read earlier canary verdicts: staging the version");
       return false;
@@ -249,12 +249,12 @@ export class ProviderPools {
   private async remember(provider: string, { slot, version, verdict }: CanaryVerdict): Promise<void> {
     const memory = this.deps.memory;
     if (!memory) return;
-    const name = `${provider}/${slot}`;
-    await (verdict === "promoted" ? memory.promoted(name, version) : memory.rejected(name, version));
+    const key = slotKey(provider, slot);
+    await (verdict === "promoted" ? memory.promoted(key, version) : memory.rejected(key, version));
   }
 
   private watch(slot: Slot): void {
-    const name = `${slot.provider}/${slot.id}`;
+    const name = slotKey(slot.provider, slot.id);
     const stop = this.deps.resolver.watch(slot.secret, (secret) => {
       this.onNewVersion(slot, secret).catch((err: unknown) => {
         this.logger.error({ provider: slot.provider, slot: slot.id, version: secret.version, error: (err as Error).message }, "could not stage a new version of a key");
@@ -292,6 +292,11 @@ export class ProviderPools {
     }
     return parseSecretRef(raw);
   }
+}
+
+/** A slot across providers ("openai/primary"): how the watch list and the verdict memory name it. */
+function slotKey(provider: string, id: string): string {
+  return `${provider}/${id}`;
 }
 
 /** "openai/primary", or "openai/primary@v3" for a versioned (Vault) secret. */

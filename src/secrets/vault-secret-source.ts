@@ -86,10 +86,7 @@ export class VaultSecretSource implements SecretSource {
         if (!entry.secret) throw new ConfigError("vault", ref.raw, (err as Error).message);
       }
     }
-    const secret = entry.secret!;
-    const value = fieldOf(secret, target.field);
-    if (value === undefined) throw new ConfigError("vault", ref.raw, missingField(secret, target));
-    return { value, version: secret.version };
+    return versionOf(entry.secret!, target, ref);
   }
 
   /** A given version, read straight from Vault (the cache holds the latest only). */
@@ -101,9 +98,7 @@ export class VaultSecretSource implements SecretSource {
     } catch (err) {
       throw new ConfigError("vault", ref.raw, err instanceof VaultError ? err.message : `Vault read of version ${version} failed`);
     }
-    const value = fieldOf(secret, target.field);
-    if (value === undefined) throw new ConfigError("vault", ref.raw, missingField(secret, target));
-    return { value, version: secret.version };
+    return versionOf(secret, target, ref);
   }
 
   watch(ref: SecretRef, onChange: (secret: SecretVersion) => void): () => void {
@@ -191,6 +186,13 @@ export class VaultSecretSource implements SecretSource {
     // Health shows the latest reason ("connection reset" while Vault stops becomes "connection refused").
     this.options.reportDegraded?.("vault", first?.problem);
   }
+}
+
+/** The referenced field of a read secret, with its version; a missing field names the fields there are. */
+function versionOf(secret: KvSecret, target: VaultRef, ref: SecretRef): SecretVersion {
+  const value = fieldOf(secret, target.field);
+  if (value === undefined) throw new ConfigError("vault", ref.raw, missingField(secret, target));
+  return { value, version: secret.version };
 }
 
 function fieldOf(secret: KvSecret, field: string): string | undefined {

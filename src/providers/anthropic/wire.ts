@@ -91,14 +91,14 @@ function toAnthropicToolChoice(params: ChatParams): JsonObject | undefined {
   });
 }
 
+/** Anthropic accepts `tool_use` ids of letters, digits, `_` and `-` only. */
+const anthropicToolUseId = toolCallIdFitting({ pattern: /^[a-zA-Z0-9_-]+$/ });
+
 /**
  * Messages as alternating user/assistant turns: tool results become user
  * content, consecutive same-role messages are merged, and in a user turn the
  * tool results come first, as Anthropic requires right after a tool_use turn.
  */
-/** Anthropic accepts `tool_use` ids of letters, digits, `_` and `-` only. */
-const anthropicToolUseId = toolCallIdFitting({ pattern: /^[a-zA-Z0-9_-]+$/ });
-
 export function toAnthropicMessages(provider: string, messages: Message[]): JsonObject[] {
   const turns: AnthropicTurn[] = [];
   for (const message of messages) {

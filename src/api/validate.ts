@@ -1,10 +1,20 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, BadRequest_FieldViolationSchema, type BadRequest_FieldViolation } from "../../gen/ts/google/rpc/error_details_pb.js";
-import { ResponseFormatType, Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The contract's integers are int32. */
+export const INT32_MAX = 2_147_483_647;
+
+/**
+ * Vendor fields that set how long an answer may be. They must come through
+ * `max_tokens`, which the budget reserves by: set as vendor options they
+ * would let a call spend more than it reserved.
+ */
+const OUTPUT_LENGTH_OPTIONS = ["max_tokens", "max_completion_tokens", "max_output_tokens", "maxOutputTokens", "max_new_tokens"];
 
 /** Collects every problem with a request, so one round trip shows them all. */
 export class Violations {
@@ -16,6 +26,11 @@ export class Violations {
 
   range(field: string, value: number | undefined, min: number, max: number): void {
     if (value !== undefined && !(value >= min && value <= max)) this.add(field, `must be between ${min} and ${max}, got ${value}`);
+  }
+
+  /** A whole number in [min, max]; every surface checks its counts this way, so 1e30 or 3.5 never reaches a counter. */
+  integer(field: string, value: number | undefined, min: number, max: number): void {
+    if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) this.add(field, `must be a whole number from ${min} to ${max}, got ${value}`);
   }
 
   /** Throws InvalidArgument with a `google.rpc.BadRequest` detail naming each field. */
@@ -35,6 +50,7 @@ export function validateChat(params: ChatParams): void {
   params.messages.forEach((message, i) => {
     const at = `messages[${i}]`;
     if (message.role === Role.UNSPECIFIED) v.add(`${at}.role`, "is required");
+    else if (!(message.role in Role)) v.add(`${at}.role`, `${message.role} is not a role (ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT or ROLE_TOOL)`);
     if (message.content !== "" && message.parts.length > 0) v.add(`${at}.parts`, "set either content or parts, not both");
     if (message.role === Role.TOOL && !message.toolCallId) v.add(`${at}.tool_call_id`, "is required on a tool message");
     if (message.toolCalls.length > 0 && message.role !== Role.ASSISTANT) v.add(`${at}.tool_calls`, "only assistant messages carry tool calls");
@@ -49,7 +65,7 @@ export function validateChat(params: ChatParams): void {
   v.range("top_p", params.topP, 0, 1);
   v.range("presence_penalty", params.presencePenalty, -2, 2);
   v.range("frequency_penalty", params.frequencyPenalty, -2, 2);
-  if (params.maxTokens !== undefined && params.maxTokens < 1) v.add("max_tokens", "must be at least 1");
+  v.integer("max_tokens", params.maxTokens, 1, INT32_MAX);
   if (params.stop.length > 4) v.add("stop", "at most 4 stop sequences");
   const names = new Set<string>();
   params.tools.forEach((tool, i) => {
@@ -58,6 +74,8 @@ export function validateChat(params: ChatParams): void {
     names.add(tool.name);
   });
   const choice = params.toolChoice?.choice;
+  if (choice?.case === "mode" && !(choice.value in ToolChoiceMode)) v.add("tool_choice.mode", `${choice.value} is not a tool choice mode`);
+  if (params.responseFormat && !(params.responseFormat.type in ResponseFormatType)) v.add("response_format.type", `${params.responseFormat.type} is not a response format`);
   if (choice?.case === "functionName" && !names.has(choice.value)) v.add("tool_choice.function_name", `"${choice.value}" is not among the tools`);
   if (params.responseFormat?.type === ResponseFormatType.JSON_SCHEMA && !params.responseFormat.schema) {
     v.add("response_format.schema", "is required for JSON_SCHEMA");
@@ -67,6 +85,13 @@ export function validateChat(params: ChatParams): void {
   const generationConfig = vendor?.generationConfig;
   const candidates = typeof generationConfig === "object" && generationConfig !== null && !Array.isArray(generationConfig) ? generationConfig.candidateCount : undefined;
   if (vendor?.n !== undefined && vendor.n !== 1) v.add("vendor_options.n", "must be 1: a call returns one answer (send several calls for several answers)");
+  const nested = (name: string) => {
+    const value = vendor?.[name];
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {};
+  };
+  for (const [at, options] of [["vendor_options", vendor ?? {}], ["vendor_options.generationConfig", nested("generationConfig")], ["vendor_options.parameters", nested("parameters")]] as const) {
+    for (const name of OUTPUT_LENGTH_OPTIONS) if (name in options) v.add(`${at}.${name}`, "set max_tokens instead: the answer's length is bounded, and budgeted, by it");
+  }
   if (candidates !== undefined && candidates !== 1) v.add("vendor_options.generationConfig.candidateCount", "must be 1: a call returns one answer");
   v.throwIfAny();
 }
@@ -78,6 +103,6 @@ export function validateEmbed(params: EmbedParams): void {
   params.inputs.forEach((input, i) => {
     if (input === "") v.add(`inputs[${i}]`, "must not be empty");
   });
-  if (params.dimensions !== undefined && params.dimensions < 1) v.add("dimensions", "must be at least 1");
+  v.integer("dimensions", params.dimensions, 1, INT32_MAX);
   v.throwIfAny();
 }

@@ -54,11 +54,21 @@ export class KeyPolicy {
     this.economyTargets = new Set(record.economyModels.map((mapping) => mapping.economyModel));
   }
 
-  /** Whether the key may call a model, by its requested name or the "provider/upstream" it routes to. */
-  allows(requestedModel: string, routed?: { provider: string; upstreamModel: string }): boolean {
+  /**
+   * Whether the key may be served by a model, judged on what would actually
+   * be called: the vendor's model name ("gpt-4o-mini") or "provider/model"
+   * ("openai/gpt-4o-mini"). The name a caller asked for is not enough: an
+   * alias, a fallback or an economy model may call something else.
+   */
+  allows(called: { provider: string; upstreamModel: string }): boolean {
     if (this.allowed.length === 0) return true;
-    const qualified = routed ? `${routed.provider}/${routed.upstreamModel}` : undefined;
-    return this.allowed.some((matches) => matches(requestedModel) || (qualified !== undefined && matches(qualified)));
+    const qualified = `${called.provider}/${called.upstreamModel}`;
+    return this.allowed.some((matches) => matches(called.upstreamModel) || matches(qualified));
+  }
+
+  /** The scope as written, for error messages. */
+  get scope(): string {
+    return this.record.allowedModels.join(", ");
   }
 
   /** The economy model for a requested model, if the key maps it. */

@@ -14,6 +14,8 @@ export interface AdmissionRequest {
   candidates: Candidate[];
   /** A rough token count of the prompt plus the requested completion, for token limits. */
   estimatedTokens: number;
+  /** An upper bound of the call's tokens (prompt and the most the answer may be), for the budget to reserve. */
+  boundTokens: number;
 }
 
 /** How a call ended, for limits to reconcile and the ledger to record. */
@@ -29,6 +31,8 @@ export interface CallOutcome {
 /** The admitted call: possibly different candidates (an economy model), and what to do when it ends. */
 export interface Admission {
   candidates: Candidate[];
+  /** Candidates left out before dispatch (outside the key's scope), as attempts that were never sent. */
+  skipped: Attempt[];
   downgraded: boolean;
   settle(outcome: CallOutcome): void;
 }
@@ -46,6 +50,6 @@ export interface CallHooks {
 /** No policy: every call is admitted as routed. */
 export const OPEN_HOOKS: CallHooks = {
   async admit(request) {
-    return { candidates: request.candidates, downgraded: false, settle: () => {} };
+    return { candidates: request.candidates, skipped: [], downgraded: false, settle: () => {} };
   },
 };

@@ -21,7 +21,7 @@ import type { Dispatcher, ProviderRuntime } from "./dispatcher.js";
 import { embedInBatches } from "./embed-batches.js";
 import { toConnectError } from "./errors.js";
 import type { Candidate, Router } from "./router.js";
-import { estimateUsage, estimateTokens } from "./usage-estimate.js";
+import { boundTokens, embedTokens, estimateTokens, estimateUsage } from "./usage-estimate.js";
 
 export type { ProviderRuntime };
 
@@ -50,8 +50,8 @@ export class Gateway {
   }
 
   async chat(params: ChatParams, ctx: CallContext): Promise<ChatResponse> {
-    const admission = await this.admit("chat", params.model, estimateTokens(params), ctx);
-    const attempts: Attempt[] = [];
+    const admission = await this.admit("chat", params.model, { estimated: estimateTokens(params), bound: boundTokens(params) }, ctx);
+    const attempts: Attempt[] = [...admission.skipped];
     const started = performance.now();
     try {
       const { result, served } = await this.deps.dispatcher.unary(admission.candidates, ctx, attempts, (adapter, call) =>
@@ -73,18 +73,22 @@ export class Gateway {
   }
 
   async *chatStream(params: ChatParams, ctx: CallContext): AsyncGenerator<ChatStreamResponse> {
-    const admission = await this.admit("chat_stream", params.model, estimateTokens(params), ctx);
-    const attempts: Attempt[] = [];
+    const admission = await this.admit("chat_stream", params.model, { estimated: estimateTokens(params), bound: boundTokens(params) }, ctx);
+    const attempts: Attempt[] = [...admission.skipped];
     const started = performance.now();
     const toolCalls = new Map<number, ToolCall>();
     let text = "";
     let settled = false;
+    // What the vendor generated before a failure or a hang-up counts; a stream refused before its first delta cost nothing.
+    let begun = false;
+    const partialUsage = () => (begun ? estimateUsage(params, text) : undefined);
     try {
       const events = this.deps.dispatcher.stream(admission.candidates, ctx, attempts, (adapter, call) =>
         adapter.chatStream({ ...call, params }),
       );
       for await (const event of events) {
         if (event.type === "delta") {
+          begun = true;
           text += event.content;
           for (const fragment of event.toolCalls) {
             const call = toolCalls.get(fragment.index) ?? create(ToolCallSchema, {});
@@ -122,23 +126,23 @@ export class Gateway {
       }
     } catch (err) {
       settled = true;
-      throw this.fail(err, admission, attempts, started, ctx, estimateUsage(params, text));
+      throw this.fail(err, admission, attempts, started, ctx, partialUsage());
     } finally {
       // The client went away mid-stream: what was generated so far still counts.
-      if (!settled) admission.settle({ attempts, usage: estimateUsage(params, text), error: toConnectError(ctx.signal.reason, ctx.signal), latencyMs: performance.now() - started });
+      if (!settled) admission.settle({ attempts, usage: partialUsage(), error: toConnectError(ctx.signal.reason, ctx.signal), latencyMs: performance.now() - started });
     }
   }
 
   async embed(params: EmbedParams, ctx: CallContext): Promise<EmbedResponse> {
-    const tokens = params.inputs.reduce((sum, input) => sum + Math.ceil(input.length / 4), 0);
+    const tokens = embedTokens(params);
     const admission = await this.admit("embed", params.model, tokens, ctx);
-    const attempts: Attempt[] = [];
+    const attempts: Attempt[] = [...admission.skipped];
     const started = performance.now();
     try {
       const { result, served } = await this.deps.dispatcher.unary(admission.candidates, ctx, attempts, (adapter, call) =>
         embedInBatches(adapter, { ...call, params }, this.deps.providers.get(adapter.name)?.embedBatchSize ?? params.inputs.length),
       );
-      const usage = result.usage ?? create(UsageSchema, { promptTokens: tokens, totalTokens: tokens });
+      const usage = result.usage ?? create(UsageSchema, { promptTokens: tokens.estimated, totalTokens: tokens.estimated });
       admission.settle({ served, usage, attempts, latencyMs: performance.now() - started });
       return create(EmbedResponseSchema, {
         embeddings: result.vectors.map((values, index) => create(EmbeddingSchema, { index, values })),
@@ -163,11 +167,12 @@ export class Gateway {
     return models.filter(
       (model) =>
         (!provider || model.provider === provider) &&
-        (!policy || policy.allows(model.id, { provider: model.provider, upstreamModel: model.upstreamModel })),
+        (!policy || policy.allows(model)),
     );
   }
 
-  private async discoverModels(): Promise<Model[]> {
+  /** Every model, and whether every provider could list its own. */
+  private async discoverModels(): Promise<{ models: Model[]; complete: boolean }> {
     const byId = new Map<string, Model>();
     for (const { id, candidate } of this.deps.router.declaredModels()) {
       byId.set(id, create(ModelSchema, { id, provider: candidate.provider, upstreamModel: candidate.upstreamModel, capabilities: CHAT_CAPABILITIES }));
@@ -211,13 +216,13 @@ export class Gateway {
         );
       }
     }
-    return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+    return { models: [...byId.values()].sort((a, b) => a.id.localeCompare(b.id)), complete: lists.every((list) => list.ok) };
   }
 
-  private async admit(kind: CallKind, model: string, estimatedTokens: number, ctx: CallContext): Promise<Admission> {
+  private async admit(kind: CallKind, model: string, tokens: { estimated: number; bound: number }, ctx: CallContext): Promise<Admission> {
     ctx.info.requestedModel = model;
     const candidates = this.deps.router.resolve(model);
-    return this.hooks.admit({ ctx, kind, requestedModel: model, candidates, estimatedTokens });
+    return this.hooks.admit({ ctx, kind, requestedModel: model, candidates, estimatedTokens: tokens.estimated, boundTokens: tokens.bound });
   }
 
   private fail(err: unknown, admission: Admission, attempts: Attempt[], started: number, ctx: CallContext, usage?: Usage): ConnectError {

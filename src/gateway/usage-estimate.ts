@@ -1,23 +1,60 @@
 import { create } from "@bufbuild/protobuf";
 import { UsageSchema, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import type { ChatParams } from "../providers/provider.js";
+import type { ChatParams, EmbedParams } from "../providers/provider.js";
+
+/** Completion tokens assumed for a rate limit's estimate when the caller sets no max_tokens (reconciled after the call). */
+const ESTIMATED_COMPLETION_TOKENS = 256;
+
+/**
+ * Completion tokens a call may produce when the caller sets no max_tokens:
+ * the bound a budget reserves. 16,384 is the largest default output of the
+ * common chat models; a catalogue of per-model limits can narrow it.
+ */
+export const UNBOUNDED_COMPLETION_TOKENS = 16_384;
+
+/** Tokens a message costs beyond its text (role and framing), by the vendors' own accounts. */
+const PER_MESSAGE_TOKENS = 3;
 
 /**
  * A rough token count for when a vendor reports none (about 4 characters a
  * token, the usual rule of thumb): better than recording zero for budgets.
  */
 export function estimateUsage(params: Pick<ChatParams, "messages">, completion: string): Usage {
-  let promptChars = 0;
-  for (const message of params.messages) {
-    promptChars += message.content.length;
-    for (const part of message.parts) if (part.part.case === "text") promptChars += part.part.value.length;
-  }
-  const promptTokens = Math.ceil(promptChars / 4) + 3 * params.messages.length;
+  const promptTokens = Math.ceil(promptChars(params) / 4) + PER_MESSAGE_TOKENS * params.messages.length;
   const completionTokens = Math.ceil(completion.length / 4);
   return create(UsageSchema, { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens });
 }
 
 /** Prompt tokens plus the completion the caller allows, for token rate limits before the call. */
 export function estimateTokens(params: Pick<ChatParams, "messages" | "maxTokens">): number {
-  return estimateUsage(params, "").promptTokens + (params.maxTokens ?? 256);
+  return estimateUsage(params, "").promptTokens + (params.maxTokens ?? ESTIMATED_COMPLETION_TOKENS);
+}
+
+/**
+ * An upper bound of a chat call's tokens, for the budget to reserve before
+ * the call: no tokenizer makes more tokens than characters of text (CJK text
+ * is about one token a character, where the 4-characters rule would be far
+ * too low), plus the tools' schemas, plus the most the answer may be.
+ */
+export function boundTokens(params: Pick<ChatParams, "messages" | "maxTokens" | "tools">): number {
+  let chars = promptChars(params);
+  for (const tool of params.tools) chars += tool.name.length + tool.description.length + (tool.parameters ? JSON.stringify(tool.parameters).length : 0);
+  return chars + PER_MESSAGE_TOKENS * params.messages.length + (params.maxTokens ?? UNBOUNDED_COMPLETION_TOKENS);
+}
+
+/** Embedding calls: the estimate (for rate limits) and the bound (for budgets) of their input tokens. */
+export function embedTokens(params: Pick<EmbedParams, "inputs">): { estimated: number; bound: number } {
+  let chars = 0;
+  for (const input of params.inputs) chars += input.length;
+  return { estimated: Math.ceil(chars / 4), bound: chars };
+}
+
+function promptChars(params: Pick<ChatParams, "messages">): number {
+  let chars = 0;
+  for (const message of params.messages) {
+    chars += message.content.length;
+    for (const part of message.parts) if (part.part.case === "text") chars += part.part.value.length;
+    for (const call of message.toolCalls) chars += call.name.length + call.arguments.length;
+  }
+  return chars;
 }

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError } from "../gateway/errors.js";
-import type { Logger } from "../observability/logger.js";
+import type { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
 import { MemoryRateLimiter, WINDOW_MS, type RateDecision, type RateLimiter, type RateLimits } from "./rate-limiter.js";
 
@@ -63,7 +63,7 @@ export class RedisRateLimiter implements RateLimiter {
   constructor(
     private readonly link: RedisLink,
     private readonly policy: "open" | "closed",
-    private readonly logger: Logger,
+    private readonly errors: RedisErrors,
   ) {
     link.client.defineCommand("sbRateAcquire", { numberOfKeys: 2, lua: ACQUIRE });
     link.client.defineCommand("sbRateAdjust", { numberOfKeys: 1, lua: ADJUST });
@@ -84,7 +84,7 @@ export class RedisRateLimiter implements RateLimiter {
         if (refused === 0) return { allowed: true };
         return { allowed: false, limit: refused === 1 ? "requests" : "tokens", retryAfterMs: Number(retryAfterMs) };
       } catch (err) {
-        this.logger.warn({ error: (err as Error).message }, "Redis rate limit check failed");
+        this.errors.report("rate_limit", err, this.policy === "open" ? "limiting this key in this process" : "refusing calls with limits");
       }
     }
     return this.fallback(key, limits, tokens);
@@ -96,8 +96,8 @@ export class RedisRateLimiter implements RateLimiter {
       try {
         await this.scripts.sbRateAdjust(this.redisKey(key, "t"), limits.tokensPerMinute, Math.round(delta));
         return;
-      } catch {
-        // The local fallback is adjusted instead.
+      } catch (err) {
+        this.errors.report("rate_limit_adjust", err, "adjusting this process's count instead");
       }
     }
     await this.local.adjustTokens(key, limits, delta);

@@ -146,14 +146,55 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly redisErrors = new Counter({
+    name: "switchboard_redis_errors_total",
+    help: "Redis commands that failed (an unreachable server or a script error), by operation; the failure policy then applied.",
+    labelNames: ["operation"] as const,
+    registers: [this.registry],
+  });
+
+  // Connections: the caps and the timeouts for slow clients (src/server/client-limits.ts).
+  readonly connectionsRefused = new Counter({
+    name: "switchboard_connections_refused_total",
+    help: "Connections refused on arrival because the gateway (limit=total, server.max_connections) or the client's address (limit=per_client, server.max_connections_per_client) held as many as allowed.",
+    labelNames: ["limit"] as const,
+    registers: [this.registry],
+  });
+
+  readonly slowClients = new Counter({
+    name: "switchboard_slow_clients_total",
+    help: "Requests cut off because the client was too slow to send them, by what was late: headers (the connection is closed) or body (HTTP/1.1: the connection is closed; HTTP/2: the stream is reset).",
+    labelNames: ["waiting_for"] as const,
+    registers: [this.registry],
+  });
+
   readonly redisUp = new Gauge({
     name: "switchboard_redis_up",
     help: "1 while Redis (shared limits, spend counters, revocations) is reachable, 0 while the fallback policy applies.",
     registers: [this.registry],
   });
 
+  private providers: ProviderHealth | undefined;
+
+  readonly providerUp: Gauge<"provider"> = new Gauge({
+    name: "switchboard_provider_up",
+    help: "1 while a provider can serve (a usable vendor key and a closed circuit breaker), 0 while it is degraded (/healthz says why).",
+    labelNames: ["provider"] as const,
+    registers: [this.registry],
+    // Computed at each scrape from the key pools and breakers: calls pay nothing for it.
+    collect: () => {
+      this.providerUp.reset();
+      for (const name of this.providers?.names() ?? []) this.providerUp.set({ provider: name }, this.providers!.of(name).serving ? 1 : 0);
+    },
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the provider gauge reads each provider's state from at each scrape. */
+  reportProvidersWith(providers: ProviderHealth): void {
+    this.providers = providers;
   }
 
   recordRequest(method: string, code: string, seconds: number): void {

@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import type { KeyBudget } from "../auth/key-policy.js";
 import type { BudgetPeriodName } from "../config/usage-config.js";
 import { gatewayError } from "../gateway/errors.js";
-import type { Logger } from "../observability/logger.js";
+import type { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
 
 export interface Period {
@@ -45,8 +45,14 @@ export interface BudgetAnswer {
   decision: BudgetDecision;
   /** Spent in the period before this call, reservations of calls in flight included. */
   spentNanos: number;
-  /** What was reserved for this call (settle with the real cost). */
+  /** What was reserved for this call. */
   reservedNanos: number;
+  /**
+   * Replaces the reservation with the call's real cost, on the counter that
+   * made it (Redis, or this process when Redis failed): a reservation is
+   * never released anywhere else.
+   */
+  settle(costNanos: number): Promise<void>;
 }
 
 /** Reads what a key spent in a period from the usage ledger (rows before `beforeMs`). */
@@ -55,15 +61,29 @@ export type SpendSeed = (keyId: string, sinceMs: number, beforeMs: number) => Pr
 /**
  * Spend per key and period. A call reserves an upper bound of its cost when
  * it is admitted and settles with the real cost, so calls in flight count:
- * a key overshoots its budget by at most what is in flight, however many
- * instances serve it.
+ * a key overshoots its budget by at most the last call it admitted, however
+ * many instances serve it. All amounts are whole nano-units.
  */
 export interface SpendCounter {
   admit(ask: BudgetAsk): Promise<BudgetAnswer>;
-  /** Adds a settled call's real cost minus its reservation. */
-  add(keyId: string, period: Period, deltaNanos: number): Promise<void>;
   spent(keyId: string, period: Period): Promise<number>;
   close(): void;
+}
+
+/**
+ * The largest amount a counter takes in one step, in nano-units (2^51, about
+ * 2.25 million units): with budgets below half of it, spent + reservations
+ * stays an exact integer in a double, in Lua and in JavaScript alike.
+ */
+export const MAX_NANOS = 2 ** 51;
+
+/** The largest budget a key may have per period: a million units, so that spend plus reservations stays below MAX_NANOS. */
+export const MAX_BUDGET_NANOS = 1e15;
+
+/** A whole, non-negative amount a counter can add exactly: anything else is a bug upstream, made harmless here. */
+export function wholeNanos(value: number): number {
+  if (!(value > 0)) return 0;
+  return Math.min(Math.ceil(value), MAX_NANOS);
 }
 
 /** The one rule, also written in Lua below: soft threshold → economy, limit → refuse (or economy only). */
@@ -71,11 +91,11 @@ export function decide(spent: number, ask: BudgetAsk): { decision: BudgetDecisio
   const { limitNanos, softThreshold, whenExhausted } = ask.budget;
   const hasEconomy = ask.reserveEconomy !== undefined;
   if (spent >= limitNanos) {
-    if (whenExhausted === "economy_only" && hasEconomy) return { decision: "economy", reserve: ask.reserveEconomy! };
+    if (whenExhausted === "economy_only" && hasEconomy) return { decision: "economy", reserve: wholeNanos(ask.reserveEconomy!) };
     return { decision: "refused", reserve: 0 };
   }
-  if (hasEconomy && spent >= Math.floor(limitNanos * softThreshold)) return { decision: "economy", reserve: ask.reserveEconomy! };
-  return { decision: "normal", reserve: ask.reserveNormal };
+  if (hasEconomy && spent >= Math.floor(limitNanos * softThreshold)) return { decision: "economy", reserve: wholeNanos(ask.reserveEconomy!) };
+  return { decision: "normal", reserve: wholeNanos(ask.reserveNormal) };
 }
 
 interface Entry {
@@ -102,13 +122,18 @@ export class MemorySpendCounter implements SpendCounter {
     const spent = entry.spent;
     const { decision, reserve } = decide(spent, ask);
     entry.spent += reserve;
-    return { decision, spentNanos: spent, reservedNanos: reserve };
-  }
-
-  async add(keyId: string, period: Period, deltaNanos: number): Promise<void> {
-    const entry = this.entries.get(`${keyId}@${period.startMs}`);
-    // No entry: the period ended meanwhile, or a key without a budget.
-    if (entry) entry.spent += deltaNanos;
+    let settled = false;
+    return {
+      decision,
+      spentNanos: spent,
+      reservedNanos: reserve,
+      settle: async (costNanos) => {
+        if (settled) return;
+        settled = true;
+        // The entry of a period that ended meanwhile is gone from the map: the change is harmless there.
+        entry.spent += wholeNanos(costNanos) - reserve;
+      },
+    };
   }
 
   async spent(keyId: string, period: Period): Promise<number> {
@@ -130,7 +155,7 @@ export class MemorySpendCounter implements SpendCounter {
         endMs: period.endMs,
         ready: this.seed(keyId, period.startMs, createdAt).then(
           (seeded) => {
-            created.spent += seeded;
+            created.spent += wholeNanos(seeded);
           },
           (err: unknown) => {
             this.entries.delete(id);
@@ -147,8 +172,8 @@ export class MemorySpendCounter implements SpendCounter {
 }
 
 // The same rule as `decide`, atomic on Redis. KEYS: the spend counter.
-// ARGV: limit, soft limit, reserve normal, reserve economy (-1: none), economy-only (0/1).
-// Returns {-1, 0} when the counter does not exist (to be seeded from the ledger),
+// ARGV: limit, soft limit, reserve normal, reserve economy (-1: none), economy-only (0/1), all whole nano-units.
+// Returns {-1, 0, 0} when the counter does not exist (to be seeded from the ledger),
 // else {decision (0 normal, 1 economy, 2 refused), spent before, reserved}.
 const ADMIT = `
 local v = redis.call('GET', KEYS[1])
@@ -183,18 +208,22 @@ const DECISIONS: BudgetDecision[] = ["normal", "economy", "refused"];
  * Spend counters shared by every instance in Redis, so N instances never let
  * a key spend N times its budget. A missing counter (first use in a period,
  * or a Redis that lost its data) is rebuilt from the ledger. When Redis
- * cannot be reached, the policy decides: "open" counts in this process
- * (rebuilt from the ledger), "closed" refuses calls with Unavailable.
+ * fails (unreachable, or a command errs), the error is counted and logged
+ * and the policy decides: "open" counts in this process (rebuilt from the
+ * ledger), "closed" refuses calls with Unavailable. A settlement Redis could
+ * not take is kept and added with the next command that works.
  */
 export class RedisSpendCounter implements SpendCounter {
   private readonly local: MemorySpendCounter;
   private readonly scripts: ScriptClient;
+  /** Settlements (counter key → nano-units) waiting for Redis to take them. */
+  private readonly pending = new Map<string, number>();
 
   constructor(
     private readonly link: RedisLink,
     private readonly seed: SpendSeed,
     private readonly policy: "open" | "closed",
-    private readonly logger: Logger,
+    private readonly errors: RedisErrors,
   ) {
     this.local = new MemorySpendCounter(seed);
     link.client.defineCommand("sbBudgetAdmit", { numberOfKeys: 1, lua: ADMIT });
@@ -205,22 +234,10 @@ export class RedisSpendCounter implements SpendCounter {
   async admit(ask: BudgetAsk): Promise<BudgetAnswer> {
     if (this.link.isUp) {
       try {
-        const key = this.redisKey(ask.keyId, ask.period);
-        const args = [
-          ask.budget.limitNanos,
-          Math.floor(ask.budget.limitNanos * ask.budget.softThreshold),
-          Math.round(ask.reserveNormal),
-          ask.reserveEconomy === undefined ? -1 : Math.round(ask.reserveEconomy),
-          ask.budget.whenExhausted === "economy_only" ? 1 : 0,
-        ] as const;
-        let [decision, spent, reserved] = await this.scripts.sbBudgetAdmit(key, ...args);
-        if (decision === -1) {
-          await this.rebuild(key, ask.keyId, ask.period);
-          [decision, spent, reserved] = await this.scripts.sbBudgetAdmit(key, ...args);
-        }
-        return { decision: DECISIONS[decision] ?? "refused", spentNanos: Number(spent), reservedNanos: Number(reserved) };
+        await this.flushPending();
+        return await this.admitShared(ask);
       } catch (err) {
-        this.logger.warn({ error: (err as Error).message }, "Redis budget check failed");
+        this.errors.report("budget_admit", err, this.policy === "open" ? "counting this key's spend in this process" : "refusing calls with a budget");
       }
     }
     if (this.policy === "closed") {
@@ -229,27 +246,14 @@ export class RedisSpendCounter implements SpendCounter {
     return this.local.admit(ask);
   }
 
-  async add(keyId: string, period: Period, deltaNanos: number): Promise<void> {
-    if (deltaNanos === 0) return;
-    if (this.link.isUp) {
-      try {
-        await this.scripts.sbBudgetAdd(this.redisKey(keyId, period), Math.round(deltaNanos));
-        return;
-      } catch {
-        // Counted locally instead.
-      }
-    }
-    await this.local.add(keyId, period, deltaNanos);
-  }
-
   async spent(keyId: string, period: Period): Promise<number> {
     if (this.link.isUp) {
       try {
         const value = await this.link.client.get(this.redisKey(keyId, period));
-        if (value !== null) return Number(value);
+        if (value !== null) return Number(value) + (this.pending.get(this.redisKey(keyId, period)) ?? 0);
         return await this.seed(keyId, period.startMs, Date.now());
-      } catch {
-        // Fall through to the local count.
+      } catch (err) {
+        this.errors.report("budget_read", err, "showing this process's count");
       }
     }
     return this.local.spent(keyId, period);
@@ -259,9 +263,56 @@ export class RedisSpendCounter implements SpendCounter {
     this.local.close();
   }
 
+  private async admitShared(ask: BudgetAsk): Promise<BudgetAnswer> {
+    const key = this.redisKey(ask.keyId, ask.period);
+    const args = [
+      wholeNanos(ask.budget.limitNanos),
+      Math.floor(ask.budget.limitNanos * ask.budget.softThreshold),
+      wholeNanos(ask.reserveNormal),
+      ask.reserveEconomy === undefined ? -1 : wholeNanos(ask.reserveEconomy),
+      ask.budget.whenExhausted === "economy_only" ? 1 : 0,
+    ] as const;
+    let [decision, spent, reserved] = await this.scripts.sbBudgetAdmit(key, ...args);
+    if (decision === -1) {
+      await this.rebuild(key, ask.keyId, ask.period);
+      [decision, spent, reserved] = await this.scripts.sbBudgetAdmit(key, ...args);
+    }
+    const reserve = Number(reserved);
+    let settled = false;
+    return {
+      decision: DECISIONS[decision] ?? "refused",
+      spentNanos: Number(spent),
+      reservedNanos: reserve,
+      settle: async (costNanos) => {
+        if (settled) return;
+        settled = true;
+        await this.addShared(key, wholeNanos(costNanos) - reserve);
+      },
+    };
+  }
+
+  private async addShared(key: string, delta: number): Promise<void> {
+    if (delta === 0) return;
+    try {
+      if (!this.link.isUp) throw new Error("Redis is unreachable");
+      await this.scripts.sbBudgetAdd(key, delta);
+    } catch (err) {
+      this.pending.set(key, (this.pending.get(key) ?? 0) + delta);
+      this.errors.report("budget_settle", err, "the settlement is kept and sent when Redis works again");
+    }
+  }
+
+  /** Sends settlements that failed earlier, oldest first; stops at the first failure (they stay kept). */
+  private async flushPending(): Promise<void> {
+    for (const [key, delta] of this.pending) {
+      await this.scripts.sbBudgetAdd(key, delta);
+      this.pending.delete(key);
+    }
+  }
+
   /** Seeds a missing counter from the ledger; the first instance to get there wins. */
   private async rebuild(key: string, keyId: string, period: Period): Promise<void> {
-    const spent = await this.seed(keyId, period.startMs, Date.now());
+    const spent = wholeNanos(await this.seed(keyId, period.startMs, Date.now()));
     // Kept a week past the period's end, then Redis forgets it.
     const ttlMs = Math.max(period.endMs - Date.now(), 0) + 7 * 24 * 3_600_000;
     await this.link.client.set(key, String(spent), "PX", ttlMs, "NX");

@@ -1,7 +1,9 @@
-import { durationMs } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import type { KeyBudget } from "../auth/key-policy.js";
+import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
+import type { KeyBudget, KeyPolicy } from "../auth/key-policy.js";
 import type { Principal } from "../auth/principal.js";
 import type { Admission, AdmissionRequest, CallHooks, CallOutcome } from "../gateway/call-hooks.js";
 import { gatewayError } from "../gateway/errors.js";
@@ -9,12 +11,28 @@ import type { Candidate, Router } from "../gateway/router.js";
 import type { RateLimiter, RateLimits } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
-import { currentPeriod, type Period, type SpendCounter } from "./budgets.js";
+import { currentPeriod, type BudgetAnswer, type Period, type SpendCounter } from "./budgets.js";
 import type { LedgerRow } from "./ledger-store.js";
 import { formatNanos, NANOS_PER_UNIT, type PriceTable } from "./pricing.js";
 import type { UsageLedger } from "./usage-ledger.js";
 
 const PERIOD_ADJECTIVE = { day: "daily", week: "weekly", month: "monthly" } as const;
+
+/** Candidates split by the key's scope; the ones left out are recorded as attempts that were never sent. */
+interface Scoped {
+  allowed: Candidate[];
+  skipped: Attempt[];
+}
+
+function inScope(policy: KeyPolicy, candidates: Candidate[]): Scoped {
+  const allowed: Candidate[] = [];
+  const skipped: Attempt[] = [];
+  for (const candidate of candidates) {
+    if (policy.allows(candidate)) allowed.push(candidate);
+    else skipped.push(create(AttemptSchema, { provider: candidate.provider, model: candidate.upstreamModel, outcome: "not_allowed", duration: durationFromMs(0) }));
+  }
+  return { allowed, skipped };
+}
 
 export interface UsageHooksDeps {
   router: Router;
@@ -49,24 +67,23 @@ export class UsageHooks implements CallHooks {
     const atMs = Date.now();
     const started = performance.now();
     ctx.info.keyId = principal.keyId;
-    const refuse = (error: ConnectError): ConnectError => {
-      this.deps.ledger.append(this.row(request, atMs, performance.now() - started, { attempts: [], error, latencyMs: 0 }, 0, false));
+    const refuse = (error: ConnectError, attempts: Attempt[] = []): ConnectError => {
+      this.deps.ledger.append(this.row(request, atMs, performance.now() - started, { attempts, error, latencyMs: 0 }, 0, false));
       return error;
     };
 
+    let candidates = request.candidates;
+    let skipped: Attempt[] = [];
     const limits: RateLimits = { requestsPerMinute: policy?.record.requestsPerMinute ?? 0, tokensPerMinute: policy?.record.tokensPerMinute ?? 0 };
     if (policy) {
-      if (!policy.allows(requestedModel, request.candidates[0])) {
+      // Judged on every model the call could reach, fallbacks included: a candidate outside the scope is never called.
+      const scoped = inScope(policy, candidates);
+      if (scoped.allowed.length === 0) {
         this.deps.metrics.scopeRefusals.inc();
-        throw refuse(
-          gatewayError(
-            Code.PermissionDenied,
-            `key "${principal.keyId}" may not use model "${requestedModel}" (allowed: ${policy.record.allowedModels.join(", ")})`,
-            "MODEL_NOT_ALLOWED",
-            { key: principal.keyId, model: requestedModel },
-          ),
-        );
+        throw refuse(this.notAllowed(principal.keyId, policy, requestedModel, candidates), scoped.skipped);
       }
+      candidates = scoped.allowed;
+      skipped = scoped.skipped;
       let decision;
       try {
         decision = await this.deps.limiter.acquire(principal.keyId, limits, estimatedTokens);
@@ -88,27 +105,27 @@ export class UsageHooks implements CallHooks {
       }
     }
 
-    let candidates = request.candidates;
     let downgraded = false;
-    let reservation: { period: Period; nanos: number } | undefined;
+    let reservation: BudgetAnswer | undefined;
     const budget = policy?.record.budget;
     if (policy && budget) {
       const economyModel = policy.economyFor(requestedModel);
-      let economy: Candidate[] | undefined;
-      if (economyModel !== undefined && economyModel !== requestedModel) economy = this.resolveEconomy(economyModel, principal);
+      let economy: Scoped | undefined;
+      if (economyModel !== undefined && economyModel !== requestedModel) economy = this.resolveEconomy(economyModel, principal, policy);
       // A request for an economy model itself is served as it is, even in economy-only mode.
-      else if (policy.isEconomyModel(requestedModel)) economy = candidates;
+      else if (policy.isEconomyModel(requestedModel)) economy = { allowed: candidates, skipped };
       const period = currentPeriod(budget.period, atMs);
-      const estimate = (candidate: Candidate | undefined): number =>
-        candidate ? this.deps.prices.estimate(candidate.provider, candidate.upstreamModel, estimatedTokens) : 0;
+      // An upper bound of the call's cost, never more than the whole budget: one call can hold the budget, never overflow it.
+      const reserve = (candidate: Candidate | undefined): number =>
+        candidate ? Math.min(this.deps.prices.estimate(candidate.provider, candidate.upstreamModel, request.boundTokens), budget.limitNanos) : 0;
       let answer;
       try {
         answer = await this.deps.spend.admit({
           keyId: principal.keyId,
           budget,
           period,
-          reserveNormal: estimate(candidates[0]),
-          reserveEconomy: economy ? estimate(economy[0]) : undefined,
+          reserveNormal: reserve(candidates[0]),
+          reserveEconomy: economy ? reserve(economy.allowed[0]) : undefined,
         });
       } catch (err) {
         this.refundTokens(principal.keyId, limits, estimatedTokens);
@@ -122,22 +139,24 @@ export class UsageHooks implements CallHooks {
         this.deps.metrics.budgetRefusals.inc();
         throw refuse(this.budgetExhausted(principal.keyId, budget, answer.spentNanos, period, atMs, economy === undefined));
       }
-      if (answer.decision === "economy" && economy && economy !== candidates) {
+      if (answer.decision === "economy" && economy && economy.allowed !== candidates) {
         this.deps.metrics.economyDowngrades.inc({ requested_model: requestedModel, economy_model: economyModel! });
         this.deps.logger.info(
           { requestId: ctx.info.requestId, keyId: principal.keyId, requestedModel, economyModel, spent: formatNanos(answer.spentNanos), budget: formatNanos(budget.limitNanos) },
           "budget soft threshold reached: serving the economy model",
         );
-        candidates = economy;
+        candidates = economy.allowed;
+        skipped = economy.skipped;
         downgraded = true;
         ctx.info.downgraded = true;
       }
-      reservation = { period, nanos: answer.reservedNanos };
+      reservation = answer;
     }
 
     let settled = false;
     return {
       candidates,
+      skipped,
       downgraded,
       settle: (outcome) => {
         if (settled) return;
@@ -151,11 +170,22 @@ export class UsageHooks implements CallHooks {
     };
   }
 
+  private notAllowed(keyId: string, policy: KeyPolicy, requestedModel: string, candidates: Candidate[]): ConnectError {
+    const called = candidates.map((c) => `${c.provider}/${c.upstreamModel}`).join(", ");
+    return gatewayError(
+      Code.PermissionDenied,
+      `key "${keyId}" may not use model "${requestedModel}": it would be served by ${called}, which the key's scope (${policy.scope}) does not allow. ` +
+        "A key is served only models its scope allows, judged on the model actually called (aliases, fallbacks and economy models included)",
+      "MODEL_NOT_ALLOWED",
+      { key: keyId, model: requestedModel, called },
+    );
+  }
+
   private settle(
     request: AdmissionRequest,
     atMs: number,
     limits: RateLimits,
-    reservation: { period: Period; nanos: number } | undefined,
+    reservation: BudgetAnswer | undefined,
     downgraded: boolean,
     outcome: CallOutcome,
   ): void {
@@ -173,7 +203,7 @@ export class UsageHooks implements CallHooks {
       if (delta !== 0) this.deps.limiter.adjustTokens(keyId, limits, delta).catch((err: Error) => this.warn("token limit reconciliation failed", err));
     }
     if (reservation) {
-      this.deps.spend.add(keyId, reservation.period, cost - reservation.nanos).catch((err: Error) => this.warn("spend reconciliation failed", err));
+      reservation.settle(cost).catch((err: Error) => this.warn("spend reconciliation failed", err));
     }
     if (served && usage) {
       const provider = served.provider;
@@ -241,13 +271,19 @@ export class UsageHooks implements CallHooks {
     };
   }
 
-  private resolveEconomy(model: string, principal: Principal): Candidate[] | undefined {
+  /** The economy model's candidates within the key's scope, or undefined (serve the requested model) when none is usable. */
+  private resolveEconomy(model: string, principal: Principal, policy: KeyPolicy): Scoped | undefined {
+    let routed: Candidate[];
     try {
-      return this.deps.router.resolve(model);
+      routed = this.deps.router.resolve(model);
     } catch (err) {
       this.deps.logger.warn({ keyId: principal.keyId, economyModel: model, error: (err as Error).message }, "the key's economy model cannot be routed; serving the requested model");
       return undefined;
     }
+    const scoped = inScope(policy, routed);
+    if (scoped.allowed.length > 0) return scoped;
+    this.deps.logger.warn({ keyId: principal.keyId, economyModel: model }, "the key's economy model is outside its own scope; serving the requested model");
+    return undefined;
   }
 
   private budgetExhausted(keyId: string, budget: KeyBudget, spent: number, period: Period, now: number, noEconomy: boolean): ConnectError {

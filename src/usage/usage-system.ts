@@ -12,9 +12,11 @@ import { MemoryRateLimiter, type RateLimiter } from "../limits/rate-limiter.js";
 import { RedisRateLimiter } from "../limits/redis-rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { RedisErrors } from "../redis/redis-errors.js";
 import { RedisLink } from "../redis/redis-link.js";
 import type { HealthState } from "../server/health-service.js";
 import { MemorySpendCounter, RedisSpendCounter, type SpendCounter } from "./budgets.js";
+import { LedgerJournal } from "./ledger-journal.js";
 import { LedgerStore } from "./ledger-store.js";
 import { PriceTable } from "./pricing.js";
 import type { SqlDatabase } from "./sql.js";
@@ -82,8 +84,9 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
       },
     });
     await redis.connect();
-    limiter = new RedisRateLimiter(redis, policy, logger);
-    spend = new RedisSpendCounter(redis, seed, policy, logger);
+    const errors = new RedisErrors(metrics.redisErrors, logger);
+    limiter = new RedisRateLimiter(redis, policy, errors);
+    spend = new RedisSpendCounter(redis, seed, policy, errors);
     // News of a changed key evicts it at once; a reconnection may have missed some, so everything goes.
     await redis.subscribe(REVOCATIONS, (keyId) => keys.evict(keyId), () => keys.clear());
   } else {

@@ -83,7 +83,7 @@ function harness(traffic: Partial<TrafficConfig>, routes: { model: string; provi
     },
   });
   const settled: CallOutcome[] = [];
-  const hooks: CallHooks = { admit: async (request) => ({ candidates: request.candidates, downgraded: false, settle: (outcome) => settled.push(outcome) }) };
+  const hooks: CallHooks = { admit: async (request) => ({ candidates: request.candidates, skipped: [], downgraded: false, settle: (outcome) => settled.push(outcome) }) };
   const gateway = new Gateway({ router: new Router(routes, new Set(providers.keys())), dispatcher, providers, logger: createLogger("silent"), hooks });
   return {
     gateway,

@@ -2,11 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryRateLimiter, type RateLimiter } from "../../src/limits/rate-limiter.js";
 import { RedisRateLimiter } from "../../src/limits/redis-rate-limiter.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { GatewayMetrics } from "../../src/observability/metrics.js";
+import { RedisErrors } from "../../src/redis/redis-errors.js";
 import { RedisLink } from "../../src/redis/redis-link.js";
 import { requireService } from "../support/require-service.js";
 import { redisPrefix } from "../support/stores.js";
 
 const logger = createLogger("silent");
+const redisErrors = () => new RedisErrors(new GatewayMetrics({ defaultMetrics: false }).redisErrors, logger);
 
 describe("the in-memory limiter (GCRA)", () => {
   it("allows a minute's requests in a burst, then one more each interval", () => {
@@ -62,7 +65,7 @@ describe("the Redis limiter", () => {
       const link = new RedisLink({ url, prefix, logger });
       await link.connect();
       links.push(link);
-      limiters.push(new RedisRateLimiter(link, "open", logger));
+      limiters.push(new RedisRateLimiter(link, "open", redisErrors()));
     }
   });
   afterAll(async () => {
@@ -91,8 +94,8 @@ describe("the Redis limiter", () => {
   it("falls back to a local limit when Redis is unreachable (fail open), or refuses (fail closed)", async () => {
     const down = new RedisLink({ url: "redis://127.0.0.1:1", prefix: redisPrefix(), logger });
     await down.connect();
-    const open = new RedisRateLimiter(down, "open", logger);
-    const closed = new RedisRateLimiter(down, "closed", logger);
+    const open = new RedisRateLimiter(down, "open", redisErrors());
+    const closed = new RedisRateLimiter(down, "closed", redisErrors());
     const limits = { requestsPerMinute: 2, tokensPerMinute: 0 };
     expect((await open.acquire("k", limits, 0)).allowed).toBe(true);
     expect((await open.acquire("k", limits, 0)).allowed).toBe(true);

@@ -25,7 +25,7 @@ import { generateGatewayKey, GATEWAY_KEY_PREFIX, type KeyHasher } from "../../au
 import type { EconomyMapping, KeyBudget, KeyRecord } from "../../auth/key-policy.js";
 import { KeyExistsError, keyState, type KeyState, type KeyStore } from "../../auth/key-store.js";
 import type { BudgetPeriodName, ExhaustedActionName, UsageConfig } from "../../config/usage-config.js";
-import { currentPeriod, type SpendCounter } from "../../usage/budgets.js";
+import { currentPeriod, MAX_BUDGET_NANOS, type SpendCounter } from "../../usage/budgets.js";
 import { fromMoneyParts, moneyParts, NANOS_PER_UNIT } from "../../usage/pricing.js";
 import { Violations } from "../validate.js";
 
@@ -308,7 +308,7 @@ function checkMoney(v: Violations, field: string, amount: Money | undefined, cur
   if (amount.currencyCode && amount.currencyCode !== currency) v.add(`${field}.currency_code`, `budgets are in the accounting currency ${currency}`);
   const nanos = fromMoneyParts(amount.units, amount.nanos);
   if (!(nanos > 0)) v.add(field, "must be more than zero");
-  if (!Number.isSafeInteger(nanos)) v.add(field, "is too large");
+  if (!Number.isSafeInteger(nanos) || nanos > MAX_BUDGET_NANOS) v.add(field, `is too large (at most ${MAX_BUDGET_NANOS / NANOS_PER_UNIT} ${currency} per period)`);
   return nanos;
 }
 

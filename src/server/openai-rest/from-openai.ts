@@ -1,6 +1,7 @@
 // Reads OpenAI-style REST requests (what OpenAI SDKs send) into the unified request.
 import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { INT32_MAX } from "../../api/validate.js";
 import { ChatRequestSchema, EmbedRequestSchema, type ChatRequest, type EmbedRequest } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import {
   ContentPartSchema,
@@ -37,6 +38,13 @@ function optionalNumber(body: JsonObject, field: string): number | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "number" || !Number.isFinite(value)) throw bad(field, "must be a number");
+  return value;
+}
+
+/** A whole number within [min, max] (the contract's int32 fields): 1e30 and 3.5 are refused here, as Connect refuses them. */
+function optionalInteger(body: JsonObject, field: string, min: number, max: number): number | undefined {
+  const value = optionalNumber(body, field);
+  if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) throw bad(field, `must be a whole number from ${min} to ${max}`);
   return value;
 }
 
@@ -138,6 +146,7 @@ export function chatRequestFromOpenAI(raw: unknown): RestChatRequest {
   const body = asObject(raw, "body");
   if (!Array.isArray(body.messages)) throw bad("messages", "must be an array");
   if (body.n !== undefined && body.n !== null && body.n !== 1) throw bad("n", ONE_ANSWER);
+  const maxTokens = optionalInteger(body, "max_completion_tokens", 1, INT32_MAX) ?? optionalInteger(body, "max_tokens", 1, INT32_MAX);
   const stop = body.stop;
   const vendorOptions: JsonObject = {};
   for (const [key, value] of Object.entries(body)) if (!KNOWN.has(key)) vendorOptions[key] = value;
@@ -149,7 +158,7 @@ export function chatRequestFromOpenAI(raw: unknown): RestChatRequest {
     messages: body.messages.map(readMessage),
     temperature: optionalNumber(body, "temperature"),
     topP: optionalNumber(body, "top_p"),
-    maxTokens: optionalNumber(body, "max_completion_tokens") ?? optionalNumber(body, "max_tokens"),
+    maxTokens,
     stop: typeof stop === "string" ? [stop] : Array.isArray(stop) ? stop.map((s, i) => optionalString(s, `stop[${i}]`)) : [],
     seed: seed === undefined ? undefined : BigInt(seed),
     user: optionalString(body.user, "user"),
@@ -173,7 +182,7 @@ export function embedRequestFromOpenAI(raw: unknown): EmbedRequest {
   return create(EmbedRequestSchema, {
     model: optionalString(body.model, "model"),
     inputs,
-    dimensions: optionalNumber(body, "dimensions"),
+    dimensions: optionalInteger(body, "dimensions", 1, INT32_MAX),
     user: optionalString(body.user, "user"),
   });
 }

@@ -1,4 +1,6 @@
+import { setMaxListeners } from "node:events";
 import type { AddressInfo } from "node:net";
+import { Code } from "@connectrpc/connect";
 import type { DestinationStream } from "pino";
 import { createAdminService } from "./api/admin/admin-service.js";
 import { createProviderAdmin } from "./api/admin/provider-admin.js";
@@ -8,7 +10,9 @@ import { ChainedKeyDirectory, MasterKeyDirectory } from "./auth/key-directory.js
 import type { GatewayConfig } from "./config/config.js";
 import { buildKeyPool, buildSecrets } from "./config/secrets-config.js";
 import { Dispatcher, type ProviderRuntime } from "./gateway/dispatcher.js";
+import { gatewayError } from "./gateway/errors.js";
 import { Gateway } from "./gateway/gateway.js";
+import { ProviderHealth } from "./gateway/provider-health.js";
 import { Router } from "./gateway/router.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { GatewayMetrics } from "./observability/metrics.js";
@@ -19,6 +23,7 @@ import { PoolActionBus } from "./secrets/pool-action-bus.js";
 import { ProviderPools } from "./secrets/provider-pools.js";
 import { SecretMetrics } from "./secrets/secret-metrics.js";
 import { createSecretResolver } from "./secrets/secret-sources.js";
+import { createErrorInfoInterceptor } from "./server/error-info-interceptor.js";
 import { HealthState } from "./server/health-service.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { OnePortServer } from "./server/one-port-server.js";
@@ -109,21 +114,33 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   // Operators' key-pool actions reach every instance sharing the Redis.
   const poolActions = usage.redis ? new PoolActionBus(usage.redis, logger) : undefined;
   await poolActions?.start((action) => pools.apply(action));
-  const gateway = new Gateway({ router, dispatcher: new Dispatcher(providers, metrics, { traffic: config.traffic }), providers, logger, hooks: usage.hooks });
+  const dispatcher = new Dispatcher(providers, metrics, { traffic: config.traffic });
+  const gateway = new Gateway({ router, dispatcher, providers, logger, hooks: usage.hooks });
+  // Each provider's health, computed when read (health checks, scrapes, model listings) from its key pool and breaker.
+  const providerHealth = new ProviderHealth(providers, (name) => dispatcher.providerBreaker(name));
+  health.readProvidersFrom(providerHealth);
+  metrics.reportProvidersWith(providerHealth);
   const authenticator = new Authenticator(auth.hasher, new ChainedKeyDirectory([new MasterKeyDirectory(auth.masterDigest), usage.keys]));
 
+  // Aborted when the shutdown grace period is nearly over: calls still running end with Unavailable, not a reset.
+  const stopCalls = new AbortController();
+  setMaxListeners(Infinity, stopCalls.signal); // every call in flight listens to it
   const server = new OnePortServer({
     host: config.server.host,
     port: config.server.port,
     tls: config.server.tls,
+    limits: config.server.clientLimits,
+    metrics,
     logger,
+    beforeGraceEnds: () => stopCalls.abort(gatewayError(Code.Unavailable, "the gateway is shutting down", "SHUTTING_DOWN")),
     handler: createHttpHandler({
       routes: createRoutes(gateway, health, createAdminService(...usage.admin, createProviderAdmin(pools, new Map(config.providers.map((p) => [p.name, p.dialect])), logger, poolActions))),
-      interceptors: [createRequestInterceptor(logger, metrics), createAuthInterceptor(authenticator)],
+      interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics), createAuthInterceptor(authenticator)],
       corsOrigins: config.server.corsOrigins,
       metrics,
       health,
-      rest: { prefix: "/v1/", handle: createRestHandler({ gateway, authenticator, logger, metrics }) },
+      shutdownSignal: stopCalls.signal,
+      rest: { prefix: "/v1/", handle: createRestHandler({ gateway, authenticator, logger, metrics, providerHealth, shutdownSignal: stopCalls.signal }) },
     }),
   });
 

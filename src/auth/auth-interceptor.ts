@@ -1,6 +1,7 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, type ConnectError, type Interceptor } from "@connectrpc/connect";
+import { gatewayError } from "../gateway/errors.js";
 import type { KeyHasher } from "./gateway-key.js";
-import type { KeyDirectory } from "./key-directory.js";
+import type { KeyDirectory, KeyRefusal } from "./key-directory.js";
 import { principalKey, type Principal } from "./principal.js";
 
 /** Services anyone may call: load balancers and grpcurl need them before they have a key. */
@@ -25,13 +26,27 @@ export class Authenticator {
     private readonly directory: KeyDirectory,
   ) {}
 
-  /** The principal for the request's key, or an Unauthenticated error. */
+  /**
+   * The principal for the request's key, or an Unauthenticated error:
+   * UNAUTHENTICATED alike for a missing, malformed or unknown key;
+   * KEY_REVOKED or KEY_EXPIRED only to a caller holding that very key.
+   */
   async authenticate(header: Headers): Promise<Principal> {
     const key = presentedKey(header);
-    const principal = key ? await this.directory.lookup(this.hasher.digest(key)) : undefined;
-    if (!principal) throw new ConnectError(UNAUTHENTICATED, Code.Unauthenticated);
-    return principal;
+    if (!key) throw gatewayError(Code.Unauthenticated, UNAUTHENTICATED, "UNAUTHENTICATED");
+    const digest = this.hasher.digest(key);
+    const principal = await this.directory.lookup(digest);
+    if (principal) return principal;
+    const refusal = this.directory.refusal?.(digest);
+    throw refusal ? refused(refusal) : gatewayError(Code.Unauthenticated, UNAUTHENTICATED, "UNAUTHENTICATED");
   }
+}
+
+function refused({ keyId, why, atMs }: KeyRefusal): ConnectError {
+  const when = new Date(atMs).toISOString();
+  return why === "revoked"
+    ? gatewayError(Code.Unauthenticated, `this gateway key ("keys/${keyId}") was revoked at ${when}; ask for a new one`, "KEY_REVOKED", { key: keyId })
+    : gatewayError(Code.Unauthenticated, `this gateway key ("keys/${keyId}") expired at ${when}; ask for a new one`, "KEY_EXPIRED", { key: keyId });
 }
 
 /** Services only the master key or an admin-scoped key may call. */
@@ -43,7 +58,10 @@ export function createAuthInterceptor(authenticator: Authenticator): Interceptor
     if (PUBLIC_SERVICES.has(req.service.typeName)) return next(req);
     const principal = await authenticator.authenticate(req.header);
     if (ADMIN_SERVICES.has(req.service.typeName) && !principal.admin) {
-      throw new ConnectError(`key "${principal.keyId}" lacks the admin scope needed for ${req.service.typeName}`, Code.PermissionDenied);
+      throw gatewayError(Code.PermissionDenied, `key "${principal.keyId}" lacks the admin scope needed for ${req.service.typeName}`, "ADMIN_SCOPE_REQUIRED", {
+        key: principal.keyId,
+        service: req.service.typeName,
+      });
     }
     req.contextValues.set(principalKey, principal);
     return next(req);

@@ -1,9 +1,23 @@
 import { digestsEqual } from "./gateway-key.js";
 import type { Principal } from "./principal.js";
 
+/** A known key that no longer works: revoked, or past its expiry time. */
+export interface KeyRefusal {
+  keyId: string;
+  why: "revoked" | "expired";
+  /** When it was revoked or expired. */
+  atMs: number;
+}
+
 /** Finds the principal a gateway key's digest belongs to. */
 export interface KeyDirectory {
   lookup(digest: Buffer): Promise<Principal | undefined> | Principal | undefined;
+  /**
+   * Why a digest `lookup` just turned away belongs to a key that no longer
+   * works, if it does. Only a caller holding that very key gets this answer,
+   * so saying so reveals nothing about other keys.
+   */
+  refusal?(digest: Buffer): KeyRefusal | undefined;
 }
 
 /** The bootstrap (master) key: one digest, compared in constant time. */
@@ -25,6 +39,14 @@ export class ChainedKeyDirectory implements KeyDirectory {
     for (const directory of this.directories) {
       const principal = await directory.lookup(digest);
       if (principal) return principal;
+    }
+    return undefined;
+  }
+
+  refusal(digest: Buffer): KeyRefusal | undefined {
+    for (const directory of this.directories) {
+      const refusal = directory.refusal?.(digest);
+      if (refusal) return refusal;
     }
     return undefined;
   }

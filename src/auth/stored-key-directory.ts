@@ -1,6 +1,7 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
+import { gatewayError } from "../gateway/errors.js";
 import type { Logger } from "../observability/logger.js";
-import type { KeyDirectory } from "./key-directory.js";
+import type { KeyDirectory, KeyRefusal } from "./key-directory.js";
 import { KeyPolicy, type KeyRecord } from "./key-policy.js";
 import type { KeyStore } from "./key-store.js";
 import type { Principal } from "./principal.js";
@@ -22,6 +23,8 @@ const STORE_RETRY_MS = 5_000;
 interface Entry {
   principal: Principal | undefined;
   keyId: string | undefined;
+  /** Set when the digest is a revoked key's. */
+  revokedMs?: number;
   at: number;
 }
 
@@ -86,6 +89,15 @@ export class StoredKeyDirectory implements KeyDirectory {
     return pending;
   }
 
+  /** Whether a digest `lookup` refused is a revoked or expired key's, as far as the cache knows (no store round trip). */
+  refusal(digest: Buffer): KeyRefusal | undefined {
+    const entry = this.cache.get(digest.toString("hex"));
+    if (!entry?.keyId) return undefined;
+    if (entry.revokedMs !== undefined) return { keyId: entry.keyId, why: "revoked", atMs: entry.revokedMs };
+    const expireMs = entry.principal?.policy?.record.expireMs;
+    return expireMs !== undefined && expireMs <= Date.now() ? { keyId: entry.keyId, why: "expired", atMs: expireMs } : undefined;
+  }
+
   /** Forgets one key (after it changed here, or news of a change elsewhere). */
   evict(keyId: string): void {
     this.epoch++;
@@ -116,12 +128,12 @@ export class StoredKeyDirectory implements KeyDirectory {
         if (epoch === this.epoch) this.cache.set(hex, { ...stale, at: Date.now() - this.positiveTtlMs + STORE_RETRY_MS });
         return stale.principal;
       }
-      throw new ConnectError("gateway keys cannot be checked right now; retry shortly", Code.Unavailable);
+      throw gatewayError(Code.Unavailable, "gateway keys cannot be checked right now; retry shortly", "GATEWAY_KEYS_UNAVAILABLE", {}, 1_000);
     }
     const principal = record && record.revokeMs === undefined ? toPrincipal(record) : undefined;
     if (epoch !== this.epoch) return principal;
     if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(hex, { principal, keyId: record?.id, at: Date.now() });
+    this.cache.set(hex, { principal, keyId: record?.id, revokedMs: record?.revokeMs, at: Date.now() });
     return principal;
   }
 

@@ -35,6 +35,8 @@ export interface GatewayDeps {
 
 const CHAT_CAPABILITIES = [Capability.CHAT, Capability.STREAMING, Capability.TOOLS];
 const MODEL_LIST_TTL_MS = 5 * 60_000;
+/** A listing some provider could not answer (no usable key, vendor down) is redone this soon, so its models come back when it does. */
+const INCOMPLETE_MODEL_LIST_TTL_MS = 10_000;
 
 /**
  * The pipeline: route, admit, dispatch, settle. Transport-neutral: Connect
@@ -42,7 +44,7 @@ const MODEL_LIST_TTL_MS = 5 * 60_000;
  * unified shapes and fails with ConnectError.
  */
 export class Gateway {
-  private modelCache: { at: number; models: Promise<Model[]> } | undefined;
+  private modelCache: { at: number; ttlMs: number; models: Promise<Model[]> } | undefined;
   private readonly hooks: CallHooks;
 
   constructor(private readonly deps: GatewayDeps) {
@@ -154,11 +156,16 @@ export class Gateway {
     }
   }
 
-  /** Declared models and those the vendors list, cached for a few minutes. */
+  /** Declared models and those the vendors list, cached for a few minutes (seconds while a provider cannot list). */
   async listModels(provider: string, ctx: CallContext): Promise<Model[]> {
     const now = Date.now();
-    if (!this.modelCache || now - this.modelCache.at > MODEL_LIST_TTL_MS) {
-      this.modelCache = { at: now, models: this.discoverModels() };
+    if (!this.modelCache || now - this.modelCache.at > this.modelCache.ttlMs) {
+      const cache = { at: now, ttlMs: MODEL_LIST_TTL_MS, models: Promise.resolve<Model[]>([]) };
+      cache.models = this.discoverModels().then(({ models, complete }) => {
+        if (!complete) cache.ttlMs = INCOMPLETE_MODEL_LIST_TTL_MS;
+        return models;
+      });
+      this.modelCache = cache;
     }
     const models = await this.modelCache.models;
     if (ctx.signal.aborted) throw toConnectError(ctx.signal.reason, ctx.signal);
@@ -186,11 +193,12 @@ export class Gateway {
           const models = await runtime.adapter.listModels(credential, AbortSignal.timeout(10_000));
           // Report like any attempt, so a key picked here as a half-open probe gets its verdict.
           runtime.pool.report(credential.id, { ok: true });
-          return { name, models };
+          return { name, models, ok: true };
         } catch (err) {
           if (credentialId && isUpstreamError(err)) runtime.pool.report(credentialId, { ok: false, error: err });
-          this.deps.logger.warn({ provider: name, error: (err as Error).message }, "could not list the provider's models");
-          return { name, models: [] };
+          // Its models are missing from the listing until it recovers: say why here (and on /healthz).
+          this.deps.logger.warn({ provider: name, error: (err as Error).message }, "could not list the provider's models: they are left out of ListModels until it can");
+          return { name, models: [], ok: false };
         }
       }),
     );

@@ -1,5 +1,6 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import type { RouteConfig } from "../config/config.js";
+import { gatewayError } from "./errors.js";
 import { compileGlob } from "./glob.js";
 
 /** One way to serve a requested model: a provider and the model name it receives. */
@@ -68,7 +69,12 @@ export class Router {
     const hint = unconfigured
       ? `it would route to provider "${unconfigured}", which is not configured (set ${unconfigured.toUpperCase()}_API_KEY)`
       : "no route serves it";
-    throw new ConnectError(`model "${model}" is not available: ${hint}; call ListModels (or GET /v1/models) to see the models you can use`, Code.NotFound);
+    throw gatewayError(
+      Code.NotFound,
+      `model "${model}" is not available: ${hint}; call ListModels (or GET /v1/models) to see the models you can use`,
+      "MODEL_NOT_FOUND",
+      unconfigured ? { model, provider: unconfigured } : { model },
+    );
   }
 
   /** The exact (non-glob) model names routes declare, with where they go. */

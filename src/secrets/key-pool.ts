@@ -139,6 +139,8 @@ interface PoolKey {
   /** The state a cool-down returns to. */
   resumeTo: "active" | "standby";
   disabledBy: "vendor" | "operator" | undefined;
+  /** What the vendor answered when it last rejected the key ("HTTP 401, invalid_api_key"), for health checks. */
+  rejectedWith: string | undefined;
   probeIntervalMs: number;
   /** When the probe under way was handed out. */
   probingSince: number | undefined;
@@ -242,6 +244,7 @@ export class KeyPool {
     if (NOT_THE_KEYS_FAULT.has(kind)) return;
     key.errors.add();
     if (kind === "credential_rejected") {
+      key.rejectedWith = failureCodes(outcome.error);
       this.metrics?.credentialRejections.inc({ provider: this.provider, credential: credentialId });
       this.logger.warn({ credential: credentialId, fingerprint: key.credential.fingerprint, status: outcome.error.status }, "the vendor rejected a key");
     }
@@ -377,6 +380,18 @@ export class KeyPool {
     return this.view(key);
   }
 
+  /**
+   * Why no key can be handed out now, for health checks ("no usable key: 1
+   * disabled by the vendor (HTTP 401)"); undefined while an active key or a
+   * canary can take calls. A rejected key due for a probe does not count:
+   * it is usable again only once a probe succeeds.
+   */
+  unusableReason(): string | undefined {
+    this.tick(this.now());
+    if ([...this.keys.values()].some((key) => key.state === "active" || key.state === "standby")) return undefined;
+    return `no usable key: ${this.stateCounts(true)}`;
+  }
+
   /** Every key (retired ones included), as an operator may see it. */
   list(): KeyView[] {
     const now = this.now();
@@ -441,14 +456,21 @@ export class KeyPool {
     return canaries.length > 0 ? weighted(canaries, (key) => key.canary!.share, this.random()) : undefined;
   }
 
-  private unusable(now: number): UpstreamError {
-    const keys = [...this.keys.values()];
+  /** "2 cooling down, 1 disabled by the vendor"; with `why`, what the vendor answered too ("(HTTP 401)"). */
+  private stateCounts(why: boolean): string {
     const counts = new Map<string, number>();
-    for (const key of keys) {
-      const label = key.state === "cooling_down" ? "cooling down" : key.state === "disabled" ? `disabled by ${key.disabledBy === "vendor" ? "the vendor" : "an operator"}` : key.state;
+    for (const key of this.keys.values()) {
+      let label: string = key.state === "cooling_down" ? "cooling down" : key.state;
+      if (key.state === "disabled") label = key.disabledBy === "vendor" ? "disabled by the vendor" : "disabled by an operator";
+      if (why && key.state === "disabled" && key.disabledBy === "vendor" && key.rejectedWith) label += ` (${key.rejectedWith})`;
       counts.set(label, (counts.get(label) ?? 0) + 1);
     }
-    const message = `provider "${this.provider}" has no usable key right now (${[...counts].map(([label, count]) => `${count} ${label}`).join(", ")})`;
+    return [...counts].map(([label, count]) => `${count} ${label}`).join(", ");
+  }
+
+  private unusable(now: number): UpstreamError {
+    const keys = [...this.keys.values()];
+    const message = `provider "${this.provider}" has no usable key right now (${this.stateCounts(false)})`;
     const cooling = keys.filter((key) => key.state === "cooling_down" && key.nextAt !== undefined);
     if (cooling.length > 0) {
       const soonest = Math.min(...cooling.map((key) => key.nextAt!));
@@ -540,6 +562,7 @@ export class KeyPool {
       nextAt: undefined,
       resumeTo: "active",
       disabledBy: undefined,
+      rejectedWith: undefined,
       probeIntervalMs: this.rules.probeAfterMs,
       probingSince: undefined,
       canary: undefined,
@@ -635,7 +658,13 @@ function weighted<T>(items: T[], weightOf: (item: T) => number, random: number):
 
 function describeFailure(error: UpstreamError): string {
   const what = error.kind === "quota_exhausted" ? "the vendor says the account's quota is exhausted" : "rejected by the vendor";
-  return `${what}${error.status !== undefined ? ` (HTTP ${error.status}${error.vendorCode ? `, ${error.vendorCode}` : ""})` : error.vendorCode ? ` (${error.vendorCode})` : ""}`;
+  const codes = failureCodes(error);
+  return codes ? `${what} (${codes})` : what;
+}
+
+/** What the vendor answered, as far as it said: "HTTP 401, invalid_api_key", "110", or "". */
+function failureCodes(error: UpstreamError): string {
+  return [error.status !== undefined ? `HTTP ${error.status}` : "", error.vendorCode ?? ""].filter(Boolean).join(", ");
 }
 
 function seconds(ms: number): string {

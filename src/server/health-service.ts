@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
 import { EventEmitter, on } from "node:events";
 import {
   Health,
@@ -7,6 +7,8 @@ import {
   HealthCheckResponse_ServingStatus as Status,
   HealthListResponseSchema,
 } from "../../gen/ts/grpc/health/v1/health_pb.js";
+import { gatewayError } from "../gateway/errors.js";
+import type { ProviderHealth, ProviderState } from "../gateway/provider-health.js";
 
 /** A dependency's state, for health checks: a degraded one is named with what it means for calls. */
 export interface DependencyHealth {
@@ -16,25 +18,54 @@ export interface DependencyHealth {
   required: boolean;
 }
 
-/** Serving status of the whole server ("") and of each named service; flips to NOT_SERVING on shutdown. */
+/** A provider's health-check service name: "provider/openai". */
+export const PROVIDER_SERVICE_PREFIX = "provider/";
+
+/** Provider states are computed when read, so a Watch on one re-reads it this often. */
+const PROVIDER_WATCH_MS = 1_000;
+
+/**
+ * Serving status of the whole server (""), of each named service, of each
+ * dependency ("redis") and of each provider ("provider/openai"); the server
+ * flips to NOT_SERVING on shutdown.
+ */
 export class HealthState {
   private serving = true;
   private readonly changes = new EventEmitter();
   private readonly deps = new Map<string, DependencyHealth>();
+  private providerHealth: ProviderHealth | undefined;
 
   constructor(private readonly services: readonly string[]) {
     this.changes.setMaxListeners(0);
   }
 
   knows(service: string): boolean {
-    return service === "" || this.services.includes(service) || this.deps.has(service);
+    return service === "" || this.services.includes(service) || this.deps.has(service) || this.providerOf(service) !== undefined;
   }
 
-  /** The server's status, or a dependency's when `service` names one ("redis"). */
+  /** The server's status, a dependency's when `service` names one ("redis"), or a provider's ("provider/openai"). */
   status(service = ""): Status {
     const dependency = this.deps.get(service);
     if (dependency) return dependency.ok ? Status.SERVING : Status.NOT_SERVING;
+    const provider = this.providerOf(service);
+    if (provider !== undefined) return this.providerHealth!.of(provider).serving ? Status.SERVING : Status.NOT_SERVING;
     return this.serving ? Status.SERVING : Status.NOT_SERVING;
+  }
+
+  /** Where the providers' states are read from (their key pools and circuit breakers). */
+  readProvidersFrom(providers: ProviderHealth): void {
+    this.providerHealth = providers;
+  }
+
+  /** Each configured provider's state, computed now. */
+  providers(): Map<string, ProviderState> {
+    return new Map((this.providerHealth?.names() ?? []).map((name) => [name, this.providerHealth!.of(name)]));
+  }
+
+  private providerOf(service: string): string | undefined {
+    if (!service.startsWith(PROVIDER_SERVICE_PREFIX)) return undefined;
+    const name = service.slice(PROVIDER_SERVICE_PREFIX.length);
+    return this.providerHealth?.names().includes(name) ? name : undefined;
   }
 
   /** Records a dependency's state (checkable by name, listed by /healthz). */
@@ -59,13 +90,26 @@ export class HealthState {
     this.changes.emit("change");
   }
 
-  /** Resolves each time the status changes, until the signal fires. */
-  changesUntil(signal: AbortSignal): AsyncIterable<unknown> {
-    return on(this.changes, "change", { signal });
+  /**
+   * Resolves each time `service`'s status may have changed, until the signal
+   * fires: on every recorded change, and every second for a provider, whose
+   * state is computed rather than recorded.
+   */
+  async *changesUntil(service: string, signal: AbortSignal): AsyncGenerator<void> {
+    const local = new EventEmitter();
+    const wake = (): boolean => local.emit("change");
+    this.changes.on("change", wake);
+    const timer = this.providerOf(service) === undefined ? undefined : setInterval(wake, PROVIDER_WATCH_MS).unref();
+    try {
+      for await (const _ of on(local, "change", { signal })) yield;
+    } finally {
+      this.changes.off("change", wake);
+      clearInterval(timer);
+    }
   }
 
   names(): readonly string[] {
-    return ["", ...this.services, ...this.deps.keys()];
+    return ["", ...this.services, ...this.deps.keys(), ...(this.providerHealth?.names() ?? []).map((name) => PROVIDER_SERVICE_PREFIX + name)];
   }
 }
 
@@ -73,7 +117,7 @@ export class HealthState {
 export function createHealthService(state: HealthState): ServiceImpl<typeof Health> {
   return {
     check(req) {
-      if (!state.knows(req.service)) throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
+      if (!state.knows(req.service)) throw gatewayError(Code.NotFound, `unknown service "${req.service}"`, "SERVICE_NOT_FOUND", { service: req.service });
       return create(HealthCheckResponseSchema, { status: state.status(req.service) });
     },
     async *watch(req, ctx) {
@@ -81,9 +125,15 @@ export function createHealthService(state: HealthState): ServiceImpl<typeof Heal
         yield create(HealthCheckResponseSchema, { status: Status.SERVICE_UNKNOWN });
         return;
       }
-      yield create(HealthCheckResponseSchema, { status: state.status(req.service) });
+      let last = state.status(req.service);
+      yield create(HealthCheckResponseSchema, { status: last });
       try {
-        for await (const _ of state.changesUntil(ctx.signal)) yield create(HealthCheckResponseSchema, { status: state.status(req.service) });
+        for await (const _ of state.changesUntil(req.service, ctx.signal)) {
+          const status = state.status(req.service);
+          if (status === last) continue;
+          last = status;
+          yield create(HealthCheckResponseSchema, { status });
+        }
       } catch (err) {
         if (!ctx.signal.aborted) throw err;
       }

@@ -43,11 +43,16 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     }
     if (req.method === "GET" && (path === "/healthz" || path === "/readyz")) {
       const serving = path === "/healthz" || options.health.ready();
-      // Degraded dependencies are named (with what it means for calls); liveness stays 200.
+      // Degraded dependencies and providers are named (with what it means for calls); liveness stays 200.
+      // A degraded provider does not fail readiness either: every instance shares its vendor keys, and
+      // the gateway's own 503 (with the reason) serves callers better than a load balancer's (docs/operations.md).
       const dependencies = Object.fromEntries([...options.health.dependencies()].map(([name, dep]) => [name, dep.ok ? "ok" : dep.detail]));
-      const degraded = Object.values(dependencies).some((state) => state !== "ok");
+      const providers = Object.fromEntries(
+        [...options.health.providers()].map(([name, state]) => [name, state.serving ? { status: "serving" } : { status: "degraded", reason: state.reason }]),
+      );
+      const degraded = Object.values(dependencies).some((state) => state !== "ok") || Object.values(providers).some((state) => state.status !== "serving");
       const status = !serving ? (options.health.status() === 1 ? "unavailable" : "draining") : degraded ? "degraded" : "ok";
-      res.writeHead(serving ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status, dependencies }));
+      res.writeHead(serving ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status, dependencies, providers }));
       return;
     }
     if (options.rest && path?.startsWith(options.rest.prefix)) {

@@ -18,14 +18,21 @@ type ResponseBody =
 const NOT_FOUND = 5;
 const UNIMPLEMENTED = 12;
 
-/** Every file and symbol of the served services, with their imports, for grpcurl's `list` and `describe`. */
+/**
+ * Every file and symbol of the served services, with their imports, plus
+ * `extraFiles` (the error-detail types), for grpcurl's `list`, `describe`
+ * and its printing of error details.
+ */
 export class DescriptorIndex {
   private readonly files = new Map<string, DescFile>();
   private readonly symbols = new Map<string, DescFile>();
   private readonly encoded = new Map<string, Uint8Array>();
 
-  constructor(readonly services: readonly DescService[]) {
-    for (const service of services) this.addFile(service.file);
+  constructor(
+    readonly services: readonly DescService[],
+    extraFiles: readonly DescFile[] = [],
+  ) {
+    for (const file of [...services.map((service) => service.file), ...extraFiles]) this.addFile(file);
   }
 
   private addFile(file: DescFile): void {

@@ -1,5 +1,6 @@
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescFile, DescService } from "@bufbuild/protobuf";
+import { file_google_rpc_error_details } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { Health } from "../../gen/ts/grpc/health/v1/health_pb.js";
 import * as reflectionV1 from "../../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../../gen/ts/grpc/reflection/v1alpha/reflection_pb.js";
@@ -13,13 +14,20 @@ import { createReflectionServices, DescriptorIndex } from "./reflection-service.
 /** The API services a client can call (reflection lists these plus itself and health). */
 export const API_SERVICES: readonly DescService[] = [AIService, AdminService];
 
+/**
+ * Files no service imports whose types travel in error details (ErrorInfo,
+ * RetryInfo, BadRequest): grpcurl resolves a detail's type URL through
+ * reflection to print it.
+ */
+export const ERROR_DETAIL_FILES: readonly DescFile[] = [file_google_rpc_error_details];
+
 /** Every Connect service the server mounts, in one place. */
 export function createRoutes(
   gateway: Gateway,
   health: HealthState,
   admin: Partial<ServiceImpl<typeof AdminService>>,
 ): (router: ConnectRouter) => void {
-  const index = new DescriptorIndex([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection]);
+  const index = new DescriptorIndex([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection], ERROR_DETAIL_FILES);
   const reflection = createReflectionServices(index);
   return (router) => {
     router.service(AIService, createAIService(gateway) as ServiceImpl<typeof AIService>);

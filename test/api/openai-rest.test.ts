@@ -86,6 +86,15 @@ describe("the OpenAI-compatible REST surface, through the official OpenAI SDK", 
     expect(err.error.code).toBe("upstream_rate_limited");
   });
 
+  it("answers an unknown endpoint with a 404 the SDKs read, with the request id", async () => {
+    const res = await fetch(`${gw.url}/v1/completions`, { method: "POST", headers: { authorization: `Bearer ${MASTER_KEY}`, "x-request-id": "trace-404" } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("x-request-id")).toBe("trace-404");
+    expect(await res.json()).toEqual({
+      error: { message: "no such endpoint: POST /v1/completions", type: "invalid_request_error", param: null, code: "endpoint_not_found" },
+    });
+  });
+
   it("refuses what it cannot honour before the vendor bills it: several answers, an oversized body", async () => {
     const sent = fake.requests.length;
     const several = await sdk.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }], n: 3 }).catch((e) => e);

@@ -30,6 +30,16 @@ function grpcurl(command: string, env: Record<string, string> = {}) {
   });
 }
 
+/**
+ * The ErrorInfo among the details grpcurl printed: it resolves each detail's
+ * type through reflection, and without it prints `"@error": "… is not recognized"`.
+ */
+function errorInfo(output: string): Record<string, unknown> | undefined {
+  expect(output).not.toContain("is not recognized");
+  const details = [...output.matchAll(/^\s*\d+\)\s+(\{[\s\S]*?^\s*\})$/gm)].map((match) => JSON.parse(match[1]!) as Record<string, unknown>);
+  return details.find((detail) => detail["@type"] === "type.googleapis.com/google.rpc.ErrorInfo");
+}
+
 describe("grpcurl against the gateway (server reflection, no .proto files)", () => {
   it("lists the services", async () => {
     const result = await grpcurl(COMMANDS.list);
@@ -63,9 +73,17 @@ describe("grpcurl against the gateway (server reflection, no .proto files)", () 
     expect(answer.provider).toBe("openai");
   });
 
-  it("is refused AIService/Chat with a wrong key", async () => {
+  it("is refused AIService/Chat with a wrong key, and prints the error's ErrorInfo reason", async () => {
     const result = await grpcurl(COMMANDS.chat, { SWITCHBOARD_KEY: "sk-not-a-gateway-key" });
     expect(result.code).not.toBe(0);
     expect(result.output).toContain("Code: Unauthenticated");
+    expect(errorInfo(result.output)).toMatchObject({ reason: "UNAUTHENTICATED", domain: "switchboard.dev" });
+  });
+
+  it("prints MODEL_NOT_FOUND for a model no route serves", async () => {
+    const result = await grpcurl(COMMANDS.chat.replace('"gpt-4o-mini"', '"no-such-model"'));
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain("Code: NotFound");
+    expect(errorInfo(result.output)).toMatchObject({ reason: "MODEL_NOT_FOUND", metadata: { model: "no-such-model" } });
   });
 });

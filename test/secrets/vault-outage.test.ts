@@ -42,7 +42,7 @@ afterAll(async () => {
 describe("Vault stopped mid-run", () => {
   it("fails no call, keeps the last known key, and reports degraded health", async () => {
     const health = createClient(Health, gw.transport("connect", null));
-    expect(await (await fetch(`${gw.url}/healthz`)).json()).toEqual({ status: "ok", dependencies: { vault: "ok" } });
+    expect(await (await fetch(`${gw.url}/healthz`)).json()).toMatchObject({ status: "ok", dependencies: { vault: "ok" } });
 
     let stop = false;
     const failed: string[] = [];

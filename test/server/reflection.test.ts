@@ -40,6 +40,23 @@ describe("gRPC server reflection", () => {
     expect(batches[1]).toEqual([]);
   });
 
+  it("serves the error-detail types, so clients can print an error's ErrorInfo, RetryInfo and BadRequest", async () => {
+    const client = createClient(ServerReflection, gw.transport("grpc", null));
+    const files: string[][] = [];
+    for await (const res of client.serverReflectionInfo(
+      requests(
+        { case: "fileContainingSymbol", value: "google.rpc.ErrorInfo" },
+        { case: "fileContainingSymbol", value: "google.rpc.RetryInfo" },
+        { case: "fileContainingSymbol", value: "google.rpc.BadRequest.FieldViolation" },
+      ),
+    )) {
+      if (res.messageResponse.case !== "fileDescriptorResponse") throw new Error(`unexpected ${res.messageResponse.case}`);
+      files.push(res.messageResponse.value.fileDescriptorProto.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes).name));
+    }
+    expect(files[0]).toEqual(expect.arrayContaining(["google/rpc/error_details.proto", "google/protobuf/duration.proto"]));
+    expect(files.slice(1)).toEqual([[], []]);
+  });
+
   it("says NOT_FOUND for an unknown symbol", async () => {
     const client = createClient(ServerReflection, gw.transport("grpc", null));
     for await (const res of client.serverReflectionInfo(requests({ case: "fileContainingSymbol", value: "no.Such" }))) {

@@ -2,17 +2,21 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { MAX_JSON_DEPTH, nestsDeeperThan, TOO_DEEP } from "../../api/json-depth.js";
 import { validateChat, validateEmbed } from "../../api/validate.js";
 import type { Authenticator } from "../../auth/auth-interceptor.js";
 import type { CallContext, CallInfo } from "../../gateway/call-context.js";
 import { gatewayError, toConnectError } from "../../gateway/errors.js";
 import type { Gateway } from "../../gateway/gateway.js";
+import type { ProviderHealth } from "../../gateway/provider-health.js";
 import { startCallLog } from "../../observability/call-log.js";
 import type { Logger } from "../../observability/logger.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
 import { requestIdFrom } from "../../observability/request-interceptor.js";
+import { embeddingEncodingOf } from "./embedding-encoding.js";
 import { chatRequestFromOpenAI, embedRequestFromOpenAI } from "./from-openai.js";
-import { ChunkWriter, chatCompletion, embeddingList, errorBody, errorStatus, modelList, REQUEST_TOO_LARGE } from "./to-openai.js";
+import { openAIError, REQUEST_TOO_LARGE } from "./openai-errors.js";
+import { ChunkWriter, chatCompletion, embeddingList, modelList, modelObject } from "./to-openai.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -24,45 +28,51 @@ export interface RestDeps {
   authenticator: Authenticator;
   logger: Logger;
   metrics: GatewayMetrics;
+  providerHealth: ProviderHealth;
+  /** Aborted with a ConnectError to end every call still running with that status (shutdown; a stream gets an error event). */
+  shutdownSignal?: AbortSignal;
 }
 
 /**
  * The OpenAI-compatible REST surface (`/v1/chat/completions`, `/v1/models`,
- * `/v1/embeddings`), so code written for the OpenAI SDKs only changes its base
- * URL and key. Same pipeline, same auth, same logs as the Connect services.
+ * `/v1/models/{model}`, `/v1/embeddings`), so code written for the OpenAI
+ * SDKs only changes its base URL and key. Same pipeline, same auth, same logs
+ * as the Connect services. Every answer, errors included, carries `x-request-id`.
  */
 export function createRestHandler(deps: RestDeps): (req: Request, res: Response) => void {
   return (req, res) => {
     const info: CallInfo = { requestId: requestIdFrom({ get: (name) => header(req, name) }) };
     const path = (req.url ?? "").split("?", 1)[0]!;
-    const route = ROUTES[`${req.method} ${path}`];
-    const finish = startCallLog(deps.logger, deps.metrics, `REST ${req.method} ${route ? path : "unknown"}`, info);
+    const found = findRoute(req.method ?? "", path);
+    const finish = startCallLog(deps.logger, deps.metrics, `REST ${req.method} ${found?.pattern ?? "unknown"}`, info);
     res.setHeader("x-request-id", info.requestId);
     // The caller hanging up cancels the call, and with it the upstream request.
     const abort = new AbortController();
+    const stop = (): void => abort.abort(deps.shutdownSignal?.reason);
+    if (deps.shutdownSignal?.aborted) stop();
+    deps.shutdownSignal?.addEventListener("abort", stop, { once: true });
     res.once("close", () => {
-      if (!res.writableFinished) abort.abort(new ConnectError("the client went away", Code.Canceled));
+      deps.shutdownSignal?.removeEventListener("abort", stop);
+      if (!res.writableFinished) abort.abort(gatewayError(Code.Canceled, "the client went away", "CANCELLED"));
     });
     const run = async (): Promise<void> => {
-      if (!route) throw new ConnectError(`no such endpoint: ${req.method} ${path}`, Code.NotFound);
+      if (!found) throw gatewayError(Code.NotFound, `no such endpoint: ${req.method} ${path}`, "ENDPOINT_NOT_FOUND", { method: req.method ?? "", path });
       const principal = await deps.authenticator.authenticate(new Headers({ authorization: header(req, "authorization") ?? "", "x-api-key": header(req, "x-api-key") ?? "" }));
       const body = req.method === "POST" ? await readJson(req) : undefined;
-      await route(deps, { principal, signal: abort.signal, info }, body, res);
+      await found.route(deps, { principal, signal: abort.signal, info }, body, res);
     };
     run().then(
       () => finish(),
       (err: unknown) => {
         const error = toConnectError(err, abort.signal);
         finish(error);
+        const { status, headers, body } = openAIError(error);
         if (res.headersSent) {
           // Mid-stream: the status is gone; say it in the stream, as OpenAI does.
-          if (!res.writableEnded) res.end(`data: ${JSON.stringify(errorBody(error))}\n\n`);
+          if (!res.writableEnded) res.end(`data: ${JSON.stringify(body)}\n\n`);
           return;
         }
-        const headers: Record<string, string> = { "content-type": "application/json" };
-        const retryAfter = error.metadata.get("retry-after");
-        if (retryAfter) headers["retry-after"] = retryAfter;
-        res.writeHead(errorStatus(error), headers).end(JSON.stringify(errorBody(error)));
+        res.writeHead(status, headers).end(JSON.stringify(body));
       },
     );
   };
@@ -70,14 +80,22 @@ export function createRestHandler(deps: RestDeps): (req: Request, res: Response)
 
 type Route = (deps: RestDeps, ctx: CallContext, body: unknown, res: Response) => Promise<void>;
 
+/** The header that names configured providers unable to serve now, on model listings (why: /healthz). */
+const UNAVAILABLE_PROVIDERS_HEADER = "x-switchboard-unavailable-providers";
+
 const ROUTES: Record<string, Route> = {
-  "GET /v1/models": async ({ gateway }, ctx, _body, res) => {
-    sendJson(res, modelList(await gateway.listModels("", ctx)));
+  "GET /v1/models": async ({ gateway, providerHealth }, ctx, _body, res) => {
+    const models = await gateway.listModels("", ctx);
+    // A provider without a usable key lists no models: say which, rather than an unexplained gap.
+    const unavailable = providerHealth.degraded();
+    if (unavailable.length > 0) res.setHeader(UNAVAILABLE_PROVIDERS_HEADER, unavailable.join(", "));
+    sendJson(res, modelList(models));
   },
   "POST /v1/embeddings": async ({ gateway }, ctx, body, res) => {
     const request = embedRequestFromOpenAI(body);
+    const encoding = embeddingEncodingOf(body);
     validateEmbed(request);
-    sendJson(res, embeddingList(await gateway.embed(request, ctx)));
+    sendJson(res, embeddingList(await gateway.embed(request, ctx), encoding));
   },
   "POST /v1/chat/completions": async ({ gateway }, ctx, body, res) => {
     const { request, stream, includeUsage } = chatRequestFromOpenAI(body);
@@ -103,6 +121,37 @@ const ROUTES: Record<string, Route> = {
     res.end("data: [DONE]\n\n");
   },
 };
+
+const MODEL_PATH = "/v1/models/";
+
+/**
+ * `GET /v1/models/{model}`: the model, when the key may see it; a 404
+ * MODEL_NOT_FOUND otherwise. Ids may hold a "/" ("ollama/llama3.1"), sent
+ * as it is or percent-encoded (openai-node encodes it).
+ */
+function retrieveModel(id: string): Route {
+  return async ({ gateway }, ctx, _body, res) => {
+    const model = (await gateway.listModels("", ctx)).find((m) => m.id === id || `${m.provider}/${m.upstreamModel}` === id);
+    if (!model) {
+      throw gatewayError(Code.NotFound, `model "${id}" is not available to this key; GET /v1/models lists the models it can use`, "MODEL_NOT_FOUND", { model: id });
+    }
+    sendJson(res, modelObject(model, id));
+  };
+}
+
+/** The route for a request, and its path pattern (the log's and the metrics' method name: never a model id). */
+function findRoute(method: string, path: string): { route: Route; pattern: string } | undefined {
+  const exact = ROUTES[`${method} ${path}`];
+  if (exact) return { route: exact, pattern: path };
+  if (method !== "GET" || !path.startsWith(MODEL_PATH) || path.length === MODEL_PATH.length) return undefined;
+  let id: string;
+  try {
+    id = decodeURIComponent(path.slice(MODEL_PATH.length));
+  } catch {
+    id = path.slice(MODEL_PATH.length);
+  }
+  return { route: retrieveModel(id), pattern: `${MODEL_PATH}{model}` };
+}
 
 function write(res: Response, chunk: JsonObject): void {
   (res as ServerResponse).write(`data: ${JSON.stringify(chunk)}\n\n`);

@@ -1,11 +1,9 @@
 // Writes unified answers in the shapes OpenAI SDKs expect.
 import type { JsonObject } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
-import { ErrorInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
 import type { ChatResponse, ChatSummary, ChatDelta, EmbedResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { FinishReason, type ToolCall, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Model } from "../../../gen/ts/switchboard/v1/models_pb.js";
+import { encodeEmbedding, type EmbeddingEncoding } from "./embedding-encoding.js";
 
 const FINISH: Record<FinishReason, string | null> = {
   [FinishReason.UNSPECIFIED]: null,
@@ -83,43 +81,20 @@ export class ChunkWriter {
   }
 }
 
-export function modelList(models: Model[]): JsonObject {
-  return { object: "list", data: models.map((m) => ({ id: m.id, object: "model", created: 0, owned_by: m.provider })) };
+/** A model as `GET /v1/models/{model}` answers it, under the name the caller used. */
+export function modelObject(model: Model, id = model.id): JsonObject {
+  return { id, object: "model", created: 0, owned_by: model.provider };
 }
 
-export function embeddingList(res: EmbedResponse): JsonObject {
+export function modelList(models: Model[]): JsonObject {
+  return { object: "list", data: models.map((m) => modelObject(m)) };
+}
+
+export function embeddingList(res: EmbedResponse, encoding: EmbeddingEncoding): JsonObject {
   return {
     object: "list",
-    data: res.embeddings.map((e) => ({ object: "embedding", index: e.index, embedding: e.values })),
+    data: res.embeddings.map((e) => ({ object: "embedding", index: e.index, embedding: encodeEmbedding(e.values, encoding) })),
     model: res.model,
     usage: { prompt_tokens: res.usage?.promptTokens ?? 0, total_tokens: res.usage?.totalTokens ?? 0 },
   };
-}
-
-const ERROR_TYPES: Partial<Record<Code, string>> = {
-  [Code.InvalidArgument]: "invalid_request_error",
-  [Code.NotFound]: "invalid_request_error",
-  [Code.Unauthenticated]: "authentication_error",
-  [Code.PermissionDenied]: "permission_error",
-  [Code.ResourceExhausted]: "rate_limit_error",
-  [Code.Unimplemented]: "invalid_request_error",
-};
-
-/**
- * An oversized body: ResourceExhausted in Connect terms, but here a 413 and an
- * invalid_request_error, since the SDKs retry a 429 or a rate_limit_error.
- */
-export const REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE";
-
-const reasonOf = (err: ConnectError) => err.findDetails(ErrorInfoSchema)[0]?.reason;
-
-export function errorStatus(err: ConnectError): number {
-  return reasonOf(err) === REQUEST_TOO_LARGE ? 413 : codeToHttpStatus(err.code);
-}
-
-/** `{error:{message,type,code}}`, with the ErrorInfo reason as the code when there is one. */
-export function errorBody(err: ConnectError): JsonObject {
-  const reason = reasonOf(err);
-  const type = reason === REQUEST_TOO_LARGE ? "invalid_request_error" : (ERROR_TYPES[err.code] ?? "api_error");
-  return { error: { message: err.rawMessage, type, param: null, code: reason?.toLowerCase() ?? codeToString(err.code) } };
 }

@@ -1,0 +1,25 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { BadRequestSchema, BadRequest_FieldViolationSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
+import { gatewayError } from "../gateway/errors.js";
+
+/** One field a request got wrong, and what is wrong with it. */
+export interface FieldViolation {
+  /** The field's path as the caller wrote it ("messages[0].role", "encoding_format"). */
+  field: string;
+  description: string;
+}
+
+/**
+ * InvalidArgument naming every field at fault: the message lists them, a
+ * `google.rpc.BadRequest` detail carries them one by one, and ErrorInfo says
+ * INVALID_ARGUMENT (the OpenAI REST surface also names the first as `param`).
+ */
+export function badRequest(...violations: FieldViolation[]): ConnectError {
+  const err = gatewayError(Code.InvalidArgument, violations.map((v) => `${v.field}: ${v.description}`).join("; "), "INVALID_ARGUMENT");
+  err.details.push({
+    desc: BadRequestSchema,
+    value: create(BadRequestSchema, { fieldViolations: violations.map((v) => create(BadRequest_FieldViolationSchema, v)) }),
+  });
+  return err;
+}

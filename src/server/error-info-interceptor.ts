@@ -1,0 +1,32 @@
+import type { Interceptor } from "@connectrpc/connect";
+import { toConnectError, withErrorInfo } from "../gateway/errors.js";
+
+/**
+ * Outermost interceptor: every error a call ends with, streams included,
+ * leaves with `google.rpc.ErrorInfo`. Most are raised with a reason of their
+ * own; the rest (request validation, admin refusals) get their code's name,
+ * so a client can always switch on the reason.
+ */
+export function createErrorInfoInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    const described = (err: unknown) => withErrorInfo(toConnectError(err, req.signal));
+    let res;
+    try {
+      res = await next(req);
+    } catch (err) {
+      throw described(err);
+    }
+    if (!res.stream) return res;
+    const messages = res.message;
+    return {
+      ...res,
+      message: (async function* () {
+        try {
+          yield* messages;
+        } catch (err) {
+          throw described(err);
+        }
+      })(),
+    };
+  };
+}

@@ -1,6 +1,7 @@
 import type { HedgeConfig, TrafficConfig } from "./traffic.js";
 import type { KeyPoolConfig, SecretsConfig } from "./secrets-config.js";
 import type { UsageConfig } from "./usage-config.js";
+import type { ClientLimits } from "../server/client-limits.js";
 
 export type { KeyPoolConfig, SecretsConfig, VaultConfig } from "./secrets-config.js";
 
@@ -55,6 +56,8 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   corsOrigins: string[];
   tls?: { certFile: string; keyFile: string };
+  /** Timeouts for slow and idle clients and the connection caps; the server's defaults for those not set. */
+  clientLimits: Partial<ClientLimits>;
 }
 
 /** The whole validated configuration, built once at start-up. */

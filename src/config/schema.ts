@@ -52,6 +52,14 @@ export const fileSchema = z.strictObject({
       shutdown_grace_ms: z.number().int().min(0).optional(),
       cors_origins: z.array(z.string()).optional(),
       tls: z.strictObject({ cert_file: z.string(), key_file: z.string() }).optional(),
+      // Slow and idle clients, and connection caps (defaults and why: src/server/client-limits.ts).
+      headers_timeout_ms: z.number().int().positive().optional(),
+      /** The time to receive a request's body after its headers; never the time to answer. */
+      request_timeout_ms: z.number().int().positive().optional(),
+      keep_alive_timeout_ms: z.number().int().positive().optional(),
+      http2_idle_timeout_ms: z.number().int().positive().optional(),
+      max_connections: z.number().int().positive().optional(),
+      max_connections_per_client: z.number().int().positive().optional(),
     })
     .optional(),
   data_dir: z.string().optional(),

@@ -15,6 +15,8 @@ export interface HttpHandlerOptions {
   corsOrigins: readonly string[];
   metrics: GatewayMetrics;
   health: HealthState;
+  /** Aborted with a ConnectError to end every call still running with that status (shutdown). */
+  shutdownSignal?: AbortSignal;
   /** Extra plain-HTTP routes by path prefix (the OpenAI REST surface). */
   rest?: { prefix: string; handle: (req: Request, res: Response) => void };
 }

@@ -4,6 +4,11 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../observability/logger.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import { clientLimits, type ClientLimits, type SlowPart } from "./client-limits.js";
+import { ConnectionCaps } from "./connection-caps.js";
+import { Http1Connections } from "./http1-connections.js";
+import { Http2Sessions } from "./http2-sessions.js";
 
 type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
@@ -13,12 +18,24 @@ export interface OnePortOptions {
   tls?: { certFile: string; keyFile: string };
   handler: Handler;
   logger: Logger;
-  /** A plaintext connection that sends nothing for this long is closed (it holds a socket and says nothing). */
+  /** Timeouts for slow and idle clients, and the connection caps; defaults in client-limits.ts. */
+  limits?: Partial<ClientLimits>;
+  /** Where refused connections and slow clients cut off are counted. */
+  metrics?: Pick<GatewayMetrics, "connectionsRefused" | "slowClients">;
+  /**
+   * Called when the shutdown grace period is nearly over and calls are still
+   * running, so that handlers end them with a status instead of being cut.
+   */
+  beforeGraceEnds?: () => void;
+  /** A plaintext connection that sends nothing for this long is closed (default: the headers timeout). */
   firstBytesTimeoutMs?: number;
 }
 
 /** Concurrent streams one HTTP/2 connection may open; Node's default is 2^32 - 1, an invitation to exhaust memory. */
 const MAX_STREAMS_PER_CONNECTION = 1000;
+
+/** The end of the shutdown grace period kept for calls told to stop to send their status (at most half of it). */
+const WRAP_UP_MS = 1_000;
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -27,21 +44,34 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * Without TLS, Node's `allowHTTP1` does not work, so each connection's first
  * bytes decide: the HTTP/2 preface goes to the h2c server (gRPC, grpcurl),
  * anything else to the HTTP/1.1 server (browsers, curl, Connect, REST).
+ * The HTTP servers never listen themselves, so none of Node's defaults for
+ * accepted sockets apply: no-delay, timeouts and caps are set here.
  */
 export class OnePortServer {
   private readonly listener: net.Server;
   private readonly h1?: http.Server;
   private readonly h2: http2.Http2Server | http2.Http2SecureServer;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
-  private readonly h1Sockets = new Map<net.Socket, number>();
+  private readonly limits: ClientLimits;
+  private readonly caps: ConnectionCaps;
+  private readonly http1: Http1Connections;
+  private readonly http2: Http2Sessions;
   private readonly h2Sockets = new WeakSet<net.Socket>();
-  /** Every accepted socket, including those that have not sent a byte yet. */
+  /** Every accepted socket (with TLS, once its handshake is done), including those that have not sent a byte yet. */
   private readonly sockets = new Set<net.Socket>();
   private inFlight = 0;
   private draining = false;
   private idle: (() => void) | undefined;
 
   constructor(private readonly options: OnePortOptions) {
+    this.limits = clientLimits(options.limits);
+    const cutOff = (late: SlowPart): void => void options.metrics?.slowClients.inc({ waiting_for: late });
+    this.http1 = new Http1Connections(this.limits, cutOff);
+    this.http2 = new Http2Sessions(this.limits, cutOff);
+    this.caps = new ConnectionCaps(this.limits, {
+      logger: options.logger,
+      plaintext: !options.tls,
+      refused: (limit) => options.metrics?.connectionsRefused.inc({ limit }),
+    });
     const handler = this.track(options.handler);
     if (options.tls) {
       const secure = http2.createSecureServer(
@@ -50,34 +80,46 @@ export class OnePortServer {
           key: readFileSync(options.tls.keyFile),
           allowHTTP1: true,
           settings: { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION },
+          // The handshake is part of what a client must finish before its headers are due.
+          handshakeTimeout: this.limits.headersTimeoutMs,
         },
         handler,
       );
-      secure.on("secureConnection", (socket: net.Socket) => this.watchH1Socket(socket));
+      secure.on("secureConnection", (socket: net.Socket) => this.watchSecure(socket));
       this.h2 = secure;
       this.listener = secure;
     } else {
       this.h2 = http2.createServer({ settings: { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION } }, handler);
       this.h1 = http.createServer(handler);
-      this.h1.keepAliveTimeout = 65_000;
-      this.listener = net.createServer((socket) => this.route(socket));
+      // Node sends it to clients in a Keep-Alive header; Http1Connections enforces it.
+      this.h1.keepAliveTimeout = this.limits.keepAliveTimeoutMs;
+      this.listener = net.createServer();
     }
-    // With TLS, track the TLS sockets (those the HTTP servers see), not the raw TCP ones.
-    this.listener.on(options.tls ? "secureConnection" : "connection", (socket: net.Socket) => {
-      this.sockets.add(socket);
-      socket.once("close", () => this.sockets.delete(socket));
-    });
-    this.h2.on("session", (session: http2.ServerHttp2Session) => {
-      this.sessions.add(session);
-      session.once("close", () => this.sessions.delete(session));
-    });
+    this.listener.on("connection", (socket: net.Socket) => this.accept(socket));
+    this.h2.on("session", (session: http2.ServerHttp2Session) => this.http2.add(session));
+  }
+
+  /** Every new TCP connection: counted against the caps, then (plaintext) routed by its first bytes. */
+  private accept(socket: net.Socket): void {
+    if (!this.caps.admit(socket)) return;
+    // Stream chunks (SSE events, gRPC messages) leave as they are written, not held back by Nagle's algorithm.
+    socket.setNoDelay(true);
+    if (this.options.tls) return; // the TLS server does the handshake, then ALPN routes it (watchSecure)
+    this.remember(socket);
+    this.route(socket);
+  }
+
+  private remember(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
   }
 
   /** Sends each plaintext connection to the server its first bytes ask for. */
   private route(socket: net.Socket): void {
     socket.once("error", () => socket.destroy());
+    const accepted = performance.now();
     // Until its first bytes arrive no server owns the socket, so none of their timeouts apply yet.
-    const silent = setTimeout(() => socket.destroy(), this.options.firstBytesTimeoutMs ?? 10_000);
+    const silent = setTimeout(() => socket.destroy(), this.options.firstBytesTimeoutMs ?? this.limits.headersTimeoutMs);
     socket.once("close", () => clearTimeout(silent));
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
@@ -95,7 +137,8 @@ export class OnePortServer {
         this.h2Sockets.add(socket);
         this.h2.emit("connection", socket);
       } else {
-        this.watchH1Socket(socket);
+        // The headers were due from the moment the connection opened.
+        this.http1.add(socket, Math.max(0, this.limits.headersTimeoutMs - (performance.now() - accepted)));
         this.h1!.emit("connection", socket);
         socket.resume();
       }
@@ -103,30 +146,20 @@ export class OnePortServer {
     socket.on("data", onData);
   }
 
-  private watchH1Socket(socket: net.Socket): void {
-    if ((socket as net.Socket & { alpnProtocol?: string | false }).alpnProtocol === "h2") {
-      this.h2Sockets.add(socket);
-      return;
-    }
-    this.h1Sockets.set(socket, 0);
-    socket.once("close", () => this.h1Sockets.delete(socket));
+  /** A TLS connection after its handshake: ALPN has chosen HTTP/2 or HTTP/1.1. */
+  private watchSecure(socket: net.Socket): void {
+    this.remember(socket);
+    if ((socket as net.Socket & { alpnProtocol?: string | false }).alpnProtocol === "h2") this.h2Sockets.add(socket);
+    else this.http1.add(socket);
   }
 
   /** Counts requests in flight, so shutdown knows when the last one has finished. */
   private track(handler: Handler): Handler {
     return (req, res) => {
       this.inFlight++;
-      const socket = req.socket as net.Socket;
-      const perSocket = this.h1Sockets.get(socket);
-      if (perSocket !== undefined) this.h1Sockets.set(socket, perSocket + 1);
-      if (this.draining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+      if (req.httpVersionMajor === 1) this.http1.track(req as http.IncomingMessage, res as http.ServerResponse);
       res.once("close", () => {
         this.inFlight--;
-        const count = this.h1Sockets.get(socket);
-        if (count !== undefined) {
-          this.h1Sockets.set(socket, count - 1);
-          if (this.draining && count - 1 === 0) socket.destroy();
-        }
         if (this.inFlight === 0) this.idle?.();
       });
       handler(req, res);
@@ -150,27 +183,37 @@ export class OnePortServer {
   /**
    * Stops accepting, lets in-flight calls and streams finish for up to
    * `graceMs`, then closes whatever is left. HTTP/2 clients get a GOAWAY;
-   * idle HTTP/1.1 keep-alive sockets are closed at once.
+   * idle HTTP/1.1 keep-alive sockets are closed at once. Calls still running
+   * near the end are told to stop (`beforeGraceEnds`), so that they end with
+   * a status rather than a reset.
    */
   async shutdown(graceMs: number): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
-    for (const session of this.sessions) session.close();
-    for (const [socket, active] of this.h1Sockets) if (active === 0) socket.destroy();
+    this.http2.close();
+    this.http1.drain();
     // Connections that have not said which protocol they speak yet are idle too.
-    for (const socket of this.sockets) if (!this.h1Sockets.has(socket) && !this.h2Sockets.has(socket)) socket.destroy();
-    if (this.inFlight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => (this.idle = resolve)),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
-      ]);
-      clearTimeout(timer);
-      if (this.inFlight > 0) this.options.logger.warn({ inFlight: this.inFlight }, "grace period over; closing remaining connections");
+    for (const socket of this.sockets) if (!this.http1.has(socket) && !this.h2Sockets.has(socket)) socket.destroy();
+    const wrapUpMs = Math.min(WRAP_UP_MS, graceMs / 2);
+    if (!(await this.settledWithin(graceMs - wrapUpMs))) {
+      this.options.beforeGraceEnds?.();
+      if (!(await this.settledWithin(wrapUpMs))) this.options.logger.warn({ inFlight: this.inFlight }, "grace period over; closing remaining connections");
     }
-    for (const session of this.sessions) session.destroy();
+    this.http2.destroy();
     for (const socket of this.sockets) socket.destroy();
     await closed;
+  }
+
+  /** True once no request is in flight, false if some still are after `ms`. */
+  private async settledWithin(ms: number): Promise<boolean> {
+    if (this.inFlight === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      new Promise<boolean>((resolve) => (this.idle = () => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+    ]);
+    clearTimeout(timer);
+    return settled;
   }
 }

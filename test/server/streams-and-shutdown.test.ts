@@ -1,8 +1,9 @@
+import { request } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { startGateway, type Protocol, type TestGateway } from "../support/gateway.js";
+import { MASTER_KEY, startGateway, type Protocol, type TestGateway } from "../support/gateway.js";
 
 const hello = { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "tell me a long story" }] };
 const cleanup: (() => Promise<void>)[] = [];
@@ -68,5 +69,53 @@ describe("graceful shutdown", () => {
     const res = await call;
     await stopped;
     expect(res.message?.content).toContain("Echo:");
+  });
+});
+
+describe("a call still running when the shutdown grace period ends", () => {
+  /** Long enough for the first chunks to arrive, far shorter than the stream (40 words, 100 ms apart). */
+  const GRACE_MS = 600;
+
+  it.each<Protocol>(["grpc", "connect"])("ends with Unavailable over %s, not a cut connection", async (protocol) => {
+    const { gw } = await setup(100);
+    gw.app.config.server.shutdownGraceMs = GRACE_MS;
+    const iterator = gw.client(protocol).chatStream(hello)[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+
+    const stopped = gw.app.shutdown();
+    const ended = async (): Promise<void> => {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next());
+    };
+    const error = await ended().then(() => undefined, (err: unknown) => ConnectError.from(err));
+    expect(error?.code).toBe(Code.Unavailable);
+    expect(error?.rawMessage).toBe("the gateway is shutting down");
+    await stopped;
+  });
+
+  it("ends a REST stream with an error event, then the end of the response", async () => {
+    const { gw } = await setup(100);
+    gw.app.config.server.shutdownGraceMs = GRACE_MS;
+    const events: string[] = [];
+    let stopped: Promise<void> | undefined;
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        `${gw.url}/v1/chat/completions`,
+        { method: "POST", headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" } },
+        (res) => {
+          res.setEncoding("utf8").on("data", (chunk: string) => {
+            events.push(...chunk.split("\n\n").filter(Boolean));
+            stopped ??= gw.app.shutdown(); // once the stream has begun
+          });
+          res.on("end", () => resolve());
+          res.on("aborted", () => reject(new Error("the response was cut")));
+        },
+      );
+      req.on("error", reject);
+      req.end(JSON.stringify({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "tell me a long story" }] }));
+    });
+    await stopped;
+    const last = JSON.parse(events.at(-1)!.replace(/^data: /, ""));
+    expect(last.error.message).toBe("the gateway is shutting down");
+    expect(events).not.toContain("data: [DONE]");
   });
 });

@@ -1,0 +1,53 @@
+/**
+ * How long a client may take to send a request, how long a connection may
+ * idle, and how many connections one client and the whole gateway may hold.
+ * Only what the client owes is bounded: the answer takes as long as it takes
+ * (an LLM call or a stream may run for minutes).
+ */
+export interface ClientLimits {
+  /**
+   * A request's headers must have arrived this long after the connection opened (with TLS: after
+   * its handshake, which is allowed as long); the next request's, this long after the keep-alive
+   * timeout if it had begun by then.
+   */
+  headersTimeoutMs: number;
+  /** A request's body must have arrived this long after its headers did. */
+  requestTimeoutMs: number;
+  /** An HTTP/1.1 connection with no request in progress is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** An HTTP/2 session with no open stream gets a GOAWAY and is closed after this. */
+  http2IdleTimeoutMs: number;
+  /** Connections held at once; beyond, new ones are refused. */
+  maxConnections: number;
+  /** Connections one client address holds at once; beyond, its new ones are refused. */
+  maxConnectionsPerClient: number;
+}
+
+/** What the gateway is late with when it cuts a client off. */
+export type SlowPart = "headers" | "body";
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
+  // Callers are programs: a header block arrives in one round trip. 10 s covers a congested
+  // link; Node's own default, 60 s, leaves a slow client six times as long to hold a socket.
+  headersTimeoutMs: 10_000,
+  // The largest body accepted (8 MB) at about 140 KB/s; a chat request is a few KB. nginx's
+  // client_body_timeout is also 60 s.
+  requestTimeoutMs: 60_000,
+  // Longer than load balancers' 60 s idle timeout, so the balancer, not the gateway, closes an
+  // idle connection (otherwise it may send a request on one the gateway is closing).
+  keepAliveTimeoutMs: 65_000,
+  // The same for HTTP/2; gRPC clients reconnect after a GOAWAY on their own.
+  http2IdleTimeoutMs: 65_000,
+  // An idle HTTP/2 session costs about 20 KB: 10,000 is about 200 MB at worst, and well
+  // below the open-file limits Node runs with (it raises its soft limit to the hard one).
+  maxConnections: 10_000,
+  // One address may hold a tenth of the gateway. Behind a proxy every connection comes from
+  // the proxy's address: raise it to max_connections there.
+  maxConnectionsPerClient: 1_000,
+};
+
+/** The limits with a default for each one not set. */
+export function clientLimits(set: Partial<ClientLimits> = {}): ClientLimits {
+  const given = Object.entries(set).filter(([, value]) => value !== undefined);
+  return { ...DEFAULT_CLIENT_LIMITS, ...Object.fromEntries(given) };
+}

@@ -1,0 +1,98 @@
+import type * as net from "node:net";
+import type { Logger } from "../observability/logger.js";
+import type { ClientLimits } from "./client-limits.js";
+import { openFileLimit } from "./open-file-limit.js";
+
+export type CapLimit = "total" | "per_client";
+
+/** What a plaintext client over a cap reads; a TLS client is closed at once (it has not finished its handshake). */
+const REFUSAL =
+  "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: text/plain\r\ncontent-length: 21\r\n\r\ntoo many connections\n";
+
+/** A refused connection stays open this long at most, for the client to read the refusal... */
+const REFUSAL_LINGER_MS = 1_000;
+/** ...and at most this many at once: a flood of refusals must not hold file descriptors itself. */
+const MAX_LINGERING = 64;
+const LOG_INTERVAL_MS = 10_000;
+
+export interface ConnectionCapsOptions {
+  logger: Logger;
+  /** Whether a refused client can be told in plain HTTP/1.1. */
+  plaintext: boolean;
+  refused?: (limit: CapLimit) => void;
+}
+
+/**
+ * Caps the connections held at once, in all and per client address, so that
+ * slow or idle clients cannot take every file descriptor and lock out the
+ * others. Refusals are counted, and logged at most once per interval.
+ */
+export class ConnectionCaps {
+  private open = 0;
+  private readonly perClient = new Map<string, number>();
+  private lingering = 0;
+  private unlogged = 0;
+  private loggedAt = -Infinity;
+
+  constructor(
+    private readonly limits: Pick<ClientLimits, "maxConnections" | "maxConnectionsPerClient">,
+    private readonly options: ConnectionCapsOptions,
+  ) {
+    const files = openFileLimit();
+    // Every connection holds a file descriptor, and so do vendor connections, the ledger and the logs.
+    if (files !== undefined && limits.maxConnections > files * 0.8) {
+      options.logger.warn({ maxConnections: limits.maxConnections, openFileLimit: files }, "server.max_connections leaves too few of the process's file descriptors for the rest: lower it, or raise the limit");
+    }
+  }
+
+  /** Counts a new connection in, or refuses it; false when refused. */
+  admit(socket: net.Socket): boolean {
+    const client = socket.remoteAddress ?? "";
+    const held = this.perClient.get(client) ?? 0;
+    const over: CapLimit | undefined = this.open >= this.limits.maxConnections ? "total" : held >= this.limits.maxConnectionsPerClient ? "per_client" : undefined;
+    if (over) {
+      this.refuse(socket, over);
+      return false;
+    }
+    this.open++;
+    this.perClient.set(client, held + 1);
+    socket.once("close", () => {
+      this.open--;
+      const left = this.perClient.get(client)! - 1;
+      if (left === 0) this.perClient.delete(client);
+      else this.perClient.set(client, left);
+    });
+    return true;
+  }
+
+  private refuse(socket: net.Socket, limit: CapLimit): void {
+    this.options.refused?.(limit);
+    this.log(limit);
+    if (!this.options.plaintext || this.lingering >= MAX_LINGERING) {
+      socket.destroy();
+      return;
+    }
+    this.lingering++;
+    const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+    socket.once("close", () => {
+      clearTimeout(linger);
+      this.lingering--;
+    });
+    socket.on("error", () => socket.destroy());
+    // Read and drop what the client sends: closing with unread bytes would reset the connection, and the reset may reach the client before the refusal does.
+    socket.resume();
+    socket.end(REFUSAL);
+  }
+
+  private log(limit: CapLimit): void {
+    this.unlogged++;
+    const now = Date.now();
+    if (now - this.loggedAt < LOG_INTERVAL_MS) return;
+    this.options.logger.warn(
+      { refused: this.unlogged, limit, open: this.open, maxConnections: this.limits.maxConnections, maxConnectionsPerClient: this.limits.maxConnectionsPerClient },
+      `refusing connections over the connection caps (counted since the last such line; logged at most every ${LOG_INTERVAL_MS / 1000} s)`,
+    );
+    this.unlogged = 0;
+    this.loggedAt = now;
+  }
+}

@@ -1,0 +1,98 @@
+import type * as http from "node:http";
+import type * as net from "node:net";
+import type { ClientLimits, SlowPart } from "./client-limits.js";
+
+/** What a client whose headers came too late reads before the connection closes (as from Node's own timeout). */
+const REQUEST_TIMEOUT = "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+
+interface Connection {
+  /** Requests whose headers have arrived and whose response has not ended. */
+  active: number;
+  /** While no request is active: when the client must have sent (the rest of) its next request's headers. */
+  deadline?: NodeJS.Timeout;
+}
+
+/**
+ * The HTTP/1.1 connections and their deadlines. Node arms its header and
+ * request timeouts only in a server that listens itself, and the one-port
+ * server's HTTP/1.1 servers never do; so each connection gets its own timers:
+ * a request's headers are due `headersTimeoutMs` after the connection opened
+ * or after a keep-alive pause, its body `requestTimeoutMs` after its headers;
+ * between requests the connection may idle for `keepAliveTimeoutMs`. A trickle
+ * of bytes does not reset any of them.
+ */
+export class Http1Connections {
+  private readonly connections = new Map<net.Socket, Connection>();
+  private draining = false;
+
+  constructor(
+    private readonly limits: ClientLimits,
+    private readonly cutOff: (late: SlowPart) => void,
+  ) {}
+
+  /** Watches a connection handed to an HTTP/1.1 server; its first request's headers are due in `headersDueMs`. */
+  add(socket: net.Socket, headersDueMs = this.limits.headersTimeoutMs): void {
+    const connection: Connection = { active: 0 };
+    this.connections.set(socket, connection);
+    this.expectHeaders(socket, connection, headersDueMs);
+    socket.once("close", () => {
+      clearTimeout(connection.deadline);
+      this.connections.delete(socket);
+    });
+  }
+
+  has(socket: net.Socket): boolean {
+    return this.connections.has(socket);
+  }
+
+  /** A request's headers have arrived: its body is due next, and the connection is busy until the response ends. */
+  track(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    const connection = this.connections.get(socket);
+    if (!connection) return;
+    connection.active++;
+    clearTimeout(connection.deadline);
+    if (this.draining) res.setHeader("connection", "close");
+    // `complete` is the parser's: the whole body has arrived, whether or not the handler has read it.
+    const body = req.complete
+      ? undefined
+      : setTimeout(() => {
+          if (!req.complete) this.cut(socket, "body");
+        }, this.limits.requestTimeoutMs);
+    res.once("close", () => {
+      clearTimeout(body);
+      if (--connection.active > 0) return;
+      if (this.draining) socket.destroy();
+      else this.expectNextRequest(socket, connection);
+    });
+  }
+
+  /** Shutdown: closes the connections with no request in progress now, and the others once their last response ends. */
+  drain(): void {
+    this.draining = true;
+    for (const [socket, connection] of this.connections) if (connection.active === 0) socket.destroy();
+  }
+
+  private expectHeaders(socket: net.Socket, connection: Connection, dueMs: number): void {
+    connection.deadline = setTimeout(() => this.cut(socket, "headers", REQUEST_TIMEOUT), dueMs);
+  }
+
+  /**
+   * Idle until the keep-alive timeout; a request begun by then (bytes have
+   * arrived, headers not yet) gets the headers timeout to finish its headers.
+   */
+  private expectNextRequest(socket: net.Socket, connection: Connection): void {
+    const bytesRead = socket.bytesRead;
+    connection.deadline = setTimeout(() => {
+      if (socket.bytesRead > bytesRead) this.expectHeaders(socket, connection, this.limits.headersTimeoutMs);
+      else socket.destroy();
+    }, this.limits.keepAliveTimeoutMs);
+  }
+
+  private cut(socket: net.Socket, late: SlowPart, farewell?: string): void {
+    this.cutOff(late);
+    // A small write goes to the kernel at once, so destroying right after does not lose it.
+    if (farewell) socket.end(farewell);
+    socket.destroy();
+  }
+}

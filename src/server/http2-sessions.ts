@@ -1,0 +1,56 @@
+import * as http2 from "node:http2";
+import type { ClientLimits, SlowPart } from "./client-limits.js";
+
+/**
+ * The HTTP/2 sessions and their deadlines. A session with no open stream is
+ * idle: after `http2IdleTimeoutMs` it gets a GOAWAY and closes. (Node's own
+ * session timeout counts any frame as activity, so a client sending a PING now
+ * and then would hold its session for ever.) A stream whose body has not
+ * fully arrived `requestTimeoutMs` after its headers is reset. A stream whose
+ * headers never complete does not open, so its session stays idle.
+ */
+export class Http2Sessions {
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+
+  constructor(
+    private readonly limits: ClientLimits,
+    private readonly cutOff: (late: SlowPart) => void,
+  ) {}
+
+  add(session: http2.ServerHttp2Session): void {
+    this.sessions.add(session);
+    let open = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const awaitStreams = (): void => {
+      idle = setTimeout(() => session.close(), this.limits.http2IdleTimeoutMs);
+    };
+    awaitStreams();
+    session.on("stream", (stream: http2.ServerHttp2Stream) => {
+      open++;
+      clearTimeout(idle);
+      const body = setTimeout(() => {
+        // remoteClose: the client has ended its side, so the whole body has arrived.
+        if (stream.state.remoteClose) return;
+        this.cutOff("body");
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      }, this.limits.requestTimeoutMs);
+      stream.once("close", () => {
+        clearTimeout(body);
+        if (--open === 0 && !session.closed) awaitStreams();
+      });
+    });
+    session.once("close", () => {
+      clearTimeout(idle);
+      this.sessions.delete(session);
+    });
+  }
+
+  /** Shutdown: a GOAWAY to every session; each closes once its open streams have ended. */
+  close(): void {
+    for (const session of this.sessions) session.close();
+  }
+
+  destroy(): void {
+    for (const session of this.sessions) session.destroy();
+  }
+}

@@ -1,13 +1,15 @@
 // The chaos benchmark: success rate, latency and upstream amplification of
 // calls through Switchboard when its vendors fail 8% of calls (429, 500, 503,
-// resets, hangs), with traffic shaping off, with retries only, and with
-// retries + failover + breakers (and hedging). A second table adds a hard
-// outage of the primary vendor mid-run. Everything runs on loopback: the
-// flaky vendors in one process, each gateway configuration in its own.
+// resets, hangs): with the defaults as a first deployment has them (one key,
+// no fallback, no timeout set), with and without adaptive timeouts, then with
+// traffic shaping off, with retries only, and with retries + failover +
+// breakers (and hedging). A second table adds a hard outage of the primary
+// vendor mid-run. Everything runs on loopback: the flaky vendors in one
+// process, each gateway configuration in its own.
 //
 // Usage: `npm run bench:chaos` (or `npx tsx bench/chaos/run.ts`).
 // Knobs: CHAOS_CALLS (3000), CHAOS_CONCURRENCY (32), CHAOS_FAILURE_RATE (0.08),
-// CHAOS_LATENCY_MS (20), CHAOS_ATTEMPT_TIMEOUT_MS (1000), CHAOS_RETRY_AFTER_MS (0), CHAOS_SEED.
+// CHAOS_LATENCY_MS (20), CHAOS_ATTEMPT_TIMEOUT_MS (1000; not for the default rows), CHAOS_RETRY_AFTER_MS (0), CHAOS_SEED.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,15 +34,23 @@ interface Shaping {
   /** Whether the model falls back to the second vendor. */
   fallback: boolean;
   traffic: Record<string, unknown>;
+  /** The providers' `timeout_ms`: ATTEMPT_TIMEOUT_MS unless the row keeps the default (120 s). */
+  defaultTimeout?: boolean;
   hedge?: boolean;
+  /** Also measured during the primary's outage. */
+  outage?: boolean;
 }
 
 const SHAPINGS: Shaping[] = [
-  { name: "no shaping", keys: 1, fallback: false, traffic: { retry: { max_attempts: 1 }, breaker: { enabled: false } } },
+  // Out of the box, as a first deployment runs: one vendor, one key, no fallback, no timeout set, every traffic default.
+  { name: "defaults (1 key, no fallback, no timeout_ms)", keys: 1, fallback: false, traffic: {}, defaultTimeout: true },
+  // The same before adaptive timeouts: a hang waits for the 120 s timeout, so the caller's 10 s deadline comes first.
+  { name: "the same without adaptive timeouts", keys: 1, fallback: false, traffic: { adaptive_timeout: { enabled: false } }, defaultTimeout: true },
+  { name: "no shaping", keys: 1, fallback: false, traffic: { retry: { max_attempts: 1 }, breaker: { enabled: false } }, outage: true },
   // One key and one candidate: every retry goes back to the same place.
-  { name: "retries only", keys: 1, fallback: false, traffic: { retry: { max_attempts: 4 }, breaker: { enabled: false } } },
-  // The defaults: 4 attempts, 2 per candidate, retry budget 20% + 10, breakers on.
-  { name: "retries + failover + breakers", keys: 2, fallback: true, traffic: {} },
+  { name: "retries only", keys: 1, fallback: false, traffic: { retry: { max_attempts: 4 }, breaker: { enabled: false } }, outage: true },
+  // The traffic defaults with 2 keys per vendor and a fallback: 4 attempts, 2 per candidate, retry budget 20% + 10, breakers on.
+  { name: "retries + failover + breakers", keys: 2, fallback: true, traffic: {}, outage: true },
   { name: "retries + failover + breakers + hedging (p95)", keys: 2, fallback: true, traffic: {}, hedge: true },
 ];
 
@@ -88,7 +98,7 @@ async function startGateway(shaping: Shaping, vendors: { primary: string; backup
     dialect: "openai",
     base_url: `${origin}/v1`,
     keys,
-    timeout_ms: ATTEMPT_TIMEOUT_MS,
+    ...(shaping.defaultTimeout ? {} : { timeout_ms: ATTEMPT_TIMEOUT_MS }),
     ...(shaping.hedge ? { hedge: { percentile: 95 } } : {}),
   });
   const config = {
@@ -169,7 +179,7 @@ interface Row {
   p99: number;
   amplification: number;
   failures: Record<string, number>;
-  /** From the gateway's /metrics: retries, failovers, hedges, breaker openings. */
+  /** From the gateway's /metrics: retries, failovers, hedges, breaker openings, attempts cut (by the bound that cut them). */
   shaping: string;
 }
 
@@ -186,6 +196,7 @@ async function shapingCounts(origin: string): Promise<string> {
     `${sum("switchboard_failovers_total")} failovers`,
     `${sum("switchboard_hedges_total")} hedges`,
     `${sum("switchboard_breaker_transitions_total", 'state="open"')} breaker openings`,
+    `attempts cut ${["learnt", "deadline", "configured"].map((bound) => `${sum("switchboard_attempts_cut_total", `bound="${bound}"`)} ${bound}`).join(" / ")}`,
   ].join(", ");
 }
 
@@ -245,7 +256,7 @@ async function main(): Promise<void> {
   console.log(
     `\nSwitchboard chaos benchmark: ${CALLS} unary Chat calls (Connect JSON) per configuration, ${CONCURRENCY} at a time, client deadline ${DEADLINE_MS / 1000} s.\n` +
       `Two fake vendors (primary, backup) each fail ${(FAILURE_RATE * 100).toFixed(0)}% of calls independently: 429, 500, 503, reset, hang, in equal shares.\n` +
-      `Every configuration cuts an attempt after ${ATTEMPT_TIMEOUT_MS} ms (timeout_ms); amplification = upstream calls the vendors received / client calls.\n` +
+      `The default rows set no timeout_ms (120 s); the others cut an attempt after ${ATTEMPT_TIMEOUT_MS} ms (timeout_ms). Amplification = upstream calls the vendors received / client calls.\n` +
       `Node ${process.version}, every process on this machine.\n`,
   );
   const steady: Row[] = [];
@@ -254,7 +265,7 @@ async function main(): Promise<void> {
   table(steady);
 
   const outage: Row[] = [];
-  for (const shaping of SHAPINGS.slice(0, 3)) outage.push(await measure(shaping, vendors, true));
+  for (const shaping of SHAPINGS.filter((s) => s.outage)) outage.push(await measure(shaping, vendors, true));
   console.log(`\n### The same, and the primary vendor answers every call with 503 for ${OUTAGE_MS / 1000} s, a third into the run\n`);
   table(outage);
   console.log(`\nSeed's reference: 92% → 99.8% success with traffic shaping. Run time ${((performance.now() - started) / 1000).toFixed(0)} s.`);

@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { LATENCY_WINDOW_SIZE } from "../gateway/latency-window.js";
 
 /**
- * Traffic shaping settings: retries, the retry budget and circuit breakers
- * (gateway-wide, under `traffic:`), hedging and timeouts (per provider). Every
- * field has a default, so a config file names only what it changes.
+ * Traffic shaping settings: retries, the retry budget, circuit breakers and
+ * adaptive timeouts (gateway-wide, under `traffic:`), hedging and timeouts
+ * (per provider). Every field has a default, so a config file names only
+ * what it changes.
  */
 export interface RetryConfig {
   /** Upstream attempts per call, across keys and candidates (1 turns retries and failover off). */
@@ -39,10 +41,28 @@ export interface BreakerConfig {
   halfOpenProbes: number;
 }
 
+/**
+ * Attempt bounds learnt from each (provider, model)'s recent latency, so that
+ * a hung attempt is cut in time for a retry without a hand-set timeout (the
+ * rule: `src/gateway/adaptive-timeout.ts`, docs/traffic-shaping.md).
+ */
+export interface AdaptiveTimeoutConfig {
+  enabled: boolean;
+  /** An attempt that could be retried is cut after this many times the pair's recent p99... */
+  multiplier: number;
+  /** ...never sooner than this (no rule cuts an attempt that another could follow before min_ms)... */
+  minMs: number;
+  /** ...once this many successful samples are known for the pair; until then the configured timeouts apply. */
+  minSamples: number;
+  /** With a caller's deadline, the share of what remains kept for the attempts after this one. */
+  deadlineReserve: number;
+}
+
 export interface TrafficConfig {
   retry: RetryConfig;
   retryBudget: RetryBudgetConfig;
   breaker: BreakerConfig;
+  adaptiveTimeout: AdaptiveTimeoutConfig;
 }
 
 /** Hedging for unary calls: a second attempt when the first is slower than `delayMs` or the provider's recent percentile. */
@@ -57,6 +77,7 @@ export const DEFAULT_TRAFFIC: TrafficConfig = {
   retry: { maxAttempts: 4, attemptsPerCandidate: 2, baseDelayMs: 100, maxDelayMs: 2_000, maxRetryAfterMs: 2_000 },
   retryBudget: { ratio: 0.2, windowMs: 10_000, minRetries: 10 },
   breaker: { enabled: true, failureRate: 0.5, minCalls: 20, windowMs: 10_000, consecutiveFailures: 10, openMs: 5_000, halfOpenProbes: 1 },
+  adaptiveTimeout: { enabled: true, multiplier: 3, minMs: 1_000, minSamples: 20, deadlineReserve: 0.5 },
 };
 
 /** Time to the first streamed token, when a provider sets none. */
@@ -92,6 +113,15 @@ export const trafficSchema = z.strictObject({
       half_open_probes: z.number().int().min(1).optional(),
     })
     .optional(),
+  adaptive_timeout: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      multiplier: z.number().min(1).max(100).optional(),
+      min_ms: ms.optional(),
+      min_samples: z.number().int().min(1).max(LATENCY_WINDOW_SIZE).optional(),
+      deadline_reserve: z.number().min(0).lt(1).optional(),
+    })
+    .optional(),
 });
 
 export const hedgeSchema = z.strictObject({
@@ -106,6 +136,7 @@ export function buildTraffic(file: z.infer<typeof trafficSchema> | undefined): T
   const retry = file?.retry ?? {};
   const budget = file?.retry_budget ?? {};
   const breaker = file?.breaker ?? {};
+  const adaptive = file?.adaptive_timeout ?? {};
   return {
     retry: {
       maxAttempts: retry.max_attempts ?? d.retry.maxAttempts,
@@ -127,6 +158,13 @@ export function buildTraffic(file: z.infer<typeof trafficSchema> | undefined): T
       consecutiveFailures: breaker.consecutive_failures ?? d.breaker.consecutiveFailures,
       openMs: breaker.open_ms ?? d.breaker.openMs,
       halfOpenProbes: breaker.half_open_probes ?? d.breaker.halfOpenProbes,
+    },
+    adaptiveTimeout: {
+      enabled: adaptive.enabled ?? d.adaptiveTimeout.enabled,
+      multiplier: adaptive.multiplier ?? d.adaptiveTimeout.multiplier,
+      minMs: adaptive.min_ms ?? d.adaptiveTimeout.minMs,
+      minSamples: adaptive.min_samples ?? d.adaptiveTimeout.minSamples,
+      deadlineReserve: adaptive.deadline_reserve ?? d.adaptiveTimeout.deadlineReserve,
     },
   };
 }

@@ -9,12 +9,13 @@ import { isUpstreamError, REASON_FOR_KIND, UpstreamError } from "../providers/up
 import type { Credential } from "../secrets/credential.js";
 import type { KeyPool } from "../secrets/key-pool.js";
 import type { CallContext } from "./call-context.js";
-import { Breakers, type BreakerPermit } from "./circuit-breaker.js";
+import { Breakers, type BreakerPermit, type BreakerState } from "./circuit-breaker.js";
+import { AdaptiveTimeouts, type AttemptBound, type Wait } from "./adaptive-timeout.js";
 import { gatewayError, toConnectError } from "./errors.js";
-import { LatencyWindow } from "./latency-window.js";
 import { RetryBudget } from "./retry-budget.js";
 import { backoffMs, breakerVerdict, failureAction, isKeyScoped } from "./retry-policy.js";
 import type { Candidate } from "./router.js";
+import { startTimer, type StartTimer } from "./timers.js";
 
 export interface ProviderRuntime {
   adapter: ProviderAdapter;
@@ -47,6 +48,8 @@ export interface DispatcherOptions {
   random?: () => number;
   /** Waits `ms`; resolves false when `signal` fires first. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<boolean>;
+  /** Starts a timer (attempt timeouts, hedge delays); on `now`'s clock. */
+  timer?: StartTimer;
 }
 
 /** One attempt about to be sent: the candidate, its runtime, the key, and the breakers' leave. */
@@ -81,7 +84,8 @@ export class Dispatcher {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<boolean>;
   private readonly breakers: Breakers;
   private readonly budget: RetryBudget;
-  private readonly latencies = new Map<string, LatencyWindow>();
+  private readonly timer: StartTimer;
+  private readonly timeouts: AdaptiveTimeouts;
 
   constructor(
     private readonly providers: ReadonlyMap<string, ProviderRuntime>,
@@ -92,12 +96,20 @@ export class Dispatcher {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? sleep;
+    this.timer = options.timer ?? startTimer;
+    this.timeouts = new AdaptiveTimeouts(this.traffic.adaptiveTimeout);
     this.breakers = new Breakers(this.traffic.breaker, this.now, (scope, name, state) => metrics.breakerTransitions.inc({ scope, name, state }));
     this.budget = new RetryBudget(this.traffic.retryBudget, this.now);
   }
 
   runtime(provider: string): ProviderRuntime | undefined {
     return this.providers.get(provider);
+  }
+
+  /** A provider's circuit breaker as health checks see it; undefined while breakers are switched off. */
+  providerBreaker(provider: string): { state: BreakerState; retryAfterMs: number } | undefined {
+    const breaker = this.breakers.provider(provider);
+    return breaker && { state: breaker.current, retryAfterMs: breaker.retryAfterMs() };
   }
 
   async unary<T>(candidates: readonly Candidate[], ctx: CallContext, attempts: Attempt[], run: AttemptRun<T>): Promise<Dispatched<T>> {
@@ -125,33 +137,43 @@ export class Dispatcher {
     const plan = new CallPlan(this.planDeps(), candidates, ctx, attempts);
     let target = await plan.first();
     while (target) {
-      const attempt = this.begin(target, ctx, attempts);
-      const firstTokenMs = target.runtime.firstTokenTimeoutMs ?? Math.min(target.runtime.timeoutMs, DEFAULT_FIRST_TOKEN_TIMEOUT_MS);
-      const firstToken = setTimeout(() => attempt.abort(timeoutError(`no first token within ${firstTokenMs} ms`)), firstTokenMs);
-      let delivered = false;
+      const { candidate, runtime } = target;
+      const attempt = this.begin(target, ctx, attempts, "first_token", this.waitBound(target, plan, ctx, "first_token"));
+      /** Once the first event is out: the bound on silence between events, and the longest silence so far. */
+      let flowing: { silence: AttemptBound; waitingSince: number; longest?: number } | undefined;
       let ended = false;
       let failure: unknown;
       try {
-        for await (const event of open(target.runtime.adapter, attempt.call)) {
-          if (!delivered) {
-            clearTimeout(firstToken);
-            delivered = true;
+        for await (const event of open(runtime.adapter, attempt.call)) {
+          // While the consumer holds an event the vendor is not the one keeping us waiting.
+          attempt.pause();
+          if (!flowing) {
+            this.timeouts.learn(candidate, "first_token", attempt.elapsed());
+            flowing = { silence: this.timeouts.silence(candidate, runtime.timeoutMs), waitingSince: 0 };
+          } else {
+            flowing.longest = Math.max(flowing.longest ?? 0, this.now() - flowing.waitingSince);
           }
-          attempt.touch();
           // The end event is the answer's last word: record the attempt before the summary is built from it.
-          if (event.type === "end") attempt.end();
+          if (event.type === "end") {
+            attempt.end();
+            if (flowing.longest !== undefined) this.timeouts.learnSilence(candidate, flowing.longest);
+          }
           yield event;
+          flowing.waitingSince = this.now();
+          attempt.wait("silence", flowing.silence);
         }
         ended = true;
         attempt.end();
-        return target.candidate;
+        return candidate;
       } catch (err) {
         ended = true;
         attempt.end(err);
-        if (delivered) throw interrupted(err, ctx.signal, target.candidate);
+        // A stream cut for its silence cannot be retried: its bound counts as a (censored) sample, so that cuts lift it.
+        const cut = attempt.cut();
+        if (cut?.wait === "silence") this.timeouts.learnSilence(candidate, cut.bound.ms);
+        if (flowing) throw interrupted(err, ctx.signal, candidate);
         failure = err;
       } finally {
-        clearTimeout(firstToken);
         // The consumer stopped early (client went away): the attempt still needs an end.
         if (!ended) attempt.end(new Error("abandoned"), true);
       }
@@ -175,16 +197,16 @@ export class Dispatcher {
 
   /** One attempt, hedged when the provider asks for it and the first answer is slow. */
   private async attemptUnary<T>(target: Target, plan: CallPlan, ctx: CallContext, attempts: Attempt[], run: AttemptRun<T>): Promise<Settled<T>> {
-    const primary = this.launch(target, ctx, attempts, run);
+    const primary = this.launch(target, plan, ctx, attempts, run);
     const delay = this.hedgeDelay(target);
     if (delay === undefined) return primary.settled;
-    let timer: NodeJS.Timeout | undefined;
-    const early = await Promise.race([primary.settled, new Promise<"hedge">((resolve) => (timer = setTimeout(() => resolve("hedge"), delay)))]);
-    clearTimeout(timer);
+    let timer: { stop(): void } | undefined;
+    const early = await Promise.race([primary.settled, new Promise<"hedge">((resolve) => (timer = this.timer(delay, () => resolve("hedge"))))]);
+    timer?.stop();
     if (early !== "hedge" || ctx.signal.aborted) return primary.settled;
     const hedgeTarget = plan.hedge(target);
     if (!hedgeTarget) return primary.settled;
-    return this.firstSuccess(primary, this.launch(hedgeTarget, ctx, attempts, run), target.candidate.provider);
+    return this.firstSuccess(primary, this.launch(hedgeTarget, plan, ctx, attempts, run), target.candidate.provider);
   }
 
   /** The first success of two attempts; the other is cancelled (and awaited, so its attempt is recorded before the answer). */
@@ -217,17 +239,28 @@ export class Dispatcher {
     const hedge = target.runtime.hedge;
     if (!hedge) return undefined;
     if (hedge.delayMs !== undefined) return hedge.delayMs;
-    const window = this.latencies.get(target.candidate.provider);
-    if (!window || window.count < hedge.minSamples) return undefined;
-    return Math.max(1, Math.ceil(window.percentile(hedge.percentile)!));
+    const recent = this.timeouts.answerPercentile(target.candidate, hedge.percentile, hedge.minSamples);
+    return recent === undefined ? undefined : Math.max(1, Math.ceil(recent));
   }
 
-  private launch<T>(target: Target, ctx: CallContext, attempts: Attempt[], run: AttemptRun<T>): Running<T> {
-    const attempt = this.begin(target, ctx, attempts);
+  /**
+   * The bound of an attempt's wait for its answer or first event: the
+   * configured timeout, tightened by the pair's learnt latency and the
+   * caller's deadline when another attempt could follow (see adaptive-timeout.ts).
+   */
+  private waitBound(target: Target, plan: CallPlan, ctx: CallContext, wait: "answer" | "first_token"): AttemptBound {
+    const { candidate, runtime } = target;
+    const configured = wait === "answer" ? runtime.timeoutMs : Math.min(runtime.timeoutMs, runtime.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS);
+    const remaining = ctx.deadline === undefined ? undefined : ctx.deadline - this.now();
+    return this.timeouts.wait(candidate, wait, configured, remaining, plan.couldFollow(target));
+  }
+
+  private launch<T>(target: Target, plan: CallPlan, ctx: CallContext, attempts: Attempt[], run: AttemptRun<T>): Running<T> {
+    const attempt = this.begin(target, ctx, attempts, "answer", this.waitBound(target, plan, ctx, "answer"));
     const settled = (async (): Promise<Settled<T>> => {
       try {
         const value = await run(target.runtime.adapter, attempt.call);
-        attempt.end(undefined, false, true);
+        this.timeouts.learn(target.candidate, "answer", attempt.end());
         return { ok: true, value, target };
       } catch (error) {
         attempt.end(error);
@@ -237,47 +270,62 @@ export class Dispatcher {
     return { settled, abort: attempt.abort };
   }
 
-  /** Starts one attempt; `end` records it once, whichever way it ends. */
-  private begin(target: Target, ctx: CallContext, attempts: Attempt[]) {
+  /**
+   * Starts one attempt, bounded by `bound` while it waits for `wait`; `end`
+   * records it once, whichever way it ends, and returns its duration.
+   */
+  private begin(target: Target, ctx: CallContext, attempts: Attempt[], wait: Wait, bound: AttemptBound) {
     const { candidate, runtime, credential, permits } = target;
     const controller = new AbortController();
-    const started = performance.now();
+    const started = this.now();
     ctx.info.provider = candidate.provider;
     ctx.info.model = candidate.upstreamModel;
     // Recorded in the order attempts start (a hedge's winner may end first); filled in when it ends.
     const record = create(AttemptSchema, { provider: candidate.provider, model: candidate.upstreamModel, outcome: "pending", hedged: target.hedged });
     attempts.push(record);
-    // One controller per attempt, fired by the caller, the attempt timeout, a first-token timeout or a lost
-    // hedge. (Not AbortSignal.any with AbortSignal.timeout: Node may collect the timeout signal before it
-    // fires, and the attempt then never times out.)
+    // One controller per attempt, fired by the caller, the attempt's bound or a lost hedge.
     const abort = (reason: unknown): void => {
       if (!controller.signal.aborted) controller.abort(reason);
     };
     const onCallerAbort = (): void => abort(ctx.signal.reason);
     if (ctx.signal.aborted) onCallerAbort();
     else ctx.signal.addEventListener("abort", onCallerAbort, { once: true });
-    const timer = setTimeout(() => abort(timeoutError(`provider "${candidate.provider}" sent nothing for ${runtime.timeoutMs} ms`)), runtime.timeoutMs);
+    let waiting = { wait, bound };
+    let cut: typeof waiting | undefined;
+    const timer = this.timer(bound.ms, () => {
+      if (controller.signal.aborted) return;
+      cut = waiting;
+      this.metrics.attemptsCut.inc({ provider: candidate.provider, wait: cut.wait, bound: cut.bound.rule });
+      abort(timeoutError(`provider "${candidate.provider}" sent nothing for ${cut.bound.ms} ms (${cut.wait}, ${cut.bound.rule} bound)`));
+    });
     let ended = false;
+    let duration = 0;
     return {
       call: { upstreamModel: candidate.upstreamModel, credential, signal: controller.signal },
       abort,
-      /** Streams: each event restarts the attempt timeout, so it bounds silence, not the length of an answer. */
-      touch: (): void => {
-        timer.refresh();
-      },
-      end: (err?: unknown, abandoned = false, sampleLatency = false): void => {
+      /** Streams: waits for the next event, under `next`; so it bounds silence, not the length of an answer. */
+      wait: (next: Wait, nextBound: AttemptBound): void => {
         if (ended) return;
+        waiting = { wait: next, bound: nextBound };
+        timer.restart(nextBound.ms);
+      },
+      /** Streams: stops the clock while the consumer holds an event. */
+      pause: (): void => timer.stop(),
+      /** What the attempt was waiting for, and under which bound, when the bound cut it. */
+      cut: () => cut,
+      elapsed: (): number => this.now() - started,
+      end: (err?: unknown, abandoned = false): number => {
+        if (ended) return duration;
         ended = true;
-        clearTimeout(timer);
+        const ms = (duration = Math.max(0, this.now() - started));
+        timer.stop();
         ctx.signal.removeEventListener("abort", onCallerAbort);
-        const ms = performance.now() - started;
         const upstream = isUpstreamError(err) ? err : undefined;
         const outcome = err === undefined ? "ok" : abandoned ? "cancelled" : (upstream?.kind ?? "error");
         if (err === undefined) {
           permits.provider?.success();
           permits.key?.success();
           runtime.pool.report(credential.id, { ok: true });
-          if (sampleLatency) this.latency(candidate.provider).add(ms);
         } else if (abandoned || ctx.signal.aborted || !upstream || upstream.kind === "cancelled") {
           // The caller's cancellation or deadline, or a lost hedge: nothing learnt about the vendor or the key
           // (the pool still hears of it, as a cancellation, so that a probe it handed out is settled).
@@ -293,14 +341,9 @@ export class Dispatcher {
         this.metrics.recordUpstream(candidate.provider, err === undefined ? "200" : (upstream?.outcome ?? outcome), ms / 1000);
         record.outcome = outcome;
         record.duration = durationFromMs(Math.round(ms));
+        return ms;
       },
     };
-  }
-
-  private latency(provider: string): LatencyWindow {
-    let window = this.latencies.get(provider);
-    if (!window) this.latencies.set(provider, (window = new LatencyWindow()));
-    return window;
   }
 }
 
@@ -370,6 +413,16 @@ class CallPlan {
     const credential = this.pickKey(runtime, this.triedKeys(candidate.provider)).credential ?? this.pickKey(runtime, new Set()).credential;
     if (!credential || !this.spend(candidate.provider)) return undefined;
     return this.commit(this.acquire(candidate, runtime, credential, true));
+  }
+
+  /**
+   * Whether another attempt could follow `current` were it to fail: attempts
+   * left, and a later candidate or its own provider to send it to. (The retry
+   * budget is not consulted: it is spent only when a retry is sent.)
+   */
+  couldFollow(current: Target): boolean {
+    if (this.total >= this.deps.traffic.retry.maxAttempts) return false;
+    return this.anyLaterCandidate() || (this.deps.breakers.provider(current.candidate.provider)?.admits() ?? true);
   }
 
   /** What the caller gets when no attempt is left. */

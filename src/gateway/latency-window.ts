@@ -1,30 +1,49 @@
-/** The latest successful attempt durations of one provider, for hedging after its recent pXX. */
+/** Samples a window keeps: enough for a p99 that is not just the maximum, few enough to follow a change within minutes. */
+export const LATENCY_WINDOW_SIZE = 256;
+
+/**
+ * The latest latency samples of one thing (a pair's answers, first tokens,
+ * or streams' longest silences), for its recent percentiles. Kept in arrival
+ * order (to drop the oldest) and in sorted order (so a percentile, asked per
+ * attempt, is a lookup and always up to date).
+ */
 export class LatencyWindow {
   private readonly samples: number[] = [];
+  private readonly sorted: number[] = [];
   private next = 0;
-  private cached: { percentile: number; value: number; at: number } | undefined;
-  private added = 0;
 
-  constructor(private readonly size = 256) {}
+  constructor(private readonly size = LATENCY_WINDOW_SIZE) {}
 
   add(ms: number): void {
-    if (this.samples.length < this.size) this.samples.push(ms);
-    else this.samples[this.next] = ms;
+    if (this.samples.length < this.size) {
+      this.samples.push(ms);
+    } else {
+      this.sorted.splice(lowerBound(this.sorted, this.samples[this.next]!), 1);
+      this.samples[this.next] = ms;
+    }
+    this.sorted.splice(lowerBound(this.sorted, ms), 0, ms);
     this.next = (this.next + 1) % this.size;
-    this.added++;
   }
 
   get count(): number {
     return this.samples.length;
   }
 
-  /** The `p`th percentile of the window, recomputed at most every 16 samples. */
+  /** The `p`th percentile of the window. */
   percentile(p: number): number | undefined {
-    if (this.samples.length === 0) return undefined;
-    if (this.cached && this.cached.percentile === p && this.added - this.cached.at < 16) return this.cached.value;
-    const sorted = [...this.samples].sort((a, b) => a - b);
-    const value = sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-    this.cached = { percentile: p, value, at: this.added };
-    return value;
+    if (this.sorted.length === 0) return undefined;
+    return this.sorted[Math.min(this.sorted.length - 1, Math.floor((p / 100) * this.sorted.length))]!;
   }
+}
+
+/** The first index of `sorted` whose value is not below `value`. */
+function lowerBound(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }

@@ -79,6 +79,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly attemptsCut = new Counter({
+    name: "switchboard_attempts_cut_total",
+    help: "Attempts the gateway cut for taking too long, by provider, what they waited for (answer, first_token, silence) and the bound that cut them (configured: timeout_ms or first_token_timeout_ms; learnt: the model's recent latency; deadline: the share of the caller's deadline kept for a retry).",
+    labelNames: ["provider", "wait", "bound"] as const,
+    registers: [this.registry],
+  });
+
   // Gateway keys, limits, budgets and the usage ledger. No per-key labels: keys are many; the ledger has them.
   readonly rateLimited = new Counter({
     name: "switchboard_rate_limited_total",

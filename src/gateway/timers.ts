@@ -1,0 +1,26 @@
+/** A one-shot timer that can be stopped and started again with another delay. */
+export interface Timer {
+  stop(): void;
+  restart(ms: number): void;
+}
+
+/** Starts a timer that calls `fire` after `ms`; injectable so that tests drive time themselves. */
+export type StartTimer = (ms: number, fire: () => void) => Timer;
+
+/**
+ * Node's timers. (Not AbortSignal.timeout: Node may collect its signal before
+ * it fires, and an attempt bounded by it then never times out.)
+ */
+export const startTimer: StartTimer = (ms, fire) => {
+  let handle: NodeJS.Timeout | undefined = setTimeout(fire, ms);
+  return {
+    stop: () => {
+      clearTimeout(handle);
+      handle = undefined;
+    },
+    restart: (next) => {
+      clearTimeout(handle);
+      handle = setTimeout(fire, next);
+    },
+  };
+};

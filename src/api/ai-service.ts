@@ -4,6 +4,7 @@ import { AIService, ListModelsResponseSchema } from "../../gen/ts/switchboard/v1
 import { principalKey } from "../auth/principal.js";
 import { callInfoKey, type CallContext } from "../gateway/call-context.js";
 import type { Gateway } from "../gateway/gateway.js";
+import { checkJsonDepth } from "./json-depth.js";
 import { validateChat, validateEmbed } from "./validate.js";
 
 /** The call as the pipeline sees it, built from Connect's handler context. */
@@ -18,10 +19,12 @@ export function callContext(ctx: HandlerContext): CallContext {
 export function createAIService(gateway: Gateway): ServiceImpl<typeof AIService> {
   return {
     async chat(req, ctx) {
+      checkJsonDepth(req);
       validateChat(req);
       return gateway.chat(req, callContext(ctx));
     },
     async *chatStream(req, ctx) {
+      checkJsonDepth(req);
       validateChat(req);
       yield* gateway.chatStream(req, callContext(ctx));
     },

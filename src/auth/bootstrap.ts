@@ -1,7 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ConfigError } from "../config/config-error.js";
 import { generateGatewayKey, KeyHasher } from "./gateway-key.js";
+
+/** An HMAC key shorter than this is guessable; the generated pepper file has 32 bytes. */
+const MIN_PEPPER_BYTES = 16;
 
 export interface AuthBootstrap {
   hasher: KeyHasher;
@@ -18,6 +22,10 @@ export interface AuthBootstrap {
  */
 export function bootstrapAuth(dataDir: string, env: NodeJS.ProcessEnv): AuthBootstrap {
   const pepper = env.SWITCHBOARD_PEPPER ? Buffer.from(env.SWITCHBOARD_PEPPER, "utf8") : readOrCreate(join(dataDir, "pepper"), () => randomBytes(32));
+  if (pepper.length < MIN_PEPPER_BYTES) {
+    const [source, field] = env.SWITCHBOARD_PEPPER ? ["environment", "SWITCHBOARD_PEPPER"] : [join(dataDir, "pepper"), ""];
+    throw new ConfigError(source, field, `must be at least ${MIN_PEPPER_BYTES} bytes, got ${pepper.length}`);
+  }
   const hasher = new KeyHasher(pepper);
   const masterKey = env.SWITCHBOARD_MASTER_KEY;
   if (masterKey) return { hasher, masterDigest: hasher.digest(masterKey) };

@@ -1,5 +1,5 @@
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { CallInfo } from "../gateway/call-context.js";
 import type { Logger } from "./logger.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -26,8 +26,31 @@ export function startCallLog(logger: Logger, metrics: GatewayMetrics, method: st
       durationMs: Math.round(seconds * 10_000) / 10,
       status,
       error: error?.rawMessage,
+      cause: error && BUG_CODES.has(error.code) ? evidence(error.cause ?? error) : undefined,
     };
-    if (error) logger.warn(line, "call failed");
+    if (line.cause) logger.error(line, "call failed");
+    else if (error) logger.warn(line, "call failed");
     else logger.info(line, "call");
   };
+}
+
+/** Codes that mean a bug rather than a caller's or vendor's fault: their line says what was thrown, and where. */
+const BUG_CODES = new Set([Code.Internal, Code.Unknown]);
+
+interface Evidence {
+  type: string;
+  message: string;
+  stack?: string;
+  cause?: Evidence;
+}
+
+/**
+ * What was thrown: its type, message and stack, and the same for its causes
+ * (a few deep). Only these fields: an error's other properties may carry
+ * secrets (an HTTP client's request headers), so they are not logged.
+ */
+function evidence(thrown: unknown, depth = 0): Evidence {
+  if (!(thrown instanceof Error)) return { type: typeof thrown, message: String(thrown) };
+  const cause = thrown.cause !== undefined && depth < 3 ? evidence(thrown.cause, depth + 1) : undefined;
+  return { type: thrown.name, message: thrown.message, stack: thrown.stack, cause };
 }

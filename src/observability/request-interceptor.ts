@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { callInfoKey, type CallInfo } from "../gateway/call-context.js";
+import { toConnectError } from "../gateway/errors.js";
+import { asDecodeFault, withWellFormedMessage } from "../server/request-faults.js";
 import { startCallLog } from "./call-log.js";
 import type { Logger } from "./logger.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -23,8 +25,11 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
     const info: CallInfo = { requestId: requestIdFrom(req.header) };
     req.contextValues.set(callInfoKey, info);
     const finish = startCallLog(logger, metrics, `${req.service.typeName}/${req.method.name}`, info);
-    const tagged = (err: unknown): ConnectError => {
-      const error = ConnectError.from(err);
+    // What the caller gets and the log records alike (see callError); a request
+    // that fails to decode is InvalidArgument (connect-es decodes the request
+    // of a streaming method inside the interceptors).
+    const failed = (err: unknown): ConnectError => {
+      const error = withWellFormedMessage(asDecodeFault(callError(err, req.signal)));
       error.metadata.set("x-request-id", info.requestId);
       return error;
     };
@@ -33,8 +38,9 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
     try {
       res = await next(req);
     } catch (err) {
-      finish(err);
-      throw tagged(err);
+      const error = failed(err);
+      finish(error);
+      throw error;
     }
     res.header.set("x-request-id", info.requestId);
     if (!res.stream) {
@@ -51,12 +57,23 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
           yield* messages;
           outcome = undefined;
         } catch (err) {
-          outcome = err;
-          throw tagged(err);
+          outcome = failed(err);
+          throw outcome;
         } finally {
           finish(outcome);
         }
       })(),
     };
   };
+}
+
+/**
+ * A cancelled fetch is the caller going away (Canceled, as connect-es maps
+ * it); any other stray Error is a bug: Internal "internal error" to the
+ * caller (not the bug's own message), with the Error kept as the cause for
+ * the log line.
+ */
+function callError(err: unknown, signal: AbortSignal): ConnectError {
+  if (err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError")) return ConnectError.from(err);
+  return toConnectError(err, signal);
 }

@@ -2,8 +2,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { MAX_JSON_DEPTH } from "../api/json-depth.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { applyCors } from "./cors.js";
+import { withRequestFaults } from "./request-faults.js";
+import { withUnreadBodyDrained } from "./unread-body.js";
 import type { HealthState } from "./health-service.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -24,14 +27,30 @@ export interface HttpHandlerOptions {
 /** Bodies above this are refused before they are parsed. */
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * protobuf-es' bound on message nesting while decoding (binary and JSON).
+ * A Struct costs two levels per JSON level (Struct, then Value) in binary:
+ * this lets every Struct field reach MAX_JSON_DEPTH, which the services then
+ * enforce with a message naming the field; far deeper values stop here,
+ * before they are built.
+ */
+const DECODE_RECURSION_LIMIT = 2 * MAX_JSON_DEPTH + 8;
+
 /** One request handler for the whole port: CORS, /metrics, /healthz, REST, then Connect. */
 export function createHttpHandler(options: HttpHandlerOptions): (req: Request, res: Response) => void {
   const connect = connectNodeAdapter({
-    routes: options.routes,
+    routes: (router) => {
+      options.routes(router);
+      // The adapter serves the router's handlers as they are after this callback.
+      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withRequestFaults(withUnreadBodyDrained(handler))));
+    },
     interceptors: options.interceptors,
     readMaxBytes: MAX_MESSAGE_BYTES,
-    // Deadlines up to a day are honoured; longer ones are capped there.
+    binaryOptions: { recursionLimit: DECODE_RECURSION_LIMIT },
+    jsonOptions: { recursionLimit: DECODE_RECURSION_LIMIT },
+    // Deadlines up to a day are honoured; a longer one is refused (InvalidArgument).
     maxTimeoutMs: 24 * 60 * 60 * 1000,
+    shutdownSignal: options.shutdownSignal,
   });
   return (req, res) => {
     if (applyCors(options.corsOrigins, req, res)) return;

@@ -171,14 +171,23 @@ async function readJson(req: Request): Promise<unknown> {
   if (!type.includes("json")) throw new ConnectError("the body must be JSON (content-type: application/json)", Code.InvalidArgument);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw gatewayError(Code.ResourceExhausted, `the body is larger than ${MAX_BODY_BYTES} bytes`, REQUEST_TOO_LARGE);
+    if (size > MAX_BODY_BYTES) break;
     chunks.push(chunk as Buffer);
   }
+  if (size > MAX_BODY_BYTES) {
+    // The rest is read and dropped, not left unread: its connection would hang (see server/unread-body.ts).
+    req.resume();
+    throw gatewayError(Code.ResourceExhausted, `the body is larger than ${MAX_BODY_BYTES} bytes`, REQUEST_TOO_LARGE);
+  }
+  let body: unknown;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
   } catch {
     throw new ConnectError("the body is not valid JSON", Code.InvalidArgument);
   }
+  // JSON.parse copes with any nesting; what reads the body next (and JSON.stringify to vendors) may not.
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw new ConnectError(`the body ${TOO_DEEP}`, Code.InvalidArgument);
+  return body;
 }

@@ -1,0 +1,169 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  compressedFlag,
+  createAsyncIterable,
+  encodeEnvelope,
+  readAllBytes,
+  type UniversalHandler,
+  type UniversalServerRequest,
+  type UniversalServerResponse,
+} from "@connectrpc/connect/protocol";
+import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { withErrorInfo } from "../gateway/errors.js";
+
+// Requests that are the caller's fault but that connect-es 2.1 answers as a
+// server fault, or not at all: undecodable bodies, and text it cannot echo.
+
+/**
+ * What connect-es raises, with code Internal, for a request body it cannot
+ * decode: protobuf that is not protobuf, invalid UTF-8 in a string, nesting
+ * past the recursion limit, a frame flagged compressed without an encoding,
+ * a corrupt compressed stream. Its one serializer serves clients too, where
+ * an undecodable body is the server's fault; on a server it is the caller's,
+ * and no interceptor sees it (a unary request is decoded before they run).
+ */
+const DECODE_FAILURE = /^(parse binary: |received compressed envelope, but do not know how to decompress$|decompression failed$)/;
+
+/** InvalidArgument, naming what could not be decoded, when `error` is such a failure; `error` itself otherwise. */
+export function asDecodeFault(error: ConnectError): ConnectError {
+  if (error.code !== Code.Internal || !DECODE_FAILURE.test(error.rawMessage)) return error;
+  const what = error.rawMessage.replace(/^parse binary: /, "");
+  return withErrorInfo(new ConnectError(`the request cannot be decoded: ${what}`, Code.InvalidArgument, undefined, undefined, error));
+}
+
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `error` with a message that every protocol can carry. A message that quotes
+ * the caller's text may hold an unpaired surrogate (JSON allows "\ud800");
+ * gRPC percent-encodes the message into a trailer, which throws on one, and
+ * connect-es then never ends the call.
+ */
+export function withWellFormedMessage(error: ConnectError): ConnectError {
+  const message = error.rawMessage.replace(UNPAIRED_SURROGATE, "\uFFFD");
+  if (message === error.rawMessage) return error;
+  // Details as they are: the protocols write received ones (a vendor's, relayed) as well as built ones.
+  return new ConnectError(message, error.code, error.metadata, error.details as ConstructorParameters<typeof ConnectError>[3], error.cause);
+}
+
+/**
+ * The same handler, answering the calls above with InvalidArgument in the
+ * protocol they came in on. Such a call fails before its first response
+ * message, so its error is already serialized when the handler returns: in
+ * the Connect unary body, the gRPC trailers, or the first (end) frame of a
+ * gRPC-Web or Connect stream; or the handler rejected, having failed to
+ * serialize it. Every other answer passes through untouched.
+ */
+export function withRequestFaults(handler: UniversalHandler): UniversalHandler {
+  const answer = async (req: UniversalServerRequest) => {
+    let res: UniversalServerResponse;
+    try {
+      res = await handler(req);
+    } catch (err) {
+      // encodeURIComponent's complaint about an unpaired surrogate, from a decode error quoting the request.
+      if (!(err instanceof URIError)) throw err;
+      return errorAnswer(req.header.get("content-type") ?? "", unspeakable());
+    }
+    return rewrite(res);
+  };
+  return Object.assign(answer, handler);
+}
+
+const unspeakable = () => withErrorInfo(new ConnectError("the request holds text that is not valid Unicode (an unpaired surrogate)", Code.InvalidArgument));
+
+async function rewrite(res: UniversalServerResponse): Promise<UniversalServerResponse> {
+  const type = res.header?.get("content-type") ?? "";
+  if (type.startsWith("application/grpc-web")) return rewriteEndFrame(res, trailerFlag, rewriteGrpcWebTrailer);
+  if (type.startsWith("application/grpc")) {
+    if (res.trailer) rewriteTrailer(res.trailer);
+    return res;
+  }
+  if (type.startsWith("application/connect+")) return rewriteEndFrame(res, endStreamFlag, rewriteEndStream);
+  // Connect unary: the error is the JSON body, Internal is HTTP 500.
+  if (res.status === 500 && res.body && !res.header?.has("content-encoding")) return rewriteUnary(res, await readAllBytes(res.body, Number.MAX_SAFE_INTEGER));
+  return res;
+}
+
+function rewriteUnary(res: UniversalServerResponse, body: Uint8Array): UniversalServerResponse {
+  let error: ConnectError;
+  try {
+    error = errorFromJsonBytes(body, undefined, new ConnectError("", Code.Unknown));
+  } catch {
+    return { ...res, body: createAsyncIterable([body]) };
+  }
+  const fault = asDecodeFault(error);
+  if (fault === error) return { ...res, body: createAsyncIterable([body]) };
+  const bytes = errorToJsonBytes(fault, undefined);
+  const header = new Headers(res.header);
+  header.set("content-length", String(bytes.byteLength));
+  return { ...res, status: codeToHttpStatus(fault.code), header, body: createAsyncIterable([bytes]) };
+}
+
+/** Rewrites gRPC (or gRPC-Web) trailers in place; true when they named a decode failure. */
+function rewriteTrailer(trailer: Headers): boolean {
+  const error = findTrailerError(trailer);
+  const fault = error && asDecodeFault(error);
+  if (!fault || fault === error) return false;
+  setTrailerStatus(trailer, fault);
+  return true;
+}
+
+function rewriteGrpcWebTrailer(data: Uint8Array): Uint8Array | undefined {
+  const trailer = trailerParse(data);
+  return rewriteTrailer(trailer) ? trailerSerialize(trailer) : undefined;
+}
+
+function rewriteEndStream(data: Uint8Array): Uint8Array | undefined {
+  let end;
+  try {
+    end = endStreamFromJson(data);
+  } catch {
+    return undefined;
+  }
+  const fault = end.error && asDecodeFault(end.error);
+  if (!fault || fault === end.error) return undefined;
+  return endStreamBytes(end.metadata, fault);
+}
+
+const endStreamBytes = (metadata: Headers, error: ConnectError) => new TextEncoder().encode(JSON.stringify(endStreamToJson(metadata, error, undefined)));
+
+/** Looks at a stream's first frame (already produced when the handler returns); rewrites it when it is an uncompressed end frame. */
+async function rewriteEndFrame(res: UniversalServerResponse, endFlag: number, rewriteData: (data: Uint8Array) => Uint8Array | undefined): Promise<UniversalServerResponse> {
+  if (!res.body) return res;
+  const rest = res.body[Symbol.asyncIterator]();
+  let first = await rest.next();
+  // Each body chunk is one whole frame: a 5-byte prefix (flags, length), then the data.
+  if (!first.done && first.value.byteLength >= 5 && (first.value[0]! & (endFlag | compressedFlag)) === endFlag) {
+    const data = rewriteData(first.value.subarray(5));
+    if (data) first = { done: false, value: encodeEnvelope(endFlag, data) };
+  }
+  return { ...res, body: replay(first, rest) };
+}
+
+/** `first`, then the rest; closing or failing the stream reaches the handler as before. */
+function replay(first: IteratorResult<Uint8Array>, rest: AsyncIterator<Uint8Array>): AsyncIterable<Uint8Array> {
+  let pending: IteratorResult<Uint8Array> | undefined = first;
+  const iterator: AsyncIterator<Uint8Array> = {
+    next: async () => {
+      const next = pending ?? (await rest.next());
+      pending = undefined;
+      return next;
+    },
+    return: async (value?: unknown) => (await rest.return?.(value)) ?? { done: true, value: undefined },
+    throw: async (e?: unknown) => (rest.throw ? rest.throw(e) : Promise.reject(e)),
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
+
+/** `error` as the whole answer of a call that failed before its first message, in the protocol of its content type. */
+function errorAnswer(type: string, error: ConnectError): UniversalServerResponse {
+  const header = new Headers({ "content-type": type });
+  if (type.startsWith("application/grpc-web")) {
+    return { status: 200, header, body: createAsyncIterable([encodeEnvelope(trailerFlag, trailerSerialize(setTrailerStatus(new Headers(), error)))]) };
+  }
+  if (type.startsWith("application/grpc")) return { status: 200, header, body: createAsyncIterable([]), trailer: setTrailerStatus(new Headers(), error) };
+  if (type.startsWith("application/connect+")) return { status: 200, header, body: createAsyncIterable([encodeEnvelope(endStreamFlag, endStreamBytes(new Headers(), error))]) };
+  return { status: codeToHttpStatus(error.code), header: new Headers({ "content-type": "application/json" }), body: createAsyncIterable([errorToJsonBytes(error, undefined)]) };
+}

@@ -1,0 +1,213 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { mkdtempSync } from "node:fs";
+import * as http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { MAX_JSON_DEPTH } from "../../src/api/json-depth.js";
+import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { failure } from "../support/failure.js";
+import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+import { spawnGateway } from "../support/gateway-process.js";
+import { connectStream, connectUnary, frame, GrpcConnection, grpcWeb } from "../support/raw-rpc.js";
+import { concat, deepStruct, lengthDelimited } from "../support/wire.js";
+
+let fake: OpenAIFake;
+let gw: TestGateway;
+let grpc: GrpcConnection;
+
+beforeAll(async () => {
+  fake = await startOpenAIFake({ apiKey: "sk-up" });
+  gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl });
+  grpc = new GrpcConnection(gw.url);
+});
+afterAll(async () => {
+  grpc.close();
+  await gw.stop();
+  await fake.close();
+});
+
+const auth = { authorization: `Bearer ${MASTER_KEY}` };
+const CHAT = "/switchboard.v1.AIService/Chat";
+const CHAT_STREAM = "/switchboard.v1.AIService/ChatStream";
+const hello = toBinary(ChatRequestSchema, create(ChatRequestSchema, { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] }));
+/** Bytes that are no protobuf message: a field with the unused wire type 7. */
+const notProtobuf = Uint8Array.from([0x0f, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x07]);
+/** ChatRequest.model (field 1) holding bytes that are not UTF-8. */
+const badUtf8 = lengthDelimited(1, [0x67, 0xff, 0xfe, 0x70]);
+/** A well-formed request whose vendor_options (field 14) nest `depth` levels. */
+const withVendorOptions = (depth: number) => concat(hello, lengthDelimited(14, deepStruct(depth)));
+const grpcHeaders = { ...auth, "content-type": "application/grpc" };
+
+describe("a request that cannot be decoded is the caller's fault (InvalidArgument), in every protocol", () => {
+  it("Connect: random bytes as application/proto → HTTP 400 invalid_argument, naming the problem", async () => {
+    const answer = await connectUnary(gw.url, CHAT, notProtobuf, { ...auth, "content-type": "application/proto" });
+    expect(answer.status).toBe(400);
+    expect(answer.code).toBe(Code.InvalidArgument);
+    expect(answer.message).toMatch(/^the request cannot be decoded: .*wire type/);
+  });
+
+  it("gRPC: bytes that are not protobuf → InvalidArgument (3)", async () => {
+    const answer = await grpc.call(CHAT, frame(notProtobuf), grpcHeaders);
+    expect(answer.code).toBe(Code.InvalidArgument);
+    expect(answer.message).toContain("cannot be decoded");
+  });
+
+  it("gRPC: invalid UTF-8 in a string field → InvalidArgument, saying so", async () => {
+    const answer = await grpc.call(CHAT, frame(badUtf8), grpcHeaders);
+    expect(answer.code).toBe(Code.InvalidArgument);
+    expect(answer.message).toMatch(/cannot be decoded: .*not valid for encoding utf-8/);
+  });
+
+  it("gRPC: a 10,000-deep google.protobuf.Struct → InvalidArgument, and the gateway keeps serving", async () => {
+    const answer = await grpc.call(CHAT, frame(withVendorOptions(10_000)), grpcHeaders);
+    expect(answer.code).toBe(Code.InvalidArgument);
+    expect(answer.message).toContain("maximum recursion depth");
+    expect((await gw.client("grpc").chat({ model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "still there?" }] })).message?.content).toBe("Echo: still there?");
+  });
+
+  it("gRPC, server streaming: an undecodable request → InvalidArgument, and the log line says invalid_argument", async () => {
+    const answer = await grpc.call(CHAT_STREAM, frame(badUtf8), grpcHeaders);
+    expect(answer.code).toBe(Code.InvalidArgument);
+    await expect.poll(() => gw.logs.entries.find((e) => e.method === "switchboard.v1.AIService/ChatStream" && e.status === "invalid_argument")).toBeTruthy();
+  });
+
+  it("gRPC-Web and Connect streaming: the end frame carries InvalidArgument", async () => {
+    const web = await grpcWeb(gw.url, CHAT, frame(notProtobuf), { ...auth, "content-type": "application/grpc-web+proto" });
+    expect(web.code).toBe(Code.InvalidArgument);
+    const stream = await connectStream(gw.url, CHAT_STREAM, frame(notProtobuf), { ...auth, "content-type": "application/connect+proto" });
+    expect(stream.code).toBe(Code.InvalidArgument);
+    expect(stream.message).toContain("cannot be decoded");
+  });
+
+  it("gRPC: text that is not valid Unicode (an unpaired surrogate, which JSON can spell) is answered, not left hanging", async () => {
+    const json = (body: string) => frame(new TextEncoder().encode(body));
+    const headers = { ...auth, "content-type": "application/grpc+json" };
+    // Quoted by the decoder, before any interceptor runs.
+    const undecodable = await grpc.call(CHAT, json('{"model":"gpt-4o-mini","maxTokens":"\\ud800"}'), headers);
+    expect(undecodable.code).toBe(Code.InvalidArgument);
+    expect(undecodable.message).toContain("not valid Unicode");
+    // Quoted from a vendor's error: the message keeps the rest, with U+FFFD in place of the surrogate.
+    fake.enqueue({ kind: "error", status: 400, body: { error: { message: "Invalid 'user': \ud800 is not allowed", type: "invalid_request_error" } } });
+    const relayed = await grpc.call(CHAT, frame(hello), grpcHeaders);
+    expect(relayed.code).toBe(Code.InvalidArgument);
+    expect(relayed.message).toContain("Invalid 'user': \uFFFD is not allowed");
+  });
+
+  it("gRPC: a frame flagged compressed without an encoding → InvalidArgument", async () => {
+    const answer = await grpc.call(CHAT, frame(hello, 0b1), grpcHeaders);
+    expect(answer.code).toBe(Code.InvalidArgument);
+  });
+});
+
+describe("JSON values nest at most MAX_JSON_DEPTH levels, with a message naming the field", () => {
+  it(`gRPC: vendor_options ${MAX_JSON_DEPTH} deep are served; one level more is InvalidArgument naming vendor_options`, async () => {
+    expect((await grpc.call(CHAT, frame(withVendorOptions(MAX_JSON_DEPTH)), grpcHeaders)).code).toBe(0);
+    const answer = await grpc.call(CHAT, frame(withVendorOptions(MAX_JSON_DEPTH + 1)), grpcHeaders);
+    expect(answer.code).toBe(Code.InvalidArgument);
+    expect(answer.message).toBe(`vendor_options: nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
+  });
+
+  it("Connect JSON: a 10,000-deep tool schema → HTTP 400", async () => {
+    const schema = "[".repeat(10_000) + "]".repeat(10_000);
+    const body = `{"model":"gpt-4o-mini","messages":[{"role":"ROLE_USER","content":"hi"}],"tools":[{"name":"t","parameters":{"a":${schema}}}]}`;
+    const answer = await connectUnary(gw.url, CHAT, body, { ...auth, "content-type": "application/json" });
+    expect(answer.status).toBe(400);
+    expect(answer.code).toBe(Code.InvalidArgument);
+  });
+
+  it.each([
+    ["an unknown field (vendor options)", (deep: string) => ({ extra: deep })],
+    ["response_format.json_schema.schema", (deep: string) => ({ response_format: { type: "json_schema", json_schema: { name: "s", schema: { a: deep } } } })],
+    ["tools[0].function.parameters", (deep: string) => ({ tools: [{ type: "function", function: { name: "t", parameters: { a: deep } } }] })],
+  ])("REST: %s nested 100,000 deep → HTTP 400 naming the limit", async (_where, place) => {
+    const marker = "__DEEP__";
+    const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], ...place(marker) }).replace(`"${marker}"`, "[".repeat(100_000) + "]".repeat(100_000));
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.message).toBe(`the body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
+  });
+
+  it("REST: embeddings with a deeply nested input → HTTP 400", async () => {
+    const body = `{"model":"text-embedding-3-small","input":${"[".repeat(50_000)}${"]".repeat(50_000)}}`;
+    const res = await fetch(`${gw.url}/v1/embeddings`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
+    expect(res.status).toBe(400);
+  });
+});
+
+describe("Internal is kept for real bugs, and their log line carries the cause and stack", () => {
+  it("Connect: a TypeError in the pipeline → Internal 'internal error' to the caller; the log has the TypeError and where it was thrown", async () => {
+    const spy = vi.spyOn(gw.app.gateway, "chat").mockImplementationOnce(() => {
+      throw new TypeError("Cannot read properties of undefined (reading 'choices')");
+    });
+    const err = await failure(gw.client("connect").chat({ model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] }));
+    spy.mockRestore();
+    expect(err.code).toBe(Code.Internal);
+    expect(err.rawMessage).toBe("internal error");
+    const line = gw.logs.entries.findLast((e) => e.method === "switchboard.v1.AIService/Chat");
+    expect(line).toMatchObject({ level: "error", status: "internal", error: "internal error", cause: { type: "TypeError", message: "Cannot read properties of undefined (reading 'choices')" } });
+    expect(line!.cause.stack).toContain("malformed-input.test.ts");
+  });
+
+  it("REST: the same bug → HTTP 500, and the log has the cause and stack", async () => {
+    const spy = vi.spyOn(gw.app.gateway, "chat").mockImplementationOnce(async () => {
+      throw new RangeError("Invalid array length");
+    });
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }) });
+    spy.mockRestore();
+    expect(res.status).toBe(500);
+    const line = gw.logs.entries.findLast((e) => e.method === "REST POST /v1/chat/completions");
+    expect(line).toMatchObject({ status: "internal", cause: { type: "RangeError", message: "Invalid array length" } });
+    expect(line!.cause.stack).toContain("malformed-input.test.ts");
+  });
+});
+
+describe("configuration", () => {
+  it("a SWITCHBOARD_PEPPER shorter than 16 bytes is a configuration error: exit 78, naming the variable, no stack trace", async () => {
+    const proc = spawnGateway({ SWITCHBOARD_PEPPER: "too-short", SWITCHBOARD_MASTER_KEY: "sk-test", SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), "sb-pepper-")) });
+    expect(await proc.exited).toBe(78);
+    expect(proc.output()).toContain("configuration error: environment: SWITCHBOARD_PEPPER: must be at least 16 bytes, got 9");
+    expect(proc.output()).not.toMatch(/\n\s+at /);
+  });
+});
+
+/** Sends requests one after another on a single kept-alive HTTP/1.1 connection; resolves each with status and body. */
+function oneConnection(baseUrl: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const send = (path: string, headers: Record<string, string>, body: Uint8Array | string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(baseUrl + path, { method: "POST", agent, headers: { ...headers, "content-length": String(Buffer.byteLength(body)) }, timeout: 5_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString("utf8") }));
+      });
+      req.on("timeout", () => req.destroy(new Error(`no answer on the kept-alive connection to ${path}`)));
+      req.on("error", reject);
+      req.end(body);
+    });
+  return { send, close: () => agent.destroy() };
+}
+
+describe("an answer sent before the body is read to its end leaves the connection usable", () => {
+  it("Connect streaming: the first of two large frames fails to decode → InvalidArgument, then the next request on the connection is answered", async () => {
+    const conn = oneConnection(gw.url);
+    const bad = frame(new Uint8Array(200_000).fill(0xff));
+    const first = await conn.send(CHAT_STREAM, { ...auth, "content-type": "application/connect+proto" }, concat(bad, bad));
+    expect(first.body).toContain("invalid_argument");
+    const next = await conn.send(CHAT, { ...auth, "content-type": "application/json" }, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "ROLE_USER", content: "next" }] }));
+    expect(next.status).toBe(200);
+    conn.close();
+  });
+
+  it("REST: a body over the size limit → 413, then the next request on the connection is answered", async () => {
+    const conn = oneConnection(gw.url);
+    const first = await conn.send("/v1/chat/completions", { ...auth, "content-type": "application/json" }, `{"model":"gpt-4o-mini","pad":"${"x".repeat(9 * 2 ** 20)}"}`);
+    expect(first.status).toBe(413);
+    const next = await conn.send("/v1/chat/completions", { ...auth, "content-type": "application/json" }, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "next" }] }));
+    expect(next.status).toBe(200);
+    conn.close();
+  });
+});

@@ -41,7 +41,8 @@ export interface UsageConfig {
     /** Overrides and additions to the shipped price table, by model name or glob. */
     models: Record<string, ModelPrice>;
   };
-  ledger: { flushIntervalMs: number; batchSize: number };
+  /** `journalDir`: where each row is journaled before its answer is sent (see ledger-journal.ts). */
+  ledger: { flushIntervalMs: number; batchSize: number; journalDir: string };
 }
 
 const currency = z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD");
@@ -90,6 +91,7 @@ export const usageFileFields = {
     .strictObject({
       flush_interval_ms: z.number().int().positive().optional(),
       batch_size: z.number().int().positive().max(10_000).optional(),
+      journal_dir: z.string().min(1).optional(),
     })
     .optional(),
 };
@@ -134,7 +136,11 @@ export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source
       whenExhausted: file.budgets?.when_exhausted ?? "refuse",
     },
     pricing: { currency: pricingCurrency, exchangeRates, models },
-    ledger: { flushIntervalMs: file.ledger?.flush_interval_ms ?? 200, batchSize: file.ledger?.batch_size ?? 500 },
+    ledger: {
+      flushIntervalMs: file.ledger?.flush_interval_ms ?? 200,
+      batchSize: file.ledger?.batch_size ?? 500,
+      journalDir: file.ledger?.journal_dir ?? join(dataDir, "ledger-journal"),
+    },
   };
 }
 

@@ -27,6 +27,8 @@ export interface LedgerRow {
   downgraded: boolean;
   /** Every upstream attempt, in order: which candidates were tried, how each ended, and which served. */
   attempts: LedgerAttempt[];
+  /** Unique per row, drawn when the row is queued: a row replayed from the journal is stored once. */
+  rowKey?: string;
 }
 
 /** One upstream attempt as the ledger keeps it (stored as JSON in `attempt_log`). */
@@ -91,6 +93,7 @@ const COLUMNS = [
   "downgraded",
   "attempts",
   "attempt_log",
+  "row_key",
 ] as const;
 
 // Rows per INSERT statement: well under both engines' bound-parameter limits.
@@ -110,10 +113,15 @@ const GROUP_COLUMNS: Record<UsageGroup, string> = {
 export class LedgerStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  /** Inserts rows in one transaction: all or none. */
-  async insert(rows: readonly LedgerRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.db.transaction(async (tx) => {
+  /**
+   * Inserts rows in one transaction: all or none. A row whose `rowKey` is
+   * already stored is skipped (a replay after a crash); resolves to the number
+   * of rows inserted.
+   */
+  async insert(rows: readonly LedgerRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    return this.db.transaction(async (tx) => {
+      let inserted = 0;
       for (let offset = 0; offset < rows.length; offset += ROWS_PER_STATEMENT) {
         const chunk = rows.slice(offset, offset + ROWS_PER_STATEMENT);
         const params: SqlValue[] = [];
@@ -139,12 +147,22 @@ export class LedgerStore {
             row.downgraded,
             row.attempts.length,
             JSON.stringify(row.attempts),
+            row.rowKey ?? null,
           );
           return `(${COLUMNS.map((_, i) => `$${start + i + 1}`).join(", ")})`;
         });
-        await tx.run(`INSERT INTO usage_ledger (${COLUMNS.join(", ")}) VALUES ${tuples.join(", ")}`, params);
+        inserted += await tx.run(`INSERT INTO usage_ledger (${COLUMNS.join(", ")}) VALUES ${tuples.join(", ")} ON CONFLICT (row_key) DO NOTHING`, params);
       }
+      return inserted;
     });
+  }
+
+  /**
+   * A write that changes nothing, to tell whether the store takes writes when
+   * no row is waiting (a lost connection, a read-only database).
+   */
+  async probe(): Promise<void> {
+    await this.db.run("UPDATE usage_ledger SET status = status WHERE id = -1");
   }
 
   /** What a key spent from `sinceMs` up to (not including) `beforeMs`, in nano-units. */
@@ -240,6 +258,7 @@ export class LedgerStore {
       cacheHit: bool(row.cache_hit),
       downgraded: bool(row.downgraded),
       attempts: JSON.parse(String(row.attempt_log)) as LedgerAttempt[],
+      rowKey: row.row_key === null ? undefined : String(row.row_key),
     }));
   }
 }

@@ -74,6 +74,16 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
     // JSON, so SQL can look inside: Postgres `attempt_log::jsonb`, SQLite `json_each(attempt_log)`.
     sql: "ALTER TABLE usage_ledger ADD COLUMN attempt_log TEXT NOT NULL DEFAULT '[]'",
   },
+  {
+    version: 3,
+    name: "usage ledger rows have a unique key",
+    // Drawn when a row is queued and journaled: a row replayed after a crash is inserted once
+    // (INSERT … ON CONFLICT (row_key) DO NOTHING). Older rows have none (NULLs do not collide).
+    sql: `
+      ALTER TABLE usage_ledger ADD COLUMN row_key TEXT;
+      CREATE UNIQUE INDEX usage_ledger_row_key ON usage_ledger (row_key)
+    `,
+  },
 ];
 
 const ID_COLUMN = {

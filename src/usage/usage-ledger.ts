@@ -1,43 +1,70 @@
+import { randomUUID } from "node:crypto";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import type { LedgerJournal } from "./ledger-journal.js";
 import type { LedgerRow, LedgerStore } from "./ledger-store.js";
+
+/** What the writer needs of the store. */
+export type LedgerSink = Pick<LedgerStore, "insert" | "probe">;
 
 export interface UsageLedgerOptions {
   flushIntervalMs: number;
   batchSize: number;
   /** Rows held while the store is unreachable; the oldest are dropped beyond it (and counted). */
   maxQueued?: number;
+  /** Where each row goes before the call's answer is sent, so a crash loses none; none in unit tests. */
+  journal?: LedgerJournal;
+  /** Told when the store stops or starts taking writes again. */
+  onStoreState?: (writable: boolean, error?: string) => void;
+  /** With no row to write for this long, a write that changes nothing checks the store. */
+  probeIntervalMs?: number;
   logger: Logger;
   metrics: GatewayMetrics;
 }
 
+/** A row waiting for the store, and the journal segment holding it (0: none). */
+interface QueuedRow {
+  row: LedgerRow;
+  segment: number;
+}
+
 /**
- * The usage ledger's writer. A call only appends its row to a queue (no I/O
- * on the request path); the queue is written in batches, one transaction
- * each, every `flushIntervalMs` or as soon as a batch is full. A failed write
- * keeps its rows for the next try. `close` writes everything left: the app
- * calls it after the server has drained, so every call that completed is in
- * the ledger when the process exits.
+ * The usage ledger's writer. A call appends its row to the journal (one
+ * synchronous write to a local file, which survives the process being killed)
+ * and to an in-memory queue; the queue is written to the store in batches, one
+ * transaction each, every `flushIntervalMs` or as soon as a batch is full. A
+ * failed write keeps its rows for the next try. Rows a killed run left in the
+ * journal are written at the next start (`recover`). `close` writes everything
+ * left: the app calls it after the server has drained.
+ *
+ * Whether the store takes writes is reported through `onStoreState`: every
+ * batch tells, and a probe does when no row has come for a while.
  */
 export class UsageLedger {
-  private queue: LedgerRow[] = [];
+  private queue: QueuedRow[] = [];
   /** Rows taken from the queue by a write that has not finished yet: still not in the ledger. */
   private inFlight = 0;
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
-  private failing = false;
+  private writable = true;
+  private lastWriteMs = performance.now();
+  private nextRecoveryMs: number;
   private closed = false;
   private readonly maxQueued: number;
+  private readonly probeIntervalMs: number;
 
   constructor(
-    private readonly store: LedgerStore,
+    private readonly store: LedgerSink,
     private readonly options: UsageLedgerOptions,
   ) {
     this.maxQueued = options.maxQueued ?? 200_000;
-    this.timer = setInterval(() => void this.flush().catch(() => {}), options.flushIntervalMs);
+    this.probeIntervalMs = options.probeIntervalMs ?? 5_000;
+    this.nextRecoveryMs = performance.now() + (options.journal?.leaseMs ?? Infinity);
+    this.timer = setInterval(() => this.tick(), options.flushIntervalMs);
     this.timer.unref();
   }
 
+  /** Called on the request path before the answer is sent: the journal has the row when this returns. */
   append(row: LedgerRow): void {
     if (this.closed) {
       // Only a call cut off after the drain's grace period gets here: say so rather than drop it silently.
@@ -45,14 +72,39 @@ export class UsageLedger {
       this.options.logger.warn({ requestId: row.requestId }, "usage ledger already closed: this call is not recorded");
       return;
     }
-    this.queue.push(row);
-    if (this.queue.length > this.maxQueued) {
-      const dropped = this.queue.splice(0, this.queue.length - this.maxQueued);
-      this.options.metrics.ledgerRows.inc({ result: "dropped" }, dropped.length);
-      this.options.logger.error({ dropped: dropped.length }, "usage ledger queue full: oldest rows dropped (is the store reachable?)");
-    }
-    this.options.metrics.ledgerQueued.set(this.queued);
+    const keyed = { ...row, rowKey: row.rowKey ?? randomUUID() };
+    const journal = this.options.journal;
+    const segment = journal ? journal.append(keyed) : 0;
+    if (journal && segment === 0) this.options.metrics.ledgerRows.inc({ result: "not_journaled" });
+    this.enqueue([{ row: keyed, segment }]);
     if (this.queue.length >= this.options.batchSize && !this.flushing) void this.flush().catch(() => {});
+  }
+
+  /**
+   * Takes over the journal files of runs that are gone (killed, or closed with
+   * the store down) and writes their rows; the store skips those it already
+   * has. A store that fails keeps them queued for the next try.
+   */
+  async recover(): Promise<void> {
+    const journal = this.options.journal;
+    if (!journal) return;
+    let recovered;
+    try {
+      recovered = journal.claimOrphans();
+    } catch (err) {
+      this.options.logger.error({ journal: journal.dir, error: (err as Error).message }, "could not read the usage ledger journal left by an earlier run");
+      return;
+    }
+    if (recovered.length === 0) return;
+    const rows = recovered.reduce((sum, segment) => sum + segment.rows.length, 0);
+    const torn = recovered.reduce((sum, segment) => sum + segment.torn, 0);
+    this.options.logger.info(
+      { journal: journal.dir, files: recovered.map((segment) => segment.file), rows, torn },
+      "replaying usage ledger rows an earlier run had not stored (torn lines are skipped)",
+    );
+    this.options.metrics.ledgerRows.inc({ result: "replayed" }, rows);
+    for (const { segment, rows: found } of recovered) this.enqueue(found.map((row) => ({ row, segment })));
+    await this.flush().catch(() => {});
   }
 
   /** Rows not yet in the ledger: those waiting and those being written. */
@@ -70,7 +122,8 @@ export class UsageLedger {
 
   /**
    * Stops the timer and writes what is left, retrying for up to `timeoutMs`
-   * when the store is briefly unreachable.
+   * when the store is briefly unreachable. Rows still unwritten then stay in
+   * the journal for the next start.
    */
   async close(timeoutMs = 10_000): Promise<void> {
     clearInterval(this.timer);
@@ -79,39 +132,88 @@ export class UsageLedger {
     for (;;) {
       try {
         await this.flush();
-        if (this.queue.length === 0) return;
+        if (this.queue.length === 0) break;
       } catch (err) {
         if (Date.now() >= deadline) {
-          this.options.logger.error({ lost: this.queue.length, error: (err as Error).message }, "usage ledger rows could not be written before exit");
-          return;
+          const where = this.options.journal ? "they stay in the journal for the next start" : "they are lost";
+          this.options.logger.error({ unwritten: this.queue.length, error: (err as Error).message }, `usage ledger rows could not be written before exit: ${where}`);
+          break;
         }
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
+    this.options.journal?.close();
+  }
+
+  private tick(): void {
+    const journal = this.options.journal;
+    if (journal) {
+      journal.renewLease();
+      // Instances on other hosts sharing the data directory may have died since the start.
+      if (performance.now() >= this.nextRecoveryMs) {
+        this.nextRecoveryMs = performance.now() + journal.leaseMs;
+        void this.recover();
+      }
+    }
+    void this.flush().catch(() => {});
+  }
+
+  private enqueue(entries: QueuedRow[]): void {
+    this.queue.push(...entries);
+    if (this.queue.length > this.maxQueued) {
+      const dropped = this.queue.splice(0, this.queue.length - this.maxQueued);
+      for (const { segment } of dropped) this.options.journal?.done(segment);
+      this.options.metrics.ledgerRows.inc({ result: "dropped" }, dropped.length);
+      this.options.logger.error({ dropped: dropped.length }, "usage ledger queue full: oldest rows dropped (is the store reachable?)");
+    }
+    this.options.metrics.ledgerQueued.set(this.queued);
   }
 
   private async drain(): Promise<void> {
+    // Nothing to write for a while (or the store failed last time): check it takes writes.
+    if (this.queue.length === 0 && (!this.writable || performance.now() - this.lastWriteMs >= this.probeIntervalMs)) {
+      await this.write(() => this.store.probe());
+    }
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.batchSize);
       const started = performance.now();
       this.inFlight = batch.length;
       try {
-        await this.store.insert(batch);
+        await this.write(() => this.store.insert(batch.map((entry) => entry.row)));
       } catch (err) {
         // Back to the front, in order, for the next try.
         this.inFlight = 0;
         this.queue.unshift(...batch);
         this.options.metrics.ledgerQueued.set(this.queued);
-        if (!this.failing) this.options.logger.error({ queued: this.queued, error: (err as Error).message }, "could not write usage ledger rows; will retry");
-        this.failing = true;
         throw err;
       }
       this.inFlight = 0;
-      if (this.failing) this.options.logger.info("usage ledger writes work again");
-      this.failing = false;
+      for (const { segment } of batch) this.options.journal?.done(segment);
       this.options.metrics.ledgerRows.inc({ result: "written" }, batch.length);
       this.options.metrics.ledgerFlushDuration.observe((performance.now() - started) / 1000);
       this.options.metrics.ledgerQueued.set(this.queued);
     }
+  }
+
+  /** Runs one write to the store and reports whether the store takes writes. */
+  private async write(work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      this.lastWriteMs = performance.now();
+      const error = (err as Error).message;
+      if (this.writable) {
+        this.options.logger.error({ queued: this.queued, error }, "the store does not take usage ledger writes; rows wait and are retried");
+        this.options.onStoreState?.(false, error);
+      }
+      this.writable = false;
+      throw err;
+    }
+    this.lastWriteMs = performance.now();
+    if (!this.writable) {
+      this.options.logger.info("usage ledger writes work again");
+      this.options.onStoreState?.(true);
+    }
+    this.writable = true;
   }
 }

@@ -63,6 +63,8 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     );
   }
   const ledgerStore = new LedgerStore(db);
+  // Opened first: a journal that cannot be written stops the start before anything else is running.
+  const journal = LedgerJournal.open(config.ledger.journalDir, { logger });
   const prices = new PriceTable(config.pricing);
   const seed = (keyId: string, sinceMs: number, beforeMs: number) => ledgerStore.spend(keyId, sinceMs, beforeMs);
   const keys = new StoredKeyDirectory(keyStore, { logger });
@@ -94,7 +96,20 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     spend = new MemorySpendCounter(seed);
   }
 
-  const ledger = new UsageLedger(ledgerStore, { flushIntervalMs: config.ledger.flushIntervalMs, batchSize: config.ledger.batchSize, logger, metrics });
+  // Health tells whether the store takes writes; calls go on meanwhile (their rows wait in the journal and in memory).
+  const storeHealth = (writable: boolean, error?: string) =>
+    health.setDependency("store", { ok: writable, detail: `${db.dialect} cannot be written (${error}); calls go on, their usage rows wait in the journal`, required: false });
+  storeHealth(true);
+  const ledger = new UsageLedger(ledgerStore, {
+    flushIntervalMs: config.ledger.flushIntervalMs,
+    batchSize: config.ledger.batchSize,
+    journal,
+    onStoreState: storeHealth,
+    logger,
+    metrics,
+  });
+  // Before the first call: rows a killed run left count towards spend rebuilt from the ledger.
+  await ledger.recover();
   const hooks = new UsageHooks({ router: deps.router, limiter, spend, prices, ledger, metrics, logger });
 
   const changed = async (keyId: string): Promise<void> => {

@@ -1,30 +1,42 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/observability/logger.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
-import type { LedgerRow, LedgerStore } from "../../src/usage/ledger-store.js";
-import { UsageLedger } from "../../src/usage/usage-ledger.js";
+import { LedgerJournal } from "../../src/usage/ledger-journal.js";
+import type { LedgerRow } from "../../src/usage/ledger-store.js";
+import { UsageLedger, type LedgerSink, type UsageLedgerOptions } from "../../src/usage/usage-ledger.js";
+import { tempDir } from "../support/stores.js";
 
-/** A store that records batches and fails while `down` is set. */
+/** A store that records batches (and probes) and fails while `down` is set. */
 class FlakyStore {
   down = false;
+  probes = 0;
   readonly batches: string[][] = [];
-  async insert(rows: readonly LedgerRow[]): Promise<void> {
+  async insert(rows: readonly LedgerRow[]): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 1));
     if (this.down) throw new Error("connection refused");
     this.batches.push(rows.map((row) => row.requestId));
+    return rows.length;
+  }
+  async probe(): Promise<void> {
+    this.probes++;
+    if (this.down) throw new Error("connection refused");
   }
 }
 
 const row = (requestId: string) => ({ requestId }) as LedgerRow;
 
-function ledger(store: FlakyStore, options: { flushIntervalMs?: number; batchSize?: number; maxQueued?: number } = {}) {
+type LedgerTestOptions = Pick<UsageLedgerOptions, "batchSize" | "maxQueued" | "journal" | "onStoreState" | "probeIntervalMs"> & { flushIntervalMs?: number };
+
+function ledger(store: FlakyStore, options: Partial<LedgerTestOptions> = {}) {
   const metrics = new GatewayMetrics({ defaultMetrics: false });
   return {
     metrics,
-    ledger: new UsageLedger(store as unknown as LedgerStore, {
+    ledger: new UsageLedger(store as unknown as LedgerSink, {
+      batchSize: 100,
+      ...options,
       flushIntervalMs: options.flushIntervalMs ?? 60_000,
-      batchSize: options.batchSize ?? 100,
-      maxQueued: options.maxQueued,
       logger: createLogger("silent"),
       metrics,
     }),
@@ -62,7 +74,15 @@ describe("the usage ledger writer", () => {
   it("counts rows being written as still queued until the store has them", async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const store = { batches: [] as string[][], async insert(rows: readonly LedgerRow[]) { await held; this.batches.push(rows.map((r) => r.requestId)); } };
+    const store = {
+      batches: [] as string[][],
+      async insert(rows: readonly LedgerRow[]) {
+        await held;
+        this.batches.push(rows.map((r) => r.requestId));
+        return rows.length;
+      },
+      async probe() {},
+    };
     const { ledger: l } = ledger(store as unknown as FlakyStore);
     l.append(row("x"));
     l.append(row("y"));
@@ -95,5 +115,40 @@ describe("the usage ledger writer", () => {
     store.down = false;
     await l.close();
     expect(store.batches.flat()).toEqual(["3", "4", "5"]);
+  });
+
+  it("has the row in the journal when append returns, and clears it once the store has it", async () => {
+    const dir = tempDir("sb-journal-");
+    const journal = LedgerJournal.open(dir, { logger: createLogger("silent") });
+    const store = new FlakyStore();
+    const { ledger: l } = ledger(store, { journal });
+    l.append(row("journaled"));
+    const journalText = () => readdirSync(dir).map((name) => readFileSync(join(dir, name), "utf8")).join("");
+    expect(JSON.parse(journalText())).toMatchObject({ requestId: "journaled", rowKey: expect.any(String) });
+    await l.flush();
+    expect(store.batches).toEqual([["journaled"]]);
+    expect(journalText()).toBe("");
+    await l.close();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("tells when the store stops taking writes and when it takes them again, probing it when no row comes", async () => {
+    const store = new FlakyStore();
+    const states: boolean[] = [];
+    const { ledger: l } = ledger(store, { flushIntervalMs: 10, probeIntervalMs: 50, onStoreState: (writable) => states.push(writable) });
+    // Idle: a probe now and then finds the store down, then up again.
+    store.down = true;
+    await expect.poll(() => states).toEqual([false]);
+    store.down = false;
+    await expect.poll(() => states).toEqual([false, true]);
+    // A failing batch tells too.
+    store.down = true;
+    l.append(row("during"));
+    await expect.poll(() => states).toEqual([false, true, false]);
+    store.down = false;
+    await expect.poll(() => store.batches.flat()).toEqual(["during"]);
+    expect(states).toEqual([false, true, false, true]);
+    expect(store.probes).toBeGreaterThan(0);
+    await l.close();
   });
 });

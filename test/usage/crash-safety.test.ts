@@ -1,0 +1,131 @@
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { LedgerStore } from "../../src/usage/ledger-store.js";
+import { PostgresDatabase } from "../../src/usage/postgres-database.js";
+import { num, type SqlDatabase } from "../../src/usage/sql.js";
+import { SqliteDatabase } from "../../src/usage/sqlite-database.js";
+import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { spawnGateway } from "../support/gateway-process.js";
+import { storeEnv, tempDir, type StoreKind } from "../support/stores.js";
+
+const MASTER = "sk-test-crash-master";
+
+let fake: OpenAIFake;
+beforeAll(async () => {
+  fake = await startOpenAIFake({ apiKey: "sk-up", extraWords: 5 });
+});
+afterAll(() => fake.close());
+
+/** Calls from 4 unary and 4 streaming clients until the gateway stops answering; `ok` holds the request ids whose whole answer arrived. */
+function load(url: string) {
+  const ok: string[] = [];
+  let made = 0;
+  const client = createClient(AIService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
+  const headers = (id: string) => ({ authorization: `Bearer ${MASTER}`, "x-request-id": id });
+  const unary = async (): Promise<void> => {
+    for (;;) {
+      const id = `unary-${made++}`;
+      try {
+        const res = await fetch(`${url}/switchboard.v1.AIService/Chat`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers(id) },
+          body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "ROLE_USER", content: `call ${id}` }] }),
+        });
+        const body = (await res.json()) as { requestId?: string };
+        if (res.status !== 200 || body.requestId !== id) return;
+      } catch {
+        return;
+      }
+      ok.push(id);
+    }
+  };
+  const stream = async (): Promise<void> => {
+    for (;;) {
+      const id = `stream-${made++}`;
+      let summary = false;
+      try {
+        for await (const event of client.chatStream({ model: "gpt-4o-mini", messages: [{ role: Role.USER, content: `stream ${id}` }] }, { headers: headers(id) })) {
+          if (event.event.case === "summary" && event.event.value.requestId === id) summary = true;
+        }
+      } catch {
+        return;
+      }
+      if (!summary) return;
+      ok.push(id);
+    }
+  };
+  const done = Promise.all([...Array.from({ length: 4 }, unary), ...Array.from({ length: 4 }, stream)]);
+  return { ok, made: () => made, done };
+}
+
+async function rowsWritten(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/switchboard_ledger_rows_total\{result="written"\} (\d+)/.exec(text)?.[1] ?? 0);
+}
+
+describe.each<StoreKind>(["sqlite", "postgres"])("kill -9 of a gateway under load, on %s", (kind) => {
+  let drop = async () => {};
+  afterAll(() => drop());
+
+  it("loses no call whose answer was sent, and records none twice", { timeout: 180_000 }, async () => {
+    const dataDir = tempDir("sb-crash-");
+    const store = await storeEnv(kind);
+    drop = store.drop;
+    // A batch a second: when the kill comes, earlier rows are in the store and the latest are not yet.
+    const configFile = join(dataDir, "switchboard.yaml");
+    writeFileSync(configFile, "ledger:\n  flush_interval_ms: 1000\n  batch_size: 10000\n");
+    const env = {
+      SWITCHBOARD_DATA_DIR: dataDir,
+      SWITCHBOARD_CONFIG: configFile,
+      SWITCHBOARD_MASTER_KEY: MASTER,
+      OPENAI_API_KEY: "sk-up",
+      OPENAI_BASE_URL: fake.baseUrl,
+      ...store.env,
+    };
+
+    const first = spawnGateway(env);
+    const url = await first.listening();
+    const calls = load(url);
+    await expect.poll(() => rowsWritten(url), { timeout: 30_000, interval: 50 }).toBeGreaterThan(0);
+    // Killed between two batches, with at least 100 answered calls not yet written.
+    let stored = 0;
+    await expect.poll(async () => calls.ok.length - (stored = await rowsWritten(url)), { timeout: 30_000, interval: 10 }).toBeGreaterThanOrEqual(100);
+    first.child.kill("SIGKILL");
+    expect(await first.exited).toBeNull();
+    await calls.done;
+
+    // The next start on the same data directory (and database) finds what the dead one left.
+    const second = spawnGateway(env);
+    await second.listening();
+    second.child.kill("SIGTERM");
+    expect(await second.exited, `${second.child.signalCode}\n${second.output()}`).toBe(0);
+
+    const db: SqlDatabase = kind === "postgres" ? new PostgresDatabase(store.env.DATABASE_URL!) : new SqliteDatabase(join(dataDir, "switchboard.db"));
+    try {
+      const ledger = new LedgerStore(db);
+      const found = new Set<string>();
+      for (let i = 0; i < calls.ok.length; i += 500) {
+        for (const row of await ledger.byRequestIds(calls.ok.slice(i, i + 500))) {
+          expect(row.status).toBe("ok");
+          found.add(row.requestId);
+        }
+      }
+      const [counted] = await db.query("SELECT COUNT(*) AS total FROM usage_ledger");
+      const replayed = /"rows":(\d+)[^\n]*replaying usage ledger rows/.exec(second.output())?.[1];
+      console.info(`${kind}: ${calls.made()} calls made, ${calls.ok.length} seen ok, ${found.size} of them in the ledger (${num(counted?.total)} rows in all; ${stored} stored before the kill, ${replayed} replayed from the journal)`);
+      expect(calls.ok.filter((id) => !found.has(id))).toEqual([]);
+      const twice = await db.query("SELECT request_id, COUNT(*) AS n FROM usage_ledger GROUP BY request_id HAVING COUNT(*) > 1");
+      expect(twice).toEqual([]);
+    } finally {
+      await db.close();
+    }
+    expect(second.output()).toContain("replaying usage ledger rows an earlier run had not stored");
+    // Everything is in the store: the journal is empty.
+    expect(readdirSync(join(dataDir, "ledger-journal"))).toEqual([]);
+  });
+});

@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/global-setup.ts"],
+    // A failing beforeAll fails the tests it sets up (with its error), rather than skipping them.
+    runner: "test/support/setup-failure-runner.ts",
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Integration tests start real servers on ephemeral ports; run files in

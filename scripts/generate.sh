@@ -10,6 +10,12 @@
 # installs gen/python into .venv so the Python example uses what was just made.
 # Needs go (1.26+) and python3 (3.10+); reaches only the Go module proxy and PyPI,
 # and only when something is missing.
+#
+#   bash scripts/generate.sh                  install what is missing, then generate
+#   bash scripts/generate.sh --install-only   install only, generate nothing: the Go
+#                                             plugins, the .venv, and gen/python as it
+#                                             is into .venv (what the tests need;
+#                                             scripts/install-test-deps.sh runs this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,8 +74,29 @@ install_python_tools() {
   echo "$want" >"$stamp"
 }
 
+# gen/python goes into .venv as a real (non-editable) install, so the wheel's
+# contents (.pyi, py.typed) are what the example sees. A stamp holds the digest of
+# the sources installed; --install-only skips the reinstall when they match.
+install_python_package() {
+  local stamp="$VENV/.switchboard-gen-python"
+  local want
+  want="$(cd gen/python && find . -type f -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  if [[ "${1:-}" != --force && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return
+  fi
+  echo "generate: installing gen/python into $VENV" >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    --no-deps --no-build-isolation --force-reinstall ./gen/python
+  echo "$want" >"$stamp"
+}
+
 install_go_plugins
 install_python_tools
+
+if [[ "${1:-}" == --install-only ]]; then
+  install_python_package
+  exit 0
+fi
 
 export PATH="$PWD/node_modules/.bin:$PATH"
 [[ -x node_modules/.bin/buf ]] || fail "node_modules/.bin/buf is missing; run npm ci first"
@@ -81,6 +108,4 @@ buf generate
 (cd gen/go && go mod tidy)
 (cd examples/go && go mod tidy)
 
-# A real (non-editable) install, so the wheel's contents (.pyi, py.typed) are what the example sees.
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-  --no-deps --no-build-isolation --force-reinstall ./gen/python
+install_python_package --force

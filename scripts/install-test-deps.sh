@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
 # Installs what the full test suite needs beyond npm, skipping what is already
-# there: Redis, PostgreSQL and Chromium (Debian packages), the OpenBao server (built once
-# from the Go module proxy and cached), grpcurl, and the Go and Python client
-# tool chains (through `npm run generate`'s installers). Needs root for apt.
+# there:
+#   - Redis, PostgreSQL and Chromium (Debian packages; needs root for apt-get);
+#   - the OpenBao server, built once from the Go module proxy and cached under
+#     ~/.cache/switchboard (the slow step: about 4 minutes on two cores);
+#   - grpcurl into .tools/bin;
+#   - the Go protoc plugins into .tools/bin, and the Python venv in .venv with
+#     gen/python installed in it (`npm run generate`'s own installers:
+#     scripts/generate.sh --install-only);
+#   - the Go client example's modules, compiled into the Go build cache.
+# Needs Go 1.26+ and Python 3.10+. `npm run test:all` runs this, then the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '[install-test-deps] %s\n' "$*" >&2; }
+fail() {
+  log "error: $*"
+  exit 1
+}
+started=$SECONDS
+step() { log "$* ($((SECONDS - started))s)"; }
+
+command -v go >/dev/null || fail "go is not on PATH: install Go 1.26+ (https://go.dev/dl/); OpenBao, grpcurl and the Go client tests need it"
+command -v "${PYTHON:-python3}" >/dev/null || fail "${PYTHON:-python3} is not on PATH: install Python 3.10+ (or set PYTHON=/path/to/python3); the Python client tests need it"
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
@@ -14,10 +30,9 @@ compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgres
 # The browser test drives Debian's Chromium with playwright-core (no browser download).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 if ((${#missing[@]} > 0)); then
-  log "apt-get install ${missing[*]}"
+  step "apt-get install ${missing[*]}"
   if [[ $(id -u) -ne 0 ]]; then
-    log "not root: install ${missing[*]} yourself (sudo apt-get install ${missing[*]})"
-    exit 1
+    fail "not root: install ${missing[*]} yourself (sudo apt-get install ${missing[*]}), then run this again"
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -27,6 +42,26 @@ if ((${#missing[@]} > 0)); then
   service postgresql stop >/dev/null 2>&1 || true
 fi
 
-log "OpenBao: $(bash scripts/openbao.sh)"
+if ! bao="$(bash scripts/openbao.sh --cached-only)"; then
+  step "OpenBao: not built yet; building it once (about 4 minutes on two cores; progress below)"
+  bao="$(bash scripts/openbao.sh)"
+fi
+step "OpenBao: $("$bao" version 2>&1 | head -1) ($bao)"
+
 bash scripts/install-grpcurl.sh
-log "grpcurl: $(.tools/bin/grpcurl -version 2>&1)"
+step "grpcurl: $(.tools/bin/grpcurl -version 2>&1)"
+
+bash scripts/generate.sh --install-only
+step "Go protoc plugins in .tools/bin; .venv: $(.venv/bin/python --version), gen/python installed"
+
+# The official OpenAI Python SDK, for the tests that call the REST surface as existing Python code does.
+if ! .venv/bin/python -c 'import openai' 2>/dev/null; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/python-test-requirements.txt
+fi
+step "OpenAI Python SDK: $(.venv/bin/python -c 'import openai; print(openai.__version__)')"
+
+# The Go client test runs `go test` in examples/go: fetch and compile its
+# dependencies (grpc-go, connect-go) now rather than under the test's timeout.
+(cd examples/go && go mod download && go test -count=1 -run '^$' ./... >/dev/null)
+step "Go client example: modules fetched and compiled"
+step "ready"

@@ -84,7 +84,7 @@ if command -v flock >/dev/null 2>&1; then
 	locked=1
 	exec 9>"${dest_dir}/.lock"
 	if ! flock -n 9; then
-		log "another build holds ${dest_dir}/.lock, waiting..."
+		log "another build of OpenBao holds ${dest_dir}/.lock; waiting for it to finish (a first build takes about 4 minutes)..."
 		flock 9
 	fi
 	# Someone else may have finished the build while we waited.
@@ -105,7 +105,12 @@ if ((locked)); then
 	rm -rf "${dest_dir}"/build.*
 fi
 work="$(mktemp -d "${dest_dir}/build.XXXXXX")"
-cleanup() { chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"; }
+heartbeat=""
+cleanup() {
+	if [[ -n "$heartbeat" ]]; then kill "$heartbeat" 2>/dev/null || true; fi
+	chmod -R u+w "$work" 2>/dev/null || true
+	rm -rf "$work"
+}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -115,7 +120,21 @@ export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
 
 start=$SECONDS
 log "building OpenBao ${OPENBAO_VERSION} (${OPENBAO_COMMIT}) with $(go version)"
-log "downloading ${OPENBAO_MODULE}@${OPENBAO_PSEUDO_VERSION}"
+log "a one-time build: usually about 4 minutes on two cores (download, then compile); cached in ${dest}"
+# A line every 30 s, so a long quiet compile is not mistaken for a hang. Killed on exit;
+# it holds neither the lock (fd 9) nor the caller's stdout (fd 3).
+(
+	trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+	while :; do
+		sleep 30 &
+		nap=$!
+		wait "$nap"
+		elapsed=$((SECONDS - start))
+		log "still building OpenBao: $((elapsed / 60))m$((elapsed % 60))s so far (usually about 4 minutes)"
+	done
+) 3>&- 9>&- &
+heartbeat=$!
+log "step 1 of 2: downloading ${OPENBAO_MODULE}@${OPENBAO_PSEUDO_VERSION}"
 dl_json="$(go mod download -json "${OPENBAO_MODULE}@${OPENBAO_PSEUDO_VERSION}")" ||
 	die "go mod download failed: ${dl_json}"
 mod_dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$dl_json")"
@@ -141,7 +160,7 @@ fi
 # `go build` (with -mod=mod) fetches what it needs and fills in go.sum for the
 # newly required modules; no separate `go mod tidy`/`go mod download` needed.
 # Expect ~2.6 GB in the Go module cache and ~1.3 GB in the build cache.
-log "fetching dependencies and compiling (takes several minutes)..."
+log "step 2 of 2: fetching its dependencies and compiling (the long part: a few minutes)..."
 ldflags="-s -w"
 ldflags+=" -X ${OPENBAO_MODULE}/version.fullVersion=${OPENBAO_VERSION}"
 ldflags+=" -X ${OPENBAO_MODULE}/version.GitCommit=${OPENBAO_COMMIT}"

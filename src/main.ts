@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { createSwitchboard } from "./app.js";
+import { masterKeyReplacementNotice } from "./auth/bootstrap.js";
 import { keysCommand } from "./cli/keys-command.js";
 import { secretsCommand } from "./cli/secrets-command.js";
 import { usageCommand } from "./cli/usage-command.js";
@@ -27,6 +28,8 @@ async function serve(): Promise<void> {
         `Keep it somewhere safe; to replace it, delete ${config.dataDir}/master-key.digest and restart.\n\n`,
     );
   }
+  const replaced = masterKeyReplacementNotice(config.dataDir, process.env);
+  if (replaced) app.logger.warn(replaced);
   const address = await app.listen();
   app.logger.info(
     { address: address.address, port: address.port, providers: config.providers.map((p) => p.name) },

@@ -39,6 +39,31 @@ export function bootstrapAuth(dataDir: string, env: NodeJS.ProcessEnv): AuthBoot
   return { hasher, masterDigest, generatedMasterKey: generated };
 }
 
+/**
+ * The notice to log when `SWITCHBOARD_MASTER_KEY` takes the place of a master
+ * key generated at an earlier start: while the variable is set, the generated
+ * key (whose digest stays in `master-key.digest`) is refused. Returned once per
+ * data directory and key (`master-key.replaced` remembers it has been said);
+ * undefined otherwise, and when the variable holds the generated key itself.
+ * Call it after `bootstrapAuth`.
+ */
+export function masterKeyReplacementNotice(dataDir: string, env: NodeJS.ProcessEnv): string | undefined {
+  const masterKey = env.SWITCHBOARD_MASTER_KEY;
+  const digestFile = join(dataDir, "master-key.digest");
+  const generated = masterKey ? readIfExists(digestFile)?.toString("utf8").trim() : undefined;
+  if (!masterKey || !generated) return undefined;
+  const digest = bootstrapAuth(dataDir, env).masterDigest.toString("hex");
+  if (digest === generated) return undefined;
+  const said = join(dataDir, "master-key.replaced");
+  if (readIfExists(said)?.toString("utf8").trim() === digest) return undefined;
+  writeAtomically(said, Buffer.from(`${digest}\n`));
+  return (
+    `SWITCHBOARD_MASTER_KEY replaces the master key generated at an earlier start (digest in ${digestFile}): ` +
+    `that key is refused while SWITCHBOARD_MASTER_KEY is set. Unset the variable to use the generated key again, ` +
+    `or delete ${digestFile} to forget it. (Logged once.)`
+  );
+}
+
 function readIfExists(path: string): Buffer | undefined {
   try {
     return readFileSync(path);

@@ -13,6 +13,7 @@ import {
 } from "../../gen/ts/switchboard/v1/admin_keys_pb.js";
 import { moneyParts, NANOS_PER_UNIT } from "../usage/pricing.js";
 import { ADMIN_CONNECTION_HELP, adminClient, CliError, parseDuration, runCli, table, type CliIo } from "./admin-client.js";
+import { formatMoney } from "./money.js";
 
 export const KEYS_USAGE = `usage: switchboard keys <command> [options]
 
@@ -225,7 +226,7 @@ const STATE_NAMES: Record<GatewayKeyState, string> = {
 
 function amount(money: { units: bigint; nanos: number; currencyCode: string } | undefined): string {
   if (!money) return "";
-  return `${(Number(money.units) + money.nanos / NANOS_PER_UNIT).toFixed(2)} ${money.currencyCode}`;
+  return `${formatMoney(money)} ${money.currencyCode}`;
 }
 
 function describe(keys: GatewayKey[]): string {

@@ -1,0 +1,43 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { bootstrapAuth, masterKeyReplacementNotice } from "../../src/auth/bootstrap.js";
+
+describe("SWITCHBOARD_MASTER_KEY set after a master key was generated", () => {
+  const dirs: string[] = [];
+  const dataDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchboard-master-key-"));
+    dirs.push(dir);
+    return dir;
+  };
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is said once: the generated key is refused while the variable is set", () => {
+    const dir = dataDir();
+    const generated = bootstrapAuth(dir, {}).generatedMasterKey!;
+    const env = { SWITCHBOARD_MASTER_KEY: "sk-set-later" };
+    const auth = bootstrapAuth(dir, env);
+    expect(auth.masterDigest.equals(auth.hasher.digest(generated))).toBe(false);
+
+    const notice = masterKeyReplacementNotice(dir, env);
+    expect(notice).toContain(`replaces the master key generated at an earlier start (digest in ${join(dir, "master-key.digest")})`);
+    expect(notice).not.toContain("sk-set-later");
+    expect(notice).not.toContain(generated);
+    expect(masterKeyReplacementNotice(dir, env)).toBeUndefined();
+    // Another key replaces it anew, and says so.
+    expect(masterKeyReplacementNotice(dir, { SWITCHBOARD_MASTER_KEY: "sk-set-again" })).toContain("replaces the master key");
+  });
+
+  it("says nothing when the variable holds the generated key, when nothing was generated, or when it is unset", () => {
+    const dir = dataDir();
+    const generated = bootstrapAuth(dir, {}).generatedMasterKey!;
+    expect(masterKeyReplacementNotice(dir, { SWITCHBOARD_MASTER_KEY: generated })).toBeUndefined();
+    expect(masterKeyReplacementNotice(dir, {})).toBeUndefined();
+    const fresh = dataDir();
+    bootstrapAuth(fresh, { SWITCHBOARD_MASTER_KEY: "sk-from-the-start" });
+    expect(masterKeyReplacementNotice(fresh, { SWITCHBOARD_MASTER_KEY: "sk-from-the-start" })).toBeUndefined();
+  });
+});

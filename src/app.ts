@@ -10,7 +10,7 @@ import { ChainedKeyDirectory, MasterKeyDirectory } from "./auth/key-directory.js
 import type { GatewayConfig } from "./config/config.js";
 import { buildKeyPool, buildSecrets } from "./config/secrets-config.js";
 import { Dispatcher, type ProviderRuntime } from "./gateway/dispatcher.js";
-import { gatewayError } from "./gateway/errors.js";
+import { gatewayError } from "./common/gateway-error.js";
 import { Gateway } from "./gateway/gateway.js";
 import { ProviderHealth } from "./gateway/provider-health.js";
 import { Router } from "./gateway/router.js";
@@ -24,13 +24,13 @@ import { ProviderPools } from "./secrets/provider-pools.js";
 import { SecretMetrics } from "./secrets/secret-metrics.js";
 import { createSecretResolver } from "./secrets/secret-sources.js";
 import { createErrorInfoInterceptor } from "./server/error-info-interceptor.js";
-import { HealthState } from "./server/health-service.js";
+import { HealthState } from "./common/health-state.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { OnePortServer } from "./server/one-port-server.js";
-import { createRestHandler } from "./server/openai-rest/rest-handler.js";
+import { createRestHandler } from "./api/openai/rest-handler.js";
 import { API_SERVICES, createRoutes } from "./server/routes.js";
 import { buildUsageConfig } from "./config/usage-config.js";
-import { openStore } from "./usage/open-store.js";
+import { openStore } from "./store/open-store.js";
 import { createUsageSystem } from "./usage/usage-system.js";
 
 export interface SwitchboardOptions {

@@ -1,5 +1,5 @@
 import { Code, type ConnectError, type Interceptor } from "@connectrpc/connect";
-import { gatewayError } from "../gateway/errors.js";
+import { gatewayError } from "../common/gateway-error.js";
 import type { KeyHasher } from "./gateway-key.js";
 import type { KeyDirectory, KeyRefusal } from "./key-directory.js";
 import { principalKey, type Principal } from "./principal.js";

@@ -1,5 +1,5 @@
 import type { BudgetPeriodName, ExhaustedActionName } from "../config/usage-config.js";
-import { compileGlob } from "../gateway/glob.js";
+import { compileGlob } from "../common/glob.js";
 
 /** A gateway key as stored: settings and a digest, never the key itself. */
 export interface KeyRecord {

@@ -1,5 +1,5 @@
 import type { BudgetPeriodName, ExhaustedActionName } from "../config/usage-config.js";
-import { bool, num, type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue } from "../usage/sql.js";
+import { bool, num, type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue } from "../store/sql.js";
 import type { KeyRecord } from "./key-policy.js";
 
 export type KeyState = "active" | "expired" | "revoked";

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { gatewayError } from "../gateway/errors.js";
+import { gatewayError } from "../common/gateway-error.js";
 import type { Logger } from "../observability/logger.js";
 import type { KeyDirectory, KeyRefusal } from "./key-directory.js";
 import { KeyPolicy, type KeyRecord } from "./key-policy.js";

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { ConfigError } from "./config-error.js";
 import { parseSecretRef, type GatewayConfig, type KeyConfig, type ProviderConfig, type RouteConfig } from "./config.js";
 import { embedBatchSize, PROVIDER_PRESETS, presetBaseUrl, presetFor, type PresetApi, type ProviderPreset } from "./provider-presets.js";
-import { isGlob } from "../gateway/glob.js";
+import { isGlob } from "../common/glob.js";
 import { fileSchema, type ConfigFile } from "./schema.js";
 import { buildUsageConfig } from "./usage-config.js";
 import { buildHedge, buildTraffic, DEFAULT_FIRST_TOKEN_TIMEOUT_MS } from "./traffic.js";

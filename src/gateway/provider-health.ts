@@ -1,12 +1,7 @@
+import type { ProviderState, ProviderStates } from "../common/health-state.js";
 import type { BreakerState } from "./circuit-breaker.js";
 import type { ProviderRuntime } from "./dispatcher.js";
 
-/** A provider as health checks see it: serving, or degraded and why. */
-export interface ProviderState {
-  serving: boolean;
-  /** Why it is degraded ("no usable key: 1 disabled by the vendor (HTTP 401)"); "" while serving. */
-  reason: string;
-}
 
 /** How a provider's circuit breaker looks from outside. */
 export type BreakerView = (provider: string) => { state: BreakerState; retryAfterMs: number } | undefined;
@@ -17,7 +12,7 @@ export type BreakerView = (provider: string) => { state: BreakerState; retryAfte
  * calls pay nothing for it. Serving: a vendor key that can be handed out now
  * and a closed breaker; degraded otherwise, with the reason.
  */
-export class ProviderHealth {
+export class ProviderHealth implements ProviderStates {
   constructor(
     private readonly providers: ReadonlyMap<string, ProviderRuntime>,
     private readonly breakerOf: BreakerView,

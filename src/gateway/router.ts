@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import type { RouteConfig } from "../config/config.js";
-import { gatewayError } from "./errors.js";
-import { compileGlob } from "./glob.js";
+import { gatewayError } from "../common/gateway-error.js";
+import { compileGlob } from "../common/glob.js";
 
 /** One way to serve a requested model: a provider and the model name it receives. */
 export interface Candidate {

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { gatewayError } from "../gateway/errors.js";
+import { gatewayError } from "../common/gateway-error.js";
 import type { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
 import { MemoryRateLimiter, WINDOW_MS, type RateDecision, type RateLimiter, type RateLimits } from "./rate-limiter.js";

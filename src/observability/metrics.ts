@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { ProviderHealth } from "../gateway/provider-health.js";
+import type { ProviderStates } from "../common/health-state.js";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -182,7 +182,7 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  private providers: ProviderHealth | undefined;
+  private providers: ProviderStates | undefined;
 
   readonly providerUp: Gauge<"provider"> = new Gauge({
     name: "switchboard_provider_up",
@@ -201,7 +201,7 @@ export class GatewayMetrics {
   }
 
   /** Where the provider gauge reads each provider's state from at each scrape. */
-  reportProvidersWith(providers: ProviderHealth): void {
+  reportProvidersWith(providers: ProviderStates): void {
     this.providers = providers;
   }
 

@@ -1,6 +1,6 @@
 import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
 import { UpstreamError } from "./upstream-error.js";
-import { abortKind } from "../gateway/abort.js";
+import { abortKind } from "../common/abort-kind.js";
 
 export interface UpstreamRequest {
   method: "GET" | "POST";

@@ -1,5 +1,5 @@
 import type { Logger } from "../observability/logger.js";
-import type { SqlDatabase } from "../usage/sql.js";
+import type { SqlDatabase } from "../store/sql.js";
 
 /** What the fleet has decided about the versions of one key slot ("openai/primary"). */
 export interface SlotVerdicts {

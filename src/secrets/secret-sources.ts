@@ -2,7 +2,7 @@ import type { ProviderConfig } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { SecretsConfig } from "../config/secrets-config.js";
 import type { Logger } from "../observability/logger.js";
-import type { HealthState } from "../server/health-service.js";
+import type { HealthState } from "../common/health-state.js";
 import { loadDataKey } from "./data-key.js";
 import { EncryptedFileStore } from "./encrypted-file-store.js";
 import { FileSecretSource } from "./file-secret-source.js";

@@ -7,7 +7,7 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
 import { withUnreadBodyDrained } from "./unread-body.js";
-import type { HealthState } from "./health-service.js";
+import type { HealthState } from "../common/health-state.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;

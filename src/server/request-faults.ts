@@ -11,7 +11,7 @@ import {
 import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { withErrorInfo } from "../gateway/errors.js";
+import { withErrorInfo } from "../common/gateway-error.js";
 
 // Requests that are the caller's fault but that connect-es 2.1 answers as a
 // server fault, or not at all: undecodable bodies, and text it cannot echo.

@@ -8,7 +8,8 @@ import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { createAIService } from "../api/ai-service.js";
 import type { Gateway } from "../gateway/gateway.js";
-import { createHealthService, type HealthState } from "./health-service.js";
+import type { HealthState } from "../common/health-state.js";
+import { createHealthService } from "./health-service.js";
 import { createReflectionServices, DescriptorIndex } from "./reflection-service.js";
 
 /** The API services a client can call (reflection lists these plus itself and health). */

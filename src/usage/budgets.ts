@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import type { KeyBudget } from "../auth/key-policy.js";
 import type { BudgetPeriodName } from "../config/usage-config.js";
-import { gatewayError } from "../gateway/errors.js";
+import { gatewayError } from "../common/gateway-error.js";
 import type { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
 

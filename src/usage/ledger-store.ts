@@ -1,4 +1,4 @@
-import { num, bool, type SqlDatabase, type SqlValue } from "./sql.js";
+import { num, bool, type SqlDatabase, type SqlValue } from "../store/sql.js";
 
 /** One call, as the usage ledger records it. */
 export interface LedgerRow {

@@ -1,5 +1,5 @@
 import type { ModelPrice, UsageConfig } from "../config/usage-config.js";
-import { compileGlob, isGlob } from "../gateway/glob.js";
+import { compileGlob, isGlob } from "../common/glob.js";
 import { DEFAULT_PRICES } from "./default-prices.js";
 
 /** Money as integer nano-units (1e-9) of the accounting currency: exact sums, and far below 2^53 for any real budget. */

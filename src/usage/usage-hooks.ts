@@ -6,7 +6,7 @@ import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing
 import type { KeyBudget, KeyPolicy } from "../auth/key-policy.js";
 import type { Principal } from "../auth/principal.js";
 import type { Admission, AdmissionRequest, CallHooks, CallOutcome } from "../gateway/call-hooks.js";
-import { gatewayError } from "../gateway/errors.js";
+import { gatewayError } from "../common/gateway-error.js";
 import type { Candidate, Router } from "../gateway/router.js";
 import type { RateLimiter, RateLimits } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";

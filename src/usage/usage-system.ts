@@ -14,12 +14,12 @@ import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { RedisErrors } from "../redis/redis-errors.js";
 import { RedisLink } from "../redis/redis-link.js";
-import type { HealthState } from "../server/health-service.js";
+import type { HealthState } from "../common/health-state.js";
 import { MemorySpendCounter, RedisSpendCounter, type SpendCounter } from "./budgets.js";
 import { LedgerJournal } from "./ledger-journal.js";
 import { LedgerStore } from "./ledger-store.js";
 import { PriceTable } from "./pricing.js";
-import type { SqlDatabase } from "./sql.js";
+import type { SqlDatabase } from "../store/sql.js";
 import { UsageHooks } from "./usage-hooks.js";
 import { UsageLedger } from "./usage-ledger.js";
 

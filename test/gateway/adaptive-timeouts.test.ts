@@ -12,7 +12,7 @@ import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import { buildConfig } from "../../src/config/load-config.js";
 import { fileSchema } from "../../src/config/schema.js";
 import { DEFAULT_TRAFFIC, type AdaptiveTimeoutConfig } from "../../src/config/traffic.js";
-import { abortKind } from "../../src/gateway/abort.js";
+import { abortKind } from "../../src/common/abort-kind.js";
 import { AdaptiveTimeouts } from "../../src/gateway/adaptive-timeout.js";
 import type { CallContext } from "../../src/gateway/call-context.js";
 import { Dispatcher, type ProviderRuntime } from "../../src/gateway/dispatcher.js";

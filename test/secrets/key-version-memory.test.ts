@@ -3,10 +3,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/observability/logger.js";
 import { KeyVersionMemory } from "../../src/secrets/key-version-memory.js";
-import { migrate } from "../../src/usage/migrations.js";
-import { PostgresDatabase } from "../../src/usage/postgres-database.js";
-import type { SqlDatabase } from "../../src/usage/sql.js";
-import { SqliteDatabase } from "../../src/usage/sqlite-database.js";
+import { migrate } from "../../src/store/migrations.js";
+import { PostgresDatabase } from "../../src/store/postgres-database.js";
+import type { SqlDatabase } from "../../src/store/sql.js";
+import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { createPostgresDatabase, tempDir, type StoreKind } from "../support/stores.js";
 
 describe.each<StoreKind>(["sqlite", "postgres"])("key version memory on %s", (kind) => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { LedgerStore } from "../../src/usage/ledger-store.js";
-import { PostgresDatabase } from "../../src/usage/postgres-database.js";
+import { PostgresDatabase } from "../../src/store/postgres-database.js";
 import type { Scripted } from "../fakes/fake-server.js";
 import { startUsageWorld, type UsageWorld } from "../support/usage-setup.js";
 

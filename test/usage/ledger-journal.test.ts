@@ -6,10 +6,10 @@ import { createLogger } from "../../src/observability/logger.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { LedgerJournal } from "../../src/usage/ledger-journal.js";
 import { LedgerStore, type LedgerRow } from "../../src/usage/ledger-store.js";
-import { migrate } from "../../src/usage/migrations.js";
-import { PostgresDatabase } from "../../src/usage/postgres-database.js";
-import type { SqlDatabase } from "../../src/usage/sql.js";
-import { SqliteDatabase } from "../../src/usage/sqlite-database.js";
+import { migrate } from "../../src/store/migrations.js";
+import { PostgresDatabase } from "../../src/store/postgres-database.js";
+import type { SqlDatabase } from "../../src/store/sql.js";
+import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { UsageLedger } from "../../src/usage/usage-ledger.js";
 import { createPostgresDatabase, tempDir, type StoreKind } from "../support/stores.js";
 

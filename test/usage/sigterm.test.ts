@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { LedgerStore } from "../../src/usage/ledger-store.js";
-import { PostgresDatabase } from "../../src/usage/postgres-database.js";
-import type { SqlDatabase } from "../../src/usage/sql.js";
-import { SqliteDatabase } from "../../src/usage/sqlite-database.js";
+import { PostgresDatabase } from "../../src/store/postgres-database.js";
+import type { SqlDatabase } from "../../src/store/sql.js";
+import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { createPostgresDatabase, tempDir, type StoreKind } from "../support/stores.js";
 

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KeyRecord } from "../../src/auth/key-policy.js";
 import { KeyStore } from "../../src/auth/key-store.js";
 import { LedgerStore, type LedgerRow } from "../../src/usage/ledger-store.js";
-import { migrate, MIGRATIONS } from "../../src/usage/migrations.js";
-import { PostgresDatabase } from "../../src/usage/postgres-database.js";
-import type { SqlDatabase } from "../../src/usage/sql.js";
-import { SqliteDatabase } from "../../src/usage/sqlite-database.js";
+import { migrate, MIGRATIONS } from "../../src/store/migrations.js";
+import { PostgresDatabase } from "../../src/store/postgres-database.js";
+import type { SqlDatabase } from "../../src/store/sql.js";
+import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { createPostgresDatabase, tempDir, type StoreKind } from "../support/stores.js";
 
 const DAY = 86_400_000;

@@ -1,6 +1,6 @@
 import type { Credential } from "../../secrets/credential.js";
 import { UpstreamError } from "../upstream-error.js";
-import { abortKind } from "../../gateway/abort.js";
+import { abortKind } from "../../common/abort-kind.js";
 
 /** A token as the exchange returned it. */
 export interface IssuedToken {

@@ -1,7 +1,7 @@
 // Reads OpenAI-style REST requests (what OpenAI SDKs send) into the unified request.
 import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { INT32_MAX } from "../../api/validate.js";
+import { INT32_MAX } from "../validate.js";
 import { ChatRequestSchema, EmbedRequestSchema, type ChatRequest, type EmbedRequest } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import {
   ContentPartSchema,

@@ -4,7 +4,7 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { BadRequestSchema, RetryInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
-import { reasonOf, withErrorInfo } from "../../gateway/errors.js";
+import { reasonOf, withErrorInfo } from "../../common/gateway-error.js";
 
 const ERROR_TYPES: Partial<Record<Code, string>> = {
   [Code.InvalidArgument]: "invalid_request_error",

@@ -1,0 +1,48 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
+
+/** The `domain` of every ErrorInfo the gateway raises. */
+export const ERROR_DOMAIN = "switchboard.dev";
+
+/** A ConnectError with ErrorInfo, and RetryInfo plus a `retry-after` header when `retryAfterMs` is known. */
+export function gatewayError(
+  code: Code,
+  message: string,
+  reason: string,
+  metadata: Record<string, string> = {},
+  retryAfterMs?: number,
+): ConnectError {
+  const details: NonNullable<ConstructorParameters<typeof ConnectError>[3]> = [
+    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) },
+  ];
+  const headers = new Headers();
+  if (retryAfterMs !== undefined) {
+    details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(retryAfterMs) }) });
+    headers.set("retry-after", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  }
+  return new ConnectError(message, code, headers, details);
+}
+
+/** The ErrorInfo reason an error carries, if any. */
+export function reasonOf(err: ConnectError): string | undefined {
+  return err.findDetails(ErrorInfoSchema)[0]?.reason;
+}
+
+/**
+ * Makes sure an error carries ErrorInfo: one raised without a reason of its
+ * own (request validation, admin refusals) gets its code's name
+ * ("INVALID_ARGUMENT", "NOT_FOUND"), so callers can always switch on a reason.
+ */
+export function withErrorInfo(err: ConnectError): ConnectError {
+  if (reasonOf(err) !== undefined) return err;
+  err.details.push({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: reasonForCode(err.code), domain: ERROR_DOMAIN }) });
+  return err;
+}
+
+/** "INVALID_ARGUMENT" for Code.InvalidArgument; "CANCELLED" as the upstream reason spells it. */
+function reasonForCode(code: Code): string {
+  return code === Code.Canceled ? "CANCELLED" : codeToString(code).toUpperCase();
+}

@@ -33,6 +33,8 @@ export interface VendorErrorInit {
   status?: number;
   retryAfterMs?: number;
   vendorCode?: string;
+  /** Other secrets the vendor may echo (an access token): redacted too. */
+  alsoSecret?: readonly string[];
 }
 
 /** A classified vendor error whose message is redacted and worded for callers. */
@@ -44,6 +46,6 @@ export function vendorError(init: VendorErrorInit): UpstreamError {
     status: init.status,
     retryAfterMs: init.retryAfterMs,
     vendorCode: init.vendorCode || undefined,
-    message: describe(init.kind, init.provider, init.credential, init.status, redactSecrets(init.vendorMessage, init.credential)),
+    message: describe(init.kind, init.provider, init.credential, init.status, redactSecrets(init.vendorMessage, init.credential, init.alsoSecret)),
   });
 }

@@ -9,12 +9,10 @@ const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
  * shown to a caller or logged: vendors echo keys in their error messages
  * (OpenAI: "Incorrect API key provided: sk-ab***yz").
  */
-export function redactSecrets(text: string, credential?: Credential): string {
+export function redactSecrets(text: string, credential?: Credential, alsoSecret: readonly string[] = []): string {
   let out = text;
-  if (credential) {
-    for (const secret of [credential.secret, credential.secondary]) {
-      if (secret && secret.length >= 4) out = out.split(secret).join("[redacted]");
-    }
+  for (const secret of [credential?.secret, credential?.secondary, ...alsoSecret]) {
+    if (secret && secret.length >= 4) out = out.split(secret).join("[redacted]");
   }
   return out.replace(BEARER, "$1 [redacted]").replace(KEY_LIKE, "[redacted]");
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseSse } from "../../src/providers/sse.js";
+import { parseSse } from "../../src/providers/transport/sse.js";
 
 async function events(...chunks: string[]) {
   async function* body() {

@@ -12,7 +12,7 @@ import type {
   ProviderAdapter,
   UpstreamCall,
 } from "../provider.js";
-import { parseSse } from "../sse.js";
+import { parseSse } from "../transport/sse.js";
 import { unsupported } from "../upstream-error.js";
 import { apiKeyHeader, VendorClient } from "../vendor-client.js";
 import { anthropicStreamError, anthropicUpstreamError } from "./errors.js";

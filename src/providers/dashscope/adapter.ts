@@ -13,7 +13,7 @@ import type {
   UpstreamCall,
 } from "../provider.js";
 import { badResponse, parseJson, streamCutShort } from "../response-body.js";
-import { parseSse } from "../sse.js";
+import { parseSse } from "../transport/sse.js";
 import { VendorClient } from "../vendor-client.js";
 import { dashScopeError, dashScopeUpstreamError, parseDashScopeError } from "./errors.js";
 import { IncrementTracker } from "./increments.js";

@@ -13,7 +13,7 @@ import type {
   UpstreamCall,
 } from "../provider.js";
 import { redactSecrets } from "../redact.js";
-import { parseSse } from "../sse.js";
+import { parseSse } from "../transport/sse.js";
 import { UpstreamError } from "../upstream-error.js";
 import { apiKeyHeader, VendorClient } from "../vendor-client.js";
 import { fromGoogleError, geminiUpstreamError } from "./errors.js";

@@ -13,7 +13,7 @@ import type {
   UpstreamCall,
 } from "../provider.js";
 import { badResponse, streamCutShort } from "../response-body.js";
-import { parseSse } from "../sse.js";
+import { parseSse } from "../transport/sse.js";
 import { bearerToken, VendorClient } from "../vendor-client.js";
 import { openAIStreamError, openAIUpstreamError, type OpenAIStreamErrorBody } from "./errors.js";
 import {

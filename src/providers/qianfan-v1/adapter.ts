@@ -14,7 +14,7 @@ import type {
   UpstreamCall,
 } from "../provider.js";
 import { badResponse, isJsonResponse, parseJson, streamCutShort } from "../response-body.js";
-import { parseSse } from "../sse.js";
+import { parseSse } from "../transport/sse.js";
 import { UpstreamError } from "../upstream-error.js";
 import { VendorHttp, type CallContext } from "../vendor-client.js";
 import { AccessTokenCache, type IssuedToken } from "./access-token.js";

@@ -1,0 +1,165 @@
+import { create } from "@bufbuild/protobuf";
+import { ToolCallDeltaSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { Credential } from "../secrets/credential.js";
+import type { Codec, ErrorContext, VendorRequest } from "./codec.js";
+import { badResponse, parseJson } from "./codec-errors.js";
+import type { ChatParams, ChatResult, ChatStreamEvent, DiscoveredModel, EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "./provider.js";
+import { frames } from "./transport/frames.js";
+import { isJsonResponse, VendorTransport, type TransportResponse } from "./transport/vendor-transport.js";
+import { unsupported, type UpstreamError } from "./upstream-error.js";
+import type { Authorization, VendorAuth } from "./vendor-auth.js";
+
+/** A provider as its configuration gives it to every dialect. */
+export interface VendorEndpoint {
+  /** The provider's configured name, for error messages. */
+  name: string;
+  baseUrl: string;
+  /** Configured headers on every request. They override the dialect's; content-type, accept and the credential override them. */
+  headers?: Record<string, string>;
+  connections?: number;
+}
+
+/** What one exchange produced: a parsed JSON answer, or an open event stream. */
+type Exchanged = { kind: "json"; body: unknown; ctx: ErrorContext } | { kind: "stream"; res: TransportResponse; ctx: ErrorContext };
+
+/** Pages of a vendor's model list read at most: a handful covers every model a vendor offers. */
+const MAX_MODEL_PAGES = 10;
+
+/**
+ * A provider: one dialect's codec over the one vendor transport. Everything
+ * that is the same for every vendor lives here, once: the credential put
+ * where the dialect wants it (and renewed once when the vendor rejects a
+ * derived token), error answers read and classified by the codec, JSON
+ * answers parsed, streams framed and fed to the codec's decoder, the socket
+ * released when the consumer stops early, and a stream the vendor answered
+ * in one piece passed on as one delta.
+ */
+export class DialectAdapter implements ProviderAdapter {
+  readonly name: string;
+  readonly dialect: string;
+  private readonly transport: VendorTransport;
+  private readonly headers: Record<string, string>;
+
+  constructor(
+    endpoint: VendorEndpoint,
+    private readonly codec: Codec,
+    private readonly auth: VendorAuth,
+  ) {
+    this.name = endpoint.name;
+    this.dialect = codec.dialect;
+    this.transport = new VendorTransport(endpoint.name, endpoint.baseUrl, { connections: endpoint.connections });
+    this.headers = { ...codec.defaultHeaders, ...endpoint.headers };
+  }
+
+  async chat(call: UpstreamCall<ChatParams>): Promise<ChatResult> {
+    const answer = await this.exchange(this.codec.chatRequest(call.params, call.upstreamModel, false), call);
+    if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
+    return this.codec.chatResponse(answer.body, call.params, answer.ctx);
+  }
+
+  async *chatStream(call: UpstreamCall<ChatParams>): AsyncGenerator<ChatStreamEvent> {
+    const request = this.codec.chatRequest(call.params, call.upstreamModel, true);
+    const answer = await this.exchange(request, call);
+    if (answer.kind === "json") {
+      // The vendor answered the stream in one piece: the same answer, as one delta and its end.
+      yield* whole(this.codec.chatResponse(answer.body, call.params, answer.ctx));
+      return;
+    }
+    const decoder = this.codec.chatStream(call.params, answer.ctx);
+    const body = answer.res.body;
+    try {
+      for await (const event of frames(body, request.stream ?? "sse")) {
+        yield* decoder.next(event);
+        if (decoder.done) break;
+      }
+    } catch (err) {
+      throw this.transport.classify(err, { signal: call.signal, credentialId: call.credential.id });
+    } finally {
+      // Stop reading (and release the socket) when the vendor is done or the consumer went away early.
+      if (!body.destroyed) body.destroy();
+    }
+    yield decoder.finish();
+  }
+
+  async embed(call: UpstreamCall<EmbedParams>): Promise<EmbedResult> {
+    const codec = this.codec;
+    if (!codec.embedRequest || !codec.embedResponse) throw unsupported(this.name, "embeddings with its API");
+    const answer = await this.exchange(codec.embedRequest(call.params, call.upstreamModel), call);
+    if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
+    return codec.embedResponse(answer.body, call.params, answer.ctx);
+  }
+
+  async listModels(credential: Credential, signal: AbortSignal): Promise<DiscoveredModel[]> {
+    const codec = this.codec;
+    if (!codec.modelsRequest || !codec.modelsResponse) return codec.knownModels?.() ?? [];
+    const models: DiscoveredModel[] = [];
+    let pageToken: string | undefined;
+    for (let page = 0; page < MAX_MODEL_PAGES; page++) {
+      const answer = await this.exchange(codec.modelsRequest(pageToken), { credential, signal });
+      if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
+      const list = codec.modelsResponse(answer.body);
+      models.push(...list.models);
+      if (!list.nextPageToken) break;
+      pageToken = list.nextPageToken;
+    }
+    return models;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.transport.close(), this.auth.close?.()]);
+  }
+
+  /**
+   * Sends a request with the credential and reads the answer: an error
+   * (an HTTP error, or an error in a successful body) is thrown as the
+   * codec classifies it, after one more try with a fresh authorization when
+   * the auth says a renewed one may succeed; a stream request's event stream
+   * is returned open.
+   */
+  private async exchange(request: VendorRequest, call: { credential: Credential; signal: AbortSignal }): Promise<Exchanged> {
+    const { credential, signal } = call;
+    const meta = { signal, credentialId: credential.id };
+    for (let attempt = 1; ; attempt++) {
+      const authorization = await this.auth.authorize(credential, signal);
+      const ctx: ErrorContext = { provider: this.name, credential, alsoSecret: authorization.secrets };
+      const res = await this.transport.send({
+        ...meta,
+        method: request.method,
+        path: withQuery(request.path, authorization),
+        headers: this.requestHeaders(request, authorization),
+        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      });
+      let failure: UpstreamError | undefined;
+      if (res.status >= 400) {
+        failure = this.codec.httpError(res.status, res.headers, await this.transport.errorText(res), ctx);
+      } else if (request.stream && !isJsonResponse(res)) {
+        return { kind: "stream", res, ctx };
+      } else {
+        const body = parseJson(await this.transport.text(res, meta));
+        if (body === undefined) throw badResponse(ctx, "answered with a body that is not JSON");
+        failure = this.codec.bodyError?.(body, res.status, ctx);
+        if (!failure) return { kind: "json", body, ctx };
+      }
+      if (attempt === 1 && this.auth.renewAfter?.(failure, credential, authorization)) continue;
+      throw failure;
+    }
+  }
+
+  private requestHeaders(request: VendorRequest, authorization: Authorization): Record<string, string> {
+    const headers: Record<string, string> = { ...this.headers, accept: request.stream ? "text/event-stream" : "application/json" };
+    if (request.body !== undefined) headers["content-type"] = "application/json";
+    return { ...headers, ...authorization.headers, ...request.headers };
+  }
+}
+
+function withQuery(path: string, authorization: Authorization): string {
+  if (!authorization.query) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}${authorization.query}`;
+}
+
+/** A whole answer as a stream: its text and tool calls as one delta, then its end. */
+function* whole(result: ChatResult): Generator<ChatStreamEvent> {
+  const toolCalls = result.message.toolCalls.map((call, index) => create(ToolCallDeltaSchema, { index, id: call.id, name: call.name, argumentsFragment: call.arguments }));
+  if (result.message.content !== "" || toolCalls.length > 0) yield { type: "delta", content: result.message.content, toolCalls };
+  yield { type: "end", id: result.id, finishReason: result.finishReason, usage: result.usage };
+}

@@ -1,0 +1,130 @@
+import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
+import { abortKind } from "../../common/abort-kind.js";
+import type { ResponseHeaders } from "../codec.js";
+import { UpstreamError } from "../upstream-error.js";
+
+export interface TransportRequest {
+  method: "GET" | "POST";
+  /** Below the base URL, starting with "/", query string included. */
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Fires on the caller's cancellation, deadline or an attempt timeout. */
+  signal: AbortSignal;
+  /** The credential's id (never the secret), for error messages. */
+  credentialId?: string;
+}
+
+export interface TransportResponse {
+  status: number;
+  headers: ResponseHeaders;
+  body: Dispatcher.ResponseData["body"];
+}
+
+export interface TransportOptions {
+  /** Most sockets kept open to the vendor's origin. */
+  connections?: number;
+  /** Idle keep-alive sockets are closed after this long. */
+  keepAliveTimeoutMs?: number;
+}
+
+/** The most of an error body kept: vendors' error bodies are small, and a hostile one must not fill memory. */
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+/**
+ * HTTP to one vendor origin, for every dialect: one keep-alive pool built at
+ * start-up (no per-call client on the hot path), cancellation by the call's
+ * signal, and every transport failure classified as an UpstreamError
+ * (refused, reset, DNS and TLS are `unreachable`; a fired deadline is
+ * `timeout`; the caller going away is `cancelled`).
+ */
+export class VendorTransport {
+  readonly provider: string;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+
+  constructor(provider: string, baseUrl: string, options: TransportOptions = {}) {
+    const url = new URL(baseUrl);
+    this.provider = provider;
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.pool = new Pool(url.origin, {
+      connections: options.connections ?? 256,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+      // Deadlines come from the call's signal; these would only stop a stuck socket.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+  }
+
+  async send(req: TransportRequest): Promise<TransportResponse> {
+    if (req.signal.aborted) throw this.abortError(req);
+    try {
+      const res = await this.pool.request({ method: req.method, path: this.basePath + req.path, headers: req.headers, body: req.body, signal: req.signal });
+      return { status: res.statusCode, headers: res.headers, body: res.body };
+    } catch (err) {
+      throw this.classify(err, req);
+    }
+  }
+
+  /** A whole answer body as text; a socket failure or the call's abort becomes an UpstreamError. */
+  async text(res: TransportResponse, req: Pick<TransportRequest, "signal" | "credentialId">): Promise<string> {
+    try {
+      return await res.body.text();
+    } catch (err) {
+      throw this.classify(err, req);
+    }
+  }
+
+  /** An error answer's body, at most 64 KiB of it (the rest is not read). */
+  async errorText(res: TransportResponse): Promise<string> {
+    let text = "";
+    try {
+      for await (const chunk of res.body) {
+        text += (chunk as Buffer).toString("utf8");
+        if (text.length > ERROR_BODY_LIMIT) {
+          res.body.destroy();
+          return text.slice(0, ERROR_BODY_LIMIT);
+        }
+      }
+    } catch {
+      // What arrived before the failure says enough.
+    }
+    return text;
+  }
+
+  /** Any failure while sending or reading, as an UpstreamError (one already classified passes as it is). */
+  classify(err: unknown, req: Pick<TransportRequest, "signal" | "credentialId">): UpstreamError {
+    if (err instanceof UpstreamError) return err;
+    if (req.signal.aborted) return this.abortError(req);
+    const code = (err as { code?: string }).code ?? "";
+    const timedOut =
+      err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError;
+    return new UpstreamError({
+      kind: timedOut ? "timeout" : "unreachable",
+      provider: this.provider,
+      credentialId: req.credentialId,
+      message: `provider "${this.provider}" could not be reached (${code || (err as Error).name || "network error"})`,
+      vendorCode: code || undefined,
+    });
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private abortError(req: Pick<TransportRequest, "signal" | "credentialId">): UpstreamError {
+    const kind = abortKind(req.signal);
+    return new UpstreamError({
+      kind,
+      provider: this.provider,
+      credentialId: req.credentialId,
+      message: kind === "timeout" ? `provider "${this.provider}" did not answer before the deadline` : "the call was cancelled",
+    });
+  }
+}
+
+/** Whether an answer's content type is JSON (as opposed to an event stream). */
+export function isJsonResponse(res: Pick<TransportResponse, "headers">): boolean {
+  const type = res.headers["content-type"];
+  return /\bjson\b/i.test(Array.isArray(type) ? (type[0] ?? "") : (type ?? ""));
+}

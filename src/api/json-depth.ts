@@ -1,5 +1,5 @@
 import type { ChatParams } from "../providers/provider.js";
-import { badRequest, type FieldViolation } from "./bad-request.js";
+import { badRequest, type FieldViolation } from "../common/bad-request.js";
 
 /**
  * How deep a JSON value a request may carry: tool parameters, a response

@@ -1,5 +1,5 @@
 import type { JsonValue } from "@bufbuild/protobuf";
-import { badRequest } from "../bad-request.js";
+import { badRequest } from "../../common/bad-request.js";
 
 /**
  * How `/v1/embeddings` writes vectors: "float" as JSON arrays (OpenAI's

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, BadRequest_FieldViolationSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
-import { gatewayError } from "../common/gateway-error.js";
+import { gatewayError } from "./gateway-error.js";
 
 /** One field a request got wrong, and what is wrong with it. */
 export interface FieldViolation {

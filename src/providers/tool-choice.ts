@@ -10,7 +10,7 @@ export interface ToolChoiceWords<T> {
 }
 
 /** The caller's tool choice in a dialect's words; undefined when the caller made none, so the vendor's default applies. */
-export function toolChoiceIn<T>(params: ChatParams, words: ToolChoiceWords<T>): T | undefined {
+export function toolChoiceIn<T>(params: Pick<ChatParams, "toolChoice">, words: ToolChoiceWords<T>): T | undefined {
   const choice = params.toolChoice?.choice;
   if (!choice?.case) return undefined;
   if (choice.case === "functionName") return words.functionName(choice.value);

@@ -14,10 +14,12 @@ import { startCallLog } from "../../observability/call-log.js";
 import type { Logger } from "../../observability/logger.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
 import { requestIdFrom } from "../../observability/request-interceptor.js";
-import { embeddingEncodingOf } from "./embedding-encoding.js";
-import { chatRequestFromOpenAI, embedRequestFromOpenAI } from "./from-openai.js";
-import { openAIError, REQUEST_TOO_LARGE } from "./openai-errors.js";
-import { ChunkWriter, chatCompletion, embeddingList, modelList, modelObject } from "./to-openai.js";
+import { OpenAIChunkWriter } from "../../providers/openai/chat-chunks.js";
+import { toOpenAIChatCompletion } from "../../providers/openai/chat-completion.js";
+import { chatRequestFromOpenAI } from "../../providers/openai/chat-request.js";
+import { embeddingRequestFromOpenAI, toOpenAIEmbeddingList } from "../../providers/openai/embeddings.js";
+import { REQUEST_TOO_LARGE, toOpenAIError } from "../../providers/openai/errors.js";
+import { toOpenAIModel, toOpenAIModelList } from "../../providers/openai/models.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -67,7 +69,7 @@ export function createRestHandler(deps: RestDeps): (req: Request, res: Response)
       (err: unknown) => {
         const error = toConnectError(err, abort.signal);
         finish(error);
-        const { status, headers, body } = openAIError(error);
+        const { status, headers, body } = toOpenAIError(error);
         if (res.headersSent) {
           // Mid-stream: the status is gone; say it in the stream, as OpenAI does.
           if (!res.writableEnded) res.end(`data: ${JSON.stringify(body)}\n\n`);
@@ -90,13 +92,12 @@ const ROUTES: Record<string, Route> = {
     // A provider without a usable key lists no models: say which, rather than an unexplained gap.
     const unavailable = providerHealth.degraded();
     if (unavailable.length > 0) res.setHeader(UNAVAILABLE_PROVIDERS_HEADER, unavailable.join(", "));
-    sendJson(res, modelList(models));
+    sendJson(res, toOpenAIModelList(models));
   },
   "POST /v1/embeddings": async ({ gateway }, ctx, body, res) => {
-    const request = embedRequestFromOpenAI(body);
-    const encoding = embeddingEncodingOf(body);
+    const { request, encoding } = embeddingRequestFromOpenAI(body);
     validateEmbed(request);
-    sendJson(res, embeddingList(await gateway.embed(request, ctx), encoding));
+    sendJson(res, toOpenAIEmbeddingList(await gateway.embed(request, ctx), encoding));
   },
   "POST /v1/chat/completions": async ({ gateway }, ctx, body, res) => {
     const { request, stream, includeUsage } = chatRequestFromOpenAI(body);
@@ -105,10 +106,10 @@ const ROUTES: Record<string, Route> = {
     if (!stream) {
       const answer = await gateway.chat(request, ctx);
       res.setHeader("x-switchboard-provider", answer.provider);
-      sendJson(res, chatCompletion(answer, created));
+      sendJson(res, toOpenAIChatCompletion(answer, created));
       return;
     }
-    const writer = new ChunkWriter(`chatcmpl-${ctx.info.requestId}`, request.model, created);
+    const writer = new OpenAIChunkWriter(`chatcmpl-${ctx.info.requestId}`, request.model, created);
     for await (const event of gateway.chatStream(request, ctx)) {
       if (!res.headersSent) {
         res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "x-switchboard-provider": ctx.info.provider ?? "" });
@@ -136,7 +137,7 @@ function retrieveModel(id: string): Route {
     if (!model) {
       throw gatewayError(Code.NotFound, `model "${id}" is not available to this key; GET /v1/models lists the models it can use`, "MODEL_NOT_FOUND", { model: id });
     }
-    sendJson(res, modelObject(model, id));
+    sendJson(res, toOpenAIModel(model, id));
   };
 }
 

@@ -1,0 +1,104 @@
+// A streamed chat answer as `chat.completion.chunk` events, both ways: read
+// from vendors that speak the dialect, and written for callers of the REST surface.
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import type { ChatDelta, ChatSummary } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { FinishReason, ToolCallDeltaSchema, type ToolCallDelta, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ErrorContext, StreamDecoder } from "../codec.js";
+import { eventJson, streamCutShort } from "../codec-errors.js";
+import type { ChatStreamEvent } from "../provider.js";
+import { openAIStreamError, type OpenAIStreamErrorBody } from "./errors.js";
+import { fromOpenAIFinishReason, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage, type OpenAIUsage } from "./usage.js";
+
+interface ChatCompletionChunk {
+  id?: string;
+  choices?: {
+    delta?: {
+      content?: string | null;
+      tool_calls?: { index?: number; id?: string; function?: { name?: string; arguments?: string } }[] | null;
+    };
+    finish_reason?: string | null;
+  }[];
+  usage?: OpenAIUsage;
+  error?: OpenAIStreamErrorBody;
+}
+
+/** Reads a vendor's chunk stream: deltas as they come, and `[DONE]` (or a finish reason) as the end. */
+export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
+  let id = "";
+  let finishReason: FinishReason = FinishReason.UNSPECIFIED;
+  let usage: Usage | undefined;
+  let done = false;
+  return {
+    get done() {
+      return done;
+    },
+    next(event): ChatStreamEvent[] {
+      if (event.data === "[DONE]") {
+        done = true;
+        return [];
+      }
+      if (event.data === "") return [];
+      const chunk = eventJson(event.data, ctx) as ChatCompletionChunk;
+      if (chunk.error) throw openAIStreamError(ctx, chunk.error);
+      if (chunk.id) id = chunk.id;
+      if (chunk.usage) usage = fromOpenAIUsage(chunk.usage);
+      const choice = chunk.choices?.[0];
+      if (!choice) return [];
+      if (choice.finish_reason) finishReason = fromOpenAIFinishReason(choice.finish_reason);
+      const content = choice.delta?.content ?? "";
+      const toolCalls = (choice.delta?.tool_calls ?? []).map((fragment, position) =>
+        create(ToolCallDeltaSchema, {
+          index: fragment.index ?? position,
+          id: fragment.id ?? "",
+          name: fragment.function?.name ?? "",
+          argumentsFragment: fragment.function?.arguments ?? "",
+        }),
+      );
+      return content !== "" || toolCalls.length > 0 ? [{ type: "delta", content, toolCalls }] : [];
+    },
+    finish() {
+      // Without [DONE], a finish reason still says the answer is whole (some compatible servers close without it).
+      if (!done && finishReason === FinishReason.UNSPECIFIED) throw streamCutShort(ctx);
+      return { type: "end", id, finishReason, usage };
+    },
+  };
+}
+
+/** Writes the `chat.completion.chunk` objects of one streamed answer, for callers of the REST surface. */
+export class OpenAIChunkWriter {
+  private first = true;
+
+  constructor(
+    private readonly id: string,
+    private readonly model: string,
+    private readonly created: number,
+  ) {}
+
+  delta(delta: ChatDelta): JsonObject {
+    const out: JsonObject = {};
+    if (this.first) out.role = "assistant";
+    this.first = false;
+    if (delta.content) out.content = delta.content;
+    if (delta.toolCalls.length > 0) out.tool_calls = delta.toolCalls.map(toolCallFragment);
+    return this.chunk([{ index: 0, delta: out, finish_reason: null }]);
+  }
+
+  finish(summary: ChatSummary): JsonObject {
+    return this.chunk([{ index: 0, delta: {}, finish_reason: toOpenAIFinishReason(summary.finishReason) }]);
+  }
+
+  usage(summary: ChatSummary): JsonObject {
+    return this.chunk([], { usage: toOpenAIUsage(summary.usage) });
+  }
+
+  private chunk(choices: JsonObject[], extra: JsonObject = {}): JsonObject {
+    return { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices, ...extra };
+  }
+}
+
+function toolCallFragment(fragment: ToolCallDelta): JsonObject {
+  const fn: JsonObject = { arguments: fragment.argumentsFragment };
+  if (fragment.name) fn.name = fragment.name;
+  // The first fragment of a call names it; the rest carry arguments only.
+  return fragment.id ? { index: fragment.index, id: fragment.id, type: "function", function: fn } : { index: fragment.index, function: fn };
+}

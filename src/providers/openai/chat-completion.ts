@@ -1,0 +1,40 @@
+// A whole chat answer in the OpenAI shape, both ways: read from vendors that
+// speak the dialect, and written for callers of the REST surface.
+import type { JsonObject } from "@bufbuild/protobuf";
+import { Role } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ChatResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
+import type { ErrorContext } from "../codec.js";
+import { badResponse } from "../codec-errors.js";
+import type { ChatResult } from "../provider.js";
+import { lenientReader } from "./json-reader.js";
+import { readOpenAIMessage, toOpenAIMessage } from "./messages.js";
+import { fromOpenAIFinishReason, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage, type OpenAIUsage } from "./usage.js";
+
+/** A vendor's answer; a body without a choice cannot be read (bad_response). */
+export function fromOpenAIChatCompletion(raw: unknown, ctx: ErrorContext): ChatResult {
+  const read = lenientReader((field, problem) => {
+    throw badResponse(ctx, `answered with ${field} that ${problem}`);
+  });
+  const completion = read.object(raw, "the answer");
+  const choice = read.object(read.array(completion.choices, "choices")[0], "choices[0]");
+  if (Object.keys(choice).length === 0) throw badResponse(ctx, "answered with no choices");
+  return {
+    id: read.string(completion.id, "id"),
+    message: readOpenAIMessage(choice.message ?? {}, "choices[0].message", read, Role.ASSISTANT),
+    finishReason: fromOpenAIFinishReason(choice.finish_reason),
+    usage: fromOpenAIUsage(completion.usage as OpenAIUsage | undefined),
+  };
+}
+
+/** The unified answer as `chat.completion`, for callers of the REST surface. */
+export function toOpenAIChatCompletion(res: ChatResponse, created: number): JsonObject {
+  const message = res.message ? toOpenAIMessage(res.message, { fitIds: false }) : { role: "assistant", content: "" };
+  return {
+    id: res.id || `chatcmpl-${res.requestId}`,
+    object: "chat.completion",
+    created,
+    model: res.model,
+    choices: [{ index: 0, message, finish_reason: toOpenAIFinishReason(res.finishReason), logprobs: null }],
+    usage: toOpenAIUsage(res.usage),
+  };
+}

@@ -1,0 +1,93 @@
+// A chat request in the OpenAI Chat Completions shape, both ways: built for
+// vendors that speak the dialect, and read from callers of the REST surface.
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { ChatRequestSchema, type ChatRequest } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { INT32_MAX } from "../../common/contract.js";
+import type { ChatParams } from "../provider.js";
+import { strictReader as read } from "./json-reader.js";
+import { readOpenAIMessage, toOpenAIMessage } from "./messages.js";
+import { readOpenAIResponseFormat, readOpenAITools, readOpenAIToolChoice, toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "./tools.js";
+
+export interface OpenAIRequestOptions {
+  /** OpenAI itself wants `max_completion_tokens` (its o-series reject `max_tokens`); the rest want `max_tokens`. */
+  maxTokensField: "max_tokens" | "max_completion_tokens";
+}
+
+/** Builds the request body. `vendor_options` go in first so the gateway's own fields win. */
+export function toOpenAIChatBody(params: ChatParams, model: string, stream: boolean, options: OpenAIRequestOptions): JsonObject {
+  const body: JsonObject = { ...(params.vendorOptions ?? {}) };
+  body.model = model;
+  body.messages = params.messages.map((message) => toOpenAIMessage(message));
+  if (params.temperature !== undefined) body.temperature = params.temperature;
+  if (params.topP !== undefined) body.top_p = params.topP;
+  if (params.maxTokens !== undefined) body[options.maxTokensField] = params.maxTokens;
+  if (params.stop.length > 0) body.stop = params.stop;
+  if (params.seed !== undefined) body.seed = Number(params.seed);
+  if (params.user) body.user = params.user;
+  if (params.presencePenalty !== undefined) body.presence_penalty = params.presencePenalty;
+  if (params.frequencyPenalty !== undefined) body.frequency_penalty = params.frequencyPenalty;
+  if (params.tools.length > 0) body.tools = toOpenAITools(params);
+  const toolChoice = toOpenAIToolChoice(params);
+  if (toolChoice !== undefined) body.tool_choice = toolChoice;
+  const format = toOpenAIResponseFormat(params);
+  if (format !== undefined) body.response_format = format;
+  if (stream) {
+    body.stream = true;
+    body.stream_options = { include_usage: true };
+  }
+  return body;
+}
+
+/** A caller's request as the REST surface reads it. */
+export interface OpenAIChatRequest {
+  request: ChatRequest;
+  stream: boolean;
+  /** `stream_options.include_usage`: the stream ends with a chunk holding the usage. */
+  includeUsage: boolean;
+}
+
+/** Fields the gateway understands; anything else is passed to the vendor as it is (like the SDKs' `extra_body`). */
+const KNOWN = new Set([
+  "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "user",
+  "presence_penalty", "frequency_penalty", "tools", "tool_choice", "response_format", "stream", "stream_options",
+]);
+
+/** Reads a caller's request body; a field of the wrong shape is InvalidArgument naming it. */
+export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
+  const body = read.object(raw, "body", true);
+  if (!Array.isArray(body.messages)) read.reject("messages", "must be an array");
+  if (body.n !== undefined && body.n !== null && body.n !== 1) read.reject("n", ONE_ANSWER);
+  const vendorOptions: JsonObject = {};
+  for (const [key, value] of Object.entries(body)) if (!KNOWN.has(key)) vendorOptions[key] = value;
+  const seed = read.number(body.seed, "seed");
+  // JSON numbers are exact only up to 2^53: a larger seed would not be the one the caller wrote.
+  if (seed !== undefined && !Number.isSafeInteger(seed)) read.reject("seed", "must be an integer of at most 2^53 in size");
+  const stop = body.stop;
+  const streamOptions = read.object(body.stream_options, "stream_options");
+  const request = create(ChatRequestSchema, {
+    model: read.string(body.model, "model"),
+    messages: (body.messages as unknown[]).map((message, i) => readOpenAIMessage(message, `messages[${i}]`, read)),
+    temperature: read.number(body.temperature, "temperature"),
+    topP: read.number(body.top_p, "top_p"),
+    maxTokens: wholeNumber(body, "max_completion_tokens") ?? wholeNumber(body, "max_tokens"),
+    stop: typeof stop === "string" ? [stop] : read.array(stop, "stop").map((s, i) => read.string(s, `stop[${i}]`)),
+    seed: seed === undefined ? undefined : BigInt(seed),
+    user: read.string(body.user, "user"),
+    presencePenalty: read.number(body.presence_penalty, "presence_penalty"),
+    frequencyPenalty: read.number(body.frequency_penalty, "frequency_penalty"),
+    tools: readOpenAITools(body.tools, read),
+    toolChoice: readOpenAIToolChoice(body.tool_choice, read),
+    responseFormat: readOpenAIResponseFormat(body.response_format, read),
+    vendorOptions: Object.keys(vendorOptions).length > 0 ? vendorOptions : undefined,
+  });
+  return { request, stream: body.stream === true, includeUsage: streamOptions.include_usage === true };
+}
+
+const ONE_ANSWER = "must be 1: a call returns one answer (send n calls for n answers)";
+
+/** A whole number in the contract's int32 range: 1e30 and 3.5 are refused here, as Connect refuses them. */
+export function wholeNumber(body: JsonObject, field: string): number | undefined {
+  const value = read.number(body[field], field);
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= INT32_MAX)) read.reject(field, `must be a whole number from 1 to ${INT32_MAX}`);
+  return value;
+}

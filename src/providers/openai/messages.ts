@@ -1,0 +1,100 @@
+// Messages in the OpenAI Chat Completions shape, both ways: encoded for
+// vendors that speak the dialect (and for the REST surface's answers), and
+// decoded from callers' requests and vendors' answers alike.
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { ContentPartSchema, MessageSchema, Role, ToolCallSchema, type ContentPart, type Message, type ToolCall } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { toolCallIdFitting } from "../tool-call-ids.js";
+import type { JsonReader } from "./json-reader.js";
+
+/** Role names on the wire, which DashScope's native API shares. */
+export const OPENAI_ROLE_NAMES: Record<Role, string> = {
+  [Role.UNSPECIFIED]: "user",
+  [Role.SYSTEM]: "system",
+  [Role.USER]: "user",
+  [Role.ASSISTANT]: "assistant",
+  [Role.TOOL]: "tool",
+};
+
+/** Roles as callers write them; "developer" is OpenAI's newer name for the system role. */
+const ROLES: Record<string, Role> = { system: Role.SYSTEM, developer: Role.SYSTEM, user: Role.USER, assistant: Role.ASSISTANT, tool: Role.TOOL };
+
+/** OpenAI refuses a tool call id over 40 characters (`string_above_max_length`). */
+const openAIToolCallId = toolCallIdFitting({ maxLength: 40 });
+
+export interface EncodeOptions {
+  /**
+   * Fit tool call ids to OpenAI's 40-character rule: for requests to a
+   * vendor. Answers to callers keep ids as they came (Gemini's carry a thought
+   * signature that must come back whole on the next turn).
+   */
+  fitIds: boolean;
+}
+
+export function toOpenAIMessage(message: Message, options: EncodeOptions = { fitIds: true }): JsonObject {
+  const out: JsonObject = { role: OPENAI_ROLE_NAMES[message.role] };
+  if (message.parts.length > 0) {
+    out.content = message.parts.map(toOpenAIPart);
+  } else {
+    // An assistant turn that only calls tools has null content on the wire.
+    out.content = message.content === "" && message.toolCalls.length > 0 ? null : message.content;
+  }
+  if (message.name) out.name = message.name;
+  if (message.toolCalls.length > 0) out.tool_calls = toOpenAIToolCalls(message.toolCalls, options);
+  if (message.toolCallId) out.tool_call_id = options.fitIds ? openAIToolCallId(message.toolCallId) : message.toolCallId;
+  return out;
+}
+
+function toOpenAIPart(part: ContentPart): JsonObject {
+  if (part.part.case === "imageUrl") {
+    const image: JsonObject = { url: part.part.value.url };
+    if (part.part.value.detail) image.detail = part.part.value.detail;
+    return { type: "image_url", image_url: image };
+  }
+  return { type: "text", text: part.part.value ?? "" };
+}
+
+/** An assistant message's `tool_calls`, which DashScope's native API shares. */
+export function toOpenAIToolCalls(calls: ToolCall[], options: EncodeOptions = { fitIds: true }): JsonObject[] {
+  return calls.map((call) => ({
+    id: options.fitIds ? openAIToolCallId(call.id) : call.id,
+    type: "function",
+    function: { name: call.name, arguments: options.fitIds ? call.arguments || "{}" : call.arguments },
+  }));
+}
+
+/**
+ * A message from the wire: a caller's request message (`at` is its field
+ * path, e.g. "messages[2]") or a vendor's answer (role assistant by
+ * default). A refusal reads as content, as it did before refusals had a field.
+ */
+export function readOpenAIMessage(raw: unknown, at: string, reader: JsonReader, defaultRole?: Role): Message {
+  const m = reader.object(raw, at, true);
+  const role = m.role === undefined || m.role === null ? defaultRole : ROLES[String(m.role)];
+  if (role === undefined) return reader.reject(`${at}.role`, `must be one of ${Object.keys(ROLES).join(", ")}`);
+  const message = create(MessageSchema, { role, name: reader.string(m.name, `${at}.name`), toolCallId: reader.string(m.tool_call_id, `${at}.tool_call_id`) });
+  if (Array.isArray(m.content)) message.parts = m.content.map((part, j) => readPart(part, `${at}.content[${j}]`, reader));
+  else message.content = reader.string(m.content, `${at}.content`) || reader.string(m.refusal, `${at}.refusal`);
+  message.toolCalls = reader.array(m.tool_calls, `${at}.tool_calls`).map((call, j) => readToolCall(call, `${at}.tool_calls[${j}]`, reader, j));
+  return message;
+}
+
+function readPart(raw: unknown, at: string, reader: JsonReader): ContentPart {
+  const part = reader.object(raw, at, true);
+  if (part.type === "text") return create(ContentPartSchema, { part: { case: "text", value: reader.string(part.text, `${at}.text`) } });
+  if (part.type === "image_url") {
+    const image = reader.object(part.image_url, `${at}.image_url`, true);
+    return create(ContentPartSchema, { part: { case: "imageUrl", value: { url: reader.string(image.url, `${at}.image_url.url`), detail: reader.string(image.detail, `${at}.image_url.detail`) } } });
+  }
+  return reader.reject(`${at}.type`, `"${String(part.type)}" is not supported (text, image_url)`);
+}
+
+/** A call without an id (some compatible servers send none) gets one, so a TOOL message can answer it. */
+function readToolCall(raw: unknown, at: string, reader: JsonReader, position: number): ToolCall {
+  const call = reader.object(raw, at, true);
+  const fn = reader.object(call.function, `${at}.function`, true);
+  return create(ToolCallSchema, {
+    id: reader.string(call.id, `${at}.id`) || `call_${position}`,
+    name: reader.string(fn.name, `${at}.function.name`),
+    arguments: reader.string(fn.arguments, `${at}.function.arguments`),
+  });
+}

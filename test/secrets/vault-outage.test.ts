@@ -59,7 +59,8 @@ describe("Vault stopped mid-run", () => {
       }
     };
     const workers = Array.from({ length: 4 }, worker);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Calls are flowing before Vault goes (however long the first ones take on a busy machine).
+    await eventually(async () => expect(ok).toBeGreaterThan(0), 10_000);
     const before = ok;
     await openbao.stop();
     // Long enough for several re-reads and the token's renewal to fail.

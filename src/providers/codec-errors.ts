@@ -31,3 +31,15 @@ export function eventJson(data: string, ctx: ErrorContext): unknown {
   if (parsed === undefined) throw badResponse(ctx, "sent a stream event that is not JSON");
   return parsed;
 }
+
+/** Whether a JSON value is an object: every vendor answer and stream event is one, so anything else is unreadable. */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A stream event's data as a JSON object, or bad_response. */
+export function eventObject(data: string, ctx: ErrorContext): Record<string, unknown> {
+  const parsed = eventJson(data, ctx);
+  if (!isJsonObject(parsed)) throw badResponse(ctx, "sent a stream event that is not JSON");
+  return parsed;
+}

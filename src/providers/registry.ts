@@ -1,24 +1,30 @@
 import type { ProviderConfig } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
-import { AnthropicAdapter } from "./anthropic/adapter.js";
-import { DashScopeAdapter } from "./dashscope/adapter.js";
-import { GeminiAdapter } from "./gemini/adapter.js";
-import { OpenAICompatibleAdapter } from "./openai/adapter.js";
+import { createAnthropicCodec } from "./anthropic/codec.js";
+import { createDashScopeCodec } from "./dashscope/codec.js";
+import { createGeminiCodec } from "./gemini/codec.js";
+import { DialectAdapter, type VendorEndpoint } from "./dialect-adapter.js";
+import { createOpenAICodec } from "./openai/codec.js";
 import type { ProviderAdapter } from "./provider.js";
-import { QianfanV1Adapter } from "./qianfan-v1/adapter.js";
+import { alwaysBearerAuth, bearerAuth, headerAuth } from "./vendor-auth.js";
+import { createQianfanV1Adapter } from "./qianfan-v1/create-adapter.js";
 
 type AdapterFactory = (config: ProviderConfig) => ProviderAdapter;
 
 /** Wire dialects by name: one adapter per dialect, configured per provider. */
 const DIALECTS: Record<string, AdapterFactory> = {
-  openai: (config) =>
-    new OpenAICompatibleAdapter({ name: config.name, baseUrl: config.baseUrl, headers: config.headers, maxTokensField: config.maxTokensField }),
-  "qianfan-v1": (config) => new QianfanV1Adapter({ name: config.name, baseUrl: config.baseUrl, headers: config.headers }),
-  dashscope: (config) => new DashScopeAdapter({ name: config.name, baseUrl: config.baseUrl, headers: config.headers }),
+  openai: (config) => new DialectAdapter(endpoint(config), createOpenAICodec({ maxTokensField: config.maxTokensField ?? "max_tokens" }), bearerAuth),
+  "qianfan-v1": (config) => createQianfanV1Adapter(endpoint(config)),
+  dashscope: (config) => new DialectAdapter(endpoint(config), createDashScopeCodec({ provider: config.name }), alwaysBearerAuth),
   anthropic: (config) =>
-    new AnthropicAdapter({ name: config.name, baseUrl: config.baseUrl, headers: config.headers, defaultMaxTokens: config.defaultMaxTokens }),
-  gemini: (config) => new GeminiAdapter({ name: config.name, baseUrl: config.baseUrl, headers: config.headers }),
+    new DialectAdapter(endpoint(config), createAnthropicCodec({ provider: config.name, defaultMaxTokens: config.defaultMaxTokens }), headerAuth("x-api-key")),
+  // The key in its header, not `?key=`, so it stays out of URLs that proxies and logs record.
+  gemini: (config) => new DialectAdapter(endpoint(config), createGeminiCodec({ provider: config.name }), headerAuth("x-goog-api-key")),
 };
+
+function endpoint(config: ProviderConfig): VendorEndpoint {
+  return { name: config.name, baseUrl: config.baseUrl, headers: config.headers };
+}
 
 export function createAdapter(config: ProviderConfig): ProviderAdapter {
   const factory = DIALECTS[config.dialect];

@@ -6,7 +6,7 @@ import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js"
 import { Capability } from "../../gen/ts/switchboard/v1/models_pb.js";
 import { ConfigError } from "../../src/config/config-error.js";
 import { buildConfig } from "../../src/config/load-config.js";
-import { QianfanV1Adapter } from "../../src/providers/qianfan-v1/adapter.js";
+import { createQianfanV1Adapter } from "../../src/providers/qianfan-v1/create-adapter.js";
 import { createCredential } from "../../src/secrets/credential.js";
 import { startQianfanFake, type QianfanFake } from "../fakes/qianfan-v1-fake.js";
 import { failureRecordedIn } from "../support/failure.js";
@@ -249,7 +249,7 @@ describe("Qianfan v1 access tokens", () => {
 
   it("refreshes a token before it expires, not after", async () => {
     let now = Date.now();
-    const adapter = new QianfanV1Adapter({ name: "qianfan", baseUrl: fake.baseUrl, now: () => now });
+    const adapter = createQianfanV1Adapter({ name: "qianfan", baseUrl: fake.baseUrl, now: () => now });
     const credential = createCredential("qianfan/clock", AK, SK);
     const call = { params: create(ChatRequestSchema, hello), upstreamModel: "ernie-4.0-8k", credential, signal: AbortSignal.timeout(5_000) };
     try {

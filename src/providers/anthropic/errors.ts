@@ -1,6 +1,6 @@
-import type { Credential } from "../../secrets/credential.js";
+import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { vendorError } from "../error-messages.js";
-import { parseRetryAfter, type UpstreamResponse } from "../http-client.js";
+import { parseRetryAfter } from "../retry-after.js";
 import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 
 /** Reads `{"type":"error","error":{"type","message"}}`; the body of an HTTP error and of a mid-stream `event: error` alike. */
@@ -42,26 +42,26 @@ export function anthropicErrorKind(status: number | undefined, type: string, mes
   return status >= 400 ? "bad_request" : "bad_response";
 }
 
-export function anthropicUpstreamError(
-  provider: string,
-  credential: Credential,
-  res: Pick<UpstreamResponse, "status" | "headers">,
-  text: string,
-): UpstreamError {
-  const { type, message } = parseAnthropicError(text);
-  return vendorError({
-    kind: anthropicErrorKind(res.status, type, message),
-    provider,
-    credential,
-    status: res.status,
-    retryAfterMs: parseRetryAfter(res.headers),
-    vendorCode: type,
-    vendorMessage: message,
-  });
+/** An HTTP error answer. */
+export function anthropicHttpError(status: number, headers: ResponseHeaders, text: string, ctx: ErrorContext): UpstreamError {
+  return anthropicError(ctx, text, { status, retryAfterMs: parseRetryAfter(headers) });
 }
 
 /** An `event: error` after the stream began (the HTTP status was already 200). */
-export function anthropicStreamError(provider: string, credential: Credential, data: string): UpstreamError {
-  const { type, message } = parseAnthropicError(data);
-  return vendorError({ kind: anthropicErrorKind(undefined, type, message), provider, credential, vendorCode: type, vendorMessage: message });
+export function anthropicStreamError(data: string, ctx: ErrorContext): UpstreamError {
+  return anthropicError(ctx, data, {});
+}
+
+function anthropicError(ctx: ErrorContext, text: string, answer: { status?: number; retryAfterMs?: number }): UpstreamError {
+  const { type, message } = parseAnthropicError(text);
+  return vendorError({
+    kind: anthropicErrorKind(answer.status, type, message),
+    provider: ctx.provider,
+    credential: ctx.credential,
+    alsoSecret: ctx.alsoSecret,
+    status: answer.status,
+    retryAfterMs: answer.retryAfterMs,
+    vendorCode: type,
+    vendorMessage: message,
+  });
 }

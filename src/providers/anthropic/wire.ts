@@ -202,6 +202,14 @@ export interface AnthropicBlock {
   input?: unknown;
 }
 
+/** A Messages answer; only the fields the codec reads. */
+export interface AnthropicMessage {
+  id?: string;
+  content?: AnthropicBlock[];
+  stop_reason?: string | null;
+  usage?: AnthropicUsage;
+}
+
 /** Content blocks as one message; in JSON mode the JSON tool's input is the text. Thinking and server-tool blocks are left out. */
 export function fromAnthropicContent(blocks: AnthropicBlock[] | undefined, jsonMode: boolean): Message {
   let text = "";

@@ -1,6 +1,7 @@
-import type { Credential } from "../../secrets/credential.js";
+import type { ErrorContext, ResponseHeaders } from "../codec.js";
+import { isJsonObject } from "../codec-errors.js";
 import { vendorError } from "../error-messages.js";
-import { parseRetryAfter, type UpstreamResponse } from "../http-client.js";
+import { parseRetryAfter } from "../retry-after.js";
 import { kindForStatus } from "../status-kinds.js";
 import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 
@@ -11,8 +12,13 @@ export interface DashScopeErrorBody {
   request_id?: string;
 }
 
+export interface DashScopeFault {
+  code: string;
+  message: string;
+}
+
 /** Reads an error answer: plain JSON, or (when streaming was asked for) an event whose data is that JSON. */
-export function parseDashScopeError(text: string): { code: string; message: string } {
+export function parseDashScopeError(text: string): DashScopeFault {
   const candidates = [text, ...text.split(/\r?\n/).filter((line) => line.startsWith("data:")).map((line) => line.slice(5))];
   for (const candidate of candidates) {
     try {
@@ -38,25 +44,25 @@ export function kindForDashScopeCode(code: string, message: string, status: numb
   return status !== undefined ? kindForStatus(status, code, message) : "overloaded";
 }
 
-export function dashScopeError(
-  provider: string,
-  credential: Credential,
-  error: { code: string; message: string },
-  res?: Pick<UpstreamResponse, "status" | "headers">,
-): UpstreamError {
+/** An error DashScope reported: in an HTTP error answer (with its status and headers), a 200 body, or a stream event. */
+export function dashScopeError(ctx: ErrorContext, fault: DashScopeFault, answer?: { status: number; headers: ResponseHeaders }): UpstreamError {
   return vendorError({
-    kind: kindForDashScopeCode(error.code, error.message, res?.status),
-    provider,
-    credential,
+    kind: kindForDashScopeCode(fault.code, fault.message, answer?.status),
+    provider: ctx.provider,
+    credential: ctx.credential,
+    alsoSecret: ctx.alsoSecret,
     // The code helps a caller search DashScope's error page.
-    vendorMessage: error.code && error.message ? `${error.message} (${error.code})` : error.message || error.code,
-    status: res?.status,
-    retryAfterMs: res ? parseRetryAfter(res.headers) : undefined,
-    vendorCode: error.code,
+    vendorMessage: fault.code && fault.message ? `${fault.message} (${fault.code})` : fault.message || fault.code,
+    status: answer?.status,
+    retryAfterMs: answer ? parseRetryAfter(answer.headers) : undefined,
+    vendorCode: fault.code,
   });
 }
 
-/** An HTTP error answer. */
-export function dashScopeUpstreamError(provider: string, credential: Credential, res: Pick<UpstreamResponse, "status" | "headers">, text: string): UpstreamError {
-  return dashScopeError(provider, credential, parseDashScopeError(text), res);
+/** A successful answer (or stream chunk) that is an error all the same: a `code` and no `output`. */
+export function generationError(body: unknown, ctx: ErrorContext): UpstreamError | undefined {
+  if (!isJsonObject(body)) return undefined;
+  const answer = body as DashScopeErrorBody & { output?: unknown };
+  if (!answer.code || answer.output) return undefined;
+  return dashScopeError(ctx, { code: String(answer.code), message: String(answer.message ?? "") });
 }

@@ -3,15 +3,9 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Role, type Message, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { messageText } from "../message-text.js";
-import {
-  fromOpenAIUsage,
-  OPENAI_ROLE_NAMES,
-  toOpenAIResponseFormat,
-  toOpenAIToolCalls,
-  toOpenAIToolChoice,
-  toOpenAITools,
-  type OpenAIChoiceMessage,
-} from "../openai/wire.js";
+import { OPENAI_ROLE_NAMES, toOpenAIToolCalls, type OpenAIChoiceMessage } from "../openai/messages.js";
+import { toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "../openai/tools.js";
+import { fromOpenAIUsage } from "../openai/usage.js";
 import type { ChatParams } from "../provider.js";
 
 /** Largest temperature DashScope takes: its range is [0, 2). */

@@ -1,7 +1,9 @@
-import type { Credential } from "../../secrets/credential.js";
+import type { ErrorContext, ResponseHeaders } from "../codec.js";
+import { badResponse } from "../codec-errors.js";
 import { vendorError } from "../error-messages.js";
-import { parseRetryAfter, type UpstreamResponse } from "../http-client.js";
-import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
+import { redactSecrets } from "../redact.js";
+import { parseRetryAfter } from "../retry-after.js";
+import { UpstreamError, type UpstreamErrorKind } from "../upstream-error.js";
 
 interface GoogleErrorDetail {
   "@type"?: string;
@@ -47,26 +49,42 @@ export function retryInfoDelayMs(error: GoogleError): number | undefined {
   return match ? Math.ceil(Number(match[1]) * 1000) : undefined;
 }
 
-export function geminiUpstreamError(
-  provider: string,
-  credential: Credential,
-  res: Pick<UpstreamResponse, "status" | "headers">,
-  text: string,
-): UpstreamError {
-  const error = parseGeminiError(text);
-  return fromGoogleError(provider, credential, res.status, error, parseRetryAfter(res.headers));
+/** An HTTP error answer. */
+export function geminiHttpError(status: number, headers: ResponseHeaders, text: string, ctx: ErrorContext): UpstreamError {
+  return fromGoogleError(ctx, status, parseGeminiError(text), parseRetryAfter(headers));
 }
 
 /** Also used for an error object sent inside a stream, which carries its HTTP code in `code`. */
-export function fromGoogleError(provider: string, credential: Credential, status: number, error: GoogleError, headerRetryMs?: number): UpstreamError {
+export function fromGoogleError(ctx: ErrorContext, status: number, error: GoogleError, headerRetryMs?: number): UpstreamError {
   return vendorError({
     kind: geminiErrorKind(status, error),
-    provider,
-    credential,
+    provider: ctx.provider,
+    credential: ctx.credential,
+    alsoSecret: ctx.alsoSecret,
     status,
     // RetryInfo is Google's documented hint; a retry-after header is honoured when it is all there is.
     retryAfterMs: retryInfoDelayMs(error) ?? headerRetryMs,
     vendorCode: error.status,
     vendorMessage: error.message ?? "",
+  });
+}
+
+export interface PromptFeedback {
+  blockReason?: string;
+  blockReasonMessage?: string;
+}
+
+/** An answer without a candidate: Gemini blocked the prompt (promptFeedback.blockReason), or answered nothing usable. */
+export function noCandidate(feedback: PromptFeedback | undefined, ctx: ErrorContext): UpstreamError {
+  const blocked = feedback?.blockReason;
+  if (!blocked) return badResponse(ctx, "answered with no candidates");
+  const why = feedback.blockReasonMessage;
+  const detail = why ? `: ${redactSecrets(why, ctx.credential, ctx.alsoSecret)}` : "";
+  return new UpstreamError({
+    kind: "content_filtered",
+    provider: ctx.provider,
+    credentialId: ctx.credential.id,
+    vendorCode: blocked,
+    message: `provider "${ctx.provider}" blocked the prompt (${blocked})${detail}`,
   });
 }

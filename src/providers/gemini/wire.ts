@@ -18,6 +18,8 @@ import { messageText } from "../message-text.js";
 import type { ChatParams } from "../provider.js";
 import { toolChoiceIn } from "../tool-choice.js";
 import { UpstreamError } from "../upstream-error.js";
+import type { GoogleError, PromptFeedback } from "./errors.js";
+import { toolCallId, toolCallSignature } from "./thought-signature.js";
 
 type Part = JsonObject;
 type GeminiTurn = Turn<"user" | "model", Part>;
@@ -161,23 +163,6 @@ function imageMimeType(url: string): string | undefined {
   return extension ? IMAGE_TYPES[extension] : undefined;
 }
 
-// Gemini 3 rejects a function call replayed without the thoughtSignature it came with. The
-// signature's only way back through our API is the tool call id, so it rides there, base64url
-// encoded (ids stay within [A-Za-z0-9_-], which every vendor accepts).
-const SIGNATURE_MARK = "_gts_";
-
-export function toolCallId(base: string, signature: string | undefined): string {
-  if (!signature) return base;
-  return base + SIGNATURE_MARK + signature.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function toolCallSignature(id: string): string | undefined {
-  const at = id.indexOf(SIGNATURE_MARK);
-  if (at === -1) return undefined;
-  const encoded = id.slice(at + SIGNATURE_MARK.length).replace(/-/g, "+").replace(/_/g, "/");
-  return encoded === "" ? undefined : encoded + "=".repeat((4 - (encoded.length % 4)) % 4);
-}
-
 export interface GeminiPart {
   text?: string;
   thought?: boolean;
@@ -196,10 +181,11 @@ export interface GeminiUsage {
 
 export interface GeminiResponse {
   candidates?: { content?: { parts?: GeminiPart[] }; finishReason?: string }[];
-  promptFeedback?: { blockReason?: string; blockReasonMessage?: string };
+  promptFeedback?: PromptFeedback;
   usageMetadata?: GeminiUsage;
   responseId?: string;
-  error?: { code?: number; message?: string; status?: string };
+  /** An error sent inside a stream. */
+  error?: GoogleError;
 }
 
 /** Text and function calls of some parts; `firstIndex` numbers the calls across stream chunks. Thought summaries are left out. */

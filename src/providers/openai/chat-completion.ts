@@ -1,13 +1,12 @@
 // A whole chat answer in the OpenAI shape, both ways: read from vendors that
 // speak the dialect, and written for callers of the REST surface.
 import type { JsonObject } from "@bufbuild/protobuf";
-import { Role } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ChatResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import type { ErrorContext } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
 import type { ChatResult } from "../provider.js";
 import { lenientReader } from "./json-reader.js";
-import { readOpenAIMessage, toOpenAIMessage } from "./messages.js";
+import { fromOpenAIMessage, toOpenAIMessage } from "./messages.js";
 import { fromOpenAIFinishReason, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage, type OpenAIUsage } from "./usage.js";
 
 /** A vendor's answer; a body without a choice cannot be read (bad_response). */
@@ -20,7 +19,7 @@ export function fromOpenAIChatCompletion(raw: unknown, ctx: ErrorContext): ChatR
   if (Object.keys(choice).length === 0) throw badResponse(ctx, "answered with no choices");
   return {
     id: read.string(completion.id, "id"),
-    message: readOpenAIMessage(choice.message ?? {}, "choices[0].message", read, Role.ASSISTANT),
+    message: fromOpenAIMessage(choice.message, ctx),
     finishReason: fromOpenAIFinishReason(choice.finish_reason),
     usage: fromOpenAIUsage(completion.usage as OpenAIUsage | undefined),
   };

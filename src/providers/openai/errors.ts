@@ -6,7 +6,7 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { BadRequestSchema, RetryInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
-import { reasonOf, withErrorInfo } from "../../common/gateway-error.js";
+import { reasonOf, REQUEST_TOO_LARGE, withErrorInfo } from "../../common/gateway-error.js";
 import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { vendorError } from "../error-messages.js";
 import { parseRetryAfter } from "../retry-after.js";
@@ -74,12 +74,6 @@ const ERROR_TYPES: Partial<Record<Code, string>> = {
   [Code.ResourceExhausted]: "rate_limit_error",
   [Code.Unimplemented]: "invalid_request_error",
 };
-
-/**
- * An oversized body: ResourceExhausted in Connect terms, but here a 413 and an
- * invalid_request_error, since the SDKs retry a 429 or a rate_limit_error.
- */
-export const REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE";
 
 /** openai-node and openai-python wait out a `retry-after` only up to a minute; a longer one, they retry early. */
 const SDK_RETRY_HORIZON_MS = 60_000;

@@ -4,7 +4,9 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { ContentPartSchema, MessageSchema, Role, ToolCallSchema, type ContentPart, type Message, type ToolCall } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { toolCallIdFitting } from "../tool-call-ids.js";
-import type { JsonReader } from "./json-reader.js";
+import type { ErrorContext } from "../codec.js";
+import { badResponse } from "../codec-errors.js";
+import { lenientReader, type JsonReader } from "./json-reader.js";
 
 /** Role names on the wire, which DashScope's native API shares. */
 export const OPENAI_ROLE_NAMES: Record<Role, string> = {
@@ -97,4 +99,19 @@ function readToolCall(raw: unknown, at: string, reader: JsonReader, position: nu
     name: reader.string(fn.name, `${at}.function.name`),
     arguments: reader.string(fn.arguments, `${at}.function.arguments`),
   });
+}
+
+/** An assistant message as a vendor answered it (DashScope's native API shares the shape). */
+export function fromOpenAIMessage(raw: unknown, ctx: ErrorContext): Message {
+  const reader = lenientReader((field, problem) => {
+    throw badResponse(ctx, `answered with ${field} that ${problem}`);
+  });
+  return readOpenAIMessage(raw ?? {}, "message", reader, Role.ASSISTANT);
+}
+
+/** The shape of an answer's message, for dialects that embed it (DashScope's native choices). */
+export interface OpenAIChoiceMessage {
+  content?: string | null;
+  refusal?: string | null;
+  tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[] | null;
 }

@@ -1,5 +1,8 @@
 import type { Credential } from "../../secrets/credential.js";
+import type { ErrorContext } from "../codec.js";
+import { isJsonObject } from "../codec-errors.js";
 import { vendorError } from "../error-messages.js";
+import { redactSecrets } from "../redact.js";
 import { kindForStatus } from "../status-kinds.js";
 import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 
@@ -10,7 +13,7 @@ export interface QianfanErrorBody {
 }
 
 /** Invalid (110) or expired (111) access token: fetch a new token and try once more. */
-export const TOKEN_REJECTED = new Set([110, 111]);
+const TOKEN_REJECTED = new Set([110, 111]);
 
 const KIND_FOR_CODE = new Map<number, UpstreamErrorKind>([
   [110, "credential_rejected"],
@@ -41,28 +44,43 @@ export function kindForErrorCode(code: number): UpstreamErrorKind {
 }
 
 export function hasErrorCode(body: unknown): body is QianfanErrorBody & { error_code: number } {
-  return typeof body === "object" && body !== null && typeof (body as QianfanErrorBody).error_code === "number";
+  return isJsonObject(body) && typeof body.error_code === "number";
 }
 
 /**
- * An UpstreamError from an `error_code` body. The access token is scrubbed
- * from the vendor's text as well as the credential's two keys.
+ * An UpstreamError from an `error_code` body. The access token (among the
+ * context's other secrets) is scrubbed from the vendor's text as well as the
+ * credential's two keys.
  */
-export function qianfanError(provider: string, credential: Credential, body: QianfanErrorBody & { error_code: number }, status: number, token?: string): UpstreamError {
+export function qianfanError(ctx: ErrorContext, body: QianfanErrorBody & { error_code: number }, status: number): UpstreamError {
   return vendorError({
     kind: kindForErrorCode(body.error_code),
-    provider,
-    credential,
-    vendorMessage: `${withoutToken(body.error_msg ?? "", token) || "error"} (error_code ${body.error_code})`,
+    provider: ctx.provider,
+    credential: ctx.credential,
+    alsoSecret: ctx.alsoSecret,
+    vendorMessage: `${body.error_msg || "error"} (error_code ${body.error_code})`,
     // A 200 carrying an error is labelled by its kind in metrics, not as "200".
     status: status >= 400 ? status : undefined,
     vendorCode: String(body.error_code),
   });
 }
 
+/** Whether the vendor rejected the access token itself (not the call), so a fresh token may succeed. */
+export function isTokenRejection(error: UpstreamError): boolean {
+  return error.vendorCode !== undefined && TOKEN_REJECTED.has(Number(error.vendorCode));
+}
+
 /** An HTTP error without an `error_code` body (a proxy's page, say). */
-export function qianfanStatusError(provider: string, credential: Credential, status: number, text: string, token?: string): UpstreamError {
-  return vendorError({ kind: kindForStatus(status, "", ""), provider, credential, vendorMessage: withoutToken(text.slice(0, 200), token), status });
+export function qianfanStatusError(ctx: ErrorContext, status: number, text: string): UpstreamError {
+  return vendorError({
+    kind: kindForStatus(status, "", ""),
+    provider: ctx.provider,
+    credential: ctx.credential,
+    alsoSecret: ctx.alsoSecret,
+    // Cut after redacting, so no part of a secret straddling the cut survives it.
+    vendorMessage: redactSecrets(text, ctx.credential, ctx.alsoSecret).slice(0, 200),
+    status,
+  });
 }
 
 /** The token endpoint said no: `{error, error_description}` (e.g. invalid_client for a wrong AK/SK). */
@@ -77,8 +95,4 @@ export function tokenExchangeError(provider: string, credential: Credential, sta
     status: status >= 400 ? status : undefined,
     vendorCode: error,
   });
-}
-
-function withoutToken(text: string, token: string | undefined): string {
-  return token && token.length >= 4 ? text.split(token).join("[redacted]") : text;
 }

@@ -1,0 +1,67 @@
+import type { Codec } from "../codec.js";
+import { badResponse, isJsonObject } from "../codec-errors.js";
+import type { DiscoveredModel } from "../provider.js";
+import { anthropicHttpError } from "./errors.js";
+import { AnthropicStreamDecoder } from "./stream-decoder.js";
+import { ANTHROPIC_VERSION, fromAnthropicContent, fromAnthropicStopReason, fromAnthropicUsage, toAnthropicBody, wantsJson, type AnthropicMessage } from "./wire.js";
+
+export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
+
+export interface AnthropicCodecOptions {
+  /** The provider's configured name, for the errors of requests the dialect cannot carry. */
+  provider: string;
+  /** Sent when the caller gives no max_tokens, which Anthropic requires. */
+  defaultMaxTokens?: number;
+}
+
+/** Models asked for per page: Anthropic's maximum, so one page usually holds them all. */
+const MODELS_PAGE_SIZE = 1000;
+
+/**
+ * The Anthropic Messages dialect. The base URL is the origin without the
+ * version ("https://api.anthropic.com"), as Anthropic's SDKs take it.
+ * Anthropic has no embeddings API: the codec has no embed functions.
+ */
+export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
+  const { provider } = options;
+  const wire = { defaultMaxTokens: options.defaultMaxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS };
+  return {
+    dialect: "anthropic",
+    defaultHeaders: { "anthropic-version": ANTHROPIC_VERSION },
+
+    chatRequest(params, model, stream) {
+      return { method: "POST", path: "/v1/messages", body: toAnthropicBody(provider, params, model, stream, wire), stream: stream ? "sse" : undefined };
+    },
+
+    chatResponse(body, params, ctx) {
+      if (!isJsonObject(body) || !Array.isArray(body.content)) throw badResponse(ctx, "answered with no content");
+      const answer = body as AnthropicMessage;
+      const message = fromAnthropicContent(answer.content, wantsJson(params));
+      return {
+        id: answer.id ?? "",
+        message,
+        finishReason: fromAnthropicStopReason(answer.stop_reason, message.toolCalls.length > 0),
+        usage: fromAnthropicUsage(answer.usage),
+      };
+    },
+
+    chatStream(params, ctx) {
+      return new AnthropicStreamDecoder(wantsJson(params), ctx);
+    },
+
+    // The list is paged by the last id of the previous page.
+    modelsRequest(afterId) {
+      const after = afterId ? `&after_id=${encodeURIComponent(afterId)}` : "";
+      return { method: "GET", path: `/v1/models?limit=${MODELS_PAGE_SIZE}${after}` };
+    },
+
+    modelsResponse(body) {
+      const list = (isJsonObject(body) ? body : {}) as { data?: { id?: unknown }[]; has_more?: unknown; last_id?: unknown };
+      const models: DiscoveredModel[] = [];
+      for (const model of Array.isArray(list.data) ? list.data : []) if (typeof model?.id === "string") models.push({ id: model.id, embeddings: false });
+      return { models, nextPageToken: list.has_more === true && typeof list.last_id === "string" && list.last_id ? list.last_id : undefined };
+    },
+
+    httpError: anthropicHttpError,
+  };
+}

@@ -1,0 +1,121 @@
+import { create } from "@bufbuild/protobuf";
+import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
+import { eventObject, streamCutShort } from "../codec-errors.js";
+import type { ChatStreamEvent } from "../provider.js";
+import { anthropicStreamError } from "./errors.js";
+import { JSON_TOOL_NAME, fromAnthropicStopReason, fromAnthropicUsage, type AnthropicBlock, type AnthropicUsage } from "./wire.js";
+
+/** One typed stream event; only the fields the decoder reads. */
+interface AnthropicEvent {
+  type?: string;
+  index?: number;
+  message?: { id?: string; usage?: AnthropicUsage };
+  content_block?: AnthropicBlock;
+  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  usage?: AnthropicUsage;
+}
+
+/** What a streamed content block turns into. */
+type BlockRole = { kind: "text" } | { kind: "tool"; position: number } | { kind: "json" } | { kind: "ignored" };
+
+/**
+ * Reads an Anthropic Messages stream: typed events, each content block
+ * opened with its role (text, a tool call, the JSON-mode tool whose input is
+ * the answer text, or something left out such as thinking), then its deltas;
+ * usage split between message_start and message_delta; `message_stop` the end
+ * marker and `event: error` a failure after the 200.
+ */
+export class AnthropicStreamDecoder implements StreamDecoder {
+  private readonly blocks = new Map<number, BlockRole>();
+  private tools = 0;
+  private id = "";
+  private stopReason: string | null | undefined;
+  // Input counts come with message_start; message_delta's counts are cumulative and win where present.
+  private usage: AnthropicUsage | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly jsonMode: boolean,
+    private readonly ctx: ErrorContext,
+  ) {}
+
+  get done(): boolean {
+    return this.stopped;
+  }
+
+  next(sse: StreamEvent): ChatStreamEvent[] {
+    if (sse.event === "error") throw anthropicStreamError(sse.data, this.ctx);
+    if (sse.data === "") return [];
+    const event = eventObject(sse.data, this.ctx) as AnthropicEvent;
+    switch (event.type ?? sse.event) {
+      case "message_start":
+        this.id = event.message?.id ?? this.id;
+        this.usage = definedOnly(event.message?.usage);
+        return [];
+      case "content_block_start":
+        return this.blockStart(event.index ?? this.blocks.size, event.content_block ?? {});
+      case "content_block_delta":
+        return this.blockDelta(this.blocks.get(event.index ?? -1), event.delta ?? {});
+      case "message_delta":
+        if (event.delta?.stop_reason !== undefined) this.stopReason = event.delta.stop_reason;
+        this.usage = { ...this.usage, ...definedOnly(event.usage) };
+        return [];
+      case "message_stop":
+        this.stopped = true;
+        return [];
+      default:
+        // ping, content_block_stop, and event types added later.
+        return [];
+    }
+  }
+
+  finish(): Extract<ChatStreamEvent, { type: "end" }> {
+    if (!this.stopped) throw streamCutShort(this.ctx);
+    return { type: "end", id: this.id, finishReason: fromAnthropicStopReason(this.stopReason, this.tools > 0), usage: fromAnthropicUsage(this.usage) };
+  }
+
+  private blockStart(index: number, block: AnthropicBlock): ChatStreamEvent[] {
+    if (block.type === "text") {
+      this.blocks.set(index, { kind: "text" });
+      return block.text ? [text(block.text)] : [];
+    }
+    if (block.type === "tool_use" && this.jsonMode && block.name === JSON_TOOL_NAME) {
+      this.blocks.set(index, { kind: "json" });
+      return [];
+    }
+    if (block.type === "tool_use") {
+      const position = this.tools++;
+      this.blocks.set(index, { kind: "tool", position });
+      return [toolFragment(position, block.id ?? "", block.name ?? "", startingInput(block.input))];
+    }
+    this.blocks.set(index, { kind: "ignored" });
+    return [];
+  }
+
+  private blockDelta(role: BlockRole | undefined, delta: NonNullable<AnthropicEvent["delta"]>): ChatStreamEvent[] {
+    if (delta.type === "text_delta" && role?.kind === "text" && delta.text) return [text(delta.text)];
+    if (delta.type !== "input_json_delta" || !delta.partial_json) return [];
+    // JSON mode streams the forced tool's input as the answer text.
+    if (role?.kind === "json") return [text(delta.partial_json)];
+    if (role?.kind === "tool") return [toolFragment(role.position, "", "", delta.partial_json)];
+    return [];
+  }
+}
+
+function text(content: string): ChatStreamEvent {
+  return { type: "delta", content, toolCalls: [] };
+}
+
+function toolFragment(index: number, id: string, name: string, argumentsFragment: string): ChatStreamEvent {
+  return { type: "delta", content: "", toolCalls: [create(ToolCallDeltaSchema, { index, id, name, argumentsFragment })] };
+}
+
+/** tool_use blocks start with `input: {}` and stream the real input as deltas; anything else is the whole input. */
+function startingInput(input: unknown): string {
+  return input && typeof input === "object" && Object.keys(input).length > 0 ? JSON.stringify(input) : "";
+}
+
+function definedOnly(usage: AnthropicUsage | undefined): AnthropicUsage {
+  return Object.fromEntries(Object.entries(usage ?? {}).filter(([, value]) => typeof value === "number")) as AnthropicUsage;
+}

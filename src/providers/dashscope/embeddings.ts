@@ -1,0 +1,27 @@
+// DashScope's text-embedding service: texts inside `input`, the vector size inside `parameters`.
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { UsageSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ErrorContext } from "../codec.js";
+import { badResponse } from "../codec-errors.js";
+import type { EmbedParams, EmbedResult } from "../provider.js";
+
+interface DashScopeEmbeddings {
+  output?: { embeddings?: { text_index?: number; embedding?: number[] }[] };
+  usage?: { total_tokens?: number };
+}
+
+export function toDashScopeEmbeddingBody(params: EmbedParams, model: string): JsonObject {
+  const body: JsonObject = { model, input: { texts: params.inputs } };
+  if (params.dimensions !== undefined) body.parameters = { dimension: params.dimensions };
+  return body;
+}
+
+/** The vectors in the order of the texts (`text_index`), one per text, and the tokens read. */
+export function fromDashScopeEmbeddings(body: unknown, params: EmbedParams, ctx: ErrorContext): EmbedResult {
+  const answer = body as DashScopeEmbeddings | null;
+  const vectors: number[][] = [];
+  for (const [position, item] of (answer?.output?.embeddings ?? []).entries()) vectors[item.text_index ?? position] = item.embedding ?? [];
+  if (vectors.length !== params.inputs.length) throw badResponse(ctx, "answered with the wrong number of embeddings");
+  const tokens = answer?.usage?.total_tokens ?? 0;
+  return { vectors, usage: create(UsageSchema, { promptTokens: tokens, totalTokens: tokens }) };
+}

@@ -1,0 +1,51 @@
+import { create } from "@bufbuild/protobuf";
+import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
+import { eventObject, streamCutShort } from "../codec-errors.js";
+import type { ChatStreamEvent } from "../provider.js";
+import { fromGoogleError, noCandidate } from "./errors.js";
+import { fromGeminiFinishReason, fromGeminiParts, fromGeminiUsage, type GeminiResponse, type GeminiUsage } from "./wire.js";
+
+/**
+ * Reads a streamGenerateContent?alt=sse stream: each event a whole
+ * GenerateContentResponse with the next parts, usage a running total, and no
+ * end marker: the chunk with a finishReason is the last, and a stream that
+ * closes before one was cut short.
+ */
+export class GeminiStreamDecoder implements StreamDecoder {
+  /** Gemini closes the stream after its last chunk: the decoder reads until then. */
+  readonly done = false;
+  private id = "";
+  private tools = 0;
+  private reason: string | undefined;
+  // Usage comes on many chunks, each a running total: the last one counts.
+  private usage: GeminiUsage | undefined;
+
+  constructor(private readonly ctx: ErrorContext) {}
+
+  next(event: StreamEvent): ChatStreamEvent[] {
+    if (event.data === "") return [];
+    const chunk = eventObject(event.data, this.ctx) as GeminiResponse;
+    if (chunk.error) throw fromGoogleError(this.ctx, chunk.error.code ?? 500, chunk.error);
+    if (chunk.responseId) this.id = chunk.responseId;
+    if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
+    const candidate = chunk.candidates?.[0];
+    if (!candidate) {
+      // A blocked prompt comes as a chunk with feedback and no candidate.
+      if (chunk.promptFeedback?.blockReason) throw noCandidate(chunk.promptFeedback, this.ctx);
+      return [];
+    }
+    const first = this.tools;
+    const { text, toolCalls } = fromGeminiParts(candidate.content?.parts, first);
+    this.tools += toolCalls.length;
+    if (candidate.finishReason) this.reason = candidate.finishReason;
+    if (text === "" && toolCalls.length === 0) return [];
+    const fragments = toolCalls.map((call, position) => create(ToolCallDeltaSchema, { index: first + position, id: call.id, name: call.name, argumentsFragment: call.arguments }));
+    return [{ type: "delta", content: text, toolCalls: fragments }];
+  }
+
+  finish(): Extract<ChatStreamEvent, { type: "end" }> {
+    if (this.reason === undefined) throw streamCutShort(this.ctx);
+    return { type: "end", id: this.id, finishReason: fromGeminiFinishReason(this.reason, this.tools > 0), usage: fromGeminiUsage(this.usage) };
+  }
+}

@@ -1,0 +1,32 @@
+// The wenxinworkshop embeddings endpoints: a list of texts in, OpenAI-shaped vectors out.
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { UsageSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ErrorContext } from "../codec.js";
+import { badResponse } from "../codec-errors.js";
+import type { EmbedParams, EmbedResult } from "../provider.js";
+import { UpstreamError } from "../upstream-error.js";
+
+interface QianfanEmbeddings {
+  data?: { index?: number; embedding?: number[] }[];
+  usage?: { prompt_tokens?: number; total_tokens?: number };
+}
+
+/** The request body; v1 embedding models have one vector size, so asking for another is refused here. */
+export function toQianfanEmbeddingBody(params: EmbedParams, model: string, provider: string): JsonObject {
+  if (params.dimensions !== undefined) {
+    throw new UpstreamError({ kind: "bad_request", provider, message: `provider "${provider}": model "${model}" cannot shorten its vectors; leave dimensions unset` });
+  }
+  const body: JsonObject = { input: params.inputs };
+  if (params.user) body.user_id = params.user;
+  return body;
+}
+
+/** The vectors in the order of the texts (`index`), one per text, and the tokens read. */
+export function fromQianfanEmbeddings(body: unknown, params: EmbedParams, ctx: ErrorContext): EmbedResult {
+  const answer = body as QianfanEmbeddings | null;
+  const vectors: number[][] = [];
+  for (const [position, item] of (answer?.data ?? []).entries()) vectors[item.index ?? position] = item.embedding ?? [];
+  if (vectors.length !== params.inputs.length) throw badResponse(ctx, "answered with the wrong number of embeddings");
+  const prompt = answer?.usage?.prompt_tokens ?? 0;
+  return { vectors, usage: create(UsageSchema, { promptTokens: prompt, totalTokens: answer?.usage?.total_tokens ?? prompt }) };
+}

@@ -1,0 +1,56 @@
+import { create } from "@bufbuild/protobuf";
+import { ToolCallDeltaSchema, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
+import { eventObject, streamCutShort } from "../codec-errors.js";
+import { fromOpenAIUsage } from "../openai/usage.js";
+import type { ChatStreamEvent } from "../provider.js";
+import { hasErrorCode, qianfanError } from "./errors.js";
+import { fromQianfanFinishReason, madeUpToolCallId, type QianfanChatAnswer, type QianfanFunctionCall } from "./wire.js";
+
+/**
+ * Reads a wenxinworkshop stream: plain `data:` events of the answer's fields
+ * with `result` as the increment, usage on every chunk (the last counts), an
+ * `error_code` event for a failure, and `is_end` on the last chunk (there is
+ * no other end marker).
+ */
+export class QianfanStreamDecoder implements StreamDecoder {
+  private id = "";
+  private reason: string | undefined;
+  private usage: Usage | undefined;
+  private functionCall: QianfanFunctionCall | undefined;
+  private ended = false;
+
+  constructor(private readonly ctx: ErrorContext) {}
+
+  get done(): boolean {
+    return this.ended;
+  }
+
+  next(event: StreamEvent): ChatStreamEvent[] {
+    if (event.data === "") return [];
+    const chunk = eventObject(event.data, this.ctx);
+    if (hasErrorCode(chunk)) throw qianfanError(this.ctx, chunk, 200);
+    const answer = chunk as QianfanChatAnswer;
+    if (answer.id) this.id = answer.id;
+    if (answer.usage) this.usage = fromOpenAIUsage(answer.usage);
+    if (answer.finish_reason) this.reason = answer.finish_reason;
+    // Kept until the end: a function call is only usable whole.
+    if (answer.function_call?.name) this.functionCall = answer.function_call;
+    const events: ChatStreamEvent[] = [];
+    if (answer.result) events.push({ type: "delta", content: answer.result, toolCalls: [] });
+    if (answer.is_end) {
+      this.ended = true;
+      if (this.functionCall) events.push({ type: "delta", content: "", toolCalls: [this.toolCall(this.functionCall)] });
+    }
+    return events;
+  }
+
+  finish(): Extract<ChatStreamEvent, { type: "end" }> {
+    if (!this.ended) throw streamCutShort(this.ctx);
+    return { type: "end", id: this.id, finishReason: fromQianfanFinishReason(this.reason, this.functionCall !== undefined), usage: this.usage };
+  }
+
+  private toolCall(call: QianfanFunctionCall) {
+    return create(ToolCallDeltaSchema, { index: 0, id: madeUpToolCallId(), name: call.name ?? "", argumentsFragment: call.arguments ?? "" });
+  }
+}

@@ -1,13 +1,9 @@
-import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { BadRequestSchema, BadRequest_FieldViolationSchema, type BadRequest_FieldViolation } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { INT32_MAX } from "../common/contract.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
+import { FieldViolations } from "./aip/field-violations.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** The contract's integers are int32. */
-export const INT32_MAX = 2_147_483_647;
 
 /**
  * Vendor fields that set how long an answer may be. They must come through
@@ -16,35 +12,18 @@ export const INT32_MAX = 2_147_483_647;
  */
 const OUTPUT_LENGTH_OPTIONS = ["max_tokens", "max_completion_tokens", "max_output_tokens", "maxOutputTokens", "max_new_tokens"];
 
-/** Collects every problem with a request, so one round trip shows them all. */
-export class Violations {
-  private readonly list: BadRequest_FieldViolation[] = [];
+/** A number in [min, max], when given. */
+function checkRange(v: FieldViolations, field: string, value: number | undefined, min: number, max: number): void {
+  if (value !== undefined && !(value >= min && value <= max)) v.add(field, `must be between ${min} and ${max}, got ${value}`);
+}
 
-  add(field: string, description: string): void {
-    this.list.push(create(BadRequest_FieldViolationSchema, { field, description }));
-  }
-
-  range(field: string, value: number | undefined, min: number, max: number): void {
-    if (value !== undefined && !(value >= min && value <= max)) this.add(field, `must be between ${min} and ${max}, got ${value}`);
-  }
-
-  /** A whole number in [min, max]; every surface checks its counts this way, so 1e30 or 3.5 never reaches a counter. */
-  integer(field: string, value: number | undefined, min: number, max: number): void {
-    if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) this.add(field, `must be a whole number from ${min} to ${max}, got ${value}`);
-  }
-
-  /** Throws InvalidArgument with a `google.rpc.BadRequest` detail naming each field. */
-  throwIfAny(): void {
-    if (this.list.length === 0) return;
-    const summary = this.list.map((v) => `${v.field}: ${v.description}`).join("; ");
-    throw new ConnectError(summary, Code.InvalidArgument, undefined, [
-      { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: this.list }) },
-    ]);
-  }
+/** A whole number in [min, max], when given; every surface checks its counts this way, so 1e30 or 3.5 never reaches a counter. */
+function checkInteger(v: FieldViolations, field: string, value: number | undefined, min: number, max: number): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) v.add(field, `must be a whole number from ${min} to ${max}, got ${value}`);
 }
 
 export function validateChat(params: ChatParams): void {
-  const v = new Violations();
+  const v = new FieldViolations();
   if (!params.model) v.add("model", "is required (see ListModels)");
   if (params.messages.length === 0) v.add("messages", "at least one message is required");
   params.messages.forEach((message, i) => {
@@ -61,11 +40,11 @@ export function validateChat(params: ChatParams): void {
       }
     });
   });
-  v.range("temperature", params.temperature, 0, 2);
-  v.range("top_p", params.topP, 0, 1);
-  v.range("presence_penalty", params.presencePenalty, -2, 2);
-  v.range("frequency_penalty", params.frequencyPenalty, -2, 2);
-  v.integer("max_tokens", params.maxTokens, 1, INT32_MAX);
+  checkRange(v, "temperature", params.temperature, 0, 2);
+  checkRange(v, "top_p", params.topP, 0, 1);
+  checkRange(v, "presence_penalty", params.presencePenalty, -2, 2);
+  checkRange(v, "frequency_penalty", params.frequencyPenalty, -2, 2);
+  checkInteger(v, "max_tokens", params.maxTokens, 1, INT32_MAX);
   if (params.stop.length > 4) v.add("stop", "at most 4 stop sequences");
   const names = new Set<string>();
   params.tools.forEach((tool, i) => {
@@ -97,12 +76,12 @@ export function validateChat(params: ChatParams): void {
 }
 
 export function validateEmbed(params: EmbedParams): void {
-  const v = new Violations();
+  const v = new FieldViolations();
   if (!params.model) v.add("model", "is required");
   if (params.inputs.length === 0) v.add("inputs", "at least one input is required");
   params.inputs.forEach((input, i) => {
     if (input === "") v.add(`inputs[${i}]`, "must not be empty");
   });
-  v.integer("dimensions", params.dimensions, 1, INT32_MAX);
+  checkInteger(v, "dimensions", params.dimensions, 1, INT32_MAX);
   v.throwIfAny();
 }

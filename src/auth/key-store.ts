@@ -2,7 +2,8 @@ import type { BudgetPeriodName, ExhaustedActionName } from "../config/usage-conf
 import { bool, num, type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue } from "../store/sql.js";
 import type { KeyRecord } from "./key-policy.js";
 
-export type KeyState = "active" | "expired" | "revoked";
+/** A gateway key's state, by name (the API's enum is GatewayKeyState, as BudgetPeriodName is to BudgetPeriod). */
+export type GatewayKeyStateName = "active" | "expired" | "revoked";
 
 export interface KeyListQuery {
   limit: number;
@@ -10,7 +11,7 @@ export interface KeyListQuery {
   after?: { createMs: number; id: string };
   team?: string;
   admin?: boolean;
-  state?: KeyState;
+  state?: GatewayKeyStateName;
   now: number;
 }
 
@@ -185,7 +186,7 @@ function fromRow(row: SqlRow): KeyRecord {
   };
 }
 
-export function keyState(record: KeyRecord, now = Date.now()): KeyState {
+export function keyState(record: KeyRecord, now = Date.now()): GatewayKeyStateName {
   if (record.revokeMs !== undefined) return "revoked";
   if (record.expireMs !== undefined && record.expireMs <= now) return "expired";
   return "active";

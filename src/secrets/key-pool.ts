@@ -19,7 +19,7 @@ export type AttemptOutcome = { ok: true } | { ok: false; error: UpstreamError };
  * - draining: replaced by a promoted canary, finishing the attempts under way;
  * - retired: out of the pool for good (replaced, rolled back, superseded).
  */
-export type KeyState = "active" | "standby" | "cooling_down" | "disabled" | "draining" | "retired";
+export type CredentialStateName = "active" | "standby" | "cooling_down" | "disabled" | "draining" | "retired";
 
 /** Why a key changed state: the `cause` label of the transitions metric. */
 export type TransitionCause =
@@ -99,7 +99,7 @@ export class KeyPoolError extends Error {
 export interface KeyView {
   id: string;
   fingerprint: string;
-  state: KeyState;
+  state: CredentialStateName;
   reason: string;
   since: number;
   /** When a timed state ends: a cool-down, the next probe, the end of draining. */
@@ -128,7 +128,7 @@ interface CanaryRun extends CanaryTally {
 interface PoolKey {
   credential: Credential;
   weight: number;
-  state: KeyState;
+  state: CredentialStateName;
   reason: string;
   since: number;
   source: string | undefined;
@@ -414,7 +414,7 @@ export class KeyPool {
 
   /** The key that fills `slot` now (active first), for a new version of it to replace. */
   holderOf(slot: string): KeyView | undefined {
-    const order: KeyState[] = ["active", "cooling_down", "disabled", "standby"];
+    const order: CredentialStateName[] = ["active", "cooling_down", "disabled", "standby"];
     const holders = [...this.keys.values()].filter((key) => key.slot === slot && order.includes(key.state));
     holders.sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
     return holders[0] && this.view(holders[0]);
@@ -548,7 +548,7 @@ export class KeyPool {
     return key;
   }
 
-  private newKey(entry: PoolEntry, state: KeyState, reason: string): PoolKey {
+  private newKey(entry: PoolEntry, state: CredentialStateName, reason: string): PoolKey {
     const now = this.now();
     return {
       credential: entry.credential,
@@ -571,7 +571,7 @@ export class KeyPool {
     };
   }
 
-  private transition(key: PoolKey, to: KeyState, cause: TransitionCause, reason: string, from: KeyState | "none" = key.state): void {
+  private transition(key: PoolKey, to: CredentialStateName, cause: TransitionCause, reason: string, from: CredentialStateName | "none" = key.state): void {
     key.state = to;
     key.reason = reason;
     key.since = this.now();

@@ -1,7 +1,3 @@
-import type { ServiceImpl } from "@connectrpc/connect";
-import type { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
-import { createKeyAdmin } from "../api/admin/key-admin.js";
-import { createUsageAdmin } from "../api/admin/usage-admin.js";
 import type { KeyHasher } from "../auth/gateway-key.js";
 import { KeyStore } from "../auth/key-store.js";
 import { StoredKeyDirectory } from "../auth/stored-key-directory.js";
@@ -41,8 +37,16 @@ export interface UsageSystem {
   hooks: CallHooks;
   /** Stored gateway keys, for the authenticator. */
   keys: StoredKeyDirectory;
-  /** AdminService parts: keys and usage reports. */
-  admin: Partial<ServiceImpl<typeof AdminService>>[];
+  /** Stored gateway keys, for the AdminService. */
+  keyStore: KeyStore;
+  /** Tells every instance (this one included) that a key changed, so caches drop it. */
+  keyChanged(keyId: string): Promise<void>;
+  /** What each key spent in its budget period. */
+  spend: SpendCounter;
+  /** The ledger's rows, which usage reports sum. */
+  ledgerStore: LedgerStore;
+  /** The accounting currency of prices, budgets and reports. */
+  currency: string;
   ledger: UsageLedger;
   /** The Redis link when REDIS_URL is set, for other fleet-wide news. */
   redis: RedisLink | undefined;
@@ -112,7 +116,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   await ledger.recover();
   const hooks = new UsageHooks({ router: deps.router, limiter, spend, prices, ledger, metrics, logger });
 
-  const changed = async (keyId: string): Promise<void> => {
+  const keyChanged = async (keyId: string): Promise<void> => {
     keys.evict(keyId);
     // Other instances hear it now through Redis, or within a poll interval from the store.
     await redis?.publish(REVOCATIONS, keyId).catch((err: Error) => logger.warn({ error: err.message }, "could not announce a key change on Redis"));
@@ -123,18 +127,11 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     keys,
     ledger,
     redis,
-    admin: [
-      createKeyAdmin({
-        store: keyStore,
-        hasher: deps.hasher,
-        spend,
-        changed,
-        defaults: config.keyDefaults,
-        budgets: config.budgets,
-        currency: prices.currency,
-      }),
-      createUsageAdmin({ ledger: ledgerStore, currency: prices.currency, flush: () => ledger.flush() }),
-    ],
+    keyStore,
+    keyChanged,
+    spend,
+    ledgerStore,
+    currency: prices.currency,
     async close() {
       await ledger.close();
       keys.close();

@@ -1,11 +1,21 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { createKeyAdmin, type KeyAdminDeps } from "./key-admin.js";
+import { createProviderAdmin, type ProviderAdminDeps } from "./provider-admin.js";
+import { createUsageAdmin, type UsageAdminDeps } from "./usage-admin.js";
+
+export interface AdminServiceDeps {
+  keys: KeyAdminDeps;
+  providers: ProviderAdminDeps;
+  usage: UsageAdminDeps;
+}
 
 /**
- * The AdminService, assembled from its parts (gateway keys, provider
- * credentials, usage). Methods a part does not implement answer
- * Unimplemented. The admin scope is enforced by the auth interceptor.
+ * The AdminService, from its parts: gateway keys, provider credentials, usage
+ * reports. Typed as the whole service, so an RPC no part implements fails the
+ * build instead of answering Unimplemented. The admin scope is enforced by the
+ * auth interceptor.
  */
-export function createAdminService(...parts: Partial<ServiceImpl<typeof AdminService>>[]): Partial<ServiceImpl<typeof AdminService>> {
-  return Object.assign({}, ...parts);
+export function createAdminService(deps: AdminServiceDeps): ServiceImpl<typeof AdminService> {
+  return { ...createKeyAdmin(deps.keys), ...createProviderAdmin(deps.providers), ...createUsageAdmin(deps.usage) };
 }

@@ -1,0 +1,268 @@
+import { create } from "@bufbuild/protobuf";
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import type { Money } from "../../../gen/ts/google/type/money_pb.js";
+import {
+  BudgetSchema,
+  GatewayKeySchema,
+  type Budget,
+  type CreateKeyRequest,
+  type GatewayKey,
+  type ListKeysRequest,
+  type UpdateKeyRequest,
+} from "../../../gen/ts/switchboard/v1/admin_keys_pb.js";
+import type { EconomyMapping, KeyBudget, KeyRecord } from "../../auth/key-policy.js";
+import type { KeyListQuery } from "../../auth/key-store.js";
+import type { UsageConfig } from "../../config/usage-config.js";
+import { MAX_BUDGET_NANOS } from "../../usage/budgets.js";
+import { fromMoneyParts, NANOS_PER_UNIT } from "../../usage/pricing.js";
+import { readUpdateMask } from "../aip/field-mask.js";
+import type { FieldViolations } from "../aip/field-violations.js";
+import { parseFilter } from "../aip/filter.js";
+import { createPageTokenCodec, readPageSize } from "../aip/pagination.js";
+import { actionName, periodName, stateName } from "./key-messages.js";
+import { isKeyId } from "./resource-names.js";
+
+/** What a key gets when a request leaves a setting out, and what budgets are counted in. */
+export interface KeySettingRules {
+  defaults: UsageConfig["keyDefaults"];
+  budgets: UsageConfig["budgets"];
+  /** The accounting currency budgets are in. */
+  currency: string;
+}
+
+const TOP_LEVEL = [
+  "display_name",
+  "team",
+  "allowed_models",
+  "admin",
+  "requests_per_minute",
+  "tokens_per_minute",
+  "budget",
+  "economy_models",
+  "expire_time",
+] as const;
+const BUDGET_PARTS = ["budget.limit", "budget.period", "budget.soft_threshold", "budget.when_exhausted"] as const;
+type KeyPath = (typeof TOP_LEVEL)[number] | (typeof BUDGET_PARTS)[number];
+
+/** The paths UpdateKey's mask may name (AIP-134). */
+const UPDATABLE = { paths: [...TOP_LEVEL, ...BUDGET_PARTS], all: TOP_LEVEL, aliases: { ttl: "expire_time", expiration: "expire_time" } } as const;
+
+/** Keys are listed oldest first: a page ends at a creation time and, among keys made in the same millisecond, an id. */
+type KeyPosition = [createMs: number, id: string];
+const KEY_PAGES = createPageTokenCodec("ListKeys", (value): value is KeyPosition => Array.isArray(value) && typeof value[0] === "number" && typeof value[1] === "string");
+const PAGE_SIZES = { default: 50, max: 1000 };
+
+const FILTER_FIELDS = ["team", "admin", "state"] as const;
+const FILTER_USAGE = 'team = "…", admin = true|false or state = ACTIVE|EXPIRED|REVOKED';
+
+/** CreateKey's key as a record to store, its digest and hint not yet set. */
+export function readNewKey(req: CreateKeyRequest, keyId: string, rules: KeySettingRules, v: FieldViolations, now: number): KeyRecord {
+  const input = req.key ?? create(GatewayKeySchema);
+  if (!isKeyId(keyId)) v.add("key_id", "must be 3-63 lower-case letters, digits and hyphens, starting with a letter");
+  if (keyId === "master") v.add("key_id", '"master" is the bootstrap key\'s id');
+  if (!input.displayName.trim()) v.add("key.display_name", "is required");
+  return {
+    id: keyId,
+    digest: "",
+    keyHint: "",
+    displayName: input.displayName.trim(),
+    team: input.team.trim(),
+    admin: input.admin,
+    allowedModels: checkModels(v, input.allowedModels),
+    requestsPerMinute: checkLimit(v, "key.requests_per_minute", input.requestsPerMinute, rules.defaults.requestsPerMinute),
+    tokensPerMinute: checkLimit(v, "key.tokens_per_minute", input.tokensPerMinute, rules.defaults.tokensPerMinute),
+    budget: input.budget ? checkBudget(v, "key.budget", input.budget, rules) : defaultBudget(rules),
+    economyModels: input.economyModels.length > 0 ? checkEconomy(v, input.economyModels) : rules.defaults.economyModels,
+    expireMs: checkExpiration(v, input, now),
+    createMs: now,
+    updateMs: now,
+  };
+}
+
+/** `record` with UpdateKey's changes: the paths of its mask, or without one the fields it sets. */
+export function readKeyUpdate(req: UpdateKeyRequest, record: KeyRecord, rules: KeySettingRules, v: FieldViolations, now: number): KeyRecord {
+  const input = req.key ?? create(GatewayKeySchema);
+  const next: KeyRecord = { ...record, updateMs: now };
+  for (const path of readUpdateMask(req.updateMask, impliedPaths(input), UPDATABLE, v)) apply(v, path, input, next, rules, now);
+  return next;
+}
+
+/** ListKeys' page and filter, as the store takes them. */
+export function readKeyListing(req: ListKeysRequest, v: FieldViolations): { size: number; after: KeyListQuery["after"]; filter: Pick<KeyListQuery, "team" | "admin" | "state"> } {
+  const size = readPageSize(req.pageSize, PAGE_SIZES, v);
+  const position = KEY_PAGES.decode(req.pageToken, v);
+  const filter = readKeyFilter(req.filter, v);
+  return { size, after: position && { createMs: position[0], id: position[1] }, filter };
+}
+
+/** The next_page_token after a page that ends with `last`. */
+export function nextKeyPageToken(last: KeyRecord): string {
+  return KEY_PAGES.encode([last.createMs, last.id]);
+}
+
+function readKeyFilter(filter: string, v: FieldViolations): Pick<KeyListQuery, "team" | "admin" | "state"> {
+  const result: Pick<KeyListQuery, "team" | "admin" | "state"> = {};
+  for (const { field, value } of parseFilter(filter, FILTER_FIELDS, FILTER_USAGE, v)) {
+    if (field === "team") result.team = value;
+    else if (field === "admin") {
+      if (value !== "true" && value !== "false") v.add("filter", "admin must be true or false");
+      result.admin = value === "true";
+    } else {
+      result.state = stateName(value);
+      if (!result.state) v.add("filter", "state must be ACTIVE, EXPIRED or REVOKED");
+    }
+  }
+  return result;
+}
+
+function apply(v: FieldViolations, path: KeyPath, input: GatewayKey, next: KeyRecord, rules: KeySettingRules, now: number): void {
+  switch (path) {
+    case "display_name":
+      if (!input.displayName.trim()) v.add("key.display_name", "is required");
+      next.displayName = input.displayName.trim();
+      return;
+    case "team":
+      next.team = input.team.trim();
+      return;
+    case "allowed_models":
+      next.allowedModels = checkModels(v, input.allowedModels);
+      return;
+    case "admin":
+      next.admin = input.admin;
+      return;
+    case "requests_per_minute":
+      next.requestsPerMinute = checkLimit(v, "key.requests_per_minute", input.requestsPerMinute, 0);
+      return;
+    case "tokens_per_minute":
+      next.tokensPerMinute = checkLimit(v, "key.tokens_per_minute", input.tokensPerMinute, 0);
+      return;
+    case "budget":
+      next.budget = input.budget ? checkBudget(v, "key.budget", input.budget, rules) : undefined;
+      return;
+    case "economy_models":
+      next.economyModels = checkEconomy(v, input.economyModels);
+      return;
+    case "expire_time":
+      next.expireMs = checkExpiration(v, input, now);
+      return;
+    default:
+      next.budget = mergeBudget(v, path, input.budget, next.budget, rules);
+  }
+}
+
+/** AIP-134: without a mask, the fields the request sets. */
+function impliedPaths(input: GatewayKey): KeyPath[] {
+  const paths: KeyPath[] = [];
+  if (input.displayName) paths.push("display_name");
+  if (input.team) paths.push("team");
+  if (input.allowedModels.length > 0) paths.push("allowed_models");
+  if (input.admin) paths.push("admin");
+  if (input.requestsPerMinute !== undefined) paths.push("requests_per_minute");
+  if (input.tokensPerMinute !== undefined) paths.push("tokens_per_minute");
+  if (input.budget) paths.push("budget");
+  if (input.economyModels.length > 0) paths.push("economy_models");
+  if (input.expiration.case) paths.push("expire_time");
+  return paths;
+}
+
+function defaultBudget(rules: KeySettingRules): KeyBudget | undefined {
+  if (rules.defaults.budget === undefined) return undefined;
+  return {
+    limitNanos: Math.round(rules.defaults.budget * NANOS_PER_UNIT),
+    period: rules.budgets.period,
+    softThreshold: rules.budgets.softThreshold,
+    whenExhausted: rules.budgets.whenExhausted,
+  };
+}
+
+function mergeBudget(
+  v: FieldViolations,
+  path: (typeof BUDGET_PARTS)[number],
+  input: Budget | undefined,
+  current: KeyBudget | undefined,
+  rules: KeySettingRules,
+): KeyBudget | undefined {
+  if (!current && path !== "budget.limit") {
+    v.add("update_mask", `${path}: the key has no budget; set budget.limit (or budget) first`);
+    return current;
+  }
+  const base: KeyBudget = current ?? { limitNanos: 0, period: rules.budgets.period, softThreshold: rules.budgets.softThreshold, whenExhausted: rules.budgets.whenExhausted };
+  const given = input ?? create(BudgetSchema);
+  switch (path) {
+    case "budget.limit":
+      return { ...base, limitNanos: checkMoney(v, "key.budget.limit", given.limit, rules.currency) };
+    case "budget.period":
+      return { ...base, period: periodName(given.period) ?? rules.budgets.period };
+    case "budget.soft_threshold":
+      return { ...base, softThreshold: checkThreshold(v, "key.budget.soft_threshold", given.softThreshold) ?? rules.budgets.softThreshold };
+    case "budget.when_exhausted":
+      return { ...base, whenExhausted: actionName(given.whenExhausted) ?? rules.budgets.whenExhausted };
+  }
+}
+
+function checkModels(v: FieldViolations, models: string[]): string[] {
+  const trimmed = models.map((model) => model.trim());
+  trimmed.forEach((model, i) => {
+    if (!model) v.add(`key.allowed_models[${i}]`, "must not be empty");
+  });
+  return trimmed;
+}
+
+function checkLimit(v: FieldViolations, field: string, value: number | bigint | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) v.add(field, "must be 0 (unlimited) or a positive whole number");
+  return n;
+}
+
+function checkBudget(v: FieldViolations, field: string, budget: Budget, rules: KeySettingRules): KeyBudget {
+  return {
+    limitNanos: checkMoney(v, `${field}.limit`, budget.limit, rules.currency),
+    period: periodName(budget.period) ?? rules.budgets.period,
+    softThreshold: checkThreshold(v, `${field}.soft_threshold`, budget.softThreshold) ?? rules.budgets.softThreshold,
+    whenExhausted: actionName(budget.whenExhausted) ?? rules.budgets.whenExhausted,
+  };
+}
+
+function checkMoney(v: FieldViolations, field: string, amount: Money | undefined, currency: string): number {
+  if (!amount) {
+    v.add(field, `is required (an amount in ${currency})`);
+    return 0;
+  }
+  if (amount.currencyCode && amount.currencyCode !== currency) v.add(`${field}.currency_code`, `budgets are in the accounting currency ${currency}`);
+  const nanos = fromMoneyParts(amount.units, amount.nanos);
+  if (!(nanos > 0)) v.add(field, "must be more than zero");
+  if (!Number.isSafeInteger(nanos) || nanos > MAX_BUDGET_NANOS) v.add(field, `is too large (at most ${MAX_BUDGET_NANOS / NANOS_PER_UNIT} ${currency} per period)`);
+  return nanos;
+}
+
+function checkThreshold(v: FieldViolations, field: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!(value > 0 && value <= 1)) v.add(field, "must be more than 0 and at most 1 (0.9 = 90% of the limit)");
+  return value;
+}
+
+function checkEconomy(v: FieldViolations, mappings: { model: string; economyModel: string }[]): EconomyMapping[] {
+  return mappings.map((mapping, i) => {
+    if (!mapping.model.trim()) v.add(`key.economy_models[${i}].model`, "is required");
+    if (!mapping.economyModel.trim()) v.add(`key.economy_models[${i}].economy_model`, "is required");
+    return { model: mapping.model.trim(), economyModel: mapping.economyModel.trim() };
+  });
+}
+
+function checkExpiration(v: FieldViolations, input: GatewayKey, now: number): number | undefined {
+  switch (input.expiration.case) {
+    case "expireTime": {
+      const at = timestampMs(input.expiration.value);
+      if (at <= now) v.add("key.expire_time", "must be in the future");
+      return at;
+    }
+    case "ttl": {
+      const ms = durationMs(input.expiration.value);
+      if (ms <= 0) v.add("key.ttl", "must be positive");
+      return now + ms;
+    }
+    default:
+      return undefined;
+  }
+}

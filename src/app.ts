@@ -3,8 +3,9 @@ import type { AddressInfo } from "node:net";
 import { Code } from "@connectrpc/connect";
 import type { DestinationStream } from "pino";
 import { createAdminService } from "./api/admin/admin-service.js";
-import { createProviderAdmin } from "./api/admin/provider-admin.js";
-import { Authenticator, createAuthInterceptor } from "./auth/auth-interceptor.js";
+import { createAuthInterceptor } from "./api/envelope/auth-interceptor.js";
+import { createRestEnvelope } from "./api/envelope/rest-envelope.js";
+import { Authenticator } from "./auth/authenticator.js";
 import { bootstrapAuth } from "./auth/bootstrap.js";
 import { ChainedKeyDirectory, MasterKeyDirectory } from "./auth/key-directory.js";
 import type { GatewayConfig } from "./config/config.js";
@@ -16,18 +17,18 @@ import { ProviderHealth } from "./gateway/provider-health.js";
 import { Router } from "./gateway/router.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { GatewayMetrics } from "./observability/metrics.js";
-import { createRequestInterceptor } from "./observability/request-interceptor.js";
+import { createRequestInterceptor } from "./api/envelope/request-interceptor.js";
 import { createAdapter } from "./providers/registry.js";
 import { KeyVersionMemory } from "./secrets/key-version-memory.js";
 import { PoolActionBus } from "./secrets/pool-action-bus.js";
 import { ProviderPools } from "./secrets/provider-pools.js";
 import { SecretMetrics } from "./secrets/secret-metrics.js";
 import { createSecretResolver } from "./secrets/secret-sources.js";
-import { createErrorInfoInterceptor } from "./server/error-info-interceptor.js";
+import { createErrorInfoInterceptor } from "./api/envelope/error-info-interceptor.js";
 import { HealthState } from "./common/health-state.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { OnePortServer } from "./server/one-port-server.js";
-import { createRestHandler } from "./api/openai/rest-handler.js";
+import { createOpenAISurface } from "./api/openai/openai-surface.js";
 import { API_SERVICES, createRoutes } from "./server/routes.js";
 import { buildUsageConfig } from "./config/usage-config.js";
 import { openStore } from "./store/open-store.js";
@@ -121,6 +122,20 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   health.readProvidersFrom(providerHealth);
   metrics.reportProvidersWith(providerHealth);
   const authenticator = new Authenticator(auth.hasher, new ChainedKeyDirectory([new MasterKeyDirectory(auth.masterDigest), usage.keys]));
+  // Operators' API: gateway keys and usage reports on the usage system's stores, vendor credentials in the pools.
+  const admin = createAdminService({
+    keys: {
+      store: usage.keyStore,
+      hasher: auth.hasher,
+      spend: usage.spend,
+      changed: usage.keyChanged,
+      defaults: usageConfig.keyDefaults,
+      budgets: usageConfig.budgets,
+      currency: usage.currency,
+    },
+    providers: { pools, dialects: new Map(config.providers.map((p) => [p.name, p.dialect])), logger, bus: poolActions },
+    usage: { ledger: usage.ledgerStore, currency: usage.currency, flush: () => usage.ledger.flush() },
+  });
 
   // Aborted when the shutdown grace period is nearly over: calls still running end with Unavailable, not a reset.
   const stopCalls = new AbortController();
@@ -134,13 +149,16 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     logger,
     beforeGraceEnds: () => stopCalls.abort(gatewayError(Code.Unavailable, "the gateway is shutting down", "SHUTTING_DOWN")),
     handler: createHttpHandler({
-      routes: createRoutes(gateway, health, createAdminService(...usage.admin, createProviderAdmin(pools, new Map(config.providers.map((p) => [p.name, p.dialect])), logger, poolActions))),
+      routes: createRoutes(gateway, health, admin),
       interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics), createAuthInterceptor(authenticator)],
       corsOrigins: config.server.corsOrigins,
       metrics,
       health,
       shutdownSignal: stopCalls.signal,
-      rest: { prefix: "/v1/", handle: createRestHandler({ gateway, authenticator, logger, metrics, providerHealth, shutdownSignal: stopCalls.signal }) },
+      rest: {
+        prefix: "/v1/",
+        handle: createRestEnvelope([createOpenAISurface({ gateway, providerHealth })], { authenticator, logger, metrics, shutdownSignal: stopCalls.signal }),
+      },
     }),
   });
 

@@ -7,6 +7,12 @@ import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_
 /** The `domain` of every ErrorInfo the gateway raises. */
 export const ERROR_DOMAIN = "switchboard.dev";
 
+/**
+ * The reason of an oversized body: ResourceExhausted in Connect terms, but on
+ * REST surfaces a 413 and a request error, since the SDKs retry a 429.
+ */
+export const REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE";
+
 /** A ConnectError with ErrorInfo, and RetryInfo plus a `retry-after` header when `retryAfterMs` is known. */
 export function gatewayError(
   code: Code,

@@ -20,7 +20,10 @@ export interface AdmissionRequest {
 
 /** How a call ended, for limits to reconcile and the ledger to record. */
 export interface CallOutcome {
+  /** The candidate that answered. */
   served?: Candidate;
+  /** The candidate of the last attempt sent, for a call none answered. */
+  lastTried?: Candidate;
   usage?: Usage;
   attempts: Attempt[];
   error?: ConnectError;

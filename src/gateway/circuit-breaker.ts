@@ -103,15 +103,18 @@ export class CircuitBreaker {
   }
 }
 
-/** The breakers of one gateway: one per provider and one per key, made on first use. */
+/**
+ * The breakers of one gateway, one per provider, made on first use. A
+ * vendor key's own health is its key pool's to judge (cool-downs, disabled
+ * keys, keys that keep failing), not a breaker's.
+ */
 export class Breakers {
   private readonly providers = new Map<string, CircuitBreaker>();
-  private readonly keys = new Map<string, CircuitBreaker>();
 
   constructor(
     private readonly config: BreakerConfig,
     private readonly now: () => number,
-    private readonly onTransition: (scope: "provider" | "key", name: string, state: BreakerState) => void,
+    private readonly onTransition: (provider: string, state: BreakerState) => void,
   ) {}
 
   get enabled(): boolean {
@@ -119,17 +122,9 @@ export class Breakers {
   }
 
   provider(name: string): CircuitBreaker | undefined {
-    return this.get(this.providers, "provider", name);
-  }
-
-  key(credentialId: string): CircuitBreaker | undefined {
-    return this.get(this.keys, "key", credentialId);
-  }
-
-  private get(map: Map<string, CircuitBreaker>, scope: "provider" | "key", name: string): CircuitBreaker | undefined {
     if (!this.config.enabled) return undefined;
-    let breaker = map.get(name);
-    if (!breaker) map.set(name, (breaker = new CircuitBreaker(this.config, this.now, (state) => this.onTransition(scope, name, state))));
+    let breaker = this.providers.get(name);
+    if (!breaker) this.providers.set(name, (breaker = new CircuitBreaker(this.config, this.now, (state) => this.onTransition(name, state))));
     return breaker;
   }
 }

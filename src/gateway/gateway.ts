@@ -1,5 +1,4 @@
 import { create } from "@bufbuild/protobuf";
-import { ConnectError } from "@connectrpc/connect";
 import {
   ChatResponseSchema,
   ChatStreamResponseSchema,
@@ -9,21 +8,21 @@ import {
   type ChatStreamResponse,
   type EmbedResponse,
 } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { ToolCallSchema, UsageSchema, type ToolCall, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { Capability, ModelSchema, type Model } from "../../gen/ts/switchboard/v1/models_pb.js";
+import { ToolCallSchema, UsageSchema, type ToolCall } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { Model } from "../../gen/ts/switchboard/v1/models_pb.js";
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { Logger } from "../observability/logger.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
-import { isUpstreamError } from "../providers/upstream-error.js";
+import { AdmittedCall } from "./admitted-call.js";
 import type { CallContext } from "./call-context.js";
-import { OPEN_HOOKS, type Admission, type CallHooks, type CallKind } from "./call-hooks.js";
-import type { Dispatcher, ProviderRuntime } from "./dispatcher.js";
+import { OPEN_HOOKS, type CallHooks, type CallKind } from "./call-hooks.js";
+import type { Dispatcher } from "./dispatcher.js";
 import { embedInBatches } from "./embed-batches.js";
 import { toConnectError } from "./errors.js";
+import { ModelListing } from "./model-listing.js";
+import type { ProviderRuntime } from "./provider-runtime.js";
 import type { Candidate, Router } from "./router.js";
 import { boundTokens, embedTokens, estimateTokens, estimateUsage } from "./usage-estimate.js";
-
-export type { ProviderRuntime };
 
 export interface GatewayDeps {
   router: Router;
@@ -33,79 +32,77 @@ export interface GatewayDeps {
   hooks?: CallHooks;
 }
 
-const CHAT_CAPABILITIES = [Capability.CHAT, Capability.STREAMING, Capability.TOOLS];
-const MODEL_LIST_TTL_MS = 5 * 60_000;
-/** A listing some provider could not answer (no usable key, vendor down) is redone this soon, so its models come back when it does. */
-const INCOMPLETE_MODEL_LIST_TTL_MS = 10_000;
+/** A streamed answer: its messages, and the provider whose events they are (for surfaces that name it before the end). */
+export interface GatewayStream {
+  responses: AsyncGenerator<ChatStreamResponse>;
+  servingProvider(): string | undefined;
+}
 
 /**
- * The pipeline: route, admit, dispatch, settle. Transport-neutral: Connect
- * handlers and the OpenAI REST surface both call it; it answers in the
- * unified shapes and fails with ConnectError.
+ * The pipeline: route, admit, dispatch, settle. Surface-neutral: the Connect
+ * services and the REST surfaces all call it; it answers in the unified
+ * shapes and fails with ConnectError. A call's outcome flows one way: the
+ * dispatcher returns it, the gateway settles the call with it (AdmittedCall)
+ * and builds the answer from it.
  */
 export class Gateway {
-  private modelCache: { at: number; ttlMs: number; models: Promise<Model[]> } | undefined;
   private readonly hooks: CallHooks;
+  private readonly listing: ModelListing;
 
   constructor(private readonly deps: GatewayDeps) {
     this.hooks = deps.hooks ?? OPEN_HOOKS;
+    this.listing = new ModelListing(deps);
   }
 
   async chat(params: ChatParams, ctx: CallContext): Promise<ChatResponse> {
-    const admission = await this.admit("chat", params.model, { estimated: estimateTokens(params), bound: boundTokens(params) }, ctx);
-    const attempts: Attempt[] = [...admission.skipped];
-    const started = performance.now();
+    const call = await this.admit("chat", params.model, { estimated: estimateTokens(params), bound: boundTokens(params) }, ctx);
     try {
-      const { result, served } = await this.deps.dispatcher.unary(admission.candidates, ctx, attempts, (adapter, call) =>
-        adapter.chat({ ...call, params }),
-      );
-      const usage = result.usage ?? estimateUsage(params, result.message.content);
-      admission.settle({ served, usage, attempts, latencyMs: performance.now() - started });
+      const { value, outcome } = await this.deps.dispatcher.unary(call.candidates, ctx, (adapter, attempt) => adapter.chat({ ...attempt, params }));
+      const usage = value.usage ?? estimateUsage(params, value.message.content);
+      const attempts = call.succeed(outcome, usage);
       return create(ChatResponseSchema, {
-        id: result.id,
-        message: result.message,
-        finishReason: result.finishReason,
+        id: value.id,
+        message: value.message,
+        finishReason: value.finishReason,
         usage,
-        ...provenance(served, attempts, params.model, ctx),
-        downgraded: admission.downgraded,
+        ...provenance(outcome.served!, attempts, params.model, ctx),
+        downgraded: call.admission.downgraded,
       });
     } catch (err) {
-      throw this.fail(err, admission, attempts, started, ctx);
+      throw call.fail(err);
     }
   }
 
-  async *chatStream(params: ChatParams, ctx: CallContext): AsyncGenerator<ChatStreamResponse> {
-    const admission = await this.admit("chat_stream", params.model, { estimated: estimateTokens(params), bound: boundTokens(params) }, ctx);
-    const attempts: Attempt[] = [...admission.skipped];
-    const started = performance.now();
+  async chatStream(params: ChatParams, ctx: CallContext): Promise<GatewayStream> {
+    const call = await this.admit("chat_stream", params.model, { estimated: estimateTokens(params), bound: boundTokens(params) }, ctx);
+    const dispatched = this.deps.dispatcher.stream(call.candidates, ctx, (adapter, attempt) => adapter.chatStream({ ...attempt, params }));
+    return { responses: this.streamResponses(params, ctx, call, dispatched), servingProvider: () => dispatched.serving()?.provider };
+  }
+
+  private async *streamResponses(params: ChatParams, ctx: CallContext, call: AdmittedCall, dispatched: ReturnType<Dispatcher["stream"]>): AsyncGenerator<ChatStreamResponse> {
     const toolCalls = new Map<number, ToolCall>();
     let text = "";
-    let settled = false;
     // What the vendor generated before a failure or a hang-up counts; a stream refused before its first delta cost nothing.
     let begun = false;
     const partialUsage = () => (begun ? estimateUsage(params, text) : undefined);
     try {
-      const events = this.deps.dispatcher.stream(admission.candidates, ctx, attempts, (adapter, call) =>
-        adapter.chatStream({ ...call, params }),
-      );
-      for await (const event of events) {
+      for await (const event of dispatched.events) {
         if (event.type === "delta") {
           begun = true;
           text += event.content;
           for (const fragment of event.toolCalls) {
-            const call = toolCalls.get(fragment.index) ?? create(ToolCallSchema, {});
-            call.id ||= fragment.id;
-            call.name ||= fragment.name;
-            call.arguments += fragment.argumentsFragment;
-            toolCalls.set(fragment.index, call);
+            const toolCall = toolCalls.get(fragment.index) ?? create(ToolCallSchema, {});
+            toolCall.id ||= fragment.id;
+            toolCall.name ||= fragment.name;
+            toolCall.arguments += fragment.argumentsFragment;
+            toolCalls.set(fragment.index, toolCall);
           }
           yield create(ChatStreamResponseSchema, { event: { case: "delta", value: { content: event.content, toolCalls: event.toolCalls } } });
           continue;
         }
-        const served: Candidate = { provider: ctx.info.provider ?? "", upstreamModel: ctx.info.model ?? "" };
+        const outcome = dispatched.outcome();
         const usage = event.usage ?? estimateUsage(params, text);
-        settled = true;
-        admission.settle({ served, usage, attempts, latencyMs: performance.now() - started });
+        const attempts = call.succeed(outcome, usage);
         yield create(ChatStreamResponseSchema, {
           event: {
             case: "summary",
@@ -116,127 +113,61 @@ export class Gateway {
               usageEstimated: event.usage === undefined,
               toolCalls: [...toolCalls.entries()]
                 .sort(([a], [b]) => a - b)
-                .map(([index, call]) => {
-                  call.id ||= `call_${index}`;
-                  return call;
+                .map(([index, toolCall]) => {
+                  toolCall.id ||= `call_${index}`;
+                  return toolCall;
                 }),
-              ...provenance(served, attempts, params.model, ctx),
-              downgraded: admission.downgraded,
+              ...provenance(outcome.served ?? outcome.lastTried!, attempts, params.model, ctx),
+              downgraded: call.admission.downgraded,
             },
           },
         });
       }
     } catch (err) {
-      settled = true;
-      throw this.fail(err, admission, attempts, started, ctx, partialUsage());
+      throw call.fail(err, dispatched.outcome(), partialUsage());
     } finally {
       // The client went away mid-stream: what was generated so far still counts.
-      if (!settled) admission.settle({ attempts, usage: partialUsage(), error: toConnectError(ctx.signal.reason, ctx.signal), latencyMs: performance.now() - started });
+      if (!call.settled) call.fail(ctx.signal.reason, dispatched.outcome(), partialUsage());
     }
   }
 
   async embed(params: EmbedParams, ctx: CallContext): Promise<EmbedResponse> {
     const tokens = embedTokens(params);
-    const admission = await this.admit("embed", params.model, tokens, ctx);
-    const attempts: Attempt[] = [...admission.skipped];
-    const started = performance.now();
+    const call = await this.admit("embed", params.model, tokens, ctx);
     try {
-      const { result, served } = await this.deps.dispatcher.unary(admission.candidates, ctx, attempts, (adapter, call) =>
-        embedInBatches(adapter, { ...call, params }, this.deps.providers.get(adapter.name)?.embedBatchSize ?? params.inputs.length),
+      const { value, outcome } = await this.deps.dispatcher.unary(call.candidates, ctx, (adapter, attempt) =>
+        embedInBatches(adapter, { ...attempt, params }, this.deps.providers.get(adapter.name)?.embedBatchSize ?? params.inputs.length),
       );
-      const usage = result.usage ?? create(UsageSchema, { promptTokens: tokens.estimated, totalTokens: tokens.estimated });
-      admission.settle({ served, usage, attempts, latencyMs: performance.now() - started });
+      const usage = value.usage ?? create(UsageSchema, { promptTokens: tokens.estimated, totalTokens: tokens.estimated });
+      const attempts = call.succeed(outcome, usage);
       return create(EmbedResponseSchema, {
-        embeddings: result.vectors.map((values, index) => create(EmbeddingSchema, { index, values })),
+        embeddings: value.vectors.map((values, index) => create(EmbeddingSchema, { index, values })),
         usage,
-        ...provenance(served, attempts, params.model, ctx),
+        ...provenance(outcome.served!, attempts, params.model, ctx),
       });
     } catch (err) {
-      throw this.fail(err, admission, attempts, started, ctx);
+      throw call.fail(err);
     }
   }
 
-  /** Declared models and those the vendors list, cached for a few minutes (seconds while a provider cannot list). */
+  /** The models the caller can name: those its key's scope lets it call, of one provider when `provider` is set. */
   async listModels(provider: string, ctx: CallContext): Promise<Model[]> {
-    const now = Date.now();
-    if (!this.modelCache || now - this.modelCache.at > this.modelCache.ttlMs) {
-      const cache = { at: now, ttlMs: MODEL_LIST_TTL_MS, models: Promise.resolve<Model[]>([]) };
-      cache.models = this.discoverModels().then(({ models, complete }) => {
-        if (!complete) cache.ttlMs = INCOMPLETE_MODEL_LIST_TTL_MS;
-        return models;
-      });
-      this.modelCache = cache;
-    }
-    const models = await this.modelCache.models;
+    const models = await this.listing.models();
     if (ctx.signal.aborted) throw toConnectError(ctx.signal.reason, ctx.signal);
-    // A key sees only the models its scope lets it call.
     const policy = ctx.principal.policy;
-    return models.filter(
-      (model) =>
-        (!provider || model.provider === provider) &&
-        (!policy || policy.allows(model)),
-    );
+    return models.filter((model) => (!provider || model.provider === provider) && (!policy || policy.allows(model)));
   }
 
-  /** Every model, and whether every provider could list its own. */
-  private async discoverModels(): Promise<{ models: Model[]; complete: boolean }> {
-    const byId = new Map<string, Model>();
-    for (const { id, candidate } of this.deps.router.declaredModels()) {
-      byId.set(id, create(ModelSchema, { id, provider: candidate.provider, upstreamModel: candidate.upstreamModel, capabilities: CHAT_CAPABILITIES }));
+  /** Routes and admits a call; a refusal (no route, scope, limits, budget) still tells the caller's log line what was asked for. */
+  private async admit(kind: CallKind, model: string, tokens: { estimated: number; bound: number }, ctx: CallContext): Promise<AdmittedCall> {
+    try {
+      const candidates = this.deps.router.resolve(model);
+      const admission = await this.hooks.admit({ ctx, kind, requestedModel: model, candidates, estimatedTokens: tokens.estimated, boundTokens: tokens.bound });
+      return new AdmittedCall(admission, ctx, model);
+    } catch (err) {
+      ctx.report?.({ requestedModel: model, downgraded: false });
+      throw err;
     }
-    const lists = await Promise.all(
-      [...this.deps.providers.entries()].map(async ([name, runtime]) => {
-        let credentialId: string | undefined;
-        try {
-          const credential = runtime.pool.pick();
-          credentialId = credential.id;
-          const models = await runtime.adapter.listModels(credential, AbortSignal.timeout(10_000));
-          // Report like any attempt, so a key picked here as a half-open probe gets its verdict.
-          runtime.pool.report(credential.id, { ok: true });
-          return { name, models, ok: true };
-        } catch (err) {
-          if (credentialId && isUpstreamError(err)) runtime.pool.report(credentialId, { ok: false, error: err });
-          // Its models are missing from the listing until it recovers: say why here (and on /healthz).
-          this.deps.logger.warn({ provider: name, error: (err as Error).message }, "could not list the provider's models: they are left out of ListModels until it can");
-          return { name, models: [], ok: false };
-        }
-      }),
-    );
-    for (const { name, models } of lists) {
-      for (const model of models) {
-        const id = this.deps.router.routesTo(model.id, name) ? model.id : `${name}/${model.id}`;
-        const capabilities = model.embeddings ? [Capability.EMBEDDINGS] : CHAT_CAPABILITIES;
-        const declared = byId.get(id);
-        if (declared) {
-          // A declared name the vendor also lists: the vendor knows what it can do.
-          if (declared.provider === name && declared.upstreamModel === model.id) declared.capabilities = capabilities;
-          continue;
-        }
-        byId.set(
-          id,
-          create(ModelSchema, {
-            id,
-            provider: name,
-            upstreamModel: model.id,
-            capabilities,
-            discovered: true,
-          }),
-        );
-      }
-    }
-    return { models: [...byId.values()].sort((a, b) => a.id.localeCompare(b.id)), complete: lists.every((list) => list.ok) };
-  }
-
-  private async admit(kind: CallKind, model: string, tokens: { estimated: number; bound: number }, ctx: CallContext): Promise<Admission> {
-    ctx.info.requestedModel = model;
-    const candidates = this.deps.router.resolve(model);
-    return this.hooks.admit({ ctx, kind, requestedModel: model, candidates, estimatedTokens: tokens.estimated, boundTokens: tokens.bound });
-  }
-
-  private fail(err: unknown, admission: Admission, attempts: Attempt[], started: number, ctx: CallContext, usage?: Usage): ConnectError {
-    const error = toConnectError(err, ctx.signal);
-    admission.settle({ attempts, error, usage, latencyMs: performance.now() - started });
-    return error;
   }
 
   async close(): Promise<void> {
@@ -246,5 +177,5 @@ export class Gateway {
 
 /** What every answer says of where it came from: who served it, after which attempts, for which request. */
 function provenance(served: Candidate, attempts: Attempt[], requestedModel: string, ctx: CallContext) {
-  return { provider: served.provider, model: served.upstreamModel, requestId: ctx.info.requestId, attempts, requestedModel };
+  return { provider: served.provider, model: served.upstreamModel, requestId: ctx.requestId, attempts, requestedModel };
 }

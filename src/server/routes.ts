@@ -26,7 +26,7 @@ export const ERROR_DETAIL_FILES: readonly DescFile[] = [file_google_rpc_error_de
 export function createRoutes(
   gateway: Gateway,
   health: HealthState,
-  admin: Partial<ServiceImpl<typeof AdminService>>,
+  admin: ServiceImpl<typeof AdminService>,
 ): (router: ConnectRouter) => void {
   const index = new DescriptorIndex([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection], ERROR_DETAIL_FILES);
   const reflection = createReflectionServices(index);

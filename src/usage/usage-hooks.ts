@@ -66,7 +66,6 @@ export class UsageHooks implements CallHooks {
     const policy = principal.policy;
     const atMs = Date.now();
     const started = performance.now();
-    ctx.info.keyId = principal.keyId;
     const refuse = (error: ConnectError, attempts: Attempt[] = []): ConnectError => {
       this.deps.ledger.append(this.row(request, atMs, performance.now() - started, { attempts, error, latencyMs: 0 }, 0, false));
       return error;
@@ -131,7 +130,7 @@ export class UsageHooks implements CallHooks {
         this.refundTokens(principal.keyId, limits, estimatedTokens);
         if (err instanceof ConnectError) throw refuse(err);
         // The ledger could not be read to rebuild the key's spend: no guessing at a budget.
-        this.deps.logger.error({ requestId: ctx.info.requestId, keyId: principal.keyId, error: (err as Error).message }, "could not read the key's spend");
+        this.deps.logger.error({ requestId: ctx.requestId, keyId: principal.keyId, error: (err as Error).message }, "could not read the key's spend");
         throw refuse(gatewayError(Code.Unavailable, "the key's budget cannot be checked right now; retry shortly", "BUDGETS_UNAVAILABLE", {}, 1_000));
       }
       if (answer.decision === "refused") {
@@ -142,13 +141,12 @@ export class UsageHooks implements CallHooks {
       if (answer.decision === "economy" && economy && economy.allowed !== candidates) {
         this.deps.metrics.economyDowngrades.inc({ requested_model: requestedModel, economy_model: economyModel! });
         this.deps.logger.info(
-          { requestId: ctx.info.requestId, keyId: principal.keyId, requestedModel, economyModel, spent: formatNanos(answer.spentNanos), budget: formatNanos(budget.limitNanos) },
+          { requestId: ctx.requestId, keyId: principal.keyId, requestedModel, economyModel, spent: formatNanos(answer.spentNanos), budget: formatNanos(budget.limitNanos) },
           "budget soft threshold reached: serving the economy model",
         );
         candidates = economy.allowed;
         skipped = economy.skipped;
         downgraded = true;
-        ctx.info.downgraded = true;
       }
       reservation = answer;
     }
@@ -164,7 +162,7 @@ export class UsageHooks implements CallHooks {
         try {
           this.settle(request, atMs, limits, reservation, downgraded, outcome);
         } catch (err) {
-          this.deps.logger.error({ requestId: ctx.info.requestId, error: (err as Error).message }, "could not account for a call");
+          this.deps.logger.error({ requestId: ctx.requestId, error: (err as Error).message }, "could not account for a call");
         }
       },
     };
@@ -190,7 +188,7 @@ export class UsageHooks implements CallHooks {
     outcome: CallOutcome,
   ): void {
     const keyId = request.ctx.principal.keyId;
-    const served = this.served(request, outcome);
+    const served = this.served(outcome);
     const usage = outcome.usage;
     const cost = !outcome.cached && served && usage ? this.price(served, usage) : 0;
     const row = this.row(request, atMs, outcome.latencyMs, outcome, cost, downgraded);
@@ -233,19 +231,17 @@ export class UsageHooks implements CallHooks {
   }
 
   /** What served the call, or what was tried last when it failed. */
-  private served(request: AdmissionRequest, outcome: CallOutcome): Candidate | undefined {
-    if (outcome.served) return outcome.served;
-    const { provider, model } = request.ctx.info;
-    return provider ? { provider, upstreamModel: model ?? "" } : undefined;
+  private served(outcome: CallOutcome): Candidate | undefined {
+    return outcome.served ?? outcome.lastTried;
   }
 
   private row(request: AdmissionRequest, atMs: number, latencyMs: number, outcome: CallOutcome, costNanos: number, downgraded: boolean): LedgerRow {
     const { ctx } = request;
-    const served = this.served(request, outcome);
+    const served = this.served(outcome);
     const usage = outcome.usage;
     return {
       atMs,
-      requestId: ctx.info.requestId,
+      requestId: ctx.requestId,
       keyId: ctx.principal.keyId,
       team: ctx.principal.team ?? "",
       method: request.kind,

@@ -15,6 +15,7 @@ import { DEFAULT_TRAFFIC, type AdaptiveTimeoutConfig } from "../../src/config/tr
 import { abortKind } from "../../src/common/abort-kind.js";
 import { AdaptiveTimeouts } from "../../src/gateway/adaptive-timeout.js";
 import type { CallContext } from "../../src/gateway/call-context.js";
+import { DispatchFailure } from "../../src/gateway/dispatch-outcome.js";
 import { Dispatcher, type ProviderRuntime } from "../../src/gateway/dispatcher.js";
 import { LatencyProfiles } from "../../src/gateway/latency-profiles.js";
 import type { Candidate } from "../../src/gateway/router.js";
@@ -220,7 +221,7 @@ const on = (provider: string, upstreamModel: string): Candidate => ({ provider, 
 function context(clock: SimClock, deadlineInMs?: number): CallContext {
   const controller = new AbortController();
   if (deadlineInMs !== undefined) clock.timer(deadlineInMs, () => controller.abort(new ConnectError("the deadline passed", Code.DeadlineExceeded)));
-  return { principal: { keyId: "t", name: "t", admin: false }, signal: controller.signal, deadline: deadlineInMs === undefined ? undefined : clock.now + deadlineInMs, info: { requestId: "r" } };
+  return { principal: { keyId: "t", name: "t", admin: false }, signal: controller.signal, deadline: deadlineInMs === undefined ? undefined : clock.now + deadlineInMs, requestId: "r" };
 }
 
 interface Outcome {
@@ -231,31 +232,31 @@ interface Outcome {
 }
 
 async function unary(s: Setup, candidates: Candidate[], deadlineInMs?: number): Promise<Outcome> {
-  const attempts: Attempt[] = [];
   const started = s.clock.now;
   try {
-    const { result } = await s.clock.run(s.dispatcher.unary(candidates, context(s.clock, deadlineInMs), attempts, (adapter, call) => adapter.chat({ ...call, params })));
-    return { attempts, elapsed: s.clock.now - started, text: result.message.content };
+    const { value, outcome } = await s.clock.run(s.dispatcher.unary(candidates, context(s.clock, deadlineInMs), (adapter, call) => adapter.chat({ ...call, params })));
+    return { attempts: outcome.attempts, elapsed: s.clock.now - started, text: value.message.content };
   } catch (err) {
-    return { attempts, elapsed: s.clock.now - started, error: ConnectError.from(err), text: "" };
+    if (!(err instanceof DispatchFailure)) throw err;
+    return { attempts: err.outcome.attempts, elapsed: s.clock.now - started, error: err.error, text: "" };
   }
 }
 
 async function streamed(s: Setup, candidates: Candidate[], deadlineInMs?: number): Promise<Outcome> {
-  const attempts: Attempt[] = [];
   const started = s.clock.now;
   let text = "";
+  const dispatched = s.dispatcher.stream(candidates, context(s.clock, deadlineInMs), (adapter, call) => adapter.chatStream({ ...call, params }));
   try {
     await s.clock.run(
       (async () => {
-        for await (const event of s.dispatcher.stream(candidates, context(s.clock, deadlineInMs), attempts, (adapter, call) => adapter.chatStream({ ...call, params }))) {
+        for await (const event of dispatched.events) {
           if (event.type === "delta") text += event.content;
         }
       })(),
     );
-    return { attempts, elapsed: s.clock.now - started, text };
+    return { attempts: dispatched.outcome().attempts, elapsed: s.clock.now - started, text };
   } catch (err) {
-    return { attempts, elapsed: s.clock.now - started, error: ConnectError.from(err), text };
+    return { attempts: dispatched.outcome().attempts, elapsed: s.clock.now - started, error: ConnectError.from(err), text };
   }
 }
 
@@ -431,11 +432,12 @@ describe("streams", () => {
       await streamed(s, [on("primary", "chat")]);
     }
     s.vendor.script("chat", stream(800, [100, 100]));
-    const attempts: Attempt[] = [];
     let text = "";
+    const dispatched = s.dispatcher.stream([on("primary", "chat")], context(s.clock), (adapter, call) => adapter.chatStream({ ...call, params }));
+    const attempts = dispatched.outcome().attempts;
     await s.clock.run(
       (async () => {
-        for await (const event of s.dispatcher.stream([on("primary", "chat")], context(s.clock), attempts, (adapter, call) => adapter.chatStream({ ...call, params }))) {
+        for await (const event of dispatched.events) {
           if (event.type === "delta") text += event.content;
           await s.clock.sleep(5_000, new AbortController().signal); // a slow client: far beyond the 1 s silence bound
         }

@@ -95,7 +95,7 @@ function harness(traffic: Partial<TrafficConfig>, routes: { model: string; provi
       principal: { keyId: "test", name: "test", admin: false },
       signal: new AbortController().signal,
       deadline: deadlineInMs === undefined ? undefined : clock.now + deadlineInMs,
-      info: { requestId: "req" },
+      requestId: "req",
     }),
     close: () => gateway.close(),
   };

@@ -1,28 +1,30 @@
-import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { CallInfo } from "../gateway/call-context.js";
-import type { Logger } from "./logger.js";
-import type { GatewayMetrics } from "./metrics.js";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import type { Logger } from "../../observability/logger.js";
+import type { GatewayMetrics } from "../../observability/metrics.js";
+import type { CallRecord } from "./call-record.js";
 
 /**
  * One log line and one metrics sample per API call, whichever surface it came
- * in on (Connect or REST). Returns the function to call when the call ends.
+ * in on (Connect or REST), written from the call's record when it ends.
+ * Returns the function to call then.
  */
-export function startCallLog(logger: Logger, metrics: GatewayMetrics, method: string, info: CallInfo): (err?: unknown) => void {
+export function startCallLog(logger: Logger, metrics: GatewayMetrics, record: CallRecord): (err?: unknown) => void {
   const started = performance.now();
   return (err) => {
     const seconds = (performance.now() - started) / 1000;
     const error = err === undefined ? undefined : ConnectError.from(err);
     const status = error ? codeToString(error.code) : "ok";
-    metrics.recordRequest(method, status, seconds);
+    metrics.recordRequest(record.method, status, seconds);
+    const report = record.report;
     const line = {
-      requestId: info.requestId,
-      method,
-      provider: info.provider,
-      model: info.model,
-      requestedModel: info.requestedModel,
-      keyId: info.keyId,
-      downgraded: info.downgraded || undefined,
+      requestId: record.requestId,
+      method: record.method,
+      provider: report?.provider,
+      model: report?.model,
+      requestedModel: report?.requestedModel,
+      keyId: record.principal?.keyId,
+      downgraded: report?.downgraded || undefined,
       durationMs: Math.round(seconds * 10_000) / 10,
       status,
       error: error?.rawMessage,

@@ -1,6 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
-import { toConnectError } from "../gateway/errors.js";
-import { withErrorInfo } from "../common/gateway-error.js";
+import { toConnectError } from "../../gateway/errors.js";
+import { withErrorInfo } from "../../common/gateway-error.js";
 
 /**
  * Outermost interceptor: every error a call ends with, streams included,

@@ -1,19 +1,10 @@
-import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { callInfoKey, type CallInfo } from "../gateway/call-context.js";
-import { toConnectError } from "../gateway/errors.js";
-import { asDecodeFault, withWellFormedMessage } from "../server/request-faults.js";
+import { toConnectError } from "../../gateway/errors.js";
+import { asDecodeFault, withWellFormedMessage } from "../../server/request-faults.js";
 import { startCallLog } from "./call-log.js";
-import type { Logger } from "./logger.js";
-import type { GatewayMetrics } from "./metrics.js";
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The caller's `x-request-id` when it is sane, a new one otherwise. */
-export function requestIdFrom(header: { get(name: string): string | null }): string {
-  const given = header.get("x-request-id");
-  return given && REQUEST_ID.test(given) ? given : randomUUID();
-}
+import { callRecordKey, openCallRecord } from "./call-record.js";
+import type { Logger } from "../../observability/logger.js";
+import type { GatewayMetrics } from "../../observability/metrics.js";
 
 /**
  * Outermost interceptor: gives every call a request id (returned in
@@ -22,15 +13,15 @@ export function requestIdFrom(header: { get(name: string): string | null }): str
  */
 export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics): Interceptor {
   return (next) => async (req) => {
-    const info: CallInfo = { requestId: requestIdFrom(req.header) };
-    req.contextValues.set(callInfoKey, info);
-    const finish = startCallLog(logger, metrics, `${req.service.typeName}/${req.method.name}`, info);
+    const record = openCallRecord(`${req.service.typeName}/${req.method.name}`, req.header.get("x-request-id"));
+    req.contextValues.set(callRecordKey, record);
+    const finish = startCallLog(logger, metrics, record);
     // What the caller gets and the log records alike (see callError); a request
     // that fails to decode is InvalidArgument (connect-es decodes the request
     // of a streaming method inside the interceptors).
     const failed = (err: unknown): ConnectError => {
       const error = withWellFormedMessage(asDecodeFault(callError(err, req.signal)));
-      error.metadata.set("x-request-id", info.requestId);
+      error.metadata.set("x-request-id", record.requestId);
       return error;
     };
 
@@ -42,7 +33,7 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
       finish(error);
       throw error;
     }
-    res.header.set("x-request-id", info.requestId);
+    res.header.set("x-request-id", record.requestId);
     if (!res.stream) {
       finish();
       return res;

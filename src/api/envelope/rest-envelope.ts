@@ -1,0 +1,121 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import type { Authenticator } from "../../auth/authenticator.js";
+import { gatewayError } from "../../common/gateway-error.js";
+import type { CallContext } from "../../gateway/call-context.js";
+import { toConnectError } from "../../gateway/errors.js";
+import type { Logger } from "../../observability/logger.js";
+import type { GatewayMetrics } from "../../observability/metrics.js";
+import { startCallLog } from "./call-log.js";
+import { openCallRecord, pipelineContext } from "./call-record.js";
+import { readJsonBody } from "./json-body.js";
+
+export type RestRequest = IncomingMessage | Http2ServerRequest;
+export type RestResponse = ServerResponse | Http2ServerResponse;
+
+/** One call on a REST surface, once the envelope has authenticated it and read its body. */
+export interface RestCall {
+  req: RestRequest;
+  res: RestResponse;
+  ctx: CallContext;
+  /** The parsed JSON body of a POST; undefined otherwise. */
+  body: unknown;
+}
+
+export interface RestRoute {
+  /** The path as logs and metrics name it: a pattern, never an id ("/v1/models/{model}"). */
+  pattern: string;
+  handle(call: RestCall): Promise<void>;
+}
+
+/** A REST API a client speaks (OpenAI's, Anthropic's): its routes and how it words a failure. */
+export interface RestSurface {
+  route(method: string, path: string): RestRoute | undefined;
+  /** Writes a failure the surface's way: a status and body, or, once a stream has begun, an event in it. */
+  writeError(res: RestResponse, error: ConnectError): void;
+}
+
+export interface RestEnvelopeDeps {
+  authenticator: Authenticator;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** Aborted with a ConnectError to end every call still running with that status (shutdown). */
+  shutdownSignal?: AbortSignal;
+}
+
+/** The longest deadline honoured, as on the Connect surfaces; a longer one is capped. */
+const MAX_DEADLINE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What every REST call gets, whichever surface: a request id (the caller's
+ * `x-request-id` when sane, returned on every answer), authentication by
+ * gateway key, the body read within bounds, a deadline when the caller's SDK
+ * says how long it will wait (`x-stainless-timeout`, in seconds, as the
+ * OpenAI and Anthropic SDKs send it), cancellation when the caller hangs up
+ * or the gateway shuts down, and one log line with the request metrics. The
+ * same envelope as the Connect interceptors give the typed API.
+ */
+export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestEnvelopeDeps): (req: RestRequest, res: RestResponse) => void {
+  return (req, res) => {
+    const method = req.method ?? "";
+    const path = (req.url ?? "").split("?", 1)[0]!;
+    const found = surfaces.map((surface) => ({ surface, route: surface.route(method, path) })).find((match) => match.route) ?? { surface: surfaces[0]!, route: undefined };
+    const record = openCallRecord(`REST ${method} ${found.route?.pattern ?? "unknown"}`, header(req, "x-request-id"));
+    const finish = startCallLog(deps.logger, deps.metrics, record);
+    res.setHeader("x-request-id", record.requestId);
+    const deadline = deadlineOf(header(req, "x-stainless-timeout"));
+    const cancel = cancellation(res, deps.shutdownSignal, deadline);
+    const run = async (): Promise<void> => {
+      if (!found.route) throw gatewayError(Code.NotFound, `no such endpoint: ${method} ${path}`, "ENDPOINT_NOT_FOUND", { method, path });
+      const principal = await deps.authenticator.authenticate(new Headers({ authorization: header(req, "authorization") ?? "", "x-api-key": header(req, "x-api-key") ?? "" }));
+      const body = method === "POST" ? await readJsonBody(req, header(req, "content-type") ?? "") : undefined;
+      await found.route.handle({ req, res, body, ctx: pipelineContext(record, principal, cancel.signal, deadline) });
+    };
+    run().then(
+      () => {
+        cancel.done();
+        finish();
+      },
+      (err: unknown) => {
+        cancel.done();
+        const error = toConnectError(err, cancel.signal);
+        finish(error);
+        found.surface.writeError(res, error);
+      },
+    );
+  };
+}
+
+/** The caller's deadline from the seconds its SDK says it will wait; none for a missing or senseless value. */
+function deadlineOf(seconds: string | null): number | undefined {
+  if (seconds === null || !/^\d+(\.\d+)?$/.test(seconds.trim())) return undefined;
+  const ms = Math.min(Number(seconds) * 1000, MAX_DEADLINE_MS);
+  return ms > 0 ? Date.now() + ms : undefined;
+}
+
+/** Fires when the caller hangs up, the gateway shuts down, or the deadline passes; `done` releases it. */
+function cancellation(res: RestResponse, shutdown: AbortSignal | undefined, deadline: number | undefined): { signal: AbortSignal; done(): void } {
+  const abort = new AbortController();
+  const stop = (): void => abort.abort(shutdown?.reason);
+  if (shutdown?.aborted) stop();
+  shutdown?.addEventListener("abort", stop, { once: true });
+  const timer =
+    deadline === undefined
+      ? undefined
+      : setTimeout(() => abort.abort(gatewayError(Code.DeadlineExceeded, "the caller's deadline (x-stainless-timeout) passed", "DEADLINE_EXCEEDED")), deadline - Date.now());
+  const done = (): void => {
+    clearTimeout(timer);
+    shutdown?.removeEventListener("abort", stop);
+  };
+  res.once("close", () => {
+    done();
+    if (!res.writableFinished) abort.abort(gatewayError(Code.Canceled, "the client went away", "CANCELLED"));
+  });
+  return { signal: abort.signal, done };
+}
+
+export function header(req: RestRequest, name: string): string | null {
+  const value = req.headers[name];
+  return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+}

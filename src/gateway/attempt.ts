@@ -1,0 +1,129 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import { isUpstreamError, UpstreamError } from "../providers/upstream-error.js";
+import type { Credential } from "../secrets/credential.js";
+import type { AttemptBound, Wait } from "./adaptive-timeout.js";
+import type { BreakerPermit } from "./circuit-breaker.js";
+import type { AttemptCall, ProviderRuntime } from "./provider-runtime.js";
+import { breakerVerdict } from "./retry-policy.js";
+import type { Candidate } from "./router.js";
+import type { StartTimer } from "./timers.js";
+
+/** One attempt about to be sent: the candidate, its runtime, the key, and the provider breaker's leave. */
+export interface Target {
+  candidate: Candidate;
+  runtime: ProviderRuntime;
+  credential: Credential;
+  permit?: BreakerPermit;
+  hedged: boolean;
+}
+
+export interface AttemptDeps {
+  metrics: GatewayMetrics;
+  now: () => number;
+  timer: StartTimer;
+}
+
+/** A started attempt: the call to hand the adapter, and how it ends (once). */
+export interface RunningAttempt {
+  call: AttemptCall;
+  abort(reason: unknown): void;
+  /** Streams: waits for the next event under `bound`; so it bounds silence, not the length of an answer. */
+  wait(next: Wait, bound: AttemptBound): void;
+  /** Streams: stops the clock while the consumer holds an event. */
+  pause(): void;
+  /** What the attempt was waiting for, and under which bound, when the bound cut it. */
+  cut(): { wait: Wait; bound: AttemptBound } | undefined;
+  elapsed(): number;
+  /**
+   * Records the attempt once, whichever way it ended, and returns its
+   * duration: its row in the call's attempts, the provider breaker's verdict,
+   * the key pool's (the one judge of a key's health), the upstream metrics.
+   */
+  end(err?: unknown, abandoned?: boolean): number;
+}
+
+/**
+ * Starts one attempt, bounded by `bound` while it waits for `wait`. Its row
+ * goes into `log` in the order attempts start (a hedge's winner may end
+ * first), filled in when it ends. One controller per attempt, fired by the
+ * caller, the attempt's bound or a lost hedge.
+ */
+export function startAttempt(target: Target, signal: AbortSignal, log: Attempt[], wait: Wait, bound: AttemptBound, deps: AttemptDeps): RunningAttempt {
+  const { candidate, runtime, credential, permit } = target;
+  const controller = new AbortController();
+  const started = deps.now();
+  const record = create(AttemptSchema, { provider: candidate.provider, model: candidate.upstreamModel, outcome: "pending", hedged: target.hedged });
+  log.push(record);
+  const abort = (reason: unknown): void => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const onCallerAbort = (): void => abort(signal.reason);
+  if (signal.aborted) onCallerAbort();
+  else signal.addEventListener("abort", onCallerAbort, { once: true });
+  let waiting = { wait, bound };
+  let cut: typeof waiting | undefined;
+  const timer = deps.timer(bound.ms, () => {
+    if (controller.signal.aborted) return;
+    cut = waiting;
+    deps.metrics.attemptsCut.inc({ provider: candidate.provider, wait: cut.wait, bound: cut.bound.rule });
+    abort(timeoutError(`provider "${candidate.provider}" sent nothing for ${cut.bound.ms} ms (${cut.wait}, ${cut.bound.rule} bound)`));
+  });
+  let ended = false;
+  let duration = 0;
+  return {
+    call: { upstreamModel: candidate.upstreamModel, credential, signal: controller.signal },
+    abort,
+    wait(next, nextBound) {
+      if (ended) return;
+      waiting = { wait: next, bound: nextBound };
+      timer.restart(nextBound.ms);
+    },
+    pause: () => timer.stop(),
+    cut: () => cut,
+    elapsed: () => deps.now() - started,
+    end(err, abandoned = false) {
+      if (ended) return duration;
+      ended = true;
+      const ms = (duration = Math.max(0, deps.now() - started));
+      timer.stop();
+      signal.removeEventListener("abort", onCallerAbort);
+      const upstream = isUpstreamError(err) ? err : undefined;
+      const outcome = err === undefined ? "ok" : abandoned ? "cancelled" : (upstream?.kind ?? "error");
+      if (err === undefined) {
+        permit?.success();
+        runtime.pool.report(credential.id, { ok: true });
+      } else if (abandoned || signal.aborted || !upstream || upstream.kind === "cancelled") {
+        // The caller's cancellation or deadline, or a lost hedge: nothing learnt about the vendor or the key
+        // (the pool still hears of it, as a cancellation, so that a probe it handed out is settled).
+        permit?.release();
+        runtime.pool.report(credential.id, { ok: false, error: cancelledBy(candidate.provider, credential.id) });
+      } else {
+        judge(permit, breakerVerdict(upstream).provider);
+        runtime.pool.report(credential.id, { ok: false, error: upstream });
+      }
+      deps.metrics.recordUpstream(candidate.provider, err === undefined ? "200" : (upstream?.outcome ?? outcome), ms / 1000);
+      record.outcome = outcome;
+      record.duration = durationFromMs(Math.round(ms));
+      return ms;
+    },
+  };
+}
+
+function cancelledBy(provider: string, credentialId: string): UpstreamError {
+  return new UpstreamError({ kind: "cancelled", provider, credentialId, message: "the attempt was cancelled" });
+}
+
+function judge(permit: BreakerPermit | undefined, verdict: "success" | "failure" | "neutral"): void {
+  if (!permit) return;
+  if (verdict === "success") permit.success();
+  else if (verdict === "failure") permit.failure();
+  else permit.release();
+}
+
+/** An abort reason adapters classify as a timeout (kind "timeout"), like AbortSignal.timeout's. */
+function timeoutError(message: string): DOMException {
+  return new DOMException(message, "TimeoutError");
+}

@@ -31,7 +31,7 @@ export function createRoutes(
   const index = new DescriptorIndex([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection], ERROR_DETAIL_FILES);
   const reflection = createReflectionServices(index);
   return (router) => {
-    router.service(AIService, createAIService(gateway) as ServiceImpl<typeof AIService>);
+    router.service(AIService, createAIService(gateway));
     router.service(AdminService, admin);
     router.service(Health, createHealthService(health));
     router.service(reflectionV1.ServerReflection, reflection.v1);

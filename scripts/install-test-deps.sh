@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the full test suite needs beyond npm, skipping what is already
 # there:
-#   - Redis, PostgreSQL and Chromium (Debian packages; needs root for apt-get);
+#   - Redis, PostgreSQL, nginx and Chromium (Debian packages; needs root for apt-get);
 #   - the OpenBao server, built once from the Go module proxy and cached under
 #     ~/.cache/switchboard (the slow step: about 4 minutes on two cores);
 #   - grpcurl into .tools/bin;
@@ -26,6 +26,8 @@ command -v "${PYTHON:-python3}" >/dev/null || fail "${PYTHON:-python3} is not on
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+# The deployment test (test/deploy/fleet.test.ts) balances three gateways with nginx.
+[[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 # The browser test drives Debian's Chromium with playwright-core (no browser download).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
@@ -40,6 +42,7 @@ if ((${#missing[@]} > 0)); then
   # The packages start system-wide servers; the tests run their own on free ports.
   service redis-server stop >/dev/null 2>&1 || true
   service postgresql stop >/dev/null 2>&1 || true
+  service nginx stop >/dev/null 2>&1 || true
 fi
 
 if ! bao="$(bash scripts/openbao.sh --cached-only)"; then

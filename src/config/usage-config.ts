@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
+import { parseRedisUrl, redisUrlFromEnv, RedisUrlError } from "../redis/redis-url.js";
 import { ConfigError } from "./config-error.js";
 
 // Configuration of gateway keys, limits, budgets, pricing and the usage store.
@@ -104,8 +105,7 @@ export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError("environment", "DATABASE_URL", "must be a postgres:// URL (unset it to use the embedded SQLite file)");
   }
-  const redisUrl = env.REDIS_URL;
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError("environment", "REDIS_URL", "must be a redis:// or rediss:// URL");
+  const redisUrl = checkedRedisUrl(env);
   const onFailure = env.REDIS_FAILURE_POLICY ?? file.redis?.on_failure ?? "open";
   if (onFailure !== "open" && onFailure !== "closed") throw new ConfigError("environment", "REDIS_FAILURE_POLICY", 'must be "open" or "closed"');
 
@@ -123,7 +123,7 @@ export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source
 
   return {
     store: databaseUrl ? { kind: "postgres" } : { kind: "sqlite", file: join(dataDir, "switchboard.db") },
-    redis: { enabled: Boolean(redisUrl), prefix: env.REDIS_PREFIX ?? file.redis?.prefix ?? "switchboard:", onFailure },
+    redis: { enabled: Boolean(redisUrl), prefix: checkedRedisPrefix(env.REDIS_PREFIX, file.redis?.prefix, source), onFailure },
     keyDefaults: {
       requestsPerMinute: file.keys?.defaults?.requests_per_minute ?? 0,
       tokensPerMinute: file.keys?.defaults?.tokens_per_minute ?? 0,
@@ -142,6 +142,31 @@ export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source
       journalDir: file.ledger?.journal_dir ?? join(dataDir, "ledger-journal"),
     },
   };
+}
+
+/** REDIS_URL or REDIS_CLUSTER_NODES, checked at start-up (shapes: src/redis/redis-url.ts); undefined when neither is set. */
+function checkedRedisUrl(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    const url = redisUrlFromEnv(env);
+    if (url) parseRedisUrl(url, env.REDIS_CLUSTER_NODES ? "REDIS_CLUSTER_NODES" : "REDIS_URL");
+    return url;
+  } catch (err) {
+    if (err instanceof RedisUrlError) throw new ConfigError("environment", err.variable, err.message);
+    throw err;
+  }
+}
+
+/**
+ * Braces in the prefix would make its `{…}` the hash tag of every key, which
+ * puts all keys in one cluster slot (or, as `{}`, splits a script's keys
+ * across slots): the keys' own tags must be their first.
+ */
+function checkedRedisPrefix(fromEnv: string | undefined, fromFile: string | undefined, source: string): string {
+  const prefix = fromEnv ?? fromFile ?? "switchboard:";
+  if (/[{}]/.test(prefix)) {
+    throw new ConfigError(fromEnv !== undefined ? "environment" : source, fromEnv !== undefined ? "REDIS_PREFIX" : "redis.prefix", "must not contain { or }: keys carry their own hash tags for Redis Cluster");
+  }
+  return prefix;
 }
 
 /**

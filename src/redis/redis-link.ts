@@ -1,7 +1,11 @@
-import { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
+import { ClusterSubscription } from "./cluster-subscription.js";
+import { clusterNodeOptions, createCommandClient, createSubscriberClient, type ClientTuning, type RedisClient } from "./redis-clients.js";
+import { parseRedisUrl, type RedisTarget } from "./redis-url.js";
 
 export interface RedisLinkOptions {
+  /** One Redis, a cluster or Sentinels: see redis-url.ts for the shapes. */
   url: string;
   /** Prepended to every key and channel, so several gateways (or tests) can share one Redis. */
   prefix: string;
@@ -14,28 +18,28 @@ export interface RedisLinkOptions {
 
 /**
  * The connection to Redis shared by limits, spend counters and revocation
- * news. Commands fail at once while Redis is unreachable (no offline queue):
+ * news: one Redis, a Redis Cluster, or a master found through Sentinels.
+ * Commands fail at once while Redis is unreachable (no offline queue):
  * callers fall back to the configured policy instead of waiting on the
- * request path, and the link reconnects in the background.
+ * request path, and the link reconnects in the background. A cluster's
+ * failover (a master lost, its replica promoted) is waited out briefly
+ * instead: see CLUSTER_FAILOVER_WAIT_MS.
  */
 export class RedisLink {
   readonly prefix: string;
-  readonly client: Redis;
-  private readonly subscribers: Redis[] = [];
+  readonly client: RedisClient;
+  private readonly target: RedisTarget;
+  private readonly tuning: ClientTuning;
+  private readonly subscriptions: { close(): void }[] = [];
   private up: boolean | undefined;
   private lastReason = "not connected yet";
   private closed = false;
 
   constructor(private readonly options: RedisLinkOptions) {
     this.prefix = options.prefix;
-    this.client = new Redis(options.url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs ?? 500,
-      connectTimeout: 2_000,
-      retryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
-    });
+    this.target = parseRedisUrl(options.url);
+    this.tuning = { commandTimeoutMs: options.commandTimeoutMs ?? 500, connectTimeoutMs: 2_000, maxReconnectDelayMs: 2_000 };
+    this.client = createCommandClient(this.target, this.tuning);
     this.client.on("ready", () => this.setState(true, "connected"));
     this.client.on("error", (err: Error) => this.setState(false, err.message));
     this.client.on("close", () => this.setState(false, "connection closed"));
@@ -58,30 +62,28 @@ export class RedisLink {
     return this.lastReason;
   }
 
+  /** What kind of Redis this is, for logs: "single", "cluster" or "sentinel". */
+  get kind(): RedisTarget["kind"] {
+    return this.target.kind;
+  }
+
+  /**
+   * A key under the prefix. Scripts that take several keys keep them in one
+   * cluster slot with a hash tag (`{…}`) in a part; the prefix has no braces
+   * (the configuration refuses them), so that tag is the key's first.
+   */
   key(...parts: string[]): string {
     return this.prefix + parts.join(":");
   }
 
   /**
    * Subscribes to a channel (under the prefix) on a connection of its own.
-   * `onResubscribe` runs after a reconnection: messages may have been lost meanwhile.
+   * `onResubscribe` runs after every (re)subscription: messages may have been lost meanwhile.
    * `lost` says what a caller falls back on when the subscription fails.
    */
   async subscribe(channel: string, onMessage: (message: string) => void, onResubscribe: () => void, lost = "revocations arrive through the database poll"): Promise<void> {
-    // Its own connection (a subscribed connection runs no other commands), which
-    // queues the subscription until Redis is reachable and renews it on reconnection.
-    const subscriber = this.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true });
-    this.subscribers.push(subscriber);
     const name = this.key(channel);
-    subscriber.on("error", () => {});
-    subscriber.on("ready", onResubscribe);
-    subscriber.on("message", (received: string, message: string) => {
-      if (received === name) onMessage(message);
-    });
-    subscriber.connect().catch(() => {});
-    const subscribed = subscriber.subscribe(name).catch((err: Error) => {
-      this.options.logger.warn({ channel, error: err.message }, `could not subscribe to Redis; ${lost}`);
-    });
+    const subscribed = this.target.kind === "cluster" ? this.subscribeOnCluster(name, onMessage, onResubscribe) : this.subscribeOnNode(name, onMessage, onResubscribe, channel, lost);
     // Wait for the subscription while Redis answers; never hold up the start when it does not.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([subscribed, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
@@ -94,7 +96,42 @@ export class RedisLink {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.client, ...this.subscribers].map((connection) => connection.quit().catch(() => connection.disconnect())));
+    await Promise.all([
+      this.client.quit().catch(() => this.client.disconnect()),
+      ...this.subscriptions.map((subscription) => subscription.close()),
+    ]);
+  }
+
+  /** A subscribed connection runs no other commands: it queues the subscription until Redis is reachable and renews it on reconnection. */
+  private subscribeOnNode(name: string, onMessage: (message: string) => void, onResubscribe: () => void, channel: string, lost: string): Promise<unknown> {
+    const subscriber: Redis = createSubscriberClient(this.target as Exclude<RedisTarget, { kind: "cluster" }>, this.tuning);
+    // Closed at once: a QUIT would wait in the offline queue while Redis is unreachable.
+    this.subscriptions.push({ close: () => subscriber.disconnect() });
+    subscriber.on("error", () => {});
+    subscriber.on("ready", onResubscribe);
+    subscriber.on("message", (received: string, message: string) => {
+      if (received === name) onMessage(message);
+    });
+    subscriber.connect().catch(() => {});
+    return subscriber.subscribe(name).catch((err: Error) => {
+      this.options.logger.warn({ channel, error: err.message }, `could not subscribe to Redis; ${lost}`);
+    });
+  }
+
+  private subscribeOnCluster(name: string, onMessage: (message: string) => void, onResubscribe: () => void): Promise<void> {
+    const target = this.target as Extract<RedisTarget, { kind: "cluster" }>;
+    const subscription = new ClusterSubscription({
+      cluster: this.client as Cluster,
+      seeds: target.nodes,
+      nodeOptions: { ...clusterNodeOptions(target), connectTimeout: this.tuning.connectTimeoutMs },
+      channel: name,
+      onMessage,
+      onSubscribed: onResubscribe,
+      maxDelayMs: this.tuning.maxReconnectDelayMs,
+    });
+    this.subscriptions.push(subscription);
+    subscription.start();
+    return subscription.subscribed;
   }
 
   private setState(up: boolean, reason: string): void {
@@ -102,7 +139,7 @@ export class RedisLink {
     this.lastReason = reason;
     if (up === this.up) return;
     this.up = up;
-    if (up) this.options.logger.info("Redis reachable: limits, spend counters and revocations are shared");
+    if (up) this.options.logger.info({ redis: this.target.kind }, "Redis reachable: limits, spend counters and revocations are shared");
     else this.options.logger.warn({ reason }, "Redis unreachable: falling back to the configured policy");
     this.options.onStateChange?.(up, reason);
   }

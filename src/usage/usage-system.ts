@@ -10,6 +10,7 @@ import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { RedisErrors } from "../redis/redis-errors.js";
 import { RedisLink } from "../redis/redis-link.js";
+import { redisUrlFromEnv } from "../redis/redis-url.js";
 import type { HealthState } from "../common/health-state.js";
 import { MemorySpendCounter, RedisSpendCounter, type SpendCounter } from "./budgets.js";
 import { LedgerJournal } from "./ledger-journal.js";
@@ -81,7 +82,8 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     const policy = config.redis.onFailure;
     const consequence = policy === "open" ? "limits and budgets are counted per instance" : "calls with limits or budgets are refused";
     redis = new RedisLink({
-      url: env.REDIS_URL!,
+      // REDIS_URL, or REDIS_CLUSTER_NODES as a cluster URL (both checked with the configuration).
+      url: redisUrlFromEnv(env)!,
       prefix: config.redis.prefix,
       logger,
       onStateChange: (up, reason) => {

@@ -1,0 +1,110 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import type { RedisAddress, RedisTarget } from "./redis-url.js";
+
+/** What RedisLink runs its commands on: one node (alone or behind Sentinels), or a cluster. */
+export type RedisClient = Redis | Cluster;
+
+export interface ClientTuning {
+  /** A command slower than this fails. */
+  commandTimeoutMs: number;
+  /** How long a connection attempt may take. */
+  connectTimeoutMs: number;
+  /** The longest pause between two reconnection attempts. */
+  maxReconnectDelayMs: number;
+}
+
+/**
+ * A cluster command whose master is gone is retried while its replica takes
+ * over (every 100 ms, `maxRedirections` times): about this long. Long enough
+ * for a failover with `cluster-node-timeout` of a second or two; past it the
+ * command fails and the caller's failure policy decides, as when Redis is down.
+ */
+export const CLUSTER_FAILOVER_WAIT_MS = 5_000;
+const FAILOVER_RETRY_MS = 100;
+
+const reconnectDelay = (maxMs: number) => (attempt: number) => Math.min(100 * attempt, maxMs);
+
+/**
+ * The command connection. Commands fail at once while Redis is unreachable
+ * (no offline queue, no retries): the caller's policy decides, rather than a
+ * call waiting on the request path. Only a cluster's failover is waited for,
+ * and briefly (see CLUSTER_FAILOVER_WAIT_MS).
+ */
+export function createCommandClient(target: RedisTarget, tuning: ClientTuning): RedisClient {
+  const common = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    commandTimeout: tuning.commandTimeoutMs,
+    connectTimeout: tuning.connectTimeoutMs,
+  } satisfies RedisOptions;
+  switch (target.kind) {
+    case "single":
+      return new Redis(target.url, { ...common, maxRetriesPerRequest: 0, retryStrategy: reconnectDelay(tuning.maxReconnectDelayMs) });
+    case "sentinel":
+      return new Redis({
+        ...common,
+        ...sentinelOptions(target),
+        maxRetriesPerRequest: 0,
+        retryStrategy: reconnectDelay(tuning.maxReconnectDelayMs),
+        sentinelRetryStrategy: reconnectDelay(tuning.maxReconnectDelayMs),
+      });
+    case "cluster":
+      return new Cluster(target.nodes, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        // Writes and the scripts' reads go to masters: a replica may lag behind.
+        scaleReads: "master",
+        retryDelayOnFailover: FAILOVER_RETRY_MS,
+        retryDelayOnClusterDown: FAILOVER_RETRY_MS,
+        retryDelayOnTryAgain: FAILOVER_RETRY_MS,
+        maxRedirections: CLUSTER_FAILOVER_WAIT_MS / FAILOVER_RETRY_MS,
+        slotsRefreshTimeout: tuning.connectTimeoutMs,
+        clusterRetryStrategy: reconnectDelay(tuning.maxReconnectDelayMs),
+        redisOptions: {
+          ...clusterNodeOptions(target),
+          // A command's timer runs across its retries: it must outlast the failover it waits for.
+          commandTimeout: Math.max(tuning.commandTimeoutMs, CLUSTER_FAILOVER_WAIT_MS),
+          connectTimeout: tuning.connectTimeoutMs,
+          maxRetriesPerRequest: 0,
+        },
+      });
+  }
+}
+
+/**
+ * A connection for one subscription to a single Redis or through Sentinels:
+ * it queues the SUBSCRIBE until Redis is reachable and renews it after every
+ * reconnection. (A cluster's subscriber is a ClusterSubscription instead.)
+ */
+export function createSubscriberClient(target: Exclude<RedisTarget, { kind: "cluster" }>, tuning: ClientTuning): Redis {
+  const options = {
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    connectTimeout: tuning.connectTimeoutMs,
+    retryStrategy: reconnectDelay(tuning.maxReconnectDelayMs),
+  } satisfies RedisOptions;
+  if (target.kind === "single") return new Redis(target.url, options);
+  return new Redis({ ...options, ...sentinelOptions(target), sentinelRetryStrategy: reconnectDelay(tuning.maxReconnectDelayMs) });
+}
+
+/** Options for a plain connection to one node of a cluster (credentials and TLS). */
+export function clusterNodeOptions(target: Extract<RedisTarget, { kind: "cluster" }>): RedisOptions {
+  return { username: target.auth.username, password: target.auth.password, tls: target.tls ? {} : undefined };
+}
+
+function sentinelOptions(target: Extract<RedisTarget, { kind: "sentinel" }>): RedisOptions {
+  return {
+    sentinels: target.sentinels.map(({ host, port }: RedisAddress) => ({ host, port })),
+    name: target.masterName,
+    db: target.db,
+    username: target.auth.username,
+    password: target.auth.password,
+    sentinelUsername: target.sentinelAuth.username,
+    sentinelPassword: target.sentinelAuth.password,
+    tls: target.tls ? {} : undefined,
+    enableTLSForSentinelMode: target.tls,
+    // Sentinels announce a failover on +switch-master: reconnect to the new master at once.
+    failoverDetector: true,
+  };
+}

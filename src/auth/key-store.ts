@@ -113,12 +113,10 @@ export class KeyStore {
    * made on one would not work on another. False on a mismatch.
    */
   async checkPepper(check: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx.query("SELECT value FROM gateway_settings WHERE name = 'pepper_check'");
-      if (row) return String(row.value) === check;
-      await tx.run("INSERT INTO gateway_settings (name, value) VALUES ('pepper_check', $1)", [check]);
-      return true;
-    });
+    // Instances starting together on a new store race to record it: the first write wins, and every one compares.
+    await this.db.run("INSERT INTO gateway_settings (name, value) VALUES ('pepper_check', $1) ON CONFLICT (name) DO NOTHING", [check]);
+    const [row] = await this.db.query("SELECT value FROM gateway_settings WHERE name = 'pepper_check'");
+    return String(row?.value) === check;
   }
 
   /** Grows with every change to any key. */

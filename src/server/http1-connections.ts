@@ -67,10 +67,21 @@ export class Http1Connections {
     });
   }
 
-  /** Shutdown: closes the connections with no request in progress now, and the others once their last response ends. */
-  drain(): void {
+  /**
+   * Shutdown: every response from now on says `connection: close`, and a
+   * connection closes once its last response ends. An idle connection is
+   * closed after `lingerMs`, unless a request has begun on it by then (a
+   * request already on its way is answered, not reset unread).
+   */
+  drain(lingerMs: number): void {
     this.draining = true;
-    for (const [socket, connection] of this.connections) if (connection.active === 0) socket.destroy();
+    for (const [socket, connection] of this.connections) {
+      if (connection.active > 0) continue;
+      const bytesRead = socket.bytesRead;
+      setTimeout(() => {
+        if (connection.active === 0 && socket.bytesRead === bytesRead) socket.destroy();
+      }, lingerMs).unref();
+    }
   }
 
   private expectHeaders(socket: net.Socket, connection: Connection, dueMs: number): void {

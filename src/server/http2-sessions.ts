@@ -11,6 +11,8 @@ import type { ClientLimits, SlowPart } from "./client-limits.js";
  */
 export class Http2Sessions {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** Set once draining: how long a session is still served after its first GOAWAY. */
+  private lingerMs: number | undefined;
 
   constructor(
     private readonly limits: ClientLimits,
@@ -19,6 +21,7 @@ export class Http2Sessions {
 
   add(session: http2.ServerHttp2Session): void {
     this.sessions.add(session);
+    if (this.lingerMs !== undefined) this.goAway(session);
     let open = 0;
     let idle: NodeJS.Timeout | undefined;
     const awaitStreams = (): void => {
@@ -45,9 +48,22 @@ export class Http2Sessions {
     });
   }
 
-  /** Shutdown: a GOAWAY to every session; each closes once its open streams have ended. */
-  close(): void {
-    for (const session of this.sessions) session.close();
+  /**
+   * Shutdown, in two steps as RFC 9113 §6.8 advises: a GOAWAY naming the
+   * largest stream id first (no new streams, please), so that streams the
+   * client sent meanwhile are still served; after `lingerMs`, the final
+   * GOAWAY, and each session closes once its open streams have ended.
+   * Sessions that start while draining are treated alike.
+   */
+  close(lingerMs: number): void {
+    this.lingerMs = lingerMs;
+    for (const session of this.sessions) this.goAway(session);
+  }
+
+  private goAway(session: http2.ServerHttp2Session): void {
+    if (session.closed || session.destroyed) return;
+    session.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+    setTimeout(() => session.close(), this.lingerMs).unref();
   }
 
   destroy(): void {

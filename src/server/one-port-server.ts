@@ -37,6 +37,9 @@ const MAX_STREAMS_PER_CONNECTION = 1000;
 /** The end of the shutdown grace period kept for calls told to stop to send their status (at most half of it). */
 const WRAP_UP_MS = 1_000;
 
+/** How long a draining gateway still reads and answers requests already on their way (at most a quarter of the grace). */
+const LINGER_MS = 1_000;
+
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /**
@@ -191,12 +194,15 @@ export class OnePortServer {
     if (this.draining) return;
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
-    this.http2.close();
-    this.http1.drain();
-    // Connections that have not said which protocol they speak yet are idle too.
-    for (const socket of this.sockets) if (!this.http1.has(socket) && !this.h2Sockets.has(socket)) socket.destroy();
+    // A request may already be on its way on a connection the gateway still holds (a load balancer does not know it is
+    // draining): for a moment, such requests are still read and answered, with `connection: close` or a final GOAWAY,
+    // rather than reset unread. Connections accepted but not yet routed are served the same way.
+    const lingerMs = Math.min(LINGER_MS, graceMs / 4);
+    this.http2.close(lingerMs);
+    this.http1.drain(lingerMs);
     const wrapUpMs = Math.min(WRAP_UP_MS, graceMs / 2);
-    if (!(await this.settledWithin(graceMs - wrapUpMs))) {
+    await new Promise((resolve) => setTimeout(resolve, lingerMs));
+    if (!(await this.settledWithin(graceMs - lingerMs - wrapUpMs))) {
       this.options.beforeGraceEnds?.();
       if (!(await this.settledWithin(wrapUpMs))) this.options.logger.warn({ inFlight: this.inFlight }, "grace period over; closing remaining connections");
     }

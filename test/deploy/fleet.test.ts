@@ -123,7 +123,7 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
     expect(await recordedTwice()).toEqual([]);
   });
 
-  it("restarts every instance in turn under load, failing at most a call that races a drain", { timeout: 120_000 }, async () => {
+  it("restarts every instance in turn under load with no failed call", { timeout: 120_000 }, async () => {
     const calls = load("rolling");
     await sleep(1_000);
     const drains: [number, number][] = [];
@@ -139,13 +139,11 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
     const failed = failures(records);
     const ok = records.filter((record) => record.outcome === "ok").map((record) => record.id);
     report("rolling restart", { calls: records.length, failed: failed.length, outcomes: tally(records), "completed calls missing from the ledger": (await missingFromLedger(ok)).length });
-    // nginx never resends a POST it has written, so a call written onto a connection in the very
-    // instant the draining gateway closes it fails with nginx's 502 (see docs/deploy.md); nothing else may fail.
-    for (const record of failed) {
-      expect(record.outcome, record.id).toMatch(/HTTP 502/);
-      expect(drains.some(([from, to]) => record.startedAt <= to && record.endedAt >= from), `${record.id} failed outside a drain`).toBe(true);
-    }
-    expect(failed.length).toBeLessThanOrEqual(fleet.instances.length);
+    // A draining gateway still reads and answers what is already on its way (connection: close, a two-step
+    // GOAWAY) before it closes a connection, so nginx never has a written request reset under it.
+    expect(
+      failed.map((record) => ({ id: record.id, outcome: record.outcome, inDrain: drains.some(([from, to]) => record.startedAt <= to && record.endedAt >= from) })),
+    ).toEqual([]);
   });
 
   it("holds a key's rate limit and budget across the three instances through a Redis master's failover", { timeout: 120_000 }, async () => {

@@ -1,22 +1,45 @@
-// An OpenAI-compatible vendor that answers instantly with a fixed completion:
-// the floor every other row of the benchmark is compared against.
-import { createServer } from "node:http";
+// An OpenAI-compatible vendor that answers at once with a fixed completion:
+// the floor every other row of the benchmark is compared against. Asked to
+// stream, it sends STREAM_CHUNKS chunks as fast as the socket takes them;
+// for the model "gpt-4o-large" it answers with about 20 KB of text.
+import { createServer, type ServerResponse } from "node:http";
 
-const completion = JSON.stringify({
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created: 1700000000,
-  model: "gpt-4o-mini",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hello from the instant vendor." }, finish_reason: "stop", logprobs: null }],
-  usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
-});
-const models = JSON.stringify({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 0, owned_by: "bench" }] });
+const STREAM_CHUNKS = Number(process.env.BENCH_STREAM_CHUNKS ?? 200);
+
+function completionOf(content: string, model: string): string {
+  return JSON.stringify({
+    id: "chatcmpl-bench",
+    object: "chat.completion",
+    created: 1700000000,
+    model,
+    choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop", logprobs: null }],
+    usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
+  });
+}
+
+const small = completionOf("Hello from the instant vendor.", "gpt-4o-mini");
+const large = completionOf("word ".repeat(4_000), "gpt-4o-large");
+const models = JSON.stringify({ object: "list", data: ["gpt-4o-mini", "gpt-4o-large"].map((id) => ({ id, object: "model", created: 0, owned_by: "bench" })) });
+
+function stream(res: ServerResponse): void {
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  const chunk = (delta: object, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1700000000, model: "gpt-4o-mini", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  for (let i = 0; i < STREAM_CHUNKS; i++) res.write(chunk({ content: `t${i} ` }));
+  res.write(chunk({}, "stop"));
+  res.write(`data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 12, completion_tokens: STREAM_CHUNKS, total_tokens: 12 + STREAM_CHUNKS } })}\n\n`);
+  res.end("data: [DONE]\n\n");
+}
 
 const server = createServer((req, res) => {
-  req.resume();
+  const chunks: Buffer[] = [];
+  req.on("data", (chunk: Buffer) => chunks.push(chunk));
   req.once("end", () => {
-    const body = req.url === "/v1/models" ? models : completion;
-    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+    if (req.url?.endsWith("/models")) return void res.writeHead(200, { "content-type": "application/json" }).end(models);
+    const body = Buffer.concat(chunks).toString();
+    if (body.includes('"stream":true')) return stream(res);
+    const answer = body.includes('"gpt-4o-large"') ? large : small;
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(answer) }).end(answer);
   });
 });
 server.keepAliveTimeout = 60_000;

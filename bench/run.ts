@@ -1,117 +1,215 @@
-// Added latency and throughput of Switchboard against a direct call and a bare
-// proxy, measured side by side in one run. Usage: `npm run bench`.
+// What Switchboard costs per call, side by side with the floor for any Node
+// gateway, measured in one run. Each server runs pinned to core 1; the fake
+// vendor and the load generator run on core 0. The stable figure is CPU per
+// call (the server process's utime + stime over exactly N calls), which holds
+// up on a busy machine where throughput does not; rounds are interleaved and
+// the median of each is shown.
+//
+// Usage: `npm run bench`. Knobs: BENCH_ROUNDS (3), BENCH_CALLS (2000 per CPU
+// measure, at concurrency 32), BENCH_LATENCY_CALLS (300, at concurrency 1),
+// BENCH_STREAMS (50), BENCH_BASELINE (the path of another checkout, built,
+// whose gateway is measured beside this one).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Pool } from "undici";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { AdminService } from "../gen/ts/switchboard/v1/admin_service_pb.js";
+import type { Job, JobResult, Protocol } from "./load-generator.js";
+import { cpuMicros, memoryMb, startPinned, stopAll, type Started } from "./support/processes.js";
 
 const ROOT = join(import.meta.dirname, "..");
-const LATENCY_CALLS = Number(process.env.BENCH_LATENCY_CALLS ?? 2000);
-const THROUGHPUT_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const MASTER_KEY = "sk-bench-master";
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
+const LATENCY_CALLS = Number(process.env.BENCH_LATENCY_CALLS ?? 300);
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 50);
+const CONCURRENCY = 32;
+const MASTER_KEY = "sk-bench-master-key-0123456789";
+const SERVER_CORE = 1;
+const CLIENT_CORE = 0;
 
-const children: ChildProcess[] = [];
+/** A server under test: its process and where to call it. */
+interface Server {
+  name: string;
+  started: Started;
+  origin: string;
+}
 
-/** Starts a child process and waits for the port it prints on its first JSON line. */
-function startChild(args: string[], env: NodeJS.ProcessEnv, portPattern = /"port":(\d+)/): Promise<number> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      if (seen === null) return;
-      seen += chunk.toString();
-      const match = portPattern.exec(seen);
-      if (match) {
-        resolve(Number(match[1]));
-        seen = null as never;
-        child.stdout!.resume();
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code}`)));
+/** One row: a kind of call to one server, compared with a floor row. */
+interface Row {
+  name: string;
+  server: Server;
+  job: Omit<Job, "calls" | "concurrency" | "origin">;
+  /** The row it is compared against (undefined for a floor itself). */
+  floor?: Row;
+  /** A second floor to compare with (gRPC: the bare HTTP/2 pass-through). */
+  floor2?: Row;
+}
+
+interface Measure {
+  cpuPerCall: number;
+  throughput: number;
+  p50: number;
+  p99: number;
+  firstToken?: number;
+}
+
+function generator(): Promise<{ run(job: Job): Promise<JobResult>; stop(): void }> {
+  const child: ChildProcess = spawn("taskset", ["-c", String(CLIENT_CORE), process.execPath, "--import", "tsx", join(ROOT, "bench/load-generator.ts")], {
+    cwd: ROOT,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  return new Promise((resolve) => {
+    child.once("message", () =>
+      resolve({
+        run: (job) =>
+          new Promise((done) => {
+            child.once("message", (result) => done(result as JobResult));
+            child.send(job);
+          }),
+        stop: () => child.kill(),
+      }),
+    );
   });
 }
 
-interface Target {
-  name: string;
-  origin: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-const openAIBody = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello." }] });
-const connectBody = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "ROLE_USER", content: "Say hello." }] });
-
-async function call(pool: Pool, target: Target): Promise<void> {
-  const res = await pool.request({ method: "POST", path: target.path, headers: target.headers, body: target.body });
-  const text = await res.body.text();
-  if (res.statusCode !== 200) throw new Error(`${target.name}: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function measure(target: Target): Promise<{ p50: number; p99: number; rps: number }> {
-  const pool = new Pool(target.origin, { connections: CONCURRENCY });
-  for (let i = 0; i < 200; i++) await call(pool, target); // warm up JIT and sockets
-  const latencies: number[] = [];
-  for (let i = 0; i < LATENCY_CALLS; i++) {
-    const started = performance.now();
-    await call(pool, target);
-    latencies.push(performance.now() - started);
-  }
-  latencies.sort((a, b) => a - b);
-  let done = 0;
-  const until = performance.now() + THROUGHPUT_SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < until) {
-        await call(pool, target);
-        done++;
-      }
-    }),
-  );
-  await pool.close();
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: done / THROUGHPUT_SECONDS };
-}
-
-async function main(): Promise<void> {
-  const vendorPort = await startChild(["--import", "tsx", "bench/instant-vendor.ts"], {});
-  const vendor = `http://127.0.0.1:${vendorPort}`;
-  const proxyPort = await startChild(["--import", "tsx", "bench/bare-proxy.ts"], { UPSTREAM: vendor });
-  const gatewayPort = await startChild(["--enable-source-maps", "dist/src/main.js", "serve"], {
+async function startGateway(name: string, checkout: string, vendor: string): Promise<Server> {
+  const started = await startPinned(SERVER_CORE, ["--enable-source-maps", join(checkout, "dist/src/main.js"), "serve"], {
     PORT: "0",
     HOST: "127.0.0.1",
     SWITCHBOARD_MASTER_KEY: MASTER_KEY,
     OPENAI_API_KEY: "sk-bench-upstream",
     OPENAI_BASE_URL: `${vendor}/v1`,
     SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), "sb-bench-")),
-  });
-  const json = { "content-type": "application/json" };
-  const auth = { ...json, authorization: `Bearer ${MASTER_KEY}` };
-  const targets: Target[] = [
-    { name: "direct to vendor", origin: vendor, path: "/v1/chat/completions", headers: { ...json, authorization: "Bearer sk-bench-upstream" }, body: openAIBody },
-    { name: "bare undici proxy", origin: `http://127.0.0.1:${proxyPort}`, path: "/v1/chat/completions", headers: json, body: openAIBody },
-    { name: "switchboard, OpenAI REST", origin: `http://127.0.0.1:${gatewayPort}`, path: "/v1/chat/completions", headers: auth, body: openAIBody },
-    { name: "switchboard, Connect JSON", origin: `http://127.0.0.1:${gatewayPort}`, path: "/switchboard.v1.AIService/Chat", headers: auth, body: connectBody },
-  ];
+  }, checkout);
+  return { name, started, origin: `http://127.0.0.1:${started.port}` };
+}
 
-  const results = [];
-  for (const target of targets) results.push({ target, ...(await measure(target)) });
-  const [direct, proxy] = results;
-  const ms = (n: number) => `${n.toFixed(3)} ms`;
-  console.log(`\nSwitchboard benchmark: ${LATENCY_CALLS} sequential calls for latency, ${CONCURRENCY} concurrent for ${THROUGHPUT_SECONDS}s for throughput; every process on this machine (${process.version}).\n`);
-  console.log("| path | p50 (c=1) | p99 (c=1) | added p50 vs direct | throughput | vs direct | vs bare proxy |");
-  console.log("|---|---|---|---|---|---|---|");
-  for (const r of results) {
-    console.log(
-      `| ${r.target.name} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.p50 - direct!.p50)} | ${Math.round(r.rps)} req/s | ${(r.rps / direct!.rps).toFixed(2)}x | ${(r.rps / proxy!.rps).toFixed(2)}x |`,
-    );
+/** A gateway key with the pipeline's every policy on (scope, limits, budget), far from its limits. */
+async function benchKey(gateway: Server): Promise<string> {
+  const admin = createClient(AdminService, createConnectTransport({ baseUrl: gateway.origin, httpVersion: "1.1", interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${MASTER_KEY}`), next(req))] }));
+  const { secret } = await admin.createKey({
+    key: { displayName: "bench", allowedModels: ["gpt-4o*"], requestsPerMinute: 10_000_000, tokensPerMinute: 2_000_000_000n, budget: { limit: { units: 900_000n } } },
+  });
+  return secret;
+}
+
+function rowsFor(gateway: Server, key: string, label: string, floors: { proxy: Row; grpc: Row; proxyLarge: Row; proxyStream: Row }): Row[] {
+  const unary = (protocol: Protocol, model = "gpt-4o-mini", promptChars = 10) => ({ kind: "unary" as const, protocol, key, model, promptChars });
+  return [
+    { name: `${label}, REST /v1/chat/completions`, server: gateway, job: unary("rest"), floor: floors.proxy },
+    { name: `${label}, Connect JSON`, server: gateway, job: unary("connect-json"), floor: floors.proxy },
+    { name: `${label}, Connect binary`, server: gateway, job: unary("connect-binary"), floor: floors.proxy },
+    { name: `${label}, gRPC`, server: gateway, job: unary("grpc"), floor: floors.proxy, floor2: floors.grpc },
+    { name: `${label}, REST, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("rest", "gpt-4o-large", 60_000), floor: floors.proxyLarge },
+    { name: `${label}, Connect JSON, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("connect-json", "gpt-4o-large", 60_000), floor: floors.proxyLarge },
+    { name: `${label}, gRPC, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("grpc", "gpt-4o-large", 60_000), floor: floors.proxyLarge },
+    { name: `${label}, REST stream`, server: gateway, job: { ...unary("rest"), kind: "stream" }, floor: floors.proxyStream },
+    { name: `${label}, Connect stream`, server: gateway, job: { ...unary("connect-binary"), kind: "stream" }, floor: floors.proxyStream },
+  ];
+}
+
+async function measure(load: Awaited<ReturnType<typeof generator>>, row: Row): Promise<Measure> {
+  const origin = row.server.origin;
+  const pid = row.server.started.child.pid!;
+  const stream = row.job.kind === "stream";
+  await load.run({ ...row.job, origin, calls: 100, concurrency: 8 }); // warm up the JIT and the sockets
+  const calls = stream ? STREAMS * 4 : CALLS;
+  const before = cpuMicros(pid);
+  const busy = await load.run({ ...row.job, origin, calls, concurrency: stream ? 8 : CONCURRENCY });
+  const cpuPerCall = (cpuMicros(pid) - before) / calls;
+  if (busy.errors > 0) throw new Error(`${row.name}: ${busy.errors} calls failed: ${busy.firstError}`);
+  const quiet = await load.run({ ...row.job, origin, calls: stream ? STREAMS : LATENCY_CALLS, concurrency: 1 });
+  const latencies = [...quiet.latencies].sort((a, b) => a - b);
+  const firstTokens = [...quiet.firstTokens].sort((a, b) => a - b);
+  return {
+    cpuPerCall,
+    throughput: (calls / busy.elapsedMs) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    firstToken: stream ? percentile(firstTokens, 50) : undefined,
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const vendorStarted = await startPinned(CLIENT_CORE, ["--import", "tsx", "bench/instant-vendor.ts"], {}, ROOT);
+  const vendor = `http://127.0.0.1:${vendorStarted.port}`;
+  const proxy: Server = { name: "bare proxy", started: await startPinned(SERVER_CORE, ["--import", "tsx", "bench/bare-proxy.ts"], { UPSTREAM: vendor }, ROOT), origin: "" };
+  proxy.origin = `http://127.0.0.1:${proxy.started.port}`;
+  const grpc: Server = { name: "bare gRPC", started: await startPinned(SERVER_CORE, ["--import", "tsx", "bench/bare-grpc-proxy.ts"], { UPSTREAM: vendor }, ROOT), origin: "" };
+  grpc.origin = `http://127.0.0.1:${grpc.started.port}`;
+  const gateway = await startGateway("switchboard", ROOT, vendor);
+  const idleRss = memoryMb(gateway.started.child.pid!).rss;
+
+  const floors = {
+    proxy: { name: "bare proxy (node:http in, undici out), REST", server: proxy, job: { kind: "unary", protocol: "rest", model: "gpt-4o-mini", promptChars: 10 } },
+    grpc: { name: "bare gRPC pass-through (connect-node over h2c, undici out)", server: grpc, job: { kind: "unary", protocol: "grpc", model: "gpt-4o-mini", promptChars: 10 } },
+    proxyLarge: { name: "bare proxy, 60 KB prompt and 20 KB answer", server: proxy, job: { kind: "unary", protocol: "rest", model: "gpt-4o-large", promptChars: 60_000 } },
+    proxyStream: { name: "bare proxy, stream", server: proxy, job: { kind: "stream", protocol: "rest", model: "gpt-4o-mini", promptChars: 10 } },
+  } satisfies Record<string, Row>;
+  const rows: Row[] = [floors.proxy, floors.grpc, floors.proxyLarge, floors.proxyStream, ...rowsFor(gateway, await benchKey(gateway), "switchboard", floors)];
+  if (process.env.BENCH_BASELINE) {
+    const baseline = await startGateway("baseline", process.env.BENCH_BASELINE, vendor);
+    rows.push(...rowsFor(baseline, await benchKey(baseline), "baseline", floors));
   }
+
+  const load = await generator();
+  const results = new Map<Row, Measure[]>(rows.map((row) => [row, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    process.stderr.write(`round ${round} of ${ROUNDS}\n`);
+    for (const row of rows) results.get(row)!.push(await measure(load, row));
+  }
+  load.stop();
+
+  const summary = new Map<Row, Measure>(
+    [...results].map(([row, measures]) => [
+      row,
+      {
+        cpuPerCall: median(measures.map((m) => m.cpuPerCall)),
+        throughput: median(measures.map((m) => m.throughput)),
+        p50: median(measures.map((m) => m.p50)),
+        p99: median(measures.map((m) => m.p99)),
+        firstToken: measures[0]!.firstToken === undefined ? undefined : median(measures.map((m) => m.firstToken!)),
+      },
+    ]),
+  );
+  print(rows, summary, { idleRss, peakRss: memoryMb(gateway.started.child.pid!).peak });
+}
+
+function print(rows: Row[], summary: Map<Row, Measure>, memory: { idleRss: number; peakRss: number }): void {
+  const ratio = (value: number, floor: number | undefined) => (floor === undefined ? "" : ` (${(value / floor).toFixed(2)}×)`);
+  const ms = (value: number) => `${value.toFixed(3)} ms`;
+  console.log(`\nSwitchboard bench, ${ROUNDS} interleaved rounds (medians); servers on core ${SERVER_CORE}, vendor and load generator on core ${CLIENT_CORE}; ${process.version}`);
+  console.log(`CPU per call: the server's utime+stime over ${CALLS} calls at concurrency ${CONCURRENCY}; latency: ${LATENCY_CALLS} calls at concurrency 1. Ratios are to the floor row named in brackets.\n`);
+  console.log("| path | CPU per call | throughput c=32 | p50 c=1 | p99 c=1 | added p50 |");
+  console.log("|---|---|---|---|---|---|");
+  for (const row of rows.filter((r) => r.job.kind === "unary")) {
+    const m = summary.get(row)!;
+    const floor = row.floor && summary.get(row.floor);
+    const second = row.floor2 && summary.get(row.floor2);
+    const cpu = `${Math.round(m.cpuPerCall)} µs${ratio(m.cpuPerCall, floor?.cpuPerCall)}${second ? `, ${(m.cpuPerCall / second.cpuPerCall).toFixed(2)}× the gRPC floor` : ""}`;
+    const rps = `${Math.round(m.throughput)}/s${ratio(m.throughput, floor?.throughput)}`;
+    console.log(`| ${row.name} | ${cpu} | ${rps} | ${ms(m.p50)} | ${ms(m.p99)} | ${floor ? ms(m.p50 - floor.p50) : ""} |`);
+  }
+  console.log(`\nStreams (${process.env.BENCH_STREAM_CHUNKS ?? 200} chunks from the vendor at once; concurrency 1):\n`);
+  console.log("| path | CPU per stream | first token p50 | whole stream p50 |");
+  console.log("|---|---|---|---|");
+  for (const row of rows.filter((r) => r.job.kind === "stream")) {
+    const m = summary.get(row)!;
+    const floor = row.floor && summary.get(row.floor);
+    console.log(`| ${row.name} | ${Math.round(m.cpuPerCall)} µs${ratio(m.cpuPerCall, floor?.cpuPerCall)} | ${ms(m.firstToken!)}${floor ? ` (+${ms(m.firstToken! - floor.firstToken!)})` : ""} | ${ms(m.p50)}${ratio(m.p50, floor?.p50)} |`);
+  }
+  console.log(`\nGateway memory: ${Math.round(memory.idleRss)} MB RSS idle after start, ${Math.round(memory.peakRss)} MB peak.`);
 }
 
 main()
@@ -119,6 +217,4 @@ main()
     console.error(err);
     process.exitCode = 1;
   })
-  .finally(() => {
-    for (const child of children) child.kill("SIGTERM");
-  });
+  .finally(stopAll);

@@ -1,0 +1,133 @@
+// The bench's load generator: a process of its own, pinned to another core
+// than the server it measures (an in-process generator caps the proxy it
+// measures). It takes jobs over IPC and answers with what it saw.
+import { create } from "@bufbuild/protobuf";
+import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { Pool } from "undici";
+import { AIService, ChatRequestSchema, ChatStreamRequestSchema } from "../gen/ts/switchboard/v1/ai_service_pb.js";
+import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
+
+/** How a job reaches the server: the OpenAI REST shape, Connect JSON or binary, or gRPC. */
+export type Protocol = "rest" | "connect-json" | "connect-binary" | "grpc";
+
+export interface Job {
+  kind: "unary" | "stream";
+  protocol: Protocol;
+  origin: string;
+  /** The gateway key; none for the bare proxies. */
+  key?: string;
+  model: string;
+  /** Characters of prompt: the "large body" rows send 60 KB. */
+  promptChars: number;
+  calls: number;
+  concurrency: number;
+}
+
+export interface JobResult {
+  elapsedMs: number;
+  /** Per call at concurrency 1: the whole call (unary), or the first token and the whole stream. */
+  latencies: number[];
+  firstTokens: number[];
+  errors: number;
+  firstError?: string;
+}
+
+type Call = () => Promise<{ firstTokenMs?: number }>;
+
+function restCall(pool: Pool, job: Job, stream: boolean): Call {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (job.key) headers.authorization = `Bearer ${job.key}`;
+  const body = JSON.stringify({ model: job.model, messages: [{ role: "user", content: prompt(job) }], stream });
+  return async () => {
+    const started = performance.now();
+    const res = await pool.request({ method: "POST", path: "/v1/chat/completions", headers, body });
+    let firstTokenMs: number | undefined;
+    for await (const _ of res.body) firstTokenMs ??= performance.now() - started;
+    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+    return { firstTokenMs };
+  };
+}
+
+function connectJsonCall(pool: Pool, job: Job): Call {
+  const headers: Record<string, string> = { "content-type": "application/json", "connect-protocol-version": "1" };
+  if (job.key) headers.authorization = `Bearer ${job.key}`;
+  const body = JSON.stringify({ model: job.model, messages: [{ role: "ROLE_USER", content: prompt(job) }] });
+  return async () => {
+    const res = await pool.request({ method: "POST", path: "/switchboard.v1.AIService/Chat", headers, body });
+    await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+    return {};
+  };
+}
+
+function typedCall(client: Client<typeof AIService>, job: Job): Call {
+  const fields = { model: job.model, messages: [{ role: Role.USER, content: prompt(job) }] };
+  if (job.kind === "unary") {
+    const request = create(ChatRequestSchema, fields);
+    return async () => {
+      await client.chat(request);
+      return {};
+    };
+  }
+  const request = create(ChatStreamRequestSchema, fields);
+  return async () => {
+    const started = performance.now();
+    let firstTokenMs: number | undefined;
+    for await (const _ of client.chatStream(request)) firstTokenMs ??= performance.now() - started;
+    return { firstTokenMs };
+  };
+}
+
+function transport(job: Job): Transport {
+  const interceptors = job.key ? [(next: any) => (req: any) => (req.header.set("authorization", `Bearer ${job.key}`), next(req))] : [];
+  return job.protocol === "grpc"
+    ? createGrpcTransport({ baseUrl: job.origin, interceptors })
+    : createConnectTransport({ baseUrl: job.origin, httpVersion: "1.1", useBinaryFormat: true, interceptors });
+}
+
+function prompt(job: Job): string {
+  return job.promptChars <= 10 ? "Say hello." : "word ".repeat(Math.ceil(job.promptChars / 5)).slice(0, job.promptChars);
+}
+
+async function run(job: Job): Promise<JobResult> {
+  const pool = new Pool(job.origin, { connections: job.concurrency });
+  const call: Call =
+    job.protocol === "rest"
+      ? restCall(pool, job, job.kind === "stream")
+      : job.protocol === "connect-json" && job.kind === "unary"
+        ? connectJsonCall(pool, job)
+        : typedCall(createClient(AIService, transport(job)), job);
+  const result: JobResult = { elapsedMs: 0, latencies: [], firstTokens: [], errors: 0 };
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: job.concurrency }, async () => {
+      while (next < job.calls) {
+        next++;
+        const callStarted = performance.now();
+        try {
+          const { firstTokenMs } = await call();
+          if (job.concurrency === 1) {
+            result.latencies.push(performance.now() - callStarted);
+            if (firstTokenMs !== undefined) result.firstTokens.push(firstTokenMs);
+          }
+        } catch (err) {
+          result.errors++;
+          result.firstError ??= (err as Error).message;
+        }
+      }
+    }),
+  );
+  result.elapsedMs = performance.now() - started;
+  await pool.close();
+  return result;
+}
+
+process.on("message", (job: Job) => {
+  run(job).then(
+    (result) => process.send!(result),
+    (err: Error) => process.send!({ elapsedMs: 0, latencies: [], firstTokens: [], errors: job.calls, firstError: err.message }),
+  );
+});
+process.send!({ ready: true });

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { LATENCY_WINDOW_SIZE } from "../gateway/latency-window.js";
 
 /**
  * Traffic shaping settings: retries, the retry budget, circuit breakers and
@@ -7,6 +6,9 @@ import { LATENCY_WINDOW_SIZE } from "../gateway/latency-window.js";
  * (per provider). Every field has a default, so a config file names only
  * what it changes.
  */
+/** Samples a latency window keeps: enough for a p99 that is not just the maximum, few enough to follow a change within minutes. */
+export const LATENCY_WINDOW_SIZE = 256;
+
 export interface RetryConfig {
   /** Upstream attempts per call, across keys and candidates (1 turns retries and failover off). */
   maxAttempts: number;

@@ -1,5 +1,5 @@
+import { SlidingCounts } from "../common/sliding-window.js";
 import type { BreakerConfig } from "../config/traffic.js";
-import { SlidingCounts } from "./sliding-window.js";
 
 export type BreakerState = "closed" | "open" | "half_open";
 

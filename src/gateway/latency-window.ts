@@ -1,5 +1,4 @@
-/** Samples a window keeps: enough for a p99 that is not just the maximum, few enough to follow a change within minutes. */
-export const LATENCY_WINDOW_SIZE = 256;
+import { LATENCY_WINDOW_SIZE } from "../config/traffic.js";
 
 /**
  * The latest latency samples of one thing (a pair's answers, first tokens,

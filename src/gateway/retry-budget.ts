@@ -1,5 +1,5 @@
+import { SlidingCounts } from "../common/sliding-window.js";
 import type { RetryBudgetConfig } from "../config/traffic.js";
-import { SlidingCounts } from "./sliding-window.js";
 
 /**
  * Caps the extra attempts (retries and hedges) each provider receives: at

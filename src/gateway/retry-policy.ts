@@ -35,24 +35,24 @@ export function isKeyScoped(err: unknown): boolean {
   return isUpstreamError(err) && (err.kind === "rate_limited" || err.kind === "credential_rejected" || err.kind === "quota_exhausted");
 }
 
-/** Failures that say the vendor is unwell, for the provider's breaker (key breakers count key-scoped ones too). */
-export function breakerVerdict(err: unknown): { provider: "success" | "failure" | "neutral"; key: "success" | "failure" | "neutral" } {
-  if (!isUpstreamError(err)) return { provider: "neutral", key: "neutral" };
+/** What an attempt's failure says of its provider, for the provider's circuit breaker (a key's health is its pool's to judge). */
+export function breakerVerdict(err: unknown): "success" | "failure" | "neutral" {
+  if (!isUpstreamError(err)) return "neutral";
   switch (err.kind) {
     case "overloaded":
     case "unreachable":
     case "timeout":
     case "bad_response":
-      return { provider: "failure", key: "failure" };
+      return "failure";
     case "rate_limited":
     case "credential_rejected":
     case "quota_exhausted":
-      return { provider: "neutral", key: "failure" };
     case "cancelled":
-      return { provider: "neutral", key: "neutral" };
+      // One key's trouble, or the caller's doing: nothing learnt about the vendor.
+      return "neutral";
     default:
       // The vendor answered (bad request, filtered, unknown model): it is up.
-      return { provider: "success", key: "success" };
+      return "success";
   }
 }
 

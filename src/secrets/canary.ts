@@ -16,7 +16,7 @@ export interface CanaryRule {
   rollbackAfterErrors: number;
 }
 
-export type CanaryVerdict = { action: "wait" } | { action: "promote"; reason: string } | { action: "rollback"; reason: string };
+export type CanaryJudgement = { action: "wait" } | { action: "promote"; reason: string } | { action: "rollback"; reason: string };
 
 /**
  * The canary rule, on its own so it can be read (and tested) at a glance:
@@ -28,7 +28,7 @@ export type CanaryVerdict = { action: "wait" } | { action: "promote"; reason: st
  * - a canary that has taken three times `promoteAfter` calls without
  *   qualifying is rolled back, so no canary lingers for ever.
  */
-export function judgeCanary(tally: CanaryTally, rule: CanaryRule): CanaryVerdict {
+export function judgeCanary(tally: CanaryTally, rule: CanaryRule): CanaryJudgement {
   if (tally.hardFailure) return { action: "rollback", reason: tally.hardFailure };
   const rate = errorRate(tally.successes, tally.errors);
   const activeRate = errorRate(tally.activeSuccesses, tally.activeErrors);

@@ -1,5 +1,6 @@
-import { parseSecretRef, type KeyConfig, type ProviderConfig, type SecretRef } from "../config/config.js";
+import { parseSecretRef, SECRET_REF_PATTERN, type KeyConfig, type ProviderConfig, type SecretRef } from "../config/config.js";
 import type { KeyPoolConfig } from "../config/secrets-config.js";
+import type { BreakerConfig } from "../config/traffic.js";
 import type { Logger } from "../observability/logger.js";
 import { createCredential } from "./credential.js";
 import { KeyPool, KeyPoolError, type CanaryVerdict, type KeyView, type PoolEntry } from "./key-pool.js";
@@ -13,6 +14,8 @@ export interface ProviderPoolsDeps {
   logger: Logger;
   metrics: SecretMetrics;
   rules: KeyPoolConfig;
+  /** When a key counts as failing at the vendor: the circuit breakers' rule (`traffic.breaker`). */
+  breaker?: BreakerConfig;
   /** Canary verdicts that outlive the process (in the shared store); without it each start trusts Vault's latest version. */
   memory?: KeyVersionMemory;
   now?: () => number;
@@ -53,7 +56,6 @@ interface Slot {
 }
 
 const CREDENTIAL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const SECRET_REF = /^(env|file|vault):.+/;
 
 /**
  * Every provider's key pool, kept live: keys are read from their secret
@@ -87,6 +89,7 @@ export class ProviderPools {
             loaded.map(({ entry }) => entry),
             {
               rules: deps.rules,
+              breaker: deps.breaker,
               drainMs: provider.timeoutMs,
               logger: deps.logger,
               metrics: deps.metrics,
@@ -287,7 +290,7 @@ export class ProviderPools {
   }
 
   private ref(raw: string, field: string): SecretRef {
-    if (!SECRET_REF.test(raw)) {
+    if (!SECRET_REF_PATTERN.test(raw)) {
       throw new KeyPoolError("invalid_argument", `${field} must be a secret reference such as "vault:secret/switchboard/openai#api_key", "file:NAME" or "env:NAME", never the secret itself`, field);
     }
     return parseSecretRef(raw);

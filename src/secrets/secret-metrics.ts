@@ -23,7 +23,7 @@ export class SecretMetrics {
     const census = () => this.census();
     this.keyTransitions = new Counter({
       name: "switchboard_key_transitions_total",
-      help: "Vendor key state changes by provider, from and to state, and cause (staged, promoted, rate_limited, credential_rejected, …).",
+      help: "Vendor key state changes by provider, from and to state, and cause (staged, promoted, rate_limited, failing, credential_rejected, …).",
       labelNames: ["provider", "from", "to", "cause"] as const,
       registers: [registry],
     });

@@ -1,5 +1,6 @@
 // The dispatcher with an injected clock, jitter and sleep: breakers that open
-// and close, backoffs and vendor hints, deadlines, and what the ledger hears.
+// and close, a vendor key its pool benches, backoffs and vendor hints,
+// deadlines, and what the ledger hears.
 // Real adapters call fake vendors on loopback; only time is simulated.
 import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
@@ -32,7 +33,7 @@ let primary: OpenAIFake;
 let backup: OpenAIFake;
 let gemini: GeminiFake;
 beforeAll(async () => {
-  primary = await startOpenAIFake({ apiKey: "sk-primary" });
+  primary = await startOpenAIFake({ apiKey: "sk-primary", extraKeys: ["sk-primary-sick"] });
   backup = await startOpenAIFake({ apiKey: "sk-backup" });
   gemini = await startGeminiFake({ apiKey: "AIzaGemini" });
 });
@@ -287,6 +288,53 @@ describe("backoff and the vendor's hints", () => {
       expect(outcomes(res.attempts)).toEqual(["primary:keys_unavailable", "backup:ok"]);
       expect(primary.requests.length).toBe(sent);
     } finally {
+      await h.close();
+    }
+  });
+});
+
+describe("a vendor key that keeps failing", () => {
+  const breaker = { ...DEFAULT_TRAFFIC.breaker, consecutiveFailures: 3, openMs: 1_000 };
+
+  it("is benched by its pool after the threshold: calls skip it and succeed on the pool's other key, until a probe finds it healthy", async () => {
+    const h = harness({ breaker }, [{ model: "gpt-4o-mini", provider: "primary" }], ["primary"]);
+    const sentWith = (key: string) => primary.requests.filter((r) => r.headers.authorization === `Bearer ${key}`).length;
+    primary.failKey("sk-primary-sick", overloaded);
+    try {
+      // Two keys on one account; random 0 always picks the first by weight: the sick one, while it is in rotation.
+      const pool = new KeyPool(
+        "primary",
+        [
+          { credential: createCredential("primary/sick", "sk-primary-sick"), weight: 1 },
+          { credential: createCredential("primary/good", "sk-primary"), weight: 1 },
+        ],
+        { now: () => clock.now, random: () => 0, breaker },
+      );
+      h.providers.get("primary")!.pool = pool;
+      for (let i = 0; i < 3; i++) expect(outcomes((await h.gateway.chat(chat(), h.ctx())).attempts)).toEqual(["primary:overloaded", "primary:ok"]);
+      expect(pool.get("primary/sick")).toMatchObject({ state: "cooling_down", reason: "failing at the vendor (3 failures in a row); back in 1s" });
+
+      const sick = sentWith("sk-primary-sick");
+      for (let i = 0; i < 5; i++) expect(outcomes((await h.gateway.chat(chat(), h.ctx())).attempts)).toEqual(["primary:ok"]);
+      expect(sentWith("sk-primary-sick")).toBe(sick);
+
+      // Back on probation after open_ms: its one probe fails, and it is benched again at once.
+      clock.now += 1_000;
+      expect(outcomes((await h.gateway.chat(chat(), h.ctx())).attempts)).toEqual(["primary:overloaded", "primary:ok"]);
+      expect(pool.get("primary/sick")!.state).toBe("cooling_down");
+      expect(outcomes((await h.gateway.chat(chat(), h.ctx())).attempts)).toEqual(["primary:ok"]);
+      expect(sentWith("sk-primary-sick")).toBe(sick + 1);
+
+      // The vendor serves the key again: the next probe succeeds and the key is back in rotation.
+      primary.failKey("sk-primary-sick", undefined);
+      clock.now += 1_000;
+      for (let i = 0; i < 3; i++) expect(outcomes((await h.gateway.chat(chat(), h.ctx())).attempts)).toEqual(["primary:ok"]);
+      expect(sentWith("sk-primary-sick")).toBe(sick + 4);
+      expect(pool.get("primary/sick")!.state).toBe("active");
+      // The provider's own breaker never opened: the vendor was serving the other key all along.
+      expect(await transitions(h.metrics, "primary")).toEqual([]);
+    } finally {
+      primary.failKey("sk-primary-sick", undefined);
       await h.close();
     }
   });

@@ -1,0 +1,176 @@
+import type { KeyPoolConfig } from "../config/secrets-config.js";
+import { judgeCanary } from "./canary.js";
+import type { Credential } from "./credential.js";
+import { KeyPoolError } from "./key-pool-error.js";
+import { changeState, isCanary, seconds, type CredentialStateName, type PoolContext, type PoolEntry, type PoolKey } from "./pool-key.js";
+
+export interface StageInput extends Omit<PoolEntry, "weight"> {
+  /** Weight once promoted; the replaced key's (or 1) when absent. */
+  weight?: number;
+  /** The id of the credential this one replaces when promoted; none adds a key. */
+  replaces?: string;
+  /** Share of the provider's traffic while a canary; the pool's default when absent. */
+  share?: number;
+  /** Successful calls before automatic promotion; the pool's default when absent. */
+  promoteAfter?: number;
+  /** Retire a canary already staged for the same slot (a newer Vault version) instead of refusing. */
+  supersede?: boolean;
+}
+
+/** A staged version of a slot was promoted or rolled back. */
+export interface CanaryVerdict {
+  slot: string;
+  version: number;
+  verdict: "promoted" | "rejected";
+}
+
+export interface RolloutOptions {
+  rules: KeyPoolConfig;
+  /** How long a replaced key drains before it retires. */
+  drainMs: number;
+  newKey: (entry: PoolEntry, state: CredentialStateName, reason: string) => PoolKey;
+  onVerdict: ((verdict: CanaryVerdict) => void) | undefined;
+}
+
+const RETIRED_KEPT = 20;
+
+/**
+ * Canary rollout in a pool: a staged key takes a share of the traffic beside
+ * the active ones; every outcome is tallied for it and for the active keys
+ * over the same time, and the rule in `canary.ts` promotes it (the key it
+ * replaces drains, then retires) or rolls it back. Verdicts on versioned
+ * keys are told to `onVerdict`, so they outlive the process.
+ */
+export class CanaryRollout {
+  constructor(
+    private readonly ctx: PoolContext,
+    private readonly options: RolloutOptions,
+  ) {}
+
+  stage(input: StageInput, now: number): PoolKey {
+    const { provider, keys } = this.ctx;
+    const { rules } = this.options;
+    const id = input.credential.id;
+    if (keys.has(id)) throw new KeyPoolError("already_exists", `provider "${provider}" already has a credential "${id}"`);
+    const share = input.share ?? rules.canaryShare;
+    if (!(share > 0 && share <= 1)) throw new KeyPoolError("invalid_argument", "the traffic share must be above 0 and at most 1");
+    const promoteAfter = input.promoteAfter ?? rules.promoteAfter;
+    if (!Number.isInteger(promoteAfter) || promoteAfter < 1) throw new KeyPoolError("invalid_argument", "promote_after must be a positive whole number");
+    if (input.replaces !== undefined) {
+      const replaced = keys.get(input.replaces);
+      if (!replaced) throw new KeyPoolError("not_found", `provider "${provider}" has no credential "${input.replaces}" to replace`);
+      if (replaced.state === "retired" || replaced.state === "draining") throw new KeyPoolError("failed_precondition", `credential "${input.replaces}" is already ${replaced.state}`);
+    }
+    const twin = holderOfSecret(keys.values(), input.credential);
+    if (twin) throw new KeyPoolError("already_exists", `the same secret is already in the pool as "${twin.credential.id}" (${twin.state})`);
+    const slot = input.slot ?? id;
+    for (const other of keys.values()) {
+      if (other.slot !== slot || !isCanary(other)) continue;
+      if (!input.supersede) throw new KeyPoolError("failed_precondition", `a canary is already staged for "${slot}" ("${other.credential.id}"): promote or roll it back first`);
+      other.canary = undefined;
+      changeState(this.ctx, other, "retired", "superseded", `superseded by "${id}"`);
+    }
+    const key = this.options.newKey({ ...input, weight: input.weight ?? 1, slot }, "standby", "staged");
+    key.canary = {
+      share,
+      promoteAfter,
+      replaces: input.replaces,
+      stagedAt: now,
+      weight: input.weight,
+      successes: 0,
+      errors: 0,
+      hardFailure: undefined,
+      activeSuccesses: 0,
+      activeErrors: 0,
+    };
+    keys.set(id, key);
+    const replacing = input.replaces ? `, to replace "${input.replaces}"` : "";
+    changeState(this.ctx, key, "standby", "staged", `staged as a canary on ${Math.round(share * 1000) / 10}% of the traffic${replacing}`, "none");
+    this.prune();
+    return key;
+  }
+
+  /** Makes a canary active now; the key it replaces (returned) drains, then retires. */
+  promote(key: PoolKey, cause: "promoted" | "auto_promoted", reason: string, now: number): PoolKey | undefined {
+    if (!isCanary(key)) throw new KeyPoolError("failed_precondition", `credential "${key.credential.id}" is ${key.state}, not a staged canary`);
+    const canary = key.canary!;
+    const replaced = canary.replaces !== undefined ? this.ctx.keys.get(canary.replaces) : undefined;
+    key.weight = canary.weight ?? replaced?.weight ?? key.weight;
+    key.canary = undefined;
+    key.nextAt = undefined;
+    changeState(this.ctx, key, "active", cause, reason);
+    this.tell(key, "promoted");
+    if (replaced && replaced.state !== "retired" && replaced.state !== "draining") {
+      replaced.canary = undefined;
+      if (replaced.state === "disabled" || replaced.state === "standby") {
+        changeState(this.ctx, replaced, "retired", "replaced", `replaced by "${key.credential.id}"`);
+      } else {
+        replaced.nextAt = now + this.options.drainMs;
+        changeState(this.ctx, replaced, "draining", "replaced", `replaced by "${key.credential.id}"; retires in ${seconds(this.options.drainMs)}`);
+      }
+    }
+    return replaced;
+  }
+
+  /** Withdraws a canary: it retires, and the active keys keep all the traffic. */
+  rollback(key: PoolKey, cause: "rolled_back" | "auto_rolled_back", reason: string): void {
+    if (!isCanary(key)) throw new KeyPoolError("failed_precondition", `credential "${key.credential.id}" is ${key.state}, not a staged canary`);
+    key.canary = undefined;
+    key.nextAt = undefined;
+    changeState(this.ctx, key, "retired", cause, reason);
+    this.tell(key, "rejected");
+    this.prune();
+  }
+
+  /** The vendor refused a canary (rejected it, or its account is out of quota): rolled back at once. */
+  refused(key: PoolKey, why: string): void {
+    key.canary!.errors++;
+    this.rollback(key, "auto_rolled_back", `canary failed: ${why}`);
+  }
+
+  /** Counts an outcome towards every canary under way (as the canary's own, or the active keys'), then judges them. */
+  tally(key: PoolKey, ok: boolean, countsAsActive: boolean, now: number): void {
+    const canaries = [...this.ctx.keys.values()].filter(isCanary);
+    for (const canary of canaries) {
+      const run = canary.canary!;
+      if (canary === key) {
+        if (ok) run.successes++;
+        else run.errors++;
+      } else if (countsAsActive) {
+        if (ok) run.activeSuccesses++;
+        else run.activeErrors++;
+      } else {
+        continue;
+      }
+      const judgement = judgeCanary(run, { promoteAfter: run.promoteAfter, rollbackAfterErrors: this.options.rules.rollbackAfterErrors });
+      if (judgement.action === "promote") this.promote(canary, "auto_promoted", `promoted automatically: ${judgement.reason}`, now);
+      else if (judgement.action === "rollback") this.rollback(canary, "auto_rolled_back", `rolled back automatically: ${judgement.reason}`);
+    }
+  }
+
+  /** Retires a replaced key whose draining time is up. */
+  tick(key: PoolKey, now: number): void {
+    if (key.state !== "draining" || key.nextAt === undefined || key.nextAt > now) return;
+    key.nextAt = undefined;
+    changeState(this.ctx, key, "retired", "drained", "drained after its replacement");
+  }
+
+  private tell(key: PoolKey, verdict: CanaryVerdict["verdict"]): void {
+    if (key.slot !== undefined && key.version !== undefined) this.options.onVerdict?.({ slot: key.slot, version: key.version, verdict });
+  }
+
+  /** Forgets the oldest retired keys beyond a few, so rotations do not grow the pool for ever. */
+  private prune(): void {
+    const retired = [...this.ctx.keys.values()].filter((key) => key.state === "retired");
+    for (const key of retired.slice(0, Math.max(0, retired.length - RETIRED_KEPT))) this.ctx.keys.delete(key.credential.id);
+  }
+}
+
+/** The key (not retired or draining) that holds the same secret as `credential`, if any. */
+export function holderOfSecret(keys: Iterable<PoolKey>, credential: Credential): PoolKey | undefined {
+  for (const key of keys) {
+    if (key.state === "retired" || key.state === "draining") continue;
+    if (key.credential.secret === credential.secret && key.credential.secondary === credential.secondary) return key;
+  }
+  return undefined;
+}

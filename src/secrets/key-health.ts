@@ -1,0 +1,198 @@
+import type { KeyPoolConfig } from "../config/secrets-config.js";
+import type { BreakerConfig } from "../config/traffic.js";
+import type { UpstreamError, UpstreamErrorKind } from "../providers/upstream-error.js";
+import { changeState, inRotation, isCanary, seconds, type BenchCause, type PoolContext, type PoolKey } from "./pool-key.js";
+
+/** How one attempt with a credential ended: success, or the classified failure. */
+export type AttemptOutcome = { ok: true } | { ok: false; error: UpstreamError };
+
+/**
+ * What an outcome meant, for the canary tallies: a success or a failure of
+ * the key, nothing about the key, or a canary the vendor refused (to roll
+ * back at once).
+ */
+export type HealthVerdict = "success" | "failure" | "ignored" | { canaryRefused: string };
+
+/** Failures that say nothing about the key: the caller's request or cancellation. */
+const NOT_THE_KEYS_FAULT = new Set<UpstreamErrorKind>(["bad_request", "content_filtered", "model_not_found", "unsupported", "cancelled"]);
+/** The vendor failing with this key: what the failing rule counts (the provider breaker's failures). */
+const VENDOR_SIDE = new Set<UpstreamErrorKind>(["overloaded", "unreachable", "timeout", "bad_response"]);
+const PROBE_BACKOFF_LIMIT = 16;
+/** A probe whose outcome never came back (the attempt was abandoned) frees its place after this. */
+const PROBE_TIMEOUT_MS = 60_000;
+
+/**
+ * The one judge of a key's health, from the outcomes of its attempts:
+ * - a 429 cools the key down for the vendor's retry-after, an exhausted quota for longer;
+ * - a rejection (401/403) disables it; after a wait one call probes it (half-open), and a success brings it back;
+ * - a key that keeps failing at the vendor (5xx, 529, unreachable, timed out, garbled answers) is benched
+ *   by the circuit breakers' rule (`traffic.breaker`): `failure_rate` of at least `min_calls` calls over
+ *   `window_ms`, or `consecutive_failures` in a row. It cools down (cause `failing`) for `open_ms`, then
+ *   comes back on probation: it takes only `half_open_probes` probes at a time, the first outcome decides
+ *   (a success clears its history, a failure benches it again at once). Only while another key can take
+ *   its traffic: when every key fails, it is the vendor's trouble, the provider breaker's to judge.
+ * The caller's errors and cancellations say nothing about the key.
+ */
+export class KeyHealth {
+  constructor(
+    private readonly ctx: PoolContext,
+    private readonly rules: KeyPoolConfig,
+    private readonly breaker: BreakerConfig,
+  ) {}
+
+  /** Takes in how an attempt with the key went. */
+  hear(key: PoolKey, outcome: AttemptOutcome, now: number): HealthVerdict {
+    const probing = key.probes.length > 0;
+    key.probes.shift();
+    if (outcome.ok) {
+      key.successes.add();
+      if (probing && key.state === "disabled") {
+        key.nextAt = undefined;
+        key.probeIntervalMs = this.rules.probeAfterMs;
+        changeState(this.ctx, key, "active", "probe_succeeded", "a probe call succeeded");
+      }
+      this.judgeFailing(key, "success", now);
+      return "success";
+    }
+    const error = outcome.error;
+    if (NOT_THE_KEYS_FAULT.has(error.kind)) {
+      // The vendor answered with this key (it is up for it), unless the attempt was cancelled.
+      this.judgeFailing(key, error.kind === "cancelled" ? "neutral" : "success", now);
+      return "ignored";
+    }
+    key.errors.add();
+    if (error.kind === "credential_rejected") {
+      key.rejectedWith = failureCodes(error);
+      this.ctx.metrics?.credentialRejections.inc({ provider: this.ctx.provider, credential: key.credential.id });
+      this.ctx.logger.warn({ credential: key.credential.id, fingerprint: key.credential.fingerprint, status: error.status }, "the vendor rejected a key");
+    }
+    const refused = error.kind === "credential_rejected" || error.kind === "quota_exhausted" ? describeRefusal(error) : undefined;
+    if (refused && isCanary(key)) return { canaryRefused: refused };
+    switch (error.kind) {
+      case "credential_rejected":
+        this.rejected(key, refused!, probing, now);
+        break;
+      case "rate_limited":
+        this.coolDown(key, error.retryAfterMs ?? this.rules.cooldownMs, "rate_limited", now);
+        break;
+      case "quota_exhausted":
+        this.coolDown(key, error.retryAfterMs ?? this.rules.probeAfterMs, "quota_exhausted", now);
+        break;
+      default:
+        if (probing && key.state === "disabled") key.nextAt = now + key.probeIntervalMs; // inconclusive probe
+    }
+    this.judgeFailing(key, VENDOR_SIDE.has(error.kind) ? "failure" : "neutral", now);
+    return "failure";
+  }
+
+  /** Applies the timed changes of a key's health that are due: cool-downs that ended, lost probes. */
+  tick(key: PoolKey, now: number): void {
+    if (key.state === "cooling_down" && key.nextAt !== undefined && key.nextAt <= now) {
+      key.nextAt = undefined;
+      const reason = key.benchedFor === "failing" ? "back from failing, on probation: its next call decides" : "the cool-down ended";
+      changeState(this.ctx, key, key.resumeTo, "cooldown_ended", reason);
+    }
+    if (key.probes.length > 0) key.probes = key.probes.filter((handedOut) => now - handedOut <= PROBE_TIMEOUT_MS);
+  }
+
+  /** A key due a probe (a rejected key after its wait, a key on probation), handed out and counted as probing. */
+  takeProbe(keys: readonly PoolKey[], now: number): PoolKey | undefined {
+    const probe = keys.find((key) => this.probeDue(key, now));
+    if (!probe) return undefined;
+    probe.probes.push(now);
+    const what = probe.state === "disabled" ? "probing a disabled key (half-open)" : "probing a key back from failing (half-open)";
+    this.ctx.logger.info({ credential: probe.credential.id, fingerprint: probe.credential.fingerprint }, what);
+    return probe;
+  }
+
+  private probeDue(key: PoolKey, now: number): boolean {
+    if (key.state === "disabled") return key.disabledBy === "vendor" && key.probes.length === 0 && key.nextAt !== undefined && key.nextAt <= now;
+    return key.probation && inRotation(key) && key.probes.length < this.breaker.halfOpenProbes;
+  }
+
+  private rejected(key: PoolKey, refused: string, probing: boolean, now: number): void {
+    if (key.state === "active" || key.state === "cooling_down") {
+      key.disabledBy = "vendor";
+      key.nextAt = now + key.probeIntervalMs;
+      changeState(this.ctx, key, "disabled", "credential_rejected", `${refused}; probed again in ${seconds(key.probeIntervalMs)}`);
+    } else if (key.state === "disabled" && key.disabledBy === "vendor" && probing) {
+      key.probeIntervalMs = Math.min(Math.max(key.probeIntervalMs * 2, 0), this.rules.probeAfterMs * PROBE_BACKOFF_LIMIT);
+      key.nextAt = now + key.probeIntervalMs;
+      key.reason = `${refused}; a probe failed, probed again in ${seconds(key.probeIntervalMs)}`;
+      this.ctx.logger.warn({ credential: key.credential.id, fingerprint: key.credential.fingerprint, nextProbeInMs: key.probeIntervalMs }, "a probe of a disabled key failed");
+    }
+  }
+
+  private coolDown(key: PoolKey, forMs: number, cause: "rate_limited" | "quota_exhausted", now: number): void {
+    const benchMs = Math.min(Math.max(forMs, 0), this.rules.maxCooldownMs);
+    if (benchMs <= 0) return; // configured never to bench a key: the vendor sees every call
+    const what = cause === "rate_limited" ? "rate limited by the vendor" : "the account's quota is exhausted";
+    this.bench(key, benchMs, cause, what, now);
+  }
+
+  /**
+   * The failing rule, as the circuit breakers judge: counts vendor-side
+   * outcomes while the key is in rotation, benches it past the threshold,
+   * and settles its probation on the first outcome after a bench.
+   */
+  private judgeFailing(key: PoolKey, verdict: "success" | "failure" | "neutral", now: number): void {
+    if (!this.breaker.enabled || verdict === "neutral") return;
+    // Benched for failing: attempts sent before the bench say nothing about when it comes back.
+    if (key.state === "cooling_down" && key.benchedFor === "failing") return;
+    if (key.probation) {
+      key.probation = false;
+      if (verdict === "failure") return this.benchFailing(key, "its call on probation failed", now);
+      key.outcomes.clear();
+      key.failureStreak = 0;
+      key.reason = "back in rotation: its call on probation succeeded";
+      this.ctx.logger.info({ credential: key.credential.id, fingerprint: key.credential.fingerprint }, "a key back from failing passed its probation");
+      return;
+    }
+    key.outcomes.add(verdict === "success" ? 0 : 1);
+    if (verdict === "success") {
+      key.failureStreak = 0;
+      return;
+    }
+    key.failureStreak++;
+    const { consecutiveFailures, minCalls, failureRate } = this.breaker;
+    const [successes, failures] = key.outcomes.totals();
+    const calls = successes + failures;
+    if (consecutiveFailures > 0 && key.failureStreak >= consecutiveFailures) this.benchFailing(key, `${key.failureStreak} failures in a row`, now);
+    else if (calls >= minCalls && failures / calls >= failureRate) this.benchFailing(key, `${failures} of its last ${calls} calls failed`, now);
+  }
+
+  private benchFailing(key: PoolKey, why: string, now: number): void {
+    // The last key in rotation stays: when no other key can serve, the provider breaker judges the vendor.
+    if (![...this.ctx.keys.values()].some((other) => other !== key && inRotation(other))) return;
+    if (!this.bench(key, this.breaker.openMs, "failing", `failing at the vendor (${why})`, now)) return;
+    key.failureStreak = 0;
+    key.probation = true;
+  }
+
+  /** Takes a key in rotation out for `forMs` (a bench under way only grows); whether it is benched now. */
+  private bench(key: PoolKey, forMs: number, cause: BenchCause, what: string, now: number): boolean {
+    const until = now + forMs;
+    if (key.state === "cooling_down") {
+      key.nextAt = Math.max(key.nextAt ?? until, until);
+      if (cause === "failing") key.benchedFor = cause;
+      return true;
+    }
+    if (!inRotation(key)) return false;
+    key.resumeTo = key.state as "active" | "standby";
+    key.nextAt = until;
+    changeState(this.ctx, key, "cooling_down", cause, `${what}; back in ${seconds(forMs)}`);
+    key.benchedFor = cause;
+    return true;
+  }
+}
+
+function describeRefusal(error: UpstreamError): string {
+  const what = error.kind === "quota_exhausted" ? "the vendor says the account's quota is exhausted" : "rejected by the vendor";
+  const codes = failureCodes(error);
+  return codes ? `${what} (${codes})` : what;
+}
+
+/** What the vendor answered, as far as it said: "HTTP 401, invalid_api_key", "110", or "". */
+function failureCodes(error: UpstreamError): string {
+  return [error.status !== undefined ? `HTTP ${error.status}` : "", error.vendorCode ?? ""].filter(Boolean).join(", ");
+}

@@ -1,0 +1,89 @@
+import { UpstreamError } from "../providers/upstream-error.js";
+import { errorRate } from "./canary.js";
+import { shareOf } from "./key-selection.js";
+import { isCanary, type CredentialStateName, type PoolKey } from "./pool-key.js";
+
+/** What an operator sees of a key: never the secret. */
+export interface KeyView {
+  id: string;
+  fingerprint: string;
+  state: CredentialStateName;
+  reason: string;
+  since: number;
+  /** When a timed state ends: a cool-down, the next probe, the end of draining. */
+  nextAt: number | undefined;
+  weight: number;
+  trafficShare: number;
+  recentSuccesses: number;
+  recentErrors: number;
+  source: string | undefined;
+  version: number | undefined;
+  slot: string | undefined;
+  canary:
+    | { share: number; successes: number; errors: number; promoteAfter: number; activeErrorRate: number; replaces: string | undefined; stagedAt: number }
+    | undefined;
+}
+
+export function viewOf(key: PoolKey, keys: readonly PoolKey[]): KeyView {
+  const run = key.canary;
+  return {
+    id: key.credential.id,
+    fingerprint: key.credential.fingerprint,
+    state: key.state,
+    reason: key.reason,
+    since: key.since,
+    nextAt: key.nextAt,
+    weight: key.weight,
+    trafficShare: shareOf(keys, key),
+    recentSuccesses: key.successes.total(),
+    recentErrors: key.errors.total(),
+    source: key.source,
+    version: key.version,
+    slot: key.slot,
+    canary:
+      run && isCanary(key)
+        ? {
+            share: run.share,
+            successes: run.successes,
+            errors: run.errors,
+            promoteAfter: run.promoteAfter,
+            activeErrorRate: errorRate(run.activeSuccesses, run.activeErrors),
+            replaces: run.replaces,
+            stagedAt: run.stagedAt,
+          }
+        : undefined,
+  };
+}
+
+/** "2 cooling down, 1 failing, 1 disabled by the vendor"; with `why`, what the vendor answered too ("(HTTP 401)"). */
+export function stateCounts(keys: readonly PoolKey[], why: boolean): string {
+  const counts = new Map<string, number>();
+  for (const key of keys) {
+    let label: string = key.state;
+    if (key.state === "cooling_down") label = key.benchedFor === "failing" ? "failing" : "cooling down";
+    if (key.state === "disabled") label = key.disabledBy === "vendor" ? "disabled by the vendor" : "disabled by an operator";
+    if (why && key.state === "disabled" && key.disabledBy === "vendor" && key.rejectedWith) label += ` (${key.rejectedWith})`;
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  return [...counts].map(([label, count]) => `${count} ${label}`).join(", ");
+}
+
+/**
+ * Why the pool has no key to hand out, as the error `pick` throws (naming
+ * the provider and no secret): keys benched for a while → when the first
+ * comes back (rate_limited, or overloaded when they are benched for failing
+ * alone); keys the vendor rejected → credential_rejected until the next
+ * probe; none left at all → credential_rejected, and how to add one.
+ */
+export function noUsableKey(provider: string, keys: readonly PoolKey[], now: number): UpstreamError {
+  const message = `provider "${provider}" has no usable key right now (${stateCounts(keys, false)})`;
+  const cooling = keys.filter((key) => key.state === "cooling_down" && key.nextAt !== undefined);
+  if (cooling.length > 0) {
+    const soonest = Math.min(...cooling.map((key) => key.nextAt!));
+    const kind = cooling.every((key) => key.benchedFor === "failing") ? "overloaded" : "rate_limited";
+    return new UpstreamError({ kind, provider, message, retryAfterMs: Math.max(0, soonest - now) });
+  }
+  const probes = keys.filter((key) => key.state === "disabled" && key.disabledBy === "vendor" && key.nextAt !== undefined).map((key) => key.nextAt!);
+  const retryAfterMs = probes.length > 0 ? Math.max(0, Math.min(...probes) - now) : undefined;
+  return new UpstreamError({ kind: "credential_rejected", provider, message: probes.length > 0 ? message : `${message}; stage one with AdminService.StageKey`, retryAfterMs });
+}

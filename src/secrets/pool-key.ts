@@ -1,0 +1,155 @@
+import { SlidingCounts } from "../common/sliding-window.js";
+import type { Logger } from "../observability/logger.js";
+import type { CanaryTally } from "./canary.js";
+import type { Credential } from "./credential.js";
+import { RecentCounter } from "./recent-counter.js";
+import type { SecretMetrics } from "./secret-metrics.js";
+
+/**
+ * Where a key is in its pool:
+ * - active: in rotation, picked by weight;
+ * - standby: a staged canary on its traffic share;
+ * - cooling_down: benched for a while (rate limited, out of quota, or failing at the vendor), then back in its previous state;
+ * - disabled: out of rotation, by the vendor's rejection (probed again later) or an operator (for good);
+ * - draining: replaced by a promoted canary, finishing the attempts under way;
+ * - retired: out of the pool for good (replaced, rolled back, superseded).
+ */
+export type CredentialStateName = "active" | "standby" | "cooling_down" | "disabled" | "draining" | "retired";
+
+/** Why a key changed state: the `cause` label of the transitions metric. */
+export type TransitionCause =
+  | "staged"
+  | "promoted"
+  | "auto_promoted"
+  | "rolled_back"
+  | "auto_rolled_back"
+  | "superseded"
+  | "replaced"
+  | "drained"
+  | "rate_limited"
+  | "quota_exhausted"
+  | "failing"
+  | "cooldown_ended"
+  | "credential_rejected"
+  | "probe_succeeded"
+  | "operator_disabled";
+
+/** Why a cooling key is benched; it decides how the key comes back. */
+export type BenchCause = "rate_limited" | "quota_exhausted" | "failing";
+
+/** A key as the pool starts with it (from configuration). */
+export interface PoolEntry {
+  credential: Credential;
+  weight: number;
+  /** The secret reference it was read from (shown to operators; holds no secret). */
+  source?: string;
+  /** The Vault KV version it was read at. */
+  version?: number;
+  /** The configured key it fills (its id without version): new Vault versions of it replace it. */
+  slot?: string;
+}
+
+/** A canary under way: its terms and its tally so far. */
+export interface CanaryRun extends CanaryTally {
+  share: number;
+  promoteAfter: number;
+  replaces: string | undefined;
+  stagedAt: number;
+  /** The weight it takes once promoted, when given. */
+  weight: number | undefined;
+}
+
+/** One key of a pool, as the pool's parts (selection, health, rollout, views) share it. */
+export interface PoolKey {
+  credential: Credential;
+  weight: number;
+  state: CredentialStateName;
+  reason: string;
+  since: number;
+  source: string | undefined;
+  version: number | undefined;
+  slot: string | undefined;
+  /** cooling_down: back in rotation; disabled by the vendor: next probe; draining: retirement. */
+  nextAt: number | undefined;
+  /** The state a cool-down returns to. */
+  resumeTo: "active" | "standby";
+  /** What a cool-down under way is for. */
+  benchedFor: BenchCause | undefined;
+  disabledBy: "vendor" | "operator" | undefined;
+  /** What the vendor answered when it last rejected the key ("HTTP 401, invalid_api_key"), for health checks. */
+  rejectedWith: string | undefined;
+  probeIntervalMs: number;
+  /** When each probe under way was handed out (a rejected key's, or one on probation). */
+  probes: number[];
+  /** Recent vendor-side outcomes, for the failing rule: successes (0) and failures (1). */
+  outcomes: SlidingCounts;
+  /** Vendor-side failures in a row. */
+  failureStreak: number;
+  /** Back from a bench for failing: it takes only probes, and its next outcome decides whether it stays. */
+  probation: boolean;
+  canary: CanaryRun | undefined;
+  successes: RecentCounter;
+  errors: RecentCounter;
+}
+
+/** What the pool's parts share: its keys, its clock, and where state changes are logged and counted. */
+export interface PoolContext {
+  readonly provider: string;
+  readonly keys: Map<string, PoolKey>;
+  readonly now: () => number;
+  readonly logger: Logger;
+  readonly metrics: SecretMetrics | undefined;
+}
+
+export function newPoolKey(entry: PoolEntry, state: CredentialStateName, reason: string, now: () => number, settings: { probeAfterMs: number; windowMs: number }): PoolKey {
+  return {
+    credential: entry.credential,
+    weight: entry.weight,
+    state,
+    reason,
+    since: now(),
+    source: entry.source,
+    version: entry.version,
+    slot: entry.slot,
+    nextAt: undefined,
+    resumeTo: "active",
+    benchedFor: undefined,
+    disabledBy: undefined,
+    rejectedWith: undefined,
+    probeIntervalMs: settings.probeAfterMs,
+    probes: [],
+    outcomes: new SlidingCounts(settings.windowMs, now),
+    failureStreak: 0,
+    probation: false,
+    canary: undefined,
+    successes: new RecentCounter(now),
+    errors: new RecentCounter(now),
+  };
+}
+
+/** Moves a key to another state; every change is logged (key id and fingerprint only) and counted. */
+export function changeState(ctx: PoolContext, key: PoolKey, to: CredentialStateName, cause: TransitionCause, reason: string, from: CredentialStateName | "none" = key.state): void {
+  key.state = to;
+  key.reason = reason;
+  key.since = ctx.now();
+  if (to !== "disabled") key.disabledBy = undefined;
+  if (to !== "cooling_down") key.benchedFor = undefined;
+  const level = to === "disabled" || to === "cooling_down" || cause === "auto_rolled_back" ? "warn" : "info";
+  ctx.logger[level]({ credential: key.credential.id, fingerprint: key.credential.fingerprint, from, to, cause, reason }, "key state changed");
+  ctx.metrics?.keyTransitions.inc({ provider: ctx.provider, from, to, cause });
+}
+
+/** A staged canary (cooling down or not) that has not been promoted or rolled back yet. */
+export function isCanary(key: PoolKey): boolean {
+  return key.canary !== undefined && (key.state === "standby" || (key.state === "cooling_down" && key.resumeTo === "standby"));
+}
+
+/** Whether the key takes part in the traffic as the pool stands: an active key or a canary. */
+export function inRotation(key: PoolKey): boolean {
+  return key.state === "active" || key.state === "standby";
+}
+
+/** "45s", "2 min": how long until something, for reasons and logs. */
+export function seconds(ms: number): string {
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.max(0, Math.ceil(ms / 1000))}s`;
+}

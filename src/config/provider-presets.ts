@@ -8,7 +8,6 @@ export interface ProviderPreset {
   modelPatterns: string[];
   /** Local servers (Ollama, vLLM) run without a key; they are enabled by their base URL. */
   keyless?: boolean;
-  maxTokensField?: "max_tokens" | "max_completion_tokens";
   /** The vendor's other APIs, by the `<NAME>_MODE` value that selects one instead of the default. */
   modes?: Record<string, PresetApi>;
   /** The `<NAME>_MODE` value that names the default API. */
@@ -33,7 +32,6 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     dialect: "openai",
     defaultBaseUrl: "https://api.openai.com/v1",
     modelPatterns: ["gpt-*", "o1*", "o3*", "o4*", "chatgpt-*", "text-embedding-*"],
-    maxTokensField: "max_completion_tokens",
   },
   { name: "deepseek", dialect: "openai", defaultBaseUrl: "https://api.deepseek.com/v1", modelPatterns: ["deepseek-*"] },
   { name: "moonshot", dialect: "openai", defaultBaseUrl: "https://api.moonshot.cn/v1", modelPatterns: ["moonshot-*", "kimi-*"] },

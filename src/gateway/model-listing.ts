@@ -1,5 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Capability, ModelSchema, type Model } from "../../gen/ts/switchboard/v1/models_pb.js";
+import type { Catalogue } from "../catalogue/catalogue.js";
+import { modelFacts } from "../catalogue/model-facts.js";
 import type { Logger } from "../observability/logger.js";
 import type { DiscoveredModel } from "../providers/provider.js";
 import type { Dispatcher } from "./dispatcher.js";
@@ -18,11 +20,15 @@ export interface ModelListingDeps {
   dispatcher: Dispatcher;
   providers: ReadonlyMap<string, ProviderRuntime>;
   logger: Logger;
+  /** Capabilities, limits and prices of the models it knows, and the models a provider without a model list offers. */
+  catalogue?: Catalogue;
 }
 
 /**
- * Every model a caller can name: the routes' declared names, and what each
- * vendor's own list reports (with capabilities), cached for a few minutes.
+ * Every model a caller can name: the routes' declared names, what each
+ * vendor's own list reports, and the models the catalogue knows of each
+ * configured provider, each described by the catalogue (capabilities,
+ * limits, prices, reasoning, source) where it knows the model; cached for a few minutes.
  * Each vendor is asked through the dispatcher, like any call: its key pool
  * picks the key and hears how it went, its breaker and retries apply, and
  * the upstream metrics count it.
@@ -65,7 +71,31 @@ export class ModelListing {
         byId.set(id, create(ModelSchema, { id, provider: name, upstreamModel: model.id, capabilities, discovered: true }));
       }
     }
+    this.describe(byId, new Set(lists.filter((list) => list.ok).map((list) => list.name)));
     return { models: [...byId.values()].sort((a, b) => a.id.localeCompare(b.id)), complete: lists.every((list) => list.ok) };
+  }
+
+  /**
+   * The catalogue's models of each provider that can serve now (its list
+   * answered) join the list, and every model the catalogue knows is described by it.
+   */
+  private describe(byId: Map<string, Model>, serving: ReadonlySet<string>): void {
+    const catalogue = this.deps.catalogue;
+    if (!catalogue) return;
+    const listed = new Set([...byId.values()].map((model) => `${model.provider}/${model.upstreamModel}`));
+    for (const [name, runtime] of this.deps.providers) {
+      if (!serving.has(name)) continue;
+      for (const entry of catalogue.models(name, runtime.adapter.dialect)) {
+        const id = this.deps.router.routesTo(entry.model, name) ? entry.model : `${name}/${entry.model}`;
+        if (listed.has(`${name}/${entry.model}`) || byId.has(id)) continue;
+        byId.set(id, create(ModelSchema, { id, provider: name, upstreamModel: entry.model }));
+      }
+    }
+    for (const model of byId.values()) {
+      const entry = catalogue.lookup(model.provider, model.upstreamModel, this.deps.providers.get(model.provider)?.adapter.dialect);
+      // A model known only by its vendor's defaults has no facts of its own to show.
+      if (entry?.row) Object.assign(model, modelFacts(entry));
+    }
   }
 
   private async vendorList(name: string): Promise<{ name: string; models: DiscoveredModel[]; ok: boolean }> {

@@ -6,9 +6,9 @@ import type { ChatParams, EmbedParams } from "../providers/provider.js";
 const ESTIMATED_COMPLETION_TOKENS = 256;
 
 /**
- * Completion tokens a call may produce when the caller sets no max_tokens:
- * the bound a budget reserves. 16,384 is the largest default output of the
- * common chat models; a catalogue of per-model limits can narrow it.
+ * Completion tokens a call may produce when the caller sets no max_tokens and
+ * the model catalogue knows no limit of the model: the bound a budget
+ * reserves. 16,384 is the largest default output of the common chat models.
  */
 export const UNBOUNDED_COMPLETION_TOKENS = 16_384;
 
@@ -37,9 +37,14 @@ export function estimateTokens(params: Pick<ChatParams, "messages" | "maxTokens"
  * too low), plus the tools' schemas, plus the most the answer may be.
  */
 export function boundTokens(params: Pick<ChatParams, "messages" | "maxTokens" | "tools">): number {
+  return promptBoundTokens(params) + (params.maxTokens ?? UNBOUNDED_COMPLETION_TOKENS);
+}
+
+/** The prompt's part of boundTokens: its text, the tools' schemas and the messages' framing. */
+export function promptBoundTokens(params: Pick<ChatParams, "messages" | "tools">): number {
   let chars = promptChars(params);
   for (const tool of params.tools) chars += tool.name.length + tool.description.length + (tool.parameters ? JSON.stringify(tool.parameters).length : 0);
-  return chars + PER_MESSAGE_TOKENS * params.messages.length + (params.maxTokens ?? UNBOUNDED_COMPLETION_TOKENS);
+  return chars + PER_MESSAGE_TOKENS * params.messages.length;
 }
 
 /** Embedding calls: the estimate (for rate limits) and the bound (for budgets) of their input tokens. */

@@ -1,5 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Credential } from "../secrets/credential.js";
+import type { ModelTraits } from "./model-traits.js";
 import type { ChatParams, ChatResult, ChatStreamEvent, DiscoveredModel, EmbedParams, EmbedResult } from "./provider.js";
 import type { UpstreamError } from "./upstream-error.js";
 
@@ -63,7 +64,8 @@ export interface Codec {
   /** Headers every request of the dialect carries (Anthropic's `anthropic-version`); configured headers override them. */
   readonly defaultHeaders?: Readonly<Record<string, string>>;
 
-  chatRequest(params: ChatParams, model: string, stream: boolean): VendorRequest;
+  /** `traits`: what the model catalogue knows of the model's wire names; the dialect's defaults when absent. */
+  chatRequest(params: ChatParams, model: string, stream: boolean, traits?: ModelTraits): VendorRequest;
   chatResponse(body: unknown, params: ChatParams, ctx: ErrorContext): ChatResult;
   chatStream(params: ChatParams, ctx: ErrorContext): StreamDecoder;
 

@@ -52,13 +52,13 @@ export class DialectAdapter implements ProviderAdapter {
   }
 
   async chat(call: UpstreamCall<ChatParams>): Promise<ChatResult> {
-    const answer = await this.exchange(this.codec.chatRequest(call.params, call.upstreamModel, false), call);
+    const answer = await this.exchange(this.codec.chatRequest(call.params, call.upstreamModel, false, call.traits), call);
     if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
     return this.codec.chatResponse(answer.body, call.params, answer.ctx);
   }
 
   async *chatStream(call: UpstreamCall<ChatParams>): AsyncGenerator<ChatStreamEvent> {
-    const request = this.codec.chatRequest(call.params, call.upstreamModel, true);
+    const request = this.codec.chatRequest(call.params, call.upstreamModel, true, call.traits);
     const answer = await this.exchange(request, call);
     if (answer.kind === "json") {
       // The vendor answered the stream in one piece: the same answer, as one delta and its end.
@@ -116,7 +116,7 @@ export class DialectAdapter implements ProviderAdapter {
    * the auth says a renewed one may succeed; a stream request's event stream
    * is returned open.
    */
-  private async exchange(request: VendorRequest, call: { credential: Credential; signal: AbortSignal }): Promise<Exchanged> {
+  private async exchange(request: VendorRequest, call: { credential: Credential; signal: AbortSignal; headers?: Readonly<Record<string, string>> }): Promise<Exchanged> {
     const { credential, signal } = call;
     const meta = { signal, credentialId: credential.id };
     for (let attempt = 1; ; attempt++) {
@@ -126,7 +126,7 @@ export class DialectAdapter implements ProviderAdapter {
         ...meta,
         method: request.method,
         path: withQuery(request.path, authorization),
-        headers: this.requestHeaders(request, authorization),
+        headers: this.requestHeaders(request, authorization, call.headers),
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
       });
       let failure: UpstreamError | undefined;
@@ -145,8 +145,8 @@ export class DialectAdapter implements ProviderAdapter {
     }
   }
 
-  private requestHeaders(request: VendorRequest, authorization: Authorization): Record<string, string> {
-    const headers: Record<string, string> = { ...this.headers, accept: request.stream ? "text/event-stream" : "application/json" };
+  private requestHeaders(request: VendorRequest, authorization: Authorization, extra: Readonly<Record<string, string>> | undefined): Record<string, string> {
+    const headers: Record<string, string> = { ...extra, ...this.headers, accept: request.stream ? "text/event-stream" : "application/json" };
     if (request.body !== undefined) headers["content-type"] = "application/json";
     return { ...headers, ...authorization.headers, ...request.headers };
   }
@@ -157,9 +157,13 @@ function withQuery(path: string, authorization: Authorization): string {
   return `${path}${path.includes("?") ? "&" : "?"}${authorization.query}`;
 }
 
-/** A whole answer as a stream: its text and tool calls as one delta, then its end. */
+/** A whole answer as a stream: its text, reasoning, refusal and tool calls as one delta, then its end. */
 function* whole(result: ChatResult): Generator<ChatStreamEvent> {
-  const toolCalls = result.message.toolCalls.map((call, index) => create(ToolCallDeltaSchema, { index, id: call.id, name: call.name, argumentsFragment: call.arguments }));
-  if (result.message.content !== "" || toolCalls.length > 0) yield { type: "delta", content: result.message.content, toolCalls };
-  yield { type: "end", id: result.id, finishReason: result.finishReason, usage: result.usage };
+  const { message } = result;
+  const toolCalls = message.toolCalls.map((call, index) => create(ToolCallDeltaSchema, { index, id: call.id, name: call.name, argumentsFragment: call.arguments }));
+  if (message.content !== "" || toolCalls.length > 0 || message.reasoningContent !== "" || message.refusal !== "") {
+    const reasoningBlocks = message.reasoning.length > 0 ? message.reasoning : undefined;
+    yield { type: "delta", content: message.content, toolCalls, reasoning: message.reasoningContent || undefined, refusal: message.refusal || undefined, reasoningBlocks };
+  }
+  yield { type: "end", id: result.id, finishReason: result.finishReason, usage: result.usage, reasoning: message.reasoning };
 }

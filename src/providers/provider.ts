@@ -1,9 +1,30 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatRequest, EmbedRequest } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import type { FinishReason, Message, ToolCallDelta, Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ReasoningBlock } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { Credential } from "../secrets/credential.js";
+import type { ModelTraits } from "./model-traits.js";
 
 /** The fields of a chat request, whether it came as ChatRequest, ChatStreamRequest or REST. */
-export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown">;
+export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
+  /** The request as the caller wrote it in a vendor's own dialect, for that dialect's codec alone (see DialectOriginal). */
+  original?: DialectOriginal;
+};
+
+/**
+ * A request a caller wrote in one vendor's dialect (Anthropic Messages on
+ * `/v1/messages`), kept beside the unified request read from it. Only the
+ * codec of that dialect reads it, to send on what the unified request cannot
+ * carry (Anthropic's cache_control, beta features); every other dialect gets
+ * the unified request alone.
+ */
+export interface DialectOriginal {
+  dialect: string;
+  /** The caller's JSON body. */
+  body: JsonObject;
+  /** The caller's headers that belong to the dialect (`anthropic-beta`). */
+  headers: Readonly<Record<string, string>>;
+}
 export type EmbedParams = Omit<EmbedRequest, "$typeName" | "$unknown">;
 
 /** Everything an adapter needs for one upstream attempt, and nothing about gateway keys. */
@@ -14,6 +35,14 @@ export interface UpstreamCall<P> {
   credential: Credential;
   /** Fires on the caller's cancellation or deadline. */
   signal: AbortSignal;
+  /**
+   * Headers the gateway adds to this attempt's requests: the trace context
+   * (`traceparent`, `tracestate`) while tracing is on. They never override
+   * the dialect's own, the content type or the credential's.
+   */
+  headers?: Readonly<Record<string, string>>;
+  /** What the dialect needs to know of the model (from the model catalogue); its defaults when absent. */
+  traits?: ModelTraits;
 }
 
 export interface ChatResult {
@@ -23,10 +52,15 @@ export interface ChatResult {
   usage: Usage | undefined;
 }
 
-/** What a streaming adapter yields: deltas, then exactly one end. */
+/**
+ * What a streaming adapter yields: deltas, then exactly one end. A delta may
+ * carry a piece of the reasoning text or of a refusal, and the reasoning
+ * blocks a vendor signs, each whole as soon as the vendor closed it; the end
+ * carries them all again, for the next turn.
+ */
 export type ChatStreamEvent =
-  | { type: "delta"; content: string; toolCalls: ToolCallDelta[] }
-  | { type: "end"; id: string; finishReason: FinishReason; usage: Usage | undefined };
+  | { type: "delta"; content: string; toolCalls: ToolCallDelta[]; reasoning?: string; refusal?: string; reasoningBlocks?: ReasoningBlock[] }
+  | { type: "end"; id: string; finishReason: FinishReason; usage: Usage | undefined; reasoning?: ReasoningBlock[] };
 
 export interface EmbedResult {
   vectors: number[][];

@@ -13,7 +13,7 @@ type AdapterFactory = (config: ProviderConfig) => ProviderAdapter;
 
 /** Wire dialects by name: one adapter per dialect, configured per provider. */
 const DIALECTS: Record<string, AdapterFactory> = {
-  openai: (config) => new DialectAdapter(endpoint(config), createOpenAICodec({ maxTokensField: config.maxTokensField ?? "max_tokens" }), bearerAuth),
+  openai: (config) => new DialectAdapter(endpoint(config), createOpenAICodec({ maxTokensField: config.maxTokensField }), bearerAuth),
   "qianfan-v1": (config) => createQianfanV1Adapter(endpoint(config)),
   dashscope: (config) => new DialectAdapter(endpoint(config), createDashScopeCodec({ provider: config.name }), alwaysBearerAuth),
   anthropic: (config) =>

@@ -11,7 +11,10 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer } from "./fak
  * - temperature in [0, 2), top_p in (0, 1], JSON mode needs the word "json" in the prompt;
  * - streaming with `X-DashScope-SSE: enable`: `id:`/`event:result`/`:HTTP_STATUS/200`/`data:`
  *   frames with no space after the colon, cumulative usage, finish_reason "null" until
- *   the end, and the whole text so far in each chunk unless `incremental_output` is true;
+ *   the end, and the whole text so far in each chunk unless `incremental_output` is true
+ *   (with it, each chunk is only the new text: help.aliyun.com/zh/model-studio/use-qwen-by-calling-api);
+ * - hybrid thinking models (`enable_thinking`, within `thinking_budget`) answer
+ *   their reasoning first, as `reasoning_content` (help.aliyun.com/zh/model-studio/deep-thinking);
  * - the answer echoes the last user message ("Echo: …"); with tools it calls the forced
  *   or first tool with {"query": …}; after a tool message it answers "Tool result: …".
  */
@@ -20,8 +23,8 @@ export interface DashScopeFakeOptions {
   models?: string[];
   chunkDelayMs?: number;
   extraWords?: number;
-  /** Send the whole text so far in every chunk even when `incremental_output` is true (as some models do). */
-  cumulative?: boolean;
+  /** The answer's text as these pieces, each a chunk of a stream (to test answers that repeat themselves). */
+  answerPieces?: string[];
 }
 
 export interface DashScopeFake extends FakeServer {
@@ -29,6 +32,8 @@ export interface DashScopeFake extends FakeServer {
   readonly baseUrl: string;
   readonly options: DashScopeFakeOptions;
   generationRequests(): { headers: Record<string, unknown>; body: Json }[];
+  /** The tool calls the fake made, in order, as it made them (to compare what a client received with them). */
+  readonly toolCallsMade: { id: string; name: string; arguments: string }[];
   /** The next stream sends `event:error` with this code after `afterChunks` chunks. */
   failNextStream(code: string, message: string, afterChunks: number): void;
 }
@@ -64,6 +69,8 @@ function violation(body: Json): string | undefined {
   if (p.max_tokens !== undefined && !(Number.isInteger(p.max_tokens) && p.max_tokens > 0)) return "max_tokens must be a positive integer";
   if (p.presence_penalty !== undefined && !(p.presence_penalty >= -2 && p.presence_penalty <= 2)) return "presence_penalty should be in [-2.0, 2.0]";
   if (p.result_format !== undefined && !["text", "message"].includes(p.result_format)) return 'result_format must be "text" or "message"';
+  if (p.enable_thinking !== undefined && typeof p.enable_thinking !== "boolean") return "enable_thinking must be a boolean";
+  if (p.thinking_budget !== undefined && !(Number.isInteger(p.thinking_budget) && p.thinking_budget > 0 && p.thinking_budget <= 38_912)) return "thinking_budget must be an integer from 1 to 38912";
   if (p.tools !== undefined) {
     if (p.result_format !== "message") return 'tools need result_format "message"';
     for (const [i, tool] of p.tools.entries()) if (tool.type !== "function" || typeof tool.function?.name !== "string") return `tools[${i}] is invalid`;
@@ -80,6 +87,9 @@ function violation(body: Json): string | undefined {
 
 interface Answer {
   content: string;
+  /** The pieces a stream sends the content in. */
+  pieces: string[];
+  reasoning: string;
   toolCalls: { id: string; name: string; arguments: string }[];
   finishReason: string;
   inputTokens: number;
@@ -92,10 +102,12 @@ function answer(body: Json, options: DashScopeFakeOptions): Answer {
   const inputTokens = messages.reduce((sum, m) => sum + words(m.content) + 3, 0);
   const userText = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
   const tools: Json[] = p.tools ?? [];
+  const reasoning = p.enable_thinking === true ? `Thinking about ${userText}.` : "";
   if (tools.length > 0 && p.tool_choice !== "none" && last.role === "user") {
     const name = p.tool_choice?.function?.name ?? tools[0]!.function.name;
-    return { content: "", toolCalls: [{ id: `call_${randomUUID().slice(0, 8)}`, name, arguments: JSON.stringify({ query: userText }) }], finishReason: "tool_calls", inputTokens };
+    return { content: "", pieces: [], reasoning, toolCalls: [{ id: `call_${randomUUID().slice(0, 8)}`, name, arguments: JSON.stringify({ query: userText }) }], finishReason: "tool_calls", inputTokens };
   }
+  if (options.answerPieces) return { content: options.answerPieces.join(""), pieces: options.answerPieces, reasoning, toolCalls: [], finishReason: "stop", inputTokens };
   let text = last.role === "tool" ? `Tool result: ${last.content}` : `Echo: ${userText}`;
   if (options.extraWords) text += " " + Array.from({ length: options.extraWords }, (_, i) => `word${i}`).join(" ");
   let finishReason = "stop";
@@ -104,11 +116,13 @@ function answer(body: Json, options: DashScopeFakeOptions): Answer {
     finishReason = "length";
   }
   if (p.response_format?.type === "json_object") text = JSON.stringify({ answer: text });
-  return { content: text, toolCalls: [], finishReason, inputTokens };
+  return { content: text, pieces: pieces(text), reasoning, toolCalls: [], finishReason, inputTokens };
 }
 
-function usage(inputTokens: number, outputTokens: number) {
-  return { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens };
+function usage(inputTokens: number, outputTokens: number, reasoningTokens = 0) {
+  const out: Json = { input_tokens: inputTokens, output_tokens: outputTokens + reasoningTokens, total_tokens: inputTokens + outputTokens + reasoningTokens };
+  if (reasoningTokens > 0) out.output_tokens_details = { reasoning_tokens: reasoningTokens };
+  return out;
 }
 
 interface StreamFault {
@@ -120,16 +134,21 @@ interface StreamFault {
 async function stream(res: ServerResponse, body: Json, result: Answer, options: DashScopeFakeOptions, fault: StreamFault | undefined): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream;charset=UTF-8", "cache-control": "no-cache" });
   const requestId = randomUUID();
-  const incremental = body.parameters?.incremental_output === true && !options.cumulative;
+  const incremental = body.parameters?.incremental_output === true;
   let n = 0;
   const frame = (event: string, status: number, data: Json) => {
     n += 1;
     res.write(`id:${n}\nevent:${event}\n:HTTP_STATUS/${status}\ndata:${JSON.stringify(data)}\n\n`);
   };
-  // Content pieces, then tool-call argument pieces, each as (text so far, increment).
-  const steps: { content: string; toolCalls: Json[] }[] = [];
+  // Reasoning pieces, content pieces, then tool-call argument pieces, each as (text so far, increment).
+  const steps: { content: string; reasoning?: string; toolCalls: Json[] }[] = [];
+  let thought = "";
+  for (const piece of result.reasoning ? pieces(result.reasoning, 6) : []) {
+    thought += piece;
+    steps.push({ content: "", reasoning: incremental ? piece : thought, toolCalls: [] });
+  }
   let text = "";
-  for (const piece of result.content ? pieces(result.content) : []) {
+  for (const piece of result.pieces) {
     text += piece;
     steps.push({ content: incremental ? piece : text, toolCalls: [] });
   }
@@ -154,6 +173,7 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
     }
     output += 1;
     const message: Json = { role: "assistant", content: step.content };
+    if (step.reasoning !== undefined) message.reasoning_content = step.reasoning;
     if (step.toolCalls.length > 0) message.tool_calls = step.toolCalls;
     frame("result", 200, { output: { choices: [{ message, finish_reason: "null" }] }, usage: usage(result.inputTokens, output), request_id: requestId });
     if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
@@ -161,7 +181,7 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
   const final: Json = { role: "assistant", content: incremental ? "" : text };
   frame("result", 200, {
     output: { choices: [{ message: final, finish_reason: result.finishReason }] },
-    usage: usage(result.inputTokens, words(result.content) + (result.toolCalls.length > 0 ? 10 : 0)),
+    usage: usage(result.inputTokens, words(result.content) + (result.toolCalls.length > 0 ? 10 : 0), words(result.reasoning)),
     request_id: requestId,
   });
   res.end();
@@ -170,6 +190,7 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
 export async function startDashScopeFake(options: DashScopeFakeOptions): Promise<DashScopeFake> {
   const models = options.models ?? ["qwen-plus", "qwen-turbo", "qwen-max", "qwen2.5-72b-instruct"];
   const faults: StreamFault[] = [];
+  const toolCallsMade: DashScopeFake["toolCallsMade"] = [];
   const server = await startFakeServer(async (req, res) => {
     if (req.headers.authorization !== `Bearer ${options.apiKey}`) {
       return sendJson(res, 401, { code: "InvalidApiKey", message: "Invalid API-key provided.", request_id: randomUUID() });
@@ -199,6 +220,7 @@ export async function startDashScopeFake(options: DashScopeFakeOptions): Promise
     const problem = violation(body);
     if (problem) return invalid(res, problem);
     const result = answer(body, options);
+    toolCallsMade.push(...result.toolCalls);
     const streaming = req.headers["x-dashscope-sse"] === "enable" || String(req.headers.accept ?? "").includes("text/event-stream");
     if (streaming) return stream(res, body, result, options, faults.shift());
     const requestId = randomUUID();
@@ -207,12 +229,14 @@ export async function startDashScopeFake(options: DashScopeFakeOptions): Promise
       return sendJson(res, 200, { output: { text: result.content, finish_reason: result.finishReason }, usage: usage(result.inputTokens, outputTokens), request_id: requestId });
     }
     const message: Json = { role: "assistant", content: result.content };
+    if (result.reasoning) message.reasoning_content = result.reasoning;
     if (result.toolCalls.length > 0) message.tool_calls = result.toolCalls.map((c, index) => ({ index, id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
-    sendJson(res, 200, { output: { choices: [{ finish_reason: result.finishReason, message }] }, usage: usage(result.inputTokens, outputTokens), request_id: requestId });
+    sendJson(res, 200, { output: { choices: [{ finish_reason: result.finishReason, message }] }, usage: usage(result.inputTokens, outputTokens, words(result.reasoning)), request_id: requestId });
   });
   return Object.assign(server, {
     baseUrl: `${server.origin}/api/v1`,
     options,
+    toolCallsMade,
     generationRequests: () =>
       server.requests.filter((r) => r.path === "/api/v1/services/aigc/text-generation/generation").map((r) => ({ headers: r.headers as Record<string, unknown>, body: r.body as Json })),
     failNextStream: (code: string, message: string, afterChunks: number) => void faults.push({ code, message, afterChunks }),

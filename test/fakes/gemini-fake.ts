@@ -15,7 +15,10 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  * - responseMimeType application/json answers {"answer": …};
  * - maxOutputTokens (in words here) cuts the answer with finishReason MAX_TOKENS;
  * - a prompt containing "[blocked]" is blocked (promptFeedback, no candidates);
- * - streams are `data:` events framed with CRLF and no end marker.
+ * - streams are `data:` events framed with CRLF and no end marker;
+ * - `thinkingConfig`: Gemini 2.5 takes a `thinkingBudget` in its model's range,
+ *   Gemini 3 a `thinkingLevel`; with `includeThoughts` the answer starts with
+ *   a thought summary part (`thought: true`) (https://ai.google.dev/gemini-api/docs/thinking).
  */
 export interface GeminiFakeOptions {
   apiKey: string;
@@ -43,12 +46,15 @@ interface FakeModel {
   /** Thinking models report thoughtsTokenCount; Gemini 3 also signs its function calls. */
   thinking?: boolean;
   signs?: boolean;
+  /** The thinking budgets a 2.5 model takes; Gemini 3 takes levels instead. */
+  budget?: [number, number];
+  levels?: string[];
 }
 
 const MODELS: FakeModel[] = [
   { name: "gemini-2.0-flash", methods: ["generateContent", "countTokens"] },
-  { name: "gemini-2.5-flash", methods: ["generateContent", "countTokens"], thinking: true },
-  { name: "gemini-3-pro-preview", methods: ["generateContent", "countTokens"], thinking: true, signs: true },
+  { name: "gemini-2.5-flash", methods: ["generateContent", "countTokens"], thinking: true, budget: [0, 24_576] },
+  { name: "gemini-3-pro-preview", methods: ["generateContent", "countTokens"], thinking: true, signs: true, levels: ["low", "high"] },
   { name: "text-embedding-004", methods: ["embedContent"] },
   { name: "gemini-embedding-001", methods: ["embedContent", "countTokens"] },
   { name: "aqa", methods: ["generateAnswer"] },
@@ -140,6 +146,17 @@ export function violation(body: Json, model: FakeModel, signatures: Set<string>)
     return "* GenerateContentRequest.generation_config.response_mime_type: must be application/json when a response schema is set";
   }
   if (config.responseSchema && config.responseJsonSchema) return "responseSchema and responseJsonSchema are mutually exclusive";
+  const thinking = config.thinkingConfig;
+  if (thinking !== undefined) {
+    for (const key of Object.keys(thinking)) if (!["includeThoughts", "thinkingBudget", "thinkingLevel"].includes(key)) return unknownField(key, "generation_config.thinking_config");
+    if (!model.thinking) return "Thinking is not supported by this model.";
+    if (thinking.thinkingLevel !== undefined && !model.levels?.includes(thinking.thinkingLevel)) return `thinking_level "${thinking.thinkingLevel}" is not supported by this model.`;
+    if (thinking.thinkingBudget !== undefined && thinking.thinkingLevel !== undefined) return "thinking_budget and thinking_level cannot both be set.";
+    const [min, max] = model.budget ?? [0, 32_768];
+    if (thinking.thinkingBudget !== undefined && !(Number.isInteger(thinking.thinkingBudget) && thinking.thinkingBudget >= min && thinking.thinkingBudget <= max)) {
+      return `The thinking budget must be between ${min} and ${max}.`;
+    }
+  }
 
   const declared = new Set<string>();
   for (const [i, tool] of (body.tools ?? []).entries()) {
@@ -213,6 +230,8 @@ interface Answer {
   response: Json;
   /** What a stream sends piece by piece. */
   text: string;
+  /** Thought summary parts, sent first. */
+  thoughts: Json[];
   calls: Json[];
   finishReason: string;
 }
@@ -227,8 +246,10 @@ function answer(body: Json, model: FakeModel, options: GeminiFakeOptions, signat
   };
   const base = { modelVersion: model.name, responseId: randomBytes(8).toString("hex") };
   const userText = textOf([...contents].reverse().find((c) => (c.role ?? "user") === "user" && textOf(c.parts) !== "")?.parts);
+  // Thought summaries come first, when asked for.
+  const thoughts: Json[] = body.generationConfig?.thinkingConfig?.includeThoughts ? [{ text: `Thinking about ${userText}.`, thought: true }] : [];
   if (userText.includes("[blocked]")) {
-    return { response: { ...base, promptFeedback: { blockReason: "SAFETY" }, usageMetadata: usage(0) }, text: "", calls: [], finishReason: "" };
+    return { response: { ...base, promptFeedback: { blockReason: "SAFETY" }, usageMetadata: usage(0) }, text: "", thoughts: [], calls: [], finishReason: "" };
   }
   const responses: Json[] = (last.parts ?? []).filter((p: Json) => p.functionResponse).map((p: Json) => p.functionResponse);
   const declarations: Json[] = (body.tools ?? []).flatMap((t: Json) => t.functionDeclarations ?? []);
@@ -242,8 +263,8 @@ function answer(body: Json, model: FakeModel, options: GeminiFakeOptions, signat
       signatures.add(signature);
       call.thoughtSignature = signature;
     }
-    const parts = [call];
-    return { response: { ...base, candidates: [{ content: { role: "model", parts }, finishReason: "STOP", index: 0 }], usageMetadata: usage(8) }, text: "", calls: parts, finishReason: "STOP" };
+    const parts = [...thoughts, call];
+    return { response: { ...base, candidates: [{ content: { role: "model", parts }, finishReason: "STOP", index: 0 }], usageMetadata: usage(8) }, text: "", thoughts, calls: [call], finishReason: "STOP" };
   }
   let text = responses.length > 0 ? `Tool result: ${responses.map((r) => (typeof r.response?.content === "string" ? r.response.content : JSON.stringify(r.response))).join(" ")}` : `Echo: ${userText}`;
   if (options.extraWords) text += " " + Array.from({ length: options.extraWords }, (_, i) => `word${i}`).join(" ");
@@ -255,8 +276,9 @@ function answer(body: Json, model: FakeModel, options: GeminiFakeOptions, signat
   }
   if (body.generationConfig?.responseMimeType === "application/json") text = JSON.stringify({ answer: text });
   return {
-    response: { ...base, candidates: [{ content: { role: "model", parts: [{ text }] }, finishReason, index: 0 }], usageMetadata: usage(words(text)) },
+    response: { ...base, candidates: [{ content: { role: "model", parts: [...thoughts, { text }] }, finishReason, index: 0 }], usageMetadata: usage(words(text)) },
     text,
+    thoughts,
     calls: [],
     finishReason,
   };
@@ -269,6 +291,9 @@ function chunks(result: Answer): Json[] {
   if (!response.candidates) return [response];
   const final = response.usageMetadata;
   const out: Json[] = [];
+  if (result.thoughts.length > 0) {
+    out.push({ ...base, candidates: [{ content: { role: "model", parts: result.thoughts }, index: 0 }], usageMetadata: { promptTokenCount: final.promptTokenCount, totalTokenCount: final.promptTokenCount } });
+  }
   if (result.text !== "") {
     const parts = pieces(result.text);
     parts.forEach((piece, i) => {

@@ -12,7 +12,10 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  * - messages: odd count, user (or function) and assistant alternating, user first,
  *   no "system" role (the system prompt is the top-level `system` field);
  * - temperature in (0, 1], top_p in [0, 1], penalty_score in [1, 2],
- *   max_output_tokens in [2, 2048], response_format a string;
+ *   max_output_tokens from 2 to the model's most (2048 for the 8K models, 4096 for
+ *   the 128K ones; above it, error 336003), response_format a string;
+ * - functions[] need a name, a description and parameters (description is required:
+ *   https://cloud.baidu.com/doc/WENXINWORKSHOP/s/clntwmv7t, functions);
  * - the answer echoes the last user message ("Echo: …"); with `functions` it
  *   calls the forced or first function with {"query": …}; after a function
  *   message it answers "Tool result: …"; JSON mode answers {"answer": …};
@@ -59,8 +62,17 @@ function words(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
 }
 
+/** The most tokens each endpoint writes (max_output_tokens' upper bound, from each model's API page). */
+const MAX_OUTPUT_TOKENS: Record<string, number> = {
+  "ernie-4.0-turbo-128k": 4096,
+  "ernie-3.5-128k": 4096,
+  "ernie-speed-128k": 4096,
+  "ernie-speed-pro-128k": 4096,
+  "eb-instant": 1024,
+};
+
 /** Returns [error_code, message] when the body breaks a documented rule. */
-function violation(body: Json): [number, string] | undefined {
+function violation(body: Json, endpoint: string): [number, string] | undefined {
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0) return [336003, "messages is empty"];
   if (messages.length % 2 === 0) return [336003, "the length of messages must be an odd number"];
@@ -81,11 +93,14 @@ function violation(body: Json): [number, string] | undefined {
   if (!inRange("temperature", (v) => v > 0 && v <= 1)) return [336001, "temperature must be in (0, 1]"];
   if (!inRange("top_p", (v) => v >= 0 && v <= 1)) return [336001, "top_p must be in [0, 1]"];
   if (!inRange("penalty_score", (v) => v >= 1 && v <= 2)) return [336001, "penalty_score must be in [1, 2]"];
-  if (!inRange("max_output_tokens", (v) => Number.isInteger(v) && v >= 2 && v <= 2048)) return [336001, "max_output_tokens must be in [2, 2048]"];
+  if (!inRange("max_output_tokens", (v) => Number.isInteger(v) && v >= 2)) return [336001, "max_output_tokens must be an integer of at least 2"];
+  const most = MAX_OUTPUT_TOKENS[endpoint] ?? 2048;
+  if (body.max_output_tokens > most) return [336003, `max_output_tokens must be in [2, ${most}]`];
   if (body.stop !== undefined && (!Array.isArray(body.stop) || body.stop.length > 4)) return [336001, "stop must be a list of at most 4 strings"];
   if (body.response_format !== undefined && !["json_object", "text"].includes(body.response_format)) return [336001, "response_format must be \"json_object\" or \"text\""];
   for (const [i, fn] of (body.functions ?? []).entries()) {
     if (typeof fn.name !== "string" || typeof fn.parameters !== "object") return [336001, `functions[${i}] needs a name and parameters`];
+    if (typeof fn.description !== "string" || fn.description === "") return [336003, `functions[${i}].description is required`];
   }
   if (body.tool_choice !== undefined && !body.functions) return [336001, "tool_choice needs functions"];
   if (body.user_id !== undefined && typeof body.user_id !== "string") return [336001, "user_id must be a string"];
@@ -204,7 +219,7 @@ export async function startQianfanFake(options: QianfanFakeOptions): Promise<Qia
       });
     }
 
-    const problem = violation(body);
+    const problem = violation(body, endpoint);
     if (problem) return fail(res, problem[0], problem[1]);
     const result = answer(body, options);
     if (body.stream === true) return stream(res, result, options);

@@ -93,9 +93,8 @@ describe("the Anthropic wire request", () => {
       model: MODEL,
       system: "be brief\n\nbe kind",
       messages: [{ role: "user", content: "weather in Paris?" }],
-      // Clamped into Anthropic's 0-1, not scaled.
+      // Clamped into Anthropic's 0-1, not scaled; top_p dropped, as Claude Sonnet 4.5 takes temperature or top_p.
       temperature: 1,
-      top_p: 0.9,
       max_tokens: 50,
       stop_sequences: ["END"],
       metadata: { user_id: "user-7" },

@@ -76,23 +76,21 @@ describe("DashScope native through the gateway", () => {
     expect(wire.body.parameters.incremental_output).toBe(true);
   });
 
-  it("diffs a stream that repeats the whole text so far in every chunk", async () => {
-    fake.options.cumulative = true;
-    fake.options.extraWords = 12;
+  it("takes every chunk as new text, as incremental_output says: an answer that repeats itself (ha, ha, ha!) streams whole", async () => {
+    fake.options.answerPieces = ["ha", "ha", "ha!"];
     try {
       const unary = await gw.client().chat(hello);
-      const { text, deltas, summaries } = await streamText(hello);
-      expect(text).toBe(unary.message!.content);
-      expect(deltas.length).toBeGreaterThan(5);
-      expect(summaries[0]!.finishReason).toBe(FinishReason.STOP);
+      expect(unary.message!.content).toBe("hahaha!");
+      const { text, deltas } = await streamText(hello);
+      expect(deltas).toEqual(["ha", "ha", "ha!"]);
+      expect(text).toBe("hahaha!");
     } finally {
-      fake.options.cumulative = undefined;
-      fake.options.extraWords = undefined;
+      fake.options.answerPieces = undefined;
     }
   });
 
-  it("puts messages in `input` and settings in `parameters`, clamped to DashScope's ranges", async () => {
-    await gw.client().chat({
+  it("puts messages in `input` and settings in `parameters`, clamped to DashScope's ranges, and says so", async () => {
+    const res = await gw.client().chat({
       model: "qwen-max",
       messages: [
         { role: Role.SYSTEM, content: "be brief" },
@@ -126,6 +124,7 @@ describe("DashScope native through the gateway", () => {
         presence_penalty: 0.5,
       },
     });
+    expect(res.adjustments.map((a) => `${a.parameter} ${a.requested}->${a.sent}`)).toEqual(["temperature 2.0->1.99", "top_p 1.0->0.9999"]);
   });
 
   it("round-trips a tool call, unary and streamed", async () => {
@@ -148,16 +147,12 @@ describe("DashScope native through the gateway", () => {
     expect(wire[1]).toEqual({ role: "assistant", content: "", tool_calls: [{ id: call.id, type: "function", function: { name: "get_weather", arguments: call.arguments } }] });
     expect(wire[2]).toEqual({ role: "tool", content: "sunny, 21C", tool_call_id: call.id });
 
-    for (const cumulative of [false, true]) {
-      fake.options.cumulative = cumulative;
-      const streamed = await streamText({ ...hello, messages: [{ role: Role.USER, content: "Rome" }], tools });
-      expect(streamed.toolFragments).toBeGreaterThan(2);
-      expect(streamed.summaries[0]!.finishReason).toBe(FinishReason.TOOL_CALLS);
-      expect(streamed.summaries[0]!.toolCalls).toHaveLength(1);
-      expect(streamed.summaries[0]!.toolCalls[0]!.name).toBe("get_weather");
-      expect(JSON.parse(streamed.summaries[0]!.toolCalls[0]!.arguments)).toEqual({ query: "Rome" });
-    }
-    fake.options.cumulative = undefined;
+    const streamed = await streamText({ ...hello, messages: [{ role: Role.USER, content: "Rome" }], tools });
+    expect(streamed.toolFragments).toBeGreaterThan(2);
+    expect(streamed.summaries[0]!.finishReason).toBe(FinishReason.TOOL_CALLS);
+    expect(streamed.summaries[0]!.toolCalls).toHaveLength(1);
+    expect(streamed.summaries[0]!.toolCalls[0]!.name).toBe("get_weather");
+    expect(JSON.parse(streamed.summaries[0]!.toolCalls[0]!.arguments)).toEqual({ query: "Rome" });
   });
 
   it("passes JSON mode through, and the vendor's refusal without the word json as InvalidArgument", async () => {

@@ -177,6 +177,20 @@ describe("Qianfan v1 through the gateway", () => {
     expect(JSON.parse(streamed.summaries[0]!.toolCalls[0]!.arguments)).toEqual({ query: "Rome" });
   });
 
+  it("describes a tool without a description by its name, as functions[].description is required", async () => {
+    const tools = [{ name: "get_weather", parameters: { type: "object", properties: { query: { type: "string" } } } }];
+    const res = await gw.client().chat({ ...hello, messages: [{ role: Role.USER, content: "Paris" }], tools });
+    expect(res.finishReason).toBe(FinishReason.TOOL_CALLS);
+    expect(fake.chatRequests().at(-1)!.body.functions).toEqual([{ name: "get_weather", description: "get_weather", parameters: tools[0]!.parameters }]);
+  });
+
+  it("clamps max_tokens above the model's most (2,048 for ERNIE-4.0-8K) to it, and says so", async () => {
+    const res = await gw.client().chat({ ...hello, maxTokens: 4000 });
+    expect(res.message?.content).toBe("Echo: hello there");
+    expect(fake.chatRequests().at(-1)!.body.max_output_tokens).toBe(2048);
+    expect(res.adjustments).toEqual([expect.objectContaining({ parameter: "max_tokens", requested: "4000", sent: "2048", reason: "ernie-4.0-8k writes at most 2048 tokens" })]);
+  });
+
   it("asks for JSON with the string response_format v1 expects", async () => {
     const res = await gw.client().chat({ ...hello, responseFormat: { type: ResponseFormatType.JSON_OBJECT } });
     expect(JSON.parse(res.message!.content)).toEqual({ answer: "Echo: hello there" });
@@ -304,6 +318,10 @@ describe("Qianfan v1 errors inside HTTP 200 bodies", () => {
     [18, "Open api qps request limit reached", Code.ResourceExhausted, /rate limiting: Open api qps request limit reached/],
     [336501, "Rpm limit reached", Code.ResourceExhausted, /rate limiting/],
     [17, "Open api daily request limit reached", Code.ResourceExhausted, /quota exhausted: Open api daily request limit reached/],
+    // The SDK's TotalRequestLimitReached, and a code the table does not know that says what it is: quotas, not answers to fail over from.
+    [19, "Open api total request limit reached", Code.ResourceExhausted, /quota exhausted: Open api total request limit reached/],
+    [336599, "Daily quota of this app is used up", Code.ResourceExhausted, /quota exhausted: Daily quota of this app is used up/],
+    [336004, "Authority check failed", Code.Unavailable, /rejected the gateway's credential/],
     [336100, "Server high load, please try again later", Code.Unavailable, /unavailable: Server high load/],
     [2, "Service temporarily unavailable", Code.Unavailable, /unavailable/],
     [336003, "the max length of current question is 4800", Code.InvalidArgument, /the max length of current question is 4800/],

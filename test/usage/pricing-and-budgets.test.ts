@@ -4,13 +4,14 @@ import { ConfigError } from "../../src/config/config-error.js";
 import { buildConfig } from "../../src/config/load-config.js";
 import { buildUsageConfig } from "../../src/config/usage-config.js";
 import { currentPeriod, decide, MemorySpendCounter, type BudgetAsk } from "../../src/usage/budgets.js";
-import { DEFAULT_PRICES } from "../../src/usage/default-prices.js";
+import { Catalogue } from "../../src/catalogue/catalogue.js";
 import { PriceTable } from "../../src/usage/pricing.js";
 
 const tokens = (promptTokens: number, completionTokens: number, cachedTokens = 0) => ({ promptTokens, completionTokens, cachedTokens });
 
 describe("the price table", () => {
-  const table = new PriceTable(buildUsageConfig({}, {}, "test", "/tmp").pricing);
+  const catalogue = Catalogue.shipped();
+  const table = new PriceTable(buildUsageConfig({}, {}, "test", "/tmp").pricing, catalogue);
 
   it("prices a call from the shipped defaults, in nano-dollars", () => {
     // gpt-4o: $2.50 in, $10 out per million tokens.
@@ -44,10 +45,20 @@ describe("the price table", () => {
     expect(table.cost("ollama", "llama3.2", tokens(1000, 1000))).toBe(0);
   });
 
-  it("has a default price for well-known models of every vendor", () => {
-    for (const model of ["gpt-4o", "claude-sonnet-4", "gemini-2.5-flash", "deepseek-chat", "moonshot-v1-8k", "glm-4-plus", "ernie-4.0-8k", "qwen-max"]) {
-      expect(DEFAULT_PRICES[model], model).toBeDefined();
+  it("has a default price for well-known models of every vendor, from the model catalogue", () => {
+    const served = [["openai", "gpt-4o"], ["anthropic", "claude-sonnet-4"], ["gemini", "gemini-2.5-flash"], ["deepseek", "deepseek-chat"], ["moonshot", "moonshot-v1-8k"], ["zhipu", "glm-4-plus"], ["qianfan", "ernie-4.0-8k"], ["dashscope", "qwen-max"]];
+    for (const [provider, model] of served) {
+      expect(catalogue.lookup(provider!, model!)?.facts.price, model).toBeDefined();
+      expect(table.isPriced(provider!, model!), model).toBe(true);
     }
+  });
+
+  it("prices reasoning tokens as output, unless the model's price says otherwise", () => {
+    // o3: $2 in, $8 out; 300 of the 1,000 completion tokens were reasoning.
+    expect(table.cost("openai", "o3", { ...tokens(0, 1000), reasoningTokens: 300 })).toBe(1000 * 8000);
+    const config = buildConfig({ pricing: { models: { "o3": { input: 2, output: 8, reasoning: 4 } } } }, {}, "test");
+    const apart = new PriceTable(config.usage!.pricing, catalogue);
+    expect(apart.cost("openai", "o3", { ...tokens(0, 1000), reasoningTokens: 300 })).toBe(700 * 8000 + 300 * 4000);
   });
 
   it("lets the config override and add prices, by name, glob or provider/model", () => {
@@ -65,7 +76,7 @@ describe("the price table", () => {
       {},
       "test",
     );
-    const custom = new PriceTable(config.usage!.pricing);
+    const custom = new PriceTable(config.usage!.pricing, catalogue);
     expect(custom.cost("openai", "gpt-4o", tokens(1_000_000, 1_000_000))).toBe(3e9);
     // Defaults still apply to what the config leaves alone.
     expect(custom.cost("openai", "gpt-4o-mini", tokens(1_000_000, 0))).toBe(0.15e9);

@@ -2,6 +2,7 @@ import type { Codec } from "../codec.js";
 import { badResponse, isJsonObject } from "../codec-errors.js";
 import type { DiscoveredModel } from "../provider.js";
 import { anthropicHttpError } from "./errors.js";
+import { anthropicOriginal, BETA_HEADER } from "./original-request.js";
 import { AnthropicStreamDecoder } from "./stream-decoder.js";
 import { ANTHROPIC_VERSION, fromAnthropicContent, fromAnthropicStopReason, fromAnthropicUsage, toAnthropicBody, wantsJson, type AnthropicMessage } from "./wire.js";
 
@@ -30,7 +31,10 @@ export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
     defaultHeaders: { "anthropic-version": ANTHROPIC_VERSION },
 
     chatRequest(params, model, stream) {
-      return { method: "POST", path: "/v1/messages", body: toAnthropicBody(provider, params, model, stream, wire), stream: stream ? "sse" : undefined };
+      // The beta features a caller of `/v1/messages` asked for go on with its request.
+      const headers = anthropicOriginal(params.original)?.headers;
+      const betas = headers?.[BETA_HEADER] ? { headers: { [BETA_HEADER]: headers[BETA_HEADER] } } : {};
+      return { method: "POST", path: "/v1/messages", body: toAnthropicBody(provider, params, model, stream, wire), stream: stream ? "sse" : undefined, ...betas };
     },
 
     chatResponse(body, params, ctx) {

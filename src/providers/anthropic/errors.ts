@@ -1,6 +1,10 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { reasonOf, REQUEST_TOO_LARGE, withErrorInfo } from "../../common/gateway-error.js";
 import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { vendorError } from "../error-messages.js";
 import { parseRetryAfter } from "../retry-after.js";
+import { sdkRetryHeaders } from "../sdk-retry-headers.js";
 import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 
 /** Reads `{"type":"error","error":{"type","message"}}`; the body of an HTTP error and of a mid-stream `event: error` alike. */
@@ -64,4 +68,43 @@ function anthropicError(ctx: ErrorContext, text: string, answer: { status?: numb
     vendorCode: type,
     vendorMessage: message,
   });
+}
+
+/** A failure as callers of `/v1/messages` get it: the status Anthropic answers it with, and its error type. */
+const ANSWER_FOR_CODE: Partial<Record<Code, { status: number; type: string }>> = {
+  [Code.InvalidArgument]: { status: 400, type: "invalid_request_error" },
+  [Code.FailedPrecondition]: { status: 400, type: "invalid_request_error" },
+  [Code.OutOfRange]: { status: 400, type: "invalid_request_error" },
+  [Code.Unimplemented]: { status: 400, type: "invalid_request_error" },
+  [Code.Unauthenticated]: { status: 401, type: "authentication_error" },
+  [Code.PermissionDenied]: { status: 403, type: "permission_error" },
+  [Code.NotFound]: { status: 404, type: "not_found_error" },
+  [Code.ResourceExhausted]: { status: 429, type: "rate_limit_error" },
+  // No vendor can serve now: Anthropic's "overloaded", which its SDKs retry.
+  [Code.Unavailable]: { status: 529, type: "overloaded_error" },
+  [Code.DeadlineExceeded]: { status: 504, type: "timeout_error" },
+  [Code.Canceled]: { status: 499, type: "api_error" },
+};
+
+export interface AnthropicErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: JsonObject;
+}
+
+/**
+ * A failure in Anthropic's shape, `{"type":"error","error":{"type","message"}}`,
+ * with the status its SDKs act on (they retry 408, 409, 429 and 5xx, 529
+ * included) and the retry headers they honour. The body also names the
+ * gateway's ErrorInfo reason (`error.reason`), which Anthropic's SDKs ignore.
+ */
+export function toAnthropicError(err: ConnectError): AnthropicErrorAnswer {
+  const reason = reasonOf(withErrorInfo(err))!;
+  const answer = reason === REQUEST_TOO_LARGE ? { status: 413, type: "request_too_large" } : (ANSWER_FOR_CODE[err.code] ?? { status: 500, type: "api_error" });
+  const headers = { "content-type": "application/json", ...sdkRetryHeaders(err, answer.status) };
+  return { status: answer.status, headers, body: anthropicErrorBody(answer.type, err.rawMessage, reason) };
+}
+
+function anthropicErrorBody(type: string, message: string, reason: string): JsonObject {
+  return { type: "error", error: { type, message, reason: reason.toLowerCase() } };
 }

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { ReasoningBlockSchema, type ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamEvent } from "../provider.js";
@@ -12,22 +13,26 @@ interface AnthropicEvent {
   index?: number;
   message?: { id?: string; usage?: AnthropicUsage };
   content_block?: AnthropicBlock;
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; signature?: string; stop_reason?: string | null };
   usage?: AnthropicUsage;
 }
 
-/** What a streamed content block turns into. */
-type BlockRole = { kind: "text" } | { kind: "tool"; position: number } | { kind: "json" } | { kind: "ignored" };
+/** What a streamed content block turns into; a thinking block builds the reasoning block it will be returned as. */
+type BlockRole = { kind: "text" } | { kind: "tool"; position: number } | { kind: "json" } | { kind: "thinking"; block: ReasoningBlock } | { kind: "ignored" };
 
 /**
  * Reads an Anthropic Messages stream: typed events, each content block
  * opened with its role (text, a tool call, the JSON-mode tool whose input is
- * the answer text, or something left out such as thinking), then its deltas;
- * usage split between message_start and message_delta; `message_stop` the end
- * marker and `event: error` a failure after the 200.
+ * the answer text, thinking, or something left out such as server tools),
+ * then its deltas; usage split between message_start and message_delta;
+ * `message_stop` the end marker and `event: error` a failure after the 200.
+ * Thinking streams as reasoning deltas; each block (with the signature that
+ * comes last) is handed on whole when it closes, and all again at the end,
+ * for the next turn.
  */
 export class AnthropicStreamDecoder implements StreamDecoder {
   private readonly blocks = new Map<number, BlockRole>();
+  private readonly reasoning: ReasoningBlock[] = [];
   private tools = 0;
   private id = "";
   private stopReason: string | null | undefined;
@@ -64,18 +69,31 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       case "message_stop":
         this.stopped = true;
         return [];
+      case "content_block_stop":
+        return this.blockStop(this.blocks.get(event.index ?? -1));
       default:
-        // ping, content_block_stop, and event types added later.
+        // ping, and event types added later.
         return [];
     }
   }
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {
     if (!this.stopped) throw streamCutShort(this.ctx);
-    return { type: "end", id: this.id, finishReason: fromAnthropicStopReason(this.stopReason, this.tools > 0), usage: fromAnthropicUsage(this.usage) };
+    return { type: "end", id: this.id, finishReason: fromAnthropicStopReason(this.stopReason, this.tools > 0), usage: fromAnthropicUsage(this.usage), reasoning: this.reasoning };
   }
 
   private blockStart(index: number, block: AnthropicBlock): ChatStreamEvent[] {
+    if (block.type === "thinking" || block.type === "redacted_thinking") {
+      const reasoning = create(ReasoningBlockSchema, { text: block.thinking ?? "", signature: block.signature ?? "", redacted: block.data ?? "" });
+      this.reasoning.push(reasoning);
+      // A redacted block is whole at its start; a thinking block is, at its stop (the signature comes last).
+      if (block.type === "redacted_thinking") {
+        this.blocks.set(index, { kind: "ignored" });
+        return [{ type: "delta", content: "", toolCalls: [], reasoningBlocks: [reasoning] }];
+      }
+      this.blocks.set(index, { kind: "thinking", block: reasoning });
+      return reasoning.text ? [{ type: "delta", content: "", toolCalls: [], reasoning: reasoning.text }] : [];
+    }
     if (block.type === "text") {
       this.blocks.set(index, { kind: "text" });
       return block.text ? [text(block.text)] : [];
@@ -93,8 +111,19 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     return [];
   }
 
+  /** A thinking block closed: it goes on whole, signed, before whatever the model says next. */
+  private blockStop(role: BlockRole | undefined): ChatStreamEvent[] {
+    return role?.kind === "thinking" ? [{ type: "delta", content: "", toolCalls: [], reasoningBlocks: [role.block] }] : [];
+  }
+
   private blockDelta(role: BlockRole | undefined, delta: NonNullable<AnthropicEvent["delta"]>): ChatStreamEvent[] {
     if (delta.type === "text_delta" && role?.kind === "text" && delta.text) return [text(delta.text)];
+    if (role?.kind === "thinking") {
+      if (delta.type === "signature_delta") role.block.signature += delta.signature ?? "";
+      if (delta.type !== "thinking_delta" || !delta.thinking) return [];
+      role.block.text += delta.thinking;
+      return [{ type: "delta", content: "", toolCalls: [], reasoning: delta.thinking }];
+    }
     if (delta.type !== "input_json_delta" || !delta.partial_json) return [];
     // JSON mode streams the forced tool's input as the answer text.
     if (role?.kind === "json") return [text(delta.partial_json)];

@@ -15,11 +15,14 @@ import {
   type ToolCall,
   type Usage,
 } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { ReasoningBlockSchema, type ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { asObject, mergeTurns, parseDataUrl, toolArgumentsObject, type Turn } from "../message-content.js";
 import { messageText } from "../message-text.js";
 import type { ChatParams } from "../provider.js";
+import { reasoningBudget } from "../reasoning.js";
 import { toolCallIdFitting } from "../tool-call-ids.js";
 import { toolChoiceIn } from "../tool-choice.js";
+import { anthropicOriginal, withOriginal } from "./original-request.js";
 
 export const ANTHROPIC_VERSION = "2023-06-01";
 
@@ -46,14 +49,15 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   body.model = model;
   const system = params.messages.filter((m) => m.role === Role.SYSTEM).map((m) => messageText(m, provider)).filter((text) => text !== "");
   if (system.length > 0) body.system = system.join("\n\n");
-  body.messages = toAnthropicMessages(provider, params.messages);
+  const thinking = params.reasoning !== undefined;
+  body.messages = toAnthropicMessages(provider, params.messages, thinking);
   body.max_tokens = params.maxTokens ?? options.defaultMaxTokens;
-  // Our API takes 0-2 (OpenAI's range); Anthropic rejects anything above 1. Clamping keeps the caller's intent at the edges.
-  if (params.temperature !== undefined) body.temperature = Math.min(1, params.temperature);
+  // Ranges (temperature 0-1) and what a model refuses (seed, penalties) are the model catalogue's to fit, and to report.
+  if (params.temperature !== undefined) body.temperature = params.temperature;
   if (params.topP !== undefined) body.top_p = params.topP;
   if (params.stop.length > 0) body.stop_sequences = params.stop;
   if (params.user) body.metadata = { ...asObject(body.metadata), user_id: params.user };
-  // seed and the penalties have no Anthropic counterpart and Anthropic rejects unknown fields: they are dropped.
+  if (thinking) body.thinking = { type: "enabled", budget_tokens: reasoningBudget(params)! };
   const tools: JsonObject[] = params.tools.map((tool) => {
     const out: JsonObject = { name: tool.name, input_schema: tool.parameters ?? { type: "object", properties: {} } };
     if (tool.description) out.description = tool.description;
@@ -62,10 +66,12 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   const json = wantsJson(params);
   if (json) tools.push({ name: JSON_TOOL_NAME, description: "Give the answer as JSON.", input_schema: jsonToolSchema(params) });
   if (tools.length > 0) body.tools = tools;
-  const toolChoice = json ? jsonToolChoice(params) : toAnthropicToolChoice(params);
+  // While thinking, Anthropic refuses forced tool use: the JSON tool is offered, not forced.
+  const toolChoice = json ? (thinking ? { type: "auto" } : jsonToolChoice(params)) : toAnthropicToolChoice(params);
   if (toolChoice !== undefined && tools.length > 0) body.tool_choice = toolChoice;
   if (stream) body.stream = true;
-  return body;
+  const original = anthropicOriginal(params.original);
+  return original ? withOriginal(body, original) : body;
 }
 
 function jsonToolSchema(params: ChatParams): JsonObject {
@@ -98,8 +104,10 @@ const anthropicToolUseId = toolCallIdFitting({ pattern: /^[a-zA-Z0-9_-]+$/ });
  * Messages as alternating user/assistant turns: tool results become user
  * content, consecutive same-role messages are merged, and in a user turn the
  * tool results come first, as Anthropic requires right after a tool_use turn.
+ * While thinking, an assistant turn starts with its thinking blocks, as
+ * Anthropic returned them (signatures and redacted data unchanged).
  */
-export function toAnthropicMessages(provider: string, messages: Message[]): JsonObject[] {
+export function toAnthropicMessages(provider: string, messages: Message[], thinking = false): JsonObject[] {
   const turns: AnthropicTurn[] = [];
   for (const message of messages) {
     switch (message.role) {
@@ -109,6 +117,7 @@ export function toAnthropicMessages(provider: string, messages: Message[]): Json
         turns.push({
           role: "assistant",
           blocks: [
+            ...(thinking ? message.reasoning.map(thinkingBlock) : []),
             ...contentBlocks(message),
             ...message.toolCalls.map((call) => ({ type: "tool_use", id: anthropicToolUseId(call.id), name: call.name, input: toolArgumentsObject(provider, call) })),
           ],
@@ -131,6 +140,11 @@ export function toAnthropicMessages(provider: string, messages: Message[]): Json
     const content: JsonValue = only?.type === "text" ? only.text! : blocks.length === 0 ? "" : blocks;
     return { role: turn.role, content };
   });
+}
+
+/** A reasoning block as Anthropic writes it, to vendors and to callers alike. */
+export function thinkingBlock(block: ReasoningBlock): Block {
+  return block.redacted ? { type: "redacted_thinking", data: block.redacted } : { type: "thinking", thinking: block.text, signature: block.signature };
 }
 
 function toolResultsFirst(blocks: Block[]): Block[] {
@@ -169,8 +183,25 @@ const STOP_REASONS: Record<string, FinishReason> = {
   max_tokens: FinishReason.LENGTH,
   model_context_window_exceeded: FinishReason.LENGTH,
   tool_use: FinishReason.TOOL_CALLS,
-  refusal: FinishReason.CONTENT_FILTER,
+  // The streaming classifiers stopped the answer; what came before may be partial.
+  refusal: FinishReason.REFUSAL,
 };
+
+/** The stop reason callers of `/v1/messages` read: a call of tools is "tool_use" whatever the vendor said. */
+export function toAnthropicStopReason(reason: FinishReason, calledTools: boolean): string {
+  if (calledTools) return "tool_use";
+  switch (reason) {
+    case FinishReason.LENGTH:
+      return "max_tokens";
+    case FinishReason.TOOL_CALLS:
+      return "tool_use";
+    case FinishReason.CONTENT_FILTER:
+    case FinishReason.REFUSAL:
+      return "refusal";
+    default:
+      return "end_turn";
+  }
+}
 
 /** `calledTools` is false when the only tool_use was the JSON-mode answer, which is a finished answer, not a call. */
 export function fromAnthropicStopReason(reason: string | null | undefined, calledTools: boolean): FinishReason {
@@ -194,12 +225,27 @@ export function fromAnthropicUsage(usage: AnthropicUsage | null | undefined): Us
   return create(UsageSchema, { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion, cachedTokens: cacheRead });
 }
 
+/** Usage as Anthropic counts it, for callers of `/v1/messages`: input_tokens leaves out what was read from the prompt cache. */
+export function toAnthropicUsage(usage: Usage | undefined): JsonObject {
+  const cached = usage?.cachedTokens ?? 0;
+  return {
+    input_tokens: Math.max(0, (usage?.promptTokens ?? 0) - cached),
+    output_tokens: usage?.completionTokens ?? 0,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: cached,
+  };
+}
+
 export interface AnthropicBlock {
   type?: string;
   text?: string;
   id?: string;
   name?: string;
   input?: unknown;
+  /** thinking blocks: the reasoning and its signature; redacted_thinking blocks: the encrypted data. */
+  thinking?: string;
+  signature?: string;
+  data?: string;
 }
 
 /** A Messages answer; only the fields the codec reads. */
@@ -210,17 +256,32 @@ export interface AnthropicMessage {
   usage?: AnthropicUsage;
 }
 
-/** Content blocks as one message; in JSON mode the JSON tool's input is the text. Thinking and server-tool blocks are left out. */
+/**
+ * Content blocks as one message; in JSON mode the JSON tool's input is the
+ * text. Thinking blocks become the reasoning (its text, and the blocks whole
+ * for the next turn); server-tool blocks are left out.
+ */
 export function fromAnthropicContent(blocks: AnthropicBlock[] | undefined, jsonMode: boolean): Message {
   let text = "";
   let json: string | undefined;
   const toolCalls: ToolCall[] = [];
+  const reasoning: ReasoningBlock[] = [];
   for (const block of blocks ?? []) {
     if (block.type === "text") text += block.text ?? "";
+    if (block.type === "thinking") reasoning.push(create(ReasoningBlockSchema, { text: block.thinking ?? "", signature: block.signature ?? "" }));
+    if (block.type === "redacted_thinking") reasoning.push(create(ReasoningBlockSchema, { redacted: block.data ?? "" }));
     if (block.type !== "tool_use") continue;
     const input = JSON.stringify(block.input ?? {});
     if (jsonMode && block.name === JSON_TOOL_NAME) json = input;
     else toolCalls.push(create(ToolCallSchema, { id: block.id ?? `call_${toolCalls.length}`, name: block.name ?? "", arguments: input }));
   }
-  return create(MessageSchema, { role: Role.ASSISTANT, content: json ?? text, toolCalls });
+  return create(MessageSchema, { role: Role.ASSISTANT, content: json ?? text, toolCalls, reasoning, reasoningContent: reasoningText(reasoning) });
+}
+
+/** The readable reasoning of some blocks: the thinking, redacted blocks left out. */
+export function reasoningText(blocks: readonly ReasoningBlock[]): string {
+  return blocks
+    .filter((block) => !block.redacted)
+    .map((block) => block.text)
+    .join("\n\n");
 }

@@ -5,24 +5,22 @@ import { eventObject, streamCutShort } from "../codec-errors.js";
 import { fromOpenAIFinishReason } from "../openai/usage.js";
 import type { ChatStreamEvent } from "../provider.js";
 import { dashScopeError, generationError, parseDashScopeError } from "./errors.js";
-import { IncrementTracker } from "./increments.js";
 import { fromDashScopeUsage, isTerminal, type DashScopeGeneration, type DashScopeToolCall } from "./wire.js";
 
-/** Per tool call position in a stream: what was already sent, so cumulative chunks become increments. */
-interface StreamedToolCall {
-  announced: boolean;
-  arguments: IncrementTracker;
-}
-
 /**
- * Reads a DashScope generation stream: `event:result` chunks whose text and
- * tool call arguments may be increments or the whole answer so far, usage
- * cumulative in every chunk, the string "null" as the finish reason until the
- * last chunk (there is no end marker), and `event:error` for a failure.
+ * Reads a DashScope generation stream: `event:result` chunks of new text,
+ * reasoning and tool call fragments, usage cumulative in every chunk, the
+ * string "null" as the finish reason until the last chunk (there is no end
+ * marker), and `event:error` for a failure.
+ *
+ * The request asks for `incremental_output` (wire.ts), and with it each chunk
+ * holds only what is new: it is taken as it comes. Guessing instead from the
+ * text (a chunk that starts with everything so far must repeat it) cuts
+ * answers that happen to repeat themselves: "ha", "ha", "ha!" is "hahaha!".
  */
 export class DashScopeStreamDecoder implements StreamDecoder {
-  private readonly text = new IncrementTracker();
-  private readonly toolCalls = new Map<number, StreamedToolCall>();
+  /** Tool call positions already announced (id and name sent). */
+  private readonly announced = new Set<number>();
   private id = "";
   private usage: Usage | undefined;
   private finishReason: FinishReason | undefined;
@@ -45,40 +43,38 @@ export class DashScopeStreamDecoder implements StreamDecoder {
     if (chunk.usage) this.usage = fromDashScopeUsage(chunk.usage);
     const choice = chunk.output?.choices?.[0];
     if (!choice) return [];
-    const content = this.text.next(typeof choice.message?.content === "string" ? choice.message.content : "");
-    const deltas = toolCallDeltas(choice.message?.tool_calls ?? [], this.toolCalls);
+    const message = choice.message;
+    const content = typeof message?.content === "string" ? message.content : "";
+    const reasoning = typeof message?.reasoning_content === "string" ? message.reasoning_content : "";
+    const deltas = this.toolCallDeltas(message?.tool_calls ?? []);
     if (isTerminal(choice.finish_reason)) this.finishReason = fromOpenAIFinishReason(choice.finish_reason);
-    return content !== "" || deltas.length > 0 ? [{ type: "delta", content, toolCalls: deltas }] : [];
+    if (content === "" && reasoning === "" && deltas.length === 0) return [];
+    return [{ type: "delta", content, toolCalls: deltas, reasoning: reasoning || undefined }];
   }
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {
     if (this.finishReason === undefined) throw streamCutShort(this.ctx);
     return { type: "end", id: this.id, finishReason: this.finishReason, usage: this.usage };
   }
-}
 
-/** Tool call fragments, each call announced (id, name) once, arguments as increments. */
-function toolCallDeltas(calls: DashScopeToolCall[], state: Map<number, StreamedToolCall>): ToolCallDelta[] {
-  const deltas: ToolCallDelta[] = [];
-  calls.forEach((call, position) => {
-    const index = call.index ?? position;
-    let seen = state.get(index);
-    if (!seen) {
-      seen = { announced: false, arguments: new IncrementTracker() };
-      state.set(index, seen);
-    }
-    const fragment = seen.arguments.next(call.function?.arguments ?? "");
-    const announce = !seen.announced && Boolean(call.id || call.function?.name);
-    if (!announce && fragment === "") return;
-    if (announce) seen.announced = true;
-    deltas.push(
-      create(ToolCallDeltaSchema, {
-        index,
-        id: announce ? (call.id ?? "") : "",
-        name: announce ? (call.function?.name ?? "") : "",
-        argumentsFragment: fragment,
-      }),
-    );
-  });
-  return deltas;
+  /** Tool call fragments, each call announced (id, name) once, arguments as they come. */
+  private toolCallDeltas(calls: DashScopeToolCall[]): ToolCallDelta[] {
+    const deltas: ToolCallDelta[] = [];
+    calls.forEach((call, position) => {
+      const index = call.index ?? position;
+      const fragment = call.function?.arguments ?? "";
+      const announce = !this.announced.has(index) && Boolean(call.id || call.function?.name);
+      if (!announce && fragment === "") return;
+      if (announce) this.announced.add(index);
+      deltas.push(
+        create(ToolCallDeltaSchema, {
+          index,
+          id: announce ? (call.id ?? "") : "",
+          name: announce ? (call.function?.name ?? "") : "",
+          argumentsFragment: fragment,
+        }),
+      );
+    });
+    return deltas;
+  }
 }

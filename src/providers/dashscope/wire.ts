@@ -8,12 +8,6 @@ import { toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "../op
 import { fromOpenAIUsage } from "../openai/usage.js";
 import type { ChatParams } from "../provider.js";
 
-/** Largest temperature DashScope takes: its range is [0, 2). */
-const MAX_TEMPERATURE = 1.99;
-/** top_p is (0, 1]; 1 itself is refused by some models, so one-api caps it here. */
-const MAX_TOP_P = 0.9999;
-const MIN_TOP_P = 0.0001;
-
 function toDashScopeMessage(message: Message, provider: string): JsonObject {
   const out: JsonObject = { role: OPENAI_ROLE_NAMES[message.role], content: messageText(message, provider) };
   if (message.toolCalls.length > 0) out.tool_calls = toOpenAIToolCalls(message.toolCalls);
@@ -25,12 +19,13 @@ function toDashScopeMessage(message: Message, provider: string): JsonObject {
 /**
  * Builds the generation request. `vendor_options` land in `parameters`, where
  * DashScope's own switches (enable_search, top_k, …) live; the gateway's
- * fields win over them.
+ * fields win over them. Ranges (temperature [0, 2), top_p (0, 1)) are the
+ * model catalogue's to fit, and to report.
  */
 export function toDashScopeChatBody(params: ChatParams, model: string, provider: string, stream: boolean): JsonObject {
   const parameters: JsonObject = { ...(params.vendorOptions ?? {}), result_format: "message" };
-  if (params.temperature !== undefined) parameters.temperature = Math.min(params.temperature, MAX_TEMPERATURE);
-  if (params.topP !== undefined) parameters.top_p = Math.min(MAX_TOP_P, Math.max(MIN_TOP_P, params.topP));
+  if (params.temperature !== undefined) parameters.temperature = params.temperature;
+  if (params.topP !== undefined) parameters.top_p = params.topP;
   if (params.maxTokens !== undefined) parameters.max_tokens = params.maxTokens;
   if (params.stop.length > 0) parameters.stop = params.stop;
   if (params.seed !== undefined) parameters.seed = Number(params.seed);
@@ -40,7 +35,12 @@ export function toDashScopeChatBody(params: ChatParams, model: string, provider:
   if (toolChoice !== undefined) parameters.tool_choice = toolChoice;
   const format = toOpenAIResponseFormat(params);
   if (format !== undefined) parameters.response_format = format;
-  // Without it every chunk repeats the whole answer so far.
+  // Hybrid Qwen3 models think when asked, within a budget; their reasoning comes back as reasoning_content.
+  if (params.reasoning) {
+    parameters.enable_thinking = true;
+    if (params.reasoning.budgetTokens !== undefined) parameters.thinking_budget = params.reasoning.budgetTokens;
+  }
+  // Without it every chunk repeats the whole answer so far; with it, every chunk is new text (stream.ts trusts that).
   if (stream) parameters.incremental_output = true;
   return { model, input: { messages: params.messages.map((message) => toDashScopeMessage(message, provider)) }, parameters };
 }

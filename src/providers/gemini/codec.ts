@@ -40,10 +40,10 @@ export function createGeminiCodec(options: GeminiCodecOptions): Codec {
       const answer = (isJsonObject(body) ? body : {}) as GeminiResponse;
       const candidate = answer.candidates?.[0];
       if (!candidate) throw noCandidate(answer.promptFeedback, ctx);
-      const { text, toolCalls } = fromGeminiParts(candidate.content?.parts, 0);
+      const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, 0);
       return {
         id: answer.responseId ?? "",
-        message: create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls }),
+        message: create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls, reasoningContent: reasoning }),
         finishReason: fromGeminiFinishReason(candidate.finishReason, toolCalls.length > 0),
         usage: fromGeminiUsage(answer.usageMetadata),
       };

@@ -36,12 +36,12 @@ export class GeminiStreamDecoder implements StreamDecoder {
       return [];
     }
     const first = this.tools;
-    const { text, toolCalls } = fromGeminiParts(candidate.content?.parts, first);
+    const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, first);
     this.tools += toolCalls.length;
     if (candidate.finishReason) this.reason = candidate.finishReason;
-    if (text === "" && toolCalls.length === 0) return [];
+    if (text === "" && toolCalls.length === 0 && reasoning === "") return [];
     const fragments = toolCalls.map((call, position) => create(ToolCallDeltaSchema, { index: first + position, id: call.id, name: call.name, argumentsFragment: call.arguments }));
-    return [{ type: "delta", content: text, toolCalls: fragments }];
+    return [{ type: "delta", content: text, toolCalls: fragments, reasoning: reasoning || undefined }];
   }
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {

@@ -16,6 +16,7 @@ import {
 import { asObject, mergeTurns, parseDataUrl, toolArgumentsObject, toolResultValue, type Turn } from "../message-content.js";
 import { messageText } from "../message-text.js";
 import type { ChatParams } from "../provider.js";
+import { effortName } from "../reasoning.js";
 import { toolChoiceIn } from "../tool-choice.js";
 import { UpstreamError } from "../upstream-error.js";
 import type { GoogleError, PromptFeedback } from "./errors.js";
@@ -50,6 +51,7 @@ export function toGeminiBody(provider: string, params: ChatParams): JsonObject {
   if (params.seed !== undefined) config.seed = Number(params.seed);
   if (params.presencePenalty !== undefined) config.presencePenalty = params.presencePenalty;
   if (params.frequencyPenalty !== undefined) config.frequencyPenalty = params.frequencyPenalty;
+  if (params.reasoning) config.thinkingConfig = { ...asObject(config.thinkingConfig), ...toThinkingConfig(params) };
   const format = params.responseFormat;
   if (format?.type === ResponseFormatType.JSON_OBJECT || format?.type === ResponseFormatType.JSON_SCHEMA) {
     config.responseMimeType = "application/json";
@@ -75,6 +77,19 @@ export function toGeminiBody(provider: string, params: ChatParams): JsonObject {
     if (calling) body.toolConfig = { ...asObject(vendor.toolConfig), functionCallingConfig: calling };
   }
   return body;
+}
+
+/**
+ * Gemini 2.5 takes a budget (`thinkingBudget`), Gemini 3 a level
+ * (`thinkingLevel`): the model catalogue sends each model the one it takes.
+ * Thought summaries are asked for, so the reasoning comes back as text.
+ */
+function toThinkingConfig(params: ChatParams): JsonObject {
+  const config: JsonObject = { includeThoughts: true };
+  const level = effortName(params);
+  if (params.reasoning?.budgetTokens !== undefined) config.thinkingBudget = params.reasoning.budgetTokens;
+  else if (level) config.thinkingLevel = level;
+  return config;
 }
 
 function toFunctionCallingConfig(params: ChatParams): JsonObject | undefined {
@@ -188,12 +203,16 @@ export interface GeminiResponse {
   error?: GoogleError;
 }
 
-/** Text and function calls of some parts; `firstIndex` numbers the calls across stream chunks. Thought summaries are left out. */
-export function fromGeminiParts(parts: GeminiPart[] | undefined, firstIndex: number): { text: string; toolCalls: ToolCall[] } {
+/** Text, thought summaries (the reasoning) and function calls of some parts; `firstIndex` numbers the calls across stream chunks. */
+export function fromGeminiParts(parts: GeminiPart[] | undefined, firstIndex: number): { text: string; reasoning: string; toolCalls: ToolCall[] } {
   let text = "";
+  let reasoning = "";
   const toolCalls: ToolCall[] = [];
   for (const part of parts ?? []) {
-    if (part.thought) continue;
+    if (part.thought) {
+      if (typeof part.text === "string") reasoning += part.text;
+      continue;
+    }
     if (typeof part.text === "string") text += part.text;
     if (!part.functionCall) continue;
     const index = firstIndex + toolCalls.length;
@@ -206,7 +225,7 @@ export function fromGeminiParts(parts: GeminiPart[] | undefined, firstIndex: num
       }),
     );
   }
-  return { text, toolCalls };
+  return { text, reasoning, toolCalls };
 }
 
 const FINISH_REASONS: Record<string, FinishReason> = {

@@ -7,27 +7,40 @@ import type { ErrorContext, StreamDecoder } from "../codec.js";
 import { eventJson, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamEvent } from "../provider.js";
 import { openAIStreamError, type OpenAIStreamErrorBody } from "./errors.js";
-import { fromOpenAIFinishReason, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage, type OpenAIUsage } from "./usage.js";
+import { toReasoningDetails } from "./reasoning.js";
+import { finishReasonOf, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage, type OpenAIUsage } from "./usage.js";
 
 interface ChatCompletionChunk {
   id?: string;
   choices?: {
     delta?: {
       content?: string | null;
+      /** DeepSeek's and Qwen's reasoning text. */
+      reasoning_content?: string | null;
+      refusal?: string | null;
       tool_calls?: { index?: number; id?: string; function?: { name?: string; arguments?: string } }[] | null;
     };
     finish_reason?: string | null;
+    /** Moonshot's usage: inside the choice of the chunk with the finish reason. */
+    usage?: OpenAIUsage | null;
   }[];
   usage?: OpenAIUsage;
   error?: OpenAIStreamErrorBody;
 }
 
-/** Reads a vendor's chunk stream: deltas as they come, and `[DONE]` (or a finish reason) as the end. */
+/**
+ * Reads a vendor's chunk stream: deltas (text, reasoning, refusal, tool call
+ * fragments) as they come, usage wherever the vendor puts it (top level as
+ * OpenAI does, or in the finishing choice as Moonshot does), and `[DONE]`
+ * (or a finish reason) as the end.
+ */
 export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
   let id = "";
-  let finishReason: FinishReason = FinishReason.UNSPECIFIED;
+  let reason: string | undefined;
+  let refused = false;
   let usage: Usage | undefined;
   let done = false;
+  const finishReason = () => (reason === undefined ? FinishReason.UNSPECIFIED : finishReasonOf(reason, refused));
   return {
     get done() {
       return done;
@@ -44,8 +57,12 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
       if (chunk.usage) usage = fromOpenAIUsage(chunk.usage);
       const choice = chunk.choices?.[0];
       if (!choice) return [];
-      if (choice.finish_reason) finishReason = fromOpenAIFinishReason(choice.finish_reason);
+      if (choice.usage) usage = fromOpenAIUsage(choice.usage);
+      if (choice.finish_reason) reason = choice.finish_reason;
       const content = choice.delta?.content ?? "";
+      const reasoning = choice.delta?.reasoning_content ?? "";
+      const refusal = choice.delta?.refusal ?? "";
+      if (refusal !== "") refused = true;
       const toolCalls = (choice.delta?.tool_calls ?? []).map((fragment, position) =>
         create(ToolCallDeltaSchema, {
           index: fragment.index ?? position,
@@ -54,19 +71,26 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
           argumentsFragment: fragment.function?.arguments ?? "",
         }),
       );
-      return content !== "" || toolCalls.length > 0 ? [{ type: "delta", content, toolCalls }] : [];
+      if (content === "" && toolCalls.length === 0 && reasoning === "" && refusal === "") return [];
+      return [{ type: "delta", content, toolCalls, reasoning: reasoning || undefined, refusal: refusal || undefined }];
     },
     finish() {
       // Without [DONE], a finish reason still says the answer is whole (some compatible servers close without it).
-      if (!done && finishReason === FinishReason.UNSPECIFIED) throw streamCutShort(ctx);
-      return { type: "end", id, finishReason, usage };
+      if (!done && reason === undefined) throw streamCutShort(ctx);
+      return { type: "end", id, finishReason: finishReason(), usage };
     },
   };
 }
 
-/** Writes the `chat.completion.chunk` objects of one streamed answer, for callers of the REST surface. */
+/**
+ * Writes the `chat.completion.chunk` objects of one streamed answer, for
+ * callers of the REST surface: reasoning as `reasoning_content` deltas (as
+ * DeepSeek streams it), refusals as `refusal` deltas (as OpenAI does), and
+ * the signed reasoning blocks whole with the finish reason, as `reasoning_details`.
+ */
 export class OpenAIChunkWriter {
   private first = true;
+  private refused = false;
 
   constructor(
     private readonly id: string,
@@ -79,12 +103,18 @@ export class OpenAIChunkWriter {
     if (this.first) out.role = "assistant";
     this.first = false;
     if (delta.content) out.content = delta.content;
+    if (delta.reasoningContent) out.reasoning_content = delta.reasoningContent;
+    if (delta.refusal) {
+      out.refusal = delta.refusal;
+      this.refused = true;
+    }
     if (delta.toolCalls.length > 0) out.tool_calls = delta.toolCalls.map(toolCallFragment);
     return this.chunk([{ index: 0, delta: out, finish_reason: null }]);
   }
 
   finish(summary: ChatSummary): JsonObject {
-    return this.chunk([{ index: 0, delta: {}, finish_reason: toOpenAIFinishReason(summary.finishReason) }]);
+    const delta: JsonObject = summary.reasoning.length > 0 ? { reasoning_details: toReasoningDetails(summary.reasoning) } : {};
+    return this.chunk([{ index: 0, delta, finish_reason: toOpenAIFinishReason(summary.finishReason, this.refused) }]);
   }
 
   usage(summary: ChatSummary): JsonObject {

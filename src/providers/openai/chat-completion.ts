@@ -7,7 +7,8 @@ import { badResponse } from "../codec-errors.js";
 import type { ChatResult } from "../provider.js";
 import { lenientReader } from "./json-reader.js";
 import { fromOpenAIMessage, toOpenAIMessage } from "./messages.js";
-import { fromOpenAIFinishReason, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage, type OpenAIUsage } from "./usage.js";
+import { toOpenAIReasoningFields } from "./reasoning.js";
+import { finishReasonOf, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage, type OpenAIUsage } from "./usage.js";
 
 /** A vendor's answer; a body without a choice cannot be read (bad_response). */
 export function fromOpenAIChatCompletion(raw: unknown, ctx: ErrorContext): ChatResult {
@@ -17,23 +18,24 @@ export function fromOpenAIChatCompletion(raw: unknown, ctx: ErrorContext): ChatR
   const completion = read.object(raw, "the answer");
   const choice = read.object(read.array(completion.choices, "choices")[0], "choices[0]");
   if (Object.keys(choice).length === 0) throw badResponse(ctx, "answered with no choices");
+  const message = fromOpenAIMessage(choice.message, ctx);
   return {
     id: read.string(completion.id, "id"),
-    message: fromOpenAIMessage(choice.message, ctx),
-    finishReason: fromOpenAIFinishReason(choice.finish_reason),
+    message,
+    finishReason: finishReasonOf(choice.finish_reason, message.refusal !== ""),
     usage: fromOpenAIUsage(completion.usage as OpenAIUsage | undefined),
   };
 }
 
 /** The unified answer as `chat.completion`, for callers of the REST surface. */
 export function toOpenAIChatCompletion(res: ChatResponse, created: number): JsonObject {
-  const message = res.message ? toOpenAIMessage(res.message, { fitIds: false }) : { role: "assistant", content: "" };
+  const message = res.message ? { ...toOpenAIMessage(res.message, { fitIds: false }), ...toOpenAIReasoningFields(res.message) } : { role: "assistant", content: "" };
   return {
     id: res.id || `chatcmpl-${res.requestId}`,
     object: "chat.completion",
     created,
     model: res.model,
-    choices: [{ index: 0, message, finish_reason: toOpenAIFinishReason(res.finishReason), logprobs: null }],
+    choices: [{ index: 0, message, finish_reason: toOpenAIFinishReason(res.finishReason, Boolean(res.message?.refusal)), logprobs: null }],
     usage: toOpenAIUsage(res.usage),
   };
 }

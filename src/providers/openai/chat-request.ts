@@ -1,29 +1,36 @@
 // A chat request in the OpenAI Chat Completions shape, both ways: built for
 // vendors that speak the dialect, and read from callers of the REST surface.
 import { create, type JsonObject } from "@bufbuild/protobuf";
+import type { ModelTraits } from "../model-traits.js";
 import { ChatRequestSchema, type ChatRequest } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { INT32_MAX } from "../../common/contract.js";
 import type { ChatParams } from "../provider.js";
 import { strictReader as read } from "./json-reader.js";
 import { readOpenAIMessage, toOpenAIMessage } from "./messages.js";
+import { readOpenAIReasoning, toOpenAIReasoning } from "./reasoning.js";
 import { readOpenAIResponseFormat, readOpenAITools, readOpenAIToolChoice, toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "./tools.js";
 
 export interface OpenAIRequestOptions {
-  /** OpenAI itself wants `max_completion_tokens` (its o-series reject `max_tokens`); the rest want `max_tokens`. */
-  maxTokensField: "max_tokens" | "max_completion_tokens";
+  /**
+   * The provider's configured `max_tokens_field`, over the model's own
+   * (OpenAI wants `max_completion_tokens`, which its reasoning models
+   * require; most compatible vendors `max_tokens`, the default).
+   */
+  maxTokensField?: "max_tokens" | "max_completion_tokens";
 }
 
-/** Builds the request body. `vendor_options` go in first so the gateway's own fields win. */
-export function toOpenAIChatBody(params: ChatParams, model: string, stream: boolean, options: OpenAIRequestOptions): JsonObject {
+/** Builds the request body. `vendor_options` go in first so the gateway's own fields win; `traits` name the vendor's fields. */
+export function toOpenAIChatBody(params: ChatParams, model: string, stream: boolean, options: OpenAIRequestOptions, traits: ModelTraits = {}): JsonObject {
   const body: JsonObject = { ...(params.vendorOptions ?? {}) };
   body.model = model;
-  body.messages = params.messages.map((message) => toOpenAIMessage(message));
+  body.messages = params.messages.map((message) => toOpenAIMessage(message, { fitIds: true, replayReasoning: traits.replayReasoningText }));
   if (params.temperature !== undefined) body.temperature = params.temperature;
   if (params.topP !== undefined) body.top_p = params.topP;
-  if (params.maxTokens !== undefined) body[options.maxTokensField] = params.maxTokens;
+  if (params.maxTokens !== undefined) body[options.maxTokensField ?? traits.maxTokensField ?? "max_tokens"] = params.maxTokens;
   if (params.stop.length > 0) body.stop = params.stop;
   if (params.seed !== undefined) body.seed = Number(params.seed);
-  if (params.user) body.user = params.user;
+  if (params.user) body[traits.userField ?? "user"] = params.user;
+  Object.assign(body, toOpenAIReasoning(params, traits));
   if (params.presencePenalty !== undefined) body.presence_penalty = params.presencePenalty;
   if (params.frequencyPenalty !== undefined) body.frequency_penalty = params.frequencyPenalty;
   if (params.tools.length > 0) body.tools = toOpenAITools(params);
@@ -50,6 +57,7 @@ export interface OpenAIChatRequest {
 const KNOWN = new Set([
   "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "user",
   "presence_penalty", "frequency_penalty", "tools", "tool_choice", "response_format", "stream", "stream_options",
+  "reasoning_effort", "reasoning",
 ]);
 
 /** Reads a caller's request body; a field of the wrong shape is InvalidArgument naming it. */
@@ -78,6 +86,7 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
     tools: readOpenAITools(body.tools, read),
     toolChoice: readOpenAIToolChoice(body.tool_choice, read),
     responseFormat: readOpenAIResponseFormat(body.response_format, read),
+    reasoning: readOpenAIReasoning(body, read),
     vendorOptions: Object.keys(vendorOptions).length > 0 ? vendorOptions : undefined,
   });
   return { request, stream: body.stream === true, includeUsage: streamOptions.include_usage === true };

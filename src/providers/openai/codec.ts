@@ -13,7 +13,7 @@ import { fromOpenAIModelList } from "./models.js";
 export function createOpenAICodec(options: OpenAIRequestOptions): Codec {
   return {
     dialect: "openai",
-    chatRequest: (params, model, stream) => ({ method: "POST", path: "/chat/completions", body: toOpenAIChatBody(params, model, stream, options), stream: stream ? "sse" : undefined }),
+    chatRequest: (params, model, stream, traits) => ({ method: "POST", path: "/chat/completions", body: toOpenAIChatBody(params, model, stream, options, traits), stream: stream ? "sse" : undefined }),
     chatResponse: (body, _params, ctx) => fromOpenAIChatCompletion(body, ctx),
     chatStream: (_params, ctx) => openAIChunkDecoder(ctx),
     embedRequest: (params, model) => ({ method: "POST", path: "/embeddings", body: toOpenAIEmbeddingRequest(params, model) }),

@@ -2,16 +2,16 @@
 // dialect, and written for callers of the REST surface in the form the
 // OpenAI SDKs parse (status, body and the headers they act on).
 import type { JsonObject } from "@bufbuild/protobuf";
-import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
-import { BadRequestSchema, RetryInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
+import { BadRequestSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
 import { reasonOf, REQUEST_TOO_LARGE, withErrorInfo } from "../../common/gateway-error.js";
 import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { vendorError } from "../error-messages.js";
 import { parseRetryAfter } from "../retry-after.js";
+import { sdkRetryHeaders } from "../sdk-retry-headers.js";
 import { kindForStatus } from "../status-kinds.js";
-import type { UpstreamError } from "../upstream-error.js";
+import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 
 interface OpenAIErrorBody {
   error?: { message?: string; type?: string; code?: string | number | null } | string;
@@ -38,11 +38,18 @@ export function parseOpenAIError(text: string): { message: string; code: string 
   }
 }
 
+/**
+ * Error codes that say more than the status: Moonshot's `engine_overloaded_error`
+ * comes as a 429, but it is the vendor that is busy, not the key over its limit
+ * (https://platform.moonshot.cn/docs/api/chat, error codes).
+ */
+const KIND_FOR_CODE: Record<string, UpstreamErrorKind> = { engine_overloaded_error: "overloaded" };
+
 /** A vendor's HTTP error answer. */
 export function fromOpenAIHttpError(status: number, headers: ResponseHeaders, text: string, ctx: ErrorContext): UpstreamError {
   const { message, code } = parseOpenAIError(text);
   return vendorError({
-    kind: kindForStatus(status, code, message),
+    kind: KIND_FOR_CODE[code] ?? kindForStatus(status, code, message),
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,
@@ -57,7 +64,7 @@ export function fromOpenAIHttpError(status: number, headers: ResponseHeaders, te
 export function openAIStreamError(ctx: ErrorContext, error: OpenAIStreamErrorBody): UpstreamError {
   const { message, code } = parseOpenAIError(JSON.stringify({ error }));
   return vendorError({
-    kind: kindForStatus(/rate|429/.test(code) ? 429 : 503, code, message),
+    kind: KIND_FOR_CODE[code] ?? kindForStatus(/rate|429/.test(code) ? 429 : 503, code, message),
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,
@@ -74,12 +81,6 @@ const ERROR_TYPES: Partial<Record<Code, string>> = {
   [Code.ResourceExhausted]: "rate_limit_error",
   [Code.Unimplemented]: "invalid_request_error",
 };
-
-/** openai-node and openai-python wait out a `retry-after` only up to a minute; a longer one, they retry early. */
-const SDK_RETRY_HORIZON_MS = 60_000;
-
-/** Failures whose status (429, 503) makes the SDKs retry, where a retry within seconds cannot succeed. */
-const NO_QUICK_RECOVERY = new Set(["BUDGET_EXHAUSTED", "UPSTREAM_QUOTA_EXHAUSTED"]);
 
 export interface OpenAIError {
   status: number;
@@ -100,23 +101,6 @@ export function toOpenAIError(err: ConnectError): OpenAIError {
   const status = reason === REQUEST_TOO_LARGE ? 413 : codeToHttpStatus(err.code);
   const type = reason === REQUEST_TOO_LARGE ? "invalid_request_error" : (ERROR_TYPES[err.code] ?? "api_error");
   const param = err.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field ?? null;
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  const retryDelay = err.findDetails(RetryInfoSchema)[0]?.retryDelay;
-  const retryAfterMs = retryDelay ? durationMs(retryDelay) : undefined;
-  if (retryAfterMs !== undefined) {
-    headers["retry-after-ms"] = String(Math.max(0, Math.round(retryAfterMs)));
-    headers["retry-after"] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
-  }
-  const noQuickRecovery =
-    NO_QUICK_RECOVERY.has(reason) ||
-    (retryAfterMs !== undefined && retryAfterMs > SDK_RETRY_HORIZON_MS) ||
-    // Every vendor key rejected and none due for a probe: an operator has to act.
-    (reason === "UPSTREAM_CREDENTIAL_REJECTED" && retryAfterMs === undefined);
-  if (noQuickRecovery && sdkRetries(status)) headers["x-should-retry"] = "false";
+  const headers = { "content-type": "application/json", ...sdkRetryHeaders(err, status) };
   return { status, headers, body: { error: { message: err.rawMessage, type, param, code: reason.toLowerCase() } } };
-}
-
-/** The statuses both SDKs retry on their own. */
-function sdkRetries(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
 }

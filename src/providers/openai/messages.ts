@@ -7,6 +7,7 @@ import { toolCallIdFitting } from "../tool-call-ids.js";
 import type { ErrorContext } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
 import { lenientReader, type JsonReader } from "./json-reader.js";
+import { readReasoningDetails } from "./reasoning.js";
 
 /** Role names on the wire, which DashScope's native API shares. */
 export const OPENAI_ROLE_NAMES: Record<Role, string> = {
@@ -30,6 +31,8 @@ export interface EncodeOptions {
    * signature that must come back whole on the next turn).
    */
   fitIds: boolean;
+  /** Send assistant turns' reasoning text back as `reasoning_content` (DeepSeek's thinking mode after tool calls). */
+  replayReasoning?: boolean;
 }
 
 export function toOpenAIMessage(message: Message, options: EncodeOptions = { fitIds: true }): JsonObject {
@@ -43,6 +46,8 @@ export function toOpenAIMessage(message: Message, options: EncodeOptions = { fit
   if (message.name) out.name = message.name;
   if (message.toolCalls.length > 0) out.tool_calls = toOpenAIToolCalls(message.toolCalls, options);
   if (message.toolCallId) out.tool_call_id = options.fitIds ? openAIToolCallId(message.toolCallId) : message.toolCallId;
+  // Sent even when empty: DeepSeek refuses a tool-call turn of thinking mode without the field.
+  if (options.replayReasoning && message.role === Role.ASSISTANT) out.reasoning_content = message.reasoningContent;
   return out;
 }
 
@@ -67,7 +72,8 @@ export function toOpenAIToolCalls(calls: ToolCall[], options: EncodeOptions = { 
 /**
  * A message from the wire: a caller's request message (`at` is its field
  * path, e.g. "messages[2]") or a vendor's answer (role assistant by
- * default). A refusal reads as content, as it did before refusals had a field.
+ * default), with its reasoning (`reasoning_content`, `reasoning_details`)
+ * and refusal.
  */
 export function readOpenAIMessage(raw: unknown, at: string, reader: JsonReader, defaultRole?: Role): Message {
   const m = reader.object(raw, at, true);
@@ -75,7 +81,10 @@ export function readOpenAIMessage(raw: unknown, at: string, reader: JsonReader, 
   if (role === undefined) return reader.reject(`${at}.role`, `must be one of ${Object.keys(ROLES).join(", ")}`);
   const message = create(MessageSchema, { role, name: reader.string(m.name, `${at}.name`), toolCallId: reader.string(m.tool_call_id, `${at}.tool_call_id`) });
   if (Array.isArray(m.content)) message.parts = m.content.map((part, j) => readPart(part, `${at}.content[${j}]`, reader));
-  else message.content = reader.string(m.content, `${at}.content`) || reader.string(m.refusal, `${at}.refusal`);
+  else message.content = reader.string(m.content, `${at}.content`);
+  message.refusal = reader.string(m.refusal, `${at}.refusal`);
+  message.reasoningContent = reader.string(m.reasoning_content, `${at}.reasoning_content`);
+  message.reasoning = readReasoningDetails(m.reasoning_details, `${at}.reasoning_details`, reader);
   message.toolCalls = reader.array(m.tool_calls, `${at}.tool_calls`).map((call, j) => readToolCall(call, `${at}.tool_calls[${j}]`, reader, j));
   return message;
 }
@@ -113,5 +122,6 @@ export function fromOpenAIMessage(raw: unknown, ctx: ErrorContext): Message {
 export interface OpenAIChoiceMessage {
   content?: string | null;
   refusal?: string | null;
+  reasoning_content?: string | null;
   tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[] | null;
 }

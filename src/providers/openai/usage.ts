@@ -2,13 +2,18 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { FinishReason, UsageSchema, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 
-/** The wire's name for each finish reason, in answers to callers. */
+/**
+ * The wire's name for each finish reason, in answers to callers. OpenAI ends
+ * a refusal with "stop" and says so in `refusal`; a refusal without words
+ * (Anthropic's) is the nearest OpenAI has, "content_filter".
+ */
 const FINISH_NAMES: Record<FinishReason, string | null> = {
   [FinishReason.UNSPECIFIED]: null,
   [FinishReason.STOP]: "stop",
   [FinishReason.LENGTH]: "length",
   [FinishReason.TOOL_CALLS]: "tool_calls",
   [FinishReason.CONTENT_FILTER]: "content_filter",
+  [FinishReason.REFUSAL]: "content_filter",
 };
 
 /** Finish reasons as OpenAI-compatible vendors send them, aliases included. */
@@ -28,8 +33,14 @@ export function fromOpenAIFinishReason(reason: unknown): FinishReason {
   return typeof reason === "string" ? (FINISH_REASONS[reason] ?? FinishReason.UNSPECIFIED) : FinishReason.UNSPECIFIED;
 }
 
-export function toOpenAIFinishReason(reason: FinishReason): string | null {
-  return FINISH_NAMES[reason];
+/** A vendor's finish reason, REFUSAL when the answer is a refusal (OpenAI says "stop" and fills `refusal`). */
+export function finishReasonOf(reason: unknown, refused: boolean): FinishReason {
+  return refused ? FinishReason.REFUSAL : fromOpenAIFinishReason(reason);
+}
+
+/** `withRefusal`: the answer says its refusal in words (`refusal`), as OpenAI's do. */
+export function toOpenAIFinishReason(reason: FinishReason, withRefusal = false): string | null {
+  return reason === FinishReason.REFUSAL && withRefusal ? "stop" : FINISH_NAMES[reason];
 }
 
 export interface OpenAIUsage {
@@ -37,6 +48,8 @@ export interface OpenAIUsage {
   completion_tokens?: number;
   total_tokens?: number;
   cached_tokens?: number;
+  /** DeepSeek's cache hits (with prompt_cache_miss_tokens, they make up prompt_tokens). */
+  prompt_cache_hit_tokens?: number;
   prompt_tokens_details?: { cached_tokens?: number } | null;
   completion_tokens_details?: { reasoning_tokens?: number } | null;
 }
@@ -49,8 +62,8 @@ export function fromOpenAIUsage(usage: OpenAIUsage | null | undefined): Usage | 
     promptTokens: prompt,
     completionTokens: completion,
     totalTokens: usage.total_tokens ?? prompt + completion,
-    // Moonshot reports cached tokens at the top level; OpenAI in the details.
-    cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? usage.cached_tokens ?? 0,
+    // OpenAI reports cached tokens in the details, Moonshot at the top level, DeepSeek as cache hits.
+    cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? usage.cached_tokens ?? usage.prompt_cache_hit_tokens ?? 0,
     reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
   });
 }

@@ -15,31 +15,48 @@ export interface QianfanErrorBody {
 /** Invalid (110) or expired (111) access token: fetch a new token and try once more. */
 const TOKEN_REJECTED = new Set([110, 111]);
 
+/** Every code of the SDK's APIErrorCode (qianfan/consts.py) and Baidu's error page, by what a caller can do about it. */
 const KIND_FOR_CODE = new Map<number, UpstreamErrorKind>([
   [110, "credential_rejected"],
   [111, "credential_rejected"],
-  // No permission / service token or IAM failures / app missing: the account, not the caller.
+  // No permission / service token or IAM failures / app missing / authority check: the account, not the caller.
   [6, "credential_rejected"],
   [13, "credential_rejected"],
   [14, "credential_rejected"],
   [15, "credential_rejected"],
+  [336004, "credential_rejected"],
   [4, "rate_limited"],
   [18, "rate_limited"],
   [336501, "rate_limited"],
   [336502, "rate_limited"],
+  // Daily and total request limits: nothing to retry until the quota renews.
   [17, "quota_exhausted"],
+  [19, "quota_exhausted"],
+  [1, "overloaded"],
   [2, "overloaded"],
   [336000, "overloaded"],
   [336100, "overloaded"],
-  // "Unsupported openapi method": no such endpoint, i.e. no such model.
+  [500000, "overloaded"],
+  // "Unsupported openapi method" and "API name not exist": no such endpoint, i.e. no such model.
   [3, "model_not_found"],
+  [336005, "model_not_found"],
+  [100, "bad_request"],
+  [336101, "bad_request"],
+  [336104, "bad_request"],
+  [336105, "bad_request"],
 ]);
 
-export function kindForErrorCode(code: number): UpstreamErrorKind {
+/**
+ * The kind of an `error_code`: the documented codes by the table, the
+ * invalid-argument family (3360xx) as the caller's, and a code Baidu added
+ * since by its words (a limit or quota is not a garbled answer to fail over from).
+ */
+export function kindForErrorCode(code: number, message = ""): UpstreamErrorKind {
   const kind = KIND_FOR_CODE.get(code);
   if (kind) return kind;
-  // 3360xx are the documented invalid-argument family (336001-336003 and the length limits).
   if (code > 336000 && code < 336100) return "bad_request";
+  if (/daily|total|quota|balance|arrear|额度|欠费|余额/i.test(message)) return "quota_exhausted";
+  if (/rate|qps|rpm|tpm|limit|限流|频率/i.test(message)) return "rate_limited";
   return "bad_response";
 }
 
@@ -54,7 +71,7 @@ export function hasErrorCode(body: unknown): body is QianfanErrorBody & { error_
  */
 export function qianfanError(ctx: ErrorContext, body: QianfanErrorBody & { error_code: number }, status: number): UpstreamError {
   return vendorError({
-    kind: kindForErrorCode(body.error_code),
+    kind: kindForErrorCode(body.error_code, body.error_msg),
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,

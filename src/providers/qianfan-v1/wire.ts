@@ -36,22 +36,20 @@ export function toQianfanChatBody(params: ChatParams, provider: string, stream: 
   const { system, messages } = toErnieConversation(params.messages, provider);
   body.messages = messages as unknown as JsonValue;
   if (system) body.system = system;
-  // ERNIE takes (0, 1]; Baidu's own OpenAI adapter halves OpenAI's 0-2 scale.
-  if (params.temperature !== undefined) body.temperature = clamp(params.temperature / 2, 0.01, 1);
+  // Ranges and limits (temperature (0, 1], max_output_tokens from 2 to the model's most) are the model catalogue's to fit, and to report.
+  if (params.temperature !== undefined) body.temperature = params.temperature;
   if (params.topP !== undefined) body.top_p = params.topP;
   // penalty_score is [1, 2]; Baidu's OpenAI adapter maps presence_penalty as p/4 + 1.5.
   if (params.presencePenalty !== undefined) body.penalty_score = clamp(params.presencePenalty / 4 + 1.5, 1, 2);
-  // The documented minimum is 2.
-  if (params.maxTokens !== undefined) body.max_output_tokens = Math.max(2, params.maxTokens);
+  if (params.maxTokens !== undefined) body.max_output_tokens = params.maxTokens;
   if (params.stop.length > 0) body.stop = params.stop;
   if (params.user) body.user_id = params.user;
   const choice = params.toolChoice?.choice;
   const toolsOff = choice?.case === "mode" && choice.value === ToolChoiceMode.NONE;
   if (params.tools.length > 0 && !toolsOff) {
     body.functions = params.tools.map((tool) => {
-      const fn: JsonObject = { name: tool.name, parameters: tool.parameters ?? { type: "object", properties: {} } };
-      if (tool.description) fn.description = tool.description;
-      return fn;
+      // functions[].description is required: the name stands in for a missing one.
+      return { name: tool.name, description: tool.description || tool.name, parameters: tool.parameters ?? { type: "object", properties: {} } };
     });
     // v1 can force one named function, nothing else; "required" with a single tool means that tool.
     const forced =

@@ -8,6 +8,7 @@ import type { ErrorContext } from "../../../src/providers/codec.js";
 import type { ChatParams } from "../../../src/providers/provider.js";
 import { createCredential } from "../../../src/secrets/credential.js";
 import { assembled, decode, feed, fixtureFolder, listModels, streamFailure, textOf, thrown, type RecordedEvent } from "../../support/codec-fixtures.js";
+import { encodeFitted } from "./fitted.js";
 
 const fixtures = fixtureFolder("anthropic");
 const API_KEY = "sk-ant-api03-codec-test-0123456789abcdef";
@@ -27,9 +28,37 @@ function stream(name: string, params: ChatParams = hello) {
 }
 
 describe("Anthropic codec: requests", () => {
+  it("asks for thinking with a budget, and sends an assistant turn's signed and redacted blocks back first, unchanged", () => {
+    const params = create(ChatRequestSchema, {
+      reasoning: { budgetTokens: 2048 },
+      maxTokens: 8192,
+      messages: [
+        { role: Role.USER, content: "weather?" },
+        {
+          role: Role.ASSISTANT,
+          reasoningContent: "I should look it up.",
+          reasoning: [{ text: "I should look it up.", signature: "c2lnbmVk" }, { redacted: "ZW5jcnlwdGVk" }],
+          toolCalls: [{ id: "toolu_1", name: "get_weather", arguments: "{}" }],
+        },
+        { role: Role.TOOL, toolCallId: "toolu_1", content: "sunny" },
+      ],
+    });
+    const body = codec.chatRequest(params, "claude-sonnet-4-5", false).body!;
+    expect(body.thinking).toEqual({ type: "enabled", budget_tokens: 2048 });
+    expect((body.messages as { content: unknown }[])[1]!.content).toEqual([
+      { type: "thinking", thinking: "I should look it up.", signature: "c2lnbmVk" },
+      { type: "redacted_thinking", data: "ZW5jcnlwdGVk" },
+      { type: "tool_use", id: "toolu_1", name: "get_weather", input: {} },
+    ]);
+    // Without thinking on this call, the blocks stay out (and so does the thinking request).
+    const plain = codec.chatRequest(create(ChatRequestSchema, { ...params, reasoning: undefined }), "claude-sonnet-4-5", false).body!;
+    expect(plain.thinking).toBeUndefined();
+    expect((plain.messages as { content: unknown }[])[1]!.content).toEqual([{ type: "tool_use", id: "toolu_1", name: "get_weather", input: {} }]);
+  });
+
   it.each(fixtures.named("request-"))("builds the Messages body of %s", (name) => {
     const { request, model, stream, body } = fixtures.read(name);
-    const built = codec.chatRequest(fromJson(ChatRequestSchema, request), model, stream);
+    const built = encodeFitted(codec, "anthropic", fromJson(ChatRequestSchema, request), model, stream);
     expect(built).toMatchObject({ method: "POST", path: "/v1/messages" });
     expect(built.body).toEqual(body);
     expect(built.stream).toBe(stream ? "sse" : undefined);
@@ -90,8 +119,11 @@ describe("Anthropic codec: answers", () => {
     expect(answer("answer-cache-usage.json").usage).toMatchObject({ promptTokens: 21 + 188 + 1024, completionTokens: 3, totalTokens: 1236, cachedTokens: 1024 });
   });
 
-  it("leaves thinking blocks out of the answer", () => {
-    expect(answer("answer-thinking.json").message?.content).toBe("Based on my analysis, the answer is 42.");
+  it("reads thinking blocks as the reasoning, text and signed block, apart from the answer", () => {
+    const { message } = answer("answer-thinking.json");
+    expect(message?.content).toBe("Based on my analysis, the answer is 42.");
+    expect(message?.reasoningContent).toBe("Let me analyze this step by step...");
+    expect(message?.reasoning).toEqual([expect.objectContaining({ text: "Let me analyze this step by step...", signature: expect.stringMatching(/^WaUjzkyp/), redacted: "" })]);
   });
 
   it.each([
@@ -100,7 +132,7 @@ describe("Anthropic codec: answers", () => {
     ["pause_turn", FinishReason.STOP],
     ["max_tokens", FinishReason.LENGTH],
     ["model_context_window_exceeded", FinishReason.LENGTH],
-    ["refusal", FinishReason.CONTENT_FILTER],
+    ["refusal", FinishReason.REFUSAL],
     ["a_reason_added_later", FinishReason.UNSPECIFIED],
   ])("maps stop_reason %s", (stopReason, finishReason) => {
     const { body } = fixtures.read("answer-text.json");
@@ -138,8 +170,11 @@ describe("Anthropic codec: streams", () => {
     expect(end.finishReason).toBe(FinishReason.STOP);
   });
 
-  it("leaves thinking deltas out of the stream", () => {
-    expect(textOf(stream("stream-thinking.json").deltas)).toBe("27 * 453 = 12,231");
+  it("streams thinking as reasoning deltas, and hands the signed block over whole at the end", () => {
+    const { deltas, end } = stream("stream-thinking.json");
+    expect(textOf(deltas)).toBe("27 * 453 = 12,231");
+    expect(deltas.map((delta) => delta.reasoning ?? "").join("")).toBe("Let me solve this step by step:\n\n1. First break down 27 * 453");
+    expect(end.reasoning).toEqual([expect.objectContaining({ text: "Let me solve this step by step:\n\n1. First break down 27 * 453", signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds..." })]);
   });
 
   it("keeps message_start's input and cache counts beside message_delta's output count", () => {

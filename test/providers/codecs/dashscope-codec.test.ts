@@ -7,6 +7,7 @@ import type { ErrorContext } from "../../../src/providers/codec.js";
 import { createDashScopeCodec } from "../../../src/providers/dashscope/codec.js";
 import { createCredential } from "../../../src/secrets/credential.js";
 import { assembled, decode, feed, fixtureFolder, thrown, type RecordedEvent } from "../../support/codec-fixtures.js";
+import { encodeFitted } from "./fitted.js";
 
 const fixtures = fixtureFolder("dashscope");
 const fixture = fixtures.read;
@@ -24,7 +25,7 @@ describe("DashScope codec: requests", () => {
 
   it.each(requests)("builds the native body of %s", (name) => {
     const { request, model, stream, body } = fixture(name);
-    const built = codec.chatRequest(fromJson(ChatRequestSchema, request), model, stream);
+    const built = encodeFitted(codec, "dashscope", fromJson(ChatRequestSchema, request), model, stream);
     expect(built).toMatchObject({ method: "POST", path: "/services/aigc/text-generation/generation" });
     expect(built.body).toEqual(body);
   });
@@ -107,15 +108,15 @@ describe("DashScope codec: streams", () => {
     expect(end).toEqual({ type: "end", id: events[0].data.request_id, finishReason: FinishReason.STOP, usage: expect.objectContaining({ promptTokens: 287, completionTokens: 3, totalTokens: 290 }) });
   });
 
-  it("turns cumulative chunks (the whole text so far) into the same increments", () => {
-    const incremental = decoded(fixture("stream-incremental.json").events);
-    const cumulative = decoded(fixture("stream-cumulative.json").events);
-    expect(cumulative.deltas.map((delta) => delta.content)).toEqual(incremental.deltas.map((delta) => delta.content));
-    expect(cumulative.end).toEqual(incremental.end);
+  it("trusts incremental_output: chunks that repeat the text so far are new text all the same (ha, ha, ha! is hahaha!)", () => {
+    const { deltas, end } = decoded(fixture("stream-repeating-increments.json").events);
+    expect(deltas.map((delta) => delta.content).join("")).toBe("hahaha!");
+    expect(deltas.map((delta) => delta.reasoning ?? "").join("")).toBe("The user laughs");
+    expect(end.usage).toMatchObject({ completionTokens: 6, reasoningTokens: 3 });
   });
 
-  it.each(["stream-tool-call-incremental.json", "stream-tool-call-cumulative.json"])("announces a streamed tool call once and adds up its arguments (%s)", (name) => {
-    const { deltas, end } = decoded(fixture(name).events);
+  it("announces a streamed tool call once and adds up its arguments", () => {
+    const { deltas, end } = decoded(fixture("stream-tool-call-incremental.json").events);
     const fragments = deltas.flatMap((delta) => delta.toolCalls);
     expect(fragments.length).toBeGreaterThan(2);
     expect(fragments.filter((fragment) => fragment.id !== "")).toHaveLength(1);

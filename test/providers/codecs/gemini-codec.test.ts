@@ -8,6 +8,7 @@ import { createGeminiCodec } from "../../../src/providers/gemini/codec.js";
 import { toolCallId, toolCallSignature } from "../../../src/providers/gemini/thought-signature.js";
 import { createCredential } from "../../../src/secrets/credential.js";
 import { assembled, decode, feed, fixtureFolder, listModels, streamFailure, textOf, thrown } from "../../support/codec-fixtures.js";
+import { encodeFitted } from "./fitted.js";
 
 const fixtures = fixtureFolder("gemini");
 const API_KEY = "AIzaSyCodecTest0123456789abcdefXYZ";
@@ -30,7 +31,7 @@ function stream(name: string) {
 describe("Gemini codec: requests", () => {
   it.each(fixtures.named("request-"))("builds the generateContent request of %s", (name) => {
     const { request, model, stream, path, body } = fixtures.read(name);
-    const built = codec.chatRequest(fromJson(ChatRequestSchema, request), model, stream);
+    const built = encodeFitted(codec, "gemini", fromJson(ChatRequestSchema, request), model, stream);
     expect(built).toMatchObject({ method: "POST", path });
     expect(built.body).toEqual(body);
     expect(built.stream).toBe(stream ? "sse" : undefined);
@@ -117,8 +118,9 @@ describe("Gemini codec: answers", () => {
     expect(toolCallSignature("call_0")).toBeUndefined();
   });
 
-  it("leaves thought summaries out of the answer", () => {
+  it("reads thought summaries as the reasoning, apart from the answer", () => {
     expect(answer("answer-thought-summary.json").message?.content).toBe("2 + 2 = 4");
+    expect(answer("answer-thought-summary.json").message?.reasoningContent).toBe("**Calculating the sum**\n\nI add the two numbers.");
   });
 
   it("counts tool-use prompt tokens as prompt tokens, and cached content as cached", () => {

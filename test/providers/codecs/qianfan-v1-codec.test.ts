@@ -8,6 +8,7 @@ import { createQianfanV1Codec } from "../../../src/providers/qianfan-v1/codec.js
 import { isTokenRejection } from "../../../src/providers/qianfan-v1/errors.js";
 import { createCredential } from "../../../src/secrets/credential.js";
 import { decode, feed, fixtureFolder, thrown, type RecordedEvent } from "../../support/codec-fixtures.js";
+import { encodeFitted } from "./fitted.js";
 
 const fixtures = fixtureFolder("qianfan-v1");
 const fixture = fixtures.read;
@@ -31,7 +32,7 @@ describe("Qianfan v1 codec: requests", () => {
 
   it.each(requests)("builds the body and path of %s", (name) => {
     const { request, model, stream, path, body } = fixture(name);
-    const built = codec.chatRequest(fromJson(ChatRequestSchema, request), model, stream);
+    const built = encodeFitted(codec, "qianfan", fromJson(ChatRequestSchema, request), model, stream);
     expect(built).toEqual({ method: "POST", path, body, ...(stream ? { stream: "sse" } : {}) });
   });
 

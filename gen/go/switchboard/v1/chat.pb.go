@@ -212,6 +212,9 @@ const (
 	FinishReason_FINISH_REASON_TOOL_CALLS FinishReason = 3
 	// The vendor withheld or cut the answer for safety reasons.
 	FinishReason_FINISH_REASON_CONTENT_FILTER FinishReason = 4
+	// The model declined to answer (OpenAI `refusal`, Anthropic
+	// `stop_reason: refusal`); see Message.refusal.
+	FinishReason_FINISH_REASON_REFUSAL FinishReason = 5
 )
 
 // Enum value maps for FinishReason.
@@ -222,6 +225,7 @@ var (
 		2: "FINISH_REASON_LENGTH",
 		3: "FINISH_REASON_TOOL_CALLS",
 		4: "FINISH_REASON_CONTENT_FILTER",
+		5: "FINISH_REASON_REFUSAL",
 	}
 	FinishReason_value = map[string]int32{
 		"FINISH_REASON_UNSPECIFIED":    0,
@@ -229,6 +233,7 @@ var (
 		"FINISH_REASON_LENGTH":         2,
 		"FINISH_REASON_TOOL_CALLS":     3,
 		"FINISH_REASON_CONTENT_FILTER": 4,
+		"FINISH_REASON_REFUSAL":        5,
 	}
 )
 
@@ -274,7 +279,18 @@ type Message struct {
 	// Tool calls the assistant made in this turn (role ASSISTANT only).
 	ToolCalls []*ToolCall `protobuf:"bytes,5,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
 	// The id of the tool call this message answers (role TOOL only).
-	ToolCallId    string `protobuf:"bytes,6,opt,name=tool_call_id,json=toolCallId,proto3" json:"tool_call_id,omitempty"`
+	ToolCallId string `protobuf:"bytes,6,opt,name=tool_call_id,json=toolCallId,proto3" json:"tool_call_id,omitempty"`
+	// The model's reasoning as readable text (role ASSISTANT, in answers):
+	// DeepSeek's and Qwen's reasoning_content, Anthropic's thinking, Gemini's
+	// thought summaries. Keep it in the conversation: vendors that need it on
+	// the next turn (DeepSeek after tool calls) get it back from here.
+	ReasoningContent string `protobuf:"bytes,7,opt,name=reasoning_content,json=reasoningContent,proto3" json:"reasoning_content,omitempty"`
+	// The reasoning as the vendor returned it, to send back unchanged with the
+	// assistant message on the next turn (Anthropic's signed thinking blocks).
+	Reasoning []*ReasoningBlock `protobuf:"bytes,8,rep,name=reasoning,proto3" json:"reasoning,omitempty"`
+	// The model's refusal to answer, when it declined (OpenAI `refusal`);
+	// the finish reason is then FINISH_REASON_REFUSAL.
+	Refusal       string `protobuf:"bytes,9,opt,name=refusal,proto3" json:"refusal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -347,6 +363,27 @@ func (x *Message) GetToolCalls() []*ToolCall {
 func (x *Message) GetToolCallId() string {
 	if x != nil {
 		return x.ToolCallId
+	}
+	return ""
+}
+
+func (x *Message) GetReasoningContent() string {
+	if x != nil {
+		return x.ReasoningContent
+	}
+	return ""
+}
+
+func (x *Message) GetReasoning() []*ReasoningBlock {
+	if x != nil {
+		return x.Reasoning
+	}
+	return nil
+}
+
+func (x *Message) GetRefusal() string {
+	if x != nil {
+		return x.Refusal
 	}
 	return ""
 }
@@ -951,7 +988,7 @@ var File_switchboard_v1_chat_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_chat_proto_rawDesc = "" +
 	"\n" +
-	"\x19switchboard/v1/chat.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xef\x01\n" +
+	"\x19switchboard/v1/chat.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1eswitchboard/v1/reasoning.proto\"\xf4\x02\n" +
 	"\aMessage\x12(\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x14.switchboard.v1.RoleR\x04role\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\x121\n" +
@@ -960,7 +997,10 @@ const file_switchboard_v1_chat_proto_rawDesc = "" +
 	"\n" +
 	"tool_calls\x18\x05 \x03(\v2\x18.switchboard.v1.ToolCallR\ttoolCalls\x12 \n" +
 	"\ftool_call_id\x18\x06 \x01(\tR\n" +
-	"toolCallId\"d\n" +
+	"toolCallId\x12+\n" +
+	"\x11reasoning_content\x18\a \x01(\tR\x10reasoningContent\x12<\n" +
+	"\treasoning\x18\b \x03(\v2\x1e.switchboard.v1.ReasoningBlockR\treasoning\x12\x18\n" +
+	"\arefusal\x18\t \x01(\tR\arefusal\"d\n" +
 	"\vContentPart\x12\x14\n" +
 	"\x04text\x18\x01 \x01(\tH\x00R\x04text\x127\n" +
 	"\timage_url\x18\x02 \x01(\v2\x18.switchboard.v1.ImageUrlH\x00R\bimageUrlB\x06\n" +
@@ -1016,13 +1056,14 @@ const file_switchboard_v1_chat_proto_rawDesc = "" +
 	" RESPONSE_FORMAT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19RESPONSE_FORMAT_TYPE_TEXT\x10\x01\x12$\n" +
 	" RESPONSE_FORMAT_TYPE_JSON_OBJECT\x10\x02\x12$\n" +
-	" RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x03*\x9f\x01\n" +
+	" RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x03*\xba\x01\n" +
 	"\fFinishReason\x12\x1d\n" +
 	"\x19FINISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12FINISH_REASON_STOP\x10\x01\x12\x18\n" +
 	"\x14FINISH_REASON_LENGTH\x10\x02\x12\x1c\n" +
 	"\x18FINISH_REASON_TOOL_CALLS\x10\x03\x12 \n" +
-	"\x1cFINISH_REASON_CONTENT_FILTER\x10\x04BPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
+	"\x1cFINISH_REASON_CONTENT_FILTER\x10\x04\x12\x19\n" +
+	"\x15FINISH_REASON_REFUSAL\x10\x05BPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
 
 var (
 	file_switchboard_v1_chat_proto_rawDescOnce sync.Once
@@ -1052,22 +1093,24 @@ var file_switchboard_v1_chat_proto_goTypes = []any{
 	(*ToolCallDelta)(nil),   // 10: switchboard.v1.ToolCallDelta
 	(*ResponseFormat)(nil),  // 11: switchboard.v1.ResponseFormat
 	(*Usage)(nil),           // 12: switchboard.v1.Usage
-	(*structpb.Struct)(nil), // 13: google.protobuf.Struct
+	(*ReasoningBlock)(nil),  // 13: switchboard.v1.ReasoningBlock
+	(*structpb.Struct)(nil), // 14: google.protobuf.Struct
 }
 var file_switchboard_v1_chat_proto_depIdxs = []int32{
 	0,  // 0: switchboard.v1.Message.role:type_name -> switchboard.v1.Role
 	5,  // 1: switchboard.v1.Message.parts:type_name -> switchboard.v1.ContentPart
 	9,  // 2: switchboard.v1.Message.tool_calls:type_name -> switchboard.v1.ToolCall
-	6,  // 3: switchboard.v1.ContentPart.image_url:type_name -> switchboard.v1.ImageUrl
-	13, // 4: switchboard.v1.Tool.parameters:type_name -> google.protobuf.Struct
-	1,  // 5: switchboard.v1.ToolChoice.mode:type_name -> switchboard.v1.ToolChoiceMode
-	2,  // 6: switchboard.v1.ResponseFormat.type:type_name -> switchboard.v1.ResponseFormatType
-	13, // 7: switchboard.v1.ResponseFormat.schema:type_name -> google.protobuf.Struct
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	13, // 3: switchboard.v1.Message.reasoning:type_name -> switchboard.v1.ReasoningBlock
+	6,  // 4: switchboard.v1.ContentPart.image_url:type_name -> switchboard.v1.ImageUrl
+	14, // 5: switchboard.v1.Tool.parameters:type_name -> google.protobuf.Struct
+	1,  // 6: switchboard.v1.ToolChoice.mode:type_name -> switchboard.v1.ToolChoiceMode
+	2,  // 7: switchboard.v1.ResponseFormat.type:type_name -> switchboard.v1.ResponseFormatType
+	14, // 8: switchboard.v1.ResponseFormat.schema:type_name -> google.protobuf.Struct
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_chat_proto_init() }
@@ -1075,6 +1118,7 @@ func file_switchboard_v1_chat_proto_init() {
 	if File_switchboard_v1_chat_proto != nil {
 		return
 	}
+	file_switchboard_v1_reasoning_proto_init()
 	file_switchboard_v1_chat_proto_msgTypes[1].OneofWrappers = []any{
 		(*ContentPart_Text)(nil),
 		(*ContentPart_ImageUrl)(nil),

@@ -35,6 +35,16 @@ const (
 	Capability_CAPABILITY_TOOLS Capability = 3
 	// Embeddings (Embed).
 	Capability_CAPABILITY_EMBEDDINGS Capability = 4
+	// JSON mode (RESPONSE_FORMAT_TYPE_JSON_OBJECT).
+	Capability_CAPABILITY_JSON_MODE Capability = 5
+	// Answers that follow a JSON schema (RESPONSE_FORMAT_TYPE_JSON_SCHEMA).
+	Capability_CAPABILITY_JSON_SCHEMA Capability = 6
+	// Several tool calls in one answer.
+	Capability_CAPABILITY_PARALLEL_TOOL_CALLS Capability = 7
+	// Images in messages (ContentPart.image_url).
+	Capability_CAPABILITY_IMAGE_INPUT Capability = 8
+	// Reasoning before answering (ReasoningConfig); see Model.reasoning.
+	Capability_CAPABILITY_REASONING Capability = 9
 )
 
 // Enum value maps for Capability.
@@ -45,13 +55,23 @@ var (
 		2: "CAPABILITY_STREAMING",
 		3: "CAPABILITY_TOOLS",
 		4: "CAPABILITY_EMBEDDINGS",
+		5: "CAPABILITY_JSON_MODE",
+		6: "CAPABILITY_JSON_SCHEMA",
+		7: "CAPABILITY_PARALLEL_TOOL_CALLS",
+		8: "CAPABILITY_IMAGE_INPUT",
+		9: "CAPABILITY_REASONING",
 	}
 	Capability_value = map[string]int32{
-		"CAPABILITY_UNSPECIFIED": 0,
-		"CAPABILITY_CHAT":        1,
-		"CAPABILITY_STREAMING":   2,
-		"CAPABILITY_TOOLS":       3,
-		"CAPABILITY_EMBEDDINGS":  4,
+		"CAPABILITY_UNSPECIFIED":         0,
+		"CAPABILITY_CHAT":                1,
+		"CAPABILITY_STREAMING":           2,
+		"CAPABILITY_TOOLS":               3,
+		"CAPABILITY_EMBEDDINGS":          4,
+		"CAPABILITY_JSON_MODE":           5,
+		"CAPABILITY_JSON_SCHEMA":         6,
+		"CAPABILITY_PARALLEL_TOOL_CALLS": 7,
+		"CAPABILITY_IMAGE_INPUT":         8,
+		"CAPABILITY_REASONING":           9,
 	}
 )
 
@@ -96,7 +116,17 @@ type Model struct {
 	Capabilities []Capability `protobuf:"varint,4,rep,packed,name=capabilities,proto3,enum=switchboard.v1.Capability" json:"capabilities,omitempty"`
 	// True when the model was found on the vendor's own model list rather
 	// than in the gateway's configuration.
-	Discovered    bool `protobuf:"varint,5,opt,name=discovered,proto3" json:"discovered,omitempty"`
+	Discovered bool `protobuf:"varint,5,opt,name=discovered,proto3" json:"discovered,omitempty"`
+	// Its limits, from the gateway's model catalogue; unset when the
+	// catalogue has no row for the model.
+	Limits *ModelLimits `protobuf:"bytes,6,opt,name=limits,proto3" json:"limits,omitempty"`
+	// Its list prices, from the catalogue (the operator's `models:` rows
+	// included; `pricing.models` overrides are not shown); unset when unknown.
+	Pricing *ModelPricing `protobuf:"bytes,7,opt,name=pricing,proto3" json:"pricing,omitempty"`
+	// How it reasons, for reasoning models.
+	Reasoning *ModelReasoning `protobuf:"bytes,8,opt,name=reasoning,proto3" json:"reasoning,omitempty"`
+	// Where the catalogue's facts about it come from.
+	Source        *ModelSource `protobuf:"bytes,9,opt,name=source,proto3" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -166,11 +196,39 @@ func (x *Model) GetDiscovered() bool {
 	return false
 }
 
+func (x *Model) GetLimits() *ModelLimits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+func (x *Model) GetPricing() *ModelPricing {
+	if x != nil {
+		return x.Pricing
+	}
+	return nil
+}
+
+func (x *Model) GetReasoning() *ModelReasoning {
+	if x != nil {
+		return x.Reasoning
+	}
+	return nil
+}
+
+func (x *Model) GetSource() *ModelSource {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
 var File_switchboard_v1_models_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_models_proto_rawDesc = "" +
 	"\n" +
-	"\x1bswitchboard/v1/models.proto\x12\x0eswitchboard.v1\"\xba\x01\n" +
+	"\x1bswitchboard/v1/models.proto\x12\x0eswitchboard.v1\x1a\x1eswitchboard/v1/catalogue.proto\"\x9a\x03\n" +
 	"\x05Model\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12%\n" +
@@ -178,14 +236,23 @@ const file_switchboard_v1_models_proto_rawDesc = "" +
 	"\fcapabilities\x18\x04 \x03(\x0e2\x1a.switchboard.v1.CapabilityR\fcapabilities\x12\x1e\n" +
 	"\n" +
 	"discovered\x18\x05 \x01(\bR\n" +
-	"discovered*\x88\x01\n" +
+	"discovered\x123\n" +
+	"\x06limits\x18\x06 \x01(\v2\x1b.switchboard.v1.ModelLimitsR\x06limits\x126\n" +
+	"\apricing\x18\a \x01(\v2\x1c.switchboard.v1.ModelPricingR\apricing\x12<\n" +
+	"\treasoning\x18\b \x01(\v2\x1e.switchboard.v1.ModelReasoningR\treasoning\x123\n" +
+	"\x06source\x18\t \x01(\v2\x1b.switchboard.v1.ModelSourceR\x06source*\x98\x02\n" +
 	"\n" +
 	"Capability\x12\x1a\n" +
 	"\x16CAPABILITY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCAPABILITY_CHAT\x10\x01\x12\x18\n" +
 	"\x14CAPABILITY_STREAMING\x10\x02\x12\x14\n" +
 	"\x10CAPABILITY_TOOLS\x10\x03\x12\x19\n" +
-	"\x15CAPABILITY_EMBEDDINGS\x10\x04BPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
+	"\x15CAPABILITY_EMBEDDINGS\x10\x04\x12\x18\n" +
+	"\x14CAPABILITY_JSON_MODE\x10\x05\x12\x1a\n" +
+	"\x16CAPABILITY_JSON_SCHEMA\x10\x06\x12\"\n" +
+	"\x1eCAPABILITY_PARALLEL_TOOL_CALLS\x10\a\x12\x1a\n" +
+	"\x16CAPABILITY_IMAGE_INPUT\x10\b\x12\x18\n" +
+	"\x14CAPABILITY_REASONING\x10\tBPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
 
 var (
 	file_switchboard_v1_models_proto_rawDescOnce sync.Once
@@ -202,16 +269,24 @@ func file_switchboard_v1_models_proto_rawDescGZIP() []byte {
 var file_switchboard_v1_models_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_switchboard_v1_models_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
 var file_switchboard_v1_models_proto_goTypes = []any{
-	(Capability)(0), // 0: switchboard.v1.Capability
-	(*Model)(nil),   // 1: switchboard.v1.Model
+	(Capability)(0),        // 0: switchboard.v1.Capability
+	(*Model)(nil),          // 1: switchboard.v1.Model
+	(*ModelLimits)(nil),    // 2: switchboard.v1.ModelLimits
+	(*ModelPricing)(nil),   // 3: switchboard.v1.ModelPricing
+	(*ModelReasoning)(nil), // 4: switchboard.v1.ModelReasoning
+	(*ModelSource)(nil),    // 5: switchboard.v1.ModelSource
 }
 var file_switchboard_v1_models_proto_depIdxs = []int32{
 	0, // 0: switchboard.v1.Model.capabilities:type_name -> switchboard.v1.Capability
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2, // 1: switchboard.v1.Model.limits:type_name -> switchboard.v1.ModelLimits
+	3, // 2: switchboard.v1.Model.pricing:type_name -> switchboard.v1.ModelPricing
+	4, // 3: switchboard.v1.Model.reasoning:type_name -> switchboard.v1.ModelReasoning
+	5, // 4: switchboard.v1.Model.source:type_name -> switchboard.v1.ModelSource
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_models_proto_init() }
@@ -219,6 +294,7 @@ func file_switchboard_v1_models_proto_init() {
 	if File_switchboard_v1_models_proto != nil {
 		return
 	}
+	file_switchboard_v1_catalogue_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -5,13 +5,15 @@
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { ReasoningBlock } from "./reasoning_pb.js";
+import { file_switchboard_v1_reasoning } from "./reasoning_pb.js";
 import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
 
 /**
  * Describes the file switchboard/v1/chat.proto.
  */
 export const file_switchboard_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2hib2FyZC92MS9jaGF0LnByb3RvEg5zd2l0Y2hib2FyZC52MSK8AQoHTWVzc2FnZRIiCgRyb2xlGAEgASgOMhQuc3dpdGNoYm9hcmQudjEuUm9sZRIPCgdjb250ZW50GAIgASgJEioKBXBhcnRzGAMgAygLMhsuc3dpdGNoYm9hcmQudjEuQ29udGVudFBhcnQSDAoEbmFtZRgEIAEoCRIsCgp0b29sX2NhbGxzGAUgAygLMhguc3dpdGNoYm9hcmQudjEuVG9vbENhbGwSFAoMdG9vbF9jYWxsX2lkGAYgASgJIlQKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABItCglpbWFnZV91cmwYAiABKAsyGC5zd2l0Y2hib2FyZC52MS5JbWFnZVVybEgAQgYKBHBhcnQiJwoISW1hZ2VVcmwSCwoDdXJsGAEgASgJEg4KBmRldGFpbBgCIAEoCSJmCgRUb29sEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSKwoKcGFyYW1ldGVycxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGc3RyaWN0GAQgASgIIl8KClRvb2xDaG9pY2USLgoEbW9kZRgBIAEoDjIeLnN3aXRjaGJvYXJkLnYxLlRvb2xDaG9pY2VNb2RlSAASFwoNZnVuY3Rpb25fbmFtZRgCIAEoCUgAQggKBmNob2ljZSI3CghUb29sQ2FsbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCWFyZ3VtZW50cxgDIAEoCSJUCg1Ub29sQ2FsbERlbHRhEg0KBWluZGV4GAEgASgFEgoKAmlkGAIgASgJEgwKBG5hbWUYAyABKAkSGgoSYXJndW1lbnRzX2ZyYWdtZW50GAQgASgJIpABCg5SZXNwb25zZUZvcm1hdBIwCgR0eXBlGAEgASgOMiIuc3dpdGNoYm9hcmQudjEuUmVzcG9uc2VGb3JtYXRUeXBlEhMKC3NjaGVtYV9uYW1lGAIgASgJEicKBnNjaGVtYRgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGc3RyaWN0GAQgASgIIoABCgVVc2FnZRIVCg1wcm9tcHRfdG9rZW5zGAEgASgFEhkKEWNvbXBsZXRpb25fdG9rZW5zGAIgASgFEhQKDHRvdGFsX3Rva2VucxgDIAEoBRIVCg1jYWNoZWRfdG9rZW5zGAQgASgFEhgKEHJlYXNvbmluZ190b2tlbnMYBSABKAUqXwoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9TWVNURU0QARINCglST0xFX1VTRVIQAhISCg5ST0xFX0FTU0lTVEFOVBADEg0KCVJPTEVfVE9PTBAEKocBCg5Ub29sQ2hvaWNlTW9kZRIgChxUT09MX0NIT0lDRV9NT0RFX1VOU1BFQ0lGSUVEEAASGQoVVE9PTF9DSE9JQ0VfTU9ERV9BVVRPEAESGQoVVE9PTF9DSE9JQ0VfTU9ERV9OT05FEAISHQoZVE9PTF9DSE9JQ0VfTU9ERV9SRVFVSVJFRBADKqUBChJSZXNwb25zZUZvcm1hdFR5cGUSJAogUkVTUE9OU0VfRk9STUFUX1RZUEVfVU5TUEVDSUZJRUQQABIdChlSRVNQT05TRV9GT1JNQVRfVFlQRV9URVhUEAESJAogUkVTUE9OU0VfRk9STUFUX1RZUEVfSlNPTl9PQkpFQ1QQAhIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9KU09OX1NDSEVNQRADKp8BCgxGaW5pc2hSZWFzb24SHQoZRklOSVNIX1JFQVNPTl9VTlNQRUNJRklFRBAAEhYKEkZJTklTSF9SRUFTT05fU1RPUBABEhgKFEZJTklTSF9SRUFTT05fTEVOR1RIEAISHAoYRklOSVNIX1JFQVNPTl9UT09MX0NBTExTEAMSIAocRklOSVNIX1JFQVNPTl9DT05URU5UX0ZJTFRFUhAEQlBaTmdpdGh1Yi5jb20vc3dpdGNoYm9hcmQtZ2F0ZXdheS9zd2l0Y2hib2FyZC9nZW4vZ28vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MWIGcHJvdG8z", [file_google_protobuf_struct]);
+  fileDesc("Chlzd2l0Y2hib2FyZC92MS9jaGF0LnByb3RvEg5zd2l0Y2hib2FyZC52MSKbAgoHTWVzc2FnZRIiCgRyb2xlGAEgASgOMhQuc3dpdGNoYm9hcmQudjEuUm9sZRIPCgdjb250ZW50GAIgASgJEioKBXBhcnRzGAMgAygLMhsuc3dpdGNoYm9hcmQudjEuQ29udGVudFBhcnQSDAoEbmFtZRgEIAEoCRIsCgp0b29sX2NhbGxzGAUgAygLMhguc3dpdGNoYm9hcmQudjEuVG9vbENhbGwSFAoMdG9vbF9jYWxsX2lkGAYgASgJEhkKEXJlYXNvbmluZ19jb250ZW50GAcgASgJEjEKCXJlYXNvbmluZxgIIAMoCzIeLnN3aXRjaGJvYXJkLnYxLlJlYXNvbmluZ0Jsb2NrEg8KB3JlZnVzYWwYCSABKAkiVAoLQ29udGVudFBhcnQSDgoEdGV4dBgBIAEoCUgAEi0KCWltYWdlX3VybBgCIAEoCzIYLnN3aXRjaGJvYXJkLnYxLkltYWdlVXJsSABCBgoEcGFydCInCghJbWFnZVVybBILCgN1cmwYASABKAkSDgoGZGV0YWlsGAIgASgJImYKBFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZzdHJpY3QYBCABKAgiXwoKVG9vbENob2ljZRIuCgRtb2RlGAEgASgOMh4uc3dpdGNoYm9hcmQudjEuVG9vbENob2ljZU1vZGVIABIXCg1mdW5jdGlvbl9uYW1lGAIgASgJSABCCAoGY2hvaWNlIjcKCFRvb2xDYWxsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJYXJndW1lbnRzGAMgASgJIlQKDVRvb2xDYWxsRGVsdGESDQoFaW5kZXgYASABKAUSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIaChJhcmd1bWVudHNfZnJhZ21lbnQYBCABKAkikAEKDlJlc3BvbnNlRm9ybWF0EjAKBHR5cGUYASABKA4yIi5zd2l0Y2hib2FyZC52MS5SZXNwb25zZUZvcm1hdFR5cGUSEwoLc2NoZW1hX25hbWUYAiABKAkSJwoGc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZzdHJpY3QYBCABKAgigAEKBVVzYWdlEhUKDXByb21wdF90b2tlbnMYASABKAUSGQoRY29tcGxldGlvbl90b2tlbnMYAiABKAUSFAoMdG90YWxfdG9rZW5zGAMgASgFEhUKDWNhY2hlZF90b2tlbnMYBCABKAUSGAoQcmVhc29uaW5nX3Rva2VucxgFIAEoBSpfCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1NZU1RFTRABEg0KCVJPTEVfVVNFUhACEhIKDlJPTEVfQVNTSVNUQU5UEAMSDQoJUk9MRV9UT09MEAQqhwEKDlRvb2xDaG9pY2VNb2RlEiAKHFRPT0xfQ0hPSUNFX01PREVfVU5TUEVDSUZJRUQQABIZChVUT09MX0NIT0lDRV9NT0RFX0FVVE8QARIZChVUT09MX0NIT0lDRV9NT0RFX05PTkUQAhIdChlUT09MX0NIT0lDRV9NT0RFX1JFUVVJUkVEEAMqpQEKElJlc3BvbnNlRm9ybWF0VHlwZRIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGVJFU1BPTlNFX0ZPUk1BVF9UWVBFX1RFWFQQARIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9KU09OX09CSkVDVBACEiQKIFJFU1BPTlNFX0ZPUk1BVF9UWVBFX0pTT05fU0NIRU1BEAMqugEKDEZpbmlzaFJlYXNvbhIdChlGSU5JU0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSRklOSVNIX1JFQVNPTl9TVE9QEAESGAoURklOSVNIX1JFQVNPTl9MRU5HVEgQAhIcChhGSU5JU0hfUkVBU09OX1RPT0xfQ0FMTFMQAxIgChxGSU5JU0hfUkVBU09OX0NPTlRFTlRfRklMVEVSEAQSGQoVRklOSVNIX1JFQVNPTl9SRUZVU0FMEAVCUFpOZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1nYXRld2F5L3N3aXRjaGJvYXJkL2dlbi9nby9zd2l0Y2hib2FyZC92MTtzd2l0Y2hib2FyZHYxYgZwcm90bzM", [file_google_protobuf_struct, file_switchboard_v1_reasoning]);
 
 /**
  * One turn of a conversation.
@@ -61,6 +63,32 @@ export type Message = Message$1<"switchboard.v1.Message"> & {
    * @generated from field: string tool_call_id = 6;
    */
   toolCallId: string;
+
+  /**
+   * The model's reasoning as readable text (role ASSISTANT, in answers):
+   * DeepSeek's and Qwen's reasoning_content, Anthropic's thinking, Gemini's
+   * thought summaries. Keep it in the conversation: vendors that need it on
+   * the next turn (DeepSeek after tool calls) get it back from here.
+   *
+   * @generated from field: string reasoning_content = 7;
+   */
+  reasoningContent: string;
+
+  /**
+   * The reasoning as the vendor returned it, to send back unchanged with the
+   * assistant message on the next turn (Anthropic's signed thinking blocks).
+   *
+   * @generated from field: repeated switchboard.v1.ReasoningBlock reasoning = 8;
+   */
+  reasoning: ReasoningBlock[];
+
+  /**
+   * The model's refusal to answer, when it declined (OpenAI `refusal`);
+   * the finish reason is then FINISH_REASON_REFUSAL.
+   *
+   * @generated from field: string refusal = 9;
+   */
+  refusal: string;
 };
 
 /**
@@ -555,6 +583,14 @@ export enum FinishReason {
    * @generated from enum value: FINISH_REASON_CONTENT_FILTER = 4;
    */
   CONTENT_FILTER = 4,
+
+  /**
+   * The model declined to answer (OpenAI `refusal`, Anthropic
+   * `stop_reason: refusal`); see Message.refusal.
+   *
+   * @generated from enum value: FINISH_REASON_REFUSAL = 5;
+   */
+  REFUSAL = 5,
 }
 
 /**

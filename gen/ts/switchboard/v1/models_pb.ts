@@ -4,13 +4,15 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { ModelLimits, ModelPricing, ModelReasoning, ModelSource } from "./catalogue_pb.js";
+import { file_switchboard_v1_catalogue } from "./catalogue_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file switchboard/v1/models.proto.
  */
 export const file_switchboard_v1_models: GenFile = /*@__PURE__*/
-  fileDesc("Chtzd2l0Y2hib2FyZC92MS9tb2RlbHMucHJvdG8SDnN3aXRjaGJvYXJkLnYxIoMBCgVNb2RlbBIKCgJpZBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRIWCg51cHN0cmVhbV9tb2RlbBgDIAEoCRIwCgxjYXBhYmlsaXRpZXMYBCADKA4yGi5zd2l0Y2hib2FyZC52MS5DYXBhYmlsaXR5EhIKCmRpc2NvdmVyZWQYBSABKAgqiAEKCkNhcGFiaWxpdHkSGgoWQ0FQQUJJTElUWV9VTlNQRUNJRklFRBAAEhMKD0NBUEFCSUxJVFlfQ0hBVBABEhgKFENBUEFCSUxJVFlfU1RSRUFNSU5HEAISFAoQQ0FQQUJJTElUWV9UT09MUxADEhkKFUNBUEFCSUxJVFlfRU1CRURESU5HUxAEQlBaTmdpdGh1Yi5jb20vc3dpdGNoYm9hcmQtZ2F0ZXdheS9zd2l0Y2hib2FyZC9nZW4vZ28vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MWIGcHJvdG8z");
+  fileDesc("Chtzd2l0Y2hib2FyZC92MS9tb2RlbHMucHJvdG8SDnN3aXRjaGJvYXJkLnYxIr8CCgVNb2RlbBIKCgJpZBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRIWCg51cHN0cmVhbV9tb2RlbBgDIAEoCRIwCgxjYXBhYmlsaXRpZXMYBCADKA4yGi5zd2l0Y2hib2FyZC52MS5DYXBhYmlsaXR5EhIKCmRpc2NvdmVyZWQYBSABKAgSKwoGbGltaXRzGAYgASgLMhsuc3dpdGNoYm9hcmQudjEuTW9kZWxMaW1pdHMSLQoHcHJpY2luZxgHIAEoCzIcLnN3aXRjaGJvYXJkLnYxLk1vZGVsUHJpY2luZxIxCglyZWFzb25pbmcYCCABKAsyHi5zd2l0Y2hib2FyZC52MS5Nb2RlbFJlYXNvbmluZxIrCgZzb3VyY2UYCSABKAsyGy5zd2l0Y2hib2FyZC52MS5Nb2RlbFNvdXJjZSqYAgoKQ2FwYWJpbGl0eRIaChZDQVBBQklMSVRZX1VOU1BFQ0lGSUVEEAASEwoPQ0FQQUJJTElUWV9DSEFUEAESGAoUQ0FQQUJJTElUWV9TVFJFQU1JTkcQAhIUChBDQVBBQklMSVRZX1RPT0xTEAMSGQoVQ0FQQUJJTElUWV9FTUJFRERJTkdTEAQSGAoUQ0FQQUJJTElUWV9KU09OX01PREUQBRIaChZDQVBBQklMSVRZX0pTT05fU0NIRU1BEAYSIgoeQ0FQQUJJTElUWV9QQVJBTExFTF9UT09MX0NBTExTEAcSGgoWQ0FQQUJJTElUWV9JTUFHRV9JTlBVVBAIEhgKFENBUEFCSUxJVFlfUkVBU09OSU5HEAlCUFpOZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1nYXRld2F5L3N3aXRjaGJvYXJkL2dlbi9nby9zd2l0Y2hib2FyZC92MTtzd2l0Y2hib2FyZHYxYgZwcm90bzM", [file_switchboard_v1_catalogue]);
 
 /**
  * A model a caller can name in a request.
@@ -54,6 +56,36 @@ export type Model = Message<"switchboard.v1.Model"> & {
    * @generated from field: bool discovered = 5;
    */
   discovered: boolean;
+
+  /**
+   * Its limits, from the gateway's model catalogue; unset when the
+   * catalogue has no row for the model.
+   *
+   * @generated from field: switchboard.v1.ModelLimits limits = 6;
+   */
+  limits?: ModelLimits | undefined;
+
+  /**
+   * Its list prices, from the catalogue (the operator's `models:` rows
+   * included; `pricing.models` overrides are not shown); unset when unknown.
+   *
+   * @generated from field: switchboard.v1.ModelPricing pricing = 7;
+   */
+  pricing?: ModelPricing | undefined;
+
+  /**
+   * How it reasons, for reasoning models.
+   *
+   * @generated from field: switchboard.v1.ModelReasoning reasoning = 8;
+   */
+  reasoning?: ModelReasoning | undefined;
+
+  /**
+   * Where the catalogue's facts about it come from.
+   *
+   * @generated from field: switchboard.v1.ModelSource source = 9;
+   */
+  source?: ModelSource | undefined;
 };
 
 /**
@@ -103,6 +135,41 @@ export enum Capability {
    * @generated from enum value: CAPABILITY_EMBEDDINGS = 4;
    */
   EMBEDDINGS = 4,
+
+  /**
+   * JSON mode (RESPONSE_FORMAT_TYPE_JSON_OBJECT).
+   *
+   * @generated from enum value: CAPABILITY_JSON_MODE = 5;
+   */
+  JSON_MODE = 5,
+
+  /**
+   * Answers that follow a JSON schema (RESPONSE_FORMAT_TYPE_JSON_SCHEMA).
+   *
+   * @generated from enum value: CAPABILITY_JSON_SCHEMA = 6;
+   */
+  JSON_SCHEMA = 6,
+
+  /**
+   * Several tool calls in one answer.
+   *
+   * @generated from enum value: CAPABILITY_PARALLEL_TOOL_CALLS = 7;
+   */
+  PARALLEL_TOOL_CALLS = 7,
+
+  /**
+   * Images in messages (ContentPart.image_url).
+   *
+   * @generated from enum value: CAPABILITY_IMAGE_INPUT = 8;
+   */
+  IMAGE_INPUT = 8,
+
+  /**
+   * Reasoning before answering (ReasoningConfig); see Model.reasoning.
+   *
+   * @generated from enum value: CAPABILITY_REASONING = 9;
+   */
+  REASONING = 9,
 }
 
 /**

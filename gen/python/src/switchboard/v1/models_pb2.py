@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from switchboard.v1 import catalogue_pb2 as switchboard_dot_v1_dot_catalogue__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bswitchboard/v1/models.proto\x12\x0eswitchboard.v1\"\xba\x01\n\x05Model\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n\x08provider\x18\x02 \x01(\tR\x08provider\x12%\n\x0eupstream_model\x18\x03 \x01(\tR\rupstreamModel\x12>\n\x0c\x63\x61pabilities\x18\x04 \x03(\x0e\x32\x1a.switchboard.v1.CapabilityR\x0c\x63\x61pabilities\x12\x1e\n\ndiscovered\x18\x05 \x01(\x08R\ndiscovered*\x88\x01\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x43\x41PABILITY_CHAT\x10\x01\x12\x18\n\x14\x43\x41PABILITY_STREAMING\x10\x02\x12\x14\n\x10\x43\x41PABILITY_TOOLS\x10\x03\x12\x19\n\x15\x43\x41PABILITY_EMBEDDINGS\x10\x04\x42PZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bswitchboard/v1/models.proto\x12\x0eswitchboard.v1\x1a\x1eswitchboard/v1/catalogue.proto\"\x9a\x03\n\x05Model\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n\x08provider\x18\x02 \x01(\tR\x08provider\x12%\n\x0eupstream_model\x18\x03 \x01(\tR\rupstreamModel\x12>\n\x0c\x63\x61pabilities\x18\x04 \x03(\x0e\x32\x1a.switchboard.v1.CapabilityR\x0c\x63\x61pabilities\x12\x1e\n\ndiscovered\x18\x05 \x01(\x08R\ndiscovered\x12\x33\n\x06limits\x18\x06 \x01(\x0b\x32\x1b.switchboard.v1.ModelLimitsR\x06limits\x12\x36\n\x07pricing\x18\x07 \x01(\x0b\x32\x1c.switchboard.v1.ModelPricingR\x07pricing\x12<\n\treasoning\x18\x08 \x01(\x0b\x32\x1e.switchboard.v1.ModelReasoningR\treasoning\x12\x33\n\x06source\x18\t \x01(\x0b\x32\x1b.switchboard.v1.ModelSourceR\x06source*\x98\x02\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x43\x41PABILITY_CHAT\x10\x01\x12\x18\n\x14\x43\x41PABILITY_STREAMING\x10\x02\x12\x14\n\x10\x43\x41PABILITY_TOOLS\x10\x03\x12\x19\n\x15\x43\x41PABILITY_EMBEDDINGS\x10\x04\x12\x18\n\x14\x43\x41PABILITY_JSON_MODE\x10\x05\x12\x1a\n\x16\x43\x41PABILITY_JSON_SCHEMA\x10\x06\x12\"\n\x1e\x43\x41PABILITY_PARALLEL_TOOL_CALLS\x10\x07\x12\x1a\n\x16\x43\x41PABILITY_IMAGE_INPUT\x10\x08\x12\x18\n\x14\x43\x41PABILITY_REASONING\x10\tBPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,8 +33,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchboard.v1.models_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1'
-  _globals['_CAPABILITY']._serialized_start=237
-  _globals['_CAPABILITY']._serialized_end=373
-  _globals['_MODEL']._serialized_start=48
-  _globals['_MODEL']._serialized_end=234
+  _globals['_CAPABILITY']._serialized_start=493
+  _globals['_CAPABILITY']._serialized_end=773
+  _globals['_MODEL']._serialized_start=80
+  _globals['_MODEL']._serialized_end=490
 # @@protoc_insertion_point(module_scope)

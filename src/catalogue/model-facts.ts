@@ -1,0 +1,65 @@
+// A catalogue entry as the API shows a model: capabilities, limits, prices,
+// reasoning and source (ListModels, GET /v1/models, docs/models.md).
+import { create } from "@bufbuild/protobuf";
+import { ModelLimitsSchema, ModelPricingSchema, ModelReasoningSchema, ModelSourceSchema } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
+import { Capability, type Model } from "../../gen/ts/switchboard/v1/models_pb.js";
+import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
+import { MoneySchema, type Money } from "../../gen/ts/google/type/money_pb.js";
+import type { ModelEntry } from "./catalogue.js";
+import type { ResolvedFacts } from "./facts.js";
+
+const EFFORT_VALUES = { low: ReasoningEffort.LOW, medium: ReasoningEffort.MEDIUM, high: ReasoningEffort.HIGH } as const;
+
+/** What a model can do, by its facts. */
+export function capabilitiesOf(facts: ResolvedFacts): Capability[] {
+  if (facts.kind === "embedding") return [Capability.EMBEDDINGS];
+  const capabilities = [Capability.CHAT, Capability.STREAMING];
+  if (facts.tools !== false) capabilities.push(Capability.TOOLS);
+  if (facts.jsonMode) capabilities.push(Capability.JSON_MODE);
+  if (facts.jsonSchema) capabilities.push(Capability.JSON_SCHEMA);
+  if (facts.parallelToolCalls) capabilities.push(Capability.PARALLEL_TOOL_CALLS);
+  if (facts.imageInput) capabilities.push(Capability.IMAGE_INPUT);
+  if (facts.reasoning) capabilities.push(Capability.REASONING);
+  return capabilities;
+}
+
+/** The fields of a Model the catalogue fills. */
+export function modelFacts(entry: ModelEntry): Pick<Model, "capabilities" | "limits" | "pricing" | "reasoning" | "source"> {
+  const { facts } = entry;
+  const price = facts.price;
+  const reasoning = facts.reasoning;
+  return {
+    capabilities: capabilitiesOf(facts),
+    limits: create(ModelLimitsSchema, {
+      contextWindow: facts.contextWindow ?? 0,
+      maxOutputTokens: facts.maxOutputTokens ?? 0,
+      embeddingDimensions: facts.embedding?.dimensions ?? 0,
+      maxBatch: facts.embedding?.maxBatch ?? 0,
+    }),
+    pricing: price
+      ? create(ModelPricingSchema, {
+          input: money(price.input, price.currency),
+          cachedInput: money(price.cachedInput ?? price.input, price.currency),
+          output: money(price.output, price.currency),
+          reasoning: money(price.reasoning ?? price.output, price.currency),
+        })
+      : undefined,
+    reasoning: reasoning
+      ? create(ModelReasoningSchema, {
+          always: reasoning.always,
+          efforts: reasoning.control === "effort" ? (reasoning.efforts ?? []).map((effort) => EFFORT_VALUES[effort]) : [],
+          minBudgetTokens: reasoning.control === "budget" ? (reasoning.budget?.min ?? 0) : 0,
+          maxBudgetTokens: reasoning.control === "budget" ? (reasoning.budget?.max ?? 0) : 0,
+          returnsText: reasoning.returnsText,
+        })
+      : undefined,
+    source: create(ModelSourceSchema, { url: entry.source.url, checked: entry.source.date }),
+  };
+}
+
+/** An amount per million tokens as google.type.Money (units and nanos). */
+function money(amount: number, currency: string): Money {
+  const nanos = Math.round(amount * 1e9);
+  const units = Math.trunc(nanos / 1e9);
+  return create(MoneySchema, { currencyCode: currency, units: BigInt(units), nanos: nanos - units * 1e9 });
+}

@@ -1,0 +1,194 @@
+// docs/models.md, written from the catalogue: every shipped model with its
+// limits, capabilities, rules, price and source (scripts/models-doc.ts prints it;
+// test/catalogue/models-doc.test.ts fails when the file is stale).
+import { isGlob } from "../common/glob.js";
+import type { Catalogue, ModelEntry } from "./catalogue.js";
+import type { Facts, ParameterRules, Price, Reasoning } from "./schema.js";
+import { API_NAMES } from "./schema.js";
+
+const PREAMBLE = `# Models
+
+<!-- Generated from src/catalogue/vendors/ by \`npx tsx scripts/models-doc.ts > docs/models.md\`; do not edit by hand (test/catalogue/models-doc.test.ts fails when it is stale). -->
+
+The gateway's model catalogue says, for each vendor's models, how long a
+context and an answer may be, what the model can do (tools, JSON mode and
+schemas, images, reasoning), which request parameters it takes and in what
+range, and what it costs. One file per vendor (\`src/catalogue/vendors/\`), a
+row per model or family, each with the page and date it was checked against;
+a row without a source does not validate, and the gateway does not start.
+
+## What it drives
+
+- **Fitting each request to the model that serves it**, per attempt (a
+  fallback may go to another vendor): a parameter out of the model's range is
+  clamped (Zhipu's temperature is 0-1) or scaled (ERNIE's is halved); one the
+  model refuses or ignores is dropped (OpenAI's reasoning models take no
+  \`stop\`, DeepSeek documents no \`seed\`); of parameters a model takes only
+  one of (recent Claude models: \`temperature\` or \`top_p\`), the first is kept;
+  \`max_tokens\` above the model's most is clamped; a reasoning request is sent
+  the way the model takes it (an effort, a token budget, on or off).
+- **Every change is reported, never silent**: \`adjustments\` on ChatResponse
+  and on the stream's ChatSummary, and on REST the \`x-switchboard-adjusted\`
+  header, e.g. \`temperature=clamped(1.6->1.0); stop=dropped(o3 refuses stop)\`.
+- **Requests a model cannot honour**: a JSON schema to a model with JSON mode
+  only (DeepSeek, Moonshot, Zhipu), or JSON mode to a model without it,
+  follows the route's \`when_unsupported\` policy: \`degrade\` (the default:
+  JSON mode instead, the schema given to the model in a system message, and
+  reported) or \`refuse\` (Unimplemented, \`UNSUPPORTED_BY_PROVIDER\`).
+- **Budgets** reserve a call's cost by the model's most output tokens when the
+  caller sets no \`max_tokens\`; **pricing** reads the prices below (reasoning
+  tokens at the output price unless a row prices them apart);
+  **ListModels** and \`GET /v1/models\` show each model's capabilities, limits,
+  prices, reasoning and source.
+
+## Adding or overriding rows
+
+Operators add rows (a fine-tuned model, a new release) or override shipped
+ones (a negotiated price) in the configuration file, without a release. Keys
+are the catalogue's in snake_case; a row needs a source:
+
+\`\`\`yaml
+models:
+  - provider: openai
+    model: "ft:gpt-4o-mini:acme:*"     # a name, or a family by glob
+    context_window: 128000
+    max_output_tokens: 16384
+    price: { input: 0.3, cached_input: 0.15, output: 1.2, currency: USD }
+    source: { url: https://wiki.example.com/contracts/openai, date: 2026-11-30 }
+  - provider: zhipu
+    model: glm-4.5
+    price: { input: 1.5, output: 6, currency: CNY }   # only what differs
+    source: { url: https://wiki.example.com/contracts/zhipu, date: 2026-11-30 }
+catalogue:
+  when_unsupported: degrade          # or refuse; a route may say its own
+routes:
+  - model: "deepseek-*"
+    provider: deepseek
+    when_unsupported: refuse
+\`\`\`
+
+A row's facts are layered over the vendor's defaults and any family rows it
+matches; a dated or suffixed name (\`gpt-4o-mini-2024-07-18\`) takes the row of
+the longest name it starts with. \`pricing.models\` (prices only, by name, glob
+or \`provider/model\`) still overrides the catalogue's prices.
+`;
+
+const CAPABILITIES: [keyof Facts, string][] = [
+  ["tools", "tools"],
+  ["parallelToolCalls", "parallel tools"],
+  ["jsonMode", "JSON mode"],
+  ["jsonSchema", "JSON schema"],
+  ["imageInput", "images"],
+];
+
+export function renderModelsDoc(catalogue: Catalogue): string {
+  const sections = catalogue.providers().map((provider) => vendorSection(catalogue, provider));
+  return `${PREAMBLE}\n${sections.join("\n")}`;
+}
+
+function vendorSection(catalogue: Catalogue, provider: string): string {
+  const vendor = catalogue.vendor(provider);
+  const lines = [`## ${provider}`, ""];
+  if (vendor) {
+    const rules = describeRules(vendor.defaults.parameters);
+    lines.push(`Every model: ${rules || "the contract's ranges"}${wireNote(vendor.defaults.wire)}. Source: [${vendor.defaults.source.date}](${vendor.defaults.source.url}).`);
+    for (const family of vendor.models.filter((row) => isGlob(row.model))) {
+      const says = [describeReasoning(family.reasoning ?? undefined), describeRules(family.parameters)].filter(Boolean).join("; ");
+      lines.push(`Family \`${family.model}\` (under the rows of the models it matches, and all a new model has until it has a row): ${says}. Source: [${family.source.date}](${family.source.url}).`);
+    }
+    for (const [dialect, facts] of Object.entries(vendor.dialects ?? {})) {
+      const differs = [describeRules(facts.parameters), facts.jsonSchema === false ? "no JSON schemas" : ""].filter(Boolean).join("; ");
+      lines.push(`Over the \`${dialect}\` dialect: ${differs}.`);
+    }
+    lines.push("");
+  }
+  lines.push("| model | context | max output | can | reasoning | own rules | price per 1M tokens | source |", "|---|---|---|---|---|---|---|---|");
+  const everyModel = new Set(ruleList(vendor?.defaults.parameters));
+  for (const entry of catalogue.models(provider)) lines.push(row(entry, everyModel));
+  return `${lines.join("\n")}\n`;
+}
+
+/** A model's row; its rules without those every model of the vendor has (said once above the table). */
+function row(entry: ModelEntry, everyModel: Set<string>): string {
+  const { facts } = entry;
+  const embedding = facts.kind === "embedding";
+  const can = embedding ? `embeddings (${facts.embedding?.dimensions ?? "?"} dimensions${shorter(facts)}${facts.embedding?.maxBatch ? `, ${facts.embedding.maxBatch} a request` : ""})` : capabilities(facts);
+  const cells = [
+    `\`${entry.model}\``,
+    count(facts.contextWindow),
+    embedding ? "" : count(facts.maxOutputTokens),
+    can,
+    embedding ? "" : describeReasoning(facts.reasoning),
+    embedding ? "" : ruleList(facts.parameters).filter((rule) => !everyModel.has(rule)).join("; "),
+    describePrice(facts.price, embedding),
+    `[${entry.source.date}](${entry.source.url})`,
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+
+function capabilities(facts: ModelEntry["facts"]): string {
+  return ["chat", ...CAPABILITIES.filter(([key]) => facts[key] === true).map(([, name]) => name)].join(", ");
+}
+
+function shorter(facts: ModelEntry["facts"]): string {
+  const dims = facts.embedding?.shorterDimensions;
+  if (!dims) return "";
+  return dims === "any" ? ", shorter on request" : `, or ${dims.join("/")}`;
+}
+
+function describeReasoning(reasoning: Reasoning | undefined): string {
+  if (!reasoning) return "";
+  const how =
+    reasoning.control === "effort"
+      ? `effort ${reasoning.efforts!.join("/")}`
+      : reasoning.control === "budget"
+        ? `budget ${count(reasoning.budget!.min)}-${count(reasoning.budget!.max)} tokens`
+        : reasoning.control === "toggle"
+          ? "on/off"
+          : "not steerable";
+  const parts = [reasoning.always ? "always" : "when asked", how];
+  if (reasoning.returnsText) parts.push("text returned");
+  if (reasoning.replay === "signed") parts.push("signed blocks sent back");
+  if (reasoning.replay === "text") parts.push("text sent back after tool calls");
+  const rules = describeRules(reasoning.parameters);
+  if (rules) parts.push(`while reasoning: ${rules}`);
+  return parts.join("; ");
+}
+
+/** Parameter rules in words, with the API's names. */
+export function describeRules(rules: ParameterRules | undefined): string {
+  return ruleList(rules).join("; ");
+}
+
+function ruleList(rules: ParameterRules | undefined): string[] {
+  if (!rules) return [];
+  const out: string[] = [];
+  for (const [parameter, range] of Object.entries(rules.ranges ?? {})) {
+    out.push(`${API_NAMES[parameter as keyof typeof API_NAMES]} ${range.min}-${range.max} (${range.fit === "scale" ? "scaled" : "clamped"})`);
+  }
+  if (rules.minMaxTokens) out.push(`max_tokens from ${rules.minMaxTokens}`);
+  for (const [parameter, value] of Object.entries(rules.fixed ?? {})) out.push(`${API_NAMES[parameter as keyof typeof API_NAMES]} only ${value}`);
+  if (rules.unsupported?.length) out.push(`refuses ${rules.unsupported.map((p) => API_NAMES[p]).join(", ")}`);
+  if (rules.ignored?.length) out.push(`ignores ${rules.ignored.map((p) => API_NAMES[p]).join(", ")}`);
+  for (const group of rules.exclusive ?? []) out.push(`${group.map((p) => API_NAMES[p]).join(" or ")}, not both`);
+  return out;
+}
+
+function wireNote(wire: Facts["wire"]): string {
+  const notes: string[] = [];
+  if (wire?.maxTokensField && wire.maxTokensField !== "max_tokens") notes.push(`max_tokens sent as \`${wire.maxTokensField}\``);
+  if (wire?.userField === "user_id") notes.push("user sent as `user_id`");
+  return notes.length > 0 ? `; ${notes.join(", ")}` : "";
+}
+
+function describePrice(price: Price | undefined, embedding: boolean): string {
+  if (!price) return "";
+  const cached = price.cachedInput !== undefined ? ` (cached ${price.cachedInput})` : "";
+  const output = embedding ? "" : ` out ${price.output}`;
+  const reasoning = price.reasoning !== undefined ? `, reasoning ${price.reasoning}` : "";
+  return `${price.currency} in ${price.input}${cached}${output}${reasoning}`;
+}
+
+function count(value: number | undefined): string {
+  return value === undefined ? "" : value.toLocaleString("en-US");
+}

@@ -1,0 +1,97 @@
+// A chat request fitted to the model that will serve it, before any dialect
+// encodes it: the one place where per-model rules change a request, each
+// change recorded for the caller.
+import { create } from "@bufbuild/protobuf";
+import { AdjustmentKind, type ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
+import { MessageSchema, ResponseFormatSchema, ResponseFormatType, Role, ToolChoiceMode, ToolChoiceSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ModelTraits } from "../providers/model-traits.js";
+import type { ChatParams } from "../providers/provider.js";
+import { Adjustments } from "./adjustments.js";
+import type { ModelEntry } from "./catalogue.js";
+import { applyRules } from "./parameter-rules.js";
+import { fitBudgetWithinMaxTokens, fitReasoning } from "./reasoning-fitting.js";
+
+/** What a route does with a request its model cannot honour (a JSON schema on a model with JSON mode only). */
+export type UnsupportedPolicy = "degrade" | "refuse";
+
+export type FittedRequest =
+  | { ok: true; params: ChatParams; traits: ModelTraits; adjustments: ParameterAdjustment[] }
+  /** The model cannot honour the request and the policy is to refuse: why, for the caller. */
+  | { ok: false; reason: string };
+
+/**
+ * Fits `params` to the model `entry` describes (nothing is known: sent as
+ * asked). In order: reasoning (how the model takes it), max_tokens (the
+ * model's limits, room for a reasoning budget), the parameter rules (and those
+ * that hold while reasoning), forced tool use, and the response format
+ * (degraded or refused by `policy`). The request given is not changed.
+ */
+export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined, policy: UnsupportedPolicy): FittedRequest {
+  if (!entry) return { ok: true, params, traits: {}, adjustments: [] };
+  const facts = entry.facts;
+  const model = entry.model;
+  const out: ChatParams = { ...params, stop: [...params.stop] };
+  const adjustments = new Adjustments();
+
+  let reasoning = fitReasoning(out, facts.reasoning, adjustments, model);
+  fitMaxTokens(out, facts.maxOutputTokens, facts.parameters.minMaxTokens, adjustments, model);
+  if (reasoning && facts.reasoning?.budgetWithinMaxTokens) reasoning = fitBudgetWithinMaxTokens(out, facts.reasoning, facts.maxOutputTokens, adjustments, model);
+
+  // What reasoning refuses goes first, so that a choice between parameters (temperature or top_p) is made among those left.
+  if (reasoning && facts.reasoning?.parameters) applyRules(out, facts.reasoning.parameters, adjustments, model, " while reasoning");
+  applyRules(out, facts.parameters, adjustments, model);
+  if (reasoning && facts.reasoning?.noForcedTools) unforceTools(out, adjustments, model);
+
+  const refusal = fitResponseFormat(out, facts, adjustments, model, policy);
+  if (refusal) return { ok: false, reason: refusal };
+
+  const traits: ModelTraits = { ...facts.wire, replayReasoningText: reasoning && facts.reasoning?.replay === "text" };
+  return { ok: true, params: out, traits, adjustments: adjustments.list };
+}
+
+function fitMaxTokens(params: ChatParams, most: number | undefined, least: number | undefined, adjustments: Adjustments, model: string): void {
+  const asked = params.maxTokens;
+  if (asked === undefined) return;
+  if (most !== undefined && asked > most) {
+    params.maxTokens = most;
+    adjustments.add("max_tokens", AdjustmentKind.CLAMPED, String(asked), String(most), `${model} writes at most ${most} tokens`);
+  } else if (least !== undefined && asked < least) {
+    params.maxTokens = least;
+    adjustments.add("max_tokens", AdjustmentKind.CLAMPED, String(asked), String(least), `${model} takes max_tokens from ${least}`);
+  }
+}
+
+/** A forced tool choice becomes "auto" for models that refuse forced tool use while they reason. */
+function unforceTools(params: ChatParams, adjustments: Adjustments, model: string): void {
+  const choice = params.toolChoice?.choice;
+  const forced = choice?.case === "functionName" ? `function ${choice.value}` : choice?.case === "mode" && choice.value === ToolChoiceMode.REQUIRED ? "required" : undefined;
+  if (!forced) return;
+  params.toolChoice = create(ToolChoiceSchema, { choice: { case: "mode", value: ToolChoiceMode.AUTO } });
+  adjustments.add("tool_choice", AdjustmentKind.DEGRADED, forced, "auto", `${model} takes no forced tool use while reasoning`);
+}
+
+/**
+ * JSON schemas on a model with JSON mode only, or JSON mode on a model with
+ * none: refused by policy (the reason returned), or degraded to what the
+ * model can do, the schema then given to the model in a system message.
+ */
+function fitResponseFormat(params: ChatParams, facts: ModelEntry["facts"], adjustments: Adjustments, model: string, policy: UnsupportedPolicy): string | undefined {
+  const format = params.responseFormat;
+  const schema = format?.type === ResponseFormatType.JSON_SCHEMA && facts.jsonSchema === false;
+  const json = format?.type === ResponseFormatType.JSON_OBJECT && facts.jsonMode === false;
+  if (!format || !(schema || json)) return undefined;
+  const wanted = schema ? "JSON schemas" : "JSON mode";
+  if (policy === "refuse") return `${model} does not take ${wanted}, and the route's policy for that is "refuse"`;
+  const to = facts.jsonMode === false ? ResponseFormatType.TEXT : ResponseFormatType.JSON_OBJECT;
+  const toName = to === ResponseFormatType.TEXT ? "text" : "json_object";
+  params.responseFormat = create(ResponseFormatSchema, { type: to });
+  if (schema && format.schema) {
+    // The model still sees the schema; JSON mode of OpenAI-compatible vendors also needs the word "json" in the prompt.
+    const instruction = `Answer with a JSON object that follows this JSON schema:\n${JSON.stringify(format.schema)}`;
+    params.messages = [create(MessageSchema, { role: Role.SYSTEM, content: instruction }), ...params.messages];
+  }
+  const how = schema && format.schema ? "; the schema is given to the model in a system message, and the answer is not checked against it" : "";
+  adjustments.add("response_format", AdjustmentKind.DEGRADED, schema ? "json_schema" : "json_object", toName, `${model} does not take ${wanted}${how}`);
+  return undefined;
+}
+

@@ -1,0 +1,165 @@
+// The shape of the model catalogue: what a row may say about a model, checked
+// with zod when the gateway starts (the shipped vendor files and the
+// operator's `models:` rows alike). One schema, in camelCase; YAML rows are
+// read in snake_case (catalogue-config.ts converts the keys).
+import { z } from "zod";
+
+/** The request parameters the catalogue has rules for, by their names in ChatParams. */
+export const PARAMETERS = ["temperature", "topP", "maxTokens", "stop", "seed", "user", "presencePenalty", "frequencyPenalty"] as const;
+export type Parameter = (typeof PARAMETERS)[number];
+
+/** Each parameter as the API names it, in adjustments, headers and docs. */
+export const API_NAMES: Record<Parameter, string> = {
+  temperature: "temperature",
+  topP: "top_p",
+  maxTokens: "max_tokens",
+  stop: "stop",
+  seed: "seed",
+  user: "user",
+  presencePenalty: "presence_penalty",
+  frequencyPenalty: "frequency_penalty",
+};
+
+const parameter = z.enum(PARAMETERS);
+const positiveInt = z.number().int().positive();
+
+/** A range a number must be in: out-of-range values are clamped, or scaled from the contract's range and then clamped. */
+const range = z
+  .strictObject({ min: z.number(), max: z.number(), fit: z.enum(["clamp", "scale"]).default("clamp") })
+  .refine((r) => r.min <= r.max, "min must not be above max");
+export type Range = z.infer<typeof range>;
+
+const parameterRules = z.strictObject({
+  /** Ranges narrower than the contract's. */
+  ranges: z.strictObject({ temperature: range, topP: range, presencePenalty: range, frequencyPenalty: range }).partial().optional(),
+  /** The smallest max_tokens the model takes (a smaller one is raised). */
+  minMaxTokens: positiveInt.optional(),
+  /** Parameters the vendor refuses: dropped, since sending them fails the call. */
+  unsupported: z.array(parameter).optional(),
+  /** Parameters the vendor does not document and ignores: dropped, so the caller knows they had no effect. */
+  ignored: z.array(parameter).optional(),
+  /** Parameters the model takes only at one value (its default): any other value is dropped. */
+  fixed: z.strictObject({ temperature: z.number(), topP: z.number() }).partial().optional(),
+  /** Groups of which the model takes at most one: the first given is kept, the others dropped. */
+  exclusive: z.array(z.array(parameter).min(2)).optional(),
+});
+export type ParameterRules = z.infer<typeof parameterRules>;
+
+const effort = z.enum(["low", "medium", "high"]);
+export type EffortName = z.infer<typeof effort>;
+
+const reasoning = z
+  .strictObject({
+    /** Reasons on every call (true), or only when asked (false). */
+    always: z.boolean(),
+    /**
+     * How a request steers it: by effort, by a token budget, only on or off
+     * (toggle), or not at all (none: a model that always reasons its own way).
+     */
+    control: z.enum(["effort", "budget", "toggle", "none"]),
+    /** The efforts it takes (control "effort"). */
+    efforts: z.array(effort).min(1).optional(),
+    /** The budgets it takes (control "budget"). */
+    budget: z.strictObject({ min: positiveInt, max: positiveInt }).optional(),
+    /** The budget must be below max_tokens, which counts reasoning and answer together (Anthropic). */
+    budgetWithinMaxTokens: z.boolean().optional(),
+    /** Answers carry the reasoning as text. */
+    returnsText: z.boolean(),
+    /** What the vendor needs back on the next turn: the text (DeepSeek after tool calls), signed blocks (Anthropic), or nothing. */
+    replay: z.enum(["none", "text", "signed"]).default("none"),
+    /** Rules that apply while the model reasons (Anthropic refuses a temperature while thinking). */
+    parameters: parameterRules.optional(),
+    /** Forced tool use is refused while reasoning (Anthropic): a forced choice becomes "auto". */
+    noForcedTools: z.boolean().optional(),
+  })
+  .refine((r) => r.control !== "effort" || r.efforts !== undefined, "a model steered by effort lists its efforts")
+  .refine((r) => r.control !== "budget" || r.budget !== undefined, "a model steered by budget gives its budget range");
+export type Reasoning = z.infer<typeof reasoning>;
+
+const price = z.strictObject({
+  /** Per million prompt tokens. */
+  input: z.number().min(0),
+  /** Per million prompt tokens read from the vendor's cache; `input` when unset. */
+  cachedInput: z.number().min(0).optional(),
+  /** Per million answer tokens. */
+  output: z.number().min(0),
+  /** Per million reasoning tokens, where billed apart; `output` when unset. */
+  reasoning: z.number().min(0).optional(),
+  /** ISO 4217, in the vendor's currency. */
+  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD"),
+});
+export type Price = z.infer<typeof price>;
+
+const embedding = z.strictObject({
+  /** The length of a vector. */
+  dimensions: positiveInt,
+  /** Other lengths it can shorten its vectors to (EmbedRequest.dimensions). */
+  shorterDimensions: z.union([z.literal("any"), z.array(positiveInt)]).optional(),
+  /** The most texts one vendor request carries. */
+  maxBatch: positiveInt.optional(),
+});
+
+/** Wire names of the OpenAI dialect that vary by vendor (see ModelTraits). */
+const wire = z.strictObject({
+  maxTokensField: z.enum(["max_tokens", "max_completion_tokens"]).optional(),
+  userField: z.enum(["user", "user_id"]).optional(),
+  reasoningEffortField: z.literal("reasoning_effort").optional(),
+  reasoningSwitch: z.enum(["thinking", "enable_thinking"]).optional(),
+  reasoningBudgetField: z.literal("thinking_budget").optional(),
+});
+export type Wire = z.infer<typeof wire>;
+
+/** Where a row's facts come from: the vendor's page, and when it was checked (YYYY, YYYY-MM or YYYY-MM-DD). */
+export const sourceSchema = z.strictObject(
+  {
+    url: z.url({ protocol: /^https?$/, error: "must be the http(s) URL of the page the row was checked against" }),
+    date: z.string().regex(/^\d{4}(-\d{2}(-\d{2})?)?$/, "must be the date the row was checked: YYYY-MM-DD (or YYYY-MM, YYYY)"),
+  },
+  { error: "every row needs a source: { url, date } of the page its facts were checked against" },
+);
+export type Source = z.infer<typeof sourceSchema>;
+
+/** What a row may say, every field optional: rows are layered (vendor defaults, families, the model, the operator's). */
+export const factsShape = {
+  kind: z.enum(["chat", "embedding"]).optional(),
+  contextWindow: positiveInt.optional(),
+  maxOutputTokens: positiveInt.optional(),
+  parameters: parameterRules.optional(),
+  jsonMode: z.boolean().optional(),
+  jsonSchema: z.boolean().optional(),
+  tools: z.boolean().optional(),
+  parallelToolCalls: z.boolean().optional(),
+  imageInput: z.boolean().optional(),
+  /** null: this model does not reason (over a family that does). */
+  reasoning: reasoning.nullable().optional(),
+  embedding: embedding.optional(),
+  price: price.optional(),
+  wire: wire.optional(),
+};
+export const factsSchema = z.strictObject(factsShape);
+export type Facts = z.infer<typeof factsSchema>;
+
+/** A model name, or a family by glob ("o3*"). */
+const modelName = z.string().min(1).max(200);
+
+/** One row of a vendor file: a model or family, with the source its facts were checked against. */
+export const rowSchema = z.strictObject({ model: modelName, ...factsShape, source: sourceSchema });
+export type Row = z.infer<typeof rowSchema>;
+
+/** A vendor's file: its defaults (every model of the vendor), what differs by wire dialect, and its rows. */
+export const vendorSchema = z.strictObject({
+  /** The provider name the vendor has in presets ("openai", "qianfan", ...). */
+  provider: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
+  /** The wire dialect only this vendor speaks: a provider of another name that speaks it is this vendor (a regional endpoint, a proxy). */
+  nativeDialect: z.string().optional(),
+  defaults: z.strictObject({ ...factsShape, source: sourceSchema }),
+  /** Facts that differ by the dialect a provider speaks (Qianfan v1 knows no JSON schemas). */
+  dialects: z.record(z.string(), factsSchema).optional(),
+  models: z.array(rowSchema),
+});
+export type VendorFile = z.input<typeof vendorSchema>;
+export type Vendor = z.infer<typeof vendorSchema>;
+
+/** An operator's row: a vendor file's row, for any provider. */
+export const operatorRowSchema = z.strictObject({ provider: z.string().min(1), model: modelName, ...factsShape, source: sourceSchema });
+export type OperatorRow = z.infer<typeof operatorRowSchema>;

@@ -1,0 +1,43 @@
+// Alibaba's Qwen models on DashScope (native API and compatible mode).
+// Prices per million tokens in yuan from its 2025 price list; rules from the
+// text-generation API reference.
+import type { VendorFile } from "../schema.js";
+import { chatModels, checked, cny, embeddingModel } from "./helpers.js";
+
+const PRICING = "https://help.aliyun.com/zh/model-studio/models";
+const THINKING_DOCS = "https://help.aliyun.com/zh/model-studio/deep-thinking";
+
+/** Hybrid Qwen3 models think when `enable_thinking` is true, within `thinking_budget`, and return `reasoning_content`. */
+const HYBRID = { always: false, control: "budget" as const, budget: { min: 1, max: 38_912 }, returnsText: true };
+
+export const DASHSCOPE: VendorFile = {
+  provider: "dashscope",
+  nativeDialect: "dashscope",
+  defaults: {
+    ...chatModels({ jsonSchema: true, parallelToolCalls: true, imageInput: false }),
+    parameters: {
+      // temperature is [0, 2) and top_p (0, 1] (1 itself is refused by some models, so one-api caps it below).
+      ranges: { temperature: { min: 0, max: 1.99, fit: "clamp" }, topP: { min: 0.0001, max: 0.9999, fit: "clamp" } },
+    },
+    // Compatible mode only; the native codec knows its own names.
+    wire: { maxTokensField: "max_tokens", reasoningSwitch: "enable_thinking", reasoningBudgetField: "thinking_budget" },
+    source: checked("https://help.aliyun.com/zh/model-studio/use-qwen-by-calling-api", "2026-12-01"),
+  },
+  models: [
+    // Qwen3 models are hybrid thinkers.
+    { model: "qwen3*", reasoning: HYBRID, source: checked(THINKING_DOCS, "2026-12-01") },
+    { model: "qwen-max", contextWindow: 32_768, maxOutputTokens: 8_192, price: cny(2.4, 9.6), source: checked(PRICING, "2025") },
+    { model: "qwen-plus", contextWindow: 131_072, maxOutputTokens: 16_384, reasoning: HYBRID, price: cny(0.8, 2), source: checked(PRICING, "2025") },
+    { model: "qwen-turbo", contextWindow: 1_000_000, maxOutputTokens: 16_384, reasoning: HYBRID, price: cny(0.3, 0.6), source: checked(PRICING, "2025") },
+    { model: "qwen-long", contextWindow: 10_000_000, maxOutputTokens: 8_192, price: cny(0.5, 2), source: checked(PRICING, "2025") },
+    {
+      model: "qwq-plus",
+      contextWindow: 131_072,
+      maxOutputTokens: 8_192,
+      reasoning: { always: true, control: "budget", budget: { min: 1, max: 32_768 }, returnsText: true },
+      source: checked(THINKING_DOCS, "2026-12-01"),
+    },
+    { model: "text-embedding-v3", ...embeddingModel(8_192, 1024, 10, [768, 512, 256, 128, 64]), price: cny(0.5, 0), source: checked(PRICING, "2025") },
+    { model: "text-embedding-v2", ...embeddingModel(2_048, 1536, 25), price: cny(0.7, 0), source: checked(PRICING, "2025") },
+  ],
+};

@@ -1,0 +1,89 @@
+// OpenAI's models. Prices are the standard tier's list prices per million
+// tokens (no batch discount), checked in November 2026; limits and rules from
+// each model's page and the API reference.
+import type { VendorFile } from "../schema.js";
+import { chatModels, checked, embeddingModel, usd } from "./helpers.js";
+
+const MODELS = "https://platform.openai.com/docs/models";
+const PRICES = "2026-11";
+
+/**
+ * Reasoning models (o-series, the GPT-5 family) take only the default
+ * temperature and top_p, and refuse `stop` and the penalties: "Unsupported
+ * parameter: 'stop' is not supported with this model"
+ * (https://platform.openai.com/docs/guides/reasoning).
+ */
+const REASONING_MODEL_RULES = {
+  fixed: { temperature: 1, topP: 1 },
+  unsupported: ["stop" as const, "presencePenalty" as const, "frequencyPenalty" as const],
+};
+
+/** Reasoning by `reasoning_effort`; the reasoning itself stays hidden in Chat Completions. */
+const EFFORT = { always: true, control: "effort" as const, efforts: ["low" as const, "medium" as const, "high" as const], returnsText: false };
+
+const GPT5 = { contextWindow: 400_000, maxOutputTokens: 128_000, imageInput: true, parameters: REASONING_MODEL_RULES, reasoning: EFFORT };
+const GPT5_PRO = { ...GPT5, reasoning: { ...EFFORT, efforts: ["high" as const] } };
+const O_SERIES = { contextWindow: 200_000, maxOutputTokens: 100_000, parallelToolCalls: false, parameters: REASONING_MODEL_RULES, reasoning: EFFORT };
+const GPT41 = { contextWindow: 1_047_576, maxOutputTokens: 32_768, imageInput: true };
+const GPT4O = { contextWindow: 128_000, maxOutputTokens: 16_384, imageInput: true };
+
+export const OPENAI: VendorFile = {
+  provider: "openai",
+  defaults: {
+    ...chatModels({ jsonSchema: true, parallelToolCalls: true, imageInput: false }),
+    // max_completion_tokens is current and the only one reasoning models take; max_tokens is deprecated.
+    wire: { maxTokensField: "max_completion_tokens", reasoningEffortField: "reasoning_effort" },
+    source: checked("https://platform.openai.com/docs/api-reference/chat/create", "2026-12-01"),
+  },
+  models: [
+    // The o-series families: a new o-model (or a dated one) reasons and takes these rules before it has a row of its own.
+    { model: "o1*", ...O_SERIES, source: checked("https://platform.openai.com/docs/guides/reasoning", "2026-12-01") },
+    { model: "o3*", ...O_SERIES, source: checked("https://platform.openai.com/docs/guides/reasoning", "2026-12-01") },
+    { model: "o4*", ...O_SERIES, source: checked("https://platform.openai.com/docs/guides/reasoning", "2026-12-01") },
+    { model: "gpt-5.5", ...GPT5, price: usd(5, 30, 0.5), source: checked(`${MODELS}/gpt-5.5`, PRICES) },
+    { model: "gpt-5.5-pro", ...GPT5_PRO, price: usd(30, 180), source: checked(`${MODELS}/gpt-5.5-pro`, PRICES) },
+    { model: "gpt-5.4", ...GPT5, price: usd(2.5, 15, 0.25), source: checked(`${MODELS}/gpt-5.4`, PRICES) },
+    { model: "gpt-5.4-pro", ...GPT5_PRO, price: usd(30, 180), source: checked(`${MODELS}/gpt-5.4-pro`, PRICES) },
+    { model: "gpt-5.4-mini", ...GPT5, price: usd(0.75, 4.5, 0.075), source: checked(`${MODELS}/gpt-5.4-mini`, PRICES) },
+    { model: "gpt-5.4-nano", ...GPT5, price: usd(0.2, 1.25, 0.02), source: checked(`${MODELS}/gpt-5.4-nano`, PRICES) },
+    { model: "gpt-5", ...GPT5, price: usd(1.25, 10, 0.125), source: checked(`${MODELS}/gpt-5`, PRICES) },
+    { model: "gpt-5-mini", ...GPT5, price: usd(0.25, 2, 0.025), source: checked(`${MODELS}/gpt-5-mini`, PRICES) },
+    { model: "gpt-5-nano", ...GPT5, price: usd(0.05, 0.4, 0.005), source: checked(`${MODELS}/gpt-5-nano`, PRICES) },
+    { model: "gpt-4.1", ...GPT41, price: usd(2, 8, 0.5), source: checked(`${MODELS}/gpt-4.1`, PRICES) },
+    { model: "gpt-4.1-mini", ...GPT41, price: usd(0.4, 1.6, 0.1), source: checked(`${MODELS}/gpt-4.1-mini`, PRICES) },
+    { model: "gpt-4.1-nano", ...GPT41, price: usd(0.1, 0.4, 0.025), source: checked(`${MODELS}/gpt-4.1-nano`, PRICES) },
+    { model: "gpt-4o", ...GPT4O, price: usd(2.5, 10, 1.25), source: checked(`${MODELS}/gpt-4o`, PRICES) },
+    { model: "gpt-4o-mini", ...GPT4O, price: usd(0.15, 0.6, 0.075), source: checked(`${MODELS}/gpt-4o-mini`, PRICES) },
+    {
+      model: "gpt-4-turbo",
+      contextWindow: 128_000,
+      maxOutputTokens: 4_096,
+      imageInput: true,
+      jsonSchema: false,
+      price: usd(10, 30),
+      source: checked(`${MODELS}/gpt-4-turbo`, PRICES),
+    },
+    { model: "gpt-4", contextWindow: 8_192, maxOutputTokens: 8_192, jsonMode: false, jsonSchema: false, price: usd(30, 60), source: checked(`${MODELS}/gpt-4`, PRICES) },
+    { model: "gpt-3.5-turbo", contextWindow: 16_385, maxOutputTokens: 4_096, jsonSchema: false, price: usd(0.5, 1.5), source: checked(`${MODELS}/gpt-3.5-turbo`, PRICES) },
+    { model: "o1", ...O_SERIES, imageInput: true, price: usd(15, 60, 7.5), source: checked(`${MODELS}/o1`, PRICES) },
+    {
+      model: "o1-mini",
+      ...O_SERIES,
+      maxOutputTokens: 65_536,
+      contextWindow: 128_000,
+      tools: false,
+      jsonMode: false,
+      jsonSchema: false,
+      // o1-mini reasons its own way: it takes no reasoning_effort.
+      reasoning: { always: true, control: "none", returnsText: false },
+      price: usd(1.1, 4.4, 0.55),
+      source: checked(`${MODELS}/o1-mini`, PRICES),
+    },
+    { model: "o3", ...O_SERIES, imageInput: true, price: usd(2, 8, 0.5), source: checked(`${MODELS}/o3`, PRICES) },
+    { model: "o3-mini", ...O_SERIES, price: usd(1.1, 4.4, 0.55), source: checked(`${MODELS}/o3-mini`, PRICES) },
+    { model: "o4-mini", ...O_SERIES, imageInput: true, price: usd(1.1, 4.4, 0.275), source: checked(`${MODELS}/o4-mini`, PRICES) },
+    { model: "text-embedding-3-small", ...embeddingModel(8_191, 1536, 2048, "any"), price: usd(0.02, 0), source: checked(`${MODELS}/text-embedding-3-small`, PRICES) },
+    { model: "text-embedding-3-large", ...embeddingModel(8_191, 3072, 2048, "any"), price: usd(0.13, 0), source: checked(`${MODELS}/text-embedding-3-large`, PRICES) },
+    { model: "text-embedding-ada-002", ...embeddingModel(8_191, 1536, 2048), price: usd(0.1, 0), source: checked(`${MODELS}/text-embedding-ada-002`, PRICES) },
+  ],
+};

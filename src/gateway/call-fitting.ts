@@ -1,0 +1,122 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import type { ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
+import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
+import type { Catalogue } from "../catalogue/catalogue.js";
+import { fitChatRequest, type FittedRequest, type UnsupportedPolicy } from "../catalogue/request-fitting.js";
+import { gatewayError } from "../common/gateway-error.js";
+import type { ModelTraits } from "../providers/model-traits.js";
+import type { ChatParams } from "../providers/provider.js";
+import { REASON_FOR_KIND } from "../providers/upstream-error.js";
+import type { ProviderRuntime } from "./provider-runtime.js";
+import type { Candidate, Router } from "./router.js";
+import { promptBoundTokens, UNBOUNDED_COMPLETION_TOKENS } from "./usage-estimate.js";
+
+export interface RequestFitterDeps {
+  catalogue: Catalogue;
+  providers: ReadonlyMap<string, ProviderRuntime>;
+  router: Router;
+  /** For routes that name no policy of their own. */
+  whenUnsupported: UnsupportedPolicy;
+}
+
+/**
+ * Fits each call's request to each model that may serve it, from the model
+ * catalogue (src/catalogue/request-fitting.ts): per candidate, since a
+ * fallback may go to another vendor with other rules. The gateway asks it
+ * once per call, after routing.
+ */
+export class RequestFitter {
+  constructor(private readonly deps: RequestFitterDeps) {}
+
+  forCall(params: ChatParams): CallFitting {
+    const policy = this.deps.router.route(params.model)?.whenUnsupported ?? this.deps.whenUnsupported;
+    return new CallFitting(this.deps, params, policy);
+  }
+
+  /** The most texts one embedding request to `model` carries: the provider's, or the model's own limit when lower. */
+  embedBatch(provider: string, model: string, fallback: number): number {
+    const runtime = this.deps.providers.get(provider);
+    const modelLimit = this.deps.catalogue.lookup(provider, model, runtime?.adapter.dialect)?.facts.embedding?.maxBatch;
+    return Math.min(runtime?.embedBatchSize ?? fallback, modelLimit ?? Infinity);
+  }
+}
+
+/** One call's request as fitted to each candidate, remembered per candidate. */
+export class CallFitting {
+  private readonly fitted = new Map<string, FittedRequest>();
+
+  constructor(
+    private readonly deps: RequestFitterDeps,
+    private readonly params: ChatParams,
+    private readonly policy: UnsupportedPolicy,
+  ) {}
+
+  /** The request as `provider` sends it to `model`: fitted params, and the model's wire names for the codec. */
+  request(provider: string, model: string): { params: ChatParams; traits?: ModelTraits } {
+    const fitted = this.fit(provider, model);
+    return fitted.ok ? { params: fitted.params, traits: fitted.traits } : { params: this.params };
+  }
+
+  /** What was changed for the candidate that served (none for an answer nobody served). */
+  adjustments(served: Candidate | undefined): ParameterAdjustment[] {
+    if (!served) return [];
+    const fitted = this.fit(served.provider, served.upstreamModel);
+    return fitted.ok ? fitted.adjustments : [];
+  }
+
+  /**
+   * The candidates whose model can take the call, and the others as attempts
+   * never sent (outcome "unsupported"). None left: Unimplemented, saying why.
+   */
+  admissible(candidates: readonly Candidate[]): { candidates: Candidate[]; refused: Attempt[]; error?: ConnectError } {
+    const usable: Candidate[] = [];
+    const refused: Attempt[] = [];
+    let reason = "";
+    for (const candidate of candidates) {
+      const fitted = this.fit(candidate.provider, candidate.upstreamModel);
+      if (fitted.ok) {
+        usable.push(candidate);
+        continue;
+      }
+      reason ||= fitted.reason;
+      refused.push(create(AttemptSchema, { provider: candidate.provider, model: candidate.upstreamModel, outcome: "unsupported", duration: durationFromMs(0) }));
+    }
+    if (usable.length > 0) return { candidates: usable, refused };
+    const first = candidates[0];
+    const error = gatewayError(Code.Unimplemented, `model "${this.params.model}" cannot take this request: ${reason}`, REASON_FOR_KIND.unsupported, {
+      provider: first?.provider ?? "",
+      model: first?.upstreamModel ?? "",
+    });
+    return { candidates: usable, refused, error };
+  }
+
+  /**
+   * The most tokens a call to `candidate` may use, for the budget to reserve:
+   * the prompt's bound plus the answer's, which is max_tokens as fitted (the
+   * model's limit applies), else the model's most, else a generous default;
+   * plus a reasoning budget where the model may spend it beyond max_tokens.
+   */
+  boundTokens(candidate: Candidate): number {
+    const fitted = this.fit(candidate.provider, candidate.upstreamModel);
+    const facts = this.entry(candidate.provider, candidate.upstreamModel)?.facts;
+    const maxTokens = fitted.ok ? fitted.params.maxTokens : this.params.maxTokens;
+    const budget = fitted.ok && !facts?.reasoning?.budgetWithinMaxTokens ? (fitted.params.reasoning?.budgetTokens ?? 0) : 0;
+    return promptBoundTokens(this.params) + (maxTokens ?? facts?.maxOutputTokens ?? UNBOUNDED_COMPLETION_TOKENS) + budget;
+  }
+
+  private fit(provider: string, model: string): FittedRequest {
+    const key = `${provider}/${model}`;
+    let fitted = this.fitted.get(key);
+    if (!fitted) {
+      fitted = fitChatRequest(this.params, this.entry(provider, model), this.policy);
+      this.fitted.set(key, fitted);
+    }
+    return fitted;
+  }
+
+  private entry(provider: string, model: string) {
+    return this.deps.catalogue.lookup(provider, model, this.deps.providers.get(provider)?.adapter.dialect);
+  }
+}

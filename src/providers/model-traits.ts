@@ -1,0 +1,24 @@
+/**
+ * What a codec needs to know of the model it encodes for, beyond the request:
+ * the wire names one vendor of a shared dialect uses where another uses
+ * others. The model catalogue fills it per call (src/catalogue); a codec
+ * without it speaks its dialect's defaults.
+ */
+export interface ModelTraits {
+  /** OpenAI dialect: the field that bounds the answer's length (OpenAI's reasoning models refuse `max_tokens`). */
+  maxTokensField?: "max_tokens" | "max_completion_tokens";
+  /** OpenAI dialect: the field naming the end user (Zhipu's is `user_id`). */
+  userField?: "user" | "user_id";
+  /** OpenAI dialect: the field that takes a reasoning effort ("low" | "medium" | "high"). */
+  reasoningEffortField?: "reasoning_effort";
+  /** OpenAI dialect: how reasoning is switched on: `thinking: {type: "enabled"}` (DeepSeek, Zhipu) or `enable_thinking: true` (Qwen). */
+  reasoningSwitch?: "thinking" | "enable_thinking";
+  /** OpenAI dialect: the field that takes a reasoning budget in tokens (Qwen's `thinking_budget`). */
+  reasoningBudgetField?: "thinking_budget";
+  /**
+   * The vendor needs the reasoning text of earlier assistant turns back
+   * (DeepSeek's thinking mode after tool calls): `reasoning_content` is sent
+   * with them. Other vendors refuse or ignore the field, so it is sent only here.
+   */
+  replayReasoningText?: boolean;
+}

@@ -1,0 +1,142 @@
+// A request fitted to the model that serves it, by the shipped catalogue:
+// what each vendor's rules change, and that every change is reported.
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { AdjustmentKind } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
+import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
+import { adjustmentsHeader } from "../../src/catalogue/adjustments.js";
+import { Catalogue } from "../../src/catalogue/catalogue.js";
+import { fitChatRequest, type UnsupportedPolicy } from "../../src/catalogue/request-fitting.js";
+
+const catalogue = Catalogue.shipped();
+const messages = [{ role: Role.USER, content: "hi" }];
+
+function fit(provider: string, model: string, request: Record<string, unknown>, options: { dialect?: string; policy?: UnsupportedPolicy } = {}) {
+  const params = create(ChatRequestSchema, { model, messages, ...request });
+  const fitted = fitChatRequest(params, catalogue.lookup(provider, model, options.dialect), options.policy ?? "degrade");
+  if (!fitted.ok) throw new Error(fitted.reason);
+  return { ...fitted, header: adjustmentsHeader(fitted.adjustments), said: fitted.adjustments.map((a) => `${a.parameter}=${AdjustmentKind[a.kind]!.toLowerCase()}(${a.requested}->${a.sent})`) };
+}
+
+describe("parameter rules", () => {
+  it("clamps Zhipu's temperature into 0-1 and drops what it ignores, saying so", () => {
+    const { params, said, header } = fit("zhipu", "glm-4.5", { temperature: 1.6, seed: 7n, presencePenalty: 0.5, topP: 0.5 });
+    expect(params).toMatchObject({ temperature: 1, seed: undefined, presencePenalty: undefined, topP: 0.5 });
+    expect(said).toEqual(["seed=dropped(7->)", "presence_penalty=dropped(0.5->)", "temperature=clamped(1.6->1.0)"]);
+    expect(header).toBe("seed=dropped(glm-4.5 ignores seed); presence_penalty=dropped(glm-4.5 ignores presence_penalty); temperature=clamped(1.6->1.0)");
+  });
+
+  it("sends OpenAI's reasoning models only the default temperature, and no stop", () => {
+    const { params, header } = fit("openai", "o3", { temperature: 0.2, stop: ["END"], maxTokens: 100 });
+    expect(params).toMatchObject({ temperature: undefined, stop: [], maxTokens: 100 });
+    expect(header).toBe("stop=dropped(o3 refuses stop); temperature=dropped(o3 takes only the default temperature 1.0)");
+    expect(fit("openai", "gpt-5-mini-2025-08-07", { temperature: 1 }).adjustments).toEqual([]);
+    expect(fit("openai", "gpt-4o", { temperature: 0.2, stop: ["END"] }).adjustments).toEqual([]);
+  });
+
+  it("keeps one of temperature and top_p for Claude models that take one, and clamps the temperature", () => {
+    const { params, said } = fit("anthropic", "claude-sonnet-4-5", { temperature: 1.6, topP: 0.9, seed: 1n });
+    expect(params).toMatchObject({ temperature: 1, topP: undefined, seed: undefined });
+    expect(said).toEqual(["seed=dropped(1->)", "top_p=dropped(0.9->)", "temperature=clamped(1.6->1.0)"]);
+    // Older models take both.
+    expect(fit("anthropic", "claude-sonnet-4", { temperature: 0.5, topP: 0.9 }).adjustments).toEqual([]);
+  });
+
+  it("scales ERNIE's temperature, bounds max_tokens from 2 to the model's most, and drops what v1 cannot carry", () => {
+    const v1 = { dialect: "qianfan-v1" };
+    expect(fit("qianfan", "ernie-4.0-8k", { temperature: 1.6 }, v1).said).toEqual(["temperature=scaled(1.6->0.8)"]);
+    expect(fit("qianfan", "ernie-4.0-8k", { temperature: 0 }, v1).params.temperature).toBe(0.01);
+    expect(fit("qianfan", "ernie-4.0-8k", { maxTokens: 1 }, v1).said).toEqual(["max_tokens=clamped(1->2)"]);
+    expect(fit("qianfan", "ernie-4.0-8k", { maxTokens: 5000 }, v1).said).toEqual(["max_tokens=clamped(5000->2048)"]);
+    expect(fit("qianfan", "ernie-speed-128k", { maxTokens: 5000 }, v1).params.maxTokens).toBe(4096);
+    expect(fit("qianfan", "ernie-4.0-8k", { frequencyPenalty: 1, seed: 3n }, v1).said).toEqual(["seed=dropped(3->)", "frequency_penalty=dropped(1.0->)"]);
+    expect(fit("qianfan", "ernie-4.0-8k", { frequencyPenalty: 1 }, { dialect: "openai" }).adjustments).toEqual([]);
+  });
+
+  it("clamps max_tokens above any model's most output", () => {
+    expect(fit("openai", "gpt-4o", { maxTokens: 2 ** 31 - 1 }).said).toEqual(["max_tokens=clamped(2147483647->16384)"]);
+  });
+
+  it("sends a request as asked to a model nothing is known of", () => {
+    const params = create(ChatRequestSchema, { model: "llama3.1", messages, temperature: 1.9, seed: 1n });
+    expect(fitChatRequest(params, catalogue.lookup("ollama", "llama3.1", "openai"), "degrade")).toEqual({ ok: true, params, traits: {}, adjustments: [] });
+  });
+});
+
+describe("response formats a model cannot honour", () => {
+  const schema = { responseFormat: { type: ResponseFormatType.JSON_SCHEMA, schemaName: "answer", schema: { type: "object", properties: { city: { type: "string" } } } } };
+
+  it.each([
+    ["deepseek", "deepseek-chat"],
+    ["moonshot", "kimi-k2"],
+    ["zhipu", "glm-4.5"],
+  ])("degrade a JSON schema for %s to JSON mode, the schema in a system message", (provider, model) => {
+    const { params, said, adjustments } = fit(provider, model, schema);
+    expect(params.responseFormat?.type).toBe(ResponseFormatType.JSON_OBJECT);
+    expect(params.messages[0]).toMatchObject({ role: Role.SYSTEM, content: expect.stringContaining('{"type":"object","properties":{"city":{"type":"string"}}}') });
+    expect(said).toEqual(["response_format=degraded(json_schema->json_object)"]);
+    expect(adjustments[0]!.reason).toContain("does not take JSON schemas");
+  });
+
+  it("refuse it, saying why, when the route's policy is refuse", () => {
+    const params = create(ChatRequestSchema, { model: "deepseek-chat", messages, ...schema });
+    expect(fitChatRequest(params, catalogue.lookup("deepseek", "deepseek-chat"), "refuse")).toEqual({ ok: false, reason: 'deepseek-chat does not take JSON schemas, and the route\'s policy for that is "refuse"' });
+    expect(fitChatRequest(params, catalogue.lookup("openai", "gpt-4o"), "refuse")).toMatchObject({ ok: true, adjustments: [] });
+  });
+});
+
+describe("reasoning requests", () => {
+  const effort = (value: ReasoningEffort) => ({ reasoning: { effort: value } });
+
+  it("drop a reasoning request to a model that does not reason", () => {
+    const { params, header } = fit("openai", "gpt-4o", effort(ReasoningEffort.HIGH));
+    expect(params.reasoning).toBeUndefined();
+    expect(header).toBe("reasoning=dropped(gpt-4o does not reason)");
+  });
+
+  it("send an effort to models steered by effort: a budget becomes the effort it stands for, an effort they lack the next one up", () => {
+    const converted = fit("openai", "o3", { reasoning: { budgetTokens: 20_000 } });
+    expect(converted).toMatchObject({ params: { reasoning: { effort: ReasoningEffort.HIGH } }, said: ["reasoning.budget_tokens=converted(20000->effort high)"] });
+    expect(converted.params.reasoning?.budgetTokens).toBeUndefined();
+    expect(fit("deepseek", "deepseek-reasoner", effort(ReasoningEffort.MEDIUM))).toMatchObject({ params: { reasoning: { effort: ReasoningEffort.HIGH } }, said: ["reasoning.effort=converted(medium->high)"] });
+    expect(fit("gemini", "gemini-3-pro-preview", effort(ReasoningEffort.MEDIUM)).params.reasoning?.effort).toBe(ReasoningEffort.HIGH);
+  });
+
+  it("send a budget to models steered by budget, within their range", () => {
+    expect(fit("dashscope", "qwen-plus", effort(ReasoningEffort.LOW))).toMatchObject({ params: { reasoning: { budgetTokens: 2048 } }, said: ["reasoning.effort=converted(low->budget_tokens 2048)"] });
+    expect(fit("gemini", "gemini-2.5-pro", { reasoning: { budgetTokens: 50 } }).said).toEqual(["reasoning.budget_tokens=clamped(50->128)"]);
+  });
+
+  it("switch reasoning on, no more, for models that take only that", () => {
+    const { params, said } = fit("zhipu", "glm-4.5", effort(ReasoningEffort.HIGH));
+    expect(params.reasoning?.effort).toBe(ReasoningEffort.UNSPECIFIED);
+    expect(params.reasoning?.budgetTokens).toBeUndefined();
+    expect(said).toEqual(["reasoning.effort=dropped(high->)"]);
+  });
+
+  it("make room for Claude's budget within max_tokens, and follow its rules while it thinks", () => {
+    const raised = fit("anthropic", "claude-sonnet-4-5", { ...effort(ReasoningEffort.HIGH), temperature: 0.5, topP: 0.5 });
+    expect(raised.params).toMatchObject({ reasoning: { budgetTokens: 24_576 }, maxTokens: 24_576 + 4_096, temperature: undefined, topP: 0.95 });
+    expect(raised.said).toEqual([
+      "reasoning.effort=converted(high->budget_tokens 24576)",
+      "max_tokens=raised(->28672)",
+      "temperature=dropped(0.5->)",
+      "top_p=clamped(0.5->0.95)",
+    ]);
+    expect(fit("anthropic", "claude-sonnet-4-5", { reasoning: { budgetTokens: 4096 }, maxTokens: 2000 })).toMatchObject({ params: { reasoning: { budgetTokens: 1999 }, maxTokens: 2000 } });
+    const dropped = fit("anthropic", "claude-sonnet-4-5", { reasoning: { budgetTokens: 4096 }, maxTokens: 500, temperature: 0.5 });
+    expect(dropped.params).toMatchObject({ reasoning: undefined, temperature: 0.5 });
+    expect(dropped.header).toContain("reasoning=dropped(max_tokens 500 leaves no room for claude-sonnet-4-5's smallest reasoning budget 1024)");
+    const forced = fit("anthropic", "claude-sonnet-4", { ...effort(ReasoningEffort.LOW), tools: [{ name: "f" }], toolChoice: { choice: { case: "mode", value: ToolChoiceMode.REQUIRED } } });
+    expect(forced.params.toolChoice?.choice).toEqual({ case: "mode", value: ToolChoiceMode.AUTO });
+    expect(forced.said).toContain("tool_choice=degraded(required->auto)");
+  });
+
+  it("tell the codec to send DeepSeek's reasoning back only when the call reasons", () => {
+    expect(fit("deepseek", "deepseek-reasoner", {}).traits).toMatchObject({ replayReasoningText: true, reasoningSwitch: "thinking" });
+    expect(fit("deepseek", "deepseek-chat", {}).traits.replayReasoningText).toBe(false);
+    expect(fit("deepseek", "deepseek-chat", effort(ReasoningEffort.LOW)).traits.replayReasoningText).toBe(true);
+  });
+});

@@ -1,0 +1,50 @@
+import { create, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
+import type { Candidate } from "../gateway/router.js";
+import type { ChatParams } from "../providers/provider.js";
+import type { CacheSecret } from "./cache-secret.js";
+
+/** What identifies a cached answer, and what it is filed under (for purges). */
+export interface CacheKey {
+  /** A keyed hash of the partition, the candidate and the request. */
+  id: string;
+  partition: string;
+  provider: string;
+  model: string;
+}
+
+/**
+ * The key of a chat call's answer: the partition (whose answers these are),
+ * the candidate that serves it after routing (so an alias and the model it
+ * names share entries), and the request in a canonical form.
+ *
+ * The request is taken whole, generically: every field of ChatRequest as its
+ * proto3 JSON form (the model replaced by the routed candidate), with object
+ * keys sorted at every depth. A field added to the contract later (reasoning
+ * settings, say) changes the key without a change here; key order in
+ * `vendor_options`, tool schemas or a response schema, the JSON's whitespace,
+ * and fields left at their defaults do not. Left out because they do not
+ * change the answer:
+ * - `user`: an end-user id for the vendor's abuse monitoring;
+ * - `cache_control`: how this call uses the cache, not what it asks.
+ */
+export function cacheKey(secret: CacheSecret, params: ChatParams, candidate: Candidate, partition: string): CacheKey {
+  const { $typeName: _type, $unknown: _unknown, ...fields } = params as ChatParams & { $typeName?: string; $unknown?: unknown };
+  const request = create(ChatRequestSchema, { ...fields, model: "", user: "", cacheControl: CacheControl.UNSPECIFIED });
+  const canonical = canonicalJson(toJson(ChatRequestSchema, request));
+  return {
+    id: secret.id("chat v1", partition, candidate.provider, candidate.upstreamModel, canonical),
+    partition,
+    provider: candidate.provider,
+    model: candidate.upstreamModel,
+  };
+}
+
+/** JSON with every object's keys sorted: one text for one value. */
+export function canonicalJson(value: JsonValue): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key]!)}`).join(",")}}`;
+}

@@ -1,0 +1,43 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "../observability/logger.js";
+import type { RedisLink } from "../redis/redis-link.js";
+import type { PurgeFilter } from "./redis-tier.js";
+
+const CHANNEL = "cache:purged";
+
+/**
+ * Tells every instance of a purge, so each drops the matching entries from
+ * its own memory (Redis's are gone already). A message lost while an
+ * instance was away leaves its copies until they expire (at most the
+ * route's TTL); its own messages come back and are skipped.
+ */
+export class PurgeBus {
+  private readonly origin = randomUUID();
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(purge: (filter: PurgeFilter) => void): Promise<void> {
+    await this.link.subscribe(
+      CHANNEL,
+      (message) => {
+        let envelope: { origin: string; filter: PurgeFilter };
+        try {
+          envelope = JSON.parse(message) as typeof envelope;
+        } catch {
+          this.logger.warn("ignored a cache purge message that is not JSON");
+          return;
+        }
+        if (envelope.origin !== this.origin) purge(envelope.filter);
+      },
+      () => {},
+      "a purge on another instance leaves this one's in-memory copies until they expire",
+    );
+  }
+
+  async publish(filter: PurgeFilter): Promise<void> {
+    await this.link.publish(CHANNEL, JSON.stringify({ origin: this.origin, filter }));
+  }
+}

@@ -1,0 +1,170 @@
+import { Code } from "@connectrpc/connect";
+import { gatewayError } from "../common/gateway-error.js";
+import type { CallContext } from "../gateway/call-context.js";
+import { CACHE_MISS, type CacheableAnswer, type CacheLookup, type CacheStatus, type ResponseCache } from "../gateway/response-cache.js";
+import type { Candidate } from "../gateway/router.js";
+import type { Logger } from "../observability/logger.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import type { ChatParams } from "../providers/provider.js";
+import { decodeAnswer, encodeAnswer } from "./answer-codec.js";
+import { cacheKey, type CacheKey } from "./cache-key.js";
+import type { CachePolicy, CallCachePolicy } from "./cache-policy.js";
+import type { CacheSecret } from "./cache-secret.js";
+import type { Coalescer, Lead } from "./coalescer.js";
+import { openEntry, sealEntry } from "./entry-seal.js";
+import type { EntryLabels, MemoryCache } from "./memory-cache.js";
+import type { PurgeBus } from "./purge-bus.js";
+import type { PurgeFilter, RedisTier } from "./redis-tier.js";
+
+export interface TieredCacheDeps {
+  policy: CachePolicy;
+  secret: CacheSecret;
+  /** L1. */
+  memory: MemoryCache;
+  /** L2, when Redis is configured. */
+  redis?: RedisTier;
+  /** Request coalescing, unless switched off. */
+  coalescer?: Coalescer;
+  /** Purges reach every instance's memory through it, with Redis. */
+  bus?: PurgeBus;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * The response cache behind the pipeline's seam: L1 in this process's
+ * memory, then L2 in Redis (a hit there fills L1), then identical calls in
+ * flight (coalescing); on a miss, the vendor's answer is kept in both
+ * levels when the policy allows. Redis away costs L2 and fleet-wide
+ * coalescing, never a call.
+ */
+export class TieredCache implements ResponseCache {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: TieredCacheDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async lookup(params: ChatParams, candidates: readonly Candidate[], ctx: CallContext): Promise<CacheLookup> {
+    const primary = candidates[0];
+    if (!primary) return CACHE_MISS;
+    const call = this.deps.policy.forCall(params, primary, ctx.principal);
+    if (typeof call === "string") {
+      this.deps.metrics.cacheBypassed.inc({ reason: call });
+      return CACHE_MISS;
+    }
+    let key: CacheKey;
+    try {
+      key = cacheKey(this.deps.secret, params, primary, call.partition);
+    } catch (err) {
+      // A request the JSON form cannot hold (a NaN in a Struct sent over gRPC): served, never cached.
+      this.deps.logger.debug({ requestId: ctx.requestId, error: (err as Error).message }, "request has no cache key; not cached");
+      return CACHE_MISS;
+    }
+    const labels = { provider: key.provider, model: key.model };
+    if (!call.read) return this.pending(key, call, undefined);
+    const inMemory = this.deps.memory.get(key.id);
+    if (inMemory) {
+      this.deps.metrics.cacheHits.inc({ level: "l1", ...labels });
+      return answered(inMemory.bytes, "hit");
+    }
+    const sealed = await this.deps.redis?.get(key);
+    const inRedis = sealed && this.open(key, sealed);
+    if (inRedis) {
+      this.deps.metrics.cacheHits.inc({ level: "l2", ...labels });
+      return answered(inRedis, "hit");
+    }
+    const joined = this.deps.coalescer ? await this.deps.coalescer.join(key, ctx, (entry) => this.open(key, entry)) : { kind: "alone" as const };
+    if (joined.kind === "answer") {
+      this.deps.metrics.cacheCoalesced.inc(labels);
+      return answered(joined.plain, "coalesced");
+    }
+    this.deps.metrics.cacheMisses.inc(labels);
+    return this.pending(key, call, joined.kind === "lead" ? joined.lead : undefined);
+  }
+
+  /** Removes the matching entries from Redis and from every instance's memory; returns how many this instance removed. */
+  async purge(filter: PurgeFilter): Promise<number> {
+    let purged = this.purgeMemory(filter);
+    if (!this.deps.redis) return purged;
+    try {
+      purged += await this.deps.redis.purge(filter);
+      await this.deps.bus?.publish(filter);
+    } catch (err) {
+      throw gatewayError(
+        Code.Unavailable,
+        `purged ${purged} entries from this instance's memory, but not those in Redis: ${(err as Error).message}; retry when Redis is back`,
+        "CACHE_PURGE_INCOMPLETE",
+        { purged_from_memory: String(purged) },
+      );
+    }
+    return purged;
+  }
+
+  /** Drops the matching entries from this process's memory (a purge made here or told by another instance). */
+  purgeMemory(filter: PurgeFilter): number {
+    const matches = (field: keyof PurgeFilter, labels: EntryLabels) => filter[field] === undefined || filter[field] === labels[field];
+    return this.deps.memory.purge((labels) => matches("partition", labels) && matches("provider", labels) && matches("model", labels));
+  }
+
+  /** A miss: the vendor answers, then `store` keeps the answer if the policy allows and hands it to the calls waiting on this one. */
+  private pending(key: CacheKey, call: CallCachePolicy, lead: Lead | undefined): CacheLookup {
+    let done = false;
+    const letGo = (): void => {
+      lead?.finish(undefined);
+      if (lead?.token) void this.deps.redis?.unlock(key, lead.token);
+    };
+    return {
+      status: "miss",
+      store: (answer) => {
+        if (done) return;
+        done = true;
+        const reason = this.deps.policy.notStorable(answer, { provider: key.provider, upstreamModel: key.model }, call.route);
+        if (reason) {
+          this.deps.metrics.cacheNotStored.inc({ reason });
+          return letGo();
+        }
+        const plain = encodeAnswer(answer);
+        const expiresAt = this.now() + call.route.ttlMs;
+        if (this.deps.memory.set(key.id, { bytes: plain, expiresAt, labels: key })) this.deps.metrics.cacheStoredBytes.inc({ level: "l1" }, plain.length);
+        lead?.finish(plain);
+        if (this.deps.redis) void this.toRedis(this.deps.redis, key, plain, expiresAt, call.route.ttlMs, lead?.token);
+      },
+      release: () => {
+        if (done) return;
+        done = true;
+        letGo();
+      },
+    };
+  }
+
+  private async toRedis(redis: RedisTier, key: CacheKey, plain: Uint8Array, expiresAt: number, ttlMs: number, token: string | undefined): Promise<void> {
+    const sealed = sealEntry(plain, this.deps.secret.partitionKey(key.partition), key.id, expiresAt);
+    const result = await redis.put(key, sealed, ttlMs, token);
+    if (result === "written") this.deps.metrics.cacheStoredBytes.inc({ level: "l2" }, sealed.length);
+    else if (result === "too_large") this.deps.metrics.cacheNotStored.inc({ reason: "too_large" });
+    // Not written: free the lock now rather than let other instances' waiters wait out its life.
+    else if (token) await redis.unlock(key, token);
+  }
+
+  /** An entry from Redis as answer bytes, kept in memory too for the time it has left; undefined if it does not open. */
+  private open(key: CacheKey, sealed: Buffer): Uint8Array | undefined {
+    let opened;
+    try {
+      opened = openEntry(sealed, this.deps.secret.partitionKey(key.partition), key.id);
+    } catch (err) {
+      this.deps.metrics.cacheUnreadable.inc();
+      this.deps.logger.debug({ error: (err as Error).message }, "a Redis cache entry did not open; treated as a miss");
+      return undefined;
+    }
+    if (opened.expiresAt <= this.now()) return undefined;
+    this.deps.memory.set(key.id, { bytes: opened.plain, expiresAt: opened.expiresAt, labels: key });
+    return opened.plain;
+  }
+}
+
+function answered(plain: Uint8Array, status: CacheStatus): CacheLookup {
+  const answer: CacheableAnswer = decodeAnswer(plain);
+  return { ...CACHE_MISS, status, answer };
+}

@@ -1,0 +1,100 @@
+import { z } from "zod";
+
+/**
+ * The response cache's settings: gateway-wide under `cache:` (sizes, the
+ * default policy, coalescing), and per route under `routes[].cache` (the
+ * policy of the calls that route serves). Every field has a default, so a
+ * config file names only what it changes. What each means: docs/cache.md.
+ */
+export type CacheMode = "off" | "deterministic" | "always";
+export type CacheShare = "key" | "team" | "route";
+
+/** Which calls of a route are cached, for how long, and who shares the answers. */
+export interface RouteCachePolicy {
+  /** off: never; deterministic: calls with temperature 0 or a seed; always: every call. */
+  mode: CacheMode;
+  ttlMs: number;
+  /** key: each gateway key its own answers; team: the key's team shares them; route: every caller of the route does. */
+  share: CacheShare;
+  /** Keep answers that call tools (off by default: a tool call usually acts on the world). */
+  toolCalls: boolean;
+  /** Keep answers cut at max_tokens (off by default). */
+  truncated: boolean;
+}
+
+export interface CacheConfig {
+  enabled: boolean;
+  /** For routes that set no `cache` of their own. */
+  defaults: RouteCachePolicy;
+  /** L1: this process's memory, bounded by entries and bytes (least recently used go first). */
+  memory: { maxEntries: number; maxBytes: number };
+  /** L2: Redis (REDIS_URL), shared by every instance; entries above `maxEntryBytes` (compressed and encrypted) are not kept there. */
+  redis: { enabled: boolean; maxEntryBytes: number };
+  /** Identical calls in flight share one vendor call; the others wait at most `waitMs` for it, then call the vendor themselves. */
+  coalesce: { enabled: boolean; waitMs: number };
+}
+
+export const DEFAULT_CACHE: CacheConfig = {
+  enabled: true,
+  defaults: { mode: "deterministic", ttlMs: 3_600_000, share: "key", toolCalls: false, truncated: false },
+  memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
+  redis: { enabled: true, maxEntryBytes: 1024 * 1024 },
+  coalesce: { enabled: true, waitMs: 30_000 },
+};
+
+const policyFields = {
+  mode: z.enum(["off", "deterministic", "always"]).optional(),
+  ttl_ms: z.number().int().positive().max(30 * 86_400_000).optional(),
+  share: z.enum(["key", "team", "route"]).optional(),
+  tool_calls: z.boolean().optional(),
+  truncated: z.boolean().optional(),
+};
+
+/** `routes[].cache`. */
+export const routeCacheSchema = z.strictObject(policyFields);
+
+/** `cache:`. */
+export const cacheSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  ...policyFields,
+  memory: z
+    .strictObject({
+      max_entries: z.number().int().min(0).optional(),
+      max_bytes: z.number().int().min(0).optional(),
+    })
+    .optional(),
+  redis: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      max_entry_bytes: z.number().int().positive().max(64 * 1024 * 1024).optional(),
+    })
+    .optional(),
+  coalesce: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      wait_ms: z.number().int().min(0).optional(),
+    })
+    .optional(),
+});
+
+export function buildCache(file: z.infer<typeof cacheSchema> | undefined): CacheConfig {
+  const d = DEFAULT_CACHE;
+  return {
+    enabled: file?.enabled ?? d.enabled,
+    defaults: buildRouteCache(file, d.defaults),
+    memory: { maxEntries: file?.memory?.max_entries ?? d.memory.maxEntries, maxBytes: file?.memory?.max_bytes ?? d.memory.maxBytes },
+    redis: { enabled: file?.redis?.enabled ?? d.redis.enabled, maxEntryBytes: file?.redis?.max_entry_bytes ?? d.redis.maxEntryBytes },
+    coalesce: { enabled: file?.coalesce?.enabled ?? d.coalesce.enabled, waitMs: file?.coalesce?.wait_ms ?? d.coalesce.waitMs },
+  };
+}
+
+/** A route's policy: what it sets, the gateway-wide defaults for the rest. */
+export function buildRouteCache(file: z.infer<typeof routeCacheSchema> | undefined, defaults: RouteCachePolicy): RouteCachePolicy {
+  return {
+    mode: file?.mode ?? defaults.mode,
+    ttlMs: file?.ttl_ms ?? defaults.ttlMs,
+    share: file?.share ?? defaults.share,
+    toolCalls: file?.tool_calls ?? defaults.toolCalls,
+    truncated: file?.truncated ?? defaults.truncated,
+  };
+}

@@ -1,0 +1,47 @@
+import type { FinishReason, Message, Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ChatParams } from "../providers/provider.js";
+import type { CallContext } from "./call-context.js";
+import type { Candidate } from "./router.js";
+
+/** How an answer relates to the response cache, as the answer says it (REST: `x-switchboard-cache`). */
+export type CacheStatus = "hit" | "coalesced" | "miss";
+
+/** A whole chat answer as the cache keeps it: what the vendor said, and who said it. */
+export interface CacheableAnswer {
+  id: string;
+  message: Message;
+  finishReason: FinishReason;
+  usage: Usage;
+  served: Candidate;
+}
+
+/** What the cache said about one call. */
+export interface CacheLookup {
+  status: CacheStatus;
+  /** The answer to give, on a hit or a coalesced call; undefined on a miss. */
+  answer?: CacheableAnswer;
+  /** Offers the answer this call got from its vendor: the cache keeps it if its policy allows, and hands it to identical calls waiting on this one. */
+  store(answer: CacheableAnswer): void;
+  /** The call is over (answered or not): calls waiting on it that got nothing go their own way. Always called, after `store` or instead of it. */
+  release(): void;
+}
+
+/**
+ * The pipeline's one seam to a response cache: consulted once per chat call
+ * between admission and dispatch, and offered the answer after a dispatch
+ * that succeeded. The cache's own knowledge (keys, policy, levels,
+ * coalescing) stays behind it; codecs and the dispatcher know nothing of it.
+ */
+export interface ResponseCache {
+  lookup(params: ChatParams, candidates: readonly Candidate[], ctx: CallContext): Promise<CacheLookup>;
+}
+
+/** A miss that keeps nothing. */
+export const CACHE_MISS: CacheLookup = { status: "miss", store: () => {}, release: () => {} };
+
+/** No cache: every call goes to its vendor. */
+export const NO_CACHE: ResponseCache = {
+  async lookup() {
+    return CACHE_MISS;
+  },
+};

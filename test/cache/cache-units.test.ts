@@ -1,0 +1,229 @@
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
+import { FinishReason, MessageSchema, Role, UsageSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { decodeAnswer, encodeAnswer } from "../../src/cache/answer-codec.js";
+import { cacheKey } from "../../src/cache/cache-key.js";
+import { CachePolicy } from "../../src/cache/cache-policy.js";
+import { CacheSecret } from "../../src/cache/cache-secret.js";
+import { Coalescer } from "../../src/cache/coalescer.js";
+import { openEntry, sealEntry } from "../../src/cache/entry-seal.js";
+import { MemoryCache, type MemoryEntry } from "../../src/cache/memory-cache.js";
+import { DEFAULT_CACHE } from "../../src/config/cache-config.js";
+import type { CacheableAnswer } from "../../src/gateway/response-cache.js";
+
+const secret = new CacheSecret(Buffer.from("a cache secret for the unit tests"));
+const openai = { provider: "openai", upstreamModel: "gpt-4o-mini" };
+const request = (fields: Record<string, unknown> = {}) =>
+  create(ChatRequestSchema, { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "What is 2 + 2?" }], temperature: 0, ...fields });
+const keyOf = (fields: Record<string, unknown> = {}, candidate = openai, partition = "key:a") => cacheKey(secret, request(fields), candidate, partition).id;
+
+describe("the cache key", () => {
+  it("does not split on key order, aliases or fields that do not change the answer", () => {
+    const base = keyOf({ vendorOptions: { enable_search: true, search_options: { a: 1, b: [1, { y: 2, x: 1 }] } } });
+    expect(keyOf({ vendorOptions: { search_options: { b: [1, { x: 1, y: 2 }], a: 1 }, enable_search: true } })).toBe(base);
+    // The requested name is an alias: what counts is the candidate it routes to.
+    expect(cacheKey(secret, request({ model: "fast", vendorOptions: { enable_search: true, search_options: { a: 1, b: [1, { y: 2, x: 1 }] } } }), openai, "key:a").id).toBe(base);
+    // The end user's id and the call's own cache directive ask nothing different.
+    expect(keyOf({ user: "end-user-7", cacheControl: CacheControl.NO_CACHE, vendorOptions: { enable_search: true, search_options: { a: 1, b: [1, { y: 2, x: 1 }] } } })).toBe(base);
+    // Tool schemas read the same whatever their key order.
+    const tool = (parameters: Record<string, unknown>) => keyOf({ tools: [{ name: "lookup", description: "d", parameters }] });
+    expect(tool({ type: "object", properties: { q: { type: "string" } } })).toBe(tool({ properties: { q: { type: "string" } }, type: "object" }));
+  });
+
+  it("splits on everything that changes the answer, and on the partition and candidate", () => {
+    const base = keyOf();
+    const changed = [
+      keyOf({ messages: [{ role: Role.USER, content: "What is 2 + 3?" }] }),
+      keyOf({ messages: [{ role: Role.SYSTEM, content: "Be terse." }, { role: Role.USER, content: "What is 2 + 2?" }] }),
+      keyOf({ temperature: 0.5 }),
+      keyOf({ seed: 7n }),
+      keyOf({ topP: 0.5 }),
+      keyOf({ maxTokens: 10 }),
+      keyOf({ stop: ["4"] }),
+      keyOf({ presencePenalty: 1 }),
+      keyOf({ frequencyPenalty: 1 }),
+      keyOf({ tools: [{ name: "lookup", description: "d" }] }),
+      keyOf({ toolChoice: { choice: { case: "functionName", value: "lookup" } } }),
+      keyOf({ responseFormat: { type: 2 } }),
+      keyOf({ vendorOptions: { enable_search: true } }),
+      keyOf({ reasoning: { effort: 2 } }),
+      keyOf({}, { provider: "openai", upstreamModel: "gpt-4o" }),
+      keyOf({}, { provider: "deepseek", upstreamModel: "gpt-4o-mini" }),
+      keyOf({}, openai, "key:b"),
+      keyOf({}, openai, "team:a"),
+    ];
+    expect(new Set([base, ...changed]).size).toBe(changed.length + 1);
+  });
+
+  it("is a keyed hash: another secret names another entry", () => {
+    const other = new CacheSecret(Buffer.from("another cache secret, another fleet"));
+    expect(cacheKey(other, request(), openai, "key:a").id).not.toBe(keyOf());
+  });
+});
+
+describe("the in-memory level (L1)", () => {
+  const entry = (bytes: number, expiresAt: number, partition = "key:a"): MemoryEntry => ({ bytes: new Uint8Array(bytes), expiresAt, labels: { partition, provider: "openai", model: "gpt-4o-mini" } });
+
+  it("drops the least recently used entries past its entry bound", () => {
+    const evicted: string[] = [];
+    const memory = new MemoryCache({ maxEntries: 2, maxBytes: 1_000_000, now: () => 0, onEvict: (reason) => evicted.push(reason) });
+    memory.set("a", entry(10, 100));
+    memory.set("b", entry(10, 100));
+    memory.get("a"); // a is now the most recently used
+    memory.set("c", entry(10, 100));
+    expect([memory.get("a") !== undefined, memory.get("b") !== undefined, memory.get("c") !== undefined]).toEqual([true, false, true]);
+    expect(evicted).toEqual(["capacity"]);
+  });
+
+  it("holds no more bytes than its bound, and refuses an entry larger than the whole", () => {
+    const memory = new MemoryCache({ maxEntries: 100, maxBytes: 2_000, now: () => 0 });
+    for (let i = 0; i < 10; i++) memory.set(`k${i}`, entry(500, 100));
+    expect(memory.bytes).toBeLessThanOrEqual(2_000);
+    // 500 bytes each, plus the overhead of its id and slot: three fit.
+    expect(memory.size).toBe(3);
+    expect(memory.set("huge", entry(5_000, 100))).toBe(false);
+    expect(memory.get("k9")).toBeDefined();
+  });
+
+  it("expires each entry at its own time (a clock the test drives)", () => {
+    let now = 1_000;
+    const evicted: string[] = [];
+    const memory = new MemoryCache({ maxEntries: 10, maxBytes: 100_000, now: () => now, onEvict: (reason) => evicted.push(reason) });
+    memory.set("short", entry(10, 1_500));
+    memory.set("long", entry(10, 9_000));
+    now = 1_499;
+    expect(memory.get("short")).toBeDefined();
+    now = 1_500;
+    expect(memory.get("short")).toBeUndefined();
+    expect(memory.get("long")).toBeDefined();
+    expect(evicted).toEqual(["expired"]);
+    expect(memory.size).toBe(1);
+  });
+
+  it("purges what a filter matches", () => {
+    const memory = new MemoryCache({ maxEntries: 10, maxBytes: 100_000, now: () => 0 });
+    memory.set("a1", entry(10, 100, "key:a"));
+    memory.set("a2", entry(10, 100, "key:a"));
+    memory.set("b1", entry(10, 100, "key:b"));
+    expect(memory.purge((labels) => labels.partition === "key:a")).toBe(2);
+    expect(memory.size).toBe(1);
+  });
+});
+
+const answer: CacheableAnswer = {
+  id: "chatcmpl-1",
+  message: create(MessageSchema, { role: Role.ASSISTANT, content: "The answer is four. ".repeat(40) }),
+  finishReason: FinishReason.STOP,
+  usage: create(UsageSchema, { promptTokens: 12, completionTokens: 160, totalTokens: 172 }),
+  served: openai,
+};
+
+describe("sealed entries (L2)", () => {
+  it("open to the same answer under the partition's key and id, and to nothing else", () => {
+    const plain = encodeAnswer(answer);
+    const key = secret.partitionKey("key:a");
+    const sealed = sealEntry(plain, key, "entry-1", 5_000);
+    const opened = openEntry(sealed, key, "entry-1");
+    expect(opened.expiresAt).toBe(5_000);
+    expect(decodeAnswer(opened.plain)).toEqual(answer);
+    // Compressed: the repeated answer takes far less room than it reads.
+    expect(sealed.length).toBeLessThan(plain.length / 2);
+    expect(() => openEntry(sealed, secret.partitionKey("key:b"), "entry-1")).toThrow();
+    expect(() => openEntry(sealed, key, "entry-2")).toThrow();
+    const tampered = Buffer.from(sealed);
+    tampered.writeBigUInt64BE(9_999_999n, 2); // a longer life
+    expect(() => openEntry(tampered, key, "entry-1")).toThrow();
+  });
+
+  it("show no word of the answer", () => {
+    const small = { ...answer, message: create(MessageSchema, { role: Role.ASSISTANT, content: "four" }) };
+    for (const sealed of [sealEntry(encodeAnswer(answer), secret.partitionKey("p"), "i", 1), sealEntry(encodeAnswer(small), secret.partitionKey("p"), "i", 1)]) {
+      const text = sealed.toString("latin1");
+      expect(text).not.toContain("four");
+      expect(text).not.toContain("gpt-4o-mini");
+    }
+  });
+});
+
+describe("the cache policy", () => {
+  const routes = [
+    { model: "always-*", provider: "openai", cache: { ...DEFAULT_CACHE.defaults, mode: "always" as const, share: "team" as const, toolCalls: true } },
+    { model: "never-*", provider: "openai", cache: { ...DEFAULT_CACHE.defaults, mode: "off" as const } },
+  ];
+  const policy = new CachePolicy(routes, DEFAULT_CACHE.defaults);
+  const principal = { keyId: "key-a", name: "a", admin: false, team: "payments" };
+  const decide = (fields: Record<string, unknown>, candidate = openai) => policy.forCall(request(fields), candidate, principal);
+
+  it("caches deterministic requests by default, per key", () => {
+    expect(decide({ temperature: 0 })).toMatchObject({ partition: "key:key-a", read: true });
+    expect(decide({ temperature: undefined, seed: 3n })).toMatchObject({ read: true });
+    expect(decide({ temperature: 0.7 })).toBe("not_deterministic");
+    expect(decide({ temperature: undefined })).toBe("not_deterministic");
+  });
+
+  it("follows the route's mode and sharing, and the caller's directive", () => {
+    expect(decide({ model: "always-on", temperature: 0.9 }, { provider: "openai", upstreamModel: "always-on" })).toMatchObject({ partition: "team:payments" });
+    expect(decide({ model: "never-cached" }, { provider: "openai", upstreamModel: "never-cached" })).toBe("mode_off");
+    expect(decide({ cacheControl: CacheControl.NO_STORE })).toBe("no_store");
+    expect(decide({ cacheControl: CacheControl.NO_CACHE })).toMatchObject({ read: false });
+  });
+
+  it("keeps no refusals, cut answers, tool calls or fallback answers unless the route asks", () => {
+    const route = DEFAULT_CACHE.defaults;
+    const with_ = (fields: Partial<CacheableAnswer>, message: Record<string, unknown> = {}) => ({ ...answer, ...fields, message: create(MessageSchema, { ...answer.message, ...message }) });
+    expect(policy.notStorable(answer, openai, route)).toBeUndefined();
+    expect(policy.notStorable(with_({ finishReason: FinishReason.LENGTH }), openai, route)).toBe("length");
+    expect(policy.notStorable(with_({ finishReason: FinishReason.LENGTH }), openai, { ...route, truncated: true })).toBeUndefined();
+    expect(policy.notStorable(with_({ finishReason: FinishReason.CONTENT_FILTER }), openai, route)).toBe("content_filter");
+    expect(policy.notStorable(with_({ finishReason: FinishReason.REFUSAL }, { refusal: "I can't help with that." }), openai, route)).toBe("refusal");
+    const toolCall = with_({ finishReason: FinishReason.TOOL_CALLS }, { toolCalls: [{ id: "call_1", name: "lookup", arguments: "{}" }] });
+    expect(policy.notStorable(toolCall, openai, route)).toBe("tool_calls");
+    expect(policy.notStorable(toolCall, openai, { ...route, toolCalls: true })).toBeUndefined();
+    expect(policy.notStorable(with_({ served: { provider: "deepseek", upstreamModel: "deepseek-chat" } }), openai, route)).toBe("fallback");
+  });
+});
+
+describe("coalescing in one process", () => {
+  const key = { id: "same-question", partition: "key:a", provider: "openai", model: "gpt-4o-mini" };
+  const never = () => undefined;
+  const caller = () => ({ signal: new AbortController().signal });
+
+  it("hands the leader's answer to the calls waiting on it", async () => {
+    const coalescer = new Coalescer({ waitMs: 60_000 });
+    const leader = await coalescer.join(key, caller(), never);
+    expect(leader.kind).toBe("lead");
+    const followers = [coalescer.join(key, caller(), never), coalescer.join(key, caller(), never)];
+    await expect.poll(() => coalescer.waiting).toBe(2);
+    (leader as Extract<typeof leader, { kind: "lead" }>).lead.finish(new Uint8Array([42]));
+    expect(await Promise.all(followers)).toEqual([
+      { kind: "answer", plain: new Uint8Array([42]) },
+      { kind: "answer", plain: new Uint8Array([42]) },
+    ]);
+    // The flight is over: the next identical call leads again.
+    expect((await coalescer.join(key, caller(), never)).kind).toBe("lead");
+  });
+
+  it("lets the waiting calls go their own way when the leader has nothing to share, and a caller give up", async () => {
+    const coalescer = new Coalescer({ waitMs: 60_000 });
+    const leader = (await coalescer.join(key, caller(), never)) as { kind: "lead"; lead: { finish(plain?: Uint8Array): void } };
+    const waiting = coalescer.join(key, caller(), never);
+    const cancelled = new AbortController();
+    const givingUp = coalescer.join(key, { signal: cancelled.signal }, never);
+    cancelled.abort(new Error("the client went away"));
+    await expect(givingUp).rejects.toThrow("the client went away");
+    leader.lead.finish(undefined);
+    expect(await waiting).toEqual({ kind: "alone" });
+  });
+
+  it("waits no longer than its bound, and never on a flight older than that", async () => {
+    let now = 0;
+    const coalescer = new Coalescer({ waitMs: 1_000, now: () => now });
+    await coalescer.join(key, caller(), never); // a leader that never finishes
+    // A caller whose deadline has passed does not wait at all.
+    expect(await coalescer.join(key, { ...caller(), deadline: 0 }, never)).toEqual({ kind: "alone" });
+    now = 1_001;
+    expect((await coalescer.join(key, caller(), never)).kind).toBe("lead");
+  });
+});

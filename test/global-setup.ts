@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startOpenBao, startPostgres, startRedis, type RunningService } from "./support/services.js";
+import { startJaeger, startMoto, startOpenBao, startPostgres, startRedis, type RunningService } from "./support/services.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -16,6 +16,10 @@ const SERVICES = [
   { name: "PostgreSQL", start: startPostgres, provides: ["SWITCHBOARD_TEST_DATABASE_URL"] },
   { name: "Redis", start: startRedis, provides: ["SWITCHBOARD_TEST_REDIS_URL"] },
   { name: "OpenBao", start: startOpenBao, provides: ["SWITCHBOARD_TEST_VAULT_ADDR", "SWITCHBOARD_TEST_VAULT_TOKEN"] },
+  // AWS Secrets Manager and KMS (moto in server mode, from .venv).
+  { name: "moto (AWS)", start: () => startMoto(), provides: ["SWITCHBOARD_TEST_AWS_ENDPOINT"] },
+  // The trace backend for test/observability (OTLP in, the query API out).
+  { name: "Jaeger", start: startJaeger, provides: ["SWITCHBOARD_TEST_JAEGER_OTLP", "SWITCHBOARD_TEST_JAEGER_QUERY"] },
 ];
 
 const ROOT = join(import.meta.dirname, "..");

@@ -1,20 +1,31 @@
+import { parseArgs } from "node:util";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { loadConfig } from "../config/load-config.js";
 import { buildSecrets } from "../config/secrets-config.js";
 import { fingerprint } from "../secrets/credential.js";
 import { loadDataKey } from "../secrets/data-key.js";
 import { EncryptedFileStore } from "../secrets/encrypted-file-store.js";
+import { ADMIN_CONNECTION_HELP, adminClient, CliError, runCli, table } from "./admin-client.js";
 
-export const SECRETS_USAGE = `usage: switchboard secrets <command>
+export const SECRETS_USAGE = `usage: switchboard secrets <command> [--store file|db]
 
 commands:
-  set NAME   store a secret; the value is read from stdin (typed without echo on a terminal)
-  list       list the stored secrets: name, fingerprint and last change (never the values)
-  rm NAME    remove a secret
+  set NAME      store a secret; the value is read from stdin (typed without echo on a terminal)
+  rotate NAME   --store db: add a version of a secret; gateways using it stage it as a canary
+  list          list the stored secrets: name, fingerprint and last change (never the values)
+  rm NAME       remove a secret (--store db: with all its versions)
+  rewrap        --store db: rewrap every data key with the key-encryption key's current version
+                (--all: every data key, e.g. after an AWS KMS key rotation)
 
-The file is SWITCHBOARD_SECRETS_FILE (or secrets.file, default <data_dir>/secrets.enc),
-encrypted with AES-256-GCM under SWITCHBOARD_SECRET_KEY (or the key file in
-SWITCHBOARD_SECRET_KEY_FILE / secrets.key_file): 32 random bytes, base64 or hex.
-Refer to a secret in the configuration as "file:NAME".`;
+--store file (the default) edits the encrypted file SWITCHBOARD_SECRETS_FILE (or
+secrets.file, default <data_dir>/secrets.enc), encrypted with AES-256-GCM under
+SWITCHBOARD_SECRET_KEY (or the key file in SWITCHBOARD_SECRET_KEY_FILE /
+secrets.key_file): 32 random bytes, base64 or hex. Refer to a secret as "file:NAME".
+
+--store db keeps secrets in the gateway's own database (SQLite, or the Postgres the
+instances share), each version under its own data key wrapped by the key-encryption
+key (SWITCHBOARD_SECRET_KEY, Vault Transit or AWS KMS). Refer to a secret as "db:NAME".
+${ADMIN_CONNECTION_HELP}`;
 
 export interface CommandIo {
   stdin: NodeJS.ReadStream;
@@ -23,18 +34,42 @@ export interface CommandIo {
   env: NodeJS.ProcessEnv;
 }
 
-/** `switchboard secrets set|list|rm`: edits the encrypted file atomically. Returns the exit code. */
+const TAKES_NAME = new Set(["set", "rotate", "rm"]);
+const COMMANDS = new Set([...TAKES_NAME, "list", "rewrap"]);
+
+/** `switchboard secrets set|rotate|list|rm|rewrap [--store file|db]`. Returns the exit code. */
 export async function secretsCommand(args: string[], io: CommandIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
-  const [command, name, ...rest] = args;
+  let parsed: ReturnType<typeof parseSecretsArgs>;
+  try {
+    parsed = parseSecretsArgs(args);
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n\n${SECRETS_USAGE}\n`);
+    return 2;
+  }
+  const { command, name, store, all } = parsed;
   if (!command || command === "help" || command === "--help" || command === "-h") {
     io.stdout.write(`${SECRETS_USAGE}\n`);
     return command ? 0 : 2;
   }
-  const needsName = command === "set" || command === "rm";
-  if ((needsName && (!name || rest.length > 0)) || (!needsName && name)) {
-    io.stderr.write(`${needsName ? `"secrets ${command}" takes exactly one NAME` : `"secrets ${command}" takes no arguments`}\n\n${SECRETS_USAGE}\n`);
-    return 2;
+  return store === "db" ? dbSecretsCommand(command, name, all, io) : fileSecretsCommand(command, name, io);
+}
+
+function parseSecretsArgs(args: string[]): { command: string | undefined; name: string | undefined; store: "file" | "db"; all: boolean } {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { store: { type: "string" }, all: { type: "boolean" } } });
+  const [command, name, ...rest] = positionals;
+  const store = values.store ?? "file";
+  if (store !== "file" && store !== "db") throw new Error(`--store must be "file" or "db", not "${store}"`);
+  if (command && COMMANDS.has(command)) {
+    const needsName = TAKES_NAME.has(command);
+    if ((needsName && (!name || rest.length > 0)) || (!needsName && name)) throw new Error(needsName ? `"secrets ${command}" takes exactly one NAME` : `"secrets ${command}" takes no arguments`);
+    if ((command === "rotate" || command === "rewrap") && store !== "db") throw new Error(`"secrets ${command}" works on --store db (the file keeps one value per name: \`secrets set\` replaces it)`);
   }
+  if (values.all && command !== "rewrap") throw new Error("--all goes with rewrap only");
+  return { command, name, store, all: values.all ?? false };
+}
+
+/** The encrypted file, edited in place (atomically). */
+async function fileSecretsCommand(command: string, name: string | undefined, io: CommandIo): Promise<number> {
   const config = loadConfig(io.env);
   const settings = config.secrets ?? buildSecrets(undefined, io.env, config.dataDir);
   const store = () => new EncryptedFileStore(settings.file, loadDataKey(io.env, settings.keyFile));
@@ -76,6 +111,62 @@ export async function secretsCommand(args: string[], io: CommandIo = { stdin: pr
       io.stderr.write(`unknown secrets command "${command}"\n\n${SECRETS_USAGE}\n`);
       return 2;
   }
+}
+
+/**
+ * The database store, through a running gateway's AdminService (as
+ * `switchboard keys` does): the gateway encrypts with its key-encryption
+ * key, and its instances hear of each new version. The value travels in the
+ * request only (use an https SWITCHBOARD_URL beyond this host); answers carry
+ * fingerprints and versions.
+ */
+async function dbSecretsCommand(command: string, name: string | undefined, all: boolean, io: CommandIo): Promise<number> {
+  if (!COMMANDS.has(command)) {
+    io.stderr.write(`unknown secrets command "${command}"\n\n${SECRETS_USAGE}\n`);
+    return 2;
+  }
+  return runCli(io, async () => {
+    const client = adminClient(io.env);
+    switch (command) {
+      case "set":
+      case "rotate": {
+        const value = await readValue(io, name!);
+        if (!value) throw new CliError("no value given on stdin; nothing changed");
+        if (command === "set") {
+          const { secret } = await client.createStoredSecret({ secretId: name!, value });
+          const version = secret!.latestVersion!;
+          io.stdout.write(`stored ${name} version ${version.version} (fingerprint ${version.fingerprint}, wrapped with ${version.keyEncryptionKey}) in the gateway's database; refer to it as "db:${name}"\n`);
+        } else {
+          const { version } = await client.addStoredSecretVersion({ parent: `secrets/${name}`, value });
+          io.stdout.write(`added version ${version!.version} of ${name} (fingerprint ${version!.fingerprint}); gateways using "db:${name}" stage it as a canary\n`);
+        }
+        return;
+      }
+      case "list": {
+        const rows: string[][] = [];
+        let pageToken = "";
+        do {
+          const page = await client.listStoredSecrets({ pageSize: 1000, pageToken });
+          for (const secret of page.secrets) {
+            const latest = secret.latestVersion!;
+            rows.push([secret.name.slice("secrets/".length), String(latest.version), String(secret.versionCount), latest.fingerprint, latest.keyEncryptionKey, timestampDate(latest.createTime!).toISOString()]);
+          }
+          pageToken = page.nextPageToken;
+        } while (pageToken);
+        io.stdout.write(rows.length === 0 ? "no secrets in the gateway's database\n" : table(["NAME", "VERSION", "VERSIONS", "FINGERPRINT", "KEY-ENCRYPTION KEY", "UPDATED"], rows));
+        return;
+      }
+      case "rm":
+        await client.deleteStoredSecret({ name: `secrets/${name}` });
+        io.stdout.write(`removed ${name} (every version) from the gateway's database\n`);
+        return;
+      case "rewrap": {
+        const result = await client.rewrapStoredSecrets({ all });
+        io.stdout.write(`rewrapped ${result.rewrappedCount} data keys with ${result.keyEncryptionKey}; ${result.unchangedCount} were on it already${result.skippedCount > 0n ? `; ${result.skippedCount} changed meanwhile and were left alone` : ""}\n`);
+        return;
+      }
+    }
+  });
 }
 
 /** The value from stdin: typed without echo on a terminal, else everything piped in (one trailing newline dropped). */

@@ -13,6 +13,35 @@ export interface SecretsConfig {
   /** A file holding the encrypted file's data key, when SWITCHBOARD_SECRET_KEY is not set. */
   keyFile?: string;
   vault: VaultConfig;
+  /** AWS Secrets Manager, behind `aws-sm:` references. */
+  aws: AwsSecretsConfig;
+  /** The encrypted store in the gateway's own database, behind `db:` references. */
+  db: DbSecretsConfig;
+}
+
+export interface AwsSecretsConfig {
+  /** AWS_REGION (or AWS_DEFAULT_REGION, or secrets.aws.region); unset leaves it to the SDK's shared config file. */
+  region?: string;
+  /** AWS_ENDPOINT_URL_SECRETS_MANAGER (or AWS_ENDPOINT_URL, or secrets.aws.endpoint): another endpoint (a VPC endpoint, a test server). */
+  endpoint?: string;
+  /** How often watched secrets are described again, to see a new AWSCURRENT or AWSPENDING version. */
+  refreshMs: number;
+  /** Upper bound for one AWS request. */
+  timeoutMs: number;
+}
+
+/** Which key-encryption key wraps the database store's data keys. */
+export type KekKind = "local" | "vault-transit" | "aws-kms";
+
+export interface DbSecretsConfig {
+  /** SWITCHBOARD_SECRET_KEK or secrets.db.kek: "local" (SWITCHBOARD_SECRET_KEY), "vault-transit" or "aws-kms". */
+  kek: KekKind;
+  /** Vault Transit: the engine's mount ("transit") and the key's name ("switchboard"). */
+  transit: { mount: string; key: string };
+  /** AWS KMS: the key (id, ARN or alias/…; SWITCHBOARD_KMS_KEY_ID), its region and endpoint (AWS_ENDPOINT_URL_KMS). */
+  kms: { keyId?: string; region?: string; endpoint?: string };
+  /** How often watched `db:` secrets are checked for a new version when no Redis carries the news. */
+  refreshMs: number;
 }
 
 export interface VaultConfig {
@@ -54,6 +83,8 @@ export const DEFAULT_KEY_POOL: KeyPoolConfig = {
 };
 
 const positiveMs = z.number().int().positive();
+const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as "eu-west-1"');
+const KEK_KINDS: readonly KekKind[] = ["local", "vault-transit", "aws-kms"];
 
 /** `secrets:` in the YAML file. */
 export const secretsSchema = z.strictObject({
@@ -68,6 +99,24 @@ export const secretsSchema = z.strictObject({
       approle_mount: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_/-]*$/, "must be a mount path such as \"approle\"").optional(),
       refresh_ms: positiveMs.optional(),
       timeout_ms: positiveMs.optional(),
+    })
+    .optional(),
+  aws: z
+    .strictObject({
+      region: awsRegion.optional(),
+      endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+      refresh_ms: positiveMs.optional(),
+      timeout_ms: positiveMs.optional(),
+    })
+    .optional(),
+  db: z
+    .strictObject({
+      kek: z.enum(["local", "vault-transit", "aws-kms"]).optional(),
+      transit_mount: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_/-]*$/, 'must be a mount path such as "transit"').optional(),
+      transit_key: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Transit key name such as "switchboard"').optional(),
+      kms_key_id: z.string().min(1).optional(),
+      kms_region: awsRegion.optional(),
+      refresh_ms: positiveMs.optional(),
     })
     .optional(),
 });
@@ -95,7 +144,38 @@ export function buildSecrets(declared: z.infer<typeof secretsSchema> | undefined
       refreshMs: declared?.vault?.refresh_ms ?? 30_000,
       timeoutMs: declared?.vault?.timeout_ms ?? 5_000,
     },
+    aws: {
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || declared?.aws?.region,
+      endpoint: httpEndpoint(env, "AWS_ENDPOINT_URL_SECRETS_MANAGER") ?? declared?.aws?.endpoint,
+      refreshMs: declared?.aws?.refresh_ms ?? 30_000,
+      timeoutMs: declared?.aws?.timeout_ms ?? 5_000,
+    },
+    db: {
+      kek: kekKind(env.SWITCHBOARD_SECRET_KEK) ?? declared?.db?.kek ?? "local",
+      transit: { mount: declared?.db?.transit_mount ?? "transit", key: declared?.db?.transit_key ?? "switchboard" },
+      kms: {
+        keyId: env.SWITCHBOARD_KMS_KEY_ID || declared?.db?.kms_key_id,
+        region: env.AWS_REGION || env.AWS_DEFAULT_REGION || declared?.db?.kms_region || declared?.aws?.region,
+        endpoint: httpEndpoint(env, "AWS_ENDPOINT_URL_KMS"),
+      },
+      refreshMs: declared?.db?.refresh_ms ?? 5_000,
+    },
   };
+}
+
+/** A service's endpoint variable (AWS_ENDPOINT_URL_<SERVICE>), else the SDK's global AWS_ENDPOINT_URL. */
+function httpEndpoint(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  const name = env[variable] ? variable : env.AWS_ENDPOINT_URL ? "AWS_ENDPOINT_URL" : undefined;
+  const value = name && env[name];
+  if (!name || !value) return undefined;
+  if (!/^https?:\/\/[^/]+/.test(value)) throw new ConfigError("environment", name, `"${value}" is not an http(s) URL`);
+  return value.replace(/\/+$/, "");
+}
+
+function kekKind(value: string | undefined): KekKind | undefined {
+  if (!value) return undefined;
+  if (!(KEK_KINDS as readonly string[]).includes(value)) throw new ConfigError("environment", "SWITCHBOARD_SECRET_KEK", `must be one of ${KEK_KINDS.join(", ")}`);
+  return value as KekKind;
 }
 
 export function buildKeyPool(declared: z.infer<typeof keyPoolSchema> | undefined): KeyPoolConfig {

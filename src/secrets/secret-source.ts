@@ -1,13 +1,13 @@
 import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 
-/** A secret's value, with the version it was read at where the source keeps versions (Vault KV v2). */
+/** A secret's value, with the version it was read at where the source keeps versions (Vault KV v2, AWS, the database store). */
 export interface SecretVersion {
   value: string;
   version?: number;
 }
 
-/** Resolves secret references of one scheme ("env", "file", "vault"). */
+/** Resolves secret references of one scheme ("env", "file", "vault", "aws-sm", "db"). */
 export interface SecretSource {
   readonly scheme: SecretRef["scheme"];
   resolve(ref: SecretRef): Promise<string>;
@@ -16,7 +16,7 @@ export interface SecretSource {
   /** One earlier version, for sources that keep versions. */
   readVersion?(ref: SecretRef, version: number): Promise<SecretVersion>;
   /**
-   * Sources whose secrets change while the gateway runs (Vault) call
+   * Sources whose secrets change while the gateway runs (Vault, AWS, the database store) call
    * `onChange` with each newer version they see. Returns the unsubscribe.
    */
   watch?(ref: SecretRef, onChange: (secret: SecretVersion) => void): () => void;

@@ -117,6 +117,16 @@ export class VaultClient {
     return { version: read, data: answer.data };
   }
 
+  /**
+   * One call to another part of Vault's HTTP API on this session (Transit):
+   * `run` gets the token and throws what fetch or the answer gave; the error
+   * is counted and scrubbed like a KV read's.
+   */
+  async withSession<T>(metric: string, operation: string, run: (token: string) => Promise<T>): Promise<T> {
+    await this.start();
+    return this.call(metric, operation, run);
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);

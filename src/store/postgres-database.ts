@@ -23,8 +23,10 @@ export class PostgresDatabase implements SqlDatabase {
           oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
       },
     });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
+    // A client losing its connection must not crash the process: idle ones are reported on the pool, checked-out
+    // ones on themselves (their query rejects on its own); the next query reconnects.
     this.pool.on("error", () => {});
+    this.pool.on("connect", (client) => client.on("error", () => {}));
   }
 
   async query(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {

@@ -7,7 +7,7 @@ import { inject } from "vitest";
  * command that installs it.
  */
 export function requireService(
-  name: "SWITCHBOARD_TEST_DATABASE_URL" | "SWITCHBOARD_TEST_REDIS_URL" | "SWITCHBOARD_TEST_VAULT_ADDR" | "SWITCHBOARD_TEST_VAULT_TOKEN",
+  name: "SWITCHBOARD_TEST_DATABASE_URL" | "SWITCHBOARD_TEST_REDIS_URL" | "SWITCHBOARD_TEST_VAULT_ADDR" | "SWITCHBOARD_TEST_VAULT_TOKEN" | "SWITCHBOARD_TEST_AWS_ENDPOINT" | "SWITCHBOARD_TEST_JAEGER_OTLP" | "SWITCHBOARD_TEST_JAEGER_QUERY",
 ): string {
   const value = inject("services")[name];
   if (!value) {

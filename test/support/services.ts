@@ -1,7 +1,7 @@
-// Real Postgres, Redis and OpenBao (Vault) servers for the tests that concern
-// them, each started on a free loopback port in a temporary directory.
+// Real Postgres, Redis, OpenBao (Vault), moto (AWS) and Jaeger servers for the
+// tests that concern them, each started on a free loopback port in a temporary directory.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,8 +40,9 @@ async function waitFor(what: string, child: ChildProcess, ready: () => boolean |
   throw new Error(`${what} did not become ready within ${timeoutMs} ms:\n${log()}`);
 }
 
-function start(command: string, args: string[], options: { uid?: number; gid?: number; cwd?: string } = {}) {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], uid: options.uid, gid: options.gid, cwd: options.cwd });
+function start(command: string, args: string[], options: { uid?: number; gid?: number; cwd?: string; env?: Record<string, string> } = {}) {
+  const env = options.env && { ...process.env, ...options.env };
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], uid: options.uid, gid: options.gid, cwd: options.cwd, env });
   let output = "";
   child.stdout!.on("data", (chunk) => (output = (output + chunk).slice(-8000)));
   child.stderr!.on("data", (chunk) => (output = (output + chunk).slice(-8000)));
@@ -121,5 +122,73 @@ export async function startOpenBao(): Promise<RunningService> {
   return {
     env: { SWITCHBOARD_TEST_VAULT_ADDR: addr, SWITCHBOARD_TEST_VAULT_TOKEN: token },
     stop: bao.stop,
+  };
+}
+
+/**
+ * moto in server mode: the AWS APIs (Secrets Manager, KMS) on loopback, from
+ * the project's .venv. `env` reaches the server: a private one started with
+ * `INITIAL_NO_AUTH_ACTION_COUNT: "0"` checks every request's credentials.
+ */
+export async function startMoto(options: { env?: Record<string, string> } = {}): Promise<RunningService> {
+  const binary = join(import.meta.dirname, "../../.venv/bin/moto_server");
+  if (!existsSync(binary)) throw new Error(`moto (moto_server) is not installed in .venv; ${SETUP_HINT}`);
+  const port = await freePort();
+  const moto = start(binary, ["-H", "127.0.0.1", "-p", String(port)], { env: options.env });
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitFor("moto_server", moto.child, async () => (await fetch(`${endpoint}/moto-api/`)).ok, moto.log);
+  return { env: { SWITCHBOARD_TEST_AWS_ENDPOINT: endpoint }, stop: moto.stop };
+}
+
+/**
+ * Jaeger v2 (built once by scripts/jaeger.sh): an OTLP/HTTP receiver and the
+ * query API on free loopback ports, traces kept in memory. The trace tests
+ * export the gateway's spans to it and read them back.
+ */
+export async function startJaeger(): Promise<RunningService> {
+  const cached = spawnSync("bash", [join(import.meta.dirname, "../../scripts/jaeger.sh"), "--cached-only"], { encoding: "utf8" });
+  if (cached.status !== 0) throw new Error(`the Jaeger binary is not built; ${SETUP_HINT}`);
+  const [otlp, query, queryGrpc, health] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), "sb-jaeger-"));
+  const config = join(dir, "jaeger.yaml");
+  writeFileSync(
+    config,
+    `service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces: { receivers: [otlp], processors: [batch], exporters: [jaeger_storage_exporter] }
+  telemetry:
+    metrics: { level: none }
+    logs: { level: warn }
+extensions:
+  jaeger_storage:
+    backends:
+      memstore: { memory: { max_traces: 100000 } }
+  jaeger_query:
+    storage: { traces: memstore }
+    http: { endpoint: "127.0.0.1:${query}" }
+    grpc: { endpoint: "127.0.0.1:${queryGrpc}" }
+  healthcheckv2:
+    use_v2: true
+    http: { endpoint: "127.0.0.1:${health}" }
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: "127.0.0.1:${otlp}" }
+processors:
+  batch: { timeout: 100ms }
+exporters:
+  jaeger_storage_exporter: { trace_storage: memstore }
+`,
+  );
+  const jaeger = start(cached.stdout.trim(), ["--config", `file:${config}`], { cwd: dir });
+  const queryUrl = `http://127.0.0.1:${query}`;
+  await waitFor("jaeger", jaeger.child, async () => (await fetch(`${queryUrl}/api/services`)).ok, jaeger.log);
+  return {
+    env: { SWITCHBOARD_TEST_JAEGER_OTLP: `http://127.0.0.1:${otlp}`, SWITCHBOARD_TEST_JAEGER_QUERY: queryUrl },
+    async stop() {
+      await jaeger.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

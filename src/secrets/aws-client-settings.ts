@@ -1,0 +1,91 @@
+import { redact } from "./vault-error.js";
+
+/** Where and how to reach one AWS service. */
+export interface AwsSettings {
+  region?: string;
+  endpoint?: string;
+  timeoutMs: number;
+  /** The environment the gateway runs with: its AWS_ACCESS_KEY_ID … when set there, else the SDK's default chain. */
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Settings for an AWS SDK v3 client. Credentials come from the standard
+ * chain (environment, shared config and credentials files, web identity,
+ * container and instance metadata); keys given in the gateway's environment
+ * are passed as they are, since an embedding program's environment need not
+ * be the process's. Throttled and failed requests are retried by the SDK's
+ * standard retry strategy (exponential backoff with jitter).
+ */
+export function awsClientSettings(settings: AwsSettings) {
+  const { env } = settings;
+  const credentials =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined }
+      : undefined;
+  return {
+    region: settings.region,
+    endpoint: settings.endpoint,
+    credentials,
+    maxAttempts: 3,
+    retryMode: "standard",
+    requestHandler: { connectionTimeout: settings.timeoutMs, requestTimeout: settings.timeoutMs },
+  };
+}
+
+/** What went wrong with an AWS call, in words safe for a log line or an error. */
+export interface AwsProblem {
+  message: string;
+  /** AWS could not be reached or failed on its side: keep what is known, try again later. */
+  unreachable: boolean;
+  /** AWS asked the gateway to slow down. */
+  throttled: boolean;
+}
+
+const NETWORK_WORDS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ETIMEDOUT: "timed out",
+  TimeoutError: "timed out",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host not found",
+  EPIPE: "connection reset",
+};
+
+const THROTTLING = new Set(["ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "Throttling", "RequestThrottled", "SlowDown"]);
+
+/**
+ * Rebuilds an AWS SDK error from its name, HTTP status and AWS's message,
+ * with the credentials of the environment blanked out even there. The SDK's
+ * error object (with its request and response) is never kept.
+ */
+export function awsProblem(err: unknown, operation: string, env: NodeJS.ProcessEnv = {}): AwsProblem {
+  const raw = err as {
+    name?: unknown;
+    message?: unknown;
+    code?: unknown;
+    cause?: { code?: unknown };
+    $metadata?: { httpStatusCode?: unknown };
+    $retryable?: { throttling?: boolean };
+  };
+  const status = typeof raw?.$metadata?.httpStatusCode === "number" ? raw.$metadata.httpStatusCode : undefined;
+  const name = typeof raw?.name === "string" ? raw.name : "Error";
+  const code = [raw?.code, raw?.cause?.code, name].find((c): c is string => typeof c === "string" && c in NETWORK_WORDS);
+  const throttled = THROTTLING.has(name) || raw?.$retryable?.throttling === true;
+  let detail: string;
+  if (code && status === undefined) {
+    detail = `AWS unreachable: ${NETWORK_WORDS[code]}`;
+  } else if (name === "SyntaxError" && status !== undefined) {
+    // An answer that is not AWS's JSON error (a proxy's page, an emulator's XML): the status is all there is to go on.
+    detail = `HTTP ${status}${status === 401 || status === 403 ? " (the request was refused: check the AWS credentials and the IAM policy)" : " (an answer that is not AWS's)"}`;
+  } else {
+    const said = typeof raw?.message === "string" ? raw.message.split("\n", 1)[0]!.slice(0, 300) : "";
+    detail = `${name}${status !== undefined ? ` (HTTP ${status})` : ""}${said && said !== name ? `: ${said}` : ""}`;
+  }
+  const secrets = [env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN];
+  return {
+    message: redact(`AWS ${operation} failed: ${detail}`, secrets),
+    unreachable: (code !== undefined && status === undefined) || (status !== undefined && status >= 500) || throttled,
+    throttled,
+  };
+}

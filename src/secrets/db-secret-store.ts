@@ -1,0 +1,230 @@
+import type { SqlDatabase } from "../store/sql.js";
+import { num } from "../store/sql.js";
+import { fingerprint } from "./credential.js";
+import { openSecret, sealSecret, secretContext } from "./db-secret-envelope.js";
+import { SECRET_NAME } from "./encrypted-file-store.js";
+import { KekError, type KeyEncryptionKey } from "./kek.js";
+
+/** What an operator sees of one stored version: never the value. */
+export interface StoredVersion {
+  name: string;
+  version: number;
+  fingerprint: string;
+  /** The key-encryption key (and version) its data key is wrapped with. */
+  kek: string;
+  createMs: number;
+  createdBy: string;
+}
+
+/** A stored secret: its latest version, and how many it keeps. */
+export interface StoredSecretSummary {
+  name: string;
+  latest: StoredVersion;
+  versions: number;
+  createMs: number;
+}
+
+/** How a rewrap went: data keys moved to the current KEK version, and those already on it. */
+export interface RewrapResult {
+  kek: string;
+  rewrapped: number;
+  unchanged: number;
+  /** Rows changed under the rewrap (a version removed meanwhile): left as they were. */
+  skipped: number;
+}
+
+/** A refusal of the store; `code` maps to a Connect code, and the message holds no secret. */
+export class DbSecretError extends Error {
+  constructor(
+    readonly code: "not_found" | "already_exists" | "invalid_argument" | "failed_precondition" | "unavailable",
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = "DbSecretError";
+  }
+}
+
+const MAX_VALUE_BYTES = 64 * 1024;
+
+/**
+ * `db:NAME`: vendor keys kept in the gateway's own store (SQLite, or the
+ * Postgres every instance shares), with envelope encryption: each version
+ * is encrypted with its own data key (AES-256-GCM, name and version as
+ * associated data), and the data key is wrapped by the key-encryption key
+ * (local, Vault Transit or AWS KMS). Rows hold ciphertext, wrapped keys and
+ * fingerprints only. Versions only grow; every version is kept until the
+ * secret is removed.
+ */
+export class DbSecretStore {
+  private kekInstance: KeyEncryptionKey | undefined;
+
+  constructor(
+    private readonly db: SqlDatabase,
+    /** Built on first use, so a gateway with no `db:` secret needs no key-encryption key. */
+    private readonly openKek: () => KeyEncryptionKey,
+  ) {}
+
+  /** Stores version 1 of a new secret (or the next version of one removed earlier). */
+  async create(name: string, value: string, actor: string, now = Date.now()): Promise<StoredVersion> {
+    checkName(name);
+    checkValue(value);
+    const kek = this.kek();
+    const rows = await this.db.query(
+      `INSERT INTO stored_secrets (name, last_version, create_ms, update_ms) VALUES ($1, 1, $2, $2)
+       ON CONFLICT (name) DO UPDATE SET last_version = stored_secrets.last_version + 1, create_ms = $2, update_ms = $2, delete_ms = NULL
+       WHERE stored_secrets.delete_ms IS NOT NULL
+       RETURNING last_version`,
+      [name, now],
+    );
+    if (rows.length === 0) throw new DbSecretError("already_exists", `a secret named "${name}" exists already: add a version with \`switchboard secrets rotate ${name} --store db\``);
+    return this.insert(kek, name, num(rows[0]!.last_version), value, actor, now);
+  }
+
+  /** Stores the next version of an existing secret: key pools stage it as a canary. */
+  async addVersion(name: string, value: string, actor: string, now = Date.now()): Promise<StoredVersion> {
+    checkName(name);
+    checkValue(value);
+    const kek = this.kek();
+    const rows = await this.db.query("UPDATE stored_secrets SET last_version = last_version + 1, update_ms = $2 WHERE name = $1 AND delete_ms IS NULL RETURNING last_version", [name, now]);
+    if (rows.length === 0) throw new DbSecretError("not_found", `no secret named "${name}": create it with \`switchboard secrets set ${name} --store db\``);
+    return this.insert(kek, name, num(rows[0]!.last_version), value, actor, now);
+  }
+
+  /** The value of the latest version, or of the one asked for. */
+  async read(name: string, version?: number): Promise<{ value: string; version: number }> {
+    const rows =
+      version === undefined
+        ? await this.db.query("SELECT version, ciphertext, wrapped_key, kek FROM stored_secret_versions WHERE name = $1 ORDER BY version DESC LIMIT 1", [name])
+        : await this.db.query("SELECT version, ciphertext, wrapped_key, kek FROM stored_secret_versions WHERE name = $1 AND version = $2", [name, version]);
+    const row = rows[0];
+    if (!row) {
+      throw new DbSecretError("not_found", version === undefined ? `no secret named "${name}" in the database store` : `the database store has no version ${version} of "${name}"`);
+    }
+    const at = num(row.version);
+    const value = await openSecret(this.kek(), name, at, { ciphertext: String(row.ciphertext), wrapped: { kek: String(row.kek), blob: String(row.wrapped_key) } });
+    if (value === undefined) throw new DbSecretError("failed_precondition", `version ${at} of "${name}" fails authentication: the row was damaged, or copied from another secret or version`);
+    return { value, version: at };
+  }
+
+  /** The latest version of each name that has one. */
+  async latestVersions(names: readonly string[]): Promise<Map<string, number>> {
+    if (names.length === 0) return new Map();
+    const params = names.map((_, i) => `$${i + 1}`).join(", ");
+    const rows = await this.db.query(`SELECT name, MAX(version) AS version FROM stored_secret_versions WHERE name IN (${params}) GROUP BY name`, names);
+    return new Map(rows.map((row) => [String(row.name), num(row.version)]));
+  }
+
+  /** Every stored secret with its latest version (fingerprints, never values), by name. */
+  async list(): Promise<StoredSecretSummary[]> {
+    const rows = await this.db.query(
+      `SELECT v.name, v.version, v.fingerprint, v.kek, v.create_ms, v.created_by, s.create_ms AS secret_create_ms
+       FROM stored_secret_versions v JOIN stored_secrets s ON s.name = v.name
+       WHERE s.delete_ms IS NULL ORDER BY v.name, v.version`,
+    );
+    const byName = new Map<string, StoredSecretSummary>();
+    for (const row of rows) {
+      const version = toVersion(row);
+      const summary = byName.get(version.name);
+      if (summary) {
+        summary.latest = version;
+        summary.versions++;
+      } else {
+        byName.set(version.name, { name: version.name, latest: version, versions: 1, createMs: num(row.secret_create_ms) });
+      }
+    }
+    return [...byName.values()];
+  }
+
+  /** Removes a secret and all its versions; false when there was none. Gateways serving it keep their copy until restarted. */
+  async remove(name: string, now = Date.now()): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const changed = await tx.run("UPDATE stored_secrets SET delete_ms = $2 WHERE name = $1 AND delete_ms IS NULL", [name, now]);
+      if (changed === 0) return false;
+      await tx.run("DELETE FROM stored_secret_versions WHERE name = $1", [name]);
+      return true;
+    });
+  }
+
+  /**
+   * Moves every data key not wrapped with the KEK's current version (every
+   * one, with `all`) to it, a row at a time, online: the secrets' ciphertext
+   * is not touched, no value is decrypted, and a reader sees either wrapping,
+   * both of which unwrap. A row that changed meanwhile is left alone.
+   */
+  async rewrap(options: { all?: boolean } = {}): Promise<RewrapResult> {
+    const kek = this.kek();
+    const current = await kek.current();
+    const rows = await this.db.query("SELECT name, version, wrapped_key, kek FROM stored_secret_versions ORDER BY name, version");
+    const result: RewrapResult = { kek: current, rewrapped: 0, unchanged: 0, skipped: 0 };
+    for (const row of rows) {
+      if (!options.all && row.kek === current) {
+        result.unchanged++;
+        continue;
+      }
+      const name = String(row.name);
+      const version = num(row.version);
+      const wrapped = await kek.rewrap({ kek: String(row.kek), blob: String(row.wrapped_key) }, secretContext(name, version));
+      const changed = await this.db.run("UPDATE stored_secret_versions SET wrapped_key = $1, kek = $2 WHERE name = $3 AND version = $4 AND wrapped_key = $5", [
+        wrapped.blob,
+        wrapped.kek,
+        name,
+        version,
+        String(row.wrapped_key),
+      ]);
+      if (changed === 1) result.rewrapped++;
+      else result.skipped++;
+    }
+    return result;
+  }
+
+  close(): void {
+    this.kekInstance?.close?.();
+  }
+
+  private async insert(kek: KeyEncryptionKey, name: string, version: number, value: string, actor: string, now: number): Promise<StoredVersion> {
+    const sealed = await sealSecret(kek, name, version, value);
+    const stored: StoredVersion = { name, version, fingerprint: fingerprint(value), kek: sealed.wrapped.kek, createMs: now, createdBy: actor };
+    await this.db.run(
+      "INSERT INTO stored_secret_versions (name, version, ciphertext, wrapped_key, kek, fingerprint, create_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      [name, version, sealed.ciphertext, sealed.wrapped.blob, stored.kek, stored.fingerprint, now, actor],
+    );
+    return stored;
+  }
+
+  private kek(): KeyEncryptionKey {
+    try {
+      this.kekInstance ??= this.openKek();
+    } catch (err) {
+      throw new DbSecretError("failed_precondition", `the database store has no key-encryption key: ${(err as Error).message}`);
+    }
+    return this.kekInstance;
+  }
+}
+
+/** Maps a KEK's failure (Vault or AWS away, a key it no longer has) to a refusal of the store. */
+export function kekRefusal(err: unknown): DbSecretError | undefined {
+  if (!(err instanceof KekError)) return undefined;
+  return new DbSecretError(err.unreachable ? "unavailable" : "failed_precondition", `the key-encryption key refused: ${err.message}`);
+}
+
+function toVersion(row: Record<string, unknown>): StoredVersion {
+  return {
+    name: String(row.name),
+    version: num(row.version),
+    fingerprint: String(row.fingerprint),
+    kek: String(row.kek),
+    createMs: num(row.create_ms),
+    createdBy: String(row.created_by),
+  };
+}
+
+function checkName(name: string): void {
+  if (!SECRET_NAME.test(name)) throw new DbSecretError("invalid_argument", "must be 1-128 letters, digits, '.', '_', '/' or '-', starting with a letter or digit", "name");
+}
+
+function checkValue(value: string): void {
+  // Never echo the value, not even a part of it.
+  if (value === "") throw new DbSecretError("invalid_argument", "is empty", "value");
+  if (Buffer.byteLength(value, "utf8") > MAX_VALUE_BYTES) throw new DbSecretError("invalid_argument", `is longer than ${MAX_VALUE_BYTES} bytes`, "value");
+}

@@ -1,0 +1,84 @@
+import { DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ReEncryptCommand } from "@aws-sdk/client-kms";
+import { awsClientSettings, awsProblem, type AwsSettings } from "./aws-client-settings.js";
+import { KekError, type KeyEncryptionKey, type WrappedKey } from "./kek.js";
+
+/**
+ * AWS KMS as the key-encryption key: data keys are wrapped with Encrypt under
+ * the configured key, unwrapped with Decrypt and rewrapped with ReEncrypt, so
+ * the KEK never leaves KMS. The secret's name and version travel as the
+ * encryption context: a wrapped key copied onto another row does not decrypt.
+ * Rewrapping moves data keys to the configured key (after pointing
+ * `SWITCHBOARD_KMS_KEY_ID` at a new key) or to its newest backing key (after
+ * a KMS key rotation, with `rewrap --all`).
+ */
+export class KmsKek implements KeyEncryptionKey {
+  readonly kind = "aws-kms";
+  private readonly client: KMSClient;
+  private readonly env: NodeJS.ProcessEnv;
+  private arn: Promise<string> | undefined;
+
+  constructor(
+    private readonly keyId: string,
+    settings: AwsSettings,
+  ) {
+    this.client = new KMSClient(awsClientSettings(settings));
+    this.env = settings.env;
+  }
+
+  async wrap(dataKey: Buffer, context: string): Promise<WrappedKey> {
+    const answer = await this.send("Encrypt", () => this.client.send(new EncryptCommand({ KeyId: this.keyId, Plaintext: dataKey, EncryptionContext: { secret: context } })));
+    return this.wrapped(answer.CiphertextBlob, answer.KeyId);
+  }
+
+  async unwrap(wrapped: WrappedKey, context: string): Promise<Buffer> {
+    const answer = await this.send("Decrypt", () =>
+      this.client.send(new DecryptCommand({ CiphertextBlob: Buffer.from(wrapped.blob, "base64"), EncryptionContext: { secret: context } })),
+    );
+    if (!answer.Plaintext) throw new KekError(`AWS KMS Decrypt gave no plaintext`);
+    return Buffer.from(answer.Plaintext);
+  }
+
+  async rewrap(wrapped: WrappedKey, context: string): Promise<WrappedKey> {
+    const answer = await this.send("ReEncrypt", () =>
+      this.client.send(
+        new ReEncryptCommand({
+          CiphertextBlob: Buffer.from(wrapped.blob, "base64"),
+          SourceEncryptionContext: { secret: context },
+          DestinationKeyId: this.keyId,
+          DestinationEncryptionContext: { secret: context },
+        }),
+      ),
+    );
+    return this.wrapped(answer.CiphertextBlob, answer.KeyId);
+  }
+
+  /** The configured key's ARN (an alias resolves to the key behind it). */
+  current(): Promise<string> {
+    this.arn ??= this.send("DescribeKey", () => this.client.send(new DescribeKeyCommand({ KeyId: this.keyId }))).then(
+      (answer) => `aws-kms:${answer.KeyMetadata?.Arn ?? this.keyId}`,
+      (err: unknown) => {
+        this.arn = undefined;
+        throw err;
+      },
+    );
+    return this.arn;
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+
+  private wrapped(blob: Uint8Array | undefined, keyArn: string | undefined): WrappedKey {
+    if (!blob) throw new KekError("AWS KMS answered without a ciphertext");
+    return { kek: `aws-kms:${keyArn ?? this.keyId}`, blob: Buffer.from(blob).toString("base64") };
+  }
+
+  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      const problem = awsProblem(err, `KMS ${operation} with ${this.keyId}`, this.env);
+      throw new KekError(problem.message, problem.unreachable);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { KekError, type KeyEncryptionKey, type WrappedKey } from "./kek.js";
+import type { VaultClient } from "./vault-client.js";
+import { VaultError } from "./vault-error.js";
+
+export interface TransitKekOptions {
+  /** VAULT_ADDR, without "/v1". */
+  address: string;
+  namespace?: string;
+  /** The Transit engine's mount ("transit") and key ("switchboard"). */
+  mount: string;
+  key: string;
+  timeoutMs: number;
+}
+
+/**
+ * Vault's (or OpenBao's) Transit engine as the key-encryption key: data keys
+ * are wrapped with `transit/encrypt`, unwrapped with `transit/decrypt` and
+ * rewrapped with `transit/rewrap`, so the KEK never leaves Vault. After
+ * `bao write -f transit/keys/switchboard/rotate`, `switchboard secrets
+ * rewrap` moves every data key to the new version inside Vault. Calls go
+ * through the gateway's Vault session (token or AppRole, renewed), and their
+ * errors are scrubbed like every other Vault error.
+ *
+ * Transit's own `context` needs a derived key; the binding to the secret's
+ * name and version is the secret's associated data instead.
+ */
+export class TransitKek implements KeyEncryptionKey {
+  readonly kind = "vault-transit";
+  private readonly name: string;
+
+  constructor(
+    private readonly vault: VaultClient,
+    private readonly options: TransitKekOptions,
+  ) {
+    this.name = `${options.mount}/${options.key}`;
+  }
+
+  async wrap(dataKey: Buffer): Promise<WrappedKey> {
+    const answer = await this.post("encrypt", { plaintext: dataKey.toString("base64") });
+    return this.wrapped(answer.ciphertext);
+  }
+
+  async unwrap(wrapped: WrappedKey): Promise<Buffer> {
+    const answer = await this.post("decrypt", { ciphertext: wrapped.blob });
+    if (typeof answer.plaintext !== "string") throw new KekError(`Vault Transit decrypt with ${this.name} gave no plaintext`);
+    return Buffer.from(answer.plaintext, "base64");
+  }
+
+  async rewrap(wrapped: WrappedKey): Promise<WrappedKey> {
+    const answer = await this.post("rewrap", { ciphertext: wrapped.blob });
+    return this.wrapped(answer.ciphertext);
+  }
+
+  /** The key's latest version, learnt by encrypting one zero byte (the gateway's policy needs no read on transit/keys). */
+  async current(): Promise<string> {
+    return (await this.wrap(Buffer.alloc(1))).kek;
+  }
+
+  private wrapped(ciphertext: unknown): WrappedKey {
+    const version = typeof ciphertext === "string" ? /^vault:v(\d+):/.exec(ciphertext)?.[1] : undefined;
+    if (!version) throw new KekError(`Vault Transit ${this.name} answered without a ciphertext`);
+    return { kek: `vault-transit:${this.name}:v${version}`, blob: ciphertext as string };
+  }
+
+  private async post(operation: "encrypt" | "decrypt" | "rewrap", body: Record<string, string>): Promise<Record<string, unknown>> {
+    const url = `${this.options.address}/v1/${this.options.mount}/${operation}/${this.options.key}`;
+    try {
+      return await this.vault.withSession("transit", `transit ${operation} with ${this.name}`, async (token) => {
+        let res: Response;
+        try {
+          res = await fetch(url, {
+            method: "POST",
+            headers: { "x-vault-token": token, "content-type": "application/json", ...(this.options.namespace ? { "x-vault-namespace": this.options.namespace } : {}) },
+            body: JSON.stringify(body),
+            signal: AbortSignal.timeout(this.options.timeoutMs),
+          });
+        } catch (err) {
+          // Shaped as scrubVaultError reads network failures: a code only.
+          const cause = (err as { cause?: { code?: string }; name?: string }).cause;
+          throw { code: (err as Error).name === "TimeoutError" ? "ETIMEDOUT" : (cause?.code ?? "ERR_NETWORK") };
+        }
+        const answer = (await res.json().catch(() => ({}))) as { data?: Record<string, unknown>; errors?: unknown };
+        if (!res.ok) throw { response: { status: res.status, data: { errors: answer.errors } } };
+        return answer.data ?? {};
+      });
+    } catch (err) {
+      if (err instanceof VaultError) throw new KekError(err.message, err.unreachable);
+      throw err;
+    }
+  }
+}

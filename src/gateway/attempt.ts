@@ -1,10 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
+import { NO_CALL_TRACE, type AttemptReason } from "../observability/call-trace.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { isUpstreamError, UpstreamError } from "../providers/upstream-error.js";
 import type { Credential } from "../secrets/credential.js";
 import type { AttemptBound, Wait } from "./adaptive-timeout.js";
+import type { PlanCall } from "./call-plan.js";
 import type { BreakerPermit } from "./circuit-breaker.js";
 import type { AttemptCall, ProviderRuntime } from "./provider-runtime.js";
 import { breakerVerdict } from "./retry-policy.js";
@@ -46,15 +48,19 @@ export interface RunningAttempt {
 }
 
 /**
- * Starts one attempt, bounded by `bound` while it waits for `wait`. Its row
- * goes into `log` in the order attempts start (a hedge's winner may end
- * first), filled in when it ends. One controller per attempt, fired by the
- * caller, the attempt's bound or a lost hedge.
+ * Starts one attempt of `call`, bounded by `bound` while it waits for
+ * `wait`. Its row goes into `log` in the order attempts start (a hedge's
+ * winner may end first), filled in when it ends; its span is a child of the
+ * call's (a no-op while tracing is off). One controller per attempt, fired
+ * by the caller, the attempt's bound or a lost hedge.
  */
-export function startAttempt(target: Target, signal: AbortSignal, log: Attempt[], wait: Wait, bound: AttemptBound, deps: AttemptDeps): RunningAttempt {
+export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wait: Wait, bound: AttemptBound, deps: AttemptDeps): RunningAttempt {
   const { candidate, runtime, credential, permit } = target;
+  const signal = call.signal;
   const controller = new AbortController();
   const started = deps.now();
+  const span = (call.trace ?? NO_CALL_TRACE).attempt(target, reasonFor(target, log));
+  call.upstream?.attemptStarted();
   const record = create(AttemptSchema, { provider: candidate.provider, model: candidate.upstreamModel, outcome: "pending", hedged: target.hedged });
   log.push(record);
   const abort = (reason: unknown): void => {
@@ -74,14 +80,17 @@ export function startAttempt(target: Target, signal: AbortSignal, log: Attempt[]
   let ended = false;
   let duration = 0;
   return {
-    call: { upstreamModel: candidate.upstreamModel, credential, signal: controller.signal },
+    call: { upstreamModel: candidate.upstreamModel, credential, signal: controller.signal, headers: span.headers },
     abort,
     wait(next, nextBound) {
       if (ended) return;
       waiting = { wait: next, bound: nextBound };
       timer.restart(nextBound.ms);
     },
-    pause: () => timer.stop(),
+    pause() {
+      timer.stop();
+      span.firstToken();
+    },
     cut: () => cut,
     elapsed: () => deps.now() - started,
     end(err, abandoned = false) {
@@ -101,15 +110,31 @@ export function startAttempt(target: Target, signal: AbortSignal, log: Attempt[]
         permit?.release();
         runtime.pool.report(credential.id, { ok: false, error: cancelledBy(candidate.provider, credential.id) });
       } else {
-        judge(permit, breakerVerdict(upstream).provider);
+        judge(permit, breakerVerdict(upstream));
         runtime.pool.report(credential.id, { ok: false, error: upstream });
       }
       deps.metrics.recordUpstream(candidate.provider, err === undefined ? "200" : (upstream?.outcome ?? outcome), ms / 1000);
+      call.upstream?.attemptEnded();
+      span.end(outcome, upstream?.outcome);
       record.outcome = outcome;
       record.duration = durationFromMs(Math.round(ms));
       return ms;
     },
   };
+}
+
+/** Outcomes of candidates skipped without a call (call-plan.ts): not attempts a later one follows. */
+const SKIPPED = new Set(["circuit_open", "keys_unavailable"]);
+
+/** Why this attempt: a hedge, the call's first, another on the candidate just tried (a retry), or the next candidate. */
+function reasonFor(target: Target, log: readonly Attempt[]): AttemptReason {
+  if (target.hedged) return "hedge";
+  for (let i = log.length - 1; i >= 0; i--) {
+    const previous = log[i]!;
+    if (SKIPPED.has(previous.outcome)) continue;
+    return previous.provider === target.candidate.provider && previous.model === target.candidate.upstreamModel ? "retry" : "failover";
+  }
+  return "first";
 }
 
 function cancelledBy(provider: string, credentialId: string): UpstreamError {

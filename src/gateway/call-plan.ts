@@ -4,7 +4,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import { gatewayError } from "../common/gateway-error.js";
 import type { TrafficConfig } from "../config/traffic.js";
+import type { CallTrace } from "../observability/call-trace.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import type { UpstreamClock } from "../observability/upstream-clock.js";
 import { isUpstreamError } from "../providers/upstream-error.js";
 import type { Credential } from "../secrets/credential.js";
 import type { Target } from "./attempt.js";
@@ -27,10 +29,12 @@ export interface PlanDeps {
   sleep: (ms: number, signal: AbortSignal) => Promise<boolean>;
 }
 
-/** The call as its plan sees it: when the caller gives up. */
+/** The call as its plan sees it: when the caller gives up; and its trace and upstream clock, which its attempts report to. */
 export interface PlanCall {
   signal: AbortSignal;
   deadline?: number;
+  trace?: CallTrace;
+  upstream?: UpstreamClock;
 }
 
 /** A key the pool hands out, or why it has none fresh (its error, when it has none at all; and whether waiting for one is worth it). */

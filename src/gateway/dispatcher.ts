@@ -112,7 +112,7 @@ export class Dispatcher {
     let target = await plan.first();
     while (target) {
       const { candidate, runtime } = target;
-      const attempt = startAttempt(target, call.signal, plan.attempts, "first_token", this.waitBound(target, plan, call, "first_token"), this.attemptDeps);
+      const attempt = startAttempt(target, call, plan.attempts, "first_token", this.waitBound(target, plan, call, "first_token"), this.attemptDeps);
       /** Once the first event is out: the bound on silence between events, and the longest silence so far. */
       let flowing: { silence: AttemptBound; waitingSince: number; longest?: number } | undefined;
       let ended = false;
@@ -174,7 +174,7 @@ export class Dispatcher {
   }
 
   private launch<T>(target: Target, plan: CallPlan, call: PlanCall, run: AttemptRun<T>): Running<T> {
-    const attempt = startAttempt(target, call.signal, plan.attempts, "answer", this.waitBound(target, plan, call, "answer"), this.attemptDeps);
+    const attempt = startAttempt(target, call, plan.attempts, "answer", this.waitBound(target, plan, call, "answer"), this.attemptDeps);
     const settled = (async (): Promise<Settled<T>> => {
       try {
         const value = await run(target.runtime.adapter, attempt.call);

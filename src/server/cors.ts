@@ -2,8 +2,21 @@ import { cors as connectCors } from "@connectrpc/connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 
-const ALLOWED_HEADERS = [...connectCors.allowedHeaders, "Authorization", "X-Api-Key", "X-Request-Id"].join(", ");
-const EXPOSED_HEADERS = [...connectCors.exposedHeaders, "X-Request-Id", "Retry-After"].join(", ");
+const ALLOWED_HEADERS = [...connectCors.allowedHeaders, "Authorization", "X-Api-Key", "X-Request-Id", "Traceparent", "Tracestate"].join(", ");
+// Every header an answer carries that a browser caller may act on (retry hints, what served and how).
+const EXPOSED_HEADERS = [
+  ...connectCors.exposedHeaders,
+  "X-Request-Id",
+  "X-Trace-Id",
+  "Traceresponse",
+  "Retry-After",
+  "Retry-After-Ms",
+  "X-Should-Retry",
+  "X-Switchboard-Provider",
+  "X-Switchboard-Cache",
+  "X-Switchboard-Adjusted",
+  "X-Switchboard-Unavailable-Providers",
+].join(", ");
 const ALLOWED_METHODS = [...connectCors.allowedMethods, "OPTIONS"].join(", ");
 
 /**

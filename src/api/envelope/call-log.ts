@@ -2,30 +2,58 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { Logger } from "../../observability/logger.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
+import { finishedCall, type CallFeed } from "./call-feed.js";
 import type { CallRecord } from "./call-record.js";
+import { endCallSpan } from "./call-span.js";
 
 /**
- * One log line and one metrics sample per API call, whichever surface it came
- * in on (Connect or REST), written from the call's record when it ends.
- * Returns the function to call then.
+ * One log line, one metrics sample and the end of the call's span per API
+ * call, whichever surface it came in on (Connect or REST), written from the
+ * call's record when it ends. Returns the function to call then. With a
+ * feed, calls also go to whoever watches it (only while someone does).
  */
-export function startCallLog(logger: Logger, metrics: GatewayMetrics, record: CallRecord): (err?: unknown) => void {
+export function startCallLog(logger: Logger, metrics: GatewayMetrics, record: CallRecord, feed?: CallFeed): (err?: unknown) => void {
   const started = performance.now();
+  metrics.callsInFlight.inc({ surface: record.surface });
   return (err) => {
-    const seconds = (performance.now() - started) / 1000;
+    const ended = performance.now();
+    const seconds = (ended - started) / 1000;
     const error = err === undefined ? undefined : ConnectError.from(err);
     const status = error ? codeToString(error.code) : "ok";
-    metrics.recordRequest(record.method, status, seconds);
+    metrics.callsInFlight.dec({ surface: record.surface });
+    metrics.recordRequest(record.surface, record.method, status, seconds);
     const report = record.report;
+    const upstreamMs = record.upstream.ms;
+    const overheadMs = upstreamMs === undefined ? undefined : Math.max(0, ended - started - upstreamMs);
+    const firstTokenMs = report?.firstTokenAt === undefined ? undefined : report.firstTokenAt - started;
+    if (report?.kind && report.provider && report.model) {
+      if (overheadMs !== undefined) metrics.overhead.observe({ surface: record.surface, kind: report.kind }, overheadMs / 1000);
+      if (firstTokenMs !== undefined) {
+        metrics.recordFirstToken(report.provider, report.model, firstTokenMs / 1000);
+        // Generation speed once the answer flows, from the first token to the end of a stream that completed.
+        const flowing = (ended - report.firstTokenAt!) / 1000;
+        if (!error && report.outputTokens && flowing > 0) metrics.recordOutputRate(report.provider, report.model, report.outputTokens / flowing);
+      }
+    }
+    endCallSpan(record, error, overheadMs);
+    if (feed?.watched) {
+      const call = finishedCall(record, error, status, ended - started, firstTokenMs);
+      if (call) feed.publish(call);
+    }
     const line = {
       requestId: record.requestId,
+      traceId: record.trace.traceId,
+      surface: record.surface,
       method: record.method,
       provider: report?.provider,
       model: report?.model,
       requestedModel: report?.requestedModel,
       keyId: record.principal?.keyId,
       downgraded: report?.downgraded || undefined,
+      cache: report?.cache,
       durationMs: Math.round(seconds * 10_000) / 10,
+      overheadMs: overheadMs === undefined ? undefined : Math.round(overheadMs * 1000) / 1000,
+      firstTokenMs: firstTokenMs === undefined ? undefined : Math.round(firstTokenMs * 10) / 10,
       status,
       error: error?.rawMessage,
       cause: error && BUG_CODES.has(error.code) ? evidence(error.cause ?? error) : undefined,

@@ -1,27 +1,33 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { toConnectError } from "../../gateway/errors.js";
 import { asDecodeFault, withWellFormedMessage } from "../../server/request-faults.js";
+import type { CallFeed } from "./call-feed.js";
 import { startCallLog } from "./call-log.js";
-import { callRecordKey, openCallRecord } from "./call-record.js";
+import { callRecordKey, connectHeader, openCallRecord } from "./call-record.js";
 import type { Logger } from "../../observability/logger.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
+import { NO_TRACING, type Surface, type Tracing } from "../../observability/tracing.js";
 
 /**
  * Outermost interceptor: gives every call a request id (returned in
- * `x-request-id`), and when the call ends (streams: after the last message)
- * writes one log line and the request metrics.
+ * `x-request-id`) and a span continuing the caller's trace (its id returned
+ * in `x-trace-id` and `traceresponse` while tracing is on), and when the call
+ * ends (streams: after the last message) writes one log line and the request
+ * metrics, and ends the span (and tells the feed's watchers, if any).
  */
-export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics): Interceptor {
+export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics, tracing: Tracing = NO_TRACING, feed?: CallFeed): Interceptor {
   return (next) => async (req) => {
-    const record = openCallRecord(`${req.service.typeName}/${req.method.name}`, req.header.get("x-request-id"));
+    const record = openCallRecord(`${req.service.typeName}/${req.method.name}`, surfaceOf(req.header.get("content-type")), req.header, connectHeader, tracing);
     req.contextValues.set(callRecordKey, record);
-    const finish = startCallLog(logger, metrics, record);
+    const traceHeaders = record.trace.responseHeaders;
+    const finish = startCallLog(logger, metrics, record, feed);
     // What the caller gets and the log records alike (see callError); a request
     // that fails to decode is InvalidArgument (connect-es decodes the request
     // of a streaming method inside the interceptors).
     const failed = (err: unknown): ConnectError => {
       const error = withWellFormedMessage(asDecodeFault(callError(err, req.signal)));
       error.metadata.set("x-request-id", record.requestId);
+      if (traceHeaders) for (const name in traceHeaders) error.metadata.set(name, traceHeaders[name]!);
       return error;
     };
 
@@ -34,6 +40,7 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
       throw error;
     }
     res.header.set("x-request-id", record.requestId);
+    if (traceHeaders) for (const name in traceHeaders) res.header.set(name, traceHeaders[name]!);
     if (!res.stream) {
       finish();
       return res;
@@ -56,6 +63,13 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
       })(),
     };
   };
+}
+
+/** Which protocol a Connect-served call speaks, from its content type. */
+function surfaceOf(contentType: string | null): Surface {
+  if (contentType?.startsWith("application/grpc-web")) return "grpc-web";
+  if (contentType?.startsWith("application/grpc")) return "grpc";
+  return "connect";
 }
 
 /**

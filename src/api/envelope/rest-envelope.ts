@@ -7,6 +7,8 @@ import type { CallContext } from "../../gateway/call-context.js";
 import { toConnectError } from "../../gateway/errors.js";
 import type { Logger } from "../../observability/logger.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
+import type { Tracing } from "../../observability/tracing.js";
+import type { CallFeed } from "./call-feed.js";
 import { startCallLog } from "./call-log.js";
 import { openCallRecord, pipelineContext } from "./call-record.js";
 import { readJsonBody } from "./json-body.js";
@@ -42,6 +44,10 @@ export interface RestEnvelopeDeps {
   metrics: GatewayMetrics;
   /** Aborted with a ConnectError to end every call still running with that status (shutdown). */
   shutdownSignal?: AbortSignal;
+  /** A span per call, continuing the caller's trace; none when unset. */
+  tracing?: Tracing;
+  /** Where finished calls go for live views (AdminService.WatchCalls). */
+  feed?: CallFeed;
 }
 
 /** The longest deadline honoured, as on the Connect surfaces; a longer one is capped. */
@@ -53,17 +59,21 @@ const MAX_DEADLINE_MS = 24 * 60 * 60 * 1000;
  * gateway key, the body read within bounds, a deadline when the caller's SDK
  * says how long it will wait (`x-stainless-timeout`, in seconds, as the
  * OpenAI and Anthropic SDKs send it), cancellation when the caller hangs up
- * or the gateway shuts down, and one log line with the request metrics. The
- * same envelope as the Connect interceptors give the typed API.
+ * or the gateway shuts down, a span continuing the caller's trace (W3C
+ * `traceparent`; its id returned in `x-trace-id` while tracing is on), and
+ * one log line with the request metrics. The same envelope as the Connect
+ * interceptors give the typed API.
  */
 export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestEnvelopeDeps): (req: RestRequest, res: RestResponse) => void {
   return (req, res) => {
     const method = req.method ?? "";
     const path = (req.url ?? "").split("?", 1)[0]!;
     const found = surfaces.map((surface) => ({ surface, route: surface.route(method, path) })).find((match) => match.route) ?? { surface: surfaces[0]!, route: undefined };
-    const record = openCallRecord(`REST ${method} ${found.route?.pattern ?? "unknown"}`, header(req, "x-request-id"));
-    const finish = startCallLog(deps.logger, deps.metrics, record);
+    const record = openCallRecord(`REST ${method} ${found.route?.pattern ?? "unknown"}`, "rest", req, header, deps.tracing);
+    const finish = startCallLog(deps.logger, deps.metrics, record, deps.feed);
     res.setHeader("x-request-id", record.requestId);
+    const traceHeaders = record.trace.responseHeaders;
+    if (traceHeaders) for (const name in traceHeaders) res.setHeader(name, traceHeaders[name]!);
     const deadline = deadlineOf(header(req, "x-stainless-timeout"));
     const cancel = cancellation(res, deps.shutdownSignal, deadline);
     const run = async (): Promise<void> => {

@@ -1,0 +1,71 @@
+import type { ConnectError } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { Role, type Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { reasonOf } from "../../common/gateway-error.js";
+import type { CallReport } from "../../gateway/call-context.js";
+import { ATTR, providerName } from "../../observability/genai-attributes.js";
+import type { CallSpanEnd } from "../../observability/tracing.js";
+import type { CallRecord } from "./call-record.js";
+
+const NOTHING: CallSpanEnd = { attributes: {} };
+
+/**
+ * Ends a call's span from its record, as its log line is written from it:
+ * the GenAI attributes of what was served, the key and team, the gateway's
+ * own (downgrade, cache, attempts, overhead) and the error. Message content
+ * only when the call's route records it (SWITCHBOARD_TRACE_CONTENT); secrets
+ * never reach a record. Nothing is built for a span that does not record.
+ */
+export function endCallSpan(record: CallRecord, error: ConnectError | undefined, overheadMs: number | undefined): void {
+  const trace = record.trace;
+  if (!trace.recording) return trace.end(NOTHING);
+  const report = record.report;
+  trace.end({
+    attributes: {
+      [ATTR.keyId]: record.principal?.keyId,
+      [ATTR.team]: record.principal?.team || undefined,
+      [ATTR.overheadMs]: overheadMs === undefined ? undefined : Math.round(overheadMs * 1000) / 1000,
+      ...(report && servedAttributes(report)),
+      ...(report?.content && trace.recordsContent ? contentAttributes(report.content, report.finishReason) : undefined),
+    },
+    error: error && { type: reasonOf(error) ?? codeToString(error.code), message: error.rawMessage },
+    firstTokenAt: report?.firstTokenAt,
+  });
+}
+
+function servedAttributes(report: CallReport): CallSpanEnd["attributes"] {
+  return {
+    [ATTR.requestModel]: report.requestedModel,
+    [ATTR.providerName]: report.provider === undefined ? undefined : providerName(report.provider),
+    [ATTR.provider]: report.provider,
+    [ATTR.responseModel]: report.model,
+    [ATTR.responseId]: report.responseId,
+    [ATTR.finishReasons]: report.finishReason === undefined ? undefined : [report.finishReason],
+    [ATTR.inputTokens]: report.inputTokens,
+    [ATTR.outputTokens]: report.outputTokens,
+    [ATTR.downgraded]: report.downgraded,
+    [ATTR.cacheResult]: report.cache,
+    [ATTR.attempts]: report.attempts,
+  };
+}
+
+const ROLES: Record<Role, string> = { [Role.UNSPECIFIED]: "user", [Role.SYSTEM]: "system", [Role.USER]: "user", [Role.ASSISTANT]: "assistant", [Role.TOOL]: "tool" };
+
+/** The messages in and out, in the GenAI conventions' JSON shape (role and parts); images are named, never inlined. */
+function contentAttributes(content: NonNullable<CallReport["content"]>, finishReason: string | undefined): CallSpanEnd["attributes"] {
+  const input = content.input.map((message) => ({ role: ROLES[message.role], parts: partsOf(message) }));
+  const output = content.output === undefined ? undefined : [{ role: "assistant", parts: [{ type: "text", content: content.output }], finish_reason: finishReason }];
+  return { [ATTR.inputMessages]: JSON.stringify(input), [ATTR.outputMessages]: output && JSON.stringify(output) };
+}
+
+function partsOf(message: Message): object[] {
+  const parts: object[] = [];
+  if (message.content) parts.push({ type: "text", content: message.content });
+  for (const part of message.parts) {
+    if (part.part.case === "text") parts.push({ type: "text", content: part.part.value });
+    else if (part.part.case === "imageUrl") parts.push({ type: "uri", modality: "image" });
+  }
+  for (const call of message.toolCalls) parts.push({ type: "tool_call", id: call.id, name: call.name, arguments: call.arguments });
+  if (message.toolCallId) parts.push({ type: "tool_call_response", id: message.toolCallId });
+  return parts;
+}

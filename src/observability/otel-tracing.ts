@@ -1,0 +1,215 @@
+import { randomUUID } from "node:crypto";
+import { defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext, type Tracer } from "@opentelemetry/api";
+import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type ReadableSpan,
+  type Sampler,
+  type SpanExporter,
+} from "@opentelemetry/sdk-trace";
+import type { AttemptReason, AttemptSpan, AttemptTarget } from "./call-trace.js";
+import { ATTR, operationName, providerName } from "./genai-attributes.js";
+import type { Logger } from "./logger.js";
+import type { GatewayMetrics } from "./metrics.js";
+import type { SamplerSpec, TracingConfig } from "./tracing-config.js";
+import type { CallSpanEnd, HeaderReader, Surface, TracedCall, Tracing } from "./tracing.js";
+
+type ExporterConfig = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
+
+/** A failed export is logged at most this often; the metric counts every one. */
+const EXPORT_WARNING_EVERY_MS = 60_000;
+const SHUTDOWN_TIMEOUT_MS = 5_000;
+
+/**
+ * Tracing with the OpenTelemetry SDK: a tracer provider of this gateway's own
+ * (nothing registered globally, so tests can run several gateways in one
+ * process), spans batched and exported over OTLP/HTTP. Context is passed by
+ * hand, from the envelope's call span to the attempts' spans, rather than
+ * through an async-local context manager: nothing else in the process needs it.
+ */
+export function createOtelTracing(config: TracingConfig, deps: { logger: Logger; metrics: GatewayMetrics }): Tracing {
+  const exporter = new CountingExporter(
+    new OTLPTraceExporter({ url: config.url, headers: config.headers, timeoutMillis: config.timeoutMs, compression: config.compression as ExporterConfig["compression"] }),
+    deps,
+  );
+  const provider = new TracerProvider({
+    resource: defaultResource().merge(resourceFromAttributes({ "service.instance.id": randomUUID(), ...config.resource })),
+    sampler: samplerOf(config.sampler),
+    spanLimits: config.attributeValueLengthLimit === undefined ? undefined : { attributeValueLengthLimit: config.attributeValueLengthLimit },
+    spanProcessors: [new BatchSpanProcessor({ exporter, ...definedOnly(config.batch) })],
+  });
+  const tracer = provider.getTracer("switchboard");
+  const propagator = new W3CTraceContextPropagator();
+  return {
+    enabled: true,
+    startCall(method, surface, requestId, carrier, read) {
+      return new OtelCall(tracer, method, surface, requestId, callerContext(propagator, carrier, read), config.recordsContent);
+    },
+    async shutdown() {
+      await Promise.race([provider.shutdown(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_TIMEOUT_MS).unref())]);
+    },
+  };
+}
+
+/** The caller's trace, from its traceparent and tracestate headers (gRPC metadata are headers too); the root when it sent none. */
+function callerContext<C>(propagator: W3CTraceContextPropagator, carrier: C, read: HeaderReader<C>): Context {
+  const traceparent = read(carrier, "traceparent");
+  if (!traceparent) return ROOT_CONTEXT;
+  const tracestate = read(carrier, "tracestate");
+  return propagator.extract(ROOT_CONTEXT, tracestate ? { traceparent, tracestate } : { traceparent }, defaultTextMapGetter);
+}
+
+class OtelCall implements TracedCall {
+  readonly traceId: string;
+  readonly recording: boolean;
+  readonly responseHeaders: Readonly<Record<string, string>>;
+  recordsContent = false;
+  private readonly span: Span;
+  private parent: Context | undefined;
+  private operation = "chat";
+
+  constructor(
+    private readonly tracer: Tracer,
+    method: string,
+    surface: Surface,
+    requestId: string,
+    caller: Context,
+    private readonly contentRoutes: (requestedModel: string) => boolean,
+  ) {
+    const rest = surface === "rest";
+    this.span = tracer.startSpan(
+      method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          [ATTR.surface]: surface,
+          [ATTR.requestId]: requestId,
+          ...(rest ? { [ATTR.httpRoute]: method.slice("REST ".length) } : { [ATTR.rpcSystem]: surface === "connect" ? "connect_rpc" : "grpc", [ATTR.rpcMethod]: method }),
+        },
+      },
+      caller,
+    );
+    const context = this.span.spanContext();
+    this.traceId = context.traceId;
+    this.recording = this.span.isRecording();
+    this.responseHeaders = { "x-trace-id": context.traceId, traceresponse: traceparentOf(context) };
+  }
+
+  admitted(kind: string, requestedModel: string): void {
+    this.operation = operationName(kind);
+    this.recordsContent = kind !== "embed" && this.contentRoutes(requestedModel);
+    this.span.setAttributes({ [ATTR.operationName]: this.operation, [ATTR.requestModel]: requestedModel });
+  }
+
+  attempt(target: AttemptTarget, reason: AttemptReason): AttemptSpan {
+    this.parent ??= trace.setSpan(ROOT_CONTEXT, this.span);
+    const { provider, upstreamModel } = target.candidate;
+    const span = this.tracer.startSpan(
+      `${this.operation} ${upstreamModel}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [ATTR.operationName]: this.operation,
+          [ATTR.providerName]: providerName(provider),
+          [ATTR.provider]: provider,
+          [ATTR.requestModel]: upstreamModel,
+          [ATTR.credentialId]: target.credential.id,
+          [ATTR.attemptReason]: reason,
+          [ATTR.hedged]: target.hedged,
+        },
+      },
+      this.parent,
+    );
+    return new OtelAttempt(span);
+  }
+
+  end({ attributes, error, firstTokenAt }: CallSpanEnd): void {
+    for (const [name, value] of Object.entries(attributes)) if (value !== undefined) this.span.setAttribute(name, value);
+    if (firstTokenAt !== undefined) this.span.addEvent("gen_ai.first_token", undefined, firstTokenAt);
+    if (error) {
+      this.span.setAttribute(ATTR.errorType, error.type);
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+    }
+    this.span.end();
+  }
+}
+
+class OtelAttempt implements AttemptSpan {
+  readonly headers: Readonly<Record<string, string>>;
+  private first = false;
+
+  constructor(private readonly span: Span) {
+    const context = span.spanContext();
+    const state = context.traceState?.serialize();
+    this.headers = state ? { traceparent: traceparentOf(context), tracestate: state } : { traceparent: traceparentOf(context) };
+  }
+
+  firstToken(): void {
+    if (this.first) return;
+    this.first = true;
+    this.span.addEvent("gen_ai.first_token");
+  }
+
+  end(outcome: string, status?: string): void {
+    this.span.setAttribute(ATTR.attemptOutcome, outcome);
+    const code = Number(status);
+    if (Number.isInteger(code) && code >= 100) this.span.setAttribute(ATTR.httpStatus, code);
+    if (outcome !== "ok") {
+      this.span.setAttribute(ATTR.errorType, outcome);
+      // The outcome only: a vendor's error message may quote what was sent.
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+    }
+    this.span.end();
+  }
+}
+
+/** A span's context as a W3C traceparent: version 00, trace id, span id, flags. */
+function traceparentOf(context: SpanContext): string {
+  return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
+}
+
+function samplerOf(spec: SamplerSpec): Sampler {
+  const root = spec.kind === "always_on" ? new AlwaysOnSampler() : spec.kind === "always_off" ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(spec.ratio);
+  return spec.parentBased ? new ParentBasedSampler({ root }) : root;
+}
+
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** The OTLP exporter, counted (switchboard_trace_spans_exported_total) and its failures logged now and then. */
+class CountingExporter implements SpanExporter {
+  private warnedAt = -Infinity;
+
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly deps: { logger: Logger; metrics: GatewayMetrics },
+  ) {}
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.inner.export(spans, (result) => {
+      const ok = result.code === ExportResultCode.SUCCESS;
+      this.deps.metrics.traceSpansExported.inc({ result: ok ? "ok" : "failed" }, spans.length);
+      if (!ok && performance.now() - this.warnedAt > EXPORT_WARNING_EVERY_MS) {
+        this.warnedAt = performance.now();
+        this.deps.logger.warn({ spans: spans.length, error: result.error?.message }, "tracing: spans could not be exported (logged at most once a minute)");
+      }
+      done(result);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}

@@ -1,0 +1,186 @@
+// Traces end to end: a real gateway exports its spans over OTLP to a real
+// Jaeger on loopback, and the test reads them back through Jaeger's query
+// API. A call that retried and failed over is one trace: the caller's span
+// is its parent, the call's span has the attempts as child spans (retry and
+// failover visible as siblings), the GenAI attributes are set, and neither
+// the messages nor a secret is anywhere in it.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { Scripted } from "../fakes/fake-server.js";
+import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+import { requireService } from "../support/require-service.js";
+
+interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: { refType: string; traceID: string; spanID: string }[];
+  tags: { key: string; value: unknown }[];
+  logs: { fields: { key: string; value: unknown }[] }[];
+}
+
+const PRIMARY_KEY = "sk-primary-0123456789abcdef";
+const BACKUP_KEY = "sk-backup-fedcba9876543210";
+/** What the caller asks: it must never reach a span, unless its route records content. */
+const SECRET_PROMPT = `the launch code is ${randomBytes(6).toString("hex")}`;
+const overloaded: Scripted = { kind: "error", status: 503, body: { error: { message: "The server is overloaded", type: "server_error" } } };
+
+const hex = (bytes: number) => randomBytes(bytes).toString("hex");
+const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === key)?.value;
+const parentOf = (span: JaegerSpan) => span.references.find((ref) => ref.refType === "CHILD_OF")?.spanID;
+
+/** The trace's spans once Jaeger holds at least `count` of them (the gateway exports in batches). */
+async function spansOf(query: string, traceId: string, count: number): Promise<{ spans: JaegerSpan[]; raw: string }> {
+  for (let tries = 0; tries < 300; tries++) {
+    const res = await fetch(`${query}/api/traces/${traceId}`);
+    if (res.ok) {
+      const raw = await res.text();
+      const spans: JaegerSpan[] = JSON.parse(raw).data?.[0]?.spans ?? [];
+      if (spans.length >= count) return { spans, raw };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Jaeger never held ${count} spans of trace ${traceId}`);
+}
+
+describe("traces in Jaeger", () => {
+  let query: string;
+  let primary: OpenAIFake;
+  let backup: OpenAIFake;
+  let gw: TestGateway;
+  const service = `switchboard-test-${hex(4)}`;
+
+  beforeAll(async () => {
+    const otlp = requireService("SWITCHBOARD_TEST_JAEGER_OTLP");
+    query = requireService("SWITCHBOARD_TEST_JAEGER_QUERY");
+    primary = await startOpenAIFake({ apiKey: PRIMARY_KEY });
+    backup = await startOpenAIFake({ apiKey: BACKUP_KEY });
+    gw = await startGateway(
+      {
+        PRIMARY_KEY,
+        BACKUP_KEY,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
+        OTEL_SERVICE_NAME: service,
+        OTEL_BSP_SCHEDULE_DELAY: "100",
+        SWITCHBOARD_TRACE_CONTENT: "recorded-*",
+      },
+      {
+        providers: {
+          primary: { dialect: "openai", base_url: primary.baseUrl, api_key: "env:PRIMARY_KEY" },
+          backup: { dialect: "openai", base_url: backup.baseUrl, api_key: "env:BACKUP_KEY" },
+        },
+        routes: [
+          { model: "traced-model", provider: "primary", upstream_model: "gpt-4o-mini", fallbacks: ["backup/gpt-4o"] },
+          { model: "recorded-model", provider: "backup", upstream_model: "gpt-4o" },
+        ],
+        traffic: { retry: { base_delay_ms: 1, max_delay_ms: 5, max_attempts: 4, attempts_per_candidate: 2 } },
+      },
+    );
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await primary?.close();
+    await backup?.close();
+  });
+
+  it("shows a call that retried and failed over as one trace: the call's span, and each attempt as its child", async () => {
+    const traceId = hex(16);
+    const callerSpan = hex(8);
+    primary.enqueue(overloaded, overloaded);
+    let answerHeaders: Headers | undefined;
+    const answer = await gw.client("grpc").chat(
+      { model: "traced-model", messages: [{ role: Role.USER, content: SECRET_PROMPT }] },
+      { headers: { traceparent: `00-${traceId}-${callerSpan}-01`, tracestate: "caller=1" }, onHeader: (headers) => (answerHeaders = headers) },
+    );
+    expect(answer.provider).toBe("backup");
+    // The vendor's 503 (its kind as the dialect classifies it), twice, then the fallback.
+    const failure = answer.attempts[0]!.outcome;
+    expect(answer.attempts.map((a) => `${a.provider}:${a.outcome}`)).toEqual([`primary:${failure}`, `primary:${failure}`, "backup:ok"]);
+    expect(failure).not.toBe("ok");
+    // The answer names the trace, and the caller's trace was continued (gRPC metadata carried its traceparent).
+    expect(answerHeaders?.get("x-trace-id")).toBe(traceId);
+    expect(answerHeaders?.get("traceresponse")).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+
+    const { spans, raw } = await spansOf(query, traceId, 4);
+    const call = spans.find((span) => tag(span, "switchboard.surface") === "grpc")!;
+    expect(call.operationName).toBe("switchboard.v1.AIService/Chat");
+    expect(parentOf(call)).toBe(callerSpan);
+    const attempts = spans.filter((span) => span !== call);
+    expect(attempts).toHaveLength(3);
+    for (const attempt of attempts) expect(parentOf(attempt)).toBe(call.spanID);
+    const described = attempts
+      .map((a) => [tag(a, "switchboard.attempt.reason"), tag(a, "switchboard.provider"), tag(a, "gen_ai.request.model"), tag(a, "switchboard.attempt.outcome")].join(" "))
+      .sort();
+    expect(described).toEqual(["failover backup gpt-4o ok", `first primary gpt-4o-mini ${failure}`, `retry primary gpt-4o-mini ${failure}`]);
+    for (const attempt of attempts) {
+      expect(attempt.operationName).toBe(`chat ${tag(attempt, "gen_ai.request.model")}`);
+      expect(tag(attempt, "gen_ai.operation.name")).toBe("chat");
+      expect(tag(attempt, "gen_ai.provider.name")).toBe(tag(attempt, "switchboard.provider"));
+      expect(tag(attempt, "switchboard.credential.id")).toMatch(/^(primary|backup)\//);
+    }
+    const failed = attempts.find((a) => tag(a, "switchboard.attempt.outcome") === failure)!;
+    expect(tag(failed, "http.response.status_code")).toBe(503);
+    expect(tag(failed, "error.type")).toBe(failure);
+
+    // The call's span: what was asked, what served it, the usage, and the key.
+    expect(tag(call, "gen_ai.operation.name")).toBe("chat");
+    expect(tag(call, "gen_ai.request.model")).toBe("traced-model");
+    expect(tag(call, "gen_ai.provider.name")).toBe("backup");
+    expect(tag(call, "gen_ai.response.model")).toBe("gpt-4o");
+    expect(tag(call, "gen_ai.usage.input_tokens")).toBe(answer.usage!.promptTokens);
+    expect(tag(call, "gen_ai.usage.output_tokens")).toBe(answer.usage!.completionTokens);
+    expect(JSON.parse(String(tag(call, "gen_ai.response.finish_reasons")))).toEqual(["stop"]);
+    expect(tag(call, "switchboard.key.id")).toBe("master");
+    expect(tag(call, "switchboard.attempts")).toBe(3);
+    expect(tag(call, "switchboard.request_id")).toBe(answer.requestId);
+
+    // The vendors were called within the trace: each attempt's traceparent names its own span.
+    const sent = [...primary.requests.slice(-2), ...backup.requests.slice(-1)].map((r) => String(r.headers.traceparent));
+    expect(sent.map((header) => header.split("-")[2]).sort()).toEqual(attempts.map((a) => a.spanID).sort());
+    for (const header of sent) expect(header).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect(backup.requests.at(-1)!.headers.tracestate).toBe("caller=1");
+
+    // Neither the conversation nor any secret is in the trace.
+    for (const secret of [SECRET_PROMPT, PRIMARY_KEY, BACKUP_KEY, MASTER_KEY, "Echo:"]) expect(raw).not.toContain(secret);
+    expect(raw).not.toContain("gen_ai.input.messages");
+    // The call's log line carries the trace id.
+    const line = gw.logs.entries.find((entry) => entry.requestId === answer.requestId && entry.msg === "call")!;
+    expect(line).toMatchObject({ traceId, surface: "grpc", provider: "backup" });
+    expect(line.overheadMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("starts a trace of its own when the caller sends none, on the REST surface too; a stream's span marks its first token", async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "traced-model", stream: true, messages: [{ role: "user", content: SECRET_PROMPT }] }),
+    });
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text).toContain("[DONE]");
+    const traceId = res.headers.get("x-trace-id")!;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    const { spans, raw } = await spansOf(query, traceId, 2);
+    const call = spans.find((span) => tag(span, "switchboard.surface") === "rest")!;
+    expect(call.operationName).toBe("REST POST /v1/chat/completions");
+    expect(call.references).toEqual([]);
+    expect(call.logs.some((log) => log.fields.some((f) => f.key === "event" && f.value === "gen_ai.first_token"))).toBe(true);
+    expect(tag(call, "gen_ai.usage.output_tokens")).toBeGreaterThan(0);
+    for (const secret of [SECRET_PROMPT, PRIMARY_KEY, MASTER_KEY]) expect(raw).not.toContain(secret);
+  });
+
+  it("records the messages only for a route an operator listed (SWITCHBOARD_TRACE_CONTENT)", async () => {
+    let traceId = "";
+    await gw.client("connect").chat({ model: "recorded-model", messages: [{ role: Role.USER, content: SECRET_PROMPT }] }, { onHeader: (h) => (traceId = h.get("x-trace-id")!) });
+    const { spans, raw } = await spansOf(query, traceId, 2);
+    const call = spans.find((span) => tag(span, "switchboard.surface") === "connect")!;
+    expect(JSON.parse(String(tag(call, "gen_ai.input.messages")))).toEqual([{ role: "user", parts: [{ type: "text", content: SECRET_PROMPT }] }]);
+    expect(JSON.parse(String(tag(call, "gen_ai.output.messages")))).toEqual([
+      { role: "assistant", parts: [{ type: "text", content: `Echo: ${SECRET_PROMPT}` }], finish_reason: "stop" },
+    ]);
+    // Content, yes; secrets still not.
+    for (const secret of [BACKUP_KEY, MASTER_KEY]) expect(raw).not.toContain(secret);
+  });
+});

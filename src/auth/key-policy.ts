@@ -12,6 +12,8 @@ export interface KeyRecord {
   displayName: string;
   team: string;
   admin: boolean;
+  /** With `admin`: may only read through the AdminService. Unset: false. */
+  adminReadOnly?: boolean;
   /** Model globs; empty means every model. */
   allowedModels: string[];
   /** 0: unlimited. */

@@ -38,6 +38,7 @@ export function toGatewayKey(record: KeyRecord, currency: string): GatewayKey {
     team: record.team,
     allowedModels: record.allowedModels,
     admin: record.admin,
+    adminReadOnly: record.adminReadOnly ?? false,
     requestsPerMinute: record.requestsPerMinute,
     tokensPerMinute: BigInt(record.tokensPerMinute),
     economyModels: record.economyModels.map((mapping) => create(EconomyMappingSchema, mapping)),

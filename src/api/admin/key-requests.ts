@@ -35,6 +35,7 @@ const TOP_LEVEL = [
   "team",
   "allowed_models",
   "admin",
+  "admin_read_only",
   "requests_per_minute",
   "tokens_per_minute",
   "budget",
@@ -61,6 +62,7 @@ export function readNewKey(req: CreateKeyRequest, keyId: string, rules: KeySetti
   if (!isKeyId(keyId)) v.add("key_id", "must be 3-63 lower-case letters, digits and hyphens, starting with a letter");
   if (keyId === "master") v.add("key_id", '"master" is the bootstrap key\'s id');
   if (!input.displayName.trim()) v.add("key.display_name", "is required");
+  checkReadOnly(v, input, input.admin);
   return {
     id: keyId,
     digest: "",
@@ -68,6 +70,7 @@ export function readNewKey(req: CreateKeyRequest, keyId: string, rules: KeySetti
     displayName: input.displayName.trim(),
     team: input.team.trim(),
     admin: input.admin,
+    adminReadOnly: input.adminReadOnly,
     allowedModels: checkModels(v, input.allowedModels),
     requestsPerMinute: checkLimit(v, "key.requests_per_minute", input.requestsPerMinute, rules.defaults.requestsPerMinute),
     tokensPerMinute: checkLimit(v, "key.tokens_per_minute", input.tokensPerMinute, rules.defaults.tokensPerMinute),
@@ -84,7 +87,15 @@ export function readKeyUpdate(req: UpdateKeyRequest, record: KeyRecord, rules: K
   const input = req.key ?? create(GatewayKeySchema);
   const next: KeyRecord = { ...record, updateMs: now };
   for (const path of readUpdateMask(req.updateMask, impliedPaths(input), UPDATABLE, v)) apply(v, path, input, next, rules, now);
+  if (next.adminReadOnly) checkReadOnly(v, input, next.admin);
+  // A key that loses the admin scope has nothing left to read-only.
+  next.adminReadOnly = (next.adminReadOnly ?? false) && next.admin;
   return next;
+}
+
+/** A read-only admin key is an admin key that may only read: asking for one without `admin` is a mistake worth naming. */
+function checkReadOnly(v: FieldViolations, input: GatewayKey, admin: boolean): void {
+  if (input.adminReadOnly && !admin) v.add("key.admin_read_only", "needs admin: a read-only admin key is an admin key that may only read");
 }
 
 /** ListKeys' page and filter, as the store takes them. */
@@ -130,6 +141,9 @@ function apply(v: FieldViolations, path: KeyPath, input: GatewayKey, next: KeyRe
     case "admin":
       next.admin = input.admin;
       return;
+    case "admin_read_only":
+      next.adminReadOnly = input.adminReadOnly;
+      return;
     case "requests_per_minute":
       next.requestsPerMinute = checkLimit(v, "key.requests_per_minute", input.requestsPerMinute, 0);
       return;
@@ -157,6 +171,7 @@ function impliedPaths(input: GatewayKey): KeyPath[] {
   if (input.team) paths.push("team");
   if (input.allowedModels.length > 0) paths.push("allowed_models");
   if (input.admin) paths.push("admin");
+  if (input.adminReadOnly) paths.push("admin_read_only");
   if (input.requestsPerMinute !== undefined) paths.push("requests_per_minute");
   if (input.tokensPerMinute !== undefined) paths.push("tokens_per_minute");
   if (input.budget) paths.push("budget");

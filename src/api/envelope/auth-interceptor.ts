@@ -10,6 +10,9 @@ export const PUBLIC_SERVICES = new Set(["grpc.health.v1.Health", "grpc.reflectio
 /** Services only the master key or an admin-scoped key may call. */
 export const ADMIN_SERVICES = new Set(["switchboard.v1.AdminService"]);
 
+/** What a read-only admin key may call: AIP's read methods (Get, List) and live views (Watch); any other RPC may change something. */
+const READ_METHOD = /^(Get|List|Watch)[A-Z]/;
+
 /** Authenticates every call but those to public services, checks the admin scope, and hands the principal on. */
 export function createAuthInterceptor(authenticator: Authenticator): Interceptor {
   return (next) => async (req) => {
@@ -19,6 +22,12 @@ export function createAuthInterceptor(authenticator: Authenticator): Interceptor
       throw gatewayError(Code.PermissionDenied, `key "${principal.keyId}" lacks the admin scope needed for ${req.service.typeName}`, "ADMIN_SCOPE_REQUIRED", {
         key: principal.keyId,
         service: req.service.typeName,
+      });
+    }
+    if (ADMIN_SERVICES.has(req.service.typeName) && principal.policy?.record.adminReadOnly && !READ_METHOD.test(req.method.name)) {
+      throw gatewayError(Code.PermissionDenied, `key "${principal.keyId}" is a read-only admin key: it may read, not call ${req.method.name}`, "ADMIN_READ_ONLY", {
+        key: principal.keyId,
+        method: `${req.service.typeName}/${req.method.name}`,
       });
     }
     req.contextValues.set(principalKey, principal);

@@ -244,7 +244,12 @@ type GatewayKey struct {
 	// ("sk-sb-…AbCd"), to recognise it without revealing it.
 	KeyHint string `protobuf:"bytes,16,opt,name=key_hint,json=keyHint,proto3" json:"key_hint,omitempty"`
 	// Output only. Spending in the current budget period; unset without a budget.
-	BudgetStatus  *BudgetStatus `protobuf:"bytes,17,opt,name=budget_status,json=budgetStatus,proto3" json:"budget_status,omitempty"`
+	BudgetStatus *BudgetStatus `protobuf:"bytes,17,opt,name=budget_status,json=budgetStatus,proto3" json:"budget_status,omitempty"`
+	// With `admin`: the key may only read through the AdminService (its Get,
+	// List and Watch methods), for viewers such as a read-only console; any
+	// other method is refused with PermissionDenied (reason ADMIN_READ_ONLY).
+	// Requires `admin`.
+	AdminReadOnly bool `protobuf:"varint,18,opt,name=admin_read_only,json=adminReadOnly,proto3" json:"admin_read_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -407,6 +412,13 @@ func (x *GatewayKey) GetBudgetStatus() *BudgetStatus {
 		return x.BudgetStatus
 	}
 	return nil
+}
+
+func (x *GatewayKey) GetAdminReadOnly() bool {
+	if x != nil {
+		return x.AdminReadOnly
+	}
+	return false
 }
 
 type isGatewayKey_Expiration interface {
@@ -983,7 +995,7 @@ type UpdateKeyRequest struct {
 	// The key's new settings; `key.name` says which key.
 	Key *GatewayKey `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
 	// The fields to change: display_name, team, allowed_models, admin,
-	// requests_per_minute, tokens_per_minute, budget, economy_models,
+	// admin_read_only, requests_per_minute, tokens_per_minute, budget, economy_models,
 	// expire_time (or ttl), or "*" for all of them. Omitted: the fields set in
 	// `key`. A field in the mask but unset in `key` is cleared.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
@@ -1177,7 +1189,7 @@ var File_switchboard_v1_admin_keys_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_admin_keys_proto_rawDesc = "" +
 	"\n" +
-	"\x1fswitchboard/v1/admin_keys.proto\x12\x0eswitchboard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xe7\x06\n" +
+	"\x1fswitchboard/v1/admin_keys.proto\x12\x0eswitchboard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\x8f\a\n" +
 	"\n" +
 	"GatewayKey\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
@@ -1201,7 +1213,8 @@ const file_switchboard_v1_admin_keys_proto_rawDesc = "" +
 	"revokeTime\x125\n" +
 	"\x05state\x18\x0f \x01(\x0e2\x1f.switchboard.v1.GatewayKeyStateR\x05state\x12\x19\n" +
 	"\bkey_hint\x18\x10 \x01(\tR\akeyHint\x12A\n" +
-	"\rbudget_status\x18\x11 \x01(\v2\x1c.switchboard.v1.BudgetStatusR\fbudgetStatusB\f\n" +
+	"\rbudget_status\x18\x11 \x01(\v2\x1c.switchboard.v1.BudgetStatusR\fbudgetStatus\x12&\n" +
+	"\x0fadmin_read_only\x18\x12 \x01(\bR\radminReadOnlyB\f\n" +
 	"\n" +
 	"expirationB\x16\n" +
 	"\x14_requests_per_minuteB\x14\n" +

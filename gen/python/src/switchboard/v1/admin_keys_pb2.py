@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fswitchboard/v1/admin_keys.proto\x12\x0eswitchboard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xe7\x06\n\nGatewayKey\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12!\n\x0c\x64isplay_name\x18\x02 \x01(\tR\x0b\x64isplayName\x12\x12\n\x04team\x18\x03 \x01(\tR\x04team\x12%\n\x0e\x61llowed_models\x18\x04 \x03(\tR\rallowedModels\x12\x14\n\x05\x61\x64min\x18\x05 \x01(\x08R\x05\x61\x64min\x12\x33\n\x13requests_per_minute\x18\x06 \x01(\x05H\x01R\x11requestsPerMinute\x88\x01\x01\x12/\n\x11tokens_per_minute\x18\x07 \x01(\x03H\x02R\x0ftokensPerMinute\x88\x01\x01\x12.\n\x06\x62udget\x18\x08 \x01(\x0b\x32\x16.switchboard.v1.BudgetR\x06\x62udget\x12\x45\n\x0e\x65\x63onomy_models\x18\t \x03(\x0b\x32\x1e.switchboard.v1.EconomyMappingR\reconomyModels\x12=\n\x0b\x65xpire_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00R\nexpireTime\x12-\n\x03ttl\x18\x0b \x01(\x0b\x32\x19.google.protobuf.DurationH\x00R\x03ttl\x12;\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12;\n\x0brevoke_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrevokeTime\x12\x35\n\x05state\x18\x0f \x01(\x0e\x32\x1f.switchboard.v1.GatewayKeyStateR\x05state\x12\x19\n\x08key_hint\x18\x10 \x01(\tR\x07keyHint\x12\x41\n\rbudget_status\x18\x11 \x01(\x0b\x32\x1c.switchboard.v1.BudgetStatusR\x0c\x62udgetStatusB\x0c\n\nexpirationB\x16\n\x14_requests_per_minuteB\x14\n\x12_tokens_per_minute\"\xf5\x01\n\x06\x42udget\x12(\n\x05limit\x18\x01 \x01(\x0b\x32\x12.google.type.MoneyR\x05limit\x12\x34\n\x06period\x18\x02 \x01(\x0e\x32\x1c.switchboard.v1.BudgetPeriodR\x06period\x12*\n\x0esoft_threshold\x18\x03 \x01(\x01H\x00R\rsoftThreshold\x88\x01\x01\x12L\n\x0ewhen_exhausted\x18\x04 \x01(\x0e\x32%.switchboard.v1.BudgetExhaustedActionR\rwhenExhaustedB\x11\n\x0f_soft_threshold\"K\n\x0e\x45\x63onomyMapping\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12#\n\reconomy_model\x18\x02 \x01(\tR\x0c\x65\x63onomyModel\"\xa6\x02\n\x0c\x42udgetStatus\x12(\n\x05spent\x18\x01 \x01(\x0b\x32\x12.google.type.MoneyR\x05spent\x12(\n\x05limit\x18\x02 \x01(\x0b\x32\x12.google.type.MoneyR\x05limit\x12\x46\n\x11period_start_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0fperiodStartTime\x12\x42\n\x0fperiod_end_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\rperiodEndTime\x12\x18\n\x07\x65\x63onomy\x18\x05 \x01(\x08R\x07\x65\x63onomy\x12\x1c\n\texhausted\x18\x06 \x01(\x08R\texhausted\"W\n\x10\x43reateKeyRequest\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key\x12\x15\n\x06key_id\x18\x02 \x01(\tR\x05keyId\"Y\n\x11\x43reateKeyResponse\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"#\n\rGetKeyRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\">\n\x0eGetKeyResponse\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key\"e\n\x0fListKeysRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n\x06\x66ilter\x18\x03 \x01(\tR\x06\x66ilter\"j\n\x10ListKeysResponse\x12.\n\x04keys\x18\x01 \x03(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x04keys\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"}\n\x10UpdateKeyRequest\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"A\n\x11UpdateKeyResponse\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key\"&\n\x10RevokeKeyRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"A\n\x11RevokeKeyResponse\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key*\x90\x01\n\x0fGatewayKeyState\x12!\n\x1dGATEWAY_KEY_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18GATEWAY_KEY_STATE_ACTIVE\x10\x01\x12\x1d\n\x19GATEWAY_KEY_STATE_EXPIRED\x10\x02\x12\x1d\n\x19GATEWAY_KEY_STATE_REVOKED\x10\x03*u\n\x0c\x42udgetPeriod\x12\x1d\n\x19\x42UDGET_PERIOD_UNSPECIFIED\x10\x00\x12\x15\n\x11\x42UDGET_PERIOD_DAY\x10\x01\x12\x16\n\x12\x42UDGET_PERIOD_WEEK\x10\x02\x12\x17\n\x13\x42UDGET_PERIOD_MONTH\x10\x03*\x8e\x01\n\x15\x42udgetExhaustedAction\x12\'\n#BUDGET_EXHAUSTED_ACTION_UNSPECIFIED\x10\x00\x12\"\n\x1e\x42UDGET_EXHAUSTED_ACTION_REFUSE\x10\x01\x12(\n$BUDGET_EXHAUSTED_ACTION_ECONOMY_ONLY\x10\x02\x42PZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fswitchboard/v1/admin_keys.proto\x12\x0eswitchboard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\x8f\x07\n\nGatewayKey\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12!\n\x0c\x64isplay_name\x18\x02 \x01(\tR\x0b\x64isplayName\x12\x12\n\x04team\x18\x03 \x01(\tR\x04team\x12%\n\x0e\x61llowed_models\x18\x04 \x03(\tR\rallowedModels\x12\x14\n\x05\x61\x64min\x18\x05 \x01(\x08R\x05\x61\x64min\x12\x33\n\x13requests_per_minute\x18\x06 \x01(\x05H\x01R\x11requestsPerMinute\x88\x01\x01\x12/\n\x11tokens_per_minute\x18\x07 \x01(\x03H\x02R\x0ftokensPerMinute\x88\x01\x01\x12.\n\x06\x62udget\x18\x08 \x01(\x0b\x32\x16.switchboard.v1.BudgetR\x06\x62udget\x12\x45\n\x0e\x65\x63onomy_models\x18\t \x03(\x0b\x32\x1e.switchboard.v1.EconomyMappingR\reconomyModels\x12=\n\x0b\x65xpire_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00R\nexpireTime\x12-\n\x03ttl\x18\x0b \x01(\x0b\x32\x19.google.protobuf.DurationH\x00R\x03ttl\x12;\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12;\n\x0brevoke_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrevokeTime\x12\x35\n\x05state\x18\x0f \x01(\x0e\x32\x1f.switchboard.v1.GatewayKeyStateR\x05state\x12\x19\n\x08key_hint\x18\x10 \x01(\tR\x07keyHint\x12\x41\n\rbudget_status\x18\x11 \x01(\x0b\x32\x1c.switchboard.v1.BudgetStatusR\x0c\x62udgetStatus\x12&\n\x0f\x61\x64min_read_only\x18\x12 \x01(\x08R\radminReadOnlyB\x0c\n\nexpirationB\x16\n\x14_requests_per_minuteB\x14\n\x12_tokens_per_minute\"\xf5\x01\n\x06\x42udget\x12(\n\x05limit\x18\x01 \x01(\x0b\x32\x12.google.type.MoneyR\x05limit\x12\x34\n\x06period\x18\x02 \x01(\x0e\x32\x1c.switchboard.v1.BudgetPeriodR\x06period\x12*\n\x0esoft_threshold\x18\x03 \x01(\x01H\x00R\rsoftThreshold\x88\x01\x01\x12L\n\x0ewhen_exhausted\x18\x04 \x01(\x0e\x32%.switchboard.v1.BudgetExhaustedActionR\rwhenExhaustedB\x11\n\x0f_soft_threshold\"K\n\x0e\x45\x63onomyMapping\x12\x14\n\x05model\x18\x01 \x01(\tR\x05model\x12#\n\reconomy_model\x18\x02 \x01(\tR\x0c\x65\x63onomyModel\"\xa6\x02\n\x0c\x42udgetStatus\x12(\n\x05spent\x18\x01 \x01(\x0b\x32\x12.google.type.MoneyR\x05spent\x12(\n\x05limit\x18\x02 \x01(\x0b\x32\x12.google.type.MoneyR\x05limit\x12\x46\n\x11period_start_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0fperiodStartTime\x12\x42\n\x0fperiod_end_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\rperiodEndTime\x12\x18\n\x07\x65\x63onomy\x18\x05 \x01(\x08R\x07\x65\x63onomy\x12\x1c\n\texhausted\x18\x06 \x01(\x08R\texhausted\"W\n\x10\x43reateKeyRequest\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key\x12\x15\n\x06key_id\x18\x02 \x01(\tR\x05keyId\"Y\n\x11\x43reateKeyResponse\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\"#\n\rGetKeyRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\">\n\x0eGetKeyResponse\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key\"e\n\x0fListKeysRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n\x06\x66ilter\x18\x03 \x01(\tR\x06\x66ilter\"j\n\x10ListKeysResponse\x12.\n\x04keys\x18\x01 \x03(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x04keys\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"}\n\x10UpdateKeyRequest\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"A\n\x11UpdateKeyResponse\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key\"&\n\x10RevokeKeyRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"A\n\x11RevokeKeyResponse\x12,\n\x03key\x18\x01 \x01(\x0b\x32\x1a.switchboard.v1.GatewayKeyR\x03key*\x90\x01\n\x0fGatewayKeyState\x12!\n\x1dGATEWAY_KEY_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18GATEWAY_KEY_STATE_ACTIVE\x10\x01\x12\x1d\n\x19GATEWAY_KEY_STATE_EXPIRED\x10\x02\x12\x1d\n\x19GATEWAY_KEY_STATE_REVOKED\x10\x03*u\n\x0c\x42udgetPeriod\x12\x1d\n\x19\x42UDGET_PERIOD_UNSPECIFIED\x10\x00\x12\x15\n\x11\x42UDGET_PERIOD_DAY\x10\x01\x12\x16\n\x12\x42UDGET_PERIOD_WEEK\x10\x02\x12\x17\n\x13\x42UDGET_PERIOD_MONTH\x10\x03*\x8e\x01\n\x15\x42udgetExhaustedAction\x12\'\n#BUDGET_EXHAUSTED_ACTION_UNSPECIFIED\x10\x00\x12\"\n\x1e\x42UDGET_EXHAUSTED_ACTION_REFUSE\x10\x01\x12(\n$BUDGET_EXHAUSTED_ACTION_ECONOMY_ONLY\x10\x02\x42PZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,38 +36,38 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchboard.v1.admin_keys_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1'
-  _globals['_GATEWAYKEYSTATE']._serialized_start=2465
-  _globals['_GATEWAYKEYSTATE']._serialized_end=2609
-  _globals['_BUDGETPERIOD']._serialized_start=2611
-  _globals['_BUDGETPERIOD']._serialized_end=2728
-  _globals['_BUDGETEXHAUSTEDACTION']._serialized_start=2731
-  _globals['_BUDGETEXHAUSTEDACTION']._serialized_end=2873
+  _globals['_GATEWAYKEYSTATE']._serialized_start=2505
+  _globals['_GATEWAYKEYSTATE']._serialized_end=2649
+  _globals['_BUDGETPERIOD']._serialized_start=2651
+  _globals['_BUDGETPERIOD']._serialized_end=2768
+  _globals['_BUDGETEXHAUSTEDACTION']._serialized_start=2771
+  _globals['_BUDGETEXHAUSTEDACTION']._serialized_end=2913
   _globals['_GATEWAYKEY']._serialized_start=176
-  _globals['_GATEWAYKEY']._serialized_end=1047
-  _globals['_BUDGET']._serialized_start=1050
-  _globals['_BUDGET']._serialized_end=1295
-  _globals['_ECONOMYMAPPING']._serialized_start=1297
-  _globals['_ECONOMYMAPPING']._serialized_end=1372
-  _globals['_BUDGETSTATUS']._serialized_start=1375
-  _globals['_BUDGETSTATUS']._serialized_end=1669
-  _globals['_CREATEKEYREQUEST']._serialized_start=1671
-  _globals['_CREATEKEYREQUEST']._serialized_end=1758
-  _globals['_CREATEKEYRESPONSE']._serialized_start=1760
-  _globals['_CREATEKEYRESPONSE']._serialized_end=1849
-  _globals['_GETKEYREQUEST']._serialized_start=1851
-  _globals['_GETKEYREQUEST']._serialized_end=1886
-  _globals['_GETKEYRESPONSE']._serialized_start=1888
-  _globals['_GETKEYRESPONSE']._serialized_end=1950
-  _globals['_LISTKEYSREQUEST']._serialized_start=1952
-  _globals['_LISTKEYSREQUEST']._serialized_end=2053
-  _globals['_LISTKEYSRESPONSE']._serialized_start=2055
-  _globals['_LISTKEYSRESPONSE']._serialized_end=2161
-  _globals['_UPDATEKEYREQUEST']._serialized_start=2163
-  _globals['_UPDATEKEYREQUEST']._serialized_end=2288
-  _globals['_UPDATEKEYRESPONSE']._serialized_start=2290
-  _globals['_UPDATEKEYRESPONSE']._serialized_end=2355
-  _globals['_REVOKEKEYREQUEST']._serialized_start=2357
-  _globals['_REVOKEKEYREQUEST']._serialized_end=2395
-  _globals['_REVOKEKEYRESPONSE']._serialized_start=2397
-  _globals['_REVOKEKEYRESPONSE']._serialized_end=2462
+  _globals['_GATEWAYKEY']._serialized_end=1087
+  _globals['_BUDGET']._serialized_start=1090
+  _globals['_BUDGET']._serialized_end=1335
+  _globals['_ECONOMYMAPPING']._serialized_start=1337
+  _globals['_ECONOMYMAPPING']._serialized_end=1412
+  _globals['_BUDGETSTATUS']._serialized_start=1415
+  _globals['_BUDGETSTATUS']._serialized_end=1709
+  _globals['_CREATEKEYREQUEST']._serialized_start=1711
+  _globals['_CREATEKEYREQUEST']._serialized_end=1798
+  _globals['_CREATEKEYRESPONSE']._serialized_start=1800
+  _globals['_CREATEKEYRESPONSE']._serialized_end=1889
+  _globals['_GETKEYREQUEST']._serialized_start=1891
+  _globals['_GETKEYREQUEST']._serialized_end=1926
+  _globals['_GETKEYRESPONSE']._serialized_start=1928
+  _globals['_GETKEYRESPONSE']._serialized_end=1990
+  _globals['_LISTKEYSREQUEST']._serialized_start=1992
+  _globals['_LISTKEYSREQUEST']._serialized_end=2093
+  _globals['_LISTKEYSRESPONSE']._serialized_start=2095
+  _globals['_LISTKEYSRESPONSE']._serialized_end=2201
+  _globals['_UPDATEKEYREQUEST']._serialized_start=2203
+  _globals['_UPDATEKEYREQUEST']._serialized_end=2328
+  _globals['_UPDATEKEYRESPONSE']._serialized_start=2330
+  _globals['_UPDATEKEYRESPONSE']._serialized_end=2395
+  _globals['_REVOKEKEYREQUEST']._serialized_start=2397
+  _globals['_REVOKEKEYREQUEST']._serialized_end=2435
+  _globals['_REVOKEKEYRESPONSE']._serialized_start=2437
+  _globals['_REVOKEKEYRESPONSE']._serialized_end=2502
 # @@protoc_insertion_point(module_scope)

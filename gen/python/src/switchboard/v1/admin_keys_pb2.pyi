@@ -45,7 +45,7 @@ BUDGET_EXHAUSTED_ACTION_REFUSE: BudgetExhaustedAction
 BUDGET_EXHAUSTED_ACTION_ECONOMY_ONLY: BudgetExhaustedAction
 
 class GatewayKey(_message.Message):
-    __slots__ = ("name", "display_name", "team", "allowed_models", "admin", "requests_per_minute", "tokens_per_minute", "budget", "economy_models", "expire_time", "ttl", "create_time", "update_time", "revoke_time", "state", "key_hint", "budget_status")
+    __slots__ = ("name", "display_name", "team", "allowed_models", "admin", "requests_per_minute", "tokens_per_minute", "budget", "economy_models", "expire_time", "ttl", "create_time", "update_time", "revoke_time", "state", "key_hint", "budget_status", "admin_read_only")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     TEAM_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,7 @@ class GatewayKey(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     KEY_HINT_FIELD_NUMBER: _ClassVar[int]
     BUDGET_STATUS_FIELD_NUMBER: _ClassVar[int]
+    ADMIN_READ_ONLY_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     team: str
@@ -80,7 +81,8 @@ class GatewayKey(_message.Message):
     state: GatewayKeyState
     key_hint: str
     budget_status: BudgetStatus
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., team: _Optional[str] = ..., allowed_models: _Optional[_Iterable[str]] = ..., admin: _Optional[bool] = ..., requests_per_minute: _Optional[int] = ..., tokens_per_minute: _Optional[int] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., economy_models: _Optional[_Iterable[_Union[EconomyMapping, _Mapping]]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[GatewayKeyState, str]] = ..., key_hint: _Optional[str] = ..., budget_status: _Optional[_Union[BudgetStatus, _Mapping]] = ...) -> None: ...
+    admin_read_only: bool
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., team: _Optional[str] = ..., allowed_models: _Optional[_Iterable[str]] = ..., admin: _Optional[bool] = ..., requests_per_minute: _Optional[int] = ..., tokens_per_minute: _Optional[int] = ..., budget: _Optional[_Union[Budget, _Mapping]] = ..., economy_models: _Optional[_Iterable[_Union[EconomyMapping, _Mapping]]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[GatewayKeyState, str]] = ..., key_hint: _Optional[str] = ..., budget_status: _Optional[_Union[BudgetStatus, _Mapping]] = ..., admin_read_only: _Optional[bool] = ...) -> None: ...
 
 class Budget(_message.Message):
     __slots__ = ("limit", "period", "soft_threshold", "when_exhausted")

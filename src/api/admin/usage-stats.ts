@@ -1,0 +1,120 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { MoneySchema } from "../../../gen/ts/google/type/money_pb.js";
+import {
+  GetUsageStatsResponseSchema,
+  UsageBucketSchema,
+  UsageSeriesSchema,
+  type GetUsageStatsRequest,
+  type UsageSeries,
+} from "../../../gen/ts/switchboard/v1/admin_console_pb.js";
+import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { UsageDimension } from "../../../gen/ts/switchboard/v1/admin_usage_pb.js";
+import type { UsageGroup, UsageQuery, UsageTotals } from "../../usage/ledger-store.js";
+import { moneyParts } from "../../usage/pricing.js";
+import { FieldViolations } from "../aip/field-violations.js";
+import { KEY_NAME } from "./resource-names.js";
+import type { UsageAdminDeps } from "./usage-admin.js";
+import { readUsageFilters } from "./usage-requests.js";
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const MAX_BUCKET_MS = 31 * 24 * HOUR_MS;
+const MAX_BUCKETS = 1000;
+/** Without a start time, a chart covers the day before its end. */
+const DEFAULT_WINDOW_MS = 24 * HOUR_MS;
+
+const SERIES_GROUPS: Partial<Record<UsageDimension, Exclude<UsageGroup, "day">>> = {
+  [UsageDimension.PROVIDER]: "provider",
+  [UsageDimension.MODEL]: "model",
+  [UsageDimension.KEY]: "key",
+  [UsageDimension.TEAM]: "team",
+};
+
+/** The part of the AdminService that createUsageStats implements. */
+export type UsageStatsAdmin = Pick<ServiceImpl<typeof AdminService>, "getUsageStats">;
+
+/** AdminService.GetUsageStats: the usage ledger summed per time bucket, a series per group. */
+export function createUsageStats(deps: UsageAdminDeps): UsageStatsAdmin {
+  return {
+    async getUsageStats(req) {
+      const v = new FieldViolations();
+      const { query, group } = readUsageStats(req, v, Date.now());
+      v.throwIfAny();
+      // A store that cannot take the rows now still answers with what it has.
+      await deps.flush().catch(() => {});
+      const rows = await deps.ledger.report(query);
+      return create(GetUsageStatsResponseSchema, {
+        series: toSeries(rows, group),
+        startTime: timestampFromMs(query.startMs),
+        endTime: timestampFromMs(query.endMs),
+        bucketWidth: durationFromMs(query.bucketMs!),
+      });
+    },
+  };
+}
+
+/** GetUsageStats' request as a ledger query: the window aligned to its buckets, grouped by bucket (and the series' dimension). */
+function readUsageStats(req: GetUsageStatsRequest, v: FieldViolations, now: number): { query: UsageQuery; group?: Exclude<UsageGroup, "day"> } {
+  const bucketMs = req.bucketWidth ? durationMs(req.bucketWidth) : HOUR_MS;
+  if (!(bucketMs >= MINUTE_MS && bucketMs <= MAX_BUCKET_MS && bucketMs % MINUTE_MS === 0)) v.add("bucket_width", "must be whole minutes, from one minute to 31 days");
+  const width = Math.max(MINUTE_MS, bucketMs - (bucketMs % MINUTE_MS));
+  const endMs = req.endTime ? timestampMs(req.endTime) : now;
+  const requestedStart = req.startTime ? timestampMs(req.startTime) : endMs - DEFAULT_WINDOW_MS;
+  const startMs = Math.floor(requestedStart / width) * width;
+  if (startMs >= endMs) v.add("start_time", "must be before end_time");
+  else if ((endMs - startMs) / width > MAX_BUCKETS) v.add("bucket_width", `makes more than ${MAX_BUCKETS} buckets in the window: choose a wider bucket or a shorter window`);
+  const group = req.groupBy === UsageDimension.UNSPECIFIED ? undefined : SERIES_GROUPS[req.groupBy];
+  if (req.groupBy !== UsageDimension.UNSPECIFIED && !group) v.add("group_by", "must be PROVIDER, MODEL, KEY or TEAM (time is always a dimension here)");
+  return {
+    query: {
+      startMs,
+      endMs,
+      ...readUsageFilters(req, v),
+      groupBy: group ? [group, "day"] : ["day"],
+      bucketMs: width,
+    },
+    group,
+  };
+}
+
+/** Rows (one per group and bucket) as series, the most expensive first, each oldest bucket first. */
+function toSeries(rows: UsageTotals[], group: Exclude<UsageGroup, "day"> | undefined): UsageSeries[] {
+  const series = new Map<string, { series: UsageSeries; costNanos: number; requests: number }>();
+  for (const row of rows) {
+    const name = groupName(row, group);
+    let entry = series.get(name);
+    if (!entry) series.set(name, (entry = { series: create(UsageSeriesSchema, { group: name }), costNanos: 0, requests: 0 }));
+    entry.costNanos += row.costNanos;
+    entry.requests += row.requests;
+    entry.series.buckets.push(
+      create(UsageBucketSchema, {
+        startTime: timestampFromMs(row.dayMs ?? 0),
+        requests: BigInt(row.requests),
+        errors: BigInt(row.errors),
+        promptTokens: BigInt(row.promptTokens),
+        completionTokens: BigInt(row.completionTokens),
+        cost: create(MoneySchema, { currencyCode: row.currency, ...moneyParts(row.costNanos) }),
+        meanLatency: durationFromMs(Math.round(row.meanLatencyMs)),
+      }),
+    );
+  }
+  // The ledger returns rows by bucket already: each series' buckets are in order.
+  return [...series.values()].sort((a, b) => b.costNanos - a.costNanos || b.requests - a.requests).map((entry) => entry.series);
+}
+
+function groupName(row: UsageTotals, group: Exclude<UsageGroup, "day"> | undefined): string {
+  switch (group) {
+    case "provider":
+      return row.provider ?? "";
+    case "model":
+      return row.model ?? "";
+    case "key":
+      return row.keyId === undefined ? "" : KEY_NAME.format({ key: row.keyId });
+    case "team":
+      return row.team ?? "";
+    default:
+      return "";
+  }
+}

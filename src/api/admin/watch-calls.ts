@@ -1,0 +1,69 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { MoneySchema } from "../../../gen/ts/google/type/money_pb.js";
+import { CallEventSchema, WatchCallsResponseSchema, type CallEvent, type WatchCallsRequest } from "../../../gen/ts/switchboard/v1/admin_console_pb.js";
+import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { moneyParts } from "../../usage/pricing.js";
+import { FieldViolations } from "../aip/field-violations.js";
+import type { CallFeed, FinishedCall } from "../envelope/call-feed.js";
+import { KEY_NAME } from "./resource-names.js";
+
+export interface WatchCallsDeps {
+  feed: CallFeed;
+  /** The accounting currency calls are priced in. */
+  currency: string;
+}
+
+/** The part of the AdminService that createWatchCalls implements. */
+export type WatchCallsAdmin = Pick<ServiceImpl<typeof AdminService>, "watchCalls">;
+
+/** AdminService.WatchCalls: this instance's calls as they finish, filtered as asked. */
+export function createWatchCalls(deps: WatchCallsDeps): WatchCallsAdmin {
+  return {
+    async *watchCalls(req, ctx) {
+      const matches = readWatchFilter(req);
+      for await (const call of deps.feed.watch(matches, ctx.signal)) {
+        yield create(WatchCallsResponseSchema, { call: toCallEvent(call, deps.currency) });
+      }
+    },
+  };
+}
+
+/** WatchCalls' filters as a test of one call. */
+function readWatchFilter(req: WatchCallsRequest): (call: FinishedCall) => boolean {
+  const v = new FieldViolations();
+  const keyId = req.key ? KEY_NAME.read(req.key, "key", v)?.key : undefined;
+  v.throwIfAny();
+  const { provider, model, errorsOnly } = req;
+  return (call) =>
+    (keyId === undefined || call.keyId === keyId) &&
+    (!provider || call.provider === provider) &&
+    (!model || call.model === model || call.requestedModel === model) &&
+    (!errorsOnly || call.status !== "ok");
+}
+
+/** A finished call as the API shows it. */
+export function toCallEvent(call: FinishedCall, currency: string): CallEvent {
+  return create(CallEventSchema, {
+    requestId: call.requestId,
+    finishTime: timestampFromMs(call.finishMs),
+    key: call.keyId === undefined ? "" : KEY_NAME.format({ key: call.keyId }),
+    team: call.team ?? "",
+    surface: call.surface,
+    method: call.method,
+    requestedModel: call.requestedModel ?? "",
+    provider: call.provider ?? "",
+    model: call.model ?? "",
+    status: call.status,
+    errorReason: call.errorReason ?? "",
+    latency: durationFromMs(Math.round(call.latencyMs)),
+    timeToFirstToken: call.firstTokenMs === undefined ? undefined : durationFromMs(Math.round(call.firstTokenMs)),
+    promptTokens: BigInt(call.promptTokens ?? 0),
+    completionTokens: BigInt(call.completionTokens ?? 0),
+    cost: call.costNanos === undefined ? undefined : create(MoneySchema, { currencyCode: currency, ...moneyParts(call.costNanos) }),
+    cached: call.cached,
+    downgraded: call.downgraded,
+    attempts: call.attempts ?? 0,
+  });
+}

@@ -1,0 +1,155 @@
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { gatewayError, reasonOf } from "../../common/gateway-error.js";
+import type { Surface } from "../../observability/tracing.js";
+import type { CallRecord } from "./call-record.js";
+
+/** A call to the AI surfaces as it finished, for live views: no content, only what the log line says and what it cost. */
+export interface FinishedCall {
+  requestId: string;
+  /** Epoch ms. */
+  finishMs: number;
+  /** Undefined when the call was refused before it was authenticated. */
+  keyId?: string;
+  team?: string;
+  surface: Surface;
+  method: string;
+  requestedModel?: string;
+  provider?: string;
+  model?: string;
+  /** "ok" or the Connect code's name. */
+  status: string;
+  errorReason?: string;
+  latencyMs: number;
+  firstTokenMs?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  costNanos?: number;
+  cached: boolean;
+  downgraded: boolean;
+  attempts?: number;
+}
+
+export interface CallFeedOptions {
+  /** Calls a watcher may have waiting; one that falls further behind is cut off. */
+  queueSize?: number;
+  /** Watchers at once; more are refused. */
+  maxWatchers?: number;
+}
+
+interface Watcher {
+  matches(call: FinishedCall): boolean;
+  queue: FinishedCall[];
+  wake?: () => void;
+  /** Set when the watch ends: undefined for a clean end (shutdown), an error for a cut-off. */
+  ended?: { error?: Error };
+}
+
+/**
+ * Broadcasts calls as they finish to whoever watches (AdminService.WatchCalls).
+ * Costs a call nothing while no one watches: the call log asks `watched`
+ * before it builds anything. Each watcher has a bounded queue; one that falls
+ * behind is dropped rather than slowing calls or growing memory.
+ */
+export class CallFeed {
+  private readonly watchers = new Set<Watcher>();
+  private readonly queueSize: number;
+  private readonly maxWatchers: number;
+  private closed = false;
+
+  constructor(options: CallFeedOptions = {}) {
+    this.queueSize = options.queueSize ?? 512;
+    this.maxWatchers = options.maxWatchers ?? 32;
+  }
+
+  /** Whether anyone watches: the only cost a call pays otherwise. */
+  get watched(): boolean {
+    return this.watchers.size > 0;
+  }
+
+  publish(call: FinishedCall): void {
+    for (const watcher of this.watchers) {
+      if (!watcher.matches(call)) continue;
+      if (watcher.queue.length >= this.queueSize) {
+        this.end(watcher, gatewayError(Code.ResourceExhausted, `the watcher fell more than ${this.queueSize} calls behind and was cut off; watch again`, "WATCHER_TOO_SLOW"));
+        continue;
+      }
+      watcher.queue.push(call);
+      watcher.wake?.();
+    }
+  }
+
+  /** The calls that match, as they finish, until the signal fires or the feed closes; throws when the watcher falls behind. */
+  async *watch(matches: (call: FinishedCall) => boolean, signal: AbortSignal): AsyncGenerator<FinishedCall> {
+    if (this.closed) return;
+    if (this.watchers.size >= this.maxWatchers) {
+      throw gatewayError(Code.ResourceExhausted, `${this.maxWatchers} watchers already follow this instance's calls; try again later`, "TOO_MANY_WATCHERS");
+    }
+    const watcher: Watcher = { matches, queue: [] };
+    this.watchers.add(watcher);
+    const stop = (): void => this.end(watcher);
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      for (;;) {
+        const next = watcher.queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (watcher.ended) {
+          if (watcher.ended.error) throw watcher.ended.error;
+          return;
+        }
+        await new Promise<void>((resolve) => (watcher.wake = resolve));
+        watcher.wake = undefined;
+      }
+    } finally {
+      signal.removeEventListener("abort", stop);
+      this.watchers.delete(watcher);
+    }
+  }
+
+  /** Ends every watch (shutdown: streams must not hold the drain) and refuses new ones. */
+  close(): void {
+    this.closed = true;
+    for (const watcher of this.watchers) this.end(watcher);
+  }
+
+  private end(watcher: Watcher, error?: Error): void {
+    if (watcher.ended) return;
+    watcher.ended = { error };
+    // A cut-off watcher's backlog is dropped: it learns at once, and the memory goes.
+    if (error) watcher.queue.length = 0;
+    this.watchers.delete(watcher);
+    watcher.wake?.();
+  }
+}
+
+/** The calls live views follow: the AI surfaces, not health checks, reflection or the AdminService (a console's own polling). */
+const AI_CALLS = /^(switchboard\.v1\.AIService\/|REST )/;
+
+/** A finished call as the feed carries it; undefined for calls it does not carry. */
+export function finishedCall(record: CallRecord, error: ConnectError | undefined, status: string, latencyMs: number, firstTokenMs: number | undefined): FinishedCall | undefined {
+  if (!AI_CALLS.test(record.method)) return undefined;
+  const report = record.report;
+  return {
+    requestId: record.requestId,
+    finishMs: Date.now(),
+    keyId: record.principal?.keyId,
+    team: record.principal?.team,
+    surface: record.surface,
+    method: record.method,
+    requestedModel: report?.requestedModel,
+    provider: report?.provider,
+    model: report?.model,
+    status,
+    errorReason: error ? (reasonOf(error) ?? status.toUpperCase()) : undefined,
+    latencyMs,
+    firstTokenMs,
+    promptTokens: report?.inputTokens,
+    completionTokens: report?.outputTokens,
+    costNanos: report?.costNanos,
+    cached: report?.cache === "hit",
+    downgraded: report?.downgraded ?? false,
+    attempts: report?.attempts,
+  };
+}

@@ -8,8 +8,23 @@ import { Pool } from "undici";
 import { AIService, ChatRequestSchema, ChatStreamRequestSchema } from "../gen/ts/switchboard/v1/ai_service_pb.js";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 
-/** How a job reaches the server: the OpenAI REST shape, Connect JSON or binary, or gRPC. */
-export type Protocol = "rest" | "connect-json" | "connect-binary" | "grpc";
+/**
+ * How a job reaches the server: the OpenAI REST shape (Chat Completions),
+ * Anthropic's Messages or OpenAI's Responses API (the coding agents'
+ * surfaces), Connect JSON or binary, or gRPC.
+ */
+export type Protocol = "rest" | "anthropic-messages" | "openai-responses" | "connect-json" | "connect-binary" | "grpc";
+
+/** The REST protocols: each one's path, how it authenticates, and its request body. */
+const REST: Record<"rest" | "anthropic-messages" | "openai-responses", { path: string; auth: (key: string) => Record<string, string>; body: (job: Job, stream: boolean) => object }> = {
+  rest: { path: "/v1/chat/completions", auth: (key) => ({ authorization: `Bearer ${key}` }), body: (job, stream) => ({ model: job.model, messages: [{ role: "user", content: prompt(job) }], stream }) },
+  "anthropic-messages": {
+    path: "/v1/messages",
+    auth: (key) => ({ "x-api-key": key, "anthropic-version": "2023-06-01" }),
+    body: (job, stream) => ({ model: job.model, max_tokens: 1024, messages: [{ role: "user", content: prompt(job) }], stream }),
+  },
+  "openai-responses": { path: "/v1/responses", auth: (key) => ({ authorization: `Bearer ${key}` }), body: (job, stream) => ({ model: job.model, input: prompt(job), stream }) },
+};
 
 export interface Job {
   kind: "unary" | "stream";
@@ -36,12 +51,12 @@ export interface JobResult {
 type Call = () => Promise<{ firstTokenMs?: number }>;
 
 function restCall(pool: Pool, job: Job, stream: boolean): Call {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (job.key) headers.authorization = `Bearer ${job.key}`;
-  const body = JSON.stringify({ model: job.model, messages: [{ role: "user", content: prompt(job) }], stream });
+  const rest = REST[job.protocol as keyof typeof REST];
+  const headers: Record<string, string> = { "content-type": "application/json", ...(job.key ? rest.auth(job.key) : {}) };
+  const body = JSON.stringify(rest.body(job, stream));
   return async () => {
     const started = performance.now();
-    const res = await pool.request({ method: "POST", path: "/v1/chat/completions", headers, body });
+    const res = await pool.request({ method: "POST", path: rest.path, headers, body });
     let firstTokenMs: number | undefined;
     for await (const _ of res.body) firstTokenMs ??= performance.now() - started;
     if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
@@ -93,7 +108,7 @@ function prompt(job: Job): string {
 async function run(job: Job): Promise<JobResult> {
   const pool = new Pool(job.origin, { connections: job.concurrency });
   const call: Call =
-    job.protocol === "rest"
+    job.protocol in REST
       ? restCall(pool, job, job.kind === "stream")
       : job.protocol === "connect-json" && job.kind === "unary"
         ? connectJsonCall(pool, job)

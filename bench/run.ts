@@ -8,9 +8,13 @@
 // Usage: `npm run bench`. Knobs: BENCH_ROUNDS (3), BENCH_CALLS (2000 per CPU
 // measure, at concurrency 32), BENCH_LATENCY_CALLS (300, at concurrency 1),
 // BENCH_STREAMS (50), BENCH_BASELINE (the path of another checkout, built,
-// whose gateway is measured beside this one).
+// whose gateway is measured beside this one), BENCH_TRACING (1: a second
+// gateway with traces on, every call sampled and exported over OTLP to a sink,
+// measured against the first; 0 to skip it).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -18,6 +22,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../gen/ts/switchboard/v1/admin_service_pb.js";
 import type { Job, JobResult, Protocol } from "./load-generator.js";
 import { cpuMicros, memoryMb, startPinned, stopAll, type Started } from "./support/processes.js";
+import { startRedis } from "../test/support/services.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -74,7 +79,7 @@ function generator(): Promise<{ run(job: Job): Promise<JobResult>; stop(): void 
   });
 }
 
-async function startGateway(name: string, checkout: string, vendor: string): Promise<Server> {
+async function startGateway(name: string, checkout: string, vendor: string, env: Record<string, string> = {}): Promise<Server> {
   const started = await startPinned(SERVER_CORE, ["--enable-source-maps", join(checkout, "dist/src/main.js"), "serve"], {
     PORT: "0",
     HOST: "127.0.0.1",
@@ -82,6 +87,7 @@ async function startGateway(name: string, checkout: string, vendor: string): Pro
     OPENAI_API_KEY: "sk-bench-upstream",
     OPENAI_BASE_URL: `${vendor}/v1`,
     SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), "sb-bench-")),
+    ...env,
   }, checkout);
   return { name, started, origin: `http://127.0.0.1:${started.port}` };
 }
@@ -95,9 +101,9 @@ async function benchKey(gateway: Server): Promise<string> {
   return secret;
 }
 
-function rowsFor(gateway: Server, key: string, label: string, floors: { proxy: Row; grpc: Row; proxyLarge: Row; proxyStream: Row }): Row[] {
+function rowsFor(gateway: Server, key: string, label: string, floors: { proxy: Row; grpc: Row; proxyLarge: Row; proxyStream: Row }, agentSurfaces = true): Row[] {
   const unary = (protocol: Protocol, model = "gpt-4o-mini", promptChars = 10) => ({ kind: "unary" as const, protocol, key, model, promptChars });
-  return [
+  const rows: Row[] = [
     { name: `${label}, REST /v1/chat/completions`, server: gateway, job: unary("rest"), floor: floors.proxy },
     { name: `${label}, Connect JSON`, server: gateway, job: unary("connect-json"), floor: floors.proxy },
     { name: `${label}, Connect binary`, server: gateway, job: unary("connect-binary"), floor: floors.proxy },
@@ -105,9 +111,22 @@ function rowsFor(gateway: Server, key: string, label: string, floors: { proxy: R
     { name: `${label}, REST, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("rest", "gpt-4o-large", 60_000), floor: floors.proxyLarge },
     { name: `${label}, Connect JSON, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("connect-json", "gpt-4o-large", 60_000), floor: floors.proxyLarge },
     { name: `${label}, gRPC, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("grpc", "gpt-4o-large", 60_000), floor: floors.proxyLarge },
+    // The coding agents' surfaces: the same vendor call (Chat Completions) behind Anthropic's Messages and OpenAI's Responses API.
+    { name: `${label}, REST /v1/messages (Anthropic)`, server: gateway, job: unary("anthropic-messages"), floor: floors.proxy },
+    { name: `${label}, REST /v1/responses (stored)`, server: gateway, job: unary("openai-responses"), floor: floors.proxy },
     { name: `${label}, REST stream`, server: gateway, job: { ...unary("rest"), kind: "stream" }, floor: floors.proxyStream },
+    { name: `${label}, /v1/messages stream`, server: gateway, job: { ...unary("anthropic-messages"), kind: "stream" }, floor: floors.proxyStream },
+    { name: `${label}, /v1/responses stream`, server: gateway, job: { ...unary("openai-responses"), kind: "stream" }, floor: floors.proxyStream },
     { name: `${label}, Connect stream`, server: gateway, job: { ...unary("connect-binary"), kind: "stream" }, floor: floors.proxyStream },
   ];
+  // An older build (BENCH_BASELINE) may not serve them yet.
+  return agentSurfaces ? rows : rows.filter((row) => row.job.protocol !== "anthropic-messages" && row.job.protocol !== "openai-responses");
+}
+
+/** Whether a gateway serves the coding agents' surfaces (a build from before them answers 404 ENDPOINT_NOT_FOUND). */
+async function servesAgentSurfaces(gateway: Server): Promise<boolean> {
+  const res = await fetch(`${gateway.origin}/v1/messages`, { method: "POST", headers: { "x-api-key": MASTER_KEY, "content-type": "application/json" }, body: "{}" });
+  return !(res.status === 404 && (await res.text()).includes("endpoint_not_found"));
 }
 
 async function measure(load: Awaited<ReturnType<typeof generator>>, row: Row): Promise<Measure> {
@@ -132,6 +151,34 @@ async function measure(load: Awaited<ReturnType<typeof generator>>, row: Row): P
   };
 }
 
+/**
+ * The same gateway with tracing on: every call sampled (OTEL_TRACES_SAMPLER=always_on),
+ * its spans batched and exported over OTLP/HTTP to a sink in this process
+ * that answers at once (the SDK's default batching: at this rate a batch of
+ * 512 spans leaves every fraction of a second, so each measure pays for its
+ * own exports). Each row's ratio is to the same row with tracing off.
+ */
+async function tracedRows(vendor: string, rows: Row[]): Promise<Row[]> {
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.once("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
+  });
+  await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
+  sink.unref();
+  const traced = await startGateway("switchboard, traced", ROOT, vendor, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`,
+    OTEL_TRACES_SAMPLER: "always_on",
+  });
+  const key = await benchKey(traced);
+  const untraced = (name: string) => rows.find((row) => row.name === `switchboard, ${name}`)!;
+  return ["REST /v1/chat/completions", "gRPC", "REST stream"].map((name) => ({
+    name: `switchboard, tracing on (100%), ${name} (ratio: to tracing off)`,
+    server: traced,
+    job: { ...untraced(name).job, key },
+    floor: untraced(name),
+  }));
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -139,6 +186,37 @@ function percentile(sorted: number[], p: number): number {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/**
+ * Answers from the response cache: a gateway whose gpt-4o-mini route caches
+ * every call (`mode: always`, so the load generator's identical calls hit
+ * after the first) answering from its memory (L1), and one with no memory
+ * level answering from Redis (L2; skipped without redis-server). The floor,
+ * the bare proxy, calls the vendor every time.
+ */
+async function cacheRows(vendor: string, floor: Row): Promise<{ rows: Row[]; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "sb-bench-cache-"));
+  const config = (memoryEntries: number): string => {
+    const file = join(dir, `cache-${memoryEntries}.yaml`);
+    writeFileSync(file, `routes:\n  - { model: gpt-4o-mini, provider: openai, cache: { mode: always } }\ncache:\n  memory: { max_entries: ${memoryEntries} }\n`);
+    return file;
+  };
+  const hit = async (server: Server, level: string): Promise<Row[]> => {
+    const key = await benchKey(server);
+    const job = (protocol: Protocol) => ({ kind: "unary" as const, protocol, key, model: "gpt-4o-mini", promptChars: 10 });
+    return [
+      { name: `switchboard, REST, ${level} cache hit`, server, job: job("rest"), floor },
+      { name: `switchboard, gRPC, ${level} cache hit`, server, job: job("grpc"), floor },
+    ];
+  };
+  const rows = await hit(await startGateway("switchboard, cache in memory", ROOT, vendor, { SWITCHBOARD_CONFIG: config(10_000) }), "L1");
+  const redis = await startRedis().catch((err: Error) => void process.stderr.write(`no L2 cache rows: ${err.message}\n`));
+  if (redis) {
+    const env = { SWITCHBOARD_CONFIG: config(0), REDIS_URL: redis.env.SWITCHBOARD_TEST_REDIS_URL!, REDIS_PREFIX: "bench:" };
+    rows.push(...(await hit(await startGateway("switchboard, cache in Redis", ROOT, vendor, env), "L2 (Redis)")));
+  }
+  return { rows, stop: async () => redis?.stop() };
 }
 
 async function main(): Promise<void> {
@@ -158,9 +236,12 @@ async function main(): Promise<void> {
     proxyStream: { name: "bare proxy, stream", server: proxy, job: { kind: "stream", protocol: "rest", model: "gpt-4o-mini", promptChars: 10 } },
   } satisfies Record<string, Row>;
   const rows: Row[] = [floors.proxy, floors.grpc, floors.proxyLarge, floors.proxyStream, ...rowsFor(gateway, await benchKey(gateway), "switchboard", floors)];
+  if (process.env.BENCH_TRACING !== "0") rows.push(...(await tracedRows(vendor, rows)));
+  const cache = await cacheRows(vendor, floors.proxy);
+  rows.push(...cache.rows);
   if (process.env.BENCH_BASELINE) {
     const baseline = await startGateway("baseline", process.env.BENCH_BASELINE, vendor);
-    rows.push(...rowsFor(baseline, await benchKey(baseline), "baseline", floors));
+    rows.push(...rowsFor(baseline, await benchKey(baseline), "baseline", floors, await servesAgentSurfaces(baseline)));
   }
 
   const load = await generator();
@@ -170,6 +251,7 @@ async function main(): Promise<void> {
     for (const row of rows) results.get(row)!.push(await measure(load, row));
   }
   load.stop();
+  await cache.stop();
 
   const summary = new Map<Row, Measure>(
     [...results].map(([row, measures]) => [

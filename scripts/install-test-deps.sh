@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the full test suite needs beyond npm, skipping what is already
 # there:
-#   - Redis, PostgreSQL, nginx and Chromium (Debian packages; needs root for apt-get);
+#   - Redis, PostgreSQL, nginx, Chromium and Prometheus with promtool (Debian
+#     packages; needs root for apt-get);
 #   - the OpenBao server, built once from the Go module proxy and cached under
 #     ~/.cache/switchboard (the slow step: about 4 minutes on two cores);
+#   - the Jaeger server (traces), built once from the Go module proxy and cached
+#     there too (a few minutes);
 #   - grpcurl into .tools/bin;
 #   - the Go protoc plugins into .tools/bin, and the Python venv in .venv with
 #     gen/python installed in it (`npm run generate`'s own installers:
 #     scripts/generate.sh --install-only);
+#   - moto (an AWS API server: Secrets Manager, KMS) into .venv;
 #   - the Go client example's modules, compiled into the Go build cache.
 # Needs Go 1.26+ and Python 3.10+. `npm run test:all` runs this, then the tests.
 set -euo pipefail
@@ -31,6 +35,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 # The browser test drives Debian's Chromium with playwright-core (no browser download).
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+# The dashboard and alert tests (test/observability/) run a real Prometheus and promtool.
+command -v promtool >/dev/null || missing+=(prometheus)
 if ((${#missing[@]} > 0)); then
   step "apt-get install ${missing[*]}"
   if [[ $(id -u) -ne 0 ]]; then
@@ -43,6 +49,7 @@ if ((${#missing[@]} > 0)); then
   service redis-server stop >/dev/null 2>&1 || true
   service postgresql stop >/dev/null 2>&1 || true
   service nginx stop >/dev/null 2>&1 || true
+  service prometheus stop >/dev/null 2>&1 || true
 fi
 
 if ! bao="$(bash scripts/openbao.sh --cached-only)"; then
@@ -51,17 +58,29 @@ if ! bao="$(bash scripts/openbao.sh --cached-only)"; then
 fi
 step "OpenBao: $("$bao" version 2>&1 | head -1) ($bao)"
 
+if ! jaeger="$(bash scripts/jaeger.sh --cached-only)"; then
+  step "Jaeger: not built yet; building it once (a few minutes on two cores)"
+  jaeger="$(bash scripts/jaeger.sh)"
+fi
+step "Jaeger: $("$jaeger" version 2>/dev/null | grep -o '"gitVersion":"[^"]*"' | head -1) ($jaeger)"
+
 bash scripts/install-grpcurl.sh
 step "grpcurl: $(.tools/bin/grpcurl -version 2>&1)"
 
 bash scripts/generate.sh --install-only
 step "Go protoc plugins in .tools/bin; .venv: $(.venv/bin/python --version), gen/python installed"
 
-# The official OpenAI Python SDK, for the tests that call the REST surface as existing Python code does.
-if ! .venv/bin/python -c 'import openai' 2>/dev/null; then
+# The official OpenAI and Anthropic Python SDKs, for the tests that call the REST surfaces as existing Python code does.
+if ! .venv/bin/python -c 'import openai, anthropic' 2>/dev/null; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/python-test-requirements.txt
 fi
-step "OpenAI Python SDK: $(.venv/bin/python -c 'import openai; print(openai.__version__)')"
+step "OpenAI and Anthropic Python SDKs: $(.venv/bin/python -c 'import openai, anthropic; print(openai.__version__, anthropic.__version__)')"
+
+# moto in server mode: AWS Secrets Manager and KMS on loopback, for the aws-sm: and KMS tests.
+if ! .venv/bin/python -c 'import moto, flask' 2>/dev/null; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/python-aws-test-requirements.txt
+fi
+step "moto (AWS API server): $(.venv/bin/python -c 'import moto; print(moto.__version__)')"
 
 # The Go client test runs `go test` in examples/go: fetch and compile its
 # dependencies (grpc-go, connect-go) now rather than under the test's timeout.

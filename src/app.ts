@@ -4,35 +4,48 @@ import { Code } from "@connectrpc/connect";
 import type { DestinationStream } from "pino";
 import { createAdminService } from "./api/admin/admin-service.js";
 import { createAuthInterceptor } from "./api/envelope/auth-interceptor.js";
+import { CallFeed } from "./api/envelope/call-feed.js";
 import { createRestEnvelope } from "./api/envelope/rest-envelope.js";
 import { Authenticator } from "./auth/authenticator.js";
 import { bootstrapAuth } from "./auth/bootstrap.js";
 import { ChainedKeyDirectory, MasterKeyDirectory } from "./auth/key-directory.js";
 import type { GatewayConfig } from "./config/config.js";
 import { buildKeyPool, buildSecrets } from "./config/secrets-config.js";
+import { buildCache } from "./config/cache-config.js";
+import { DEFAULT_TRAFFIC } from "./config/traffic.js";
 import { Dispatcher, type ProviderRuntime } from "./gateway/dispatcher.js";
 import { gatewayError } from "./common/gateway-error.js";
 import { Gateway } from "./gateway/gateway.js";
+import { RequestFitter } from "./gateway/call-fitting.js";
+import { Catalogue } from "./catalogue/catalogue.js";
 import { ProviderHealth } from "./gateway/provider-health.js";
 import { Router } from "./gateway/router.js";
 import { createLogger, type Logger } from "./observability/logger.js";
+import { keyLabelRulesFromEnv } from "./observability/bounded-labels.js";
 import { GatewayMetrics } from "./observability/metrics.js";
+import { startTracing } from "./observability/tracing.js";
 import { createRequestInterceptor } from "./api/envelope/request-interceptor.js";
 import { createAdapter } from "./providers/registry.js";
+import { DbSecretNotices } from "./secrets/db-secret-notices.js";
 import { KeyVersionMemory } from "./secrets/key-version-memory.js";
 import { PoolActionBus } from "./secrets/pool-action-bus.js";
 import { ProviderPools } from "./secrets/provider-pools.js";
 import { SecretMetrics } from "./secrets/secret-metrics.js";
-import { createSecretResolver } from "./secrets/secret-sources.js";
+import { createSecretSources } from "./secrets/secret-sources.js";
 import { createErrorInfoInterceptor } from "./api/envelope/error-info-interceptor.js";
 import { HealthState } from "./common/health-state.js";
+import { loadConsoleAssets } from "./server/console-assets.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { OnePortServer } from "./server/one-port-server.js";
 import { createOpenAISurface } from "./api/openai/openai-surface.js";
+import { createResponsesSurface } from "./api/openai/responses-surface.js";
+import { createAnthropicSurface } from "./api/anthropic/messages-surface.js";
+import { responseTtlFromEnv, StoredResponses } from "./responses/stored-responses.js";
 import { API_SERVICES, createRoutes } from "./server/routes.js";
 import { buildUsageConfig } from "./config/usage-config.js";
 import { openStore } from "./store/open-store.js";
 import { createUsageSystem } from "./usage/usage-system.js";
+import { createResponseCache } from "./cache/create-response-cache.js";
 
 export interface SwitchboardOptions {
   env?: NodeJS.ProcessEnv;
@@ -61,20 +74,36 @@ export interface Switchboard {
  */
 export async function createSwitchboard(config: GatewayConfig, options: SwitchboardOptions = {}): Promise<Switchboard> {
   const env = options.env ?? process.env;
+  // The model catalogue first: a vendor file or an operator's row that does not validate stops the start before anything runs.
+  const catalogue = Catalogue.shipped(config.catalogue?.models ?? []);
+  // How long responses of /v1/responses are kept for previous_response_id: checked before anything opens.
+  const responseTtlMs = responseTtlFromEnv(env);
   const logger = createLogger(config.logLevel, options.logDestination);
-  const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics });
+  const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics, keyLabels: keyLabelRulesFromEnv(env) });
+  // Traces only when the standard OTEL_* variables configure them; otherwise every call holds a no-op.
+  const tracing = await startTracing(env, { logger, metrics });
   const health = new HealthState(API_SERVICES.map((service) => service.typeName));
-  // Vendor keys: read from env, the encrypted file or Vault; Vault keys stay live (new versions become canaries).
+  // Vendor keys: read from env, the encrypted file, Vault, AWS Secrets Manager or the store; versioned sources stay live (new versions become canaries).
   const secretMetrics = new SecretMetrics(metrics.registry);
   // One store (SQLite, or Postgres with DATABASE_URL): gateway keys, the usage ledger, canary verdicts.
   const usageConfig = config.usage ?? buildUsageConfig({}, env, "environment", config.dataDir);
   const db = await openStore(usageConfig.store, env, logger);
-  const secrets = createSecretResolver({ config: config.secrets ?? buildSecrets(undefined, env, config.dataDir), env, providers: config.providers, logger, metrics: secretMetrics, health });
+  const { resolver: secrets, dbSecrets } = createSecretSources({
+    config: config.secrets ?? buildSecrets(undefined, env, config.dataDir),
+    env,
+    providers: config.providers,
+    db,
+    logger,
+    metrics: secretMetrics,
+    health,
+  });
   const pools = await ProviderPools.create(config.providers, {
     resolver: secrets,
     logger,
     metrics: secretMetrics,
     rules: config.keyPool ?? buildKeyPool(undefined),
+    // A key that keeps failing at the vendor is benched by its pool, on the circuit breakers' rule.
+    breaker: config.traffic?.breaker ?? DEFAULT_TRAFFIC.breaker,
     memory: new KeyVersionMemory(db, logger),
   }).catch(async (err: unknown) => {
     await secrets.close();
@@ -106,6 +135,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     metrics,
     logger,
     health,
+    catalogue,
   }).catch(async (err: unknown) => {
     pools.close();
     await secrets.close();
@@ -115,12 +145,36 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   // Operators' key-pool actions reach every instance sharing the Redis.
   const poolActions = usage.redis ? new PoolActionBus(usage.redis, logger) : undefined;
   await poolActions?.start((action) => pools.apply(action));
+  // A new version of a `db:` secret written on one instance is checked at once by the others.
+  const dbSecretNotices = usage.redis ? new DbSecretNotices(usage.redis, logger) : undefined;
+  await dbSecretNotices?.start((name) => void dbSecrets.changed(name));
   const dispatcher = new Dispatcher(providers, metrics, { traffic: config.traffic });
-  const gateway = new Gateway({ router, dispatcher, providers, logger, hooks: usage.hooks });
+  // The response cache: in memory, and in the usage system's Redis when there is one.
+  const cache = await createResponseCache({
+    config: config.cache ?? buildCache(undefined),
+    routes: config.routes,
+    env,
+    hasher: auth.hasher,
+    redis: usage.redis,
+    metrics,
+    logger,
+  });
+  // Each request fitted to each candidate's model (ranges, refused parameters, limits, reasoning), every change reported.
+  const fitter = new RequestFitter({ catalogue, providers, router, whenUnsupported: config.catalogue?.whenUnsupported ?? "degrade" });
+  const gateway = new Gateway({ router, dispatcher, providers, logger, hooks: usage.hooks, cache, fitter, catalogue });
   // Each provider's health, computed when read (health checks, scrapes, model listings) from its key pool and breaker.
   const providerHealth = new ProviderHealth(providers, (name) => dispatcher.providerBreaker(name));
   health.readProvidersFrom(providerHealth);
   metrics.reportProvidersWith(providerHealth);
+  metrics.reportUpstreamWith({
+    providers: () => providers.keys(),
+    breaker: (name) => dispatcher.providerBreaker(name)?.state,
+    keys: (name) => providers.get(name)?.pool.list() ?? [],
+  });
+  metrics.reportDependenciesWith(() => [...health.dependencies()].map(([name, dependency]) => [name, dependency.ok]));
+  // Finished calls for live views (WatchCalls); calls pay nothing for it while no one watches.
+  const calls = new CallFeed();
+  const usageReports = { ledger: usage.ledgerStore, currency: usage.currency, flush: () => usage.ledger.flush() };
   const authenticator = new Authenticator(auth.hasher, new ChainedKeyDirectory([new MasterKeyDirectory(auth.masterDigest), usage.keys]));
   // Operators' API: gateway keys and usage reports on the usage system's stores, vendor credentials in the pools.
   const admin = createAdminService({
@@ -134,7 +188,14 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       currency: usage.currency,
     },
     providers: { pools, dialects: new Map(config.providers.map((p) => [p.name, p.dialect])), logger, bus: poolActions },
-    usage: { ledger: usage.ledgerStore, currency: usage.currency, flush: () => usage.ledger.flush() },
+    usage: usageReports,
+    cache: { purge: cache && ((filter) => cache.purge(filter)), providers: new Set(providers.keys()) },
+    secrets: { source: dbSecrets, notices: dbSecretNotices, logger },
+    console: {
+      calls: { feed: calls, currency: usage.currency },
+      usage: usageReports,
+      live: { metrics, providers: providerHealth, breaker: (name) => dispatcher.providerBreaker(name)?.state },
+    },
   });
 
   // Aborted when the shutdown grace period is nearly over: calls still running end with Unavailable, not a reset.
@@ -150,15 +211,25 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     beforeGraceEnds: () => stopCalls.abort(gatewayError(Code.Unavailable, "the gateway is shutting down", "SHUTTING_DOWN")),
     handler: createHttpHandler({
       routes: createRoutes(gateway, health, admin),
-      interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics), createAuthInterceptor(authenticator)],
+      interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(authenticator)],
       corsOrigins: config.server.corsOrigins,
       metrics,
       health,
       shutdownSignal: stopCalls.signal,
       rest: {
         prefix: "/v1/",
-        handle: createRestEnvelope([createOpenAISurface({ gateway, providerHealth })], { authenticator, logger, metrics, shutdownSignal: stopCalls.signal }),
+        handle: createRestEnvelope(
+          [
+            createOpenAISurface({ gateway, providerHealth }),
+            // What coding agents speak: Claude Code and the Anthropic SDKs, Codex and the OpenAI Agents SDK.
+            createAnthropicSurface({ gateway }),
+            createResponsesSurface({ gateway, stored: new StoredResponses(db, { ttlMs: responseTtlMs }) }),
+          ],
+          { authenticator, logger, metrics, shutdownSignal: stopCalls.signal, tracing, feed: calls },
+        ),
       },
+      // The web console (web/, built into dist/console) at /console.
+      console: loadConsoleAssets(),
     }),
   });
 
@@ -173,7 +244,11 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     shutdown() {
       stopping ??= (async () => {
         health.setServing(false);
+        // Live views end now: a watch would otherwise hold the drain for the whole grace period.
+        calls.close();
         await server.shutdown(config.server.shutdownGraceMs);
+        // Every call's span has ended: export what is still buffered.
+        await tracing.shutdown();
         await gateway.close();
         // After the drain every completed call's ledger row is queued: write them all.
         await usage.close();

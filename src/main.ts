@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createSwitchboard } from "./app.js";
 import { masterKeyReplacementNotice } from "./auth/bootstrap.js";
+import { cacheCommand } from "./cli/cache-command.js";
 import { keysCommand } from "./cli/keys-command.js";
 import { secretsCommand } from "./cli/secrets-command.js";
 import { usageCommand } from "./cli/usage-command.js";
@@ -11,9 +12,10 @@ const USAGE = `usage: switchboard <command>
 
 commands:
   serve     start the gateway (default)
-  secrets   set, list or remove secrets in the encrypted file (switchboard secrets help)
+  secrets   set, list, rotate or remove vendor keys in the encrypted file or the gateway's database (switchboard secrets help)
   keys      create, list, update or revoke gateway keys on a running gateway (switchboard keys help)
   usage     requests, tokens and cost from the usage ledger (switchboard usage --since 7d --by provider)
+  cache     purge cached answers on a running gateway (switchboard cache purge --key ID | --team T | --model M)
   help      show this text
 
 configuration: environment variables and an optional YAML file in SWITCHBOARD_CONFIG (see README).`;
@@ -65,6 +67,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case "usage":
       process.exitCode = await usageCommand(argv.slice(1));
+      return;
+    case "cache":
+      process.exitCode = await cacheCommand(argv.slice(1));
       return;
     case "help":
     case "--help":

@@ -1,4 +1,5 @@
 import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { INT32_MAX } from "../common/contract.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import { FieldViolations } from "./aip/field-violations.js";
@@ -11,6 +12,9 @@ const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
  * would let a call spend more than it reserved.
  */
 const OUTPUT_LENGTH_OPTIONS = ["max_tokens", "max_completion_tokens", "max_output_tokens", "maxOutputTokens", "max_new_tokens"];
+
+/** Vendor fields that set a reasoning budget some vendors spend beyond max_tokens (Qwen's): `reasoning.budget_tokens` is budgeted for. */
+const REASONING_BUDGET_OPTIONS = ["thinking_budget", "thinkingBudget"];
 
 /** A number in [min, max], when given. */
 function checkRange(v: FieldViolations, field: string, value: number | undefined, min: number, max: number): void {
@@ -33,6 +37,7 @@ export function validateChat(params: ChatParams): void {
     if (message.content !== "" && message.parts.length > 0) v.add(`${at}.parts`, "set either content or parts, not both");
     if (message.role === Role.TOOL && !message.toolCallId) v.add(`${at}.tool_call_id`, "is required on a tool message");
     if (message.toolCalls.length > 0 && message.role !== Role.ASSISTANT) v.add(`${at}.tool_calls`, "only assistant messages carry tool calls");
+    if ((message.reasoning.length > 0 || message.reasoningContent !== "") && message.role !== Role.ASSISTANT) v.add(`${at}.reasoning`, "only assistant messages carry reasoning");
     message.parts.forEach((part, j) => {
       if (part.part.case === undefined) v.add(`${at}.parts[${j}]`, "is empty");
       if (part.part.case === "imageUrl" && !/^(https?:|data:image\/)/.test(part.part.value.url)) {
@@ -46,6 +51,10 @@ export function validateChat(params: ChatParams): void {
   checkRange(v, "frequency_penalty", params.frequencyPenalty, -2, 2);
   checkInteger(v, "max_tokens", params.maxTokens, 1, INT32_MAX);
   if (params.stop.length > 4) v.add("stop", "at most 4 stop sequences");
+  if (params.reasoning) {
+    if (!(params.reasoning.effort in ReasoningEffort)) v.add("reasoning.effort", `${params.reasoning.effort} is not a reasoning effort`);
+    checkInteger(v, "reasoning.budget_tokens", params.reasoning.budgetTokens, 1, INT32_MAX);
+  }
   const names = new Set<string>();
   params.tools.forEach((tool, i) => {
     if (!TOOL_NAME.test(tool.name)) v.add(`tools[${i}].name`, "must be 1-64 letters, digits, '_' or '-'");
@@ -70,6 +79,7 @@ export function validateChat(params: ChatParams): void {
   };
   for (const [at, options] of [["vendor_options", vendor ?? {}], ["vendor_options.generationConfig", nested("generationConfig")], ["vendor_options.parameters", nested("parameters")]] as const) {
     for (const name of OUTPUT_LENGTH_OPTIONS) if (name in options) v.add(`${at}.${name}`, "set max_tokens instead: the answer's length is bounded, and budgeted, by it");
+    for (const name of REASONING_BUDGET_OPTIONS) if (name in options) v.add(`${at}.${name}`, "set reasoning.budget_tokens instead: the reasoning is bounded, and budgeted, by it");
   }
   if (candidates !== undefined && candidates !== 1) v.add("vendor_options.generationConfig.candidateCount", "must be 1: a call returns one answer");
   v.throwIfAny();

@@ -6,16 +6,18 @@ import { ADMIN_CONNECTION_HELP, adminClient, CliError, parseMoment, runCli, tabl
 
 export const USAGE_USAGE = `usage: switchboard usage [options]
 
-Prints requests, tokens, cost and errors from the usage ledger.
+Prints requests, tokens, cost and errors from the usage ledger, and the calls
+the response cache answered with what they would have cost (SAVED).
 
 options:
   --since 7d|DATE        from this long ago or this date (default: 30d)
   --until 1d|DATE        up to this long ago or this date (default: now)
-  --by DIM[,DIM]         group by provider, model, key, team and/or day (default: one total)
+  --by DIM[,DIM]         group by provider, model, key, team, surface and/or day (default: one total)
   --key ID               only this key ("master" for the master key)
   --team TEAM            only this team's keys
   --provider NAME        only this provider
   --model MODEL          only calls that requested or were served by this model
+  --surface NAME         only calls that came in on this API: anthropic_messages, openai_responses
   --json                 print JSON instead of a table
 
 ${ADMIN_CONNECTION_HELP}`;
@@ -25,6 +27,7 @@ const DIMENSIONS: Record<string, UsageDimension> = {
   model: UsageDimension.MODEL,
   key: UsageDimension.KEY,
   team: UsageDimension.TEAM,
+  surface: UsageDimension.SURFACE,
   day: UsageDimension.DAY,
 };
 
@@ -47,6 +50,7 @@ export async function usageCommand(args: string[], io: CliIo = { stdout: process
           team: { type: "string" },
           provider: { type: "string" },
           model: { type: "string" },
+          surface: { type: "string" },
           json: { type: "boolean" },
         },
         strict: true,
@@ -56,7 +60,7 @@ export async function usageCommand(args: string[], io: CliIo = { stdout: process
     }
     const now = Date.now();
     const dims = (values.by ?? "").split(",").map((dim) => dim.trim().toLowerCase()).filter(Boolean);
-    for (const dim of dims) if (!(dim in DIMENSIONS)) throw new CliError(`--by: "${dim}" is not one of provider, model, key, team, day`, 2);
+    for (const dim of dims) if (!(dim in DIMENSIONS)) throw new CliError(`--by: "${dim}" is not one of provider, model, key, team, surface, day`, 2);
     const end = values.until ? parseMoment(values.until, "--until", now) : now;
     const start = parseMoment(values.since ?? "30d", "--since", now);
     const report = await adminClient(io.env).getUsageReport({
@@ -66,6 +70,7 @@ export async function usageCommand(args: string[], io: CliIo = { stdout: process
       team: values.team ?? "",
       provider: values.provider ?? "",
       model: values.model ?? "",
+      surface: values.surface ?? "",
       groupBy: dims.map((dim) => DIMENSIONS[dim]!),
     });
 
@@ -74,15 +79,27 @@ export async function usageCommand(args: string[], io: CliIo = { stdout: process
       return;
     }
     const currency = report.total?.cost?.currencyCode ?? "";
-    const headers = [...dims.map((dim) => dim.toUpperCase()), "REQUESTS", "ERRORS", "PROMPT_TOKENS", "COMPLETION_TOKENS", `COST_${currency}`, "DOWNGRADED"];
+    const headers = [
+      ...dims.map((dim) => dim.toUpperCase()),
+      "REQUESTS",
+      "ERRORS",
+      "PROMPT_TOKENS",
+      "COMPLETION_TOKENS",
+      `COST_${currency}`,
+      "DOWNGRADED",
+      "CACHE_HITS",
+      `SAVED_${currency}`,
+    ];
     const cells = (row: UsageReportRow, label: string[]): string[] => [
       ...label,
       String(row.requests),
       String(row.errors),
       String(row.promptTokens),
       String(row.completionTokens),
-      cost(row),
+      money(row.cost),
       String(row.downgraded),
+      String(row.cacheHits),
+      money(row.savedCost),
     ];
     const rows = report.rows.map((row) => cells(row, dims.map((dim) => dimension(row, dim))));
     if (dims.length > 0 && report.rows.length > 1) rows.push(cells(report.total!, dims.map((_, i) => (i === 0 ? "TOTAL" : ""))));
@@ -91,9 +108,8 @@ export async function usageCommand(args: string[], io: CliIo = { stdout: process
   });
 }
 
-function cost(row: UsageReportRow): string {
-  const money = row.cost;
-  return money ? (Number(money.units) + money.nanos / NANOS_PER_UNIT).toFixed(6) : "0";
+function money(amount: UsageReportRow["cost"]): string {
+  return amount ? (Number(amount.units) + amount.nanos / NANOS_PER_UNIT).toFixed(6) : "0";
 }
 
 function dimension(row: UsageReportRow, dim: string): string {
@@ -106,6 +122,9 @@ function dimension(row: UsageReportRow, dim: string): string {
       return row.key.replace(/^keys\//, "");
     case "team":
       return row.team || "(none)";
+    case "surface":
+      // The typed API and the chat completions surface record none.
+      return row.surface || "(other)";
     default:
       return row.day ? timestampDate(row.day).toISOString().slice(0, 10) : "";
   }
@@ -119,10 +138,11 @@ function toJson(row: UsageReportRow, dims: string[]): Record<string, unknown> {
     promptTokens: Number(row.promptTokens),
     completionTokens: Number(row.completionTokens),
     cachedTokens: Number(row.cachedTokens),
-    cost: Number(cost(row)),
+    cost: Number(money(row.cost)),
     currency: row.cost?.currencyCode ?? "",
     downgraded: Number(row.downgraded),
     cacheHits: Number(row.cacheHits),
+    savedCost: Number(money(row.savedCost)),
     meanLatencyMs: row.meanLatency ? durationMs(row.meanLatency) : 0,
   };
 }

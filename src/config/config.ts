@@ -1,13 +1,22 @@
 import type { HedgeConfig, TrafficConfig } from "./traffic.js";
 import type { KeyPoolConfig, SecretsConfig } from "./secrets-config.js";
 import type { UsageConfig } from "./usage-config.js";
+import type { CacheConfig, RouteCachePolicy } from "./cache-config.js";
+import type { CatalogueConfig } from "./catalogue-config.js";
+import type { UnsupportedPolicy } from "../catalogue/request-fitting.js";
 import type { ClientLimits } from "../server/client-limits.js";
 
-export type { KeyPoolConfig, SecretsConfig, VaultConfig } from "./secrets-config.js";
+export type { AwsSecretsConfig, DbSecretsConfig, KeyPoolConfig, SecretsConfig, VaultConfig } from "./secrets-config.js";
+
+/** The schemes a secret reference may start with, one per secret source. */
+export const SECRET_SCHEMES = ["env", "file", "vault", "aws-sm", "db"] as const;
+
+/** A secret reference ("scheme:…"), as opposed to a secret pasted where a reference belongs. */
+export const SECRET_REF_PATTERN = new RegExp(`^(${SECRET_SCHEMES.join("|")}):.+`);
 
 /** A reference to a secret: resolved by a SecretSource, never stored as text in config. */
 export interface SecretRef {
-  scheme: "env" | "file" | "vault";
+  scheme: (typeof SECRET_SCHEMES)[number];
   /** What follows the scheme, e.g. "OPENAI_API_KEY" or "secret/openai#api_key". */
   path: string;
   /** The reference as written, for error messages (it holds no secret). */
@@ -48,6 +57,10 @@ export interface RouteConfig {
   upstreamModel?: string;
   /** Models (or "provider/model") to fail over to, in order, each resolved as if requested. */
   fallbacks?: string[];
+  /** The response cache's policy for this route's calls; the gateway-wide default when unset. */
+  cache?: RouteCachePolicy;
+  /** What to do with a request the model cannot honour (a JSON schema on a model without schemas); the catalogue's default when unset. */
+  whenUnsupported?: UnsupportedPolicy;
 }
 
 export interface ServerConfig {
@@ -69,12 +82,16 @@ export interface GatewayConfig {
   routes: RouteConfig[];
   /** Retries, retry budget and circuit breakers; defaults when absent. */
   traffic?: TrafficConfig;
-  /** The encrypted file and Vault behind `file:` and `vault:` references; defaults when absent. */
+  /** The encrypted file, Vault, AWS Secrets Manager and the database store behind `file:`, `vault:`, `aws-sm:` and `db:` references; defaults when absent. */
   secrets?: SecretsConfig;
   /** How key pools cool down, probe and promote keys; defaults when absent. */
   keyPool?: KeyPoolConfig;
   /** Gateway keys, limits, budgets, pricing and the usage store; defaults when absent. */
   usage?: UsageConfig;
+  /** The response cache; defaults when absent. */
+  cache?: CacheConfig;
+  /** The operator's model catalogue rows and its policy for requests a model cannot honour; the shipped catalogue alone when absent. */
+  catalogue?: CatalogueConfig;
 }
 
 export function parseSecretRef(raw: string): SecretRef {

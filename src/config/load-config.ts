@@ -9,6 +9,8 @@ import { fileSchema, type ConfigFile } from "./schema.js";
 import { buildUsageConfig } from "./usage-config.js";
 import { buildHedge, buildTraffic, DEFAULT_FIRST_TOKEN_TIMEOUT_MS } from "./traffic.js";
 import { buildKeyPool, buildSecrets } from "./secrets-config.js";
+import { buildCache, buildRouteCache } from "./cache-config.js";
+import { buildCatalogueConfig, checkCatalogueCurrencies } from "./catalogue-config.js";
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
@@ -73,7 +75,6 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
       headers: envHeaders(preset, env, prefix),
       timeoutMs: DEFAULT_TIMEOUT_MS,
       firstTokenTimeoutMs: DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
-      maxTokensField: preset.maxTokensField,
       embedBatchSize: embedBatchSize(preset, api.dialect),
     });
   }
@@ -107,23 +108,35 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
       timeoutMs: declared.timeout_ms ?? DEFAULT_TIMEOUT_MS,
       firstTokenTimeoutMs: declared.first_token_timeout_ms ?? Math.min(declared.timeout_ms ?? DEFAULT_TIMEOUT_MS, DEFAULT_FIRST_TOKEN_TIMEOUT_MS),
       hedge: buildHedge(declared.hedge),
-      maxTokensField: declared.max_tokens_field ?? preset?.maxTokensField,
+      // Each model's own field comes from the model catalogue; this overrides it for the whole provider.
+      maxTokensField: declared.max_tokens_field,
       defaultMaxTokens: declared.default_max_tokens,
       embedBatchSize: declared.embed_batch_size ?? embedBatchSize(preset, dialect),
     });
   }
 
+  const cache = buildCache(file.cache);
   const routes: RouteConfig[] = (file.routes ?? []).map((route, index) => {
     if (!providers.has(route.provider)) {
       throw new ConfigError(source, `routes.${index}.provider`, `unknown provider "${route.provider}" (configured: ${[...providers.keys()].join(", ") || "none"})`);
     }
-    return { model: route.model, provider: route.provider, upstreamModel: route.upstream_model, fallbacks: route.fallbacks };
+    return {
+      model: route.model,
+      provider: route.provider,
+      upstreamModel: route.upstream_model,
+      fallbacks: route.fallbacks,
+      cache: route.cache ? buildRouteCache(route.cache, cache.defaults) : undefined,
+      whenUnsupported: route.when_unsupported,
+    };
   });
   // Default routes come after the file's, so the file can override any of them. Among the
   // defaults an exact name beats every glob: "text-embedding-004" is Gemini's even though
   // OpenAI's "text-embedding-*" matches it too.
   const defaults = PROVIDER_PRESETS.flatMap((preset) => preset.modelPatterns.map((model) => ({ model, provider: preset.name })));
   routes.push(...defaults.filter((route) => !isGlob(route.model)), ...defaults.filter((route) => isGlob(route.model)));
+  const usage = buildUsageConfig(file, env, source, env.SWITCHBOARD_DATA_DIR ?? file.data_dir ?? "./data");
+  const catalogue = buildCatalogueConfig(file, source);
+  checkCatalogueCurrencies(catalogue, usage.pricing.exchangeRates, usage.pricing.currency, source);
 
   return {
     server: {
@@ -148,7 +161,9 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
     traffic: buildTraffic(file.traffic),
     secrets: buildSecrets(file.secrets, env, env.SWITCHBOARD_DATA_DIR ?? file.data_dir ?? "./data"),
     keyPool: buildKeyPool(file.key_pool),
-    usage: buildUsageConfig(file, env, source, env.SWITCHBOARD_DATA_DIR ?? file.data_dir ?? "./data"),
+    usage,
+    cache,
+    catalogue,
   };
 }
 

@@ -1,11 +1,12 @@
 import { z } from "zod";
+import { SECRET_REF_PATTERN } from "./config.js";
 import { usageFileFields } from "./usage-config.js";
 import { hedgeSchema, trafficSchema } from "./traffic.js";
 import { keyPoolSchema, secretsSchema } from "./secrets-config.js";
+import { cacheSchema, routeCacheSchema } from "./cache-config.js";
+import { catalogueFileFields, routePolicyField } from "./catalogue-config.js";
 
-const secretRef = z
-  .string()
-  .regex(/^(env|file|vault):.+/, 'must be a secret reference such as "env:OPENAI_API_KEY", never the secret itself');
+const secretRef = z.string().regex(SECRET_REF_PATTERN, 'must be a secret reference such as "env:OPENAI_API_KEY", never the secret itself');
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
@@ -41,6 +42,10 @@ const routeSchema = z.strictObject({
   upstream_model: z.string().min(1).optional(),
   /** Models (or "provider/model") tried in order when this route's provider fails; each is routed as if requested. */
   fallbacks: z.array(z.string().min(1)).optional(),
+  /** The response cache's policy for the calls this route serves (docs/cache.md). */
+  cache: routeCacheSchema.optional(),
+  /** A request its model cannot honour (a JSON schema on a model with JSON mode only): "degrade" or "refuse" (docs/models.md). */
+  ...routePolicyField,
 });
 
 /** The YAML file's shape. Every section is optional: environment variables fill the rest. */
@@ -69,7 +74,9 @@ export const fileSchema = z.strictObject({
   traffic: trafficSchema.optional(),
   secrets: secretsSchema.optional(),
   key_pool: keyPoolSchema.optional(),
+  cache: cacheSchema.optional(),
   ...usageFileFields,
+  ...catalogueFileFields,
 });
 
 export type ConfigFile = z.infer<typeof fileSchema>;

@@ -17,6 +17,8 @@ export interface ModelPrice {
   output: number;
   /** Per million prompt tokens read from the vendor's prompt cache; `input` when unset. */
   cachedInput?: number;
+  /** Per million reasoning tokens, where billed apart from other output; `output` when unset. */
+  reasoning?: number;
   /** ISO 4217 code of the three prices. */
   currency: string;
 }
@@ -39,7 +41,7 @@ export interface UsageConfig {
     currency: string;
     /** Units of the accounting currency per unit of another currency. */
     exchangeRates: Record<string, number>;
-    /** Overrides and additions to the shipped price table, by model name or glob. */
+    /** Overrides of the model catalogue's prices, by model name, glob or provider/model (prices only; `models:` rows say more). */
     models: Record<string, ModelPrice>;
   };
   /** `journalDir`: where each row is journaled before its answer is sent (see ledger-journal.ts). */
@@ -83,7 +85,7 @@ export const usageFileFields = {
       models: z
         .record(
           z.string().min(1),
-          z.strictObject({ input: price, output: price, cached_input: price.optional(), currency: currency.optional() }),
+          z.strictObject({ input: price, output: price, cached_input: price.optional(), reasoning: price.optional(), currency: currency.optional() }),
         )
         .optional(),
     })
@@ -118,7 +120,7 @@ export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source
     if (exchangeRates[priceCurrency] === undefined) {
       throw new ConfigError(source, `pricing.models.${model}.currency`, `no exchange rate from ${priceCurrency} to ${pricingCurrency}: add pricing.exchange_rates.${priceCurrency}`);
     }
-    models[model] = { input: declared.input, output: declared.output, cachedInput: declared.cached_input, currency: priceCurrency };
+    models[model] = { input: declared.input, output: declared.output, cachedInput: declared.cached_input, reasoning: declared.reasoning, currency: priceCurrency };
   }
 
   return {

@@ -1,13 +1,27 @@
-import type { Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { FinishReason, type Message, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { ConnectError } from "@connectrpc/connect";
 import type { CallContext } from "./call-context.js";
-import type { Admission } from "./call-hooks.js";
+import type { Admission, CallKind } from "./call-hooks.js";
 import { DispatchFailure, type DispatchOutcome } from "./dispatch-outcome.js";
 import { toConnectError } from "./errors.js";
 import type { Candidate } from "./router.js";
 
 const NOTHING_SENT: DispatchOutcome = { attempts: [] };
+
+/** What the call asked: its kind, the model, and (chat) the messages, for traces that record content. */
+export interface CallRequest {
+  kind: CallKind;
+  model: string;
+  messages?: readonly Message[];
+}
+
+/** What the vendor answered besides usage, for the call's report. */
+export interface AnswerFacts {
+  id: string;
+  finishReason: FinishReason;
+  message?: { content: string };
+}
 
 /**
  * A call the hooks admitted, until it is settled: once, with how it went.
@@ -17,12 +31,15 @@ const NOTHING_SENT: DispatchOutcome = { attempts: [] };
 export class AdmittedCall {
   private readonly started = performance.now();
   private done = false;
+  private firstTokenAt: number | undefined;
 
   constructor(
     readonly admission: Admission,
     private readonly ctx: CallContext,
-    private readonly requestedModel: string,
-  ) {}
+    private readonly request: CallRequest,
+  ) {
+    ctx.trace?.admitted(request.kind, request.model);
+  }
 
   get candidates(): Candidate[] {
     return this.admission.candidates;
@@ -32,9 +49,18 @@ export class AdmittedCall {
     return this.done;
   }
 
-  /** Settles a call that answered; returns every attempt in order (the scope's skips first), for the answer. */
-  succeed(outcome: DispatchOutcome, usage: Usage): Attempt[] {
-    return this.settle(outcome, { usage });
+  /** Streams: the first token is going out to the caller (time to first token). */
+  firstToken(): void {
+    this.firstTokenAt ??= performance.now();
+  }
+
+  /**
+   * Settles a call that answered; returns every attempt in order (the scope's
+   * skips first), for the answer. `cached`: the response cache answered (no
+   * vendor call of its own). `answer`: the vendor's id, finish reason and text, for the report.
+   */
+  succeed(outcome: DispatchOutcome, usage: Usage, cached = false, answer?: AnswerFacts): Attempt[] {
+    return this.settle(outcome, { usage, cached }, answer);
   }
 
   /** Settles a call that failed and returns the error the caller gets. `usage`: what a stream generated before it failed. */
@@ -44,13 +70,39 @@ export class AdmittedCall {
     return error;
   }
 
-  private settle(outcome: DispatchOutcome, result: { usage?: Usage; error?: ConnectError }): Attempt[] {
+  private settle(outcome: DispatchOutcome, result: { usage?: Usage; error?: ConnectError; cached?: boolean }, answer?: AnswerFacts): Attempt[] {
     const attempts = [...this.admission.skipped, ...outcome.attempts];
     if (this.done) return attempts;
     this.done = true;
-    this.admission.settle({ ...result, served: outcome.served, lastTried: outcome.lastTried, attempts, latencyMs: performance.now() - this.started });
+    const costNanos = this.admission.settle({ ...result, served: outcome.served, lastTried: outcome.lastTried, attempts, latencyMs: performance.now() - this.started });
     const reached = outcome.served ?? outcome.lastTried;
-    this.ctx.report?.({ requestedModel: this.requestedModel, provider: reached?.provider, model: reached?.upstreamModel, downgraded: this.admission.downgraded });
+    const { kind, model, messages } = this.request;
+    this.ctx.report?.({
+      requestedModel: model,
+      provider: reached?.provider,
+      model: reached?.upstreamModel,
+      downgraded: this.admission.downgraded,
+      kind,
+      attempts: outcome.attempts.length,
+      inputTokens: result.usage?.promptTokens,
+      outputTokens: result.usage?.completionTokens,
+      responseId: answer?.id || undefined,
+      finishReason: answer ? FINISH_REASONS[answer.finishReason] : undefined,
+      firstTokenAt: this.firstTokenAt,
+      cache: result.cached ? "hit" : undefined,
+      costNanos: costNanos ?? undefined,
+      content: messages && { input: messages, output: answer?.message?.content },
+    });
     return attempts;
   }
 }
+
+/** Finish reasons as OpenTelemetry's GenAI conventions (and OpenAI) spell them. */
+const FINISH_REASONS: Record<FinishReason, string | undefined> = {
+  [FinishReason.UNSPECIFIED]: undefined,
+  [FinishReason.STOP]: "stop",
+  [FinishReason.LENGTH]: "length",
+  [FinishReason.TOOL_CALLS]: "tool_calls",
+  [FinishReason.CONTENT_FILTER]: "content_filter",
+  [FinishReason.REFUSAL]: "refusal",
+};

@@ -16,6 +16,8 @@ export interface AdmissionRequest {
   estimatedTokens: number;
   /** An upper bound of the call's tokens (prompt and the most the answer may be), for the budget to reserve. */
   boundTokens: number;
+  /** The bound for one candidate, where its model's limits are known (the model catalogue); `boundTokens` otherwise. */
+  boundTokensFor?: (candidate: Candidate) => number;
 }
 
 /** How a call ended, for limits to reconcile and the ledger to record. */
@@ -37,7 +39,8 @@ export interface Admission {
   /** Candidates left out before dispatch (outside the key's scope), as attempts that were never sent. */
   skipped: Attempt[];
   downgraded: boolean;
-  settle(outcome: CallOutcome): void;
+  /** Accounts for the call once it ended; returns what it cost (nano-units of the accounting currency) when the hooks price calls. */
+  settle(outcome: CallOutcome): number | void;
 }
 
 /**

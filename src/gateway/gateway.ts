@@ -8,19 +8,25 @@ import {
   type ChatStreamResponse,
   type EmbedResponse,
 } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { ToolCallSchema, UsageSchema, type ToolCall } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
+import { MessageSchema, Role, ToolCallSchema, UsageSchema, type FinishReason, type ToolCall, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ReasoningBlock } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { Model } from "../../gen/ts/switchboard/v1/models_pb.js";
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { Logger } from "../observability/logger.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
+import { Catalogue } from "../catalogue/catalogue.js";
 import { AdmittedCall } from "./admitted-call.js";
+import { RequestFitter, type CallFitting } from "./call-fitting.js";
 import type { CallContext } from "./call-context.js";
 import { OPEN_HOOKS, type CallHooks, type CallKind } from "./call-hooks.js";
+import type { DispatchOutcome } from "./dispatch-outcome.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { embedInBatches } from "./embed-batches.js";
 import { toConnectError } from "./errors.js";
 import { ModelListing } from "./model-listing.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
+import { NO_CACHE, type CacheableAnswer, type CacheLookup, type CacheStatus, type ResponseCache } from "./response-cache.js";
 import type { Candidate, Router } from "./router.js";
 import { boundTokens, embedTokens, estimateTokens, estimateUsage } from "./usage-estimate.js";
 
@@ -30,12 +36,22 @@ export interface GatewayDeps {
   providers: ReadonlyMap<string, ProviderRuntime>;
   logger: Logger;
   hooks?: CallHooks;
+  /** Consulted between admission and dispatch; none when unset. */
+  cache?: ResponseCache;
+  /** Fits each request to the model of each candidate (the model catalogue); requests go as asked when unset. */
+  fitter?: RequestFitter;
+  /** Describes listed models (capabilities, limits, prices). */
+  catalogue?: Catalogue;
 }
 
 /** A streamed answer: its messages, and the provider whose events they are (for surfaces that name it before the end). */
 export interface GatewayStream {
   responses: AsyncGenerator<ChatStreamResponse>;
   servingProvider(): string | undefined;
+  /** Whether the answer comes from the response cache. */
+  cache: CacheStatus;
+  /** How the request was changed for the candidate serving it (for surfaces that say so before the end). */
+  adjustments(): ParameterAdjustment[];
 }
 
 /**
@@ -47,49 +63,149 @@ export interface GatewayStream {
  */
 export class Gateway {
   private readonly hooks: CallHooks;
+  private readonly cache: ResponseCache;
   private readonly listing: ModelListing;
+  private readonly fitter: RequestFitter;
 
   constructor(private readonly deps: GatewayDeps) {
     this.hooks = deps.hooks ?? OPEN_HOOKS;
+    this.cache = deps.cache ?? NO_CACHE;
+    this.fitter = deps.fitter ?? new RequestFitter({ catalogue: new Catalogue([]), providers: deps.providers, router: deps.router, whenUnsupported: "degrade" });
     this.listing = new ModelListing(deps);
   }
 
   async chat(params: ChatParams, ctx: CallContext): Promise<ChatResponse> {
-    const call = await this.admit("chat", params.model, { estimated: estimateTokens(params), bound: boundTokens(params) }, ctx);
+    const fitting = this.fitter.forCall(params);
+    const call = await this.admit("chat", params.model, { estimated: estimateTokens(params), bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, params.messages);
+    const cache = await this.consultCache(call, params, ctx);
     try {
-      const { value, outcome } = await this.deps.dispatcher.unary(call.candidates, ctx, (adapter, attempt) => adapter.chat({ ...attempt, params }));
-      const usage = value.usage ?? estimateUsage(params, value.message.content);
-      const attempts = call.succeed(outcome, usage);
-      return create(ChatResponseSchema, {
-        id: value.id,
-        message: value.message,
-        finishReason: value.finishReason,
-        usage,
-        ...provenance(outcome.served!, attempts, params.model, ctx),
-        downgraded: call.admission.downgraded,
-      });
+      if (cache.answer) return this.chatResponse(call, cache.answer, { attempts: [], served: cache.answer.served }, params, ctx, cache.status, fitting);
+      const candidates = fitted(call, fitting);
+      const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) }));
+      const answer = { ...value, usage: value.usage ?? estimateUsage(params, value.message.content + value.message.reasoningContent), served: outcome.served! };
+      cache.store(answer);
+      return this.chatResponse(call, answer, outcome, params, ctx, "miss", fitting);
     } catch (err) {
       throw call.fail(err);
+    } finally {
+      cache.release();
     }
   }
 
-  async chatStream(params: ChatParams, ctx: CallContext): Promise<GatewayStream> {
-    const call = await this.admit("chat_stream", params.model, { estimated: estimateTokens(params), bound: boundTokens(params) }, ctx);
-    const dispatched = this.deps.dispatcher.stream(call.candidates, ctx, (adapter, attempt) => adapter.chatStream({ ...attempt, params }));
-    return { responses: this.streamResponses(params, ctx, call, dispatched), servingProvider: () => dispatched.serving()?.provider };
+  /** Settles an answered call and builds its response, whoever answered: the vendor or the cache. */
+  private chatResponse(
+    call: AdmittedCall,
+    answer: CacheableAnswer,
+    outcome: DispatchOutcome,
+    params: ChatParams,
+    ctx: CallContext,
+    cache: CacheStatus,
+    fitting: CallFitting,
+  ): ChatResponse {
+    const attempts = call.succeed(outcome, answer.usage, cache !== "miss", answer);
+    return create(ChatResponseSchema, {
+      id: answer.id,
+      message: answer.message,
+      finishReason: answer.finishReason,
+      usage: answer.usage,
+      ...provenance(answer.served, attempts, params.model, ctx),
+      downgraded: call.admission.downgraded,
+      cached: cache !== "miss",
+      coalesced: cache === "coalesced",
+      adjustments: fitting.adjustments(answer.served),
+    });
   }
 
-  private async *streamResponses(params: ChatParams, ctx: CallContext, call: AdmittedCall, dispatched: ReturnType<Dispatcher["stream"]>): AsyncGenerator<ChatStreamResponse> {
+  async chatStream(params: ChatParams, ctx: CallContext): Promise<GatewayStream> {
+    const fitting = this.fitter.forCall(params);
+    const call = await this.admit("chat_stream", params.model, { estimated: estimateTokens(params), bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, params.messages);
+    const cache = await this.consultCache(call, params, ctx);
+    const cached = cache.answer;
+    if (cached) {
+      return {
+        responses: this.replay(params, ctx, call, cached, cache.status, fitting),
+        servingProvider: () => cached.served.provider,
+        cache: cache.status,
+        adjustments: () => fitting.adjustments(cached.served),
+      };
+    }
+    let candidates: Candidate[];
+    try {
+      candidates = fitted(call, fitting);
+    } catch (err) {
+      cache.release();
+      throw call.fail(err);
+    }
+    const dispatched = this.deps.dispatcher.stream(candidates, ctx, (adapter, attempt) => adapter.chatStream({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) }));
+    return {
+      responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting),
+      servingProvider: () => dispatched.serving()?.provider,
+      cache: "miss",
+      adjustments: () => fitting.adjustments(dispatched.serving()),
+    };
+  }
+
+  /** A cached answer as a stream: its text, reasoning and tool calls in one delta, then the summary. */
+  private async *replay(params: ChatParams, ctx: CallContext, call: AdmittedCall, answer: CacheableAnswer, cache: CacheStatus, fitting: CallFitting): AsyncGenerator<ChatStreamResponse> {
+    const { content, toolCalls, reasoningContent, refusal, reasoning } = answer.message;
+    if (content !== "" || toolCalls.length > 0 || reasoningContent !== "" || refusal !== "") {
+      const fragments = toolCalls.map((toolCall, index) => ({ index, id: toolCall.id, name: toolCall.name, argumentsFragment: toolCall.arguments }));
+      yield create(ChatStreamResponseSchema, { event: { case: "delta", value: { content, toolCalls: fragments, reasoningContent, refusal, reasoning } } });
+    }
+    const attempts = call.succeed({ attempts: [], served: answer.served }, answer.usage, true, answer);
+    yield this.summary(call, answer, attempts, params, ctx, { usageEstimated: false, cache, adjustments: fitting.adjustments(answer.served) });
+  }
+
+  private summary(
+    call: AdmittedCall,
+    answer: CacheableAnswer,
+    attempts: Attempt[],
+    params: ChatParams,
+    ctx: CallContext,
+    how: { usageEstimated: boolean; cache: CacheStatus; adjustments: ParameterAdjustment[] },
+  ): ChatStreamResponse {
+    return create(ChatStreamResponseSchema, {
+      event: {
+        case: "summary",
+        value: {
+          id: answer.id,
+          finishReason: answer.finishReason,
+          usage: answer.usage,
+          usageEstimated: how.usageEstimated,
+          toolCalls: answer.message.toolCalls,
+          reasoning: answer.message.reasoning,
+          ...provenance(answer.served, attempts, params.model, ctx),
+          downgraded: call.admission.downgraded,
+          cached: how.cache !== "miss",
+          coalesced: how.cache === "coalesced",
+          adjustments: how.adjustments,
+        },
+      },
+    });
+  }
+
+  private async *streamResponses(
+    params: ChatParams,
+    ctx: CallContext,
+    call: AdmittedCall,
+    dispatched: ReturnType<Dispatcher["stream"]>,
+    cache: CacheLookup,
+    fitting: CallFitting,
+  ): AsyncGenerator<ChatStreamResponse> {
     const toolCalls = new Map<number, ToolCall>();
     let text = "";
+    const said = { reasoningContent: "", refusal: "" };
     // What the vendor generated before a failure or a hang-up counts; a stream refused before its first delta cost nothing.
     let begun = false;
-    const partialUsage = () => (begun ? estimateUsage(params, text) : undefined);
+    const partialUsage = () => (begun ? estimateUsage(params, text + said.reasoningContent) : undefined);
     try {
       for await (const event of dispatched.events) {
         if (event.type === "delta") {
+          if (!begun) call.firstToken();
           begun = true;
           text += event.content;
+          said.reasoningContent += event.reasoning ?? "";
+          said.refusal += event.refusal ?? "";
           for (const fragment of event.toolCalls) {
             const toolCall = toolCalls.get(fragment.index) ?? create(ToolCallSchema, {});
             toolCall.id ||= fragment.id;
@@ -97,35 +213,21 @@ export class Gateway {
             toolCall.arguments += fragment.argumentsFragment;
             toolCalls.set(fragment.index, toolCall);
           }
-          yield create(ChatStreamResponseSchema, { event: { case: "delta", value: { content: event.content, toolCalls: event.toolCalls } } });
+          const delta = { content: event.content, toolCalls: event.toolCalls, reasoningContent: event.reasoning ?? "", refusal: event.refusal ?? "", reasoning: event.reasoningBlocks ?? [] };
+          yield create(ChatStreamResponseSchema, { event: { case: "delta", value: delta } });
           continue;
         }
         const outcome = dispatched.outcome();
-        const usage = event.usage ?? estimateUsage(params, text);
-        const attempts = call.succeed(outcome, usage);
-        yield create(ChatStreamResponseSchema, {
-          event: {
-            case: "summary",
-            value: {
-              id: event.id,
-              finishReason: event.finishReason,
-              usage,
-              usageEstimated: event.usage === undefined,
-              toolCalls: [...toolCalls.entries()]
-                .sort(([a], [b]) => a - b)
-                .map(([index, toolCall]) => {
-                  toolCall.id ||= `call_${index}`;
-                  return toolCall;
-                }),
-              ...provenance(outcome.served ?? outcome.lastTried!, attempts, params.model, ctx),
-              downgraded: call.admission.downgraded,
-            },
-          },
-        });
+        const served = outcome.served ?? outcome.lastTried!;
+        const answer = streamedAnswer(event, text, toolCalls, event.usage ?? estimateUsage(params, text + said.reasoningContent), served, { ...said, reasoning: event.reasoning ?? [] });
+        const attempts = call.succeed(outcome, answer.usage, false, answer);
+        cache.store(answer);
+        yield this.summary(call, answer, attempts, params, ctx, { usageEstimated: event.usage === undefined, cache: "miss", adjustments: fitting.adjustments(served) });
       }
     } catch (err) {
       throw call.fail(err, dispatched.outcome(), partialUsage());
     } finally {
+      cache.release();
       // The client went away mid-stream: what was generated so far still counts.
       if (!call.settled) call.fail(ctx.signal.reason, dispatched.outcome(), partialUsage());
     }
@@ -136,7 +238,7 @@ export class Gateway {
     const call = await this.admit("embed", params.model, tokens, ctx);
     try {
       const { value, outcome } = await this.deps.dispatcher.unary(call.candidates, ctx, (adapter, attempt) =>
-        embedInBatches(adapter, { ...attempt, params }, this.deps.providers.get(adapter.name)?.embedBatchSize ?? params.inputs.length),
+        embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, params.inputs.length)),
       );
       const usage = value.usage ?? create(UsageSchema, { promptTokens: tokens.estimated, totalTokens: tokens.estimated });
       const attempts = call.succeed(outcome, usage);
@@ -158,12 +260,27 @@ export class Gateway {
     return models.filter((model) => (!provider || model.provider === provider) && (!policy || policy.allows(model)));
   }
 
+  /** The cache's answer, if any; a failure to look up (the caller cancelled while waiting) settles the call. */
+  private async consultCache(call: AdmittedCall, params: ChatParams, ctx: CallContext): Promise<CacheLookup> {
+    try {
+      return await this.cache.lookup(params, call.candidates, ctx);
+    } catch (err) {
+      throw call.fail(err);
+    }
+  }
+
   /** Routes and admits a call; a refusal (no route, scope, limits, budget) still tells the caller's log line what was asked for. */
-  private async admit(kind: CallKind, model: string, tokens: { estimated: number; bound: number }, ctx: CallContext): Promise<AdmittedCall> {
+  private async admit(
+    kind: CallKind,
+    model: string,
+    tokens: { estimated: number; bound: number; boundFor?: (candidate: Candidate) => number },
+    ctx: CallContext,
+    messages?: ChatParams["messages"],
+  ): Promise<AdmittedCall> {
     try {
       const candidates = this.deps.router.resolve(model);
-      const admission = await this.hooks.admit({ ctx, kind, requestedModel: model, candidates, estimatedTokens: tokens.estimated, boundTokens: tokens.bound });
-      return new AdmittedCall(admission, ctx, model);
+      const admission = await this.hooks.admit({ ctx, kind, requestedModel: model, candidates, estimatedTokens: tokens.estimated, boundTokens: tokens.bound, boundTokensFor: tokens.boundFor });
+      return new AdmittedCall(admission, ctx, { kind, model, messages });
     } catch (err) {
       ctx.report?.({ requestedModel: model, downgraded: false });
       throw err;
@@ -173,6 +290,32 @@ export class Gateway {
   async close(): Promise<void> {
     await Promise.all([...this.deps.providers.values()].map((runtime) => runtime.adapter.close()));
   }
+}
+
+/** The candidates whose model can take the call; the others join the call's attempts as never sent. Throws Unimplemented when none can. */
+function fitted(call: AdmittedCall, fitting: CallFitting): Candidate[] {
+  const { candidates, refused, error } = fitting.admissible(call.candidates);
+  call.admission.skipped.push(...refused);
+  if (error) throw error;
+  return candidates;
+}
+
+/** A stream's answer once it ended: its text, reasoning and tool calls as assembled from the deltas. */
+function streamedAnswer(
+  end: { id: string; finishReason: FinishReason },
+  text: string,
+  toolCalls: Map<number, ToolCall>,
+  usage: Usage,
+  served: Candidate,
+  said: { reasoningContent: string; refusal: string; reasoning: ReasoningBlock[] },
+): CacheableAnswer {
+  const calls = [...toolCalls.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([index, toolCall]) => {
+      toolCall.id ||= `call_${index}`;
+      return toolCall;
+    });
+  return { id: end.id, message: create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls: calls, ...said }), finishReason: end.finishReason, usage, served };
 }
 
 /** What every answer says of where it came from: who served it, after which attempts, for which request. */

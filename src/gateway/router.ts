@@ -77,6 +77,13 @@ export class Router {
     );
   }
 
+  /** The route `model` is served by (the first that matches a configured provider); none for "provider/model" or an unrouted name. */
+  route(model: string): RouteConfig | undefined {
+    const slash = model.indexOf("/");
+    if (slash > 0 && this.providers.has(model.slice(0, slash))) return undefined;
+    return this.routes.find(({ route, matches }) => matches(model) && this.providers.has(route.provider))?.route;
+  }
+
   /** The exact (non-glob) model names routes declare, with where they go. */
   declaredModels(): { id: string; candidate: Candidate }[] {
     return this.routes

@@ -4,6 +4,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { MAX_JSON_DEPTH } from "../api/json-depth.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { CONSOLE_PATH, type ConsoleAssets } from "./console-assets.js";
 import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
 import { withUnreadBodyDrained } from "./unread-body.js";
@@ -22,6 +23,8 @@ export interface HttpHandlerOptions {
   shutdownSignal?: AbortSignal;
   /** Extra plain-HTTP routes by path prefix (the OpenAI REST surface). */
   rest?: { prefix: string; handle: (req: Request, res: Response) => void };
+  /** The web console's files, served under /console. */
+  console?: ConsoleAssets;
 }
 
 /** Bodies above this are refused before they are parsed. */
@@ -36,7 +39,7 @@ const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
  */
 const DECODE_RECURSION_LIMIT = 2 * MAX_JSON_DEPTH + 8;
 
-/** One request handler for the whole port: CORS, /metrics, /healthz, REST, then Connect. */
+/** One request handler for the whole port: CORS, /metrics, /healthz, REST, the console, then Connect. */
 export function createHttpHandler(options: HttpHandlerOptions): (req: Request, res: Response) => void {
   const connect = connectNodeAdapter({
     routes: (router) => {
@@ -78,6 +81,10 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     }
     if (options.rest && path?.startsWith(options.rest.prefix)) {
       options.rest.handle(req, res);
+      return;
+    }
+    if (options.console && (path === CONSOLE_PATH || path?.startsWith(`${CONSOLE_PATH}/`))) {
+      options.console.handle(req, res);
       return;
     }
     connect(req, res);

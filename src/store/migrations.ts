@@ -84,6 +84,79 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE UNIQUE INDEX usage_ledger_row_key ON usage_ledger (row_key)
     `,
   },
+  {
+    version: 4,
+    name: "encrypted vendor secrets (db:) and AWS version numbers",
+    // stored_secrets: one row per name; last_version only grows (a removed and re-created secret
+    // goes on counting, so canary verdicts on its old versions never apply to new ones).
+    // stored_secret_versions: ciphertext (AES-256-GCM under the version's own data key), the data key
+    // wrapped by the key-encryption key named in `kek`, and a fingerprint. Never a secret in clear.
+    // aws_secret_versions: AWS version ids (UUIDs) numbered in the order the fleet first saw them.
+    sql: `
+      CREATE TABLE stored_secrets (
+        name TEXT PRIMARY KEY,
+        last_version INTEGER NOT NULL,
+        create_ms BIGINT NOT NULL,
+        update_ms BIGINT NOT NULL,
+        delete_ms BIGINT
+      );
+      CREATE TABLE stored_secret_versions (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        ciphertext TEXT NOT NULL,
+        wrapped_key TEXT NOT NULL,
+        kek TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        create_ms BIGINT NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (name, version)
+      );
+      CREATE INDEX stored_secret_versions_kek ON stored_secret_versions (kek);
+      CREATE TABLE aws_secret_versions (
+        secret TEXT NOT NULL,
+        version_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        PRIMARY KEY (secret, version_id),
+        UNIQUE (secret, number)
+      )
+    `,
+  },
+  {
+    version: 5,
+    name: "usage ledger records what cache hits saved",
+    // A call answered from the response cache costs the caller nothing (cost_nanos 0); what the
+    // vendor would have charged for it is kept here, so reports can say what the cache saved.
+    sql: "ALTER TABLE usage_ledger ADD COLUMN saved_cost_nanos BIGINT NOT NULL DEFAULT 0",
+  },
+  {
+    version: 6,
+    name: "read-only admin keys",
+    // An admin key with this flag may only read through the AdminService (a console's viewers).
+    sql: "ALTER TABLE gateway_keys ADD COLUMN admin_read_only BOOLEAN NOT NULL DEFAULT FALSE",
+  },
+  {
+    version: 7,
+    name: "usage ledger records the API surface",
+    // The API the caller spoke ("anthropic_messages", "openai_responses"); '' for the typed API and chat completions.
+    sql: "ALTER TABLE usage_ledger ADD COLUMN surface TEXT NOT NULL DEFAULT ''",
+  },
+  {
+    version: 8,
+    name: "stored responses of the Responses API",
+    // One row per answer of POST /v1/responses kept for previous_response_id: readable only with the key that made it
+    // (key_id), until expire_ms. `conversation` is the unified messages (proto JSON), `response` the answer as returned.
+    sql: `
+      CREATE TABLE stored_responses (
+        id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        create_ms BIGINT NOT NULL,
+        expire_ms BIGINT NOT NULL,
+        conversation TEXT NOT NULL,
+        response TEXT NOT NULL
+      );
+      CREATE INDEX stored_responses_expire ON stored_responses (expire_ms)
+    `,
+  },
 ];
 
 const ID_COLUMN = {

@@ -277,6 +277,7 @@ function isLedgerRow(value: unknown): value is LedgerRow {
     TEXT_FIELDS.every((field) => typeof row[field] === "string") &&
     NUMBER_FIELDS.every((field) => typeof row[field] === "number" && Number.isFinite(row[field])) &&
     FLAG_FIELDS.every((field) => typeof row[field] === "boolean") &&
+    (row.surface === undefined || typeof row.surface === "string") &&
     Array.isArray(row.attempts)
   );
 }

@@ -9,6 +9,8 @@ export interface LedgerRow {
   team: string;
   /** "chat", "chat_stream" or "embed". */
   method: string;
+  /** The API the call came in on: "anthropic_messages", "openai_responses"; "" for the typed API and chat completions. */
+  surface?: string;
   /** The provider that served (or was last tried); "" when refused before dispatch. */
   provider: string;
   requestedModel: string;
@@ -19,6 +21,8 @@ export interface LedgerRow {
   cachedTokens: number;
   /** Nano-units of `currency`. */
   costNanos: number;
+  /** A cache hit's cost at the vendor, which the caller did not pay (nano-units); absent (0) when nothing was saved. */
+  savedCostNanos?: number;
   currency: string;
   latencyMs: number;
   /** "ok", or the Connect code the caller got ("resource_exhausted", "unavailable", …). */
@@ -41,7 +45,7 @@ export interface LedgerAttempt {
   hedged: boolean;
 }
 
-export type UsageGroup = "provider" | "model" | "key" | "team" | "day";
+export type UsageGroup = "provider" | "model" | "key" | "team" | "surface" | "day";
 
 export interface UsageQuery {
   startMs: number;
@@ -51,7 +55,10 @@ export interface UsageQuery {
   provider?: string;
   /** Matches the requested or the served model. */
   model?: string;
+  surface?: string;
   groupBy: UsageGroup[];
+  /** The width of the "day" group's buckets in ms, a whole number (charts: hours, minutes); a UTC day when unset. */
+  bucketMs?: number;
 }
 
 export interface UsageTotals {
@@ -59,6 +66,7 @@ export interface UsageTotals {
   model?: string;
   keyId?: string;
   team?: string;
+  surface?: string;
   /** Start of the UTC day, epoch ms. */
   dayMs?: number;
   currency: string;
@@ -70,6 +78,8 @@ export interface UsageTotals {
   costNanos: number;
   downgraded: number;
   cacheHits: number;
+  /** What the cache hits would have cost at the vendor. */
+  savedCostNanos: number;
   meanLatencyMs: number;
 }
 
@@ -94,6 +104,8 @@ const COLUMNS = [
   "attempts",
   "attempt_log",
   "row_key",
+  "saved_cost_nanos",
+  "surface",
 ] as const;
 
 // Rows per INSERT statement: well under both engines' bound-parameter limits.
@@ -101,12 +113,13 @@ const ROWS_PER_STATEMENT = 200;
 
 const DAY_MS = 86_400_000;
 
-const GROUP_COLUMNS: Record<UsageGroup, string> = {
+/** The columns rows are grouped by; "day" is a time bucket (see `report`). */
+const GROUP_COLUMNS: Record<Exclude<UsageGroup, "day">, string> = {
   provider: "provider",
   model: "served_model",
   key: "key_id",
   team: "team",
-  day: `(at_ms / ${DAY_MS})`,
+  surface: "surface",
 };
 
 /** The usage ledger table: batched inserts, spend per key, and the sums behind reports. */
@@ -148,6 +161,8 @@ export class LedgerStore {
             row.attempts.length,
             JSON.stringify(row.attempts),
             row.rowKey ?? null,
+            Math.round(row.savedCostNanos ?? 0),
+            row.surface ?? "",
           );
           return `(${COLUMNS.map((_, i) => `$${start + i + 1}`).join(", ")})`;
         });
@@ -186,13 +201,18 @@ export class LedgerStore {
     filter("key_id", query.keyId);
     filter("team", query.team);
     filter("provider", query.provider);
+    filter("surface", query.surface);
     if (query.model) {
       params.push(query.model);
       where.push(`(served_model = $${params.length} OR requested_model = $${params.length})`);
     }
     const groups = [...new Set(query.groupBy)];
-    const selected = groups.map((group) => `${GROUP_COLUMNS[group]} AS g_${group}`);
-    const groupBy = [...groups.map((group) => GROUP_COLUMNS[group]), "currency"];
+    const bucketMs = query.bucketMs ?? DAY_MS;
+    if (!Number.isSafeInteger(bucketMs) || bucketMs <= 0) throw new RangeError(`bucketMs must be a positive whole number, not ${bucketMs}`);
+    // Integer division on both engines: epoch ms are BIGINT, the width a checked literal.
+    const column = (group: UsageGroup) => (group === "day" ? `(at_ms / ${bucketMs})` : GROUP_COLUMNS[group]);
+    const selected = groups.map((group) => `${column(group)} AS g_${group}`);
+    const groupBy = [...groups.map(column), "currency"];
     const rows = await this.db.query(
       `SELECT ${[...selected, "currency"].join(", ")},
          COUNT(*) AS requests,
@@ -203,6 +223,7 @@ export class LedgerStore {
          SUM(cost_nanos) AS cost_nanos,
          SUM(CASE WHEN downgraded THEN 1 ELSE 0 END) AS downgraded,
          SUM(CASE WHEN cache_hit THEN 1 ELSE 0 END) AS cache_hits,
+         SUM(saved_cost_nanos) AS saved_cost_nanos,
          AVG(latency_ms) AS mean_latency_ms
        FROM usage_ledger
        WHERE ${where.join(" AND ")}
@@ -215,7 +236,8 @@ export class LedgerStore {
         model: groups.includes("model") ? String(row.g_model) : undefined,
         keyId: groups.includes("key") ? String(row.g_key) : undefined,
         team: groups.includes("team") ? String(row.g_team) : undefined,
-        dayMs: groups.includes("day") ? num(row.g_day) * DAY_MS : undefined,
+        surface: groups.includes("surface") ? String(row.g_surface) : undefined,
+        dayMs: groups.includes("day") ? num(row.g_day) * bucketMs : undefined,
         currency: String(row.currency),
         requests: num(row.requests),
         errors: num(row.errors),
@@ -225,6 +247,7 @@ export class LedgerStore {
         costNanos: num(row.cost_nanos),
         downgraded: num(row.downgraded),
         cacheHits: num(row.cache_hits),
+        savedCostNanos: num(row.saved_cost_nanos),
         meanLatencyMs: num(row.mean_latency_ms),
       }),
     );
@@ -259,6 +282,8 @@ export class LedgerStore {
       downgraded: bool(row.downgraded),
       attempts: JSON.parse(String(row.attempt_log)) as LedgerAttempt[],
       rowKey: row.row_key === null ? undefined : String(row.row_key),
+      savedCostNanos: num(row.saved_cost_nanos) || undefined,
+      surface: String(row.surface) || undefined,
     }));
   }
 }

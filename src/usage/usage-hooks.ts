@@ -116,7 +116,7 @@ export class UsageHooks implements CallHooks {
       const period = currentPeriod(budget.period, atMs);
       // An upper bound of the call's cost, never more than the whole budget: one call can hold the budget, never overflow it.
       const reserve = (candidate: Candidate | undefined): number =>
-        candidate ? Math.min(this.deps.prices.estimate(candidate.provider, candidate.upstreamModel, request.boundTokens), budget.limitNanos) : 0;
+        candidate ? Math.min(this.deps.prices.estimate(candidate.provider, candidate.upstreamModel, request.boundTokensFor?.(candidate) ?? request.boundTokens), budget.limitNanos) : 0;
       let answer;
       try {
         answer = await this.deps.spend.admit({
@@ -133,6 +133,7 @@ export class UsageHooks implements CallHooks {
         this.deps.logger.error({ requestId: ctx.requestId, keyId: principal.keyId, error: (err as Error).message }, "could not read the key's spend");
         throw refuse(gatewayError(Code.Unavailable, "the key's budget cannot be checked right now; retry shortly", "BUDGETS_UNAVAILABLE", {}, 1_000));
       }
+      this.showBudget(principal, budget, answer.spentNanos, atMs);
       if (answer.decision === "refused") {
         this.refundTokens(principal.keyId, limits, estimatedTokens);
         this.deps.metrics.budgetRefusals.inc();
@@ -160,7 +161,7 @@ export class UsageHooks implements CallHooks {
         if (settled) return;
         settled = true;
         try {
-          this.settle(request, atMs, limits, reservation, downgraded, outcome);
+          return this.settle(request, atMs, limits, reservation, downgraded, outcome);
         } catch (err) {
           this.deps.logger.error({ requestId: ctx.requestId, error: (err as Error).message }, "could not account for a call");
         }
@@ -186,12 +187,14 @@ export class UsageHooks implements CallHooks {
     reservation: BudgetAnswer | undefined,
     downgraded: boolean,
     outcome: CallOutcome,
-  ): void {
+  ): number {
     const keyId = request.ctx.principal.keyId;
     const served = this.served(outcome);
     const usage = outcome.usage;
-    const cost = !outcome.cached && served && usage ? this.price(served, usage) : 0;
-    const row = this.row(request, atMs, outcome.latencyMs, outcome, cost, downgraded);
+    // A cache hit costs the caller nothing; what the vendor would have charged is recorded as saved.
+    const price = served && usage ? this.price(served, usage) : 0;
+    const cost = outcome.cached ? 0 : price;
+    const row = { ...this.row(request, atMs, outcome.latencyMs, outcome, cost, downgraded), savedCostNanos: outcome.cached ? price : 0 };
     this.deps.ledger.append(row);
 
     if (limits.tokensPerMinute > 0) {
@@ -202,14 +205,38 @@ export class UsageHooks implements CallHooks {
     }
     if (reservation) {
       reservation.settle(cost).catch((err: Error) => this.warn("spend reconciliation failed", err));
+      const budget = request.ctx.principal.policy?.record.budget;
+      if (budget) this.showBudget(request.ctx.principal, budget, reservation.spentNanos + cost, atMs);
     }
-    if (served && usage) {
-      const provider = served.provider;
-      if (cost > 0) this.deps.metrics.cost.inc({ provider, currency: this.deps.prices.currency }, cost / NANOS_PER_UNIT);
-      this.deps.metrics.tokens.inc({ provider, kind: "prompt" }, row.promptTokens);
-      this.deps.metrics.tokens.inc({ provider, kind: "completion" }, row.completionTokens);
-      if (row.cachedTokens > 0) this.deps.metrics.tokens.inc({ provider, kind: "cached" }, row.cachedTokens);
+    if (served && outcome.cached && price > 0) {
+      this.deps.metrics.cacheSavedCost.inc({ provider: served.provider, model: served.upstreamModel, currency: this.deps.prices.currency }, price / NANOS_PER_UNIT);
     }
+    if (served && usage && !outcome.cached) {
+      this.deps.metrics.recordUsage({
+        provider: served.provider,
+        model: served.upstreamModel,
+        keyId,
+        team: row.team,
+        currency: this.deps.prices.currency,
+        promptTokens: row.promptTokens,
+        completionTokens: row.completionTokens,
+        cachedTokens: row.cachedTokens,
+        cost: cost / NANOS_PER_UNIT,
+      });
+    }
+    return cost;
+  }
+
+  /** The key's budget as this call saw it, for the budget gauges. */
+  private showBudget(principal: Principal, budget: KeyBudget, spentNanos: number, atMs: number): void {
+    this.deps.metrics.recordBudget({
+      keyId: principal.keyId,
+      team: principal.team ?? "",
+      currency: this.deps.prices.currency,
+      spent: spentNanos / NANOS_PER_UNIT,
+      limit: budget.limitNanos / NANOS_PER_UNIT,
+      periodEndMs: currentPeriod(budget.period, atMs).endMs,
+    });
   }
 
   private price(served: Candidate, usage: NonNullable<CallOutcome["usage"]>): number {
@@ -227,6 +254,7 @@ export class UsageHooks implements CallHooks {
       promptTokens: usage.promptTokens,
       completionTokens: usage.completionTokens,
       cachedTokens: usage.cachedTokens,
+      reasoningTokens: usage.reasoningTokens,
     });
   }
 
@@ -245,6 +273,7 @@ export class UsageHooks implements CallHooks {
       keyId: ctx.principal.keyId,
       team: ctx.principal.team ?? "",
       method: request.kind,
+      surface: ctx.surface ?? "",
       provider: served?.provider ?? "",
       requestedModel: request.requestedModel,
       servedModel: served?.upstreamModel ?? "",

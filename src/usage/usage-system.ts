@@ -1,4 +1,5 @@
 import type { KeyHasher } from "../auth/gateway-key.js";
+import type { Catalogue } from "../catalogue/catalogue.js";
 import { KeyStore } from "../auth/key-store.js";
 import { StoredKeyDirectory } from "../auth/stored-key-directory.js";
 import type { UsageConfig } from "../config/usage-config.js";
@@ -30,6 +31,8 @@ export interface UsageSystemDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   health: HealthState;
+  /** The model catalogue, whose prices the price table reads. */
+  catalogue: Catalogue;
 }
 
 /** Gateway keys, limits, budgets and the ledger, built from config; the app wires its parts in. */
@@ -70,7 +73,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   const ledgerStore = new LedgerStore(db);
   // Opened first: a journal that cannot be written stops the start before anything else is running.
   const journal = LedgerJournal.open(config.ledger.journalDir, { logger });
-  const prices = new PriceTable(config.pricing);
+  const prices = new PriceTable(config.pricing, deps.catalogue);
   const seed = (keyId: string, sinceMs: number, beforeMs: number) => ledgerStore.spend(keyId, sinceMs, beforeMs);
   const keys = new StoredKeyDirectory(keyStore, { logger });
   await keys.start();

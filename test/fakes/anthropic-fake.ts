@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type RecordedRequest, type Scripted } from "./fake-server.js";
 
@@ -12,7 +13,13 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  *   with {"query": …}, after a short text when the model chose freely;
  * - after tool results it answers "Tool result: …";
  * - max_tokens (in words here) cuts the answer with stop_reason "max_tokens";
- * - streams are the full typed event sequence, a `ping` included.
+ * - streams are the full typed event sequence, a `ping` included;
+ * - with `thinking` enabled it thinks first: a signed thinking block (or,
+ *   with `redactThinking`, a redacted one), streamed as thinking_delta and
+ *   signature_delta; in a tool-use loop the assistant turn must come back
+ *   starting with its thinking blocks, text and signature unchanged
+ *   (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking);
+ * - a user message with "[refuse]" ends with stop_reason "refusal".
  */
 export interface AnthropicFakeOptions {
   apiKey: string;
@@ -24,6 +31,8 @@ export interface AnthropicFakeOptions {
   /** Prompt-cache counts to report in usage. */
   cacheReadTokens?: number;
   cacheCreationTokens?: number;
+  /** Thinking comes back encrypted, as redacted_thinking blocks. */
+  redactThinking?: boolean;
 }
 
 export interface AnthropicFake extends FakeServer {
@@ -31,6 +40,8 @@ export interface AnthropicFake extends FakeServer {
   readonly baseUrl: string;
   readonly options: AnthropicFakeOptions;
   messageRequests(): Json[];
+  /** The tool calls the fake made, in order, as it made them (to compare what a client received with them). */
+  readonly toolCallsMade: { id: string; name: string; arguments: string }[];
   /** Makes the next stream fail with `event: error` of this type after its first delta. */
   failNextStream(errorType: string, message: string): void;
   /** Makes the next stream end after its first delta, without an error or message_stop. */
@@ -58,8 +69,30 @@ const TOP_LEVEL = new Set([
   "container",
   "mcp_servers",
   "output_config",
+  // Automatic prompt caching: one breakpoint for the whole request (@anthropic-ai/sdk 1.15, MessageCreateParamsBase.cache_control).
+  "cache_control",
 ]);
 const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
+
+/**
+ * Fields of beta features, taken only with the beta named in `anthropic-beta`
+ * (context editing: https://docs.anthropic.com/en/docs/build-with-claude/context-editing,
+ * "context-management-2025-06-27"); without it they are extra inputs.
+ */
+const BETA_FIELDS: Record<string, string> = { context_management: "context-management-" };
+
+/**
+ * Models that take temperature or top_p, not both: "`temperature` and `top_p`
+ * cannot both be specified for this model" (Claude Opus 4.1 and the 4.5
+ * family on, https://docs.anthropic.com/en/docs/about-claude/models/migrating-to-claude-4).
+ */
+const ONE_SAMPLING_KNOB = /^claude-(opus-4-[1-9]|sonnet-4-[5-9]|haiku-4-[5-9])/;
+
+/** What the fake signed: thinking blocks by signature (the text they sign), redacted blocks by data. */
+export interface Issued {
+  signatures: Map<string, string>;
+  redacted: Set<string>;
+}
 
 /** A scripted Anthropic error answer, shaped as the API sends them. */
 export function anthropicError(status: number, type: string, message: string, headers?: Record<string, string>): Scripted {
@@ -74,9 +107,50 @@ function blocksOf(content: unknown): Json[] {
   return typeof content === "string" ? [{ type: "text", text: content }] : Array.isArray(content) ? content : [];
 }
 
+/** The extended-thinking rules (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking), with the API's wording. */
+function thinkingViolation(body: Json): string | undefined {
+  const thinking = body.thinking;
+  if (thinking === undefined) return undefined;
+  if (thinking.type === "disabled") return undefined;
+  if (thinking.type !== "enabled") return "thinking.type: Input should be 'enabled' or 'disabled'";
+  if (!Number.isInteger(thinking.budget_tokens) || thinking.budget_tokens < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+  if (body.max_tokens <= thinking.budget_tokens) return "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size";
+  if (body.temperature !== undefined && body.temperature !== 1) return "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility";
+  if (body.top_p !== undefined && !(body.top_p >= 0.95 && body.top_p <= 1)) return "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.";
+  if (body.tool_choice?.type === "any" || body.tool_choice?.type === "tool") return "Thinking may not be enabled when `tool_choice` forces tool use.";
+  return undefined;
+}
+
+/**
+ * While thinking, the assistant turn that led to the tool results being sent
+ * must start with its thinking blocks, returned as they were given: the text
+ * and signature of each unchanged (the signature is checked), redacted blocks'
+ * data as it was.
+ */
+function replayViolation(body: Json, issued: Issued): string | undefined {
+  const thinking = body.thinking?.type === "enabled";
+  for (const [i, m] of body.messages.entries()) {
+    for (const [j, block] of blocksOf(m.content).entries()) {
+      if (block.type === "thinking" && issued.signatures.get(block.signature) !== block.thinking) return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
+      if (block.type === "redacted_thinking" && !issued.redacted.has(block.data)) return `messages.${i}.content.${j}: Invalid \`data\` in \`redacted_thinking\` block`;
+    }
+  }
+  const last = body.messages.length - 1;
+  const inToolLoop = last >= 1 && blocksOf(body.messages[last].content).some((b) => b.type === "tool_result");
+  if (!thinking || !inToolLoop) return undefined;
+  const first = blocksOf(body.messages[last - 1].content)[0];
+  if (first?.type !== "thinking" && first?.type !== "redacted_thinking") {
+    return `messages.${last - 1}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first?.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`;
+  }
+  return undefined;
+}
+
 /** Returns an error message when the body breaks one of Anthropic's documented rules. */
-export function violation(body: Json): string | undefined {
-  for (const key of Object.keys(body)) if (!TOP_LEVEL.has(key)) return `${key}: Extra inputs are not permitted`;
+export function violation(body: Json, issued: Issued = { signatures: new Map(), redacted: new Set() }, betas: string[] = []): string | undefined {
+  for (const key of Object.keys(body)) {
+    const beta = BETA_FIELDS[key];
+    if (!TOP_LEVEL.has(key) && !(beta && betas.some((name) => name.startsWith(beta)))) return `${key}: Extra inputs are not permitted`;
+  }
   if (typeof body.model !== "string" || body.model === "") return "model: Field required";
   if (body.max_tokens === undefined) return "max_tokens: Field required";
   if (!Number.isInteger(body.max_tokens) || body.max_tokens < 1) return "max_tokens: Input should be a valid integer greater than or equal to 1";
@@ -85,6 +159,11 @@ export function violation(body: Json): string | undefined {
     return "temperature: Input should be less than or equal to 1";
   }
   if (body.top_p !== undefined && !(body.top_p >= 0 && body.top_p <= 1)) return "top_p: Input should be less than or equal to 1";
+  if (body.temperature !== undefined && body.top_p !== undefined && ONE_SAMPLING_KNOB.test(body.model)) {
+    return "`temperature` and `top_p` cannot both be specified for this model. Please use only one.";
+  }
+  const thinking = thinkingViolation(body);
+  if (thinking) return thinking;
   if (body.stop_sequences !== undefined && !(Array.isArray(body.stop_sequences) && body.stop_sequences.every((s: unknown) => typeof s === "string" && s.trim() !== ""))) {
     return "stop_sequences: each stop sequence must be a non-empty string";
   }
@@ -136,6 +215,10 @@ export function violation(body: Json): string | undefined {
           seenOther = true;
           break;
         }
+        case "thinking":
+        case "redacted_thinking":
+          if (m.role !== "assistant") return `${at}: thinking blocks are only allowed in assistant messages`;
+          break;
         case "tool_use":
           if (m.role !== "assistant") return `${at}: tool_use blocks are only allowed in assistant messages`;
           if (typeof block.id !== "string" || !/^[a-zA-Z0-9_-]+$/.test(block.id)) return `${at}.id: String should match pattern '^[a-zA-Z0-9_-]+$'`;
@@ -162,7 +245,7 @@ export function violation(body: Json): string | undefined {
     }
     previousToolUses = toolUses;
   }
-  return undefined;
+  return replayViolation(body, issued);
 }
 
 function words(text: string): number {
@@ -187,7 +270,30 @@ interface Answer {
   usage: Json;
 }
 
-function answer(body: Json, options: AnthropicFakeOptions): Answer {
+function answer(body: Json, options: AnthropicFakeOptions, issued: Issued, secret: Buffer): Answer {
+  const thought = thinkingBlocks(body, options, issued, secret);
+  const result = plainAnswer(body, options);
+  if (thought.length === 0) return result;
+  const thinkingTokens = words(thought.map((b) => b.thinking ?? "x").join(" "));
+  return { ...result, blocks: [...thought, ...result.blocks], usage: { ...result.usage, output_tokens: result.usage.output_tokens + thinkingTokens } };
+}
+
+/** The thinking the model does first when asked, signed (or encrypted) so that it can be checked when it comes back. */
+function thinkingBlocks(body: Json, options: AnthropicFakeOptions, issued: Issued, secret: Buffer): Json[] {
+  if (body.thinking?.type !== "enabled") return [];
+  if (options.redactThinking) {
+    const data = randomBytes(24).toString("base64");
+    issued.redacted.add(data);
+    return [{ type: "redacted_thinking", data }];
+  }
+  const last = body.messages[body.messages.length - 1];
+  const thinking = `The user wrote ${JSON.stringify(textOf(blocksOf(last.content)) || "tool results")}; I should answer with care.`;
+  const signature = createHmac("sha256", secret).update(thinking).digest("base64");
+  issued.signatures.set(signature, thinking);
+  return [{ type: "thinking", thinking, signature }];
+}
+
+function plainAnswer(body: Json, options: AnthropicFakeOptions): Answer {
   const messages: Json[] = body.messages;
   const last = messages[messages.length - 1]!;
   const lastBlocks = blocksOf(last.content);
@@ -211,6 +317,8 @@ function answer(body: Json, options: AnthropicFakeOptions): Answer {
     blocks.push({ type: "tool_use", id: `toolu_${Math.random().toString(36).slice(2, 12)}`, name, input: { query: userText } });
     return { blocks, stopReason: "tool_use", stopSequence: null, usage: usage(12) };
   }
+  // A refusal from the streaming classifiers: the answer stops with stop_reason "refusal" (https://docs.anthropic.com/en/api/handling-stop-reasons).
+  if (userText.includes("[refuse]")) return { blocks: [{ type: "text", text: "I" }], stopReason: "refusal", stopSequence: null, usage: usage(1) };
   let text = results.length > 0 ? `Tool result: ${results.map(resultText).join(" ")}` : `Echo: ${userText}`;
   if (options.extraWords) text += " " + Array.from({ length: options.extraWords }, (_, i) => `word${i}`).join(" ");
   let stopReason = "end_turn";
@@ -253,7 +361,13 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
   };
   try {
     for (const [index, block] of result.blocks.entries()) {
-      if (block.type === "text") {
+      if (block.type === "thinking") {
+        await send("content_block_start", { index, content_block: { type: "thinking", thinking: "" } });
+        for (const piece of pieces(block.thinking, 8)) await send("content_block_delta", { index, delta: { type: "thinking_delta", thinking: piece } });
+        await send("content_block_delta", { index, delta: { type: "signature_delta", signature: block.signature } });
+      } else if (block.type === "redacted_thinking") {
+        await send("content_block_start", { index, content_block: { type: "redacted_thinking", data: block.data } });
+      } else if (block.type === "text") {
         await send("content_block_start", { index, content_block: { type: "text", text: "" } });
         for (const piece of pieces(block.text)) {
           await send("content_block_delta", { index, delta: { type: "text_delta", text: piece } });
@@ -283,6 +397,9 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
 export async function startAnthropicFake(options: AnthropicFakeOptions): Promise<AnthropicFake> {
   const models = options.models ?? ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"];
   const streamFailures: StreamFailure[] = [];
+  const toolCallsMade: AnthropicFake["toolCallsMade"] = [];
+  const issued: Issued = { signatures: new Map(), redacted: new Set() };
+  const secret = randomBytes(32);
   const server = await startFakeServer(async (req: RecordedRequest, res) => {
     if (req.headers["x-api-key"] !== options.apiKey) {
       return reject(res, 401, "authentication_error", "invalid x-api-key");
@@ -306,10 +423,12 @@ export async function startAnthropicFake(options: AnthropicFakeOptions): Promise
       return reject(res, 400, "invalid_request_error", "request body must be JSON");
     }
     const body = req.body as Json;
-    const problem = violation(body);
+    const betas = String(req.headers["anthropic-beta"] ?? "").split(",").map((name) => name.trim());
+    const problem = violation(body, issued, betas);
     if (problem) return reject(res, 400, "invalid_request_error", problem);
     if (!models.includes(body.model)) return reject(res, 404, "not_found_error", `model: ${body.model}`);
-    const result = answer(body, options);
+    const result = answer(body, options, issued, secret);
+    for (const block of result.blocks) if (block.type === "tool_use") toolCallsMade.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input) });
     if (body.stream === true) return stream(res, body, result, options, streamFailures.shift());
     sendJson(res, 200, {
       id: `msg_${Date.now()}`,
@@ -325,6 +444,7 @@ export async function startAnthropicFake(options: AnthropicFakeOptions): Promise
   return Object.assign(server, {
     baseUrl: server.origin,
     options,
+    toolCallsMade,
     messageRequests: () => server.requests.filter((r) => r.path === "/v1/messages").map((r) => r.body as Json),
     failNextStream: (errorType: string, message: string) => void streamFailures.push([errorType, message]),
     cutNextStream: () => void streamFailures.push("cut"),

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
-import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type RecordedRequest } from "./fake-server.js";
+import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type RecordedRequest, type Scripted } from "./fake-server.js";
+import { errorBody, isOpenAIReasoningModel, reasonsAloud, usageInFinishingChoice, usageOf, vendorViolation, type CompatibleVendor } from "./openai-compatible-rules.js";
 
 /**
  * A fake OpenAI Chat Completions vendor (the dialect DeepSeek, Moonshot, GLM,
@@ -9,7 +10,12 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  * - with tools (and tool_choice not "none") it calls the first or the forced tool with {"query": …};
  * - after a tool message it answers "Tool result: …";
  * - JSON mode answers a JSON object (and, as OpenAI does, demands the word "json" in the messages);
- * - max tokens (in words here) cut the answer with finish_reason "length".
+ * - max tokens (in words here) cut the answer with finish_reason "length";
+ * - a user message with "[refuse]" gets a refusal (OpenAI's `refusal`, content null);
+ * - reasoning models reason: OpenAI's in hidden reasoning tokens, DeepSeek's and
+ *   Zhipu's (thinking mode) aloud, as `reasoning_content` before the answer.
+ * With `vendor` set it enforces that vendor's rules and answers in its shapes
+ * (openai-compatible-rules.ts): DeepSeek, Moonshot, Zhipu.
  */
 export interface OpenAIFakeOptions {
   apiKey: string;
@@ -24,6 +30,17 @@ export interface OpenAIFakeOptions {
   extraWords?: number;
   /** Send usage in streams only when asked with stream_options (true, as OpenAI does). */
   omitStreamUsage?: boolean;
+  /** Whose rules and shapes: OpenAI's (the default), DeepSeek's, Moonshot's or Zhipu's. */
+  vendor?: CompatibleVendor;
+  /** Prompt tokens to report as read from the vendor's cache, in the vendor's shape. */
+  cachedTokens?: number;
+  /**
+   * What the model does when given tools and the last message is the user's:
+   * call this tool with these arguments (instead of the forced or first tool
+   * with {"query": …}), or, for undefined, answer in text. For agents whose
+   * tools need real arguments (Claude Code's Read wants a file_path).
+   */
+  toolCall?: (body: Json) => { name: string; arguments: string } | undefined;
 }
 
 export interface OpenAIFake extends FakeServer {
@@ -31,6 +48,15 @@ export interface OpenAIFake extends FakeServer {
   readonly baseUrl: string;
   readonly options: OpenAIFakeOptions;
   chatRequests(): Record<string, any>[];
+  /** The tool calls the fake made, in order, as it made them (to compare what a client received with them). */
+  readonly toolCallsMade: { id: string; name: string; arguments: string }[];
+  /**
+   * Every request made with `key` gets `answer` (undefined: answered again).
+   * OpenAI's capacity and rate limits are per organization and project, so
+   * one key can get 503s while a key of another project is served
+   * (https://platform.openai.com/docs/guides/error-codes: "503 - Slow Down").
+   */
+  failKey(key: string, answer: Extract<Scripted, { kind: "error" }> | undefined): void;
 }
 
 type Json = Record<string, any>;
@@ -39,6 +65,11 @@ const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
 
 function invalid(res: ServerResponse, message: string, param: string | null = null): void {
   sendJson(res, 400, { error: { message, type: "invalid_request_error", param, code: null } });
+}
+
+/** Moonshot's answer when the vendor, not the key, is busy: a 429 all the same (https://platform.moonshot.cn/docs/api/chat, errors). */
+export function moonshotOverloaded(): Scripted {
+  return { kind: "error", status: 429, body: { error: { message: "The engine is currently overloaded, please try again later", type: "engine_overloaded_error" } } };
 }
 
 function mask(key: string): string {
@@ -99,22 +130,37 @@ function words(text: string): number {
 
 interface Answer {
   content: string | null;
+  refusal: string | null;
+  /** Reasoning returned aloud (`reasoning_content`). */
+  reasoning: string | null;
   toolCalls: { id: string; name: string; arguments: string }[];
   finishReason: string;
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  usage: Json;
 }
 
+/** Reasoning tokens the fake spends on each answer of a reasoning model. */
+const REASONING_TOKENS = 7;
+
 function answer(body: Json, options: OpenAIFakeOptions): Answer {
+  const vendor = options.vendor ?? "openai";
   const messages: Json[] = body.messages;
   const last = messages[messages.length - 1]!;
   const promptTokens = messages.reduce((sum, m) => sum + words(textOf(m.content)) + 3, 0);
   const userText = textOf([...messages].reverse().find((m) => m.role === "user")?.content);
+  const aloud = reasonsAloud(vendor, body);
+  const reasoningTokens = aloud || (vendor === "openai" && isOpenAIReasoningModel(body.model)) ? REASONING_TOKENS : 0;
+  const reasoning = aloud ? `The user asks about ${userText}; ${last.role === "tool" ? "the tool answered" : "think it through"}.` : null;
+  const usage = (completion: number) => usageOf(vendor, promptTokens, completion + reasoningTokens, Math.min(options.cachedTokens ?? 0, promptTokens), reasoningTokens);
   const forced = body.tool_choice?.function?.name;
   const tools: Json[] = body.tools ?? [];
-  if (tools.length > 0 && body.tool_choice !== "none" && last.role === "user") {
-    const name = forced ?? tools[0]!.function.name;
-    const args = JSON.stringify({ query: userText });
-    return { content: null, toolCalls: [{ id: `call_${Date.now()}`, name, arguments: args }], finishReason: "tool_calls", usage: usage(promptTokens, 10) };
+  const scripted = options.toolCall ? options.toolCall(body) : { name: forced ?? tools[0]?.function.name, arguments: JSON.stringify({ query: userText }) };
+  if (tools.length > 0 && body.tool_choice !== "none" && last.role === "user" && scripted) {
+    return { content: null, refusal: null, reasoning, toolCalls: [{ id: `call_${Date.now()}`, name: scripted.name, arguments: scripted.arguments }], finishReason: "tool_calls", usage: usage(10) };
+  }
+  if (vendor === "openai" && userText.includes("[refuse]")) {
+    // Structured outputs: a refusal is its own field, and the answer ends with "stop" (https://platform.openai.com/docs/guides/structured-outputs#refusals).
+    const refusal = "I'm sorry, I can't help with that.";
+    return { content: null, refusal, reasoning, toolCalls: [], finishReason: "stop", usage: usage(words(refusal)) };
   }
   let text = last.role === "tool" ? `Tool result: ${textOf(last.content)}` : `Echo: ${userText}`;
   if (options.extraWords) text += " " + Array.from({ length: options.extraWords }, (_, i) => `word${i}`).join(" ");
@@ -126,11 +172,7 @@ function answer(body: Json, options: OpenAIFakeOptions): Answer {
   }
   const format = body.response_format?.type;
   if (format === "json_object" || format === "json_schema") text = JSON.stringify({ answer: text });
-  return { content: text, toolCalls: [], finishReason, usage: usage(promptTokens, words(text)) };
-}
-
-function usage(prompt: number, completion: number) {
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: 0 } };
+  return { content: text, refusal: null, reasoning, toolCalls: [], finishReason, usage: usage(words(text)) };
 }
 
 async function stream(res: ServerResponse, body: Json, result: Answer, options: OpenAIFakeOptions): Promise<void> {
@@ -143,6 +185,12 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
     if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
   };
   await send({ choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+  for (const piece of result.reasoning === null ? [] : pieces(result.reasoning, 8)) {
+    await send({ choices: [{ index: 0, delta: { reasoning_content: piece }, finish_reason: null }] });
+  }
+  for (const piece of result.refusal === null ? [] : pieces(result.refusal, 8)) {
+    await send({ choices: [{ index: 0, delta: { refusal: piece }, finish_reason: null }] });
+  }
   if (result.content !== null) {
     for (const [i, piece] of pieces(result.content).entries()) {
       if (i === options.breakStreamAfter) return void res.destroy();
@@ -155,20 +203,37 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
       await send({ choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }] });
     }
   }
-  await send({ choices: [{ index: 0, delta: {}, finish_reason: result.finishReason }] });
-  if (body.stream_options?.include_usage && !options.omitStreamUsage) await send({ choices: [], usage: result.usage });
+  if (usageInFinishingChoice(options.vendor ?? "openai")) {
+    await send({ choices: [{ index: 0, delta: {}, finish_reason: result.finishReason, usage: result.usage }] });
+  } else {
+    await send({ choices: [{ index: 0, delta: {}, finish_reason: result.finishReason }] });
+    if (body.stream_options?.include_usage && !options.omitStreamUsage) await send({ choices: [], usage: result.usage });
+  }
   res.end("data: [DONE]\n\n");
 }
 
+/** The models each vendor's fake serves unless told otherwise. */
+const DEFAULT_MODELS: Record<CompatibleVendor, string[]> = {
+  openai: ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"],
+  deepseek: ["deepseek-chat", "deepseek-reasoner"],
+  moonshot: ["moonshot-v1-8k", "kimi-k2"],
+  zhipu: ["glm-4.5", "glm-4-plus", "embedding-3"],
+};
+
 export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenAIFake> {
-  const models = options.models ?? ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"];
+  const vendor = options.vendor ?? "openai";
+  const models = options.models ?? DEFAULT_MODELS[vendor];
+  const failingKeys = new Map<string, Extract<Scripted, { kind: "error" }>>();
+  const toolCallsMade: OpenAIFake["toolCallsMade"] = [];
   const server = await startFakeServer(async (req: RecordedRequest, res) => {
+    const given = (req.headers.authorization ?? "").replace(/^Bearer\s+/, "");
     if (![options.apiKey, ...(options.extraKeys ?? [])].some((key) => req.headers.authorization === `Bearer ${key}`)) {
-      const given = (req.headers.authorization ?? "").replace(/^Bearer\s+/, "");
       return sendJson(res, 401, {
         error: { message: `Incorrect API key provided: ${mask(given)}. You can find your API key at https://platform.openai.com/account/api-keys.`, type: "invalid_request_error", param: null, code: "invalid_api_key" },
       });
     }
+    const failing = failingKeys.get(given);
+    if (failing) return sendJson(res, failing.status, failing.body, failing.headers);
     if (req.method === "GET" && req.path === "/v1/models") {
       return sendJson(res, 200, { object: "list", data: models.map((id) => ({ id, object: "model", created: 1700000000, owned_by: "fake" })) });
     }
@@ -189,8 +254,11 @@ export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenA
     const body = req.body as Json;
     const problem = violation(body);
     if (problem) return invalid(res, problem[0], problem[1]);
+    const broken = vendorViolation(vendor, body);
+    if (broken) return sendJson(res, broken.status ?? 400, errorBody(vendor, broken));
     if (!models.includes(body.model)) return sendJson(res, 404, { error: { message: `The model \`${body.model}\` does not exist or you do not have access to it.`, type: "invalid_request_error", param: null, code: "model_not_found" } });
     const result = answer(body, options);
+    toolCallsMade.push(...result.toolCalls);
     if (body.stream === true) return stream(res, body, result, options);
     sendJson(res, 200, {
       id: `chatcmpl-${Date.now()}`,
@@ -203,7 +271,8 @@ export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenA
           message: {
             role: "assistant",
             content: result.content,
-            refusal: null,
+            refusal: result.refusal,
+            ...(result.reasoning !== null ? { reasoning_content: result.reasoning } : {}),
             ...(result.toolCalls.length > 0 ? { tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) } : {}),
           },
           finish_reason: result.finishReason,
@@ -217,5 +286,7 @@ export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenA
     baseUrl: `${server.origin}/v1`,
     options,
     chatRequests: () => server.requests.filter((r) => r.path === "/v1/chat/completions").map((r) => r.body as Json),
+    toolCallsMade,
+    failKey: (key: string, answer: Extract<Scripted, { kind: "error" }> | undefined) => void (answer ? failingKeys.set(key, answer) : failingKeys.delete(key)),
   });
 }

@@ -141,7 +141,7 @@ describe.each(BACKENDS)("usage reports and the operator CLI on %s", (backend) =>
     expect(proc.code).toBe(0);
     const lines = proc.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^usage from \d{4}-\d\d-\d\dT.* to \d{4}-/);
-    expect(lines[2]).toMatch(/^PROVIDER +REQUESTS +ERRORS +PROMPT_TOKENS +COMPLETION_TOKENS +COST_USD +DOWNGRADED$/);
-    expect(proc.stdout).toMatch(/\nopenai +\d+ +\d+ +\d+ +\d+ +\d+\.\d{6} +\d+\n/);
+    expect(lines[2]).toMatch(/^PROVIDER +REQUESTS +ERRORS +PROMPT_TOKENS +COMPLETION_TOKENS +COST_USD +DOWNGRADED +CACHE_HITS +SAVED_USD$/);
+    expect(proc.stdout).toMatch(/\nopenai +\d+ +\d+ +\d+ +\d+ +\d+\.\d{6} +\d+ +\d+ +\d+\.\d{6}\n/);
   });
 });

@@ -13,6 +13,7 @@ export function toReportRow(totals: UsageTotals): UsageReportRow {
     model: totals.model ?? "",
     key: totals.keyId === undefined ? "" : KEY_NAME.format({ key: totals.keyId }),
     team: totals.team ?? "",
+    surface: totals.surface ?? "",
     day: totals.dayMs === undefined ? undefined : timestampFromMs(totals.dayMs),
     requests: BigInt(totals.requests),
     errors: BigInt(totals.errors),
@@ -22,6 +23,7 @@ export function toReportRow(totals: UsageTotals): UsageReportRow {
     cost: create(MoneySchema, { currencyCode: totals.currency, ...moneyParts(totals.costNanos) }),
     downgraded: BigInt(totals.downgraded),
     cacheHits: BigInt(totals.cacheHits),
+    savedCost: create(MoneySchema, { currencyCode: totals.currency, ...moneyParts(totals.savedCostNanos) }),
     meanLatency: durationFromMs(Math.round(totals.meanLatencyMs)),
   });
 }
@@ -38,6 +40,7 @@ export function sumRows(rows: UsageTotals[], currency: string): UsageTotals {
     costNanos: 0,
     downgraded: 0,
     cacheHits: 0,
+    savedCostNanos: 0,
     meanLatencyMs: 0,
   };
   let latency = 0;
@@ -50,6 +53,7 @@ export function sumRows(rows: UsageTotals[], currency: string): UsageTotals {
     total.costNanos += row.costNanos;
     total.downgraded += row.downgraded;
     total.cacheHits += row.cacheHits;
+    total.savedCostNanos += row.savedCostNanos;
     latency += row.meanLatencyMs * row.requests;
   }
   total.meanLatencyMs = total.requests > 0 ? latency / total.requests : 0;

@@ -12,6 +12,7 @@ const GROUPS: Partial<Record<UsageDimension, UsageGroup>> = {
   [UsageDimension.MODEL]: "model",
   [UsageDimension.KEY]: "key",
   [UsageDimension.TEAM]: "team",
+  [UsageDimension.SURFACE]: "surface",
   [UsageDimension.DAY]: "day",
 };
 
@@ -22,16 +23,18 @@ export function readUsageReport(req: GetUsageReportRequest, v: FieldViolations, 
   if (startMs >= endMs) v.add("start_time", "must be before end_time");
   const groupBy = req.groupBy.map((dimension, i) => {
     const group = GROUPS[dimension];
-    if (!group) v.add(`group_by[${i}]`, "must be PROVIDER, MODEL, KEY, TEAM or DAY");
+    if (!group) v.add(`group_by[${i}]`, "must be PROVIDER, MODEL, KEY, TEAM, SURFACE or DAY");
     return group!;
   });
+  return { startMs, endMs, ...readUsageFilters(req, v), surface: req.surface || undefined, groupBy };
+}
+
+/** A usage request's filters (key, team, provider, model) as a ledger query's; empty means every one. */
+export function readUsageFilters(req: { key: string; team: string; provider: string; model: string }, v: FieldViolations): Pick<UsageQuery, "keyId" | "team" | "provider" | "model"> {
   return {
-    startMs,
-    endMs,
     keyId: req.key ? KEY_NAME.read(req.key, "key", v)?.key : undefined,
     team: req.team || undefined,
     provider: req.provider || undefined,
     model: req.model || undefined,
-    groupBy,
   };
 }

@@ -1,5 +1,3 @@
-import type { ServerResponse } from "node:http";
-import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { gatewayError } from "../../common/gateway-error.js";
 import type { Gateway } from "../../gateway/gateway.js";
@@ -11,6 +9,7 @@ import { embeddingRequestFromOpenAI, toOpenAIEmbeddingList } from "../../provide
 import { toOpenAIError } from "../../providers/openai/errors.js";
 import { toOpenAIModel, toOpenAIModelList } from "../../providers/openai/models.js";
 import type { RestCall, RestResponse, RestRoute, RestSurface } from "../envelope/rest-envelope.js";
+import { answerHeaders, cacheControlOf, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
 import { validateChat, validateEmbed } from "../validate.js";
 
 export interface OpenAISurfaceDeps {
@@ -58,26 +57,26 @@ export function createOpenAISurface({ gateway, providerHealth }: OpenAISurfaceDe
   };
 }
 
-async function chatCompletions(gateway: Gateway, { ctx, body, res }: RestCall): Promise<void> {
+async function chatCompletions(gateway: Gateway, { ctx, body, req, res }: RestCall): Promise<void> {
   const { request, stream, includeUsage } = chatRequestFromOpenAI(body);
+  request.cacheControl = cacheControlOf(req);
   validateChat(request);
   const created = Math.floor(Date.now() / 1000);
   if (!stream) {
     const answer = await gateway.chat(request, ctx);
-    res.setHeader("x-switchboard-provider", answer.provider);
-    sendJson(res, toOpenAIChatCompletion(answer, created));
+    sendJson(res, toOpenAIChatCompletion(answer, created), answerHeaders(answer));
     return;
   }
   const streamed = await gateway.chatStream(request, ctx);
   const writer = new OpenAIChunkWriter(`chatcmpl-${ctx.requestId}`, request.model, created);
   for await (const event of streamed.responses) {
     if (!res.headersSent) {
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "x-switchboard-provider": streamed.servingProvider() ?? "" });
+      res.writeHead(200, streamHeaders(streamed));
     }
-    if (event.event.case === "delta") write(res, writer.delta(event.event.value));
+    if (event.event.case === "delta") writeEvent(res, writer.delta(event.event.value));
     else if (event.event.case === "summary") {
-      write(res, writer.finish(event.event.value));
-      if (includeUsage) write(res, writer.usage(event.event.value));
+      writeEvent(res, writer.finish(event.event.value));
+      if (includeUsage) writeEvent(res, writer.usage(event.event.value));
     }
   }
   res.end("data: [DONE]\n\n");
@@ -111,12 +110,4 @@ function writeOpenAIError(res: RestResponse, error: ConnectError): void {
     return;
   }
   res.writeHead(status, headers).end(JSON.stringify(body));
-}
-
-function write(res: RestResponse, chunk: JsonObject): void {
-  (res as ServerResponse).write(`data: ${JSON.stringify(chunk)}\n\n`);
-}
-
-function sendJson(res: RestResponse, body: JsonObject): void {
-  res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
 }

@@ -24,7 +24,7 @@ var File_switchboard_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"\"switchboard/v1/admin_service.proto\x12\x0eswitchboard.v1\x1a\x1fswitchboard/v1/admin_keys.proto\x1a$switchboard/v1/admin_providers.proto\x1a switchboard/v1/admin_usage.proto2\xac\a\n" +
+	"\"switchboard/v1/admin_service.proto\x12\x0eswitchboard.v1\x1a\"switchboard/v1/admin_console.proto\x1a\x1fswitchboard/v1/admin_keys.proto\x1a$switchboard/v1/admin_providers.proto\x1a\"switchboard/v1/admin_secrets.proto\x1a switchboard/v1/admin_usage.proto\x1a\x1aswitchboard/v1/cache.proto2\xbe\x0e\n" +
 	"\fAdminService\x12P\n" +
 	"\tCreateKey\x12 .switchboard.v1.CreateKeyRequest\x1a!.switchboard.v1.CreateKeyResponse\x12G\n" +
 	"\x06GetKey\x12\x1d.switchboard.v1.GetKeyRequest\x1a\x1e.switchboard.v1.GetKeyResponse\x12M\n" +
@@ -38,31 +38,60 @@ const file_switchboard_v1_admin_service_proto_rawDesc = "" +
 	"\vRollbackKey\x12\".switchboard.v1.RollbackKeyRequest\x1a#.switchboard.v1.RollbackKeyResponse\x12S\n" +
 	"\n" +
 	"DisableKey\x12!.switchboard.v1.DisableKeyRequest\x1a\".switchboard.v1.DisableKeyResponse\x12_\n" +
-	"\x0eGetUsageReport\x12%.switchboard.v1.GetUsageReportRequest\x1a&.switchboard.v1.GetUsageReportResponseBPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
+	"\x0eGetUsageReport\x12%.switchboard.v1.GetUsageReportRequest\x1a&.switchboard.v1.GetUsageReportResponse\x12\\\n" +
+	"\rGetUsageStats\x12$.switchboard.v1.GetUsageStatsRequest\x1a%.switchboard.v1.GetUsageStatsResponse\x12Y\n" +
+	"\fGetLiveStats\x12#.switchboard.v1.GetLiveStatsRequest\x1a$.switchboard.v1.GetLiveStatsResponse\x12U\n" +
+	"\n" +
+	"WatchCalls\x12!.switchboard.v1.WatchCallsRequest\x1a\".switchboard.v1.WatchCallsResponse0\x01\x12S\n" +
+	"\n" +
+	"PurgeCache\x12!.switchboard.v1.PurgeCacheRequest\x1a\".switchboard.v1.PurgeCacheResponse\x12k\n" +
+	"\x12CreateStoredSecret\x12).switchboard.v1.CreateStoredSecretRequest\x1a*.switchboard.v1.CreateStoredSecretResponse\x12w\n" +
+	"\x16AddStoredSecretVersion\x12-.switchboard.v1.AddStoredSecretVersionRequest\x1a..switchboard.v1.AddStoredSecretVersionResponse\x12h\n" +
+	"\x11ListStoredSecrets\x12(.switchboard.v1.ListStoredSecretsRequest\x1a).switchboard.v1.ListStoredSecretsResponse\x12k\n" +
+	"\x12DeleteStoredSecret\x12).switchboard.v1.DeleteStoredSecretRequest\x1a*.switchboard.v1.DeleteStoredSecretResponse\x12n\n" +
+	"\x13RewrapStoredSecrets\x12*.switchboard.v1.RewrapStoredSecretsRequest\x1a+.switchboard.v1.RewrapStoredSecretsResponseBPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
 
 var file_switchboard_v1_admin_service_proto_goTypes = []any{
-	(*CreateKeyRequest)(nil),       // 0: switchboard.v1.CreateKeyRequest
-	(*GetKeyRequest)(nil),          // 1: switchboard.v1.GetKeyRequest
-	(*ListKeysRequest)(nil),        // 2: switchboard.v1.ListKeysRequest
-	(*UpdateKeyRequest)(nil),       // 3: switchboard.v1.UpdateKeyRequest
-	(*RevokeKeyRequest)(nil),       // 4: switchboard.v1.RevokeKeyRequest
-	(*ListProvidersRequest)(nil),   // 5: switchboard.v1.ListProvidersRequest
-	(*StageKeyRequest)(nil),        // 6: switchboard.v1.StageKeyRequest
-	(*PromoteKeyRequest)(nil),      // 7: switchboard.v1.PromoteKeyRequest
-	(*RollbackKeyRequest)(nil),     // 8: switchboard.v1.RollbackKeyRequest
-	(*DisableKeyRequest)(nil),      // 9: switchboard.v1.DisableKeyRequest
-	(*GetUsageReportRequest)(nil),  // 10: switchboard.v1.GetUsageReportRequest
-	(*CreateKeyResponse)(nil),      // 11: switchboard.v1.CreateKeyResponse
-	(*GetKeyResponse)(nil),         // 12: switchboard.v1.GetKeyResponse
-	(*ListKeysResponse)(nil),       // 13: switchboard.v1.ListKeysResponse
-	(*UpdateKeyResponse)(nil),      // 14: switchboard.v1.UpdateKeyResponse
-	(*RevokeKeyResponse)(nil),      // 15: switchboard.v1.RevokeKeyResponse
-	(*ListProvidersResponse)(nil),  // 16: switchboard.v1.ListProvidersResponse
-	(*StageKeyResponse)(nil),       // 17: switchboard.v1.StageKeyResponse
-	(*PromoteKeyResponse)(nil),     // 18: switchboard.v1.PromoteKeyResponse
-	(*RollbackKeyResponse)(nil),    // 19: switchboard.v1.RollbackKeyResponse
-	(*DisableKeyResponse)(nil),     // 20: switchboard.v1.DisableKeyResponse
-	(*GetUsageReportResponse)(nil), // 21: switchboard.v1.GetUsageReportResponse
+	(*CreateKeyRequest)(nil),               // 0: switchboard.v1.CreateKeyRequest
+	(*GetKeyRequest)(nil),                  // 1: switchboard.v1.GetKeyRequest
+	(*ListKeysRequest)(nil),                // 2: switchboard.v1.ListKeysRequest
+	(*UpdateKeyRequest)(nil),               // 3: switchboard.v1.UpdateKeyRequest
+	(*RevokeKeyRequest)(nil),               // 4: switchboard.v1.RevokeKeyRequest
+	(*ListProvidersRequest)(nil),           // 5: switchboard.v1.ListProvidersRequest
+	(*StageKeyRequest)(nil),                // 6: switchboard.v1.StageKeyRequest
+	(*PromoteKeyRequest)(nil),              // 7: switchboard.v1.PromoteKeyRequest
+	(*RollbackKeyRequest)(nil),             // 8: switchboard.v1.RollbackKeyRequest
+	(*DisableKeyRequest)(nil),              // 9: switchboard.v1.DisableKeyRequest
+	(*GetUsageReportRequest)(nil),          // 10: switchboard.v1.GetUsageReportRequest
+	(*GetUsageStatsRequest)(nil),           // 11: switchboard.v1.GetUsageStatsRequest
+	(*GetLiveStatsRequest)(nil),            // 12: switchboard.v1.GetLiveStatsRequest
+	(*WatchCallsRequest)(nil),              // 13: switchboard.v1.WatchCallsRequest
+	(*PurgeCacheRequest)(nil),              // 14: switchboard.v1.PurgeCacheRequest
+	(*CreateStoredSecretRequest)(nil),      // 15: switchboard.v1.CreateStoredSecretRequest
+	(*AddStoredSecretVersionRequest)(nil),  // 16: switchboard.v1.AddStoredSecretVersionRequest
+	(*ListStoredSecretsRequest)(nil),       // 17: switchboard.v1.ListStoredSecretsRequest
+	(*DeleteStoredSecretRequest)(nil),      // 18: switchboard.v1.DeleteStoredSecretRequest
+	(*RewrapStoredSecretsRequest)(nil),     // 19: switchboard.v1.RewrapStoredSecretsRequest
+	(*CreateKeyResponse)(nil),              // 20: switchboard.v1.CreateKeyResponse
+	(*GetKeyResponse)(nil),                 // 21: switchboard.v1.GetKeyResponse
+	(*ListKeysResponse)(nil),               // 22: switchboard.v1.ListKeysResponse
+	(*UpdateKeyResponse)(nil),              // 23: switchboard.v1.UpdateKeyResponse
+	(*RevokeKeyResponse)(nil),              // 24: switchboard.v1.RevokeKeyResponse
+	(*ListProvidersResponse)(nil),          // 25: switchboard.v1.ListProvidersResponse
+	(*StageKeyResponse)(nil),               // 26: switchboard.v1.StageKeyResponse
+	(*PromoteKeyResponse)(nil),             // 27: switchboard.v1.PromoteKeyResponse
+	(*RollbackKeyResponse)(nil),            // 28: switchboard.v1.RollbackKeyResponse
+	(*DisableKeyResponse)(nil),             // 29: switchboard.v1.DisableKeyResponse
+	(*GetUsageReportResponse)(nil),         // 30: switchboard.v1.GetUsageReportResponse
+	(*GetUsageStatsResponse)(nil),          // 31: switchboard.v1.GetUsageStatsResponse
+	(*GetLiveStatsResponse)(nil),           // 32: switchboard.v1.GetLiveStatsResponse
+	(*WatchCallsResponse)(nil),             // 33: switchboard.v1.WatchCallsResponse
+	(*PurgeCacheResponse)(nil),             // 34: switchboard.v1.PurgeCacheResponse
+	(*CreateStoredSecretResponse)(nil),     // 35: switchboard.v1.CreateStoredSecretResponse
+	(*AddStoredSecretVersionResponse)(nil), // 36: switchboard.v1.AddStoredSecretVersionResponse
+	(*ListStoredSecretsResponse)(nil),      // 37: switchboard.v1.ListStoredSecretsResponse
+	(*DeleteStoredSecretResponse)(nil),     // 38: switchboard.v1.DeleteStoredSecretResponse
+	(*RewrapStoredSecretsResponse)(nil),    // 39: switchboard.v1.RewrapStoredSecretsResponse
 }
 var file_switchboard_v1_admin_service_proto_depIdxs = []int32{
 	0,  // 0: switchboard.v1.AdminService.CreateKey:input_type -> switchboard.v1.CreateKeyRequest
@@ -76,19 +105,37 @@ var file_switchboard_v1_admin_service_proto_depIdxs = []int32{
 	8,  // 8: switchboard.v1.AdminService.RollbackKey:input_type -> switchboard.v1.RollbackKeyRequest
 	9,  // 9: switchboard.v1.AdminService.DisableKey:input_type -> switchboard.v1.DisableKeyRequest
 	10, // 10: switchboard.v1.AdminService.GetUsageReport:input_type -> switchboard.v1.GetUsageReportRequest
-	11, // 11: switchboard.v1.AdminService.CreateKey:output_type -> switchboard.v1.CreateKeyResponse
-	12, // 12: switchboard.v1.AdminService.GetKey:output_type -> switchboard.v1.GetKeyResponse
-	13, // 13: switchboard.v1.AdminService.ListKeys:output_type -> switchboard.v1.ListKeysResponse
-	14, // 14: switchboard.v1.AdminService.UpdateKey:output_type -> switchboard.v1.UpdateKeyResponse
-	15, // 15: switchboard.v1.AdminService.RevokeKey:output_type -> switchboard.v1.RevokeKeyResponse
-	16, // 16: switchboard.v1.AdminService.ListProviders:output_type -> switchboard.v1.ListProvidersResponse
-	17, // 17: switchboard.v1.AdminService.StageKey:output_type -> switchboard.v1.StageKeyResponse
-	18, // 18: switchboard.v1.AdminService.PromoteKey:output_type -> switchboard.v1.PromoteKeyResponse
-	19, // 19: switchboard.v1.AdminService.RollbackKey:output_type -> switchboard.v1.RollbackKeyResponse
-	20, // 20: switchboard.v1.AdminService.DisableKey:output_type -> switchboard.v1.DisableKeyResponse
-	21, // 21: switchboard.v1.AdminService.GetUsageReport:output_type -> switchboard.v1.GetUsageReportResponse
-	11, // [11:22] is the sub-list for method output_type
-	0,  // [0:11] is the sub-list for method input_type
+	11, // 11: switchboard.v1.AdminService.GetUsageStats:input_type -> switchboard.v1.GetUsageStatsRequest
+	12, // 12: switchboard.v1.AdminService.GetLiveStats:input_type -> switchboard.v1.GetLiveStatsRequest
+	13, // 13: switchboard.v1.AdminService.WatchCalls:input_type -> switchboard.v1.WatchCallsRequest
+	14, // 14: switchboard.v1.AdminService.PurgeCache:input_type -> switchboard.v1.PurgeCacheRequest
+	15, // 15: switchboard.v1.AdminService.CreateStoredSecret:input_type -> switchboard.v1.CreateStoredSecretRequest
+	16, // 16: switchboard.v1.AdminService.AddStoredSecretVersion:input_type -> switchboard.v1.AddStoredSecretVersionRequest
+	17, // 17: switchboard.v1.AdminService.ListStoredSecrets:input_type -> switchboard.v1.ListStoredSecretsRequest
+	18, // 18: switchboard.v1.AdminService.DeleteStoredSecret:input_type -> switchboard.v1.DeleteStoredSecretRequest
+	19, // 19: switchboard.v1.AdminService.RewrapStoredSecrets:input_type -> switchboard.v1.RewrapStoredSecretsRequest
+	20, // 20: switchboard.v1.AdminService.CreateKey:output_type -> switchboard.v1.CreateKeyResponse
+	21, // 21: switchboard.v1.AdminService.GetKey:output_type -> switchboard.v1.GetKeyResponse
+	22, // 22: switchboard.v1.AdminService.ListKeys:output_type -> switchboard.v1.ListKeysResponse
+	23, // 23: switchboard.v1.AdminService.UpdateKey:output_type -> switchboard.v1.UpdateKeyResponse
+	24, // 24: switchboard.v1.AdminService.RevokeKey:output_type -> switchboard.v1.RevokeKeyResponse
+	25, // 25: switchboard.v1.AdminService.ListProviders:output_type -> switchboard.v1.ListProvidersResponse
+	26, // 26: switchboard.v1.AdminService.StageKey:output_type -> switchboard.v1.StageKeyResponse
+	27, // 27: switchboard.v1.AdminService.PromoteKey:output_type -> switchboard.v1.PromoteKeyResponse
+	28, // 28: switchboard.v1.AdminService.RollbackKey:output_type -> switchboard.v1.RollbackKeyResponse
+	29, // 29: switchboard.v1.AdminService.DisableKey:output_type -> switchboard.v1.DisableKeyResponse
+	30, // 30: switchboard.v1.AdminService.GetUsageReport:output_type -> switchboard.v1.GetUsageReportResponse
+	31, // 31: switchboard.v1.AdminService.GetUsageStats:output_type -> switchboard.v1.GetUsageStatsResponse
+	32, // 32: switchboard.v1.AdminService.GetLiveStats:output_type -> switchboard.v1.GetLiveStatsResponse
+	33, // 33: switchboard.v1.AdminService.WatchCalls:output_type -> switchboard.v1.WatchCallsResponse
+	34, // 34: switchboard.v1.AdminService.PurgeCache:output_type -> switchboard.v1.PurgeCacheResponse
+	35, // 35: switchboard.v1.AdminService.CreateStoredSecret:output_type -> switchboard.v1.CreateStoredSecretResponse
+	36, // 36: switchboard.v1.AdminService.AddStoredSecretVersion:output_type -> switchboard.v1.AddStoredSecretVersionResponse
+	37, // 37: switchboard.v1.AdminService.ListStoredSecrets:output_type -> switchboard.v1.ListStoredSecretsResponse
+	38, // 38: switchboard.v1.AdminService.DeleteStoredSecret:output_type -> switchboard.v1.DeleteStoredSecretResponse
+	39, // 39: switchboard.v1.AdminService.RewrapStoredSecrets:output_type -> switchboard.v1.RewrapStoredSecretsResponse
+	20, // [20:40] is the sub-list for method output_type
+	0,  // [0:20] is the sub-list for method input_type
 	0,  // [0:0] is the sub-list for extension type_name
 	0,  // [0:0] is the sub-list for extension extendee
 	0,  // [0:0] is the sub-list for field type_name
@@ -99,9 +146,12 @@ func file_switchboard_v1_admin_service_proto_init() {
 	if File_switchboard_v1_admin_service_proto != nil {
 		return
 	}
+	file_switchboard_v1_admin_console_proto_init()
 	file_switchboard_v1_admin_keys_proto_init()
 	file_switchboard_v1_admin_providers_proto_init()
+	file_switchboard_v1_admin_secrets_proto_init()
 	file_switchboard_v1_admin_usage_proto_init()
+	file_switchboard_v1_cache_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

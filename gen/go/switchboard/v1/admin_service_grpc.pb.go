@@ -19,26 +19,36 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_CreateKey_FullMethodName      = "/switchboard.v1.AdminService/CreateKey"
-	AdminService_GetKey_FullMethodName         = "/switchboard.v1.AdminService/GetKey"
-	AdminService_ListKeys_FullMethodName       = "/switchboard.v1.AdminService/ListKeys"
-	AdminService_UpdateKey_FullMethodName      = "/switchboard.v1.AdminService/UpdateKey"
-	AdminService_RevokeKey_FullMethodName      = "/switchboard.v1.AdminService/RevokeKey"
-	AdminService_ListProviders_FullMethodName  = "/switchboard.v1.AdminService/ListProviders"
-	AdminService_StageKey_FullMethodName       = "/switchboard.v1.AdminService/StageKey"
-	AdminService_PromoteKey_FullMethodName     = "/switchboard.v1.AdminService/PromoteKey"
-	AdminService_RollbackKey_FullMethodName    = "/switchboard.v1.AdminService/RollbackKey"
-	AdminService_DisableKey_FullMethodName     = "/switchboard.v1.AdminService/DisableKey"
-	AdminService_GetUsageReport_FullMethodName = "/switchboard.v1.AdminService/GetUsageReport"
+	AdminService_CreateKey_FullMethodName              = "/switchboard.v1.AdminService/CreateKey"
+	AdminService_GetKey_FullMethodName                 = "/switchboard.v1.AdminService/GetKey"
+	AdminService_ListKeys_FullMethodName               = "/switchboard.v1.AdminService/ListKeys"
+	AdminService_UpdateKey_FullMethodName              = "/switchboard.v1.AdminService/UpdateKey"
+	AdminService_RevokeKey_FullMethodName              = "/switchboard.v1.AdminService/RevokeKey"
+	AdminService_ListProviders_FullMethodName          = "/switchboard.v1.AdminService/ListProviders"
+	AdminService_StageKey_FullMethodName               = "/switchboard.v1.AdminService/StageKey"
+	AdminService_PromoteKey_FullMethodName             = "/switchboard.v1.AdminService/PromoteKey"
+	AdminService_RollbackKey_FullMethodName            = "/switchboard.v1.AdminService/RollbackKey"
+	AdminService_DisableKey_FullMethodName             = "/switchboard.v1.AdminService/DisableKey"
+	AdminService_GetUsageReport_FullMethodName         = "/switchboard.v1.AdminService/GetUsageReport"
+	AdminService_GetUsageStats_FullMethodName          = "/switchboard.v1.AdminService/GetUsageStats"
+	AdminService_GetLiveStats_FullMethodName           = "/switchboard.v1.AdminService/GetLiveStats"
+	AdminService_WatchCalls_FullMethodName             = "/switchboard.v1.AdminService/WatchCalls"
+	AdminService_PurgeCache_FullMethodName             = "/switchboard.v1.AdminService/PurgeCache"
+	AdminService_CreateStoredSecret_FullMethodName     = "/switchboard.v1.AdminService/CreateStoredSecret"
+	AdminService_AddStoredSecretVersion_FullMethodName = "/switchboard.v1.AdminService/AddStoredSecretVersion"
+	AdminService_ListStoredSecrets_FullMethodName      = "/switchboard.v1.AdminService/ListStoredSecrets"
+	AdminService_DeleteStoredSecret_FullMethodName     = "/switchboard.v1.AdminService/DeleteStoredSecret"
+	AdminService_RewrapStoredSecrets_FullMethodName    = "/switchboard.v1.AdminService/RewrapStoredSecrets"
 )
 
 // AdminServiceClient is the client API for AdminService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// Operates the gateway: gateway keys, vendor credentials and usage. Callable
-// with the master key or a gateway key with the admin scope; anyone else gets
-// PermissionDenied. Resource names follow AIP-122: `keys/{key}` and
+// Operates the gateway: gateway keys, vendor credentials, usage and the
+// response cache. Callable with the master key or a gateway key with the
+// admin scope; anyone else gets PermissionDenied. A read-only admin key
+// (`admin_read_only`) may call the Get, List and Watch methods only. Resource names follow AIP-122: `keys/{key}` and
 // `providers/{provider}/credentials/{credential}`.
 type AdminServiceClient interface {
 	// Creates a gateway key. The key itself is in the response, and only there.
@@ -63,6 +73,30 @@ type AdminServiceClient interface {
 	DisableKey(ctx context.Context, in *DisableKeyRequest, opts ...grpc.CallOption) (*DisableKeyResponse, error)
 	// Sums requests, tokens, cost and errors from the usage ledger.
 	GetUsageReport(ctx context.Context, in *GetUsageReportRequest, opts ...grpc.CallOption) (*GetUsageReportResponse, error)
+	// Usage over time in buckets (for charts), a series per provider, model,
+	// key or team.
+	GetUsageStats(ctx context.Context, in *GetUsageStatsRequest, opts ...grpc.CallOption) (*GetUsageStatsResponse, error)
+	// Each provider's recent latency, time to first token and breaker on this
+	// instance.
+	GetLiveStats(ctx context.Context, in *GetLiveStatsRequest, opts ...grpc.CallOption) (*GetLiveStatsResponse, error)
+	// Streams the calls this instance serves as they finish (never their
+	// content), until the client cancels. A client that falls behind is cut
+	// off with ResourceExhausted (reason WATCHER_TOO_SLOW) and may watch again.
+	WatchCalls(ctx context.Context, in *WatchCallsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchCallsResponse], error)
+	// Removes cached answers: a key's, a team's or a model's, on every instance.
+	PurgeCache(ctx context.Context, in *PurgeCacheRequest, opts ...grpc.CallOption) (*PurgeCacheResponse, error)
+	// Stores a new vendor key in the gateway's database (`db:{secret}`),
+	// encrypted; the answer carries its fingerprint, never the value.
+	CreateStoredSecret(ctx context.Context, in *CreateStoredSecretRequest, opts ...grpc.CallOption) (*CreateStoredSecretResponse, error)
+	// Adds a version to a stored secret: gateways using it stage it as a canary.
+	AddStoredSecretVersion(ctx context.Context, in *AddStoredSecretVersionRequest, opts ...grpc.CallOption) (*AddStoredSecretVersionResponse, error)
+	// Lists stored secrets with their latest version (fingerprints only).
+	ListStoredSecrets(ctx context.Context, in *ListStoredSecretsRequest, opts ...grpc.CallOption) (*ListStoredSecretsResponse, error)
+	// Deletes a stored secret and all its versions.
+	DeleteStoredSecret(ctx context.Context, in *DeleteStoredSecretRequest, opts ...grpc.CallOption) (*DeleteStoredSecretResponse, error)
+	// Rewraps every data key with the key-encryption key's current version,
+	// online; the secrets' ciphertext is not touched.
+	RewrapStoredSecrets(ctx context.Context, in *RewrapStoredSecretsRequest, opts ...grpc.CallOption) (*RewrapStoredSecretsResponse, error)
 }
 
 type adminServiceClient struct {
@@ -183,13 +217,113 @@ func (c *adminServiceClient) GetUsageReport(ctx context.Context, in *GetUsageRep
 	return out, nil
 }
 
+func (c *adminServiceClient) GetUsageStats(ctx context.Context, in *GetUsageStatsRequest, opts ...grpc.CallOption) (*GetUsageStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetUsageStatsResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetUsageStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetLiveStats(ctx context.Context, in *GetLiveStatsRequest, opts ...grpc.CallOption) (*GetLiveStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLiveStatsResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetLiveStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) WatchCalls(ctx context.Context, in *WatchCallsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchCallsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AdminService_ServiceDesc.Streams[0], AdminService_WatchCalls_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchCallsRequest, WatchCallsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_WatchCallsClient = grpc.ServerStreamingClient[WatchCallsResponse]
+
+func (c *adminServiceClient) PurgeCache(ctx context.Context, in *PurgeCacheRequest, opts ...grpc.CallOption) (*PurgeCacheResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PurgeCacheResponse)
+	err := c.cc.Invoke(ctx, AdminService_PurgeCache_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) CreateStoredSecret(ctx context.Context, in *CreateStoredSecretRequest, opts ...grpc.CallOption) (*CreateStoredSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateStoredSecretResponse)
+	err := c.cc.Invoke(ctx, AdminService_CreateStoredSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) AddStoredSecretVersion(ctx context.Context, in *AddStoredSecretVersionRequest, opts ...grpc.CallOption) (*AddStoredSecretVersionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddStoredSecretVersionResponse)
+	err := c.cc.Invoke(ctx, AdminService_AddStoredSecretVersion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListStoredSecrets(ctx context.Context, in *ListStoredSecretsRequest, opts ...grpc.CallOption) (*ListStoredSecretsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListStoredSecretsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListStoredSecrets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteStoredSecret(ctx context.Context, in *DeleteStoredSecretRequest, opts ...grpc.CallOption) (*DeleteStoredSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteStoredSecretResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteStoredSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) RewrapStoredSecrets(ctx context.Context, in *RewrapStoredSecretsRequest, opts ...grpc.CallOption) (*RewrapStoredSecretsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RewrapStoredSecretsResponse)
+	err := c.cc.Invoke(ctx, AdminService_RewrapStoredSecrets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
 //
-// Operates the gateway: gateway keys, vendor credentials and usage. Callable
-// with the master key or a gateway key with the admin scope; anyone else gets
-// PermissionDenied. Resource names follow AIP-122: `keys/{key}` and
+// Operates the gateway: gateway keys, vendor credentials, usage and the
+// response cache. Callable with the master key or a gateway key with the
+// admin scope; anyone else gets PermissionDenied. A read-only admin key
+// (`admin_read_only`) may call the Get, List and Watch methods only. Resource names follow AIP-122: `keys/{key}` and
 // `providers/{provider}/credentials/{credential}`.
 type AdminServiceServer interface {
 	// Creates a gateway key. The key itself is in the response, and only there.
@@ -214,6 +348,30 @@ type AdminServiceServer interface {
 	DisableKey(context.Context, *DisableKeyRequest) (*DisableKeyResponse, error)
 	// Sums requests, tokens, cost and errors from the usage ledger.
 	GetUsageReport(context.Context, *GetUsageReportRequest) (*GetUsageReportResponse, error)
+	// Usage over time in buckets (for charts), a series per provider, model,
+	// key or team.
+	GetUsageStats(context.Context, *GetUsageStatsRequest) (*GetUsageStatsResponse, error)
+	// Each provider's recent latency, time to first token and breaker on this
+	// instance.
+	GetLiveStats(context.Context, *GetLiveStatsRequest) (*GetLiveStatsResponse, error)
+	// Streams the calls this instance serves as they finish (never their
+	// content), until the client cancels. A client that falls behind is cut
+	// off with ResourceExhausted (reason WATCHER_TOO_SLOW) and may watch again.
+	WatchCalls(*WatchCallsRequest, grpc.ServerStreamingServer[WatchCallsResponse]) error
+	// Removes cached answers: a key's, a team's or a model's, on every instance.
+	PurgeCache(context.Context, *PurgeCacheRequest) (*PurgeCacheResponse, error)
+	// Stores a new vendor key in the gateway's database (`db:{secret}`),
+	// encrypted; the answer carries its fingerprint, never the value.
+	CreateStoredSecret(context.Context, *CreateStoredSecretRequest) (*CreateStoredSecretResponse, error)
+	// Adds a version to a stored secret: gateways using it stage it as a canary.
+	AddStoredSecretVersion(context.Context, *AddStoredSecretVersionRequest) (*AddStoredSecretVersionResponse, error)
+	// Lists stored secrets with their latest version (fingerprints only).
+	ListStoredSecrets(context.Context, *ListStoredSecretsRequest) (*ListStoredSecretsResponse, error)
+	// Deletes a stored secret and all its versions.
+	DeleteStoredSecret(context.Context, *DeleteStoredSecretRequest) (*DeleteStoredSecretResponse, error)
+	// Rewraps every data key with the key-encryption key's current version,
+	// online; the secrets' ciphertext is not touched.
+	RewrapStoredSecrets(context.Context, *RewrapStoredSecretsRequest) (*RewrapStoredSecretsResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -256,6 +414,33 @@ func (UnimplementedAdminServiceServer) DisableKey(context.Context, *DisableKeyRe
 }
 func (UnimplementedAdminServiceServer) GetUsageReport(context.Context, *GetUsageReportRequest) (*GetUsageReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetUsageReport not implemented")
+}
+func (UnimplementedAdminServiceServer) GetUsageStats(context.Context, *GetUsageStatsRequest) (*GetUsageStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetUsageStats not implemented")
+}
+func (UnimplementedAdminServiceServer) GetLiveStats(context.Context, *GetLiveStatsRequest) (*GetLiveStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLiveStats not implemented")
+}
+func (UnimplementedAdminServiceServer) WatchCalls(*WatchCallsRequest, grpc.ServerStreamingServer[WatchCallsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchCalls not implemented")
+}
+func (UnimplementedAdminServiceServer) PurgeCache(context.Context, *PurgeCacheRequest) (*PurgeCacheResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PurgeCache not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateStoredSecret(context.Context, *CreateStoredSecretRequest) (*CreateStoredSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateStoredSecret not implemented")
+}
+func (UnimplementedAdminServiceServer) AddStoredSecretVersion(context.Context, *AddStoredSecretVersionRequest) (*AddStoredSecretVersionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddStoredSecretVersion not implemented")
+}
+func (UnimplementedAdminServiceServer) ListStoredSecrets(context.Context, *ListStoredSecretsRequest) (*ListStoredSecretsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListStoredSecrets not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteStoredSecret(context.Context, *DeleteStoredSecretRequest) (*DeleteStoredSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteStoredSecret not implemented")
+}
+func (UnimplementedAdminServiceServer) RewrapStoredSecrets(context.Context, *RewrapStoredSecretsRequest) (*RewrapStoredSecretsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RewrapStoredSecrets not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -476,6 +661,161 @@ func _AdminService_GetUsageReport_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_GetUsageStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetUsageStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetUsageStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetUsageStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetUsageStats(ctx, req.(*GetUsageStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetLiveStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLiveStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetLiveStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetLiveStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetLiveStats(ctx, req.(*GetLiveStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_WatchCalls_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchCallsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServiceServer).WatchCalls(m, &grpc.GenericServerStream[WatchCallsRequest, WatchCallsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_WatchCallsServer = grpc.ServerStreamingServer[WatchCallsResponse]
+
+func _AdminService_PurgeCache_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PurgeCacheRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).PurgeCache(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_PurgeCache_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).PurgeCache(ctx, req.(*PurgeCacheRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_CreateStoredSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateStoredSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateStoredSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateStoredSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateStoredSecret(ctx, req.(*CreateStoredSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_AddStoredSecretVersion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddStoredSecretVersionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).AddStoredSecretVersion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_AddStoredSecretVersion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).AddStoredSecretVersion(ctx, req.(*AddStoredSecretVersionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListStoredSecrets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListStoredSecretsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListStoredSecrets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListStoredSecrets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListStoredSecrets(ctx, req.(*ListStoredSecretsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteStoredSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteStoredSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteStoredSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteStoredSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteStoredSecret(ctx, req.(*DeleteStoredSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_RewrapStoredSecrets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RewrapStoredSecretsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).RewrapStoredSecrets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_RewrapStoredSecrets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).RewrapStoredSecrets(ctx, req.(*RewrapStoredSecretsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -527,7 +867,45 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetUsageReport",
 			Handler:    _AdminService_GetUsageReport_Handler,
 		},
+		{
+			MethodName: "GetUsageStats",
+			Handler:    _AdminService_GetUsageStats_Handler,
+		},
+		{
+			MethodName: "GetLiveStats",
+			Handler:    _AdminService_GetLiveStats_Handler,
+		},
+		{
+			MethodName: "PurgeCache",
+			Handler:    _AdminService_PurgeCache_Handler,
+		},
+		{
+			MethodName: "CreateStoredSecret",
+			Handler:    _AdminService_CreateStoredSecret_Handler,
+		},
+		{
+			MethodName: "AddStoredSecretVersion",
+			Handler:    _AdminService_AddStoredSecretVersion_Handler,
+		},
+		{
+			MethodName: "ListStoredSecrets",
+			Handler:    _AdminService_ListStoredSecrets_Handler,
+		},
+		{
+			MethodName: "DeleteStoredSecret",
+			Handler:    _AdminService_DeleteStoredSecret_Handler,
+		},
+		{
+			MethodName: "RewrapStoredSecrets",
+			Handler:    _AdminService_RewrapStoredSecrets_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchCalls",
+			Handler:       _AdminService_WatchCalls_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "switchboard/v1/admin_service.proto",
 }

@@ -40,6 +40,8 @@ const (
 	UsageDimension_USAGE_DIMENSION_TEAM UsageDimension = 4
 	// By calendar day, in UTC.
 	UsageDimension_USAGE_DIMENSION_DAY UsageDimension = 5
+	// By the API surface the call came in on.
+	UsageDimension_USAGE_DIMENSION_SURFACE UsageDimension = 6
 )
 
 // Enum value maps for UsageDimension.
@@ -51,6 +53,7 @@ var (
 		3: "USAGE_DIMENSION_KEY",
 		4: "USAGE_DIMENSION_TEAM",
 		5: "USAGE_DIMENSION_DAY",
+		6: "USAGE_DIMENSION_SURFACE",
 	}
 	UsageDimension_value = map[string]int32{
 		"USAGE_DIMENSION_UNSPECIFIED": 0,
@@ -59,6 +62,7 @@ var (
 		"USAGE_DIMENSION_KEY":         3,
 		"USAGE_DIMENSION_TEAM":        4,
 		"USAGE_DIMENSION_DAY":         5,
+		"USAGE_DIMENSION_SURFACE":     6,
 	}
 )
 
@@ -106,7 +110,10 @@ type GetUsageReportRequest struct {
 	// Only calls that requested or were served by this model. Empty: every model.
 	Model string `protobuf:"bytes,6,opt,name=model,proto3" json:"model,omitempty"`
 	// How to split the totals into rows, in this order. Empty: one row.
-	GroupBy       []UsageDimension `protobuf:"varint,7,rep,packed,name=group_by,json=groupBy,proto3,enum=switchboard.v1.UsageDimension" json:"group_by,omitempty"`
+	GroupBy []UsageDimension `protobuf:"varint,7,rep,packed,name=group_by,json=groupBy,proto3,enum=switchboard.v1.UsageDimension" json:"group_by,omitempty"`
+	// Only calls that came in on this API surface ("anthropic_messages",
+	// "openai_responses", …; see UsageReportRow.surface). Empty: every surface.
+	Surface       string `protobuf:"bytes,8,opt,name=surface,proto3" json:"surface,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -188,6 +195,13 @@ func (x *GetUsageReportRequest) GetGroupBy() []UsageDimension {
 		return x.GroupBy
 	}
 	return nil
+}
+
+func (x *GetUsageReportRequest) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
 }
 
 // Response of AdminService.GetUsageReport.
@@ -296,7 +310,14 @@ type UsageReportRow struct {
 	// Calls answered from the gateway's response cache.
 	CacheHits int64 `protobuf:"varint,13,opt,name=cache_hits,json=cacheHits,proto3" json:"cache_hits,omitempty"`
 	// Mean call latency.
-	MeanLatency   *durationpb.Duration `protobuf:"bytes,14,opt,name=mean_latency,json=meanLatency,proto3" json:"mean_latency,omitempty"`
+	MeanLatency *durationpb.Duration `protobuf:"bytes,14,opt,name=mean_latency,json=meanLatency,proto3" json:"mean_latency,omitempty"`
+	// What the calls answered from the response cache would have cost at the
+	// vendor (they cost nothing), in the accounting currency.
+	SavedCost *money.Money `protobuf:"bytes,15,opt,name=saved_cost,json=savedCost,proto3" json:"saved_cost,omitempty"`
+	// The API surface the calls came in on, when grouped by surface:
+	// "anthropic_messages" (POST /v1/messages), "openai_responses" (POST
+	// /v1/responses), or "" for the typed API and the chat completions surface.
+	Surface       string `protobuf:"bytes,16,opt,name=surface,proto3" json:"surface,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -429,11 +450,25 @@ func (x *UsageReportRow) GetMeanLatency() *durationpb.Duration {
 	return nil
 }
 
+func (x *UsageReportRow) GetSavedCost() *money.Money {
+	if x != nil {
+		return x.SavedCost
+	}
+	return nil
+}
+
+func (x *UsageReportRow) GetSurface() string {
+	if x != nil {
+		return x.Surface
+	}
+	return ""
+}
+
 var File_switchboard_v1_admin_usage_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_admin_usage_proto_rawDesc = "" +
 	"\n" +
-	" switchboard/v1/admin_usage.proto\x12\x0eswitchboard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\x9c\x02\n" +
+	" switchboard/v1/admin_usage.proto\x12\x0eswitchboard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xb6\x02\n" +
 	"\x15GetUsageReportRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -442,13 +477,14 @@ const file_switchboard_v1_admin_usage_proto_rawDesc = "" +
 	"\x04team\x18\x04 \x01(\tR\x04team\x12\x1a\n" +
 	"\bprovider\x18\x05 \x01(\tR\bprovider\x12\x14\n" +
 	"\x05model\x18\x06 \x01(\tR\x05model\x129\n" +
-	"\bgroup_by\x18\a \x03(\x0e2\x1e.switchboard.v1.UsageDimensionR\agroupBy\"\xf4\x01\n" +
+	"\bgroup_by\x18\a \x03(\x0e2\x1e.switchboard.v1.UsageDimensionR\agroupBy\x12\x18\n" +
+	"\asurface\x18\b \x01(\tR\asurface\"\xf4\x01\n" +
 	"\x16GetUsageReportResponse\x122\n" +
 	"\x04rows\x18\x01 \x03(\v2\x1e.switchboard.v1.UsageReportRowR\x04rows\x124\n" +
 	"\x05total\x18\x02 \x01(\v2\x1e.switchboard.v1.UsageReportRowR\x05total\x129\n" +
 	"\n" +
 	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
-	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\xe6\x03\n" +
+	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\xb3\x04\n" +
 	"\x0eUsageReportRow\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x10\n" +
@@ -467,14 +503,18 @@ const file_switchboard_v1_admin_usage_proto_rawDesc = "" +
 	"downgraded\x12\x1d\n" +
 	"\n" +
 	"cache_hits\x18\r \x01(\x03R\tcacheHits\x12<\n" +
-	"\fmean_latency\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\vmeanLatency*\xb6\x01\n" +
+	"\fmean_latency\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\vmeanLatency\x121\n" +
+	"\n" +
+	"saved_cost\x18\x0f \x01(\v2\x12.google.type.MoneyR\tsavedCost\x12\x18\n" +
+	"\asurface\x18\x10 \x01(\tR\asurface*\xd3\x01\n" +
 	"\x0eUsageDimension\x12\x1f\n" +
 	"\x1bUSAGE_DIMENSION_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18USAGE_DIMENSION_PROVIDER\x10\x01\x12\x19\n" +
 	"\x15USAGE_DIMENSION_MODEL\x10\x02\x12\x17\n" +
 	"\x13USAGE_DIMENSION_KEY\x10\x03\x12\x18\n" +
 	"\x14USAGE_DIMENSION_TEAM\x10\x04\x12\x17\n" +
-	"\x13USAGE_DIMENSION_DAY\x10\x05BPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
+	"\x13USAGE_DIMENSION_DAY\x10\x05\x12\x1b\n" +
+	"\x17USAGE_DIMENSION_SURFACE\x10\x06BPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
 
 var (
 	file_switchboard_v1_admin_usage_proto_rawDescOnce sync.Once
@@ -510,11 +550,12 @@ var file_switchboard_v1_admin_usage_proto_depIdxs = []int32{
 	4,  // 7: switchboard.v1.UsageReportRow.day:type_name -> google.protobuf.Timestamp
 	5,  // 8: switchboard.v1.UsageReportRow.cost:type_name -> google.type.Money
 	6,  // 9: switchboard.v1.UsageReportRow.mean_latency:type_name -> google.protobuf.Duration
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	5,  // 10: switchboard.v1.UsageReportRow.saved_cost:type_name -> google.type.Money
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_admin_usage_proto_init() }

@@ -56,6 +56,11 @@ type ChatRequest struct {
 	// Vendor-specific fields merged into the vendor request as they are
 	// (for example DashScope's "enable_search"). Keys the gateway sets itself win.
 	VendorOptions *structpb.Struct `protobuf:"bytes,14,opt,name=vendor_options,json=vendorOptions,proto3" json:"vendor_options,omitempty"`
+	// Whether this call may be answered from, or kept in, the response cache
+	// (the route's policy applies when unset).
+	CacheControl CacheControl `protobuf:"varint,15,opt,name=cache_control,json=cacheControl,proto3,enum=switchboard.v1.CacheControl" json:"cache_control,omitempty"`
+	// Ask a reasoning model to think first, by effort or token budget.
+	Reasoning     *ReasoningConfig `protobuf:"bytes,20,opt,name=reasoning,proto3" json:"reasoning,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -188,6 +193,20 @@ func (x *ChatRequest) GetVendorOptions() *structpb.Struct {
 	return nil
 }
 
+func (x *ChatRequest) GetCacheControl() CacheControl {
+	if x != nil {
+		return x.CacheControl
+	}
+	return CacheControl_CACHE_CONTROL_UNSPECIFIED
+}
+
+func (x *ChatRequest) GetReasoning() *ReasoningConfig {
+	if x != nil {
+		return x.Reasoning
+	}
+	return nil
+}
+
 // The answer to a ChatRequest.
 type ChatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -212,7 +231,15 @@ type ChatResponse struct {
 	// True when the key's budget ran low and a cheaper model served instead.
 	Downgraded bool `protobuf:"varint,10,opt,name=downgraded,proto3" json:"downgraded,omitempty"`
 	// True when the answer came from the gateway's response cache.
-	Cached        bool `protobuf:"varint,11,opt,name=cached,proto3" json:"cached,omitempty"`
+	Cached bool `protobuf:"varint,11,opt,name=cached,proto3" json:"cached,omitempty"`
+	// True when an identical call was in flight and this one received its
+	// answer instead of calling the vendor again (`cached` is true too).
+	Coalesced bool `protobuf:"varint,12,opt,name=coalesced,proto3" json:"coalesced,omitempty"`
+	// How the request was changed to fit the model that served it (a
+	// temperature clamped to its range, a parameter it refuses dropped, ...).
+	// Empty when it was sent as asked. REST answers list them in the
+	// `x-switchboard-adjusted` header.
+	Adjustments   []*ParameterAdjustment `protobuf:"bytes,20,rep,name=adjustments,proto3" json:"adjustments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -324,6 +351,20 @@ func (x *ChatResponse) GetCached() bool {
 	return false
 }
 
+func (x *ChatResponse) GetCoalesced() bool {
+	if x != nil {
+		return x.Coalesced
+	}
+	return false
+}
+
+func (x *ChatResponse) GetAdjustments() []*ParameterAdjustment {
+	if x != nil {
+		return x.Adjustments
+	}
+	return nil
+}
+
 // A conversation to answer as a stream. The fields mean what they mean in
 // ChatRequest.
 type ChatStreamRequest struct {
@@ -356,6 +397,10 @@ type ChatStreamRequest struct {
 	FrequencyPenalty *float64 `protobuf:"fixed64,13,opt,name=frequency_penalty,json=frequencyPenalty,proto3,oneof" json:"frequency_penalty,omitempty"`
 	// See ChatRequest.vendor_options.
 	VendorOptions *structpb.Struct `protobuf:"bytes,14,opt,name=vendor_options,json=vendorOptions,proto3" json:"vendor_options,omitempty"`
+	// See ChatRequest.cache_control.
+	CacheControl CacheControl `protobuf:"varint,15,opt,name=cache_control,json=cacheControl,proto3,enum=switchboard.v1.CacheControl" json:"cache_control,omitempty"`
+	// See ChatRequest.reasoning.
+	Reasoning     *ReasoningConfig `protobuf:"bytes,20,opt,name=reasoning,proto3" json:"reasoning,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -488,6 +533,20 @@ func (x *ChatStreamRequest) GetVendorOptions() *structpb.Struct {
 	return nil
 }
 
+func (x *ChatStreamRequest) GetCacheControl() CacheControl {
+	if x != nil {
+		return x.CacheControl
+	}
+	return CacheControl_CACHE_CONTROL_UNSPECIFIED
+}
+
+func (x *ChatStreamRequest) GetReasoning() *ReasoningConfig {
+	if x != nil {
+		return x.Reasoning
+	}
+	return nil
+}
+
 // One event of a chat stream: any number of deltas, then exactly one summary.
 type ChatStreamResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -581,7 +640,16 @@ type ChatDelta struct {
 	// The next piece of text.
 	Content string `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
 	// Pieces of tool calls.
-	ToolCalls     []*ToolCallDelta `protobuf:"bytes,2,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
+	ToolCalls []*ToolCallDelta `protobuf:"bytes,2,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
+	// The next piece of the model's reasoning text (see Message.reasoning_content).
+	ReasoningContent string `protobuf:"bytes,3,opt,name=reasoning_content,json=reasoningContent,proto3" json:"reasoning_content,omitempty"`
+	// The next piece of a refusal (see Message.refusal).
+	Refusal string `protobuf:"bytes,4,opt,name=refusal,proto3" json:"refusal,omitempty"`
+	// Reasoning blocks the vendor finished with this delta, whole: their text
+	// came before as `reasoning_content` pieces, their signature (or encrypted
+	// data) comes with the block, as soon as the vendor closed it (Anthropic's
+	// signature_delta). ChatSummary.reasoning holds them all again at the end.
+	Reasoning     []*ReasoningBlock `protobuf:"bytes,5,rep,name=reasoning,proto3" json:"reasoning,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -630,6 +698,27 @@ func (x *ChatDelta) GetToolCalls() []*ToolCallDelta {
 	return nil
 }
 
+func (x *ChatDelta) GetReasoningContent() string {
+	if x != nil {
+		return x.ReasoningContent
+	}
+	return ""
+}
+
+func (x *ChatDelta) GetRefusal() string {
+	if x != nil {
+		return x.Refusal
+	}
+	return ""
+}
+
+func (x *ChatDelta) GetReasoning() []*ReasoningBlock {
+	if x != nil {
+		return x.Reasoning
+	}
+	return nil
+}
+
 // How a streamed answer ended.
 type ChatSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -657,7 +746,17 @@ type ChatSummary struct {
 	// True when the key's budget ran low and a cheaper model served instead.
 	Downgraded bool `protobuf:"varint,11,opt,name=downgraded,proto3" json:"downgraded,omitempty"`
 	// True when the answer came from the gateway's response cache.
-	Cached        bool `protobuf:"varint,12,opt,name=cached,proto3" json:"cached,omitempty"`
+	Cached bool `protobuf:"varint,12,opt,name=cached,proto3" json:"cached,omitempty"`
+	// True when an identical call was in flight and this one received its
+	// answer instead of calling the vendor again (`cached` is true too).
+	Coalesced bool `protobuf:"varint,13,opt,name=coalesced,proto3" json:"coalesced,omitempty"`
+	// How the request was changed to fit the model that served it; see
+	// ChatResponse.adjustments.
+	Adjustments []*ParameterAdjustment `protobuf:"bytes,20,rep,name=adjustments,proto3" json:"adjustments,omitempty"`
+	// The reasoning blocks of the answer as the vendor returned them (with
+	// their signatures), for the assistant message of the next turn; see
+	// Message.reasoning.
+	Reasoning     []*ReasoningBlock `protobuf:"bytes,21,rep,name=reasoning,proto3" json:"reasoning,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -774,6 +873,27 @@ func (x *ChatSummary) GetCached() bool {
 		return x.Cached
 	}
 	return false
+}
+
+func (x *ChatSummary) GetCoalesced() bool {
+	if x != nil {
+		return x.Coalesced
+	}
+	return false
+}
+
+func (x *ChatSummary) GetAdjustments() []*ParameterAdjustment {
+	if x != nil {
+		return x.Adjustments
+	}
+	return nil
+}
+
+func (x *ChatSummary) GetReasoning() []*ReasoningBlock {
+	if x != nil {
+		return x.Reasoning
+	}
+	return nil
 }
 
 // Texts to embed.
@@ -1100,7 +1220,7 @@ var File_switchboard_v1_ai_service_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fswitchboard/v1/ai_service.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x19switchboard/v1/chat.proto\x1a\x1bswitchboard/v1/models.proto\x1a\x1cswitchboard/v1/routing.proto\"\xaf\x05\n" +
+	"\x1fswitchboard/v1/ai_service.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1aswitchboard/v1/cache.proto\x1a\x1eswitchboard/v1/catalogue.proto\x1a\x19switchboard/v1/chat.proto\x1a\x1bswitchboard/v1/models.proto\x1a\x1eswitchboard/v1/reasoning.proto\x1a\x1cswitchboard/v1/routing.proto\"\xb1\x06\n" +
 	"\vChatRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
 	"\bmessages\x18\x02 \x03(\v2\x17.switchboard.v1.MessageR\bmessages\x12%\n" +
@@ -1118,13 +1238,15 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\x0fresponse_format\x18\v \x01(\v2\x1e.switchboard.v1.ResponseFormatR\x0eresponseFormat\x12.\n" +
 	"\x10presence_penalty\x18\f \x01(\x01H\x04R\x0fpresencePenalty\x88\x01\x01\x120\n" +
 	"\x11frequency_penalty\x18\r \x01(\x01H\x05R\x10frequencyPenalty\x88\x01\x01\x12>\n" +
-	"\x0evendor_options\x18\x0e \x01(\v2\x17.google.protobuf.StructR\rvendorOptionsB\x0e\n" +
+	"\x0evendor_options\x18\x0e \x01(\v2\x17.google.protobuf.StructR\rvendorOptions\x12A\n" +
+	"\rcache_control\x18\x0f \x01(\x0e2\x1c.switchboard.v1.CacheControlR\fcacheControl\x12=\n" +
+	"\treasoning\x18\x14 \x01(\v2\x1f.switchboard.v1.ReasoningConfigR\treasoningB\x0e\n" +
 	"\f_temperatureB\b\n" +
 	"\x06_top_pB\r\n" +
 	"\v_max_tokensB\a\n" +
 	"\x05_seedB\x13\n" +
 	"\x11_presence_penaltyB\x14\n" +
-	"\x12_frequency_penalty\"\xa8\x03\n" +
+	"\x12_frequency_penalty\"\x8d\x04\n" +
 	"\fChatResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x121\n" +
 	"\amessage\x18\x02 \x01(\v2\x17.switchboard.v1.MessageR\amessage\x12A\n" +
@@ -1140,7 +1262,9 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"downgraded\x18\n" +
 	" \x01(\bR\n" +
 	"downgraded\x12\x16\n" +
-	"\x06cached\x18\v \x01(\bR\x06cached\"\xb5\x05\n" +
+	"\x06cached\x18\v \x01(\bR\x06cached\x12\x1c\n" +
+	"\tcoalesced\x18\f \x01(\bR\tcoalesced\x12E\n" +
+	"\vadjustments\x18\x14 \x03(\v2#.switchboard.v1.ParameterAdjustmentR\vadjustments\"\xb7\x06\n" +
 	"\x11ChatStreamRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
 	"\bmessages\x18\x02 \x03(\v2\x17.switchboard.v1.MessageR\bmessages\x12%\n" +
@@ -1158,7 +1282,9 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\x0fresponse_format\x18\v \x01(\v2\x1e.switchboard.v1.ResponseFormatR\x0eresponseFormat\x12.\n" +
 	"\x10presence_penalty\x18\f \x01(\x01H\x04R\x0fpresencePenalty\x88\x01\x01\x120\n" +
 	"\x11frequency_penalty\x18\r \x01(\x01H\x05R\x10frequencyPenalty\x88\x01\x01\x12>\n" +
-	"\x0evendor_options\x18\x0e \x01(\v2\x17.google.protobuf.StructR\rvendorOptionsB\x0e\n" +
+	"\x0evendor_options\x18\x0e \x01(\v2\x17.google.protobuf.StructR\rvendorOptions\x12A\n" +
+	"\rcache_control\x18\x0f \x01(\x0e2\x1c.switchboard.v1.CacheControlR\fcacheControl\x12=\n" +
+	"\treasoning\x18\x14 \x01(\v2\x1f.switchboard.v1.ReasoningConfigR\treasoningB\x0e\n" +
 	"\f_temperatureB\b\n" +
 	"\x06_top_pB\r\n" +
 	"\v_max_tokensB\a\n" +
@@ -1168,11 +1294,14 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\x12ChatStreamResponse\x121\n" +
 	"\x05delta\x18\x01 \x01(\v2\x19.switchboard.v1.ChatDeltaH\x00R\x05delta\x127\n" +
 	"\asummary\x18\x02 \x01(\v2\x1b.switchboard.v1.ChatSummaryH\x00R\asummaryB\a\n" +
-	"\x05event\"c\n" +
+	"\x05event\"\xe8\x01\n" +
 	"\tChatDelta\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\tR\acontent\x12<\n" +
 	"\n" +
-	"tool_calls\x18\x02 \x03(\v2\x1d.switchboard.v1.ToolCallDeltaR\ttoolCalls\"\xd6\x03\n" +
+	"tool_calls\x18\x02 \x03(\v2\x1d.switchboard.v1.ToolCallDeltaR\ttoolCalls\x12+\n" +
+	"\x11reasoning_content\x18\x03 \x01(\tR\x10reasoningContent\x12\x18\n" +
+	"\arefusal\x18\x04 \x01(\tR\arefusal\x12<\n" +
+	"\treasoning\x18\x05 \x03(\v2\x1e.switchboard.v1.ReasoningBlockR\treasoning\"\xf9\x04\n" +
 	"\vChatSummary\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12A\n" +
 	"\rfinish_reason\x18\x02 \x01(\x0e2\x1c.switchboard.v1.FinishReasonR\ffinishReason\x12+\n" +
@@ -1190,7 +1319,10 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\n" +
 	"downgraded\x18\v \x01(\bR\n" +
 	"downgraded\x12\x16\n" +
-	"\x06cached\x18\f \x01(\bR\x06cached\"\x84\x01\n" +
+	"\x06cached\x18\f \x01(\bR\x06cached\x12\x1c\n" +
+	"\tcoalesced\x18\r \x01(\bR\tcoalesced\x12E\n" +
+	"\vadjustments\x18\x14 \x03(\v2#.switchboard.v1.ParameterAdjustmentR\vadjustments\x12<\n" +
+	"\treasoning\x18\x15 \x03(\v2\x1e.switchboard.v1.ReasoningBlockR\treasoning\"\x84\x01\n" +
 	"\fEmbedRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
 	"\x06inputs\x18\x02 \x03(\tR\x06inputs\x12#\n" +
@@ -1239,28 +1371,32 @@ func file_switchboard_v1_ai_service_proto_rawDescGZIP() []byte {
 
 var file_switchboard_v1_ai_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_switchboard_v1_ai_service_proto_goTypes = []any{
-	(*ChatRequest)(nil),        // 0: switchboard.v1.ChatRequest
-	(*ChatResponse)(nil),       // 1: switchboard.v1.ChatResponse
-	(*ChatStreamRequest)(nil),  // 2: switchboard.v1.ChatStreamRequest
-	(*ChatStreamResponse)(nil), // 3: switchboard.v1.ChatStreamResponse
-	(*ChatDelta)(nil),          // 4: switchboard.v1.ChatDelta
-	(*ChatSummary)(nil),        // 5: switchboard.v1.ChatSummary
-	(*EmbedRequest)(nil),       // 6: switchboard.v1.EmbedRequest
-	(*EmbedResponse)(nil),      // 7: switchboard.v1.EmbedResponse
-	(*Embedding)(nil),          // 8: switchboard.v1.Embedding
-	(*ListModelsRequest)(nil),  // 9: switchboard.v1.ListModelsRequest
-	(*ListModelsResponse)(nil), // 10: switchboard.v1.ListModelsResponse
-	(*Message)(nil),            // 11: switchboard.v1.Message
-	(*Tool)(nil),               // 12: switchboard.v1.Tool
-	(*ToolChoice)(nil),         // 13: switchboard.v1.ToolChoice
-	(*ResponseFormat)(nil),     // 14: switchboard.v1.ResponseFormat
-	(*structpb.Struct)(nil),    // 15: google.protobuf.Struct
-	(FinishReason)(0),          // 16: switchboard.v1.FinishReason
-	(*Usage)(nil),              // 17: switchboard.v1.Usage
-	(*Attempt)(nil),            // 18: switchboard.v1.Attempt
-	(*ToolCallDelta)(nil),      // 19: switchboard.v1.ToolCallDelta
-	(*ToolCall)(nil),           // 20: switchboard.v1.ToolCall
-	(*Model)(nil),              // 21: switchboard.v1.Model
+	(*ChatRequest)(nil),         // 0: switchboard.v1.ChatRequest
+	(*ChatResponse)(nil),        // 1: switchboard.v1.ChatResponse
+	(*ChatStreamRequest)(nil),   // 2: switchboard.v1.ChatStreamRequest
+	(*ChatStreamResponse)(nil),  // 3: switchboard.v1.ChatStreamResponse
+	(*ChatDelta)(nil),           // 4: switchboard.v1.ChatDelta
+	(*ChatSummary)(nil),         // 5: switchboard.v1.ChatSummary
+	(*EmbedRequest)(nil),        // 6: switchboard.v1.EmbedRequest
+	(*EmbedResponse)(nil),       // 7: switchboard.v1.EmbedResponse
+	(*Embedding)(nil),           // 8: switchboard.v1.Embedding
+	(*ListModelsRequest)(nil),   // 9: switchboard.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),  // 10: switchboard.v1.ListModelsResponse
+	(*Message)(nil),             // 11: switchboard.v1.Message
+	(*Tool)(nil),                // 12: switchboard.v1.Tool
+	(*ToolChoice)(nil),          // 13: switchboard.v1.ToolChoice
+	(*ResponseFormat)(nil),      // 14: switchboard.v1.ResponseFormat
+	(*structpb.Struct)(nil),     // 15: google.protobuf.Struct
+	(CacheControl)(0),           // 16: switchboard.v1.CacheControl
+	(*ReasoningConfig)(nil),     // 17: switchboard.v1.ReasoningConfig
+	(FinishReason)(0),           // 18: switchboard.v1.FinishReason
+	(*Usage)(nil),               // 19: switchboard.v1.Usage
+	(*Attempt)(nil),             // 20: switchboard.v1.Attempt
+	(*ParameterAdjustment)(nil), // 21: switchboard.v1.ParameterAdjustment
+	(*ToolCallDelta)(nil),       // 22: switchboard.v1.ToolCallDelta
+	(*ReasoningBlock)(nil),      // 23: switchboard.v1.ReasoningBlock
+	(*ToolCall)(nil),            // 24: switchboard.v1.ToolCall
+	(*Model)(nil),               // 25: switchboard.v1.Model
 }
 var file_switchboard_v1_ai_service_proto_depIdxs = []int32{
 	11, // 0: switchboard.v1.ChatRequest.messages:type_name -> switchboard.v1.Message
@@ -1268,39 +1404,47 @@ var file_switchboard_v1_ai_service_proto_depIdxs = []int32{
 	13, // 2: switchboard.v1.ChatRequest.tool_choice:type_name -> switchboard.v1.ToolChoice
 	14, // 3: switchboard.v1.ChatRequest.response_format:type_name -> switchboard.v1.ResponseFormat
 	15, // 4: switchboard.v1.ChatRequest.vendor_options:type_name -> google.protobuf.Struct
-	11, // 5: switchboard.v1.ChatResponse.message:type_name -> switchboard.v1.Message
-	16, // 6: switchboard.v1.ChatResponse.finish_reason:type_name -> switchboard.v1.FinishReason
-	17, // 7: switchboard.v1.ChatResponse.usage:type_name -> switchboard.v1.Usage
-	18, // 8: switchboard.v1.ChatResponse.attempts:type_name -> switchboard.v1.Attempt
-	11, // 9: switchboard.v1.ChatStreamRequest.messages:type_name -> switchboard.v1.Message
-	12, // 10: switchboard.v1.ChatStreamRequest.tools:type_name -> switchboard.v1.Tool
-	13, // 11: switchboard.v1.ChatStreamRequest.tool_choice:type_name -> switchboard.v1.ToolChoice
-	14, // 12: switchboard.v1.ChatStreamRequest.response_format:type_name -> switchboard.v1.ResponseFormat
-	15, // 13: switchboard.v1.ChatStreamRequest.vendor_options:type_name -> google.protobuf.Struct
-	4,  // 14: switchboard.v1.ChatStreamResponse.delta:type_name -> switchboard.v1.ChatDelta
-	5,  // 15: switchboard.v1.ChatStreamResponse.summary:type_name -> switchboard.v1.ChatSummary
-	19, // 16: switchboard.v1.ChatDelta.tool_calls:type_name -> switchboard.v1.ToolCallDelta
-	16, // 17: switchboard.v1.ChatSummary.finish_reason:type_name -> switchboard.v1.FinishReason
-	17, // 18: switchboard.v1.ChatSummary.usage:type_name -> switchboard.v1.Usage
-	20, // 19: switchboard.v1.ChatSummary.tool_calls:type_name -> switchboard.v1.ToolCall
-	18, // 20: switchboard.v1.ChatSummary.attempts:type_name -> switchboard.v1.Attempt
-	8,  // 21: switchboard.v1.EmbedResponse.embeddings:type_name -> switchboard.v1.Embedding
-	17, // 22: switchboard.v1.EmbedResponse.usage:type_name -> switchboard.v1.Usage
-	18, // 23: switchboard.v1.EmbedResponse.attempts:type_name -> switchboard.v1.Attempt
-	21, // 24: switchboard.v1.ListModelsResponse.models:type_name -> switchboard.v1.Model
-	0,  // 25: switchboard.v1.AIService.Chat:input_type -> switchboard.v1.ChatRequest
-	2,  // 26: switchboard.v1.AIService.ChatStream:input_type -> switchboard.v1.ChatStreamRequest
-	6,  // 27: switchboard.v1.AIService.Embed:input_type -> switchboard.v1.EmbedRequest
-	9,  // 28: switchboard.v1.AIService.ListModels:input_type -> switchboard.v1.ListModelsRequest
-	1,  // 29: switchboard.v1.AIService.Chat:output_type -> switchboard.v1.ChatResponse
-	3,  // 30: switchboard.v1.AIService.ChatStream:output_type -> switchboard.v1.ChatStreamResponse
-	7,  // 31: switchboard.v1.AIService.Embed:output_type -> switchboard.v1.EmbedResponse
-	10, // 32: switchboard.v1.AIService.ListModels:output_type -> switchboard.v1.ListModelsResponse
-	29, // [29:33] is the sub-list for method output_type
-	25, // [25:29] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	16, // 5: switchboard.v1.ChatRequest.cache_control:type_name -> switchboard.v1.CacheControl
+	17, // 6: switchboard.v1.ChatRequest.reasoning:type_name -> switchboard.v1.ReasoningConfig
+	11, // 7: switchboard.v1.ChatResponse.message:type_name -> switchboard.v1.Message
+	18, // 8: switchboard.v1.ChatResponse.finish_reason:type_name -> switchboard.v1.FinishReason
+	19, // 9: switchboard.v1.ChatResponse.usage:type_name -> switchboard.v1.Usage
+	20, // 10: switchboard.v1.ChatResponse.attempts:type_name -> switchboard.v1.Attempt
+	21, // 11: switchboard.v1.ChatResponse.adjustments:type_name -> switchboard.v1.ParameterAdjustment
+	11, // 12: switchboard.v1.ChatStreamRequest.messages:type_name -> switchboard.v1.Message
+	12, // 13: switchboard.v1.ChatStreamRequest.tools:type_name -> switchboard.v1.Tool
+	13, // 14: switchboard.v1.ChatStreamRequest.tool_choice:type_name -> switchboard.v1.ToolChoice
+	14, // 15: switchboard.v1.ChatStreamRequest.response_format:type_name -> switchboard.v1.ResponseFormat
+	15, // 16: switchboard.v1.ChatStreamRequest.vendor_options:type_name -> google.protobuf.Struct
+	16, // 17: switchboard.v1.ChatStreamRequest.cache_control:type_name -> switchboard.v1.CacheControl
+	17, // 18: switchboard.v1.ChatStreamRequest.reasoning:type_name -> switchboard.v1.ReasoningConfig
+	4,  // 19: switchboard.v1.ChatStreamResponse.delta:type_name -> switchboard.v1.ChatDelta
+	5,  // 20: switchboard.v1.ChatStreamResponse.summary:type_name -> switchboard.v1.ChatSummary
+	22, // 21: switchboard.v1.ChatDelta.tool_calls:type_name -> switchboard.v1.ToolCallDelta
+	23, // 22: switchboard.v1.ChatDelta.reasoning:type_name -> switchboard.v1.ReasoningBlock
+	18, // 23: switchboard.v1.ChatSummary.finish_reason:type_name -> switchboard.v1.FinishReason
+	19, // 24: switchboard.v1.ChatSummary.usage:type_name -> switchboard.v1.Usage
+	24, // 25: switchboard.v1.ChatSummary.tool_calls:type_name -> switchboard.v1.ToolCall
+	20, // 26: switchboard.v1.ChatSummary.attempts:type_name -> switchboard.v1.Attempt
+	21, // 27: switchboard.v1.ChatSummary.adjustments:type_name -> switchboard.v1.ParameterAdjustment
+	23, // 28: switchboard.v1.ChatSummary.reasoning:type_name -> switchboard.v1.ReasoningBlock
+	8,  // 29: switchboard.v1.EmbedResponse.embeddings:type_name -> switchboard.v1.Embedding
+	19, // 30: switchboard.v1.EmbedResponse.usage:type_name -> switchboard.v1.Usage
+	20, // 31: switchboard.v1.EmbedResponse.attempts:type_name -> switchboard.v1.Attempt
+	25, // 32: switchboard.v1.ListModelsResponse.models:type_name -> switchboard.v1.Model
+	0,  // 33: switchboard.v1.AIService.Chat:input_type -> switchboard.v1.ChatRequest
+	2,  // 34: switchboard.v1.AIService.ChatStream:input_type -> switchboard.v1.ChatStreamRequest
+	6,  // 35: switchboard.v1.AIService.Embed:input_type -> switchboard.v1.EmbedRequest
+	9,  // 36: switchboard.v1.AIService.ListModels:input_type -> switchboard.v1.ListModelsRequest
+	1,  // 37: switchboard.v1.AIService.Chat:output_type -> switchboard.v1.ChatResponse
+	3,  // 38: switchboard.v1.AIService.ChatStream:output_type -> switchboard.v1.ChatStreamResponse
+	7,  // 39: switchboard.v1.AIService.Embed:output_type -> switchboard.v1.EmbedResponse
+	10, // 40: switchboard.v1.AIService.ListModels:output_type -> switchboard.v1.ListModelsResponse
+	37, // [37:41] is the sub-list for method output_type
+	33, // [33:37] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_ai_service_proto_init() }
@@ -1308,8 +1452,11 @@ func file_switchboard_v1_ai_service_proto_init() {
 	if File_switchboard_v1_ai_service_proto != nil {
 		return
 	}
+	file_switchboard_v1_cache_proto_init()
+	file_switchboard_v1_catalogue_proto_init()
 	file_switchboard_v1_chat_proto_init()
 	file_switchboard_v1_models_proto_init()
+	file_switchboard_v1_reasoning_proto_init()
 	file_switchboard_v1_routing_proto_init()
 	file_switchboard_v1_ai_service_proto_msgTypes[0].OneofWrappers = []any{}
 	file_switchboard_v1_ai_service_proto_msgTypes[2].OneofWrappers = []any{}

@@ -4,23 +4,30 @@
 
 import type { GenFile, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GetLiveStatsRequestSchema, GetLiveStatsResponseSchema, GetUsageStatsRequestSchema, GetUsageStatsResponseSchema, WatchCallsRequestSchema, WatchCallsResponseSchema } from "./admin_console_pb.js";
+import { file_switchboard_v1_admin_console } from "./admin_console_pb.js";
 import type { CreateKeyRequestSchema, CreateKeyResponseSchema, GetKeyRequestSchema, GetKeyResponseSchema, ListKeysRequestSchema, ListKeysResponseSchema, RevokeKeyRequestSchema, RevokeKeyResponseSchema, UpdateKeyRequestSchema, UpdateKeyResponseSchema } from "./admin_keys_pb.js";
 import { file_switchboard_v1_admin_keys } from "./admin_keys_pb.js";
 import type { DisableKeyRequestSchema, DisableKeyResponseSchema, ListProvidersRequestSchema, ListProvidersResponseSchema, PromoteKeyRequestSchema, PromoteKeyResponseSchema, RollbackKeyRequestSchema, RollbackKeyResponseSchema, StageKeyRequestSchema, StageKeyResponseSchema } from "./admin_providers_pb.js";
 import { file_switchboard_v1_admin_providers } from "./admin_providers_pb.js";
+import type { AddStoredSecretVersionRequestSchema, AddStoredSecretVersionResponseSchema, CreateStoredSecretRequestSchema, CreateStoredSecretResponseSchema, DeleteStoredSecretRequestSchema, DeleteStoredSecretResponseSchema, ListStoredSecretsRequestSchema, ListStoredSecretsResponseSchema, RewrapStoredSecretsRequestSchema, RewrapStoredSecretsResponseSchema } from "./admin_secrets_pb.js";
+import { file_switchboard_v1_admin_secrets } from "./admin_secrets_pb.js";
 import type { GetUsageReportRequestSchema, GetUsageReportResponseSchema } from "./admin_usage_pb.js";
 import { file_switchboard_v1_admin_usage } from "./admin_usage_pb.js";
+import type { PurgeCacheRequestSchema, PurgeCacheResponseSchema } from "./cache_pb.js";
+import { file_switchboard_v1_cache } from "./cache_pb.js";
 
 /**
  * Describes the file switchboard/v1/admin_service.proto.
  */
 export const file_switchboard_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJzd2l0Y2hib2FyZC92MS9hZG1pbl9zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MTKsBwoMQWRtaW5TZXJ2aWNlElAKCUNyZWF0ZUtleRIgLnN3aXRjaGJvYXJkLnYxLkNyZWF0ZUtleVJlcXVlc3QaIS5zd2l0Y2hib2FyZC52MS5DcmVhdGVLZXlSZXNwb25zZRJHCgZHZXRLZXkSHS5zd2l0Y2hib2FyZC52MS5HZXRLZXlSZXF1ZXN0Gh4uc3dpdGNoYm9hcmQudjEuR2V0S2V5UmVzcG9uc2USTQoITGlzdEtleXMSHy5zd2l0Y2hib2FyZC52MS5MaXN0S2V5c1JlcXVlc3QaIC5zd2l0Y2hib2FyZC52MS5MaXN0S2V5c1Jlc3BvbnNlElAKCVVwZGF0ZUtleRIgLnN3aXRjaGJvYXJkLnYxLlVwZGF0ZUtleVJlcXVlc3QaIS5zd2l0Y2hib2FyZC52MS5VcGRhdGVLZXlSZXNwb25zZRJQCglSZXZva2VLZXkSIC5zd2l0Y2hib2FyZC52MS5SZXZva2VLZXlSZXF1ZXN0GiEuc3dpdGNoYm9hcmQudjEuUmV2b2tlS2V5UmVzcG9uc2USXAoNTGlzdFByb3ZpZGVycxIkLnN3aXRjaGJvYXJkLnYxLkxpc3RQcm92aWRlcnNSZXF1ZXN0GiUuc3dpdGNoYm9hcmQudjEuTGlzdFByb3ZpZGVyc1Jlc3BvbnNlEk0KCFN0YWdlS2V5Eh8uc3dpdGNoYm9hcmQudjEuU3RhZ2VLZXlSZXF1ZXN0GiAuc3dpdGNoYm9hcmQudjEuU3RhZ2VLZXlSZXNwb25zZRJTCgpQcm9tb3RlS2V5EiEuc3dpdGNoYm9hcmQudjEuUHJvbW90ZUtleVJlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5Qcm9tb3RlS2V5UmVzcG9uc2USVgoLUm9sbGJhY2tLZXkSIi5zd2l0Y2hib2FyZC52MS5Sb2xsYmFja0tleVJlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5Sb2xsYmFja0tleVJlc3BvbnNlElMKCkRpc2FibGVLZXkSIS5zd2l0Y2hib2FyZC52MS5EaXNhYmxlS2V5UmVxdWVzdBoiLnN3aXRjaGJvYXJkLnYxLkRpc2FibGVLZXlSZXNwb25zZRJfCg5HZXRVc2FnZVJlcG9ydBIlLnN3aXRjaGJvYXJkLnYxLkdldFVzYWdlUmVwb3J0UmVxdWVzdBomLnN3aXRjaGJvYXJkLnYxLkdldFVzYWdlUmVwb3J0UmVzcG9uc2VCUFpOZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1nYXRld2F5L3N3aXRjaGJvYXJkL2dlbi9nby9zd2l0Y2hib2FyZC92MTtzd2l0Y2hib2FyZHYxYgZwcm90bzM", [file_switchboard_v1_admin_keys, file_switchboard_v1_admin_providers, file_switchboard_v1_admin_usage]);
+  fileDesc("CiJzd2l0Y2hib2FyZC92MS9hZG1pbl9zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MTK+DgoMQWRtaW5TZXJ2aWNlElAKCUNyZWF0ZUtleRIgLnN3aXRjaGJvYXJkLnYxLkNyZWF0ZUtleVJlcXVlc3QaIS5zd2l0Y2hib2FyZC52MS5DcmVhdGVLZXlSZXNwb25zZRJHCgZHZXRLZXkSHS5zd2l0Y2hib2FyZC52MS5HZXRLZXlSZXF1ZXN0Gh4uc3dpdGNoYm9hcmQudjEuR2V0S2V5UmVzcG9uc2USTQoITGlzdEtleXMSHy5zd2l0Y2hib2FyZC52MS5MaXN0S2V5c1JlcXVlc3QaIC5zd2l0Y2hib2FyZC52MS5MaXN0S2V5c1Jlc3BvbnNlElAKCVVwZGF0ZUtleRIgLnN3aXRjaGJvYXJkLnYxLlVwZGF0ZUtleVJlcXVlc3QaIS5zd2l0Y2hib2FyZC52MS5VcGRhdGVLZXlSZXNwb25zZRJQCglSZXZva2VLZXkSIC5zd2l0Y2hib2FyZC52MS5SZXZva2VLZXlSZXF1ZXN0GiEuc3dpdGNoYm9hcmQudjEuUmV2b2tlS2V5UmVzcG9uc2USXAoNTGlzdFByb3ZpZGVycxIkLnN3aXRjaGJvYXJkLnYxLkxpc3RQcm92aWRlcnNSZXF1ZXN0GiUuc3dpdGNoYm9hcmQudjEuTGlzdFByb3ZpZGVyc1Jlc3BvbnNlEk0KCFN0YWdlS2V5Eh8uc3dpdGNoYm9hcmQudjEuU3RhZ2VLZXlSZXF1ZXN0GiAuc3dpdGNoYm9hcmQudjEuU3RhZ2VLZXlSZXNwb25zZRJTCgpQcm9tb3RlS2V5EiEuc3dpdGNoYm9hcmQudjEuUHJvbW90ZUtleVJlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5Qcm9tb3RlS2V5UmVzcG9uc2USVgoLUm9sbGJhY2tLZXkSIi5zd2l0Y2hib2FyZC52MS5Sb2xsYmFja0tleVJlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5Sb2xsYmFja0tleVJlc3BvbnNlElMKCkRpc2FibGVLZXkSIS5zd2l0Y2hib2FyZC52MS5EaXNhYmxlS2V5UmVxdWVzdBoiLnN3aXRjaGJvYXJkLnYxLkRpc2FibGVLZXlSZXNwb25zZRJfCg5HZXRVc2FnZVJlcG9ydBIlLnN3aXRjaGJvYXJkLnYxLkdldFVzYWdlUmVwb3J0UmVxdWVzdBomLnN3aXRjaGJvYXJkLnYxLkdldFVzYWdlUmVwb3J0UmVzcG9uc2USXAoNR2V0VXNhZ2VTdGF0cxIkLnN3aXRjaGJvYXJkLnYxLkdldFVzYWdlU3RhdHNSZXF1ZXN0GiUuc3dpdGNoYm9hcmQudjEuR2V0VXNhZ2VTdGF0c1Jlc3BvbnNlElkKDEdldExpdmVTdGF0cxIjLnN3aXRjaGJvYXJkLnYxLkdldExpdmVTdGF0c1JlcXVlc3QaJC5zd2l0Y2hib2FyZC52MS5HZXRMaXZlU3RhdHNSZXNwb25zZRJVCgpXYXRjaENhbGxzEiEuc3dpdGNoYm9hcmQudjEuV2F0Y2hDYWxsc1JlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5XYXRjaENhbGxzUmVzcG9uc2UwARJTCgpQdXJnZUNhY2hlEiEuc3dpdGNoYm9hcmQudjEuUHVyZ2VDYWNoZVJlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5QdXJnZUNhY2hlUmVzcG9uc2USawoSQ3JlYXRlU3RvcmVkU2VjcmV0Eikuc3dpdGNoYm9hcmQudjEuQ3JlYXRlU3RvcmVkU2VjcmV0UmVxdWVzdBoqLnN3aXRjaGJvYXJkLnYxLkNyZWF0ZVN0b3JlZFNlY3JldFJlc3BvbnNlEncKFkFkZFN0b3JlZFNlY3JldFZlcnNpb24SLS5zd2l0Y2hib2FyZC52MS5BZGRTdG9yZWRTZWNyZXRWZXJzaW9uUmVxdWVzdBouLnN3aXRjaGJvYXJkLnYxLkFkZFN0b3JlZFNlY3JldFZlcnNpb25SZXNwb25zZRJoChFMaXN0U3RvcmVkU2VjcmV0cxIoLnN3aXRjaGJvYXJkLnYxLkxpc3RTdG9yZWRTZWNyZXRzUmVxdWVzdBopLnN3aXRjaGJvYXJkLnYxLkxpc3RTdG9yZWRTZWNyZXRzUmVzcG9uc2USawoSRGVsZXRlU3RvcmVkU2VjcmV0Eikuc3dpdGNoYm9hcmQudjEuRGVsZXRlU3RvcmVkU2VjcmV0UmVxdWVzdBoqLnN3aXRjaGJvYXJkLnYxLkRlbGV0ZVN0b3JlZFNlY3JldFJlc3BvbnNlEm4KE1Jld3JhcFN0b3JlZFNlY3JldHMSKi5zd2l0Y2hib2FyZC52MS5SZXdyYXBTdG9yZWRTZWNyZXRzUmVxdWVzdBorLnN3aXRjaGJvYXJkLnYxLlJld3JhcFN0b3JlZFNlY3JldHNSZXNwb25zZUJQWk5naXRodWIuY29tL3N3aXRjaGJvYXJkLWdhdGV3YXkvc3dpdGNoYm9hcmQvZ2VuL2dvL3N3aXRjaGJvYXJkL3YxO3N3aXRjaGJvYXJkdjFiBnByb3RvMw", [file_switchboard_v1_admin_console, file_switchboard_v1_admin_keys, file_switchboard_v1_admin_providers, file_switchboard_v1_admin_secrets, file_switchboard_v1_admin_usage, file_switchboard_v1_cache]);
 
 /**
- * Operates the gateway: gateway keys, vendor credentials and usage. Callable
- * with the master key or a gateway key with the admin scope; anyone else gets
- * PermissionDenied. Resource names follow AIP-122: `keys/{key}` and
+ * Operates the gateway: gateway keys, vendor credentials, usage and the
+ * response cache. Callable with the master key or a gateway key with the
+ * admin scope; anyone else gets PermissionDenied. A read-only admin key
+ * (`admin_read_only`) may call the Get, List and Watch methods only. Resource names follow AIP-122: `keys/{key}` and
  * `providers/{provider}/credentials/{credential}`.
  *
  * @generated from service switchboard.v1.AdminService
@@ -135,6 +142,102 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetUsageReportRequestSchema;
     output: typeof GetUsageReportResponseSchema;
+  },
+  /**
+   * Usage over time in buckets (for charts), a series per provider, model,
+   * key or team.
+   *
+   * @generated from rpc switchboard.v1.AdminService.GetUsageStats
+   */
+  getUsageStats: {
+    methodKind: "unary";
+    input: typeof GetUsageStatsRequestSchema;
+    output: typeof GetUsageStatsResponseSchema;
+  },
+  /**
+   * Each provider's recent latency, time to first token and breaker on this
+   * instance.
+   *
+   * @generated from rpc switchboard.v1.AdminService.GetLiveStats
+   */
+  getLiveStats: {
+    methodKind: "unary";
+    input: typeof GetLiveStatsRequestSchema;
+    output: typeof GetLiveStatsResponseSchema;
+  },
+  /**
+   * Streams the calls this instance serves as they finish (never their
+   * content), until the client cancels. A client that falls behind is cut
+   * off with ResourceExhausted (reason WATCHER_TOO_SLOW) and may watch again.
+   *
+   * @generated from rpc switchboard.v1.AdminService.WatchCalls
+   */
+  watchCalls: {
+    methodKind: "server_streaming";
+    input: typeof WatchCallsRequestSchema;
+    output: typeof WatchCallsResponseSchema;
+  },
+  /**
+   * Removes cached answers: a key's, a team's or a model's, on every instance.
+   *
+   * @generated from rpc switchboard.v1.AdminService.PurgeCache
+   */
+  purgeCache: {
+    methodKind: "unary";
+    input: typeof PurgeCacheRequestSchema;
+    output: typeof PurgeCacheResponseSchema;
+  },
+  /**
+   * Stores a new vendor key in the gateway's database (`db:{secret}`),
+   * encrypted; the answer carries its fingerprint, never the value.
+   *
+   * @generated from rpc switchboard.v1.AdminService.CreateStoredSecret
+   */
+  createStoredSecret: {
+    methodKind: "unary";
+    input: typeof CreateStoredSecretRequestSchema;
+    output: typeof CreateStoredSecretResponseSchema;
+  },
+  /**
+   * Adds a version to a stored secret: gateways using it stage it as a canary.
+   *
+   * @generated from rpc switchboard.v1.AdminService.AddStoredSecretVersion
+   */
+  addStoredSecretVersion: {
+    methodKind: "unary";
+    input: typeof AddStoredSecretVersionRequestSchema;
+    output: typeof AddStoredSecretVersionResponseSchema;
+  },
+  /**
+   * Lists stored secrets with their latest version (fingerprints only).
+   *
+   * @generated from rpc switchboard.v1.AdminService.ListStoredSecrets
+   */
+  listStoredSecrets: {
+    methodKind: "unary";
+    input: typeof ListStoredSecretsRequestSchema;
+    output: typeof ListStoredSecretsResponseSchema;
+  },
+  /**
+   * Deletes a stored secret and all its versions.
+   *
+   * @generated from rpc switchboard.v1.AdminService.DeleteStoredSecret
+   */
+  deleteStoredSecret: {
+    methodKind: "unary";
+    input: typeof DeleteStoredSecretRequestSchema;
+    output: typeof DeleteStoredSecretResponseSchema;
+  },
+  /**
+   * Rewraps every data key with the key-encryption key's current version,
+   * online; the secrets' ciphertext is not touched.
+   *
+   * @generated from rpc switchboard.v1.AdminService.RewrapStoredSecrets
+   */
+  rewrapStoredSecrets: {
+    methodKind: "unary";
+    input: typeof RewrapStoredSecretsRequestSchema;
+    output: typeof RewrapStoredSecretsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchboard_v1_admin_service, 0);

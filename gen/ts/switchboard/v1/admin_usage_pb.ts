@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/admin_usage.proto.
  */
 export const file_switchboard_v1_admin_usage: GenFile = /*@__PURE__*/
-  fileDesc("CiBzd2l0Y2hib2FyZC92MS9hZG1pbl91c2FnZS5wcm90bxIOc3dpdGNoYm9hcmQudjEi4wEKFUdldFVzYWdlUmVwb3J0UmVxdWVzdBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDa2V5GAMgASgJEgwKBHRlYW0YBCABKAkSEAoIcHJvdmlkZXIYBSABKAkSDQoFbW9kZWwYBiABKAkSMAoIZ3JvdXBfYnkYByADKA4yHi5zd2l0Y2hib2FyZC52MS5Vc2FnZURpbWVuc2lvbiLTAQoWR2V0VXNhZ2VSZXBvcnRSZXNwb25zZRIsCgRyb3dzGAEgAygLMh4uc3dpdGNoYm9hcmQudjEuVXNhZ2VSZXBvcnRSb3cSLQoFdG90YWwYAiABKAsyHi5zd2l0Y2hib2FyZC52MS5Vc2FnZVJlcG9ydFJvdxIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi2wIKDlVzYWdlUmVwb3J0Um93EhAKCHByb3ZpZGVyGAEgASgJEg0KBW1vZGVsGAIgASgJEgsKA2tleRgDIAEoCRIMCgR0ZWFtGAQgASgJEicKA2RheRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVxdWVzdHMYBiABKAMSDgoGZXJyb3JzGAcgASgDEhUKDXByb21wdF90b2tlbnMYCCABKAMSGQoRY29tcGxldGlvbl90b2tlbnMYCSABKAMSFQoNY2FjaGVkX3Rva2VucxgKIAEoAxIgCgRjb3N0GAsgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSEgoKZG93bmdyYWRlZBgMIAEoAxISCgpjYWNoZV9oaXRzGA0gASgDEi8KDG1lYW5fbGF0ZW5jeRgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiq2AQoOVXNhZ2VEaW1lbnNpb24SHwobVVNBR0VfRElNRU5TSU9OX1VOU1BFQ0lGSUVEEAASHAoYVVNBR0VfRElNRU5TSU9OX1BST1ZJREVSEAESGQoVVVNBR0VfRElNRU5TSU9OX01PREVMEAISFwoTVVNBR0VfRElNRU5TSU9OX0tFWRADEhgKFFVTQUdFX0RJTUVOU0lPTl9URUFNEAQSFwoTVVNBR0VfRElNRU5TSU9OX0RBWRAFQlBaTmdpdGh1Yi5jb20vc3dpdGNoYm9hcmQtZ2F0ZXdheS9zd2l0Y2hib2FyZC9nZW4vZ28vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money]);
+  fileDesc("CiBzd2l0Y2hib2FyZC92MS9hZG1pbl91c2FnZS5wcm90bxIOc3dpdGNoYm9hcmQudjEi9AEKFUdldFVzYWdlUmVwb3J0UmVxdWVzdBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDa2V5GAMgASgJEgwKBHRlYW0YBCABKAkSEAoIcHJvdmlkZXIYBSABKAkSDQoFbW9kZWwYBiABKAkSMAoIZ3JvdXBfYnkYByADKA4yHi5zd2l0Y2hib2FyZC52MS5Vc2FnZURpbWVuc2lvbhIPCgdzdXJmYWNlGAggASgJItMBChZHZXRVc2FnZVJlcG9ydFJlc3BvbnNlEiwKBHJvd3MYASADKAsyHi5zd2l0Y2hib2FyZC52MS5Vc2FnZVJlcG9ydFJvdxItCgV0b3RhbBgCIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlVzYWdlUmVwb3J0Um93Ei4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKUAwoOVXNhZ2VSZXBvcnRSb3cSEAoIcHJvdmlkZXIYASABKAkSDQoFbW9kZWwYAiABKAkSCwoDa2V5GAMgASgJEgwKBHRlYW0YBCABKAkSJwoDZGF5GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXF1ZXN0cxgGIAEoAxIOCgZlcnJvcnMYByABKAMSFQoNcHJvbXB0X3Rva2VucxgIIAEoAxIZChFjb21wbGV0aW9uX3Rva2VucxgJIAEoAxIVCg1jYWNoZWRfdG9rZW5zGAogASgDEiAKBGNvc3QYCyABKAsyEi5nb29nbGUudHlwZS5Nb25leRISCgpkb3duZ3JhZGVkGAwgASgDEhIKCmNhY2hlX2hpdHMYDSABKAMSLwoMbWVhbl9sYXRlbmN5GA4gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiYKCnNhdmVkX2Nvc3QYDyABKAsyEi5nb29nbGUudHlwZS5Nb25leRIPCgdzdXJmYWNlGBAgASgJKtMBCg5Vc2FnZURpbWVuc2lvbhIfChtVU0FHRV9ESU1FTlNJT05fVU5TUEVDSUZJRUQQABIcChhVU0FHRV9ESU1FTlNJT05fUFJPVklERVIQARIZChVVU0FHRV9ESU1FTlNJT05fTU9ERUwQAhIXChNVU0FHRV9ESU1FTlNJT05fS0VZEAMSGAoUVVNBR0VfRElNRU5TSU9OX1RFQU0QBBIXChNVU0FHRV9ESU1FTlNJT05fREFZEAUSGwoXVVNBR0VfRElNRU5TSU9OX1NVUkZBQ0UQBkJQWk5naXRodWIuY29tL3N3aXRjaGJvYXJkLWdhdGV3YXkvc3dpdGNoYm9hcmQvZ2VuL2dvL3N3aXRjaGJvYXJkL3YxO3N3aXRjaGJvYXJkdjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money]);
 
 /**
  * Request for AdminService.GetUsageReport.
@@ -71,6 +71,14 @@ export type GetUsageReportRequest = Message<"switchboard.v1.GetUsageReportReques
    * @generated from field: repeated switchboard.v1.UsageDimension group_by = 7;
    */
   groupBy: UsageDimension[];
+
+  /**
+   * Only calls that came in on this API surface ("anthropic_messages",
+   * "openai_responses", …; see UsageReportRow.surface). Empty: every surface.
+   *
+   * @generated from field: string surface = 8;
+   */
+  surface: string;
 };
 
 /**
@@ -228,6 +236,23 @@ export type UsageReportRow = Message<"switchboard.v1.UsageReportRow"> & {
    * @generated from field: google.protobuf.Duration mean_latency = 14;
    */
   meanLatency?: Duration | undefined;
+
+  /**
+   * What the calls answered from the response cache would have cost at the
+   * vendor (they cost nothing), in the accounting currency.
+   *
+   * @generated from field: google.type.Money saved_cost = 15;
+   */
+  savedCost?: Money | undefined;
+
+  /**
+   * The API surface the calls came in on, when grouped by surface:
+   * "anthropic_messages" (POST /v1/messages), "openai_responses" (POST
+   * /v1/responses), or "" for the typed API and the chat completions surface.
+   *
+   * @generated from field: string surface = 16;
+   */
+  surface: string;
 };
 
 /**
@@ -284,6 +309,13 @@ export enum UsageDimension {
    * @generated from enum value: USAGE_DIMENSION_DAY = 5;
    */
   DAY = 5,
+
+  /**
+   * By the API surface the call came in on.
+   *
+   * @generated from enum value: USAGE_DIMENSION_SURFACE = 6;
+   */
+  SURFACE = 6,
 }
 
 /**

@@ -5,10 +5,16 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { CacheControl } from "./cache_pb.js";
+import { file_switchboard_v1_cache } from "./cache_pb.js";
+import type { ParameterAdjustment } from "./catalogue_pb.js";
+import { file_switchboard_v1_catalogue } from "./catalogue_pb.js";
 import type { FinishReason, Message as Message$1, ResponseFormat, Tool, ToolCall, ToolCallDelta, ToolChoice, Usage } from "./chat_pb.js";
 import { file_switchboard_v1_chat } from "./chat_pb.js";
 import type { Model } from "./models_pb.js";
 import { file_switchboard_v1_models } from "./models_pb.js";
+import type { ReasoningBlock, ReasoningConfig } from "./reasoning_pb.js";
+import { file_switchboard_v1_reasoning } from "./reasoning_pb.js";
 import type { Attempt } from "./routing_pb.js";
 import { file_switchboard_v1_routing } from "./routing_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
@@ -17,7 +23,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/ai_service.proto.
  */
 export const file_switchboard_v1_ai_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zd2l0Y2hib2FyZC92MS9haV9zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MSKZBAoLQ2hhdFJlcXVlc3QSDQoFbW9kZWwYASABKAkSKQoIbWVzc2FnZXMYAiADKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEhgKC3RlbXBlcmF0dXJlGAMgASgBSACIAQESEgoFdG9wX3AYBCABKAFIAYgBARIXCgptYXhfdG9rZW5zGAUgASgFSAKIAQESDAoEc3RvcBgGIAMoCRIRCgRzZWVkGAcgASgDSAOIAQESDAoEdXNlchgIIAEoCRIjCgV0b29scxgJIAMoCzIULnN3aXRjaGJvYXJkLnYxLlRvb2wSLwoLdG9vbF9jaG9pY2UYCiABKAsyGi5zd2l0Y2hib2FyZC52MS5Ub29sQ2hvaWNlEjcKD3Jlc3BvbnNlX2Zvcm1hdBgLIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlJlc3BvbnNlRm9ybWF0Eh0KEHByZXNlbmNlX3BlbmFsdHkYDCABKAFIBIgBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgNIAEoAUgFiAEBEi8KDnZlbmRvcl9vcHRpb25zGA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEIOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhfdG9rZW5zQgcKBV9zZWVkQhMKEV9wcmVzZW5jZV9wZW5hbHR5QhQKEl9mcmVxdWVuY3lfcGVuYWx0eSK8AgoMQ2hhdFJlc3BvbnNlEgoKAmlkGAEgASgJEigKB21lc3NhZ2UYAiABKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEjMKDWZpbmlzaF9yZWFzb24YAyABKA4yHC5zd2l0Y2hib2FyZC52MS5GaW5pc2hSZWFzb24SJAoFdXNhZ2UYBCABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIQCghwcm92aWRlchgFIAEoCRINCgVtb2RlbBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEikKCGF0dGVtcHRzGAggAygLMhcuc3dpdGNoYm9hcmQudjEuQXR0ZW1wdBIXCg9yZXF1ZXN0ZWRfbW9kZWwYCSABKAkSEgoKZG93bmdyYWRlZBgKIAEoCBIOCgZjYWNoZWQYCyABKAginwQKEUNoYXRTdHJlYW1SZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEikKCG1lc3NhZ2VzGAIgAygLMhcuc3dpdGNoYm9hcmQudjEuTWVzc2FnZRIYCgt0ZW1wZXJhdHVyZRgDIAEoAUgAiAEBEhIKBXRvcF9wGAQgASgBSAGIAQESFwoKbWF4X3Rva2VucxgFIAEoBUgCiAEBEgwKBHN0b3AYBiADKAkSEQoEc2VlZBgHIAEoA0gDiAEBEgwKBHVzZXIYCCABKAkSIwoFdG9vbHMYCSADKAsyFC5zd2l0Y2hib2FyZC52MS5Ub29sEi8KC3Rvb2xfY2hvaWNlGAogASgLMhouc3dpdGNoYm9hcmQudjEuVG9vbENob2ljZRI3Cg9yZXNwb25zZV9mb3JtYXQYCyABKAsyHi5zd2l0Y2hib2FyZC52MS5SZXNwb25zZUZvcm1hdBIdChBwcmVzZW5jZV9wZW5hbHR5GAwgASgBSASIAQESHgoRZnJlcXVlbmN5X3BlbmFsdHkYDSABKAFIBYgBARIvCg52ZW5kb3Jfb3B0aW9ucxgOIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEINCgtfbWF4X3Rva2Vuc0IHCgVfc2VlZEITChFfcHJlc2VuY2VfcGVuYWx0eUIUChJfZnJlcXVlbmN5X3BlbmFsdHkieQoSQ2hhdFN0cmVhbVJlc3BvbnNlEioKBWRlbHRhGAEgASgLMhkuc3dpdGNoYm9hcmQudjEuQ2hhdERlbHRhSAASLgoHc3VtbWFyeRgCIAEoCzIbLnN3aXRjaGJvYXJkLnYxLkNoYXRTdW1tYXJ5SABCBwoFZXZlbnQiTwoJQ2hhdERlbHRhEg8KB2NvbnRlbnQYASABKAkSMQoKdG9vbF9jYWxscxgCIAMoCzIdLnN3aXRjaGJvYXJkLnYxLlRvb2xDYWxsRGVsdGEi2AIKC0NoYXRTdW1tYXJ5EgoKAmlkGAEgASgJEjMKDWZpbmlzaF9yZWFzb24YAiABKA4yHC5zd2l0Y2hib2FyZC52MS5GaW5pc2hSZWFzb24SJAoFdXNhZ2UYAyABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIsCgp0b29sX2NhbGxzGAQgAygLMhguc3dpdGNoYm9hcmQudjEuVG9vbENhbGwSEAoIcHJvdmlkZXIYBSABKAkSDQoFbW9kZWwYBiABKAkSEgoKcmVxdWVzdF9pZBgHIAEoCRIXCg91c2FnZV9lc3RpbWF0ZWQYCCABKAgSKQoIYXR0ZW1wdHMYCSADKAsyFy5zd2l0Y2hib2FyZC52MS5BdHRlbXB0EhcKD3JlcXVlc3RlZF9tb2RlbBgKIAEoCRISCgpkb3duZ3JhZGVkGAsgASgIEg4KBmNhY2hlZBgMIAEoCCJjCgxFbWJlZFJlcXVlc3QSDQoFbW9kZWwYASABKAkSDgoGaW5wdXRzGAIgAygJEhcKCmRpbWVuc2lvbnMYAyABKAVIAIgBARIMCgR1c2VyGAQgASgJQg0KC19kaW1lbnNpb25zIt0BCg1FbWJlZFJlc3BvbnNlEi0KCmVtYmVkZGluZ3MYASADKAsyGS5zd2l0Y2hib2FyZC52MS5FbWJlZGRpbmcSJAoFdXNhZ2UYAiABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRISCgpyZXF1ZXN0X2lkGAUgASgJEikKCGF0dGVtcHRzGAYgAygLMhcuc3dpdGNoYm9hcmQudjEuQXR0ZW1wdBIXCg9yZXF1ZXN0ZWRfbW9kZWwYByABKAkiKgoJRW1iZWRkaW5nEg0KBWluZGV4GAEgASgFEg4KBnZhbHVlcxgCIAMoAiIlChFMaXN0TW9kZWxzUmVxdWVzdBIQCghwcm92aWRlchgBIAEoCSI7ChJMaXN0TW9kZWxzUmVzcG9uc2USJQoGbW9kZWxzGAEgAygLMhUuc3dpdGNoYm9hcmQudjEuTW9kZWwywAIKCUFJU2VydmljZRJBCgRDaGF0Ehsuc3dpdGNoYm9hcmQudjEuQ2hhdFJlcXVlc3QaHC5zd2l0Y2hib2FyZC52MS5DaGF0UmVzcG9uc2USVQoKQ2hhdFN0cmVhbRIhLnN3aXRjaGJvYXJkLnYxLkNoYXRTdHJlYW1SZXF1ZXN0GiIuc3dpdGNoYm9hcmQudjEuQ2hhdFN0cmVhbVJlc3BvbnNlMAESRAoFRW1iZWQSHC5zd2l0Y2hib2FyZC52MS5FbWJlZFJlcXVlc3QaHS5zd2l0Y2hib2FyZC52MS5FbWJlZFJlc3BvbnNlElMKCkxpc3RNb2RlbHMSIS5zd2l0Y2hib2FyZC52MS5MaXN0TW9kZWxzUmVxdWVzdBoiLnN3aXRjaGJvYXJkLnYxLkxpc3RNb2RlbHNSZXNwb25zZUJQWk5naXRodWIuY29tL3N3aXRjaGJvYXJkLWdhdGV3YXkvc3dpdGNoYm9hcmQvZ2VuL2dvL3N3aXRjaGJvYXJkL3YxO3N3aXRjaGJvYXJkdjFiBnByb3RvMw", [file_google_protobuf_struct, file_switchboard_v1_chat, file_switchboard_v1_models, file_switchboard_v1_routing]);
+  fileDesc("Ch9zd2l0Y2hib2FyZC92MS9haV9zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MSKCBQoLQ2hhdFJlcXVlc3QSDQoFbW9kZWwYASABKAkSKQoIbWVzc2FnZXMYAiADKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEhgKC3RlbXBlcmF0dXJlGAMgASgBSACIAQESEgoFdG9wX3AYBCABKAFIAYgBARIXCgptYXhfdG9rZW5zGAUgASgFSAKIAQESDAoEc3RvcBgGIAMoCRIRCgRzZWVkGAcgASgDSAOIAQESDAoEdXNlchgIIAEoCRIjCgV0b29scxgJIAMoCzIULnN3aXRjaGJvYXJkLnYxLlRvb2wSLwoLdG9vbF9jaG9pY2UYCiABKAsyGi5zd2l0Y2hib2FyZC52MS5Ub29sQ2hvaWNlEjcKD3Jlc3BvbnNlX2Zvcm1hdBgLIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlJlc3BvbnNlRm9ybWF0Eh0KEHByZXNlbmNlX3BlbmFsdHkYDCABKAFIBIgBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgNIAEoAUgFiAEBEi8KDnZlbmRvcl9vcHRpb25zGA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIzCg1jYWNoZV9jb250cm9sGA8gASgOMhwuc3dpdGNoYm9hcmQudjEuQ2FjaGVDb250cm9sEjIKCXJlYXNvbmluZxgUIAEoCzIfLnN3aXRjaGJvYXJkLnYxLlJlYXNvbmluZ0NvbmZpZ0IOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhfdG9rZW5zQgcKBV9zZWVkQhMKEV9wcmVzZW5jZV9wZW5hbHR5QhQKEl9mcmVxdWVuY3lfcGVuYWx0eSKJAwoMQ2hhdFJlc3BvbnNlEgoKAmlkGAEgASgJEigKB21lc3NhZ2UYAiABKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEjMKDWZpbmlzaF9yZWFzb24YAyABKA4yHC5zd2l0Y2hib2FyZC52MS5GaW5pc2hSZWFzb24SJAoFdXNhZ2UYBCABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIQCghwcm92aWRlchgFIAEoCRINCgVtb2RlbBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEikKCGF0dGVtcHRzGAggAygLMhcuc3dpdGNoYm9hcmQudjEuQXR0ZW1wdBIXCg9yZXF1ZXN0ZWRfbW9kZWwYCSABKAkSEgoKZG93bmdyYWRlZBgKIAEoCBIOCgZjYWNoZWQYCyABKAgSEQoJY29hbGVzY2VkGAwgASgIEjgKC2FkanVzdG1lbnRzGBQgAygLMiMuc3dpdGNoYm9hcmQudjEuUGFyYW1ldGVyQWRqdXN0bWVudCKIBQoRQ2hhdFN0cmVhbVJlcXVlc3QSDQoFbW9kZWwYASABKAkSKQoIbWVzc2FnZXMYAiADKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEhgKC3RlbXBlcmF0dXJlGAMgASgBSACIAQESEgoFdG9wX3AYBCABKAFIAYgBARIXCgptYXhfdG9rZW5zGAUgASgFSAKIAQESDAoEc3RvcBgGIAMoCRIRCgRzZWVkGAcgASgDSAOIAQESDAoEdXNlchgIIAEoCRIjCgV0b29scxgJIAMoCzIULnN3aXRjaGJvYXJkLnYxLlRvb2wSLwoLdG9vbF9jaG9pY2UYCiABKAsyGi5zd2l0Y2hib2FyZC52MS5Ub29sQ2hvaWNlEjcKD3Jlc3BvbnNlX2Zvcm1hdBgLIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlJlc3BvbnNlRm9ybWF0Eh0KEHByZXNlbmNlX3BlbmFsdHkYDCABKAFIBIgBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgNIAEoAUgFiAEBEi8KDnZlbmRvcl9vcHRpb25zGA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIzCg1jYWNoZV9jb250cm9sGA8gASgOMhwuc3dpdGNoYm9hcmQudjEuQ2FjaGVDb250cm9sEjIKCXJlYXNvbmluZxgUIAEoCzIfLnN3aXRjaGJvYXJkLnYxLlJlYXNvbmluZ0NvbmZpZ0IOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhfdG9rZW5zQgcKBV9zZWVkQhMKEV9wcmVzZW5jZV9wZW5hbHR5QhQKEl9mcmVxdWVuY3lfcGVuYWx0eSJ5ChJDaGF0U3RyZWFtUmVzcG9uc2USKgoFZGVsdGEYASABKAsyGS5zd2l0Y2hib2FyZC52MS5DaGF0RGVsdGFIABIuCgdzdW1tYXJ5GAIgASgLMhsuc3dpdGNoYm9hcmQudjEuQ2hhdFN1bW1hcnlIAEIHCgVldmVudCKuAQoJQ2hhdERlbHRhEg8KB2NvbnRlbnQYASABKAkSMQoKdG9vbF9jYWxscxgCIAMoCzIdLnN3aXRjaGJvYXJkLnYxLlRvb2xDYWxsRGVsdGESGQoRcmVhc29uaW5nX2NvbnRlbnQYAyABKAkSDwoHcmVmdXNhbBgEIAEoCRIxCglyZWFzb25pbmcYBSADKAsyHi5zd2l0Y2hib2FyZC52MS5SZWFzb25pbmdCbG9jayLYAwoLQ2hhdFN1bW1hcnkSCgoCaWQYASABKAkSMwoNZmluaXNoX3JlYXNvbhgCIAEoDjIcLnN3aXRjaGJvYXJkLnYxLkZpbmlzaFJlYXNvbhIkCgV1c2FnZRgDIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlVzYWdlEiwKCnRvb2xfY2FsbHMYBCADKAsyGC5zd2l0Y2hib2FyZC52MS5Ub29sQ2FsbBIQCghwcm92aWRlchgFIAEoCRINCgVtb2RlbBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEhcKD3VzYWdlX2VzdGltYXRlZBgIIAEoCBIpCghhdHRlbXB0cxgJIAMoCzIXLnN3aXRjaGJvYXJkLnYxLkF0dGVtcHQSFwoPcmVxdWVzdGVkX21vZGVsGAogASgJEhIKCmRvd25ncmFkZWQYCyABKAgSDgoGY2FjaGVkGAwgASgIEhEKCWNvYWxlc2NlZBgNIAEoCBI4CgthZGp1c3RtZW50cxgUIAMoCzIjLnN3aXRjaGJvYXJkLnYxLlBhcmFtZXRlckFkanVzdG1lbnQSMQoJcmVhc29uaW5nGBUgAygLMh4uc3dpdGNoYm9hcmQudjEuUmVhc29uaW5nQmxvY2siYwoMRW1iZWRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg4KBmlucHV0cxgCIAMoCRIXCgpkaW1lbnNpb25zGAMgASgFSACIAQESDAoEdXNlchgEIAEoCUINCgtfZGltZW5zaW9ucyLdAQoNRW1iZWRSZXNwb25zZRItCgplbWJlZGRpbmdzGAEgAygLMhkuc3dpdGNoYm9hcmQudjEuRW1iZWRkaW5nEiQKBXVzYWdlGAIgASgLMhUuc3dpdGNoYm9hcmQudjEuVXNhZ2USEAoIcHJvdmlkZXIYAyABKAkSDQoFbW9kZWwYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoCRIpCghhdHRlbXB0cxgGIAMoCzIXLnN3aXRjaGJvYXJkLnYxLkF0dGVtcHQSFwoPcmVxdWVzdGVkX21vZGVsGAcgASgJIioKCUVtYmVkZGluZxINCgVpbmRleBgBIAEoBRIOCgZ2YWx1ZXMYAiADKAIiJQoRTGlzdE1vZGVsc1JlcXVlc3QSEAoIcHJvdmlkZXIYASABKAkiOwoSTGlzdE1vZGVsc1Jlc3BvbnNlEiUKBm1vZGVscxgBIAMoCzIVLnN3aXRjaGJvYXJkLnYxLk1vZGVsMsACCglBSVNlcnZpY2USQQoEQ2hhdBIbLnN3aXRjaGJvYXJkLnYxLkNoYXRSZXF1ZXN0Ghwuc3dpdGNoYm9hcmQudjEuQ2hhdFJlc3BvbnNlElUKCkNoYXRTdHJlYW0SIS5zd2l0Y2hib2FyZC52MS5DaGF0U3RyZWFtUmVxdWVzdBoiLnN3aXRjaGJvYXJkLnYxLkNoYXRTdHJlYW1SZXNwb25zZTABEkQKBUVtYmVkEhwuc3dpdGNoYm9hcmQudjEuRW1iZWRSZXF1ZXN0Gh0uc3dpdGNoYm9hcmQudjEuRW1iZWRSZXNwb25zZRJTCgpMaXN0TW9kZWxzEiEuc3dpdGNoYm9hcmQudjEuTGlzdE1vZGVsc1JlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5MaXN0TW9kZWxzUmVzcG9uc2VCUFpOZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1nYXRld2F5L3N3aXRjaGJvYXJkL2dlbi9nby9zd2l0Y2hib2FyZC92MTtzd2l0Y2hib2FyZHYxYgZwcm90bzM", [file_google_protobuf_struct, file_switchboard_v1_cache, file_switchboard_v1_catalogue, file_switchboard_v1_chat, file_switchboard_v1_models, file_switchboard_v1_reasoning, file_switchboard_v1_routing]);
 
 /**
  * A conversation to answer in one response.
@@ -125,6 +131,21 @@ export type ChatRequest = Message<"switchboard.v1.ChatRequest"> & {
    * @generated from field: google.protobuf.Struct vendor_options = 14;
    */
   vendorOptions?: JsonObject | undefined;
+
+  /**
+   * Whether this call may be answered from, or kept in, the response cache
+   * (the route's policy applies when unset).
+   *
+   * @generated from field: switchboard.v1.CacheControl cache_control = 15;
+   */
+  cacheControl: CacheControl;
+
+  /**
+   * Ask a reasoning model to think first, by effort or token budget.
+   *
+   * @generated from field: switchboard.v1.ReasoningConfig reasoning = 20;
+   */
+  reasoning?: ReasoningConfig | undefined;
 };
 
 /**
@@ -216,6 +237,24 @@ export type ChatResponse = Message<"switchboard.v1.ChatResponse"> & {
    * @generated from field: bool cached = 11;
    */
   cached: boolean;
+
+  /**
+   * True when an identical call was in flight and this one received its
+   * answer instead of calling the vendor again (`cached` is true too).
+   *
+   * @generated from field: bool coalesced = 12;
+   */
+  coalesced: boolean;
+
+  /**
+   * How the request was changed to fit the model that served it (a
+   * temperature clamped to its range, a parameter it refuses dropped, ...).
+   * Empty when it was sent as asked. REST answers list them in the
+   * `x-switchboard-adjusted` header.
+   *
+   * @generated from field: repeated switchboard.v1.ParameterAdjustment adjustments = 20;
+   */
+  adjustments: ParameterAdjustment[];
 };
 
 /**
@@ -329,6 +368,20 @@ export type ChatStreamRequest = Message<"switchboard.v1.ChatStreamRequest"> & {
    * @generated from field: google.protobuf.Struct vendor_options = 14;
    */
   vendorOptions?: JsonObject | undefined;
+
+  /**
+   * See ChatRequest.cache_control.
+   *
+   * @generated from field: switchboard.v1.CacheControl cache_control = 15;
+   */
+  cacheControl: CacheControl;
+
+  /**
+   * See ChatRequest.reasoning.
+   *
+   * @generated from field: switchboard.v1.ReasoningConfig reasoning = 20;
+   */
+  reasoning?: ReasoningConfig | undefined;
 };
 
 /**
@@ -394,6 +447,30 @@ export type ChatDelta = Message<"switchboard.v1.ChatDelta"> & {
    * @generated from field: repeated switchboard.v1.ToolCallDelta tool_calls = 2;
    */
   toolCalls: ToolCallDelta[];
+
+  /**
+   * The next piece of the model's reasoning text (see Message.reasoning_content).
+   *
+   * @generated from field: string reasoning_content = 3;
+   */
+  reasoningContent: string;
+
+  /**
+   * The next piece of a refusal (see Message.refusal).
+   *
+   * @generated from field: string refusal = 4;
+   */
+  refusal: string;
+
+  /**
+   * Reasoning blocks the vendor finished with this delta, whole: their text
+   * came before as `reasoning_content` pieces, their signature (or encrypted
+   * data) comes with the block, as soon as the vendor closed it (Anthropic's
+   * signature_delta). ChatSummary.reasoning holds them all again at the end.
+   *
+   * @generated from field: repeated switchboard.v1.ReasoningBlock reasoning = 5;
+   */
+  reasoning: ReasoningBlock[];
 };
 
 /**
@@ -493,6 +570,31 @@ export type ChatSummary = Message<"switchboard.v1.ChatSummary"> & {
    * @generated from field: bool cached = 12;
    */
   cached: boolean;
+
+  /**
+   * True when an identical call was in flight and this one received its
+   * answer instead of calling the vendor again (`cached` is true too).
+   *
+   * @generated from field: bool coalesced = 13;
+   */
+  coalesced: boolean;
+
+  /**
+   * How the request was changed to fit the model that served it; see
+   * ChatResponse.adjustments.
+   *
+   * @generated from field: repeated switchboard.v1.ParameterAdjustment adjustments = 20;
+   */
+  adjustments: ParameterAdjustment[];
+
+  /**
+   * The reasoning blocks of the answer as the vendor returned them (with
+   * their signatures), for the assistant message of the next turn; see
+   * Message.reasoning.
+   *
+   * @generated from field: repeated switchboard.v1.ReasoningBlock reasoning = 21;
+   */
+  reasoning: ReasoningBlock[];
 };
 
 /**

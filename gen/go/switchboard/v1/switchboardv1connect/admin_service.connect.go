@@ -58,6 +58,31 @@ const (
 	// AdminServiceGetUsageReportProcedure is the fully-qualified name of the AdminService's
 	// GetUsageReport RPC.
 	AdminServiceGetUsageReportProcedure = "/switchboard.v1.AdminService/GetUsageReport"
+	// AdminServiceGetUsageStatsProcedure is the fully-qualified name of the AdminService's
+	// GetUsageStats RPC.
+	AdminServiceGetUsageStatsProcedure = "/switchboard.v1.AdminService/GetUsageStats"
+	// AdminServiceGetLiveStatsProcedure is the fully-qualified name of the AdminService's GetLiveStats
+	// RPC.
+	AdminServiceGetLiveStatsProcedure = "/switchboard.v1.AdminService/GetLiveStats"
+	// AdminServiceWatchCallsProcedure is the fully-qualified name of the AdminService's WatchCalls RPC.
+	AdminServiceWatchCallsProcedure = "/switchboard.v1.AdminService/WatchCalls"
+	// AdminServicePurgeCacheProcedure is the fully-qualified name of the AdminService's PurgeCache RPC.
+	AdminServicePurgeCacheProcedure = "/switchboard.v1.AdminService/PurgeCache"
+	// AdminServiceCreateStoredSecretProcedure is the fully-qualified name of the AdminService's
+	// CreateStoredSecret RPC.
+	AdminServiceCreateStoredSecretProcedure = "/switchboard.v1.AdminService/CreateStoredSecret"
+	// AdminServiceAddStoredSecretVersionProcedure is the fully-qualified name of the AdminService's
+	// AddStoredSecretVersion RPC.
+	AdminServiceAddStoredSecretVersionProcedure = "/switchboard.v1.AdminService/AddStoredSecretVersion"
+	// AdminServiceListStoredSecretsProcedure is the fully-qualified name of the AdminService's
+	// ListStoredSecrets RPC.
+	AdminServiceListStoredSecretsProcedure = "/switchboard.v1.AdminService/ListStoredSecrets"
+	// AdminServiceDeleteStoredSecretProcedure is the fully-qualified name of the AdminService's
+	// DeleteStoredSecret RPC.
+	AdminServiceDeleteStoredSecretProcedure = "/switchboard.v1.AdminService/DeleteStoredSecret"
+	// AdminServiceRewrapStoredSecretsProcedure is the fully-qualified name of the AdminService's
+	// RewrapStoredSecrets RPC.
+	AdminServiceRewrapStoredSecretsProcedure = "/switchboard.v1.AdminService/RewrapStoredSecrets"
 )
 
 // AdminServiceClient is a client for the switchboard.v1.AdminService service.
@@ -84,6 +109,30 @@ type AdminServiceClient interface {
 	DisableKey(context.Context, *connect.Request[v1.DisableKeyRequest]) (*connect.Response[v1.DisableKeyResponse], error)
 	// Sums requests, tokens, cost and errors from the usage ledger.
 	GetUsageReport(context.Context, *connect.Request[v1.GetUsageReportRequest]) (*connect.Response[v1.GetUsageReportResponse], error)
+	// Usage over time in buckets (for charts), a series per provider, model,
+	// key or team.
+	GetUsageStats(context.Context, *connect.Request[v1.GetUsageStatsRequest]) (*connect.Response[v1.GetUsageStatsResponse], error)
+	// Each provider's recent latency, time to first token and breaker on this
+	// instance.
+	GetLiveStats(context.Context, *connect.Request[v1.GetLiveStatsRequest]) (*connect.Response[v1.GetLiveStatsResponse], error)
+	// Streams the calls this instance serves as they finish (never their
+	// content), until the client cancels. A client that falls behind is cut
+	// off with ResourceExhausted (reason WATCHER_TOO_SLOW) and may watch again.
+	WatchCalls(context.Context, *connect.Request[v1.WatchCallsRequest]) (*connect.ServerStreamForClient[v1.WatchCallsResponse], error)
+	// Removes cached answers: a key's, a team's or a model's, on every instance.
+	PurgeCache(context.Context, *connect.Request[v1.PurgeCacheRequest]) (*connect.Response[v1.PurgeCacheResponse], error)
+	// Stores a new vendor key in the gateway's database (`db:{secret}`),
+	// encrypted; the answer carries its fingerprint, never the value.
+	CreateStoredSecret(context.Context, *connect.Request[v1.CreateStoredSecretRequest]) (*connect.Response[v1.CreateStoredSecretResponse], error)
+	// Adds a version to a stored secret: gateways using it stage it as a canary.
+	AddStoredSecretVersion(context.Context, *connect.Request[v1.AddStoredSecretVersionRequest]) (*connect.Response[v1.AddStoredSecretVersionResponse], error)
+	// Lists stored secrets with their latest version (fingerprints only).
+	ListStoredSecrets(context.Context, *connect.Request[v1.ListStoredSecretsRequest]) (*connect.Response[v1.ListStoredSecretsResponse], error)
+	// Deletes a stored secret and all its versions.
+	DeleteStoredSecret(context.Context, *connect.Request[v1.DeleteStoredSecretRequest]) (*connect.Response[v1.DeleteStoredSecretResponse], error)
+	// Rewraps every data key with the key-encryption key's current version,
+	// online; the secrets' ciphertext is not touched.
+	RewrapStoredSecrets(context.Context, *connect.Request[v1.RewrapStoredSecretsRequest]) (*connect.Response[v1.RewrapStoredSecretsResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the switchboard.v1.AdminService service. By
@@ -163,22 +212,85 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("GetUsageReport")),
 			connect.WithClientOptions(opts...),
 		),
+		getUsageStats: connect.NewClient[v1.GetUsageStatsRequest, v1.GetUsageStatsResponse](
+			httpClient,
+			baseURL+AdminServiceGetUsageStatsProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetUsageStats")),
+			connect.WithClientOptions(opts...),
+		),
+		getLiveStats: connect.NewClient[v1.GetLiveStatsRequest, v1.GetLiveStatsResponse](
+			httpClient,
+			baseURL+AdminServiceGetLiveStatsProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetLiveStats")),
+			connect.WithClientOptions(opts...),
+		),
+		watchCalls: connect.NewClient[v1.WatchCallsRequest, v1.WatchCallsResponse](
+			httpClient,
+			baseURL+AdminServiceWatchCallsProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("WatchCalls")),
+			connect.WithClientOptions(opts...),
+		),
+		purgeCache: connect.NewClient[v1.PurgeCacheRequest, v1.PurgeCacheResponse](
+			httpClient,
+			baseURL+AdminServicePurgeCacheProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("PurgeCache")),
+			connect.WithClientOptions(opts...),
+		),
+		createStoredSecret: connect.NewClient[v1.CreateStoredSecretRequest, v1.CreateStoredSecretResponse](
+			httpClient,
+			baseURL+AdminServiceCreateStoredSecretProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("CreateStoredSecret")),
+			connect.WithClientOptions(opts...),
+		),
+		addStoredSecretVersion: connect.NewClient[v1.AddStoredSecretVersionRequest, v1.AddStoredSecretVersionResponse](
+			httpClient,
+			baseURL+AdminServiceAddStoredSecretVersionProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("AddStoredSecretVersion")),
+			connect.WithClientOptions(opts...),
+		),
+		listStoredSecrets: connect.NewClient[v1.ListStoredSecretsRequest, v1.ListStoredSecretsResponse](
+			httpClient,
+			baseURL+AdminServiceListStoredSecretsProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListStoredSecrets")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteStoredSecret: connect.NewClient[v1.DeleteStoredSecretRequest, v1.DeleteStoredSecretResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteStoredSecretProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteStoredSecret")),
+			connect.WithClientOptions(opts...),
+		),
+		rewrapStoredSecrets: connect.NewClient[v1.RewrapStoredSecretsRequest, v1.RewrapStoredSecretsResponse](
+			httpClient,
+			baseURL+AdminServiceRewrapStoredSecretsProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("RewrapStoredSecrets")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	createKey      *connect.Client[v1.CreateKeyRequest, v1.CreateKeyResponse]
-	getKey         *connect.Client[v1.GetKeyRequest, v1.GetKeyResponse]
-	listKeys       *connect.Client[v1.ListKeysRequest, v1.ListKeysResponse]
-	updateKey      *connect.Client[v1.UpdateKeyRequest, v1.UpdateKeyResponse]
-	revokeKey      *connect.Client[v1.RevokeKeyRequest, v1.RevokeKeyResponse]
-	listProviders  *connect.Client[v1.ListProvidersRequest, v1.ListProvidersResponse]
-	stageKey       *connect.Client[v1.StageKeyRequest, v1.StageKeyResponse]
-	promoteKey     *connect.Client[v1.PromoteKeyRequest, v1.PromoteKeyResponse]
-	rollbackKey    *connect.Client[v1.RollbackKeyRequest, v1.RollbackKeyResponse]
-	disableKey     *connect.Client[v1.DisableKeyRequest, v1.DisableKeyResponse]
-	getUsageReport *connect.Client[v1.GetUsageReportRequest, v1.GetUsageReportResponse]
+	createKey              *connect.Client[v1.CreateKeyRequest, v1.CreateKeyResponse]
+	getKey                 *connect.Client[v1.GetKeyRequest, v1.GetKeyResponse]
+	listKeys               *connect.Client[v1.ListKeysRequest, v1.ListKeysResponse]
+	updateKey              *connect.Client[v1.UpdateKeyRequest, v1.UpdateKeyResponse]
+	revokeKey              *connect.Client[v1.RevokeKeyRequest, v1.RevokeKeyResponse]
+	listProviders          *connect.Client[v1.ListProvidersRequest, v1.ListProvidersResponse]
+	stageKey               *connect.Client[v1.StageKeyRequest, v1.StageKeyResponse]
+	promoteKey             *connect.Client[v1.PromoteKeyRequest, v1.PromoteKeyResponse]
+	rollbackKey            *connect.Client[v1.RollbackKeyRequest, v1.RollbackKeyResponse]
+	disableKey             *connect.Client[v1.DisableKeyRequest, v1.DisableKeyResponse]
+	getUsageReport         *connect.Client[v1.GetUsageReportRequest, v1.GetUsageReportResponse]
+	getUsageStats          *connect.Client[v1.GetUsageStatsRequest, v1.GetUsageStatsResponse]
+	getLiveStats           *connect.Client[v1.GetLiveStatsRequest, v1.GetLiveStatsResponse]
+	watchCalls             *connect.Client[v1.WatchCallsRequest, v1.WatchCallsResponse]
+	purgeCache             *connect.Client[v1.PurgeCacheRequest, v1.PurgeCacheResponse]
+	createStoredSecret     *connect.Client[v1.CreateStoredSecretRequest, v1.CreateStoredSecretResponse]
+	addStoredSecretVersion *connect.Client[v1.AddStoredSecretVersionRequest, v1.AddStoredSecretVersionResponse]
+	listStoredSecrets      *connect.Client[v1.ListStoredSecretsRequest, v1.ListStoredSecretsResponse]
+	deleteStoredSecret     *connect.Client[v1.DeleteStoredSecretRequest, v1.DeleteStoredSecretResponse]
+	rewrapStoredSecrets    *connect.Client[v1.RewrapStoredSecretsRequest, v1.RewrapStoredSecretsResponse]
 }
 
 // CreateKey calls switchboard.v1.AdminService.CreateKey.
@@ -236,6 +348,51 @@ func (c *adminServiceClient) GetUsageReport(ctx context.Context, req *connect.Re
 	return c.getUsageReport.CallUnary(ctx, req)
 }
 
+// GetUsageStats calls switchboard.v1.AdminService.GetUsageStats.
+func (c *adminServiceClient) GetUsageStats(ctx context.Context, req *connect.Request[v1.GetUsageStatsRequest]) (*connect.Response[v1.GetUsageStatsResponse], error) {
+	return c.getUsageStats.CallUnary(ctx, req)
+}
+
+// GetLiveStats calls switchboard.v1.AdminService.GetLiveStats.
+func (c *adminServiceClient) GetLiveStats(ctx context.Context, req *connect.Request[v1.GetLiveStatsRequest]) (*connect.Response[v1.GetLiveStatsResponse], error) {
+	return c.getLiveStats.CallUnary(ctx, req)
+}
+
+// WatchCalls calls switchboard.v1.AdminService.WatchCalls.
+func (c *adminServiceClient) WatchCalls(ctx context.Context, req *connect.Request[v1.WatchCallsRequest]) (*connect.ServerStreamForClient[v1.WatchCallsResponse], error) {
+	return c.watchCalls.CallServerStream(ctx, req)
+}
+
+// PurgeCache calls switchboard.v1.AdminService.PurgeCache.
+func (c *adminServiceClient) PurgeCache(ctx context.Context, req *connect.Request[v1.PurgeCacheRequest]) (*connect.Response[v1.PurgeCacheResponse], error) {
+	return c.purgeCache.CallUnary(ctx, req)
+}
+
+// CreateStoredSecret calls switchboard.v1.AdminService.CreateStoredSecret.
+func (c *adminServiceClient) CreateStoredSecret(ctx context.Context, req *connect.Request[v1.CreateStoredSecretRequest]) (*connect.Response[v1.CreateStoredSecretResponse], error) {
+	return c.createStoredSecret.CallUnary(ctx, req)
+}
+
+// AddStoredSecretVersion calls switchboard.v1.AdminService.AddStoredSecretVersion.
+func (c *adminServiceClient) AddStoredSecretVersion(ctx context.Context, req *connect.Request[v1.AddStoredSecretVersionRequest]) (*connect.Response[v1.AddStoredSecretVersionResponse], error) {
+	return c.addStoredSecretVersion.CallUnary(ctx, req)
+}
+
+// ListStoredSecrets calls switchboard.v1.AdminService.ListStoredSecrets.
+func (c *adminServiceClient) ListStoredSecrets(ctx context.Context, req *connect.Request[v1.ListStoredSecretsRequest]) (*connect.Response[v1.ListStoredSecretsResponse], error) {
+	return c.listStoredSecrets.CallUnary(ctx, req)
+}
+
+// DeleteStoredSecret calls switchboard.v1.AdminService.DeleteStoredSecret.
+func (c *adminServiceClient) DeleteStoredSecret(ctx context.Context, req *connect.Request[v1.DeleteStoredSecretRequest]) (*connect.Response[v1.DeleteStoredSecretResponse], error) {
+	return c.deleteStoredSecret.CallUnary(ctx, req)
+}
+
+// RewrapStoredSecrets calls switchboard.v1.AdminService.RewrapStoredSecrets.
+func (c *adminServiceClient) RewrapStoredSecrets(ctx context.Context, req *connect.Request[v1.RewrapStoredSecretsRequest]) (*connect.Response[v1.RewrapStoredSecretsResponse], error) {
+	return c.rewrapStoredSecrets.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the switchboard.v1.AdminService service.
 type AdminServiceHandler interface {
 	// Creates a gateway key. The key itself is in the response, and only there.
@@ -260,6 +417,30 @@ type AdminServiceHandler interface {
 	DisableKey(context.Context, *connect.Request[v1.DisableKeyRequest]) (*connect.Response[v1.DisableKeyResponse], error)
 	// Sums requests, tokens, cost and errors from the usage ledger.
 	GetUsageReport(context.Context, *connect.Request[v1.GetUsageReportRequest]) (*connect.Response[v1.GetUsageReportResponse], error)
+	// Usage over time in buckets (for charts), a series per provider, model,
+	// key or team.
+	GetUsageStats(context.Context, *connect.Request[v1.GetUsageStatsRequest]) (*connect.Response[v1.GetUsageStatsResponse], error)
+	// Each provider's recent latency, time to first token and breaker on this
+	// instance.
+	GetLiveStats(context.Context, *connect.Request[v1.GetLiveStatsRequest]) (*connect.Response[v1.GetLiveStatsResponse], error)
+	// Streams the calls this instance serves as they finish (never their
+	// content), until the client cancels. A client that falls behind is cut
+	// off with ResourceExhausted (reason WATCHER_TOO_SLOW) and may watch again.
+	WatchCalls(context.Context, *connect.Request[v1.WatchCallsRequest], *connect.ServerStream[v1.WatchCallsResponse]) error
+	// Removes cached answers: a key's, a team's or a model's, on every instance.
+	PurgeCache(context.Context, *connect.Request[v1.PurgeCacheRequest]) (*connect.Response[v1.PurgeCacheResponse], error)
+	// Stores a new vendor key in the gateway's database (`db:{secret}`),
+	// encrypted; the answer carries its fingerprint, never the value.
+	CreateStoredSecret(context.Context, *connect.Request[v1.CreateStoredSecretRequest]) (*connect.Response[v1.CreateStoredSecretResponse], error)
+	// Adds a version to a stored secret: gateways using it stage it as a canary.
+	AddStoredSecretVersion(context.Context, *connect.Request[v1.AddStoredSecretVersionRequest]) (*connect.Response[v1.AddStoredSecretVersionResponse], error)
+	// Lists stored secrets with their latest version (fingerprints only).
+	ListStoredSecrets(context.Context, *connect.Request[v1.ListStoredSecretsRequest]) (*connect.Response[v1.ListStoredSecretsResponse], error)
+	// Deletes a stored secret and all its versions.
+	DeleteStoredSecret(context.Context, *connect.Request[v1.DeleteStoredSecretRequest]) (*connect.Response[v1.DeleteStoredSecretResponse], error)
+	// Rewraps every data key with the key-encryption key's current version,
+	// online; the secrets' ciphertext is not touched.
+	RewrapStoredSecrets(context.Context, *connect.Request[v1.RewrapStoredSecretsRequest]) (*connect.Response[v1.RewrapStoredSecretsResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -335,6 +516,60 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("GetUsageReport")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceGetUsageStatsHandler := connect.NewUnaryHandler(
+		AdminServiceGetUsageStatsProcedure,
+		svc.GetUsageStats,
+		connect.WithSchema(adminServiceMethods.ByName("GetUsageStats")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetLiveStatsHandler := connect.NewUnaryHandler(
+		AdminServiceGetLiveStatsProcedure,
+		svc.GetLiveStats,
+		connect.WithSchema(adminServiceMethods.ByName("GetLiveStats")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceWatchCallsHandler := connect.NewServerStreamHandler(
+		AdminServiceWatchCallsProcedure,
+		svc.WatchCalls,
+		connect.WithSchema(adminServiceMethods.ByName("WatchCalls")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServicePurgeCacheHandler := connect.NewUnaryHandler(
+		AdminServicePurgeCacheProcedure,
+		svc.PurgeCache,
+		connect.WithSchema(adminServiceMethods.ByName("PurgeCache")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceCreateStoredSecretHandler := connect.NewUnaryHandler(
+		AdminServiceCreateStoredSecretProcedure,
+		svc.CreateStoredSecret,
+		connect.WithSchema(adminServiceMethods.ByName("CreateStoredSecret")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceAddStoredSecretVersionHandler := connect.NewUnaryHandler(
+		AdminServiceAddStoredSecretVersionProcedure,
+		svc.AddStoredSecretVersion,
+		connect.WithSchema(adminServiceMethods.ByName("AddStoredSecretVersion")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceListStoredSecretsHandler := connect.NewUnaryHandler(
+		AdminServiceListStoredSecretsProcedure,
+		svc.ListStoredSecrets,
+		connect.WithSchema(adminServiceMethods.ByName("ListStoredSecrets")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteStoredSecretHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteStoredSecretProcedure,
+		svc.DeleteStoredSecret,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteStoredSecret")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceRewrapStoredSecretsHandler := connect.NewUnaryHandler(
+		AdminServiceRewrapStoredSecretsProcedure,
+		svc.RewrapStoredSecrets,
+		connect.WithSchema(adminServiceMethods.ByName("RewrapStoredSecrets")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/switchboard.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateKeyProcedure:
@@ -359,6 +594,24 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceDisableKeyHandler.ServeHTTP(w, r)
 		case AdminServiceGetUsageReportProcedure:
 			adminServiceGetUsageReportHandler.ServeHTTP(w, r)
+		case AdminServiceGetUsageStatsProcedure:
+			adminServiceGetUsageStatsHandler.ServeHTTP(w, r)
+		case AdminServiceGetLiveStatsProcedure:
+			adminServiceGetLiveStatsHandler.ServeHTTP(w, r)
+		case AdminServiceWatchCallsProcedure:
+			adminServiceWatchCallsHandler.ServeHTTP(w, r)
+		case AdminServicePurgeCacheProcedure:
+			adminServicePurgeCacheHandler.ServeHTTP(w, r)
+		case AdminServiceCreateStoredSecretProcedure:
+			adminServiceCreateStoredSecretHandler.ServeHTTP(w, r)
+		case AdminServiceAddStoredSecretVersionProcedure:
+			adminServiceAddStoredSecretVersionHandler.ServeHTTP(w, r)
+		case AdminServiceListStoredSecretsProcedure:
+			adminServiceListStoredSecretsHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteStoredSecretProcedure:
+			adminServiceDeleteStoredSecretHandler.ServeHTTP(w, r)
+		case AdminServiceRewrapStoredSecretsProcedure:
+			adminServiceRewrapStoredSecretsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -410,4 +663,40 @@ func (UnimplementedAdminServiceHandler) DisableKey(context.Context, *connect.Req
 
 func (UnimplementedAdminServiceHandler) GetUsageReport(context.Context, *connect.Request[v1.GetUsageReportRequest]) (*connect.Response[v1.GetUsageReportResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AdminService.GetUsageReport is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetUsageStats(context.Context, *connect.Request[v1.GetUsageStatsRequest]) (*connect.Response[v1.GetUsageStatsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AdminService.GetUsageStats is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetLiveStats(context.Context, *connect.Request[v1.GetLiveStatsRequest]) (*connect.Response[v1.GetLiveStatsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AdminService.GetLiveStats is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) WatchCalls(context.Context, *connect.Request[v1.WatchCallsRequest], *connect.ServerStream[v1.WatchCallsResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AdminService.WatchCalls is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) PurgeCache(context.Context, *connect.Request[v1.PurgeCacheRequest]) (*connect.Response[v1.PurgeCacheResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AdminService.PurgeCache is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) CreateStoredSecret(context.Context, *connect.Request[v1.CreateStoredSecretRequest]) (*connect.Response[v1.CreateStoredSecretResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AdminService.CreateStoredSecret is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) AddStoredSecretVersion(context.Context, *connect.Request[v1.AddStoredSecretVersionRequest]) (*connect.Response[v1.AddStoredSecretVersionResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AdminService.AddStoredSecretVersion is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListStoredSecrets(context.Context, *connect.Request[v1.ListStoredSecretsRequest]) (*connect.Response[v1.ListStoredSecretsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AdminService.ListStoredSecrets is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteStoredSecret(context.Context, *connect.Request[v1.DeleteStoredSecretRequest]) (*connect.Response[v1.DeleteStoredSecretResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AdminService.DeleteStoredSecret is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) RewrapStoredSecrets(context.Context, *connect.Request[v1.RewrapStoredSecretsRequest]) (*connect.Response[v1.RewrapStoredSecretsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AdminService.RewrapStoredSecrets is not implemented"))
 }

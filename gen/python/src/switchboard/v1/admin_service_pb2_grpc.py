@@ -3,9 +3,12 @@
 import grpc
 import warnings
 
+from switchboard.v1 import admin_console_pb2 as switchboard_dot_v1_dot_admin__console__pb2
 from switchboard.v1 import admin_keys_pb2 as switchboard_dot_v1_dot_admin__keys__pb2
 from switchboard.v1 import admin_providers_pb2 as switchboard_dot_v1_dot_admin__providers__pb2
+from switchboard.v1 import admin_secrets_pb2 as switchboard_dot_v1_dot_admin__secrets__pb2
 from switchboard.v1 import admin_usage_pb2 as switchboard_dot_v1_dot_admin__usage__pb2
+from switchboard.v1 import cache_pb2 as switchboard_dot_v1_dot_cache__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -28,9 +31,10 @@ if _version_not_supported:
 
 
 class AdminServiceStub:
-    """Operates the gateway: gateway keys, vendor credentials and usage. Callable
-    with the master key or a gateway key with the admin scope; anyone else gets
-    PermissionDenied. Resource names follow AIP-122: `keys/{key}` and
+    """Operates the gateway: gateway keys, vendor credentials, usage and the
+    response cache. Callable with the master key or a gateway key with the
+    admin scope; anyone else gets PermissionDenied. A read-only admin key
+    (`admin_read_only`) may call the Get, List and Watch methods only. Resource names follow AIP-122: `keys/{key}` and
     `providers/{provider}/credentials/{credential}`.
     """
 
@@ -95,12 +99,58 @@ class AdminServiceStub:
                 request_serializer=switchboard_dot_v1_dot_admin__usage__pb2.GetUsageReportRequest.SerializeToString,
                 response_deserializer=switchboard_dot_v1_dot_admin__usage__pb2.GetUsageReportResponse.FromString,
                 _registered_method=True)
+        self.GetUsageStats = channel.unary_unary(
+                '/switchboard.v1.AdminService/GetUsageStats',
+                request_serializer=switchboard_dot_v1_dot_admin__console__pb2.GetUsageStatsRequest.SerializeToString,
+                response_deserializer=switchboard_dot_v1_dot_admin__console__pb2.GetUsageStatsResponse.FromString,
+                _registered_method=True)
+        self.GetLiveStats = channel.unary_unary(
+                '/switchboard.v1.AdminService/GetLiveStats',
+                request_serializer=switchboard_dot_v1_dot_admin__console__pb2.GetLiveStatsRequest.SerializeToString,
+                response_deserializer=switchboard_dot_v1_dot_admin__console__pb2.GetLiveStatsResponse.FromString,
+                _registered_method=True)
+        self.WatchCalls = channel.unary_stream(
+                '/switchboard.v1.AdminService/WatchCalls',
+                request_serializer=switchboard_dot_v1_dot_admin__console__pb2.WatchCallsRequest.SerializeToString,
+                response_deserializer=switchboard_dot_v1_dot_admin__console__pb2.WatchCallsResponse.FromString,
+                _registered_method=True)
+        self.PurgeCache = channel.unary_unary(
+                '/switchboard.v1.AdminService/PurgeCache',
+                request_serializer=switchboard_dot_v1_dot_cache__pb2.PurgeCacheRequest.SerializeToString,
+                response_deserializer=switchboard_dot_v1_dot_cache__pb2.PurgeCacheResponse.FromString,
+                _registered_method=True)
+        self.CreateStoredSecret = channel.unary_unary(
+                '/switchboard.v1.AdminService/CreateStoredSecret',
+                request_serializer=switchboard_dot_v1_dot_admin__secrets__pb2.CreateStoredSecretRequest.SerializeToString,
+                response_deserializer=switchboard_dot_v1_dot_admin__secrets__pb2.CreateStoredSecretResponse.FromString,
+                _registered_method=True)
+        self.AddStoredSecretVersion = channel.unary_unary(
+                '/switchboard.v1.AdminService/AddStoredSecretVersion',
+                request_serializer=switchboard_dot_v1_dot_admin__secrets__pb2.AddStoredSecretVersionRequest.SerializeToString,
+                response_deserializer=switchboard_dot_v1_dot_admin__secrets__pb2.AddStoredSecretVersionResponse.FromString,
+                _registered_method=True)
+        self.ListStoredSecrets = channel.unary_unary(
+                '/switchboard.v1.AdminService/ListStoredSecrets',
+                request_serializer=switchboard_dot_v1_dot_admin__secrets__pb2.ListStoredSecretsRequest.SerializeToString,
+                response_deserializer=switchboard_dot_v1_dot_admin__secrets__pb2.ListStoredSecretsResponse.FromString,
+                _registered_method=True)
+        self.DeleteStoredSecret = channel.unary_unary(
+                '/switchboard.v1.AdminService/DeleteStoredSecret',
+                request_serializer=switchboard_dot_v1_dot_admin__secrets__pb2.DeleteStoredSecretRequest.SerializeToString,
+                response_deserializer=switchboard_dot_v1_dot_admin__secrets__pb2.DeleteStoredSecretResponse.FromString,
+                _registered_method=True)
+        self.RewrapStoredSecrets = channel.unary_unary(
+                '/switchboard.v1.AdminService/RewrapStoredSecrets',
+                request_serializer=switchboard_dot_v1_dot_admin__secrets__pb2.RewrapStoredSecretsRequest.SerializeToString,
+                response_deserializer=switchboard_dot_v1_dot_admin__secrets__pb2.RewrapStoredSecretsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
-    """Operates the gateway: gateway keys, vendor credentials and usage. Callable
-    with the master key or a gateway key with the admin scope; anyone else gets
-    PermissionDenied. Resource names follow AIP-122: `keys/{key}` and
+    """Operates the gateway: gateway keys, vendor credentials, usage and the
+    response cache. Callable with the master key or a gateway key with the
+    admin scope; anyone else gets PermissionDenied. A read-only admin key
+    (`admin_read_only`) may call the Get, List and Watch methods only. Resource names follow AIP-122: `keys/{key}` and
     `providers/{provider}/credentials/{credential}`.
     """
 
@@ -181,6 +231,75 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUsageStats(self, request, context):
+        """Usage over time in buckets (for charts), a series per provider, model,
+        key or team.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLiveStats(self, request, context):
+        """Each provider's recent latency, time to first token and breaker on this
+        instance.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchCalls(self, request, context):
+        """Streams the calls this instance serves as they finish (never their
+        content), until the client cancels. A client that falls behind is cut
+        off with ResourceExhausted (reason WATCHER_TOO_SLOW) and may watch again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PurgeCache(self, request, context):
+        """Removes cached answers: a key's, a team's or a model's, on every instance.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateStoredSecret(self, request, context):
+        """Stores a new vendor key in the gateway's database (`db:{secret}`),
+        encrypted; the answer carries its fingerprint, never the value.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddStoredSecretVersion(self, request, context):
+        """Adds a version to a stored secret: gateways using it stage it as a canary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStoredSecrets(self, request, context):
+        """Lists stored secrets with their latest version (fingerprints only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteStoredSecret(self, request, context):
+        """Deletes a stored secret and all its versions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RewrapStoredSecrets(self, request, context):
+        """Rewraps every data key with the key-encryption key's current version,
+        online; the secrets' ciphertext is not touched.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -239,6 +358,51 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     request_deserializer=switchboard_dot_v1_dot_admin__usage__pb2.GetUsageReportRequest.FromString,
                     response_serializer=switchboard_dot_v1_dot_admin__usage__pb2.GetUsageReportResponse.SerializeToString,
             ),
+            'GetUsageStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsageStats,
+                    request_deserializer=switchboard_dot_v1_dot_admin__console__pb2.GetUsageStatsRequest.FromString,
+                    response_serializer=switchboard_dot_v1_dot_admin__console__pb2.GetUsageStatsResponse.SerializeToString,
+            ),
+            'GetLiveStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLiveStats,
+                    request_deserializer=switchboard_dot_v1_dot_admin__console__pb2.GetLiveStatsRequest.FromString,
+                    response_serializer=switchboard_dot_v1_dot_admin__console__pb2.GetLiveStatsResponse.SerializeToString,
+            ),
+            'WatchCalls': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchCalls,
+                    request_deserializer=switchboard_dot_v1_dot_admin__console__pb2.WatchCallsRequest.FromString,
+                    response_serializer=switchboard_dot_v1_dot_admin__console__pb2.WatchCallsResponse.SerializeToString,
+            ),
+            'PurgeCache': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgeCache,
+                    request_deserializer=switchboard_dot_v1_dot_cache__pb2.PurgeCacheRequest.FromString,
+                    response_serializer=switchboard_dot_v1_dot_cache__pb2.PurgeCacheResponse.SerializeToString,
+            ),
+            'CreateStoredSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateStoredSecret,
+                    request_deserializer=switchboard_dot_v1_dot_admin__secrets__pb2.CreateStoredSecretRequest.FromString,
+                    response_serializer=switchboard_dot_v1_dot_admin__secrets__pb2.CreateStoredSecretResponse.SerializeToString,
+            ),
+            'AddStoredSecretVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddStoredSecretVersion,
+                    request_deserializer=switchboard_dot_v1_dot_admin__secrets__pb2.AddStoredSecretVersionRequest.FromString,
+                    response_serializer=switchboard_dot_v1_dot_admin__secrets__pb2.AddStoredSecretVersionResponse.SerializeToString,
+            ),
+            'ListStoredSecrets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStoredSecrets,
+                    request_deserializer=switchboard_dot_v1_dot_admin__secrets__pb2.ListStoredSecretsRequest.FromString,
+                    response_serializer=switchboard_dot_v1_dot_admin__secrets__pb2.ListStoredSecretsResponse.SerializeToString,
+            ),
+            'DeleteStoredSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteStoredSecret,
+                    request_deserializer=switchboard_dot_v1_dot_admin__secrets__pb2.DeleteStoredSecretRequest.FromString,
+                    response_serializer=switchboard_dot_v1_dot_admin__secrets__pb2.DeleteStoredSecretResponse.SerializeToString,
+            ),
+            'RewrapStoredSecrets': grpc.unary_unary_rpc_method_handler(
+                    servicer.RewrapStoredSecrets,
+                    request_deserializer=switchboard_dot_v1_dot_admin__secrets__pb2.RewrapStoredSecretsRequest.FromString,
+                    response_serializer=switchboard_dot_v1_dot_admin__secrets__pb2.RewrapStoredSecretsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'switchboard.v1.AdminService', rpc_method_handlers)
@@ -248,9 +412,10 @@ def add_AdminServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AdminService:
-    """Operates the gateway: gateway keys, vendor credentials and usage. Callable
-    with the master key or a gateway key with the admin scope; anyone else gets
-    PermissionDenied. Resource names follow AIP-122: `keys/{key}` and
+    """Operates the gateway: gateway keys, vendor credentials, usage and the
+    response cache. Callable with the master key or a gateway key with the
+    admin scope; anyone else gets PermissionDenied. A read-only admin key
+    (`admin_read_only`) may call the Get, List and Watch methods only. Resource names follow AIP-122: `keys/{key}` and
     `providers/{provider}/credentials/{credential}`.
     """
 
@@ -541,6 +706,249 @@ class AdminService:
             '/switchboard.v1.AdminService/GetUsageReport',
             switchboard_dot_v1_dot_admin__usage__pb2.GetUsageReportRequest.SerializeToString,
             switchboard_dot_v1_dot_admin__usage__pb2.GetUsageReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsageStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.v1.AdminService/GetUsageStats',
+            switchboard_dot_v1_dot_admin__console__pb2.GetUsageStatsRequest.SerializeToString,
+            switchboard_dot_v1_dot_admin__console__pb2.GetUsageStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLiveStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.v1.AdminService/GetLiveStats',
+            switchboard_dot_v1_dot_admin__console__pb2.GetLiveStatsRequest.SerializeToString,
+            switchboard_dot_v1_dot_admin__console__pb2.GetLiveStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/switchboard.v1.AdminService/WatchCalls',
+            switchboard_dot_v1_dot_admin__console__pb2.WatchCallsRequest.SerializeToString,
+            switchboard_dot_v1_dot_admin__console__pb2.WatchCallsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PurgeCache(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.v1.AdminService/PurgeCache',
+            switchboard_dot_v1_dot_cache__pb2.PurgeCacheRequest.SerializeToString,
+            switchboard_dot_v1_dot_cache__pb2.PurgeCacheResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateStoredSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.v1.AdminService/CreateStoredSecret',
+            switchboard_dot_v1_dot_admin__secrets__pb2.CreateStoredSecretRequest.SerializeToString,
+            switchboard_dot_v1_dot_admin__secrets__pb2.CreateStoredSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddStoredSecretVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.v1.AdminService/AddStoredSecretVersion',
+            switchboard_dot_v1_dot_admin__secrets__pb2.AddStoredSecretVersionRequest.SerializeToString,
+            switchboard_dot_v1_dot_admin__secrets__pb2.AddStoredSecretVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStoredSecrets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.v1.AdminService/ListStoredSecrets',
+            switchboard_dot_v1_dot_admin__secrets__pb2.ListStoredSecretsRequest.SerializeToString,
+            switchboard_dot_v1_dot_admin__secrets__pb2.ListStoredSecretsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteStoredSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.v1.AdminService/DeleteStoredSecret',
+            switchboard_dot_v1_dot_admin__secrets__pb2.DeleteStoredSecretRequest.SerializeToString,
+            switchboard_dot_v1_dot_admin__secrets__pb2.DeleteStoredSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RewrapStoredSecrets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchboard.v1.AdminService/RewrapStoredSecrets',
+            switchboard_dot_v1_dot_admin__secrets__pb2.RewrapStoredSecretsRequest.SerializeToString,
+            switchboard_dot_v1_dot_admin__secrets__pb2.RewrapStoredSecretsResponse.FromString,
             options,
             channel_credentials,
             insecure,

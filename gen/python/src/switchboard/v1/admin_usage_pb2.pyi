@@ -20,15 +20,17 @@ class UsageDimension(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     USAGE_DIMENSION_KEY: _ClassVar[UsageDimension]
     USAGE_DIMENSION_TEAM: _ClassVar[UsageDimension]
     USAGE_DIMENSION_DAY: _ClassVar[UsageDimension]
+    USAGE_DIMENSION_SURFACE: _ClassVar[UsageDimension]
 USAGE_DIMENSION_UNSPECIFIED: UsageDimension
 USAGE_DIMENSION_PROVIDER: UsageDimension
 USAGE_DIMENSION_MODEL: UsageDimension
 USAGE_DIMENSION_KEY: UsageDimension
 USAGE_DIMENSION_TEAM: UsageDimension
 USAGE_DIMENSION_DAY: UsageDimension
+USAGE_DIMENSION_SURFACE: UsageDimension
 
 class GetUsageReportRequest(_message.Message):
-    __slots__ = ("start_time", "end_time", "key", "team", "provider", "model", "group_by")
+    __slots__ = ("start_time", "end_time", "key", "team", "provider", "model", "group_by", "surface")
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +38,7 @@ class GetUsageReportRequest(_message.Message):
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    SURFACE_FIELD_NUMBER: _ClassVar[int]
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     key: str
@@ -43,7 +46,8 @@ class GetUsageReportRequest(_message.Message):
     provider: str
     model: str
     group_by: _containers.RepeatedScalarFieldContainer[UsageDimension]
-    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key: _Optional[str] = ..., team: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., group_by: _Optional[_Iterable[_Union[UsageDimension, str]]] = ...) -> None: ...
+    surface: str
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key: _Optional[str] = ..., team: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., group_by: _Optional[_Iterable[_Union[UsageDimension, str]]] = ..., surface: _Optional[str] = ...) -> None: ...
 
 class GetUsageReportResponse(_message.Message):
     __slots__ = ("rows", "total", "start_time", "end_time")
@@ -58,7 +62,7 @@ class GetUsageReportResponse(_message.Message):
     def __init__(self, rows: _Optional[_Iterable[_Union[UsageReportRow, _Mapping]]] = ..., total: _Optional[_Union[UsageReportRow, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class UsageReportRow(_message.Message):
-    __slots__ = ("provider", "model", "key", "team", "day", "requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost", "downgraded", "cache_hits", "mean_latency")
+    __slots__ = ("provider", "model", "key", "team", "day", "requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost", "downgraded", "cache_hits", "mean_latency", "saved_cost", "surface")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +77,8 @@ class UsageReportRow(_message.Message):
     DOWNGRADED_FIELD_NUMBER: _ClassVar[int]
     CACHE_HITS_FIELD_NUMBER: _ClassVar[int]
     MEAN_LATENCY_FIELD_NUMBER: _ClassVar[int]
+    SAVED_COST_FIELD_NUMBER: _ClassVar[int]
+    SURFACE_FIELD_NUMBER: _ClassVar[int]
     provider: str
     model: str
     key: str
@@ -87,4 +93,6 @@ class UsageReportRow(_message.Message):
     downgraded: int
     cache_hits: int
     mean_latency: _duration_pb2.Duration
-    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., key: _Optional[str] = ..., team: _Optional[str] = ..., day: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requests: _Optional[int] = ..., errors: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., downgraded: _Optional[int] = ..., cache_hits: _Optional[int] = ..., mean_latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    saved_cost: _money_pb2.Money
+    surface: str
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., key: _Optional[str] = ..., team: _Optional[str] = ..., day: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requests: _Optional[int] = ..., errors: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., downgraded: _Optional[int] = ..., cache_hits: _Optional[int] = ..., mean_latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., saved_cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., surface: _Optional[str] = ...) -> None: ...

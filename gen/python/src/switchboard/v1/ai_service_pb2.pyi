@@ -1,6 +1,9 @@
 from google.protobuf import struct_pb2 as _struct_pb2
+from switchboard.v1 import cache_pb2 as _cache_pb2
+from switchboard.v1 import catalogue_pb2 as _catalogue_pb2
 from switchboard.v1 import chat_pb2 as _chat_pb2
 from switchboard.v1 import models_pb2 as _models_pb2
+from switchboard.v1 import reasoning_pb2 as _reasoning_pb2
 from switchboard.v1 import routing_pb2 as _routing_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -11,7 +14,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ChatRequest(_message.Message):
-    __slots__ = ("model", "messages", "temperature", "top_p", "max_tokens", "stop", "seed", "user", "tools", "tool_choice", "response_format", "presence_penalty", "frequency_penalty", "vendor_options")
+    __slots__ = ("model", "messages", "temperature", "top_p", "max_tokens", "stop", "seed", "user", "tools", "tool_choice", "response_format", "presence_penalty", "frequency_penalty", "vendor_options", "cache_control", "reasoning")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +29,8 @@ class ChatRequest(_message.Message):
     PRESENCE_PENALTY_FIELD_NUMBER: _ClassVar[int]
     FREQUENCY_PENALTY_FIELD_NUMBER: _ClassVar[int]
     VENDOR_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    CACHE_CONTROL_FIELD_NUMBER: _ClassVar[int]
+    REASONING_FIELD_NUMBER: _ClassVar[int]
     model: str
     messages: _containers.RepeatedCompositeFieldContainer[_chat_pb2.Message]
     temperature: float
@@ -40,10 +45,12 @@ class ChatRequest(_message.Message):
     presence_penalty: float
     frequency_penalty: float
     vendor_options: _struct_pb2.Struct
-    def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., user: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., vendor_options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    cache_control: _cache_pb2.CacheControl
+    reasoning: _reasoning_pb2.ReasoningConfig
+    def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., user: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., vendor_options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., cache_control: _Optional[_Union[_cache_pb2.CacheControl, str]] = ..., reasoning: _Optional[_Union[_reasoning_pb2.ReasoningConfig, _Mapping]] = ...) -> None: ...
 
 class ChatResponse(_message.Message):
-    __slots__ = ("id", "message", "finish_reason", "usage", "provider", "model", "request_id", "attempts", "requested_model", "downgraded", "cached")
+    __slots__ = ("id", "message", "finish_reason", "usage", "provider", "model", "request_id", "attempts", "requested_model", "downgraded", "cached", "coalesced", "adjustments")
     ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +62,8 @@ class ChatResponse(_message.Message):
     REQUESTED_MODEL_FIELD_NUMBER: _ClassVar[int]
     DOWNGRADED_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
+    COALESCED_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     message: _chat_pb2.Message
     finish_reason: _chat_pb2.FinishReason
@@ -66,10 +75,12 @@ class ChatResponse(_message.Message):
     requested_model: str
     downgraded: bool
     cached: bool
-    def __init__(self, id: _Optional[str] = ..., message: _Optional[_Union[_chat_pb2.Message, _Mapping]] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ...) -> None: ...
+    coalesced: bool
+    adjustments: _containers.RepeatedCompositeFieldContainer[_catalogue_pb2.ParameterAdjustment]
+    def __init__(self, id: _Optional[str] = ..., message: _Optional[_Union[_chat_pb2.Message, _Mapping]] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ..., coalesced: _Optional[bool] = ..., adjustments: _Optional[_Iterable[_Union[_catalogue_pb2.ParameterAdjustment, _Mapping]]] = ...) -> None: ...
 
 class ChatStreamRequest(_message.Message):
-    __slots__ = ("model", "messages", "temperature", "top_p", "max_tokens", "stop", "seed", "user", "tools", "tool_choice", "response_format", "presence_penalty", "frequency_penalty", "vendor_options")
+    __slots__ = ("model", "messages", "temperature", "top_p", "max_tokens", "stop", "seed", "user", "tools", "tool_choice", "response_format", "presence_penalty", "frequency_penalty", "vendor_options", "cache_control", "reasoning")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +95,8 @@ class ChatStreamRequest(_message.Message):
     PRESENCE_PENALTY_FIELD_NUMBER: _ClassVar[int]
     FREQUENCY_PENALTY_FIELD_NUMBER: _ClassVar[int]
     VENDOR_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    CACHE_CONTROL_FIELD_NUMBER: _ClassVar[int]
+    REASONING_FIELD_NUMBER: _ClassVar[int]
     model: str
     messages: _containers.RepeatedCompositeFieldContainer[_chat_pb2.Message]
     temperature: float
@@ -98,7 +111,9 @@ class ChatStreamRequest(_message.Message):
     presence_penalty: float
     frequency_penalty: float
     vendor_options: _struct_pb2.Struct
-    def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., user: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., vendor_options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    cache_control: _cache_pb2.CacheControl
+    reasoning: _reasoning_pb2.ReasoningConfig
+    def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., user: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., vendor_options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., cache_control: _Optional[_Union[_cache_pb2.CacheControl, str]] = ..., reasoning: _Optional[_Union[_reasoning_pb2.ReasoningConfig, _Mapping]] = ...) -> None: ...
 
 class ChatStreamResponse(_message.Message):
     __slots__ = ("delta", "summary")
@@ -109,15 +124,21 @@ class ChatStreamResponse(_message.Message):
     def __init__(self, delta: _Optional[_Union[ChatDelta, _Mapping]] = ..., summary: _Optional[_Union[ChatSummary, _Mapping]] = ...) -> None: ...
 
 class ChatDelta(_message.Message):
-    __slots__ = ("content", "tool_calls")
+    __slots__ = ("content", "tool_calls", "reasoning_content", "refusal", "reasoning")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    REASONING_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    REASONING_FIELD_NUMBER: _ClassVar[int]
     content: str
     tool_calls: _containers.RepeatedCompositeFieldContainer[_chat_pb2.ToolCallDelta]
-    def __init__(self, content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCallDelta, _Mapping]]] = ...) -> None: ...
+    reasoning_content: str
+    refusal: str
+    reasoning: _containers.RepeatedCompositeFieldContainer[_reasoning_pb2.ReasoningBlock]
+    def __init__(self, content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCallDelta, _Mapping]]] = ..., reasoning_content: _Optional[str] = ..., refusal: _Optional[str] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ...) -> None: ...
 
 class ChatSummary(_message.Message):
-    __slots__ = ("id", "finish_reason", "usage", "tool_calls", "provider", "model", "request_id", "usage_estimated", "attempts", "requested_model", "downgraded", "cached")
+    __slots__ = ("id", "finish_reason", "usage", "tool_calls", "provider", "model", "request_id", "usage_estimated", "attempts", "requested_model", "downgraded", "cached", "coalesced", "adjustments", "reasoning")
     ID_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +151,9 @@ class ChatSummary(_message.Message):
     REQUESTED_MODEL_FIELD_NUMBER: _ClassVar[int]
     DOWNGRADED_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
+    COALESCED_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
+    REASONING_FIELD_NUMBER: _ClassVar[int]
     id: str
     finish_reason: _chat_pb2.FinishReason
     usage: _chat_pb2.Usage
@@ -142,7 +166,10 @@ class ChatSummary(_message.Message):
     requested_model: str
     downgraded: bool
     cached: bool
-    def __init__(self, id: _Optional[str] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCall, _Mapping]]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., usage_estimated: _Optional[bool] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ...) -> None: ...
+    coalesced: bool
+    adjustments: _containers.RepeatedCompositeFieldContainer[_catalogue_pb2.ParameterAdjustment]
+    reasoning: _containers.RepeatedCompositeFieldContainer[_reasoning_pb2.ReasoningBlock]
+    def __init__(self, id: _Optional[str] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCall, _Mapping]]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., usage_estimated: _Optional[bool] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ..., coalesced: _Optional[bool] = ..., adjustments: _Optional[_Iterable[_Union[_catalogue_pb2.ParameterAdjustment, _Mapping]]] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ...) -> None: ...
 
 class EmbedRequest(_message.Message):
     __slots__ = ("model", "inputs", "dimensions", "user")

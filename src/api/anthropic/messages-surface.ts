@@ -1,0 +1,90 @@
+import type { ConnectError } from "@connectrpc/connect";
+import type { Gateway } from "../../gateway/gateway.js";
+import { estimateUsage } from "../../gateway/usage-estimate.js";
+import { toAnthropicError } from "../../providers/anthropic/errors.js";
+import { toAnthropicMessage } from "../../providers/anthropic/messages-answer.js";
+import { AnthropicEventWriter } from "../../providers/anthropic/messages-events.js";
+import { messagesRequestFromAnthropic } from "../../providers/anthropic/messages-request.js";
+import { BETA_HEADER } from "../../providers/anthropic/original-request.js";
+import { header, type RestCall, type RestResponse, type RestRoute, type RestSurface } from "../envelope/rest-envelope.js";
+import { answerHeaders, cacheControlOf, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
+import { validateChat } from "../validate.js";
+
+/** The ledger's name for calls on this surface. */
+export const ANTHROPIC_MESSAGES = "anthropic_messages";
+
+export interface AnthropicSurfaceDeps {
+  gateway: Gateway;
+}
+
+/**
+ * Anthropic's Messages API (`POST /v1/messages`, `POST /v1/messages/count_tokens`),
+ * as the Anthropic SDKs and Claude Code call it with `ANTHROPIC_BASE_URL`
+ * set to the gateway: any model behind the gateway answers in Anthropic's
+ * shape, and Anthropic's own models get the caller's request as it was
+ * written. The Anthropic codec reads the requests and writes the answers;
+ * the pipeline is the same as every surface's.
+ */
+export function createAnthropicSurface({ gateway }: AnthropicSurfaceDeps): RestSurface {
+  const routes: Record<string, RestRoute["handle"]> = {
+    "POST /v1/messages": (call) => messages(gateway, call),
+    "POST /v1/messages/count_tokens": countTokens,
+  };
+  return {
+    route(method, path) {
+      const handle = routes[`${method} ${path}`];
+      return handle && { pattern: path, handle };
+    },
+    writeError: writeAnthropicError,
+  };
+}
+
+async function messages(gateway: Gateway, { ctx, body, req, res }: RestCall): Promise<void> {
+  const { request, stream } = messagesRequestFromAnthropic(body, { maxTokensRequired: true, betas: header(req, BETA_HEADER) ?? undefined });
+  request.cacheControl = cacheControlOf(req);
+  validateChat(request);
+  const call = { ...ctx, surface: ANTHROPIC_MESSAGES };
+  // Anthropic's ids look like this; the gateway's request id makes it one per call, and findable in the logs.
+  const id = `msg_${ctx.requestId.replaceAll("-", "")}`;
+  if (!stream) {
+    const answer = await gateway.chat(request, call);
+    sendJson(res, toAnthropicMessage(answer, id), answerHeaders(answer));
+    return;
+  }
+  const streamed = await gateway.chatStream(request, call);
+  const writer = new AnthropicEventWriter(id, request.model);
+  for await (const event of streamed.responses) {
+    if (!res.headersSent) {
+      res.writeHead(200, streamHeaders(streamed));
+      for (const start of writer.start()) writeEvent(res, start.data, start.event);
+    }
+    const written = event.event.case === "delta" ? writer.delta(event.event.value) : event.event.case === "summary" ? writer.finish(event.event.value) : [];
+    for (const out of written) writeEvent(res, out.data, out.event);
+  }
+  res.end();
+}
+
+/**
+ * `/v1/messages/count_tokens`: the gateway's own estimate (about four
+ * characters a token, the rule its rate limits use), whatever model is named:
+ * no vendor is asked, and nothing is charged.
+ */
+async function countTokens({ body, res }: RestCall): Promise<void> {
+  const { request } = messagesRequestFromAnthropic(body, { maxTokensRequired: false });
+  validateChat(request);
+  const toolChars = request.tools.reduce((sum, tool) => sum + tool.name.length + tool.description.length + JSON.stringify(tool.parameters ?? {}).length, 0);
+  sendJson(res, { input_tokens: estimateUsage(request, "").promptTokens + Math.ceil(toolChars / 4) });
+}
+
+/** A failure in Anthropic's shape; once a stream has begun, as Anthropic does, an `error` event. */
+function writeAnthropicError(res: RestResponse, error: ConnectError): void {
+  const { status, headers, body } = toAnthropicError(error);
+  if (res.headersSent) {
+    if (!res.writableEnded) {
+      writeEvent(res, body, "error");
+      res.end();
+    }
+    return;
+  }
+  res.writeHead(status, headers).end(JSON.stringify(body));
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from "node:crypto";
+import type { JsonObject } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { gatewayError } from "../../common/gateway-error.js";
+import type { CallContext } from "../../gateway/call-context.js";
+import type { Gateway } from "../../gateway/gateway.js";
+import { toOpenAIError } from "../../providers/openai/errors.js";
+import { ResponseEventWriter, type ResponseEvent } from "../../providers/openai-responses/response-events.js";
+import { toResponse, type ResponseHead } from "../../providers/openai-responses/response-object.js";
+import { responsesRequestFromOpenAI } from "../../providers/openai-responses/responses-request.js";
+import type { StoredResponses } from "../../responses/stored-responses.js";
+import type { RestCall, RestResponse, RestRoute, RestSurface } from "../envelope/rest-envelope.js";
+import { answerHeaders, cacheControlOf, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
+import { validateChat } from "../validate.js";
+
+/** The ledger's name for calls on this surface. */
+export const OPENAI_RESPONSES = "openai_responses";
+
+const RESPONSE_PATH = "/v1/responses/";
+
+export interface ResponsesSurfaceDeps {
+  gateway: Gateway;
+  stored: StoredResponses;
+}
+
+/**
+ * OpenAI's Responses API (`POST /v1/responses`, `GET` and `DELETE
+ * /v1/responses/{id}`), as the OpenAI SDKs, Codex and the Agents SDK call
+ * it: any model behind the gateway answers, a conversation continues from a
+ * stored response with `previous_response_id`, and a stored response belongs
+ * to the key that made it (any other key gets 404). The Responses module
+ * reads the requests and writes the answers; the pipeline is the same as
+ * every surface's.
+ */
+export function createResponsesSurface({ gateway, stored }: ResponsesSurfaceDeps): RestSurface {
+  return {
+    route(method, path) {
+      if (method === "POST" && path === "/v1/responses") return { pattern: path, handle: (call) => createResponse(gateway, stored, call) };
+      if (!path.startsWith(RESPONSE_PATH) || path.length === RESPONSE_PATH.length || path.slice(RESPONSE_PATH.length).includes("/")) return undefined;
+      const id = path.slice(RESPONSE_PATH.length);
+      const pattern = `${RESPONSE_PATH}{id}`;
+      if (method === "GET") return { pattern, handle: (call) => retrieve(stored, id, call) };
+      if (method === "DELETE") return { pattern, handle: (call) => remove(stored, id, call) };
+      return undefined;
+    },
+    writeError: writeResponsesError,
+  };
+}
+
+async function createResponse(gateway: Gateway, stored: StoredResponses, { ctx, body, req, res }: RestCall): Promise<void> {
+  const parsed = responsesRequestFromOpenAI(body);
+  const keyId = ctx.principal.keyId;
+  const before = parsed.previousResponseId ? (await storedOrNotFound(stored, parsed.previousResponseId, keyId, "previous_response_id")).conversation : [];
+  const request = parsed.request;
+  request.messages = [...(parsed.instructions ? [parsed.instructions] : []), ...before, ...parsed.input];
+  request.cacheControl = cacheControlOf(req);
+  validateChat(request);
+  const call: CallContext = { ...ctx, surface: OPENAI_RESPONSES };
+  const head: ResponseHead = { id: `resp_${randomBytes(16).toString("hex")}`, createdAt: Math.floor(Date.now() / 1000), model: request.model, echo: parsed.echo };
+  // What a continuation of this response starts from: the conversation without its instructions, and the answer.
+  const keep = async (answer: Message, response: JsonObject) => {
+    if (parsed.store) await stored.put(head.id, keyId, { conversation: [...before, ...parsed.input, answer], response });
+  };
+  if (!parsed.stream) {
+    const answer = await gateway.chat(request, call);
+    const response = toResponse(answer, { ...head, model: answer.model });
+    if (answer.message) await keep(answer.message, response);
+    sendJson(res, response, answerHeaders(answer));
+    return;
+  }
+  const streamed = await gateway.chatStream(request, call);
+  const writer = new ResponseEventWriter(head);
+  const write = (events: ResponseEvent[]) => {
+    for (const out of events) writeEvent(res, out.data, out.event);
+  };
+  try {
+    for await (const event of streamed.responses) {
+      if (!res.headersSent) {
+        res.writeHead(200, streamHeaders(streamed));
+        write(writer.start());
+      }
+      if (event.event.case === "delta") write(writer.delta(event.event.value));
+      else if (event.event.case === "summary") {
+        const end = writer.finish(event.event.value);
+        // Kept before the caller hears the response is complete, so that it can go on from it at once.
+        await keep(end.message, end.response);
+        write(end.events);
+      }
+    }
+  } catch (err) {
+    // Once the stream has begun, the failure is its last events (`error`, `response.failed`), numbered in turn.
+    if (res.headersSent && !res.writableEnded) write(writer.fail(toOpenAIError(ConnectError.from(err)).body));
+    throw err;
+  }
+  res.end();
+}
+
+async function retrieve(stored: StoredResponses, id: string, { ctx, res }: RestCall): Promise<void> {
+  sendJson(res, (await storedOrNotFound(stored, id, ctx.principal.keyId, "id")).response);
+}
+
+async function remove(stored: StoredResponses, id: string, { ctx, res }: RestCall): Promise<void> {
+  if (!(await stored.delete(id, ctx.principal.keyId))) throw notFound(id, "id");
+  sendJson(res, { id, object: "response", deleted: true });
+}
+
+/** A stored response of this key; one of another key, expired or never made is alike: 404. */
+async function storedOrNotFound(stored: StoredResponses, id: string, keyId: string, field: string) {
+  const found = await stored.get(id, keyId);
+  if (!found) throw notFound(id, field);
+  return found;
+}
+
+function notFound(id: string, field: string): ConnectError {
+  return gatewayError(Code.NotFound, `${field}: no response "${id}" is stored for this key (responses are kept with store: true, for a limited time)`, "RESPONSE_NOT_FOUND", { response: id });
+}
+
+/** A failure as the OpenAI SDKs read it (a stream that had begun ended with it already). */
+function writeResponsesError(res: RestResponse, error: ConnectError): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const { status, headers, body } = toOpenAIError(error);
+  res.writeHead(status, headers).end(JSON.stringify(body));
+}

@@ -1,0 +1,52 @@
+// What every REST surface says about how a chat call was answered, whatever
+// dialect the body is in: who served, the cache's part, what was adjusted.
+import type { ServerResponse } from "node:http";
+import type { JsonObject } from "@bufbuild/protobuf";
+import type { ChatResponse } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
+import type { ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
+import { ADJUSTED_HEADER, adjustmentsHeader } from "../catalogue/adjustments.js";
+import type { GatewayStream } from "../gateway/gateway.js";
+import type { CacheStatus } from "../gateway/response-cache.js";
+import { header, type RestRequest, type RestResponse } from "./envelope/rest-envelope.js";
+
+/** Whether the answer came from the response cache: hit, miss or coalesced. */
+const CACHE_HEADER = "x-switchboard-cache";
+
+/** The headers of a whole answer: the provider that served, the cache's part, and what was changed to fit the model (never silently). */
+export function answerHeaders(answer: ChatResponse): Record<string, string> {
+  const cache: CacheStatus = answer.coalesced ? "coalesced" : answer.cached ? "hit" : "miss";
+  return { "x-switchboard-provider": answer.provider, [CACHE_HEADER]: cache, ...adjustedHeader(answer.adjustments) };
+}
+
+/** The headers of a stream, written with its first event: server-sent events, and what answerHeaders says, as known by then. */
+export function streamHeaders(streamed: GatewayStream): Record<string, string> {
+  return {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    "x-switchboard-provider": streamed.servingProvider() ?? "",
+    [CACHE_HEADER]: streamed.cache,
+    ...adjustedHeader(streamed.adjustments()),
+  };
+}
+
+function adjustedHeader(adjustments: readonly ParameterAdjustment[]): Record<string, string> {
+  return adjustments.length > 0 ? { [ADJUSTED_HEADER]: adjustmentsHeader(adjustments) } : {};
+}
+
+/** The request's `Cache-Control` directives as the contract's field: `no-store` leaves the cache out, `no-cache` refreshes it. */
+export function cacheControlOf(req: RestRequest): CacheControl {
+  const directives = (header(req, "cache-control") ?? "").toLowerCase().split(",").map((directive) => directive.trim());
+  if (directives.includes("no-store")) return CacheControl.NO_STORE;
+  if (directives.includes("no-cache")) return CacheControl.NO_CACHE;
+  return CacheControl.UNSPECIFIED;
+}
+
+export function sendJson(res: RestResponse, body: JsonObject, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { ...headers, "content-type": "application/json" }).end(JSON.stringify(body));
+}
+
+/** One server-sent event; `event` names it where the dialect does (Anthropic, the Responses API). */
+export function writeEvent(res: RestResponse, data: JsonObject, event?: string): void {
+  (res as ServerResponse).write(`${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`);
+}

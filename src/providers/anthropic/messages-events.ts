@@ -1,0 +1,114 @@
+// A streamed answer as Anthropic's typed events, for callers of `/v1/messages`:
+// the sequence the Anthropic SDKs' stream helpers and Claude Code assemble.
+import type { JsonObject } from "@bufbuild/protobuf";
+import type { ChatDelta, ChatSummary } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
+import type { ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
+import { toAnthropicStopReason, toAnthropicUsage } from "./wire.js";
+
+/** One server-sent event: its name, and its data (which names it again as `type`). */
+export interface AnthropicEvent {
+  event: string;
+  data: JsonObject;
+}
+
+type OpenBlock = { kind: "text" | "thinking" | "tool"; index: number };
+
+/**
+ * Writes one answer as `message_start`, `ping`, then content blocks one at a
+ * time (`content_block_start`, deltas, `content_block_stop`), then
+ * `message_delta` (stop reason and usage) and `message_stop`. Blocks never
+ * interleave: a new kind of delta closes the open block. Reasoning streams as
+ * a thinking block whose signature (`signature_delta`) comes when the vendor
+ * closes it, before the text it led to: Anthropic checks the signature when
+ * the block comes back on the next turn.
+ */
+export class AnthropicEventWriter {
+  private open: OpenBlock | undefined;
+  private blocks = 0;
+  private readonly toolBlocks = new Map<number, number>();
+
+  constructor(
+    private readonly id: string,
+    private readonly model: string,
+  ) {}
+
+  /** Before any delta. Input tokens are not known until the end: message_delta carries them (the SDKs take them from there). */
+  start(): AnthropicEvent[] {
+    const message = { id: this.id, type: "message", role: "assistant", model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: toAnthropicUsage(undefined) };
+    return [event("message_start", { message }), event("ping", {})];
+  }
+
+  delta(delta: ChatDelta): AnthropicEvent[] {
+    const out: AnthropicEvent[] = [];
+    // Blocks given with their text in one delta (an answer replayed whole) are written from the blocks.
+    const blocksBringText = delta.reasoning.length > 0 && this.open?.kind !== "thinking";
+    if (delta.reasoningContent && !blocksBringText) out.push(...this.into("thinking", { type: "thinking", thinking: "", signature: "" }), this.blockDelta({ type: "thinking_delta", thinking: delta.reasoningContent }));
+    for (const block of delta.reasoning) out.push(...this.reasoningBlock(block));
+    const text = delta.content + delta.refusal;
+    if (text !== "") out.push(...this.into("text", { type: "text", text: "" }), this.blockDelta({ type: "text_delta", text }));
+    for (const fragment of delta.toolCalls) out.push(...this.toolFragment(fragment));
+    return out;
+  }
+
+  finish(summary: ChatSummary): AnthropicEvent[] {
+    const stopReason = toAnthropicStopReason(summary.finishReason, this.toolBlocks.size > 0);
+    return [...this.close(), event("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: toAnthropicUsage(summary.usage) }), event("message_stop", {})];
+  }
+
+  /** A finished reasoning block: it signs the thinking block streamed so far, or is written whole. */
+  private reasoningBlock(block: ReasoningBlock): AnthropicEvent[] {
+    if (block.redacted) return [...this.close(), ...this.whole({ type: "redacted_thinking", data: block.redacted })];
+    const streamed = this.open?.kind === "thinking";
+    const out = streamed ? [] : this.into("thinking", { type: "thinking", thinking: "", signature: "" });
+    if (!streamed && block.text) out.push(this.blockDelta({ type: "thinking_delta", thinking: block.text }));
+    if (block.signature) out.push(this.blockDelta({ type: "signature_delta", signature: block.signature }));
+    return [...out, ...this.close()];
+  }
+
+  /** A tool call's first fragment opens its block (id and name); the rest stream its input. */
+  private toolFragment(fragment: ToolCallDelta): AnthropicEvent[] {
+    const out: AnthropicEvent[] = [];
+    let index = this.toolBlocks.get(fragment.index);
+    if (index === undefined) {
+      // The id the gateway gives a call its vendor left without one (gateway.ts, streamedAnswer).
+      const id = fragment.id || `call_${fragment.index}`;
+      out.push(...this.close(), ...this.begin("tool", { type: "tool_use", id, name: fragment.name, input: {} }));
+      index = this.open!.index;
+      this.toolBlocks.set(fragment.index, index);
+    }
+    if (fragment.argumentsFragment) out.push(event("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: fragment.argumentsFragment } }));
+    return out;
+  }
+
+  /** Makes a block of this kind the open one, closing another. */
+  private into(kind: OpenBlock["kind"], contentBlock: JsonObject): AnthropicEvent[] {
+    if (this.open?.kind === kind) return [];
+    return [...this.close(), ...this.begin(kind, contentBlock)];
+  }
+
+  private begin(kind: OpenBlock["kind"], contentBlock: JsonObject): AnthropicEvent[] {
+    this.open = { kind, index: this.blocks++ };
+    return [event("content_block_start", { index: this.open.index, content_block: contentBlock })];
+  }
+
+  private whole(contentBlock: JsonObject): AnthropicEvent[] {
+    const index = this.blocks++;
+    return [event("content_block_start", { index, content_block: contentBlock }), event("content_block_stop", { index })];
+  }
+
+  private blockDelta(delta: JsonObject): AnthropicEvent {
+    return event("content_block_delta", { index: this.open!.index, delta });
+  }
+
+  private close(): AnthropicEvent[] {
+    if (!this.open) return [];
+    const index = this.open.index;
+    this.open = undefined;
+    return [event("content_block_stop", { index })];
+  }
+}
+
+function event(type: string, fields: JsonObject): AnthropicEvent {
+  return { event: type, data: { type, ...fields } };
+}

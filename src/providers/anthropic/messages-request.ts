@@ -1,0 +1,221 @@
+// A Messages request as callers of `/v1/messages` write it (the Anthropic
+// SDKs, Claude Code), read strictly into the unified request: a field of the
+// wrong shape is InvalidArgument naming it, in Anthropic's own field names.
+import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { ChatRequestSchema, type ChatRequest } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { ContentPartSchema, MessageSchema, Role, ToolCallSchema, ToolChoiceMode, type ContentPart, type Message, type Tool, type ToolChoice } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { ReasoningBlockSchema, ReasoningConfigSchema, type ReasoningBlock, type ReasoningConfig } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
+import { INT32_MAX } from "../../common/contract.js";
+import { strictReader as read } from "../openai/json-reader.js";
+import type { ChatParams, DialectOriginal } from "../provider.js";
+import { BETA_HEADER } from "./original-request.js";
+import { reasoningText } from "./wire.js";
+
+export interface AnthropicMessagesRequest {
+  request: ChatParams & ChatRequest;
+  stream: boolean;
+}
+
+export interface ReadOptions {
+  /** `/v1/messages/count_tokens` takes no max_tokens. */
+  maxTokensRequired: boolean;
+  /** The caller's `anthropic-beta` header, if any. */
+  betas?: string;
+}
+
+/**
+ * Reads a caller's Messages request. The body is kept whole beside the
+ * unified request, so that Anthropic's own models get what the unified
+ * request cannot say (cache_control, beta features, fields added later).
+ */
+export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions = { maxTokensRequired: true }): AnthropicMessagesRequest {
+  const body = read.object(raw, "body", true);
+  if (!Array.isArray(body.messages)) read.reject("messages", "must be an array");
+  if (options.maxTokensRequired && (body.max_tokens === undefined || body.max_tokens === null)) read.reject("max_tokens", "is required");
+  const system = readSystem(body.system);
+  const messages = (body.messages as JsonValue[]).flatMap((message, i) => readMessage(message, `messages.${i}`));
+  const request = create(ChatRequestSchema, {
+    model: read.string(body.model, "model"),
+    messages: system ? [system, ...messages] : messages,
+    maxTokens: wholeNumber(body.max_tokens, "max_tokens"),
+    temperature: read.number(body.temperature, "temperature"),
+    topP: read.number(body.top_p, "top_p"),
+    stop: read.array(body.stop_sequences, "stop_sequences").map((s, i) => read.string(s, `stop_sequences.${i}`)),
+    user: read.string(read.object(body.metadata, "metadata").user_id, "metadata.user_id"),
+    tools: read.array(body.tools, "tools").map(readTool),
+    toolChoice: readToolChoice(body.tool_choice),
+    reasoning: readThinking(body.thinking),
+  });
+  const headers: Record<string, string> = {};
+  if (options.betas) headers[BETA_HEADER] = betaList(options.betas);
+  const original: DialectOriginal = { dialect: "anthropic", body, headers };
+  return { request: Object.assign(request, { original }), stream: body.stream === true };
+}
+
+/** `anthropic-beta`: comma-separated feature names, nothing else (it is sent on as a header). */
+function betaList(value: string): string {
+  if (!/^[A-Za-z0-9._-]+(\s*,\s*[A-Za-z0-9._-]+)*$/.test(value.trim())) read.reject(BETA_HEADER, "must be a comma-separated list of beta feature names");
+  return value.trim();
+}
+
+function wholeNumber(value: unknown, field: string): number | undefined {
+  const n = read.number(value, field);
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= INT32_MAX)) read.reject(field, `must be a whole number from 1 to ${INT32_MAX}`);
+  return n;
+}
+
+/** `system`: a string or text blocks, as one system message (blocks joined by a blank line). */
+function readSystem(raw: unknown): Message | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const text =
+    typeof raw === "string"
+      ? raw
+      : read
+          .array(raw, "system")
+          .map((block, i) => {
+            const b = read.object(block, `system.${i}`, true);
+            if (b.type !== "text") read.reject(`system.${i}.type`, 'must be "text"');
+            return read.string(b.text, `system.${i}.text`);
+          })
+          .join("\n\n");
+  return text === "" ? undefined : create(MessageSchema, { role: Role.SYSTEM, content: text });
+}
+
+/** Blocks a content array may hold, by role; anything else is refused by name rather than dropped. */
+const USER_BLOCKS = "text, image, tool_result";
+const ASSISTANT_BLOCKS = "text, tool_use, thinking, redacted_thinking";
+
+/**
+ * One Messages turn as unified messages. A user turn's tool results become
+ * TOOL messages, ahead of what else it says (as OpenAI-style vendors need
+ * them, right after the assistant's calls); an assistant turn is one message
+ * with its text, tool calls and signed thinking.
+ */
+function readMessage(raw: JsonValue, at: string): Message[] {
+  const m = read.object(raw, at, true);
+  if (m.role !== "user" && m.role !== "assistant") return read.reject(`${at}.role`, 'must be "user" or "assistant"');
+  if (m.content === undefined || m.content === null) read.reject(`${at}.content`, "is required");
+  const blocks = typeof m.content === "string" ? [{ type: "text", text: m.content }] : read.array(m.content, `${at}.content`);
+  return m.role === "assistant" ? [readAssistant(blocks, at)] : readUser(blocks, at);
+}
+
+function readUser(blocks: JsonValue[], at: string): Message[] {
+  const results: Message[] = [];
+  const parts: ContentPart[] = [];
+  for (const [j, raw] of blocks.entries()) {
+    const field = `${at}.content.${j}`;
+    const block = read.object(raw, field, true);
+    if (block.type === "tool_result") results.push(readToolResult(block, field));
+    else if (block.type === "text" || block.type === "image") parts.push(readPart(block, field));
+    else read.reject(`${field}.type`, `"${String(block.type)}" is not supported in a user turn (${USER_BLOCKS})`);
+  }
+  return parts.length === 0 ? results : [...results, userMessage(Role.USER, parts)];
+}
+
+/** Plain text as `content`, the shape every dialect takes; parts only when there is an image. */
+function userMessage(role: Role, parts: ContentPart[], extra: { toolCallId?: string } = {}): Message {
+  const textOnly = parts.every((part) => part.part.case === "text");
+  if (textOnly) return create(MessageSchema, { role, content: parts.map((part) => part.part.value as string).join("\n\n"), ...extra });
+  return create(MessageSchema, { role, parts, ...extra });
+}
+
+function readPart(block: JsonObject, at: string): ContentPart {
+  if (block.type === "text") return create(ContentPartSchema, { part: { case: "text", value: read.string(block.text, `${at}.text`) } });
+  const source = read.object(block.source, `${at}.source`, true);
+  let url: string;
+  if (source.type === "base64") url = `data:${read.string(source.media_type, `${at}.source.media_type`)};base64,${read.string(source.data, `${at}.source.data`)}`;
+  else if (source.type === "url") url = read.string(source.url, `${at}.source.url`);
+  else return read.reject(`${at}.source.type`, 'must be "base64" or "url"');
+  return create(ContentPartSchema, { part: { case: "imageUrl", value: { url, detail: "" } } });
+}
+
+function readToolResult(block: JsonObject, at: string): Message {
+  const toolCallId = read.string(block.tool_use_id, `${at}.tool_use_id`);
+  if (toolCallId === "") read.reject(`${at}.tool_use_id`, "is required");
+  if (typeof block.content === "string" || block.content === undefined || block.content === null) {
+    return create(MessageSchema, { role: Role.TOOL, toolCallId, content: read.string(block.content, `${at}.content`) });
+  }
+  const parts = read.array(block.content, `${at}.content`).map((item, k) => {
+    const part = read.object(item, `${at}.content.${k}`, true);
+    if (part.type !== "text" && part.type !== "image") read.reject(`${at}.content.${k}.type`, `"${String(part.type)}" is not supported in a tool result (text, image)`);
+    return readPart(part, `${at}.content.${k}`);
+  });
+  return userMessage(Role.TOOL, parts, { toolCallId });
+}
+
+function readAssistant(blocks: JsonValue[], at: string): Message {
+  const message = create(MessageSchema, { role: Role.ASSISTANT });
+  const reasoning: ReasoningBlock[] = [];
+  for (const [j, raw] of blocks.entries()) {
+    const field = `${at}.content.${j}`;
+    const block = read.object(raw, field, true);
+    switch (block.type) {
+      case "text":
+        message.content += read.string(block.text, `${field}.text`);
+        break;
+      case "tool_use": {
+        const input = read.object(block.input, `${field}.input`, true);
+        message.toolCalls.push(create(ToolCallSchema, { id: read.string(block.id, `${field}.id`), name: read.string(block.name, `${field}.name`), arguments: JSON.stringify(input) }));
+        break;
+      }
+      case "thinking":
+        reasoning.push(create(ReasoningBlockSchema, { text: read.string(block.thinking, `${field}.thinking`), signature: read.string(block.signature, `${field}.signature`) }));
+        break;
+      case "redacted_thinking":
+        reasoning.push(create(ReasoningBlockSchema, { redacted: read.string(block.data, `${field}.data`) }));
+        break;
+      default:
+        read.reject(`${field}.type`, `"${String(block.type)}" is not supported in an assistant turn (${ASSISTANT_BLOCKS})`);
+    }
+  }
+  message.reasoning = reasoning;
+  message.reasoningContent = reasoningText(reasoning);
+  return message;
+}
+
+/**
+ * A tool the model may call. Anthropic's own tools (`type` "web_search_…",
+ * "bash_…", "text_editor_…") are defined by Anthropic and run by it or by
+ * the client on Claude's terms: no other vendor's model knows them.
+ */
+function readTool(raw: JsonValue, i: number): Tool {
+  const tool = read.object(raw, `tools.${i}`, true);
+  if (tool.type !== undefined && tool.type !== null && tool.type !== "custom") {
+    return read.reject(`tools.${i}.type`, `Anthropic's own tool "${String(tool.type)}" cannot be served through the gateway: give it as a tool with name, description and input_schema`);
+  }
+  return {
+    $typeName: "switchboard.v1.Tool",
+    name: read.string(tool.name, `tools.${i}.name`),
+    description: read.string(tool.description, `tools.${i}.description`),
+    parameters: read.object(tool.input_schema, `tools.${i}.input_schema`, true),
+    strict: tool.strict === true,
+  };
+}
+
+const CHOICES: Record<string, ToolChoiceMode> = { auto: ToolChoiceMode.AUTO, any: ToolChoiceMode.REQUIRED, none: ToolChoiceMode.NONE };
+
+function readToolChoice(raw: unknown): ToolChoice | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const choice = read.object(raw, "tool_choice", true);
+  if (choice.type === "tool") return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "functionName", value: read.string(choice.name, "tool_choice.name") } };
+  const mode = CHOICES[String(choice.type)];
+  if (mode === undefined) return read.reject("tool_choice.type", 'must be "auto", "any", "tool" or "none"');
+  return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "mode", value: mode } };
+}
+
+/** `thinking`: "enabled" with a budget, "adaptive" or "between_tools" (the model decides how much and when), or "disabled". */
+function readThinking(raw: unknown): ReasoningConfig | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const thinking = read.object(raw, "thinking", true);
+  switch (thinking.type) {
+    case "disabled":
+      return undefined;
+    case "adaptive":
+    case "between_tools":
+      return create(ReasoningConfigSchema, {});
+    case "enabled":
+      return create(ReasoningConfigSchema, { budgetTokens: wholeNumber(thinking.budget_tokens, "thinking.budget_tokens") });
+    default:
+      return read.reject("thinking.type", 'must be "enabled", "adaptive", "between_tools" or "disabled"');
+  }
+}

@@ -1,0 +1,208 @@
+// A streamed answer as the Responses API's events, for callers of
+// `/v1/responses`: the sequence the OpenAI SDKs' `responses.stream()` helper,
+// Codex and the Agents SDK assemble, every event numbered.
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import type { ChatDelta, ChatSummary } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { MessageSchema, Role, type Message, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
+import { endOf, functionCallItem, ItemIds, messageItem, outputText, reasoningItem, responseObject, toResponsesUsage, type ResponseHead } from "./response-object.js";
+
+export interface ResponseEvent {
+  event: string;
+  data: JsonObject;
+}
+
+/** The item being written: its place in `output`, its id, and what it said so far. */
+type OpenItem =
+  | { kind: "reasoning"; index: number; id: string; text: string }
+  | { kind: "message"; index: number; id: string; text: string; refusal: string; parts: ("text" | "refusal")[] }
+  | { kind: "call"; index: number; id: string; callId: string; name: string; arguments: string };
+
+/**
+ * Writes `response.created` and `response.in_progress`, then each output item
+ * in turn (`response.output_item.added`, its content parts and deltas, their
+ * `.done` events, `response.output_item.done`), then `response.completed`
+ * (or `response.incomplete`) with the whole Response. Items never interleave:
+ * a new kind of delta closes the open item. A signed reasoning block closes
+ * the reasoning item it signs, its `encrypted_content` carrying the
+ * signature to the next turn.
+ */
+export class ResponseEventWriter {
+  private sequence = 0;
+  private readonly output: JsonObject[] = [];
+  private open: OpenItem | undefined;
+  private readonly ids: ItemIds;
+  private readonly calls = new Map<number, Extract<OpenItem, { kind: "call" }>>();
+  private readonly said = { text: "", refusal: "", reasoning: "" };
+
+  constructor(private readonly head: ResponseHead) {
+    this.ids = new ItemIds(head.id);
+  }
+
+  start(): ResponseEvent[] {
+    const response = responseObject(this.head, { status: "in_progress", output: [], usage: null });
+    return [this.event("response.created", { response }), this.event("response.in_progress", { response })];
+  }
+
+  delta(delta: ChatDelta): ResponseEvent[] {
+    const out: ResponseEvent[] = [];
+    // Blocks given with their text in one delta (an answer replayed whole) are written from the blocks.
+    const blocksBringText = delta.reasoning.length > 0 && this.open?.kind !== "reasoning";
+    if (delta.reasoningContent && !blocksBringText) out.push(...this.reasoningText(delta.reasoningContent));
+    for (const block of delta.reasoning) out.push(...this.reasoningBlock(block));
+    if (delta.content) out.push(...this.messageText("text", delta.content));
+    if (delta.refusal) out.push(...this.messageText("refusal", delta.refusal));
+    for (const fragment of delta.toolCalls) out.push(...this.callFragment(fragment));
+    return out;
+  }
+
+  /** The closing events, the Response they end with, and the answer as a message (for the stored conversation). */
+  finish(summary: ChatSummary): { events: ResponseEvent[]; response: JsonObject; message: Message } {
+    const events = this.close();
+    const end = endOf(summary.finishReason);
+    const response = responseObject(this.head, { ...end, output: this.output, usage: toResponsesUsage(summary.usage) });
+    events.push(this.event(end.status === "completed" ? "response.completed" : "response.incomplete", { response }));
+    const message = create(MessageSchema, {
+      role: Role.ASSISTANT,
+      content: this.said.text,
+      refusal: this.said.refusal,
+      reasoningContent: this.said.reasoning,
+      reasoning: summary.reasoning,
+      toolCalls: summary.toolCalls,
+    });
+    return { events, response, message };
+  }
+
+  /**
+   * A failure after the stream began: the `error` event, then
+   * `response.failed` with the Response as far as it got. `error` is the
+   * failure as the OpenAI shape words it (`{error: {message, code, param}}`).
+   */
+  fail(error: JsonObject): ResponseEvent[] {
+    const { message, code, param } = error.error as { message: string; code: string; param: string | null };
+    const response = { ...responseObject(this.head, { status: "failed", output: this.output.filter((item) => Object.keys(item).length > 0), usage: null }), error: { code, message } };
+    return [this.event("error", { code, message, param }), this.event("response.failed", { response })];
+  }
+
+  private reasoningText(text: string): ResponseEvent[] {
+    this.said.reasoning += text;
+    const out: ResponseEvent[] = [];
+    let item = this.open;
+    if (item?.kind !== "reasoning") {
+      out.push(...this.close());
+      item = this.begin({ kind: "reasoning", index: this.output.length, id: this.ids.id("rs"), text: "" });
+      out.push(this.event("response.output_item.added", { output_index: item.index, item: { id: item.id, type: "reasoning", summary: [], content: [] } }));
+      out.push(this.event("response.content_part.added", { item_id: item.id, output_index: item.index, content_index: 0, part: { type: "reasoning_text", text: "" } }));
+    }
+    item.text += text;
+    out.push(this.event("response.reasoning_text.delta", { item_id: item.id, output_index: item.index, content_index: 0, delta: text }));
+    return out;
+  }
+
+  /** A finished block: it closes the reasoning item streamed so far, or is written as an item of its own. */
+  private reasoningBlock(block: ReasoningBlock): ResponseEvent[] {
+    if (this.open?.kind === "reasoning") return this.close(block);
+    const text = block.redacted ? "" : block.text;
+    this.said.reasoning += text;
+    const out = [...this.close()];
+    const item = reasoningItem(this.ids.id("rs"), text, block);
+    out.push(this.event("response.output_item.added", { output_index: this.output.length, item: { ...item, content: [] } }));
+    out.push(this.event("response.output_item.done", { output_index: this.output.length, item }));
+    this.output.push(item);
+    return out;
+  }
+
+  private messageText(kind: "text" | "refusal", piece: string): ResponseEvent[] {
+    this.said[kind] += piece;
+    const out: ResponseEvent[] = [];
+    let item = this.open;
+    if (item?.kind !== "message") {
+      out.push(...this.close());
+      item = this.begin({ kind: "message", index: this.output.length, id: this.ids.id("msg"), text: "", refusal: "", parts: [] });
+      out.push(this.event("response.output_item.added", { output_index: item.index, item: messageItem(item.id, [], "in_progress") }));
+    }
+    let contentIndex = item.parts.indexOf(kind);
+    if (contentIndex === -1) {
+      contentIndex = item.parts.push(kind) - 1;
+      const part = kind === "text" ? outputText("") : { type: "refusal", refusal: "" };
+      out.push(this.event("response.content_part.added", { item_id: item.id, output_index: item.index, content_index: contentIndex, part }));
+    }
+    const where = { item_id: item.id, output_index: item.index, content_index: contentIndex };
+    if (kind === "text") {
+      item.text += piece;
+      out.push(this.event("response.output_text.delta", { ...where, delta: piece, logprobs: [] }));
+    } else {
+      item.refusal += piece;
+      out.push(this.event("response.refusal.delta", { ...where, delta: piece }));
+    }
+    return out;
+  }
+
+  /** A call's first fragment opens its item (call id and name); the rest stream its arguments. */
+  private callFragment(fragment: ToolCallDelta): ResponseEvent[] {
+    const out: ResponseEvent[] = [];
+    let item = this.calls.get(fragment.index);
+    if (!item) {
+      out.push(...this.close());
+      // The id the gateway gives a call its vendor left without one (gateway.ts, streamedAnswer).
+      item = { kind: "call", index: this.output.length, id: this.ids.id("fc"), callId: fragment.id || `call_${fragment.index}`, name: fragment.name, arguments: "" };
+      this.begin(item);
+      this.calls.set(fragment.index, item);
+      out.push(this.event("response.output_item.added", { output_index: item.index, item: functionCallItem(item.id, { id: item.callId, name: item.name, arguments: "" }, "in_progress") }));
+    }
+    if (fragment.argumentsFragment) {
+      item.arguments += fragment.argumentsFragment;
+      // A vendor that interleaves its calls' fragments: the item already done takes them too.
+      if (this.open !== item) this.output[item.index] = functionCallItem(item.id, { id: item.callId, name: item.name, arguments: item.arguments }, "completed");
+      out.push(this.event("response.function_call_arguments.delta", { item_id: item.id, output_index: item.index, delta: fragment.argumentsFragment }));
+    }
+    return out;
+  }
+
+  private begin<T extends OpenItem>(item: T): T {
+    this.open = item;
+    // Its place in `output` is held until it is done.
+    this.output.push({});
+    return item;
+  }
+
+  /** Ends the open item with its `.done` events; a reasoning item signed by `block`. */
+  private close(block?: ReasoningBlock): ResponseEvent[] {
+    const item = this.open;
+    if (!item) return [];
+    this.open = undefined;
+    const out: ResponseEvent[] = [];
+    let done: JsonObject;
+    switch (item.kind) {
+      case "reasoning": {
+        const where = { item_id: item.id, output_index: item.index, content_index: 0 };
+        out.push(this.event("response.reasoning_text.done", { ...where, text: item.text }));
+        out.push(this.event("response.content_part.done", { ...where, part: { type: "reasoning_text", text: item.text } }));
+        done = reasoningItem(item.id, item.text, block);
+        break;
+      }
+      case "message": {
+        const content = item.parts.map((kind, contentIndex) => {
+          const where = { item_id: item.id, output_index: item.index, content_index: contentIndex };
+          const part = kind === "text" ? outputText(item.text) : { type: "refusal", refusal: item.refusal };
+          out.push(kind === "text" ? this.event("response.output_text.done", { ...where, text: item.text, logprobs: [] }) : this.event("response.refusal.done", { ...where, refusal: item.refusal }));
+          out.push(this.event("response.content_part.done", { ...where, part }));
+          return part;
+        });
+        done = messageItem(item.id, content, "completed");
+        break;
+      }
+      case "call":
+        out.push(this.event("response.function_call_arguments.done", { item_id: item.id, output_index: item.index, name: item.name, arguments: item.arguments }));
+        done = functionCallItem(item.id, { id: item.callId, name: item.name, arguments: item.arguments }, "completed");
+        break;
+    }
+    this.output[item.index] = done;
+    out.push(this.event("response.output_item.done", { output_index: item.index, item: done }));
+    return out;
+  }
+
+  private event(type: string, fields: JsonObject): ResponseEvent {
+    return { event: type, data: { type, ...fields, sequence_number: this.sequence++ } };
+  }
+}

@@ -1,0 +1,266 @@
+// A request to the OpenAI Responses API (`POST /v1/responses`), as the OpenAI
+// SDKs, Codex and the Agents SDK write it, read strictly into the unified
+// request: a field of the wrong shape is InvalidArgument naming it.
+import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { ChatRequestSchema, type ChatRequest } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
+import {
+  ContentPartSchema,
+  MessageSchema,
+  ResponseFormatType,
+  Role,
+  ToolCallSchema,
+  ToolChoiceMode,
+  type ContentPart,
+  type Message,
+  type ResponseFormat,
+  type Tool,
+  type ToolChoice,
+} from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
+import { wholeNumber } from "../openai/chat-request.js";
+import { strictReader as read } from "../openai/json-reader.js";
+import { readOpenAIReasoning } from "../openai/reasoning.js";
+import { blockOfEncrypted } from "./reasoning-items.js";
+
+export interface ResponsesRequest {
+  /** The unified request, without its messages: the surface puts them together (instructions, a stored conversation, the input). */
+  request: ChatRequest;
+  /** `instructions`, as a system message: never carried over to a response that continues this one. */
+  instructions: Message | undefined;
+  /** The `input` items as messages. */
+  input: Message[];
+  previousResponseId: string | undefined;
+  /** Keep the response for `previous_response_id` and GET (true unless the caller says false, as OpenAI does). */
+  store: boolean;
+  stream: boolean;
+  /** The request's fields that the answer repeats (tools, tool_choice, text, reasoning, metadata, …). */
+  echo: JsonObject;
+}
+
+/** Fields the gateway cannot honour: refused rather than ignored, since ignoring them would change what the caller gets. */
+const REFUSED: Record<string, string> = {
+  conversation: "conversations are not supported: send previous_response_id, or the whole input",
+  prompt: "stored prompts are not supported: send the instructions and input",
+};
+
+/** Reads a caller's request body. */
+export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
+  const body = read.object(raw, "body", true);
+  for (const [field, why] of Object.entries(REFUSED)) if (body[field] !== undefined && body[field] !== null) read.reject(field, why);
+  if (body.background === true) read.reject("background", "background responses are not supported: stream the response instead");
+  const instructions = read.string(body.instructions, "instructions");
+  const text = read.object(body.text, "text");
+  const request = create(ChatRequestSchema, {
+    model: read.string(body.model, "model"),
+    temperature: read.number(body.temperature, "temperature"),
+    topP: read.number(body.top_p, "top_p"),
+    maxTokens: wholeNumber(body, "max_output_tokens"),
+    user: read.string(body.safety_identifier, "safety_identifier") || read.string(body.user, "user"),
+    tools: read.array(body.tools, "tools").map(readTool),
+    toolChoice: readToolChoice(body.tool_choice),
+    responseFormat: readFormat(text.format),
+    reasoning: readOpenAIReasoning(body, read),
+  });
+  const previous = read.string(body.previous_response_id, "previous_response_id");
+  return {
+    request,
+    instructions: instructions ? create(MessageSchema, { role: Role.SYSTEM, content: instructions }) : undefined,
+    input: readInput(body.input),
+    previousResponseId: previous || undefined,
+    store: body.store !== false,
+    stream: body.stream === true,
+    echo: echoOf(body),
+  };
+}
+
+/** What a Response object repeats of its request, with OpenAI's defaults for what was not sent. */
+function echoOf(body: JsonObject): JsonObject {
+  const reasoning = read.object(body.reasoning, "reasoning");
+  return {
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    metadata: read.object(body.metadata, "metadata"),
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: body.previous_response_id ?? null,
+    reasoning: { effort: reasoning.effort ?? null, summary: reasoning.summary ?? null },
+    store: body.store !== false,
+    temperature: body.temperature ?? null,
+    text: { format: { type: "text" }, ...read.object(body.text, "text") },
+    tool_choice: body.tool_choice ?? "auto",
+    tools: body.tools ?? [],
+    top_p: body.top_p ?? null,
+    truncation: body.truncation ?? "disabled",
+    user: body.user ?? null,
+  };
+}
+
+/** Function tools; OpenAI's built-in tools run on OpenAI's servers, which the gateway cannot do for other vendors' models. */
+function readTool(raw: JsonValue, i: number): Tool {
+  const tool = read.object(raw, `tools[${i}]`, true);
+  if (tool.type !== "function") {
+    return read.reject(`tools[${i}].type`, `the built-in tool "${String(tool.type)}" cannot run through the gateway: only function tools are supported (turn it off in the client)`);
+  }
+  return {
+    $typeName: "switchboard.v1.Tool",
+    name: read.string(tool.name, `tools[${i}].name`),
+    description: read.string(tool.description, `tools[${i}].description`),
+    parameters: tool.parameters === undefined || tool.parameters === null ? undefined : read.object(tool.parameters, `tools[${i}].parameters`),
+    strict: tool.strict === true,
+  };
+}
+
+const MODES: Record<string, ToolChoiceMode> = { auto: ToolChoiceMode.AUTO, none: ToolChoiceMode.NONE, required: ToolChoiceMode.REQUIRED };
+
+function readToolChoice(raw: unknown): ToolChoice | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === "string") {
+    const mode = MODES[raw];
+    if (mode === undefined) return read.reject("tool_choice", 'must be "auto", "none", "required" or a function');
+    return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "mode", value: mode } };
+  }
+  const choice = read.object(raw, "tool_choice", true);
+  if (choice.type !== "function") return read.reject("tool_choice.type", 'must be "function" (built-in tools cannot run through the gateway)');
+  return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "functionName", value: read.string(choice.name, "tool_choice.name") } };
+}
+
+/** `text.format`: text, a JSON object, or JSON following a schema (flat, unlike Chat Completions' `json_schema` object). */
+function readFormat(raw: unknown): ResponseFormat | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const format = read.object(raw, "text.format", true);
+  const base = { $typeName: "switchboard.v1.ResponseFormat" as const, schemaName: "", strict: false, schema: undefined };
+  switch (format.type) {
+    case "text":
+      return { ...base, type: ResponseFormatType.TEXT };
+    case "json_object":
+      return { ...base, type: ResponseFormatType.JSON_OBJECT };
+    case "json_schema":
+      return {
+        ...base,
+        type: ResponseFormatType.JSON_SCHEMA,
+        schemaName: read.string(format.name, "text.format.name"),
+        schema: read.object(format.schema, "text.format.schema", true),
+        strict: format.strict === true,
+      };
+    default:
+      return read.reject("text.format.type", 'must be "text", "json_object" or "json_schema"');
+  }
+}
+
+const ROLES: Record<string, Role> = { user: Role.USER, system: Role.SYSTEM, developer: Role.SYSTEM, assistant: Role.ASSISTANT };
+
+/**
+ * `input`: a string (one user message), or items. An assistant turn is put
+ * back together from its items: the reasoning before it, its message, and
+ * the function calls after it, as one assistant message (what chat vendors
+ * take); each function_call_output is a tool message.
+ */
+export function readInput(raw: unknown): Message[] {
+  if (typeof raw === "string") return [create(MessageSchema, { role: Role.USER, content: raw })];
+  const messages: Message[] = [];
+  let reasoning: ReasoningBlock[] = [];
+  let reasoningText = "";
+  // The assistant message function calls still join: the one the last item made.
+  let turn: Message | undefined;
+  const assistant = (): Message => {
+    const message = create(MessageSchema, { role: Role.ASSISTANT, reasoning, reasoningContent: reasoningText });
+    reasoning = [];
+    reasoningText = "";
+    messages.push(message);
+    return message;
+  };
+  for (const [i, rawItem] of read.array(raw, "input").entries()) {
+    const at = `input[${i}]`;
+    const item = read.object(rawItem, at, true);
+    const type = item.type ?? "message";
+    switch (type) {
+      case "message": {
+        const role = ROLES[String(item.role)];
+        if (role === undefined) return read.reject(`${at}.role`, 'must be "user", "assistant", "system" or "developer"');
+        if (role === Role.ASSISTANT) {
+          turn = assistant();
+          readAssistantContent(item.content, at, turn);
+        } else {
+          turn = undefined;
+          messages.push(readMessage(role, item.content, `${at}.content`));
+        }
+        break;
+      }
+      case "function_call":
+        turn ??= assistant();
+        turn.toolCalls.push(
+          create(ToolCallSchema, { id: read.string(item.call_id, `${at}.call_id`), name: read.string(item.name, `${at}.name`), arguments: read.string(item.arguments, `${at}.arguments`) }),
+        );
+        break;
+      case "function_call_output":
+        turn = undefined;
+        messages.push(readToolOutput(item, at));
+        break;
+      case "reasoning": {
+        // Reasoning opens the next assistant turn.
+        turn = undefined;
+        const block = blockOfEncrypted(read.string(item.encrypted_content, `${at}.encrypted_content`));
+        if (block) reasoning.push(block);
+        const said = reasoningTextOf(item, at);
+        if (said) reasoningText = reasoningText ? `${reasoningText}\n\n${said}` : said;
+        break;
+      }
+      case "item_reference":
+        return read.reject(`${at}.type`, "item references are not supported: send the item itself, or previous_response_id");
+      default:
+        return read.reject(`${at}.type`, `"${String(type)}" items are not supported (message, function_call, function_call_output, reasoning)`);
+    }
+  }
+  return messages;
+}
+
+/** A message's content (`field` is its path): a string, or input parts. */
+function readMessage(role: Role, raw: JsonValue | undefined, field: string): Message {
+  if (typeof raw === "string") return create(MessageSchema, { role, content: raw });
+  const parts = read.array(raw, field).map((part, j) => readPart(part, `${field}[${j}]`));
+  // Plain text as `content`, the shape every dialect takes; parts only when there is an image.
+  if (parts.every((part) => part.part.case === "text")) return create(MessageSchema, { role, content: parts.map((part) => part.part.value as string).join("\n") });
+  return create(MessageSchema, { role, parts });
+}
+
+function readPart(raw: JsonValue, at: string): ContentPart {
+  const part = read.object(raw, at, true);
+  if (part.type === "input_text") return create(ContentPartSchema, { part: { case: "text", value: read.string(part.text, `${at}.text`) } });
+  if (part.type === "input_image") {
+    if (part.file_id) read.reject(`${at}.file_id`, "files are not supported: give the image as image_url (a URL or a data URL)");
+    const url = read.string(part.image_url, `${at}.image_url`);
+    return create(ContentPartSchema, { part: { case: "imageUrl", value: { url, detail: read.string(part.detail, `${at}.detail`) } } });
+  }
+  return read.reject(`${at}.type`, `"${String(part.type)}" is not supported (input_text, input_image)`);
+}
+
+/** An assistant message given back: its output_text (and refusal) parts. */
+function readAssistantContent(raw: JsonValue | undefined, at: string, message: Message): void {
+  if (typeof raw === "string") {
+    message.content = raw;
+    return;
+  }
+  for (const [j, rawPart] of read.array(raw, `${at}.content`).entries()) {
+    const part = read.object(rawPart, `${at}.content[${j}]`, true);
+    if (part.type === "output_text" || part.type === "input_text") message.content += read.string(part.text, `${at}.content[${j}].text`);
+    else if (part.type === "refusal") message.refusal += read.string(part.refusal, `${at}.content[${j}].refusal`);
+    else read.reject(`${at}.content[${j}].type`, `"${String(part.type)}" is not supported in an assistant message (output_text, refusal)`);
+  }
+}
+
+function readToolOutput(item: JsonObject, at: string): Message {
+  const toolCallId = read.string(item.call_id, `${at}.call_id`);
+  if (toolCallId === "") read.reject(`${at}.call_id`, "is required");
+  const message = readMessage(Role.TOOL, item.output ?? "", `${at}.output`);
+  message.toolCallId = toolCallId;
+  return message;
+}
+
+/** The readable reasoning of a reasoning item: its reasoning_text, else its summary. */
+function reasoningTextOf(item: JsonObject, at: string): string {
+  const content = read.array(item.content, `${at}.content`).map((part, j) => read.string(read.object(part, `${at}.content[${j}]`).text, `${at}.content[${j}].text`));
+  if (content.length > 0) return content.join("\n\n");
+  return read
+    .array(item.summary, `${at}.summary`)
+    .map((part, j) => read.string(read.object(part, `${at}.summary[${j}]`).text, `${at}.summary[${j}].text`))
+    .join("\n\n");
+}

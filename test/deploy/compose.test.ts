@@ -48,8 +48,23 @@ function variablesTheGatewayReads(): Set<string> {
 }
 
 describe("deploy/compose.yaml", () => {
-  it("has the design's services: a balancer, three gateways, a six-node Redis Cluster, Postgres, OpenBao, Prometheus", () => {
-    expect(Object.keys(compose.services).sort()).toEqual([...GATEWAYS, "openbao", "postgres", "prometheus", "proxy", ...REDIS_NODES, "redis-cluster-init"].sort());
+  it("has the design's services: a balancer, three gateways, a six-node Redis Cluster, Postgres, OpenBao, Prometheus, Grafana, Jaeger", () => {
+    expect(Object.keys(compose.services).sort()).toEqual([...GATEWAYS, "grafana", "jaeger", "openbao", "postgres", "prometheus", "proxy", ...REDIS_NODES, "redis-cluster-init"].sort());
+  });
+
+  it("mounts the alert rules where Prometheus reads them, and Grafana's provisioning where its files say", () => {
+    const rules = (parse(readFileSync(join(DEPLOY, "prometheus.yml"), "utf8")) as { rule_files: string[] }).rule_files;
+    const mounted = compose.services.prometheus!.volumes!.map((volume) => volume.split(":")[1]!);
+    expect(mounted.some((target) => rules.some((glob) => target.startsWith(glob.slice(0, glob.lastIndexOf("/") + 1))))).toBe(true);
+    const grafana = compose.services.grafana!.volumes!.map((volume) => volume.split(":").slice(0, 2).join(":"));
+    for (const kind of ["datasources", "dashboards"]) {
+      const file = readFileSync(join(DEPLOY, "grafana/provisioning", kind, readdirSync(join(DEPLOY, "grafana/provisioning", kind))[0]!), "utf8");
+      const target = /Mount this folder at (\S+)/.exec(file)![1]!;
+      expect(grafana).toContain(`./grafana/provisioning/${kind}:${target.replace(/\.$/, "")}`);
+    }
+    const dashboards = parse(readFileSync(join(DEPLOY, "grafana/provisioning/dashboards/switchboard.yaml"), "utf8")) as { providers: { options: { path: string } }[] };
+    expect(grafana).toContain(`./grafana/dashboards:${dashboards.providers[0]!.options.path}`);
+    expect(compose.services["gateway-1"]!.environment!.OTEL_EXPORTER_OTLP_ENDPOINT).toBe("http://jaeger:4318");
   });
 
   it("gives each gateway what the fleet test gives its processes, and only variables the gateway reads", () => {

@@ -1,12 +1,15 @@
-import { DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, SecretsManagerClient, type SecretVersionsListEntry } from "@aws-sdk/client-secrets-manager";
+import type { SecretsManagerClient, SecretVersionsListEntry } from "@aws-sdk/client-secrets-manager";
 import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
 import { awsClientSettings, awsProblem, type AwsProblem, type AwsSettings } from "./aws-client-settings.js";
 import type { AwsVersionNumbers } from "./aws-version-numbers.js";
+import { PolledSecretCache } from "./polled-secret-cache.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretSource, SecretVersion } from "./secret-source.js";
 import type { DegradedReporter } from "./vault-client.js";
+
+type SecretsManagerSdk = typeof import("@aws-sdk/client-secrets-manager");
 
 /** `aws-sm:NAME#FIELD`, taken apart: the secret's name or ARN, and the JSON field (none: the whole string). */
 export interface AwsRef {
@@ -31,21 +34,9 @@ interface Read {
   text: string;
 }
 
-interface Watcher {
-  field: string | undefined;
-  raw: string;
-  onChange: (secret: SecretVersion) => void;
-}
-
-interface Entry {
-  secretId: string;
+/** What the source keeps of a secret besides its cached version: its ARN (which its version numbers hang off) and its throttling wait. */
+interface AwsSecret {
   arn: string | undefined;
-  /** The newest version labelled AWSCURRENT or AWSPENDING, as last read. */
-  latest: Read | undefined;
-  fetchedAt: number;
-  reading: Promise<void> | undefined;
-  problem: string | undefined;
-  watchers: Set<Watcher>;
   /** While AWS throttles this secret's reads: no poll before this, and the wait doubles each time. */
   quietUntil: number;
   quietMs: number;
@@ -78,125 +69,123 @@ const MAX_QUIET_FACTOR = 16;
  */
 export class AwsSecretSource implements SecretSource {
   readonly scheme = "aws-sm" as const;
-  private readonly client: SecretsManagerClient;
-  private readonly entries = new Map<string, Entry>();
+  /** The SDK and its client, loaded on first use: a gateway with no aws-sm: secret never loads the SDK (memory, start time). */
+  private sdk: Promise<{ aws: SecretsManagerSdk; client: SecretsManagerClient }> | undefined;
+  /** The newest labelled version of each secret, by name or ARN. */
+  private readonly cache: PolledSecretCache<AwsRef, Read>;
+  private readonly secrets = new Map<string, AwsSecret>();
   private readonly logger: Logger;
   private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
-  private degraded = false;
 
   constructor(private readonly options: AwsSecretSourceOptions) {
-    this.client = new SecretsManagerClient(awsClientSettings(options));
     this.logger = options.logger.child({ component: "aws-sm" });
     this.now = options.now ?? Date.now;
+    this.cache = new PolledSecretCache({
+      source: "aws-sm",
+      backend: {
+        parse: parseAwsRef,
+        keyOf: (target) => target.secretId,
+        fetchLatest: (target, cached) => this.fetchLatest(target.secretId, cached),
+        versionOf: (read) => read.number,
+        supersedes: (read, previous) => read.number > previous.number,
+        valueOf,
+        problemOf: (err) => (err as Error).message,
+        mayPoll: (secretId, now) => now >= (this.secrets.get(secretId)?.quietUntil ?? 0),
+      },
+      wording: {
+        service: "AWS Secrets Manager",
+        aSecret: "an AWS secret",
+        keyField: "secret",
+        unusable: (err) => ({ msg: "the new version has no usable value; keeping the current key", error: err.message }),
+      },
+      refreshMs: options.refreshMs,
+      // Only secrets the gateway serves count: a reference that never read (a mistyped StageKey) degrades nothing.
+      unreadSecretsDegrade: false,
+      logger: this.logger,
+      metrics: options.metrics,
+      reportDegraded: options.reportDegraded,
+      now: this.now,
+    });
   }
 
   async resolve(ref: SecretRef): Promise<string> {
     return (await this.read(ref)).value;
   }
 
-  async read(ref: SecretRef): Promise<SecretVersion> {
-    const target = parseAwsRef(ref);
-    const entry = this.entry(target.secretId);
-    if (!entry.latest || this.now() - entry.fetchedAt >= this.options.refreshMs) {
-      try {
-        await this.fetch(entry);
-      } catch (err) {
-        // With a known version, a failed re-read is no reason to fail: serve what we have.
-        if (!entry.latest) throw new ConfigError("aws-sm", ref.raw, (err as Error).message);
-      }
-    }
-    return valueOf(entry.latest!, target, ref);
+  read(ref: SecretRef): Promise<SecretVersion> {
+    return this.cache.read(ref);
   }
 
   /** A version by its number, read straight from AWS. */
   async readVersion(ref: SecretRef, version: number): Promise<SecretVersion> {
     const target = parseAwsRef(ref);
-    const entry = this.entry(target.secretId);
     try {
-      const arn = entry.arn ?? (await this.describe(entry)).arn;
+      const arn = this.secret(target.secretId).arn ?? (await this.describe(target.secretId)).arn;
       const versionId = await this.options.numbers.versionId(arn, version);
       if (!versionId) throw new Error(`version ${version} of ${target.secretId} is not known to this gateway's store`);
-      return valueOf(await this.getValue(entry, versionId, version), target, ref);
+      return valueOf(await this.getValue(target.secretId, versionId, version), target, ref);
     } catch (err) {
       throw new ConfigError("aws-sm", ref.raw, (err as Error).message);
     }
   }
 
   watch(ref: SecretRef, onChange: (secret: SecretVersion) => void): () => void {
-    const target = parseAwsRef(ref);
-    const entry = this.entry(target.secretId);
-    const watcher: Watcher = { field: target.field, raw: ref.raw, onChange };
-    entry.watchers.add(watcher);
-    this.timer ??= setInterval(() => void this.refreshWatched(), this.options.refreshMs).unref();
-    return () => entry.watchers.delete(watcher);
+    return this.cache.watch(ref, onChange);
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.client.destroy();
+    this.cache.close();
+    void this.sdk?.then(({ client }) => client.destroy());
   }
 
   /** Describes every watched secret whose copy is due (and whose throttling wait is over). */
-  async refreshWatched(): Promise<void> {
-    const now = this.now();
-    const due = [...this.entries.values()].filter((entry) => entry.watchers.size > 0 && now >= entry.quietUntil && now - entry.fetchedAt >= this.options.refreshMs * 0.9);
-    await Promise.all(due.map((entry) => this.fetch(entry).catch(() => undefined)));
+  refreshWatched(): Promise<void> {
+    return this.cache.refreshWatched();
   }
 
-  private entry(secretId: string): Entry {
-    let entry = this.entries.get(secretId);
-    if (!entry) {
-      entry = { secretId, arn: undefined, latest: undefined, fetchedAt: 0, reading: undefined, problem: undefined, watchers: new Set(), quietUntil: 0, quietMs: 0 };
-      this.entries.set(secretId, entry);
+  private secret(secretId: string): AwsSecret {
+    let secret = this.secrets.get(secretId);
+    if (!secret) {
+      secret = { arn: undefined, quietUntil: 0, quietMs: 0 };
+      this.secrets.set(secretId, secret);
     }
-    return entry;
+    return secret;
   }
 
-  /** One look at a secret at a time: its labels, then the newest labelled version's value when it changed. */
-  private fetch(entry: Entry): Promise<void> {
-    entry.reading ??= (async () => {
-      try {
-        const { arn, stages } = await this.describe(entry);
-        const labelled = [...stages].filter(([, labels]) => labels.includes(CURRENT) || labels.includes(PENDING)).map(([id]) => id);
-        if (labelled.length === 0) throw new Error(`${entry.secretId} has no version labelled ${CURRENT}`);
-        let numbers = await this.options.numbers.numbers(arn, []);
-        if (labelled.some((id) => !numbers.has(id))) numbers = await this.options.numbers.numbers(arn, await this.versionsOldestFirst(entry));
-        const newest = labelled.filter((id) => numbers.has(id)).sort((a, b) => numbers.get(b)! - numbers.get(a)!)[0];
-        if (!newest) throw new Error(`the labelled versions of ${entry.secretId} are not listed by ListSecretVersionIds`);
-        const previous = entry.latest;
-        if (previous?.versionId !== newest) entry.latest = await this.getValue(entry, newest, numbers.get(newest)!);
-        entry.fetchedAt = this.now();
-        entry.quietMs = 0;
-        this.setProblem(entry, undefined);
-        if (previous && entry.latest!.number > previous.number) this.announce(entry, entry.latest!, previous);
-      } catch (err) {
-        const problem = err instanceof AwsCallError ? err.problem : undefined;
-        if (problem?.throttled) this.quieten(entry);
-        this.setProblem(entry, (err as Error).message);
-        throw err;
-      } finally {
-        entry.reading = undefined;
-      }
-    })();
-    return entry.reading;
+  /** A secret's labels, then the newest labelled version's value when it is not the cached one. */
+  private async fetchLatest(secretId: string, cached: Read | undefined): Promise<Read> {
+    const secret = this.secret(secretId);
+    try {
+      const { arn, stages } = await this.describe(secretId);
+      const labelled = [...stages].filter(([, labels]) => labels.includes(CURRENT) || labels.includes(PENDING)).map(([id]) => id);
+      if (labelled.length === 0) throw new Error(`${secretId} has no version labelled ${CURRENT}`);
+      let numbers = await this.options.numbers.numbers(arn, []);
+      if (labelled.some((id) => !numbers.has(id))) numbers = await this.options.numbers.numbers(arn, await this.versionsOldestFirst(secretId));
+      const newest = labelled.filter((id) => numbers.has(id)).sort((a, b) => numbers.get(b)! - numbers.get(a)!)[0];
+      if (!newest) throw new Error(`the labelled versions of ${secretId} are not listed by ListSecretVersionIds`);
+      const latest = cached?.versionId === newest ? cached : await this.getValue(secretId, newest, numbers.get(newest)!);
+      secret.quietMs = 0;
+      return latest;
+    } catch (err) {
+      if (err instanceof AwsCallError && err.problem.throttled) this.quieten(secretId, secret);
+      throw err;
+    }
   }
 
-  private async describe(entry: Entry): Promise<{ arn: string; stages: Map<string, string[]> }> {
-    const answer = await this.call(`DescribeSecret ${entry.secretId}`, () => this.client.send(new DescribeSecretCommand({ SecretId: entry.secretId })));
-    const arn = answer.ARN ?? entry.secretId;
-    entry.arn = arn;
+  private async describe(secretId: string): Promise<{ arn: string; stages: Map<string, string[]> }> {
+    const answer = await this.call(`DescribeSecret ${secretId}`, () => this.aws().then(({ aws, client }) => client.send(new aws.DescribeSecretCommand({ SecretId: secretId }))));
+    const arn = answer.ARN ?? secretId;
+    this.secret(secretId).arn = arn;
     return { arn, stages: new Map(Object.entries(answer.VersionIdsToStages ?? {})) };
   }
 
   /** Every version id, oldest first (ties: AWSPREVIOUS, AWSCURRENT, AWSPENDING, others), for numbering. */
-  private async versionsOldestFirst(entry: Entry): Promise<string[]> {
+  private async versionsOldestFirst(secretId: string): Promise<string[]> {
     const versions: SecretVersionsListEntry[] = [];
     let token: string | undefined;
     do {
-      const answer = await this.call(`ListSecretVersionIds ${entry.secretId}`, () =>
-        this.client.send(new ListSecretVersionIdsCommand({ SecretId: entry.secretId, IncludeDeprecated: true, NextToken: token, MaxResults: 100 })),
+      const answer = await this.call(`ListSecretVersionIds ${secretId}`, () =>
+        this.aws().then(({ aws, client }) => client.send(new aws.ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, NextToken: token, MaxResults: 100 }))),
       );
       versions.push(...(answer.Versions ?? []));
       token = answer.NextToken ?? undefined;
@@ -206,10 +195,15 @@ export class AwsSecretSource implements SecretSource {
     return versions.map((version) => version.VersionId!).filter(Boolean);
   }
 
-  private async getValue(entry: Entry, versionId: string, number: number): Promise<Read> {
-    const answer = await this.call(`GetSecretValue ${entry.secretId} v${number}`, () => this.client.send(new GetSecretValueCommand({ SecretId: entry.secretId, VersionId: versionId })));
-    if (typeof answer.SecretString !== "string") throw new Error(`version ${number} of ${entry.secretId} is a binary secret: store the key as a string (SecretString)`);
+  private async getValue(secretId: string, versionId: string, number: number): Promise<Read> {
+    const answer = await this.call(`GetSecretValue ${secretId} v${number}`, () => this.aws().then(({ aws, client }) => client.send(new aws.GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }))));
+    if (typeof answer.SecretString !== "string") throw new Error(`version ${number} of ${secretId} is a binary secret: store the key as a string (SecretString)`);
     return { number, versionId, text: answer.SecretString };
+  }
+
+  private aws(): Promise<{ aws: SecretsManagerSdk; client: SecretsManagerClient }> {
+    this.sdk ??= import("@aws-sdk/client-secrets-manager").then((aws) => ({ aws, client: new aws.SecretsManagerClient(awsClientSettings(this.options)) }));
+    return this.sdk;
   }
 
   private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
@@ -221,43 +215,10 @@ export class AwsSecretSource implements SecretSource {
   }
 
   /** Throttled: wait longer before the next poll of this secret (up to 16 periods), then back to the period once a read succeeds. */
-  private quieten(entry: Entry): void {
-    entry.quietMs = Math.min(Math.max(entry.quietMs * 2, this.options.refreshMs), this.options.refreshMs * MAX_QUIET_FACTOR);
-    entry.quietUntil = this.now() + entry.quietMs;
-    this.logger.warn({ secret: entry.secretId, nextInMs: entry.quietMs }, "AWS throttles the gateway's reads: polling this secret less often");
-  }
-
-  private announce(entry: Entry, latest: Read, previous: Read): void {
-    this.logger.info({ secret: entry.secretId, version: latest.number, previousVersion: previous.number }, "new version of an AWS secret");
-    for (const watcher of entry.watchers) {
-      let value: string;
-      try {
-        value = valueOf(latest, { secretId: entry.secretId, field: watcher.field }, { raw: watcher.raw }).value;
-      } catch (err) {
-        this.logger.error({ ref: watcher.raw, version: latest.number, error: (err as Error).message }, "the new version has no usable value; keeping the current key");
-        continue;
-      }
-      try {
-        watcher.onChange({ value, version: latest.number });
-      } catch (err) {
-        this.logger.error({ ref: watcher.raw, error: (err as Error).message }, "could not stage a new version of an AWS secret");
-      }
-    }
-  }
-
-  /** The source is degraded while any read fails; health and the gauge say so. */
-  private setProblem(entry: Entry, problem: string | undefined): void {
-    entry.problem = problem;
-    // Only secrets the gateway serves count: a reference that never read (a mistyped StageKey) degrades nothing.
-    const first = [...this.entries.values()].find((e) => e.problem !== undefined && e.latest !== undefined);
-    const degraded = first !== undefined;
-    this.options.metrics?.sourceUp.set({ source: "aws-sm" }, degraded ? 0 : 1);
-    if (degraded !== this.degraded) {
-      this.degraded = degraded;
-      if (degraded) this.logger.warn({ error: first.problem }, "AWS Secrets Manager cannot be read: serving the last known secrets");
-      else this.logger.info("AWS Secrets Manager can be read again");
-    }
-    this.options.reportDegraded?.("aws-sm", first?.problem);
+  private quieten(secretId: string, secret: AwsSecret): void {
+    secret.quietMs = Math.min(Math.max(secret.quietMs * 2, this.options.refreshMs), this.options.refreshMs * MAX_QUIET_FACTOR);
+    secret.quietUntil = this.now() + secret.quietMs;
+    this.logger.warn({ secret: secretId, nextInMs: secret.quietMs }, "AWS throttles the gateway's reads: polling this secret less often");
   }
 }
 

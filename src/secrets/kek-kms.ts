@@ -1,6 +1,8 @@
-import { DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ReEncryptCommand } from "@aws-sdk/client-kms";
+import type { KMSClient } from "@aws-sdk/client-kms";
 import { awsClientSettings, awsProblem, type AwsSettings } from "./aws-client-settings.js";
 import { KekError, type KeyEncryptionKey, type WrappedKey } from "./kek.js";
+
+type KmsSdk = typeof import("@aws-sdk/client-kms");
 
 /**
  * AWS KMS as the key-encryption key: data keys are wrapped with Encrypt under
@@ -13,7 +15,9 @@ import { KekError, type KeyEncryptionKey, type WrappedKey } from "./kek.js";
  */
 export class KmsKek implements KeyEncryptionKey {
   readonly kind = "aws-kms";
-  private readonly client: KMSClient;
+  /** The SDK and its client, loaded on first use (only gateways whose KEK is in KMS load it). */
+  private sdk: Promise<{ aws: KmsSdk; client: KMSClient }> | undefined;
+  private readonly settings: AwsSettings;
   private readonly env: NodeJS.ProcessEnv;
   private arn: Promise<string> | undefined;
 
@@ -21,18 +25,18 @@ export class KmsKek implements KeyEncryptionKey {
     private readonly keyId: string,
     settings: AwsSettings,
   ) {
-    this.client = new KMSClient(awsClientSettings(settings));
+    this.settings = settings;
     this.env = settings.env;
   }
 
   async wrap(dataKey: Buffer, context: string): Promise<WrappedKey> {
-    const answer = await this.send("Encrypt", () => this.client.send(new EncryptCommand({ KeyId: this.keyId, Plaintext: dataKey, EncryptionContext: { secret: context } })));
+    const answer = await this.send("Encrypt", () => this.aws().then(({ aws, client }) => client.send(new aws.EncryptCommand({ KeyId: this.keyId, Plaintext: dataKey, EncryptionContext: { secret: context } }))));
     return this.wrapped(answer.CiphertextBlob, answer.KeyId);
   }
 
   async unwrap(wrapped: WrappedKey, context: string): Promise<Buffer> {
     const answer = await this.send("Decrypt", () =>
-      this.client.send(new DecryptCommand({ CiphertextBlob: Buffer.from(wrapped.blob, "base64"), EncryptionContext: { secret: context } })),
+      this.aws().then(({ aws, client }) => client.send(new aws.DecryptCommand({ CiphertextBlob: Buffer.from(wrapped.blob, "base64"), EncryptionContext: { secret: context } }))),
     );
     if (!answer.Plaintext) throw new KekError(`AWS KMS Decrypt gave no plaintext`);
     return Buffer.from(answer.Plaintext);
@@ -40,13 +44,15 @@ export class KmsKek implements KeyEncryptionKey {
 
   async rewrap(wrapped: WrappedKey, context: string): Promise<WrappedKey> {
     const answer = await this.send("ReEncrypt", () =>
-      this.client.send(
-        new ReEncryptCommand({
-          CiphertextBlob: Buffer.from(wrapped.blob, "base64"),
-          SourceEncryptionContext: { secret: context },
-          DestinationKeyId: this.keyId,
-          DestinationEncryptionContext: { secret: context },
-        }),
+      this.aws().then(({ aws, client }) =>
+        client.send(
+          new aws.ReEncryptCommand({
+            CiphertextBlob: Buffer.from(wrapped.blob, "base64"),
+            SourceEncryptionContext: { secret: context },
+            DestinationKeyId: this.keyId,
+            DestinationEncryptionContext: { secret: context },
+          }),
+        ),
       ),
     );
     return this.wrapped(answer.CiphertextBlob, answer.KeyId);
@@ -54,7 +60,7 @@ export class KmsKek implements KeyEncryptionKey {
 
   /** The configured key's ARN (an alias resolves to the key behind it). */
   current(): Promise<string> {
-    this.arn ??= this.send("DescribeKey", () => this.client.send(new DescribeKeyCommand({ KeyId: this.keyId }))).then(
+    this.arn ??= this.send("DescribeKey", () => this.aws().then(({ aws, client }) => client.send(new aws.DescribeKeyCommand({ KeyId: this.keyId })))).then(
       (answer) => `aws-kms:${answer.KeyMetadata?.Arn ?? this.keyId}`,
       (err: unknown) => {
         this.arn = undefined;
@@ -65,7 +71,12 @@ export class KmsKek implements KeyEncryptionKey {
   }
 
   close(): void {
-    this.client.destroy();
+    void this.sdk?.then(({ client }) => client.destroy());
+  }
+
+  private aws(): Promise<{ aws: KmsSdk; client: KMSClient }> {
+    this.sdk ??= import("@aws-sdk/client-kms").then((aws) => ({ aws, client: new aws.KMSClient(awsClientSettings(this.settings)) }));
+    return this.sdk;
   }
 
   private wrapped(blob: Uint8Array | undefined, keyArn: string | undefined): WrappedKey {

@@ -53,7 +53,7 @@ export class SecretMetrics {
     });
     this.sourceUp = new Gauge({
       name: "switchboard_secret_source_up",
-      help: "1 while a secret source (vault) answers, 0 while the gateway serves its last known secrets.",
+      help: "1 while a polled secret source (vault, aws-sm) answers, 0 while the gateway serves its last known secrets.",
       labelNames: ["source"] as const,
       registers: [registry],
     });

@@ -41,6 +41,9 @@ describe("POST /v1/responses on the wire", () => {
       [{ model: "gpt-4o-mini", input: [{ role: "user", content: [{ type: "input_file", file_id: "f" }] }] }, "input[0].content[0].type", '"input_file" is not supported'],
       [{ model: "gpt-4o-mini", input: "x", tool_choice: { type: "web_search" } }, "tool_choice.type", "built-in tools cannot run"],
       [{ model: "gpt-4o-mini", input: "x", text: { format: { type: "xml" } } }, "text.format.type", "must be"],
+      // Names of Object.prototype's members are names like any other, not table entries.
+      [{ model: "gpt-4o-mini", input: "x", tool_choice: "constructor" }, "tool_choice", "must be"],
+      [{ model: "gpt-4o-mini", input: [{ role: "toString", content: "x" }] }, "input[0].role", "must be"],
     ];
     for (const [body, param, message] of cases) {
       const res = await post(body);

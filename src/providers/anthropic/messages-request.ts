@@ -10,6 +10,7 @@ import { strictReader as read } from "../openai/json-reader.js";
 import type { ChatParams, DialectOriginal } from "../provider.js";
 import { BETA_HEADER } from "./original-request.js";
 import { reasoningText } from "./wire.js";
+import { ownEntry } from "../../common/own-entry.js";
 
 export interface AnthropicMessagesRequest {
   request: ChatParams & ChatRequest;
@@ -198,7 +199,7 @@ function readToolChoice(raw: unknown): ToolChoice | undefined {
   if (raw === undefined || raw === null) return undefined;
   const choice = read.object(raw, "tool_choice", true);
   if (choice.type === "tool") return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "functionName", value: read.string(choice.name, "tool_choice.name") } };
-  const mode = CHOICES[String(choice.type)];
+  const mode = ownEntry(CHOICES, String(choice.type));
   if (mode === undefined) return read.reject("tool_choice.type", 'must be "auto", "any", "tool" or "none"');
   return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "mode", value: mode } };
 }

@@ -21,6 +21,7 @@ import { wholeNumber } from "../openai/chat-request.js";
 import { strictReader as read } from "../openai/json-reader.js";
 import { readOpenAIReasoning } from "../openai/reasoning.js";
 import { blockOfEncrypted } from "./reasoning-items.js";
+import { ownEntry } from "../../common/own-entry.js";
 
 export interface ResponsesRequest {
   /** The unified request, without its messages: the surface puts them together (instructions, a stored conversation, the input). */
@@ -114,7 +115,7 @@ const MODES: Record<string, ToolChoiceMode> = { auto: ToolChoiceMode.AUTO, none:
 function readToolChoice(raw: unknown): ToolChoice | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === "string") {
-    const mode = MODES[raw];
+    const mode = ownEntry(MODES, raw);
     if (mode === undefined) return read.reject("tool_choice", 'must be "auto", "none", "required" or a function');
     return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "mode", value: mode } };
   }
@@ -174,7 +175,7 @@ export function readInput(raw: unknown): Message[] {
     const type = item.type ?? "message";
     switch (type) {
       case "message": {
-        const role = ROLES[String(item.role)];
+        const role = ownEntry(ROLES, String(item.role));
         if (role === undefined) return read.reject(`${at}.role`, 'must be "user", "assistant", "system" or "developer"');
         if (role === Role.ASSISTANT) {
           turn = assistant();

@@ -12,6 +12,7 @@ import { parseRetryAfter } from "../retry-after.js";
 import { sdkRetryHeaders } from "../sdk-retry-headers.js";
 import { kindForStatus } from "../status-kinds.js";
 import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
+import { ownEntry } from "../../common/own-entry.js";
 
 interface OpenAIErrorBody {
   error?: { message?: string; type?: string; code?: string | number | null } | string;
@@ -49,7 +50,7 @@ const KIND_FOR_CODE: Record<string, UpstreamErrorKind> = { engine_overloaded_err
 export function fromOpenAIHttpError(status: number, headers: ResponseHeaders, text: string, ctx: ErrorContext): UpstreamError {
   const { message, code } = parseOpenAIError(text);
   return vendorError({
-    kind: KIND_FOR_CODE[code] ?? kindForStatus(status, code, message),
+    kind: ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(status, code, message),
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,
@@ -64,7 +65,7 @@ export function fromOpenAIHttpError(status: number, headers: ResponseHeaders, te
 export function openAIStreamError(ctx: ErrorContext, error: OpenAIStreamErrorBody): UpstreamError {
   const { message, code } = parseOpenAIError(JSON.stringify({ error }));
   return vendorError({
-    kind: KIND_FOR_CODE[code] ?? kindForStatus(/rate|429/.test(code) ? 429 : 503, code, message),
+    kind: ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(/rate|429/.test(code) ? 429 : 503, code, message),
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,

@@ -8,6 +8,7 @@ import type { ErrorContext } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
 import { lenientReader, type JsonReader } from "./json-reader.js";
 import { readReasoningDetails } from "./reasoning.js";
+import { ownEntry } from "../../common/own-entry.js";
 
 /** Role names on the wire, which DashScope's native API shares. */
 export const OPENAI_ROLE_NAMES: Record<Role, string> = {
@@ -77,7 +78,7 @@ export function toOpenAIToolCalls(calls: ToolCall[], options: EncodeOptions = { 
  */
 export function readOpenAIMessage(raw: unknown, at: string, reader: JsonReader, defaultRole?: Role): Message {
   const m = reader.object(raw, at, true);
-  const role = m.role === undefined || m.role === null ? defaultRole : ROLES[String(m.role)];
+  const role = m.role === undefined || m.role === null ? defaultRole : ownEntry(ROLES, String(m.role));
   if (role === undefined) return reader.reject(`${at}.role`, `must be one of ${Object.keys(ROLES).join(", ")}`);
   const message = create(MessageSchema, { role, name: reader.string(m.name, `${at}.name`), toolCallId: reader.string(m.tool_call_id, `${at}.tool_call_id`) });
   if (Array.isArray(m.content)) message.parts = m.content.map((part, j) => readPart(part, `${at}.content[${j}]`, reader));

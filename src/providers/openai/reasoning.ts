@@ -9,6 +9,7 @@ import type { ModelTraits } from "../model-traits.js";
 import type { ChatParams } from "../provider.js";
 import { effortName } from "../reasoning.js";
 import type { JsonReader } from "./json-reader.js";
+import { ownEntry } from "../../common/own-entry.js";
 
 /**
  * The reasoning request's fields: `reasoning_effort` (OpenAI, DeepSeek), a
@@ -44,7 +45,7 @@ export function readOpenAIReasoning(body: JsonObject, reader: JsonReader): Reaso
   const budget = reader.number(nested.max_tokens, "reasoning.max_tokens");
   if (budget !== undefined && !(Number.isInteger(budget) && budget >= 1 && budget <= 2_147_483_647)) reader.reject("reasoning.max_tokens", "must be a whole number of tokens");
   if (name === "none" || (name === "" && budget === undefined)) return undefined;
-  const effort = name === "" ? ReasoningEffort.UNSPECIFIED : EFFORTS[name];
+  const effort = name === "" ? ReasoningEffort.UNSPECIFIED : ownEntry(EFFORTS, name);
   if (effort === undefined) return reader.reject(field, 'must be "low", "medium" or "high"');
   return create(ReasoningConfigSchema, { effort, budgetTokens: budget });
 }

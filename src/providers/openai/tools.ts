@@ -4,6 +4,7 @@ import { ResponseFormatType, ToolChoiceMode, type ResponseFormat, type Tool, typ
 import type { ChatParams } from "../provider.js";
 import { toolChoiceIn } from "../tool-choice.js";
 import type { JsonReader } from "./json-reader.js";
+import { ownEntry } from "../../common/own-entry.js";
 
 /** `tools` in OpenAI's shape, which DashScope's native API shares. */
 export function toOpenAITools(params: Pick<ChatParams, "tools">): JsonObject[] {
@@ -39,7 +40,7 @@ const MODES: Record<string, ToolChoiceMode> = { auto: ToolChoiceMode.AUTO, none:
 export function readOpenAIToolChoice(raw: unknown, reader: JsonReader): ToolChoice | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === "string") {
-    const mode = MODES[raw];
+    const mode = ownEntry(MODES, raw);
     if (mode === undefined) return reader.reject("tool_choice", 'must be "auto", "none", "required" or a function');
     return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "mode", value: mode } };
   }

@@ -1,6 +1,7 @@
 // Usage and finish reasons in the OpenAI shape, both ways.
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { FinishReason, UsageSchema, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { ownEntry } from "../../common/own-entry.js";
 
 /**
  * The wire's name for each finish reason, in answers to callers. OpenAI ends
@@ -30,7 +31,7 @@ const FINISH_REASONS: Record<string, FinishReason> = {
 };
 
 export function fromOpenAIFinishReason(reason: unknown): FinishReason {
-  return typeof reason === "string" ? (FINISH_REASONS[reason] ?? FinishReason.UNSPECIFIED) : FinishReason.UNSPECIFIED;
+  return typeof reason === "string" ? (ownEntry(FINISH_REASONS, reason) ?? FinishReason.UNSPECIFIED) : FinishReason.UNSPECIFIED;
 }
 
 /** A vendor's finish reason, REFUSAL when the answer is a refusal (OpenAI says "stop" and fills `refusal`). */

@@ -7,9 +7,10 @@ import { MAX_JSON_DEPTH } from "../../src/api/json-depth.js";
 import { dimensions, MODELS, nested, text } from "./api-requests.js";
 
 /** Any JSON value in place of a field's proper one. */
-const anyValue = fc.jsonValue({ maxDepth: 2 });
-const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary }, { weight: 1, arbitrary: anyValue });
-const number = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, 1, 2, -2, 2 ** 53 + 2, 1e308, -1e308, 0.5));
+export const anyValue = fc.jsonValue({ maxDepth: 2 });
+/** The field's proper value mostly, any JSON value otherwise. */
+export const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary }, { weight: 1, arbitrary: anyValue });
+export const number = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, 1, 2, -2, 2 ** 53 + 2, 1e308, -1e308, 0.5));
 const role = fc.oneof({ weight: 6, arbitrary: fc.constantFrom("system", "developer", "user", "assistant", "tool") }, { weight: 1, arbitrary: fc.constantFrom("function", "", "USER", "ROLE_USER") });
 
 const content = fc.oneof(
@@ -37,8 +38,8 @@ const message = fc.record(
 );
 
 /** JSON nesting right around the limit (counting the body and the field holding it), or far past it. */
-const deepValue = fc.constantFrom(MAX_JSON_DEPTH - 6, MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH, 500).map((levels) => nested(levels));
-const schema = fc.oneof({ weight: 4, arbitrary: fc.dictionary(text, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }) }, { weight: 1, arbitrary: deepValue }, { weight: 1, arbitrary: anyValue });
+export const deepValue = fc.constantFrom(MAX_JSON_DEPTH - 6, MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH, 500).map((levels) => nested(levels));
+export const schema = fc.oneof({ weight: 4, arbitrary: fc.dictionary(text, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }) }, { weight: 1, arbitrary: deepValue }, { weight: 1, arbitrary: anyValue });
 
 const chatBody = fc.record(
   {
@@ -86,7 +87,7 @@ const embedBody = fc.record(
   { requiredKeys: ["input"] },
 );
 
-const asJson = (value: JsonValue | object) => JSON.stringify(value);
+export const asJson = (value: JsonValue | object) => JSON.stringify(value);
 
 /** A REST call: the path, the content type and the body text. */
 export const restCall = fc.oneof(

@@ -193,7 +193,10 @@ export class OnePortServer {
   async shutdown(graceMs: number): Promise<void> {
     if (this.draining) return;
     this.draining = true;
-    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    // Closing the listener resets every connection still in the kernel's accept queue, after the client may have
+    // written its call on it (a balancer then answers 502 and cannot resend a POST). A signal is handled in the same
+    // poll phase as the listener's accepts; waiting for the check phase lets libuv accept everything queued first.
+    const closed = new Promise<void>((resolve) => setImmediate(() => this.listener.close(() => resolve())));
     // A request may already be on its way on a connection the gateway still holds (a load balancer does not know it is
     // draining): for a moment, such requests are still read and answered, with `connection: close` or a final GOAWAY,
     // rather than reset unread. Connections accepted but not yet routed are served the same way.

@@ -139,6 +139,7 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
     const failed = failures(records);
     const ok = records.filter((record) => record.outcome === "ok").map((record) => record.id);
     report("rolling restart", { calls: records.length, failed: failed.length, outcomes: tally(records), "completed calls missing from the ledger": (await missingFromLedger(ok)).length });
+    if (failed.length > 0) console.info(`[fleet] nginx, for the failed calls:\n${nginx.log()}`);
     // A draining gateway still reads and answers what is already on its way (connection: close, a two-step
     // GOAWAY) before it closes a connection, so nginx never has a written request reset under it.
     expect(

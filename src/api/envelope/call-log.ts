@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import type { Logger } from "../../observability/logger.js";
+import { callLineLogger, type Logger } from "../../observability/logger.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
 import { finishedCall, type CallFeed } from "./call-feed.js";
 import type { CallRecord } from "./call-record.js";
@@ -58,9 +58,10 @@ export function startCallLog(logger: Logger, metrics: GatewayMetrics, record: Ca
       error: error?.rawMessage,
       cause: error && BUG_CODES.has(error.code) ? evidence(error.cause ?? error) : undefined,
     };
-    if (line.cause) logger.error(line, "call failed");
-    else if (error) logger.warn(line, "call failed");
-    else logger.info(line, "call");
+    const lines = callLineLogger(logger);
+    if (line.cause) lines.error(line, "call failed");
+    else if (error) lines.warn(line, "call failed");
+    else lines.info(line, "call");
   };
 }
 

@@ -1,11 +1,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
-import type { Database as SqliteDb } from "node-sqlite3-wasm";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from "./sql.js";
-
-// node-sqlite3-wasm is CommonJS: SQLite compiled to WebAssembly, no native build.
-const { Database } = createRequire(import.meta.url)("node-sqlite3-wasm") as typeof import("node-sqlite3-wasm");
+import type { ThreadReply, ThreadRequest } from "./sqlite-thread.js";
 
 // Files open in this process. The owner file cannot tell two connections of one
 // process apart, and a second one would break the first's lock: refuse it.
@@ -13,9 +12,11 @@ const openInProcess = new Set<string>();
 
 /**
  * The embedded store: a real SQLite file, through SQLite compiled to
- * WebAssembly. Calls are synchronous underneath; they are queued so a
- * transaction's statements never interleave with others, and they run off
- * the request path (the ledger writes in batches on a timer).
+ * WebAssembly. SQLite itself is synchronous, so the connection lives on a
+ * thread of its own (sqlite-thread.ts): its statements, and the fsync at
+ * each commit, run there, never on the event loop that serves calls. Here,
+ * calls are queued so that a transaction's statements never interleave with
+ * others, and each is a message to the thread and back.
  *
  * The WASM build locks a file by creating a `<file>.lock` directory, which a
  * killed process leaves behind. One gateway owns the file (an owner file with
@@ -24,7 +25,7 @@ const openInProcess = new Set<string>();
  */
 export class SqliteDatabase implements SqlDatabase {
   readonly dialect = "sqlite" as const;
-  private readonly db: SqliteDb;
+  private readonly thread: SqliteThread;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly ownerFile: string;
   private readonly file: string;
@@ -35,35 +36,32 @@ export class SqliteDatabase implements SqlDatabase {
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     this.ownerFile = `${this.file}.owner`;
     claimOwnership(this.file, this.ownerFile);
-    this.db = new Database(this.file);
+    this.thread = new SqliteThread(this.file);
     openInProcess.add(this.file);
-    // One process owns the file: keep the lock for the connection's life (fewer
-    // file-system calls per transaction); the journal is fsynced less often.
-    this.db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
   }
 
   query(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
-    return this.serial(() => this.queryNow(sql, params));
+    return this.serial(() => this.thread.ask({ op: "all", sql, params: [...params] }) as Promise<SqlRow[]>);
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    return this.serial(() => this.runNow(sql, params));
+    return this.serial(() => this.thread.ask({ op: "run", sql, params: [...params] }) as Promise<number>);
   }
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     return this.serial(async () => {
-      this.db.exec("BEGIN IMMEDIATE");
+      await this.thread.ask({ op: "exec", sql: "BEGIN IMMEDIATE" });
       const tx: SqlExecutor = {
         dialect: "sqlite",
-        query: async (sql, params = []) => this.queryNow(sql, params),
-        run: async (sql, params = []) => this.runNow(sql, params),
+        query: (sql, params = []) => this.thread.ask({ op: "all", sql, params: [...params] }) as Promise<SqlRow[]>,
+        run: (sql, params = []) => this.thread.ask({ op: "run", sql, params: [...params] }) as Promise<number>,
       };
       try {
         const result = await work(tx);
-        this.db.exec("COMMIT");
+        await this.thread.ask({ op: "exec", sql: "COMMIT" });
         return result;
       } catch (err) {
-        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        await this.thread.ask({ op: "rollback" }).catch(() => {});
         throw err;
       }
     });
@@ -71,18 +69,10 @@ export class SqliteDatabase implements SqlDatabase {
 
   async close(): Promise<void> {
     await this.serial(async () => {
-      if (this.db.isOpen) this.db.close();
+      await this.thread.close();
       rmSync(this.ownerFile, { force: true });
       openInProcess.delete(this.file);
     });
-  }
-
-  private queryNow(sql: string, params: readonly SqlValue[]): SqlRow[] {
-    return this.db.all(positional(sql), params as SqlValue[]) as SqlRow[];
-  }
-
-  private runNow(sql: string, params: readonly SqlValue[]): number {
-    return this.db.run(positional(sql), params as SqlValue[]).changes;
   }
 
   private serial<T>(work: () => T | Promise<T>): Promise<T> {
@@ -92,9 +82,73 @@ export class SqliteDatabase implements SqlDatabase {
   }
 }
 
-/** `$1` → `?1`: SQLite binds `?NNN` by number, as Postgres binds `$NNN`. */
-function positional(sql: string): string {
-  return sql.replace(/\$(\d+)/g, "?$1");
+type Request = ThreadRequest extends infer R ? (R extends ThreadRequest ? Omit<R, "id"> : never) : never;
+
+/**
+ * The thread holding the connection, and the requests waiting for its answer.
+ * It keeps the process alive only while a request is waiting, as a
+ * synchronous connection would.
+ */
+class SqliteThread {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
+  private nextId = 1;
+  /** Set once the thread is gone: every request from then on fails with it. */
+  private gone: Error | undefined;
+
+  constructor(file: string) {
+    this.worker = startThread(file);
+    this.worker.unref();
+    this.worker.on("message", (reply: ThreadReply) => {
+      const waiter = this.waiting.get(reply.id);
+      if (!waiter) return;
+      this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) this.worker.unref();
+      if (reply.error !== undefined) waiter.reject(new Error(reply.error));
+      else waiter.resolve(reply.value);
+    });
+    // Opening the file failed, or the thread died: say so to every caller.
+    this.worker.on("error", (err) => this.stop(err));
+    this.worker.on("exit", (code) => this.stop(new Error(`the SQLite thread stopped (exit code ${code})`)));
+  }
+
+  ask(request: Request): Promise<unknown> {
+    if (this.gone) return Promise.reject(this.gone);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.waiting.size === 0) this.worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.gone) return;
+    const exited = new Promise((resolve) => this.worker.once("exit", resolve));
+    await this.ask({ op: "close" }).catch(() => {});
+    await exited;
+  }
+
+  private stop(err: Error): void {
+    this.gone ??= err;
+    for (const waiter of this.waiting.values()) waiter.reject(this.gone);
+    this.waiting.clear();
+  }
+}
+
+/**
+ * The thread runs sqlite-thread.js beside this file. From the TypeScript
+ * sources (tests, `tsx`), a thread cannot load .ts by itself: it registers
+ * tsx first.
+ */
+function startThread(file: string): Worker {
+  // Small young generation: the thread allocates little beyond the rows it passes on.
+  const options = { workerData: { file }, resourceLimits: { maxYoungGenerationSizeMb: 4 } };
+  const url = new URL(import.meta.url.endsWith(".ts") ? "./sqlite-thread.ts" : "./sqlite-thread.js", import.meta.url);
+  if (!import.meta.url.endsWith(".ts")) return new Worker(url, options);
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(bootstrap, { ...options, eval: true });
 }
 
 function claimOwnership(file: string, ownerFile: string): void {

@@ -41,7 +41,7 @@ import { createOpenAISurface } from "./api/openai/openai-surface.js";
 import { createResponsesSurface } from "./api/openai/responses-surface.js";
 import { createAnthropicSurface } from "./api/anthropic/messages-surface.js";
 import { responseTtlFromEnv, StoredResponses } from "./responses/stored-responses.js";
-import { API_SERVICES, createRoutes } from "./server/routes.js";
+import { API_SERVICES, createRoutes, hotUnaryMethods } from "./server/routes.js";
 import { buildUsageConfig } from "./config/usage-config.js";
 import { openStore } from "./store/open-store.js";
 import { createUsageSystem } from "./usage/usage-system.js";
@@ -53,6 +53,8 @@ export interface SwitchboardOptions {
   logDestination?: DestinationStream;
   /** Prometheus default process metrics; off in tests that build many instances. */
   defaultMetrics?: boolean;
+  /** Fields on every log line: a worker's pid under SWITCHBOARD_WORKERS, so lines tell which process wrote them. */
+  logFields?: Record<string, string | number>;
 }
 
 export interface Switchboard {
@@ -78,7 +80,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   const catalogue = Catalogue.shipped(config.catalogue?.models ?? []);
   // How long responses of /v1/responses are kept for previous_response_id: checked before anything opens.
   const responseTtlMs = responseTtlFromEnv(env);
-  const logger = createLogger(config.logLevel, options.logDestination);
+  const rootLogger = createLogger(config.logLevel, options.logDestination);
+  const logger = options.logFields ? rootLogger.child(options.logFields) : rootLogger;
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics, keyLabels: keyLabelRulesFromEnv(env) });
   // Traces only when the standard OTEL_* variables configure them; otherwise every call holds a no-op.
   const tracing = await startTracing(env, { logger, metrics });
@@ -211,6 +214,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     beforeGraceEnds: () => stopCalls.abort(gatewayError(Code.Unavailable, "the gateway is shutting down", "SHUTTING_DOWN")),
     handler: createHttpHandler({
       routes: createRoutes(gateway, health, admin),
+      leanUnary: hotUnaryMethods(gateway),
       interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(authenticator)],
       corsOrigins: config.server.corsOrigins,
       metrics,

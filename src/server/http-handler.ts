@@ -1,13 +1,17 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ConnectRouter, Interceptor, MethodImplSpec } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { MAX_JSON_DEPTH } from "../api/json-depth.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { CONSOLE_PATH, type ConsoleAssets } from "./console-assets.js";
 import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
 import { withUnreadBodyDrained } from "./unread-body.js";
+import { replayToConnectEs } from "./lean-unary/connect-es-replay.js";
+import { createLeanUnary } from "./lean-unary/lean-unary.js";
+import { checkStringsWithIsWellFormed } from "./well-formed-text.js";
 import type { HealthState } from "../common/health-state.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -15,6 +19,8 @@ type Response = ServerResponse | Http2ServerResponse;
 
 export interface HttpHandlerOptions {
   routes: (router: ConnectRouter) => void;
+  /** Unary methods the lean path serves (./lean-unary), with the same interceptors; connect-es serves the rest. */
+  leanUnary?: MethodImplSpec[];
   interceptors: Interceptor[];
   corsOrigins: readonly string[];
   metrics: GatewayMetrics;
@@ -39,14 +45,10 @@ const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
  */
 const DECODE_RECURSION_LIMIT = 2 * MAX_JSON_DEPTH + 8;
 
-/** One request handler for the whole port: CORS, /metrics, /healthz, REST, the console, then Connect. */
+/** One request handler for the whole port: CORS, /metrics, /healthz, REST, the console, then Connect (the lean path first for its methods). */
 export function createHttpHandler(options: HttpHandlerOptions): (req: Request, res: Response) => void {
-  const connect = connectNodeAdapter({
-    routes: (router) => {
-      options.routes(router);
-      // The adapter serves the router's handlers as they are after this callback.
-      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withRequestFaults(withUnreadBodyDrained(handler))));
-    },
+  checkStringsWithIsWellFormed();
+  const connectOptions = {
     interceptors: options.interceptors,
     readMaxBytes: MAX_MESSAGE_BYTES,
     binaryOptions: { recursionLimit: DECODE_RECURSION_LIMIT },
@@ -54,6 +56,23 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     // Deadlines up to a day are honoured; a longer one is refused (InvalidArgument).
     maxTimeoutMs: 24 * 60 * 60 * 1000,
     shutdownSignal: options.shutdownSignal,
+    // connect-node's default, named so that the lean path negotiates the same.
+    acceptCompression: [compressionGzip, compressionBrotli],
+  };
+  const handlers = new Map<string, UniversalHandler>();
+  const connect = connectNodeAdapter({
+    routes: (router) => {
+      options.routes(router);
+      // The adapter serves the router's handlers as they are after this callback.
+      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withRequestFaults(withUnreadBodyDrained(handler))));
+      for (const handler of router.handlers) handlers.set(handler.requestPath, handler);
+    },
+    ...connectOptions,
+  });
+  const lean = createLeanUnary({
+    ...connectOptions,
+    methods: (options.leanUnary ?? []).map((spec) => ({ spec, fallback: handlers.get(`/${spec.method.parent.typeName}/${spec.method.name}`)! })),
+    replay: replayToConnectEs,
   });
   return (req, res) => {
     if (applyCors(options.corsOrigins, req, res)) return;
@@ -87,6 +106,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
       options.console.handle(req, res);
       return;
     }
+    if (lean(req, res, path!)) return;
     connect(req, res);
   };
 }

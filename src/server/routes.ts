@@ -1,4 +1,4 @@
-import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { createMethodImplSpec, type ConnectRouter, type MethodImplSpec, type ServiceImpl } from "@connectrpc/connect";
 import type { DescFile, DescService } from "@bufbuild/protobuf";
 import { file_google_rpc_error_details } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { Health } from "../../gen/ts/grpc/health/v1/health_pb.js";
@@ -37,4 +37,14 @@ export function createRoutes(
     router.service(reflectionV1.ServerReflection, reflection.v1);
     router.service(reflectionV1alpha.ServerReflection, reflection.v1alpha);
   };
+}
+
+/**
+ * The AIService's hot unary methods, served by the lean path
+ * (server/lean-unary) through the same interceptors; connect-es serves the
+ * rest of the service, and any request of these the lean path declines.
+ */
+export function hotUnaryMethods(gateway: Gateway): MethodImplSpec[] {
+  const service = createAIService(gateway);
+  return [createMethodImplSpec(AIService.method.chat, service.chat), createMethodImplSpec(AIService.method.embed, service.embed)];
 }

@@ -1,0 +1,135 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { BinaryReadOptions, BinaryWriteOptions, DescMessage, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
+import {
+  createAsyncIterable,
+  createMethodSerializationLookup,
+  invokeUnaryImplementation,
+  type Compression,
+  type MethodSerializationLookup,
+  type UniversalHandler,
+} from "@connectrpc/connect/protocol";
+import { CallSignals } from "./call-signal.js";
+import { fromConnectJson } from "./connect-json.js";
+import { writeConnectAnswer } from "./connect-answer.js";
+import { readOnFrom, type Replay } from "./connect-es-replay.js";
+import { writeGrpcAnswer } from "./grpc-answer.js";
+import { leanRequestOf, type LeanLimits, type LeanRequest } from "./lean-request.js";
+import { webHeaders } from "./node-headers.js";
+import { readBody } from "./request-body.js";
+
+type Request = IncomingMessage | Http2ServerRequest;
+type Response = ServerResponse | Http2ServerResponse;
+type UnarySpec = MethodImplSpec & { kind: "unary" };
+
+export interface LeanUnaryOptions {
+  /** The unary methods served here, each with connect-es's handler for the requests declined after reading. */
+  methods: { spec: MethodImplSpec; fallback: UniversalHandler }[];
+  /** connect-es's options for the same router: the lean path behaves as they say. */
+  interceptors: Interceptor[];
+  readMaxBytes: number;
+  maxTimeoutMs: number;
+  acceptCompression: Compression[];
+  binaryOptions?: Partial<BinaryReadOptions & BinaryWriteOptions>;
+  jsonOptions?: Partial<JsonReadOptions & JsonWriteOptions>;
+  shutdownSignal?: AbortSignal;
+  replay: Replay;
+}
+
+/** connect-es's default: smaller answers are not worth compressing. */
+const COMPRESS_MIN_BYTES = 1024;
+
+interface LeanMethod {
+  spec: UnarySpec;
+  serialization: MethodSerializationLookup<DescMessage, DescMessage>;
+  fallback: UniversalHandler;
+}
+
+/**
+ * The hot unary methods (AIService.Chat, Embed) without connect-es's
+ * machinery, which cost more per call than the rest of the gateway's work on
+ * gRPC: a plain request is read, decoded with connect-es's own serializers,
+ * run through the same interceptors with connect-es's own
+ * invokeUnaryImplementation, and answered in the protocol it came in on, as
+ * connect-es would answer it. Returns false for a request it does not take
+ * (see leanRequestOf), which connect-es then serves; a request it declines
+ * after reading its body goes to connect-es with that body (Replay).
+ */
+export function createLeanUnary(options: LeanUnaryOptions): (req: Request, res: Response, path: string) => boolean {
+  const methods = new Map<string, LeanMethod>();
+  for (const { spec, fallback } of options.methods) {
+    if (spec.kind !== "unary") throw new Error(`the lean path serves unary methods only, not ${spec.method.name}`);
+    const serialization = createMethodSerializationLookup(spec.method, options.binaryOptions, options.jsonOptions, { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff });
+    methods.set(`/${spec.method.parent.typeName}/${spec.method.name}`, { spec: spec as UnarySpec, serialization, fallback });
+  }
+  const limits: LeanLimits = { acceptCompression: options.acceptCompression, maxTimeoutMs: options.maxTimeoutMs };
+  const signals = new CallSignals(options.shutdownSignal);
+  return (req, res, path) => {
+    const method = methods.get(path);
+    if (!method) return false;
+    const call = leanRequestOf(req, limits);
+    const authority = "authority" in req ? req.authority : req.headers.host;
+    if (!call || !authority) return false;
+    void serve(method, call, req, res, `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${authority}${req.url}`);
+    return true;
+  };
+
+  async function serve(method: LeanMethod, call: LeanRequest, req: Request, res: Response, url: string): Promise<void> {
+    // The deadline runs from the request's arrival, as connect-es's does.
+    const signal = signals.open(req, res, call.timeoutMs);
+    const body = await readBody(req, options.readMaxBytes);
+    if (body === undefined) return signal.close(); // the caller went away
+    if ("over" in body) {
+      signal.close();
+      return options.replay(req, res, method.fallback, readOnFrom(body.over, req));
+    }
+    const bytes = call.protocol === "grpc" ? onlyFrame(body.bytes) : body.bytes;
+    let input;
+    try {
+      if (!bytes) throw new Error("not one uncompressed frame");
+      input = call.binary ? method.serialization.getI(true).parse(bytes) : fromConnectJson(method.spec.method.input, bytes, options.jsonOptions);
+      if (input === undefined) throw new Error("connect-es refuses this JSON");
+    } catch {
+      signal.close();
+      return options.replay(req, res, method.fallback, createAsyncIterable([body.bytes]));
+    }
+    const header = new Headers({ "content-type": call.responseType });
+    if (call.protocol === "grpc" && call.compression) header.set("grpc-encoding", call.compression.name);
+    const trailer = call.protocol === "grpc" ? new Headers({ "grpc-status": "0" }) : new Headers();
+    const context: HandlerContext = {
+      method: method.spec.method,
+      service: method.spec.method.parent,
+      requestMethod: "POST",
+      protocolName: call.protocol,
+      url,
+      signal: signal.signal,
+      timeoutMs: signal.timeoutMs,
+      requestHeader: webHeaders(req.headers),
+      responseHeader: header,
+      responseTrailer: trailer,
+      values: createContextValues(),
+    };
+    let outcome: { message: Uint8Array } | { error: ConnectError };
+    try {
+      const output = await invokeUnaryImplementation(method.spec, context, input, options.interceptors);
+      outcome = { message: method.serialization.getO(call.binary).serialize(output) };
+    } catch (err) {
+      outcome = { error: err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err) };
+    } finally {
+      signal.close();
+    }
+    try {
+      if (call.protocol === "grpc") await writeGrpcAnswer(res, call, header, trailer, outcome, { compressMinBytes: COMPRESS_MIN_BYTES });
+      else await writeConnectAnswer(res, call, header, trailer, outcome, { compressMinBytes: COMPRESS_MIN_BYTES, jsonOptions: options.jsonOptions });
+    } catch {
+      // The caller went away while the answer was written: no one is left to tell.
+    }
+  }
+}
+
+/** The message of a gRPC request body that is exactly one uncompressed frame; undefined otherwise (connect-es then says what is wrong). */
+function onlyFrame(body: Buffer): Buffer | undefined {
+  if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) return undefined;
+  return body.subarray(5);
+}

@@ -1,0 +1,37 @@
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+
+/** A request body as read: whole, larger than allowed (what was read so far, the rest left in the request), or cut off by the caller. */
+export type ReadBody = { bytes: Buffer } | { over: Buffer[] } | undefined;
+
+/**
+ * Reads a request body of at most `maxBytes`. One past the bound stops the
+ * read (paused, its chunks kept) so that connect-es can be handed the whole
+ * of it and answer as it does; a caller that goes away first yields undefined.
+ */
+export function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: number): Promise<ReadBody> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= maxBytes) return;
+      req.pause();
+      settle({ over: chunks });
+    };
+    const onEnd = (): void => settle({ bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
+    const onGone = (): void => settle(undefined);
+    const settle = (body: ReadBody): void => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onGone);
+      req.off("close", onGone);
+      resolve(body);
+    };
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", onGone);
+    req.once("close", onGone);
+  });
+}

@@ -1,0 +1,308 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { AIService, ChatRequestSchema, EmbedRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { createErrorInfoInterceptor } from "../../src/api/envelope/error-info-interceptor.js";
+import { gatewayError } from "../../src/common/gateway-error.js";
+import { HealthState } from "../../src/common/health-state.js";
+import { GatewayMetrics } from "../../src/observability/metrics.js";
+import { createHttpHandler } from "../../src/server/http-handler.js";
+import { createMethodImplSpec } from "@connectrpc/connect";
+import { frame } from "../support/raw-rpc.js";
+
+// The lean unary path (src/server/lean-unary) must answer exactly as connect-es
+// does. Two twin handlers share one service and interceptors: one serves Chat and
+// Embed on the lean path, the other through connect-es alone. Every request below
+// goes to both, byte for byte, and what comes back (status, headers but the date,
+// body, trailers) must be the same; the plain calls must have taken the lean path.
+
+/** Which implementation served each call: the lean path's or connect-es's. */
+const served: string[] = [];
+/** Why each waiting call's signal fired, as its implementation saw it. */
+const aborted: string[] = [];
+
+function service(tag: string): ServiceImpl<typeof AIService> {
+  return {
+    async chat(req, ctx) {
+      served.push(tag);
+      ctx.responseHeader.set("x-impl", "header");
+      ctx.responseTrailer.set("x-impl-trailer", "trailer");
+      switch (req.model) {
+        case "fail":
+          throw gatewayError(Code.ResourceExhausted, "too many calls for ünïcode key", "RATE_LIMITED", { key: "k1" }, 2_500);
+        case "bug":
+          throw new Error("a bug's own words");
+        case "wait":
+          return new Promise((_, reject) =>
+            ctx.signal.addEventListener("abort", () => {
+              const why = ConnectError.from(ctx.signal.reason);
+              aborted.push(`${Code[why.code]}: ${why.rawMessage}`);
+              reject(ctx.signal.reason);
+            }),
+          );
+        case "big":
+          return { model: "x".repeat(3_000) };
+        default:
+          return { model: req.model, requestId: ctx.timeoutMs() === undefined ? "no deadline" : "deadline" };
+      }
+    },
+    async *chatStream() {},
+    async embed(req) {
+      served.push(tag);
+      return { model: req.model, embeddings: [{ index: 0, values: [0.5, 0.25] }] };
+    },
+    async listModels() {
+      return {};
+    },
+  };
+}
+
+/** Headers on every answer, and metadata on every error, from an interceptor. */
+const tagging: Interceptor = (next) => async (req) => {
+  try {
+    const res = await next(req);
+    res.header.set("x-interceptor", req.method.name);
+    res.trailer.set("x-interceptor-trailer", "t");
+    return res;
+  } catch (err) {
+    const error = ConnectError.from(err);
+    error.metadata.set("x-interceptor", `failed ${req.method.name}`);
+    throw error;
+  }
+};
+
+interface Twin {
+  h1: string;
+  h2: string;
+  close(): void;
+}
+
+async function twin(lean: boolean, shutdownSignal?: AbortSignal): Promise<Twin> {
+  const tag = lean ? "lean" : "connect-es";
+  const handler = createHttpHandler({
+    shutdownSignal,
+    routes: (router) => router.service(AIService, service(`${tag} router`)),
+    leanUnary: lean ? [createMethodImplSpec(AIService.method.chat, service(tag).chat), createMethodImplSpec(AIService.method.embed, service(tag).embed)] : [],
+    interceptors: [createErrorInfoInterceptor(), tagging],
+    corsOrigins: [],
+    metrics: new GatewayMetrics({ defaultMetrics: false }),
+    health: new HealthState([AIService.typeName]),
+  });
+  const h1 = http.createServer(handler);
+  const h2 = http2.createServer(handler);
+  await Promise.all([new Promise<void>((r) => h1.listen(0, "127.0.0.1", r)), new Promise<void>((r) => h2.listen(0, "127.0.0.1", r))]);
+  const url = (server: { address(): unknown }) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    h1: url(h1),
+    h2: url(h2),
+    close: () => {
+      h1.closeAllConnections();
+      h1.close();
+      h2.close();
+    },
+  };
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, unknown>;
+  body: string;
+  trailers: Record<string, unknown>;
+}
+
+/** Everything an HTTP/1.1 client sees of an answer but the date. */
+function callH1(base: string, path: string, headers: Record<string, string>, body: Uint8Array): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${path}`, { method: "POST", headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const { date: _, ...rest } = res.headers;
+        resolve({ status: res.statusCode!, headers: rest, body: Buffer.concat(chunks).toString("base64"), trailers: res.trailers });
+      });
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Everything an HTTP/2 client sees of an answer but the date: headers, data and trailers. */
+function callH2(base: string, path: string, headers: Record<string, string>, body: Uint8Array): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(base);
+    session.on("error", reject);
+    const stream = session.request({ ":method": "POST", ":path": path, te: "trailers", ...headers });
+    let answer: Answer = { status: 0, headers: {}, body: "", trailers: {} };
+    const chunks: Buffer[] = [];
+    stream.on("response", (h) => {
+      const { date: _, ...rest } = h;
+      answer = { ...answer, status: Number(h[":status"]), headers: rest };
+    });
+    stream.on("trailers", (t) => (answer.trailers = { ...t }));
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("error", reject);
+    stream.on("close", () => {
+      session.close();
+      resolve({ ...answer, body: Buffer.concat(chunks).toString("base64") });
+    });
+    stream.end(body);
+  });
+}
+
+let lean: Twin;
+let plain: Twin;
+beforeAll(async () => {
+  [lean, plain] = await Promise.all([twin(true), twin(false)]);
+});
+afterAll(() => {
+  lean?.close();
+  plain?.close();
+});
+
+const chat = (model: string) => toBinary(ChatRequestSchema, create(ChatRequestSchema, { model, messages: [{ content: "hi" }] }));
+const json = (model: string) => new TextEncoder().encode(JSON.stringify({ model, messages: [{ role: "ROLE_USER", content: "hi" }] }));
+const CHAT = "/switchboard.v1.AIService/Chat";
+const EMBED = "/switchboard.v1.AIService/Embed";
+const PROTO = { "content-type": "application/proto" };
+const JSON_TYPE = { "content-type": "application/json" };
+const GRPC = { "content-type": "application/grpc" };
+const tooBig = () => new Uint8Array(8 * 1024 * 1024 + 10);
+
+/** Sends the same request to both twins; expects the same answer, and says which path the lean twin took. */
+async function same(protocol: "h1" | "h2", path: string, headers: Record<string, string>, body: Uint8Array, call = protocol === "h1" ? callH1 : callH2): Promise<{ answer: Answer; path: string | undefined }> {
+  served.length = 0;
+  const fromLean = await call(lean[protocol], path, headers, body);
+  const tookPath = served[0];
+  const fromConnect = await call(plain[protocol], path, headers, body);
+  expect(fromLean).toEqual(fromConnect);
+  return { answer: fromLean, path: tookPath };
+}
+
+describe("the lean unary path answers exactly as connect-es", () => {
+  it.each([
+    ["Connect JSON", JSON_TYPE, json("m1")],
+    ["Connect JSON with a charset", { "content-type": "application/json; charset=utf-8" }, json("m1")],
+    ["Connect JSON, an unknown field (ignored)", JSON_TYPE, new TextEncoder().encode('{"model":"m1","notAField":1}')],
+    ["Connect binary", PROTO, chat("m1")],
+    ["Connect binary, an empty body (an empty request)", PROTO, new Uint8Array()],
+    ["Connect binary, with a deadline", { ...PROTO, "connect-timeout-ms": "60000" }, chat("m1")],
+    ["Connect binary, a large answer the caller accepts gzipped", { ...PROTO, "accept-encoding": "gzip, br" }, chat("big")],
+    ["Connect binary, a small answer the caller accepts gzipped", { ...PROTO, "accept-encoding": "gzip" }, chat("m1")],
+    ["Connect JSON, an error with details and metadata", JSON_TYPE, json("fail")],
+    ["Connect binary, an error with details and metadata", PROTO, chat("fail")],
+    ["Connect binary, a bug", PROTO, chat("bug")],
+    ["Connect binary, a deadline that passes", { ...PROTO, "connect-timeout-ms": "30" }, chat("wait")],
+  ])("%s over HTTP/1.1 takes the lean path", async (_, headers, body) => {
+    const { path } = await same("h1", CHAT, headers, body);
+    expect(path).toBe("lean");
+  });
+
+  it("Connect over HTTP/2, and Embed", async () => {
+    expect((await same("h2", CHAT, JSON_TYPE, json("m1"))).path).toBe("lean");
+    const embed = toBinary(EmbedRequestSchema, create(EmbedRequestSchema, { model: "e", inputs: ["a"] }));
+    expect((await same("h1", EMBED, PROTO, embed)).path).toBe("lean");
+  });
+
+  it.each([
+    ["gRPC", GRPC, frame(chat("m1"))],
+    ["gRPC as application/grpc+proto", { "content-type": "application/grpc+proto" }, frame(chat("m1"))],
+    ["gRPC with a deadline", { ...GRPC, "grpc-timeout": "60S" }, frame(chat("m1"))],
+    ["gRPC, a large answer the caller accepts gzipped", { ...GRPC, "grpc-accept-encoding": "gzip" }, frame(chat("big"))],
+    ["gRPC, an error with details and metadata", GRPC, frame(chat("fail"))],
+    ["gRPC, a bug", GRPC, frame(chat("bug"))],
+    ["gRPC, a deadline that passes", { ...GRPC, "grpc-timeout": "30m" }, frame(chat("wait"))],
+  ])("%s takes the lean path", async (_, headers, body) => {
+    const { path } = await same("h2", CHAT, headers, body);
+    expect(path).toBe("lean");
+  });
+
+  it.each([
+    ["Connect JSON that is not JSON", "h1", JSON_TYPE, new TextEncoder().encode("{not json")],
+    ["Connect JSON with a duplicate key", "h1", JSON_TYPE, new TextEncoder().encode('{"model":"a","\\u006dodel":"b"}')],
+    ["Connect JSON with an unpaired surrogate", "h1", JSON_TYPE, new TextEncoder().encode('{"model":"a\\ud800"}')],
+    ["Connect JSON with a field of the wrong type", "h1", JSON_TYPE, new TextEncoder().encode('{"model":7}')],
+    ["Connect binary that is not protobuf", "h1", PROTO, Uint8Array.from([0x0f, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x07])],
+    ["a Connect body over the size bound", "h1", PROTO, tooBig()],
+    ["gRPC with no frame", "h2", GRPC, new Uint8Array()],
+    ["gRPC with two frames", "h2", GRPC, Buffer.concat([frame(chat("m1")), frame(chat("m2"))])],
+    ["gRPC with a truncated frame", "h2", GRPC, frame(chat("m1")).subarray(0, 8)],
+    ["gRPC flagged compressed without an encoding", "h2", GRPC, frame(chat("m1"), 1)],
+    ["gRPC that is not protobuf", "h2", GRPC, frame(Uint8Array.from([0x0f, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x07]))],
+    ["a gRPC body over the size bound", "h2", GRPC, frame(tooBig())],
+  ] as const)("%s is declined after reading and answered by connect-es", async (_, protocol, headers, body) => {
+    const { answer, path } = await same(protocol, CHAT, headers, body);
+    expect(path).toBeUndefined();
+    expect(answer.status === 200 ? answer.trailers["grpc-status"] : answer.status).not.toBe(protocol === "h1" ? 200 : "0");
+  });
+
+  it.each([
+    ["an invalid Connect deadline", "h1", { ...PROTO, "connect-timeout-ms": "soon" }, chat("m1")],
+    ["a Connect deadline over a day", "h1", { ...PROTO, "connect-timeout-ms": "99999999999" }, chat("m1")],
+    ["a gzipped Connect request", "h1", { ...PROTO, "content-encoding": "gzip" }, gzipSync(chat("m1"))],
+    ["an unknown Connect encoding", "h1", { ...PROTO, "content-encoding": "zstd" }, chat("m1")],
+    ["an invalid gRPC deadline", "h2", { ...GRPC, "grpc-timeout": "1 second" }, frame(chat("m1"))],
+    ["a gzipped gRPC request", "h2", { ...GRPC, "grpc-encoding": "gzip" }, frame(gzipSync(chat("m1")), 1)],
+    ["gRPC in JSON", "h2", { "content-type": "application/grpc+json" }, frame(json("m1"))],
+    ["a Connect streaming content type on a unary method", "h1", { "content-type": "application/connect+proto" }, frame(chat("m1"))],
+    ["an unknown content type", "h1", { "content-type": "text/plain" }, chat("m1")],
+  ] as const)("%s is left to connect-es", async (_, protocol, headers, body) => {
+    const { path } = await same(protocol, CHAT, headers, body);
+    // Served by connect-es (the router's implementation) or refused before any implementation ran.
+    expect(path).not.toBe("lean");
+  });
+});
+
+describe("the lean path's signal fires as connect-es's does", () => {
+  it.each(["h1", "h2"] as const)("when the gateway shuts down (%s): the call ends with the shutdown's reason", async (protocol) => {
+    const stops = [new AbortController(), new AbortController()];
+    const twins = await Promise.all([twin(true, stops[0]!.signal), twin(false, stops[1]!.signal)]);
+    try {
+      const headers = protocol === "h1" ? PROTO : GRPC;
+      const body = protocol === "h1" ? chat("wait") : frame(chat("wait"));
+      const call = protocol === "h1" ? callH1 : callH2;
+      aborted.length = 0;
+      served.length = 0;
+      const answers = twins.map((t) => call(t[protocol], CHAT, headers, body));
+      await vi.waitFor(() => expect(served.length).toBe(2));
+      for (const stop of stops) stop.abort(gatewayError(Code.Unavailable, "the gateway is shutting down", "SHUTTING_DOWN"));
+      const [fromLean, fromConnect] = await Promise.all(answers);
+      expect(fromLean).toEqual(fromConnect);
+      expect(served.sort()).toEqual(["connect-es router", "lean"]);
+      expect(aborted).toEqual(["Unavailable: the gateway is shutting down", "Unavailable: the gateway is shutting down"]);
+    } finally {
+      for (const t of twins) t.close();
+    }
+  });
+
+  it.each(["h1", "h2"] as const)("when the caller goes away (%s)", async (protocol) => {
+    const reasons: string[] = [];
+    for (const base of [lean[protocol], plain[protocol]]) {
+      aborted.length = 0;
+      served.length = 0;
+      if (protocol === "h1") {
+        const req = http.request(`${base}${CHAT}`, { method: "POST", headers: PROTO, agent: false });
+        req.on("error", () => {});
+        req.end(chat("wait"));
+        await vi.waitFor(() => expect(served.length).toBe(1));
+        req.destroy();
+      } else {
+        const session = http2.connect(base);
+        const stream = session.request({ ":method": "POST", ":path": CHAT, ...GRPC });
+        stream.on("error", () => {});
+        stream.end(frame(chat("wait")));
+        await vi.waitFor(() => expect(served.length).toBe(1));
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        await vi.waitFor(() => expect(aborted.length).toBe(1));
+        session.close();
+      }
+      await vi.waitFor(() => expect(aborted.length).toBe(1));
+      reasons.push(aborted[0]!);
+    }
+    expect(reasons[0]).toBe(reasons[1]);
+    expect(reasons[0]).toMatch(protocol === "h1" ? /^Canceled: This operation was aborted$/ : /^Canceled: http\/2 stream closed with error code CANCEL/);
+  });
+});

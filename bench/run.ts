@@ -10,7 +10,8 @@
 // BENCH_STREAMS (50), BENCH_BASELINE (the path of another checkout, built,
 // whose gateway is measured beside this one), BENCH_TRACING (1: a second
 // gateway with traces on, every call sampled and exported over OTLP to a sink,
-// measured against the first; 0 to skip it).
+// measured against the first; 0 to skip it), BENCH_ONLY (a pattern: only the
+// rows whose names match, with their floors).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -101,7 +102,7 @@ async function benchKey(gateway: Server): Promise<string> {
   return secret;
 }
 
-function rowsFor(gateway: Server, key: string, label: string, floors: { proxy: Row; grpc: Row; proxyLarge: Row; proxyStream: Row }, agentSurfaces = true): Row[] {
+function rowsFor(gateway: Server, key: string, label: string, floors: { proxy: Row; grpc: Row; proxyLarge: Row; proxyStream: Row; proxyPaced: Row }, agentSurfaces = true): Row[] {
   const unary = (protocol: Protocol, model = "gpt-4o-mini", promptChars = 10) => ({ kind: "unary" as const, protocol, key, model, promptChars });
   const rows: Row[] = [
     { name: `${label}, REST /v1/chat/completions`, server: gateway, job: unary("rest"), floor: floors.proxy },
@@ -118,6 +119,8 @@ function rowsFor(gateway: Server, key: string, label: string, floors: { proxy: R
     { name: `${label}, /v1/messages stream`, server: gateway, job: { ...unary("anthropic-messages"), kind: "stream" }, floor: floors.proxyStream },
     { name: `${label}, /v1/responses stream`, server: gateway, job: { ...unary("openai-responses"), kind: "stream" }, floor: floors.proxyStream },
     { name: `${label}, Connect stream`, server: gateway, job: { ...unary("connect-binary"), kind: "stream" }, floor: floors.proxyStream },
+    { name: `${label}, REST stream at the vendor's pace`, server: gateway, job: { ...unary("rest", "gpt-4o-paced"), kind: "stream" }, floor: floors.proxyPaced },
+    { name: `${label}, Connect stream at the vendor's pace`, server: gateway, job: { ...unary("connect-binary", "gpt-4o-paced"), kind: "stream" }, floor: floors.proxyPaced },
   ];
   // An older build (BENCH_BASELINE) may not serve them yet.
   return agentSurfaces ? rows : rows.filter((row) => row.job.protocol !== "anthropic-messages" && row.job.protocol !== "openai-responses");
@@ -234,8 +237,9 @@ async function main(): Promise<void> {
     grpc: { name: "bare gRPC pass-through (connect-node over h2c, undici out)", server: grpc, job: { kind: "unary", protocol: "grpc", model: "gpt-4o-mini", promptChars: 10 } },
     proxyLarge: { name: "bare proxy, 60 KB prompt and 20 KB answer", server: proxy, job: { kind: "unary", protocol: "rest", model: "gpt-4o-large", promptChars: 60_000 } },
     proxyStream: { name: "bare proxy, stream", server: proxy, job: { kind: "stream", protocol: "rest", model: "gpt-4o-mini", promptChars: 10 } },
+    proxyPaced: { name: "bare proxy, stream at the vendor's pace", server: proxy, job: { kind: "stream", protocol: "rest", model: "gpt-4o-paced", promptChars: 10 } },
   } satisfies Record<string, Row>;
-  const rows: Row[] = [floors.proxy, floors.grpc, floors.proxyLarge, floors.proxyStream, ...rowsFor(gateway, await benchKey(gateway), "switchboard", floors)];
+  const rows: Row[] = [floors.proxy, floors.grpc, floors.proxyLarge, floors.proxyStream, floors.proxyPaced, ...rowsFor(gateway, await benchKey(gateway), "switchboard", floors)];
   if (process.env.BENCH_TRACING !== "0") rows.push(...(await tracedRows(vendor, rows)));
   const cache = await cacheRows(vendor, floors.proxy);
   rows.push(...cache.rows);
@@ -244,11 +248,15 @@ async function main(): Promise<void> {
     rows.push(...rowsFor(baseline, await benchKey(baseline), "baseline", floors, await servesAgentSurfaces(baseline)));
   }
 
+  // BENCH_ONLY: a pattern of row names to measure (with their floors), for a quicker look at a few.
+  const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+  const wanted = (row: Row) => !only || only.test(row.name);
+  const measured = rows.filter((row) => wanted(row) || rows.some((other) => wanted(other) && (other.floor === row || other.floor2 === row)));
   const load = await generator();
-  const results = new Map<Row, Measure[]>(rows.map((row) => [row, []]));
+  const results = new Map<Row, Measure[]>(measured.map((row) => [row, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     process.stderr.write(`round ${round} of ${ROUNDS}\n`);
-    for (const row of rows) results.get(row)!.push(await measure(load, row));
+    for (const row of measured) results.get(row)!.push(await measure(load, row));
   }
   load.stop();
   await cache.stop();
@@ -265,7 +273,7 @@ async function main(): Promise<void> {
       },
     ]),
   );
-  print(rows, summary, { idleRss, peakRss: memoryMb(gateway.started.child.pid!).peak });
+  print(measured, summary, { idleRss, peakRss: memoryMb(gateway.started.child.pid!).peak });
 }
 
 function print(rows: Row[], summary: Map<Row, Measure>, memory: { idleRss: number; peakRss: number }): void {
@@ -283,7 +291,7 @@ function print(rows: Row[], summary: Map<Row, Measure>, memory: { idleRss: numbe
     const rps = `${Math.round(m.throughput)}/s${ratio(m.throughput, floor?.throughput)}`;
     console.log(`| ${row.name} | ${cpu} | ${rps} | ${ms(m.p50)} | ${ms(m.p99)} | ${floor ? ms(m.p50 - floor.p50) : ""} |`);
   }
-  console.log(`\nStreams (${process.env.BENCH_STREAM_CHUNKS ?? 200} chunks from the vendor at once; concurrency 1):\n`);
+  console.log(`\nStreams (${process.env.BENCH_STREAM_CHUNKS ?? 200} chunks from the vendor at once, or 20 chunks 2 ms apart at the vendor's pace; concurrency 1):\n`);
   console.log("| path | CPU per stream | first token p50 | whole stream p50 |");
   console.log("|---|---|---|---|");
   for (const row of rows.filter((r) => r.job.kind === "stream")) {

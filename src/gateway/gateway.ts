@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import {
   ChatResponseSchema,
@@ -202,7 +203,6 @@ export class Gateway {
       for await (const event of dispatched.events) {
         if (event.type === "delta") {
           if (!begun) call.firstToken();
-          begun = true;
           text += event.content;
           said.reasoningContent += event.reasoning ?? "";
           said.refusal += event.refusal ?? "";
@@ -214,7 +214,13 @@ export class Gateway {
             toolCalls.set(fragment.index, toolCall);
           }
           const delta = { content: event.content, toolCalls: event.toolCalls, reasoningContent: event.reasoning ?? "", refusal: event.refusal ?? "", reasoning: event.reasoningBlocks ?? [] };
+          const first = !begun;
+          begun = true;
           yield create(ChatStreamResponseSchema, { event: { case: "delta", value: delta } });
+          // The caller has written the first event; let it leave before the rest of a burst is handled. Node sends
+          // what a response writes in one tick together, and a vendor's events read at once would otherwise all be
+          // answered before the first went out: time to first token would be the time to handle the whole burst.
+          if (first) await nextTurn();
           continue;
         }
         const outcome = dispatched.outcome();

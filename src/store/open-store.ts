@@ -1,7 +1,6 @@
 import type { UsageConfig } from "../config/usage-config.js";
 import type { Logger } from "../observability/logger.js";
 import { migrate } from "./migrations.js";
-import { PostgresDatabase } from "./postgres-database.js";
 import type { SqlDatabase } from "./sql.js";
 import { SqliteDatabase } from "./sqlite-database.js";
 
@@ -11,7 +10,8 @@ import { SqliteDatabase } from "./sqlite-database.js";
  * pools must remember across restarts. The caller closes it.
  */
 export async function openStore(store: UsageConfig["store"], env: NodeJS.ProcessEnv, logger: Logger): Promise<SqlDatabase> {
-  const db: SqlDatabase = store.kind === "postgres" ? new PostgresDatabase(env.DATABASE_URL!) : new SqliteDatabase(store.file);
+  // The Postgres client is loaded only for Postgres: memory an embedded gateway never needs.
+  const db: SqlDatabase = store.kind === "postgres" ? new (await import("./postgres-database.js")).PostgresDatabase(env.DATABASE_URL!) : new SqliteDatabase(store.file);
   try {
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ store: db.dialect, migrations: applied }, "store migrated");

@@ -10,7 +10,7 @@ import { RedisRateLimiter } from "../limits/redis-rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { RedisErrors } from "../redis/redis-errors.js";
-import { RedisLink } from "../redis/redis-link.js";
+import type { RedisLink } from "../redis/redis-link.js";
 import { redisUrlFromEnv } from "../redis/redis-url.js";
 import type { HealthState } from "../common/health-state.js";
 import { MemorySpendCounter, RedisSpendCounter, type SpendCounter } from "./budgets.js";
@@ -84,6 +84,8 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   if (config.redis.enabled) {
     const policy = config.redis.onFailure;
     const consequence = policy === "open" ? "limits and budgets are counted per instance" : "calls with limits or budgets are refused";
+    // Loaded only here: the Redis client weighs about 20 MB of memory that a gateway without Redis never needs.
+    const { RedisLink } = await import("../redis/redis-link.js");
     redis = new RedisLink({
       // REDIS_URL, or REDIS_CLUSTER_NODES as a cluster URL (both checked with the configuration).
       url: redisUrlFromEnv(env)!,

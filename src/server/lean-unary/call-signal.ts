@@ -72,38 +72,23 @@ function callerGone(req: IncomingMessage | Http2ServerRequest): ConnectError | u
 const HUNG_UP = /^(ECONNRESET|ERR_STREAM_DESTROYED|ERR_HTTP2_INVALID_STREAM|ERR_STREAM_WRITE_AFTER_END)$/;
 const UNREACHABLE = /^(ETIMEDOUT|ENOTFOUND|EAI_AGAIN|ECONNREFUSED)$/;
 
-/** The code an HTTP/2 stream reset means for the call (none for a reset without an error). */
-const RESET_CODES: Record<number, Code> = {
-  [constants.NGHTTP2_PROTOCOL_ERROR]: Code.Internal,
-  [constants.NGHTTP2_INTERNAL_ERROR]: Code.Internal,
-  [constants.NGHTTP2_FLOW_CONTROL_ERROR]: Code.Internal,
-  [constants.NGHTTP2_SETTINGS_TIMEOUT]: Code.Internal,
-  [constants.NGHTTP2_FRAME_SIZE_ERROR]: Code.Internal,
-  [constants.NGHTTP2_COMPRESSION_ERROR]: Code.Internal,
-  [constants.NGHTTP2_CONNECT_ERROR]: Code.Internal,
-  [constants.NGHTTP2_REFUSED_STREAM]: Code.Unavailable,
-  [constants.NGHTTP2_CANCEL]: Code.Canceled,
-  [constants.NGHTTP2_ENHANCE_YOUR_CALM]: Code.ResourceExhausted,
-  [constants.NGHTTP2_INADEQUATE_SECURITY]: Code.PermissionDenied,
-  [constants.NGHTTP2_HTTP_1_1_REQUIRED]: Code.PermissionDenied,
-};
-
-const RESET_NAMES: Record<number, string> = {
-  [constants.NGHTTP2_PROTOCOL_ERROR]: "PROTOCOL_ERROR",
-  [constants.NGHTTP2_INTERNAL_ERROR]: "INTERNAL_ERROR",
-  [constants.NGHTTP2_FLOW_CONTROL_ERROR]: "FLOW_CONTROL_ERROR",
-  [constants.NGHTTP2_SETTINGS_TIMEOUT]: "SETTINGS_TIMEOUT",
-  [constants.NGHTTP2_FRAME_SIZE_ERROR]: "FRAME_SIZE_ERROR",
-  [constants.NGHTTP2_COMPRESSION_ERROR]: "COMPRESSION_ERROR",
-  [constants.NGHTTP2_CONNECT_ERROR]: "CONNECT_ERROR",
-  [constants.NGHTTP2_REFUSED_STREAM]: "REFUSED_STREAM",
-  [constants.NGHTTP2_CANCEL]: "CANCEL",
-  [constants.NGHTTP2_ENHANCE_YOUR_CALM]: "ENHANCE_YOUR_CALM",
-  [constants.NGHTTP2_INADEQUATE_SECURITY]: "INADEQUATE_SECURITY",
-  [constants.NGHTTP2_HTTP_1_1_REQUIRED]: "HTTP_1_1_REQUIRED",
+/** What an HTTP/2 stream reset means for the call, and the error code's name (none for a reset without an error). */
+const RESETS: Record<number, [Code, string]> = {
+  [constants.NGHTTP2_PROTOCOL_ERROR]: [Code.Internal, "PROTOCOL_ERROR"],
+  [constants.NGHTTP2_INTERNAL_ERROR]: [Code.Internal, "INTERNAL_ERROR"],
+  [constants.NGHTTP2_FLOW_CONTROL_ERROR]: [Code.Internal, "FLOW_CONTROL_ERROR"],
+  [constants.NGHTTP2_SETTINGS_TIMEOUT]: [Code.Internal, "SETTINGS_TIMEOUT"],
+  [constants.NGHTTP2_FRAME_SIZE_ERROR]: [Code.Internal, "FRAME_SIZE_ERROR"],
+  [constants.NGHTTP2_COMPRESSION_ERROR]: [Code.Internal, "COMPRESSION_ERROR"],
+  [constants.NGHTTP2_CONNECT_ERROR]: [Code.Internal, "CONNECT_ERROR"],
+  [constants.NGHTTP2_REFUSED_STREAM]: [Code.Unavailable, "REFUSED_STREAM"],
+  [constants.NGHTTP2_CANCEL]: [Code.Canceled, "CANCEL"],
+  [constants.NGHTTP2_ENHANCE_YOUR_CALM]: [Code.ResourceExhausted, "ENHANCE_YOUR_CALM"],
+  [constants.NGHTTP2_INADEQUATE_SECURITY]: [Code.PermissionDenied, "INADEQUATE_SECURITY"],
+  [constants.NGHTTP2_HTTP_1_1_REQUIRED]: [Code.PermissionDenied, "HTTP_1_1_REQUIRED"],
 };
 
 function resetError(rstCode: number): ConnectError | undefined {
-  const code = RESET_CODES[rstCode];
-  return code === undefined ? undefined : new ConnectError(`http/2 stream closed with error code ${RESET_NAMES[rstCode]} (0x${rstCode.toString(16)})`, code);
+  const reset = RESETS[rstCode];
+  return reset && new ConnectError(`http/2 stream closed with error code ${reset[1]} (0x${rstCode.toString(16)})`, reset[0]);
 }

@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-import { createSwitchboard } from "./app.js";
-import { masterKeyReplacementNotice } from "./auth/bootstrap.js";
+import cluster from "node:cluster";
+import { bootstrapAuth, masterKeyReplacementNotice } from "./auth/bootstrap.js";
 import { cacheCommand } from "./cli/cache-command.js";
 import { keysCommand } from "./cli/keys-command.js";
 import { secretsCommand } from "./cli/secrets-command.js";
 import { usageCommand } from "./cli/usage-command.js";
 import { ConfigError } from "./config/config-error.js";
 import { loadConfig } from "./config/load-config.js";
+import type { GatewayConfig } from "./config/config.js";
+import { planWorkers, type WorkersPlan } from "./config/workers-config.js";
+import { createLogger } from "./observability/logger.js";
+import { superviseWorkers } from "./server/workers.js";
 
 const USAGE = `usage: switchboard <command>
 
@@ -22,22 +26,24 @@ configuration: environment variables and an optional YAML file in SWITCHBOARD_CO
 
 async function serve(): Promise<void> {
   const config = loadConfig();
-  const app = await createSwitchboard(config);
-  if (app.generatedMasterKey) {
-    // Shown once, on the terminal only; the gateway keeps nothing but its digest.
-    process.stderr.write(
-      `\nNo SWITCHBOARD_MASTER_KEY was set, so one was generated. It is shown only this once:\n\n  ${app.generatedMasterKey}\n\n` +
-        `Keep it somewhere safe; to replace it, delete ${config.dataDir}/master-key.digest and restart.\n\n`,
-    );
-  }
+  const workers = planWorkers(process.env, config.usage!.store);
+  if (workers.count > 1 && cluster.isPrimary) return serveWithWorkers(config, workers);
+  // Imported here: a primary that only supervises workers never loads the gateway (about 30 MB less).
+  const { createSwitchboard } = await import("./app.js");
+  const app = await createSwitchboard(config, { logFields: cluster.isWorker ? { pid: process.pid } : undefined });
+  showGeneratedMasterKey(config.dataDir, app.generatedMasterKey);
   const replaced = masterKeyReplacementNotice(config.dataDir, process.env);
   if (replaced) app.logger.warn(replaced);
+  if (workers.notice && cluster.isPrimary) app.logger.warn(workers.notice);
   const address = await app.listen();
   app.logger.info(
     { address: address.address, port: address.port, providers: config.providers.map((p) => p.name) },
     "switchboard listening (gRPC, gRPC-Web, Connect and HTTP/1.1 on one port)",
   );
+  let stopping = false;
   const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
     app.logger.info({ signal }, "shutting down: draining in-flight calls");
     app.shutdown().then(
       () => {
@@ -50,8 +56,31 @@ async function serve(): Promise<void> {
       },
     );
   };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  // A worker hears a signal twice (from the terminal's process group or systemd's cgroup, and from the primary): the second must not cut its drain short.
+  const listen = cluster.isWorker ? "on" : "once";
+  process[listen]("SIGTERM", () => stop("SIGTERM"));
+  process[listen]("SIGINT", () => stop("SIGINT"));
+}
+
+/** The primary under SWITCHBOARD_WORKERS=N: creates the pepper and master key once, then forks the workers that serve. */
+async function serveWithWorkers(config: GatewayConfig, workers: WorkersPlan): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  showGeneratedMasterKey(config.dataDir, bootstrapAuth(config.dataDir, process.env).generatedMasterKey);
+  const replaced = masterKeyReplacementNotice(config.dataDir, process.env);
+  if (replaced) logger.warn(replaced);
+  if (workers.notice) logger.warn(workers.notice);
+  const code = await superviseWorkers({ count: workers.count, logger });
+  logger.info({ code }, "stopped");
+  logger.flush(() => process.exit(code));
+}
+
+function showGeneratedMasterKey(dataDir: string, key: string | undefined): void {
+  if (!key) return;
+  // Shown once, on the terminal only; the gateway keeps nothing but its digest.
+  process.stderr.write(
+    `\nNo SWITCHBOARD_MASTER_KEY was set, so one was generated. It is shown only this once:\n\n  ${key}\n\n` +
+      `Keep it somewhere safe; to replace it, delete ${dataDir}/master-key.digest and restart.\n\n`,
+  );
 }
 
 async function main(argv: string[]): Promise<void> {

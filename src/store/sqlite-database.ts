@@ -95,6 +95,8 @@ class SqliteThread {
   private nextId = 1;
   /** Set once the thread is gone: every request from then on fails with it. */
   private gone: Error | undefined;
+  /** Set by close: the thread keeps the process alive until it has exited, so a shutdown runs to its end. */
+  private closing = false;
 
   constructor(file: string) {
     this.worker = startThread(file);
@@ -103,7 +105,7 @@ class SqliteThread {
       const waiter = this.waiting.get(reply.id);
       if (!waiter) return;
       this.waiting.delete(reply.id);
-      if (this.waiting.size === 0) this.worker.unref();
+      if (this.waiting.size === 0 && !this.closing) this.worker.unref();
       if (reply.error !== undefined) waiter.reject(new Error(reply.error));
       else waiter.resolve(reply.value);
     });
@@ -124,6 +126,8 @@ class SqliteThread {
 
   async close(): Promise<void> {
     if (this.gone) return;
+    this.closing = true;
+    this.worker.ref();
     const exited = new Promise((resolve) => this.worker.once("exit", resolve));
     await this.ask({ op: "close" }).catch(() => {});
     await exited;

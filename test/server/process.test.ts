@@ -43,6 +43,8 @@ describe("the switchboard process", () => {
     expect(((await res.json()) as any).message.content).toBe("Echo: hi");
     proc.child.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
+    // It ran its shutdown to the end (the event loop running dry halfway through would exit 0 too).
+    expect(proc.output()).toContain('"msg":"stopped"');
     expect(proc.output()).not.toContain("sk-up\"");
     expect(proc.output()).not.toMatch(/sk-test\b/);
   });

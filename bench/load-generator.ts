@@ -32,6 +32,8 @@ export interface Job {
   origin: string;
   /** The gateway key; none for the bare proxies. */
   key?: string;
+  /** Headers a REST call carries besides the protocol's own (a peer gateway's: see bench/peers.ts). */
+  headers?: Record<string, string>;
   model: string;
   /** Characters of prompt: the "large body" rows send 60 KB. */
   promptChars: number;
@@ -52,7 +54,7 @@ type Call = () => Promise<{ firstTokenMs?: number }>;
 
 function restCall(pool: Pool, job: Job, stream: boolean): Call {
   const rest = REST[job.protocol as keyof typeof REST];
-  const headers: Record<string, string> = { "content-type": "application/json", ...(job.key ? rest.auth(job.key) : {}) };
+  const headers: Record<string, string> = { "content-type": "application/json", ...(job.key ? rest.auth(job.key) : {}), ...job.headers };
   const body = JSON.stringify(rest.body(job, stream));
   return async () => {
     const started = performance.now();

@@ -11,7 +11,9 @@
 // whose gateway is measured beside this one), BENCH_TRACING (1: a second
 // gateway with traces on, every call sampled and exported over OTLP to a sink,
 // measured against the first; 0 to skip it), BENCH_ONLY (a pattern: only the
-// rows whose names match, with their floors).
+// rows whose names match, with their floors), BENCH_PEERS (1: Portkey's gateway
+// and LiteLLM's proxy too, installed once into ~/.cache/switchboard/peers, the
+// same calls in the shape each expects: bench/peers.ts).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -22,6 +24,7 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../gen/ts/switchboard/v1/admin_service_pb.js";
 import type { Job, JobResult, Protocol } from "./load-generator.js";
+import { startPeers, type Peer } from "./peers.js";
 import { cpuMicros, memoryMb, startPinned, stopAll, type Started } from "./support/processes.js";
 import { startRedis } from "../test/support/services.js";
 
@@ -132,17 +135,32 @@ async function servesAgentSurfaces(gateway: Server): Promise<boolean> {
   return !(res.status === 404 && (await res.text()).includes("endpoint_not_found"));
 }
 
+/** A peer gateway's rows (BENCH_PEERS=1): the same Chat Completions calls, with the headers the peer expects. */
+function peerRows(peer: Peer, floors: { proxy: Row; proxyStream: Row }): Row[] {
+  const job = { kind: "unary" as const, protocol: "rest" as const, model: "gpt-4o-mini", promptChars: 10, headers: peer.headers };
+  return [
+    { name: `${peer.name}, REST /v1/chat/completions`, server: peer, job, floor: floors.proxy },
+    { name: `${peer.name}, REST stream`, server: peer, job: { ...job, kind: "stream" }, floor: floors.proxyStream },
+  ];
+}
+
+/** A run in which any call failed fails its row: failed calls are fast, and would pass for a fast server. */
+function succeeded(result: JobResult, calls: number): JobResult {
+  if (result.errors > 0) throw new Error(`${result.errors} of ${calls} calls failed: ${result.firstError}`);
+  return result;
+}
+
 async function measure(load: Awaited<ReturnType<typeof generator>>, row: Row): Promise<Measure> {
   const origin = row.server.origin;
   const pid = row.server.started.child.pid!;
   const stream = row.job.kind === "stream";
-  await load.run({ ...row.job, origin, calls: 100, concurrency: 8 }); // warm up the JIT and the sockets
+  succeeded(await load.run({ ...row.job, origin, calls: 100, concurrency: 8 }), 100); // warm up the JIT and the sockets
   const calls = stream ? STREAMS * 4 : CALLS;
   const before = cpuMicros(pid);
-  const busy = await load.run({ ...row.job, origin, calls, concurrency: stream ? 8 : CONCURRENCY });
+  const busy = succeeded(await load.run({ ...row.job, origin, calls, concurrency: stream ? 8 : CONCURRENCY }), calls);
   const cpuPerCall = (cpuMicros(pid) - before) / calls;
-  if (busy.errors > 0) throw new Error(`${row.name}: ${busy.errors} calls failed: ${busy.firstError}`);
-  const quiet = await load.run({ ...row.job, origin, calls: stream ? STREAMS : LATENCY_CALLS, concurrency: 1 });
+  const quietCalls = stream ? STREAMS : LATENCY_CALLS;
+  const quiet = succeeded(await load.run({ ...row.job, origin, calls: quietCalls, concurrency: 1 }), quietCalls);
   const latencies = [...quiet.latencies].sort((a, b) => a - b);
   const firstTokens = [...quiet.firstTokens].sort((a, b) => a - b);
   return {
@@ -247,6 +265,8 @@ async function main(): Promise<void> {
     const baseline = await startGateway("baseline", process.env.BENCH_BASELINE, vendor);
     rows.push(...rowsFor(baseline, await benchKey(baseline), "baseline", floors, await servesAgentSurfaces(baseline)));
   }
+  const peers = new Set<Row>();
+  if (process.env.BENCH_PEERS === "1") for (const peer of await startPeers(SERVER_CORE, vendor)) for (const row of peerRows(peer, floors)) rows.push(row), peers.add(row);
 
   // BENCH_ONLY: a pattern of row names to measure (with their floors), for a quicker look at a few.
   const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
@@ -254,15 +274,23 @@ async function main(): Promise<void> {
   const measured = rows.filter((row) => wanted(row) || rows.some((other) => wanted(other) && (other.floor === row || other.floor2 === row)));
   const load = await generator();
   const results = new Map<Row, Measure[]>(measured.map((row) => [row, []]));
+  const failed = new Map<Row, string>(); // a row whose calls failed, and why: not measured again
   for (let round = 1; round <= ROUNDS; round++) {
     process.stderr.write(`round ${round} of ${ROUNDS}\n`);
-    for (const row of measured) results.get(row)!.push(await measure(load, row));
+    for (const row of measured.filter((row) => !failed.has(row))) {
+      try {
+        results.get(row)!.push(await measure(load, row));
+      } catch (err) {
+        failed.set(row, (err as Error).message);
+        process.stderr.write(`${row.name}: ${(err as Error).message}\n`);
+      }
+    }
   }
   load.stop();
   await cache.stop();
 
   const summary = new Map<Row, Measure>(
-    [...results].map(([row, measures]) => [
+    [...results].filter(([row]) => !failed.has(row)).map(([row, measures]) => [
       row,
       {
         cpuPerCall: median(measures.map((m) => m.cpuPerCall)),
@@ -273,10 +301,12 @@ async function main(): Promise<void> {
       },
     ]),
   );
-  print(measured, summary, { idleRss, peakRss: memoryMb(gateway.started.child.pid!).peak });
+  print(measured, summary, failed, { idleRss, peakRss: memoryMb(gateway.started.child.pid!).peak });
+  // A peer's failures are its own (Portkey's streams fail on Node); any other row failing fails the bench.
+  if ([...failed.keys()].some((row) => !peers.has(row))) process.exitCode = 1;
 }
 
-function print(rows: Row[], summary: Map<Row, Measure>, memory: { idleRss: number; peakRss: number }): void {
+function print(rows: Row[], summary: Map<Row, Measure>, failed: Map<Row, string>, memory: { idleRss: number; peakRss: number }): void {
   const ratio = (value: number, floor: number | undefined) => (floor === undefined ? "" : ` (${(value / floor).toFixed(2)}×)`);
   const ms = (value: number) => `${value.toFixed(3)} ms`;
   console.log(`\nSwitchboard bench, ${ROUNDS} interleaved rounds (medians); servers on core ${SERVER_CORE}, vendor and load generator on core ${CLIENT_CORE}; ${process.version}`);
@@ -284,7 +314,11 @@ function print(rows: Row[], summary: Map<Row, Measure>, memory: { idleRss: numbe
   console.log("| path | CPU per call | throughput c=32 | p50 c=1 | p99 c=1 | added p50 |");
   console.log("|---|---|---|---|---|---|");
   for (const row of rows.filter((r) => r.job.kind === "unary")) {
-    const m = summary.get(row)!;
+    const m = summary.get(row);
+    if (!m) {
+      console.log(`| ${row.name} | failed: ${failed.get(row)} | | | | |`);
+      continue;
+    }
     const floor = row.floor && summary.get(row.floor);
     const second = row.floor2 && summary.get(row.floor2);
     const cpu = `${Math.round(m.cpuPerCall)} µs${ratio(m.cpuPerCall, floor?.cpuPerCall)}${second ? `, ${(m.cpuPerCall / second.cpuPerCall).toFixed(2)}× the gRPC floor` : ""}`;
@@ -295,7 +329,11 @@ function print(rows: Row[], summary: Map<Row, Measure>, memory: { idleRss: numbe
   console.log("| path | CPU per stream | first token p50 | whole stream p50 |");
   console.log("|---|---|---|---|");
   for (const row of rows.filter((r) => r.job.kind === "stream")) {
-    const m = summary.get(row)!;
+    const m = summary.get(row);
+    if (!m) {
+      console.log(`| ${row.name} | failed: ${failed.get(row)} | | |`);
+      continue;
+    }
     const floor = row.floor && summary.get(row.floor);
     console.log(`| ${row.name} | ${Math.round(m.cpuPerCall)} µs${ratio(m.cpuPerCall, floor?.cpuPerCall)} | ${ms(m.firstToken!)}${floor ? ` (+${ms(m.firstToken! - floor.firstToken!)})` : ""} | ${ms(m.p50)}${ratio(m.p50, floor?.p50)} |`);
   }

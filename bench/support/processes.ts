@@ -1,6 +1,6 @@
 // Child processes for the bench: each pinned to one core, started and stopped,
 // and read from /proc for the CPU time and memory it used.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 /** Clock ticks per second of /proc's utime and stime (`getconf CLK_TCK`; 100 on Linux everywhere in practice). */
@@ -13,10 +13,16 @@ export interface Started {
 
 const running: ChildProcess[] = [];
 
+/** Starts `command <args>` pinned to `core` (taskset execs it, so the child's pid is the command's), stopped by stopAll. */
+export function spawnPinned(core: number, command: string, args: string[], options: SpawnOptions): ChildProcess {
+  const child = spawn("taskset", ["-c", String(core), command, ...args], options);
+  running.push(child);
+  return child;
+}
+
 /** Starts `node <args>` pinned to `core` (taskset), and resolves with the port it prints as `"port":N`. */
 export function startPinned(core: number, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Started> {
-  const child = spawn("taskset", ["-c", String(core), process.execPath, ...args], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-  running.push(child);
+  const child = spawnPinned(core, process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let seen = "";
     const onData = (chunk: Buffer): void => {

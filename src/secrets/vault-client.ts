@@ -1,4 +1,4 @@
-import Vault from "hashi-vault-js";
+import type Vault from "hashi-vault-js";
 import type { Logger } from "../observability/logger.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import { scrubVaultError, VaultError } from "./vault-error.js";
@@ -61,7 +61,8 @@ const MAX_RETRY_MS = 30_000;
  * role id and the secret id never appear in a message or a log line.
  */
 export class VaultClient {
-  private readonly vault: Vault;
+  /** hashi-vault-js, loaded on first use: it brings axios, about 10 MB that a gateway never calling Vault does without. */
+  private vault: Promise<Vault> | undefined;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly renewFraction: number;
@@ -74,14 +75,6 @@ export class VaultClient {
   private closed = false;
 
   constructor(private readonly options: VaultClientOptions) {
-    const https = options.address.startsWith("https:");
-    this.vault = new Vault({
-      baseUrl: `${options.address}/v1`,
-      timeout: options.timeoutMs,
-      namespace: options.namespace,
-      https: https && options.caCertFile !== undefined,
-      cacert: options.caCertFile,
-    });
     this.logger = options.logger.child({ component: "vault" });
     this.now = options.now ?? Date.now;
     this.renewFraction = options.renewFraction ?? 2 / 3;
@@ -89,6 +82,15 @@ export class VaultClient {
 
   get authMethod(): VaultAuth["method"] {
     return this.options.auth.method;
+  }
+
+  private client(): Promise<Vault> {
+    const { address, timeoutMs, namespace, caCertFile } = this.options;
+    this.vault ??= import("hashi-vault-js").then(
+      ({ default: Vault }) =>
+        new Vault({ baseUrl: `${address}/v1`, timeout: timeoutMs, namespace, https: address.startsWith("https:") && caCertFile !== undefined, cacert: caCertFile }),
+    );
+    return this.vault;
   }
 
   /** Logs in (or looks the token up) unless a session exists; concurrent callers share one login. */
@@ -103,12 +105,12 @@ export class VaultClient {
     const operation = version === undefined ? `read ${mount}/${path}` : `read ${mount}/${path} version ${version}`;
     let answer: KvAnswer;
     try {
-      answer = await this.call("read", operation, (token) => this.vault.readKVSecret(token, path, version, mount) as Promise<KvAnswer>);
+      answer = await this.call("read", operation, (vault, token) => vault.readKVSecret(token, path, version, mount) as Promise<KvAnswer>);
     } catch (err) {
       if (!(err instanceof VaultError) || !err.forbidden || !(await this.tokenExpired())) throw err;
       // The token expired or was revoked under us: a fresh login, then the read once more.
       await this.login();
-      answer = await this.call("read", operation, (token) => this.vault.readKVSecret(token, path, version, mount) as Promise<KvAnswer>);
+      answer = await this.call("read", operation, (vault, token) => vault.readKVSecret(token, path, version, mount) as Promise<KvAnswer>);
     }
     const read = answer.metadata?.version;
     if (!answer.data || typeof read !== "number") {
@@ -124,7 +126,7 @@ export class VaultClient {
    */
   async withSession<T>(metric: string, operation: string, run: (token: string) => Promise<T>): Promise<T> {
     await this.start();
-    return this.call(metric, operation, run);
+    return this.call(metric, operation, (_vault, token) => run(token));
   }
 
   close(): void {
@@ -138,14 +140,14 @@ export class VaultClient {
       try {
         const auth = this.options.auth;
         if (auth.method === "approle") {
-          const answer = await this.call("login", "AppRole login", () => this.vault.loginWithAppRole(auth.roleId, auth.secretId, `auth/${auth.mount}`) as Promise<AuthAnswer>, false);
+          const answer = await this.call("login", "AppRole login", (vault) => vault.loginWithAppRole(auth.roleId, auth.secretId, `auth/${auth.mount}`) as Promise<AuthAnswer>, false);
           this.token = answer.client_token;
           this.increment = answer.lease_duration;
           this.logger.info({ ttlSeconds: answer.lease_duration, renewable: answer.renewable }, "logged in to Vault with AppRole");
           this.schedule(answer.lease_duration, answer.renewable);
         } else {
           this.token = auth.token;
-          const info = await this.call("lookup", "token lookup", (token) => this.vault.lookupSelfToken(token) as Promise<LookupAnswer>);
+          const info = await this.call("lookup", "token lookup", (vault, token) => vault.lookupSelfToken(token) as Promise<LookupAnswer>);
           this.increment = info.creation_ttl || info.ttl;
           this.logger.info({ ttlSeconds: info.ttl, renewable: info.renewable }, info.ttl > 0 ? "using the Vault token from VAULT_TOKEN" : "using a Vault token that never expires");
           this.schedule(info.ttl, info.renewable);
@@ -182,7 +184,7 @@ export class VaultClient {
 
   private async renew(): Promise<void> {
     try {
-      const answer = await this.call("renew", "token renewal", (token) => this.vault.renewSelfToken(token, `${this.increment}s`) as Promise<AuthAnswer>);
+      const answer = await this.call("renew", "token renewal", (vault, token) => vault.renewSelfToken(token, `${this.increment}s`) as Promise<AuthAnswer>);
       this.retryMs = 1_000;
       this.options.reportDegraded?.("vault.auth", undefined);
       if (answer.lease_duration < this.increment) {
@@ -219,7 +221,7 @@ export class VaultClient {
   private async tokenExpired(): Promise<boolean> {
     if (this.options.auth.method !== "approle") return false;
     try {
-      await this.call("lookup", "token lookup", (token) => this.vault.lookupSelfToken(token) as Promise<LookupAnswer>);
+      await this.call("lookup", "token lookup", (vault, token) => vault.lookupSelfToken(token) as Promise<LookupAnswer>);
       return false;
     } catch (err) {
       return err instanceof VaultError && err.forbidden;
@@ -235,10 +237,10 @@ export class VaultClient {
   }
 
   /** Runs one hashi-vault-js call: counts it, and scrubs whatever it throws. */
-  private async call<T>(metric: string, operation: string, run: (token: string) => Promise<T>, needsToken = true): Promise<T> {
+  private async call<T>(metric: string, operation: string, run: (vault: Vault, token: string) => Promise<T>, needsToken = true): Promise<T> {
     if (needsToken && !this.token) throw new VaultError(operation, `Vault ${operation} failed: not logged in`);
     try {
-      const result = await run(this.token ?? "");
+      const result = await run(await this.client(), this.token ?? "");
       this.options.metrics?.vaultRequests.inc({ operation: metric, result: "ok" });
       return result;
     } catch (err) {

@@ -6,7 +6,6 @@ import { ChatRequestSchema, type ChatRequest } from "../../../gen/ts/switchboard
 import {
   ContentPartSchema,
   MessageSchema,
-  ResponseFormatType,
   Role,
   ToolCallSchema,
   ToolChoiceMode,
@@ -20,6 +19,7 @@ import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb
 import { wholeNumber } from "../openai/chat-request.js";
 import { strictReader as read } from "../openai/json-reader.js";
 import { readOpenAIReasoning } from "../openai/reasoning.js";
+import { readResponseFormatOf } from "../openai/tools.js";
 import { blockOfEncrypted } from "./reasoning-items.js";
 import { ownEntry } from "../../common/own-entry.js";
 
@@ -126,25 +126,11 @@ function readToolChoice(raw: unknown): ToolChoice | undefined {
 
 /** `text.format`: text, a JSON object, or JSON following a schema (flat, unlike Chat Completions' `json_schema` object). */
 function readFormat(raw: unknown): ResponseFormat | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  const format = read.object(raw, "text.format", true);
-  const base = { $typeName: "switchboard.v1.ResponseFormat" as const, schemaName: "", strict: false, schema: undefined };
-  switch (format.type) {
-    case "text":
-      return { ...base, type: ResponseFormatType.TEXT };
-    case "json_object":
-      return { ...base, type: ResponseFormatType.JSON_OBJECT };
-    case "json_schema":
-      return {
-        ...base,
-        type: ResponseFormatType.JSON_SCHEMA,
-        schemaName: read.string(format.name, "text.format.name"),
-        schema: read.object(format.schema, "text.format.schema", true),
-        strict: format.strict === true,
-      };
-    default:
-      return read.reject("text.format.type", 'must be "text", "json_object" or "json_schema"');
-  }
+  return readResponseFormatOf(raw, "text.format", read, (format) => ({
+    schemaName: read.string(format.name, "text.format.name"),
+    schema: read.object(format.schema, "text.format.schema", true),
+    strict: format.strict === true,
+  }));
 }
 
 const ROLES: Record<string, Role> = { user: Role.USER, system: Role.SYSTEM, developer: Role.SYSTEM, assistant: Role.ASSISTANT };

@@ -65,26 +65,43 @@ export function toOpenAIResponseFormat(params: Pick<ChatParams, "responseFormat"
   }
 }
 
-export function readOpenAIResponseFormat(raw: unknown, reader: JsonReader): ResponseFormat | undefined {
+/** The JSON-schema part of a response format: where it sits differs between Chat Completions and Responses. */
+type SchemaFormat = Pick<ResponseFormat, "schemaName" | "schema" | "strict">;
+
+/**
+ * A response format as the OpenAI dialects spell it (`type` of text,
+ * json_object or json_schema), with `readSchema` reading the json_schema
+ * case's fields from wherever the dialect keeps them.
+ */
+export function readResponseFormatOf(
+  raw: unknown,
+  field: string,
+  reader: JsonReader,
+  readSchema: (format: Record<string, unknown>) => SchemaFormat,
+): ResponseFormat | undefined {
   if (raw === undefined || raw === null) return undefined;
-  const format = reader.object(raw, "response_format", true);
+  const format = reader.object(raw, field, true);
   const base = { $typeName: "switchboard.v1.ResponseFormat" as const, schemaName: "", strict: false, schema: undefined };
   switch (format.type) {
     case "text":
       return { ...base, type: ResponseFormatType.TEXT };
     case "json_object":
       return { ...base, type: ResponseFormatType.JSON_OBJECT };
-    case "json_schema": {
-      const schema = reader.object(format.json_schema, "response_format.json_schema", true);
-      return {
-        ...base,
-        type: ResponseFormatType.JSON_SCHEMA,
-        schemaName: reader.string(schema.name, "response_format.json_schema.name"),
-        schema: schema.schema === undefined ? undefined : reader.object(schema.schema, "response_format.json_schema.schema"),
-        strict: schema.strict === true,
-      };
-    }
+    case "json_schema":
+      return { ...base, type: ResponseFormatType.JSON_SCHEMA, ...readSchema(format) };
     default:
-      return reader.reject("response_format.type", 'must be "text", "json_object" or "json_schema"');
+      return reader.reject(`${field}.type`, 'must be "text", "json_object" or "json_schema"');
   }
+}
+
+/** Chat Completions' `response_format`: the schema nests in a `json_schema` object. */
+export function readOpenAIResponseFormat(raw: unknown, reader: JsonReader): ResponseFormat | undefined {
+  return readResponseFormatOf(raw, "response_format", reader, (format) => {
+    const schema = reader.object(format.json_schema, "response_format.json_schema", true);
+    return {
+      schemaName: reader.string(schema.name, "response_format.json_schema.name"),
+      schema: schema.schema === undefined ? undefined : reader.object(schema.schema, "response_format.json_schema.schema"),
+      strict: schema.strict === true,
+    };
+  });
 }

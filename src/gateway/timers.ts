@@ -13,14 +13,21 @@ export type StartTimer = (ms: number, fire: () => void) => Timer;
  */
 export const startTimer: StartTimer = (ms, fire) => {
   let handle: NodeJS.Timeout | undefined = setTimeout(fire, ms);
+  let armedMs = ms;
   return {
     stop: () => {
       clearTimeout(handle);
       handle = undefined;
     },
     restart: (next) => {
+      // A stream's idle timer restarts at every chunk with the same delay: re-arming is cheaper than a new timer.
+      if (handle !== undefined && next === armedMs) {
+        handle.refresh();
+        return;
+      }
       clearTimeout(handle);
       handle = setTimeout(fire, next);
+      armedMs = next;
     },
   };
 };

@@ -41,7 +41,7 @@ import { createOpenAISurface } from "./api/openai/openai-surface.js";
 import { createResponsesSurface } from "./api/openai/responses-surface.js";
 import { createAnthropicSurface } from "./api/anthropic/messages-surface.js";
 import { responseTtlFromEnv, StoredResponses } from "./responses/stored-responses.js";
-import { API_SERVICES, createRoutes, hotUnaryMethods } from "./server/routes.js";
+import { API_SERVICES, createRoutes, hotMethods } from "./server/routes.js";
 import { buildUsageConfig } from "./config/usage-config.js";
 import { openStore } from "./store/open-store.js";
 import { createUsageSystem } from "./usage/usage-system.js";
@@ -214,7 +214,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     beforeGraceEnds: () => stopCalls.abort(gatewayError(Code.Unavailable, "the gateway is shutting down", "SHUTTING_DOWN")),
     handler: createHttpHandler({
       routes: createRoutes(gateway, health, admin),
-      leanUnary: hotUnaryMethods(gateway),
+      leanMethods: hotMethods(gateway),
       interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(authenticator)],
       corsOrigins: config.server.corsOrigins,
       metrics,

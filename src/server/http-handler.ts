@@ -9,8 +9,8 @@ import { CONSOLE_PATH, type ConsoleAssets } from "./console-assets.js";
 import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
 import { withUnreadBodyDrained } from "./unread-body.js";
-import { replayToConnectEs } from "./lean-unary/connect-es-replay.js";
-import { createLeanUnary } from "./lean-unary/lean-unary.js";
+import { replayToConnectEs } from "./lean-rpc/connect-es-replay.js";
+import { createLeanRpc } from "./lean-rpc/lean-rpc.js";
 import { checkStringsWithIsWellFormed } from "./well-formed-text.js";
 import type { HealthState } from "../common/health-state.js";
 
@@ -19,8 +19,8 @@ type Response = ServerResponse | Http2ServerResponse;
 
 export interface HttpHandlerOptions {
   routes: (router: ConnectRouter) => void;
-  /** Unary methods the lean path serves (./lean-unary), with the same interceptors; connect-es serves the rest. */
-  leanUnary?: MethodImplSpec[];
+  /** Unary and server-streaming methods the lean path serves (./lean-rpc), with the same interceptors; connect-es serves the rest. */
+  leanMethods?: MethodImplSpec[];
   interceptors: Interceptor[];
   corsOrigins: readonly string[];
   metrics: GatewayMetrics;
@@ -69,9 +69,9 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     },
     ...connectOptions,
   });
-  const lean = createLeanUnary({
+  const lean = createLeanRpc({
     ...connectOptions,
-    methods: (options.leanUnary ?? []).map((spec) => ({ spec, fallback: handlers.get(`/${spec.method.parent.typeName}/${spec.method.name}`)! })),
+    methods: (options.leanMethods ?? []).map((spec) => ({ spec, fallback: handlers.get(`/${spec.method.parent.typeName}/${spec.method.name}`)! })),
     replay: replayToConnectEs,
   });
   return (req, res) => {

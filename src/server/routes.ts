@@ -40,11 +40,15 @@ export function createRoutes(
 }
 
 /**
- * The AIService's hot unary methods, served by the lean path
- * (server/lean-unary) through the same interceptors; connect-es serves the
- * rest of the service, and any request of these the lean path declines.
+ * The AIService's hot methods, served by the lean path (server/lean-rpc)
+ * through the same interceptors; connect-es serves the rest of the service,
+ * and any request of these the lean path declines.
  */
-export function hotUnaryMethods(gateway: Gateway): MethodImplSpec[] {
+export function hotMethods(gateway: Gateway): MethodImplSpec[] {
   const service = createAIService(gateway);
-  return [createMethodImplSpec(AIService.method.chat, service.chat), createMethodImplSpec(AIService.method.embed, service.embed)];
+  return [
+    createMethodImplSpec(AIService.method.chat, service.chat),
+    createMethodImplSpec(AIService.method.embed, service.embed),
+    createMethodImplSpec(AIService.method.chatStream, service.chatStream),
+  ];
 }

@@ -2,7 +2,7 @@ import { fromJsonString } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { hasDuplicateKeys } from "../../src/server/lean-unary/connect-json.js";
+import { hasDuplicateKeys } from "../../src/server/lean-rpc/connect-json.js";
 
 // The lean path's cheaper checks must refuse exactly what protobuf-es's refuse.
 

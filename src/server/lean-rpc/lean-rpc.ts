@@ -10,21 +10,24 @@ import {
   type MethodSerializationLookup,
   type UniversalHandler,
 } from "@connectrpc/connect/protocol";
+import { createEndStreamSerialization } from "@connectrpc/connect/protocol-connect";
 import { CallSignals } from "./call-signal.js";
 import { fromConnectJson } from "./connect-json.js";
-import { writeConnectAnswer } from "./connect-answer.js";
+import { writeConnectAnswer } from "./connect-unary-answer.js";
 import { readOnFrom, type Replay } from "./connect-es-replay.js";
-import { writeGrpcAnswer } from "./grpc-answer.js";
+import { writeGrpcAnswer } from "./grpc-unary-answer.js";
 import { leanRequestOf, type LeanLimits, type LeanRequest } from "./lean-request.js";
 import { webHeaders } from "./node-headers.js";
+import { invokeServerStream } from "./invoke-stream.js";
 import { readBody } from "./request-body.js";
+import { writeStreamAnswer } from "./stream-answer.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
-type UnarySpec = MethodImplSpec & { kind: "unary" };
+type LeanSpec = MethodImplSpec & { kind: "unary" | "server_streaming" };
 
-export interface LeanUnaryOptions {
-  /** The unary methods served here, each with connect-es's handler for the requests declined after reading. */
+export interface LeanRpcOptions {
+  /** The unary and server-streaming methods served here, each with connect-es's handler for the requests declined after reading. */
   methods: { spec: MethodImplSpec; fallback: UniversalHandler }[];
   /** connect-es's options for the same router: the lean path behaves as they say. */
   interceptors: Interceptor[];
@@ -41,34 +44,36 @@ export interface LeanUnaryOptions {
 const COMPRESS_MIN_BYTES = 1024;
 
 interface LeanMethod {
-  spec: UnarySpec;
+  spec: LeanSpec;
   serialization: MethodSerializationLookup<DescMessage, DescMessage>;
   fallback: UniversalHandler;
 }
 
 /**
- * The hot unary methods (AIService.Chat, Embed) without connect-es's
+ * The hot methods (AIService.Chat, Embed, ChatStream) without connect-es's
  * machinery, which cost more per call than the rest of the gateway's work on
- * gRPC: a plain request is read, decoded with connect-es's own serializers,
- * run through the same interceptors with connect-es's own
- * invokeUnaryImplementation, and answered in the protocol it came in on, as
- * connect-es would answer it. Returns false for a request it does not take
+ * gRPC, and per streamed message more than the gateway's own: a plain
+ * request is read, decoded with connect-es's own serializers, run through the
+ * same interceptors (with connect-es's own invokeUnaryImplementation, or
+ * invokeServerStream), and answered in the protocol it came in on,
+ * as connect-es would answer it. Returns false for a request it does not take
  * (see leanRequestOf), which connect-es then serves; a request it declines
  * after reading its body goes to connect-es with that body (Replay).
  */
-export function createLeanUnary(options: LeanUnaryOptions): (req: Request, res: Response, path: string) => boolean {
+export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Response, path: string) => boolean {
   const methods = new Map<string, LeanMethod>();
   for (const { spec, fallback } of options.methods) {
-    if (spec.kind !== "unary") throw new Error(`the lean path serves unary methods only, not ${spec.method.name}`);
+    if (spec.kind !== "unary" && spec.kind !== "server_streaming") throw new Error(`the lean path serves unary and server-streaming methods only, not ${spec.method.name}`);
     const serialization = createMethodSerializationLookup(spec.method, options.binaryOptions, options.jsonOptions, { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff });
-    methods.set(`/${spec.method.parent.typeName}/${spec.method.name}`, { spec: spec as UnarySpec, serialization, fallback });
+    methods.set(`/${spec.method.parent.typeName}/${spec.method.name}`, { spec, serialization, fallback });
   }
   const limits: LeanLimits = { acceptCompression: options.acceptCompression, maxTimeoutMs: options.maxTimeoutMs };
   const signals = new CallSignals(options.shutdownSignal);
+  const endStream = createEndStreamSerialization(options.jsonOptions);
   return (req, res, path) => {
     const method = methods.get(path);
     if (!method) return false;
-    const call = leanRequestOf(req, limits);
+    const call = leanRequestOf(req, limits, method.spec.kind === "server_streaming");
     const authority = "authority" in req ? req.authority : req.headers.host;
     if (!call || !authority) return false;
     void serve(method, call, req, res, `${"encrypted" in req.socket && req.socket.encrypted ? "https" : "http"}://${authority}${req.url}`);
@@ -84,7 +89,8 @@ export function createLeanUnary(options: LeanUnaryOptions): (req: Request, res: 
       signal.close();
       return options.replay(req, res, method.fallback, readOnFrom(body.over, req));
     }
-    const bytes = call.protocol === "grpc" ? onlyFrame(body.bytes) : body.bytes;
+    // gRPC and Connect streams carry the request in an envelope.
+    const bytes = call.protocol === "grpc" || call.stream ? onlyFrame(body.bytes) : body.bytes;
     let input;
     try {
       if (!bytes) throw new Error("not one uncompressed frame");
@@ -95,7 +101,9 @@ export function createLeanUnary(options: LeanUnaryOptions): (req: Request, res: 
       return options.replay(req, res, method.fallback, createAsyncIterable([body.bytes]));
     }
     const header = new Headers({ "content-type": call.responseType });
-    if (call.protocol === "grpc" && call.compression) header.set("grpc-encoding", call.compression.name);
+    if (call.compression && call.protocol === "grpc") header.set("grpc-encoding", call.compression.name);
+    // A Connect stream names its messages' encoding up front (a unary answer says whether its body is compressed).
+    if (call.compression && call.protocol === "connect" && call.stream) header.set("connect-content-encoding", call.compression.name);
     const trailer = call.protocol === "grpc" ? new Headers({ "grpc-status": "0" }) : new Headers();
     const context: HandlerContext = {
       method: method.spec.method,
@@ -110,6 +118,17 @@ export function createLeanUnary(options: LeanUnaryOptions): (req: Request, res: 
       responseTrailer: trailer,
       values: createContextValues(),
     };
+    if (method.spec.kind === "server_streaming") {
+      const messages = invokeServerStream(method.spec, context, input, options.interceptors);
+      try {
+        await writeStreamAnswer(res, call, header, trailer, messages, method.serialization.getO(call.binary), { compressMinBytes: COMPRESS_MIN_BYTES, endStream });
+      } catch {
+        // The caller went away while the answer was written: no one is left to tell.
+      } finally {
+        signal.close();
+      }
+      return;
+    }
     let outcome: { message: Uint8Array } | { error: ConnectError };
     try {
       const output = await invokeUnaryImplementation(method.spec, context, input, options.interceptors);
@@ -128,7 +147,7 @@ export function createLeanUnary(options: LeanUnaryOptions): (req: Request, res: 
   }
 }
 
-/** The message of a gRPC request body that is exactly one uncompressed frame; undefined otherwise (connect-es then says what is wrong). */
+/** The message of a request body that is exactly one uncompressed envelope; undefined otherwise (connect-es then says what is wrong). */
 function onlyFrame(body: Buffer): Buffer | undefined {
   if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) return undefined;
   return body.subarray(5);

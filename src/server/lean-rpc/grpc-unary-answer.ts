@@ -2,8 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { ConnectError } from "@connectrpc/connect";
 import { compressedFlag, encodeEnvelope } from "@connectrpc/connect/protocol";
-import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { asDecodeFault, withWellFormedMessage } from "../request-faults.js";
+import { setGrpcErrorTrailer } from "./grpc-status.js";
 import type { LeanRequest } from "./lean-request.js";
 import { nodeHeaders } from "./node-headers.js";
 
@@ -26,15 +25,7 @@ export async function writeGrpcAnswer(
   if ("message" in outcome) {
     const compress = call.compression !== null && outcome.message.byteLength >= options.compressMinBytes;
     frame = compress ? encodeEnvelope(compressedFlag, await call.compression!.compress(outcome.message)) : encodeEnvelope(0, outcome.message);
-  } else {
-    // A message that cannot go into a header (an unpaired surrogate) never reaches here through the
-    // interceptors (the request interceptor mends it); mended here too rather than throwing.
-    const error = withWellFormedMessage(outcome.error);
-    setTrailerStatus(trailer, error);
-    // Internal decode failures become InvalidArgument, as the router's request-faults wrapper makes them.
-    const fault = asDecodeFault(error);
-    if (fault !== error) setTrailerStatus(trailer, fault);
-  }
+  } else setGrpcErrorTrailer(trailer, outcome.error);
   res.writeHead(200, nodeHeaders(header));
   res.addTrailers(nodeHeaders(trailer));
   if (frame) res.end(frame);

@@ -14,9 +14,9 @@ import { createHttpHandler } from "../../src/server/http-handler.js";
 import { createMethodImplSpec } from "@connectrpc/connect";
 import { frame } from "../support/raw-rpc.js";
 
-// The lean unary path (src/server/lean-unary) must answer exactly as connect-es
-// does. Two twin handlers share one service and interceptors: one serves Chat and
-// Embed on the lean path, the other through connect-es alone. Every request below
+// The lean path (src/server/lean-rpc) must answer exactly as connect-es does. Two
+// twin handlers share one service and interceptors: one serves Chat, Embed and
+// ChatStream on the lean path, the other through connect-es alone. Every request below
 // goes to both, byte for byte, and what comes back (status, headers but the date,
 // body, trailers) must be the same; the plain calls must have taken the lean path.
 
@@ -24,6 +24,21 @@ import { frame } from "../support/raw-rpc.js";
 const served: string[] = [];
 /** Why each waiting call's signal fired, as its implementation saw it. */
 const aborted: string[] = [];
+/** Streams whose implementation has finished (its finally ran), by the path that served them. */
+const finished: string[] = [];
+/** Messages the "flood" stream has handed on so far. */
+let flooded = 0;
+
+/** Waits for the call's signal, then fails with its reason (noted in `aborted`). */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) =>
+    signal.addEventListener("abort", () => {
+      const why = ConnectError.from(signal.reason);
+      aborted.push(`${Code[why.code]}: ${why.rawMessage}`);
+      reject(signal.reason);
+    }),
+  );
+}
 
 function service(tag: string): ServiceImpl<typeof AIService> {
   return {
@@ -37,20 +52,51 @@ function service(tag: string): ServiceImpl<typeof AIService> {
         case "bug":
           throw new Error("a bug's own words");
         case "wait":
-          return new Promise((_, reject) =>
-            ctx.signal.addEventListener("abort", () => {
-              const why = ConnectError.from(ctx.signal.reason);
-              aborted.push(`${Code[why.code]}: ${why.rawMessage}`);
-              reject(ctx.signal.reason);
-            }),
-          );
+          return untilAborted(ctx.signal);
         case "big":
           return { model: "x".repeat(3_000) };
         default:
           return { model: req.model, requestId: ctx.timeoutMs() === undefined ? "no deadline" : "deadline" };
       }
     },
-    async *chatStream() {},
+    async *chatStream(req, ctx) {
+      served.push(tag);
+      ctx.responseHeader.set("x-impl", "header");
+      ctx.responseTrailer.set("x-impl-trailer", "trailer");
+      const delta = (content: string) => ({ event: { case: "delta" as const, value: { content } } });
+      try {
+        switch (req.model) {
+          case "fail":
+            throw gatewayError(Code.ResourceExhausted, "too many calls for ünïcode key", "RATE_LIMITED", { key: "k1" }, 2_500);
+          case "fail-later":
+            yield delta("a start");
+            throw gatewayError(Code.Unavailable, "the vendor went away", "UPSTREAM_UNAVAILABLE", { provider: "p" });
+          case "bug":
+            yield delta("a start");
+            throw new Error("a bug's own words");
+          case "wait":
+            yield delta("a start");
+            await untilAborted(ctx.signal);
+            break;
+          case "flood":
+            for (let i = 0; i < 1_000; i++) {
+              yield delta("z".repeat(64 * 1024));
+              flooded++;
+            }
+            break;
+          case "big":
+            yield delta("x".repeat(3_000));
+            yield delta("small");
+            yield delta("y".repeat(3_000));
+            break;
+          default:
+            for (const piece of ["one", "two", ctx.timeoutMs() === undefined ? "no deadline" : "deadline"]) yield delta(piece);
+            yield { event: { case: "summary" as const, value: { model: req.model } } };
+        }
+      } finally {
+        finished.push(tag);
+      }
+    },
     async embed(req) {
       served.push(tag);
       return { model: req.model, embeddings: [{ index: 0, values: [0.5, 0.25] }] };
@@ -86,7 +132,13 @@ async function twin(lean: boolean, shutdownSignal?: AbortSignal): Promise<Twin> 
   const handler = createHttpHandler({
     shutdownSignal,
     routes: (router) => router.service(AIService, service(`${tag} router`)),
-    leanUnary: lean ? [createMethodImplSpec(AIService.method.chat, service(tag).chat), createMethodImplSpec(AIService.method.embed, service(tag).embed)] : [],
+    leanMethods: lean
+      ? [
+          createMethodImplSpec(AIService.method.chat, service(tag).chat),
+          createMethodImplSpec(AIService.method.embed, service(tag).embed),
+          createMethodImplSpec(AIService.method.chatStream, service(tag).chatStream),
+        ]
+      : [],
     interceptors: [createErrorInfoInterceptor(), tagging],
     corsOrigins: [],
     metrics: new GatewayMetrics({ defaultMetrics: false }),
@@ -166,6 +218,9 @@ afterAll(() => {
 const chat = (model: string) => toBinary(ChatRequestSchema, create(ChatRequestSchema, { model, messages: [{ content: "hi" }] }));
 const json = (model: string) => new TextEncoder().encode(JSON.stringify({ model, messages: [{ role: "ROLE_USER", content: "hi" }] }));
 const CHAT = "/switchboard.v1.AIService/Chat";
+const STREAM = "/switchboard.v1.AIService/ChatStream";
+const CONNECT_STREAM = { "content-type": "application/connect+proto" };
+const CONNECT_STREAM_JSON = { "content-type": "application/connect+json" };
 const EMBED = "/switchboard.v1.AIService/Embed";
 const PROTO = { "content-type": "application/proto" };
 const JSON_TYPE = { "content-type": "application/json" };
@@ -256,17 +311,119 @@ describe("the lean unary path answers exactly as connect-es", () => {
   });
 });
 
+describe("the lean path serves ChatStream exactly as connect-es", () => {
+  it.each([
+    ["Connect binary", "h1", CONNECT_STREAM, frame(chat("m1"))],
+    ["Connect JSON", "h1", CONNECT_STREAM_JSON, frame(json("m1"))],
+    ["Connect binary over HTTP/2", "h2", CONNECT_STREAM, frame(chat("m1"))],
+    ["Connect, an empty request", "h1", CONNECT_STREAM, frame(new Uint8Array())],
+    ["Connect, with a deadline", "h1", { ...CONNECT_STREAM, "connect-timeout-ms": "60000" }, frame(chat("m1"))],
+    ["Connect, large messages the caller accepts gzipped", "h1", { ...CONNECT_STREAM, "connect-accept-encoding": "gzip" }, frame(chat("big"))],
+    ["Connect, an error before any message", "h1", CONNECT_STREAM_JSON, frame(json("fail"))],
+    ["Connect, an error after a message", "h1", CONNECT_STREAM, frame(chat("fail-later"))],
+    ["Connect, a bug after a message", "h1", CONNECT_STREAM, frame(chat("bug"))],
+    ["Connect, a deadline that passes mid-stream", "h1", { ...CONNECT_STREAM, "connect-timeout-ms": "30" }, frame(chat("wait"))],
+    ["gRPC", "h2", GRPC, frame(chat("m1"))],
+    ["gRPC with a deadline", "h2", { ...GRPC, "grpc-timeout": "60S" }, frame(chat("m1"))],
+    ["gRPC, large messages the caller accepts gzipped", "h2", { ...GRPC, "grpc-accept-encoding": "gzip" }, frame(chat("big"))],
+    ["gRPC, an error before any message", "h2", GRPC, frame(chat("fail"))],
+    ["gRPC, an error after a message", "h2", GRPC, frame(chat("fail-later"))],
+    ["gRPC, a bug after a message", "h2", GRPC, frame(chat("bug"))],
+    ["gRPC, a deadline that passes mid-stream", "h2", { ...GRPC, "grpc-timeout": "30m" }, frame(chat("wait"))],
+  ] as const)("%s takes the lean path", async (_, protocol, headers, body) => {
+    const { path } = await same(protocol, STREAM, headers, body);
+    expect(path).toBe("lean");
+  });
+
+  it.each([
+    ["Connect with no envelope", "h1", CONNECT_STREAM, chat("m1")],
+    ["Connect with two envelopes", "h1", CONNECT_STREAM, Buffer.concat([frame(chat("m1")), frame(chat("m2"))])],
+    ["Connect flagged compressed without an encoding", "h1", CONNECT_STREAM, frame(chat("m1"), 1)],
+    ["Connect that is not protobuf", "h1", CONNECT_STREAM, frame(Uint8Array.from([0x0f, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x07]))],
+    ["Connect JSON with a duplicate key", "h1", CONNECT_STREAM_JSON, frame(new TextEncoder().encode('{"model":"a","\\u006dodel":"b"}'))],
+    ["gRPC with two frames", "h2", GRPC, Buffer.concat([frame(chat("m1")), frame(chat("m2"))])],
+  ] as const)("%s is declined after reading and answered by connect-es", async (_, protocol, headers, body) => {
+    const { path } = await same(protocol, STREAM, headers, body);
+    expect(path).toBeUndefined();
+  });
+
+  it.each([
+    ["a gzipped Connect stream", "h1", { ...CONNECT_STREAM, "connect-content-encoding": "gzip" }, frame(gzipSync(chat("m1")), 1)],
+    ["a unary content type on a streaming method", "h1", PROTO, chat("m1")],
+    ["an invalid Connect deadline", "h1", { ...CONNECT_STREAM, "connect-timeout-ms": "soon" }, frame(chat("m1"))],
+  ] as const)("%s is left to connect-es", async (_, protocol, headers, body) => {
+    const { path } = await same(protocol, STREAM, headers, body);
+    expect(path).not.toBe("lean");
+  });
+
+  it("a caller that reads slowly holds the stream back rather than filling the gateway's memory", async () => {
+    flooded = 0;
+    finished.length = 0;
+    const req = http.request(`${lean.h1}${STREAM}`, { method: "POST", headers: CONNECT_STREAM, agent: false });
+    req.on("error", () => {});
+    const answered = new Promise<http.IncomingMessage>((resolve) => req.on("response", resolve));
+    req.end(frame(chat("flood")));
+    const res = await answered;
+    res.pause();
+    // Once the socket's buffers are full, the stream waits for the caller: the count stops growing.
+    let seen = -1;
+    await vi.waitFor(
+      () => {
+        const now = flooded;
+        const still = now === seen;
+        seen = now;
+        expect(still).toBe(true);
+      },
+      { interval: 200, timeout: 10_000 },
+    );
+    expect(flooded).toBeGreaterThan(0);
+    expect(flooded).toBeLessThan(1_000);
+    req.destroy();
+    await vi.waitFor(() => expect(finished).toEqual(["lean"]));
+  });
+
+  it.each(["h1", "h2"] as const)("a caller that goes away mid-stream ends the implementation, with the same reason (%s)", async (protocol) => {
+    const reasons: string[] = [];
+    for (const [base, tag] of [[lean[protocol], "lean"], [plain[protocol], "connect-es router"]] as const) {
+      aborted.length = 0;
+      served.length = 0;
+      finished.length = 0;
+      const headers = protocol === "h1" ? CONNECT_STREAM : GRPC;
+      if (protocol === "h1") {
+        const req = http.request(`${base}${STREAM}`, { method: "POST", headers, agent: false });
+        req.on("error", () => {});
+        req.on("response", (res) => res.once("data", () => req.destroy()));
+        req.end(frame(chat("wait")));
+      } else {
+        const session = http2.connect(base);
+        const stream = session.request({ ":method": "POST", ":path": STREAM, ...headers });
+        stream.on("error", () => {});
+        stream.once("data", () => stream.close(http2.constants.NGHTTP2_CANCEL));
+        stream.end(frame(chat("wait")));
+        await vi.waitFor(() => expect(finished).toEqual([tag]));
+        session.close();
+      }
+      await vi.waitFor(() => expect(finished).toEqual([tag]));
+      reasons.push(aborted[0]!);
+    }
+    expect(reasons[0]).toBe(reasons[1]);
+    expect(reasons[0]).toMatch(protocol === "h1" ? /^Canceled: This operation was aborted$/ : /^Canceled: http\/2 stream closed with error code CANCEL/);
+  });
+});
+
 describe("the lean path's signal fires as connect-es's does", () => {
-  it.each(["h1", "h2"] as const)("when the gateway shuts down (%s): the call ends with the shutdown's reason", async (protocol) => {
+  it.each([
+    ["h1", CHAT, PROTO, chat("wait")],
+    ["h2", CHAT, GRPC, frame(chat("wait"))],
+    ["h1", STREAM, CONNECT_STREAM, frame(chat("wait"))],
+  ] as const)("when the gateway shuts down (%s, %s): the call ends with the shutdown's reason", async (protocol, path, headers, body) => {
     const stops = [new AbortController(), new AbortController()];
     const twins = await Promise.all([twin(true, stops[0]!.signal), twin(false, stops[1]!.signal)]);
     try {
-      const headers = protocol === "h1" ? PROTO : GRPC;
-      const body = protocol === "h1" ? chat("wait") : frame(chat("wait"));
       const call = protocol === "h1" ? callH1 : callH2;
       aborted.length = 0;
       served.length = 0;
-      const answers = twins.map((t) => call(t[protocol], CHAT, headers, body));
+      const answers = twins.map((t) => call(t[protocol], path, headers, body));
       await vi.waitFor(() => expect(served.length).toBe(2));
       for (const stop of stops) stop.abort(gatewayError(Code.Unavailable, "the gateway is shutting down", "SHUTTING_DOWN"));
       const [fromLean, fromConnect] = await Promise.all(answers);

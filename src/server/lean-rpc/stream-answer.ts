@@ -1,0 +1,84 @@
+import type { ServerResponse } from "node:http";
+import type { Http2ServerResponse } from "node:http2";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { compressedFlag, encodeEnvelope, type Serialization } from "@connectrpc/connect/protocol";
+import { createEndStreamSerialization, endStreamFlag } from "@connectrpc/connect/protocol-connect";
+import { asDecodeFault } from "../request-faults.js";
+import { setGrpcErrorTrailer } from "./grpc-status.js";
+import type { LeanRequest } from "./lean-request.js";
+import { nodeHeaders } from "./node-headers.js";
+
+type Response = ServerResponse | Http2ServerResponse;
+
+export interface StreamAnswerOptions {
+  compressMinBytes: number;
+  /** connect-es's serialization of a Connect stream's end (createEndStreamSerialization). */
+  endStream: ReturnType<typeof createEndStreamSerialization>;
+}
+
+/**
+ * Writes a server stream's answer as connect-es does: the headers with the
+ * first message (so that the implementation may still set them), each
+ * message in its own envelope (compressed when negotiated and at least
+ * `compressMinBytes`), then the end: a Connect end-stream envelope with the
+ * error, if any, and the trailers as metadata; or gRPC trailers with the
+ * status. Waits while the caller reads slower than the stream is written,
+ * and stops (ending the implementation through its iterator's return) when
+ * the caller has gone away.
+ */
+export async function writeStreamAnswer<T>(
+  res: Response,
+  call: LeanRequest,
+  header: Headers,
+  trailer: Headers,
+  messages: AsyncIterable<T>,
+  serializer: Serialization<T>,
+  options: StreamAnswerOptions,
+): Promise<void> {
+  let sent = 0;
+  let error: ConnectError | undefined;
+  try {
+    for await (const message of messages) {
+      if (res.destroyed) return; // the caller went away: leaving the loop ends the implementation
+      if (sent++ === 0) res.writeHead(200, nodeHeaders(header));
+      let frame = envelope(0, serializer.serialize(message), call, options);
+      if (frame instanceof Promise) frame = await frame;
+      if (!(res as ServerResponse).write(frame)) await drained(res);
+    }
+  } catch (err) {
+    error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+  }
+  if (res.destroyed) return;
+  if (call.protocol === "grpc") {
+    if (error) setGrpcErrorTrailer(trailer, error, sent === 0);
+    if (sent === 0) res.writeHead(200, nodeHeaders(header));
+    res.addTrailers(nodeHeaders(trailer));
+    res.end();
+    return;
+  }
+  // The request-faults wrapper rewrites an internal decode failure in a stream's first envelope.
+  const end = { metadata: trailer, error: error && sent === 0 ? asDecodeFault(error) : error };
+  const frame = await envelope(endStreamFlag, options.endStream.serialize(end), call, options);
+  if (sent === 0) res.writeHead(200, nodeHeaders(header));
+  res.end(frame);
+}
+
+/** A message in its envelope, compressed as connect-es compresses it (at once when it is not: no turn of the event loop per message). */
+function envelope(flags: number, data: Uint8Array, call: LeanRequest, options: StreamAnswerOptions): Uint8Array | Promise<Uint8Array> {
+  const compression = call.compression;
+  if (compression === null || data.byteLength < options.compressMinBytes) return encodeEnvelope(flags, data);
+  return compression.compress(data).then((compressed) => encodeEnvelope(flags | compressedFlag, compressed));
+}
+
+/** Resolves once `res` takes writes again, or has closed. */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}

@@ -122,6 +122,7 @@ function rowsFor(gateway: Server, key: string, label: string, floors: { proxy: R
     { name: `${label}, /v1/messages stream`, server: gateway, job: { ...unary("anthropic-messages"), kind: "stream" }, floor: floors.proxyStream },
     { name: `${label}, /v1/responses stream`, server: gateway, job: { ...unary("openai-responses"), kind: "stream" }, floor: floors.proxyStream },
     { name: `${label}, Connect stream`, server: gateway, job: { ...unary("connect-binary"), kind: "stream" }, floor: floors.proxyStream },
+    { name: `${label}, gRPC stream`, server: gateway, job: { ...unary("grpc"), kind: "stream" }, floor: floors.proxyStream },
     { name: `${label}, REST stream at the vendor's pace`, server: gateway, job: { ...unary("rest", "gpt-4o-paced"), kind: "stream" }, floor: floors.proxyPaced },
     { name: `${label}, Connect stream at the vendor's pace`, server: gateway, job: { ...unary("connect-binary", "gpt-4o-paced"), kind: "stream" }, floor: floors.proxyPaced },
   ];

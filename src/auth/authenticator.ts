@@ -7,8 +7,11 @@ import type { Principal } from "./principal.js";
 // The same message whether the key is missing or wrong: no hint for guessing.
 const UNAUTHENTICATED = "a valid gateway key is required in `Authorization: Bearer <key>` or `x-api-key`";
 
+/** What authentication reads of a request's headers: the Fetch API's Headers, or a plain lookup (REST, without building one per call). */
+export type HeaderReader = Pick<Headers, "get">;
+
 /** Reads the gateway key from `Authorization: Bearer <key>` or `x-api-key: <key>`. */
-export function presentedKey(header: Headers): string | undefined {
+export function presentedKey(header: HeaderReader): string | undefined {
   const authorization = header.get("authorization");
   if (authorization) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -28,7 +31,7 @@ export class Authenticator {
    * UNAUTHENTICATED alike for a missing, malformed or unknown key;
    * KEY_REVOKED or KEY_EXPIRED only to a caller holding that very key.
    */
-  async authenticate(header: Headers): Promise<Principal> {
+  async authenticate(header: HeaderReader): Promise<Principal> {
     const key = presentedKey(header);
     if (!key) throw gatewayError(Code.Unauthenticated, UNAUTHENTICATED, "UNAUTHENTICATED");
     const digest = this.hasher.digest(key);

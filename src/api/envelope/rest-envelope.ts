@@ -78,7 +78,7 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
     const cancel = cancellation(res, deps.shutdownSignal, deadline);
     const run = async (): Promise<void> => {
       if (!found.route) throw gatewayError(Code.NotFound, `no such endpoint: ${method} ${path}`, "ENDPOINT_NOT_FOUND", { method, path });
-      const principal = await deps.authenticator.authenticate(new Headers({ authorization: header(req, "authorization") ?? "", "x-api-key": header(req, "x-api-key") ?? "" }));
+      const principal = await deps.authenticator.authenticate({ get: (name) => header(req, name) });
       const body = method === "POST" ? await readJsonBody(req, header(req, "content-type") ?? "") : undefined;
       await found.route.handle({ req, res, body, ctx: pipelineContext(record, principal, cancel.signal, deadline) });
     };

@@ -19,7 +19,7 @@ import { writeGrpcAnswer } from "./grpc-unary-answer.js";
 import { leanRequestOf, type LeanLimits, type LeanRequest } from "./lean-request.js";
 import { webHeaders } from "./node-headers.js";
 import { invokeServerStream } from "./invoke-stream.js";
-import { readBody } from "./request-body.js";
+import { readBody } from "../../common/request-body.js";
 import { writeStreamAnswer } from "./stream-answer.js";
 
 type Request = IncomingMessage | Http2ServerRequest;

@@ -5,9 +5,11 @@ import type { Http2ServerRequest } from "node:http2";
 export type ReadBody = { bytes: Buffer } | { over: Buffer[] } | undefined;
 
 /**
- * Reads a request body of at most `maxBytes`. One past the bound stops the
- * read (paused, its chunks kept) so that connect-es can be handed the whole
- * of it and answer as it does; a caller that goes away first yields undefined.
+ * Reads a request body of at most `maxBytes`, with plain listeners (a
+ * stream's async iterator costs more per call than the read itself). One
+ * past the bound stops the read (paused, its chunks kept) so that the caller
+ * can hand the whole of it on (the lean path to connect-es) or drop the rest;
+ * a caller that goes away first yields undefined.
  */
 export function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: number): Promise<ReadBody> {
   return new Promise((resolve) => {

@@ -4,6 +4,7 @@ import { AIService, ListModelsResponseSchema } from "../../gen/ts/switchboard/v1
 import { callContextOf } from "./envelope/call-context-of.js";
 import type { Gateway } from "../gateway/gateway.js";
 import { checkJsonDepth } from "./json-depth.js";
+import { openOnRead } from "./stream-wrappers.js";
 import { validateChat, validateEmbed } from "./validate.js";
 
 /** AIService: thin handlers that validate and hand over to the pipeline. */
@@ -14,10 +15,12 @@ export function createAIService(gateway: Gateway): ServiceImpl<typeof AIService>
       validateChat(req);
       return gateway.chat(req, callContextOf(ctx));
     },
-    async *chatStream(req, ctx) {
-      checkJsonDepth(req);
-      validateChat(req);
-      yield* (await gateway.chatStream(req, callContextOf(ctx))).responses;
+    chatStream(req, ctx) {
+      return openOnRead(async () => {
+        checkJsonDepth(req);
+        validateChat(req);
+        return (await gateway.chatStream(req, callContextOf(ctx))).responses;
+      });
     },
     async embed(req, ctx) {
       validateEmbed(req);

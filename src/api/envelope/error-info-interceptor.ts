@@ -1,6 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { toConnectError } from "../../gateway/errors.js";
 import { withErrorInfo } from "../../common/gateway-error.js";
+import { watchStream } from "../stream-wrappers.js";
 
 /**
  * Outermost interceptor: every error a call ends with, streams included,
@@ -18,16 +19,6 @@ export function createErrorInfoInterceptor(): Interceptor {
       throw described(err);
     }
     if (!res.stream) return res;
-    const messages = res.message;
-    return {
-      ...res,
-      message: (async function* () {
-        try {
-          yield* messages;
-        } catch (err) {
-          throw described(err);
-        }
-      })(),
-    };
+    return { ...res, message: watchStream(res.message, { mapError: described }) };
   };
 }

@@ -3,6 +3,7 @@ import { toConnectError } from "../../gateway/errors.js";
 import { asDecodeFault, withWellFormedMessage } from "../../server/request-faults.js";
 import type { CallFeed } from "./call-feed.js";
 import { startCallLog } from "./call-log.js";
+import { watchStream } from "../stream-wrappers.js";
 import { callRecordKey, connectHeader, openCallRecord } from "./call-record.js";
 import type { Logger } from "../../observability/logger.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
@@ -45,22 +46,10 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
       finish();
       return res;
     }
-    const messages = res.message;
+    // A stream ends by completing, failing, or the client going away (return()).
     return {
       ...res,
-      message: (async function* () {
-        // A stream ends by completing, failing, or the client going away (return()).
-        let outcome: unknown = new ConnectError("the client cancelled the stream", Code.Canceled);
-        try {
-          yield* messages;
-          outcome = undefined;
-        } catch (err) {
-          outcome = failed(err);
-          throw outcome;
-        } finally {
-          finish(outcome);
-        }
-      })(),
+      message: watchStream(res.message, { mapError: failed, onEnd: finish, cancelled: () => new ConnectError("the client cancelled the stream", Code.Canceled) }),
     };
   };
 }

@@ -25,7 +25,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../gen/ts/switchboard/v1/admin_service_pb.js";
 import type { Job, JobResult, Protocol } from "./load-generator.js";
 import { startPeers, type Peer } from "./peers.js";
-import { cpuMicros, memoryMb, startPinned, stopAll, type Started } from "./support/processes.js";
+import { cpuMicros, memoryMb, startPinned, stopAll, untilQuiet, type Started } from "./support/processes.js";
 import { startRedis } from "../test/support/services.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -34,6 +34,8 @@ const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const LATENCY_CALLS = Number(process.env.BENCH_LATENCY_CALLS ?? 300);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 50);
 const CONCURRENCY = 32;
+/** Calls before each unary measure, at its concurrency. */
+const WARM_UP_CALLS = 1000;
 const MASTER_KEY = "sk-bench-master-key-0123456789";
 const SERVER_CORE = 1;
 const CLIENT_CORE = 0;
@@ -155,7 +157,10 @@ async function measure(load: Awaited<ReturnType<typeof generator>>, row: Row): P
   const origin = row.server.origin;
   const pid = row.server.started.child.pid!;
   const stream = row.job.kind === "stream";
-  succeeded(await load.run({ ...row.job, origin, calls: 100, concurrency: 8 }), 100); // warm up the JIT and the sockets
+  // Warm up the JIT, the heap and the sockets at the measured concurrency: a server still compiling (its
+  // compiler threads count in its CPU time) or growing its heap in the measured calls reads costlier than it is.
+  const warmUp = stream ? 100 : WARM_UP_CALLS;
+  succeeded(await load.run({ ...row.job, origin, calls: warmUp, concurrency: stream ? 8 : CONCURRENCY }), warmUp);
   const calls = stream ? STREAMS * 4 : CALLS;
   const before = cpuMicros(pid);
   const busy = succeeded(await load.run({ ...row.job, origin, calls, concurrency: stream ? 8 : CONCURRENCY }), calls);
@@ -275,11 +280,13 @@ async function main(): Promise<void> {
   const measured = rows.filter((row) => wanted(row) || rows.some((other) => wanted(other) && (other.floor === row || other.floor2 === row)));
   const load = await generator();
   const results = new Map<Row, Measure[]>(measured.map((row) => [row, []]));
+  const servers = [...new Set(measured.map((row) => row.server.started.child.pid!))];
   const failed = new Map<Row, string>(); // a row whose calls failed, and why: not measured again
   for (let round = 1; round <= ROUNDS; round++) {
     process.stderr.write(`round ${round} of ${ROUNDS}\n`);
     for (const row of measured.filter((row) => !failed.has(row))) {
       try {
+        await untilQuiet(servers);
         results.get(row)!.push(await measure(load, row));
       } catch (err) {
         failed.set(row, (err as Error).message);

@@ -57,3 +57,21 @@ export function memoryMb(pid: number): { rss: number; peak: number } {
 export function stopAll(): void {
   for (const child of running) if (child.exitCode === null) child.kill("SIGTERM");
 }
+
+/**
+ * Waits (at most `maxMs`) until none of the processes used more than one
+ * clock tick of CPU over the last 200 ms: a server that is still flushing its ledger or
+ * exporting spans from the previous row would otherwise share the server
+ * core with the next row's server and inflate its CPU time.
+ */
+export async function untilQuiet(pids: readonly number[], maxMs = 10_000): Promise<void> {
+  const WINDOW_MS = 200;
+  const deadline = Date.now() + maxMs;
+  let before = pids.map(cpuMicros);
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
+    const now = pids.map(cpuMicros);
+    if (now.every((micros, i) => micros - before[i]! <= 1_000_000 / TICKS_PER_SECOND)) return;
+    before = now;
+  }
+}

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
-import type { ConnectRouter, Interceptor, MethodImplSpec } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { MAX_JSON_DEPTH } from "../api/json-depth.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
@@ -10,7 +10,7 @@ import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
 import { withUnreadBodyDrained } from "./unread-body.js";
 import { replayToConnectEs } from "./lean-rpc/connect-es-replay.js";
-import { createLeanRpc } from "./lean-rpc/lean-rpc.js";
+import { createLeanRpc, type HotMethod } from "./lean-rpc/lean-rpc.js";
 import { checkStringsWithIsWellFormed } from "./well-formed-text.js";
 import type { HealthState } from "../common/health-state.js";
 
@@ -20,7 +20,7 @@ type Response = ServerResponse | Http2ServerResponse;
 export interface HttpHandlerOptions {
   routes: (router: ConnectRouter) => void;
   /** Unary and server-streaming methods the lean path serves (./lean-rpc), with the same interceptors; connect-es serves the rest. */
-  leanMethods?: MethodImplSpec[];
+  leanMethods?: HotMethod[];
   interceptors: Interceptor[];
   corsOrigins: readonly string[];
   metrics: GatewayMetrics;
@@ -71,7 +71,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
   });
   const lean = createLeanRpc({
     ...connectOptions,
-    methods: (options.leanMethods ?? []).map((spec) => ({ spec, fallback: handlers.get(`/${spec.method.parent.typeName}/${spec.method.name}`)! })),
+    methods: (options.leanMethods ?? []).map((hot) => ({ ...hot, fallback: handlers.get(`/${hot.spec.method.parent.typeName}/${hot.spec.method.name}`)! })),
     replay: replayToConnectEs,
   });
   return (req, res) => {

@@ -10,6 +10,8 @@ import { createAIService } from "../api/ai-service.js";
 import type { Gateway } from "../gateway/gateway.js";
 import type { HealthState } from "../common/health-state.js";
 import { createHealthService } from "./health-service.js";
+import type { HotMethod } from "./lean-rpc/lean-rpc.js";
+import { encodeTextDelta } from "./lean-rpc/text-delta-encoding.js";
 import { createReflectionServices, DescriptorIndex } from "./reflection-service.js";
 
 /** The API services a client can call (reflection lists these plus itself and health). */
@@ -44,11 +46,11 @@ export function createRoutes(
  * through the same interceptors; connect-es serves the rest of the service,
  * and any request of these the lean path declines.
  */
-export function hotMethods(gateway: Gateway): MethodImplSpec[] {
+export function hotMethods(gateway: Gateway): HotMethod[] {
   const service = createAIService(gateway);
   return [
-    createMethodImplSpec(AIService.method.chat, service.chat),
-    createMethodImplSpec(AIService.method.embed, service.embed),
-    createMethodImplSpec(AIService.method.chatStream, service.chatStream),
+    { spec: createMethodImplSpec(AIService.method.chat, service.chat) },
+    { spec: createMethodImplSpec(AIService.method.embed, service.embed) },
+    { spec: createMethodImplSpec(AIService.method.chatStream, service.chatStream), encodeBinary: encodeTextDelta },
   ];
 }

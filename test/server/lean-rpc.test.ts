@@ -11,6 +11,7 @@ import { gatewayError } from "../../src/common/gateway-error.js";
 import { HealthState } from "../../src/common/health-state.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { createHttpHandler } from "../../src/server/http-handler.js";
+import { encodeTextDelta } from "../../src/server/lean-rpc/text-delta-encoding.js";
 import { createMethodImplSpec } from "@connectrpc/connect";
 import { frame } from "../support/raw-rpc.js";
 
@@ -134,9 +135,9 @@ async function twin(lean: boolean, shutdownSignal?: AbortSignal): Promise<Twin> 
     routes: (router) => router.service(AIService, service(`${tag} router`)),
     leanMethods: lean
       ? [
-          createMethodImplSpec(AIService.method.chat, service(tag).chat),
-          createMethodImplSpec(AIService.method.embed, service(tag).embed),
-          createMethodImplSpec(AIService.method.chatStream, service(tag).chatStream),
+          { spec: createMethodImplSpec(AIService.method.chat, service(tag).chat) },
+          { spec: createMethodImplSpec(AIService.method.embed, service(tag).embed) },
+          { spec: createMethodImplSpec(AIService.method.chatStream, service(tag).chatStream), encodeBinary: encodeTextDelta },
         ]
       : [],
     interceptors: [createErrorInfoInterceptor(), tagging],

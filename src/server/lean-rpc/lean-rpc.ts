@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import type { BinaryReadOptions, BinaryWriteOptions, DescMessage, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
+import type { BinaryReadOptions, BinaryWriteOptions, DescMessage, JsonReadOptions, JsonWriteOptions, Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
 import {
   createAsyncIterable,
@@ -26,9 +26,20 @@ type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
 type LeanSpec = MethodImplSpec & { kind: "unary" | "server_streaming" };
 
+/** A method the lean path serves. */
+export interface HotMethod {
+  spec: MethodImplSpec;
+  /**
+   * Writes the method's commonest answers (a stream's text pieces) straight
+   * to protobuf's binary form, the bytes toBinary would write; undefined
+   * leaves a message to toBinary.
+   */
+  encodeBinary?(message: Message): Uint8Array<ArrayBuffer> | undefined;
+}
+
 export interface LeanRpcOptions {
   /** The unary and server-streaming methods served here, each with connect-es's handler for the requests declined after reading. */
-  methods: { spec: MethodImplSpec; fallback: UniversalHandler }[];
+  methods: (HotMethod & { fallback: UniversalHandler })[];
   /** connect-es's options for the same router: the lean path behaves as they say. */
   interceptors: Interceptor[];
   readMaxBytes: number;
@@ -62,9 +73,10 @@ interface LeanMethod {
  */
 export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Response, path: string) => boolean {
   const methods = new Map<string, LeanMethod>();
-  for (const { spec, fallback } of options.methods) {
+  for (const { spec, fallback, encodeBinary } of options.methods) {
     if (spec.kind !== "unary" && spec.kind !== "server_streaming") throw new Error(`the lean path serves unary and server-streaming methods only, not ${spec.method.name}`);
-    const serialization = createMethodSerializationLookup(spec.method, options.binaryOptions, options.jsonOptions, { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff });
+    const lookup = createMethodSerializationLookup(spec.method, options.binaryOptions, options.jsonOptions, { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff });
+    const serialization = encodeBinary ? withBinaryEncoder(lookup, encodeBinary) : lookup;
     methods.set(`/${spec.method.parent.typeName}/${spec.method.name}`, { spec, serialization, fallback });
   }
   const limits: LeanLimits = { acceptCompression: options.acceptCompression, maxTimeoutMs: options.maxTimeoutMs };
@@ -151,4 +163,11 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
 function onlyFrame(body: Buffer): Buffer | undefined {
   if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) return undefined;
   return body.subarray(5);
+}
+
+/** The method's serializations, with its own encoder before toBinary for the answers it knows. */
+function withBinaryEncoder(lookup: MethodSerializationLookup<DescMessage, DescMessage>, encode: (message: Message) => Uint8Array<ArrayBuffer> | undefined): MethodSerializationLookup<DescMessage, DescMessage> {
+  const binary = lookup.getO(true);
+  const encoding = { parse: binary.parse, serialize: (message: Message) => encode(message) ?? binary.serialize(message) };
+  return { getI: lookup.getI, getO: (useBinaryFormat) => (useBinaryFormat ? encoding : lookup.getO(false)) };
 }

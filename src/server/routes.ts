@@ -11,7 +11,7 @@ import type { Gateway } from "../gateway/gateway.js";
 import type { HealthState } from "../common/health-state.js";
 import { createHealthService } from "./health-service.js";
 import type { HotMethod } from "./lean-rpc/lean-rpc.js";
-import { encodeTextDelta } from "./lean-rpc/text-delta-encoding.js";
+import { encodeTextDelta, encodeTextDeltaJson } from "./lean-rpc/text-delta-encoding.js";
 import { createReflectionServices, DescriptorIndex } from "./reflection-service.js";
 
 /** The API services a client can call (reflection lists these plus itself and health). */
@@ -51,6 +51,6 @@ export function hotMethods(gateway: Gateway): HotMethod[] {
   return [
     { spec: createMethodImplSpec(AIService.method.chat, service.chat) },
     { spec: createMethodImplSpec(AIService.method.embed, service.embed) },
-    { spec: createMethodImplSpec(AIService.method.chatStream, service.chatStream), encodeBinary: encodeTextDelta },
+    { spec: createMethodImplSpec(AIService.method.chatStream, service.chatStream), encoders: { binary: encodeTextDelta, json: encodeTextDeltaJson } },
   ];
 }

@@ -11,7 +11,7 @@ import { gatewayError } from "../../src/common/gateway-error.js";
 import { HealthState } from "../../src/common/health-state.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { createHttpHandler } from "../../src/server/http-handler.js";
-import { encodeTextDelta } from "../../src/server/lean-rpc/text-delta-encoding.js";
+import { encodeTextDelta, encodeTextDeltaJson } from "../../src/server/lean-rpc/text-delta-encoding.js";
 import { createMethodImplSpec } from "@connectrpc/connect";
 import { frame } from "../support/raw-rpc.js";
 
@@ -137,7 +137,7 @@ async function twin(lean: boolean, shutdownSignal?: AbortSignal): Promise<Twin> 
       ? [
           { spec: createMethodImplSpec(AIService.method.chat, service(tag).chat) },
           { spec: createMethodImplSpec(AIService.method.embed, service(tag).embed) },
-          { spec: createMethodImplSpec(AIService.method.chatStream, service(tag).chatStream), encodeBinary: encodeTextDelta },
+          { spec: createMethodImplSpec(AIService.method.chatStream, service(tag).chatStream), encoders: { binary: encodeTextDelta, json: encodeTextDeltaJson } },
         ]
       : [],
     interceptors: [createErrorInfoInterceptor(), tagging],

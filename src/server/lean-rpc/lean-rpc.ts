@@ -30,11 +30,16 @@ type LeanSpec = MethodImplSpec & { kind: "unary" | "server_streaming" };
 export interface HotMethod {
   spec: MethodImplSpec;
   /**
-   * Writes the method's commonest answers (a stream's text pieces) straight
-   * to protobuf's binary form, the bytes toBinary would write; undefined
-   * leaves a message to toBinary.
+   * Write the method's commonest answers (a stream's text pieces) straight
+   * to the binary and JSON forms, the bytes connect-es's serializations would
+   * write; undefined leaves a message to them.
    */
-  encodeBinary?(message: Message): Uint8Array<ArrayBuffer> | undefined;
+  encoders?: Encoders;
+}
+
+interface Encoders {
+  binary(message: Message): Uint8Array<ArrayBuffer> | undefined;
+  json(message: Message): Uint8Array<ArrayBuffer> | undefined;
 }
 
 export interface LeanRpcOptions {
@@ -73,10 +78,10 @@ interface LeanMethod {
  */
 export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Response, path: string) => boolean {
   const methods = new Map<string, LeanMethod>();
-  for (const { spec, fallback, encodeBinary } of options.methods) {
+  for (const { spec, fallback, encoders } of options.methods) {
     if (spec.kind !== "unary" && spec.kind !== "server_streaming") throw new Error(`the lean path serves unary and server-streaming methods only, not ${spec.method.name}`);
     const lookup = createMethodSerializationLookup(spec.method, options.binaryOptions, options.jsonOptions, { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff });
-    const serialization = encodeBinary ? withBinaryEncoder(lookup, encodeBinary) : lookup;
+    const serialization = encoders ? withEncoders(lookup, encoders) : lookup;
     methods.set(`/${spec.method.parent.typeName}/${spec.method.name}`, { spec, serialization, fallback });
   }
   const limits: LeanLimits = { acceptCompression: options.acceptCompression, maxTimeoutMs: options.maxTimeoutMs };
@@ -165,9 +170,14 @@ function onlyFrame(body: Buffer): Buffer | undefined {
   return body.subarray(5);
 }
 
-/** The method's serializations, with its own encoder before toBinary for the answers it knows. */
-function withBinaryEncoder(lookup: MethodSerializationLookup<DescMessage, DescMessage>, encode: (message: Message) => Uint8Array<ArrayBuffer> | undefined): MethodSerializationLookup<DescMessage, DescMessage> {
-  const binary = lookup.getO(true);
-  const encoding = { parse: binary.parse, serialize: (message: Message) => encode(message) ?? binary.serialize(message) };
-  return { getI: lookup.getI, getO: (useBinaryFormat) => (useBinaryFormat ? encoding : lookup.getO(false)) };
+/** The method's serializations, with its own encoders first for the answers they know. */
+function withEncoders(lookup: MethodSerializationLookup<DescMessage, DescMessage>, encoders: Encoders): MethodSerializationLookup<DescMessage, DescMessage> {
+  const output = (binary: boolean) => {
+    const serialization = lookup.getO(binary);
+    const encode = binary ? encoders.binary : encoders.json;
+    return { parse: serialization.parse, serialize: (message: Message) => encode(message) ?? serialization.serialize(message) };
+  };
+  const binary = output(true);
+  const json = output(false);
+  return { getI: lookup.getI, getO: (useBinaryFormat) => (useBinaryFormat ? binary : json) };
 }

@@ -1,4 +1,4 @@
-import { ChatDeltaSchema, type ChatStreamResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { ChatDeltaSchema, type ChatDelta, type ChatStreamResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 
 // Wire-format tags (field number << 3 | 2, a length-delimited field): ChatStreamResponse.delta,
 // and ChatDelta's content, reasoning_content and refusal (proto/switchboard/v1/ai_service.proto).
@@ -9,20 +9,16 @@ const REFUSAL = 0x22;
 const CHAT_DELTA = ChatDeltaSchema.typeName;
 
 /**
- * Almost every event of a stream is a piece of text: this writes such an
- * event straight to protobuf's binary form, the very bytes protobuf-es's
- * toBinary writes (test/server/text-delta-encoding.test.ts holds it to them),
- * at a fraction of its cost per message. Returns undefined for any other
- * event (tool calls, reasoning blocks, the summary, unknown fields), which
- * toBinary encodes.
+ * Almost every event of a stream is a piece of text: these write such an
+ * event straight to protobuf's binary form and to its JSON form, the very
+ * bytes connect-es's serializations write (test/server/text-delta-encoding.test.ts
+ * holds them to those), at a fraction of their cost per message. Each returns
+ * undefined for any other event (tool calls, reasoning blocks, the summary,
+ * unknown fields), which connect-es's serialization encodes.
  */
 export function encodeTextDelta(message: ChatStreamResponse): Uint8Array<ArrayBuffer> | undefined {
-  const event = message.event;
-  if (event.case !== "delta" || message.$unknown !== undefined) return undefined;
-  const delta = event.value;
-  // A message made with create() (as the lean path's stream makes them), not a plain object's partial fields.
-  if (delta.$typeName !== CHAT_DELTA) return undefined;
-  if (delta.toolCalls.length > 0 || delta.reasoning.length > 0 || delta.$unknown !== undefined) return undefined;
+  const delta = textDeltaOf(message);
+  if (!delta) return undefined;
   // Buffer's UTF-8 writes a lone surrogate as U+FFFD, as protobuf-es's TextEncoder does.
   const content = Buffer.byteLength(delta.content);
   const reasoning = Buffer.byteLength(delta.reasoningContent);
@@ -35,6 +31,27 @@ export function encodeTextDelta(message: ChatStreamResponse): Uint8Array<ArrayBu
   at = writeField(out, at, REASONING_CONTENT, delta.reasoningContent, reasoning);
   writeField(out, at, REFUSAL, delta.refusal, refusal);
   return out;
+}
+
+/** The JSON form: fields by their JSON names, in the proto's order, empty ones left out (proto3's canonical JSON). */
+export function encodeTextDeltaJson(message: ChatStreamResponse): Uint8Array<ArrayBuffer> | undefined {
+  const delta = textDeltaOf(message);
+  if (!delta) return undefined;
+  const fields: string[] = [];
+  if (delta.content !== "") fields.push(`"content":${JSON.stringify(delta.content)}`);
+  if (delta.reasoningContent !== "") fields.push(`"reasoningContent":${JSON.stringify(delta.reasoningContent)}`);
+  if (delta.refusal !== "") fields.push(`"refusal":${JSON.stringify(delta.refusal)}`);
+  // JSON.stringify escapes lone surrogates: the text is well-formed, and its UTF-8 is TextEncoder's.
+  return Buffer.from(`{"delta":{${fields.join(",")}}}`);
+}
+
+/** The event's delta when it holds text alone, in a message made with create() (not a plain object's partial fields). */
+function textDeltaOf(message: ChatStreamResponse): ChatDelta | undefined {
+  const event = message.event;
+  if (event.case !== "delta" || message.$unknown !== undefined) return undefined;
+  const delta = event.value;
+  if (delta.$typeName !== CHAT_DELTA || delta.toolCalls.length > 0 || delta.reasoning.length > 0 || delta.$unknown !== undefined) return undefined;
+  return delta;
 }
 
 /** A proto3 string field takes no bytes when empty. */

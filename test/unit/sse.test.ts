@@ -26,6 +26,11 @@ describe("parseSse", () => {
     expect(got.map((e) => e.data)).toEqual(["one", "two"]);
   });
 
+  it("reads every line end mixed in one chunk: LF lines before a CR, CR alone, then CRLF", async () => {
+    const got = await events("data: one\n\ndata: two\n\ndata: three\r\rdata: four\r\n\r\ndata: five\n\n");
+    expect(got.map((e) => e.data)).toEqual(["one", "two", "three", "four", "five"]);
+  });
+
   it("joins multi-line data and ignores keep-alive comments", async () => {
     const got = await events(": keep-alive\n\ndata: a\ndata: b\n\n");
     expect(got.map((e) => e.data)).toEqual(["a\nb"]);

@@ -22,9 +22,12 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator
 
   function* takeLines(final: boolean): Generator<SseEvent> {
     let start = 0;
+    // The next CR, kept across lines: most vendors send none, and searching the
+    // rest of the buffer for one at every line is quadratic in a burst of events.
+    let cr = buffer.indexOf("\r");
     for (;;) {
       const lf = buffer.indexOf("\n", start);
-      const cr = buffer.indexOf("\r", start);
+      if (cr !== -1 && cr < start) cr = buffer.indexOf("\r", start);
       let end: number;
       let next: number;
       if (cr !== -1 && (lf === -1 || cr < lf)) {

@@ -23,6 +23,7 @@ import type { CallContext } from "./call-context.js";
 import { OPEN_HOOKS, type CallHooks, type CallKind } from "./call-hooks.js";
 import type { DispatchOutcome } from "./dispatch-outcome.js";
 import type { Dispatcher } from "./dispatcher.js";
+import { deltaResponse } from "./delta-response.js";
 import { embedInBatches } from "./embed-batches.js";
 import { toConnectError } from "./errors.js";
 import { ModelListing } from "./model-listing.js";
@@ -213,10 +214,9 @@ export class Gateway {
             toolCall.arguments += fragment.argumentsFragment;
             toolCalls.set(fragment.index, toolCall);
           }
-          const delta = { content: event.content, toolCalls: event.toolCalls, reasoningContent: event.reasoning ?? "", refusal: event.refusal ?? "", reasoning: event.reasoningBlocks ?? [] };
           const first = !begun;
           begun = true;
-          yield create(ChatStreamResponseSchema, { event: { case: "delta", value: delta } });
+          yield deltaResponse({ content: event.content, toolCalls: event.toolCalls, reasoningContent: event.reasoning ?? "", refusal: event.refusal ?? "", reasoning: event.reasoningBlocks ?? [] });
           // The caller has written the first event; let it leave before the rest of a burst is handled. Node sends
           // what a response writes in one tick together, and a vendor's events read at once would otherwise all be
           // answered before the first went out: time to first token would be the time to handle the whole burst.

@@ -1,4 +1,4 @@
-import { createMethodImplSpec, type ConnectRouter, type MethodImplSpec, type ServiceImpl } from "@connectrpc/connect";
+import { createMethodImplSpec, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
 import type { DescFile, DescService } from "@bufbuild/protobuf";
 import { file_google_rpc_error_details } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { Health } from "../../gen/ts/grpc/health/v1/health_pb.js";

@@ -124,6 +124,7 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
   });
 
   it("restarts every instance in turn under load, losing no call but (rarely) one that races a listener's close", { timeout: 120_000 }, async () => {
+    const errorsBefore = nginx.errors().length;
     const calls = load("rolling");
     await sleep(1_000);
     const drains: [number, number][] = [];
@@ -143,13 +144,19 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
     // A draining gateway still reads and answers what is already on its way (connection: close, a two-step
     // GOAWAY) before it closes a connection. What remains is the kernel's: a connection whose handshake completes
     // in the instant between the gateway's last accept and its listener's close is reset after nginx wrote a
-    // call on it, and nginx OSS (no active health check) does not resend a POST (docs/deploy.md). At most one
-    // such call in the three restarts, during a drain and with nginx's word for it; nothing else fails.
+    // call on it, and nginx OSS (no active health check) does not resend a POST (docs/deploy.md). So a failed
+    // call must have been in flight during a drain, with a reset in nginx's log for each; on a busy machine that
+    // is about one call in a few runs, held here to at most one per restart.
     const described = failed.map((record) => ({ id: record.id, outcome: record.outcome, inDrain: drains.some(([from, to]) => record.startedAt <= to && record.endedAt >= from) }));
     const raced = described.filter((record) => record.inDrain);
+    const resets = nginx
+      .errors()
+      .slice(errorsBefore)
+      .filter((line) => line.includes("(104: Connection reset by peer) while reading response header from upstream"));
+    if (raced.length > 0) console.info(`[fleet] resets nginx saw:\n${resets.join("\n")}`);
     expect(described.filter((record) => !record.inDrain)).toEqual([]);
-    expect(raced.length).toBeLessThanOrEqual(1);
-    if (raced.length > 0) expect(nginx.log()).toMatch(/\(104: Connection reset by peer\) while reading response header from upstream/);
+    expect(raced.length).toBeLessThanOrEqual(resets.length);
+    expect(raced.length).toBeLessThanOrEqual(fleet.instances.length);
   });
 
   it("holds a key's rate limit and budget across the three instances through a Redis master's failover", { timeout: 120_000 }, async () => {

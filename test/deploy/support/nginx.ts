@@ -15,6 +15,8 @@ export interface Nginx {
   readonly h2cUrl: string;
   /** What nginx logged (errors and each request's upstream), for a failure's message. */
   log(): string;
+  /** Every line of nginx's error log so far (a file: the process's own output keeps only its tail). */
+  errors(): string[];
   /**
    * Takes gateways (by index) out of the upstreams, or puts them back, as an
    * orchestrator does around a restart: rewrites the file and reloads nginx
@@ -64,7 +66,7 @@ export async function startNginx(gateways: string[], dir: string): Promise<Nginx
   render(new Set());
   // As root, the workers would otherwise run as nobody, who cannot write the temporary directories.
   const user = process.getuid?.() === 0 ? "user root;" : "";
-  const globals = `daemon off; pid ${dir}/nginx.pid; error_log stderr warn; ${user}`;
+  const globals = `daemon off; pid ${dir}/nginx.pid; error_log stderr warn; error_log ${dir}/error.log warn; ${user}`;
   const tested = spawnSync(binary, ["-t", "-p", dir, "-c", conf, "-g", globals], { encoding: "utf8" });
   if (tested.status !== 0) throw new Error(`nginx -t refused deploy/nginx.conf:\n${tested.stderr}`);
   const nginx: Child = startChild(binary, ["-p", dir, "-c", conf, "-g", globals]);
@@ -84,6 +86,7 @@ export async function startNginx(gateways: string[], dir: string): Promise<Nginx
       } catch {}
       return `${nginx.log()}\n${access}`;
     },
+    errors: () => readFileSync(join(dir, "error.log"), "utf8").split("\n").filter(Boolean),
     async setDown(down) {
       render(new Set(down));
       const master = nginx.process.pid!;

@@ -108,7 +108,7 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
     await sleep(2_000);
     // The restart replays its ledger journal before it listens again.
     await fleet.start(victim);
-    await sleep(1_000);
+    await nginx.waitUntilServedBy(victim.address);
     const records = await calls.stop();
 
     const failed = failures(records);
@@ -134,7 +134,9 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
       expect(await fleet.stop(instance)).toBe(0);
       drains.push([drainStarted, performance.now()]);
       await fleet.start(instance);
-      await sleep(500);
+      // nginx tries a refusing instance again only after `fail_timeout`: stopping the next one before nginx has
+      // taken this one back could leave no instance in rotation (CI: "no live upstreams" for a moment).
+      await nginx.waitUntilServedBy(instance.address);
     }
     const records = await calls.stop();
     const failed = failures(records);

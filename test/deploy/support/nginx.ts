@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:net";
 import { freePort } from "../../support/services.js";
@@ -24,6 +24,13 @@ export interface Nginx {
    * and exited, so no connection to a gateway taken out is used any more.
    */
   setDown(down: number[]): Promise<void>;
+  /**
+   * Waits until nginx answers calls from the gateway at `address` through both
+   * upstreams (gRPC and the rest), counting only calls logged after this was
+   * called. A refused connection takes an instance out for `fail_timeout`:
+   * ready is not yet back in rotation.
+   */
+  waitUntilServedBy(address: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,7 +56,7 @@ export function renderNginxConf(source: string, gateways: string[], listen: { ht
     `fastcgi_temp_path ${dir}/fastcgi;`,
     `uwsgi_temp_path ${dir}/uwsgi;`,
     `scgi_temp_path ${dir}/scgi;`,
-    `log_format fleet '$msec $request_method $uri $status upstream=$upstream_addr upstream_status=$upstream_status $request_time';`,
+    `log_format fleet '$msec $request_method $uri $status grpc=$is_grpc upstream=$upstream_addr upstream_status=$upstream_status $request_time';`,
     `access_log ${dir}/access.log fleet;`,
   ];
   replace(/^http \{$/m, (line) => `${line}\n  ${local.join("\n  ")}`, 1);
@@ -85,6 +92,20 @@ export async function startNginx(gateways: string[], dir: string): Promise<Nginx
         access = readFileSync(join(dir, "access.log"), "utf8").split("\n").slice(-40).join("\n");
       } catch {}
       return `${nginx.log()}\n${access}`;
+    },
+    async waitUntilServedBy(address) {
+      const accessLog = join(dir, "access.log");
+      const since = statSync(accessLog).size;
+      // The address that answered is the last one tried ("a, b" when nginx moved on from a).
+      const servedThrough = (grpc: string) => (line: string) => line.includes(` 200 grpc=${grpc} `) && new RegExp(`upstream=(?:\\S+, )*${address.replace(/\./g, "\\.")} `).test(line);
+      await waitUntil(
+        `nginx sending calls to ${address} again`,
+        () => {
+          const lines = readFileSync(accessLog).subarray(since).toString("utf8").split("\n");
+          return lines.some(servedThrough("0")) && lines.some(servedThrough("1"));
+        },
+        { child: nginx, timeoutMs: 20_000, intervalMs: 50 },
+      );
     },
     errors: () => readFileSync(join(dir, "error.log"), "utf8").split("\n").filter(Boolean),
     async setDown(down) {

@@ -1,9 +1,9 @@
 // The bench's load generator: a process of its own, pinned to another core
 // than the server it measures (an in-process generator caps the proxy it
 // measures). It takes jobs over IPC and answers with what it saw.
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
 import { AIService, ChatRequestSchema, ChatStreamRequestSchema } from "../gen/ts/switchboard/v1/ai_service_pb.js";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
@@ -66,19 +66,61 @@ function restCall(pool: Pool, job: Job, stream: boolean): Call {
   };
 }
 
-function connectJsonCall(pool: Pool, job: Job): Call {
-  const headers: Record<string, string> = { "content-type": "application/json", "connect-protocol-version": "1" };
+/**
+ * Connect over HTTP/1.1 as bytes, in JSON or binary, unary or server
+ * streaming: measured as the REST rows are, from the request to the first and
+ * the last bytes of the answer, with no client library's decoding in the
+ * figures (a stream's end is still checked for an error).
+ */
+function connectCall(pool: Pool, job: Job): Call {
+  const stream = job.kind === "stream";
+  const binary = job.protocol === "connect-binary";
+  const schema = stream ? ChatStreamRequestSchema : ChatRequestSchema;
+  const request = create(schema, { model: job.model, messages: [{ role: Role.USER, content: prompt(job) }] });
+  const message = binary ? toBinary(schema, request) : Buffer.from(toJsonString(schema, request));
+  const headers: Record<string, string> = { "content-type": `application/${stream ? "connect+" : ""}${binary ? "proto" : "json"}`, "connect-protocol-version": "1" };
   if (job.key) headers.authorization = `Bearer ${job.key}`;
-  const body = JSON.stringify({ model: job.model, messages: [{ role: "ROLE_USER", content: prompt(job) }] });
+  const path = `/switchboard.v1.AIService/${stream ? "ChatStream" : "Chat"}`;
+  const body = stream ? envelope(message) : message;
   return async () => {
-    const res = await pool.request({ method: "POST", path: "/switchboard.v1.AIService/Chat", headers, body });
-    await res.body.text();
+    const started = performance.now();
+    const res = await pool.request({ method: "POST", path, headers, body });
+    let firstTokenMs: number | undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.body) {
+      firstTokenMs ??= performance.now() - started;
+      chunks.push(chunk);
+    }
     if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
-    return {};
+    if (!stream) return {};
+    const error = endOfStreamError(Buffer.concat(chunks));
+    if (error) throw new Error(error);
+    return { firstTokenMs };
   };
 }
 
-function typedCall(client: Client<typeof AIService>, job: Job): Call {
+/** One Connect envelope: flags 0, the length, the message. */
+function envelope(message: Uint8Array): Buffer {
+  const framed = Buffer.alloc(5 + message.length);
+  framed.writeUInt32BE(message.length, 1);
+  framed.set(message, 5);
+  return framed;
+}
+
+/** The error a Connect stream ended with (its end-of-stream envelope's), or why the stream is not one. */
+function endOfStreamError(bytes: Buffer): string | undefined {
+  for (let at = 0; at + 5 <= bytes.length; ) {
+    const length = bytes.readUInt32BE(at + 1);
+    if (bytes[at]! & 0b10) {
+      const end = JSON.parse(bytes.subarray(at + 5, at + 5 + length).toString("utf8")) as { error?: { code?: string; message?: string } };
+      return end.error ? `${end.error.code}: ${end.error.message}` : undefined;
+    }
+    at += 5 + length;
+  }
+  return "the stream has no end-of-stream message";
+}
+
+function grpcCall(client: Client<typeof AIService>, job: Job): Call {
   const fields = { model: job.model, messages: [{ role: Role.USER, content: prompt(job) }] };
   if (job.kind === "unary") {
     const request = create(ChatRequestSchema, fields);
@@ -96,11 +138,10 @@ function typedCall(client: Client<typeof AIService>, job: Job): Call {
   };
 }
 
-function transport(job: Job): Transport {
+/** gRPC needs HTTP/2 (and its trailers): connect-node's client, as the bare gRPC pass-through's row uses too. */
+function grpcTransport(job: Job): Transport {
   const interceptors = job.key ? [(next: any) => (req: any) => (req.header.set("authorization", `Bearer ${job.key}`), next(req))] : [];
-  return job.protocol === "grpc"
-    ? createGrpcTransport({ baseUrl: job.origin, interceptors })
-    : createConnectTransport({ baseUrl: job.origin, httpVersion: "1.1", useBinaryFormat: true, interceptors });
+  return createGrpcTransport({ baseUrl: job.origin, interceptors });
 }
 
 function prompt(job: Job): string {
@@ -112,9 +153,9 @@ async function run(job: Job): Promise<JobResult> {
   const call: Call =
     job.protocol in REST
       ? restCall(pool, job, job.kind === "stream")
-      : job.protocol === "connect-json" && job.kind === "unary"
-        ? connectJsonCall(pool, job)
-        : typedCall(createClient(AIService, transport(job)), job);
+      : job.protocol === "grpc"
+        ? grpcCall(createClient(AIService, grpcTransport(job)), job)
+        : connectCall(pool, job);
   const result: JobResult = { elapsedMs: 0, latencies: [], firstTokens: [], errors: 0 };
   let next = 0;
   const started = performance.now();

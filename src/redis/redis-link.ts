@@ -4,6 +4,9 @@ import { ClusterSubscription } from "./cluster-subscription.js";
 import { clusterNodeOptions, createCommandClient, createSubscriberClient, type ClientTuning, type RedisClient } from "./redis-clients.js";
 import { parseRedisUrl, type RedisTarget } from "./redis-url.js";
 
+/** How soon a connection that ioredis gave up on starts again (see startAgainWhenEnded). */
+const RESTART_AFTER_END_MS = 200;
+
 export interface RedisLinkOptions {
   /** One Redis, a cluster or Sentinels: see redis-url.ts for the shapes. */
   url: string;
@@ -43,6 +46,7 @@ export class RedisLink {
     this.client.on("ready", () => this.setState(true, "connected"));
     this.client.on("error", (err: Error) => this.setState(false, err.message));
     this.client.on("close", () => this.setState(false, "connection closed"));
+    this.startAgainWhenEnded(this.client);
   }
 
   /** Connects, or keeps retrying in the background if Redis is not reachable yet. */
@@ -108,6 +112,7 @@ export class RedisLink {
     // Closed at once: a QUIT would wait in the offline queue while Redis is unreachable.
     this.subscriptions.push({ close: () => subscriber.disconnect() });
     subscriber.on("error", () => {});
+    this.startAgainWhenEnded(subscriber);
     subscriber.on("ready", onResubscribe);
     subscriber.on("message", (received: string, message: string) => {
       if (received === name) onMessage(message);
@@ -132,6 +137,24 @@ export class RedisLink {
     this.subscriptions.push(subscription);
     subscription.start();
     return subscription.subscribed;
+  }
+
+  /**
+   * ioredis gives a connection up for good ("end") when a reconnection fails
+   * with an error rather than a closed socket: a Sentinel announcing a
+   * failover while a reconnection is still asking it for the master does that
+   * (seen on CI, the link dead for the rest of the run). Until the link is
+   * closed, an ended connection starts again; a subscriber renews its
+   * subscriptions once ready, as after any reconnection.
+   */
+  private startAgainWhenEnded(client: RedisClient): void {
+    client.on("end", () => {
+      if (this.closed) return;
+      const again = setTimeout(() => {
+        if (!this.closed && client.status === "end") client.connect().catch(() => {});
+      }, RESTART_AFTER_END_MS);
+      again.unref();
+    });
   }
 
   private setState(up: boolean, reason: string): void {

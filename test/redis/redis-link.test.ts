@@ -1,0 +1,33 @@
+import type { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../../src/observability/logger.js";
+import { RedisLink } from "../../src/redis/redis-link.js";
+import { requireService } from "../support/require-service.js";
+import { redisPrefix } from "../support/stores.js";
+
+describe("a Redis link", () => {
+  it("starts its connection again once ioredis has given it up for good", async () => {
+    const link = new RedisLink({ url: requireService("SWITCHBOARD_TEST_REDIS_URL"), prefix: redisPrefix(), logger: createLogger("silent") });
+    try {
+      await link.connect();
+      expect(await link.client.incr(link.key("n"))).toBe(1);
+      // What ioredis does when a reconnection fails with an error rather than a closed socket (a Sentinel announcing
+      // a failover while the reconnection asks it for the master; test/deploy/sentinel.test.ts): status "end", no retry.
+      const ended = new Promise((resolve) => link.client.once("end", resolve));
+      (link.client as Redis).disconnect();
+      await ended;
+      await expect.poll(() => link.isUp, { timeout: 10_000, interval: 50 }).toBe(true);
+      expect(await link.client.incr(link.key("n"))).toBe(2);
+    } finally {
+      await link.close();
+    }
+  });
+
+  it("leaves its connection ended once closed", async () => {
+    const link = new RedisLink({ url: requireService("SWITCHBOARD_TEST_REDIS_URL"), prefix: redisPrefix(), logger: createLogger("silent") });
+    await link.connect();
+    await link.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(link.client.status).toBe("end");
+  });
+});

@@ -52,18 +52,25 @@ export interface JobResult {
 
 type Call = () => Promise<{ firstTokenMs?: number }>;
 
+/** One POST, timed from the request to the answer's first bytes; fails unless the answer is a 200. */
+async function post(pool: Pool, path: string, headers: Record<string, string>, body: string | Uint8Array): Promise<{ firstTokenMs?: number; answer: Buffer }> {
+  const started = performance.now();
+  const res = await pool.request({ method: "POST", path, headers, body });
+  let firstTokenMs: number | undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of res.body) {
+    firstTokenMs ??= performance.now() - started;
+    chunks.push(chunk);
+  }
+  if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+  return { firstTokenMs, answer: Buffer.concat(chunks) };
+}
+
 function restCall(pool: Pool, job: Job, stream: boolean): Call {
   const rest = REST[job.protocol as keyof typeof REST];
   const headers: Record<string, string> = { "content-type": "application/json", ...(job.key ? rest.auth(job.key) : {}), ...job.headers };
   const body = JSON.stringify(rest.body(job, stream));
-  return async () => {
-    const started = performance.now();
-    const res = await pool.request({ method: "POST", path: rest.path, headers, body });
-    let firstTokenMs: number | undefined;
-    for await (const _ of res.body) firstTokenMs ??= performance.now() - started;
-    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
-    return { firstTokenMs };
-  };
+  return async () => ({ firstTokenMs: (await post(pool, rest.path, headers, body)).firstTokenMs });
 }
 
 /**
@@ -83,17 +90,9 @@ function connectCall(pool: Pool, job: Job): Call {
   const path = `/switchboard.v1.AIService/${stream ? "ChatStream" : "Chat"}`;
   const body = stream ? envelope(message) : message;
   return async () => {
-    const started = performance.now();
-    const res = await pool.request({ method: "POST", path, headers, body });
-    let firstTokenMs: number | undefined;
-    const chunks: Buffer[] = [];
-    for await (const chunk of res.body) {
-      firstTokenMs ??= performance.now() - started;
-      chunks.push(chunk);
-    }
-    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+    const { firstTokenMs, answer } = await post(pool, path, headers, body);
     if (!stream) return {};
-    const error = endOfStreamError(Buffer.concat(chunks));
+    const error = endOfStreamError(answer);
     if (error) throw new Error(error);
     return { firstTokenMs };
   };

@@ -123,7 +123,10 @@ describe("switchboard secrets --store db, end to end", () => {
     const rotate = await secrets(["rotate", "openai-prod", "--store", "db"], cliEnv, K2);
     expect(rotate).toMatchObject({ code: 0 });
     expect(rotate.stdout).toMatch(/^added version 2 of openai-prod \(fingerprint [0-9a-f]{8}\); gateways using "db:openai-prod" stage it as a canary\n$/);
-    const canary = (await credentials(adminClient(gw), "openai")).byName.get(name("prod@v2"))!;
+    // The rotation's check runs beside the CLI's answer: the canary appears well within the 5 s refresh period.
+    const stagedV2 = async () => (await credentials(adminClient(gw), "openai")).byName.get(name("prod@v2"));
+    await expect.poll(stagedV2, { timeout: 2_000, interval: 50 }).toBeDefined();
+    const canary = (await stagedV2())!;
     expect(canary).toMatchObject({ state: CredentialState.STANDBY, version: 2n });
     expect(canary.canary?.replaces).toBe(name("prod@v1"));
     await callUntilJudged(gw, "prod@v2");

@@ -13,7 +13,9 @@
 // measured against the first; 0 to skip it), BENCH_ONLY (a pattern: only the
 // rows whose names match, with their floors), BENCH_PEERS (1: Portkey's gateway
 // and LiteLLM's proxy too, installed once into ~/.cache/switchboard/peers, the
-// same calls in the shape each expects: bench/peers.ts).
+// same calls in the shape each expects: bench/peers.ts), BENCH_CPU_PROF (a
+// directory: each gateway writes a V8 CPU profile there, sampled every 200 µs,
+// when it stops).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -88,7 +90,8 @@ function generator(): Promise<{ run(job: Job): Promise<JobResult>; stop(): void 
 }
 
 async function startGateway(name: string, checkout: string, vendor: string, env: Record<string, string> = {}): Promise<Server> {
-  const started = await startPinned(SERVER_CORE, ["--enable-source-maps", join(checkout, "dist/src/main.js"), "serve"], {
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-interval=200", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const started = await startPinned(SERVER_CORE, ["--enable-source-maps", ...profile, join(checkout, "dist/src/main.js"), "serve"], {
     PORT: "0",
     HOST: "127.0.0.1",
     SWITCHBOARD_MASTER_KEY: MASTER_KEY,

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { MAX_JSON_DEPTH } from "../api/json-depth.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { CONSOLE_PATH, type ConsoleAssets } from "./console-assets.js";
+import { ANSWER_COMPRESSIONS } from "./answer-compression.js";
 import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
 import { withUnreadBodyDrained } from "./unread-body.js";
@@ -56,8 +57,8 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     // Deadlines up to a day are honoured; a longer one is refused (InvalidArgument).
     maxTimeoutMs: 24 * 60 * 60 * 1000,
     shutdownSignal: options.shutdownSignal,
-    // connect-node's default, named so that the lean path negotiates the same.
-    acceptCompression: [compressionGzip, compressionBrotli],
+    // Named here so that the lean path negotiates the same.
+    acceptCompression: ANSWER_COMPRESSIONS,
   };
   const handlers = new Map<string, UniversalHandler>();
   const connect = connectNodeAdapter({

@@ -157,6 +157,17 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX stored_responses_expire ON stored_responses (expire_ms)
     `,
   },
+  {
+    version: 9,
+    name: "stored responses count their bytes per key",
+    // What each key keeps is bounded (SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY): `bytes` is a row's conversation and
+    // response as stored (rows from before: their length in characters); the index answers a key's sum alone.
+    sql: `
+      ALTER TABLE stored_responses ADD COLUMN bytes BIGINT NOT NULL DEFAULT 0;
+      UPDATE stored_responses SET bytes = LENGTH(conversation) + LENGTH(response);
+      CREATE INDEX stored_responses_key ON stored_responses (key_id, expire_ms, bytes)
+    `,
+  },
 ];
 
 const ID_COLUMN = {

@@ -104,3 +104,30 @@ describe("reasoning across turns held by the client", () => {
     expect(turn.content[0]).toMatchObject({ type: "thinking", signature: expect.stringMatching(/.+/) });
   });
 });
+
+describe("a key at its limit of stored responses", () => {
+  let small: ThreeVendors;
+  beforeAll(async () => {
+    small = await startThreeVendors({ env: { SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY: "0.001" } });
+  });
+  afterAll(async () => {
+    await small?.stop();
+  });
+
+  it("is refused a stored response before the vendor is asked (429), and may still call with store: false", async () => {
+    const call = (store: boolean) =>
+      fetch(`${small.gw.url}/v1/responses`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt-4o-mini", input: "x".repeat(2_000), store }),
+      });
+    expect((await call(true)).status).toBe(200);
+    const asked = small.chatRequests("openai").length;
+    const refused = await call(true);
+    expect(refused.status).toBe(429);
+    const { error } = (await refused.json()) as { error: { message: string; code: string } };
+    expect(error.message).toMatch(/^this key keeps \d+ KB of stored responses, its limit is 1 KB: delete some/);
+    expect(small.chatRequests("openai")).toHaveLength(asked);
+    expect((await call(false)).status).toBe(200);
+  });
+});

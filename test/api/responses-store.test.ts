@@ -3,14 +3,16 @@
 // expired ones are pruned.
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MessageSchema, Role, ToolCallSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { reasonOf } from "../../src/common/gateway-error.js";
 import { ReasoningBlockSchema } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { migrate } from "../../src/store/migrations.js";
 import { PostgresDatabase } from "../../src/store/postgres-database.js";
 import type { SqlDatabase } from "../../src/store/sql.js";
 import { SqliteDatabase } from "../../src/store/sqlite-database.js";
-import { responseTtlFromEnv, StoredResponses } from "../../src/responses/stored-responses.js";
+import { DEFAULT_MAX_BYTES_PER_KEY, responsesMaxBytesFromEnv, responseTtlFromEnv, StoredResponses } from "../../src/responses/stored-responses.js";
 import { createPostgresDatabase, tempDir, type StoreKind } from "../support/stores.js";
 
 const HOUR = 3_600_000;
@@ -68,6 +70,34 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored responses on %s", (kind
     for (const id of ids) expect((await stored.get(id, "team-a"))?.response).toEqual({ id });
   });
 
+  it("bounds what one key keeps: at its limit a store is refused before the call, until responses are deleted or expire", async () => {
+    const limited = (now_: () => number) => new StoredResponses(db, { ttlMs: 24 * HOUR, maxBytesPerKey: 2_048, now: now_ });
+    const refused = async (store: StoredResponses, keyId: string) => {
+      const err = await store.assertRoom(keyId).then(() => undefined, (e: unknown) => ConnectError.from(e));
+      return err && { code: err.code, reason: reasonOf(err), message: err.rawMessage };
+    };
+    const big = { conversation, response: { text: "x".repeat(2_000) } };
+    const store = limited(() => now);
+    expect(await refused(store, "quota-a")).toBeUndefined();
+    await store.put("resp_q1", "quota-a", big);
+    expect(await refused(store, "quota-a")).toEqual({
+      code: Code.ResourceExhausted,
+      reason: "RESPONSES_STORAGE_FULL",
+      message: "this key keeps 2 KB of stored responses, its limit is 2 KB: delete some (DELETE /v1/responses/{id}), let them expire, or send store: false",
+    });
+    expect(await refused(store, "quota-b")).toBeUndefined();
+    // Another instance sums the key's responses from the store.
+    expect(await refused(limited(() => now), "quota-a")).toMatchObject({ reason: "RESPONSES_STORAGE_FULL" });
+
+    expect(await store.delete("resp_q1", "quota-a")).toBe(true);
+    now += 5_000; // a key's total is summed again after 5 s
+    expect(await refused(store, "quota-a")).toBeUndefined();
+    await store.put("resp_q2", "quota-a", big);
+    expect(await refused(store, "quota-a")).toMatchObject({ reason: "RESPONSES_STORAGE_FULL" });
+    now += 25 * HOUR;
+    expect(await refused(store, "quota-a")).toBeUndefined();
+  });
+
   it("prunes what expired, and deletes on its key's word", async () => {
     await stored.put("resp_b", "team-a", { conversation, response: {} });
     expect(await stored.delete("resp_b", "team-a")).toBe(true);
@@ -86,5 +116,14 @@ describe("the TTL setting", () => {
     expect(responseTtlFromEnv({})).toBe(30 * 24 * HOUR);
     expect(responseTtlFromEnv({ SWITCHBOARD_RESPONSES_TTL_HOURS: "2" })).toBe(2 * HOUR);
     expect(() => responseTtlFromEnv({ SWITCHBOARD_RESPONSES_TTL_HOURS: "soon" })).toThrow(/SWITCHBOARD_RESPONSES_TTL_HOURS/);
+  });
+});
+
+describe("the per-key limit setting", () => {
+  it("is 1 GB unless SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY says otherwise, and refuses nonsense", () => {
+    expect(responsesMaxBytesFromEnv({})).toBe(DEFAULT_MAX_BYTES_PER_KEY);
+    expect(DEFAULT_MAX_BYTES_PER_KEY).toBe(1024 * 1024 * 1024);
+    expect(responsesMaxBytesFromEnv({ SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY: "64" })).toBe(64 * 1024 * 1024);
+    for (const bad of ["lots", "0", "-1"]) expect(() => responsesMaxBytesFromEnv({ SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY: bad })).toThrow(/SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY/);
   });
 });

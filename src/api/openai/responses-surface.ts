@@ -51,6 +51,7 @@ export function createResponsesSurface({ gateway, stored }: ResponsesSurfaceDeps
 async function createResponse(gateway: Gateway, stored: StoredResponses, { ctx, body, req, res }: RestCall): Promise<void> {
   const parsed = responsesRequestFromOpenAI(body);
   const keyId = ctx.principal.keyId;
+  if (parsed.store) await stored.assertRoom(keyId);
   const before = parsed.previousResponseId ? (await storedOrNotFound(stored, parsed.previousResponseId, keyId, "previous_response_id")).conversation : [];
   const request = parsed.request;
   request.messages = [...(parsed.instructions ? [parsed.instructions] : []), ...before, ...parsed.input];

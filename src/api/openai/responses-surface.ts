@@ -10,7 +10,7 @@ import { ResponseEventWriter, type ResponseEvent } from "../../providers/openai-
 import { toResponse, type ResponseHead } from "../../providers/openai-responses/response-object.js";
 import { responsesRequestFromOpenAI } from "../../providers/openai-responses/responses-request.js";
 import type { StoredResponses } from "../../responses/stored-responses.js";
-import type { RestCall, RestResponse, RestRoute, RestSurface } from "../envelope/rest-envelope.js";
+import type { RestCall, RestResponse, RestSurface } from "../envelope/rest-envelope.js";
 import { answerHeaders, cacheControlOf, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
 import { validateChat } from "../validate.js";
 

@@ -149,7 +149,6 @@ export class RedisLink {
    */
   private startAgainWhenEnded(client: RedisClient): void {
     client.on("end", () => {
-      if (this.closed) return;
       const again = setTimeout(() => {
         if (!this.closed && client.status === "end") client.connect().catch(() => {});
       }, RESTART_AFTER_END_MS);

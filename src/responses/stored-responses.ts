@@ -87,9 +87,10 @@ export class StoredResponses {
     const known = this.held.get(keyId);
     if (known && now - known.summedAtMs < HELD_FRESH_MS) return known.bytes;
     const [row] = await this.db.query("SELECT COALESCE(SUM(bytes), 0) AS bytes FROM stored_responses WHERE key_id = $1 AND expire_ms > $2", [keyId, now]);
+    const bytes = num(row?.bytes);
     if (this.held.size >= HELD_KEYS) this.held.clear();
-    this.held.set(keyId, { bytes: num(row?.bytes), summedAtMs: now });
-    return num(row?.bytes);
+    this.held.set(keyId, { bytes, summedAtMs: now });
+    return bytes;
   }
 
   /**
@@ -168,18 +169,21 @@ function sizeOf(bytes: number): string {
 
 /** A key's limit from `SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY`, in bytes, or the default; a value that is not a positive number is an error. */
 export function responsesMaxBytesFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY;
-  if (raw === undefined || raw.trim() === "") return DEFAULT_MAX_BYTES_PER_KEY;
-  const mb = Number(raw);
-  if (!Number.isFinite(mb) || mb <= 0) throw new ConfigError("environment", "SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY", `must be a positive number of MB, not "${raw}"`);
-  return Math.round(mb * 1024 * 1024);
+  const mb = positiveFromEnv(env, "SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY", "MB");
+  return mb === undefined ? DEFAULT_MAX_BYTES_PER_KEY : Math.round(mb * 1024 * 1024);
 }
 
 /** The TTL from `SWITCHBOARD_RESPONSES_TTL_HOURS`, or the default; a value that is not a positive number is an error. */
 export function responseTtlFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.SWITCHBOARD_RESPONSES_TTL_HOURS;
-  if (raw === undefined || raw.trim() === "") return DEFAULT_RESPONSE_TTL_MS;
-  const hours = Number(raw);
-  if (!Number.isFinite(hours) || hours <= 0) throw new ConfigError("environment", "SWITCHBOARD_RESPONSES_TTL_HOURS", `must be a positive number of hours, not "${raw}"`);
-  return hours * 3_600_000;
+  const hours = positiveFromEnv(env, "SWITCHBOARD_RESPONSES_TTL_HOURS", "hours");
+  return hours === undefined ? DEFAULT_RESPONSE_TTL_MS : hours * 3_600_000;
+}
+
+/** A positive number from the environment; undefined when unset or blank. */
+function positiveFromEnv(env: NodeJS.ProcessEnv, name: string, unit: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError("environment", name, `must be a positive number of ${unit}, not "${raw}"`);
+  return value;
 }

@@ -11,5 +11,7 @@ export default defineConfig({
     // Integration tests start real servers on ephemeral ports; run files in
     // parallel processes but keep each file's tests in order.
     pool: "forks",
+    // expect.poll waits 1 s by default: a browser's click and re-render on a busy 2-core machine can take longer.
+    expect: { poll: { timeout: 5_000 } },
   },
 });

@@ -210,7 +210,9 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
       outcomes: { limit: tally(limitRecords), budget: tally(budgetRecords), background: tally(backgroundRecords) },
     });
     expect(failover.promoted).not.toBe(failover.stopped);
-    expect(admitted).toBeGreaterThanOrEqual(rpm);
+    // No call refused before the key's allowance was used (a slow machine may not send rpm calls at all).
+    const refused = limitRecords.filter((record) => record.outcome === "ResourceExhausted:RATE_LIMITED").length;
+    if (refused > 0) expect(admitted).toBeGreaterThanOrEqual(rpm);
     expect(admitted).toBeLessThanOrEqual(allowed);
     // The budget ran out during the phase, and was never passed by more than one call's cost per instance.
     expect(budgetRecords.some((record) => /BUDGET_EXHAUSTED|budget_exhausted/.test(record.outcome))).toBe(true);

@@ -281,7 +281,11 @@ describe("deadlines", () => {
       // Each attempt was cut by the provider's timeout and retried until the deadline...
       expect(fake.requests.length).toBeGreaterThanOrEqual(2);
       expect(fake.requests.length).toBeLessThan(20);
-      // ...every one of them was abandoned, and none started after the deadline.
+      // ...every one of them was abandoned, and none started after the deadline. The call's
+      // own end is awaited first, then a moment for an attempt it sent as the deadline fell
+      // to reach the fake: that one started in time and must be counted before, not after.
+      await expect.poll(() => gw.logs.entries.some((e) => e.msg === "call failed")).toBe(true);
+      await sleep(100);
       await expect.poll(() => fake.abandoned.length).toBe(fake.requests.length);
       const sent = fake.requests.length;
       await sleep(300);

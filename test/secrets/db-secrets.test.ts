@@ -265,7 +265,8 @@ describe("every instance sharing the database sees a new version", () => {
 
   async function fleet(pg: { url: string }, extra: Record<string, string>, refreshMs: number): Promise<[TestGateway, TestGateway]> {
     const env = { DATABASE_URL: pg.url, SWITCHBOARD_SECRET_KEY: root, SWITCHBOARD_PEPPER: pepper, ...extra };
-    const file = { providers: { openai: { base_url: fake.baseUrl, keys: [{ id: "primary", secret: "db:shared", weight: 1 }] } }, secrets: { db: { refresh_ms: refreshMs } }, key_pool: { promote_after: 1_000 } };
+    // Half the calls go to the canary, so 40 calls miss it with odds of 1e-12 (at the default tenth, 1.5%).
+    const file = { providers: { openai: { base_url: fake.baseUrl, keys: [{ id: "primary", secret: "db:shared", weight: 1 }] } }, secrets: { db: { refresh_ms: refreshMs } }, key_pool: { canary_share: 0.5, promote_after: 1_000 } };
     const a = await startGateway(env, file);
     return [a, await startGateway(env, file).catch(async (err) => (await a.stop(), Promise.reject(err)))];
   }

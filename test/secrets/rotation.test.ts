@@ -181,8 +181,9 @@ describe("admin calls run the rotation", () => {
     const from = fake.requests.length;
     expect((await calls(gw, 300)).failed).toEqual([]);
     const share = (requestsByKey(fake, from).get(STAGED) ?? 0) / 300;
-    expect(share).toBeGreaterThan(0.1);
-    expect(share).toBeLessThan(0.3);
+    // 300 draws at 0.2 land outside these bounds about once in 100 million runs.
+    expect(share).toBeGreaterThan(0.08);
+    expect(share).toBeLessThan(0.35);
     const listed = (await credentials(admin, "openai")).byName.get(next)!;
     expect(Number(listed.recentSuccesses)).toBe(requestsByKey(fake, from).get(STAGED));
     expect(listed.canary!.successes).toBe(listed.recentSuccesses);

@@ -14,7 +14,23 @@ export interface RunningService {
 
 const SETUP_HINT = "run `bash scripts/install-test-deps.sh` (what .ci/run does) to install it";
 
+/**
+ * Ports this process has handed out. The kernel may offer a closed port
+ * again before its taker has bound it (a dozen ports for a Redis Cluster
+ * collide about once in a hundred runs), so none is handed out twice.
+ */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await unboundPort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function unboundPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

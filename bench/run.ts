@@ -273,8 +273,9 @@ async function main(): Promise<void> {
   if (process.env.BENCH_TRACING !== "0") rows.push(...(await tracedRows(vendor, rows)));
   const cache = await cacheRows(vendor, floors.proxy);
   rows.push(...cache.rows);
+  let baseline: Server | undefined;
   if (process.env.BENCH_BASELINE) {
-    const baseline = await startGateway("baseline", process.env.BENCH_BASELINE, vendor);
+    baseline = await startGateway("baseline", process.env.BENCH_BASELINE, vendor);
     rows.push(...rowsFor(baseline, await benchKey(baseline), "baseline", floors, await servesAgentSurfaces(baseline)));
   }
   const peers = new Set<Row>();
@@ -316,7 +317,8 @@ async function main(): Promise<void> {
       },
     ]),
   );
-  print(measured, summary, failed, { idleRss, peakRss: memoryMb(gateway.started.child.pid!).peak });
+  const baselinePeakRss = baseline && memoryMb(baseline.started.child.pid!).peak;
+  print(measured, summary, failed, { idleRss, peakRss: memoryMb(gateway.started.child.pid!).peak, baselinePeakRss });
   // A peer's failures are its own (Portkey's streams fail on Node); any other row failing fails the bench.
   if ([...failed.keys()].some((row) => !peers.has(row))) process.exitCode = 1;
 }
@@ -353,7 +355,7 @@ interface IdleMemory {
   afterMs: number;
 }
 
-function print(rows: Row[], summary: Map<Row, Measure>, failed: Map<Row, string>, memory: { idleRss: IdleMemory; peakRss: number }): void {
+function print(rows: Row[], summary: Map<Row, Measure>, failed: Map<Row, string>, memory: { idleRss: IdleMemory; peakRss: number; baselinePeakRss?: number }): void {
   const ratio = (value: number, floor: number | undefined) => (floor === undefined ? "" : ` (${(value / floor).toFixed(2)}×)`);
   const ms = (value: number) => `${value.toFixed(3)} ms`;
   console.log(`\nSwitchboard bench, ${ROUNDS} interleaved rounds (medians); servers on core ${SERVER_CORE}, vendor and load generator on core ${CLIENT_CORE}; ${process.version}`);
@@ -385,7 +387,7 @@ function print(rows: Row[], summary: Map<Row, Measure>, failed: Map<Row, string>
     console.log(`| ${row.name} | ${Math.round(m.cpuPerCall)} µs${ratio(m.cpuPerCall, floor?.cpuPerCall)} | ${ms(m.firstToken!)}${floor ? ` (+${ms(m.firstToken! - floor.firstToken!)})` : ""} | ${ms(m.p50)}${ratio(m.p50, floor?.p50)} |`);
   }
   const { afterStart, settled, afterMs } = memory.idleRss;
-  console.log(`\nGateway memory (RSS): ${Math.round(afterStart)} MB just after start, ${Math.round(settled)} MB at rest ${Math.round(afterMs / 1000)} s after it, ${Math.round(memory.peakRss)} MB peak under the load above.`);
+  console.log(`\nGateway memory (RSS): ${Math.round(afterStart)} MB just after start, ${Math.round(settled)} MB at rest ${Math.round(afterMs / 1000)} s after it, ${Math.round(memory.peakRss)} MB peak under the load above${memory.baselinePeakRss === undefined ? "" : ` (the baseline: ${Math.round(memory.baselinePeakRss)} MB)`}.`);
 }
 
 main()

@@ -10,7 +10,7 @@ import { loadConfig } from "./config/load-config.js";
 import type { GatewayConfig } from "./config/config.js";
 import { planWorkers, type WorkersPlan } from "./config/workers-config.js";
 import { createLogger } from "./observability/logger.js";
-import { keepCallObjectsYoung } from "./server/heap-tuning.js";
+import { tuneHeap } from "./server/heap-tuning.js";
 import { superviseWorkers } from "./server/workers.js";
 
 const USAGE = `usage: switchboard <command>
@@ -29,7 +29,7 @@ async function serve(): Promise<void> {
   const config = loadConfig();
   const workers = planWorkers(process.env, config.usage!.store);
   if (workers.count > 1 && cluster.isPrimary) return serveWithWorkers(config, workers);
-  keepCallObjectsYoung();
+  tuneHeap();
   // Imported here: a primary that only supervises workers never loads the gateway (about 30 MB less).
   const { createSwitchboard } = await import("./app.js");
   const app = await createSwitchboard(config, { logFields: cluster.isWorker ? { pid: process.pid } : undefined });

@@ -9,7 +9,8 @@
 //
 // What it cannot show: the base image itself, and RUN lines other than npm
 // steps, which prepare the image's root filesystem (they are listed, not run);
-// the process runs as this user rather than USER.
+// the process runs as this user rather than USER. It runs on the Node the base
+// image names (node:<major>), and refuses to run on another.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -55,11 +56,21 @@ function inStage(stage: Stage, path: string): string {
   return join(stage.root, path.startsWith("/") ? path : join(stage.workdir, path));
 }
 
+/** The dry run stands in for the image's Node: a `node:<major>` base must be the Node running it. */
+function assertSameNode(from: string): void {
+  const image = /^node:(\d+)/.exec(from)?.[1];
+  const running = process.versions.node.split(".")[0];
+  if (image && image !== running) {
+    throw new Error(`FROM ${from} runs Node ${image}, this dry run Node ${running}: run it as PATH="$(bash scripts/install-node.sh ${image}):$PATH" npx tsx scripts/dockerfile-dry-run.ts`);
+  }
+}
+
 function build(): Stage {
   const stages = new Map<string, Stage>();
   let stage: Stage | undefined;
   for (const { op, args } of instructions(readFileSync(dockerfile, "utf8"))) {
     if (op === "FROM") {
+      assertSameNode(args);
       const name = /\bAS\s+(\S+)/i.exec(args)?.[1] ?? `stage-${stages.size}`;
       stage = { name, root: join(scratch, name), workdir: "/", env: {}, entrypoint: [], cmd: [], healthcheck: [], stopSignal: "SIGTERM", skipped: [] };
       mkdirSync(stage.root, { recursive: true });

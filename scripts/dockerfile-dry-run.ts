@@ -10,8 +10,9 @@
 // What it cannot show: the base image itself, and RUN lines other than npm
 // steps, which prepare the image's root filesystem (they are listed, not run);
 // the process runs as this user rather than USER. It runs on the Node the base
-// image names (node:<major>), and refuses to run on another.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+// image names (node:<major>): on another, it fetches that Node with
+// scripts/install-node.sh (as the compatibility runs do) and runs itself again there.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -56,13 +57,17 @@ function inStage(stage: Stage, path: string): string {
   return join(stage.root, path.startsWith("/") ? path : join(stage.workdir, path));
 }
 
-/** The dry run stands in for the image's Node: a `node:<major>` base must be the Node running it. */
-function assertSameNode(from: string): void {
-  const image = /^node:(\d+)/.exec(from)?.[1];
-  const running = process.versions.node.split(".")[0];
-  if (image && image !== running) {
-    throw new Error(`FROM ${from} runs Node ${image}, this dry run Node ${running}: run it as PATH="$(bash scripts/install-node.sh ${image}):$PATH" npx tsx scripts/dockerfile-dry-run.ts`);
-  }
+/**
+ * The dry run stands in for the image's Node, so it runs on the major its `node:<major>` base names.
+ * Returns the exit code of the run on that Node, or undefined when this is that Node already.
+ */
+function runOnImageNode(): number | undefined {
+  const image = /^\s*FROM\s+node:(\d+)/im.exec(readFileSync(dockerfile, "utf8"))?.[1];
+  if (!image || image === process.versions.node.split(".")[0]) return undefined;
+  const bin = execFileSync("bash", [join(context, "scripts/install-node.sh"), image], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  console.error(`dockerfile dry run: the image runs Node ${image}, running again on ${bin}/node`);
+  const run = spawnSync("npx", ["tsx", import.meta.filename, dockerfile], { stdio: "inherit", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  return run.status ?? 1;
 }
 
 function build(): Stage {
@@ -70,7 +75,6 @@ function build(): Stage {
   let stage: Stage | undefined;
   for (const { op, args } of instructions(readFileSync(dockerfile, "utf8"))) {
     if (op === "FROM") {
-      assertSameNode(args);
       const name = /\bAS\s+(\S+)/i.exec(args)?.[1] ?? `stage-${stages.size}`;
       stage = { name, root: join(scratch, name), workdir: "/", env: {}, entrypoint: [], cmd: [], healthcheck: [], stopSignal: "SIGTERM", skipped: [] };
       mkdirSync(stage.root, { recursive: true });
@@ -147,6 +151,11 @@ function freePort(): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  const onImageNode = runOnImageNode();
+  if (onImageNode !== undefined) {
+    process.exitCode = onImageNode;
+    return;
+  }
   const image = build();
   for (const line of image.skipped) console.error(`[${image.name}] not run here (root filesystem): RUN ${line}`);
   const port = await freePort();

@@ -118,6 +118,19 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     console.error(`switchboard: configuration error: ${err.message}`);
     process.exit(78);
   }
+  const listenError = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (listenError.syscall === "listen") {
+    // The port is taken or not ours to bind: the operator's to fix, so no stack trace.
+    console.error(`switchboard: cannot listen on ${listenError.address ?? ""}:${listenError.port ?? ""} (${listenError.code}: ${describeListenError(listenError.code)})`);
+    process.exit(1);
+  }
   console.error(`switchboard: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 });
+
+function describeListenError(code: string | undefined): string {
+  if (code === "EADDRINUSE") return "another process is listening there; stop it or set PORT";
+  if (code === "EACCES") return "ports below 1024 need privileges; set PORT";
+  if (code === "EADDRNOTAVAIL") return "no interface has that address; check HOST";
+  return "see the code";
+}

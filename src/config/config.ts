@@ -15,6 +15,10 @@ export const SECRET_SCHEMES = ["env", "file", "vault", "aws-sm", "db"] as const;
 export const SECRET_REF_PATTERN = new RegExp(`^(${SECRET_SCHEMES.join("|")}):.+`);
 
 /** A reference to a secret: resolved by a SecretSource, never stored as text in config. */
+/** pino's levels; `LOG_LEVEL` and `log_level` take one of them. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export interface SecretRef {
   scheme: (typeof SECRET_SCHEMES)[number];
   /** What follows the scheme, e.g. "OPENAI_API_KEY" or "secret/openai#api_key". */
@@ -77,7 +81,7 @@ export interface ServerConfig {
 export interface GatewayConfig {
   server: ServerConfig;
   dataDir: string;
-  logLevel: string;
+  logLevel: LogLevel;
   providers: ProviderConfig[];
   routes: RouteConfig[];
   /** Retries, retry budget and circuit breakers; defaults when absent. */

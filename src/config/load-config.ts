@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "./config-error.js";
-import { parseSecretRef, type GatewayConfig, type KeyConfig, type ProviderConfig, type RouteConfig } from "./config.js";
+import { LOG_LEVELS, parseSecretRef, type GatewayConfig, type LogLevel, type KeyConfig, type ProviderConfig, type RouteConfig } from "./config.js";
 import { embedBatchSize, PROVIDER_PRESETS, presetBaseUrl, presetFor, type PresetApi, type ProviderPreset } from "./provider-presets.js";
 import { isGlob } from "../common/glob.js";
 import { fileSchema, type ConfigFile } from "./schema.js";
@@ -144,7 +145,7 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
       host: env.HOST ?? file.server?.host ?? "0.0.0.0",
       shutdownGraceMs: file.server?.shutdown_grace_ms ?? 10_000,
       corsOrigins: file.server?.cors_origins ?? ["*"],
-      tls: file.server?.tls ? { certFile: file.server.tls.cert_file, keyFile: file.server.tls.key_file } : undefined,
+      tls: file.server?.tls ? checkTls(file.server.tls, source) : undefined,
       clientLimits: {
         headersTimeoutMs: file.server?.headers_timeout_ms,
         requestTimeoutMs: file.server?.request_timeout_ms,
@@ -155,7 +156,7 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
       },
     },
     dataDir: env.SWITCHBOARD_DATA_DIR ?? file.data_dir ?? "./data",
-    logLevel: env.LOG_LEVEL ?? file.log_level ?? "info",
+    logLevel: env.LOG_LEVEL !== undefined ? parseLogLevel(env.LOG_LEVEL) : (file.log_level ?? "info"),
     providers: [...providers.values()],
     routes,
     traffic: buildTraffic(file.traffic),
@@ -193,6 +194,31 @@ function presetApiForMode(preset: ProviderPreset, mode: string | undefined, pref
   if (api) return api;
   const known = [preset.defaultMode, ...Object.keys(preset.modes ?? {})].filter(Boolean);
   throw new ConfigError("environment", `${prefix}_MODE`, known.length > 0 ? `unknown mode "${mode}" (known: ${known.join(", ")})` : "this provider has no modes");
+}
+
+function parseLogLevel(value: string): LogLevel {
+  const level = LOG_LEVELS.find((known) => known === value);
+  if (!level) throw new ConfigError("environment", "LOG_LEVEL", `"${value}" is not one of ${LOG_LEVELS.join(", ")}`);
+  return level;
+}
+
+/** The certificate and key must load and match now, not when the first client connects. */
+function checkTls(tls: { cert_file: string; key_file: string }, source: string): { certFile: string; keyFile: string } {
+  const read = (field: "cert_file" | "key_file"): Buffer => {
+    try {
+      return readFileSync(tls[field]);
+    } catch (err) {
+      throw new ConfigError(source, `server.tls.${field}`, `cannot read "${tls[field]}" (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  };
+  const [cert, key] = [read("cert_file"), read("key_file")];
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    // OpenSSL's reason names what is wrong (no PEM, a key that does not match the certificate) and never the key.
+    throw new ConfigError(source, "server.tls", `the certificate and key do not load (${(err as Error).message})`);
+  }
+  return { certFile: tls.cert_file, keyFile: tls.key_file };
 }
 
 function parsePort(value: string): number {

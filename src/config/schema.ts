@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SECRET_REF_PATTERN } from "./config.js";
+import { LOG_LEVELS, SECRET_REF_PATTERN } from "./config.js";
 import { usageFileFields } from "./usage-config.js";
 import { hedgeSchema, trafficSchema } from "./traffic.js";
 import { keyPoolSchema, secretsSchema } from "./secrets-config.js";
@@ -68,7 +68,7 @@ export const fileSchema = z.strictObject({
     })
     .optional(),
   data_dir: z.string().optional(),
-  log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional(),
+  log_level: z.enum(LOG_LEVELS).optional(),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "provider names are lower-case letters, digits, '_' and '-'"), providerSchema).optional(),
   routes: z.array(routeSchema).optional(),
   traffic: trafficSchema.optional(),

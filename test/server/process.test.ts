@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -83,5 +85,19 @@ describe("the switchboard process", () => {
     const proc = startProcess({ SWITCHBOARD_CONFIG: path });
     expect(await proc.exited).toBe(78);
     expect(proc.output()).toContain(`${path}: server.port:`);
+  });
+
+  it("says plainly, without a stack trace, that its port is taken", async () => {
+    const taken = createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const proc = startProcess({ PORT: String(port) });
+      expect(await proc.exited).toBe(1);
+      expect(proc.output()).toContain(`switchboard: cannot listen on 127.0.0.1:${port} (EADDRINUSE: another process is listening there`);
+      expect(proc.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
+    }
   });
 });

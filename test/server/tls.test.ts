@@ -75,3 +75,17 @@ describe("with TLS configured, the same port", () => {
     expect(JSON.parse(body.text).data.map((m: { id: string }) => m.id)).toContain("gpt-4o-mini");
   });
 });
+
+describe("a TLS configuration that cannot serve", () => {
+  const env = { PORT: "0", SWITCHBOARD_DATA_DIR: "/nonexistent" };
+  it("stops at start-up naming the field, when a file cannot be read", () => {
+    const tls = { cert_file: join(dir, "cert.pem"), key_file: join(dir, "missing.pem") };
+    expect(() => buildConfig({ server: { tls } }, env, "switchboard.yaml")).toThrow(`switchboard.yaml: server.tls.key_file: cannot read "${tls.key_file}" (ENOENT)`);
+  });
+
+  it("stops at start-up when the files are not a certificate and its key", () => {
+    const swapped = { cert_file: join(dir, "key.pem"), key_file: join(dir, "cert.pem") };
+    expect(() => buildConfig({ server: { tls: swapped } }, env, "switchboard.yaml")).toThrow(/^switchboard\.yaml: server\.tls: the certificate and key do not load \(.+\)$/);
+  });
+});
+

@@ -79,6 +79,11 @@ describe("configuration from the environment alone", () => {
     expect(() => buildConfig({}, { PORT: "eighty" }, "env")).toThrow(/PORT/);
     expect(() => buildConfig({}, { OPENAI_API_KEY: "k", OPENAI_BASE_URL: "ftp://x" }, "env")).toThrow(/OPENAI_BASE_URL.*http/);
   });
+
+  it("rejects a LOG_LEVEL that is not a level, naming the levels", () => {
+    expect(() => buildConfig({}, { LOG_LEVEL: "verbose" }, "env")).toThrow(/LOG_LEVEL: "verbose" is not one of trace, debug, info/);
+    expect(buildConfig({ log_level: "debug" }, { LOG_LEVEL: "warn" }, "env").logLevel).toBe("warn");
+  });
 });
 
 describe("configuration file", () => {

@@ -32,7 +32,8 @@ export function validateChat(params: ChatParams): void {
   if (params.messages.length === 0) v.add("messages", "at least one message is required");
   params.messages.forEach((message, i) => {
     const at = `messages[${i}]`;
-    if (message.role === Role.UNSPECIFIED) v.add(`${at}.role`, "is required");
+    // connect-es drops enum names it does not know, so an OpenAI-style "user" arrives as no role at all.
+    if (message.role === Role.UNSPECIFIED) v.add(`${at}.role`, `is required: ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT or ROLE_TOOL (a name such as "user" is not one)`);
     else if (!(message.role in Role)) v.add(`${at}.role`, `${message.role} is not a role (ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT or ROLE_TOOL)`);
     if (message.content !== "" && message.parts.length > 0) v.add(`${at}.parts`, "set either content or parts, not both");
     if (message.role === Role.TOOL && !message.toolCallId) v.add(`${at}.tool_call_id`, "is required on a tool message");

@@ -4,7 +4,7 @@ import { ErrorInfoSchema, RetryInfoSchema, BadRequestSchema } from "../../gen/ts
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { failure } from "../support/failure.js";
-import { startGateway, type TestGateway } from "../support/gateway.js";
+import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
 
 const UPSTREAM_KEY = "sk-live-upstream-9f8e7d6c5b4a";
@@ -119,6 +119,18 @@ describe("vendor failures become codes a caller can act on", () => {
     const fields = err.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field);
     expect(fields).toEqual(["model", "messages", "temperature"]);
     expect(fake.requests.length).toBe(before);
+  });
+
+  it("an OpenAI-style role in Connect JSON says which names a role takes", async () => {
+    const res = await fetch(`${gw.url}/switchboard.v1.AIService/Chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${MASTER_KEY}` },
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { code: string; message: string };
+    expect(body.code).toBe("invalid_argument");
+    expect(body.message).toContain('messages[0].role: is required: ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT or ROLE_TOOL (a name such as "user" is not one)');
   });
 
   it("vendor options asking for several answers → InvalidArgument: all would be billed, one returned", async () => {

@@ -1,4 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
+import { gatewayError } from "../../common/gateway-error.js";
 import { toConnectError } from "../../gateway/errors.js";
 import { asDecodeFault, withWellFormedMessage } from "../../server/request-faults.js";
 import type { CallFeed } from "./call-feed.js";
@@ -62,12 +64,25 @@ function surfaceOf(contentType: string | null): Surface {
 }
 
 /**
- * A cancelled fetch is the caller going away (Canceled, as connect-es maps
- * it); any other stray Error is a bug: Internal "internal error" to the
- * caller (not the bug's own message), with the Error kept as the cause for
- * the log line.
+ * A caller that went away is Canceled, however its transport put it (an
+ * HTTP/2 reset with INTERNAL_ERROR reaches the handler as Internal): the call
+ * did not fail, and no bug or alert should say so. A cancelled fetch is the
+ * caller going away too (Canceled, as connect-es maps it); any other stray
+ * Error is a bug: Internal "internal error" to the caller (not the bug's own
+ * message), with the Error kept as the cause for the log line.
  */
 function callError(err: unknown, signal: AbortSignal): ConnectError {
+  if (callerWentAway(signal)) return gatewayError(Code.Canceled, `the client went away (${(signal.reason as ConnectError).rawMessage})`, "CANCELLED");
   if (err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError")) return ConnectError.from(err);
   return toConnectError(err, signal);
+}
+
+/**
+ * Whether the transport aborted the call because its caller reset the stream or
+ * dropped the connection. The gateway's own aborts say why in their own terms:
+ * a deadline is DeadlineExceeded, a shutdown carries its ErrorInfo.
+ */
+function callerWentAway(signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return signal.aborted && reason instanceof ConnectError && reason.code !== Code.DeadlineExceeded && reason.findDetails(ErrorInfoSchema).length === 0;
 }

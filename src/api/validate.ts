@@ -16,6 +16,13 @@ const OUTPUT_LENGTH_OPTIONS = ["max_tokens", "max_completion_tokens", "max_outpu
 /** Vendor fields that set a reasoning budget some vendors spend beyond max_tokens (Qwen's): `reasoning.budget_tokens` is budgeted for. */
 const REASONING_BUDGET_OPTIONS = ["thinking_budget", "thinkingBudget"];
 
+/**
+ * Vendor fields that change the shape of the vendor's answer (a stream where the gateway reads one
+ * body, deltas where it reads whole texts): the gateway sets them by the method called. Passed on,
+ * they would make a healthy vendor look broken, and open its circuit breaker for every caller.
+ */
+const ANSWER_SHAPE_OPTIONS = ["stream", "stream_options", "incremental_output"];
+
 /** A number in [min, max], when given. */
 function checkRange(v: FieldViolations, field: string, value: number | undefined, min: number, max: number): void {
   if (value !== undefined && !(value >= min && value <= max)) v.add(field, `must be between ${min} and ${max}, got ${value}`);
@@ -81,6 +88,7 @@ export function validateChat(params: ChatParams): void {
   for (const [at, options] of [["vendor_options", vendor ?? {}], ["vendor_options.generationConfig", nested("generationConfig")], ["vendor_options.parameters", nested("parameters")]] as const) {
     for (const name of OUTPUT_LENGTH_OPTIONS) if (name in options) v.add(`${at}.${name}`, "set max_tokens instead: the answer's length is bounded, and budgeted, by it");
     for (const name of REASONING_BUDGET_OPTIONS) if (name in options) v.add(`${at}.${name}`, "set reasoning.budget_tokens instead: the reasoning is bounded, and budgeted, by it");
+    for (const name of ANSWER_SHAPE_OPTIONS) if (name in options) v.add(`${at}.${name}`, "is the gateway's to set: call ChatStream (REST: \"stream\": true) for a stream");
   }
   if (candidates !== undefined && candidates !== 1) v.add("vendor_options.generationConfig.candidateCount", "must be 1: a call returns one answer");
   v.throwIfAny();

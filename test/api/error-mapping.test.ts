@@ -143,6 +143,16 @@ describe("vendor failures become codes a caller can act on", () => {
     expect((await gw.client("connect").chat({ ...hello, vendorOptions: { n: 1 } })).message?.content).toBeDefined();
   });
 
+  it("vendor options that would change the answer's shape → InvalidArgument, so no caller can make a healthy vendor look broken", async () => {
+    const before = fake.requests.length;
+    for (const vendorOptions of [{ stream: true }, { stream_options: { include_usage: true } }, { parameters: { incremental_output: true } }]) {
+      const err = await failure(gw.client("grpc").chat({ ...hello, vendorOptions }));
+      expect(err.code, JSON.stringify(vendorOptions)).toBe(Code.InvalidArgument);
+      expect(err.rawMessage).toMatch(/vendor_options(\.parameters)?\.(stream|stream_options|incremental_output): is the gateway's to set: call ChatStream/);
+    }
+    expect(fake.requests.length).toBe(before);
+  });
+
   it("no upstream key appears in any log line", () => {
     expect(gw.logs.text).not.toContain(UPSTREAM_KEY);
     expect(gw.logs.entries.some((line) => line.status === "resource_exhausted")).toBe(true);

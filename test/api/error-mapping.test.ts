@@ -1,3 +1,4 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema, BadRequestSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
@@ -145,7 +146,7 @@ describe("vendor failures become codes a caller can act on", () => {
 
   it("vendor options that would change the answer's shape → InvalidArgument, so no caller can make a healthy vendor look broken", async () => {
     const before = fake.requests.length;
-    for (const vendorOptions of [{ stream: true }, { stream_options: { include_usage: true } }, { parameters: { incremental_output: true } }]) {
+    for (const vendorOptions of [{ stream: true }, { stream_options: { include_usage: true } }, { parameters: { incremental_output: true } }] as JsonObject[]) {
       const err = await failure(gw.client("grpc").chat({ ...hello, vendorOptions }));
       expect(err.code, JSON.stringify(vendorOptions)).toBe(Code.InvalidArgument);
       expect(err.rawMessage).toMatch(/vendor_options(\.parameters)?\.(stream|stream_options|incremental_output): is the gateway's to set: call ChatStream/);

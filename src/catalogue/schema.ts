@@ -130,6 +130,8 @@ export const factsShape = {
   tools: z.boolean().optional(),
   parallelToolCalls: z.boolean().optional(),
   imageInput: z.boolean().optional(),
+  /** The most tokens one image may cost (the vendor's rule at its largest size), for budgets to reserve; unset: UNKNOWN_IMAGE_TOKENS. */
+  imageTokens: positiveInt.optional(),
   /** null: this model does not reason (over a family that does). */
   reasoning: reasoning.nullable().optional(),
   embedding: embedding.optional(),

@@ -97,13 +97,15 @@ export class CallFitting {
    * the prompt's bound plus the answer's, which is max_tokens as fitted (the
    * model's limit applies), else the model's most, else a generous default;
    * plus a reasoning budget where the model may spend it beyond max_tokens.
+   * A prompt never costs more than the model's context window: a vendor refuses a longer one unbilled.
    */
   boundTokens(candidate: Candidate): number {
     const fitted = this.fit(candidate.provider, candidate.upstreamModel);
     const facts = this.entry(candidate.provider, candidate.upstreamModel)?.facts;
     const maxTokens = fitted.ok ? fitted.params.maxTokens : this.params.maxTokens;
     const budget = fitted.ok && !facts?.reasoning?.budgetWithinMaxTokens ? (fitted.params.reasoning?.budgetTokens ?? 0) : 0;
-    return promptBoundTokens(this.params) + (maxTokens ?? facts?.maxOutputTokens ?? UNBOUNDED_COMPLETION_TOKENS) + budget;
+    const prompt = promptBoundTokens(this.params, facts?.imageTokens);
+    return Math.min(prompt, facts?.contextWindow ?? prompt) + (maxTokens ?? facts?.maxOutputTokens ?? UNBOUNDED_COMPLETION_TOKENS) + budget;
   }
 
   private fit(provider: string, model: string): FittedRequest {

@@ -12,6 +12,14 @@ const ESTIMATED_COMPLETION_TOKENS = 256;
  */
 export const UNBOUNDED_COMPLETION_TOKENS = 16_384;
 
+/**
+ * The most tokens one image may cost when the model catalogue names no rule for the model: Qwen-VL's
+ * documented most (16,384, high-resolution images), above the tile and patch rules of OpenAI's, Anthropic's
+ * and Gemini's current models. An image's bytes say nothing of its cost (a one-colour PNG may be 2048 px
+ * square), so a budget reserves the most a vendor could bill.
+ */
+export const UNKNOWN_IMAGE_TOKENS = 16_384;
+
 /** Tokens a message costs beyond its text (role and framing), by the vendors' own accounts. */
 const PER_MESSAGE_TOKENS = 3;
 
@@ -40,11 +48,17 @@ export function boundTokens(params: Pick<ChatParams, "messages" | "maxTokens" | 
   return promptBoundTokens(params) + (params.maxTokens ?? UNBOUNDED_COMPLETION_TOKENS);
 }
 
-/** The prompt's part of boundTokens: its text, the tools' schemas and the messages' framing. */
-export function promptBoundTokens(params: Pick<ChatParams, "messages" | "tools">): number {
+/** The prompt's part of boundTokens: its text, its images, the tools' schemas and the messages' framing. */
+export function promptBoundTokens(params: Pick<ChatParams, "messages" | "tools">, imageTokens = UNKNOWN_IMAGE_TOKENS): number {
   let chars = promptChars(params);
   for (const tool of params.tools) chars += tool.name.length + tool.description.length + (tool.parameters ? JSON.stringify(tool.parameters).length : 0);
-  return chars + PER_MESSAGE_TOKENS * params.messages.length;
+  return chars + PER_MESSAGE_TOKENS * params.messages.length + imageCount(params) * imageTokens;
+}
+
+function imageCount(params: Pick<ChatParams, "messages">): number {
+  let images = 0;
+  for (const message of params.messages) for (const part of message.parts) if (part.part.case === "imageUrl") images++;
+  return images;
 }
 
 /** Embedding calls: the estimate (for rate limits) and the bound (for budgets) of their input tokens. */

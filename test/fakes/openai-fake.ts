@@ -124,6 +124,15 @@ function textOf(content: unknown): string {
   return "";
 }
 
+/**
+ * Images bill by size (https://platform.openai.com/docs/guides/images-vision): 85 tokens at detail
+ * "low", else 85 plus 170 a 512-px tile. The fake does not decode images: it bills the most, 8 tiles.
+ */
+function imageTokens(content: unknown): number {
+  if (!Array.isArray(content)) return 0;
+  return content.filter((p) => p.type === "image_url").reduce((sum, p) => sum + (p.image_url?.detail === "low" ? 85 : 85 + 8 * 170), 0);
+}
+
 function words(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
 }
@@ -145,7 +154,7 @@ function answer(body: Json, options: OpenAIFakeOptions): Answer {
   const vendor = options.vendor ?? "openai";
   const messages: Json[] = body.messages;
   const last = messages[messages.length - 1]!;
-  const promptTokens = messages.reduce((sum, m) => sum + words(textOf(m.content)) + 3, 0);
+  const promptTokens = messages.reduce((sum, m) => sum + words(textOf(m.content)) + imageTokens(m.content) + 3, 0);
   const userText = textOf([...messages].reverse().find((m) => m.role === "user")?.content);
   const aloud = reasonsAloud(vendor, body);
   const reasoningTokens = aloud || (vendor === "openai" && isOpenAIReasoningModel(body.model)) ? REASONING_TOKENS : 0;

@@ -7,6 +7,8 @@ import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { failure } from "../support/failure.js";
 import { startUsageWorld, type Backend, type UsageWorld } from "../support/usage-setup.js";
 
+/** A 1×1 transparent PNG. */
+const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
 const CALL_COST = 6; // dollars: "hi" is 4 prompt tokens and "Echo: hi" 2 completion tokens, at $1 a token (TEST_PRICING)
 
 describe.each<Backend>(["sqlite", "postgres+redis"])("budget bounds on %s", (backend) => {
@@ -87,6 +89,21 @@ describe.each<Backend>(["sqlite", "postgres+redis"])("budget bounds on %s", (bac
       last = now;
     }
     expect(last).toBeLessThanOrEqual(20 + CALL_COST);
+  });
+
+  it("holds the budget under a burst of calls with images, which cost by their size and not their text", async () => {
+    const keyId = `images-${tag}`;
+    const { secret } = await world.admin().createKey({ keyId, key: { displayName: "images", budget: { limit: { units: 20n } } } });
+    const image = { type: "image_url", image_url: { url: `data:image/png;base64,${PNG}` } };
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => rest(secret, { max_tokens: 1, messages: [{ role: "user", content: [{ type: "text", text: "hi" }, image, image] }] }).then((r) => r.status)),
+    );
+    // The fake bills each image as OpenAI's largest (1,445 tokens, $1 a token): one call spends far past
+    // $20, so the reservation of every call must hold the whole budget until it settles.
+    expect(results.filter((status) => status === 200)).toHaveLength(1);
+    expect(results.filter((status) => status !== 200).every((status) => status === 429)).toBe(true);
+    const oneCall = 1 + 2 * 1_445 + 3 + 1; // "hi", two images and the message's framing; one token of answer
+    expect(await spent(keyId)).toBe(oneCall);
   });
 
   it("holds the budget under a burst of calls that set no max_tokens", async () => {

@@ -53,7 +53,8 @@ export const OPENAI: VendorFile = {
     { model: "gpt-4.1-mini", ...GPT41, price: usd(0.4, 1.6, 0.1), source: checked(`${MODELS}/gpt-4.1-mini`, PRICES) },
     { model: "gpt-4.1-nano", ...GPT41, price: usd(0.1, 0.4, 0.025), source: checked(`${MODELS}/gpt-4.1-nano`, PRICES) },
     { model: "gpt-4o", ...GPT4O, price: usd(2.5, 10, 1.25), source: checked(`${MODELS}/gpt-4o`, PRICES) },
-    { model: "gpt-4o-mini", ...GPT4O, price: usd(0.15, 0.6, 0.075), source: checked(`${MODELS}/gpt-4o-mini`, PRICES) },
+    // Images cost 2,833 tokens plus 5,667 a 512-px tile, up to 8 tiles (https://platform.openai.com/docs/guides/images-vision).
+    { model: "gpt-4o-mini", ...GPT4O, imageTokens: 2_833 + 8 * 5_667, price: usd(0.15, 0.6, 0.075), source: checked(`${MODELS}/gpt-4o-mini`, PRICES) },
     {
       model: "gpt-4-turbo",
       contextWindow: 128_000,

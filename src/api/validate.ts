@@ -23,6 +23,20 @@ const REASONING_BUDGET_OPTIONS = ["thinking_budget", "thinkingBudget"];
  */
 const ANSWER_SHAPE_OPTIONS = ["stream", "stream_options", "incremental_output"];
 
+/**
+ * Vendor fields that make a call cost more than its tokens at the model's list price, which is all
+ * the ledger prices: passed on, a caller would spend past its budget unseen. A cheaper tier is fine.
+ */
+/** OpenAI's and Anthropic's tiers that cost no more than the list price. */
+const STANDARD_OR_CHEAPER_TIERS = new Set<unknown>(["auto", "default", "flex", "standard_only"]);
+
+const UNPRICED_OPTIONS: Record<string, (value: unknown) => string | undefined> = {
+  service_tier: (tier) => (STANDARD_OR_CHEAPER_TIERS.has(tier) ? undefined : `only ${[...STANDARD_OR_CHEAPER_TIERS].map((t) => `"${t}"`).join(", ")}: the ledger prices the standard tier's tokens`),
+  modalities: (kinds) => (Array.isArray(kinds) && kinds.every((kind) => kind === "text") ? undefined : "only [\"text\"]: the ledger does not price audio"),
+  audio: () => "audio answers are not priced by the ledger",
+  web_search_options: () => "web search is billed per call, which the ledger does not price",
+};
+
 /** A number in [min, max], when given. */
 function checkRange(v: FieldViolations, field: string, value: number | undefined, min: number, max: number): void {
   if (value !== undefined && !(value >= min && value <= max)) v.add(field, `must be between ${min} and ${max}, got ${value}`);
@@ -89,6 +103,10 @@ export function validateChat(params: ChatParams): void {
     for (const name of OUTPUT_LENGTH_OPTIONS) if (name in options) v.add(`${at}.${name}`, "set max_tokens instead: the answer's length is bounded, and budgeted, by it");
     for (const name of REASONING_BUDGET_OPTIONS) if (name in options) v.add(`${at}.${name}`, "set reasoning.budget_tokens instead: the reasoning is bounded, and budgeted, by it");
     for (const name of ANSWER_SHAPE_OPTIONS) if (name in options) v.add(`${at}.${name}`, "is the gateway's to set: call ChatStream (REST: \"stream\": true) for a stream");
+  }
+  for (const [name, problem] of Object.entries(UNPRICED_OPTIONS)) {
+    const why = vendor && name in vendor ? problem(vendor[name]) : undefined;
+    if (why) v.add(`vendor_options.${name}`, why);
   }
   if (candidates !== undefined && candidates !== 1) v.add("vendor_options.generationConfig.candidateCount", "must be 1: a call returns one answer");
   v.throwIfAny();

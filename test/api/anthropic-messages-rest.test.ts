@@ -66,6 +66,7 @@ describe("POST /v1/messages on the wire", () => {
       [{ model: "gpt-4o-mini", max_tokens: 10, messages: [{ role: "user", content: [{ type: "document", source: {} }] }] }, 'messages.0.content.0.type: "document" is not supported'],
       [{ model: "gpt-4o-mini", max_tokens: 10, tools: [{ type: "web_search_20250305", name: "web_search" }], messages: [{ role: "user", content: "x" }] }, 'tools.0.type: Anthropic\'s own tool "web_search_20250305"'],
       [{ model: "gpt-4o-mini", max_tokens: 10, thinking: { type: "sometimes" }, messages: [{ role: "user", content: "x" }] }, "thinking.type"],
+      [{ model: "gpt-4o-mini", max_tokens: 10, stream: "true", messages: [{ role: "user", content: "x" }] }, "stream: must be true or false"],
     ];
     for (const [body, message] of cases) {
       const res = await post(body);

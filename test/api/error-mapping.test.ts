@@ -154,6 +154,22 @@ describe("vendor failures become codes a caller can act on", () => {
     expect(fake.requests.length).toBe(before);
   });
 
+  it("vendor options that cost more than the ledger prices → InvalidArgument; a cheaper tier goes through", async () => {
+    const before = fake.requests.length;
+    for (const [vendorOptions, field] of [
+      [{ service_tier: "priority" }, "service_tier"],
+      [{ modalities: ["text", "audio"], audio: { voice: "alloy", format: "wav" } }, "modalities"],
+      [{ web_search_options: {} }, "web_search_options"],
+    ] as [JsonObject, string][]) {
+      const err = await failure(gw.client("connect").chat({ ...hello, vendorOptions }));
+      expect(err.code, JSON.stringify(vendorOptions)).toBe(Code.InvalidArgument);
+      expect(err.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field).toBe(`vendor_options.${field}`);
+    }
+    expect(fake.requests.length).toBe(before);
+    await gw.client("connect").chat({ ...hello, vendorOptions: { service_tier: "flex", modalities: ["text"] } });
+    expect(fake.chatRequests().at(-1)).toMatchObject({ service_tier: "flex" });
+  });
+
   it("no upstream key appears in any log line", () => {
     expect(gw.logs.text).not.toContain(UPSTREAM_KEY);
     expect(gw.logs.entries.some((line) => line.status === "resource_exhausted")).toBe(true);

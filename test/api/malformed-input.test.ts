@@ -120,6 +120,16 @@ describe("JSON values nest at most MAX_JSON_DEPTH levels, with a message naming 
   });
 
   it.each([
+    [{ stream: "true" }, "stream: must be true or false"],
+    [{ stream: true, stream_options: { include_usage: 1 } }, "stream_options.include_usage: must be true or false"],
+  ])("REST chat: %j → HTTP 400 naming the field", async (fields, message) => {
+    const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], ...fields });
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.message).toContain(message);
+  });
+
+  it.each([
     ["an unknown field (vendor options)", (deep: string) => ({ extra: deep })],
     ["response_format.json_schema.schema", (deep: string) => ({ response_format: { type: "json_schema", json_schema: { name: "s", schema: { a: deep } } } })],
     ["tools[0].function.parameters", (deep: string) => ({ tools: [{ type: "function", function: { name: "t", parameters: { a: deep } } }] })],

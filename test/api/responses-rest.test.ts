@@ -43,6 +43,8 @@ describe("POST /v1/responses on the wire", () => {
       [{ model: "gpt-4o-mini", input: "x", text: { format: { type: "xml" } } }, "text.format.type", "must be"],
       // Names of Object.prototype's members are names like any other, not table entries.
       [{ model: "gpt-4o-mini", input: "x", tool_choice: "constructor" }, "tool_choice", "must be"],
+      [{ model: "gpt-4o-mini", input: "x", store: "yes" }, "store", "must be true or false"],
+      [{ model: "gpt-4o-mini", input: "x", stream: "true" }, "stream", "must be true or false"],
       [{ model: "gpt-4o-mini", input: [{ role: "toString", content: "x" }] }, "input[0].role", "must be"],
     ];
     for (const [body, param, message] of cases) {

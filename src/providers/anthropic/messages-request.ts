@@ -50,7 +50,7 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   const headers: Record<string, string> = {};
   if (options.betas) headers[BETA_HEADER] = betaList(options.betas);
   const original: DialectOriginal = { dialect: "anthropic", body, headers };
-  return { request: Object.assign(request, { original }), stream: body.stream === true };
+  return { request: Object.assign(request, { original }), stream: read.boolean(body.stream, "stream") === true };
 }
 
 /** `anthropic-beta`: comma-separated feature names, nothing else (it is sent on as a header). */

@@ -48,7 +48,7 @@ const REFUSED: Record<string, string> = {
 export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   const body = read.object(raw, "body", true);
   for (const [field, why] of Object.entries(REFUSED)) if (body[field] !== undefined && body[field] !== null) read.reject(field, why);
-  if (body.background === true) read.reject("background", "background responses are not supported: stream the response instead");
+  if (read.boolean(body.background, "background")) read.reject("background", "background responses are not supported: stream the response instead");
   const instructions = read.string(body.instructions, "instructions");
   const text = read.object(body.text, "text");
   const request = create(ChatRequestSchema, {
@@ -68,8 +68,8 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
     instructions: instructions ? create(MessageSchema, { role: Role.SYSTEM, content: instructions }) : undefined,
     input: readInput(body.input),
     previousResponseId: previous || undefined,
-    store: body.store !== false,
-    stream: body.stream === true,
+    store: read.boolean(body.store, "store") !== false,
+    stream: read.boolean(body.stream, "stream") === true,
     echo: echoOf(body),
   };
 }

@@ -89,7 +89,7 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
     reasoning: readOpenAIReasoning(body, read),
     vendorOptions: Object.keys(vendorOptions).length > 0 ? vendorOptions : undefined,
   });
-  return { request, stream: body.stream === true, includeUsage: streamOptions.include_usage === true };
+  return { request, stream: read.boolean(body.stream, "stream") === true, includeUsage: read.boolean(streamOptions.include_usage, "stream_options.include_usage") === true };
 }
 
 const ONE_ANSWER = "must be 1: a call returns one answer (send n calls for n answers)";

@@ -13,6 +13,8 @@ export interface JsonReader {
   string(value: unknown, field: string): string;
   /** A number, or undefined for null or absent. */
   number(value: unknown, field: string): number | undefined;
+  /** true or false, or undefined for null or absent (`"yes"` is no boolean). */
+  boolean(value: unknown, field: string): boolean | undefined;
   /** An object; {} for null or absent, unless `required`. */
   object(value: unknown, field: string, required?: boolean): JsonObject;
   /** An array; [] for null or absent. */
@@ -33,6 +35,11 @@ export const strictReader: JsonReader = {
   number(value, field) {
     if (absent(value)) return undefined;
     if (typeof value !== "number" || !Number.isFinite(value)) throw invalid(field, "must be a number");
+    return value;
+  },
+  boolean(value, field) {
+    if (absent(value)) return undefined;
+    if (typeof value !== "boolean") throw invalid(field, "must be true or false");
     return value;
   },
   object(value, field, required = false) {
@@ -59,6 +66,7 @@ export function lenientReader(reject: (field: string, problem: string) => never)
   return {
     string: (value) => (typeof value === "string" ? value : ""),
     number: (value) => (typeof value === "number" && Number.isFinite(value) ? value : undefined),
+    boolean: (value) => (typeof value === "boolean" ? value : undefined),
     object: (value) => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonObject) : {}),
     array: (value) => (Array.isArray(value) ? (value as JsonValue[]) : []),
     reject,

@@ -55,6 +55,9 @@ type ChatRequest struct {
 	FrequencyPenalty *float64 `protobuf:"fixed64,13,opt,name=frequency_penalty,json=frequencyPenalty,proto3,oneof" json:"frequency_penalty,omitempty"`
 	// Vendor-specific fields merged into the vendor request as they are
 	// (for example DashScope's "enable_search"). Keys the gateway sets itself win.
+	// Fields that would set the answer's length, count or shape, or make the
+	// call cost more than the ledger prices (a priority tier, audio, web
+	// search), are refused with InvalidArgument.
 	VendorOptions *structpb.Struct `protobuf:"bytes,14,opt,name=vendor_options,json=vendorOptions,proto3" json:"vendor_options,omitempty"`
 	// Whether this call may be answered from, or kept in, the response cache
 	// (the route's policy applies when unset).

@@ -127,6 +127,9 @@ export type ChatRequest = Message<"switchboard.v1.ChatRequest"> & {
   /**
    * Vendor-specific fields merged into the vendor request as they are
    * (for example DashScope's "enable_search"). Keys the gateway sets itself win.
+   * Fields that would set the answer's length, count or shape, or make the
+   * call cost more than the ledger prices (a priority tier, audio, web
+   * search), are refused with InvalidArgument.
    *
    * @generated from field: google.protobuf.Struct vendor_options = 14;
    */

@@ -1,30 +1,99 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
+import { promisify } from "node:util";
+import { brotliDecompress, gunzip, inflate, inflateRaw, type ZlibOptions } from "node:zlib";
 import { Code } from "@connectrpc/connect";
 import { gatewayError, REQUEST_TOO_LARGE } from "../../common/gateway-error.js";
 import { readBody } from "../../common/request-body.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan, TOO_DEEP } from "../json-depth.js";
 
-/** Bodies above this are refused before they are parsed. */
+/** Bodies above this are refused before they are parsed; a compressed body, before and after it is decoded. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
-/** A request's JSON body: of a JSON content type, at most MAX_BODY_BYTES, parseable, and not nested past MAX_JSON_DEPTH. */
+type Decoder = (bytes: Buffer, options: ZlibOptions) => Promise<Buffer>;
+const gunzipAsync: Decoder = promisify(gunzip);
+const inflateAsync: Decoder = promisify(inflate);
+const inflateRawAsync: Decoder = promisify(inflateRaw);
+const brotliAsync = promisify(brotliDecompress) as Decoder;
+
+/**
+ * The content codings a body may come in (RFC 9110's names), as the Connect
+ * surfaces accept them. The SDKs send plain JSON, but an HTTP client or proxy
+ * that compresses uploads is answered, not told its gzip "is not valid JSON".
+ * `deflate` is the zlib format, or the raw deflate some clients send under
+ * that name.
+ */
+const DECODERS: Record<string, Decoder> = {
+  gzip: gunzipAsync,
+  "x-gzip": gunzipAsync,
+  deflate: (bytes, options) => (isZlibStream(bytes) ? inflateAsync : inflateRawAsync)(bytes, options),
+  br: brotliAsync,
+};
+const SUPPORTED = "gzip, deflate or br";
+
+/**
+ * A request's JSON body: of a JSON content type, at most MAX_BODY_BYTES
+ * (read, and once its content coding is decoded), parseable, and not nested
+ * past MAX_JSON_DEPTH.
+ */
 export async function readJsonBody(req: IncomingMessage | Http2ServerRequest, contentType: string): Promise<unknown> {
   if (!contentType.includes("json")) throw gatewayError(Code.InvalidArgument, "the body must be JSON (content-type: application/json)", "INVALID_ARGUMENT");
+  const coding = contentCodingOf(req.headers["content-encoding"]);
   const read = await readBody(req, MAX_BODY_BYTES);
   if (read === undefined) throw gatewayError(Code.Canceled, "the client went away", "CANCELLED");
   if ("over" in read) {
     // The rest is read and dropped, not left unread: its connection would hang (see server/unread-body.ts).
     req.resume();
-    throw gatewayError(Code.ResourceExhausted, `the body is larger than ${MAX_BODY_BYTES} bytes`, REQUEST_TOO_LARGE);
+    throw tooLarge();
   }
+  const bytes = coding ? await decoded(read.bytes, coding) : read.bytes;
   let body: unknown;
   try {
-    body = JSON.parse(read.bytes.toString("utf8"));
+    body = JSON.parse(bytes.toString("utf8"));
   } catch {
     throw gatewayError(Code.InvalidArgument, "the body is not valid JSON", "INVALID_ARGUMENT");
   }
   // JSON.parse copes with any nesting; what reads the body next (and JSON.stringify to vendors) may not.
   if (nestsDeeperThan(body, MAX_JSON_DEPTH)) throw gatewayError(Code.InvalidArgument, `the body ${TOO_DEEP}`, "INVALID_ARGUMENT");
   return body;
+}
+
+/**
+ * The one content coding to undo, or undefined for none (`identity`). More
+ * than one (`gzip, br`) is refused: no client needs it, and each layer would
+ * cost a full decode.
+ */
+function contentCodingOf(header: string | string[] | undefined): string | undefined {
+  const codings = [header ?? []]
+    .flat()
+    .flatMap((value) => value.split(","))
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== "" && coding !== "identity");
+  if (codings.length === 0) return undefined;
+  const [coding] = codings;
+  if (codings.length > 1 || !(coding! in DECODERS)) {
+    const named = codings.join(", ").slice(0, 100);
+    throw gatewayError(Code.InvalidArgument, `content-encoding "${named}" is not supported: send the body plain or compressed with one of ${SUPPORTED}`, "INVALID_ARGUMENT");
+  }
+  return coding;
+}
+
+/** The body decoded, stopping at MAX_BODY_BYTES of output (as connect-node does): a decompression bomb inflates no further. */
+async function decoded(bytes: Buffer, coding: string): Promise<Buffer> {
+  if (bytes.length === 0) return bytes;
+  try {
+    return await DECODERS[coding]!(bytes, { maxOutputLength: MAX_BODY_BYTES });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw tooLarge(` once decoded (${coding})`);
+    throw gatewayError(Code.InvalidArgument, `the body is not valid ${coding === "x-gzip" ? "gzip" : coding} (content-encoding: ${coding})`, "INVALID_ARGUMENT");
+  }
+}
+
+function tooLarge(how = ""): Error {
+  return gatewayError(Code.ResourceExhausted, `the body is larger than ${MAX_BODY_BYTES} bytes${how}`, REQUEST_TOO_LARGE);
+}
+
+/** A zlib stream's two-byte header (RFC 1950): deflate, a window up to 32K, and a check that makes it a multiple of 31. */
+function isZlibStream(bytes: Buffer): boolean {
+  return bytes.length >= 2 && (bytes[0]! & 0x0f) === 8 && bytes[0]! >> 4 <= 7 && ((bytes[0]! << 8) | bytes[1]!) % 31 === 0;
 }

@@ -1,17 +1,15 @@
-import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { build } from "esbuild";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { launchChromium } from "../support/chromium.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { ROOT } from "./support/client-harness.js";
 
 // A real browser (Debian's Chromium) loads a page from one origin and calls the
 // gateway on another with Connect-Web: the CORS preflight, the Connect protocol
 // over fetch, and a server stream, as a web app would.
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 let fake: OpenAIFake;
 let allowed: TestGateway;
@@ -37,7 +35,6 @@ async function pageScript(): Promise<string> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-test-deps.sh\` (apt-get install chromium)`);
   const script = await pageScript();
   site = createServer((req, res) => {
     if (req.url === "/app.js") return res.writeHead(200, { "content-type": "text/javascript" }).end(script);
@@ -49,7 +46,7 @@ beforeAll(async () => {
   allowed = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl }, { server: { cors_origins: [origin] } });
   other = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl }, { server: { cors_origins: ["https://console.example.com"] } });
   // Playwright gives the browser a fresh, empty profile of its own.
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   page = await browser.newPage();
   await page.goto(`${origin}/`);
 }, 60_000);

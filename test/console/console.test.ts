@@ -1,13 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { ROOT } from "../clients/support/client-harness.js";
+import { launchChromium } from "../support/chromium.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 
 // The web console in a real browser (Debian's Chromium, driven by
@@ -17,8 +18,6 @@ import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.j
 // and the usage chart, stage and promote a vendor key, revoke the key and see
 // it refused. Every page is screenshotted at 1280 and 390 pixels (under
 // test-artifacts/console/) and checked with axe-core.
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const ARTIFACTS = join(ROOT, "test-artifacts/console");
 /** SWITCHBOARD_UPDATE_DOCS_IMAGES=1 also writes the README's screenshots (docs/images/console-*.png). */
 const DOCS_IMAGES = process.env.SWITCHBOARD_UPDATE_DOCS_IMAGES === "1" ? join(ROOT, "docs/images") : undefined;
@@ -70,14 +69,13 @@ async function open(target: Page, title: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-test-deps.sh\` (apt-get install chromium)`);
   // The console as npm start serves it: built by the same step, skipped when web/ is unchanged.
   const build = spawnSync(process.execPath, [join(ROOT, "scripts/ensure-build.mjs"), "--only=console"], { cwd: ROOT, encoding: "utf8" });
   if (build.status !== 0) throw new Error(`building the console failed:\n${build.stderr}`);
   mkdirSync(ARTIFACTS, { recursive: true });
   fake = await startOpenAIFake({ apiKey: "sk-up", extraKeys: ["sk-up-next"], chunkDelayMs: 2 });
   gateway = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY_NEXT: "sk-up-next" });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: WIDTHS[0] });
   page = await context.newPage();
   watchErrors(page, consoleErrors);

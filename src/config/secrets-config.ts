@@ -73,13 +73,16 @@ export interface KeyPoolConfig {
   maxCooldownMs: number;
 }
 
+/** The longest wait a vendor's retry hint is taken for: a key's longest bench by default, and the most a caller is told to wait. */
+export const MAX_VENDOR_RETRY_AFTER_MS = 15 * 60_000;
+
 export const DEFAULT_KEY_POOL: KeyPoolConfig = {
   canaryShare: 0.1,
   promoteAfter: 20,
   rollbackAfterErrors: 3,
   probeAfterMs: 60_000,
   cooldownMs: 5_000,
-  maxCooldownMs: 15 * 60_000,
+  maxCooldownMs: MAX_VENDOR_RETRY_AFTER_MS,
 };
 
 const positiveMs = z.number().int().positive();

@@ -1,13 +1,47 @@
+import { ownEntry } from "../common/own-entry.js";
 import type { UpstreamErrorKind } from "./upstream-error.js";
 
-/** Maps an HTTP error status and the vendor's error code to a kind a caller can act on. */
-export function kindForStatus(status: number, code: string, message: string): UpstreamErrorKind {
-  const text = `${code} ${message}`.toLowerCase();
-  if (/content[_ ]?filter|unsafe|sensitive|safety/.test(text) && status < 500) return "content_filtered";
-  if (/insufficient_quota|quota|balance|arrear|billing/.test(text) && status !== 401) return "quota_exhausted";
-  if (status === 401 || status === 403) return "credential_rejected";
-  if (status === 402) return "quota_exhausted";
+/**
+ * Machine-readable codes (or types) of the OpenAI-shaped vendors that say more
+ * than the status; sources in ../shared/reference/vendor-wire-formats.md
+ * (§1 OpenAI, §2b Qianfan v2, §3 DashScope, §6 Zhipu). Codes only: a vendor's
+ * message echoes the caller's input (a model name, a field), so it never
+ * decides a kind here.
+ */
+const KIND_FOR_CODE: Readonly<Record<string, UpstreamErrorKind>> = {
+  // The account is out of money or quota.
+  insufficient_quota: "quota_exhausted", // OpenAI, 429
+  Arrearage: "quota_exhausted", // DashScope
+  "Throttling.AllocationQuota": "quota_exhausted", // DashScope
+  "1113": "quota_exhausted", // Zhipu: arrears
+  // The key itself is invalid: the only codes that take a key out of rotation on a 403.
+  invalid_api_key: "credential_rejected", // OpenAI
+  invalid_iam_token: "credential_rejected", // Qianfan v2
+  invalid_appid: "credential_rejected", // Qianfan v2
+  InvalidApiKey: "credential_rejected", // DashScope
+  // A 401 about a parameter the caller sent, not about the key.
+  no_parameter_permission: "bad_request", // Qianfan v2
+  // Answered with a 403 or 404 as well: the model, not the key.
+  model_not_found: "model_not_found", // OpenAI (also its 403 "project does not have access to model")
+  "1211": "model_not_found", // Zhipu
+  "1301": "content_filtered", // Zhipu: unsafe content
+};
+
+/** Vendors' content-filter codes: OpenAI's content_filter, Qianfan v2's 403 system_unsafe, DashScope's DataInspectionFailed. */
+const CONTENT_FILTER_CODE = /content[_ ]?filter|content_policy|unsafe|sensitive|safety|data_?inspection/i;
+
+/**
+ * Maps an HTTP error status and the vendor's machine-readable error code to a
+ * kind a caller can act on. A 403 disables a key only when the code says the
+ * key is invalid; any other 403 is about what the caller asked for.
+ */
+export function kindForStatus(status: number, code = ""): UpstreamErrorKind {
   if (status === 404) return "model_not_found";
+  const byCode = ownEntry(KIND_FOR_CODE, code);
+  if (byCode) return byCode;
+  if (code && CONTENT_FILTER_CODE.test(code) && status < 500) return "content_filtered";
+  if (status === 401) return "credential_rejected";
+  if (status === 402) return "quota_exhausted";
   if (status === 408) return "timeout";
   if (status === 429) return "rate_limited";
   if (status === 409 || status >= 500) return "overloaded";

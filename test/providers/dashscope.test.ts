@@ -187,7 +187,8 @@ describe("DashScope errors", () => {
     [400, "DataInspectionFailed", "Input data may contain inappropriate content.", Code.InvalidArgument, "CONTENT_FILTERED"],
     [500, "InternalError", "An internal error has occured, please try again later.", Code.Unavailable, "UPSTREAM_OVERLOADED"],
     [503, "ServiceUnavailable", "Service is busy.", Code.Unavailable, "UPSTREAM_OVERLOADED"],
-    [403, "AccessDenied", "Access denied.", Code.Unavailable, "UPSTREAM_CREDENTIAL_REJECTED"],
+    // The model the caller named is not enabled for the account: the caller's to fix, the key stays in rotation.
+    [403, "AccessDenied", "Access denied.", Code.InvalidArgument, "UPSTREAM_BAD_REQUEST"],
   ])("%i %s becomes the right code", async (status, code, message, connectCode, reason) => {
     fake.enqueue({ kind: "error", status, body: { code, message, request_id: "req-1" } });
     const err = await failure(gw.client().chat(hello));

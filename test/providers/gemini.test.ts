@@ -292,7 +292,7 @@ describe("vendor failures become codes a caller can act on", () => {
     expect(err.code).toBe(code);
   });
 
-  it("403 PERMISSION_DENIED → Unavailable (an operator problem)", async () => {
+  it("403 PERMISSION_DENIED for a leaked key → Unavailable (an operator problem)", async () => {
     fake.enqueue(googleError(403, "PERMISSION_DENIED", "Your API key was reported as leaked. Please use another API key."));
     const err = await failure(gw.client().chat(hello));
     expect(err.code).toBe(Code.Unavailable);

@@ -321,7 +321,8 @@ describe("Qianfan v1 errors inside HTTP 200 bodies", () => {
     // The SDK's TotalRequestLimitReached, and a code the table does not know that says what it is: quotas, not answers to fail over from.
     [19, "Open api total request limit reached", Code.ResourceExhausted, /quota exhausted: Open api total request limit reached/],
     [336599, "Daily quota of this app is used up", Code.ResourceExhausted, /quota exhausted: Daily quota of this app is used up/],
-    [336004, "Authority check failed", Code.Unavailable, /rejected the gateway's credential/],
+    // No permission for the endpoint the caller picked (by model name): the caller's, not the key's.
+    [336004, "Authority check failed", Code.InvalidArgument, /Authority check failed/],
     [336100, "Server high load, please try again later", Code.Unavailable, /unavailable: Server high load/],
     [2, "Service temporarily unavailable", Code.Unavailable, /unavailable/],
     [336003, "the max length of current question is 4800", Code.InvalidArgument, /the max length of current question is 4800/],

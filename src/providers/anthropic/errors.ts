@@ -1,6 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { reasonOf, REQUEST_TOO_LARGE, withErrorInfo } from "../../common/gateway-error.js";
+import { ownEntry } from "../../common/own-entry.js";
 import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { vendorError } from "../error-messages.js";
 import { parseRetryAfter } from "../retry-after.js";
@@ -17,12 +18,18 @@ export function parseAnthropicError(text: string): { type: string; message: stri
   }
 }
 
-// Anthropic's documented error types; they say more than the status (a stream error has none).
+/**
+ * Anthropic's documented error types (../shared/reference/vendor-wire-formats.md §4,
+ * Errors); they say more than the status (a stream error has none). Only
+ * `authentication_error` (401, an invalid key) takes the key out of rotation:
+ * `permission_error` (403) is "Your API key does not have permission to use the
+ * specified resource", a resource the caller named (a model, a file, a beta).
+ */
 const KIND_FOR_TYPE: Record<string, UpstreamErrorKind> = {
   invalid_request_error: "bad_request",
   request_too_large: "bad_request",
   authentication_error: "credential_rejected",
-  permission_error: "credential_rejected",
+  permission_error: "bad_request",
   billing_error: "quota_exhausted",
   not_found_error: "model_not_found",
   rate_limit_error: "rate_limited",
@@ -31,18 +38,27 @@ const KIND_FOR_TYPE: Record<string, UpstreamErrorKind> = {
   timeout_error: "timeout",
 };
 
+/**
+ * An empty prepaid balance has no type of its own: a 400 invalid_request_error
+ * "Your credit balance is too low to access the Anthropic API. Please go to
+ * Plans & Billing…". Matched from the start and with no colon anywhere: the
+ * errors that echo the caller's input read "<field>: <problem>" (an unknown
+ * top-level field named like the sentence included) or name it after a prefix.
+ */
+const CREDIT_BALANCE_TOO_LOW = /^Your credit balance is too low\b[^:]*$/;
+
 export function anthropicErrorKind(status: number | undefined, type: string, message: string): UpstreamErrorKind {
-  // Anthropic reports an empty prepaid balance as a 400 invalid_request_error: it is the account's problem, not the caller's.
-  if (/credit balance/i.test(message)) return "quota_exhausted";
-  const byType = KIND_FOR_TYPE[type];
+  if (status === 404) return "model_not_found";
+  if (type === "invalid_request_error" && CREDIT_BALANCE_TOO_LOW.test(message)) return "quota_exhausted";
+  const byType = ownEntry(KIND_FOR_TYPE, type);
   if (byType) return byType;
   if (status === undefined) return "overloaded";
-  if (status === 401 || status === 403) return "credential_rejected";
+  if (status === 401) return "credential_rejected";
   if (status === 402) return "quota_exhausted";
-  if (status === 404) return "model_not_found";
   if (status === 408 || status === 504) return "timeout";
   if (status === 429) return "rate_limited";
   if (status >= 500 || status === 409) return "overloaded";
+  // A 403 without a type included: only the documented authentication_error says the key is bad.
   return status >= 400 ? "bad_request" : "bad_response";
 }
 

@@ -31,17 +31,25 @@ export function parseDashScopeError(text: string): DashScopeFault {
   return { code: "", message: text.slice(0, 300) };
 }
 
-/** The vendor's code decides; the HTTP status is the fallback (a mid-stream error has none). */
+/**
+ * The vendor's code decides (../shared/reference/vendor-wire-formats.md §3a,
+ * Errors); the HTTP status is the fallback (a mid-stream error has none).
+ * Only InvalidApiKey (401) takes a key out of rotation: AccessDenied and
+ * AccessDenied.Unpurchased (403) refuse the model the caller named, which the
+ * account has not enabled, not the key.
+ */
 export function kindForDashScopeCode(code: string, message: string, status: number | undefined): UpstreamErrorKind {
   if (code === "DataInspectionFailed" || code === "data_inspection_failed") return "content_filtered";
-  if (code === "Arrearage" || code === "Throttling.AllocationQuota") return "quota_exhausted";
-  if (code === "InvalidApiKey" || code.startsWith("AccessDenied")) return "credential_rejected";
+  if (code === "Arrearage" || code.includes("AllocationQuota")) return "quota_exhausted";
+  if (code === "InvalidApiKey") return "credential_rejected";
+  if (code.startsWith("AccessDenied")) return "bad_request";
   if (code.startsWith("Throttling")) return "rate_limited";
   if (code.startsWith("InternalError") || code === "ServiceUnavailable") return "overloaded";
   if (code === "RequestTimeOut") return "timeout";
-  if (code === "ModelNotFound" || /model.{0,20}not (exist|found)/i.test(message)) return "model_not_found";
+  // "Model not exist." comes as InvalidParameter: DashScope's own words, from the start.
+  if (code === "ModelNotFound" || status === 404 || /^model\b.{0,20}\bnot (exist|found)/i.test(message)) return "model_not_found";
   if (code === "InvalidParameter" || code.startsWith("BadRequest")) return "bad_request";
-  return status !== undefined ? kindForStatus(status, code, message) : "overloaded";
+  return status !== undefined ? kindForStatus(status, code) : "overloaded";
 }
 
 /** An error DashScope reported: in an HTTP error answer (with its status and headers), a 200 body, or a stream event. */

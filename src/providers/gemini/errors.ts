@@ -2,7 +2,7 @@ import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
 import { vendorError } from "../error-messages.js";
 import { redactSecrets } from "../redact.js";
-import { parseRetryAfter } from "../retry-after.js";
+import { capRetryAfter, parseRetryAfter } from "../retry-after.js";
 import { UpstreamError, type UpstreamErrorKind } from "../upstream-error.js";
 
 interface GoogleErrorDetail {
@@ -29,16 +29,45 @@ export function parseGeminiError(text: string): GoogleError {
   }
 }
 
+/**
+ * `google.rpc.ErrorInfo` reasons (google.api.ErrorReason) that say the key or its
+ * project is refused, whatever was asked: the only ones that take a key out of
+ * rotation. The reference documents API_KEY_INVALID (a 400,
+ * ../shared/reference/vendor-wire-formats.md §5, Errors); the others are its
+ * siblings in the same enum. A 403 PERMISSION_DENIED without one is about a
+ * resource the caller named (a cachedContent or file of another project).
+ */
+const KEY_REFUSED = new Set([
+  "API_KEY_INVALID",
+  "API_KEY_SERVICE_BLOCKED",
+  "API_KEY_HTTP_REFERRER_BLOCKED",
+  "API_KEY_IP_ADDRESS_BLOCKED",
+  "API_KEY_ANDROID_APP_BLOCKED",
+  "API_KEY_IOS_APP_BLOCKED",
+  "SERVICE_DISABLED",
+  "CONSUMER_SUSPENDED",
+  "CONSUMER_INVALID",
+]);
+
+/**
+ * Google's own sentences for a refused key that may come without an ErrorInfo
+ * ("API key not valid. Please pass a valid API key.", "API key expired…", "Your
+ * API key was reported as leaked…"): matched from the start, where no caller
+ * input appears (a model or resource name comes after a prefix).
+ */
+const KEY_REFUSED_MESSAGE = /^(API key not valid|API key expired|Your API key was reported as leaked)\b/i;
+
 export function geminiErrorKind(status: number, error: GoogleError): UpstreamErrorKind {
-  const reasons = (error.details ?? []).map((detail) => detail.reason);
-  // Google answers a bad API key with 400 INVALID_ARGUMENT: an operator's problem, not the caller's.
-  if (reasons.includes("API_KEY_INVALID") || /api key not valid|api key expired/i.test(error.message ?? "")) return "credential_rejected";
-  if (status === 401 || status === 403 || error.status === "UNAUTHENTICATED" || error.status === "PERMISSION_DENIED") return "credential_rejected";
+  const reasons = (error.details ?? []).map((detail) => detail.reason ?? "");
+  if (reasons.some((reason) => KEY_REFUSED.has(reason)) || KEY_REFUSED_MESSAGE.test(error.message ?? "")) return "credential_rejected";
+  if (reasons.includes("BILLING_DISABLED")) return "quota_exhausted";
   if (status === 404) return "model_not_found";
+  if (status === 401 || error.status === "UNAUTHENTICATED") return "credential_rejected";
   // Google says "exceeded your current quota" for per-minute limits too, and sends a RetryInfo: all of it is retryable rate limiting.
   if (status === 429) return "rate_limited";
   if (status === 504 || status === 408) return "timeout";
   if (status >= 500) return "overloaded";
+  // 403 PERMISSION_DENIED included: the caller's, as above.
   return status >= 400 ? "bad_request" : "bad_response";
 }
 
@@ -46,7 +75,7 @@ export function geminiErrorKind(status: number, error: GoogleError): UpstreamErr
 export function retryInfoDelayMs(error: GoogleError): number | undefined {
   const info = (error.details ?? []).find((detail) => detail["@type"]?.endsWith("google.rpc.RetryInfo"));
   const match = /^(\d+(?:\.\d+)?)s$/.exec(info?.retryDelay ?? "");
-  return match ? Math.ceil(Number(match[1]) * 1000) : undefined;
+  return match ? capRetryAfter(Math.ceil(Number(match[1]) * 1000)) : undefined;
 }
 
 /** An HTTP error answer. */

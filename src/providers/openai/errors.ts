@@ -40,17 +40,19 @@ export function parseOpenAIError(text: string): { message: string; code: string 
 }
 
 /**
- * Error codes that say more than the status: Moonshot's `engine_overloaded_error`
- * comes as a 429, but it is the vendor that is busy, not the key over its limit
- * (https://platform.moonshot.cn/docs/api/chat, error codes).
+ * Moonshot's error types that say more than the status
+ * (https://platform.moonshot.cn/docs/api/chat, error codes): `engine_overloaded_error`
+ * comes as a 429, but it is the vendor that is busy, not the key over its limit;
+ * `exceeded_current_quota_error` (403 or 429) is the account's balance.
+ * The other vendors' codes are in kindForStatus.
  */
-const KIND_FOR_CODE: Record<string, UpstreamErrorKind> = { engine_overloaded_error: "overloaded" };
+const KIND_FOR_CODE: Record<string, UpstreamErrorKind> = { engine_overloaded_error: "overloaded", exceeded_current_quota_error: "quota_exhausted" };
 
 /** A vendor's HTTP error answer. */
 export function fromOpenAIHttpError(status: number, headers: ResponseHeaders, text: string, ctx: ErrorContext): UpstreamError {
   const { message, code } = parseOpenAIError(text);
   return vendorError({
-    kind: ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(status, code, message),
+    kind: ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(status, code),
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,
@@ -65,7 +67,7 @@ export function fromOpenAIHttpError(status: number, headers: ResponseHeaders, te
 export function openAIStreamError(ctx: ErrorContext, error: OpenAIStreamErrorBody): UpstreamError {
   const { message, code } = parseOpenAIError(JSON.stringify({ error }));
   return vendorError({
-    kind: ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(/rate|429/.test(code) ? 429 : 503, code, message),
+    kind: ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(/rate|429/.test(code) ? 429 : 503, code),
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,

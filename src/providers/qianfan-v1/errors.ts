@@ -19,12 +19,13 @@ const TOKEN_REJECTED = new Set([110, 111]);
 const KIND_FOR_CODE = new Map<number, UpstreamErrorKind>([
   [110, "credential_rejected"],
   [111, "credential_rejected"],
-  // No permission / service token or IAM failures / app missing / authority check: the account, not the caller.
-  [6, "credential_rejected"],
+  // Service token or IAM failures / app missing: the key (the app), whatever was asked.
   [13, "credential_rejected"],
   [14, "credential_rejected"],
   [15, "credential_rejected"],
-  [336004, "credential_rejected"],
+  // NoPermissionToAccessData and PermissionError: no permission for the endpoint, which the caller picks by model name.
+  [6, "bad_request"],
+  [336004, "bad_request"],
   [4, "rate_limited"],
   [18, "rate_limited"],
   [336501, "rate_limited"],
@@ -47,16 +48,26 @@ const KIND_FOR_CODE = new Map<number, UpstreamErrorKind>([
 ]);
 
 /**
- * The kind of an `error_code`: the documented codes by the table, the
- * invalid-argument family (3360xx) as the caller's, and a code Baidu added
- * since by its words (a limit or quota is not a garbled answer to fail over from).
+ * Baidu's own wording of a limit, for a code Baidu added since: matched from the
+ * start of `error_msg` ("Open api daily request limit reached", "每日额度…"),
+ * never further in, where the caller's input (an endpoint, a parameter) is echoed.
+ */
+const QUOTA_WORDS = /^(?:open api )?(?:daily|total)\b|^[^\s"'`:：]{0,6}(?:额度|欠费|余额)/i;
+const RATE_WORDS = /^(?:open api )?(?:(?:qps|rpm|tpm|rate) )?(?:request )?(?:rate )?limit\b|^(?:qps|rpm|tpm)\b|^[^\s"'`:：]{0,6}(?:限流|频率)/i;
+
+/**
+ * The kind of an `error_code`: the documented codes by the table
+ * (../shared/reference/vendor-wire-formats.md §2a, Errors, and the SDK's
+ * APIErrorCode), the invalid-argument family (3360xx) as the caller's, and a
+ * code Baidu added since by its leading words (a limit or quota is not a
+ * garbled answer to fail over from).
  */
 export function kindForErrorCode(code: number, message = ""): UpstreamErrorKind {
   const kind = KIND_FOR_CODE.get(code);
   if (kind) return kind;
   if (code > 336000 && code < 336100) return "bad_request";
-  if (/daily|total|quota|balance|arrear|额度|欠费|余额/i.test(message)) return "quota_exhausted";
-  if (/rate|qps|rpm|tpm|limit|限流|频率/i.test(message)) return "rate_limited";
+  if (QUOTA_WORDS.test(message)) return "quota_exhausted";
+  if (RATE_WORDS.test(message)) return "rate_limited";
   return "bad_response";
 }
 
@@ -90,7 +101,7 @@ export function isTokenRejection(error: UpstreamError): boolean {
 /** An HTTP error without an `error_code` body (a proxy's page, say). */
 export function qianfanStatusError(ctx: ErrorContext, status: number, text: string): UpstreamError {
   return vendorError({
-    kind: kindForStatus(status, "", ""),
+    kind: kindForStatus(status),
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,
@@ -104,7 +115,7 @@ export function qianfanStatusError(ctx: ErrorContext, status: number, text: stri
 export function tokenExchangeError(provider: string, credential: Credential, status: number, error: string | undefined): UpstreamError {
   const rejected = Boolean(error) || status === 400 || status === 401 || status === 403;
   return vendorError({
-    kind: rejected ? "credential_rejected" : kindForStatus(status, "", ""),
+    kind: rejected ? "credential_rejected" : kindForStatus(status),
     provider,
     credential,
     // error_description can echo the client id (the API Key): it is not passed on.

@@ -108,6 +108,21 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
       return;
     }
     if (lean(req, res, path!)) return;
+    if (plainJsonToStream(handlers.get(path!), req, res)) return;
     connect(req, res);
   };
+}
+
+/**
+ * Plain JSON (a curl user's first try) to a streaming method: connect-es
+ * answers a bare 415, which says nothing of what to send instead.
+ */
+function plainJsonToStream(handler: UniversalHandler | undefined, req: Request, res: Response): boolean {
+  if (handler === undefined || handler.method.methodKind === "unary") return false;
+  if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) return false;
+  const { method } = handler;
+  const unary = method.parent.methods.find((other) => other.name === method.name.replace(/Stream$/, "") && other.methodKind === "unary");
+  const why = `${method.name} is a stream: send "application/connect+json" with enveloped messages (buf curl, grpcurl and Connect clients do)${unary ? `, or call ${unary.name} for one answer` : ""}\n`;
+  res.writeHead(415, { "content-type": "text/plain; charset=utf-8", "accept-post": "application/connect+json, application/connect+proto, application/grpc, application/grpc-web" }).end(why);
+  return true;
 }

@@ -119,6 +119,16 @@ describe("JSON values nest at most MAX_JSON_DEPTH levels, with a message naming 
     expect(answer.code).toBe(Code.InvalidArgument);
   });
 
+  it("plain JSON to a stream → HTTP 415 saying what to send instead", async () => {
+    const res = await fetch(`${gw.url}/switchboard.v1.AIService/ChatStream`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "ROLE_USER", content: "hi" }] }),
+    });
+    expect(res.status).toBe(415);
+    expect(await res.text()).toBe('ChatStream is a stream: send "application/connect+json" with enveloped messages (buf curl, grpcurl and Connect clients do), or call Chat for one answer\n');
+  });
+
   it.each([
     [{ stream: "true" }, "stream: must be true or false"],
     [{ stream: true, stream_options: { include_usage: 1 } }, "stream_options.include_usage: must be true or false"],

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { UsageSchema, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "../providers/provider.js";
+import { MAX_TOKEN_COUNT, type UsageFault } from "../providers/vendor-usage.js";
 
 /** Batches of one call in flight at a time: enough to hide latency, few enough not to trip the vendor's rate limits. */
 const BATCHES_IN_FLIGHT = 4;
@@ -34,16 +35,20 @@ export async function embedInBatches(adapter: ProviderAdapter, call: UpstreamCal
     stop.abort(err);
     throw err;
   }
-  return { vectors: results.flatMap((result) => result.vectors), usage: sumUsage(results.map((result) => result.usage)) };
+  const usage = sumUsage(results.map((result) => result.usage));
+  // The first batch's fault stands for the call's (it is said once); counts that add up past the contract's int32 are one too.
+  const usageFault = results.find((result) => result.usageFault)?.usageFault ?? usage.fault;
+  return { vectors: results.flatMap((result) => result.vectors), usage: usage.usage, usageFault };
 }
 
-/** The batches' usage added up; unknown if any batch reported none (the gateway then estimates). */
-function sumUsage(usages: (Usage | undefined)[]): Usage | undefined {
-  if (usages.some((usage) => usage === undefined)) return undefined;
+/** The batches' usage added up; unknown if any batch reported none, or if the sum is more than Usage carries (the gateway then estimates). */
+function sumUsage(usages: (Usage | undefined)[]): { usage: Usage | undefined; fault?: UsageFault } {
+  if (usages.some((usage) => usage === undefined)) return { usage: undefined };
   const total = create(UsageSchema);
   for (const usage of usages as Usage[]) {
     total.promptTokens += usage.promptTokens;
     total.totalTokens += usage.totalTokens;
   }
-  return total;
+  if (total.promptTokens <= MAX_TOKEN_COUNT && total.totalTokens <= MAX_TOKEN_COUNT) return { usage: total };
+  return { usage: undefined, fault: { fields: { "usage (the batches' counts added up)": `over ${MAX_TOKEN_COUNT}` }, discarded: true } };
 }

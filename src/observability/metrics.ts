@@ -243,7 +243,7 @@ export class GatewayMetrics {
 
   readonly ledgerRows = new Counter({
     name: "switchboard_ledger_rows_total",
-    help: "Usage ledger rows written, or dropped because the store stayed unreachable and the queue overflowed.",
+    help: "Usage ledger rows written, dropped because the store stayed unreachable and the queue overflowed, or rejected as values the store cannot hold (each logged).",
     labelNames: ["result"] as const,
     registers: [this.registry],
   });

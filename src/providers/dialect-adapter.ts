@@ -5,7 +5,7 @@ import type { Codec, ErrorContext, VendorRequest } from "./codec.js";
 import { badResponse, parseJson } from "./codec-errors.js";
 import type { ChatParams, ChatResult, ChatStreamEvent, DiscoveredModel, EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "./provider.js";
 import { frames } from "./transport/frames.js";
-import { isJsonResponse, VendorTransport, type TransportResponse } from "./transport/vendor-transport.js";
+import { EMBEDDING_BYTES_PER_INPUT, isJsonResponse, MAX_ANSWER_BYTES, VendorTransport, type TransportResponse } from "./transport/vendor-transport.js";
 import { unsupported, type UpstreamError } from "./upstream-error.js";
 import type { Authorization, VendorAuth } from "./vendor-auth.js";
 
@@ -84,7 +84,8 @@ export class DialectAdapter implements ProviderAdapter {
   async embed(call: UpstreamCall<EmbedParams>): Promise<EmbedResult> {
     const codec = this.codec;
     if (!codec.embedRequest || !codec.embedResponse) throw unsupported(this.name, "embeddings with its API");
-    const answer = await this.exchange(codec.embedRequest(call.params, call.upstreamModel), call);
+    const limit = MAX_ANSWER_BYTES + call.params.inputs.length * EMBEDDING_BYTES_PER_INPUT;
+    const answer = await this.exchange(codec.embedRequest(call.params, call.upstreamModel), call, limit);
     if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
     return codec.embedResponse(answer.body, call.params, answer.ctx);
   }
@@ -114,9 +115,13 @@ export class DialectAdapter implements ProviderAdapter {
    * (an HTTP error, or an error in a successful body) is thrown as the
    * codec classifies it, after one more try with a fresh authorization when
    * the auth says a renewed one may succeed; a stream request's event stream
-   * is returned open.
+   * is returned open. A JSON answer longer than `limit` bytes is bad_response.
    */
-  private async exchange(request: VendorRequest, call: { credential: Credential; signal: AbortSignal; headers?: Readonly<Record<string, string>> }): Promise<Exchanged> {
+  private async exchange(
+    request: VendorRequest,
+    call: { credential: Credential; signal: AbortSignal; headers?: Readonly<Record<string, string>> },
+    limit = MAX_ANSWER_BYTES,
+  ): Promise<Exchanged> {
     const { credential, signal } = call;
     const meta = { signal, credentialId: credential.id };
     for (let attempt = 1; ; attempt++) {
@@ -135,7 +140,7 @@ export class DialectAdapter implements ProviderAdapter {
       } else if (request.stream && !isJsonResponse(res)) {
         return { kind: "stream", res, ctx };
       } else {
-        const body = parseJson(await this.transport.text(res, meta));
+        const body = parseJson(await this.transport.text(res, meta, limit));
         if (body === undefined) throw badResponse(ctx, "answered with a body that is not JSON");
         failure = this.codec.bodyError?.(body, res.status, ctx);
         if (!failure) return { kind: "json", body, ctx };
@@ -165,5 +170,5 @@ function* whole(result: ChatResult): Generator<ChatStreamEvent> {
     const reasoningBlocks = message.reasoning.length > 0 ? message.reasoning : undefined;
     yield { type: "delta", content: message.content, toolCalls, reasoning: message.reasoningContent || undefined, refusal: message.refusal || undefined, reasoningBlocks };
   }
-  yield { type: "end", id: result.id, finishReason: result.finishReason, usage: result.usage, reasoning: message.reasoning };
+  yield { type: "end", id: result.id, finishReason: result.finishReason, usage: result.usage, usageFault: result.usageFault, reasoning: message.reasoning };
 }

@@ -4,6 +4,7 @@ import type { FinishReason, Message, ToolCallDelta, Usage } from "../../gen/ts/s
 import type { ReasoningBlock } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { Credential } from "../secrets/credential.js";
 import type { ModelTraits } from "./model-traits.js";
+import type { UsageFault } from "./vendor-usage.js";
 
 /** The fields of a chat request, whether it came as ChatRequest, ChatStreamRequest or REST. */
 export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
@@ -50,6 +51,8 @@ export interface ChatResult {
   message: Message;
   finishReason: FinishReason;
   usage: Usage | undefined;
+  /** Counts in the vendor's usage that could not be true (vendor-usage.ts), for the gateway to say once. */
+  usageFault?: UsageFault;
 }
 
 /**
@@ -60,11 +63,13 @@ export interface ChatResult {
  */
 export type ChatStreamEvent =
   | { type: "delta"; content: string; toolCalls: ToolCallDelta[]; reasoning?: string; refusal?: string; reasoningBlocks?: ReasoningBlock[] }
-  | { type: "end"; id: string; finishReason: FinishReason; usage: Usage | undefined; reasoning?: ReasoningBlock[] };
+  | { type: "end"; id: string; finishReason: FinishReason; usage: Usage | undefined; usageFault?: UsageFault; reasoning?: ReasoningBlock[] };
 
 export interface EmbedResult {
   vectors: number[][];
   usage: Usage | undefined;
+  /** Counts in the vendor's usage that could not be true (vendor-usage.ts), for the gateway to say once. */
+  usageFault?: UsageFault;
 }
 
 export interface DiscoveredModel {

@@ -111,6 +111,62 @@ const COLUMNS = [
 // Rows per INSERT statement: well under both engines' bound-parameter limits.
 const ROWS_PER_STATEMENT = 200;
 
+/** The most an INTEGER column holds on Postgres (token counts, latency): SQLite would take more, and sums would mislead. */
+const MAX_INTEGER = 2_147_483_647;
+
+const TEXT_FIELDS = ["requestId", "keyId", "team", "method", "provider", "requestedModel", "servedModel", "currency", "status"] as const;
+const TOKEN_FIELDS = ["promptTokens", "completionTokens", "cachedTokens"] as const;
+
+/**
+ * Why the store cannot keep a row as it is, or undefined when it can: every
+ * NOT NULL column has a value of its type, token counts are whole numbers from
+ * 0 to an INTEGER's most, money and times whole (once rounded) and within
+ * what a BIGINT and a JavaScript number both hold exactly. SQLite would store
+ * a fraction or 1e30 without a word (and NaN as NULL, which NOT NULL refuses);
+ * Postgres refuses them all: checked here, one such row never takes a batch
+ * down with it.
+ */
+export function ledgerRowProblem(row: LedgerRow): string | undefined {
+  if (typeof row !== "object" || row === null) return "not a row";
+  for (const field of TEXT_FIELDS) if (typeof row[field] !== "string") return `${field} is not text`;
+  if (row.surface !== undefined && typeof row.surface !== "string") return "surface is not text";
+  if (row.rowKey !== undefined && typeof row.rowKey !== "string") return "rowKey is not text";
+  if (!Number.isSafeInteger(row.atMs) || row.atMs < 0) return `atMs is ${describe(row.atMs)}, not a time in epoch ms`;
+  for (const field of TOKEN_FIELDS) {
+    const value = row[field];
+    if (!Number.isInteger(value) || value < 0 || value > MAX_INTEGER) return `${field} is ${describe(value)}, not a whole number from 0 to ${MAX_INTEGER}`;
+  }
+  for (const field of ["costNanos", "savedCostNanos"] as const) {
+    const value = row[field];
+    if (field === "savedCostNanos" && value === undefined) continue;
+    if (typeof value !== "number" || !Number.isSafeInteger(Math.round(value))) return `${field} is ${describe(value)}, not an amount of nano-units`;
+  }
+  if (typeof row.latencyMs !== "number" || !Number.isFinite(row.latencyMs) || row.latencyMs < 0 || Math.round(row.latencyMs) > MAX_INTEGER) {
+    return `latencyMs is ${describe(row.latencyMs)}, not a duration in ms`;
+  }
+  if (typeof row.cacheHit !== "boolean" || typeof row.downgraded !== "boolean") return "cacheHit or downgraded is not true or false";
+  if (!Array.isArray(row.attempts)) return "attempts is not a list";
+  return undefined;
+}
+
+/** A value for a problem's wording: numbers as they are (NaN, 1e+30), anything else by its type. */
+function describe(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  return value === null ? "null" : value === undefined ? "missing" : `a ${typeof value}`;
+}
+
+/** A row the store cannot keep (see ledgerRowProblem): thrown by `insert` before anything is written. */
+export class LedgerRowError extends Error {
+  constructor(
+    /** The row itself, as given to `insert`. */
+    readonly row: LedgerRow,
+    readonly problem: string,
+  ) {
+    super(`usage ledger row of request ${String(row?.requestId)}: ${problem}`);
+    this.name = "LedgerRowError";
+  }
+}
+
 const DAY_MS = 86_400_000;
 
 /** The columns rows are grouped by; "day" is a time bucket (see `report`). */
@@ -129,10 +185,15 @@ export class LedgerStore {
   /**
    * Inserts rows in one transaction: all or none. A row whose `rowKey` is
    * already stored is skipped (a replay after a crash); resolves to the number
-   * of rows inserted.
+   * of rows inserted. A row the store cannot keep (ledgerRowProblem) is
+   * refused before anything is written: LedgerRowError, naming it.
    */
   async insert(rows: readonly LedgerRow[]): Promise<number> {
     if (rows.length === 0) return 0;
+    for (const row of rows) {
+      const problem = ledgerRowProblem(row);
+      if (problem !== undefined) throw new LedgerRowError(row, problem);
+    }
     return this.db.transaction(async (tx) => {
       let inserted = 0;
       for (let offset = 0; offset < rows.length; offset += ROWS_PER_STATEMENT) {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { LedgerJournal } from "./ledger-journal.js";
-import type { LedgerRow, LedgerStore } from "./ledger-store.js";
+import { LedgerRowError, type LedgerRow, type LedgerStore } from "./ledger-store.js";
 
 /** What the writer needs of the store. */
 export type LedgerSink = Pick<LedgerStore, "insert" | "probe">;
@@ -36,6 +36,15 @@ interface QueuedRow {
  * failed write keeps its rows for the next try. Rows a killed run left in the
  * journal are written at the next start (`recover`). `close` writes everything
  * left: the app calls it after the server has drained.
+ *
+ * One row never holds up the others. A row the store cannot keep (a token
+ * count that is NaN, a fraction, past an INTEGER: the store checks before it
+ * writes, LedgerRowError) is set aside and the rest of its batch written;
+ * should a batch fail all the same while the store takes writes (a probe
+ * tells), its rows are written one at a time, and those the store refuses are
+ * set aside. A row set aside is logged as an error naming its request and
+ * what was wrong, counted (`result="rejected"`), and dropped from the
+ * journal: retried, it would fail forever.
  *
  * Whether the store takes writes is reported through `onStoreState`: every
  * batch tells, and a probe does when no row has come for a while.
@@ -175,24 +184,84 @@ export class UsageLedger {
       await this.write(() => this.store.probe());
     }
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.batchSize);
+      // Emptied as rows are stored or set aside: what is left when the store fails goes back to the queue.
+      const pending = this.queue.splice(0, this.options.batchSize);
       const started = performance.now();
-      this.inFlight = batch.length;
+      this.inFlight = pending.length;
       try {
-        await this.write(() => this.store.insert(batch.map((entry) => entry.row)));
+        await this.write(() => this.insertBatch(pending));
       } catch (err) {
         // Back to the front, in order, for the next try.
         this.inFlight = 0;
-        this.queue.unshift(...batch);
+        this.queue.unshift(...pending);
         this.options.metrics.ledgerQueued.set(this.queued);
         throw err;
       }
       this.inFlight = 0;
-      for (const { segment } of batch) this.options.journal?.done(segment);
-      this.options.metrics.ledgerRows.inc({ result: "written" }, batch.length);
       this.options.metrics.ledgerFlushDuration.observe((performance.now() - started) / 1000);
       this.options.metrics.ledgerQueued.set(this.queued);
     }
+  }
+
+  /**
+   * Writes a batch in one transaction; `pending` loses each row once it is
+   * stored or set aside. A row the store says it cannot keep is set aside,
+   * and the others tried again. Any other failure is the store's (down,
+   * read-only, full: thrown, and every row waits) or a row's that the store
+   * refused in the act (a constraint): a write that changes nothing tells
+   * which. Then the rows are written one at a time, and those the store
+   * refuses set aside; should the store fail meanwhile, the rest waits.
+   */
+  private async insertBatch(pending: QueuedRow[]): Promise<void> {
+    for (;;) {
+      try {
+        await this.store.insert(pending.map((entry) => entry.row));
+        this.stored(pending.splice(0));
+        return;
+      } catch (err) {
+        const refused = err instanceof LedgerRowError ? pending.findIndex((entry) => entry.row === err.row) : -1;
+        if (refused < 0) {
+          await this.storeTakesWrites(err);
+          break;
+        }
+        this.reject(pending.splice(refused, 1)[0]!, (err as LedgerRowError).problem);
+        if (pending.length === 0) return;
+      }
+    }
+    while (pending.length > 0) {
+      try {
+        await this.store.insert([pending[0]!.row]);
+        this.stored(pending.splice(0, 1));
+      } catch (err) {
+        if (!(err instanceof LedgerRowError)) await this.storeTakesWrites(err);
+        this.reject(pending.shift()!, err instanceof LedgerRowError ? err.problem : (err as Error).message);
+      }
+    }
+  }
+
+  /** Resolves when the store takes writes (a probe); else throws `failure`, the error that made the writer ask. */
+  private async storeTakesWrites(failure: unknown): Promise<void> {
+    try {
+      await this.store.probe();
+    } catch {
+      throw failure;
+    }
+  }
+
+  private stored(entries: QueuedRow[]): void {
+    for (const { segment } of entries) this.options.journal?.done(segment);
+    if (entries.length > 0) this.options.metrics.ledgerRows.inc({ result: "written" }, entries.length);
+  }
+
+  /** A row the store cannot keep: said once, counted, and out of the journal (retried, it would fail forever). */
+  private reject(entry: QueuedRow, problem: string): void {
+    const { row } = entry;
+    this.options.journal?.done(entry.segment);
+    this.options.metrics.ledgerRows.inc({ result: "rejected" });
+    this.options.logger.error(
+      { requestId: row.requestId, keyId: row.keyId, provider: row.provider, model: row.servedModel, problem },
+      "usage ledger row set aside: the store cannot keep it (it is not written; the other rows are)",
+    );
   }
 
   /** Runs one write to the store and reports whether the store takes writes. */

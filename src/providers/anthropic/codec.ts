@@ -41,11 +41,13 @@ export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
       if (!isJsonObject(body) || !Array.isArray(body.content)) throw badResponse(ctx, "answered with no content");
       const answer = body as AnthropicMessage;
       const message = fromAnthropicContent(answer.content, wantsJson(params));
+      const { usage, fault } = fromAnthropicUsage(answer.usage);
       return {
         id: answer.id ?? "",
         message,
         finishReason: fromAnthropicStopReason(answer.stop_reason, message.toolCalls.length > 0),
-        usage: fromAnthropicUsage(answer.usage),
+        usage,
+        usageFault: fault,
       };
     },
 

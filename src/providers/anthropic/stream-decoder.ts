@@ -5,16 +5,16 @@ import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamEvent } from "../provider.js";
 import { anthropicStreamError } from "./errors.js";
-import { JSON_TOOL_NAME, fromAnthropicStopReason, fromAnthropicUsage, type AnthropicBlock, type AnthropicUsage } from "./wire.js";
+import { JSON_TOOL_NAME, fromAnthropicStopReason, fromAnthropicUsage, type AnthropicBlock } from "./wire.js";
 
 /** One typed stream event; only the fields the decoder reads. */
 interface AnthropicEvent {
   type?: string;
   index?: number;
-  message?: { id?: string; usage?: AnthropicUsage };
+  message?: { id?: string; usage?: unknown };
   content_block?: AnthropicBlock;
   delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; signature?: string; stop_reason?: string | null };
-  usage?: AnthropicUsage;
+  usage?: unknown;
 }
 
 /** What a streamed content block turns into; a thinking block builds the reasoning block it will be returned as. */
@@ -37,7 +37,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   private id = "";
   private stopReason: string | null | undefined;
   // Input counts come with message_start; message_delta's counts are cumulative and win where present.
-  private usage: AnthropicUsage | undefined;
+  // Kept as sent, and read (and checked) once, at the end.
+  private usage: unknown;
   private stopped = false;
 
   constructor(
@@ -56,7 +57,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     switch (event.type ?? sse.event) {
       case "message_start":
         this.id = event.message?.id ?? this.id;
-        this.usage = definedOnly(event.message?.usage);
+        this.usage = mergedUsage({}, event.message?.usage);
         return [];
       case "content_block_start":
         return this.blockStart(event.index ?? this.blocks.size, event.content_block ?? {});
@@ -64,7 +65,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
         return this.blockDelta(this.blocks.get(event.index ?? -1), event.delta ?? {});
       case "message_delta":
         if (event.delta?.stop_reason !== undefined) this.stopReason = event.delta.stop_reason;
-        this.usage = { ...this.usage, ...definedOnly(event.usage) };
+        this.usage = mergedUsage(this.usage ?? {}, event.usage);
         return [];
       case "message_stop":
         this.stopped = true;
@@ -79,7 +80,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {
     if (!this.stopped) throw streamCutShort(this.ctx);
-    return { type: "end", id: this.id, finishReason: fromAnthropicStopReason(this.stopReason, this.tools > 0), usage: fromAnthropicUsage(this.usage), reasoning: this.reasoning };
+    const { usage, fault } = fromAnthropicUsage(this.usage);
+    return { type: "end", id: this.id, finishReason: fromAnthropicStopReason(this.stopReason, this.tools > 0), usage, usageFault: fault, reasoning: this.reasoning };
   }
 
   private blockStart(index: number, block: AnthropicBlock): ChatStreamEvent[] {
@@ -145,6 +147,16 @@ function startingInput(input: unknown): string {
   return input && typeof input === "object" && Object.keys(input).length > 0 ? JSON.stringify(input) : "";
 }
 
-function definedOnly(usage: AnthropicUsage | undefined): AnthropicUsage {
-  return Object.fromEntries(Object.entries(usage ?? {}).filter(([, value]) => typeof value === "number")) as AnthropicUsage;
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * The usage so far with a later event's counts over it: a count the later
+ * event leaves out or sends as null keeps the earlier one. Whatever else is
+ * sent is kept as it is (a string, a fraction, a usage that is no object),
+ * for the reader to refuse at the end.
+ */
+function mergedUsage(earlier: unknown, later: unknown): unknown {
+  if (later === undefined || later === null || !isObject(earlier)) return earlier;
+  if (!isObject(later)) return later;
+  return { ...earlier, ...Object.fromEntries(Object.entries(later).filter(([, value]) => value !== undefined && value !== null)) };
 }

@@ -9,7 +9,6 @@ import {
   Role,
   ToolCallSchema,
   ToolChoiceMode,
-  UsageSchema,
   type ContentPart,
   type Message,
   type ToolCall,
@@ -22,6 +21,7 @@ import type { ChatParams } from "../provider.js";
 import { reasoningBudget } from "../reasoning.js";
 import { toolCallIdFitting } from "../tool-call-ids.js";
 import { toolChoiceIn } from "../tool-choice.js";
+import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 import { anthropicOriginal, withOriginal } from "./original-request.js";
 
 export const ANTHROPIC_VERSION = "2023-06-01";
@@ -216,13 +216,22 @@ export interface AnthropicUsage {
   cache_read_input_tokens?: number | null;
 }
 
-/** Anthropic's input_tokens excludes cached input: the prompt total adds cache writes and reads back in. */
-export function fromAnthropicUsage(usage: AnthropicUsage | null | undefined): Usage | undefined {
-  if (!usage || typeof usage !== "object") return undefined;
-  const cacheRead = usage.cache_read_input_tokens ?? 0;
-  const prompt = (usage.input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) + cacheRead;
-  const completion = usage.output_tokens ?? 0;
-  return create(UsageSchema, { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion, cachedTokens: cacheRead });
+/**
+ * Anthropic's input_tokens excludes cached input: the prompt total adds cache
+ * writes and reads back in. Every count is checked (vendor-usage.ts): an
+ * unusable one leaves the answer without usage (the gateway estimates it).
+ */
+export function fromAnthropicUsage(raw: unknown): VendorUsage {
+  return UsageCounts.read(raw, "usage", (usage, counts) => {
+    const cacheRead = counts.billed(usage.cache_read_input_tokens, "cache_read_input_tokens");
+    const prompt = counts.sum(
+      "input_tokens + cache_creation_input_tokens + cache_read_input_tokens",
+      counts.billed(usage.input_tokens, "input_tokens"),
+      counts.billed(usage.cache_creation_input_tokens, "cache_creation_input_tokens"),
+      cacheRead,
+    );
+    return { promptTokens: prompt, completionTokens: counts.billed(usage.output_tokens, "output_tokens"), cachedTokens: cacheRead };
+  });
 }
 
 /** Usage as Anthropic counts it, for callers of `/v1/messages`: input_tokens leaves out what was read from the prompt cache. */

@@ -34,11 +34,13 @@ export function createDashScopeCodec(options: DashScopeCodecOptions): Codec {
       const answer = body as DashScopeGeneration | null;
       const choice = answer?.output?.choices?.[0];
       if (!choice) throw badResponse(ctx, "answered with no choices");
+      const { usage, fault } = fromDashScopeUsage(answer?.usage);
       return {
         id: answer?.request_id ?? "",
         message: fromOpenAIMessage(choice.message, ctx),
         finishReason: fromOpenAIFinishReason(choice.finish_reason),
-        usage: fromDashScopeUsage(answer?.usage),
+        usage,
+        usageFault: fault,
       };
     },
 

@@ -1,13 +1,13 @@
 // DashScope's text-embedding service: texts inside `input`, the vector size inside `parameters`.
-import { create, type JsonObject } from "@bufbuild/protobuf";
-import { UsageSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { JsonObject } from "@bufbuild/protobuf";
 import type { ErrorContext } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
 import type { EmbedParams, EmbedResult } from "../provider.js";
+import { fromEmbeddingUsage } from "../vendor-usage.js";
 
 interface DashScopeEmbeddings {
   output?: { embeddings?: { text_index?: number; embedding?: number[] }[] };
-  usage?: { total_tokens?: number };
+  usage?: unknown;
 }
 
 export function toDashScopeEmbeddingBody(params: EmbedParams, model: string): JsonObject {
@@ -22,6 +22,7 @@ export function fromDashScopeEmbeddings(body: unknown, params: EmbedParams, ctx:
   const vectors: number[][] = [];
   for (const [position, item] of (answer?.output?.embeddings ?? []).entries()) vectors[item.text_index ?? position] = item.embedding ?? [];
   if (vectors.length !== params.inputs.length) throw badResponse(ctx, "answered with the wrong number of embeddings");
-  const tokens = answer?.usage?.total_tokens ?? 0;
-  return { vectors, usage: create(UsageSchema, { promptTokens: tokens, totalTokens: tokens }) };
+  // The one count is the total: all of it input.
+  const { usage, fault } = fromEmbeddingUsage(answer?.usage, { input: "total_tokens" });
+  return { vectors, usage, usageFault: fault };
 }

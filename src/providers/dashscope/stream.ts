@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { ToolCallDeltaSchema, type FinishReason, type ToolCallDelta, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { ToolCallDeltaSchema, type FinishReason, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import { fromOpenAIFinishReason } from "../openai/usage.js";
@@ -22,7 +22,8 @@ export class DashScopeStreamDecoder implements StreamDecoder {
   /** Tool call positions already announced (id and name sent). */
   private readonly announced = new Set<number>();
   private id = "";
-  private usage: Usage | undefined;
+  /** The last chunk's usage as sent, read (and checked) once, at the end. */
+  private usage: unknown;
   private finishReason: FinishReason | undefined;
 
   constructor(private readonly ctx: ErrorContext) {}
@@ -40,7 +41,7 @@ export class DashScopeStreamDecoder implements StreamDecoder {
     const chunk = body as DashScopeGeneration;
     if (chunk.request_id) this.id = chunk.request_id;
     // Usage is cumulative in every chunk: the last one counts.
-    if (chunk.usage) this.usage = fromDashScopeUsage(chunk.usage);
+    if (chunk.usage !== undefined && chunk.usage !== null) this.usage = chunk.usage;
     const choice = chunk.output?.choices?.[0];
     if (!choice) return [];
     const message = choice.message;
@@ -54,7 +55,8 @@ export class DashScopeStreamDecoder implements StreamDecoder {
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {
     if (this.finishReason === undefined) throw streamCutShort(this.ctx);
-    return { type: "end", id: this.id, finishReason: this.finishReason, usage: this.usage };
+    const { usage, fault } = fromDashScopeUsage(this.usage);
+    return { type: "end", id: this.id, finishReason: this.finishReason, usage, usageFault: fault };
   }
 
   /** Tool call fragments, each call announced (id, name) once, arguments as they come. */

@@ -1,12 +1,12 @@
 // DashScope's native text-generation format: messages inside `input`, every
 // setting inside `parameters`, OpenAI-shaped messages and tools.
 import type { JsonObject } from "@bufbuild/protobuf";
-import { Role, type Message, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { Role, type Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { messageText } from "../message-text.js";
 import { OPENAI_ROLE_NAMES, toOpenAIToolCalls, type OpenAIChoiceMessage } from "../openai/messages.js";
 import { toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "../openai/tools.js";
-import { fromOpenAIUsage } from "../openai/usage.js";
 import type { ChatParams } from "../provider.js";
+import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 
 function toDashScopeMessage(message: Message, provider: string): JsonObject {
   const out: JsonObject = { role: OPENAI_ROLE_NAMES[message.role], content: messageText(message, provider) };
@@ -75,16 +75,19 @@ export interface DashScopeGeneration {
   message?: string;
 }
 
-/** OpenAI's usage under other names: input and output for prompt and completion. */
-export function fromDashScopeUsage(usage: DashScopeUsage | undefined): Usage | undefined {
-  if (!usage || typeof usage !== "object") return undefined;
-  return fromOpenAIUsage({
-    prompt_tokens: usage.input_tokens,
-    completion_tokens: usage.output_tokens,
-    total_tokens: usage.total_tokens,
-    prompt_tokens_details: usage.prompt_tokens_details,
-    completion_tokens_details: usage.output_tokens_details,
-  });
+/**
+ * OpenAI's usage under other names: input and output for prompt and
+ * completion. Every count is checked (vendor-usage.ts), under DashScope's
+ * names: an unusable one leaves the answer without usage (the gateway estimates it).
+ */
+export function fromDashScopeUsage(raw: unknown): VendorUsage {
+  return UsageCounts.read(raw, "usage", (usage, counts) => ({
+    promptTokens: counts.billed(usage.input_tokens, "input_tokens"),
+    completionTokens: counts.billed(usage.output_tokens, "output_tokens"),
+    totalTokens: counts.extra(usage.total_tokens, "total_tokens"),
+    cachedTokens: counts.extra(counts.details(usage.prompt_tokens_details, "prompt_tokens_details")?.cached_tokens, "prompt_tokens_details.cached_tokens"),
+    reasoningTokens: counts.extra(counts.details(usage.output_tokens_details, "output_tokens_details")?.reasoning_tokens, "output_tokens_details.reasoning_tokens"),
+  }));
 }
 
 /** Whether a stream chunk's finish_reason ends the answer ("null", as a string, means not yet). */

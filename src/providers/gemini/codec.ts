@@ -41,11 +41,13 @@ export function createGeminiCodec(options: GeminiCodecOptions): Codec {
       const candidate = answer.candidates?.[0];
       if (!candidate) throw noCandidate(answer.promptFeedback, ctx);
       const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, 0);
+      const { usage, fault } = fromGeminiUsage(answer.usageMetadata);
       return {
         id: answer.responseId ?? "",
         message: create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls, reasoningContent: reasoning }),
         finishReason: fromGeminiFinishReason(candidate.finishReason, toolCalls.length > 0),
-        usage: fromGeminiUsage(answer.usageMetadata),
+        usage,
+        usageFault: fault,
       };
     },
 

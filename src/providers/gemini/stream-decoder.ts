@@ -4,7 +4,7 @@ import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamEvent } from "../provider.js";
 import { fromGoogleError, noCandidate } from "./errors.js";
-import { fromGeminiFinishReason, fromGeminiParts, fromGeminiUsage, type GeminiResponse, type GeminiUsage } from "./wire.js";
+import { fromGeminiFinishReason, fromGeminiParts, fromGeminiUsage, type GeminiResponse } from "./wire.js";
 
 /**
  * Reads a streamGenerateContent?alt=sse stream: each event a whole
@@ -18,8 +18,8 @@ export class GeminiStreamDecoder implements StreamDecoder {
   private id = "";
   private tools = 0;
   private reason: string | undefined;
-  // Usage comes on many chunks, each a running total: the last one counts.
-  private usage: GeminiUsage | undefined;
+  // Usage comes on many chunks, each a running total: the last one counts, read (and checked) once, at the end.
+  private usage: unknown;
 
   constructor(private readonly ctx: ErrorContext) {}
 
@@ -28,7 +28,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
     const chunk = eventObject(event.data, this.ctx) as GeminiResponse;
     if (chunk.error) throw fromGoogleError(this.ctx, chunk.error.code ?? 500, chunk.error);
     if (chunk.responseId) this.id = chunk.responseId;
-    if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
+    if (chunk.usageMetadata !== undefined && chunk.usageMetadata !== null) this.usage = chunk.usageMetadata;
     const candidate = chunk.candidates?.[0];
     if (!candidate) {
       // A blocked prompt comes as a chunk with feedback and no candidate.
@@ -46,6 +46,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {
     if (this.reason === undefined) throw streamCutShort(this.ctx);
-    return { type: "end", id: this.id, finishReason: fromGeminiFinishReason(this.reason, this.tools > 0), usage: fromGeminiUsage(this.usage) };
+    const { usage, fault } = fromGeminiUsage(this.usage);
+    return { type: "end", id: this.id, finishReason: fromGeminiFinishReason(this.reason, this.tools > 0), usage, usageFault: fault };
   }
 }

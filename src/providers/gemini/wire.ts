@@ -7,17 +7,16 @@ import {
   ResponseFormatType,
   Role,
   ToolCallSchema,
-  UsageSchema,
   type ContentPart,
   type Message,
   type ToolCall,
-  type Usage,
 } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { asObject, mergeTurns, parseDataUrl, toolArgumentsObject, toolResultValue, type Turn } from "../message-content.js";
 import { messageText } from "../message-text.js";
 import type { ChatParams } from "../provider.js";
 import { effortName } from "../reasoning.js";
 import { toolChoiceIn } from "../tool-choice.js";
+import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 import { UpstreamError } from "../upstream-error.js";
 import type { GoogleError, PromptFeedback } from "./errors.js";
 import { toolCallId, toolCallSignature } from "./thought-signature.js";
@@ -252,17 +251,23 @@ export function fromGeminiFinishReason(reason: string | undefined, calledTools: 
   return calledTools && (mapped === FinishReason.STOP || mapped === FinishReason.UNSPECIFIED) ? FinishReason.TOOL_CALLS : mapped;
 }
 
-/** Thinking tokens are billed as output but counted apart from candidatesTokenCount; tool-use prompt tokens are input. */
-export function fromGeminiUsage(usage: GeminiUsage | undefined): Usage | undefined {
-  if (!usage || typeof usage !== "object") return undefined;
-  const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0);
-  const reasoning = usage.thoughtsTokenCount ?? 0;
-  const completion = (usage.candidatesTokenCount ?? 0) + reasoning;
-  return create(UsageSchema, {
-    promptTokens: prompt,
-    completionTokens: completion,
-    totalTokens: usage.totalTokenCount ?? prompt + completion,
-    cachedTokens: usage.cachedContentTokenCount ?? 0,
-    reasoningTokens: reasoning,
+/**
+ * Thinking tokens are billed as output but counted apart from
+ * candidatesTokenCount; tool-use prompt tokens are input. Every count is
+ * checked (vendor-usage.ts): an unusable one leaves the answer without usage
+ * (the gateway estimates it).
+ */
+export function fromGeminiUsage(raw: unknown): VendorUsage {
+  return UsageCounts.read(raw, "usageMetadata", (usage, counts) => {
+    const prompt = counts.sum("promptTokenCount + toolUsePromptTokenCount", counts.billed(usage.promptTokenCount, "promptTokenCount"), counts.billed(usage.toolUsePromptTokenCount, "toolUsePromptTokenCount"));
+    const reasoning = counts.billed(usage.thoughtsTokenCount, "thoughtsTokenCount");
+    const completion = counts.sum("candidatesTokenCount + thoughtsTokenCount", counts.billed(usage.candidatesTokenCount, "candidatesTokenCount"), reasoning);
+    return {
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: counts.extra(usage.totalTokenCount, "totalTokenCount"),
+      cachedTokens: counts.extra(usage.cachedContentTokenCount, "cachedContentTokenCount"),
+      reasoningTokens: reasoning,
+    };
   });
 }

@@ -2,13 +2,13 @@
 // from vendors that speak the dialect, and written for callers of the REST surface.
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import type { ChatDelta, ChatSummary } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { FinishReason, ToolCallDeltaSchema, type ToolCallDelta, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { FinishReason, ToolCallDeltaSchema, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder } from "../codec.js";
 import { eventJson, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamEvent } from "../provider.js";
 import { openAIStreamError, type OpenAIStreamErrorBody } from "./errors.js";
 import { toReasoningDetails } from "./reasoning.js";
-import { finishReasonOf, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage, type OpenAIUsage } from "./usage.js";
+import { finishReasonOf, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage } from "./usage.js";
 
 interface ChatCompletionChunk {
   id?: string;
@@ -22,9 +22,10 @@ interface ChatCompletionChunk {
     };
     finish_reason?: string | null;
     /** Moonshot's usage: inside the choice of the chunk with the finish reason. */
-    usage?: OpenAIUsage | null;
+    usage?: unknown;
   }[];
-  usage?: OpenAIUsage;
+  /** OpenAI's: on a last chunk of its own (null on the others while stream_options asks for it). */
+  usage?: unknown;
   error?: OpenAIStreamErrorBody;
 }
 
@@ -38,7 +39,8 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
   let id = "";
   let reason: string | undefined;
   let refused = false;
-  let usage: Usage | undefined;
+  // The last usage sent counts; it is read (and checked) once, at the end.
+  let usage: { raw: unknown; path: string } | undefined;
   let done = false;
   const finishReason = () => (reason === undefined ? FinishReason.UNSPECIFIED : finishReasonOf(reason, refused));
   return {
@@ -54,10 +56,10 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
       const chunk = eventJson(event.data, ctx) as ChatCompletionChunk;
       if (chunk.error) throw openAIStreamError(ctx, chunk.error);
       if (chunk.id) id = chunk.id;
-      if (chunk.usage) usage = fromOpenAIUsage(chunk.usage);
+      if (chunk.usage !== undefined && chunk.usage !== null) usage = { raw: chunk.usage, path: "usage" };
       const choice = chunk.choices?.[0];
       if (!choice) return [];
-      if (choice.usage) usage = fromOpenAIUsage(choice.usage);
+      if (choice.usage !== undefined && choice.usage !== null) usage = { raw: choice.usage, path: "choices[0].usage" };
       if (choice.finish_reason) reason = choice.finish_reason;
       const content = choice.delta?.content ?? "";
       const reasoning = choice.delta?.reasoning_content ?? "";
@@ -77,7 +79,8 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
     finish() {
       // Without [DONE], a finish reason still says the answer is whole (some compatible servers close without it).
       if (!done && reason === undefined) throw streamCutShort(ctx);
-      return { type: "end", id, finishReason: finishReason(), usage };
+      const read = usage ? fromOpenAIUsage(usage.raw, usage.path) : { usage: undefined };
+      return { type: "end", id, finishReason: finishReason(), usage: read.usage, usageFault: read.fault };
     },
   };
 }

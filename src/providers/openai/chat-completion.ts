@@ -8,7 +8,7 @@ import type { ChatResult } from "../provider.js";
 import { lenientReader } from "./json-reader.js";
 import { fromOpenAIMessage, toOpenAIMessage } from "./messages.js";
 import { toOpenAIReasoningFields } from "./reasoning.js";
-import { finishReasonOf, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage, type OpenAIUsage } from "./usage.js";
+import { finishReasonOf, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage } from "./usage.js";
 
 /** A vendor's answer; a body without a choice cannot be read (bad_response). */
 export function fromOpenAIChatCompletion(raw: unknown, ctx: ErrorContext): ChatResult {
@@ -19,11 +19,13 @@ export function fromOpenAIChatCompletion(raw: unknown, ctx: ErrorContext): ChatR
   const choice = read.object(read.array(completion.choices, "choices")[0], "choices[0]");
   if (Object.keys(choice).length === 0) throw badResponse(ctx, "answered with no choices");
   const message = fromOpenAIMessage(choice.message, ctx);
+  const { usage, fault } = fromOpenAIUsage(completion.usage);
   return {
     id: read.string(completion.id, "id"),
     message,
     finishReason: finishReasonOf(choice.finish_reason, message.refusal !== ""),
-    usage: fromOpenAIUsage(completion.usage as OpenAIUsage | undefined),
+    usage,
+    usageFault: fault,
   };
 }
 

@@ -2,10 +2,10 @@
 // speak the dialect, and served to callers of the REST surface.
 import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { EmbedRequestSchema, type EmbedRequest, type EmbedResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { UsageSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
 import type { EmbedParams, EmbedResult } from "../provider.js";
+import { fromEmbeddingUsage } from "../vendor-usage.js";
 import { wholeNumber } from "./chat-request.js";
 import { lenientReader, strictReader as read } from "./json-reader.js";
 
@@ -28,9 +28,8 @@ export function fromOpenAIEmbeddingList(raw: unknown, params: EmbedParams, ctx: 
     vectors[reader.number(item.index, "index") ?? position] = reader.array(item.embedding, "embedding") as number[];
   }
   if (vectors.length !== params.inputs.length) throw badResponse(ctx, "answered with the wrong number of embeddings");
-  const usage = reader.object(answer.usage, "usage");
-  const prompt = reader.number(usage.prompt_tokens, "prompt_tokens") ?? 0;
-  return { vectors, usage: create(UsageSchema, { promptTokens: prompt, totalTokens: reader.number(usage.total_tokens, "total_tokens") ?? prompt }) };
+  const { usage, fault } = fromEmbeddingUsage(answer.usage, { input: "prompt_tokens", total: "total_tokens" });
+  return { vectors, usage, usageFault: fault };
 }
 
 /**

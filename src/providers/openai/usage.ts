@@ -1,7 +1,8 @@
 // Usage and finish reasons in the OpenAI shape, both ways.
-import { create, type JsonObject } from "@bufbuild/protobuf";
-import { FinishReason, UsageSchema, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { JsonObject } from "@bufbuild/protobuf";
+import { FinishReason, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { ownEntry } from "../../common/own-entry.js";
+import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 
 /**
  * The wire's name for each finish reason, in answers to callers. OpenAI ends
@@ -44,6 +45,7 @@ export function toOpenAIFinishReason(reason: FinishReason, withRefusal = false):
   return reason === FinishReason.REFUSAL && withRefusal ? "stop" : FINISH_NAMES[reason];
 }
 
+/** Usage in the OpenAI shape, as vendors send it (and as the gateway writes it); read through `fromOpenAIUsage`, which trusts none of it. */
 export interface OpenAIUsage {
   prompt_tokens?: number;
   completion_tokens?: number;
@@ -55,17 +57,27 @@ export interface OpenAIUsage {
   completion_tokens_details?: { reasoning_tokens?: number } | null;
 }
 
-export function fromOpenAIUsage(usage: OpenAIUsage | null | undefined): Usage | undefined {
-  if (!usage || typeof usage !== "object") return undefined;
-  const prompt = usage.prompt_tokens ?? 0;
-  const completion = usage.completion_tokens ?? 0;
-  return create(UsageSchema, {
-    promptTokens: prompt,
-    completionTokens: completion,
-    totalTokens: usage.total_tokens ?? prompt + completion,
-    // OpenAI reports cached tokens in the details, Moonshot at the top level, DeepSeek as cache hits.
-    cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? usage.cached_tokens ?? usage.prompt_cache_hit_tokens ?? 0,
-    reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
+/**
+ * A vendor's usage in the OpenAI shape, found at `path` in its answer
+ * ("usage", or Moonshot's "choices[0].usage"). Every count is checked
+ * (vendor-usage.ts): an unusable prompt or completion count leaves the
+ * answer without usage (the gateway estimates it), and says so in the fault.
+ */
+export function fromOpenAIUsage(raw: unknown, path = "usage"): VendorUsage {
+  return UsageCounts.read(raw, path, (usage, counts) => {
+    const promptDetails = counts.details(usage.prompt_tokens_details, "prompt_tokens_details");
+    const completionDetails = counts.details(usage.completion_tokens_details, "completion_tokens_details");
+    return {
+      promptTokens: counts.billed(usage.prompt_tokens, "prompt_tokens"),
+      completionTokens: counts.billed(usage.completion_tokens, "completion_tokens"),
+      totalTokens: counts.extra(usage.total_tokens, "total_tokens"),
+      // OpenAI reports cached tokens in the details, Moonshot at the top level, DeepSeek as cache hits.
+      cachedTokens:
+        counts.extra(promptDetails?.cached_tokens, "prompt_tokens_details.cached_tokens") ??
+        counts.extra(usage.cached_tokens, "cached_tokens") ??
+        counts.extra(usage.prompt_cache_hit_tokens, "prompt_cache_hit_tokens"),
+      reasoningTokens: counts.extra(completionDetails?.reasoning_tokens, "completion_tokens_details.reasoning_tokens"),
+    };
   });
 }
 

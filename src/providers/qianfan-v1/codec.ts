@@ -33,11 +33,13 @@ export function createQianfanV1Codec(options: QianfanV1CodecOptions): Codec {
       if (!isJsonObject(body)) throw badResponse(ctx, "answered with a body that is not JSON");
       const answer = body as QianfanChatAnswer;
       const message = fromQianfanAnswer(answer);
+      const { usage, fault } = fromOpenAIUsage(answer.usage);
       return {
         id: answer.id ?? "",
         message,
         finishReason: fromQianfanFinishReason(answer.finish_reason, message.toolCalls.length > 0),
-        usage: fromOpenAIUsage(answer.usage),
+        usage,
+        usageFault: fault,
       };
     },
 

@@ -1,14 +1,14 @@
 // The wenxinworkshop embeddings endpoints: a list of texts in, OpenAI-shaped vectors out.
-import { create, type JsonObject } from "@bufbuild/protobuf";
-import { UsageSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { JsonObject } from "@bufbuild/protobuf";
 import type { ErrorContext } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
 import type { EmbedParams, EmbedResult } from "../provider.js";
 import { UpstreamError } from "../upstream-error.js";
+import { fromEmbeddingUsage } from "../vendor-usage.js";
 
 interface QianfanEmbeddings {
   data?: { index?: number; embedding?: number[] }[];
-  usage?: { prompt_tokens?: number; total_tokens?: number };
+  usage?: unknown;
 }
 
 /** The request body; v1 embedding models have one vector size, so asking for another is refused here. */
@@ -27,6 +27,6 @@ export function fromQianfanEmbeddings(body: unknown, params: EmbedParams, ctx: E
   const vectors: number[][] = [];
   for (const [position, item] of (answer?.data ?? []).entries()) vectors[item.index ?? position] = item.embedding ?? [];
   if (vectors.length !== params.inputs.length) throw badResponse(ctx, "answered with the wrong number of embeddings");
-  const prompt = answer?.usage?.prompt_tokens ?? 0;
-  return { vectors, usage: create(UsageSchema, { promptTokens: prompt, totalTokens: answer?.usage?.total_tokens ?? prompt }) };
+  const { usage, fault } = fromEmbeddingUsage(answer?.usage, { input: "prompt_tokens", total: "total_tokens" });
+  return { vectors, usage, usageFault: fault };
 }

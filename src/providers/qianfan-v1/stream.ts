@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { ToolCallDeltaSchema, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import { fromOpenAIUsage } from "../openai/usage.js";
@@ -16,7 +16,8 @@ import { fromQianfanFinishReason, madeUpToolCallId, type QianfanChatAnswer, type
 export class QianfanStreamDecoder implements StreamDecoder {
   private id = "";
   private reason: string | undefined;
-  private usage: Usage | undefined;
+  /** The last chunk's usage as sent, read (and checked) once, at the end. */
+  private usage: unknown;
   private functionCall: QianfanFunctionCall | undefined;
   private ended = false;
 
@@ -32,7 +33,7 @@ export class QianfanStreamDecoder implements StreamDecoder {
     if (hasErrorCode(chunk)) throw qianfanError(this.ctx, chunk, 200);
     const answer = chunk as QianfanChatAnswer;
     if (answer.id) this.id = answer.id;
-    if (answer.usage) this.usage = fromOpenAIUsage(answer.usage);
+    if (answer.usage !== undefined && answer.usage !== null) this.usage = answer.usage;
     if (answer.finish_reason) this.reason = answer.finish_reason;
     // Kept until the end: a function call is only usable whole.
     if (answer.function_call?.name) this.functionCall = answer.function_call;
@@ -47,7 +48,8 @@ export class QianfanStreamDecoder implements StreamDecoder {
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {
     if (!this.ended) throw streamCutShort(this.ctx);
-    return { type: "end", id: this.id, finishReason: fromQianfanFinishReason(this.reason, this.functionCall !== undefined), usage: this.usage };
+    const { usage, fault } = fromOpenAIUsage(this.usage);
+    return { type: "end", id: this.id, finishReason: fromQianfanFinishReason(this.reason, this.functionCall !== undefined), usage, usageFault: fault };
   }
 
   private toolCall(call: QianfanFunctionCall) {

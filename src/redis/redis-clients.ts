@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { RedisAddress, RedisTarget } from "./redis-url.js";
 
 /** What RedisLink runs its commands on: one node (alone or behind Sentinels), or a cluster. */

@@ -25,7 +25,6 @@ import type { ChatParams, ChatResult, ChatStreamEvent, ProviderAdapter, Upstream
 import { UpstreamError } from "../../src/providers/upstream-error.js";
 import { createCredential } from "../../src/secrets/credential.js";
 import { KeyPool } from "../../src/secrets/key-pool.js";
-import { failure } from "../support/failure.js";
 
 /** Simulated time: timers fire when the test's run loop reaches them, never on their own. */
 class SimClock {

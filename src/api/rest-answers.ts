@@ -9,6 +9,7 @@ import { ADJUSTED_HEADER, adjustmentsHeader } from "../catalogue/adjustments.js"
 import type { GatewayStream } from "../gateway/gateway.js";
 import type { CacheStatus } from "../gateway/response-cache.js";
 import { header, type RestRequest, type RestResponse } from "./envelope/rest-envelope.js";
+import { untilDrained } from "../server/response-drain.js";
 
 /** Whether the answer came from the response cache: hit, miss or coalesced. */
 const CACHE_HEADER = "x-switchboard-cache";
@@ -46,7 +47,32 @@ export function sendJson(res: RestResponse, body: JsonObject, headers: Record<st
   res.writeHead(200, { ...headers, "content-type": "application/json" }).end(JSON.stringify(body));
 }
 
-/** One server-sent event; `event` names it where the dialect does (Anthropic, the Responses API). */
-export function writeEvent(res: RestResponse, data: JsonObject, event?: string): void {
-  (res as ServerResponse).write(`${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`);
+/**
+ * One server-sent event; `event` names it where the dialect does (Anthropic,
+ * the Responses API). Returns what write() says: false when the client is not
+ * taking the stream as fast as it is written, and the stream must wait for it
+ * (`drained`) before it takes the next event from the vendor.
+ */
+export function writeEvent(res: RestResponse, data: JsonObject, event?: string): boolean {
+  return (res as ServerResponse).write(`${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`);
+}
+
+/**
+ * Waits until a stream's client takes writes again ('drain'), for a stream
+ * whose writeEvent said false. The stream's loop does not pull the next event
+ * meanwhile, so nothing reads from the vendor: its answer waits in the socket
+ * buffers, and its writes block in turn. The gateway reads from the vendor
+ * only as fast as the client reads, and holds a bounded amount per stream.
+ *
+ * A client that went away ends the wait at once; a call whose signal fires
+ * first (the caller's deadline, the gateway's shutdown) is cut off: the
+ * response is destroyed (nobody is reading it, so an error event would never
+ * arrive) and the signal's reason is thrown, which ends the upstream request.
+ */
+export async function drained(res: RestResponse, signal: AbortSignal): Promise<void> {
+  await untilDrained(res, signal);
+  if (signal.aborted) {
+    res.destroy();
+    throw signal.reason;
+  }
 }

@@ -16,6 +16,8 @@ import type { Model } from "../../gen/ts/switchboard/v1/models_pb.js";
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { Logger } from "../observability/logger.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
+import { UpstreamError } from "../providers/upstream-error.js";
+import { usageFaultLine, type UsageFault } from "../providers/vendor-usage.js";
 import { Catalogue } from "../catalogue/catalogue.js";
 import { AdmittedCall } from "./admitted-call.js";
 import { RequestFitter, type CallFitting } from "./call-fitting.js";
@@ -28,9 +30,9 @@ import { embedInBatches } from "./embed-batches.js";
 import { toConnectError } from "./errors.js";
 import { ModelListing } from "./model-listing.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
-import { NO_CACHE, type CacheableAnswer, type CacheLookup, type CacheStatus, type ResponseCache } from "./response-cache.js";
+import { CACHE_MISS, NO_CACHE, type CacheableAnswer, type CacheLookup, type CacheStatus, type ResponseCache } from "./response-cache.js";
 import type { Candidate, Router } from "./router.js";
-import { boundTokens, embedTokens, estimateTokens, estimateUsage } from "./usage-estimate.js";
+import { boundTokens, embedTokens, estimateTokens, estimateUsage, estimateUsageOfLength } from "./usage-estimate.js";
 
 export interface GatewayDeps {
   router: Router;
@@ -45,6 +47,20 @@ export interface GatewayDeps {
   /** Describes listed models (capabilities, limits, prices). */
   catalogue?: Catalogue;
 }
+
+/**
+ * The most text the gateway keeps of one streamed answer: 8 Mi characters
+ * (content, reasoning, refusal and tool-call arguments together), about 2
+ * million tokens, 16 times the longest answer any model writes today (128k
+ * tokens). A stream's tool calls are kept for its summary, and its text when
+ * something needs the whole answer (the response cache, a trace that records
+ * content, a surface that repeats it at the end). A vendor that streams
+ * without end then fails with a clear error (its bad_response), instead of
+ * growing the gateway's memory until V8's longest string ends the call as
+ * Internal. A stream nothing keeps is not bounded: it holds no more than an
+ * event at a time.
+ */
+export const MAX_STREAMED_ANSWER_CHARS = 8 * 1024 * 1024;
 
 /** A streamed answer: its messages, and the provider whose events they are (for surfaces that name it before the end). */
 export interface GatewayStream {
@@ -85,6 +101,7 @@ export class Gateway {
       const candidates = fitted(call, fitting);
       const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) }));
       const answer = { ...value, usage: value.usage ?? estimateUsage(params, value.message.content + value.message.reasoningContent), served: outcome.served! };
+      this.sayUsageFault(value.usageFault, answer.served, ctx);
       cache.store(answer);
       return this.chatResponse(call, answer, outcome, params, ctx, "miss", fitting);
     } catch (err) {
@@ -118,7 +135,8 @@ export class Gateway {
     });
   }
 
-  async chatStream(params: ChatParams, ctx: CallContext): Promise<GatewayStream> {
+  /** `keepsAnswer`: the surface keeps the whole answer itself (the Responses API repeats it at the end), so the gateway bounds it (MAX_STREAMED_ANSWER_CHARS) even when it keeps none of it. */
+  async chatStream(params: ChatParams, ctx: CallContext, { keepsAnswer = false }: { keepsAnswer?: boolean } = {}): Promise<GatewayStream> {
     const fitting = this.fitter.forCall(params);
     const call = await this.admit("chat_stream", params.model, { estimated: estimateTokens(params), bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, params.messages);
     const cache = await this.consultCache(call, params, ctx);
@@ -140,7 +158,7 @@ export class Gateway {
     }
     const dispatched = this.deps.dispatcher.stream(candidates, ctx, (adapter, attempt) => adapter.chatStream({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) }));
     return {
-      responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting),
+      responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting, keepsAnswer),
       servingProvider: () => dispatched.serving()?.provider,
       cache: "miss",
       adjustments: () => fitting.adjustments(dispatched.serving()),
@@ -193,27 +211,43 @@ export class Gateway {
     dispatched: ReturnType<Dispatcher["stream"]>,
     cache: CacheLookup,
     fitting: CallFitting,
+    keepsAnswer: boolean,
   ): AsyncGenerator<ChatStreamResponse> {
     const toolCalls = new Map<number, ToolCall>();
+    // The answer's text is kept whole only for what needs it: the response cache (to store it, or to hand it to
+    // identical calls waiting on this one) and a trace that records content. Otherwise only its length is counted.
+    const keepText = cache !== CACHE_MISS || ctx.trace?.recordsContent === true;
+    const bounded = keepText || keepsAnswer;
     let text = "";
     const said = { reasoningContent: "", refusal: "" };
+    /** Characters of text and reasoning generated so far, for the usage estimate when the vendor reports none. */
+    let generated = 0;
+    /** Characters kept so far, here or by the surface (the text, when kept, and the tool calls, which the summary carries): at most MAX_STREAMED_ANSWER_CHARS. */
+    let kept = 0;
     // What the vendor generated before a failure or a hang-up counts; a stream refused before its first delta cost nothing.
     let begun = false;
-    const partialUsage = () => (begun ? estimateUsage(params, text + said.reasoningContent) : undefined);
+    const partialUsage = () => (begun ? estimateUsageOfLength(params, generated) : undefined);
     try {
       for await (const event of dispatched.events) {
         if (event.type === "delta") {
           if (!begun) call.firstToken();
-          text += event.content;
-          said.reasoningContent += event.reasoning ?? "";
-          said.refusal += event.refusal ?? "";
+          const reasoning = event.reasoning ?? "";
+          generated += event.content.length + reasoning.length;
+          if (bounded) kept += event.content.length + reasoning.length + (event.refusal?.length ?? 0);
+          if (keepText) {
+            text += event.content;
+            said.reasoningContent += reasoning;
+            said.refusal += event.refusal ?? "";
+          }
           for (const fragment of event.toolCalls) {
+            kept += fragment.argumentsFragment.length;
             const toolCall = toolCalls.get(fragment.index) ?? create(ToolCallSchema, {});
             toolCall.id ||= fragment.id;
             toolCall.name ||= fragment.name;
             toolCall.arguments += fragment.argumentsFragment;
             toolCalls.set(fragment.index, toolCall);
           }
+          if (kept > MAX_STREAMED_ANSWER_CHARS) throw answerTooLong(dispatched.serving()?.provider);
           const first = !begun;
           begun = true;
           yield deltaResponse({ content: event.content, toolCalls: event.toolCalls, reasoningContent: event.reasoning ?? "", refusal: event.refusal ?? "", reasoning: event.reasoningBlocks ?? [] });
@@ -225,7 +259,8 @@ export class Gateway {
         }
         const outcome = dispatched.outcome();
         const served = outcome.served ?? outcome.lastTried!;
-        const answer = streamedAnswer(event, text, toolCalls, event.usage ?? estimateUsage(params, text + said.reasoningContent), served, { ...said, reasoning: event.reasoning ?? [] });
+        const answer = streamedAnswer(event, text, toolCalls, event.usage ?? estimateUsageOfLength(params, generated), served, { ...said, reasoning: event.reasoning ?? [] });
+        this.sayUsageFault(event.usageFault, served, ctx);
         const attempts = call.succeed(outcome, answer.usage, false, answer);
         cache.store(answer);
         yield this.summary(call, answer, attempts, params, ctx, { usageEstimated: event.usage === undefined, cache: "miss", adjustments: fitting.adjustments(served) });
@@ -247,6 +282,7 @@ export class Gateway {
         embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, params.inputs.length)),
       );
       const usage = value.usage ?? create(UsageSchema, { promptTokens: tokens.estimated, totalTokens: tokens.estimated });
+      this.sayUsageFault(value.usageFault, outcome.served!, ctx);
       const attempts = call.succeed(outcome, usage);
       return create(EmbedResponseSchema, {
         embeddings: value.vectors.map((values, index) => create(EmbeddingSchema, { index, values })),
@@ -273,6 +309,13 @@ export class Gateway {
     } catch (err) {
       throw call.fail(err);
     }
+  }
+
+  /** Token counts from the vendor that could not be true: one warn line for the call, naming the fields, never their values. */
+  private sayUsageFault(fault: UsageFault | undefined, served: Candidate, ctx: CallContext): void {
+    if (!fault) return;
+    const { fields, usage, message } = usageFaultLine(fault);
+    this.deps.logger.warn({ requestId: ctx.requestId, provider: served.provider, model: served.upstreamModel, fault: "vendor", fields, usage }, message);
   }
 
   /** Routes and admits a call; a refusal (no route, scope, limits, budget) still tells the caller's log line what was asked for. */
@@ -304,6 +347,15 @@ function fitted(call: AdmittedCall, fitting: CallFitting): Candidate[] {
   call.admission.skipped.push(...refused);
   if (error) throw error;
   return candidates;
+}
+
+/** A streamed answer past MAX_STREAMED_ANSWER_CHARS: the vendor's bad response. Thrown out of the loop over the events, it ends the upstream request. */
+function answerTooLong(provider = "unknown"): UpstreamError {
+  return new UpstreamError({
+    kind: "bad_response",
+    provider,
+    message: `provider "${provider}" streamed an answer longer than ${MAX_STREAMED_ANSWER_CHARS} characters, the most the gateway keeps of one answer`,
+  });
 }
 
 /** A stream's answer once it ended: its text, reasoning and tool calls as assembled from the deltas. */

@@ -28,8 +28,13 @@ const PER_MESSAGE_TOKENS = 3;
  * token, the usual rule of thumb): better than recording zero for budgets.
  */
 export function estimateUsage(params: Pick<ChatParams, "messages">, completion: string): Usage {
+  return estimateUsageOfLength(params, completion.length);
+}
+
+/** estimateUsage of a completion known only by its length (a stream whose text was not kept). */
+export function estimateUsageOfLength(params: Pick<ChatParams, "messages">, completionChars: number): Usage {
   const promptTokens = Math.ceil(promptChars(params) / 4) + PER_MESSAGE_TOKENS * params.messages.length;
-  const completionTokens = Math.ceil(completion.length / 4);
+  const completionTokens = Math.ceil(completionChars / 4);
   return create(UsageSchema, { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens });
 }
 

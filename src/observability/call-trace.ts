@@ -7,6 +7,8 @@
 export interface CallTrace {
   /** The trace's id (32 hex digits), for log lines and the answer's headers; undefined while tracing is off. */
   readonly traceId: string | undefined;
+  /** Message content of this call may be recorded: its route is listed in SWITCHBOARD_TRACE_CONTENT. */
+  readonly recordsContent: boolean;
   /** The pipeline admitted the call: what it is (chat, chat_stream, embed) and the model asked for. */
   admitted(kind: string, requestedModel: string): void;
   /** Starts the span of one upstream attempt, a child of the call's. */
@@ -41,6 +43,7 @@ export const NO_ATTEMPT_SPAN: AttemptSpan = {
 
 export const NO_CALL_TRACE: CallTrace = {
   traceId: undefined,
+  recordsContent: false,
   admitted() {},
   attempt: () => NO_ATTEMPT_SPAN,
 };

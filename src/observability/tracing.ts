@@ -23,8 +23,6 @@ export interface CallSpanEnd {
 export interface TracedCall extends CallTrace {
   /** The call's span records (tracing is on and the call is sampled): only then are its attributes worth building. */
   readonly recording: boolean;
-  /** Message content of this call may be recorded: its route is listed in SWITCHBOARD_TRACE_CONTENT. */
-  readonly recordsContent: boolean;
   /** Headers naming the trace in the answer (`x-trace-id`, `traceresponse`); undefined while tracing is off. */
   readonly responseHeaders: Readonly<Record<string, string>> | undefined;
   end(end: CallSpanEnd): void;
@@ -41,7 +39,6 @@ export interface Tracing {
 export const NO_TRACED_CALL: TracedCall = {
   ...NO_CALL_TRACE,
   recording: false,
-  recordsContent: false,
   responseHeaders: undefined,
   end() {},
 };

@@ -29,8 +29,6 @@ import { failure } from "../support/failure.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 
 type Json = Record<string, any>;
-/** Kinds that cool down, disable or bench a vendor key. */
-const KEY_ACTIONS: UpstreamErrorKind[] = ["quota_exhausted", "credential_rejected", "rate_limited"];
 const ECHO = "quota billing balance credit balance";
 const ctx = (provider: string) => ({ provider, credential: createCredential(`${provider}/test`, "sk-vendor-secret-0123456789") });
 const errorInfo = (reason: string) => ({ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason, domain: "googleapis.com" });

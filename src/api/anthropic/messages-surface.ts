@@ -7,7 +7,7 @@ import { AnthropicEventWriter } from "../../providers/anthropic/messages-events.
 import { messagesRequestFromAnthropic } from "../../providers/anthropic/messages-request.js";
 import { BETA_HEADER } from "../../providers/anthropic/original-request.js";
 import { header, type RestCall, type RestResponse, type RestRoute, type RestSurface } from "../envelope/rest-envelope.js";
-import { answerHeaders, cacheControlOf, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
+import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
 import { validateChat } from "../validate.js";
 
 /** The ledger's name for calls on this surface. */
@@ -54,12 +54,15 @@ async function messages(gateway: Gateway, { ctx, body, req, res }: RestCall): Pr
   const streamed = await gateway.chatStream(request, call);
   const writer = new AnthropicEventWriter(id, request.model);
   for await (const event of streamed.responses) {
+    // The next event is taken from the vendor only once the client has taken this one (rest-answers.ts, drained).
+    let flowing = true;
     if (!res.headersSent) {
       res.writeHead(200, streamHeaders(streamed));
-      for (const start of writer.start()) writeEvent(res, start.data, start.event);
+      for (const start of writer.start()) flowing = writeEvent(res, start.data, start.event) && flowing;
     }
     const written = event.event.case === "delta" ? writer.delta(event.event.value) : event.event.case === "summary" ? writer.finish(event.event.value) : [];
-    for (const out of written) writeEvent(res, out.data, out.event);
+    for (const out of written) flowing = writeEvent(res, out.data, out.event) && flowing;
+    if (!flowing) await drained(res, call.signal);
   }
   res.end();
 }

@@ -9,7 +9,7 @@ import { embeddingRequestFromOpenAI, toOpenAIEmbeddingList } from "../../provide
 import { toOpenAIError } from "../../providers/openai/errors.js";
 import { toOpenAIModel, toOpenAIModelList } from "../../providers/openai/models.js";
 import type { RestCall, RestResponse, RestRoute, RestSurface } from "../envelope/rest-envelope.js";
-import { answerHeaders, cacheControlOf, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
+import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
 import { validateChat, validateEmbed } from "../validate.js";
 
 export interface OpenAISurfaceDeps {
@@ -73,11 +73,14 @@ async function chatCompletions(gateway: Gateway, { ctx, body, req, res }: RestCa
     if (!res.headersSent) {
       res.writeHead(200, streamHeaders(streamed));
     }
-    if (event.event.case === "delta") writeEvent(res, writer.delta(event.event.value));
+    // The next event is taken from the vendor only once the client has taken this one (rest-answers.ts, drained).
+    let flowing = true;
+    if (event.event.case === "delta") flowing = writeEvent(res, writer.delta(event.event.value));
     else if (event.event.case === "summary") {
-      writeEvent(res, writer.finish(event.event.value));
-      if (includeUsage) writeEvent(res, writer.usage(event.event.value));
+      flowing = writeEvent(res, writer.finish(event.event.value));
+      if (includeUsage) flowing = writeEvent(res, writer.usage(event.event.value)) && flowing;
     }
+    if (!flowing) await drained(res, ctx.signal);
   }
   res.end("data: [DONE]\n\n");
 }

@@ -11,7 +11,7 @@ import { toResponse, type ResponseHead } from "../../providers/openai-responses/
 import { responsesRequestFromOpenAI } from "../../providers/openai-responses/responses-request.js";
 import type { StoredResponses } from "../../responses/stored-responses.js";
 import type { RestCall, RestResponse, RestSurface } from "../envelope/rest-envelope.js";
-import { answerHeaders, cacheControlOf, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
+import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
 import { validateChat } from "../validate.js";
 
 /** The ledger's name for calls on this surface. */
@@ -70,24 +70,30 @@ async function createResponse(gateway: Gateway, stored: StoredResponses, { ctx, 
     sendJson(res, response, answerHeaders(answer));
     return;
   }
-  const streamed = await gateway.chatStream(request, call);
+  // The writer keeps the whole answer (its last events repeat it): the gateway bounds it.
+  const streamed = await gateway.chatStream(request, call, { keepsAnswer: true });
   const writer = new ResponseEventWriter(head);
-  const write = (events: ResponseEvent[]) => {
-    for (const out of events) writeEvent(res, out.data, out.event);
+  /** Writes the events; false when the client is not keeping up, and the stream must wait for it (rest-answers.ts, drained). */
+  const write = (events: ResponseEvent[]): boolean => {
+    let flowing = true;
+    for (const out of events) flowing = writeEvent(res, out.data, out.event) && flowing;
+    return flowing;
   };
   try {
     for await (const event of streamed.responses) {
+      let flowing = true;
       if (!res.headersSent) {
         res.writeHead(200, streamHeaders(streamed));
-        write(writer.start());
+        flowing = write(writer.start());
       }
-      if (event.event.case === "delta") write(writer.delta(event.event.value));
+      if (event.event.case === "delta") flowing = write(writer.delta(event.event.value)) && flowing;
       else if (event.event.case === "summary") {
         const end = writer.finish(event.event.value);
         // Kept before the caller hears the response is complete, so that it can go on from it at once.
         await keep(end.message, end.response);
-        write(end.events);
+        flowing = write(end.events) && flowing;
       }
+      if (!flowing) await drained(res, call.signal);
     }
   } catch (err) {
     // Once the stream has begun, the failure is its last events (`error`, `response.failed`), numbered in turn.

@@ -1,18 +1,36 @@
 import type { StreamEvent } from "../codec.js";
+import { FrameTooLarge, MAX_EVENT_CHARS } from "./frame-limit.js";
 
-/** Reads a stream of newline-delimited JSON values (NDJSON), one event per non-empty line. */
+/** Reads a stream of newline-delimited JSON values (NDJSON), one event per non-empty line; a line longer than MAX_EVENT_CHARS throws FrameTooLarge. */
 export async function* parseJsonLines(body: AsyncIterable<Uint8Array>): AsyncGenerator<StreamEvent> {
   const decoder = new TextDecoder();
   let buffer = "";
+  // Pieces of a long line that bring no line end are kept apart until one does: adding each to the buffer and
+  // searching it again would be quadratic in the line's length.
+  let held: string[] = [];
+  let heldChars = 0;
   for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
+    const text = decoder.decode(chunk, { stream: true });
+    if (buffer !== "" && text.indexOf("\n") === -1) {
+      heldChars += text.length;
+      if (buffer.length + heldChars > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
+      held.push(text);
+      continue;
+    }
+    if (held.length > 0) {
+      buffer += held.join("");
+      held = [];
+      heldChars = 0;
+    }
+    buffer += text;
     let newline: number;
     while ((newline = buffer.indexOf("\n")) !== -1) {
       const line = buffer.slice(0, newline).trim();
       buffer = buffer.slice(newline + 1);
       if (line !== "") yield { event: undefined, data: line };
     }
+    if (buffer.length > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
   }
-  const last = (buffer + decoder.decode()).trim();
+  const last = (buffer + held.join("") + decoder.decode()).trim();
   if (last !== "") yield { event: undefined, data: last };
 }

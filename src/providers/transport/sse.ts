@@ -1,3 +1,5 @@
+import { FrameTooLarge, MAX_EVENT_CHARS } from "./frame-limit.js";
+
 /** One server-sent event. */
 export interface SseEvent {
   /** The `event:` field; undefined for the default "message" type. */
@@ -12,6 +14,8 @@ export interface SseEvent {
  * framing works: LF, CRLF or CR line ends (Gemini uses CRLF), an optional
  * space after the colon (DashScope sends none), comment lines starting with
  * ":" (keep-alives, DashScope's ":HTTP_STATUS/200"), and multi-line data.
+ * An event (or an unfinished line) longer than MAX_EVENT_CHARS throws
+ * FrameTooLarge as soon as it is seen: nothing more is buffered.
  */
 export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
@@ -19,6 +23,8 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator
   let event: string | undefined;
   let id: string | undefined;
   let data: string[] = [];
+  /** The characters of the event's data lines so far. */
+  let dataChars = 0;
 
   function* takeLines(final: boolean): Generator<SseEvent> {
     let start = 0;
@@ -47,6 +53,7 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator
         if (data.length > 0 || event !== undefined) yield { event, data: data.join("\n"), id };
         event = undefined;
         data = [];
+        dataChars = 0;
         continue;
       }
       if (line.startsWith(":")) continue;
@@ -54,17 +61,40 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator
       const field = colon === -1 ? line : line.slice(0, colon);
       let value = colon === -1 ? "" : line.slice(colon + 1);
       if (value.startsWith(" ")) value = value.slice(1);
-      if (field === "data") data.push(value);
-      else if (field === "event") event = value;
+      if (field === "data") {
+        dataChars += value.length;
+        if (dataChars > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
+        data.push(value);
+      } else if (field === "event") event = value;
       else if (field === "id") id = value;
     }
     buffer = buffer.slice(start);
+    // What is left is one unfinished line: a vendor that never ends it must not be buffered without end.
+    if (buffer.length > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
   }
 
+  // Pieces of a long line that bring no line end are kept apart until one does: adding each to the buffer and
+  // searching it again would be quadratic in the line's length. What the buffer holds then is an unfinished line
+  // (after a CR at its end, the next piece may begin a new one: it is not held).
+  let held: string[] = [];
+  let heldChars = 0;
   for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
+    const text = decoder.decode(chunk, { stream: true });
+    if (buffer !== "" && text.indexOf("\n") === -1 && text.indexOf("\r") === -1 && !buffer.endsWith("\r")) {
+      heldChars += text.length;
+      if (buffer.length + heldChars > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
+      held.push(text);
+      continue;
+    }
+    if (held.length > 0) {
+      buffer += held.join("");
+      held = [];
+      heldChars = 0;
+    }
+    buffer += text;
     yield* takeLines(false);
   }
+  if (held.length > 0) buffer += held.join("");
   buffer += decoder.decode();
   // A stream that ends without a trailing blank line still delivers its last event.
   buffer += "\n\n";

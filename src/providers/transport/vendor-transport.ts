@@ -2,6 +2,7 @@ import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
 import { abortKind } from "../../common/abort-kind.js";
 import type { ResponseHeaders } from "../codec.js";
 import { UpstreamError } from "../upstream-error.js";
+import { FrameTooLarge } from "./frame-limit.js";
 
 export interface TransportRequest {
   method: "GET" | "POST";
@@ -30,6 +31,28 @@ export interface TransportOptions {
 
 /** The most of an error body kept: vendors' error bodies are small, and a hostile one must not fill memory. */
 const ERROR_BODY_LIMIT = 64 * 1024;
+
+/**
+ * The largest whole (non-streamed) answer body read: 32 MiB. A chat answer is
+ * a few KB; the longest any model writes (128k tokens) is about half a MB of
+ * JSON, and a model list a few hundred KB. The body is held whole, then
+ * parsed, so without a bound a broken or hostile vendor could make the
+ * gateway hold any amount; beyond it the attempt fails as the vendor's
+ * bad_response, and the rest is not read. Embedding answers get more room per
+ * input (EMBEDDING_BYTES_PER_INPUT).
+ */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The room an embedding answer gets per input, beyond MAX_ANSWER_BYTES: a
+ * vector of 4,096 dimensions (the widest common models) at 32 characters a
+ * number in JSON, the longest a float prints. A batch of 2,048 inputs of
+ * 3,072 dimensions (OpenAI's largest) is about 90 MB of JSON, legitimately.
+ */
+export const EMBEDDING_BYTES_PER_INPUT = 4096 * 32;
+
+const MIB = 1024 * 1024;
+const UTF8 = new TextDecoder();
 
 /**
  * HTTP to one vendor origin, for every dialect: one keep-alive pool built at
@@ -66,13 +89,27 @@ export class VendorTransport {
     }
   }
 
-  /** A whole answer body as text; a socket failure or the call's abort becomes an UpstreamError. */
-  async text(res: TransportResponse, req: Pick<TransportRequest, "signal" | "credentialId">): Promise<string> {
+  /**
+   * A whole answer body as text; a socket failure or the call's abort becomes
+   * an UpstreamError. A body longer than `limit` bytes (its content-length says
+   * so, or it gets there) is bad_response, and is not read further.
+   */
+  async text(res: TransportResponse, req: Pick<TransportRequest, "signal" | "credentialId">, limit = MAX_ANSWER_BYTES): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
     try {
-      return await res.body.text();
+      if (Number(res.headers["content-length"]) > limit) throw this.tooLarge(req, limit);
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > limit) throw this.tooLarge(req, limit);
+        chunks.push(chunk as Buffer);
+      }
     } catch (err) {
+      if (!res.body.destroyed) res.body.destroy();
       throw this.classify(err, req);
     }
+    // TextDecoder, as undici's text() does: a byte order mark is dropped, not left for JSON.parse to trip on.
+    return UTF8.decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
   }
 
   /** An error answer's body, at most 64 KiB of it (the rest is not read). */
@@ -95,6 +132,14 @@ export class VendorTransport {
   /** Any failure while sending or reading, as an UpstreamError (one already classified passes as it is). */
   classify(err: unknown, req: Pick<TransportRequest, "signal" | "credentialId">): UpstreamError {
     if (err instanceof UpstreamError) return err;
+    if (err instanceof FrameTooLarge) {
+      return new UpstreamError({
+        kind: "bad_response",
+        provider: this.provider,
+        credentialId: req.credentialId,
+        message: `provider "${this.provider}" sent a stream event larger than ${mebibytes(err.limit)} MiB, the most the gateway reads of one event`,
+      });
+    }
     if (req.signal.aborted) return this.abortError(req);
     const code = (err as { code?: string }).code ?? "";
     const timedOut =
@@ -112,6 +157,15 @@ export class VendorTransport {
     return this.pool.close();
   }
 
+  private tooLarge(req: Pick<TransportRequest, "credentialId">, limit: number): UpstreamError {
+    return new UpstreamError({
+      kind: "bad_response",
+      provider: this.provider,
+      credentialId: req.credentialId,
+      message: `provider "${this.provider}" answered with a body larger than ${mebibytes(limit)} MiB, the most the gateway reads of one answer`,
+    });
+  }
+
   private abortError(req: Pick<TransportRequest, "signal" | "credentialId">): UpstreamError {
     const kind = abortKind(req.signal);
     return new UpstreamError({
@@ -121,6 +175,10 @@ export class VendorTransport {
       message: kind === "timeout" ? `provider "${this.provider}" did not answer before the deadline` : "the call was cancelled",
     });
   }
+}
+
+function mebibytes(bytes: number): string {
+  return String(Math.round((bytes / MIB) * 10) / 10);
 }
 
 /** Whether an answer's content type is JSON (as opposed to an event stream). */

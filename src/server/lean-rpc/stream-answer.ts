@@ -4,6 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { compressedFlag, encodeEnvelope, type Serialization } from "@connectrpc/connect/protocol";
 import { createEndStreamSerialization, endStreamFlag } from "@connectrpc/connect/protocol-connect";
 import { asDecodeFault } from "../request-faults.js";
+import { responseClosed, untilDrained } from "../response-drain.js";
 import { setGrpcErrorTrailer } from "./grpc-status.js";
 import type { LeanRequest } from "./lean-request.js";
 import { nodeHeaders } from "./node-headers.js";
@@ -39,16 +40,16 @@ export async function writeStreamAnswer<T>(
   let error: ConnectError | undefined;
   try {
     for await (const message of messages) {
-      if (res.destroyed) return; // the caller went away: leaving the loop ends the implementation
+      if (responseClosed(res)) return; // the caller went away: leaving the loop ends the implementation
       if (sent++ === 0) res.writeHead(200, nodeHeaders(header));
       let frame = envelope(0, serializer.serialize(message), call, options);
       if (frame instanceof Promise) frame = await frame;
-      if (!(res as ServerResponse).write(frame)) await drained(res);
+      if (!(res as ServerResponse).write(frame)) await untilDrained(res);
     }
   } catch (err) {
     error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
   }
-  if (res.destroyed) return;
+  if (responseClosed(res)) return;
   if (call.protocol === "grpc") {
     if (error) setGrpcErrorTrailer(trailer, error, sent === 0);
     if (sent === 0) res.writeHead(200, nodeHeaders(header));
@@ -68,17 +69,4 @@ function envelope(flags: number, data: Uint8Array, call: LeanRequest, options: S
   const compression = call.compression;
   if (compression === null || data.byteLength < options.compressMinBytes) return encodeEnvelope(flags, data);
   return compression.compress(data).then((compressed) => encodeEnvelope(flags | compressedFlag, compressed));
-}
-
-/** Resolves once `res` takes writes again, or has closed. */
-function drained(res: Response): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
 }

@@ -1,0 +1,18 @@
+/**
+ * The longest stream event (SSE) or line (JSON lines) read: 8 Mi characters,
+ * so at least 8 MiB of the wire. A stream's events are small: a token or a
+ * few, a fragment of a tool call's arguments, at most a whole answer from a
+ * vendor that sends one event (a few hundred KB for the longest answers any
+ * model writes). What is not yet a whole event is buffered, so without a
+ * bound a vendor that never ends a line would fill the gateway's memory
+ * before the caller heard anything.
+ */
+export const MAX_EVENT_CHARS = 8 * 1024 * 1024;
+
+/** A stream event or line longer than MAX_EVENT_CHARS: the parser stops there; the transport makes it the vendor's bad_response. */
+export class FrameTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`a stream event is longer than ${limit} characters`);
+    this.name = "FrameTooLarge";
+  }
+}

@@ -153,6 +153,7 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
         http2IdleTimeoutMs: file.server?.http2_idle_timeout_ms,
         maxConnections: file.server?.max_connections,
         maxConnectionsPerClient: file.server?.max_connections_per_client,
+        answerStallTimeoutMs: file.server?.answer_stall_timeout_ms,
       },
     },
     dataDir: env.SWITCHBOARD_DATA_DIR ?? file.data_dir ?? "./data",

@@ -65,6 +65,7 @@ export const fileSchema = z.strictObject({
       http2_idle_timeout_ms: z.number().int().positive().optional(),
       max_connections: z.number().int().positive().optional(),
       max_connections_per_client: z.number().int().positive().optional(),
+      answer_stall_timeout_ms: z.number().int().positive().optional(),
     })
     .optional(),
   data_dir: z.string().optional(),

@@ -278,7 +278,7 @@ export class GatewayMetrics {
 
   readonly slowClients = new Counter({
     name: "switchboard_slow_clients_total",
-    help: "Requests cut off because the client was too slow to send them, by what was late: headers (the connection is closed) or body (HTTP/1.1: the connection is closed; HTTP/2: the stream is reset).",
+    help: "Requests cut off because the client was too slow, by what was late: headers (the connection is closed), body (HTTP/1.1: the connection is closed; HTTP/2: the stream is reset) or answer (a stream the client stopped reading: the same).",
     labelNames: ["waiting_for"] as const,
     registers: [this.registry],
   });

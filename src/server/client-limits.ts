@@ -2,7 +2,7 @@
  * How long a client may take to send a request, how long a connection may
  * idle, and how many connections one client and the whole gateway may hold.
  * Only what the client owes is bounded: the answer takes as long as it takes
- * (an LLM call or a stream may run for minutes).
+ * (an LLM call or a stream may run for minutes), but a client must take it.
  */
 export interface ClientLimits {
   /**
@@ -21,10 +21,12 @@ export interface ClientLimits {
   maxConnections: number;
   /** Connections one client address holds at once; beyond, its new ones are refused. */
   maxConnectionsPerClient: number;
+  /** A streamed answer whose client takes none of it for this long (its writes wait unread) is cut off. */
+  answerStallTimeoutMs: number;
 }
 
 /** What the gateway is late with when it cuts a client off. */
-export type SlowPart = "headers" | "body";
+export type SlowPart = "headers" | "body" | "answer";
 
 export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   // Callers are programs: a header block arrives in one round trip. 10 s covers a congested
@@ -44,6 +46,9 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   // One address may hold a tenth of the gateway. Behind a proxy every connection comes from
   // the proxy's address: raise it to max_connections there.
   maxConnectionsPerClient: 1_000,
+  // A client reading a stream takes each event as it comes: one that has left a buffer's worth
+  // unread for a minute has stopped, while its stream holds a vendor connection.
+  answerStallTimeoutMs: 60_000,
 };
 
 /** The limits with a default for each one not set. */

@@ -5,6 +5,7 @@ import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { AnswerStalls } from "./answer-stalls.js";
 import { clientLimits, type ClientLimits, type SlowPart } from "./client-limits.js";
 import { ConnectionCaps } from "./connection-caps.js";
 import { Http1Connections } from "./http1-connections.js";
@@ -58,6 +59,7 @@ export class OnePortServer {
   private readonly caps: ConnectionCaps;
   private readonly http1: Http1Connections;
   private readonly http2: Http2Sessions;
+  private readonly stalls: AnswerStalls;
   private readonly h2Sockets = new WeakSet<net.Socket>();
   /** Every accepted socket (with TLS, once its handshake is done), including those that have not sent a byte yet. */
   private readonly sockets = new Set<net.Socket>();
@@ -70,6 +72,7 @@ export class OnePortServer {
     const cutOff = (late: SlowPart): void => void options.metrics?.slowClients.inc({ waiting_for: late });
     this.http1 = new Http1Connections(this.limits, cutOff);
     this.http2 = new Http2Sessions(this.limits, cutOff);
+    this.stalls = new AnswerStalls(this.limits.answerStallTimeoutMs, () => cutOff("answer"));
     this.caps = new ConnectionCaps(this.limits, {
       logger: options.logger,
       plaintext: !options.tls,
@@ -161,7 +164,9 @@ export class OnePortServer {
     return (req, res) => {
       this.inFlight++;
       if (req.httpVersionMajor === 1) this.http1.track(req as http.IncomingMessage, res as http.ServerResponse);
+      this.stalls.track(res);
       res.once("close", () => {
+        this.stalls.untrack(res);
         this.inFlight--;
         if (this.inFlight === 0) this.idle?.();
       });
@@ -211,6 +216,7 @@ export class OnePortServer {
     }
     this.http2.destroy();
     for (const socket of this.sockets) socket.destroy();
+    this.stalls.stop();
     await closed;
   }
 

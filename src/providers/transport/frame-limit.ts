@@ -16,3 +16,29 @@ export class FrameTooLarge extends Error {
     this.name = "FrameTooLarge";
   }
 }
+
+/**
+ * Pieces of one long unfinished line, kept apart until a piece brings its end:
+ * adding each to the parser's buffer and searching the buffer again would be
+ * quadratic in the line's length.
+ */
+export class HeldLine {
+  private pieces: string[] = [];
+  private chars = 0;
+
+  /** Holds a piece of the line the parser has buffered `buffered` characters of; past MAX_EVENT_CHARS in all, throws FrameTooLarge. */
+  hold(text: string, buffered: number): void {
+    this.chars += text.length;
+    if (buffered + this.chars > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
+    this.pieces.push(text);
+  }
+
+  /** The pieces held, joined ("" for none); none are held after. */
+  take(): string {
+    if (this.pieces.length === 0) return "";
+    const text = this.pieces.join("");
+    this.pieces = [];
+    this.chars = 0;
+    return text;
+  }
+}

@@ -1,28 +1,18 @@
 import type { StreamEvent } from "../codec.js";
-import { FrameTooLarge, MAX_EVENT_CHARS } from "./frame-limit.js";
+import { FrameTooLarge, HeldLine, MAX_EVENT_CHARS } from "./frame-limit.js";
 
 /** Reads a stream of newline-delimited JSON values (NDJSON), one event per non-empty line; a line longer than MAX_EVENT_CHARS throws FrameTooLarge. */
 export async function* parseJsonLines(body: AsyncIterable<Uint8Array>): AsyncGenerator<StreamEvent> {
   const decoder = new TextDecoder();
   let buffer = "";
-  // Pieces of a long line that bring no line end are kept apart until one does: adding each to the buffer and
-  // searching it again would be quadratic in the line's length.
-  let held: string[] = [];
-  let heldChars = 0;
+  const held = new HeldLine();
   for await (const chunk of body) {
     const text = decoder.decode(chunk, { stream: true });
     if (buffer !== "" && text.indexOf("\n") === -1) {
-      heldChars += text.length;
-      if (buffer.length + heldChars > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
-      held.push(text);
+      held.hold(text, buffer.length);
       continue;
     }
-    if (held.length > 0) {
-      buffer += held.join("");
-      held = [];
-      heldChars = 0;
-    }
-    buffer += text;
+    buffer += held.take() + text;
     let newline: number;
     while ((newline = buffer.indexOf("\n")) !== -1) {
       const line = buffer.slice(0, newline).trim();
@@ -31,6 +21,6 @@ export async function* parseJsonLines(body: AsyncIterable<Uint8Array>): AsyncGen
     }
     if (buffer.length > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
   }
-  const last = (buffer + held.join("") + decoder.decode()).trim();
+  const last = (buffer + held.take() + decoder.decode()).trim();
   if (last !== "") yield { event: undefined, data: last };
 }

@@ -1,4 +1,4 @@
-import { FrameTooLarge, MAX_EVENT_CHARS } from "./frame-limit.js";
+import { FrameTooLarge, HeldLine, MAX_EVENT_CHARS } from "./frame-limit.js";
 
 /** One server-sent event. */
 export interface SseEvent {
@@ -73,29 +73,19 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator
     if (buffer.length > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
   }
 
-  // Pieces of a long line that bring no line end are kept apart until one does: adding each to the buffer and
-  // searching it again would be quadratic in the line's length. What the buffer holds then is an unfinished line
-  // (after a CR at its end, the next piece may begin a new one: it is not held).
-  let held: string[] = [];
-  let heldChars = 0;
+  // What the buffer holds while pieces are held is an unfinished line (after a CR at its end, the next piece may
+  // begin a new one: it is not held).
+  const held = new HeldLine();
   for await (const chunk of body) {
     const text = decoder.decode(chunk, { stream: true });
     if (buffer !== "" && text.indexOf("\n") === -1 && text.indexOf("\r") === -1 && !buffer.endsWith("\r")) {
-      heldChars += text.length;
-      if (buffer.length + heldChars > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
-      held.push(text);
+      held.hold(text, buffer.length);
       continue;
     }
-    if (held.length > 0) {
-      buffer += held.join("");
-      held = [];
-      heldChars = 0;
-    }
-    buffer += text;
+    buffer += held.take() + text;
     yield* takeLines(false);
   }
-  if (held.length > 0) buffer += held.join("");
-  buffer += decoder.decode();
+  buffer += held.take() + decoder.decode();
   // A stream that ends without a trailing blank line still delivers its last event.
   buffer += "\n\n";
   yield* takeLines(true);

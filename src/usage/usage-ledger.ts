@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { LedgerJournal } from "./ledger-journal.js";
-import { LedgerRowError, type LedgerRow, type LedgerStore } from "./ledger-store.js";
+import { LedgerRowError, ledgerRowProblem, type LedgerRow, type LedgerStore } from "./ledger-store.js";
 
 /** What the writer needs of the store. */
 export type LedgerSink = Pick<LedgerStore, "insert" | "probe">;
@@ -38,13 +38,13 @@ interface QueuedRow {
  * left: the app calls it after the server has drained.
  *
  * One row never holds up the others. A row the store cannot keep (a token
- * count that is NaN, a fraction, past an INTEGER: the store checks before it
- * writes, LedgerRowError) is set aside and the rest of its batch written;
- * should a batch fail all the same while the store takes writes (a probe
- * tells), its rows are written one at a time, and those the store refuses are
- * set aside. A row set aside is logged as an error naming its request and
- * what was wrong, counted (`result="rejected"`), and dropped from the
- * journal: retried, it would fail forever.
+ * count that is NaN, a fraction, past an INTEGER: `ledgerRowProblem`) is set
+ * aside as it arrives, before the journal or a batch holds it; should a batch
+ * fail all the same while the store takes writes (a probe tells), its rows are
+ * written one at a time, and those the store refuses are set aside. A row set
+ * aside is logged as an error naming its request and what was wrong, counted
+ * (`result="rejected"`), and kept out of the journal: retried, it would fail
+ * forever.
  *
  * Whether the store takes writes is reported through `onStoreState`: every
  * batch tells, and a probe does when no row has come for a while.
@@ -81,6 +81,11 @@ export class UsageLedger {
       this.options.logger.warn({ requestId: row.requestId }, "usage ledger already closed: this call is not recorded");
       return;
     }
+    const problem = ledgerRowProblem(row);
+    if (problem !== undefined) {
+      this.reject(row, problem);
+      return;
+    }
     const keyed = { ...row, rowKey: row.rowKey ?? randomUUID() };
     const journal = this.options.journal;
     const segment = journal ? journal.append(keyed) : 0;
@@ -112,7 +117,16 @@ export class UsageLedger {
       "replaying usage ledger rows an earlier run had not stored (torn lines are skipped)",
     );
     this.options.metrics.ledgerRows.inc({ result: "replayed" }, rows);
-    for (const { segment, rows: found } of recovered) this.enqueue(found.map((row) => ({ row, segment })));
+    for (const { segment, rows: found } of recovered) {
+      // Rows an earlier version journaled unchecked.
+      const keep = found.filter((row) => {
+        const problem = ledgerRowProblem(row);
+        if (problem === undefined) return true;
+        this.reject(row, problem, segment);
+        return false;
+      });
+      this.enqueue(keep.map((row) => ({ row, segment })));
+    }
     await this.flush().catch(() => {});
   }
 
@@ -205,28 +219,20 @@ export class UsageLedger {
 
   /**
    * Writes a batch in one transaction; `pending` loses each row once it is
-   * stored or set aside. A row the store says it cannot keep is set aside,
-   * and the others tried again. Any other failure is the store's (down,
-   * read-only, full: thrown, and every row waits) or a row's that the store
-   * refused in the act (a constraint): a write that changes nothing tells
-   * which. Then the rows are written one at a time, and those the store
-   * refuses set aside; should the store fail meanwhile, the rest waits.
+   * stored or set aside. Its rows were checked as they came, so a batch that
+   * fails is the store's fault (down, read-only, full: thrown, and every row
+   * waits) or a row's that the store refused in the act (a constraint no check
+   * can know): a probe tells which. Then the rows are written one at a time,
+   * and those the store refuses set aside; should the store fail meanwhile,
+   * the rest waits.
    */
   private async insertBatch(pending: QueuedRow[]): Promise<void> {
-    for (;;) {
-      try {
-        await this.store.insert(pending.map((entry) => entry.row));
-        this.stored(pending.splice(0));
-        return;
-      } catch (err) {
-        const refused = err instanceof LedgerRowError ? pending.findIndex((entry) => entry.row === err.row) : -1;
-        if (refused < 0) {
-          await this.storeTakesWrites(err);
-          break;
-        }
-        this.reject(pending.splice(refused, 1)[0]!, (err as LedgerRowError).problem);
-        if (pending.length === 0) return;
-      }
+    try {
+      await this.store.insert(pending.map((entry) => entry.row));
+      this.stored(pending.splice(0));
+      return;
+    } catch (err) {
+      await this.storeTakesWrites(err);
     }
     while (pending.length > 0) {
       try {
@@ -234,7 +240,8 @@ export class UsageLedger {
         this.stored(pending.splice(0, 1));
       } catch (err) {
         if (!(err instanceof LedgerRowError)) await this.storeTakesWrites(err);
-        this.reject(pending.shift()!, err instanceof LedgerRowError ? err.problem : (err as Error).message);
+        const { row, segment } = pending.shift()!;
+        this.reject(row, err instanceof LedgerRowError ? err.problem : (err as Error).message, segment);
       }
     }
   }
@@ -254,9 +261,8 @@ export class UsageLedger {
   }
 
   /** A row the store cannot keep: said once, counted, and out of the journal (retried, it would fail forever). */
-  private reject(entry: QueuedRow, problem: string): void {
-    const { row } = entry;
-    this.options.journal?.done(entry.segment);
+  private reject(row: LedgerRow, problem: string, segment?: number): void {
+    if (segment !== undefined) this.options.journal?.done(segment);
     this.options.metrics.ledgerRows.inc({ result: "rejected" });
     this.options.logger.error(
       { requestId: row.requestId, keyId: row.keyId, provider: row.provider, model: row.servedModel, problem },

@@ -15,32 +15,12 @@ import { LedgerJournal } from "../../src/usage/ledger-journal.js";
 import { LedgerRowError, LedgerStore, ledgerRowProblem, type LedgerRow } from "../../src/usage/ledger-store.js";
 import { UsageLedger, type LedgerSink } from "../../src/usage/usage-ledger.js";
 import { LogCapture } from "../support/gateway.js";
+import { ledgerRow } from "../support/ledger-rows.js";
 import { createPostgresDatabase, tempDir, type StoreKind } from "../support/stores.js";
 
 let serial = 0;
 function row(overrides: Partial<LedgerRow> = {}): LedgerRow {
-  const n = ++serial;
-  return {
-    atMs: Date.now(),
-    requestId: `req-${n}`,
-    keyId: "victim",
-    team: "",
-    method: "chat",
-    provider: "evil",
-    requestedModel: "evil-model",
-    servedModel: "evil-model",
-    promptTokens: 10,
-    completionTokens: 5,
-    cachedTokens: 0,
-    costNanos: 15_000,
-    currency: "USD",
-    latencyMs: 12.5,
-    status: "ok",
-    cacheHit: false,
-    downgraded: false,
-    attempts: [{ provider: "evil", model: "evil-model", outcome: "ok", ms: 12, hedged: false }],
-    ...overrides,
-  };
+  return ledgerRow({ requestId: `req-${++serial}`, atMs: Date.now(), keyId: "victim", provider: "evil", servedModel: "evil-model", ...overrides });
 }
 
 /** The rows the audit saw, and their kin: each breaks a NOT NULL or INTEGER column, or would store garbage silently on SQLite. */

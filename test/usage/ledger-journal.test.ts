@@ -11,6 +11,7 @@ import { PostgresDatabase } from "../../src/store/postgres-database.js";
 import type { SqlDatabase } from "../../src/store/sql.js";
 import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { UsageLedger } from "../../src/usage/usage-ledger.js";
+import { ledgerRow } from "../support/ledger-rows.js";
 import { createPostgresDatabase, tempDir, type StoreKind } from "../support/stores.js";
 
 const logger = createLogger("silent");
@@ -18,29 +19,7 @@ const HOST = hostname().replace(/[^A-Za-z0-9-]/g, "_");
 // A pid no process has (above Linux's pid_max).
 const DEAD_PID = 2_147_483_646;
 
-function row(requestId: string, rowKey = `key-${requestId}`): LedgerRow {
-  return {
-    atMs: 1_773_000_000_000,
-    requestId,
-    keyId: "k1",
-    team: "t",
-    method: "chat",
-    provider: "openai",
-    requestedModel: "gpt-4o-mini",
-    servedModel: "gpt-4o-mini",
-    promptTokens: 4,
-    completionTokens: 2,
-    cachedTokens: 0,
-    costNanos: 6_000,
-    currency: "USD",
-    latencyMs: 12,
-    status: "ok",
-    cacheHit: false,
-    downgraded: false,
-    attempts: [{ provider: "openai", model: "gpt-4o-mini", outcome: "ok", ms: 12, hedged: false }],
-    rowKey,
-  };
-}
+const row = (requestId: string, rowKey = `key-${requestId}`) => ledgerRow({ requestId, rowKey });
 
 const line = (r: LedgerRow) => `${JSON.stringify(r)}\n`;
 

@@ -7,6 +7,7 @@ import { migrate, MIGRATIONS } from "../../src/store/migrations.js";
 import { PostgresDatabase } from "../../src/store/postgres-database.js";
 import type { SqlDatabase } from "../../src/store/sql.js";
 import { SqliteDatabase } from "../../src/store/sqlite-database.js";
+import { ledgerRow } from "../support/ledger-rows.js";
 import { createPostgresDatabase, tempDir, type StoreKind } from "../support/stores.js";
 
 const DAY = 86_400_000;
@@ -31,29 +32,8 @@ function record(id: string, overrides: Partial<KeyRecord> = {}): KeyRecord {
   };
 }
 
-function row(overrides: Partial<LedgerRow>): LedgerRow {
-  return {
-    atMs: T0,
-    requestId: "r",
-    keyId: "k1",
-    team: "payments",
-    method: "chat",
-    provider: "openai",
-    requestedModel: "gpt-4o",
-    servedModel: "gpt-4o",
-    promptTokens: 10,
-    completionTokens: 5,
-    cachedTokens: 0,
-    costNanos: 1_000,
-    currency: "USD",
-    latencyMs: 20,
-    status: "ok",
-    cacheHit: false,
-    downgraded: false,
-    attempts: [{ provider: "openai", model: "gpt-4o", outcome: "ok", ms: 19, hedged: false }],
-    ...overrides,
-  };
-}
+const row = (overrides: Partial<LedgerRow>) =>
+  ledgerRow({ atMs: T0, team: "payments", servedModel: "gpt-4o", promptTokens: 10, completionTokens: 5, costNanos: 1_000, ...overrides });
 
 describe.each<StoreKind>(["sqlite", "postgres"])("the usage store on %s", (kind) => {
   let db: SqlDatabase;

@@ -6,6 +6,7 @@ import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { LedgerJournal } from "../../src/usage/ledger-journal.js";
 import type { LedgerRow } from "../../src/usage/ledger-store.js";
 import { UsageLedger, type LedgerSink, type UsageLedgerOptions } from "../../src/usage/usage-ledger.js";
+import { ledgerRow } from "../support/ledger-rows.js";
 import { tempDir } from "../support/stores.js";
 
 /** A store that records batches (and probes) and fails while `down` is set. */
@@ -25,7 +26,7 @@ class FlakyStore {
   }
 }
 
-const row = (requestId: string) => ({ requestId }) as LedgerRow;
+const row = (requestId: string) => ledgerRow({ requestId });
 
 type LedgerTestOptions = Pick<UsageLedgerOptions, "batchSize" | "maxQueued" | "journal" | "onStoreState" | "probeIntervalMs"> & { flushIntervalMs?: number };
 

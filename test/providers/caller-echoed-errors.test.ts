@@ -126,13 +126,23 @@ interface World {
   secretA: string;
 }
 
-async function startWorld(fake: FakeServer, env: NodeJS.ProcessEnv): Promise<World> {
-  // One attempt per call; the key pool as shipped, so a bench shows.
-  const gw = await startGateway(env, { traffic: { retry: { max_attempts: 1 } } });
-  const admin = createClient(AdminService, gw.transport("connect"));
-  const { secret: secretA } = await admin.createKey({ key: { displayName: "tenant a" } });
-  const { secret: secretB } = await admin.createKey({ key: { displayName: "tenant b" } });
-  return { gw, fake, a: gw.client("connect", secretA), b: gw.client("connect", secretB), secretA };
+/** A world for the enclosing describe block: started before its tests, stopped after. */
+function useWorld(start: () => Promise<{ fake: FakeServer; env: NodeJS.ProcessEnv }>): () => World {
+  let world: World | undefined;
+  beforeAll(async () => {
+    const { fake, env } = await start();
+    // One attempt per call; the key pool as shipped, so a bench shows.
+    const gw = await startGateway(env, { traffic: { retry: { max_attempts: 1 } } });
+    const admin = createClient(AdminService, gw.transport("connect"));
+    const { secret: secretA } = await admin.createKey({ key: { displayName: "tenant a" } });
+    const { secret: secretB } = await admin.createKey({ key: { displayName: "tenant b" } });
+    world = { gw, fake, a: gw.client("connect", secretA), b: gw.client("connect", secretB), secretA };
+  });
+  afterAll(async () => {
+    await world?.gw.stop();
+    await world?.fake.close();
+  });
+  return () => world!;
 }
 
 async function providerHealth(gw: TestGateway, provider: string): Promise<string> {
@@ -141,90 +151,92 @@ async function providerHealth(gw: TestGateway, provider: string): Promise<string
 }
 
 const reasonOf = (err: ConnectError) => err.findDetails(ErrorInfoSchema)[0]?.reason;
+const ask = (model: string) => ({ model, messages: [{ role: Role.USER, content: "hello there" }] });
 
 /** The other tenant's next call is served: the vendor key is still in rotation. */
 async function otherTenantServed(world: World, provider: string, model: string): Promise<void> {
-  const res = await world.b.chat({ model, messages: [{ role: Role.USER, content: "hello there" }] });
+  const res = await world.b.chat(ask(model));
   expect(res.message?.content).toContain("hello there");
   expect(await providerHealth(world.gw, provider)).toBe("serving");
+}
+
+/** A vendor error that echoes tenant A's input: answered with `code`, and the key stays for tenant B. */
+async function echoKeepsKey(world: World, provider: string, model: string, script: Scripted, code: Code): Promise<void> {
+  world.fake.enqueue(script);
+  const err = await failure(world.a.chat(ask(model)));
+  expect(err.code).toBe(code);
+  expect(reasonOf(err)).not.toBe("UPSTREAM_QUOTA_EXHAUSTED");
+  await otherTenantServed(world, provider, model);
 }
 
 /** The control: a genuine quota error benches the one key, so the other tenant is refused. */
 async function genuineQuotaBenches(world: World, provider: string, model: string, script: Scripted): Promise<void> {
   world.fake.enqueue(script);
-  const err = await failure(world.a.chat({ model, messages: [{ role: Role.USER, content: "hello there" }] }));
+  const err = await failure(world.a.chat(ask(model)));
   expect(err.code).toBe(Code.ResourceExhausted);
   expect(reasonOf(err)).toBe("UPSTREAM_QUOTA_EXHAUSTED");
-  const refused = await failure(world.b.chat({ model, messages: [{ role: Role.USER, content: "hello there" }] }));
+  const refused = await failure(world.b.chat(ask(model)));
   expect(refused.code).toBe(Code.ResourceExhausted);
   expect(refused.rawMessage).toContain("no usable key");
   expect(await providerHealth(world.gw, provider)).not.toBe("serving");
 }
 
-describe("OpenAI: an error echoing the caller's model name keeps the key", () => {
-  let world: World;
-  beforeAll(async () => {
-    const fake = await startOpenAIFake({ apiKey: "sk-openai-vendor-key-0123456789" });
-    world = await startWorld(fake, { OPENAI_API_KEY: "sk-openai-vendor-key-0123456789", OPENAI_BASE_URL: fake.baseUrl });
+/** Unknown models named with the words: the fake's own 404 echoes them. */
+async function unknownModelKeepsKey(world: World, provider: string, unknown: string, model: string): Promise<void> {
+  const err = await failure(world.a.chat(ask(`${provider}/${unknown}`)));
+  expect(err.code).toBe(Code.NotFound);
+  expect(reasonOf(err)).toBe("UPSTREAM_MODEL_NOT_FOUND");
+  await otherTenantServed(world, provider, model);
+}
+
+function useOpenAIWorld(): () => World {
+  const KEY = "sk-openai-vendor-key-0123456789";
+  return useWorld(async () => {
+    const fake = await startOpenAIFake({ apiKey: KEY });
+    return { fake, env: { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: fake.baseUrl } };
   });
-  afterAll(async () => {
-    await world?.gw.stop();
-    await world?.fake.close();
+}
+
+const chatCompletion = (world: World, model: string) =>
+  fetch(`${world.gw.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${world.secretA}`, "content-type": "application/json" },
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
   });
 
+describe("OpenAI: an error echoing the caller's input keeps the key", () => {
+  const world = useOpenAIWorld();
+
   it("the audit's request: POST /v1/chat/completions for openai/gpt-quota → 404, and the other tenant is served", async () => {
-    const res = await fetch(`${world.gw.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${world.secretA}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "openai/gpt-quota", messages: [{ role: "user", content: "hi" }] }),
-    });
-    const body = (await res.json()) as Json;
+    const res = await chatCompletion(world(), "openai/gpt-quota");
     expect(res.status).toBe(404);
-    expect(body.error.code).toBe("upstream_model_not_found");
-    await otherTenantServed(world, "openai", "gpt-4o-mini");
+    expect(((await res.json()) as Json).error.code).toBe("upstream_model_not_found");
+    await otherTenantServed(world(), "openai", "gpt-4o-mini");
   });
 
   it.each(["gpt-billing", "gpt-balance", "gpt-credit balance", "gpt-insufficient_quota"])("model %s → NotFound, the key stays", async (model) => {
-    const err = await failure(world.a.chat({ model: `openai/${model}`, messages: [{ role: Role.USER, content: "hi" }] }));
-    expect(err.code).toBe(Code.NotFound);
-    expect(reasonOf(err)).toBe("UPSTREAM_MODEL_NOT_FOUND");
-    await otherTenantServed(world, "openai", "gpt-4o-mini");
+    await unknownModelKeepsKey(world(), "openai", model, "gpt-4o-mini");
   });
 
   it("a 400 echoing the words → InvalidArgument, the key stays", async () => {
-    world.fake.enqueue({ kind: "error", status: 400, body: { error: { message: `Unrecognized request argument supplied: ${ECHO}`, type: "invalid_request_error", param: null, code: null } } });
-    const err = await failure(world.a.chat({ model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] }));
-    expect(err.code).toBe(Code.InvalidArgument);
-    await otherTenantServed(world, "openai", "gpt-4o-mini");
+    const body = { error: { message: `Unrecognized request argument supplied: ${ECHO}`, type: "invalid_request_error", param: null, code: null } };
+    await echoKeepsKey(world(), "openai", "gpt-4o-mini", { kind: "error", status: 400, body }, Code.InvalidArgument);
   });
 
   it("control: a genuine 429 insufficient_quota still benches the key", async () => {
-    await genuineQuotaBenches(world, "openai", "gpt-4o-mini", {
-      kind: "error",
-      status: 429,
-      body: { error: { message: "You exceeded your current quota, please check your plan and billing details.", type: "insufficient_quota", param: null, code: "insufficient_quota" } },
-    });
+    const body = { error: { message: "You exceeded your current quota, please check your plan and billing details.", type: "insufficient_quota", param: null, code: "insufficient_quota" } };
+    await genuineQuotaBenches(world(), "openai", "gpt-4o-mini", { kind: "error", status: 429, body });
   });
 });
 
 describe("OpenAI: a huge retry-after reaches the caller capped", () => {
-  let world: World;
-  beforeAll(async () => {
-    const fake = await startOpenAIFake({ apiKey: "sk-openai-vendor-key-0123456789" });
-    world = await startWorld(fake, { OPENAI_API_KEY: "sk-openai-vendor-key-0123456789", OPENAI_BASE_URL: fake.baseUrl });
-  });
-  afterAll(async () => {
-    await world?.gw.stop();
-    await world?.fake.close();
-  });
+  // A world of its own: the 429 benches its one key.
+  const world = useOpenAIWorld();
 
   it("retry-after: 99999999999 → at most the key pool's longest bench", async () => {
-    world.fake.enqueue({ kind: "error", status: 429, headers: { "retry-after": "99999999999" }, body: { error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" } } });
-    const res = await fetch(`${world.gw.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${world.secretA}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
-    });
+    const body = { error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" } };
+    world().fake.enqueue({ kind: "error", status: 429, headers: { "retry-after": "99999999999" }, body });
+    const res = await chatCompletion(world(), "gpt-4o-mini");
     expect(res.status).toBe(429);
     expect(Number(res.headers.get("retry-after"))).toBe(MAX_VENDOR_RETRY_AFTER_MS / 1000);
     expect(Number(res.headers.get("retry-after-ms"))).toBe(MAX_VENDOR_RETRY_AFTER_MS);
@@ -232,175 +244,114 @@ describe("OpenAI: a huge retry-after reaches the caller capped", () => {
 });
 
 describe("Anthropic: an error echoing 'credit balance' keeps the key", () => {
-  let world: World;
-  beforeAll(async () => {
-    const fake = await startAnthropicFake({ apiKey: "sk-ant-api03-vendor-key-0123456789" });
-    world = await startWorld(fake, { ANTHROPIC_API_KEY: "sk-ant-api03-vendor-key-0123456789", ANTHROPIC_BASE_URL: fake.baseUrl });
-  });
-  afterAll(async () => {
-    await world?.gw.stop();
-    await world?.fake.close();
+  const KEY = "sk-ant-api03-vendor-key-0123456789";
+  const MODEL = "claude-sonnet-4-5";
+  const world = useWorld(async () => {
+    const fake = await startAnthropicFake({ apiKey: KEY });
+    return { fake, env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.baseUrl } };
   });
 
   it("the audit's request: POST /v1/messages for claude-credit balance → 404, and the other tenant is served", async () => {
-    const res = await fetch(`${world.gw.url}/v1/messages`, {
+    const res = await fetch(`${world().gw.url}/v1/messages`, {
       method: "POST",
-      headers: { "x-api-key": world.secretA, "anthropic-version": "2023-06-01", "content-type": "application/json" },
+      headers: { "x-api-key": world().secretA, "anthropic-version": "2023-06-01", "content-type": "application/json" },
       body: JSON.stringify({ model: "anthropic/claude-credit balance", max_tokens: 50, messages: [{ role: "user", content: "hi" }] }),
     });
-    const body = (await res.json()) as Json;
     expect(res.status).toBe(404);
-    expect(body.error.type).toBe("not_found_error");
-    await otherTenantServed(world, "anthropic", "claude-sonnet-4-5");
+    expect(((await res.json()) as Json).error.type).toBe("not_found_error");
+    await otherTenantServed(world(), "anthropic", MODEL);
   });
 
   it.each(["claude-quota", "claude-billing", "claude-balance"])("model %s → NotFound, the key stays", async (model) => {
-    const err = await failure(world.a.chat({ model: `anthropic/${model}`, messages: [{ role: Role.USER, content: "hi" }] }));
-    expect(err.code).toBe(Code.NotFound);
-    await otherTenantServed(world, "anthropic", "claude-sonnet-4-5");
+    await unknownModelKeepsKey(world(), "anthropic", model, MODEL);
   });
 
   it("a vendor option named like Anthropic's balance sentence → InvalidArgument, the key stays", async () => {
     const sentence = "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.";
-    const err = await failure(world.a.chat({ model: "claude-sonnet-4-5", messages: [{ role: Role.USER, content: "hi" }], vendorOptions: { [sentence]: 1 } }));
+    const err = await failure(world().a.chat({ ...ask(MODEL), vendorOptions: { [sentence]: 1 } }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toContain("Extra inputs are not permitted");
-    await otherTenantServed(world, "anthropic", "claude-sonnet-4-5");
+    await otherTenantServed(world(), "anthropic", MODEL);
   });
 
   it("a 403 permission_error about a resource → InvalidArgument, the key stays", async () => {
-    world.fake.enqueue(anthropicError(403, "permission_error", "Your API key does not have permission to use the specified resource."));
-    const err = await failure(world.a.chat({ model: "claude-sonnet-4-5", messages: [{ role: Role.USER, content: "hi" }] }));
-    expect(err.code).toBe(Code.InvalidArgument);
-    await otherTenantServed(world, "anthropic", "claude-sonnet-4-5");
+    const script = anthropicError(403, "permission_error", "Your API key does not have permission to use the specified resource.");
+    await echoKeepsKey(world(), "anthropic", MODEL, script, Code.InvalidArgument);
   });
 
   it("control: the genuine 'credit balance is too low' 400 still benches the key", async () => {
-    await genuineQuotaBenches(
-      world,
-      "anthropic",
-      "claude-sonnet-4-5",
-      anthropicError(400, "invalid_request_error", "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."),
-    );
+    const sentence = "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.";
+    await genuineQuotaBenches(world(), "anthropic", MODEL, anthropicError(400, "invalid_request_error", sentence));
   });
 });
 
 describe("Gemini: an error echoing the caller's input, or a 403 about its resource, keeps the key", () => {
   const KEY = "AIzaSy-gemini-vendor-key-0123456789";
-  let world: World;
-  beforeAll(async () => {
+  const MODEL = "gemini-2.5-flash";
+  const world = useWorld(async () => {
     const fake = await startGeminiFake({ apiKey: KEY });
-    world = await startWorld(fake, { GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.baseUrl });
+    return { fake, env: { GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.baseUrl } };
   });
-  afterAll(async () => {
-    await world?.gw.stop();
-    await world?.fake.close();
-  });
-
-  const hi = { model: "gemini-2.5-flash", messages: [{ role: Role.USER, content: "hi" }] };
 
   it("an unknown model named with the words → NotFound, the key stays", async () => {
-    const err = await failure(world.a.chat({ ...hi, model: "gemini/gemini-quota-billing-balance" }));
-    expect(err.code).toBe(Code.NotFound);
-    await otherTenantServed(world, "gemini", "gemini-2.5-flash");
+    await unknownModelKeepsKey(world(), "gemini", "gemini-quota-billing-balance", MODEL);
   });
 
-  it("a 404 echoing Google's 'API key not valid' → NotFound, the key stays", async () => {
-    world.fake.enqueue(googleError(404, "NOT_FOUND", "models/API key not valid is not found for API version v1beta, or is not supported for generateContent."));
-    const err = await failure(world.a.chat(hi));
-    expect(err.code).toBe(Code.NotFound);
-    await otherTenantServed(world, "gemini", "gemini-2.5-flash");
-  });
-
-  it("a 400 echoing the words → InvalidArgument, the key stays", async () => {
-    world.fake.enqueue(googleError(400, "INVALID_ARGUMENT", `Invalid JSON payload received. Unknown name "${ECHO}": Cannot find field.`));
-    const err = await failure(world.a.chat(hi));
-    expect(err.code).toBe(Code.InvalidArgument);
-    await otherTenantServed(world, "gemini", "gemini-2.5-flash");
-  });
-
-  it("a 403 for another project's cachedContent → InvalidArgument, the key stays", async () => {
-    world.fake.enqueue(googleError(403, "PERMISSION_DENIED", "CachedContent not found (or permission denied)"));
-    const err = await failure(world.a.chat(hi));
-    expect(err.code).toBe(Code.InvalidArgument);
-    await otherTenantServed(world, "gemini", "gemini-2.5-flash");
+  it.each<[string, Scripted, Code]>([
+    ["a 404 echoing Google's 'API key not valid' → NotFound", googleError(404, "NOT_FOUND", "models/API key not valid is not found for API version v1beta, or is not supported for generateContent."), Code.NotFound],
+    ["a 400 echoing the words → InvalidArgument", googleError(400, "INVALID_ARGUMENT", `Invalid JSON payload received. Unknown name "${ECHO}": Cannot find field.`), Code.InvalidArgument],
+    ["a 403 for another project's cachedContent → InvalidArgument", googleError(403, "PERMISSION_DENIED", "CachedContent not found (or permission denied)"), Code.InvalidArgument],
+  ])("%s, the key stays", async (_, script, code) => {
+    await echoKeepsKey(world(), "gemini", MODEL, script, code);
   });
 
   it("control: a 403 with ErrorInfo BILLING_DISABLED still benches the key", async () => {
-    await genuineQuotaBenches(world, "gemini", "gemini-2.5-flash", googleError(403, "PERMISSION_DENIED", "Billing is disabled for the project.", [errorInfo("BILLING_DISABLED")]));
+    await genuineQuotaBenches(world(), "gemini", MODEL, googleError(403, "PERMISSION_DENIED", "Billing is disabled for the project.", [errorInfo("BILLING_DISABLED")]));
   });
 });
 
 describe("DashScope: an error echoing the caller's input, or a 403 about its model, keeps the key", () => {
   const KEY = "sk-dashscope-vendor-key-0123456789";
-  let world: World;
-  beforeAll(async () => {
+  const MODEL = "qwen-plus";
+  const world = useWorld(async () => {
     const fake = await startDashScopeFake({ apiKey: KEY });
-    world = await startWorld(fake, { DASHSCOPE_API_KEY: KEY, DASHSCOPE_BASE_URL: fake.baseUrl });
+    return { fake, env: { DASHSCOPE_API_KEY: KEY, DASHSCOPE_BASE_URL: fake.baseUrl } };
   });
-  afterAll(async () => {
-    await world?.gw.stop();
-    await world?.fake.close();
-  });
-
-  const hi = { model: "qwen-plus", messages: [{ role: Role.USER, content: "hi" }] };
   const dashScopeAnswer = (status: number, code: string, message: string): Scripted => ({ kind: "error", status, body: { code, message, request_id: "req-1" } });
 
-  it("a 400 with an unmapped code echoing the model → InvalidArgument, the key stays", async () => {
-    world.fake.enqueue(dashScopeAnswer(400, "invalid_parameter_error", `The provided model 'qwen-${ECHO}' is not supported.`));
-    const err = await failure(world.a.chat(hi));
-    expect(err.code).toBe(Code.InvalidArgument);
-    await otherTenantServed(world, "dashscope", "qwen-plus");
-  });
-
-  it("403 AccessDenied.Unpurchased (a model the account has not enabled) → InvalidArgument, the key stays", async () => {
-    world.fake.enqueue(dashScopeAnswer(403, "AccessDenied.Unpurchased", "Access to model denied. Please make sure you are eligible for using the model."));
-    const err = await failure(world.a.chat(hi));
-    expect(err.code).toBe(Code.InvalidArgument);
-    await otherTenantServed(world, "dashscope", "qwen-plus");
+  it.each<[string, Scripted]>([
+    ["a 400 with an unmapped code echoing the model", dashScopeAnswer(400, "invalid_parameter_error", `The provided model 'qwen-${ECHO}' is not supported.`)],
+    ["403 AccessDenied.Unpurchased (a model the account has not enabled)", dashScopeAnswer(403, "AccessDenied.Unpurchased", "Access to model denied. Please make sure you are eligible for using the model.")],
+  ])("%s → InvalidArgument, the key stays", async (_, script) => {
+    await echoKeepsKey(world(), "dashscope", MODEL, script, Code.InvalidArgument);
   });
 
   it("control: a genuine 400 Arrearage still benches the key", async () => {
-    await genuineQuotaBenches(world, "dashscope", "qwen-plus", dashScopeAnswer(400, "Arrearage", "Access denied, please make sure your account is in good standing."));
+    await genuineQuotaBenches(world(), "dashscope", MODEL, dashScopeAnswer(400, "Arrearage", "Access denied, please make sure your account is in good standing."));
   });
 });
 
 describe("Qianfan v1: an error echoing the caller's input keeps the key", () => {
   const AK = "qianfan-vendor-ak-0123456789";
   const SK = "qianfan-vendor-sk-0123456789";
-  let world: World;
-  beforeAll(async () => {
+  const MODEL = "ernie-4.0-8k";
+  const world = useWorld(async () => {
     const fake = await startQianfanFake({ apiKey: AK, secretKey: SK });
-    world = await startWorld(fake, { QIANFAN_AK: AK, QIANFAN_SK: SK, QIANFAN_BASE_URL: fake.baseUrl });
-    await world.b.chat(hi); // a cached access token, so each script hits a chat call
+    return { fake, env: { QIANFAN_AK: AK, QIANFAN_SK: SK, QIANFAN_BASE_URL: fake.baseUrl } };
   });
-  afterAll(async () => {
-    await world?.gw.stop();
-    await world?.fake.close();
-  });
-
-  const hi = { model: "ernie-4.0-8k", messages: [{ role: Role.USER, content: "hello there" }] };
+  // A cached access token, so each script hits a chat call.
+  beforeAll(() => world().b.chat(ask(MODEL)));
   const baidu = (code: number, message: string): Scripted => ({ kind: "error", status: 200, body: { error_code: code, error_msg: message } });
 
-  it.each([
-    ["an unknown code echoing a function name", `function "check_daily_quota_balance" is invalid: rate limit of arrears`],
-    ["an unknown code echoing Chinese words", `函数 "查询余额额度欠费" 不存在`],
-  ])("%s → not quota, the key stays", async (_, message) => {
-    world.fake.enqueue(baidu(336199, message));
-    const err = await failure(world.a.chat(hi));
-    expect(reasonOf(err)).not.toBe("UPSTREAM_QUOTA_EXHAUSTED");
-    expect(reasonOf(err)).not.toBe("UPSTREAM_RATE_LIMITED");
-    await otherTenantServed(world, "qianfan", "ernie-4.0-8k");
-  });
-
-  it("336004, no permission for the endpoint the caller picked → InvalidArgument, the key stays", async () => {
-    world.fake.enqueue(baidu(336004, "Permission error for current user"));
-    const err = await failure(world.a.chat(hi));
-    expect(err.code).toBe(Code.InvalidArgument);
-    await otherTenantServed(world, "qianfan", "ernie-4.0-8k");
+  it.each<[string, Scripted, Code]>([
+    ["an unknown code echoing a function name", baidu(336199, `function "check_daily_quota_balance" is invalid: rate limit of arrears`), Code.Unavailable],
+    ["an unknown code echoing Chinese words", baidu(336199, `函数 "查询余额额度欠费" 不存在`), Code.Unavailable],
+    ["336004, no permission for the endpoint the caller picked", baidu(336004, "Permission error for current user"), Code.InvalidArgument],
+  ])("%s → not quota, the key stays", async (_, script, code) => {
+    await echoKeepsKey(world(), "qianfan", MODEL, script, code);
   });
 
   it("control: the genuine error 17 (daily limit) still benches the key", async () => {
-    await genuineQuotaBenches(world, "qianfan", "ernie-4.0-8k", baidu(17, "Open api daily request limit reached"));
+    await genuineQuotaBenches(world(), "qianfan", MODEL, baidu(17, "Open api daily request limit reached"));
   });
 });

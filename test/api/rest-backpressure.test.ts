@@ -9,6 +9,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_STREAMED_ANSWER_CHARS } from "../../src/gateway/gateway.js";
 import { startFakeServer, type FakeServer } from "../fakes/fake-server.js";
+import { drainedOrClosed, openAIChunkEvent } from "../fakes/stream-writing.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 
 /** Characters of text in each streamed chunk: big events, so that a few hundred fill every buffer on the way. */
@@ -57,22 +58,14 @@ class Firehose extends EventEmitter {
     });
     const text = "z".repeat(CHUNK_CHARS);
     for (let i = 0; i < this.chunks && !res.destroyed; i++) {
-      const event = `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta: { content: `<${i}>${text}` }, finish_reason: null }] })}\n\n`;
+      const event = openAIChunkEvent(`<${i}>${text}`, model);
       this.written += event.length;
       this.lead = Math.max(this.lead, this.written - this.read);
       // What fails without backpressure: said at once, rather than after the whole firehose.
       if (this.lead > MAX_LEAD_BYTES) this.emit("runaway");
       if (!res.write(event)) {
         this.emit("blocked");
-        await new Promise<void>((resolve) => {
-          const go = (): void => {
-            res.off("drain", go);
-            res.off("close", go);
-            resolve();
-          };
-          res.on("drain", go);
-          res.on("close", go);
-        });
+        await drainedOrClosed(res);
         this.emit("flowing");
       }
     }

@@ -8,6 +8,7 @@ import type { ServerResponse } from "node:http";
 import { MAX_EVENT_CHARS } from "../../src/providers/transport/frame-limit.js";
 import { MAX_ANSWER_BYTES } from "../../src/providers/transport/vendor-transport.js";
 import { startFakeServer, type FakeServer } from "../fakes/fake-server.js";
+import { drainedOrClosed, openAIChunkEvent } from "../fakes/stream-writing.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 
 const MIB = 1024 * 1024;
@@ -40,19 +41,7 @@ async function pour(res: ServerResponse, head: string, fill: string, total: numb
   res.end(tail);
 }
 
-function drainedOrClosed(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const go = (): void => {
-      res.off("drain", go);
-      res.off("close", go);
-      resolve();
-    };
-    res.on("drain", go);
-    res.on("close", go);
-  });
-}
 
-const chunk = (content: string) => `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
 const completionHead = '{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"';
 const completionTail = '"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}';
 
@@ -75,7 +64,7 @@ beforeAll(async () => {
       case "endless-event":
         // Lines that end, in one event that never does.
         res.writeHead(200, { "content-type": "text/event-stream" });
-        return pour(res, chunk("hi"), `data: ${"C".repeat(1018)}\n`, HOSE_BYTES, "\n");
+        return pour(res, openAIChunkEvent("hi"), `data: ${"C".repeat(1018)}\n`, HOSE_BYTES, "\n");
       case "big-embeddings": {
         // 3,072 dimensions of 17 characters each: 52 KB a vector, 1,000 of them about 52 MB, above MAX_ANSWER_BYTES.
         const vector = `[${Array.from({ length: 3072 }, (_, i) => (i % 2 ? "0.012345678901234" : "-0.98765432101234")).join(",")}]`;

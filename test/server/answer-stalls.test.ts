@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatStreamRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { startFakeServer, type FakeServer } from "../fakes/fake-server.js";
+import { openAIChunkEvent } from "../fakes/stream-writing.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 
 /** A vendor (OpenAI dialect) that streams 16 KiB events for as long as it is read, and says when its request closed unfinished. */
@@ -20,8 +21,7 @@ function endlessStream(res: ServerResponse, model: string, cancelled: () => void
   const text = "z".repeat(16 * 1024);
   const more = (): void => {
     while (!res.destroyed) {
-      const event = { id: "c1", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] };
-      if (!res.write(`data: ${JSON.stringify(event)}\n\n`)) return void res.once("drain", more);
+      if (!res.write(openAIChunkEvent(text, model))) return void res.once("drain", more);
     }
   };
   more();

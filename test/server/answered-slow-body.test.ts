@@ -4,13 +4,12 @@
 // connection closes, whatever the answer did. Otherwise a client trickling a
 // body after the answer holds the connection for the keep-alive timeout and
 // then the headers timeout on top.
-import * as net from "node:net";
-import type { Counter } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/observability/logger.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { OnePortServer } from "../../src/server/one-port-server.js";
 import { startGateway } from "../support/gateway.js";
+import { counted, openRawClient, trickle, useCleanup } from "../support/raw-clients.js";
 
 /** The body's deadline: the one timeout that should cut the slow clients below. */
 const REQUEST_TIMEOUT_MS = 300;
@@ -19,44 +18,11 @@ const LONG_TIMEOUT_MS = 5_000;
 /** How often a slow client sends its next byte: well inside every timeout. */
 const TRICKLE_MS = 50;
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()!();
-});
+const cleanup = useCleanup();
 
-interface RawClient {
-  socket: net.Socket;
-  received(): string;
-  closed: Promise<void>;
-}
 
-function open(port: number): Promise<RawClient> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    let text = "";
-    socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
-    const closed = new Promise<void>((done) => socket.once("close", () => done()));
-    socket.once("error", reject);
-    socket.once("connect", () => {
-      socket.off("error", reject);
-      socket.on("error", () => {});
-      cleanup.push(() => socket.destroy());
-      resolve({ socket, received: () => text, closed });
-    });
-  });
-}
 
-/** Writes one byte now and then until the connection closes. */
-function trickle(client: RawClient): void {
-  const timer = setInterval(() => client.socket.write("x"), TRICKLE_MS);
-  void client.closed.then(() => clearInterval(timer));
-  cleanup.push(() => clearInterval(timer));
-}
 
-async function counted(counter: Counter, label: Record<string, string>): Promise<number> {
-  const [[name, value]] = Object.entries(label) as [[string, string]];
-  return (await counter.get()).values.find((sample) => sample.labels[name] === value)?.value ?? 0;
-}
 
 describe("a request answered before its body arrived", () => {
   it("is cut off for its body at the request timeout, not kept alive, when the rest trickles in", async () => {
@@ -73,10 +39,10 @@ describe("a request answered before its body arrived", () => {
     const { port } = await server.listen();
     cleanup.push(() => server.shutdown(0));
 
-    const client = await open(port);
+    const client = await openRawClient(port, cleanup);
     client.socket.write("POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 100000\r\n\r\nfirst bytes");
     await expect.poll(() => client.received(), { timeout: 10_000, interval: 5 }).toMatch(/no$/);
-    trickle(client);
+    trickle(client, TRICKLE_MS, cleanup, "x");
     await client.closed;
     expect(client.received()).toMatch(/^HTTP\/1\.1 401 /);
     expect(client.received()).not.toMatch(/408/);
@@ -96,7 +62,7 @@ describe("a request answered before its body arrived", () => {
     const { port } = await server.listen();
     cleanup.push(() => server.shutdown(0));
 
-    const client = await open(port);
+    const client = await openRawClient(port, cleanup);
     client.socket.write("POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 10\r\n\r\nfirst");
     await expect.poll(() => client.received(), { timeout: 10_000, interval: 5 }).toMatch(/no 1$/);
     client.socket.write("bytes");
@@ -113,10 +79,10 @@ describe("a request answered before its body arrived", () => {
       { server: { request_timeout_ms: REQUEST_TIMEOUT_MS, keep_alive_timeout_ms: LONG_TIMEOUT_MS, headers_timeout_ms: LONG_TIMEOUT_MS } },
     );
     cleanup.push(() => gw.stop());
-    const client = await open(gw.port);
+    const client = await openRawClient(gw.port, cleanup);
     client.socket.write("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n{");
     await expect.poll(() => client.received(), { timeout: 10_000, interval: 5 }).toMatch(/^HTTP\/1\.1 401 /);
-    trickle(client);
+    trickle(client, TRICKLE_MS, cleanup, "x");
     await client.closed;
     expect(client.received()).not.toMatch(/408/);
     expect(await counted(gw.app.metrics.slowClients, { waiting_for: "body" })).toBe(1);

@@ -10,11 +10,9 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as tls from "node:tls";
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import type { Counter } from "prom-client";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -23,6 +21,7 @@ import { OnePortServer } from "../../src/server/one-port-server.js";
 import { openFileLimit } from "../../src/server/open-file-limit.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+import { counted, openRawClient, trickle, useCleanup, type RawClient } from "../support/raw-clients.js";
 
 /** Every timeout of the servers under test, small so that the tests wait little. */
 const TIMEOUT_MS = 300;
@@ -50,60 +49,15 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()!();
-});
+const cleanup = useCleanup();
 
-/** A raw connection and what the server sent on it. */
-interface RawClient {
-  socket: net.Socket;
-  received(): string;
-  /** Settles when the connection closes; the tests never close one themselves before it should have been. */
-  closed: Promise<void>;
-  isClosed(): boolean;
-}
 
-/** Opens a TCP connection from `from` (or TLS with the given ALPN protocol), resolved once connected. */
-function open(port: number, options: { from?: string; alpn?: string } = {}): Promise<RawClient> {
-  return new Promise((resolve, reject) => {
-    const address = { host: "127.0.0.1", port, localAddress: options.from ?? "127.0.0.1" };
-    const socket = options.alpn ? tls.connect({ ...address, rejectUnauthorized: false, ALPNProtocols: [options.alpn] }) : net.connect(address);
-    let text = "";
-    let isClosed = false;
-    socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
-    const closed = new Promise<void>((done) =>
-      socket.once("close", () => {
-        isClosed = true;
-        done();
-      }),
-    );
-    socket.once("error", reject);
-    socket.once(options.alpn ? "secureConnect" : "connect", () => {
-      socket.off("error", reject);
-      socket.on("error", () => {}); // a reset is also a close, which is what the tests wait for
-      cleanup.push(() => socket.destroy());
-      resolve({ socket, received: () => text, closed, isClosed: () => isClosed });
-    });
-  });
-}
 
-/** Writes one byte now and then until the connection closes. */
-function trickle(client: RawClient): void {
-  const timer = setInterval(() => client.socket.write("a"), TRICKLE_MS);
-  void client.closed.then(() => clearInterval(timer));
-  cleanup.push(() => clearInterval(timer));
-}
 
 function until(predicate: () => boolean): Promise<void> {
   return expect.poll(predicate, { timeout: 10_000, interval: 5 }).toBe(true);
 }
 
-/** A counter's value for one label. */
-async function counted(counter: Counter, label: Record<string, string>): Promise<number> {
-  const [[name, value]] = Object.entries(label) as [[string, string]];
-  return (await counter.get()).values.find((sample) => sample.labels[name] === value)?.value ?? 0;
-}
 
 /**
  * A one-port server with small timeouts and a handler that reads the body and
@@ -160,7 +114,7 @@ describe("a flood of slow clients against a real gateway", () => {
     const openMany = async (count: number, from: string, first: string): Promise<RawClient[]> => {
       const clients: RawClient[] = [];
       for (let i = 0; i < count; i += 100) {
-        const batch = await Promise.all(Array.from({ length: Math.min(100, count - i) }, () => open(gw.port, { from })));
+        const batch = await Promise.all(Array.from({ length: Math.min(100, count - i) }, () => openRawClient(gw.port, cleanup, { from })));
         for (const client of batch) client.socket.write(first);
         clients.push(...batch);
         // The gateway shares this event loop and accepts about one connection per turn: let it catch
@@ -181,7 +135,7 @@ describe("a flood of slow clients against a real gateway", () => {
 
     // All held at once: each attacking address is at its cap, and one more is refused.
     expect(attackers.filter((client) => client.isClosed()).length, "all opened before the first was due").toBe(0);
-    const extra = await open(gw.port, { from: "127.0.0.3" });
+    const extra = await openRawClient(gw.port, cleanup, { from: "127.0.0.3" });
     await extra.closed;
     expect(extra.received()).toMatch(/^HTTP\/1\.1 503 /);
 
@@ -236,9 +190,9 @@ describe.each([
 
   it("closes a connection whose headers trickle in (slowloris), with a 408", async () => {
     const { port, metrics } = await startServer({ tls: secure });
-    const client = await open(port, { alpn });
+    const client = await openRawClient(port, cleanup, { alpn });
     client.socket.write("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
-    trickle(client);
+    trickle(client, TRICKLE_MS, cleanup);
     await client.closed;
     expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
     expect(await counted(metrics.slowClients, { waiting_for: "headers" })).toBe(1);
@@ -246,7 +200,7 @@ describe.each([
 
   it("closes a connection that sent half a request and then nothing", async () => {
     const { port } = await startServer({ tls: secure });
-    const client = await open(port, { alpn });
+    const client = await openRawClient(port, cleanup, { alpn });
     client.socket.write("POST / HTTP/1.1\r\nHost: x\r\n");
     await client.closed;
     expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
@@ -254,9 +208,9 @@ describe.each([
 
   it("closes a connection whose body trickles in", async () => {
     const { port, metrics } = await startServer({ tls: secure });
-    const client = await open(port, { alpn });
+    const client = await openRawClient(port, cleanup, { alpn });
     client.socket.write("POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 1000\r\n\r\nfirst bytes");
-    trickle(client);
+    trickle(client, TRICKLE_MS, cleanup);
     await client.closed;
     expect(client.received()).toBe("");
     expect(await counted(metrics.slowClients, { waiting_for: "body" })).toBe(1);
@@ -264,7 +218,7 @@ describe.each([
 
   it("closes a keep-alive connection left idle", async () => {
     const { port } = await startServer({ tls: secure });
-    const client = await open(port, { alpn });
+    const client = await openRawClient(port, cleanup, { alpn });
     client.socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     await client.closed;
     expect(client.received().match(/HTTP\/1\.1 200 /g)).toHaveLength(1);
@@ -272,23 +226,23 @@ describe.each([
 
   it("closes a keep-alive connection whose next request trickles in", async () => {
     const { port } = await startServer({ tls: secure });
-    const client = await open(port, { alpn });
+    const client = await openRawClient(port, cleanup, { alpn });
     client.socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     await until(() => client.received().includes("ok"));
     client.socket.write("GET / HTTP/1.1\r\nX-Slow: ");
-    trickle(client);
+    trickle(client, TRICKLE_MS, cleanup);
     await client.closed;
     expect(client.received()).toMatch(/HTTP\/1\.1 200 [^]*HTTP\/1\.1 408 /);
   });
 
   it("answers a call whose body has arrived, however long the answer takes", async () => {
     const { port, release, held } = await startServer({ tls: secure });
-    const patient = await open(port, { alpn });
+    const patient = await openRawClient(port, cleanup, { alpn });
     patient.socket.write("POST /hold HTTP/1.1\r\nHost: x\r\ncontent-length: 5\r\n\r\n");
     await held; // the headers have arrived, so the body's deadline runs from now...
     patient.socket.write("hello");
     // ...and has passed once a slow body sent after it has been cut off.
-    const slow = await open(port, { alpn });
+    const slow = await openRawClient(port, cleanup, { alpn });
     slow.socket.write("POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 1000\r\n\r\n");
     await slow.closed;
     release();
@@ -361,8 +315,8 @@ describe("the connection caps", () => {
   });
 
   it("refuse a client's connections beyond its cap with a 503, log it once, and go on serving other clients", async () => {
-    for (let i = 0; i < 3; i++) await open(gw.port, { from: "127.0.0.3" });
-    const refusals = await Promise.all(Array.from({ length: 5 }, () => open(gw.port, { from: "127.0.0.3" })));
+    for (let i = 0; i < 3; i++) await openRawClient(gw.port, cleanup, { from: "127.0.0.3" });
+    const refusals = await Promise.all(Array.from({ length: 5 }, () => openRawClient(gw.port, cleanup, { from: "127.0.0.3" })));
     for (const refused of refusals) {
       await refused.closed;
       expect(refused.received()).toMatch(/^HTTP\/1\.1 503 /);
@@ -381,7 +335,7 @@ describe("the connection caps", () => {
     // One connection per address, each asking for /healthz and kept open, until the gateway is full.
     let refused: RawClient | undefined;
     for (let host = 10; host < 20 && !refused; host++) {
-      const client = await open(gw.port, { from: `127.0.0.${host}` });
+      const client = await openRawClient(gw.port, cleanup, { from: `127.0.0.${host}` });
       client.socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
       await until(() => client.received().startsWith("HTTP/1.1"));
       if (client.received().startsWith("HTTP/1.1 503 ")) refused = client;
@@ -402,9 +356,9 @@ describe("the connection caps", () => {
     });
     const { port } = await server.listen();
     cleanup.push(() => server.shutdown(0));
-    await open(port, { from: "127.0.0.3", alpn: "http/1.1" });
-    await expect(open(port, { from: "127.0.0.3", alpn: "http/1.1" })).rejects.toThrow();
-    await open(port, { from: GOOD_CLIENT, alpn: "http/1.1" });
+    await openRawClient(port, cleanup, { from: "127.0.0.3", alpn: "http/1.1" });
+    await expect(openRawClient(port, cleanup, { from: "127.0.0.3", alpn: "http/1.1" })).rejects.toThrow();
+    await openRawClient(port, cleanup, { from: GOOD_CLIENT, alpn: "http/1.1" });
   });
 });
 
@@ -424,7 +378,7 @@ describe("every accepted connection", () => {
     });
     const { port } = await server.listen();
     cleanup.push(() => server.shutdown(0));
-    const client = await open(port, { alpn: secure ? "http/1.1" : undefined });
+    const client = await openRawClient(port, cleanup, { alpn: secure ? "http/1.1" : undefined });
     client.socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     await until(() => client.received().endsWith("ok"));
     // The gateway's end of the connection is the socket whose local port is the server's.

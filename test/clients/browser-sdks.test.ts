@@ -1,11 +1,8 @@
-import { createServer, type Server } from "node:http";
-import { build } from "esbuild";
 import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { launchChromium } from "../support/chromium.js";
+import { launchChromium, serveBrowserApp, type BrowserApp } from "../support/chromium.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
-import { ROOT } from "./support/client-harness.js";
 
 // A real browser (Debian's Chromium) runs the official Anthropic and OpenAI
 // SDKs (dangerouslyAllowBrowser) in a page from one origin against the
@@ -43,19 +40,13 @@ interface BrowserWindow {
 
 let fake: OpenAIFake;
 let gw: TestGateway;
-let site: Server;
+let site: BrowserApp;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  const bundle = await build({ stdin: { contents: PAGE_SCRIPT, resolveDir: ROOT, loader: "js" }, bundle: true, format: "iife", platform: "browser", write: false });
-  const script = bundle.outputFiles[0]!.text;
-  site = createServer((req, res) => {
-    if (req.url === "/app.js") return res.writeHead(200, { "content-type": "text/javascript" }).end(script);
-    res.writeHead(200, { "content-type": "text/html" }).end('<!doctype html><title>sdk app</title><script src="/app.js"></script>');
-  });
-  await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
-  const origin = `http://127.0.0.1:${(site.address() as { port: number }).port}`;
+  site = await serveBrowserApp(PAGE_SCRIPT, "js", "sdk app");
+  const origin = site.origin;
   fake = await startOpenAIFake({ apiKey: "sk-up" });
   gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl }, { server: { cors_origins: [origin] } });
   browser = await launchChromium();
@@ -67,7 +58,7 @@ afterAll(async () => {
   await browser?.close();
   await gw?.stop();
   await fake?.close();
-  await new Promise((resolve) => site?.close(resolve));
+  await site?.close();
 });
 
 describe("the official SDKs in a real browser, from another origin", () => {

@@ -1,11 +1,8 @@
-import { createServer, type Server } from "node:http";
-import { build } from "esbuild";
 import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { launchChromium } from "../support/chromium.js";
+import { launchChromium, serveBrowserApp, type BrowserApp } from "../support/chromium.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
-import { ROOT } from "./support/client-harness.js";
 
 // A real browser (Debian's Chromium) loads a page from one origin and calls the
 // gateway on another with Connect-Web: the CORS preflight, the Connect protocol
@@ -14,34 +11,15 @@ import { ROOT } from "./support/client-harness.js";
 let fake: OpenAIFake;
 let allowed: TestGateway;
 let other: TestGateway;
-let site: Server;
+let site: BrowserApp;
 let origin: string;
 let browser: Browser;
 let page: Page;
 
-async function pageScript(): Promise<string> {
-  const bundle = await build({
-    stdin: {
-      contents: 'import { connectFromBrowser, streamInto } from "./examples/typescript/browser.ts"; Object.assign(window, { connectFromBrowser, streamInto });',
-      resolveDir: ROOT,
-      loader: "ts",
-    },
-    bundle: true,
-    format: "iife",
-    platform: "browser",
-    write: false,
-  });
-  return bundle.outputFiles[0]!.text;
-}
 
 beforeAll(async () => {
-  const script = await pageScript();
-  site = createServer((req, res) => {
-    if (req.url === "/app.js") return res.writeHead(200, { "content-type": "text/javascript" }).end(script);
-    res.writeHead(200, { "content-type": "text/html" }).end('<!doctype html><title>console</title><script src="/app.js"></script>');
-  });
-  await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${(site.address() as { port: number }).port}`;
+  site = await serveBrowserApp('import { connectFromBrowser, streamInto } from "./examples/typescript/browser.ts"; Object.assign(window, { connectFromBrowser, streamInto });', "ts", "console");
+  origin = site.origin;
   fake = await startOpenAIFake({ apiKey: "sk-up", chunkDelayMs: 5 });
   allowed = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl }, { server: { cors_origins: [origin] } });
   other = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl }, { server: { cors_origins: ["https://console.example.com"] } });
@@ -56,7 +34,7 @@ afterAll(async () => {
   await allowed?.stop();
   await other?.stop();
   await fake?.close();
-  await new Promise((resolve) => site?.close(resolve));
+  await site?.close();
 });
 
 interface BrowserWindow {

@@ -11,10 +11,13 @@ import {
 import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { withErrorInfo } from "../common/gateway-error.js";
+import { reasonOf, withErrorInfo } from "../common/gateway-error.js";
 
 // Requests that are the caller's fault but that connect-es 2.1 answers as a
-// server fault, or not at all: undecodable bodies, and text it cannot echo.
+// server fault, or not at all: undecodable bodies, and text it cannot echo;
+// and the errors connect-es raises itself (a bad timeout header, an unknown
+// encoding, a message past the size limit, JSON that does not parse), which
+// no interceptor sees and so carry no ErrorInfo.
 
 /**
  * What connect-es raises, with code Internal, for a request body it cannot
@@ -31,6 +34,18 @@ export function asDecodeFault(error: ConnectError): ConnectError {
   if (error.code !== Code.Internal || !DECODE_FAILURE.test(error.rawMessage)) return error;
   const what = error.rawMessage.replace(/^parse binary: /, "");
   return withErrorInfo(new ConnectError(`the request cannot be decoded: ${what}`, Code.InvalidArgument, undefined, undefined, error));
+}
+
+/**
+ * What the caller is told instead of `error`, an error answered before any
+ * interceptor ran: a decode failure as InvalidArgument, and ErrorInfo on
+ * every error (its code's name as the reason, as for the gateway's own).
+ * Undefined when `error` is fine as it is.
+ */
+function mended(error: ConnectError): ConnectError | undefined {
+  const fault = asDecodeFault(error);
+  if (fault === error && reasonOf(error) !== undefined) return undefined;
+  return withErrorInfo(fault);
 }
 
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -81,8 +96,10 @@ async function rewrite(res: UniversalServerResponse): Promise<UniversalServerRes
     return res;
   }
   if (type.startsWith("application/connect+")) return rewriteEndFrame(res, endStreamFlag, rewriteEndStream);
-  // Connect unary: the error is the JSON body, Internal is HTTP 500.
-  if (res.status === 500 && res.body && !res.header?.has("content-encoding")) return rewriteUnary(res, await readAllBytes(res.body, Number.MAX_SAFE_INTEGER));
+  // Connect unary: an error is the JSON body of an answer other than 200.
+  if (res.status !== 200 && res.body && res.header?.get("content-type") === "application/json" && !res.header.has("content-encoding")) {
+    return rewriteUnary(res, await readAllBytes(res.body, Number.MAX_SAFE_INTEGER));
+  }
   return res;
 }
 
@@ -93,19 +110,19 @@ function rewriteUnary(res: UniversalServerResponse, body: Uint8Array): Universal
   } catch {
     return { ...res, body: createAsyncIterable([body]) };
   }
-  const fault = asDecodeFault(error);
-  if (fault === error) return { ...res, body: createAsyncIterable([body]) };
+  const fault = mended(error);
+  if (!fault) return { ...res, body: createAsyncIterable([body]) };
   const bytes = errorToJsonBytes(fault, undefined);
   const header = new Headers(res.header);
   header.set("content-length", String(bytes.byteLength));
   return { ...res, status: codeToHttpStatus(fault.code), header, body: createAsyncIterable([bytes]) };
 }
 
-/** Rewrites gRPC (or gRPC-Web) trailers in place; true when they named a decode failure. */
+/** Rewrites gRPC (or gRPC-Web) trailers in place; true when they needed it. */
 function rewriteTrailer(trailer: Headers): boolean {
   const error = findTrailerError(trailer);
-  const fault = error && asDecodeFault(error);
-  if (!fault || fault === error) return false;
+  const fault = error && mended(error);
+  if (!fault) return false;
   setTrailerStatus(trailer, fault);
   return true;
 }
@@ -122,8 +139,8 @@ function rewriteEndStream(data: Uint8Array): Uint8Array | undefined {
   } catch {
     return undefined;
   }
-  const fault = end.error && asDecodeFault(end.error);
-  if (!fault || fault === end.error) return undefined;
+  const fault = end.error && mended(end.error);
+  if (!fault) return undefined;
   return endStreamBytes(end.metadata, fault);
 }
 

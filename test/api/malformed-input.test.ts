@@ -12,7 +12,7 @@ import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { failure } from "../support/failure.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { spawnGateway } from "../support/gateway-process.js";
-import { connectStream, connectUnary, frame, GrpcConnection, grpcWeb } from "../support/raw-rpc.js";
+import { connectStream, connectUnary, frame, GrpcConnection, grpcWeb, type RawAnswer } from "../support/raw-rpc.js";
 import { concat, deepStruct, lengthDelimited } from "../support/wire.js";
 
 let fake: OpenAIFake;
@@ -100,6 +100,26 @@ describe("a request that cannot be decoded is the caller's fault (InvalidArgumen
   it("gRPC: a frame flagged compressed without an encoding → InvalidArgument", async () => {
     const answer = await grpc.call(CHAT, frame(hello, 0b1), grpcHeaders);
     expect(answer.code).toBe(Code.InvalidArgument);
+  });
+});
+
+describe("errors connect-es raises before any interceptor carry ErrorInfo too, in every protocol", () => {
+  const LIST = "/switchboard.v1.AIService/ListModels";
+  const tooBig = new Uint8Array(9 * 1024 * 1024);
+  it.each<[string, () => Promise<RawAnswer>, Code, string]>([
+    ["Connect: a bad timeout header", () => connectUnary(gw.url, LIST, "{}", { ...auth, "content-type": "application/json", "connect-timeout-ms": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
+    ["Connect: JSON that does not parse", () => connectUnary(gw.url, LIST, '{"x":1', { ...auth, "content-type": "application/json" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
+    ["Connect: an unknown content-encoding", () => connectUnary(gw.url, LIST, "{}", { ...auth, "content-type": "application/json", "content-encoding": "zstd" }), Code.Unimplemented, "UNIMPLEMENTED"],
+    ["Connect: a message over the size limit", () => connectUnary(gw.url, CHAT, tooBig, { ...auth, "content-type": "application/proto" }), Code.ResourceExhausted, "RESOURCE_EXHAUSTED"],
+    ["Connect streaming: a bad timeout header", () => connectStream(gw.url, CHAT_STREAM, frame(hello), { ...auth, "content-type": "application/connect+proto", "connect-timeout-ms": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
+    ["gRPC: a bad timeout header", () => grpc.call(CHAT, frame(hello), { ...grpcHeaders, "grpc-timeout": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
+    ["gRPC: an unknown message encoding", () => grpc.call(CHAT, frame(hello, 1), { ...grpcHeaders, "grpc-encoding": "zstd" }), Code.Unimplemented, "UNIMPLEMENTED"],
+    ["gRPC: a message over the size limit", () => grpc.call(CHAT, frame(tooBig), grpcHeaders), Code.ResourceExhausted, "RESOURCE_EXHAUSTED"],
+    ["gRPC-Web: a bad timeout header", () => grpcWeb(gw.url, CHAT, frame(hello), { ...auth, "content-type": "application/grpc-web+proto", "grpc-timeout": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
+  ])("%s", async (_, call, code, reason) => {
+    const answer = await call();
+    expect(answer.code).toBe(code);
+    expect(answer.reason).toBe(reason);
   });
 });
 
@@ -217,6 +237,19 @@ describe("an answer sent before the body is read to its end leaves the connectio
     const bad = frame(new Uint8Array(200_000).fill(0xff));
     const first = await conn.send(CHAT_STREAM, { ...auth, "content-type": "application/connect+proto" }, concat(bad, bad));
     expect(first.body).toContain("invalid_argument");
+    const next = await conn.send(CHAT, { ...auth, "content-type": "application/json" }, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "ROLE_USER", content: "next" }] }));
+    expect(next.status).toBe(200);
+    conn.close();
+  });
+
+  it.each([
+    ["Connect unary", CHAT, "application/proto", (bytes: Uint8Array) => bytes],
+    ["Connect streaming", CHAT_STREAM, "application/connect+proto", frame],
+  ])("%s: a message over the size limit → ResourceExhausted, then the next request on the connection is answered", async (_, path, type, wrap) => {
+    // connect-es refuses a declared length past the limit without reading a byte of it.
+    const conn = oneConnection(gw.url);
+    const first = await conn.send(path, { ...auth, "content-type": type }, wrap(new Uint8Array(9 * 2 ** 20)));
+    expect(first.body).toContain("resource_exhausted");
     const next = await conn.send(CHAT, { ...auth, "content-type": "application/json" }, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "ROLE_USER", content: "next" }] }));
     expect(next.status).toBe(200);
     conn.close();

@@ -1,7 +1,9 @@
 import { connect, constants, type ClientHttp2Session } from "node:http2";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import { Code } from "@connectrpc/connect";
-import { codeFromString } from "@connectrpc/connect/protocol-connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { codeFromString, endStreamFromJson, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { ErrorInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 
 /**
  * Calls made byte by byte, for requests no well-behaved client would send
@@ -14,6 +16,8 @@ export interface RawAnswer {
   /** The RPC's code; 0 when it succeeded; undefined for a plain HTTP answer (404, 415) that names none. */
   code: number | undefined;
   message: string;
+  /** The reason of the error's google.rpc.ErrorInfo, when it has one. */
+  reason?: string;
   /** The response body (Connect unary and REST: the whole body; streams: the frames' data). */
   body: string;
 }
@@ -52,13 +56,22 @@ function decompress(data: Uint8Array, encoding?: string | null): Uint8Array {
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
+/** The ErrorInfo reason of the error `parse` finds, if any; undefined when there is none, or nothing parses. */
+function reasonIn(parse: () => ConnectError | undefined): string | undefined {
+  try {
+    return parse()?.findDetails(ErrorInfoSchema)[0]?.reason;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A Connect unary call (POST): the code from the JSON error body, or 0 on HTTP 200. */
 export async function connectUnary(baseUrl: string, path: string, body: Uint8Array | string, headers: Record<string, string>): Promise<RawAnswer> {
   const res = await fetch(baseUrl + path, { method: "POST", headers, body });
   const raw = await res.text();
   if (res.status === 200) return { status: 200, code: 0, message: "", body: raw };
   const error = parseJson(raw) as { code?: string; message?: string } | undefined;
-  return { status: res.status, code: codeOf(error?.code), message: error?.message ?? "", body: raw };
+  return { status: res.status, code: codeOf(error?.code), message: error?.message ?? "", reason: reasonIn(() => errorFromJsonBytes(new TextEncoder().encode(raw), undefined, new ConnectError(""))), body: raw };
 }
 
 /** A Connect streaming call: the code from the end-of-stream frame. */
@@ -69,7 +82,8 @@ export async function connectStream(baseUrl: string, path: string, body: Uint8Ar
   const all = frames(bytes, res.headers.get("connect-content-encoding"));
   const end = all.find((f) => f.flags & 0b10);
   const error = (parseJson(end ? text(end.data) : "") as { error?: { code?: string; message?: string } } | undefined)?.error;
-  return { status: 200, code: end === undefined ? undefined : error ? codeOf(error.code ?? "") : 0, message: error?.message ?? "", body: all.map((f) => text(f.data)).join("\n") };
+  const reason = end && reasonIn(() => endStreamFromJson(end.data).error);
+  return { status: 200, code: end === undefined ? undefined : error ? codeOf(error.code ?? "") : 0, message: error?.message ?? "", reason, body: all.map((f) => text(f.data)).join("\n") };
 }
 
 /** A gRPC-Web call over HTTP/1.1: the code from the trailer frame. */
@@ -77,15 +91,17 @@ export async function grpcWeb(baseUrl: string, path: string, body: Uint8Array, h
   const res = await fetch(baseUrl + path, { method: "POST", headers, body });
   const bytes = new Uint8Array(await res.arrayBuffer());
   const all = frames(bytes, res.headers.get("grpc-encoding"));
-  const trailer = new Map(
+  const trailer = new Headers(
     text(all.find((f) => f.flags & 0x80)?.data ?? new Uint8Array())
       .split("\r\n")
       .filter((line) => line.includes(":"))
-      .map((line) => [line.slice(0, line.indexOf(":")).trim().toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as const),
+      .map((line) => [line.slice(0, line.indexOf(":")).trim().toLowerCase(), line.slice(line.indexOf(":") + 1).trim()] as [string, string]),
   );
-  const status = trailer.get("grpc-status") ?? res.headers.get("grpc-status");
-  const message = decodeURIComponent(trailer.get("grpc-message") ?? res.headers.get("grpc-message") ?? "");
-  return { status: res.status, code: status === null || status === undefined ? undefined : Number(status), message, body: all.map((f) => text(f.data)).join("\n") };
+  // A trailers-only answer puts them in the headers.
+  const statusIn = trailer.has("grpc-status") ? trailer : res.headers;
+  const status = statusIn.get("grpc-status");
+  const message = decodeURIComponent(statusIn.get("grpc-message") ?? "");
+  return { status: res.status, code: status === null ? undefined : Number(status), message, reason: reasonIn(() => findTrailerError(statusIn)), body: all.map((f) => text(f.data)).join("\n") };
 }
 
 /** One HTTP/2 connection for many gRPC calls (as gRPC clients keep one). */
@@ -112,11 +128,13 @@ export class GrpcConnection {
       let status = 0;
       let grpcStatus: string | undefined;
       let grpcMessage = "";
+      const statusHeaders = new Headers();
       let encoding: string | undefined;
       const chunks: Buffer[] = [];
       const take = (h: Record<string, unknown>) => {
         if (h["grpc-status"] !== undefined) grpcStatus = String(h["grpc-status"]);
         if (h["grpc-message"] !== undefined) grpcMessage = decodeURIComponent(String(h["grpc-message"]));
+        for (const name of ["grpc-status", "grpc-message", "grpc-status-details-bin"]) if (h[name] !== undefined) statusHeaders.set(name, String(h[name]));
       };
       stream.on("response", (h) => {
         status = Number(h[constants.HTTP2_HEADER_STATUS]);
@@ -132,6 +150,7 @@ export class GrpcConnection {
           status,
           code: grpcStatus === undefined ? undefined : Number(grpcStatus),
           message: grpcMessage,
+          reason: reasonIn(() => findTrailerError(statusHeaders)),
           body: data.map((f) => text(f.data)).join("\n"),
         });
       });

@@ -46,7 +46,7 @@ const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
  */
 const DECODE_RECURSION_LIMIT = 2 * MAX_JSON_DEPTH + 8;
 
-/** One request handler for the whole port: CORS, /metrics, /healthz, REST, the console, then Connect (the lean path first for its methods). */
+/** One request handler for the whole port: /metrics and /healthz, then CORS, REST, the console, then Connect (the lean path first for its methods). */
 export function createHttpHandler(options: HttpHandlerOptions): (req: Request, res: Response) => void {
   checkStringsWithIsWellFormed();
   const connectOptions = {
@@ -76,8 +76,9 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     replay: replayToConnectEs,
   });
   return (req, res) => {
-    if (applyCors(options.corsOrigins, req, res)) return;
     const path = (req.url ?? "/").split("?", 1)[0];
+    // The operator's endpoints come before CORS: they need no key, so no web page
+    // an operator happens to visit may read them (key ids, teams, spend).
     if (req.method === "GET" && path === "/metrics") {
       options.metrics.registry.metrics().then(
         (text) => res.writeHead(200, { "content-type": options.metrics.registry.contentType }).end(text),
@@ -99,6 +100,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
       res.writeHead(serving ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status, dependencies, providers }));
       return;
     }
+    if (applyCors(options.corsOrigins, req, res)) return;
     if (options.rest && path?.startsWith(options.rest.prefix)) {
       options.rest.handle(req, res);
       return;

@@ -112,4 +112,15 @@ describe("a browser app's preflight for the official SDKs", () => {
     expect(answer.allowed.has("content-type")).toBe(true);
     expect(answer.vary.toLowerCase()).toContain("access-control-request-headers");
   });
+
+  it("the operator's endpoints (/metrics, /healthz, /readyz) answer no CORS: no web page may read them, whatever its origin", async () => {
+    for (const path of ["/metrics", "/healthz", "/readyz"]) {
+      const res = await fetch(`${gw.url}${path}`, { headers: { origin: ORIGIN } });
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get("access-control-allow-origin"), path).toBeNull();
+    }
+    // The API itself still answers the allowed origin.
+    const api = await fetch(`${gw.url}/v1/models`, { headers: { origin: ORIGIN, authorization: `Bearer ${MASTER_KEY}` } });
+    expect(api.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+  });
 });

@@ -28,18 +28,31 @@ export interface CacheKey {
  * change the answer:
  * - `user`: an end-user id for the vendor's abuse monitoring;
  * - `cache_control`: how this call uses the cache, not what it asks.
+ *
+ * A request written in a vendor's own dialect (`/v1/messages`) sends that
+ * vendor more than the unified request says (top_k, output_config, beta
+ * headers, blocks as written): its body and dialect headers are keyed too,
+ * less what only routes it or names who asks (ORIGINAL_UNKEYED).
  */
 export function cacheKey(secret: CacheSecret, params: ChatParams, candidate: Candidate, partition: string): CacheKey {
-  const { $typeName: _type, $unknown: _unknown, ...fields } = params as ChatParams & { $typeName?: string; $unknown?: unknown };
+  const { $typeName: _type, $unknown: _unknown, original, ...fields } = params as ChatParams & { $typeName?: string; $unknown?: unknown };
   const request = create(ChatRequestSchema, { ...fields, model: "", user: "", cacheControl: CacheControl.UNSPECIFIED });
   const canonical = canonicalJson(toJson(ChatRequestSchema, request));
+  const parts = ["chat v1", partition, candidate.provider, candidate.upstreamModel, canonical];
+  if (original) {
+    const body = Object.fromEntries(Object.entries(original.body).filter(([field]) => !ORIGINAL_UNKEYED.has(field)));
+    parts.push(canonicalJson({ dialect: original.dialect, headers: { ...original.headers }, body }));
+  }
   return {
-    id: secret.id("chat v1", partition, candidate.provider, candidate.upstreamModel, canonical),
+    id: secret.id(...parts),
     partition,
     provider: candidate.provider,
     model: candidate.upstreamModel,
   };
 }
+
+/** Fields of a dialect's own body that do not change the answer: the model (the candidate is keyed), whether it streams (a cached answer replays as a stream), and the end-user id (as `user`). */
+const ORIGINAL_UNKEYED = new Set(["model", "stream", "metadata"]);
 
 /** JSON with every object's keys sorted: one text for one value. */
 export function canonicalJson(value: JsonValue): string {

@@ -95,10 +95,10 @@ export class Gateway {
   async chat(params: ChatParams, ctx: CallContext): Promise<ChatResponse> {
     const fitting = this.fitter.forCall(params);
     const call = await this.admit("chat", params.model, { estimated: estimateTokens(params), bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, params.messages);
-    const cache = await this.consultCache(call, params, ctx);
+    const candidates = fitted(call, fitting);
+    const cache = await this.consultCache(call, candidates, params, ctx);
     try {
       if (cache.answer) return this.chatResponse(call, cache.answer, { attempts: [], served: cache.answer.served }, params, ctx, cache.status, fitting);
-      const candidates = fitted(call, fitting);
       const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) }));
       const answer = { ...value, usage: value.usage ?? estimateUsage(params, value.message.content + value.message.reasoningContent), served: outcome.served! };
       this.sayUsageFault(value.usageFault, answer.served, ctx);
@@ -139,7 +139,8 @@ export class Gateway {
   async chatStream(params: ChatParams, ctx: CallContext, { keepsAnswer = false }: { keepsAnswer?: boolean } = {}): Promise<GatewayStream> {
     const fitting = this.fitter.forCall(params);
     const call = await this.admit("chat_stream", params.model, { estimated: estimateTokens(params), bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, params.messages);
-    const cache = await this.consultCache(call, params, ctx);
+    const candidates = fitted(call, fitting);
+    const cache = await this.consultCache(call, candidates, params, ctx);
     const cached = cache.answer;
     if (cached) {
       return {
@@ -148,13 +149,6 @@ export class Gateway {
         cache: cache.status,
         adjustments: () => fitting.adjustments(cached.served),
       };
-    }
-    let candidates: Candidate[];
-    try {
-      candidates = fitted(call, fitting);
-    } catch (err) {
-      cache.release();
-      throw call.fail(err);
     }
     const dispatched = this.deps.dispatcher.stream(candidates, ctx, (adapter, attempt) => adapter.chatStream({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) }));
     return {
@@ -303,9 +297,10 @@ export class Gateway {
   }
 
   /** The cache's answer, if any; a failure to look up (the caller cancelled while waiting) settles the call. */
-  private async consultCache(call: AdmittedCall, params: ChatParams, ctx: CallContext): Promise<CacheLookup> {
+  /** The cache, keyed on the candidates that can take the call (`fitted`): those that would answer it. */
+  private async consultCache(call: AdmittedCall, candidates: readonly Candidate[], params: ChatParams, ctx: CallContext): Promise<CacheLookup> {
     try {
-      return await this.cache.lookup(params, call.candidates, ctx);
+      return await this.cache.lookup(params, candidates, ctx);
     } catch (err) {
       throw call.fail(err);
     }
@@ -342,10 +337,15 @@ export class Gateway {
 }
 
 /** The candidates whose model can take the call; the others join the call's attempts as never sent. Throws Unimplemented when none can. */
+/**
+ * The candidates whose model can take the call (the others are skipped), or
+ * the call fails. Decided before the cache is consulted: a route that refuses
+ * a request never serves an answer cached through one that degraded it.
+ */
 function fitted(call: AdmittedCall, fitting: CallFitting): Candidate[] {
   const { candidates, refused, error } = fitting.admissible(call.candidates);
   call.admission.skipped.push(...refused);
-  if (error) throw error;
+  if (error) throw call.fail(error);
   return candidates;
 }
 

@@ -70,6 +70,9 @@ describe("the response cache in one gateway", () => {
         { model: "team-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { share: "team" } },
         { model: "every-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { mode: "always" } },
         { model: "no-cache-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { mode: "off" } },
+        // gpt-3.5-turbo takes no JSON schema: one route refuses such a request, the other degrades it.
+        { model: "strict-bot", provider: "openai", upstream_model: "gpt-3.5-turbo", when_unsupported: "refuse" },
+        { model: "lenient-bot", provider: "openai", upstream_model: "gpt-3.5-turbo", when_unsupported: "degrade" },
       ],
     });
     gw = world.gw;
@@ -96,6 +99,16 @@ describe("the response cache in one gateway", () => {
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/switchboard_cache_hits_total\{level="l1",provider="openai",model="gpt-4o-mini"\} [3-9]/);
     expect(metrics).toMatch(/switchboard_cache_memory\{measure="entries"\} [1-9]/);
+  });
+
+  it("a route that refuses a request is not served the answer a degrading route cached for it", async () => {
+    const schema = { response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "object", properties: { a: { type: "string" } } } } } };
+    const body = (model: string) => ({ ...restBody("give json", schema), model });
+    expect((await rest(gw, body("strict-bot"))).status).toBe(501);
+    const degraded = await rest(gw, body("lenient-bot"));
+    expect(degraded).toMatchObject({ status: 200, cache: "miss" });
+    expect((await rest(gw, body("lenient-bot"))).cache).toBe("hit");
+    expect((await rest(gw, body("strict-bot"))).status).toBe(501);
   });
 
   it("says hit or miss in x-switchboard-cache on REST", async () => {

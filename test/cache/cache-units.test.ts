@@ -57,6 +57,16 @@ describe("the cache key", () => {
     expect(new Set([base, ...changed]).size).toBe(changed.length + 1);
   });
 
+  it("keys what a request written in a vendor's dialect sends that vendor beyond the unified request, less the model, streaming and end-user id", () => {
+    const body = { model: "claude-sonnet-4-5", max_tokens: 64, messages: [{ role: "user", content: "What is 2 + 2?" }] };
+    const anthropic = (extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+      cacheKey(secret, { ...request(), original: { dialect: "anthropic", body: { ...body, ...extra }, headers } }, openai, "key:a").id;
+    const base = anthropic();
+    expect(base).not.toBe(keyOf());
+    for (const changed of [anthropic({ top_k: 5 }), anthropic({ output_config: { effort: "low" } }), anthropic({}, { "anthropic-beta": "context-1m-2025-08-07" })]) expect(changed).not.toBe(base);
+    expect(anthropic({ model: "claude-alias", stream: true, metadata: { user_id: "session-7" } })).toBe(base);
+  });
+
   it("is a keyed hash: another secret names another entry", () => {
     const other = new CacheSecret(Buffer.from("another cache secret, another fleet"));
     expect(cacheKey(other, request(), openai, "key:a").id).not.toBe(keyOf());

@@ -37,7 +37,7 @@ export interface UsageWorld {
 
 /** A fake vendor and a gateway on the given backend; more gateways can join the same store. */
 export async function startUsageWorld(backend: Backend, file: ConfigFile = {}): Promise<UsageWorld> {
-  const fake = await startOpenAIFake({ apiKey: "sk-up", models: ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "text-embedding-3-small"] });
+  const fake = await startOpenAIFake({ apiKey: "sk-up", models: ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-3.5-turbo", "text-embedding-3-small"] });
   const env: Record<string, string> = { OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl, SWITCHBOARD_DATA_DIR: tempDir() };
   let drop = async () => {};
   if (backend !== "sqlite") {

@@ -296,8 +296,11 @@ export class Gateway {
     return models.filter((model) => (!provider || model.provider === provider) && (!policy || policy.allows(model)));
   }
 
-  /** The cache's answer, if any; a failure to look up (the caller cancelled while waiting) settles the call. */
-  /** The cache, keyed on the candidates that can take the call (`fitted`): those that would answer it. */
+  /**
+   * The cache's answer, if any, keyed on the candidates that can take the call
+   * (`fitted`): those that would answer it. A failure to look up (the caller
+   * cancelled while waiting) settles the call.
+   */
   private async consultCache(call: AdmittedCall, candidates: readonly Candidate[], params: ChatParams, ctx: CallContext): Promise<CacheLookup> {
     try {
       return await this.cache.lookup(params, candidates, ctx);

@@ -6,6 +6,7 @@ import { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js
 import { UsageDimension } from "../../../gen/ts/switchboard/v1/admin_usage_pb.js";
 import { BarChart } from "../components/BarChart";
 import { ErrorNote } from "../components/ErrorNote";
+import { csvCell } from "../csv-cell";
 import { durationMs, formatAmount, formatCount, moneyValue, timestampDate } from "../format";
 import { ts } from "../time-windows";
 import { Field } from "../components/Field";
@@ -156,10 +157,4 @@ export function UsagePage() {
       </section>
     </>
   );
-}
-
-/** A text cell, quoted when it must be, and never read as a formula by a spreadsheet. */
-function csvCell(text: string): string {
-  const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
-  return /[",\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }

@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { csvCell } from "../../web/src/csv-cell.js";
+
+describe("a CSV cell of the console's usage export", () => {
+  it.each([
+    ["=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\""],
+    ["+1", "'+1"],
+    ["-1", "'-1"],
+    ["@SUM(A1)", "'@SUM(A1)"],
+    ["\t=1", "'\t=1"],
+    ["\r=1", "\"'\r=1\""],
+  ])("%j is never read as a formula: %j", (text, cell) => {
+    expect(csvCell(text)).toBe(cell);
+  });
+
+  it("quotes a cell holding a comma, quote or line break, and leaves plain text alone", () => {
+    expect(csvCell("keys/a,b")).toBe('"keys/a,b"');
+    expect(csvCell("a\nb")).toBe('"a\nb"');
+    expect(csvCell("keys/pg-key")).toBe("keys/pg-key");
+  });
+});

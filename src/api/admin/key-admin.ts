@@ -13,8 +13,10 @@ import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_
 import { generateGatewayKey, GATEWAY_KEY_PREFIX, type KeyHasher } from "../../auth/gateway-key.js";
 import type { KeyRecord } from "../../auth/key-policy.js";
 import { KeyExistsError, type KeyStore } from "../../auth/key-store.js";
+import { principalKey } from "../../auth/principal.js";
 import { currentPeriod, type SpendCounter } from "../../usage/budgets.js";
 import { FieldViolations } from "../aip/field-violations.js";
+import { checkCreate, checkUpdate } from "./admin-containment.js";
 import { toBudgetStatus, toGatewayKey } from "./key-messages.js";
 import { nextKeyPageToken, readKeyListing, readKeyUpdate, readNewKey, type KeySettingRules } from "./key-requests.js";
 import { KEY_NAME } from "./resource-names.js";
@@ -51,9 +53,10 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
   };
 
   return {
-    async createKey(req) {
+    async createKey(req, ctx) {
       const v = new FieldViolations();
       const record = readNewKey(req, req.keyId || `key-${randomBytes(6).toString("hex")}`, deps, v, Date.now());
+      checkCreate(ctx.values.get(principalKey), record);
       v.throwIfAny();
       const secret = generateGatewayKey();
       record.digest = deps.hasher.digest(secret).toString("hex");
@@ -85,12 +88,13 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
       });
     },
 
-    async updateKey(req) {
+    async updateKey(req, ctx) {
       const name = req.key?.name ?? "";
       const record = await existing(name, "key.name");
       if (record.revokeMs !== undefined) throw new ConnectError(`key "${name}" is revoked and cannot be changed`, Code.FailedPrecondition);
       const v = new FieldViolations();
       const next = readKeyUpdate(req, record, deps, v, Date.now());
+      checkUpdate(ctx.values.get(principalKey), record, next);
       v.throwIfAny();
       if (!(await deps.store.update(next))) throw new ConnectError(`key "${name}" not found`, Code.NotFound);
       await deps.changed(record.id);

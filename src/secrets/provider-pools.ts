@@ -3,11 +3,13 @@ import type { KeyPoolConfig } from "../config/secrets-config.js";
 import type { BreakerConfig } from "../config/traffic.js";
 import type { Logger } from "../observability/logger.js";
 import { createCredential } from "./credential.js";
+import { isCredentialWeight, MAX_CREDENTIAL_WEIGHT } from "./credential-weight.js";
 import { KeyPool, KeyPoolError, type CanaryVerdict, type KeyView, type PoolEntry } from "./key-pool.js";
 import type { KeyVersionMemory } from "./key-version-memory.js";
 import type { PoolAction } from "./pool-action-bus.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretResolver, SecretVersion } from "./secret-source.js";
+import { checkStageableEnvRef } from "./stageable-env-ref.js";
 
 export interface ProviderPoolsDeps {
   resolver: SecretResolver;
@@ -122,15 +124,22 @@ export class ProviderPools {
     return [...this.pools.keys()];
   }
 
-  /** Stages an operator's key as a canary; a Vault reference is watched like a configured one. */
+  /**
+   * Stages an operator's key as a canary; a Vault reference is watched like a
+   * configured one. Every check is made here, not only in the admin API, since
+   * other instances' actions (`apply`, from Redis) arrive here unchecked.
+   */
   async stage(provider: string, request: StageRequest): Promise<KeyView> {
     const pool = this.pools.get(provider);
     if (!pool) throw new KeyPoolError("not_found", `no provider "${provider}"`);
     if (!CREDENTIAL_ID.test(request.credentialId)) {
       throw new KeyPoolError("invalid_argument", "credential_id must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit", "credential_id");
     }
-    const secret = this.ref(request.secretRef, "secret_ref");
-    const secondary = request.secondaryRef ? this.ref(request.secondaryRef, "secondary_ref") : undefined;
+    if (request.weight !== undefined && !isCredentialWeight(request.weight)) {
+      throw new KeyPoolError("invalid_argument", `weight must be a number from 0 to ${MAX_CREDENTIAL_WEIGHT}`, "weight");
+    }
+    const secret = this.ref(provider, request.secretRef, "secret_ref");
+    const secondary = request.secondaryRef ? this.ref(provider, request.secondaryRef, "secondary_ref") : undefined;
     let primary: SecretVersion;
     let second: string | undefined;
     try {
@@ -289,11 +298,13 @@ export class ProviderPools {
     pool.stage({ credential, weight: holder?.weight ?? slot.weight, source: slot.secret.raw, version: secret.version, slot: slot.id, replaces, supersede: true });
   }
 
-  private ref(raw: string, field: string): SecretRef {
+  private ref(provider: string, raw: string, field: string): SecretRef {
     if (!SECRET_REF_PATTERN.test(raw)) {
       throw new KeyPoolError("invalid_argument", `${field} must be a secret reference such as "vault:secret/switchboard/openai#api_key", "file:NAME" or "env:NAME", never the secret itself`, field);
     }
-    return parseSecretRef(raw);
+    const ref = parseSecretRef(raw);
+    checkStageableEnvRef(provider, ref, field);
+    return ref;
   }
 }
 

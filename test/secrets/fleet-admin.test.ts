@@ -20,8 +20,8 @@ describe("key-pool admin calls across instances", () => {
 
   beforeAll(async () => {
     fake = await startOpenAIFake({ apiKey: OLD, extraKeys: [NEW] });
-    // Both instances hold NEW_OPENAI_KEY: a staged key travels as its reference, never as the secret.
-    const env = { REDIS_URL: requireService("SWITCHBOARD_TEST_REDIS_URL"), REDIS_PREFIX: redisPrefix(), NEW_OPENAI_KEY: NEW };
+    // Both instances hold OPENAI_NEW_KEY: a staged key travels as its reference, never as the secret.
+    const env = { REDIS_URL: requireService("SWITCHBOARD_TEST_REDIS_URL"), REDIS_PREFIX: redisPrefix(), OPENAI_NEW_KEY: NEW };
     const file = { providers: { openai: { base_url: fake.baseUrl, keys: [{ id: "primary", secret: "env:OLD_OPENAI_KEY", weight: 1 }] } }, key_pool: { promote_after: 1000 } };
     a = await startGateway({ ...env, OLD_OPENAI_KEY: OLD }, file);
     b = await startGateway({ ...env, OLD_OPENAI_KEY: OLD }, file);
@@ -35,7 +35,7 @@ describe("key-pool admin calls across instances", () => {
   const state = async (gateway: TestGateway, id: string) => (await credentials(adminClient(gateway), "openai")).byName.get(name(id))?.state;
 
   it("a key staged on one instance is a canary on the other within a second", async () => {
-    await adminClient(a).stageKey({ parent: "providers/openai", credentialId: "next", secretRef: "env:NEW_OPENAI_KEY", replaces: name("primary"), trafficShare: 0.5 });
+    await adminClient(a).stageKey({ parent: "providers/openai", credentialId: "next", secretRef: "env:OPENAI_NEW_KEY", replaces: name("primary"), trafficShare: 0.5 });
     expect(await state(a, "next")).toBe(CredentialState.STANDBY);
     await eventually(async () => expect(await state(b, "next")).toBe(CredentialState.STANDBY), 1_000);
     // B sends the canary its share, with the key it read itself.

@@ -155,7 +155,7 @@ describe("admin calls run the rotation", () => {
   beforeAll(async () => {
     fake = await startOpenAIFake({ apiKey: A, extraKeys: [STAGED, OTHER] });
     gw = await startGateway(
-      { KEY_A: A, KEY_STAGED: STAGED, KEY_OTHER: OTHER },
+      { KEY_A: A, OPENAI_KEY_STAGED: STAGED, OPENAI_KEY_OTHER: OTHER },
       { providers: { openai: { base_url: fake.baseUrl, timeout_ms: 1_000, keys: [{ id: "primary", secret: "env:KEY_A", weight: 1 }] } } },
     );
   });
@@ -174,8 +174,8 @@ describe("admin calls run the rotation", () => {
 
   it("StageKey puts a key on its traffic share; PromoteKey makes it active and drains the old one", async () => {
     const admin = adminClient(gw);
-    const staged = await admin.stageKey({ parent: "providers/openai", credentialId: "next", secretRef: "env:KEY_STAGED", replaces: primary, trafficShare: 0.2, promoteAfter: 100_000 });
-    expect(staged.credential).toMatchObject({ name: next, state: CredentialState.STANDBY, secretRef: "env:KEY_STAGED", trafficShare: 0.2 });
+    const staged = await admin.stageKey({ parent: "providers/openai", credentialId: "next", secretRef: "env:OPENAI_KEY_STAGED", replaces: primary, trafficShare: 0.2, promoteAfter: 100_000 });
+    expect(staged.credential).toMatchObject({ name: next, state: CredentialState.STANDBY, secretRef: "env:OPENAI_KEY_STAGED", trafficShare: 0.2 });
     expect(staged.credential!.canary).toMatchObject({ replaces: primary, promoteAfter: 100_000n });
 
     const from = fake.requests.length;
@@ -199,7 +199,7 @@ describe("admin calls run the rotation", () => {
 
   it("RollbackKey withdraws a canary; DisableKey takes a key out for good", async () => {
     const admin = adminClient(gw);
-    await admin.stageKey({ parent: "providers/openai", credentialId: "other", secretRef: "env:KEY_OTHER" });
+    await admin.stageKey({ parent: "providers/openai", credentialId: "other", secretRef: "env:OPENAI_KEY_OTHER" });
     const rolledBack = await admin.rollbackKey({ name: "providers/openai/credentials/other", reason: "wrong project" });
     expect(rolledBack.credential).toMatchObject({ state: CredentialState.RETIRED, stateReason: 'rolled back by "master": wrong project' });
 
@@ -216,9 +216,9 @@ describe("admin calls run the rotation", () => {
     const raw = await failure(admin.stageKey({ parent: "providers/openai", credentialId: "raw", secretRef: OTHER }));
     expect(raw.code).toBe(Code.InvalidArgument);
     expect(raw.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field).toBe("secret_ref");
-    expect((await failure(admin.stageKey({ parent: "providers/nope", credentialId: "x", secretRef: "env:KEY_OTHER" }))).code).toBe(Code.NotFound);
-    expect((await failure(admin.stageKey({ parent: "providers/openai", credentialId: "x", secretRef: "env:NOT_SET_ANYWHERE" }))).code).toBe(Code.FailedPrecondition);
-    expect((await failure(admin.stageKey({ parent: "providers/openai", credentialId: "again", secretRef: "env:KEY_STAGED" }))).code).toBe(Code.AlreadyExists);
+    expect((await failure(admin.stageKey({ parent: "providers/nope", credentialId: "x", secretRef: "env:OPENAI_KEY_OTHER" }))).code).toBe(Code.NotFound);
+    expect((await failure(admin.stageKey({ parent: "providers/openai", credentialId: "x", secretRef: "env:OPENAI_KEY_NOT_SET_ANYWHERE" }))).code).toBe(Code.FailedPrecondition);
+    expect((await failure(admin.stageKey({ parent: "providers/openai", credentialId: "again", secretRef: "env:OPENAI_KEY_STAGED" }))).code).toBe(Code.AlreadyExists);
     expect((await failure(admin.promoteKey({ name: primary }))).code).toBe(Code.FailedPrecondition);
     expect((await failure(admin.disableKey({ name: "providers/openai/credentials/ghost" }))).code).toBe(Code.NotFound);
     expect((await failure(admin.rollbackKey({ name: "openai/next" }))).code).toBe(Code.InvalidArgument);

@@ -1,4 +1,5 @@
 import type { ListProvidersRequest, StageKeyRequest } from "../../../gen/ts/switchboard/v1/admin_providers_pb.js";
+import { isCredentialWeight, MAX_CREDENTIAL_WEIGHT } from "../../secrets/credential-weight.js";
 import type { StageRequest } from "../../secrets/provider-pools.js";
 import type { FieldViolations } from "../aip/field-violations.js";
 import { createPageTokenCodec, readPageSize } from "../aip/pagination.js";
@@ -13,7 +14,7 @@ export function readStageKey(req: StageKeyRequest, v: FieldViolations): { provid
   const provider = PROVIDER_NAME.read(req.parent, "parent", v)?.provider ?? "";
   if (!req.credentialId) v.add("credential_id", "is required");
   if (!req.secretRef) v.add("secret_ref", 'is required: a reference such as "vault:secret/switchboard/openai#api_key", never the secret itself');
-  if (req.weight < 0) v.add("weight", "must not be negative");
+  if (!isCredentialWeight(req.weight)) v.add("weight", `must be a number from 0 to ${MAX_CREDENTIAL_WEIGHT}`);
   if (req.trafficShare < 0 || req.trafficShare > 1) v.add("traffic_share", "must be above 0 and at most 1 (0 for the default)");
   if (req.promoteAfter < 0) v.add("promote_after", "must not be negative");
   const replaces = req.replaces ? CREDENTIAL_NAME.read(req.replaces, "replaces", v) : undefined;

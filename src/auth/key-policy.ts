@@ -44,6 +44,10 @@ export interface EconomyMapping {
   economyModel: string;
 }
 
+/** How much of a key's scope an error message quotes. */
+const SCOPE_GLOBS_SHOWN = 10;
+const SCOPE_GLOB_CHARS = 64;
+
 /** What the pipeline asks of a key on every call, compiled once per cache fill. */
 export class KeyPolicy {
   private readonly allowed: ((name: string) => boolean)[];
@@ -68,9 +72,12 @@ export class KeyPolicy {
     return this.allowed.some((matches) => matches(called.upstreamModel) || matches(qualified));
   }
 
-  /** The scope as written, for error messages. */
+  /** The scope as written, for error messages: its first globs only, so a long scope cannot swell every refusal and its log line. */
   get scope(): string {
-    return this.record.allowedModels.join(", ");
+    const models = this.record.allowedModels;
+    const shown = models.slice(0, SCOPE_GLOBS_SHOWN).map((glob) => (glob.length > SCOPE_GLOB_CHARS ? `${glob.slice(0, SCOPE_GLOB_CHARS)}…` : glob));
+    const rest = models.length - shown.length;
+    return rest > 0 ? `${shown.join(", ")}, … (${rest} more)` : shown.join(", ");
   }
 
   /** The economy model for a requested model, if the key maps it. */

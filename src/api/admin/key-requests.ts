@@ -53,6 +53,18 @@ type KeyPosition = [createMs: number, id: string];
 const KEY_PAGES = createPageTokenCodec("ListKeys", (value): value is KeyPosition => Array.isArray(value) && typeof value[0] === "number" && typeof value[1] === "string");
 const PAGE_SIZES = { default: 50, max: 1000 };
 
+/**
+ * Sizes an admin's inputs may have: names and teams are copied into every
+ * ledger row, /metrics label and ListKeys page, and every glob is matched on
+ * each call by the key, so none may grow without bound.
+ */
+const MAX_TEXT_CHARS = 128;
+const MAX_MODEL_ENTRIES = 100;
+/** C0 and C1 control characters: they would reach terminals, logs and label values as they are. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+/** The latest expiry a key may have: far enough for any real key, and far from Timestamp's end (9999-12-31), past which no JSON answer can show the key. */
+const MAX_KEY_LIFETIME_MS = 100 * 365.25 * 86_400_000;
+
 const FILTER_FIELDS = ["team", "admin", "state"] as const;
 const FILTER_USAGE = 'team = "…", admin = true|false or state = ACTIVE|EXPIRED|REVOKED';
 
@@ -61,14 +73,13 @@ export function readNewKey(req: CreateKeyRequest, keyId: string, rules: KeySetti
   const input = req.key ?? create(GatewayKeySchema);
   if (!isKeyId(keyId)) v.add("key_id", "must be 3-63 lower-case letters, digits and hyphens, starting with a letter");
   if (keyId === "master") v.add("key_id", '"master" is the bootstrap key\'s id');
-  if (!input.displayName.trim()) v.add("key.display_name", "is required");
   checkReadOnly(v, input, input.admin);
   return {
     id: keyId,
     digest: "",
     keyHint: "",
-    displayName: input.displayName.trim(),
-    team: input.team.trim(),
+    displayName: checkDisplayName(v, input.displayName),
+    team: checkText(v, "key.team", input.team),
     admin: input.admin,
     adminReadOnly: input.adminReadOnly,
     allowedModels: checkModels(v, input.allowedModels),
@@ -129,11 +140,10 @@ function readKeyFilter(filter: string, v: FieldViolations): Pick<KeyListQuery, "
 function apply(v: FieldViolations, path: KeyPath, input: GatewayKey, next: KeyRecord, rules: KeySettingRules, now: number): void {
   switch (path) {
     case "display_name":
-      if (!input.displayName.trim()) v.add("key.display_name", "is required");
-      next.displayName = input.displayName.trim();
+      next.displayName = checkDisplayName(v, input.displayName);
       return;
     case "team":
-      next.team = input.team.trim();
+      next.team = checkText(v, "key.team", input.team);
       return;
     case "allowed_models":
       next.allowedModels = checkModels(v, input.allowedModels);
@@ -215,12 +225,34 @@ function mergeBudget(
   }
 }
 
-function checkModels(v: FieldViolations, models: string[]): string[] {
-  const trimmed = models.map((model) => model.trim());
-  trimmed.forEach((model, i) => {
-    if (!model) v.add(`key.allowed_models[${i}]`, "must not be empty");
-  });
+function checkDisplayName(v: FieldViolations, name: string): string {
+  const trimmed = checkText(v, "key.display_name", name);
+  if (!trimmed) v.add("key.display_name", "is required");
   return trimmed;
+}
+
+/** A short line of text, trimmed: at most MAX_TEXT_CHARS characters and no control characters. */
+function checkText(v: FieldViolations, field: string, text: string): string {
+  const trimmed = text.trim();
+  if (trimmed.length > MAX_TEXT_CHARS) v.add(field, `must be at most ${MAX_TEXT_CHARS} characters`);
+  if (CONTROL_CHARACTER.test(trimmed)) v.add(field, "must not contain control characters");
+  return trimmed;
+}
+
+/** A list of model entries is refused whole when too long: checking each of 400,000 globs would only add noise. */
+function checkCount(v: FieldViolations, field: string, count: number): boolean {
+  if (count <= MAX_MODEL_ENTRIES) return true;
+  v.add(field, `must have at most ${MAX_MODEL_ENTRIES} entries`);
+  return false;
+}
+
+function checkModels(v: FieldViolations, models: string[]): string[] {
+  if (!checkCount(v, "key.allowed_models", models.length)) return [];
+  return models.map((model, i) => {
+    const trimmed = checkText(v, `key.allowed_models[${i}]`, model);
+    if (!trimmed) v.add(`key.allowed_models[${i}]`, "must not be empty");
+    return trimmed;
+  });
 }
 
 function checkLimit(v: FieldViolations, field: string, value: number | bigint | undefined, fallback: number): number {
@@ -258,10 +290,13 @@ function checkThreshold(v: FieldViolations, field: string, value: number | undef
 }
 
 function checkEconomy(v: FieldViolations, mappings: { model: string; economyModel: string }[]): EconomyMapping[] {
+  if (!checkCount(v, "key.economy_models", mappings.length)) return [];
   return mappings.map((mapping, i) => {
-    if (!mapping.model.trim()) v.add(`key.economy_models[${i}].model`, "is required");
-    if (!mapping.economyModel.trim()) v.add(`key.economy_models[${i}].economy_model`, "is required");
-    return { model: mapping.model.trim(), economyModel: mapping.economyModel.trim() };
+    const model = checkText(v, `key.economy_models[${i}].model`, mapping.model);
+    const economyModel = checkText(v, `key.economy_models[${i}].economy_model`, mapping.economyModel);
+    if (!model) v.add(`key.economy_models[${i}].model`, "is required");
+    if (!economyModel) v.add(`key.economy_models[${i}].economy_model`, "is required");
+    return { model, economyModel };
   });
 }
 
@@ -270,11 +305,13 @@ function checkExpiration(v: FieldViolations, input: GatewayKey, now: number): nu
     case "expireTime": {
       const at = timestampMs(input.expiration.value);
       if (at <= now) v.add("key.expire_time", "must be in the future");
+      if (at > now + MAX_KEY_LIFETIME_MS) v.add("key.expire_time", "must be at most 100 years from now");
       return at;
     }
     case "ttl": {
       const ms = durationMs(input.expiration.value);
       if (ms <= 0) v.add("key.ttl", "must be positive");
+      if (ms > MAX_KEY_LIFETIME_MS) v.add("key.ttl", "must be at most 100 years");
       return now + ms;
     }
     default:

@@ -1,6 +1,7 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { printable } from "./terminal-text.js";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -21,14 +22,32 @@ export const ADMIN_CONNECTION_HELP = `The command calls a running gateway's Admi
  * `ps` and shell history would show it).
  */
 export function adminClient(env: NodeJS.ProcessEnv): Client<typeof AdminService> {
-  const key = env.SWITCHBOARD_ADMIN_KEY || env.SWITCHBOARD_MASTER_KEY;
+  const key = adminKeyOf(env);
   if (!key) throw new CliError(`no admin key: set SWITCHBOARD_ADMIN_KEY\n\n${ADMIN_CONNECTION_HELP}`, 2);
+  // fetch would refuse the header with a message quoting it, key and all (a line break from a pasted key is enough).
+  if (!HEADER_SAFE_KEY.test(key)) {
+    const variable = env.SWITCHBOARD_ADMIN_KEY ? "SWITCHBOARD_ADMIN_KEY" : "SWITCHBOARD_MASTER_KEY";
+    throw new CliError(`${variable} contains characters a header cannot carry (only printable ASCII, no spaces or line breaks): check how it was set`, 2);
+  }
   const baseUrl = env.SWITCHBOARD_URL || `http://127.0.0.1:${env.PORT || 8080}`;
   const auth: Interceptor = (next) => (req) => {
     req.header.set("authorization", `Bearer ${key}`);
     return next(req);
   };
   return createClient(AdminService, createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [auth] }));
+}
+
+/** Gateway keys are printable ASCII without spaces: anything else is a paste or quoting mistake. */
+const HEADER_SAFE_KEY = /^[\x21-\x7e]+$/;
+
+function adminKeyOf(env: NodeJS.ProcessEnv): string | undefined {
+  return env.SWITCHBOARD_ADMIN_KEY || env.SWITCHBOARD_MASTER_KEY;
+}
+
+/** A message with the admin key cut out wherever it appears: whatever failed, stderr (and a CI log) never shows it. */
+function withoutKey(message: string, env: NodeJS.ProcessEnv): string {
+  const key = adminKeyOf(env);
+  return key ? message.split(key).join("[admin key]") : message;
 }
 
 /** A failure to report in one line, with the exit code to leave with. */
@@ -48,7 +67,7 @@ export async function runCli(io: CliIo, body: () => Promise<void>): Promise<numb
     return 0;
   } catch (err) {
     if (err instanceof CliError) {
-      io.stderr.write(`switchboard: ${err.message}\n`);
+      io.stderr.write(`switchboard: ${withoutKey(err.message, io.env)}\n`);
       return err.exitCode;
     }
     const error = ConnectError.from(err);
@@ -58,13 +77,15 @@ export async function runCli(io: CliIo, body: () => Promise<void>): Promise<numb
         : error.code === Code.Unauthenticated || error.code === Code.PermissionDenied
           ? "\n(SWITCHBOARD_ADMIN_KEY must be the master key or a key with the admin scope)"
           : "";
-    io.stderr.write(`switchboard: ${Code[error.code]}: ${error.rawMessage}${hint}\n`);
+    // The gateway's message may quote a name an admin or a caller chose: its control characters are written out.
+    io.stderr.write(`switchboard: ${Code[error.code]}: ${printable(withoutKey(error.rawMessage, io.env))}${hint}\n`);
     return 1;
   }
 }
 
-/** Columns aligned with two spaces; numbers right-aligned. */
-export function table(headers: string[], rows: string[][]): string {
+/** Columns aligned with two spaces; numbers right-aligned; control characters written out. */
+export function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map((row) => row.map(printable));
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? "").length)));
   const numeric = headers.map((_, i) => rows.length > 0 && rows.every((row) => /^(-?[\d.,]+|-|)$/.test(row[i] ?? "")));
   const line = (cells: string[]) =>

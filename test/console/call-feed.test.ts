@@ -32,8 +32,8 @@ describe("the call feed", () => {
   it("gives each watcher the calls that match its filter, in order", async () => {
     const feed = new CallFeed();
     const stop = new AbortController();
-    const all = feed.watch(() => true, stop.signal);
-    const failed = feed.watch((c) => c.status !== "ok", stop.signal);
+    const all = feed.watch("k1", () => true, stop.signal);
+    const failed = feed.watch("k2", (c) => c.status !== "ok", stop.signal);
     // A watch starts when first read (async generator): start both before publishing.
     const first = all.next();
     const firstFailed = failed.next();
@@ -50,7 +50,7 @@ describe("the call feed", () => {
 
   it("cuts off a watcher that falls behind, with the reason, and forgets its backlog", async () => {
     const feed = new CallFeed({ queueSize: 2 });
-    const slow = feed.watch(() => true, new AbortController().signal);
+    const slow = feed.watch("k1", () => true, new AbortController().signal);
     const first = slow.next();
     feed.publish(call("a"));
     expect((await first).value?.requestId).toBe("a");
@@ -65,14 +65,27 @@ describe("the call feed", () => {
   it("refuses watchers past its bound, and ends every watch when it closes", async () => {
     const feed = new CallFeed({ maxWatchers: 1 });
     const signal = new AbortController().signal;
-    const one = feed.watch(() => true, signal);
+    const one = feed.watch("k1", () => true, signal);
     const pending = one.next();
     await vi.waitFor(() => expect(feed.watched).toBe(true));
-    const refused = await failure(feed.watch(() => true, signal).next());
+    const refused = await failure(feed.watch("k1", () => true, signal).next());
     expect(reasonOf(refused)).toBe("TOO_MANY_WATCHERS");
     feed.close();
     expect((await pending).done).toBe(true);
-    expect((await feed.watch(() => true, signal).next()).done).toBe(true);
+    expect((await feed.watch("k1", () => true, signal).next()).done).toBe(true);
+  });
+
+  it("refuses one key more than its share of watchers, while another key may still watch", async () => {
+    const feed = new CallFeed({ maxWatchers: 8, maxWatchersPerKey: 2 });
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 2; i++) void feed.watch("greedy", () => true, signal).next();
+    await vi.waitFor(() => expect(feed.watched).toBe(true));
+    const refused = await failure(feed.watch("greedy", () => true, signal).next());
+    expect(reasonOf(refused)).toBe("TOO_MANY_WATCHERS");
+    expect(refused.rawMessage).toContain('key "greedy" already has 2 watchers');
+    const other = feed.watch("operator", () => true, signal).next();
+    feed.close();
+    expect((await other).done).toBe(true);
   });
 
   it("costs a call nothing while no one watches: the log line is written, the feed is not asked for anything", () => {

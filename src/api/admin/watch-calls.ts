@@ -4,6 +4,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { MoneySchema } from "../../../gen/ts/google/type/money_pb.js";
 import { CallEventSchema, WatchCallsResponseSchema, type CallEvent, type WatchCallsRequest } from "../../../gen/ts/switchboard/v1/admin_console_pb.js";
 import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { principalKey } from "../../auth/principal.js";
 import { moneyParts } from "../../usage/pricing.js";
 import { FieldViolations } from "../aip/field-violations.js";
 import type { CallFeed, FinishedCall } from "../envelope/call-feed.js";
@@ -23,7 +24,8 @@ export function createWatchCalls(deps: WatchCallsDeps): WatchCallsAdmin {
   return {
     async *watchCalls(req, ctx) {
       const matches = readWatchFilter(req);
-      for await (const call of deps.feed.watch(matches, ctx.signal)) {
+      const keyId = ctx.values.get(principalKey)?.keyId ?? "unknown";
+      for await (const call of deps.feed.watch(keyId, matches, ctx.signal)) {
         yield create(WatchCallsResponseSchema, { call: toCallEvent(call, deps.currency) });
       }
     },

@@ -34,9 +34,13 @@ export interface CallFeedOptions {
   queueSize?: number;
   /** Watchers at once; more are refused. */
   maxWatchers?: number;
+  /** Watchers one key may have at once, so that one key cannot take every place. */
+  maxWatchersPerKey?: number;
 }
 
 interface Watcher {
+  /** The gateway key watching. */
+  keyId: string;
   matches(call: FinishedCall): boolean;
   queue: FinishedCall[];
   wake?: () => void;
@@ -54,11 +58,13 @@ export class CallFeed {
   private readonly watchers = new Set<Watcher>();
   private readonly queueSize: number;
   private readonly maxWatchers: number;
+  private readonly maxWatchersPerKey: number;
   private closed = false;
 
   constructor(options: CallFeedOptions = {}) {
     this.queueSize = options.queueSize ?? 512;
     this.maxWatchers = options.maxWatchers ?? 32;
+    this.maxWatchersPerKey = options.maxWatchersPerKey ?? 4;
   }
 
   /** Whether anyone watches: the only cost a call pays otherwise. */
@@ -79,12 +85,15 @@ export class CallFeed {
   }
 
   /** The calls that match, as they finish, until the signal fires or the feed closes; throws when the watcher falls behind. */
-  async *watch(matches: (call: FinishedCall) => boolean, signal: AbortSignal): AsyncGenerator<FinishedCall> {
+  async *watch(keyId: string, matches: (call: FinishedCall) => boolean, signal: AbortSignal): AsyncGenerator<FinishedCall> {
     if (this.closed) return;
     if (this.watchers.size >= this.maxWatchers) {
       throw gatewayError(Code.ResourceExhausted, `${this.maxWatchers} watchers already follow this instance's calls; try again later`, "TOO_MANY_WATCHERS");
     }
-    const watcher: Watcher = { matches, queue: [] };
+    if ([...this.watchers].filter((other) => other.keyId === keyId).length >= this.maxWatchersPerKey) {
+      throw gatewayError(Code.ResourceExhausted, `key "${keyId}" already has ${this.maxWatchersPerKey} watchers on this instance's calls; end one first`, "TOO_MANY_WATCHERS", { key: keyId });
+    }
+    const watcher: Watcher = { keyId, matches, queue: [] };
     this.watchers.add(watcher);
     const stop = (): void => this.end(watcher);
     signal.addEventListener("abort", stop, { once: true });

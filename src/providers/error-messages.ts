@@ -24,20 +24,43 @@ export function describe(
   }
 }
 
+/** The most of a vendor's own words that reach a caller, a log line or a span (an HTML error page says nothing useful after that). */
+export const VENDOR_MESSAGE_MAX_CHARS = 500;
+
+// A vendor's error code or type is an identifier ("invalid_api_key", "RESOURCE_EXHAUSTED", "336003", "InternalError.Algo").
+const CODE_LIKE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** The vendor's words, redacted whole and only then cut, so no part of a secret straddling the cut survives it. */
+export function safeVendorMessage(message: string, credential: Credential, alsoSecret?: readonly string[]): string {
+  return redactSecrets(message, credential, alsoSecret).slice(0, VENDOR_MESSAGE_MAX_CHARS);
+}
+
+/**
+ * The vendor's error code, fit for logs and key-state reasons (which the admin
+ * API returns): redacted, and dropped unless it still looks like a code, since
+ * a vendor can put anything there (an echoed key included).
+ */
+export function safeVendorCode(code: string | undefined, credential: Credential, alsoSecret?: readonly string[]): string | undefined {
+  if (!code) return undefined;
+  const redacted = redactSecrets(code, credential, alsoSecret);
+  return CODE_LIKE.test(redacted) ? redacted : undefined;
+}
+
 export interface VendorErrorInit {
   kind: UpstreamErrorKind;
   provider: string;
   credential: Credential;
-  /** The vendor's message as received; it is redacted here. */
+  /** The vendor's message as received, whole (never cut beforehand): it is redacted, then cut, here. */
   vendorMessage: string;
   status?: number;
   retryAfterMs?: number;
+  /** The vendor's error code or type as received: it is redacted and checked here. */
   vendorCode?: string;
   /** Other secrets the vendor may echo (an access token): redacted too. */
   alsoSecret?: readonly string[];
 }
 
-/** A classified vendor error whose message is redacted and worded for callers. */
+/** A classified vendor error whose message and code are redacted, and the message worded for callers. */
 export function vendorError(init: VendorErrorInit): UpstreamError {
   return new UpstreamError({
     kind: init.kind,
@@ -45,7 +68,7 @@ export function vendorError(init: VendorErrorInit): UpstreamError {
     credentialId: init.credential.id,
     status: init.status,
     retryAfterMs: init.retryAfterMs,
-    vendorCode: init.vendorCode || undefined,
-    message: describe(init.kind, init.provider, init.credential, init.status, redactSecrets(init.vendorMessage, init.credential, init.alsoSecret)),
+    vendorCode: safeVendorCode(init.vendorCode, init.credential, init.alsoSecret),
+    message: describe(init.kind, init.provider, init.credential, init.status, safeVendorMessage(init.vendorMessage, init.credential, init.alsoSecret)),
   });
 }

@@ -14,7 +14,8 @@ export function parseAnthropicError(text: string): { type: string; message: stri
     const body = JSON.parse(text) as { error?: { type?: string; message?: string }; message?: string };
     return { type: body.error?.type ?? "", message: body.error?.message ?? body.message ?? "" };
   } catch {
-    return { type: "", message: text.slice(0, 500) };
+    // Not JSON (a proxy's HTML page): whole, since vendorError redacts before it cuts.
+    return { type: "", message: text };
   }
 }
 

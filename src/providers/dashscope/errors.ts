@@ -28,7 +28,8 @@ export function parseDashScopeError(text: string): DashScopeFault {
       // try the next shape
     }
   }
-  return { code: "", message: text.slice(0, 300) };
+  // Not JSON (a proxy's HTML page): whole, since vendorError redacts before it cuts.
+  return { code: "", message: text };
 }
 
 /**

@@ -1,7 +1,6 @@
 import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
-import { vendorError } from "../error-messages.js";
-import { redactSecrets } from "../redact.js";
+import { safeVendorCode, safeVendorMessage, vendorError } from "../error-messages.js";
 import { capRetryAfter, parseRetryAfter } from "../retry-after.js";
 import { UpstreamError, type UpstreamErrorKind } from "../upstream-error.js";
 
@@ -25,7 +24,8 @@ export function parseGeminiError(text: string): GoogleError {
     const body = Array.isArray(parsed) ? parsed[0] : parsed;
     return body?.error ?? {};
   } catch {
-    return { message: text.slice(0, 500) };
+    // Not JSON (a proxy's HTML page): whole, since vendorError redacts before it cuts.
+    return { message: text };
   }
 }
 
@@ -105,15 +105,15 @@ export interface PromptFeedback {
 
 /** An answer without a candidate: Gemini blocked the prompt (promptFeedback.blockReason), or answered nothing usable. */
 export function noCandidate(feedback: PromptFeedback | undefined, ctx: ErrorContext): UpstreamError {
-  const blocked = feedback?.blockReason;
-  if (!blocked) return badResponse(ctx, "answered with no candidates");
+  if (!feedback?.blockReason) return badResponse(ctx, "answered with no candidates");
+  const blocked = safeVendorCode(feedback.blockReason, ctx.credential, ctx.alsoSecret);
   const why = feedback.blockReasonMessage;
-  const detail = why ? `: ${redactSecrets(why, ctx.credential, ctx.alsoSecret)}` : "";
+  const detail = why ? `: ${safeVendorMessage(why, ctx.credential, ctx.alsoSecret)}` : "";
   return new UpstreamError({
     kind: "content_filtered",
     provider: ctx.provider,
     credentialId: ctx.credential.id,
     vendorCode: blocked,
-    message: `provider "${ctx.provider}" blocked the prompt (${blocked})${detail}`,
+    message: `provider "${ctx.provider}" blocked the prompt${blocked ? ` (${blocked})` : ""}${detail}`,
   });
 }

@@ -35,7 +35,8 @@ export function parseOpenAIError(text: string): { message: string; code: string 
     const code = String(body.error?.code ?? body.error?.type ?? "");
     return { message, code };
   } catch {
-    return { message: text.slice(0, 500), code: "" };
+    // Not JSON (a proxy's HTML page): whole, since vendorError redacts before it cuts.
+    return { message: text, code: "" };
   }
 }
 

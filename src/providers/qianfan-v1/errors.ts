@@ -2,7 +2,6 @@ import type { Credential } from "../../secrets/credential.js";
 import type { ErrorContext } from "../codec.js";
 import { isJsonObject } from "../codec-errors.js";
 import { vendorError } from "../error-messages.js";
-import { redactSecrets } from "../redact.js";
 import { kindForStatus } from "../status-kinds.js";
 import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 
@@ -105,8 +104,8 @@ export function qianfanStatusError(ctx: ErrorContext, status: number, text: stri
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,
-    // Cut after redacting, so no part of a secret straddling the cut survives it.
-    vendorMessage: redactSecrets(text, ctx.credential, ctx.alsoSecret).slice(0, 200),
+    // Whole: vendorError redacts before it cuts.
+    vendorMessage: text,
     status,
   });
 }

@@ -1,4 +1,4 @@
-import { redact } from "./vault-error.js";
+import { redact, redactThenCut } from "./vault-error.js";
 
 /** Where and how to reach one AWS service. */
 export interface AwsSettings {
@@ -72,6 +72,7 @@ export function awsProblem(err: unknown, operation: string, env: NodeJS.ProcessE
   const name = typeof raw?.name === "string" ? raw.name : "Error";
   const code = [raw?.code, raw?.cause?.code, name].find((c): c is string => typeof c === "string" && c in NETWORK_WORDS);
   const throttled = THROTTLING.has(name) || raw?.$retryable?.throttling === true;
+  const secrets = [env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN];
   let detail: string;
   if (code && status === undefined) {
     detail = `AWS unreachable: ${NETWORK_WORDS[code]}`;
@@ -79,10 +80,9 @@ export function awsProblem(err: unknown, operation: string, env: NodeJS.ProcessE
     // An answer that is not AWS's JSON error (a proxy's page, an emulator's XML): the status is all there is to go on.
     detail = `HTTP ${status}${status === 401 || status === 403 ? " (the request was refused: check the AWS credentials and the IAM policy)" : " (an answer that is not AWS's)"}`;
   } else {
-    const said = typeof raw?.message === "string" ? raw.message.split("\n", 1)[0]!.slice(0, 300) : "";
+    const said = typeof raw?.message === "string" ? redactThenCut(raw.message.split("\n", 1)[0]!, secrets, 300) : "";
     detail = `${name}${status !== undefined ? ` (HTTP ${status})` : ""}${said && said !== name ? `: ${said}` : ""}`;
   }
-  const secrets = [env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN];
   return {
     message: redact(`AWS ${operation} failed: ${detail}`, secrets),
     unreachable: (code !== undefined && status === undefined) || (status !== undefined && status >= 500) || throttled,

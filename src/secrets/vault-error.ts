@@ -55,14 +55,22 @@ export function scrubVaultError(err: unknown, operation: string, secrets: readon
   let detail: string;
   if (status !== undefined) {
     const errors = Array.isArray(raw?.response?.data?.errors) ? raw.response.data.errors.filter((e): e is string => typeof e === "string") : [];
-    detail = `HTTP ${status}${errors.length > 0 ? ` (${errors.join("; ").slice(0, 300)})` : ""}`;
+    detail = `HTTP ${status}${errors.length > 0 ? ` (${redactThenCut(errors.join("; "), secrets, 300)})` : ""}`;
   } else if (code) {
     detail = `Vault unreachable: ${NETWORK_WORDS[code] ?? code}`;
   } else {
     // Not an HTTP error (a bug or an assertion in the library): keep its first line only.
-    detail = typeof raw?.message === "string" ? raw.message.split("\n", 1)[0]!.slice(0, 200) : "unknown error";
+    detail = typeof raw?.message === "string" ? redactThenCut(raw.message.split("\n", 1)[0]!, secrets, 200) : "unknown error";
   }
   return new VaultError(operation, redact(`Vault ${operation} failed: ${detail}`, secrets), status, code);
+}
+
+/**
+ * Blanks out the secrets in `text`, then keeps its first `maxChars`: cut first,
+ * a secret across the cut would survive as a prefix the exact match misses.
+ */
+export function redactThenCut(text: string, secrets: readonly (string | undefined)[], maxChars: number): string {
+  return redact(text, secrets).slice(0, maxChars);
 }
 
 /** Blanks out every occurrence of each secret in `text`. */

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { Agent, fetch, type Response } from "undici";
 import { KekError, type KeyEncryptionKey, type WrappedKey } from "./kek.js";
 import type { VaultClient } from "./vault-client.js";
 import { VaultError } from "./vault-error.js";
@@ -10,6 +12,8 @@ export interface TransitKekOptions {
   mount: string;
   key: string;
   timeoutMs: number;
+  /** VAULT_CACERT: a Vault with a private CA is trusted for Transit as for every other Vault call. */
+  caCertFile?: string;
 }
 
 /**
@@ -27,12 +31,15 @@ export interface TransitKekOptions {
 export class TransitKek implements KeyEncryptionKey {
   readonly kind = "vault-transit";
   private readonly name: string;
+  /** Trusts VAULT_CACERT when set; the default agent (the system's CAs) otherwise. */
+  private readonly dispatcher: Agent | undefined;
 
   constructor(
     private readonly vault: VaultClient,
     private readonly options: TransitKekOptions,
   ) {
     this.name = `${options.mount}/${options.key}`;
+    this.dispatcher = options.caCertFile ? new Agent({ connect: { ca: readFileSync(options.caCertFile) } }) : undefined;
   }
 
   async wrap(dataKey: Buffer): Promise<WrappedKey> {
@@ -73,6 +80,7 @@ export class TransitKek implements KeyEncryptionKey {
             headers: { "x-vault-token": token, "content-type": "application/json", ...(this.options.namespace ? { "x-vault-namespace": this.options.namespace } : {}) },
             body: JSON.stringify(body),
             signal: AbortSignal.timeout(this.options.timeoutMs),
+            dispatcher: this.dispatcher,
           });
         } catch (err) {
           // Shaped as scrubVaultError reads network failures: a code only.

@@ -96,7 +96,13 @@ function createKek(config: SecretsConfig, env: NodeJS.ProcessEnv, vault: VaultCl
       return LocalKek.fromEnv(env, config.keyFile);
     case "vault-transit":
       if (!vault || !config.vault.address) throw new ConfigError("environment", "VAULT_ADDR", 'is not set, but the database store\'s key-encryption key is "vault-transit"');
-      return new TransitKek(vault, { address: config.vault.address, namespace: config.vault.namespace, ...config.db.transit, timeoutMs: config.vault.timeoutMs });
+      return new TransitKek(vault, {
+        address: config.vault.address,
+        namespace: config.vault.namespace,
+        ...config.db.transit,
+        timeoutMs: config.vault.timeoutMs,
+        caCertFile: env.VAULT_CACERT || undefined,
+      });
     case "aws-kms":
       if (!config.db.kms.keyId) throw new ConfigError("environment", "SWITCHBOARD_KMS_KEY_ID", 'is not set, but the database store\'s key-encryption key is "aws-kms" (or set secrets.db.kms_key_id)');
       return new KmsKek(config.db.kms.keyId, { region: config.db.kms.region, endpoint: config.db.kms.endpoint, timeoutMs: config.aws.timeoutMs, env });

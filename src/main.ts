@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import cluster from "node:cluster";
 import { bootstrapAuth, masterKeyReplacementNotice } from "./auth/bootstrap.js";
+import { showGeneratedMasterKey } from "./auth/generated-master-key-notice.js";
 import { cacheCommand } from "./cli/cache-command.js";
 import { keysCommand } from "./cli/keys-command.js";
 import { secretsCommand } from "./cli/secrets-command.js";
@@ -74,15 +75,6 @@ async function serveWithWorkers(config: GatewayConfig, workers: WorkersPlan): Pr
   const code = await superviseWorkers({ count: workers.count, logger });
   logger.info({ code }, "stopped");
   logger.flush(() => process.exit(code));
-}
-
-function showGeneratedMasterKey(dataDir: string, key: string | undefined): void {
-  if (!key) return;
-  // Shown once, on the terminal only; the gateway keeps nothing but its digest.
-  process.stderr.write(
-    `\nNo SWITCHBOARD_MASTER_KEY was set, so one was generated. It is shown only this once:\n\n  ${key}\n\n` +
-      `Keep it somewhere safe; to replace it, delete ${dataDir}/master-key.digest and restart.\n\n`,
-  );
 }
 
 async function main(argv: string[]): Promise<void> {

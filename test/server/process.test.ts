@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,12 +51,17 @@ describe("the switchboard process", () => {
     expect(proc.output()).not.toMatch(/sk-test\b/);
   });
 
-  it("generates a master key at first start, prints it once, and keeps only its digest", async () => {
+  it("generates a master key at first start, hands it over once, and keeps only its digest", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "sb-proc-"));
     const first = startProcess({ PORT: "0", SWITCHBOARD_DATA_DIR: dataDir });
     const port = await listeningPort(first.output);
-    const key = /(sk-sb-[A-Za-z0-9_-]{43})/.exec(first.output())?.[1];
-    expect(key).toBeDefined();
+    // stderr here is a pipe, as under docker or systemd: the key goes to a file of this user's, never into the collected output.
+    const keyFile = join(dataDir, "master-key.generated");
+    expect(first.output()).not.toContain("sk-sb-");
+    expect(first.output()).toContain(`it is in ${keyFile}, readable by this user only`);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const key = readFileSync(keyFile, "utf8").trim();
+    expect(key).toMatch(/^sk-sb-[A-Za-z0-9_-]{43}$/);
     const ok = await fetch(`http://127.0.0.1:${port}/switchboard.v1.AIService/ListModels`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
@@ -69,6 +74,7 @@ describe("the switchboard process", () => {
     const second = startProcess({ PORT: "0", SWITCHBOARD_DATA_DIR: dataDir });
     const port2 = await listeningPort(second.output);
     expect(second.output()).not.toContain("sk-sb-");
+    expect(second.output()).not.toContain("master-key.generated");
     const again = await fetch(`http://127.0.0.1:${port2}/switchboard.v1.AIService/ListModels`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${key}` },

@@ -40,7 +40,7 @@ import { OnePortServer } from "./server/one-port-server.js";
 import { createOpenAISurface } from "./api/openai/openai-surface.js";
 import { createResponsesSurface } from "./api/openai/responses-surface.js";
 import { createAnthropicSurface } from "./api/anthropic/messages-surface.js";
-import { responsesMaxBytesFromEnv, responseTtlFromEnv, StoredResponses } from "./responses/stored-responses.js";
+import { responseMaxBytesFromEnv, responsesMaxBytesFromEnv, responseTtlFromEnv, StoredResponses } from "./responses/stored-responses.js";
 import { API_SERVICES, createRoutes, hotMethods } from "./server/routes.js";
 import { buildUsageConfig } from "./config/usage-config.js";
 import { openStore } from "./store/open-store.js";
@@ -81,6 +81,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   // How long responses of /v1/responses are kept for previous_response_id: checked before anything opens.
   const responseTtlMs = responseTtlFromEnv(env);
   const responsesMaxBytesPerKey = responsesMaxBytesFromEnv(env);
+  const responseMaxBytes = responseMaxBytesFromEnv(env);
   const rootLogger = createLogger(config.logLevel, options.logDestination);
   const logger = options.logFields ? rootLogger.child(options.logFields) : rootLogger;
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics, keyLabels: keyLabelRulesFromEnv(env) });
@@ -228,7 +229,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
             createOpenAISurface({ gateway, providerHealth }),
             // What coding agents speak: Claude Code and the Anthropic SDKs, Codex and the OpenAI Agents SDK.
             createAnthropicSurface({ gateway }),
-            createResponsesSurface({ gateway, stored: new StoredResponses(db, { ttlMs: responseTtlMs, maxBytesPerKey: responsesMaxBytesPerKey }) }),
+            createResponsesSurface({ gateway, stored: new StoredResponses(db, { ttlMs: responseTtlMs, maxBytesPerKey: responsesMaxBytesPerKey, maxBytesPerResponse: responseMaxBytes }) }),
           ],
           { authenticator, logger, metrics, shutdownSignal: stopCalls.signal, tracing, feed: calls },
         ),

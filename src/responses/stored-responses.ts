@@ -1,9 +1,11 @@
 import { fromJson, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { Code } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { MessageSchema, type Message } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { gatewayError } from "../common/gateway-error.js";
 import { ConfigError } from "../config/config-error.js";
 import { num, type SqlDatabase, type SqlValue } from "../store/sql.js";
+import { KeyStorageQuota, type StorageReservation } from "./key-storage-quota.js";
+import { sizeOf } from "./size-of.js";
 
 /** How long a response is kept when the operator says nothing: OpenAI keeps stored responses for 30 days. */
 export const DEFAULT_RESPONSE_TTL_MS = 30 * 86_400_000;
@@ -11,10 +13,14 @@ export const DEFAULT_RESPONSE_TTL_MS = 30 * 86_400_000;
 /** What one key may keep at once when the operator says nothing: each response holds its whole conversation, so a long agent session keeps its history many times over. */
 export const DEFAULT_MAX_BYTES_PER_KEY = 1024 * 1024 * 1024;
 
-/** How long a key's stored total is taken as read before it is summed again (other instances' writes show within this). */
-const HELD_FRESH_MS = 5_000;
-/** Keys whose totals are remembered at once; past it the memory starts over (each total is one query away). */
-const HELD_KEYS = 10_000;
+/**
+ * What one response may hold when the operator says nothing: four request
+ * bodies (8 MiB each), as much as the largest answer the gateway reads. A
+ * continuation parses its whole conversation at once, so without a bound a
+ * chain grown a body at a time (reasoning text no vendor is sent costs no
+ * tokens) takes the process past its heap.
+ */
+export const DEFAULT_MAX_BYTES_PER_RESPONSE = 32 * 1024 * 1024;
 
 /** Expired rows are deleted every this many writes, a bounded number at a time. */
 const PRUNE_EVERY = 100;
@@ -29,10 +35,17 @@ export interface StoredResponse {
   response: JsonObject;
 }
 
+/** A response as found to continue it, with its size as stored (what a response continuing it starts from). */
+export interface FoundResponse extends StoredResponse {
+  bytes: number;
+}
+
 export interface StoredResponsesOptions {
   ttlMs?: number;
   /** The bytes of live responses (conversation and answer, as stored) one key may keep; storing more is refused until some expire or are deleted. */
   maxBytesPerKey?: number;
+  /** The bytes one response (conversation and answer, as stored) may hold: a larger one is not stored, and one stored before is not continued. */
+  maxBytesPerResponse?: number;
   now?: () => number;
 }
 
@@ -45,13 +58,13 @@ export interface StoredResponsesOptions {
  * left out, as the Responses API does not carry them over). What one key
  * keeps is bounded: a caller repeating a large deterministic request would
  * otherwise store it again at every cache hit, free, until the disk is full.
+ * So is what one response holds, as a continuation parses it whole.
  */
 export class StoredResponses {
   private readonly ttlMs: number;
-  private readonly maxBytesPerKey: number;
+  private readonly maxBytesPerResponse: number;
   private readonly now: () => number;
-  /** Each key's stored bytes as last summed, plus what this instance stored since. */
-  private readonly held = new Map<string, { bytes: number; summedAtMs: number }>();
+  private readonly quota: KeyStorageQuota;
   private writes = 0;
   private readonly waiting: { values: SqlValue[]; resolve(): void; reject(err: unknown): void }[] = [];
   private committing: Promise<void> | undefined;
@@ -61,36 +74,21 @@ export class StoredResponses {
     options: StoredResponsesOptions = {},
   ) {
     this.ttlMs = options.ttlMs ?? DEFAULT_RESPONSE_TTL_MS;
-    this.maxBytesPerKey = options.maxBytesPerKey ?? DEFAULT_MAX_BYTES_PER_KEY;
+    this.maxBytesPerResponse = options.maxBytesPerResponse ?? DEFAULT_MAX_BYTES_PER_RESPONSE;
     this.now = options.now ?? Date.now;
+    this.quota = new KeyStorageQuota(db, options.maxBytesPerKey ?? DEFAULT_MAX_BYTES_PER_KEY, this.now);
   }
 
   /**
-   * Refuses (ResourceExhausted) a call that would store a response for a key
-   * already at its limit, before the vendor is asked. Calls admitted together
-   * may each store one more response, as a budget lets each call in flight
-   * finish.
+   * Reserves room for the response a call expects to store (at least the
+   * conversation it continues and its input), before the vendor is asked:
+   * refused (InvalidArgument) past what one response may hold, or
+   * (ResourceExhausted) past what the key may keep with its other calls in
+   * flight. The caller releases it if nothing is stored.
    */
-  async assertRoom(keyId: string): Promise<void> {
-    const bytes = await this.bytesHeld(keyId);
-    if (bytes < this.maxBytesPerKey) return;
-    throw gatewayError(
-      Code.ResourceExhausted,
-      `this key keeps ${sizeOf(bytes)} of stored responses, its limit is ${sizeOf(this.maxBytesPerKey)}: delete some (DELETE /v1/responses/{id}), let them expire, or send store: false`,
-      "RESPONSES_STORAGE_FULL",
-      { key: keyId, limit_bytes: String(this.maxBytesPerKey) },
-    );
-  }
-
-  private async bytesHeld(keyId: string): Promise<number> {
-    const now = this.now();
-    const known = this.held.get(keyId);
-    if (known && now - known.summedAtMs < HELD_FRESH_MS) return known.bytes;
-    const [row] = await this.db.query("SELECT COALESCE(SUM(bytes), 0) AS bytes FROM stored_responses WHERE key_id = $1 AND expire_ms > $2", [keyId, now]);
-    const bytes = num(row?.bytes);
-    if (this.held.size >= HELD_KEYS) this.held.clear();
-    this.held.set(keyId, { bytes, summedAtMs: now });
-    return bytes;
+  async reserve(keyId: string, expectedBytes: number): Promise<StorageReservation> {
+    if (expectedBytes > this.maxBytesPerResponse) throw this.tooLarge(expectedBytes);
+    return this.quota.reserve(keyId, expectedBytes);
   }
 
   /**
@@ -100,13 +98,15 @@ export class StoredResponses {
    * SQLite commit blocks the process for its fsync, and is paid once per
    * batch rather than once per response.
    */
-  put(id: string, keyId: string, stored: StoredResponse): Promise<void> {
+  put(id: string, keyId: string, stored: StoredResponse, reservation?: StorageReservation): Promise<void> {
     const now = this.now();
-    const conversation = JSON.stringify(stored.conversation.map((message) => toJson(MessageSchema, message)));
+    const conversation = encodeConversation(stored.conversation);
     const response = JSON.stringify(stored.response);
     const bytes = Buffer.byteLength(conversation) + Buffer.byteLength(response);
-    const known = this.held.get(keyId);
-    if (known) known.bytes += bytes;
+    if (bytes > this.maxBytesPerResponse) return Promise.reject(this.tooLarge(bytes));
+    // The reservation becomes the bytes stored in one step, so the key's total never counts them twice or not at all.
+    reservation?.release();
+    this.quota.stored(keyId, bytes);
     return new Promise((resolve, reject) => {
       this.waiting.push({ values: [id, keyId, now, now + this.ttlMs, conversation, response, bytes], resolve, reject });
       this.committing ??= this.commitWaiting();
@@ -132,17 +132,36 @@ export class StoredResponses {
     this.committing = undefined;
   }
 
-  /** The response, if `keyId` made it and it has not expired. */
-  async get(id: string, keyId: string): Promise<StoredResponse | undefined> {
-    const [row] = await this.db.query("SELECT conversation, response FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3", [id, keyId, this.now()]);
+  /**
+   * The response to continue, if `keyId` made it and it has not expired;
+   * refused (InvalidArgument) if it holds more than one response may. The
+   * size is checked in the query, so an oversized row is never read, let
+   * alone parsed.
+   */
+  async get(id: string, keyId: string): Promise<FoundResponse | undefined> {
+    const [row] = await this.db.query(
+      `SELECT bytes, CASE WHEN bytes <= $4 THEN conversation END AS conversation, CASE WHEN bytes <= $4 THEN response END AS response
+       FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3`,
+      [id, keyId, this.now(), this.maxBytesPerResponse],
+    );
     if (!row) return undefined;
+    const bytes = num(row.bytes);
+    if (row.conversation === null || row.conversation === undefined) throw this.tooLarge(bytes);
     const conversation = (JSON.parse(String(row.conversation)) as JsonValue[]).map((message) => fromJson(MessageSchema, message));
-    return { conversation, response: JSON.parse(String(row.response)) as JsonObject };
+    return { conversation, response: JSON.parse(String(row.response)) as JsonObject, bytes };
+  }
+
+  /** The Response object as answered, if `keyId` made it and it has not expired (for GET: its conversation is not read). */
+  async response(id: string, keyId: string): Promise<JsonObject | undefined> {
+    const [row] = await this.db.query("SELECT response FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3", [id, keyId, this.now()]);
+    return row ? (JSON.parse(String(row.response)) as JsonObject) : undefined;
   }
 
   /** Deletes the response if `keyId` made it; whether there was one to delete. */
   async delete(id: string, keyId: string): Promise<boolean> {
-    return (await this.db.run("DELETE FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3", [id, keyId, this.now()])) > 0;
+    const deleted = await this.db.query("DELETE FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3 RETURNING bytes", [id, keyId, this.now()]);
+    for (const row of deleted) this.quota.deleted(keyId, num(row.bytes));
+    return deleted.length > 0;
   }
 
   /** Deletes expired responses, a bounded number at a time; the number deleted. */
@@ -153,6 +172,16 @@ export class StoredResponses {
     return this.db.run(`DELETE FROM stored_responses WHERE id IN (${ids.map((_, i) => `$${i + 1}`).join(", ")})`, ids);
   }
 
+  /** Refusing a conversation past what one response may hold: the caller can only start a new one (InvalidArgument: retrying will not help). */
+  private tooLarge(bytes: number): ConnectError {
+    return gatewayError(
+      Code.InvalidArgument,
+      `this conversation holds ${sizeOf(bytes)}, more than the ${sizeOf(this.maxBytesPerResponse)} one stored response may: start a new conversation (send its input without previous_response_id)`,
+      "RESPONSE_TOO_LARGE",
+      { limit_bytes: String(this.maxBytesPerResponse) },
+    );
+  }
+
   /** How many responses are kept (for tests and support). */
   async count(): Promise<number> {
     const [row] = await this.db.query("SELECT COUNT(*) AS n FROM stored_responses");
@@ -160,17 +189,21 @@ export class StoredResponses {
   }
 }
 
-/** A size as people read it: "512 bytes", "12 KB", "1024 MB". */
-function sizeOf(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${Math.round(bytes / (1024 * 1024))} MB`;
+/** A conversation as stored (proto JSON of the unified messages); its length in bytes is what it adds to a response. */
+export function encodeConversation(messages: readonly Message[]): string {
+  return JSON.stringify(messages.map((message) => toJson(MessageSchema, message)));
 }
 
 /** A key's limit from `SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY`, in bytes, or the default; a value that is not a positive number is an error. */
 export function responsesMaxBytesFromEnv(env: NodeJS.ProcessEnv): number {
   const mb = positiveFromEnv(env, "SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY", "MB");
   return mb === undefined ? DEFAULT_MAX_BYTES_PER_KEY : Math.round(mb * 1024 * 1024);
+}
+
+/** What one response may hold, from `SWITCHBOARD_RESPONSES_MAX_MB_PER_RESPONSE`, in bytes, or the default; a value that is not a positive number is an error. */
+export function responseMaxBytesFromEnv(env: NodeJS.ProcessEnv): number {
+  const mb = positiveFromEnv(env, "SWITCHBOARD_RESPONSES_MAX_MB_PER_RESPONSE", "MB");
+  return mb === undefined ? DEFAULT_MAX_BYTES_PER_RESPONSE : Math.round(mb * 1024 * 1024);
 }
 
 /** The TTL from `SWITCHBOARD_RESPONSES_TTL_HOURS`, or the default; a value that is not a positive number is an error. */

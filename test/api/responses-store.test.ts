@@ -70,10 +70,10 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored responses on %s", (kind
     for (const id of ids) expect((await stored.get(id, "team-a"))?.response).toEqual({ id });
   });
 
-  it("bounds what one key keeps: at its limit a store is refused before the call, until responses are deleted or expire", async () => {
+  it("bounds what one key keeps: a store past its limit is refused before the call, until responses are deleted or expire", async () => {
     const limited = (now_: () => number) => new StoredResponses(db, { ttlMs: 24 * HOUR, maxBytesPerKey: 2_048, now: now_ });
     const refused = async (store: StoredResponses, keyId: string) => {
-      const err = await store.assertRoom(keyId).then(() => undefined, (e: unknown) => ConnectError.from(e));
+      const err = await store.reserve(keyId, 1_000).then((reservation) => reservation.release(), (e: unknown) => ConnectError.from(e));
       return err && { code: err.code, reason: reasonOf(err), message: err.rawMessage };
     };
     const big = { conversation, response: { text: "x".repeat(2_000) } };
@@ -83,14 +83,13 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored responses on %s", (kind
     expect(await refused(store, "quota-a")).toEqual({
       code: Code.ResourceExhausted,
       reason: "RESPONSES_STORAGE_FULL",
-      message: "this key keeps 2 KB of stored responses, its limit is 2 KB: delete some (DELETE /v1/responses/{id}), let them expire, or send store: false",
+      message: "this key keeps 2 KB of stored responses and this call would store 1000 bytes more, past its limit of 2 KB: delete some (DELETE /v1/responses/{id}), let them expire, or send store: false",
     });
     expect(await refused(store, "quota-b")).toBeUndefined();
     // Another instance sums the key's responses from the store.
     expect(await refused(limited(() => now), "quota-a")).toMatchObject({ reason: "RESPONSES_STORAGE_FULL" });
 
-    expect(await store.delete("resp_q1", "quota-a")).toBe(true);
-    now += 5_000; // a key's total is summed again after 5 s
+    expect(await store.delete("resp_q1", "quota-a")).toBe(true); // makes room at once, not at the next sum
     expect(await refused(store, "quota-a")).toBeUndefined();
     await store.put("resp_q2", "quota-a", big);
     expect(await refused(store, "quota-a")).toMatchObject({ reason: "RESPONSES_STORAGE_FULL" });

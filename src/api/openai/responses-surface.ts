@@ -8,8 +8,9 @@ import type { Gateway } from "../../gateway/gateway.js";
 import { toOpenAIError } from "../../providers/openai/errors.js";
 import { ResponseEventWriter, type ResponseEvent } from "../../providers/openai-responses/response-events.js";
 import { toResponse, type ResponseHead } from "../../providers/openai-responses/response-object.js";
-import { responsesRequestFromOpenAI } from "../../providers/openai-responses/responses-request.js";
-import type { StoredResponses } from "../../responses/stored-responses.js";
+import { responsesRequestFromOpenAI, type ResponsesRequest } from "../../providers/openai-responses/responses-request.js";
+import type { StorageReservation } from "../../responses/key-storage-quota.js";
+import { encodeConversation, type StoredResponses } from "../../responses/stored-responses.js";
 import type { RestCall, RestResponse, RestSurface } from "../envelope/rest-envelope.js";
 import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
 import { validateChat } from "../validate.js";
@@ -48,11 +49,31 @@ export function createResponsesSurface({ gateway, stored }: ResponsesSurfaceDeps
   };
 }
 
-async function createResponse(gateway: Gateway, stored: StoredResponses, { ctx, body, req, res }: RestCall): Promise<void> {
-  const parsed = responsesRequestFromOpenAI(body);
+async function createResponse(gateway: Gateway, stored: StoredResponses, call: RestCall): Promise<void> {
+  const parsed = responsesRequestFromOpenAI(call.body);
+  const keyId = call.ctx.principal.keyId;
+  // Refused unread when it holds more than one response may: the load is bounded before anything else is checked.
+  const previous = parsed.previousResponseId ? await stored.get(parsed.previousResponseId, keyId) : undefined;
+  if (parsed.previousResponseId && !previous) throw notFound(parsed.previousResponseId, "previous_response_id");
+  // Room for the response this call will store, at least what it continues plus its input, held until it is stored.
+  const reservation = parsed.store ? await stored.reserve(keyId, (previous?.bytes ?? 0) + Buffer.byteLength(encodeConversation(parsed.input))) : undefined;
+  try {
+    await respond(gateway, stored, call, parsed, previous?.conversation ?? [], reservation);
+  } finally {
+    reservation?.release();
+  }
+}
+
+/** Asks the gateway and answers, keeping the response (within the reservation) when the caller stores it. */
+async function respond(
+  gateway: Gateway,
+  stored: StoredResponses,
+  { ctx, req, res }: RestCall,
+  parsed: ResponsesRequest,
+  before: Message[],
+  reservation: StorageReservation | undefined,
+): Promise<void> {
   const keyId = ctx.principal.keyId;
-  if (parsed.store) await stored.assertRoom(keyId);
-  const before = parsed.previousResponseId ? (await storedOrNotFound(stored, parsed.previousResponseId, keyId, "previous_response_id")).conversation : [];
   const request = parsed.request;
   request.messages = [...(parsed.instructions ? [parsed.instructions] : []), ...before, ...parsed.input];
   request.cacheControl = cacheControlOf(req);
@@ -61,7 +82,7 @@ async function createResponse(gateway: Gateway, stored: StoredResponses, { ctx, 
   const head: ResponseHead = { id: `resp_${randomBytes(16).toString("hex")}`, createdAt: Math.floor(Date.now() / 1000), model: request.model, echo: parsed.echo };
   // What a continuation of this response starts from: the conversation without its instructions, and the answer.
   const keep = async (answer: Message, response: JsonObject) => {
-    if (parsed.store) await stored.put(head.id, keyId, { conversation: [...before, ...parsed.input, answer], response });
+    if (parsed.store) await stored.put(head.id, keyId, { conversation: [...before, ...parsed.input, answer], response }, reservation);
   };
   if (!parsed.stream) {
     const answer = await gateway.chat(request, call);
@@ -104,7 +125,9 @@ async function createResponse(gateway: Gateway, stored: StoredResponses, { ctx, 
 }
 
 async function retrieve(stored: StoredResponses, id: string, { ctx, res }: RestCall): Promise<void> {
-  sendJson(res, (await storedOrNotFound(stored, id, ctx.principal.keyId, "id")).response);
+  const response = await stored.response(id, ctx.principal.keyId);
+  if (!response) throw notFound(id, "id");
+  sendJson(res, response);
 }
 
 async function remove(stored: StoredResponses, id: string, { ctx, res }: RestCall): Promise<void> {
@@ -112,13 +135,7 @@ async function remove(stored: StoredResponses, id: string, { ctx, res }: RestCal
   sendJson(res, { id, object: "response", deleted: true });
 }
 
-/** A stored response of this key; one of another key, expired or never made is alike: 404. */
-async function storedOrNotFound(stored: StoredResponses, id: string, keyId: string, field: string) {
-  const found = await stored.get(id, keyId);
-  if (!found) throw notFound(id, field);
-  return found;
-}
-
+/** A response of another key, expired or never made is alike: 404. */
 function notFound(id: string, field: string): ConnectError {
   return gatewayError(Code.NotFound, `${field}: no response "${id}" is stored for this key (responses are kept with store: true, for a limited time)`, "RESPONSE_NOT_FOUND", { response: id });
 }

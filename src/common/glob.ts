@@ -1,11 +1,55 @@
-/** Compiles a model glob ("gpt-*", "o1*", "qwen-?-max") into a matcher; no glob characters means exact match. */
+/**
+ * Compiles a model glob ("gpt-*", "o1*", "qwen-?-max") into a matcher; no glob characters means exact match.
+ * `*` stands for any run of characters, `?` for one (one UTF-16 unit); every other character is itself.
+ */
 export function compileGlob(pattern: string): (name: string) => boolean {
-  if (!/[*?]/.test(pattern)) return (name) => name === pattern;
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  const regex = new RegExp(`^${source}$`);
-  return (name) => regex.test(name);
+  if (!isGlob(pattern)) return (name) => name === pattern;
+  return (name) => matchesGlob(pattern, name);
 }
 
 export function isGlob(pattern: string): boolean {
   return /[*?]/.test(pattern);
+}
+
+/**
+ * One pass over the name, going back only to the last `*` seen: the name is
+ * the caller's, so a backtracking regex (`*a*a*a…b`, 60 characters) could
+ * hold the event loop for ever. Going back further is never needed: the last
+ * star can take whatever an earlier one would have. At most
+ * name × pattern steps.
+ */
+function matchesGlob(pattern: string, name: string): boolean {
+  let p = 0;
+  let n = 0;
+  // The last star's position in the pattern, and where in the name its match ends.
+  let star = -1;
+  let starEnd = 0;
+  while (n < name.length) {
+    const wanted = pattern[p];
+    if (wanted === "*") {
+      star = p++;
+      starEnd = n;
+      continue;
+    }
+    const unit = name[n]!;
+    if (wanted !== undefined && (wanted === "?" ? !isLineBreak(unit) : wanted === unit)) {
+      p++;
+      n++;
+      continue;
+    }
+    if (star < 0 || isLineBreak(name[starEnd]!)) return false;
+    // The last star takes one more character; match the rest of the pattern from just after it.
+    p = star + 1;
+    n = ++starEnd;
+  }
+  while (pattern[p] === "*") p++;
+  return p === pattern.length;
+}
+
+/**
+ * The regexes globs used to compile to matched `*` and `?` as `.`, which
+ * stands for no line break: kept, so that no key scope or route widens.
+ */
+function isLineBreak(unit: string): boolean {
+  return unit === "\n" || unit === "\r" || unit === "\u2028" || unit === "\u2029";
 }

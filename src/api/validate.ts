@@ -1,10 +1,19 @@
 import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { INT32_MAX } from "../common/contract.js";
+import { excerpt } from "../common/excerpt.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import { FieldViolations } from "./aip/field-violations.js";
+import { UNPRICED_OPTIONS } from "./unpriced-options.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The longest model name a request may carry ("provider/model" included).
+ * Real names are a few dozen characters; the name goes into key scopes,
+ * routes, errors and log lines, so the caller must not size them.
+ */
+export const MAX_MODEL_NAME_CHARS = 256;
 
 /**
  * Vendor fields that set how long an answer may be. They must come through
@@ -23,20 +32,6 @@ const REASONING_BUDGET_OPTIONS = ["thinking_budget", "thinkingBudget"];
  */
 const ANSWER_SHAPE_OPTIONS = ["stream", "stream_options", "incremental_output"];
 
-/**
- * Vendor fields that make a call cost more than its tokens at the model's list price, which is all
- * the ledger prices: passed on, a caller would spend past its budget unseen. A cheaper tier is fine.
- */
-/** OpenAI's and Anthropic's tiers that cost no more than the list price. */
-const STANDARD_OR_CHEAPER_TIERS = new Set<unknown>(["auto", "default", "flex", "standard_only"]);
-
-const UNPRICED_OPTIONS: Record<string, (value: unknown) => string | undefined> = {
-  service_tier: (tier) => (STANDARD_OR_CHEAPER_TIERS.has(tier) ? undefined : `only ${[...STANDARD_OR_CHEAPER_TIERS].map((t) => `"${t}"`).join(", ")}: the ledger prices the standard tier's tokens`),
-  modalities: (kinds) => (Array.isArray(kinds) && kinds.every((kind) => kind === "text") ? undefined : "only [\"text\"]: the ledger does not price audio"),
-  audio: () => "audio answers are not priced by the ledger",
-  web_search_options: () => "web search is billed per call, which the ledger does not price",
-};
-
 /** A number in [min, max], when given. */
 function checkRange(v: FieldViolations, field: string, value: number | undefined, min: number, max: number): void {
   if (value !== undefined && !(value >= min && value <= max)) v.add(field, `must be between ${min} and ${max}, got ${value}`);
@@ -47,9 +42,15 @@ function checkInteger(v: FieldViolations, field: string, value: number | undefin
   if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) v.add(field, `must be a whole number from ${min} to ${max}, got ${value}`);
 }
 
+/** A model name no longer than MAX_MODEL_NAME_CHARS, checked before any scope, route or catalogue sees it. */
+function checkModelLength(v: FieldViolations, model: string): void {
+  if (model.length > MAX_MODEL_NAME_CHARS) v.add("model", `must be at most ${MAX_MODEL_NAME_CHARS} characters, got ${model.length}`);
+}
+
 export function validateChat(params: ChatParams): void {
   const v = new FieldViolations();
   if (!params.model) v.add("model", "is required (see ListModels)");
+  checkModelLength(v, params.model);
   if (params.messages.length === 0) v.add("messages", "at least one message is required");
   params.messages.forEach((message, i) => {
     const at = `messages[${i}]`;
@@ -80,13 +81,13 @@ export function validateChat(params: ChatParams): void {
   const names = new Set<string>();
   params.tools.forEach((tool, i) => {
     if (!TOOL_NAME.test(tool.name)) v.add(`tools[${i}].name`, "must be 1-64 letters, digits, '_' or '-'");
-    if (names.has(tool.name)) v.add(`tools[${i}].name`, `"${tool.name}" is declared twice`);
+    if (names.has(tool.name)) v.add(`tools[${i}].name`, `"${excerpt(tool.name)}" is declared twice`);
     names.add(tool.name);
   });
   const choice = params.toolChoice?.choice;
   if (choice?.case === "mode" && !(choice.value in ToolChoiceMode)) v.add("tool_choice.mode", `${choice.value} is not a tool choice mode`);
   if (params.responseFormat && !(params.responseFormat.type in ResponseFormatType)) v.add("response_format.type", `${params.responseFormat.type} is not a response format`);
-  if (choice?.case === "functionName" && !names.has(choice.value)) v.add("tool_choice.function_name", `"${choice.value}" is not among the tools`);
+  if (choice?.case === "functionName" && !names.has(choice.value)) v.add("tool_choice.function_name", `"${excerpt(choice.value)}" is not among the tools`);
   if (params.responseFormat?.type === ResponseFormatType.JSON_SCHEMA && !params.responseFormat.schema) {
     v.add("response_format.schema", "is required for JSON_SCHEMA");
   }
@@ -115,6 +116,7 @@ export function validateChat(params: ChatParams): void {
 export function validateEmbed(params: EmbedParams): void {
   const v = new FieldViolations();
   if (!params.model) v.add("model", "is required");
+  checkModelLength(v, params.model);
   if (params.inputs.length === 0) v.add("inputs", "at least one input is required");
   params.inputs.forEach((input, i) => {
     if (input === "") v.add(`inputs[${i}]`, "must not be empty");

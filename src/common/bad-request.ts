@@ -16,6 +16,11 @@ export interface FieldViolation {
  * INVALID_ARGUMENT (the OpenAI REST surface also names the first as `param`).
  */
 export function badRequest(...violations: FieldViolation[]): ConnectError {
+  return badRequestOf(violations);
+}
+
+/** `badRequest` from a list: spread as arguments, a long list would overflow the call stack. */
+export function badRequestOf(violations: readonly FieldViolation[]): ConnectError {
   const err = gatewayError(Code.InvalidArgument, violations.map((v) => `${v.field}: ${v.description}`).join("; "), "INVALID_ARGUMENT");
   err.details.push({
     desc: BadRequestSchema,

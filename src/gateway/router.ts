@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { RouteConfig } from "../config/config.js";
+import { excerpt } from "../common/excerpt.js";
 import { gatewayError } from "../common/gateway-error.js";
 import { compileGlob } from "../common/glob.js";
 
@@ -71,7 +72,7 @@ export class Router {
       : "no route serves it";
     throw gatewayError(
       Code.NotFound,
-      `model "${model}" is not available: ${hint}; call ListModels (or GET /v1/models) to see the models you can use`,
+      `model "${excerpt(model)}" is not available: ${hint}; call ListModels (or GET /v1/models) to see the models you can use`,
       "MODEL_NOT_FOUND",
       unconfigured ? { model, provider: unconfigured } : { model },
     );

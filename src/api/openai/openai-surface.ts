@@ -1,4 +1,5 @@
 import { Code, type ConnectError } from "@connectrpc/connect";
+import { excerpt } from "../../common/excerpt.js";
 import { gatewayError } from "../../common/gateway-error.js";
 import type { Gateway } from "../../gateway/gateway.js";
 import type { ProviderHealth } from "../../gateway/provider-health.js";
@@ -92,7 +93,7 @@ async function chatCompletions(gateway: Gateway, { ctx, body, req, res }: RestCa
  */
 async function retrieveModel(gateway: Gateway, id: string, { ctx, res }: RestCall): Promise<void> {
   const model = (await gateway.listModels("", ctx)).find((m) => m.id === id || `${m.provider}/${m.upstreamModel}` === id);
-  if (!model) throw gatewayError(Code.NotFound, `model "${id}" is not available to this key; GET /v1/models lists the models it can use`, "MODEL_NOT_FOUND", { model: id });
+  if (!model) throw gatewayError(Code.NotFound, `model "${excerpt(id)}" is not available to this key; GET /v1/models lists the models it can use`, "MODEL_NOT_FOUND", { model: excerpt(id) });
   sendJson(res, toOpenAIModel(model, id));
 }
 

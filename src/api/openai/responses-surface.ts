@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { excerpt } from "../../common/excerpt.js";
 import { gatewayError } from "../../common/gateway-error.js";
 import type { CallContext } from "../../gateway/call-context.js";
 import type { Gateway } from "../../gateway/gateway.js";
@@ -137,7 +138,7 @@ async function remove(stored: StoredResponses, id: string, { ctx, res }: RestCal
 
 /** A response of another key, expired or never made is alike: 404. */
 function notFound(id: string, field: string): ConnectError {
-  return gatewayError(Code.NotFound, `${field}: no response "${id}" is stored for this key (responses are kept with store: true, for a limited time)`, "RESPONSE_NOT_FOUND", { response: id });
+  return gatewayError(Code.NotFound, `${field}: no response "${excerpt(id)}" is stored for this key (responses are kept with store: true, for a limited time)`, "RESPONSE_NOT_FOUND", { response: excerpt(id) });
 }
 
 /** A failure as the OpenAI SDKs read it (a stream that had begun ended with it already). */

@@ -228,7 +228,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
           [
             createOpenAISurface({ gateway, providerHealth }),
             // What coding agents speak: Claude Code and the Anthropic SDKs, Codex and the OpenAI Agents SDK.
-            createAnthropicSurface({ gateway }),
+            // Anthropic's own stream guarantees a tool call's input is a JSON object: it streams as it comes; others' is held whole.
+            createAnthropicSurface({ gateway, toolInputIsObject: (provider) => config.providers.find((p) => p.name === provider)?.dialect === "anthropic" }),
             createResponsesSurface({ gateway, stored: new StoredResponses(db, { ttlMs: responseTtlMs, maxBytesPerKey: responsesMaxBytesPerKey, maxBytesPerResponse: responseMaxBytes }) }),
           ],
           { authenticator, logger, metrics, shutdownSignal: stopCalls.signal, tracing, feed: calls },

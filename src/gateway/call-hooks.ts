@@ -51,7 +51,15 @@ export interface Admission {
 export interface CallHooks {
   /** May refuse the call (PermissionDenied, ResourceExhausted) or change its candidates. */
   admit(request: AdmissionRequest): Promise<Admission>;
+  /**
+   * For a call that asks no vendor and costs nothing (`/v1/messages/count_tokens`): may refuse it
+   * as `admit` would for the key's scope and request rate; reserves no budget, records no usage.
+   */
+  admitUncharged?(request: UnchargedRequest): Promise<void>;
 }
+
+/** What `admitUncharged` judges: the key (in ctx) and the candidates the model routes to. */
+export type UnchargedRequest = Pick<AdmissionRequest, "ctx" | "requestedModel" | "candidates">;
 
 /** No policy: every call is admitted as routed. */
 export const OPEN_HOOKS: CallHooks = {

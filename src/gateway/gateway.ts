@@ -288,6 +288,14 @@ export class Gateway {
     }
   }
 
+  /**
+   * A call that asks no vendor and costs nothing (`/v1/messages/count_tokens`): routed, and held to
+   * the key's scope and request rate as a chat call is admitted; no budget is reserved, nothing billed.
+   */
+  async admitUncharged(model: string, ctx: CallContext): Promise<void> {
+    await this.hooks.admitUncharged?.({ ctx, requestedModel: model, candidates: this.deps.router.resolve(model) });
+  }
+
   /** The models the caller can name: those its key's scope lets it call, of one provider when `provider` is set. */
   async listModels(provider: string, ctx: CallContext): Promise<Model[]> {
     const models = await this.listing.models();

@@ -5,10 +5,10 @@ import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { KeyBudget, KeyPolicy } from "../auth/key-policy.js";
 import type { Principal } from "../auth/principal.js";
-import type { Admission, AdmissionRequest, CallHooks, CallOutcome } from "../gateway/call-hooks.js";
+import type { Admission, AdmissionRequest, CallHooks, CallOutcome, UnchargedRequest } from "../gateway/call-hooks.js";
 import { gatewayError } from "../common/gateway-error.js";
 import type { Candidate, Router } from "../gateway/router.js";
-import type { RateLimiter, RateLimits } from "../limits/rate-limiter.js";
+import type { RateDecision, RateLimiter, RateLimits } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { currentPeriod, type BudgetAnswer, type Period, type SpendCounter } from "./budgets.js";
@@ -89,19 +89,7 @@ export class UsageHooks implements CallHooks {
       } catch (err) {
         throw refuse(ConnectError.from(err));
       }
-      if (!decision.allowed) {
-        this.deps.metrics.rateLimited.inc({ limit: decision.limit });
-        const limit = decision.limit === "requests" ? limits.requestsPerMinute : limits.tokensPerMinute;
-        throw refuse(
-          gatewayError(
-            Code.ResourceExhausted,
-            `key "${principal.keyId}" is over its limit of ${limit} ${decision.limit} per minute; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`,
-            "RATE_LIMITED",
-            { key: principal.keyId, limit: decision.limit === "requests" ? "requests_per_minute" : "tokens_per_minute", value: String(limit) },
-            decision.retryAfterMs,
-          ),
-        );
-      }
+      if (!decision.allowed) throw refuse(this.rateLimited(principal.keyId, limits, decision));
     }
 
     let downgraded = false;
@@ -167,6 +155,31 @@ export class UsageHooks implements CallHooks {
         }
       },
     };
+  }
+
+  /** The key's scope and request rate, as `admit` judges them; its tokens and budget are left alone: nothing is generated. */
+  async admitUncharged({ ctx, requestedModel, candidates }: UnchargedRequest): Promise<void> {
+    const { keyId, policy } = ctx.principal;
+    if (!policy) return;
+    if (inScope(policy, candidates).allowed.length === 0) {
+      this.deps.metrics.scopeRefusals.inc();
+      throw this.notAllowed(keyId, policy, requestedModel, candidates);
+    }
+    const limits: RateLimits = { requestsPerMinute: policy.record.requestsPerMinute, tokensPerMinute: 0 };
+    const decision = await this.deps.limiter.acquire(keyId, limits, 0);
+    if (!decision.allowed) throw this.rateLimited(keyId, limits, decision);
+  }
+
+  private rateLimited(keyId: string, limits: RateLimits, decision: Extract<RateDecision, { allowed: false }>): ConnectError {
+    this.deps.metrics.rateLimited.inc({ limit: decision.limit });
+    const limit = decision.limit === "requests" ? limits.requestsPerMinute : limits.tokensPerMinute;
+    return gatewayError(
+      Code.ResourceExhausted,
+      `key "${keyId}" is over its limit of ${limit} ${decision.limit} per minute; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`,
+      "RATE_LIMITED",
+      { key: keyId, limit: decision.limit === "requests" ? "requests_per_minute" : "tokens_per_minute", value: String(limit) },
+      decision.retryAfterMs,
+    );
   }
 
   private notAllowed(keyId: string, policy: KeyPolicy, requestedModel: string, candidates: Candidate[]): ConnectError {

@@ -9,13 +9,25 @@ import { BETA_HEADER } from "../../providers/anthropic/original-request.js";
 import { header, type RestCall, type RestResponse, type RestRoute, type RestSurface } from "../envelope/rest-envelope.js";
 import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
 import { validateChat } from "../validate.js";
+import { checkPassthroughFields } from "./passthrough-fields.js";
 
 /** The ledger's name for calls on this surface. */
 export const ANTHROPIC_MESSAGES = "anthropic_messages";
 
 export interface AnthropicSurfaceDeps {
   gateway: Gateway;
+  /**
+   * Whether a provider's streamed tool input always adds up to one JSON
+   * object (Anthropic's own API, by its dialect): its fragments then stream on
+   * as they come. Unset, or false: each tool call is written whole once its
+   * input is, cleaned as a whole answer's is (AnthropicEventWriterOptions).
+   */
+  toolInputIsObject?: (provider: string) => boolean;
 }
+
+/** Where Anthropic's API lives, and the header its SDKs send on every call: a request for neither route is still refused in Anthropic's shape. */
+const MESSAGES_PREFIX = "/v1/messages";
+const VERSION_HEADER = "anthropic-version";
 
 /**
  * Anthropic's Messages API (`POST /v1/messages`, `POST /v1/messages/count_tokens`),
@@ -25,10 +37,10 @@ export interface AnthropicSurfaceDeps {
  * written. The Anthropic codec reads the requests and writes the answers;
  * the pipeline is the same as every surface's.
  */
-export function createAnthropicSurface({ gateway }: AnthropicSurfaceDeps): RestSurface {
+export function createAnthropicSurface({ gateway, toolInputIsObject = () => false }: AnthropicSurfaceDeps): RestSurface {
   const routes: Record<string, RestRoute["handle"]> = {
-    "POST /v1/messages": (call) => messages(gateway, call),
-    "POST /v1/messages/count_tokens": countTokens,
+    "POST /v1/messages": (call) => messages(gateway, toolInputIsObject, call),
+    "POST /v1/messages/count_tokens": (call) => countTokens(gateway, call),
   };
   return {
     route(method, path) {
@@ -36,12 +48,16 @@ export function createAnthropicSurface({ gateway }: AnthropicSurfaceDeps): RestS
       return handle && { pattern: path, handle };
     },
     writeError: writeAnthropicError,
+    claims: (path, req) => path === MESSAGES_PREFIX || path.startsWith(`${MESSAGES_PREFIX}/`) || header(req, VERSION_HEADER) !== null,
+    // Anthropic's SDKs read the id from here (APIError.requestID, a message's _request_id).
+    requestIdHeader: "request-id",
   };
 }
 
-async function messages(gateway: Gateway, { ctx, body, req, res }: RestCall): Promise<void> {
+async function messages(gateway: Gateway, toolInputIsObject: (provider: string) => boolean, { ctx, body, req, res }: RestCall): Promise<void> {
   const { request, stream } = messagesRequestFromAnthropic(body, { maxTokensRequired: true, betas: header(req, BETA_HEADER) ?? undefined });
   request.cacheControl = cacheControlOf(req);
+  checkPassthroughFields(request.original!.body);
   validateChat(request);
   const call = { ...ctx, surface: ANTHROPIC_MESSAGES };
   // Anthropic's ids look like this; the gateway's request id makes it one per call, and findable in the logs.
@@ -52,11 +68,14 @@ async function messages(gateway: Gateway, { ctx, body, req, res }: RestCall): Pr
     return;
   }
   const streamed = await gateway.chatStream(request, call);
-  const writer = new AnthropicEventWriter(id, request.model);
+  let writer: AnthropicEventWriter | undefined;
   for await (const event of streamed.responses) {
     // The next event is taken from the vendor only once the client has taken this one (rest-answers.ts, drained).
     let flowing = true;
-    if (!res.headersSent) {
+    if (!writer) {
+      // The serving provider is known with the first event, and serves the stream to its end.
+      const provider = streamed.servingProvider();
+      writer = new AnthropicEventWriter(id, request.model, { toolInputStreams: provider !== undefined && toolInputIsObject(provider) });
       res.writeHead(200, streamHeaders(streamed));
       for (const start of writer.start()) flowing = writeEvent(res, start.data, start.event) && flowing;
     }
@@ -69,12 +88,14 @@ async function messages(gateway: Gateway, { ctx, body, req, res }: RestCall): Pr
 
 /**
  * `/v1/messages/count_tokens`: the gateway's own estimate (about four
- * characters a token, the rule its rate limits use), whatever model is named:
- * no vendor is asked, and nothing is charged.
+ * characters a token, the rule its rate limits use). No vendor is asked and
+ * nothing is charged, but the call counts against the key's requests per
+ * minute, and the model must be one the key's scope lets it call.
  */
-async function countTokens({ body, res }: RestCall): Promise<void> {
+async function countTokens(gateway: Gateway, { ctx, body, res }: RestCall): Promise<void> {
   const { request } = messagesRequestFromAnthropic(body, { maxTokensRequired: false });
   validateChat(request);
+  await gateway.admitUncharged(request.model, ctx);
   const toolChars = request.tools.reduce((sum, tool) => sum + tool.name.length + tool.description.length + JSON.stringify(tool.parameters ?? {}).length, 0);
   sendJson(res, { input_tokens: estimateUsage(request, "").promptTokens + Math.ceil(toolChars / 4) });
 }

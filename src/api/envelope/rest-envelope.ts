@@ -36,6 +36,10 @@ export interface RestSurface {
   route(method: string, path: string): RestRoute | undefined;
   /** Writes a failure the surface's way: a status and body, or, once a stream has begun, an event in it. */
   writeError(res: RestResponse, error: ConnectError): void;
+  /** Whether a request no route matched is still this surface's to refuse, in its shape (a path under its prefix); else the first surface's. */
+  claims?(path: string, req: RestRequest): boolean;
+  /** Where its SDKs read the request id, besides `x-request-id` (Anthropic's: `request-id`). */
+  requestIdHeader?: string;
 }
 
 export interface RestEnvelopeDeps {
@@ -55,7 +59,8 @@ const MAX_DEADLINE_MS = 24 * 60 * 60 * 1000;
 
 /**
  * What every REST call gets, whichever surface: a request id (the caller's
- * `x-request-id` when sane, returned on every answer), authentication by
+ * `x-request-id` when sane, returned on every answer, and in the header the
+ * surface's SDKs read it from), authentication by
  * gateway key, the body read within bounds, a deadline when the caller's SDK
  * says how long it will wait (`x-stainless-timeout`, in seconds, as the
  * OpenAI and Anthropic SDKs send it), cancellation when the caller hangs up
@@ -68,10 +73,14 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
   return (req, res) => {
     const method = req.method ?? "";
     const path = (req.url ?? "").split("?", 1)[0]!;
-    const found = surfaces.map((surface) => ({ surface, route: surface.route(method, path) })).find((match) => match.route) ?? { surface: surfaces[0]!, route: undefined };
+    const found = surfaces.map((surface) => ({ surface, route: surface.route(method, path) })).find((match) => match.route) ?? {
+      surface: surfaces.find((surface) => surface.claims?.(path, req)) ?? surfaces[0]!,
+      route: undefined,
+    };
     const record = openCallRecord(`REST ${method} ${found.route?.pattern ?? "unknown"}`, "rest", req, header, deps.tracing);
     const finish = startCallLog(deps.logger, deps.metrics, record, deps.feed);
     res.setHeader("x-request-id", record.requestId);
+    if (found.surface.requestIdHeader) res.setHeader(found.surface.requestIdHeader, record.requestId);
     const traceHeaders = record.trace.responseHeaders;
     if (traceHeaders) for (const name in traceHeaders) res.setHeader(name, traceHeaders[name]!);
     const deadline = deadlineOf(header(req, "x-stainless-timeout"));

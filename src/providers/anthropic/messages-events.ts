@@ -4,6 +4,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatDelta, ChatSummary } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import type { ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
+import { toolInput } from "./messages-answer.js";
 import { toAnthropicStopReason, toAnthropicUsage } from "./wire.js";
 
 /** One server-sent event: its name, and its data (which names it again as `type`). */
@@ -14,6 +15,21 @@ export interface AnthropicEvent {
 
 type OpenBlock = { kind: "text" | "thinking" | "tool"; index: number };
 
+/** A tool call held until its arguments are whole. */
+type HeldTool = { id: string; name: string; args: string };
+
+export interface AnthropicEventWriterOptions {
+  /**
+   * The serving vendor's tool input adds up to one JSON object (Anthropic's
+   * own API), so its fragments stream on as they come. Otherwise each tool
+   * call is held and written whole, its input cleaned as a whole answer's is
+   * (toolInput): other models may write arguments that are no JSON object,
+   * which the SDKs' stream helpers throw on, or an array the gateway refuses
+   * when it comes back on the next turn.
+   */
+  toolInputStreams?: boolean;
+}
+
 /**
  * Writes one answer as `message_start`, `ping`, then content blocks one at a
  * time (`content_block_start`, deltas, `content_block_stop`), then
@@ -21,17 +37,23 @@ type OpenBlock = { kind: "text" | "thinking" | "tool"; index: number };
  * interleave: a new kind of delta closes the open block. Reasoning streams as
  * a thinking block whose signature (`signature_delta`) comes when the vendor
  * closes it, before the text it led to: Anthropic checks the signature when
- * the block comes back on the next turn.
+ * the block comes back on the next turn. Tool calls stream their input only
+ * when the vendor's is sure to be a JSON object (AnthropicEventWriterOptions).
  */
 export class AnthropicEventWriter {
   private open: OpenBlock | undefined;
   private blocks = 0;
   private readonly toolBlocks = new Map<number, number>();
+  private readonly heldTools = new Map<number, HeldTool>();
+  private readonly toolInputStreams: boolean;
 
   constructor(
     private readonly id: string,
     private readonly model: string,
-  ) {}
+    { toolInputStreams = false }: AnthropicEventWriterOptions = {},
+  ) {
+    this.toolInputStreams = toolInputStreams;
+  }
 
   /** Before any delta. Input tokens are not known until the end: message_delta carries them (the SDKs take them from there). */
   start(): AnthropicEvent[] {
@@ -40,20 +62,22 @@ export class AnthropicEventWriter {
   }
 
   delta(delta: ChatDelta): AnthropicEvent[] {
-    const out: AnthropicEvent[] = [];
+    const text = delta.content + delta.refusal;
+    // Held tool calls are done once something else begins: they go first, as they came.
+    const out: AnthropicEvent[] = delta.reasoningContent || delta.reasoning.length > 0 || text !== "" ? this.releaseTools() : [];
     // Blocks given with their text in one delta (an answer replayed whole) are written from the blocks.
     const blocksBringText = delta.reasoning.length > 0 && this.open?.kind !== "thinking";
     if (delta.reasoningContent && !blocksBringText) out.push(...this.into("thinking", { type: "thinking", thinking: "", signature: "" }), this.blockDelta({ type: "thinking_delta", thinking: delta.reasoningContent }));
     for (const block of delta.reasoning) out.push(...this.reasoningBlock(block));
-    const text = delta.content + delta.refusal;
     if (text !== "") out.push(...this.into("text", { type: "text", text: "" }), this.blockDelta({ type: "text_delta", text }));
     for (const fragment of delta.toolCalls) out.push(...this.toolFragment(fragment));
     return out;
   }
 
   finish(summary: ChatSummary): AnthropicEvent[] {
+    const held = this.releaseTools();
     const stopReason = toAnthropicStopReason(summary.finishReason, this.toolBlocks.size > 0);
-    return [...this.close(), event("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: toAnthropicUsage(summary.usage) }), event("message_stop", {})];
+    return [...held, ...this.close(), event("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: toAnthropicUsage(summary.usage) }), event("message_stop", {})];
   }
 
   /** A finished reasoning block: it signs the thinking block streamed so far, or is written whole. */
@@ -66,18 +90,36 @@ export class AnthropicEventWriter {
     return [...out, ...this.close()];
   }
 
-  /** A tool call's first fragment opens its block (id and name); the rest stream its input. */
+  /** A tool call's first fragment opens its block (id and name); the rest stream its input. Held instead when the input may be no JSON object. */
   private toolFragment(fragment: ToolCallDelta): AnthropicEvent[] {
+    if (!this.toolInputStreams) {
+      const held = this.heldTools.get(fragment.index) ?? { id: "", name: "", args: "" };
+      held.id ||= fragment.id;
+      held.name ||= fragment.name;
+      held.args += fragment.argumentsFragment;
+      this.heldTools.set(fragment.index, held);
+      return [];
+    }
     const out: AnthropicEvent[] = [];
     let index = this.toolBlocks.get(fragment.index);
     if (index === undefined) {
-      // The id the gateway gives a call its vendor left without one (gateway.ts, streamedAnswer).
-      const id = fragment.id || `call_${fragment.index}`;
-      out.push(...this.close(), ...this.begin("tool", { type: "tool_use", id, name: fragment.name, input: {} }));
+      out.push(...this.close(), ...this.begin("tool", { type: "tool_use", id: toolId(fragment), name: fragment.name, input: {} }));
       index = this.open!.index;
       this.toolBlocks.set(fragment.index, index);
     }
     if (fragment.argumentsFragment) out.push(event("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: fragment.argumentsFragment } }));
+    return out;
+  }
+
+  /** The held tool calls, each as a whole block: its input in one delta, the object a whole answer would carry. */
+  private releaseTools(): AnthropicEvent[] {
+    const out: AnthropicEvent[] = [];
+    for (const [callIndex, held] of [...this.heldTools].sort(([a], [b]) => a - b)) {
+      out.push(...this.close(), ...this.begin("tool", { type: "tool_use", id: toolId({ index: callIndex, id: held.id }), name: held.name, input: {} }));
+      out.push(this.blockDelta({ type: "input_json_delta", partial_json: JSON.stringify(toolInput(held.args)) }), ...this.close());
+      this.toolBlocks.set(callIndex, this.blocks - 1);
+    }
+    this.heldTools.clear();
     return out;
   }
 
@@ -107,6 +149,11 @@ export class AnthropicEventWriter {
     this.open = undefined;
     return [event("content_block_stop", { index })];
   }
+}
+
+/** The id the gateway gives a call its vendor left without one (gateway.ts, streamedAnswer). */
+function toolId(fragment: Pick<ToolCallDelta, "index" | "id">): string {
+  return fragment.id || `call_${fragment.index}`;
 }
 
 function event(type: string, fields: JsonObject): AnthropicEvent {

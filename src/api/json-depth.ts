@@ -1,5 +1,5 @@
 import type { ChatParams } from "../providers/provider.js";
-import { badRequest, type FieldViolation } from "../common/bad-request.js";
+import { badRequestOf, type FieldViolation } from "../common/bad-request.js";
 
 /**
  * How deep a JSON value a request may carry: tool parameters, a response
@@ -53,5 +53,5 @@ export function checkJsonDepth(request: Partial<Pick<ChatParams, "tools" | "resp
   request.tools?.forEach((tool, i) => check(`tools[${i}].parameters`, tool.parameters));
   check("response_format.schema", request.responseFormat?.schema);
   check("vendor_options", request.vendorOptions);
-  if (violations.length > 0) throw badRequest(...violations);
+  if (violations.length > 0) throw badRequestOf(violations);
 }

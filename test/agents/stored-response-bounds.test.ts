@@ -3,7 +3,6 @@
 // and an oversized one is refused without being read), and calls admitted
 // together reserve what they will store, so they cannot take a key far past
 // SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY.
-import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,11 +10,8 @@ import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { MessageSchema, Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { reasonOf } from "../../src/common/gateway-error.js";
 import { DEFAULT_MAX_BYTES_PER_RESPONSE, responseMaxBytesFromEnv, StoredResponses } from "../../src/responses/stored-responses.js";
-import { migrate } from "../../src/store/migrations.js";
-import { PostgresDatabase } from "../../src/store/postgres-database.js";
 import type { SqlDatabase, SqlRow } from "../../src/store/sql.js";
-import { SqliteDatabase } from "../../src/store/sqlite-database.js";
-import { createPostgresDatabase, tempDir, type StoreKind } from "../support/stores.js";
+import { openMigratedDatabase, type StoreKind } from "../support/stores.js";
 import { startThreeVendors, type ThreeVendors } from "./support/three-vendors.js";
 
 const conversationOf = (text: string) => [create(MessageSchema, { role: Role.USER, content: text }), create(MessageSchema, { role: Role.ASSISTANT, content: "ok" })];
@@ -40,13 +36,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored response bounds on %s",
   let watched: SqlDatabase;
 
   beforeAll(async () => {
-    if (kind === "sqlite") db = new SqliteDatabase(join(tempDir(), "store.db"));
-    else {
-      const pg = await createPostgresDatabase();
-      db = new PostgresDatabase(pg.url);
-      drop = pg.drop;
-    }
-    await migrate(db);
+    ({ db, drop } = await openMigratedDatabase(kind));
     watched = {
       dialect: db.dialect,
       query: async (sql, params) => {

@@ -1,19 +1,15 @@
 // The store behind previous_response_id, on both engines: a response belongs
 // to its key, lives until its TTL passes (a clock the test drives), and
 // expired ones are pruned.
-import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MessageSchema, Role, ToolCallSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { reasonOf } from "../../src/common/gateway-error.js";
 import { ReasoningBlockSchema } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
-import { migrate } from "../../src/store/migrations.js";
-import { PostgresDatabase } from "../../src/store/postgres-database.js";
 import type { SqlDatabase } from "../../src/store/sql.js";
-import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { DEFAULT_MAX_BYTES_PER_KEY, responsesMaxBytesFromEnv, responseTtlFromEnv, StoredResponses } from "../../src/responses/stored-responses.js";
-import { createPostgresDatabase, tempDir, type StoreKind } from "../support/stores.js";
+import { openMigratedDatabase, type StoreKind } from "../support/stores.js";
 
 const HOUR = 3_600_000;
 
@@ -35,13 +31,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored responses on %s", (kind
   let stored: StoredResponses;
 
   beforeAll(async () => {
-    if (kind === "sqlite") db = new SqliteDatabase(join(tempDir(), "store.db"));
-    else {
-      const pg = await createPostgresDatabase();
-      db = new PostgresDatabase(pg.url);
-      drop = pg.drop;
-    }
-    await migrate(db);
+    ({ db, drop } = await openMigratedDatabase(kind));
     stored = new StoredResponses(db, { ttlMs: 24 * HOUR, now: () => now });
   });
   afterAll(async () => {

@@ -2,6 +2,10 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { migrate } from "../../src/store/migrations.js";
+import { PostgresDatabase } from "../../src/store/postgres-database.js";
+import type { SqlDatabase } from "../../src/store/sql.js";
+import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import pg from "pg";
 import { requireService } from "./require-service.js";
 
@@ -54,4 +58,17 @@ export async function storeEnv(kind: StoreKind): Promise<{ env: Record<string, s
 
 export function tempDir(prefix = "sb-usage-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A migrated database of either kind for a test file, and how to drop it (a no-op for SQLite's temporary file). */
+export async function openMigratedDatabase(kind: StoreKind): Promise<{ db: SqlDatabase; drop(): Promise<void> }> {
+  if (kind === "sqlite") {
+    const db = new SqliteDatabase(join(tempDir(), "store.db"));
+    await migrate(db);
+    return { db, drop: async () => {} };
+  }
+  const pg = await createPostgresDatabase();
+  const db = new PostgresDatabase(pg.url);
+  await migrate(db);
+  return { db, drop: pg.drop };
 }

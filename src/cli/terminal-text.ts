@@ -1,5 +1,4 @@
-/** C0 and C1 control characters: ESC, BEL and CSI can clear an operator's screen or retitle the window. */
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/g;
+import { CONTROL_CHARACTERS } from "../common/control-characters.js";
 
 /**
  * Text from the gateway (key names, teams, the models callers asked for) as
@@ -7,5 +6,5 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/g;
  * what an admin or a caller typed is seen, never obeyed.
  */
 export function printable(text: string): string {
-  return text.replace(CONTROL_CHARACTER, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return text.replace(CONTROL_CHARACTERS, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }

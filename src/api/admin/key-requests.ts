@@ -12,6 +12,7 @@ import {
 } from "../../../gen/ts/switchboard/v1/admin_keys_pb.js";
 import type { EconomyMapping, KeyBudget, KeyRecord } from "../../auth/key-policy.js";
 import type { KeyListQuery } from "../../auth/key-store.js";
+import { hasControlCharacter } from "../../common/control-characters.js";
 import type { UsageConfig } from "../../config/usage-config.js";
 import { MAX_BUDGET_NANOS } from "../../usage/budgets.js";
 import { fromMoneyParts, NANOS_PER_UNIT } from "../../usage/pricing.js";
@@ -60,8 +61,6 @@ const PAGE_SIZES = { default: 50, max: 1000 };
  */
 const MAX_TEXT_CHARS = 128;
 const MAX_MODEL_ENTRIES = 100;
-/** C0 and C1 control characters: they would reach terminals, logs and label values as they are. */
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 /** The latest expiry a key may have: far enough for any real key, and far from Timestamp's end (9999-12-31), past which no JSON answer can show the key. */
 const MAX_KEY_LIFETIME_MS = 100 * 365.25 * 86_400_000;
 
@@ -235,7 +234,7 @@ function checkDisplayName(v: FieldViolations, name: string): string {
 function checkText(v: FieldViolations, field: string, text: string): string {
   const trimmed = text.trim();
   if (trimmed.length > MAX_TEXT_CHARS) v.add(field, `must be at most ${MAX_TEXT_CHARS} characters`);
-  if (CONTROL_CHARACTER.test(trimmed)) v.add(field, "must not contain control characters");
+  if (hasControlCharacter(trimmed)) v.add(field, "must not contain control characters");
   return trimmed;
 }
 

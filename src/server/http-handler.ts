@@ -109,10 +109,24 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
       options.console.handle(req, res);
       return;
     }
+    if (withoutAuthority(req, res)) return;
     if (lean(req, res, path!)) return;
     if (plainJsonToStream(handlers.get(path!), req, res)) return;
     connect(req, res);
   };
+}
+
+/**
+ * An HTTP/1.0 request may come without `Host`, and any `Host` may hold what
+ * no URL takes; connect-es builds the request's URL from it and throws out of
+ * the request handler, which would end the process: refused here instead.
+ * (HTTP/2 refuses a stream without `:authority` itself.)
+ */
+function withoutAuthority(req: Request, res: Response): boolean {
+  const authority = "authority" in req ? req.authority : req.headers.host;
+  if (authority && URL.canParse(`http://${authority}/`)) return false;
+  res.writeHead(400, { "content-type": "text/plain; charset=utf-8" }).end("a request needs a valid Host header (HTTP/1.0 requests too)\n");
+  return true;
 }
 
 /**

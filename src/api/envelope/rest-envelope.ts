@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type { Authenticator } from "../../auth/authenticator.js";
-import { gatewayError } from "../../common/gateway-error.js";
+import { excerpt } from "../../common/excerpt.js";
+import { gatewayError, METHOD_NOT_ALLOWED } from "../../common/gateway-error.js";
 import type { CallContext } from "../../gateway/call-context.js";
 import { toConnectError } from "../../gateway/errors.js";
 import type { Logger } from "../../observability/logger.js";
@@ -77,7 +78,8 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
       surface: surfaces.find((surface) => surface.claims?.(path, req)) ?? surfaces[0]!,
       route: undefined,
     };
-    const record = openCallRecord(`REST ${method} ${found.route?.pattern ?? "unknown"}`, "rest", req, header, deps.tracing);
+    // Only a matched route names the call: its name is a metric label, and HTTP/2 lets a caller send any token as its method.
+    const record = openCallRecord(found.route ? `REST ${method} ${found.route.pattern}` : "REST unknown", "rest", req, header, deps.tracing);
     const finish = startCallLog(deps.logger, deps.metrics, record, deps.feed);
     res.setHeader("x-request-id", record.requestId);
     if (found.surface.requestIdHeader) res.setHeader(found.surface.requestIdHeader, record.requestId);
@@ -86,7 +88,7 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
     const deadline = deadlineOf(header(req, "x-stainless-timeout"));
     const cancel = cancellation(res, deps.shutdownSignal, deadline);
     const run = async (): Promise<void> => {
-      if (!found.route) throw gatewayError(Code.NotFound, `no such endpoint: ${method} ${path}`, "ENDPOINT_NOT_FOUND", { method, path });
+      if (!found.route) throw unrouted(surfaces, method, path, res);
       const principal = await deps.authenticator.authenticate({ get: (name) => header(req, name) });
       const body = method === "POST" ? await readJsonBody(req, header(req, "content-type") ?? "") : undefined;
       await found.route.handle({ req, res, body, ctx: pipelineContext(record, principal, cancel.signal, deadline) });
@@ -104,6 +106,18 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
       },
     );
   };
+}
+
+/** Methods a REST route may answer to: what a wrong method is told it may use instead. */
+const ROUTED_METHODS = ["GET", "POST", "DELETE"] as const;
+
+/** The error for a request no route takes: 405 with `Allow` when the path has routes under other methods, else 404. */
+function unrouted(surfaces: readonly RestSurface[], method: string, path: string, res: RestResponse): ConnectError {
+  const quoted = { method: excerpt(method), path: excerpt(path) };
+  const allowed = ROUTED_METHODS.filter((other) => other !== method && surfaces.some((surface) => surface.route(other, path)));
+  if (allowed.length === 0) return gatewayError(Code.NotFound, `no such endpoint: ${quoted.method} ${quoted.path}`, "ENDPOINT_NOT_FOUND", quoted);
+  res.setHeader("allow", allowed.join(", "));
+  return gatewayError(Code.Unimplemented, `${quoted.path} does not take ${quoted.method}; it takes ${allowed.join(", ")}`, METHOD_NOT_ALLOWED, { ...quoted, allowed: allowed.join(", ") });
 }
 
 /** The caller's deadline from the seconds its SDK says it will wait; none for a missing or senseless value. */

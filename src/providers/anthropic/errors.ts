@@ -1,6 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { reasonOf, REQUEST_TOO_LARGE, withErrorInfo } from "../../common/gateway-error.js";
+import { reasonOf, restStatusOfReason, withErrorInfo } from "../../common/gateway-error.js";
 import { ownEntry } from "../../common/own-entry.js";
 import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { vendorError } from "../error-messages.js";
@@ -117,7 +117,10 @@ export interface AnthropicErrorAnswer {
  */
 export function toAnthropicError(err: ConnectError): AnthropicErrorAnswer {
   const reason = reasonOf(withErrorInfo(err))!;
-  const answer = reason === REQUEST_TOO_LARGE ? { status: 413, type: "request_too_large" } : (ANSWER_FOR_CODE[err.code] ?? { status: 500, type: "api_error" });
+  const special = restStatusOfReason(reason);
+  const answer = special
+    ? { status: special, type: special === 413 ? "request_too_large" : "invalid_request_error" }
+    : (ANSWER_FOR_CODE[err.code] ?? { status: 500, type: "api_error" });
   const headers = { "content-type": "application/json", ...sdkRetryHeaders(err, answer.status) };
   return { status: answer.status, headers, body: anthropicErrorBody(answer.type, err.rawMessage, reason) };
 }

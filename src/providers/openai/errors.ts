@@ -5,7 +5,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
 import { BadRequestSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
-import { reasonOf, REQUEST_TOO_LARGE, withErrorInfo } from "../../common/gateway-error.js";
+import { reasonOf, restStatusOfReason, withErrorInfo } from "../../common/gateway-error.js";
 import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { vendorError } from "../error-messages.js";
 import { parseRetryAfter } from "../retry-after.js";
@@ -102,8 +102,9 @@ export interface OpenAIError {
  */
 export function toOpenAIError(err: ConnectError): OpenAIError {
   const reason = reasonOf(withErrorInfo(err))!;
-  const status = reason === REQUEST_TOO_LARGE ? 413 : codeToHttpStatus(err.code);
-  const type = reason === REQUEST_TOO_LARGE ? "invalid_request_error" : (ERROR_TYPES[err.code] ?? "api_error");
+  const special = restStatusOfReason(reason);
+  const status = special ?? codeToHttpStatus(err.code);
+  const type = special ? "invalid_request_error" : (ERROR_TYPES[err.code] ?? "api_error");
   const param = err.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field ?? null;
   const headers = { "content-type": "application/json", ...sdkRetryHeaders(err, status) };
   return { status, headers, body: { error: { message: err.rawMessage, type, param, code: reason.toLowerCase() } } };

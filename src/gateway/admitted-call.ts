@@ -14,7 +14,16 @@ export interface CallRequest {
   kind: CallKind;
   model: string;
   messages?: readonly Message[];
+  /** The prompt's usage (an estimate): what a call cut after its request went out is charged. */
+  promptUsage?: () => Usage;
 }
+
+/**
+ * Attempts the gateway cut after their request went out: the caller left or
+ * its deadline passed, or the attempt's bound did. The vendor had the prompt
+ * and bills it; what it bills beyond (an answer nobody read) it never says.
+ */
+const CUT_ATTEMPTS = new Set(["cancelled", "timeout"]);
 
 /** What the vendor answered besides usage, for the call's report. */
 export interface AnswerFacts {
@@ -63,10 +72,16 @@ export class AdmittedCall {
     return this.settle(outcome, { usage, cached }, answer);
   }
 
-  /** Settles a call that failed and returns the error the caller gets. `usage`: what a stream generated before it failed. */
+  /**
+   * Settles a call that failed and returns the error the caller gets.
+   * `usage`: what a stream generated before it failed; without it, a call
+   * cut after its request went out is charged its prompt, never nothing.
+   */
   fail(err: unknown, outcome?: DispatchOutcome, usage?: Usage): ConnectError {
     const error = err instanceof DispatchFailure ? err.error : toConnectError(err, this.ctx.signal);
-    this.settle(err instanceof DispatchFailure ? err.outcome : (outcome ?? NOTHING_SENT), { usage, error });
+    const dispatched = err instanceof DispatchFailure ? err.outcome : (outcome ?? NOTHING_SENT);
+    const cut = dispatched.attempts.some((attempt) => CUT_ATTEMPTS.has(attempt.outcome));
+    this.settle(dispatched, { usage: usage ?? (cut ? this.request.promptUsage?.() : undefined), error });
     return error;
   }
 

@@ -19,7 +19,7 @@ import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import { UpstreamError } from "../providers/upstream-error.js";
 import { usageFaultLine, type UsageFault } from "../providers/vendor-usage.js";
 import { Catalogue } from "../catalogue/catalogue.js";
-import { AdmittedCall } from "./admitted-call.js";
+import { AdmittedCall, type CallRequest } from "./admitted-call.js";
 import { RequestFitter, type CallFitting } from "./call-fitting.js";
 import type { CallContext } from "./call-context.js";
 import { OPEN_HOOKS, type CallHooks, type CallKind } from "./call-hooks.js";
@@ -94,7 +94,7 @@ export class Gateway {
 
   async chat(params: ChatParams, ctx: CallContext): Promise<ChatResponse> {
     const fitting = this.fitter.forCall(params);
-    const call = await this.admit("chat", params.model, { estimated: estimateTokens(params), bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, params.messages);
+    const call = await this.admit("chat", params.model, { estimated: estimateTokens(params), bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, chatPrompt(params));
     const candidates = fitted(call, fitting);
     const cache = await this.consultCache(call, candidates, params, ctx);
     try {
@@ -138,7 +138,7 @@ export class Gateway {
   /** `keepsAnswer`: the surface keeps the whole answer itself (the Responses API repeats it at the end), so the gateway bounds it (MAX_STREAMED_ANSWER_CHARS) even when it keeps none of it. */
   async chatStream(params: ChatParams, ctx: CallContext, { keepsAnswer = false }: { keepsAnswer?: boolean } = {}): Promise<GatewayStream> {
     const fitting = this.fitter.forCall(params);
-    const call = await this.admit("chat_stream", params.model, { estimated: estimateTokens(params), bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, params.messages);
+    const call = await this.admit("chat_stream", params.model, { estimated: estimateTokens(params), bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, chatPrompt(params));
     const candidates = fitted(call, fitting);
     const cache = await this.consultCache(call, candidates, params, ctx);
     const cached = cache.answer;
@@ -218,7 +218,7 @@ export class Gateway {
     let generated = 0;
     /** Characters kept so far, here or by the surface (the text, when kept, and the tool calls, which the summary carries): at most MAX_STREAMED_ANSWER_CHARS. */
     let kept = 0;
-    // What the vendor generated before a failure or a hang-up counts; a stream refused before its first delta cost nothing.
+    // What the vendor generated before a failure or a hang-up counts; before the first delta, `fail` charges the prompt if the request went out.
     let begun = false;
     const partialUsage = () => (begun ? estimateUsageOfLength(params, generated) : undefined);
     try {
@@ -270,12 +270,13 @@ export class Gateway {
 
   async embed(params: EmbedParams, ctx: CallContext): Promise<EmbedResponse> {
     const tokens = embedTokens(params);
-    const call = await this.admit("embed", params.model, tokens, ctx);
+    const inputUsage = (): Usage => create(UsageSchema, { promptTokens: tokens.estimated, totalTokens: tokens.estimated });
+    const call = await this.admit("embed", params.model, tokens, ctx, { promptUsage: inputUsage });
     try {
       const { value, outcome } = await this.deps.dispatcher.unary(call.candidates, ctx, (adapter, attempt) =>
         embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, params.inputs.length)),
       );
-      const usage = value.usage ?? create(UsageSchema, { promptTokens: tokens.estimated, totalTokens: tokens.estimated });
+      const usage = value.usage ?? inputUsage();
       this.sayUsageFault(value.usageFault, outcome.served!, ctx);
       const attempts = call.succeed(outcome, usage);
       return create(EmbedResponseSchema, {
@@ -330,12 +331,12 @@ export class Gateway {
     model: string,
     tokens: { estimated: number; bound: number; boundFor?: (candidate: Candidate) => number },
     ctx: CallContext,
-    messages?: ChatParams["messages"],
+    prompt: Pick<CallRequest, "messages" | "promptUsage">,
   ): Promise<AdmittedCall> {
     try {
       const candidates = this.deps.router.resolve(model);
       const admission = await this.hooks.admit({ ctx, kind, requestedModel: model, candidates, estimatedTokens: tokens.estimated, boundTokens: tokens.bound, boundTokensFor: tokens.boundFor });
-      return new AdmittedCall(admission, ctx, { kind, model, messages });
+      return new AdmittedCall(admission, ctx, { kind, model, ...prompt });
     } catch (err) {
       ctx.report?.({ requestedModel: model, downgraded: false });
       throw err;
@@ -347,7 +348,11 @@ export class Gateway {
   }
 }
 
-/** The candidates whose model can take the call; the others join the call's attempts as never sent. Throws Unimplemented when none can. */
+/** A chat call's messages (for traces that record content) and its prompt's estimated usage. */
+function chatPrompt(params: ChatParams): Pick<CallRequest, "messages" | "promptUsage"> {
+  return { messages: params.messages, promptUsage: () => estimateUsageOfLength(params, 0) };
+}
+
 /**
  * The candidates whose model can take the call (the others are skipped), or
  * the call fails. Decided before the cache is consulted: a route that refuses

@@ -25,7 +25,8 @@ const PER_MESSAGE_TOKENS = 3;
 
 /**
  * A rough token count for when a vendor reports none (about 4 characters a
- * token, the usual rule of thumb): better than recording zero for budgets.
+ * token, the usual rule of thumb, but one a character for Chinese, Japanese
+ * and Korean text): better than recording zero for budgets.
  */
 export function estimateUsage(params: Pick<ChatParams, "messages">, completion: string): Usage {
   return estimateUsageOfLength(params, completion.length);
@@ -33,7 +34,7 @@ export function estimateUsage(params: Pick<ChatParams, "messages">, completion: 
 
 /** estimateUsage of a completion known only by its length (a stream whose text was not kept). */
 export function estimateUsageOfLength(params: Pick<ChatParams, "messages">, completionChars: number): Usage {
-  const promptTokens = Math.ceil(promptChars(params) / 4) + PER_MESSAGE_TOKENS * params.messages.length;
+  const promptTokens = Math.ceil(promptTextTokens(params)) + PER_MESSAGE_TOKENS * params.messages.length;
   const completionTokens = Math.ceil(completionChars / 4);
   return create(UsageSchema, { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens });
 }
@@ -71,6 +72,28 @@ export function embedTokens(params: Pick<EmbedParams, "inputs">): { estimated: n
   let chars = 0;
   for (const input of params.inputs) chars += input.length;
   return { estimated: Math.ceil(chars / 4), bound: chars };
+}
+
+/** Characters a tokenizer makes about one token each: CJK ideographs, kana, hangul, full-width forms. */
+const DENSE_SCRIPT = /[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]/;
+const DENSE_SCRIPT_ALL = new RegExp(DENSE_SCRIPT.source, "g");
+
+/** About how many tokens a text makes: a quarter a character, one for each character of a dense script (a plain scan when there is none). */
+function textTokens(text: string): number {
+  if (!DENSE_SCRIPT.test(text)) return text.length / 4;
+  const dense = text.match(DENSE_SCRIPT_ALL)!.length;
+  return dense + (text.length - dense) / 4;
+}
+
+/** The prompt's text in estimated tokens (fractional, summed before rounding). */
+function promptTextTokens(params: Pick<ChatParams, "messages">): number {
+  let tokens = 0;
+  for (const message of params.messages) {
+    tokens += textTokens(message.content);
+    for (const part of message.parts) if (part.part.case === "text") tokens += textTokens(part.part.value);
+    for (const call of message.toolCalls) tokens += (call.name.length + call.arguments.length) / 4;
+  }
+  return tokens;
 }
 
 function promptChars(params: Pick<ChatParams, "messages">): number {

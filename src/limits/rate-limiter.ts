@@ -21,6 +21,16 @@ export interface RateLimiter {
 export const WINDOW_MS = 60_000;
 
 /**
+ * The tokens `acquire` takes for a call estimated at `tokens`: never more than
+ * a minute's allowance (a larger call puts the key in debt once it is
+ * reconciled). Reconciling against this, not the estimate, is what keeps a
+ * huge `max_tokens` from giving back what was never taken.
+ */
+export function tokensTaken(limits: RateLimits, tokens: number): number {
+  return limits.tokensPerMinute > 0 ? Math.min(Math.max(Math.round(tokens), 0), limits.tokensPerMinute) : 0;
+}
+
+/**
  * GCRA (the generic cell rate algorithm) per key, in process: one number per
  * key and limit, the "theoretical arrival time". A key may use its whole
  * per-minute allowance in a burst, then earns it back evenly. A request
@@ -53,7 +63,7 @@ export class MemoryRateLimiter implements RateLimiter {
       if (requestsTat - WINDOW_MS > now) return { allowed: false, limit: "requests", retryAfterMs: Math.ceil(requestsTat - WINDOW_MS - now) };
     }
     if (limits.tokensPerMinute > 0) {
-      const cost = Math.min(Math.max(tokens, 0), limits.tokensPerMinute);
+      const cost = tokensTaken(limits, tokens);
       tokensTat = Math.max(this.tat.get(`${key}:t`) ?? now, now) + (cost * WINDOW_MS) / limits.tokensPerMinute;
       if (tokensTat - WINDOW_MS > now) return { allowed: false, limit: "tokens", retryAfterMs: Math.ceil(tokensTat - WINDOW_MS - now) };
     }

@@ -8,7 +8,7 @@ import type { Principal } from "../auth/principal.js";
 import type { Admission, AdmissionRequest, CallHooks, CallOutcome, UnchargedRequest } from "../gateway/call-hooks.js";
 import { gatewayError } from "../common/gateway-error.js";
 import type { Candidate, Router } from "../gateway/router.js";
-import type { RateDecision, RateLimiter, RateLimits } from "../limits/rate-limiter.js";
+import { tokensTaken, type RateDecision, type RateLimiter, type RateLimits } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { currentPeriod, type BudgetAnswer, type Period, type SpendCounter } from "./budgets.js";
@@ -103,16 +103,22 @@ export class UsageHooks implements CallHooks {
       else if (policy.isEconomyModel(requestedModel)) economy = { allowed: candidates, skipped };
       const period = currentPeriod(budget.period, atMs);
       // An upper bound of the call's cost, never more than the whole budget: one call can hold the budget, never overflow it.
-      const reserve = (candidate: Candidate | undefined): number =>
-        candidate ? Math.min(this.deps.prices.estimate(candidate.provider, candidate.upstreamModel, request.boundTokensFor?.(candidate) ?? request.boundTokens), budget.limitNanos) : 0;
+      // Any candidate may serve (a fallback may cost more than the first): the dearest one's bound is reserved.
+      const reserve = (options: Candidate[]): number => {
+        let most = 0;
+        for (const candidate of options) {
+          most = Math.max(most, this.deps.prices.estimate(candidate.provider, candidate.upstreamModel, request.boundTokensFor?.(candidate) ?? request.boundTokens));
+        }
+        return Math.min(most, budget.limitNanos);
+      };
       let answer;
       try {
         answer = await this.deps.spend.admit({
           keyId: principal.keyId,
           budget,
           period,
-          reserveNormal: reserve(candidates[0]),
-          reserveEconomy: economy ? reserve(economy.allowed[0]) : undefined,
+          reserveNormal: reserve(candidates),
+          reserveEconomy: economy ? reserve(economy.allowed) : undefined,
         });
       } catch (err) {
         this.refundTokens(principal.keyId, limits, estimatedTokens);
@@ -213,7 +219,7 @@ export class UsageHooks implements CallHooks {
     if (limits.tokensPerMinute > 0) {
       // Cache hits cost the vendor nothing: their tokens are given back too.
       const used = outcome.cached ? 0 : row.promptTokens + row.completionTokens;
-      const delta = used - request.estimatedTokens;
+      const delta = used - tokensTaken(limits, request.estimatedTokens);
       if (delta !== 0) this.deps.limiter.adjustTokens(keyId, limits, delta).catch((err: Error) => this.warn("token limit reconciliation failed", err));
     }
     if (reservation) {
@@ -337,8 +343,10 @@ export class UsageHooks implements CallHooks {
     );
   }
 
-  private refundTokens(keyId: string, limits: RateLimits, tokens: number): void {
-    if (limits.tokensPerMinute > 0) this.deps.limiter.adjustTokens(keyId, limits, -tokens).catch((err: Error) => this.warn("token refund failed", err));
+  /** Gives back what admission took for a call estimated at `estimated` tokens, when the call is refused after all. */
+  private refundTokens(keyId: string, limits: RateLimits, estimated: number): void {
+    const taken = tokensTaken(limits, estimated);
+    if (taken > 0) this.deps.limiter.adjustTokens(keyId, limits, -taken).catch((err: Error) => this.warn("token refund failed", err));
   }
 
   private warn(message: string, err: Error): void {

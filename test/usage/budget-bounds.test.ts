@@ -2,7 +2,7 @@
 // budget by more than one call's cost: numbers are checked alike on every
 // surface, and reservations and spend are whole nano-units.
 import { Code } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { failure } from "../support/failure.js";
 import { startUsageWorld, type Backend, type UsageWorld } from "../support/usage-setup.js";
@@ -15,7 +15,8 @@ describe.each<Backend>(["sqlite", "postgres+redis"])("budget bounds on %s", (bac
   const tag = backend.replace("+", "-");
   let world: UsageWorld;
   beforeAll(async () => {
-    world = await startUsageWorld(backend);
+    // "combo": a first candidate the vendor does not know (priced as gpt-4o-mini, by prefix), then gpt-4o at $1 a token.
+    world = await startUsageWorld(backend, { routes: [{ model: "combo", provider: "openai", upstream_model: "gpt-4o-mini-unknown", fallbacks: ["gpt-4o"] }] });
   });
   afterAll(() => world.close());
 
@@ -123,5 +124,67 @@ describe.each<Backend>(["sqlite", "postgres+redis"])("budget bounds on %s", (bac
     const final = await spent(keyId);
     expect(final).toBe(results.filter((r) => r === "ok").length * CALL_COST);
     expect(final).toBeLessThanOrEqual(20 + CALL_COST);
+  });
+
+  it("reserves for the dearest candidate: calls that fail over to a pricier fallback still hold the budget", async () => {
+    const keyId = `fallback-${tag}`;
+    const { secret } = await world.admin().createKey({ keyId, key: { displayName: "fallback", budget: { limit: { units: 10n } } } });
+    const client = world.gw.client("connect", secret);
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        client.chat({ model: "combo", messages: [{ role: Role.USER, content: "hi" }], maxTokens: 50 }).then(
+          (answer) => answer.model,
+          (err: unknown) => (err as { code: Code }).code,
+        ),
+      ),
+    );
+    // The first candidate's bound is 6 cents; gpt-4o's, which serves, $55 (so the whole budget): one call holds it at a time.
+    expect(results.filter((r) => r === "gpt-4o").length).toBeGreaterThanOrEqual(1);
+    expect(results.filter((r) => r !== "gpt-4o").every((r) => r === Code.ResourceExhausted)).toBe(true);
+    expect(await spent(keyId)).toBeLessThanOrEqual(10 + CALL_COST);
+  });
+
+  it("charges a call cut after its request went out for its prompt, never nothing", async () => {
+    const keyId = `cut-${tag}`;
+    const { secret } = await world.admin().createKey({ keyId, key: { displayName: "cut", budget: { limit: { units: 100n } } } });
+    const client = world.gw.client("connect", secret);
+    const hello = { model: "gpt-4o", messages: [{ role: Role.USER, content: "hi" }] };
+    const cutOff = async (send: (signal: AbortSignal) => Promise<unknown>) => {
+      world.fake.enqueue({ kind: "hang" });
+      const before = world.fake.chatRequests().length;
+      const abort = new AbortController();
+      const sent = send(abort.signal).catch((err: unknown) => err);
+      await vi.waitFor(() => expect(world.fake.chatRequests().length).toBe(before + 1));
+      abort.abort();
+      expect(await sent).toBeInstanceOf(Error);
+    };
+    // "hi" is estimated at 1 token plus 3 for the message's framing: $4 at $1 a token.
+    await cutOff((signal) => client.chat(hello, { signal }));
+    await vi.waitFor(async () => expect(await spent(keyId)).toBe(4));
+    // A stream cut before its first token alike.
+    await cutOff(async (signal) => {
+      for await (const _ of client.chatStream(hello, { signal }));
+    });
+    await vi.waitFor(async () => expect(await spent(keyId)).toBe(8));
+  });
+});
+
+describe("token limits with a huge max_tokens", () => {
+  let world: UsageWorld;
+  beforeAll(async () => {
+    world = await startUsageWorld("sqlite");
+  });
+  afterAll(() => world.close());
+
+  it("reconciles a call against the tokens its admission took, so a huge max_tokens gives nothing back", async () => {
+    const { secret } = await world.admin().createKey({ keyId: "tpm-huge", key: { displayName: "tpm", tokensPerMinute: 20n } });
+    const client = world.gw.client("connect", secret);
+    const words = Array.from({ length: 30 }, (_, i) => `w${i}`).join(" ");
+    const call = () => client.chat({ model: "gpt-4o", messages: [{ role: Role.USER, content: words }], maxTokens: 2 ** 31 - 1 });
+    // The first call takes the whole minute (20 tokens) and uses about 65: the key is in debt.
+    await call();
+    const err = await failure(call());
+    expect(err.code).toBe(Code.ResourceExhausted);
+    expect(err.rawMessage).toMatch(/over its limit of 20 tokens per minute/);
   });
 });

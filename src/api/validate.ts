@@ -1,6 +1,7 @@
 import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { INT32_MAX } from "../common/contract.js";
+import { hasControlCharacter } from "../common/control-characters.js";
 import { excerpt } from "../common/excerpt.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import { FieldViolations } from "./aip/field-violations.js";
@@ -14,6 +15,13 @@ const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
  * routes, errors and log lines, so the caller must not size them.
  */
 export const MAX_MODEL_NAME_CHARS = 256;
+
+/**
+ * Texts one Embed call may carry: OpenAI's own bound. Every vector comes back
+ * in one answer, and each batch is a vendor request: a call of 200,000 short
+ * inputs would be 20,000 vendor requests and an answer of gigabytes.
+ */
+export const MAX_EMBED_INPUTS = 2048;
 
 /**
  * Vendor fields that set how long an answer may be. They must come through
@@ -43,14 +51,16 @@ function checkInteger(v: FieldViolations, field: string, value: number | undefin
 }
 
 /** A model name no longer than MAX_MODEL_NAME_CHARS, checked before any scope, route or catalogue sees it. */
-function checkModelLength(v: FieldViolations, model: string): void {
+/** A model name is matched against routes and scopes, and written to the ledger, logs and labels: short, and no control characters (Postgres text cannot hold NUL). */
+function checkModelName(v: FieldViolations, model: string): void {
   if (model.length > MAX_MODEL_NAME_CHARS) v.add("model", `must be at most ${MAX_MODEL_NAME_CHARS} characters, got ${model.length}`);
+  else if (hasControlCharacter(model)) v.add("model", "must not contain control characters");
 }
 
 export function validateChat(params: ChatParams): void {
   const v = new FieldViolations();
   if (!params.model) v.add("model", "is required (see ListModels)");
-  checkModelLength(v, params.model);
+  checkModelName(v, params.model);
   if (params.messages.length === 0) v.add("messages", "at least one message is required");
   params.messages.forEach((message, i) => {
     const at = `messages[${i}]`;
@@ -116,8 +126,9 @@ export function validateChat(params: ChatParams): void {
 export function validateEmbed(params: EmbedParams): void {
   const v = new FieldViolations();
   if (!params.model) v.add("model", "is required");
-  checkModelLength(v, params.model);
+  checkModelName(v, params.model);
   if (params.inputs.length === 0) v.add("inputs", "at least one input is required");
+  else if (params.inputs.length > MAX_EMBED_INPUTS) v.add("inputs", `at most ${MAX_EMBED_INPUTS} inputs a call (as OpenAI's API takes), got ${params.inputs.length}`);
   params.inputs.forEach((input, i) => {
     if (input === "") v.add(`inputs[${i}]`, "must not be empty");
   });

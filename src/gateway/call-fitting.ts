@@ -5,6 +5,7 @@ import type { ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_
 import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import { fitChatRequest, type FittedRequest, type UnsupportedPolicy } from "../catalogue/request-fitting.js";
+import { badRequest } from "../common/bad-request.js";
 import { gatewayError } from "../common/gateway-error.js";
 import type { ModelTraits } from "../providers/model-traits.js";
 import type { ChatParams } from "../providers/provider.js";
@@ -33,6 +34,24 @@ export class RequestFitter {
   forCall(params: ChatParams): CallFitting {
     const policy = this.deps.router.route(params.model)?.whenUnsupported ?? this.deps.whenUnsupported;
     return new CallFitting(this.deps, params, policy);
+  }
+
+  /**
+   * Refuses `dimensions` the requested model cannot make (as the catalogue
+   * knows it: its length, or a shorter one it offers), before any vendor is
+   * asked: the answer's size is inputs × dimensions, and a vendor would
+   * refuse it only after a round trip. Models the catalogue does not know are
+   * left to their vendor.
+   */
+  checkEmbedDimensions(candidate: Candidate | undefined, dimensions: number | undefined): void {
+    if (candidate === undefined || dimensions === undefined) return;
+    const runtime = this.deps.providers.get(candidate.provider);
+    const facts = this.deps.catalogue.lookup(candidate.provider, candidate.upstreamModel, runtime?.adapter.dialect)?.facts.embedding;
+    if (!facts || dimensions === facts.dimensions) return;
+    const shorter = facts.shorterDimensions;
+    if (shorter === "any" ? dimensions < facts.dimensions : shorter?.includes(dimensions)) return;
+    const offered = shorter === "any" ? `at most ${facts.dimensions}` : [facts.dimensions, ...(shorter ?? [])].join(", ");
+    throw badRequest({ field: "dimensions", description: `${candidate.upstreamModel} makes vectors of ${offered} dimensions, not ${dimensions}` });
   }
 
   /** The most texts one embedding request to `model` carries: the provider's, or the model's own limit when lower. */

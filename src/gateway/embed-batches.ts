@@ -3,6 +3,14 @@ import { UsageSchema, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js"
 import type { EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "../providers/provider.js";
 import { MAX_TOKEN_COUNT, type UsageFault } from "../providers/vendor-usage.js";
 
+/** Input tokens of the batches a failed attempt had finished: the vendor billed them, whatever became of the rest. */
+const finishedBeforeFailure = new WeakMap<object, number>();
+
+/** The input tokens the vendor billed for batches an attempt finished before it failed with `err` (0 when none, or unknown). */
+export function tokensBilledBefore(err: unknown): number {
+  return typeof err === "object" && err !== null ? (finishedBeforeFailure.get(err) ?? 0) : 0;
+}
+
 /** Batches of one call in flight at a time: enough to hide latency, few enough not to trip the vendor's rate limits. */
 const BATCHES_IN_FLIGHT = 4;
 
@@ -33,6 +41,8 @@ export async function embedInBatches(adapter: ProviderAdapter, call: UpstreamCal
     await Promise.all(Array.from({ length: Math.min(BATCHES_IN_FLIGHT, batches.length) }, worker));
   } catch (err) {
     stop.abort(err);
+    const finished = sumUsage(results.filter((result) => result !== undefined).map((result) => result.usage)).usage?.promptTokens ?? 0;
+    if (finished > 0 && typeof err === "object" && err !== null) finishedBeforeFailure.set(err, finished);
     throw err;
   }
   const usage = sumUsage(results.map((result) => result.usage));

@@ -26,7 +26,7 @@ import { OPEN_HOOKS, type CallHooks, type CallKind } from "./call-hooks.js";
 import type { DispatchOutcome } from "./dispatch-outcome.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { deltaResponse } from "./delta-response.js";
-import { embedInBatches } from "./embed-batches.js";
+import { embedInBatches, tokensBilledBefore } from "./embed-batches.js";
 import { toConnectError } from "./errors.js";
 import { ModelListing } from "./model-listing.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
@@ -272,11 +272,17 @@ export class Gateway {
     const tokens = embedTokens(params);
     const inputUsage = (): Usage => create(UsageSchema, { promptTokens: tokens.estimated, totalTokens: tokens.estimated });
     const call = await this.admit("embed", params.model, tokens, ctx, { promptUsage: inputUsage });
+    // Batches that attempts finished before they failed: billed by the vendor, so charged, whether a later attempt serves or none.
+    let billedBefore = 0;
     try {
+      this.fitter.checkEmbedDimensions(call.candidates[0], params.dimensions);
       const { value, outcome } = await this.deps.dispatcher.unary(call.candidates, ctx, (adapter, attempt) =>
-        embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, params.inputs.length)),
+        embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, params.inputs.length)).catch((err: unknown) => {
+          billedBefore += tokensBilledBefore(err);
+          throw err;
+        }),
       );
-      const usage = value.usage ?? inputUsage();
+      const usage = withInputTokens(value.usage ?? inputUsage(), billedBefore);
       this.sayUsageFault(value.usageFault, outcome.served!, ctx);
       const attempts = call.succeed(outcome, usage);
       return create(EmbedResponseSchema, {
@@ -285,7 +291,7 @@ export class Gateway {
         ...provenance(outcome.served!, attempts, params.model, ctx),
       });
     } catch (err) {
-      throw call.fail(err);
+      throw call.fail(err, undefined, billedBefore > 0 ? withInputTokens(create(UsageSchema), billedBefore) : undefined);
     }
   }
 
@@ -346,6 +352,12 @@ export class Gateway {
   async close(): Promise<void> {
     await Promise.all([...this.deps.providers.values()].map((runtime) => runtime.adapter.close()));
   }
+}
+
+/** `usage` with `tokens` more input tokens. */
+function withInputTokens(usage: Usage, tokens: number): Usage {
+  if (tokens === 0) return usage;
+  return create(UsageSchema, { ...usage, promptTokens: usage.promptTokens + tokens, totalTokens: usage.totalTokens + tokens });
 }
 
 /** A chat call's messages (for traces that record content) and its prompt's estimated usage. */

@@ -113,6 +113,15 @@ describe("model names and quoted caller text", () => {
     }
   });
 
+  it("refuses a model name with a control character: it would reach the ledger, where Postgres text cannot hold NUL", () => {
+    for (const model of ["gpt-4o\u0000x", "gpt-4o\nx", "gpt-4o\u001b[2J"]) {
+      for (const err of [thrown(() => validateChat(chat({ model }))), thrown(() => validateEmbed(embed({ model })))]) {
+        expect(err.code).toBe(Code.InvalidArgument);
+        expect(err.rawMessage).toBe("model: must not contain control characters");
+      }
+    }
+  });
+
   it("quotes a tool_choice function name or a twice-declared tool name only in part", () => {
     const long = "t".repeat(1_000_000);
     const err = thrown(() => validateChat(chat({ tools: [{ name: long }, { name: long }], toolChoice: { choice: { case: "functionName", value: `${long}x` } } })));

@@ -204,6 +204,8 @@ export async function startDashScopeFake(options: DashScopeFakeOptions): Promise
       if (body.parameters?.dimension !== undefined && (body.model !== "text-embedding-v3" || ![1024, 768, 512, 256, 128, 64].includes(dimension))) {
         return invalid(res, "dimension is not supported for this model");
       }
+      // Each text at most 8,192 tokens (text-embedding-v3; help.aliyun.com/zh/model-studio/text-embedding-synchronous-api).
+      if (texts.some((text: string) => words(text) > 8_192)) return invalid(res, "Range of input length should be [1, 8192]");
       const tokens = texts.reduce((sum: number, text: string) => sum + words(text), 0);
       return sendJson(res, 200, {
         output: { embeddings: texts.map((text: string, text_index: number) => ({ text_index, embedding: Array.from({ length: dimension }, (_, d) => ((text.length + d) % 3) / 3) })) },

@@ -62,7 +62,7 @@ export class TieredCache implements ResponseCache {
       this.deps.logger.debug({ requestId: ctx.requestId, error: (err as Error).message }, "request has no cache key; not cached");
       return CACHE_MISS;
     }
-    const labels = { provider: key.provider, model: key.model };
+    const labels = { provider: key.provider, model: this.deps.metrics.modelLabel(key.model) };
     if (!call.read) return this.pending(key, call, undefined);
     const inMemory = this.deps.memory.get(key.id);
     if (inMemory) {

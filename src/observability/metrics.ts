@@ -456,6 +456,11 @@ export class GatewayMetrics {
     this.dependencies = dependencies;
   }
 
+  /** A model's label value on any metric: callers choose model names (a glob route takes any), so past MAX_MODELS they count as "other". */
+  modelLabel(model: string): string {
+    return this.models.of(model);
+  }
+
   recordRequest(surface: string, method: string, code: string, seconds: number): void {
     this.requests.inc({ surface, method, code });
     this.requestDuration.observe({ surface, method, code }, seconds);

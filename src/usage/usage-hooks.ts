@@ -134,7 +134,7 @@ export class UsageHooks implements CallHooks {
         throw refuse(this.budgetExhausted(principal.keyId, budget, answer.spentNanos, period, atMs, economy === undefined));
       }
       if (answer.decision === "economy" && economy && economy.allowed !== candidates) {
-        this.deps.metrics.economyDowngrades.inc({ requested_model: requestedModel, economy_model: economyModel! });
+        this.deps.metrics.economyDowngrades.inc({ requested_model: this.deps.metrics.modelLabel(requestedModel), economy_model: this.deps.metrics.modelLabel(economyModel!) });
         this.deps.logger.info(
           { requestId: ctx.requestId, keyId: principal.keyId, requestedModel, economyModel, spent: formatNanos(answer.spentNanos), budget: formatNanos(budget.limitNanos) },
           "budget soft threshold reached: serving the economy model",
@@ -228,7 +228,7 @@ export class UsageHooks implements CallHooks {
       if (budget) this.showBudget(request.ctx.principal, budget, reservation.spentNanos + cost, atMs);
     }
     if (served && outcome.cached && price > 0) {
-      this.deps.metrics.cacheSavedCost.inc({ provider: served.provider, model: served.upstreamModel, currency: this.deps.prices.currency }, price / NANOS_PER_UNIT);
+      this.deps.metrics.cacheSavedCost.inc({ provider: served.provider, model: this.deps.metrics.modelLabel(served.upstreamModel), currency: this.deps.prices.currency }, price / NANOS_PER_UNIT);
     }
     if (served && usage && !outcome.cached) {
       this.deps.metrics.recordUsage({

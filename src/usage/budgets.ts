@@ -1,9 +1,5 @@
-import { Code } from "@connectrpc/connect";
 import type { KeyBudget } from "../auth/key-policy.js";
 import type { BudgetPeriodName } from "../config/usage-config.js";
-import { gatewayError } from "../common/gateway-error.js";
-import type { RedisErrors } from "../redis/redis-errors.js";
-import type { RedisLink } from "../redis/redis-link.js";
 
 export interface Period {
   startMs: number;
@@ -49,8 +45,9 @@ export interface BudgetAnswer {
   reservedNanos: number;
   /**
    * Replaces the reservation with the call's real cost, on the counter that
-   * made it (Redis, or this process when Redis failed): a reservation is
-   * never released anywhere else.
+   * made it (Redis, or this process when Redis failed; the shared counter
+   * then gets the cost too once Redis works again). Settling twice changes
+   * nothing.
    */
   settle(costNanos: number): Promise<void>;
 }
@@ -86,7 +83,7 @@ export function wholeNanos(value: number): number {
   return Math.min(Math.ceil(value), MAX_NANOS);
 }
 
-/** The one rule, also written in Lua below: soft threshold → economy, limit → refuse (or economy only). */
+/** The one rule, also written in Lua (ADMIT in spend-scripts.ts): soft threshold → economy, limit → refuse (or economy only). */
 export function decide(spent: number, ask: BudgetAsk): { decision: BudgetDecision; reserve: number } {
   const { limitNanos, softThreshold, whenExhausted } = ask.budget;
   const hasEconomy = ask.reserveEconomy !== undefined;
@@ -171,154 +168,4 @@ export class MemorySpendCounter implements SpendCounter {
   }
 }
 
-// The same rule as `decide`, atomic on Redis. KEYS: the spend counter.
-// ARGV: limit, soft limit, reserve normal, reserve economy (-1: none), economy-only (0/1), all whole nano-units.
-// Returns {-1, 0, 0} when the counter does not exist (to be seeded from the ledger),
-// else {decision (0 normal, 1 economy, 2 refused), spent before, reserved}.
-const ADMIT = `
-local v = redis.call('GET', KEYS[1])
-if not v then return {-1, 0, 0} end
-local spent = tonumber(v)
-local limit, soft = tonumber(ARGV[1]), tonumber(ARGV[2])
-local normal, economy, economy_only = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
-local decision, reserve = 0, normal
-if spent >= limit then
-  if economy_only and economy >= 0 then decision, reserve = 1, economy else return {2, v, 0} end
-elseif economy >= 0 and spent >= soft then
-  decision, reserve = 1, economy
-end
-redis.call('INCRBY', KEYS[1], reserve)
-return {decision, v, reserve}
-`;
-
-// Adds to a counter that exists (a missing one is rebuilt from the ledger, which has the call).
-const ADD = `
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], ARGV[1]) end
-return 0
-`;
-
-type ScriptClient = {
-  sbBudgetAdmit(key: string, limit: number, soft: number, normal: number, economy: number, economyOnly: number): Promise<[number, string, number]>;
-  sbBudgetAdd(key: string, delta: number): Promise<number>;
-};
-
-const DECISIONS: BudgetDecision[] = ["normal", "economy", "refused"];
-
-/**
- * Spend counters shared by every instance in Redis, so N instances never let
- * a key spend N times its budget. A missing counter (first use in a period,
- * or a Redis that lost its data) is rebuilt from the ledger. When Redis
- * fails (unreachable, or a command errs), the error is counted and logged
- * and the policy decides: "open" counts in this process (rebuilt from the
- * ledger), "closed" refuses calls with Unavailable. A settlement Redis could
- * not take is kept and added with the next command that works.
- */
-export class RedisSpendCounter implements SpendCounter {
-  private readonly local: MemorySpendCounter;
-  private readonly scripts: ScriptClient;
-  /** Settlements (counter key → nano-units) waiting for Redis to take them. */
-  private readonly pending = new Map<string, number>();
-
-  constructor(
-    private readonly link: RedisLink,
-    private readonly seed: SpendSeed,
-    private readonly policy: "open" | "closed",
-    private readonly errors: RedisErrors,
-  ) {
-    this.local = new MemorySpendCounter(seed);
-    link.client.defineCommand("sbBudgetAdmit", { numberOfKeys: 1, lua: ADMIT });
-    link.client.defineCommand("sbBudgetAdd", { numberOfKeys: 1, lua: ADD });
-    this.scripts = link.client as unknown as ScriptClient;
-  }
-
-  async admit(ask: BudgetAsk): Promise<BudgetAnswer> {
-    if (this.link.isUp) {
-      try {
-        await this.flushPending();
-        return await this.admitShared(ask);
-      } catch (err) {
-        this.errors.report("budget_admit", err, this.policy === "open" ? "counting this key's spend in this process" : "refusing calls with a budget");
-      }
-    }
-    if (this.policy === "closed") {
-      throw gatewayError(Code.Unavailable, "budgets cannot be checked because Redis is unreachable; retry shortly", "BUDGETS_UNAVAILABLE", {}, 1_000);
-    }
-    return this.local.admit(ask);
-  }
-
-  async spent(keyId: string, period: Period): Promise<number> {
-    if (this.link.isUp) {
-      try {
-        const value = await this.link.client.get(this.redisKey(keyId, period));
-        if (value !== null) return Number(value) + (this.pending.get(this.redisKey(keyId, period)) ?? 0);
-        return await this.seed(keyId, period.startMs, Date.now());
-      } catch (err) {
-        this.errors.report("budget_read", err, "showing this process's count");
-      }
-    }
-    return this.local.spent(keyId, period);
-  }
-
-  close(): void {
-    this.local.close();
-  }
-
-  private async admitShared(ask: BudgetAsk): Promise<BudgetAnswer> {
-    const key = this.redisKey(ask.keyId, ask.period);
-    const args = [
-      wholeNanos(ask.budget.limitNanos),
-      Math.floor(ask.budget.limitNanos * ask.budget.softThreshold),
-      wholeNanos(ask.reserveNormal),
-      ask.reserveEconomy === undefined ? -1 : wholeNanos(ask.reserveEconomy),
-      ask.budget.whenExhausted === "economy_only" ? 1 : 0,
-    ] as const;
-    let [decision, spent, reserved] = await this.scripts.sbBudgetAdmit(key, ...args);
-    if (decision === -1) {
-      await this.rebuild(key, ask.keyId, ask.period);
-      [decision, spent, reserved] = await this.scripts.sbBudgetAdmit(key, ...args);
-    }
-    const reserve = Number(reserved);
-    let settled = false;
-    return {
-      decision: DECISIONS[decision] ?? "refused",
-      spentNanos: Number(spent),
-      reservedNanos: reserve,
-      settle: async (costNanos) => {
-        if (settled) return;
-        settled = true;
-        await this.addShared(key, wholeNanos(costNanos) - reserve);
-      },
-    };
-  }
-
-  private async addShared(key: string, delta: number): Promise<void> {
-    if (delta === 0) return;
-    try {
-      if (!this.link.isUp) throw new Error("Redis is unreachable");
-      await this.scripts.sbBudgetAdd(key, delta);
-    } catch (err) {
-      this.pending.set(key, (this.pending.get(key) ?? 0) + delta);
-      this.errors.report("budget_settle", err, "the settlement is kept and sent when Redis works again");
-    }
-  }
-
-  /** Sends settlements that failed earlier, oldest first; stops at the first failure (they stay kept). */
-  private async flushPending(): Promise<void> {
-    for (const [key, delta] of this.pending) {
-      await this.scripts.sbBudgetAdd(key, delta);
-      this.pending.delete(key);
-    }
-  }
-
-  /** Seeds a missing counter from the ledger; the first instance to get there wins. */
-  private async rebuild(key: string, keyId: string, period: Period): Promise<void> {
-    const spent = wholeNanos(await this.seed(keyId, period.startMs, Date.now()));
-    // Kept a week past the period's end, then Redis forgets it.
-    const ttlMs = Math.max(period.endMs - Date.now(), 0) + 7 * 24 * 3_600_000;
-    await this.link.client.set(key, String(spent), "PX", ttlMs, "NX");
-  }
-
-  private redisKey(keyId: string, period: Period): string {
-    return this.link.key("spend", `{${keyId}}`, String(period.startMs));
-  }
-}
+export { RedisSpendCounter, type RedisSpendCounterOptions } from "./redis-spend-counter.js";

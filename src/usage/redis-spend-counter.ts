@@ -1,0 +1,297 @@
+import { randomBytes } from "node:crypto";
+import { Code } from "@connectrpc/connect";
+import { gatewayError } from "../common/gateway-error.js";
+import type { RedisErrors } from "../redis/redis-errors.js";
+import type { RedisLink } from "../redis/redis-link.js";
+// A cycle (budgets.ts re-exports this class): nothing from budgets.ts is used before a method runs.
+import { MemorySpendCounter, wholeNanos, type BudgetAnswer, type BudgetAsk, type BudgetDecision, type Period, type SpendCounter, type SpendSeed } from "./budgets.js";
+import { KEEP_AFTER_PERIOD_MS, LEASE_MS, MARKER_TTL_MS, SpendScripts, spendKeys } from "./spend-scripts.js";
+
+const DECISIONS: BudgetDecision[] = ["normal", "economy", "refused"];
+
+/**
+ * Settlements and releases kept for Redis at most; past it the oldest is
+ * dropped (counted as `budget_pending_dropped` and logged): the newest are
+ * the ones that matter to periods still running, and a lost release only
+ * leaves a reservation to lapse with its lease. 10,000 settlements is hours
+ * of one instance's calls to keys with a budget.
+ */
+export const MAX_PENDING = 10_000;
+/** A kept settlement older than this may meet no marker any more, had its first try been applied after all: it is dropped. */
+const PENDING_MAX_AGE_MS = MARKER_TTL_MS - 3_600_000;
+/** How often kept settlements are retried while nothing else sends them. */
+const FLUSH_EVERY_MS = 2_000;
+/** How many kept settlements are sent at once. */
+const FLUSH_BATCH = 50;
+
+/** One settlement or release Redis has not taken yet; re-sending it is safe (the scripts are idempotent). */
+interface PendingOp {
+  kind: "settle" | "release";
+  keyId: string;
+  period: Period;
+  callId: string;
+  cost: number;
+  /** What the call had reserved in Redis (0 for a call admitted in this process), for `spent()` meanwhile. */
+  reserved: number;
+  /** When it was first kept. */
+  since: number;
+  /** A try was sent and its outcome is unknown (a timeout is not "not executed"): it may have been applied. */
+  maybeApplied: boolean;
+}
+
+export interface RedisSpendCounterOptions {
+  /** The clock for leases (tests move it on). */
+  now?: () => number;
+  /** At most this many settlements are kept for Redis (see MAX_PENDING). */
+  maxPending?: number;
+}
+
+/**
+ * Spend counters shared by every instance in Redis, so N instances never let
+ * a key spend N times its budget. A missing counter (first use in a period,
+ * or a Redis that lost its data) is rebuilt from the ledger. When Redis
+ * fails (unreachable, or a command errs or times out), the error is counted
+ * and logged and the policy decides: "open" counts in this process (rebuilt
+ * from the ledger), "closed" refuses calls with Unavailable.
+ *
+ * Every admission has a random call id; its reservation is an entry of its
+ * own with a lease (spend-scripts.ts), settled or released by that id, once,
+ * however many times the command is sent or however late Redis runs it.
+ * So a settlement that failed or timed out is kept and sent again; an
+ * admission that failed or timed out is released (Redis may still run it);
+ * a reservation nothing settles (its instance died) lapses with its lease.
+ *
+ * Under policy "open", a call admitted in this process while Redis failed
+ * settles here and is also kept as a settlement of its cost (an id of its
+ * own, nothing reserved) for the shared counter, added when Redis works
+ * again: the outage's spend is not lost. During the outage each of N
+ * instances admits on its own count, so a key may spend up to N times what
+ * it had left when Redis failed (plus one call per instance); once Redis is
+ * back every instance's spend is in the shared counter and the key is
+ * refused until its period ends if it went over, so the overshoot is not
+ * repeated. (Under "closed" nothing is admitted meanwhile.)
+ */
+export class RedisSpendCounter implements SpendCounter {
+  private readonly local: MemorySpendCounter;
+  private readonly scripts: SpendScripts;
+  /** Settlements and releases (by call id, oldest first) waiting for Redis to take them. */
+  private readonly pending = new Map<string, PendingOp>();
+  private flushing: Promise<void> | undefined;
+  private readonly retry: NodeJS.Timeout;
+  private readonly now: () => number;
+  private readonly maxPending: number;
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly seed: SpendSeed,
+    private readonly policy: "open" | "closed",
+    private readonly errors: RedisErrors,
+    options: RedisSpendCounterOptions = {},
+  ) {
+    this.local = new MemorySpendCounter(seed);
+    this.scripts = new SpendScripts(link);
+    this.now = options.now ?? Date.now;
+    this.maxPending = options.maxPending ?? MAX_PENDING;
+    this.retry = setInterval(() => {
+      if (this.pending.size > 0 && this.link.isUp) {
+        this.flushPending().catch((err: unknown) => this.errors.report("budget_settle", err, "kept settlements are sent again when Redis works"));
+      }
+    }, FLUSH_EVERY_MS);
+    this.retry.unref();
+  }
+
+  async admit(ask: BudgetAsk): Promise<BudgetAnswer> {
+    if (this.link.isUp) {
+      const callId = newCallId();
+      let sent = false;
+      try {
+        await this.flushPending();
+        sent = true;
+        return await this.admitShared(ask, callId);
+      } catch (err) {
+        this.errors.report("budget_admit", err, this.policy === "open" ? "counting this key's spend in this process" : "refusing calls with a budget");
+        // Redis may run the admission yet (a timeout is not "not executed"): nothing will settle it, so it is released.
+        if (sent) void this.send({ kind: "release", keyId: ask.keyId, period: ask.period, callId, cost: 0, reserved: 0, since: this.now(), maybeApplied: false });
+      }
+    }
+    if (this.policy === "closed") {
+      throw gatewayError(Code.Unavailable, "budgets cannot be checked because Redis is unreachable; retry shortly", "BUDGETS_UNAVAILABLE", {}, 1_000);
+    }
+    return this.admitLocal(ask);
+  }
+
+  async spent(keyId: string, period: Period): Promise<number> {
+    if (this.link.isUp) {
+      try {
+        const shared = await this.scripts.read(spendKeys(this.link, keyId, period.startMs, ""), this.now());
+        // A kept settlement's reservation may have lapsed meanwhile: never less than what is settled.
+        if (shared) return shared.settled + Math.max(shared.reserved + this.pendingSpend(keyId, period), 0);
+        return await this.seed(keyId, period.startMs, Date.now());
+      } catch (err) {
+        this.errors.report("budget_read", err, "showing this process's count");
+      }
+    }
+    return this.local.spent(keyId, period);
+  }
+
+  close(): void {
+    clearInterval(this.retry);
+    this.local.close();
+  }
+
+  /** How many settlements and releases wait for Redis (for tests and diagnostics). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  private async admitShared(ask: BudgetAsk, callId: string): Promise<BudgetAnswer> {
+    const keys = spendKeys(this.link, ask.keyId, ask.period.startMs, callId);
+    const now = this.now();
+    const args = {
+      now,
+      limit: wholeNanos(ask.budget.limitNanos),
+      soft: Math.floor(ask.budget.limitNanos * ask.budget.softThreshold),
+      normal: wholeNanos(ask.reserveNormal),
+      economy: ask.reserveEconomy === undefined ? -1 : wholeNanos(ask.reserveEconomy),
+      economyOnly: ask.budget.whenExhausted === "economy_only",
+      callId,
+      leaseMs: LEASE_MS,
+      keepMs: Math.max(ask.period.endMs - now, 0) + KEEP_AFTER_PERIOD_MS,
+    };
+    let answer = await this.scripts.admit(keys, args);
+    if (!answer) {
+      await this.rebuild(keys.spent, ask.keyId, ask.period);
+      answer = await this.scripts.admit(keys, args);
+      if (!answer) throw new Error("the spend counter vanished as it was rebuilt");
+    }
+    const reserved = answer.reserved;
+    let settled = false;
+    return {
+      decision: DECISIONS[answer.decision] ?? "refused",
+      spentNanos: answer.spent,
+      reservedNanos: reserved,
+      settle: async (costNanos) => {
+        if (settled) return;
+        settled = true;
+        const cost = wholeNanos(costNanos);
+        // Nothing reserved and nothing spent (a refusal): nothing to tell Redis.
+        if (cost === 0 && reserved === 0) return;
+        await this.send({ kind: "settle", keyId: ask.keyId, period: ask.period, callId, cost, reserved, since: this.now(), maybeApplied: false });
+      },
+    };
+  }
+
+  /** Admitted in this process while Redis failed: settled here, and its cost kept for the shared counter too. */
+  private async admitLocal(ask: BudgetAsk): Promise<BudgetAnswer> {
+    const answer = await this.local.admit(ask);
+    let settled = false;
+    return {
+      ...answer,
+      settle: async (costNanos) => {
+        if (settled) return;
+        settled = true;
+        await answer.settle(costNanos);
+        const cost = wholeNanos(costNanos);
+        if (cost > 0) await this.send({ kind: "settle", keyId: ask.keyId, period: ask.period, callId: newCallId(), cost, reserved: 0, since: this.now(), maybeApplied: false });
+      },
+    };
+  }
+
+  /** Sends a settlement or release now; when Redis does not take it, keeps it to send again. */
+  private async send(op: PendingOp): Promise<void> {
+    if (!this.link.isUp) {
+      this.keep(op, new Error("Redis is unreachable"));
+      return;
+    }
+    try {
+      await this.apply(op);
+    } catch (err) {
+      // Sent, and failed or timed out: Redis may have run it, or may run it yet.
+      op.maybeApplied = true;
+      this.keep(op, err);
+    }
+  }
+
+  private async apply(op: PendingOp): Promise<void> {
+    const keys = spendKeys(this.link, op.keyId, op.period.startMs, op.callId);
+    if (op.kind === "settle") await this.scripts.settle(keys, op.callId, op.cost);
+    else await this.scripts.release(keys, op.callId);
+  }
+
+  private keep(op: PendingOp, err: unknown): void {
+    const operation = op.kind === "settle" ? "budget_settle" : "budget_release";
+    this.errors.report(operation, err, `the ${op.kind === "settle" ? "settlement" : "release"} is kept and sent again when Redis works`);
+    if (!this.pending.has(op.callId)) {
+      while (this.pending.size >= this.maxPending) {
+        const [oldest, dropped] = this.pending.entries().next().value!;
+        this.pending.delete(oldest);
+        this.errors.report(
+          "budget_pending_dropped",
+          new Error(`more than ${this.maxPending} settlements wait for Redis`),
+          `the oldest (${dropped.kind}, ${dropped.cost} nano-units for key ${dropped.keyId}) is dropped; the shared counter misses it until rebuilt from the ledger`,
+        );
+      }
+    }
+    this.pending.set(op.callId, op);
+  }
+
+  /** Sends what was kept, oldest first, a batch at a time; stops at the first failure (what failed stays kept). One flush at a time. */
+  private flushPending(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    this.flushing ??= this.flushAll().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushAll(): Promise<void> {
+    while (this.pending.size > 0) {
+      const now = this.now();
+      const batch: PendingOp[] = [];
+      for (const op of this.pending.values()) {
+        if (op.maybeApplied && now - op.since > PENDING_MAX_AGE_MS) {
+          // Its marker may be gone: sending it again could apply it twice.
+          this.pending.delete(op.callId);
+          this.errors.report("budget_pending_dropped", new Error("kept too long"), `a ${op.kind} of key ${op.keyId} that may have been applied is dropped after ${PENDING_MAX_AGE_MS} ms`);
+          continue;
+        }
+        batch.push(op);
+        if (batch.length === FLUSH_BATCH) break;
+      }
+      if (batch.length === 0) return;
+      const results = await Promise.allSettled(batch.map((op) => this.apply(op)));
+      let failure: unknown;
+      results.forEach((result, i) => {
+        const op = batch[i]!;
+        if (result.status === "fulfilled") {
+          // Unless kept again meanwhile (the same id: the same op).
+          if (this.pending.get(op.callId) === op) this.pending.delete(op.callId);
+        } else {
+          op.maybeApplied = true;
+          failure ??= result.reason;
+        }
+      });
+      if (failure !== undefined) throw failure;
+    }
+  }
+
+  /** What this process's kept settlements add to a key's spend (a kept call's reservation is still counted in Redis, or lapsed). */
+  private pendingSpend(keyId: string, period: Period): number {
+    let sum = 0;
+    for (const op of this.pending.values()) {
+      if (op.kind === "settle" && op.keyId === keyId && op.period.startMs === period.startMs) sum += op.cost - op.reserved;
+    }
+    return sum;
+  }
+
+  /** Seeds a missing counter from the ledger; the first instance to get there wins. */
+  private async rebuild(key: string, keyId: string, period: Period): Promise<void> {
+    const spent = wholeNanos(await this.seed(keyId, period.startMs, Date.now()));
+    // Kept a week past the period's end, then Redis forgets it.
+    const ttlMs = Math.max(period.endMs - this.now(), 0) + KEEP_AFTER_PERIOD_MS;
+    await this.link.client.set(key, String(spent), "PX", Math.ceil(ttlMs), "NX");
+  }
+}
+
+/** A random id for one admission or one settlement: 72 bits, base64url (no `{`, `}` or `~`). */
+function newCallId(): string {
+  return randomBytes(9).toString("base64url");
+}

@@ -1,0 +1,217 @@
+import type { RedisLink } from "../redis/redis-link.js";
+
+/**
+ * The shared spend counter's layout in Redis and its scripts. Per key and
+ * period, every key under the `{keyId}` hash tag (one cluster slot):
+ *
+ *   spend:{k}:<start>             settled spend, nano-units (a string integer; missing: rebuild from the ledger)
+ *   spend:{k}:<start>:res         reservations of calls in flight: call id → nano-units, and `~total` (their sum)
+ *   spend:{k}:<start>:lease       the same ids → when their lease ends (ms since the epoch)
+ *   spend:{k}:<start>:done:<id>   one call's marker: "settled" or "released", kept MARKER_TTL_MS
+ *
+ * A reservation is an entry of its own, never an increment of the spend:
+ * settling or releasing it is idempotent (a re-sent or late-executed command
+ * changes nothing the second time), and a reservation nothing settles (its
+ * instance died, or gave up on an admission Redis ran late) lapses with its
+ * lease. Time is the gateway's clock, passed as `now`, not Redis's TIME: the
+ * lease is minutes long, so seconds of clock skew between instances do not
+ * matter, and tests can move time on without waiting.
+ */
+export interface SpendKeys {
+  spent: string;
+  reservations: string;
+  leases: string;
+  marker: string;
+}
+
+export function spendKeys(link: RedisLink, keyId: string, periodStartMs: number, callId: string): SpendKeys {
+  const spent = link.key("spend", `{${keyId}}`, String(periodStartMs));
+  return { spent, reservations: `${spent}:res`, leases: `${spent}:lease`, marker: `${spent}:done:${callId}` };
+}
+
+/**
+ * How long a reservation counts when nothing settles it. Longer than any call
+ * should run (a provider attempt times out after 2 minutes by default; a
+ * call may fail over or hedge across a few; a stream whose reader stalls is
+ * cut after a minute), short enough that a dead instance's reservations stop
+ * refusing its keys' calls within a quarter of an hour. A call that runs
+ * longer only stops counting as reserved until it settles; its cost still
+ * lands when it does.
+ */
+export const LEASE_MS = 15 * 60_000;
+
+/**
+ * How long a call's settled/released marker is kept: as long as a settlement
+ * may be re-sent (pending settlements older than this, less an hour, are
+ * dropped rather than risk applying twice) or a command may run late. One
+ * small key per call for a day.
+ */
+export const MARKER_TTL_MS = 24 * 3_600_000;
+
+/** Spend counters are kept a week past their period's end, then Redis forgets them. */
+export const KEEP_AFTER_PERIOD_MS = 7 * 24 * 3_600_000;
+
+// Drops reservations whose lease ended at `now` from the hash, the sorted set and the total.
+const PURGE = `
+local function purge(res, leases, now)
+  while true do
+    local gone = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, 500)
+    if #gone == 0 then return end
+    local amounts = redis.call('HMGET', res, unpack(gone))
+    local sum = 0
+    for _, amount in ipairs(amounts) do
+      if amount then sum = sum + tonumber(amount) end
+    end
+    redis.call('HDEL', res, unpack(gone))
+    redis.call('ZREM', leases, unpack(gone))
+    if sum > 0 then redis.call('HINCRBY', res, '~total', -sum) end
+  end
+end
+`;
+
+// Checks the budget, chooses the economy model and reserves, atomically: the same rule as `decide` in budgets.ts.
+// KEYS: spent, reservations, leases, marker.
+// ARGV: now, limit, soft limit, reserve normal, reserve economy (-1: none), economy-only (0/1), call id, lease ms, keep ms.
+// Returns {-1, 0, 0} when the spend counter does not exist (to be seeded from the ledger),
+// else {decision (0 normal, 1 economy, 2 refused), spent before (settled + live reservations), reserved}.
+// A call id already released or settled (the gateway gave up on this admission; this is it running late)
+// reserves nothing.
+export const ADMIT = `${PURGE}
+local v = redis.call('GET', KEYS[1])
+if not v then return {-1, 0, 0} end
+local now = tonumber(ARGV[1])
+purge(KEYS[2], KEYS[3], now)
+local spent = tonumber(v) + tonumber(redis.call('HGET', KEYS[2], '~total') or '0')
+local limit, soft = tonumber(ARGV[2]), tonumber(ARGV[3])
+local normal, economy, economy_only = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
+local decision, reserve = 0, normal
+if spent >= limit then
+  if economy_only and economy >= 0 then decision, reserve = 1, economy else return {2, spent, 0} end
+elseif economy >= 0 and spent >= soft then
+  decision, reserve = 1, economy
+end
+local id = ARGV[7]
+if reserve <= 0 or redis.call('EXISTS', KEYS[4]) == 1 or redis.call('HEXISTS', KEYS[2], id) == 1 then
+  return {decision, spent, 0}
+end
+redis.call('HSET', KEYS[2], id, reserve)
+redis.call('HINCRBY', KEYS[2], '~total', reserve)
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[8]), id)
+redis.call('PEXPIRE', KEYS[2], ARGV[9])
+redis.call('PEXPIRE', KEYS[3], ARGV[9])
+return {decision, spent, reserve}
+`;
+
+// Removes a reservation, if it is there, from the hash, the sorted set and the total.
+const DROP = `
+local function drop(res, leases, id)
+  local amount = redis.call('HGET', res, id)
+  if not amount then return end
+  redis.call('HDEL', res, id)
+  redis.call('ZREM', leases, id)
+  redis.call('HINCRBY', res, '~total', -tonumber(amount))
+end
+`;
+
+// A call's real cost, once: drops its reservation (if it is there: it may have lapsed, or never been made)
+// and adds the cost to the spend, unless this id was settled already. A missing spend counter is left
+// missing: it is rebuilt from the ledger, which has the call.
+// KEYS: spent, reservations, leases, marker. ARGV: call id, cost, marker ttl ms.
+// Returns 1 when applied, 0 when this id was settled already.
+export const SETTLE = `${DROP}
+if redis.call('GET', KEYS[4]) == 'settled' then return 0 end
+redis.call('SET', KEYS[4], 'settled', 'PX', ARGV[3])
+drop(KEYS[2], KEYS[3], ARGV[1])
+local cost = tonumber(ARGV[2])
+if cost > 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], cost) end
+return 1
+`;
+
+// An admission the gateway gave up on (it timed out or failed): drops its reservation if Redis made it,
+// and leaves a tombstone so that the admission, should it run late, reserves nothing.
+// KEYS: spent, reservations, leases, marker. ARGV: call id, marker ttl ms. Returns 0.
+export const RELEASE = `${DROP}
+redis.call('SET', KEYS[4], 'released', 'NX', 'PX', ARGV[2])
+drop(KEYS[2], KEYS[3], ARGV[1])
+return 0
+`;
+
+// What a key spent: {settled (-1: no counter), live reservations}. KEYS: spent, reservations, leases. ARGV: now.
+export const SPENT = `${PURGE}
+local v = redis.call('GET', KEYS[1])
+if not v then return {-1, 0} end
+purge(KEYS[2], KEYS[3], tonumber(ARGV[1]))
+return {tonumber(v), tonumber(redis.call('HGET', KEYS[2], '~total') or '0')}
+`;
+
+type Reply = number | string;
+
+type ScriptClient = {
+  sbSpendAdmit(spent: string, res: string, leases: string, marker: string, ...args: Reply[]): Promise<[number, Reply, Reply]>;
+  sbSpendSettle(spent: string, res: string, leases: string, marker: string, id: string, cost: number, markerTtlMs: number): Promise<number>;
+  sbSpendRelease(spent: string, res: string, leases: string, marker: string, id: string, markerTtlMs: number): Promise<number>;
+  sbSpendRead(spent: string, res: string, leases: string, now: number): Promise<[Reply, Reply]>;
+};
+
+export interface AdmitArgs {
+  now: number;
+  limit: number;
+  soft: number;
+  normal: number;
+  /** -1: the call has no economy option. */
+  economy: number;
+  economyOnly: boolean;
+  callId: string;
+  leaseMs: number;
+  keepMs: number;
+}
+
+/** The scripts, defined once on a link's client; typed and with their keys in order. */
+export class SpendScripts {
+  private readonly client: ScriptClient;
+
+  constructor(link: RedisLink) {
+    link.client.defineCommand("sbSpendAdmit", { numberOfKeys: 4, lua: ADMIT });
+    link.client.defineCommand("sbSpendSettle", { numberOfKeys: 4, lua: SETTLE });
+    link.client.defineCommand("sbSpendRelease", { numberOfKeys: 4, lua: RELEASE });
+    link.client.defineCommand("sbSpendRead", { numberOfKeys: 3, lua: SPENT });
+    this.client = link.client as unknown as ScriptClient;
+  }
+
+  /** `undefined` when the spend counter is missing (rebuild it from the ledger, then ask again). */
+  async admit(keys: SpendKeys, a: AdmitArgs): Promise<{ decision: number; spent: number; reserved: number } | undefined> {
+    const [decision, spent, reserved] = await this.client.sbSpendAdmit(
+      keys.spent,
+      keys.reservations,
+      keys.leases,
+      keys.marker,
+      a.now,
+      a.limit,
+      a.soft,
+      a.normal,
+      a.economy,
+      a.economyOnly ? 1 : 0,
+      a.callId,
+      a.leaseMs,
+      Math.max(Math.ceil(a.keepMs), 1),
+    );
+    if (Number(decision) === -1) return undefined;
+    return { decision: Number(decision), spent: Number(spent), reserved: Number(reserved) };
+  }
+
+  /** True when applied, false when this call id was settled already. */
+  async settle(keys: SpendKeys, callId: string, costNanos: number): Promise<boolean> {
+    return (await this.client.sbSpendSettle(keys.spent, keys.reservations, keys.leases, keys.marker, callId, costNanos, MARKER_TTL_MS)) === 1;
+  }
+
+  async release(keys: SpendKeys, callId: string): Promise<void> {
+    await this.client.sbSpendRelease(keys.spent, keys.reservations, keys.leases, keys.marker, callId, MARKER_TTL_MS);
+  }
+
+  /** Settled spend and live reservations; `undefined` when the counter is missing. */
+  async read(keys: SpendKeys, now: number): Promise<{ settled: number; reserved: number } | undefined> {
+    const [settled, reserved] = await this.client.sbSpendRead(keys.spent, keys.reservations, keys.leases, now);
+    if (Number(settled) === -1) return undefined;
+    return { settled: Number(settled), reserved: Number(reserved) };
+  }
+}

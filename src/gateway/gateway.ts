@@ -57,10 +57,20 @@ export interface GatewayDeps {
  * content, a surface that repeats it at the end). A vendor that streams
  * without end then fails with a clear error (its bad_response), instead of
  * growing the gateway's memory until V8's longest string ends the call as
- * Internal. A stream nothing keeps is not bounded: it holds no more than an
- * event at a time.
+ * Internal. A stream nothing keeps is held to it too: its estimated usage,
+ * which the key is charged, grows with it.
  */
 export const MAX_STREAMED_ANSWER_CHARS = 8 * 1024 * 1024;
+
+/**
+ * Characters of answer a stream may carry per token of its max_tokens: far
+ * above any tokenizer's (about 4 a token; a long run of one character a few
+ * dozen at most), so a vendor keeping to max_tokens never meets it, and one
+ * that ignores it is cut (bad_response) before the key is charged far more
+ * than max_tokens allowed. Reasoning is not held to it (some vendors' limits
+ * leave the reasoning out).
+ */
+const MOST_CHARS_PER_TOKEN = 32;
 
 /** A streamed answer: its messages, and the provider whose events they are (for surfaces that name it before the end). */
 export interface GatewayStream {
@@ -216,6 +226,9 @@ export class Gateway {
     const said = { reasoningContent: "", refusal: "" };
     /** Characters of text and reasoning generated so far, for the usage estimate when the vendor reports none. */
     let generated = 0;
+    /** Characters of answer text so far, held to max_tokens. */
+    let answered = 0;
+    const mostAnswered = params.maxTokens === undefined ? Infinity : params.maxTokens * MOST_CHARS_PER_TOKEN;
     /** Characters kept so far, here or by the surface (the text, when kept, and the tool calls, which the summary carries): at most MAX_STREAMED_ANSWER_CHARS. */
     let kept = 0;
     // What the vendor generated before a failure or a hang-up counts; before the first delta, `fail` charges the prompt if the request went out.
@@ -227,6 +240,7 @@ export class Gateway {
           if (!begun) call.firstToken();
           const reasoning = event.reasoning ?? "";
           generated += event.content.length + reasoning.length;
+          answered += event.content.length;
           if (bounded) kept += event.content.length + reasoning.length + (event.refusal?.length ?? 0);
           if (keepText) {
             text += event.content;
@@ -234,14 +248,17 @@ export class Gateway {
             said.refusal += event.refusal ?? "";
           }
           for (const fragment of event.toolCalls) {
-            kept += fragment.argumentsFragment.length;
+            // Names and ids count as well: the summary carries them, and a vendor may send any number of either.
+            kept += fragment.argumentsFragment.length + fragment.name.length + fragment.id.length;
+            answered += fragment.argumentsFragment.length;
             const toolCall = toolCalls.get(fragment.index) ?? create(ToolCallSchema, {});
             toolCall.id ||= fragment.id;
             toolCall.name ||= fragment.name;
             toolCall.arguments += fragment.argumentsFragment;
             toolCalls.set(fragment.index, toolCall);
           }
-          if (kept > MAX_STREAMED_ANSWER_CHARS) throw answerTooLong(dispatched.serving()?.provider);
+          if (kept > MAX_STREAMED_ANSWER_CHARS || generated > MAX_STREAMED_ANSWER_CHARS) throw answerTooLong(dispatched.serving()?.provider);
+          if (answered > mostAnswered) throw pastMaxTokens(dispatched.serving()?.provider, params.maxTokens!);
           const first = !begun;
           begun = true;
           yield deltaResponse({ content: event.content, toolCalls: event.toolCalls, reasoningContent: event.reasoning ?? "", refusal: event.refusal ?? "", reasoning: event.reasoningBlocks ?? [] });
@@ -378,6 +395,14 @@ function fitted(call: AdmittedCall, fitting: CallFitting): Candidate[] {
 }
 
 /** A streamed answer past MAX_STREAMED_ANSWER_CHARS: the vendor's bad response. Thrown out of the loop over the events, it ends the upstream request. */
+function pastMaxTokens(provider = "unknown", maxTokens: number): UpstreamError {
+  return new UpstreamError({
+    kind: "bad_response",
+    provider,
+    message: `provider "${provider}" streamed more than ${MOST_CHARS_PER_TOKEN} characters for each of the ${maxTokens} tokens max_tokens allows: it ignored max_tokens, and the stream was cut`,
+  });
+}
+
 function answerTooLong(provider = "unknown"): UpstreamError {
   return new UpstreamError({
     kind: "bad_response",

@@ -57,8 +57,8 @@ export interface GatewayDeps {
  * content, a surface that repeats it at the end). A vendor that streams
  * without end then fails with a clear error (its bad_response), instead of
  * growing the gateway's memory until V8's longest string ends the call as
- * Internal. A stream nothing keeps is held to it too: its estimated usage,
- * which the key is charged, grows with it.
+ * Internal. A stream nothing keeps is not bounded by it (it holds no more
+ * than an event at a time): only by its max_tokens (MOST_CHARS_PER_TOKEN).
  */
 export const MAX_STREAMED_ANSWER_CHARS = 8 * 1024 * 1024;
 
@@ -257,7 +257,7 @@ export class Gateway {
             toolCall.arguments += fragment.argumentsFragment;
             toolCalls.set(fragment.index, toolCall);
           }
-          if (kept > MAX_STREAMED_ANSWER_CHARS || generated > MAX_STREAMED_ANSWER_CHARS) throw answerTooLong(dispatched.serving()?.provider);
+          if (kept > MAX_STREAMED_ANSWER_CHARS) throw answerTooLong(dispatched.serving()?.provider);
           if (answered > mostAnswered) throw pastMaxTokens(dispatched.serving()?.provider, params.maxTokens!);
           const first = !begun;
           begun = true;

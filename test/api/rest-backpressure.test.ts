@@ -110,7 +110,8 @@ interface Surface {
 
 const SURFACES: Surface[] = [
   { path: "/v1/chat/completions", body: { stream: true, messages: [{ role: "user", content: "everything" }] }, complete: "data: [DONE]", chunks: FIREHOSE_CHUNKS },
-  { path: "/v1/messages", body: { stream: true, max_tokens: 100, messages: [{ role: "user", content: "everything" }] }, complete: "event: message_stop", chunks: FIREHOSE_CHUNKS },
+  // max_tokens room for the whole firehose (a stream is cut past 32 characters a token of it).
+  { path: "/v1/messages", body: { stream: true, max_tokens: 2_000_000, messages: [{ role: "user", content: "everything" }] }, complete: "event: message_stop", chunks: FIREHOSE_CHUNKS },
   { path: "/v1/responses", body: { stream: true, store: false, input: "everything" }, complete: "event: response.completed", chunks: KEPT_CHUNKS },
 ];
 

@@ -128,6 +128,26 @@ describe.each(BACKENDS)("usage reports and the operator CLI on %s", (backend) =>
     expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
   });
 
+  it("refuses times outside a Timestamp's years and filters the ledger's text cannot hold, on every store", async () => {
+    const refused = (request: Parameters<ReturnType<UsageWorld["admin"]>["getUsageReport"]>[0]) =>
+      world.admin().getUsageReport(request).then(() => undefined, (e: unknown) => ConnectError.from(e));
+    const stats = (request: Parameters<ReturnType<UsageWorld["admin"]>["getUsageStats"]>[0]) =>
+      world.admin().getUsageStats(request).then(() => undefined, (e: unknown) => ConnectError.from(e));
+    for (const err of [
+      await refused({ startTime: { seconds: -1_000_000_000_000_000_000n } }),
+      await refused({ endTime: { seconds: 9_223_372_036_854_775_807n } }),
+      await refused({ startTime: { seconds: 0n, nanos: 2_000_000_000 } }),
+      await stats({ startTime: { seconds: -9_223_372_036_854_775_808n } }),
+    ]) {
+      expect(err?.code).toBe(Code.InvalidArgument);
+      expect(err?.rawMessage).toMatch(/(start|end)_time: must be a time from 0001-01-01 to 9999-12-31/);
+    }
+    for (const filter of [{ team: "red\u0000" }, { model: "gpt\u0000" }, { provider: "x".repeat(257) }]) {
+      expect((await refused(filter))?.code, JSON.stringify(filter)).toBe(Code.InvalidArgument);
+      expect((await stats(filter))?.code, JSON.stringify(filter)).toBe(Code.InvalidArgument);
+    }
+  });
+
   it("prints the usage table from `switchboard usage --since 7d --by provider`", async () => {
     const inProcess = await cli(usageCommand, ["--since", "7d", "--by", "provider,model"], env);
     expect(inProcess.code).toBe(0);

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs, durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { MoneySchema } from "../../../gen/ts/google/type/money_pb.js";
 import {
@@ -16,7 +16,7 @@ import { moneyParts } from "../../usage/pricing.js";
 import { FieldViolations } from "../aip/field-violations.js";
 import { KEY_NAME } from "./resource-names.js";
 import type { UsageAdminDeps } from "./usage-admin.js";
-import { readUsageFilters } from "./usage-requests.js";
+import { readTime, readUsageFilters } from "./usage-requests.js";
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -60,8 +60,8 @@ function readUsageStats(req: GetUsageStatsRequest, v: FieldViolations, now: numb
   const bucketMs = req.bucketWidth ? durationMs(req.bucketWidth) : HOUR_MS;
   if (!(bucketMs >= MINUTE_MS && bucketMs <= MAX_BUCKET_MS && bucketMs % MINUTE_MS === 0)) v.add("bucket_width", "must be whole minutes, from one minute to 31 days");
   const width = Math.max(MINUTE_MS, bucketMs - (bucketMs % MINUTE_MS));
-  const endMs = req.endTime ? timestampMs(req.endTime) : now;
-  const requestedStart = req.startTime ? timestampMs(req.startTime) : endMs - DEFAULT_WINDOW_MS;
+  const endMs = readTime(req.endTime, "end_time", v, now);
+  const requestedStart = readTime(req.startTime, "start_time", v, endMs - DEFAULT_WINDOW_MS);
   const startMs = Math.floor(requestedStart / width) * width;
   if (startMs >= endMs) v.add("start_time", "must be before end_time");
   else if ((endMs - startMs) / width > MAX_BUCKETS) v.add("bucket_width", `makes more than ${MAX_BUCKETS} buckets in the window: choose a wider bucket or a shorter window`);

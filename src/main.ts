@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import cluster from "node:cluster";
-import { bootstrapAuth, masterKeyReplacementNotice } from "./auth/bootstrap.js";
+import { bootstrapAuth, masterKeyReplacementNotice, weakMasterKeyNotice } from "./auth/bootstrap.js";
 import { showGeneratedMasterKey } from "./auth/generated-master-key-notice.js";
 import { cacheCommand } from "./cli/cache-command.js";
 import { keysCommand } from "./cli/keys-command.js";
@@ -37,6 +37,8 @@ async function serve(): Promise<void> {
   showGeneratedMasterKey(config.dataDir, app.generatedMasterKey);
   const replaced = masterKeyReplacementNotice(config.dataDir, process.env);
   if (replaced) app.logger.warn(replaced);
+  const weak = weakMasterKeyNotice(process.env);
+  if (weak && cluster.isPrimary) app.logger.warn(weak);
   if (workers.notice && cluster.isPrimary) app.logger.warn(workers.notice);
   const address = await app.listen();
   app.logger.info(

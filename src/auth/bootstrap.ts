@@ -39,6 +39,21 @@ export function bootstrapAuth(dataDir: string, env: NodeJS.ProcessEnv): AuthBoot
   return { hasher, masterDigest, generatedMasterKey: generated };
 }
 
+/** Characters below which a master key set by hand is called guessable at start (a generated one has 49). */
+export const MIN_MASTER_KEY_CHARS = 32;
+
+/**
+ * The warning to log when `SWITCHBOARD_MASTER_KEY` is short enough to guess:
+ * it opens the whole AdminService, and wrong keys are answered as fast as
+ * they come. Kept a warning, not a refusal: short keys serve tests and
+ * demos on loopback.
+ */
+export function weakMasterKeyNotice(env: NodeJS.ProcessEnv): string | undefined {
+  const key = env.SWITCHBOARD_MASTER_KEY;
+  if (!key || key.length >= MIN_MASTER_KEY_CHARS) return undefined;
+  return `SWITCHBOARD_MASTER_KEY is ${key.length} characters: a master key opens the whole AdminService, so use at least ${MIN_MASTER_KEY_CHARS} random ones (openssl rand -base64 32), or leave it unset to have one generated`;
+}
+
 /**
  * The notice to log when `SWITCHBOARD_MASTER_KEY` takes the place of a master
  * key generated at an earlier start: while the variable is set, the generated

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { bootstrapAuth, masterKeyReplacementNotice } from "../../src/auth/bootstrap.js";
+import { bootstrapAuth, masterKeyReplacementNotice, MIN_MASTER_KEY_CHARS, weakMasterKeyNotice } from "../../src/auth/bootstrap.js";
 
 describe("SWITCHBOARD_MASTER_KEY set after a master key was generated", () => {
   const dirs: string[] = [];
@@ -39,5 +39,13 @@ describe("SWITCHBOARD_MASTER_KEY set after a master key was generated", () => {
     const fresh = dataDir();
     bootstrapAuth(fresh, { SWITCHBOARD_MASTER_KEY: "sk-from-the-start" });
     expect(masterKeyReplacementNotice(fresh, { SWITCHBOARD_MASTER_KEY: "sk-from-the-start" })).toBeUndefined();
+  });
+});
+
+describe("a guessable SWITCHBOARD_MASTER_KEY", () => {
+  it("is warned of at start, with how to make a strong one; a long or generated one is not", () => {
+    expect(weakMasterKeyNotice({ SWITCHBOARD_MASTER_KEY: "a" })).toMatch(/^SWITCHBOARD_MASTER_KEY is 1 characters: .* at least 32 random ones \(openssl rand -base64 32\)/);
+    expect(weakMasterKeyNotice({ SWITCHBOARD_MASTER_KEY: "k".repeat(MIN_MASTER_KEY_CHARS) })).toBeUndefined();
+    expect(weakMasterKeyNotice({})).toBeUndefined();
   });
 });

@@ -131,18 +131,20 @@ function assetPath(raw: string): string | undefined {
 }
 
 function send(req: Request, res: Response, asset: Asset): void {
+  const gzip = asset.gzipped !== undefined && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
+  // Each coding its own strong validator (RFC 9110 8.8.3): the gzipped bytes are not the plain ones.
+  const etag = gzip ? `${asset.etag.slice(0, -1)}-gz"` : asset.etag;
   const headers: Record<string, string> = {
     "content-type": asset.type,
-    etag: asset.etag,
+    etag,
     "cache-control": asset.immutable ? "public, max-age=31536000, immutable" : "no-cache",
     ...SECURITY_HEADERS,
   };
   if (asset.gzipped) headers.vary = "accept-encoding";
-  if (req.headers["if-none-match"] === asset.etag) {
+  if (req.headers["if-none-match"] === etag) {
     res.writeHead(304, headers).end();
     return;
   }
-  const gzip = asset.gzipped && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
   const body = gzip ? asset.gzipped! : asset.body;
   if (gzip) headers["content-encoding"] = "gzip";
   headers["content-length"] = String(body.length);

@@ -97,6 +97,10 @@ describe("the console's static files", () => {
     expect(zipped.headers["content-encoding"]).toBe("gzip");
     expect(zipped.headers.vary).toBe("accept-encoding");
     expect(gunzipSync(zipped.body).toString()).toBe(SCRIPT);
+    // Each coding has a validator of its own, and each revalidates.
+    expect(zipped.headers.etag).not.toBe(first.headers.etag);
+    expect((await get(server, "/console/assets/app-abc123.js", { "accept-encoding": "gzip", "if-none-match": String(zipped.headers.etag) })).status).toBe(304);
+    expect((await get(server, "/console/assets/app-abc123.js", { "if-none-match": String(zipped.headers.etag) })).status).toBe(200);
     const head = await get(server, "/console/assets/app-abc123.js", {}, "HEAD");
     expect(head.status).toBe(200);
     expect(head.headers["content-length"]).toBe(String(Buffer.byteLength(SCRIPT)));

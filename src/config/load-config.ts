@@ -154,6 +154,8 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
         maxConnections: file.server?.max_connections,
         maxConnectionsPerClient: file.server?.max_connections_per_client,
         answerStallTimeoutMs: file.server?.answer_stall_timeout_ms,
+        maxBufferedRequestBytes: file.server?.max_buffered_request_bytes,
+        maxBufferedRequestBytesPerConnection: file.server?.max_buffered_request_bytes_per_connection,
       },
     },
     dataDir: env.SWITCHBOARD_DATA_DIR ?? file.data_dir ?? "./data",

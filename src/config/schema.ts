@@ -66,6 +66,8 @@ export const fileSchema = z.strictObject({
       max_connections: z.number().int().positive().optional(),
       max_connections_per_client: z.number().int().positive().optional(),
       answer_stall_timeout_ms: z.number().int().positive().optional(),
+      max_buffered_request_bytes: z.number().int().positive().optional(),
+      max_buffered_request_bytes_per_connection: z.number().int().positive().optional(),
     })
     .optional(),
   data_dir: z.string().optional(),

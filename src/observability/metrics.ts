@@ -276,6 +276,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly requestBodiesRefused = new Counter({
+    name: "switchboard_request_bodies_refused_total",
+    help: "Requests refused because the request-body bytes held before handling would pass a bound: total (server.max_buffered_request_bytes) or per_connection.",
+    labelNames: ["limit"] as const,
+    registers: [this.registry],
+  });
+
   readonly slowClients = new Counter({
     name: "switchboard_slow_clients_total",
     help: "Requests cut off because the client was too slow, by what was late: headers (the connection is closed), body (HTTP/1.1: the connection is closed; HTTP/2: the stream is reset) or answer (a stream the client stopped reading: the same).",

@@ -23,6 +23,10 @@ export interface ClientLimits {
   maxConnectionsPerClient: number;
   /** A streamed answer whose client takes none of it for this long (its writes wait unread) is cut off. */
   answerStallTimeoutMs: number;
+  /** Request-body bytes received and not yet complete (not yet handled), over every connection; beyond, new body bytes are refused. */
+  maxBufferedRequestBytes: number;
+  /** The same on one connection (HTTP/2: over all its streams); at most maxBufferedRequestBytes. */
+  maxBufferedRequestBytesPerConnection: number;
 }
 
 /** What the gateway is late with when it cuts a client off. */
@@ -49,6 +53,10 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   // A client reading a stream takes each event as it comes: one that has left a buffer's worth
   // unread for a minute has stopped, while its stream holds a vendor connection.
   answerStallTimeoutMs: 60_000,
+  // Each body may be 8 MiB (the message limit), read whole before any interceptor checks the key:
+  // 32 such bodies in all, 4 per connection, while calls' bodies are a few KB each.
+  maxBufferedRequestBytes: 256 * 1024 * 1024,
+  maxBufferedRequestBytesPerConnection: 32 * 1024 * 1024,
 };
 
 /** The limits with a default for each one not set. */

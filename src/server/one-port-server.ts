@@ -5,11 +5,12 @@ import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
-import { AnswerStalls } from "./answer-stalls.js";
+import { AnswerStalls, type StallClock } from "./answer-stalls.js";
 import { clientLimits, type ClientLimits, type SlowPart } from "./client-limits.js";
 import { ConnectionCaps } from "./connection-caps.js";
 import { Http1Connections } from "./http1-connections.js";
 import { Http2Sessions } from "./http2-sessions.js";
+import { RequestBodyBudget } from "./request-body-budget.js";
 
 type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
@@ -22,7 +23,7 @@ export interface OnePortOptions {
   /** Timeouts for slow and idle clients, and the connection caps; defaults in client-limits.ts. */
   limits?: Partial<ClientLimits>;
   /** Where refused connections and slow clients cut off are counted. */
-  metrics?: Pick<GatewayMetrics, "connectionsRefused" | "slowClients">;
+  metrics?: Pick<GatewayMetrics, "connectionsRefused" | "slowClients" | "requestBodiesRefused">;
   /**
    * Called when the shutdown grace period is nearly over and calls are still
    * running, so that handlers end them with a status instead of being cut.
@@ -30,6 +31,8 @@ export interface OnePortOptions {
   beforeGraceEnds?: () => void;
   /** A plaintext connection that sends nothing for this long is closed (default: the headers timeout). */
   firstBytesTimeoutMs?: number;
+  /** For tests: the clock the answer-stall sweep reads; with `manual`, it sweeps only when sweepAnswerStalls() is called. */
+  stallClock?: StallClock;
 }
 
 /** Concurrent streams one HTTP/2 connection may open; Node's default is 2^32 - 1, an invitation to exhaust memory. */
@@ -60,6 +63,7 @@ export class OnePortServer {
   private readonly http1: Http1Connections;
   private readonly http2: Http2Sessions;
   private readonly stalls: AnswerStalls;
+  private readonly bodies: RequestBodyBudget;
   private readonly h2Sockets = new WeakSet<net.Socket>();
   /** Every accepted socket (with TLS, once its handshake is done), including those that have not sent a byte yet. */
   private readonly sockets = new Set<net.Socket>();
@@ -72,7 +76,13 @@ export class OnePortServer {
     const cutOff = (late: SlowPart): void => void options.metrics?.slowClients.inc({ waiting_for: late });
     this.http1 = new Http1Connections(this.limits, cutOff);
     this.http2 = new Http2Sessions(this.limits, cutOff);
-    this.stalls = new AnswerStalls(this.limits.answerStallTimeoutMs, () => cutOff("answer"));
+    this.stalls = new AnswerStalls(this.limits.answerStallTimeoutMs, () => cutOff("answer"), options.stallClock);
+    this.bodies = new RequestBodyBudget({
+      totalBytes: this.limits.maxBufferedRequestBytes,
+      perConnectionBytes: Math.min(this.limits.maxBufferedRequestBytesPerConnection, this.limits.maxBufferedRequestBytes),
+      logger: options.logger,
+      refused: (limit) => void options.metrics?.requestBodiesRefused.inc({ limit }),
+    });
     this.caps = new ConnectionCaps(this.limits, {
       logger: options.logger,
       plaintext: !options.tls,
@@ -165,6 +175,7 @@ export class OnePortServer {
       this.inFlight++;
       if (req.httpVersionMajor === 1) this.http1.track(req as http.IncomingMessage, res as http.ServerResponse);
       this.stalls.track(res);
+      this.bodies.watch(req, res);
       res.once("close", () => {
         this.stalls.untrack(res);
         this.inFlight--;
@@ -186,6 +197,16 @@ export class OnePortServer {
 
   get activeRequests(): number {
     return this.inFlight;
+  }
+
+  /** Request-body bytes held now, before their requests are complete. */
+  get bufferedRequestBytes(): number {
+    return this.bodies.held;
+  }
+
+  /** One pass of the answer-stall sweep (tests with a manual stallClock). */
+  sweepAnswerStalls(): void {
+    this.stalls.sweep();
   }
 
   /**

@@ -1,0 +1,131 @@
+import type * as http from "node:http";
+import * as http2 from "node:http2";
+import type * as net from "node:net";
+import type { Logger } from "../observability/logger.js";
+
+type Request = http.IncomingMessage | http2.Http2ServerRequest;
+type Response = http.ServerResponse | http2.Http2ServerResponse;
+
+/** Which bound a refused request crossed. */
+export type BodyLimit = "total" | "per_connection";
+
+/** What an HTTP/1.1 client whose body would cross a bound reads, before the connection closes. */
+const REFUSAL =
+  "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: text/plain\r\ncontent-length: 37\r\n\r\ntoo many request bytes waiting, retry\n";
+
+/** How long a refused HTTP/1.1 connection is still read (and its bytes dropped), so that the refusal reaches the client before the close. */
+const REFUSAL_LINGER_MS = 1_000;
+const LOG_INTERVAL_MS = 10_000;
+
+export interface RequestBodyBudgetOptions {
+  /** Request-body bytes received and not yet complete, in all. */
+  totalBytes: number;
+  /** The same on one connection (HTTP/2: over all its streams). */
+  perConnectionBytes: number;
+  logger: Logger;
+  refused?: (limit: BodyLimit) => void;
+}
+
+/**
+ * Bounds the memory request bodies take before anything has handled them.
+ * Each request body may be 8 MiB (the message limit), and the handlers read
+ * it whole before any interceptor checks the caller's key: without a bound,
+ * unauthenticated clients could make the gateway hold 8 MiB per stream, a
+ * thousand streams per connection, a thousand connections per address.
+ *
+ * A body's bytes count from when they are handed to the request (Node's
+ * HTTP/1.1 parser, or HTTP/2's compatibility layer once a handler reads:
+ * until then, flow control holds an unread stream to its window) until the
+ * body is complete or the request closes. Every method's request is one
+ * message, handled once it is complete. A chunk that would take the total,
+ * or its connection's share, past its bound is dropped and its request
+ * refused: HTTP/2 resets the stream (REFUSED_STREAM when the gateway as a
+ * whole is full, so that the client may retry; ENHANCE_YOUR_CALM when the
+ * connection is over its share); HTTP/1.1 answers 503 with retry-after and
+ * closes the connection.
+ */
+export class RequestBodyBudget {
+  private total = 0;
+  private readonly perConnection = new Map<object, number>();
+  private unlogged = 0;
+  private loggedAt = -Infinity;
+
+  constructor(private readonly options: RequestBodyBudgetOptions) {}
+
+  /** Bytes counted now (tests, metrics). */
+  get held(): number {
+    return this.total;
+  }
+
+  /** Counts a request's body as it arrives, until it is complete or the request closes. */
+  watch(req: Request, res: Response): void {
+    const connection: object = "stream" in req ? req.stream.session ?? req.stream : req.socket;
+    let held = 0;
+    let refused = false;
+    const release = (): void => {
+      if (held === 0) return;
+      this.total -= held;
+      const left = this.perConnection.get(connection)! - held;
+      if (left === 0) this.perConnection.delete(connection);
+      else this.perConnection.set(connection, left);
+      held = 0;
+    };
+    // Both Node's HTTP/1.1 parser and HTTP/2's compatibility layer hand a body's chunks to the request by calling its push().
+    const push = req.push;
+    req.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      if (chunk === null) {
+        release();
+        return push.call(req, chunk, encoding);
+      }
+      if (refused) return true; // dropped, and read on: the refusal is on its way
+      const size = typeof chunk === "string" ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).byteLength;
+      const onConnection = this.perConnection.get(connection) ?? 0;
+      const over: BodyLimit | undefined =
+        this.total + size > this.options.totalBytes ? "total" : onConnection + size > this.options.perConnectionBytes ? "per_connection" : undefined;
+      if (over === undefined) {
+        held += size;
+        this.total += size;
+        this.perConnection.set(connection, onConnection + size);
+        return push.call(req, chunk, encoding);
+      }
+      refused = true;
+      release();
+      this.refuse(req, res, over);
+      return true;
+    };
+    req.once("close", release);
+    res.once("close", release);
+  }
+
+  private refuse(req: Request, res: Response, limit: BodyLimit): void {
+    this.options.refused?.(limit);
+    this.log(limit);
+    if ("stream" in req) {
+      // Reset from a later turn: this runs inside the stream's own read.
+      const code = limit === "total" ? http2.constants.NGHTTP2_REFUSED_STREAM : http2.constants.NGHTTP2_ENHANCE_YOUR_CALM;
+      process.nextTick(() => req.stream.close(code));
+      return;
+    }
+    const socket: net.Socket = req.socket;
+    // An answer already begun cannot become a 503: the connection just closes.
+    if (res.headersSent || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+    socket.once("close", () => clearTimeout(linger));
+    socket.end(REFUSAL);
+  }
+
+  private log(limit: BodyLimit): void {
+    this.unlogged++;
+    const now = Date.now();
+    if (now - this.loggedAt < LOG_INTERVAL_MS) return;
+    this.options.logger.warn(
+      { refused: this.unlogged, limit, held: this.total, maxBytes: this.options.totalBytes, maxBytesPerConnection: this.options.perConnectionBytes },
+      `refusing request bodies over the buffered request bytes bounds (counted since the last such line; logged at most every ${LOG_INTERVAL_MS / 1000} s)`,
+    );
+    this.unlogged = 0;
+    this.loggedAt = now;
+  }
+}

@@ -27,6 +27,7 @@ import type { DispatchOutcome } from "./dispatch-outcome.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { deltaResponse } from "./delta-response.js";
 import { embedInBatches, tokensBilledBefore } from "./embed-batches.js";
+import { MAX_STREAMED_ANSWER_CHARS } from "../providers/answer-limits.js";
 import { toConnectError } from "./errors.js";
 import { ModelListing } from "./model-listing.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
@@ -47,20 +48,6 @@ export interface GatewayDeps {
   /** Describes listed models (capabilities, limits, prices). */
   catalogue?: Catalogue;
 }
-
-/**
- * The most text the gateway keeps of one streamed answer: 8 Mi characters
- * (content, reasoning, refusal and tool-call arguments together), about 2
- * million tokens, 16 times the longest answer any model writes today (128k
- * tokens). A stream's tool calls are kept for its summary, and its text when
- * something needs the whole answer (the response cache, a trace that records
- * content, a surface that repeats it at the end). A vendor that streams
- * without end then fails with a clear error (its bad_response), instead of
- * growing the gateway's memory until V8's longest string ends the call as
- * Internal. A stream nothing keeps is not bounded by it (it holds no more
- * than an event at a time): only by its max_tokens (MOST_CHARS_PER_TOKEN).
- */
-export const MAX_STREAMED_ANSWER_CHARS = 8 * 1024 * 1024;
 
 /**
  * Characters of answer a stream may carry per token of its max_tokens: far

@@ -3,10 +3,11 @@ import { ToolCallDeltaSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Credential } from "../secrets/credential.js";
 import type { Codec, ErrorContext, VendorRequest } from "./codec.js";
 import { badResponse, parseJson } from "./codec-errors.js";
+import { checkedEvents, checkedResult, checkedVectors, guarded } from "./codec-guard.js";
 import type { ChatParams, ChatResult, ChatStreamEvent, DiscoveredModel, EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "./provider.js";
 import { frames } from "./transport/frames.js";
 import { EMBEDDING_BYTES_PER_INPUT, isJsonResponse, MAX_ANSWER_BYTES, VendorTransport, type TransportResponse } from "./transport/vendor-transport.js";
-import { unsupported, type UpstreamError } from "./upstream-error.js";
+import { UpstreamError, unsupported } from "./upstream-error.js";
 import type { Authorization, VendorAuth } from "./vendor-auth.js";
 
 /** A provider as its configuration gives it to every dialect. */
@@ -54,7 +55,7 @@ export class DialectAdapter implements ProviderAdapter {
   async chat(call: UpstreamCall<ChatParams>): Promise<ChatResult> {
     const answer = await this.exchange(this.codec.chatRequest(call.params, call.upstreamModel, false, call.traits), call);
     if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
-    return this.codec.chatResponse(answer.body, call.params, answer.ctx);
+    return this.chatResult(answer.body, call.params, answer.ctx);
   }
 
   async *chatStream(call: UpstreamCall<ChatParams>): AsyncGenerator<ChatStreamEvent> {
@@ -62,14 +63,16 @@ export class DialectAdapter implements ProviderAdapter {
     const answer = await this.exchange(request, call);
     if (answer.kind === "json") {
       // The vendor answered the stream in one piece: the same answer, as one delta and its end.
-      yield* whole(this.codec.chatResponse(answer.body, call.params, answer.ctx));
+      yield* whole(this.chatResult(answer.body, call.params, answer.ctx));
       return;
     }
-    const decoder = this.codec.chatStream(call.params, answer.ctx);
+    const { ctx } = answer;
+    const decoder = this.codec.chatStream(call.params, ctx);
     const body = answer.res.body;
     try {
       for await (const event of frames(body, request.stream ?? "sse")) {
-        yield* decoder.next(event);
+        // The codec reads the vendor's data: whatever it throws is the vendor's bad_response, and what it returns is checked.
+        yield* checkedEvents(guarded(ctx, () => decoder.next(event)), ctx);
         if (decoder.done) break;
       }
     } catch (err) {
@@ -78,7 +81,7 @@ export class DialectAdapter implements ProviderAdapter {
       // Stop reading (and release the socket) when the vendor is done or the consumer went away early.
       if (!body.destroyed) body.destroy();
     }
-    yield decoder.finish();
+    yield* checkedEvents([guarded(ctx, () => decoder.finish())], ctx);
   }
 
   async embed(call: UpstreamCall<EmbedParams>): Promise<EmbedResult> {
@@ -87,7 +90,8 @@ export class DialectAdapter implements ProviderAdapter {
     const limit = MAX_ANSWER_BYTES + call.params.inputs.length * EMBEDDING_BYTES_PER_INPUT;
     const answer = await this.exchange(codec.embedRequest(call.params, call.upstreamModel), call, limit);
     if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
-    return codec.embedResponse(answer.body, call.params, answer.ctx);
+    const { ctx } = answer;
+    return checkedVectors(guarded(ctx, () => codec.embedResponse!(answer.body, call.params, ctx)), call.params, ctx);
   }
 
   async listModels(credential: Credential, signal: AbortSignal): Promise<DiscoveredModel[]> {
@@ -98,7 +102,7 @@ export class DialectAdapter implements ProviderAdapter {
     for (let page = 0; page < MAX_MODEL_PAGES; page++) {
       const answer = await this.exchange(codec.modelsRequest(pageToken), { credential, signal });
       if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
-      const list = codec.modelsResponse(answer.body);
+      const list = guarded(answer.ctx, () => codec.modelsResponse!(answer.body));
       models.push(...list.models);
       if (!list.nextPageToken) break;
       pageToken = list.nextPageToken;
@@ -135,14 +139,19 @@ export class DialectAdapter implements ProviderAdapter {
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
       });
       let failure: UpstreamError | undefined;
-      if (res.status >= 400) {
-        failure = this.codec.httpError(res.status, res.headers, await this.transport.errorText(res), ctx);
+      if (res.status >= 300 && res.status < 400) {
+        // Redirects are not followed (a vendor's API answers where it is asked; following one could send the key elsewhere).
+        await this.transport.errorText(res);
+        throw redirected(ctx, res.status);
+      } else if (res.status < 200 || res.status >= 300) {
+        const text = await this.transport.errorText(res);
+        failure = guarded(ctx, () => this.codec.httpError(res.status, res.headers, text, ctx));
       } else if (request.stream && !isJsonResponse(res)) {
         return { kind: "stream", res, ctx };
       } else {
         const body = parseJson(await this.transport.text(res, meta, limit));
         if (body === undefined) throw badResponse(ctx, "answered with a body that is not JSON");
-        failure = this.codec.bodyError?.(body, res.status, ctx);
+        failure = guarded(ctx, () => this.codec.bodyError?.(body, res.status, ctx));
         if (!failure) return { kind: "json", body, ctx };
       }
       if (attempt === 1 && this.auth.renewAfter?.(failure, credential, authorization)) continue;
@@ -150,11 +159,33 @@ export class DialectAdapter implements ProviderAdapter {
     }
   }
 
+  /** A whole chat answer as the codec reads it, checked. */
+  private chatResult(body: unknown, params: ChatParams, ctx: ErrorContext): ChatResult {
+    return checkedResult(guarded(ctx, () => this.codec.chatResponse(body, params, ctx)), ctx);
+  }
+
   private requestHeaders(request: VendorRequest, authorization: Authorization, extra: Readonly<Record<string, string>> | undefined): Record<string, string> {
     const headers: Record<string, string> = { ...extra, ...this.headers, accept: request.stream ? "text/event-stream" : "application/json" };
     if (request.body !== undefined) headers["content-type"] = "application/json";
     return { ...headers, ...authorization.headers, ...request.headers };
   }
+}
+
+/**
+ * A 3xx answer. Not followed, and not an answer: bad_response, since the
+ * vendor was reached and answered, only not with anything the gateway can
+ * use; the dispatcher moves on to the next candidate (unreachable would have
+ * it back off and retry the same base URL, which redirects again). The
+ * Location is not quoted: a hostile vendor could put the key in it.
+ */
+function redirected(ctx: ErrorContext, status: number): UpstreamError {
+  return new UpstreamError({
+    kind: "bad_response",
+    provider: ctx.provider,
+    credentialId: ctx.credential.id,
+    status,
+    message: `provider "${ctx.provider}": the vendor redirected the request (HTTP ${status}); the gateway does not follow redirects, so check the provider's base URL`,
+  });
 }
 
 function withQuery(path: string, authorization: Authorization): string {

@@ -7,7 +7,7 @@
 import { EventEmitter, once } from "node:events";
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_STREAMED_ANSWER_CHARS } from "../../src/gateway/gateway.js";
+import { MAX_STREAMED_ANSWER_CHARS } from "../../src/providers/answer-limits.js";
 import { startFakeServer, type FakeServer } from "../fakes/fake-server.js";
 import { drainedOrClosed, openAIChunkEvent } from "../fakes/stream-writing.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";

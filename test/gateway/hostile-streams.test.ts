@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { MAX_STREAMED_ANSWER_CHARS } from "../../src/gateway/gateway.js";
+import { MAX_STREAMED_ANSWER_CHARS } from "../../src/providers/answer-limits.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 
 /** What the hostile vendor streams, by the model asked for. */

@@ -1,7 +1,7 @@
 import type { Codec } from "../codec.js";
 import { badResponse, isJsonObject } from "../codec-errors.js";
 import type { DiscoveredModel } from "../provider.js";
-import { anthropicHttpError } from "./errors.js";
+import { anthropicHttpError, anthropicStreamError } from "./errors.js";
 import { anthropicOriginal, BETA_HEADER } from "./original-request.js";
 import { AnthropicStreamDecoder } from "./stream-decoder.js";
 import { ANTHROPIC_VERSION, fromAnthropicContent, fromAnthropicStopReason, fromAnthropicUsage, toAnthropicBody, wantsJson, type AnthropicMessage } from "./wire.js";
@@ -40,10 +40,10 @@ export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
     chatResponse(body, params, ctx) {
       if (!isJsonObject(body) || !Array.isArray(body.content)) throw badResponse(ctx, "answered with no content");
       const answer = body as AnthropicMessage;
-      const message = fromAnthropicContent(answer.content, wantsJson(params));
+      const message = fromAnthropicContent(answer.content, wantsJson(params), ctx);
       const { usage, fault } = fromAnthropicUsage(answer.usage);
       return {
-        id: answer.id ?? "",
+        id: typeof answer.id === "string" ? answer.id : "",
         message,
         finishReason: fromAnthropicStopReason(answer.stop_reason, message.toolCalls.length > 0),
         usage,
@@ -69,5 +69,7 @@ export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
     },
 
     httpError: anthropicHttpError,
+    // An error body with a 200 status (a proxy's doing): classified by its type, as a mid-stream error is.
+    bodyError: (body, _status, ctx) => (isJsonObject(body) && body.type === "error" && isJsonObject(body.error) ? anthropicStreamError(JSON.stringify(body), ctx) : undefined),
   };
 }

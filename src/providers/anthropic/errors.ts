@@ -11,8 +11,11 @@ import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 /** Reads `{"type":"error","error":{"type","message"}}`; the body of an HTTP error and of a mid-stream `event: error` alike. */
 export function parseAnthropicError(text: string): { type: string; message: string } {
   try {
-    const body = JSON.parse(text) as { error?: { type?: string; message?: string }; message?: string };
-    return { type: body.error?.type ?? "", message: body.error?.message ?? body.message ?? "" };
+    const body = JSON.parse(text) as { error?: { type?: unknown; message?: unknown }; message?: unknown } | null;
+    // A hostile vendor may send any type anywhere: only strings are read.
+    const error = typeof body?.error === "object" && body.error !== null ? body.error : undefined;
+    const type = typeof error?.type === "string" ? error.type : "";
+    return { type, message: [error?.message, body?.message].find((value): value is string => typeof value === "string") ?? "" };
   } catch {
     // Not JSON (a proxy's HTML page): whole, since vendorError redacts before it cuts.
     return { type: "", message: text };

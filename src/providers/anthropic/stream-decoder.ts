@@ -2,8 +2,10 @@ import { create } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { ReasoningBlockSchema, type ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
-import { eventObject, streamCutShort } from "../codec-errors.js";
+import { MAX_CONTENT_BLOCKS, MAX_REASONING_BLOCKS, MAX_STREAMED_ANSWER_CHARS, MAX_TOOL_CALLS } from "../answer-limits.js";
+import { badResponse, eventObject, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamEvent } from "../provider.js";
+import { vendorObject, vendorString } from "../vendor-fields.js";
 import { anthropicStreamError } from "./errors.js";
 import { JSON_TOOL_NAME, fromAnthropicStopReason, fromAnthropicUsage, type AnthropicBlock } from "./wire.js";
 
@@ -28,12 +30,18 @@ type BlockRole = { kind: "text" } | { kind: "tool"; position: number } | { kind:
  * `message_stop` the end marker and `event: error` a failure after the 200.
  * Thinking streams as reasoning deltas; each block (with the signature that
  * comes last) is handed on whole when it closes, and all again at the end,
- * for the next turn.
+ * for the next turn. What the decoder keeps is bounded: at most
+ * MAX_REASONING_BLOCKS thinking blocks of MAX_STREAMED_ANSWER_CHARS
+ * characters in all (text, signatures and redacted data), MAX_TOOL_CALLS
+ * tool calls and MAX_CONTENT_BLOCKS blocks; past any, the vendor's bad_response.
+ * Every text the vendor sends must be a string (vendor-fields.ts).
  */
 export class AnthropicStreamDecoder implements StreamDecoder {
   private readonly blocks = new Map<number, BlockRole>();
   private readonly reasoning: ReasoningBlock[] = [];
   private tools = 0;
+  /** Characters of the reasoning blocks kept. */
+  private keptChars = 0;
   private id = "";
   private stopReason: string | null | undefined;
   // Input counts come with message_start; message_delta's counts are cumulative and win where present.
@@ -56,13 +64,15 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     const event = eventObject(sse.data, this.ctx) as AnthropicEvent;
     switch (event.type ?? sse.event) {
       case "message_start":
-        this.id = event.message?.id ?? this.id;
+        // The answer's id is metadata: one of the wrong type is left out.
+        if (typeof event.message?.id === "string") this.id = event.message.id;
         this.usage = mergedUsage({}, event.message?.usage);
         return [];
       case "content_block_start":
-        return this.blockStart(event.index ?? this.blocks.size, event.content_block ?? {});
+        if (this.blocks.size >= MAX_CONTENT_BLOCKS) throw badResponse(this.ctx, `streamed more than ${MAX_CONTENT_BLOCKS} content blocks`);
+        return this.blockStart(event.index ?? this.blocks.size, vendorObject(event.content_block, "content_block", this.ctx) as AnthropicBlock);
       case "content_block_delta":
-        return this.blockDelta(this.blocks.get(event.index ?? -1), event.delta ?? {});
+        return this.blockDelta(this.blocks.get(event.index ?? -1), vendorObject(event.delta, "delta", this.ctx) as NonNullable<AnthropicEvent["delta"]>);
       case "message_delta":
         if (event.delta?.stop_reason !== undefined) this.stopReason = event.delta.stop_reason;
         this.usage = mergedUsage(this.usage ?? {}, event.usage);
@@ -86,7 +96,12 @@ export class AnthropicStreamDecoder implements StreamDecoder {
 
   private blockStart(index: number, block: AnthropicBlock): ChatStreamEvent[] {
     if (block.type === "thinking" || block.type === "redacted_thinking") {
-      const reasoning = create(ReasoningBlockSchema, { text: block.thinking ?? "", signature: block.signature ?? "", redacted: block.data ?? "" });
+      if (this.reasoning.length >= MAX_REASONING_BLOCKS) throw badResponse(this.ctx, `streamed more than ${MAX_REASONING_BLOCKS} thinking blocks`);
+      const reasoning = create(ReasoningBlockSchema, {
+        text: this.kept(vendorString(block.thinking, "content_block.thinking", this.ctx)),
+        signature: this.kept(vendorString(block.signature, "content_block.signature", this.ctx)),
+        redacted: this.kept(vendorString(block.data, "content_block.data", this.ctx)),
+      });
       this.reasoning.push(reasoning);
       // A redacted block is whole at its start; a thinking block is, at its stop (the signature comes last).
       if (block.type === "redacted_thinking") {
@@ -98,16 +113,20 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     }
     if (block.type === "text") {
       this.blocks.set(index, { kind: "text" });
-      return block.text ? [text(block.text)] : [];
+      const start = vendorString(block.text, "content_block.text", this.ctx);
+      return start ? [text(start)] : [];
     }
     if (block.type === "tool_use" && this.jsonMode && block.name === JSON_TOOL_NAME) {
       this.blocks.set(index, { kind: "json" });
       return [];
     }
     if (block.type === "tool_use") {
+      if (this.tools >= MAX_TOOL_CALLS) throw badResponse(this.ctx, `streamed more than ${MAX_TOOL_CALLS} tool calls`);
+      const id = vendorString(block.id, "content_block.id", this.ctx);
+      const name = vendorString(block.name, "content_block.name", this.ctx);
       const position = this.tools++;
       this.blocks.set(index, { kind: "tool", position });
-      return [toolFragment(position, block.id ?? "", block.name ?? "", startingInput(block.input))];
+      return [toolFragment(position, id, name, startingInput(block.input))];
     }
     this.blocks.set(index, { kind: "ignored" });
     return [];
@@ -119,18 +138,37 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   }
 
   private blockDelta(role: BlockRole | undefined, delta: NonNullable<AnthropicEvent["delta"]>): ChatStreamEvent[] {
-    if (delta.type === "text_delta" && role?.kind === "text" && delta.text) return [text(delta.text)];
-    if (role?.kind === "thinking") {
-      if (delta.type === "signature_delta") role.block.signature += delta.signature ?? "";
-      if (delta.type !== "thinking_delta" || !delta.thinking) return [];
-      role.block.text += delta.thinking;
-      return [{ type: "delta", content: "", toolCalls: [], reasoning: delta.thinking }];
+    if (delta.type === "text_delta") {
+      const piece = vendorString(delta.text, "delta.text", this.ctx);
+      return role?.kind === "text" && piece ? [text(piece)] : [];
     }
-    if (delta.type !== "input_json_delta" || !delta.partial_json) return [];
+    if (delta.type === "signature_delta") {
+      const signature = vendorString(delta.signature, "delta.signature", this.ctx);
+      if (role?.kind === "thinking") role.block.signature += this.kept(signature);
+      return [];
+    }
+    if (delta.type === "thinking_delta") {
+      const thinking = vendorString(delta.thinking, "delta.thinking", this.ctx);
+      if (role?.kind !== "thinking" || !thinking) return [];
+      role.block.text += this.kept(thinking);
+      return [{ type: "delta", content: "", toolCalls: [], reasoning: thinking }];
+    }
+    if (delta.type !== "input_json_delta") return [];
+    const partial = vendorString(delta.partial_json, "delta.partial_json", this.ctx);
+    if (!partial) return [];
     // JSON mode streams the forced tool's input as the answer text.
-    if (role?.kind === "json") return [text(delta.partial_json)];
-    if (role?.kind === "tool") return [toolFragment(role.position, "", "", delta.partial_json)];
+    if (role?.kind === "json") return [text(partial)];
+    if (role?.kind === "tool") return [toolFragment(role.position, "", "", partial)];
     return [];
+  }
+
+  /** Counts what the decoder keeps of the reasoning: past MAX_STREAMED_ANSWER_CHARS, the vendor's bad_response. */
+  private kept(piece: string): string {
+    this.keptChars += piece.length;
+    if (this.keptChars > MAX_STREAMED_ANSWER_CHARS) {
+      throw badResponse(this.ctx, `streamed thinking longer than ${MAX_STREAMED_ANSWER_CHARS} characters, the most the gateway keeps of one answer`);
+    }
+    return piece;
   }
 }
 

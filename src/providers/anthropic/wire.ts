@@ -1,5 +1,6 @@
 // The Anthropic Messages wire format: system prompt out of band, content
 // blocks, required max_tokens, tool results as user content.
+import { ownEntry } from "../../common/own-entry.js";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import {
@@ -23,6 +24,8 @@ import { toolCallIdFitting } from "../tool-call-ids.js";
 import { toolChoiceIn } from "../tool-choice.js";
 import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 import { anthropicOriginal, withOriginal } from "./original-request.js";
+import type { ErrorContext } from "../codec.js";
+import { vendorObject, vendorString } from "../vendor-fields.js";
 
 export const ANTHROPIC_VERSION = "2023-06-01";
 
@@ -205,7 +208,7 @@ export function toAnthropicStopReason(reason: FinishReason, calledTools: boolean
 
 /** `calledTools` is false when the only tool_use was the JSON-mode answer, which is a finished answer, not a call. */
 export function fromAnthropicStopReason(reason: string | null | undefined, calledTools: boolean): FinishReason {
-  const mapped = typeof reason === "string" ? (STOP_REASONS[reason] ?? FinishReason.UNSPECIFIED) : FinishReason.UNSPECIFIED;
+  const mapped = typeof reason === "string" ? (ownEntry(STOP_REASONS, reason) ?? FinishReason.UNSPECIFIED) : FinishReason.UNSPECIFIED;
   return mapped === FinishReason.TOOL_CALLS && !calledTools ? FinishReason.STOP : mapped;
 }
 
@@ -270,20 +273,24 @@ export interface AnthropicMessage {
  * text. Thinking blocks become the reasoning (its text, and the blocks whole
  * for the next turn); server-tool blocks are left out.
  */
-export function fromAnthropicContent(blocks: AnthropicBlock[] | undefined, jsonMode: boolean): Message {
+export function fromAnthropicContent(blocks: AnthropicBlock[] | undefined, jsonMode: boolean, ctx: ErrorContext): Message {
   let text = "";
   let json: string | undefined;
   const toolCalls: ToolCall[] = [];
   const reasoning: ReasoningBlock[] = [];
-  for (const block of blocks ?? []) {
-    if (block.type === "text") text += block.text ?? "";
-    if (block.type === "thinking") reasoning.push(create(ReasoningBlockSchema, { text: block.thinking ?? "", signature: block.signature ?? "" }));
-    if (block.type === "redacted_thinking") reasoning.push(create(ReasoningBlockSchema, { redacted: block.data ?? "" }));
-    if (block.type !== "tool_use") continue;
+  // Every string the vendor sends must be one (vendor-fields.ts): a number where text belongs is its bad_response.
+  (blocks ?? []).forEach((raw, i) => {
+    const block = vendorObject(raw, `content[${i}]`, ctx) as AnthropicBlock;
+    const field = (name: keyof AnthropicBlock) => vendorString(block[name], `content[${i}].${name}`, ctx);
+    if (block.type === "text") text += field("text");
+    if (block.type === "thinking") reasoning.push(create(ReasoningBlockSchema, { text: field("thinking"), signature: field("signature") }));
+    if (block.type === "redacted_thinking") reasoning.push(create(ReasoningBlockSchema, { redacted: field("data") }));
+    if (block.type !== "tool_use") return;
     const input = JSON.stringify(block.input ?? {});
-    if (jsonMode && block.name === JSON_TOOL_NAME) json = input;
-    else toolCalls.push(create(ToolCallSchema, { id: block.id ?? `call_${toolCalls.length}`, name: block.name ?? "", arguments: input }));
-  }
+    const name = field("name");
+    if (jsonMode && name === JSON_TOOL_NAME) json = input;
+    else toolCalls.push(create(ToolCallSchema, { id: field("id") || `call_${toolCalls.length}`, name, arguments: input }));
+  });
   return create(MessageSchema, { role: Role.ASSISTANT, content: json ?? text, toolCalls, reasoning, reasoningContent: reasoningText(reasoning) });
 }
 

@@ -1,7 +1,7 @@
 // DashScope's text-embedding service: texts inside `input`, the vector size inside `parameters`.
+import { vectorsByIndex, vendorObject } from "../vendor-fields.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ErrorContext } from "../codec.js";
-import { badResponse } from "../codec-errors.js";
 import type { EmbedParams, EmbedResult } from "../provider.js";
 import { fromEmbeddingUsage } from "../vendor-usage.js";
 
@@ -18,10 +18,9 @@ export function toDashScopeEmbeddingBody(params: EmbedParams, model: string): Js
 
 /** The vectors in the order of the texts (`text_index`), one per text, and the tokens read. */
 export function fromDashScopeEmbeddings(body: unknown, params: EmbedParams, ctx: ErrorContext): EmbedResult {
-  const answer = body as DashScopeEmbeddings | null;
-  const vectors: number[][] = [];
-  for (const [position, item] of (answer?.output?.embeddings ?? []).entries()) vectors[item.text_index ?? position] = item.embedding ?? [];
-  if (vectors.length !== params.inputs.length) throw badResponse(ctx, "answered with the wrong number of embeddings");
+  const answer = vendorObject(body, "the answer", ctx) as DashScopeEmbeddings;
+  const output = vendorObject(answer.output, "output", ctx);
+  const vectors = vectorsByIndex(output.embeddings, params.inputs.length, { list: "output.embeddings", index: "text_index", vector: "embedding" }, ctx) as number[][];
   // The one count is the total: all of it input.
   const { usage, fault } = fromEmbeddingUsage(answer?.usage, { input: "total_tokens" });
   return { vectors, usage, usageFault: fault };

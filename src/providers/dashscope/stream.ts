@@ -1,3 +1,4 @@
+import { vendorArray, vendorIndex, vendorObject, vendorString } from "../vendor-fields.js";
 import { create } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema, type FinishReason, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
@@ -39,15 +40,15 @@ export class DashScopeStreamDecoder implements StreamDecoder {
     const failure = generationError(body, this.ctx);
     if (failure) throw failure;
     const chunk = body as DashScopeGeneration;
-    if (chunk.request_id) this.id = chunk.request_id;
+    if (typeof chunk.request_id === "string" && chunk.request_id) this.id = chunk.request_id;
     // Usage is cumulative in every chunk: the last one counts.
     if (chunk.usage !== undefined && chunk.usage !== null) this.usage = chunk.usage;
     const choice = chunk.output?.choices?.[0];
     if (!choice) return [];
     const message = choice.message;
-    const content = typeof message?.content === "string" ? message.content : "";
-    const reasoning = typeof message?.reasoning_content === "string" ? message.reasoning_content : "";
-    const deltas = this.toolCallDeltas(message?.tool_calls ?? []);
+    const content = vendorString(message?.content, "output.choices[0].message.content", this.ctx);
+    const reasoning = vendorString(message?.reasoning_content, "output.choices[0].message.reasoning_content", this.ctx);
+    const deltas = this.toolCallDeltas(vendorArray(message?.tool_calls, "output.choices[0].message.tool_calls", this.ctx) as DashScopeToolCall[]);
     if (isTerminal(choice.finish_reason)) this.finishReason = fromOpenAIFinishReason(choice.finish_reason);
     if (content === "" && reasoning === "" && deltas.length === 0) return [];
     return [{ type: "delta", content, toolCalls: deltas, reasoning: reasoning || undefined }];
@@ -62,20 +63,18 @@ export class DashScopeStreamDecoder implements StreamDecoder {
   /** Tool call fragments, each call announced (id, name) once, arguments as they come. */
   private toolCallDeltas(calls: DashScopeToolCall[]): ToolCallDelta[] {
     const deltas: ToolCallDelta[] = [];
-    calls.forEach((call, position) => {
-      const index = call.index ?? position;
-      const fragment = call.function?.arguments ?? "";
-      const announce = !this.announced.has(index) && Boolean(call.id || call.function?.name);
+    calls.forEach((raw, position) => {
+      const at = `output.choices[0].message.tool_calls[${position}]`;
+      const call = vendorObject(raw, at, this.ctx);
+      const fn = vendorObject(call.function, `${at}.function`, this.ctx);
+      const index = vendorIndex(call.index, `${at}.index`, this.ctx, position);
+      const id = vendorString(call.id, `${at}.id`, this.ctx);
+      const name = vendorString(fn.name, `${at}.function.name`, this.ctx);
+      const fragment = vendorString(fn.arguments, `${at}.function.arguments`, this.ctx);
+      const announce = !this.announced.has(index) && Boolean(id || name);
       if (!announce && fragment === "") return;
       if (announce) this.announced.add(index);
-      deltas.push(
-        create(ToolCallDeltaSchema, {
-          index,
-          id: announce ? (call.id ?? "") : "",
-          name: announce ? (call.function?.name ?? "") : "",
-          argumentsFragment: fragment,
-        }),
-      );
+      deltas.push(create(ToolCallDeltaSchema, { index, id: announce ? id : "", name: announce ? name : "", argumentsFragment: fragment }));
     });
     return deltas;
   }

@@ -1,9 +1,10 @@
+import { vendorArray, vendorObject } from "../vendor-fields.js";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { MessageSchema, Role } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Codec } from "../codec.js";
 import { badResponse, isJsonObject } from "../codec-errors.js";
 import type { DiscoveredModel } from "../provider.js";
-import { geminiHttpError, noCandidate } from "./errors.js";
+import { fromGoogleError, geminiHttpError, noCandidate, type GoogleError } from "./errors.js";
 import { GeminiStreamDecoder } from "./stream-decoder.js";
 import { fromGeminiFinishReason, fromGeminiParts, fromGeminiUsage, modelPath, modelResource, toGeminiBody, type GeminiResponse } from "./wire.js";
 
@@ -40,10 +41,10 @@ export function createGeminiCodec(options: GeminiCodecOptions): Codec {
       const answer = (isJsonObject(body) ? body : {}) as GeminiResponse;
       const candidate = answer.candidates?.[0];
       if (!candidate) throw noCandidate(answer.promptFeedback, ctx);
-      const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, 0);
+      const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, 0, ctx);
       const { usage, fault } = fromGeminiUsage(answer.usageMetadata);
       return {
-        id: answer.responseId ?? "",
+        id: typeof answer.responseId === "string" ? answer.responseId : "",
         message: create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls, reasoningContent: reasoning }),
         finishReason: fromGeminiFinishReason(candidate.finishReason, toolCalls.length > 0),
         usage,
@@ -65,9 +66,15 @@ export function createGeminiCodec(options: GeminiCodecOptions): Codec {
     },
 
     embedResponse(body, params, ctx) {
-      const answer = (isJsonObject(body) ? body : {}) as { embeddings?: { values?: number[] }[] };
-      const vectors = (Array.isArray(answer.embeddings) ? answer.embeddings : []).map((embedding) => embedding?.values ?? []);
-      if (vectors.length !== params.inputs.length) throw badResponse(ctx, "answered with the wrong number of embeddings");
+      const answer = (isJsonObject(body) ? body : {}) as { embeddings?: unknown };
+      // In the order of the requests, with no index: one per input, each a list (its values are checked by the adapter).
+      const embeddings = vendorArray(answer.embeddings, "embeddings", ctx);
+      if (embeddings.length !== params.inputs.length) throw badResponse(ctx, `answered with ${embeddings.length} embeddings for ${params.inputs.length} inputs`);
+      const vectors = embeddings.map((embedding, i) => {
+        const values = vendorObject(embedding, `embeddings[${i}]`, ctx).values;
+        if (!Array.isArray(values)) throw badResponse(ctx, `answered with embeddings[${i}].values that is not a list of numbers`);
+        return values as number[];
+      });
       // The Developer API reports no token counts for embeddings.
       return { vectors, usage: undefined };
     },
@@ -84,6 +91,12 @@ export function createGeminiCodec(options: GeminiCodecOptions): Codec {
     },
 
     httpError: geminiHttpError,
+    // An error body with a 200 status (a proxy's doing): classified by the HTTP code it carries, as a mid-stream error is.
+    bodyError(body, _status, ctx) {
+      if (!isJsonObject(body) || !isJsonObject(body.error) || Array.isArray(body.candidates)) return undefined;
+      const error = body.error as GoogleError;
+      return fromGoogleError(ctx, typeof error.code === "number" && error.code >= 400 && error.code <= 599 ? error.code : 500, error);
+    },
   };
 }
 

@@ -26,8 +26,11 @@ export class GeminiStreamDecoder implements StreamDecoder {
   next(event: StreamEvent): ChatStreamEvent[] {
     if (event.data === "") return [];
     const chunk = eventObject(event.data, this.ctx) as GeminiResponse;
-    if (chunk.error) throw fromGoogleError(this.ctx, chunk.error.code ?? 500, chunk.error);
-    if (chunk.responseId) this.id = chunk.responseId;
+    if (chunk.error) {
+      const code = chunk.error.code;
+      throw fromGoogleError(this.ctx, typeof code === "number" && code >= 400 && code <= 599 ? code : 500, chunk.error);
+    }
+    if (typeof chunk.responseId === "string" && chunk.responseId) this.id = chunk.responseId;
     if (chunk.usageMetadata !== undefined && chunk.usageMetadata !== null) this.usage = chunk.usageMetadata;
     const candidate = chunk.candidates?.[0];
     if (!candidate) {
@@ -36,7 +39,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
       return [];
     }
     const first = this.tools;
-    const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, first);
+    const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, first, this.ctx);
     this.tools += toolCalls.length;
     if (candidate.finishReason) this.reason = candidate.finishReason;
     if (text === "" && toolCalls.length === 0 && reasoning === "") return [];

@@ -1,5 +1,6 @@
 // The Gemini generateContent wire format: contents/parts with user and model
 // roles, systemInstruction, generationConfig, function calls as parts.
+import { ownEntry } from "../../common/own-entry.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import {
@@ -18,6 +19,10 @@ import { effortName } from "../reasoning.js";
 import { toolChoiceIn } from "../tool-choice.js";
 import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 import { UpstreamError } from "../upstream-error.js";
+import { MAX_TOOL_CALLS } from "../answer-limits.js";
+import type { ErrorContext } from "../codec.js";
+import { badResponse } from "../codec-errors.js";
+import { vendorArray, vendorObject, vendorString } from "../vendor-fields.js";
 import type { GoogleError, PromptFeedback } from "./errors.js";
 import { toolCallId, toolCallSignature } from "./thought-signature.js";
 
@@ -202,28 +207,39 @@ export interface GeminiResponse {
   error?: GoogleError;
 }
 
-/** Text, thought summaries (the reasoning) and function calls of some parts; `firstIndex` numbers the calls across stream chunks. */
-export function fromGeminiParts(parts: GeminiPart[] | undefined, firstIndex: number): { text: string; reasoning: string; toolCalls: ToolCall[] } {
+/**
+ * Text, thought summaries (the reasoning) and function calls of some parts;
+ * `firstIndex` numbers the calls across stream chunks. Every string the
+ * vendor sends must be one (vendor-fields.ts), and an answer calls at most
+ * MAX_TOOL_CALLS functions: else the vendor's bad_response.
+ */
+export function fromGeminiParts(raw: unknown, firstIndex: number, ctx: ErrorContext): { text: string; reasoning: string; toolCalls: ToolCall[] } {
   let text = "";
   let reasoning = "";
   const toolCalls: ToolCall[] = [];
-  for (const part of parts ?? []) {
+  vendorArray(raw, "candidates[0].content.parts", ctx).forEach((value, i) => {
+    const at = `candidates[0].content.parts[${i}]`;
+    const part = vendorObject(value, at, ctx) as GeminiPart;
+    const partText = vendorString(part.text, `${at}.text`, ctx);
     if (part.thought) {
-      if (typeof part.text === "string") reasoning += part.text;
-      continue;
+      reasoning += partText;
+      return;
     }
-    if (typeof part.text === "string") text += part.text;
-    if (!part.functionCall) continue;
+    text += partText;
+    if (part.functionCall === undefined || part.functionCall === null) return;
+    const call = vendorObject(part.functionCall, `${at}.functionCall`, ctx);
     const index = firstIndex + toolCalls.length;
+    if (index >= MAX_TOOL_CALLS) throw badResponse(ctx, `called more than ${MAX_TOOL_CALLS} functions in one answer`);
+    const signature = vendorString(part.thoughtSignature, `${at}.thoughtSignature`, ctx);
     toolCalls.push(
       create(ToolCallSchema, {
         // The Developer API usually gives no id; TOOL messages find the call by this made-up one.
-        id: toolCallId(part.functionCall.id || `call_${index}`, part.thoughtSignature),
-        name: part.functionCall.name ?? "",
-        arguments: JSON.stringify(part.functionCall.args ?? {}),
+        id: toolCallId(vendorString(call.id, `${at}.functionCall.id`, ctx) || `call_${index}`, signature || undefined),
+        name: vendorString(call.name, `${at}.functionCall.name`, ctx),
+        arguments: JSON.stringify(call.args ?? {}),
       }),
     );
-  }
+  });
   return { text, reasoning, toolCalls };
 }
 
@@ -247,7 +263,7 @@ const FINISH_REASONS: Record<string, FinishReason> = {
 
 /** Gemini says STOP when it calls functions; callers must hear TOOL_CALLS to know to run them. */
 export function fromGeminiFinishReason(reason: string | undefined, calledTools: boolean): FinishReason {
-  const mapped = reason ? (FINISH_REASONS[reason] ?? FinishReason.UNSPECIFIED) : FinishReason.UNSPECIFIED;
+  const mapped = typeof reason === "string" && reason ? (ownEntry(FINISH_REASONS, reason) ?? FinishReason.UNSPECIFIED) : FinishReason.UNSPECIFIED;
   return calledTools && (mapped === FinishReason.STOP || mapped === FinishReason.UNSPECIFIED) ? FinishReason.TOOL_CALLS : mapped;
 }
 

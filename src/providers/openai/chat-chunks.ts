@@ -6,6 +6,7 @@ import { FinishReason, ToolCallDeltaSchema, type ToolCallDelta } from "../../../
 import type { ErrorContext, StreamDecoder } from "../codec.js";
 import { eventJson, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamEvent } from "../provider.js";
+import { vendorArray, vendorIndex, vendorObject, vendorString } from "../vendor-fields.js";
 import { openAIStreamError, type OpenAIStreamErrorBody } from "./errors.js";
 import { toReasoningDetails } from "./reasoning.js";
 import { finishReasonOf, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage } from "./usage.js";
@@ -55,24 +56,30 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
       if (event.data === "") return [];
       const chunk = eventJson(event.data, ctx) as ChatCompletionChunk;
       if (chunk.error) throw openAIStreamError(ctx, chunk.error);
-      if (chunk.id) id = chunk.id;
+      // The answer's id is metadata: one of the wrong type is left out, as the whole answer's reader does.
+      if (typeof chunk.id === "string" && chunk.id) id = chunk.id;
       if (chunk.usage !== undefined && chunk.usage !== null) usage = { raw: chunk.usage, path: "usage" };
       const choice = chunk.choices?.[0];
       if (!choice) return [];
       if (choice.usage !== undefined && choice.usage !== null) usage = { raw: choice.usage, path: "choices[0].usage" };
       if (choice.finish_reason) reason = choice.finish_reason;
-      const content = choice.delta?.content ?? "";
-      const reasoning = choice.delta?.reasoning_content ?? "";
-      const refusal = choice.delta?.refusal ?? "";
+      // Every field is checked before it reaches the unified delta: a text that is no string is the vendor's bad_response.
+      const delta = vendorObject(choice.delta, "choices[0].delta", ctx);
+      const content = vendorString(delta.content, "choices[0].delta.content", ctx);
+      const reasoning = vendorString(delta.reasoning_content, "choices[0].delta.reasoning_content", ctx);
+      const refusal = vendorString(delta.refusal, "choices[0].delta.refusal", ctx);
       if (refusal !== "") refused = true;
-      const toolCalls = (choice.delta?.tool_calls ?? []).map((fragment, position) =>
-        create(ToolCallDeltaSchema, {
-          index: fragment.index ?? position,
-          id: fragment.id ?? "",
-          name: fragment.function?.name ?? "",
-          argumentsFragment: fragment.function?.arguments ?? "",
-        }),
-      );
+      const toolCalls = vendorArray(delta.tool_calls, "choices[0].delta.tool_calls", ctx).map((raw, position) => {
+        const at = `choices[0].delta.tool_calls[${position}]`;
+        const fragment = vendorObject(raw, at, ctx);
+        const fn = vendorObject(fragment.function, `${at}.function`, ctx);
+        return create(ToolCallDeltaSchema, {
+          index: vendorIndex(fragment.index, `${at}.index`, ctx, position),
+          id: vendorString(fragment.id, `${at}.id`, ctx),
+          name: vendorString(fn.name, `${at}.function.name`, ctx),
+          argumentsFragment: vendorString(fn.arguments, `${at}.function.arguments`, ctx),
+        });
+      });
       if (content === "" && toolCalls.length === 0 && reasoning === "" && refusal === "") return [];
       return [{ type: "delta", content, toolCalls, reasoning: reasoning || undefined, refusal: refusal || undefined }];
     },

@@ -3,7 +3,7 @@ import { fromOpenAIChatCompletion } from "./chat-completion.js";
 import { openAIChunkDecoder } from "./chat-chunks.js";
 import { toOpenAIChatBody, type OpenAIRequestOptions } from "./chat-request.js";
 import { fromOpenAIEmbeddingList, toOpenAIEmbeddingRequest } from "./embeddings.js";
-import { fromOpenAIHttpError } from "./errors.js";
+import { fromOpenAIHttpError, openAIBodyError } from "./errors.js";
 import { fromOpenAIModelList } from "./models.js";
 
 /**
@@ -21,5 +21,6 @@ export function createOpenAICodec(options: OpenAIRequestOptions): Codec {
     modelsRequest: () => ({ method: "GET", path: "/models" }),
     modelsResponse: fromOpenAIModelList,
     httpError: fromOpenAIHttpError,
+    bodyError: openAIBodyError,
   };
 }

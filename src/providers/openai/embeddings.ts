@@ -1,13 +1,13 @@
 // Embeddings in the OpenAI shape, both ways: requested from vendors that
 // speak the dialect, and served to callers of the REST surface.
+import { vectorsByIndex, vendorObject } from "../vendor-fields.js";
 import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { EmbedRequestSchema, type EmbedRequest, type EmbedResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import type { ErrorContext } from "../codec.js";
-import { badResponse } from "../codec-errors.js";
 import type { EmbedParams, EmbedResult } from "../provider.js";
 import { fromEmbeddingUsage } from "../vendor-usage.js";
 import { wholeNumber } from "./chat-request.js";
-import { lenientReader, strictReader as read } from "./json-reader.js";
+import { strictReader as read } from "./json-reader.js";
 
 export function toOpenAIEmbeddingRequest(params: EmbedParams, model: string): JsonObject {
   const body: JsonObject = { model, input: params.inputs, encoding_format: "float" };
@@ -16,18 +16,10 @@ export function toOpenAIEmbeddingRequest(params: EmbedParams, model: string): Js
   return body;
 }
 
-/** A vendor's vectors, in input order; the wrong number of them is bad_response. */
+/** A vendor's vectors, in input order: one per input, each index once (vectorsByIndex), else bad_response. */
 export function fromOpenAIEmbeddingList(raw: unknown, params: EmbedParams, ctx: ErrorContext): EmbedResult {
-  const reader = lenientReader(() => {
-    throw badResponse(ctx, "answered with embeddings it cannot be read from");
-  });
-  const answer = reader.object(raw, "the answer");
-  const vectors: number[][] = [];
-  for (const [position, raw] of reader.array(answer.data, "data").entries()) {
-    const item = reader.object(raw, `data[${position}]`);
-    vectors[reader.number(item.index, "index") ?? position] = reader.array(item.embedding, "embedding") as number[];
-  }
-  if (vectors.length !== params.inputs.length) throw badResponse(ctx, "answered with the wrong number of embeddings");
+  const answer = vendorObject(raw, "the answer", ctx);
+  const vectors = vectorsByIndex(answer.data, params.inputs.length, { list: "data", index: "index", vector: "embedding" }, ctx) as number[][];
   const { usage, fault } = fromEmbeddingUsage(answer.usage, { input: "prompt_tokens", total: "total_tokens" });
   return { vectors, usage, usageFault: fault };
 }

@@ -29,11 +29,13 @@ export interface OpenAIStreamErrorBody {
 /** Reads `{error:{message,type,code}}` (and the looser shapes some compatible vendors send). */
 export function parseOpenAIError(text: string): { message: string; code: string } {
   try {
-    const body = JSON.parse(text) as OpenAIErrorBody;
-    if (typeof body.error === "string") return { message: body.error, code: "" };
-    const message = body.error?.message ?? body.message ?? "";
-    const code = String(body.error?.code ?? body.error?.type ?? "");
-    return { message, code };
+    const body = JSON.parse(text) as OpenAIErrorBody | null;
+    if (typeof body?.error === "string") return { message: body.error, code: "" };
+    // A hostile vendor may send any type anywhere: only strings are words, only strings and numbers codes.
+    const error = typeof body?.error === "object" && body.error !== null ? body.error : undefined;
+    const message = [error?.message, body?.message].find((value) => typeof value === "string") ?? "";
+    const code = [error?.code, error?.type].find((value) => typeof value === "string" || (typeof value === "number" && Number.isFinite(value)));
+    return { message, code: code === undefined ? "" : String(code) };
   } catch {
     // Not JSON (a proxy's HTML page): whole, since vendorError redacts before it cuts.
     return { message: text, code: "" };
@@ -64,11 +66,58 @@ export function fromOpenAIHttpError(status: number, headers: ResponseHeaders, te
   });
 }
 
+/**
+ * An error in the body of a successful answer (`{"error":{"code":"insufficient_quota",…}}`
+ * with HTTP 200, as some compatible servers and proxies answer): classified
+ * as the same error would be with its proper status (statusOfError), the
+ * vendor's message kept (redacted, cut). Undefined for a body that is an
+ * answer: one with choices (chat) or data (embeddings, models), or whose
+ * `error` is null.
+ */
+export function openAIBodyError(body: unknown, _status: number, ctx: ErrorContext): UpstreamError | undefined {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  const answer = body as { error?: unknown; choices?: unknown; data?: unknown };
+  if (answer.error === undefined || answer.error === null || answer.error === false || answer.error === "") return undefined;
+  if ((Array.isArray(answer.choices) && answer.choices.length > 0) || Array.isArray(answer.data)) return undefined;
+  return openAIStreamError(ctx, answer.error as OpenAIStreamErrorBody);
+}
+
+/**
+ * The HTTP status an error sent without one (in a 200 body, or in a stream)
+ * would have had: the one it names (`status`, or a numeric `code` such as
+ * 429), else the one its OpenAI type goes with, else 429 for anything about
+ * rates and 503 for the rest.
+ */
+const STATUS_FOR_TYPE: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  rate_limit_error: 429,
+  insufficient_quota: 429,
+  server_error: 500,
+  api_error: 500,
+  overloaded_error: 529,
+};
+
+function statusOfError(error: unknown, code: string): number {
+  const fields = typeof error === "object" && error !== null ? (error as { status?: unknown; code?: unknown; type?: unknown }) : {};
+  for (const named of [fields.status, fields.code]) {
+    const status = typeof named === "number" ? named : typeof named === "string" && /^\d{3}$/.test(named) ? Number(named) : undefined;
+    if (status !== undefined && status >= 400 && status <= 599) return status;
+  }
+  for (const name of [code, fields.type]) {
+    const status = typeof name === "string" ? ownEntry(STATUS_FOR_TYPE, name) : undefined;
+    if (status !== undefined) return status;
+  }
+  return /rate|429/.test(code) ? 429 : 503;
+}
+
 /** A vendor error sent as a data event after the stream began (HTTP status already 200). */
 export function openAIStreamError(ctx: ErrorContext, error: OpenAIStreamErrorBody): UpstreamError {
   const { message, code } = parseOpenAIError(JSON.stringify({ error }));
   return vendorError({
-    kind: ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(/rate|429/.test(code) ? 429 : 503, code),
+    kind: ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(statusOfError(error, code), code),
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,

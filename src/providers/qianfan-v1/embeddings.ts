@@ -1,7 +1,7 @@
 // The wenxinworkshop embeddings endpoints: a list of texts in, OpenAI-shaped vectors out.
+import { vectorsByIndex, vendorObject } from "../vendor-fields.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ErrorContext } from "../codec.js";
-import { badResponse } from "../codec-errors.js";
 import type { EmbedParams, EmbedResult } from "../provider.js";
 import { UpstreamError } from "../upstream-error.js";
 import { fromEmbeddingUsage } from "../vendor-usage.js";
@@ -23,10 +23,8 @@ export function toQianfanEmbeddingBody(params: EmbedParams, model: string, provi
 
 /** The vectors in the order of the texts (`index`), one per text, and the tokens read. */
 export function fromQianfanEmbeddings(body: unknown, params: EmbedParams, ctx: ErrorContext): EmbedResult {
-  const answer = body as QianfanEmbeddings | null;
-  const vectors: number[][] = [];
-  for (const [position, item] of (answer?.data ?? []).entries()) vectors[item.index ?? position] = item.embedding ?? [];
-  if (vectors.length !== params.inputs.length) throw badResponse(ctx, "answered with the wrong number of embeddings");
+  const answer = vendorObject(body, "the answer", ctx) as QianfanEmbeddings;
+  const vectors = vectorsByIndex(answer.data, params.inputs.length, { list: "data", index: "index", vector: "embedding" }, ctx) as number[][];
   const { usage, fault } = fromEmbeddingUsage(answer?.usage, { input: "prompt_tokens", total: "total_tokens" });
   return { vectors, usage, usageFault: fault };
 }

@@ -1,3 +1,4 @@
+import { vendorObject, vendorString } from "../vendor-fields.js";
 import { create } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
@@ -32,13 +33,16 @@ export class QianfanStreamDecoder implements StreamDecoder {
     const chunk = eventObject(event.data, this.ctx);
     if (hasErrorCode(chunk)) throw qianfanError(this.ctx, chunk, 200);
     const answer = chunk as QianfanChatAnswer;
-    if (answer.id) this.id = answer.id;
+    if (typeof answer.id === "string" && answer.id) this.id = answer.id;
     if (answer.usage !== undefined && answer.usage !== null) this.usage = answer.usage;
     if (answer.finish_reason) this.reason = answer.finish_reason;
     // Kept until the end: a function call is only usable whole.
-    if (answer.function_call?.name) this.functionCall = answer.function_call;
+    const call = vendorObject(answer.function_call, "function_call", this.ctx);
+    const name = vendorString(call.name, "function_call.name", this.ctx);
+    if (name) this.functionCall = { name, arguments: vendorString(call.arguments, "function_call.arguments", this.ctx) };
     const events: ChatStreamEvent[] = [];
-    if (answer.result) events.push({ type: "delta", content: answer.result, toolCalls: [] });
+    const result = vendorString(answer.result, "result", this.ctx);
+    if (result) events.push({ type: "delta", content: result, toolCalls: [] });
     if (answer.is_end) {
       this.ended = true;
       if (this.functionCall) events.push({ type: "delta", content: "", toolCalls: [this.toolCall(this.functionCall)] });

@@ -1,5 +1,6 @@
 // The wenxinworkshop (Qianfan v1) chat format: settings at the top level next
 // to the conversation (see conversation.ts), answers in `result`.
+import { ownEntry } from "../../common/own-entry.js";
 import { randomBytes } from "node:crypto";
 import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import {
@@ -78,7 +79,7 @@ const FINISH_REASONS: Record<string, FinishReason> = {
 
 /** Older models send no finish_reason on a complete answer: that is a stop (or a function call). */
 export function fromQianfanFinishReason(reason: string | undefined, calledFunction: boolean): FinishReason {
-  const known = reason ? FINISH_REASONS[reason] : undefined;
+  const known = typeof reason === "string" && reason ? ownEntry(FINISH_REASONS, reason) : undefined;
   return known ?? (calledFunction ? FinishReason.TOOL_CALLS : FinishReason.STOP);
 }
 

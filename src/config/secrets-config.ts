@@ -67,13 +67,21 @@ export interface KeyPoolConfig {
   rollbackAfterErrors: number;
   /** Wait before the first half-open probe of a key the vendor rejected; doubles per failed probe, up to 16 times. 0: probe on the next call. */
   probeAfterMs: number;
-  /** Cool-down after a 429 that says nothing about when to retry. */
+  /** Cool-down after a 429 that says nothing about when to retry (doubled for each further 429 in a row). */
   cooldownMs: number;
-  /** The longest a vendor's retry-after (or an exhausted quota) benches a key. 0: never bench a key, every call reaches the vendor. */
+  /**
+   * The longest one 429 benches a key, whatever retry-after the vendor sends: a caller who can make the
+   * vendor answer 429 (one oversized request) must not bench a shared key for long. Each further 429 in a
+   * row (no success in between, within `cooldownRepeatWindowMs`) doubles it, up to `maxCooldownMs`.
+   */
+  maxFirstCooldownMs: number;
+  /** A 429 that comes later than this after the key's last rate-limit cool-down ended starts over at `maxFirstCooldownMs`. */
+  cooldownRepeatWindowMs: number;
+  /** The longest a vendor's retry-after (repeated 429s, or an exhausted quota) benches a key. 0: never bench a key, every call reaches the vendor. */
   maxCooldownMs: number;
 }
 
-/** The longest wait a vendor's retry hint is taken for: a key's longest bench by default, and the most a caller is told to wait. */
+/** The longest wait a vendor's retry hint is taken for: the most a caller is told to wait (a key is benched far less, see KeyPoolConfig). */
 export const MAX_VENDOR_RETRY_AFTER_MS = 15 * 60_000;
 
 export const DEFAULT_KEY_POOL: KeyPoolConfig = {
@@ -82,7 +90,9 @@ export const DEFAULT_KEY_POOL: KeyPoolConfig = {
   rollbackAfterErrors: 3,
   probeAfterMs: 60_000,
   cooldownMs: 5_000,
-  maxCooldownMs: MAX_VENDOR_RETRY_AFTER_MS,
+  maxFirstCooldownMs: 60_000,
+  cooldownRepeatWindowMs: 120_000,
+  maxCooldownMs: 5 * 60_000,
 };
 
 const positiveMs = z.number().int().positive();
@@ -131,6 +141,8 @@ export const keyPoolSchema = z.strictObject({
   rollback_after_errors: z.number().int().positive().optional(),
   probe_after_ms: z.number().int().min(0).optional(),
   cooldown_ms: positiveMs.optional(),
+  max_first_cooldown_ms: positiveMs.optional(),
+  cooldown_repeat_window_ms: positiveMs.optional(),
   max_cooldown_ms: z.number().int().min(0).optional(),
 });
 
@@ -188,6 +200,8 @@ export function buildKeyPool(declared: z.infer<typeof keyPoolSchema> | undefined
     rollbackAfterErrors: declared?.rollback_after_errors ?? DEFAULT_KEY_POOL.rollbackAfterErrors,
     probeAfterMs: declared?.probe_after_ms ?? DEFAULT_KEY_POOL.probeAfterMs,
     cooldownMs: declared?.cooldown_ms ?? DEFAULT_KEY_POOL.cooldownMs,
+    maxFirstCooldownMs: declared?.max_first_cooldown_ms ?? DEFAULT_KEY_POOL.maxFirstCooldownMs,
+    cooldownRepeatWindowMs: declared?.cooldown_repeat_window_ms ?? DEFAULT_KEY_POOL.cooldownRepeatWindowMs,
     maxCooldownMs: declared?.max_cooldown_ms ?? DEFAULT_KEY_POOL.maxCooldownMs,
   };
 }

@@ -23,7 +23,8 @@ const PROBE_TIMEOUT_MS = 60_000;
 
 /**
  * The one judge of a key's health, from the outcomes of its attempts:
- * - a 429 cools the key down for the vendor's retry-after, an exhausted quota for longer;
+ * - a 429 cools the key down for the vendor's retry-after, briefly (at most `max_first_cooldown_ms`) unless
+ *   429s keep coming in a row; an exhausted quota for longer;
  * - a rejection (401/403) disables it; after a wait one call probes it (half-open), and a success brings it back;
  * - a key that keeps failing at the vendor (5xx, 529, unreachable, timed out, garbled answers) is benched
  *   by the circuit breakers' rule (`traffic.breaker`): `failure_rate` of at least `min_calls` calls over
@@ -34,6 +35,9 @@ const PROBE_TIMEOUT_MS = 60_000;
  * The caller's errors and cancellations say nothing about the key.
  */
 export class KeyHealth {
+  /** Each key's run of 429s, for the escalation of its cool-downs (see `rateLimited`). */
+  private readonly rateLimits = new WeakMap<PoolKey, RateLimitRun>();
+
   constructor(
     private readonly ctx: PoolContext,
     private readonly rules: KeyPoolConfig,
@@ -46,6 +50,7 @@ export class KeyHealth {
     key.probes.shift();
     if (outcome.ok) {
       key.successes.add();
+      this.rateLimits.delete(key);
       if (probing && key.state === "disabled") {
         key.nextAt = undefined;
         key.probeIntervalMs = this.rules.probeAfterMs;
@@ -55,6 +60,7 @@ export class KeyHealth {
       return "success";
     }
     const error = outcome.error;
+    if (error.kind !== "cancelled" && error.kind !== "rate_limited") this.rateLimits.delete(key); // the vendor answered: a run of 429s is over
     if (NOT_THE_KEYS_FAULT.has(error.kind)) {
       // The vendor answered with this key (it is up for it), unless the attempt was cancelled.
       this.judgeFailing(key, error.kind === "cancelled" ? "neutral" : "success", now);
@@ -73,7 +79,7 @@ export class KeyHealth {
         this.rejected(key, refused!, probing, now);
         break;
       case "rate_limited":
-        this.coolDown(key, error.retryAfterMs ?? this.rules.cooldownMs, "rate_limited", now);
+        this.rateLimited(key, error.retryAfterMs, now);
         break;
       case "quota_exhausted":
         this.coolDown(key, error.retryAfterMs ?? this.rules.probeAfterMs, "quota_exhausted", now);
@@ -123,11 +129,33 @@ export class KeyHealth {
     }
   }
 
-  private coolDown(key: PoolKey, forMs: number, cause: "rate_limited" | "quota_exhausted", now: number): void {
+  /**
+   * A 429 cools the key for the vendor's retry-after (`cooldown_ms` when it gives none), but one 429 for
+   * at most `max_first_cooldown_ms` (60 s): a caller who can make the vendor answer 429 (OpenAI answers
+   * one oversized request so) must not bench a shared key for every model for long, whatever retry-after
+   * the vendor sends. Only 429s in a row (no answer in between, each within `cooldown_repeat_window_ms` of
+   * the end of the previous cool-down) double that bound (and the default without retry-after), up to
+   * `max_cooldown_ms`: a key whose limit really is used up (a daily limit) is asked once per cool-down.
+   * A 429 from a call sent before the key was benched extends the bench under way to the same bound.
+   */
+  private rateLimited(key: PoolKey, retryAfterMs: number | undefined, now: number): void {
+    let run = this.rateLimits.get(key);
+    const alreadyBenched = key.state === "cooling_down" && key.benchedFor === "rate_limited";
+    if (!run || (!alreadyBenched && now - run.benchedUntil > this.rules.cooldownRepeatWindowMs)) run = { strikes: 0, benchedUntil: -Infinity };
+    if (!alreadyBenched || run.strikes === 0) run.strikes++;
+    const factor = 2 ** Math.min(run.strikes - 1, 30);
+    const boundMs = Math.min(this.rules.maxFirstCooldownMs * factor, this.rules.maxCooldownMs);
+    const forMs = Math.min(retryAfterMs ?? this.rules.cooldownMs * factor, boundMs);
+    this.rateLimits.set(key, run);
+    if (this.coolDown(key, forMs, "rate_limited", now)) run.benchedUntil = key.nextAt ?? now + forMs;
+  }
+
+  /** Benches a key for a 429 or an exhausted quota, at most `max_cooldown_ms`; whether it is benched. */
+  private coolDown(key: PoolKey, forMs: number, cause: "rate_limited" | "quota_exhausted", now: number): boolean {
     const benchMs = Math.min(Math.max(forMs, 0), this.rules.maxCooldownMs);
-    if (benchMs <= 0) return; // configured never to bench a key: the vendor sees every call
+    if (benchMs <= 0) return false; // configured never to bench a key (or the vendor says retry now): the vendor sees every call
     const what = cause === "rate_limited" ? "rate limited by the vendor" : "the account's quota is exhausted";
-    this.bench(key, benchMs, cause, what, now);
+    return this.bench(key, benchMs, cause, what, now);
   }
 
   /**
@@ -184,6 +212,12 @@ export class KeyHealth {
     key.benchedFor = cause;
     return true;
   }
+}
+
+/** A key's run of 429s in a row: how many started a cool-down, and when the last cool-down ends. */
+interface RateLimitRun {
+  strikes: number;
+  benchedUntil: number;
 }
 
 function describeRefusal(error: UpstreamError): string {

@@ -2,13 +2,15 @@ import { pino } from "pino";
 import { DEFAULT_KEY_POOL, type KeyPoolConfig } from "../config/secrets-config.js";
 import { DEFAULT_TRAFFIC, type BreakerConfig } from "../config/traffic.js";
 import type { Logger } from "../observability/logger.js";
+import type { UpstreamError } from "../providers/upstream-error.js";
+import { CanaryOddOneOut } from "./canary-odd-one-out.js";
 import { CanaryRollout, holderOfSecret, type CanaryVerdict, type StageInput } from "./canary-rollout.js";
 import type { Credential } from "./credential.js";
 import { KeyHealth, type AttemptOutcome } from "./key-health.js";
 import { KeyPoolError } from "./key-pool-error.js";
 import { pickKey, pickOnProbation } from "./key-selection.js";
 import { noUsableKey, stateCounts, viewOf, type KeyView } from "./key-views.js";
-import { changeState, newPoolKey, type CredentialStateName, type PoolContext, type PoolEntry, type PoolKey } from "./pool-key.js";
+import { changeState, isCanary, newPoolKey, type CredentialStateName, type PoolContext, type PoolEntry, type PoolKey } from "./pool-key.js";
 import type { PoolCensus, SecretMetrics } from "./secret-metrics.js";
 
 export type { CanaryVerdict, StageInput } from "./canary-rollout.js";
@@ -49,6 +51,8 @@ export class KeyPool {
   private readonly ctx: PoolContext;
   private readonly health: KeyHealth;
   private readonly rollout: CanaryRollout;
+  private readonly oddOneOut = new CanaryOddOneOut();
+  private readonly rules: KeyPoolConfig;
 
   constructor(
     readonly provider: string,
@@ -60,7 +64,7 @@ export class KeyPool {
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
     this.logger = (opts.logger ?? pino({ level: "silent" })).child({ component: "key-pool", provider });
-    const rules = { ...DEFAULT_KEY_POOL, ...opts.rules };
+    const rules = (this.rules = { ...DEFAULT_KEY_POOL, ...opts.rules });
     const breaker = opts.breaker ?? DEFAULT_TRAFFIC.breaker;
     const ctx = (this.ctx = { provider, keys: this.keys, now: this.now, logger: this.logger, metrics: opts.metrics });
     const newKey = (entry: PoolEntry, state: CredentialStateName, reason: string) =>
@@ -103,7 +107,11 @@ export class KeyPool {
     throw noUsableKey(this.provider, keys, now);
   }
 
-  /** Tells the pool how an attempt with a credential went; it cools, disables, benches, probes and judges canaries on that. */
+  /**
+   * Tells the pool how an attempt with a credential went; it cools, disables, benches, probes and judges
+   * canaries on that. An answer about the request (400, a model's 404, …) says nothing about an active key,
+   * but a canary answered so clearly more often than the active keys is rolled back (canary-odd-one-out.ts).
+   */
   report(credentialId: string, outcome: AttemptOutcome): void {
     const key = this.keys.get(credentialId);
     if (!key) return;
@@ -111,10 +119,12 @@ export class KeyPool {
     this.tick(now);
     // Judged by the state the key had when the outcome came, before this outcome changes it.
     const wasActive = key.state === "active" || (key.state === "cooling_down" && key.resumeTo === "active");
+    this.oddOneOut.hear(this.keys.values(), key, outcome, wasActive);
     const verdict = this.health.hear(key, outcome, now);
-    if (verdict === "ignored") return;
     if (typeof verdict === "object") return this.rollout.refused(key, verdict.canaryRefused);
-    this.rollout.tally(key, verdict === "success", wasActive, now);
+    if (verdict !== "ignored") this.rollout.tally(key, verdict === "success", wasActive, now);
+    else if (!outcome.ok && isCanary(key)) this.judgeOddOneOut(key, outcome.error);
+    if (isCanary(key)) this.undecidedTooLong(key);
   }
 
   /** Adds a key as a canary (state standby) on a share of the traffic. */
@@ -202,6 +212,25 @@ export class KeyPool {
   /** Keys that are not retired. */
   get size(): number {
     return [...this.keys.values()].filter((key) => key.state !== "retired").length;
+  }
+
+  /** Rolls back a canary whose answers about the request (400, a model's 404, …) stand out against the active keys'. */
+  private judgeOddOneOut(key: PoolKey, error: UpstreamError): void {
+    const odd = this.oddOneOut.judge(key, error.kind, this.rules.rollbackAfterErrors);
+    if (!odd) return;
+    const status = error.status !== undefined ? `, HTTP ${error.status}` : "";
+    this.rollout.rollback(key, "auto_rolled_back", `rolled back automatically: it fails where the active keys succeed (${odd.detail}${status})`);
+  }
+
+  /** Rolls back a canary that has taken three times promote_after calls, counting its answers about the request beyond the active keys' rate. */
+  private undecidedTooLong(key: PoolKey): void {
+    const run = key.canary!;
+    const beyond = this.oddOneOut.excess(run);
+    if (beyond.calls === 0) return;
+    const calls = run.successes + run.errors + beyond.calls;
+    if (calls < run.promoteAfter * 3) return;
+    const reason = `${calls} calls without qualifying for promotion, ${beyond.calls} of them answered ${beyond.kinds.join(", ")} where the active keys are not`;
+    this.rollout.rollback(key, "auto_rolled_back", `rolled back automatically: ${reason}`);
   }
 
   private choose(keys: readonly PoolKey[], now: number): PoolKey | undefined {

@@ -41,8 +41,9 @@ export const TOO_DEEP = `nests objects and arrays deeper than ${MAX_JSON_DEPTH} 
 
 /**
  * InvalidArgument naming each JSON-valued field (Struct) of a request that
- * nests past MAX_JSON_DEPTH. Decoding has already bounded them (protobuf-es'
- * recursion limit, see http-handler.ts); this gives the one documented limit
+ * nests past MAX_JSON_DEPTH. Decoding has already bounded them (a JSON body's
+ * brackets before JSON.parse, protobuf-es' recursion limit after, see
+ * http-handler.ts); this gives the one documented limit
  * and says which field broke it, before any of the gateway's code walks them.
  */
 export function checkJsonDepth(request: Partial<Pick<ChatParams, "tools" | "responseFormat" | "vendorOptions">>): void {

@@ -13,6 +13,7 @@ import { withUnreadBodyDrained } from "./unread-body.js";
 import { replayToConnectEs } from "./lean-rpc/connect-es-replay.js";
 import { createLeanRpc, type HotMethod } from "./lean-rpc/lean-rpc.js";
 import { checkStringsWithIsWellFormed } from "./well-formed-text.js";
+import { depthBoundedTextDecoder } from "./json-text-decoder.js";
 import type { HealthState } from "../common/health-state.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -46,6 +47,17 @@ const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
  */
 const DECODE_RECURSION_LIMIT = 2 * MAX_JSON_DEPTH + 8;
 
+/**
+ * How deep the brackets of a JSON request body may nest, counted before
+ * JSON.parse (./json-text-decoder.ts). The deepest body the services take is
+ * a Struct field at MAX_JSON_DEPTH with the few messages around it
+ * (`{"tools":[{"parameters":{…}}]}`: three more); protobuf-es would refuse a
+ * Struct whose brackets nest near DECODE_RECURSION_LIMIT in any case (each
+ * JSON level inside one costs a Value), and what nests past it in an unknown
+ * field, which protobuf-es drops unread, is refused rather than parsed.
+ */
+export const JSON_BODY_DEPTH_LIMIT = DECODE_RECURSION_LIMIT;
+
 /** One request handler for the whole port: /metrics and /healthz, then CORS, REST, the console, then Connect (the lean path first for its methods). */
 export function createHttpHandler(options: HttpHandlerOptions): (req: Request, res: Response) => void {
   checkStringsWithIsWellFormed();
@@ -53,7 +65,8 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     interceptors: options.interceptors,
     readMaxBytes: MAX_MESSAGE_BYTES,
     binaryOptions: { recursionLimit: DECODE_RECURSION_LIMIT },
-    jsonOptions: { recursionLimit: DECODE_RECURSION_LIMIT },
+    // connect-es's JSON serializations decode with `textDecoder` (not in its option types): the nesting bound runs before JSON.parse.
+    jsonOptions: { recursionLimit: DECODE_RECURSION_LIMIT, textDecoder: depthBoundedTextDecoder(JSON_BODY_DEPTH_LIMIT) },
     // Deadlines up to a day are honoured; a longer one is refused (InvalidArgument).
     maxTimeoutMs: 24 * 60 * 60 * 1000,
     shutdownSignal: options.shutdownSignal,

@@ -11,8 +11,9 @@ export type Replay = (req: IncomingMessage | Http2ServerRequest, res: ServerResp
  * Serves a request through connect-es's handler as connect-node's adapter
  * does, but with the body given (what the lean path read, then whatever is
  * left in the request): every request the lean path declines after reading
- * (a body that does not decode, one frame too few or too many, a body over
- * the size bound) is answered by connect-es exactly as before.
+ * (one frame too few or too many, a body over the size bound) is answered
+ * by connect-es exactly as before. (A body that does not decode is answered
+ * by the lean path itself, with connect-es's error: decoded once.)
  */
 export const replayToConnectEs: Replay = (req, res, handler, body) => {
   const request = { ...universalRequestFromNodeRequest(req as IncomingMessage, res as ServerResponse, undefined, undefined), body };

@@ -1,26 +1,42 @@
 import { fromJson, type DescMessage, type JsonReadOptions, type MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { getJsonOptions } from "@connectrpc/connect/protocol";
 
-/** What connect-es decodes a JSON body with (its JSON serialization: a lenient decoder, BOM dropped). */
+/** connect-es's JSON options, with the text decoder its JSON serialization reads from them. */
+export type ConnectJsonOptions = Partial<JsonReadOptions> & { textDecoder?: { decode(bytes: Uint8Array): string } };
+
+/** A request message decoded, or the error connect-es's serialization raises for the same bytes. */
+export type Decoded<Desc extends DescMessage = DescMessage> = { message: MessageShape<Desc> } | { error: ConnectError };
+
+/** What connect-es decodes a JSON body with when the options name no decoder (lenient, BOM dropped). */
 const decoder = new TextDecoder();
 
 /**
- * A Connect JSON request body decoded to the very message connect-es would
- * decode (its JSON serialization: protobuf-es's fromJsonString, unknown
- * fields ignored), or undefined when connect-es would refuse it (not JSON, a
- * duplicate key, a field that does not fit), so that connect-es answers it.
- * Cheaper than protobuf-es's own path for large bodies: its scan for
- * duplicate keys indexes the text one character at a time; the one here
- * jumps from quote to quote.
+ * A Connect JSON request body decoded as connect-es's JSON serialization
+ * decodes it (the options' text decoder, then protobuf-es's fromJsonString:
+ * JSON.parse, the duplicate-key check, fromJson with unknown fields
+ * ignored), once: the message, or the very error connect-es would raise
+ * (InvalidArgument, the same message), so that the lean path answers it
+ * without connect-es parsing the body again. Cheaper than protobuf-es's own
+ * path for large bodies: its scan for duplicate keys indexes the text one
+ * character at a time; the one here jumps from quote to quote.
  */
-export function fromConnectJson<Desc extends DescMessage>(desc: Desc, bytes: Uint8Array, options: Partial<JsonReadOptions> | undefined): MessageShape<Desc> | undefined {
-  const text = decoder.decode(bytes);
+export function decodeConnectJson<Desc extends DescMessage>(desc: Desc, bytes: Uint8Array, options: ConnectJsonOptions | undefined): Decoded<Desc> {
   try {
-    const json: unknown = JSON.parse(text);
-    if (hasDuplicateKeys(text)) return undefined;
-    return fromJson(desc, json as Parameters<typeof fromJson>[1], getJsonOptions(options));
-  } catch {
-    return undefined;
+    const text = (options?.textDecoder ?? decoder).decode(bytes);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      // As protobuf-es's parseJsonString words it.
+      throw new Error(`cannot decode message ${desc.typeName} from JSON: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    const duplicate = duplicateKeyIn(text);
+    if (duplicate !== undefined) throw new Error(`cannot decode message ${desc.typeName} from JSON: duplicate object key "${duplicate}"`);
+    return { message: fromJson(desc, json as Parameters<typeof fromJson>[1], getJsonOptions(options)) };
+  } catch (e) {
+    // As connect-es's JSON serialization raises it (a ConnectError from the text decoder as it is).
+    return { error: ConnectError.from(e, Code.InvalidArgument) };
   }
 }
 
@@ -29,10 +45,19 @@ const QUOTE = 0x22; // "
 /**
  * Whether JSON text (that JSON.parse accepted) repeats a member name in an
  * object, at any depth, escapes decoded: exactly the duplicates protobuf-es's
- * checkDuplicateKeys refuses, found by the same walk, but skipping through
- * strings with indexOf instead of a character at a time.
+ * checkDuplicateKeys refuses.
  */
 export function hasDuplicateKeys(json: string): boolean {
+  return duplicateKeyIn(json) !== undefined;
+}
+
+/**
+ * The first member name JSON text (that JSON.parse accepted) repeats in an
+ * object, escapes decoded; undefined when none is: the duplicate
+ * protobuf-es's checkDuplicateKeys names, found by the same walk, but
+ * skipping through strings with indexOf instead of a character at a time.
+ */
+export function duplicateKeyIn(json: string): string | undefined {
   // One set of seen member names per open object; null for an array.
   const open: (Set<string> | null)[] = [];
   let expectKey = false;
@@ -83,7 +108,7 @@ export function hasDuplicateKeys(json: string): boolean {
         const seen = open[open.length - 1];
         if (expectKey && seen) {
           const name = escaped ? (JSON.parse(json.substring(start, end + 1)) as string) : json.substring(start + 1, end);
-          if (seen.has(name)) return true;
+          if (seen.has(name)) return name;
           seen.add(name);
         }
         expectKey = false;
@@ -93,5 +118,5 @@ export function hasDuplicateKeys(json: string): boolean {
         i++;
     }
   }
-  return false;
+  return undefined;
 }

@@ -3,6 +3,7 @@ import type { Http2ServerResponse } from "node:http2";
 import type { JsonWriteOptions } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, trailerMux } from "@connectrpc/connect/protocol-connect";
+import { withErrorInfo } from "../../common/gateway-error.js";
 import { asDecodeFault } from "../request-faults.js";
 import type { LeanRequest } from "./lean-request.js";
 import { nodeHeaders } from "./node-headers.js";
@@ -12,7 +13,10 @@ import { nodeHeaders } from "./node-headers.js";
  * 200, or the error as JSON with the HTTP status of its code and its metadata
  * as headers; compressed when negotiated and at least `compressMinBytes`;
  * trailers as `trailer-` headers; a content length. Internal decode failures
- * become InvalidArgument, as the router's request-faults wrapper makes them.
+ * become InvalidArgument, as the router's request-faults wrapper makes them;
+ * an error raised before any interceptor ran (the request did not decode)
+ * also gets ErrorInfo there, as that wrapper gives it (but, as there, not in
+ * a compressed answer, which it leaves alone).
  */
 export async function writeConnectAnswer(
   res: ServerResponse | Http2ServerResponse,
@@ -20,7 +24,7 @@ export async function writeConnectAnswer(
   header: Headers,
   trailer: Headers,
   outcome: { message: Uint8Array } | { error: ConnectError },
-  options: { compressMinBytes: number; jsonOptions?: Partial<JsonWriteOptions> },
+  options: { compressMinBytes: number; jsonOptions?: Partial<JsonWriteOptions>; beforeInterceptors?: boolean },
 ): Promise<void> {
   let status = 200;
   let body: Uint8Array;
@@ -37,6 +41,10 @@ export async function writeConnectAnswer(
   if (compressed) {
     body = await call.compression!.compress(body);
     header.set("content-encoding", call.compression!.name);
+  } else if (error && options.beforeInterceptors) {
+    const fault = withErrorInfo(asDecodeFault(error));
+    status = codeToHttpStatus(fault.code);
+    body = errorToJsonBytes(fault, undefined);
   } else if (error && status === 500) {
     const fault = asDecodeFault(error);
     if (fault !== error) {

@@ -13,9 +13,12 @@ type StreamFn = (req: StreamRequest) => Promise<StreamResponse>;
  * normalized, the response header and trailer copied onto the context's) but
  * as one plain iterator rather than its three layers of async generators,
  * which cost more per streamed message than the gateway's own work. Nothing
- * runs until the first message is asked for, as in connect-es.
+ * runs until the first message is asked for, as in connect-es. A request
+ * that did not decode reaches the interceptors as in connect-es too, which
+ * decodes a stream's request only when the implementation reads it: its
+ * error is raised there.
  */
-export function invokeServerStream(spec: ServerStreamingSpec, context: HandlerContext, input: unknown, interceptors: Interceptor[]): AsyncIterable<Message> {
+export function invokeServerStream(spec: ServerStreamingSpec, context: HandlerContext, input: { message: unknown } | { error: ConnectError }, interceptors: Interceptor[]): AsyncIterable<Message> {
   const output = spec.method.output as DescMessage;
   const anyFn = async (req: StreamRequest): Promise<StreamResponse> => {
     const single = await onlyMessage(req.message);
@@ -27,7 +30,7 @@ export function invokeServerStream(spec: ServerStreamingSpec, context: HandlerCo
   const next = interceptors.reduceRight<StreamFn>((inner, interceptor) => interceptor(inner as Parameters<Interceptor>[0]) as StreamFn, anyFn);
   const request: StreamRequest = {
     stream: true,
-    message: createAsyncIterable([input]) as AsyncIterable<MessageShape<DescMessage>>,
+    message: ("error" in input ? failing(input.error) : createAsyncIterable([input.message])) as AsyncIterable<MessageShape<DescMessage>>,
     method: spec.method,
     requestMethod: context.requestMethod,
     url: context.url,
@@ -61,6 +64,11 @@ export function invokeServerStream(spec: ServerStreamingSpec, context: HandlerCo
       };
     },
   };
+}
+
+/** A request stream whose first message fails to decode. */
+function failing(error: ConnectError): AsyncIterable<never> {
+  return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
 }
 
 /** The one request message of a server-streaming call, as connect-es requires it. */

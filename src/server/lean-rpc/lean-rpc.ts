@@ -12,7 +12,7 @@ import {
 } from "@connectrpc/connect/protocol";
 import { createEndStreamSerialization } from "@connectrpc/connect/protocol-connect";
 import { CallSignals } from "./call-signal.js";
-import { fromConnectJson } from "./connect-json.js";
+import { decodeConnectJson, type ConnectJsonOptions, type Decoded } from "./connect-json.js";
 import { writeConnectAnswer } from "./connect-unary-answer.js";
 import { readOnFrom, type Replay } from "./connect-es-replay.js";
 import { writeGrpcAnswer } from "./grpc-unary-answer.js";
@@ -20,6 +20,8 @@ import { leanRequestOf, type LeanLimits, type LeanRequest } from "./lean-request
 import { webHeaders } from "./node-headers.js";
 import { invokeServerStream } from "./invoke-stream.js";
 import { readBody } from "../../common/request-body.js";
+import { withErrorInfo } from "../../common/gateway-error.js";
+import { asDecodeFault } from "../request-faults.js";
 import { writeStreamAnswer } from "./stream-answer.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -51,7 +53,7 @@ export interface LeanRpcOptions {
   maxTimeoutMs: number;
   acceptCompression: Compression[];
   binaryOptions?: Partial<BinaryReadOptions & BinaryWriteOptions>;
-  jsonOptions?: Partial<JsonReadOptions & JsonWriteOptions>;
+  jsonOptions?: Partial<JsonReadOptions & JsonWriteOptions> & ConnectJsonOptions;
   shutdownSignal?: AbortSignal;
   replay: Replay;
 }
@@ -74,7 +76,10 @@ interface LeanMethod {
  * invokeServerStream), and answered in the protocol it came in on,
  * as connect-es would answer it. Returns false for a request it does not take
  * (see leanRequestOf), which connect-es then serves; a request it declines
- * after reading its body goes to connect-es with that body (Replay).
+ * after reading its body (over the size bound, not one frame) goes to
+ * connect-es with that body (Replay). A body that does not decode is decoded
+ * once, here, and answered with connect-es's own error for it, as connect-es
+ * answers it: decoding is the costly part of a hostile body.
  */
 export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Response, path: string) => boolean {
   const methods = new Map<string, LeanMethod>();
@@ -108,15 +113,13 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
     }
     // gRPC and Connect streams carry the request in an envelope.
     const bytes = call.protocol === "grpc" || call.stream ? onlyFrame(body.bytes) : body.bytes;
-    let input;
-    try {
-      if (!bytes) throw new Error("not one uncompressed frame");
-      input = call.binary ? method.serialization.getI(true).parse(bytes) : fromConnectJson(method.spec.method.input, bytes, options.jsonOptions);
-      if (input === undefined) throw new Error("connect-es refuses this JSON");
-    } catch {
+    if (!bytes) {
+      // Not one uncompressed frame: connect-es says what is wrong (nothing was decoded here).
       signal.close();
       return options.replay(req, res, method.fallback, createAsyncIterable([body.bytes]));
     }
+    // Decoded once: a body that does not decode is answered here with connect-es's own error, not decoded by it again.
+    const input = call.binary ? decodeBinary(method, bytes) : decodeConnectJson(method.spec.method.input, bytes, options.jsonOptions);
     const header = new Headers({ "content-type": call.responseType });
     if (call.compression && call.protocol === "grpc") header.set("grpc-encoding", call.compression.name);
     // A Connect stream names its messages' encoding up front (a unary answer says whether its body is compressed).
@@ -146,21 +149,38 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
       }
       return;
     }
+    // connect-es decodes a unary request before any interceptor runs: one that does not decode meets none.
+    const beforeInterceptors = "error" in input;
     let outcome: { message: Uint8Array } | { error: ConnectError };
-    try {
-      const output = await invokeUnaryImplementation(method.spec, context, input, options.interceptors);
-      outcome = { message: method.serialization.getO(call.binary).serialize(output) };
-    } catch (err) {
-      outcome = { error: err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err) };
-    } finally {
+    if ("error" in input) {
       signal.close();
+      // What the request-faults wrapper makes of the error in gRPC trailers; writeConnectAnswer does it for Connect.
+      outcome = { error: call.protocol === "grpc" ? withErrorInfo(asDecodeFault(input.error)) : input.error };
+    } else {
+      try {
+        const output = await invokeUnaryImplementation(method.spec, context, input.message, options.interceptors);
+        outcome = { message: method.serialization.getO(call.binary).serialize(output) };
+      } catch (err) {
+        outcome = { error: err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err) };
+      } finally {
+        signal.close();
+      }
     }
     try {
       if (call.protocol === "grpc") await writeGrpcAnswer(res, call, header, trailer, outcome, { compressMinBytes: COMPRESS_MIN_BYTES });
-      else await writeConnectAnswer(res, call, header, trailer, outcome, { compressMinBytes: COMPRESS_MIN_BYTES, jsonOptions: options.jsonOptions });
+      else await writeConnectAnswer(res, call, header, trailer, outcome, { compressMinBytes: COMPRESS_MIN_BYTES, jsonOptions: options.jsonOptions, beforeInterceptors });
     } catch {
       // The caller went away while the answer was written: no one is left to tell.
     }
+  }
+}
+
+/** The request decoded with connect-es's binary serialization, or the error it raises (ConnectError "parse binary: …"). */
+function decodeBinary(method: LeanMethod, bytes: Uint8Array): Decoded {
+  try {
+    return { message: method.serialization.getI(true).parse(bytes) };
+  } catch (err) {
+    return { error: ConnectError.from(err, Code.Internal) };
   }
 }
 

@@ -1,8 +1,9 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { appendHeaders, Code, ConnectError } from "@connectrpc/connect";
 import { compressedFlag, encodeEnvelope, type Serialization } from "@connectrpc/connect/protocol";
 import { createEndStreamSerialization, endStreamFlag } from "@connectrpc/connect/protocol-connect";
+import { withErrorInfo } from "../../common/gateway-error.js";
 import { asDecodeFault } from "../request-faults.js";
 import { responseClosed, untilDrained } from "../response-drain.js";
 import { setGrpcErrorTrailer } from "./grpc-status.js";
@@ -57,9 +58,14 @@ export async function writeStreamAnswer<T>(
     res.end();
     return;
   }
-  // The request-faults wrapper rewrites an internal decode failure in a stream's first envelope.
-  const end = { metadata: trailer, error: error && sent === 0 ? asDecodeFault(error) : error };
-  const frame = await envelope(endStreamFlag, options.endStream.serialize(end), call, options);
+  let data = options.endStream.serialize({ metadata: trailer, error });
+  // The request-faults wrapper rewrites an internal decode failure in a stream's first envelope when it is not
+  // compressed: the error's metadata stays in the end's (where connect-es put it), the error gets ErrorInfo.
+  if (error && sent === 0 && !(call.compression !== null && data.byteLength >= options.compressMinBytes)) {
+    const fault = asDecodeFault(error);
+    if (fault !== error) data = options.endStream.serialize({ metadata: appendHeaders(trailer, error.metadata), error: withErrorInfo(fault) });
+  }
+  const frame = await envelope(endStreamFlag, data, call, options);
   if (sent === 0) res.writeHead(200, nodeHeaders(header));
   res.end(frame);
 }

@@ -1,0 +1,61 @@
+const QUOTE = 0x22; // "
+const BACKSLASH = 0x5c; // \
+const OPEN_ARRAY = 0x5b; // [
+const OPEN_OBJECT = 0x7b; // {
+const CLOSE_ARRAY = 0x5d; // ]
+const CLOSE_OBJECT = 0x7d; // }
+
+/** How far into a string the scan steps a byte at a time before it searches for the closing quote. */
+const BY_HAND = 32;
+
+/**
+ * Whether JSON text, as its UTF-8 bytes, opens objects and arrays more than
+ * `limit` levels inside one another (`{}` and `[]` are one level, a scalar
+ * none), counted before anything parses it: JSON.parse builds a value of any
+ * depth (seconds of CPU for 8 MiB of `[[[[`), and only then could the value
+ * be measured. One pass, no allocation, stopping at the first bracket past
+ * the limit. Brackets count outside strings only: a string is skipped to its
+ * closing quote, a byte at a time for its first few bytes (a backslash
+ * skipping the byte it escapes), then by Buffer's indexOf (memchr) to the
+ * next quote, which ends the string unless an odd run of backslashes comes
+ * right before it. UTF-8 never puts these ASCII bytes inside a multi-byte
+ * character, so the bytes need no decoding.
+ *
+ * Exact for text JSON.parse accepts (the same verdict as measuring the
+ * parsed value); for text it refuses, exact up to where it stops reading.
+ */
+export function jsonNestsDeeperThan(text: Uint8Array, limit: number): boolean {
+  // A Buffer view of the same memory (no copy): its indexOf is native, a Uint8Array's a loop.
+  const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+  const length = bytes.length;
+  let depth = 0;
+  for (let i = 0; i < length; i++) {
+    const byte = bytes[i]!;
+    if (byte === QUOTE) {
+      // To the closing quote; i ends on it.
+      let at = i + 1;
+      for (;;) {
+        const stop = at + BY_HAND < length ? at + BY_HAND : length;
+        while (at < stop) {
+          const inner = bytes[at]!;
+          if (inner === QUOTE) break;
+          at += inner === BACKSLASH ? 2 : 1;
+        }
+        if (at < stop) break;
+        const quote = bytes.indexOf(QUOTE, at);
+        if (quote === -1) return false; // a string left open: nothing after it counts
+        let backslashes = 0;
+        while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes++;
+        at = quote;
+        if ((backslashes & 1) === 0) break;
+        at++;
+      }
+      i = at;
+    } else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
+      if (++depth > limit) return true;
+    } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) {
+      depth--;
+    }
+  }
+  return false;
+}

@@ -92,14 +92,16 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     const path = (req.url ?? "/").split("?", 1)[0];
     // The operator's endpoints come before CORS: they need no key, so no web page
     // an operator happens to visit may read them (key ids, teams, spend).
-    if (req.method === "GET" && path === "/metrics") {
+    // HEAD as GET (load balancers probe with it): Node leaves the body out.
+    const read = req.method === "GET" || req.method === "HEAD";
+    if (read && path === "/metrics") {
       options.metrics.registry.metrics().then(
         (text) => res.writeHead(200, { "content-type": options.metrics.registry.contentType }).end(text),
         () => res.writeHead(500).end(),
       );
       return;
     }
-    if (req.method === "GET" && (path === "/healthz" || path === "/readyz")) {
+    if (read && (path === "/healthz" || path === "/readyz")) {
       const serving = path === "/healthz" || options.health.ready();
       // Degraded dependencies and providers are named (with what it means for calls); liveness stays 200.
       // A degraded provider does not fail readiness either: every instance shares its vendor keys, and

@@ -83,4 +83,12 @@ describe("requests the server cannot route", () => {
     expect((await fetch(`${gw.url}/v1/models`, { method: "DELETE" })).headers.get("allow")).toBe("GET");
     expect((await fetch(`${gw.url}/v1/messages`, { headers: { "anthropic-version": "2023-06-01" } })).status).toBe(405);
   });
+
+  it("answers HEAD on the health and metrics endpoints as GET, without a body, over HTTP/1.1 and HTTP/2", async () => {
+    for (const path of ["/healthz", "/readyz", "/metrics"]) {
+      const res = await fetch(`${gw.url}${path}`, { method: "HEAD" });
+      expect([path, res.status, (await res.arrayBuffer()).byteLength]).toEqual([path, 200, 0]);
+      expect(await h2Request("HEAD", path)).toBe(200);
+    }
+  });
 });

@@ -172,9 +172,20 @@ export class VendorTransport {
       kind,
       provider: this.provider,
       credentialId: req.credentialId,
-      message: kind === "timeout" ? `provider "${this.provider}" did not answer before the deadline` : "the call was cancelled",
+      message: kind === "timeout" ? timeoutMessage(this.provider, req.signal.reason) : "the call was cancelled",
     });
   }
+}
+
+/**
+ * What cut a vendor off, as the gateway's own abort reason says it (an
+ * attempt's bound names itself: "sent nothing for 30000 ms (first_token,
+ * adaptive bound)"); the caller's deadline otherwise. Only the gateway and
+ * connect-es abort these signals, so the reason holds no vendor text.
+ */
+function timeoutMessage(provider: string, reason: unknown): string {
+  if (reason instanceof DOMException && reason.message) return reason.message;
+  return `provider "${provider}" did not answer before the caller's deadline`;
 }
 
 function mebibytes(bytes: number): string {

@@ -1,18 +1,12 @@
-import { createMethodImplSpec, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import fc from "fast-check";
-import * as http from "node:http";
-import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { createErrorInfoInterceptor } from "../../src/api/envelope/error-info-interceptor.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../src/api/json-depth.js";
-import { HealthState } from "../../src/common/health-state.js";
 import { jsonNestsDeeperThan } from "../../src/common/json-nesting.js";
-import { GatewayMetrics } from "../../src/observability/metrics.js";
-import { createHttpHandler, JSON_BODY_DEPTH_LIMIT } from "../../src/server/http-handler.js";
-import { encodeTextDelta, encodeTextDeltaJson } from "../../src/server/lean-rpc/text-delta-encoding.js";
+import { JSON_BODY_DEPTH_LIMIT } from "../../src/server/http-handler.js";
+import { callH1, callH2, startTwin, type Answer, type Twin } from "../support/lean-twins.js";
 import { frame } from "../support/raw-rpc.js";
 
 // A JSON body nested past the bound is refused before JSON.parse builds it
@@ -119,91 +113,10 @@ const tagging: Interceptor = (next) => async (req) => {
   }
 };
 
-interface Twin {
-  h1: string;
-  h2: string;
-  close(): void;
-}
-
-async function twin(lean: boolean): Promise<Twin> {
-  const tag = lean ? "lean" : "connect-es";
-  const handler = createHttpHandler({
-    routes: (router) => router.service(AIService, service(`${tag} router`)),
-    leanMethods: lean
-      ? [
-          { spec: createMethodImplSpec(AIService.method.chat, service(tag).chat) },
-          { spec: createMethodImplSpec(AIService.method.embed, service(tag).embed) },
-          { spec: createMethodImplSpec(AIService.method.chatStream, service(tag).chatStream), encoders: { binary: encodeTextDelta, json: encodeTextDeltaJson } },
-        ]
-      : [],
-    interceptors: [createErrorInfoInterceptor(), tagging],
-    corsOrigins: [],
-    metrics: new GatewayMetrics({ defaultMetrics: false }),
-    health: new HealthState([AIService.typeName]),
-  });
-  const h1 = http.createServer(handler);
-  const h2 = http2.createServer(handler);
-  await Promise.all([new Promise<void>((r) => h1.listen(0, "127.0.0.1", r)), new Promise<void>((r) => h2.listen(0, "127.0.0.1", r))]);
-  const url = (server: { address(): unknown }) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    h1: url(h1),
-    h2: url(h2),
-    close: () => {
-      h1.closeAllConnections();
-      h1.close();
-      h2.close();
-    },
-  };
-}
-
-interface Answer {
-  status: number;
-  headers: Record<string, unknown>;
-  body: string;
-  trailers: Record<string, unknown>;
-}
-
-function callH1(base: string, path: string, headers: Record<string, string>, body: Uint8Array): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${path}`, { method: "POST", headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const { date: _, ...rest } = res.headers;
-        resolve({ status: res.statusCode!, headers: rest, body: Buffer.concat(chunks).toString("base64"), trailers: res.trailers });
-      });
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-function callH2(base: string, path: string, headers: Record<string, string>, body: Uint8Array): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(base);
-    session.on("error", reject);
-    const stream = session.request({ ":method": "POST", ":path": path, te: "trailers", ...headers });
-    let answer: Answer = { status: 0, headers: {}, body: "", trailers: {} };
-    const chunks: Buffer[] = [];
-    stream.on("response", (h) => {
-      const { date: _, ...rest } = h;
-      answer = { ...answer, status: Number(h[":status"]), headers: rest };
-    });
-    stream.on("trailers", (t) => (answer.trailers = { ...t }));
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("error", reject);
-    stream.on("close", () => {
-      session.close();
-      resolve({ ...answer, body: Buffer.concat(chunks).toString("base64") });
-    });
-    stream.end(body);
-  });
-}
-
 let lean: Twin;
 let plain: Twin;
 beforeAll(async () => {
-  [lean, plain] = await Promise.all([twin(true), twin(false)]);
+  [lean, plain] = await Promise.all([startTwin(true, { service, interceptor: tagging }), startTwin(false, { service, interceptor: tagging })]);
 });
 afterAll(() => {
   lean?.close();

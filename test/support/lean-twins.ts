@@ -1,0 +1,106 @@
+// Twin handlers for the lean path's differential tests: one serves Chat, Embed
+// and ChatStream on the lean path (src/server/lean-rpc), the other through
+// connect-es alone, with one service and the same interceptors, each on an
+// HTTP/1.1 and an HTTP/2 server. A request sent to both must come back the same.
+import { createMethodImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { createErrorInfoInterceptor } from "../../src/api/envelope/error-info-interceptor.js";
+import { HealthState } from "../../src/common/health-state.js";
+import { GatewayMetrics } from "../../src/observability/metrics.js";
+import { createHttpHandler } from "../../src/server/http-handler.js";
+import { encodeTextDelta, encodeTextDeltaJson } from "../../src/server/lean-rpc/text-delta-encoding.js";
+
+export interface Twin {
+  h1: string;
+  h2: string;
+  close(): void;
+}
+
+export interface TwinOptions {
+  /** The service, given which path serves it ("lean", "connect-es", or "… router" for connect-es's own routes). */
+  service: (tag: string) => ServiceImpl<typeof AIService>;
+  /** After the ErrorInfo interceptor: one that marks answers, so that an answer losing its work differs. */
+  interceptor: Interceptor;
+  shutdownSignal?: AbortSignal;
+}
+
+export async function startTwin(lean: boolean, { service, interceptor, shutdownSignal }: TwinOptions): Promise<Twin> {
+  const tag = lean ? "lean" : "connect-es";
+  const handler = createHttpHandler({
+    shutdownSignal,
+    routes: (router) => router.service(AIService, service(`${tag} router`)),
+    leanMethods: lean
+      ? [
+          { spec: createMethodImplSpec(AIService.method.chat, service(tag).chat) },
+          { spec: createMethodImplSpec(AIService.method.embed, service(tag).embed) },
+          { spec: createMethodImplSpec(AIService.method.chatStream, service(tag).chatStream), encoders: { binary: encodeTextDelta, json: encodeTextDeltaJson } },
+        ]
+      : [],
+    interceptors: [createErrorInfoInterceptor(), interceptor],
+    corsOrigins: [],
+    metrics: new GatewayMetrics({ defaultMetrics: false }),
+    health: new HealthState([AIService.typeName]),
+  });
+  const h1 = http.createServer(handler);
+  const h2 = http2.createServer(handler);
+  await Promise.all([new Promise<void>((r) => h1.listen(0, "127.0.0.1", r)), new Promise<void>((r) => h2.listen(0, "127.0.0.1", r))]);
+  const url = (server: { address(): unknown }) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    h1: url(h1),
+    h2: url(h2),
+    close: () => {
+      h1.closeAllConnections();
+      h1.close();
+      h2.close();
+    },
+  };
+}
+
+export interface Answer {
+  status: number;
+  headers: Record<string, unknown>;
+  body: string;
+  trailers: Record<string, unknown>;
+}
+
+/** Everything an HTTP/1.1 client sees of an answer but the date. */
+export function callH1(base: string, path: string, headers: Record<string, string>, body: Uint8Array): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${path}`, { method: "POST", headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const { date: _, ...rest } = res.headers;
+        resolve({ status: res.statusCode!, headers: rest, body: Buffer.concat(chunks).toString("base64"), trailers: res.trailers });
+      });
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Everything an HTTP/2 client sees of an answer but the date: headers, data and trailers. */
+export function callH2(base: string, path: string, headers: Record<string, string>, body: Uint8Array): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(base);
+    session.on("error", reject);
+    const stream = session.request({ ":method": "POST", ":path": path, te: "trailers", ...headers });
+    let answer: Answer = { status: 0, headers: {}, body: "", trailers: {} };
+    const chunks: Buffer[] = [];
+    stream.on("response", (h) => {
+      const { date: _, ...rest } = h;
+      answer = { ...answer, status: Number(h[":status"]), headers: rest };
+    });
+    stream.on("trailers", (t) => (answer.trailers = { ...t }));
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("error", reject);
+    stream.on("close", () => {
+      session.close();
+      resolve({ ...answer, body: Buffer.concat(chunks).toString("base64") });
+    });
+    stream.end(body);
+  });
+}

@@ -1,26 +1,18 @@
 // Key pools in a real gateway against a vendor that misbehaves on purpose
 // (the fake OpenAI): a canary it answers 404 where the active key is served,
 // a 429 with a retry-after of ten years, a key echoed base64-encoded.
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialState } from "../../gen/ts/switchboard/v1/admin_providers_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { failure } from "../support/failure.js";
 import { adminClient, calls, credentials, hello, requestsByKey } from "./support/admin.js";
 
 const secret = (label: string) => `sk-${label}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const hex = (text: string) => Buffer.from(text).toString("hex");
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("the call succeeded");
-}
 
 describe("a canary the vendor answers 404 where the active key is served", () => {
   const A = secret("primary");

@@ -1,7 +1,7 @@
 // Key pools in a real gateway: Vault versions staged as canaries (real
 // OpenBao), canary share and promotion, rollback of a failing canary, 429
 // cool-downs, credential rejections, and the AdminService that runs them.
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BadRequestSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
@@ -11,6 +11,7 @@ import { startGeminiFake, type GeminiFake } from "../fakes/gemini-fake.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { requireService } from "../support/require-service.js";
+import { failure } from "../support/failure.js";
 import { adminClient, calls, credentials, hello, requestsByKey } from "./support/admin.js";
 import { BaoAdmin, eventually, unique } from "./support/bao.js";
 
@@ -27,15 +28,6 @@ function expectNoSecrets(...texts: string[]): void {
   const all = texts.join("\n");
   for (const value of secrets) expect(all).not.toContain(value);
 }
-
-const failure = async (promise: Promise<unknown>): Promise<ConnectError> => {
-  try {
-    await promise;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("the call succeeded");
-};
 
 describe("Vault versions become canaries", () => {
   const mount = unique("sb-rotation");

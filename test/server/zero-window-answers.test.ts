@@ -129,7 +129,9 @@ describe("a client with a normal window reading a large answer slowly but steadi
     }
     stream.resume();
     await ended;
-    expect(steps).toBeGreaterThan(5);
+    // Several sweeps (more than two whole stall timeouts) passed while it read; how much each step takes depends on
+    // the windows Node gives a client (Node 24's take about 200 KiB a step, Node 20's 32 KiB).
+    expect(steps).toBeGreaterThanOrEqual(4);
     expect(stream.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
     expect(received).toBe(BIG);
     expect(await counted(metrics.slowClients, { waiting_for: "answer" })).toBe(0);

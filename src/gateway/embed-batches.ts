@@ -3,14 +3,6 @@ import { UsageSchema, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js"
 import type { EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "../providers/provider.js";
 import { MAX_TOKEN_COUNT, type UsageFault } from "../providers/vendor-usage.js";
 
-/** Input tokens of the batches a failed attempt had finished: the vendor billed them, whatever became of the rest. */
-const finishedBeforeFailure = new WeakMap<object, number>();
-
-/** The input tokens the vendor billed for batches an attempt finished before it failed with `err` (0 when none, or unknown). */
-export function tokensBilledBefore(err: unknown): number {
-  return typeof err === "object" && err !== null ? (finishedBeforeFailure.get(err) ?? 0) : 0;
-}
-
 /** Batches of one call in flight at a time: enough to hide latency, few enough not to trip the vendor's rate limits. */
 const BATCHES_IN_FLIGHT = 4;
 
@@ -20,8 +12,15 @@ const BATCHES_IN_FLIGHT = 4;
  * same credential and model for every batch, so all vectors come from one
  * embedding space. A failed batch fails the attempt (the others are
  * cancelled), and the dispatcher retries or fails over the whole call.
+ * The input tokens of the batches a failed attempt had finished go to
+ * `billedBeforeFailure`: the vendor billed them, whatever became of the rest.
  */
-export async function embedInBatches(adapter: ProviderAdapter, call: UpstreamCall<EmbedParams>, batchSize: number): Promise<EmbedResult> {
+export async function embedInBatches(
+  adapter: ProviderAdapter,
+  call: UpstreamCall<EmbedParams>,
+  batchSize: number,
+  billedBeforeFailure: (inputTokens: number) => void,
+): Promise<EmbedResult> {
   const inputs = call.params.inputs;
   if (inputs.length <= batchSize) return adapter.embed(call);
   const batches: string[][] = [];
@@ -42,7 +41,7 @@ export async function embedInBatches(adapter: ProviderAdapter, call: UpstreamCal
   } catch (err) {
     stop.abort(err);
     const finished = sumUsage(results.filter((result) => result !== undefined).map((result) => result.usage)).usage?.promptTokens ?? 0;
-    if (finished > 0 && typeof err === "object" && err !== null) finishedBeforeFailure.set(err, finished);
+    if (finished > 0) billedBeforeFailure(finished);
     throw err;
   }
   const usage = sumUsage(results.map((result) => result.usage));

@@ -26,7 +26,7 @@ import { OPEN_HOOKS, type CallHooks, type CallKind } from "./call-hooks.js";
 import type { DispatchOutcome } from "./dispatch-outcome.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { deltaResponse } from "./delta-response.js";
-import { embedInBatches, tokensBilledBefore } from "./embed-batches.js";
+import { embedInBatches } from "./embed-batches.js";
 import { MAX_STREAMED_ANSWER_CHARS } from "../providers/answer-limits.js";
 import { toConnectError } from "./errors.js";
 import { ModelListing } from "./model-listing.js";
@@ -281,9 +281,8 @@ export class Gateway {
     try {
       this.fitter.checkEmbedDimensions(call.candidates[0], params.dimensions);
       const { value, outcome } = await this.deps.dispatcher.unary(call.candidates, ctx, (adapter, attempt) =>
-        embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, params.inputs.length)).catch((err: unknown) => {
-          billedBefore += tokensBilledBefore(err);
-          throw err;
+        embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, params.inputs.length), (tokens) => {
+          billedBefore += tokens;
         }),
       );
       const usage = withInputTokens(value.usage ?? inputUsage(), billedBefore);

@@ -20,6 +20,7 @@ import type { Logger } from "./logger.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { SamplerSpec, TracingConfig } from "./tracing-config.js";
 import type { CallSpanEnd, HeaderReader, Surface, TracedCall, Tracing } from "./tracing.js";
+import { ThrottledWarning } from "./throttled-warning.js";
 
 type ExporterConfig = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
 
@@ -186,21 +187,20 @@ function definedOnly<T extends object>(options: T): Partial<T> {
 
 /** The OTLP exporter, counted (switchboard_trace_spans_exported_total) and its failures logged now and then. */
 class CountingExporter implements SpanExporter {
-  private warnedAt = -Infinity;
+  private readonly failures: ThrottledWarning;
 
   constructor(
     private readonly inner: SpanExporter,
     private readonly deps: { logger: Logger; metrics: GatewayMetrics },
-  ) {}
+  ) {
+    this.failures = new ThrottledWarning(deps.logger, "tracing: spans could not be exported", EXPORT_WARNING_EVERY_MS, () => performance.now());
+  }
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     this.inner.export(spans, (result) => {
       const ok = result.code === ExportResultCode.SUCCESS;
       this.deps.metrics.traceSpansExported.inc({ result: ok ? "ok" : "failed" }, spans.length);
-      if (!ok && performance.now() - this.warnedAt > EXPORT_WARNING_EVERY_MS) {
-        this.warnedAt = performance.now();
-        this.deps.logger.warn({ spans: spans.length, error: result.error?.message }, "tracing: spans could not be exported (logged at most once a minute)");
-      }
+      if (!ok) this.failures.note(() => ({ spans: spans.length, error: result.error?.message }));
       done(result);
     });
   }

@@ -1,6 +1,7 @@
 import type * as net from "node:net";
 import type { Logger } from "../observability/logger.js";
 import type { ClientLimits } from "./client-limits.js";
+import { ThrottledWarning } from "../observability/throttled-warning.js";
 import { openFileLimit } from "./open-file-limit.js";
 
 export type CapLimit = "total" | "per_client";
@@ -13,7 +14,6 @@ const REFUSAL =
 const REFUSAL_LINGER_MS = 1_000;
 /** ...and at most this many at once: a flood of refusals must not hold file descriptors itself. */
 const MAX_LINGERING = 64;
-const LOG_INTERVAL_MS = 10_000;
 
 export interface ConnectionCapsOptions {
   logger: Logger;
@@ -31,13 +31,13 @@ export class ConnectionCaps {
   private open = 0;
   private readonly perClient = new Map<string, number>();
   private lingering = 0;
-  private unlogged = 0;
-  private loggedAt = -Infinity;
+  private readonly refusals: ThrottledWarning;
 
   constructor(
     private readonly limits: Pick<ClientLimits, "maxConnections" | "maxConnectionsPerClient">,
     private readonly options: ConnectionCapsOptions,
   ) {
+    this.refusals = new ThrottledWarning(options.logger, "refusing connections over the connection caps");
     const files = openFileLimit();
     // Every connection holds a file descriptor, and so do vendor connections, the ledger and the logs.
     if (files !== undefined && limits.maxConnections > files * 0.8) {
@@ -67,7 +67,7 @@ export class ConnectionCaps {
 
   private refuse(socket: net.Socket, limit: CapLimit): void {
     this.options.refused?.(limit);
-    this.log(limit);
+    this.refusals.note(() => ({ limit, open: this.open, maxConnections: this.limits.maxConnections, maxConnectionsPerClient: this.limits.maxConnectionsPerClient }));
     if (!this.options.plaintext || this.lingering >= MAX_LINGERING) {
       socket.destroy();
       return;
@@ -82,17 +82,5 @@ export class ConnectionCaps {
     // Read and drop what the client sends: closing with unread bytes would reset the connection, and the reset may reach the client before the refusal does.
     socket.resume();
     socket.end(REFUSAL);
-  }
-
-  private log(limit: CapLimit): void {
-    this.unlogged++;
-    const now = Date.now();
-    if (now - this.loggedAt < LOG_INTERVAL_MS) return;
-    this.options.logger.warn(
-      { refused: this.unlogged, limit, open: this.open, maxConnections: this.limits.maxConnections, maxConnectionsPerClient: this.limits.maxConnectionsPerClient },
-      `refusing connections over the connection caps (counted since the last such line; logged at most every ${LOG_INTERVAL_MS / 1000} s)`,
-    );
-    this.unlogged = 0;
-    this.loggedAt = now;
   }
 }

@@ -2,6 +2,7 @@ import type * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as net from "node:net";
 import type { Logger } from "../observability/logger.js";
+import { ThrottledWarning } from "../observability/throttled-warning.js";
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
 type Response = http.ServerResponse | http2.Http2ServerResponse;
@@ -15,7 +16,6 @@ const REFUSAL =
 
 /** How long a refused HTTP/1.1 connection is still read (and its bytes dropped), so that the refusal reaches the client before the close. */
 const REFUSAL_LINGER_MS = 1_000;
-const LOG_INTERVAL_MS = 10_000;
 
 export interface RequestBodyBudgetOptions {
   /** Request-body bytes received and not yet complete, in all. */
@@ -47,10 +47,11 @@ export interface RequestBodyBudgetOptions {
 export class RequestBodyBudget {
   private total = 0;
   private readonly perConnection = new Map<object, number>();
-  private unlogged = 0;
-  private loggedAt = -Infinity;
+  private readonly refusals: ThrottledWarning;
 
-  constructor(private readonly options: RequestBodyBudgetOptions) {}
+  constructor(private readonly options: RequestBodyBudgetOptions) {
+    this.refusals = new ThrottledWarning(options.logger, "refusing request bodies over the buffered request bytes bounds");
+  }
 
   /** Bytes counted now (tests, metrics). */
   get held(): number {
@@ -99,7 +100,7 @@ export class RequestBodyBudget {
 
   private refuse(req: Request, res: Response, limit: BodyLimit): void {
     this.options.refused?.(limit);
-    this.log(limit);
+    this.refusals.note(() => ({ limit, held: this.total, maxBytes: this.options.totalBytes, maxBytesPerConnection: this.options.perConnectionBytes }));
     if ("stream" in req) {
       // Reset from a later turn: this runs inside the stream's own read.
       const code = limit === "total" ? http2.constants.NGHTTP2_REFUSED_STREAM : http2.constants.NGHTTP2_ENHANCE_YOUR_CALM;
@@ -115,17 +116,5 @@ export class RequestBodyBudget {
     const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
     socket.once("close", () => clearTimeout(linger));
     socket.end(REFUSAL);
-  }
-
-  private log(limit: BodyLimit): void {
-    this.unlogged++;
-    const now = Date.now();
-    if (now - this.loggedAt < LOG_INTERVAL_MS) return;
-    this.options.logger.warn(
-      { refused: this.unlogged, limit, held: this.total, maxBytes: this.options.totalBytes, maxBytesPerConnection: this.options.perConnectionBytes },
-      `refusing request bodies over the buffered request bytes bounds (counted since the last such line; logged at most every ${LOG_INTERVAL_MS / 1000} s)`,
-    );
-    this.unlogged = 0;
-    this.loggedAt = now;
   }
 }

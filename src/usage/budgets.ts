@@ -168,4 +168,3 @@ export class MemorySpendCounter implements SpendCounter {
   }
 }
 
-export { RedisSpendCounter, type RedisSpendCounterOptions } from "./redis-spend-counter.js";

@@ -4,31 +4,18 @@ import { mkdtempSync } from "node:fs";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { MAX_JSON_DEPTH } from "../../src/api/json-depth.js";
-import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { failure } from "../support/failure.js";
-import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+import { MASTER_KEY } from "../support/gateway.js";
+import { rawRpcWorld } from "../support/raw-rpc-world.js";
 import { spawnGateway } from "../support/gateway-process.js";
-import { connectStream, connectUnary, frame, GrpcConnection, grpcWeb, type RawAnswer } from "../support/raw-rpc.js";
+import { connectStream, connectUnary, frame, grpcWeb, type RawAnswer } from "../support/raw-rpc.js";
 import { concat, deepStruct, lengthDelimited } from "../support/wire.js";
 
-let fake: OpenAIFake;
-let gw: TestGateway;
-let grpc: GrpcConnection;
-
-beforeAll(async () => {
-  fake = await startOpenAIFake({ apiKey: "sk-up" });
-  gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl });
-  grpc = new GrpcConnection(gw.url);
-});
-afterAll(async () => {
-  grpc.close();
-  await gw.stop();
-  await fake.close();
-});
+const world = rawRpcWorld();
 
 const auth = { authorization: `Bearer ${MASTER_KEY}` };
 const CHAT = "/switchboard.v1.AIService/Chat";
@@ -44,41 +31,41 @@ const grpcHeaders = { ...auth, "content-type": "application/grpc" };
 
 describe("a request that cannot be decoded is the caller's fault (InvalidArgument), in every protocol", () => {
   it("Connect: random bytes as application/proto → HTTP 400 invalid_argument, naming the problem", async () => {
-    const answer = await connectUnary(gw.url, CHAT, notProtobuf, { ...auth, "content-type": "application/proto" });
+    const answer = await connectUnary(world.gw.url, CHAT, notProtobuf, { ...auth, "content-type": "application/proto" });
     expect(answer.status).toBe(400);
     expect(answer.code).toBe(Code.InvalidArgument);
     expect(answer.message).toMatch(/^the request cannot be decoded: .*wire type/);
   });
 
   it("gRPC: bytes that are not protobuf → InvalidArgument (3)", async () => {
-    const answer = await grpc.call(CHAT, frame(notProtobuf), grpcHeaders);
+    const answer = await world.grpc.call(CHAT, frame(notProtobuf), grpcHeaders);
     expect(answer.code).toBe(Code.InvalidArgument);
     expect(answer.message).toContain("cannot be decoded");
   });
 
   it("gRPC: invalid UTF-8 in a string field → InvalidArgument, saying so", async () => {
-    const answer = await grpc.call(CHAT, frame(badUtf8), grpcHeaders);
+    const answer = await world.grpc.call(CHAT, frame(badUtf8), grpcHeaders);
     expect(answer.code).toBe(Code.InvalidArgument);
     expect(answer.message).toMatch(/cannot be decoded: .*not valid for encoding utf-8/);
   });
 
   it("gRPC: a 10,000-deep google.protobuf.Struct → InvalidArgument, and the gateway keeps serving", async () => {
-    const answer = await grpc.call(CHAT, frame(withVendorOptions(10_000)), grpcHeaders);
+    const answer = await world.grpc.call(CHAT, frame(withVendorOptions(10_000)), grpcHeaders);
     expect(answer.code).toBe(Code.InvalidArgument);
     expect(answer.message).toContain("maximum recursion depth");
-    expect((await gw.client("grpc").chat({ model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "still there?" }] })).message?.content).toBe("Echo: still there?");
+    expect((await world.gw.client("grpc").chat({ model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "still there?" }] })).message?.content).toBe("Echo: still there?");
   });
 
   it("gRPC, server streaming: an undecodable request → InvalidArgument, and the log line says invalid_argument", async () => {
-    const answer = await grpc.call(CHAT_STREAM, frame(badUtf8), grpcHeaders);
+    const answer = await world.grpc.call(CHAT_STREAM, frame(badUtf8), grpcHeaders);
     expect(answer.code).toBe(Code.InvalidArgument);
-    await expect.poll(() => gw.logs.entries.find((e) => e.method === "switchboard.v1.AIService/ChatStream" && e.status === "invalid_argument")).toBeTruthy();
+    await expect.poll(() => world.gw.logs.entries.find((e) => e.method === "switchboard.v1.AIService/ChatStream" && e.status === "invalid_argument")).toBeTruthy();
   });
 
   it("gRPC-Web and Connect streaming: the end frame carries InvalidArgument", async () => {
-    const web = await grpcWeb(gw.url, CHAT, frame(notProtobuf), { ...auth, "content-type": "application/grpc-web+proto" });
+    const web = await grpcWeb(world.gw.url, CHAT, frame(notProtobuf), { ...auth, "content-type": "application/grpc-web+proto" });
     expect(web.code).toBe(Code.InvalidArgument);
-    const stream = await connectStream(gw.url, CHAT_STREAM, frame(notProtobuf), { ...auth, "content-type": "application/connect+proto" });
+    const stream = await connectStream(world.gw.url, CHAT_STREAM, frame(notProtobuf), { ...auth, "content-type": "application/connect+proto" });
     expect(stream.code).toBe(Code.InvalidArgument);
     expect(stream.message).toContain("cannot be decoded");
   });
@@ -87,18 +74,18 @@ describe("a request that cannot be decoded is the caller's fault (InvalidArgumen
     const json = (body: string) => frame(new TextEncoder().encode(body));
     const headers = { ...auth, "content-type": "application/grpc+json" };
     // Quoted by the decoder, before any interceptor runs.
-    const undecodable = await grpc.call(CHAT, json('{"model":"gpt-4o-mini","maxTokens":"\\ud800"}'), headers);
+    const undecodable = await world.grpc.call(CHAT, json('{"model":"gpt-4o-mini","maxTokens":"\\ud800"}'), headers);
     expect(undecodable.code).toBe(Code.InvalidArgument);
     expect(undecodable.message).toContain("not valid Unicode");
     // Quoted from a vendor's error: the message keeps the rest, with U+FFFD in place of the surrogate.
-    fake.enqueue({ kind: "error", status: 400, body: { error: { message: "Invalid 'user': \ud800 is not allowed", type: "invalid_request_error" } } });
-    const relayed = await grpc.call(CHAT, frame(hello), grpcHeaders);
+    world.fake.enqueue({ kind: "error", status: 400, body: { error: { message: "Invalid 'user': \ud800 is not allowed", type: "invalid_request_error" } } });
+    const relayed = await world.grpc.call(CHAT, frame(hello), grpcHeaders);
     expect(relayed.code).toBe(Code.InvalidArgument);
     expect(relayed.message).toContain("Invalid 'user': \uFFFD is not allowed");
   });
 
   it("gRPC: a frame flagged compressed without an encoding → InvalidArgument", async () => {
-    const answer = await grpc.call(CHAT, frame(hello, 0b1), grpcHeaders);
+    const answer = await world.grpc.call(CHAT, frame(hello, 0b1), grpcHeaders);
     expect(answer.code).toBe(Code.InvalidArgument);
   });
 });
@@ -107,15 +94,15 @@ describe("errors connect-es raises before any interceptor carry ErrorInfo too, i
   const LIST = "/switchboard.v1.AIService/ListModels";
   const tooBig = new Uint8Array(9 * 1024 * 1024);
   it.each<[string, () => Promise<RawAnswer>, Code, string]>([
-    ["Connect: a bad timeout header", () => connectUnary(gw.url, LIST, "{}", { ...auth, "content-type": "application/json", "connect-timeout-ms": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
-    ["Connect: JSON that does not parse", () => connectUnary(gw.url, LIST, '{"x":1', { ...auth, "content-type": "application/json" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
-    ["Connect: an unknown content-encoding", () => connectUnary(gw.url, LIST, "{}", { ...auth, "content-type": "application/json", "content-encoding": "zstd" }), Code.Unimplemented, "UNIMPLEMENTED"],
-    ["Connect: a message over the size limit", () => connectUnary(gw.url, CHAT, tooBig, { ...auth, "content-type": "application/proto" }), Code.ResourceExhausted, "RESOURCE_EXHAUSTED"],
-    ["Connect streaming: a bad timeout header", () => connectStream(gw.url, CHAT_STREAM, frame(hello), { ...auth, "content-type": "application/connect+proto", "connect-timeout-ms": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
-    ["gRPC: a bad timeout header", () => grpc.call(CHAT, frame(hello), { ...grpcHeaders, "grpc-timeout": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
-    ["gRPC: an unknown message encoding", () => grpc.call(CHAT, frame(hello, 1), { ...grpcHeaders, "grpc-encoding": "zstd" }), Code.Unimplemented, "UNIMPLEMENTED"],
-    ["gRPC: a message over the size limit", () => grpc.call(CHAT, frame(tooBig), grpcHeaders), Code.ResourceExhausted, "RESOURCE_EXHAUSTED"],
-    ["gRPC-Web: a bad timeout header", () => grpcWeb(gw.url, CHAT, frame(hello), { ...auth, "content-type": "application/grpc-web+proto", "grpc-timeout": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
+    ["Connect: a bad timeout header", () => connectUnary(world.gw.url, LIST, "{}", { ...auth, "content-type": "application/json", "connect-timeout-ms": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
+    ["Connect: JSON that does not parse", () => connectUnary(world.gw.url, LIST, '{"x":1', { ...auth, "content-type": "application/json" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
+    ["Connect: an unknown content-encoding", () => connectUnary(world.gw.url, LIST, "{}", { ...auth, "content-type": "application/json", "content-encoding": "zstd" }), Code.Unimplemented, "UNIMPLEMENTED"],
+    ["Connect: a message over the size limit", () => connectUnary(world.gw.url, CHAT, tooBig, { ...auth, "content-type": "application/proto" }), Code.ResourceExhausted, "RESOURCE_EXHAUSTED"],
+    ["Connect streaming: a bad timeout header", () => connectStream(world.gw.url, CHAT_STREAM, frame(hello), { ...auth, "content-type": "application/connect+proto", "connect-timeout-ms": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
+    ["gRPC: a bad timeout header", () => world.grpc.call(CHAT, frame(hello), { ...grpcHeaders, "grpc-timeout": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
+    ["gRPC: an unknown message encoding", () => world.grpc.call(CHAT, frame(hello, 1), { ...grpcHeaders, "grpc-encoding": "zstd" }), Code.Unimplemented, "UNIMPLEMENTED"],
+    ["gRPC: a message over the size limit", () => world.grpc.call(CHAT, frame(tooBig), grpcHeaders), Code.ResourceExhausted, "RESOURCE_EXHAUSTED"],
+    ["gRPC-Web: a bad timeout header", () => grpcWeb(world.gw.url, CHAT, frame(hello), { ...auth, "content-type": "application/grpc-web+proto", "grpc-timeout": "soon" }), Code.InvalidArgument, "INVALID_ARGUMENT"],
   ])("%s", async (_, call, code, reason) => {
     const answer = await call();
     expect(answer.code).toBe(code);
@@ -125,8 +112,8 @@ describe("errors connect-es raises before any interceptor carry ErrorInfo too, i
 
 describe("JSON values nest at most MAX_JSON_DEPTH levels, with a message naming the field", () => {
   it(`gRPC: vendor_options ${MAX_JSON_DEPTH} deep are served; one level more is InvalidArgument naming vendor_options`, async () => {
-    expect((await grpc.call(CHAT, frame(withVendorOptions(MAX_JSON_DEPTH)), grpcHeaders)).code).toBe(0);
-    const answer = await grpc.call(CHAT, frame(withVendorOptions(MAX_JSON_DEPTH + 1)), grpcHeaders);
+    expect((await world.grpc.call(CHAT, frame(withVendorOptions(MAX_JSON_DEPTH)), grpcHeaders)).code).toBe(0);
+    const answer = await world.grpc.call(CHAT, frame(withVendorOptions(MAX_JSON_DEPTH + 1)), grpcHeaders);
     expect(answer.code).toBe(Code.InvalidArgument);
     expect(answer.message).toBe(`vendor_options: nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
   });
@@ -134,13 +121,13 @@ describe("JSON values nest at most MAX_JSON_DEPTH levels, with a message naming 
   it("Connect JSON: a 10,000-deep tool schema → HTTP 400", async () => {
     const schema = "[".repeat(10_000) + "]".repeat(10_000);
     const body = `{"model":"gpt-4o-mini","messages":[{"role":"ROLE_USER","content":"hi"}],"tools":[{"name":"t","parameters":{"a":${schema}}}]}`;
-    const answer = await connectUnary(gw.url, CHAT, body, { ...auth, "content-type": "application/json" });
+    const answer = await connectUnary(world.gw.url, CHAT, body, { ...auth, "content-type": "application/json" });
     expect(answer.status).toBe(400);
     expect(answer.code).toBe(Code.InvalidArgument);
   });
 
   it("plain JSON to a stream → HTTP 415 saying what to send instead", async () => {
-    const res = await fetch(`${gw.url}/switchboard.v1.AIService/ChatStream`, {
+    const res = await fetch(`${world.gw.url}/switchboard.v1.AIService/ChatStream`, {
       method: "POST",
       headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "ROLE_USER", content: "hi" }] }),
@@ -154,7 +141,7 @@ describe("JSON values nest at most MAX_JSON_DEPTH levels, with a message naming 
     [{ stream: true, stream_options: { include_usage: 1 } }, "stream_options.include_usage: must be true or false"],
   ])("REST chat: %j → HTTP 400 naming the field", async (fields, message) => {
     const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], ...fields });
-    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
+    const res = await fetch(`${world.gw.url}/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.message).toContain(message);
   });
@@ -166,40 +153,40 @@ describe("JSON values nest at most MAX_JSON_DEPTH levels, with a message naming 
   ])("REST: %s nested 100,000 deep → HTTP 400 naming the limit", async (_where, place) => {
     const marker = "__DEEP__";
     const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], ...place(marker) }).replace(`"${marker}"`, "[".repeat(100_000) + "]".repeat(100_000));
-    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
+    const res = await fetch(`${world.gw.url}/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.message).toBe(`the body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
   });
 
   it("REST: embeddings with a deeply nested input → HTTP 400", async () => {
     const body = `{"model":"text-embedding-3-small","input":${"[".repeat(50_000)}${"]".repeat(50_000)}}`;
-    const res = await fetch(`${gw.url}/v1/embeddings`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
+    const res = await fetch(`${world.gw.url}/v1/embeddings`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
     expect(res.status).toBe(400);
   });
 });
 
 describe("Internal is kept for real bugs, and their log line carries the cause and stack", () => {
   it("Connect: a TypeError in the pipeline → Internal 'internal error' to the caller; the log has the TypeError and where it was thrown", async () => {
-    const spy = vi.spyOn(gw.app.gateway, "chat").mockImplementationOnce(() => {
+    const spy = vi.spyOn(world.gw.app.gateway, "chat").mockImplementationOnce(() => {
       throw new TypeError("Cannot read properties of undefined (reading 'choices')");
     });
-    const err = await failure(gw.client("connect").chat({ model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] }));
+    const err = await failure(world.gw.client("connect").chat({ model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] }));
     spy.mockRestore();
     expect(err.code).toBe(Code.Internal);
     expect(err.rawMessage).toBe("internal error");
-    const line = gw.logs.entries.findLast((e) => e.method === "switchboard.v1.AIService/Chat");
+    const line = world.gw.logs.entries.findLast((e) => e.method === "switchboard.v1.AIService/Chat");
     expect(line).toMatchObject({ level: "error", status: "internal", error: "internal error", cause: { type: "TypeError", message: "Cannot read properties of undefined (reading 'choices')" } });
     expect(line!.cause.stack).toContain("malformed-input.test.ts");
   });
 
   it("REST: the same bug → HTTP 500, and the log has the cause and stack", async () => {
-    const spy = vi.spyOn(gw.app.gateway, "chat").mockImplementationOnce(async () => {
+    const spy = vi.spyOn(world.gw.app.gateway, "chat").mockImplementationOnce(async () => {
       throw new RangeError("Invalid array length");
     });
-    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }) });
+    const res = await fetch(`${world.gw.url}/v1/chat/completions`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }) });
     spy.mockRestore();
     expect(res.status).toBe(500);
-    const line = gw.logs.entries.findLast((e) => e.method === "REST POST /v1/chat/completions");
+    const line = world.gw.logs.entries.findLast((e) => e.method === "REST POST /v1/chat/completions");
     expect(line).toMatchObject({ status: "internal", cause: { type: "RangeError", message: "Invalid array length" } });
     expect(line!.cause.stack).toContain("malformed-input.test.ts");
   });
@@ -233,7 +220,7 @@ function oneConnection(baseUrl: string) {
 
 describe("an answer sent before the body is read to its end leaves the connection usable", () => {
   it("Connect streaming: the first of two large frames fails to decode → InvalidArgument, then the next request on the connection is answered", async () => {
-    const conn = oneConnection(gw.url);
+    const conn = oneConnection(world.gw.url);
     const bad = frame(new Uint8Array(200_000).fill(0xff));
     const first = await conn.send(CHAT_STREAM, { ...auth, "content-type": "application/connect+proto" }, concat(bad, bad));
     expect(first.body).toContain("invalid_argument");
@@ -247,7 +234,7 @@ describe("an answer sent before the body is read to its end leaves the connectio
     ["Connect streaming", CHAT_STREAM, "application/connect+proto", frame],
   ])("%s: a message over the size limit → ResourceExhausted, then the next request on the connection is answered", async (_, path, type, wrap) => {
     // connect-es refuses a declared length past the limit without reading a byte of it.
-    const conn = oneConnection(gw.url);
+    const conn = oneConnection(world.gw.url);
     const first = await conn.send(path, { ...auth, "content-type": type }, wrap(new Uint8Array(9 * 2 ** 20)));
     expect(first.body).toContain("resource_exhausted");
     const next = await conn.send(CHAT, { ...auth, "content-type": "application/json" }, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "ROLE_USER", content: "next" }] }));
@@ -256,7 +243,7 @@ describe("an answer sent before the body is read to its end leaves the connectio
   });
 
   it("REST: a body over the size limit → 413, then the next request on the connection is answered", async () => {
-    const conn = oneConnection(gw.url);
+    const conn = oneConnection(world.gw.url);
     const first = await conn.send("/v1/chat/completions", { ...auth, "content-type": "application/json" }, `{"model":"gpt-4o-mini","pad":"${"x".repeat(9 * 2 ** 20)}"}`);
     expect(first.status).toBe(413);
     const next = await conn.send("/v1/chat/completions", { ...auth, "content-type": "application/json" }, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "next" }] }));

@@ -1,12 +1,12 @@
-import { ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import fc from "fast-check";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../src/api/json-depth.js";
 import { jsonNestsDeeperThan } from "../../src/common/json-nesting.js";
 import { JSON_BODY_DEPTH_LIMIT } from "../../src/server/http-handler.js";
-import { callH1, callH2, startTwin, type Answer, type Twin } from "../support/lean-twins.js";
+import { callH1, twinPair } from "../support/lean-twins.js";
 import { frame } from "../support/raw-rpc.js";
 
 // A JSON body nested past the bound is refused before JSON.parse builds it
@@ -102,45 +102,14 @@ function service(tag: string): ServiceImpl<typeof AIService> {
   };
 }
 
-/** Metadata on every error, so that an answer that loses it differs. */
-const tagging: Interceptor = (next) => async (req) => {
-  try {
-    return await next(req);
-  } catch (err) {
-    const error = ConnectError.from(err);
-    error.metadata.set("x-interceptor", `failed ${req.method.name}`);
-    throw error;
-  }
-};
-
-let lean: Twin;
-let plain: Twin;
-beforeAll(async () => {
-  [lean, plain] = await Promise.all([startTwin(true, { service, interceptor: tagging }), startTwin(false, { service, interceptor: tagging })]);
-});
-afterAll(() => {
-  lean?.close();
-  plain?.close();
-});
+const twins = twinPair(service, served);
+const { same } = twins;
 
 const CHAT = "/switchboard.v1.AIService/Chat";
 const STREAM = "/switchboard.v1.AIService/ChatStream";
 const LIST = "/switchboard.v1.AIService/ListModels";
 const JSON_TYPE = { "content-type": "application/json" };
 const STREAM_JSON = { "content-type": "application/connect+json" };
-
-/** The same request to both twins: the same answer (status, headers but the date, body, trailers); which path the lean twin took. */
-async function same(protocol: "h1" | "h2", path: string, headers: Record<string, string>, body: Uint8Array): Promise<{ answer: Answer; text: string; path: string | undefined }> {
-  const call = protocol === "h1" ? callH1 : callH2;
-  served.length = 0;
-  const fromLean = await call(lean[protocol], path, headers, body);
-  const tookPath = served[0];
-  const fromConnect = await call(plain[protocol], path, headers, body);
-  expect(fromLean).toEqual(fromConnect);
-  const message = fromLean.trailers["grpc-message"] ?? fromLean.headers["grpc-message"];
-  const text = Buffer.from(fromLean.body, "base64").toString("latin1") + (typeof message === "string" ? decodeURIComponent(message) : "");
-  return { answer: fromLean, text, path: tookPath };
-}
 
 /** A ChatRequest with `extra` (an unknown field, which protobuf-es would drop unread) holding `value`. */
 const withExtra = (value: string) => `{"model":"m","extra":${value}}`;
@@ -248,9 +217,9 @@ describe("a body that fails to decode on the lean path is answered as connect-es
     const parse = vi.spyOn(JSON, "parse");
     try {
       for (const [twinOf, headers, wrap] of [
-        [lean, JSON_TYPE, (b: Uint8Array) => b],
-        [lean, STREAM_JSON, frame],
-        [plain, JSON_TYPE, (b: Uint8Array) => b],
+        [twins.lean, JSON_TYPE, (b: Uint8Array) => b],
+        [twins.lean, STREAM_JSON, frame],
+        [twins.plain, JSON_TYPE, (b: Uint8Array) => b],
       ] as const) {
         for (const text of failing) {
           parse.mockClear();

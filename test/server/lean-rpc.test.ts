@@ -1,13 +1,13 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync, gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { AIService, ChatRequestSchema, EmbedRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { gatewayError } from "../../src/common/gateway-error.js";
 import { BROTLI_QUALITY, GZIP_LEVEL } from "../../src/server/answer-compression.js";
-import { callH1, callH2, startTwin, type Answer, type Twin } from "../support/lean-twins.js";
+import { callH1, callH2, startTwin, tagging, twinPair } from "../support/lean-twins.js";
 import { frame } from "../support/raw-rpc.js";
 
 // The lean path (src/server/lean-rpc) must answer exactly as connect-es does. Two
@@ -103,29 +103,8 @@ function service(tag: string): ServiceImpl<typeof AIService> {
   };
 }
 
-/** Headers on every answer, and metadata on every error, from an interceptor. */
-const tagging: Interceptor = (next) => async (req) => {
-  try {
-    const res = await next(req);
-    res.header.set("x-interceptor", req.method.name);
-    res.trailer.set("x-interceptor-trailer", "t");
-    return res;
-  } catch (err) {
-    const error = ConnectError.from(err);
-    error.metadata.set("x-interceptor", `failed ${req.method.name}`);
-    throw error;
-  }
-};
-
-let lean: Twin;
-let plain: Twin;
-beforeAll(async () => {
-  [lean, plain] = await Promise.all([startTwin(true, { service, interceptor: tagging }), startTwin(false, { service, interceptor: tagging })]);
-});
-afterAll(() => {
-  lean?.close();
-  plain?.close();
-});
+const twins = twinPair(service, served);
+const { same } = twins;
 
 const chat = (model: string) => toBinary(ChatRequestSchema, create(ChatRequestSchema, { model, messages: [{ content: "hi" }] }));
 const json = (model: string) => new TextEncoder().encode(JSON.stringify({ model, messages: [{ role: "ROLE_USER", content: "hi" }] }));
@@ -138,16 +117,6 @@ const PROTO = { "content-type": "application/proto" };
 const JSON_TYPE = { "content-type": "application/json" };
 const GRPC = { "content-type": "application/grpc" };
 const tooBig = () => new Uint8Array(8 * 1024 * 1024 + 10);
-
-/** Sends the same request to both twins; expects the same answer, and says which path the lean twin took. */
-async function same(protocol: "h1" | "h2", path: string, headers: Record<string, string>, body: Uint8Array, call = protocol === "h1" ? callH1 : callH2): Promise<{ answer: Answer; path: string | undefined }> {
-  served.length = 0;
-  const fromLean = await call(lean[protocol], path, headers, body);
-  const tookPath = served[0];
-  const fromConnect = await call(plain[protocol], path, headers, body);
-  expect(fromLean).toEqual(fromConnect);
-  return { answer: fromLean, path: tookPath };
-}
 
 describe("the lean unary path answers exactly as connect-es", () => {
   it.each([
@@ -235,7 +204,7 @@ describe("answers are compressed at a gateway's speed, whatever encoding the cal
     ["gRPC", "br"],
     ["gRPC", "gzip"],
   ] as const)("%s, %s", async (protocol, encoding) => {
-    for (const twin of [lean, plain]) {
+    for (const twin of [twins.lean, twins.plain]) {
       const answer =
         protocol === "Connect"
           ? await callH1(twin.h1, CHAT, { ...PROTO, "accept-encoding": encoding }, chat("big"))
@@ -295,7 +264,7 @@ describe("the lean path serves ChatStream exactly as connect-es", () => {
   it("a caller that reads slowly holds the stream back rather than filling the gateway's memory", async () => {
     flooded = 0;
     finished.length = 0;
-    const req = http.request(`${lean.h1}${STREAM}`, { method: "POST", headers: CONNECT_STREAM, agent: false });
+    const req = http.request(`${twins.lean.h1}${STREAM}`, { method: "POST", headers: CONNECT_STREAM, agent: false });
     req.on("error", () => {});
     const answered = new Promise<http.IncomingMessage>((resolve) => req.on("response", resolve));
     req.end(frame(chat("flood")));
@@ -320,7 +289,7 @@ describe("the lean path serves ChatStream exactly as connect-es", () => {
 
   it.each(["h1", "h2"] as const)("a caller that goes away mid-stream ends the implementation, with the same reason (%s)", async (protocol) => {
     const reasons: string[] = [];
-    for (const [base, tag] of [[lean[protocol], "lean"], [plain[protocol], "connect-es router"]] as const) {
+    for (const [base, tag] of [[twins.lean[protocol], "lean"], [twins.plain[protocol], "connect-es router"]] as const) {
       aborted.length = 0;
       served.length = 0;
       finished.length = 0;
@@ -373,7 +342,7 @@ describe("the lean path's signal fires as connect-es's does", () => {
 
   it.each(["h1", "h2"] as const)("when the caller goes away (%s)", async (protocol) => {
     const reasons: string[] = [];
-    for (const base of [lean[protocol], plain[protocol]]) {
+    for (const base of [twins.lean[protocol], twins.plain[protocol]]) {
       aborted.length = 0;
       served.length = 0;
       if (protocol === "h1") {

@@ -2,10 +2,11 @@
 // and ChatStream on the lean path (src/server/lean-rpc), the other through
 // connect-es alone, with one service and the same interceptors, each on an
 // HTTP/1.1 and an HTTP/2 server. A request sent to both must come back the same.
-import { createMethodImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { ConnectError, createMethodImplSpec, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, expect } from "vitest";
 import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { createErrorInfoInterceptor } from "../../src/api/envelope/error-info-interceptor.js";
 import { HealthState } from "../../src/common/health-state.js";
@@ -103,4 +104,61 @@ export function callH2(base: string, path: string, headers: Record<string, strin
     });
     stream.end(body);
   });
+}
+
+/** Headers on every answer, and metadata on every error, from an interceptor: an answer that loses the interceptors' work differs. */
+export const tagging: Interceptor = (next) => async (req) => {
+  try {
+    const res = await next(req);
+    res.header.set("x-interceptor", req.method.name);
+    res.trailer.set("x-interceptor-trailer", "t");
+    return res;
+  } catch (err) {
+    const error = ConnectError.from(err);
+    error.metadata.set("x-interceptor", `failed ${req.method.name}`);
+    throw error;
+  }
+};
+
+export interface SameAnswer {
+  answer: Answer;
+  /** The body as text, and the gRPC message if any. */
+  text: string;
+  /** Which path the lean twin took (the service's first record in `served`). */
+  path: string | undefined;
+}
+
+export interface TwinPair {
+  readonly lean: Twin;
+  readonly plain: Twin;
+  /** Sends the same request to both twins; expects the same answer (status, headers but the date, body, trailers). */
+  same(protocol: "h1" | "h2", path: string, headers: Record<string, string>, body: Uint8Array, call?: typeof callH1): Promise<SameAnswer>;
+}
+
+/**
+ * The lean twin and the connect-es twin over one service (with `tagging`),
+ * started before a file's tests and closed after them. The service records
+ * the path that served each call in `served`.
+ */
+export function twinPair(service: TwinOptions["service"], served: string[]): TwinPair {
+  const pair = {
+    async same(protocol, path, headers, body, call = protocol === "h1" ? callH1 : callH2) {
+      served.length = 0;
+      const fromLean = await call(pair.lean[protocol], path, headers, body);
+      const tookPath = served[0];
+      const fromConnect = await call(pair.plain[protocol], path, headers, body);
+      expect(fromLean).toEqual(fromConnect);
+      const message = fromLean.trailers["grpc-message"] ?? fromLean.headers["grpc-message"];
+      const text = Buffer.from(fromLean.body, "base64").toString("latin1") + (typeof message === "string" ? decodeURIComponent(message) : "");
+      return { answer: fromLean, text, path: tookPath };
+    },
+  } as { -readonly [K in keyof TwinPair]: TwinPair[K] };
+  beforeAll(async () => {
+    [pair.lean, pair.plain] = await Promise.all([startTwin(true, { service, interceptor: tagging }), startTwin(false, { service, interceptor: tagging })]);
+  });
+  afterAll(() => {
+    pair.lean?.close();
+    pair.plain?.close();
+  });
+  return pair;
 }

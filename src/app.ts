@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Code } from "@connectrpc/connect";
 import type { DestinationStream } from "pino";
 import { createAdminService } from "./api/admin/admin-service.js";
+import { revalidateWatches } from "./api/admin/watch-revalidation.js";
 import { createAuthInterceptor } from "./api/envelope/auth-interceptor.js";
 import { CallFeed } from "./api/envelope/call-feed.js";
 import { createRestEnvelope } from "./api/envelope/rest-envelope.js";
@@ -179,6 +180,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   metrics.reportDependenciesWith(() => [...health.dependencies()].map(([name, dependency]) => [name, dependency.ok]));
   // Finished calls for live views (WatchCalls); calls pay nothing for it while no one watches.
   const calls = new CallFeed();
+  usage.keys.onForget(revalidateWatches({ feed: calls, key: (id) => usage.keyStore.get(id), logger }));
   const usageReports = { ledger: usage.ledgerStore, currency: usage.currency, flush: () => usage.ledger.flush() };
   const authenticator = new Authenticator(auth.hasher, new ChainedKeyDirectory([new MasterKeyDirectory(auth.masterDigest), usage.keys]));
   // Operators' API: gateway keys and usage reports on the usage system's stores, vendor credentials in the pools.
@@ -191,6 +193,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       defaults: usageConfig.keyDefaults,
       budgets: usageConfig.budgets,
       currency: usage.currency,
+      logger,
     },
     providers: { pools, dialects: new Map(config.providers.map((p) => [p.name, p.dialect])), logger, bus: poolActions },
     usage: usageReports,

@@ -42,7 +42,8 @@ export class Authenticator {
   }
 }
 
-function refused({ keyId, why, atMs }: KeyRefusal): ConnectError {
+/** KEY_REVOKED or KEY_EXPIRED, told only to a caller holding that very key. */
+export function refused({ keyId, why, atMs }: KeyRefusal): ConnectError {
   const when = new Date(atMs).toISOString();
   return why === "revoked"
     ? gatewayError(Code.Unauthenticated, `this gateway key ("keys/${keyId}") was revoked at ${when}; ask for a new one`, "KEY_REVOKED", { key: keyId })

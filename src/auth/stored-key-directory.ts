@@ -44,6 +44,7 @@ export class StoredKeyDirectory implements KeyDirectory {
   private polling = false;
   /** Grows with every eviction: a lookup that began before one must not cache what it read. */
   private epoch = 0;
+  private readonly forgetListeners: ((keyId: string | undefined) => void)[] = [];
   private readonly positiveTtlMs: number;
   private readonly negativeTtlMs: number;
   private readonly maxEntries: number;
@@ -98,17 +99,29 @@ export class StoredKeyDirectory implements KeyDirectory {
     return expireMs !== undefined && expireMs <= Date.now() ? { keyId: entry.keyId, why: "expired", atMs: expireMs } : undefined;
   }
 
+  /**
+   * Calls `listener` whenever a key may have changed: with its id, or with
+   * undefined when any key may have (a change counted in the store, or a
+   * reconnection that may have missed news). For what holds a key's rights
+   * beyond one call, such as a watch.
+   */
+  onForget(listener: (keyId: string | undefined) => void): void {
+    this.forgetListeners.push(listener);
+  }
+
   /** Forgets one key (after it changed here, or news of a change elsewhere). */
   evict(keyId: string): void {
     this.epoch++;
     this.loading.clear();
     for (const [hex, entry] of this.cache) if (entry.keyId === keyId) this.cache.delete(hex);
+    for (const listener of this.forgetListeners) listener(keyId);
   }
 
   clear(): void {
     this.epoch++;
     this.loading.clear();
     this.cache.clear();
+    for (const listener of this.forgetListeners) listener(undefined);
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { MoneySchema } from "../../../gen/ts/google/type/money_pb.js";
 import { CallEventSchema, WatchCallsResponseSchema, type CallEvent, type WatchCallsRequest } from "../../../gen/ts/switchboard/v1/admin_console_pb.js";
 import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { refused } from "../../auth/authenticator.js";
 import { principalKey } from "../../auth/principal.js";
 import { moneyParts } from "../../usage/pricing.js";
 import { FieldViolations } from "../aip/field-violations.js";
@@ -24,8 +25,12 @@ export function createWatchCalls(deps: WatchCallsDeps): WatchCallsAdmin {
   return {
     async *watchCalls(req, ctx) {
       const matches = readWatchFilter(req);
-      const keyId = ctx.values.get(principalKey)?.keyId ?? "unknown";
-      for await (const call of deps.feed.watch(keyId, matches, ctx.signal)) {
+      const principal = ctx.values.get(principalKey);
+      const keyId = principal?.keyId ?? "unknown";
+      // A key that expires mid-watch stops seeing calls then (a revocation or a lost admin right ends it too: watch-revalidation.ts).
+      const expireMs = principal?.policy?.record.expireMs;
+      const expiry = expireMs === undefined ? undefined : { atMs: expireMs, error: refused({ keyId, why: "expired", atMs: expireMs }) };
+      for await (const call of deps.feed.watch(keyId, matches, ctx.signal, expiry)) {
         yield create(WatchCallsResponseSchema, { call: toCallEvent(call, deps.currency) });
       }
     },

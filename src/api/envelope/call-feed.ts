@@ -84,8 +84,22 @@ export class CallFeed {
     }
   }
 
-  /** The calls that match, as they finish, until the signal fires or the feed closes; throws when the watcher falls behind. */
-  async *watch(keyId: string, matches: (call: FinishedCall) => boolean, signal: AbortSignal): AsyncGenerator<FinishedCall> {
+  /** The keys that watch now. */
+  watchingKeys(): Set<string> {
+    return new Set([...this.watchers].map((watcher) => watcher.keyId));
+  }
+
+  /** Ends one key's watches with `error` (the key was revoked, expired, or lost its admin rights). */
+  endWatchesOf(keyId: string, error: Error): void {
+    for (const watcher of this.watchers) if (watcher.keyId === keyId) this.end(watcher, error);
+  }
+
+  /**
+   * The calls that match, as they finish, until the signal fires or the feed
+   * closes; throws when the watcher falls behind, or at `expiry` (the
+   * watching key's expiry time) with its error.
+   */
+  async *watch(keyId: string, matches: (call: FinishedCall) => boolean, signal: AbortSignal, expiry?: { atMs: number; error: Error }): AsyncGenerator<FinishedCall> {
     if (this.closed) return;
     if (this.watchers.size >= this.maxWatchers) {
       throw gatewayError(Code.ResourceExhausted, `${this.maxWatchers} watchers already follow this instance's calls; try again later`, "TOO_MANY_WATCHERS");
@@ -97,6 +111,7 @@ export class CallFeed {
     this.watchers.add(watcher);
     const stop = (): void => this.end(watcher);
     signal.addEventListener("abort", stop, { once: true });
+    const expiring = expiry && endAt(expiry.atMs, () => this.end(watcher, expiry.error));
     try {
       for (;;) {
         const next = watcher.queue.shift();
@@ -113,6 +128,7 @@ export class CallFeed {
       }
     } finally {
       signal.removeEventListener("abort", stop);
+      expiring?.cancel();
       this.watchers.delete(watcher);
     }
   }
@@ -131,6 +147,22 @@ export class CallFeed {
     this.watchers.delete(watcher);
     watcher.wake?.();
   }
+}
+
+/** The longest delay a Node timer takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Calls `end` at epoch time `atMs`, however far off. */
+function endAt(atMs: number, end: () => void): { cancel(): void } {
+  let timer: NodeJS.Timeout;
+  const arm = (): void => {
+    const wait = atMs - Date.now();
+    if (wait <= 0) return end();
+    timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
+    timer.unref();
+  };
+  arm();
+  return { cancel: () => clearTimeout(timer) };
 }
 
 /** The calls live views follow: the AI surfaces, not health checks, reflection or the AdminService (a console's own polling). */

@@ -1,0 +1,47 @@
+import { Code } from "@connectrpc/connect";
+import { refused } from "../../auth/authenticator.js";
+import type { KeyRecord } from "../../auth/key-policy.js";
+import { gatewayError } from "../../common/gateway-error.js";
+import type { Logger } from "../../observability/logger.js";
+import type { CallFeed } from "../envelope/call-feed.js";
+
+export interface WatchRevalidationDeps {
+  feed: CallFeed;
+  /** A stored key by id, as it is now. */
+  key: (id: string) => Promise<KeyRecord | undefined>;
+  logger: Logger;
+}
+
+/**
+ * A watch (AdminService.WatchCalls) is authenticated once, when it opens, and
+ * may then run for days, seeing every key's calls. So whenever a watching key
+ * may have changed, it is read again, and its watches end if it was revoked,
+ * expired or lost its admin rights. Give the result to the key directory's
+ * `onForget`.
+ */
+export function revalidateWatches({ feed, key, logger }: WatchRevalidationDeps): (keyId: string | undefined) => void {
+  return (changed) => {
+    for (const keyId of feed.watchingKeys()) {
+      if (changed !== undefined && changed !== keyId) continue;
+      key(keyId).then(
+        (record) => {
+          const error = watchRefusal(keyId, record);
+          if (error) feed.endWatchesOf(keyId, error);
+        },
+        // The store unreachable: the watch goes on, and is judged at the next change.
+        (err: unknown) => logger.warn({ keyId, error: (err as Error).message }, "could not read a watching key again"),
+      );
+    }
+  };
+}
+
+/** Why a key may no longer watch, or undefined if it still may. */
+function watchRefusal(keyId: string, record: KeyRecord | undefined): Error | undefined {
+  if (record === undefined) return gatewayError(Code.Unauthenticated, `the watching key "keys/${keyId}" no longer exists`, "UNAUTHENTICATED");
+  if (record.revokeMs !== undefined) return refused({ keyId, why: "revoked", atMs: record.revokeMs });
+  if (record.expireMs !== undefined && record.expireMs <= Date.now()) return refused({ keyId, why: "expired", atMs: record.expireMs });
+  if (!record.admin) {
+    return gatewayError(Code.PermissionDenied, `key "${keyId}" no longer has the admin scope needed to watch calls`, "ADMIN_SCOPE_REQUIRED", { key: keyId });
+  }
+  return undefined;
+}

@@ -29,12 +29,29 @@ export function adminClient(env: NodeJS.ProcessEnv): Client<typeof AdminService>
     const variable = env.SWITCHBOARD_ADMIN_KEY ? "SWITCHBOARD_ADMIN_KEY" : "SWITCHBOARD_MASTER_KEY";
     throw new CliError(`${variable} contains characters a header cannot carry (only printable ASCII, no spaces or line breaks): check how it was set`, 2);
   }
-  const baseUrl = env.SWITCHBOARD_URL || `http://127.0.0.1:${env.PORT || 8080}`;
+  const baseUrl = gatewayUrl(env);
   const auth: Interceptor = (next) => (req) => {
     req.header.set("authorization", `Bearer ${key}`);
     return next(req);
   };
   return createClient(AdminService, createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [auth] }));
+}
+
+function gatewayUrl(env: NodeJS.ProcessEnv): string {
+  return env.SWITCHBOARD_URL || `http://127.0.0.1:${env.PORT || 8080}`;
+}
+
+/** The address as a message may show it: a user and password in it (a proxy's, say) are cut out. */
+function shownUrl(address: string): string {
+  try {
+    const url = new URL(address);
+    if (!url.username && !url.password) return address;
+    url.username = "";
+    url.password = "";
+    return url.toString();
+  } catch {
+    return address.replace(/\/\/[^/@]*@/, "//");
+  }
 }
 
 /** Gateway keys are printable ASCII without spaces: anything else is a paste or quoting mistake. */
@@ -73,7 +90,7 @@ export async function runCli(io: CliIo, body: () => Promise<void>): Promise<numb
     const error = ConnectError.from(err);
     const hint =
       error.code === Code.Unavailable || error.code === Code.Unknown || error.code === Code.Internal
-        ? `\n(is the gateway running at ${io.env.SWITCHBOARD_URL || `http://127.0.0.1:${io.env.PORT || 8080}`}? set SWITCHBOARD_URL)`
+        ? `\n(is the gateway running at ${shownUrl(gatewayUrl(io.env))}? set SWITCHBOARD_URL)`
         : error.code === Code.Unauthenticated || error.code === Code.PermissionDenied
           ? "\n(SWITCHBOARD_ADMIN_KEY must be the master key or a key with the admin scope)"
           : "";

@@ -11,6 +11,7 @@ import {
   GatewayKeyState,
   type GatewayKey,
 } from "../../gen/ts/switchboard/v1/admin_keys_pb.js";
+import { MAX_BUDGET_NANOS } from "../usage/budgets.js";
 import { moneyParts, NANOS_PER_UNIT } from "../usage/pricing.js";
 import { ADMIN_CONNECTION_HELP, adminClient, CliError, parseDuration, runCli, table, type CliIo } from "./admin-client.js";
 import { formatMoney } from "./money.js";
@@ -28,6 +29,7 @@ settings:
   --name NAME                 a human name
   --team TEAM                 the team (reports group by it)
   --models GLOB,GLOB          models the key may call ("gpt-4o*,claude-*"); default: all
+  --all-models                update only: lift the key's scope (every model)
   --admin / --no-admin        may call the AdminService
   --rpm N                     requests per minute (0: unlimited, shown as -)
   --tpm N                     tokens per minute (0: unlimited)
@@ -46,6 +48,7 @@ const OPTIONS = {
   name: { type: "string" },
   team: { type: "string" },
   models: { type: "string" },
+  "all-models": { type: "boolean" },
   admin: { type: "boolean" },
   "no-admin": { type: "boolean" },
   rpm: { type: "string" },
@@ -150,10 +153,14 @@ function settings(values: Values): { key: GatewayKey; paths: string[] } {
   const paths: string[] = [];
   if (values.name !== undefined) (key.displayName = values.name), paths.push("display_name");
   if (values.team !== undefined) (key.team = values.team), paths.push("team");
+  if (values.models !== undefined && values["all-models"]) throw new CliError("--models cannot be combined with --all-models", 2);
   if (values.models !== undefined) {
     key.allowedModels = values.models.split(",").map((model) => model.trim()).filter(Boolean);
+    // An empty list lifts the scope: from an unset shell variable ("--models $MODELS") that must not happen silently.
+    if (key.allowedModels.length === 0) throw new CliError("--models names no model; to let the key call every model, say --all-models", 2);
     paths.push("allowed_models");
   }
+  if (values["all-models"]) paths.push("allowed_models");
   if (values.admin || values["no-admin"]) (key.admin = Boolean(values.admin)), paths.push("admin");
   if (values.rpm !== undefined) (key.requestsPerMinute = count("--rpm", values.rpm)), paths.push("requests_per_minute");
   if (values.tpm !== undefined) (key.tokensPerMinute = BigInt(count("--tpm", values.tpm))), paths.push("tokens_per_minute");
@@ -166,6 +173,7 @@ function settings(values: Values): { key: GatewayKey; paths: string[] } {
     if (values.budget !== undefined) {
       const amount = Number(values.budget);
       if (!(amount > 0)) throw new CliError(`--budget: "${values.budget}" is not a positive amount`, 2);
+      if (amount * NANOS_PER_UNIT > MAX_BUDGET_NANOS) throw new CliError(`--budget: "${values.budget}" is more than the largest budget, ${MAX_BUDGET_NANOS / NANOS_PER_UNIT} per period`, 2);
       budget.limit = create(MoneySchema, moneyParts(Math.round(amount * NANOS_PER_UNIT)));
       paths.push("budget.limit");
     }

@@ -1,5 +1,5 @@
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
+import { ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { reasonOf } from "../../src/common/gateway-error.js";
@@ -38,7 +38,7 @@ describe("a watch ends with its key's rights", () => {
     const ended = (async () => {
       for await (const _ of admin(gw, secret).watchCalls({})) seen++;
       return "ended";
-    })().catch((err: unknown) => reasonOf(err) ?? String(err));
+    })().catch((err: unknown) => reasonOf(ConnectError.from(err)) ?? String(err));
     // The watch is on once a call reaches it.
     await vi.waitFor(async () => {
       await gw.client("connect").listModels({});

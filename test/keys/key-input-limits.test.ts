@@ -46,6 +46,10 @@ describe("key input limits", () => {
     await refused(admin().createKey({ key: { displayName: "ok\u001b[2J\u001b]0;pwned\u0007" } }), "key.display_name");
     await refused(admin().createKey({ key: { displayName: "x", team: "t".repeat(129) } }), "key.team");
     await refused(admin().createKey({ key: { displayName: "x", team: "pay\u009bments" } }), "key.team");
+    // Invisible characters: a look-alike of another team ("payments" and a zero-width space), a name a bidi override reverses.
+    await refused(admin().createKey({ key: { displayName: "x", team: "payments\u200b" } }), "key.team");
+    await refused(admin().createKey({ key: { displayName: "\u202etxt.exe" } }), "key.display_name");
+    await refused(admin().createKey({ key: { displayName: "x", allowedModels: ["gpt-4o\u2060*"] } }), "key.allowed_models[0]");
     await admin().createKey({ keyId: "sized", key: { displayName: "n".repeat(128), team: "t".repeat(128) } });
     await refused(admin().updateKey({ key: { name: "keys/sized", team: "t".repeat(1_000) }, updateMask: create(FieldMaskSchema, { paths: ["team"] }) }), "key.team");
     await refused(admin().updateKey({ key: { name: "keys/sized", displayName: "a\nb" }, updateMask: create(FieldMaskSchema, { paths: ["display_name"] }) }), "key.display_name");

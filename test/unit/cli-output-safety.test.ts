@@ -46,4 +46,31 @@ describe("the CLI's output", () => {
     expect(cli.stderr.text).not.toContain(key);
     expect(cli.stderr.text).toContain("Bearer [admin key] is \\x1b[2Jwrong");
   });
+
+  it("writes invisible characters (zero-width, bidi overrides) out as \\u{…}, so a look-alike team shows as what it is", () => {
+    const out = table(["TEAM", "NAME"], [["payments\u200b", "\u202etxt.exe"]]);
+    expect(out).toContain("payments\\u{200b}");
+    expect(out).toContain("\\u{202e}txt.exe");
+  });
+
+  it("never prints a user and password in SWITCHBOARD_URL in its hint", async () => {
+    const cli = io({ SWITCHBOARD_ADMIN_KEY: "sk-sb-key", SWITCHBOARD_URL: "http://ops:hunter2secret@127.0.0.1:43999/" });
+    expect(await runCli(cli, async () => Promise.reject(new ConnectError("fetch failed", Code.Unavailable)))).toBe(1);
+    expect(cli.stderr.text).toContain("is the gateway running at http://127.0.0.1:43999/?");
+    expect(cli.stderr.text).not.toContain("hunter2secret");
+  });
+});
+
+describe("the keys command's settings", () => {
+  it.each([
+    [["update", "k1", "--models", ""], "--models names no model; to let the key call every model, say --all-models"],
+    [["update", "k1", "--models", " , "], "--models names no model; to let the key call every model, say --all-models"],
+    [["update", "k1", "--models", "gpt-*", "--all-models"], "--models cannot be combined with --all-models"],
+    [["update", "k1", "--budget", "1e30"], '--budget: "1e30" is more than the largest budget, 1000000 per period'],
+    [["update", "k1", "--budget", "Infinity"], '--budget: "Infinity" is more than the largest budget, 1000000 per period'],
+  ])("refuses %j before any call", async (args, message) => {
+    const cli = io({ SWITCHBOARD_ADMIN_KEY: "sk-sb-key", SWITCHBOARD_URL: NOWHERE });
+    expect(await keysCommand(args, cli)).toBe(2);
+    expect(cli.stderr.text).toBe(`switchboard: ${message}\n`);
+  });
 });

@@ -37,6 +37,7 @@ import { createErrorInfoInterceptor } from "./api/envelope/error-info-intercepto
 import { HealthState } from "./common/health-state.js";
 import { loadConsoleAssets } from "./server/console-assets.js";
 import { createHttpHandler } from "./server/http-handler.js";
+import { isLoopbackHost, metricsAccessFromEnv } from "./server/metrics-access.js";
 import { OnePortServer } from "./server/one-port-server.js";
 import { createOpenAISurface } from "./api/openai/openai-surface.js";
 import { createResponsesSurface } from "./api/openai/responses-surface.js";
@@ -206,6 +207,11 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     },
   });
 
+  const metricsAccess = metricsAccessFromEnv(env);
+  if (metricsAccess.open && !isLoopbackHost(config.server.host)) {
+    logger.warn({ host: config.server.host }, "GET /metrics answers anyone who reaches this port, with key ids, teams and spend: set SWITCHBOARD_METRICS_TOKEN to require it as a bearer token");
+  }
+
   // Aborted when the shutdown grace period is nearly over: calls still running end with Unavailable, not a reset.
   const stopCalls = new AbortController();
   setMaxListeners(Infinity, stopCalls.signal); // every call in flight listens to it
@@ -223,6 +229,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(authenticator)],
       corsOrigins: config.server.corsOrigins,
       metrics,
+      metricsAccess,
       health,
       shutdownSignal: stopCalls.signal,
       rest: {

@@ -5,6 +5,7 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { MAX_JSON_DEPTH } from "../api/json-depth.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import type { MetricsAccess } from "./metrics-access.js";
 import { CONSOLE_PATH, type ConsoleAssets } from "./console-assets.js";
 import { ANSWER_COMPRESSIONS } from "./answer-compression.js";
 import { applyCors } from "./cors.js";
@@ -26,6 +27,8 @@ export interface HttpHandlerOptions {
   interceptors: Interceptor[];
   corsOrigins: readonly string[];
   metrics: GatewayMetrics;
+  /** Who may read /metrics (default: anyone). */
+  metricsAccess?: MetricsAccess;
   health: HealthState;
   /** Aborted with a ConnectError to end every call still running with that status (shutdown). */
   shutdownSignal?: AbortSignal;
@@ -95,6 +98,10 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     // HEAD as GET (load balancers probe with it): Node leaves the body out.
     const read = req.method === "GET" || req.method === "HEAD";
     if (read && path === "/metrics") {
+      if (options.metricsAccess && !options.metricsAccess.allows(req.headers.authorization)) {
+        res.writeHead(401, { "www-authenticate": 'Bearer realm="metrics"', "content-type": "text/plain" }).end("/metrics needs the bearer token set in SWITCHBOARD_METRICS_TOKEN\n");
+        return;
+      }
       options.metrics.registry.metrics().then(
         (text) => res.writeHead(200, { "content-type": options.metrics.registry.contentType }).end(text),
         () => res.writeHead(500).end(),

@@ -96,6 +96,8 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
       const metrics = await (await fetch(`${instance.url}/metrics`)).text();
       expect(metrics, instance.name).toMatch(/switchboard_ledger_rows_total\{result="written"\} [1-9]/);
     }
+    // ...while the front never shows them (key ids, teams, spend) to whoever reaches it.
+    expect((await fetch(`${nginx.httpUrl}/metrics`)).status).toBe(404);
   });
 
   it("loses only the calls a killed instance had in flight, and none of its completed calls' ledger rows", { timeout: 120_000 }, async () => {

@@ -19,6 +19,11 @@ export class BoundedLabel {
     this.seen.add(value);
     return value;
   }
+
+  /** The value's label if it already has one, else "other": for values nothing vouches for yet, which must not take a place. */
+  known(value: string): string {
+    return this.seen.has(value) ? value : OTHER;
+  }
 }
 
 /** Which gateway keys get a label of their own: those an operator marks, and the top N by tokens. */

@@ -327,7 +327,7 @@ export class GatewayMetrics {
 
   readonly cacheNotStored = new Counter({
     name: "switchboard_cache_not_stored_total",
-    help: "Answers not kept in the response cache, by reason (refusal, content_filter, length, tool_calls, fallback, too_large).",
+    help: "Answers not kept in the response cache, by reason (refusal, content_filter, length, tool_calls, unfinished, fallback, too_large, l2_full).",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
@@ -466,6 +466,16 @@ export class GatewayMetrics {
   /** A model's label value on any metric: callers choose model names (a glob route takes any), so past MAX_MODELS they count as "other". */
   modelLabel(model: string): string {
     return this.models.of(model);
+  }
+
+  /**
+   * A model's label where nothing has vouched for the name yet (a cache
+   * miss, before any vendor answered): the label of a model served before,
+   * else "other". Names a vendor refuses would otherwise take every place,
+   * and real models' tokens and cost would count as "other" from then on.
+   */
+  servedModelLabel(model: string): string {
+    return this.models.known(model);
   }
 
   recordRequest(surface: string, method: string, code: string, seconds: number): void {

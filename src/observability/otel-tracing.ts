@@ -136,7 +136,8 @@ class OtelCall implements TracedCall {
     if (firstTokenAt !== undefined) this.span.addEvent("gen_ai.first_token", undefined, firstTokenAt);
     if (error) {
       this.span.setAttribute(ATTR.errorType, error.type);
-      this.span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+      // The SDK does not hold status messages to the attribute length limit, and a message may quote a caller's text.
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: cut(error.message, MAX_STATUS_MESSAGE_CHARS) });
     }
     this.span.end();
   }
@@ -183,6 +184,13 @@ function samplerOf(spec: SamplerSpec): Sampler {
 
 function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** The longest status message a span carries (an error message may quote megabytes of a caller's text). */
+const MAX_STATUS_MESSAGE_CHARS = 1_024;
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
 /** The OTLP exporter, counted (switchboard_trace_spans_exported_total) and its failures logged now and then. */

@@ -6,14 +6,24 @@ import {
   HealthCheckResponse_ServingStatus as Status,
   HealthListResponseSchema,
 } from "../../gen/ts/grpc/health/v1/health_pb.js";
+import { excerpt } from "../common/excerpt.js";
 import type { HealthState } from "../common/health-state.js";
 import { gatewayError } from "../common/gateway-error.js";
 
+/**
+ * Watch streams open at once. Health needs no key, and each watch holds
+ * memory for as long as the client keeps it (5,000 of them took the process
+ * past 600 MB); load balancers and probes use Check, so a few dozen is plenty.
+ */
+export const MAX_HEALTH_WATCHES = 100;
+
 /** grpc.health.v1.Health: Check, Watch and List, for load balancers and `grpc_health_probe`. */
-export function createHealthService(state: HealthState): ServiceImpl<typeof Health> {
+export function createHealthService(state: HealthState, maxWatches = MAX_HEALTH_WATCHES): ServiceImpl<typeof Health> {
+  let watches = 0;
   return {
     check(req) {
-      if (!state.knows(req.service)) throw gatewayError(Code.NotFound, `unknown service "${req.service}"`, "SERVICE_NOT_FOUND", { service: req.service });
+      // The name is the caller's, and anyone may ask: quoted in part (a 7 MB name made a 23 MB answer).
+      if (!state.knows(req.service)) throw gatewayError(Code.NotFound, `unknown service "${excerpt(req.service)}"`, "SERVICE_NOT_FOUND", { service: excerpt(req.service) });
       return create(HealthCheckResponseSchema, { status: state.status(req.service) });
     },
     async *watch(req, ctx) {
@@ -21,17 +31,14 @@ export function createHealthService(state: HealthState): ServiceImpl<typeof Heal
         yield create(HealthCheckResponseSchema, { status: Status.SERVICE_UNKNOWN });
         return;
       }
-      let last = state.status(req.service);
-      yield create(HealthCheckResponseSchema, { status: last });
+      if (watches >= maxWatches) {
+        throw gatewayError(Code.ResourceExhausted, `${maxWatches} health watches are open on this instance; use Check, or watch again later`, "TOO_MANY_WATCHERS", {}, 1_000);
+      }
+      watches++;
       try {
-        for await (const _ of state.changesUntil(req.service, ctx.signal)) {
-          const status = state.status(req.service);
-          if (status === last) continue;
-          last = status;
-          yield create(HealthCheckResponseSchema, { status });
-        }
-      } catch (err) {
-        if (!ctx.signal.aborted) throw err;
+        yield* watchStatus(state, req.service, ctx.signal);
+      } finally {
+        watches--;
       }
     },
     list() {
@@ -40,4 +47,20 @@ export function createHealthService(state: HealthState): ServiceImpl<typeof Heal
       return create(HealthListResponseSchema, { statuses });
     },
   };
+}
+
+/** A known service's status now, then each time it changes, until the signal fires. */
+async function* watchStatus(state: HealthState, service: string, signal: AbortSignal) {
+  let last = state.status(service);
+  yield create(HealthCheckResponseSchema, { status: last });
+  try {
+    for await (const _ of state.changesUntil(service, signal)) {
+      const status = state.status(service);
+      if (status === last) continue;
+      last = status;
+      yield create(HealthCheckResponseSchema, { status });
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  }
 }

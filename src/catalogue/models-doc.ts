@@ -37,7 +37,9 @@ a row without a source does not validate, and the gateway does not start.
   reported) or \`refuse\` (Unimplemented, \`UNSUPPORTED_BY_PROVIDER\`).
 - **Budgets** reserve a call's cost by the model's most output tokens when the
   caller sets no \`max_tokens\`; **pricing** reads the prices below (reasoning
-  tokens at the output price unless a row prices them apart);
+  tokens at the output price unless a row prices them apart; prompt-cache
+  writes at the row's write prices, or the input price where it has none; a
+  prompt over a long-context mark at that tier's prices, every token of it);
   **ListModels** and \`GET /v1/models\` show each model's capabilities, limits,
   prices, reasoning and source.
 
@@ -183,10 +185,22 @@ function wireNote(wire: Facts["wire"]): string {
 
 function describePrice(price: Price | undefined, embedding: boolean): string {
   if (!price) return "";
-  const cached = price.cachedInput !== undefined ? ` (cached ${price.cachedInput})` : "";
+  const long = price.longContext;
+  const tier = long ? `; over ${count(long.above)} prompt tokens: ${describeTokenPrices(long, embedding)}` : "";
+  return `${price.currency} ${describeTokenPrices(price, embedding)}${tier}`;
+}
+
+/** "in 3 (cached 0.3, cache writes 3.75, 1 h 6) out 15": what a row sets, no fallback. */
+function describeTokenPrices(price: Omit<Price, "currency" | "longContext">, embedding: boolean): string {
+  const cache = [
+    price.cachedInput !== undefined ? `cached ${price.cachedInput}` : "",
+    price.cacheWrite !== undefined ? `cache writes ${price.cacheWrite}` : "",
+    price.cacheWriteHour !== undefined ? `1 h ${price.cacheWriteHour}` : "",
+  ].filter(Boolean);
+  const cached = cache.length > 0 ? ` (${cache.join(", ")})` : "";
   const output = embedding ? "" : ` out ${price.output}`;
   const reasoning = price.reasoning !== undefined ? `, reasoning ${price.reasoning}` : "";
-  return `${price.currency} in ${price.input}${cached}${output}${reasoning}`;
+  return `in ${price.input}${cached}${output}${reasoning}`;
 }
 
 function count(value: number | undefined): string {

@@ -76,17 +76,33 @@ const reasoning = z
   .refine((r) => r.control !== "budget" || r.budget !== undefined, "a model steered by budget gives its budget range");
 export type Reasoning = z.infer<typeof reasoning>;
 
-const price = z.strictObject({
+/** Prices per million tokens of each kind; one left unset is the price it falls back to. */
+const tokenPrices = {
   /** Per million prompt tokens. */
   input: z.number().min(0),
   /** Per million prompt tokens read from the vendor's cache; `input` when unset. */
   cachedInput: z.number().min(0).optional(),
+  /** Per million prompt tokens written to the vendor's cache for its default lifetime (Anthropic: five minutes); `input` when unset. */
+  cacheWrite: z.number().min(0).optional(),
+  /** Per million prompt tokens written to the vendor's cache for an hour (Anthropic's `ttl: "1h"`); `cacheWrite` when unset. */
+  cacheWriteHour: z.number().min(0).optional(),
   /** Per million answer tokens. */
   output: z.number().min(0),
   /** Per million reasoning tokens, where billed apart; `output` when unset. */
   reasoning: z.number().min(0).optional(),
+};
+
+const price = z.strictObject({
+  ...tokenPrices,
   /** ISO 4217, in the vendor's currency. */
   currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD"),
+  /**
+   * The prices of a call whose prompt (cache reads and writes included) is
+   * over `above` tokens: every token of it, not only those past the mark
+   * (Anthropic's 1M-context tier). Same currency; unset prices fall back
+   * within the tier.
+   */
+  longContext: z.strictObject({ above: positiveInt, ...tokenPrices }).optional(),
 });
 export type Price = z.infer<typeof price>;
 

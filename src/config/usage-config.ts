@@ -17,6 +17,10 @@ export interface ModelPrice {
   output: number;
   /** Per million prompt tokens read from the vendor's prompt cache; `input` when unset. */
   cachedInput?: number;
+  /** Per million prompt tokens written to the vendor's prompt cache (Anthropic: for five minutes); `input` when unset. */
+  cacheWrite?: number;
+  /** Per million prompt tokens written to it for an hour; `cacheWrite` when unset. */
+  cacheWriteHour?: number;
   /** Per million reasoning tokens, where billed apart from other output; `output` when unset. */
   reasoning?: number;
   /** ISO 4217 code of the three prices. */
@@ -85,7 +89,15 @@ export const usageFileFields = {
       models: z
         .record(
           z.string().min(1),
-          z.strictObject({ input: price, output: price, cached_input: price.optional(), reasoning: price.optional(), currency: currency.optional() }),
+          z.strictObject({
+            input: price,
+            output: price,
+            cached_input: price.optional(),
+            cache_write: price.optional(),
+            cache_write_hour: price.optional(),
+            reasoning: price.optional(),
+            currency: currency.optional(),
+          }),
         )
         .optional(),
     })
@@ -120,7 +132,15 @@ export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source
     if (exchangeRates[priceCurrency] === undefined) {
       throw new ConfigError(source, `pricing.models.${model}.currency`, `no exchange rate from ${priceCurrency} to ${pricingCurrency}: add pricing.exchange_rates.${priceCurrency}`);
     }
-    models[model] = { input: declared.input, output: declared.output, cachedInput: declared.cached_input, reasoning: declared.reasoning, currency: priceCurrency };
+    models[model] = {
+      input: declared.input,
+      output: declared.output,
+      cachedInput: declared.cached_input,
+      cacheWrite: declared.cache_write,
+      cacheWriteHour: declared.cache_write_hour,
+      reasoning: declared.reasoning,
+      currency: priceCurrency,
+    };
   }
 
   return {

@@ -63,6 +63,8 @@ const MOST_CHARS_PER_TOKEN = 32;
 export interface GatewayStream {
   responses: AsyncGenerator<ChatStreamResponse>;
   servingProvider(): string | undefined;
+  /** The model name the serving provider received (what a unary answer's `model` says), known with the first event. */
+  servingModel(): string | undefined;
   /** Whether the answer comes from the response cache. */
   cache: CacheStatus;
   /** How the request was changed for the candidate serving it (for surfaces that say so before the end). */
@@ -143,6 +145,7 @@ export class Gateway {
       return {
         responses: this.replay(params, ctx, call, cached, cache.status, fitting),
         servingProvider: () => cached.served.provider,
+        servingModel: () => cached.served.upstreamModel,
         cache: cache.status,
         adjustments: () => fitting.adjustments(cached.served),
       };
@@ -151,6 +154,7 @@ export class Gateway {
     return {
       responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting, keepsAnswer),
       servingProvider: () => dispatched.serving()?.provider,
+      servingModel: () => dispatched.serving()?.upstreamModel,
       cache: "miss",
       adjustments: () => fitting.adjustments(dispatched.serving()),
     };

@@ -62,6 +62,9 @@ export interface TokenTotals {
   totalTokens?: number;
   cachedTokens?: number;
   reasoningTokens?: number;
+  /** Prompt tokens written to the vendor's cache, and of them those kept for an hour (Anthropic). */
+  cacheWriteTokens?: number;
+  cacheWrite1hTokens?: number;
 }
 
 /**
@@ -148,7 +151,15 @@ export class UsageCounts {
       // A total the vendor left out (or sent unusable) is the sum, which the contract must be able to carry too.
       const totalTokens = totals.totalTokens ?? this.sum("(prompt + completion)", promptTokens, completionTokens);
       if (!this.discarded) {
-        usage = create(UsageSchema, { promptTokens, completionTokens, totalTokens, cachedTokens: totals.cachedTokens ?? 0, reasoningTokens: totals.reasoningTokens ?? 0 });
+        usage = create(UsageSchema, {
+          promptTokens,
+          completionTokens,
+          totalTokens,
+          cachedTokens: totals.cachedTokens ?? 0,
+          reasoningTokens: totals.reasoningTokens ?? 0,
+          cacheWriteTokens: totals.cacheWriteTokens ?? 0,
+          cacheWrite1hTokens: totals.cacheWrite1hTokens ?? 0,
+        });
       }
     }
     const faulty = Object.keys(this.fields).length > 0;

@@ -1,5 +1,6 @@
 import type { Catalogue } from "../catalogue/catalogue.js";
-import type { ModelPrice, UsageConfig } from "../config/usage-config.js";
+import type { Price } from "../catalogue/schema.js";
+import type { UsageConfig } from "../config/usage-config.js";
 import { compileGlob, isGlob } from "../common/glob.js";
 
 /** Money as integer nano-units (1e-9) of the accounting currency: exact sums, and far below 2^53 for any real budget. */
@@ -12,19 +13,31 @@ export interface TokenCounts {
   cachedTokens: number;
   /** Of the completion tokens, those spent reasoning (priced as output unless the model's price says otherwise). */
   reasoningTokens?: number;
+  /** Of the prompt tokens, those written to the vendor's cache (priced as input unless the model's price says otherwise). */
+  cacheWriteTokens?: number;
+  /** Of the cache writes, those kept for an hour; the rest are priced as the vendor's default (five-minute) writes. */
+  cacheWrite1hTokens?: number;
 }
 
-/** A price converted to nano-units of the accounting currency per token. */
+/** A price converted to nano-units of the accounting currency per token, every fallback resolved. */
 interface TokenPrice {
   input: number;
   output: number;
   cachedInput: number;
+  cacheWrite: number;
+  cacheWriteHour: number;
   reasoning: number;
 }
 
+/** A model's prices: the base, and where the model has one, the tier a long prompt is billed at whole. */
+interface ModelPrices {
+  base: TokenPrice;
+  longContext?: { above: number; price: TokenPrice };
+}
+
 interface Table {
-  exact: Map<string, ModelPrice>;
-  globs: { matches: (name: string) => boolean; price: ModelPrice }[];
+  exact: Map<string, Price>;
+  globs: { matches: (name: string) => boolean; price: Price }[];
 }
 
 /**
@@ -40,7 +53,7 @@ export class PriceTable {
   readonly currency: string;
   private readonly configured: Table;
   private readonly rates: Record<string, number>;
-  private readonly memo = new Map<string, TokenPrice | null>();
+  private readonly memo = new Map<string, ModelPrices | null>();
 
   constructor(
     pricing: UsageConfig["pricing"],
@@ -51,28 +64,51 @@ export class PriceTable {
     this.configured = compile(pricing.models);
   }
 
-  /** What a call cost, in nano-units of the accounting currency. */
+  /**
+   * What a call cost, in nano-units of the accounting currency: each kind of
+   * token at its price, all of them at the long-context tier's when the
+   * prompt (cache reads and writes included) is over its mark.
+   */
   cost(provider: string, model: string, tokens: TokenCounts): number {
-    const price = this.lookup(provider, model);
-    if (!price) return 0;
+    const prices = this.lookup(provider, model);
+    if (!prices) return 0;
+    const long = prices.longContext;
+    const price = long && tokens.promptTokens > long.above ? long.price : prices.base;
+    // Reads and writes are parts of the prompt, apart from each other; the hour-long writes are part of the writes.
     const cached = Math.min(tokens.cachedTokens, tokens.promptTokens);
+    const written = Math.min(tokens.cacheWriteTokens ?? 0, tokens.promptTokens - cached);
+    const hour = Math.min(tokens.cacheWrite1hTokens ?? 0, written);
     const reasoning = Math.min(tokens.reasoningTokens ?? 0, tokens.completionTokens);
     return Math.round(
-      (tokens.promptTokens - cached) * price.input + cached * price.cachedInput + (tokens.completionTokens - reasoning) * price.output + reasoning * price.reasoning,
+      (tokens.promptTokens - cached - written) * price.input +
+        cached * price.cachedInput +
+        (written - hour) * price.cacheWrite +
+        hour * price.cacheWriteHour +
+        (tokens.completionTokens - reasoning) * price.output +
+        reasoning * price.reasoning,
     );
   }
 
-  /** An upper bound for a call of about `tokens` tokens, prompt and completion mixed, before it is made. */
+  /**
+   * An upper bound for a call of at most `tokens` tokens, prompt and
+   * completion mixed, before it is made: every token at the dearest price it
+   * could be billed at (an hour-long cache write, say), the long-context
+   * tier's included when the call could reach it.
+   */
   estimate(provider: string, model: string, tokens: number): number {
-    const price = this.lookup(provider, model);
-    return price ? Math.round(tokens * Math.max(price.input, price.output, price.reasoning)) : 0;
+    const prices = this.lookup(provider, model);
+    if (!prices) return 0;
+    const long = prices.longContext;
+    // The tier applies to a prompt over its mark: a call of no more tokens than that cannot reach it.
+    const dearest = long && tokens > long.above ? Math.max(dearestOf(prices.base), dearestOf(long.price)) : dearestOf(prices.base);
+    return Math.round(tokens * dearest);
   }
 
   isPriced(provider: string, model: string): boolean {
     return this.lookup(provider, model) !== undefined;
   }
 
-  private lookup(provider: string, model: string): TokenPrice | undefined {
+  private lookup(provider: string, model: string): ModelPrices | undefined {
     const memoKey = `${provider}/${model}`;
     let found = this.memo.get(memoKey);
     if (found === undefined) {
@@ -83,7 +119,7 @@ export class PriceTable {
     return found ?? undefined;
   }
 
-  private find(provider: string, model: string): ModelPrice | undefined {
+  private find(provider: string, model: string): Price | undefined {
     const configured = findIn(this.configured, provider, model);
     if (configured) return configured;
     const entry = this.catalogue.lookup(provider, model);
@@ -94,21 +130,35 @@ export class PriceTable {
     return prefix?.price ?? catalogued;
   }
 
-  private convert(price: ModelPrice): TokenPrice | null {
+  private convert(price: Price): ModelPrices | null {
     const rate = this.rates[price.currency];
     if (rate === undefined) return null;
     // Per million tokens → per token, in nano-units: × 1e9 / 1e6.
     const factor = (rate * NANOS_PER_UNIT) / 1_000_000;
-    return {
-      input: price.input * factor,
-      output: price.output * factor,
-      cachedInput: (price.cachedInput ?? price.input) * factor,
-      reasoning: (price.reasoning ?? price.output) * factor,
-    };
+    const long = price.longContext;
+    return { base: perToken(price, factor), longContext: long ? { above: long.above, price: perToken(long, factor) } : undefined };
   }
 }
 
-function compile(prices: Readonly<Record<string, ModelPrice>>): Table {
+/** One set of prices per token, each unset price at the one it falls back to. */
+function perToken(price: Omit<Price, "currency" | "longContext">, factor: number): TokenPrice {
+  const cacheWrite = price.cacheWrite ?? price.input;
+  return {
+    input: price.input * factor,
+    output: price.output * factor,
+    cachedInput: (price.cachedInput ?? price.input) * factor,
+    cacheWrite: cacheWrite * factor,
+    cacheWriteHour: (price.cacheWriteHour ?? cacheWrite) * factor,
+    reasoning: (price.reasoning ?? price.output) * factor,
+  };
+}
+
+/** The most one token can cost at these prices. */
+function dearestOf(price: TokenPrice): number {
+  return Math.max(price.input, price.output, price.cachedInput, price.cacheWrite, price.cacheWriteHour, price.reasoning);
+}
+
+function compile(prices: Readonly<Record<string, Price>>): Table {
   const table: Table = { exact: new Map(), globs: [] };
   for (const [name, price] of Object.entries(prices)) {
     if (isGlob(name)) table.globs.push({ matches: compileGlob(name), price });
@@ -117,14 +167,14 @@ function compile(prices: Readonly<Record<string, ModelPrice>>): Table {
   return table;
 }
 
-function findIn(table: Table, provider: string, model: string): ModelPrice | undefined {
+function findIn(table: Table, provider: string, model: string): Price | undefined {
   const qualified = `${provider}/${model}`;
   return table.exact.get(qualified) ?? table.exact.get(model) ?? table.globs.find((entry) => entry.matches(qualified) || entry.matches(model))?.price;
 }
 
 /** A dated or suffixed version: the longest configured name followed by "-", "@" or ":". */
-function longestPrefix(table: Table, model: string): { length: number; price: ModelPrice } | undefined {
-  let best: { length: number; price: ModelPrice } | undefined;
+function longestPrefix(table: Table, model: string): { length: number; price: Price } | undefined {
+  let best: { length: number; price: Price } | undefined;
   for (const [name, price] of table.exact) {
     if (name.length > (best?.length ?? 0) && model.startsWith(name) && /[-@:]/.test(model.charAt(name.length))) best = { length: name.length, price };
   }

@@ -274,6 +274,8 @@ export class UsageHooks implements CallHooks {
       completionTokens: usage.completionTokens,
       cachedTokens: usage.cachedTokens,
       reasoningTokens: usage.reasoningTokens,
+      cacheWriteTokens: usage.cacheWriteTokens,
+      cacheWrite1hTokens: usage.cacheWrite1hTokens,
     });
   }
 

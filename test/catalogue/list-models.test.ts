@@ -67,7 +67,8 @@ describe("ListModels", () => {
       Capability.IMAGE_INPUT,
       Capability.REASONING,
     ]);
-    expect(sonnet.limits).toMatchObject({ contextWindow: 200_000, maxOutputTokens: 64_000 });
+    // 1M tokens with Anthropic's context-1m beta.
+    expect(sonnet.limits).toMatchObject({ contextWindow: 1_000_000, maxOutputTokens: 64_000 });
     expect(sonnet.pricing).toMatchObject({ input: { currencyCode: "USD", units: 3n, nanos: 0 }, cachedInput: { units: 0n, nanos: 300_000_000 }, output: { units: 15n } });
     expect(sonnet.reasoning).toMatchObject({ always: false, minBudgetTokens: 1024, returnsText: true });
     const o3 = (await gw.client().listModels({ provider: "openai" })).models.find((m) => m.id === "o3")!;

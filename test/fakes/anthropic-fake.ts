@@ -6,8 +6,9 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  * A fake Anthropic Messages API. It enforces the documented request rules
  * (x-api-key and anthropic-version headers, required max_tokens, no system
  * role in messages, temperature 0-1, alternating roles, tool_result blocks
- * answering the previous turn's tool_use ids and coming first, no unknown
- * fields) and answers in the documented shapes:
+ * answering the previous turn's tool_use ids and coming first, tool_use ids
+ * unique in the conversation, thinking blocks only with the signature the
+ * fake gave them, no unknown fields) and answers in the documented shapes:
  * - the answer echoes the last user text ("Echo: …");
  * - with tools (and tool_choice not "none") it calls the forced or first tool
  *   with {"query": …}, after a short text when the model chose freely;
@@ -28,9 +29,10 @@ export interface AnthropicFakeOptions {
   chunkDelayMs?: number;
   /** Words of filler appended to each answer (for long streams). */
   extraWords?: number;
-  /** Prompt-cache counts to report in usage. */
+  /** Prompt-cache counts to report in usage: reads, and writes (of them, `cacheCreation1hTokens` kept for an hour, the rest for five minutes). */
   cacheReadTokens?: number;
   cacheCreationTokens?: number;
+  cacheCreation1hTokens?: number;
   /** Thinking comes back encrypted, as redacted_thinking blocks. */
   redactThinking?: boolean;
 }
@@ -185,6 +187,7 @@ export function violation(body: Json, issued: Issued = { signatures: new Map(), 
     if (body.tool_choice.type === "tool" && !toolNames.has(body.tool_choice.name)) return `tool_choice.name: tool "${body.tool_choice.name}" is not among the tools`;
   }
   let previousToolUses = new Set<string>();
+  const everyToolUse = new Set<string>();
   for (const [i, m] of body.messages.entries()) {
     if (m.role === "system") {
       return 'messages: Unexpected role "system". The Messages API accepts a top-level `system` parameter, not "system" as an input message role.';
@@ -223,6 +226,9 @@ export function violation(body: Json, issued: Issued = { signatures: new Map(), 
           if (m.role !== "assistant") return `${at}: tool_use blocks are only allowed in assistant messages`;
           if (typeof block.id !== "string" || !/^[a-zA-Z0-9_-]+$/.test(block.id)) return `${at}.id: String should match pattern '^[a-zA-Z0-9_-]+$'`;
           if (block.input === null || typeof block.input !== "object" || Array.isArray(block.input)) return `${at}.input: Input should be a valid dictionary`;
+          // One id a call in the whole conversation, as the API words it (https://github.com/anthropics/claude-code/issues/21317).
+          if (everyToolUse.has(block.id)) return `${at}: \`tool_use\` ids must be unique`;
+          everyToolUse.add(block.id);
           toolUses.add(block.id);
           break;
         case "tool_result":
@@ -303,6 +309,7 @@ function plainAnswer(body: Json, options: AnthropicFakeOptions): Answer {
     input_tokens: input,
     cache_creation_input_tokens: options.cacheCreationTokens ?? 0,
     cache_read_input_tokens: options.cacheReadTokens ?? 0,
+    cache_creation: { ephemeral_5m_input_tokens: (options.cacheCreationTokens ?? 0) - (options.cacheCreation1hTokens ?? 0), ephemeral_1h_input_tokens: options.cacheCreation1hTokens ?? 0 },
     output_tokens: output,
   });
   const results = lastBlocks.filter((b) => b.type === "tool_result");

@@ -7,7 +7,8 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  * documented request rules (x-goog-api-key, roles "user"/"model" only,
  * non-empty parts, function responses right after the matching function
  * call turn, thought signatures on Gemini 3 function calls of the current
- * turn, proto-JSON field names) and answers in the documented shapes:
+ * turn, its own or Google's documented placeholder, proto-JSON field names)
+ * and answers in the documented shapes:
  * - the answer echoes the last user text ("Echo: …");
  * - with function declarations (mode not NONE) it calls the allowed or first
  *   function with {"query": …}, without an id, as the Developer API does;
@@ -80,6 +81,13 @@ const GENERATION_CONFIG = [
   "responseModalities",
 ];
 const PART_DATA = ["text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"];
+/**
+ * The placeholder Google documents for a function call whose history came from
+ * another model and so has no signature: it passes the check
+ * (https://ai.google.dev/gemini-api/docs/thought-signatures, FAQ). Anything
+ * else must be a signature the fake gave.
+ */
+const SKIP_SIGNATURE_CHECK = "skip_thought_signature_validator";
 // `parameters` takes an OpenAPI subset: JSON Schema keywords outside it are unknown proto fields.
 const OPENAPI_UNKNOWN = ["additionalProperties", "$schema", "$ref", "$defs", "const", "oneOf"];
 
@@ -203,7 +211,7 @@ export function violation(body: Json, model: FakeModel, signatures: Set<string>)
       if (part.functionCall) {
         if (role !== "model") return "Please ensure that function call turn comes immediately after a user turn or after a function response turn.";
         if (typeof part.functionCall.name !== "string" || typeof part.functionCall.args !== "object") return `* GenerateContentRequest.contents[${i}].parts[${j}].function_call: name and args are required`;
-        if (model.signs && i > currentTurn && calls.length === 0 && !signatures.has(part.thoughtSignature)) {
+        if (model.signs && i > currentTurn && calls.length === 0 && !signatures.has(part.thoughtSignature) && part.thoughtSignature !== SKIP_SIGNATURE_CHECK) {
           return `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${part.functionCall.name}\`, position ${j + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`;
         }
         calls.push(part.functionCall.name);

@@ -73,9 +73,9 @@ async function messages(gateway: Gateway, toolInputIsObject: (provider: string) 
     // The next event is taken from the vendor only once the client has taken this one (rest-answers.ts, drained).
     let flowing = true;
     if (!writer) {
-      // The serving provider is known with the first event, and serves the stream to its end.
+      // The serving provider and model are known with the first event, and serve the stream to its end: the model is named as a unary answer names it.
       const provider = streamed.servingProvider();
-      writer = new AnthropicEventWriter(id, request.model, { toolInputStreams: provider !== undefined && toolInputIsObject(provider) });
+      writer = new AnthropicEventWriter(id, streamed.servingModel() ?? request.model, { toolInputStreams: provider !== undefined && toolInputIsObject(provider) });
       res.writeHead(200, streamHeaders(streamed));
       for (const start of writer.start()) flowing = writeEvent(res, start.data, start.event) && flowing;
     }

@@ -56,8 +56,9 @@ async function createResponse(gateway: Gateway, stored: StoredResponses, call: R
   // Refused unread when it holds more than one response may: the load is bounded before anything else is checked.
   const previous = parsed.previousResponseId ? await stored.get(parsed.previousResponseId, keyId) : undefined;
   if (parsed.previousResponseId && !previous) throw notFound(parsed.previousResponseId, "previous_response_id");
-  // Room for the response this call will store, at least what it continues plus its input, held until it is stored.
-  const reservation = parsed.store ? await stored.reserve(keyId, (previous?.bytes ?? 0) + Buffer.byteLength(encodeConversation(parsed.input))) : undefined;
+  // Room for the response this call will store, at least what it continues, its input and what the Response repeats of the request, held until it is stored.
+  const expected = (previous?.bytes ?? 0) + Buffer.byteLength(encodeConversation(parsed.input)) + Buffer.byteLength(JSON.stringify(parsed.echo));
+  const reservation = parsed.store ? await stored.reserve(keyId, expected) : undefined;
   try {
     await respond(gateway, stored, call, parsed, previous?.conversation ?? [], reservation);
   } finally {
@@ -94,7 +95,7 @@ async function respond(
   }
   // The writer keeps the whole answer (its last events repeat it): the gateway bounds it.
   const streamed = await gateway.chatStream(request, call, { keepsAnswer: true });
-  const writer = new ResponseEventWriter(head);
+  let writer: ResponseEventWriter | undefined;
   /** Writes the events; false when the client is not keeping up, and the stream must wait for it (rest-answers.ts, drained). */
   const write = (events: ResponseEvent[]): boolean => {
     let flowing = true;
@@ -104,7 +105,9 @@ async function respond(
   try {
     for await (const event of streamed.responses) {
       let flowing = true;
-      if (!res.headersSent) {
+      if (!writer) {
+        // The serving model is known with the first event: the Response names it as a unary one does.
+        writer = new ResponseEventWriter({ ...head, model: streamed.servingModel() ?? head.model });
         res.writeHead(200, streamHeaders(streamed));
         flowing = write(writer.start());
       }
@@ -119,7 +122,7 @@ async function respond(
     }
   } catch (err) {
     // Once the stream has begun, the failure is its last events (`error`, `response.failed`), numbered in turn.
-    if (res.headersSent && !res.writableEnded) write(writer.fail(toOpenAIError(ConnectError.from(err)).body));
+    if (writer && res.headersSent && !res.writableEnded) write(writer.fail(toOpenAIError(ConnectError.from(err)).body));
     throw err;
   }
   res.end();

@@ -1,11 +1,33 @@
-// Anthropic's models. Prices per million tokens (cache reads at a tenth of
-// the input price; Opus from 4.5 on costs a third of Opus 4.1), checked in
-// November 2026; limits from the models overview.
-import type { VendorFile } from "../schema.js";
+// Anthropic's models. Prices per million tokens as the pricing page lists
+// them (cache reads at a tenth of the input price, cache writes at 1.25× for
+// five minutes and 2× for an hour; Opus from 4.5 on costs a third of Opus
+// 4.1), limits from the models overview; both checked in December 2026.
+import type { Price, VendorFile } from "../schema.js";
 import { chatModels, checked, usd } from "./helpers.js";
 
 const MODELS = "https://docs.anthropic.com/en/docs/about-claude/models/overview";
-const PRICES = "2026-11";
+const PRICES = "2026-12";
+
+/**
+ * A Claude model's prices (https://docs.anthropic.com/en/docs/about-claude/pricing):
+ * input, output, cache hits, and cache writes kept five minutes (the default)
+ * and an hour (`cache_control: {ttl: "1h"}`).
+ */
+const claude = (input: number, output: number, cacheHit: number, write5m: number, write1h: number): Price => ({
+  ...usd(input, output, cacheHit),
+  cacheWrite: write5m,
+  cacheWriteHour: write1h,
+});
+
+/**
+ * Sonnet 4 and 4.5 take a prompt of up to 1M tokens with the
+ * `context-1m-2025-08-07` beta; one over 200K tokens (input, cache writes and
+ * reads together) is billed whole at the long-context rates: input 2×, output
+ * 1.5×, the cache prices on the doubled input (pricing page, "Long context
+ * pricing"). From Claude 4.6 on, the 1M window is billed at the standard rates.
+ */
+const SONNET_4_LONG_CONTEXT = { above: 200_000, input: 6, output: 22.5, cachedInput: 0.6, cacheWrite: 7.5, cacheWriteHour: 12 };
+const SONNET_4_PRICE: Price = { ...claude(3, 15, 0.3, 3.75, 6), longContext: SONNET_4_LONG_CONTEXT };
 
 /**
  * Extended thinking: `thinking: {type: "enabled", budget_tokens}` with at
@@ -34,6 +56,8 @@ const ONE_SAMPLING_KNOB = { exclusive: [["temperature" as const, "topP" as const
 
 const CLAUDE_4 = { contextWindow: 200_000, maxOutputTokens: 64_000, reasoning: THINKING };
 const CLAUDE_4_RECENT = { ...CLAUDE_4, parameters: ONE_SAMPLING_KNOB };
+/** A 1M-token context: Claude 4.6 on, and Sonnet 4 and 4.5 with the beta (budgets reserve for the longest prompt a model takes). */
+const MILLION = 1_000_000;
 
 export const ANTHROPIC: VendorFile = {
   provider: "anthropic",
@@ -52,20 +76,20 @@ export const ANTHROPIC: VendorFile = {
   models: [
     // Every Claude model from 3.7 on thinks: a new one does before it has a row of its own (the older rows say they do not).
     { model: "claude-*", reasoning: THINKING, source: checked("https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking", "2026-12-01") },
-    { model: "claude-opus-4-8", ...CLAUDE_4_RECENT, price: usd(5, 25, 0.5), source: checked(MODELS, PRICES) },
-    { model: "claude-opus-4-7", ...CLAUDE_4_RECENT, price: usd(5, 25, 0.5), source: checked(MODELS, PRICES) },
-    { model: "claude-opus-4-6", ...CLAUDE_4_RECENT, price: usd(5, 25, 0.5), source: checked(MODELS, PRICES) },
-    { model: "claude-opus-4-5", ...CLAUDE_4_RECENT, price: usd(5, 25, 0.5), source: checked(MODELS, PRICES) },
-    { model: "claude-sonnet-4-6", ...CLAUDE_4_RECENT, price: usd(3, 15, 0.3), source: checked(MODELS, PRICES) },
-    { model: "claude-opus-4-1", ...CLAUDE_4_RECENT, maxOutputTokens: 32_000, price: usd(15, 75, 1.5), source: checked(MODELS, PRICES) },
-    { model: "claude-opus-4", ...CLAUDE_4, maxOutputTokens: 32_000, price: usd(15, 75, 1.5), source: checked(MODELS, PRICES) },
-    { model: "claude-sonnet-4-5", ...CLAUDE_4_RECENT, price: usd(3, 15, 0.3), source: checked(MODELS, PRICES) },
-    { model: "claude-sonnet-4", ...CLAUDE_4, price: usd(3, 15, 0.3), source: checked(MODELS, PRICES) },
-    { model: "claude-haiku-4-5", ...CLAUDE_4_RECENT, price: usd(1, 5, 0.1), source: checked(MODELS, PRICES) },
-    { model: "claude-3-7-sonnet", ...CLAUDE_4, price: usd(3, 15, 0.3), source: checked(MODELS, PRICES) },
-    { model: "claude-3-5-sonnet", contextWindow: 200_000, maxOutputTokens: 8_192, reasoning: null, price: usd(3, 15, 0.3), source: checked(MODELS, PRICES) },
-    { model: "claude-3-5-haiku", contextWindow: 200_000, maxOutputTokens: 8_192, imageInput: false, reasoning: null, price: usd(0.8, 4, 0.08), source: checked(MODELS, PRICES) },
-    { model: "claude-3-opus", contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: usd(15, 75, 1.5), source: checked(MODELS, PRICES) },
-    { model: "claude-3-haiku", contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: usd(0.25, 1.25, 0.03), source: checked(MODELS, PRICES) },
+    { model: "claude-opus-4-8", ...CLAUDE_4_RECENT, contextWindow: MILLION, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
+    { model: "claude-opus-4-7", ...CLAUDE_4_RECENT, contextWindow: MILLION, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
+    { model: "claude-opus-4-6", ...CLAUDE_4_RECENT, contextWindow: MILLION, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
+    { model: "claude-opus-4-5", ...CLAUDE_4_RECENT, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
+    { model: "claude-sonnet-4-6", ...CLAUDE_4_RECENT, contextWindow: MILLION, price: claude(3, 15, 0.3, 3.75, 6), source: checked(MODELS, PRICES) },
+    { model: "claude-opus-4-1", ...CLAUDE_4_RECENT, maxOutputTokens: 32_000, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
+    { model: "claude-opus-4", ...CLAUDE_4, maxOutputTokens: 32_000, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
+    { model: "claude-sonnet-4-5", ...CLAUDE_4_RECENT, contextWindow: MILLION, price: SONNET_4_PRICE, source: checked(MODELS, PRICES) },
+    { model: "claude-sonnet-4", ...CLAUDE_4, contextWindow: MILLION, price: SONNET_4_PRICE, source: checked(MODELS, PRICES) },
+    { model: "claude-haiku-4-5", ...CLAUDE_4_RECENT, price: claude(1, 5, 0.1, 1.25, 2), source: checked(MODELS, PRICES) },
+    { model: "claude-3-7-sonnet", ...CLAUDE_4, price: claude(3, 15, 0.3, 3.75, 6), source: checked(MODELS, PRICES) },
+    { model: "claude-3-5-sonnet", contextWindow: 200_000, maxOutputTokens: 8_192, reasoning: null, price: claude(3, 15, 0.3, 3.75, 6), source: checked(MODELS, PRICES) },
+    { model: "claude-3-5-haiku", contextWindow: 200_000, maxOutputTokens: 8_192, imageInput: false, reasoning: null, price: claude(0.8, 4, 0.08, 1, 1.6), source: checked(MODELS, PRICES) },
+    { model: "claude-3-opus", contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
+    { model: "claude-3-haiku", contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: claude(0.25, 1.25, 0.03, 0.3, 0.5), source: checked(MODELS, PRICES) },
   ],
 };

@@ -42,7 +42,7 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
     temperature: read.number(body.temperature, "temperature"),
     topP: read.number(body.top_p, "top_p"),
     stop: read.array(body.stop_sequences, "stop_sequences").map((s, i) => read.string(s, `stop_sequences.${i}`)),
-    user: read.string(read.object(body.metadata, "metadata").user_id, "metadata.user_id"),
+    user: readUserId(body.metadata),
     tools: read.array(body.tools, "tools").map(readTool),
     toolChoice: readToolChoice(body.tool_choice),
     reasoning: readThinking(body.thinking),
@@ -51,6 +51,21 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   if (options.betas) headers[BETA_HEADER] = betaList(options.betas);
   const original: DialectOriginal = { dialect: "anthropic", body, headers };
   return { request: Object.assign(request, { original }), stream: read.boolean(body.stream, "stream") === true };
+}
+
+/**
+ * `metadata` holds `user_id` alone, at most 256 characters, as Anthropic's
+ * API takes it (https://docs.anthropic.com/en/api/messages, metadata): it is
+ * sent on to the vendor, so the caller must not size it.
+ */
+export const USER_ID_CHARS = 256;
+
+function readUserId(raw: unknown): string {
+  const metadata = read.object(raw, "metadata");
+  for (const key of Object.keys(metadata)) if (key !== "user_id") read.reject(`metadata.${key.slice(0, 64)}`, "is not a metadata field (user_id)");
+  const id = read.string(metadata.user_id, "metadata.user_id");
+  if (id.length > USER_ID_CHARS) read.reject("metadata.user_id", `must be at most ${USER_ID_CHARS} characters, got ${id.length}`);
+  return id;
 }
 
 /** `anthropic-beta`: comma-separated feature names, nothing else (it is sent on as a header). */
@@ -124,9 +139,15 @@ function readPart(block: JsonObject, at: string): ContentPart {
   if (block.type === "text") return create(ContentPartSchema, { part: { case: "text", value: read.string(block.text, `${at}.text`) } });
   const source = read.object(block.source, `${at}.source`, true);
   let url: string;
-  if (source.type === "base64") url = `data:${read.string(source.media_type, `${at}.source.media_type`)};base64,${read.string(source.data, `${at}.source.data`)}`;
-  else if (source.type === "url") url = read.string(source.url, `${at}.source.url`);
-  else return read.reject(`${at}.source.type`, 'must be "base64" or "url"');
+  // Checked here, where the caller's path is known, as validateChat checks every image URL.
+  if (source.type === "base64") {
+    const mediaType = read.string(source.media_type, `${at}.source.media_type`);
+    if (!mediaType.startsWith("image/")) read.reject(`${at}.source.media_type`, "must be an image type (image/png, image/jpeg, …)");
+    url = `data:${mediaType};base64,${read.string(source.data, `${at}.source.data`)}`;
+  } else if (source.type === "url") {
+    url = read.string(source.url, `${at}.source.url`);
+    if (!/^https?:/.test(url)) read.reject(`${at}.source.url`, "must be an http(s) URL");
+  } else return read.reject(`${at}.source.type`, 'must be "base64" or "url"');
   return create(ContentPartSchema, { part: { case: "imageUrl", value: { url, detail: "" } } });
 }
 

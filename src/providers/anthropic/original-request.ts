@@ -4,6 +4,7 @@
 // as the caller wrote it.
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { DialectOriginal } from "../provider.js";
+import { replayableMessages } from "./replayable-thinking.js";
 
 /** The fields the unified request is read from (messages-request.ts); every other field goes to Anthropic's own models only. */
 export const MESSAGES_FIELDS = new Set([
@@ -32,7 +33,8 @@ export function anthropicOriginal(original: DialectOriginal | undefined): Dialec
  * read (top_k, context_management, service_tier, output_config, and fields
  * Anthropic adds later) come along; and the system prompt, messages and tools
  * are the caller's own, which say the same as the unified ones and what they
- * cannot (cache breakpoints above all, which decide what Claude costs).
+ * cannot (cache breakpoints above all, which decide what Claude costs),
+ * less the thinking Anthropic did not sign (replayable-thinking.ts).
  */
 export function withOriginal(built: JsonObject, original: DialectOriginal): JsonObject {
   const caller = original.body;
@@ -40,6 +42,8 @@ export function withOriginal(built: JsonObject, original: DialectOriginal): Json
   for (const [field, value] of Object.entries(caller)) if (!MESSAGES_FIELDS.has(field)) body[field] = value;
   Object.assign(body, built);
   for (const field of CONVERSATION) if (built[field] !== undefined && caller[field] !== undefined) body[field] = caller[field]!;
+  // Thinking another vendor gave unsigned would make Anthropic refuse the whole request (replayable-thinking.ts).
+  if (body.messages !== undefined) body.messages = replayableMessages(body.messages);
   for (const field of MERGED) {
     const mine = built[field];
     const theirs = caller[field];

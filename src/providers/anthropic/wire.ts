@@ -24,6 +24,7 @@ import { toolCallIdFitting } from "../tool-call-ids.js";
 import { toolChoiceIn } from "../tool-choice.js";
 import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 import { anthropicOriginal, withOriginal } from "./original-request.js";
+import { replayableTurn, thinkingMayContinue } from "./replayable-thinking.js";
 import type { ErrorContext } from "../codec.js";
 import { vendorObject, vendorString } from "../vendor-fields.js";
 
@@ -74,7 +75,9 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   if (toolChoice !== undefined && tools.length > 0) body.tool_choice = toolChoice;
   if (stream) body.stream = true;
   const original = anthropicOriginal(params.original);
-  return original ? withOriginal(body, original) : body;
+  const sent = original ? withOriginal(body, original) : body;
+  if (!thinkingMayContinue(sent.messages)) delete sent.thinking;
+  return sent;
 }
 
 function jsonToolSchema(params: ChatParams): JsonObject {
@@ -108,7 +111,8 @@ const anthropicToolUseId = toolCallIdFitting({ pattern: /^[a-zA-Z0-9_-]+$/ });
  * content, consecutive same-role messages are merged, and in a user turn the
  * tool results come first, as Anthropic requires right after a tool_use turn.
  * While thinking, an assistant turn starts with its thinking blocks, as
- * Anthropic returned them (signatures and redacted data unchanged).
+ * Anthropic returned them (signatures and redacted data unchanged); unsigned
+ * ones (another vendor's) are left out (replayable-thinking.ts).
  */
 export function toAnthropicMessages(provider: string, messages: Message[], thinking = false): JsonObject[] {
   const turns: AnthropicTurn[] = [];
@@ -119,11 +123,11 @@ export function toAnthropicMessages(provider: string, messages: Message[], think
       case Role.ASSISTANT:
         turns.push({
           role: "assistant",
-          blocks: [
+          blocks: replayableTurn([
             ...(thinking ? message.reasoning.map(thinkingBlock) : []),
             ...contentBlocks(message),
             ...message.toolCalls.map((call) => ({ type: "tool_use", id: anthropicToolUseId(call.id), name: call.name, input: toolArgumentsObject(provider, call) })),
-          ],
+          ]),
         });
         break;
       case Role.TOOL: {
@@ -217,34 +221,50 @@ export interface AnthropicUsage {
   output_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
   cache_read_input_tokens?: number | null;
+  /** cache_creation_input_tokens by the lifetime the writes were asked for (`cache_control.ttl`). */
+  cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
 }
 
 /**
  * Anthropic's input_tokens excludes cached input: the prompt total adds cache
- * writes and reads back in. Every count is checked (vendor-usage.ts): an
- * unusable one leaves the answer without usage (the gateway estimates it).
+ * writes and reads back in. Writes are kept apart too (billed above the input
+ * price), with the hour-long ones from `cache_creation`; without it every
+ * write is priced as a five-minute one. Every count is checked
+ * (vendor-usage.ts): an unusable one leaves the answer without usage (the
+ * gateway estimates it).
  */
 export function fromAnthropicUsage(raw: unknown): VendorUsage {
   return UsageCounts.read(raw, "usage", (usage, counts) => {
     const cacheRead = counts.billed(usage.cache_read_input_tokens, "cache_read_input_tokens");
-    const prompt = counts.sum(
-      "input_tokens + cache_creation_input_tokens + cache_read_input_tokens",
-      counts.billed(usage.input_tokens, "input_tokens"),
-      counts.billed(usage.cache_creation_input_tokens, "cache_creation_input_tokens"),
-      cacheRead,
-    );
-    return { promptTokens: prompt, completionTokens: counts.billed(usage.output_tokens, "output_tokens"), cachedTokens: cacheRead };
+    const cacheWrite = counts.billed(usage.cache_creation_input_tokens, "cache_creation_input_tokens");
+    const byLifetime = counts.details(usage.cache_creation, "cache_creation");
+    const hour = counts.extra(byLifetime?.ephemeral_1h_input_tokens, "cache_creation.ephemeral_1h_input_tokens") ?? 0;
+    const prompt = counts.sum("input_tokens + cache_creation_input_tokens + cache_read_input_tokens", counts.billed(usage.input_tokens, "input_tokens"), cacheWrite, cacheRead);
+    return {
+      promptTokens: prompt,
+      completionTokens: counts.billed(usage.output_tokens, "output_tokens"),
+      cachedTokens: cacheRead,
+      cacheWriteTokens: cacheWrite,
+      cacheWrite1hTokens: Math.min(hour, cacheWrite),
+    };
   });
 }
 
-/** Usage as Anthropic counts it, for callers of `/v1/messages`: input_tokens leaves out what was read from the prompt cache. */
+/**
+ * Usage as Anthropic counts it, for callers of `/v1/messages`: input_tokens
+ * leaves out what was read from and written to the prompt cache, which have
+ * counts of their own (writes by lifetime too, as Claude Code reads them).
+ */
 export function toAnthropicUsage(usage: Usage | undefined): JsonObject {
   const cached = usage?.cachedTokens ?? 0;
+  const written = usage?.cacheWriteTokens ?? 0;
+  const hour = Math.min(usage?.cacheWrite1hTokens ?? 0, written);
   return {
-    input_tokens: Math.max(0, (usage?.promptTokens ?? 0) - cached),
+    input_tokens: Math.max(0, (usage?.promptTokens ?? 0) - cached - written),
     output_tokens: usage?.completionTokens ?? 0,
-    cache_creation_input_tokens: 0,
+    cache_creation_input_tokens: written,
     cache_read_input_tokens: cached,
+    cache_creation: { ephemeral_5m_input_tokens: written - hour, ephemeral_1h_input_tokens: hour },
   };
 }
 

@@ -31,7 +31,7 @@ export function createGeminiCodec(options: GeminiCodecOptions): Codec {
     dialect: "gemini",
 
     chatRequest(params, model, stream) {
-      const body = toGeminiBody(provider, params);
+      const body = toGeminiBody(provider, params, model);
       // Without alt=sse the stream is one JSON array written piece by piece; with it, one event a chunk.
       if (stream) return { method: "POST", path: `${modelPath(model)}:streamGenerateContent?alt=sse`, body, stream: "sse" };
       return { method: "POST", path: `${modelPath(model)}:generateContent`, body };
@@ -41,7 +41,7 @@ export function createGeminiCodec(options: GeminiCodecOptions): Codec {
       const answer = (isJsonObject(body) ? body : {}) as GeminiResponse;
       const candidate = answer.candidates?.[0];
       if (!candidate) throw noCandidate(answer.promptFeedback, ctx);
-      const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, 0, ctx);
+      const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, 0, typeof answer.responseId === "string" ? answer.responseId : "", ctx);
       const { usage, fault } = fromGeminiUsage(answer.usageMetadata);
       return {
         id: typeof answer.responseId === "string" ? answer.responseId : "",

@@ -39,7 +39,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
       return [];
     }
     const first = this.tools;
-    const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, first, this.ctx);
+    const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, first, this.id, this.ctx);
     this.tools += toolCalls.length;
     if (candidate.finishReason) this.reason = candidate.finishReason;
     if (text === "" && toolCalls.length === 0 && reasoning === "") return [];

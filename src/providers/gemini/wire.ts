@@ -1,5 +1,6 @@
 // The Gemini generateContent wire format: contents/parts with user and model
 // roles, systemInstruction, generationConfig, function calls as parts.
+import { randomBytes } from "node:crypto";
 import { ownEntry } from "../../common/own-entry.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
@@ -39,13 +40,13 @@ export function modelPath(model: string): string {
   return `/models/${encodeURIComponent(model.replace(/^models\//, ""))}`;
 }
 
-/** Builds the request body. `vendor_options` go in first (generationConfig merged) so the gateway's own fields win. */
-export function toGeminiBody(provider: string, params: ChatParams): JsonObject {
+/** Builds the request body for `model`. `vendor_options` go in first (generationConfig merged) so the gateway's own fields win. */
+export function toGeminiBody(provider: string, params: ChatParams, model = ""): JsonObject {
   const vendor = params.vendorOptions ?? {};
   const body: JsonObject = { ...vendor };
   const system = params.messages.filter((m) => m.role === Role.SYSTEM).map((m) => messageText(m, provider)).filter((text) => text !== "");
   if (system.length > 0) body.systemInstruction = { parts: system.map((text) => ({ text })) };
-  body.contents = toGeminiContents(provider, params.messages);
+  body.contents = toGeminiContents(provider, params.messages, { checksSignatures: checksThoughtSignatures(model) });
 
   const config: JsonObject = { ...asObject(vendor.generationConfig) };
   if (params.temperature !== undefined) config.temperature = params.temperature;
@@ -106,11 +107,28 @@ function toFunctionCallingConfig(params: ChatParams): JsonObject | undefined {
 }
 
 /**
+ * Gemini 3 (and later) refuses a function call of the current turn that
+ * comes back without a thought signature. Calls another vendor made (a
+ * failover, a client switching models) never had one: Google's documented
+ * placeholder stands in for it, which skips the check
+ * (https://ai.google.dev/gemini-api/docs/thought-signatures, FAQ).
+ */
+export const PLACEHOLDER_THOUGHT_SIGNATURE = "skip_thought_signature_validator";
+
+/** Models before Gemini 3 neither sign function calls nor check their signatures. */
+function checksThoughtSignatures(model: string): boolean {
+  return !/^(models\/)?gemini-[12](\.|-)/.test(model);
+}
+
+/**
  * Messages as contents: assistant → model, tool results → user-role
  * functionResponse parts (named after the call they answer, which Gemini
- * matches by name), consecutive same-role turns merged.
+ * matches by name), consecutive same-role turns merged. `checksSignatures`:
+ * the model wants a thought signature on the first function call of each
+ * assistant turn, as Gemini 3 signs them (only the first of parallel calls
+ * is signed): one with none gets PLACEHOLDER_THOUGHT_SIGNATURE.
  */
-export function toGeminiContents(provider: string, messages: Message[]): JsonObject[] {
+export function toGeminiContents(provider: string, messages: Message[], { checksSignatures = false } = {}): JsonObject[] {
   const turns: GeminiTurn[] = [];
   const callNames = new Map<string, string>();
   for (const message of messages) {
@@ -119,10 +137,10 @@ export function toGeminiContents(provider: string, messages: Message[]): JsonObj
         break;
       case Role.ASSISTANT: {
         const parts = contentParts(message);
-        for (const call of message.toolCalls) {
+        for (const [i, call] of message.toolCalls.entries()) {
           callNames.set(call.id, call.name);
           const part: Part = { functionCall: { name: call.name, args: toolArgumentsObject(provider, call) } };
-          const signature = toolCallSignature(call.id);
+          const signature = toolCallSignature(call.id) ?? (checksSignatures && i === 0 ? PLACEHOLDER_THOUGHT_SIGNATURE : undefined);
           if (signature) part.thoughtSignature = signature;
           parts.push(part);
         }
@@ -209,11 +227,13 @@ export interface GeminiResponse {
 
 /**
  * Text, thought summaries (the reasoning) and function calls of some parts;
- * `firstIndex` numbers the calls across stream chunks. Every string the
- * vendor sends must be one (vendor-fields.ts), and an answer calls at most
- * MAX_TOOL_CALLS functions: else the vendor's bad_response.
+ * `firstIndex` numbers the calls across stream chunks, `responseId` is the
+ * answer's (it makes the ids of calls Gemini leaves without one unique in a
+ * conversation). Every string the vendor sends must be one
+ * (vendor-fields.ts), and an answer calls at most MAX_TOOL_CALLS functions:
+ * else the vendor's bad_response.
  */
-export function fromGeminiParts(raw: unknown, firstIndex: number, ctx: ErrorContext): { text: string; reasoning: string; toolCalls: ToolCall[] } {
+export function fromGeminiParts(raw: unknown, firstIndex: number, responseId: string, ctx: ErrorContext): { text: string; reasoning: string; toolCalls: ToolCall[] } {
   let text = "";
   let reasoning = "";
   const toolCalls: ToolCall[] = [];
@@ -234,13 +254,26 @@ export function fromGeminiParts(raw: unknown, firstIndex: number, ctx: ErrorCont
     toolCalls.push(
       create(ToolCallSchema, {
         // The Developer API usually gives no id; TOOL messages find the call by this made-up one.
-        id: toolCallId(vendorString(call.id, `${at}.functionCall.id`, ctx) || `call_${index}`, signature || undefined),
+        id: toolCallId(vendorString(call.id, `${at}.functionCall.id`, ctx) || madeUpCallId(responseId, index), signature || undefined),
         name: vendorString(call.name, `${at}.functionCall.name`, ctx),
         arguments: JSON.stringify(call.args ?? {}),
       }),
     );
   });
   return { text, reasoning, toolCalls };
+}
+
+/**
+ * An id for a call Gemini gave none: unique in the conversation, not only in
+ * the answer (clients key tool results by id, and Anthropic refuses a
+ * conversation where two tool_use blocks share one). The answer's id,
+ * after the number and kept to letters and digits, never makes the
+ * signature mark (thought-signature.ts) and fits every vendor's rules; an
+ * answer without one gets random letters instead.
+ */
+function madeUpCallId(responseId: string, index: number): string {
+  const answer = responseId.replace(/[^A-Za-z0-9]/g, "").slice(0, 24) || randomBytes(8).toString("hex");
+  return `call_${index}_${answer}`;
 }
 
 const FINISH_REASONS: Record<string, FinishReason> = {

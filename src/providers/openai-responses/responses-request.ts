@@ -44,6 +44,19 @@ const REFUSED: Record<string, string> = {
   prompt: "stored prompts are not supported: send the instructions and input",
 };
 
+/**
+ * OpenAI's bounds on what a Response repeats and the gateway stores
+ * (https://platform.openai.com/docs/api-reference/responses/create):
+ * `metadata` is at most 16 pairs of strings, keys up to 64 characters and
+ * values up to 512; `safety_identifier` (and `user`, which it replaces) up
+ * to 64 characters. Unbounded, a caller could make every answer, and every
+ * stored response, megabytes.
+ */
+export const METADATA_PAIRS = 16;
+export const METADATA_KEY_CHARS = 64;
+export const METADATA_VALUE_CHARS = 512;
+export const END_USER_CHARS = 64;
+
 /** Reads a caller's request body. */
 export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   const body = read.object(raw, "body", true);
@@ -56,7 +69,7 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
     temperature: read.number(body.temperature, "temperature"),
     topP: read.number(body.top_p, "top_p"),
     maxTokens: wholeNumber(body, "max_output_tokens"),
-    user: read.string(body.safety_identifier, "safety_identifier") || read.string(body.user, "user"),
+    user: endUser(body.safety_identifier, "safety_identifier") || endUser(body.user, "user"),
     tools: read.array(body.tools, "tools").map(readTool),
     toolChoice: readToolChoice(body.tool_choice),
     responseFormat: readFormat(text.format),
@@ -80,7 +93,7 @@ function echoOf(body: JsonObject): JsonObject {
   return {
     instructions: body.instructions ?? null,
     max_output_tokens: body.max_output_tokens ?? null,
-    metadata: read.object(body.metadata, "metadata"),
+    metadata: readMetadata(body.metadata),
     parallel_tool_calls: body.parallel_tool_calls ?? true,
     previous_response_id: body.previous_response_id ?? null,
     reasoning: { effort: reasoning.effort ?? null, summary: reasoning.summary ?? null },
@@ -93,6 +106,26 @@ function echoOf(body: JsonObject): JsonObject {
     truncation: body.truncation ?? "disabled",
     user: body.user ?? null,
   };
+}
+
+/** `metadata`: string pairs within OpenAI's bounds. */
+function readMetadata(raw: unknown): JsonObject {
+  const metadata = read.object(raw, "metadata");
+  const pairs = Object.entries(metadata);
+  if (pairs.length > METADATA_PAIRS) read.reject("metadata", `at most ${METADATA_PAIRS} key-value pairs, got ${pairs.length}`);
+  for (const [key, value] of pairs) {
+    if (key.length > METADATA_KEY_CHARS) read.reject("metadata", `keys must be at most ${METADATA_KEY_CHARS} characters, one has ${key.length}`);
+    const field = `metadata.${key}`;
+    if (read.string(value, field).length > METADATA_VALUE_CHARS) read.reject(field, `must be at most ${METADATA_VALUE_CHARS} characters`);
+  }
+  return metadata;
+}
+
+/** `safety_identifier` or `user`: an id of the end user, at most END_USER_CHARS characters. */
+function endUser(raw: unknown, field: string): string {
+  const id = read.string(raw, field);
+  if (id.length > END_USER_CHARS) read.reject(field, `must be at most ${END_USER_CHARS} characters, got ${id.length}`);
+  return id;
 }
 
 /** Function tools; OpenAI's built-in tools run on OpenAI's servers, which the gateway cannot do for other vendors' models. */
@@ -174,9 +207,7 @@ export function readInput(raw: unknown): Message[] {
       }
       case "function_call":
         turn ??= assistant();
-        turn.toolCalls.push(
-          create(ToolCallSchema, { id: read.string(item.call_id, `${at}.call_id`), name: read.string(item.name, `${at}.name`), arguments: read.string(item.arguments, `${at}.arguments`) }),
-        );
+        turn.toolCalls.push(create(ToolCallSchema, { id: read.string(item.call_id, `${at}.call_id`), name: read.string(item.name, `${at}.name`), arguments: callArguments(item.arguments, `${at}.arguments`) }));
         break;
       case "function_call_output":
         turn = undefined;
@@ -200,6 +231,25 @@ export function readInput(raw: unknown): Message[] {
   return messages;
 }
 
+/**
+ * A function call's arguments given back: a JSON object as text (or nothing).
+ * Vendors with structured inputs (Anthropic, Gemini) need the object, and
+ * the others would send on what no model wrote: refused here, the same for
+ * every vendor, as the caller's mistake.
+ */
+function callArguments(raw: unknown, field: string): string {
+  const text = read.string(raw, field);
+  if (text.trim() === "") return text;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) read.reject(field, "must be a JSON object, as text (the arguments of the call as the model wrote them)");
+  return text;
+}
+
 /** A message's content (`field` is its path): a string, or input parts. */
 function readMessage(role: Role, raw: JsonValue | undefined, field: string): Message {
   if (typeof raw === "string") return create(MessageSchema, { role, content: raw });
@@ -215,6 +265,8 @@ function readPart(raw: JsonValue, at: string): ContentPart {
   if (part.type === "input_image") {
     if (part.file_id) read.reject(`${at}.file_id`, "files are not supported: give the image as image_url (a URL or a data URL)");
     const url = read.string(part.image_url, `${at}.image_url`);
+    // Checked here, where the caller's path is known, as validateChat checks every image URL.
+    if (!/^(https?:|data:image\/)/.test(url)) read.reject(`${at}.image_url`, "must be an http(s) URL or a data:image/ URL");
     return create(ContentPartSchema, { part: { case: "imageUrl", value: { url, detail: read.string(part.detail, `${at}.detail`) } } });
   }
   return read.reject(`${at}.type`, `"${String(part.type)}" is not supported (input_text, input_image)`);

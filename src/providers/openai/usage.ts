@@ -81,13 +81,20 @@ export function fromOpenAIUsage(raw: unknown, path = "usage"): VendorUsage {
   });
 }
 
+/**
+ * Usage for callers of the OpenAI dialect. prompt_tokens is the whole prompt,
+ * cache reads and writes included, as OpenAI counts it; writes to a vendor's
+ * prompt cache (Anthropic's, billed above the input price) are told apart in
+ * `prompt_tokens_details.cache_write_tokens` (OpenRouter's name), only when
+ * there were any: OpenAI's own answers have no such count.
+ */
 export function toOpenAIUsage(usage: Usage | undefined): JsonObject | null {
   if (!usage) return null;
   return {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.totalTokens,
-    prompt_tokens_details: { cached_tokens: usage.cachedTokens },
+    prompt_tokens_details: { cached_tokens: usage.cachedTokens, ...(usage.cacheWriteTokens > 0 ? { cache_write_tokens: usage.cacheWriteTokens } : {}) },
     completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
   };
 }

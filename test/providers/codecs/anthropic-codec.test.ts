@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { FinishReason, ResponseFormatType, Role } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { createAnthropicCodec } from "../../../src/providers/anthropic/codec.js";
+import { fromAnthropicUsage, toAnthropicUsage } from "../../../src/providers/anthropic/wire.js";
 import type { ErrorContext } from "../../../src/providers/codec.js";
 import type { ChatParams } from "../../../src/providers/provider.js";
 import { createCredential } from "../../../src/secrets/credential.js";
@@ -180,6 +181,22 @@ describe("Anthropic codec: streams", () => {
   it("keeps message_start's input and cache counts beside message_delta's output count", () => {
     const unary = answer("answer-cache-usage.json");
     expect(stream("stream-cache-usage.json").end.usage).toEqual(unary.usage);
+  });
+
+  it("keeps cache writes apart from the other prompt tokens, the hour-long ones too, and writes them back as Anthropic counted them", () => {
+    const { usage } = answer("answer-cache-usage.json");
+    // 21 uncached + 188 written + 1,024 read.
+    expect(usage).toMatchObject({ promptTokens: 1233, cachedTokens: 1024, cacheWriteTokens: 188, cacheWrite1hTokens: 60, completionTokens: 3 });
+    expect(toAnthropicUsage(usage)).toEqual(fixtures.read("answer-cache-usage.json").body.usage);
+    // Without the breakdown by lifetime (older answers), every write is a five-minute one.
+    const { usage: undivided } = fromAnthropicUsage({ input_tokens: 21, cache_creation_input_tokens: 188, cache_read_input_tokens: 0, output_tokens: 3 });
+    expect(undivided).toMatchObject({ promptTokens: 209, cacheWriteTokens: 188, cacheWrite1hTokens: 0 });
+    expect(toAnthropicUsage(undivided)).toMatchObject({ input_tokens: 21, cache_creation_input_tokens: 188, cache_creation: { ephemeral_5m_input_tokens: 188, ephemeral_1h_input_tokens: 0 } });
+    // An unusable split is left out (five-minute writes), the counts the bill rests on kept; more hour-long writes than writes are all the writes.
+    const odd = fromAnthropicUsage({ input_tokens: 21, cache_creation_input_tokens: 188, cache_creation: { ephemeral_1h_input_tokens: "60" }, output_tokens: 3 });
+    expect(odd.usage).toMatchObject({ promptTokens: 209, cacheWriteTokens: 188, cacheWrite1hTokens: 0 });
+    expect(odd.fault).toEqual({ fields: { "usage.cache_creation.ephemeral_1h_input_tokens": "not a number (a string)" }, discarded: false });
+    expect(fromAnthropicUsage({ input_tokens: 1, cache_creation_input_tokens: 10, cache_creation: { ephemeral_1h_input_tokens: 50 } }).usage?.cacheWrite1hTokens).toBe(10);
   });
 
   it("stops reading at message_stop", () => {

@@ -16,9 +16,9 @@ const MODEL = "gemini-2.5-flash";
 const codec = createGeminiCodec({ provider: "gemini" });
 const ctx: ErrorContext = { provider: "gemini", credential: createCredential("gemini/test", API_KEY) };
 const hello = create(ChatRequestSchema, { model: MODEL, messages: [{ role: Role.USER, content: "hello there" }] });
-/** The signature of the signed calls in the fixtures, and the id that carries it. */
+/** The signature of the signed calls in the fixtures, and the id that carries it (made up from the call's number and the answer's id). */
 const SIGNATURE = "CiQBcsjafD+h/zYw7xMjh8FvZ4Q=";
-const SIGNED_ID = "call_0_gts_CiQBcsjafD-h_zYw7xMjh8FvZ4Q";
+const signedId = (responseId: string) => `call_0_${responseId}_gts_CiQBcsjafD-h_zYw7xMjh8FvZ4Q`;
 
 function answer(name: string) {
   return codec.chatResponse(fixtures.read(name).body, hello, ctx);
@@ -84,8 +84,8 @@ describe("Gemini codec: answers", () => {
   it("reads function calls with made-up ids, the thought signature in the id, and STOP as TOOL_CALLS", () => {
     const result = answer("answer-function-calls.json");
     expect(result.message?.toolCalls).toMatchObject([
-      { id: SIGNED_ID, name: "get_weather", arguments: '{"query":"Paris"}' },
-      { id: "call_1", name: "get_time", arguments: '{"zone":"CET"}' },
+      { id: signedId("8F5AaJqyB8a9qtsP2u6W4Q4"), name: "get_weather", arguments: '{"query":"Paris"}' },
+      { id: "call_1_8F5AaJqyB8a9qtsP2u6W4Q4", name: "get_time", arguments: '{"zone":"CET"}' },
     ]);
     expect(result.finishReason).toBe(FinishReason.TOOL_CALLS);
   });
@@ -105,6 +105,31 @@ describe("Gemini codec: answers", () => {
       { functionCall: { name: "get_weather", args: { query: "Paris" } }, thoughtSignature: SIGNATURE },
       { functionCall: { name: "get_time", args: { zone: "CET" } } },
     ]);
+  });
+
+  it("makes up ids unique in a conversation from the answer's id (kept to letters and digits), so that the same call twice is two ids", () => {
+    const body = fixtures.read("answer-function-calls.json").body as { responseId: string };
+    const again = codec.chatResponse({ ...body, responseId: "c2dAaN2lGpO7qtsPz5eD-AE" }, hello, ctx);
+    expect(again.message.toolCalls.map((call) => call.id)).toEqual([signedId("c2dAaN2lGpO7qtsPz5eDAE"), "call_1_c2dAaN2lGpO7qtsPz5eDAE"]);
+    const anonymous = codec.chatResponse({ ...body, responseId: undefined }, hello, ctx).message.toolCalls[1]!.id;
+    expect(anonymous).toMatch(/^call_1_[0-9a-f]{16}$/);
+    expect(codec.chatResponse({ ...body, responseId: undefined }, hello, ctx).message.toolCalls[1]!.id).not.toBe(anonymous);
+  });
+
+  it("gives Gemini 3 Google's placeholder signature for a call that came without one (another vendor's), the first of a turn only", () => {
+    const params = create(ChatRequestSchema, {
+      messages: [
+        { role: Role.USER, content: "Paris?" },
+        { role: Role.ASSISTANT, toolCalls: [{ id: "toolu_1", name: "get_weather", arguments: "{}" }, { id: "toolu_2", name: "get_time", arguments: "{}" }] },
+        { role: Role.TOOL, toolCallId: "toolu_1", content: "sunny" },
+        { role: Role.TOOL, toolCallId: "toolu_2", content: "14:05" },
+      ],
+    });
+    const partsFor = (model: string) => (codec.chatRequest(params, model, false).body as { contents: { parts: { thoughtSignature?: string }[] }[] }).contents[1]!.parts;
+    expect(partsFor("gemini-3-pro-preview").map((part) => part.thoughtSignature)).toEqual(["skip_thought_signature_validator", undefined]);
+    expect(partsFor("models/gemini-3-flash").map((part) => part.thoughtSignature)).toEqual(["skip_thought_signature_validator", undefined]);
+    // Models before Gemini 3 check no signatures.
+    expect(partsFor("gemini-2.5-flash").map((part) => part.thoughtSignature)).toEqual([undefined, undefined]);
   });
 
   it.each(["CiQBcsjafD+h/zYw7xMjh8FvZ4Q=", "+/+/", "YWJjZA==", "YWJjZGU=", "YWJj"])("round-trips signature %s through an id of [A-Za-z0-9_-]", (signature) => {
@@ -176,8 +201,8 @@ describe("Gemini codec: streams", () => {
     const { deltas, end } = stream("stream-function-calls.json");
     expect(textOf(deltas)).toBe("");
     expect(assembled(deltas)).toEqual([
-      { id: SIGNED_ID, name: "get_weather", arguments: '{"query":"Rome"}' },
-      { id: "call_1", name: "get_time", arguments: '{"zone":"CET"}' },
+      { id: signedId("XYFAaPKmIZG8qtsPqbeS8AU"), name: "get_weather", arguments: '{"query":"Rome"}' },
+      { id: "call_1_XYFAaPKmIZG8qtsPqbeS8AU", name: "get_time", arguments: '{"zone":"CET"}' },
     ]);
     expect(end.finishReason).toBe(FinishReason.TOOL_CALLS);
   });

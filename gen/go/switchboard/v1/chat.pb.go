@@ -905,7 +905,8 @@ func (x *ResponseFormat) GetStrict() bool {
 // Tokens counted by the vendor for one call.
 type Usage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Tokens in the prompt, including cached ones.
+	// Tokens in the prompt, including cached ones and those written to the
+	// cache (cached_tokens and cache_write_tokens are parts of it).
 	PromptTokens int32 `protobuf:"varint,1,opt,name=prompt_tokens,json=promptTokens,proto3" json:"prompt_tokens,omitempty"`
 	// Tokens in the answer, including reasoning tokens.
 	CompletionTokens int32 `protobuf:"varint,2,opt,name=completion_tokens,json=completionTokens,proto3" json:"completion_tokens,omitempty"`
@@ -915,8 +916,16 @@ type Usage struct {
 	CachedTokens int32 `protobuf:"varint,4,opt,name=cached_tokens,json=cachedTokens,proto3" json:"cached_tokens,omitempty"`
 	// Completion tokens spent on hidden reasoning.
 	ReasoningTokens int32 `protobuf:"varint,5,opt,name=reasoning_tokens,json=reasoningTokens,proto3" json:"reasoning_tokens,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Prompt tokens written to the vendor's prompt cache, whatever their
+	// lifetime (Anthropic's cache_creation_input_tokens). Vendors bill them
+	// above the input price.
+	CacheWriteTokens int32 `protobuf:"varint,6,opt,name=cache_write_tokens,json=cacheWriteTokens,proto3" json:"cache_write_tokens,omitempty"`
+	// Of cache_write_tokens, those written to be kept for an hour (Anthropic's
+	// cache_creation.ephemeral_1h_input_tokens), billed above the others; the
+	// rest were written for the vendor's default lifetime (five minutes).
+	CacheWrite_1HTokens int32 `protobuf:"varint,7,opt,name=cache_write_1h_tokens,json=cacheWrite1hTokens,proto3" json:"cache_write_1h_tokens,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Usage) Reset() {
@@ -984,6 +993,20 @@ func (x *Usage) GetReasoningTokens() int32 {
 	return 0
 }
 
+func (x *Usage) GetCacheWriteTokens() int32 {
+	if x != nil {
+		return x.CacheWriteTokens
+	}
+	return 0
+}
+
+func (x *Usage) GetCacheWrite_1HTokens() int32 {
+	if x != nil {
+		return x.CacheWrite_1HTokens
+	}
+	return 0
+}
+
 var File_switchboard_v1_chat_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_chat_proto_rawDesc = "" +
@@ -1034,13 +1057,15 @@ const file_switchboard_v1_chat_proto_rawDesc = "" +
 	"\vschema_name\x18\x02 \x01(\tR\n" +
 	"schemaName\x12/\n" +
 	"\x06schema\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06schema\x12\x16\n" +
-	"\x06strict\x18\x04 \x01(\bR\x06strict\"\xcc\x01\n" +
+	"\x06strict\x18\x04 \x01(\bR\x06strict\"\xad\x02\n" +
 	"\x05Usage\x12#\n" +
 	"\rprompt_tokens\x18\x01 \x01(\x05R\fpromptTokens\x12+\n" +
 	"\x11completion_tokens\x18\x02 \x01(\x05R\x10completionTokens\x12!\n" +
 	"\ftotal_tokens\x18\x03 \x01(\x05R\vtotalTokens\x12#\n" +
 	"\rcached_tokens\x18\x04 \x01(\x05R\fcachedTokens\x12)\n" +
-	"\x10reasoning_tokens\x18\x05 \x01(\x05R\x0freasoningTokens*_\n" +
+	"\x10reasoning_tokens\x18\x05 \x01(\x05R\x0freasoningTokens\x12,\n" +
+	"\x12cache_write_tokens\x18\x06 \x01(\x05R\x10cacheWriteTokens\x121\n" +
+	"\x15cache_write_1h_tokens\x18\a \x01(\x05R\x12cacheWrite1hTokens*_\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_SYSTEM\x10\x01\x12\r\n" +

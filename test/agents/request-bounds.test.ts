@@ -1,0 +1,141 @@
+// What the agents' surfaces take from a caller that they echo, store or send
+// on: bounded by the vendors' documented limits, and refused as the caller's
+// 400 in each dialect's error shape, naming the field, before any vendor is
+// asked. Arguments of a function call given back must be a JSON object, the
+// same whichever vendor would serve.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MASTER_KEY } from "../support/gateway.js";
+import { startThreeVendors, type ThreeVendors, type Vendor } from "./support/three-vendors.js";
+
+let world: ThreeVendors;
+
+beforeAll(async () => {
+  // One stored response may hold 20 KB.
+  world = await startThreeVendors({ env: { SWITCHBOARD_RESPONSES_MAX_MB_PER_RESPONSE: "0.02" } });
+});
+afterAll(async () => {
+  await world?.stop();
+});
+
+const post = (path: string, body: unknown) =>
+  fetch(`${world.gw.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+
+/** Every vendor's chat requests so far: a refused call adds none. */
+const asked = () => (["anthropic", "openai", "dashscope"] as Vendor[]).map((vendor) => world.chatRequests(vendor).length);
+
+const tools = (count: number) => Array.from({ length: count }, (_, i) => ({ name: `tool_${i}`, description: "d" }));
+const pairs = (count: number, value = "v") => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, value]));
+
+/** The OpenAI-shaped refusal of a /v1/responses body. */
+async function responsesRefusal(body: Record<string, unknown>): Promise<{ status: number; code: string; param: string | null }> {
+  const before = asked();
+  const res = await post("/v1/responses", { model: "gpt-4o-mini", input: "hi", ...body });
+  const { error } = (await res.json()) as { error: { type: string; code: string; param: string | null } };
+  expect(error.type).toBe("invalid_request_error");
+  expect(asked()).toEqual(before);
+  return { status: res.status, code: error.code, param: error.param };
+}
+
+describe("/v1/responses", () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ["17 metadata pairs", { metadata: pairs(17) }, "metadata"],
+    ["a metadata key of 65 characters", { metadata: { ["k".repeat(65)]: "v" } }, "metadata"],
+    ["a metadata value of 513 characters", { metadata: { note: "v".repeat(513) } }, "metadata.note"],
+    ["a metadata value that is no string", { metadata: { note: 3 } }, "metadata.note"],
+    ["a user of 65 characters", { user: "u".repeat(65) }, "user"],
+    ["a safety_identifier of 65 characters", { safety_identifier: "s".repeat(65) }, "safety_identifier"],
+    ["129 tools", { tools: tools(129).map((tool) => ({ type: "function", ...tool, parameters: { type: "object" } })) }, "tools"],
+  ])("refuses %s", async (_, body, param) => {
+    expect(await responsesRefusal(body)).toEqual({ status: 400, code: "invalid_argument", param });
+  });
+
+  it("takes what is within the bounds, and echoes it", async () => {
+    const res = await post("/v1/responses", { model: "gpt-4o-mini", input: "hi", store: false, metadata: pairs(16, "v".repeat(512)), user: "u".repeat(64) });
+    expect(res.status).toBe(200);
+    const response = (await res.json()) as { metadata: Record<string, string>; user: string };
+    expect(Object.keys(response.metadata)).toHaveLength(16);
+    expect(response.user).toBe("u".repeat(64));
+  });
+
+  it("reserves room for what the Response repeats: an echo past what one response may hold is refused before the vendor is asked", async () => {
+    const big = tools(100).map((tool) => ({ type: "function", ...tool, description: "d".repeat(300), parameters: { type: "object" } }));
+    const before = asked();
+    const res = await post("/v1/responses", { model: "gpt-4o-mini", input: "hi", tools: big });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("response_too_large");
+    expect(asked()).toEqual(before);
+    // Unstored, it is answered.
+    expect((await post("/v1/responses", { model: "gpt-4o-mini", input: "hi", tools: big, store: false })).status).toBe(200);
+  });
+
+  it.each(["claude-sonnet-4-5", "gpt-4o-mini", "qwen-plus"])("refuses function_call arguments that are no JSON object as the caller's mistake, for %s", async (model) => {
+    const input = (args: string) => [
+      { role: "user", content: "q" },
+      { type: "function_call", call_id: "c1", name: "lookup", arguments: args },
+      { type: "function_call_output", call_id: "c1", output: "r" },
+    ];
+    const lookup = [{ type: "function", name: "lookup", parameters: { type: "object" } }];
+    for (const args of ["{not json", "[1]", '"text"']) expect(await responsesRefusal({ model, input: input(args), tools: lookup })).toEqual({ status: 400, code: "invalid_argument", param: "input[1].arguments" });
+    expect((await post("/v1/responses", { model, input: input('{"q":1}'), tools: lookup, store: false })).status).toBe(200);
+  });
+});
+
+/** The Anthropic-shaped refusal of a /v1/messages body. */
+async function messagesRefusal(body: Record<string, unknown>): Promise<{ status: number; type: string; message: string }> {
+  const before = asked();
+  const res = await post("/v1/messages", { model: "claude-sonnet-4-5", max_tokens: 64, messages: [{ role: "user", content: "hi" }], ...body });
+  const answer = (await res.json()) as { type: string; error: { type: string; message: string } };
+  expect(answer.type).toBe("error");
+  expect(asked()).toEqual(before);
+  return { status: res.status, type: answer.error.type, message: answer.error.message };
+}
+
+describe("/v1/messages", () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ["a metadata.user_id of 257 characters", { metadata: { user_id: "u".repeat(257) } }, "metadata.user_id"],
+    ["a metadata field other than user_id", { metadata: { team: "a" } }, "metadata.team"],
+    ["129 tools", { tools: tools(129).map((tool) => ({ ...tool, input_schema: { type: "object" } })) }, "tools"],
+  ])("refuses %s", async (_, body, field) => {
+    const refusal = await messagesRefusal(body);
+    expect(refusal).toMatchObject({ status: 400, type: "invalid_request_error" });
+    expect(refusal.message).toContain(field);
+  });
+
+  it("takes a user_id of 256 characters, and sends it on", async () => {
+    const res = await post("/v1/messages", { model: "claude-sonnet-4-5", max_tokens: 64, metadata: { user_id: "u".repeat(256) }, messages: [{ role: "user", content: "hi" }] });
+    expect(res.status).toBe(200);
+    expect(world.chatRequests("anthropic").at(-1)!.metadata).toEqual({ user_id: "u".repeat(256) });
+  });
+});
+
+describe("/v1/chat/completions", () => {
+  it("refuses 129 tools", async () => {
+    const before = asked();
+    const res = await post("/v1/chat/completions", { model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], tools: tools(129).map((tool) => ({ type: "function", function: tool })) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { param: string } }).error.param).toBe("tools");
+    expect(asked()).toEqual(before);
+  });
+});
+
+describe("a bad image", () => {
+  const PNG = "iVBORw0KGgo=";
+
+  it("is named by its place in the caller's /v1/messages body, past the system prompt and tool results", async () => {
+    const messages = [
+      { role: "user", content: "look" },
+      { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "lookup", input: {} }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "r" }, { type: "image", source: { type: "url", url: "file:///etc/passwd" } }] },
+    ];
+    const lookup = [{ name: "lookup", input_schema: { type: "object" } }];
+    expect((await messagesRefusal({ system: "be brief", tools: lookup, messages })).message).toContain("messages.2.content.1.source.url");
+    const pdf = { type: "image", source: { type: "base64", media_type: "application/pdf", data: PNG } };
+    const withPdf = [{ role: "user", content: [{ type: "text", text: "x" }, pdf] }];
+    expect((await messagesRefusal({ system: "be brief", messages: withPdf })).message).toContain("messages.0.content.1.source.media_type");
+  });
+
+  it("is named by its place in the caller's /v1/responses input, past the instructions", async () => {
+    const input = [{ role: "user", content: [{ type: "input_text", text: "look" }, { type: "input_image", image_url: "file:///etc/passwd" }] }];
+    expect(await responsesRefusal({ instructions: "be brief", input })).toEqual({ status: 400, code: "invalid_argument", param: "input[0].content[1].image_url" });
+  });
+});

@@ -163,6 +163,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     env,
     hasher: auth.hasher,
     redis: usage.redis,
+    redisPrefix: usageConfig.redis.prefix,
     metrics,
     logger,
   });
@@ -267,6 +268,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
         // Every call's span has ended: export what is still buffered.
         await tracing.shutdown();
         await gateway.close();
+        await cache?.close();
         // After the drain every completed call's ledger row is queued: write them all.
         await usage.close();
         pools.close();

@@ -1,3 +1,4 @@
+import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
 import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { INT32_MAX } from "../common/contract.js";
@@ -22,6 +23,14 @@ export const MAX_MODEL_NAME_CHARS = 256;
  * inputs would be 20,000 vendor requests and an answer of gigabytes.
  */
 export const MAX_EMBED_INPUTS = 2048;
+
+/**
+ * Tools one call may offer: OpenAI's documented bound ("a max of 128
+ * functions are supported", https://platform.openai.com/docs/api-reference/chat/create#chat-create-tools),
+ * which any route may fail over to. Each tool is sent to the vendor, counted
+ * and echoed (the Responses API repeats them): the caller must not size that.
+ */
+export const MAX_TOOLS = 128;
 
 /**
  * Vendor fields that set how long an answer may be. They must come through
@@ -88,8 +97,9 @@ export function validateChat(params: ChatParams): void {
     if (!(params.reasoning.effort in ReasoningEffort)) v.add("reasoning.effort", `${params.reasoning.effort} is not a reasoning effort`);
     checkInteger(v, "reasoning.budget_tokens", params.reasoning.budgetTokens, 1, INT32_MAX);
   }
+  if (params.tools.length > MAX_TOOLS) v.add("tools", `at most ${MAX_TOOLS} tools a call, got ${params.tools.length}`);
   const names = new Set<string>();
-  params.tools.forEach((tool, i) => {
+  params.tools.slice(0, MAX_TOOLS).forEach((tool, i) => {
     if (!TOOL_NAME.test(tool.name)) v.add(`tools[${i}].name`, "must be 1-64 letters, digits, '_' or '-'");
     if (names.has(tool.name)) v.add(`tools[${i}].name`, `"${excerpt(tool.name)}" is declared twice`);
     names.add(tool.name);
@@ -97,6 +107,7 @@ export function validateChat(params: ChatParams): void {
   const choice = params.toolChoice?.choice;
   if (choice?.case === "mode" && !(choice.value in ToolChoiceMode)) v.add("tool_choice.mode", `${choice.value} is not a tool choice mode`);
   if (params.responseFormat && !(params.responseFormat.type in ResponseFormatType)) v.add("response_format.type", `${params.responseFormat.type} is not a response format`);
+  if (!(params.cacheControl in CacheControl)) v.add("cache_control", `${params.cacheControl} is not a cache control (CACHE_CONTROL_NO_CACHE or CACHE_CONTROL_NO_STORE)`);
   if (choice?.case === "functionName" && !names.has(choice.value)) v.add("tool_choice.function_name", `"${excerpt(choice.value)}" is not among the tools`);
   if (params.responseFormat?.type === ResponseFormatType.JSON_SCHEMA && !params.responseFormat.schema) {
     v.add("response_format.schema", "is required for JSON_SCHEMA");

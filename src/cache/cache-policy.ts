@@ -11,7 +11,7 @@ import type { ChatParams } from "../providers/provider.js";
 /** How one call uses the cache. */
 export interface CallCachePolicy {
   route: RouteCachePolicy;
-  /** Whose answers these are: "key:{id}", "team:{team}", or "shared" for a route shared by every caller. */
+  /** Whose answers these are: "key:{id}", "team:{team}", or "route:{provider}:{model pattern}" for a route shared by every caller of it. */
   partition: string;
   /** May be answered from the cache (false for `no-cache`: a refresh). */
   read: boolean;
@@ -21,7 +21,16 @@ export interface CallCachePolicy {
 export type BypassReason = "mode_off" | "not_deterministic" | "no_store";
 
 /** Why an answer is not kept (a metric's label). */
-export type NotStoredReason = "refusal" | "content_filter" | "length" | "tool_calls" | "fallback";
+export type NotStoredReason = "refusal" | "content_filter" | "length" | "tool_calls" | "unfinished" | "fallback";
+
+/** The route a call's policy comes from: its settings, and a name for it that stays the same across restarts and instances. */
+interface ServingRoute {
+  policy: RouteCachePolicy;
+  /** "{provider}:{model pattern}" of the route; "{provider}/{model}" for a direct name no route matches. */
+  id: string;
+  /** The model name the route sends its vendor; undefined when no route matches and the name is not direct. */
+  upstreamModel: string | undefined;
+}
 
 /** Route policies looked up per (requested model, provider) are remembered, up to this many. */
 const MEMO_LIMIT = 1_000;
@@ -33,7 +42,7 @@ const MEMO_LIMIT = 1_000;
  */
 export class CachePolicy {
   private readonly routes: { route: RouteConfig; matches: (model: string) => boolean }[];
-  private readonly memo = new Map<string, RouteCachePolicy>();
+  private readonly memo = new Map<string, ServingRoute>();
 
   constructor(
     routes: readonly RouteConfig[],
@@ -44,12 +53,13 @@ export class CachePolicy {
 
   /** How the call uses the cache, or why it does not. */
   forCall(params: ChatParams, primary: Candidate, principal: Principal): CallCachePolicy | BypassReason {
-    const route = this.routePolicy(params.model, primary);
+    const serving = this.servingRoute(params.model, primary, principal);
+    const route = serving.policy;
     if (route.mode === "off") return "mode_off";
     if (params.cacheControl === CacheControl.NO_STORE) return "no_store";
     // Without a fixed temperature or seed, asking twice means asking for another answer.
     if (route.mode === "deterministic" && params.temperature !== 0 && params.seed === undefined) return "not_deterministic";
-    return { route, partition: partitionOf(route, principal), read: params.cacheControl !== CacheControl.NO_CACHE };
+    return { route, partition: partitionOf(serving, principal), read: params.cacheControl !== CacheControl.NO_CACHE };
   }
 
   /** Why an answer may not be kept or shared, or undefined when it may. */
@@ -58,35 +68,57 @@ export class CachePolicy {
     if (answer.finishReason === FinishReason.CONTENT_FILTER) return "content_filter";
     if (answer.finishReason === FinishReason.LENGTH && !route.truncated) return "length";
     if ((answer.finishReason === FinishReason.TOOL_CALLS || answer.message.toolCalls.length > 0) && !route.toolCalls) return "tool_calls";
+    // No finish reason (a stream that ended without one) or one the gateway does not know (Gemini's MALFORMED_FUNCTION_CALL, …):
+    // not a clean answer, and a retry must be able to get another.
+    if (!FINISHED.has(answer.finishReason)) return "unfinished";
     // A fallback's answer is not what the key names: the route's own model may be back next time.
     if (answer.served.provider !== primary.provider || answer.served.upstreamModel !== primary.upstreamModel) return "fallback";
     return undefined;
   }
 
   /**
-   * The policy of the route that serves the call: the first route (in the
-   * router's order) whose model matches the requested name and whose provider
-   * serves it; for "provider/model" names, the first route of that provider
-   * matching the model. The defaults when none does.
+   * The route that serves the call: that of the requested model, or, for a
+   * call downgraded to the key's economy model (its candidates are that
+   * model's), the economy model's route, so a route that switched its cache
+   * off is not cached through downgrades.
    */
-  private routePolicy(requested: string, primary: Candidate): RouteCachePolicy {
-    const memoKey = `${primary.provider}\0${requested}`;
-    let policy = this.memo.get(memoKey);
-    if (policy === undefined) {
-      const direct = requested.startsWith(`${primary.provider}/`) ? requested.slice(primary.provider.length + 1) : undefined;
-      const found =
-        this.routes.find(({ route, matches }) => route.provider === primary.provider && matches(requested)) ??
-        (direct === undefined ? undefined : this.routes.find(({ route, matches }) => route.provider === primary.provider && matches(direct)));
-      policy = found?.route.cache ?? this.defaults;
+  private servingRoute(requested: string, primary: Candidate, principal: Principal): ServingRoute {
+    const asked = this.routeOf(requested, primary.provider);
+    const economy = principal.policy?.economyFor(requested);
+    if (economy === undefined || economy === requested || asked.upstreamModel === primary.upstreamModel) return asked;
+    const downgraded = this.routeOf(economy, primary.provider);
+    return downgraded.upstreamModel === primary.upstreamModel ? downgraded : asked;
+  }
+
+  /**
+   * The first route (in the router's order) whose model matches the name and
+   * whose provider is `provider`; for "provider/model" names, the first route
+   * of that provider matching the model. The defaults when none does.
+   */
+  private routeOf(name: string, provider: string): ServingRoute {
+    const memoKey = `${provider}\0${name}`;
+    let serving = this.memo.get(memoKey);
+    if (serving === undefined) {
+      const direct = name.startsWith(`${provider}/`) ? name.slice(provider.length + 1) : undefined;
+      const byName = this.routes.find(({ route, matches }) => route.provider === provider && matches(name));
+      const byDirect = byName || direct === undefined ? undefined : this.routes.find(({ route, matches }) => route.provider === provider && matches(direct));
+      const found = (byName ?? byDirect)?.route;
+      serving = found
+        ? { policy: found.cache ?? this.defaults, id: `${found.provider}:${found.model}`, upstreamModel: found.upstreamModel ?? (byName ? name : direct) }
+        : { policy: this.defaults, id: `${provider}/${direct ?? name}`, upstreamModel: direct };
       if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
-      this.memo.set(memoKey, policy);
+      this.memo.set(memoKey, serving);
     }
-    return policy;
+    return serving;
   }
 }
 
-function partitionOf(route: RouteCachePolicy, principal: Principal): string {
-  if (route.share === "route") return "shared";
-  if (route.share === "team" && principal.team) return `team:${principal.team}`;
+/** Finish reasons of a whole answer; LENGTH and TOOL_CALLS are kept only where the route allows them (above). */
+const FINISHED = new Set([FinishReason.STOP, FinishReason.LENGTH, FinishReason.TOOL_CALLS]);
+
+function partitionOf(serving: ServingRoute, principal: Principal): string {
+  // The route's own name: two routes sharing their answers never share them with each other, though they serve the same model.
+  if (serving.policy.share === "route") return `route:${serving.id}`;
+  if (serving.policy.share === "team" && principal.team) return `team:${principal.team}`;
   return `key:${principal.keyId}`;
 }

@@ -7,6 +7,14 @@ const MIN_SECRET_BYTES = 16;
 const MEMO_LIMIT = 10_000;
 
 /**
+ * The label the root is derived from the pepper with. Gateway keys' digests
+ * are HMACs under the same pepper, so the label is one no key can be: a NUL
+ * cannot travel in a header, nor in SWITCHBOARD_MASTER_KEY. (Version 1 was a
+ * plain string; entries written under it are simply no longer found.)
+ */
+const PEPPER_LABEL = "\0switchboard response cache root v2";
+
+/**
  * The server secret behind the cache's names and encryption: entry ids and
  * purge tags are HMACs under it (a Redis dump cannot confirm a guessed
  * question, nor tell whose entries are whose), and each partition's entries
@@ -27,7 +35,7 @@ export class CacheSecret {
 
   static fromEnv(env: NodeJS.ProcessEnv, hasher: KeyHasher): CacheSecret {
     const configured = env.SWITCHBOARD_CACHE_KEY;
-    if (configured === undefined || configured === "") return new CacheSecret(hasher.digest("switchboard response cache v1"));
+    if (configured === undefined || configured === "") return new CacheSecret(hasher.digest(PEPPER_LABEL));
     const root = Buffer.from(configured, "utf8");
     if (root.length < MIN_SECRET_BYTES) throw new ConfigError("environment", "SWITCHBOARD_CACHE_KEY", `must be at least ${MIN_SECRET_BYTES} bytes, got ${root.length}`);
     return new CacheSecret(root);

@@ -11,15 +11,25 @@ export type Joined =
   | { kind: "alone" };
 
 export interface Lead {
-  /** The Redis lock's token, when this instance holds it for the fleet (the L2 write or an unlock frees it). */
+  /**
+   * The Redis lock's token, when this instance holds the lock for the fleet,
+   * or may (Redis did not answer the SET in time, and may apply it later):
+   * the L2 write or an unlock frees it, only if it is still this token's.
+   */
   readonly token?: string;
   /** Hands the answer, or nothing, to the calls waiting on this one in this process. Once; later calls do nothing. */
   finish(plain?: Uint8Array): void;
 }
 
 export interface CoalescerOptions {
-  /** The longest a call waits for an identical one before calling the vendor itself; also the fleet lock's lifetime. */
+  /** The longest a call waits for an identical one in this process before calling the vendor itself. */
   waitMs: number;
+  /**
+   * The longest a call waits for another instance's answer (never more than
+   * `waitMs`); also the fleet lock's lifetime, so a lock its owner could not
+   * free (Redis too slow to answer) holds identical calls up no longer.
+   */
+  remoteWaitMs: number;
   /** The fleet's lock and entries; in-process only without it. */
   remote?: RedisTier;
   now?: () => number;
@@ -40,9 +50,11 @@ const MAX_POLL_MS = 100;
  * vendor call. In a process, the first call leads and the others wait on its
  * flight; across instances, the first to take a short Redis lock leads, and
  * one call per other instance polls Redis for the answer on behalf of the
- * calls waiting there. Every wait is bounded (`waitMs`, the caller's
- * deadline, its cancellation); a leader that fails, or whose answer may not
- * be shared, lets the waiting calls go their own way.
+ * calls waiting there. Every wait is bounded (`waitMs`, `remoteWaitMs` for
+ * another instance, the caller's deadline, its cancellation); a leader that
+ * fails, or whose answer may not be shared, lets the waiting calls go their
+ * own way. When Redis does not answer the lock in time, the call leads at
+ * once: a slow Redis costs fleet-wide coalescing, never a wait.
  */
 export class Coalescer {
   private readonly flights = new Map<string, Flight>();
@@ -51,6 +63,10 @@ export class Coalescer {
 
   constructor(private readonly options: CoalescerOptions) {
     this.now = options.now ?? Date.now;
+  }
+
+  private get remoteWaitMs(): number {
+    return Math.min(this.options.remoteWaitMs, this.options.waitMs);
   }
 
   /** Calls waiting for an identical call's answer in this process now. */
@@ -79,8 +95,9 @@ export class Coalescer {
     const remote = this.options.remote;
     if (!remote?.isUp) return { kind: "lead", lead: { finish } };
     try {
-      const token = await remote.lock(key, this.options.waitMs);
-      if (token) return { kind: "lead", lead: { token, finish } };
+      const lock = await remote.lock(key, this.remoteWaitMs);
+      // "unknown": this call may hold the lock (Redis may apply the SET late), and must never wait on it.
+      if (lock.kind !== "busy") return { kind: "lead", lead: { token: lock.token, finish } };
       // Another instance leads: this call waits for its answer on behalf of every identical call here.
       const plain = await this.waitRemote(remote, key, caller, open);
       if (plain) {
@@ -124,7 +141,7 @@ export class Coalescer {
     caller: { signal: AbortSignal; deadline?: number },
     open: (sealed: Buffer) => Uint8Array | undefined,
   ): Promise<Uint8Array | undefined> {
-    const until = Math.min(this.now() + this.options.waitMs, caller.deadline ?? Infinity);
+    const until = Math.min(this.now() + this.remoteWaitMs, caller.deadline ?? Infinity);
     this.waiters++;
     try {
       for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {

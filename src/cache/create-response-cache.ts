@@ -1,10 +1,12 @@
 import type { KeyHasher } from "../auth/gateway-key.js";
 import type { CacheConfig } from "../config/cache-config.js";
+import { ConfigError } from "../config/config-error.js";
 import type { RouteConfig } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
+import { parseRedisUrl } from "../redis/redis-url.js";
 import { CachePolicy } from "./cache-policy.js";
 import { CacheSecret } from "./cache-secret.js";
 import { Coalescer } from "./coalescer.js";
@@ -19,8 +21,10 @@ export interface ResponseCacheDeps {
   env: NodeJS.ProcessEnv;
   /** Derives the cache secret from the pepper when SWITCHBOARD_CACHE_KEY is not set. */
   hasher: KeyHasher;
-  /** The shared Redis link (REDIS_URL), for L2, fleet-wide coalescing and purges. */
+  /** The shared Redis link (REDIS_URL), for L2, fleet-wide coalescing and purges unless SWITCHBOARD_CACHE_REDIS_URL names a Redis of the cache's own. */
   redis: RedisLink | undefined;
+  /** Key prefix in a Redis of the cache's own (the shared link has its own prefix). */
+  redisPrefix: string;
   metrics: GatewayMetrics;
   logger: Logger;
   now?: () => number;
@@ -37,11 +41,13 @@ export async function createResponseCache(deps: ResponseCacheDeps): Promise<Tier
     now: deps.now,
     onEvict: (reason) => metrics.cacheEvictions.inc({ level: "l1", reason }),
   });
-  const link = config.redis.enabled ? deps.redis : undefined;
-  const redis = link && new RedisTier(link, secret, new RedisErrors(metrics.redisErrors, logger), config.redis.maxEntryBytes);
-  const coalescer = config.coalesce.enabled ? new Coalescer({ waitMs: config.coalesce.waitMs, remote: redis, now: deps.now }) : undefined;
+  const own = config.redis.enabled ? await ownRedis(deps) : undefined;
+  const link = config.redis.enabled ? (own ?? deps.redis) : undefined;
+  const redis = link && new RedisTier(link, secret, new RedisErrors(metrics.redisErrors, logger), config.redis);
+  const coalescer = config.coalesce.enabled ? new Coalescer({ waitMs: config.coalesce.waitMs, remoteWaitMs: config.coalesce.remoteWaitMs, remote: redis, now: deps.now }) : undefined;
   const bus = link && new PurgeBus(link, logger);
-  const cache = new TieredCache({ policy: new CachePolicy(deps.routes, config.defaults), secret, memory, redis, coalescer, bus, metrics, logger, now: deps.now });
+  const policy = new CachePolicy(deps.routes, config.defaults);
+  const cache = new TieredCache({ policy, secret, memory, redis, coalescer, bus, metrics, logger, now: deps.now, close: own && (() => own.close()) });
   await bus?.start((filter) => cache.purgeMemory(filter));
   metrics.reportCacheWith({
     get entries() {
@@ -55,4 +61,25 @@ export async function createResponseCache(deps: ResponseCacheDeps): Promise<Tier
     },
   });
   return cache;
+}
+
+/**
+ * A Redis of the cache's own, when SWITCHBOARD_CACHE_REDIS_URL names one (in
+ * the shapes of REDIS_URL): answers can then be evicted (an LRU policy) and
+ * fill it without touching the limits and budgets in the shared Redis.
+ */
+async function ownRedis(deps: ResponseCacheDeps): Promise<RedisLink | undefined> {
+  const url = deps.env.SWITCHBOARD_CACHE_REDIS_URL?.trim();
+  if (!url) return undefined;
+  try {
+    parseRedisUrl(url);
+  } catch (err) {
+    // The message never repeats a password.
+    throw new ConfigError("environment", "SWITCHBOARD_CACHE_REDIS_URL", (err as Error).message);
+  }
+  const { RedisLink } = await import("../redis/redis-link.js");
+  // Its up and down lines say which Redis they are about.
+  const link = new RedisLink({ url, prefix: deps.redisPrefix, logger: deps.logger.child({ component: "response cache" }) });
+  await link.connect();
+  return link;
 }

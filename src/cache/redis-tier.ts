@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
+import type { CacheRedisLimits } from "../config/cache-config.js";
 import type { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
 import type { CacheKey } from "./cache-key.js";
@@ -24,11 +25,55 @@ return 0
 // KEYS: entry, lock. Returns {entry or nil, 1 while the lock is held}.
 const POLL = `return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2])}`;
 
+// The bytes L2 holds, counted in two hashes (the whole level's, the entry's partition's), which share a
+// hash tag (one cluster slot, apart from the entries'). Each field is a time by which the entries counted
+// in it have expired, and holds their bytes: a field whose time is past counts no more, and is dropped.
+// KEYS: the level's hash, the partition's. ARGV: bytes, the entry's field, now (ms), the level's bound, the partition's.
+// Returns 1 when the entry fits in both (and counts it), 0 when it does not.
+const RESERVE = `
+local size, field, now = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local function live(key)
+  local total, last = 0, tonumber(field)
+  local counted = redis.call('HGETALL', key)
+  for i = 1, #counted, 2 do
+    local ends = tonumber(counted[i])
+    if ends <= now then redis.call('HDEL', key, counted[i])
+    else
+      total = total + tonumber(counted[i + 1])
+      if ends > last then last = ends end
+    end
+  end
+  return total, last
+end
+local level, levelLast = live(KEYS[1])
+local partition, partitionLast = live(KEYS[2])
+if level + size > tonumber(ARGV[4]) or partition + size > tonumber(ARGV[5]) then return 0 end
+redis.call('HINCRBY', KEYS[1], field, size)
+redis.call('HINCRBY', KEYS[2], field, size)
+redis.call('PEXPIRE', KEYS[1], levelLast - now + 1000)
+redis.call('PEXPIRE', KEYS[2], partitionLast - now + 1000)
+return 1
+`;
+
 type ScriptClient = {
   sbCachePut(entry: string, lock: string, value: Buffer, ttlMs: number, token: string): Promise<number>;
   sbCacheUnlock(lock: string, token: string): Promise<number>;
   sbCachePollBuffer(entry: string, lock: string): Promise<[Buffer | null, number]>;
+  sbCacheReserve(level: string, partition: string, bytes: number, field: number, now: number, maxBytes: number, maxPartitionBytes: number): Promise<number>;
 };
+
+/**
+ * What taking the fleet lock came to: this call holds it (its token); another
+ * call does; or Redis did not say (an error, a timeout): the SET may still be
+ * applied later, so the token is kept for a compare-and-delete.
+ */
+export type LockAttempt = { kind: "taken"; token: string } | { kind: "busy" } | { kind: "unknown"; token: string };
+
+/** How long an entry lives: from `now` (the cache's clock), for `ttlMs`. */
+export interface EntryLife {
+  now: number;
+  ttlMs: number;
+}
 
 /** What a waiter sees of an identical call in flight on some instance. */
 export interface FlightState {
@@ -46,15 +91,21 @@ export interface PurgeFilter {
 /** Keys SCAN returns per step, and UNLINKs sent at once. */
 const SCAN_COUNT = 500;
 
+/** An entry's bytes are counted until a time rounded up to a step of about this share of its TTL (a power of two, at least a second): few fields per hash, a little over-counted. */
+const COUNT_STEPS_PER_TTL = 32;
+
 /**
- * L2: sealed entries in Redis, shared by every instance, with a TTL (PX) and
- * a size cap; and the short lock that lets one instance of several make the
- * vendor call for identical requests. Key names carry keyed tags of the
- * partition, provider and model (never the names themselves), so a purge
- * finds a key's, a team's or a model's entries with SCAN.
+ * L2: sealed entries in Redis, shared by every instance, with a TTL (PX), a
+ * size cap, and bounds on the bytes of all entries and of each partition's
+ * (counted until the entries expire; past a bound an answer is not written);
+ * and the short lock that lets one instance of several make the vendor call
+ * for identical requests. Key names carry keyed tags of the partition,
+ * provider and model (never the names themselves), so a purge finds a key's,
+ * a team's or a model's entries with SCAN.
  *
  * While Redis is unreachable every operation is skipped at once (counted and
- * logged): the calls go on with this instance's memory only.
+ * logged): the calls go on with this instance's memory only. A command that
+ * fails or times out is counted and logged too, and taken as no answer.
  */
 export class RedisTier {
   private readonly scripts: ScriptClient;
@@ -63,11 +114,12 @@ export class RedisTier {
     private readonly link: RedisLink,
     private readonly secret: CacheSecret,
     private readonly errors: RedisErrors,
-    readonly maxEntryBytes: number,
+    private readonly limits: CacheRedisLimits,
   ) {
     link.client.defineCommand("sbCachePut", { numberOfKeys: 2, lua: PUT });
     link.client.defineCommand("sbCacheUnlock", { numberOfKeys: 1, lua: UNLOCK });
     link.client.defineCommand("sbCachePoll", { numberOfKeys: 2, lua: POLL });
+    link.client.defineCommand("sbCacheReserve", { numberOfKeys: 2, lua: RESERVE });
     this.scripts = link.client as unknown as ScriptClient;
   }
 
@@ -79,21 +131,29 @@ export class RedisTier {
     return this.run("cache_read", async () => (await this.link.client.getBuffer(this.entryKey(key))) ?? undefined);
   }
 
-  /** Writes a sealed entry and frees the lock `token` held; an entry over the size cap is not written (the lock is freed all the same). */
-  async put(key: CacheKey, sealed: Buffer, ttlMs: number, token = ""): Promise<"written" | "too_large" | "failed"> {
-    if (sealed.length > this.maxEntryBytes) {
-      if (token) await this.unlock(key, token);
-      return "too_large";
-    }
-    const written = await this.run("cache_write", () => this.scripts.sbCachePut(this.entryKey(key), this.lockKey(key), sealed, Math.max(1, Math.round(ttlMs)), token));
-    return written === undefined ? "failed" : "written";
+  /**
+   * Writes a sealed entry and frees the lock `token` held. An entry over the
+   * size cap, or past the level's or its partition's bound, is not written
+   * (the lock is freed all the same).
+   */
+  async put(key: CacheKey, sealed: Buffer, life: EntryLife, token = ""): Promise<"written" | "too_large" | "full" | "failed"> {
+    const ttlMs = Math.max(1, Math.round(life.ttlMs));
+    const entryKey = this.entryKey(key);
+    const refused = sealed.length > this.limits.maxEntryBytes ? "too_large" : await this.reserve(key, entryKey.length + sealed.length, life.now, ttlMs);
+    const written = refused ? undefined : await this.run("cache_write", () => this.scripts.sbCachePut(entryKey, this.lockKey(key), sealed, ttlMs, token));
+    if (written !== undefined) return "written";
+    // Not written: free the lock now rather than let other instances' waiters wait out its life.
+    if (token) await this.unlock(key, token);
+    return refused ?? "failed";
   }
 
-  /** Takes the lock for an identical call in flight; its token, or undefined when another instance holds it (or Redis is away). */
-  async lock(key: CacheKey, ttlMs: number): Promise<string | undefined> {
+  /** Takes the lock for an identical call in flight, for `ttlMs` at most. */
+  async lock(key: CacheKey, ttlMs: number): Promise<LockAttempt> {
     const token = randomUUID();
     const taken = await this.run("cache_lock", () => this.link.client.set(this.lockKey(key), token, "PX", Math.max(1, Math.round(ttlMs)), "NX"));
-    return taken === "OK" ? token : undefined;
+    if (taken === "OK") return { kind: "taken", token };
+    // null: NX refused, another call holds it. undefined: no answer, which says nothing of whether the SET was applied.
+    return taken === null ? { kind: "busy" } : { kind: "unknown", token };
   }
 
   async unlock(key: CacheKey, token: string): Promise<void> {
@@ -132,6 +192,18 @@ export class RedisTier {
 
   private lockKey(key: CacheKey): string {
     return this.link.key("cache", "lock", `{${key.id}}`);
+  }
+
+  /** Counts an entry's bytes against the bounds until it expires; why it cannot be written, or undefined when it can. */
+  private async reserve(key: CacheKey, bytes: number, now: number, ttlMs: number): Promise<"full" | "failed" | undefined> {
+    const step = 2 ** Math.ceil(Math.log2(Math.max(1_000, ttlMs / COUNT_STEPS_PER_TTL)));
+    const countedUntil = Math.ceil((now + ttlMs) / step) * step;
+    const level = this.link.key("cache", "bytes", "{bytes}");
+    const partition = this.link.key("cache", "bytes", "{bytes}", this.secret.tag("partition", key.partition));
+    const { maxBytes, maxPartitionBytes } = this.limits;
+    const fits = await this.run("cache_reserve", () => this.scripts.sbCacheReserve(level, partition, bytes, countedUntil, now, maxBytes, maxPartitionBytes));
+    if (fits === undefined) return "failed";
+    return fits === 1 ? undefined : "full";
   }
 
   /** Runs a command while Redis is up; a failure, or Redis being away, is counted, logged (throttled) and answered with undefined. */

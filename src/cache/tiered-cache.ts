@@ -30,14 +30,16 @@ export interface TieredCacheDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   now?: () => number;
+  /** Closes what the cache holds of its own (a Redis link of its own). */
+  close?: () => Promise<void>;
 }
 
 /**
  * The response cache behind the pipeline's seam: L1 in this process's
  * memory, then L2 in Redis (a hit there fills L1), then identical calls in
  * flight (coalescing); on a miss, the vendor's answer is kept in both
- * levels when the policy allows. Redis away costs L2 and fleet-wide
- * coalescing, never a call.
+ * levels when the policy allows. Redis away, or too slow to answer, costs
+ * L2 and fleet-wide coalescing, never a call.
  */
 export class TieredCache implements ResponseCache {
   private readonly now: () => number;
@@ -62,7 +64,8 @@ export class TieredCache implements ResponseCache {
       this.deps.logger.debug({ requestId: ctx.requestId, error: (err as Error).message }, "request has no cache key; not cached");
       return CACHE_MISS;
     }
-    const labels = { provider: key.provider, model: this.deps.metrics.modelLabel(key.model) };
+    // Looked up before any vendor answers: a name no vendor served yet counts as "other" (metrics.ts servedModelLabel).
+    const labels = { provider: key.provider, model: this.deps.metrics.servedModelLabel(key.model) };
     if (!call.read) return this.pending(key, call, undefined);
     const inMemory = this.deps.memory.get(key.id);
     if (inMemory) {
@@ -82,6 +85,10 @@ export class TieredCache implements ResponseCache {
     }
     this.deps.metrics.cacheMisses.inc(labels);
     return this.pending(key, call, joined.kind === "lead" ? joined.lead : undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.deps.close?.();
   }
 
   /** Removes the matching entries from Redis and from every instance's memory; returns how many this instance removed. */
@@ -126,10 +133,10 @@ export class TieredCache implements ResponseCache {
           return letGo();
         }
         const plain = encodeAnswer(answer);
-        const expiresAt = this.now() + call.route.ttlMs;
-        if (this.deps.memory.set(key.id, { bytes: plain, expiresAt, labels: key })) this.deps.metrics.cacheStoredBytes.inc({ level: "l1" }, plain.length);
+        const now = this.now();
+        if (this.deps.memory.set(key.id, { bytes: plain, expiresAt: now + call.route.ttlMs, labels: key })) this.deps.metrics.cacheStoredBytes.inc({ level: "l1" }, plain.length);
         lead?.finish(plain);
-        if (this.deps.redis) void this.toRedis(this.deps.redis, key, plain, expiresAt, call.route.ttlMs, lead?.token);
+        if (this.deps.redis) void this.toRedis(this.deps.redis, key, plain, now, call.route.ttlMs, lead?.token);
       },
       release: () => {
         if (done) return;
@@ -139,13 +146,12 @@ export class TieredCache implements ResponseCache {
     };
   }
 
-  private async toRedis(redis: RedisTier, key: CacheKey, plain: Uint8Array, expiresAt: number, ttlMs: number, token: string | undefined): Promise<void> {
-    const sealed = sealEntry(plain, this.deps.secret.partitionKey(key.partition), key.id, expiresAt);
-    const result = await redis.put(key, sealed, ttlMs, token);
+  private async toRedis(redis: RedisTier, key: CacheKey, plain: Uint8Array, now: number, ttlMs: number, token: string | undefined): Promise<void> {
+    const sealed = sealEntry(plain, this.deps.secret.partitionKey(key.partition), key.id, now + ttlMs);
+    const result = await redis.put(key, sealed, { now, ttlMs }, token);
     if (result === "written") this.deps.metrics.cacheStoredBytes.inc({ level: "l2" }, sealed.length);
     else if (result === "too_large") this.deps.metrics.cacheNotStored.inc({ reason: "too_large" });
-    // Not written: free the lock now rather than let other instances' waiters wait out its life.
-    else if (token) await redis.unlock(key, token);
+    else if (result === "full") this.deps.metrics.cacheNotStored.inc({ reason: "l2_full" });
   }
 
   /** An entry from Redis as answer bytes, kept in memory too for the time it has left; undefined if it does not open. */

@@ -28,18 +28,33 @@ export interface CacheConfig {
   defaults: RouteCachePolicy;
   /** L1: this process's memory, bounded by entries and bytes (least recently used go first). */
   memory: { maxEntries: number; maxBytes: number };
-  /** L2: Redis (REDIS_URL), shared by every instance; entries above `maxEntryBytes` (compressed and encrypted) are not kept there. */
-  redis: { enabled: boolean; maxEntryBytes: number };
-  /** Identical calls in flight share one vendor call; the others wait at most `waitMs` for it, then call the vendor themselves. */
-  coalesce: { enabled: boolean; waitMs: number };
+  /** L2: Redis (SWITCHBOARD_CACHE_REDIS_URL, else REDIS_URL), shared by every instance. */
+  redis: CacheRedisLimits & { enabled: boolean };
+  /**
+   * Identical calls in flight share one vendor call; the others wait at most
+   * `waitMs` for it in this process, and at most `remoteWaitMs` for another
+   * instance's (also the life of the fleet lock, so a lock left behind by a
+   * slow or dead Redis client holds no one up longer), then call the vendor themselves.
+   */
+  coalesce: { enabled: boolean; waitMs: number; remoteWaitMs: number };
+}
+
+/** What L2 may hold, counted in sealed bytes (compressed and encrypted) plus key names. */
+export interface CacheRedisLimits {
+  /** An entry above it is not kept there. */
+  maxEntryBytes: number;
+  /** All entries together; past it, new answers are kept in memory only until older entries expire. */
+  maxBytes: number;
+  /** One partition's entries (a key's, a team's, a route's), so that no one caller fills the whole. */
+  maxPartitionBytes: number;
 }
 
 export const DEFAULT_CACHE: CacheConfig = {
   enabled: true,
   defaults: { mode: "deterministic", ttlMs: 3_600_000, share: "key", toolCalls: false, truncated: false },
   memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
-  redis: { enabled: true, maxEntryBytes: 1024 * 1024 },
-  coalesce: { enabled: true, waitMs: 30_000 },
+  redis: { enabled: true, maxEntryBytes: 1024 * 1024, maxBytes: 256 * 1024 * 1024, maxPartitionBytes: 64 * 1024 * 1024 },
+  coalesce: { enabled: true, waitMs: 30_000, remoteWaitMs: 5_000 },
 };
 
 const policyFields = {
@@ -67,12 +82,16 @@ export const cacheSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().optional(),
       max_entry_bytes: z.number().int().positive().max(64 * 1024 * 1024).optional(),
+      max_bytes: z.number().int().positive().optional(),
+      max_partition_bytes: z.number().int().positive().optional(),
     })
     .optional(),
   coalesce: z
     .strictObject({
       enabled: z.boolean().optional(),
-      wait_ms: z.number().int().min(0).optional(),
+      // Each is a wait a call may spend before its vendor call: bounded like a TTL is.
+      wait_ms: z.number().int().min(0).max(120_000).optional(),
+      remote_wait_ms: z.number().int().min(0).max(30_000).optional(),
     })
     .optional(),
 });
@@ -83,8 +102,17 @@ export function buildCache(file: z.infer<typeof cacheSchema> | undefined): Cache
     enabled: file?.enabled ?? d.enabled,
     defaults: buildRouteCache(file, d.defaults),
     memory: { maxEntries: file?.memory?.max_entries ?? d.memory.maxEntries, maxBytes: file?.memory?.max_bytes ?? d.memory.maxBytes },
-    redis: { enabled: file?.redis?.enabled ?? d.redis.enabled, maxEntryBytes: file?.redis?.max_entry_bytes ?? d.redis.maxEntryBytes },
-    coalesce: { enabled: file?.coalesce?.enabled ?? d.coalesce.enabled, waitMs: file?.coalesce?.wait_ms ?? d.coalesce.waitMs },
+    redis: {
+      enabled: file?.redis?.enabled ?? d.redis.enabled,
+      maxEntryBytes: file?.redis?.max_entry_bytes ?? d.redis.maxEntryBytes,
+      maxBytes: file?.redis?.max_bytes ?? d.redis.maxBytes,
+      maxPartitionBytes: file?.redis?.max_partition_bytes ?? d.redis.maxPartitionBytes,
+    },
+    coalesce: {
+      enabled: file?.coalesce?.enabled ?? d.coalesce.enabled,
+      waitMs: file?.coalesce?.wait_ms ?? d.coalesce.waitMs,
+      remoteWaitMs: file?.coalesce?.remote_wait_ms ?? d.coalesce.remoteWaitMs,
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import type { ChatStreamResponse } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
@@ -67,6 +67,7 @@ describe("the response cache in one gateway", () => {
     world = await startUsageWorld("sqlite", {
       routes: [
         { model: "shared-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { share: "route" } },
+        { model: "hr-bot", provider: "openai", upstream_model: "gpt-4o-mini", cache: { share: "route" } },
         { model: "team-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { share: "team" } },
         { model: "every-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { mode: "always" } },
         { model: "no-cache-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { mode: "off" } },
@@ -179,6 +180,11 @@ describe("the response cache in one gateway", () => {
     expect((await client.chat(ask("typed refresh", { cacheControl: CacheControl.NO_STORE }))).cached).toBe(false);
     expect((await client.chat(ask("typed refresh"))).cached).toBe(true);
     expect(vendorCalls()).toBe(calls + 2);
+
+    // A directive the contract does not know is refused, naming the field, rather than read as none.
+    const unknown = await client.chat(ask("typed refresh", { cacheControl: 7 })).catch((err: unknown) => ConnectError.from(err));
+    expect((unknown as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((unknown as ConnectError).findDetails(BadRequestSchema)[0]?.fieldViolations.map((violation) => violation.field)).toEqual(["cache_control"]);
   });
 
   it("keeps each key's answers to itself, unless the route shares them with the team or everyone", async () => {
@@ -203,6 +209,12 @@ describe("the response cache in one gateway", () => {
     const sharedQuestion = ask("public question", { model: "shared-model" });
     expect((await as(a).chat(sharedQuestion)).cached).toBe(false);
     expect((await as(b).chat(sharedQuestion)).cached).toBe(true);
+
+    // Another route that shares its answers shares them with its own callers only, though it serves the same model.
+    const hrQuestion = ask("Is Bob on the layoff list?", { model: "hr-bot" });
+    expect((await as(a).chat(hrQuestion)).cached).toBe(false);
+    expect((await as(c).chat(hrQuestion)).cached).toBe(true);
+    expect((await as(b).chat({ ...hrQuestion, model: "shared-model" })).cached).toBe(false);
   });
 
   it("counts a hit against the key's requests per minute, not its tokens or budget, and records what it saved", async () => {

@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+import { requireService } from "../support/require-service.js";
 import { startRedis, type RunningService } from "../support/services.js";
 import { tempDir } from "../support/stores.js";
 import { startUsageWorld, type UsageWorld } from "../support/usage-setup.js";
@@ -30,7 +31,11 @@ describe("the response cache shared through Redis", () => {
   const prefix = () => world.env.REDIS_PREFIX!;
   const vendorCalls = () => world.fake.chatRequests().length;
   beforeAll(async () => {
-    world = await startUsageWorld("postgres+redis", { routes: [{ model: "brief-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { ttl_ms: 300 } }] });
+    world = await startUsageWorld("postgres+redis", {
+      routes: [{ model: "brief-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { ttl_ms: 300 } }],
+      // The fifty calls below wait while the test gathers them, however busy the machine.
+      cache: { coalesce: { remote_wait_ms: 30_000 } },
+    });
     a = world.gw;
     b = await world.start();
     redis = new Redis(world.env.REDIS_URL!);
@@ -190,5 +195,50 @@ describe("the response cache when Redis stops mid-run", () => {
     expect(content).toBe("Echo: a stream during the outage");
     expect(await metric(gw, /^switchboard_redis_errors_total\{operation="cache_/)).toBeGreaterThan(0);
     expect(gw.logs.text).toContain("the response cache is served from this instance's memory only");
+  });
+});
+
+describe("the response cache in a Redis of its own", () => {
+  let cacheRedis: RunningService;
+  let gw: TestGateway;
+  let closeFake: () => Promise<void>;
+  const prefix = "cache-own:";
+  beforeAll(async () => {
+    cacheRedis = await startRedis();
+    const fake = await startOpenAIFake({ apiKey: "sk-up" });
+    closeFake = () => fake.close();
+    gw = await startGateway(
+      {
+        OPENAI_API_KEY: "sk-up",
+        OPENAI_BASE_URL: fake.baseUrl,
+        REDIS_URL: requireService("SWITCHBOARD_TEST_REDIS_URL"),
+        REDIS_PREFIX: prefix,
+        SWITCHBOARD_CACHE_REDIS_URL: cacheRedis.env.SWITCHBOARD_TEST_REDIS_URL!,
+        SWITCHBOARD_CACHE_KEY: "a cache key for the own-Redis test",
+        SWITCHBOARD_DATA_DIR: tempDir(),
+      },
+      // No memory level: a hit can only come from Redis.
+      { cache: { memory: { max_entries: 0 } } },
+    );
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await closeFake?.();
+    await cacheRedis?.stop();
+  });
+
+  it("keeps its entries in SWITCHBOARD_CACHE_REDIS_URL, none in the Redis of limits and budgets", async () => {
+    const client = gw.client("connect");
+    expect((await client.chat(ask("kept apart"))).cached).toBe(false);
+    expect((await client.chat(ask("kept apart"))).cached).toBe(true);
+    const own = new Redis(cacheRedis.env.SWITCHBOARD_TEST_REDIS_URL!);
+    const shared = new Redis(requireService("SWITCHBOARD_TEST_REDIS_URL"));
+    try {
+      expect((await own.keys(`${prefix}cache:e:*`)).length).toBe(1);
+      expect(await shared.keys(`${prefix}cache:*`)).toEqual([]);
+    } finally {
+      own.disconnect();
+      shared.disconnect();
+    }
   });
 });

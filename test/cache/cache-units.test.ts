@@ -3,15 +3,21 @@ import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
 import { FinishReason, MessageSchema, Role, UsageSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { KeyHasher } from "../../src/auth/gateway-key.js";
+import type { KeyPolicy } from "../../src/auth/key-policy.js";
 import { decodeAnswer, encodeAnswer } from "../../src/cache/answer-codec.js";
 import { cacheKey } from "../../src/cache/cache-key.js";
 import { CachePolicy } from "../../src/cache/cache-policy.js";
 import { CacheSecret } from "../../src/cache/cache-secret.js";
 import { Coalescer } from "../../src/cache/coalescer.js";
+import { createResponseCache } from "../../src/cache/create-response-cache.js";
 import { openEntry, sealEntry } from "../../src/cache/entry-seal.js";
 import { MemoryCache, type MemoryEntry } from "../../src/cache/memory-cache.js";
-import { DEFAULT_CACHE } from "../../src/config/cache-config.js";
+import { cacheSchema, DEFAULT_CACHE } from "../../src/config/cache-config.js";
+import { ConfigError } from "../../src/config/config-error.js";
 import type { CacheableAnswer } from "../../src/gateway/response-cache.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { GatewayMetrics } from "../../src/observability/metrics.js";
 
 const secret = new CacheSecret(Buffer.from("a cache secret for the unit tests"));
 const openai = { provider: "openai", upstreamModel: "gpt-4o-mini" };
@@ -193,6 +199,77 @@ describe("the cache policy", () => {
     expect(policy.notStorable(toolCall, openai, { ...route, toolCalls: true })).toBeUndefined();
     expect(policy.notStorable(with_({ served: { provider: "deepseek", upstreamModel: "deepseek-chat" } }), openai, route)).toBe("fallback");
   });
+
+  it("keeps only finished answers: no finish reason, or one the gateway does not know, is not kept", () => {
+    const route = { ...DEFAULT_CACHE.defaults, toolCalls: true, truncated: true };
+    expect(policy.notStorable({ ...answer, finishReason: FinishReason.UNSPECIFIED }, openai, route)).toBe("unfinished");
+    expect(policy.notStorable({ ...answer, finishReason: 99 as FinishReason }, openai, route)).toBe("unfinished");
+    expect(policy.notStorable({ ...answer, finishReason: FinishReason.STOP }, openai, route)).toBeUndefined();
+    expect(policy.notStorable({ ...answer, finishReason: FinishReason.LENGTH }, openai, route)).toBeUndefined();
+  });
+
+  it("gives each route that shares its answers a partition of its own", () => {
+    const shared = { ...DEFAULT_CACHE.defaults, share: "route" as const };
+    const twoRoutes = new CachePolicy(
+      [
+        { model: "hr-bot", provider: "openai", upstreamModel: "gpt-4o-mini", cache: shared },
+        { model: "public-bot", provider: "openai", upstreamModel: "gpt-4o-mini", cache: shared },
+      ],
+      DEFAULT_CACHE.defaults,
+    );
+    const partition = (model: string, keyId: string) => (twoRoutes.forCall(request({ model }), openai, { ...principal, keyId }) as { partition: string }).partition;
+    expect(partition("hr-bot", "key-a")).toBe(partition("hr-bot", "key-b"));
+    expect(partition("hr-bot", "key-a")).not.toBe(partition("public-bot", "key-a"));
+  });
+
+  it("follows the route of the economy model a downgraded call is served by", () => {
+    const economy = new CachePolicy(
+      [
+        { model: "gpt-4o", provider: "openai", cache: { ...DEFAULT_CACHE.defaults, mode: "always" as const } },
+        { model: "gpt-4o-mini", provider: "openai", cache: { ...DEFAULT_CACHE.defaults, mode: "off" as const } },
+      ],
+      DEFAULT_CACHE.defaults,
+    );
+    const saver = { ...principal, policy: { economyFor: (model: string) => (model === "gpt-4o" ? "gpt-4o-mini" : undefined) } as unknown as KeyPolicy };
+    // Downgraded: the candidates are gpt-4o-mini's, whose route caches nothing.
+    expect(economy.forCall(request({ model: "gpt-4o" }), openai, saver)).toBe("mode_off");
+    // Not downgraded: gpt-4o's own route.
+    expect(economy.forCall(request({ model: "gpt-4o", temperature: 0.9 }), { provider: "openai", upstreamModel: "gpt-4o" }, saver)).toMatchObject({ read: true });
+  });
+});
+
+describe("the cache's settings and secret", () => {
+  it("bound how long a call waits for an identical one, in the process and across the fleet", () => {
+    expect(cacheSchema.safeParse({ coalesce: { wait_ms: 120_000, remote_wait_ms: 30_000 } }).success).toBe(true);
+    expect(cacheSchema.safeParse({ coalesce: { wait_ms: 3_600_000 } }).success).toBe(false);
+    expect(cacheSchema.safeParse({ coalesce: { remote_wait_ms: 600_000 } }).success).toBe(false);
+  });
+
+  it("refuses a SWITCHBOARD_CACHE_REDIS_URL it cannot use, naming the variable and never its password", async () => {
+    const made = createResponseCache({
+      config: DEFAULT_CACHE,
+      routes: [],
+      env: { SWITCHBOARD_CACHE_REDIS_URL: "http://cache:hunter2-secret@127.0.0.1:1" },
+      hasher: new KeyHasher(Buffer.from("a pepper of at least sixteen bytes")),
+      redis: undefined,
+      redisPrefix: "units:",
+      metrics: new GatewayMetrics({ defaultMetrics: false }),
+      logger: createLogger("silent"),
+    });
+    await expect(made).rejects.toThrow(ConfigError);
+    await expect(made).rejects.toThrow(/^environment: SWITCHBOARD_CACHE_REDIS_URL: must start with redis:\/\//);
+    await expect(made).rejects.not.toThrow(/hunter2/);
+  });
+
+  it("derives the cache's root from the pepper apart from anything a key digest could be", () => {
+    const hasher = new KeyHasher(Buffer.from("a pepper of at least sixteen bytes"));
+    const derived = CacheSecret.fromEnv({}, hasher);
+    // The old derivation was the digest of a string a gateway key could be; the new root is no key's digest.
+    const asKeyDigest = new CacheSecret(hasher.digest("switchboard response cache v1"));
+    expect(cacheKey(derived, request(), openai, "key:a").id).not.toBe(cacheKey(asKeyDigest, request(), openai, "key:a").id);
+    // Stable: every instance with the pepper derives the same.
+    expect(cacheKey(CacheSecret.fromEnv({}, hasher), request(), openai, "key:a").id).toBe(cacheKey(derived, request(), openai, "key:a").id);
+  });
 });
 
 describe("coalescing in one process", () => {
@@ -201,7 +278,7 @@ describe("coalescing in one process", () => {
   const caller = () => ({ signal: new AbortController().signal });
 
   it("hands the leader's answer to the calls waiting on it", async () => {
-    const coalescer = new Coalescer({ waitMs: 60_000 });
+    const coalescer = new Coalescer({ waitMs: 60_000, remoteWaitMs: 5_000 });
     const leader = await coalescer.join(key, caller(), never);
     expect(leader.kind).toBe("lead");
     const followers = [coalescer.join(key, caller(), never), coalescer.join(key, caller(), never)];
@@ -216,7 +293,7 @@ describe("coalescing in one process", () => {
   });
 
   it("lets the waiting calls go their own way when the leader has nothing to share, and a caller give up", async () => {
-    const coalescer = new Coalescer({ waitMs: 60_000 });
+    const coalescer = new Coalescer({ waitMs: 60_000, remoteWaitMs: 5_000 });
     const leader = (await coalescer.join(key, caller(), never)) as { kind: "lead"; lead: { finish(plain?: Uint8Array): void } };
     const waiting = coalescer.join(key, caller(), never);
     const cancelled = new AbortController();
@@ -229,7 +306,7 @@ describe("coalescing in one process", () => {
 
   it("waits no longer than its bound, and never on a flight older than that", async () => {
     let now = 0;
-    const coalescer = new Coalescer({ waitMs: 1_000, now: () => now });
+    const coalescer = new Coalescer({ waitMs: 1_000, remoteWaitMs: 1_000, now: () => now });
     await coalescer.join(key, caller(), never); // a leader that never finishes
     // A caller whose deadline has passed does not wait at all.
     expect(await coalescer.join(key, { ...caller(), deadline: 0 }, never)).toEqual({ kind: "alone" });

@@ -62,6 +62,11 @@ describe("names a caller chooses", () => {
     const models = new Set([...(await metrics()).matchAll(/switchboard_cache_misses_total\{[^}]*model="([^"]*)"/g)].map((m) => m[1]));
     expect(models.size).toBeLessThanOrEqual(201);
     expect(models.has("other")).toBe(true);
+    // Names no vendor served took no place: a real model served afterwards counts under its own name, not "other".
+    expect(models.has("gpt-made-up-0")).toBe(false);
+    const served = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }) });
+    expect(served.status).toBe(200);
+    expect(await metrics()).toMatch(/switchboard_tokens_total\{[^}]*model="gpt-4o-mini"[^}]*\} [1-9]/);
   });
 });
 

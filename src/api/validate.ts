@@ -25,12 +25,13 @@ export const MAX_MODEL_NAME_CHARS = 256;
 export const MAX_EMBED_INPUTS = 2048;
 
 /**
- * Tools one call may offer: OpenAI's documented bound ("a max of 128
- * functions are supported", https://platform.openai.com/docs/api-reference/chat/create#chat-create-tools),
- * which any route may fail over to. Each tool is sent to the vendor, counted
- * and echoed (the Responses API repeats them): the caller must not size that.
+ * Tools one call may offer. Each is sent to the vendor, counted and echoed
+ * (the Responses API repeats them): the caller must not size that. Vendors'
+ * own bounds differ (OpenAI takes 128 functions; Anthropic names none, and
+ * Claude Code with a few MCP servers offers well over 100), so the bound is
+ * well above what agents send, and a vendor's smaller one is its own 400.
  */
-export const MAX_TOOLS = 128;
+export const MAX_TOOLS = 512;
 
 /**
  * Vendor fields that set how long an answer may be. They must come through

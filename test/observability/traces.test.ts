@@ -4,6 +4,7 @@
 // is its parent, the call's span has the attempts as child spans (retry and
 // failover visible as siblings), the GenAI attributes are set, and neither
 // the messages nor a secret is anywhere in it.
+import { ConnectError } from "@connectrpc/connect";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
@@ -182,5 +183,17 @@ describe("traces in Jaeger", () => {
     ]);
     // Content, yes; secrets still not.
     for (const secret of [BACKUP_KEY, MASTER_KEY]) expect(raw).not.toContain(secret);
+  });
+
+  it("keeps a vendor's error text, which may quote the prompt, out of the call's span; its log line has it", async () => {
+    primary.enqueue({ kind: "error", status: 400, body: { error: { message: `Your prompt was flagged: "${SECRET_PROMPT}"`, type: "invalid_request_error" } } });
+    const failed = ConnectError.from(await gw.client("connect").chat({ model: "traced-model", messages: [{ role: Role.USER, content: "hi" }] }).catch((err: unknown) => err));
+    expect(failed.rawMessage).toContain(SECRET_PROMPT);
+    const traceId = failed.metadata.get("x-trace-id")!;
+    const { spans, raw } = await spansOf(query, traceId, 2);
+    const call = spans.find((span) => tag(span, "switchboard.surface") === "connect")!;
+    expect(String(tag(call, "otel.status_description"))).toMatch(/^provider "primary" failed the call \(UPSTREAM_BAD_REQUEST, HTTP 400\)/);
+    expect(raw).not.toContain(SECRET_PROMPT);
+    expect(JSON.stringify(gw.logs.entries.filter((entry) => entry.traceId === traceId))).toContain(SECRET_PROMPT);
   });
 });

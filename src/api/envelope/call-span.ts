@@ -1,7 +1,7 @@
 import type { ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { Role, type Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
-import { reasonOf } from "../../common/gateway-error.js";
+import { ErrorInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
 import type { CallReport } from "../../gateway/call-context.js";
 import { ATTR, providerName } from "../../observability/genai-attributes.js";
 import type { CallSpanEnd } from "../../observability/tracing.js";
@@ -28,9 +28,23 @@ export function endCallSpan(record: CallRecord, error: ConnectError | undefined,
       ...(report && servedAttributes(report)),
       ...(report?.content && trace.recordsContent ? contentAttributes(report.content, report.finishReason) : undefined),
     },
-    error: error && { type: reasonOf(error) ?? codeToString(error.code), message: error.rawMessage },
+    error: error && spanError(error, trace.recordsContent),
     firstTokenAt: report?.firstTokenAt,
   });
+}
+
+/**
+ * A failed call's error as its span records it. A vendor's error text may
+ * quote the request ("your prompt was flagged: …"), so it is recorded only
+ * where content is; otherwise the span says which vendor refused, and how.
+ */
+function spanError(error: ConnectError, recordsContent: boolean): CallSpanEnd["error"] {
+  const info = error.findDetails(ErrorInfoSchema)[0];
+  const type = info?.reason ?? codeToString(error.code);
+  const provider = info?.metadata.provider;
+  if (recordsContent || provider === undefined) return { type, message: error.rawMessage };
+  const status = info?.metadata.upstream_status;
+  return { type, message: `provider "${provider}" failed the call (${type}${status ? `, HTTP ${status}` : ""}); its words are in the call's log line, not in traces` };
 }
 
 function servedAttributes(report: CallReport): CallSpanEnd["attributes"] {

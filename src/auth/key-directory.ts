@@ -20,9 +20,12 @@ export interface KeyDirectory {
   refusal?(digest: Buffer): KeyRefusal | undefined;
 }
 
+/** The master key's id: no stored key may take it. */
+export const MASTER_KEY_ID = "master";
+
 /** The bootstrap (master) key: one digest, compared in constant time. */
 export class MasterKeyDirectory implements KeyDirectory {
-  private static readonly principal: Principal = { keyId: "master", name: "master key", admin: true };
+  private static readonly principal: Principal = { keyId: MASTER_KEY_ID, name: "master key", admin: true };
 
   constructor(private readonly masterDigest: Buffer) {}
 

@@ -88,11 +88,22 @@ export class KeyStore {
     return rows.map(fromRow);
   }
 
-  /** Replaces a key's settings; false when the key does not exist. */
-  async update(record: KeyRecord): Promise<boolean> {
+  /**
+   * Replaces a key's settings if its update time is still `readUpdateMs`, the
+   * one the new settings were judged against (a compare-and-set: every change
+   * moves the update time forward, see `nextUpdateMs`). False when the key
+   * changed meanwhile, or does not exist: nothing is written.
+   */
+  async update(record: KeyRecord, readUpdateMs: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const assignments = [...SETTINGS, "update_ms"].map((column, i) => `${column} = $${i + 2}`).join(", ");
-      const changed = await tx.run(`UPDATE gateway_keys SET ${assignments} WHERE id = $1`, [record.id, ...settingsParams(record), record.updateMs]);
+      const expected = `$${SETTINGS.length + 3}`;
+      const changed = await tx.run(`UPDATE gateway_keys SET ${assignments} WHERE id = $1 AND update_ms = ${expected}`, [
+        record.id,
+        ...settingsParams(record),
+        record.updateMs,
+        readUpdateMs,
+      ]);
       if (changed > 0) await bump(tx);
       return changed > 0;
     });
@@ -101,7 +112,11 @@ export class KeyStore {
   /** Marks a key revoked (once: a second revocation keeps the first time); undefined when it does not exist. */
   async revoke(id: string, now: number): Promise<KeyRecord | undefined> {
     return this.db.transaction(async (tx) => {
-      const changed = await tx.run("UPDATE gateway_keys SET revoke_ms = $2, update_ms = $2 WHERE id = $1 AND revoke_ms IS NULL", [id, now]);
+      // The update time moves forward as nextUpdateMs has it, so an update judged against the key before it fails its compare-and-set.
+      const changed = await tx.run(
+        "UPDATE gateway_keys SET revoke_ms = $2, update_ms = CASE WHEN update_ms < $2 THEN $2 ELSE update_ms + 1 END WHERE id = $1 AND revoke_ms IS NULL",
+        [id, now],
+      );
       if (changed > 0) await bump(tx);
       const [row] = await tx.query(`SELECT ${COLUMNS} FROM gateway_keys WHERE id = $1`, [id]);
       return row ? fromRow(row) : undefined;
@@ -186,6 +201,15 @@ function fromRow(row: SqlRow): KeyRecord {
     updateMs: num(row.update_ms),
     revokeMs: optional(row.revoke_ms),
   };
+}
+
+/**
+ * The update time a change made at `now` gives a key last changed at
+ * `updateMs`: later than it even within the same millisecond (or on an
+ * instance whose clock is behind), so that it tells every version apart.
+ */
+export function nextUpdateMs(updateMs: number, now: number): number {
+  return Math.max(now, updateMs + 1);
 }
 
 export function keyState(record: KeyRecord, now = Date.now()): GatewayKeyStateName {

@@ -12,13 +12,24 @@ export function isGlob(pattern: string): boolean {
 }
 
 /**
+ * Whether every name `inner` matches, `outer` matches too: `inner`'s text is
+ * matched as a name, where `outer`'s `?` may not stand for `inner`'s `*` or
+ * `?` (either may stand for a character `?` would not take, or for none)
+ * while `outer`'s `*` may take any run of them. Sound, though not complete:
+ * `a?*` covers `a*?` but is not found to.
+ */
+export function globCovers(outer: string, inner: string): boolean {
+  return matchesGlob(outer, inner, (unit) => unit !== "*" && unit !== "?");
+}
+
+/**
  * One pass over the name, going back only to the last `*` seen: the name is
  * the caller's, so a backtracking regex (`*a*a*a…b`, 60 characters) could
  * hold the event loop for ever. Going back further is never needed: the last
  * star can take whatever an earlier one would have. At most
  * name × pattern steps.
  */
-function matchesGlob(pattern: string, name: string): boolean {
+function matchesGlob(pattern: string, name: string, questionMarkTakes: (unit: string) => boolean = () => true): boolean {
   let p = 0;
   let n = 0;
   // The last star's position in the pattern, and where in the name its match ends.
@@ -32,7 +43,7 @@ function matchesGlob(pattern: string, name: string): boolean {
       continue;
     }
     const unit = name[n]!;
-    if (wanted !== undefined && (wanted === "?" ? !isLineBreak(unit) : wanted === unit)) {
+    if (wanted !== undefined && (wanted === "?" ? !isLineBreak(unit) && questionMarkTakes(unit) : wanted === unit)) {
       p++;
       n++;
       continue;

@@ -61,7 +61,8 @@ export class CanaryRollout {
       if (!replaced) throw new KeyPoolError("not_found", `provider "${provider}" has no credential "${input.replaces}" to replace`);
       if (replaced.state === "retired" || replaced.state === "draining") throw new KeyPoolError("failed_precondition", `credential "${input.replaces}" is already ${replaced.state}`);
     }
-    const twin = holderOfSecret(keys.values(), input.credential);
+    // A disabled holder does not count: staging its secret again (under a new id) is how an operator brings a disabled key back.
+    const twin = holderOfSecret(keys.values(), input.credential, { disabledCounts: false });
     if (twin) throw new KeyPoolError("already_exists", `the same secret is already in the pool as "${twin.credential.id}" (${twin.state})`);
     const slot = input.slot ?? id;
     for (const other of keys.values()) {
@@ -166,10 +167,15 @@ export class CanaryRollout {
   }
 }
 
-/** The key (not retired or draining) that holds the same secret as `credential`, if any. */
-export function holderOfSecret(keys: Iterable<PoolKey>, credential: Credential): PoolKey | undefined {
+/**
+ * The key (not retired or draining) that holds the same secret as
+ * `credential`, if any. A disabled key counts unless `disabledCounts` is
+ * false: a new version at a watched source must not bring back a key an
+ * operator disabled, while the operator staging it by hand may.
+ */
+export function holderOfSecret(keys: Iterable<PoolKey>, credential: Credential, { disabledCounts = true } = {}): PoolKey | undefined {
   for (const key of keys) {
-    if (key.state === "retired" || key.state === "draining") continue;
+    if (key.state === "retired" || key.state === "draining" || (key.state === "disabled" && !disabledCounts)) continue;
     if (key.credential.secret === credential.secret && key.credential.secondary === credential.secondary) return key;
   }
   return undefined;

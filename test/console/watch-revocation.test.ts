@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { reasonOf } from "../../src/common/gateway-error.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { startGateway, type TestGateway } from "../support/gateway.js";
+import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { storeEnv } from "../support/stores.js";
 
 // A watch (WatchCalls) is authenticated when it opens and may run for days,
@@ -47,6 +47,17 @@ describe("a watch ends with its key's rights", () => {
     return { ended, seen: () => seen };
   }
 
+  /** The changes have reached both instances (well past their poll of the store), and the watch still sees calls. */
+  async function expectStillWatching(watch: { ended: Promise<string>; seen: () => number }): Promise<void> {
+    const before = watch.seen();
+    await vi.waitFor(async () => {
+      await here.client("connect").listModels({});
+      expect(watch.seen()).toBeGreaterThan(before + 3);
+    });
+    const state = await Promise.race([watch.ended, new Promise((resolve) => setTimeout(() => resolve("still watching"), 1_500))]);
+    expect(state).toBe("still watching");
+  }
+
   it.each([
     ["revoked here", "here", "KEY_REVOKED"],
     ["revoked on another instance", "there", "KEY_REVOKED"],
@@ -67,19 +78,19 @@ describe("a watch ends with its key's rights", () => {
     expect(await watch.ended).toBe("KEY_EXPIRED");
   });
 
+  it("not for the master key, whatever keys change", async () => {
+    const watch = await watchUntilEnd(here, MASTER_KEY);
+    const other = await admin(there).createKey({ key: { displayName: "other" } });
+    await admin(there).revokeKey({ name: other.key!.name });
+    await expectStillWatching(watch);
+  });
+
   it("not when another key changes, or its own key changes but keeps its rights", async () => {
     const { secret, key } = await admin(here).createKey({ key: { displayName: "steady watcher", admin: true } });
     const watch = await watchUntilEnd(here, secret);
     const other = await admin(here).createKey({ key: { displayName: "other" } });
     await admin(here).revokeKey({ name: other.key!.name });
     await admin(there).updateKey({ key: { name: key!.name, displayName: "renamed watcher" }, updateMask: { paths: ["display_name"] } });
-    // Both changes have reached both instances (well past their poll of the store) and the watch still sees calls.
-    const before = watch.seen();
-    await vi.waitFor(async () => {
-      await here.client("connect").listModels({});
-      expect(watch.seen()).toBeGreaterThan(before + 3);
-    });
-    const state = await Promise.race([watch.ended, new Promise((resolve) => setTimeout(() => resolve("still watching"), 1_500))]);
-    expect(state).toBe("still watching");
+    await expectStillWatching(watch);
   });
 });

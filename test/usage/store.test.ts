@@ -85,7 +85,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("the usage store on %s", (kind)
     expect((await keys.list({ limit: 10, now: T0 + 100, state: "expired" })).map((k) => k.id)).toEqual(["gamma"]);
 
     const updated = { ...record("alpha"), requestsPerMinute: 7, economyModels: [], updateMs: T0 + 50 };
-    expect(await keys.update(updated)).toBe(true);
+    expect(await keys.update(updated, T0)).toBe(true);
     expect(await keys.get("alpha")).toEqual(updated);
     const revoked = await keys.revoke("alpha", T0 + 60);
     expect(revoked?.revokeMs).toBe(T0 + 60);

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   CreateKeyResponseSchema,
+  GatewayKeySchema,
   GetKeyResponseSchema,
   ListKeysResponseSchema,
   RevokeKeyResponseSchema,
@@ -14,11 +15,13 @@ import { generateGatewayKey, GATEWAY_KEY_PREFIX, type KeyHasher } from "../../au
 import type { KeyRecord } from "../../auth/key-policy.js";
 import { KeyExistsError, type KeyStore } from "../../auth/key-store.js";
 import { principalKey } from "../../auth/principal.js";
+import { gatewayError } from "../../common/gateway-error.js";
+import type { Logger } from "../../observability/logger.js";
 import { currentPeriod, type SpendCounter } from "../../usage/budgets.js";
 import { FieldViolations } from "../aip/field-violations.js";
 import { checkCreate, checkUpdate } from "./admin-containment.js";
 import { toBudgetStatus, toGatewayKey } from "./key-messages.js";
-import { nextKeyPageToken, readKeyListing, readKeyUpdate, readNewKey, type KeySettingRules } from "./key-requests.js";
+import { impliedPaths, nextKeyPageToken, readKeyListing, readKeyUpdate, readNewKey, type KeySettingRules } from "./key-requests.js";
 import { KEY_NAME } from "./resource-names.js";
 
 export interface KeyAdminDeps extends KeySettingRules {
@@ -27,7 +30,11 @@ export interface KeyAdminDeps extends KeySettingRules {
   spend: SpendCounter;
   /** Tells every instance (this one included) that a key changed, so caches drop it. */
   changed(keyId: string): Promise<void>;
+  logger: Logger;
 }
+
+/** The ErrorInfo reason of an UpdateKey that lost a race: the key changed between its read and its write. */
+export const CONCURRENT_UPDATE = "CONCURRENT_UPDATE";
 
 /** The part of the AdminService that createKeyAdmin implements (createAdminService checks the parts cover it all). */
 export type KeyAdmin = Pick<ServiceImpl<typeof AdminService>, "createKey" | "getKey" | "listKeys" | "updateKey" | "revokeKey">;
@@ -37,6 +44,8 @@ export type KeyAdmin = Pick<ServiceImpl<typeof AdminService>, "createKey" | "get
  * CreateKey's response; the store keeps its HMAC digest and a hint.
  */
 export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
+  const log = deps.logger.child({ component: "admin" });
+  const actor = (ctx: HandlerContext) => ctx.values.get(principalKey)?.keyId ?? "unknown";
   /** Get and Update show the budget's status too (List does not: a spend read a key). */
   const show = async (record: KeyRecord, withStatus: boolean): Promise<GatewayKey> => {
     const key = toGatewayKey(record, deps.currency);
@@ -56,8 +65,8 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
     async createKey(req, ctx) {
       const v = new FieldViolations();
       const record = readNewKey(req, req.keyId || `key-${randomBytes(6).toString("hex")}`, deps, v, Date.now());
-      checkCreate(ctx.values.get(principalKey), record);
       v.throwIfAny();
+      checkCreate(ctx.values.get(principalKey), record);
       const secret = generateGatewayKey();
       record.digest = deps.hasher.digest(secret).toString("hex");
       record.keyHint = `${GATEWAY_KEY_PREFIX}…${secret.slice(-4)}`;
@@ -67,6 +76,8 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
         if (err instanceof KeyExistsError) throw new ConnectError(`key "${KEY_NAME.format({ key: record.id })}" already exists`, Code.AlreadyExists);
         throw err;
       }
+      // The audit trail: who made which key with what (names of settings only, never the key).
+      log.info({ actor: actor(ctx), key: record.id, action: "create", paths: impliedPaths(req.key ?? create(GatewayKeySchema)) }, "admin created a key");
       return create(CreateKeyResponseSchema, { key: await show(record, false), secret });
     },
 
@@ -84,7 +95,7 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
       const last = page[page.length - 1];
       return create(ListKeysResponseSchema, {
         keys: await Promise.all(page.map((record) => show(record, false))),
-        nextPageToken: records.length > size && last ? nextKeyPageToken(last) : "",
+        nextPageToken: records.length > size && last ? nextKeyPageToken(last, filter) : "",
       });
     },
 
@@ -93,19 +104,24 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
       const record = await existing(name, "key.name");
       if (record.revokeMs !== undefined) throw new ConnectError(`key "${name}" is revoked and cannot be changed`, Code.FailedPrecondition);
       const v = new FieldViolations();
-      const next = readKeyUpdate(req, record, deps, v, Date.now());
-      checkUpdate(ctx.values.get(principalKey), record, next);
+      const { next, paths } = readKeyUpdate(req, record, deps, v, Date.now());
       v.throwIfAny();
-      if (!(await deps.store.update(next))) throw new ConnectError(`key "${name}" not found`, Code.NotFound);
+      checkUpdate(ctx.values.get(principalKey), record, next);
+      // Written only if the key is still as read and judged: a change made meanwhile (the master key's demotion, say) is never overwritten.
+      if (!(await deps.store.update(next, record.updateMs))) {
+        throw gatewayError(Code.Aborted, `key "${name}" changed while this update was being made: read it again and retry`, CONCURRENT_UPDATE, { key: record.id });
+      }
       await deps.changed(record.id);
+      log.info({ actor: actor(ctx), key: record.id, action: "update", paths }, "admin updated a key");
       return create(UpdateKeyResponseSchema, { key: await show(next, true) });
     },
 
-    async revokeKey(req) {
+    async revokeKey(req, ctx) {
       const id = KEY_NAME.require(req.name, "name").key;
       const record = await deps.store.revoke(id, Date.now());
       if (!record) throw new ConnectError(`key "${req.name}" not found`, Code.NotFound);
       await deps.changed(id);
+      log.info({ actor: actor(ctx), key: id, action: "revoke" }, "admin revoked a key");
       return create(RevokeKeyResponseSchema, { key: await show(record, false) });
     },
   };

@@ -1,7 +1,10 @@
+import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Money } from "../../../gen/ts/google/type/money_pb.js";
 import {
+  BudgetExhaustedAction,
+  BudgetPeriod,
   BudgetSchema,
   GatewayKeySchema,
   type Budget,
@@ -11,9 +14,9 @@ import {
   type UpdateKeyRequest,
 } from "../../../gen/ts/switchboard/v1/admin_keys_pb.js";
 import type { EconomyMapping, KeyBudget, KeyRecord } from "../../auth/key-policy.js";
-import type { KeyListQuery } from "../../auth/key-store.js";
+import { nextUpdateMs, type KeyListQuery } from "../../auth/key-store.js";
 import { hasControlCharacter } from "../../common/control-characters.js";
-import type { UsageConfig } from "../../config/usage-config.js";
+import type { BudgetPeriodName, ExhaustedActionName, UsageConfig } from "../../config/usage-config.js";
 import { MAX_BUDGET_NANOS } from "../../usage/budgets.js";
 import { fromMoneyParts, NANOS_PER_UNIT } from "../../usage/pricing.js";
 import { readUpdateMask } from "../aip/field-mask.js";
@@ -44,14 +47,23 @@ const TOP_LEVEL = [
   "expire_time",
 ] as const;
 const BUDGET_PARTS = ["budget.limit", "budget.period", "budget.soft_threshold", "budget.when_exhausted"] as const;
-type KeyPath = (typeof TOP_LEVEL)[number] | (typeof BUDGET_PARTS)[number];
+export type KeyPath = (typeof TOP_LEVEL)[number] | (typeof BUDGET_PARTS)[number];
 
 /** The paths UpdateKey's mask may name (AIP-134). */
 const UPDATABLE = { paths: [...TOP_LEVEL, ...BUDGET_PARTS], all: TOP_LEVEL, aliases: { ttl: "expire_time", expiration: "expire_time" } } as const;
 
-/** Keys are listed oldest first: a page ends at a creation time and, among keys made in the same millisecond, an id. */
-type KeyPosition = [createMs: number, id: string];
-const KEY_PAGES = createPageTokenCodec("ListKeys", (value): value is KeyPosition => Array.isArray(value) && typeof value[0] === "number" && typeof value[1] === "string");
+/**
+ * Keys are listed oldest first: a page ends at a creation time and, among
+ * keys made in the same millisecond, an id; with the digest of the filter
+ * the token was issued for (AIP-158: a token continues the listing it came
+ * from, not another one).
+ */
+type KeyPosition = [createMs: number, id: string, filter: string];
+const KEY_PAGES = createPageTokenCodec(
+  "ListKeys",
+  (value): value is KeyPosition =>
+    Array.isArray(value) && value.length === 3 && Number.isSafeInteger(value[0]) && typeof value[1] === "string" && typeof value[2] === "string",
+);
 const PAGE_SIZES = { default: 50, max: 1000 };
 
 /**
@@ -61,6 +73,8 @@ const PAGE_SIZES = { default: 50, max: 1000 };
  */
 const MAX_TEXT_CHARS = 128;
 const MAX_MODEL_ENTRIES = 100;
+/** google.type.Money's nanos: less than one unit either way. */
+const MAX_MONEY_NANOS = NANOS_PER_UNIT - 1;
 /** The latest expiry a key may have: far enough for any real key, and far from Timestamp's end (9999-12-31), past which no JSON answer can show the key. */
 const MAX_KEY_LIFETIME_MS = 100 * 365.25 * 86_400_000;
 
@@ -92,15 +106,22 @@ export function readNewKey(req: CreateKeyRequest, keyId: string, rules: KeySetti
   };
 }
 
-/** `record` with UpdateKey's changes: the paths of its mask, or without one the fields it sets. */
-export function readKeyUpdate(req: UpdateKeyRequest, record: KeyRecord, rules: KeySettingRules, v: FieldViolations, now: number): KeyRecord {
+/** `record` with UpdateKey's changes, and the paths changed: those of its mask, or without one the fields it sets. */
+export function readKeyUpdate(
+  req: UpdateKeyRequest,
+  record: KeyRecord,
+  rules: KeySettingRules,
+  v: FieldViolations,
+  now: number,
+): { next: KeyRecord; paths: KeyPath[] } {
   const input = req.key ?? create(GatewayKeySchema);
-  const next: KeyRecord = { ...record, updateMs: now };
-  for (const path of readUpdateMask(req.updateMask, impliedPaths(input), UPDATABLE, v)) apply(v, path, input, next, rules, now);
+  const next: KeyRecord = { ...record, updateMs: nextUpdateMs(record.updateMs, now) };
+  const paths = [...new Set(readUpdateMask(req.updateMask, impliedPaths(input), UPDATABLE, v))];
+  for (const path of paths) apply(v, path, input, next, rules, now);
   if (next.adminReadOnly) checkReadOnly(v, input, next.admin);
   // A key that loses the admin scope has nothing left to read-only.
   next.adminReadOnly = (next.adminReadOnly ?? false) && next.admin;
-  return next;
+  return { next, paths };
 }
 
 /** A read-only admin key is an admin key that may only read: asking for one without `admin` is a mistake worth naming. */
@@ -113,12 +134,19 @@ export function readKeyListing(req: ListKeysRequest, v: FieldViolations): { size
   const size = readPageSize(req.pageSize, PAGE_SIZES, v);
   const position = KEY_PAGES.decode(req.pageToken, v);
   const filter = readKeyFilter(req.filter, v);
+  if (position && position[2] !== filterDigest(filter)) v.add("page_token", "was issued for another filter: list again from the first page with this one");
   return { size, after: position && { createMs: position[0], id: position[1] }, filter };
 }
 
-/** The next_page_token after a page that ends with `last`. */
-export function nextKeyPageToken(last: KeyRecord): string {
-  return KEY_PAGES.encode([last.createMs, last.id]);
+/** The next_page_token after a page that ends with `last`, listed with `filter`. */
+export function nextKeyPageToken(last: KeyRecord, filter: Pick<KeyListQuery, "team" | "admin" | "state">): string {
+  return KEY_PAGES.encode([last.createMs, last.id, filterDigest(filter)]);
+}
+
+/** A filter as a short digest of what it selects, so `team = "a" AND admin = true` and its reverse match, and a long team swells no token. */
+function filterDigest(filter: Pick<KeyListQuery, "team" | "admin" | "state">): string {
+  const selects = JSON.stringify([filter.team ?? null, filter.admin ?? null, filter.state ?? null]);
+  return createHash("sha256").update(selects).digest("base64url").slice(0, 16);
 }
 
 function readKeyFilter(filter: string, v: FieldViolations): Pick<KeyListQuery, "team" | "admin" | "state"> {
@@ -173,8 +201,8 @@ function apply(v: FieldViolations, path: KeyPath, input: GatewayKey, next: KeyRe
   }
 }
 
-/** AIP-134: without a mask, the fields the request sets. */
-function impliedPaths(input: GatewayKey): KeyPath[] {
+/** AIP-134: without a mask, the fields the request sets (for CreateKey's log line too). */
+export function impliedPaths(input: GatewayKey): KeyPath[] {
   const paths: KeyPath[] = [];
   if (input.displayName) paths.push("display_name");
   if (input.team) paths.push("team");
@@ -216,11 +244,11 @@ function mergeBudget(
     case "budget.limit":
       return { ...base, limitNanos: checkMoney(v, "key.budget.limit", given.limit, rules.currency) };
     case "budget.period":
-      return { ...base, period: periodName(given.period) ?? rules.budgets.period };
+      return { ...base, period: checkPeriod(v, "key.budget.period", given.period, rules.budgets.period) };
     case "budget.soft_threshold":
       return { ...base, softThreshold: checkThreshold(v, "key.budget.soft_threshold", given.softThreshold) ?? rules.budgets.softThreshold };
     case "budget.when_exhausted":
-      return { ...base, whenExhausted: actionName(given.whenExhausted) ?? rules.budgets.whenExhausted };
+      return { ...base, whenExhausted: checkAction(v, "key.budget.when_exhausted", given.whenExhausted, rules.budgets.whenExhausted) };
   }
 }
 
@@ -264,10 +292,25 @@ function checkLimit(v: FieldViolations, field: string, value: number | bigint | 
 function checkBudget(v: FieldViolations, field: string, budget: Budget, rules: KeySettingRules): KeyBudget {
   return {
     limitNanos: checkMoney(v, `${field}.limit`, budget.limit, rules.currency),
-    period: periodName(budget.period) ?? rules.budgets.period,
+    period: checkPeriod(v, `${field}.period`, budget.period, rules.budgets.period),
     softThreshold: checkThreshold(v, `${field}.soft_threshold`, budget.softThreshold) ?? rules.budgets.softThreshold,
-    whenExhausted: actionName(budget.whenExhausted) ?? rules.budgets.whenExhausted,
+    whenExhausted: checkAction(v, `${field}.when_exhausted`, budget.whenExhausted, rules.budgets.whenExhausted),
   };
+}
+
+/** UNSPECIFIED is the configured default; a number the contract does not know is a mistake, not the default. */
+function checkPeriod(v: FieldViolations, field: string, period: BudgetPeriod, fallback: BudgetPeriodName): BudgetPeriodName {
+  if (period === BudgetPeriod.UNSPECIFIED) return fallback;
+  const name = periodName(period);
+  if (!name) v.add(field, `must be DAY, WEEK or MONTH (or unset for the default), got ${period}`);
+  return name ?? fallback;
+}
+
+function checkAction(v: FieldViolations, field: string, action: BudgetExhaustedAction, fallback: ExhaustedActionName): ExhaustedActionName {
+  if (action === BudgetExhaustedAction.UNSPECIFIED) return fallback;
+  const name = actionName(action);
+  if (!name) v.add(field, `must be REFUSE or ECONOMY_ONLY (or unset for the default), got ${action}`);
+  return name ?? fallback;
 }
 
 function checkMoney(v: FieldViolations, field: string, amount: Money | undefined, currency: string): number {
@@ -276,6 +319,9 @@ function checkMoney(v: FieldViolations, field: string, amount: Money | undefined
     return 0;
   }
   if (amount.currencyCode && amount.currencyCode !== currency) v.add(`${field}.currency_code`, `budgets are in the accounting currency ${currency}`);
+  // google.type.Money: nanos from -999,999,999 to +999,999,999, of the same sign as units when both are set.
+  if (!(Math.abs(amount.nanos) <= MAX_MONEY_NANOS)) v.add(`${field}.nanos`, `must be from -${MAX_MONEY_NANOS} to ${MAX_MONEY_NANOS}, got ${amount.nanos}`);
+  else if ((amount.units > 0n && amount.nanos < 0) || (amount.units < 0n && amount.nanos > 0)) v.add(field, "units and nanos must have the same sign (google.type.Money)");
   const nanos = fromMoneyParts(amount.units, amount.nanos);
   if (!(nanos > 0)) v.add(field, "must be more than zero");
   if (!Number.isSafeInteger(nanos) || nanos > MAX_BUDGET_NANOS) v.add(field, `is too large (at most ${MAX_BUDGET_NANOS / NANOS_PER_UNIT} ${currency} per period)`);

@@ -9,6 +9,7 @@ import { KeyPoolError } from "../../secrets/key-pool.js";
 import type { PoolAction, PoolActionBus } from "../../secrets/pool-action-bus.js";
 import type { ProviderPools } from "../../secrets/provider-pools.js";
 import { FieldViolations } from "../aip/field-violations.js";
+import { MANAGE_VENDOR_KEYS, requireMaster } from "./admin-containment.js";
 import { toCredential, toProvider } from "./provider-messages.js";
 import { nextProviderPageToken, readCredentialName, readProviderListing, readStageKey } from "./provider-requests.js";
 
@@ -27,7 +28,8 @@ export type ProviderAdmin = Pick<ServiceImpl<typeof AdminService>, "listProvider
 /**
  * The AdminService's provider-credential methods: list the pools, stage,
  * promote, roll back and disable keys. Answers name keys by resource name
- * and fingerprint only; the admin scope is checked by the auth interceptor.
+ * and fingerprint only; the admin scope is checked by the auth interceptor,
+ * and every change needs the master key.
  */
 export function createProviderAdmin({ pools, dialects, logger, bus }: ProviderAdminDeps): ProviderAdmin {
   const log = logger.child({ component: "admin" });
@@ -35,6 +37,8 @@ export function createProviderAdmin({ pools, dialects, logger, bus }: ProviderAd
   /** The state reason an operator's action leaves: who, and why when they said. */
   const reasonOf = (done: string, ctx: HandlerContext, why = "") => `${done} by "${actor(ctx)}"${why ? `: ${why.slice(0, 200)}` : ""}`;
   const tellFleet = (action: PoolAction) => bus?.publish(action);
+  /** Vendor credentials serve every key: changing them is the master key's alone. */
+  const requireMasterFor = (ctx: HandlerContext) => requireMaster(ctx.values.get(principalKey), MANAGE_VENDOR_KEYS, "may not change vendor credentials");
   const pool = (provider: string) => {
     const found = pools.pool(provider);
     if (!found) throw new ConnectError(`no provider "${provider}"`, Code.NotFound);
@@ -56,6 +60,7 @@ export function createProviderAdmin({ pools, dialects, logger, bus }: ProviderAd
     },
 
     async stageKey(req, ctx) {
+      requireMasterFor(ctx);
       const v = new FieldViolations();
       const { provider, request } = readStageKey(req, v);
       v.throwIfAny();
@@ -66,6 +71,7 @@ export function createProviderAdmin({ pools, dialects, logger, bus }: ProviderAd
     },
 
     async promoteKey(req, ctx) {
+      requireMasterFor(ctx);
       const target = readCredentialName(req.name, "name");
       const reason = reasonOf("promoted", ctx);
       const { promoted, replaced } = await guard(() => pool(target.provider).promote(target.id, "promoted", reason));
@@ -75,6 +81,7 @@ export function createProviderAdmin({ pools, dialects, logger, bus }: ProviderAd
     },
 
     async rollbackKey(req, ctx) {
+      requireMasterFor(ctx);
       const target = readCredentialName(req.name, "name");
       const reason = reasonOf("rolled back", ctx, req.reason);
       const view = await guard(() => pool(target.provider).rollback(target.id, "rolled_back", reason));
@@ -84,6 +91,7 @@ export function createProviderAdmin({ pools, dialects, logger, bus }: ProviderAd
     },
 
     async disableKey(req, ctx) {
+      requireMasterFor(ctx);
       const target = readCredentialName(req.name, "name");
       const reason = reasonOf("disabled", ctx, req.reason);
       const view = await guard(() => pool(target.provider).disable(target.id, reason));

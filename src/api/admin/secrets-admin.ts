@@ -10,6 +10,7 @@ import type { DbSecretSource } from "../../secrets/db-secret-source.js";
 import { DbSecretError, kekRefusal } from "../../secrets/db-secret-store.js";
 import { FieldViolations } from "../aip/field-violations.js";
 import { createPageTokenCodec, readPageSize } from "../aip/pagination.js";
+import { MANAGE_VENDOR_KEYS, requireMaster } from "./admin-containment.js";
 import { STORED_SECRET_NAME, toStoredSecret, toStoredVersion } from "./secrets-admin-messages.js";
 
 export interface SecretsAdminDeps {
@@ -34,7 +35,8 @@ const PAGE_SIZES = { default: 100, max: 1000 };
  * own database (`db:NAME`). A value arrives in a request and is encrypted
  * at once; answers, log lines and errors carry names, versions and
  * fingerprints only. A new version reaches this instance's key pools now and
- * the other instances' through the Redis notice (or their next poll).
+ * the other instances' through the Redis notice (or their next poll). Only
+ * the master key may write them; admin keys may list them.
  */
 export function createSecretsAdmin({ source, notices, logger }: SecretsAdminDeps): SecretsAdmin {
   const log = logger.child({ component: "admin" });
@@ -44,9 +46,12 @@ export function createSecretsAdmin({ source, notices, logger }: SecretsAdminDeps
     await source.changed(name);
     await notices?.publish(name, version);
   };
+  /** Stored secrets are vendor keys every gateway key's calls use: writing them is the master key's alone. */
+  const requireMasterFor = (ctx: HandlerContext) => requireMaster(ctx.values.get(principalKey), MANAGE_VENDOR_KEYS, "may not change stored secrets");
 
   return {
     async createStoredSecret(req, ctx) {
+      requireMasterFor(ctx);
       const v = new FieldViolations();
       if (!req.secretId) v.add("secret_id", "is required");
       if (!req.value) v.add("value", "is required");
@@ -58,6 +63,7 @@ export function createSecretsAdmin({ source, notices, logger }: SecretsAdminDeps
     },
 
     async addStoredSecretVersion(req, ctx) {
+      requireMasterFor(ctx);
       const v = new FieldViolations();
       const name = STORED_SECRET_NAME.read(req.parent, "parent", v)?.secret;
       if (!req.value) v.add("value", "is required");
@@ -83,6 +89,7 @@ export function createSecretsAdmin({ source, notices, logger }: SecretsAdminDeps
     },
 
     async deleteStoredSecret(req, ctx) {
+      requireMasterFor(ctx);
       const { secret } = STORED_SECRET_NAME.require(req.name, "name");
       if (!(await guard(() => store.remove(secret)))) throw new ConnectError(`no stored secret "${secret}"`, Code.NotFound);
       log.warn({ actor: actor(ctx), secret }, "admin deleted a stored secret");
@@ -90,6 +97,7 @@ export function createSecretsAdmin({ source, notices, logger }: SecretsAdminDeps
     },
 
     async rewrapStoredSecrets(req, ctx) {
+      requireMasterFor(ctx);
       const result = await guard(() => store.rewrap({ all: req.all }));
       log.info({ actor: actor(ctx), ...result }, "admin rewrapped the stored secrets' data keys");
       return create(RewrapStoredSecretsResponseSchema, {

@@ -46,7 +46,7 @@ export function readUsageReport(req: GetUsageReportRequest, v: FieldViolations, 
     if (!group) v.add(`group_by[${i}]`, "must be PROVIDER, MODEL, KEY, TEAM, SURFACE or DAY");
     return group!;
   });
-  return { startMs, endMs, ...readUsageFilters(req, v), surface: req.surface || undefined, groupBy };
+  return { startMs, endMs, ...readUsageFilters(req, v), surface: readFilter(req.surface, "surface", v), groupBy };
 }
 
 /** A usage request's filters (key, team, provider, model) as a ledger query's; empty means every one. */

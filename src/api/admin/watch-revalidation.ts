@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { refused } from "../../auth/authenticator.js";
+import { MASTER_KEY_ID } from "../../auth/key-directory.js";
 import type { KeyRecord } from "../../auth/key-policy.js";
 import { gatewayError } from "../../common/gateway-error.js";
 import type { Logger } from "../../observability/logger.js";
@@ -22,7 +23,8 @@ export interface WatchRevalidationDeps {
 export function revalidateWatches({ feed, key, logger }: WatchRevalidationDeps): (keyId: string | undefined) => void {
   return (changed) => {
     for (const keyId of feed.watchingKeys()) {
-      if (changed !== undefined && changed !== keyId) continue;
+      // The master key is the configuration's, not the store's: nothing there can change it.
+      if (keyId === MASTER_KEY_ID || (changed !== undefined && changed !== keyId)) continue;
       key(keyId).then(
         (record) => {
           const error = watchRefusal(keyId, record);

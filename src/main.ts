@@ -112,6 +112,12 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     console.error(`switchboard: configuration error: ${err.message}`);
     process.exit(78);
   }
+  const fileError = err as NodeJS.ErrnoException;
+  if (fileError.path !== undefined && FILE_REFUSALS.has(fileError.code ?? "")) {
+    // A data directory that is read-only, not ours or full (the pepper, the master key's digest): the operator's to fix.
+    console.error(`switchboard: configuration error: cannot write the data directory (SWITCHBOARD_DATA_DIR must be a writable directory): ${fileError.message}`);
+    process.exit(78);
+  }
   const listenError = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (listenError.syscall === "listen") {
     // The port is taken or not ours to bind: the operator's to fix, so no stack trace.
@@ -121,6 +127,9 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   console.error(`switchboard: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 });
+
+/** File-system refusals at start that only the operator can lift. */
+const FILE_REFUSALS = new Set(["EROFS", "EACCES", "EPERM", "ENOSPC", "ENOTDIR", "EDQUOT"]);
 
 function describeListenError(code: string | undefined): string {
   if (code === "EADDRINUSE") return "another process is listening there; stop it or set PORT";

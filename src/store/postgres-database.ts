@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from "./sql.js";
+import { PROBE_WRITE_SQL, type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue } from "./sql.js";
 
 const INT8_OID = 20;
 
@@ -55,6 +55,11 @@ export class PostgresDatabase implements SqlDatabase {
     } finally {
       client.release();
     }
+  }
+
+  async probeWrite(): Promise<void> {
+    // The server sees to its disk: a full one shows in the writes themselves ("could not extend file", SQLSTATE 53100).
+    await this.run(PROBE_WRITE_SQL, [String(Date.now())]);
   }
 
   async close(): Promise<void> {

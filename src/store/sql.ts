@@ -16,10 +16,20 @@ export interface SqlDatabase {
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Resolves when the store takes writes now, else throws what stops it: a
+   * committed write (a lost connection, a read-only database) and, on SQLite,
+   * room on the disk for the file to grow (a full disk still takes a write
+   * that needs no new page).
+   */
+  probeWrite(): Promise<void>;
   close(): Promise<void>;
 }
 
 export type SqlExecutor = Pick<SqlDatabase, "query" | "run" | "dialect">;
+
+/** The write a probe commits: one settings row rewritten, so no table grows and no id is drawn. */
+export const PROBE_WRITE_SQL = "INSERT INTO gateway_settings (name, value) VALUES ('store_probe', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value";
 
 /** A numeric column as a number (Postgres returns BIGINT sums as strings). */
 export function num(value: unknown): number {

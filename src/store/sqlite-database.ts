@@ -1,14 +1,20 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { open, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { SqlDatabase, SqlExecutor, SqlRow, SqlValue } from "./sql.js";
+import { ConfigError } from "../config/config-error.js";
+import { processAlive } from "./process-alive.js";
+import { PROBE_WRITE_SQL, type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue } from "./sql.js";
 import type { ThreadReply, ThreadRequest } from "./sqlite-thread.js";
 
 // Files open in this process. The owner file cannot tell two connections of one
 // process apart, and a second one would break the first's lock: refuse it.
 const openInProcess = new Set<string>();
+
+/** What a probe writes beside the file: room for a batch of usage rows (a disk without it is as good as full). */
+const PROBE_ROOM_BYTES = 64 * 1024;
 
 /**
  * The embedded store: a real SQLite file, through SQLite compiled to
@@ -22,6 +28,8 @@ const openInProcess = new Set<string>();
  * killed process leaves behind. One gateway owns the file (an owner file with
  * its pid): a lock left by a dead owner is removed at start, and a second live
  * process is refused with a clear message instead of "database is locked".
+ * That refusal, and a directory the gateway cannot write, are configuration
+ * errors: the operator's to fix, said in one line.
  */
 export class SqliteDatabase implements SqlDatabase {
   readonly dialect = "sqlite" as const;
@@ -33,9 +41,15 @@ export class SqliteDatabase implements SqlDatabase {
   constructor(file: string) {
     this.file = resolve(file);
     if (openInProcess.has(this.file)) throw new Error(`the usage database ${this.file} is already open in this process`);
-    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     this.ownerFile = `${this.file}.owner`;
-    claimOwnership(this.file, this.ownerFile);
+    try {
+      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+      claimOwnership(this.file, this.ownerFile);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      // A read-only or foreign data directory (EROFS, EACCES, ENOTDIR…).
+      throw new ConfigError(this.file, "", `cannot be written (${(err as Error).message}): the data directory (SWITCHBOARD_DATA_DIR) must be writable`);
+    }
     this.thread = new SqliteThread(this.file);
     openInProcess.add(this.file);
   }
@@ -65,6 +79,23 @@ export class SqliteDatabase implements SqlDatabase {
         throw err;
       }
     });
+  }
+
+  async probeWrite(): Promise<void> {
+    const scratch = `${this.file}.probe`;
+    try {
+      const handle = await open(scratch, "w", 0o600);
+      try {
+        await handle.write(Buffer.alloc(PROBE_ROOM_BYTES));
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      throw new Error(`no room to grow ${this.file} (${(err as Error).message})`);
+    } finally {
+      await rm(scratch, { force: true });
+    }
+    await this.run(PROBE_WRITE_SQL, [String(Date.now())]);
   }
 
   async close(): Promise<void> {
@@ -162,22 +193,14 @@ function claimOwnership(file: string, ownerFile: string): void {
   } catch {
     owner = undefined;
   }
-  if (owner !== undefined && owner !== process.pid && alive(owner)) {
-    throw new Error(
-      `the usage database ${file} is in use by process ${owner}: one gateway per SQLite file ` +
-        `(set DATABASE_URL to share a Postgres database between instances)`,
+  if (owner !== undefined && owner !== process.pid && processAlive(owner)) {
+    throw new ConfigError(
+      file,
+      "",
+      `in use by process ${owner}: one gateway per SQLite file (set DATABASE_URL to share a Postgres database between instances)`,
     );
   }
   // The previous owner is gone: a lock it left behind is stale.
   rmSync(`${file}.lock`, { recursive: true, force: true });
   writeFileSync(ownerFile, `${process.pid}\n`, { mode: 0o600 });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

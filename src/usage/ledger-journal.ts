@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, futimesSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, futimesSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
+import { processAlive } from "../store/process-alive.js";
 import type { LedgerRow } from "./ledger-store.js";
 
 export interface LedgerJournalOptions {
@@ -11,17 +13,26 @@ export interface LedgerJournalOptions {
   segmentBytes?: number;
   /** A journal whose files nobody touched for this long belongs to a dead instance, whatever host it ran on. */
   leaseMs?: number;
+  /** Told when appends stop working (a full or failing disk: a crash would lose rows) and when they work again. */
+  onStateChange?: (writable: boolean, error?: string) => void;
 }
 
-/** Rows an earlier run left unstored, now held by this journal as one of its segments. */
-export interface RecoveredSegment {
+/** A file an earlier run left, now held by this journal as one of its segments (not read yet). */
+export interface ClaimedSegment {
   segment: number;
   /** The file it was found as. */
   file: string;
+}
+
+/** A segment's rows, as read back. */
+export interface SegmentRows {
   rows: LedgerRow[];
   /** Lines that were not whole rows: the last line of a run killed mid-write. */
   torn: number;
 }
+
+/** Rows an earlier run left unstored, now held by this journal as one of its segments. */
+export type RecoveredSegment = ClaimedSegment & SegmentRows;
 
 interface Owner {
   host: string;
@@ -65,6 +76,10 @@ export class LedgerJournal {
   private broken = false;
   private leaseRenewedMs = Date.now();
   private closed = false;
+  /** Claimed segments not read yet: their rows are counted as pending when read. */
+  private readonly unread = new Set<number>();
+  /** Entries that are not journal files we can read, each said once. */
+  private readonly skipped = new Set<string>();
 
   private constructor(
     readonly dir: string,
@@ -83,7 +98,7 @@ export class LedgerJournal {
       return new LedgerJournal(dir, options);
     } catch (err) {
       // No journal, no crash safety: refuse to start rather than lose billed calls quietly.
-      throw new Error(`cannot open the usage ledger journal in ${dir} (ledger.journal_dir must be a writable directory): ${(err as Error).message}`);
+      throw new ConfigError(dir, "", `cannot hold the usage ledger journal (ledger.journal_dir must be a writable directory): ${(err as Error).message}`);
     }
   }
 
@@ -98,11 +113,17 @@ export class LedgerJournal {
       const line = Buffer.from(`${this.broken ? "\n" : ""}${JSON.stringify(row)}\n`);
       for (let written = 0; written < line.length; ) written += writeSync(this.current.fd, line, written);
       this.current.bytes += line.length;
-      if (this.broken) this.options.logger.info({ journal: this.dir }, "usage ledger journal writes work again");
-      this.broken = false;
+      if (this.broken) {
+        this.broken = false;
+        this.options.logger.info({ journal: this.dir }, "usage ledger journal writes work again");
+        this.options.onStateChange?.(true);
+      }
     } catch (err) {
-      if (!this.broken) this.options.logger.error({ journal: this.dir, error: (err as Error).message }, "cannot write the usage ledger journal: a crash now would lose the rows not yet stored");
-      this.broken = true;
+      if (!this.broken) {
+        this.broken = true;
+        this.options.logger.error({ journal: this.dir, error: (err as Error).message }, "cannot write the usage ledger journal: a crash now would lose the rows not yet stored");
+        this.options.onStateChange?.(false, (err as Error).message);
+      }
       return 0;
     }
     const segment = this.current.segment;
@@ -133,16 +154,22 @@ export class LedgerJournal {
 
   /**
    * Takes over the files of instances that are gone, each as a segment of
-   * this journal, and returns their rows (to be stored, then `done`).
+   * this journal, without reading them (see `readSegment`). An entry that is
+   * not a file, or cannot be claimed, is skipped and said once: the others go on.
    */
-  claimOrphans(): RecoveredSegment[] {
+  claimOrphanFiles(): ClaimedSegment[] {
     const owners = new Map<string, { owner: Owner; files: { name: string; segment: number }[]; touchedMs: number }>();
     for (const name of readdirSync(this.dir)) {
       const file = parseFileName(name);
-      if (!file || openTokens.has(file.owner.token)) continue;
+      if (!file || openTokens.has(file.owner.token) || this.skipped.has(name)) continue;
       let touchedMs: number;
       try {
-        touchedMs = statSync(join(this.dir, name)).mtimeMs;
+        const stat = lstatSync(join(this.dir, name));
+        if (!stat.isFile()) {
+          this.skip(name, "not a regular file");
+          continue;
+        }
+        touchedMs = stat.mtimeMs;
       } catch {
         continue; // claimed by another instance meanwhile
       }
@@ -151,26 +178,59 @@ export class LedgerJournal {
       group.touchedMs = Math.max(group.touchedMs, touchedMs);
       owners.set(file.owner.token, group);
     }
-    const recovered: RecoveredSegment[] = [];
+    const claimed: ClaimedSegment[] = [];
     for (const { owner, files, touchedMs } of owners.values()) {
       if (!this.isGone(owner, touchedMs)) continue;
       for (const { name } of files.sort((a, b) => a.segment - b.segment)) {
         const segment = this.nextSegment++;
-        const claimed = this.path(segment);
         try {
           // Atomic: of several instances claiming the same file, one gets it.
-          renameSync(join(this.dir, name), claimed);
+          renameSync(join(this.dir, name), this.path(segment));
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-          throw err;
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.skip(name, (err as Error).message);
+          continue;
         }
-        const { rows, torn } = parseSegment(readFileSync(claimed, "utf8"));
-        if (rows.length === 0) rmSync(claimed, { force: true });
-        else this.pending.set(segment, rows.length);
-        if (rows.length > 0 || torn > 0) recovered.push({ segment, file: name, rows, torn });
+        this.unread.add(segment);
+        claimed.push({ segment, file: name });
       }
     }
-    return recovered;
+    return claimed;
+  }
+
+  /** Claims the files of instances that are gone and reads them all at once (see `claimOrphanFiles`). */
+  claimOrphans(): RecoveredSegment[] {
+    return this.claimOrphanFiles()
+      .map((claimed) => ({ ...claimed, ...this.readSegment(claimed.segment) }))
+      .filter((recovered) => recovered.rows.length > 0 || recovered.torn > 0);
+  }
+
+  /**
+   * The rows of a segment that is not the current one: a claimed file, or one
+   * the writer left on disk (rows past its memory). A segment with no row left
+   * goes; one that cannot be read is set aside under a name the journal
+   * ignores (`.unreadable`), said, and read as empty.
+   */
+  readSegment(segment: number): SegmentRows {
+    let found: SegmentRows;
+    try {
+      found = parseSegment(readFileSync(this.path(segment), "utf8"));
+    } catch (err) {
+      this.unread.delete(segment);
+      // A segment that never held a row is gone already.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" && !this.pending.has(segment)) return { rows: [], torn: 0 };
+      this.options.logger.error({ journal: this.dir, segment, error: (err as Error).message }, "cannot read a usage ledger journal file: set aside as .unreadable, its rows are not replayed");
+      try {
+        renameSync(this.path(segment), `${this.path(segment)}.unreadable`);
+      } catch {
+        // Gone, or cannot be moved: the next start tries again.
+      }
+      this.pending.delete(segment);
+      return { rows: [], torn: 0 };
+    }
+    // A claimed file's rows are pending from now on; the writer's own were counted as they were appended.
+    if (this.unread.delete(segment) && found.rows.length > 0) this.pending.set(segment, found.rows.length);
+    if (!this.pending.has(segment)) rmSync(this.path(segment), { force: true });
+    return found;
   }
 
   /** Touches the current segment now and then, so that instances on other hosts know this one lives. */
@@ -191,6 +251,27 @@ export class LedgerJournal {
     return rows;
   }
 
+  /** The segment appends go to now. */
+  get currentSegment(): number {
+    return this.current.segment;
+  }
+
+  /**
+   * Starts a new segment (the current one is closed, and goes if none of its
+   * rows wait): the writer starts one for rows it keeps on disk only, and
+   * closes such a segment before it reads it back. Returns it, or 0 when no
+   * file can be opened (said; appends go on to the current one).
+   */
+  startSegment(): number {
+    try {
+      this.rotate();
+    } catch (err) {
+      this.options.logger.warn({ journal: this.dir, error: (err as Error).message }, "cannot start a new usage ledger journal file");
+      return 0;
+    }
+    return this.current.segment;
+  }
+
   /** Closes the current segment; files with rows not yet stored stay, for the next start. */
   close(): void {
     if (this.closed) return;
@@ -200,11 +281,16 @@ export class LedgerJournal {
     if (!this.pending.has(this.current.segment)) rmSync(this.path(this.current.segment), { force: true });
   }
 
+  private skip(name: string, reason: string): void {
+    this.skipped.add(name);
+    this.options.logger.error({ journal: this.dir, file: name, reason }, "skipping an entry of the usage ledger journal that cannot be replayed (the other files are)");
+  }
+
   private isGone(owner: Owner, touchedMs: number): boolean {
     if (Date.now() - touchedMs > this.leaseMs) return true;
     if (owner.host !== this.owner.host) return false;
     // Our own pid under another token: an earlier life (a container's pid 1, or a gateway this process closed).
-    return owner.pid === this.owner.pid || !alive(owner.pid);
+    return owner.pid === this.owner.pid || !processAlive(owner.pid);
   }
 
   private rotate(): void {
@@ -237,14 +323,6 @@ function ownHost(): string {
   return hostname().replace(/[^A-Za-z0-9-]/g, "_") || "host";
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 const TEXT_FIELDS = ["rowKey", "requestId", "keyId", "team", "method", "provider", "requestedModel", "servedModel", "currency", "status"] as const;
 const NUMBER_FIELDS = ["atMs", "promptTokens", "completionTokens", "cachedTokens", "costNanos", "latencyMs"] as const;

@@ -234,11 +234,12 @@ export class LedgerStore {
   }
 
   /**
-   * A write that changes nothing, to tell whether the store takes writes when
-   * no row is waiting (a lost connection, a read-only database).
+   * Tells whether the store takes writes when no row is waiting: a real write
+   * (see SqlDatabase.probeWrite), so that a lost connection, a read-only
+   * database and a full disk all fail it.
    */
   async probe(): Promise<void> {
-    await this.db.run("UPDATE usage_ledger SET status = status WHERE id = -1");
+    await this.db.probeWrite();
   }
 
   /** What a key spent from `sinceMs` up to (not including) `beforeMs`, in nano-units. */

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { refusedForContent } from "../store/store-errors.js";
 import type { LedgerJournal } from "./ledger-journal.js";
 import { LedgerRowError, ledgerRowProblem, type LedgerRow, type LedgerStore } from "./ledger-store.js";
 
@@ -10,14 +11,16 @@ export type LedgerSink = Pick<LedgerStore, "insert" | "probe">;
 export interface UsageLedgerOptions {
   flushIntervalMs: number;
   batchSize: number;
-  /** Rows held while the store is unreachable; the oldest are dropped beyond it (and counted). */
+  /** Rows held in memory while the store is unreachable; beyond it rows wait in the journal only (without one, they are dropped and counted). */
   maxQueued?: number;
   /** Where each row goes before the call's answer is sent, so a crash loses none; none in unit tests. */
   journal?: LedgerJournal;
   /** Told when the store stops or starts taking writes again. */
   onStoreState?: (writable: boolean, error?: string) => void;
-  /** With no row to write for this long, a write that changes nothing checks the store. */
+  /** With no row to write for this long, a probe write checks the store. */
   probeIntervalMs?: number;
+  /** How long `recover` holds the start while it writes what an earlier run left; the rest is written meanwhile. */
+  replayWaitMs?: number;
   logger: Logger;
   metrics: GatewayMetrics;
 }
@@ -34,20 +37,27 @@ interface QueuedRow {
  * and to an in-memory queue; the queue is written to the store in batches, one
  * transaction each, every `flushIntervalMs` or as soon as a batch is full. A
  * failed write keeps its rows for the next try. Rows a killed run left in the
- * journal are written at the next start (`recover`). `close` writes everything
- * left: the app calls it after the server has drained.
+ * journal are written from the next start on (`recover`), one segment at a
+ * time: the start waits for them `replayWaitMs` at most. `close` writes
+ * everything left: the app calls it after the server has drained.
+ *
+ * Memory is bounded: past `maxQueued` rows, new rows go to a journal segment
+ * of their own and nowhere else, and such segments (like those of a dead run)
+ * are read back, one at a time, once less than a batch waits in memory. A row
+ * is taken out of the journal only once the store has it, or it is set aside.
  *
  * One row never holds up the others. A row the store cannot keep (a token
  * count that is NaN, a fraction, past an INTEGER: `ledgerRowProblem`) is set
- * aside as it arrives, before the journal or a batch holds it; should a batch
- * fail all the same while the store takes writes (a probe tells), its rows are
- * written one at a time, and those the store refuses are set aside. A row set
- * aside is logged as an error naming its request and what was wrong, counted
- * (`result="rejected"`), and kept out of the journal: retried, it would fail
- * forever.
+ * aside as it arrives, before the journal or a batch holds it; a batch the
+ * store refuses for what its rows hold (`refusedForContent`: a constraint, a
+ * value a column cannot take) is written one row at a time, and the rows it
+ * refuses are set aside. A row set aside is logged as an error naming its
+ * request and what was wrong, counted (`result="rejected"`), and kept out of
+ * the journal: retried, it would fail forever. Any other failure (down,
+ * read-only, a full or failing disk) is the store's: every row waits.
  *
  * Whether the store takes writes is reported through `onStoreState`: every
- * batch tells, and a probe does when no row has come for a while.
+ * batch tells, and a probe write does when no row has come for a while.
  */
 export class UsageLedger {
   private queue: QueuedRow[] = [];
@@ -61,6 +71,19 @@ export class UsageLedger {
   private closed = false;
   private readonly maxQueued: number;
   private readonly probeIntervalMs: number;
+  /**
+   * Journal segments whose rows are on disk only, oldest first, with the rows
+   * known to be in each (a claimed file's are known once read).
+   */
+  private readonly onDisk = new Map<number, number>();
+  /** Of those, the files claimed from runs that are gone. */
+  private readonly claimed = new Set<number>();
+  /** The current journal segment when it takes rows for disk only (the queue was full): 0 otherwise. */
+  private spillSegment = 0;
+  /** Rows are being dropped (no journal holds them, memory is full): said once per episode. */
+  private dropping = false;
+  /** Set by close: past it, no more segments are read back. */
+  private stopReadingMs = Infinity;
 
   constructor(
     private readonly store: LedgerSink,
@@ -73,7 +96,7 @@ export class UsageLedger {
     this.timer.unref();
   }
 
-  /** Called on the request path before the answer is sent: the journal has the row when this returns. */
+  /** Called on the request path before the answer is sent: the journal (or memory) has the row when this returns. */
   append(row: LedgerRow): void {
     if (this.closed) {
       // Only a call cut off after the drain's grace period gets here: say so rather than drop it silently.
@@ -88,51 +111,64 @@ export class UsageLedger {
     }
     const keyed = { ...row, rowKey: row.rowKey ?? randomUUID() };
     const journal = this.options.journal;
+    if (journal && this.spillSegment === 0 && this.queue.length >= this.maxQueued) this.startSpilling(journal);
     const segment = journal ? journal.append(keyed) : 0;
     if (journal && segment === 0) this.options.metrics.ledgerRows.inc({ result: "not_journaled" });
+    if (this.spillSegment !== 0 && segment !== 0) {
+      // A segment the journal started past its size holds only such rows too.
+      if (segment !== this.spillSegment) this.spillSegment = segment;
+      this.onDisk.set(segment, (this.onDisk.get(segment) ?? 0) + 1);
+      this.options.metrics.ledgerQueued.set(this.queued);
+      return;
+    }
+    if (this.queue.length >= this.maxQueued) {
+      // In no journal, and no room: the only way a row is lost.
+      this.options.metrics.ledgerRows.inc({ result: "dropped" });
+      if (!this.dropping) this.options.logger.error({ queued: this.queue.length }, "usage ledger queue full and rows not journaled: new rows are dropped (is the store reachable?)");
+      this.dropping = true;
+      return;
+    }
+    this.dropping = false;
     this.enqueue([{ row: keyed, segment }]);
     if (this.queue.length >= this.options.batchSize && !this.flushing) void this.flush().catch(() => {});
   }
 
   /**
    * Takes over the journal files of runs that are gone (killed, or closed with
-   * the store down) and writes their rows; the store skips those it already
-   * has. A store that fails keeps them queued for the next try.
+   * the store down) and writes their rows, a segment at a time; the store
+   * skips those it already has. Resolves once they are written, or after
+   * `waitMs` (the start is not held for a large backlog: the rest is written
+   * meanwhile), or when the store fails (they wait for the next try).
    */
-  async recover(): Promise<void> {
+  async recover(waitMs = this.options.replayWaitMs ?? 5_000): Promise<void> {
     const journal = this.options.journal;
     if (!journal) return;
-    let recovered;
+    let found;
     try {
-      recovered = journal.claimOrphans();
+      found = journal.claimOrphanFiles();
     } catch (err) {
       this.options.logger.error({ journal: journal.dir, error: (err as Error).message }, "could not read the usage ledger journal left by an earlier run");
       return;
     }
-    if (recovered.length === 0) return;
-    const rows = recovered.reduce((sum, segment) => sum + segment.rows.length, 0);
-    const torn = recovered.reduce((sum, segment) => sum + segment.torn, 0);
+    if (found.length === 0) return;
     this.options.logger.info(
-      { journal: journal.dir, files: recovered.map((segment) => segment.file), rows, torn },
+      { journal: journal.dir, files: found.map((claimed) => claimed.file) },
       "replaying usage ledger rows an earlier run had not stored (torn lines are skipped)",
     );
-    this.options.metrics.ledgerRows.inc({ result: "replayed" }, rows);
-    for (const { segment, rows: found } of recovered) {
-      // Rows an earlier version journaled unchecked.
-      const keep = found.filter((row) => {
-        const problem = ledgerRowProblem(row);
-        if (problem === undefined) return true;
-        this.reject(row, problem, segment);
-        return false;
-      });
-      this.enqueue(keep.map((row) => ({ row, segment })));
+    for (const { segment } of found) {
+      this.onDisk.set(segment, 0);
+      this.claimed.add(segment);
     }
-    await this.flush().catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs).unref()))]);
+    clearTimeout(timer);
   }
 
-  /** Rows not yet in the ledger: those waiting and those being written. */
+  /** Rows not yet in the ledger: those waiting (in memory, or known to be in the journal only) and those being written. */
   get queued(): number {
-    return this.queue.length + this.inFlight;
+    let onDisk = 0;
+    for (const rows of this.onDisk.values()) onDisk += rows;
+    return this.queue.length + this.inFlight + onDisk;
   }
 
   /** Writes every queued row (in batches); rejects if a batch cannot be written. */
@@ -152,6 +188,7 @@ export class UsageLedger {
     clearInterval(this.timer);
     this.closed = true;
     const deadline = Date.now() + timeoutMs;
+    this.stopReadingMs = performance.now() + timeoutMs;
     for (;;) {
       try {
         await this.flush();
@@ -165,6 +202,7 @@ export class UsageLedger {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
+    if (this.onDisk.size > 0) this.options.logger.warn({ files: this.onDisk.size }, "usage ledger rows left in the journal for the next start (no time to write them all)");
     this.options.journal?.close();
   }
 
@@ -175,24 +213,59 @@ export class UsageLedger {
       // Instances on other hosts sharing the data directory may have died since the start.
       if (performance.now() >= this.nextRecoveryMs) {
         this.nextRecoveryMs = performance.now() + journal.leaseMs;
-        void this.recover();
+        void this.recover(0);
       }
     }
     void this.flush().catch(() => {});
   }
 
+  /** Memory is full: rows from now on go to a journal segment of their own, read back later. */
+  private startSpilling(journal: LedgerJournal): void {
+    this.spillSegment = journal.startSegment();
+    if (this.spillSegment === 0) return;
+    this.onDisk.set(this.spillSegment, 0);
+    this.options.logger.warn({ queued: this.queue.length }, "usage ledger queue full: further rows wait in the journal only, and are read back as the store catches up");
+  }
+
   private enqueue(entries: QueuedRow[]): void {
-    this.queue.push(...entries);
-    if (this.queue.length > this.maxQueued) {
-      const dropped = this.queue.splice(0, this.queue.length - this.maxQueued);
-      for (const { segment } of dropped) this.options.journal?.done(segment);
-      this.options.metrics.ledgerRows.inc({ result: "dropped" }, dropped.length);
-      this.options.logger.error({ dropped: dropped.length }, "usage ledger queue full: oldest rows dropped (is the store reachable?)");
-    }
+    for (const entry of entries) this.queue.push(entry);
     this.options.metrics.ledgerQueued.set(this.queued);
   }
 
+  /**
+   * Reads segments whose rows are on disk only back into the queue, one at a
+   * time, while less than a batch waits in memory; while the store fails, only
+   * into an empty queue (the next try needs rows, memory does not need more).
+   */
+  private readBack(): void {
+    const journal = this.options.journal;
+    while (journal && this.onDisk.size > 0 && this.queue.length < this.options.batchSize && (this.writable || this.queue.length === 0)) {
+      if (performance.now() >= this.stopReadingMs) return;
+      const segment: number = this.onDisk.keys().next().value!;
+      this.onDisk.delete(segment);
+      if (segment === this.spillSegment) {
+        // The last of them: rows go to memory again, in a segment of their own.
+        if (journal.currentSegment === segment) journal.startSegment();
+        this.spillSegment = 0;
+      }
+      const { rows, torn } = journal.readSegment(segment);
+      if (this.claimed.delete(segment)) {
+        this.options.metrics.ledgerRows.inc({ result: "replayed" }, rows.length);
+        if (torn > 0) this.options.logger.info({ journal: journal.dir, segment, rows: rows.length, torn }, "usage ledger journal file replayed: torn lines skipped");
+      }
+      const keep = rows.filter((row) => {
+        // Rows an earlier version journaled unchecked.
+        const problem = ledgerRowProblem(row);
+        if (problem === undefined) return true;
+        this.reject(row, problem, segment);
+        return false;
+      });
+      this.enqueue(keep.map((row) => ({ row, segment })));
+    }
+  }
+
   private async drain(): Promise<void> {
+    this.readBack();
     // Nothing to write for a while (or the store failed last time): check it takes writes.
     if (this.queue.length === 0 && (!this.writable || performance.now() - this.lastWriteMs >= this.probeIntervalMs)) {
       await this.write(() => this.store.probe());
@@ -213,6 +286,7 @@ export class UsageLedger {
       }
       this.inFlight = 0;
       this.options.metrics.ledgerFlushDuration.observe((performance.now() - started) / 1000);
+      this.readBack();
       this.options.metrics.ledgerQueued.set(this.queued);
     }
   }
@@ -221,10 +295,9 @@ export class UsageLedger {
    * Writes a batch in one transaction; `pending` loses each row once it is
    * stored or set aside. Its rows were checked as they came, so a batch that
    * fails is the store's fault (down, read-only, full: thrown, and every row
-   * waits) or a row's that the store refused in the act (a constraint no check
-   * can know): a probe tells which. Then the rows are written one at a time,
-   * and those the store refuses set aside; should the store fail meanwhile,
-   * the rest waits.
+   * waits) unless the store refused it for what a row holds (a constraint no
+   * check can know). Then the rows are written one at a time, and those the
+   * store refuses set aside; should the store fail meanwhile, the rest waits.
    */
   private async insertBatch(pending: QueuedRow[]): Promise<void> {
     try {
@@ -232,26 +305,17 @@ export class UsageLedger {
       this.stored(pending.splice(0));
       return;
     } catch (err) {
-      await this.storeTakesWrites(err);
+      if (!refusedForItsRows(err)) throw err;
     }
     while (pending.length > 0) {
       try {
         await this.store.insert([pending[0]!.row]);
         this.stored(pending.splice(0, 1));
       } catch (err) {
-        if (!(err instanceof LedgerRowError)) await this.storeTakesWrites(err);
+        if (!refusedForItsRows(err)) throw err;
         const { row, segment } = pending.shift()!;
         this.reject(row, err instanceof LedgerRowError ? err.problem : (err as Error).message, segment);
       }
-    }
-  }
-
-  /** Resolves when the store takes writes (a probe); else throws `failure`, the error that made the writer ask. */
-  private async storeTakesWrites(failure: unknown): Promise<void> {
-    try {
-      await this.store.probe();
-    } catch {
-      throw failure;
     }
   }
 
@@ -291,4 +355,9 @@ export class UsageLedger {
     }
     this.writable = true;
   }
+}
+
+/** The store refused a write for what its rows hold, not because it cannot be written. */
+function refusedForItsRows(err: unknown): boolean {
+  return err instanceof LedgerRowError || refusedForContent(err);
 }

@@ -2,6 +2,7 @@ import type { KeyHasher } from "../auth/gateway-key.js";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import { KeyStore } from "../auth/key-store.js";
 import { StoredKeyDirectory } from "../auth/stored-key-directory.js";
+import { ConfigError } from "../config/config-error.js";
 import type { UsageConfig } from "../config/usage-config.js";
 import type { CallHooks } from "../gateway/call-hooks.js";
 import type { Router } from "../gateway/router.js";
@@ -66,14 +67,20 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   const { config, env, logger, metrics, health, db } = deps;
   const keyStore = new KeyStore(db);
   if (!(await keyStore.checkPepper(deps.hasher.digest("switchboard pepper check").toString("hex")))) {
-    throw new Error(
+    throw new ConfigError(
+      "SWITCHBOARD_PEPPER",
+      "",
       `the ${db.dialect} store's gateway keys were hashed under another pepper: every instance sharing a store needs the same ` +
         "SWITCHBOARD_PEPPER (or the same pepper file in its data directory)",
     );
   }
   const ledgerStore = new LedgerStore(db);
   // Opened first: a journal that cannot be written stops the start before anything else is running.
-  const journal = LedgerJournal.open(config.ledger.journalDir, { logger });
+  // A journal that cannot be written (a full disk) takes away the crash safety of every row: health says so.
+  const journalHealth = (writable: boolean, error?: string) =>
+    health.setDependency("ledger_journal", { ok: writable, detail: `cannot be written (${error}); calls go on, but a crash would lose their usage rows not yet stored`, required: false });
+  journalHealth(true);
+  const journal = LedgerJournal.open(config.ledger.journalDir, { logger, onStateChange: journalHealth });
   const prices = new PriceTable(config.pricing, deps.catalogue);
   const seed = (keyId: string, sinceMs: number, beforeMs: number) => ledgerStore.spend(keyId, sinceMs, beforeMs);
   const keys = new StoredKeyDirectory(keyStore, { logger });

@@ -46,6 +46,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored response bounds on %s",
       },
       run: (sql, params) => db.run(sql, params),
       transaction: (work) => db.transaction(work),
+      probeWrite: () => db.probeWrite(),
       close: async () => {},
     };
   });

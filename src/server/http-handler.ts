@@ -7,6 +7,8 @@ import { MAX_JSON_DEPTH } from "../api/json-depth.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { MetricsAccess } from "./metrics-access.js";
 import { CONSOLE_PATH, type ConsoleAssets } from "./console-assets.js";
+import { capDeadlineHeaders } from "./deadline-cap.js";
+import { MAX_DEADLINE_MS } from "../common/contract.js";
 import { ANSWER_COMPRESSIONS } from "./answer-compression.js";
 import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
@@ -71,7 +73,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     // connect-es's JSON serializations decode with `textDecoder` (not in its option types): the nesting bound runs before JSON.parse.
     jsonOptions: { recursionLimit: DECODE_RECURSION_LIMIT, textDecoder: depthBoundedTextDecoder(JSON_BODY_DEPTH_LIMIT) },
     // Deadlines up to a day are honoured; a longer one is refused (InvalidArgument).
-    maxTimeoutMs: 24 * 60 * 60 * 1000,
+    maxTimeoutMs: MAX_DEADLINE_MS,
     shutdownSignal: options.shutdownSignal,
     // Named here so that the lean path negotiates the same.
     acceptCompression: ANSWER_COMPRESSIONS,
@@ -132,6 +134,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
       return;
     }
     if (withoutAuthority(req, res)) return;
+    capDeadlineHeaders(req.headers);
     if (lean(req, res, path!)) return;
     if (plainJsonToStream(handlers.get(path!), req, res)) return;
     connect(req, res);

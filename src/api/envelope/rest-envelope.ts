@@ -13,6 +13,7 @@ import type { CallFeed } from "./call-feed.js";
 import { startCallLog } from "./call-log.js";
 import { openCallRecord, pipelineContext } from "./call-record.js";
 import { readJsonBody } from "./json-body.js";
+import { MAX_DEADLINE_MS } from "../../common/contract.js";
 
 export type RestRequest = IncomingMessage | Http2ServerRequest;
 export type RestResponse = ServerResponse | Http2ServerResponse;
@@ -54,9 +55,6 @@ export interface RestEnvelopeDeps {
   /** Where finished calls go for live views (AdminService.WatchCalls). */
   feed?: CallFeed;
 }
-
-/** The longest deadline honoured, as on the Connect surfaces; a longer one is capped. */
-const MAX_DEADLINE_MS = 24 * 60 * 60 * 1000;
 
 /**
  * What every REST call gets, whichever surface: a request id (the caller's

@@ -13,6 +13,16 @@ export const LEARNT_PERCENTILE = 99;
  */
 export type BoundRule = "configured" | "learnt" | "deadline";
 
+/**
+ * Whether a cut by `rule` was the gateway's own choice (a learnt bound, a
+ * share of the deadline) rather than the operator's limit: the vendor was
+ * still working normally as far as anyone knows, so such a cut is neutral
+ * for the provider's breaker, the key's health and the retry budget.
+ */
+export function isOwnCut(rule: BoundRule | undefined): boolean {
+  return rule === "learnt" || rule === "deadline";
+}
+
 export interface AttemptBound {
   ms: number;
   rule: BoundRule;
@@ -77,6 +87,17 @@ export class AdaptiveTimeouts {
       bound = tighter(bound, { ms: share, rule: "deadline" });
     }
     return { ms: Math.ceil(bound.ms), rule: bound.rule };
+  }
+
+  /**
+   * How long a breaker's half-open probe may keep other calls out (the probe
+   * itself runs on): the bound it would have were another attempt to follow
+   * it, or multiplier × min_ms before anything is learnt of the pair. A slow
+   * probe then holds a provider shut for seconds, not for `timeout_ms`.
+   */
+  probeHold(candidate: Candidate, wait: "answer" | "first_token", configuredMs: number, remainingMs: number | undefined): number {
+    const bound = this.wait(candidate, wait, configuredMs, remainingMs, true);
+    return bound.rule === "configured" ? Math.min(configuredMs, this.config.multiplier * this.config.minMs) : bound.ms;
   }
 
   /** The bound of the silence between a started stream's events. */

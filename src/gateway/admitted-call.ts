@@ -20,8 +20,10 @@ export interface CallRequest {
 
 /**
  * Attempts the gateway cut after their request went out: the caller left or
- * its deadline passed, or the attempt's bound did. The vendor had the prompt
- * and bills it; what it bills beyond (an answer nobody read) it never says.
+ * its deadline passed, the attempt's bound did, or a hedge lost. The vendor
+ * had the prompt and bills it; what it bills beyond (an answer nobody read)
+ * it never says. (An attempt is only started once the request can be sent:
+ * a call whose deadline passed first has none, and is charged nothing.)
  */
 const CUT_ATTEMPTS = new Set(["cancelled", "timeout"]);
 
@@ -69,7 +71,8 @@ export class AdmittedCall {
    * vendor call of its own). `answer`: the vendor's id, finish reason and text, for the report.
    */
   succeed(outcome: DispatchOutcome, usage: Usage, cached = false, answer?: AnswerFacts): Attempt[] {
-    return this.settle(outcome, { usage, cached }, answer);
+    // The attempts cut before the one that served (timeouts, a hedge's loser) were billed their prompt too.
+    return this.settle(outcome, { usage: this.withCutPrompts(usage, cutAttempts(outcome.attempts)), cached }, answer);
   }
 
   /**
@@ -80,9 +83,21 @@ export class AdmittedCall {
   fail(err: unknown, outcome?: DispatchOutcome, usage?: Usage): ConnectError {
     const error = err instanceof DispatchFailure ? err.error : toConnectError(err, this.ctx.signal);
     const dispatched = err instanceof DispatchFailure ? err.outcome : (outcome ?? NOTHING_SENT);
-    const cut = dispatched.attempts.some((attempt) => CUT_ATTEMPTS.has(attempt.outcome));
-    this.settle(dispatched, { usage: usage ?? (cut ? this.request.promptUsage?.() : undefined), error });
+    const cut = cutAttempts(dispatched.attempts);
+    // A stream's partial answer already charges the attempt that sent it; every other cut attempt, its prompt.
+    const last = dispatched.attempts.at(-1);
+    const charged = usage ? this.withCutPrompts(usage, cut - (last && CUT_ATTEMPTS.has(last.outcome) ? 1 : 0)) : this.withCutPrompts(undefined, cut);
+    this.settle(dispatched, { usage: charged, error });
     return error;
+  }
+
+  /** `usage` plus the estimated prompt of `cut` attempts cut after their request went out (priced as the call's model). */
+  private withCutPrompts(usage: Usage | undefined, cut: number): Usage | undefined {
+    const prompt = cut > 0 ? this.request.promptUsage?.() : undefined;
+    if (!prompt) return usage;
+    const base = usage ?? { ...prompt, promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0 };
+    const extra = cut * prompt.promptTokens;
+    return { ...base, promptTokens: base.promptTokens + extra, totalTokens: base.totalTokens + extra };
   }
 
   private settle(outcome: DispatchOutcome, result: { usage?: Usage; error?: ConnectError; cached?: boolean }, answer?: AnswerFacts): Attempt[] {
@@ -110,6 +125,10 @@ export class AdmittedCall {
     });
     return attempts;
   }
+}
+
+function cutAttempts(attempts: readonly Attempt[]): number {
+  return attempts.filter((attempt) => CUT_ATTEMPTS.has(attempt.outcome)).length;
 }
 
 /** Finish reasons as OpenTelemetry's GenAI conventions (and OpenAI) spell them. */

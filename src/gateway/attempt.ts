@@ -5,7 +5,7 @@ import { NO_CALL_TRACE, type AttemptReason } from "../observability/call-trace.j
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { isUpstreamError, UpstreamError } from "../providers/upstream-error.js";
 import type { Credential } from "../secrets/credential.js";
-import type { AttemptBound, Wait } from "./adaptive-timeout.js";
+import { isOwnCut, type AttemptBound, type Wait } from "./adaptive-timeout.js";
 import type { PlanCall } from "./call-plan.js";
 import type { BreakerPermit } from "./circuit-breaker.js";
 import type { AttemptCall, ProviderRuntime } from "./provider-runtime.js";
@@ -104,14 +104,15 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wai
       if (err === undefined) {
         permit?.success();
         runtime.pool.report(credential.id, { ok: true });
-      } else if (abandoned || signal.aborted || !upstream || upstream.kind === "cancelled") {
-        // The caller's cancellation or deadline, or a lost hedge: nothing learnt about the vendor or the key
-        // (the pool still hears of it, as a cancellation, so that a probe it handed out is settled).
+      } else if (abandoned || signal.aborted || !upstream || upstream.kind === "cancelled" || isOwnCut(cut?.bound.rule)) {
+        // The caller's cancellation or deadline, a lost hedge, or a cut by the gateway's own adaptive bound (the
+        // vendor was still working): nothing learnt about the vendor or the key (the pool still hears of it, as a
+        // cancellation, so that a probe it handed out is settled).
         permit?.release();
         runtime.pool.report(credential.id, { ok: false, error: cancelledBy(candidate.provider, credential.id) });
       } else {
         judge(permit, breakerVerdict(upstream));
-        runtime.pool.report(credential.id, { ok: false, error: upstream });
+        runtime.pool.report(credential.id, { ok: false, error: upstream, caller: call.principal?.keyId });
       }
       deps.metrics.recordUpstream(candidate.provider, err === undefined ? "200" : (upstream?.outcome ?? outcome), ms / 1000);
       call.upstream?.attemptEnded();

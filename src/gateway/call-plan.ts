@@ -9,13 +9,14 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import type { UpstreamClock } from "../observability/upstream-clock.js";
 import { isUpstreamError } from "../providers/upstream-error.js";
 import type { Credential } from "../secrets/credential.js";
+import { isOwnCut, type BoundRule } from "./adaptive-timeout.js";
 import type { Target } from "./attempt.js";
 import type { Breakers } from "./circuit-breaker.js";
 import type { DispatchOutcome } from "./dispatch-outcome.js";
 import { toConnectError } from "./errors.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
 import type { RetryBudget } from "./retry-budget.js";
-import { backoffMs, failureAction, isKeyScoped } from "./retry-policy.js";
+import { backoffMs, failureAction, isKeyScoped, mayRetryOnPool } from "./retry-policy.js";
 import type { Candidate } from "./router.js";
 
 export interface PlanDeps {
@@ -32,6 +33,8 @@ export interface PlanDeps {
 /** The call as its plan sees it: when the caller gives up; and its trace and upstream clock, which its attempts report to. */
 export interface PlanCall {
   signal: AbortSignal;
+  /** Who makes the call: its key pools count a caller's 429s once towards longer cool-downs (key-health.ts). */
+  principal?: { readonly keyId: string };
   deadline?: number;
   trace?: CallTrace;
   upstream?: UpstreamClock;
@@ -67,6 +70,8 @@ export class CallPlan {
   private readonly skipped = new Set<string>();
   private waited = 0;
   private waits = 0;
+  /** The next attempt follows the gateway's own cut of the last one: it spends no retry budget. */
+  private unbudgeted = false;
 
   constructor(
     private readonly deps: PlanDeps,
@@ -78,11 +83,17 @@ export class CallPlan {
     return this.seek();
   }
 
-  /** The next attempt after `failed` ended with `err`, or undefined to give up. */
-  async after(failed: Target, err: unknown): Promise<Target | undefined> {
+  /**
+   * The next attempt after `failed` ended with `err` (cut by a bound of rule
+   * `cutBy`, if one cut it), or undefined to give up.
+   */
+  async after(failed: Target, err: unknown, cutBy?: BoundRule): Promise<Target | undefined> {
     this.lastError = err;
+    // The gateway cut its own attempt (the vendor was still working): the attempt after it is no retry of a
+    // vendor failure, and the provider's retry budget, which caps those, is not spent on it (maxAttempts still bounds it).
+    this.unbudgeted = isOwnCut(cutBy);
     const action = failureAction(err);
-    if (action === "stop" || this.call.signal.aborted || this.total >= this.deps.traffic.retry.maxAttempts) return undefined;
+    if (action === "stop" || this.over() || this.total >= this.deps.traffic.retry.maxAttempts) return undefined;
     if (action === "retry" || action === "next_key") {
       const again = await this.stay(failed, err, action);
       if (again !== "move_on") return again;
@@ -96,7 +107,7 @@ export class CallPlan {
   /** A second attempt on the same candidate, in parallel with a slow first one. */
   hedge(primary: Target): Target | undefined {
     const { candidate, runtime } = primary;
-    if (this.total >= this.deps.traffic.retry.maxAttempts) return undefined;
+    if (this.total >= this.deps.traffic.retry.maxAttempts || this.over()) return undefined;
     if (!(this.deps.breakers.provider(candidate.provider)?.admits() ?? true)) return undefined;
     const credential = this.pickKey(runtime, this.triedKeys(candidate.provider)).credential ?? this.pickKey(runtime, new Set()).credential;
     if (!credential || !this.spend(candidate.provider)) return undefined;
@@ -122,6 +133,8 @@ export class CallPlan {
   error(): ConnectError {
     const err = this.lastError ?? this.skipError;
     const signal = this.call.signal;
+    // Nothing was sent: the caller's deadline had passed first (a deadline of 0, or one spent waiting for keys).
+    if (this.total === 0 && this.deadlinePassed()) return callerDeadlinePassed();
     // The deadline passed or the caller left between attempts: say so, unless the last attempt already did.
     if (signal.aborted && !(isUpstreamError(err) && (err.kind === "timeout" || err.kind === "cancelled"))) return toConnectError(signal.reason, signal);
     if (err === undefined) return gatewayError(Code.Unavailable, "no provider could take the call", "NO_PROVIDER_AVAILABLE");
@@ -135,6 +148,7 @@ export class CallPlan {
     if (this.onCandidate >= retry.attemptsPerCandidate && this.anyLaterCandidate()) return "move_on";
     const { candidate, runtime } = failed;
     const provider = candidate.provider;
+    if (!mayRetryOnPool(err, this.triedKeys(provider).size)) return "move_on";
     const retryAfterMs = isUpstreamError(err) ? err.retryAfterMs : undefined;
     let credential = this.pickKey(runtime, this.triedKeys(provider)).credential;
     let delay: number;
@@ -150,12 +164,26 @@ export class CallPlan {
     if (!(this.deps.breakers.provider(provider)?.admits() ?? true)) return "move_on";
     if (!this.spend(provider)) return "move_on";
     if (delay > 0 && !(await this.deps.sleep(delay, this.call.signal))) return undefined;
+    if (this.over()) return undefined;
     // The same key(s) again: picked after the wait, when the pool's cool-down (the vendor's retry-after) is over.
     credential ??= await this.pickKeyWaiting(runtime);
     const target = credential && this.acquire(candidate, runtime, credential, false);
     if (!target) return "move_on";
     this.deps.metrics.retries.inc({ provider, reason: isUpstreamError(err) ? err.kind : "error" });
     return this.commit(target);
+  }
+
+  /**
+   * Whether the call is over before its next attempt: the caller left, or its
+   * deadline passed (its timer may not have fired yet). An attempt started
+   * then would never be sent, yet be counted and charged as one.
+   */
+  private over(): boolean {
+    return this.call.signal.aborted || this.deadlinePassed();
+  }
+
+  private deadlinePassed(): boolean {
+    return this.call.deadline !== undefined && this.deps.now() >= this.call.deadline;
   }
 
   /** Whether a candidate after the current one could be tried now (configured, its provider's breaker not open). */
@@ -170,6 +198,7 @@ export class CallPlan {
    * soonest rather than fail at once.
    */
   private async seek(from?: { provider: string; reason: string }): Promise<Target | undefined> {
+    if (this.over()) return undefined;
     let soonest: { index: number; ms: number } | undefined;
     for (; this.index < this.candidates.length; this.index++, this.onCandidate = 0) {
       if (this.total >= this.deps.traffic.retry.maxAttempts) return undefined;
@@ -258,6 +287,7 @@ export class CallPlan {
     const provider = target.candidate.provider;
     this.total++;
     this.onCandidate++;
+    this.unbudgeted = false;
     this.lastTried = target.candidate;
     this.triedKeys(provider).add(target.credential.id);
     if (!this.reached.has(provider)) {
@@ -269,7 +299,7 @@ export class CallPlan {
 
   /** An extra attempt on a provider this call already reached: allowed while its retry budget lasts. */
   private spend(provider: string): boolean {
-    if (this.deps.budget.tryRetry(provider)) return true;
+    if (this.unbudgeted || this.deps.budget.tryRetry(provider)) return true;
     this.deps.metrics.retryBudgetExhausted.inc({ provider });
     return false;
   }
@@ -294,6 +324,10 @@ export class CallPlan {
     if (!keys) this.tried.set(provider, (keys = new Set()));
     return keys;
   }
+}
+
+function callerDeadlinePassed(): ConnectError {
+  return gatewayError(Code.DeadlineExceeded, "the caller's deadline passed before the call could be sent to any provider", "DEADLINE_EXCEEDED");
 }
 
 function breakerOpen(provider: string, retryAfterMs: number): ConnectError {

@@ -9,6 +9,12 @@ export interface BreakerPermit {
   failure(): void;
   /** The call said nothing about the target's health (the caller cancelled, or a hedge lost). */
   release(): void;
+  /**
+   * A half-open probe holds the breaker shut for everyone else while it
+   * runs: past `ms` it stops doing so and another probe is let through (this
+   * one still decides, should it end first). No effect on other calls.
+   */
+  holdAtMost(ms: number): void;
 }
 
 /**
@@ -22,7 +28,8 @@ export interface BreakerPermit {
 export class CircuitBreaker {
   private state: BreakerState = "closed";
   private openedAt = 0;
-  private probes = 0;
+  /** The probes out now, each until when it holds its slot. */
+  private readonly probes = new Set<{ until: number }>();
   private streak = 0;
   private readonly window: SlidingCounts;
 
@@ -43,7 +50,7 @@ export class CircuitBreaker {
   /** Whether `acquire` would succeed now; changes nothing but the open → half-open clock. */
   admits(): boolean {
     const state = this.current;
-    return state === "closed" || (state === "half_open" && this.probes < this.config.halfOpenProbes);
+    return state === "closed" || (state === "half_open" && this.probesHolding() < this.config.halfOpenProbes);
   }
 
   /** How long until an open breaker lets a probe through. */
@@ -53,16 +60,30 @@ export class CircuitBreaker {
 
   acquire(): BreakerPermit | undefined {
     if (!this.admits()) return undefined;
-    const probe = this.state === "half_open";
-    if (probe) this.probes++;
+    const probe = this.state === "half_open" ? { until: Infinity } : undefined;
+    if (probe) this.probes.add(probe);
     let done = false;
     const finish = (result: "success" | "failure" | "release"): void => {
       if (done) return;
       done = true;
-      if (probe) this.probes--;
-      if (result !== "release") this.record(result === "success", probe);
+      if (probe) this.probes.delete(probe);
+      if (result !== "release") this.record(result === "success", probe !== undefined);
     };
-    return { success: () => finish("success"), failure: () => finish("failure"), release: () => finish("release") };
+    return {
+      success: () => finish("success"),
+      failure: () => finish("failure"),
+      release: () => finish("release"),
+      holdAtMost: (ms) => {
+        if (probe && !done) probe.until = Math.min(probe.until, this.now() + ms);
+      },
+    };
+  }
+
+  private probesHolding(): number {
+    const now = this.now();
+    let holding = 0;
+    for (const probe of this.probes) if (probe.until > now) holding++;
+    return holding;
   }
 
   private record(ok: boolean, probe: boolean): void {

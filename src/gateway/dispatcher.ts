@@ -87,7 +87,7 @@ export class Dispatcher {
     while (target) {
       const settled = await this.attemptUnary(target, plan, call, run);
       if (settled.ok) return { value: settled.value, outcome: plan.outcome(settled.target.candidate) };
-      target = await plan.after(settled.target, settled.error);
+      target = await plan.after(settled.target, settled.error, settled.cutBy);
     }
     throw new DispatchFailure(plan.error(), plan.outcome());
   }
@@ -154,7 +154,7 @@ export class Dispatcher {
         // The consumer stopped early (client went away): the attempt still needs an end.
         if (!ended) attempt.end(new Error("abandoned"), true);
       }
-      target = await plan.after(target, failure);
+      target = await plan.after(target, failure, attempt.cut()?.bound.rule);
     }
     throw plan.error();
   }
@@ -182,7 +182,7 @@ export class Dispatcher {
         return { ok: true, value, target };
       } catch (error) {
         attempt.end(error);
-        return { ok: false, error, target };
+        return { ok: false, error, target, cutBy: attempt.cut()?.bound.rule };
       }
     })();
     return { settled, abort: attempt.abort };
@@ -191,12 +191,15 @@ export class Dispatcher {
   /**
    * The bound of an attempt's wait for its answer or first event: the
    * configured timeout, tightened by the pair's learnt latency and the
-   * caller's deadline when another attempt could follow (see adaptive-timeout.ts).
+   * caller's deadline when another attempt could follow (see adaptive-timeout.ts);
+   * and how long it holds its provider's breaker shut, if it is a half-open probe.
    */
   private waitBound(target: Target, plan: CallPlan, call: PlanCall, wait: "answer" | "first_token"): AttemptBound {
     const { candidate, runtime } = target;
     const configured = wait === "answer" ? runtime.timeoutMs : Math.min(runtime.timeoutMs, runtime.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS);
     const remaining = call.deadline === undefined ? undefined : call.deadline - this.now();
+    // A half-open probe keeps everyone else out only for a bound of its own (it runs on for its caller).
+    target.permit?.holdAtMost(this.timeouts.probeHold(candidate, wait, configured, remaining));
     return this.timeouts.wait(candidate, wait, configured, remaining, plan.couldFollow(target));
   }
 }

@@ -1,10 +1,10 @@
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { isUpstreamError } from "../providers/upstream-error.js";
-import type { AdaptiveTimeouts } from "./adaptive-timeout.js";
+import type { AdaptiveTimeouts, BoundRule } from "./adaptive-timeout.js";
 import type { Target } from "./attempt.js";
 
-/** How one attempt ended, with the target it went to. */
-export type Settled<T> = { ok: true; value: T; target: Target } | { ok: false; error: unknown; target: Target };
+/** How one attempt ended, with the target it went to (and, when a bound cut it, the bound's rule). */
+export type Settled<T> = { ok: true; value: T; target: Target } | { ok: false; error: unknown; target: Target; cutBy?: BoundRule };
 
 /** An attempt under way, as a hedge races it. */
 export interface Running<T> {

@@ -6,7 +6,8 @@ import { badRequest } from "../../common/bad-request.js";
  * over: in requests from callers (where a wrong type is the caller's error,
  * named by its field) and in answers from vendors (where the many
  * OpenAI-compatible servers differ in what they leave out, and a missing or
- * null field takes its default). One decoder, written once, takes either.
+ * null field takes its default; a wrong type is the vendor's bad_response).
+ * One decoder, written once, takes either.
  */
 export interface JsonReader {
   /** A string; "" for null or absent. */
@@ -58,17 +59,36 @@ export const strictReader: JsonReader = {
 };
 
 /**
- * Vendors' answers: a field of the wrong type reads as absent. `reject` is
- * given by the caller, since what a vendor sent that cannot be read is the
- * vendor's fault (bad_response), never the caller's.
+ * Vendors' answers: a null or absent field takes its default (the many
+ * OpenAI-compatible servers differ in what they leave out), but a present
+ * field of the wrong type, or a required object that is missing, is the
+ * vendor breaking its contract: `reject`, given by the caller since it is
+ * the vendor's fault (bad_response), never the caller's. Reading it as
+ * absent would pass a cut answer off as whole, as the stream decoder knows
+ * (vendor-fields.ts).
  */
 export function lenientReader(reject: (field: string, problem: string) => never): JsonReader {
   return {
-    string: (value) => (typeof value === "string" ? value : ""),
-    number: (value) => (typeof value === "number" && Number.isFinite(value) ? value : undefined),
-    boolean: (value) => (typeof value === "boolean" ? value : undefined),
-    object: (value) => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonObject) : {}),
-    array: (value) => (Array.isArray(value) ? (value as JsonValue[]) : []),
+    string(value, field) {
+      if (absent(value)) return "";
+      return typeof value === "string" ? value : reject(field, "is not a string");
+    },
+    number(value, field) {
+      if (absent(value)) return undefined;
+      return typeof value === "number" && Number.isFinite(value) ? value : reject(field, "is not a number");
+    },
+    boolean(value, field) {
+      if (absent(value)) return undefined;
+      return typeof value === "boolean" ? value : reject(field, "is not true or false");
+    },
+    object(value, field, required = false) {
+      if (absent(value)) return required ? reject(field, "is missing") : {};
+      return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonObject) : reject(field, "is not an object");
+    },
+    array(value, field) {
+      if (absent(value)) return [];
+      return Array.isArray(value) ? (value as JsonValue[]) : reject(field, "is not an array");
+    },
     reject,
   };
 }

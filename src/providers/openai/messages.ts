@@ -116,7 +116,8 @@ export function fromOpenAIMessage(raw: unknown, ctx: ErrorContext): Message {
   const reader = lenientReader((field, problem) => {
     throw badResponse(ctx, `answered with ${field} that ${problem}`);
   });
-  return readOpenAIMessage(raw ?? {}, "message", reader, Role.ASSISTANT);
+  // An absent message reads as empty; a null one is no message (bad_response, as any wrong type).
+  return readOpenAIMessage(raw === undefined ? {} : raw, "message", reader, Role.ASSISTANT);
 }
 
 /** The shape of an answer's message, for dialects that embed it (DashScope's native choices). */

@@ -72,7 +72,7 @@ function parseSecretsArgs(args: string[]): { command: string | undefined; name: 
 async function fileSecretsCommand(command: string, name: string | undefined, io: CommandIo): Promise<number> {
   const config = loadConfig(io.env);
   const settings = config.secrets ?? buildSecrets(undefined, io.env, config.dataDir);
-  const store = () => new EncryptedFileStore(settings.file, loadDataKey(io.env, settings.keyFile));
+  const store = () => new EncryptedFileStore(settings.file, loadDataKey(io.env, settings.keyFile, (message) => io.stderr.write(`switchboard: warning: ${message}\n`)));
 
   switch (command) {
     case "set": {

@@ -15,7 +15,7 @@ export function toConnectError(err: unknown, callerSignal?: AbortSignal): Connec
     const metadata: Record<string, string> = { provider: err.provider };
     if (err.credentialId) metadata.credential_id = err.credentialId;
     if (err.status !== undefined) metadata.upstream_status = String(err.status);
-    return gatewayError(CODE_FOR_KIND[err.kind], err.message, REASON_FOR_KIND[err.kind], metadata, err.retryAfterMs);
+    return gatewayError(CODE_FOR_KIND[err.kind], err.message, err.reason ?? REASON_FOR_KIND[err.kind], metadata, err.retryAfterMs);
   }
   if (callerSignal?.aborted && callerSignal.reason instanceof ConnectError) return callerSignal.reason;
   return withErrorInfo(new ConnectError("internal error", Code.Internal, undefined, undefined, err));

@@ -6,7 +6,8 @@ import { isUpstreamError, type UpstreamErrorKind } from "../providers/upstream-e
  * - `stop`: the caller's own error (or cancellation); another vendor would say the same.
  * - `next_candidate`: this candidate cannot serve the call (unknown model, unsupported, garbled answers).
  * - `next_key`: this key cannot (rejected, out of quota); another key or candidate may.
- * - `retry`: a passing failure (429, 5xx, 529, reset, refused, timeout): back off and retry, then fail over.
+ * - `retry`: a passing failure (429, 5xx, 529, reset, refused, timeout): back off and retry, then fail over;
+ *   a 429 on one other key of the pool at most (`mayRetryOnPool`).
  */
 export type FailureAction = "stop" | "next_candidate" | "next_key" | "retry";
 
@@ -33,6 +34,18 @@ export function failureAction(err: unknown): FailureAction {
 /** Failures that belong to the key rather than the vendor: another key may succeed at once, without backing off. */
 export function isKeyScoped(err: unknown): boolean {
   return isUpstreamError(err) && (err.kind === "rate_limited" || err.kind === "credential_rejected" || err.kind === "quota_exhausted");
+}
+
+/**
+ * Keys of one pool a call may try once it has met a 429: the key that answered it and one other. A 429 is
+ * the key's limit (another key may be under its own) or the request's doing (its size against a per-minute
+ * limit the keys share): a call that went round the whole pool would bench every key of it for everyone.
+ */
+export const KEYS_PER_CALL_AFTER_429 = 2;
+
+/** Whether the call may try its pool again after `err`, having tried `keysTried` of its keys (see KEYS_PER_CALL_AFTER_429). */
+export function mayRetryOnPool(err: unknown, keysTried: number): boolean {
+  return !(isUpstreamError(err) && err.kind === "rate_limited") || keysTried < KEYS_PER_CALL_AFTER_429;
 }
 
 /** What an attempt's failure says of its provider, for the provider's circuit breaker (a key's health is its pool's to judge). */

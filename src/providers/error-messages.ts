@@ -58,6 +58,8 @@ export interface VendorErrorInit {
   vendorCode?: string;
   /** Other secrets the vendor may echo (an access token): redacted too. */
   alsoSecret?: readonly string[];
+  /** A more precise ErrorInfo reason than the kind's. */
+  reason?: string;
 }
 
 /** A classified vendor error whose message and code are redacted, and the message worded for callers. */
@@ -68,6 +70,7 @@ export function vendorError(init: VendorErrorInit): UpstreamError {
     credentialId: init.credential.id,
     status: init.status,
     retryAfterMs: init.retryAfterMs,
+    reason: init.reason,
     vendorCode: safeVendorCode(init.vendorCode, init.credential, init.alsoSecret),
     message: describe(init.kind, init.provider, init.credential, init.status, safeVendorMessage(init.vendorMessage, init.credential, init.alsoSecret)),
   });

@@ -11,23 +11,114 @@ const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 const MIN_SECRET_CHARS = 4;
 /** The shortest piece of a secret's base64 inside a longer encoded text that is redacted on its own. */
 const MIN_EMBEDDED_CHARS = 12;
-/** Secrets whose forms are kept compiled: a pool's keys and their versions, the vendors' access tokens. */
-const MATCHERS_KEPT = 256;
+/** The shortest piece of a secret redacted on its own: a key cut short, split by a space, or %-encoded. */
+const MIN_PIECE_CHARS = 12;
+/** Vendor secrets remembered (every pool's keys, their versions); past this the oldest are forgotten. */
+const SECRETS_KEPT = 1024;
+/** Secrets whose forms are kept compiled: the pools' keys and their versions, the vendors' access tokens. */
+const MATCHERS_KEPT = SECRETS_KEPT + 256;
 const matchers = new Map<string, RegExp>();
+
+/** Every vendor secret of the gateway's pools, in the order they were learnt (see rememberSecret). */
+const known = new Set<string>();
+/** The pieces of the known secrets (see pieceIndex), built again when a secret is learnt. */
+let knownPieces: Set<string> | undefined;
+
+/**
+ * Makes every later redaction find `secret` too, whichever key an attempt
+ * used: a vendor's answer to one key of a pool may quote another (the
+ * organization's key list, a proxy's log), and keys not shaped like `sk-…`
+ * (Zhipu's, Qianfan's) match no generic pattern. Called for every credential.
+ */
+export function rememberSecret(secret: string): void {
+  if (secret.length < MIN_SECRET_CHARS || known.has(secret)) return;
+  if (known.size >= SECRETS_KEPT) known.delete(known.values().next().value!);
+  known.add(secret);
+  knownPieces = undefined;
+}
 
 /**
  * Removes anything secret from text that came back from a vendor before it is
  * shown to a caller or logged: vendors echo keys in their error messages
  * (OpenAI: "Incorrect API key provided: sk-ab***yz"), and a hostile one may
- * echo them encoded. Each known secret is found in any case, and as base64
- * (standard or URL-safe, alone or inside a longer encoded text) and hex.
+ * echo them encoded. Each secret (the attempt's, the other given ones, and
+ * every key of every pool) is found in any case, as base64 (standard or
+ * URL-safe, alone or inside a longer encoded text) and hex; and any piece of
+ * it of 12 characters or more, also %-encoded (a key cut short, split by a
+ * space, or quoted in a URL).
  */
 export function redactSecrets(text: string, credential?: Credential, alsoSecret: readonly string[] = []): string {
   let out = text;
-  for (const secret of [credential?.secret, credential?.secondary, ...alsoSecret]) {
-    if (secret && secret.length >= MIN_SECRET_CHARS) out = out.replace(matcherFor(secret), "[redacted]");
-  }
+  const given = [credential?.secret, credential?.secondary, ...alsoSecret].filter((secret): secret is string => !!secret && secret.length >= MIN_SECRET_CHARS);
+  for (const secret of new Set([...given, ...known])) out = out.replace(matcherFor(secret), "[redacted]");
+  out = redactPieces(out, given.filter((secret) => !known.has(secret)));
   return out.replace(BEARER, "$1 [redacted]").replace(PREFIXED_KEY, "[redacted]").replace(KEY_LIKE, "[redacted]");
+}
+
+/** Replaces every run of text (read %-decoded) made of pieces of a secret, with "[redacted]". */
+function redactPieces(text: string, others: readonly string[]): string {
+  knownPieces ??= pieceIndex(known);
+  const extra = others.length > 0 ? pieceIndex(others) : undefined;
+  if (knownPieces.size === 0 && !extra) return text;
+  const view = percentDecoded(text);
+  const covered = new Uint8Array(view.text.length);
+  let any = false;
+  for (let i = 0; i + MIN_PIECE_CHARS <= view.text.length; i++) {
+    const piece = view.text.slice(i, i + MIN_PIECE_CHARS);
+    if (knownPieces.has(piece) || extra?.has(piece)) {
+      covered.fill(1, i, i + MIN_PIECE_CHARS);
+      any = true;
+    }
+  }
+  if (!any) return text;
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < covered.length; i++) {
+    if (!covered[i] || (i > 0 && covered[i - 1])) continue;
+    let end = i;
+    while (end < covered.length && covered[end]) end++;
+    out += `${text.slice(from, view.starts[i])}[redacted]`;
+    from = view.starts[end]!;
+  }
+  return out + text.slice(from);
+}
+
+/** Every piece of MIN_PIECE_CHARS characters of each secret, in lower case (matched without regard to case, like the whole forms). */
+function pieceIndex(secrets: Iterable<string>): Set<string> {
+  const pieces = new Set<string>();
+  for (const secret of secrets) {
+    const lower = asciiLower(secret);
+    for (let i = 0; i + MIN_PIECE_CHARS <= lower.length; i++) pieces.add(lower.slice(i, i + MIN_PIECE_CHARS));
+  }
+  return pieces;
+}
+
+/**
+ * The text with each %XX of an ASCII character decoded, in lower case, and
+ * where each of its characters starts in the original (`starts[i]`; one more
+ * entry for the end), so that a piece found in it is cut from the original.
+ */
+function percentDecoded(text: string): { text: string; starts: number[] } {
+  let decoded = "";
+  const starts: number[] = [];
+  for (let i = 0; i < text.length; ) {
+    starts.push(i);
+    const hex = text[i] === "%" ? text.slice(i + 1, i + 3) : "";
+    if (/^[0-7][0-9a-fA-F]$/.test(hex)) {
+      decoded += String.fromCharCode(parseInt(hex, 16));
+      i += 3;
+    } else {
+      decoded += text[i];
+      i++;
+    }
+  }
+  starts.push(text.length);
+  return { text: asciiLower(decoded), starts };
+}
+
+/** Lower case for A-Z only: the length stays the same (toLowerCase may change it for other letters). */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }
 
 /** One pattern for every form of a secret, compiled once per secret (the most recently used are kept). */

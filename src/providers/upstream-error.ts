@@ -44,6 +44,8 @@ export interface UpstreamErrorInit {
   retryAfterMs?: number;
   /** The vendor's own error code or type, for logs. */
   vendorCode?: string;
+  /** A more precise ErrorInfo reason than the kind's (REASON_FOR_KIND), when the vendor's answer says more. */
+  reason?: string;
 }
 
 /** A failed upstream call, classified. Thrown by adapters, caught by the gateway. */
@@ -54,6 +56,7 @@ export class UpstreamError extends Error {
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly vendorCode: string | undefined;
+  readonly reason: string | undefined;
 
   constructor(init: UpstreamErrorInit) {
     super(init.message);
@@ -64,6 +67,7 @@ export class UpstreamError extends Error {
     this.status = init.status;
     this.retryAfterMs = init.retryAfterMs;
     this.vendorCode = init.vendorCode;
+    this.reason = init.reason;
   }
 
   /** Whether another attempt (same or other credential or candidate) may succeed. */

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { rememberSecret } from "../providers/redact.js";
 
 /**
  * A vendor credential as adapters receive it. The secret stays inside this
@@ -21,6 +22,9 @@ export function fingerprint(secret: string): string {
 }
 
 export function createCredential(id: string, secret: string, secondary?: string): Credential {
+  // Redacted from every vendor answer, whichever key of the pool the attempt used.
+  rememberSecret(secret);
+  if (secondary !== undefined) rememberSecret(secondary);
   const credential: Credential = { id, fingerprint: fingerprint(secret + (secondary ?? "")), secret, secondary };
   // Keep the secret out of JSON.stringify, util.inspect and template strings.
   Object.defineProperty(credential, "secret", { enumerable: false, value: secret });

@@ -1,25 +1,22 @@
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { ConfigError } from "../config/config-error.js";
 
 export const DATA_KEY_BYTES = 32;
+/** The most a key file is read: a data key, encoded, with room for a line break (not /dev/zero until memory runs out). */
+const KEY_FILE_MAX_BYTES = 256;
 
 const HOW_TO = "32 random bytes, base64 or hex encoded (e.g. `openssl rand -base64 32`)";
 
 /**
  * The encrypted file's data key: SWITCHBOARD_SECRET_KEY, else the key file.
  * Either holds 32 bytes, base64 (standard or URL-safe) or hex encoded; a key
- * file may also hold the 32 raw bytes.
+ * file may also hold the 32 raw bytes. `warn` hears of a key file others may read.
  */
-export function loadDataKey(env: NodeJS.ProcessEnv, keyFile: string | undefined): Buffer {
+export function loadDataKey(env: NodeJS.ProcessEnv, keyFile: string | undefined, warn: (message: string) => void = () => {}): Buffer {
   const fromEnv = env.SWITCHBOARD_SECRET_KEY;
   if (fromEnv) return decodeKey(fromEnv, "environment", "SWITCHBOARD_SECRET_KEY");
   if (keyFile) {
-    let raw: Buffer;
-    try {
-      raw = readFileSync(keyFile);
-    } catch (err) {
-      throw new ConfigError(keyFile, "", `cannot read the secrets key file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
-    }
+    const raw = readKeyFile(keyFile, warn);
     if (raw.length === DATA_KEY_BYTES) return raw;
     return decodeKey(raw.toString("utf8"), keyFile, "");
   }
@@ -28,6 +25,41 @@ export function loadDataKey(env: NodeJS.ProcessEnv, keyFile: string | undefined)
     "SWITCHBOARD_SECRET_KEY",
     `is not set: the encrypted secrets file needs a data key (set SWITCHBOARD_SECRET_KEY or SWITCHBOARD_SECRET_KEY_FILE / secrets.key_file to ${HOW_TO})`,
   );
+}
+
+/**
+ * The key file's bytes, at most KEY_FILE_MAX_BYTES (more is refused: it is no
+ * data key). A file that its group or others may read or write is warned
+ * about, not refused: Kubernetes mounts secrets 0644 unless told otherwise
+ * (`defaultMode: 0400`), and the container usually runs one user.
+ */
+function readKeyFile(keyFile: string, warn: (message: string) => void): Buffer {
+  const failed = (err: unknown) => new ConfigError(keyFile, "", `cannot read the secrets key file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+  let fd: number;
+  try {
+    fd = openSync(keyFile, "r");
+  } catch (err) {
+    throw failed(err);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isFile() && (stat.mode & 0o077) !== 0) {
+      warn(`${keyFile}: the secrets key file may be read or written by its group or others (mode ${(stat.mode & 0o777).toString(8).padStart(4, "0")}); make it 0400 or 0600`);
+    }
+    const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      length += read;
+      if (read === 0 || length === buffer.length) break;
+    }
+    if (length > KEY_FILE_MAX_BYTES) throw new ConfigError(keyFile, "", `is larger than ${KEY_FILE_MAX_BYTES} bytes: it is not a data key (${HOW_TO})`);
+    return buffer.subarray(0, length);
+  } catch (err) {
+    throw err instanceof ConfigError ? err : failed(err);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function decodeKey(text: string, source: string, field: string): Buffer {

@@ -3,6 +3,7 @@ import { num } from "../store/sql.js";
 import { fingerprint } from "./credential.js";
 import { openSecret, sealSecret, secretContext } from "./db-secret-envelope.js";
 import { SECRET_NAME } from "./encrypted-file-store.js";
+import { headerProblem } from "./header-safe-secret.js";
 import { KekError, type KeyEncryptionKey } from "./kek.js";
 
 /** What an operator sees of one stored version: never the value. */
@@ -227,4 +228,7 @@ function checkValue(value: string): void {
   // Never echo the value, not even a part of it.
   if (value === "") throw new DbSecretError("invalid_argument", "is empty", "value");
   if (Buffer.byteLength(value, "utf8") > MAX_VALUE_BYTES) throw new DbSecretError("invalid_argument", `is longer than ${MAX_VALUE_BYTES} bytes`, "value");
+  // Stored values are vendor keys, sent in a header: refused here rather than failing every call later.
+  const problem = headerProblem(value);
+  if (problem) throw new DbSecretError("invalid_argument", `${problem}, so it cannot be sent as a vendor key (an HTTP header); send the key alone`, "value");
 }

@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rm
 import { basename, dirname, join } from "node:path";
 import { ConfigError } from "../config/config-error.js";
 import { DATA_KEY_BYTES } from "./data-key.js";
+import { headerProblem } from "./header-safe-secret.js";
 
 /** One stored secret: its value and when it was last set. */
 export interface StoredSecret {
@@ -24,6 +25,7 @@ export const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
 const FORMAT = "switchboard-secrets";
 const VERSION = 1;
 const CIPHER = "aes-256-gcm";
+const TAG_BYTES = 16;
 const LOCK_STALE_MS = 30_000;
 const LOCK_WAIT_MS = 5_000;
 
@@ -79,6 +81,8 @@ export class EncryptedFileStore {
   set(name: string, value: string, now = new Date()): boolean {
     if (!SECRET_NAME.test(name)) throw new SecretStoreError(this.path, `"${name}" is not a valid secret name (letters, digits, '.', '_', '/', '-'; at most 128)`);
     if (value === "") throw new SecretStoreError(this.path, `the value for "${name}" is empty`);
+    const problem = headerProblem(value);
+    if (problem) throw new SecretStoreError(this.path, `the value for "${name}" ${problem}, so it cannot be sent as a vendor key (an HTTP header)`);
     return this.update((secrets) => {
       const existed = secrets.has(name);
       secrets.set(name, { value, updatedAt: now.toISOString() });
@@ -170,9 +174,12 @@ export class EncryptedFileStore {
     }
     let plaintext: Buffer;
     try {
-      const decipher = createDecipheriv(CIPHER, this.key, Buffer.from(envelope.nonce, "base64"));
+      // The tag is 16 bytes, pinned: GCM would otherwise check a cut one (4 bytes: 32-bit authentication).
+      const tag = Buffer.from(envelope.tag, "base64");
+      if (tag.length !== TAG_BYTES) throw new Error("short tag");
+      const decipher = createDecipheriv(CIPHER, this.key, Buffer.from(envelope.nonce, "base64"), { authTagLength: TAG_BYTES });
       decipher.setAAD(aad(envelope.key_check));
-      decipher.setAuthTag(Buffer.from(envelope.tag, "base64"));
+      decipher.setAuthTag(tag);
       plaintext = Buffer.concat([decipher.update(Buffer.from(envelope.ciphertext, "base64")), decipher.final()]);
     } catch {
       throw corrupted("its contents fail authentication: it was damaged or modified");

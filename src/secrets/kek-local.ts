@@ -29,7 +29,7 @@ export class LocalKek implements KeyEncryptionKey {
   }
 
   /** From the environment: SWITCHBOARD_SECRET_KEY (or the key file) and SWITCHBOARD_SECRET_KEY_PREVIOUS. */
-  static fromEnv(env: NodeJS.ProcessEnv, keyFile: string | undefined): LocalKek {
+  static fromEnv(env: NodeJS.ProcessEnv, keyFile: string | undefined, warn?: (message: string) => void): LocalKek {
     const previous = (env.SWITCHBOARD_SECRET_KEY_PREVIOUS ?? "")
       .split(",")
       .map((text) => text.trim())
@@ -42,7 +42,7 @@ export class LocalKek implements KeyEncryptionKey {
           throw new ConfigError("environment", "SWITCHBOARD_SECRET_KEY_PREVIOUS", `entry ${index + 1} is not a valid key: each must be 32 random bytes, base64 or hex encoded`);
         }
       });
-    return new LocalKek(loadDataKey(env, keyFile), previous);
+    return new LocalKek(loadDataKey(env, keyFile, warn), previous);
   }
 
   async current(): Promise<string> {

@@ -3,8 +3,11 @@ import type { BreakerConfig } from "../config/traffic.js";
 import type { UpstreamError, UpstreamErrorKind } from "../providers/upstream-error.js";
 import { changeState, inRotation, isCanary, seconds, type BenchCause, type PoolContext, type PoolKey } from "./pool-key.js";
 
-/** How one attempt with a credential ended: success, or the classified failure. */
-export type AttemptOutcome = { ok: true } | { ok: false; error: UpstreamError };
+/**
+ * How one attempt with a credential ended: success, or the classified failure, with who made the call
+ * (its gateway key id) when it is known: one caller's 429s count once towards longer cool-downs.
+ */
+export type AttemptOutcome = { ok: true } | { ok: false; error: UpstreamError; caller?: string };
 
 /**
  * What an outcome meant, for the canary tallies: a success or a failure of
@@ -79,7 +82,7 @@ export class KeyHealth {
         this.rejected(key, refused!, probing, now);
         break;
       case "rate_limited":
-        this.rateLimited(key, error.retryAfterMs, now);
+        this.rateLimited(key, error.retryAfterMs, outcome.caller, now);
         break;
       case "quota_exhausted":
         this.coolDown(key, error.retryAfterMs ?? this.rules.probeAfterMs, "quota_exhausted", now);
@@ -136,13 +139,18 @@ export class KeyHealth {
    * the vendor sends. Only 429s in a row (no answer in between, each within `cooldown_repeat_window_ms` of
    * the end of the previous cool-down) double that bound (and the default without retry-after), up to
    * `max_cooldown_ms`: a key whose limit really is used up (a daily limit) is asked once per cool-down.
+   * Each caller (gateway key) doubles it once in a run at most: one caller sending the same request again
+   * each time the bench ends keeps getting the first bound, never a longer bench for everyone.
    * A 429 from a call sent before the key was benched extends the bench under way to the same bound.
    */
-  private rateLimited(key: PoolKey, retryAfterMs: number | undefined, now: number): void {
+  private rateLimited(key: PoolKey, retryAfterMs: number | undefined, caller: string | undefined, now: number): void {
     let run = this.rateLimits.get(key);
     const alreadyBenched = key.state === "cooling_down" && key.benchedFor === "rate_limited";
-    if (!run || (!alreadyBenched && now - run.benchedUntil > this.rules.cooldownRepeatWindowMs)) run = { strikes: 0, benchedUntil: -Infinity };
-    if (!alreadyBenched || run.strikes === 0) run.strikes++;
+    if (!run || (!alreadyBenched && now - run.benchedUntil > this.rules.cooldownRepeatWindowMs)) run = { strikes: 0, benchedUntil: -Infinity, callers: new Set() };
+    // A call without a known caller (none in production: every call has a gateway key) counts on its own.
+    const newCaller = caller === undefined || !run.callers.has(caller);
+    if (caller !== undefined && run.callers.size < MAX_CALLERS_REMEMBERED) run.callers.add(caller);
+    if ((!alreadyBenched || run.strikes === 0) && newCaller) run.strikes++;
     const factor = 2 ** Math.min(run.strikes - 1, 30);
     const boundMs = Math.min(this.rules.maxFirstCooldownMs * factor, this.rules.maxCooldownMs);
     const forMs = Math.min(retryAfterMs ?? this.rules.cooldownMs * factor, boundMs);
@@ -214,11 +222,15 @@ export class KeyHealth {
   }
 }
 
-/** A key's run of 429s in a row: how many started a cool-down, and when the last cool-down ends. */
+/** A key's run of 429s in a row: how many started a cool-down, when the last cool-down ends, and whose calls met them. */
 interface RateLimitRun {
   strikes: number;
   benchedUntil: number;
+  callers: Set<string>;
 }
+
+/** Callers a run remembers: past the first few the bench is at `max_cooldown_ms` anyway. */
+const MAX_CALLERS_REMEMBERED = 64;
 
 function describeRefusal(error: UpstreamError): string {
   const what = error.kind === "quota_exhausted" ? "the vendor says the account's quota is exhausted" : "rejected by the vendor";

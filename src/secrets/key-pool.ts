@@ -21,7 +21,14 @@ export type { CredentialStateName, PoolEntry, TransitionCause } from "./pool-key
 
 export interface KeyPoolOptions {
   random?: () => number;
+  /**
+   * The clock every duration is measured on (cool-downs, probes, drains, canary windows, recent counts):
+   * monotonic, `performance.now()` by default, so that a step of the wall clock (an NTP step after a VM
+   * resumes, a manual correction) neither stretches nor cuts a bench.
+   */
   now?: () => number;
+  /** Wall time (epoch ms), only to show when a state began or ends (`KeyView`); `now` when only that is given (tests), else Date.now. */
+  wallNow?: () => number;
   rules?: Partial<KeyPoolConfig>;
   /** When a key counts as failing at the vendor: the circuit breakers' rule (`traffic.breaker`); the shipped defaults when absent. */
   breaker?: BreakerConfig;
@@ -47,6 +54,7 @@ export class KeyPool {
   private readonly keys = new Map<string, PoolKey>();
   private readonly random: () => number;
   private readonly now: () => number;
+  private readonly wallNow: () => number;
   private readonly logger: Logger;
   private readonly ctx: PoolContext;
   private readonly health: KeyHealth;
@@ -62,7 +70,8 @@ export class KeyPool {
     const opts = typeof options === "function" ? { random: options } : options;
     if (entries.length === 0) throw new Error(`key pool for "${provider}" is empty`);
     this.random = opts.random ?? Math.random;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => performance.now());
+    this.wallNow = opts.wallNow ?? opts.now ?? Date.now;
     this.logger = (opts.logger ?? pino({ level: "silent" })).child({ component: "key-pool", provider });
     const rules = (this.rules = { ...DEFAULT_KEY_POOL, ...opts.rules });
     const breaker = opts.breaker ?? DEFAULT_TRAFFIC.breaker;
@@ -257,7 +266,9 @@ export class KeyPool {
     return key;
   }
 
+  /** A key as operators see it, its times on the wall clock as it reads now. */
   private view(key: PoolKey): KeyView {
-    return viewOf(key, [...this.keys.values()]);
+    const offset = this.wallNow() - this.now();
+    return viewOf(key, [...this.keys.values()], (monotonic) => Math.round(monotonic + offset));
   }
 }

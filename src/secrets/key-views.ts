@@ -10,7 +10,7 @@ export interface KeyView {
   state: CredentialStateName;
   reason: string;
   since: number;
-  /** When a timed state ends: a cool-down, the next probe, the end of draining. */
+  /** When a timed state ends: a cool-down, the next probe, the end of draining (wall clock, for display: the pool measures on a monotonic one). */
   nextAt: number | undefined;
   weight: number;
   trafficShare: number;
@@ -24,15 +24,16 @@ export interface KeyView {
     | undefined;
 }
 
-export function viewOf(key: PoolKey, keys: readonly PoolKey[]): KeyView {
+/** The key as operators see it; `wall` turns the pool's monotonic times into wall-clock ones (epoch ms). */
+export function viewOf(key: PoolKey, keys: readonly PoolKey[], wall: (monotonic: number) => number): KeyView {
   const run = key.canary;
   return {
     id: key.credential.id,
     fingerprint: key.credential.fingerprint,
     state: key.state,
     reason: key.reason,
-    since: key.since,
-    nextAt: key.nextAt,
+    since: wall(key.since),
+    nextAt: key.nextAt === undefined ? undefined : wall(key.nextAt),
     weight: key.weight,
     trafficShare: shareOf(keys, key),
     recentSuccesses: key.successes.total(),
@@ -49,7 +50,7 @@ export function viewOf(key: PoolKey, keys: readonly PoolKey[]): KeyView {
             promoteAfter: run.promoteAfter,
             activeErrorRate: errorRate(run.activeSuccesses, run.activeErrors),
             replaces: run.replaces,
-            stagedAt: run.stagedAt,
+            stagedAt: wall(run.stagedAt),
           }
         : undefined,
   };
@@ -81,9 +82,14 @@ export function noUsableKey(provider: string, keys: readonly PoolKey[], now: num
   if (cooling.length > 0) {
     const soonest = Math.min(...cooling.map((key) => key.nextAt!));
     const kind = cooling.every((key) => key.benchedFor === "failing") ? "overloaded" : "rate_limited";
-    return new UpstreamError({ kind, provider, message, retryAfterMs: Math.max(0, soonest - now) });
+    return new UpstreamError({ kind, provider, message, retryAfterMs: untilMs(soonest, now) });
   }
   const probes = keys.filter((key) => key.state === "disabled" && key.disabledBy === "vendor" && key.nextAt !== undefined).map((key) => key.nextAt!);
-  const retryAfterMs = probes.length > 0 ? Math.max(0, Math.min(...probes) - now) : undefined;
+  const retryAfterMs = probes.length > 0 ? untilMs(Math.min(...probes), now) : undefined;
   return new UpstreamError({ kind: "credential_rejected", provider, message: probes.length > 0 ? message : `${message}; stage one with AdminService.StageKey`, retryAfterMs });
+}
+
+/** Whole milliseconds until `at` (the pool's clock may be fractional, as performance.now() is): never early. */
+function untilMs(at: number, now: number): number {
+  return Math.max(0, Math.ceil(at - now));
 }

@@ -92,7 +92,7 @@ export interface PoolKey {
   errors: RecentCounter;
 }
 
-/** What the pool's parts share: its keys, its clock, and where state changes are logged and counted. */
+/** What the pool's parts share: its keys, its clock (monotonic: every time in a PoolKey is on it), and where state changes are logged and counted. */
 export interface PoolContext {
   readonly provider: string;
   readonly keys: Map<string, PoolKey>;

@@ -20,6 +20,7 @@ export interface ProviderPoolsDeps {
   breaker?: BreakerConfig;
   /** Canary verdicts that outlive the process (in the shared store); without it each start trusts Vault's latest version. */
   memory?: KeyVersionMemory;
+  /** The pools' monotonic clock (see KeyPoolOptions.now). */
   now?: () => number;
   random?: () => number;
 }

@@ -49,9 +49,10 @@ export interface SecretSources {
  */
 export function createSecretSources(input: SecretSourcesInput): SecretSources {
   const { config, env } = input;
+  const warn = (message: string) => input.logger.warn(message);
   const sources: SecretSource[] = [
     new EnvSecretSource(env),
-    new FileSecretSource(() => new EncryptedFileStore(config.file, loadDataKey(env, config.keyFile))),
+    new FileSecretSource(() => new EncryptedFileStore(config.file, loadDataKey(env, config.keyFile, warn))),
   ];
   const usesVault = input.providers.some((provider) => provider.keys.some((key) => key.secret?.scheme === "vault" || key.secondary?.scheme === "vault"));
   let vault: VaultClient | undefined;
@@ -84,16 +85,16 @@ export function createSecretSources(input: SecretSourcesInput): SecretSources {
       now: input.vault?.now,
     }),
   );
-  const dbSecrets = new DbSecretSource(new DbSecretStore(input.db, () => createKek(config, env, vault)), { refreshMs: config.db.refreshMs, logger: input.logger });
+  const dbSecrets = new DbSecretSource(new DbSecretStore(input.db, () => createKek(config, env, vault, warn)), { refreshMs: config.db.refreshMs, logger: input.logger });
   sources.push(dbSecrets);
-  return { resolver: new SecretResolver(sources), dbSecrets };
+  return { resolver: new SecretResolver(sources, input.logger), dbSecrets };
 }
 
 /** The key-encryption key the configuration names (secrets.db.kek / SWITCHBOARD_SECRET_KEK). */
-function createKek(config: SecretsConfig, env: NodeJS.ProcessEnv, vault: VaultClient | undefined): KeyEncryptionKey {
+function createKek(config: SecretsConfig, env: NodeJS.ProcessEnv, vault: VaultClient | undefined, warn: (message: string) => void): KeyEncryptionKey {
   switch (config.db.kek) {
     case "local":
-      return LocalKek.fromEnv(env, config.keyFile);
+      return LocalKek.fromEnv(env, config.keyFile, warn);
     case "vault-transit":
       if (!vault || !config.vault.address) throw new ConfigError("environment", "VAULT_ADDR", 'is not set, but the database store\'s key-encryption key is "vault-transit"');
       return new TransitKek(vault, {

@@ -52,6 +52,8 @@ interface KvAnswer {
 }
 
 const MAX_RETRY_MS = 30_000;
+/** While logins keep failing: the first failure is logged, then a reminder at most this often, then the recovery. */
+const LOGIN_REMINDER_MS = 5 * 60_000;
 
 /**
  * The gateway's Vault session, through hashi-vault-js: logs in (token or
@@ -73,6 +75,8 @@ export class VaultClient {
   private retryMs = 1_000;
   private loggingIn: Promise<void> | undefined;
   private closed = false;
+  /** Logins failing in a row (each poll and each retry tries one): since when, how many, when last logged. */
+  private loginTrouble: { since: number; failures: number; loggedAt: number } | undefined;
 
   constructor(private readonly options: VaultClientOptions) {
     this.logger = options.logger.child({ component: "vault" });
@@ -154,10 +158,11 @@ export class VaultClient {
         }
         this.retryMs = 1_000;
         this.options.reportDegraded?.("vault.auth", undefined);
+        this.loginRecovered();
       } catch (err) {
         const error = err instanceof VaultError ? err : scrubVaultError(err, "login", this.knownSecrets());
         this.options.reportDegraded?.("vault.auth", error.message);
-        this.logger.error({ error: error.message }, "Vault login failed");
+        this.loginFailed(error.message);
         this.retryLater(() => this.login());
         throw error;
       } finally {
@@ -165,6 +170,28 @@ export class VaultClient {
       }
     })();
     return this.loggingIn;
+  }
+
+  /** Logs a failed login once per failing spell, and a reminder (with the count) at most every LOGIN_REMINDER_MS: every poll tries one. */
+  private loginFailed(error: string): void {
+    const now = this.now();
+    const trouble = this.loginTrouble;
+    if (!trouble) {
+      this.loginTrouble = { since: now, failures: 1, loggedAt: now };
+      this.logger.error({ error }, "Vault login failed; serving the last known secrets, retrying (logged again at recovery, or as a reminder every 5 min)");
+      return;
+    }
+    trouble.failures++;
+    if (now - trouble.loggedAt < LOGIN_REMINDER_MS) return;
+    trouble.loggedAt = now;
+    this.logger.error({ error, failures: trouble.failures, failingForMs: now - trouble.since }, "Vault login still fails");
+  }
+
+  private loginRecovered(): void {
+    const trouble = this.loginTrouble;
+    if (!trouble) return;
+    this.loginTrouble = undefined;
+    this.logger.info({ failures: trouble.failures, failingForMs: this.now() - trouble.since }, "Vault login works again");
   }
 
   /** Plans the next renewal (or, for a token that cannot be renewed, the next login) at a fraction of the lease. */

@@ -35,6 +35,12 @@ export interface OpenAIFakeOptions {
   /** Prompt tokens to report as read from the vendor's cache, in the vendor's shape. */
   cachedTokens?: number;
   /**
+   * The organization's tokens-per-minute limit (in words here): a request that alone asks for more gets
+   * OpenAI's 429 "Request too large for … on tokens per min (TPM): Limit N, Requested M. …" (type
+   * "tokens"), with an hour's retry-after, whichever key sent it (the limit is the organization's).
+   */
+  tpmLimit?: number;
+  /**
    * What the model does when given tools and the last message is the user's:
    * call this tool with these arguments (instead of the forced or first tool
    * with {"query": …}), or, for undefined, answer in text. For agents whose
@@ -70,6 +76,12 @@ function invalid(res: ServerResponse, message: string, param: string | null = nu
 /** Moonshot's answer when the vendor, not the key, is busy: a 429 all the same (https://platform.moonshot.cn/docs/api/chat, errors). */
 export function moonshotOverloaded(): Scripted {
   return { kind: "error", status: 429, body: { error: { message: "The engine is currently overloaded, please try again later", type: "engine_overloaded_error" } } };
+}
+
+/** OpenAI's answer to a request larger than the organization's TPM limit on its own (as quoted in many SDK issues). */
+export function tooLargeForTpm(model: string, limit: number, requested: number): Json {
+  const message = `Request too large for ${model} in organization org-fake on tokens per min (TPM): Limit ${limit}, Requested ${requested}. The input or output tokens must be reduced in order to run successfully. Visit https://platform.openai.com/account/rate-limits to learn more.`;
+  return { error: { message, type: "tokens", param: null, code: "rate_limit_exceeded" } };
 }
 
 function mask(key: string): string {
@@ -266,6 +278,8 @@ export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenA
     const broken = vendorViolation(vendor, body);
     if (broken) return sendJson(res, broken.status ?? 400, errorBody(vendor, broken));
     if (!models.includes(body.model)) return sendJson(res, 404, { error: { message: `The model \`${body.model}\` does not exist or you do not have access to it.`, type: "invalid_request_error", param: null, code: "model_not_found" } });
+    const requested = (body.messages as Json[]).reduce((sum, m) => sum + (typeof m.content === "string" ? words(m.content) : 0), 0);
+    if (options.tpmLimit !== undefined && requested > options.tpmLimit) return sendJson(res, 429, tooLargeForTpm(body.model, options.tpmLimit, requested), { "retry-after": "3600" });
     const result = answer(body, options);
     toolCallsMade.push(...result.toolCalls);
     if (body.stream === true) return stream(res, body, result, options);

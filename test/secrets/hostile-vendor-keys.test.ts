@@ -91,10 +91,11 @@ describe("a 429 with a retry-after of ten years", () => {
   });
 
   it("cools each key for a minute at most (seconds or an HTTP date in 9999), and the provider fails for no longer", async () => {
-    const tooLarge = { error: { message: "Request too large for gpt-4o on tokens per min (TPM): Limit 30000, Requested 50000.", type: "tokens", param: null, code: "rate_limit_exceeded" } };
+    // (A request too large for the limit on its own is the caller's error and benches no key: one-caller-429s.test.ts.)
+    const limited = { error: { message: "Rate limit reached for gpt-4o on tokens per min (TPM): Limit 30000, Used 29990, Requested 50.", type: "tokens", param: null, code: "rate_limit_exceeded" } };
     fake.enqueue(
-      { kind: "error", status: 429, headers: { "retry-after": "315360000" }, body: tooLarge },
-      { kind: "error", status: 429, headers: { "retry-after": "Fri, 31 Dec 9999 23:59:59 GMT" }, body: tooLarge },
+      { kind: "error", status: 429, headers: { "retry-after": "315360000" }, body: limited },
+      { kind: "error", status: 429, headers: { "retry-after": "Fri, 31 Dec 9999 23:59:59 GMT" }, body: limited },
     );
     for (let i = 0; i < 2; i++) expect((await failure(gw.client().chat(hello))).code).toBe(Code.ResourceExhausted);
     const { byName } = await credentials(adminClient(gw), "openai");

@@ -1,8 +1,9 @@
 // One 429 must cool a key briefly, whatever retry-after the vendor sends: a
-// caller who can make the vendor answer 429 (OpenAI answers one oversized
-// request "Request too large … TPM" with a 429) would otherwise bench the
-// provider's shared key, for every model, for as long as the vendor says.
-// Only 429s in a row escalate, and never past max_cooldown_ms.
+// caller who can make the vendor answer 429 (OpenAI's "Request too large …
+// TPM" is the caller's error now, but not every such 429 says so) would
+// otherwise bench the provider's shared key, for every model, for as long as
+// the vendor says. Only 429s in a row escalate, and never past
+// max_cooldown_ms (one caller's at most once: one-caller-429s.test.ts).
 import { describe, expect, it } from "vitest";
 import { buildKeyPool, DEFAULT_KEY_POOL, keyPoolSchema } from "../../src/config/secrets-config.js";
 import { parseRetryAfter } from "../../src/providers/retry-after.js";

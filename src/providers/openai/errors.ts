@@ -51,18 +51,46 @@ export function parseOpenAIError(text: string): { message: string; code: string 
  */
 const KIND_FOR_CODE: Record<string, UpstreamErrorKind> = { engine_overloaded_error: "overloaded", exceeded_current_quota_error: "quota_exhausted" };
 
+/** The ErrorInfo reason of a request that alone is over a vendor's per-minute limit. */
+export const REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT = "REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT";
+
+/**
+ * OpenAI's 429 for a request that alone is over a per-minute limit of the
+ * organization: "Request too large for gpt-4o in organization org-… on tokens
+ * per min (TPM): Limit 30000, Requested 36278. The input or output tokens must
+ * be reduced in order to run successfully." (type "tokens", code
+ * "rate_limit_exceeded"). Unlike "Rate limit reached for … Limit 30000, Used
+ * 29937, Requested 385. Please try again in 644ms.", no wait and no other key
+ * of the organization serves it: the request is the trouble, not the key, so
+ * it is the caller's error and benches no key. Read from the vendor's own
+ * sentence, from its start, and only when what it requested is over the limit.
+ */
+const TOO_LARGE_ALONE = /^Request too large for .* on [^:]+: Limit (\d+), Requested (\d+)\./;
+
+function overLimitAlone(status: number, message: string): boolean {
+  // The sentence is short: looking at its first 1,000 characters keeps the pattern cheap on a hostile vendor's megabyte.
+  const numbers = status === 429 ? TOO_LARGE_ALONE.exec(message.slice(0, 1_000)) : null;
+  return numbers !== null && Number(numbers[2]) > Number(numbers[1]);
+}
+
+/** What the caller is told, besides the vendor's sentence: why neither a retry nor another key is tried. */
+const OVER_LIMIT_ALONE = "this request alone is over the vendor's per-minute limit, so no retry or other key can serve it; make it smaller";
+
 /** A vendor's HTTP error answer. */
 export function fromOpenAIHttpError(status: number, headers: ResponseHeaders, text: string, ctx: ErrorContext): UpstreamError {
   const { message, code } = parseOpenAIError(text);
+  const tooLarge = overLimitAlone(status, message);
   return vendorError({
-    kind: ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(status, code),
+    kind: tooLarge ? "bad_request" : (ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(status, code)),
+    reason: tooLarge ? REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT : undefined,
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,
     status,
-    retryAfterMs: parseRetryAfter(headers),
+    // The vendor's retry-after (an hour, when it gave one) would only have the caller send it again.
+    retryAfterMs: tooLarge ? undefined : parseRetryAfter(headers),
     vendorCode: code,
-    vendorMessage: message,
+    vendorMessage: tooLarge ? `${OVER_LIMIT_ALONE} (${message})` : message,
   });
 }
 
@@ -116,13 +144,16 @@ function statusOfError(error: unknown, code: string): number {
 /** A vendor error sent as a data event after the stream began (HTTP status already 200). */
 export function openAIStreamError(ctx: ErrorContext, error: OpenAIStreamErrorBody): UpstreamError {
   const { message, code } = parseOpenAIError(JSON.stringify({ error }));
+  const status = statusOfError(error, code);
+  const tooLarge = overLimitAlone(status, message);
   return vendorError({
-    kind: ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(statusOfError(error, code), code),
+    kind: tooLarge ? "bad_request" : (ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(status, code)),
+    reason: tooLarge ? REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT : undefined,
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,
     vendorCode: code,
-    vendorMessage: message,
+    vendorMessage: tooLarge ? `${OVER_LIMIT_ALONE} (${message})` : message,
   });
 }
 

@@ -34,7 +34,8 @@ export function gatewayError(
   ];
   const headers = new Headers();
   if (retryAfterMs !== undefined) {
-    details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(retryAfterMs) }) });
+    // Whole milliseconds: a fractional delay made a Duration whose nanos are no int32, and the answer failed to encode after the call had ended.
+    details.push({ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(Math.ceil(retryAfterMs)) }) });
     headers.set("retry-after", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   }
   return new ConnectError(message, code, headers, details);

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { MAX_DEADLINE_MS } from "../../src/common/contract.js";
 import { capDeadlineHeaders } from "../../src/server/deadline-cap.js";
-import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { startGateway, type TestGateway } from "../support/gateway.js";
 import type { Protocol } from "../support/gateway.js";
+import { rawRpcWorld } from "../support/raw-rpc-world.js";
 
 // A deadline past a day is valid (gRPC takes up to 99999999H; a grpc-go
 // client with a 48-hour context sends one): it is cut to a day, as on REST,
@@ -13,19 +12,10 @@ import type { Protocol } from "../support/gateway.js";
 const hello = { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] };
 
 describe("a deadline longer than a day", () => {
-  let fake: OpenAIFake;
-  let gw: TestGateway;
-  beforeAll(async () => {
-    fake = await startOpenAIFake({ apiKey: "sk-up" });
-    gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl });
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await fake?.close();
-  });
+  const world = rawRpcWorld();
 
   it.each<Protocol>(["grpc", "connect", "grpc-web"])("is served over %s, unary and streamed", async (protocol) => {
-    const client = gw.client(protocol);
+    const client = world.gw.client(protocol);
     const timeoutMs = 48 * 60 * 60 * 1000;
     expect((await client.chat(hello, { timeoutMs })).message?.content).toContain("hi");
     let text = "";

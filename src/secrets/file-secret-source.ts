@@ -1,7 +1,6 @@
 import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { EncryptedFileStore } from "./encrypted-file-store.js";
-import { checkReferenceName } from "./reference-names.js";
 import type { SecretSource } from "./secret-source.js";
 
 /**
@@ -17,7 +16,6 @@ export class FileSecretSource implements SecretSource {
   constructor(private readonly open: () => EncryptedFileStore) {}
 
   async resolve(ref: SecretRef): Promise<string> {
-    checkReferenceName(ref);
     this.store ??= this.open();
     const secret = this.store.get(ref.path);
     if (!secret) {

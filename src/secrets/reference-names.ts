@@ -13,11 +13,12 @@ const LONG_RUN = /[A-Za-z0-9]{16,}/g;
 
 /**
  * Whether a reference's name looks like a key rather than the name of one:
- * a vendor's key prefix, or a run of 16 letters and digits mixing upper case,
+ * a piece of it starting with a vendor's key prefix, or a run of 16 letters and digits mixing upper case,
  * lower case and digits, or of 24 mixing letters and digits (hex keys).
  */
 export function looksLikeKey(name: string): boolean {
-  if (KEY_PREFIX.test(name)) return true;
+  // Each piece of a path (`secret/openai#<key>`, an ARN) may be the pasted key.
+  if ([name, ...name.split(/[/#:]/)].some((piece) => KEY_PREFIX.test(piece))) return true;
   return (name.match(LONG_RUN) ?? []).some((run) => {
     const classes = [/[a-z]/, /[A-Z]/, /[0-9]/].filter((letters) => letters.test(run)).length;
     return classes === 3 || (run.length >= 24 && /[0-9]/.test(run) && /[A-Za-z]/.test(run));
@@ -25,22 +26,32 @@ export function looksLikeKey(name: string): boolean {
 }
 
 /**
- * Refuses an `env:` or `file:` reference whose name cannot be a variable's
- * or a stored secret's, or looks like a key: someone wrote the key where its
- * name belongs (`secret: env:sk-proj-…`). The refusal never shows the name,
- * which would put the key in a CI or container log; it gives its fingerprint,
- * the one the key shows everywhere else (ListProviders, the logs).
+ * Refuses a reference whose name looks like a key (someone wrote the key
+ * where its name belongs: `secret: env:sk-proj-…`, `vault:sk-…`), whatever
+ * its scheme, and an `env:` or `file:` reference whose name cannot be a
+ * variable's or a stored secret's. The refusal never shows the name, which
+ * would put the key in a CI or container log, an admin answer or the
+ * console; it gives its fingerprint, the one the key shows everywhere else
+ * (ListProviders, the logs).
  */
 export function checkReferenceName(ref: SecretRef): void {
-  if (ref.scheme !== "env" && ref.scheme !== "file") return;
-  const valid = ref.scheme === "env" ? ENV_NAME.test(ref.path) : SECRET_NAME.test(ref.path);
   const keyLike = looksLikeKey(ref.path);
+  const named = ref.scheme === "env" || ref.scheme === "file";
+  const valid = !named || (ref.scheme === "env" ? ENV_NAME.test(ref.path) : SECRET_NAME.test(ref.path));
   if (valid && !keyLike) return;
-  const what = ref.scheme === "env" ? "the name of the environment variable that holds the key (env:OPENAI_API_KEY)" : "the name of a stored secret (file:openai)";
   const why = keyLike ? "looks like a key itself" : `cannot be ${ref.scheme === "env" ? "an environment variable's" : "a stored secret's"} name`;
   throw new ConfigError(
     "config",
     "",
-    `a "${ref.scheme}:" reference (not shown: what follows "${ref.scheme}:" ${why}; its fingerprint is #${fingerprint(ref.path)}) must give ${what}, never the key`,
+    `a "${ref.scheme}:" reference (not shown: what follows "${ref.scheme}:" ${why}; its fingerprint is #${fingerprint(ref.path)}) must give ${WHAT_FOLLOWS[ref.scheme]}, never the key`,
   );
 }
+
+/** What belongs after each scheme, with an example. */
+const WHAT_FOLLOWS: Record<SecretRef["scheme"], string> = {
+  env: "the name of the environment variable that holds the key (env:OPENAI_API_KEY)",
+  file: "the name of a stored secret (file:openai)",
+  vault: "the secret's path in Vault and its field (vault:secret/switchboard/openai#api_key)",
+  "aws-sm": "the secret's name or ARN in AWS Secrets Manager, and its field if it holds JSON (aws-sm:switchboard/openai#api_key)",
+  db: "the name of a secret in the database store (db:openai)",
+};

@@ -34,7 +34,6 @@ export class EnvSecretSource implements SecretSource {
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
   async resolve(ref: SecretRef): Promise<string> {
-    checkReferenceName(ref);
     const value = this.env[ref.path];
     if (value === undefined || value === "") throw new ConfigError("environment", ref.path, `is not set (referenced as "${ref.raw}")`);
     return value;
@@ -104,6 +103,7 @@ export class SecretResolver {
   }
 
   private source(ref: SecretRef): SecretSource {
+    checkReferenceName(ref);
     const source = this.sources.get(ref.scheme);
     if (!source) throw new ConfigError("config", ref.raw, `no secret source for "${ref.scheme}:" references is configured`);
     return source;

@@ -16,6 +16,7 @@ import { withUnreadBodyDrained } from "./unread-body.js";
 import { replayToConnectEs } from "./lean-rpc/connect-es-replay.js";
 import { createLeanRpc, type HotMethod } from "./lean-rpc/lean-rpc.js";
 import { checkStringsWithIsWellFormed } from "./well-formed-text.js";
+import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { depthBoundedTextDecoder } from "./json-text-decoder.js";
 import type { HealthState } from "../common/health-state.js";
 
@@ -137,8 +138,21 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     capDeadlineHeaders(req.headers);
     if (lean(req, res, path!)) return;
     if (plainJsonToStream(handlers.get(path!), req, res)) return;
+    if (path!.startsWith(ADMIN_PATH)) keepOutOfCaches(res);
     connect(req, res);
   };
+}
+
+const ADMIN_PATH = `/${AdminService.typeName}/`;
+
+/**
+ * Admin answers carry new keys' secrets and every key's spend: no cache
+ * (a browser's, a proxy's) may keep them, and no browser may read them as
+ * anything but what they say they are.
+ */
+function keepOutOfCaches(res: Response): void {
+  res.setHeader("cache-control", "no-store");
+  res.setHeader("x-content-type-options", "nosniff");
 }
 
 /**

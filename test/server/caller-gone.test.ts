@@ -55,3 +55,33 @@ describe("a caller that goes away mid-stream", () => {
     gw.logs.lines.length = 0;
   });
 });
+
+// On HTTP/2, a client (or an h2 proxy in front of the gateway) cancels with RST_STREAM, and
+// Node then reports the answer as finished: the REST surfaces took that for delivered, and the
+// vendor call ran to its end and was billed, logged `ok` (protocol audit M1).
+describe("a REST caller over HTTP/2 that resets its stream", () => {
+  it.each([
+    ["/v1/chat/completions", { model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }],
+    ["/v1/chat/completions", { model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "hi" }] }],
+    ["/v1/messages", { model: "gpt-4o-mini", max_tokens: 50, messages: [{ role: "user", content: "hi" }] }],
+    ["/v1/responses", { model: "gpt-4o-mini", input: "hi" }],
+  ])("%s %j: the vendor call is cancelled and the call logged as such", async (path, body) => {
+    fake.enqueue({ kind: "hang" });
+    const asked = fake.requests.length;
+    const abandoned = fake.abandoned.length;
+    const session = connect(gw.url);
+    session.on("error", () => {});
+    const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/json", authorization: `Bearer ${MASTER_KEY}` });
+    stream.on("error", () => {});
+    stream.end(JSON.stringify(body));
+    await expect.poll(() => fake.requests.length).toBe(asked + 1);
+    stream.close(constants.NGHTTP2_CANCEL);
+
+    await expect.poll(() => fake.abandoned.length).toBe(abandoned + 1);
+    const ended = () => gw.logs.entries.find((line) => line.method === `REST POST ${path}` && line.status !== undefined);
+    await expect.poll(ended).toBeDefined();
+    expect(ended()).toMatchObject({ status: "canceled" });
+    session.destroy();
+    gw.logs.lines.length = 0;
+  });
+});

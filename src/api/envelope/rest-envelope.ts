@@ -13,6 +13,7 @@ import type { CallFeed } from "./call-feed.js";
 import { startCallLog } from "./call-log.js";
 import { openCallRecord, pipelineContext } from "./call-record.js";
 import { readJsonBody } from "./json-body.js";
+import { withKeysMasked } from "./masked-error.js";
 import { MAX_DEADLINE_MS } from "../../common/contract.js";
 
 export type RestRequest = IncomingMessage | Http2ServerRequest;
@@ -98,7 +99,7 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
       },
       (err: unknown) => {
         cancel.done();
-        const error = toConnectError(err, cancel.signal);
+        const error = withKeysMasked(toConnectError(err, cancel.signal));
         finish(error);
         found.surface.writeError(res, error);
       },
@@ -141,9 +142,18 @@ function cancellation(res: RestResponse, shutdown: AbortSignal | undefined, dead
   };
   res.once("close", () => {
     done();
-    if (!res.writableFinished) abort.abort(gatewayError(Code.Canceled, "the client went away", "CANCELLED"));
+    if (!delivered(res)) abort.abort(gatewayError(Code.Canceled, "the client went away", "CANCELLED"));
   });
   return { signal: abort.signal, done };
+}
+
+/**
+ * Whether the whole answer went out. On HTTP/2 Node reports a stream the
+ * client reset (RST_STREAM: how h2 clients and proxies cancel) as finished,
+ * so its reset code says which it was.
+ */
+function delivered(res: RestResponse): boolean {
+  return res.writableFinished && !("stream" in res && res.stream.rstCode);
 }
 
 export function header(req: RestRequest, name: string): string | null {

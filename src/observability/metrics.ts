@@ -271,7 +271,7 @@ export class GatewayMetrics {
   // Connections: the caps and the timeouts for slow clients (src/server/client-limits.ts).
   readonly connectionsRefused = new Counter({
     name: "switchboard_connections_refused_total",
-    help: "Connections refused on arrival because the gateway (limit=total, server.max_connections) or the client's address (limit=per_client, server.max_connections_per_client) held as many as allowed.",
+    help: "Connections refused on arrival because the gateway (limit=total, server.max_connections) or the client's address (limit=per_client, server.max_connections_per_client) held as many as allowed; limit=streams: HTTP/2 streams refused because the gateway held 20,000 open.",
     labelNames: ["limit"] as const,
     registers: [this.registry],
   });

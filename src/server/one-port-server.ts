@@ -35,8 +35,11 @@ export interface OnePortOptions {
   stallClock?: StallClock;
 }
 
-/** Concurrent streams one HTTP/2 connection may open; Node's default is 2^32 - 1, an invitation to exhaust memory. */
-const MAX_STREAMS_PER_CONNECTION = 1000;
+/**
+ * Concurrent streams one HTTP/2 connection may open; Node's default is 2^32 - 1, an invitation to
+ * exhaust memory. 100, as nginx and Envoy's edge settings: clients queue the rest on their side.
+ */
+const MAX_STREAMS_PER_CONNECTION = 100;
 
 /** The end of the shutdown grace period kept for calls told to stop to send their status (at most half of it). */
 const WRAP_UP_MS = 1_000;
@@ -75,7 +78,7 @@ export class OnePortServer {
     this.limits = clientLimits(options.limits);
     const cutOff = (late: SlowPart): void => void options.metrics?.slowClients.inc({ waiting_for: late });
     this.http1 = new Http1Connections(this.limits, cutOff);
-    this.http2 = new Http2Sessions(this.limits, cutOff);
+    this.http2 = new Http2Sessions(this.limits, cutOff, () => options.metrics?.connectionsRefused.inc({ limit: "streams" }));
     this.stalls = new AnswerStalls(this.limits.answerStallTimeoutMs, () => cutOff("answer"), options.stallClock);
     this.bodies = new RequestBodyBudget({
       totalBytes: this.limits.maxBufferedRequestBytes,

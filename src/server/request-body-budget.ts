@@ -31,7 +31,7 @@ export interface RequestBodyBudgetOptions {
  * Each request body may be 8 MiB (the message limit), and the handlers read
  * it whole before any interceptor checks the caller's key: without a bound,
  * unauthenticated clients could make the gateway hold 8 MiB per stream, a
- * thousand streams per connection, a thousand connections per address.
+ * hundred streams per connection, a thousand connections per address.
  *
  * A body's bytes count from when they are handed to the request (Node's
  * HTTP/1.1 parser, or HTTP/2's compatibility layer once a handler reads:

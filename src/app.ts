@@ -232,6 +232,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       metrics,
       metricsAccess,
       health,
+      logger,
       shutdownSignal: stopCalls.signal,
       rest: {
         prefix: "/v1/",

@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
-import { printable } from "./terminal-text.js";
+import { printable } from "../common/control-characters.js";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;

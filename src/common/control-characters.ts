@@ -16,3 +16,15 @@ export function hasControlCharacter(text: string): boolean {
   INVISIBLE_CHARACTERS.lastIndex = 0;
   return CONTROL_CHARACTERS.test(text) || INVISIBLE_CHARACTERS.test(text);
 }
+
+/**
+ * Text a caller or an admin wrote (key names, teams, model names, a request's
+ * path) as a terminal or a log viewer may show it: each control character
+ * written out as "\xNN", and each invisible one (a zero-width space, a bidi
+ * override) as "\u{NNNN}", so what was typed is seen, never obeyed.
+ */
+export function printable(text: string): string {
+  return text
+    .replace(CONTROL_CHARACTERS, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`)
+    .replace(INVISIBLE_CHARACTERS, (char) => `\\u{${char.codePointAt(0)!.toString(16)}}`);
+}

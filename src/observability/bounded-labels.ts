@@ -1,4 +1,5 @@
 import { ConfigError } from "../config/config-error.js";
+import { holdsKey } from "../providers/redact.js";
 
 /** The value a capped label takes for everything past its cap. */
 export const OTHER = "other";
@@ -6,7 +7,9 @@ export const OTHER = "other";
 /**
  * A label whose values come from callers or operators (models, teams): the
  * first `limit` distinct values keep their name, later ones are counted under
- * "other", so a metric's series stay bounded whatever arrives.
+ * "other", so a metric's series stay bounded whatever arrives. A value shaped
+ * like a key (a caller pasted one as a model name) is never a label: "other",
+ * taking no place.
  */
 export class BoundedLabel {
   private readonly seen = new Set<string>();
@@ -15,7 +18,7 @@ export class BoundedLabel {
 
   of(value: string): string {
     if (this.seen.has(value)) return value;
-    if (this.seen.size >= this.limit) return OTHER;
+    if (this.seen.size >= this.limit || holdsKey(value)) return OTHER;
     this.seen.add(value);
     return value;
   }

@@ -1,10 +1,13 @@
 import { pino, type DestinationStream, type Logger } from "pino";
+import { maskKeys } from "../providers/redact.js";
 
 export type { Logger };
 
 /**
  * JSON log lines. Secrets never reach the logger as values, and these paths
  * are censored anyway in case a header or config object is logged whole.
+ * Text shaped like a key is masked in every field and message ("sk-sb-…"):
+ * a caller may paste a key where a model name goes, and lines quote callers.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
@@ -12,7 +15,12 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       base: undefined,
       timestamp: isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: { level: (label) => ({ level: label }), log: maskedFields },
+      hooks: {
+        logMethod(args, write) {
+          write.apply(this, args.map((arg) => (typeof arg === "string" ? maskKeys(arg) : arg)) as Parameters<typeof write>);
+        },
+      },
       redact: {
         paths: [
           "authorization",
@@ -37,17 +45,40 @@ const callLines = new WeakMap<Logger, Logger>();
 /**
  * The logger for the one line each call writes (api/envelope/call-log.ts):
  * the same logger without the redaction pass, which cost four times the rest
- * of the line. That line is built from fixed fields (ids, names, codes,
- * durations, an error's message), none a header, config or credential, so
- * there is nothing for the paths above to censor in it.
+ * of the line, nor the masking of its fields. That line is built from fixed
+ * fields (ids, names, codes, durations, an error's message), none a header,
+ * config or credential, so there is nothing for the paths above to censor in
+ * it; what a caller chose in it is masked where the call's record takes it
+ * (the request id, the models of its report, its error).
  */
 export function callLineLogger(logger: Logger): Logger {
   let lines = callLines.get(logger);
   if (!lines) {
-    lines = logger.child({}, { redact: [] });
+    lines = logger.child({}, { redact: [], formatters: { log: (fields) => fields } });
     callLines.set(logger, lines);
   }
   return lines;
+}
+
+/** Fields are masked this deep (a cause's cause, a list of attempts); deeper ones are written as they are. */
+const MASKED_DEPTH = 4;
+
+/** `fields` with every string in it (in plain objects and arrays) through maskKeys; the same object when none changed. */
+function maskedFields(fields: Record<string, unknown>, depth = 0): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const name in fields) {
+    const value = fields[name];
+    const masked = typeof value === "string" ? maskKeys(value) : depth < MASKED_DEPTH && isPlain(value) ? maskedFields(value, depth + 1) : value;
+    if (masked !== value) (copy ??= (Array.isArray(fields) ? [...fields] : { ...fields }) as Record<string, unknown>)[name] = masked;
+  }
+  return copy ?? fields;
+}
+
+/** An object literal or an array: what log fields are built of (an Error is left to pino's serializer). */
+function isPlain(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object") return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return Array.isArray(value) || proto === Object.prototype || proto === null;
 }
 
 /** The second of the last timestamp, and its ISO text up to the milliseconds: one Date formatted per second, not per line. */

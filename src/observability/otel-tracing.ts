@@ -17,6 +17,7 @@ import {
 import type { AttemptReason, AttemptSpan, AttemptTarget } from "./call-trace.js";
 import { ATTR, operationName, providerName } from "./genai-attributes.js";
 import type { Logger } from "./logger.js";
+import { maskKeys } from "../providers/redact.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { SamplerSpec, TracingConfig } from "./tracing-config.js";
 import type { CallSpanEnd, HeaderReader, Surface, TracedCall, Tracing } from "./tracing.js";
@@ -106,12 +107,14 @@ class OtelCall implements TracedCall {
   admitted(kind: string, requestedModel: string): void {
     this.operation = operationName(kind);
     this.recordsContent = kind !== "embed" && this.contentRoutes(requestedModel);
-    this.span.setAttributes({ [ATTR.operationName]: this.operation, [ATTR.requestModel]: requestedModel });
+    // The model as a caller named it, a key pasted there masked (the routes' globs above read it whole).
+    this.span.setAttributes({ [ATTR.operationName]: this.operation, [ATTR.requestModel]: maskKeys(requestedModel) });
   }
 
   attempt(target: AttemptTarget, reason: AttemptReason): AttemptSpan {
     this.parent ??= trace.setSpan(ROOT_CONTEXT, this.span);
-    const { provider, upstreamModel } = target.candidate;
+    const { provider } = target.candidate;
+    const upstreamModel = maskKeys(target.candidate.upstreamModel);
     const span = this.tracer.startSpan(
       `${this.operation} ${upstreamModel}`,
       {

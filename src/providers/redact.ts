@@ -4,7 +4,8 @@ import type { Credential } from "../secrets/credential.js";
 const KEY_LIKE = /\b(?:sk|pk|rk|ak|bce-v3|ALTAK|AIza|key|token)[-_/]?[A-Za-z0-9*._/+=-]{6,}/g;
 // Groq's "gsk_…" (no word boundary before its "sk") and xAI's "xai-…": a long unbroken run after the exact
 // prefix, so model names such as "xai/grok-4" or "xai-grok-beta" stay readable.
-const PREFIXED_KEY = /\b(?:gsk_|xai-)[A-Za-z0-9*]{16,}/g;
+const PREFIXED = String.raw`(?:gsk_|xai-)[A-Za-z0-9*]{16,}`;
+const PREFIXED_KEY = new RegExp(String.raw`\b${PREFIXED}`, "g");
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 
 /** The shortest secret redacted (shorter ones would blank ordinary words). */
@@ -162,4 +163,44 @@ export function encodedForms(secret: string): string[] {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+}
+
+/**
+ * Text shaped like an API key, whoever wrote it: the gateway's own keys
+ * ("sk-sb-…") and OpenAI's, Anthropic's, DeepSeek's and OpenRouter's
+ * ("sk-…", "sk-proj-…", "sk-ant-…"), Google's ("AIza…"), Hugging Face's
+ * ("hf_…"), Groq's and xAI's (PREFIXED), and any unbroken run of 32 letters
+ * and digits (keys without a prefix, such as Mistral's or Cohere's; such a
+ * run counts only when it mixes upper case, lower case and digits, which hex
+ * ids and hashes do not). Not after a letter or digit: "risk-…" holds no key.
+ * Model names stay as they are: none has such a run.
+ */
+const KEY_SHAPED = new RegExp(String.raw`(?<![A-Za-z0-9])(?:sk-[\w-]{20,}|AIza[\w-]{30,}|hf_[A-Za-z0-9]{30,}|${PREFIXED}|([A-Za-z0-9]{32,}))`, "g");
+/** The characters a masked key keeps, as a gateway key's hint does (src/auth/key-policy.ts): enough to tell which kind it was. */
+const HINT_CHARS = 6;
+/** The shortest text KEY_SHAPED can match: shorter text is returned at once. */
+const SHORTEST_KEY = 20;
+
+/**
+ * `text` with every key-shaped run (KEY_SHAPED) cut to its first 6 characters
+ * and "…" ("sk-sb-…"): for what a caller chose and the gateway writes down (a
+ * model name, a request id, a tool name in an error) in log lines, spans,
+ * ledger rows, metric labels and error messages, where a pasted key must not
+ * be kept. Unlike redactSecrets it knows no secret, only their shapes: one
+ * pattern, and text shorter than any key (most model names) costs nothing.
+ */
+export function maskKeys(text: string): string {
+  if (text.length < SHORTEST_KEY) return text;
+  return text.replace(KEY_SHAPED, maskedKey);
+}
+
+/** Whether `text` holds something shaped like a key (see maskKeys). */
+export function holdsKey(text: string): boolean {
+  return maskKeys(text) !== text;
+}
+
+/** The replacement of one KEY_SHAPED match; `bare` is set for a run without a prefix. */
+function maskedKey(run: string, bare: string | undefined): string {
+  if (bare !== undefined && !(/[a-z]/.test(bare) && /[A-Z]/.test(bare) && /[0-9]/.test(bare))) return run;
+  return `${run.slice(0, HINT_CHARS)}…`;
 }

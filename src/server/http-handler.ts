@@ -5,6 +5,10 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { MAX_JSON_DEPTH } from "../api/json-depth.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import type { Logger } from "../observability/logger.js";
+import { ThrottledWarning } from "../observability/throttled-warning.js";
+import { printable } from "../common/control-characters.js";
+import { excerpt } from "../common/excerpt.js";
 import type { MetricsAccess } from "./metrics-access.js";
 import { CONSOLE_PATH, type ConsoleAssets } from "./console-assets.js";
 import { capDeadlineHeaders } from "./deadline-cap.js";
@@ -39,6 +43,8 @@ export interface HttpHandlerOptions {
   rest?: { prefix: string; handle: (req: Request, res: Response) => void };
   /** The web console's files, served under /console. */
   console?: ConsoleAssets;
+  /** Where requests no route serves are noted (at debug, throttled); unnoted without one. */
+  logger?: Logger;
 }
 
 /** Bodies above this are refused before they are parsed. */
@@ -81,6 +87,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
   };
   const handlers = new Map<string, UniversalHandler>();
   const connect = connectNodeAdapter({
+    fallback: unrouted(options.metrics, options.logger),
     routes: (router) => {
       options.routes(router);
       // The adapter serves the router's handlers as they are after this callback.
@@ -153,6 +160,27 @@ const ADMIN_PATH = `/${AdminService.typeName}/`;
 function keepOutOfCaches(res: Response): void {
   res.setHeader("cache-control", "no-store");
   res.setHeader("x-content-type-options", "nosniff");
+}
+
+/** How often, at most, a request no route serves is logged. */
+const UNROUTED_LOG_EVERY_MS = 60_000;
+
+/**
+ * The answer to a request no route serves (no such service or method, or a
+ * path that is neither): 404, as connect-es answers it, counted as a request
+ * with method "unknown" (never its path: a caller chooses it) and logged at
+ * debug, at most once a minute, with its path cut short and its control
+ * characters written out. (Unknown REST paths are the REST envelope's: a call
+ * line and method "REST unknown".)
+ */
+function unrouted(metrics: GatewayMetrics, logger: Logger | undefined): NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]> {
+  const notes = logger && new ThrottledWarning(logger, "requests to a path no route serves, answered 404", UNROUTED_LOG_EVERY_MS, () => performance.now(), "debug");
+  return (req, res) => {
+    metrics.recordRequest("unknown", "unknown", "unimplemented", 0);
+    notes?.note(() => ({ method: printable(excerpt(req.method ?? "")), path: printable(excerpt((req.url ?? "").split("?", 1)[0]!)) }));
+    res.writeHead(404);
+    res.end();
+  };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Candidate, Router } from "../gateway/router.js";
 import { tokensTaken, type RateDecision, type RateLimiter, type RateLimits } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { maskKeys } from "../providers/redact.js";
 import { currentPeriod, type BudgetAnswer, type Period, type SpendCounter } from "./budgets.js";
 import type { LedgerRow } from "./ledger-store.js";
 import { formatNanos, NANOS_PER_UNIT, type PriceTable } from "./pricing.js";
@@ -296,8 +297,9 @@ export class UsageHooks implements CallHooks {
       method: request.kind,
       surface: ctx.surface ?? "",
       provider: served?.provider ?? "",
-      requestedModel: request.requestedModel,
-      servedModel: served?.upstreamModel ?? "",
+      // Names a caller chose ("openai/sk-…" routes a pasted key upstream as a model): kept with any key masked.
+      requestedModel: maskKeys(request.requestedModel),
+      servedModel: maskKeys(served?.upstreamModel ?? ""),
       promptTokens: usage?.promptTokens ?? 0,
       completionTokens: usage?.completionTokens ?? 0,
       cachedTokens: usage?.cachedTokens ?? 0,
@@ -309,7 +311,7 @@ export class UsageHooks implements CallHooks {
       downgraded,
       attempts: outcome.attempts.map((attempt) => ({
         provider: attempt.provider,
-        model: attempt.model,
+        model: maskKeys(attempt.model),
         outcome: attempt.outcome,
         ms: attempt.duration ? durationMs(attempt.duration) : 0,
         hedged: attempt.hedged,

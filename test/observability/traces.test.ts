@@ -8,6 +8,7 @@ import { ConnectError } from "@connectrpc/connect";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { generateGatewayKey } from "../../src/auth/gateway-key.js";
 import type { Scripted } from "../fakes/fake-server.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
@@ -195,5 +196,17 @@ describe("traces in Jaeger", () => {
     expect(String(tag(call, "otel.status_description"))).toMatch(/^provider "primary" failed the call \(UPSTREAM_BAD_REQUEST, HTTP 400\)/);
     expect(raw).not.toContain(SECRET_PROMPT);
     expect(JSON.stringify(gw.logs.entries.filter((entry) => entry.traceId === traceId))).toContain(SECRET_PROMPT);
+  });
+
+  it("names a model a caller pasted a key into by its hint only, on the call's span and on its attempt's", async () => {
+    const pasted = generateGatewayKey();
+    const failed = ConnectError.from(await gw.client("connect").chat({ model: `primary/${pasted}`, messages: [{ role: Role.USER, content: "hi" }] }).catch((err: unknown) => err));
+    const { spans, raw } = await spansOf(query, failed.metadata.get("x-trace-id")!, 2);
+    expect(raw).not.toContain(pasted);
+    const call = spans.find((span) => tag(span, "switchboard.surface") === "connect")!;
+    expect(tag(call, "gen_ai.request.model")).toBe("primary/sk-sb-…");
+    const attempt = spans.find((span) => parentOf(span) === call.spanID)!;
+    expect(attempt.operationName).toBe("chat sk-sb-…");
+    expect(tag(attempt, "gen_ai.request.model")).toBe("sk-sb-…");
   });
 });

@@ -33,6 +33,6 @@ describe("AdminService answers", () => {
     expect(res.status).toBe(status);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-    if (method === "CreateKey") expect((await res.json()).secret).toMatch(/^sk-sb-/);
+    if (method === "CreateKey") expect(((await res.json()) as { secret: string }).secret).toMatch(/^sk-sb-/);
   });
 });

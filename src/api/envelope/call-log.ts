@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { callLineLogger, type Logger } from "../../observability/logger.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
+import { maskKeys } from "../../providers/redact.js";
 import { finishedCall, type CallFeed } from "./call-feed.js";
 import type { CallRecord } from "./call-record.js";
 import { endCallSpan } from "./call-span.js";
@@ -78,10 +79,12 @@ interface Evidence {
 /**
  * What was thrown: its type, message and stack, and the same for its causes
  * (a few deep). Only these fields: an error's other properties may carry
- * secrets (an HTTP client's request headers), so they are not logged.
+ * secrets (an HTTP client's request headers), so they are not logged. A
+ * message may quote a caller: keys in it are masked (the call line's logger
+ * masks nothing itself, see callLineLogger).
  */
 function evidence(thrown: unknown, depth = 0): Evidence {
-  if (!(thrown instanceof Error)) return { type: typeof thrown, message: String(thrown) };
+  if (!(thrown instanceof Error)) return { type: typeof thrown, message: maskKeys(String(thrown)) };
   const cause = thrown.cause !== undefined && depth < 3 ? evidence(thrown.cause, depth + 1) : undefined;
-  return { type: thrown.name, message: thrown.message, stack: thrown.stack, cause };
+  return { type: thrown.name, message: maskKeys(thrown.message), stack: thrown.stack && maskKeys(thrown.stack), cause };
 }

@@ -4,6 +4,7 @@ import type { Principal } from "../../auth/principal.js";
 import type { CallContext, CallReport } from "../../gateway/call-context.js";
 import { NO_TRACING, type HeaderReader, type Surface, type TracedCall, type Tracing } from "../../observability/tracing.js";
 import { UpstreamClock } from "../../observability/upstream-clock.js";
+import { holdsKey, maskKeys } from "../../providers/redact.js";
 
 /**
  * One API call as its envelope knows it, whatever surface it came in on: its
@@ -30,13 +31,14 @@ export const callRecordKey = createContextKey<CallRecord | undefined>(undefined,
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * A call's record, under the caller's `x-request-id` when it is sane, a new
- * id otherwise, with its span started (continuing the caller's trace when its
- * headers carry one).
+ * A call's record, under the caller's `x-request-id` when it is sane (at most
+ * 128 letters, digits and `._:-`, and not shaped like a key: the id goes into
+ * log lines, spans and ledger rows), a new id otherwise, with its span started
+ * (continuing the caller's trace when its headers carry one).
  */
 export function openCallRecord<C>(method: string, surface: Surface, headers: C, read: HeaderReader<C>, tracing: Tracing = NO_TRACING): CallRecord {
   const requestIdHeader = read(headers, "x-request-id");
-  const requestId = requestIdHeader && REQUEST_ID.test(requestIdHeader) ? requestIdHeader : randomUUID();
+  const requestId = requestIdHeader && REQUEST_ID.test(requestIdHeader) && !holdsKey(requestIdHeader) ? requestIdHeader : randomUUID();
   return { requestId, method, surface, trace: tracing.startCall(method, surface, requestId, headers, read), upstream: new UpstreamClock() };
 }
 
@@ -52,9 +54,20 @@ export function pipelineContext(record: CallRecord, principal: Principal, signal
     deadline,
     requestId: record.requestId,
     report: (report) => {
-      record.report = report;
+      record.report = withModelsMasked(report);
     },
     trace: record.trace,
     upstream: record.upstream,
   };
+}
+
+/**
+ * The report with its models through maskKeys: a caller may name a key as a
+ * model ("openai/sk-…"), and the call's log line, span and live feed read
+ * them from the record.
+ */
+function withModelsMasked(report: CallReport): CallReport {
+  const requestedModel = maskKeys(report.requestedModel);
+  const model = report.model === undefined ? undefined : maskKeys(report.model);
+  return requestedModel === report.requestedModel && model === report.model ? report : { ...report, requestedModel, model };
 }

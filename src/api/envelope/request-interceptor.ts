@@ -5,6 +5,7 @@ import { toConnectError } from "../../gateway/errors.js";
 import { asDecodeFault, withWellFormedMessage } from "../../server/request-faults.js";
 import type { CallFeed } from "./call-feed.js";
 import { startCallLog } from "./call-log.js";
+import { withKeysMasked } from "./masked-error.js";
 import { watchStream } from "../stream-wrappers.js";
 import { callRecordKey, connectHeader, openCallRecord } from "./call-record.js";
 import type { Logger } from "../../observability/logger.js";
@@ -24,11 +25,11 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
     req.contextValues.set(callRecordKey, record);
     const traceHeaders = record.trace.responseHeaders;
     const finish = startCallLog(logger, metrics, record, feed);
-    // What the caller gets and the log records alike (see callError); a request
-    // that fails to decode is InvalidArgument (connect-es decodes the request
-    // of a streaming method inside the interceptors).
+    // What the caller gets and the log records alike (see callError), keys it
+    // quotes masked; a request that fails to decode is InvalidArgument
+    // (connect-es decodes the request of a streaming method inside the interceptors).
     const failed = (err: unknown): ConnectError => {
-      const error = withWellFormedMessage(asDecodeFault(callError(err, req.signal)));
+      const error = withKeysMasked(withWellFormedMessage(asDecodeFault(callError(err, req.signal))));
       error.metadata.set("x-request-id", record.requestId);
       if (traceHeaders) for (const name in traceHeaders) error.metadata.set(name, traceHeaders[name]!);
       return error;

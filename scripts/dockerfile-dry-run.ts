@@ -3,7 +3,8 @@
 // filesystem, COPY copies, the build stage's RUN lines run, and the final
 // stage's ENTRYPOINT + CMD start with its ENV. Then it checks what a container
 // runtime would: the HEALTHCHECK passes, the gateway answers an authenticated
-// call and refuses an anonymous one, and STOPSIGNAL ends it with exit code 0.
+// call and refuses an anonymous one, and STOPSIGNAL ends it with exit code 0;
+// once in plain HTTP, once with a configuration that sets server.tls.
 //
 //   npx tsx scripts/dockerfile-dry-run.ts [deploy/Dockerfile]
 //
@@ -13,7 +14,9 @@
 // image names (node:<major>): on another, it fetches that Node with
 // scripts/install-node.sh (as the compatibility runs do) and runs itself again there.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -150,6 +153,60 @@ function freePort(): Promise<number> {
   });
 }
 
+/** POSTs an empty ListModels to the gateway; resolves to the HTTP status. */
+function listModels(port: number, ca: Buffer | undefined, authorization?: string): Promise<number> {
+  const request = ca ? httpsRequest : httpRequest;
+  return new Promise((done, fail) => {
+    const req = request(
+      { host: "127.0.0.1", port, method: "POST", path: "/switchboard.v1.AIService/ListModels", ca, headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) } },
+      (res) => (res.resume(), done(res.statusCode!)),
+    );
+    req.on("error", fail);
+    req.end("{}");
+  });
+}
+
+/**
+ * Starts the final stage's ENTRYPOINT + CMD as a container would, with `config`
+ * as SWITCHBOARD_CONFIG when given, waits for its HEALTHCHECK (run in the
+ * WORKDIR, as Docker runs it), checks it answers an authenticated call and
+ * refuses an anonymous one (over TLS when `ca` is given), and stops it.
+ */
+async function runContainer(image: Stage, run: { name: string; config?: string; ca?: Buffer }): Promise<void> {
+  const port = await freePort();
+  const masterKey = `sk-dry-run-${process.pid}`;
+  const env: Record<string, string> = {
+    PATH: process.env.PATH!,
+    ...image.env,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    SWITCHBOARD_DATA_DIR: join(scratch, `data-${run.name}`),
+    SWITCHBOARD_MASTER_KEY: masterKey,
+    ...(run.config ? { SWITCHBOARD_CONFIG: run.config } : {}),
+  };
+  mkdirSync(env.SWITCHBOARD_DATA_DIR!, { recursive: true });
+  const [program, ...args] = [...image.entrypoint, ...image.cmd];
+  const workdir = inStage(image, ".");
+  container = spawn(program!, args, { cwd: workdir, env, stdio: ["ignore", "ignore", "inherit"] });
+  const exited = new Promise<number | null>((done) => container!.once("exit", (code) => done(code)));
+
+  let healthy = false;
+  for (let i = 0; i < 50 && !healthy; i++) {
+    await new Promise((done) => setTimeout(done, 200));
+    const [check, ...checkArgs] = image.healthcheck;
+    healthy = await new Promise((done) => spawn(check!, checkArgs, { cwd: workdir, env, stdio: "ignore" }).once("exit", (code) => done(code === 0)));
+  }
+  if (!healthy) throw new Error(`${run.name}: the HEALTHCHECK never passed`);
+
+  const [authorized, anonymous] = [await listModels(port, run.ca, `Bearer ${masterKey}`), await listModels(port, run.ca)];
+  if (authorized !== 200) throw new Error(`${run.name}: an authenticated ListModels got HTTP ${authorized}`);
+  if (anonymous !== 401) throw new Error(`${run.name}: an anonymous ListModels got HTTP ${anonymous}, not 401`);
+
+  container.kill(image.stopSignal);
+  const code = await exited;
+  if (code !== 0) throw new Error(`${run.name}: ${image.stopSignal} ended the gateway with exit code ${code}, not 0`);
+}
+
 async function main(): Promise<void> {
   const onImageNode = runOnImageNode();
   if (onImageNode !== undefined) {
@@ -158,43 +215,18 @@ async function main(): Promise<void> {
   }
   const image = build();
   for (const line of image.skipped) console.error(`[${image.name}] not run here (root filesystem): RUN ${line}`);
-  const port = await freePort();
-  const masterKey = `sk-dry-run-${process.pid}`;
-  const env = {
-    PATH: process.env.PATH!,
-    ...image.env,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    SWITCHBOARD_DATA_DIR: join(scratch, "data"),
-    SWITCHBOARD_MASTER_KEY: masterKey,
-  };
-  mkdirSync(env.SWITCHBOARD_DATA_DIR, { recursive: true });
-  const [program, ...args] = [...image.entrypoint, ...image.cmd];
-  container = spawn(program!, args, { cwd: inStage(image, "."), env, stdio: ["ignore", "ignore", "inherit"] });
-  const exited = new Promise<number | null>((done) => container!.once("exit", (code) => done(code)));
-
-  let healthy = false;
-  for (let i = 0; i < 50 && !healthy; i++) {
-    await new Promise((done) => setTimeout(done, 200));
-    const [check, ...checkArgs] = image.healthcheck;
-    healthy = await new Promise((done) => spawn(check!, checkArgs, { env, stdio: "ignore" }).once("exit", (code) => done(code === 0)));
-  }
-  if (!healthy) throw new Error("the HEALTHCHECK never passed");
-
-  const call = (authorization?: string) =>
-    fetch(`http://127.0.0.1:${port}/switchboard.v1.AIService/ListModels`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
-      body: "{}",
-    });
-  const [authorized, anonymous] = [await call(`Bearer ${masterKey}`), await call()];
-  if (authorized.status !== 200) throw new Error(`an authenticated ListModels got HTTP ${authorized.status}`);
-  if (anonymous.status !== 401) throw new Error(`an anonymous ListModels got HTTP ${anonymous.status}, not 401`);
-
-  container.kill(image.stopSignal);
-  const code = await exited;
-  if (code !== 0) throw new Error(`${image.stopSignal} ended the gateway with exit code ${code}, not 0`);
-  console.log(`${dockerfile.slice(context.length + 1)}: built, healthy, answered, stopped cleanly (${image.stopSignal} → exit 0)`);
+  await runContainer(image, { name: "plain" });
+  // server.tls: the port speaks only TLS, and the HEALTHCHECK must follow it there.
+  const tls = join(scratch, "tls");
+  mkdirSync(tls);
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+    "-subj", "/CN=switchboard", "-addext", "subjectAltName=DNS:switchboard,IP:127.0.0.1",
+    "-keyout", join(tls, "tls.key"), "-out", join(tls, "tls.crt"),
+  ], { stdio: "ignore" });
+  writeFileSync(join(tls, "switchboard.yaml"), `server:\n  tls:\n    cert_file: ${join(tls, "tls.crt")}\n    key_file: ${join(tls, "tls.key")}\n`);
+  await runContainer(image, { name: "tls", config: join(tls, "switchboard.yaml"), ca: readFileSync(join(tls, "tls.crt")) });
+  console.log(`${dockerfile.slice(context.length + 1)}: built; healthy, answered and stopped cleanly (${image.stopSignal} → exit 0), in plain HTTP and with server.tls`);
 }
 
 main()

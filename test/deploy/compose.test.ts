@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { MAX_BODY_BYTES } from "../../src/api/envelope/json-body.js";
 import { loadConfig } from "../../src/config/load-config.js";
 import { PROVIDER_PRESETS } from "../../src/config/provider-presets.js";
 import { parseRedisUrl } from "../../src/redis/redis-url.js";
@@ -24,9 +25,18 @@ interface Service {
   environment?: Record<string, string>;
   ports?: string[];
   volumes?: string[];
+  secrets?: string[];
   depends_on?: Record<string, unknown> | string[];
 }
-const compose = parse(readFileSync(join(DEPLOY, "compose.yaml"), "utf8"), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(readFileSync(join(DEPLOY, "compose.yaml"), "utf8"), { merge: true }) as {
+  services: Record<string, Service>;
+  secrets?: Record<string, { environment?: string; file?: string }>;
+};
+interface ScrapeConfig {
+  authorization?: { type?: string; credentials_file?: string };
+  static_configs: { targets: string[] }[];
+}
+const prometheusConfig = parse(readFileSync(join(DEPLOY, "prometheus.yml"), "utf8")) as { scrape_configs: ScrapeConfig[] };
 const nginxConf = readFileSync(NGINX_CONF, "utf8");
 
 /** Every environment variable the gateway reads: `env.NAME` anywhere in src/, and each vendor's `<NAME>_…` variables. */
@@ -105,8 +115,33 @@ describe("deploy/compose.yaml", () => {
     const listens = [...nginxConf.matchAll(/listen (\d+)/g)].map(([, p]) => p);
     expect(compose.services.proxy!.ports).toEqual(listens.map((p) => `${p}:${p}`));
     expect(compose.services.proxy!.volumes).toContain("./nginx.conf:/etc/nginx/nginx.conf:ro");
-    const prometheus = parse(readFileSync(join(DEPLOY, "prometheus.yml"), "utf8")) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
-    expect(prometheus.scrape_configs[0]!.static_configs[0]!.targets).toEqual(GATEWAYS.map((gateway) => `${gateway}:${port}`));
+    expect(prometheusConfig.scrape_configs[0]!.static_configs[0]!.targets).toEqual(GATEWAYS.map((gateway) => `${gateway}:${port}`));
+  });
+
+  it("publishes only the balancer beyond the host: Prometheus, Grafana and Jaeger (key ids, teams, spend, traces) on loopback", () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (name === "proxy") continue;
+      for (const port of service.ports ?? []) expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    }
+  });
+
+  it("has Prometheus scrape the gateways with the metrics token they require, from one variable", () => {
+    for (const name of GATEWAYS) expect(compose.services[name]!.environment!.SWITCHBOARD_METRICS_TOKEN, name).toMatch(/^\$\{SWITCHBOARD_METRICS_TOKEN:\?.+\}$/);
+    const [secret] = Object.entries(compose.secrets ?? {}).find(([, source]) => source.environment === "SWITCHBOARD_METRICS_TOKEN") ?? [];
+    expect(secret, "a secret made from SWITCHBOARD_METRICS_TOKEN").toBeDefined();
+    expect(compose.services.prometheus!.secrets).toContain(secret);
+    const scrape = prometheusConfig.scrape_configs[0]!;
+    expect(scrape.authorization?.type ?? "Bearer").toBe("Bearer");
+    expect(scrape.authorization?.credentials_file).toBe(`/run/secrets/${secret}`);
+  });
+
+  it("gives the gateways Vault credentials only when their configuration refers to Vault", () => {
+    const usesVault = /\bvault:/.test(readFileSync(DEPLOY_CONFIG, "utf8"));
+    for (const name of GATEWAYS) {
+      const vaultVariables = Object.keys(compose.services[name]!.environment!).filter((variable) => variable.startsWith("VAULT_"));
+      if (usesVault) expect(vaultVariables, name).not.toEqual([]);
+      else expect(vaultVariables, `${name}: deploy/switchboard.yaml names no vault: secret`).toEqual([]);
+    }
   });
 
   it("mounts a configuration the gateway accepts, as do the Helm chart's default and production values", () => {
@@ -122,5 +157,23 @@ describe("deploy/compose.yaml", () => {
       writeFileSync(path, JSON.stringify(config));
       expect(() => loadConfig({ ...env, SWITCHBOARD_CONFIG: path }), values).not.toThrow();
     }
+  });
+});
+
+describe("deploy/nginx.conf", () => {
+  it("takes bodies a little past the gateway's limit, so that the gateway refuses them in the caller's protocol", () => {
+    const [, size, unit] = /client_max_body_size (\d+)([kmg]?);/i.exec(nginxConf) ?? [];
+    const bytes = Number(size) * ({ "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[(unit ?? "").toLowerCase()]!;
+    // A gRPC message of the gateway's limit arrives with its 5-byte frame header.
+    expect(bytes).toBeGreaterThan(MAX_BODY_BYTES + 5);
+    // Still a limit: nginx reads a REST or Connect body whole before passing it on.
+    expect(bytes).toBeLessThanOrEqual(2 * MAX_BODY_BYTES);
+  });
+
+  it("answers 404 for /metrics on both listeners, and its header lists no listener as serving it", () => {
+    const servers = nginxConf.split(/^  server \{$/m).slice(1);
+    expect(servers).toHaveLength(2);
+    for (const server of servers) expect(server).toMatch(/location = \/metrics \{\s*return 404;\s*\}/);
+    for (const listener of nginxConf.match(/^#\s+808[01]\s+.*$/gm) ?? []) expect(listener).not.toContain("/metrics");
   });
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import cluster from "node:cluster";
-import { bootstrapAuth, masterKeyReplacementNotice, weakMasterKeyNotice } from "./auth/bootstrap.js";
+import { bootstrapAuth, filePepperNotice, masterKeyReplacementNotice, weakMasterKeyNotice } from "./auth/bootstrap.js";
 import { showGeneratedMasterKey } from "./auth/generated-master-key-notice.js";
 import { cacheCommand } from "./cli/cache-command.js";
 import { keysCommand } from "./cli/keys-command.js";
@@ -40,7 +40,11 @@ async function serve(): Promise<void> {
   const weak = weakMasterKeyNotice(process.env);
   if (weak && cluster.isPrimary) app.logger.warn(weak);
   if (workers.notice && cluster.isPrimary) app.logger.warn(workers.notice);
-  const address = await app.listen();
+  const pepperFile = filePepperNotice(config.dataDir, process.env);
+  if (pepperFile && cluster.isPrimary) app.logger.warn(pepperFile);
+  const address = await app.listen().catch((err: unknown) => {
+    throw hostRefusal(err, config.server.host) ?? err;
+  });
   app.logger.info(
     { address: address.address, port: address.port, providers: config.providers.map((p) => p.name) },
     "switchboard listening (gRPC, gRPC-Web, Connect and HTTP/1.1 on one port)",
@@ -73,6 +77,8 @@ async function serveWithWorkers(config: GatewayConfig, workers: WorkersPlan): Pr
   showGeneratedMasterKey(config.dataDir, bootstrapAuth(config.dataDir, process.env).generatedMasterKey);
   const replaced = masterKeyReplacementNotice(config.dataDir, process.env);
   if (replaced) logger.warn(replaced);
+  const pepperFile = filePepperNotice(config.dataDir, process.env);
+  if (pepperFile) logger.warn(pepperFile);
   if (workers.notice) logger.warn(workers.notice);
   const code = await superviseWorkers({ count: workers.count, logger });
   logger.info({ code }, "stopped");
@@ -127,6 +133,19 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   console.error(`switchboard: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 });
+
+/**
+ * A host to listen on that does not resolve, or that no interface has: a
+ * configuration error naming where it was set (HOST, or server.host in the
+ * file), not a stack trace.
+ */
+function hostRefusal(err: unknown, host: string): ConfigError | undefined {
+  const { syscall, code } = err as NodeJS.ErrnoException;
+  const unresolved = syscall === "getaddrinfo";
+  if (!unresolved && !(syscall === "listen" && code === "EADDRNOTAVAIL")) return undefined;
+  const [source, field] = process.env.HOST !== undefined ? ["environment", "HOST"] : [process.env.SWITCHBOARD_CONFIG ?? "environment", "server.host"];
+  return new ConfigError(source, field, `cannot listen on "${host}" (${code}: ${unresolved ? "the name does not resolve" : describeListenError(code)})`);
+}
 
 /** File-system refusals at start that only the operator can lift. */
 const FILE_REFUSALS = new Set(["EROFS", "EACCES", "EPERM", "ENOSPC", "ENOTDIR", "EDQUOT"]);

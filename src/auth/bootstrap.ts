@@ -14,14 +14,32 @@ export interface AuthBootstrap {
   generatedMasterKey?: string;
 }
 
+/** Why a Postgres store needs SWITCHBOARD_PEPPER, and how to make one. */
+export const SHARED_STORE_NEEDS_PEPPER =
+  "is required with a Postgres store (DATABASE_URL): every instance needs the same pepper, and a pepper file in one instance's " +
+  "data directory would be lost with it, and every gateway key with it. Make one with `openssl rand -base64 32` and set it on every instance";
+
+/**
+ * Whether this gateway would hash keys under the pepper file of its data
+ * directory while sharing a Postgres store: allowed only where the database
+ * already holds keys hashed under that file (checked by the usage system).
+ * DATABASE_URL is what makes the store Postgres (usage-config.ts).
+ */
+export function usesFilePepperOnSharedStore(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.DATABASE_URL) && !env.SWITCHBOARD_PEPPER;
+}
+
 /**
  * The pepper and the master key's digest. The pepper comes from
- * `SWITCHBOARD_PEPPER` or a file created once under the data directory. The
- * master key comes from `SWITCHBOARD_MASTER_KEY`; without it, a key is
- * generated at first start and only its digest is kept.
+ * `SWITCHBOARD_PEPPER` (its bytes as UTF-8, or `base64:` and the bytes in
+ * base64), else from a file created once under the data directory: only with
+ * the embedded SQLite store, which lives in that directory too. With Postgres
+ * the file is never created (see SHARED_STORE_NEEDS_PEPPER). The master key
+ * comes from `SWITCHBOARD_MASTER_KEY`; without it, a key is generated at first
+ * start and only its digest is kept.
  */
 export function bootstrapAuth(dataDir: string, env: NodeJS.ProcessEnv): AuthBootstrap {
-  const pepper = env.SWITCHBOARD_PEPPER ? Buffer.from(env.SWITCHBOARD_PEPPER, "utf8") : readOrCreate(join(dataDir, "pepper"), () => randomBytes(32));
+  const pepper = env.SWITCHBOARD_PEPPER ? pepperFromEnv(env.SWITCHBOARD_PEPPER) : filePepper(dataDir, env);
   if (pepper.length < MIN_PEPPER_BYTES) {
     const [source, field] = env.SWITCHBOARD_PEPPER ? ["environment", "SWITCHBOARD_PEPPER"] : [join(dataDir, "pepper"), ""];
     throw new ConfigError(source, field, `must be at least ${MIN_PEPPER_BYTES} bytes, got ${pepper.length}`);
@@ -37,6 +55,44 @@ export function bootstrapAuth(dataDir: string, env: NodeJS.ProcessEnv): AuthBoot
   const masterDigest = hasher.digest(generated);
   writeAtomically(digestFile, Buffer.from(masterDigest.toString("hex") + "\n"));
   return { hasher, masterDigest, generatedMasterKey: generated };
+}
+
+function pepperFromEnv(value: string): Buffer {
+  if (!value.startsWith(BASE64_PREFIX)) return Buffer.from(value, "utf8");
+  const encoded = value.slice(BASE64_PREFIX.length);
+  const bytes = Buffer.from(encoded, "base64");
+  // Node's decoder skips what is not base64: a value that does not come back the same was mistyped (or cut).
+  if (bytes.toString("base64").replace(/=+$/, "") !== encoded.replace(/=+$/, "")) {
+    throw new ConfigError("environment", "SWITCHBOARD_PEPPER", "starts with base64: but the rest is not base64");
+  }
+  return bytes;
+}
+
+const BASE64_PREFIX = "base64:";
+
+/** The data directory's pepper file: made at first start for SQLite; with Postgres only read, where a fleet made one before. */
+function filePepper(dataDir: string, env: NodeJS.ProcessEnv): Buffer {
+  const path = join(dataDir, "pepper");
+  if (!usesFilePepperOnSharedStore(env)) return readOrCreate(path, () => randomBytes(32));
+  const existing = readIfExists(path);
+  if (!existing) throw new ConfigError("environment", "SWITCHBOARD_PEPPER", SHARED_STORE_NEEDS_PEPPER);
+  return existing;
+}
+
+/**
+ * The warning to log once at start when keys in a Postgres store are hashed
+ * under a pepper file (the start only gets this far when the database holds
+ * keys under it): losing the file loses every key. Says how to move it into
+ * SWITCHBOARD_PEPPER, never the pepper itself.
+ */
+export function filePepperNotice(dataDir: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (!usesFilePepperOnSharedStore(env)) return undefined;
+  const path = join(dataDir, "pepper");
+  return (
+    `the gateway keys in this Postgres database are hashed under the pepper file ${path}: if that file is lost (a pod's emptyDir, a new machine), ` +
+    `no gateway key works again and no instance can start. Set SWITCHBOARD_PEPPER to its bytes on every instance: ` +
+    `SWITCHBOARD_PEPPER="base64:$(base64 -w0 ${path})"`
+  );
 }
 
 /** Characters below which a master key set by hand is called guessable at start (a generated one has 49). */

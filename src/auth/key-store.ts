@@ -12,6 +12,8 @@ export interface KeyListQuery {
   team?: string;
   admin?: boolean;
   state?: GatewayKeyStateName;
+  /** Keys whose display name, id or team holds this text, ignoring case. */
+  search?: string;
   now: number;
 }
 
@@ -39,8 +41,9 @@ const COLUMNS = ["id", "digest", "key_hint", ...SETTINGS, "create_ms", "update_m
 
 /**
  * Gateway keys in the SQL store (SQLite or Postgres). Every change bumps one
- * generation counter in the same transaction, which instances poll to drop
- * their caches when no Redis carries the news faster.
+ * generation counter in the same transaction and logs the key it was about,
+ * which instances poll to evict that key from their caches when no Redis
+ * carries the news faster.
  */
 export class KeyStore {
   constructor(private readonly db: SqlDatabase) {}
@@ -50,7 +53,7 @@ export class KeyStore {
       await this.db.transaction(async (tx) => {
         if ((await tx.query("SELECT 1 FROM gateway_keys WHERE id = $1", [record.id])).length > 0) throw new KeyExistsError(record.id);
         await tx.run(`INSERT INTO gateway_keys (${COLUMNS}) VALUES (${placeholders(SETTINGS.length + 6)})`, toParams(record));
-        await bump(tx);
+        await bump(tx, record.id);
       });
     } catch (err) {
       if (err instanceof KeyExistsError || /unique|duplicate key/i.test((err as Error).message)) throw new KeyExistsError(record.id);
@@ -78,6 +81,11 @@ export class KeyStore {
     if (query.after) where.push(`(create_ms > ${param(query.after.createMs)} OR (create_ms = ${param(query.after.createMs)} AND id > ${param(query.after.id)}))`);
     if (query.team !== undefined) where.push(`team = ${param(query.team)}`);
     if (query.admin !== undefined) where.push(`admin = ${param(query.admin)}`);
+    if (query.search !== undefined) {
+      // LIKE with its wildcards escaped: the text is matched as written. Both sides lower-cased by the same engine, so they fold alike.
+      const pattern = param(`%${query.search.replace(/[\\%_]/g, "\\$&")}%`);
+      where.push(`(${["display_name", "id", "team"].map((column) => `lower(${column}) LIKE lower(${pattern}) ESCAPE '\\'`).join(" OR ")})`);
+    }
     if (query.state === "revoked") where.push("revoke_ms IS NOT NULL");
     if (query.state === "expired") where.push(`revoke_ms IS NULL AND expire_ms <= ${param(query.now)}`);
     if (query.state === "active") where.push(`revoke_ms IS NULL AND (expire_ms IS NULL OR expire_ms > ${param(query.now)})`);
@@ -104,7 +112,7 @@ export class KeyStore {
         record.updateMs,
         readUpdateMs,
       ]);
-      if (changed > 0) await bump(tx);
+      if (changed > 0) await bump(tx, record.id);
       return changed > 0;
     });
   }
@@ -117,7 +125,7 @@ export class KeyStore {
         "UPDATE gateway_keys SET revoke_ms = $2, update_ms = CASE WHEN update_ms < $2 THEN $2 ELSE update_ms + 1 END WHERE id = $1 AND revoke_ms IS NULL",
         [id, now],
       );
-      if (changed > 0) await bump(tx);
+      if (changed > 0) await bump(tx, id);
       const [row] = await tx.query(`SELECT ${COLUMNS} FROM gateway_keys WHERE id = $1`, [id]);
       return row ? fromRow(row) : undefined;
     });
@@ -126,11 +134,13 @@ export class KeyStore {
   /**
    * Records the pepper's check value the first time, and compares it after:
    * instances sharing a store must hash keys under the same pepper, or keys
-   * made on one would not work on another. False on a mismatch.
+   * made on one would not work on another. False on a mismatch, and, with
+   * `record: false` (a pepper that must not become the store's), when none is
+   * recorded yet.
    */
-  async checkPepper(check: string): Promise<boolean> {
+  async checkPepper(check: string, options: { record: boolean } = { record: true }): Promise<boolean> {
     // Instances starting together on a new store race to record it: the first write wins, and every one compares.
-    await this.db.run("INSERT INTO gateway_settings (name, value) VALUES ('pepper_check', $1) ON CONFLICT (name) DO NOTHING", [check]);
+    if (options.record) await this.db.run("INSERT INTO gateway_settings (name, value) VALUES ('pepper_check', $1) ON CONFLICT (name) DO NOTHING", [check]);
     const [row] = await this.db.query("SELECT value FROM gateway_settings WHERE name = 'pepper_check'");
     return String(row?.value) === check;
   }
@@ -140,10 +150,27 @@ export class KeyStore {
     const [row] = await this.db.query("SELECT generation FROM gateway_key_changes WHERE id = 1");
     return num(row?.generation);
   }
+
+  /**
+   * The ids of the keys changed after generation `after` up to `upTo` (read
+   * from `generation()`), or undefined when the log no longer holds every
+   * step between them: then any key may have changed.
+   */
+  async changedKeys(after: number, upTo: number): Promise<string[] | undefined> {
+    if (upTo - after > CHANGE_LOG_STEPS) return undefined;
+    const rows = await this.db.query("SELECT key_id FROM gateway_key_change_log WHERE generation > $1 AND generation <= $2", [after, upTo]);
+    return rows.length === upTo - after ? [...new Set(rows.map((row) => String(row.key_id)))] : undefined;
+  }
 }
 
-async function bump(tx: SqlExecutor): Promise<void> {
+/** How many steps of the change log are kept: far more than instances fall behind between two polls. */
+const CHANGE_LOG_STEPS = 1_000;
+
+/** Counts a change to key `id`, and logs which key it was, in the change's transaction. */
+async function bump(tx: SqlExecutor, id: string): Promise<void> {
   await tx.run("UPDATE gateway_key_changes SET generation = generation + 1 WHERE id = 1");
+  await tx.run("INSERT INTO gateway_key_change_log (generation, key_id) SELECT generation, CAST($1 AS TEXT) FROM gateway_key_changes WHERE id = 1", [id]);
+  await tx.run("DELETE FROM gateway_key_change_log WHERE generation <= (SELECT generation FROM gateway_key_changes WHERE id = 1) - $1", [CHANGE_LOG_STEPS]);
 }
 
 function placeholders(count: number): string {

@@ -12,7 +12,7 @@ export interface StoredKeyDirectoryOptions {
   positiveTtlMs?: number;
   /** How long an unknown digest is remembered (so floods of wrong keys do not reach the store). */
   negativeTtlMs?: number;
-  /** How often the store's change counter is read; any change empties the cache. */
+  /** How often the store's change counter is read; a change evicts the keys it names. */
   pollMs?: number;
   maxEntries?: number;
 }
@@ -26,14 +26,21 @@ interface Entry {
   /** Set when the digest is a revoked key's. */
   revokedMs?: number;
   at: number;
+  /** Any key may have changed since this was read: read it again before serving it, unless the store is unreachable. */
+  stale?: boolean;
 }
 
 /**
  * Stored gateway keys, looked up by digest through a small in-process cache,
- * so a call costs no store round trip. A change to any key reaches every
+ * so a call costs no store round trip. A change to a key reaches every
  * instance within a second: at once through `evict` (this instance, and the
  * others through Redis pub/sub when configured), and in any case through a
- * poll of the store's change counter every `pollMs`.
+ * poll of the store's change counter every `pollMs`, whose log names the keys
+ * that changed. Only those are evicted: the others stay cached, so that a
+ * store outage just after routine key admin does not refuse every caller.
+ * When the log cannot say (an instance fell far behind), every entry is
+ * marked stale: read again before it is served, or served as it was while
+ * the store is unreachable.
  */
 export class StoredKeyDirectory implements KeyDirectory {
   private readonly cache = new Map<string, Entry>();
@@ -68,10 +75,11 @@ export class StoredKeyDirectory implements KeyDirectory {
     const hex = digest.toString("hex");
     const entry = this.cache.get(hex);
     const now = Date.now();
-    if (entry && now - entry.at < (entry.principal ? this.positiveTtlMs : this.negativeTtlMs)) return usable(entry.principal, now);
+    if (entry && !entry.stale && now - entry.at < (entry.principal ? this.positiveTtlMs : this.negativeTtlMs)) return usable(entry.principal, now);
     const pending = this.refresh(hex, entry);
-    // A known key past its TTL is served while it is re-read in the background (changes evict it anyway).
-    if (entry?.principal) {
+    // A known key past its TTL is served while it is re-read in the background (changes evict it anyway);
+    // a stale one only once the store has failed to answer for it (load).
+    if (entry?.principal && !entry.stale) {
       pending.catch(() => {});
       return usable(entry.principal, now);
     }
@@ -117,10 +125,15 @@ export class StoredKeyDirectory implements KeyDirectory {
     for (const listener of this.forgetListeners) listener(keyId);
   }
 
-  clear(): void {
+  /** Reads the store's changes now, rather than at the next poll: news may have been missed (a Redis reconnection). */
+  catchUp(): Promise<void> {
+    return this.poll();
+  }
+
+  private markAllStale(): void {
     this.epoch++;
     this.loading.clear();
-    this.cache.clear();
+    for (const entry of this.cache.values()) entry.stale = true;
     for (const listener of this.forgetListeners) listener(undefined);
   }
 
@@ -135,10 +148,10 @@ export class StoredKeyDirectory implements KeyDirectory {
       record = await this.store.findByDigest(hex);
     } catch (err) {
       this.options.logger.error({ error: (err as Error).message }, "could not read gateway keys from the store");
-      // A key seen recently still works while the store is unreachable (tried again in a few seconds);
-      // a revocation made meanwhile waits for the store.
+      // A key seen recently still works while the store is unreachable (tried again in a few seconds, in the
+      // background); a revocation made meanwhile waits for the store. An evicted key is not among them.
       if (stale?.principal) {
-        if (epoch === this.epoch) this.cache.set(hex, { ...stale, at: Date.now() - this.positiveTtlMs + STORE_RETRY_MS });
+        if (epoch === this.epoch) this.cache.set(hex, { ...stale, stale: false, at: Date.now() - this.positiveTtlMs + STORE_RETRY_MS });
         return stale.principal;
       }
       throw gatewayError(Code.Unavailable, "gateway keys cannot be checked right now; retry shortly", "GATEWAY_KEYS_UNAVAILABLE", {}, 1_000);
@@ -156,11 +169,14 @@ export class StoredKeyDirectory implements KeyDirectory {
     this.polling = true;
     try {
       const generation = await this.store.generation();
-      this.pollFailing = false;
       if (generation !== this.generation) {
+        // A counter that went back (a restored database) names nothing: every key is re-read.
+        const changed = this.generation !== undefined && generation > this.generation ? await this.store.changedKeys(this.generation, generation) : undefined;
         this.generation = generation;
-        this.clear();
+        if (changed) for (const keyId of changed) this.evict(keyId);
+        else this.markAllStale();
       }
+      this.pollFailing = false;
     } catch (err) {
       if (!this.pollFailing) this.options.logger.warn({ error: (err as Error).message }, "could not poll gateway-key changes");
       this.pollFailing = true;

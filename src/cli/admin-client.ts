@@ -2,6 +2,7 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { printable } from "../common/control-characters.js";
+import { reasonOf } from "../common/gateway-error.js";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -88,12 +89,16 @@ export async function runCli(io: CliIo, body: () => Promise<void>): Promise<numb
       return err.exitCode;
     }
     const error = ConnectError.from(err);
+    // Every answer of the gateway carries ErrorInfo: an error without one never reached it (refused, reset, a proxy's page).
+    const answered = reasonOf(error) !== undefined;
     const hint =
-      error.code === Code.Unavailable || error.code === Code.Unknown || error.code === Code.Internal
+      !answered && (error.code === Code.Unavailable || error.code === Code.Unknown || error.code === Code.Internal)
         ? `\n(is the gateway running at ${shownUrl(gatewayUrl(io.env))}? set SWITCHBOARD_URL)`
-        : error.code === Code.Unauthenticated || error.code === Code.PermissionDenied
-          ? "\n(SWITCHBOARD_ADMIN_KEY must be the master key or a key with the admin scope)"
-          : "";
+        : reasonOf(error) === "STORE_UNAVAILABLE"
+          ? "\n(the gateway is running, but its database cannot be reached: nothing was changed; retry once the database is back)"
+          : error.code === Code.Unauthenticated || error.code === Code.PermissionDenied
+            ? "\n(SWITCHBOARD_ADMIN_KEY must be the master key or a key with the admin scope)"
+            : "";
     // The gateway's message may quote a name an admin or a caller chose: its control characters are written out.
     io.stderr.write(`switchboard: ${Code[error.code]}: ${printable(withoutKey(error.rawMessage, io.env))}${hint}\n`);
     return 1;

@@ -53,7 +53,9 @@ function fromZod(source: string, error: z.ZodError): ConfigError {
 }
 
 export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): GatewayConfig {
-  const port = env.PORT !== undefined ? parsePort(env.PORT) : (file.server?.port ?? 8080);
+  const port = env.PORT !== undefined ? parsePort(notEmpty(env, "PORT")) : (file.server?.port ?? 8080);
+  const host = env.HOST !== undefined ? notEmpty(env, "HOST") : (file.server?.host ?? "0.0.0.0");
+  const dataDir = env.SWITCHBOARD_DATA_DIR !== undefined ? notEmpty(env, "SWITCHBOARD_DATA_DIR") : (file.data_dir ?? "./data");
   const providers = new Map<string, ProviderConfig>();
 
   // Providers switched on by the environment alone.
@@ -135,14 +137,14 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
   // OpenAI's "text-embedding-*" matches it too.
   const defaults = PROVIDER_PRESETS.flatMap((preset) => preset.modelPatterns.map((model) => ({ model, provider: preset.name })));
   routes.push(...defaults.filter((route) => !isGlob(route.model)), ...defaults.filter((route) => isGlob(route.model)));
-  const usage = buildUsageConfig(file, env, source, env.SWITCHBOARD_DATA_DIR ?? file.data_dir ?? "./data");
+  const usage = buildUsageConfig(file, env, source, dataDir);
   const catalogue = buildCatalogueConfig(file, source);
   checkCatalogueCurrencies(catalogue, usage.pricing.exchangeRates, usage.pricing.currency, source);
 
   return {
     server: {
       port,
-      host: env.HOST ?? file.server?.host ?? "0.0.0.0",
+      host,
       shutdownGraceMs: file.server?.shutdown_grace_ms ?? 10_000,
       corsOrigins: file.server?.cors_origins ?? ["*"],
       tls: file.server?.tls ? checkTls(file.server.tls, source) : undefined,
@@ -158,12 +160,12 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
         maxBufferedRequestBytesPerConnection: file.server?.max_buffered_request_bytes_per_connection,
       },
     },
-    dataDir: env.SWITCHBOARD_DATA_DIR ?? file.data_dir ?? "./data",
+    dataDir,
     logLevel: env.LOG_LEVEL !== undefined ? parseLogLevel(env.LOG_LEVEL) : (file.log_level ?? "info"),
     providers: [...providers.values()],
     routes,
     traffic: buildTraffic(file.traffic),
-    secrets: buildSecrets(file.secrets, env, env.SWITCHBOARD_DATA_DIR ?? file.data_dir ?? "./data"),
+    secrets: buildSecrets(file.secrets, env, dataDir),
     keyPool: buildKeyPool(file.key_pool),
     usage,
     cache,
@@ -224,6 +226,18 @@ function checkTls(tls: { cert_file: string; key_file: string }, source: string):
   return { certFile: tls.cert_file, keyFile: tls.key_file };
 }
 
+/**
+ * A variable that is set must hold something: an empty PORT, HOST or
+ * SWITCHBOARD_DATA_DIR (a template that expanded to nothing) would otherwise
+ * mean a random port, every interface, or the working directory.
+ */
+function notEmpty(env: NodeJS.ProcessEnv, variable: "PORT" | "HOST" | "SWITCHBOARD_DATA_DIR"): string {
+  const value = env[variable]!;
+  if (value.trim() === "") throw new ConfigError("environment", variable, "is set but empty: give it a value, or unset it for the default");
+  return value;
+}
+
+/** 0 asks the system for a free port: what tests and `npm start` smoke checks use, and logged as the port it got. */
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError("environment", "PORT", `"${value}" is not a port number`);

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { gatewayError, withErrorInfo } from "../common/gateway-error.js";
 import { CODE_FOR_KIND, REASON_FOR_KIND, UpstreamError } from "../providers/upstream-error.js";
+import { storeUnavailable } from "../store/store-errors.js";
 
 /**
  * The one place where a failure becomes what the caller sees: the right code,
@@ -15,8 +16,11 @@ export function toConnectError(err: unknown, callerSignal?: AbortSignal): Connec
     const metadata: Record<string, string> = { provider: err.provider };
     if (err.credentialId) metadata.credential_id = err.credentialId;
     if (err.status !== undefined) metadata.upstream_status = String(err.status);
+    if (err.vendorParam) metadata.upstream_param = err.vendorParam;
     return gatewayError(CODE_FOR_KIND[err.kind], err.message, err.reason ?? REASON_FOR_KIND[err.kind], metadata, err.retryAfterMs);
   }
   if (callerSignal?.aborted && callerSignal.reason instanceof ConnectError) return callerSignal.reason;
+  // The store down or restarting is no bug: the caller may retry (the cause stays out of the message: it names the database's host).
+  if (storeUnavailable(err)) return gatewayError(Code.Unavailable, "the gateway's database cannot be reached right now; retry shortly", "STORE_UNAVAILABLE", {}, 1_000);
   return withErrorInfo(new ConnectError("internal error", Code.Internal, undefined, undefined, err));
 }

@@ -39,7 +39,7 @@ export function createCommandClient(target: RedisTarget, tuning: ClientTuning): 
   } satisfies RedisOptions;
   switch (target.kind) {
     case "single":
-      return new Redis(target.url, { ...common, maxRetriesPerRequest: 0, retryStrategy: reconnectDelay(tuning.maxReconnectDelayMs) });
+      return new Redis({ ...common, ...singleNodeOptions(target), maxRetriesPerRequest: 0, retryStrategy: reconnectDelay(tuning.maxReconnectDelayMs) });
     case "sentinel":
       return new Redis({
         ...common,
@@ -84,8 +84,20 @@ export function createSubscriberClient(target: Exclude<RedisTarget, { kind: "clu
     connectTimeout: tuning.connectTimeoutMs,
     retryStrategy: reconnectDelay(tuning.maxReconnectDelayMs),
   } satisfies RedisOptions;
-  if (target.kind === "single") return new Redis(target.url, options);
+  if (target.kind === "single") return new Redis({ ...options, ...singleNodeOptions(target) });
   return new Redis({ ...options, ...sentinelOptions(target), sentinelRetryStrategy: reconnectDelay(tuning.maxReconnectDelayMs) });
+}
+
+/** Where one Redis is and how to log in, as parsed: ioredis never parses the URL itself (see redis-url.ts). */
+function singleNodeOptions(target: Extract<RedisTarget, { kind: "single" }>): RedisOptions {
+  return {
+    host: target.node.host,
+    port: target.node.port,
+    db: target.db,
+    username: target.auth.username,
+    password: target.auth.password,
+    tls: target.tls ? {} : undefined,
+  };
 }
 
 /** Options for a plain connection to one node of a cluster (credentials and TLS). */

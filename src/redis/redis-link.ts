@@ -88,7 +88,9 @@ export class RedisLink {
   async subscribe(channel: string, onMessage: (message: string) => void, onResubscribe: () => void, lost = "revocations arrive through the database poll"): Promise<void> {
     const name = this.key(channel);
     const subscribed = this.target.kind === "cluster" ? this.subscribeOnCluster(name, onMessage, onResubscribe) : this.subscribeOnNode(name, onMessage, onResubscribe, channel, lost);
-    // Wait for the subscription while Redis answers; never hold up the start when it does not.
+    // Wait for the subscription while Redis answers, briefly; never hold up the start when it does not: the
+    // subscription is made once Redis is reachable, and `onResubscribe` then covers what was missed.
+    if (!this.isUp) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([subscribed, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
     clearTimeout(timer);

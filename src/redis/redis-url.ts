@@ -11,10 +11,13 @@
  *                                                                report it (rediss+sentinel:// for TLS, to Sentinels too)
  *
  * The user and password are those of the data nodes (percent-encoded); a
- * Sentinel that wants its own credentials gets them from the query.
+ * Sentinel that wants its own credentials gets them from the query. Every
+ * shape is parsed here, strictly, and ioredis is handed the parts, never the
+ * URL: its own parser (Node's legacy url.parse) prints a URL it cannot read,
+ * password and all, and falls back to 127.0.0.1:6379.
  */
 export type RedisTarget =
-  | { kind: "single"; url: string }
+  | { kind: "single"; node: RedisAddress; db: number; auth: RedisAuth; tls: boolean }
   | { kind: "cluster"; nodes: RedisAddress[]; auth: RedisAuth; tls: boolean }
   | { kind: "sentinel"; sentinels: RedisAddress[]; masterName: string; db: number; auth: RedisAuth; sentinelAuth: RedisAuth; tls: boolean };
 
@@ -38,9 +41,10 @@ export class RedisUrlError extends Error {
   }
 }
 
-const DEFAULT_PORT = { cluster: 6379, sentinel: 26379 } as const;
+const DEFAULT_PORT = { single: 6379, cluster: 6379, sentinel: 26379 } as const;
 const SHAPES = "redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel://";
-const MULTI_NODE = /^(rediss?)\+(cluster|sentinel):\/\/(?:([^@/?#]*)@)?([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?$/;
+const SCHEME = /^(rediss?)(?:\+(cluster|sentinel))?:\/\//;
+const URL_PARTS = /^(rediss?)(?:\+(cluster|sentinel))?:\/\/(?:([^@/?#]*)@)?([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?$/;
 
 /** The one URL the environment names, or undefined when neither variable is set. */
 export function redisUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
@@ -54,17 +58,26 @@ export function redisUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   return url || undefined;
 }
 
-/** Parses and checks a Redis URL in one of the shapes above. */
+/** Parses and checks a Redis URL in one of the shapes above; a RedisUrlError (never repeating a password) otherwise. */
 export function parseRedisUrl(url: string, variable: RedisUrlError["variable"] = "REDIS_URL"): RedisTarget {
-  if (/^rediss?:\/\//.test(url)) return { kind: "single", url };
-  const match = MULTI_NODE.exec(url);
-  if (!match) throw new RedisUrlError(variable, `must start with ${SHAPES}`);
-  const [, scheme, kind, userinfo, hostList, path = "", query = ""] = match as unknown as [string, string, "cluster" | "sentinel", string | undefined, string, string?, string?];
+  if (!SCHEME.test(url)) throw new RedisUrlError(variable, `must start with ${SHAPES}`);
+  const match = URL_PARTS.exec(url);
+  // An @ past the hosts means a user or password cut short by a / ? or #: what was read as hosts is part of it, never to be quoted.
+  if (!match || (match[3] === undefined && url.slice(url.indexOf("//") + 2).includes("@"))) {
+    throw new RedisUrlError(variable, "names no host, or has a / ? # or @ in its user or password: percent-encode them (%2F, %3F, %23, %40)");
+  }
+  const [, scheme, kind = "single", userinfo, hostList, path = "", query = ""] = match as unknown as [string, string, "cluster" | "sentinel" | undefined, string | undefined, string, string?, string?];
   if (hostList.includes("@")) throw new RedisUrlError(variable, "has an unencoded @ in its user or password: write it as %40");
   const tls = scheme === "rediss";
   const auth = parseAuth(userinfo, variable);
   const nodes = hostList.split(",").map((entry) => parseAddress(entry, DEFAULT_PORT[kind], variable));
   const params = new URLSearchParams(query);
+  if (kind === "single") {
+    if (nodes.length > 1) throw new RedisUrlError(variable, "names several hosts: a cluster is redis+cluster://host:port,host:port, Sentinels redis+sentinel://host:port,…/master-name");
+    if (path !== "" && path !== "/" && !/^\/\d+$/.test(path)) throw new RedisUrlError(variable, "a path must be a database number (redis://host:6379/2)");
+    if ([...params.keys()].length > 0) throw new RedisUrlError(variable, `takes no query parameters (got ${[...params.keys()].join(", ")})`);
+    return { kind: "single", node: nodes[0]!, db: path.length > 1 ? Number(path.slice(1)) : 0, auth, tls };
+  }
   if (kind === "cluster") {
     if (path !== "" && path !== "/" && path !== "/0") throw new RedisUrlError(variable, "a Redis Cluster has only database 0: leave the path out");
     if ([...params.keys()].length > 0) throw new RedisUrlError(variable, `takes no query parameters for a cluster (got ${[...params.keys()].join(", ")})`);
@@ -78,7 +91,7 @@ export function parseRedisUrl(url: string, variable: RedisUrlError["variable"] =
   return {
     kind: "sentinel",
     sentinels: nodes,
-    masterName: decodeURIComponent(masterName),
+    masterName: decoded(masterName, () => new RedisUrlError(variable, "has a Sentinel master name that is not valid percent-encoding")),
     db: dbText === undefined ? 0 : Number(dbText),
     auth,
     sentinelAuth: { username: params.get("sentinel_username") ?? undefined, password: params.get("sentinel_password") ?? undefined },
@@ -89,12 +102,18 @@ export function parseRedisUrl(url: string, variable: RedisUrlError["variable"] =
 function parseAuth(userinfo: string | undefined, variable: RedisUrlError["variable"]): RedisAuth {
   if (userinfo === undefined) return {};
   const colon = userinfo.indexOf(":");
+  const refusal = () => new RedisUrlError(variable, "has a user or password that is not valid percent-encoding (write % itself as %25)");
+  const username = decoded(colon === -1 ? userinfo : userinfo.slice(0, colon), refusal);
+  const password = colon === -1 ? undefined : decoded(userinfo.slice(colon + 1), refusal);
+  return { username: username || undefined, password: password || undefined };
+}
+
+/** A percent-encoded part, decoded; what does not decode is refused with `refusal`, which must not quote it. */
+function decoded(text: string, refusal: () => RedisUrlError): string {
   try {
-    const username = decodeURIComponent(colon === -1 ? userinfo : userinfo.slice(0, colon));
-    const password = colon === -1 ? undefined : decodeURIComponent(userinfo.slice(colon + 1));
-    return { username: username || undefined, password: password || undefined };
+    return decodeURIComponent(text);
   } catch {
-    throw new RedisUrlError(variable, "has a user or password that is not valid percent-encoding");
+    throw refusal();
   }
 }
 

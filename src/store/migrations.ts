@@ -168,6 +168,19 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX stored_responses_key ON stored_responses (key_id, expire_ms, bytes)
     `,
   },
+  {
+    version: 10,
+    name: "gateway key changes name the key",
+    // One row per step of gateway_key_changes.generation, naming the key that changed, so instances evict
+    // just that key from their caches; only the last steps are kept (see KeyStore). A step without its row
+    // (an older gateway wrote it) empties nothing: the caches re-check every key instead.
+    sql: `
+      CREATE TABLE gateway_key_change_log (
+        generation BIGINT PRIMARY KEY,
+        key_id TEXT NOT NULL
+      )
+    `,
+  },
 ];
 
 const ID_COLUMN = {

@@ -1,8 +1,10 @@
+import { ConfigError } from "../config/config-error.js";
 import type { UsageConfig } from "../config/usage-config.js";
 import type { Logger } from "../observability/logger.js";
 import { migrate } from "./migrations.js";
 import type { SqlDatabase } from "./sql.js";
 import { SqliteDatabase } from "./sqlite-database.js";
+import { storeUnavailable } from "./store-errors.js";
 
 /**
  * The gateway's one store (SQLite, or Postgres when DATABASE_URL is set), with
@@ -18,6 +20,39 @@ export async function openStore(store: UsageConfig["store"], env: NodeJS.Process
     return db;
   } catch (err) {
     await db.close().catch(() => {});
+    // A database that cannot be reached or logged in to is the operator's to fix, said in one line naming the setting.
+    if (db.dialect === "postgres" && (storeUnavailable(err) || refusedConnection(err))) {
+      throw new ConfigError("environment", "DATABASE_URL", `cannot connect to the Postgres store (${withoutPassword(describe(err), env.DATABASE_URL!)})`);
+    }
     throw new Error(`cannot prepare the store (${db.dialect}): ${(err as Error).message}`);
   }
+}
+
+/** Postgres refused the connection itself: SQLSTATE class 28 (the user or password) or 3D000 (no such database). */
+function refusedConnection(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && (code.startsWith("28") || code === "3D000");
+}
+
+/** A connection error's message; Node's error for a refused connection on every address has none of its own, only a code. */
+function describe(err: unknown): string {
+  const { message, code } = err as { message?: string; code?: string };
+  return message || code || String(err);
+}
+
+/** pg's messages never quote the password; this holds even if one did (as written in the URL, or decoded). */
+function withoutPassword(message: string, url: string): string {
+  let raw = "";
+  try {
+    raw = new URL(url).password;
+  } catch {
+    // pg reads what URL does not; its messages about such a URL quote no part of it.
+  }
+  let decoded = raw;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    // kept as written
+  }
+  return [raw, decoded].filter(Boolean).reduce((text, password) => text.split(password).join("[password]"), message);
 }

@@ -1,3 +1,4 @@
+import { SHARED_STORE_NEEDS_PEPPER, usesFilePepperOnSharedStore } from "../auth/bootstrap.js";
 import type { KeyHasher } from "../auth/gateway-key.js";
 import type { Catalogue } from "../catalogue/catalogue.js";
 import { KeyStore } from "../auth/key-store.js";
@@ -20,7 +21,7 @@ import { LedgerJournal } from "./ledger-journal.js";
 import { LedgerStore } from "./ledger-store.js";
 import { PriceTable } from "./pricing.js";
 import type { SqlDatabase } from "../store/sql.js";
-import { UsageHooks } from "./usage-hooks.js";
+import { chargeInterrupted, UsageHooks } from "./usage-hooks.js";
 import { UsageLedger } from "./usage-ledger.js";
 
 export interface UsageSystemDeps {
@@ -66,14 +67,7 @@ const REVOCATIONS = "keys:changed";
 export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSystem> {
   const { config, env, logger, metrics, health, db } = deps;
   const keyStore = new KeyStore(db);
-  if (!(await keyStore.checkPepper(deps.hasher.digest("switchboard pepper check").toString("hex")))) {
-    throw new ConfigError(
-      "SWITCHBOARD_PEPPER",
-      "",
-      `the ${db.dialect} store's gateway keys were hashed under another pepper: every instance sharing a store needs the same ` +
-        "SWITCHBOARD_PEPPER (or the same pepper file in its data directory)",
-    );
-  }
+  await checkPepper(keyStore, deps.hasher, db.dialect, env);
   const ledgerStore = new LedgerStore(db);
   // Opened first: a journal that cannot be written stops the start before anything else is running.
   // A journal that cannot be written (a full disk) takes away the crash safety of every row: health says so.
@@ -101,15 +95,17 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
       logger,
       onStateChange: (up, reason) => {
         metrics.redisUp.set(up ? 1 : 0);
-        health.setDependency("redis", { ok: up, detail: `unreachable (${reason}); ${consequence} (policy: fail ${policy})`, required: policy === "closed" });
+        // Never required for readiness: Redis is every instance's, so its outage would take them all out of the balancer at once,
+        // though each still serves keys without limits or budgets (docs/operations.md).
+        health.setDependency("redis", { ok: up, detail: `unreachable (${reason}); ${consequence} (policy: fail ${policy})`, required: false });
       },
     });
     await redis.connect();
     const errors = new RedisErrors(metrics.redisErrors, logger);
     limiter = new RedisRateLimiter(redis, policy, errors);
     spend = new RedisSpendCounter(redis, seed, policy, errors);
-    // News of a changed key evicts it at once; a reconnection may have missed some, so everything goes.
-    await redis.subscribe(REVOCATIONS, (keyId) => keys.evict(keyId), () => keys.clear());
+    // News of a changed key evicts it at once; a reconnection may have missed some, which the store's change log has.
+    await redis.subscribe(REVOCATIONS, (keyId) => keys.evict(keyId), () => void keys.catchUp());
   } else {
     limiter = new MemoryRateLimiter();
     spend = new MemorySpendCounter(seed);
@@ -124,6 +120,8 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     batchSize: config.ledger.batchSize,
     journal,
     onStoreState: storeHealth,
+    // Calls a killed run left in flight count towards their keys' spend once, as their rows are replayed.
+    chargeInterrupted: (row, mark) => chargeInterrupted(spend, row, mark),
     logger,
     metrics,
   });
@@ -155,4 +153,26 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
       await redis?.close();
     },
   };
+}
+
+/**
+ * Instances sharing a store must hash keys under one pepper. A pepper file in
+ * the data directory is kept on Postgres only where the database already
+ * holds keys hashed under it (a fleet started before SWITCHBOARD_PEPPER was
+ * required; bootstrap.ts refuses the rest, and says how to move it): it must
+ * never become a database's pepper, since the data directory may be lost.
+ */
+async function checkPepper(keyStore: KeyStore, hasher: KeyHasher, dialect: SqlDatabase["dialect"], env: NodeJS.ProcessEnv): Promise<void> {
+  const check = hasher.digest("switchboard pepper check").toString("hex");
+  if (usesFilePepperOnSharedStore(env)) {
+    if (await keyStore.checkPepper(check, { record: false })) return;
+    throw new ConfigError("environment", "SWITCHBOARD_PEPPER", `${SHARED_STORE_NEEDS_PEPPER}; the pepper file in the data directory is not the one this database's gateway keys were hashed under`);
+  }
+  if (!(await keyStore.checkPepper(check))) {
+    throw new ConfigError(
+      "SWITCHBOARD_PEPPER",
+      "",
+      `the ${dialect} store's gateway keys were hashed under another pepper: every instance sharing a store needs the same SWITCHBOARD_PEPPER`,
+    );
+  }
 }

@@ -5,9 +5,9 @@ import { parseRedisUrl, redisUrlFromEnv } from "../../src/redis/redis-url.js";
 const usage = (env: NodeJS.ProcessEnv) => buildUsageConfig({}, env, "environment", "/tmp/unused");
 
 describe("REDIS_URL: one Redis, a cluster, or Sentinels", () => {
-  it("keeps redis:// and rediss:// as they are", () => {
-    expect(parseRedisUrl("redis://:pw@cache:6380/2")).toEqual({ kind: "single", url: "redis://:pw@cache:6380/2" });
-    expect(parseRedisUrl("rediss://cache").kind).toBe("single");
+  it("reads one Redis's host, port, database, credentials and TLS", () => {
+    expect(parseRedisUrl("redis://:pw@cache:6380/2")).toEqual({ kind: "single", node: { host: "cache", port: 6380 }, db: 2, auth: { password: "pw" }, tls: false });
+    expect(parseRedisUrl("rediss://cache")).toEqual({ kind: "single", node: { host: "cache", port: 6379 }, db: 0, auth: {}, tls: true });
   });
 
   it("reads a cluster's seed nodes, credentials and TLS", () => {

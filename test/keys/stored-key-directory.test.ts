@@ -18,6 +18,10 @@ class CountingStore {
   async generation(): Promise<number> {
     return this.generationValue;
   }
+  /** Keeps no log of which keys changed: every change may be any key's. */
+  async changedKeys(): Promise<string[] | undefined> {
+    return undefined;
+  }
 }
 
 const digest = (name: string) => Buffer.from(name.padEnd(32, "_"));

@@ -126,13 +126,14 @@ describe("a gateway with SWITCHBOARD_WORKERS=2 on Postgres", () => {
         SWITCHBOARD_WORKERS: "2",
         SWITCHBOARD_CONFIG: join(dataDir, "switchboard.yaml"),
         DATABASE_URL: db.url,
+        SWITCHBOARD_PEPPER: "a-pepper-the-workers-share-0123456789",
         SWITCHBOARD_DATA_DIR: dataDir,
         OPENAI_API_KEY: "sk-up",
         OPENAI_BASE_URL: fake.baseUrl,
       });
       const { base, pids } = await allListening(proc);
       expect(pids).toHaveLength(2);
-      // The primary generated the pepper and master key before forking: one key, handed over once (in a file: stderr is a pipe), taken by every worker.
+      // The primary generated the master key before forking: one key, handed over once (in a file: stderr is a pipe), taken by every worker.
       const key = readFileSync(join(dataDir, "master-key.generated"), "utf8").trim();
       expect(proc.output()).not.toContain(key);
       expect(proc.output().split("master-key.generated")).toHaveLength(2);
@@ -185,10 +186,12 @@ describe("a gateway with SWITCHBOARD_WORKERS=2 on Postgres", () => {
     const proc = spawnGateway({
       SWITCHBOARD_WORKERS: "2",
       DATABASE_URL: "postgres://switchboard@127.0.0.1:1/none",
+      SWITCHBOARD_PEPPER: "a-pepper-the-workers-share-0123456789",
       SWITCHBOARD_DATA_DIR: tempDir("sb-workers-"),
       SWITCHBOARD_MASTER_KEY: "sk-test",
     });
-    expect(await proc.exited).toBe(1);
+    // The workers' own exit code: an unreachable DATABASE_URL is a configuration error.
+    expect(await proc.exited).toBe(78);
     expect(proc.output()).toMatch(/a worker could not start: stopping the others/);
     expect(proc.output()).not.toMatch(/restarting it/);
   });

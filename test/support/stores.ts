@@ -46,14 +46,18 @@ export function redisPrefix(): string {
 
 export type StoreKind = "sqlite" | "postgres";
 
+/** A pepper for gateways on a test's Postgres database: a Postgres store needs SWITCHBOARD_PEPPER. */
+export const POSTGRES_PEPPER = "a-pepper-for-the-test-database-0123456789";
+
 /**
  * The environment that selects a store for a gateway: nothing for SQLite (a
- * file under the gateway's own data directory), DATABASE_URL for Postgres.
+ * file under the gateway's own data directory), DATABASE_URL (and the
+ * SWITCHBOARD_PEPPER it needs) for Postgres.
  */
 export async function storeEnv(kind: StoreKind): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
   if (kind === "sqlite") return { env: {}, drop: async () => {} };
   const db = await createPostgresDatabase();
-  return { env: { DATABASE_URL: db.url }, drop: db.drop };
+  return { env: { DATABASE_URL: db.url, SWITCHBOARD_PEPPER: POSTGRES_PEPPER }, drop: db.drop };
 }
 
 export function tempDir(prefix = "sb-usage-"): string {

@@ -11,7 +11,7 @@ import { PostgresDatabase } from "../../src/store/postgres-database.js";
 import type { SqlDatabase } from "../../src/store/sql.js";
 import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { createPostgresDatabase, tempDir, type StoreKind } from "../support/stores.js";
+import { createPostgresDatabase, POSTGRES_PEPPER, tempDir, type StoreKind } from "../support/stores.js";
 
 const MASTER = "sk-test-sigterm-master";
 
@@ -33,6 +33,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("SIGTERM during a burst of call
       const db = await createPostgresDatabase();
       dropDb = db.drop;
       env.DATABASE_URL = db.url;
+      env.SWITCHBOARD_PEPPER = POSTGRES_PEPPER;
     }
     // A flush interval far longer than the test: the rows can only reach the store through the shutdown flush.
     const configFile = join(dataDir, "switchboard.yaml");

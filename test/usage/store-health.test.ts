@@ -6,7 +6,7 @@ import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { requireService } from "../support/require-service.js";
-import { createPostgresDatabase } from "../support/stores.js";
+import { createPostgresDatabase, POSTGRES_PEPPER } from "../support/stores.js";
 
 const hi = { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] };
 
@@ -34,7 +34,7 @@ describe("health, when the store stops taking writes", () => {
   beforeAll(async () => {
     fake = await startOpenAIFake({ apiKey: "sk-up" });
     database = await createPostgresDatabase();
-    gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl, DATABASE_URL: database.url }, { ledger: { flush_interval_ms: 50 } });
+    gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl, DATABASE_URL: database.url, SWITCHBOARD_PEPPER: POSTGRES_PEPPER }, { ledger: { flush_interval_ms: 50 } });
   });
   afterAll(async () => {
     await gw?.stop();

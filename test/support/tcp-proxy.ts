@@ -1,0 +1,72 @@
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { freePort } from "./services.js";
+
+/**
+ * A loopback TCP forwarder to a real service (Postgres, Redis), that a test
+ * can cut and restore: the outage a gateway sees when its database or Redis
+ * goes away (connections reset, new ones refused), without stopping the
+ * service the other tests share.
+ */
+export interface TcpProxy {
+  readonly port: number;
+  /** Takes connections from now on (again). */
+  open(): Promise<void>;
+  /** Stops taking connections (they are refused) and resets those open. */
+  cut(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A forwarder to `target` (host:port) on a free loopback port; not listening until `open()`. */
+export async function tcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  const cut = async () => {
+    const closing = server;
+    server = undefined;
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+    if (closing) await new Promise<void>((resolve) => closing.close(() => resolve()));
+  };
+  return {
+    port,
+    async open() {
+      if (server) return;
+      const listening = createServer((client) => {
+        const upstream = connect(target.port, target.host);
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on("error", () => {});
+          socket.on("close", () => {
+            sockets.delete(socket);
+            client.destroy();
+            upstream.destroy();
+          });
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+      await new Promise<void>((resolve, reject) => {
+        listening.once("error", reject);
+        listening.listen(port, "127.0.0.1", () => resolve());
+      });
+      server = listening;
+    },
+    cut,
+    close: cut,
+  };
+}
+
+/** The same URL with its host and port replaced by the proxy's. */
+export function throughProxy(url: string, proxy: TcpProxy): string {
+  const proxied = new URL(url);
+  proxied.hostname = "127.0.0.1";
+  proxied.port = String(proxy.port);
+  return proxied.toString();
+}
+
+/** host and port of a URL (postgres://, redis://). */
+export function addressOf(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port) };
+}

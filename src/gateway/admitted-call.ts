@@ -42,6 +42,7 @@ export interface AnswerFacts {
 export class AdmittedCall {
   private readonly started = performance.now();
   private done = false;
+  private sent = false;
   private firstTokenAt: number | undefined;
 
   constructor(
@@ -58,6 +59,13 @@ export class AdmittedCall {
 
   get settled(): boolean {
     return this.done;
+  }
+
+  /** An attempt is about to be sent to a vendor: the first one tells the hooks (Admission.dispatching). */
+  sending(provider: string, upstreamModel: string): void {
+    if (this.sent || this.done) return;
+    this.sent = true;
+    this.admission.dispatching?.({ provider, upstreamModel }, this.request.promptUsage?.());
   }
 
   /** Streams: the first token is going out to the caller (time to first token). */

@@ -39,6 +39,14 @@ export interface Admission {
   /** Candidates left out before dispatch (outside the key's scope), as attempts that were never sent. */
   skipped: Attempt[];
   downgraded: boolean;
+  /**
+   * The call's first attempt is about to go to `first`, whose vendor bills the
+   * prompt from then on, whatever becomes of this process: the hooks may note
+   * it (the usage ledger's provisional entry). `prompt`: the prompt's
+   * estimated usage. Called once at most, and never for a call no vendor is
+   * sent (refused, answered from the cache).
+   */
+  dispatching?(first: Candidate, prompt: Usage | undefined): void;
   /** Accounts for the call once it ended; returns what it cost (nano-units of the accounting currency) when the hooks price calls. */
   settle(outcome: CallOutcome): number | void;
 }

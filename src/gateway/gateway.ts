@@ -98,7 +98,7 @@ export class Gateway {
     const cache = await this.consultCache(call, candidates, params, ctx);
     try {
       if (cache.answer) return this.chatResponse(call, cache.answer, { attempts: [], served: cache.answer.served }, params, ctx, cache.status, fitting);
-      const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) }));
+      const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })));
       const answer = { ...value, usage: value.usage ?? estimateUsage(params, value.message.content + value.message.reasoningContent), served: outcome.served! };
       this.sayUsageFault(value.usageFault, answer.served, ctx);
       cache.store(answer);
@@ -125,6 +125,7 @@ export class Gateway {
       id: answer.id,
       message: answer.message,
       finishReason: answer.finishReason,
+      stopSequence: answer.stopSequence,
       usage: answer.usage,
       ...provenance(answer.served, attempts, params.model, ctx),
       downgraded: call.admission.downgraded,
@@ -150,7 +151,7 @@ export class Gateway {
         adjustments: () => fitting.adjustments(cached.served),
       };
     }
-    const dispatched = this.deps.dispatcher.stream(candidates, ctx, (adapter, attempt) => adapter.chatStream({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) }));
+    const dispatched = this.deps.dispatcher.stream(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chatStream({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })));
     return {
       responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting, keepsAnswer),
       servingProvider: () => dispatched.serving()?.provider,
@@ -185,6 +186,7 @@ export class Gateway {
         value: {
           id: answer.id,
           finishReason: answer.finishReason,
+          stopSequence: answer.stopSequence,
           usage: answer.usage,
           usageEstimated: how.usageEstimated,
           toolCalls: answer.message.toolCalls,
@@ -285,9 +287,9 @@ export class Gateway {
     try {
       this.fitter.checkEmbedDimensions(call.candidates[0], params.dimensions);
       const { value, outcome } = await this.deps.dispatcher.unary(call.candidates, ctx, (adapter, attempt) =>
-        embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, params.inputs.length), (tokens) => {
+        (call.sending(adapter.name, attempt.upstreamModel), embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, params.inputs.length), (tokens) => {
           billedBefore += tokens;
-        }),
+        })),
       );
       const usage = withInputTokens(value.usage ?? inputUsage(), billedBefore);
       this.sayUsageFault(value.usageFault, outcome.served!, ctx);
@@ -403,7 +405,7 @@ function answerTooLong(provider = "unknown"): UpstreamError {
 
 /** A stream's answer once it ended: its text, reasoning and tool calls as assembled from the deltas. */
 function streamedAnswer(
-  end: { id: string; finishReason: FinishReason },
+  end: { id: string; finishReason: FinishReason; stopSequence?: string },
   text: string,
   toolCalls: Map<number, ToolCall>,
   usage: Usage,
@@ -416,7 +418,7 @@ function streamedAnswer(
       toolCall.id ||= `call_${index}`;
       return toolCall;
     });
-  return { id: end.id, message: create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls: calls, ...said }), finishReason: end.finishReason, usage, served };
+  return { id: end.id, message: create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls: calls, ...said }), finishReason: end.finishReason, stopSequence: end.stopSequence, usage, served };
 }
 
 /** What every answer says of where it came from: who served it, after which attempts, for which request. */

@@ -43,6 +43,8 @@ export interface BudgetAnswer {
   spentNanos: number;
   /** What was reserved for this call. */
   reservedNanos: number;
+  /** The reservation's id on a shared counter (Redis), by which a later `charge` settles it should this process die first. */
+  callId?: string;
   /**
    * Replaces the reservation with the call's real cost, on the counter that
    * made it (Redis, or this process when Redis failed; the shared counter
@@ -50,6 +52,13 @@ export interface BudgetAnswer {
    * nothing.
    */
   settle(costNanos: number): Promise<void>;
+}
+
+export interface SpendCharge {
+  keyId: string;
+  period: Period;
+  costNanos: number;
+  callId: string;
 }
 
 /** Reads what a key spent in a period from the usage ledger (rows before `beforeMs`). */
@@ -63,6 +72,14 @@ export type SpendSeed = (keyId: string, sinceMs: number, beforeMs: number) => Pr
  */
 export interface SpendCounter {
   admit(ask: BudgetAsk): Promise<BudgetAnswer>;
+  /**
+   * Adds the cost of a call that no settlement will come for (the process
+   * serving it ended; replayed from the ledger's journal), once: called before
+   * its ledger row is stored, so that a count rebuilt from the ledger does not
+   * have it yet. On a shared counter it settles the call's reservation by
+   * `callId` (dropping it if it is still held; applied once per id).
+   */
+  charge(charge: SpendCharge): Promise<void>;
   spent(keyId: string, period: Period): Promise<number>;
   close(): void;
 }
@@ -135,6 +152,12 @@ export class MemorySpendCounter implements SpendCounter {
 
   async spent(keyId: string, period: Period): Promise<number> {
     return (await this.entry(keyId, period)).spent;
+  }
+
+  async charge({ keyId, period, costNanos }: SpendCharge): Promise<void> {
+    // A period that is over is never asked about again; a key first seen now is seeded from a ledger without this row.
+    if (costNanos <= 0 || period.endMs <= Date.now()) return;
+    (await this.entry(keyId, period)).spent += wholeNanos(costNanos);
   }
 
   close(): void {

@@ -24,9 +24,24 @@ export interface ClaimedSegment {
   file: string;
 }
 
+/**
+ * A call whose first attempt went to a vendor and that has not ended yet: its
+ * entry is the row the call is recorded with (status `gateway_exited`) should
+ * the process end first, superseded by the call's own row (the same `rowKey`)
+ * when it ends. It notes the budget reservation the call holds, to charge the
+ * key's spend with it on replay.
+ */
+export interface ProvisionalMark {
+  /** The key's budget period the call reserved in, and the reservation's id on the shared (Redis) counter, if one made it. */
+  reservation?: { startMs: number; endMs: number; callId?: string };
+}
+
+/** A journal line: a row, or (with `provisional`) a call's provisional entry. */
+export type JournalEntry = LedgerRow & { provisional?: ProvisionalMark };
+
 /** A segment's rows, as read back. */
 export interface SegmentRows {
-  rows: LedgerRow[];
+  rows: JournalEntry[];
   /** Lines that were not whole rows: the last line of a run killed mid-write. */
   torn: number;
 }
@@ -54,6 +69,10 @@ const openTokens = new Set<string>();
  * the rows that had not reached the store yet and writes them (the store
  * ignores rows it already has, by `rowKey`). Nothing is fsynced, so a machine
  * crash (power, kernel) can lose the rows the kernel had not written back yet.
+ *
+ * A call that reaches a vendor has a provisional entry here from its first
+ * attempt on (`ProvisionalMark`): a call in flight when the process is killed
+ * has been sent, and will be billed, though it never gets a row of its own.
  *
  * Files are segments: one line of JSON per row. Once every row of a segment is
  * in the store it is truncated (the current one) or deleted (a closed one), so
@@ -103,11 +122,11 @@ export class LedgerJournal {
   }
 
   /**
-   * Appends one row (with its `rowKey`) as a line: one `write` call, a few
-   * microseconds. Returns the segment holding it, or 0 when it could not be
-   * written (logged; the row is then only in memory).
+   * Appends one row or provisional entry (with its `rowKey`) as a line: one
+   * `write` call, a few microseconds. Returns the segment holding it, or 0
+   * when it could not be written (logged; the row is then only in memory).
    */
-  append(row: LedgerRow): number {
+  append(row: JournalEntry): number {
     try {
       if (this.current.bytes >= this.segmentBytes) this.rotate();
       const line = Buffer.from(`${this.broken ? "\n" : ""}${JSON.stringify(row)}\n`);
@@ -329,8 +348,8 @@ const NUMBER_FIELDS = ["atMs", "promptTokens", "completionTokens", "cachedTokens
 const FLAG_FIELDS = ["cacheHit", "downgraded"] as const;
 
 /** The rows of a segment's text; a line that is not a whole row (torn by a crash mid-write) is counted and skipped. */
-export function parseSegment(text: string): { rows: LedgerRow[]; torn: number } {
-  const rows: LedgerRow[] = [];
+export function parseSegment(text: string): SegmentRows {
+  const rows: JournalEntry[] = [];
   let torn = 0;
   for (const line of text.split("\n")) {
     if (line === "") continue;
@@ -341,14 +360,14 @@ export function parseSegment(text: string): { rows: LedgerRow[]; torn: number } 
       torn++;
       continue;
     }
-    if (isLedgerRow(row)) rows.push(row);
+    if (isJournalEntry(row)) rows.push(row);
     else torn++;
   }
   return { rows, torn };
 }
 
 // A row that the store would refuse would hold up every row behind it: only whole rows are replayed.
-function isLedgerRow(value: unknown): value is LedgerRow {
+function isJournalEntry(value: unknown): value is JournalEntry {
   if (typeof value !== "object" || value === null) return false;
   const row = value as Record<string, unknown>;
   return (
@@ -356,6 +375,21 @@ function isLedgerRow(value: unknown): value is LedgerRow {
     NUMBER_FIELDS.every((field) => typeof row[field] === "number" && Number.isFinite(row[field])) &&
     FLAG_FIELDS.every((field) => typeof row[field] === "boolean") &&
     (row.surface === undefined || typeof row.surface === "string") &&
-    Array.isArray(row.attempts)
+    Array.isArray(row.attempts) &&
+    (row.provisional === undefined || isProvisionalMark(row.provisional, row.rowKey))
+  );
+}
+
+// A provisional entry is matched with its call's row by rowKey: without one it could never be superseded.
+function isProvisionalMark(value: unknown, rowKey: unknown): value is ProvisionalMark {
+  if (typeof value !== "object" || value === null || typeof rowKey !== "string") return false;
+  const { reservation } = value as ProvisionalMark;
+  if (reservation === undefined) return true;
+  return (
+    typeof reservation === "object" &&
+    reservation !== null &&
+    Number.isSafeInteger(reservation.startMs) &&
+    Number.isSafeInteger(reservation.endMs) &&
+    (reservation.callId === undefined || typeof reservation.callId === "string")
   );
 }

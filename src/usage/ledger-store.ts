@@ -59,6 +59,8 @@ export interface UsageQuery {
   groupBy: UsageGroup[];
   /** The width of the "day" group's buckets in ms, a whole number (charts: hours, minutes); a UTC day when unset. */
   bucketMs?: number;
+  /** One page of the rows, in their order (which every group value breaks ties in, so pages neither skip nor repeat a row); every row when unset. */
+  page?: { offset: number; limit: number };
 }
 
 export interface UsageTotals {
@@ -252,6 +254,17 @@ export class LedgerStore {
     return num(row?.spent);
   }
 
+  /** Which of these row keys the store has (a replay asks before it records a call that may have ended). */
+  async storedRowKeys(rowKeys: readonly string[]): Promise<Set<string>> {
+    const stored = new Set<string>();
+    for (let offset = 0; offset < rowKeys.length; offset += ROWS_PER_STATEMENT) {
+      const chunk = rowKeys.slice(offset, offset + ROWS_PER_STATEMENT);
+      const found = await this.db.query(`SELECT row_key FROM usage_ledger WHERE row_key IN (${chunk.map((_, i) => `$${i + 1}`).join(", ")})`, [...chunk]);
+      for (const row of found) stored.add(String(row.row_key));
+    }
+    return stored;
+  }
+
   async report(query: UsageQuery): Promise<UsageTotals[]> {
     const params: SqlValue[] = [query.startMs, query.endMs];
     const where = ["at_ms >= $1", "at_ms < $2"];
@@ -275,6 +288,12 @@ export class LedgerStore {
     const column = (group: UsageGroup) => (group === "day" ? `(at_ms / ${bucketMs})` : GROUP_COLUMNS[group]);
     const selected = groups.map((group) => `${column(group)} AS g_${group}`);
     const groupBy = [...groups.map(column), "currency"];
+    // The order below, made total by the group values (the output's aliases, on both engines), for pages.
+    const order = [...(groups.includes("day") ? ["g_day"] : []), "cost_nanos DESC", "requests DESC", ...groups.filter((group) => group !== "day").map((group) => `g_${group}`), "currency"];
+    const page = query.page;
+    if (page && !(Number.isSafeInteger(page.offset) && page.offset >= 0 && Number.isSafeInteger(page.limit) && page.limit > 0)) {
+      throw new RangeError(`a page is a whole offset from 0 and a positive limit, not ${JSON.stringify(page)}`);
+    }
     const rows = await this.db.query(
       `SELECT ${[...selected, "currency"].join(", ")},
          COUNT(*) AS requests,
@@ -289,7 +308,8 @@ export class LedgerStore {
          AVG(latency_ms) AS mean_latency_ms
        FROM usage_ledger
        WHERE ${where.join(" AND ")}
-       GROUP BY ${groupBy.join(", ")}`,
+       GROUP BY ${groupBy.join(", ")}
+       ORDER BY ${order.join(", ")}${page ? ` LIMIT ${page.limit} OFFSET ${page.offset}` : ""}`,
       params,
     );
     const totals = rows.map(

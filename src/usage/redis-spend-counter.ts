@@ -4,7 +4,17 @@ import { gatewayError } from "../common/gateway-error.js";
 import type { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
 // A cycle (budgets.ts re-exports this class): nothing from budgets.ts is used before a method runs.
-import { MemorySpendCounter, wholeNanos, type BudgetAnswer, type BudgetAsk, type BudgetDecision, type Period, type SpendCounter, type SpendSeed } from "./budgets.js";
+import {
+  MemorySpendCounter,
+  wholeNanos,
+  type BudgetAnswer,
+  type BudgetAsk,
+  type BudgetDecision,
+  type Period,
+  type SpendCharge,
+  type SpendCounter,
+  type SpendSeed,
+} from "./budgets.js";
 import { KEEP_AFTER_PERIOD_MS, LEASE_MS, MARKER_TTL_MS, SpendScripts, spendKeys } from "./spend-scripts.js";
 
 const DECISIONS: BudgetDecision[] = ["normal", "economy", "refused"];
@@ -134,6 +144,26 @@ export class RedisSpendCounter implements SpendCounter {
     return this.local.spent(keyId, period);
   }
 
+  /**
+   * Settles a dead process's call by its reservation's id: the reservation, if
+   * its lease still holds it, is dropped and the cost added, once per id
+   * however often a replay sends it. A missing counter is rebuilt first, from a
+   * ledger that does not have the call's row yet. While Redis fails, it is
+   * kept and sent again (and, under "open", counted in this process too).
+   */
+  async charge({ keyId, period, costNanos, callId }: SpendCharge): Promise<void> {
+    if (this.link.isUp) {
+      try {
+        const keys = spendKeys(this.link, keyId, period.startMs, callId);
+        if (!(await this.scripts.read(keys, this.now()))) await this.rebuild(keys.spent, keyId, period);
+      } catch (err) {
+        this.errors.report("budget_read", err, "the charge is kept and sent again when Redis works");
+      }
+    }
+    if (!this.link.isUp && this.policy === "open") await this.local.charge({ keyId, period, costNanos, callId });
+    await this.send({ kind: "settle", keyId, period, callId, cost: wholeNanos(costNanos), reserved: 0, since: this.now(), maybeApplied: false });
+  }
+
   close(): void {
     clearInterval(this.retry);
     this.local.close();
@@ -170,6 +200,7 @@ export class RedisSpendCounter implements SpendCounter {
       decision: DECISIONS[answer.decision] ?? "refused",
       spentNanos: answer.spent,
       reservedNanos: reserved,
+      callId,
       settle: async (costNanos) => {
         if (settled) return;
         settled = true;

@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
+import type { Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { KeyBudget, KeyPolicy } from "../auth/key-policy.js";
 import type { Principal } from "../auth/principal.js";
@@ -13,9 +15,10 @@ import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { maskKeys } from "../providers/redact.js";
 import { currentPeriod, type BudgetAnswer, type Period, type SpendCounter } from "./budgets.js";
+import type { ProvisionalMark } from "./ledger-journal.js";
 import type { LedgerRow } from "./ledger-store.js";
 import { formatNanos, NANOS_PER_UNIT, type PriceTable } from "./pricing.js";
-import type { UsageLedger } from "./usage-ledger.js";
+import { GATEWAY_EXITED, type UsageLedger } from "./usage-ledger.js";
 
 const PERIOD_ADJECTIVE = { day: "daily", week: "weekly", month: "monthly" } as const;
 
@@ -52,6 +55,9 @@ export interface UsageHooksDeps {
  * the soft threshold, ResourceExhausted once spent). Settlement: the real
  * token count reconciles the token limit, the real cost the spend counter,
  * and one row goes to the usage ledger. Refused calls get a ledger row too.
+ * Between the two, as its first attempt goes to a vendor, a call's
+ * provisional entry goes to the ledger's journal (`dispatching`): the row it
+ * is recorded with should the process end before the call does.
  *
  * The master key has no policy: no limits, no budget, but its calls are in
  * the ledger (as key "master").
@@ -95,6 +101,7 @@ export class UsageHooks implements CallHooks {
 
     let downgraded = false;
     let reservation: BudgetAnswer | undefined;
+    let reservedIn: Period | undefined;
     const budget = policy?.record.budget;
     if (policy && budget) {
       const economyModel = policy.economyFor(requestedModel);
@@ -145,18 +152,31 @@ export class UsageHooks implements CallHooks {
         downgraded = true;
       }
       reservation = answer;
+      reservedIn = period;
     }
 
     let settled = false;
+    /** Drawn as the first attempt goes out: the provisional entry's and the row's, so that the row supersedes the entry. */
+    let rowKey: string | undefined;
     return {
       candidates,
       skipped,
       downgraded,
+      dispatching: (first, prompt) => {
+        if (settled || rowKey !== undefined) return;
+        rowKey = randomUUID();
+        const mark: ProvisionalMark = reservedIn ? { reservation: { startMs: reservedIn.startMs, endMs: reservedIn.endMs, callId: reservation?.callId } } : {};
+        try {
+          this.deps.ledger.begin(this.provisional(request, atMs, rowKey, first, prompt, skipped, downgraded), mark);
+        } catch (err) {
+          this.deps.logger.error({ requestId: ctx.requestId, error: (err as Error).message }, "could not journal a call's provisional ledger entry");
+        }
+      },
       settle: (outcome) => {
         if (settled) return;
         settled = true;
         try {
-          return this.settle(request, atMs, limits, reservation, downgraded, outcome);
+          return this.settle(request, atMs, limits, reservation, downgraded, outcome, rowKey);
         } catch (err) {
           this.deps.logger.error({ requestId: ctx.requestId, error: (err as Error).message }, "could not account for a call");
         }
@@ -207,6 +227,7 @@ export class UsageHooks implements CallHooks {
     reservation: BudgetAnswer | undefined,
     downgraded: boolean,
     outcome: CallOutcome,
+    rowKey: string | undefined,
   ): number {
     const keyId = request.ctx.principal.keyId;
     const served = this.served(outcome);
@@ -214,7 +235,9 @@ export class UsageHooks implements CallHooks {
     // A cache hit costs the caller nothing; what the vendor would have charged is recorded as saved.
     const price = served && usage ? this.price(served, usage) : 0;
     const cost = outcome.cached ? 0 : price;
-    const row = { ...this.row(request, atMs, outcome.latencyMs, outcome, cost, downgraded), savedCostNanos: outcome.cached ? price : 0 };
+    const row: LedgerRow = { ...this.row(request, atMs, outcome.latencyMs, outcome, cost, downgraded), savedCostNanos: outcome.cached ? price : 0 };
+    // The same key as the call's provisional entry, which this row supersedes.
+    if (rowKey !== undefined) row.rowKey = rowKey;
     this.deps.ledger.append(row);
 
     if (limits.tokensPerMinute > 0) {
@@ -245,6 +268,30 @@ export class UsageHooks implements CallHooks {
       });
     }
     return cost;
+  }
+
+  /**
+   * The row a call is recorded with should the process end before the call
+   * does: status `gateway_exited`, the prompt's estimated tokens and their
+   * cost at the first attempt's model, its skipped candidates and that attempt
+   * (what it streamed before the end is not known). No metric counts it: if it
+   * is ever stored, it is by a later run.
+   */
+  private provisional(
+    request: AdmissionRequest,
+    atMs: number,
+    rowKey: string,
+    first: Candidate,
+    prompt: Usage | undefined,
+    skipped: Attempt[],
+    downgraded: boolean,
+  ): LedgerRow & { rowKey: string } {
+    const promptTokens = prompt?.promptTokens ?? 0;
+    const { provider, upstreamModel } = first;
+    const cost = promptTokens > 0 && this.deps.prices.isPriced(provider, upstreamModel) ? this.deps.prices.cost(provider, upstreamModel, { promptTokens, completionTokens: 0, cachedTokens: 0 }) : 0;
+    const row = this.row(request, atMs, 0, { served: first, usage: prompt && { ...prompt, completionTokens: 0, cachedTokens: 0 }, attempts: skipped, latencyMs: 0 }, cost, downgraded);
+    row.attempts.push({ provider, model: upstreamModel, outcome: GATEWAY_EXITED, ms: 0, hedged: false });
+    return { ...row, status: GATEWAY_EXITED, rowKey };
   }
 
   /** The key's budget as this call saw it, for the budget gauges. */
@@ -356,4 +403,23 @@ export class UsageHooks implements CallHooks {
   private warn(message: string, err: Error): void {
     this.deps.logger.warn({ error: err.message }, message);
   }
+}
+
+/**
+ * Charges the spend of a call the gateway's end cut short (replayed from the
+ * ledger's journal, see UsageLedger) to its key, once: on the period it
+ * reserved in, settling its reservation on a shared counter by the
+ * reservation's id (or, for one this process made alone, an id drawn from the
+ * row's). A call of a key without a budget reserved nothing: its spend is
+ * read from the ledger should the key get one.
+ */
+export async function chargeInterrupted(spend: SpendCounter, row: LedgerRow, mark: ProvisionalMark): Promise<void> {
+  const reservation = mark.reservation;
+  if (!reservation) return;
+  await spend.charge({
+    keyId: row.keyId,
+    period: { startMs: reservation.startMs, endMs: reservation.endMs },
+    costNanos: row.costNanos,
+    callId: reservation.callId ?? `row-${row.rowKey}`,
+  });
 }

@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { refusedForContent } from "../store/store-errors.js";
-import type { LedgerJournal } from "./ledger-journal.js";
+import type { JournalEntry, LedgerJournal, ProvisionalMark } from "./ledger-journal.js";
 import { LedgerRowError, ledgerRowProblem, type LedgerRow, type LedgerStore } from "./ledger-store.js";
 
-/** What the writer needs of the store. */
-export type LedgerSink = Pick<LedgerStore, "insert" | "probe">;
+/** What the writer needs of the store (without `storedRowKeys`, a replay takes every provisional entry with no row in the journal for a call cut short). */
+export type LedgerSink = Pick<LedgerStore, "insert" | "probe"> & Partial<Pick<LedgerStore, "storedRowKeys">>;
 
 export interface UsageLedgerOptions {
   flushIntervalMs: number;
@@ -21,6 +21,13 @@ export interface UsageLedgerOptions {
   probeIntervalMs?: number;
   /** How long `recover` holds the start while it writes what an earlier run left; the rest is written meanwhile. */
   replayWaitMs?: number;
+  /**
+   * Adds the cost of a call an earlier run left in flight (its provisional
+   * entry, replayed with no row of its own) to its key's spend: awaited before
+   * the row goes to the store, so that a spend rebuilt from the store counts it
+   * once (see SpendCounter.charge).
+   */
+  chargeInterrupted?: (row: LedgerRow, mark: ProvisionalMark) => Promise<void>;
   logger: Logger;
   metrics: GatewayMetrics;
 }
@@ -29,7 +36,12 @@ export interface UsageLedgerOptions {
 interface QueuedRow {
   row: LedgerRow;
   segment: number;
+  /** The segment holding the call's provisional entry, released with the row. */
+  provisional?: number;
 }
+
+/** The status of a call the gateway's end cut short: recorded from its provisional entry (see `begin`). */
+export const GATEWAY_EXITED = "gateway_exited";
 
 /**
  * The usage ledger's writer. A call appends its row to the journal (one
@@ -58,6 +70,16 @@ interface QueuedRow {
  *
  * Whether the store takes writes is reported through `onStoreState`: every
  * batch tells, and a probe write does when no row has come for a while.
+ *
+ * A call that reaches a vendor is in the journal before it ends: `begin`
+ * appends a provisional entry (the row it would be recorded with, status
+ * `gateway_exited`, its prompt's estimate) when its first attempt goes out,
+ * and its own row, with the same `rowKey`, supersedes it: the store taking
+ * that row releases both. Replayed after a crash, a provisional entry whose
+ * row is in the journal too, or in the store already, is dropped; one without
+ * becomes a row of its own once every file of the dead runs has been read (a
+ * row in a later file would supersede it) and stored, its cost charged to the
+ * key's spend first (`chargeInterrupted`).
  */
 export class UsageLedger {
   private queue: QueuedRow[] = [];
@@ -84,6 +106,10 @@ export class UsageLedger {
   private dropping = false;
   /** Set by close: past it, no more segments are read back. */
   private stopReadingMs = Infinity;
+  /** This run's calls in flight with a provisional entry: rowKey → its segment. */
+  private readonly provisional = new Map<string, number>();
+  /** Provisional entries of runs that are gone, waiting for their calls' rows in files not read yet. */
+  private readonly orphaned = new Map<string, { entry: JournalEntry; segment: number }>();
 
   constructor(
     private readonly store: LedgerSink,
@@ -96,17 +122,33 @@ export class UsageLedger {
     this.timer.unref();
   }
 
+  /**
+   * A call's first attempt is about to go to a vendor: its provisional entry
+   * (the row it is recorded with should the process end before the call does:
+   * status `gateway_exited`, the prompt's estimated cost) goes to the journal,
+   * one `write`, and nowhere else. The call's row, appended with the same
+   * `rowKey` when it ends, supersedes it. Without a journal, nothing.
+   */
+  begin(entry: LedgerRow & { rowKey: string }, mark: ProvisionalMark = {}): void {
+    const journal = this.options.journal;
+    if (!journal || this.closed) return;
+    const segment = journal.append({ ...entry, provisional: mark });
+    if (segment !== 0) this.provisional.set(entry.rowKey, segment);
+  }
+
   /** Called on the request path before the answer is sent: the journal (or memory) has the row when this returns. */
   append(row: LedgerRow): void {
     if (this.closed) {
-      // Only a call cut off after the drain's grace period gets here: say so rather than drop it silently.
+      // Only a call cut off after the drain's grace period gets here: say so rather than drop it silently
+      // (its provisional entry, if it has one, stays in the journal: the next start records it as gateway_exited).
       this.options.metrics.ledgerRows.inc({ result: "dropped" });
       this.options.logger.warn({ requestId: row.requestId }, "usage ledger already closed: this call is not recorded");
       return;
     }
+    const provisional = this.takeProvisional(row.rowKey);
     const problem = ledgerRowProblem(row);
     if (problem !== undefined) {
-      this.reject(row, problem);
+      this.reject(row, problem, undefined, provisional);
       return;
     }
     const keyed = { ...row, rowKey: row.rowKey ?? randomUUID() };
@@ -119,6 +161,9 @@ export class UsageLedger {
       if (segment !== this.spillSegment) this.spillSegment = segment;
       this.onDisk.set(segment, (this.onDisk.get(segment) ?? 0) + 1);
       this.options.metrics.ledgerQueued.set(this.queued);
+      // Held on disk only, the row has no place in memory to release its provisional entry from: the row
+      // in the journal supersedes it from now on (a replay drops a provisional entry whose row it finds).
+      if (provisional !== undefined) journal!.done(provisional);
       return;
     }
     if (this.queue.length >= this.maxQueued) {
@@ -129,7 +174,7 @@ export class UsageLedger {
       return;
     }
     this.dropping = false;
-    this.enqueue([{ row: keyed, segment }]);
+    this.enqueue([{ row: keyed, segment, provisional }]);
     if (this.queue.length >= this.options.batchSize && !this.flushing) void this.flush().catch(() => {});
   }
 
@@ -249,19 +294,100 @@ export class UsageLedger {
         this.spillSegment = 0;
       }
       const { rows, torn } = journal.readSegment(segment);
-      if (this.claimed.delete(segment)) {
-        this.options.metrics.ledgerRows.inc({ result: "replayed" }, rows.length);
-        if (torn > 0) this.options.logger.info({ journal: journal.dir, segment, rows: rows.length, torn }, "usage ledger journal file replayed: torn lines skipped");
-      }
-      const keep = rows.filter((row) => {
+      const replaying = this.claimed.delete(segment);
+      const keep: QueuedRow[] = [];
+      let provisional = 0;
+      for (const row of rows) {
+        if (row.provisional !== undefined) {
+          provisional++;
+          // This run's calls in flight are tracked in memory (`provisional`); a dead run's wait for their rows.
+          if (replaying) this.orphan(row, segment);
+          continue;
+        }
+        if (replaying) this.supersede(row.rowKey);
         // Rows an earlier version journaled unchecked.
         const problem = ledgerRowProblem(row);
-        if (problem === undefined) return true;
-        this.reject(row, problem, segment);
-        return false;
-      });
-      this.enqueue(keep.map((row) => ({ row, segment })));
+        if (problem === undefined) keep.push({ row, segment });
+        else this.reject(row, problem, segment);
+      }
+      if (replaying) {
+        this.options.metrics.ledgerRows.inc({ result: "replayed" }, rows.length - provisional);
+        if (torn > 0) this.options.logger.info({ journal: journal.dir, segment, rows: rows.length, torn }, "usage ledger journal file replayed: torn lines skipped");
+      }
+      this.enqueue(keep);
     }
+  }
+
+  /** The segment holding a call's provisional entry, no longer tracked: its row has come. */
+  private takeProvisional(rowKey: string | undefined): number | undefined {
+    if (rowKey === undefined) return undefined;
+    const segment = this.provisional.get(rowKey);
+    if (segment !== undefined) this.provisional.delete(rowKey);
+    return segment;
+  }
+
+  /** A dead run's provisional entry: held until its call's row turns up, or every file of the dead runs is read. */
+  private orphan(entry: JournalEntry, segment: number): void {
+    const rowKey = entry.rowKey!;
+    // The same entry twice (an impossible journal): one is enough.
+    if (this.orphaned.has(rowKey)) this.options.journal?.done(segment);
+    else this.orphaned.set(rowKey, { entry, segment });
+  }
+
+  /** A replayed row: its call's provisional entry, if one was read, is dropped. */
+  private supersede(rowKey: string | undefined): void {
+    if (rowKey === undefined) return;
+    const orphan = this.orphaned.get(rowKey);
+    if (!orphan) return;
+    this.orphaned.delete(rowKey);
+    this.options.journal?.done(orphan.segment);
+  }
+
+  /**
+   * Once every file of the runs that are gone has been read and its rows are
+   * stored (the queue is empty), their provisional entries with no row of
+   * their own are the calls the gateway's end cut short: each becomes a row
+   * (status `gateway_exited`), charged to its key's spend before it is queued
+   * (a spend counter seeded from the store now has every other replayed row
+   * and not this one). Its entry leaves the journal once it is stored.
+   * Returns whether it queued any.
+   */
+  private async recordInterrupted(): Promise<boolean> {
+    if (this.orphaned.size === 0 || this.claimed.size > 0 || this.queue.length > 0) return false;
+    // A call whose row the dead run stored (its entry's file held other rows) was settled by that run: dropped.
+    const stored = (await this.store.storedRowKeys?.([...this.orphaned.keys()])) ?? new Set<string>();
+    const orphans = [...this.orphaned.values()];
+    this.orphaned.clear();
+    const interrupted: QueuedRow[] = [];
+    for (const { entry, segment } of orphans) {
+      if (stored.has(entry.rowKey!)) {
+        this.options.journal?.done(segment);
+        continue;
+      }
+      const { provisional: mark, ...row } = entry;
+      const problem = ledgerRowProblem(row);
+      if (problem !== undefined) {
+        this.reject(row, problem, segment);
+        continue;
+      }
+      try {
+        await this.options.chargeInterrupted?.(row, mark!);
+      } catch (err) {
+        this.options.logger.error(
+          { requestId: row.requestId, keyId: row.keyId, error: (err as Error).message },
+          "could not add a call the gateway's end cut short to its key's spend; its row is stored all the same",
+        );
+      }
+      interrupted.push({ row, segment });
+    }
+    if (interrupted.length === 0) return false;
+    this.options.metrics.ledgerRows.inc({ result: "interrupted" }, interrupted.length);
+    this.options.logger.warn(
+      { calls: interrupted.length, requestIds: interrupted.slice(0, 20).map(({ row }) => row.requestId) },
+      "usage ledger: calls in flight when an earlier run ended are recorded as gateway_exited, charged their prompt's estimate",
+    );
+    this.enqueue(interrupted);
+    return true;
   }
 
   private async drain(): Promise<void> {
@@ -270,6 +396,11 @@ export class UsageLedger {
     if (this.queue.length === 0 && (!this.writable || performance.now() - this.lastWriteMs >= this.probeIntervalMs)) {
       await this.write(() => this.store.probe());
     }
+    do await this.writeQueued();
+    while (await this.recordInterrupted());
+  }
+
+  private async writeQueued(): Promise<void> {
     while (this.queue.length > 0) {
       // Emptied as rows are stored or set aside: what is left when the store fails goes back to the queue.
       const pending = this.queue.splice(0, this.options.batchSize);
@@ -313,20 +444,24 @@ export class UsageLedger {
         this.stored(pending.splice(0, 1));
       } catch (err) {
         if (!refusedForItsRows(err)) throw err;
-        const { row, segment } = pending.shift()!;
-        this.reject(row, err instanceof LedgerRowError ? err.problem : (err as Error).message, segment);
+        const { row, segment, provisional } = pending.shift()!;
+        this.reject(row, err instanceof LedgerRowError ? err.problem : (err as Error).message, segment, provisional);
       }
     }
   }
 
   private stored(entries: QueuedRow[]): void {
-    for (const { segment } of entries) this.options.journal?.done(segment);
+    for (const { segment, provisional } of entries) {
+      this.options.journal?.done(segment);
+      if (provisional !== undefined) this.options.journal?.done(provisional);
+    }
     if (entries.length > 0) this.options.metrics.ledgerRows.inc({ result: "written" }, entries.length);
   }
 
-  /** A row the store cannot keep: said once, counted, and out of the journal (retried, it would fail forever). */
-  private reject(row: LedgerRow, problem: string, segment?: number): void {
+  /** A row the store cannot keep: said once, counted, and out of the journal (retried, it would fail forever), its provisional entry too. */
+  private reject(row: LedgerRow, problem: string, segment?: number, provisional?: number): void {
     if (segment !== undefined) this.options.journal?.done(segment);
+    if (provisional !== undefined) this.options.journal?.done(provisional);
     this.options.metrics.ledgerRows.inc({ result: "rejected" });
     this.options.logger.error(
       { requestId: row.requestId, keyId: row.keyId, provider: row.provider, model: row.servedModel, problem },

@@ -1,8 +1,9 @@
 import type * as http from "node:http";
 import type * as net from "node:net";
 import type { ClientLimits, SlowPart } from "./client-limits.js";
+import { slowClientError } from "./slow-client.js";
 
-/** What a client whose headers came too late reads before the connection closes (as from Node's own timeout). */
+/** What a client whose headers (or body, when no answer has begun) came too late reads before the connection closes (as from Node's own timeout). */
 const REQUEST_TIMEOUT = "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
 
 interface Connection {
@@ -91,8 +92,10 @@ export class Http1Connections {
     // (`end` comes once it has also been read, which a handler that stopped reading may never do).
     if (!req.complete) {
       bodyDue = setTimeout(() => {
-        if (req.complete) received();
-        else this.cut(socket, "body");
+        if (req.complete) return received();
+        this.cut(socket, "body", res.headersSent ? undefined : REQUEST_TIMEOUT);
+        // Its call ends with why, not as the client's cancel: the request's error reaches whatever reads its body.
+        req.destroy(slowClientError());
       }, this.limits.requestTimeoutMs);
       connection.bodyDeadlines.add(bodyDue);
       req.once("end", received);

@@ -1,5 +1,6 @@
 import * as http2 from "node:http2";
 import type { ClientLimits, SlowPart } from "./client-limits.js";
+import { markSlowStream } from "./slow-client.js";
 
 /**
  * The most HTTP/2 streams open at once over every session. A stream costs
@@ -53,6 +54,7 @@ export class Http2Sessions {
       const body = setTimeout(() => {
         if (stream.state.remoteClose) return;
         this.cutOff("body");
+        markSlowStream(stream);
         stream.close(http2.constants.NGHTTP2_CANCEL);
       }, this.limits.requestTimeoutMs);
       stream.once("close", () => {

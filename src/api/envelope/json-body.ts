@@ -7,6 +7,7 @@ import { gatewayError, REQUEST_TOO_LARGE } from "../../common/gateway-error.js";
 import { readBody } from "../../common/request-body.js";
 import { jsonNestsDeeperThan } from "../../common/json-nesting.js";
 import { MAX_JSON_DEPTH, TOO_DEEP } from "../json-depth.js";
+import { slowClientCut } from "../../server/slow-client.js";
 
 /** Bodies above this are refused before they are parsed; a compressed body, before and after it is decoded. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -35,13 +36,14 @@ const SUPPORTED = "gzip, deflate or br";
 /**
  * A request's JSON body: of a JSON content type, at most MAX_BODY_BYTES
  * (read, and once its content coding is decoded), not nested past
- * MAX_JSON_DEPTH (refused before it is parsed), and parseable.
+ * MAX_JSON_DEPTH (refused before it is parsed), UTF-8 (a leading BOM
+ * dropped), and parseable.
  */
 export async function readJsonBody(req: IncomingMessage | Http2ServerRequest, contentType: string): Promise<unknown> {
   if (!contentType.includes("json")) throw gatewayError(Code.InvalidArgument, "the body must be JSON (content-type: application/json)", "INVALID_ARGUMENT");
   const coding = contentCodingOf(req.headers["content-encoding"]);
   const read = await readBody(req, MAX_BODY_BYTES);
-  if (read === undefined) throw gatewayError(Code.Canceled, "the client went away", "CANCELLED");
+  if (read === undefined) throw slowClientCut(req) ?? gatewayError(Code.Canceled, "the client went away", "CANCELLED");
   if ("over" in read) {
     // The rest is read and dropped, not left unread: its connection would hang (see server/unread-body.ts).
     req.resume();
@@ -52,12 +54,25 @@ export async function readJsonBody(req: IncomingMessage | Http2ServerRequest, co
   // could the value be measured; what reads the body next (and JSON.stringify to vendors) may not cope with it.
   // The count is exact for JSON that parses: the same verdict as measuring the parsed value.
   if (jsonNestsDeeperThan(bytes, MAX_JSON_DEPTH)) throw gatewayError(Code.InvalidArgument, `the body ${TOO_DEEP}`, "INVALID_ARGUMENT");
+  let text: string;
   try {
-    return JSON.parse(bytes.toString("utf8"));
+    text = UTF8.decode(bytes);
+  } catch {
+    throw gatewayError(Code.InvalidArgument, "the body is not valid UTF-8 (JSON text must be)", "INVALID_ARGUMENT");
+  }
+  try {
+    return JSON.parse(text);
   } catch {
     throw gatewayError(Code.InvalidArgument, "the body is not valid JSON", "INVALID_ARGUMENT");
   }
 }
+
+/**
+ * Strict UTF-8: bytes that are not UTF-8 are refused, not forwarded as U+FFFD
+ * (as the Connect surfaces refuse them); one leading byte order mark, which
+ * RFC 8259 lets a parser ignore and some clients send, is dropped.
+ */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
  * The one content coding to undo, or undefined for none (`identity`). More

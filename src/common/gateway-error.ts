@@ -13,12 +13,19 @@ export const ERROR_DOMAIN = "switchboard.dev";
  */
 export const REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE";
 
+/**
+ * The reason of a request whose header block is past the server's limit:
+ * ResourceExhausted in gRPC and Connect terms, HTTP's own 431 on every HTTP
+ * answer (a REST SDK retries neither, as it would a 429).
+ */
+export const REQUEST_HEADERS_TOO_LARGE = "REQUEST_HEADERS_TOO_LARGE";
+
 /** The reason of a REST path asked with a method it does not take: Unimplemented in Connect terms, a 405 (with `Allow`) on REST surfaces. */
 export const METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED";
 
 /** The HTTP status REST surfaces answer for a reason whose meaning HTTP has its own status for; undefined for the rest (status by code). */
 export function restStatusOfReason(reason: string | undefined): number | undefined {
-  return reason === REQUEST_TOO_LARGE ? 413 : reason === METHOD_NOT_ALLOWED ? 405 : undefined;
+  return reason === REQUEST_TOO_LARGE ? 413 : reason === REQUEST_HEADERS_TOO_LARGE ? 431 : reason === METHOD_NOT_ALLOWED ? 405 : undefined;
 }
 
 /** A ConnectError with ErrorInfo, and RetryInfo plus a `retry-after` header when `retryAfterMs` is known. */

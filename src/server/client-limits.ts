@@ -27,6 +27,13 @@ export interface ClientLimits {
   maxBufferedRequestBytes: number;
   /** The same on one connection (HTTP/2: over all its streams); at most maxBufferedRequestBytes. */
   maxBufferedRequestBytesPerConnection: number;
+  /** An HTTP/1.1 request's head (request line and headers) may hold this many bytes; past it, 431 in the API's shape. */
+  maxHeaderBytes: number;
+  /**
+   * An HTTP/2 request's header list may hold this many bytes, as HTTP/2 counts them (each field's
+   * name and value, and 32); past it, 431 or grpc-status RESOURCE_EXHAUSTED in the API's shape.
+   */
+  maxHeaderListBytes: number;
 }
 
 /** What the gateway is late with when it cuts a client off. */
@@ -57,6 +64,10 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   // 32 such bodies in all, 4 per connection, while calls' bodies are a few KB each.
   maxBufferedRequestBytes: 256 * 1024 * 1024,
   maxBufferedRequestBytesPerConnection: 32 * 1024 * 1024,
+  // Node's own bounds, as they were before the gateway named them: its HTTP/1.1 parser's default
+  // (a header block held while it is parsed, per connection) and nghttp2's SETTINGS_MAX_HEADER_LIST_SIZE.
+  maxHeaderBytes: 16 * 1024,
+  maxHeaderListBytes: 65_535,
 };
 
 /** The limits with a default for each one not set. */

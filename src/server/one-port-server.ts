@@ -6,10 +6,12 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { AnswerStalls, type StallClock } from "./answer-stalls.js";
+import { answerClientError, type ParserError } from "./client-errors.js";
 import { clientLimits, type ClientLimits, type SlowPart } from "./client-limits.js";
 import { ConnectionCaps } from "./connection-caps.js";
 import { Http1Connections } from "./http1-connections.js";
 import { Http2Sessions } from "./http2-sessions.js";
+import { headerListBytes, overflowAnswer } from "./header-overflow.js";
 import { RequestBodyBudget } from "./request-body-budget.js";
 
 type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
@@ -47,6 +49,9 @@ const WRAP_UP_MS = 1_000;
 /** How long a draining gateway still reads and answers requests already on their way (at most a quarter of the grace). */
 const LINGER_MS = 1_000;
 
+/** Node's HTTP/1.1 header limit, which the TLS server's HTTP/1.1 fallback keeps (it takes no option for it). */
+const NODE_HEADER_LIMIT = http.maxHeaderSize;
+
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /**
@@ -68,6 +73,8 @@ export class OnePortServer {
   private readonly stalls: AnswerStalls;
   private readonly bodies: RequestBodyBudget;
   private readonly h2Sockets = new WeakSet<net.Socket>();
+  /** A plaintext HTTP/1.1 connection's first bytes, until its first request has begun: where a header overflow finds the request line. */
+  private readonly firstBytes = new WeakMap<net.Socket, Buffer>();
   /** Every accepted socket (with TLS, once its handshake is done), including those that have not sent a byte yet. */
   private readonly sockets = new Set<net.Socket>();
   private inFlight = 0;
@@ -98,18 +105,21 @@ export class OnePortServer {
           cert: readFileSync(options.tls.certFile),
           key: readFileSync(options.tls.keyFile),
           allowHTTP1: true,
-          settings: { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION },
+          settings: this.http2Settings(),
           // The handshake is part of what a client must finish before its headers are due.
           handshakeTimeout: this.limits.headersTimeoutMs,
         },
         handler,
       );
       secure.on("secureConnection", (socket: net.Socket) => this.watchSecure(socket));
+      // HTTP/1.1 over TLS: Node's parser, with its own header limit; the request line is in what it read, or unknown.
+      secure.on("clientError", (err: ParserError, socket: net.Socket) => answerClientError(err, socket, NODE_HEADER_LIMIT, undefined));
       this.h2 = secure;
       this.listener = secure;
     } else {
-      this.h2 = http2.createServer({ settings: { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION } }, handler);
-      this.h1 = http.createServer(handler);
+      this.h2 = http2.createServer({ settings: this.http2Settings() }, handler);
+      this.h1 = http.createServer({ maxHeaderSize: this.limits.maxHeaderBytes }, handler);
+      this.h1.on("clientError", (err: ParserError, socket: net.Socket) => answerClientError(err, socket, this.limits.maxHeaderBytes, this.firstBytes.get(socket)));
       // Node sends it to clients in a Keep-Alive header; Http1Connections enforces it.
       this.h1.keepAliveTimeout = this.limits.keepAliveTimeoutMs;
       this.listener = net.createServer();
@@ -156,6 +166,7 @@ export class OnePortServer {
         this.h2Sockets.add(socket);
         this.h2.emit("connection", socket);
       } else {
+        this.firstBytes.set(socket, head);
         // The headers were due from the moment the connection opened.
         this.http1.add(socket, Math.max(0, this.limits.headersTimeoutMs - (performance.now() - accepted)));
         this.h1!.emit("connection", socket);
@@ -175,8 +186,12 @@ export class OnePortServer {
   /** Counts requests in flight, so shutdown knows when the last one has finished. */
   private track(handler: Handler): Handler {
     return (req, res) => {
+      if (req.httpVersionMajor === 2 && headerListBytes(req.rawHeaders) > this.limits.maxHeaderListBytes) return this.refuseHeaders(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
       this.inFlight++;
-      if (req.httpVersionMajor === 1) this.http1.track(req as http.IncomingMessage, res as http.ServerResponse);
+      if (req.httpVersionMajor === 1) {
+        this.firstBytes.delete(req.socket as net.Socket);
+        this.http1.track(req as http.IncomingMessage, res as http.ServerResponse);
+      }
       this.stalls.track(res);
       this.bodies.watch(req, res);
       res.once("close", () => {
@@ -186,6 +201,24 @@ export class OnePortServer {
       });
       handler(req, res);
     };
+  }
+
+  /**
+   * Past SETTINGS_MAX_HEADER_LIST_SIZE Node resets the stream (no status a caller can read), and
+   * well-behaved clients send no such list: it is set at twice the limit, so that lists past the
+   * limit reach `refuseHeaders` and are answered in their API's shape. (Unset, Node advertises no
+   * limit, and a list past what it can hold ended the whole session, every stream on it.)
+   */
+  private http2Settings(): http2.Settings {
+    return { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION, maxHeaderListSize: 2 * this.limits.maxHeaderListBytes };
+  }
+
+  /** An HTTP/2 request whose header list is past the limit: refused in its API's shape (a gRPC call with a grpc-status). */
+  private refuseHeaders(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
+    const header = (name: string) => [req.headers[name]].flat()[0];
+    const answer = overflowAnswer({ path: (req.url ?? "/").split("?", 1)[0]!, header }, this.limits.maxHeaderListBytes);
+    if (answer.trailersOnly) res.stream.respond({ ":status": answer.status, ...answer.headers }, { endStream: true });
+    else res.writeHead(answer.status, answer.headers).end(answer.body);
   }
 
   listen(): Promise<AddressInfo> {

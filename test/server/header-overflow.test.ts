@@ -1,0 +1,127 @@
+// A request whose headers are past the limit is refused in the shape of the
+// API it was for (issue 14): the OpenAI and Anthropic REST surfaces' error
+// bodies with a 431, Connect's error JSON, and a grpc-status for gRPC and
+// gRPC-Web callers, each naming the limit (REQUEST_HEADERS_TOO_LARGE). Node
+// answered a bare 431 on HTTP/1.1; on HTTP/2 the gateway set no limit of
+// its own (a list past what Node takes ended the whole session).
+import * as net from "node:net";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { reasonOf } from "../../src/common/gateway-error.js";
+import { overflowAnswer, requestHeadOf } from "../../src/server/header-overflow.js";
+import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { failure } from "../support/failure.js";
+import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+
+let fake: OpenAIFake;
+let gw: TestGateway;
+beforeAll(async () => {
+  fake = await startOpenAIFake({ apiKey: "sk-vendor" });
+  gw = await startGateway({ OPENAI_API_KEY: "sk-vendor", OPENAI_BASE_URL: fake.baseUrl });
+});
+afterAll(async () => {
+  await gw?.stop();
+  await fake?.close();
+});
+
+/** Past the HTTP/1.1 limit (16 KiB), and past the HTTP/2 one (64 KiB) but within twice it. */
+const OVER_HTTP1 = "a".repeat(20_000);
+const OVER_HTTP2 = "a".repeat(70_000);
+
+/** Sends a raw HTTP/1.1 request in the given writes (a pause between them), and reads the whole answer. */
+function rawHttp1(writes: string[]): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(gw.port, "127.0.0.1", async () => {
+      for (const [i, chunk] of writes.entries()) {
+        // Let each write arrive as its own read, as a slow link delivers a request's start before its headers.
+        if (i > 0) await new Promise((next) => setTimeout(next, 50));
+        socket.write(chunk);
+      }
+    });
+    let answer = "";
+    socket.on("data", (data) => (answer += data.toString("latin1")));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const [head, ...rest] = answer.split("\r\n\r\n");
+      const [statusLine, ...lines] = head!.split("\r\n");
+      const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
+      resolve({ status: Number(statusLine!.split(" ")[1]), headers, body: rest.join("\r\n\r\n") });
+    });
+  });
+}
+
+const requestStart = (path: string, headers: Record<string, string> = {}) =>
+  `POST ${path} HTTP/1.1\r\nhost: localhost\r\n${Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("")}`;
+
+describe("HTTP/1.1 headers past the limit", () => {
+  it("on the OpenAI surface: 431 with OpenAI's error body", async () => {
+    const res = await rawHttp1([`${requestStart("/v1/chat/completions", { authorization: `Bearer ${MASTER_KEY}`, cookie: OVER_HTTP1 })}\r\n`]);
+    expect(res.status).toBe(431);
+    expect(res.headers["content-type"]).toBe("application/json");
+    const body = JSON.parse(res.body);
+    expect(body.error).toMatchObject({ type: "invalid_request_error", code: "request_headers_too_large" });
+    expect(body.error.message).toMatch(/^the request's headers are larger than the 16384 bytes the gateway accepts/);
+  });
+
+  it("on the Anthropic surface: 431 with Anthropic's, even when the headers came in a later read than the request line", async () => {
+    const res = await rawHttp1([requestStart("/v1/messages?beta=true", { "anthropic-version": "2023-06-01" }), `x-big: ${OVER_HTTP1}\r\n\r\n`]);
+    expect(res.status).toBe(431);
+    expect(JSON.parse(res.body)).toMatchObject({ type: "error", error: { type: "invalid_request_error", reason: "request_headers_too_large", message: expect.stringContaining("16384 bytes") } });
+  });
+
+  it("on a Connect method: Connect's error JSON, which a Connect client reads as ResourceExhausted", async () => {
+    const res = await rawHttp1([`${requestStart("/switchboard.v1.AiService/Chat", { "content-type": "application/json", "x-big": OVER_HTTP1 })}\r\n`]);
+    expect(res.status).toBe(431);
+    const body = JSON.parse(res.body);
+    expect(body.code).toBe("resource_exhausted");
+    expect(body.message).toContain("16384 bytes");
+    const connect = await failure(gw.client("connect").chat({ model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] }, { headers: { "x-big": OVER_HTTP1 } }));
+    expect(connect.code).toBe(Code.ResourceExhausted);
+    expect(reasonOf(connect)).toBe("REQUEST_HEADERS_TOO_LARGE");
+  });
+
+  it("with gRPC-Web: a trailer with grpc-status RESOURCE_EXHAUSTED", async () => {
+    const err = await failure(gw.client("grpc-web").chat({ model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] }, { headers: { "x-big": OVER_HTTP1 } }));
+    expect(err.code).toBe(Code.ResourceExhausted);
+    expect(reasonOf(err)).toBe("REQUEST_HEADERS_TOO_LARGE");
+  });
+});
+
+describe("HTTP/2 headers past the limit", () => {
+  const chat = { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] };
+
+  // Node's HTTP/2 client sends no header block over 64 KiB unless told it may (its maxSendHeaderBlockLength).
+  const nodeOptions = { maxSendHeaderBlockLength: 1024 * 1024 };
+  const auth = [(next: any) => (req: any) => (req.header.set("authorization", `Bearer ${MASTER_KEY}`), next(req))];
+  const grpc = () => createClient(AIService, createGrpcTransport({ baseUrl: gw.url, nodeOptions, interceptors: auth }));
+  const connectH2 = () => createClient(AIService, createConnectTransport({ baseUrl: gw.url, httpVersion: "2", nodeOptions, interceptors: auth }));
+
+  it("a gRPC call gets grpc-status RESOURCE_EXHAUSTED with the reason, not a reset stream", async () => {
+    const err = await failure(grpc().chat(chat, { headers: { "x-big": OVER_HTTP2 } }));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(err.code).toBe(Code.ResourceExhausted);
+    expect(reasonOf(err)).toBe("REQUEST_HEADERS_TOO_LARGE");
+    expect(err.rawMessage).toContain("65535 bytes");
+  });
+
+  it("a Connect call over HTTP/2 gets ResourceExhausted; headers within the limit are served as before", async () => {
+    expect(reasonOf(await failure(connectH2().chat(chat, { headers: { "x-big": OVER_HTTP2 } })))).toBe("REQUEST_HEADERS_TOO_LARGE");
+    const served = await grpc().chat(chat, { headers: { "x-big": "a".repeat(40_000) } });
+    expect(served.message?.content).toBeTruthy();
+  });
+});
+
+describe("what is known of a refused request", () => {
+  it("the request line only when the bytes begin with one; otherwise a plain-text 431", () => {
+    expect(requestHeadOf(Buffer.from("GET /v1/models?x=1 HTTP/1.1\r\nAnthropic-Version: 1\r\ncut"), 16_384)).toMatchObject({ path: "/v1/models" });
+    expect(requestHeadOf(Buffer.from("GET /v1/models HTTP/1.1\r\nAnthropic-Version: 1\r\ncut"), 16_384)!.header("anthropic-version")).toBe("1");
+    expect(requestHeadOf(Buffer.from("x-big: aaaa\r\n"), 16_384)).toBeUndefined();
+    const unknown = overflowAnswer(undefined, 16_384);
+    expect([unknown.status, unknown.headers["content-type"]]).toEqual([431, "text/plain; charset=utf-8"]);
+  });
+});

@@ -3,18 +3,21 @@ import { useTransport } from "@connectrpc/connect-query";
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import type { CallEvent } from "../../gen/ts/switchboard/v1/admin_console_pb.js";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
-import { inWords, type ErrorInWords } from "./errors";
+import { inWords, KEY_REFUSED, type ErrorInWords } from "./errors";
 
 /** Calls kept in the page: the newest first, this many at most. */
-const KEPT = 500;
+export const KEPT = 500;
 
 export interface CallsFeed {
   calls: CallEvent[];
+  /** Calls seen since sign-in, those no longer kept included. */
+  seen: number;
+  /** "live" once the gateway confirmed the watch, not before: a stream that never opens stays "connecting". */
   state: "connecting" | "live" | "retrying" | "refused";
   error?: ErrorInWords;
 }
 
-const FeedContext = createContext<CallsFeed>({ calls: [], state: "connecting" });
+const FeedContext = createContext<CallsFeed>({ calls: [], seen: 0, state: "connecting" });
 
 /**
  * One WatchCalls stream for the whole session, so the live tail and the
@@ -23,23 +26,25 @@ const FeedContext = createContext<CallsFeed>({ calls: [], state: "connecting" })
  */
 export function CallsFeedProvider({ children }: { children: ReactNode }) {
   const transport = useTransport();
-  const [feed, setFeed] = useState<CallsFeed>({ calls: [], state: "connecting" });
+  const [feed, setFeed] = useState<CallsFeed>({ calls: [], seen: 0, state: "connecting" });
   useEffect(() => {
     const stop = new AbortController();
     const client = createClient(AdminService, transport);
     void (async () => {
       for (let failures = 0; !stop.signal.aborted; failures++) {
         try {
-          setFeed((f) => ({ ...f, state: "live", error: undefined }));
-          for await (const res of client.watchCalls({}, { signal: stop.signal })) {
+          // The first message, without a call, confirms the watch (confirm_start): the stream's headers come with it, not before.
+          for await (const res of client.watchCalls({ confirmStart: true }, { signal: stop.signal })) {
             failures = 0;
             const call = res.call;
-            if (call) setFeed((f) => ({ ...f, calls: [call, ...f.calls].slice(0, KEPT) }));
+            setFeed((f) => (call ? { ...f, state: "live", error: undefined, calls: [call, ...f.calls].slice(0, KEPT), seen: f.seen + 1 } : { ...f, state: "live", error: undefined }));
           }
+          // The gateway ended the stream (a shutdown, say): not live until the next one is confirmed.
+          setFeed((f) => ({ ...f, state: "connecting" }));
         } catch (err) {
           if (stop.signal.aborted) return;
           const error = inWords(err);
-          const refused = ["UNAUTHENTICATED", "ADMIN_SCOPE_REQUIRED", "KEY_REVOKED", "KEY_EXPIRED"].includes(error.reason);
+          const refused = KEY_REFUSED.has(error.reason);
           setFeed((f) => ({ ...f, state: refused ? "refused" : "retrying", error }));
           if (refused) return;
         }

@@ -14,7 +14,7 @@ export const OUTSIDE_OWN_POLICY = "OUTSIDE_OWN_POLICY";
 export const MANAGE_VENDOR_KEYS = "manage_vendor_keys";
 
 /** The bootstrap key: the only principal without a stored key's policy. */
-function isMaster(principal: Principal | undefined): boolean {
+export function isMaster(principal: Principal | undefined): boolean {
   return principal !== undefined && principal.keyId === "master" && principal.policy === undefined;
 }
 

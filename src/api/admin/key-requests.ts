@@ -79,7 +79,10 @@ const MAX_MONEY_NANOS = NANOS_PER_UNIT - 1;
 const MAX_KEY_LIFETIME_MS = 100 * 365.25 * 86_400_000;
 
 const FILTER_FIELDS = ["team", "admin", "state"] as const;
-const FILTER_USAGE = 'team = "…", admin = true|false or state = ACTIVE|EXPIRED|REVOKED';
+const FILTER_USAGE = 'team = "…", admin = true|false, state = ACTIVE|EXPIRED|REVOKED or a quoted text to search for, "…"';
+
+/** What a ListKeys filter selects, as the store takes it. */
+type KeyFilter = Pick<KeyListQuery, "team" | "admin" | "state" | "search">;
 
 /** CreateKey's key as a record to store, its digest and hint not yet set. */
 export function readNewKey(req: CreateKeyRequest, keyId: string, rules: KeySettingRules, v: FieldViolations, now: number): KeyRecord {
@@ -130,7 +133,7 @@ function checkReadOnly(v: FieldViolations, input: GatewayKey, admin: boolean): v
 }
 
 /** ListKeys' page and filter, as the store takes them. */
-export function readKeyListing(req: ListKeysRequest, v: FieldViolations): { size: number; after: KeyListQuery["after"]; filter: Pick<KeyListQuery, "team" | "admin" | "state"> } {
+export function readKeyListing(req: ListKeysRequest, v: FieldViolations): { size: number; after: KeyListQuery["after"]; filter: KeyFilter } {
   const size = readPageSize(req.pageSize, PAGE_SIZES, v);
   const position = KEY_PAGES.decode(req.pageToken, v);
   const filter = readKeyFilter(req.filter, v);
@@ -139,20 +142,25 @@ export function readKeyListing(req: ListKeysRequest, v: FieldViolations): { size
 }
 
 /** The next_page_token after a page that ends with `last`, listed with `filter`. */
-export function nextKeyPageToken(last: KeyRecord, filter: Pick<KeyListQuery, "team" | "admin" | "state">): string {
+export function nextKeyPageToken(last: KeyRecord, filter: KeyFilter): string {
   return KEY_PAGES.encode([last.createMs, last.id, filterDigest(filter)]);
 }
 
 /** A filter as a short digest of what it selects, so `team = "a" AND admin = true` and its reverse match, and a long team swells no token. */
-function filterDigest(filter: Pick<KeyListQuery, "team" | "admin" | "state">): string {
-  const selects = JSON.stringify([filter.team ?? null, filter.admin ?? null, filter.state ?? null]);
+function filterDigest(filter: KeyFilter): string {
+  const selects = JSON.stringify([filter.team ?? null, filter.admin ?? null, filter.state ?? null, filter.search ?? null]);
   return createHash("sha256").update(selects).digest("base64url").slice(0, 16);
 }
 
-function readKeyFilter(filter: string, v: FieldViolations): Pick<KeyListQuery, "team" | "admin" | "state"> {
-  const result: Pick<KeyListQuery, "team" | "admin" | "state"> = {};
-  for (const { field, value } of parseFilter(filter, FILTER_FIELDS, FILTER_USAGE, v)) {
-    if (field === "team") result.team = value;
+function readKeyFilter(filter: string, v: FieldViolations): KeyFilter {
+  const result: KeyFilter = {};
+  for (const { field, value } of parseFilter(filter, FILTER_FIELDS, FILTER_USAGE, v, { anyField: true })) {
+    if (field === undefined) {
+      // Longer than any name, id or team, it could match nothing: a mistake worth naming.
+      if (value.length > MAX_TEXT_CHARS) v.add("filter", `a text to search for must be at most ${MAX_TEXT_CHARS} characters`);
+      if (result.search !== undefined) v.add("filter", "at most one text to search for");
+      result.search = value;
+    } else if (field === "team") result.team = value;
     else if (field === "admin") {
       if (value !== "true" && value !== "false") v.add("filter", "admin must be true or false");
       result.admin = value === "true";

@@ -3,8 +3,10 @@ import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { BreakerState, GetLiveStatsResponseSchema, ProviderLiveStatsSchema, type ProviderLiveStats } from "../../../gen/ts/switchboard/v1/admin_console_pb.js";
 import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { principalKey } from "../../auth/principal.js";
 import type { ProviderStates } from "../../common/health-state.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
+import { adminRightsOf } from "./admin-rights.js";
 import { quantile, readByProvider, ReadingWindow, since, total, type ProviderHistogram, type ProviderHistograms } from "./histogram-window.js";
 import { PROVIDER_NAME } from "./resource-names.js";
 
@@ -42,7 +44,7 @@ export function createLiveStats(deps: LiveStatsDeps): LiveStatsAdmin {
   const now = deps.now ?? Date.now;
   const window = new ReadingWindow<Reading>(WINDOW_MS, READING_GAP_MS, now());
   return {
-    async getLiveStats() {
+    async getLiveStats(_req, ctx) {
       const reading: Reading = {
         // An upstream attempt failed unless the vendor answered 2xx.
         upstream: await readByProvider(deps.metrics.upstreamDuration, (labels) => !/^2\d\d$/.test(String(labels.status))),
@@ -57,6 +59,7 @@ export function createLiveStats(deps: LiveStatsDeps): LiveStatsAdmin {
           .map((provider) => toProviderStats(provider, deps, reading, base)),
         startTime: timestampFromMs(sinceMs),
         endTime: timestampFromMs(endMs),
+        callerRights: adminRightsOf(ctx.values.get(principalKey)),
       });
     },
   };

@@ -7,6 +7,7 @@ import {
   UsageBucketSchema,
   UsageSeriesSchema,
   type GetUsageStatsRequest,
+  type UsageBucket,
   type UsageSeries,
 } from "../../../gen/ts/switchboard/v1/admin_console_pb.js";
 import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
@@ -24,6 +25,18 @@ const MAX_BUCKET_MS = 31 * 24 * HOUR_MS;
 const MAX_BUCKETS = 1000;
 /** Without a start time, a chart covers the day before its end. */
 const DEFAULT_WINDOW_MS = 24 * HOUR_MS;
+/**
+ * Series an answer holds, the rest summed into one "(other)" series. Any key
+ * may call models, keys or teams under names of its own choosing (a key
+ * scoped `gpt-4o*` may ask for `gpt-4o-<random>`, each a ledger row), so the
+ * groups are the callers' to multiply: 1,500 made a 530 KB answer and a
+ * chart with a 1,500-line legend. 20 by default: what a legend and a totals
+ * table show at a glance, and in practice nearly all the spend (series are
+ * ranked by cost); 100 at most, past which a chart says nothing more.
+ */
+const SERIES_LIMITS = { default: 20, max: 100 };
+/** The series that sums the groups past the limit (its folded_groups tells it from a group of that name). */
+const OTHER_GROUP = "(other)";
 
 const SERIES_GROUPS: Partial<Record<UsageDimension, Exclude<UsageGroup, "day">>> = {
   [UsageDimension.PROVIDER]: "provider",
@@ -41,12 +54,13 @@ export function createUsageStats(deps: UsageAdminDeps): UsageStatsAdmin {
     async getUsageStats(req) {
       const v = new FieldViolations();
       const { query, group } = readUsageStats(req, v, Date.now());
+      const maxSeries = readMaxSeries(req.maxSeries, v);
       v.throwIfAny();
       // A store that cannot take the rows now still answers with what it has.
       await deps.flush().catch(() => {});
       const rows = await deps.ledger.report(query);
       return create(GetUsageStatsResponseSchema, {
-        series: toSeries(rows, group),
+        series: toSeries(rows, group, maxSeries),
         startTime: timestampFromMs(query.startMs),
         endTime: timestampFromMs(query.endMs),
         bucketWidth: durationFromMs(query.bucketMs!),
@@ -79,29 +93,66 @@ function readUsageStats(req: GetUsageStatsRequest, v: FieldViolations, now: numb
   };
 }
 
-/** Rows (one per group and bucket) as series, the most expensive first, each oldest bucket first. */
-function toSeries(rows: UsageTotals[], group: Exclude<UsageGroup, "day"> | undefined): UsageSeries[] {
-  const series = new Map<string, { series: UsageSeries; costNanos: number; requests: number }>();
+/** max_series as AIP-158 reads a page size: 0 is the default, more than the most is the most. */
+function readMaxSeries(maxSeries: number, v: FieldViolations): number {
+  if (maxSeries < 0) v.add("max_series", `must be 0 (for ${SERIES_LIMITS.default}) or more`);
+  return maxSeries <= 0 ? SERIES_LIMITS.default : Math.min(maxSeries, SERIES_LIMITS.max);
+}
+
+/**
+ * Rows (one per group and bucket) as series, the most expensive first, each
+ * oldest bucket first: `maxSeries` of them, and the groups past those summed
+ * bucket by bucket into one more.
+ */
+function toSeries(rows: UsageTotals[], group: Exclude<UsageGroup, "day"> | undefined, maxSeries: number): UsageSeries[] {
+  const groups = new Map<string, { rows: UsageTotals[]; costNanos: number; requests: number }>();
   for (const row of rows) {
     const name = groupName(row, group);
-    let entry = series.get(name);
-    if (!entry) series.set(name, (entry = { series: create(UsageSeriesSchema, { group: name }), costNanos: 0, requests: 0 }));
+    let entry = groups.get(name);
+    if (!entry) groups.set(name, (entry = { rows: [], costNanos: 0, requests: 0 }));
     entry.costNanos += row.costNanos;
     entry.requests += row.requests;
-    entry.series.buckets.push(
-      create(UsageBucketSchema, {
-        startTime: timestampFromMs(row.dayMs ?? 0),
-        requests: BigInt(row.requests),
-        errors: BigInt(row.errors),
-        promptTokens: BigInt(row.promptTokens),
-        completionTokens: BigInt(row.completionTokens),
-        cost: create(MoneySchema, { currencyCode: row.currency, ...moneyParts(row.costNanos) }),
-        meanLatency: durationFromMs(Math.round(row.meanLatencyMs)),
-      }),
-    );
+    entry.rows.push(row);
   }
-  // The ledger returns rows by bucket already: each series' buckets are in order.
-  return [...series.values()].sort((a, b) => b.costNanos - a.costNanos || b.requests - a.requests).map((entry) => entry.series);
+  const ranked = [...groups].sort(([, a], [, b]) => b.costNanos - a.costNanos || b.requests - a.requests);
+  // The ledger returns rows by bucket already: each group's buckets are in order.
+  const series = ranked.slice(0, maxSeries).map(([name, entry]) => create(UsageSeriesSchema, { group: name, buckets: entry.rows.map(toBucket) }));
+  const rest = ranked.slice(maxSeries);
+  if (rest.length > 0) series.push(create(UsageSeriesSchema, { group: OTHER_GROUP, buckets: sumByBucket(rest.flatMap(([, entry]) => entry.rows)).map(toBucket), foldedGroups: rest.length }));
+  return series;
+}
+
+/** Rows of many groups as one row per bucket, oldest first; the mean latency weighted by each row's calls. */
+function sumByBucket(rows: UsageTotals[]): UsageTotals[] {
+  const buckets = new Map<number, UsageTotals>();
+  for (const row of rows) {
+    const start = row.dayMs ?? 0;
+    const sum = buckets.get(start);
+    if (!sum) {
+      buckets.set(start, { ...row, provider: undefined, model: undefined, keyId: undefined, team: undefined });
+      continue;
+    }
+    const requests = sum.requests + row.requests;
+    sum.meanLatencyMs = requests > 0 ? (sum.meanLatencyMs * sum.requests + row.meanLatencyMs * row.requests) / requests : 0;
+    sum.requests = requests;
+    sum.errors += row.errors;
+    sum.promptTokens += row.promptTokens;
+    sum.completionTokens += row.completionTokens;
+    sum.costNanos += row.costNanos;
+  }
+  return [...buckets.values()].sort((a, b) => (a.dayMs ?? 0) - (b.dayMs ?? 0));
+}
+
+function toBucket(row: UsageTotals): UsageBucket {
+  return create(UsageBucketSchema, {
+    startTime: timestampFromMs(row.dayMs ?? 0),
+    requests: BigInt(row.requests),
+    errors: BigInt(row.errors),
+    promptTokens: BigInt(row.promptTokens),
+    completionTokens: BigInt(row.completionTokens),
+    cost: create(MoneySchema, { currencyCode: row.currency, ...moneyParts(row.costNanos) }),
+    meanLatency: durationFromMs(Math.round(row.meanLatencyMs)),
+  });
 }
 
 function groupName(row: UsageTotals, group: Exclude<UsageGroup, "day"> | undefined): string {

@@ -30,8 +30,21 @@ export function createWatchCalls(deps: WatchCallsDeps): WatchCallsAdmin {
       // A key that expires mid-watch stops seeing calls then (a revocation or a lost admin right ends it too: watch-revalidation.ts).
       const expireMs = principal?.policy?.record.expireMs;
       const expiry = expireMs === undefined ? undefined : { atMs: expireMs, error: refused({ keyId, why: "expired", atMs: expireMs }) };
-      for await (const call of deps.feed.watch(keyId, matches, ctx.signal, expiry)) {
-        yield create(WatchCallsResponseSchema, { call: toCallEvent(call, deps.currency) });
+      const calls = deps.feed.watch(keyId, matches, ctx.signal, expiry);
+      try {
+        // The feed's first step runs at once up to its first wait: it checks the watchers' bounds and subscribes.
+        const first = calls.next();
+        if (req.confirmStart) {
+          // A refusal (too many watchers) has settled `first` by now: it is thrown here, before the confirmation, never after it.
+          await Promise.race([first, undefined]);
+          yield create(WatchCallsResponseSchema, {});
+        }
+        for (let step = await first; !step.done; step = await calls.next()) {
+          yield create(WatchCallsResponseSchema, { call: toCallEvent(step.value, deps.currency) });
+        }
+      } finally {
+        // A stream cut short ends the watch, as for-await would (not awaited: a step still waiting for a call holds it until the abort wakes it).
+        void calls.return(undefined);
       }
     },
   };

@@ -1,9 +1,13 @@
 import { excerpt } from "../../common/excerpt.js";
 import type { FieldViolations } from "./field-violations.js";
 
-/** One `field = value` comparison of a filter; the value without its quotes. */
+/**
+ * One `field = value` comparison of a filter, the value without its quotes
+ * and escapes; or, where the reader takes one, a bare quoted value (AIP-160's
+ * global restriction), which has no field.
+ */
 export interface FilterTerm<Field extends string = string> {
-  field: Field;
+  field?: Field;
   value: string;
 }
 
@@ -14,33 +18,74 @@ export interface FilterTerm<Field extends string = string> {
  */
 export const MAX_FILTER_CLAUSES = 10;
 
-/**
- * Where clauses part. `(?<!\s)` lets a match start only where a run of white
- * space starts, so a long run is crossed once rather than once per character
- * (`\s+AND\s+` alone took time in the square of the run's length).
- */
-const AND = /(?<!\s)\s+AND\s+/;
+/** A quoted value: `\"` is a quote and `\\` a backslash in it, and no other backslash may stand. */
+const QUOTED = String.raw`"((?:[^"\\]|\\["\\])*)"`;
 
 /**
  * Reads the small subset of AIP-160 the admin lists take: `field = value`
  * comparisons joined by AND (at most MAX_FILTER_CLAUSES), each value quoted
- * ("payments") or bare (true, ACTIVE), each field one of `fields`. A clause
- * it cannot read adds a `filter` violation that tells the caller what to
- * write instead (`usage`).
+ * ("payments", "say \"hi\"") or bare (true, ACTIVE), each field one of
+ * `fields`; with `anyField`, also bare quoted values, which have no field. A
+ * clause it cannot read adds a `filter` violation that tells the caller what
+ * to write instead (`usage`).
  */
-export function parseFilter<Field extends string>(filter: string, fields: readonly Field[], usage: string, violations: FieldViolations): FilterTerm<Field>[] {
+export function parseFilter<Field extends string>(
+  filter: string,
+  fields: readonly Field[],
+  usage: string,
+  violations: FieldViolations,
+  options: { anyField?: boolean } = {},
+): FilterTerm<Field>[] {
   if (!filter.trim()) return [];
-  const clauses = filter.split(AND, MAX_FILTER_CLAUSES + 1);
+  const clauses = splitClauses(filter, MAX_FILTER_CLAUSES + 1);
   if (clauses.length > MAX_FILTER_CLAUSES) {
     violations.add("filter", `at most ${MAX_FILTER_CLAUSES} clauses joined by AND`);
     return [];
   }
-  const clause = new RegExp(`^\\s*(${fields.join("|")})\\s*=\\s*(?:"([^"]*)"|(\\S+))\\s*$`);
+  const comparison = new RegExp(String.raw`^\s*(${fields.join("|")})\s*=\s*(?:${QUOTED}|([^\s"\\]+))\s*$`);
+  const bare = new RegExp(String.raw`^\s*${QUOTED}\s*$`);
   const terms: FilterTerm<Field>[] = [];
   for (const text of clauses) {
-    const match = clause.exec(text);
-    if (match) terms.push({ field: match[1] as Field, value: match[2] ?? match[3]! });
+    const match = comparison.exec(text);
+    const global = !match && options.anyField ? bare.exec(text) : null;
+    if (match) terms.push({ field: match[1] as Field, value: match[2] === undefined ? match[3]! : unescape(match[2]) });
+    else if (global) terms.push({ value: unescape(global[1]!) });
     else violations.add("filter", `cannot read "${excerpt(text.trim())}": use ${usage}, joined by AND`);
   }
   return terms;
+}
+
+function unescape(quoted: string): string {
+  return quoted.replace(/\\(["\\])/g, "$1");
+}
+
+const SPACE = /\s/;
+
+/**
+ * The filter's clauses, parted at each ` AND ` outside quotes (a team may be
+ * "R AND D"), at most `max` of them: one pass over the text, so a long run of
+ * white space or a long quoted value costs its length once. An unclosed quote
+ * runs to the end, and its clause is then one the caller cannot have meant.
+ */
+function splitClauses(filter: string, max: number): string[] {
+  const clauses: string[] = [];
+  let start = 0;
+  let i = 0;
+  while (i < filter.length && clauses.length < max) {
+    if (filter[i] === '"') {
+      for (i++; i < filter.length && filter[i] !== '"'; i += filter[i] === "\\" ? 2 : 1);
+      i++;
+    } else if (SPACE.test(filter[i]!)) {
+      let word = i;
+      while (word < filter.length && SPACE.test(filter[word]!)) word++;
+      if (filter.startsWith("AND", word) && SPACE.test(filter[word + 3] ?? "")) {
+        clauses.push(filter.slice(start, i));
+        for (word += 3; word < filter.length && SPACE.test(filter[word]!); word++);
+        start = word;
+      }
+      i = word;
+    } else i++;
+  }
+  if (clauses.length < max) clauses.push(filter.slice(start));
+  return clauses;
 }

@@ -7,7 +7,7 @@ export function ErrorNote({ error, title = "That did not work" }: { error: unkno
   return (
     <div className="error" role="alert">
       <strong>{title}</strong> <code className="reason">{words.reason}</code>
-      <p>{words.message}</p>
+      {words.message && <p>{words.message}</p>}
       {words.fields.length > 0 && (
         <ul>
           {words.fields.map((field) => (

@@ -1,10 +1,13 @@
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { BudgetPeriod, GatewayKeyState, type GatewayKey } from "../../../gen/ts/switchboard/v1/admin_keys_pb.js";
 import { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { Confirm, Dialog } from "../components/Dialog";
 import { ErrorNote } from "../components/ErrorNote";
+import { GuardedButton } from "../components/GuardedButton";
+import { filterValue } from "../filter-text";
+import { useRights } from "../rights";
 import { Meter } from "../components/Meter";
 import { formatCount, formatDateTime, formatMoney, moneyValue } from "../format";
 import { KeyForm, type KeySubmission } from "./KeyForm";
@@ -12,6 +15,8 @@ import { Field } from "../components/Field";
 import { ScrollTable } from "../components/ScrollTable";
 
 const PAGE_SIZE = 20;
+/** The search is sent once typing pauses this long, not on every key press. */
+const SEARCH_PAUSE_MS = 300;
 const STATE_WORDS: Record<GatewayKeyState, string> = {
   [GatewayKeyState.UNSPECIFIED]: "–",
   [GatewayKeyState.ACTIVE]: "active",
@@ -25,19 +30,29 @@ const PERIOD_WORDS: Record<BudgetPeriod, string> = {
   [BudgetPeriod.MONTH]: "month",
 };
 
-/** Gateway keys: a page at a time, searched, created (the secret shown once), edited with a field mask, revoked. */
+/** Gateway keys: a page at a time, searched by the gateway, created (the secret shown once), edited with a field mask, revoked. */
 export function KeysPage() {
   const queryClient = useQueryClient();
+  const rights = useRights();
   const [state, setState] = useState("ACTIVE");
   const [team, setTeam] = useState("");
   const [search, setSearch] = useState("");
+  const [searched, setSearched] = useState("");
   const [tokens, setTokens] = useState<string[]>([""]);
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<GatewayKey>();
   const [revoking, setRevoking] = useState<GatewayKey>();
   const [secret, setSecret] = useState<{ name: string; secret: string }>();
 
-  const filter = [state ? `state = ${state}` : "", team.trim() ? `team = ${JSON.stringify(team.trim())}` : ""].filter(Boolean).join(" AND ");
+  // The gateway searches every key (display name, id and team), a page of matches at a time.
+  useEffect(() => {
+    const pause = setTimeout(() => {
+      setSearched(search.trim());
+      setTokens([""]);
+    }, SEARCH_PAUSE_MS);
+    return () => clearTimeout(pause);
+  }, [search]);
+  const filter = [state ? `state = ${state}` : "", team.trim() ? `team = ${filterValue(team.trim())}` : "", searched ? filterValue(searched) : ""].filter(Boolean).join(" AND ");
   const pageToken = tokens[tokens.length - 1]!;
   const list = useQuery(AdminService.method.listKeys, { pageSize: PAGE_SIZE, pageToken, filter });
   const refresh = () => queryClient.invalidateQueries();
@@ -61,8 +76,7 @@ export function KeysPage() {
     },
   });
 
-  const needle = search.trim().toLowerCase();
-  const keys = (list.data?.keys ?? []).filter((key) => !needle || [key.displayName, key.name, key.team, key.keyHint].some((text) => text.toLowerCase().includes(needle)));
+  const keys = list.data?.keys ?? [];
   /** A server-side filter changed: back to the first page. */
   const filterBy = (set: (value: string) => void) => (event: { target: { value: string } }) => {
     set(event.target.value);
@@ -73,7 +87,7 @@ export function KeysPage() {
     <>
       <div className="toolbar">
         <Field id="key-search" label="Search">
-          <input id="key-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="name, id, team or hint" />
+          <input id="key-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="name, id or team" maxLength={128} />
         </Field>
         <Field id="key-state" label="State">
           <select id="key-state" value={state} onChange={filterBy(setState)}>
@@ -91,9 +105,9 @@ export function KeysPage() {
             placeholder="any"
           />
         </Field>
-        <button type="button" className="primary push" onClick={() => (create.reset(), setCreating(true))}>
+        <GuardedButton refusal={rights.keys} className="primary push" onClick={() => (create.reset(), setCreating(true))}>
           Create key
-        </button>
+        </GuardedButton>
       </div>
 
       <ErrorNote error={list.error} title="Could not list keys" />
@@ -124,12 +138,12 @@ export function KeysPage() {
                 <td className="row-actions">
                   {key.state === GatewayKeyState.ACTIVE && (
                     <>
-                      <button type="button" onClick={() => (update.reset(), setEditing(key))} aria-label={`Edit ${key.displayName}`}>
+                      <GuardedButton refusal={rights.keys} onClick={() => (update.reset(), setEditing(key))} aria-label={`Edit ${key.displayName}`}>
                         Edit
-                      </button>
-                      <button type="button" className="danger" onClick={() => (revoke.reset(), setRevoking(key))} aria-label={`Revoke ${key.displayName}`}>
+                      </GuardedButton>
+                      <GuardedButton refusal={rights.keys} className="danger" onClick={() => (revoke.reset(), setRevoking(key))} aria-label={`Revoke ${key.displayName}`}>
                         Revoke
-                      </button>
+                      </GuardedButton>
                     </>
                   )}
                 </td>
@@ -137,7 +151,7 @@ export function KeysPage() {
             ))}
             {!list.isPending && keys.length === 0 && (
               <tr>
-                <td colSpan={8}>No key matches.</td>
+                <td colSpan={8}>{searched ? `No key's name, id or team holds “${searched}”${team.trim() || state ? " among those filtered" : ""}.` : "No key matches."}</td>
               </tr>
             )}
       </ScrollTable>

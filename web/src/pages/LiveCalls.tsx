@@ -1,5 +1,5 @@
 import { useMemo, useState } from "react";
-import { useCallsFeed } from "../calls-feed";
+import { KEPT, useCallsFeed } from "../calls-feed";
 import { formatCount, formatDuration, formatMoney, formatTime } from "../format";
 import { Field } from "../components/Field";
 import { ScrollTable } from "../components/ScrollTable";
@@ -39,8 +39,10 @@ export function LiveCallsPage() {
         </button>
       </div>
       <p className="note" aria-live="polite">
-        {feed.state === "live" ? "Live" : feed.state === "connecting" ? "Connecting…" : feed.state === "retrying" ? `Reconnecting (${feed.error?.reason ?? "error"})…` : "Refused"}: {formatCount(calls.length)} of {formatCount(feed.calls.length)} calls
-        since sign-in{paused ? " (paused)" : ""}.
+        {feed.state === "live" ? "Live" : feed.state === "connecting" ? "Connecting…" : feed.state === "retrying" ? `Reconnecting (${feed.error?.reason ?? "error"})…` : "Refused"}: {formatCount(calls.length)} of{" "}
+        {/* The page keeps the newest KEPT calls: past them, say so rather than pass the last KEPT off as all. */}
+        {feed.seen > feed.calls.length ? `the last ${formatCount(KEPT)} calls (${formatCount(feed.seen)} since sign-in)` : `${formatCount(feed.calls.length)} calls since sign-in`}
+        {paused ? " (paused)" : ""}.
       </p>
       <ScrollTable label="Live calls" className="calls" columns={["Time", "Key", "Call", "Model", "Provider", "Status", { label: "Latency", num: true }, { label: "Tokens in / out", num: true }, { label: "Cost", num: true }, "Notes"]}>
             {calls.map((call) => (

@@ -7,6 +7,8 @@ import { CredentialState, type Provider, type ProviderCredential } from "../../.
 import { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { Confirm, Dialog } from "../components/Dialog";
 import { ErrorNote } from "../components/ErrorNote";
+import { GuardedButton } from "../components/GuardedButton";
+import { useRights } from "../rights";
 import { formatCount, formatDuration, formatTime, percent } from "../format";
 import { BREAKER_WORDS } from "./Overview";
 import { ScrollTable } from "../components/ScrollTable";
@@ -99,6 +101,7 @@ export function ProvidersPage() {
 function ProviderPanel({ provider, stats, since, onAction, onStage }: { provider: Provider; stats?: ProviderLiveStats; since?: Timestamp; onAction(action: Action): void; onStage(): void }) {
   const short = provider.name.replace(/^providers\//, "");
   const headingId = useId();
+  const refusal = useRights().vendorKeys;
   const attempts = Number(stats?.attempts ?? 0n);
   const failed = Number(stats?.failedAttempts ?? 0n);
   const credentials = provider.credentials.filter((c) => c.state !== CredentialState.RETIRED);
@@ -111,9 +114,9 @@ function ProviderPanel({ provider, stats, since, onAction, onStage }: { provider
         </h2>
         <span className={`badge breaker-${stats ? BREAKER_WORDS[stats.breaker] : "none"}`}>breaker {stats ? BREAKER_WORDS[stats.breaker] : "–"}</span>
         {stats && <span className={`badge ${stats.serving ? "ok" : "warn"}`}>{stats.serving ? "serving" : "degraded"}</span>}
-        <button type="button" className="push" onClick={onStage}>
+        <GuardedButton refusal={refusal} className="push" onClick={onStage}>
           Stage a key
-        </button>
+        </GuardedButton>
       </header>
       {stats && !stats.serving && <p className="warn-text">{stats.degradedReason}</p>}
       <p className="note">
@@ -148,18 +151,18 @@ function ProviderPanel({ provider, stats, since, onAction, onStage }: { provider
                   <td className="row-actions">
                     {c.state === CredentialState.STANDBY && (
                       <>
-                        <button type="button" onClick={() => onAction({ kind: "promote", credential: c })} aria-label={`Promote ${id}`}>
+                        <GuardedButton refusal={refusal} onClick={() => onAction({ kind: "promote", credential: c })} aria-label={`Promote ${id}`}>
                           Promote
-                        </button>
-                        <button type="button" onClick={() => onAction({ kind: "rollback", credential: c })} aria-label={`Roll back ${id}`}>
+                        </GuardedButton>
+                        <GuardedButton refusal={refusal} onClick={() => onAction({ kind: "rollback", credential: c })} aria-label={`Roll back ${id}`}>
                           Roll back
-                        </button>
+                        </GuardedButton>
                       </>
                     )}
                     {(c.state === CredentialState.ACTIVE || c.state === CredentialState.COOLING_DOWN || c.state === CredentialState.STANDBY) && (
-                      <button type="button" className="danger" onClick={() => onAction({ kind: "disable", credential: c })} aria-label={`Disable ${id}`}>
+                      <GuardedButton refusal={refusal} className="danger" onClick={() => onAction({ kind: "disable", credential: c })} aria-label={`Disable ${id}`}>
                         Disable
-                      </button>
+                      </GuardedButton>
                     )}
                   </td>
                 </tr>

@@ -14,11 +14,24 @@ import { ScrollTable } from "../components/ScrollTable";
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
+const WEEK_MS = 7 * DAY_MS;
+/** The most buckets GetUsageStats answers for. */
+const MAX_BUCKETS = 1000;
+/**
+ * The bucket for a window: hours up to two days, days up to a year, then
+ * weeks (seven days from a Thursday, UTC: buckets start at multiples of their
+ * width since the Unix epoch, a Thursday) up to 1,000 of them, about 19 years.
+ */
+const BUCKETS = [
+  { ms: HOUR_MS, upTo: 2 * DAY_MS, word: "hour" },
+  { ms: DAY_MS, upTo: 366 * DAY_MS, word: "day" },
+  { ms: WEEK_MS, upTo: MAX_BUCKETS * WEEK_MS, word: "week" },
+] as const;
 const GROUPS = [
-  { value: UsageDimension.PROVIDER, label: "Provider" },
-  { value: UsageDimension.MODEL, label: "Model" },
-  { value: UsageDimension.KEY, label: "Key" },
-  { value: UsageDimension.TEAM, label: "Team" },
+  { value: UsageDimension.PROVIDER, label: "Provider", plural: "providers" },
+  { value: UsageDimension.MODEL, label: "Model", plural: "models" },
+  { value: UsageDimension.KEY, label: "Key", plural: "keys" },
+  { value: UsageDimension.TEAM, label: "Team", plural: "teams" },
 ];
 const METRICS = {
   cost: { label: "Cost", of: (b: Bucket) => moneyValue(b.cost) },
@@ -41,25 +54,34 @@ export function UsagePage() {
   const [metric, setMetric] = useState<Metric>("cost");
   const startMs = Date.parse(`${from}T00:00:00Z`);
   const endMs = Date.parse(`${to}T00:00:00Z`) + DAY_MS;
-  const valid = Number.isFinite(startMs) && Number.isFinite(endMs) && startMs < endMs;
-  // Hours for a window of up to two days, days beyond.
-  const bucketMs = endMs - startMs <= 2 * DAY_MS ? HOUR_MS : DAY_MS;
+  const ordered = Number.isFinite(startMs) && Number.isFinite(endMs) && startMs < endMs;
+  const bucket = BUCKETS.find((b) => endMs - startMs <= b.upTo);
+  const valid = ordered && !!bucket;
+  const bucketMs = bucket?.ms ?? WEEK_MS;
+  const groupWords = GROUPS.find((g) => g.value === group)!;
+  // The gateway starts the first bucket at a multiple of its width: so do the chart's.
+  const firstMs = Math.floor(startMs / bucketMs) * bucketMs;
   const stats = useQuery(
     AdminService.method.getUsageStats,
     { startTime: ts(startMs), endTime: ts(endMs), bucketWidth: durationFromMs(bucketMs), groupBy: group },
     { enabled: valid, refetchInterval: 10_000 },
   );
+  /** The series summing the groups past the gateway's bound (GetUsageStats' max_series), if any. */
+  const folded = stats.data?.series.find((s) => s.foldedGroups > 0);
+  const seriesName = (s: UsageSeries) => (s.foldedGroups > 0 ? `(other: ${formatCount(s.foldedGroups)} ${groupWords.plural})` : s.group || "(none)");
   const currency = stats.data?.series[0]?.buckets[0]?.cost?.currencyCode || "USD";
 
   const view = useMemo(() => {
     const starts: number[] = [];
-    for (let t = startMs; valid && t < endMs; t += bucketMs) starts.push(t);
+    for (let t = firstMs; valid && t < endMs; t += bucketMs) starts.push(t);
     const lookup = (s: UsageSeries, start: number) => s.buckets.find((b) => timestampDate(b.startTime)?.getTime() === start);
-    const series = (stats.data?.series ?? []).map((s) => ({ name: s.group || "(none)", source: s, values: starts.map((start) => { const b = lookup(s, start); return b ? METRICS[metric].of(b) : 0; }) }));
+    const series = (stats.data?.series ?? []).map((s) => ({ name: seriesName(s), source: s, values: starts.map((start) => { const b = lookup(s, start); return b ? METRICS[metric].of(b) : 0; }) }));
     const label = (start: number) =>
-      bucketMs === HOUR_MS ? new Date(start).toISOString().slice(11, 16) : new Date(start).toLocaleDateString("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
+      bucketMs === HOUR_MS
+        ? new Date(start).toISOString().slice(11, 16)
+        : new Date(start).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: bucketMs === WEEK_MS ? "2-digit" : undefined, timeZone: "UTC" });
     return { starts, labels: starts.map(label), series };
-  }, [stats.data, startMs, endMs, bucketMs, metric, valid]);
+  }, [stats.data, firstMs, endMs, bucketMs, metric, valid]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const format = (value: number) => (metric === "cost" ? formatAmount(value, currency) : formatCount(Math.round(value)));
   const totals = view.series.map((s) => {
@@ -75,12 +97,12 @@ export function UsagePage() {
   });
 
   const exportCsv = () => {
-    const groupName = GROUPS.find((g) => g.value === group)!.label.toLowerCase();
+    const groupName = groupWords.label.toLowerCase();
     const lines = [["bucket_start", groupName, "requests", "errors", "prompt_tokens", "completion_tokens", `cost_${currency.toLowerCase()}`, "mean_latency_ms"].join(",")];
     for (const s of stats.data?.series ?? []) {
       for (const b of s.buckets) {
         lines.push(
-          [timestampDate(b.startTime)?.toISOString() ?? "", csvCell(s.group), b.requests, b.errors, b.promptTokens, b.completionTokens, moneyValue(b.cost).toFixed(9), Math.round(durationMs(b.meanLatency) ?? 0)].join(","),
+          [timestampDate(b.startTime)?.toISOString() ?? "", csvCell(s.foldedGroups > 0 ? seriesName(s) : s.group), b.requests, b.errors, b.promptTokens, b.completionTokens, moneyValue(b.cost).toFixed(9), Math.round(durationMs(b.meanLatency) ?? 0)].join(","),
         );
       }
     }
@@ -123,21 +145,32 @@ export function UsagePage() {
           Export CSV
         </button>
       </form>
-      {!valid && (
+      {!ordered && (
         <p className="error" role="alert">
           The start date must be on or before the end date.
+        </p>
+      )}
+      {ordered && !bucket && (
+        <p className="error" role="alert">
+          Choose a range of at most {formatCount(MAX_BUCKETS)} weeks (about 19 years): the gateway charts at most {formatCount(MAX_BUCKETS)} buckets.
         </p>
       )}
       <ErrorNote error={stats.error} title="Could not load usage" />
       <section className="panel" aria-labelledby="usage-chart-heading">
         <h2 id="usage-chart-heading">
-          {METRICS[metric].label} per {bucketMs === HOUR_MS ? "hour" : "day"}
+          {METRICS[metric].label} per {bucket?.word ?? "week"}
+          {bucketMs === WEEK_MS && <span className="muted small"> (weeks from Thursday, UTC)</span>}
         </h2>
-        <BarChart whole={metric !== "cost"} title={`${METRICS[metric].label} per ${bucketMs === HOUR_MS ? "hour" : "day"} by ${GROUPS.find((g) => g.value === group)!.label.toLowerCase()}`} labels={view.labels} series={view.series} format={format} />
+        <BarChart whole={metric !== "cost"} title={`${METRICS[metric].label} per ${bucket?.word ?? "week"} by ${groupWords.label.toLowerCase()}`} labels={view.labels} series={view.series} format={format} />
       </section>
       <section className="panel" aria-labelledby="usage-table-heading">
         <h2 id="usage-table-heading">Totals</h2>
-        <ScrollTable label="Usage totals" className="usage-totals" columns={[GROUPS.find((g) => g.value === group)!.label, { label: "Requests", num: true }, { label: "Errors", num: true }, { label: "Prompt tokens", num: true }, { label: "Completion tokens", num: true }, { label: "Cost", num: true }]}>
+        {folded && (
+          <p className="note" data-testid="usage-folded">
+            The {formatCount(stats.data!.series.length - 1)} most expensive {groupWords.plural} are shown one by one; the other {formatCount(folded.foldedGroups)} are summed as “(other)”, in the chart and the CSV too.
+          </p>
+        )}
+        <ScrollTable label="Usage totals" className="usage-totals" columns={[groupWords.label, { label: "Requests", num: true }, { label: "Errors", num: true }, { label: "Prompt tokens", num: true }, { label: "Completion tokens", num: true }, { label: "Cost", num: true }]}>
               {totals.map((t) => (
                 <tr key={t.name} data-group={t.name}>
                   <th scope="row">{t.name}</th>

@@ -24,6 +24,64 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// What a key may do with the AdminService.
+type AdminRights int32
+
+const (
+	// Not used.
+	AdminRights_ADMIN_RIGHTS_UNSPECIFIED AdminRights = 0
+	// A read-only admin key: the Get, List and Watch methods only.
+	AdminRights_ADMIN_RIGHTS_READ_ONLY AdminRights = 1
+	// An admin key: also creates, changes and revokes gateway keys within its
+	// own policy; vendor keys and stored secrets are the master key's alone.
+	AdminRights_ADMIN_RIGHTS_ADMIN AdminRights = 2
+	// The master key: every method.
+	AdminRights_ADMIN_RIGHTS_MASTER AdminRights = 3
+)
+
+// Enum value maps for AdminRights.
+var (
+	AdminRights_name = map[int32]string{
+		0: "ADMIN_RIGHTS_UNSPECIFIED",
+		1: "ADMIN_RIGHTS_READ_ONLY",
+		2: "ADMIN_RIGHTS_ADMIN",
+		3: "ADMIN_RIGHTS_MASTER",
+	}
+	AdminRights_value = map[string]int32{
+		"ADMIN_RIGHTS_UNSPECIFIED": 0,
+		"ADMIN_RIGHTS_READ_ONLY":   1,
+		"ADMIN_RIGHTS_ADMIN":       2,
+		"ADMIN_RIGHTS_MASTER":      3,
+	}
+)
+
+func (x AdminRights) Enum() *AdminRights {
+	p := new(AdminRights)
+	*p = x
+	return p
+}
+
+func (x AdminRights) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AdminRights) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchboard_v1_admin_console_proto_enumTypes[0].Descriptor()
+}
+
+func (AdminRights) Type() protoreflect.EnumType {
+	return &file_switchboard_v1_admin_console_proto_enumTypes[0]
+}
+
+func (x AdminRights) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AdminRights.Descriptor instead.
+func (AdminRights) EnumDescriptor() ([]byte, []int) {
+	return file_switchboard_v1_admin_console_proto_rawDescGZIP(), []int{0}
+}
+
 // A provider's circuit breaker.
 type BreakerState int32
 
@@ -69,11 +127,11 @@ func (x BreakerState) String() string {
 }
 
 func (BreakerState) Descriptor() protoreflect.EnumDescriptor {
-	return file_switchboard_v1_admin_console_proto_enumTypes[0].Descriptor()
+	return file_switchboard_v1_admin_console_proto_enumTypes[1].Descriptor()
 }
 
 func (BreakerState) Type() protoreflect.EnumType {
-	return &file_switchboard_v1_admin_console_proto_enumTypes[0]
+	return &file_switchboard_v1_admin_console_proto_enumTypes[1]
 }
 
 func (x BreakerState) Number() protoreflect.EnumNumber {
@@ -82,7 +140,7 @@ func (x BreakerState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BreakerState.Descriptor instead.
 func (BreakerState) EnumDescriptor() ([]byte, []int) {
-	return file_switchboard_v1_admin_console_proto_rawDescGZIP(), []int{0}
+	return file_switchboard_v1_admin_console_proto_rawDescGZIP(), []int{1}
 }
 
 // Request for AdminService.WatchCalls. Every filter set must match.
@@ -96,7 +154,11 @@ type WatchCallsRequest struct {
 	// Only calls that requested or were served by this model. Empty: every model.
 	Model string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
 	// Only calls that did not succeed.
-	ErrorsOnly    bool `protobuf:"varint,4,opt,name=errors_only,json=errorsOnly,proto3" json:"errors_only,omitempty"`
+	ErrorsOnly bool `protobuf:"varint,4,opt,name=errors_only,json=errorsOnly,proto3" json:"errors_only,omitempty"`
+	// When true, the first message carries no call: it comes as soon as the
+	// watch is on, so that a client can tell a quiet gateway from a stream that
+	// never opened (a stream's headers travel with its first message).
+	ConfirmStart  bool `protobuf:"varint,5,opt,name=confirm_start,json=confirmStart,proto3" json:"confirm_start,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -155,6 +217,13 @@ func (x *WatchCallsRequest) GetModel() string {
 func (x *WatchCallsRequest) GetErrorsOnly() bool {
 	if x != nil {
 		return x.ErrorsOnly
+	}
+	return false
+}
+
+func (x *WatchCallsRequest) GetConfirmStart() bool {
+	if x != nil {
+		return x.ConfirmStart
 	}
 	return false
 }
@@ -441,7 +510,11 @@ type GetUsageStatsRequest struct {
 	// Only calls served (or last tried) by this provider. Empty: every provider.
 	Provider string `protobuf:"bytes,7,opt,name=provider,proto3" json:"provider,omitempty"`
 	// Only calls that requested or were served by this model. Empty: every model.
-	Model         string `protobuf:"bytes,8,opt,name=model,proto3" json:"model,omitempty"`
+	Model string `protobuf:"bytes,8,opt,name=model,proto3" json:"model,omitempty"`
+	// The most series an answer holds, the most expensive first; the groups
+	// past them are summed into one more series, "(other)" (see
+	// UsageSeries.folded_groups). 0 means 20; more than 100 means 100.
+	MaxSeries     int32 `protobuf:"varint,9,opt,name=max_series,json=maxSeries,proto3" json:"max_series,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -532,10 +605,19 @@ func (x *GetUsageStatsRequest) GetModel() string {
 	return ""
 }
 
+func (x *GetUsageStatsRequest) GetMaxSeries() int32 {
+	if x != nil {
+		return x.MaxSeries
+	}
+	return 0
+}
+
 // Response of AdminService.GetUsageStats.
 type GetUsageStatsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// One series per value of the dimension grouped by, most expensive first.
+	// One series per value of the dimension grouped by, most expensive first:
+	// at most `max_series` of them, then, when there were more groups, one
+	// series summing the rest.
 	Series []*UsageSeries `protobuf:"bytes,1,rep,name=series,proto3" json:"series,omitempty"`
 	// The window's start, rounded down to its bucket.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
@@ -611,7 +693,11 @@ type UsageSeries struct {
 	// The provider, model, key (`keys/{key}`) or team; empty when not grouped.
 	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
 	// The buckets that hold calls, oldest first (empty buckets are left out).
-	Buckets       []*UsageBucket `protobuf:"bytes,2,rep,name=buckets,proto3" json:"buckets,omitempty"`
+	Buckets []*UsageBucket `protobuf:"bytes,2,rep,name=buckets,proto3" json:"buckets,omitempty"`
+	// On the last series only, when the groups were more than `max_series`:
+	// how many groups it sums (its `group` is then "(other)", which a group of
+	// that name is told from by this count). 0 on every other series.
+	FoldedGroups  int32 `protobuf:"varint,3,opt,name=folded_groups,json=foldedGroups,proto3" json:"folded_groups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -658,6 +744,13 @@ func (x *UsageSeries) GetBuckets() []*UsageBucket {
 		return x.Buckets
 	}
 	return nil
+}
+
+func (x *UsageSeries) GetFoldedGroups() int32 {
+	if x != nil {
+		return x.FoldedGroups
+	}
+	return 0
 }
 
 // Usage summed over the calls of one bucket.
@@ -807,7 +900,10 @@ type GetLiveStatsResponse struct {
 	// The start of the window the counts and percentiles cover.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// The end of that window: now.
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// What the key that asked may do with the AdminService, so that a console
+	// offers only the actions the gateway would take from it.
+	CallerRights  AdminRights `protobuf:"varint,4,opt,name=caller_rights,json=callerRights,proto3,enum=switchboard.v1.AdminRights" json:"caller_rights,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -861,6 +957,13 @@ func (x *GetLiveStatsResponse) GetEndTime() *timestamppb.Timestamp {
 		return x.EndTime
 	}
 	return nil
+}
+
+func (x *GetLiveStatsResponse) GetCallerRights() AdminRights {
+	if x != nil {
+		return x.CallerRights
+	}
+	return AdminRights_ADMIN_RIGHTS_UNSPECIFIED
 }
 
 // One provider's recent traffic and health on this instance.
@@ -1004,13 +1107,14 @@ var File_switchboard_v1_admin_console_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_admin_console_proto_rawDesc = "" +
 	"\n" +
-	"\"switchboard/v1/admin_console.proto\x12\x0eswitchboard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a switchboard/v1/admin_usage.proto\"x\n" +
+	"\"switchboard/v1/admin_console.proto\x12\x0eswitchboard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a switchboard/v1/admin_usage.proto\"\x9d\x01\n" +
 	"\x11WatchCallsRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
 	"\bprovider\x18\x02 \x01(\tR\bprovider\x12\x14\n" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12\x1f\n" +
 	"\verrors_only\x18\x04 \x01(\bR\n" +
-	"errorsOnly\"C\n" +
+	"errorsOnly\x12#\n" +
+	"\rconfirm_start\x18\x05 \x01(\bR\fconfirmStart\"C\n" +
 	"\x12WatchCallsResponse\x12-\n" +
 	"\x04call\x18\x01 \x01(\v2\x19.switchboard.v1.CallEventR\x04call\"\xa2\x05\n" +
 	"\tCallEvent\x12\x1d\n" +
@@ -1037,7 +1141,7 @@ const file_switchboard_v1_admin_console_proto_rawDesc = "" +
 	"\n" +
 	"downgraded\x18\x12 \x01(\bR\n" +
 	"downgraded\x12\x1a\n" +
-	"\battempts\x18\x13 \x01(\x05R\battempts\"\xd9\x02\n" +
+	"\battempts\x18\x13 \x01(\x05R\battempts\"\xf8\x02\n" +
 	"\x14GetUsageStatsRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -1047,16 +1151,19 @@ const file_switchboard_v1_admin_console_proto_rawDesc = "" +
 	"\x03key\x18\x05 \x01(\tR\x03key\x12\x12\n" +
 	"\x04team\x18\x06 \x01(\tR\x04team\x12\x1a\n" +
 	"\bprovider\x18\a \x01(\tR\bprovider\x12\x14\n" +
-	"\x05model\x18\b \x01(\tR\x05model\"\xfc\x01\n" +
+	"\x05model\x18\b \x01(\tR\x05model\x12\x1d\n" +
+	"\n" +
+	"max_series\x18\t \x01(\x05R\tmaxSeries\"\xfc\x01\n" +
 	"\x15GetUsageStatsResponse\x123\n" +
 	"\x06series\x18\x01 \x03(\v2\x1b.switchboard.v1.UsageSeriesR\x06series\x129\n" +
 	"\n" +
 	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12<\n" +
-	"\fbucket_width\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vbucketWidth\"Z\n" +
+	"\fbucket_width\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\vbucketWidth\"\x7f\n" +
 	"\vUsageSeries\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x125\n" +
-	"\abuckets\x18\x02 \x03(\v2\x1b.switchboard.v1.UsageBucketR\abuckets\"\xb4\x02\n" +
+	"\abuckets\x18\x02 \x03(\v2\x1b.switchboard.v1.UsageBucketR\abuckets\x12#\n" +
+	"\rfolded_groups\x18\x03 \x01(\x05R\ffoldedGroups\"\xb4\x02\n" +
 	"\vUsageBucket\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x1a\n" +
@@ -1066,12 +1173,13 @@ const file_switchboard_v1_admin_console_proto_rawDesc = "" +
 	"\x11completion_tokens\x18\x05 \x01(\x03R\x10completionTokens\x12&\n" +
 	"\x04cost\x18\x06 \x01(\v2\x12.google.type.MoneyR\x04cost\x12<\n" +
 	"\fmean_latency\x18\a \x01(\v2\x19.google.protobuf.DurationR\vmeanLatency\"\x15\n" +
-	"\x13GetLiveStatsRequest\"\xc9\x01\n" +
+	"\x13GetLiveStatsRequest\"\x8b\x02\n" +
 	"\x14GetLiveStatsResponse\x12?\n" +
 	"\tproviders\x18\x01 \x03(\v2!.switchboard.v1.ProviderLiveStatsR\tproviders\x129\n" +
 	"\n" +
 	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
-	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\x9b\x04\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12@\n" +
+	"\rcaller_rights\x18\x04 \x01(\x0e2\x1b.switchboard.v1.AdminRightsR\fcallerRights\"\x9b\x04\n" +
 	"\x11ProviderLiveStats\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\battempts\x18\x02 \x01(\x03R\battempts\x12'\n" +
@@ -1086,7 +1194,12 @@ const file_switchboard_v1_admin_console_proto_rawDesc = "" +
 	"\abreaker\x18\t \x01(\x0e2\x1c.switchboard.v1.BreakerStateR\abreaker\x12\x18\n" +
 	"\aserving\x18\n" +
 	" \x01(\bR\aserving\x12'\n" +
-	"\x0fdegraded_reason\x18\v \x01(\tR\x0edegradedReason*\x93\x01\n" +
+	"\x0fdegraded_reason\x18\v \x01(\tR\x0edegradedReason*x\n" +
+	"\vAdminRights\x12\x1c\n" +
+	"\x18ADMIN_RIGHTS_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16ADMIN_RIGHTS_READ_ONLY\x10\x01\x12\x16\n" +
+	"\x12ADMIN_RIGHTS_ADMIN\x10\x02\x12\x17\n" +
+	"\x13ADMIN_RIGHTS_MASTER\x10\x03*\x93\x01\n" +
 	"\fBreakerState\x12\x1d\n" +
 	"\x19BREAKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14BREAKER_STATE_CLOSED\x10\x01\x12\x16\n" +
@@ -1106,56 +1219,58 @@ func file_switchboard_v1_admin_console_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_admin_console_proto_rawDescData
 }
 
-var file_switchboard_v1_admin_console_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_switchboard_v1_admin_console_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_switchboard_v1_admin_console_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_switchboard_v1_admin_console_proto_goTypes = []any{
-	(BreakerState)(0),             // 0: switchboard.v1.BreakerState
-	(*WatchCallsRequest)(nil),     // 1: switchboard.v1.WatchCallsRequest
-	(*WatchCallsResponse)(nil),    // 2: switchboard.v1.WatchCallsResponse
-	(*CallEvent)(nil),             // 3: switchboard.v1.CallEvent
-	(*GetUsageStatsRequest)(nil),  // 4: switchboard.v1.GetUsageStatsRequest
-	(*GetUsageStatsResponse)(nil), // 5: switchboard.v1.GetUsageStatsResponse
-	(*UsageSeries)(nil),           // 6: switchboard.v1.UsageSeries
-	(*UsageBucket)(nil),           // 7: switchboard.v1.UsageBucket
-	(*GetLiveStatsRequest)(nil),   // 8: switchboard.v1.GetLiveStatsRequest
-	(*GetLiveStatsResponse)(nil),  // 9: switchboard.v1.GetLiveStatsResponse
-	(*ProviderLiveStats)(nil),     // 10: switchboard.v1.ProviderLiveStats
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 12: google.protobuf.Duration
-	(*money.Money)(nil),           // 13: google.type.Money
-	(UsageDimension)(0),           // 14: switchboard.v1.UsageDimension
+	(AdminRights)(0),              // 0: switchboard.v1.AdminRights
+	(BreakerState)(0),             // 1: switchboard.v1.BreakerState
+	(*WatchCallsRequest)(nil),     // 2: switchboard.v1.WatchCallsRequest
+	(*WatchCallsResponse)(nil),    // 3: switchboard.v1.WatchCallsResponse
+	(*CallEvent)(nil),             // 4: switchboard.v1.CallEvent
+	(*GetUsageStatsRequest)(nil),  // 5: switchboard.v1.GetUsageStatsRequest
+	(*GetUsageStatsResponse)(nil), // 6: switchboard.v1.GetUsageStatsResponse
+	(*UsageSeries)(nil),           // 7: switchboard.v1.UsageSeries
+	(*UsageBucket)(nil),           // 8: switchboard.v1.UsageBucket
+	(*GetLiveStatsRequest)(nil),   // 9: switchboard.v1.GetLiveStatsRequest
+	(*GetLiveStatsResponse)(nil),  // 10: switchboard.v1.GetLiveStatsResponse
+	(*ProviderLiveStats)(nil),     // 11: switchboard.v1.ProviderLiveStats
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
+	(*money.Money)(nil),           // 14: google.type.Money
+	(UsageDimension)(0),           // 15: switchboard.v1.UsageDimension
 }
 var file_switchboard_v1_admin_console_proto_depIdxs = []int32{
-	3,  // 0: switchboard.v1.WatchCallsResponse.call:type_name -> switchboard.v1.CallEvent
-	11, // 1: switchboard.v1.CallEvent.finish_time:type_name -> google.protobuf.Timestamp
-	12, // 2: switchboard.v1.CallEvent.latency:type_name -> google.protobuf.Duration
-	12, // 3: switchboard.v1.CallEvent.time_to_first_token:type_name -> google.protobuf.Duration
-	13, // 4: switchboard.v1.CallEvent.cost:type_name -> google.type.Money
-	11, // 5: switchboard.v1.GetUsageStatsRequest.start_time:type_name -> google.protobuf.Timestamp
-	11, // 6: switchboard.v1.GetUsageStatsRequest.end_time:type_name -> google.protobuf.Timestamp
-	12, // 7: switchboard.v1.GetUsageStatsRequest.bucket_width:type_name -> google.protobuf.Duration
-	14, // 8: switchboard.v1.GetUsageStatsRequest.group_by:type_name -> switchboard.v1.UsageDimension
-	6,  // 9: switchboard.v1.GetUsageStatsResponse.series:type_name -> switchboard.v1.UsageSeries
-	11, // 10: switchboard.v1.GetUsageStatsResponse.start_time:type_name -> google.protobuf.Timestamp
-	11, // 11: switchboard.v1.GetUsageStatsResponse.end_time:type_name -> google.protobuf.Timestamp
-	12, // 12: switchboard.v1.GetUsageStatsResponse.bucket_width:type_name -> google.protobuf.Duration
-	7,  // 13: switchboard.v1.UsageSeries.buckets:type_name -> switchboard.v1.UsageBucket
-	11, // 14: switchboard.v1.UsageBucket.start_time:type_name -> google.protobuf.Timestamp
-	13, // 15: switchboard.v1.UsageBucket.cost:type_name -> google.type.Money
-	12, // 16: switchboard.v1.UsageBucket.mean_latency:type_name -> google.protobuf.Duration
-	10, // 17: switchboard.v1.GetLiveStatsResponse.providers:type_name -> switchboard.v1.ProviderLiveStats
-	11, // 18: switchboard.v1.GetLiveStatsResponse.start_time:type_name -> google.protobuf.Timestamp
-	11, // 19: switchboard.v1.GetLiveStatsResponse.end_time:type_name -> google.protobuf.Timestamp
-	12, // 20: switchboard.v1.ProviderLiveStats.latency_p50:type_name -> google.protobuf.Duration
-	12, // 21: switchboard.v1.ProviderLiveStats.latency_p95:type_name -> google.protobuf.Duration
-	12, // 22: switchboard.v1.ProviderLiveStats.time_to_first_token_p50:type_name -> google.protobuf.Duration
-	12, // 23: switchboard.v1.ProviderLiveStats.time_to_first_token_p95:type_name -> google.protobuf.Duration
-	0,  // 24: switchboard.v1.ProviderLiveStats.breaker:type_name -> switchboard.v1.BreakerState
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	4,  // 0: switchboard.v1.WatchCallsResponse.call:type_name -> switchboard.v1.CallEvent
+	12, // 1: switchboard.v1.CallEvent.finish_time:type_name -> google.protobuf.Timestamp
+	13, // 2: switchboard.v1.CallEvent.latency:type_name -> google.protobuf.Duration
+	13, // 3: switchboard.v1.CallEvent.time_to_first_token:type_name -> google.protobuf.Duration
+	14, // 4: switchboard.v1.CallEvent.cost:type_name -> google.type.Money
+	12, // 5: switchboard.v1.GetUsageStatsRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 6: switchboard.v1.GetUsageStatsRequest.end_time:type_name -> google.protobuf.Timestamp
+	13, // 7: switchboard.v1.GetUsageStatsRequest.bucket_width:type_name -> google.protobuf.Duration
+	15, // 8: switchboard.v1.GetUsageStatsRequest.group_by:type_name -> switchboard.v1.UsageDimension
+	7,  // 9: switchboard.v1.GetUsageStatsResponse.series:type_name -> switchboard.v1.UsageSeries
+	12, // 10: switchboard.v1.GetUsageStatsResponse.start_time:type_name -> google.protobuf.Timestamp
+	12, // 11: switchboard.v1.GetUsageStatsResponse.end_time:type_name -> google.protobuf.Timestamp
+	13, // 12: switchboard.v1.GetUsageStatsResponse.bucket_width:type_name -> google.protobuf.Duration
+	8,  // 13: switchboard.v1.UsageSeries.buckets:type_name -> switchboard.v1.UsageBucket
+	12, // 14: switchboard.v1.UsageBucket.start_time:type_name -> google.protobuf.Timestamp
+	14, // 15: switchboard.v1.UsageBucket.cost:type_name -> google.type.Money
+	13, // 16: switchboard.v1.UsageBucket.mean_latency:type_name -> google.protobuf.Duration
+	11, // 17: switchboard.v1.GetLiveStatsResponse.providers:type_name -> switchboard.v1.ProviderLiveStats
+	12, // 18: switchboard.v1.GetLiveStatsResponse.start_time:type_name -> google.protobuf.Timestamp
+	12, // 19: switchboard.v1.GetLiveStatsResponse.end_time:type_name -> google.protobuf.Timestamp
+	0,  // 20: switchboard.v1.GetLiveStatsResponse.caller_rights:type_name -> switchboard.v1.AdminRights
+	13, // 21: switchboard.v1.ProviderLiveStats.latency_p50:type_name -> google.protobuf.Duration
+	13, // 22: switchboard.v1.ProviderLiveStats.latency_p95:type_name -> google.protobuf.Duration
+	13, // 23: switchboard.v1.ProviderLiveStats.time_to_first_token_p50:type_name -> google.protobuf.Duration
+	13, // 24: switchboard.v1.ProviderLiveStats.time_to_first_token_p95:type_name -> google.protobuf.Duration
+	1,  // 25: switchboard.v1.ProviderLiveStats.breaker:type_name -> switchboard.v1.BreakerState
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_admin_console_proto_init() }
@@ -1169,7 +1284,7 @@ func file_switchboard_v1_admin_console_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_admin_console_proto_rawDesc), len(file_switchboard_v1_admin_console_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,

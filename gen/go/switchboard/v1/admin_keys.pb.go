@@ -877,7 +877,10 @@ type ListKeysRequest struct {
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Restricts the keys listed: comparisons joined by AND, each one of
 	// `team = "payments"`, `admin = true`, `state = ACTIVE` (or EXPIRED,
-	// REVOKED). Empty: every key.
+	// REVOKED), or a bare quoted text, `"pay"`, which a key matches when its
+	// display name, id or team contains it, ignoring case (AIP-160's global
+	// restriction). In quoted values `\"` is a quote and `\\` a backslash.
+	// Empty: every key.
 	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/admin_console.proto.
  */
 export const file_switchboard_v1_admin_console: GenFile = /*@__PURE__*/
-  fileDesc("CiJzd2l0Y2hib2FyZC92MS9hZG1pbl9jb25zb2xlLnByb3RvEg5zd2l0Y2hib2FyZC52MSJWChFXYXRjaENhbGxzUmVxdWVzdBILCgNrZXkYASABKAkSEAoIcHJvdmlkZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSEwoLZXJyb3JzX29ubHkYBCABKAgiPQoSV2F0Y2hDYWxsc1Jlc3BvbnNlEicKBGNhbGwYASABKAsyGS5zd2l0Y2hib2FyZC52MS5DYWxsRXZlbnQi2gMKCUNhbGxFdmVudBISCgpyZXF1ZXN0X2lkGAEgASgJEi8KC2ZpbmlzaF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNrZXkYAyABKAkSDAoEdGVhbRgEIAEoCRIPCgdzdXJmYWNlGAUgASgJEg4KBm1ldGhvZBgGIAEoCRIXCg9yZXF1ZXN0ZWRfbW9kZWwYByABKAkSEAoIcHJvdmlkZXIYCCABKAkSDQoFbW9kZWwYCSABKAkSDgoGc3RhdHVzGAogASgJEhQKDGVycm9yX3JlYXNvbhgLIAEoCRIqCgdsYXRlbmN5GAwgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE3RpbWVfdG9fZmlyc3RfdG9rZW4YDSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFQoNcHJvbXB0X3Rva2VucxgOIAEoAxIZChFjb21wbGV0aW9uX3Rva2VucxgPIAEoAxIgCgRjb3N0GBAgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSDgoGY2FjaGVkGBEgASgIEhIKCmRvd25ncmFkZWQYEiABKAgSEAoIYXR0ZW1wdHMYEyABKAUikwIKFEdldFVzYWdlU3RhdHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgxidWNrZXRfd2lkdGgYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoIZ3JvdXBfYnkYBCABKA4yHi5zd2l0Y2hib2FyZC52MS5Vc2FnZURpbWVuc2lvbhILCgNrZXkYBSABKAkSDAoEdGVhbRgGIAEoCRIQCghwcm92aWRlchgHIAEoCRINCgVtb2RlbBgIIAEoCSLTAQoVR2V0VXNhZ2VTdGF0c1Jlc3BvbnNlEisKBnNlcmllcxgBIAMoCzIbLnN3aXRjaGJvYXJkLnYxLlVzYWdlU2VyaWVzEi4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgxidWNrZXRfd2lkdGgYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iSgoLVXNhZ2VTZXJpZXMSDQoFZ3JvdXAYASABKAkSLAoHYnVja2V0cxgCIAMoCzIbLnN3aXRjaGJvYXJkLnYxLlVzYWdlQnVja2V0IuQBCgtVc2FnZUJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXF1ZXN0cxgCIAEoAxIOCgZlcnJvcnMYAyABKAMSFQoNcHJvbXB0X3Rva2VucxgEIAEoAxIZChFjb21wbGV0aW9uX3Rva2VucxgFIAEoAxIgCgRjb3N0GAYgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSLwoMbWVhbl9sYXRlbmN5GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIhUKE0dldExpdmVTdGF0c1JlcXVlc3QiqgEKFEdldExpdmVTdGF0c1Jlc3BvbnNlEjQKCXByb3ZpZGVycxgBIAMoCzIhLnN3aXRjaGJvYXJkLnYxLlByb3ZpZGVyTGl2ZVN0YXRzEi4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKOAwoRUHJvdmlkZXJMaXZlU3RhdHMSDAoEbmFtZRgBIAEoCRIQCghhdHRlbXB0cxgCIAEoAxIXCg9mYWlsZWRfYXR0ZW1wdHMYAyABKAMSLgoLbGF0ZW5jeV9wNTAYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLgoLbGF0ZW5jeV9wOTUYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHc3RyZWFtcxgGIAEoAxI6Chd0aW1lX3RvX2ZpcnN0X3Rva2VuX3A1MBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI6Chd0aW1lX3RvX2ZpcnN0X3Rva2VuX3A5NRgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhItCgdicmVha2VyGAkgASgOMhwuc3dpdGNoYm9hcmQudjEuQnJlYWtlclN0YXRlEg8KB3NlcnZpbmcYCiABKAgSFwoPZGVncmFkZWRfcmVhc29uGAsgASgJKpMBCgxCcmVha2VyU3RhdGUSHQoZQlJFQUtFUl9TVEFURV9VTlNQRUNJRklFRBAAEhgKFEJSRUFLRVJfU1RBVEVfQ0xPU0VEEAESFgoSQlJFQUtFUl9TVEFURV9PUEVOEAISGwoXQlJFQUtFUl9TVEFURV9IQUxGX09QRU4QAxIVChFCUkVBS0VSX1NUQVRFX09GRhAEQlBaTmdpdGh1Yi5jb20vc3dpdGNoYm9hcmQtZ2F0ZXdheS9zd2l0Y2hib2FyZC9nZW4vZ28vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money, file_switchboard_v1_admin_usage]);
+  fileDesc("CiJzd2l0Y2hib2FyZC92MS9hZG1pbl9jb25zb2xlLnByb3RvEg5zd2l0Y2hib2FyZC52MSJtChFXYXRjaENhbGxzUmVxdWVzdBILCgNrZXkYASABKAkSEAoIcHJvdmlkZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSEwoLZXJyb3JzX29ubHkYBCABKAgSFQoNY29uZmlybV9zdGFydBgFIAEoCCI9ChJXYXRjaENhbGxzUmVzcG9uc2USJwoEY2FsbBgBIAEoCzIZLnN3aXRjaGJvYXJkLnYxLkNhbGxFdmVudCLaAwoJQ2FsbEV2ZW50EhIKCnJlcXVlc3RfaWQYASABKAkSLwoLZmluaXNoX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA2tleRgDIAEoCRIMCgR0ZWFtGAQgASgJEg8KB3N1cmZhY2UYBSABKAkSDgoGbWV0aG9kGAYgASgJEhcKD3JlcXVlc3RlZF9tb2RlbBgHIAEoCRIQCghwcm92aWRlchgIIAEoCRINCgVtb2RlbBgJIAEoCRIOCgZzdGF0dXMYCiABKAkSFAoMZXJyb3JfcmVhc29uGAsgASgJEioKB2xhdGVuY3kYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNgoTdGltZV90b19maXJzdF90b2tlbhgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIVCg1wcm9tcHRfdG9rZW5zGA4gASgDEhkKEWNvbXBsZXRpb25fdG9rZW5zGA8gASgDEiAKBGNvc3QYECABKAsyEi5nb29nbGUudHlwZS5Nb25leRIOCgZjYWNoZWQYESABKAgSEgoKZG93bmdyYWRlZBgSIAEoCBIQCghhdHRlbXB0cxgTIAEoBSKnAgoUR2V0VXNhZ2VTdGF0c1JlcXVlc3QSLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KDGJ1Y2tldF93aWR0aBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCghncm91cF9ieRgEIAEoDjIeLnN3aXRjaGJvYXJkLnYxLlVzYWdlRGltZW5zaW9uEgsKA2tleRgFIAEoCRIMCgR0ZWFtGAYgASgJEhAKCHByb3ZpZGVyGAcgASgJEg0KBW1vZGVsGAggASgJEhIKCm1heF9zZXJpZXMYCSABKAUi0wEKFUdldFVzYWdlU3RhdHNSZXNwb25zZRIrCgZzZXJpZXMYASADKAsyGy5zd2l0Y2hib2FyZC52MS5Vc2FnZVNlcmllcxIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoMYnVja2V0X3dpZHRoGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImEKC1VzYWdlU2VyaWVzEg0KBWdyb3VwGAEgASgJEiwKB2J1Y2tldHMYAiADKAsyGy5zd2l0Y2hib2FyZC52MS5Vc2FnZUJ1Y2tldBIVCg1mb2xkZWRfZ3JvdXBzGAMgASgFIuQBCgtVc2FnZUJ1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXF1ZXN0cxgCIAEoAxIOCgZlcnJvcnMYAyABKAMSFQoNcHJvbXB0X3Rva2VucxgEIAEoAxIZChFjb21wbGV0aW9uX3Rva2VucxgFIAEoAxIgCgRjb3N0GAYgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSLwoMbWVhbl9sYXRlbmN5GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIhUKE0dldExpdmVTdGF0c1JlcXVlc3Qi3gEKFEdldExpdmVTdGF0c1Jlc3BvbnNlEjQKCXByb3ZpZGVycxgBIAMoCzIhLnN3aXRjaGJvYXJkLnYxLlByb3ZpZGVyTGl2ZVN0YXRzEi4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg1jYWxsZXJfcmlnaHRzGAQgASgOMhsuc3dpdGNoYm9hcmQudjEuQWRtaW5SaWdodHMijgMKEVByb3ZpZGVyTGl2ZVN0YXRzEgwKBG5hbWUYASABKAkSEAoIYXR0ZW1wdHMYAiABKAMSFwoPZmFpbGVkX2F0dGVtcHRzGAMgASgDEi4KC2xhdGVuY3lfcDUwGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC2xhdGVuY3lfcDk1GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB3N0cmVhbXMYBiABKAMSOgoXdGltZV90b19maXJzdF90b2tlbl9wNTAYByABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOgoXdGltZV90b19maXJzdF90b2tlbl9wOTUYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLQoHYnJlYWtlchgJIAEoDjIcLnN3aXRjaGJvYXJkLnYxLkJyZWFrZXJTdGF0ZRIPCgdzZXJ2aW5nGAogASgIEhcKD2RlZ3JhZGVkX3JlYXNvbhgLIAEoCSp4CgtBZG1pblJpZ2h0cxIcChhBRE1JTl9SSUdIVFNfVU5TUEVDSUZJRUQQABIaChZBRE1JTl9SSUdIVFNfUkVBRF9PTkxZEAESFgoSQURNSU5fUklHSFRTX0FETUlOEAISFwoTQURNSU5fUklHSFRTX01BU1RFUhADKpMBCgxCcmVha2VyU3RhdGUSHQoZQlJFQUtFUl9TVEFURV9VTlNQRUNJRklFRBAAEhgKFEJSRUFLRVJfU1RBVEVfQ0xPU0VEEAESFgoSQlJFQUtFUl9TVEFURV9PUEVOEAISGwoXQlJFQUtFUl9TVEFURV9IQUxGX09QRU4QAxIVChFCUkVBS0VSX1NUQVRFX09GRhAEQlBaTmdpdGh1Yi5jb20vc3dpdGNoYm9hcmQtZ2F0ZXdheS9zd2l0Y2hib2FyZC9nZW4vZ28vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money, file_switchboard_v1_admin_usage]);
 
 /**
  * Request for AdminService.WatchCalls. Every filter set must match.
@@ -52,6 +52,15 @@ export type WatchCallsRequest = Message<"switchboard.v1.WatchCallsRequest"> & {
    * @generated from field: bool errors_only = 4;
    */
   errorsOnly: boolean;
+
+  /**
+   * When true, the first message carries no call: it comes as soon as the
+   * watch is on, so that a client can tell a quiet gateway from a stream that
+   * never opened (a stream's headers travel with its first message).
+   *
+   * @generated from field: bool confirm_start = 5;
+   */
+  confirmStart: boolean;
 };
 
 /**
@@ -300,6 +309,15 @@ export type GetUsageStatsRequest = Message<"switchboard.v1.GetUsageStatsRequest"
    * @generated from field: string model = 8;
    */
   model: string;
+
+  /**
+   * The most series an answer holds, the most expensive first; the groups
+   * past them are summed into one more series, "(other)" (see
+   * UsageSeries.folded_groups). 0 means 20; more than 100 means 100.
+   *
+   * @generated from field: int32 max_series = 9;
+   */
+  maxSeries: number;
 };
 
 /**
@@ -316,7 +334,9 @@ export const GetUsageStatsRequestSchema: GenMessage<GetUsageStatsRequest> = /*@_
  */
 export type GetUsageStatsResponse = Message<"switchboard.v1.GetUsageStatsResponse"> & {
   /**
-   * One series per value of the dimension grouped by, most expensive first.
+   * One series per value of the dimension grouped by, most expensive first:
+   * at most `max_series` of them, then, when there were more groups, one
+   * series summing the rest.
    *
    * @generated from field: repeated switchboard.v1.UsageSeries series = 1;
    */
@@ -370,6 +390,15 @@ export type UsageSeries = Message<"switchboard.v1.UsageSeries"> & {
    * @generated from field: repeated switchboard.v1.UsageBucket buckets = 2;
    */
   buckets: UsageBucket[];
+
+  /**
+   * On the last series only, when the groups were more than `max_series`:
+   * how many groups it sums (its `group` is then "(other)", which a group of
+   * that name is told from by this count). 0 on every other series.
+   *
+   * @generated from field: int32 folded_groups = 3;
+   */
+  foldedGroups: number;
 };
 
 /**
@@ -485,6 +514,14 @@ export type GetLiveStatsResponse = Message<"switchboard.v1.GetLiveStatsResponse"
    * @generated from field: google.protobuf.Timestamp end_time = 3;
    */
   endTime?: Timestamp | undefined;
+
+  /**
+   * What the key that asked may do with the AdminService, so that a console
+   * offers only the actions the gateway would take from it.
+   *
+   * @generated from field: switchboard.v1.AdminRights caller_rights = 4;
+   */
+  callerRights: AdminRights;
 };
 
 /**
@@ -587,6 +624,48 @@ export const ProviderLiveStatsSchema: GenMessage<ProviderLiveStats> = /*@__PURE_
   messageDesc(file_switchboard_v1_admin_console, 9);
 
 /**
+ * What a key may do with the AdminService.
+ *
+ * @generated from enum switchboard.v1.AdminRights
+ */
+export enum AdminRights {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: ADMIN_RIGHTS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A read-only admin key: the Get, List and Watch methods only.
+   *
+   * @generated from enum value: ADMIN_RIGHTS_READ_ONLY = 1;
+   */
+  READ_ONLY = 1,
+
+  /**
+   * An admin key: also creates, changes and revokes gateway keys within its
+   * own policy; vendor keys and stored secrets are the master key's alone.
+   *
+   * @generated from enum value: ADMIN_RIGHTS_ADMIN = 2;
+   */
+  ADMIN = 2,
+
+  /**
+   * The master key: every method.
+   *
+   * @generated from enum value: ADMIN_RIGHTS_MASTER = 3;
+   */
+  MASTER = 3,
+}
+
+/**
+ * Describes the enum switchboard.v1.AdminRights.
+ */
+export const AdminRightsSchema: GenEnum<AdminRights> = /*@__PURE__*/
+  enumDesc(file_switchboard_v1_admin_console, 0);
+
+/**
  * A provider's circuit breaker.
  *
  * @generated from enum switchboard.v1.BreakerState
@@ -632,5 +711,5 @@ export enum BreakerState {
  * Describes the enum switchboard.v1.BreakerState.
  */
 export const BreakerStateSchema: GenEnum<BreakerState> = /*@__PURE__*/
-  enumDesc(file_switchboard_v1_admin_console, 0);
+  enumDesc(file_switchboard_v1_admin_console, 1);
 

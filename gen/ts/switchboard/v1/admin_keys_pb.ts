@@ -434,7 +434,10 @@ export type ListKeysRequest = Message<"switchboard.v1.ListKeysRequest"> & {
   /**
    * Restricts the keys listed: comparisons joined by AND, each one of
    * `team = "payments"`, `admin = true`, `state = ACTIVE` (or EXPIRED,
-   * REVOKED). Empty: every key.
+   * REVOKED), or a bare quoted text, `"pay"`, which a key matches when its
+   * display name, id or team contains it, ignoring case (AIP-160's global
+   * restriction). In quoted values `\"` is a quote and `\\` a backslash.
+   * Empty: every key.
    *
    * @generated from field: string filter = 3;
    */

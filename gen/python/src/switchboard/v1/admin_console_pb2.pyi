@@ -13,6 +13,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class AdminRights(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ADMIN_RIGHTS_UNSPECIFIED: _ClassVar[AdminRights]
+    ADMIN_RIGHTS_READ_ONLY: _ClassVar[AdminRights]
+    ADMIN_RIGHTS_ADMIN: _ClassVar[AdminRights]
+    ADMIN_RIGHTS_MASTER: _ClassVar[AdminRights]
+
 class BreakerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     BREAKER_STATE_UNSPECIFIED: _ClassVar[BreakerState]
@@ -20,6 +27,10 @@ class BreakerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BREAKER_STATE_OPEN: _ClassVar[BreakerState]
     BREAKER_STATE_HALF_OPEN: _ClassVar[BreakerState]
     BREAKER_STATE_OFF: _ClassVar[BreakerState]
+ADMIN_RIGHTS_UNSPECIFIED: AdminRights
+ADMIN_RIGHTS_READ_ONLY: AdminRights
+ADMIN_RIGHTS_ADMIN: AdminRights
+ADMIN_RIGHTS_MASTER: AdminRights
 BREAKER_STATE_UNSPECIFIED: BreakerState
 BREAKER_STATE_CLOSED: BreakerState
 BREAKER_STATE_OPEN: BreakerState
@@ -27,16 +38,18 @@ BREAKER_STATE_HALF_OPEN: BreakerState
 BREAKER_STATE_OFF: BreakerState
 
 class WatchCallsRequest(_message.Message):
-    __slots__ = ("key", "provider", "model", "errors_only")
+    __slots__ = ("key", "provider", "model", "errors_only", "confirm_start")
     KEY_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     ERRORS_ONLY_FIELD_NUMBER: _ClassVar[int]
+    CONFIRM_START_FIELD_NUMBER: _ClassVar[int]
     key: str
     provider: str
     model: str
     errors_only: bool
-    def __init__(self, key: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., errors_only: _Optional[bool] = ...) -> None: ...
+    confirm_start: bool
+    def __init__(self, key: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., errors_only: _Optional[bool] = ..., confirm_start: _Optional[bool] = ...) -> None: ...
 
 class WatchCallsResponse(_message.Message):
     __slots__ = ("call",)
@@ -87,7 +100,7 @@ class CallEvent(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., finish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key: _Optional[str] = ..., team: _Optional[str] = ..., surface: _Optional[str] = ..., method: _Optional[str] = ..., requested_model: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[str] = ..., error_reason: _Optional[str] = ..., latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., time_to_first_token: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cost: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., cached: _Optional[bool] = ..., downgraded: _Optional[bool] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class GetUsageStatsRequest(_message.Message):
-    __slots__ = ("start_time", "end_time", "bucket_width", "group_by", "key", "team", "provider", "model")
+    __slots__ = ("start_time", "end_time", "bucket_width", "group_by", "key", "team", "provider", "model", "max_series")
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     BUCKET_WIDTH_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +109,7 @@ class GetUsageStatsRequest(_message.Message):
     TEAM_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    MAX_SERIES_FIELD_NUMBER: _ClassVar[int]
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     bucket_width: _duration_pb2.Duration
@@ -104,7 +118,8 @@ class GetUsageStatsRequest(_message.Message):
     team: str
     provider: str
     model: str
-    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket_width: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., group_by: _Optional[_Union[_admin_usage_pb2.UsageDimension, str]] = ..., key: _Optional[str] = ..., team: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
+    max_series: int
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket_width: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., group_by: _Optional[_Union[_admin_usage_pb2.UsageDimension, str]] = ..., key: _Optional[str] = ..., team: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., max_series: _Optional[int] = ...) -> None: ...
 
 class GetUsageStatsResponse(_message.Message):
     __slots__ = ("series", "start_time", "end_time", "bucket_width")
@@ -119,12 +134,14 @@ class GetUsageStatsResponse(_message.Message):
     def __init__(self, series: _Optional[_Iterable[_Union[UsageSeries, _Mapping]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket_width: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class UsageSeries(_message.Message):
-    __slots__ = ("group", "buckets")
+    __slots__ = ("group", "buckets", "folded_groups")
     GROUP_FIELD_NUMBER: _ClassVar[int]
     BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    FOLDED_GROUPS_FIELD_NUMBER: _ClassVar[int]
     group: str
     buckets: _containers.RepeatedCompositeFieldContainer[UsageBucket]
-    def __init__(self, group: _Optional[str] = ..., buckets: _Optional[_Iterable[_Union[UsageBucket, _Mapping]]] = ...) -> None: ...
+    folded_groups: int
+    def __init__(self, group: _Optional[str] = ..., buckets: _Optional[_Iterable[_Union[UsageBucket, _Mapping]]] = ..., folded_groups: _Optional[int] = ...) -> None: ...
 
 class UsageBucket(_message.Message):
     __slots__ = ("start_time", "requests", "errors", "prompt_tokens", "completion_tokens", "cost", "mean_latency")
@@ -149,14 +166,16 @@ class GetLiveStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetLiveStatsResponse(_message.Message):
-    __slots__ = ("providers", "start_time", "end_time")
+    __slots__ = ("providers", "start_time", "end_time", "caller_rights")
     PROVIDERS_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    CALLER_RIGHTS_FIELD_NUMBER: _ClassVar[int]
     providers: _containers.RepeatedCompositeFieldContainer[ProviderLiveStats]
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, providers: _Optional[_Iterable[_Union[ProviderLiveStats, _Mapping]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    caller_rights: AdminRights
+    def __init__(self, providers: _Optional[_Iterable[_Union[ProviderLiveStats, _Mapping]]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caller_rights: _Optional[_Union[AdminRights, str]] = ...) -> None: ...
 
 class ProviderLiveStats(_message.Message):
     __slots__ = ("name", "attempts", "failed_attempts", "latency_p50", "latency_p95", "streams", "time_to_first_token_p50", "time_to_first_token_p95", "breaker", "serving", "degraded_reason")

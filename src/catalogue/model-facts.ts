@@ -1,12 +1,14 @@
 // A catalogue entry as the API shows a model: capabilities, limits, prices,
 // reasoning and source (ListModels, GET /v1/models, docs/models.md).
 import { create } from "@bufbuild/protobuf";
-import { ModelLimitsSchema, ModelPricingSchema, ModelReasoningSchema, ModelSourceSchema } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
+import { ModelLimitsSchema, ModelLongContextPricingSchema, ModelPricingSchema, ModelReasoningSchema, ModelSourceSchema } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
 import { Capability, type Model } from "../../gen/ts/switchboard/v1/models_pb.js";
 import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { MoneySchema, type Money } from "../../gen/ts/google/type/money_pb.js";
 import type { ModelEntry } from "./catalogue.js";
 import type { ResolvedFacts } from "./facts.js";
+import type { Price } from "./schema.js";
+import { tokenPrices } from "./token-prices.js";
 
 const EFFORT_VALUES = { low: ReasoningEffort.LOW, medium: ReasoningEffort.MEDIUM, high: ReasoningEffort.HIGH } as const;
 
@@ -38,10 +40,10 @@ export function modelFacts(entry: ModelEntry): Pick<Model, "capabilities" | "lim
     }),
     pricing: price
       ? create(ModelPricingSchema, {
-          input: money(price.input, price.currency),
-          cachedInput: money(price.cachedInput ?? price.input, price.currency),
-          output: money(price.output, price.currency),
-          reasoning: money(price.reasoning ?? price.output, price.currency),
+          ...pricesOf(price, price.currency),
+          longContext: price.longContext
+            ? create(ModelLongContextPricingSchema, { abovePromptTokens: price.longContext.above, ...pricesOf(price.longContext, price.currency) })
+            : undefined,
         })
       : undefined,
     reasoning: reasoning
@@ -54,6 +56,19 @@ export function modelFacts(entry: ModelEntry): Pick<Model, "capabilities" | "lim
         })
       : undefined,
     source: create(ModelSourceSchema, { url: entry.source.url, checked: entry.source.date }),
+  };
+}
+
+/** One tier's prices as the API shows them: each unset one at the price it is billed at. */
+function pricesOf(price: Omit<Price, "currency" | "longContext">, currency: string) {
+  const prices = tokenPrices(price);
+  return {
+    input: money(prices.input, currency),
+    cachedInput: money(prices.cachedInput, currency),
+    output: money(prices.output, currency),
+    reasoning: money(prices.reasoning, currency),
+    cacheWrite: money(prices.cacheWrite, currency),
+    cacheWrite1h: money(prices.cacheWriteHour, currency),
   };
 }
 

@@ -41,7 +41,9 @@ a row without a source does not validate, and the gateway does not start.
   writes at the row's write prices, or the input price where it has none; a
   prompt over a long-context mark at that tier's prices, every token of it);
   **ListModels** and \`GET /v1/models\` show each model's capabilities, limits,
-  prices, reasoning and source.
+  prices (each at the price it is billed at: cache reads, five-minute and
+  hour-long cache writes, reasoning, and the long-context tier with its mark,
+  \`pricing.long_context\`), reasoning and source.
 
 ## Adding or overriding rows
 

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { durationMs, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { UsageDimension, type UsageReportRow } from "../../gen/ts/switchboard/v1/admin_usage_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { GetUsageReportRequestSchema, UsageDimension, type GetUsageReportRequest, type UsageReportRow } from "../../gen/ts/switchboard/v1/admin_usage_pb.js";
 import { NANOS_PER_UNIT } from "../usage/pricing.js";
 import { ADMIN_CONNECTION_HELP, adminClient, CliError, parseMoment, runCli, table, type CliIo } from "./admin-client.js";
 
@@ -63,7 +64,7 @@ export async function usageCommand(args: string[], io: CliIo = { stdout: process
     for (const dim of dims) if (!(dim in DIMENSIONS)) throw new CliError(`--by: "${dim}" is not one of provider, model, key, team, surface, day`, 2);
     const end = values.until ? parseMoment(values.until, "--until", now) : now;
     const start = parseMoment(values.since ?? "30d", "--since", now);
-    const report = await adminClient(io.env).getUsageReport({
+    const report = await wholeReport(adminClient(io.env), create(GetUsageReportRequestSchema, {
       startTime: timestampFromMs(start),
       endTime: timestampFromMs(end),
       key: values.key ? `keys/${values.key.replace(/^keys\//, "")}` : "",
@@ -72,7 +73,7 @@ export async function usageCommand(args: string[], io: CliIo = { stdout: process
       model: values.model ?? "",
       surface: values.surface ?? "",
       groupBy: dims.map((dim) => DIMENSIONS[dim]!),
-    });
+    }));
 
     if (values.json) {
       io.stdout.write(`${JSON.stringify({ start: new Date(start).toISOString(), end: new Date(end).toISOString(), rows: report.rows.map((row) => toJson(row, dims)), total: toJson(report.total!, []) }, null, 2)}\n`);
@@ -106,6 +107,21 @@ export async function usageCommand(args: string[], io: CliIo = { stdout: process
     io.stdout.write(`usage from ${new Date(start).toISOString()} to ${new Date(end).toISOString()}\n\n`);
     io.stdout.write(report.rows.length === 0 ? "no calls in this window\n" : table(headers, rows));
   });
+}
+
+/** The largest page GetUsageReport gives: the fewest round trips for a report of many rows. */
+const PAGE_SIZE = 5000;
+
+/** Every row of a report, page after page; the total (the whole report's on every page) from the last. */
+async function wholeReport(client: ReturnType<typeof adminClient>, request: GetUsageReportRequest) {
+  const rows: UsageReportRow[] = [];
+  request.pageSize = PAGE_SIZE;
+  for (;;) {
+    const page = await client.getUsageReport(request);
+    rows.push(...page.rows);
+    request.pageToken = page.nextPageToken;
+    if (!request.pageToken) return { rows, total: page.total };
+  }
 }
 
 function money(amount: UsageReportRow["cost"]): string {

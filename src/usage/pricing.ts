@@ -1,5 +1,6 @@
 import type { Catalogue } from "../catalogue/catalogue.js";
 import type { Price } from "../catalogue/schema.js";
+import { tokenPrices } from "../catalogue/token-prices.js";
 import type { UsageConfig } from "../config/usage-config.js";
 import { compileGlob, isGlob } from "../common/glob.js";
 
@@ -140,16 +141,16 @@ export class PriceTable {
   }
 }
 
-/** One set of prices per token, each unset price at the one it falls back to. */
+/** One set of prices per token, each unset price at the one it falls back to (the same numbers ListModels shows). */
 function perToken(price: Omit<Price, "currency" | "longContext">, factor: number): TokenPrice {
-  const cacheWrite = price.cacheWrite ?? price.input;
+  const perMillion = tokenPrices(price);
   return {
-    input: price.input * factor,
-    output: price.output * factor,
-    cachedInput: (price.cachedInput ?? price.input) * factor,
-    cacheWrite: cacheWrite * factor,
-    cacheWriteHour: (price.cacheWriteHour ?? cacheWrite) * factor,
-    reasoning: (price.reasoning ?? price.output) * factor,
+    input: perMillion.input * factor,
+    output: perMillion.output * factor,
+    cachedInput: perMillion.cachedInput * factor,
+    cacheWrite: perMillion.cacheWrite * factor,
+    cacheWriteHour: perMillion.cacheWriteHour * factor,
+    reasoning: perMillion.reasoning * factor,
   };
 }
 

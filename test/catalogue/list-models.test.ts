@@ -88,7 +88,7 @@ describe("ListModels", () => {
       capabilities: ["chat", "streaming", "tools", "json_mode", "json_schema", "parallel_tool_calls", "image_input"],
       context_window: 128_000,
       max_output_tokens: 16_384,
-      pricing: { currency: "USD", input: 0.15, cached_input: 0.075, output: 0.6, reasoning: 0.6 },
+      pricing: { currency: "USD", input: 0.15, cached_input: 0.075, output: 0.6, reasoning: 0.6, cache_write: 0.15, cache_write_1h: 0.15 },
       source: { url: "https://platform.openai.com/docs/models/gpt-4o-mini", checked: "2026-11" },
     });
   });

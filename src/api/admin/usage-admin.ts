@@ -6,7 +6,7 @@ import { GetUsageReportResponseSchema } from "../../../gen/ts/switchboard/v1/adm
 import type { LedgerStore } from "../../usage/ledger-store.js";
 import { FieldViolations } from "../aip/field-violations.js";
 import { sumRows, toReportRow } from "./usage-messages.js";
-import { readUsageReport } from "./usage-requests.js";
+import { nextReportPageToken, readUsageReport } from "./usage-requests.js";
 
 export interface UsageAdminDeps {
   ledger: LedgerStore;
@@ -19,7 +19,7 @@ export interface UsageAdminDeps {
 /** The part of the AdminService that createUsageAdmin implements. */
 export type UsageAdmin = Pick<ServiceImpl<typeof AdminService>, "getUsageReport">;
 
-/** AdminService.GetUsageReport: sums from the usage ledger, grouped as asked. */
+/** AdminService.GetUsageReport: sums from the usage ledger, grouped as asked, a page of rows at a time. */
 export function createUsageAdmin(deps: UsageAdminDeps): UsageAdmin {
   return {
     async getUsageReport(req) {
@@ -28,12 +28,19 @@ export function createUsageAdmin(deps: UsageAdminDeps): UsageAdmin {
       v.throwIfAny();
       // A store that cannot take the rows now still answers with what it has.
       await deps.flush().catch(() => {});
-      const rows = await deps.ledger.report(query);
+      const { offset, limit } = query.page;
+      // One more than the page: whether there is a next page.
+      const rows = await deps.ledger.report({ ...query, page: { offset, limit: limit + 1 } });
+      const page = rows.slice(0, limit);
+      const more = rows.length > limit;
+      // The total is the whole report's, on every page: summed in the store unless this page is the whole report.
+      const whole = offset === 0 && !more ? page : await deps.ledger.report({ ...query, groupBy: [], page: undefined });
       return create(GetUsageReportResponseSchema, {
-        rows: rows.map(toReportRow),
-        total: toReportRow(sumRows(rows, deps.currency)),
+        rows: page.map(toReportRow),
+        total: toReportRow(sumRows(whole, deps.currency)),
         startTime: timestampFromMs(query.startMs),
         endTime: timestampFromMs(query.endMs),
+        nextPageToken: more ? nextReportPageToken(req, query) : "",
       });
     },
   };

@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { hasControlCharacter } from "../../common/control-characters.js";
 import { UsageDimension, type GetUsageReportRequest } from "../../../gen/ts/switchboard/v1/admin_usage_pb.js";
 import type { UsageGroup, UsageQuery } from "../../usage/ledger-store.js";
 import type { FieldViolations } from "../aip/field-violations.js";
+import { createPageTokenCodec, readPageSize } from "../aip/pagination.js";
 import { KEY_NAME } from "./resource-names.js";
 
 /** Without a start time, a report covers the 30 days before its end. */
@@ -16,6 +18,34 @@ const GROUPS: Partial<Record<UsageDimension, UsageGroup>> = {
   [UsageDimension.SURFACE]: "surface",
   [UsageDimension.DAY]: "day",
 };
+
+/**
+ * Rows an answer holds: a report grouped by key, model and day has a row for
+ * each that called, so 1,000 keys on 20 models over 30 days is 600,000 rows,
+ * far past what one message should carry (about 150 bytes a row).
+ */
+const REPORT_PAGE_SIZES = { default: 1000, max: 5000 };
+
+/**
+ * A report's rows are ranked by cost, not by a key a page could end at: a
+ * page starts at an offset among them. The token keeps the first page's
+ * window (an unset end_time is "now" once, not again on each page) and the
+ * digest of the request it continues (AIP-158: a token continues the listing
+ * it came from, not another one).
+ */
+type ReportPosition = [offset: number, startMs: number, endMs: number, request: string];
+const REPORT_PAGES = createPageTokenCodec(
+  "GetUsageReport",
+  (value): value is ReportPosition =>
+    Array.isArray(value) &&
+    value.length === 4 &&
+    Number.isSafeInteger(value[0]) &&
+    value[0] > 0 &&
+    Number.isSafeInteger(value[1]) &&
+    Number.isSafeInteger(value[2]) &&
+    value[1] < value[2] &&
+    typeof value[3] === "string",
+);
 
 /** The years a Timestamp may name (google.protobuf.Timestamp: 0001-01-01 to 9999-12-31, UTC), in seconds. */
 const MIN_SECONDS = -62_135_596_800n;
@@ -36,17 +66,37 @@ export function readTime(time: Timestamp | undefined, field: string, v: FieldVio
   return timestampMs(time);
 }
 
-/** GetUsageReport's request as a ledger query. */
-export function readUsageReport(req: GetUsageReportRequest, v: FieldViolations, now: number): UsageQuery {
-  const endMs = readTime(req.endTime, "end_time", v, now);
-  const startMs = readTime(req.startTime, "start_time", v, endMs - DEFAULT_WINDOW_MS);
+/** A report's query: one page of its rows. */
+export type UsageReportQuery = UsageQuery & { page: { offset: number; limit: number } };
+
+/** GetUsageReport's request as a ledger query for the page it asks for (the first, or the one its page_token starts). */
+export function readUsageReport(req: GetUsageReportRequest, v: FieldViolations, now: number): UsageReportQuery {
+  let endMs = readTime(req.endTime, "end_time", v, now);
+  let startMs = readTime(req.startTime, "start_time", v, endMs - DEFAULT_WINDOW_MS);
   if (startMs >= endMs) v.add("start_time", "must be before end_time");
   const groupBy = req.groupBy.map((dimension, i) => {
     const group = GROUPS[dimension];
     if (!group) v.add(`group_by[${i}]`, "must be PROVIDER, MODEL, KEY, TEAM, SURFACE or DAY");
     return group!;
   });
-  return { startMs, endMs, ...readUsageFilters(req, v), surface: readFilter(req.surface, "surface", v), groupBy };
+  const limit = readPageSize(req.pageSize, REPORT_PAGE_SIZES, v);
+  const position = REPORT_PAGES.decode(req.pageToken, v);
+  let offset = 0;
+  if (position && position[3] !== reportDigest(req)) v.add("page_token", "was issued for another report: ask again from the first page with this one");
+  else if (position) [offset, startMs, endMs] = position;
+  return { startMs, endMs, ...readUsageFilters(req, v), surface: readFilter(req.surface, "surface", v), groupBy, page: { offset, limit } };
+}
+
+/** The next_page_token after the page `query` asked for, of the report `req` asks for. */
+export function nextReportPageToken(req: GetUsageReportRequest, query: UsageReportQuery): string {
+  return REPORT_PAGES.encode([query.page.offset + query.page.limit, query.startMs, query.endMs, reportDigest(req)]);
+}
+
+/** What a report request selects and how it groups it (its page aside), as a short digest: a token names it without growing with it. */
+function reportDigest(req: GetUsageReportRequest): string {
+  const time = (t: Timestamp | undefined) => (t ? [String(t.seconds), t.nanos] : null);
+  const selects = JSON.stringify([time(req.startTime), time(req.endTime), req.key, req.team, req.provider, req.model, req.surface, req.groupBy]);
+  return createHash("sha256").update(selects).digest("base64url").slice(0, 16);
 }
 
 /** A usage request's filters (key, team, provider, model) as a ledger query's; empty means every one. */

@@ -58,6 +58,10 @@ const CLAUDE_4 = { contextWindow: 200_000, maxOutputTokens: 64_000, reasoning: T
 const CLAUDE_4_RECENT = { ...CLAUDE_4, parameters: ONE_SAMPLING_KNOB };
 /** A 1M-token context: Claude 4.6 on, and Sonnet 4 and 4.5 with the beta (budgets reserve for the longest prompt a model takes). */
 const MILLION = 1_000_000;
+/** From Claude 4.6 on: a 1M-token context at the standard rates, and answers of up to 128K tokens (each model's page: "Max output: 128K tokens"). */
+const CLAUDE_4_6 = { ...CLAUDE_4_RECENT, contextWindow: MILLION, maxOutputTokens: 128_000 };
+/** Each model's own page, which states its context window and max output (the overview's table lags behind new releases). */
+const modelPage = (slug: string) => checked(`https://platform.claude.com/docs/en/models/${slug}/overview`, "2026-12-03");
 
 export const ANTHROPIC: VendorFile = {
   provider: "anthropic",
@@ -76,11 +80,11 @@ export const ANTHROPIC: VendorFile = {
   models: [
     // Every Claude model from 3.7 on thinks: a new one does before it has a row of its own (the older rows say they do not).
     { model: "claude-*", reasoning: THINKING, source: checked("https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking", "2026-12-01") },
-    { model: "claude-opus-4-8", ...CLAUDE_4_RECENT, contextWindow: MILLION, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
-    { model: "claude-opus-4-7", ...CLAUDE_4_RECENT, contextWindow: MILLION, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
-    { model: "claude-opus-4-6", ...CLAUDE_4_RECENT, contextWindow: MILLION, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
+    { model: "claude-opus-4-8", ...CLAUDE_4_6, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-8") },
+    { model: "claude-opus-4-7", ...CLAUDE_4_6, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-7") },
+    { model: "claude-opus-4-6", ...CLAUDE_4_6, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-6") },
     { model: "claude-opus-4-5", ...CLAUDE_4_RECENT, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
-    { model: "claude-sonnet-4-6", ...CLAUDE_4_RECENT, contextWindow: MILLION, price: claude(3, 15, 0.3, 3.75, 6), source: checked(MODELS, PRICES) },
+    { model: "claude-sonnet-4-6", ...CLAUDE_4_6, price: claude(3, 15, 0.3, 3.75, 6), source: modelPage("sonnet-4-6") },
     { model: "claude-opus-4-1", ...CLAUDE_4_RECENT, maxOutputTokens: 32_000, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
     { model: "claude-opus-4", ...CLAUDE_4, maxOutputTokens: 32_000, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
     { model: "claude-sonnet-4-5", ...CLAUDE_4_RECENT, contextWindow: MILLION, price: SONNET_4_PRICE, source: checked(MODELS, PRICES) },

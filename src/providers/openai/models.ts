@@ -2,6 +2,7 @@
 // the dialect, and written for callers of the REST surface.
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Money } from "../../../gen/ts/google/type/money_pb.js";
+import type { ModelLongContextPricing, ModelPricing } from "../../../gen/ts/switchboard/v1/catalogue_pb.js";
 import { Capability, type Model } from "../../../gen/ts/switchboard/v1/models_pb.js";
 import { EFFORT_NAMES } from "../reasoning.js";
 import type { DiscoveredModel } from "../provider.js";
@@ -43,12 +44,11 @@ export function toOpenAIModel(model: Model, id = model.id): JsonObject {
   if (limits?.embeddingDimensions) out.embedding_dimensions = limits.embeddingDimensions;
   const pricing = model.pricing;
   if (pricing?.input) {
+    const long = pricing.longContext;
     out.pricing = {
       currency: pricing.input.currencyCode,
-      input: amount(pricing.input),
-      cached_input: amount(pricing.cachedInput),
-      output: amount(pricing.output),
-      reasoning: amount(pricing.reasoning),
+      ...tierPrices(pricing),
+      ...(long ? { long_context: { above_prompt_tokens: long.abovePromptTokens, ...tierPrices(long) } } : {}),
     };
   }
   const reasoning = model.reasoning;
@@ -66,6 +66,18 @@ export function toOpenAIModel(model: Model, id = model.id): JsonObject {
 
 export function toOpenAIModelList(models: Model[]): JsonObject {
   return { object: "list", data: models.map((m) => toOpenAIModel(m)) };
+}
+
+/** One tier's prices per million tokens, by the names of ListModels' fields. */
+function tierPrices(prices: ModelPricing | ModelLongContextPricing): JsonObject {
+  return {
+    input: amount(prices.input),
+    cached_input: amount(prices.cachedInput),
+    output: amount(prices.output),
+    reasoning: amount(prices.reasoning),
+    cache_write: amount(prices.cacheWrite),
+    cache_write_1h: amount(prices.cacheWrite1h),
+  };
 }
 
 /** Money as a decimal number (per million tokens): prices need no more precision than nano-units give. */

@@ -113,7 +113,15 @@ type GetUsageReportRequest struct {
 	GroupBy []UsageDimension `protobuf:"varint,7,rep,packed,name=group_by,json=groupBy,proto3,enum=switchboard.v1.UsageDimension" json:"group_by,omitempty"`
 	// Only calls that came in on this API surface ("anthropic_messages",
 	// "openai_responses", …; see UsageReportRow.surface). Empty: every surface.
-	Surface       string `protobuf:"bytes,8,opt,name=surface,proto3" json:"surface,omitempty"`
+	Surface string `protobuf:"bytes,8,opt,name=surface,proto3" json:"surface,omitempty"`
+	// The most rows one answer holds: 0 means 1000, more than 5000 means 5000.
+	// A report grouped by key, model and day can have millions of rows: follow
+	// `next_page_token` for the rest.
+	PageSize int32 `protobuf:"varint,9,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A previous answer's `next_page_token`, with every other field as it was
+	// (the token keeps the first page's window, so a report whose end_time is
+	// unset does not move between pages); empty for the first page.
+	PageToken     string `protobuf:"bytes,10,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -204,18 +212,35 @@ func (x *GetUsageReportRequest) GetSurface() string {
 	return ""
 }
 
+func (x *GetUsageReportRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetUsageReportRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // Response of AdminService.GetUsageReport.
 type GetUsageReportResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One row per combination of the requested dimensions, most expensive first
-	// (by day when grouped by day).
+	// (by day when grouped by day); one page of them (page_size).
 	Rows []*UsageReportRow `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
 	// The sum of every row.
 	Total *UsageReportRow `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
 	// The window the report covers (the defaults filled in).
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// The end of the window (exclusive).
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Where the next page of rows starts (GetUsageReportRequest.page_token);
+	// empty on the last page. `total` sums every page's rows, on every page.
+	NextPageToken string `protobuf:"bytes,5,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -276,6 +301,13 @@ func (x *GetUsageReportResponse) GetEndTime() *timestamppb.Timestamp {
 		return x.EndTime
 	}
 	return nil
+}
+
+func (x *GetUsageReportResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Usage summed over the calls that share the row's dimension values. The
@@ -468,7 +500,7 @@ var File_switchboard_v1_admin_usage_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_admin_usage_proto_rawDesc = "" +
 	"\n" +
-	" switchboard/v1/admin_usage.proto\x12\x0eswitchboard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xb6\x02\n" +
+	" switchboard/v1/admin_usage.proto\x12\x0eswitchboard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\"\xf2\x02\n" +
 	"\x15GetUsageReportRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
@@ -478,13 +510,18 @@ const file_switchboard_v1_admin_usage_proto_rawDesc = "" +
 	"\bprovider\x18\x05 \x01(\tR\bprovider\x12\x14\n" +
 	"\x05model\x18\x06 \x01(\tR\x05model\x129\n" +
 	"\bgroup_by\x18\a \x03(\x0e2\x1e.switchboard.v1.UsageDimensionR\agroupBy\x12\x18\n" +
-	"\asurface\x18\b \x01(\tR\asurface\"\xf4\x01\n" +
+	"\asurface\x18\b \x01(\tR\asurface\x12\x1b\n" +
+	"\tpage_size\x18\t \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\n" +
+	" \x01(\tR\tpageToken\"\x9c\x02\n" +
 	"\x16GetUsageReportResponse\x122\n" +
 	"\x04rows\x18\x01 \x03(\v2\x1e.switchboard.v1.UsageReportRowR\x04rows\x124\n" +
 	"\x05total\x18\x02 \x01(\v2\x1e.switchboard.v1.UsageReportRowR\x05total\x129\n" +
 	"\n" +
 	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
-	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\xb3\x04\n" +
+	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12&\n" +
+	"\x0fnext_page_token\x18\x05 \x01(\tR\rnextPageToken\"\xb3\x04\n" +
 	"\x0eUsageReportRow\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x10\n" +

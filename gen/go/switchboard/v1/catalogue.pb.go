@@ -262,7 +262,18 @@ type ModelPricing struct {
 	Output *money.Money `protobuf:"bytes,3,opt,name=output,proto3" json:"output,omitempty"`
 	// Reasoning tokens, where billed apart from other answer tokens (else
 	// they cost `output`).
-	Reasoning     *money.Money `protobuf:"bytes,4,opt,name=reasoning,proto3" json:"reasoning,omitempty"`
+	Reasoning *money.Money `protobuf:"bytes,4,opt,name=reasoning,proto3" json:"reasoning,omitempty"`
+	// Prompt tokens written to the vendor's prompt cache for its default
+	// lifetime (Anthropic: five minutes; Usage.cache_write_tokens); `input`
+	// where the vendor bills writes as ordinary input.
+	CacheWrite *money.Money `protobuf:"bytes,5,opt,name=cache_write,json=cacheWrite,proto3" json:"cache_write,omitempty"`
+	// Prompt tokens written to the vendor's prompt cache to be kept for an
+	// hour (Anthropic's `ttl: "1h"`; Usage.cache_write_1h_tokens);
+	// `cache_write` where the vendor has no such lifetime.
+	CacheWrite_1H *money.Money `protobuf:"bytes,6,opt,name=cache_write_1h,json=cacheWrite1h,proto3" json:"cache_write_1h,omitempty"`
+	// The prices of a call whose prompt is long; unset when the model is
+	// billed at one tier whatever the prompt's length.
+	LongContext   *ModelLongContextPricing `protobuf:"bytes,7,opt,name=long_context,json=longContext,proto3" json:"long_context,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -325,6 +336,130 @@ func (x *ModelPricing) GetReasoning() *money.Money {
 	return nil
 }
 
+func (x *ModelPricing) GetCacheWrite() *money.Money {
+	if x != nil {
+		return x.CacheWrite
+	}
+	return nil
+}
+
+func (x *ModelPricing) GetCacheWrite_1H() *money.Money {
+	if x != nil {
+		return x.CacheWrite_1H
+	}
+	return nil
+}
+
+func (x *ModelPricing) GetLongContext() *ModelLongContextPricing {
+	if x != nil {
+		return x.LongContext
+	}
+	return nil
+}
+
+// The prices of a call whose prompt (cache reads and writes included) is
+// over `above_prompt_tokens`: every token of such a call is billed at them,
+// not only those past the mark (Anthropic's Sonnet 4 and 4.5 over 200K).
+// Each price per million tokens, in the same currency as ModelPricing.
+type ModelLongContextPricing struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The prompt length, in tokens, above which the tier applies.
+	AbovePromptTokens int32 `protobuf:"varint,1,opt,name=above_prompt_tokens,json=abovePromptTokens,proto3" json:"above_prompt_tokens,omitempty"`
+	// Prompt tokens.
+	Input *money.Money `protobuf:"bytes,2,opt,name=input,proto3" json:"input,omitempty"`
+	// Prompt tokens read from the vendor's prompt cache.
+	CachedInput *money.Money `protobuf:"bytes,3,opt,name=cached_input,json=cachedInput,proto3" json:"cached_input,omitempty"`
+	// Answer tokens.
+	Output *money.Money `protobuf:"bytes,4,opt,name=output,proto3" json:"output,omitempty"`
+	// Reasoning tokens (`output` where not billed apart).
+	Reasoning *money.Money `protobuf:"bytes,5,opt,name=reasoning,proto3" json:"reasoning,omitempty"`
+	// Prompt tokens written to the cache for its default lifetime.
+	CacheWrite *money.Money `protobuf:"bytes,6,opt,name=cache_write,json=cacheWrite,proto3" json:"cache_write,omitempty"`
+	// Prompt tokens written to the cache to be kept for an hour.
+	CacheWrite_1H *money.Money `protobuf:"bytes,7,opt,name=cache_write_1h,json=cacheWrite1h,proto3" json:"cache_write_1h,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelLongContextPricing) Reset() {
+	*x = ModelLongContextPricing{}
+	mi := &file_switchboard_v1_catalogue_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelLongContextPricing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelLongContextPricing) ProtoMessage() {}
+
+func (x *ModelLongContextPricing) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_catalogue_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelLongContextPricing.ProtoReflect.Descriptor instead.
+func (*ModelLongContextPricing) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_catalogue_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ModelLongContextPricing) GetAbovePromptTokens() int32 {
+	if x != nil {
+		return x.AbovePromptTokens
+	}
+	return 0
+}
+
+func (x *ModelLongContextPricing) GetInput() *money.Money {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+func (x *ModelLongContextPricing) GetCachedInput() *money.Money {
+	if x != nil {
+		return x.CachedInput
+	}
+	return nil
+}
+
+func (x *ModelLongContextPricing) GetOutput() *money.Money {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+func (x *ModelLongContextPricing) GetReasoning() *money.Money {
+	if x != nil {
+		return x.Reasoning
+	}
+	return nil
+}
+
+func (x *ModelLongContextPricing) GetCacheWrite() *money.Money {
+	if x != nil {
+		return x.CacheWrite
+	}
+	return nil
+}
+
+func (x *ModelLongContextPricing) GetCacheWrite_1H() *money.Money {
+	if x != nil {
+		return x.CacheWrite_1H
+	}
+	return nil
+}
+
 // How a model reasons, and how a request steers it.
 type ModelReasoning struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -345,7 +480,7 @@ type ModelReasoning struct {
 
 func (x *ModelReasoning) Reset() {
 	*x = ModelReasoning{}
-	mi := &file_switchboard_v1_catalogue_proto_msgTypes[3]
+	mi := &file_switchboard_v1_catalogue_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +492,7 @@ func (x *ModelReasoning) String() string {
 func (*ModelReasoning) ProtoMessage() {}
 
 func (x *ModelReasoning) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_catalogue_proto_msgTypes[3]
+	mi := &file_switchboard_v1_catalogue_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +505,7 @@ func (x *ModelReasoning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelReasoning.ProtoReflect.Descriptor instead.
 func (*ModelReasoning) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_catalogue_proto_rawDescGZIP(), []int{3}
+	return file_switchboard_v1_catalogue_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ModelReasoning) GetAlways() bool {
@@ -421,7 +556,7 @@ type ModelSource struct {
 
 func (x *ModelSource) Reset() {
 	*x = ModelSource{}
-	mi := &file_switchboard_v1_catalogue_proto_msgTypes[4]
+	mi := &file_switchboard_v1_catalogue_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -433,7 +568,7 @@ func (x *ModelSource) String() string {
 func (*ModelSource) ProtoMessage() {}
 
 func (x *ModelSource) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_catalogue_proto_msgTypes[4]
+	mi := &file_switchboard_v1_catalogue_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -446,7 +581,7 @@ func (x *ModelSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelSource.ProtoReflect.Descriptor instead.
 func (*ModelSource) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_catalogue_proto_rawDescGZIP(), []int{4}
+	return file_switchboard_v1_catalogue_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ModelSource) GetUrl() string {
@@ -478,12 +613,25 @@ const file_switchboard_v1_catalogue_proto_rawDesc = "" +
 	"\x0econtext_window\x18\x01 \x01(\x05R\rcontextWindow\x12*\n" +
 	"\x11max_output_tokens\x18\x02 \x01(\x05R\x0fmaxOutputTokens\x121\n" +
 	"\x14embedding_dimensions\x18\x03 \x01(\x05R\x13embeddingDimensions\x12\x1b\n" +
-	"\tmax_batch\x18\x04 \x01(\x05R\bmaxBatch\"\xcd\x01\n" +
+	"\tmax_batch\x18\x04 \x01(\x05R\bmaxBatch\"\x88\x03\n" +
 	"\fModelPricing\x12(\n" +
 	"\x05input\x18\x01 \x01(\v2\x12.google.type.MoneyR\x05input\x125\n" +
 	"\fcached_input\x18\x02 \x01(\v2\x12.google.type.MoneyR\vcachedInput\x12*\n" +
 	"\x06output\x18\x03 \x01(\v2\x12.google.type.MoneyR\x06output\x120\n" +
-	"\treasoning\x18\x04 \x01(\v2\x12.google.type.MoneyR\treasoning\"\xde\x01\n" +
+	"\treasoning\x18\x04 \x01(\v2\x12.google.type.MoneyR\treasoning\x123\n" +
+	"\vcache_write\x18\x05 \x01(\v2\x12.google.type.MoneyR\n" +
+	"cacheWrite\x128\n" +
+	"\x0ecache_write_1h\x18\x06 \x01(\v2\x12.google.type.MoneyR\fcacheWrite1h\x12J\n" +
+	"\flong_context\x18\a \x01(\v2'.switchboard.v1.ModelLongContextPricingR\vlongContext\"\xf7\x02\n" +
+	"\x17ModelLongContextPricing\x12.\n" +
+	"\x13above_prompt_tokens\x18\x01 \x01(\x05R\x11abovePromptTokens\x12(\n" +
+	"\x05input\x18\x02 \x01(\v2\x12.google.type.MoneyR\x05input\x125\n" +
+	"\fcached_input\x18\x03 \x01(\v2\x12.google.type.MoneyR\vcachedInput\x12*\n" +
+	"\x06output\x18\x04 \x01(\v2\x12.google.type.MoneyR\x06output\x120\n" +
+	"\treasoning\x18\x05 \x01(\v2\x12.google.type.MoneyR\treasoning\x123\n" +
+	"\vcache_write\x18\x06 \x01(\v2\x12.google.type.MoneyR\n" +
+	"cacheWrite\x128\n" +
+	"\x0ecache_write_1h\x18\a \x01(\v2\x12.google.type.MoneyR\fcacheWrite1h\"\xde\x01\n" +
 	"\x0eModelReasoning\x12\x16\n" +
 	"\x06always\x18\x01 \x01(\bR\x06always\x129\n" +
 	"\aefforts\x18\x02 \x03(\x0e2\x1f.switchboard.v1.ReasoningEffortR\aefforts\x12*\n" +
@@ -515,29 +663,39 @@ func file_switchboard_v1_catalogue_proto_rawDescGZIP() []byte {
 }
 
 var file_switchboard_v1_catalogue_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_switchboard_v1_catalogue_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_switchboard_v1_catalogue_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_switchboard_v1_catalogue_proto_goTypes = []any{
-	(AdjustmentKind)(0),         // 0: switchboard.v1.AdjustmentKind
-	(*ParameterAdjustment)(nil), // 1: switchboard.v1.ParameterAdjustment
-	(*ModelLimits)(nil),         // 2: switchboard.v1.ModelLimits
-	(*ModelPricing)(nil),        // 3: switchboard.v1.ModelPricing
-	(*ModelReasoning)(nil),      // 4: switchboard.v1.ModelReasoning
-	(*ModelSource)(nil),         // 5: switchboard.v1.ModelSource
-	(*money.Money)(nil),         // 6: google.type.Money
-	(ReasoningEffort)(0),        // 7: switchboard.v1.ReasoningEffort
+	(AdjustmentKind)(0),             // 0: switchboard.v1.AdjustmentKind
+	(*ParameterAdjustment)(nil),     // 1: switchboard.v1.ParameterAdjustment
+	(*ModelLimits)(nil),             // 2: switchboard.v1.ModelLimits
+	(*ModelPricing)(nil),            // 3: switchboard.v1.ModelPricing
+	(*ModelLongContextPricing)(nil), // 4: switchboard.v1.ModelLongContextPricing
+	(*ModelReasoning)(nil),          // 5: switchboard.v1.ModelReasoning
+	(*ModelSource)(nil),             // 6: switchboard.v1.ModelSource
+	(*money.Money)(nil),             // 7: google.type.Money
+	(ReasoningEffort)(0),            // 8: switchboard.v1.ReasoningEffort
 }
 var file_switchboard_v1_catalogue_proto_depIdxs = []int32{
-	0, // 0: switchboard.v1.ParameterAdjustment.kind:type_name -> switchboard.v1.AdjustmentKind
-	6, // 1: switchboard.v1.ModelPricing.input:type_name -> google.type.Money
-	6, // 2: switchboard.v1.ModelPricing.cached_input:type_name -> google.type.Money
-	6, // 3: switchboard.v1.ModelPricing.output:type_name -> google.type.Money
-	6, // 4: switchboard.v1.ModelPricing.reasoning:type_name -> google.type.Money
-	7, // 5: switchboard.v1.ModelReasoning.efforts:type_name -> switchboard.v1.ReasoningEffort
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: switchboard.v1.ParameterAdjustment.kind:type_name -> switchboard.v1.AdjustmentKind
+	7,  // 1: switchboard.v1.ModelPricing.input:type_name -> google.type.Money
+	7,  // 2: switchboard.v1.ModelPricing.cached_input:type_name -> google.type.Money
+	7,  // 3: switchboard.v1.ModelPricing.output:type_name -> google.type.Money
+	7,  // 4: switchboard.v1.ModelPricing.reasoning:type_name -> google.type.Money
+	7,  // 5: switchboard.v1.ModelPricing.cache_write:type_name -> google.type.Money
+	7,  // 6: switchboard.v1.ModelPricing.cache_write_1h:type_name -> google.type.Money
+	4,  // 7: switchboard.v1.ModelPricing.long_context:type_name -> switchboard.v1.ModelLongContextPricing
+	7,  // 8: switchboard.v1.ModelLongContextPricing.input:type_name -> google.type.Money
+	7,  // 9: switchboard.v1.ModelLongContextPricing.cached_input:type_name -> google.type.Money
+	7,  // 10: switchboard.v1.ModelLongContextPricing.output:type_name -> google.type.Money
+	7,  // 11: switchboard.v1.ModelLongContextPricing.reasoning:type_name -> google.type.Money
+	7,  // 12: switchboard.v1.ModelLongContextPricing.cache_write:type_name -> google.type.Money
+	7,  // 13: switchboard.v1.ModelLongContextPricing.cache_write_1h:type_name -> google.type.Money
+	8,  // 14: switchboard.v1.ModelReasoning.efforts:type_name -> switchboard.v1.ReasoningEffort
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_catalogue_proto_init() }
@@ -552,7 +710,7 @@ func file_switchboard_v1_catalogue_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_catalogue_proto_rawDesc), len(file_switchboard_v1_catalogue_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

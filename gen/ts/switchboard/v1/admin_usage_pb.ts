@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/admin_usage.proto.
  */
 export const file_switchboard_v1_admin_usage: GenFile = /*@__PURE__*/
-  fileDesc("CiBzd2l0Y2hib2FyZC92MS9hZG1pbl91c2FnZS5wcm90bxIOc3dpdGNoYm9hcmQudjEi9AEKFUdldFVzYWdlUmVwb3J0UmVxdWVzdBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDa2V5GAMgASgJEgwKBHRlYW0YBCABKAkSEAoIcHJvdmlkZXIYBSABKAkSDQoFbW9kZWwYBiABKAkSMAoIZ3JvdXBfYnkYByADKA4yHi5zd2l0Y2hib2FyZC52MS5Vc2FnZURpbWVuc2lvbhIPCgdzdXJmYWNlGAggASgJItMBChZHZXRVc2FnZVJlcG9ydFJlc3BvbnNlEiwKBHJvd3MYASADKAsyHi5zd2l0Y2hib2FyZC52MS5Vc2FnZVJlcG9ydFJvdxItCgV0b3RhbBgCIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlVzYWdlUmVwb3J0Um93Ei4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKUAwoOVXNhZ2VSZXBvcnRSb3cSEAoIcHJvdmlkZXIYASABKAkSDQoFbW9kZWwYAiABKAkSCwoDa2V5GAMgASgJEgwKBHRlYW0YBCABKAkSJwoDZGF5GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXF1ZXN0cxgGIAEoAxIOCgZlcnJvcnMYByABKAMSFQoNcHJvbXB0X3Rva2VucxgIIAEoAxIZChFjb21wbGV0aW9uX3Rva2VucxgJIAEoAxIVCg1jYWNoZWRfdG9rZW5zGAogASgDEiAKBGNvc3QYCyABKAsyEi5nb29nbGUudHlwZS5Nb25leRISCgpkb3duZ3JhZGVkGAwgASgDEhIKCmNhY2hlX2hpdHMYDSABKAMSLwoMbWVhbl9sYXRlbmN5GA4gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiYKCnNhdmVkX2Nvc3QYDyABKAsyEi5nb29nbGUudHlwZS5Nb25leRIPCgdzdXJmYWNlGBAgASgJKtMBCg5Vc2FnZURpbWVuc2lvbhIfChtVU0FHRV9ESU1FTlNJT05fVU5TUEVDSUZJRUQQABIcChhVU0FHRV9ESU1FTlNJT05fUFJPVklERVIQARIZChVVU0FHRV9ESU1FTlNJT05fTU9ERUwQAhIXChNVU0FHRV9ESU1FTlNJT05fS0VZEAMSGAoUVVNBR0VfRElNRU5TSU9OX1RFQU0QBBIXChNVU0FHRV9ESU1FTlNJT05fREFZEAUSGwoXVVNBR0VfRElNRU5TSU9OX1NVUkZBQ0UQBkJQWk5naXRodWIuY29tL3N3aXRjaGJvYXJkLWdhdGV3YXkvc3dpdGNoYm9hcmQvZ2VuL2dvL3N3aXRjaGJvYXJkL3YxO3N3aXRjaGJvYXJkdjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money]);
+  fileDesc("CiBzd2l0Y2hib2FyZC92MS9hZG1pbl91c2FnZS5wcm90bxIOc3dpdGNoYm9hcmQudjEimwIKFUdldFVzYWdlUmVwb3J0UmVxdWVzdBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDa2V5GAMgASgJEgwKBHRlYW0YBCABKAkSEAoIcHJvdmlkZXIYBSABKAkSDQoFbW9kZWwYBiABKAkSMAoIZ3JvdXBfYnkYByADKA4yHi5zd2l0Y2hib2FyZC52MS5Vc2FnZURpbWVuc2lvbhIPCgdzdXJmYWNlGAggASgJEhEKCXBhZ2Vfc2l6ZRgJIAEoBRISCgpwYWdlX3Rva2VuGAogASgJIuwBChZHZXRVc2FnZVJlcG9ydFJlc3BvbnNlEiwKBHJvd3MYASADKAsyHi5zd2l0Y2hib2FyZC52MS5Vc2FnZVJlcG9ydFJvdxItCgV0b3RhbBgCIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlVzYWdlUmVwb3J0Um93Ei4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9uZXh0X3BhZ2VfdG9rZW4YBSABKAkilAMKDlVzYWdlUmVwb3J0Um93EhAKCHByb3ZpZGVyGAEgASgJEg0KBW1vZGVsGAIgASgJEgsKA2tleRgDIAEoCRIMCgR0ZWFtGAQgASgJEicKA2RheRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVxdWVzdHMYBiABKAMSDgoGZXJyb3JzGAcgASgDEhUKDXByb21wdF90b2tlbnMYCCABKAMSGQoRY29tcGxldGlvbl90b2tlbnMYCSABKAMSFQoNY2FjaGVkX3Rva2VucxgKIAEoAxIgCgRjb3N0GAsgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSEgoKZG93bmdyYWRlZBgMIAEoAxISCgpjYWNoZV9oaXRzGA0gASgDEi8KDG1lYW5fbGF0ZW5jeRgOIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgpzYXZlZF9jb3N0GA8gASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSDwoHc3VyZmFjZRgQIAEoCSrTAQoOVXNhZ2VEaW1lbnNpb24SHwobVVNBR0VfRElNRU5TSU9OX1VOU1BFQ0lGSUVEEAASHAoYVVNBR0VfRElNRU5TSU9OX1BST1ZJREVSEAESGQoVVVNBR0VfRElNRU5TSU9OX01PREVMEAISFwoTVVNBR0VfRElNRU5TSU9OX0tFWRADEhgKFFVTQUdFX0RJTUVOU0lPTl9URUFNEAQSFwoTVVNBR0VfRElNRU5TSU9OX0RBWRAFEhsKF1VTQUdFX0RJTUVOU0lPTl9TVVJGQUNFEAZCUFpOZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1nYXRld2F5L3N3aXRjaGJvYXJkL2dlbi9nby9zd2l0Y2hib2FyZC92MTtzd2l0Y2hib2FyZHYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_type_money]);
 
 /**
  * Request for AdminService.GetUsageReport.
@@ -79,6 +79,24 @@ export type GetUsageReportRequest = Message<"switchboard.v1.GetUsageReportReques
    * @generated from field: string surface = 8;
    */
   surface: string;
+
+  /**
+   * The most rows one answer holds: 0 means 1000, more than 5000 means 5000.
+   * A report grouped by key, model and day can have millions of rows: follow
+   * `next_page_token` for the rest.
+   *
+   * @generated from field: int32 page_size = 9;
+   */
+  pageSize: number;
+
+  /**
+   * A previous answer's `next_page_token`, with every other field as it was
+   * (the token keeps the first page's window, so a report whose end_time is
+   * unset does not move between pages); empty for the first page.
+   *
+   * @generated from field: string page_token = 10;
+   */
+  pageToken: string;
 };
 
 /**
@@ -96,7 +114,7 @@ export const GetUsageReportRequestSchema: GenMessage<GetUsageReportRequest> = /*
 export type GetUsageReportResponse = Message<"switchboard.v1.GetUsageReportResponse"> & {
   /**
    * One row per combination of the requested dimensions, most expensive first
-   * (by day when grouped by day).
+   * (by day when grouped by day); one page of them (page_size).
    *
    * @generated from field: repeated switchboard.v1.UsageReportRow rows = 1;
    */
@@ -122,6 +140,14 @@ export type GetUsageReportResponse = Message<"switchboard.v1.GetUsageReportRespo
    * @generated from field: google.protobuf.Timestamp end_time = 4;
    */
   endTime?: Timestamp | undefined;
+
+  /**
+   * Where the next page of rows starts (GetUsageReportRequest.page_token);
+   * empty on the last page. `total` sums every page's rows, on every page.
+   *
+   * @generated from field: string next_page_token = 5;
+   */
+  nextPageToken: string;
 };
 
 /**

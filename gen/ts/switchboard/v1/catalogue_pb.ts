@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/catalogue.proto.
  */
 export const file_switchboard_v1_catalogue: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zd2l0Y2hib2FyZC92MS9jYXRhbG9ndWUucHJvdG8SDnN3aXRjaGJvYXJkLnYxIocBChNQYXJhbWV0ZXJBZGp1c3RtZW50EhEKCXBhcmFtZXRlchgBIAEoCRIsCgRraW5kGAIgASgOMh4uc3dpdGNoYm9hcmQudjEuQWRqdXN0bWVudEtpbmQSEQoJcmVxdWVzdGVkGAMgASgJEgwKBHNlbnQYBCABKAkSDgoGcmVhc29uGAUgASgJInEKC01vZGVsTGltaXRzEhYKDmNvbnRleHRfd2luZG93GAEgASgFEhkKEW1heF9vdXRwdXRfdG9rZW5zGAIgASgFEhwKFGVtYmVkZGluZ19kaW1lbnNpb25zGAMgASgFEhEKCW1heF9iYXRjaBgEIAEoBSKmAQoMTW9kZWxQcmljaW5nEiEKBWlucHV0GAEgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSKAoMY2FjaGVkX2lucHV0GAIgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSIgoGb3V0cHV0GAMgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSJQoJcmVhc29uaW5nGAQgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkingEKDk1vZGVsUmVhc29uaW5nEg4KBmFsd2F5cxgBIAEoCBIwCgdlZmZvcnRzGAIgAygOMh8uc3dpdGNoYm9hcmQudjEuUmVhc29uaW5nRWZmb3J0EhkKEW1pbl9idWRnZXRfdG9rZW5zGAMgASgFEhkKEW1heF9idWRnZXRfdG9rZW5zGAQgASgFEhQKDHJldHVybnNfdGV4dBgFIAEoCCIrCgtNb2RlbFNvdXJjZRILCgN1cmwYASABKAkSDwoHY2hlY2tlZBgCIAEoCSrgAQoOQWRqdXN0bWVudEtpbmQSHwobQURKVVNUTUVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASGwoXQURKVVNUTUVOVF9LSU5EX0NMQU1QRUQQARIaChZBREpVU1RNRU5UX0tJTkRfU0NBTEVEEAISGwoXQURKVVNUTUVOVF9LSU5EX0RST1BQRUQQAxIcChhBREpVU1RNRU5UX0tJTkRfREVHUkFERUQQBBIdChlBREpVU1RNRU5UX0tJTkRfQ09OVkVSVEVEEAUSGgoWQURKVVNUTUVOVF9LSU5EX1JBSVNFRBAGQlBaTmdpdGh1Yi5jb20vc3dpdGNoYm9hcmQtZ2F0ZXdheS9zd2l0Y2hib2FyZC9nZW4vZ28vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MWIGcHJvdG8z", [file_google_type_money, file_switchboard_v1_reasoning]);
+  fileDesc("Ch5zd2l0Y2hib2FyZC92MS9jYXRhbG9ndWUucHJvdG8SDnN3aXRjaGJvYXJkLnYxIocBChNQYXJhbWV0ZXJBZGp1c3RtZW50EhEKCXBhcmFtZXRlchgBIAEoCRIsCgRraW5kGAIgASgOMh4uc3dpdGNoYm9hcmQudjEuQWRqdXN0bWVudEtpbmQSEQoJcmVxdWVzdGVkGAMgASgJEgwKBHNlbnQYBCABKAkSDgoGcmVhc29uGAUgASgJInEKC01vZGVsTGltaXRzEhYKDmNvbnRleHRfd2luZG93GAEgASgFEhkKEW1heF9vdXRwdXRfdG9rZW5zGAIgASgFEhwKFGVtYmVkZGluZ19kaW1lbnNpb25zGAMgASgFEhEKCW1heF9iYXRjaBgEIAEoBSK6AgoMTW9kZWxQcmljaW5nEiEKBWlucHV0GAEgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSKAoMY2FjaGVkX2lucHV0GAIgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSIgoGb3V0cHV0GAMgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSJQoJcmVhc29uaW5nGAQgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSJwoLY2FjaGVfd3JpdGUYBSABKAsyEi5nb29nbGUudHlwZS5Nb25leRIqCg5jYWNoZV93cml0ZV8xaBgGIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5Ej0KDGxvbmdfY29udGV4dBgHIAEoCzInLnN3aXRjaGJvYXJkLnYxLk1vZGVsTG9uZ0NvbnRleHRQcmljaW5nIqMCChdNb2RlbExvbmdDb250ZXh0UHJpY2luZxIbChNhYm92ZV9wcm9tcHRfdG9rZW5zGAEgASgFEiEKBWlucHV0GAIgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSKAoMY2FjaGVkX2lucHV0GAMgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSIgoGb3V0cHV0GAQgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSJQoJcmVhc29uaW5nGAUgASgLMhIuZ29vZ2xlLnR5cGUuTW9uZXkSJwoLY2FjaGVfd3JpdGUYBiABKAsyEi5nb29nbGUudHlwZS5Nb25leRIqCg5jYWNoZV93cml0ZV8xaBgHIAEoCzISLmdvb2dsZS50eXBlLk1vbmV5Ip4BCg5Nb2RlbFJlYXNvbmluZxIOCgZhbHdheXMYASABKAgSMAoHZWZmb3J0cxgCIAMoDjIfLnN3aXRjaGJvYXJkLnYxLlJlYXNvbmluZ0VmZm9ydBIZChFtaW5fYnVkZ2V0X3Rva2VucxgDIAEoBRIZChFtYXhfYnVkZ2V0X3Rva2VucxgEIAEoBRIUCgxyZXR1cm5zX3RleHQYBSABKAgiKwoLTW9kZWxTb3VyY2USCwoDdXJsGAEgASgJEg8KB2NoZWNrZWQYAiABKAkq4AEKDkFkanVzdG1lbnRLaW5kEh8KG0FESlVTVE1FTlRfS0lORF9VTlNQRUNJRklFRBAAEhsKF0FESlVTVE1FTlRfS0lORF9DTEFNUEVEEAESGgoWQURKVVNUTUVOVF9LSU5EX1NDQUxFRBACEhsKF0FESlVTVE1FTlRfS0lORF9EUk9QUEVEEAMSHAoYQURKVVNUTUVOVF9LSU5EX0RFR1JBREVEEAQSHQoZQURKVVNUTUVOVF9LSU5EX0NPTlZFUlRFRBAFEhoKFkFESlVTVE1FTlRfS0lORF9SQUlTRUQQBkJQWk5naXRodWIuY29tL3N3aXRjaGJvYXJkLWdhdGV3YXkvc3dpdGNoYm9hcmQvZ2VuL2dvL3N3aXRjaGJvYXJkL3YxO3N3aXRjaGJvYXJkdjFiBnByb3RvMw", [file_google_type_money, file_switchboard_v1_reasoning]);
 
 /**
  * One change the gateway made to a request before sending it to the model
@@ -144,6 +144,32 @@ export type ModelPricing = Message<"switchboard.v1.ModelPricing"> & {
    * @generated from field: google.type.Money reasoning = 4;
    */
   reasoning?: Money | undefined;
+
+  /**
+   * Prompt tokens written to the vendor's prompt cache for its default
+   * lifetime (Anthropic: five minutes; Usage.cache_write_tokens); `input`
+   * where the vendor bills writes as ordinary input.
+   *
+   * @generated from field: google.type.Money cache_write = 5;
+   */
+  cacheWrite?: Money | undefined;
+
+  /**
+   * Prompt tokens written to the vendor's prompt cache to be kept for an
+   * hour (Anthropic's `ttl: "1h"`; Usage.cache_write_1h_tokens);
+   * `cache_write` where the vendor has no such lifetime.
+   *
+   * @generated from field: google.type.Money cache_write_1h = 6;
+   */
+  cacheWrite1h?: Money | undefined;
+
+  /**
+   * The prices of a call whose prompt is long; unset when the model is
+   * billed at one tier whatever the prompt's length.
+   *
+   * @generated from field: switchboard.v1.ModelLongContextPricing long_context = 7;
+   */
+  longContext?: ModelLongContextPricing | undefined;
 };
 
 /**
@@ -152,6 +178,72 @@ export type ModelPricing = Message<"switchboard.v1.ModelPricing"> & {
  */
 export const ModelPricingSchema: GenMessage<ModelPricing> = /*@__PURE__*/
   messageDesc(file_switchboard_v1_catalogue, 2);
+
+/**
+ * The prices of a call whose prompt (cache reads and writes included) is
+ * over `above_prompt_tokens`: every token of such a call is billed at them,
+ * not only those past the mark (Anthropic's Sonnet 4 and 4.5 over 200K).
+ * Each price per million tokens, in the same currency as ModelPricing.
+ *
+ * @generated from message switchboard.v1.ModelLongContextPricing
+ */
+export type ModelLongContextPricing = Message<"switchboard.v1.ModelLongContextPricing"> & {
+  /**
+   * The prompt length, in tokens, above which the tier applies.
+   *
+   * @generated from field: int32 above_prompt_tokens = 1;
+   */
+  abovePromptTokens: number;
+
+  /**
+   * Prompt tokens.
+   *
+   * @generated from field: google.type.Money input = 2;
+   */
+  input?: Money | undefined;
+
+  /**
+   * Prompt tokens read from the vendor's prompt cache.
+   *
+   * @generated from field: google.type.Money cached_input = 3;
+   */
+  cachedInput?: Money | undefined;
+
+  /**
+   * Answer tokens.
+   *
+   * @generated from field: google.type.Money output = 4;
+   */
+  output?: Money | undefined;
+
+  /**
+   * Reasoning tokens (`output` where not billed apart).
+   *
+   * @generated from field: google.type.Money reasoning = 5;
+   */
+  reasoning?: Money | undefined;
+
+  /**
+   * Prompt tokens written to the cache for its default lifetime.
+   *
+   * @generated from field: google.type.Money cache_write = 6;
+   */
+  cacheWrite?: Money | undefined;
+
+  /**
+   * Prompt tokens written to the cache to be kept for an hour.
+   *
+   * @generated from field: google.type.Money cache_write_1h = 7;
+   */
+  cacheWrite1h?: Money | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.ModelLongContextPricing.
+ * Use `create(ModelLongContextPricingSchema)` to create a new message.
+ */
+export const ModelLongContextPricingSchema: GenMessage<ModelLongContextPricing> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_catalogue, 3);
 
 /**
  * How a model reasons, and how a request steers it.
@@ -201,7 +293,7 @@ export type ModelReasoning = Message<"switchboard.v1.ModelReasoning"> & {
  * Use `create(ModelReasoningSchema)` to create a new message.
  */
 export const ModelReasoningSchema: GenMessage<ModelReasoning> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_catalogue, 3);
+  messageDesc(file_switchboard_v1_catalogue, 4);
 
 /**
  * Where a catalogue row's facts come from.
@@ -229,7 +321,7 @@ export type ModelSource = Message<"switchboard.v1.ModelSource"> & {
  * Use `create(ModelSourceSchema)` to create a new message.
  */
 export const ModelSourceSchema: GenMessage<ModelSource> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_catalogue, 4);
+  messageDesc(file_switchboard_v1_catalogue, 5);
 
 /**
  * How the gateway changed a request so the model that served it accepts it.

@@ -30,7 +30,7 @@ USAGE_DIMENSION_DAY: UsageDimension
 USAGE_DIMENSION_SURFACE: UsageDimension
 
 class GetUsageReportRequest(_message.Message):
-    __slots__ = ("start_time", "end_time", "key", "team", "provider", "model", "group_by", "surface")
+    __slots__ = ("start_time", "end_time", "key", "team", "provider", "model", "group_by", "surface", "page_size", "page_token")
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +39,8 @@ class GetUsageReportRequest(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     GROUP_BY_FIELD_NUMBER: _ClassVar[int]
     SURFACE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     key: str
@@ -47,19 +49,23 @@ class GetUsageReportRequest(_message.Message):
     model: str
     group_by: _containers.RepeatedScalarFieldContainer[UsageDimension]
     surface: str
-    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key: _Optional[str] = ..., team: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., group_by: _Optional[_Iterable[_Union[UsageDimension, str]]] = ..., surface: _Optional[str] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key: _Optional[str] = ..., team: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., group_by: _Optional[_Iterable[_Union[UsageDimension, str]]] = ..., surface: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class GetUsageReportResponse(_message.Message):
-    __slots__ = ("rows", "total", "start_time", "end_time")
+    __slots__ = ("rows", "total", "start_time", "end_time", "next_page_token")
     ROWS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     rows: _containers.RepeatedCompositeFieldContainer[UsageReportRow]
     total: UsageReportRow
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, rows: _Optional[_Iterable[_Union[UsageReportRow, _Mapping]]] = ..., total: _Optional[_Union[UsageReportRow, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, rows: _Optional[_Iterable[_Union[UsageReportRow, _Mapping]]] = ..., total: _Optional[_Union[UsageReportRow, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UsageReportRow(_message.Message):
     __slots__ = ("provider", "model", "key", "team", "day", "requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost", "downgraded", "cache_hits", "mean_latency", "saved_cost", "surface")

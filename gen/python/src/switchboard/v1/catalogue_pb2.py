@@ -26,7 +26,7 @@ from google.type import money_pb2 as google_dot_type_dot_money__pb2
 from switchboard.v1 import reasoning_pb2 as switchboard_dot_v1_dot_reasoning__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eswitchboard/v1/catalogue.proto\x12\x0eswitchboard.v1\x1a\x17google/type/money.proto\x1a\x1eswitchboard/v1/reasoning.proto\"\xb1\x01\n\x13ParameterAdjustment\x12\x1c\n\tparameter\x18\x01 \x01(\tR\tparameter\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32\x1e.switchboard.v1.AdjustmentKindR\x04kind\x12\x1c\n\trequested\x18\x03 \x01(\tR\trequested\x12\x12\n\x04sent\x18\x04 \x01(\tR\x04sent\x12\x16\n\x06reason\x18\x05 \x01(\tR\x06reason\"\xb0\x01\n\x0bModelLimits\x12%\n\x0e\x63ontext_window\x18\x01 \x01(\x05R\rcontextWindow\x12*\n\x11max_output_tokens\x18\x02 \x01(\x05R\x0fmaxOutputTokens\x12\x31\n\x14\x65mbedding_dimensions\x18\x03 \x01(\x05R\x13\x65mbeddingDimensions\x12\x1b\n\tmax_batch\x18\x04 \x01(\x05R\x08maxBatch\"\xcd\x01\n\x0cModelPricing\x12(\n\x05input\x18\x01 \x01(\x0b\x32\x12.google.type.MoneyR\x05input\x12\x35\n\x0c\x63\x61\x63hed_input\x18\x02 \x01(\x0b\x32\x12.google.type.MoneyR\x0b\x63\x61\x63hedInput\x12*\n\x06output\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyR\x06output\x12\x30\n\treasoning\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyR\treasoning\"\xde\x01\n\x0eModelReasoning\x12\x16\n\x06\x61lways\x18\x01 \x01(\x08R\x06\x61lways\x12\x39\n\x07\x65\x66\x66orts\x18\x02 \x03(\x0e\x32\x1f.switchboard.v1.ReasoningEffortR\x07\x65\x66\x66orts\x12*\n\x11min_budget_tokens\x18\x03 \x01(\x05R\x0fminBudgetTokens\x12*\n\x11max_budget_tokens\x18\x04 \x01(\x05R\x0fmaxBudgetTokens\x12!\n\x0creturns_text\x18\x05 \x01(\x08R\x0breturnsText\"9\n\x0bModelSource\x12\x10\n\x03url\x18\x01 \x01(\tR\x03url\x12\x18\n\x07\x63hecked\x18\x02 \x01(\tR\x07\x63hecked*\xe0\x01\n\x0e\x41\x64justmentKind\x12\x1f\n\x1b\x41\x44JUSTMENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x44JUSTMENT_KIND_CLAMPED\x10\x01\x12\x1a\n\x16\x41\x44JUSTMENT_KIND_SCALED\x10\x02\x12\x1b\n\x17\x41\x44JUSTMENT_KIND_DROPPED\x10\x03\x12\x1c\n\x18\x41\x44JUSTMENT_KIND_DEGRADED\x10\x04\x12\x1d\n\x19\x41\x44JUSTMENT_KIND_CONVERTED\x10\x05\x12\x1a\n\x16\x41\x44JUSTMENT_KIND_RAISED\x10\x06\x42PZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eswitchboard/v1/catalogue.proto\x12\x0eswitchboard.v1\x1a\x17google/type/money.proto\x1a\x1eswitchboard/v1/reasoning.proto\"\xb1\x01\n\x13ParameterAdjustment\x12\x1c\n\tparameter\x18\x01 \x01(\tR\tparameter\x12\x32\n\x04kind\x18\x02 \x01(\x0e\x32\x1e.switchboard.v1.AdjustmentKindR\x04kind\x12\x1c\n\trequested\x18\x03 \x01(\tR\trequested\x12\x12\n\x04sent\x18\x04 \x01(\tR\x04sent\x12\x16\n\x06reason\x18\x05 \x01(\tR\x06reason\"\xb0\x01\n\x0bModelLimits\x12%\n\x0e\x63ontext_window\x18\x01 \x01(\x05R\rcontextWindow\x12*\n\x11max_output_tokens\x18\x02 \x01(\x05R\x0fmaxOutputTokens\x12\x31\n\x14\x65mbedding_dimensions\x18\x03 \x01(\x05R\x13\x65mbeddingDimensions\x12\x1b\n\tmax_batch\x18\x04 \x01(\x05R\x08maxBatch\"\x88\x03\n\x0cModelPricing\x12(\n\x05input\x18\x01 \x01(\x0b\x32\x12.google.type.MoneyR\x05input\x12\x35\n\x0c\x63\x61\x63hed_input\x18\x02 \x01(\x0b\x32\x12.google.type.MoneyR\x0b\x63\x61\x63hedInput\x12*\n\x06output\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyR\x06output\x12\x30\n\treasoning\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyR\treasoning\x12\x33\n\x0b\x63\x61\x63he_write\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyR\ncacheWrite\x12\x38\n\x0e\x63\x61\x63he_write_1h\x18\x06 \x01(\x0b\x32\x12.google.type.MoneyR\x0c\x63\x61\x63heWrite1h\x12J\n\x0clong_context\x18\x07 \x01(\x0b\x32\'.switchboard.v1.ModelLongContextPricingR\x0blongContext\"\xf7\x02\n\x17ModelLongContextPricing\x12.\n\x13\x61\x62ove_prompt_tokens\x18\x01 \x01(\x05R\x11\x61\x62ovePromptTokens\x12(\n\x05input\x18\x02 \x01(\x0b\x32\x12.google.type.MoneyR\x05input\x12\x35\n\x0c\x63\x61\x63hed_input\x18\x03 \x01(\x0b\x32\x12.google.type.MoneyR\x0b\x63\x61\x63hedInput\x12*\n\x06output\x18\x04 \x01(\x0b\x32\x12.google.type.MoneyR\x06output\x12\x30\n\treasoning\x18\x05 \x01(\x0b\x32\x12.google.type.MoneyR\treasoning\x12\x33\n\x0b\x63\x61\x63he_write\x18\x06 \x01(\x0b\x32\x12.google.type.MoneyR\ncacheWrite\x12\x38\n\x0e\x63\x61\x63he_write_1h\x18\x07 \x01(\x0b\x32\x12.google.type.MoneyR\x0c\x63\x61\x63heWrite1h\"\xde\x01\n\x0eModelReasoning\x12\x16\n\x06\x61lways\x18\x01 \x01(\x08R\x06\x61lways\x12\x39\n\x07\x65\x66\x66orts\x18\x02 \x03(\x0e\x32\x1f.switchboard.v1.ReasoningEffortR\x07\x65\x66\x66orts\x12*\n\x11min_budget_tokens\x18\x03 \x01(\x05R\x0fminBudgetTokens\x12*\n\x11max_budget_tokens\x18\x04 \x01(\x05R\x0fmaxBudgetTokens\x12!\n\x0creturns_text\x18\x05 \x01(\x08R\x0breturnsText\"9\n\x0bModelSource\x12\x10\n\x03url\x18\x01 \x01(\tR\x03url\x12\x18\n\x07\x63hecked\x18\x02 \x01(\tR\x07\x63hecked*\xe0\x01\n\x0e\x41\x64justmentKind\x12\x1f\n\x1b\x41\x44JUSTMENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x44JUSTMENT_KIND_CLAMPED\x10\x01\x12\x1a\n\x16\x41\x44JUSTMENT_KIND_SCALED\x10\x02\x12\x1b\n\x17\x41\x44JUSTMENT_KIND_DROPPED\x10\x03\x12\x1c\n\x18\x41\x44JUSTMENT_KIND_DEGRADED\x10\x04\x12\x1d\n\x19\x41\x44JUSTMENT_KIND_CONVERTED\x10\x05\x12\x1a\n\x16\x41\x44JUSTMENT_KIND_RAISED\x10\x06\x42PZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,16 +34,18 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchboard.v1.catalogue_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1'
-  _globals['_ADJUSTMENTKIND']._serialized_start=959
-  _globals['_ADJUSTMENTKIND']._serialized_end=1183
+  _globals['_ADJUSTMENTKIND']._serialized_start=1524
+  _globals['_ADJUSTMENTKIND']._serialized_end=1748
   _globals['_PARAMETERADJUSTMENT']._serialized_start=108
   _globals['_PARAMETERADJUSTMENT']._serialized_end=285
   _globals['_MODELLIMITS']._serialized_start=288
   _globals['_MODELLIMITS']._serialized_end=464
   _globals['_MODELPRICING']._serialized_start=467
-  _globals['_MODELPRICING']._serialized_end=672
-  _globals['_MODELREASONING']._serialized_start=675
-  _globals['_MODELREASONING']._serialized_end=897
-  _globals['_MODELSOURCE']._serialized_start=899
-  _globals['_MODELSOURCE']._serialized_end=956
+  _globals['_MODELPRICING']._serialized_end=859
+  _globals['_MODELLONGCONTEXTPRICING']._serialized_start=862
+  _globals['_MODELLONGCONTEXTPRICING']._serialized_end=1237
+  _globals['_MODELREASONING']._serialized_start=1240
+  _globals['_MODELREASONING']._serialized_end=1462
+  _globals['_MODELSOURCE']._serialized_start=1464
+  _globals['_MODELSOURCE']._serialized_end=1521
 # @@protoc_insertion_point(module_scope)

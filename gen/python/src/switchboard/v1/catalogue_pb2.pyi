@@ -53,16 +53,40 @@ class ModelLimits(_message.Message):
     def __init__(self, context_window: _Optional[int] = ..., max_output_tokens: _Optional[int] = ..., embedding_dimensions: _Optional[int] = ..., max_batch: _Optional[int] = ...) -> None: ...
 
 class ModelPricing(_message.Message):
-    __slots__ = ("input", "cached_input", "output", "reasoning")
+    __slots__ = ("input", "cached_input", "output", "reasoning", "cache_write", "cache_write_1h", "long_context")
     INPUT_FIELD_NUMBER: _ClassVar[int]
     CACHED_INPUT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_1H_FIELD_NUMBER: _ClassVar[int]
+    LONG_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     input: _money_pb2.Money
     cached_input: _money_pb2.Money
     output: _money_pb2.Money
     reasoning: _money_pb2.Money
-    def __init__(self, input: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., cached_input: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., output: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., reasoning: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+    cache_write: _money_pb2.Money
+    cache_write_1h: _money_pb2.Money
+    long_context: ModelLongContextPricing
+    def __init__(self, input: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., cached_input: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., output: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., reasoning: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., cache_write: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., cache_write_1h: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., long_context: _Optional[_Union[ModelLongContextPricing, _Mapping]] = ...) -> None: ...
+
+class ModelLongContextPricing(_message.Message):
+    __slots__ = ("above_prompt_tokens", "input", "cached_input", "output", "reasoning", "cache_write", "cache_write_1h")
+    ABOVE_PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    CACHED_INPUT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    REASONING_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_1H_FIELD_NUMBER: _ClassVar[int]
+    above_prompt_tokens: int
+    input: _money_pb2.Money
+    cached_input: _money_pb2.Money
+    output: _money_pb2.Money
+    reasoning: _money_pb2.Money
+    cache_write: _money_pb2.Money
+    cache_write_1h: _money_pb2.Money
+    def __init__(self, above_prompt_tokens: _Optional[int] = ..., input: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., cached_input: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., output: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., reasoning: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., cache_write: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., cache_write_1h: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class ModelReasoning(_message.Message):
     __slots__ = ("always", "efforts", "min_budget_tokens", "max_budget_tokens", "returns_text")

@@ -34,6 +34,15 @@ export const MAX_EMBED_INPUTS = 2048;
 export const MAX_TOOLS = 512;
 
 /**
+ * Stop sequences one call may carry, whatever serves it. A model's own
+ * limit (OpenAI's 4, Gemini's 5) is the model catalogue's, checked against
+ * the model that serves (request-fitting.ts); this bound is the gateway's,
+ * for vendors that name none (Anthropic): every sequence is sent on and
+ * matched, so the caller must not size the list.
+ */
+export const MAX_STOP_SEQUENCES = 64;
+
+/**
  * Vendor fields that set how long an answer may be. They must come through
  * `max_tokens`, which the budget reserves by: set as vendor options they
  * would let a call spend more than it reserved.
@@ -93,7 +102,7 @@ export function validateChat(params: ChatParams): void {
   checkRange(v, "presence_penalty", params.presencePenalty, -2, 2);
   checkRange(v, "frequency_penalty", params.frequencyPenalty, -2, 2);
   checkInteger(v, "max_tokens", params.maxTokens, 1, INT32_MAX);
-  if (params.stop.length > 4) v.add("stop", "at most 4 stop sequences");
+  if (params.stop.length > MAX_STOP_SEQUENCES) v.add(params.fieldNames?.stop ?? "stop", `at most ${MAX_STOP_SEQUENCES} stop sequences a call, got ${params.stop.length}`);
   if (params.reasoning) {
     if (!(params.reasoning.effort in ReasoningEffort)) v.add("reasoning.effort", `${params.reasoning.effort} is not a reasoning effort`);
     checkInteger(v, "reasoning.budget_tokens", params.reasoning.budgetTokens, 1, INT32_MAX);

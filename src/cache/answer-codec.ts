@@ -16,6 +16,7 @@ export function encodeAnswer(answer: CacheableAnswer): Uint8Array {
       id: answer.id,
       message: answer.message,
       finishReason: answer.finishReason,
+      stopSequence: answer.stopSequence,
       usage: answer.usage,
       provider: answer.served.provider,
       model: answer.served.upstreamModel,
@@ -30,6 +31,7 @@ export function decodeAnswer(bytes: Uint8Array): CacheableAnswer {
     id: response.id,
     message: response.message ?? create(MessageSchema, {}),
     finishReason: response.finishReason,
+    stopSequence: response.stopSequence,
     usage: response.usage ?? create(UsageSchema, {}),
     served: { provider: response.provider, upstreamModel: response.model },
   };

@@ -5,6 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { AdjustmentKind, type ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
 import { MessageSchema, ResponseFormatSchema, ResponseFormatType, Role, ToolChoiceMode, ToolChoiceSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ModelTraits } from "../providers/model-traits.js";
+import { fitChatOnlyFields } from "../providers/openai/chat-only-fields.js";
 import type { ChatParams } from "../providers/provider.js";
 import { Adjustments } from "./adjustments.js";
 import type { ModelEntry } from "./catalogue.js";
@@ -16,22 +17,37 @@ export type UnsupportedPolicy = "degrade" | "refuse";
 
 export type FittedRequest =
   | { ok: true; params: ChatParams; traits: ModelTraits; adjustments: ParameterAdjustment[] }
-  /** The model cannot honour the request and the policy is to refuse: why, for the caller. */
-  | { ok: false; reason: string };
+  /**
+   * The model cannot honour the request: why, for the caller. With `field`,
+   * the caller's field the model cannot take as asked (InvalidArgument naming
+   * it); without, the route's policy is to refuse what the model lacks.
+   */
+  | { ok: false; reason: string; field?: string };
+
+/** The candidate a request is fitted to: its model as the vendor names it, and the dialect its provider speaks. */
+export interface Serving {
+  model: string;
+  dialect?: string;
+}
 
 /**
- * Fits `params` to the model `entry` describes (nothing is known: sent as
- * asked). In order: reasoning (how the model takes it), max_tokens (the
- * model's limits, room for a reasoning budget), the parameter rules (and those
- * that hold while reasoning), forced tool use, and the response format
+ * Fits `params` to the model `entry` describes, served as `serving` says. In
+ * order: the Chat Completions fields a vendor of another dialect does not
+ * take (chat-only-fields.ts), then, when the model is known, reasoning (how
+ * the model takes it), max_tokens (the model's limits, room for a reasoning
+ * budget), the parameter rules (and those that hold while reasoning), the
+ * number of stop sequences, forced tool use, and the response format
  * (degraded or refused by `policy`). The request given is not changed.
  */
-export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined, policy: UnsupportedPolicy): FittedRequest {
-  if (!entry) return { ok: true, params, traits: {}, adjustments: [] };
-  const facts = entry.facts;
-  const model = entry.model;
+export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined, policy: UnsupportedPolicy, serving: Serving = { model: entry?.model ?? params.model }): FittedRequest {
   const out: ChatParams = { ...params, stop: [...params.stop] };
   const adjustments = new Adjustments();
+  const foreign = fitChatOnlyFields(out, serving.dialect, serving.model);
+  if (foreign.refused) return { ok: false, reason: foreign.refused.reason, field: foreign.refused.field };
+  for (const drop of foreign.dropped) adjustments.dropped(drop.field, drop.requested, drop.reason);
+  if (!entry) return { ok: true, params: out, traits: {}, adjustments: adjustments.list };
+  const facts = entry.facts;
+  const model = entry.model;
 
   let reasoning = fitReasoning(out, facts.reasoning, adjustments, model);
   fitMaxTokens(out, facts.maxOutputTokens, facts.parameters.minMaxTokens, adjustments, model);
@@ -41,6 +57,10 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   if (reasoning && facts.reasoning?.parameters) applyRules(out, facts.reasoning.parameters, adjustments, model, " while reasoning");
   applyRules(out, facts.parameters, adjustments, model);
   if (reasoning && facts.reasoning?.noForcedTools) unforceTools(out, adjustments, model);
+  // Counted after the rules: a model that refuses stop has it dropped, however many there were.
+  if (facts.maxStopSequences !== undefined && out.stop.length > facts.maxStopSequences) {
+    return { ok: false, field: params.fieldNames?.stop ?? "stop", reason: `${model} takes at most ${facts.maxStopSequences} stop sequences, got ${out.stop.length}` };
+  }
 
   const refusal = fitResponseFormat(out, facts, adjustments, model, policy);
   if (refusal) return { ok: false, reason: refusal };

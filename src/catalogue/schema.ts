@@ -140,6 +140,8 @@ export const factsShape = {
   kind: z.enum(["chat", "embedding"]).optional(),
   contextWindow: positiveInt.optional(),
   maxOutputTokens: positiveInt.optional(),
+  /** The most stop sequences a request may carry (OpenAI's 4, Gemini's 5); unset: the vendor names no limit. More are refused, naming the caller's field. */
+  maxStopSequences: positiveInt.optional(),
   parameters: parameterRules.optional(),
   jsonMode: z.boolean().optional(),
   jsonSchema: z.boolean().optional(),

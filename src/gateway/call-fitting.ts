@@ -87,27 +87,33 @@ export class CallFitting {
 
   /**
    * The candidates whose model can take the call, and the others as attempts
-   * never sent (outcome "unsupported"). None left: Unimplemented, saying why.
+   * never sent (outcome "unsupported"). None left: the first one's refusal,
+   * InvalidArgument naming the caller's field it cannot take as asked (more
+   * stop sequences than it takes, log probabilities it cannot return), else
+   * Unimplemented saying what the model lacks.
    */
   admissible(candidates: readonly Candidate[]): { candidates: Candidate[]; refused: Attempt[]; error?: ConnectError } {
     const usable: Candidate[] = [];
     const refused: Attempt[] = [];
-    let reason = "";
+    let refusal: Extract<FittedRequest, { ok: false }> | undefined;
     for (const candidate of candidates) {
       const fitted = this.fit(candidate.provider, candidate.upstreamModel);
       if (fitted.ok) {
         usable.push(candidate);
         continue;
       }
-      reason ||= fitted.reason;
+      refusal ??= fitted;
       refused.push(create(AttemptSchema, { provider: candidate.provider, model: candidate.upstreamModel, outcome: "unsupported", duration: durationFromMs(0) }));
     }
     if (usable.length > 0) return { candidates: usable, refused };
     const first = candidates[0];
-    const error = gatewayError(Code.Unimplemented, `model "${this.params.model}" cannot take this request: ${reason}`, REASON_FOR_KIND.unsupported, {
-      provider: first?.provider ?? "",
-      model: first?.upstreamModel ?? "",
-    });
+    const error =
+      refusal?.field !== undefined
+        ? badRequest({ field: refusal.field, description: refusal.reason })
+        : gatewayError(Code.Unimplemented, `model "${this.params.model}" cannot take this request: ${refusal?.reason ?? ""}`, REASON_FOR_KIND.unsupported, {
+            provider: first?.provider ?? "",
+            model: first?.upstreamModel ?? "",
+          });
     return { candidates: usable, refused, error };
   }
 
@@ -131,7 +137,7 @@ export class CallFitting {
     const key = `${provider}/${model}`;
     let fitted = this.fitted.get(key);
     if (!fitted) {
-      fitted = fitChatRequest(this.params, this.entry(provider, model), this.policy);
+      fitted = fitChatRequest(this.params, this.entry(provider, model), this.policy, { model, dialect: this.deps.providers.get(provider)?.adapter.dialect });
       this.fitted.set(key, fitted);
     }
     return fitted;

@@ -11,6 +11,8 @@ export interface CacheableAnswer {
   id: string;
   message: Message;
   finishReason: FinishReason;
+  /** The stop sequence the model stopped at, when its vendor said which. */
+  stopSequence?: string;
   usage: Usage;
   served: Candidate;
 }

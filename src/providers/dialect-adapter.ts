@@ -201,5 +201,5 @@ function* whole(result: ChatResult): Generator<ChatStreamEvent> {
     const reasoningBlocks = message.reasoning.length > 0 ? message.reasoning : undefined;
     yield { type: "delta", content: message.content, toolCalls, reasoning: message.reasoningContent || undefined, refusal: message.refusal || undefined, reasoningBlocks };
   }
-  yield { type: "end", id: result.id, finishReason: result.finishReason, usage: result.usage, usageFault: result.usageFault, reasoning: message.reasoning };
+  yield { type: "end", id: result.id, finishReason: result.finishReason, stopSequence: result.stopSequence, usage: result.usage, usageFault: result.usageFault, reasoning: message.reasoning };
 }

@@ -46,6 +46,16 @@ export function safeVendorCode(code: string | undefined, credential: Credential,
   return CODE_LIKE.test(redacted) ? redacted : undefined;
 }
 
+/** A field path (`messages[0].content`), the shape of OpenAI's `error.param`: a vendor can put anything there. */
+const PARAM_LIKE = /^[A-Za-z0-9_.[\]-]{1,128}$/;
+
+/** The field a vendor's error names: redacted, and dropped unless it still looks like a field path. */
+export function safeVendorParam(param: string | undefined, credential: Credential, alsoSecret?: readonly string[]): string | undefined {
+  if (!param) return undefined;
+  const redacted = redactSecrets(param, credential, alsoSecret);
+  return PARAM_LIKE.test(redacted) ? redacted : undefined;
+}
+
 export interface VendorErrorInit {
   kind: UpstreamErrorKind;
   provider: string;
@@ -56,6 +66,8 @@ export interface VendorErrorInit {
   retryAfterMs?: number;
   /** The vendor's error code or type as received: it is redacted and checked here. */
   vendorCode?: string;
+  /** The request field the vendor's error names, as received: it is redacted and checked here. */
+  vendorParam?: string;
   /** Other secrets the vendor may echo (an access token): redacted too. */
   alsoSecret?: readonly string[];
   /** A more precise ErrorInfo reason than the kind's. */
@@ -72,6 +84,7 @@ export function vendorError(init: VendorErrorInit): UpstreamError {
     retryAfterMs: init.retryAfterMs,
     reason: init.reason,
     vendorCode: safeVendorCode(init.vendorCode, init.credential, init.alsoSecret),
+    vendorParam: safeVendorParam(init.vendorParam, init.credential, init.alsoSecret),
     message: describe(init.kind, init.provider, init.credential, init.status, safeVendorMessage(init.vendorMessage, init.credential, init.alsoSecret)),
   });
 }

@@ -10,6 +10,17 @@ import type { UsageFault } from "./vendor-usage.js";
 export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
   /** The request as the caller wrote it in a vendor's own dialect, for that dialect's codec alone (see DialectOriginal). */
   original?: DialectOriginal;
+  /**
+   * The dialect `vendor_options` were written in, when a surface put its
+   * callers' own fields there ("openai": the Chat Completions surface). A
+   * vendor of another dialect gets them translated, dropped or refused
+   * (openai/chat-only-fields.ts). Unset: options meant for whichever vendor serves.
+   */
+  vendorOptionsDialect?: string;
+  /** False: one tool call per answer at most (OpenAI's `parallel_tool_calls: false`), for codecs that say it otherwise (Anthropic). */
+  parallelToolCalls?: boolean;
+  /** The caller's name of a unified field its surface names otherwise (`stop` is `stop_sequences` on `/v1/messages`), for errors. */
+  fieldNames?: Readonly<Partial<Record<"stop", string>>>;
 };
 
 /**
@@ -50,6 +61,8 @@ export interface ChatResult {
   id: string;
   message: Message;
   finishReason: FinishReason;
+  /** The request's stop sequence the model stopped at, when the vendor says which (Anthropic's `stop_sequence`). */
+  stopSequence?: string;
   usage: Usage | undefined;
   /** Counts in the vendor's usage that could not be true (vendor-usage.ts), for the gateway to say once. */
   usageFault?: UsageFault;
@@ -63,7 +76,7 @@ export interface ChatResult {
  */
 export type ChatStreamEvent =
   | { type: "delta"; content: string; toolCalls: ToolCallDelta[]; reasoning?: string; refusal?: string; reasoningBlocks?: ReasoningBlock[] }
-  | { type: "end"; id: string; finishReason: FinishReason; usage: Usage | undefined; usageFault?: UsageFault; reasoning?: ReasoningBlock[] };
+  | { type: "end"; id: string; finishReason: FinishReason; stopSequence?: string; usage: Usage | undefined; usageFault?: UsageFault; reasoning?: ReasoningBlock[] };
 
 export interface EmbedResult {
   vectors: number[][];

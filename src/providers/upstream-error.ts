@@ -44,6 +44,8 @@ export interface UpstreamErrorInit {
   retryAfterMs?: number;
   /** The vendor's own error code or type, for logs. */
   vendorCode?: string;
+  /** The request field the vendor named as the trouble (OpenAI's `error.param`), in the vendor's own request. */
+  vendorParam?: string;
   /** A more precise ErrorInfo reason than the kind's (REASON_FOR_KIND), when the vendor's answer says more. */
   reason?: string;
 }
@@ -56,6 +58,7 @@ export class UpstreamError extends Error {
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly vendorCode: string | undefined;
+  readonly vendorParam: string | undefined;
   readonly reason: string | undefined;
 
   constructor(init: UpstreamErrorInit) {
@@ -67,6 +70,7 @@ export class UpstreamError extends Error {
     this.status = init.status;
     this.retryAfterMs = init.retryAfterMs;
     this.vendorCode = init.vendorCode;
+    this.vendorParam = init.vendorParam;
     this.reason = init.reason;
   }
 

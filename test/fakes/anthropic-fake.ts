@@ -101,6 +101,43 @@ export function anthropicError(status: number, type: string, message: string, he
   return { kind: "error", status, body: { type: "error", error: { type, message }, request_id: `req_${Date.now()}` }, headers };
 }
 
+/**
+ * Anthropic's 429 for a per-minute token limit, with the rate-limit headers
+ * of the bucket its sentence names. The sentence is Anthropic's as its users
+ * report it (github.com/continuedev/continue/issues/12057, 2026; the older
+ * "This request would exceed the rate limit for your organization (…) of
+ * 40,000 input tokens per minute", github.com/bhouston/mycoder/issues/62);
+ * the headers (`remaining` rounded to the nearest thousand, `retry-after` on
+ * a 429) are documented at docs.claude.com/en/api/rate-limits and in
+ * ../shared/reference/vendor-wire-formats.md §4. `remaining` equal to
+ * `limit` is a full bucket refusing the request: the request alone is over
+ * the limit.
+ */
+export function overTokensPerMinute(bucket: "input" | "output", limit: number, remaining: number, retryAfterSeconds = 30): Scripted {
+  const message =
+    `This request would exceed your organization's rate limit of ${limit.toLocaleString("en-US")} ${bucket} tokens per minute (org: 00000000-0000-0000-0000-000000000000, model: claude-sonnet-4-5). ` +
+    "For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. " +
+    "Please reduce the prompt length or the maximum tokens requested, or try again later.";
+  return anthropicError(429, "rate_limit_error", message, {
+    "retry-after": String(retryAfterSeconds),
+    [`anthropic-ratelimit-${bucket}-tokens-limit`]: String(limit),
+    [`anthropic-ratelimit-${bucket}-tokens-remaining`]: String(remaining),
+    [`anthropic-ratelimit-${bucket}-tokens-reset`]: new Date(Date.UTC(2026, 0, 1)).toISOString(),
+  });
+}
+
+/**
+ * Anthropic's 429 once the organization crossed its usage tier's monthly
+ * spend cap: rate_limit_error with `details.error_code`
+ * "enforced_spend_limit_reached" and no `retry-after`
+ * (docs.claude.com/en/api/rate-limits, "Spend limits").
+ */
+export function spendCapReached(): Scripted {
+  const message =
+    "You have reached your API usage limits: your organization has crossed its monthly API usage threshold, set based on your organization's API tier. You will regain access on 2026-09-01 at 00:00 UTC.";
+  return { kind: "error", status: 429, body: { type: "error", error: { type: "rate_limit_error", message, details: { error_code: "enforced_spend_limit_reached" } }, request_id: "req_1" } };
+}
+
 function reject(res: ServerResponse, status: number, type: string, message: string): void {
   sendJson(res, status, { type: "error", error: { type, message }, request_id: `req_${Date.now()}` }, { "request-id": `req_${Date.now()}` });
 }

@@ -27,7 +27,7 @@ export interface AnthropicSurfaceDeps {
 
 /** Where Anthropic's API lives, and the header its SDKs send on every call: a request for neither route is still refused in Anthropic's shape. */
 const MESSAGES_PREFIX = "/v1/messages";
-const VERSION_HEADER = "anthropic-version";
+export const VERSION_HEADER = "anthropic-version";
 
 /**
  * Anthropic's Messages API (`POST /v1/messages`, `POST /v1/messages/count_tokens`),
@@ -48,10 +48,15 @@ export function createAnthropicSurface({ gateway, toolInputIsObject = () => fals
       return handle && { pattern: path, handle };
     },
     writeError: writeAnthropicError,
-    claims: (path, req) => path === MESSAGES_PREFIX || path.startsWith(`${MESSAGES_PREFIX}/`) || header(req, VERSION_HEADER) !== null,
+    claims: (path, req) => isAnthropicRequest(path, header(req, VERSION_HEADER) ?? undefined),
     // Anthropic's SDKs read the id from here (APIError.requestID, a message's _request_id).
     requestIdHeader: "request-id",
   };
+}
+
+/** Whether a request is one for Anthropic's API (a path under it, or the version header its SDKs send), to be refused in its shape. */
+export function isAnthropicRequest(path: string, versionHeader: string | undefined): boolean {
+  return path === MESSAGES_PREFIX || path.startsWith(`${MESSAGES_PREFIX}/`) || versionHeader !== undefined;
 }
 
 async function messages(gateway: Gateway, toolInputIsObject: (provider: string) => boolean, { ctx, body, req, res }: RestCall): Promise<void> {

@@ -28,6 +28,8 @@ export const DEEPSEEK: VendorFile = {
     contextWindow: 128_000,
     // response_format takes "text" and "json_object" only.
     ...chatModels({ jsonSchema: false, parallelToolCalls: true, imageInput: false }),
+    // stop: "Up to 16 sequences".
+    maxStopSequences: 16,
     // The API reference documents no `seed` and no `user`: they are ignored.
     parameters: { ignored: ["seed", "user"] },
     wire: { maxTokensField: "max_tokens", reasoningEffortField: "reasoning_effort", reasoningSwitch: "thinking" },

@@ -25,6 +25,8 @@ export const GEMINI: VendorFile = {
   nativeDialect: "gemini",
   defaults: {
     ...chatModels({ jsonSchema: true, parallelToolCalls: true, imageInput: true }),
+    // generationConfig.stopSequences: "The set of character sequences (up to 5)".
+    maxStopSequences: 5,
     source: checked("https://ai.google.dev/api/generate-content", "2026-12-01"),
   },
   models: [

@@ -10,6 +10,8 @@ export const MOONSHOT: VendorFile = {
   defaults: {
     // response_format takes {"type": "json_object"} only.
     ...chatModels({ jsonSchema: false, parallelToolCalls: true, imageInput: false }),
+    // stop: at most 5 strings of at most 32 bytes each.
+    maxStopSequences: 5,
     parameters: {
       // temperature is [0, 1] (0.3 recommended): the contract's 0-2 is clamped.
       ranges: { temperature: { min: 0, max: 1, fit: "clamp" } },

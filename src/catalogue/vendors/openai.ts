@@ -31,6 +31,8 @@ export const OPENAI: VendorFile = {
   provider: "openai",
   defaults: {
     ...chatModels({ jsonSchema: true, parallelToolCalls: true, imageInput: false }),
+    // stop: "Up to 4 sequences".
+    maxStopSequences: 4,
     // max_completion_tokens is current and the only one reasoning models take; max_tokens is deprecated.
     wire: { maxTokensField: "max_completion_tokens", reasoningEffortField: "reasoning_effort" },
     source: checked("https://platform.openai.com/docs/api-reference/chat/create", "2026-12-01"),

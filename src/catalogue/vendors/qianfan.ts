@@ -16,6 +16,8 @@ export const QIANFAN: VendorFile = {
   nativeDialect: "qianfan-v1",
   defaults: {
     ...chatModels({ jsonSchema: true, parallelToolCalls: false, imageInput: false }),
+    // stop: at most 4 elements of at most 20 characters each (v1 and v2 alike).
+    maxStopSequences: 4,
     parameters: {
       // ERNIE's temperature is (0, 1.0]: Baidu's own OpenAI adapter halves OpenAI's 0-2, and 0 becomes the smallest it takes.
       ranges: { temperature: { min: 0.01, max: 1, fit: "scale" }, topP: { min: 0, max: 1, fit: "clamp" } },

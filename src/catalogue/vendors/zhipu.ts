@@ -16,6 +16,8 @@ export const ZHIPU: VendorFile = {
   defaults: {
     // response_format takes "text" and "json_object" only.
     ...chatModels({ jsonSchema: false, parallelToolCalls: false, imageInput: false }),
+    // stop: "only a single stop word for now", as ["stop_word1"].
+    maxStopSequences: 1,
     parameters: {
       // temperature is [0.0, 1.0] and top_p [0.01, 1.0]: the contract's wider ranges are clamped.
       ranges: { temperature: { min: 0, max: 1, fit: "clamp" }, topP: { min: 0.01, max: 1, fit: "clamp" } },

@@ -4,7 +4,7 @@ import type { DiscoveredModel } from "../provider.js";
 import { anthropicHttpError, anthropicStreamError } from "./errors.js";
 import { anthropicOriginal, BETA_HEADER } from "./original-request.js";
 import { AnthropicStreamDecoder } from "./stream-decoder.js";
-import { ANTHROPIC_VERSION, fromAnthropicContent, fromAnthropicStopReason, fromAnthropicUsage, toAnthropicBody, wantsJson, type AnthropicMessage } from "./wire.js";
+import { ANTHROPIC_VERSION, fromAnthropicContent, fromAnthropicStopReason, fromAnthropicStopSequence, fromAnthropicUsage, toAnthropicBody, wantsJson, type AnthropicMessage } from "./wire.js";
 
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
 
@@ -46,13 +46,14 @@ export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
         id: typeof answer.id === "string" ? answer.id : "",
         message,
         finishReason: fromAnthropicStopReason(answer.stop_reason, message.toolCalls.length > 0),
+        stopSequence: fromAnthropicStopSequence(answer.stop_reason, answer.stop_sequence, params.stop),
         usage,
         usageFault: fault,
       };
     },
 
     chatStream(params, ctx) {
-      return new AnthropicStreamDecoder(wantsJson(params), ctx);
+      return new AnthropicStreamDecoder(wantsJson(params), ctx, params.stop);
     },
 
     // The list is paged by the last id of the previous page.

@@ -4,21 +4,26 @@ import { reasonOf, restStatusOfReason, withErrorInfo } from "../../common/gatewa
 import { ownEntry } from "../../common/own-entry.js";
 import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { vendorError } from "../error-messages.js";
+import { OVER_LIMIT_ALONE, REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT } from "../over-limit-alone.js";
 import { parseRetryAfter } from "../retry-after.js";
 import { sdkRetryHeaders } from "../sdk-retry-headers.js";
 import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 
-/** Reads `{"type":"error","error":{"type","message"}}`; the body of an HTTP error and of a mid-stream `event: error` alike. */
-export function parseAnthropicError(text: string): { type: string; message: string } {
+/**
+ * Reads `{"type":"error","error":{"type","message","details":{"error_code"}}}`;
+ * the body of an HTTP error and of a mid-stream `event: error` alike.
+ */
+export function parseAnthropicError(text: string): { type: string; message: string; errorCode: string } {
   try {
-    const body = JSON.parse(text) as { error?: { type?: unknown; message?: unknown }; message?: unknown } | null;
+    const body = JSON.parse(text) as { error?: { type?: unknown; message?: unknown; details?: { error_code?: unknown } | null }; message?: unknown } | null;
     // A hostile vendor may send any type anywhere: only strings are read.
     const error = typeof body?.error === "object" && body.error !== null ? body.error : undefined;
     const type = typeof error?.type === "string" ? error.type : "";
-    return { type, message: [error?.message, body?.message].find((value): value is string => typeof value === "string") ?? "" };
+    const errorCode = typeof error?.details === "object" && typeof error.details?.error_code === "string" ? error.details.error_code : "";
+    return { type, message: [error?.message, body?.message].find((value): value is string => typeof value === "string") ?? "", errorCode };
   } catch {
     // Not JSON (a proxy's HTML page): whole, since vendorError redacts before it cuts.
-    return { type: "", message: text };
+    return { type: "", message: text, errorCode: "" };
   }
 }
 
@@ -51,9 +56,18 @@ const KIND_FOR_TYPE: Record<string, UpstreamErrorKind> = {
  */
 const CREDIT_BALANCE_TOO_LOW = /^Your credit balance is too low\b[^:]*$/;
 
-export function anthropicErrorKind(status: number | undefined, type: string, message: string): UpstreamErrorKind {
+/**
+ * A 429 rate_limit_error that is no rate limit: the organization crossed its
+ * usage tier's monthly spend cap, and every request fails until the next
+ * month (or a higher tier), with no `retry-after` (docs.claude.com/en/api/rate-limits,
+ * "Spend limits": `error.details.error_code` "enforced_spend_limit_reached").
+ */
+const SPEND_CAP_REACHED = "enforced_spend_limit_reached";
+
+export function anthropicErrorKind(status: number | undefined, type: string, message: string, errorCode = ""): UpstreamErrorKind {
   if (status === 404) return "model_not_found";
   if (type === "invalid_request_error" && CREDIT_BALANCE_TOO_LOW.test(message)) return "quota_exhausted";
+  if (errorCode === SPEND_CAP_REACHED) return "quota_exhausted";
   const byType = ownEntry(KIND_FOR_TYPE, type);
   if (byType) return byType;
   if (status === undefined) return "overloaded";
@@ -66,28 +80,73 @@ export function anthropicErrorKind(status: number | undefined, type: string, mes
   return status >= 400 ? "bad_request" : "bad_response";
 }
 
-/** An HTTP error answer. */
+/**
+ * The per-minute token limit a 429 rate_limit_error names: "This request
+ * would exceed the rate limit for your organization (…) of 30,000 input
+ * tokens per minute", "This request would exceed your organization's rate
+ * limit of 30,000 input tokens per minute (org: …, model: …)", "Number of
+ * input tokens has exceeded the per-minute rate limit" (output tokens
+ * alike; Anthropic's messages as its users have reported them, the fake's
+ * overTokensPerMinute cites them). Read from the first 1,000 characters: the
+ * sentence is short, and the pattern stays cheap on a hostile vendor's
+ * megabyte.
+ */
+const TOKENS_PER_MINUTE = /\b(input|output) tokens (?:per minute\b|has exceeded (?:the|your) per-minute\b)/;
+
+/**
+ * Whether a 429 says the request alone is over a per-minute token limit of
+ * the organization. Anthropic's sentence is the same whether the traffic so
+ * far or the request alone is over the limit; its rate-limit headers tell
+ * them apart. Limits are token buckets that refill continuously
+ * (docs.claude.com/en/api/rate-limits), and each answer reports the bucket
+ * its message names: `anthropic-ratelimit-input-tokens-limit` and
+ * `-remaining` (output tokens alike; ../shared/reference/vendor-wire-formats.md
+ * §4). A bucket reported full that still refuses the request means the
+ * request asks for more than the organization may use in a minute: no wait
+ * and no other key of the organization serves it. (`remaining` is rounded to
+ * the nearest thousand: a request within 500 tokens of the limit may be told
+ * so while a wait would have served it, and is close enough to the limit
+ * that making it smaller is the advice anyway.)
+ */
+function overLimitAlone(status: number, type: string, message: string, headers: ResponseHeaders): boolean {
+  if (status !== 429 || type !== "rate_limit_error") return false;
+  const bucket = TOKENS_PER_MINUTE.exec(message.slice(0, 1_000))?.[1];
+  if (bucket === undefined) return false;
+  const limit = count(headers[`anthropic-ratelimit-${bucket}-tokens-limit`]);
+  const remaining = count(headers[`anthropic-ratelimit-${bucket}-tokens-remaining`]);
+  return limit !== undefined && remaining !== undefined && limit > 0 && remaining >= limit;
+}
+
+/** A header's whole number; undefined when absent, repeated or anything else. */
+function count(value: string | string[] | undefined): number | undefined {
+  return typeof value === "string" && /^\d{1,15}$/.test(value.trim()) ? Number(value) : undefined;
+}
+
+/** An HTTP error answer: a 429 honours the vendor's `retry-after`, unless the request alone is over the limit (a wait would not serve it). */
 export function anthropicHttpError(status: number, headers: ResponseHeaders, text: string, ctx: ErrorContext): UpstreamError {
-  return anthropicError(ctx, text, { status, retryAfterMs: parseRetryAfter(headers) });
+  const { type, message, errorCode } = parseAnthropicError(text);
+  if (overLimitAlone(status, type, message, headers)) {
+    return vendorError({
+      kind: "bad_request",
+      reason: REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT,
+      ...who(ctx),
+      status,
+      vendorCode: type,
+      vendorMessage: `${OVER_LIMIT_ALONE} (${message})`,
+    });
+  }
+  return vendorError({ kind: anthropicErrorKind(status, type, message, errorCode), ...who(ctx), status, retryAfterMs: parseRetryAfter(headers), vendorCode: type, vendorMessage: message });
 }
 
 /** An `event: error` after the stream began (the HTTP status was already 200). */
 export function anthropicStreamError(data: string, ctx: ErrorContext): UpstreamError {
-  return anthropicError(ctx, data, {});
+  const { type, message, errorCode } = parseAnthropicError(data);
+  return vendorError({ kind: anthropicErrorKind(undefined, type, message, errorCode), ...who(ctx), vendorCode: type, vendorMessage: message });
 }
 
-function anthropicError(ctx: ErrorContext, text: string, answer: { status?: number; retryAfterMs?: number }): UpstreamError {
-  const { type, message } = parseAnthropicError(text);
-  return vendorError({
-    kind: anthropicErrorKind(answer.status, type, message),
-    provider: ctx.provider,
-    credential: ctx.credential,
-    alsoSecret: ctx.alsoSecret,
-    status: answer.status,
-    retryAfterMs: answer.retryAfterMs,
-    vendorCode: type,
-    vendorMessage: message,
-  });
+/** Who answered, and the secrets its answer must not echo. */
+function who(ctx: ErrorContext): { provider: string; credential: ErrorContext["credential"]; alsoSecret: ErrorContext["alsoSecret"] } {
+  return { provider: ctx.provider, credential: ctx.credential, alsoSecret: ctx.alsoSecret };
 }
 
 /** A failure as callers of `/v1/messages` get it: the status Anthropic answers it with, and its error type. */

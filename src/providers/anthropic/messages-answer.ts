@@ -2,7 +2,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import type { Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
-import { thinkingBlock, toAnthropicStopReason, toAnthropicUsage } from "./wire.js";
+import { thinkingBlock, toAnthropicStop, toAnthropicUsage } from "./wire.js";
 
 /** The unified answer as a Messages answer (`type: "message"`), under the id the caller sees. */
 export function toAnthropicMessage(res: ChatResponse, id: string): JsonObject {
@@ -13,8 +13,7 @@ export function toAnthropicMessage(res: ChatResponse, id: string): JsonObject {
     role: "assistant",
     model: res.model,
     content: message ? contentBlocks(message) : [],
-    stop_reason: toAnthropicStopReason(res.finishReason, (message?.toolCalls.length ?? 0) > 0),
-    stop_sequence: null,
+    ...toAnthropicStop(res.finishReason, (message?.toolCalls.length ?? 0) > 0, res.stopSequence),
     usage: toAnthropicUsage(res.usage),
   };
 }

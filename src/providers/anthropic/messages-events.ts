@@ -5,7 +5,7 @@ import type { ChatDelta, ChatSummary } from "../../../gen/ts/switchboard/v1/ai_s
 import type { ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { toolInput } from "./messages-answer.js";
-import { toAnthropicStopReason, toAnthropicUsage } from "./wire.js";
+import { toAnthropicStop, toAnthropicUsage } from "./wire.js";
 
 /** One server-sent event: its name, and its data (which names it again as `type`). */
 export interface AnthropicEvent {
@@ -76,8 +76,8 @@ export class AnthropicEventWriter {
 
   finish(summary: ChatSummary): AnthropicEvent[] {
     const held = this.releaseTools();
-    const stopReason = toAnthropicStopReason(summary.finishReason, this.toolBlocks.size > 0);
-    return [...held, ...this.close(), event("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: toAnthropicUsage(summary.usage) }), event("message_stop", {})];
+    const stop = toAnthropicStop(summary.finishReason, this.toolBlocks.size > 0, summary.stopSequence);
+    return [...held, ...this.close(), event("message_delta", { delta: stop, usage: toAnthropicUsage(summary.usage) }), event("message_stop", {})];
   }
 
   /** A finished reasoning block: it signs the thinking block streamed so far, or is written whole. */

@@ -50,7 +50,8 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   const headers: Record<string, string> = {};
   if (options.betas) headers[BETA_HEADER] = betaList(options.betas);
   const original: DialectOriginal = { dialect: "anthropic", body, headers };
-  return { request: Object.assign(request, { original }), stream: read.boolean(body.stream, "stream") === true };
+  // Errors name the caller's fields: its stop sequences are `stop_sequences`.
+  return { request: Object.assign(request, { original, fieldNames: { stop: "stop_sequences" } }), stream: read.boolean(body.stream, "stream") === true };
 }
 
 /**

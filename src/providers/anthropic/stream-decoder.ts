@@ -7,7 +7,7 @@ import { badResponse, eventObject, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamEvent } from "../provider.js";
 import { vendorObject, vendorString } from "../vendor-fields.js";
 import { anthropicStreamError } from "./errors.js";
-import { JSON_TOOL_NAME, fromAnthropicStopReason, fromAnthropicUsage, type AnthropicBlock } from "./wire.js";
+import { JSON_TOOL_NAME, fromAnthropicStopReason, fromAnthropicStopSequence, fromAnthropicUsage, type AnthropicBlock } from "./wire.js";
 
 /** One typed stream event; only the fields the decoder reads. */
 interface AnthropicEvent {
@@ -15,7 +15,7 @@ interface AnthropicEvent {
   index?: number;
   message?: { id?: string; usage?: unknown };
   content_block?: AnthropicBlock;
-  delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; signature?: string; stop_reason?: string | null };
+  delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; signature?: string; stop_reason?: string | null; stop_sequence?: unknown };
   usage?: unknown;
 }
 
@@ -44,6 +44,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   private keptChars = 0;
   private id = "";
   private stopReason: string | null | undefined;
+  /** message_delta's stop_sequence, sent with stop_reason "stop_sequence". */
+  private stopSequence: unknown;
   // Input counts come with message_start; message_delta's counts are cumulative and win where present.
   // Kept as sent, and read (and checked) once, at the end.
   private usage: unknown;
@@ -52,6 +54,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   constructor(
     private readonly jsonMode: boolean,
     private readonly ctx: ErrorContext,
+    /** The request's stop sequences: the only ones the answer may say it stopped at. */
+    private readonly stops: readonly string[] = [],
   ) {}
 
   get done(): boolean {
@@ -74,7 +78,10 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       case "content_block_delta":
         return this.blockDelta(this.blocks.get(event.index ?? -1), vendorObject(event.delta, "delta", this.ctx) as NonNullable<AnthropicEvent["delta"]>);
       case "message_delta":
-        if (event.delta?.stop_reason !== undefined) this.stopReason = event.delta.stop_reason;
+        if (event.delta?.stop_reason !== undefined) {
+          this.stopReason = event.delta.stop_reason;
+          this.stopSequence = event.delta.stop_sequence;
+        }
         this.usage = mergedUsage(this.usage ?? {}, event.usage);
         return [];
       case "message_stop":
@@ -91,7 +98,15 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   finish(): Extract<ChatStreamEvent, { type: "end" }> {
     if (!this.stopped) throw streamCutShort(this.ctx);
     const { usage, fault } = fromAnthropicUsage(this.usage);
-    return { type: "end", id: this.id, finishReason: fromAnthropicStopReason(this.stopReason, this.tools > 0), usage, usageFault: fault, reasoning: this.reasoning };
+    return {
+      type: "end",
+      id: this.id,
+      finishReason: fromAnthropicStopReason(this.stopReason, this.tools > 0),
+      stopSequence: fromAnthropicStopSequence(this.stopReason, this.stopSequence, this.stops),
+      usage,
+      usageFault: fault,
+      reasoning: this.reasoning,
+    };
   }
 
   private blockStart(index: number, block: AnthropicBlock): ChatStreamEvent[] {

@@ -73,6 +73,8 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   // While thinking, Anthropic refuses forced tool use: the JSON tool is offered, not forced.
   const toolChoice = json ? (thinking ? { type: "auto" } : jsonToolChoice(params)) : toAnthropicToolChoice(params);
   if (toolChoice !== undefined && tools.length > 0) body.tool_choice = toolChoice;
+  // OpenAI's parallel_tool_calls: false, as Anthropic says it (tool_choice "none" has no room for it, nor need).
+  if (params.parallelToolCalls === false && tools.length > 0 && toolChoice?.type !== "none") body.tool_choice = { ...(toolChoice ?? { type: "auto" }), disable_parallel_tool_use: true };
   if (stream) body.stream = true;
   const original = anthropicOriginal(params.original);
   const sent = original ? withOriginal(body, original) : body;
@@ -216,6 +218,27 @@ export function fromAnthropicStopReason(reason: string | null | undefined, calle
   return mapped === FinishReason.TOOL_CALLS && !calledTools ? FinishReason.STOP : mapped;
 }
 
+/**
+ * The stop sequence Anthropic says the answer stopped at (`stop_sequence`,
+ * set with stop_reason "stop_sequence"). Kept only when it is one the request
+ * sent: anything else (another type, text the caller never asked to stop at)
+ * is left out, as other metadata of the wrong type is, rather than put in
+ * the caller's answer.
+ */
+export function fromAnthropicStopSequence(reason: unknown, sequence: unknown, sent: readonly string[]): string | undefined {
+  return reason === "stop_sequence" && typeof sequence === "string" && sent.includes(sequence) ? sequence : undefined;
+}
+
+/**
+ * What callers of `/v1/messages` read of how the answer stopped: the stop
+ * sequence it stopped at, when its vendor said which (stop_reason
+ * "stop_sequence"), else the stop reason and a null stop_sequence.
+ */
+export function toAnthropicStop(reason: FinishReason, calledTools: boolean, stopSequence: string | undefined): { stop_reason: string; stop_sequence: string | null } {
+  if (stopSequence !== undefined && !calledTools && reason === FinishReason.STOP) return { stop_reason: "stop_sequence", stop_sequence: stopSequence };
+  return { stop_reason: toAnthropicStopReason(reason, calledTools), stop_sequence: null };
+}
+
 export interface AnthropicUsage {
   input_tokens?: number | null;
   output_tokens?: number | null;
@@ -285,6 +308,7 @@ export interface AnthropicMessage {
   id?: string;
   content?: AnthropicBlock[];
   stop_reason?: string | null;
+  stop_sequence?: string | null;
   usage?: AnthropicUsage;
 }
 

@@ -290,11 +290,26 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   IMAGE_SAFETY: FinishReason.CONTENT_FILTER,
   IMAGE_PROHIBITED_CONTENT: FinishReason.CONTENT_FILTER,
   IMAGE_RECITATION: FinishReason.CONTENT_FILTER,
-  // OTHER, MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL, TOO_MANY_TOOL_CALLS: none of our reasons is
-  // true of them, so they stay UNSPECIFIED rather than claim a clean stop.
+  // Google stopped the answer for a reason it does not give ("Unknown reason"; IMAGE_OTHER alike) or
+  // without the image it was to make (NO_IMAGE): not the model's own end, so not "stop", which would
+  // pass a cut answer off as whole; content_filter is the reason callers know for an answer the vendor cut.
+  OTHER: FinishReason.CONTENT_FILTER,
+  IMAGE_OTHER: FinishReason.CONTENT_FILTER,
+  NO_IMAGE: FinishReason.CONTENT_FILTER,
+  // The model's function call was invalid, or made with no tools enabled, and Google withheld it; or the
+  // model called too many tools in a row and Google ended the turn. Either way the answer holds no call to
+  // run and no finished text: reported as cut by the vendor (content_filter; on /v1/messages "refusal",
+  // on /v1/responses "incomplete"), never as a clean stop an agent would take for the end of its turn.
+  MALFORMED_FUNCTION_CALL: FinishReason.CONTENT_FILTER,
+  UNEXPECTED_TOOL_CALL: FinishReason.CONTENT_FILTER,
+  TOO_MANY_TOOL_CALLS: FinishReason.CONTENT_FILTER,
 };
 
-/** Gemini says STOP when it calls functions; callers must hear TOOL_CALLS to know to run them. */
+/**
+ * Gemini says STOP when it calls functions; callers must hear TOOL_CALLS to
+ * know to run them. A value Google adds later stays UNSPECIFIED, which every
+ * surface writes as a real reason (and the cache does not keep).
+ */
 export function fromGeminiFinishReason(reason: string | undefined, calledTools: boolean): FinishReason {
   const mapped = typeof reason === "string" && reason ? (ownEntry(FINISH_REASONS, reason) ?? FinishReason.UNSPECIFIED) : FinishReason.UNSPECIFIED;
   return calledTools && (mapped === FinishReason.STOP || mapped === FinishReason.UNSPECIFIED) ? FinishReason.TOOL_CALLS : mapped;

@@ -58,8 +58,9 @@ export class ResponseEventWriter {
 
   /** The closing events, the Response they end with, and the answer as a message (for the stored conversation). */
   finish(summary: ChatSummary): { events: ResponseEvent[]; response: JsonObject; message: Message } {
-    const events = this.close();
-    const end = endOf(summary.finishReason);
+    const end = endOf(summary.finishReason, this.said.refusal !== "");
+    // The item still open is the one an incomplete answer was cut in.
+    const events = this.close(undefined, end.status === "incomplete" ? "incomplete" : "completed");
     const response = responseObject(this.head, { ...end, output: this.output, usage: toResponsesUsage(summary.usage) });
     events.push(this.event(end.status === "completed" ? "response.completed" : "response.incomplete", { response }));
     const message = create(MessageSchema, {
@@ -166,8 +167,8 @@ export class ResponseEventWriter {
     return item;
   }
 
-  /** Ends the open item with its `.done` events; a reasoning item signed by `block`. */
-  private close(block?: ReasoningBlock): ResponseEvent[] {
+  /** Ends the open item with its `.done` events; a reasoning item signed by `block`; a message or call with `status`. */
+  private close(block?: ReasoningBlock, status: "completed" | "incomplete" = "completed"): ResponseEvent[] {
     const item = this.open;
     if (!item) return [];
     this.open = undefined;
@@ -189,12 +190,12 @@ export class ResponseEventWriter {
           out.push(this.event("response.content_part.done", { ...where, part }));
           return part;
         });
-        done = messageItem(item.id, content, "completed");
+        done = messageItem(item.id, content, status);
         break;
       }
       case "call":
         out.push(this.event("response.function_call_arguments.done", { item_id: item.id, output_index: item.index, name: item.name, arguments: item.arguments }));
-        done = functionCallItem(item.id, { id: item.callId, name: item.name, arguments: item.arguments }, "completed");
+        done = functionCallItem(item.id, { id: item.callId, name: item.name, arguments: item.arguments }, status);
         break;
     }
     this.output[item.index] = done;

@@ -33,42 +33,64 @@ export function outputText(text: string): JsonObject {
   return { type: "output_text", text, annotations: [], logprobs: [] };
 }
 
-export function messageItem(id: string, content: JsonObject[], status: "in_progress" | "completed"): JsonObject {
+/** An output item's status: "incomplete" for the one an incomplete Response was cut in. */
+export type ItemStatus = "in_progress" | "completed" | "incomplete";
+
+export function messageItem(id: string, content: JsonObject[], status: ItemStatus): JsonObject {
   return { id, type: "message", role: "assistant", status, content };
 }
 
-export function functionCallItem(id: string, call: Pick<ToolCall, "id" | "name" | "arguments">, status: "in_progress" | "completed"): JsonObject {
+export function functionCallItem(id: string, call: Pick<ToolCall, "id" | "name" | "arguments">, status: ItemStatus): JsonObject {
   return { id, type: "function_call", status, call_id: call.id, name: call.name, arguments: call.arguments };
 }
 
-/** An answer's output items: its reasoning (a signed block each), its message, then its function calls. */
-export function outputItems(message: Message, ids: ItemIds): JsonObject[] {
+/**
+ * An answer's output items: its reasoning (a signed block each), its
+ * message, then its function calls. In an incomplete Response the last
+ * message or call is the one the answer was cut in, and says so, as OpenAI's
+ * do (and as the stream writer closes the item open at the end).
+ */
+export function outputItems(message: Message, ids: ItemIds, incomplete = false): JsonObject[] {
   const items: JsonObject[] = [];
   if (message.reasoning.length > 0) for (const block of message.reasoning) items.push(reasoningItem(ids.id("rs"), block.redacted ? "" : block.text, block));
   else if (message.reasoningContent) items.push(reasoningItem(ids.id("rs"), message.reasoningContent, undefined));
+  const calls = message.toolCalls;
   const content: JsonObject[] = [];
   if (message.content || !message.refusal) content.push(outputText(message.content));
   if (message.refusal) content.push({ type: "refusal", refusal: message.refusal });
-  if (message.content || message.refusal || message.toolCalls.length === 0) items.push(messageItem(ids.id("msg"), content, "completed"));
-  for (const call of message.toolCalls) items.push(functionCallItem(ids.id("fc"), call, "completed"));
+  if (message.content || message.refusal || calls.length === 0) items.push(messageItem(ids.id("msg"), content, incomplete && calls.length === 0 ? "incomplete" : "completed"));
+  calls.forEach((call, i) => items.push(functionCallItem(ids.id("fc"), call, incomplete && i === calls.length - 1 ? "incomplete" : "completed")));
   return items;
 }
 
+/**
+ * Usage for callers of the Responses surface. input_tokens is the whole
+ * prompt, cache reads and writes included; OpenAI's input_tokens_details has
+ * cached_tokens only, so writes to a vendor's prompt cache (Anthropic's,
+ * billed above the input price) are added there as `cache_write_tokens`, the
+ * Chat Completions surface's name, only when there were any.
+ */
 export function toResponsesUsage(usage: Usage | undefined): JsonObject | null {
   if (!usage) return null;
   return {
     input_tokens: usage.promptTokens,
-    input_tokens_details: { cached_tokens: usage.cachedTokens },
+    input_tokens_details: { cached_tokens: usage.cachedTokens, ...(usage.cacheWriteTokens > 0 ? { cache_write_tokens: usage.cacheWriteTokens } : {}) },
     output_tokens: usage.completionTokens,
     output_tokens_details: { reasoning_tokens: usage.reasoningTokens },
     total_tokens: usage.totalTokens,
   };
 }
 
-/** How an answer ended, as the Response says it: an answer cut at max_output_tokens or by a filter is "incomplete". */
-export function endOf(reason: FinishReason): { status: "completed" | "incomplete"; incomplete_details: JsonObject | null } {
+/**
+ * How an answer ended, as the Response says it: an answer cut at
+ * max_output_tokens or by a filter is "incomplete". So is a refusal without
+ * words (Anthropic's `refusal` stop: its classifiers cut the answer, maybe
+ * after some text); one in words (`worded`: a `refusal` part, as OpenAI's
+ * models refuse) is a completed Response, as OpenAI's own are.
+ */
+export function endOf(reason: FinishReason, worded = false): { status: "completed" | "incomplete"; incomplete_details: JsonObject | null } {
   if (reason === FinishReason.LENGTH) return { status: "incomplete", incomplete_details: { reason: "max_output_tokens" } };
-  if (reason === FinishReason.CONTENT_FILTER) return { status: "incomplete", incomplete_details: { reason: "content_filter" } };
+  if (reason === FinishReason.CONTENT_FILTER || (reason === FinishReason.REFUSAL && !worded)) return { status: "incomplete", incomplete_details: { reason: "content_filter" } };
   return { status: "completed", incomplete_details: null };
 }
 
@@ -99,6 +121,7 @@ export function responseObject(head: ResponseHead, state: { status: string; outp
 
 /** A unary answer as a Response. */
 export function toResponse(res: ChatResponse, head: ResponseHead): JsonObject {
-  const output = res.message ? outputItems(res.message, new ItemIds(head.id)) : [];
-  return responseObject(head, { ...endOf(res.finishReason), output, usage: toResponsesUsage(res.usage) });
+  const end = endOf(res.finishReason, Boolean(res.message?.refusal));
+  const output = res.message ? outputItems(res.message, new ItemIds(head.id), end.status === "incomplete") : [];
+  return responseObject(head, { ...end, output, usage: toResponsesUsage(res.usage) });
 }

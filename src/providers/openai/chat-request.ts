@@ -5,8 +5,9 @@ import type { ModelTraits } from "../model-traits.js";
 import { ChatRequestSchema, type ChatRequest } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { INT32_MAX } from "../../common/contract.js";
 import type { ChatParams } from "../provider.js";
+import { readChatOnlyFields } from "./chat-only-fields.js";
 import { strictReader as read } from "./json-reader.js";
-import { readOpenAIMessage, toOpenAIMessage } from "./messages.js";
+import { readOpenAIMessage, toOpenAIMessages } from "./messages.js";
 import { readOpenAIReasoning, toOpenAIReasoning } from "./reasoning.js";
 import { readOpenAIResponseFormat, readOpenAITools, readOpenAIToolChoice, toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "./tools.js";
 
@@ -23,7 +24,7 @@ export interface OpenAIRequestOptions {
 export function toOpenAIChatBody(params: ChatParams, model: string, stream: boolean, options: OpenAIRequestOptions, traits: ModelTraits = {}): JsonObject {
   const body: JsonObject = { ...(params.vendorOptions ?? {}) };
   body.model = model;
-  body.messages = params.messages.map((message) => toOpenAIMessage(message, { fitIds: true, replayReasoning: traits.replayReasoningText }));
+  body.messages = toOpenAIMessages(params.messages, { fitIds: true, replayReasoning: traits.replayReasoningText });
   if (params.temperature !== undefined) body.temperature = params.temperature;
   if (params.topP !== undefined) body.top_p = params.topP;
   if (params.maxTokens !== undefined) body[options.maxTokensField ?? traits.maxTokensField ?? "max_tokens"] = params.maxTokens;
@@ -47,13 +48,18 @@ export function toOpenAIChatBody(params: ChatParams, model: string, stream: bool
 
 /** A caller's request as the REST surface reads it. */
 export interface OpenAIChatRequest {
-  request: ChatRequest;
+  request: ChatParams & ChatRequest;
   stream: boolean;
   /** `stream_options.include_usage`: the stream ends with a chunk holding the usage. */
   includeUsage: boolean;
 }
 
-/** Fields the gateway understands; anything else is passed to the vendor as it is (like the SDKs' `extra_body`). */
+/**
+ * Fields the unified request reads. Anything else goes into vendor_options,
+ * which vendors of the OpenAI dialect get as it is (like the SDKs'
+ * `extra_body`); the Chat Completions fields among them are type-checked
+ * here and said, dropped or refused for other vendors (chat-only-fields.ts).
+ */
 const KNOWN = new Set([
   "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "user",
   "presence_penalty", "frequency_penalty", "tools", "tool_choice", "response_format", "stream", "stream_options",
@@ -67,6 +73,7 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   if (body.n !== undefined && body.n !== null && body.n !== 1) read.reject("n", ONE_ANSWER);
   const vendorOptions: JsonObject = {};
   for (const [key, value] of Object.entries(body)) if (!KNOWN.has(key)) vendorOptions[key] = value;
+  readChatOnlyFields(vendorOptions, read);
   const seed = read.number(body.seed, "seed");
   // JSON numbers are exact only up to 2^53: a larger seed would not be the one the caller wrote.
   if (seed !== undefined && !Number.isSafeInteger(seed)) read.reject("seed", "must be an integer of at most 2^53 in size");
@@ -89,6 +96,8 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
     reasoning: readOpenAIReasoning(body, read),
     vendorOptions: Object.keys(vendorOptions).length > 0 ? vendorOptions : undefined,
   });
+  // The options are the caller's Chat Completions fields: another dialect's vendor gets them fitted (chat-only-fields.ts).
+  Object.assign(request, { vendorOptionsDialect: "openai" });
   return { request, stream: read.boolean(body.stream, "stream") === true, includeUsage: read.boolean(streamOptions.include_usage, "stream_options.include_usage") === true };
 }
 

@@ -4,10 +4,11 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
-import { BadRequestSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
 import { reasonOf, restStatusOfReason, withErrorInfo } from "../../common/gateway-error.js";
 import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { vendorError } from "../error-messages.js";
+import { OVER_LIMIT_ALONE, REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT } from "../over-limit-alone.js";
 import { parseRetryAfter } from "../retry-after.js";
 import { sdkRetryHeaders } from "../sdk-retry-headers.js";
 import { kindForStatus } from "../status-kinds.js";
@@ -15,7 +16,7 @@ import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 import { ownEntry } from "../../common/own-entry.js";
 
 interface OpenAIErrorBody {
-  error?: { message?: string; type?: string; code?: string | number | null } | string;
+  error?: { message?: string; type?: string; code?: string | number | null; param?: string | null } | string;
   message?: string;
 }
 
@@ -24,10 +25,11 @@ export interface OpenAIStreamErrorBody {
   message?: string;
   code?: string | number;
   type?: string;
+  param?: string | null;
 }
 
-/** Reads `{error:{message,type,code}}` (and the looser shapes some compatible vendors send). */
-export function parseOpenAIError(text: string): { message: string; code: string } {
+/** Reads `{error:{message,type,param,code}}` (and the looser shapes some compatible vendors send). */
+export function parseOpenAIError(text: string): { message: string; code: string; param?: string } {
   try {
     const body = JSON.parse(text) as OpenAIErrorBody | null;
     if (typeof body?.error === "string") return { message: body.error, code: "" };
@@ -35,7 +37,8 @@ export function parseOpenAIError(text: string): { message: string; code: string 
     const error = typeof body?.error === "object" && body.error !== null ? body.error : undefined;
     const message = [error?.message, body?.message].find((value) => typeof value === "string") ?? "";
     const code = [error?.code, error?.type].find((value) => typeof value === "string" || (typeof value === "number" && Number.isFinite(value)));
-    return { message, code: code === undefined ? "" : String(code) };
+    const param = typeof error?.param === "string" ? error.param : undefined;
+    return { message, code: code === undefined ? "" : String(code), param };
   } catch {
     // Not JSON (a proxy's HTML page): whole, since vendorError redacts before it cuts.
     return { message: text, code: "" };
@@ -50,9 +53,6 @@ export function parseOpenAIError(text: string): { message: string; code: string 
  * The other vendors' codes are in kindForStatus.
  */
 const KIND_FOR_CODE: Record<string, UpstreamErrorKind> = { engine_overloaded_error: "overloaded", exceeded_current_quota_error: "quota_exhausted" };
-
-/** The ErrorInfo reason of a request that alone is over a vendor's per-minute limit. */
-export const REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT = "REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT";
 
 /**
  * OpenAI's 429 for a request that alone is over a per-minute limit of the
@@ -73,12 +73,9 @@ function overLimitAlone(status: number, message: string): boolean {
   return numbers !== null && Number(numbers[2]) > Number(numbers[1]);
 }
 
-/** What the caller is told, besides the vendor's sentence: why neither a retry nor another key is tried. */
-const OVER_LIMIT_ALONE = "this request alone is over the vendor's per-minute limit, so no retry or other key can serve it; make it smaller";
-
 /** A vendor's HTTP error answer. */
 export function fromOpenAIHttpError(status: number, headers: ResponseHeaders, text: string, ctx: ErrorContext): UpstreamError {
-  const { message, code } = parseOpenAIError(text);
+  const { message, code, param } = parseOpenAIError(text);
   const tooLarge = overLimitAlone(status, message);
   return vendorError({
     kind: tooLarge ? "bad_request" : (ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(status, code)),
@@ -90,6 +87,7 @@ export function fromOpenAIHttpError(status: number, headers: ResponseHeaders, te
     // The vendor's retry-after (an hour, when it gave one) would only have the caller send it again.
     retryAfterMs: tooLarge ? undefined : parseRetryAfter(headers),
     vendorCode: code,
+    vendorParam: param,
     vendorMessage: tooLarge ? `${OVER_LIMIT_ALONE} (${message})` : message,
   });
 }
@@ -143,7 +141,7 @@ function statusOfError(error: unknown, code: string): number {
 
 /** A vendor error sent as a data event after the stream began (HTTP status already 200). */
 export function openAIStreamError(ctx: ErrorContext, error: OpenAIStreamErrorBody): UpstreamError {
-  const { message, code } = parseOpenAIError(JSON.stringify({ error }));
+  const { message, code, param } = parseOpenAIError(JSON.stringify({ error }));
   const status = statusOfError(error, code);
   const tooLarge = overLimitAlone(status, message);
   return vendorError({
@@ -153,6 +151,7 @@ export function openAIStreamError(ctx: ErrorContext, error: OpenAIStreamErrorBod
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,
     vendorCode: code,
+    vendorParam: param,
     vendorMessage: tooLarge ? `${OVER_LIMIT_ALONE} (${message})` : message,
   });
 }
@@ -175,7 +174,7 @@ export interface OpenAIError {
 /**
  * A failure as the OpenAI SDKs read it: the status, `{error:{message, type,
  * param, code}}` with the ErrorInfo reason as `code` and the first
- * BadRequest field as `param`, and the retry headers both SDKs honour:
+ * BadRequest field as `param` (else the field a vendor's refusal named), and the retry headers both SDKs honour:
  * `retry-after-ms` and `retry-after` when the delay is known, and
  * `x-should-retry: false` when their automatic retries would only waste time.
  * (`x-request-id` is set on every answer by the handler.)
@@ -185,7 +184,7 @@ export function toOpenAIError(err: ConnectError): OpenAIError {
   const special = restStatusOfReason(reason);
   const status = special ?? codeToHttpStatus(err.code);
   const type = special ? "invalid_request_error" : (ERROR_TYPES[err.code] ?? "api_error");
-  const param = err.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field ?? null;
+  const param = err.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field ?? err.findDetails(ErrorInfoSchema)[0]?.metadata.upstream_param ?? null;
   const headers = { "content-type": "application/json", ...sdkRetryHeaders(err, status) };
   return { status, headers, body: { error: { message: err.rawMessage, type, param, code: reason.toLowerCase() } } };
 }

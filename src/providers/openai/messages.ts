@@ -52,6 +52,35 @@ export function toOpenAIMessage(message: Message, options: EncodeOptions = { fit
   return out;
 }
 
+/**
+ * A conversation's messages for a vendor of the dialect. OpenAI's tool
+ * messages take text parts only (an image there is a 400), so the images of a
+ * turn's tool results go in one user message right after that turn's tool
+ * messages, each led by the id of the call it answers; the tool messages keep
+ * their text. A model that takes no images still refuses them there.
+ */
+export function toOpenAIMessages(messages: Message[], options: EncodeOptions = { fitIds: true }): JsonObject[] {
+  const out: JsonObject[] = [];
+  let images: JsonObject[] = [];
+  const flushImages = () => {
+    if (images.length > 0) out.push({ role: "user", content: images });
+    images = [];
+  };
+  for (const message of messages) {
+    if (message.role !== Role.TOOL) flushImages();
+    const encoded = toOpenAIMessage(message, options);
+    if (message.role === Role.TOOL && message.parts.some((part) => part.part.case === "imageUrl")) {
+      const texts = message.parts.filter((part) => part.part.case !== "imageUrl").map(toOpenAIPart);
+      encoded.content = texts.length > 0 ? texts : "";
+      images.push({ type: "text", text: `Images from tool call ${String(encoded.tool_call_id)}:` });
+      for (const part of message.parts) if (part.part.case === "imageUrl") images.push(toOpenAIPart(part));
+    }
+    out.push(encoded);
+  }
+  flushImages();
+  return out;
+}
+
 function toOpenAIPart(part: ContentPart): JsonObject {
   if (part.part.case === "imageUrl") {
     const image: JsonObject = { url: part.part.value.url };

@@ -7,10 +7,13 @@ import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 /**
  * The wire's name for each finish reason, in answers to callers. OpenAI ends
  * a refusal with "stop" and says so in `refusal`; a refusal without words
- * (Anthropic's) is the nearest OpenAI has, "content_filter".
+ * (Anthropic's) is the nearest OpenAI has, "content_filter". An answer whose
+ * vendor gave no reason, or one the gateway does not know, ended as far as
+ * the gateway can tell: "stop", since OpenAI's SDKs need a reason (the stream
+ * helper's finalChatCompletion() throws on a null one).
  */
-const FINISH_NAMES: Record<FinishReason, string | null> = {
-  [FinishReason.UNSPECIFIED]: null,
+const FINISH_NAMES: Record<FinishReason, string> = {
+  [FinishReason.UNSPECIFIED]: "stop",
   [FinishReason.STOP]: "stop",
   [FinishReason.LENGTH]: "length",
   [FinishReason.TOOL_CALLS]: "tool_calls",
@@ -29,8 +32,19 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   function_call: FinishReason.TOOL_CALLS,
   content_filter: FinishReason.CONTENT_FILTER,
   sensitive: FinishReason.CONTENT_FILTER,
+  // Zhipu's "model inference failed": the vendor cut the answer short. content_filter is the one reason
+  // OpenAI's callers know for an answer the vendor cut; "stop" would pass a partial answer off as whole.
+  network_error: FinishReason.CONTENT_FILTER,
+  // Zhipu's (GLM-4.5 on): the prompt and answer filled the context window, which the contract counts as length.
+  model_context_window_exceeded: FinishReason.LENGTH,
 };
 
+/**
+ * A vendor's finish reason. One the gateway does not know stays UNSPECIFIED
+ * (the typed API says so, and the cache keeps no such answer); every surface
+ * writes a real reason for it (FINISH_NAMES, and the Anthropic and Responses
+ * surfaces' own).
+ */
 export function fromOpenAIFinishReason(reason: unknown): FinishReason {
   return typeof reason === "string" ? (ownEntry(FINISH_REASONS, reason) ?? FinishReason.UNSPECIFIED) : FinishReason.UNSPECIFIED;
 }
@@ -41,7 +55,7 @@ export function finishReasonOf(reason: unknown, refused: boolean): FinishReason 
 }
 
 /** `withRefusal`: the answer says its refusal in words (`refusal`), as OpenAI's do. */
-export function toOpenAIFinishReason(reason: FinishReason, withRefusal = false): string | null {
+export function toOpenAIFinishReason(reason: FinishReason, withRefusal = false): string {
   return reason === FinishReason.REFUSAL && withRefusal ? "stop" : FINISH_NAMES[reason];
 }
 

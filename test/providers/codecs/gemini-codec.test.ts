@@ -178,8 +178,12 @@ describe("Gemini codec: answers", () => {
     ["BLOCKLIST", false, FinishReason.CONTENT_FILTER],
     ["SPII", false, FinishReason.CONTENT_FILTER],
     ["IMAGE_SAFETY", false, FinishReason.CONTENT_FILTER],
-    ["OTHER", false, FinishReason.UNSPECIFIED],
-    ["MALFORMED_FUNCTION_CALL", false, FinishReason.UNSPECIFIED],
+    // Ends Google cut short: never a clean STOP (a null finish_reason or an end_turn on the surfaces).
+    ["OTHER", false, FinishReason.CONTENT_FILTER],
+    ["MALFORMED_FUNCTION_CALL", false, FinishReason.CONTENT_FILTER],
+    ["UNEXPECTED_TOOL_CALL", false, FinishReason.CONTENT_FILTER],
+    ["TOO_MANY_TOOL_CALLS", false, FinishReason.CONTENT_FILTER],
+    ["A_REASON_ADDED_LATER", false, FinishReason.UNSPECIFIED],
     ["STOP", true, FinishReason.TOOL_CALLS],
     ["MAX_TOKENS", true, FinishReason.LENGTH],
   ])("maps finishReason %s (function calls: %s)", (reason, calls, finishReason) => {

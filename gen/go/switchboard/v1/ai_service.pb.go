@@ -37,7 +37,7 @@ type ChatRequest struct {
 	TopP *float64 `protobuf:"fixed64,4,opt,name=top_p,json=topP,proto3,oneof" json:"top_p,omitempty"`
 	// The most tokens to generate.
 	MaxTokens *int32 `protobuf:"varint,5,opt,name=max_tokens,json=maxTokens,proto3,oneof" json:"max_tokens,omitempty"`
-	// Up to 4 sequences that end the answer.
+	// Sequences that end the answer: at most 64, and no more than the serving model takes.
 	Stop []string `protobuf:"bytes,6,rep,name=stop,proto3" json:"stop,omitempty"`
 	// Seed for vendors that support deterministic sampling.
 	Seed *int64 `protobuf:"varint,7,opt,name=seed,proto3,oneof" json:"seed,omitempty"`
@@ -238,6 +238,11 @@ type ChatResponse struct {
 	// True when an identical call was in flight and this one received its
 	// answer instead of calling the vendor again (`cached` is true too).
 	Coalesced bool `protobuf:"varint,12,opt,name=coalesced,proto3" json:"coalesced,omitempty"`
+	// The stop sequence (one of the request's `stop`) the model stopped at,
+	// when the vendor says which (Anthropic's `stop_sequence`); unset when it
+	// stopped otherwise or its vendor does not report it. `finish_reason` is
+	// then FINISH_REASON_STOP.
+	StopSequence *string `protobuf:"bytes,13,opt,name=stop_sequence,json=stopSequence,proto3,oneof" json:"stop_sequence,omitempty"`
 	// How the request was changed to fit the model that served it (a
 	// temperature clamped to its range, a parameter it refuses dropped, ...).
 	// Empty when it was sent as asked. REST answers list them in the
@@ -359,6 +364,13 @@ func (x *ChatResponse) GetCoalesced() bool {
 		return x.Coalesced
 	}
 	return false
+}
+
+func (x *ChatResponse) GetStopSequence() string {
+	if x != nil && x.StopSequence != nil {
+		return *x.StopSequence
+	}
+	return ""
 }
 
 func (x *ChatResponse) GetAdjustments() []*ParameterAdjustment {
@@ -753,6 +765,8 @@ type ChatSummary struct {
 	// True when an identical call was in flight and this one received its
 	// answer instead of calling the vendor again (`cached` is true too).
 	Coalesced bool `protobuf:"varint,13,opt,name=coalesced,proto3" json:"coalesced,omitempty"`
+	// The stop sequence the model stopped at; see ChatResponse.stop_sequence.
+	StopSequence *string `protobuf:"bytes,14,opt,name=stop_sequence,json=stopSequence,proto3,oneof" json:"stop_sequence,omitempty"`
 	// How the request was changed to fit the model that served it; see
 	// ChatResponse.adjustments.
 	Adjustments []*ParameterAdjustment `protobuf:"bytes,20,rep,name=adjustments,proto3" json:"adjustments,omitempty"`
@@ -883,6 +897,13 @@ func (x *ChatSummary) GetCoalesced() bool {
 		return x.Coalesced
 	}
 	return false
+}
+
+func (x *ChatSummary) GetStopSequence() string {
+	if x != nil && x.StopSequence != nil {
+		return *x.StopSequence
+	}
+	return ""
 }
 
 func (x *ChatSummary) GetAdjustments() []*ParameterAdjustment {
@@ -1249,7 +1270,7 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\v_max_tokensB\a\n" +
 	"\x05_seedB\x13\n" +
 	"\x11_presence_penaltyB\x14\n" +
-	"\x12_frequency_penalty\"\x8d\x04\n" +
+	"\x12_frequency_penalty\"\xc9\x04\n" +
 	"\fChatResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x121\n" +
 	"\amessage\x18\x02 \x01(\v2\x17.switchboard.v1.MessageR\amessage\x12A\n" +
@@ -1266,8 +1287,10 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	" \x01(\bR\n" +
 	"downgraded\x12\x16\n" +
 	"\x06cached\x18\v \x01(\bR\x06cached\x12\x1c\n" +
-	"\tcoalesced\x18\f \x01(\bR\tcoalesced\x12E\n" +
-	"\vadjustments\x18\x14 \x03(\v2#.switchboard.v1.ParameterAdjustmentR\vadjustments\"\xb7\x06\n" +
+	"\tcoalesced\x18\f \x01(\bR\tcoalesced\x12(\n" +
+	"\rstop_sequence\x18\r \x01(\tH\x00R\fstopSequence\x88\x01\x01\x12E\n" +
+	"\vadjustments\x18\x14 \x03(\v2#.switchboard.v1.ParameterAdjustmentR\vadjustmentsB\x10\n" +
+	"\x0e_stop_sequence\"\xb7\x06\n" +
 	"\x11ChatStreamRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
 	"\bmessages\x18\x02 \x03(\v2\x17.switchboard.v1.MessageR\bmessages\x12%\n" +
@@ -1304,7 +1327,7 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"tool_calls\x18\x02 \x03(\v2\x1d.switchboard.v1.ToolCallDeltaR\ttoolCalls\x12+\n" +
 	"\x11reasoning_content\x18\x03 \x01(\tR\x10reasoningContent\x12\x18\n" +
 	"\arefusal\x18\x04 \x01(\tR\arefusal\x12<\n" +
-	"\treasoning\x18\x05 \x03(\v2\x1e.switchboard.v1.ReasoningBlockR\treasoning\"\xf9\x04\n" +
+	"\treasoning\x18\x05 \x03(\v2\x1e.switchboard.v1.ReasoningBlockR\treasoning\"\xb5\x05\n" +
 	"\vChatSummary\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12A\n" +
 	"\rfinish_reason\x18\x02 \x01(\x0e2\x1c.switchboard.v1.FinishReasonR\ffinishReason\x12+\n" +
@@ -1323,9 +1346,11 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"downgraded\x18\v \x01(\bR\n" +
 	"downgraded\x12\x16\n" +
 	"\x06cached\x18\f \x01(\bR\x06cached\x12\x1c\n" +
-	"\tcoalesced\x18\r \x01(\bR\tcoalesced\x12E\n" +
+	"\tcoalesced\x18\r \x01(\bR\tcoalesced\x12(\n" +
+	"\rstop_sequence\x18\x0e \x01(\tH\x00R\fstopSequence\x88\x01\x01\x12E\n" +
 	"\vadjustments\x18\x14 \x03(\v2#.switchboard.v1.ParameterAdjustmentR\vadjustments\x12<\n" +
-	"\treasoning\x18\x15 \x03(\v2\x1e.switchboard.v1.ReasoningBlockR\treasoning\"\x84\x01\n" +
+	"\treasoning\x18\x15 \x03(\v2\x1e.switchboard.v1.ReasoningBlockR\treasoningB\x10\n" +
+	"\x0e_stop_sequence\"\x84\x01\n" +
 	"\fEmbedRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
 	"\x06inputs\x18\x02 \x03(\tR\x06inputs\x12#\n" +
@@ -1462,11 +1487,13 @@ func file_switchboard_v1_ai_service_proto_init() {
 	file_switchboard_v1_reasoning_proto_init()
 	file_switchboard_v1_routing_proto_init()
 	file_switchboard_v1_ai_service_proto_msgTypes[0].OneofWrappers = []any{}
+	file_switchboard_v1_ai_service_proto_msgTypes[1].OneofWrappers = []any{}
 	file_switchboard_v1_ai_service_proto_msgTypes[2].OneofWrappers = []any{}
 	file_switchboard_v1_ai_service_proto_msgTypes[3].OneofWrappers = []any{
 		(*ChatStreamResponse_Delta)(nil),
 		(*ChatStreamResponse_Summary)(nil),
 	}
+	file_switchboard_v1_ai_service_proto_msgTypes[5].OneofWrappers = []any{}
 	file_switchboard_v1_ai_service_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

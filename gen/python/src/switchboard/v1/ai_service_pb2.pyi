@@ -50,7 +50,7 @@ class ChatRequest(_message.Message):
     def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., user: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., vendor_options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., cache_control: _Optional[_Union[_cache_pb2.CacheControl, str]] = ..., reasoning: _Optional[_Union[_reasoning_pb2.ReasoningConfig, _Mapping]] = ...) -> None: ...
 
 class ChatResponse(_message.Message):
-    __slots__ = ("id", "message", "finish_reason", "usage", "provider", "model", "request_id", "attempts", "requested_model", "downgraded", "cached", "coalesced", "adjustments")
+    __slots__ = ("id", "message", "finish_reason", "usage", "provider", "model", "request_id", "attempts", "requested_model", "downgraded", "cached", "coalesced", "stop_sequence", "adjustments")
     ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,7 @@ class ChatResponse(_message.Message):
     DOWNGRADED_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
     COALESCED_FIELD_NUMBER: _ClassVar[int]
+    STOP_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     message: _chat_pb2.Message
@@ -76,8 +77,9 @@ class ChatResponse(_message.Message):
     downgraded: bool
     cached: bool
     coalesced: bool
+    stop_sequence: str
     adjustments: _containers.RepeatedCompositeFieldContainer[_catalogue_pb2.ParameterAdjustment]
-    def __init__(self, id: _Optional[str] = ..., message: _Optional[_Union[_chat_pb2.Message, _Mapping]] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ..., coalesced: _Optional[bool] = ..., adjustments: _Optional[_Iterable[_Union[_catalogue_pb2.ParameterAdjustment, _Mapping]]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., message: _Optional[_Union[_chat_pb2.Message, _Mapping]] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ..., coalesced: _Optional[bool] = ..., stop_sequence: _Optional[str] = ..., adjustments: _Optional[_Iterable[_Union[_catalogue_pb2.ParameterAdjustment, _Mapping]]] = ...) -> None: ...
 
 class ChatStreamRequest(_message.Message):
     __slots__ = ("model", "messages", "temperature", "top_p", "max_tokens", "stop", "seed", "user", "tools", "tool_choice", "response_format", "presence_penalty", "frequency_penalty", "vendor_options", "cache_control", "reasoning")
@@ -138,7 +140,7 @@ class ChatDelta(_message.Message):
     def __init__(self, content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCallDelta, _Mapping]]] = ..., reasoning_content: _Optional[str] = ..., refusal: _Optional[str] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ...) -> None: ...
 
 class ChatSummary(_message.Message):
-    __slots__ = ("id", "finish_reason", "usage", "tool_calls", "provider", "model", "request_id", "usage_estimated", "attempts", "requested_model", "downgraded", "cached", "coalesced", "adjustments", "reasoning")
+    __slots__ = ("id", "finish_reason", "usage", "tool_calls", "provider", "model", "request_id", "usage_estimated", "attempts", "requested_model", "downgraded", "cached", "coalesced", "stop_sequence", "adjustments", "reasoning")
     ID_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
@@ -152,6 +154,7 @@ class ChatSummary(_message.Message):
     DOWNGRADED_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
     COALESCED_FIELD_NUMBER: _ClassVar[int]
+    STOP_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
     id: str
@@ -167,9 +170,10 @@ class ChatSummary(_message.Message):
     downgraded: bool
     cached: bool
     coalesced: bool
+    stop_sequence: str
     adjustments: _containers.RepeatedCompositeFieldContainer[_catalogue_pb2.ParameterAdjustment]
     reasoning: _containers.RepeatedCompositeFieldContainer[_reasoning_pb2.ReasoningBlock]
-    def __init__(self, id: _Optional[str] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCall, _Mapping]]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., usage_estimated: _Optional[bool] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ..., coalesced: _Optional[bool] = ..., adjustments: _Optional[_Iterable[_Union[_catalogue_pb2.ParameterAdjustment, _Mapping]]] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCall, _Mapping]]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., usage_estimated: _Optional[bool] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ..., coalesced: _Optional[bool] = ..., stop_sequence: _Optional[str] = ..., adjustments: _Optional[_Iterable[_Union[_catalogue_pb2.ParameterAdjustment, _Mapping]]] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ...) -> None: ...
 
 class EmbedRequest(_message.Message):
     __slots__ = ("model", "inputs", "dimensions", "user")

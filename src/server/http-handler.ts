@@ -22,6 +22,10 @@ import { createLeanRpc, type HotMethod } from "./lean-rpc/lean-rpc.js";
 import { checkStringsWithIsWellFormed } from "./well-formed-text.js";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { depthBoundedTextDecoder } from "./json-text-decoder.js";
+import { absoluteTarget } from "./request-target.js";
+import { meantRestPath, restNearMiss } from "./rest-near-miss.js";
+import { unknownMethod, withProtocolRefusals } from "./rpc-refusals.js";
+import { shapedRefusal, writeRefusal } from "./shaped-refusal.js";
 import type { HealthState } from "../common/health-state.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -87,11 +91,11 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
   };
   const handlers = new Map<string, UniversalHandler>();
   const connect = connectNodeAdapter({
-    fallback: unrouted(options.metrics, options.logger),
+    fallback: unrouted(handlers, options.rest?.prefix, options.metrics, options.logger),
     routes: (router) => {
       options.routes(router);
       // The adapter serves the router's handlers as they are after this callback.
-      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withRequestFaults(withUnreadBodyDrained(handler))));
+      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(handler)))));
       for (const handler of router.handlers) handlers.set(handler.requestPath, handler);
     },
     ...connectOptions,
@@ -102,6 +106,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     replay: replayToConnectEs,
   });
   return (req, res) => {
+    toOriginForm(req);
     const path = (req.url ?? "/").split("?", 1)[0];
     // The operator's endpoints come before CORS: they need no key, so no web page
     // an operator happens to visit may read them (key ids, teams, spend).
@@ -166,21 +171,47 @@ function keepOutOfCaches(res: Response): void {
 const UNROUTED_LOG_EVERY_MS = 60_000;
 
 /**
- * The answer to a request no route serves (no such service or method, or a
- * path that is neither): 404, as connect-es answers it, counted as a request
- * with method "unknown" (never its path: a caller chooses it) and logged at
- * debug, at most once a minute, with its path cut short and its control
- * characters written out. (Unknown REST paths are the REST envelope's: a call
- * line and method "REST unknown".)
+ * The answer to a request no route serves, counted as a request with method
+ * "unknown" (never its path: a caller chooses it) and logged at debug, at
+ * most once a minute, with its path cut short and its control characters
+ * written out. An RPC's (a method path, or a gRPC content type) is told the
+ * methods or services there are, in its protocol (./rpc-refusals.ts); a REST
+ * path just outside the prefix, the path it probably meant, in its SDK's
+ * shape (./rest-near-miss.ts); any other path gets a bare 404. (Unknown REST
+ * paths inside the prefix are the REST envelope's: a call line and method
+ * "REST unknown".)
  */
-function unrouted(metrics: GatewayMetrics, logger: Logger | undefined): NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]> {
-  const notes = logger && new ThrottledWarning(logger, "requests to a path no route serves, answered 404", UNROUTED_LOG_EVERY_MS, () => performance.now(), "debug");
+function unrouted(
+  handlers: ReadonlyMap<string, UniversalHandler>,
+  restPrefix: string | undefined,
+  metrics: GatewayMetrics,
+  logger: Logger | undefined,
+): NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]> {
+  const notes = logger && new ThrottledWarning(logger, "requests to a path no route serves, refused", UNROUTED_LOG_EVERY_MS, () => performance.now(), "debug");
   return (req, res) => {
+    const path = (req.url ?? "").split("?", 1)[0]!;
     metrics.recordRequest("unknown", "unknown", "unimplemented", 0);
-    notes?.note(() => ({ method: printable(excerpt(req.method ?? "")), path: printable(excerpt((req.url ?? "").split("?", 1)[0]!)) }));
+    notes?.note(() => ({ method: printable(excerpt(req.method ?? "")), path: printable(excerpt(path)) }));
+    const header = (name: string) => [req.headers[name]].flat()[0];
+    const rpc = unknownMethod(path, header("content-type"), handlers.values());
+    if (rpc) return writeRefusal(res, shapedRefusal({ path, header }, rpc, 404));
+    const meant = restPrefix === undefined ? undefined : meantRestPath(path, restPrefix);
+    if (meant !== undefined) return writeRefusal(res, shapedRefusal({ path: meant, header }, restNearMiss(req.method ?? "", path, meant, restPrefix!), 404));
     res.writeHead(404);
     res.end();
   };
+}
+
+/**
+ * An absolute-form request line (`POST http://host/v1/models HTTP/1.1`), as
+ * RFC 9112 §3.2.2 says a server must take it: routed by its path, its
+ * authority taking the place of Host.
+ */
+function toOriginForm(req: Request): void {
+  const target = absoluteTarget(req.url ?? "");
+  if (!target) return;
+  req.url = target.path;
+  if (!("stream" in req)) req.headers.host = target.authority;
 }
 
 /**

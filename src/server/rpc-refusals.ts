@@ -1,0 +1,116 @@
+// Requests the RPC routes cannot serve as sent: a method or service the
+// gateway does not have, a content type no protocol of the method takes, an
+// HTTP method it does not take. connect-es answers these with a bare 404,
+// 415 or 405 (no grpc-status, no body), which a gRPC client reads as
+// "UNKNOWN: HTTP status 415" and nobody can act on. Here each is an error
+// with ErrorInfo saying what is right, answered in the protocol the
+// request's content type names (./shaped-refusal.ts): gRPC's spec asks for a
+// trailers-only grpc-status 12 for an unknown method.
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { createAsyncIterable, type UniversalHandler, type UniversalServerRequest, type UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { excerpt } from "../common/excerpt.js";
+import { gatewayError, METHOD_NOT_ALLOWED } from "../common/gateway-error.js";
+import { shapedRefusal, type RefusalAnswer, type RequestHead } from "./shaped-refusal.js";
+
+/** The reason of a call to an RPC method (or service) the gateway does not have: Unimplemented. */
+export const METHOD_NOT_FOUND = "METHOD_NOT_FOUND";
+
+/** The reason of an RPC whose content type no protocol of its method takes: InvalidArgument, 415 on HTTP. */
+export const UNSUPPORTED_CONTENT_TYPE = "UNSUPPORTED_CONTENT_TYPE";
+
+/** How many names (methods, services) a refusal lists: the AdminService has 20 methods; a message stays short. */
+const MAX_NAMES = 20;
+
+/** Every content type connect-es's protocols take, by its canonical name; a method's are those its handler matches. */
+const CONTENT_TYPES = [
+  "application/proto",
+  "application/json",
+  "application/connect+proto",
+  "application/connect+json",
+  "application/grpc+proto",
+  "application/grpc+json",
+  "application/grpc-web+proto",
+  "application/grpc-web+json",
+];
+
+/** A method path as gRPC, gRPC-Web and Connect call one: /package.Service/Method. */
+const METHOD_PATH = /^\/([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\/([^/]*)$/;
+
+/** A content type that names gRPC or gRPC-Web: such a caller understands nothing but a grpc-status. */
+const GRPC_TYPE = /^application\/grpc/i;
+
+/** The first `MAX_NAMES` of `names`, then how many more. */
+function listed(names: readonly string[]): string {
+  const shown = names.slice(0, MAX_NAMES).join(", ");
+  return names.length > MAX_NAMES ? `${shown} and ${names.length - MAX_NAMES} more` : shown;
+}
+
+/** ` (did you mean X?)` when `asked` is one of `names` but for case. */
+function caseHint(asked: string, names: readonly string[]): string {
+  const meant = names.find((name) => name !== asked && name.toLowerCase() === asked.toLowerCase());
+  return meant === undefined ? "" : ` (did you mean ${meant}?)`;
+}
+
+/**
+ * The error for a request no route serves, when it is an RPC's: its path is
+ * a method path (/package.Service/Method), or its content type names gRPC.
+ * It names the service's methods, or the services when the service is
+ * unknown. Undefined for any other path (a scanner's /wp-login.php).
+ */
+export function unknownMethod(path: string, contentType: string | undefined, handlers: Iterable<UniversalHandler>): ConnectError | undefined {
+  const match = METHOD_PATH.exec(path);
+  if (!match && !GRPC_TYPE.test(contentType ?? "")) return undefined;
+  const services = new Map<string, string[]>();
+  for (const { service } of handlers) services.set(service.typeName, service.methods.map((method) => method.name));
+  const names = [...services.keys()];
+  if (!match) {
+    const message = `${JSON.stringify(excerpt(path))} is not a method path: gRPC, gRPC-Web and Connect call /package.Service/Method; the gateway serves: ${listed(names)}`;
+    return gatewayError(Code.Unimplemented, message, METHOD_NOT_FOUND, { path: excerpt(path), services: listed(names) });
+  }
+  const [, service = "", method = ""] = match;
+  const methods = services.get(service);
+  if (!methods) {
+    const message = `the gateway has no service ${JSON.stringify(excerpt(service))}${caseHint(service, names)}; it serves: ${listed(names)}`;
+    return gatewayError(Code.Unimplemented, message, METHOD_NOT_FOUND, { service: excerpt(service), services: listed(names) });
+  }
+  const message = `${service} has no method ${JSON.stringify(excerpt(method))}${caseHint(method, methods)}; its methods: ${listed(methods)}`;
+  return gatewayError(Code.Unimplemented, message, METHOD_NOT_FOUND, { service, method: excerpt(method), methods: listed(methods) });
+}
+
+/**
+ * `handler`, but for connect-es's bare 405 (an HTTP method the RPC does not
+ * take) and 415 (a content type none of its protocols takes): those are
+ * answered in the protocol the content type names, with an `allow` or an
+ * `accept-post` header and the error saying what the method takes.
+ */
+export function withProtocolRefusals(handler: UniversalHandler): UniversalHandler {
+  const name = `${handler.service.typeName}/${handler.method.name}`;
+  const accepted = CONTENT_TYPES.filter((type) => handler.supportedContentType(type)).join(", ");
+  // connect-es lists GET for every Connect unary method, but serves it only to those without side effects.
+  const takesGet = handler.method.methodKind === "unary" && handler.method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
+  const allowed = takesGet ? "GET, POST" : "POST";
+  const answer = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
+    const res = await handler(req);
+    if (res.body !== undefined || (res.status !== 405 && res.status !== 415)) return res;
+    const head: RequestHead = { path: new URL(req.url).pathname, header: (header) => req.header.get(header) ?? undefined };
+    if (res.status === 405) {
+      const method = excerpt(req.method);
+      const error = gatewayError(Code.Unimplemented, `${name} takes ${allowed}, not ${method}`, METHOD_NOT_ALLOWED, { method, allowed });
+      return universal(shapedRefusal(head, error, 405, { allow: allowed }));
+    }
+    const type = excerpt(req.header.get("content-type") ?? "");
+    const sent = type === "" ? "a request without a content type" : `content type ${JSON.stringify(type)}`;
+    const error = gatewayError(Code.InvalidArgument, `${name} does not take ${sent}; send one of: ${accepted}`, UNSUPPORTED_CONTENT_TYPE, { content_type: type, accepted });
+    return universal(shapedRefusal(head, error, 415, { "accept-post": accepted }));
+  };
+  return Object.assign(answer, handler);
+}
+
+/** A refusal as connect-es's adapter writes an answer (with no body, only its headers: trailers-only for gRPC). */
+function universal(answer: RefusalAnswer): UniversalServerResponse {
+  const header = new Headers(answer.headers);
+  if (answer.trailersOnly) return { status: answer.status, header };
+  header.set("content-length", String(answer.body.byteLength));
+  return { status: answer.status, header, body: createAsyncIterable([answer.body]) };
+}

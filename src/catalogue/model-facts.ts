@@ -49,7 +49,7 @@ export function modelFacts(entry: ModelEntry): Pick<Model, "capabilities" | "lim
     reasoning: reasoning
       ? create(ModelReasoningSchema, {
           always: reasoning.always,
-          efforts: reasoning.control === "effort" ? (reasoning.efforts ?? []).map((effort) => EFFORT_VALUES[effort]) : [],
+          efforts: reasoning.control === "effort" || reasoning.control === "adaptive" ? (reasoning.efforts ?? []).map((effort) => EFFORT_VALUES[effort]) : [],
           minBudgetTokens: reasoning.control === "budget" ? (reasoning.budget?.min ?? 0) : 0,
           maxBudgetTokens: reasoning.control === "budget" ? (reasoning.budget?.max ?? 0) : 0,
           returnsText: reasoning.returnsText,

@@ -26,15 +26,17 @@ a row without a source does not validate, and the gateway does not start.
   \`stop\`, DeepSeek documents no \`seed\`); of parameters a model takes only
   one of (recent Claude models: \`temperature\` or \`top_p\`), the first is kept;
   \`max_tokens\` above the model's most is clamped; a reasoning request is sent
-  the way the model takes it (an effort, a token budget, on or off).
+  the way the model takes it (an effort, a token budget, on or off; Claude
+  Opus 4.7 and 4.8 think adaptively, steered by an effort only).
 - **Every change is reported, never silent**: \`adjustments\` on ChatResponse
   and on the stream's ChatSummary, and on REST the \`x-switchboard-adjusted\`
   header, e.g. \`temperature=clamped(1.6->1.0); stop=dropped(o3 refuses stop)\`.
 - **Requests a model cannot honour**: a JSON schema to a model with JSON mode
   only (DeepSeek, Moonshot, Zhipu), or JSON mode to a model without it,
   follows the route's \`when_unsupported\` policy: \`degrade\` (the default:
-  JSON mode instead, the schema given to the model in a system message, and
-  reported) or \`refuse\` (Unimplemented, \`UNSUPPORTED_BY_PROVIDER\`).
+  JSON mode instead, the schema given to the model in a system message put
+  first, and reported; errors that name \`messages[i]\` still count the
+  caller's messages) or \`refuse\` (Unimplemented, \`UNSUPPORTED_BY_PROVIDER\`).
 - **Budgets** reserve a call's cost by the model's most output tokens when the
   caller sets no \`max_tokens\`; **pricing** reads the prices below (reasoning
   tokens at the output price unless a row prices them apart; prompt-cache
@@ -145,11 +147,13 @@ function describeReasoning(reasoning: Reasoning | undefined): string {
   const how =
     reasoning.control === "effort"
       ? `effort ${reasoning.efforts!.join("/")}`
-      : reasoning.control === "budget"
-        ? `budget ${count(reasoning.budget!.min)}-${count(reasoning.budget!.max)} tokens`
-        : reasoning.control === "toggle"
-          ? "on/off"
-          : "not steerable";
+      : reasoning.control === "adaptive"
+        ? `adaptive, effort ${reasoning.efforts!.join("/")}`
+        : reasoning.control === "budget"
+          ? `budget ${count(reasoning.budget!.min)}-${count(reasoning.budget!.max)} tokens`
+          : reasoning.control === "toggle"
+            ? "on/off"
+            : "not steerable";
   const parts = [reasoning.always ? "always" : "when asked", how];
   if (reasoning.returnsText) parts.push("text returned");
   if (reasoning.replay === "signed") parts.push("signed blocks sent back");

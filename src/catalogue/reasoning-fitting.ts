@@ -1,5 +1,5 @@
 // A reasoning request fitted to how the model takes it: an effort for models
-// steered by effort, a token budget for those steered by budget, only "on"
+// steered by effort (adaptive thinking too), a token budget for those steered by budget, only "on"
 // for those that take nothing more, nothing for models that do not reason.
 import { create } from "@bufbuild/protobuf";
 import { AdjustmentKind } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
@@ -37,6 +37,7 @@ export function fitReasoning(params: ChatParams, reasoning: Reasoning | undefine
       params.reasoning = create(ReasoningConfigSchema, {});
       return true;
     case "effort":
+    case "adaptive":
       params.reasoning = byEffort(effort, budget, reasoning.efforts ?? EFFORTS, adjustments, model);
       return true;
     case "budget":

@@ -45,6 +45,7 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   const foreign = fitChatOnlyFields(out, serving.dialect, serving.model);
   if (foreign.refused) return { ok: false, reason: foreign.refused.reason, field: foreign.refused.field };
   for (const drop of foreign.dropped) adjustments.dropped(drop.field, drop.requested, drop.reason);
+  fitMessagesOnlyFields(out, serving.dialect, adjustments);
   if (!entry) return { ok: true, params: out, traits: {}, adjustments: adjustments.list };
   const facts = entry.facts;
   const model = entry.model;
@@ -65,7 +66,7 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   const refusal = fitResponseFormat(out, facts, adjustments, model, policy);
   if (refusal) return { ok: false, reason: refusal };
 
-  const traits: ModelTraits = { ...facts.wire, replayReasoningText: reasoning && facts.reasoning?.replay === "text" };
+  const traits: ModelTraits = { ...facts.wire, replayReasoningText: reasoning && facts.reasoning?.replay === "text", adaptiveThinking: reasoning && facts.reasoning?.control === "adaptive" };
   return { ok: true, params: out, traits, adjustments: adjustments.list };
 }
 
@@ -78,6 +79,22 @@ function fitMaxTokens(params: ChatParams, most: number | undefined, least: numbe
   } else if (least !== undefined && asked < least) {
     params.maxTokens = least;
     adjustments.add("max_tokens", AdjustmentKind.CLAMPED, String(asked), String(least), `${model} takes max_tokens from ${least}`);
+  }
+}
+
+/** The dialects that take `top_k` and a failed tool result's mark: Anthropic's own (the caller's body goes on) and Gemini's (`topK`, `response.error`). */
+const TAKES_MESSAGES_ONLY_FIELDS = new Set(["anthropic", "gemini"]);
+
+/** `top_k` and `is_error` (from `/v1/messages`) are dropped, and said to be, for a vendor whose dialect has no place for them. */
+function fitMessagesOnlyFields(params: ChatParams, dialect: string | undefined, adjustments: Adjustments): void {
+  if (dialect === undefined || TAKES_MESSAGES_ONLY_FIELDS.has(dialect)) return;
+  if (params.topK !== undefined) {
+    adjustments.dropped("top_k", String(params.topK), `the ${dialect} dialect takes no top_k`);
+    params.topK = undefined;
+  }
+  if (params.failedToolCalls?.length) {
+    adjustments.dropped("is_error", params.failedToolCalls.join(", "), `the ${dialect} dialect has no mark for a failed tool result: its text goes as the result`);
+    params.failedToolCalls = undefined;
   }
 }
 
@@ -109,6 +126,8 @@ function fitResponseFormat(params: ChatParams, facts: ModelEntry["facts"], adjus
     // The model still sees the schema; JSON mode of OpenAI-compatible vendors also needs the word "json" in the prompt.
     const instruction = `Answer with a JSON object that follows this JSON schema:\n${JSON.stringify(format.schema)}`;
     params.messages = [create(MessageSchema, { role: Role.SYSTEM, content: instruction }), ...params.messages];
+    // Counted, so that an error naming messages[i] names the caller's message, not the one after it.
+    params.insertedMessages = (params.insertedMessages ?? 0) + 1;
   }
   const how = schema && format.schema ? "; the schema is given to the model in a system message, and the answer is not checked against it" : "";
   adjustments.add("response_format", AdjustmentKind.DEGRADED, schema ? "json_schema" : "json_object", toName, `${model} does not take ${wanted}${how}`);

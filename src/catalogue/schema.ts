@@ -55,9 +55,11 @@ const reasoning = z
     /**
      * How a request steers it: by effort, by a token budget, only on or off
      * (toggle), or not at all (none: a model that always reasons its own way).
+     * adaptive: by effort, the model choosing how much to reason and refusing
+     * a budget (Anthropic's `thinking: {type: "adaptive"}` with `output_config.effort`).
      */
-    control: z.enum(["effort", "budget", "toggle", "none"]),
-    /** The efforts it takes (control "effort"). */
+    control: z.enum(["effort", "budget", "adaptive", "toggle", "none"]),
+    /** The efforts it takes (control "effort" or "adaptive"). */
     efforts: z.array(effort).min(1).optional(),
     /** The budgets it takes (control "budget"). */
     budget: z.strictObject({ min: positiveInt, max: positiveInt }).optional(),
@@ -72,7 +74,8 @@ const reasoning = z
     /** Forced tool use is refused while reasoning (Anthropic): a forced choice becomes "auto". */
     noForcedTools: z.boolean().optional(),
   })
-  .refine((r) => r.control !== "effort" || r.efforts !== undefined, "a model steered by effort lists its efforts")
+  .refine((r) => (r.control !== "effort" && r.control !== "adaptive") || r.efforts !== undefined, "a model steered by effort lists its efforts")
+  .refine((r) => r.control !== "adaptive" || r.budget === undefined, "a model that thinks adaptively takes no budget")
   .refine((r) => r.control !== "budget" || r.budget !== undefined, "a model steered by budget gives its budget range");
 export type Reasoning = z.infer<typeof reasoning>;
 

@@ -21,4 +21,6 @@ export interface ModelTraits {
    * with them. Other vendors refuse or ignore the field, so it is sent only here.
    */
   replayReasoningText?: boolean;
+  /** Anthropic: the model thinks adaptively (`thinking: {type: "adaptive"}`, the effort in `output_config`) and refuses a thinking budget. */
+  adaptiveThinking?: boolean;
 }

@@ -21,6 +21,16 @@ export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
   parallelToolCalls?: boolean;
   /** The caller's name of a unified field its surface names otherwise (`stop` is `stop_sequences` on `/v1/messages`), for errors. */
   fieldNames?: Readonly<Partial<Record<"stop", string>>>;
+  /** Sample from the K likeliest tokens only: `top_k` on `/v1/messages`, for the vendors that take it (Gemini's `topK`; Anthropic gets the caller's own). */
+  topK?: number;
+  /** The tool calls whose results report a failure (`is_error` on `/v1/messages`), by id: Gemini says it as `response.error`. */
+  failedToolCalls?: readonly string[];
+  /**
+   * How many messages the gateway put in front of the caller's (the JSON
+   * schema it gives in a system message, request-fitting.ts): an error that
+   * names `messages[i]` names the caller's `messages[i - insertedMessages]`.
+   */
+  insertedMessages?: number;
 };
 
 /**

@@ -12,7 +12,9 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  * - the answer echoes the last user text ("Echo: …");
  * - with function declarations (mode not NONE) it calls the allowed or first
  *   function with {"query": …}, without an id, as the Developer API does;
- * - after function responses it answers "Tool result: …";
+ * - after function responses it answers "Tool result: …" ("error: …" for a
+ *   response under the documented `error` key), counting the images the
+ *   user turn holds beside them;
  * - responseMimeType application/json answers {"answer": …};
  * - maxOutputTokens (in words here) cuts the answer with finishReason MAX_TOKENS;
  * - a prompt containing "[blocked]" is blocked (promptFeedback, no candidates);
@@ -82,6 +84,12 @@ const GENERATION_CONFIG = [
 ];
 const PART_DATA = ["text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"];
 /**
+ * FunctionResponse's fields (https://ai.google.dev/api/caching#FunctionResponse). Its `response` is any
+ * JSON object; "output" and "error" are the keys Google documents for a call's output and a failed
+ * call's details (the whole object is the output when neither is there).
+ */
+const FUNCTION_RESPONSE = ["id", "name", "response", "parts", "willContinue", "scheduling"];
+/**
  * The placeholder Google documents for a function call whose history came from
  * another model and so has no signature: it passes the check
  * (https://ai.google.dev/gemini-api/docs/thought-signatures, FAQ). Anything
@@ -147,6 +155,7 @@ export function violation(body: Json, model: FakeModel, signatures: Set<string>)
   for (const key of Object.keys(config)) if (!GENERATION_CONFIG.includes(key)) return unknownField(key, "generation_config");
   if (config.temperature !== undefined && !(config.temperature >= 0 && config.temperature <= 2)) return "* GenerateContentRequest.generation_config.temperature: must be between 0 and 2";
   if (config.topP !== undefined && !(config.topP >= 0 && config.topP <= 1)) return "* GenerateContentRequest.generation_config.top_p: must be between 0 and 1";
+  if (config.topK !== undefined && !(Number.isInteger(config.topK) && config.topK >= 1)) return "* GenerateContentRequest.generation_config.top_k: must be a positive integer";
   if (config.responseMimeType !== undefined && !["text/plain", "application/json", "text/x.enum"].includes(config.responseMimeType)) {
     return `* GenerateContentRequest.generation_config.response_mime_type: allowed mimetypes are \`text/plain\`, \`application/json\`, and \`text/x.enum\`.`;
   }
@@ -218,6 +227,7 @@ export function violation(body: Json, model: FakeModel, signatures: Set<string>)
       }
       if (part.functionResponse) {
         if (role !== "user") return "Please ensure that function response turn comes immediately after a function call turn.";
+        for (const key of Object.keys(part.functionResponse)) if (!FUNCTION_RESPONSE.includes(key)) return unknownField(key, `contents[${i}].parts[${j}].function_response`);
         const response = part.functionResponse.response;
         if (response === null || typeof response !== "object" || Array.isArray(response)) {
           return `* GenerateContentRequest.contents[${i}].parts[${j}].function_response.response: must be an object`;
@@ -274,7 +284,10 @@ function answer(body: Json, model: FakeModel, options: GeminiFakeOptions, signat
     const parts = [...thoughts, call];
     return { response: { ...base, candidates: [{ content: { role: "model", parts }, finishReason: "STOP", index: 0 }], usageMetadata: usage(8) }, text: "", thoughts, calls: [call], finishReason: "STOP" };
   }
-  let text = responses.length > 0 ? `Tool result: ${responses.map((r) => (typeof r.response?.content === "string" ? r.response.content : JSON.stringify(r.response))).join(" ")}` : `Echo: ${userText}`;
+  let text = responses.length > 0 ? `Tool result: ${responses.map(responseText).join(" ")}` : `Echo: ${userText}`;
+  // Images sent beside function responses are part of the user turn the model sees.
+  const images = responses.length > 0 ? (last.parts ?? []).filter((p: Json) => p.inlineData || p.fileData).length : 0;
+  if (images > 0) text += ` (and ${images} image${images === 1 ? "" : "s"})`;
   if (options.extraWords) text += " " + Array.from({ length: options.extraWords }, (_, i) => `word${i}`).join(" ");
   let finishReason = "STOP";
   const limit = body.generationConfig?.maxOutputTokens;
@@ -290,6 +303,13 @@ function answer(body: Json, model: FakeModel, options: GeminiFakeOptions, signat
     calls: [],
     finishReason,
   };
+}
+
+/** A function response as the answer repeats it: its content, or "error: …" for one under the documented `error` key. */
+function responseText(r: Json): string {
+  const { content, error } = r.response ?? {};
+  if (error !== undefined) return `error: ${typeof error === "string" ? error : JSON.stringify(error)}`;
+  return typeof content === "string" ? content : JSON.stringify(r.response);
 }
 
 /** Stream chunks: text pieces with running usage, then the finishing chunk with the final usage. */

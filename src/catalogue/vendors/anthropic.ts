@@ -36,16 +36,24 @@ const SONNET_4_PRICE: Price = { ...claude(3, 15, 0.3, 3.75, 6), longContext: SON
  * blocks of a tool-use turn must come back unchanged, signatures included
  * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking).
  */
-const THINKING = {
+const WHILE_THINKING = {
   always: false,
-  control: "budget" as const,
-  budget: { min: 1_024, max: 64_000 },
-  budgetWithinMaxTokens: true,
   returnsText: true,
   replay: "signed" as const,
   parameters: { unsupported: ["temperature" as const], ranges: { topP: { min: 0.95, max: 1 } } },
   noForcedTools: true,
 };
+const THINKING = { ...WHILE_THINKING, control: "budget" as const, budget: { min: 1_024, max: 64_000 }, budgetWithinMaxTokens: true };
+
+/**
+ * Claude Opus 4.7 and 4.8 think adaptively only: `thinking: {type: "adaptive"}`,
+ * steered by `output_config.effort`; `type: "enabled"` with `budget_tokens` is
+ * refused with a 400 (https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking;
+ * Amazon Bedrock's adaptive-thinking page says the same of Opus 4.7). They take
+ * the efforts low to max, xhigh included (https://platform.claude.com/docs/en/build-with-claude/effort);
+ * the contract names low, medium and high. A caller's budget becomes the effort it stands for.
+ */
+const ADAPTIVE_THINKING = { ...WHILE_THINKING, control: "adaptive" as const, efforts: ["low" as const, "medium" as const, "high" as const] };
 
 /**
  * From Claude Opus 4.1 on, a request may set temperature or top_p, not both:
@@ -60,6 +68,8 @@ const CLAUDE_4_RECENT = { ...CLAUDE_4, parameters: ONE_SAMPLING_KNOB };
 const MILLION = 1_000_000;
 /** From Claude 4.6 on: a 1M-token context at the standard rates, and answers of up to 128K tokens (each model's page: "Max output: 128K tokens"). */
 const CLAUDE_4_6 = { ...CLAUDE_4_RECENT, contextWindow: MILLION, maxOutputTokens: 128_000 };
+/** Claude 4.6's limits, thinking adaptively only. */
+const CLAUDE_4_7 = { ...CLAUDE_4_6, reasoning: ADAPTIVE_THINKING };
 /** Each model's own page, which states its context window and max output (the overview's table lags behind new releases). */
 const modelPage = (slug: string) => checked(`https://platform.claude.com/docs/en/models/${slug}/overview`, "2026-12-03");
 
@@ -80,8 +90,8 @@ export const ANTHROPIC: VendorFile = {
   models: [
     // Every Claude model from 3.7 on thinks: a new one does before it has a row of its own (the older rows say they do not).
     { model: "claude-*", reasoning: THINKING, source: checked("https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking", "2026-12-01") },
-    { model: "claude-opus-4-8", ...CLAUDE_4_6, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-8") },
-    { model: "claude-opus-4-7", ...CLAUDE_4_6, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-7") },
+    { model: "claude-opus-4-8", ...CLAUDE_4_7, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-8") },
+    { model: "claude-opus-4-7", ...CLAUDE_4_7, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-7") },
     { model: "claude-opus-4-6", ...CLAUDE_4_6, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-6") },
     { model: "claude-opus-4-5", ...CLAUDE_4_RECENT, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
     { model: "claude-sonnet-4-6", ...CLAUDE_4_6, price: claude(3, 15, 0.3, 3.75, 6), source: modelPage("sonnet-4-6") },

@@ -30,11 +30,11 @@ export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
     dialect: "anthropic",
     defaultHeaders: { "anthropic-version": ANTHROPIC_VERSION },
 
-    chatRequest(params, model, stream) {
+    chatRequest(params, model, stream, traits) {
       // The beta features a caller of `/v1/messages` asked for go on with its request.
       const headers = anthropicOriginal(params.original)?.headers;
       const betas = headers?.[BETA_HEADER] ? { headers: { [BETA_HEADER]: headers[BETA_HEADER] } } : {};
-      return { method: "POST", path: "/v1/messages", body: toAnthropicBody(provider, params, model, stream, wire), stream: stream ? "sse" : undefined, ...betas };
+      return { method: "POST", path: "/v1/messages", body: toAnthropicBody(provider, params, model, stream, wire, traits), stream: stream ? "sse" : undefined, ...betas };
     },
 
     chatResponse(body, params, ctx) {

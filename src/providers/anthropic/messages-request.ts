@@ -51,7 +51,23 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   if (options.betas) headers[BETA_HEADER] = betaList(options.betas);
   const original: DialectOriginal = { dialect: "anthropic", body, headers };
   // Errors name the caller's fields: its stop sequences are `stop_sequences`.
-  return { request: Object.assign(request, { original, fieldNames: { stop: "stop_sequences" } }), stream: read.boolean(body.stream, "stream") === true };
+  // top_k and is_error have no unified field: carried beside the request for the vendors that take them (Gemini).
+  const extras = { topK: wholeNumber(body.top_k, "top_k"), failedToolCalls: failedToolCalls(body.messages as JsonValue[]) };
+  return { request: Object.assign(request, { original, fieldNames: { stop: "stop_sequences" } }, extras), stream: read.boolean(body.stream, "stream") === true };
+}
+
+/** The ids of the tool results marked `is_error: true` (the blocks were read, and so checked, by readMessage). */
+function failedToolCalls(messages: JsonValue[]): string[] {
+  const failed: string[] = [];
+  messages.forEach((message, i) => {
+    const content = (message as JsonObject).content;
+    if (!Array.isArray(content)) return;
+    content.forEach((block, j) => {
+      const b = block as JsonObject;
+      if (b.type === "tool_result" && read.boolean(b.is_error, `messages.${i}.content.${j}.is_error`) === true) failed.push(b.tool_use_id as string);
+    });
+  });
+  return failed;
 }
 
 /**

@@ -19,7 +19,8 @@ import { ReasoningBlockSchema, type ReasoningBlock } from "../../../gen/ts/switc
 import { asObject, mergeTurns, parseDataUrl, toolArgumentsObject, type Turn } from "../message-content.js";
 import { messageText } from "../message-text.js";
 import type { ChatParams } from "../provider.js";
-import { reasoningBudget } from "../reasoning.js";
+import { effortName, reasoningBudget } from "../reasoning.js";
+import type { ModelTraits } from "../model-traits.js";
 import { toolCallIdFitting } from "../tool-call-ids.js";
 import { toolChoiceIn } from "../tool-choice.js";
 import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
@@ -48,7 +49,7 @@ export function wantsJson(params: ChatParams): boolean {
 }
 
 /** Builds the request body. `vendor_options` go in first so the gateway's own fields win. */
-export function toAnthropicBody(provider: string, params: ChatParams, model: string, stream: boolean, options: AnthropicWireOptions): JsonObject {
+export function toAnthropicBody(provider: string, params: ChatParams, model: string, stream: boolean, options: AnthropicWireOptions, traits: ModelTraits = {}): JsonObject {
   const body: JsonObject = { ...(params.vendorOptions ?? {}) };
   body.model = model;
   const system = params.messages.filter((m) => m.role === Role.SYSTEM).map((m) => messageText(m, provider)).filter((text) => text !== "");
@@ -61,7 +62,9 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   if (params.topP !== undefined) body.top_p = params.topP;
   if (params.stop.length > 0) body.stop_sequences = params.stop;
   if (params.user) body.metadata = { ...asObject(body.metadata), user_id: params.user };
-  if (thinking) body.thinking = { type: "enabled", budget_tokens: reasoningBudget(params)! };
+  const adaptive = thinking && traits.adaptiveThinking ? adaptiveThinking(params) : undefined;
+  if (adaptive) Object.assign(body, adaptive);
+  else if (thinking) body.thinking = { type: "enabled", budget_tokens: reasoningBudget(params)! };
   const tools: JsonObject[] = params.tools.map((tool) => {
     const out: JsonObject = { name: tool.name, input_schema: tool.parameters ?? { type: "object", properties: {} } };
     if (tool.description) out.description = tool.description;
@@ -78,8 +81,26 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   if (stream) body.stream = true;
   const original = anthropicOriginal(params.original);
   const sent = original ? withOriginal(body, original) : body;
+  // Exactly as built: a caller's budget_tokens merged into adaptive thinking would be refused.
+  if (adaptive) Object.assign(sent, adaptive);
   if (!thinkingMayContinue(sent.messages)) delete sent.thinking;
   return sent;
+}
+
+/**
+ * Adaptive thinking (Claude Opus 4.7 on): Claude decides how much to think,
+ * steered by `output_config.effort` (high when unset), beside the caller's
+ * other output_config. Its thinking is asked for as summarized text, which
+ * these models otherwise leave out ("omitted"), unless the caller of
+ * `/v1/messages` chose a display of its own.
+ */
+function adaptiveThinking(params: ChatParams): JsonObject {
+  const caller = anthropicOriginal(params.original)?.body ?? {};
+  const display = asObject(caller.thinking).display;
+  const out: JsonObject = { thinking: { type: "adaptive", display: typeof display === "string" ? display : "summarized" } };
+  const effort = effortName(params);
+  if (effort) out.output_config = { ...asObject(caller.output_config), ...asObject(params.vendorOptions?.output_config), effort };
+  return out;
 }
 
 function jsonToolSchema(params: ChatParams): JsonObject {

@@ -46,11 +46,12 @@ export function toGeminiBody(provider: string, params: ChatParams, model = ""): 
   const body: JsonObject = { ...vendor };
   const system = params.messages.filter((m) => m.role === Role.SYSTEM).map((m) => messageText(m, provider)).filter((text) => text !== "");
   if (system.length > 0) body.systemInstruction = { parts: system.map((text) => ({ text })) };
-  body.contents = toGeminiContents(provider, params.messages, { checksSignatures: checksThoughtSignatures(model) });
+  body.contents = toGeminiContents(provider, params.messages, { checksSignatures: checksThoughtSignatures(model), failedToolCalls: params.failedToolCalls });
 
   const config: JsonObject = { ...asObject(vendor.generationConfig) };
   if (params.temperature !== undefined) config.temperature = params.temperature;
   if (params.topP !== undefined) config.topP = params.topP;
+  if (params.topK !== undefined) config.topK = params.topK;
   if (params.maxTokens !== undefined) config.maxOutputTokens = params.maxTokens;
   if (params.stop.length > 0) config.stopSequences = params.stop;
   if (params.seed !== undefined) config.seed = Number(params.seed);
@@ -127,8 +128,10 @@ function checksThoughtSignatures(model: string): boolean {
  * the model wants a thought signature on the first function call of each
  * assistant turn, as Gemini 3 signs them (only the first of parallel calls
  * is signed): one with none gets PLACEHOLDER_THOUGHT_SIGNATURE.
+ * `failedToolCalls`: the calls whose results report a failure.
  */
-export function toGeminiContents(provider: string, messages: Message[], { checksSignatures = false } = {}): JsonObject[] {
+export function toGeminiContents(provider: string, messages: Message[], { checksSignatures = false, failedToolCalls = [] as readonly string[] } = {}): JsonObject[] {
+  const failed = new Set(failedToolCalls);
   const turns: GeminiTurn[] = [];
   const callNames = new Map<string, string>();
   for (const message of messages) {
@@ -156,14 +159,40 @@ export function toGeminiContents(provider: string, messages: Message[], { checks
             message: `provider "${provider}" needs the function name of each tool result, but no earlier assistant message has a tool call with id "${message.toolCallId}"`,
           });
         }
-        turns.push({ role: "user", blocks: [{ functionResponse: { name, response: { content: toolResultValue(messageText(message, provider)) } } }] });
+        turns.push({ role: "user", blocks: toolResultParts(name, message, failed.has(message.toolCallId)) });
         break;
       }
       default:
         turns.push({ role: "user", blocks: contentParts(message) });
     }
   }
-  return mergeTurns(turns).map((turn) => ({ role: turn.role, parts: turn.blocks }));
+  return mergeTurns(turns).map((turn) => ({ role: turn.role, parts: turn.role === "user" ? functionResponsesFirst(turn.blocks) : turn.blocks }));
+}
+
+/**
+ * A tool result as a functionResponse part, its text the response: under
+ * `error` when the call failed, the key Google documents for a failed call's
+ * details (FunctionResponse.response: "Use "output" key to specify function
+ * output and "error" key to specify error details"), else under `content`.
+ * A functionResponse holds JSON only: the result's images follow it as
+ * parts of their own in the same user turn, where Gemini takes images.
+ */
+function toolResultParts(name: string, message: Message, failed: boolean): Part[] {
+  const text = message.parts.length === 0 ? message.content : message.parts.flatMap((part) => (part.part.case === "text" ? [part.part.value] : [])).join("\n");
+  const value = toolResultValue(text);
+  const functionResponse: Part = { functionResponse: { name, response: failed ? { error: value } : { content: value } } };
+  const images = message.parts.filter((part) => part.part.case === "imageUrl").map(toGeminiPart).filter((part): part is Part => part !== undefined);
+  return [functionResponse, ...images];
+}
+
+/**
+ * The function responses of a user turn together, ahead of its other parts
+ * (the images of tool results, text that followed them): the turn answers
+ * the previous turn's function calls first, as Gemini matches them.
+ */
+function functionResponsesFirst(parts: Part[]): Part[] {
+  const responses = parts.filter((part) => part.functionResponse !== undefined);
+  return responses.length === 0 ? parts : [...responses, ...parts.filter((part) => part.functionResponse === undefined)];
 }
 
 function contentParts(message: Message): Part[] {

@@ -26,9 +26,12 @@ function invalid(provider: string, message: string): UpstreamError {
  * Moves system messages to `system`, maps roles, merges consecutive turns of
  * the same role, and checks what ERNIE demands: user first, alternating,
  * an odd count (so the last turn is the user's or a function result).
- * Throws bad_request, saying why, for a conversation that cannot be made valid.
+ * Throws bad_request, saying why, for a conversation that cannot be made valid,
+ * naming the caller's messages: `inserted` messages in front are the gateway's
+ * (ChatParams.insertedMessages), not counted.
  */
-export function toErnieConversation(messages: Message[], provider: string): { system: string; messages: WireMessage[] } {
+export function toErnieConversation(messages: Message[], provider: string, inserted = 0): { system: string; messages: WireMessage[] } {
+  const at = (index: number): string => `messages[${index - inserted}]`;
   const system: string[] = [];
   const placed: Placed[] = [];
   const append = (message: WireMessage, from: number): void => {
@@ -38,10 +41,10 @@ export function toErnieConversation(messages: Message[], provider: string): { sy
       return;
     }
     if (message.role === "function") {
-      throw invalid(provider, `messages[${from}] is a second tool result in a row; ERNIE takes one function call, and so one result, per turn`);
+      throw invalid(provider, `${at(from)} is a second tool result in a row; ERNIE takes one function call, and so one result, per turn`);
     }
     if (last.function_call && message.function_call) {
-      throw invalid(provider, `messages[${from}] is a second tool call in a row; ERNIE takes one function call per assistant turn`);
+      throw invalid(provider, `${at(from)} is a second tool call in a row; ERNIE takes one function call per assistant turn`);
     }
     last.content = [last.content, message.content].filter((text) => text !== "").join("\n\n");
     if (message.function_call) last.function_call = message.function_call;
@@ -55,14 +58,14 @@ export function toErnieConversation(messages: Message[], provider: string): { sy
         return;
       case Role.ASSISTANT: {
         if (message.toolCalls.length > 1) {
-          throw invalid(provider, `messages[${i}] makes ${message.toolCalls.length} tool calls; ERNIE takes one function call per assistant turn`);
+          throw invalid(provider, `${at(i)} makes ${message.toolCalls.length} tool calls; ERNIE takes one function call per assistant turn`);
         }
         const call = message.toolCalls[0];
         append({ role: "assistant", content: text, ...(call ? { function_call: { name: call.name, arguments: call.arguments || "{}" } } : {}) }, i);
         return;
       }
       case Role.TOOL:
-        append({ role: "function", name: toolName(messages, i, provider), content: JSON.stringify({ result: text }) }, i);
+        append({ role: "function", name: toolName(messages, i, provider, at), content: JSON.stringify({ result: text }) }, i);
         return;
       default:
         append({ role: "user", content: text }, i);
@@ -72,18 +75,18 @@ export function toErnieConversation(messages: Message[], provider: string): { sy
   if (placed.length === 0) throw invalid(provider, "the conversation needs a user message (system messages go to the separate system prompt)");
   const first = placed[0]!;
   if (first.message.role !== "user") {
-    throw invalid(provider, `the conversation must start with a user message, but messages[${first.from}] is ${describeRole(first.message.role)}`);
+    throw invalid(provider, `the conversation must start with a user message, but ${at(first.from)} is ${describeRole(first.message.role)}`);
   }
   // Merging leaves one way to break the alternation: a user message and a tool result side by side.
   placed.forEach(({ message, from }, position) => {
     if (position % 2 === 1 && message.role !== "assistant") {
       const previous = placed[position - 1]!.message;
-      throw invalid(provider, `messages[${from}] is ${describeRole(message.role)} right after ${describeRole(previous.role)}; ERNIE needs an assistant turn in between`);
+      throw invalid(provider, `${at(from)} is ${describeRole(message.role)} right after ${describeRole(previous.role)}; ERNIE needs an assistant turn in between`);
     }
   });
   const last = placed.at(-1)!;
   if (last.message.role === "assistant") {
-    throw invalid(provider, `the conversation must end with a user or tool message for the model to answer, but messages[${last.from}] is an assistant message`);
+    throw invalid(provider, `the conversation must end with a user or tool message for the model to answer, but ${at(last.from)} is an assistant message`);
   }
   return { system: system.join("\n\n"), messages: placed.map(({ message }) => message) };
 }
@@ -93,12 +96,12 @@ function describeRole(role: WireMessage["role"]): string {
 }
 
 /** v1 names a function result by the function, not by a call id: find the call it answers. */
-function toolName(messages: Message[], index: number, provider: string): string {
+function toolName(messages: Message[], index: number, provider: string, at: (index: number) => string): string {
   const message = messages[index]!;
   for (let i = index - 1; i >= 0; i--) {
     const call = messages[i]!.toolCalls.find((candidate) => candidate.id === message.toolCallId);
     if (call) return call.name;
   }
   if (message.name) return message.name;
-  throw invalid(provider, `messages[${index}].tool_call_id "${message.toolCallId}" answers no earlier tool call, and the message has no name`);
+  throw invalid(provider, `${at(index)}.tool_call_id "${message.toolCallId}" answers no earlier tool call, and the message has no name`);
 }

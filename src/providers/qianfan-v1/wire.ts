@@ -34,7 +34,7 @@ export interface QianfanChatAnswer {
 /** Builds the request body; throws bad_request when the conversation cannot be made valid for ERNIE. */
 export function toQianfanChatBody(params: ChatParams, provider: string, stream: boolean): JsonObject {
   const body: JsonObject = { ...(params.vendorOptions ?? {}) };
-  const { system, messages } = toErnieConversation(params.messages, provider);
+  const { system, messages } = toErnieConversation(params.messages, provider, params.insertedMessages);
   body.messages = messages as unknown as JsonValue;
   if (system) body.system = system;
   // Ranges and limits (temperature (0, 1], max_output_tokens from 2 to the model's most) are the model catalogue's to fit, and to report.

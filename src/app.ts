@@ -37,6 +37,7 @@ import { createErrorInfoInterceptor } from "./api/envelope/error-info-intercepto
 import { HealthState } from "./common/health-state.js";
 import { loadConsoleAssets } from "./server/console-assets.js";
 import { createHttpHandler } from "./server/http-handler.js";
+import { refuseForeignHostsOnLoopback } from "./server/host-check.js";
 import { isLoopbackHost, metricsAccessFromEnv } from "./server/metrics-access.js";
 import { OnePortServer } from "./server/one-port-server.js";
 import { createOpenAISurface } from "./api/openai/openai-surface.js";
@@ -224,7 +225,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     metrics,
     logger,
     beforeGraceEnds: () => stopCalls.abort(gatewayError(Code.Unavailable, "the gateway is shutting down", "SHUTTING_DOWN")),
-    handler: createHttpHandler({
+    // On loopback, only requests addressed to a loopback name or an address: no rebound DNS name reads /metrics.
+    handler: refuseForeignHostsOnLoopback(config.server.host, createHttpHandler({
       routes: createRoutes(gateway, health, admin),
       leanMethods: hotMethods(gateway),
       interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(authenticator)],
@@ -249,7 +251,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       },
       // The web console (web/, built into dist/console) at /console.
       console: loadConsoleAssets(),
-    }),
+    })),
   });
 
   let stopping: Promise<void> | undefined;

@@ -33,12 +33,18 @@ export interface CacheKey {
  * vendor more than the unified request says (top_k, output_config, beta
  * headers, blocks as written): its body and dialect headers are keyed too,
  * less what only routes it or names who asks (ORIGINAL_UNKEYED).
+ *
+ * So is what a surface says beside the contract's fields (besideTheContract):
+ * the dialect `vendor_options` were written in decides whether Claude is sent
+ * them or has them dropped.
  */
 export function cacheKey(secret: CacheSecret, params: ChatParams, candidate: Candidate, partition: string): CacheKey {
-  const { $typeName: _type, $unknown: _unknown, original, ...fields } = params as ChatParams & { $typeName?: string; $unknown?: unknown };
+  const { $typeName: _type, $unknown: _unknown, original, fieldNames: _names, ...fields } = params as ChatParams & { $typeName?: string; $unknown?: unknown };
   const request = create(ChatRequestSchema, { ...fields, model: "", user: "", cacheControl: CacheControl.UNSPECIFIED });
   const canonical = canonicalJson(toJson(ChatRequestSchema, request));
   const parts = ["chat v1", partition, candidate.provider, candidate.upstreamModel, canonical];
+  const beside = besideTheContract(fields);
+  if (beside) parts.push(canonicalJson(beside));
   if (original) {
     const body = Object.fromEntries(Object.entries(original.body).filter(([field]) => !ORIGINAL_UNKEYED.has(field)));
     parts.push(canonicalJson({ dialect: original.dialect, headers: { ...original.headers }, body }));
@@ -49,6 +55,22 @@ export function cacheKey(secret: CacheSecret, params: ChatParams, candidate: Can
     provider: candidate.provider,
     model: candidate.upstreamModel,
   };
+}
+
+/** The fields of ChatRequest, as ChatParams names them: anything else on ChatParams is a surface's word beside the contract. */
+const CONTRACT_FIELDS = new Set(ChatRequestSchema.members.map((member) => member.localName));
+
+/**
+ * ChatParams' own fields, those a surface sets beside the contract's, that
+ * change what a vendor is sent: all of them but `fieldNames` (it only words
+ * errors), and the dialect of `vendor_options` only when there are some (a
+ * Chat Completions call without any shares entries with a typed call).
+ */
+function besideTheContract(fields: Record<string, unknown>): JsonValue | undefined {
+  const beside = Object.entries(fields).filter(
+    ([field, value]) => value !== undefined && !CONTRACT_FIELDS.has(field) && !(field === "vendorOptionsDialect" && fields.vendorOptions === undefined),
+  );
+  return beside.length > 0 ? (Object.fromEntries(beside) as JsonValue) : undefined;
 }
 
 /** Fields of a dialect's own body that do not change the answer: the model (the candidate is keyed), whether it streams (a cached answer replays as a stream), and the end-user id (as `user`). */

@@ -243,7 +243,8 @@ export class GatewayMetrics {
 
   readonly ledgerRows = new Counter({
     name: "switchboard_ledger_rows_total",
-    help: "Usage ledger rows written, dropped because the store stayed unreachable and the queue overflowed, or rejected as values the store cannot hold (each logged).",
+    help:
+      "Usage ledger rows by result: written; replayed from the crash journal at start; interrupted, a call in flight when the gateway ended, recorded at the next start with status gateway_exited; not_journaled, queued while the journal could not be written; dropped because the store stayed unreachable and the queue overflowed; rejected as values the store cannot hold (each logged).",
     labelNames: ["result"] as const,
     registers: [this.registry],
   });

@@ -180,6 +180,70 @@ const GROUP_COLUMNS: Record<Exclude<UsageGroup, "day">, string> = {
   surface: "surface",
 };
 
+/** What every report sums, per group. */
+const SUMS = `COUNT(*) AS requests,
+         SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END) AS errors,
+         SUM(prompt_tokens) AS prompt_tokens,
+         SUM(completion_tokens) AS completion_tokens,
+         SUM(cached_tokens) AS cached_tokens,
+         SUM(cost_nanos) AS cost_nanos,
+         SUM(CASE WHEN downgraded THEN 1 ELSE 0 END) AS downgraded,
+         SUM(CASE WHEN cache_hit THEN 1 ELSE 0 END) AS cache_hits,
+         SUM(saved_cost_nanos) AS saved_cost_nanos,
+         AVG(latency_ms) AS mean_latency_ms`;
+
+/** The rows a query's window and filters select: a WHERE clause and its parameters. */
+function matching(query: UsageQuery): { where: string; params: SqlValue[] } {
+  const params: SqlValue[] = [query.startMs, query.endMs];
+  const where = ["at_ms >= $1", "at_ms < $2"];
+  const filter = (column: string, value: string | undefined): void => {
+    if (value === undefined || value === "") return;
+    params.push(value);
+    where.push(`${column} = $${params.length}`);
+  };
+  filter("key_id", query.keyId);
+  filter("team", query.team);
+  filter("provider", query.provider);
+  filter("surface", query.surface);
+  if (query.model) {
+    params.push(query.model);
+    where.push(`(served_model = $${params.length} OR requested_model = $${params.length})`);
+  }
+  return { where: where.join(" AND "), params };
+}
+
+function bucketWidth(query: UsageQuery): number {
+  const bucketMs = query.bucketMs ?? DAY_MS;
+  if (!Number.isSafeInteger(bucketMs) || bucketMs <= 0) throw new RangeError(`bucketMs must be a positive whole number, not ${bucketMs}`);
+  return bucketMs;
+}
+
+/** Integer division on both engines: epoch ms are BIGINT, the width a checked literal. */
+const dayColumn = (bucketMs: number) => `(at_ms / ${bucketMs})`;
+
+/** One row of sums as totals, with the groups it was selected by (`g_<group>`). */
+function totalsOf(row: Record<string, unknown>, groups: readonly UsageGroup[], bucketMs: number): UsageTotals {
+  return {
+    provider: groups.includes("provider") ? String(row.g_provider) : undefined,
+    model: groups.includes("model") ? String(row.g_model) : undefined,
+    keyId: groups.includes("key") ? String(row.g_key) : undefined,
+    team: groups.includes("team") ? String(row.g_team) : undefined,
+    surface: groups.includes("surface") ? String(row.g_surface) : undefined,
+    dayMs: groups.includes("day") ? num(row.g_day) * bucketMs : undefined,
+    currency: String(row.currency),
+    requests: num(row.requests),
+    errors: num(row.errors),
+    promptTokens: num(row.prompt_tokens),
+    completionTokens: num(row.completion_tokens),
+    cachedTokens: num(row.cached_tokens),
+    costNanos: num(row.cost_nanos),
+    downgraded: num(row.downgraded),
+    cacheHits: num(row.cache_hits),
+    savedCostNanos: num(row.saved_cost_nanos),
+    meanLatencyMs: num(row.mean_latency_ms),
+  };
+}
+
 /** The usage ledger table: batched inserts, spend per key, and the sums behind reports. */
 export class LedgerStore {
   constructor(private readonly db: SqlDatabase) {}
@@ -266,26 +330,10 @@ export class LedgerStore {
   }
 
   async report(query: UsageQuery): Promise<UsageTotals[]> {
-    const params: SqlValue[] = [query.startMs, query.endMs];
-    const where = ["at_ms >= $1", "at_ms < $2"];
-    const filter = (column: string, value: string | undefined): void => {
-      if (value === undefined || value === "") return;
-      params.push(value);
-      where.push(`${column} = $${params.length}`);
-    };
-    filter("key_id", query.keyId);
-    filter("team", query.team);
-    filter("provider", query.provider);
-    filter("surface", query.surface);
-    if (query.model) {
-      params.push(query.model);
-      where.push(`(served_model = $${params.length} OR requested_model = $${params.length})`);
-    }
+    const { where, params } = matching(query);
     const groups = [...new Set(query.groupBy)];
-    const bucketMs = query.bucketMs ?? DAY_MS;
-    if (!Number.isSafeInteger(bucketMs) || bucketMs <= 0) throw new RangeError(`bucketMs must be a positive whole number, not ${bucketMs}`);
-    // Integer division on both engines: epoch ms are BIGINT, the width a checked literal.
-    const column = (group: UsageGroup) => (group === "day" ? `(at_ms / ${bucketMs})` : GROUP_COLUMNS[group]);
+    const bucketMs = bucketWidth(query);
+    const column = (group: UsageGroup) => (group === "day" ? dayColumn(bucketMs) : GROUP_COLUMNS[group]);
     const selected = groups.map((group) => `${column(group)} AS g_${group}`);
     const groupBy = [...groups.map(column), "currency"];
     // The order below, made total by the group values (the output's aliases, on both engines), for pages.
@@ -295,46 +343,52 @@ export class LedgerStore {
       throw new RangeError(`a page is a whole offset from 0 and a positive limit, not ${JSON.stringify(page)}`);
     }
     const rows = await this.db.query(
-      `SELECT ${[...selected, "currency"].join(", ")},
-         COUNT(*) AS requests,
-         SUM(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END) AS errors,
-         SUM(prompt_tokens) AS prompt_tokens,
-         SUM(completion_tokens) AS completion_tokens,
-         SUM(cached_tokens) AS cached_tokens,
-         SUM(cost_nanos) AS cost_nanos,
-         SUM(CASE WHEN downgraded THEN 1 ELSE 0 END) AS downgraded,
-         SUM(CASE WHEN cache_hit THEN 1 ELSE 0 END) AS cache_hits,
-         SUM(saved_cost_nanos) AS saved_cost_nanos,
-         AVG(latency_ms) AS mean_latency_ms
+      `SELECT ${[...selected, "currency"].join(", ")}, ${SUMS}
        FROM usage_ledger
-       WHERE ${where.join(" AND ")}
+       WHERE ${where}
        GROUP BY ${groupBy.join(", ")}
        ORDER BY ${order.join(", ")}${page ? ` LIMIT ${page.limit} OFFSET ${page.offset}` : ""}`,
       params,
     );
-    const totals = rows.map(
-      (row): UsageTotals => ({
-        provider: groups.includes("provider") ? String(row.g_provider) : undefined,
-        model: groups.includes("model") ? String(row.g_model) : undefined,
-        keyId: groups.includes("key") ? String(row.g_key) : undefined,
-        team: groups.includes("team") ? String(row.g_team) : undefined,
-        surface: groups.includes("surface") ? String(row.g_surface) : undefined,
-        dayMs: groups.includes("day") ? num(row.g_day) * bucketMs : undefined,
-        currency: String(row.currency),
-        requests: num(row.requests),
-        errors: num(row.errors),
-        promptTokens: num(row.prompt_tokens),
-        completionTokens: num(row.completion_tokens),
-        cachedTokens: num(row.cached_tokens),
-        costNanos: num(row.cost_nanos),
-        downgraded: num(row.downgraded),
-        cacheHits: num(row.cache_hits),
-        savedCostNanos: num(row.saved_cost_nanos),
-        meanLatencyMs: num(row.mean_latency_ms),
-      }),
-    );
+    const totals = rows.map((row) => totalsOf(row, groups, bucketMs));
     // By day when grouped by day, most expensive first otherwise.
     return totals.sort((a, b) => (a.dayMs ?? 0) - (b.dayMs ?? 0) || b.costNanos - a.costNanos || b.requests - a.requests);
+  }
+
+  /**
+   * The totals per `group` and time bucket (query.bucketMs) of the `limit`
+   * groups that cost the most (then made the most calls, then by name),
+   * ranked in SQL; the other groups are summed per bucket (and currency) in
+   * `rest`, so that a window with thousands of groups reads no more rows
+   * than the buckets hold.
+   */
+  async topGroups(query: UsageQuery, group: Exclude<UsageGroup, "day">, limit: number): Promise<{ top: UsageTotals[]; rest: UsageTotals[]; folded: number }> {
+    if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError(`limit must be a positive whole number, not ${limit}`);
+    const { where, params } = matching(query);
+    const bucketMs = bucketWidth(query);
+    const column = GROUP_COLUMNS[group];
+    // A rank past the limit is 0, and its group's name NULL (no column is): the rest, one row per bucket.
+    const rank = `CASE WHEN ranked.series_rank <= ${limit} THEN ranked.series_rank ELSE 0 END`;
+    const name = `CASE WHEN ranked.series_rank <= ${limit} THEN ranked.grp END`;
+    const rows = await this.db.query(
+      `WITH ranked AS (
+         SELECT ${column} AS grp, ROW_NUMBER() OVER (ORDER BY SUM(cost_nanos) DESC, COUNT(*) DESC, ${column}) AS series_rank
+         FROM usage_ledger
+         WHERE ${where}
+         GROUP BY ${column}
+       )
+       SELECT ${rank} AS series_rank, ${name} AS g_${group}, ${dayColumn(bucketMs)} AS g_day, currency, ${SUMS},
+         (SELECT COUNT(*) FROM ranked) AS group_count
+       FROM usage_ledger JOIN ranked ON ${column} = ranked.grp
+       WHERE ${where}
+       GROUP BY ${rank}, ${name}, ${dayColumn(bucketMs)}, currency
+       ORDER BY series_rank, g_day, currency`,
+      params,
+    );
+    const top: UsageTotals[] = [];
+    const rest: UsageTotals[] = [];
+    for (const row of rows) (num(row.series_rank) > 0 ? top : rest).push(totalsOf(row, num(row.series_rank) > 0 ? [group, "day"] : ["day"], bucketMs));
+    return { top, rest, folded: Math.max(0, num(rows[0]?.group_count) - limit) };
   }
 
   /** Rows with these request ids (tests and support: "was this call recorded?"). */

@@ -13,11 +13,13 @@ import { Coalescer } from "../../src/cache/coalescer.js";
 import { createResponseCache } from "../../src/cache/create-response-cache.js";
 import { openEntry, sealEntry } from "../../src/cache/entry-seal.js";
 import { MemoryCache, type MemoryEntry } from "../../src/cache/memory-cache.js";
+import { fitChatRequest } from "../../src/catalogue/request-fitting.js";
 import { cacheSchema, DEFAULT_CACHE } from "../../src/config/cache-config.js";
 import { ConfigError } from "../../src/config/config-error.js";
 import type { CacheableAnswer } from "../../src/gateway/response-cache.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
+import type { ChatParams } from "../../src/providers/provider.js";
 
 const secret = new CacheSecret(Buffer.from("a cache secret for the unit tests"));
 const openai = { provider: "openai", upstreamModel: "gpt-4o-mini" };
@@ -71,6 +73,21 @@ describe("the cache key", () => {
     expect(base).not.toBe(keyOf());
     for (const changed of [anthropic({ top_k: 5 }), anthropic({ output_config: { effort: "low" } }), anthropic({}, { "anthropic-beta": "context-1m-2025-08-07" })]) expect(changed).not.toBe(base);
     expect(anthropic({ model: "claude-alias", stream: true, metadata: { user_id: "session-7" } })).toBe(base);
+  });
+
+  it("keys the dialect vendor_options were written in: Claude is sent a Connect caller's options and has a Chat Completions caller's same options dropped", () => {
+    const claude = { provider: "anthropic", upstreamModel: "claude-sonnet-4-5" };
+    const connect: ChatParams = request({ vendorOptions: { store: true } });
+    const chat: ChatParams = Object.assign(request({ vendorOptions: { store: true } }), { vendorOptionsDialect: "openai" });
+    // What makes the two differ: the same options, sent on by one and dropped (and reported) for the other.
+    const sent = (params: ChatParams) => fitChatRequest(params, undefined, "degrade", { model: claude.upstreamModel, dialect: "anthropic" });
+    expect(sent(connect)).toMatchObject({ ok: true, params: { vendorOptions: { store: true } } });
+    expect(sent(chat)).toMatchObject({ ok: true, params: { vendorOptions: undefined } });
+    expect(cacheKey(secret, chat, claude, "key:a").id).not.toBe(cacheKey(secret, connect, claude, "key:a").id);
+    // Without options the dialect they would be in sends nothing: a Chat Completions call and a typed call share entries.
+    expect(cacheKey(secret, Object.assign(request(), { vendorOptionsDialect: "openai" }), claude, "key:a").id).toBe(cacheKey(secret, request(), claude, "key:a").id);
+    // A surface's name for a field in its errors changes nothing sent.
+    expect(cacheKey(secret, { ...connect, fieldNames: { stop: "stop_sequences" } }, claude, "key:a").id).toBe(cacheKey(secret, connect, claude, "key:a").id);
   });
 
   it("is a keyed hash: another secret names another entry", () => {

@@ -80,7 +80,7 @@ describe("a request answered before its body arrived", () => {
     );
     cleanup.push(() => gw.stop());
     const client = await openRawClient(gw.port, cleanup);
-    client.socket.write("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n{");
+    client.socket.write("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n{");
     await expect.poll(() => client.received(), { timeout: 10_000, interval: 5 }).toMatch(/^HTTP\/1\.1 401 /);
     trickle(client, TRICKLE_MS, cleanup, "x");
     await client.closed;

@@ -80,7 +80,7 @@ describe("HTTP/2 streams", () => {
     });
     // HEADERS with END_HEADERS and no END_STREAM, without a key: RPCs whose bodies never come.
     const streams = Array.from({ length: 101 }, (_, i) => 2 * i + 1);
-    const headers = Buffer.concat([Buffer.from([0x83, 0x86]), literal(":path", "/switchboard.v1.AIService/Chat"), literal(":authority", "x"), literal("content-type", "application/grpc")]);
+    const headers = Buffer.concat([Buffer.from([0x83, 0x86]), literal(":path", "/switchboard.v1.AIService/Chat"), literal(":authority", "localhost"), literal("content-type", "application/grpc")]);
     socket.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(SETTINGS, 0, 0, Buffer.alloc(0)), ...streams.map((id) => frame(HEADERS, 0x4, id, headers))]));
 
     await expect.poll(() => resets.get(201)).toBe(http2.constants.NGHTTP2_REFUSED_STREAM);

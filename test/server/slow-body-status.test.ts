@@ -23,7 +23,7 @@ afterAll(async () => {
 /** Sends the headers and the first bytes of a 1000-byte body, then nothing: the deadline, not the client, ends it. What the client read. */
 async function halfSent(path: string, type: string, firstBytes: string): Promise<string> {
   const client = await openRawClient(gw.port, cleanup);
-  client.socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nauthorization: Bearer ${MASTER_KEY}\r\ncontent-type: ${type}\r\ncontent-length: 1000\r\n\r\n${firstBytes}`);
+  client.socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nauthorization: Bearer ${MASTER_KEY}\r\ncontent-type: ${type}\r\ncontent-length: 1000\r\n\r\n${firstBytes}`);
   await client.closed;
   return client.received();
 }

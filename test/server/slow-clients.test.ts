@@ -336,7 +336,7 @@ describe("the connection caps", () => {
     let refused: RawClient | undefined;
     for (let host = 10; host < 20 && !refused; host++) {
       const client = await openRawClient(gw.port, cleanup, { from: `127.0.0.${host}` });
-      client.socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+      client.socket.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
       await until(() => client.received().startsWith("HTTP/1.1"));
       if (client.received().startsWith("HTTP/1.1 503 ")) refused = client;
     }

@@ -58,9 +58,8 @@ export function createUsageStats(deps: UsageAdminDeps): UsageStatsAdmin {
       v.throwIfAny();
       // A store that cannot take the rows now still answers with what it has.
       await deps.flush().catch(() => {});
-      const rows = await deps.ledger.report(query);
       return create(GetUsageStatsResponseSchema, {
-        series: toSeries(rows, group, maxSeries),
+        series: group ? await rankedSeries(deps, query, group, maxSeries) : [create(UsageSeriesSchema, { buckets: (await deps.ledger.report(query)).map(toBucket) })],
         startTime: timestampFromMs(query.startMs),
         endTime: timestampFromMs(query.endMs),
         bucketWidth: durationFromMs(query.bucketMs!),
@@ -100,25 +99,22 @@ function readMaxSeries(maxSeries: number, v: FieldViolations): number {
 }
 
 /**
- * Rows (one per group and bucket) as series, the most expensive first, each
- * oldest bucket first: `maxSeries` of them, and the groups past those summed
- * bucket by bucket into one more.
+ * The `maxSeries` groups that cost the most as series, the most expensive
+ * first, each oldest bucket first, and the groups past those summed bucket by
+ * bucket into one more. The ledger ranks and folds them: an answer reads rows
+ * for the series it holds, however many groups the callers made.
  */
-function toSeries(rows: UsageTotals[], group: Exclude<UsageGroup, "day"> | undefined, maxSeries: number): UsageSeries[] {
-  const groups = new Map<string, { rows: UsageTotals[]; costNanos: number; requests: number }>();
-  for (const row of rows) {
+async function rankedSeries(deps: UsageAdminDeps, query: UsageQuery, group: Exclude<UsageGroup, "day">, maxSeries: number): Promise<UsageSeries[]> {
+  const { top, rest, folded } = await deps.ledger.topGroups(query, group, maxSeries);
+  const series: UsageSeries[] = [];
+  // The ledger returns each group's rows together, the most expensive group first, its buckets in order.
+  for (const row of top) {
     const name = groupName(row, group);
-    let entry = groups.get(name);
-    if (!entry) groups.set(name, (entry = { rows: [], costNanos: 0, requests: 0 }));
-    entry.costNanos += row.costNanos;
-    entry.requests += row.requests;
-    entry.rows.push(row);
+    const last = series.at(-1);
+    if (last?.group === name) last.buckets.push(toBucket(row));
+    else series.push(create(UsageSeriesSchema, { group: name, buckets: [toBucket(row)] }));
   }
-  const ranked = [...groups].sort(([, a], [, b]) => b.costNanos - a.costNanos || b.requests - a.requests);
-  // The ledger returns rows by bucket already: each group's buckets are in order.
-  const series = ranked.slice(0, maxSeries).map(([name, entry]) => create(UsageSeriesSchema, { group: name, buckets: entry.rows.map(toBucket) }));
-  const rest = ranked.slice(maxSeries);
-  if (rest.length > 0) series.push(create(UsageSeriesSchema, { group: OTHER_GROUP, buckets: sumByBucket(rest.flatMap(([, entry]) => entry.rows)).map(toBucket), foldedGroups: rest.length }));
+  if (folded > 0) series.push(create(UsageSeriesSchema, { group: OTHER_GROUP, buckets: sumByBucket(rest).map(toBucket), foldedGroups: folded }));
   return series;
 }
 
@@ -155,7 +151,7 @@ function toBucket(row: UsageTotals): UsageBucket {
   });
 }
 
-function groupName(row: UsageTotals, group: Exclude<UsageGroup, "day"> | undefined): string {
+function groupName(row: UsageTotals, group: Exclude<UsageGroup, "day">): string {
   switch (group) {
     case "provider":
       return row.provider ?? "";
@@ -165,7 +161,7 @@ function groupName(row: UsageTotals, group: Exclude<UsageGroup, "day"> | undefin
       return row.keyId === undefined ? "" : KEY_NAME.format({ key: row.keyId });
     case "team":
       return row.team ?? "";
-    default:
-      return "";
+    case "surface":
+      return row.surface ?? "";
   }
 }

@@ -4,6 +4,7 @@ import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { INT32_MAX } from "../common/contract.js";
 import { hasControlCharacter } from "../common/control-characters.js";
 import { excerpt } from "../common/excerpt.js";
+import { MAX_TOP_LOGPROBS } from "../providers/openai/logprobs.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import { FieldViolations } from "./aip/field-violations.js";
 import { UNPRICED_OPTIONS } from "./unpriced-options.js";
@@ -102,6 +103,7 @@ export function validateChat(params: ChatParams): void {
   checkRange(v, "presence_penalty", params.presencePenalty, -2, 2);
   checkRange(v, "frequency_penalty", params.frequencyPenalty, -2, 2);
   checkInteger(v, "max_tokens", params.maxTokens, 1, INT32_MAX);
+  checkInteger(v, "top_logprobs", params.topLogprobs, 0, MAX_TOP_LOGPROBS);
   if (params.stop.length > MAX_STOP_SEQUENCES) v.add(params.fieldNames?.stop ?? "stop", `at most ${MAX_STOP_SEQUENCES} stop sequences a call, got ${params.stop.length}`);
   if (params.reasoning) {
     if (!(params.reasoning.effort in ReasoningEffort)) v.add("reasoning.effort", `${params.reasoning.effort} is not a reasoning effort`);

@@ -6,7 +6,9 @@ import type { CacheableAnswer } from "../gateway/response-cache.js";
 /**
  * A cached answer's bytes: the contract's own ChatResponse in binary, holding
  * what the vendor said and who said it (provider and model), nothing about
- * the call that got it (request id, attempts, key). Compact, and it evolves
+ * the call that got it (request id, attempts, key). The log probabilities,
+ * when asked for, are kept as the vendor gave them: one per token, once.
+ * Compact, and it evolves
  * the way the contract does: an answer field added later is kept as well.
  */
 export function encodeAnswer(answer: CacheableAnswer): Uint8Array {
@@ -18,6 +20,10 @@ export function encodeAnswer(answer: CacheableAnswer): Uint8Array {
       finishReason: answer.finishReason,
       stopSequence: answer.stopSequence,
       usage: answer.usage,
+      vendorModel: answer.vendorModel,
+      systemFingerprint: answer.systemFingerprint,
+      serviceTier: answer.serviceTier,
+      logprobs: answer.logprobs,
       provider: answer.served.provider,
       model: answer.served.upstreamModel,
     }),
@@ -33,6 +39,10 @@ export function decodeAnswer(bytes: Uint8Array): CacheableAnswer {
     finishReason: response.finishReason,
     stopSequence: response.stopSequence,
     usage: response.usage ?? create(UsageSchema, {}),
+    vendorModel: response.vendorModel,
+    systemFingerprint: response.systemFingerprint,
+    serviceTier: response.serviceTier,
+    logprobs: response.logprobs,
     served: { provider: response.provider, upstreamModel: response.model },
   };
 }

@@ -6,6 +6,7 @@ import { AdjustmentKind, type ParameterAdjustment } from "../../gen/ts/switchboa
 import { MessageSchema, ResponseFormatSchema, ResponseFormatType, Role, ToolChoiceMode, ToolChoiceSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ModelTraits } from "../providers/model-traits.js";
 import { fitChatOnlyFields } from "../providers/openai/chat-only-fields.js";
+import { logprobsRefusal } from "../providers/openai/logprobs.js";
 import type { ChatParams } from "../providers/provider.js";
 import { Adjustments } from "./adjustments.js";
 import type { ModelEntry } from "./catalogue.js";
@@ -45,6 +46,8 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   const foreign = fitChatOnlyFields(out, serving.dialect, serving.model);
   if (foreign.refused) return { ok: false, reason: foreign.refused.reason, field: foreign.refused.field };
   for (const drop of foreign.dropped) adjustments.dropped(drop.field, drop.requested, drop.reason);
+  const noLogprobs = logprobsRefusal(out, serving.dialect, serving.model);
+  if (noLogprobs) return { ok: false, ...noLogprobs };
   fitMessagesOnlyFields(out, serving.dialect, adjustments);
   if (!entry) return { ok: true, params: out, traits: {}, adjustments: adjustments.list };
   const facts = entry.facts;

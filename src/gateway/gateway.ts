@@ -10,12 +10,12 @@ import {
   type EmbedResponse,
 } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import type { ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
-import { MessageSchema, Role, ToolCallSchema, UsageSchema, type FinishReason, type ToolCall, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { MessageSchema, Role, ToolCallSchema, UsageSchema, type FinishReason, type Logprobs, type ToolCall, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { Model } from "../../gen/ts/switchboard/v1/models_pb.js";
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { Logger } from "../observability/logger.js";
-import type { ChatParams, EmbedParams } from "../providers/provider.js";
+import type { ChatParams, EmbedParams, VendorIdentity } from "../providers/provider.js";
 import { UpstreamError } from "../providers/upstream-error.js";
 import { usageFaultLine, type UsageFault } from "../providers/vendor-usage.js";
 import { Catalogue } from "../catalogue/catalogue.js";
@@ -27,6 +27,7 @@ import type { DispatchOutcome } from "./dispatch-outcome.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { deltaResponse } from "./delta-response.js";
 import { embedInBatches } from "./embed-batches.js";
+import { KeptLogprobs } from "./kept-logprobs.js";
 import { MAX_STREAMED_ANSWER_CHARS } from "../providers/answer-limits.js";
 import { toConnectError } from "./errors.js";
 import { ModelListing } from "./model-listing.js";
@@ -127,6 +128,8 @@ export class Gateway {
       finishReason: answer.finishReason,
       stopSequence: answer.stopSequence,
       usage: answer.usage,
+      ...vendorIdentity(answer),
+      logprobs: answer.logprobs,
       ...provenance(answer.served, attempts, params.model, ctx),
       downgraded: call.admission.downgraded,
       cached: cache !== "miss",
@@ -166,7 +169,8 @@ export class Gateway {
     const { content, toolCalls, reasoningContent, refusal, reasoning } = answer.message;
     if (content !== "" || toolCalls.length > 0 || reasoningContent !== "" || refusal !== "") {
       const fragments = toolCalls.map((toolCall, index) => ({ index, id: toolCall.id, name: toolCall.name, argumentsFragment: toolCall.arguments }));
-      yield create(ChatStreamResponseSchema, { event: { case: "delta", value: { content, toolCalls: fragments, reasoningContent, refusal, reasoning } } });
+      const identity = { id: answer.id || undefined, ...vendorIdentity(answer) };
+      yield create(ChatStreamResponseSchema, { event: { case: "delta", value: { content, toolCalls: fragments, reasoningContent, refusal, reasoning, logprobs: answer.logprobs, ...identity } } });
     }
     const attempts = call.succeed({ attempts: [], served: answer.served }, answer.usage, true, answer);
     yield this.summary(call, answer, attempts, params, ctx, { usageEstimated: false, cache, adjustments: fitting.adjustments(answer.served) });
@@ -188,6 +192,7 @@ export class Gateway {
           finishReason: answer.finishReason,
           stopSequence: answer.stopSequence,
           usage: answer.usage,
+          ...vendorIdentity(answer),
           usageEstimated: how.usageEstimated,
           toolCalls: answer.message.toolCalls,
           reasoning: answer.message.reasoning,
@@ -217,6 +222,8 @@ export class Gateway {
     const bounded = keepText || keepsAnswer;
     let text = "";
     const said = { reasoningContent: "", refusal: "" };
+    // Log probabilities are kept for the response cache alone (they can be many: one per token).
+    const logprobs = cache !== CACHE_MISS ? new KeptLogprobs() : undefined;
     /** Characters of text and reasoning generated so far, for the usage estimate when the vendor reports none. */
     let generated = 0;
     /** Characters of answer text so far, held to max_tokens. */
@@ -240,6 +247,7 @@ export class Gateway {
             said.reasoningContent += reasoning;
             said.refusal += event.refusal ?? "";
           }
+          if (logprobs && event.logprobs) kept += logprobs.add(event.logprobs);
           for (const fragment of event.toolCalls) {
             // Names and ids count as well: the summary carries them, and a vendor may send any number of either.
             kept += fragment.argumentsFragment.length + fragment.name.length + fragment.id.length;
@@ -254,7 +262,7 @@ export class Gateway {
           if (answered > mostAnswered) throw pastMaxTokens(dispatched.serving()?.provider, params.maxTokens!);
           const first = !begun;
           begun = true;
-          yield deltaResponse({ content: event.content, toolCalls: event.toolCalls, reasoningContent: event.reasoning ?? "", refusal: event.refusal ?? "", reasoning: event.reasoningBlocks ?? [] });
+          yield deltaResponse(event);
           // The caller has written the first event; let it leave before the rest of a burst is handled. Node sends
           // what a response writes in one tick together, and a vendor's events read at once would otherwise all be
           // answered before the first went out: time to first token would be the time to handle the whole burst.
@@ -263,7 +271,7 @@ export class Gateway {
         }
         const outcome = dispatched.outcome();
         const served = outcome.served ?? outcome.lastTried!;
-        const answer = streamedAnswer(event, text, toolCalls, event.usage ?? estimateUsageOfLength(params, generated), served, { ...said, reasoning: event.reasoning ?? [] });
+        const answer = streamedAnswer(event, text, toolCalls, event.usage ?? estimateUsageOfLength(params, generated), served, { ...said, reasoning: event.reasoning ?? [] }, logprobs?.all);
         this.sayUsageFault(event.usageFault, served, ctx);
         const attempts = call.succeed(outcome, answer.usage, false, answer);
         cache.store(answer);
@@ -405,12 +413,13 @@ function answerTooLong(provider = "unknown"): UpstreamError {
 
 /** A stream's answer once it ended: its text, reasoning and tool calls as assembled from the deltas. */
 function streamedAnswer(
-  end: { id: string; finishReason: FinishReason; stopSequence?: string },
+  end: { id: string; finishReason: FinishReason; stopSequence?: string } & VendorIdentity,
   text: string,
   toolCalls: Map<number, ToolCall>,
   usage: Usage,
   served: Candidate,
   said: { reasoningContent: string; refusal: string; reasoning: ReasoningBlock[] },
+  logprobs: Logprobs | undefined,
 ): CacheableAnswer {
   const calls = [...toolCalls.entries()]
     .sort(([a], [b]) => a - b)
@@ -418,7 +427,13 @@ function streamedAnswer(
       toolCall.id ||= `call_${index}`;
       return toolCall;
     });
-  return { id: end.id, message: create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls: calls, ...said }), finishReason: end.finishReason, stopSequence: end.stopSequence, usage, served };
+  const message = create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls: calls, ...said });
+  return { id: end.id, message, finishReason: end.finishReason, stopSequence: end.stopSequence, usage, served, ...vendorIdentity(end), logprobs };
+}
+
+/** What the vendor said of its answer beside its content (each unset when it did not say). */
+function vendorIdentity(said: VendorIdentity): VendorIdentity {
+  return { vendorModel: said.vendorModel, systemFingerprint: said.systemFingerprint, serviceTier: said.serviceTier };
 }
 
 /** What every answer says of where it came from: who served it, after which attempts, for which request. */

@@ -1,19 +1,21 @@
-import type { FinishReason, Message, Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import type { ChatParams } from "../providers/provider.js";
+import type { FinishReason, Logprobs, Message, Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ChatParams, VendorIdentity } from "../providers/provider.js";
 import type { CallContext } from "./call-context.js";
 import type { Candidate } from "./router.js";
 
 /** How an answer relates to the response cache, as the answer says it (REST: `x-switchboard-cache`). */
 export type CacheStatus = "hit" | "coalesced" | "miss";
 
-/** A whole chat answer as the cache keeps it: what the vendor said, and who said it. */
-export interface CacheableAnswer {
+/** A whole chat answer as the cache keeps it: what the vendor said (its identity too), and who said it. */
+export interface CacheableAnswer extends VendorIdentity {
   id: string;
   message: Message;
   finishReason: FinishReason;
   /** The stop sequence the model stopped at, when its vendor said which. */
   stopSequence?: string;
   usage: Usage;
+  /** The tokens' log probabilities, when the request asked for them and the vendor gave them. */
+  logprobs?: Logprobs;
   served: Candidate;
 }
 

@@ -1,6 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatRequest, EmbedRequest } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
-import type { FinishReason, Message, ToolCallDelta, Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { FinishReason, Logprobs, Message, ToolCallDelta, Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { Credential } from "../secrets/credential.js";
 import type { ModelTraits } from "./model-traits.js";
@@ -67,7 +67,18 @@ export interface UpstreamCall<P> {
   traits?: ModelTraits;
 }
 
-export interface ChatResult {
+/**
+ * What a vendor says of its answer beside its content, each when it says it
+ * (OpenAI's dated `model`, `system_fingerprint`, `service_tier`), named as
+ * the unified answer names them.
+ */
+export interface VendorIdentity {
+  vendorModel?: string;
+  systemFingerprint?: string;
+  serviceTier?: string;
+}
+
+export interface ChatResult extends VendorIdentity {
   id: string;
   message: Message;
   finishReason: FinishReason;
@@ -76,17 +87,32 @@ export interface ChatResult {
   usage: Usage | undefined;
   /** Counts in the vendor's usage that could not be true (vendor-usage.ts), for the gateway to say once. */
   usageFault?: UsageFault;
+  /** The tokens' log probabilities, when the request asked for them and the vendor gave them. */
+  logprobs?: Logprobs;
 }
 
 /**
  * What a streaming adapter yields: deltas, then exactly one end. A delta may
  * carry a piece of the reasoning text or of a refusal, and the reasoning
  * blocks a vendor signs, each whole as soon as the vendor closed it; the end
- * carries them all again, for the next turn.
+ * carries them all again, for the next turn. The first delta may carry the
+ * vendor's id and identity of the answer, when the vendor said them by then
+ * (for surfaces that name the answer from its first event); the end says them again.
  */
-export type ChatStreamEvent =
-  | { type: "delta"; content: string; toolCalls: ToolCallDelta[]; reasoning?: string; refusal?: string; reasoningBlocks?: ReasoningBlock[] }
-  | { type: "end"; id: string; finishReason: FinishReason; stopSequence?: string; usage: Usage | undefined; usageFault?: UsageFault; reasoning?: ReasoningBlock[] };
+export type ChatStreamEvent = ChatStreamDelta | ({ type: "end"; id: string; finishReason: FinishReason; stopSequence?: string; usage: Usage | undefined; usageFault?: UsageFault; reasoning?: ReasoningBlock[] } & VendorIdentity);
+
+export type ChatStreamDelta = {
+  type: "delta";
+  content: string;
+  toolCalls: ToolCallDelta[];
+  reasoning?: string;
+  refusal?: string;
+  reasoningBlocks?: ReasoningBlock[];
+  /** The log probabilities of this delta's tokens, when asked for and given. */
+  logprobs?: Logprobs;
+  /** The vendor's id of the answer, on the first delta. */
+  id?: string;
+} & VendorIdentity;
 
 export interface EmbedResult {
   vectors: number[][];

@@ -14,6 +14,13 @@ import { errorBody, isOpenAIReasoningModel, reasonsAloud, usageInFinishingChoice
  * - a user message with "[refuse]" gets a refusal (OpenAI's `refusal`, content null);
  * - reasoning models reason: OpenAI's in hidden reasoning tokens, DeepSeek's and
  *   Zhipu's (thinking mode) aloud, as `reasoning_content` before the answer.
+ * - as OpenAI's answers do, each names the dated snapshot that served it
+ *   (gpt-4o → gpt-4o-2024-08-06), its `system_fingerprint` and `service_tier`,
+ *   and with `logprobs: true` gives each token's log probability and its
+ *   `top_logprobs` likeliest alternatives, in `choices[0].logprobs.content`
+ *   (or `.refusal`), a chunk's tokens with each chunk
+ *   (https://platform.openai.com/docs/api-reference/chat/object and
+ *   https://platform.openai.com/docs/api-reference/chat-streaming/streaming).
  * With `vendor` set it enforces that vendor's rules and answers in its shapes
  * (openai-compatible-rules.ts): DeepSeek, Moonshot, Zhipu.
  */
@@ -145,6 +152,31 @@ function imageTokens(content: unknown): number {
   return content.filter((p) => p.type === "image_url").reduce((sum, p) => sum + (p.image_url?.detail === "low" ? 85 : 85 + 8 * 170), 0);
 }
 
+/** The snapshots OpenAI's aliases served when its answers were recorded (https://platform.openai.com/docs/models/gpt-4o). */
+const SNAPSHOTS: Record<string, string> = { "gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18" };
+
+/** What an OpenAI answer (and each of its chunks) says of itself, after `model`; other vendors' fakes name the model as sent. */
+function identity(body: Json, vendor: CompatibleVendor): Json {
+  if (vendor !== "openai") return { model: body.model };
+  return { model: SNAPSHOTS[body.model] ?? body.model, service_tier: "default", system_fingerprint: "fp_07871e2ad8" };
+}
+
+/**
+ * OpenAI's `logprobs` of a choice for the given tokens, when asked for: each
+ * token with a made-up log probability, its UTF-8 bytes, and `top_logprobs`
+ * alternatives, the token itself first. Null when not asked for.
+ */
+export function logprobsOf(body: Json, tokens: string[], kind: "content" | "refusal" = "content"): Json | null {
+  if (body.logprobs !== true) return null;
+  const top = typeof body.top_logprobs === "number" ? body.top_logprobs : 0;
+  const scored = tokens.map((token, i) => {
+    const logprob = -0.01 * (i + 1);
+    const alternatives = Array.from({ length: top }, (_, j) => (j === 0 ? { token, logprob, bytes: [...Buffer.from(token)] } : { token: `alt${j}`, logprob: logprob - j, bytes: [...Buffer.from(`alt${j}`)] }));
+    return { token, logprob, bytes: [...Buffer.from(token)], top_logprobs: alternatives };
+  });
+  return kind === "content" ? { content: scored, refusal: null } : { content: null, refusal: scored };
+}
+
 function words(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
 }
@@ -199,7 +231,7 @@ function answer(body: Json, options: OpenAIFakeOptions): Answer {
 async function stream(res: ServerResponse, body: Json, result: Answer, options: OpenAIFakeOptions): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   const id = `chatcmpl-${Date.now()}`;
-  const base = { id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: body.model };
+  const base = { id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), ...identity(body, options.vendor ?? "openai") };
   const send = async (chunk: Json) => {
     if (res.destroyed) throw new Error("client went away");
     res.write(`data: ${JSON.stringify({ ...base, ...chunk })}\n\n`);
@@ -210,12 +242,12 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
     await send({ choices: [{ index: 0, delta: { reasoning_content: piece }, finish_reason: null }] });
   }
   for (const piece of result.refusal === null ? [] : pieces(result.refusal, 8)) {
-    await send({ choices: [{ index: 0, delta: { refusal: piece }, finish_reason: null }] });
+    await send({ choices: [{ index: 0, delta: { refusal: piece }, logprobs: logprobsOf(body, [piece], "refusal"), finish_reason: null }] });
   }
   if (result.content !== null) {
     for (const [i, piece] of pieces(result.content).entries()) {
       if (i === options.breakStreamAfter) return void res.destroy();
-      await send({ choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] });
+      await send({ choices: [{ index: 0, delta: { content: piece }, logprobs: logprobsOf(body, [piece]), finish_reason: null }] });
     }
   }
   for (const [index, call] of result.toolCalls.entries()) {
@@ -287,7 +319,7 @@ export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenA
       id: `chatcmpl-${Date.now()}`,
       object: "chat.completion",
       created: Math.floor(Date.now() / 1000),
-      model: body.model,
+      ...identity(body, vendor),
       choices: [
         {
           index: 0,
@@ -299,7 +331,7 @@ export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenA
             ...(result.toolCalls.length > 0 ? { tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) } : {}),
           },
           finish_reason: result.finishReason,
-          logprobs: null,
+          logprobs: result.refusal !== null ? logprobsOf(body, pieces(result.refusal, 8), "refusal") : logprobsOf(body, result.content === null ? [] : pieces(result.content)),
         },
       ],
       usage: result.usage,

@@ -44,6 +44,12 @@ describe.each(forms)("a text delta written straight to its $form form", ({ encod
     const others: ChatStreamResponse[] = [
       create(ChatStreamResponseSchema, { event: { case: "delta", value: { content: "x", toolCalls: [{ index: 0, name: "f" }] } } }),
       create(ChatStreamResponseSchema, { event: { case: "delta", value: { reasoning: [{ text: "t", signature: "s" }] } } }),
+      // Log probabilities and the first delta's identity, which the text alone would lose.
+      create(ChatStreamResponseSchema, { event: { case: "delta", value: { content: "x", logprobs: { content: [{ token: "x", logprob: -0.5 }] } } } }),
+      create(ChatStreamResponseSchema, { event: { case: "delta", value: { content: "x", id: "chatcmpl-1" } } }),
+      create(ChatStreamResponseSchema, { event: { case: "delta", value: { content: "x", vendorModel: "gpt-4o-2024-08-06" } } }),
+      create(ChatStreamResponseSchema, { event: { case: "delta", value: { content: "x", systemFingerprint: "fp_1" } } }),
+      create(ChatStreamResponseSchema, { event: { case: "delta", value: { content: "x", serviceTier: "default" } } }),
       create(ChatStreamResponseSchema, { event: { case: "summary", value: { id: "c1" } } }),
       create(ChatStreamResponseSchema, {}),
       { ...delta({ content: "x" }), $unknown: [{ no: 9, wireType: 0, data: new Uint8Array([1]) }] },

@@ -69,14 +69,19 @@ async function chatCompletions(gateway: Gateway, { ctx, body, req, res }: RestCa
     return;
   }
   const streamed = await gateway.chatStream(request, ctx);
-  const writer = new OpenAIChunkWriter(`chatcmpl-${ctx.requestId}`, request.model, created);
+  // Each chunk names the answer as its vendor did, from the first event on; where it did not: the gateway's id, and the model the vendor was sent (as a whole answer's `model`).
+  const writer = new OpenAIChunkWriter(created, () => ({ id: `chatcmpl-${ctx.requestId}`, model: streamed.servingModel() ?? request.model }));
   for await (const event of streamed.responses) {
     if (!res.headersSent) {
       res.writeHead(200, streamHeaders(streamed));
     }
     // The next event is taken from the vendor only once the client has taken this one (rest-answers.ts, drained).
     let flowing = true;
-    if (event.event.case === "delta") flowing = writeEvent(res, writer.delta(event.event.value));
+    if (event.event.case === "delta") {
+      const opening = writer.opening(event.event.value);
+      if (opening) writeEvent(res, opening);
+      flowing = writeEvent(res, writer.delta(event.event.value));
+    }
     else if (event.event.case === "summary") {
       flowing = writeEvent(res, writer.finish(event.event.value));
       if (includeUsage) flowing = writeEvent(res, writer.usage(event.event.value)) && flowing;

@@ -5,14 +5,20 @@ import type { ChatDelta, ChatSummary } from "../../../gen/ts/switchboard/v1/ai_s
 import { FinishReason, ToolCallDeltaSchema, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder } from "../codec.js";
 import { eventJson, streamCutShort } from "../codec-errors.js";
-import type { ChatStreamEvent } from "../provider.js";
+import type { ChatStreamDelta, ChatStreamEvent, VendorIdentity } from "../provider.js";
 import { vendorArray, vendorIndex, vendorObject, vendorString } from "../vendor-fields.js";
+import { toOpenAIIdentity, vendorIdentityOf } from "./answer-identity.js";
 import { openAIStreamError, type OpenAIStreamErrorBody } from "./errors.js";
+import { fromOpenAILogprobs, toOpenAILogprobs } from "./logprobs.js";
 import { toReasoningDetails } from "./reasoning.js";
 import { finishReasonOf, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage } from "./usage.js";
 
 interface ChatCompletionChunk {
   id?: string;
+  /** The model as the vendor names it, its fingerprint and tier: on every chunk (OpenAI's). */
+  model?: unknown;
+  system_fingerprint?: unknown;
+  service_tier?: unknown;
   choices?: {
     delta?: {
       content?: string | null;
@@ -22,6 +28,8 @@ interface ChatCompletionChunk {
       tool_calls?: { index?: number; id?: string; function?: { name?: string; arguments?: string } }[] | null;
     };
     finish_reason?: string | null;
+    /** This chunk's tokens' log probabilities, when asked for. */
+    logprobs?: unknown;
     /** Moonshot's usage: inside the choice of the chunk with the finish reason. */
     usage?: unknown;
   }[];
@@ -34,10 +42,14 @@ interface ChatCompletionChunk {
  * Reads a vendor's chunk stream: deltas (text, reasoning, refusal, tool call
  * fragments) as they come, usage wherever the vendor puts it (top level as
  * OpenAI does, or in the finishing choice as Moonshot does), and `[DONE]`
- * (or a finish reason) as the end.
+ * (or a finish reason) as the end. The first delta carries the answer's id
+ * and identity as the chunks before it said them; the end says them again.
  */
 export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
   let id = "";
+  let identity: VendorIdentity = {};
+  /** Whether a delta went out: the identity is read from the chunks until then (every chunk repeats it). */
+  let announced = false;
   let reason: string | undefined;
   let refused = false;
   // The last usage sent counts; it is read (and checked) once, at the end.
@@ -58,6 +70,7 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
       if (chunk.error) throw openAIStreamError(ctx, chunk.error);
       // The answer's id is metadata: one of the wrong type is left out, as the whole answer's reader does.
       if (typeof chunk.id === "string" && chunk.id) id = chunk.id;
+      if (!announced) identity = { ...identity, ...vendorIdentityOf(chunk) };
       if (chunk.usage !== undefined && chunk.usage !== null) usage = { raw: chunk.usage, path: "usage" };
       const choice = chunk.choices?.[0];
       if (!choice) return [];
@@ -80,38 +93,75 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
           argumentsFragment: vendorString(fn.arguments, `${at}.function.arguments`, ctx),
         });
       });
-      if (content === "" && toolCalls.length === 0 && reasoning === "" && refusal === "") return [];
-      return [{ type: "delta", content, toolCalls, reasoning: reasoning || undefined, refusal: refusal || undefined }];
+      const logprobs = fromOpenAILogprobs(choice.logprobs, "choices[0].logprobs", ctx);
+      const scored = logprobs !== undefined && (logprobs.content.length > 0 || logprobs.refusal.length > 0);
+      if (content === "" && toolCalls.length === 0 && reasoning === "" && refusal === "" && !scored) return [];
+      const out: ChatStreamDelta = { type: "delta", content, toolCalls, reasoning: reasoning || undefined, refusal: refusal || undefined };
+      if (scored) out.logprobs = logprobs;
+      if (!announced) {
+        announced = true;
+        if (id) out.id = id;
+        Object.assign(out, identity);
+      }
+      return [out];
     },
     finish() {
       // Without [DONE], a finish reason still says the answer is whole (some compatible servers close without it).
       if (!done && reason === undefined) throw streamCutShort(ctx);
       const read = usage ? fromOpenAIUsage(usage.raw, usage.path) : { usage: undefined };
-      return { type: "end", id, finishReason: finishReason(), usage: read.usage, usageFault: read.fault };
+      return { type: "end", id, finishReason: finishReason(), usage: read.usage, usageFault: read.fault, ...identity };
     },
   };
 }
+
+/** What every chunk of an answer says of it: its id and model, and where known the tier and fingerprint. */
+interface ChunkHead {
+  id: string;
+  model: string;
+  serviceTier?: string;
+  systemFingerprint?: string;
+}
+
+/** What a delta or summary says of the answer's identity (ChatDelta's first, ChatSummary's). */
+type SaidIdentity = Pick<ChatDelta, "id" | "vendorModel" | "serviceTier" | "systemFingerprint">;
 
 /**
  * Writes the `chat.completion.chunk` objects of one streamed answer, for
  * callers of the REST surface: reasoning as `reasoning_content` deltas (as
  * DeepSeek streams it), refusals as `refusal` deltas (as OpenAI does), and
  * the signed reasoning blocks whole with the finish reason, as `reasoning_details`.
+ * Every chunk names the answer as its vendor did (id, dated model, tier,
+ * fingerprint), taken from the first event, which is when the vendor has
+ * said them; `fallback` names it where the vendor did not.
  */
 export class OpenAIChunkWriter {
-  private first = true;
+  private head: ChunkHead | undefined;
   private refused = false;
 
   constructor(
-    private readonly id: string,
-    private readonly model: string,
     private readonly created: number,
+    private readonly fallback: () => { id: string; model: string },
   ) {}
+
+  /**
+   * The chunk to write before the first delta, when that delta has log
+   * probabilities: the assistant's role alone with none, as OpenAI opens such
+   * a stream. The SDKs' stream helpers count a first chunk's tokens twice
+   * (openai-node's ChatCompletionStream appends a choice's logprobs to the
+   * very list it began with), so no tokens may come with the role.
+   */
+  opening(delta: ChatDelta): JsonObject | undefined {
+    if (this.head !== undefined || delta.logprobs === undefined) return undefined;
+    this.head = this.headOf(delta);
+    return this.chunk([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: { content: [], refusal: null }, finish_reason: null }]);
+  }
 
   delta(delta: ChatDelta): JsonObject {
     const out: JsonObject = {};
-    if (this.first) out.role = "assistant";
-    this.first = false;
+    if (this.head === undefined) {
+      this.head = this.headOf(delta);
+      out.role = "assistant";
+    }
     if (delta.content) out.content = delta.content;
     if (delta.reasoningContent) out.reasoning_content = delta.reasoningContent;
     if (delta.refusal) {
@@ -119,20 +169,34 @@ export class OpenAIChunkWriter {
       this.refused = true;
     }
     if (delta.toolCalls.length > 0) out.tool_calls = delta.toolCalls.map(toolCallFragment);
-    return this.chunk([{ index: 0, delta: out, finish_reason: null }]);
+    // Log probabilities, when asked for, go where OpenAI puts them: beside the delta, before the finish reason.
+    const choice: JsonObject = delta.logprobs ? { index: 0, delta: out, logprobs: toOpenAILogprobs(delta.logprobs), finish_reason: null } : { index: 0, delta: out, finish_reason: null };
+    return this.chunk([choice]);
   }
 
   finish(summary: ChatSummary): JsonObject {
+    this.head ??= this.headOf(summary);
     const delta: JsonObject = summary.reasoning.length > 0 ? { reasoning_details: toReasoningDetails(summary.reasoning) } : {};
     return this.chunk([{ index: 0, delta, finish_reason: toOpenAIFinishReason(summary.finishReason, this.refused) }]);
   }
 
   usage(summary: ChatSummary): JsonObject {
-    return this.chunk([], { usage: toOpenAIUsage(summary.usage) });
+    const out = this.chunk([]);
+    out.usage = toOpenAIUsage(summary.usage);
+    return out;
   }
 
-  private chunk(choices: JsonObject[], extra: JsonObject = {}): JsonObject {
-    return { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices, ...extra };
+  private headOf(said: SaidIdentity): ChunkHead {
+    const fallback = this.fallback();
+    return { id: said.id || fallback.id, model: said.vendorModel || fallback.model, serviceTier: said.serviceTier, systemFingerprint: said.systemFingerprint };
+  }
+
+  private chunk(choices: JsonObject[]): JsonObject {
+    const head: ChunkHead = (this.head ??= this.fallback());
+    const out: JsonObject = { id: head.id, object: "chat.completion.chunk", created: this.created, model: head.model };
+    toOpenAIIdentity(out, head);
+    out.choices = choices;
+    return out;
   }
 }
 

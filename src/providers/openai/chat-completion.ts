@@ -5,7 +5,9 @@ import type { ChatResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.
 import type { ErrorContext } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
 import type { ChatResult } from "../provider.js";
+import { toOpenAIIdentity, vendorIdentityOf } from "./answer-identity.js";
 import { lenientReader } from "./json-reader.js";
+import { fromOpenAILogprobs, toOpenAILogprobs } from "./logprobs.js";
 import { fromOpenAIMessage, toOpenAIMessage } from "./messages.js";
 import { toOpenAIReasoningFields } from "./reasoning.js";
 import { finishReasonOf, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage } from "./usage.js";
@@ -26,18 +28,19 @@ export function fromOpenAIChatCompletion(raw: unknown, ctx: ErrorContext): ChatR
     finishReason: finishReasonOf(choice.finish_reason, message.refusal !== ""),
     usage,
     usageFault: fault,
+    logprobs: fromOpenAILogprobs(choice.logprobs, "choices[0].logprobs", ctx),
+    ...vendorIdentityOf(completion),
   };
 }
 
 /** The unified answer as `chat.completion`, for callers of the REST surface. */
 export function toOpenAIChatCompletion(res: ChatResponse, created: number): JsonObject {
   const message = res.message ? { ...toOpenAIMessage(res.message, { fitIds: false }), ...toOpenAIReasoningFields(res.message) } : { role: "assistant", content: "" };
-  return {
-    id: res.id || `chatcmpl-${res.requestId}`,
-    object: "chat.completion",
-    created,
-    model: res.model,
-    choices: [{ index: 0, message, finish_reason: toOpenAIFinishReason(res.finishReason, Boolean(res.message?.refusal)), logprobs: null }],
-    usage: toOpenAIUsage(res.usage),
-  };
+  // The model as the vendor named it (gpt-4o-2024-08-06), else as it was sent.
+  const out: JsonObject = { id: res.id || `chatcmpl-${res.requestId}`, object: "chat.completion", created, model: res.vendorModel || res.model };
+  toOpenAIIdentity(out, res);
+  const logprobs = res.logprobs ? toOpenAILogprobs(res.logprobs) : null;
+  out.choices = [{ index: 0, message, logprobs, finish_reason: toOpenAIFinishReason(res.finishReason, Boolean(res.message?.refusal)) }];
+  out.usage = toOpenAIUsage(res.usage);
+  return out;
 }

@@ -6,7 +6,8 @@
 // (Anthropic: "Extra inputs are not permitted"; Gemini: "Unknown name"), so
 // for it each is said its own way, dropped and reported in the adjustments,
 // or refused where the answer would lack what was asked with nothing to say
-// so (log probabilities, legacy functions).
+// so (legacy functions). Log probabilities have a place in the unified
+// request (logprobs, top_logprobs), and are refused elsewhere by request fitting.
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { ChatParams } from "../provider.js";
 import type { JsonReader } from "./json-reader.js";
@@ -33,11 +34,6 @@ const SENT: Fate = { kind: "sent" };
 const MOOT: Fate = { kind: "moot" };
 const dropped = (reason: string): Fate => ({ kind: "dropped", reason });
 
-const NO_LOGPROBS = (model: string): Fate => ({
-  kind: "refused",
-  reason: `${model} returns no log probabilities through the gateway (only models served in the OpenAI dialect do); leave it out, or call a model that does`,
-});
-
 /** OpenAI-only settings of no meaning elsewhere: dropped when they ask for something. */
 function openAIOnly(check: "boolean" | "string" | "object", what: string): ChatOnlyField {
   return {
@@ -58,14 +54,6 @@ const FIELDS: Record<string, ChatOnlyField> = {
       if (dialect === "anthropic") return { kind: "translated", apply: (params) => (params.parallelToolCalls = false) };
       return dropped(`${model} has no switch for parallel function calls, and may call several at once`);
     },
-  },
-  logprobs: {
-    read: (value, field, read) => void read.boolean(value, field),
-    elsewhere: (value, _dialect, model) => (value === true ? NO_LOGPROBS(model) : MOOT),
-  },
-  top_logprobs: {
-    read: (value, field, read) => void read.number(value, field),
-    elsewhere: (value, _dialect, model) => (typeof value === "number" && value > 0 ? NO_LOGPROBS(model) : MOOT),
   },
   // The legacy function calling: dropped, the model could call nothing, and every vendor takes `tools` instead.
   functions: {

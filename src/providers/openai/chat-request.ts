@@ -34,6 +34,8 @@ export function toOpenAIChatBody(params: ChatParams, model: string, stream: bool
   Object.assign(body, toOpenAIReasoning(params, traits));
   if (params.presencePenalty !== undefined) body.presence_penalty = params.presencePenalty;
   if (params.frequencyPenalty !== undefined) body.frequency_penalty = params.frequencyPenalty;
+  if (params.logprobs !== undefined) body.logprobs = params.logprobs;
+  if (params.topLogprobs !== undefined) body.top_logprobs = params.topLogprobs;
   if (params.tools.length > 0) body.tools = toOpenAITools(params);
   const toolChoice = toOpenAIToolChoice(params);
   if (toolChoice !== undefined) body.tool_choice = toolChoice;
@@ -63,7 +65,7 @@ export interface OpenAIChatRequest {
 const KNOWN = new Set([
   "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "user",
   "presence_penalty", "frequency_penalty", "tools", "tool_choice", "response_format", "stream", "stream_options",
-  "reasoning_effort", "reasoning",
+  "reasoning_effort", "reasoning", "logprobs", "top_logprobs",
 ]);
 
 /** Reads a caller's request body; a field of the wrong shape is InvalidArgument naming it. */
@@ -94,6 +96,8 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
     toolChoice: readOpenAIToolChoice(body.tool_choice, read),
     responseFormat: readOpenAIResponseFormat(body.response_format, read),
     reasoning: readOpenAIReasoning(body, read),
+    logprobs: read.boolean(body.logprobs, "logprobs"),
+    topLogprobs: read.number(body.top_logprobs, "top_logprobs"),
     vendorOptions: Object.keys(vendorOptions).length > 0 ? vendorOptions : undefined,
   });
   // The options are the caller's Chat Completions fields: another dialect's vendor gets them fitted (chat-only-fields.ts).

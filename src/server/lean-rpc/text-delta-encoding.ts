@@ -13,8 +13,9 @@ const CHAT_DELTA = ChatDeltaSchema.typeName;
  * event straight to protobuf's binary form and to its JSON form, the very
  * bytes connect-es's serializations write (test/server/text-delta-encoding.test.ts
  * holds them to those), at a fraction of their cost per message. Each returns
- * undefined for any other event (tool calls, reasoning blocks, the summary,
- * unknown fields), which connect-es's serialization encodes.
+ * undefined for any other event (tool calls, reasoning blocks, log
+ * probabilities, the first delta's identity, the summary, unknown fields),
+ * which connect-es's serialization encodes.
  */
 export function encodeTextDelta(message: ChatStreamResponse): Uint8Array<ArrayBuffer> | undefined {
   const delta = textDeltaOf(message);
@@ -51,6 +52,8 @@ function textDeltaOf(message: ChatStreamResponse): ChatDelta | undefined {
   if (event.case !== "delta" || message.$unknown !== undefined) return undefined;
   const delta = event.value;
   if (delta.$typeName !== CHAT_DELTA || delta.toolCalls.length > 0 || delta.reasoning.length > 0 || delta.$unknown !== undefined) return undefined;
+  // Fields with presence: set on a stream's first delta, or when log probabilities were asked for.
+  if (delta.logprobs !== undefined || delta.id !== undefined || delta.vendorModel !== undefined || delta.systemFingerprint !== undefined || delta.serviceTier !== undefined) return undefined;
   return delta;
 }
 

@@ -63,7 +63,13 @@ type ChatRequest struct {
 	// (the route's policy applies when unset).
 	CacheControl CacheControl `protobuf:"varint,15,opt,name=cache_control,json=cacheControl,proto3,enum=switchboard.v1.CacheControl" json:"cache_control,omitempty"`
 	// Ask a reasoning model to think first, by effort or token budget.
-	Reasoning     *ReasoningConfig `protobuf:"bytes,20,opt,name=reasoning,proto3" json:"reasoning,omitempty"`
+	Reasoning *ReasoningConfig `protobuf:"bytes,20,opt,name=reasoning,proto3" json:"reasoning,omitempty"`
+	// Return the log probability of each token of the answer (ChatResponse.logprobs,
+	// ChatDelta.logprobs). Only models served in OpenAI's dialect give them: a
+	// call that would be served by another is InvalidArgument.
+	Logprobs *bool `protobuf:"varint,21,opt,name=logprobs,proto3,oneof" json:"logprobs,omitempty"`
+	// With `logprobs`, the most likely tokens to return at each place, 0 to 20.
+	TopLogprobs   *int32 `protobuf:"varint,22,opt,name=top_logprobs,json=topLogprobs,proto3,oneof" json:"top_logprobs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -210,6 +216,20 @@ func (x *ChatRequest) GetReasoning() *ReasoningConfig {
 	return nil
 }
 
+func (x *ChatRequest) GetLogprobs() bool {
+	if x != nil && x.Logprobs != nil {
+		return *x.Logprobs
+	}
+	return false
+}
+
+func (x *ChatRequest) GetTopLogprobs() int32 {
+	if x != nil && x.TopLogprobs != nil {
+		return *x.TopLogprobs
+	}
+	return 0
+}
+
 // The answer to a ChatRequest.
 type ChatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -243,6 +263,18 @@ type ChatResponse struct {
 	// stopped otherwise or its vendor does not report it. `finish_reason` is
 	// then FINISH_REASON_STOP.
 	StopSequence *string `protobuf:"bytes,13,opt,name=stop_sequence,json=stopSequence,proto3,oneof" json:"stop_sequence,omitempty"`
+	// The model as the vendor named it in its answer, when it did: often a
+	// dated version of `model` (gpt-4o-2024-08-06).
+	VendorModel *string `protobuf:"bytes,14,opt,name=vendor_model,json=vendorModel,proto3,oneof" json:"vendor_model,omitempty"`
+	// The vendor's fingerprint of the backend configuration that answered
+	// (OpenAI's system_fingerprint), when it gave one.
+	SystemFingerprint *string `protobuf:"bytes,15,opt,name=system_fingerprint,json=systemFingerprint,proto3,oneof" json:"system_fingerprint,omitempty"`
+	// The tier the vendor says it served the call at (OpenAI's service_tier:
+	// "default", "flex", ...), when it said.
+	ServiceTier *string `protobuf:"bytes,16,opt,name=service_tier,json=serviceTier,proto3,oneof" json:"service_tier,omitempty"`
+	// The log probabilities of the answer's tokens, when the request asked
+	// for them (`logprobs`) and the vendor gave them.
+	Logprobs *Logprobs `protobuf:"bytes,17,opt,name=logprobs,proto3" json:"logprobs,omitempty"`
 	// How the request was changed to fit the model that served it (a
 	// temperature clamped to its range, a parameter it refuses dropped, ...).
 	// Empty when it was sent as asked. REST answers list them in the
@@ -373,6 +405,34 @@ func (x *ChatResponse) GetStopSequence() string {
 	return ""
 }
 
+func (x *ChatResponse) GetVendorModel() string {
+	if x != nil && x.VendorModel != nil {
+		return *x.VendorModel
+	}
+	return ""
+}
+
+func (x *ChatResponse) GetSystemFingerprint() string {
+	if x != nil && x.SystemFingerprint != nil {
+		return *x.SystemFingerprint
+	}
+	return ""
+}
+
+func (x *ChatResponse) GetServiceTier() string {
+	if x != nil && x.ServiceTier != nil {
+		return *x.ServiceTier
+	}
+	return ""
+}
+
+func (x *ChatResponse) GetLogprobs() *Logprobs {
+	if x != nil {
+		return x.Logprobs
+	}
+	return nil
+}
+
 func (x *ChatResponse) GetAdjustments() []*ParameterAdjustment {
 	if x != nil {
 		return x.Adjustments
@@ -415,7 +475,11 @@ type ChatStreamRequest struct {
 	// See ChatRequest.cache_control.
 	CacheControl CacheControl `protobuf:"varint,15,opt,name=cache_control,json=cacheControl,proto3,enum=switchboard.v1.CacheControl" json:"cache_control,omitempty"`
 	// See ChatRequest.reasoning.
-	Reasoning     *ReasoningConfig `protobuf:"bytes,20,opt,name=reasoning,proto3" json:"reasoning,omitempty"`
+	Reasoning *ReasoningConfig `protobuf:"bytes,20,opt,name=reasoning,proto3" json:"reasoning,omitempty"`
+	// See ChatRequest.logprobs.
+	Logprobs *bool `protobuf:"varint,21,opt,name=logprobs,proto3,oneof" json:"logprobs,omitempty"`
+	// See ChatRequest.top_logprobs.
+	TopLogprobs   *int32 `protobuf:"varint,22,opt,name=top_logprobs,json=topLogprobs,proto3,oneof" json:"top_logprobs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -562,6 +626,20 @@ func (x *ChatStreamRequest) GetReasoning() *ReasoningConfig {
 	return nil
 }
 
+func (x *ChatStreamRequest) GetLogprobs() bool {
+	if x != nil && x.Logprobs != nil {
+		return *x.Logprobs
+	}
+	return false
+}
+
+func (x *ChatStreamRequest) GetTopLogprobs() int32 {
+	if x != nil && x.TopLogprobs != nil {
+		return *x.TopLogprobs
+	}
+	return 0
+}
+
 // One event of a chat stream: any number of deltas, then exactly one summary.
 type ChatStreamResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -664,7 +742,21 @@ type ChatDelta struct {
 	// came before as `reasoning_content` pieces, their signature (or encrypted
 	// data) comes with the block, as soon as the vendor closed it (Anthropic's
 	// signature_delta). ChatSummary.reasoning holds them all again at the end.
-	Reasoning     []*ReasoningBlock `protobuf:"bytes,5,rep,name=reasoning,proto3" json:"reasoning,omitempty"`
+	Reasoning []*ReasoningBlock `protobuf:"bytes,5,rep,name=reasoning,proto3" json:"reasoning,omitempty"`
+	// The log probabilities of this delta's tokens, when the request asked for
+	// them; see ChatResponse.logprobs.
+	Logprobs *Logprobs `protobuf:"bytes,6,opt,name=logprobs,proto3" json:"logprobs,omitempty"`
+	// The vendor's id for this completion, on the first delta, when the
+	// vendor said it by then (ChatSummary.id says it again at the end): with
+	// the three fields below, what lets a surface name the answer as its
+	// vendor did from its first event.
+	Id *string `protobuf:"bytes,7,opt,name=id,proto3,oneof" json:"id,omitempty"`
+	// On the first delta: see ChatResponse.vendor_model.
+	VendorModel *string `protobuf:"bytes,8,opt,name=vendor_model,json=vendorModel,proto3,oneof" json:"vendor_model,omitempty"`
+	// On the first delta: see ChatResponse.system_fingerprint.
+	SystemFingerprint *string `protobuf:"bytes,9,opt,name=system_fingerprint,json=systemFingerprint,proto3,oneof" json:"system_fingerprint,omitempty"`
+	// On the first delta: see ChatResponse.service_tier.
+	ServiceTier   *string `protobuf:"bytes,10,opt,name=service_tier,json=serviceTier,proto3,oneof" json:"service_tier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -734,6 +826,41 @@ func (x *ChatDelta) GetReasoning() []*ReasoningBlock {
 	return nil
 }
 
+func (x *ChatDelta) GetLogprobs() *Logprobs {
+	if x != nil {
+		return x.Logprobs
+	}
+	return nil
+}
+
+func (x *ChatDelta) GetId() string {
+	if x != nil && x.Id != nil {
+		return *x.Id
+	}
+	return ""
+}
+
+func (x *ChatDelta) GetVendorModel() string {
+	if x != nil && x.VendorModel != nil {
+		return *x.VendorModel
+	}
+	return ""
+}
+
+func (x *ChatDelta) GetSystemFingerprint() string {
+	if x != nil && x.SystemFingerprint != nil {
+		return *x.SystemFingerprint
+	}
+	return ""
+}
+
+func (x *ChatDelta) GetServiceTier() string {
+	if x != nil && x.ServiceTier != nil {
+		return *x.ServiceTier
+	}
+	return ""
+}
+
 // How a streamed answer ended.
 type ChatSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -767,6 +894,12 @@ type ChatSummary struct {
 	Coalesced bool `protobuf:"varint,13,opt,name=coalesced,proto3" json:"coalesced,omitempty"`
 	// The stop sequence the model stopped at; see ChatResponse.stop_sequence.
 	StopSequence *string `protobuf:"bytes,14,opt,name=stop_sequence,json=stopSequence,proto3,oneof" json:"stop_sequence,omitempty"`
+	// The model as the vendor named it; see ChatResponse.vendor_model.
+	VendorModel *string `protobuf:"bytes,15,opt,name=vendor_model,json=vendorModel,proto3,oneof" json:"vendor_model,omitempty"`
+	// See ChatResponse.system_fingerprint.
+	SystemFingerprint *string `protobuf:"bytes,16,opt,name=system_fingerprint,json=systemFingerprint,proto3,oneof" json:"system_fingerprint,omitempty"`
+	// See ChatResponse.service_tier.
+	ServiceTier *string `protobuf:"bytes,17,opt,name=service_tier,json=serviceTier,proto3,oneof" json:"service_tier,omitempty"`
 	// How the request was changed to fit the model that served it; see
 	// ChatResponse.adjustments.
 	Adjustments []*ParameterAdjustment `protobuf:"bytes,20,rep,name=adjustments,proto3" json:"adjustments,omitempty"`
@@ -902,6 +1035,27 @@ func (x *ChatSummary) GetCoalesced() bool {
 func (x *ChatSummary) GetStopSequence() string {
 	if x != nil && x.StopSequence != nil {
 		return *x.StopSequence
+	}
+	return ""
+}
+
+func (x *ChatSummary) GetVendorModel() string {
+	if x != nil && x.VendorModel != nil {
+		return *x.VendorModel
+	}
+	return ""
+}
+
+func (x *ChatSummary) GetSystemFingerprint() string {
+	if x != nil && x.SystemFingerprint != nil {
+		return *x.SystemFingerprint
+	}
+	return ""
+}
+
+func (x *ChatSummary) GetServiceTier() string {
+	if x != nil && x.ServiceTier != nil {
+		return *x.ServiceTier
 	}
 	return ""
 }
@@ -1244,7 +1398,7 @@ var File_switchboard_v1_ai_service_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fswitchboard/v1/ai_service.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1aswitchboard/v1/cache.proto\x1a\x1eswitchboard/v1/catalogue.proto\x1a\x19switchboard/v1/chat.proto\x1a\x1bswitchboard/v1/models.proto\x1a\x1eswitchboard/v1/reasoning.proto\x1a\x1cswitchboard/v1/routing.proto\"\xb1\x06\n" +
+	"\x1fswitchboard/v1/ai_service.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1aswitchboard/v1/cache.proto\x1a\x1eswitchboard/v1/catalogue.proto\x1a\x19switchboard/v1/chat.proto\x1a\x1bswitchboard/v1/models.proto\x1a\x1eswitchboard/v1/reasoning.proto\x1a\x1cswitchboard/v1/routing.proto\"\x98\a\n" +
 	"\vChatRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
 	"\bmessages\x18\x02 \x03(\v2\x17.switchboard.v1.MessageR\bmessages\x12%\n" +
@@ -1264,13 +1418,17 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\x11frequency_penalty\x18\r \x01(\x01H\x05R\x10frequencyPenalty\x88\x01\x01\x12>\n" +
 	"\x0evendor_options\x18\x0e \x01(\v2\x17.google.protobuf.StructR\rvendorOptions\x12A\n" +
 	"\rcache_control\x18\x0f \x01(\x0e2\x1c.switchboard.v1.CacheControlR\fcacheControl\x12=\n" +
-	"\treasoning\x18\x14 \x01(\v2\x1f.switchboard.v1.ReasoningConfigR\treasoningB\x0e\n" +
+	"\treasoning\x18\x14 \x01(\v2\x1f.switchboard.v1.ReasoningConfigR\treasoning\x12\x1f\n" +
+	"\blogprobs\x18\x15 \x01(\bH\x06R\blogprobs\x88\x01\x01\x12&\n" +
+	"\ftop_logprobs\x18\x16 \x01(\x05H\aR\vtopLogprobs\x88\x01\x01B\x0e\n" +
 	"\f_temperatureB\b\n" +
 	"\x06_top_pB\r\n" +
 	"\v_max_tokensB\a\n" +
 	"\x05_seedB\x13\n" +
 	"\x11_presence_penaltyB\x14\n" +
-	"\x12_frequency_penalty\"\xc9\x04\n" +
+	"\x12_frequency_penaltyB\v\n" +
+	"\t_logprobsB\x0f\n" +
+	"\r_top_logprobs\"\xbc\x06\n" +
 	"\fChatResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x121\n" +
 	"\amessage\x18\x02 \x01(\v2\x17.switchboard.v1.MessageR\amessage\x12A\n" +
@@ -1288,9 +1446,16 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"downgraded\x12\x16\n" +
 	"\x06cached\x18\v \x01(\bR\x06cached\x12\x1c\n" +
 	"\tcoalesced\x18\f \x01(\bR\tcoalesced\x12(\n" +
-	"\rstop_sequence\x18\r \x01(\tH\x00R\fstopSequence\x88\x01\x01\x12E\n" +
+	"\rstop_sequence\x18\r \x01(\tH\x00R\fstopSequence\x88\x01\x01\x12&\n" +
+	"\fvendor_model\x18\x0e \x01(\tH\x01R\vvendorModel\x88\x01\x01\x122\n" +
+	"\x12system_fingerprint\x18\x0f \x01(\tH\x02R\x11systemFingerprint\x88\x01\x01\x12&\n" +
+	"\fservice_tier\x18\x10 \x01(\tH\x03R\vserviceTier\x88\x01\x01\x124\n" +
+	"\blogprobs\x18\x11 \x01(\v2\x18.switchboard.v1.LogprobsR\blogprobs\x12E\n" +
 	"\vadjustments\x18\x14 \x03(\v2#.switchboard.v1.ParameterAdjustmentR\vadjustmentsB\x10\n" +
-	"\x0e_stop_sequence\"\xb7\x06\n" +
+	"\x0e_stop_sequenceB\x0f\n" +
+	"\r_vendor_modelB\x15\n" +
+	"\x13_system_fingerprintB\x0f\n" +
+	"\r_service_tier\"\x9e\a\n" +
 	"\x11ChatStreamRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
 	"\bmessages\x18\x02 \x03(\v2\x17.switchboard.v1.MessageR\bmessages\x12%\n" +
@@ -1310,24 +1475,38 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\x11frequency_penalty\x18\r \x01(\x01H\x05R\x10frequencyPenalty\x88\x01\x01\x12>\n" +
 	"\x0evendor_options\x18\x0e \x01(\v2\x17.google.protobuf.StructR\rvendorOptions\x12A\n" +
 	"\rcache_control\x18\x0f \x01(\x0e2\x1c.switchboard.v1.CacheControlR\fcacheControl\x12=\n" +
-	"\treasoning\x18\x14 \x01(\v2\x1f.switchboard.v1.ReasoningConfigR\treasoningB\x0e\n" +
+	"\treasoning\x18\x14 \x01(\v2\x1f.switchboard.v1.ReasoningConfigR\treasoning\x12\x1f\n" +
+	"\blogprobs\x18\x15 \x01(\bH\x06R\blogprobs\x88\x01\x01\x12&\n" +
+	"\ftop_logprobs\x18\x16 \x01(\x05H\aR\vtopLogprobs\x88\x01\x01B\x0e\n" +
 	"\f_temperatureB\b\n" +
 	"\x06_top_pB\r\n" +
 	"\v_max_tokensB\a\n" +
 	"\x05_seedB\x13\n" +
 	"\x11_presence_penaltyB\x14\n" +
-	"\x12_frequency_penalty\"\x89\x01\n" +
+	"\x12_frequency_penaltyB\v\n" +
+	"\t_logprobsB\x0f\n" +
+	"\r_top_logprobs\"\x89\x01\n" +
 	"\x12ChatStreamResponse\x121\n" +
 	"\x05delta\x18\x01 \x01(\v2\x19.switchboard.v1.ChatDeltaH\x00R\x05delta\x127\n" +
 	"\asummary\x18\x02 \x01(\v2\x1b.switchboard.v1.ChatSummaryH\x00R\asummaryB\a\n" +
-	"\x05event\"\xe8\x01\n" +
+	"\x05event\"\xf7\x03\n" +
 	"\tChatDelta\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\tR\acontent\x12<\n" +
 	"\n" +
 	"tool_calls\x18\x02 \x03(\v2\x1d.switchboard.v1.ToolCallDeltaR\ttoolCalls\x12+\n" +
 	"\x11reasoning_content\x18\x03 \x01(\tR\x10reasoningContent\x12\x18\n" +
 	"\arefusal\x18\x04 \x01(\tR\arefusal\x12<\n" +
-	"\treasoning\x18\x05 \x03(\v2\x1e.switchboard.v1.ReasoningBlockR\treasoning\"\xb5\x05\n" +
+	"\treasoning\x18\x05 \x03(\v2\x1e.switchboard.v1.ReasoningBlockR\treasoning\x124\n" +
+	"\blogprobs\x18\x06 \x01(\v2\x18.switchboard.v1.LogprobsR\blogprobs\x12\x13\n" +
+	"\x02id\x18\a \x01(\tH\x00R\x02id\x88\x01\x01\x12&\n" +
+	"\fvendor_model\x18\b \x01(\tH\x01R\vvendorModel\x88\x01\x01\x122\n" +
+	"\x12system_fingerprint\x18\t \x01(\tH\x02R\x11systemFingerprint\x88\x01\x01\x12&\n" +
+	"\fservice_tier\x18\n" +
+	" \x01(\tH\x03R\vserviceTier\x88\x01\x01B\x05\n" +
+	"\x03_idB\x0f\n" +
+	"\r_vendor_modelB\x15\n" +
+	"\x13_system_fingerprintB\x0f\n" +
+	"\r_service_tier\"\xf2\x06\n" +
 	"\vChatSummary\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12A\n" +
 	"\rfinish_reason\x18\x02 \x01(\x0e2\x1c.switchboard.v1.FinishReasonR\ffinishReason\x12+\n" +
@@ -1347,10 +1526,16 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"downgraded\x12\x16\n" +
 	"\x06cached\x18\f \x01(\bR\x06cached\x12\x1c\n" +
 	"\tcoalesced\x18\r \x01(\bR\tcoalesced\x12(\n" +
-	"\rstop_sequence\x18\x0e \x01(\tH\x00R\fstopSequence\x88\x01\x01\x12E\n" +
+	"\rstop_sequence\x18\x0e \x01(\tH\x00R\fstopSequence\x88\x01\x01\x12&\n" +
+	"\fvendor_model\x18\x0f \x01(\tH\x01R\vvendorModel\x88\x01\x01\x122\n" +
+	"\x12system_fingerprint\x18\x10 \x01(\tH\x02R\x11systemFingerprint\x88\x01\x01\x12&\n" +
+	"\fservice_tier\x18\x11 \x01(\tH\x03R\vserviceTier\x88\x01\x01\x12E\n" +
 	"\vadjustments\x18\x14 \x03(\v2#.switchboard.v1.ParameterAdjustmentR\vadjustments\x12<\n" +
 	"\treasoning\x18\x15 \x03(\v2\x1e.switchboard.v1.ReasoningBlockR\treasoningB\x10\n" +
-	"\x0e_stop_sequence\"\x84\x01\n" +
+	"\x0e_stop_sequenceB\x0f\n" +
+	"\r_vendor_modelB\x15\n" +
+	"\x13_system_fingerprintB\x0f\n" +
+	"\r_service_tier\"\x84\x01\n" +
 	"\fEmbedRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
 	"\x06inputs\x18\x02 \x03(\tR\x06inputs\x12#\n" +
@@ -1420,11 +1605,12 @@ var file_switchboard_v1_ai_service_proto_goTypes = []any{
 	(FinishReason)(0),           // 18: switchboard.v1.FinishReason
 	(*Usage)(nil),               // 19: switchboard.v1.Usage
 	(*Attempt)(nil),             // 20: switchboard.v1.Attempt
-	(*ParameterAdjustment)(nil), // 21: switchboard.v1.ParameterAdjustment
-	(*ToolCallDelta)(nil),       // 22: switchboard.v1.ToolCallDelta
-	(*ReasoningBlock)(nil),      // 23: switchboard.v1.ReasoningBlock
-	(*ToolCall)(nil),            // 24: switchboard.v1.ToolCall
-	(*Model)(nil),               // 25: switchboard.v1.Model
+	(*Logprobs)(nil),            // 21: switchboard.v1.Logprobs
+	(*ParameterAdjustment)(nil), // 22: switchboard.v1.ParameterAdjustment
+	(*ToolCallDelta)(nil),       // 23: switchboard.v1.ToolCallDelta
+	(*ReasoningBlock)(nil),      // 24: switchboard.v1.ReasoningBlock
+	(*ToolCall)(nil),            // 25: switchboard.v1.ToolCall
+	(*Model)(nil),               // 26: switchboard.v1.Model
 }
 var file_switchboard_v1_ai_service_proto_depIdxs = []int32{
 	11, // 0: switchboard.v1.ChatRequest.messages:type_name -> switchboard.v1.Message
@@ -1438,41 +1624,43 @@ var file_switchboard_v1_ai_service_proto_depIdxs = []int32{
 	18, // 8: switchboard.v1.ChatResponse.finish_reason:type_name -> switchboard.v1.FinishReason
 	19, // 9: switchboard.v1.ChatResponse.usage:type_name -> switchboard.v1.Usage
 	20, // 10: switchboard.v1.ChatResponse.attempts:type_name -> switchboard.v1.Attempt
-	21, // 11: switchboard.v1.ChatResponse.adjustments:type_name -> switchboard.v1.ParameterAdjustment
-	11, // 12: switchboard.v1.ChatStreamRequest.messages:type_name -> switchboard.v1.Message
-	12, // 13: switchboard.v1.ChatStreamRequest.tools:type_name -> switchboard.v1.Tool
-	13, // 14: switchboard.v1.ChatStreamRequest.tool_choice:type_name -> switchboard.v1.ToolChoice
-	14, // 15: switchboard.v1.ChatStreamRequest.response_format:type_name -> switchboard.v1.ResponseFormat
-	15, // 16: switchboard.v1.ChatStreamRequest.vendor_options:type_name -> google.protobuf.Struct
-	16, // 17: switchboard.v1.ChatStreamRequest.cache_control:type_name -> switchboard.v1.CacheControl
-	17, // 18: switchboard.v1.ChatStreamRequest.reasoning:type_name -> switchboard.v1.ReasoningConfig
-	4,  // 19: switchboard.v1.ChatStreamResponse.delta:type_name -> switchboard.v1.ChatDelta
-	5,  // 20: switchboard.v1.ChatStreamResponse.summary:type_name -> switchboard.v1.ChatSummary
-	22, // 21: switchboard.v1.ChatDelta.tool_calls:type_name -> switchboard.v1.ToolCallDelta
-	23, // 22: switchboard.v1.ChatDelta.reasoning:type_name -> switchboard.v1.ReasoningBlock
-	18, // 23: switchboard.v1.ChatSummary.finish_reason:type_name -> switchboard.v1.FinishReason
-	19, // 24: switchboard.v1.ChatSummary.usage:type_name -> switchboard.v1.Usage
-	24, // 25: switchboard.v1.ChatSummary.tool_calls:type_name -> switchboard.v1.ToolCall
-	20, // 26: switchboard.v1.ChatSummary.attempts:type_name -> switchboard.v1.Attempt
-	21, // 27: switchboard.v1.ChatSummary.adjustments:type_name -> switchboard.v1.ParameterAdjustment
-	23, // 28: switchboard.v1.ChatSummary.reasoning:type_name -> switchboard.v1.ReasoningBlock
-	8,  // 29: switchboard.v1.EmbedResponse.embeddings:type_name -> switchboard.v1.Embedding
-	19, // 30: switchboard.v1.EmbedResponse.usage:type_name -> switchboard.v1.Usage
-	20, // 31: switchboard.v1.EmbedResponse.attempts:type_name -> switchboard.v1.Attempt
-	25, // 32: switchboard.v1.ListModelsResponse.models:type_name -> switchboard.v1.Model
-	0,  // 33: switchboard.v1.AIService.Chat:input_type -> switchboard.v1.ChatRequest
-	2,  // 34: switchboard.v1.AIService.ChatStream:input_type -> switchboard.v1.ChatStreamRequest
-	6,  // 35: switchboard.v1.AIService.Embed:input_type -> switchboard.v1.EmbedRequest
-	9,  // 36: switchboard.v1.AIService.ListModels:input_type -> switchboard.v1.ListModelsRequest
-	1,  // 37: switchboard.v1.AIService.Chat:output_type -> switchboard.v1.ChatResponse
-	3,  // 38: switchboard.v1.AIService.ChatStream:output_type -> switchboard.v1.ChatStreamResponse
-	7,  // 39: switchboard.v1.AIService.Embed:output_type -> switchboard.v1.EmbedResponse
-	10, // 40: switchboard.v1.AIService.ListModels:output_type -> switchboard.v1.ListModelsResponse
-	37, // [37:41] is the sub-list for method output_type
-	33, // [33:37] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	21, // 11: switchboard.v1.ChatResponse.logprobs:type_name -> switchboard.v1.Logprobs
+	22, // 12: switchboard.v1.ChatResponse.adjustments:type_name -> switchboard.v1.ParameterAdjustment
+	11, // 13: switchboard.v1.ChatStreamRequest.messages:type_name -> switchboard.v1.Message
+	12, // 14: switchboard.v1.ChatStreamRequest.tools:type_name -> switchboard.v1.Tool
+	13, // 15: switchboard.v1.ChatStreamRequest.tool_choice:type_name -> switchboard.v1.ToolChoice
+	14, // 16: switchboard.v1.ChatStreamRequest.response_format:type_name -> switchboard.v1.ResponseFormat
+	15, // 17: switchboard.v1.ChatStreamRequest.vendor_options:type_name -> google.protobuf.Struct
+	16, // 18: switchboard.v1.ChatStreamRequest.cache_control:type_name -> switchboard.v1.CacheControl
+	17, // 19: switchboard.v1.ChatStreamRequest.reasoning:type_name -> switchboard.v1.ReasoningConfig
+	4,  // 20: switchboard.v1.ChatStreamResponse.delta:type_name -> switchboard.v1.ChatDelta
+	5,  // 21: switchboard.v1.ChatStreamResponse.summary:type_name -> switchboard.v1.ChatSummary
+	23, // 22: switchboard.v1.ChatDelta.tool_calls:type_name -> switchboard.v1.ToolCallDelta
+	24, // 23: switchboard.v1.ChatDelta.reasoning:type_name -> switchboard.v1.ReasoningBlock
+	21, // 24: switchboard.v1.ChatDelta.logprobs:type_name -> switchboard.v1.Logprobs
+	18, // 25: switchboard.v1.ChatSummary.finish_reason:type_name -> switchboard.v1.FinishReason
+	19, // 26: switchboard.v1.ChatSummary.usage:type_name -> switchboard.v1.Usage
+	25, // 27: switchboard.v1.ChatSummary.tool_calls:type_name -> switchboard.v1.ToolCall
+	20, // 28: switchboard.v1.ChatSummary.attempts:type_name -> switchboard.v1.Attempt
+	22, // 29: switchboard.v1.ChatSummary.adjustments:type_name -> switchboard.v1.ParameterAdjustment
+	24, // 30: switchboard.v1.ChatSummary.reasoning:type_name -> switchboard.v1.ReasoningBlock
+	8,  // 31: switchboard.v1.EmbedResponse.embeddings:type_name -> switchboard.v1.Embedding
+	19, // 32: switchboard.v1.EmbedResponse.usage:type_name -> switchboard.v1.Usage
+	20, // 33: switchboard.v1.EmbedResponse.attempts:type_name -> switchboard.v1.Attempt
+	26, // 34: switchboard.v1.ListModelsResponse.models:type_name -> switchboard.v1.Model
+	0,  // 35: switchboard.v1.AIService.Chat:input_type -> switchboard.v1.ChatRequest
+	2,  // 36: switchboard.v1.AIService.ChatStream:input_type -> switchboard.v1.ChatStreamRequest
+	6,  // 37: switchboard.v1.AIService.Embed:input_type -> switchboard.v1.EmbedRequest
+	9,  // 38: switchboard.v1.AIService.ListModels:input_type -> switchboard.v1.ListModelsRequest
+	1,  // 39: switchboard.v1.AIService.Chat:output_type -> switchboard.v1.ChatResponse
+	3,  // 40: switchboard.v1.AIService.ChatStream:output_type -> switchboard.v1.ChatStreamResponse
+	7,  // 41: switchboard.v1.AIService.Embed:output_type -> switchboard.v1.EmbedResponse
+	10, // 42: switchboard.v1.AIService.ListModels:output_type -> switchboard.v1.ListModelsResponse
+	39, // [39:43] is the sub-list for method output_type
+	35, // [35:39] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_ai_service_proto_init() }
@@ -1493,6 +1681,7 @@ func file_switchboard_v1_ai_service_proto_init() {
 		(*ChatStreamResponse_Delta)(nil),
 		(*ChatStreamResponse_Summary)(nil),
 	}
+	file_switchboard_v1_ai_service_proto_msgTypes[4].OneofWrappers = []any{}
 	file_switchboard_v1_ai_service_proto_msgTypes[5].OneofWrappers = []any{}
 	file_switchboard_v1_ai_service_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}

@@ -1007,6 +1007,204 @@ func (x *Usage) GetCacheWrite_1HTokens() int32 {
 	return 0
 }
 
+// The log probabilities of an answer's tokens, when the request asked for
+// them (`logprobs`) and the vendor gave them (models served in OpenAI's
+// dialect): OpenAI's `choices[].logprobs`.
+type Logprobs struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tokens of the message's content, in order.
+	Content []*TokenLogprob `protobuf:"bytes,1,rep,name=content,proto3" json:"content,omitempty"`
+	// The tokens of the message's refusal, in order.
+	Refusal       []*TokenLogprob `protobuf:"bytes,2,rep,name=refusal,proto3" json:"refusal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Logprobs) Reset() {
+	*x = Logprobs{}
+	mi := &file_switchboard_v1_chat_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Logprobs) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Logprobs) ProtoMessage() {}
+
+func (x *Logprobs) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_chat_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Logprobs.ProtoReflect.Descriptor instead.
+func (*Logprobs) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_chat_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Logprobs) GetContent() []*TokenLogprob {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *Logprobs) GetRefusal() []*TokenLogprob {
+	if x != nil {
+		return x.Refusal
+	}
+	return nil
+}
+
+// One token of an answer, how likely the model found it, and the tokens it
+// found most likely at its place.
+type TokenLogprob struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// Its log probability (OpenAI gives -9999.0 to the very unlikely).
+	Logprob float64 `protobuf:"fixed64,2,opt,name=logprob,proto3" json:"logprob,omitempty"`
+	// The token's UTF-8 bytes, as the vendor gave them: a character may span
+	// several tokens, whose `token` alone cannot show it. Unset when the
+	// vendor gave none.
+	Bytes []byte `protobuf:"bytes,3,opt,name=bytes,proto3,oneof" json:"bytes,omitempty"`
+	// The most likely tokens at this place, most likely first: as many as the
+	// request's `top_logprobs`, at most 20.
+	TopLogprobs   []*TopLogprob `protobuf:"bytes,4,rep,name=top_logprobs,json=topLogprobs,proto3" json:"top_logprobs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenLogprob) Reset() {
+	*x = TokenLogprob{}
+	mi := &file_switchboard_v1_chat_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenLogprob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenLogprob) ProtoMessage() {}
+
+func (x *TokenLogprob) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_chat_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenLogprob.ProtoReflect.Descriptor instead.
+func (*TokenLogprob) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_chat_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TokenLogprob) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *TokenLogprob) GetLogprob() float64 {
+	if x != nil {
+		return x.Logprob
+	}
+	return 0
+}
+
+func (x *TokenLogprob) GetBytes() []byte {
+	if x != nil {
+		return x.Bytes
+	}
+	return nil
+}
+
+func (x *TokenLogprob) GetTopLogprobs() []*TopLogprob {
+	if x != nil {
+		return x.TopLogprobs
+	}
+	return nil
+}
+
+// One of the most likely tokens at a place of the answer.
+type TopLogprob struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// Its log probability.
+	Logprob float64 `protobuf:"fixed64,2,opt,name=logprob,proto3" json:"logprob,omitempty"`
+	// The token's UTF-8 bytes; see TokenLogprob.bytes.
+	Bytes         []byte `protobuf:"bytes,3,opt,name=bytes,proto3,oneof" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopLogprob) Reset() {
+	*x = TopLogprob{}
+	mi := &file_switchboard_v1_chat_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopLogprob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopLogprob) ProtoMessage() {}
+
+func (x *TopLogprob) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_chat_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopLogprob.ProtoReflect.Descriptor instead.
+func (*TopLogprob) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_chat_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TopLogprob) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *TopLogprob) GetLogprob() float64 {
+	if x != nil {
+		return x.Logprob
+	}
+	return 0
+}
+
+func (x *TopLogprob) GetBytes() []byte {
+	if x != nil {
+		return x.Bytes
+	}
+	return nil
+}
+
 var File_switchboard_v1_chat_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_chat_proto_rawDesc = "" +
@@ -1065,7 +1263,22 @@ const file_switchboard_v1_chat_proto_rawDesc = "" +
 	"\rcached_tokens\x18\x04 \x01(\x05R\fcachedTokens\x12)\n" +
 	"\x10reasoning_tokens\x18\x05 \x01(\x05R\x0freasoningTokens\x12,\n" +
 	"\x12cache_write_tokens\x18\x06 \x01(\x05R\x10cacheWriteTokens\x121\n" +
-	"\x15cache_write_1h_tokens\x18\a \x01(\x05R\x12cacheWrite1hTokens*_\n" +
+	"\x15cache_write_1h_tokens\x18\a \x01(\x05R\x12cacheWrite1hTokens\"z\n" +
+	"\bLogprobs\x126\n" +
+	"\acontent\x18\x01 \x03(\v2\x1c.switchboard.v1.TokenLogprobR\acontent\x126\n" +
+	"\arefusal\x18\x02 \x03(\v2\x1c.switchboard.v1.TokenLogprobR\arefusal\"\xa2\x01\n" +
+	"\fTokenLogprob\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12\x18\n" +
+	"\alogprob\x18\x02 \x01(\x01R\alogprob\x12\x19\n" +
+	"\x05bytes\x18\x03 \x01(\fH\x00R\x05bytes\x88\x01\x01\x12=\n" +
+	"\ftop_logprobs\x18\x04 \x03(\v2\x1a.switchboard.v1.TopLogprobR\vtopLogprobsB\b\n" +
+	"\x06_bytes\"a\n" +
+	"\n" +
+	"TopLogprob\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12\x18\n" +
+	"\alogprob\x18\x02 \x01(\x01R\alogprob\x12\x19\n" +
+	"\x05bytes\x18\x03 \x01(\fH\x00R\x05bytes\x88\x01\x01B\b\n" +
+	"\x06_bytes*_\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_SYSTEM\x10\x01\x12\r\n" +
@@ -1103,7 +1316,7 @@ func file_switchboard_v1_chat_proto_rawDescGZIP() []byte {
 }
 
 var file_switchboard_v1_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_switchboard_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_switchboard_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_switchboard_v1_chat_proto_goTypes = []any{
 	(Role)(0),               // 0: switchboard.v1.Role
 	(ToolChoiceMode)(0),     // 1: switchboard.v1.ToolChoiceMode
@@ -1118,24 +1331,30 @@ var file_switchboard_v1_chat_proto_goTypes = []any{
 	(*ToolCallDelta)(nil),   // 10: switchboard.v1.ToolCallDelta
 	(*ResponseFormat)(nil),  // 11: switchboard.v1.ResponseFormat
 	(*Usage)(nil),           // 12: switchboard.v1.Usage
-	(*ReasoningBlock)(nil),  // 13: switchboard.v1.ReasoningBlock
-	(*structpb.Struct)(nil), // 14: google.protobuf.Struct
+	(*Logprobs)(nil),        // 13: switchboard.v1.Logprobs
+	(*TokenLogprob)(nil),    // 14: switchboard.v1.TokenLogprob
+	(*TopLogprob)(nil),      // 15: switchboard.v1.TopLogprob
+	(*ReasoningBlock)(nil),  // 16: switchboard.v1.ReasoningBlock
+	(*structpb.Struct)(nil), // 17: google.protobuf.Struct
 }
 var file_switchboard_v1_chat_proto_depIdxs = []int32{
 	0,  // 0: switchboard.v1.Message.role:type_name -> switchboard.v1.Role
 	5,  // 1: switchboard.v1.Message.parts:type_name -> switchboard.v1.ContentPart
 	9,  // 2: switchboard.v1.Message.tool_calls:type_name -> switchboard.v1.ToolCall
-	13, // 3: switchboard.v1.Message.reasoning:type_name -> switchboard.v1.ReasoningBlock
+	16, // 3: switchboard.v1.Message.reasoning:type_name -> switchboard.v1.ReasoningBlock
 	6,  // 4: switchboard.v1.ContentPart.image_url:type_name -> switchboard.v1.ImageUrl
-	14, // 5: switchboard.v1.Tool.parameters:type_name -> google.protobuf.Struct
+	17, // 5: switchboard.v1.Tool.parameters:type_name -> google.protobuf.Struct
 	1,  // 6: switchboard.v1.ToolChoice.mode:type_name -> switchboard.v1.ToolChoiceMode
 	2,  // 7: switchboard.v1.ResponseFormat.type:type_name -> switchboard.v1.ResponseFormatType
-	14, // 8: switchboard.v1.ResponseFormat.schema:type_name -> google.protobuf.Struct
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	17, // 8: switchboard.v1.ResponseFormat.schema:type_name -> google.protobuf.Struct
+	14, // 9: switchboard.v1.Logprobs.content:type_name -> switchboard.v1.TokenLogprob
+	14, // 10: switchboard.v1.Logprobs.refusal:type_name -> switchboard.v1.TokenLogprob
+	15, // 11: switchboard.v1.TokenLogprob.top_logprobs:type_name -> switchboard.v1.TopLogprob
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_chat_proto_init() }
@@ -1152,13 +1371,15 @@ func file_switchboard_v1_chat_proto_init() {
 		(*ToolChoice_Mode)(nil),
 		(*ToolChoice_FunctionName)(nil),
 	}
+	file_switchboard_v1_chat_proto_msgTypes[10].OneofWrappers = []any{}
+	file_switchboard_v1_chat_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_chat_proto_rawDesc), len(file_switchboard_v1_chat_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -9,7 +9,7 @@ import type { CacheControl } from "./cache_pb.js";
 import { file_switchboard_v1_cache } from "./cache_pb.js";
 import type { ParameterAdjustment } from "./catalogue_pb.js";
 import { file_switchboard_v1_catalogue } from "./catalogue_pb.js";
-import type { FinishReason, Message as Message$1, ResponseFormat, Tool, ToolCall, ToolCallDelta, ToolChoice, Usage } from "./chat_pb.js";
+import type { FinishReason, Logprobs, Message as Message$1, ResponseFormat, Tool, ToolCall, ToolCallDelta, ToolChoice, Usage } from "./chat_pb.js";
 import { file_switchboard_v1_chat } from "./chat_pb.js";
 import type { Model } from "./models_pb.js";
 import { file_switchboard_v1_models } from "./models_pb.js";
@@ -23,7 +23,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/ai_service.proto.
  */
 export const file_switchboard_v1_ai_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zd2l0Y2hib2FyZC92MS9haV9zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MSKCBQoLQ2hhdFJlcXVlc3QSDQoFbW9kZWwYASABKAkSKQoIbWVzc2FnZXMYAiADKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEhgKC3RlbXBlcmF0dXJlGAMgASgBSACIAQESEgoFdG9wX3AYBCABKAFIAYgBARIXCgptYXhfdG9rZW5zGAUgASgFSAKIAQESDAoEc3RvcBgGIAMoCRIRCgRzZWVkGAcgASgDSAOIAQESDAoEdXNlchgIIAEoCRIjCgV0b29scxgJIAMoCzIULnN3aXRjaGJvYXJkLnYxLlRvb2wSLwoLdG9vbF9jaG9pY2UYCiABKAsyGi5zd2l0Y2hib2FyZC52MS5Ub29sQ2hvaWNlEjcKD3Jlc3BvbnNlX2Zvcm1hdBgLIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlJlc3BvbnNlRm9ybWF0Eh0KEHByZXNlbmNlX3BlbmFsdHkYDCABKAFIBIgBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgNIAEoAUgFiAEBEi8KDnZlbmRvcl9vcHRpb25zGA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIzCg1jYWNoZV9jb250cm9sGA8gASgOMhwuc3dpdGNoYm9hcmQudjEuQ2FjaGVDb250cm9sEjIKCXJlYXNvbmluZxgUIAEoCzIfLnN3aXRjaGJvYXJkLnYxLlJlYXNvbmluZ0NvbmZpZ0IOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQg0KC19tYXhfdG9rZW5zQgcKBV9zZWVkQhMKEV9wcmVzZW5jZV9wZW5hbHR5QhQKEl9mcmVxdWVuY3lfcGVuYWx0eSK3AwoMQ2hhdFJlc3BvbnNlEgoKAmlkGAEgASgJEigKB21lc3NhZ2UYAiABKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEjMKDWZpbmlzaF9yZWFzb24YAyABKA4yHC5zd2l0Y2hib2FyZC52MS5GaW5pc2hSZWFzb24SJAoFdXNhZ2UYBCABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIQCghwcm92aWRlchgFIAEoCRINCgVtb2RlbBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEikKCGF0dGVtcHRzGAggAygLMhcuc3dpdGNoYm9hcmQudjEuQXR0ZW1wdBIXCg9yZXF1ZXN0ZWRfbW9kZWwYCSABKAkSEgoKZG93bmdyYWRlZBgKIAEoCBIOCgZjYWNoZWQYCyABKAgSEQoJY29hbGVzY2VkGAwgASgIEhoKDXN0b3Bfc2VxdWVuY2UYDSABKAlIAIgBARI4CgthZGp1c3RtZW50cxgUIAMoCzIjLnN3aXRjaGJvYXJkLnYxLlBhcmFtZXRlckFkanVzdG1lbnRCEAoOX3N0b3Bfc2VxdWVuY2UiiAUKEUNoYXRTdHJlYW1SZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEikKCG1lc3NhZ2VzGAIgAygLMhcuc3dpdGNoYm9hcmQudjEuTWVzc2FnZRIYCgt0ZW1wZXJhdHVyZRgDIAEoAUgAiAEBEhIKBXRvcF9wGAQgASgBSAGIAQESFwoKbWF4X3Rva2VucxgFIAEoBUgCiAEBEgwKBHN0b3AYBiADKAkSEQoEc2VlZBgHIAEoA0gDiAEBEgwKBHVzZXIYCCABKAkSIwoFdG9vbHMYCSADKAsyFC5zd2l0Y2hib2FyZC52MS5Ub29sEi8KC3Rvb2xfY2hvaWNlGAogASgLMhouc3dpdGNoYm9hcmQudjEuVG9vbENob2ljZRI3Cg9yZXNwb25zZV9mb3JtYXQYCyABKAsyHi5zd2l0Y2hib2FyZC52MS5SZXNwb25zZUZvcm1hdBIdChBwcmVzZW5jZV9wZW5hbHR5GAwgASgBSASIAQESHgoRZnJlcXVlbmN5X3BlbmFsdHkYDSABKAFIBYgBARIvCg52ZW5kb3Jfb3B0aW9ucxgOIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSMwoNY2FjaGVfY29udHJvbBgPIAEoDjIcLnN3aXRjaGJvYXJkLnYxLkNhY2hlQ29udHJvbBIyCglyZWFzb25pbmcYFCABKAsyHy5zd2l0Y2hib2FyZC52MS5SZWFzb25pbmdDb25maWdCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEINCgtfbWF4X3Rva2Vuc0IHCgVfc2VlZEITChFfcHJlc2VuY2VfcGVuYWx0eUIUChJfZnJlcXVlbmN5X3BlbmFsdHkieQoSQ2hhdFN0cmVhbVJlc3BvbnNlEioKBWRlbHRhGAEgASgLMhkuc3dpdGNoYm9hcmQudjEuQ2hhdERlbHRhSAASLgoHc3VtbWFyeRgCIAEoCzIbLnN3aXRjaGJvYXJkLnYxLkNoYXRTdW1tYXJ5SABCBwoFZXZlbnQirgEKCUNoYXREZWx0YRIPCgdjb250ZW50GAEgASgJEjEKCnRvb2xfY2FsbHMYAiADKAsyHS5zd2l0Y2hib2FyZC52MS5Ub29sQ2FsbERlbHRhEhkKEXJlYXNvbmluZ19jb250ZW50GAMgASgJEg8KB3JlZnVzYWwYBCABKAkSMQoJcmVhc29uaW5nGAUgAygLMh4uc3dpdGNoYm9hcmQudjEuUmVhc29uaW5nQmxvY2sihgQKC0NoYXRTdW1tYXJ5EgoKAmlkGAEgASgJEjMKDWZpbmlzaF9yZWFzb24YAiABKA4yHC5zd2l0Y2hib2FyZC52MS5GaW5pc2hSZWFzb24SJAoFdXNhZ2UYAyABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIsCgp0b29sX2NhbGxzGAQgAygLMhguc3dpdGNoYm9hcmQudjEuVG9vbENhbGwSEAoIcHJvdmlkZXIYBSABKAkSDQoFbW9kZWwYBiABKAkSEgoKcmVxdWVzdF9pZBgHIAEoCRIXCg91c2FnZV9lc3RpbWF0ZWQYCCABKAgSKQoIYXR0ZW1wdHMYCSADKAsyFy5zd2l0Y2hib2FyZC52MS5BdHRlbXB0EhcKD3JlcXVlc3RlZF9tb2RlbBgKIAEoCRISCgpkb3duZ3JhZGVkGAsgASgIEg4KBmNhY2hlZBgMIAEoCBIRCgljb2FsZXNjZWQYDSABKAgSGgoNc3RvcF9zZXF1ZW5jZRgOIAEoCUgAiAEBEjgKC2FkanVzdG1lbnRzGBQgAygLMiMuc3dpdGNoYm9hcmQudjEuUGFyYW1ldGVyQWRqdXN0bWVudBIxCglyZWFzb25pbmcYFSADKAsyHi5zd2l0Y2hib2FyZC52MS5SZWFzb25pbmdCbG9ja0IQCg5fc3RvcF9zZXF1ZW5jZSJjCgxFbWJlZFJlcXVlc3QSDQoFbW9kZWwYASABKAkSDgoGaW5wdXRzGAIgAygJEhcKCmRpbWVuc2lvbnMYAyABKAVIAIgBARIMCgR1c2VyGAQgASgJQg0KC19kaW1lbnNpb25zIt0BCg1FbWJlZFJlc3BvbnNlEi0KCmVtYmVkZGluZ3MYASADKAsyGS5zd2l0Y2hib2FyZC52MS5FbWJlZGRpbmcSJAoFdXNhZ2UYAiABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRISCgpyZXF1ZXN0X2lkGAUgASgJEikKCGF0dGVtcHRzGAYgAygLMhcuc3dpdGNoYm9hcmQudjEuQXR0ZW1wdBIXCg9yZXF1ZXN0ZWRfbW9kZWwYByABKAkiKgoJRW1iZWRkaW5nEg0KBWluZGV4GAEgASgFEg4KBnZhbHVlcxgCIAMoAiIlChFMaXN0TW9kZWxzUmVxdWVzdBIQCghwcm92aWRlchgBIAEoCSI7ChJMaXN0TW9kZWxzUmVzcG9uc2USJQoGbW9kZWxzGAEgAygLMhUuc3dpdGNoYm9hcmQudjEuTW9kZWwywAIKCUFJU2VydmljZRJBCgRDaGF0Ehsuc3dpdGNoYm9hcmQudjEuQ2hhdFJlcXVlc3QaHC5zd2l0Y2hib2FyZC52MS5DaGF0UmVzcG9uc2USVQoKQ2hhdFN0cmVhbRIhLnN3aXRjaGJvYXJkLnYxLkNoYXRTdHJlYW1SZXF1ZXN0GiIuc3dpdGNoYm9hcmQudjEuQ2hhdFN0cmVhbVJlc3BvbnNlMAESRAoFRW1iZWQSHC5zd2l0Y2hib2FyZC52MS5FbWJlZFJlcXVlc3QaHS5zd2l0Y2hib2FyZC52MS5FbWJlZFJlc3BvbnNlElMKCkxpc3RNb2RlbHMSIS5zd2l0Y2hib2FyZC52MS5MaXN0TW9kZWxzUmVxdWVzdBoiLnN3aXRjaGJvYXJkLnYxLkxpc3RNb2RlbHNSZXNwb25zZUJQWk5naXRodWIuY29tL3N3aXRjaGJvYXJkLWdhdGV3YXkvc3dpdGNoYm9hcmQvZ2VuL2dvL3N3aXRjaGJvYXJkL3YxO3N3aXRjaGJvYXJkdjFiBnByb3RvMw", [file_google_protobuf_struct, file_switchboard_v1_cache, file_switchboard_v1_catalogue, file_switchboard_v1_chat, file_switchboard_v1_models, file_switchboard_v1_reasoning, file_switchboard_v1_routing]);
+  fileDesc("Ch9zd2l0Y2hib2FyZC92MS9haV9zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MSLSBQoLQ2hhdFJlcXVlc3QSDQoFbW9kZWwYASABKAkSKQoIbWVzc2FnZXMYAiADKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEhgKC3RlbXBlcmF0dXJlGAMgASgBSACIAQESEgoFdG9wX3AYBCABKAFIAYgBARIXCgptYXhfdG9rZW5zGAUgASgFSAKIAQESDAoEc3RvcBgGIAMoCRIRCgRzZWVkGAcgASgDSAOIAQESDAoEdXNlchgIIAEoCRIjCgV0b29scxgJIAMoCzIULnN3aXRjaGJvYXJkLnYxLlRvb2wSLwoLdG9vbF9jaG9pY2UYCiABKAsyGi5zd2l0Y2hib2FyZC52MS5Ub29sQ2hvaWNlEjcKD3Jlc3BvbnNlX2Zvcm1hdBgLIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlJlc3BvbnNlRm9ybWF0Eh0KEHByZXNlbmNlX3BlbmFsdHkYDCABKAFIBIgBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgNIAEoAUgFiAEBEi8KDnZlbmRvcl9vcHRpb25zGA4gASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIzCg1jYWNoZV9jb250cm9sGA8gASgOMhwuc3dpdGNoYm9hcmQudjEuQ2FjaGVDb250cm9sEjIKCXJlYXNvbmluZxgUIAEoCzIfLnN3aXRjaGJvYXJkLnYxLlJlYXNvbmluZ0NvbmZpZxIVCghsb2dwcm9icxgVIAEoCEgGiAEBEhkKDHRvcF9sb2dwcm9icxgWIAEoBUgHiAEBQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3BCDQoLX21heF90b2tlbnNCBwoFX3NlZWRCEwoRX3ByZXNlbmNlX3BlbmFsdHlCFAoSX2ZyZXF1ZW5jeV9wZW5hbHR5QgsKCV9sb2dwcm9ic0IPCg1fdG9wX2xvZ3Byb2JzIvMECgxDaGF0UmVzcG9uc2USCgoCaWQYASABKAkSKAoHbWVzc2FnZRgCIAEoCzIXLnN3aXRjaGJvYXJkLnYxLk1lc3NhZ2USMwoNZmluaXNoX3JlYXNvbhgDIAEoDjIcLnN3aXRjaGJvYXJkLnYxLkZpbmlzaFJlYXNvbhIkCgV1c2FnZRgEIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlVzYWdlEhAKCHByb3ZpZGVyGAUgASgJEg0KBW1vZGVsGAYgASgJEhIKCnJlcXVlc3RfaWQYByABKAkSKQoIYXR0ZW1wdHMYCCADKAsyFy5zd2l0Y2hib2FyZC52MS5BdHRlbXB0EhcKD3JlcXVlc3RlZF9tb2RlbBgJIAEoCRISCgpkb3duZ3JhZGVkGAogASgIEg4KBmNhY2hlZBgLIAEoCBIRCgljb2FsZXNjZWQYDCABKAgSGgoNc3RvcF9zZXF1ZW5jZRgNIAEoCUgAiAEBEhkKDHZlbmRvcl9tb2RlbBgOIAEoCUgBiAEBEh8KEnN5c3RlbV9maW5nZXJwcmludBgPIAEoCUgCiAEBEhkKDHNlcnZpY2VfdGllchgQIAEoCUgDiAEBEioKCGxvZ3Byb2JzGBEgASgLMhguc3dpdGNoYm9hcmQudjEuTG9ncHJvYnMSOAoLYWRqdXN0bWVudHMYFCADKAsyIy5zd2l0Y2hib2FyZC52MS5QYXJhbWV0ZXJBZGp1c3RtZW50QhAKDl9zdG9wX3NlcXVlbmNlQg8KDV92ZW5kb3JfbW9kZWxCFQoTX3N5c3RlbV9maW5nZXJwcmludEIPCg1fc2VydmljZV90aWVyItgFChFDaGF0U3RyZWFtUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIpCghtZXNzYWdlcxgCIAMoCzIXLnN3aXRjaGJvYXJkLnYxLk1lc3NhZ2USGAoLdGVtcGVyYXR1cmUYAyABKAFIAIgBARISCgV0b3BfcBgEIAEoAUgBiAEBEhcKCm1heF90b2tlbnMYBSABKAVIAogBARIMCgRzdG9wGAYgAygJEhEKBHNlZWQYByABKANIA4gBARIMCgR1c2VyGAggASgJEiMKBXRvb2xzGAkgAygLMhQuc3dpdGNoYm9hcmQudjEuVG9vbBIvCgt0b29sX2Nob2ljZRgKIAEoCzIaLnN3aXRjaGJvYXJkLnYxLlRvb2xDaG9pY2USNwoPcmVzcG9uc2VfZm9ybWF0GAsgASgLMh4uc3dpdGNoYm9hcmQudjEuUmVzcG9uc2VGb3JtYXQSHQoQcHJlc2VuY2VfcGVuYWx0eRgMIAEoAUgEiAEBEh4KEWZyZXF1ZW5jeV9wZW5hbHR5GA0gASgBSAWIAQESLwoOdmVuZG9yX29wdGlvbnMYDiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjMKDWNhY2hlX2NvbnRyb2wYDyABKA4yHC5zd2l0Y2hib2FyZC52MS5DYWNoZUNvbnRyb2wSMgoJcmVhc29uaW5nGBQgASgLMh8uc3dpdGNoYm9hcmQudjEuUmVhc29uaW5nQ29uZmlnEhUKCGxvZ3Byb2JzGBUgASgISAaIAQESGQoMdG9wX2xvZ3Byb2JzGBYgASgFSAeIAQFCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEINCgtfbWF4X3Rva2Vuc0IHCgVfc2VlZEITChFfcHJlc2VuY2VfcGVuYWx0eUIUChJfZnJlcXVlbmN5X3BlbmFsdHlCCwoJX2xvZ3Byb2JzQg8KDV90b3BfbG9ncHJvYnMieQoSQ2hhdFN0cmVhbVJlc3BvbnNlEioKBWRlbHRhGAEgASgLMhkuc3dpdGNoYm9hcmQudjEuQ2hhdERlbHRhSAASLgoHc3VtbWFyeRgCIAEoCzIbLnN3aXRjaGJvYXJkLnYxLkNoYXRTdW1tYXJ5SABCBwoFZXZlbnQiggMKCUNoYXREZWx0YRIPCgdjb250ZW50GAEgASgJEjEKCnRvb2xfY2FsbHMYAiADKAsyHS5zd2l0Y2hib2FyZC52MS5Ub29sQ2FsbERlbHRhEhkKEXJlYXNvbmluZ19jb250ZW50GAMgASgJEg8KB3JlZnVzYWwYBCABKAkSMQoJcmVhc29uaW5nGAUgAygLMh4uc3dpdGNoYm9hcmQudjEuUmVhc29uaW5nQmxvY2sSKgoIbG9ncHJvYnMYBiABKAsyGC5zd2l0Y2hib2FyZC52MS5Mb2dwcm9icxIPCgJpZBgHIAEoCUgAiAEBEhkKDHZlbmRvcl9tb2RlbBgIIAEoCUgBiAEBEh8KEnN5c3RlbV9maW5nZXJwcmludBgJIAEoCUgCiAEBEhkKDHNlcnZpY2VfdGllchgKIAEoCUgDiAEBQgUKA19pZEIPCg1fdmVuZG9yX21vZGVsQhUKE19zeXN0ZW1fZmluZ2VycHJpbnRCDwoNX3NlcnZpY2VfdGllciKWBQoLQ2hhdFN1bW1hcnkSCgoCaWQYASABKAkSMwoNZmluaXNoX3JlYXNvbhgCIAEoDjIcLnN3aXRjaGJvYXJkLnYxLkZpbmlzaFJlYXNvbhIkCgV1c2FnZRgDIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlVzYWdlEiwKCnRvb2xfY2FsbHMYBCADKAsyGC5zd2l0Y2hib2FyZC52MS5Ub29sQ2FsbBIQCghwcm92aWRlchgFIAEoCRINCgVtb2RlbBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJEhcKD3VzYWdlX2VzdGltYXRlZBgIIAEoCBIpCghhdHRlbXB0cxgJIAMoCzIXLnN3aXRjaGJvYXJkLnYxLkF0dGVtcHQSFwoPcmVxdWVzdGVkX21vZGVsGAogASgJEhIKCmRvd25ncmFkZWQYCyABKAgSDgoGY2FjaGVkGAwgASgIEhEKCWNvYWxlc2NlZBgNIAEoCBIaCg1zdG9wX3NlcXVlbmNlGA4gASgJSACIAQESGQoMdmVuZG9yX21vZGVsGA8gASgJSAGIAQESHwoSc3lzdGVtX2ZpbmdlcnByaW50GBAgASgJSAKIAQESGQoMc2VydmljZV90aWVyGBEgASgJSAOIAQESOAoLYWRqdXN0bWVudHMYFCADKAsyIy5zd2l0Y2hib2FyZC52MS5QYXJhbWV0ZXJBZGp1c3RtZW50EjEKCXJlYXNvbmluZxgVIAMoCzIeLnN3aXRjaGJvYXJkLnYxLlJlYXNvbmluZ0Jsb2NrQhAKDl9zdG9wX3NlcXVlbmNlQg8KDV92ZW5kb3JfbW9kZWxCFQoTX3N5c3RlbV9maW5nZXJwcmludEIPCg1fc2VydmljZV90aWVyImMKDEVtYmVkUmVxdWVzdBINCgVtb2RlbBgBIAEoCRIOCgZpbnB1dHMYAiADKAkSFwoKZGltZW5zaW9ucxgDIAEoBUgAiAEBEgwKBHVzZXIYBCABKAlCDQoLX2RpbWVuc2lvbnMi3QEKDUVtYmVkUmVzcG9uc2USLQoKZW1iZWRkaW5ncxgBIAMoCzIZLnN3aXRjaGJvYXJkLnYxLkVtYmVkZGluZxIkCgV1c2FnZRgCIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlVzYWdlEhAKCHByb3ZpZGVyGAMgASgJEg0KBW1vZGVsGAQgASgJEhIKCnJlcXVlc3RfaWQYBSABKAkSKQoIYXR0ZW1wdHMYBiADKAsyFy5zd2l0Y2hib2FyZC52MS5BdHRlbXB0EhcKD3JlcXVlc3RlZF9tb2RlbBgHIAEoCSIqCglFbWJlZGRpbmcSDQoFaW5kZXgYASABKAUSDgoGdmFsdWVzGAIgAygCIiUKEUxpc3RNb2RlbHNSZXF1ZXN0EhAKCHByb3ZpZGVyGAEgASgJIjsKEkxpc3RNb2RlbHNSZXNwb25zZRIlCgZtb2RlbHMYASADKAsyFS5zd2l0Y2hib2FyZC52MS5Nb2RlbDLAAgoJQUlTZXJ2aWNlEkEKBENoYXQSGy5zd2l0Y2hib2FyZC52MS5DaGF0UmVxdWVzdBocLnN3aXRjaGJvYXJkLnYxLkNoYXRSZXNwb25zZRJVCgpDaGF0U3RyZWFtEiEuc3dpdGNoYm9hcmQudjEuQ2hhdFN0cmVhbVJlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5DaGF0U3RyZWFtUmVzcG9uc2UwARJECgVFbWJlZBIcLnN3aXRjaGJvYXJkLnYxLkVtYmVkUmVxdWVzdBodLnN3aXRjaGJvYXJkLnYxLkVtYmVkUmVzcG9uc2USUwoKTGlzdE1vZGVscxIhLnN3aXRjaGJvYXJkLnYxLkxpc3RNb2RlbHNSZXF1ZXN0GiIuc3dpdGNoYm9hcmQudjEuTGlzdE1vZGVsc1Jlc3BvbnNlQlBaTmdpdGh1Yi5jb20vc3dpdGNoYm9hcmQtZ2F0ZXdheS9zd2l0Y2hib2FyZC9nZW4vZ28vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MWIGcHJvdG8z", [file_google_protobuf_struct, file_switchboard_v1_cache, file_switchboard_v1_catalogue, file_switchboard_v1_chat, file_switchboard_v1_models, file_switchboard_v1_reasoning, file_switchboard_v1_routing]);
 
 /**
  * A conversation to answer in one response.
@@ -149,6 +149,22 @@ export type ChatRequest = Message<"switchboard.v1.ChatRequest"> & {
    * @generated from field: switchboard.v1.ReasoningConfig reasoning = 20;
    */
   reasoning?: ReasoningConfig | undefined;
+
+  /**
+   * Return the log probability of each token of the answer (ChatResponse.logprobs,
+   * ChatDelta.logprobs). Only models served in OpenAI's dialect give them: a
+   * call that would be served by another is InvalidArgument.
+   *
+   * @generated from field: optional bool logprobs = 21;
+   */
+  logprobs?: boolean | undefined;
+
+  /**
+   * With `logprobs`, the most likely tokens to return at each place, 0 to 20.
+   *
+   * @generated from field: optional int32 top_logprobs = 22;
+   */
+  topLogprobs?: number | undefined;
 };
 
 /**
@@ -258,6 +274,38 @@ export type ChatResponse = Message<"switchboard.v1.ChatResponse"> & {
    * @generated from field: optional string stop_sequence = 13;
    */
   stopSequence?: string | undefined;
+
+  /**
+   * The model as the vendor named it in its answer, when it did: often a
+   * dated version of `model` (gpt-4o-2024-08-06).
+   *
+   * @generated from field: optional string vendor_model = 14;
+   */
+  vendorModel?: string | undefined;
+
+  /**
+   * The vendor's fingerprint of the backend configuration that answered
+   * (OpenAI's system_fingerprint), when it gave one.
+   *
+   * @generated from field: optional string system_fingerprint = 15;
+   */
+  systemFingerprint?: string | undefined;
+
+  /**
+   * The tier the vendor says it served the call at (OpenAI's service_tier:
+   * "default", "flex", ...), when it said.
+   *
+   * @generated from field: optional string service_tier = 16;
+   */
+  serviceTier?: string | undefined;
+
+  /**
+   * The log probabilities of the answer's tokens, when the request asked
+   * for them (`logprobs`) and the vendor gave them.
+   *
+   * @generated from field: switchboard.v1.Logprobs logprobs = 17;
+   */
+  logprobs?: Logprobs | undefined;
 
   /**
    * How the request was changed to fit the model that served it (a
@@ -395,6 +443,20 @@ export type ChatStreamRequest = Message<"switchboard.v1.ChatStreamRequest"> & {
    * @generated from field: switchboard.v1.ReasoningConfig reasoning = 20;
    */
   reasoning?: ReasoningConfig | undefined;
+
+  /**
+   * See ChatRequest.logprobs.
+   *
+   * @generated from field: optional bool logprobs = 21;
+   */
+  logprobs?: boolean | undefined;
+
+  /**
+   * See ChatRequest.top_logprobs.
+   *
+   * @generated from field: optional int32 top_logprobs = 22;
+   */
+  topLogprobs?: number | undefined;
 };
 
 /**
@@ -484,6 +546,45 @@ export type ChatDelta = Message<"switchboard.v1.ChatDelta"> & {
    * @generated from field: repeated switchboard.v1.ReasoningBlock reasoning = 5;
    */
   reasoning: ReasoningBlock[];
+
+  /**
+   * The log probabilities of this delta's tokens, when the request asked for
+   * them; see ChatResponse.logprobs.
+   *
+   * @generated from field: switchboard.v1.Logprobs logprobs = 6;
+   */
+  logprobs?: Logprobs | undefined;
+
+  /**
+   * The vendor's id for this completion, on the first delta, when the
+   * vendor said it by then (ChatSummary.id says it again at the end): with
+   * the three fields below, what lets a surface name the answer as its
+   * vendor did from its first event.
+   *
+   * @generated from field: optional string id = 7;
+   */
+  id?: string | undefined;
+
+  /**
+   * On the first delta: see ChatResponse.vendor_model.
+   *
+   * @generated from field: optional string vendor_model = 8;
+   */
+  vendorModel?: string | undefined;
+
+  /**
+   * On the first delta: see ChatResponse.system_fingerprint.
+   *
+   * @generated from field: optional string system_fingerprint = 9;
+   */
+  systemFingerprint?: string | undefined;
+
+  /**
+   * On the first delta: see ChatResponse.service_tier.
+   *
+   * @generated from field: optional string service_tier = 10;
+   */
+  serviceTier?: string | undefined;
 };
 
 /**
@@ -598,6 +699,27 @@ export type ChatSummary = Message<"switchboard.v1.ChatSummary"> & {
    * @generated from field: optional string stop_sequence = 14;
    */
   stopSequence?: string | undefined;
+
+  /**
+   * The model as the vendor named it; see ChatResponse.vendor_model.
+   *
+   * @generated from field: optional string vendor_model = 15;
+   */
+  vendorModel?: string | undefined;
+
+  /**
+   * See ChatResponse.system_fingerprint.
+   *
+   * @generated from field: optional string system_fingerprint = 16;
+   */
+  systemFingerprint?: string | undefined;
+
+  /**
+   * See ChatResponse.service_tier.
+   *
+   * @generated from field: optional string service_tier = 17;
+   */
+  serviceTier?: string | undefined;
 
   /**
    * How the request was changed to fit the model that served it; see

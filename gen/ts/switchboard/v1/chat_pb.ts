@@ -13,7 +13,7 @@ import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/chat.proto.
  */
 export const file_switchboard_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2hib2FyZC92MS9jaGF0LnByb3RvEg5zd2l0Y2hib2FyZC52MSKbAgoHTWVzc2FnZRIiCgRyb2xlGAEgASgOMhQuc3dpdGNoYm9hcmQudjEuUm9sZRIPCgdjb250ZW50GAIgASgJEioKBXBhcnRzGAMgAygLMhsuc3dpdGNoYm9hcmQudjEuQ29udGVudFBhcnQSDAoEbmFtZRgEIAEoCRIsCgp0b29sX2NhbGxzGAUgAygLMhguc3dpdGNoYm9hcmQudjEuVG9vbENhbGwSFAoMdG9vbF9jYWxsX2lkGAYgASgJEhkKEXJlYXNvbmluZ19jb250ZW50GAcgASgJEjEKCXJlYXNvbmluZxgIIAMoCzIeLnN3aXRjaGJvYXJkLnYxLlJlYXNvbmluZ0Jsb2NrEg8KB3JlZnVzYWwYCSABKAkiVAoLQ29udGVudFBhcnQSDgoEdGV4dBgBIAEoCUgAEi0KCWltYWdlX3VybBgCIAEoCzIYLnN3aXRjaGJvYXJkLnYxLkltYWdlVXJsSABCBgoEcGFydCInCghJbWFnZVVybBILCgN1cmwYASABKAkSDgoGZGV0YWlsGAIgASgJImYKBFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZzdHJpY3QYBCABKAgiXwoKVG9vbENob2ljZRIuCgRtb2RlGAEgASgOMh4uc3dpdGNoYm9hcmQudjEuVG9vbENob2ljZU1vZGVIABIXCg1mdW5jdGlvbl9uYW1lGAIgASgJSABCCAoGY2hvaWNlIjcKCFRvb2xDYWxsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJYXJndW1lbnRzGAMgASgJIlQKDVRvb2xDYWxsRGVsdGESDQoFaW5kZXgYASABKAUSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIaChJhcmd1bWVudHNfZnJhZ21lbnQYBCABKAkikAEKDlJlc3BvbnNlRm9ybWF0EjAKBHR5cGUYASABKA4yIi5zd2l0Y2hib2FyZC52MS5SZXNwb25zZUZvcm1hdFR5cGUSEwoLc2NoZW1hX25hbWUYAiABKAkSJwoGc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZzdHJpY3QYBCABKAgiuwEKBVVzYWdlEhUKDXByb21wdF90b2tlbnMYASABKAUSGQoRY29tcGxldGlvbl90b2tlbnMYAiABKAUSFAoMdG90YWxfdG9rZW5zGAMgASgFEhUKDWNhY2hlZF90b2tlbnMYBCABKAUSGAoQcmVhc29uaW5nX3Rva2VucxgFIAEoBRIaChJjYWNoZV93cml0ZV90b2tlbnMYBiABKAUSHQoVY2FjaGVfd3JpdGVfMWhfdG9rZW5zGAcgASgFKl8KBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfU1lTVEVNEAESDQoJUk9MRV9VU0VSEAISEgoOUk9MRV9BU1NJU1RBTlQQAxINCglST0xFX1RPT0wQBCqHAQoOVG9vbENob2ljZU1vZGUSIAocVE9PTF9DSE9JQ0VfTU9ERV9VTlNQRUNJRklFRBAAEhkKFVRPT0xfQ0hPSUNFX01PREVfQVVUTxABEhkKFVRPT0xfQ0hPSUNFX01PREVfTk9ORRACEh0KGVRPT0xfQ0hPSUNFX01PREVfUkVRVUlSRUQQAyqlAQoSUmVzcG9uc2VGb3JtYXRUeXBlEiQKIFJFU1BPTlNFX0ZPUk1BVF9UWVBFX1VOU1BFQ0lGSUVEEAASHQoZUkVTUE9OU0VfRk9STUFUX1RZUEVfVEVYVBABEiQKIFJFU1BPTlNFX0ZPUk1BVF9UWVBFX0pTT05fT0JKRUNUEAISJAogUkVTUE9OU0VfRk9STUFUX1RZUEVfSlNPTl9TQ0hFTUEQAyq6AQoMRmluaXNoUmVhc29uEh0KGUZJTklTSF9SRUFTT05fVU5TUEVDSUZJRUQQABIWChJGSU5JU0hfUkVBU09OX1NUT1AQARIYChRGSU5JU0hfUkVBU09OX0xFTkdUSBACEhwKGEZJTklTSF9SRUFTT05fVE9PTF9DQUxMUxADEiAKHEZJTklTSF9SRUFTT05fQ09OVEVOVF9GSUxURVIQBBIZChVGSU5JU0hfUkVBU09OX1JFRlVTQUwQBUJQWk5naXRodWIuY29tL3N3aXRjaGJvYXJkLWdhdGV3YXkvc3dpdGNoYm9hcmQvZ2VuL2dvL3N3aXRjaGJvYXJkL3YxO3N3aXRjaGJvYXJkdjFiBnByb3RvMw", [file_google_protobuf_struct, file_switchboard_v1_reasoning]);
+  fileDesc("Chlzd2l0Y2hib2FyZC92MS9jaGF0LnByb3RvEg5zd2l0Y2hib2FyZC52MSKbAgoHTWVzc2FnZRIiCgRyb2xlGAEgASgOMhQuc3dpdGNoYm9hcmQudjEuUm9sZRIPCgdjb250ZW50GAIgASgJEioKBXBhcnRzGAMgAygLMhsuc3dpdGNoYm9hcmQudjEuQ29udGVudFBhcnQSDAoEbmFtZRgEIAEoCRIsCgp0b29sX2NhbGxzGAUgAygLMhguc3dpdGNoYm9hcmQudjEuVG9vbENhbGwSFAoMdG9vbF9jYWxsX2lkGAYgASgJEhkKEXJlYXNvbmluZ19jb250ZW50GAcgASgJEjEKCXJlYXNvbmluZxgIIAMoCzIeLnN3aXRjaGJvYXJkLnYxLlJlYXNvbmluZ0Jsb2NrEg8KB3JlZnVzYWwYCSABKAkiVAoLQ29udGVudFBhcnQSDgoEdGV4dBgBIAEoCUgAEi0KCWltYWdlX3VybBgCIAEoCzIYLnN3aXRjaGJvYXJkLnYxLkltYWdlVXJsSABCBgoEcGFydCInCghJbWFnZVVybBILCgN1cmwYASABKAkSDgoGZGV0YWlsGAIgASgJImYKBFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZzdHJpY3QYBCABKAgiXwoKVG9vbENob2ljZRIuCgRtb2RlGAEgASgOMh4uc3dpdGNoYm9hcmQudjEuVG9vbENob2ljZU1vZGVIABIXCg1mdW5jdGlvbl9uYW1lGAIgASgJSABCCAoGY2hvaWNlIjcKCFRvb2xDYWxsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJYXJndW1lbnRzGAMgASgJIlQKDVRvb2xDYWxsRGVsdGESDQoFaW5kZXgYASABKAUSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIaChJhcmd1bWVudHNfZnJhZ21lbnQYBCABKAkikAEKDlJlc3BvbnNlRm9ybWF0EjAKBHR5cGUYASABKA4yIi5zd2l0Y2hib2FyZC52MS5SZXNwb25zZUZvcm1hdFR5cGUSEwoLc2NoZW1hX25hbWUYAiABKAkSJwoGc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZzdHJpY3QYBCABKAgiuwEKBVVzYWdlEhUKDXByb21wdF90b2tlbnMYASABKAUSGQoRY29tcGxldGlvbl90b2tlbnMYAiABKAUSFAoMdG90YWxfdG9rZW5zGAMgASgFEhUKDWNhY2hlZF90b2tlbnMYBCABKAUSGAoQcmVhc29uaW5nX3Rva2VucxgFIAEoBRIaChJjYWNoZV93cml0ZV90b2tlbnMYBiABKAUSHQoVY2FjaGVfd3JpdGVfMWhfdG9rZW5zGAcgASgFImgKCExvZ3Byb2JzEi0KB2NvbnRlbnQYASADKAsyHC5zd2l0Y2hib2FyZC52MS5Ub2tlbkxvZ3Byb2ISLQoHcmVmdXNhbBgCIAMoCzIcLnN3aXRjaGJvYXJkLnYxLlRva2VuTG9ncHJvYiJ+CgxUb2tlbkxvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARISCgVieXRlcxgDIAEoDEgAiAEBEjAKDHRvcF9sb2dwcm9icxgEIAMoCzIaLnN3aXRjaGJvYXJkLnYxLlRvcExvZ3Byb2JCCAoGX2J5dGVzIkoKClRvcExvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARISCgVieXRlcxgDIAEoDEgAiAEBQggKBl9ieXRlcypfCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1NZU1RFTRABEg0KCVJPTEVfVVNFUhACEhIKDlJPTEVfQVNTSVNUQU5UEAMSDQoJUk9MRV9UT09MEAQqhwEKDlRvb2xDaG9pY2VNb2RlEiAKHFRPT0xfQ0hPSUNFX01PREVfVU5TUEVDSUZJRUQQABIZChVUT09MX0NIT0lDRV9NT0RFX0FVVE8QARIZChVUT09MX0NIT0lDRV9NT0RFX05PTkUQAhIdChlUT09MX0NIT0lDRV9NT0RFX1JFUVVJUkVEEAMqpQEKElJlc3BvbnNlRm9ybWF0VHlwZRIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGVJFU1BPTlNFX0ZPUk1BVF9UWVBFX1RFWFQQARIkCiBSRVNQT05TRV9GT1JNQVRfVFlQRV9KU09OX09CSkVDVBACEiQKIFJFU1BPTlNFX0ZPUk1BVF9UWVBFX0pTT05fU0NIRU1BEAMqugEKDEZpbmlzaFJlYXNvbhIdChlGSU5JU0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSRklOSVNIX1JFQVNPTl9TVE9QEAESGAoURklOSVNIX1JFQVNPTl9MRU5HVEgQAhIcChhGSU5JU0hfUkVBU09OX1RPT0xfQ0FMTFMQAxIgChxGSU5JU0hfUkVBU09OX0NPTlRFTlRfRklMVEVSEAQSGQoVRklOSVNIX1JFQVNPTl9SRUZVU0FMEAVCUFpOZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1nYXRld2F5L3N3aXRjaGJvYXJkL2dlbi9nby9zd2l0Y2hib2FyZC92MTtzd2l0Y2hib2FyZHYxYgZwcm90bzM", [file_google_protobuf_struct, file_switchboard_v1_reasoning]);
 
 /**
  * One turn of a conversation.
@@ -430,6 +430,117 @@ export type Usage = Message$1<"switchboard.v1.Usage"> & {
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
   messageDesc(file_switchboard_v1_chat, 8);
+
+/**
+ * The log probabilities of an answer's tokens, when the request asked for
+ * them (`logprobs`) and the vendor gave them (models served in OpenAI's
+ * dialect): OpenAI's `choices[].logprobs`.
+ *
+ * @generated from message switchboard.v1.Logprobs
+ */
+export type Logprobs = Message$1<"switchboard.v1.Logprobs"> & {
+  /**
+   * The tokens of the message's content, in order.
+   *
+   * @generated from field: repeated switchboard.v1.TokenLogprob content = 1;
+   */
+  content: TokenLogprob[];
+
+  /**
+   * The tokens of the message's refusal, in order.
+   *
+   * @generated from field: repeated switchboard.v1.TokenLogprob refusal = 2;
+   */
+  refusal: TokenLogprob[];
+};
+
+/**
+ * Describes the message switchboard.v1.Logprobs.
+ * Use `create(LogprobsSchema)` to create a new message.
+ */
+export const LogprobsSchema: GenMessage<Logprobs> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_chat, 9);
+
+/**
+ * One token of an answer, how likely the model found it, and the tokens it
+ * found most likely at its place.
+ *
+ * @generated from message switchboard.v1.TokenLogprob
+ */
+export type TokenLogprob = Message$1<"switchboard.v1.TokenLogprob"> & {
+  /**
+   * The token.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * Its log probability (OpenAI gives -9999.0 to the very unlikely).
+   *
+   * @generated from field: double logprob = 2;
+   */
+  logprob: number;
+
+  /**
+   * The token's UTF-8 bytes, as the vendor gave them: a character may span
+   * several tokens, whose `token` alone cannot show it. Unset when the
+   * vendor gave none.
+   *
+   * @generated from field: optional bytes bytes = 3;
+   */
+  bytes?: Uint8Array | undefined;
+
+  /**
+   * The most likely tokens at this place, most likely first: as many as the
+   * request's `top_logprobs`, at most 20.
+   *
+   * @generated from field: repeated switchboard.v1.TopLogprob top_logprobs = 4;
+   */
+  topLogprobs: TopLogprob[];
+};
+
+/**
+ * Describes the message switchboard.v1.TokenLogprob.
+ * Use `create(TokenLogprobSchema)` to create a new message.
+ */
+export const TokenLogprobSchema: GenMessage<TokenLogprob> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_chat, 10);
+
+/**
+ * One of the most likely tokens at a place of the answer.
+ *
+ * @generated from message switchboard.v1.TopLogprob
+ */
+export type TopLogprob = Message$1<"switchboard.v1.TopLogprob"> & {
+  /**
+   * The token.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * Its log probability.
+   *
+   * @generated from field: double logprob = 2;
+   */
+  logprob: number;
+
+  /**
+   * The token's UTF-8 bytes; see TokenLogprob.bytes.
+   *
+   * @generated from field: optional bytes bytes = 3;
+   */
+  bytes?: Uint8Array | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.TopLogprob.
+ * Use `create(TopLogprobSchema)` to create a new message.
+ */
+export const TopLogprobSchema: GenMessage<TopLogprob> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_chat, 11);
 
 /**
  * Who wrote a message in a conversation.

@@ -14,7 +14,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ChatRequest(_message.Message):
-    __slots__ = ("model", "messages", "temperature", "top_p", "max_tokens", "stop", "seed", "user", "tools", "tool_choice", "response_format", "presence_penalty", "frequency_penalty", "vendor_options", "cache_control", "reasoning")
+    __slots__ = ("model", "messages", "temperature", "top_p", "max_tokens", "stop", "seed", "user", "tools", "tool_choice", "response_format", "presence_penalty", "frequency_penalty", "vendor_options", "cache_control", "reasoning", "logprobs", "top_logprobs")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,8 @@ class ChatRequest(_message.Message):
     VENDOR_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     CACHE_CONTROL_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
+    LOGPROBS_FIELD_NUMBER: _ClassVar[int]
+    TOP_LOGPROBS_FIELD_NUMBER: _ClassVar[int]
     model: str
     messages: _containers.RepeatedCompositeFieldContainer[_chat_pb2.Message]
     temperature: float
@@ -47,10 +49,12 @@ class ChatRequest(_message.Message):
     vendor_options: _struct_pb2.Struct
     cache_control: _cache_pb2.CacheControl
     reasoning: _reasoning_pb2.ReasoningConfig
-    def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., user: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., vendor_options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., cache_control: _Optional[_Union[_cache_pb2.CacheControl, str]] = ..., reasoning: _Optional[_Union[_reasoning_pb2.ReasoningConfig, _Mapping]] = ...) -> None: ...
+    logprobs: bool
+    top_logprobs: int
+    def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., user: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., vendor_options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., cache_control: _Optional[_Union[_cache_pb2.CacheControl, str]] = ..., reasoning: _Optional[_Union[_reasoning_pb2.ReasoningConfig, _Mapping]] = ..., logprobs: _Optional[bool] = ..., top_logprobs: _Optional[int] = ...) -> None: ...
 
 class ChatResponse(_message.Message):
-    __slots__ = ("id", "message", "finish_reason", "usage", "provider", "model", "request_id", "attempts", "requested_model", "downgraded", "cached", "coalesced", "stop_sequence", "adjustments")
+    __slots__ = ("id", "message", "finish_reason", "usage", "provider", "model", "request_id", "attempts", "requested_model", "downgraded", "cached", "coalesced", "stop_sequence", "vendor_model", "system_fingerprint", "service_tier", "logprobs", "adjustments")
     ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +68,10 @@ class ChatResponse(_message.Message):
     CACHED_FIELD_NUMBER: _ClassVar[int]
     COALESCED_FIELD_NUMBER: _ClassVar[int]
     STOP_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    VENDOR_MODEL_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_TIER_FIELD_NUMBER: _ClassVar[int]
+    LOGPROBS_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     message: _chat_pb2.Message
@@ -78,11 +86,15 @@ class ChatResponse(_message.Message):
     cached: bool
     coalesced: bool
     stop_sequence: str
+    vendor_model: str
+    system_fingerprint: str
+    service_tier: str
+    logprobs: _chat_pb2.Logprobs
     adjustments: _containers.RepeatedCompositeFieldContainer[_catalogue_pb2.ParameterAdjustment]
-    def __init__(self, id: _Optional[str] = ..., message: _Optional[_Union[_chat_pb2.Message, _Mapping]] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ..., coalesced: _Optional[bool] = ..., stop_sequence: _Optional[str] = ..., adjustments: _Optional[_Iterable[_Union[_catalogue_pb2.ParameterAdjustment, _Mapping]]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., message: _Optional[_Union[_chat_pb2.Message, _Mapping]] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ..., coalesced: _Optional[bool] = ..., stop_sequence: _Optional[str] = ..., vendor_model: _Optional[str] = ..., system_fingerprint: _Optional[str] = ..., service_tier: _Optional[str] = ..., logprobs: _Optional[_Union[_chat_pb2.Logprobs, _Mapping]] = ..., adjustments: _Optional[_Iterable[_Union[_catalogue_pb2.ParameterAdjustment, _Mapping]]] = ...) -> None: ...
 
 class ChatStreamRequest(_message.Message):
-    __slots__ = ("model", "messages", "temperature", "top_p", "max_tokens", "stop", "seed", "user", "tools", "tool_choice", "response_format", "presence_penalty", "frequency_penalty", "vendor_options", "cache_control", "reasoning")
+    __slots__ = ("model", "messages", "temperature", "top_p", "max_tokens", "stop", "seed", "user", "tools", "tool_choice", "response_format", "presence_penalty", "frequency_penalty", "vendor_options", "cache_control", "reasoning", "logprobs", "top_logprobs")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +111,8 @@ class ChatStreamRequest(_message.Message):
     VENDOR_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     CACHE_CONTROL_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
+    LOGPROBS_FIELD_NUMBER: _ClassVar[int]
+    TOP_LOGPROBS_FIELD_NUMBER: _ClassVar[int]
     model: str
     messages: _containers.RepeatedCompositeFieldContainer[_chat_pb2.Message]
     temperature: float
@@ -115,7 +129,9 @@ class ChatStreamRequest(_message.Message):
     vendor_options: _struct_pb2.Struct
     cache_control: _cache_pb2.CacheControl
     reasoning: _reasoning_pb2.ReasoningConfig
-    def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., user: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., vendor_options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., cache_control: _Optional[_Union[_cache_pb2.CacheControl, str]] = ..., reasoning: _Optional[_Union[_reasoning_pb2.ReasoningConfig, _Mapping]] = ...) -> None: ...
+    logprobs: bool
+    top_logprobs: int
+    def __init__(self, model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., user: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., vendor_options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., cache_control: _Optional[_Union[_cache_pb2.CacheControl, str]] = ..., reasoning: _Optional[_Union[_reasoning_pb2.ReasoningConfig, _Mapping]] = ..., logprobs: _Optional[bool] = ..., top_logprobs: _Optional[int] = ...) -> None: ...
 
 class ChatStreamResponse(_message.Message):
     __slots__ = ("delta", "summary")
@@ -126,21 +142,31 @@ class ChatStreamResponse(_message.Message):
     def __init__(self, delta: _Optional[_Union[ChatDelta, _Mapping]] = ..., summary: _Optional[_Union[ChatSummary, _Mapping]] = ...) -> None: ...
 
 class ChatDelta(_message.Message):
-    __slots__ = ("content", "tool_calls", "reasoning_content", "refusal", "reasoning")
+    __slots__ = ("content", "tool_calls", "reasoning_content", "refusal", "reasoning", "logprobs", "id", "vendor_model", "system_fingerprint", "service_tier")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
     REASONING_CONTENT_FIELD_NUMBER: _ClassVar[int]
     REFUSAL_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
+    LOGPROBS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    VENDOR_MODEL_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_TIER_FIELD_NUMBER: _ClassVar[int]
     content: str
     tool_calls: _containers.RepeatedCompositeFieldContainer[_chat_pb2.ToolCallDelta]
     reasoning_content: str
     refusal: str
     reasoning: _containers.RepeatedCompositeFieldContainer[_reasoning_pb2.ReasoningBlock]
-    def __init__(self, content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCallDelta, _Mapping]]] = ..., reasoning_content: _Optional[str] = ..., refusal: _Optional[str] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ...) -> None: ...
+    logprobs: _chat_pb2.Logprobs
+    id: str
+    vendor_model: str
+    system_fingerprint: str
+    service_tier: str
+    def __init__(self, content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCallDelta, _Mapping]]] = ..., reasoning_content: _Optional[str] = ..., refusal: _Optional[str] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ..., logprobs: _Optional[_Union[_chat_pb2.Logprobs, _Mapping]] = ..., id: _Optional[str] = ..., vendor_model: _Optional[str] = ..., system_fingerprint: _Optional[str] = ..., service_tier: _Optional[str] = ...) -> None: ...
 
 class ChatSummary(_message.Message):
-    __slots__ = ("id", "finish_reason", "usage", "tool_calls", "provider", "model", "request_id", "usage_estimated", "attempts", "requested_model", "downgraded", "cached", "coalesced", "stop_sequence", "adjustments", "reasoning")
+    __slots__ = ("id", "finish_reason", "usage", "tool_calls", "provider", "model", "request_id", "usage_estimated", "attempts", "requested_model", "downgraded", "cached", "coalesced", "stop_sequence", "vendor_model", "system_fingerprint", "service_tier", "adjustments", "reasoning")
     ID_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +181,9 @@ class ChatSummary(_message.Message):
     CACHED_FIELD_NUMBER: _ClassVar[int]
     COALESCED_FIELD_NUMBER: _ClassVar[int]
     STOP_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    VENDOR_MODEL_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_TIER_FIELD_NUMBER: _ClassVar[int]
     ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
     id: str
@@ -171,9 +200,12 @@ class ChatSummary(_message.Message):
     cached: bool
     coalesced: bool
     stop_sequence: str
+    vendor_model: str
+    system_fingerprint: str
+    service_tier: str
     adjustments: _containers.RepeatedCompositeFieldContainer[_catalogue_pb2.ParameterAdjustment]
     reasoning: _containers.RepeatedCompositeFieldContainer[_reasoning_pb2.ReasoningBlock]
-    def __init__(self, id: _Optional[str] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCall, _Mapping]]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., usage_estimated: _Optional[bool] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ..., coalesced: _Optional[bool] = ..., stop_sequence: _Optional[str] = ..., adjustments: _Optional[_Iterable[_Union[_catalogue_pb2.ParameterAdjustment, _Mapping]]] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_chat_pb2.Usage, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCall, _Mapping]]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., request_id: _Optional[str] = ..., usage_estimated: _Optional[bool] = ..., attempts: _Optional[_Iterable[_Union[_routing_pb2.Attempt, _Mapping]]] = ..., requested_model: _Optional[str] = ..., downgraded: _Optional[bool] = ..., cached: _Optional[bool] = ..., coalesced: _Optional[bool] = ..., stop_sequence: _Optional[str] = ..., vendor_model: _Optional[str] = ..., system_fingerprint: _Optional[str] = ..., service_tier: _Optional[str] = ..., adjustments: _Optional[_Iterable[_Union[_catalogue_pb2.ParameterAdjustment, _Mapping]]] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ...) -> None: ...
 
 class EmbedRequest(_message.Message):
     __slots__ = ("model", "inputs", "dimensions", "user")

@@ -69,14 +69,13 @@ export function withWellFormedMessage(error: ConnectError): ConnectError {
  * message, so its error is already serialized when the handler returns: in
  * the Connect unary body, the gRPC trailers, or the first (end) frame of a
  * gRPC-Web or Connect stream; or the handler rejected, having failed to
- * serialize it. Every other answer passes through untouched. A request
- * frame whose flags its protocol does not allow fails the same way.
+ * serialize it. Every other answer passes through untouched.
  */
 export function withRequestFaults(handler: UniversalHandler): UniversalHandler {
   const answer = async (req: UniversalServerRequest) => {
     let res: UniversalServerResponse;
     try {
-      res = await handler(withFlagsChecked(req));
+      res = await handler(req);
     } catch (err) {
       // encodeURIComponent's complaint about an unpaired surrogate, from a decode error quoting the request.
       if (!(err instanceof URIError)) throw err;
@@ -86,69 +85,6 @@ export function withRequestFaults(handler: UniversalHandler): UniversalHandler {
   };
   return Object.assign(answer, handler);
 }
-
-/**
- * The request, its body failing with InvalidArgument at the first frame whose
- * flags are neither 0 nor 1 (compressed). connect-es reads any other flags as
- * a plain message: reserved bits (0x80: gRPC-Web's trailer flag, which only an
- * answer may carry), or a Connect end-stream frame (0x02) that only the
- * server sends. The lean path declines such frames before connect-es sees them.
- */
-function withFlagsChecked(req: UniversalServerRequest): UniversalServerRequest {
-  const protocol = envelopedProtocolOf(req.header.get("content-type") ?? "");
-  const body = req.body as unknown;
-  if (!protocol || typeof body !== "object" || body === null || !(Symbol.asyncIterator in body)) return req;
-  return { ...req, body: framesChecked(body as AsyncIterable<Uint8Array>, protocol) };
-}
-
-/** The protocol whose request body is a series of frames, by its content type; undefined for Connect unary (and gRPC-Web's base64 text). */
-function envelopedProtocolOf(type: string): string | undefined {
-  if (type.startsWith("application/grpc-web-text")) return undefined;
-  if (type.startsWith("application/grpc-web")) return "gRPC-Web";
-  if (type.startsWith("application/grpc")) return "gRPC";
-  if (type.startsWith("application/connect+")) return "Connect";
-  return undefined;
-}
-
-/**
- * `body` as it comes, once each frame's prefix (flags, then a 4-byte length)
- * has been checked; each message is skipped, not copied. A refused frame
- * ends the loop, which returns `body`: its rest is then read and dropped
- * (unread-body.ts), not left to hang the connection.
- */
-async function* framesChecked(body: AsyncIterable<Uint8Array>, protocol: string): AsyncGenerator<Uint8Array> {
-  let prefixSeen = 0;
-  let length = 0;
-  let messageLeft = 0;
-  for await (const chunk of body) {
-    let at = 0;
-    while (at < chunk.byteLength) {
-      if (messageLeft > 0) {
-        const skipped = Math.min(messageLeft, chunk.byteLength - at);
-        messageLeft -= skipped;
-        at += skipped;
-        continue;
-      }
-      const byte = chunk[at++]!;
-      if (prefixSeen === 0 && (byte & ~compressedFlag) !== 0) throw badFlags(byte, protocol);
-      if (prefixSeen > 0) length = length * 256 + byte;
-      if (++prefixSeen === 5) {
-        messageLeft = length;
-        prefixSeen = 0;
-        length = 0;
-      }
-    }
-    yield chunk;
-  }
-}
-
-const badFlags = (flags: number, protocol: string) =>
-  withErrorInfo(
-    new ConnectError(
-      `the request has a frame with flags 0x${flags.toString(16).padStart(2, "0")}: a ${protocol} request frame's flags are 0, or 1 when its message is compressed`,
-      Code.InvalidArgument,
-    ),
-  );
 
 const unspeakable = () => withErrorInfo(new ConnectError("the request holds text that is not valid Unicode (an unpaired surrogate)", Code.InvalidArgument));
 

@@ -12,6 +12,7 @@ import { ConnectionCaps } from "./connection-caps.js";
 import { Http1Connections } from "./http1-connections.js";
 import { Http2Sessions } from "./http2-sessions.js";
 import { headerListBytes, overflowAnswer } from "./header-overflow.js";
+import { writeRefusal } from "./shaped-refusal.js";
 import { RequestBodyBudget } from "./request-body-budget.js";
 
 type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
@@ -216,9 +217,7 @@ export class OnePortServer {
   /** An HTTP/2 request whose header list is past the limit: refused in its API's shape (a gRPC call with a grpc-status). */
   private refuseHeaders(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
     const header = (name: string) => [req.headers[name]].flat()[0];
-    const answer = overflowAnswer({ path: (req.url ?? "/").split("?", 1)[0]!, header }, this.limits.maxHeaderListBytes);
-    if (answer.trailersOnly) res.stream.respond({ ":status": answer.status, ...answer.headers }, { endStream: true });
-    else res.writeHead(answer.status, answer.headers).end(answer.body);
+    writeRefusal(res, overflowAnswer({ path: (req.url ?? "/").split("?", 1)[0]!, header }, this.limits.maxHeaderListBytes));
   }
 
   listen(): Promise<AddressInfo> {

@@ -4,6 +4,8 @@ import { ConfigError } from "../config/config-error.js";
 import type { RouteConfig } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { FleetLink } from "../redis/fleet-link.js";
+import { FleetSeal } from "../redis/fleet-seal.js";
 import { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
 import { parseRedisUrl } from "../redis/redis-url.js";
@@ -45,7 +47,8 @@ export async function createResponseCache(deps: ResponseCacheDeps): Promise<Tier
   const link = config.redis.enabled ? (own ?? deps.redis) : undefined;
   const redis = link && new RedisTier(link, secret, new RedisErrors(metrics.redisErrors, logger), config.redis);
   const coalescer = config.coalesce.enabled ? new Coalescer({ waitMs: config.coalesce.waitMs, remoteWaitMs: config.coalesce.remoteWaitMs, remote: redis, now: deps.now }) : undefined;
-  const bus = link && new PurgeBus(link, logger);
+  // Purges are sealed under the pepper (not SWITCHBOARD_CACHE_KEY): the key every fleet message is sealed with.
+  const bus = link && new PurgeBus(new FleetLink(link, FleetSeal.fromPepper(deps.hasher), metrics.fleetMessagesDropped, logger), logger);
   const policy = new CachePolicy(deps.routes, config.defaults);
   const cache = new TieredCache({ policy, secret, memory, redis, coalescer, bus, metrics, logger, now: deps.now, close: own && (() => own.close()) });
   await bus?.start((filter) => cache.purgeMemory(filter));

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../observability/logger.js";
-import type { RedisLink } from "../redis/redis-link.js";
+import type { FleetLink } from "../redis/fleet-link.js";
 import type { PurgeFilter } from "./redis-tier.js";
 
 const CHANNEL = "cache:purged";
@@ -9,13 +9,14 @@ const CHANNEL = "cache:purged";
  * Tells every instance of a purge, so each drops the matching entries from
  * its own memory (Redis's are gone already). A message lost while an
  * instance was away leaves its copies until they expire (at most the
- * route's TTL); its own messages come back and are skipped.
+ * route's TTL); its own messages come back and are skipped. Messages are
+ * sealed (FleetLink): no one else can empty every instance's memory.
  */
 export class PurgeBus {
   private readonly origin = randomUUID();
 
   constructor(
-    private readonly link: RedisLink,
+    private readonly link: FleetLink,
     private readonly logger: Logger,
   ) {}
 

@@ -1,5 +1,5 @@
 import type { Logger } from "../observability/logger.js";
-import type { RedisLink } from "../redis/redis-link.js";
+import type { FleetLink } from "../redis/fleet-link.js";
 
 const CHANNEL = "secrets:db-changed";
 
@@ -7,11 +7,12 @@ const CHANNEL = "secrets:db-changed";
  * Tells every instance sharing the database that a `db:` secret has a new
  * version, over the Redis the key-pool actions travel on, so each checks it
  * at once instead of at its next poll. A notice carries the name and the
- * version, never the secret; each instance reads the row itself.
+ * version, never the secret; each instance reads the row itself. Notices
+ * are sealed (FleetLink), so no one else can make every instance read.
  */
 export class DbSecretNotices {
   constructor(
-    private readonly link: RedisLink,
+    private readonly link: FleetLink,
     private readonly logger: Logger,
   ) {}
 

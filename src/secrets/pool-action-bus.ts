@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../observability/logger.js";
-import type { RedisLink } from "../redis/redis-link.js";
+import type { FleetLink } from "../redis/fleet-link.js";
 import type { StageRequest } from "./provider-pools.js";
 
 /** An operator's key-pool action, as the other instances receive it (references only, never a secret). */
@@ -16,12 +16,14 @@ const CHANNEL = "pools:actions";
  * reaches one instance behind the load balancer acts on the whole fleet.
  * Each instance applies what others publish; its own messages come back and
  * are skipped. Without Redis there is one instance, and nothing to carry.
+ * Messages are sealed (FleetLink): whoever can publish to the Redis cannot
+ * disable, promote, roll back or stage a key.
  */
 export class PoolActionBus {
   private readonly origin = randomUUID();
 
   constructor(
-    private readonly link: RedisLink,
+    private readonly link: FleetLink,
     private readonly logger: Logger,
   ) {}
 

@@ -21,7 +21,8 @@ describe("key-pool admin calls across instances", () => {
   beforeAll(async () => {
     fake = await startOpenAIFake({ apiKey: OLD, extraKeys: [NEW] });
     // Both instances hold OPENAI_NEW_KEY: a staged key travels as its reference, never as the secret.
-    const env = { REDIS_URL: requireService("SWITCHBOARD_TEST_REDIS_URL"), REDIS_PREFIX: redisPrefix(), OPENAI_NEW_KEY: NEW };
+    // And one pepper, as a fleet does: the actions are sealed under it (src/redis/fleet-seal.ts).
+    const env = { REDIS_URL: requireService("SWITCHBOARD_TEST_REDIS_URL"), REDIS_PREFIX: redisPrefix(), SWITCHBOARD_PEPPER: "one pepper for the whole fleet", OPENAI_NEW_KEY: NEW };
     const file = { providers: { openai: { base_url: fake.baseUrl, keys: [{ id: "primary", secret: "env:OLD_OPENAI_KEY", weight: 1 }] } }, key_pool: { promote_after: 1000 } };
     a = await startGateway({ ...env, OLD_OPENAI_KEY: OLD }, file);
     b = await startGateway({ ...env, OLD_OPENAI_KEY: OLD }, file);

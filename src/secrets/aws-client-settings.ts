@@ -1,3 +1,4 @@
+import { answerCause } from "./source-cause.js";
 import { redact, redactThenCut } from "./vault-error.js";
 
 /** Where and how to reach one AWS service. */
@@ -40,6 +41,8 @@ export interface AwsProblem {
   unreachable: boolean;
   /** AWS asked the gateway to slow down. */
   throttled: boolean;
+  /** In a few words, for the unauthenticated /healthz ("access denied", "throttled"): source-cause.ts. */
+  cause?: string;
 }
 
 const NETWORK_WORDS: Record<string, string> = {
@@ -87,5 +90,6 @@ export function awsProblem(err: unknown, operation: string, env: NodeJS.ProcessE
     message: redact(`AWS ${operation} failed: ${detail}`, secrets),
     unreachable: (code !== undefined && status === undefined) || (status !== undefined && status >= 500) || throttled,
     throttled,
+    cause: answerCause({ status, network: code, throttled, name }),
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from "../observability/logger.js";
 import { awsClientSettings, awsProblem, type AwsProblem, type AwsSettings } from "./aws-client-settings.js";
 import type { AwsVersionNumbers } from "./aws-version-numbers.js";
 import { PolledSecretCache } from "./polled-secret-cache.js";
+import type { SecretGone } from "./secret-gone.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretSource, SecretVersion } from "./secret-source.js";
 import type { DegradedReporter } from "./vault-client.js";
@@ -63,9 +64,11 @@ const MAX_QUIET_FACTOR = 16;
  * kept like a Vault version's. Versions are numbered in the order the fleet
  * first sees them (AwsVersionNumbers). Watched secrets are described every
  * `refreshMs` (DescribeSecret, and ListSecretVersionIds when a version is
- * new); when AWS cannot be reached the last known secrets keep being served
- * and the source reports itself degraded; when AWS throttles, the SDK backs
- * off and retries, and polling slows down: no call ever waits on AWS.
+ * new); when AWS cannot be reached (or refuses the gateway) the last known
+ * secrets keep being served and the source reports itself degraded; when AWS
+ * throttles, the SDK backs off and retries, and polling slows down: no call
+ * ever waits on AWS. A secret deleted in AWS (scheduled for deletion, or gone:
+ * ResourceNotFoundException) is not served again, and its watchers are told.
  */
 export class AwsSecretSource implements SecretSource {
   readonly scheme = "aws-sm" as const;
@@ -90,12 +93,15 @@ export class AwsSecretSource implements SecretSource {
         supersedes: (read, previous) => read.number > previous.number,
         valueOf,
         problemOf: (err) => (err as Error).message,
+        // A deleted secret takes every version with it (AWS deletes no single version).
+        goneOf: async (err) => (err instanceof AwsCallError && err.gone !== undefined ? { version: undefined, reason: err.gone } : undefined),
         mayPoll: (secretId, now) => now >= (this.secrets.get(secretId)?.quietUntil ?? 0),
       },
       wording: {
         service: "AWS Secrets Manager",
         aSecret: "an AWS secret",
         keyField: "secret",
+        where: "in AWS Secrets Manager",
         unusable: (err) => ({ msg: "the new version has no usable value; keeping the current key", error: err.message }),
       },
       refreshMs: options.refreshMs,
@@ -129,8 +135,8 @@ export class AwsSecretSource implements SecretSource {
     }
   }
 
-  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void): () => void {
-    return this.cache.watch(ref, onChange);
+  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void, onGone?: (gone: SecretGone) => void): () => void {
+    return this.cache.watch(ref, onChange, onGone);
   }
 
   async close(): Promise<void> {
@@ -173,7 +179,13 @@ export class AwsSecretSource implements SecretSource {
   }
 
   private async describe(secretId: string): Promise<{ arn: string; stages: Map<string, string[]> }> {
-    const answer = await this.call(`DescribeSecret ${secretId}`, () => this.aws().then(({ aws, client }) => client.send(new aws.DescribeSecretCommand({ SecretId: secretId }))));
+    const operation = `DescribeSecret ${secretId}`;
+    const answer = await this.call(operation, () => this.aws().then(({ aws, client }) => client.send(new aws.DescribeSecretCommand({ SecretId: secretId }))), `the AWS secret ${secretId} no longer exists`);
+    if (answer.DeletedDate) {
+      // Scheduled for deletion: AWS refuses to read it until an operator restores it.
+      const gone = `the AWS secret ${secretId} is scheduled for deletion (on ${answer.DeletedDate.toISOString()})`;
+      throw new AwsCallError({ message: `AWS ${operation} failed: ${gone}`, unreachable: false, throttled: false }, gone);
+    }
     const arn = answer.ARN ?? secretId;
     this.secret(secretId).arn = arn;
     return { arn, stages: new Map(Object.entries(answer.VersionIdsToStages ?? {})) };
@@ -206,11 +218,13 @@ export class AwsSecretSource implements SecretSource {
     return this.sdk;
   }
 
-  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+  /** One AWS call; `goneIfNotFound` says what a ResourceNotFoundException means, for calls that name the secret alone. */
+  private async call<T>(operation: string, send: () => Promise<T>, goneIfNotFound?: string): Promise<T> {
     try {
       return await send();
     } catch (err) {
-      throw new AwsCallError(awsProblem(err, operation, this.options.env));
+      const notFound = (err as { name?: unknown } | undefined)?.name === "ResourceNotFoundException";
+      throw new AwsCallError(awsProblem(err, operation, this.options.env), notFound ? goneIfNotFound : undefined);
     }
   }
 
@@ -222,9 +236,12 @@ export class AwsSecretSource implements SecretSource {
   }
 }
 
-/** An AWS call that failed, with what is safe to say about it. */
+/** An AWS call that failed, with what is safe to say about it; `gone` when AWS answered that the secret is deleted (why). */
 class AwsCallError extends Error {
-  constructor(readonly problem: AwsProblem) {
+  constructor(
+    readonly problem: AwsProblem,
+    readonly gone?: string,
+  ) {
     super(problem.message);
     this.name = "AwsCallError";
   }

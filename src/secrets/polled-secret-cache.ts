@@ -1,8 +1,10 @@
 import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
+import type { SecretGone } from "./secret-gone.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretVersion } from "./secret-source.js";
+import { sourceCause } from "./source-cause.js";
 import type { DegradedReporter } from "./vault-client.js";
 
 /**
@@ -25,6 +27,13 @@ export interface PolledSecretBackend<Target, Latest> {
   valueOf(latest: Latest, target: Target, ref: Pick<SecretRef, "raw">): SecretVersion;
   /** What a failed read is reported as in health and logs: safe to show. */
   problemOf(err: unknown, key: string): string;
+  /**
+   * Whether a failed read is the backend's definite answer that the version
+   * held (`held`) is gone: deleted or destroyed, or the whole secret removed.
+   * Undefined for any other failure (unreachable, refused, throttled), after
+   * which `held` is served on. When left out, no failure is definite.
+   */
+  goneOf?(err: unknown, target: Target, held: Latest): Promise<SecretGone | undefined>;
   /** Whether a watched secret may be polled now (AWS: not while it throttles the gateway). Always, when left out. */
   mayPoll?(key: string, now: number): boolean;
 }
@@ -39,6 +48,8 @@ export interface PolledSecretWording {
   keyField: string;
   /** The error line for a new version in which a watcher's reference finds no value. */
   unusable(err: ConfigError): { msg: string; error?: string };
+  /** Where a secret lives, in "… was deleted in Vault": "in Vault", "in AWS Secrets Manager". */
+  where: string;
 }
 
 export interface PolledSecretCacheOptions<Target, Latest> {
@@ -60,6 +71,7 @@ interface Watcher<Target> {
   target: Target;
   raw: string;
   onChange: (secret: SecretVersion) => void;
+  onGone: ((gone: SecretGone) => void) | undefined;
 }
 
 /** One secret: its newest version as last read, and who watches it. */
@@ -71,6 +83,10 @@ interface Entry<Target, Latest> {
   fetchedAt: number;
   reading: Promise<void> | undefined;
   problem: string | undefined;
+  /** The problem in a few words, for the unauthenticated /healthz (the whole of it goes to the log). */
+  cause?: string;
+  /** Set while the source answers that `latest` is gone: it is served no more. */
+  gone: SecretGone | undefined;
   watchers: Set<Watcher<Target>>;
 }
 
@@ -80,12 +96,17 @@ interface Entry<Target, Latest> {
  * secret at a time, the known version served when a re-read fails, watched
  * secrets polled on one shared timer (which never keeps the process alive)
  * with each new version handed to the watchers, and the source reported
- * degraded (gauge, logs, health) while any read fails.
+ * degraded (gauge, logs, health) while any read fails. When the backend
+ * answers that the known version is gone (deleted, destroyed), it is served
+ * no more and the watchers are told, once; a newer version reaches them as
+ * any new version does.
  */
 export class PolledSecretCache<Target, Latest> {
   private readonly entries = new Map<string, Entry<Target, Latest>>();
   private timer: NodeJS.Timeout | undefined;
   private degraded = false;
+  /** The cause health was last told. */
+  private toldCause: string | undefined;
 
   constructor(private readonly options: PolledSecretCacheOptions<Target, Latest>) {}
 
@@ -100,13 +121,15 @@ export class PolledSecretCache<Target, Latest> {
         if (entry.latest === undefined) throw new ConfigError(this.options.source, ref.raw, (err as Error).message);
       }
     }
+    if (entry.gone) throw new ConfigError(this.options.source, ref.raw, entry.gone.reason);
     return this.options.backend.valueOf(entry.latest!, target, ref);
   }
 
-  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void): () => void {
+  /** Hands each new version of `ref` to `onChange`, and tells `onGone` when the source answers that the version in use is gone. */
+  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void, onGone?: (gone: SecretGone) => void): () => void {
     const target = this.options.backend.parse(ref);
     const entry = this.entry(target);
-    const watcher: Watcher<Target> = { target, raw: ref.raw, onChange };
+    const watcher: Watcher<Target> = { target, raw: ref.raw, onChange, onGone };
     entry.watchers.add(watcher);
     this.timer ??= setInterval(() => void this.refreshWatched(), this.options.refreshMs).unref();
     return () => entry.watchers.delete(watcher);
@@ -131,26 +154,35 @@ export class PolledSecretCache<Target, Latest> {
     const key = this.options.backend.keyOf(target);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { key, target, latest: undefined, fetchedAt: 0, reading: undefined, problem: undefined, watchers: new Set() };
+      entry = { key, target, latest: undefined, fetchedAt: 0, reading: undefined, problem: undefined, gone: undefined, watchers: new Set() };
       this.entries.set(key, entry);
     }
     return entry;
   }
 
-  /** One read of a secret at a time; a new version is passed to the watchers. */
+  /** One read of a secret at a time; a new version is passed to the watchers, a version gone at the source too. */
   private fetch(entry: Entry<Target, Latest>): Promise<void> {
     const { backend } = this.options;
     entry.reading ??= (async () => {
+      const previous = entry.latest;
       try {
-        const previous = entry.latest;
         const latest = await backend.fetchLatest(entry.target, previous);
         entry.latest = latest;
         entry.fetchedAt = this.options.now();
+        entry.gone = undefined;
         this.setProblem(entry, undefined);
         if (previous !== undefined && backend.supersedes(latest, previous)) this.announce(entry, latest, previous);
       } catch (err) {
-        this.setProblem(entry, backend.problemOf(err, entry.key));
-        throw err;
+        const gone = previous === undefined ? undefined : await backend.goneOf?.(err, entry.target, previous).catch(() => undefined);
+        if (!gone) {
+          this.setProblem(entry, backend.problemOf(err, entry.key), sourceCause(err));
+          throw err;
+        }
+        // The source answered: nothing is degraded, but the version is not served any more. `latest` stays, to tell a newer version.
+        entry.fetchedAt = this.options.now();
+        this.setProblem(entry, undefined);
+        if (!entry.gone) this.announceGone(entry, gone);
+        entry.gone = gone;
       } finally {
         entry.reading = undefined;
       }
@@ -179,19 +211,39 @@ export class PolledSecretCache<Target, Latest> {
     }
   }
 
+  private announceGone(entry: Entry<Target, Latest>, gone: SecretGone): void {
+    const { wording, logger } = this.options;
+    logger.warn(
+      { [wording.keyField]: entry.key, version: gone.version ?? "all", reason: gone.reason },
+      `${wording.aSecret} was deleted ${wording.where}: it is no longer used (a new version is staged as usual)`,
+    );
+    for (const watcher of entry.watchers) {
+      try {
+        watcher.onGone?.(gone);
+      } catch (err) {
+        logger.error({ ref: watcher.raw, error: (err as Error).message }, `could not stop using ${wording.aSecret} deleted ${wording.where}`);
+      }
+    }
+  }
+
   /** The source is degraded while any read fails; the gauge, the logs and health say so. */
-  private setProblem(entry: Entry<Target, Latest>, problem: string | undefined): void {
+  private setProblem(entry: Entry<Target, Latest>, problem: string | undefined, cause?: string): void {
     const { source, wording, logger } = this.options;
     entry.problem = problem;
+    entry.cause = cause;
     const first = [...this.entries.values()].find((e) => e.problem !== undefined && (this.options.unreadSecretsDegrade || e.latest !== undefined));
     const degraded = first !== undefined;
     this.options.metrics?.sourceUp.set({ source }, degraded ? 0 : 1);
+    // Health shows the latest cause, in a few words ("unreachable" becomes "access denied"): the log has each cause's whole problem.
+    const told = first && (first.cause ?? "failed");
     if (degraded !== this.degraded) {
       this.degraded = degraded;
       if (degraded) logger.warn({ error: first.problem }, `${wording.service} cannot be read: serving the last known secrets`);
       else logger.info(`${wording.service} can be read again`);
+    } else if (told !== this.toldCause) {
+      logger.warn({ error: first?.problem }, `${wording.service} still cannot be read: serving the last known secrets`);
     }
-    // Health shows the latest reason ("connection reset" while the backend stops becomes "connection refused").
-    this.options.reportDegraded?.(source, first?.problem);
+    this.toldCause = told;
+    this.options.reportDegraded?.(source, told);
   }
 }

@@ -7,6 +7,7 @@ import { isCredentialWeight, MAX_CREDENTIAL_WEIGHT } from "./credential-weight.j
 import { KeyPool, KeyPoolError, type CanaryVerdict, type KeyView, type PoolEntry } from "./key-pool.js";
 import type { KeyVersionMemory } from "./key-version-memory.js";
 import type { PoolAction } from "./pool-action-bus.js";
+import type { SecretGone } from "./secret-gone.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretResolver, SecretVersion } from "./secret-source.js";
 import { checkStageableEnvRef } from "./stageable-env-ref.js";
@@ -268,11 +269,15 @@ export class ProviderPools {
 
   private watch(slot: Slot): void {
     const name = slotKey(slot.provider, slot.id);
-    const stop = this.deps.resolver.watch(slot.secret, (secret) => {
-      this.onNewVersion(slot, secret).catch((err: unknown) => {
-        this.logger.error({ provider: slot.provider, slot: slot.id, version: secret.version, error: (err as Error).message }, "could not stage a new version of a key");
-      });
-    });
+    const stop = this.deps.resolver.watch(
+      slot.secret,
+      (secret) => {
+        this.onNewVersion(slot, secret).catch((err: unknown) => {
+          this.logger.error({ provider: slot.provider, slot: slot.id, version: secret.version, error: (err as Error).message }, "could not stage a new version of a key");
+        });
+      },
+      (gone) => this.onGone(slot, gone),
+    );
     if (!stop) return;
     this.slots.set(name, slot);
     this.unwatch.push(stop);
@@ -297,6 +302,29 @@ export class ProviderPools {
     }
     const replaces = holder && holder.state !== "standby" ? holder.id : holder?.canary?.replaces;
     pool.stage({ credential, weight: holder?.weight ?? slot.weight, source: slot.secret.raw, version: secret.version, slot: slot.id, replaces, supersede: true });
+  }
+
+  /**
+   * The source answered that a version of the slot's secret was deleted there: every key holding it
+   * (active, canary, benched) is disabled, as DisableKey would, with the reason shown in ListProviders.
+   * No older version is brought back (it may be the very key the operator rotated away from); the
+   * next version written at the source is staged as usual, replacing the disabled key.
+   */
+  private onGone(slot: Slot, gone: SecretGone): void {
+    const pool = this.pools.get(slot.provider)!;
+    const holders = pool
+      .list()
+      .filter((key) => key.slot === slot.id && key.source === slot.secret.raw && (gone.version === undefined || key.version === gone.version))
+      .filter((key) => key.state !== "retired" && key.state !== "draining");
+    const reason = `secret deleted at its source: ${gone.reason}`;
+    for (const key of holders) {
+      // A key an operator disabled already keeps its reason, and says nothing new.
+      if (pool.disable(key.id, reason).reason !== reason) continue;
+      this.logger.error(
+        { provider: slot.provider, credential: key.id, fingerprint: key.fingerprint, version: key.version, source: slot.secret.raw },
+        "the key's secret was deleted at its source: the key is disabled (a new version at the source replaces it)",
+      );
+    }
   }
 
   private ref(provider: string, raw: string, field: string): SecretRef {

@@ -3,6 +3,7 @@ import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
 import { headerProblem, withoutFinalNewline } from "./header-safe-secret.js";
+import type { SecretGone } from "./secret-gone.js";
 import { checkReferenceName } from "./reference-names.js";
 
 /** A secret's value, with the version it was read at where the source keeps versions (Vault KV v2, AWS, the database store). */
@@ -21,9 +22,10 @@ export interface SecretSource {
   readVersion?(ref: SecretRef, version: number): Promise<SecretVersion>;
   /**
    * Sources whose secrets change while the gateway runs (Vault, AWS, the database store) call
-   * `onChange` with each newer version they see. Returns the unsubscribe.
+   * `onChange` with each newer version they see, and `onGone` (Vault, AWS) when they answer that
+   * the version in use was deleted there. Returns the unsubscribe.
    */
-  watch?(ref: SecretRef, onChange: (secret: SecretVersion) => void): () => void;
+  watch?(ref: SecretRef, onChange: (secret: SecretVersion) => void, onGone?: (gone: SecretGone) => void): () => void;
   /** Stops background work (token renewal, re-reads). */
   close?(): Promise<void>;
 }
@@ -79,9 +81,13 @@ export class SecretResolver {
     return { ...secret, value: this.usable(ref, secret.value) };
   }
 
-  /** Subscribes to newer versions of `ref`; undefined when its source never changes while running. A version that cannot be used throws to the source, which logs it. */
-  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void): (() => void) | undefined {
-    return this.source(ref).watch?.(ref, (secret) => onChange({ ...secret, value: this.usable(ref, secret.value) }));
+  /**
+   * Subscribes to newer versions of `ref`, and to the news that the version in use was deleted at
+   * its source; undefined when its source never changes while running. A version that cannot be
+   * used throws to the source, which logs it.
+   */
+  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void, onGone?: (gone: SecretGone) => void): (() => void) | undefined {
+    return this.source(ref).watch?.(ref, (secret) => onChange({ ...secret, value: this.usable(ref, secret.value) }), onGone);
   }
 
   async close(): Promise<void> {

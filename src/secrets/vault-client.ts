@@ -1,6 +1,7 @@
 import type Vault from "hashi-vault-js";
 import type { Logger } from "../observability/logger.js";
 import type { SecretMetrics } from "./secret-metrics.js";
+import { sourceCause } from "./source-cause.js";
 import { scrubVaultError, VaultError } from "./vault-error.js";
 
 /** How the gateway logs in to Vault. */
@@ -10,7 +11,7 @@ export type VaultAuth =
   /** VAULT_ROLE_ID + VAULT_SECRET_ID: a fresh token at each login, so the gateway logs in again when one reaches its max TTL. */
   | { method: "approle"; roleId: string; secretId: string; mount: string };
 
-/** Says a part is degraded (with the reason) or well again (undefined). */
+/** Says a part is degraded (with its cause in a few words, source-cause.ts: /healthz shows it) or well again (undefined). */
 export type DegradedReporter = (component: string, problem: string | undefined) => void;
 
 export interface VaultClientOptions {
@@ -118,7 +119,10 @@ export class VaultClient {
     }
     const read = answer.metadata?.version;
     if (!answer.data || typeof read !== "number") {
-      throw new VaultError(operation, `Vault ${operation} failed: ${version === undefined ? "its latest version" : "that version"} is deleted or destroyed`, 404);
+      // Vault answers this with a 404 (vault-error.ts); a proxy or an older Vault may answer 200: the same definite answer.
+      const which = typeof read === "number" ? `version ${read}` : version === undefined ? "its latest version" : "that version";
+      const deleted = typeof read === "number" ? { version: read, destroyed: answer.metadata?.destroyed === true } : undefined;
+      throw new VaultError(operation, `Vault ${operation} failed: ${which} is deleted or destroyed`, 404, undefined, deleted);
     }
     return { version: read, data: answer.data };
   }
@@ -161,7 +165,7 @@ export class VaultClient {
         this.loginRecovered();
       } catch (err) {
         const error = err instanceof VaultError ? err : scrubVaultError(err, "login", this.knownSecrets());
-        this.options.reportDegraded?.("vault.auth", error.message);
+        this.options.reportDegraded?.("vault.auth", sourceCause(error));
         this.loginFailed(error.message);
         this.retryLater(() => this.login());
         throw error;
@@ -238,7 +242,7 @@ export class VaultClient {
         await this.login().catch(() => undefined);
         return;
       }
-      this.options.reportDegraded?.("vault.auth", error.message);
+      this.options.reportDegraded?.("vault.auth", sourceCause(error));
       this.logger.error({ error: error.message }, "could not renew the Vault token");
       if (!error.forbidden) this.retryLater(() => this.renew());
     }

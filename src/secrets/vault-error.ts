@@ -1,3 +1,9 @@
+/** A KV v2 version Vault answered is deleted (`vault kv delete`) or destroyed (`vault kv destroy`). */
+export interface DeletedKvVersion {
+  version: number;
+  destroyed: boolean;
+}
+
 /**
  * A failed Vault request, rebuilt from what is safe to show. hashi-vault-js
  * throws axios errors that carry the request: the token in
@@ -12,13 +18,16 @@ export class VaultError extends Error {
   readonly status: number | undefined;
   /** The network error code (ECONNREFUSED, ECONNABORTED, …), when it did not. */
   readonly code: string | undefined;
+  /** A KV v2 read answered 404 for a version deleted or destroyed: which (none: nothing at the path). */
+  readonly deleted: DeletedKvVersion | undefined;
 
-  constructor(operation: string, message: string, status?: number, code?: string) {
+  constructor(operation: string, message: string, status?: number, code?: string, deleted?: DeletedKvVersion) {
     super(message);
     this.name = "VaultError";
     this.operation = operation;
     this.status = status;
     this.code = code;
+    this.deleted = deleted;
   }
 
   /** Vault could not be reached (or did not answer in time): worth retrying, and keeping the last known secrets. */
@@ -29,6 +38,16 @@ export class VaultError extends Error {
   /** The token is no longer valid (expired or revoked): log in again. */
   get forbidden(): boolean {
     return this.status === 403;
+  }
+
+  /**
+   * Vault answered that there is nothing to read: the version was deleted or
+   * destroyed, or nothing is at the path (its metadata, or its mount, is gone).
+   * A definite answer, unlike an outage or a refusal (403: a token or policy
+   * matter, which says nothing about the secret).
+   */
+  get gone(): boolean {
+    return this.status === 404;
   }
 }
 
@@ -53,7 +72,10 @@ export function scrubVaultError(err: unknown, operation: string, secrets: readon
   const status = typeof raw?.response?.status === "number" ? raw.response.status : undefined;
   const code = typeof raw?.code === "string" && /^[A-Z_]+$/.test(raw.code) ? raw.code : undefined;
   let detail: string;
-  if (status !== undefined) {
+  const deleted = status === 404 ? deletedKvVersion(raw?.response?.data) : undefined;
+  if (deleted) {
+    detail = `HTTP 404 (version ${deleted.version} ${deleted.destroyed ? "is destroyed" : "is deleted"})`;
+  } else if (status !== undefined) {
     const errors = Array.isArray(raw?.response?.data?.errors) ? raw.response.data.errors.filter((e): e is string => typeof e === "string") : [];
     detail = `HTTP ${status}${errors.length > 0 ? ` (${redactThenCut(errors.join("; "), secrets, 300)})` : ""}`;
   } else if (code) {
@@ -62,7 +84,21 @@ export function scrubVaultError(err: unknown, operation: string, secrets: readon
     // Not an HTTP error (a bug or an assertion in the library): keep its first line only.
     detail = typeof raw?.message === "string" ? redactThenCut(raw.message.split("\n", 1)[0]!, secrets, 200) : "unknown error";
   }
-  return new VaultError(operation, redact(`Vault ${operation} failed: ${detail}`, secrets), status, code);
+  return new VaultError(operation, redact(`Vault ${operation} failed: ${detail}`, secrets), status, code, deleted);
+}
+
+/**
+ * The version a KV v2 404 is about, from its body: Vault answers a read of a
+ * deleted or destroyed version with `data: null` and the version's metadata
+ * (nothing else of it is kept: a number and a flag).
+ */
+function deletedKvVersion(body: unknown): DeletedKvVersion | undefined {
+  const metadata = (body as { data?: { metadata?: { version?: unknown; deletion_time?: unknown; destroyed?: unknown } } } | undefined)?.data?.metadata;
+  const version = metadata?.version;
+  if (typeof version !== "number" || !Number.isSafeInteger(version)) return undefined;
+  const destroyed = metadata?.destroyed === true;
+  if (!destroyed && !(typeof metadata?.deletion_time === "string" && metadata.deletion_time !== "")) return undefined;
+  return { version, destroyed };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
 import { PolledSecretCache } from "./polled-secret-cache.js";
+import type { SecretGone } from "./secret-gone.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretSource, SecretVersion } from "./secret-source.js";
 import type { DegradedReporter, KvSecret, VaultClient } from "./vault-client.js";
@@ -36,8 +37,11 @@ export interface VaultSecretSourceOptions {
  * `vault:MOUNT/PATH#FIELD`: secrets from Vault KV v2. Reads are cached for
  * `refreshMs`; watched secrets are re-read on that period and each new
  * version is handed to the watchers (key pools stage it as a canary). When
- * Vault cannot be reached the last known secrets keep being served and the
- * source reports itself degraded until a read succeeds again.
+ * Vault cannot be reached, or refuses the read (403), the last known secrets
+ * keep being served and the source reports itself degraded until a read
+ * succeeds again. When Vault answers that the version in use was deleted or
+ * destroyed, or that nothing is at the path any more, it is not served again
+ * and the watchers are told (key pools disable the keys holding it).
  */
 export class VaultSecretSource implements SecretSource {
   readonly scheme = "vault" as const;
@@ -58,8 +62,9 @@ export class VaultSecretSource implements SecretSource {
         supersedes: (secret, previous) => secret.version !== previous.version,
         valueOf: versionOf,
         problemOf: (err, path) => (err instanceof VaultError ? err.message : `Vault read ${path} failed`),
+        goneOf: (err, target, held) => goneOf(client, err, target, held),
       },
-      wording: { service: "Vault", aSecret: "a Vault secret", keyField: "path", unusable: (err) => ({ msg: `${err.problem}; keeping the current key` }) },
+      wording: { service: "Vault", aSecret: "a Vault secret", keyField: "path", where: "in Vault", unusable: (err) => ({ msg: `${err.problem}; keeping the current key` }) },
       refreshMs: options.refreshMs,
       unreadSecretsDegrade: true,
       logger: options.logger.child({ component: "vault" }),
@@ -89,8 +94,8 @@ export class VaultSecretSource implements SecretSource {
     return versionOf(secret, target, ref);
   }
 
-  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void): () => void {
-    return this.cache.watch(ref, onChange);
+  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void, onGone?: (gone: SecretGone) => void): () => void {
+    return this.cache.watch(ref, onChange, onGone);
   }
 
   async close(): Promise<void> {
@@ -102,6 +107,33 @@ export class VaultSecretSource implements SecretSource {
   refreshWatched(): Promise<void> {
     return this.cache.refreshWatched();
   }
+}
+
+/**
+ * Whether a failed read of the latest version says the version held is gone.
+ * A 404 is Vault's definite answer: with a version's metadata, that version
+ * was deleted or destroyed; without, nothing is at the path (its metadata or
+ * its mount was deleted), so no version is left. When a newer version than
+ * the one held was deleted, the held one is asked for by number. A 403 is
+ * not an answer about the secret (a token or a policy, perhaps changed by
+ * mistake for every path at once): the last known version is served on.
+ */
+async function goneOf(client: VaultClient, err: unknown, target: VaultRef, held: KvSecret): Promise<SecretGone | undefined> {
+  if (!(err instanceof VaultError) || !err.gone) return undefined;
+  const path = `${target.mount}/${target.path}`;
+  if (err.deleted === undefined) return { version: undefined, reason: `nothing is at ${path} in Vault any more (every version is gone)` };
+  if (err.deleted.version === held.version) return { version: held.version, reason: deletedReason(path, err.deleted.version, err.deleted.destroyed) };
+  try {
+    await client.readKv(target.mount, target.path, held.version);
+    return undefined;
+  } catch (again) {
+    if (!(again instanceof VaultError) || !again.gone) return undefined;
+    return { version: held.version, reason: deletedReason(path, held.version, again.deleted?.destroyed === true) };
+  }
+}
+
+function deletedReason(path: string, version: number, destroyed: boolean): string {
+  return `version ${version} of ${path} was ${destroyed ? "destroyed" : "deleted"} in Vault`;
 }
 
 /** The referenced field of a read secret, with its version; a missing field names the fields there are (never their values). */

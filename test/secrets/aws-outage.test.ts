@@ -46,7 +46,8 @@ describe("AWS Secrets Manager stopped mid-run", () => {
       await eventually(async () => {
         const body = (await (await fetch(`${gw.url}/healthz`)).json()) as { status: string; dependencies: Record<string, string> };
         expect(body.status).toBe("degraded");
-        expect(body.dependencies["aws-sm"]).toMatch(/^degraded: serving the last known secrets \(AWS DescribeSecret switchboard\/openai failed: AWS unreachable: connection (refused|reset)\)$/);
+        // The cause in a few words: /healthz needs no key.
+        expect(body.dependencies["aws-sm"]).toBe("degraded: serving the last known secrets (unreachable)");
       }, 10_000);
     });
 
@@ -55,7 +56,8 @@ describe("AWS Secrets Manager stopped mid-run", () => {
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toContain('switchboard_secret_source_up{source="aws-sm"} 0');
     expect((await credentials(adminClient(gw), "openai")).byName.get("providers/openai/credentials/primary@v1")?.state).toBe(CredentialState.ACTIVE);
-    expect(gw.logs.entries.some((e) => e.msg === "AWS Secrets Manager cannot be read: serving the last known secrets")).toBe(true);
+    const logged = gw.logs.entries.find((e) => e.msg === "AWS Secrets Manager cannot be read: serving the last known secrets");
+    expect(String(logged?.error)).toMatch(/^AWS DescribeSecret switchboard\/openai failed: AWS unreachable: /);
     for (const secret of [VENDOR_KEY, env.AWS_SECRET_ACCESS_KEY!, MASTER_KEY]) {
       expect(gw.logs.text).not.toContain(secret);
       expect(metrics).not.toContain(secret);

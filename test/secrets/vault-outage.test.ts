@@ -23,7 +23,8 @@ beforeAll(async () => {
   await bao.readPolicy("switchboard", "secret", "switchboard");
   await bao.put("secret", "switchboard/openai", { api_key: VENDOR_KEY });
   // A short-lived token: its renewals fail during the outage too, and still no call does.
-  token = await bao.token({ policies: ["switchboard"], ttl: "3s", renewable: true });
+  // (Not shorter: on a busy machine the gateway's start-up lookup must still find it alive.)
+  token = await bao.token({ policies: ["switchboard"], ttl: "8s", renewable: true });
   fake = await startOpenAIFake({ apiKey: VENDOR_KEY });
   gw = await startGateway(
     { VAULT_ADDR: bao.addr, VAULT_TOKEN: token },
@@ -67,7 +68,8 @@ describe("Vault stopped mid-run", () => {
     await eventually(async () => {
       const body = (await (await fetch(`${gw.url}/healthz`)).json()) as { status: string; dependencies: Record<string, string> };
       expect(body.status).toBe("degraded");
-      expect(body.dependencies.vault).toMatch(/^degraded: serving the last known secrets \(Vault .* failed: Vault unreachable: connection (refused|reset)\)$/);
+      // The cause in a few words (/healthz needs no key); the log line has Vault's.
+      expect(body.dependencies.vault).toBe("degraded: serving the last known secrets (unreachable)");
     }, 5_000);
     await new Promise((resolve) => setTimeout(resolve, 3_500));
     stop = true;

@@ -16,7 +16,7 @@ import type { DispatchOutcome } from "./dispatch-outcome.js";
 import { toConnectError } from "./errors.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
 import type { RetryBudget } from "./retry-budget.js";
-import { backoffMs, failureAction, isKeyScoped, mayRetryOnPool } from "./retry-policy.js";
+import { backoffMs, failureAction, isKeyScoped, mayRetryOnPool, mayTryAnotherKeyForModel } from "./retry-policy.js";
 import type { Candidate } from "./router.js";
 
 export interface PlanDeps {
@@ -33,7 +33,7 @@ export interface PlanDeps {
 /** The call as its plan sees it: when the caller gives up; and its trace and upstream clock, which its attempts report to. */
 export interface PlanCall {
   signal: AbortSignal;
-  /** Who makes the call: its key pools count a caller's 429s once towards longer cool-downs (key-health.ts). */
+  /** Who makes the call: its key pools count a caller's 429s once towards longer cool-downs, and breakers and pools its timeouts once (key-health.ts). */
   principal?: { readonly keyId: string };
   deadline?: number;
   trace?: CallTrace;
@@ -98,6 +98,8 @@ export class CallPlan {
       const again = await this.stay(failed, err, action);
       if (again !== "move_on") return again;
     }
+    const otherKey = this.anotherKeyForModel(failed, err);
+    if (otherKey) return otherKey;
     const reason = isUpstreamError(err) ? err.kind : "error";
     this.index++;
     this.onCandidate = 0;
@@ -170,6 +172,23 @@ export class CallPlan {
     const target = credential && this.acquire(candidate, runtime, credential, false);
     if (!target) return "move_on";
     this.deps.metrics.retries.inc({ provider, reason: isUpstreamError(err) ? err.kind : "error" });
+    return this.commit(target);
+  }
+
+  /**
+   * After a model's 404 on one key, at once, one other key of the pool that served the model lately (a
+   * key's project may lack a model the others' have); undefined to move on to the next candidate.
+   */
+  private anotherKeyForModel(failed: Target, err: unknown): Target | undefined {
+    const { candidate, runtime } = failed;
+    const provider = candidate.provider;
+    if (!mayTryAnotherKeyForModel(err, this.triedKeys(provider).size)) return undefined;
+    if (this.onCandidate >= this.deps.traffic.retry.attemptsPerCandidate && this.anyLaterCandidate()) return undefined;
+    const credential = runtime.pool.pickServing(candidate.upstreamModel, this.triedKeys(provider));
+    if (!credential || !this.spend(provider)) return undefined;
+    const target = this.acquire(candidate, runtime, credential, false);
+    if (!target) return undefined;
+    this.deps.metrics.retries.inc({ provider, reason: "model_not_found" });
     return this.commit(target);
   }
 

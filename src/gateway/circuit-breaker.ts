@@ -1,3 +1,4 @@
+import { OncePerCaller } from "../common/once-per-caller.js";
 import { SlidingCounts } from "../common/sliding-window.js";
 import type { BreakerConfig } from "../config/traffic.js";
 
@@ -7,6 +8,13 @@ export type BreakerState = "closed" | "open" | "half_open";
 export interface BreakerPermit {
   success(): void;
   failure(): void;
+  /**
+   * A failure the caller may have caused by what it asked (a timeout: a very
+   * long answer on a slow model): while closed it counts once per caller
+   * within `window_ms` (once-per-caller.ts), so one caller's slow requests
+   * cannot open the breaker for everyone. A probe's decides, as any failure.
+   */
+  timedOut(caller: string | undefined): void;
   /** The call said nothing about the target's health (the caller cancelled, or a hedge lost). */
   release(): void;
   /**
@@ -23,7 +31,7 @@ export interface BreakerPermit {
  * the threshold (with enough calls to judge). Open, it refuses calls, so the
  * dispatcher skips its target at once (a run of `consecutiveFailures` opens
  * it too, before the window's rate catches up with a hard outage). After `openMs` it lets `halfOpenProbes`
- * calls through: the first success closes it, a failure opens it again.
+ * calls through: the first success closes it, a failure opens it again. Timeouts count once per caller.
  */
 export class CircuitBreaker {
   private state: BreakerState = "closed";
@@ -32,6 +40,7 @@ export class CircuitBreaker {
   private readonly probes = new Set<{ until: number }>();
   private streak = 0;
   private readonly window: SlidingCounts;
+  private readonly timeouts: OncePerCaller;
 
   constructor(
     private readonly config: BreakerConfig,
@@ -39,6 +48,7 @@ export class CircuitBreaker {
     private readonly onTransition: (state: BreakerState) => void = () => {},
   ) {
     this.window = new SlidingCounts(config.windowMs, now);
+    this.timeouts = new OncePerCaller(config.windowMs, now);
   }
 
   /** The state now (an open breaker whose time is up reads as half-open). */
@@ -63,15 +73,16 @@ export class CircuitBreaker {
     const probe = this.state === "half_open" ? { until: Infinity } : undefined;
     if (probe) this.probes.add(probe);
     let done = false;
-    const finish = (result: "success" | "failure" | "release"): void => {
+    const finish = (result: "success" | "failure" | "release", timedOutFor?: { caller: string | undefined }): void => {
       if (done) return;
       done = true;
       if (probe) this.probes.delete(probe);
-      if (result !== "release") this.record(result === "success", probe !== undefined);
+      if (result !== "release") this.record(result === "success", probe !== undefined, timedOutFor);
     };
     return {
       success: () => finish("success"),
       failure: () => finish("failure"),
+      timedOut: (caller) => finish("failure", { caller }),
       release: () => finish("release"),
       holdAtMost: (ms) => {
         if (probe && !done) probe.until = Math.min(probe.until, this.now() + ms);
@@ -86,7 +97,7 @@ export class CircuitBreaker {
     return holding;
   }
 
-  private record(ok: boolean, probe: boolean): void {
+  private record(ok: boolean, probe: boolean, timedOutFor?: { caller: string | undefined }): void {
     if (this.state === "half_open") {
       // Only probes decide; a call let through while closed that ends now says little about now.
       if (!probe) return;
@@ -99,6 +110,8 @@ export class CircuitBreaker {
       return;
     }
     if (this.state === "open") return;
+    // A caller's timeouts count once per window: a caller's choice of request must not open the breaker for everyone.
+    if (timedOutFor && !this.timeouts.counts(timedOutFor.caller)) return;
     this.window.add(ok ? 0 : 1);
     if (ok) {
       this.streak = 0;

@@ -4,7 +4,8 @@ import { isUpstreamError, type UpstreamErrorKind } from "../providers/upstream-e
 /**
  * What to do after a failed attempt:
  * - `stop`: the caller's own error (or cancellation); another vendor would say the same.
- * - `next_candidate`: this candidate cannot serve the call (unknown model, unsupported, garbled answers).
+ * - `next_candidate`: this candidate cannot serve the call (unknown model, unsupported, garbled answers); a
+ *   model's 404 first goes to one other key of the pool that served the model lately (`mayTryAnotherKeyForModel`).
  * - `next_key`: this key cannot (rejected, out of quota); another key or candidate may.
  * - `retry`: a passing failure (429, 5xx, 529, reset, refused, timeout): back off and retry, then fail over;
  *   a 429 on one other key of the pool at most (`mayRetryOnPool`).
@@ -48,13 +49,31 @@ export function mayRetryOnPool(err: unknown, keysTried: number): boolean {
   return !(isUpstreamError(err) && err.kind === "rate_limited") || keysTried < KEYS_PER_CALL_AFTER_429;
 }
 
-/** What an attempt's failure says of its provider, for the provider's circuit breaker (a key's health is its pool's to judge). */
-export function breakerVerdict(err: unknown): "success" | "failure" | "neutral" {
+/**
+ * Keys of one pool a call may try once it has met a model's 404 (`model_not_found`): the key that answered
+ * it and one other that served the model lately (KeyPool.pickServing). A key whose project lost access to a
+ * model (moved to another project) is answered 404 where the others serve it; a model no key serves is not
+ * tried twice (nor does it spend the retry budget).
+ */
+export const KEYS_PER_CALL_AFTER_MODEL_NOT_FOUND = 2;
+
+/** Whether a call that met `err` may try another key of the same pool for the model, having tried `keysTried` of its keys. */
+export function mayTryAnotherKeyForModel(err: unknown, keysTried: number): boolean {
+  return isUpstreamError(err) && err.kind === "model_not_found" && keysTried < KEYS_PER_CALL_AFTER_MODEL_NOT_FOUND;
+}
+
+/**
+ * What an attempt's failure says of its provider, for the provider's circuit breaker (a key's health is its
+ * pool's to judge). A timeout is a failure a caller can cause by what it asks (a very long answer on a slow
+ * model): the breaker counts it once per caller (`BreakerPermit.timedOut`).
+ */
+export function breakerVerdict(err: unknown): "success" | "failure" | "timeout" | "neutral" {
   if (!isUpstreamError(err)) return "neutral";
   switch (err.kind) {
+    case "timeout":
+      return "timeout";
     case "overloaded":
     case "unreachable":
-    case "timeout":
     case "bad_response":
       return "failure";
     case "rate_limited":

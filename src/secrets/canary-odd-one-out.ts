@@ -19,6 +19,19 @@ export const ABOUT_THE_REQUEST: ReadonlySet<UpstreamErrorKind> = new Set(["bad_r
  */
 const SIGNIFICANCE = 1e-4;
 
+/**
+ * The odd-one-out rule, for a canary and for an active key alike: of `answers`
+ * answers of one kind, `mine` came to the key where `expected` would have,
+ * were it no different from the others (its share of the traffic). It stands
+ * out when it has at least `minExcess` more than that, and that many would
+ * come by chance less than once in `significance` (a binomial test, exact for
+ * the few answers that decide).
+ */
+export function standsOut(mine: number, expected: number, answers: number, minExcess: number, significance: number): boolean {
+  if (answers <= 0 || mine - expected < minExcess) return false;
+  return binomialTail(answers, expected / answers, mine) <= significance;
+}
+
 /** Answers heard since a canary was staged: the calls answered (successes and answers about the request), and how many with each kind about the request. */
 interface Answers {
   calls: number;
@@ -53,9 +66,10 @@ export interface OddOneOut {
  * never count against a canary's tally either (one error where the active
  * keys have none would keep a good canary from being promoted).
  *
- * The model is not known here (the pool hears only the outcome), so the
- * comparison is over all the provider's traffic: a canary lacking access to
- * one model among many stands out once enough calls for that model reach it.
+ * The comparison is over all the provider's traffic, not per model: a canary
+ * lacking access to one model among many stands out once enough calls for
+ * that model reach it. (Active keys are judged per model, for as long as they
+ * serve: key-odd-one-out.ts, by the same rule, `standsOut`.)
  */
 export class CanaryOddOneOut {
   private readonly watches = new WeakMap<CanaryRun, Watch>();
@@ -92,8 +106,7 @@ export class CanaryOddOneOut {
     // Were the canary no different, each answer of this kind would be its own by its share of the answered calls.
     const share = watch.canary.calls / (watch.canary.calls + watch.active.calls);
     const answers = mine + theirs;
-    if (mine - answers * share < rollbackAfterErrors) return undefined;
-    if (binomialTail(answers, share, mine) > SIGNIFICANCE) return undefined;
+    if (!standsOut(mine, answers * share, answers, rollbackAfterErrors, SIGNIFICANCE)) return undefined;
     return { kind, detail: `${kind} on ${mine} of its ${watch.canary.calls} answered calls, the active keys on ${theirs} of ${watch.active.calls}` };
   }
 

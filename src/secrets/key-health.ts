@@ -1,3 +1,4 @@
+import { OncePerCaller } from "../common/once-per-caller.js";
 import type { KeyPoolConfig } from "../config/secrets-config.js";
 import type { BreakerConfig } from "../config/traffic.js";
 import type { UpstreamError, UpstreamErrorKind } from "../providers/upstream-error.js";
@@ -5,9 +6,11 @@ import { changeState, inRotation, isCanary, seconds, type BenchCause, type PoolC
 
 /**
  * How one attempt with a credential ended: success, or the classified failure, with who made the call
- * (its gateway key id) when it is known: one caller's 429s count once towards longer cool-downs.
+ * (its gateway key id) when it is known: one caller's 429s count once towards longer cool-downs, its
+ * timeouts once towards the failing rule. And the model asked for, when known: a key answered about the
+ * request where the other keys serve that model is the odd one out (key-odd-one-out.ts).
  */
-export type AttemptOutcome = { ok: true } | { ok: false; error: UpstreamError; caller?: string };
+export type AttemptOutcome = { ok: true; model?: string } | { ok: false; error: UpstreamError; caller?: string; model?: string };
 
 /**
  * What an outcome meant, for the canary tallies: a success or a failure of
@@ -20,6 +23,12 @@ export type HealthVerdict = "success" | "failure" | "ignored" | { canaryRefused:
 const NOT_THE_KEYS_FAULT = new Set<UpstreamErrorKind>(["bad_request", "content_filtered", "model_not_found", "unsupported", "cancelled"]);
 /** The vendor failing with this key: what the failing rule counts (the provider breaker's failures). */
 const VENDOR_SIDE = new Set<UpstreamErrorKind>(["overloaded", "unreachable", "timeout", "bad_response"]);
+/**
+ * Vendor-side failures a caller can cause by what it asks (a very long answer on a slow model runs past
+ * `timeout_ms`; a vendor's own 504): the failing rule counts them once per caller per window, as the
+ * provider breaker does (once-per-caller.ts). 5xx, unreachable and garbled answers count every time.
+ */
+const CALLER_MAY_CAUSE = new Set<UpstreamErrorKind>(["timeout"]);
 const PROBE_BACKOFF_LIMIT = 16;
 /** A probe whose outcome never came back (the attempt was abandoned) frees its place after this. */
 const PROBE_TIMEOUT_MS = 60_000;
@@ -34,12 +43,18 @@ const PROBE_TIMEOUT_MS = 60_000;
  *   `window_ms`, or `consecutive_failures` in a row. It cools down (cause `failing`) for `open_ms`, then
  *   comes back on probation: it takes only `half_open_probes` probes at a time, the first outcome decides
  *   (a success clears its history, a failure benches it again at once). Only while another key can take
- *   its traffic: when every key fails, it is the vendor's trouble, the provider breaker's to judge.
+ *   its traffic: when every key fails, it is the vendor's trouble, the provider breaker's to judge. A timeout
+ *   counts once per caller within `window_ms`: one caller's slow requests cannot bench a key for everyone;
+ * - a key answered about the request where the other keys serve the same model (a 404 for a model its
+ *   project cannot use) is benched for `probe_after_ms` (cause `odd_one_out`), when the pool judges it so
+ *   (key-odd-one-out.ts), while another key can take its traffic.
  * The caller's errors and cancellations say nothing about the key.
  */
 export class KeyHealth {
   /** Each key's run of 429s, for the escalation of its cool-downs (see `rateLimited`). */
   private readonly rateLimits = new WeakMap<PoolKey, RateLimitRun>();
+  /** Each key's callers whose timeouts counted lately (see `judgeFailing`). */
+  private readonly timeoutCallers = new WeakMap<PoolKey, OncePerCaller>();
 
   constructor(
     private readonly ctx: PoolContext,
@@ -90,7 +105,8 @@ export class KeyHealth {
       default:
         if (probing && key.state === "disabled") key.nextAt = now + key.probeIntervalMs; // inconclusive probe
     }
-    this.judgeFailing(key, VENDOR_SIDE.has(error.kind) ? "failure" : "neutral", now);
+    const verdict = CALLER_MAY_CAUSE.has(error.kind) ? "caller_may_cause" : VENDOR_SIDE.has(error.kind) ? "failure" : "neutral";
+    this.judgeFailing(key, verdict, now, outcome.caller);
     return "failure";
   }
 
@@ -98,7 +114,12 @@ export class KeyHealth {
   tick(key: PoolKey, now: number): void {
     if (key.state === "cooling_down" && key.nextAt !== undefined && key.nextAt <= now) {
       key.nextAt = undefined;
-      const reason = key.benchedFor === "failing" ? "back from failing, on probation: its next call decides" : "the cool-down ended";
+      const reason =
+        key.benchedFor === "failing"
+          ? "back from failing, on probation: its next call decides"
+          : key.benchedFor === "odd_one_out"
+            ? "back from its bench as the odd one out: the same answers bench it again"
+            : "the cool-down ended";
       changeState(this.ctx, key, key.resumeTo, "cooldown_ended", reason);
     }
     if (key.probes.length > 0) key.probes = key.probes.filter((handedOut) => now - handedOut <= PROBE_TIMEOUT_MS);
@@ -167,23 +188,36 @@ export class KeyHealth {
   }
 
   /**
+   * Benches an active key answered about the request where the other keys serve the same model (`why`: the
+   * pool's odd-one-out judgement) for `probe_after_ms`, while another key can take its traffic; whether it is
+   * benched. Back in rotation, the answers it got still count: the next such answer benches it again.
+   */
+  benchOddOneOut(key: PoolKey, why: string, now: number): boolean {
+    if (key.state !== "active" || !this.anotherInRotation(key)) return false;
+    return this.bench(key, this.rules.probeAfterMs, "odd_one_out", `answered where the other keys are served (${why})`, now);
+  }
+
+  /**
    * The failing rule, as the circuit breakers judge: counts vendor-side
    * outcomes while the key is in rotation, benches it past the threshold,
-   * and settles its probation on the first outcome after a bench.
+   * and settles its probation on the first outcome after a bench. A failure
+   * the caller may have caused (a timeout) counts once per caller within
+   * `window_ms`, but decides a probation like any failure.
    */
-  private judgeFailing(key: PoolKey, verdict: "success" | "failure" | "neutral", now: number): void {
+  private judgeFailing(key: PoolKey, verdict: "success" | "failure" | "caller_may_cause" | "neutral", now: number, caller?: string): void {
     if (!this.breaker.enabled || verdict === "neutral") return;
     // Benched for failing: attempts sent before the bench say nothing about when it comes back.
     if (key.state === "cooling_down" && key.benchedFor === "failing") return;
     if (key.probation) {
       key.probation = false;
-      if (verdict === "failure") return this.benchFailing(key, "its call on probation failed", now);
+      if (verdict !== "success") return this.benchFailing(key, "its call on probation failed", now);
       key.outcomes.clear();
       key.failureStreak = 0;
       key.reason = "back in rotation: its call on probation succeeded";
       this.ctx.logger.info({ credential: key.credential.id, fingerprint: key.credential.fingerprint }, "a key back from failing passed its probation");
       return;
     }
+    if (verdict === "caller_may_cause" && !this.timeoutCallersOf(key).counts(caller)) return;
     key.outcomes.add(verdict === "success" ? 0 : 1);
     if (verdict === "success") {
       key.failureStreak = 0;
@@ -197,12 +231,22 @@ export class KeyHealth {
     else if (calls >= minCalls && failures / calls >= failureRate) this.benchFailing(key, `${failures} of its last ${calls} calls failed`, now);
   }
 
+  private timeoutCallersOf(key: PoolKey): OncePerCaller {
+    let callers = this.timeoutCallers.get(key);
+    if (!callers) this.timeoutCallers.set(key, (callers = new OncePerCaller(this.breaker.windowMs, this.ctx.now)));
+    return callers;
+  }
+
   private benchFailing(key: PoolKey, why: string, now: number): void {
     // The last key in rotation stays: when no other key can serve, the provider breaker judges the vendor.
-    if (![...this.ctx.keys.values()].some((other) => other !== key && inRotation(other))) return;
+    if (!this.anotherInRotation(key)) return;
     if (!this.bench(key, this.breaker.openMs, "failing", `failing at the vendor (${why})`, now)) return;
     key.failureStreak = 0;
     key.probation = true;
+  }
+
+  private anotherInRotation(key: PoolKey): boolean {
+    return [...this.ctx.keys.values()].some((other) => other !== key && inRotation(other));
   }
 
   /** Takes a key in rotation out for `forMs` (a bench under way only grows); whether it is benched now. */

@@ -7,6 +7,7 @@ import { CanaryOddOneOut } from "./canary-odd-one-out.js";
 import { CanaryRollout, holderOfSecret, type CanaryVerdict, type StageInput } from "./canary-rollout.js";
 import type { Credential } from "./credential.js";
 import { KeyHealth, type AttemptOutcome } from "./key-health.js";
+import { KeyOddOneOut } from "./key-odd-one-out.js";
 import { KeyPoolError } from "./key-pool-error.js";
 import { pickKey, pickOnProbation } from "./key-selection.js";
 import { noUsableKey, stateCounts, viewOf, type KeyView } from "./key-views.js";
@@ -47,8 +48,10 @@ export interface KeyPoolOptions {
  * back (`canary-rollout.ts`), and the outcome of every attempt is the one
  * judge of a key's health (`key-health.ts`): rate-limited keys cool down,
  * rejected keys are disabled and probed again later, keys that keep failing
- * at the vendor are benched, then come back on probation. Every state change
- * is logged (key id and fingerprint only) and counted.
+ * at the vendor are benched, then come back on probation, and a key answered
+ * 404 (or 400, …) for a model the other keys serve is benched as the odd one
+ * out (`key-odd-one-out.ts`). Every state change is logged (key id and
+ * fingerprint only) and counted.
  */
 export class KeyPool {
   private readonly keys = new Map<string, PoolKey>();
@@ -60,6 +63,7 @@ export class KeyPool {
   private readonly health: KeyHealth;
   private readonly rollout: CanaryRollout;
   private readonly oddOneOut = new CanaryOddOneOut();
+  private readonly keyOddOneOut: KeyOddOneOut;
   private readonly rules: KeyPoolConfig;
 
   constructor(
@@ -76,6 +80,7 @@ export class KeyPool {
     const rules = (this.rules = { ...DEFAULT_KEY_POOL, ...opts.rules });
     const breaker = opts.breaker ?? DEFAULT_TRAFFIC.breaker;
     const ctx = (this.ctx = { provider, keys: this.keys, now: this.now, logger: this.logger, metrics: opts.metrics });
+    this.keyOddOneOut = new KeyOddOneOut(this.now);
     const newKey = (entry: PoolEntry, state: CredentialStateName, reason: string) =>
       newPoolKey(entry, state, reason, this.now, { probeAfterMs: rules.probeAfterMs, windowMs: breaker.windowMs });
     this.health = new KeyHealth(ctx, rules, breaker);
@@ -118,8 +123,10 @@ export class KeyPool {
 
   /**
    * Tells the pool how an attempt with a credential went; it cools, disables, benches, probes and judges
-   * canaries on that. An answer about the request (400, a model's 404, …) says nothing about an active key,
-   * but a canary answered so clearly more often than the active keys is rolled back (canary-odd-one-out.ts).
+   * canaries on that. An answer about the request (400, a model's 404, …) says nothing about a key on its
+   * own, but a canary answered so clearly more often than the active keys is rolled back
+   * (canary-odd-one-out.ts), and an active key answered so clearly more often than the other keys on the
+   * same model is benched (key-odd-one-out.ts).
    */
   report(credentialId: string, outcome: AttemptOutcome): void {
     const key = this.keys.get(credentialId);
@@ -129,11 +136,24 @@ export class KeyPool {
     // Judged by the state the key had when the outcome came, before this outcome changes it.
     const wasActive = key.state === "active" || (key.state === "cooling_down" && key.resumeTo === "active");
     this.oddOneOut.hear(this.keys.values(), key, outcome, wasActive);
+    this.keyOddOneOut.hear([...this.keys.values()], key, outcome);
     const verdict = this.health.hear(key, outcome, now);
     if (typeof verdict === "object") return this.rollout.refused(key, verdict.canaryRefused);
     if (verdict !== "ignored") this.rollout.tally(key, verdict === "success", wasActive, now);
     else if (!outcome.ok && isCanary(key)) this.judgeOddOneOut(key, outcome.error);
+    else if (!outcome.ok && key.state === "active") this.benchOddOneOut(key, outcome.error, outcome.model, now);
     if (isCanary(key)) this.undecidedTooLong(key);
+  }
+
+  /**
+   * A key in rotation, other than those in `exclude` (already tried), that served `model` lately: for a
+   * call one key answered 404 for the model (its project may lack what the others' have). Undefined when
+   * none does; no probe is handed out here.
+   */
+  pickServing(model: string, exclude: ReadonlySet<string>): Credential | undefined {
+    this.tick(this.now());
+    const serving = [...this.keys.values()].filter((key) => !exclude.has(key.credential.id) && this.keyOddOneOut.served(model, key));
+    return pickKey(serving, this.random)?.credential;
   }
 
   /** Adds a key as a canary (state standby) on a share of the traffic. */
@@ -229,6 +249,14 @@ export class KeyPool {
     if (!odd) return;
     const status = error.status !== undefined ? `, HTTP ${error.status}` : "";
     this.rollout.rollback(key, "auto_rolled_back", `rolled back automatically: it fails where the active keys succeed (${odd.detail}${status})`);
+  }
+
+  /** Benches an active key whose answers about the request stand out against the other keys' on the same model. */
+  private benchOddOneOut(key: PoolKey, error: UpstreamError, model: string | undefined, now: number): void {
+    const odd = this.keyOddOneOut.judge(key, model, error.kind, this.rules.rollbackAfterErrors);
+    if (!odd) return;
+    const status = error.status !== undefined ? `, HTTP ${error.status}` : "";
+    this.health.benchOddOneOut(key, `${odd.detail}${status}`, now);
   }
 
   /** Rolls back a canary that has taken three times promote_after calls, counting its answers about the request beyond the active keys' rate. */

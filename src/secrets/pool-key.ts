@@ -9,7 +9,8 @@ import type { SecretMetrics } from "./secret-metrics.js";
  * Where a key is in its pool:
  * - active: in rotation, picked by weight;
  * - standby: a staged canary on its traffic share;
- * - cooling_down: benched for a while (rate limited, out of quota, or failing at the vendor), then back in its previous state;
+ * - cooling_down: benched for a while (rate limited, out of quota, failing at the vendor, or answered where the other keys
+ *   are served: the odd one out), then back in its previous state;
  * - disabled: out of rotation, by the vendor's rejection (probed again later) or an operator (for good);
  * - draining: replaced by a promoted canary, finishing the attempts under way;
  * - retired: out of the pool for good (replaced, rolled back, superseded).
@@ -29,13 +30,14 @@ export type TransitionCause =
   | "rate_limited"
   | "quota_exhausted"
   | "failing"
+  | "odd_one_out"
   | "cooldown_ended"
   | "credential_rejected"
   | "probe_succeeded"
   | "operator_disabled";
 
 /** Why a cooling key is benched; it decides how the key comes back. */
-export type BenchCause = "rate_limited" | "quota_exhausted" | "failing";
+export type BenchCause = "rate_limited" | "quota_exhausted" | "failing" | "odd_one_out";
 
 /** A key as the pool starts with it (from configuration). */
 export interface PoolEntry {

@@ -339,3 +339,62 @@ describe("a vendor key that keeps failing", () => {
     }
   });
 });
+
+describe("a vendor key whose project cannot use the model", () => {
+  const modelNotFound: Scripted = {
+    kind: "error",
+    status: 404,
+    body: { error: { message: "The model `gpt-4o-mini` does not exist or you do not have access to it.", type: "invalid_request_error", param: null, code: "model_not_found" } },
+  };
+
+  it("its 404s are retried once on the pool's key that serves the model, and it is benched as the odd one out; a model no key serves is not retried", async () => {
+    const h = harness({}, [
+      { model: "gpt-4o-mini", provider: "primary" },
+      { model: "no-such-model", provider: "primary" },
+    ], ["primary"]);
+    const sentWith = (key: string) => primary.requests.filter((r) => r.headers.authorization === `Bearer ${key}`).length;
+    primary.failKey("sk-primary-sick", modelNotFound);
+    try {
+      // The test says which key the pool picks first (the audit: k2 moved to a project without the model).
+      let sickFirst = true;
+      const pool = new KeyPool(
+        "primary",
+        [
+          { credential: createCredential("primary/sick", "sk-primary-sick"), weight: 1 },
+          { credential: createCredential("primary/good", "sk-primary"), weight: 1 },
+        ],
+        { now: () => clock.now, random: () => (sickFirst ? 0 : 0.99) },
+      );
+      h.providers.get("primary")!.pool = pool;
+      // Before any key served the model, nothing says the sick key is the odd one: its 404 is the caller's.
+      expect((await failure(h.gateway.chat(chat(), h.ctx()))).findDetails(ErrorInfoSchema)[0]?.reason).toBe("UPSTREAM_MODEL_NOT_FOUND");
+      sickFirst = false;
+      expect(outcomes((await h.gateway.chat(chat(), h.ctx())).attempts)).toEqual(["primary:ok"]);
+      // From then on every call is answered: the sick key's 404 goes to the good key at once.
+      const seen = new Set<string>();
+      for (let i = 0; i < 60 && pool.get("primary/sick")!.state === "active"; i++) {
+        sickFirst = i % 2 === 0;
+        clock.now += 1_000; // a call a second: within the retry budget (a fifth of the calls, plus 10, over 10 s)
+        const res = await h.gateway.chat(chat(), h.ctx());
+        expect(res.message?.content).toBe("Echo: hi");
+        seen.add(outcomes(res.attempts).join(","));
+      }
+      expect([...seen].sort()).toEqual(["primary:model_not_found,primary:ok", "primary:ok"]);
+      expect(pool.get("primary/sick")).toMatchObject({ state: "cooling_down", reason: expect.stringMatching(/^answered where the other keys are served \(model_not_found for model "gpt-4o-mini"/) });
+      const sick = sentWith("sk-primary-sick");
+      for (let i = 0; i < 5; i++) expect(outcomes((await h.gateway.chat(chat(), h.ctx())).attempts)).toEqual(["primary:ok"]);
+      expect(sentWith("sk-primary-sick")).toBe(sick);
+      const retried = await h.metrics.retries.get();
+      expect(retried.values.find((v) => v.labels.reason === "model_not_found")?.value).toBeGreaterThan(0);
+
+      // A model no key can use: one attempt, the caller's 404, and no key benched for it.
+      const before = primary.requests.length;
+      expect((await failure(h.gateway.chat(chat("no-such-model"), h.ctx()))).findDetails(ErrorInfoSchema)[0]?.reason).toBe("UPSTREAM_MODEL_NOT_FOUND");
+      expect(primary.requests.length).toBe(before + 1);
+      expect(pool.get("primary/good")!.state).toBe("active");
+    } finally {
+      primary.failKey("sk-primary-sick", undefined);
+      await h.close();
+    }
+  });
+});

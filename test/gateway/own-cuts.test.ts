@@ -1,17 +1,19 @@
 // Attempts the gateway cuts by its own adaptive bounds (the learnt bound, the
 // deadline share) while the vendor is still working normally: they say
-// nothing against the vendor. Simulated clock (sim-dispatch.ts): no real time passes.
+// nothing against the vendor. Cuts by the configured timeout do, but each
+// caller's once per window: one caller's slow requests must not open the
+// breaker for everyone. Simulated clock (sim-dispatch.ts): no real time passes.
 import { describe, expect, it } from "vitest";
 import type { Candidate } from "../../src/gateway/router.js";
-import { answer, context, cuts, hang, learnAnswers, on, outcomes, params, setup, unary, type Setup } from "./sim-dispatch.js";
+import { answer, context, cuts, fail, hang, learnAnswers, on, outcomes, params, setup, unary, type Setup } from "./sim-dispatch.js";
 
 /** A breaker quick to open: three failures in a row (a vendor that really fails opens it at once). */
 const touchy = { enabled: true, consecutiveFailures: 3 };
 
-/** `n` calls at once, each served by `candidates`; their outcomes. */
-async function together(s: Setup, n: number, candidates: Candidate[], deadlineInMs?: number): Promise<string[][]> {
-  const calls = Array.from({ length: n }, () =>
-    s.dispatcher.unary(candidates, context(s.clock, deadlineInMs), (adapter, call) => adapter.chat({ ...call, params })).then(
+/** `n` calls at once, each served by `candidates` (the i-th made by `callerOf(i)`); their outcomes. */
+async function together(s: Setup, n: number, candidates: Candidate[], deadlineInMs?: number, callerOf: (i: number) => string = () => "t"): Promise<string[][]> {
+  const calls = Array.from({ length: n }, (_, i) =>
+    s.dispatcher.unary(candidates, context(s.clock, deadlineInMs, callerOf(i)), (adapter, call) => adapter.chat({ ...call, params })).then(
       ({ outcome }) => outcomes(outcome.attempts),
       (err: { outcome: { attempts: [] } }) => [...outcomes(err.outcome.attempts), "failed"],
     ),
@@ -57,12 +59,53 @@ describe("the gateway's own cuts are neutral", () => {
     expect(keyErrors(s)).toBe(0);
   });
 
-  it("the configured timeout still counts against the vendor", async () => {
-    const s = setup({ breaker: touchy, timeoutMs: 5_000 });
-    s.vendor.script("m", answer(6_000), answer(6_000), answer(6_000));
-    const res = await unary(s, [on("primary", "m")]);
-    expect(outcomes(res.attempts)).toEqual(["primary:timeout", "primary:timeout", "primary:timeout"]);
+  it("the configured timeout still counts against the vendor, once per caller", async () => {
+    const s = setup({ breaker: touchy, timeoutMs: 5_000, maxAttempts: 1 });
+    for (const caller of ["a", "b"]) {
+      s.vendor.script("m", answer(6_000));
+      expect(outcomes((await unary(s, [on("primary", "m")], undefined, caller)).attempts)).toEqual(["primary:timeout"]);
+    }
+    expect(await breakerOpenings(s)).toBe(0);
+    s.vendor.script("m", answer(6_000));
+    await unary(s, [on("primary", "m")], undefined, "c"); // a third caller's timeout in a row
     expect(await breakerOpenings(s)).toBe(1);
+  });
+});
+
+describe("one caller's slow requests (timeout_ms cuts them)", () => {
+  const slowCalls = (s: Setup, n: number) => {
+    for (let i = 0; i < n * 4; i++) s.vendor.script("slow", answer(4_000));
+  };
+  const states = (s: Setup) => s.dispatcher.runtime("primary")!.pool.list().map((key) => key.state);
+
+  it("count once against the provider's breaker and its keys: another caller is still served (the audit: 12 calls at once, 1.5 s timeout, a 4 s answer)", async () => {
+    const s = setup({ breaker: { enabled: true }, timeoutMs: 1_500 });
+    slowCalls(s, 12);
+    const results = await together(s, 12, [on("primary", "slow")], undefined, () => "KA");
+    for (const result of results) expect(result.at(-1)).toBe("failed");
+    expect(s.dispatcher.providerBreaker("primary")?.state).toBe("closed");
+    expect(await breakerOpenings(s)).toBe(0);
+    expect(states(s)).toEqual(["active", "active"]);
+    s.vendor.script("other", answer(300));
+    const other = await unary(s, [on("primary", "other")], undefined, "KB");
+    expect(other.error).toBeUndefined();
+    expect(outcomes(other.attempts)).toEqual(["primary:ok"]);
+  });
+
+  it("from enough callers open it, as before", async () => {
+    const s = setup({ breaker: { enabled: true }, timeoutMs: 1_500 });
+    slowCalls(s, 12);
+    await together(s, 12, [on("primary", "slow")], undefined, (i) => `caller-${i}`);
+    expect(await breakerOpenings(s)).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a single-tenant gateway (one gateway key for everything) still opens the breaker on the vendor's 5xx", async () => {
+    const s = setup({ breaker: { enabled: true }, maxAttempts: 1 });
+    for (let i = 0; i < 10; i++) {
+      s.vendor.script("m", fail("overloaded", 50));
+      expect(outcomes((await unary(s, [on("primary", "m")], undefined, "the-only-key")).attempts)).toEqual(["primary:overloaded"]);
+    }
+    expect(s.dispatcher.providerBreaker("primary")?.state).toBe("open");
   });
 });
 

@@ -16,7 +16,7 @@ import type { Candidate } from "../../src/gateway/router.js";
 import type { StartTimer } from "../../src/gateway/timers.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
 import type { ChatParams, ChatResult, ChatStreamEvent, ProviderAdapter, UpstreamCall } from "../../src/providers/provider.js";
-import { UpstreamError } from "../../src/providers/upstream-error.js";
+import { UpstreamError, type UpstreamErrorKind } from "../../src/providers/upstream-error.js";
 import { createCredential } from "../../src/secrets/credential.js";
 import { KeyPool } from "../../src/secrets/key-pool.js";
 
@@ -98,11 +98,14 @@ export async function settle(): Promise<void> {
 export type Step =
   | { kind: "answer"; ms: number }
   | { kind: "hang" }
+  /** The vendor's failure of this kind (a 503: "overloaded") after `ms`. */
+  | { kind: "fail"; ms: number; failure: UpstreamErrorKind }
   /** Waits before each event: the first is the time to the first token; Infinity stalls there. The last event is the end. */
   | { kind: "stream"; waits: number[] };
 
 export const answer = (ms: number): Step => ({ kind: "answer", ms });
 export const hang: Step = { kind: "hang" };
+export const fail = (failure: UpstreamErrorKind, ms = 0): Step => ({ kind: "fail", ms, failure });
 export const stream = (firstTokenMs: number, gaps: number[]): Step => ({ kind: "stream", waits: [firstTokenMs, ...gaps] });
 
 /** A vendor on the simulated clock that plays its script, one step per attempt, per model. */
@@ -129,8 +132,9 @@ export class ScriptedVendor implements ProviderAdapter {
 
   async chat(call: UpstreamCall<ChatParams>): Promise<ChatResult> {
     const step = this.next(call.upstreamModel);
-    const ms = step.kind === "answer" ? step.ms : step.kind === "hang" ? Infinity : NaN;
+    const ms = step.kind === "answer" || step.kind === "fail" ? step.ms : step.kind === "hang" ? Infinity : NaN;
     if (!(await this.clock.sleep(ms, call.signal))) throw this.aborted(call);
+    if (step.kind === "fail") throw new UpstreamError({ kind: step.failure, provider: this.name, credentialId: call.credential.id, message: `${step.failure} from the script` });
     return { id: "x", message: create(MessageSchema, { role: Role.ASSISTANT, content: `${this.name}:${call.upstreamModel}` }), finishReason: FinishReason.STOP, usage: undefined };
   }
 
@@ -210,11 +214,11 @@ export function setup(options: { adaptive?: Partial<AdaptiveTimeoutConfig>; brea
 export const params: ChatParams = create(ChatRequestSchema, { model: "m", messages: [{ role: Role.USER, content: "hi" }] });
 export const on = (provider: string, upstreamModel: string): Candidate => ({ provider, upstreamModel });
 
-/** A call context whose deadline (if any) fires on the simulated clock, as Connect's handler signal does. */
-export function context(clock: SimClock, deadlineInMs?: number): CallContext {
+/** A call context of `caller` (a gateway key id) whose deadline (if any) fires on the simulated clock, as Connect's handler signal does. */
+export function context(clock: SimClock, deadlineInMs?: number, caller = "t"): CallContext {
   const controller = new AbortController();
   if (deadlineInMs !== undefined) clock.timer(deadlineInMs, () => controller.abort(new ConnectError("the deadline passed", Code.DeadlineExceeded)));
-  return { principal: { keyId: "t", name: "t", admin: false }, signal: controller.signal, deadline: deadlineInMs === undefined ? undefined : clock.now + deadlineInMs, requestId: "r" };
+  return { principal: { keyId: caller, name: caller, admin: false }, signal: controller.signal, deadline: deadlineInMs === undefined ? undefined : clock.now + deadlineInMs, requestId: "r" };
 }
 
 export interface Outcome {
@@ -224,10 +228,10 @@ export interface Outcome {
   text: string;
 }
 
-export async function unary(s: Setup, candidates: Candidate[], deadlineInMs?: number): Promise<Outcome> {
+export async function unary(s: Setup, candidates: Candidate[], deadlineInMs?: number, caller?: string): Promise<Outcome> {
   const started = s.clock.now;
   try {
-    const { value, outcome } = await s.clock.run(s.dispatcher.unary(candidates, context(s.clock, deadlineInMs), (adapter, call) => adapter.chat({ ...call, params })));
+    const { value, outcome } = await s.clock.run(s.dispatcher.unary(candidates, context(s.clock, deadlineInMs, caller), (adapter, call) => adapter.chat({ ...call, params })));
     return { attempts: outcome.attempts, elapsed: s.clock.now - started, text: value.message.content };
   } catch (err) {
     if (!(err instanceof DispatchFailure)) throw err;

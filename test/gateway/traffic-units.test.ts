@@ -107,6 +107,33 @@ describe("circuit breaker", () => {
     expect(b.acquire()).toBeDefined();
   });
 
+  it("counts one caller's timeouts once per window; other callers' timeouts and every 5xx count", () => {
+    const clock = { now: 0 };
+    const b = new CircuitBreaker({ ...breakerConfig, consecutiveFailures: 3 }, () => clock.now);
+    for (let i = 0; i < 20; i++) b.acquire()!.timedOut("KA"); // one caller's slow requests: neither the run nor the rate
+    expect(b.current).toBe("closed");
+    b.acquire()!.timedOut("KB");
+    expect(b.current).toBe("closed");
+    b.acquire()!.timedOut("KC"); // three callers' timeouts in a row
+    expect(b.current).toBe("open");
+
+    // One gateway key for everything: the vendor's 5xx count per call.
+    const single = new CircuitBreaker({ ...breakerConfig, consecutiveFailures: 3 }, () => clock.now);
+    for (let i = 0; i < 3; i++) single.acquire()!.failure();
+    expect(single.current).toBe("open");
+
+    // A lone caller's timeouts count again past the window, and a half-open probe's timeout decides.
+    const lone = new CircuitBreaker({ ...breakerConfig, consecutiveFailures: 3 }, () => clock.now);
+    for (let i = 0; i < 3; i++) {
+      clock.now += breakerConfig.windowMs;
+      lone.acquire()!.timedOut("KA");
+    }
+    expect(lone.current).toBe("open");
+    clock.now += breakerConfig.openMs;
+    lone.acquire()!.timedOut("KA");
+    expect(lone.current).toBe("open");
+  });
+
   it("forgets failures older than the window", () => {
     const { b, clock, call } = breaker();
     call(false);

@@ -123,6 +123,43 @@ describe("a key that keeps failing at the vendor", () => {
     expect(changes()).toEqual(["active->cooling_down:rate_limited", "cooling_down->active:cooldown_ended", "active->cooling_down:failing"]);
   });
 
+  it("one caller's timeouts count once per window (it can cause them by what it asks); other callers' and the vendor's 5xx count as before", () => {
+    const { pool, changes } = twoKeys();
+    const timedOut = (caller: string) => ({ ...failure("timeout"), caller });
+    for (let i = 0; i < 10; i++) pool.report("openai/a", timedOut("KA"));
+    expect(pool.get("openai/a")!.state).toBe("active");
+    // Two more callers' timeouts: three callers in a row.
+    pool.report("openai/a", timedOut("KB"));
+    expect(pool.get("openai/a")!.state).toBe("active");
+    pool.report("openai/a", timedOut("KC"));
+    expect(pool.get("openai/a")!).toMatchObject({ state: "cooling_down", reason: "failing at the vendor (3 failures in a row); back in 5s" });
+    expect(changes()).toEqual(["active->cooling_down:failing"]);
+
+    // A single-tenant gateway (one gateway key for everything): the vendor's 5xx and refused connections count per call.
+    const { pool: single } = twoKeys();
+    single.report("openai/a", { ...overloaded(), caller: "KA" });
+    single.report("openai/a", { ...failure("unreachable"), caller: "KA" });
+    single.report("openai/a", { ...overloaded(), caller: "KA" });
+    expect(single.get("openai/a")!.state).toBe("cooling_down");
+
+    // Past the window, the same caller's timeout counts again: a vendor that hangs for a lone caller still benches in the end.
+    const { pool: lone, clock: loneClock } = twoKeys();
+    for (let i = 0; i < 3; i++) {
+      lone.report("openai/a", timedOut("KA"));
+      loneClock.advance(DEFAULT_TRAFFIC.breaker.windowMs);
+    }
+    expect(lone.get("openai/a")!.state).toBe("cooling_down");
+  });
+
+  it("a timeout on probation decides like any failure, whoever's it is", () => {
+    const { pool, clock } = twoKeys();
+    for (const caller of ["KA", "KB", "KC"]) pool.report("openai/a", { ...failure("timeout"), caller });
+    clock.advance(5_000);
+    expect(pool.pick().id).toBe("openai/a"); // the probe
+    pool.report("openai/a", { ...failure("timeout"), caller: "KA" });
+    expect(pool.get("openai/a")!).toMatchObject({ state: "cooling_down", reason: "failing at the vendor (its call on probation failed); back in 5s" });
+  });
+
   it("with breakers disabled, no key is benched for failing", () => {
     const { pool } = twoKeys({ ...breaker, enabled: false });
     for (let i = 0; i < 50; i++) pool.report("openai/a", overloaded());

@@ -15,6 +15,12 @@ export interface CallCachePolicy {
   partition: string;
   /** May be answered from the cache (false for `no-cache`: a refresh). */
   read: boolean;
+  /**
+   * May replace an entry already kept. A refresh of a shared partition
+   * (route, team) only fills an empty one: otherwise any caller could redraw,
+   * until the vendor says something odd, the answer every other caller gets.
+   */
+  replace: boolean;
 }
 
 /** Why a call is left out of the cache entirely (a metric's label). */
@@ -59,7 +65,9 @@ export class CachePolicy {
     if (params.cacheControl === CacheControl.NO_STORE) return "no_store";
     // Without a fixed temperature or seed, asking twice means asking for another answer.
     if (route.mode === "deterministic" && params.temperature !== 0 && params.seed === undefined) return "not_deterministic";
-    return { route, partition: partitionOf(serving, principal), read: params.cacheControl !== CacheControl.NO_CACHE };
+    const partition = partitionOf(serving, principal);
+    const read = params.cacheControl !== CacheControl.NO_CACHE;
+    return { route, partition, read, replace: read || partition === ownPartition(principal) };
   }
 
   /** Why an answer may not be kept or shared, or undefined when it may. */
@@ -120,5 +128,10 @@ function partitionOf(serving: ServingRoute, principal: Principal): string {
   // The route's own name: two routes sharing their answers never share them with each other, though they serve the same model.
   if (serving.policy.share === "route") return `route:${serving.id}`;
   if (serving.policy.share === "team" && principal.team) return `team:${principal.team}`;
+  return ownPartition(principal);
+}
+
+/** The partition of the caller's own answers. */
+function ownPartition(principal: Principal): string {
   return `key:${principal.keyId}`;
 }

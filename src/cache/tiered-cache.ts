@@ -133,10 +133,9 @@ export class TieredCache implements ResponseCache {
           return letGo();
         }
         const plain = encodeAnswer(answer);
-        const now = this.now();
-        if (this.deps.memory.set(key.id, { bytes: plain, expiresAt: now + call.route.ttlMs, labels: key })) this.deps.metrics.cacheStoredBytes.inc({ level: "l1" }, plain.length);
-        lead?.finish(plain);
-        if (this.deps.redis) void this.toRedis(this.deps.redis, key, plain, now, call.route.ttlMs, lead?.token);
+        // A refresh has no lead: nothing waits on it.
+        if (!call.replace) void this.fillEmpty(key, plain, call.route.ttlMs);
+        else this.keep(key, plain, this.now(), call.route.ttlMs, lead);
       },
       release: () => {
         if (done) return;
@@ -144,6 +143,33 @@ export class TieredCache implements ResponseCache {
         letGo();
       },
     };
+  }
+
+  /** Keeps an answer in both levels and hands it to the calls waiting on this one. */
+  private keep(key: CacheKey, plain: Uint8Array, now: number, ttlMs: number, lead: Lead | undefined): void {
+    if (this.deps.memory.set(key.id, { bytes: plain, expiresAt: now + ttlMs, labels: key })) this.deps.metrics.cacheStoredBytes.inc({ level: "l1" }, plain.length);
+    lead?.finish(plain);
+    if (this.deps.redis) void this.toRedis(this.deps.redis, key, plain, now, ttlMs, lead?.token);
+  }
+
+  /**
+   * Keeps a shared partition's refreshed answer only where no entry is kept.
+   * An entry another instance writes between the look and the write is
+   * replaced, as between two misses: no caller chooses that moment.
+   */
+  private async fillEmpty(key: CacheKey, plain: Uint8Array, ttlMs: number): Promise<void> {
+    if (await this.holds(key)) {
+      this.deps.metrics.cacheNotStored.inc({ reason: "shared_entry_kept" });
+      return;
+    }
+    this.keep(key, plain, this.now(), ttlMs, undefined);
+  }
+
+  /** Whether an entry is kept for the key, in this memory or in Redis (which then fills this memory, as a hit would). */
+  private async holds(key: CacheKey): Promise<boolean> {
+    if (this.deps.memory.get(key.id)) return true;
+    const sealed = await this.deps.redis?.get(key);
+    return sealed !== undefined && this.open(key, sealed) !== undefined;
   }
 
   private async toRedis(redis: RedisTier, key: CacheKey, plain: Uint8Array, now: number, ttlMs: number, token: string | undefined): Promise<void> {

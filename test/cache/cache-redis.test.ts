@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { requireService } from "../support/require-service.js";
@@ -32,7 +33,10 @@ describe("the response cache shared through Redis", () => {
   const vendorCalls = () => world.fake.chatRequests().length;
   beforeAll(async () => {
     world = await startUsageWorld("postgres+redis", {
-      routes: [{ model: "brief-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { ttl_ms: 300 } }],
+      routes: [
+        { model: "brief-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { ttl_ms: 300 } },
+        { model: "public-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { share: "route" } },
+      ],
       // The fifty calls below wait while the test gathers them, however busy the machine.
       cache: { coalesce: { remote_wait_ms: 30_000 } },
     });
@@ -68,6 +72,23 @@ describe("the response cache shared through Redis", () => {
     expect((await a.client("connect", tenantB.secret).chat(question)).cached).toBe(true);
     expect((await b.client("connect", tenantA.secret).chat(question)).cached).toBe(true);
     expect(vendorCalls()).toBe(before + 2);
+  });
+
+  it("keeps a shared answer in Redis when a caller on another instance refreshes it", async () => {
+    const admin = world.admin();
+    const [asker, refresher] = await Promise.all([admin.createKey({ key: { displayName: "asker" } }), admin.createKey({ key: { displayName: "refresher" } })]);
+    const question = { ...ask("What are the opening hours?"), model: "public-bot" };
+    const first = await a.client("connect", asker.secret).chat(question);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the fake's ids carry the millisecond
+    const calls = vendorCalls();
+    // b's memory has no entry, Redis has: the refresh is answered afresh, and not kept.
+    const refreshed = await b.client("connect", refresher.secret).chat({ ...question, cacheControl: CacheControl.NO_CACHE });
+    expect([refreshed.cached, refreshed.id === first.id, vendorCalls()]).toEqual([false, false, calls + 1]);
+    for (const [gateway, key] of [[b, refresher], [b, asker], [a, refresher]] as const) {
+      const again = await gateway.client("connect", key.secret).chat(question);
+      expect([again.cached, again.id]).toEqual([true, first.id]);
+    }
+    expect(vendorCalls()).toBe(calls + 1);
   });
 
   it("makes one vendor call for 50 identical calls in flight across two instances", async () => {

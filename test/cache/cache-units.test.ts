@@ -200,7 +200,13 @@ describe("the cache policy", () => {
     expect(decide({ model: "always-on", temperature: 0.9 }, { provider: "openai", upstreamModel: "always-on" })).toMatchObject({ partition: "team:payments" });
     expect(decide({ model: "never-cached" }, { provider: "openai", upstreamModel: "never-cached" })).toBe("mode_off");
     expect(decide({ cacheControl: CacheControl.NO_STORE })).toBe("no_store");
-    expect(decide({ cacheControl: CacheControl.NO_CACHE })).toMatchObject({ read: false });
+    expect(decide({ cacheControl: CacheControl.NO_CACHE })).toMatchObject({ read: false, replace: true });
+    // A refresh of a shared partition fills it, never replaces what the others are served.
+    const always = { provider: "openai", upstreamModel: "always-on" };
+    expect(decide({ model: "always-on", cacheControl: CacheControl.NO_CACHE }, always)).toMatchObject({ partition: "team:payments", read: false, replace: false });
+    expect(decide({ model: "always-on" }, always)).toMatchObject({ read: true, replace: true });
+    // A key without a team has a partition of its own on a team route: its refresh replaces as with share: key.
+    expect(policy.forCall(request({ model: "always-on", cacheControl: CacheControl.NO_CACHE }), always, { ...principal, team: "" })).toMatchObject({ partition: "key:key-a", replace: true });
   });
 
   it("keeps no refusals, cut answers, tool calls or fallback answers unless the route asks", () => {

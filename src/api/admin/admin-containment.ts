@@ -23,7 +23,8 @@ function adminRights(key: KeyRecord): number {
   return !key.admin ? 0 : key.adminReadOnly ? 1 : 2;
 }
 
-function callerId(principal: Principal | undefined): string {
+/** The calling key's id, for refusals and logs. */
+export function callerId(principal: Principal | undefined): string {
   return principal?.keyId ?? "unknown";
 }
 

@@ -23,6 +23,7 @@ import { checkCreate, checkUpdate } from "./admin-containment.js";
 import { toBudgetStatus, toGatewayKey } from "./key-messages.js";
 import { impliedPaths, nextKeyPageToken, readKeyListing, readKeyUpdate, readNewKey, type KeySettingRules } from "./key-requests.js";
 import { KEY_NAME } from "./resource-names.js";
+import { requireOwnTeam, teamOf, teamWithinReach } from "./team-reach.js";
 
 export interface KeyAdminDeps extends KeySettingRules {
   store: KeyStore;
@@ -66,7 +67,10 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
       const v = new FieldViolations();
       const record = readNewKey(req, req.keyId || `key-${randomBytes(6).toString("hex")}`, deps, v, Date.now());
       v.throwIfAny();
-      checkCreate(ctx.values.get(principalKey), record);
+      const principal = ctx.values.get(principalKey);
+      // A team's admin key makes its team's keys: one asked for without a team is put in it (the console's form leaves it blank).
+      record.team ||= teamOf(principal) ?? "";
+      checkCreate(principal, record);
       const secret = generateGatewayKey();
       record.digest = deps.hasher.digest(secret).toString("hex");
       record.keyHint = `${GATEWAY_KEY_PREFIX}…${secret.slice(-4)}`;
@@ -81,16 +85,19 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
       return create(CreateKeyResponseSchema, { key: await show(record, false), secret });
     },
 
-    async getKey(req) {
-      return create(GetKeyResponseSchema, { key: await show(await existing(req.name, "name"), true) });
+    async getKey(req, ctx) {
+      const record = await existing(req.name, "name");
+      requireOwnTeam(ctx.values.get(principalKey), record, "read");
+      return create(GetKeyResponseSchema, { key: await show(record, true) });
     },
 
-    async listKeys(req) {
+    async listKeys(req, ctx) {
       const v = new FieldViolations();
       const { size, after, filter } = readKeyListing(req, v);
       v.throwIfAny();
+      const team = teamWithinReach(ctx.values.get(principalKey), filter.team, "filter");
       // One more than the page: whether there is a next page.
-      const records = await deps.store.list({ ...filter, after, limit: size + 1, now: Date.now() });
+      const records = await deps.store.list({ ...filter, team, after, limit: size + 1, now: Date.now() });
       const page = records.slice(0, size);
       const last = page[page.length - 1];
       return create(ListKeysResponseSchema, {
@@ -102,11 +109,14 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
     async updateKey(req, ctx) {
       const name = req.key?.name ?? "";
       const record = await existing(name, "key.name");
+      const principal = ctx.values.get(principalKey);
+      // Before anything else is said of it (revoked, say): another team's key is beyond reach.
+      requireOwnTeam(principal, record, "change");
       if (record.revokeMs !== undefined) throw new ConnectError(`key "${name}" is revoked and cannot be changed`, Code.FailedPrecondition);
       const v = new FieldViolations();
       const { next, paths } = readKeyUpdate(req, record, deps, v, Date.now());
       v.throwIfAny();
-      checkUpdate(ctx.values.get(principalKey), record, next);
+      checkUpdate(principal, record, next);
       // Written only if the key is still as read and judged: a change made meanwhile (the master key's demotion, say) is never overwritten.
       if (!(await deps.store.update(next, record.updateMs))) {
         throw gatewayError(Code.Aborted, `key "${name}" changed while this update was being made: read it again and retry`, CONCURRENT_UPDATE, { key: record.id });
@@ -118,6 +128,9 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
 
     async revokeKey(req, ctx) {
       const id = KEY_NAME.require(req.name, "name").key;
+      const principal = ctx.values.get(principalKey);
+      // Read first for an admin key held to a team only (between the read and the revocation, only a wider key could move the key out of it).
+      if (teamOf(principal) !== undefined) requireOwnTeam(principal, await existing(req.name, "name"), "revoke");
       const record = await deps.store.revoke(id, Date.now());
       if (!record) throw new ConnectError(`key "${req.name}" not found`, Code.NotFound);
       await deps.changed(id);

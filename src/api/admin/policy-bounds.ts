@@ -4,25 +4,33 @@ import { NANOS_PER_UNIT } from "../../usage/pricing.js";
 
 /** A setting of a key beyond the policy that bounds it: the API field, and how it goes beyond. */
 export interface PolicyExcess {
-  field: "allowed_models" | "requests_per_minute" | "tokens_per_minute" | "budget" | "expire_time";
+  field: "team" | "allowed_models" | "requests_per_minute" | "tokens_per_minute" | "budget" | "expire_time";
   reason: string;
 }
 
 /**
  * The first setting of `key` that goes beyond `bound` (the policy of the
- * admin key making it), if any: a scope each of whose globs one of the
- * bound's covers, rate limits no higher, a budget no larger over the same
- * period, an expiry no later. Each key's budget is its own: a key within the
- * bound may spend as much as the bound beside it, not out of it.
+ * admin key making it), if any: the bound's own team where it has one (a
+ * team is a tenant: its keys share its cached answers and its reports), a
+ * scope each of whose globs one of the bound's covers, rate limits no
+ * higher, a budget no larger over the same period, an expiry no later. Each
+ * key's budget is its own: a key within the bound may spend as much as the
+ * bound beside it, not out of it.
  */
 export function beyondPolicy(key: KeyRecord, bound: KeyRecord): PolicyExcess | undefined {
   return (
+    beyondTeam(key, bound) ??
     beyondScope(key, bound) ??
     beyondRate("requests_per_minute", key.requestsPerMinute, bound.requestsPerMinute) ??
     beyondRate("tokens_per_minute", key.tokensPerMinute, bound.tokensPerMinute) ??
     beyondBudget(key, bound) ??
     beyondExpiry(key, bound)
   );
+}
+
+function beyondTeam(key: KeyRecord, bound: KeyRecord): PolicyExcess | undefined {
+  if (bound.team === "" || key.team === bound.team) return undefined;
+  return { field: "team", reason: key.team === "" ? `a key without a team is outside its own team "${bound.team}"` : `team "${key.team}" is not its own team "${bound.team}"` };
 }
 
 function beyondScope(key: KeyRecord, bound: KeyRecord): PolicyExcess | undefined {

@@ -3,8 +3,10 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { GetUsageReportResponseSchema } from "../../../gen/ts/switchboard/v1/admin_usage_pb.js";
+import { principalKey } from "../../auth/principal.js";
 import type { LedgerStore } from "../../usage/ledger-store.js";
 import { FieldViolations } from "../aip/field-violations.js";
+import { teamWithinReach } from "./team-reach.js";
 import { sumRows, toReportRow } from "./usage-messages.js";
 import { nextReportPageToken, readUsageReport } from "./usage-requests.js";
 
@@ -22,10 +24,11 @@ export type UsageAdmin = Pick<ServiceImpl<typeof AdminService>, "getUsageReport"
 /** AdminService.GetUsageReport: sums from the usage ledger, grouped as asked, a page of rows at a time. */
 export function createUsageAdmin(deps: UsageAdminDeps): UsageAdmin {
   return {
-    async getUsageReport(req) {
+    async getUsageReport(req, ctx) {
       const v = new FieldViolations();
       const query = readUsageReport(req, v, Date.now());
       v.throwIfAny();
+      query.team = teamWithinReach(ctx.values.get(principalKey), query.team, "team");
       // A store that cannot take the rows now still answers with what it has.
       await deps.flush().catch(() => {});
       const { offset, limit } = query.page;

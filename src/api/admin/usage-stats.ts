@@ -12,10 +12,12 @@ import {
 } from "../../../gen/ts/switchboard/v1/admin_console_pb.js";
 import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { UsageDimension } from "../../../gen/ts/switchboard/v1/admin_usage_pb.js";
+import { principalKey } from "../../auth/principal.js";
 import type { UsageGroup, UsageQuery, UsageTotals } from "../../usage/ledger-store.js";
 import { moneyParts } from "../../usage/pricing.js";
 import { FieldViolations } from "../aip/field-violations.js";
 import { KEY_NAME } from "./resource-names.js";
+import { teamWithinReach } from "./team-reach.js";
 import type { UsageAdminDeps } from "./usage-admin.js";
 import { readTime, readUsageFilters } from "./usage-requests.js";
 
@@ -51,11 +53,12 @@ export type UsageStatsAdmin = Pick<ServiceImpl<typeof AdminService>, "getUsageSt
 /** AdminService.GetUsageStats: the usage ledger summed per time bucket, a series per group. */
 export function createUsageStats(deps: UsageAdminDeps): UsageStatsAdmin {
   return {
-    async getUsageStats(req) {
+    async getUsageStats(req, ctx) {
       const v = new FieldViolations();
       const { query, group } = readUsageStats(req, v, Date.now());
       const maxSeries = readMaxSeries(req.maxSeries, v);
       v.throwIfAny();
+      query.team = teamWithinReach(ctx.values.get(principalKey), query.team, "team");
       // A store that cannot take the rows now still answers with what it has.
       await deps.flush().catch(() => {});
       return create(GetUsageStatsResponseSchema, {

@@ -10,6 +10,7 @@ import { moneyParts } from "../../usage/pricing.js";
 import { FieldViolations } from "../aip/field-violations.js";
 import type { CallFeed, FinishedCall } from "../envelope/call-feed.js";
 import { KEY_NAME } from "./resource-names.js";
+import { teamOf } from "./team-reach.js";
 
 export interface WatchCallsDeps {
   feed: CallFeed;
@@ -24,8 +25,8 @@ export type WatchCallsAdmin = Pick<ServiceImpl<typeof AdminService>, "watchCalls
 export function createWatchCalls(deps: WatchCallsDeps): WatchCallsAdmin {
   return {
     async *watchCalls(req, ctx) {
-      const matches = readWatchFilter(req);
       const principal = ctx.values.get(principalKey);
+      const matches = readWatchFilter(req, teamOf(principal));
       const keyId = principal?.keyId ?? "unknown";
       // A key that expires mid-watch stops seeing calls then (a revocation or a lost admin right ends it too: watch-revalidation.ts).
       const expireMs = principal?.policy?.record.expireMs;
@@ -50,13 +51,14 @@ export function createWatchCalls(deps: WatchCallsDeps): WatchCallsAdmin {
   };
 }
 
-/** WatchCalls' filters as a test of one call. */
-function readWatchFilter(req: WatchCallsRequest): (call: FinishedCall) => boolean {
+/** WatchCalls' filters as a test of one call; an admin key held to a team sees its team's calls only. */
+function readWatchFilter(req: WatchCallsRequest, team: string | undefined): (call: FinishedCall) => boolean {
   const v = new FieldViolations();
   const keyId = req.key ? KEY_NAME.read(req.key, "key", v)?.key : undefined;
   v.throwIfAny();
   const { provider, model, errorsOnly } = req;
   return (call) =>
+    (team === undefined || call.team === team) &&
     (keyId === undefined || call.keyId === keyId) &&
     (!provider || call.provider === provider) &&
     (!model || call.model === model || call.requestedModel === model) &&

@@ -1,9 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { UsageSchema, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
-
-/** Completion tokens assumed for a rate limit's estimate when the caller sets no max_tokens (reconciled after the call). */
-const ESTIMATED_COMPLETION_TOKENS = 256;
+import type { Candidate } from "./router.js";
 
 /**
  * Completion tokens a call may produce when the caller sets no max_tokens and
@@ -39,9 +37,19 @@ export function estimateUsageOfLength(params: Pick<ChatParams, "messages">, comp
   return create(UsageSchema, { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens });
 }
 
-/** Prompt tokens plus the completion the caller allows, for token rate limits before the call. */
-export function estimateTokens(params: Pick<ChatParams, "messages" | "maxTokens">): number {
-  return estimateUsage(params, "").promptTokens + (params.maxTokens ?? ESTIMATED_COMPLETION_TOKENS);
+/**
+ * The tokens a token rate limit takes as a call is admitted: the budget's
+ * bound (`bound`, or `boundFor` each candidate where the catalogue knows its
+ * model), at the candidate that could use the most; reconciled with the
+ * vendor's count when the call ends. An estimate (a few hundred tokens for a
+ * call with no max_tokens) let a burst of such calls through that used many
+ * times the limit at once. The limiter takes at most a minute's allowance
+ * (`tokensTaken`), so a call bound to more than that is still admitted, alone,
+ * when the key's allowance is full.
+ */
+export function rateLimitTokens(candidates: readonly Candidate[], bound: number, boundFor?: (candidate: Candidate) => number): number {
+  if (!boundFor || candidates.length === 0) return bound;
+  return Math.max(...candidates.map(boundFor));
 }
 
 /**

@@ -109,6 +109,12 @@ export class PriceTable {
     return this.lookup(provider, model) !== undefined;
   }
 
+  /** One input and one output token at the model's base price (nano-units), or undefined when it has no price. */
+  tokenPrice(provider: string, model: string): { input: number; output: number } | undefined {
+    const base = this.lookup(provider, model)?.base;
+    return base && { input: base.input, output: base.output };
+  }
+
   private lookup(provider: string, model: string): ModelPrices | undefined {
     const memoKey = `${provider}/${model}`;
     let found = this.memo.get(memoKey);

@@ -77,6 +77,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("concurrent UpdateKey calls on 
       defaults: { requestsPerMinute: 0, tokensPerMinute: 0, economyModels: [] },
       budgets: { period: "month", softThreshold: 0.9, whenExhausted: "refuse" },
       currency: "USD",
+      economyPrices: { notCheaper: () => undefined },
       logger: createLogger("silent"),
     });
     return createClient(AdminService, createRouterTransport((router) => router.service(AdminService, admin), { router: { interceptors: [setPrincipal] } }));

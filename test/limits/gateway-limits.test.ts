@@ -53,10 +53,12 @@ describe.each(BACKENDS)("rate limits per key on %s", (backend) => {
     const other = await world.admin().createKey({ key: { displayName: "other", requestsPerMinute: 3 } });
     expect((await world.gw.client("grpc", other.secret).chat(hi)).model).toBe("gpt-4o-mini");
 
-    // Refused calls are in the ledger, as errors.
+    // Refused before their requests were read (UsageHooks.screen), the calls are not in the ledger, whose rows say
+    // what a call was (method, model) and what it used: the refusals are counted in the metric and the calls' log lines.
     const report = await world.admin().getUsageReport({ key: "keys/rpm-three" });
-    expect(Number(report.total?.requests)).toBe(6);
-    expect(Number(report.total?.errors)).toBe(3);
+    expect(Number(report.total?.requests)).toBe(3);
+    expect(Number(report.total?.errors)).toBe(0);
+    expect(await world.gw.app.metrics.registry.getSingleMetricAsString("switchboard_rate_limited_total")).toContain('switchboard_rate_limited_total{limit="requests"} 3');
   });
 
   it("estimates tokens before a call and reconciles them with the vendor's count after it", async () => {
@@ -69,6 +71,28 @@ describe.each(BACKENDS)("rate limits per key on %s", (backend) => {
     const big = await failure(client.chat({ ...hi, maxTokens: 990 }));
     expect(big.code).toBe(Code.ResourceExhausted);
     expect(big.findDetails(ErrorInfoSchema)[0]?.metadata.limit).toBe("tokens_per_minute");
+  });
+
+  it("takes the most a call without max_tokens may use, so that a burst cannot pass the limit; such a call still goes through alone", async () => {
+    // gpt-4o-mini may answer 16,384 tokens (the catalogue): more than the key's minute, so the first call takes all of it.
+    const { secret } = await world.admin().createKey({ keyId: "tpm-bound", key: { displayName: "bounded tokens", tokensPerMinute: 1000n } });
+    const client = world.gw.client("connect", secret);
+    world.fake.enqueue({ kind: "hang" });
+    const asked = world.fake.requests.length;
+    const hanging = new AbortController();
+    const first = failure(client.chat(hi, { signal: hanging.signal }));
+    await expect.poll(() => world.fake.requests.length).toBe(asked + 1);
+
+    // While it runs, the next call is refused (an estimate of ~260 tokens a call let dozens through at once).
+    const second = await failure(client.chat(hi));
+    expect(second.code).toBe(Code.ResourceExhausted);
+    expect(second.findDetails(ErrorInfoSchema)[0]?.metadata).toMatchObject({ limit: "tokens_per_minute", value: "1000" });
+    expect(world.fake.requests.length).toBe(asked + 1);
+
+    // Once it ends, what it did not use is given back: a call that fits what is left goes through.
+    hanging.abort();
+    expect((await first).code).toBe(Code.Canceled);
+    await expect.poll(() => client.chat({ ...hi, maxTokens: 400 }).then(() => "served", (err: unknown) => String(err))).toBe("served");
   });
 });
 

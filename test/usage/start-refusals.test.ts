@@ -60,6 +60,17 @@ describe("refusals at start", { timeout: 120_000 }, () => {
     await refused({ SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_CONFIG: configFile }, /cannot hold the usage ledger journal \(ledger\.journal_dir must be a writable directory\): ENOTDIR/);
   });
 
+  it("a default economy model that is not cheaper than the model it stands in for", async () => {
+    const dataDir = tempDir("sb-refusals-");
+    const configFile = join(dataDir, "switchboard.yaml");
+    // The catalogue's prices: gpt-4o costs more than gpt-4o-mini per input and per output token.
+    writeFileSync(configFile, "keys:\n  defaults:\n    economy_models:\n      gpt-4o: gpt-4o-mini\n      gpt-4o-mini: gpt-4o\n");
+    await refused(
+      { SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_CONFIG: configFile },
+      /config: keys\.defaults\.economy_models\.gpt-4o-mini: "gpt-4o" is not cheaper than "gpt-4o-mini" \(2\.5\/10 USD per million input\/output tokens against 0\.15\/0\.6 USD/,
+    );
+  });
+
   const readOnly = mountTmpfs(256, { readOnly: true });
   afterAll(() => readOnly?.unmount());
   it.skipIf(!readOnly)("a read-only data directory (a read-only tmpfs; needs root)", async () => {

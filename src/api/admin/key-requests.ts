@@ -18,6 +18,7 @@ import { nextUpdateMs, type KeyListQuery } from "../../auth/key-store.js";
 import { hasControlCharacter } from "../../common/control-characters.js";
 import type { BudgetPeriodName, ExhaustedActionName, UsageConfig } from "../../config/usage-config.js";
 import { MAX_BUDGET_NANOS } from "../../usage/budgets.js";
+import type { EconomyPriceCheck } from "../../usage/economy-prices.js";
 import { fromMoneyParts, NANOS_PER_UNIT } from "../../usage/pricing.js";
 import { readUpdateMask } from "../aip/field-mask.js";
 import type { FieldViolations } from "../aip/field-violations.js";
@@ -32,6 +33,8 @@ export interface KeySettingRules {
   budgets: UsageConfig["budgets"];
   /** The accounting currency budgets are in. */
   currency: string;
+  /** Whether an economy model is cheaper than the model it stands in for. */
+  economyPrices: EconomyPriceCheck;
 }
 
 const TOP_LEVEL = [
@@ -102,7 +105,7 @@ export function readNewKey(req: CreateKeyRequest, keyId: string, rules: KeySetti
     requestsPerMinute: checkLimit(v, "key.requests_per_minute", input.requestsPerMinute, rules.defaults.requestsPerMinute),
     tokensPerMinute: checkLimit(v, "key.tokens_per_minute", input.tokensPerMinute, rules.defaults.tokensPerMinute),
     budget: input.budget ? checkBudget(v, "key.budget", input.budget, rules) : defaultBudget(rules),
-    economyModels: input.economyModels.length > 0 ? checkEconomy(v, input.economyModels) : rules.defaults.economyModels,
+    economyModels: input.economyModels.length > 0 ? checkEconomy(v, input.economyModels, rules.economyPrices) : rules.defaults.economyModels,
     expireMs: checkExpiration(v, input, now),
     createMs: now,
     updateMs: now,
@@ -199,7 +202,7 @@ function apply(v: FieldViolations, path: KeyPath, input: GatewayKey, next: KeyRe
       next.budget = input.budget ? checkBudget(v, "key.budget", input.budget, rules) : undefined;
       return;
     case "economy_models":
-      next.economyModels = checkEconomy(v, input.economyModels);
+      next.economyModels = checkEconomy(v, input.economyModels, rules.economyPrices);
       return;
     case "expire_time":
       next.expireMs = checkExpiration(v, input, now);
@@ -342,13 +345,16 @@ function checkThreshold(v: FieldViolations, field: string, value: number | undef
   return value;
 }
 
-function checkEconomy(v: FieldViolations, mappings: { model: string; economyModel: string }[]): EconomyMapping[] {
+/** Mappings of whole, short names, each to a model that costs less where both prices are known. */
+function checkEconomy(v: FieldViolations, mappings: { model: string; economyModel: string }[], prices: EconomyPriceCheck): EconomyMapping[] {
   if (!checkCount(v, "key.economy_models", mappings.length)) return [];
   return mappings.map((mapping, i) => {
     const model = checkText(v, `key.economy_models[${i}].model`, mapping.model);
     const economyModel = checkText(v, `key.economy_models[${i}].economy_model`, mapping.economyModel);
     if (!model) v.add(`key.economy_models[${i}].model`, "is required");
     if (!economyModel) v.add(`key.economy_models[${i}].economy_model`, "is required");
+    const dearer = model && economyModel ? prices.notCheaper(model, economyModel) : undefined;
+    if (dearer !== undefined) v.add(`key.economy_models[${i}].economy_model`, dearer);
     return { model, economyModel };
   });
 }

@@ -5,18 +5,20 @@ import { callContextOf } from "./envelope/call-context-of.js";
 import type { Gateway } from "../gateway/gateway.js";
 import { checkJsonDepth } from "./json-depth.js";
 import { openOnRead } from "./stream-wrappers.js";
-import { validateChat, validateEmbed } from "./validate.js";
+import { validateCallSize, validateChat, validateEmbed } from "./validate.js";
 
 /** AIService: thin handlers that validate and hand over to the pipeline. */
 export function createAIService(gateway: Gateway): ServiceImpl<typeof AIService> {
   return {
     async chat(req, ctx) {
+      validateCallSize(req);
       checkJsonDepth(req);
       validateChat(req);
       return gateway.chat(req, callContextOf(ctx));
     },
     chatStream(req, ctx) {
       return openOnRead(async () => {
+        validateCallSize(req);
         checkJsonDepth(req);
         validateChat(req);
         return (await gateway.chatStream(req, callContextOf(ctx))).responses;

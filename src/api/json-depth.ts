@@ -1,14 +1,9 @@
 import type { ChatParams } from "../providers/provider.js";
 import { badRequestOf, type FieldViolation } from "../common/bad-request.js";
+import { MAX_JSON_DEPTH, TOO_DEEP } from "../common/json-nesting.js";
 
-/**
- * How deep a JSON value a request may carry: tool parameters, a response
- * schema, vendor options (the `google.protobuf.Struct` fields), and on the
- * REST surface the whole body. Real JSON schemas nest a dozen levels; the
- * bound keeps hostile nesting (100,000 levels) away from everything that
- * walks a value recursively (protobuf encoding, JSON.stringify to vendors).
- */
-export const MAX_JSON_DEPTH = 64;
+// The bound lives beside the count (codecs hold a tool call's arguments to it too); named here for the services.
+export { MAX_JSON_DEPTH, TOO_DEEP };
 
 /**
  * Whether `value` nests objects and arrays more than `limit` levels deep
@@ -35,9 +30,6 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
   }
   return false;
 }
-
-/** The message for a value past the bound, the same on every surface. */
-export const TOO_DEEP = `nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`;
 
 /**
  * InvalidArgument naming each JSON-valued field (Struct) of a request that

@@ -1,9 +1,12 @@
 import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
 import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
+import { badRequest } from "../common/bad-request.js";
 import { INT32_MAX } from "../common/contract.js";
 import { hasControlCharacter } from "../common/control-characters.js";
 import { excerpt } from "../common/excerpt.js";
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../common/json-nesting.js";
+import { checkCallSize } from "../providers/call-size.js";
 import { MAX_TOP_LOGPROBS } from "../providers/openai/logprobs.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import { FieldViolations } from "./aip/field-violations.js";
@@ -91,6 +94,10 @@ export function validateChat(params: ChatParams): void {
     if (message.role === Role.TOOL && !message.toolCallId) v.add(`${at}.tool_call_id`, "is required on a tool message");
     if (message.toolCalls.length > 0 && message.role !== Role.ASSISTANT) v.add(`${at}.tool_calls`, "only assistant messages carry tool calls");
     if ((message.reasoning.length > 0 || message.reasoningContent !== "") && message.role !== Role.ASSISTANT) v.add(`${at}.reasoning`, "only assistant messages carry reasoning");
+    // JSON as text, which the body's own bound never saw: parsed into an object for Anthropic and Gemini, and written to them again.
+    message.toolCalls.forEach((call, j) => {
+      if (jsonNestsDeeperThan(call.arguments, MAX_JSON_DEPTH)) v.add(`${at}.tool_calls[${j}].${params.fieldNames?.arguments ?? "arguments"}`, TOO_DEEP);
+    });
     message.parts.forEach((part, j) => {
       if (part.part.case === undefined) v.add(`${at}.parts[${j}]`, "is empty");
       if (part.part.case === "imageUrl" && !/^(https?:|data:image\/)/.test(part.part.value.url)) {
@@ -144,6 +151,18 @@ export function validateChat(params: ChatParams): void {
   }
   if (candidates !== undefined && candidates !== 1) v.add("vendor_options.generationConfig.candidateCount", "must be 1: a call returns one answer");
   v.throwIfAny();
+}
+
+/**
+ * The typed API's messages bounded as the REST surfaces' readers bound theirs
+ * (call-size.ts), before anything else reads them. Not part of validateChat:
+ * the unified request of a REST call may hold more messages than its caller
+ * sent (each of an Anthropic turn's tool results is a message of its own).
+ */
+export function validateCallSize(params: Pick<ChatParams, "messages">): void {
+  checkCallSize(params.messages, { field: "messages", items: "messages", blocks: ["parts", "toolCalls", "reasoning"] }, (field, description) => {
+    throw badRequest({ field, description });
+  });
 }
 
 export function validateEmbed(params: EmbedParams): void {

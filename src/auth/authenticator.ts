@@ -10,14 +10,22 @@ const UNAUTHENTICATED = "a valid gateway key is required in `Authorization: Bear
 /** What authentication reads of a request's headers: the Fetch API's Headers, or a plain lookup (REST, without building one per call). */
 export type HeaderReader = Pick<Headers, "get">;
 
-/** Reads the gateway key from `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+/**
+ * Reads the gateway key from `Authorization: Bearer <key>` or `x-api-key: <key>`.
+ * Both may come (Claude Code sends ANTHROPIC_AUTH_TOKEN in the one and
+ * ANTHROPIC_API_KEY in the other), carrying the same key; two different keys
+ * are refused (CONFLICTING_KEYS) before either is looked up: whichever the
+ * gateway picked, the call could be charged to a key its caller did not mean.
+ */
 export function presentedKey(header: HeaderReader): string | undefined {
   const authorization = header.get("authorization");
-  if (authorization) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    return match?.[1];
+  const apiKey = header.get("x-api-key")?.trim() || undefined;
+  if (!authorization) return apiKey;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+  if (bearer !== undefined && apiKey !== undefined && bearer !== apiKey) {
+    throw gatewayError(Code.Unauthenticated, "`Authorization: Bearer` and `x-api-key` carry different keys: send the gateway key in one of them (or the same key in both)", "CONFLICTING_KEYS");
   }
-  return header.get("x-api-key")?.trim() || undefined;
+  return bearer;
 }
 
 export class Authenticator {

@@ -5,6 +5,19 @@ const OPEN_OBJECT = 0x7b; // {
 const CLOSE_ARRAY = 0x5d; // ]
 const CLOSE_OBJECT = 0x7d; // }
 
+/**
+ * How deep a JSON value a request may carry: tool parameters, a response
+ * schema, vendor options (the `google.protobuf.Struct` fields), a tool call's
+ * arguments (JSON as text), and on the REST surface the whole body. Real JSON
+ * schemas nest a dozen levels; the bound keeps hostile nesting (100,000
+ * levels) away from everything that walks a value recursively (protobuf
+ * encoding, JSON.stringify to vendors).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The message for a value past the bound, the same on every surface. */
+export const TOO_DEEP = `nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`;
+
 /** How far into a string the scan steps a byte at a time before it searches for the closing quote. */
 const BY_HAND = 32;
 
@@ -23,10 +36,13 @@ const BY_HAND = 32;
  *
  * Exact for text JSON.parse accepts (the same verdict as measuring the
  * parsed value); for text it refuses, exact up to where it stops reading.
+ * A string (a tool call's arguments) is counted as its UTF-8 bytes.
  */
-export function jsonNestsDeeperThan(text: Uint8Array, limit: number): boolean {
+export function jsonNestsDeeperThan(text: Uint8Array | string, limit: number): boolean {
+  // Past the limit takes more brackets than the text has characters: most tool calls' arguments need no copy.
+  if (text.length <= limit) return false;
   // A Buffer view of the same memory (no copy): its indexOf is native, a Uint8Array's a loop.
-  const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+  const bytes = typeof text === "string" ? Buffer.from(text) : Buffer.isBuffer(text) ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
   const length = bytes.length;
   let depth = 0;
   for (let i = 0; i < length; i++) {

@@ -1,6 +1,7 @@
 // Translation helpers shared by the dialects whose wire formats are not OpenAI's.
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { ToolCall } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../common/json-nesting.js";
 import { UpstreamError } from "./upstream-error.js";
 
 /** Splits `data:image/png;base64,AAAA` into its media type and base64 payload; undefined for other URLs. */
@@ -13,9 +14,19 @@ export function parseDataUrl(url: string): { mediaType: string; data: string } |
  * A tool call's arguments as the JSON object that vendors with structured
  * inputs (Anthropic `input`, Gemini `args`) require. Arguments that are not
  * an object would be rejected upstream anyway, so the caller hears it here.
+ * Nor are they parsed when they nest past MAX_JSON_DEPTH (the surfaces refuse
+ * such arguments first, naming the field): the request to the vendor could
+ * not be written.
  */
 export function toolArgumentsObject(provider: string, call: ToolCall): JsonObject {
   if (call.arguments.trim() === "") return {};
+  if (jsonNestsDeeperThan(call.arguments, MAX_JSON_DEPTH)) {
+    throw new UpstreamError({
+      kind: "bad_request",
+      provider,
+      message: `provider "${provider}" is sent tool call arguments as a JSON object; those of call "${call.id}" (${call.name}) nest objects and arrays deeper than ${MAX_JSON_DEPTH} levels`,
+    });
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(call.arguments);
@@ -32,10 +43,14 @@ export function toolArgumentsObject(provider: string, call: ToolCall): JsonObjec
   return parsed as JsonObject;
 }
 
-/** A tool's output for vendors that take structured results: parsed when it is JSON, the text otherwise. */
+/**
+ * A tool's output for vendors that take structured results: parsed when it
+ * is JSON, the text otherwise. An output is any text the tool wrote, so JSON
+ * nested past MAX_JSON_DEPTH is no error: it goes as the text.
+ */
 export function toolResultValue(text: string): JsonObject[string] {
   const trimmed = text.trim();
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+  if ((trimmed.startsWith("{") || trimmed.startsWith("[")) && !jsonNestsDeeperThan(trimmed, MAX_JSON_DEPTH)) {
     try {
       return JSON.parse(trimmed) as JsonObject[string];
     } catch {

@@ -19,8 +19,13 @@ export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
   vendorOptionsDialect?: string;
   /** False: one tool call per answer at most (OpenAI's `parallel_tool_calls: false`), for codecs that say it otherwise (Anthropic). */
   parallelToolCalls?: boolean;
-  /** The caller's name of a unified field its surface names otherwise (`stop` is `stop_sequences` on `/v1/messages`), for errors. */
-  fieldNames?: Readonly<Partial<Record<"stop", string>>>;
+  /**
+   * The caller's name of a unified field its surface names otherwise, for
+   * errors: `stop` is `stop_sequences` on `/v1/messages`; a tool call's
+   * `arguments` (within `messages[i].tool_calls[j]`) is `function.arguments`
+   * on `/v1/chat/completions`.
+   */
+  fieldNames?: Readonly<Partial<Record<"stop" | "arguments", string>>>;
   /** Sample from the K likeliest tokens only: `top_k` on `/v1/messages`, for the vendors that take it (Gemini's `topK`; Anthropic gets the caller's own). */
   topK?: number;
   /** The tool calls whose results report a failure (`is_error` on `/v1/messages`), by id: Gemini says it as `response.error`. */

@@ -140,3 +140,74 @@ describe("a bad image", () => {
     expect(await responsesRefusal({ instructions: "be brief", input })).toEqual({ status: 400, code: "invalid_argument", param: "input[0].content[1].image_url" });
   });
 });
+
+describe("how much one call holds", () => {
+  // MAX_MESSAGES and MAX_CONTENT_BLOCKS (src/providers/call-size.ts): counted before the body is read into a request.
+  const userTurns = (count: number) => Array.from({ length: count }, () => ({ role: "user", content: "a" }));
+  const textBlocks = (count: number) => Array.from({ length: count }, () => ({ type: "text", text: "a" }));
+
+  it("is at most 10,000 input items on /v1/responses, refused naming input", async () => {
+    expect(await responsesRefusal({ store: false, input: userTurns(10_001) })).toEqual({ status: 400, code: "invalid_argument", param: "input" });
+    const parts = textBlocks(50_001).map((block) => ({ type: "input_text", text: block.text }));
+    expect(await responsesRefusal({ store: false, input: [{ role: "user", content: parts }] })).toEqual({ status: 400, code: "invalid_argument", param: "input" });
+  });
+
+  it("is at most 10,000 messages and 50,000 content blocks on /v1/messages, the count_tokens path included, naming messages", async () => {
+    const tooMany = await messagesRefusal({ messages: userTurns(10_001) });
+    expect(tooMany).toMatchObject({ status: 400, type: "invalid_request_error" });
+    expect(tooMany.message).toContain("messages: at most 10000 messages a call, got 10001");
+    // The blocks of tool results count too.
+    const results = Array.from({ length: 25_001 }, (_, i) => ({ type: "tool_result", tool_use_id: `t${i}`, content: [{ type: "text", text: "r" }] }));
+    expect((await messagesRefusal({ messages: [{ role: "user", content: results }] })).message).toContain("got 50002");
+
+    const count = (messages: unknown[]) => post("/v1/messages/count_tokens", { model: "claude-sonnet-4-5", messages });
+    const refused = await count(userTurns(10_001));
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("messages: at most 10000 messages a call");
+    // At the bound, it is counted.
+    const counted = await count(userTurns(10_000));
+    expect(counted.status).toBe(200);
+  });
+
+  it("is at most 10,000 messages on /v1/chat/completions, refused naming messages", async () => {
+    const before = asked();
+    const res = await post("/v1/chat/completions", { model: "gpt-4o-mini", messages: userTurns(10_001) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { param: string } }).error.param).toBe("messages");
+    const blocks = await post("/v1/chat/completions", { model: "gpt-4o-mini", messages: [{ role: "user", content: textBlocks(50_001) }] });
+    expect(blocks.status).toBe(400);
+    expect(asked()).toEqual(before);
+  });
+});
+
+describe("a tool call's arguments nested past 64 levels", () => {
+  // JSON as text inside the body: the body's own depth bound never sees it, and Claude and Gemini need it parsed and written again.
+  const deep = (levels: number) => `{"a":${"[".repeat(levels)}${"]".repeat(levels)}}`;
+  const lookup = { type: "function", name: "lookup", parameters: { type: "object" } };
+
+  it.each(["claude-sonnet-4-5", "gpt-4o-mini"])("is the caller's 400 naming input[1].arguments on /v1/responses, for %s", async (model) => {
+    const input = (args: string) => [
+      { role: "user", content: "q" },
+      { type: "function_call", call_id: "c1", name: "lookup", arguments: args },
+      { type: "function_call_output", call_id: "c1", output: "r" },
+    ];
+    expect(await responsesRefusal({ model, store: false, tools: [lookup], input: input(deep(200_000)) })).toEqual({ status: 400, code: "invalid_argument", param: "input[1].arguments" });
+    // 64 levels in all is within the bound.
+    expect((await post("/v1/responses", { model, store: false, tools: [lookup], input: input(deep(63)) })).status).toBe(200);
+  });
+
+  it.each(["claude-sonnet-4-5", "gpt-4o-mini"])("is the caller's 400 naming messages[1].tool_calls[0].function.arguments on /v1/chat/completions, for %s", async (model) => {
+    const messages = (args: string) => [
+      { role: "user", content: "q" },
+      { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "lookup", arguments: args } }] },
+      { role: "tool", tool_call_id: "c1", content: "r" },
+    ];
+    const tools = [{ type: "function", function: { name: "lookup", parameters: { type: "object" } } }];
+    const before = asked();
+    const res = await post("/v1/chat/completions", { model, tools, messages: messages(deep(200_000)) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string; param: string } }).error).toMatchObject({ code: "invalid_argument", param: "messages[1].tool_calls[0].function.arguments" });
+    expect(asked()).toEqual(before);
+    expect((await post("/v1/chat/completions", { model, tools, messages: messages(deep(63)) })).status).toBe(200);
+  });
+});

@@ -65,6 +65,37 @@ describe("authentication headers", () => {
     expect(((await res.json()) as any).code).toBe("unauthenticated");
   });
 
+  describe("with a key in both authorization and x-api-key (Claude Code can send both)", () => {
+    const listModels = (headers: Record<string, string>) => fetch(`${gw.url}/switchboard.v1.AIService/ListModels`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: "{}" });
+    const messages = (headers: Record<string, string>) =>
+      fetch(`${gw.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "anthropic-version": "2023-06-01", ...headers },
+        body: JSON.stringify({ model: "gpt-4o-mini", max_tokens: 16, messages: [{ role: "user", content: "hi" }] }),
+      });
+
+    it("serves the call when both carry the same key", async () => {
+      expect((await listModels({ authorization: `Bearer ${MASTER_KEY}`, "x-api-key": MASTER_KEY })).status).toBe(200);
+      expect((await messages({ authorization: `Bearer ${MASTER_KEY}`, "x-api-key": MASTER_KEY })).status).toBe(200);
+    });
+
+    it("refuses it when they carry different keys, whichever is valid: 401 CONFLICTING_KEYS, before any vendor is asked", async () => {
+      const before = fake.requests.length;
+      for (const other of ["sk-wrong", "garbage"]) {
+        const connect = await listModels({ authorization: `Bearer ${MASTER_KEY}`, "x-api-key": other });
+        expect(connect.status).toBe(401);
+        const body = (await connect.json()) as { code: string; message: string; details: { type: string; debug: { reason: string } }[] };
+        expect(body.code).toBe("unauthenticated");
+        expect(body.message).toBe("`Authorization: Bearer` and `x-api-key` carry different keys: send the gateway key in one of them (or the same key in both)");
+        expect(body.details.find((detail) => detail.type === "google.rpc.ErrorInfo")?.debug.reason).toBe("CONFLICTING_KEYS");
+        const rest = await messages({ authorization: `Bearer ${other}`, "x-api-key": MASTER_KEY });
+        expect(rest.status).toBe(401);
+        expect(await rest.json()).toMatchObject({ type: "error", error: { type: "authentication_error" } });
+      }
+      expect(fake.requests.length).toBe(before);
+    });
+  });
+
   it("keeps a caller's x-request-id", async () => {
     const res = await fetch(`${gw.url}/switchboard.v1.AIService/ListModels`, {
       method: "POST",

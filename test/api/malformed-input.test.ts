@@ -158,10 +158,52 @@ describe("JSON values nest at most MAX_JSON_DEPTH levels, with a message naming 
     expect(((await res.json()) as any).error.message).toBe(`the body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
   });
 
+  it("typed API: a tool call's arguments (JSON as text) 200,000 deep → InvalidArgument naming them, before any vendor is asked", async () => {
+    const deep = `{"a":${"[".repeat(200_000)}${"]".repeat(200_000)}}`;
+    const before = world.fake.requests.length;
+    const err = await failure(
+      world.gw.client().chat({
+        model: "gpt-4o-mini",
+        messages: [
+          { role: Role.USER, content: "q" },
+          { role: Role.ASSISTANT, toolCalls: [{ id: "c1", name: "lookup", arguments: deep }] },
+          { role: Role.TOOL, toolCallId: "c1", content: "r" },
+        ],
+      }),
+    );
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toBe(`messages[1].tool_calls[0].arguments: nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
+    expect(world.fake.requests.length).toBe(before);
+  });
+
   it("REST: embeddings with a deeply nested input → HTTP 400", async () => {
     const body = `{"model":"text-embedding-3-small","input":${"[".repeat(50_000)}${"]".repeat(50_000)}}`;
     const res = await fetch(`${world.gw.url}/v1/embeddings`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
     expect(res.status).toBe(400);
+  });
+});
+
+describe("how much one typed call holds (src/providers/call-size.ts)", () => {
+  const turns = (count: number) => Array.from({ length: count }, () => ({ role: Role.USER, content: "a" }));
+
+  it("at most 10,000 messages: one more is InvalidArgument naming messages, on Chat and ChatStream", async () => {
+    const before = world.fake.requests.length;
+    const unary = await failure(world.gw.client().chat({ model: "gpt-4o-mini", messages: turns(10_001) }));
+    expect(unary.code).toBe(Code.InvalidArgument);
+    expect(unary.rawMessage).toBe("messages: at most 10000 messages a call, got 10001");
+    const stream = async () => {
+      for await (const _ of world.gw.client().chatStream({ model: "gpt-4o-mini", messages: turns(10_001) }));
+    };
+    expect((await failure(stream())).code).toBe(Code.InvalidArgument);
+    expect(world.fake.requests.length).toBe(before);
+    expect((await world.gw.client().chat({ model: "gpt-4o-mini", messages: turns(10_000) })).message?.role).toBe(Role.ASSISTANT);
+  });
+
+  it("at most 50,000 content blocks in all: parts, tool calls and reasoning together", async () => {
+    const parts = Array.from({ length: 25_001 }, () => ({ part: { case: "text" as const, value: "a" } }));
+    const err = await failure(world.gw.client().chat({ model: "gpt-4o-mini", messages: [{ role: Role.USER, parts }, { role: Role.USER, parts }] }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toContain("messages: at most 50000 content blocks");
   });
 });
 

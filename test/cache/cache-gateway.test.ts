@@ -187,6 +187,34 @@ describe("the response cache in one gateway", () => {
     expect((unknown as ConnectError).findDetails(BadRequestSchema)[0]?.fieldViolations.map((violation) => violation.field)).toEqual(["cache_control"]);
   });
 
+  it("does not let one caller's refresh replace the answer a team or a route shares, but fills it when there is none", async () => {
+    const admin = world.admin();
+    const [a, b] = await Promise.all([admin.createKey({ key: { displayName: "refresher", team: "green" } }), admin.createKey({ key: { displayName: "teammate", team: "green" } })]);
+    const idOf = (answer: { text: string }) => JSON.parse(answer.text).id as string;
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 5)); // the fake's ids carry the millisecond
+    for (const model of ["shared-model", "team-model"]) {
+      const body = restBody(`a shared question for ${model}`, { model });
+      const first = await rest(gw, body, {}, a.secret);
+      await pause();
+      const calls = vendorCalls();
+      const refreshed = await rest(gw, body, { "cache-control": "no-cache" }, b.secret);
+      // The refresh is answered afresh by the vendor...
+      expect([refreshed.cache, vendorCalls()]).toEqual(["miss", calls + 1]);
+      expect(idOf(refreshed)).not.toBe(idOf(first));
+      // ...but every caller of the partition, the refresher too, is still served the answer kept before it.
+      for (const key of [a, b]) {
+        const after = await rest(gw, body, {}, key.secret);
+        expect([after.cache, idOf(after)]).toEqual(["hit", idOf(first)]);
+      }
+    }
+    // A refresh of a shared question no one asked yet fills the partition.
+    const fresh = restBody("a shared question never asked", { model: "shared-model" });
+    const filled = await rest(gw, fresh, { "cache-control": "no-cache" }, b.secret);
+    expect(idOf(await rest(gw, fresh, {}, a.secret))).toBe(idOf(filled));
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/switchboard_cache_not_stored_total\{reason="shared_entry_kept"\} 2/);
+  });
+
   it("keeps each key's answers to itself, unless the route shares them with the team or everyone", async () => {
     const admin = world.admin();
     const [a, b, c] = await Promise.all([
@@ -235,8 +263,9 @@ describe("the response cache in one gateway", () => {
     const spent = (await admin.getKey({ name: key!.name })).key?.budgetStatus?.spent;
     expect(Number(spent?.units)).toBe(cost);
 
+    // The refused call is not a row: it was refused before its request was read (UsageHooks.screen).
     const report = await admin.getUsageReport({ key: "keys/hits-key" });
-    expect(report.total).toMatchObject({ requests: 7n, cacheHits: 5n, errors: 1n, cost: { units: BigInt(cost) }, savedCost: { units: BigInt(5 * cost) } });
+    expect(report.total).toMatchObject({ requests: 6n, cacheHits: 5n, errors: 0n, cost: { units: BigInt(cost) }, savedCost: { units: BigInt(5 * cost) } });
 
     const env = { SWITCHBOARD_URL: gw.url, SWITCHBOARD_ADMIN_KEY: MASTER_KEY };
     const printed = await cli(usageCommand, ["--key", "hits-key"], env);

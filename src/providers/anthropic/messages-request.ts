@@ -6,6 +6,7 @@ import { ChatRequestSchema, type ChatRequest } from "../../../gen/ts/switchboard
 import { ContentPartSchema, MessageSchema, Role, ToolCallSchema, ToolChoiceMode, type ContentPart, type Message, type Tool, type ToolChoice } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { ReasoningBlockSchema, ReasoningConfigSchema, type ReasoningBlock, type ReasoningConfig } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { INT32_MAX } from "../../common/contract.js";
+import { checkCallSize } from "../call-size.js";
 import { strictReader as read } from "../openai/json-reader.js";
 import type { ChatParams, DialectOriginal } from "../provider.js";
 import { BETA_HEADER } from "./original-request.js";
@@ -32,6 +33,7 @@ export interface ReadOptions {
 export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions = { maxTokensRequired: true }): AnthropicMessagesRequest {
   const body = read.object(raw, "body", true);
   if (!Array.isArray(body.messages)) read.reject("messages", "must be an array");
+  checkCallSize(body.messages, { field: "messages", items: "messages", blocks: ["content", "content.content"] }, read.reject);
   if (options.maxTokensRequired && (body.max_tokens === undefined || body.max_tokens === null)) read.reject("max_tokens", "is required");
   const system = readSystem(body.system);
   const messages = (body.messages as JsonValue[]).flatMap((message, i) => readMessage(message, `messages.${i}`));

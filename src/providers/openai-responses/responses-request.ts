@@ -16,11 +16,13 @@ import {
   type ToolChoice,
 } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
+import { checkCallSize } from "../call-size.js";
 import { wholeNumber } from "../openai/chat-request.js";
 import { strictReader as read } from "../openai/json-reader.js";
 import { readOpenAIReasoning } from "../openai/reasoning.js";
 import { readResponseFormatOf } from "../openai/tools.js";
 import { blockOfEncrypted } from "./reasoning-items.js";
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../../common/json-nesting.js";
 import { ownEntry } from "../../common/own-entry.js";
 
 export interface ResponsesRequest {
@@ -188,7 +190,9 @@ export function readInput(raw: unknown): Message[] {
     messages.push(message);
     return message;
   };
-  for (const [i, rawItem] of read.array(raw, "input").entries()) {
+  const items = read.array(raw, "input");
+  checkCallSize(items, { field: "input", items: "input items", blocks: ["content", "summary", "output"] }, read.reject);
+  for (const [i, rawItem] of items.entries()) {
     const at = `input[${i}]`;
     const item = read.object(rawItem, at, true);
     const type = item.type ?? "message";
@@ -232,14 +236,16 @@ export function readInput(raw: unknown): Message[] {
 }
 
 /**
- * A function call's arguments given back: a JSON object as text (or nothing).
- * Vendors with structured inputs (Anthropic, Gemini) need the object, and
- * the others would send on what no model wrote: refused here, the same for
- * every vendor, as the caller's mistake.
+ * A function call's arguments given back: a JSON object as text (or nothing),
+ * nested no deeper than any JSON a request carries (counted before it is
+ * parsed). Vendors with structured inputs (Anthropic, Gemini) need the
+ * object, and the others would send on what no model wrote: refused here,
+ * the same for every vendor, as the caller's mistake.
  */
 function callArguments(raw: unknown, field: string): string {
   const text = read.string(raw, field);
   if (text.trim() === "") return text;
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) read.reject(field, TOO_DEEP);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

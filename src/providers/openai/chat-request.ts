@@ -5,6 +5,7 @@ import type { ModelTraits } from "../model-traits.js";
 import { ChatRequestSchema, type ChatRequest } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { INT32_MAX } from "../../common/contract.js";
 import type { ChatParams } from "../provider.js";
+import { checkCallSize } from "../call-size.js";
 import { readChatOnlyFields } from "./chat-only-fields.js";
 import { strictReader as read } from "./json-reader.js";
 import { readOpenAIMessage, toOpenAIMessages } from "./messages.js";
@@ -72,6 +73,7 @@ const KNOWN = new Set([
 export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   const body = read.object(raw, "body", true);
   if (!Array.isArray(body.messages)) read.reject("messages", "must be an array");
+  checkCallSize(body.messages, { field: "messages", items: "messages", blocks: ["content", "tool_calls", "reasoning_details"] }, read.reject);
   if (body.n !== undefined && body.n !== null && body.n !== 1) read.reject("n", ONE_ANSWER);
   const vendorOptions: JsonObject = {};
   for (const [key, value] of Object.entries(body)) if (!KNOWN.has(key)) vendorOptions[key] = value;
@@ -101,7 +103,8 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
     vendorOptions: Object.keys(vendorOptions).length > 0 ? vendorOptions : undefined,
   });
   // The options are the caller's Chat Completions fields: another dialect's vendor gets them fitted (chat-only-fields.ts).
-  Object.assign(request, { vendorOptionsDialect: "openai" });
+  // Errors name a tool call's arguments as the caller wrote them.
+  Object.assign(request, { vendorOptionsDialect: "openai", fieldNames: { arguments: "function.arguments" } });
   return { request, stream: read.boolean(body.stream, "stream") === true, includeUsage: read.boolean(streamOptions.include_usage, "stream_options.include_usage") === true };
 }
 

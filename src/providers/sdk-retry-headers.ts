@@ -6,8 +6,11 @@ import { reasonOf, withErrorInfo } from "../common/gateway-error.js";
 /** The OpenAI and Anthropic SDKs wait out a `retry-after` only up to a minute; a longer one, they retry early. */
 const SDK_RETRY_HORIZON_MS = 60_000;
 
-/** Failures whose status (429, 501, 503) makes the SDKs retry, where a retry within seconds cannot succeed. */
-const NO_QUICK_RECOVERY = new Set(["BUDGET_EXHAUSTED", "UPSTREAM_QUOTA_EXHAUSTED", "UNSUPPORTED_BY_PROVIDER"]);
+/**
+ * Failures whose status (429, 501, 503) makes the SDKs retry, where a retry within seconds cannot succeed.
+ * RESPONSES_STORAGE_FULL clears only when the key deletes stored responses or they expire.
+ */
+const NO_QUICK_RECOVERY = new Set(["BUDGET_EXHAUSTED", "UPSTREAM_QUOTA_EXHAUSTED", "UNSUPPORTED_BY_PROVIDER", "RESPONSES_STORAGE_FULL"]);
 
 /**
  * The retry headers the OpenAI and Anthropic SDKs both honour, for a failure

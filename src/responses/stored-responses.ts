@@ -1,8 +1,10 @@
 import { fromJson, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { MessageSchema, type Message } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { excerpt } from "../common/excerpt.js";
 import { gatewayError } from "../common/gateway-error.js";
 import { ConfigError } from "../config/config-error.js";
+import type { Logger } from "../observability/logger.js";
 import { num, type SqlDatabase, type SqlValue } from "../store/sql.js";
 import { KeyStorageQuota, type StorageReservation } from "./key-storage-quota.js";
 import { sizeOf } from "./size-of.js";
@@ -26,6 +28,18 @@ export const DEFAULT_MAX_BYTES_PER_RESPONSE = 32 * 1024 * 1024;
 const PRUNE_EVERY = 100;
 const PRUNE_LIMIT = 1_000;
 
+/**
+ * Expired rows are also deleted this often, and once at start, whatever the
+ * traffic: a process restarted before it wrote PRUNE_EVERY responses, or one
+ * serving only `store: false`, would otherwise keep them past their TTL.
+ */
+export const PRUNE_INTERVAL_MS = 5 * 60_000;
+/** Batches (of PRUNE_LIMIT rows, each its own statement, so other queries go between them) one timed run deletes at most. */
+const PRUNE_BATCHES_PER_RUN = 10;
+
+/** Stored bytes an answer's token is expected to take: about 4 characters a token, kept twice (in the conversation and in the Response). */
+const STORED_BYTES_PER_ANSWER_TOKEN = 8;
+
 /** Responses committed in one statement at most: well under both engines' bound-parameter limits (7 a row). */
 const MAX_BATCH = 100;
 
@@ -40,6 +54,19 @@ export interface FoundResponse extends StoredResponse {
   bytes: number;
 }
 
+/** What a call expects its stored response to hold, for its reservation. */
+export interface ResponseRoom {
+  /** The stored response it continues, as stored (0 when it continues none). */
+  previousBytes: number;
+  /** Its input and what its Response repeats of the request. */
+  requestBytes: number;
+  /** Its answer, as expected (`storedAnswerBytes`). */
+  answerBytes: number;
+}
+
+/** Whether `put` kept the response: one its answer took past what one response may hold is not kept. */
+export type PutOutcome = { stored: true } | { stored: false; bytes: number; limitBytes: number };
+
 export interface StoredResponsesOptions {
   ttlMs?: number;
   /** The bytes of live responses (conversation and answer, as stored) one key may keep; storing more is refused until some expire or are deleted. */
@@ -47,6 +74,8 @@ export interface StoredResponsesOptions {
   /** The bytes one response (conversation and answer, as stored) may hold: a larger one is not stored, and one stored before is not continued. */
   maxBytesPerResponse?: number;
   now?: () => number;
+  /** Where a failed pruning run is told; unsaid when unset. */
+  logger?: Logger;
 }
 
 /**
@@ -65,7 +94,10 @@ export class StoredResponses {
   private readonly maxBytesPerResponse: number;
   private readonly now: () => number;
   private readonly quota: KeyStorageQuota;
+  private readonly logger: Logger | undefined;
   private writes = 0;
+  private pruner: NodeJS.Timeout | undefined;
+  private pruning: Promise<unknown> | undefined;
   private readonly waiting: { values: SqlValue[]; resolve(): void; reject(err: unknown): void }[] = [];
   private committing: Promise<void> | undefined;
 
@@ -77,40 +109,48 @@ export class StoredResponses {
     this.maxBytesPerResponse = options.maxBytesPerResponse ?? DEFAULT_MAX_BYTES_PER_RESPONSE;
     this.now = options.now ?? Date.now;
     this.quota = new KeyStorageQuota(db, options.maxBytesPerKey ?? DEFAULT_MAX_BYTES_PER_KEY, this.now);
+    this.logger = options.logger;
   }
 
   /**
-   * Reserves room for the response a call expects to store (at least the
-   * conversation it continues and its input), before the vendor is asked:
-   * refused (InvalidArgument) past what one response may hold, or
-   * (ResourceExhausted) past what the key may keep with its other calls in
-   * flight. The caller releases it if nothing is stored.
+   * Reserves room for the response a call expects to store, before the
+   * vendor is asked: what it continues, its input and what its Response
+   * repeats, and its answer as expected, never more than one response may
+   * hold (a response its answer takes past that is not stored). Refused
+   * (InvalidArgument) when what is known before the answer is already past
+   * what one response may hold, or (ResourceExhausted) past what the key may
+   * keep with its other calls in flight. The caller releases it if nothing
+   * is stored; storing releases what the answer did not use.
    */
-  async reserve(keyId: string, expectedBytes: number): Promise<StorageReservation> {
-    if (expectedBytes > this.maxBytesPerResponse) throw this.tooLarge(expectedBytes);
-    return this.quota.reserve(keyId, expectedBytes);
+  async reserve(keyId: string, room: ResponseRoom): Promise<StorageReservation> {
+    const known = room.previousBytes + room.requestBytes;
+    if (known > this.maxBytesPerResponse) throw room.previousBytes > 0 ? this.continuationTooLarge(known) : this.requestTooLarge(known);
+    return this.quota.reserve(keyId, Math.min(known + room.answerBytes, this.maxBytesPerResponse));
   }
 
   /**
    * Keeps a response; resolves once it is committed, so that the caller can
-   * go on from it at once, on any instance. Writes that arrive while one is
-   * being committed are committed together in one transaction: an embedded
-   * SQLite commit blocks the process for its fsync, and is paid once per
-   * batch rather than once per response.
+   * go on from it at once, on any instance. One past what a response may
+   * hold (its answer took it there: the rest was checked at `reserve`) is not
+   * kept, and says so: the answer is the caller's all the same. Writes that
+   * arrive while one is being committed are committed together in one
+   * transaction: an embedded SQLite commit blocks the process for its fsync,
+   * and is paid once per batch rather than once per response.
    */
-  put(id: string, keyId: string, stored: StoredResponse, reservation?: StorageReservation): Promise<void> {
+  async put(id: string, keyId: string, stored: StoredResponse, reservation?: StorageReservation): Promise<PutOutcome> {
     const now = this.now();
     const conversation = encodeConversation(stored.conversation);
     const response = JSON.stringify(stored.response);
     const bytes = Buffer.byteLength(conversation) + Buffer.byteLength(response);
-    if (bytes > this.maxBytesPerResponse) return Promise.reject(this.tooLarge(bytes));
-    // The reservation becomes the bytes stored in one step, so the key's total never counts them twice or not at all.
+    // The reservation becomes the bytes stored in one step (what the answer did not use is given back), so the key's total never counts them twice or not at all.
     reservation?.release();
+    if (bytes > this.maxBytesPerResponse) return { stored: false, bytes, limitBytes: this.maxBytesPerResponse };
     this.quota.stored(keyId, bytes);
-    return new Promise((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       this.waiting.push({ values: [id, keyId, now, now + this.ttlMs, conversation, response, bytes], resolve, reject });
       this.committing ??= this.commitWaiting();
     });
+    return { stored: true };
   }
 
   private async commitWaiting(): Promise<void> {
@@ -133,6 +173,20 @@ export class StoredResponses {
   }
 
   /**
+   * The size of the response to continue, if `keyId` made it and it has not
+   * expired; refused (InvalidArgument) if it holds more than one response
+   * may. Its conversation is not read: what a continuation checks (and
+   * reserves room by) before `get` reads and parses the conversation.
+   */
+  async bytesOf(id: string, keyId: string): Promise<number | undefined> {
+    const [row] = await this.db.query("SELECT bytes FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3", [id, keyId, this.now()]);
+    if (!row) return undefined;
+    const bytes = num(row.bytes);
+    if (bytes > this.maxBytesPerResponse) throw this.storedTooLarge(id, bytes);
+    return bytes;
+  }
+
+  /**
    * The response to continue, if `keyId` made it and it has not expired;
    * refused (InvalidArgument) if it holds more than one response may. The
    * size is checked in the query, so an oversized row is never read, let
@@ -146,7 +200,7 @@ export class StoredResponses {
     );
     if (!row) return undefined;
     const bytes = num(row.bytes);
-    if (row.conversation === null || row.conversation === undefined) throw this.tooLarge(bytes);
+    if (row.conversation === null || row.conversation === undefined) throw this.storedTooLarge(id, bytes);
     const conversation = (JSON.parse(String(row.conversation)) as JsonValue[]).map((message) => fromJson(MessageSchema, message));
     return { conversation, response: JSON.parse(String(row.response)) as JsonObject, bytes };
   }
@@ -164,6 +218,22 @@ export class StoredResponses {
     return deleted.length > 0;
   }
 
+  /**
+   * Deletes every response of `keyId`, live or expired (a revoked key's), a
+   * bounded number at a time; the number deleted.
+   */
+  async deleteKey(keyId: string): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const rows = await this.db.query(`SELECT id, bytes FROM stored_responses WHERE key_id = $1 LIMIT ${PRUNE_LIMIT}`, [keyId]);
+      if (rows.length === 0) return deleted;
+      const ids = rows.map((row) => String(row.id));
+      deleted += await this.db.run(`DELETE FROM stored_responses WHERE id IN (${ids.map((_, i) => `$${i + 1}`).join(", ")})`, ids);
+      this.quota.deleted(keyId, rows.reduce((sum, row) => sum + num(row.bytes), 0));
+      if (rows.length < PRUNE_LIMIT) return deleted;
+    }
+  }
+
   /** Deletes expired responses, a bounded number at a time; the number deleted. */
   async prune(): Promise<number> {
     const expired = await this.db.query(`SELECT id FROM stored_responses WHERE expire_ms <= $1 LIMIT ${PRUNE_LIMIT}`, [this.now()]);
@@ -172,14 +242,56 @@ export class StoredResponses {
     return this.db.run(`DELETE FROM stored_responses WHERE id IN (${ids.map((_, i) => `$${i + 1}`).join(", ")})`, ids);
   }
 
-  /** Refusing a conversation past what one response may hold: the caller can only start a new one (InvalidArgument: retrying will not help). */
-  private tooLarge(bytes: number): ConnectError {
-    return gatewayError(
-      Code.InvalidArgument,
-      `this conversation holds ${sizeOf(bytes)}, more than the ${sizeOf(this.maxBytesPerResponse)} one stored response may: start a new conversation (send its input without previous_response_id)`,
-      "RESPONSE_TOO_LARGE",
-      { limit_bytes: String(this.maxBytesPerResponse) },
+  /**
+   * Prunes now, then every PRUNE_INTERVAL_MS until `close`, at most
+   * PRUNE_BATCHES_PER_RUN batches a run (a backlog goes over several runs
+   * rather than holding the store at once); the timer keeps no process alive.
+   */
+  startPruning(): void {
+    if (this.pruner) return;
+    const run = (): void => {
+      // A run still going (a slow store) is not doubled.
+      this.pruning ??= this.pruneBatches()
+        .catch((err: unknown) => this.logger?.warn({ error: (err as Error).message }, "could not prune expired stored responses"))
+        .finally(() => (this.pruning = undefined));
+    };
+    run();
+    this.pruner = setInterval(run, PRUNE_INTERVAL_MS);
+    this.pruner.unref();
+  }
+
+  /** Stops pruning; resolves once a run in progress has ended (before the store closes). */
+  async close(): Promise<void> {
+    clearInterval(this.pruner);
+    await this.pruning;
+  }
+
+  private async pruneBatches(): Promise<void> {
+    for (let batch = 0; batch < PRUNE_BATCHES_PER_RUN; batch++) if ((await this.prune()) < PRUNE_LIMIT) return;
+  }
+
+  /** A call starting a conversation whose input is past what one response may hold: it can be answered unstored (InvalidArgument: retrying will not help). */
+  private requestTooLarge(bytes: number): ConnectError {
+    return this.tooLarge(`this call's input and what its Response repeats hold ${sizeOf(bytes)}, more than the ${sizeOf(this.maxBytesPerResponse)} one stored response may: send store: false to have it answered without storing it`);
+  }
+
+  /** A continuation past what one response may hold: the caller can only start a new conversation, or go on unstored. */
+  private continuationTooLarge(bytes: number): ConnectError {
+    return this.tooLarge(
+      `this conversation would hold ${sizeOf(bytes)} with this call's input, more than the ${sizeOf(this.maxBytesPerResponse)} one stored response may: ` +
+        "start a new conversation (send its input without previous_response_id), or send store: false to have this turn answered without storing it",
     );
+  }
+
+  /** A stored response past what one may hold (kept before the limit was lowered): it is never read, so it cannot be continued. */
+  private storedTooLarge(id: string, bytes: number): ConnectError {
+    return this.tooLarge(
+      `response "${excerpt(id)}" holds ${sizeOf(bytes)}, more than the ${sizeOf(this.maxBytesPerResponse)} one stored response may now: start a new conversation (send its input without previous_response_id)`,
+    );
+  }
+
+  private tooLarge(message: string): ConnectError {
+    return gatewayError(Code.InvalidArgument, message, "RESPONSE_TOO_LARGE", { limit_bytes: String(this.maxBytesPerResponse) });
   }
 
   /** How many responses are kept (for tests and support). */
@@ -187,6 +299,15 @@ export class StoredResponses {
     const [row] = await this.db.query("SELECT COUNT(*) AS n FROM stored_responses");
     return num(row?.n);
   }
+}
+
+/**
+ * What a call's answer is expected to add to its stored response, from the
+ * most tokens it may run to (`max_output_tokens`, else the model's most as
+ * the catalogue knows it, else a generous default).
+ */
+export function storedAnswerBytes(maxOutputTokens: number): number {
+  return maxOutputTokens * STORED_BYTES_PER_ANSWER_TOKEN;
 }
 
 /** A conversation as stored (proto JSON of the unified messages); its length in bytes is what it adds to a response. */

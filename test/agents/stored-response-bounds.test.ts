@@ -26,6 +26,9 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: Code; reason:
 }
 
 const TOO_LARGE = { code: Code.InvalidArgument, reason: "RESPONSE_TOO_LARGE" };
+
+/** Room for a response of `bytes`, all known before its answer. */
+const room = (bytes: number) => ({ previousBytes: 0, requestBytes: bytes, answerBytes: 0 });
 const FULL = { code: Code.ResourceExhausted, reason: "RESPONSES_STORAGE_FULL" };
 
 describe.each<StoreKind>(["sqlite", "postgres"])("stored response bounds on %s", (kind) => {
@@ -57,8 +60,8 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored response bounds on %s",
 
   it("does not store a response past what one may hold", async () => {
     const stored = new StoredResponses(db, { maxBytesPerResponse: 1_000 });
-    expect(await refusal(stored.put("resp_big", "bounds-a", { conversation: conversationOf("x".repeat(2_000)), response: {} }))).toEqual(TOO_LARGE);
-    expect(await refusal(stored.reserve("bounds-a", 1_001))).toEqual(TOO_LARGE);
+    expect(await stored.put("resp_big", "bounds-a", { conversation: conversationOf("x".repeat(2_000)), response: {} })).toEqual({ stored: false, bytes: expect.any(Number), limitBytes: 1_000 });
+    expect(await refusal(stored.reserve("bounds-a", room(1_001)))).toEqual(TOO_LARGE);
     expect(await stored.response("resp_big", "bounds-a")).toBeUndefined();
   });
 
@@ -77,7 +80,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored response bounds on %s",
 
   it("lets calls admitted together reserve no more than the key's limit, and gives back what is not stored", async () => {
     const stored = new StoredResponses(db, { maxBytesPerKey: 10_000 });
-    const together = await Promise.allSettled([1, 2, 3, 4].map(() => stored.reserve("bounds-c", 3_000)));
+    const together = await Promise.allSettled([1, 2, 3, 4].map(() => stored.reserve("bounds-c", room(3_000))));
     expect(together.filter((r) => r.status === "fulfilled")).toHaveLength(3);
     const [refused] = together.filter((r) => r.status === "rejected");
     expect(await refusal(Promise.reject(refused!.reason))).toEqual(FULL);
@@ -86,24 +89,24 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored response bounds on %s",
     const [first, second, third] = together.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     first!.release();
     first!.release();
-    const fourth = await stored.reserve("bounds-c", 3_000);
-    expect(await refusal(stored.reserve("bounds-c", 3_000))).toEqual(FULL);
+    const fourth = await stored.reserve("bounds-c", room(3_000));
+    expect(await refusal(stored.reserve("bounds-c", room(3_000)))).toEqual(FULL);
 
     // Storing turns the reservation into the bytes stored: counted once.
     await stored.put("resp_c1", "bounds-c", { conversation: conversationOf("x".repeat(2_000)), response: {} }, second);
-    expect(await refusal(stored.reserve("bounds-c", 1_500))).toBeUndefined();
+    expect(await refusal(stored.reserve("bounds-c", room(1_500)))).toBeUndefined();
     for (const reservation of [third!, fourth]) reservation.release();
-    expect(await refusal(stored.reserve("bounds-c", 7_000))).toEqual(FULL);
-    expect(await refusal(stored.reserve("bounds-c", 5_000).then((r) => r.release()))).toBeUndefined();
+    expect(await refusal(stored.reserve("bounds-c", room(7_000)))).toEqual(FULL);
+    expect(await refusal(stored.reserve("bounds-c", room(5_000)).then((r) => r.release()))).toBeUndefined();
   });
 
   it("makes room as soon as a response is deleted, not when the key's total is next summed", async () => {
     const now = Date.now(); // the store's clock stands still: no new sum
     const stored = new StoredResponses(db, { maxBytesPerKey: 4_000, now: () => now });
     await stored.put("resp_d1", "bounds-d", { conversation: conversationOf("x".repeat(3_000)), response: {} });
-    expect(await refusal(stored.reserve("bounds-d", 2_000))).toEqual(FULL);
+    expect(await refusal(stored.reserve("bounds-d", room(2_000)))).toEqual(FULL);
     expect(await stored.delete("resp_d1", "bounds-d")).toBe(true);
-    expect(await refusal(stored.reserve("bounds-d", 2_000))).toBeUndefined();
+    expect(await refusal(stored.reserve("bounds-d", room(2_000)))).toBeUndefined();
   });
 });
 
@@ -163,18 +166,20 @@ describe("POST /v1/responses within the bounds", () => {
     const key = await newKey("forks");
     const root = await idOf(await post(key, turn(30_000)));
     // Each fork stores the 30 KB conversation again: the key has room for two of them beside the root.
-    const forks = await Promise.all(Array.from({ length: 8 }, (_, i) => post(key, { model: "gpt-4o-mini", input: `fork ${i}`, previous_response_id: root })));
+    // A short answer each (max_output_tokens): its room, reserved too, is small.
+    const fork = (input: string) => post(key, { model: "gpt-4o-mini", input, previous_response_id: root, max_output_tokens: 100 });
+    const forks = await Promise.all(Array.from({ length: 8 }, (_, i) => fork(`fork ${i}`)));
     const admitted = forks.filter((res) => res.status === 200);
     expect(admitted).toHaveLength(2);
     for (const refused of forks.filter((res) => res.status !== 200)) expect(await errorOf(refused)).toMatchObject({ status: 429, code: "responses_storage_full" });
 
-    const [fork] = await Promise.all(admitted.map(idOf));
-    const del = await fetch(`${world.gw.url}/v1/responses/${fork}`, { method: "DELETE", headers: { authorization: `Bearer ${key}` } });
+    const [forked] = await Promise.all(admitted.map(idOf));
+    const del = await fetch(`${world.gw.url}/v1/responses/${forked}`, { method: "DELETE", headers: { authorization: `Bearer ${key}` } });
     expect(del.status).toBe(200);
     // A call that fails stores nothing and holds no room after.
     world.openai.enqueue({ kind: "error", status: 400, body: { error: { message: "no", type: "invalid_request_error" } } });
-    expect((await post(key, { model: "gpt-4o-mini", input: "fails", previous_response_id: root })).status).toBe(400);
-    await idOf(await post(key, { model: "gpt-4o-mini", input: "fork again", previous_response_id: root }));
-    expect((await post(key, { model: "gpt-4o-mini", input: "one too many", previous_response_id: root })).status).toBe(429);
+    expect((await fork("fails")).status).toBe(400);
+    await idOf(await fork("fork again"));
+    expect((await fork("one too many")).status).toBe(429);
   });
 });

@@ -63,7 +63,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored responses on %s", (kind
   it("bounds what one key keeps: a store past its limit is refused before the call, until responses are deleted or expire", async () => {
     const limited = (now_: () => number) => new StoredResponses(db, { ttlMs: 24 * HOUR, maxBytesPerKey: 2_048, now: now_ });
     const refused = async (store: StoredResponses, keyId: string) => {
-      const err = await store.reserve(keyId, 1_000).then((reservation) => reservation.release(), (e: unknown) => ConnectError.from(e));
+      const err = await store.reserve(keyId, { previousBytes: 0, requestBytes: 1_000, answerBytes: 0 }).then((reservation) => reservation.release(), (e: unknown) => ConnectError.from(e));
       return err && { code: err.code, reason: reasonOf(err), message: err.rawMessage };
     };
     const big = { conversation, response: { text: "x".repeat(2_000) } };

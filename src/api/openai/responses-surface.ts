@@ -2,17 +2,21 @@ import { randomBytes } from "node:crypto";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { badRequest } from "../../common/bad-request.js";
 import { excerpt } from "../../common/excerpt.js";
 import { gatewayError } from "../../common/gateway-error.js";
 import type { CallContext } from "../../gateway/call-context.js";
 import type { Gateway } from "../../gateway/gateway.js";
+import { UNBOUNDED_COMPLETION_TOKENS } from "../../gateway/usage-estimate.js";
+import type { Logger } from "../../observability/logger.js";
 import { toOpenAIError } from "../../providers/openai/errors.js";
 import { ResponseEventWriter, type ResponseEvent } from "../../providers/openai-responses/response-events.js";
 import { toResponse, type ResponseHead } from "../../providers/openai-responses/response-object.js";
 import { responsesRequestFromOpenAI, type ResponsesRequest } from "../../providers/openai-responses/responses-request.js";
+import { inputItemsPage, readInputItemsQuery } from "../../responses/input-items.js";
 import type { StorageReservation } from "../../responses/key-storage-quota.js";
-import { encodeConversation, type StoredResponses } from "../../responses/stored-responses.js";
-import type { RestCall, RestResponse, RestSurface } from "../envelope/rest-envelope.js";
+import { encodeConversation, storedAnswerBytes, type StoredResponses } from "../../responses/stored-responses.js";
+import type { RestCall, RestRequest, RestResponse, RestSurface } from "../envelope/rest-envelope.js";
 import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
 import { validateChat } from "../validate.js";
 
@@ -21,46 +25,73 @@ export const OPENAI_RESPONSES = "openai_responses";
 
 const RESPONSE_PATH = "/v1/responses/";
 
+/** On a whole answer its answer took past what one stored response may hold: answered, not stored (its Response says store: false). */
+export const NOT_STORED_HEADER = "x-switchboard-not-stored";
+
 export interface ResponsesSurfaceDeps {
   gateway: Gateway;
   stored: StoredResponses;
+  /** For what a caller is told only in its Response (an answer too large to store). */
+  logger: Logger;
 }
 
 /**
- * OpenAI's Responses API (`POST /v1/responses`, `GET` and `DELETE
- * /v1/responses/{id}`), as the OpenAI SDKs, Codex and the Agents SDK call
- * it: any model behind the gateway answers, a conversation continues from a
- * stored response with `previous_response_id`, and a stored response belongs
- * to the key that made it (any other key gets 404). The Responses module
- * reads the requests and writes the answers; the pipeline is the same as
- * every surface's.
+ * OpenAI's Responses API (`POST /v1/responses`; `GET` and `DELETE
+ * /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`; `POST
+ * /v1/responses/{id}/cancel`, refused), as the OpenAI SDKs, Codex and the
+ * Agents SDK call it: any model behind the gateway answers, a conversation
+ * continues from a stored response with `previous_response_id`, and a stored
+ * response belongs to the key that made it (any other key gets 404). The
+ * Responses module reads the requests and writes the answers; the pipeline
+ * is the same as every surface's.
  */
-export function createResponsesSurface({ gateway, stored }: ResponsesSurfaceDeps): RestSurface {
+export function createResponsesSurface(deps: ResponsesSurfaceDeps): RestSurface {
+  const { stored } = deps;
   return {
     route(method, path) {
-      if (method === "POST" && path === "/v1/responses") return { pattern: path, handle: (call) => createResponse(gateway, stored, call) };
-      if (!path.startsWith(RESPONSE_PATH) || path.length === RESPONSE_PATH.length || path.slice(RESPONSE_PATH.length).includes("/")) return undefined;
-      const id = path.slice(RESPONSE_PATH.length);
+      if (method === "POST" && path === "/v1/responses") return { pattern: path, handle: (call) => createResponse(deps, call) };
+      if (!path.startsWith(RESPONSE_PATH)) return undefined;
+      const [id = "", action, ...more] = path.slice(RESPONSE_PATH.length).split("/");
+      if (id === "" || more.length > 0) return undefined;
       const pattern = `${RESPONSE_PATH}{id}`;
-      if (method === "GET") return { pattern, handle: (call) => retrieve(stored, id, call) };
-      if (method === "DELETE") return { pattern, handle: (call) => remove(stored, id, call) };
+      if (action === undefined && method === "GET") return { pattern, handle: (call) => retrieve(stored, id, call) };
+      if (action === undefined && method === "DELETE") return { pattern, handle: (call) => remove(stored, id, call) };
+      if (action === "input_items" && method === "GET") return { pattern: `${pattern}/input_items`, handle: (call) => listInputItems(stored, id, call) };
+      if (action === "cancel" && method === "POST") return { pattern: `${pattern}/cancel`, takesNoBody: true, handle: () => Promise.reject(notCancellable(id)) };
       return undefined;
     },
     writeError: writeResponsesError,
   };
 }
 
-async function createResponse(gateway: Gateway, stored: StoredResponses, call: RestCall): Promise<void> {
+async function createResponse(deps: ResponsesSurfaceDeps, call: RestCall): Promise<void> {
+  const { gateway, stored } = deps;
   const parsed = responsesRequestFromOpenAI(call.body);
   const keyId = call.ctx.principal.keyId;
-  // Refused unread when it holds more than one response may: the load is bounded before anything else is checked.
-  const previous = parsed.previousResponseId ? await stored.get(parsed.previousResponseId, keyId) : undefined;
-  if (parsed.previousResponseId && !previous) throw notFound(parsed.previousResponseId, "previous_response_id");
-  // Room for the response this call will store, at least what it continues, its input and what the Response repeats of the request, held until it is stored.
-  const expected = (previous?.bytes ?? 0) + Buffer.byteLength(encodeConversation(parsed.input)) + Buffer.byteLength(JSON.stringify(parsed.echo));
-  const reservation = parsed.store ? await stored.reserve(keyId, expected) : undefined;
+  const ctx: CallContext = { ...call.ctx, surface: OPENAI_RESPONSES };
+  const previousId = parsed.previousResponseId;
+  let previousBytes = 0;
+  if (previousId) {
+    // The stored conversation is read and parsed only for a call its admission would not refuse at once (scope, a
+    // spent budget; the envelope refused a key past its request rate before the body was read), and only once its size is known to fit.
+    await gateway.precheck(parsed.stream ? "chat_stream" : "chat", parsed.request.model, ctx);
+    const bytes = await stored.bytesOf(previousId, keyId);
+    if (bytes === undefined) throw notFound(previousId, "previous_response_id");
+    previousBytes = bytes;
+  }
+  // Room for the response this call will store, held until it is stored: what it continues, its input, what the Response repeats of the request, and its answer as expected.
+  const reservation = parsed.store
+    ? await stored.reserve(keyId, {
+        previousBytes,
+        requestBytes: Buffer.byteLength(encodeConversation(parsed.input)) + Buffer.byteLength(JSON.stringify(parsed.echo)),
+        answerBytes: storedAnswerBytes(parsed.request.maxTokens ?? gateway.maxOutputTokens(parsed.request.model) ?? UNBOUNDED_COMPLETION_TOKENS),
+      })
+    : undefined;
   try {
-    await respond(gateway, stored, call, parsed, previous?.conversation ?? [], reservation);
+    const previous = previousId ? await stored.get(previousId, keyId) : undefined;
+    // Deleted, or expired, since its size was read.
+    if (previousId && !previous) throw notFound(previousId, "previous_response_id");
+    await respond(deps, call, ctx, parsed, previous?.conversation ?? [], reservation);
   } finally {
     reservation?.release();
   }
@@ -68,9 +99,9 @@ async function createResponse(gateway: Gateway, stored: StoredResponses, call: R
 
 /** Asks the gateway and answers, keeping the response (within the reservation) when the caller stores it. */
 async function respond(
-  gateway: Gateway,
-  stored: StoredResponses,
-  { ctx, req, res }: RestCall,
+  { gateway, stored, logger }: ResponsesSurfaceDeps,
+  { req, res }: RestCall,
+  ctx: CallContext,
   parsed: ResponsesRequest,
   before: Message[],
   reservation: StorageReservation | undefined,
@@ -80,21 +111,34 @@ async function respond(
   request.messages = [...(parsed.instructions ? [parsed.instructions] : []), ...before, ...parsed.input];
   request.cacheControl = cacheControlOf(req);
   validateChat(request);
-  const call: CallContext = { ...ctx, surface: OPENAI_RESPONSES };
   const head: ResponseHead = { id: `resp_${randomBytes(16).toString("hex")}`, createdAt: Math.floor(Date.now() / 1000), model: request.model, echo: parsed.echo };
-  // What a continuation of this response starts from: the conversation without its instructions, and the answer.
-  const keep = async (answer: Message, response: JsonObject) => {
-    if (parsed.store) await stored.put(head.id, keyId, { conversation: [...before, ...parsed.input, answer], response }, reservation);
+  /**
+   * Keeps the response when the caller stores it: what a continuation starts
+   * from (the conversation without its instructions, and the answer). One its
+   * answer took past what one response may hold is not kept: the answer is
+   * paid for, so the caller gets it all the same, its Response saying
+   * `store: false`, and the log says why. Whether it was kept.
+   */
+  const keep = async (answer: Message, response: JsonObject): Promise<boolean> => {
+    if (!parsed.store) return true;
+    const outcome = await stored.put(head.id, keyId, { conversation: [...before, ...parsed.input, answer], response }, reservation);
+    if (outcome.stored) return true;
+    response.store = false;
+    logger.warn(
+      { requestId: ctx.requestId, keyId, responseId: head.id, bytes: outcome.bytes, limitBytes: outcome.limitBytes },
+      "a response was answered but not stored: its answer took it past what one stored response may hold (SWITCHBOARD_RESPONSES_MAX_MB_PER_RESPONSE)",
+    );
+    return false;
   };
   if (!parsed.stream) {
-    const answer = await gateway.chat(request, call);
+    const answer = await gateway.chat(request, ctx);
     const response = toResponse(answer, { ...head, model: answer.model });
-    if (answer.message) await keep(answer.message, response);
-    sendJson(res, response, answerHeaders(answer));
+    const kept = answer.message ? await keep(answer.message, response) : true;
+    sendJson(res, response, { ...answerHeaders(answer), ...(kept ? {} : { [NOT_STORED_HEADER]: "response_too_large" }) });
     return;
   }
   // The writer keeps the whole answer (its last events repeat it): the gateway bounds it.
-  const streamed = await gateway.chatStream(request, call, { keepsAnswer: true });
+  const streamed = await gateway.chatStream(request, ctx, { keepsAnswer: true });
   let writer: ResponseEventWriter | undefined;
   /** Writes the events; false when the client is not keeping up, and the stream must wait for it (rest-answers.ts, drained). */
   const write = (events: ResponseEvent[]): boolean => {
@@ -114,11 +158,12 @@ async function respond(
       if (event.event.case === "delta") flowing = write(writer.delta(event.event.value)) && flowing;
       else if (event.event.case === "summary") {
         const end = writer.finish(event.event.value);
-        // Kept before the caller hears the response is complete, so that it can go on from it at once.
+        // Kept before the caller hears the response is complete, so that it can go on from it at once. The last
+        // event carries `end.response` itself: one not kept says store: false there (the headers went out long ago).
         await keep(end.message, end.response);
         flowing = write(end.events) && flowing;
       }
-      if (!flowing) await drained(res, call.signal);
+      if (!flowing) await drained(res, ctx.signal);
     }
   } catch (err) {
     // Once the stream has begun, the failure is its last events (`error`, `response.failed`), numbered in turn.
@@ -128,10 +173,21 @@ async function respond(
   res.end();
 }
 
-async function retrieve(stored: StoredResponses, id: string, { ctx, res }: RestCall): Promise<void> {
+async function retrieve(stored: StoredResponses, id: string, { req, ctx, res }: RestCall): Promise<void> {
+  const stream = queryOf(req).get("stream");
+  // What is stored is the Response, not the events that streamed it. Answered as JSON, a client asking for a stream would read no events and no error.
+  if (stream !== null && stream !== "false") throw badRequest({ field: "stream", description: "a stored response cannot be streamed again: retrieve it without stream, as one Response" });
   const response = await stored.response(id, ctx.principal.keyId);
   if (!response) throw notFound(id, "id");
   sendJson(res, response);
+}
+
+async function listInputItems(stored: StoredResponses, id: string, { req, ctx, res }: RestCall): Promise<void> {
+  const query = readInputItemsQuery(queryOf(req));
+  const found = await stored.get(id, ctx.principal.keyId);
+  if (!found) throw notFound(id, "id");
+  // The stored conversation ends with the response's answer (see `keep`): what comes before it is what the response was answered from.
+  sendJson(res, inputItemsPage(id, found.conversation.slice(0, -1), query));
 }
 
 async function remove(stored: StoredResponses, id: string, { ctx, res }: RestCall): Promise<void> {
@@ -139,9 +195,26 @@ async function remove(stored: StoredResponses, id: string, { ctx, res }: RestCal
   sendJson(res, { id, object: "response", deleted: true });
 }
 
+/** The query string of a request. */
+function queryOf(req: RestRequest): URLSearchParams {
+  const url = req.url ?? "";
+  const mark = url.indexOf("?");
+  return new URLSearchParams(mark === -1 ? "" : url.slice(mark + 1));
+}
+
+/** Every response is complete when the call that made it returns (background responses are refused): there is nothing to cancel. */
+function notCancellable(id: string): ConnectError {
+  return gatewayError(
+    Code.FailedPrecondition,
+    `response "${excerpt(id)}" cannot be cancelled: background responses are not supported, so a response is complete when the call that makes it returns (end a stream by closing it)`,
+    "RESPONSE_NOT_CANCELLABLE",
+    { response: excerpt(id) },
+  );
+}
+
 /** A response of another key, expired or never made is alike: 404. */
 function notFound(id: string, field: string): ConnectError {
-  return gatewayError(Code.NotFound, `${field}: no response "${excerpt(id)}" is stored for this key (responses are kept with store: true, for a limited time)`, "RESPONSE_NOT_FOUND", { response: excerpt(id) });
+  return gatewayError(Code.NotFound, `${field}: no response "${excerpt(id)}" is stored for this key (responses are kept with store: true, for a limited time; one too large to keep was answered with store: false)`, "RESPONSE_NOT_FOUND", { response: excerpt(id) });
 }
 
 /** A failure as the OpenAI SDKs read it (a stream that had begun ended with it already). */

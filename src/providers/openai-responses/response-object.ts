@@ -12,8 +12,8 @@ export class ItemIds {
   private next = 0;
   constructor(private readonly responseId: string) {}
 
-  /** "msg", "fc" or "rs", as OpenAI names its items. */
-  id(kind: "msg" | "fc" | "rs"): string {
+  /** "msg", "fc" or "rs", as OpenAI names its items; "fco" for a function call's output (input items). */
+  id(kind: "msg" | "fc" | "fco" | "rs"): string {
     return `${kind}_${this.responseId.slice("resp_".length)}${String(this.next++).padStart(2, "0")}`;
   }
 }

@@ -1,0 +1,155 @@
+// Stored responses over their life, through the official OpenAI SDK with its
+// default options: a continuation is judged by its key's admission before its
+// stored conversation is read; a revoked key's responses are deleted; and the
+// SDK's other stored-response methods answer (input items) or say clearly
+// why they cannot (a stream of a stored response, a cancel).
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import OpenAI from "openai";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
+import type { GatewayKeySchema } from "../../gen/ts/switchboard/v1/admin_keys_pb.js";
+import { storeEnv } from "../support/stores.js";
+import { startThreeVendors, type ThreeVendors } from "./support/three-vendors.js";
+
+const MODEL = "gpt-4o-mini";
+
+let world: ThreeVendors;
+let admin: ReturnType<typeof createClient<typeof AdminService>>;
+let db: pg.Client;
+let dropStore = async () => {};
+
+beforeAll(async () => {
+  const store = await storeEnv("postgres");
+  dropStore = store.drop;
+  world = await startThreeVendors({ env: store.env });
+  admin = createClient(AdminService, world.gw.transport("connect"));
+  db = new pg.Client({ connectionString: store.env.DATABASE_URL });
+  await db.connect();
+});
+afterAll(async () => {
+  await db?.end();
+  await world?.stop();
+  await dropStore();
+});
+
+async function keyFor(keyId: string, settings: MessageInitShape<typeof GatewayKeySchema> = {}): Promise<{ secret: string; sdk: OpenAI }> {
+  const { secret } = await admin.createKey({ keyId, key: { displayName: keyId, ...settings } });
+  return { secret, sdk: new OpenAI({ baseURL: `${world.gw.url}/v1`, apiKey: secret }) };
+}
+
+const continueWith = (secret: string, body: Record<string, unknown>) =>
+  fetch(`${world.gw.url}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+
+const errorOf = async (res: Response) => ({ status: res.status, ...((await res.json()) as { error: { code: string } }).error });
+
+/** Makes a stored conversation unreadable: a continuation that loaded it would fail (500), so one refused as asked was refused before the load. */
+async function spoil(id: string): Promise<void> {
+  expect((await db.query("UPDATE stored_responses SET conversation = 'not json' WHERE id = $1", [id])).rowCount).toBe(1);
+}
+
+describe("a continuation (previous_response_id)", () => {
+  it("that its key's scope refuses is refused before its stored conversation is read, and recorded as a refusal", async () => {
+    const { secret, sdk } = await keyFor("scoped", { allowedModels: [MODEL] });
+    const first = await sdk.responses.create({ model: MODEL, input: "hello" });
+    await spoil(first.id);
+    expect(await errorOf(await continueWith(secret, { model: "claude-sonnet-4-5", previous_response_id: first.id, input: "go on" }))).toMatchObject({ status: 403, code: "model_not_allowed" });
+    // The premise: a continuation its admission lets through reads the conversation, and fails on it.
+    expect((await continueWith(secret, { model: MODEL, previous_response_id: first.id, input: "go on" })).status).toBe(500);
+    await expect
+      .poll(async () => (await db.query("SELECT method, surface, status FROM usage_ledger WHERE key_id = 'scoped' AND status <> 'ok'")).rows)
+      .toEqual([{ method: "chat", surface: "openai_responses", status: "permission_denied" }]);
+  });
+
+  it("of a key whose budget is spent is refused before its stored conversation is read", async () => {
+    // A millionth of a dollar: the first call spends it.
+    const { secret, sdk } = await keyFor("spent", { budget: { limit: { units: 0n, nanos: 1_000 } } });
+    const first = await sdk.responses.create({ model: MODEL, input: "hello" });
+    await spoil(first.id);
+    expect(await errorOf(await continueWith(secret, { model: MODEL, previous_response_id: first.id, input: "go on", stream: true }))).toMatchObject({ status: 429, code: "budget_exhausted" });
+  });
+
+  it("of a key past its request rate is refused before its stored conversation is read", async () => {
+    const { secret, sdk } = await keyFor("one-a-minute", { requestsPerMinute: 1 });
+    const first = await sdk.responses.create({ model: MODEL, input: "hello" });
+    await spoil(first.id);
+    expect(await errorOf(await continueWith(secret, { model: MODEL, previous_response_id: first.id, input: "go on" }))).toMatchObject({ status: 429, code: "rate_limited" });
+  });
+});
+
+describe("a revoked key", () => {
+  it("has its stored responses deleted; other keys' stay", async () => {
+    const { sdk } = await keyFor("leaked");
+    const { sdk: other } = await keyFor("bystander");
+    for (const input of ["one", "two"]) await sdk.responses.create({ model: MODEL, input });
+    await other.responses.create({ model: MODEL, input: "mine" });
+    const count = async (keyId: string) => Number((await db.query("SELECT COUNT(*) AS n FROM stored_responses WHERE key_id = $1", [keyId])).rows[0].n);
+    expect(await count("leaked")).toBe(2);
+
+    await admin.revokeKey({ name: "keys/leaked" });
+    await expect.poll(() => count("leaked")).toBe(0);
+    expect(await count("bystander")).toBe(1);
+  });
+});
+
+describe("the SDK's other stored-response methods", () => {
+  const LOOKUP: OpenAI.Responses.FunctionTool = { type: "function", name: "lookup", parameters: { type: "object", properties: { query: { type: "string" } } }, strict: false };
+
+  it("retrieve with stream: true is refused naming stream, not answered with nothing", async () => {
+    const { sdk } = await keyFor("retriever");
+    const made = await sdk.responses.create({ model: MODEL, input: "hello" });
+    const refused = await sdk.responses.retrieve(made.id, { stream: true }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({ status: 400, param: "stream", code: "invalid_argument" });
+    expect((await sdk.responses.retrieve(made.id)).id).toBe(made.id);
+  });
+
+  it("inputItems.list gives what a response was answered from, newest first, a page at a time", async () => {
+    const { sdk } = await keyFor("lister");
+    const first = await sdk.responses.create({ model: MODEL, instructions: "be brief", input: "weather in Paris", tools: [LOOKUP] });
+    const call = first.output.find((item) => item.type === "function_call")!;
+    const second = await sdk.responses.create({
+      model: MODEL,
+      tools: [LOOKUP],
+      previous_response_id: first.id,
+      input: [{ type: "function_call_output", call_id: call.call_id, output: "sunny" }],
+    });
+    expect(second.output_text).toBe("Tool result: sunny");
+
+    const items: OpenAI.Responses.ResponseItem[] = [];
+    for await (const item of sdk.responses.inputItems.list(second.id)) items.push(item);
+    // The instructions are not kept; the answer itself is the response's output, not its input.
+    expect(items.map((item) => [item.type, "role" in item ? item.role : "", "call_id" in item ? item.call_id : ""])).toEqual([
+      ["function_call_output", "", call.call_id],
+      ["function_call", "", call.call_id],
+      ["message", "user", ""],
+    ]);
+    expect(items[0]).toMatchObject({ output: "sunny", status: "completed" });
+    expect(items[1]).toMatchObject({ name: "lookup", arguments: call.arguments });
+    expect(items[2]).toMatchObject({ content: [{ type: "input_text", text: "weather in Paris" }] });
+    expect(new Set(items.map((item) => item.id)).size).toBe(3);
+
+    // One at a time, oldest first: the SDK follows `after` from page to page.
+    const paged: string[] = [];
+    for await (const item of sdk.responses.inputItems.list(second.id, { limit: 1, order: "asc" })) paged.push(item.id);
+    expect(paged).toEqual(items.map((item) => item.id).reverse());
+    const page = await sdk.responses.inputItems.list(second.id, { limit: 1 });
+    expect(page.has_more).toBe(true);
+    const before = await sdk.responses.inputItems.list(second.id, { before: items[2]!.id } as OpenAI.Responses.InputItemListParams);
+    expect(before.data.map((item) => item.id)).toEqual([items[0]!.id, items[1]!.id]);
+
+    await expect(sdk.responses.inputItems.list(second.id, { limit: 101 })).rejects.toMatchObject({ status: 400, param: "limit" });
+    const { sdk: stranger } = await keyFor("stranger");
+    await expect(stranger.responses.inputItems.list(second.id)).rejects.toMatchObject({ status: 404, code: "response_not_found" });
+  });
+
+  it("cancel is refused (400): background responses are not supported", async () => {
+    const { sdk } = await keyFor("canceller");
+    const made = await sdk.responses.create({ model: MODEL, input: "hello" });
+    const refused = await sdk.responses.cancel(made.id).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({ status: 400, code: "response_not_cancellable" });
+    expect((refused as Error).message).toMatch(/background responses are not supported/);
+  });
+});

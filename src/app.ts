@@ -6,6 +6,7 @@ import { createAdminService } from "./api/admin/admin-service.js";
 import { revalidateWatches } from "./api/admin/watch-revalidation.js";
 import { createAuthInterceptor } from "./api/envelope/auth-interceptor.js";
 import { CallFeed } from "./api/envelope/call-feed.js";
+import type { KeyScreen } from "./api/envelope/key-screen.js";
 import { createRestEnvelope } from "./api/envelope/rest-envelope.js";
 import { Authenticator } from "./auth/authenticator.js";
 import { bootstrapAuth } from "./auth/bootstrap.js";
@@ -43,6 +44,7 @@ import { OnePortServer } from "./server/one-port-server.js";
 import { createOpenAISurface } from "./api/openai/openai-surface.js";
 import { createResponsesSurface } from "./api/openai/responses-surface.js";
 import { createAnthropicSurface } from "./api/anthropic/messages-surface.js";
+import { purgeRevokedKeys } from "./responses/revoked-key-purge.js";
 import { responseMaxBytesFromEnv, responsesMaxBytesFromEnv, responseTtlFromEnv, StoredResponses } from "./responses/stored-responses.js";
 import { API_SERVICES, createRoutes, hotMethods } from "./server/routes.js";
 import { buildUsageConfig } from "./config/usage-config.js";
@@ -151,10 +153,10 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     throw err;
   });
   // Operators' key-pool actions reach every instance sharing the Redis.
-  const poolActions = usage.redis ? new PoolActionBus(usage.redis, logger) : undefined;
+  const poolActions = usage.fleet ? new PoolActionBus(usage.fleet, logger) : undefined;
   await poolActions?.start((action) => pools.apply(action));
   // A new version of a `db:` secret written on one instance is checked at once by the others.
-  const dbSecretNotices = usage.redis ? new DbSecretNotices(usage.redis, logger) : undefined;
+  const dbSecretNotices = usage.fleet ? new DbSecretNotices(usage.fleet, logger) : undefined;
   await dbSecretNotices?.start((name) => void dbSecrets.changed(name));
   const dispatcher = new Dispatcher(providers, metrics, { traffic: config.traffic });
   // The response cache: in memory, and in the usage system's Redis when there is one.
@@ -184,8 +186,14 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   // Finished calls for live views (WatchCalls); calls pay nothing for it while no one watches.
   const calls = new CallFeed();
   usage.keys.onForget(revalidateWatches({ feed: calls, key: (id) => usage.keyStore.get(id), logger }));
+  // Responses of /v1/responses kept for previous_response_id: the expired pruned on a timer, a revoked key's deleted.
+  const stored = new StoredResponses(db, { ttlMs: responseTtlMs, maxBytesPerKey: responsesMaxBytesPerKey, maxBytesPerResponse: responseMaxBytes, logger });
+  stored.startPruning();
+  usage.keys.onForget(purgeRevokedKeys({ stored, key: (id) => usage.keyStore.get(id), logger }));
   const usageReports = { ledger: usage.ledgerStore, currency: usage.currency, flush: () => usage.ledger.flush() };
   const authenticator = new Authenticator(auth.hasher, new ChainedKeyDirectory([new MasterKeyDirectory(auth.masterDigest), usage.keys]));
+  // A key already past its request rate is refused before its call is read, on every surface.
+  const screen: KeyScreen = (principal) => usage.hooks.screen(principal);
   // Operators' API: gateway keys and usage reports on the usage system's stores, vendor credentials in the pools.
   const admin = createAdminService({
     keys: {
@@ -196,6 +204,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       defaults: usageConfig.keyDefaults,
       budgets: usageConfig.budgets,
       currency: usage.currency,
+      economyPrices: usage.economyPrices,
       logger,
     },
     providers: { pools, dialects: new Map(config.providers.map((p) => [p.name, p.dialect])), logger, bus: poolActions },
@@ -229,7 +238,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     handler: refuseForeignHostsOnLoopback(config.server.host, createHttpHandler({
       routes: createRoutes(gateway, health, admin),
       leanMethods: hotMethods(gateway),
-      interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(authenticator)],
+      interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(authenticator, screen)],
       corsOrigins: config.server.corsOrigins,
       metrics,
       metricsAccess,
@@ -244,9 +253,9 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
             // What coding agents speak: Claude Code and the Anthropic SDKs, Codex and the OpenAI Agents SDK.
             // Anthropic's own stream guarantees a tool call's input is a JSON object: it streams as it comes; others' is held whole.
             createAnthropicSurface({ gateway, toolInputIsObject: (provider) => config.providers.find((p) => p.name === provider)?.dialect === "anthropic" }),
-            createResponsesSurface({ gateway, stored: new StoredResponses(db, { ttlMs: responseTtlMs, maxBytesPerKey: responsesMaxBytesPerKey, maxBytesPerResponse: responseMaxBytes }) }),
+            createResponsesSurface({ gateway, stored, logger }),
           ],
-          { authenticator, logger, metrics, shutdownSignal: stopCalls.signal, tracing, feed: calls },
+          { authenticator, screen, logger, metrics, shutdownSignal: stopCalls.signal, tracing, feed: calls },
         ),
       },
       // The web console (web/, built into dist/console) at /console.
@@ -276,6 +285,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
         await usage.close();
         pools.close();
         await secrets.close();
+        await stored.close();
         await db.close();
       })();
       return stopping;

@@ -1,9 +1,11 @@
 import { FinishReason, type Message, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { ConnectError } from "@connectrpc/connect";
+import { SKIPPED } from "./attempt.js";
 import type { CallContext } from "./call-context.js";
-import type { Admission, CallKind } from "./call-hooks.js";
+import type { Admission, CallKind, CutPrompt } from "./call-hooks.js";
 import { DispatchFailure, type DispatchOutcome } from "./dispatch-outcome.js";
+import type { AttemptGate } from "./dispatcher.js";
 import { toConnectError } from "./errors.js";
 import type { Candidate } from "./router.js";
 
@@ -38,8 +40,10 @@ export interface AnswerFacts {
  * A call the hooks admitted, until it is settled: once, with how it went.
  * Settling is the one place a call's outcome goes anywhere: to the hooks
  * (limits, budgets, the ledger) and to the caller's log line (`ctx.report`).
+ * Before each attempt after its first, it asks the hooks (`anotherAttempt`),
+ * which may grow the call's budget reservation or refuse the attempt.
  */
-export class AdmittedCall {
+export class AdmittedCall implements AttemptGate {
   private readonly started = performance.now();
   private done = false;
   private sent = false;
@@ -68,6 +72,17 @@ export class AdmittedCall {
     this.admission.dispatching?.({ provider, upstreamModel }, this.request.promptUsage?.());
   }
 
+  /**
+   * Another attempt is about to go to `next` (a retry, a failover, a hedge):
+   * the hooks hear which of the attempts `sent` so far may be charged besides
+   * the one that answers, and may refuse it (throwing the call's error).
+   */
+  async beforeExtraAttempt(next: Candidate, sent: readonly Attempt[]): Promise<void> {
+    if (this.done || !this.admission.anotherAttempt) return;
+    const earlier = sent.filter((attempt) => this.mayBeCharged(attempt)).map((attempt) => ({ provider: attempt.provider, upstreamModel: attempt.model }));
+    await this.admission.anotherAttempt(next, earlier, this.request.promptUsage?.());
+  }
+
   /** Streams: the first token is going out to the caller (time to first token). */
   firstToken(): void {
     this.firstTokenAt ??= performance.now();
@@ -80,7 +95,7 @@ export class AdmittedCall {
    */
   succeed(outcome: DispatchOutcome, usage: Usage, cached = false, answer?: AnswerFacts): Attempt[] {
     // The attempts cut before the one that served (timeouts, a hedge's loser) were billed their prompt too.
-    return this.settle(outcome, { usage: this.withCutPrompts(usage, cutAttempts(outcome.attempts)), cached }, answer);
+    return this.settle(outcome, { usage, cutPrompts: this.cutPrompts(outcome.attempts), cached }, answer);
   }
 
   /**
@@ -91,24 +106,32 @@ export class AdmittedCall {
   fail(err: unknown, outcome?: DispatchOutcome, usage?: Usage): ConnectError {
     const error = err instanceof DispatchFailure ? err.error : toConnectError(err, this.ctx.signal);
     const dispatched = err instanceof DispatchFailure ? err.outcome : (outcome ?? NOTHING_SENT);
-    const cut = cutAttempts(dispatched.attempts);
     // A stream's partial answer already charges the attempt that sent it; every other cut attempt, its prompt.
     const last = dispatched.attempts.at(-1);
-    const charged = usage ? this.withCutPrompts(usage, cut - (last && CUT_ATTEMPTS.has(last.outcome) ? 1 : 0)) : this.withCutPrompts(undefined, cut);
-    this.settle(dispatched, { usage: charged, error });
+    const charged = usage && last && CUT_ATTEMPTS.has(last.outcome) ? dispatched.attempts.slice(0, -1) : dispatched.attempts;
+    this.settle(dispatched, { usage, cutPrompts: this.cutPrompts(charged), error });
     return error;
   }
 
-  /** `usage` plus the estimated prompt of `cut` attempts cut after their request went out (priced as the call's model). */
-  private withCutPrompts(usage: Usage | undefined, cut: number): Usage | undefined {
-    const prompt = cut > 0 ? this.request.promptUsage?.() : undefined;
-    if (!prompt) return usage;
-    const base = usage ?? { ...prompt, promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0 };
-    const extra = cut * prompt.promptTokens;
-    return { ...base, promptTokens: base.promptTokens + extra, totalTokens: base.totalTokens + extra };
+  /** The estimated prompt of each attempt cut after its request went out, at its own candidate. */
+  private cutPrompts(attempts: readonly Attempt[]): CutPrompt[] {
+    const cut = attempts.filter((attempt) => CUT_ATTEMPTS.has(attempt.outcome));
+    const promptTokens = cut.length > 0 ? (this.request.promptUsage?.().promptTokens ?? 0) : 0;
+    if (promptTokens === 0) return [];
+    return cut.map((attempt) => ({ candidate: { provider: attempt.provider, upstreamModel: attempt.model }, promptTokens }));
   }
 
-  private settle(outcome: DispatchOutcome, result: { usage?: Usage; error?: ConnectError; cached?: boolean }, answer?: AnswerFacts): Attempt[] {
+  /**
+   * Whether an attempt sent may be charged besides the one that answers: cut
+   * after its request went out, or still running (a hedge's primary); of an
+   * embedding, any that failed, the batches it finished having been billed.
+   */
+  private mayBeCharged(attempt: Attempt): boolean {
+    if (attempt.outcome === "pending" || CUT_ATTEMPTS.has(attempt.outcome)) return true;
+    return this.request.kind === "embed" && attempt.outcome !== "ok" && !SKIPPED.has(attempt.outcome);
+  }
+
+  private settle(outcome: DispatchOutcome, result: { usage?: Usage; cutPrompts?: CutPrompt[]; error?: ConnectError; cached?: boolean }, answer?: AnswerFacts): Attempt[] {
     const attempts = [...this.admission.skipped, ...outcome.attempts];
     if (this.done) return attempts;
     this.done = true;
@@ -122,7 +145,7 @@ export class AdmittedCall {
       downgraded: this.admission.downgraded,
       kind,
       attempts: outcome.attempts.length,
-      inputTokens: result.usage?.promptTokens,
+      inputTokens: inputTokens(result.usage, result.cutPrompts),
       outputTokens: result.usage?.completionTokens,
       responseId: answer?.id || undefined,
       finishReason: answer ? FINISH_REASONS[answer.finishReason] : undefined,
@@ -135,8 +158,10 @@ export class AdmittedCall {
   }
 }
 
-function cutAttempts(attempts: readonly Attempt[]): number {
-  return attempts.filter((attempt) => CUT_ATTEMPTS.has(attempt.outcome)).length;
+/** Every prompt token vendors were sent for the call, the cut attempts' included; undefined when none is known. */
+function inputTokens(usage: Usage | undefined, cut: readonly CutPrompt[] = []): number | undefined {
+  if (!usage && cut.length === 0) return undefined;
+  return cut.reduce((sum, prompt) => sum + prompt.promptTokens, usage?.promptTokens ?? 0);
 }
 
 /** Finish reasons as OpenTelemetry's GenAI conventions (and OpenAI) spell them. */

@@ -103,7 +103,7 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wai
       const outcome = err === undefined ? "ok" : abandoned ? "cancelled" : (upstream?.kind ?? "error");
       if (err === undefined) {
         permit?.success();
-        runtime.pool.report(credential.id, { ok: true });
+        runtime.pool.report(credential.id, { ok: true, model: candidate.upstreamModel });
       } else if (abandoned || signal.aborted || !upstream || upstream.kind === "cancelled" || isOwnCut(cut?.bound.rule)) {
         // The caller's cancellation or deadline, a lost hedge, or a cut by the gateway's own adaptive bound (the
         // vendor was still working): nothing learnt about the vendor or the key (the pool still hears of it, as a
@@ -111,8 +111,8 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wai
         permit?.release();
         runtime.pool.report(credential.id, { ok: false, error: cancelledBy(candidate.provider, credential.id) });
       } else {
-        judge(permit, breakerVerdict(upstream));
-        runtime.pool.report(credential.id, { ok: false, error: upstream, caller: call.principal?.keyId });
+        judge(permit, breakerVerdict(upstream), call.principal?.keyId);
+        runtime.pool.report(credential.id, { ok: false, error: upstream, caller: call.principal?.keyId, model: candidate.upstreamModel });
       }
       deps.metrics.recordUpstream(candidate.provider, err === undefined ? "200" : (upstream?.outcome ?? outcome), ms / 1000);
       call.upstream?.attemptEnded();
@@ -125,7 +125,17 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wai
 }
 
 /** Outcomes of candidates skipped without a call (call-plan.ts): not attempts a later one follows. */
-const SKIPPED = new Set(["circuit_open", "keys_unavailable"]);
+export const SKIPPED = new Set(["circuit_open", "keys_unavailable"]);
+
+/**
+ * A target the plan handed out that is not sent after all (the call's budget
+ * cannot take another attempt): its breaker leave and its key (a probe,
+ * perhaps) are given back, as for an attempt cancelled before it said anything.
+ */
+export function unsent(target: Target): void {
+  target.permit?.release();
+  target.runtime.pool.report(target.credential.id, { ok: false, error: cancelledBy(target.candidate.provider, target.credential.id) });
+}
 
 /** Why this attempt: a hedge, the call's first, another on the candidate just tried (a retry), or the next candidate. */
 function reasonFor(target: Target, log: readonly Attempt[]): AttemptReason {
@@ -142,10 +152,11 @@ function cancelledBy(provider: string, credentialId: string): UpstreamError {
   return new UpstreamError({ kind: "cancelled", provider, credentialId, message: "the attempt was cancelled" });
 }
 
-function judge(permit: BreakerPermit | undefined, verdict: "success" | "failure" | "neutral"): void {
+function judge(permit: BreakerPermit | undefined, verdict: ReturnType<typeof breakerVerdict>, caller: string | undefined): void {
   if (!permit) return;
   if (verdict === "success") permit.success();
   else if (verdict === "failure") permit.failure();
+  else if (verdict === "timeout") permit.timedOut(caller);
   else permit.release();
 }
 

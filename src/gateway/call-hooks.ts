@@ -12,7 +12,7 @@ export interface AdmissionRequest {
   kind: CallKind;
   requestedModel: string;
   candidates: Candidate[];
-  /** A rough token count of the prompt plus the requested completion, for token limits. */
+  /** What a token rate limit takes at admission (reconciled with the real count after the call): the bound below at the candidate that could use the most (`rateLimitTokens`). */
   estimatedTokens: number;
   /** An upper bound of the call's tokens (prompt and the most the answer may be), for the budget to reserve. */
   boundTokens: number;
@@ -26,11 +26,24 @@ export interface CallOutcome {
   served?: Candidate;
   /** The candidate of the last attempt sent, for a call none answered. */
   lastTried?: Candidate;
+  /** What the model of `served` (or `lastTried`) reported, or what is estimated of it; none for a call it charged nothing. */
   usage?: Usage;
+  /**
+   * Prompts the call is charged for attempts cut after their request went out
+   * (a timeout, a hedge's loser; see admitted-call.ts), one per attempt, each
+   * at its own model: not part of `usage`.
+   */
+  cutPrompts?: CutPrompt[];
   attempts: Attempt[];
   error?: ConnectError;
   cached?: boolean;
   latencyMs: number;
+}
+
+/** The estimated prompt of one attempt cut after its request went out, and the candidate whose vendor had it. */
+export interface CutPrompt {
+  candidate: Candidate;
+  promptTokens: number;
 }
 
 /** The admitted call: possibly different candidates (an economy model), and what to do when it ends. */
@@ -47,6 +60,16 @@ export interface Admission {
    * sent (refused, answered from the cache).
    */
   dispatching?(first: Candidate, prompt: Usage | undefined): void;
+  /**
+   * Another attempt of the call is about to go to `next` (a retry, a
+   * failover, a hedge) while `earlier` ones may be charged their prompt
+   * besides the attempt that answers (cut or still running; an embedding's
+   * failed one too, whose finished batches were billed): the hooks may grow what they hold for the
+   * call first (its budget reservation), or refuse by throwing the error the
+   * call ends with; the attempt is then not sent. `prompt`: the prompt's
+   * estimated usage.
+   */
+  anotherAttempt?(next: Candidate, earlier: readonly Candidate[], prompt: Usage | undefined): Promise<void>;
   /** Accounts for the call once it ended; returns what it cost (nano-units of the accounting currency) when the hooks price calls. */
   settle(outcome: CallOutcome): number | void;
 }
@@ -64,10 +87,20 @@ export interface CallHooks {
    * as `admit` would for the key's scope and request rate; reserves no budget, records no usage.
    */
   admitUncharged?(request: UnchargedRequest): Promise<void>;
+  /**
+   * Before a surface does costly work to build a call whose model it knows
+   * (the Responses surface loading the stored conversation it continues):
+   * may refuse it as `admit` surely would, for the key's scope or a budget
+   * already spent. Takes and reserves nothing: the call's admission does.
+   */
+  precheck?(request: PrecheckRequest): Promise<void>;
 }
 
 /** What `admitUncharged` judges: the key (in ctx) and the candidates the model routes to. */
 export type UnchargedRequest = Pick<AdmissionRequest, "ctx" | "requestedModel" | "candidates">;
+
+/** What `precheck` judges: an uncharged request's, and the call's kind (for the ledger row of a refusal). */
+export type PrecheckRequest = Pick<AdmissionRequest, "ctx" | "kind" | "requestedModel" | "candidates">;
 
 /** No policy: every call is admitted as routed. */
 export const OPEN_HOOKS: CallHooks = {

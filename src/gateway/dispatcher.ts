@@ -1,11 +1,12 @@
 import type { ConnectError } from "@connectrpc/connect";
+import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import { gatewayError } from "../common/gateway-error.js";
 import { DEFAULT_FIRST_TOKEN_TIMEOUT_MS, DEFAULT_TRAFFIC, type TrafficConfig } from "../config/traffic.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { ChatStreamEvent } from "../providers/provider.js";
 import { isUpstreamError, REASON_FOR_KIND } from "../providers/upstream-error.js";
 import { AdaptiveTimeouts, type AttemptBound } from "./adaptive-timeout.js";
-import { startAttempt, type AttemptDeps, type Target } from "./attempt.js";
+import { startAttempt, unsent, type AttemptDeps, type Target } from "./attempt.js";
 import { CallPlan, type PlanCall, type PlanDeps } from "./call-plan.js";
 import { Breakers, type BreakerState } from "./circuit-breaker.js";
 import { DispatchFailure, type Dispatched, type DispatchedStream } from "./dispatch-outcome.js";
@@ -31,14 +32,26 @@ export interface DispatcherOptions {
 }
 
 /**
+ * Asked before each attempt after a call's first goes out (a retry, a
+ * failover, a hedge), with the call's attempts so far: resolves to send it,
+ * throws to not send it (a retry's call then ends with that error; a hedge
+ * is simply not sent).
+ */
+export interface AttemptGate {
+  beforeExtraAttempt(next: Candidate, sent: readonly Attempt[]): Promise<void>;
+}
+
+/**
  * Sends a call upstream and shapes the traffic: retries passing failures with
  * backoff (bounded by the caller's deadline and a retry budget per
  * provider), fails over to the provider's next key and then to the next
  * candidate of the fallback chain, skips providers whose circuit breaker is
  * open and keys their pool will not hand out, hedges slow unary calls where
  * configured, and bounds every wait by what is learnt of the model's
- * latency (adaptive-timeout.ts). It returns how the call went (every
- * attempt, who served) rather than writing it anywhere.
+ * latency (adaptive-timeout.ts). Before each attempt after a call's first it
+ * asks the call's gate (AttemptGate: the key's budget), if it has one. It
+ * returns how the call went (every attempt, who served) rather than writing
+ * it anywhere.
  */
 export class Dispatcher {
   private readonly traffic: TrafficConfig;
@@ -80,14 +93,17 @@ export class Dispatcher {
     return breaker && { state: breaker.current, retryAfterMs: breaker.retryAfterMs() };
   }
 
-  /** A unary call: its value and outcome, or a DispatchFailure with the caller's error and the outcome. */
-  async unary<T>(candidates: readonly Candidate[], call: PlanCall, run: AttemptRun<T>): Promise<Dispatched<T>> {
+  /** A unary call: its value and outcome, or a DispatchFailure with the caller's error and the outcome. `gate`: asked before each attempt after the first. */
+  async unary<T>(candidates: readonly Candidate[], call: PlanCall, run: AttemptRun<T>, gate?: AttemptGate): Promise<Dispatched<T>> {
     const plan = new CallPlan(this.plans, candidates, call);
     let target = await plan.first();
     while (target) {
-      const settled = await this.attemptUnary(target, plan, call, run);
+      const settled = await this.attemptUnary(target, plan, call, run, gate);
       if (settled.ok) return { value: settled.value, outcome: plan.outcome(settled.target.candidate) };
       target = await plan.after(settled.target, settled.error, settled.cutBy);
+      const refusal = target && (await this.refused(target, plan, call, gate));
+      // The plan names the target it handed out as tried last; it was not sent.
+      if (refusal) throw new DispatchFailure(refusal, { ...plan.outcome(), lastTried: settled.target.candidate });
     }
     throw new DispatchFailure(plan.error(), plan.outcome());
   }
@@ -98,17 +114,17 @@ export class Dispatcher {
    * STREAM_INTERRUPTED, since another attempt would repeat text the client
    * already has. The outcome is complete once the events are.
    */
-  stream(candidates: readonly Candidate[], call: PlanCall, open: StreamOpen): DispatchedStream {
+  stream(candidates: readonly Candidate[], call: PlanCall, open: StreamOpen, gate?: AttemptGate): DispatchedStream {
     const plan = new CallPlan(this.plans, candidates, call);
     const progress: StreamProgress = {};
     return {
-      events: this.streamEvents(plan, call, open, progress),
+      events: this.streamEvents(plan, call, open, progress, gate),
       serving: () => progress.serving,
-      outcome: () => plan.outcome(progress.served),
+      outcome: () => ({ ...plan.outcome(progress.served), ...(progress.lastSent && { lastTried: progress.lastSent }) }),
     };
   }
 
-  private async *streamEvents(plan: CallPlan, call: PlanCall, open: StreamOpen, progress: StreamProgress): AsyncGenerator<ChatStreamEvent> {
+  private async *streamEvents(plan: CallPlan, call: PlanCall, open: StreamOpen, progress: StreamProgress, gate: AttemptGate | undefined): AsyncGenerator<ChatStreamEvent> {
     let target = await plan.first();
     while (target) {
       const { candidate, runtime } = target;
@@ -154,13 +170,19 @@ export class Dispatcher {
         // The consumer stopped early (client went away): the attempt still needs an end.
         if (!ended) attempt.end(new Error("abandoned"), true);
       }
-      target = await plan.after(target, failure, attempt.cut()?.bound.rule);
+      const sent = target;
+      target = await plan.after(sent, failure, attempt.cut()?.bound.rule);
+      const refusal = target && (await this.refused(target, plan, call, gate));
+      if (refusal) {
+        progress.lastSent = sent.candidate;
+        throw refusal;
+      }
     }
     throw plan.error();
   }
 
-  /** One attempt, hedged when the provider asks for it and the first answer is slow. */
-  private async attemptUnary<T>(target: Target, plan: CallPlan, call: PlanCall, run: AttemptRun<T>): Promise<Settled<T>> {
+  /** One attempt, hedged when the provider asks for it, the first answer is slow and `gate` lets the hedge go. */
+  private async attemptUnary<T>(target: Target, plan: CallPlan, call: PlanCall, run: AttemptRun<T>, gate: AttemptGate | undefined): Promise<Settled<T>> {
     const primary = this.launch(target, plan, call, run);
     const delay = hedgeDelay(target, this.timeouts);
     if (delay === undefined) return primary.settled;
@@ -170,7 +192,37 @@ export class Dispatcher {
     if (early !== "hedge" || call.signal.aborted) return primary.settled;
     const hedgeTarget = plan.hedge(target);
     if (!hedgeTarget) return primary.settled;
+    if (gate) {
+      let primaryEnded = false;
+      void primary.settled.then(() => (primaryEnded = true));
+      // Refused (the budget cannot take it, or the caller left), the hedge is not sent and the primary is waited for alone.
+      if (await this.refused(hedgeTarget, plan, call, gate)) return primary.settled;
+      // The primary ended while the gate was asked: a hedge sent now would be for nothing.
+      if (primaryEnded) {
+        unsent(hedgeTarget);
+        return primary.settled;
+      }
+    }
     return firstSuccess(primary, this.launch(hedgeTarget, plan, call, run), target.candidate.provider, this.metrics);
+  }
+
+  /**
+   * Whether a target after the call's first attempt is not to be sent: the
+   * error the call ends with (`gate`'s, or the caller's, should it leave
+   * meanwhile), the target given back unsent; undefined to send it.
+   */
+  private async refused(target: Target, plan: CallPlan, call: PlanCall, gate: AttemptGate | undefined): Promise<ConnectError | undefined> {
+    if (!gate) return undefined;
+    let refusal: ConnectError | undefined;
+    try {
+      await gate.beforeExtraAttempt(target.candidate, plan.attempts);
+    } catch (err) {
+      refusal = toConnectError(err, call.signal);
+    }
+    // An attempt started once the caller has left is never sent, yet would be charged as one cut.
+    if (!refusal && call.signal.aborted) refusal = plan.error();
+    if (refusal) unsent(target);
+    return refusal;
   }
 
   private launch<T>(target: Target, plan: CallPlan, call: PlanCall, run: AttemptRun<T>): Running<T> {
@@ -208,6 +260,8 @@ export class Dispatcher {
 interface StreamProgress {
   serving?: Candidate;
   served?: Candidate;
+  /** The last attempt's candidate, when the target the plan handed out after it was not sent (the plan names that one). */
+  lastSent?: Candidate;
 }
 
 /** A failure after the first token reached the client: the stream ends here, clearly marked. */

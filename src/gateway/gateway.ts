@@ -34,7 +34,7 @@ import { ModelListing } from "./model-listing.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
 import { CACHE_MISS, NO_CACHE, type CacheableAnswer, type CacheLookup, type CacheStatus, type ResponseCache } from "./response-cache.js";
 import type { Candidate, Router } from "./router.js";
-import { boundTokens, embedTokens, estimateTokens, estimateUsage, estimateUsageOfLength } from "./usage-estimate.js";
+import { boundTokens, embedTokens, estimateUsage, estimateUsageOfLength, rateLimitTokens } from "./usage-estimate.js";
 
 export interface GatewayDeps {
   router: Router;
@@ -94,12 +94,12 @@ export class Gateway {
 
   async chat(params: ChatParams, ctx: CallContext): Promise<ChatResponse> {
     const fitting = this.fitter.forCall(params);
-    const call = await this.admit("chat", params.model, { estimated: estimateTokens(params), bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, chatPrompt(params));
+    const call = await this.admit("chat", params.model, { bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, chatPrompt(params));
     const candidates = fitted(call, fitting);
     const cache = await this.consultCache(call, candidates, params, ctx);
     try {
       if (cache.answer) return this.chatResponse(call, cache.answer, { attempts: [], served: cache.answer.served }, params, ctx, cache.status, fitting);
-      const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })));
+      const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })), call);
       const answer = { ...value, usage: value.usage ?? estimateUsage(params, value.message.content + value.message.reasoningContent), served: outcome.served! };
       this.sayUsageFault(value.usageFault, answer.served, ctx);
       cache.store(answer);
@@ -141,7 +141,7 @@ export class Gateway {
   /** `keepsAnswer`: the surface keeps the whole answer itself (the Responses API repeats it at the end), so the gateway bounds it (MAX_STREAMED_ANSWER_CHARS) even when it keeps none of it. */
   async chatStream(params: ChatParams, ctx: CallContext, { keepsAnswer = false }: { keepsAnswer?: boolean } = {}): Promise<GatewayStream> {
     const fitting = this.fitter.forCall(params);
-    const call = await this.admit("chat_stream", params.model, { estimated: estimateTokens(params), bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, chatPrompt(params));
+    const call = await this.admit("chat_stream", params.model, { bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, chatPrompt(params));
     const candidates = fitted(call, fitting);
     const cache = await this.consultCache(call, candidates, params, ctx);
     const cached = cache.answer;
@@ -154,7 +154,7 @@ export class Gateway {
         adjustments: () => fitting.adjustments(cached.served),
       };
     }
-    const dispatched = this.deps.dispatcher.stream(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chatStream({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })));
+    const dispatched = this.deps.dispatcher.stream(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chatStream({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })), call);
     return {
       responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting, keepsAnswer),
       servingProvider: () => dispatched.serving()?.provider,
@@ -298,6 +298,7 @@ export class Gateway {
         (call.sending(adapter.name, attempt.upstreamModel), embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, params.inputs.length), (tokens) => {
           billedBefore += tokens;
         })),
+        call,
       );
       const usage = withInputTokens(value.usage ?? inputUsage(), billedBefore);
       this.sayUsageFault(value.usageFault, outcome.served!, ctx);
@@ -318,6 +319,37 @@ export class Gateway {
    */
   async admitUncharged(model: string, ctx: CallContext): Promise<void> {
     await this.hooks.admitUncharged?.({ ctx, requestedModel: model, candidates: this.deps.router.resolve(model) });
+  }
+
+  /**
+   * Refuses a chat call its admission surely would (the key's scope, a spent
+   * budget), before the surface does costly work to build it (CallHooks.precheck);
+   * takes and reserves nothing. A model that routes nowhere is refused as admission refuses it.
+   */
+  async precheck(kind: CallKind, model: string, ctx: CallContext): Promise<void> {
+    try {
+      await this.hooks.precheck?.({ ctx, kind, requestedModel: model, candidates: this.deps.router.resolve(model) });
+    } catch (err) {
+      ctx.report?.({ requestedModel: model, downgraded: false });
+      throw err;
+    }
+  }
+
+  /**
+   * The most tokens an answer of `model` may run to, as the model catalogue
+   * knows the models it routes to (the largest); undefined when it knows
+   * none of them, or when the model routes nowhere (its admission says so).
+   */
+  maxOutputTokens(model: string): number | undefined {
+    let candidates: Candidate[];
+    try {
+      candidates = this.deps.router.resolve(model);
+    } catch {
+      return undefined;
+    }
+    const limits = candidates.map((c) => this.deps.catalogue?.lookup(c.provider, c.upstreamModel, this.deps.providers.get(c.provider)?.adapter.dialect)?.facts.maxOutputTokens);
+    const known = limits.filter((limit): limit is number => limit !== undefined && limit > 0);
+    return known.length > 0 ? Math.max(...known) : undefined;
   }
 
   /** The models the caller can name: those its key's scope lets it call, of one provider when `provider` is set. */
@@ -352,13 +384,13 @@ export class Gateway {
   private async admit(
     kind: CallKind,
     model: string,
-    tokens: { estimated: number; bound: number; boundFor?: (candidate: Candidate) => number },
+    tokens: { bound: number; boundFor?: (candidate: Candidate) => number },
     ctx: CallContext,
     prompt: Pick<CallRequest, "messages" | "promptUsage">,
   ): Promise<AdmittedCall> {
     try {
       const candidates = this.deps.router.resolve(model);
-      const admission = await this.hooks.admit({ ctx, kind, requestedModel: model, candidates, estimatedTokens: tokens.estimated, boundTokens: tokens.bound, boundTokensFor: tokens.boundFor });
+      const admission = await this.hooks.admit({ ctx, kind, requestedModel: model, candidates, estimatedTokens: rateLimitTokens(candidates, tokens.bound, tokens.boundFor), boundTokens: tokens.bound, boundTokensFor: tokens.boundFor });
       return new AdmittedCall(admission, ctx, { kind, model, ...prompt });
     } catch (err) {
       ctx.report?.({ requestedModel: model, downgraded: false });

@@ -291,6 +291,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly fleetMessagesDropped = new Counter({
+    name: "switchboard_fleet_messages_dropped_total",
+    help: "Messages on a fleet channel over Redis (pools:actions, keys:changed, secrets:db-changed, cache:purged) that were ignored, by channel and reason (unsigned, forged, stale, replayed): see src/redis/fleet-seal.ts.",
+    labelNames: ["channel", "reason"] as const,
+    registers: [this.registry],
+  });
+
   readonly redisUp = new Gauge({
     name: "switchboard_redis_up",
     help: "1 while Redis (shared limits, spend counters, revocations) is reachable, 0 while the fallback policy applies.",
@@ -328,7 +335,7 @@ export class GatewayMetrics {
 
   readonly cacheNotStored = new Counter({
     name: "switchboard_cache_not_stored_total",
-    help: "Answers not kept in the response cache, by reason (refusal, content_filter, length, tool_calls, unfinished, fallback, too_large, l2_full).",
+    help: "Answers not kept in the response cache, by reason (refusal, content_filter, length, tool_calls, unfinished, fallback, too_large, l2_full, shared_entry_kept).",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });

@@ -41,10 +41,18 @@ export interface BudgetAnswer {
   decision: BudgetDecision;
   /** Spent in the period before this call, reservations of calls in flight included. */
   spentNanos: number;
-  /** What was reserved for this call. */
+  /** What was reserved for this call at admission. */
   reservedNanos: number;
   /** The reservation's id on a shared counter (Redis), by which a later `charge` settles it should this process die first. */
   callId?: string;
+  /**
+   * Grows the reservation by `nanos` for another attempt of the call (a
+   * retry after a cut one, a hedge), atomically, when the budget would admit
+   * the call now were it not admitted yet (`mayGrow`); the grown reservation
+   * is what `settle` replaces. Resolves with whether it grew and the spend it was
+   * judged on (reservations of calls in flight included).
+   */
+  grow(nanos: number): Promise<Growth>;
   /**
    * Replaces the reservation with the call's real cost, on the counter that
    * made it (Redis, or this process when Redis failed; the shared counter
@@ -52,6 +60,11 @@ export interface BudgetAnswer {
    * nothing.
    */
   settle(costNanos: number): Promise<void>;
+}
+
+export interface Growth {
+  granted: boolean;
+  spentNanos: number;
 }
 
 export interface SpendCharge {
@@ -66,9 +79,10 @@ export type SpendSeed = (keyId: string, sinceMs: number, beforeMs: number) => Pr
 
 /**
  * Spend per key and period. A call reserves an upper bound of its cost when
- * it is admitted and settles with the real cost, so calls in flight count:
- * a key overshoots its budget by at most the last call it admitted, however
- * many instances serve it. All amounts are whole nano-units.
+ * it is admitted, grows it before each further attempt that may add to its
+ * cost, and settles with the real cost, so calls in flight count: a key
+ * overshoots its budget by at most one call's reservation (grown by its
+ * further attempts), however many instances serve it. All amounts are whole nano-units.
  */
 export interface SpendCounter {
   admit(ask: BudgetAsk): Promise<BudgetAnswer>;
@@ -112,6 +126,19 @@ export function decide(spent: number, ask: BudgetAsk): { decision: BudgetDecisio
   return { decision: "normal", reserve: wholeNanos(ask.reserveNormal) };
 }
 
+/**
+ * Whether a call already admitted may reserve more for another attempt: as
+ * `decide` would admit it now were it not admitted yet, judged on the spend
+ * without its own reservation (under the limit; past it too for an economy
+ * call in economy-only mode). A call's attempts are judged as one call, the
+ * way its admission was: so the budget is passed by at most one call's
+ * reservation, grown, and a call that alone holds the rest of the budget may
+ * still be tried again. Also written in Lua (GROW in spend-scripts.ts).
+ */
+export function mayGrow(spentByOthers: number, budget: KeyBudget, economy: boolean): boolean {
+  return spentByOthers < budget.limitNanos || (economy && budget.whenExhausted === "economy_only");
+}
+
 interface Entry {
   spent: number;
   ready: Promise<void>;
@@ -134,13 +161,23 @@ export class MemorySpendCounter implements SpendCounter {
   async admit(ask: BudgetAsk): Promise<BudgetAnswer> {
     const entry = await this.entry(ask.keyId, ask.period);
     const spent = entry.spent;
-    const { decision, reserve } = decide(spent, ask);
+    const { decision, reserve: admitted } = decide(spent, ask);
+    /** The reservation, grown by further attempts. */
+    let reserve = admitted;
     entry.spent += reserve;
     let settled = false;
     return {
       decision,
       spentNanos: spent,
       reservedNanos: reserve,
+      grow: async (nanos) => {
+        const before = entry.spent;
+        if (settled || decision === "refused" || !mayGrow(before - reserve, ask.budget, decision === "economy")) return { granted: false, spentNanos: before };
+        const more = wholeNanos(nanos);
+        entry.spent += more;
+        reserve += more;
+        return { granted: true, spentNanos: before };
+      },
       settle: async (costNanos) => {
         if (settled) return;
         settled = true;

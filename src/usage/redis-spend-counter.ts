@@ -10,6 +10,7 @@ import {
   type BudgetAnswer,
   type BudgetAsk,
   type BudgetDecision,
+  type Growth,
   type Period,
   type SpendCharge,
   type SpendCounter,
@@ -70,6 +71,10 @@ export interface RedisSpendCounterOptions {
  * So a settlement that failed or timed out is kept and sent again; an
  * admission that failed or timed out is released (Redis may still run it);
  * a reservation nothing settles (its instance died) lapses with its lease.
+ * A further attempt of the call grows the same entry (by the same id), so
+ * the one settlement drops it whole. Its growth is judged as an admission
+ * is: when Redis fails, "open" judges it on this process's count (held there
+ * until the call settles), "closed" does not send the attempt.
  *
  * Under policy "open", a call admitted in this process while Redis failed
  * settles here and is also kept as a settlement of its cost (an id of its
@@ -124,9 +129,7 @@ export class RedisSpendCounter implements SpendCounter {
         if (sent) void this.send({ kind: "release", keyId: ask.keyId, period: ask.period, callId, cost: 0, reserved: 0, since: this.now(), maybeApplied: false });
       }
     }
-    if (this.policy === "closed") {
-      throw gatewayError(Code.Unavailable, "budgets cannot be checked because Redis is unreachable; retry shortly", "BUDGETS_UNAVAILABLE", {}, 1_000);
-    }
+    if (this.policy === "closed") throw budgetsUnavailable();
     return this.admitLocal(ask);
   }
 
@@ -194,22 +197,78 @@ export class RedisSpendCounter implements SpendCounter {
       answer = await this.scripts.admit(keys, args);
       if (!answer) throw new Error("the spend counter vanished as it was rebuilt");
     }
-    const reserved = answer.reserved;
+    const decision = DECISIONS[answer.decision] ?? "refused";
+    /** What the call holds in Redis, grown by further attempts. */
+    let reserved = answer.reserved;
+    /** Growths counted in this process while Redis failed (policy "open"): released when the call settles. */
+    const heldHere: BudgetAnswer[] = [];
     let settled = false;
     return {
-      decision: DECISIONS[answer.decision] ?? "refused",
+      decision,
       spentNanos: answer.spent,
       reservedNanos: reserved,
       callId,
+      grow: async (nanos) => {
+        const growth = wholeNanos(nanos);
+        if (settled || decision === "refused") return { granted: false, spentNanos: answer.spent };
+        const grown = await this.growShared(ask, decision, callId, growth);
+        if (grown) {
+          if (grown.granted) reserved += growth;
+          return grown;
+        }
+        // Redis failed (policy "open"): judged on this process's count, as an admission would be, and held there until the call settles.
+        const local = await this.local.admit({ ...ask, reserveNormal: growth, reserveEconomy: decision === "economy" ? growth : undefined });
+        if (local.decision === "refused") return { granted: false, spentNanos: local.spentNanos };
+        heldHere.push(local);
+        return { granted: true, spentNanos: local.spentNanos };
+      },
       settle: async (costNanos) => {
         if (settled) return;
         settled = true;
+        // The call's cost goes to the shared counter with its settlement, not to this process's count.
+        for (const held of heldHere) await held.settle(0);
         const cost = wholeNanos(costNanos);
         // Nothing reserved and nothing spent (a refusal): nothing to tell Redis.
         if (cost === 0 && reserved === 0) return;
         await this.send({ kind: "settle", keyId: ask.keyId, period: ask.period, callId, cost, reserved, since: this.now(), maybeApplied: false });
       },
     };
+  }
+
+  /**
+   * Grows a call's reservation in Redis, by its id (GROW in spend-scripts.ts).
+   * Undefined when Redis failed and policy "open" leaves the judgement to this
+   * process; under "closed", BUDGETS_UNAVAILABLE, as for an admission. A
+   * growth that timed out may still be run by Redis: it is part of the call's
+   * reservation then, which its settlement drops whole, so nothing is released.
+   */
+  private async growShared(ask: BudgetAsk, decision: BudgetDecision, callId: string, growth: number): Promise<Growth | undefined> {
+    if (this.link.isUp) {
+      try {
+        const keys = spendKeys(this.link, ask.keyId, ask.period.startMs, callId);
+        const now = this.now();
+        const args = {
+          now,
+          limit: wholeNanos(ask.budget.limitNanos),
+          growth,
+          pastLimit: decision === "economy" && ask.budget.whenExhausted === "economy_only",
+          callId,
+          leaseMs: LEASE_MS,
+          keepMs: Math.max(ask.period.endMs - now, 0) + KEEP_AFTER_PERIOD_MS,
+        };
+        let grown = await this.scripts.grow(keys, args);
+        if (!grown) {
+          await this.rebuild(keys.spent, ask.keyId, ask.period);
+          grown = await this.scripts.grow(keys, args);
+          if (!grown) throw new Error("the spend counter vanished as it was rebuilt");
+        }
+        return { granted: grown.granted, spentNanos: grown.spent };
+      } catch (err) {
+        this.errors.report("budget_grow", err, this.policy === "open" ? "judging the call's further attempt on this process's count" : "not sending the call's further attempt");
+      }
+    }
+    if (this.policy === "closed") throw budgetsUnavailable();
+    return undefined;
   }
 
   /** Admitted in this process while Redis failed: settled here, and its cost kept for the shared counter too. */
@@ -320,6 +379,10 @@ export class RedisSpendCounter implements SpendCounter {
     const ttlMs = Math.max(period.endMs - this.now(), 0) + KEEP_AFTER_PERIOD_MS;
     await this.link.client.set(key, String(spent), "PX", Math.ceil(ttlMs), "NX");
   }
+}
+
+function budgetsUnavailable(): Error {
+  return gatewayError(Code.Unavailable, "budgets cannot be checked because Redis is unreachable; retry shortly", "BUDGETS_UNAVAILABLE", {}, 1_000);
 }
 
 /** A random id for one admission or one settlement: 72 bits, base64url (no `{`, `}` or `~`). */

@@ -5,7 +5,7 @@ import type { RedisLink } from "../redis/redis-link.js";
  * period, every key under the `{keyId}` hash tag (one cluster slot):
  *
  *   spend:{k}:<start>             settled spend, nano-units (a string integer; missing: rebuild from the ledger)
- *   spend:{k}:<start>:res         reservations of calls in flight: call id → nano-units, and `~total` (their sum)
+ *   spend:{k}:<start>:res         reservations of calls in flight: call id → nano-units (grown by further attempts), and `~total` (their sum)
  *   spend:{k}:<start>:lease       the same ids → when their lease ends (ms since the epoch)
  *   spend:{k}:<start>:done:<id>   one call's marker: "settled" or "released", kept MARKER_TTL_MS
  *
@@ -102,6 +102,32 @@ redis.call('PEXPIRE', KEYS[3], ARGV[9])
 return {decision, spent, reserve}
 `;
 
+// Grows a call's reservation for another attempt (a retry after a cut one, a hedge) when the budget would admit the
+// call now were it not admitted yet, judged on the spend without its own reservation: the same rule as `mayGrow` in
+// budgets.ts. The lease is renewed: the call is alive. A reservation that lapsed meanwhile is made again, of the
+// growth alone; a call id already settled or released grows nothing (its settlement came first: nothing would drop
+// what this added).
+// KEYS: spent, reservations, leases, marker.
+// ARGV: now, limit, growth, past limit (1: an economy call in economy-only mode), call id, lease ms, keep ms.
+// Returns {-1, 0} when the spend counter does not exist (to be seeded from the ledger),
+// else {granted (1 or 0), spent before (settled + live reservations)}.
+export const GROW = `${PURGE}
+local v = redis.call('GET', KEYS[1])
+if not v then return {-1, 0} end
+local now = tonumber(ARGV[1])
+purge(KEYS[2], KEYS[3], now)
+local spent = tonumber(v) + tonumber(redis.call('HGET', KEYS[2], '~total') or '0')
+local id = ARGV[5]
+local own = tonumber(redis.call('HGET', KEYS[2], id) or '0')
+if (spent - own >= tonumber(ARGV[2]) and ARGV[4] ~= '1') or redis.call('EXISTS', KEYS[4]) == 1 then return {0, spent} end
+redis.call('HINCRBY', KEYS[2], id, ARGV[3])
+redis.call('HINCRBY', KEYS[2], '~total', ARGV[3])
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), id)
+redis.call('PEXPIRE', KEYS[2], ARGV[7])
+redis.call('PEXPIRE', KEYS[3], ARGV[7])
+return {1, spent}
+`;
+
 // Removes a reservation, if it is there, from the hash, the sorted set and the total.
 const DROP = `
 local function drop(res, leases, id)
@@ -148,10 +174,22 @@ type Reply = number | string;
 
 type ScriptClient = {
   sbSpendAdmit(spent: string, res: string, leases: string, marker: string, ...args: Reply[]): Promise<[number, Reply, Reply]>;
+  sbSpendGrow(spent: string, res: string, leases: string, marker: string, ...args: Reply[]): Promise<[Reply, Reply]>;
   sbSpendSettle(spent: string, res: string, leases: string, marker: string, id: string, cost: number, markerTtlMs: number): Promise<number>;
   sbSpendRelease(spent: string, res: string, leases: string, marker: string, id: string, markerTtlMs: number): Promise<number>;
   sbSpendRead(spent: string, res: string, leases: string, now: number): Promise<[Reply, Reply]>;
 };
+
+export interface GrowArgs {
+  now: number;
+  limit: number;
+  growth: number;
+  /** An economy call of a key in economy-only mode: it may grow past the limit, as such calls are admitted past it. */
+  pastLimit: boolean;
+  callId: string;
+  leaseMs: number;
+  keepMs: number;
+}
 
 export interface AdmitArgs {
   now: number;
@@ -172,6 +210,7 @@ export class SpendScripts {
 
   constructor(link: RedisLink) {
     link.client.defineCommand("sbSpendAdmit", { numberOfKeys: 4, lua: ADMIT });
+    link.client.defineCommand("sbSpendGrow", { numberOfKeys: 4, lua: GROW });
     link.client.defineCommand("sbSpendSettle", { numberOfKeys: 4, lua: SETTLE });
     link.client.defineCommand("sbSpendRelease", { numberOfKeys: 4, lua: RELEASE });
     link.client.defineCommand("sbSpendRead", { numberOfKeys: 3, lua: SPENT });
@@ -197,6 +236,25 @@ export class SpendScripts {
     );
     if (Number(decision) === -1) return undefined;
     return { decision: Number(decision), spent: Number(spent), reserved: Number(reserved) };
+  }
+
+  /** `undefined` when the spend counter is missing (rebuild it from the ledger, then ask again). */
+  async grow(keys: SpendKeys, a: GrowArgs): Promise<{ granted: boolean; spent: number } | undefined> {
+    const [granted, spent] = await this.client.sbSpendGrow(
+      keys.spent,
+      keys.reservations,
+      keys.leases,
+      keys.marker,
+      a.now,
+      a.limit,
+      a.growth,
+      a.pastLimit ? 1 : 0,
+      a.callId,
+      a.leaseMs,
+      Math.max(Math.ceil(a.keepMs), 1),
+    );
+    if (Number(granted) === -1) return undefined;
+    return { granted: Number(granted) === 1, spent: Number(spent) };
   }
 
   /** True when applied, false when this call id was settled already. */

@@ -3,24 +3,29 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import type { Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { UsageSchema, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { KeyBudget, KeyPolicy } from "../auth/key-policy.js";
 import type { Principal } from "../auth/principal.js";
-import type { Admission, AdmissionRequest, CallHooks, CallOutcome, UnchargedRequest } from "../gateway/call-hooks.js";
+import type { Admission, AdmissionRequest, CallHooks, CallOutcome, CutPrompt, PrecheckRequest, UnchargedRequest } from "../gateway/call-hooks.js";
 import { gatewayError } from "../common/gateway-error.js";
 import type { Candidate, Router } from "../gateway/router.js";
 import { tokensTaken, type RateDecision, type RateLimiter, type RateLimits } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { maskKeys } from "../providers/redact.js";
-import { currentPeriod, type BudgetAnswer, type Period, type SpendCounter } from "./budgets.js";
+import { coverOf, type AttemptCost } from "./attempt-cover.js";
+import { currentPeriod, type BudgetAnswer, type Growth, type Period, type SpendCounter } from "./budgets.js";
+import { cheaperEconomy } from "./economy-prices.js";
 import type { ProvisionalMark } from "./ledger-journal.js";
 import type { LedgerRow } from "./ledger-store.js";
-import { formatNanos, NANOS_PER_UNIT, type PriceTable } from "./pricing.js";
+import { formatNanos, NANOS_PER_UNIT, type PriceTable, type TokenCounts } from "./pricing.js";
 import { GATEWAY_EXITED, type UsageLedger } from "./usage-ledger.js";
 
 const PERIOD_ADJECTIVE = { day: "daily", week: "weekly", month: "monthly" } as const;
+
+/** Why a call admitted within its budget ends BUDGET_EXHAUSTED after an attempt was cut (see `anotherAttempt`). */
+const NOT_TRIED_AGAIN = "; the call was not tried again: its cut attempts' prompts are charged, and another attempt could take the key past its budget";
 
 /** Candidates split by the key's scope; the ones left out are recorded as attempts that were never sent. */
 interface Scoped {
@@ -57,7 +62,9 @@ export interface UsageHooksDeps {
  * and one row goes to the usage ledger. Refused calls get a ledger row too.
  * Between the two, as its first attempt goes to a vendor, a call's
  * provisional entry goes to the ledger's journal (`dispatching`): the row it
- * is recorded with should the process end before the call does.
+ * is recorded with should the process end before the call does; and before
+ * each further attempt that may add to its cost, its reservation grows, or
+ * the attempt is not sent (`anotherAttempt`).
  *
  * The master key has no policy: no limits, no budget, but its calls are in
  * the ledger (as key "master").
@@ -102,38 +109,38 @@ export class UsageHooks implements CallHooks {
     let downgraded = false;
     let reservation: BudgetAnswer | undefined;
     let reservedIn: Period | undefined;
+    /** What the reservation covers (attempt-cover.ts): the bound admission reserved for, grown by further attempts. */
+    let covered = 0;
+    let economyOffered = false;
     const budget = policy?.record.budget;
     if (policy && budget) {
       const economyModel = policy.economyFor(requestedModel);
       let economy: Scoped | undefined;
-      if (economyModel !== undefined && economyModel !== requestedModel) economy = this.resolveEconomy(economyModel, principal, policy);
+      if (economyModel !== undefined && economyModel !== requestedModel) economy = cheaperEconomy(this.resolveEconomy(economyModel, principal, policy), candidates, request, this.deps);
       // A request for an economy model itself is served as it is, even in economy-only mode.
       else if (policy.isEconomyModel(requestedModel)) economy = { allowed: candidates, skipped };
+      economyOffered = economy !== undefined;
       const period = currentPeriod(budget.period, atMs);
-      // An upper bound of the call's cost, never more than the whole budget: one call can hold the budget, never overflow it.
-      // Any candidate may serve (a fallback may cost more than the first): the dearest one's bound is reserved.
-      const reserve = (options: Candidate[]): number => {
-        let most = 0;
-        for (const candidate of options) {
-          most = Math.max(most, this.deps.prices.estimate(candidate.provider, candidate.upstreamModel, request.boundTokensFor?.(candidate) ?? request.boundTokens));
-        }
-        return Math.min(most, budget.limitNanos);
-      };
+      // An upper bound of the call's cost. Any candidate may serve (a fallback may cost more than the first): the dearest one's bound.
+      const bound = (options: Candidate[]): number => Math.max(0, ...options.map((candidate) => this.boundCost(request, candidate)));
+      const normalBound = bound(candidates);
+      const economyBound = economy && bound(economy.allowed);
       let answer;
       try {
+        // Never more than the whole budget: one call can hold the budget, never overflow it.
         answer = await this.deps.spend.admit({
           keyId: principal.keyId,
           budget,
           period,
-          reserveNormal: reserve(candidates),
-          reserveEconomy: economy ? reserve(economy.allowed) : undefined,
+          reserveNormal: Math.min(normalBound, budget.limitNanos),
+          reserveEconomy: economyBound === undefined ? undefined : Math.min(economyBound, budget.limitNanos),
         });
       } catch (err) {
         this.refundTokens(principal.keyId, limits, estimatedTokens);
         if (err instanceof ConnectError) throw refuse(err);
         // The ledger could not be read to rebuild the key's spend: no guessing at a budget.
         this.deps.logger.error({ requestId: ctx.requestId, keyId: principal.keyId, error: (err as Error).message }, "could not read the key's spend");
-        throw refuse(gatewayError(Code.Unavailable, "the key's budget cannot be checked right now; retry shortly", "BUDGETS_UNAVAILABLE", {}, 1_000));
+        throw refuse(budgetsUnavailable());
       }
       this.showBudget(principal, budget, answer.spentNanos, atMs);
       if (answer.decision === "refused") {
@@ -153,6 +160,7 @@ export class UsageHooks implements CallHooks {
       }
       reservation = answer;
       reservedIn = period;
+      covered = answer.decision === "economy" && economyBound !== undefined ? economyBound : normalBound;
     }
 
     let settled = false;
@@ -171,6 +179,24 @@ export class UsageHooks implements CallHooks {
         } catch (err) {
           this.deps.logger.error({ requestId: ctx.requestId, error: (err as Error).message }, "could not journal a call's provisional ledger entry");
         }
+      },
+      anotherAttempt: async (next, earlier, prompt) => {
+        if (settled || !reservation || !reservedIn || !budget) return;
+        const lacking = coverOf([...earlier, next].map((candidate) => this.attemptCost(request, candidate, prompt))) - covered;
+        if (lacking <= 0) return;
+        let grown: Growth;
+        try {
+          grown = await reservation.grow(lacking);
+        } catch (err) {
+          if (err instanceof ConnectError) throw err;
+          this.deps.logger.error({ requestId: ctx.requestId, keyId: principal.keyId, error: (err as Error).message }, "could not read the key's spend");
+          throw budgetsUnavailable();
+        }
+        if (!grown.granted) {
+          this.deps.logger.info({ requestId: ctx.requestId, keyId: principal.keyId, provider: next.provider, model: next.upstreamModel }, "budget exhausted: another attempt of the call is not sent");
+          throw this.budgetExhausted(principal.keyId, budget, grown.spentNanos, reservedIn, Date.now(), !economyOffered, NOT_TRIED_AGAIN);
+        }
+        covered += lacking;
       },
       settle: (outcome) => {
         if (settled) return;
@@ -195,6 +221,51 @@ export class UsageHooks implements CallHooks {
     const limits: RateLimits = { requestsPerMinute: policy.record.requestsPerMinute, tokensPerMinute: 0 };
     const decision = await this.deps.limiter.acquire(keyId, limits, 0);
     if (!decision.allowed) throw this.rateLimited(keyId, limits, decision);
+  }
+
+  /**
+   * Before a call's request is read: refuses a key already past its requests
+   * per minute with the answer admission would give, taking nothing (the
+   * call's admission takes its request). So a key over its limit costs next
+   * to nothing, however large the body it sends. No ledger row: what the call
+   * is (its method, its model) is not known yet; the refusal is in the call's
+   * log line and `switchboard_rate_limited_total`.
+   */
+  async screen(principal: Principal): Promise<void> {
+    const requestsPerMinute = principal.policy?.record.requestsPerMinute ?? 0;
+    if (requestsPerMinute <= 0) return;
+    const decision = await this.deps.limiter.peekRequests(principal.keyId, requestsPerMinute);
+    if (!decision.allowed) throw this.rateLimited(principal.keyId, { requestsPerMinute, tokensPerMinute: 0 }, decision);
+  }
+
+  /**
+   * Before a surface's costly work for a call (a stored conversation
+   * loaded): refuses it as `admit` would for the key's scope, or for a
+   * budget already spent with no economy model to fall back to, with the
+   * same ledger row; takes and reserves nothing. What it cannot judge (an
+   * economy model's fitness, a spend it cannot read) it leaves to `admit`.
+   */
+  async precheck(request: PrecheckRequest): Promise<void> {
+    const { ctx, requestedModel, candidates } = request;
+    const { keyId, policy } = ctx.principal;
+    if (!policy) return;
+    const atMs = Date.now();
+    const refuse = (error: ConnectError, attempts: Attempt[] = []): ConnectError => {
+      this.deps.ledger.append(this.row(request, atMs, 0, { attempts, error, latencyMs: 0 }, 0, false));
+      return error;
+    };
+    const scoped = inScope(policy, candidates);
+    if (scoped.allowed.length === 0) {
+      this.deps.metrics.scopeRefusals.inc();
+      throw refuse(this.notAllowed(keyId, policy, requestedModel, candidates), scoped.skipped);
+    }
+    const budget = policy.record.budget;
+    if (!budget || (budget.whenExhausted === "economy_only" && (policy.economyFor(requestedModel) !== undefined || policy.isEconomyModel(requestedModel)))) return;
+    const period = currentPeriod(budget.period, atMs);
+    const spent = await this.deps.spend.spent(keyId, period).catch(() => undefined);
+    if (spent === undefined || spent < budget.limitNanos) return;
+    this.deps.metrics.budgetRefusals.inc();
+    throw refuse(this.budgetExhausted(keyId, budget, spent, period, atMs, true));
   }
 
   private rateLimited(keyId: string, limits: RateLimits, decision: Extract<RateDecision, { allowed: false }>): ConnectError {
@@ -231,18 +302,25 @@ export class UsageHooks implements CallHooks {
   ): number {
     const keyId = request.ctx.principal.keyId;
     const served = this.served(outcome);
-    const usage = outcome.usage;
     // A cache hit costs the caller nothing; what the vendor would have charged is recorded as saved.
-    const price = served && usage ? this.price(served, usage) : 0;
-    const cost = outcome.cached ? 0 : price;
-    const row: LedgerRow = { ...this.row(request, atMs, outcome.latencyMs, outcome, cost, downgraded), savedCostNanos: outcome.cached ? price : 0 };
+    const price = served && outcome.usage ? this.price(served, outcome.usage) : 0;
+    // Each cut attempt's prompt is priced at its own model, alone. The row's tokens are its model's (the one that served, or was
+    // tried last), its own cut attempts' included; the prompts cut on other models add their cost, and count as theirs in metrics.
+    const cut = outcome.cutPrompts ?? [];
+    const priceOf = (prompt: CutPrompt): number => this.price(prompt.candidate, promptOnly(prompt.promptTokens));
+    const own = cut.filter((prompt) => served !== undefined && sameCandidate(prompt.candidate, served));
+    const elsewhere = byCandidate(cut.filter((prompt) => !own.includes(prompt)), priceOf);
+    const ownCost = price + sumOf(own, priceOf);
+    const usage = withPromptTokens(outcome.usage, sumOf(own, (prompt) => prompt.promptTokens));
+    const cost = outcome.cached ? 0 : ownCost + sumOf(elsewhere, (charge) => charge.costNanos);
+    const row: LedgerRow = { ...this.row(request, atMs, outcome.latencyMs, { ...outcome, usage }, cost, downgraded), savedCostNanos: outcome.cached ? price : 0 };
     // The same key as the call's provisional entry, which this row supersedes.
     if (rowKey !== undefined) row.rowKey = rowKey;
     this.deps.ledger.append(row);
 
     if (limits.tokensPerMinute > 0) {
       // Cache hits cost the vendor nothing: their tokens are given back too.
-      const used = outcome.cached ? 0 : row.promptTokens + row.completionTokens;
+      const used = outcome.cached ? 0 : row.promptTokens + row.completionTokens + sumOf(elsewhere, (charge) => charge.promptTokens);
       const delta = used - tokensTaken(limits, request.estimatedTokens);
       if (delta !== 0) this.deps.limiter.adjustTokens(keyId, limits, delta).catch((err: Error) => this.warn("token limit reconciliation failed", err));
     }
@@ -254,19 +332,11 @@ export class UsageHooks implements CallHooks {
     if (served && outcome.cached && price > 0) {
       this.deps.metrics.cacheSavedCost.inc({ provider: served.provider, model: this.deps.metrics.modelLabel(served.upstreamModel), currency: this.deps.prices.currency }, price / NANOS_PER_UNIT);
     }
-    if (served && usage && !outcome.cached) {
-      this.deps.metrics.recordUsage({
-        provider: served.provider,
-        model: served.upstreamModel,
-        keyId,
-        team: row.team,
-        currency: this.deps.prices.currency,
-        promptTokens: row.promptTokens,
-        completionTokens: row.completionTokens,
-        cachedTokens: row.cachedTokens,
-        cost: cost / NANOS_PER_UNIT,
-      });
-    }
+    if (outcome.cached) return cost;
+    const record = (candidate: Candidate, tokens: TokenCounts, costNanos: number): void =>
+      this.deps.metrics.recordUsage({ provider: candidate.provider, model: candidate.upstreamModel, keyId, team: row.team, currency: this.deps.prices.currency, ...tokens, cost: costNanos / NANOS_PER_UNIT });
+    if (served && usage) record(served, { promptTokens: row.promptTokens, completionTokens: row.completionTokens, cachedTokens: row.cachedTokens }, ownCost);
+    for (const charge of elsewhere) record(charge.candidate, promptOnly(charge.promptTokens), charge.costNanos);
     return cost;
   }
 
@@ -306,7 +376,26 @@ export class UsageHooks implements CallHooks {
     });
   }
 
-  private price(served: Candidate, usage: NonNullable<CallOutcome["usage"]>): number {
+  /** The most a call could cost on `candidate`: its bound's tokens at the dearest price one can be billed at. */
+  private boundCost(request: AdmissionRequest, candidate: Candidate): number {
+    return this.deps.prices.estimate(candidate.provider, candidate.upstreamModel, request.boundTokensFor?.(candidate) ?? request.boundTokens);
+  }
+
+  /**
+   * What one attempt on `candidate` may add to the call's cost
+   * (attempt-cover.ts). Its prompt, as a cut attempt is charged: the prompt's
+   * estimate at the model's price; of an embedding, whose failed attempt is
+   * charged the input tokens the vendor counted for the batches it finished,
+   * its whole input's bound. Its answer: the rest of its bound.
+   */
+  private attemptCost(request: AdmissionRequest, candidate: Candidate, prompt: Usage | undefined): AttemptCost {
+    const bound = this.boundCost(request, candidate);
+    const promptTokens = request.kind === "embed" ? (request.boundTokensFor?.(candidate) ?? request.boundTokens) : (prompt?.promptTokens ?? 0);
+    const promptCost = this.deps.prices.cost(candidate.provider, candidate.upstreamModel, { promptTokens, completionTokens: 0, cachedTokens: 0 });
+    return { prompt: promptCost, answer: Math.max(bound - promptCost, 0) };
+  }
+
+  private price(served: Candidate, usage: TokenCounts): number {
     const { provider, upstreamModel } = served;
     if (!this.deps.prices.isPriced(provider, upstreamModel)) {
       this.deps.metrics.unpricedCalls.inc({ provider });
@@ -332,7 +421,7 @@ export class UsageHooks implements CallHooks {
     return outcome.served ?? outcome.lastTried;
   }
 
-  private row(request: AdmissionRequest, atMs: number, latencyMs: number, outcome: CallOutcome, costNanos: number, downgraded: boolean): LedgerRow {
+  private row(request: Pick<AdmissionRequest, "ctx" | "kind" | "requestedModel">, atMs: number, latencyMs: number, outcome: CallOutcome, costNanos: number, downgraded: boolean): LedgerRow {
     const { ctx } = request;
     const served = this.served(outcome);
     const usage = outcome.usage;
@@ -381,13 +470,14 @@ export class UsageHooks implements CallHooks {
     return undefined;
   }
 
-  private budgetExhausted(keyId: string, budget: KeyBudget, spent: number, period: Period, now: number, noEconomy: boolean): ConnectError {
+  /** `after`: what the message adds, for a call refused after it began. */
+  private budgetExhausted(keyId: string, budget: KeyBudget, spent: number, period: Period, now: number, noEconomy: boolean, after = ""): ConnectError {
     const currency = this.deps.prices.currency;
     const resets = new Date(period.endMs).toISOString();
     const economyHint = budget.whenExhausted === "economy_only" && noEconomy ? "; only models with an economy mapping are served until then" : "";
     return gatewayError(
       Code.ResourceExhausted,
-      `budget exhausted: key "${keyId}" spent ${formatNanos(spent, 4)} of its ${formatNanos(budget.limitNanos, 4)} ${currency} ${PERIOD_ADJECTIVE[budget.period]} budget; it resets at ${resets}${economyHint}`,
+      `budget exhausted: key "${keyId}" spent ${formatNanos(spent, 4)} of its ${formatNanos(budget.limitNanos, 4)} ${currency} ${PERIOD_ADJECTIVE[budget.period]} budget; it resets at ${resets}${economyHint}${after}`,
       "BUDGET_EXHAUSTED",
       { key: keyId, spent: formatNanos(spent), budget: formatNanos(budget.limitNanos), currency, period_end: resets },
       period.endMs - now,
@@ -403,6 +493,42 @@ export class UsageHooks implements CallHooks {
   private warn(message: string, err: Error): void {
     this.deps.logger.warn({ error: err.message }, message);
   }
+}
+
+/** The cut prompts of each candidate, added up, and their cost (each priced alone by `price`). */
+function byCandidate(prompts: readonly CutPrompt[], price: (prompt: CutPrompt) => number): (CutPrompt & { costNanos: number })[] {
+  const charges = new Map<string, CutPrompt & { costNanos: number }>();
+  for (const prompt of prompts) {
+    const key = `${prompt.candidate.provider}/${prompt.candidate.upstreamModel}`;
+    const charge = charges.get(key) ?? { candidate: prompt.candidate, promptTokens: 0, costNanos: 0 };
+    charge.promptTokens += prompt.promptTokens;
+    charge.costNanos += price(prompt);
+    charges.set(key, charge);
+  }
+  return [...charges.values()];
+}
+
+function sameCandidate(a: Candidate, b: Candidate): boolean {
+  return a.provider === b.provider && a.upstreamModel === b.upstreamModel;
+}
+
+function sumOf<T>(items: readonly T[], amount: (item: T) => number): number {
+  return items.reduce((sum, item) => sum + amount(item), 0);
+}
+
+function promptOnly(promptTokens: number): TokenCounts {
+  return { promptTokens, completionTokens: 0, cachedTokens: 0 };
+}
+
+/** `usage` with `tokens` more prompt tokens (a usage of those alone when there was none). */
+function withPromptTokens(usage: Usage | undefined, tokens: number): Usage | undefined {
+  if (tokens === 0) return usage;
+  const base = usage ?? create(UsageSchema);
+  return create(UsageSchema, { ...base, promptTokens: base.promptTokens + tokens, totalTokens: base.totalTokens + tokens });
+}
+
+function budgetsUnavailable(): ConnectError {
+  return gatewayError(Code.Unavailable, "the key's budget cannot be checked right now; retry shortly", "BUDGETS_UNAVAILABLE", {}, 1_000);
 }
 
 /**

@@ -5,17 +5,19 @@ import { KeyStore } from "../auth/key-store.js";
 import { StoredKeyDirectory } from "../auth/stored-key-directory.js";
 import { ConfigError } from "../config/config-error.js";
 import type { UsageConfig } from "../config/usage-config.js";
-import type { CallHooks } from "../gateway/call-hooks.js";
 import type { Router } from "../gateway/router.js";
 import { MemoryRateLimiter, type RateLimiter } from "../limits/rate-limiter.js";
 import { RedisRateLimiter } from "../limits/redis-rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { FleetLink } from "../redis/fleet-link.js";
+import { FleetSeal } from "../redis/fleet-seal.js";
 import { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
 import { redisUrlFromEnv } from "../redis/redis-url.js";
 import type { HealthState } from "../common/health-state.js";
 import { MemorySpendCounter, type SpendCounter } from "./budgets.js";
+import { checkEconomyDefaults, EconomyPrices } from "./economy-prices.js";
 import { RedisSpendCounter } from "./redis-spend-counter.js";
 import { LedgerJournal } from "./ledger-journal.js";
 import { LedgerStore } from "./ledger-store.js";
@@ -40,8 +42,8 @@ export interface UsageSystemDeps {
 
 /** Gateway keys, limits, budgets and the ledger, built from config; the app wires its parts in. */
 export interface UsageSystem {
-  /** The pipeline's admit/settle hooks. */
-  hooks: CallHooks;
+  /** The pipeline's admit/settle hooks, and the screen before a call is read (UsageHooks.screen). */
+  hooks: UsageHooks;
   /** Stored gateway keys, for the authenticator. */
   keys: StoredKeyDirectory;
   /** Stored gateway keys, for the AdminService. */
@@ -54,9 +56,13 @@ export interface UsageSystem {
   ledgerStore: LedgerStore;
   /** The accounting currency of prices, budgets and reports. */
   currency: string;
+  /** Whether an economy model is cheaper than the model it stands in for, for the AdminService. */
+  economyPrices: EconomyPrices;
   ledger: UsageLedger;
-  /** The Redis link when REDIS_URL is set, for other fleet-wide news. */
+  /** The Redis link when REDIS_URL is set (limits, the response cache). */
   redis: RedisLink | undefined;
+  /** Sealed pub/sub between the instances on that Redis, for other fleet-wide news. */
+  fleet: FleetLink | undefined;
   /** Writes the ledger's last rows and closes its connections (not the store's); call after the server drained. */
   close(): Promise<void>;
 }
@@ -66,6 +72,10 @@ const REVOCATIONS = "keys:changed";
 /** Connects Redis when configured and builds every part on the given store. */
 export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSystem> {
   const { config, env, logger, metrics, health, db } = deps;
+  const prices = new PriceTable(config.pricing, deps.catalogue);
+  // Before anything opens: default economy models that are not cheaper stop the start.
+  const economyPrices = new EconomyPrices(deps.router, prices);
+  checkEconomyDefaults(config.keyDefaults.economyModels, economyPrices);
   const keyStore = new KeyStore(db);
   await checkPepper(keyStore, deps.hasher, db.dialect, env);
   const ledgerStore = new LedgerStore(db);
@@ -75,12 +85,12 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     health.setDependency("ledger_journal", { ok: writable, detail: `cannot be written (${error}); calls go on, but a crash would lose their usage rows not yet stored`, required: false });
   journalHealth(true);
   const journal = LedgerJournal.open(config.ledger.journalDir, { logger, onStateChange: journalHealth });
-  const prices = new PriceTable(config.pricing, deps.catalogue);
   const seed = (keyId: string, sinceMs: number, beforeMs: number) => ledgerStore.spend(keyId, sinceMs, beforeMs);
   const keys = new StoredKeyDirectory(keyStore, { logger });
   await keys.start();
 
   let redis: RedisLink | undefined;
+  let fleet: FleetLink | undefined;
   let limiter: RateLimiter;
   let spend: SpendCounter;
   if (config.redis.enabled) {
@@ -104,8 +114,9 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     const errors = new RedisErrors(metrics.redisErrors, logger);
     limiter = new RedisRateLimiter(redis, policy, errors);
     spend = new RedisSpendCounter(redis, seed, policy, errors);
+    fleet = new FleetLink(redis, FleetSeal.fromPepper(deps.hasher), metrics.fleetMessagesDropped, logger);
     // News of a changed key evicts it at once; a reconnection may have missed some, which the store's change log has.
-    await redis.subscribe(REVOCATIONS, (keyId) => keys.evict(keyId), () => void keys.catchUp());
+    await fleet.subscribe(REVOCATIONS, (keyId) => keys.evict(keyId), () => void keys.catchUp());
   } else {
     limiter = new MemoryRateLimiter();
     spend = new MemorySpendCounter(seed);
@@ -132,7 +143,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   const keyChanged = async (keyId: string): Promise<void> => {
     keys.evict(keyId);
     // Other instances hear it now through Redis, or within a poll interval from the store.
-    await redis?.publish(REVOCATIONS, keyId).catch((err: Error) => logger.warn({ error: err.message }, "could not announce a key change on Redis"));
+    await fleet?.publish(REVOCATIONS, keyId).catch((err: Error) => logger.warn({ error: err.message }, "could not announce a key change on Redis"));
   };
 
   return {
@@ -140,11 +151,13 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     keys,
     ledger,
     redis,
+    fleet,
     keyStore,
     keyChanged,
     spend,
     ledgerStore,
     currency: prices.currency,
+    economyPrices,
     async close() {
       await ledger.close();
       keys.close();

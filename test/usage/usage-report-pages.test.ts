@@ -6,7 +6,7 @@
 // only the report it came from, in the window of its first page.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BadRequestSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { GetUsageReportRequestSchema, UsageDimension, type GetUsageReportRequest, type GetUsageReportResponse } from "../../gen/ts/switchboard/v1/admin_usage_pb.js";
@@ -47,7 +47,8 @@ function call(key: number, model: number, day: number): LedgerRow {
   };
 }
 
-const ctx = undefined as unknown as HandlerContext;
+// The service reads only who calls (no principal here: the master key's reach).
+const ctx = { values: createContextValues() } as unknown as HandlerContext;
 const WINDOW = { startTime: timestampFromMs(START), endTime: timestampFromMs(START + DAYS * DAY) };
 const BY_KEY_MODEL_DAY = [UsageDimension.KEY, UsageDimension.MODEL, UsageDimension.DAY];
 

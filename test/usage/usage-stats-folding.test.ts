@@ -5,7 +5,7 @@
 // every group's rows (the oracle below), which the answer must equal.
 import { create } from "@bufbuild/protobuf";
 import { durationMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext } from "@connectrpc/connect";
+import { createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetUsageStatsRequestSchema, type GetUsageStatsResponse, type UsageSeries } from "../../gen/ts/switchboard/v1/admin_console_pb.js";
 import { UsageDimension } from "../../gen/ts/switchboard/v1/admin_usage_pb.js";
@@ -52,7 +52,8 @@ function calls(model: number, hour: number): LedgerRow[] {
   }));
 }
 
-const ctx = undefined as unknown as HandlerContext;
+// The service reads only who calls (no principal here: the master key's reach).
+const ctx = { values: createContextValues() } as unknown as HandlerContext;
 
 /** A series as the test compares it: every bucket's figures, its cost as Money parts. */
 function shown(series: UsageSeries[]) {

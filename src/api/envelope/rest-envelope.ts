@@ -13,6 +13,7 @@ import type { CallFeed } from "./call-feed.js";
 import { startCallLog } from "./call-log.js";
 import { openCallRecord, pipelineContext } from "./call-record.js";
 import { readJsonBody } from "./json-body.js";
+import type { KeyScreen } from "./key-screen.js";
 import { withKeysMasked } from "./masked-error.js";
 import { MAX_DEADLINE_MS } from "../../common/contract.js";
 
@@ -31,6 +32,8 @@ export interface RestCall {
 export interface RestRoute {
   /** The path as logs and metrics name it: a pattern, never an id ("/v1/models/{model}"). */
   pattern: string;
+  /** A POST that takes no body (an action on a resource, such as a cancel): none is read, whatever the client sends. */
+  takesNoBody?: boolean;
   handle(call: RestCall): Promise<void>;
 }
 
@@ -47,6 +50,8 @@ export interface RestSurface {
 
 export interface RestEnvelopeDeps {
   authenticator: Authenticator;
+  /** Refuses a key before its call's body is read (one already past its request rate); none when unset. */
+  screen?: KeyScreen;
   logger: Logger;
   metrics: GatewayMetrics;
   /** Aborted with a ConnectError to end every call still running with that status (shutdown). */
@@ -61,7 +66,8 @@ export interface RestEnvelopeDeps {
  * What every REST call gets, whichever surface: a request id (the caller's
  * `x-request-id` when sane, returned on every answer, and in the header the
  * surface's SDKs read it from), authentication by
- * gateway key, the body read within bounds, a deadline when the caller's SDK
+ * gateway key, a key already past its request rate refused before its body is
+ * read, the body read within bounds, a deadline when the caller's SDK
  * says how long it will wait (`x-stainless-timeout`, in seconds, as the
  * OpenAI and Anthropic SDKs send it), cancellation when the caller hangs up
  * or the gateway shuts down, a span continuing the caller's trace (W3C
@@ -89,8 +95,12 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
     const run = async (): Promise<void> => {
       if (!found.route) throw unrouted(surfaces, method, path, res);
       const principal = await deps.authenticator.authenticate({ get: (name) => header(req, name) });
-      const body = method === "POST" ? await readJsonBody(req, header(req, "content-type") ?? "") : undefined;
-      await found.route.handle({ req, res, body, ctx: pipelineContext(record, principal, cancel.signal, deadline) });
+      const ctx = pipelineContext(record, principal, cancel.signal, deadline);
+      const readsBody = method === "POST" && !found.route.takesNoBody;
+      // A body is a call the pipeline admits: a key its admission would refuse for its request rate is refused before the body is read and parsed.
+      if (readsBody) await deps.screen?.(principal);
+      const body = readsBody ? await readJsonBody(req, header(req, "content-type") ?? "") : undefined;
+      await found.route.handle({ req, res, body, ctx });
     };
     run().then(
       () => {

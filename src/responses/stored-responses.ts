@@ -145,11 +145,11 @@ export class StoredResponses {
     // The reservation becomes the bytes stored in one step (what the answer did not use is given back), so the key's total never counts them twice or not at all.
     reservation?.release();
     if (bytes > this.maxBytesPerResponse) return { stored: false, bytes, limitBytes: this.maxBytesPerResponse };
-    this.quota.stored(keyId, bytes);
-    await new Promise<void>((resolve, reject) => {
+    const write = new Promise<void>((resolve, reject) => {
       this.waiting.push({ values: [id, keyId, now, now + this.ttlMs, conversation, response, bytes], resolve, reject });
       this.committing ??= this.commitWaiting();
     });
+    await this.quota.storing(keyId, bytes, write);
     return { stored: true };
   }
 

@@ -108,6 +108,30 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored response bounds on %s",
     expect(await stored.delete("resp_d1", "bounds-d")).toBe(true);
     expect(await refusal(stored.reserve("bounds-d", room(2_000)))).toBeUndefined();
   });
+
+  it("never forgets a response committed while the key's total is being summed again (the sum may not see it)", async () => {
+    let clock = Date.now();
+    // Once `holding`, sums of the key's bytes are read at once but answered only on `answer()`: the store commits a response in between.
+    let holding = false;
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const gated: SqlDatabase = {
+      ...watched,
+      query: async (sql, params) => {
+        const rows = await db.query(sql, params);
+        if (holding && sql.includes("SUM(bytes)")) await answered;
+        return rows;
+      },
+    };
+    const stored = new StoredResponses(gated, { maxBytesPerKey: 4_000, now: () => clock });
+    const first = await stored.reserve("bounds-e", room(3_000));
+    clock += 60_000; // the key's total is stale: the next call sums it again
+    holding = true;
+    const second = refusal(stored.reserve("bounds-e", room(2_000)));
+    await stored.put("resp_e1", "bounds-e", { conversation: conversationOf("x".repeat(2_500)), response: {} }, first);
+    answer();
+    expect(await second).toEqual(FULL);
+  });
 });
 
 describe("the per-response limit setting", () => {

@@ -15,6 +15,7 @@ import { FleetSeal } from "../redis/fleet-seal.js";
 import { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
 import { redisUrlFromEnv } from "../redis/redis-url.js";
+import { dependencyCause } from "../common/dependency-cause.js";
 import type { HealthState } from "../common/health-state.js";
 import { MemorySpendCounter, type SpendCounter } from "./budgets.js";
 import { checkEconomyDefaults, EconomyPrices } from "./economy-prices.js";
@@ -82,7 +83,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   // Opened first: a journal that cannot be written stops the start before anything else is running.
   // A journal that cannot be written (a full disk) takes away the crash safety of every row: health says so.
   const journalHealth = (writable: boolean, error?: string) =>
-    health.setDependency("ledger_journal", { ok: writable, detail: `cannot be written (${error}); calls go on, but a crash would lose their usage rows not yet stored`, required: false });
+    health.setDependency("ledger_journal", { ok: writable, detail: `cannot be written (${dependencyCause(error ?? "")}); calls go on, but a crash would lose their usage rows not yet stored`, required: false });
   journalHealth(true);
   const journal = LedgerJournal.open(config.ledger.journalDir, { logger, onStateChange: journalHealth });
   const seed = (keyId: string, sinceMs: number, beforeMs: number) => ledgerStore.spend(keyId, sinceMs, beforeMs);
@@ -107,7 +108,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
         metrics.redisUp.set(up ? 1 : 0);
         // Never required for readiness: Redis is every instance's, so its outage would take them all out of the balancer at once,
         // though each still serves keys without limits or budgets (docs/operations.md).
-        health.setDependency("redis", { ok: up, detail: `unreachable (${reason}); ${consequence} (policy: fail ${policy})`, required: false });
+        health.setDependency("redis", { ok: up, detail: `unreachable (${dependencyCause(reason)}); ${consequence} (policy: fail ${policy})`, required: false });
       },
     });
     await redis.connect();
@@ -124,7 +125,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
 
   // Health tells whether the store takes writes; calls go on meanwhile (their rows wait in the journal and in memory).
   const storeHealth = (writable: boolean, error?: string) =>
-    health.setDependency("store", { ok: writable, detail: `${db.dialect} cannot be written (${error}); calls go on, their usage rows wait in the journal`, required: false });
+    health.setDependency("store", { ok: writable, detail: `${db.dialect} cannot be written (${dependencyCause(error ?? "")}); calls go on, their usage rows wait in the journal`, required: false });
   storeHealth(true);
   const ledger = new UsageLedger(ledgerStore, {
     flushIntervalMs: config.ledger.flushIntervalMs,

@@ -223,6 +223,15 @@ export class LedgerJournal {
       .filter((recovered) => recovered.rows.length > 0 || recovered.torn > 0);
   }
 
+  /** The entries of a claimed segment, read without taking them (the replay reads them with `readSegment`); none if it cannot be read. */
+  peekSegment(segment: number): JournalEntry[] {
+    try {
+      return parseSegment(readFileSync(this.path(segment), "utf8")).rows;
+    } catch {
+      return [];
+    }
+  }
+
   /**
    * The rows of a segment that is not the current one: a claimed file, or one
    * the writer left on disk (rows past its memory). A segment with no row left

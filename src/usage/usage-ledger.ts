@@ -4,6 +4,7 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import { refusedForContent } from "../store/store-errors.js";
 import type { JournalEntry, LedgerJournal, ProvisionalMark } from "./ledger-journal.js";
 import { LedgerRowError, ledgerRowProblem, type LedgerRow, type LedgerStore } from "./ledger-store.js";
+import { UnstoredSpend } from "./unstored-spend.js";
 
 /** What the writer needs of the store (without `storedRowKeys`, a replay takes every provisional entry with no row in the journal for a call cut short). */
 export type LedgerSink = Pick<LedgerStore, "insert" | "probe"> & Partial<Pick<LedgerStore, "storedRowKeys">>;
@@ -28,6 +29,8 @@ export interface UsageLedgerOptions {
    * once (see SpendCounter.charge).
    */
   chargeInterrupted?: (row: LedgerRow, mark: ProvisionalMark) => Promise<void>;
+  /** Where the cost of rows runs now gone left counts until the store has them; one of its own when unset. */
+  unstored?: UnstoredSpend;
   logger: Logger;
   metrics: GatewayMetrics;
 }
@@ -38,6 +41,8 @@ interface QueuedRow {
   segment: number;
   /** The segment holding the call's provisional entry, released with the row. */
   provisional?: number;
+  /** Read back from a run that is gone: counted in `unstored` until the store has it. */
+  replayed?: boolean;
 }
 
 /** The status of a call the gateway's end cut short: recorded from its provisional entry (see `begin`). */
@@ -82,6 +87,8 @@ export const GATEWAY_EXITED = "gateway_exited";
  * key's spend first (`chargeInterrupted`).
  */
 export class UsageLedger {
+  /** The cost of the rows runs now gone left, until the store has them: a spend rebuilt from the store adds it (`ledgerSpendSeed`). */
+  readonly unstored: UnstoredSpend;
   private queue: QueuedRow[] = [];
   /** Rows taken from the queue by a write that has not finished yet: still not in the ledger. */
   private inFlight = 0;
@@ -115,6 +122,7 @@ export class UsageLedger {
     private readonly store: LedgerSink,
     private readonly options: UsageLedgerOptions,
   ) {
+    this.unstored = options.unstored ?? new UnstoredSpend();
     this.maxQueued = options.maxQueued ?? 200_000;
     this.probeIntervalMs = options.probeIntervalMs ?? 5_000;
     this.nextRecoveryMs = performance.now() + (options.journal?.leaseMs ?? Infinity);
@@ -203,6 +211,8 @@ export class UsageLedger {
     for (const { segment } of found) {
       this.onDisk.set(segment, 0);
       this.claimed.add(segment);
+      // Their cost counts for budgets from now on, though most are not read back yet (provisional entries are charged when recorded).
+      for (const entry of journal.peekSegment(segment)) if (entry.provisional === undefined && ledgerRowProblem(entry) === undefined) this.unstored.add(entry);
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.flush().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs).unref()))]);
@@ -307,7 +317,7 @@ export class UsageLedger {
         if (replaying) this.supersede(row.rowKey);
         // Rows an earlier version journaled unchecked.
         const problem = ledgerRowProblem(row);
-        if (problem === undefined) keep.push({ row, segment });
+        if (problem === undefined) keep.push({ row, segment, replayed: replaying });
         else this.reject(row, problem, segment);
       }
       if (replaying) {
@@ -444,14 +454,16 @@ export class UsageLedger {
         this.stored(pending.splice(0, 1));
       } catch (err) {
         if (!refusedForItsRows(err)) throw err;
-        const { row, segment, provisional } = pending.shift()!;
+        const { row, segment, provisional, replayed } = pending.shift()!;
+        if (replayed) this.unstored.remove(row);
         this.reject(row, err instanceof LedgerRowError ? err.problem : (err as Error).message, segment, provisional);
       }
     }
   }
 
   private stored(entries: QueuedRow[]): void {
-    for (const { segment, provisional } of entries) {
+    for (const { row, segment, provisional, replayed } of entries) {
+      if (replayed) this.unstored.remove(row);
       this.options.journal?.done(segment);
       if (provisional !== undefined) this.options.journal?.done(provisional);
     }

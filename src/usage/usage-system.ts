@@ -26,6 +26,7 @@ import { PriceTable } from "./pricing.js";
 import type { SqlDatabase } from "../store/sql.js";
 import { chargeInterrupted, UsageHooks } from "./usage-hooks.js";
 import { UsageLedger } from "./usage-ledger.js";
+import { ledgerSpendSeed, UnstoredSpend } from "./unstored-spend.js";
 
 export interface UsageSystemDeps {
   config: UsageConfig;
@@ -86,7 +87,9 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     health.setDependency("ledger_journal", { ok: writable, detail: `cannot be written (${dependencyCause(error ?? "")}); calls go on, but a crash would lose their usage rows not yet stored`, required: false });
   journalHealth(true);
   const journal = LedgerJournal.open(config.ledger.journalDir, { logger, onStateChange: journalHealth });
-  const seed = (keyId: string, sinceMs: number, beforeMs: number) => ledgerStore.spend(keyId, sinceMs, beforeMs);
+  // A key's spend is rebuilt from the ledger: the store's rows, and those a run now gone left in the journal, not stored yet.
+  const unstored = new UnstoredSpend();
+  const seed = ledgerSpendSeed(ledgerStore, unstored);
   const keys = new StoredKeyDirectory(keyStore, { logger });
   await keys.start();
 
@@ -134,6 +137,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     onStoreState: storeHealth,
     // Calls a killed run left in flight count towards their keys' spend once, as their rows are replayed.
     chargeInterrupted: (row, mark) => chargeInterrupted(spend, row, mark),
+    unstored,
     logger,
     metrics,
   });

@@ -6,8 +6,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/observability/logger.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
+import { MemorySpendCounter } from "../../src/usage/budgets.js";
 import { LedgerJournal } from "../../src/usage/ledger-journal.js";
 import type { LedgerRow } from "../../src/usage/ledger-store.js";
+import { ledgerSpendSeed } from "../../src/usage/unstored-spend.js";
 import { UsageLedger, type LedgerSink } from "../../src/usage/usage-ledger.js";
 import { LogCapture } from "../support/gateway.js";
 import { ledgerRow } from "../support/ledger-rows.js";
@@ -40,6 +42,12 @@ class RecordingStore implements LedgerSink {
   }
   async probe(): Promise<void> {
     if (this.down) throw new Error("connection refused");
+  }
+  /** As LedgerStore.spend: the cost of a key's stored rows admitted in [sinceMs, beforeMs). */
+  async spend(keyId: string, sinceMs: number, beforeMs: number): Promise<number> {
+    let spent = 0;
+    for (const r of this.rows.values()) if (r.keyId === keyId && r.atMs >= sinceMs && r.atMs < beforeMs) spent += r.costNanos;
+    return spent;
   }
 }
 
@@ -140,6 +148,28 @@ describe("replaying what a dead run left", () => {
     expect(await counted("replayed")).toBe(150);
     await ledger.close();
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("counts its rows' cost in a spend rebuilt from the store until the store has them, so a backlog gives no key its budget afresh", async () => {
+    const dir = tempDir("sb-journal-");
+    deadRunJournal(dir, 3, 50); // 150 rows of key k1, 6,000 nanos each
+    const store = new RecordingStore();
+    store.hold();
+    const { ledger } = writer(store, { journal: LedgerJournal.open(dir, { logger: createLogger("silent") }), batchSize: 50, replayWaitMs: 0 });
+    await ledger.recover();
+    const period = { startMs: ledgerRow().atMs - 60_000, endMs: Date.now() + 3_600_000 };
+    // The store has none of them yet: the key is seen with all of them.
+    const seed = ledgerSpendSeed(store, ledger.unstored);
+    expect(await new MemorySpendCounter(seed).spent("k1", period)).toBe(150 * 6_000);
+    expect(await new MemorySpendCounter(seed).spent("k2", period)).toBe(0);
+    // Outside the period, they do not count.
+    expect(await new MemorySpendCounter(seed).spent("k1", { startMs: ledgerRow().atMs + 60_000, endMs: period.endMs })).toBe(0);
+    store.open();
+    await ledger.flush();
+    // Stored, each counts once: from the store.
+    expect(ledger.unstored.within("k1", period.startMs, period.endMs)).toBe(0);
+    expect(await new MemorySpendCounter(seed).spent("k1", period)).toBe(150 * 6_000);
+    await ledger.close();
   });
 
   it("skips an entry that is not a journal file it can read (said once), and replays the others", async () => {

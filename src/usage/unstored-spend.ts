@@ -1,0 +1,56 @@
+import type { SpendSeed } from "./budgets.js";
+import type { LedgerRow, LedgerStore } from "./ledger-store.js";
+
+/** Rows are counted by the minute they were admitted: periods start on a minute, so a period's minutes are whole. */
+const MINUTE_MS = 60_000;
+
+/**
+ * The cost of usage rows that runs now gone left in the journal, while the
+ * store does not have them yet: per key, by the minute each call was
+ * admitted. A spend rebuilt from the store (a key first seen after a crash)
+ * adds it, or a crash with a backlog that takes longer to write than the
+ * start waits would give every key a budget afresh. Memory is per key and
+ * minute, not per row: a backlog of millions of rows costs a few entries.
+ */
+export class UnstoredSpend {
+  private readonly byKey = new Map<string, Map<number, number>>();
+
+  add(row: LedgerRow): void {
+    this.change(row, row.costNanos);
+  }
+
+  /** The row is in the store now (or was set aside, never to be). */
+  remove(row: LedgerRow): void {
+    this.change(row, -row.costNanos);
+  }
+
+  /** The key's unstored cost of calls admitted in [sinceMs, beforeMs) (a partial minute at either end counts whole). */
+  within(keyId: string, sinceMs: number, beforeMs: number): number {
+    let total = 0;
+    for (const [minute, nanos] of this.byKey.get(keyId) ?? []) if (minute + MINUTE_MS > sinceMs && minute < beforeMs) total += nanos;
+    return total;
+  }
+
+  private change(row: LedgerRow, nanos: number): void {
+    if (!(nanos !== 0 && Number.isFinite(nanos))) return;
+    const minute = Math.floor(row.atMs / MINUTE_MS) * MINUTE_MS;
+    const minutes = this.byKey.get(row.keyId) ?? new Map<number, number>();
+    const left = (minutes.get(minute) ?? 0) + nanos;
+    if (left > 0) minutes.set(minute, left);
+    else minutes.delete(minute);
+    if (minutes.size > 0) this.byKey.set(row.keyId, minutes);
+    else this.byKey.delete(row.keyId);
+  }
+}
+
+/**
+ * A key's spend rebuilt from the ledger: what the store has plus what runs
+ * now gone left unstored. The unstored part is read first: a row stored
+ * meanwhile then counts twice (a key refused a little early), never not at all.
+ */
+export function ledgerSpendSeed(store: Pick<LedgerStore, "spend">, unstored: UnstoredSpend): SpendSeed {
+  return async (keyId, sinceMs, beforeMs) => {
+    const waiting = unstored.within(keyId, sinceMs, beforeMs);
+    return waiting + (await store.spend(keyId, sinceMs, beforeMs));
+  };
+}

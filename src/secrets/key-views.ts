@@ -56,12 +56,12 @@ export function viewOf(key: PoolKey, keys: readonly PoolKey[], wall: (monotonic:
   };
 }
 
-/** "2 cooling down, 1 failing, 1 disabled by the vendor"; with `why`, what the vendor answered too ("(HTTP 401)"). */
+/** "2 cooling down, 1 failing, 1 benched as the odd one out, 1 disabled by the vendor"; with `why`, what the vendor answered too ("(HTTP 401)"). */
 export function stateCounts(keys: readonly PoolKey[], why: boolean): string {
   const counts = new Map<string, number>();
   for (const key of keys) {
     let label: string = key.state;
-    if (key.state === "cooling_down") label = key.benchedFor === "failing" ? "failing" : "cooling down";
+    if (key.state === "cooling_down") label = key.benchedFor === "failing" ? "failing" : key.benchedFor === "odd_one_out" ? "benched as the odd one out" : "cooling down";
     if (key.state === "disabled") label = key.disabledBy === "vendor" ? "disabled by the vendor" : "disabled by an operator";
     if (why && key.state === "disabled" && key.disabledBy === "vendor" && key.rejectedWith) label += ` (${key.rejectedWith})`;
     counts.set(label, (counts.get(label) ?? 0) + 1);

@@ -62,6 +62,10 @@ describe("an active key answered model_not_found where the other keys serve the 
     pool.report("openai/k2", notFound("gpt-4o-mini"));
     expect(pool.get("openai/k2")!.state).toBe("cooling_down");
     expect(await transitions(metrics, "odd_one_out")).toBe(2);
+
+    // Health names it for what it is, not as a key cooling down after a 429.
+    pool.report("openai/k1", { ...failure("rate_limited", { status: 429, retryAfterMs: 5_000 }), model: "gpt-4o-mini" });
+    expect(pool.unusableReason()).toBe("no usable key: 1 cooling down, 1 benched as the odd one out");
   });
 
   it("is benched when it lacks one model among several it serves", () => {

@@ -95,20 +95,23 @@ const MAX_WARNED = 1_000;
  * without a mapping) when they are not cheaper per token than `normal`, the
  * requested model's (a mapping the admin API could not judge: a glob, a route
  * or a price changed since), or reserving for them would not be less (a call
- * whose bound is larger on the economy model: a longer most output). Kept
- * when a price is unknown, as before. Said once per key and pair of models.
+ * whose bound is larger on the economy model: a longer most output), judged by
+ * `bound`: the most the call could cost on the dearest of some candidates, its
+ * reservation before the cap at the budget. Kept when a price is unknown, as
+ * before. Said once per key and pair of models.
  */
 export function cheaperEconomy<T extends { allowed: Candidate[] }>(
   economy: T | undefined,
   normal: readonly Candidate[],
   request: AdmissionRequest,
+  bound: (candidates: readonly Candidate[]) => number,
   deps: { prices: PriceTable; logger: Logger },
 ): T | undefined {
   if (!economy) return undefined;
   const normalPrice = dearestPrice(normal, deps.prices);
   const economyPrice = dearestPrice(economy.allowed, deps.prices);
   if (!normalPrice || !economyPrice) return economy;
-  if (cheaper(economyPrice, normalPrice) && dearestReservation(economy.allowed, request, deps.prices) < dearestReservation(normal, request, deps.prices)) return economy;
+  if (cheaper(economyPrice, normalPrice) && bound(economy.allowed) < bound(normal)) return economy;
   const keyId = request.ctx.principal.keyId;
   // A name the caller chose ("openai/sk-…" routes a pasted key upstream): logged with any key masked.
   const requestedModel = maskKeys(request.requestedModel);
@@ -124,13 +127,4 @@ export function cheaperEconomy<T extends { allowed: Candidate[] }>(
     );
   }
   return undefined;
-}
-
-/** The most a call could cost on its dearest candidate: its reservation before the cap at the budget. */
-function dearestReservation(candidates: readonly Candidate[], request: AdmissionRequest, prices: PriceTable): number {
-  let most = 0;
-  for (const candidate of candidates) {
-    most = Math.max(most, prices.estimate(candidate.provider, candidate.upstreamModel, request.boundTokensFor?.(candidate) ?? request.boundTokens));
-  }
-  return most;
 }

@@ -16,7 +16,7 @@ import {
   type SpendCounter,
   type SpendSeed,
 } from "./budgets.js";
-import { KEEP_AFTER_PERIOD_MS, LEASE_MS, MARKER_TTL_MS, SpendScripts, spendKeys } from "./spend-scripts.js";
+import { KEEP_AFTER_PERIOD_MS, LEASE_MS, MARKER_TTL_MS, SpendScripts, spendKeys, type LeaseArgs } from "./spend-scripts.js";
 
 const DECISIONS: BudgetDecision[] = ["normal", "economy", "refused"];
 
@@ -179,24 +179,14 @@ export class RedisSpendCounter implements SpendCounter {
 
   private async admitShared(ask: BudgetAsk, callId: string): Promise<BudgetAnswer> {
     const keys = spendKeys(this.link, ask.keyId, ask.period.startMs, callId);
-    const now = this.now();
     const args = {
-      now,
-      limit: wholeNanos(ask.budget.limitNanos),
+      ...this.lease(ask, callId),
       soft: Math.floor(ask.budget.limitNanos * ask.budget.softThreshold),
       normal: wholeNanos(ask.reserveNormal),
       economy: ask.reserveEconomy === undefined ? -1 : wholeNanos(ask.reserveEconomy),
       economyOnly: ask.budget.whenExhausted === "economy_only",
-      callId,
-      leaseMs: LEASE_MS,
-      keepMs: Math.max(ask.period.endMs - now, 0) + KEEP_AFTER_PERIOD_MS,
     };
-    let answer = await this.scripts.admit(keys, args);
-    if (!answer) {
-      await this.rebuild(keys.spent, ask.keyId, ask.period);
-      answer = await this.scripts.admit(keys, args);
-      if (!answer) throw new Error("the spend counter vanished as it was rebuilt");
-    }
+    const answer = await this.onCounter(keys.spent, ask, () => this.scripts.admit(keys, args));
     const decision = DECISIONS[answer.decision] ?? "refused";
     /** What the call holds in Redis, grown by further attempts. */
     let reserved = answer.reserved;
@@ -246,22 +236,8 @@ export class RedisSpendCounter implements SpendCounter {
     if (this.link.isUp) {
       try {
         const keys = spendKeys(this.link, ask.keyId, ask.period.startMs, callId);
-        const now = this.now();
-        const args = {
-          now,
-          limit: wholeNanos(ask.budget.limitNanos),
-          growth,
-          pastLimit: decision === "economy" && ask.budget.whenExhausted === "economy_only",
-          callId,
-          leaseMs: LEASE_MS,
-          keepMs: Math.max(ask.period.endMs - now, 0) + KEEP_AFTER_PERIOD_MS,
-        };
-        let grown = await this.scripts.grow(keys, args);
-        if (!grown) {
-          await this.rebuild(keys.spent, ask.keyId, ask.period);
-          grown = await this.scripts.grow(keys, args);
-          if (!grown) throw new Error("the spend counter vanished as it was rebuilt");
-        }
+        const args = { ...this.lease(ask, callId), growth, pastLimit: decision === "economy" && ask.budget.whenExhausted === "economy_only" };
+        const grown = await this.onCounter(keys.spent, ask, () => this.scripts.grow(keys, args));
         return { granted: grown.granted, spentNanos: grown.spent };
       } catch (err) {
         this.errors.report("budget_grow", err, this.policy === "open" ? "judging the call's further attempt on this process's count" : "not sending the call's further attempt");
@@ -269,6 +245,22 @@ export class RedisSpendCounter implements SpendCounter {
     }
     if (this.policy === "closed") throw budgetsUnavailable();
     return undefined;
+  }
+
+  /** What ADMIT and GROW are told of a call besides their own arguments: its lease, as of now, and how long its period's keys are kept. */
+  private lease(ask: BudgetAsk, callId: string): LeaseArgs {
+    const now = this.now();
+    return { now, limit: wholeNanos(ask.budget.limitNanos), callId, leaseMs: LEASE_MS, keepMs: Math.max(ask.period.endMs - now, 0) + KEEP_AFTER_PERIOD_MS };
+  }
+
+  /** Runs a script that needs the key's spend counter (`undefined`: it is missing), rebuilding the counter from the ledger and running it again once. */
+  private async onCounter<T>(counterKey: string, ask: BudgetAsk, run: () => Promise<T | undefined>): Promise<T> {
+    const first = await run();
+    if (first) return first;
+    await this.rebuild(counterKey, ask.keyId, ask.period);
+    const again = await run();
+    if (!again) throw new Error("the spend counter vanished as it was rebuilt");
+    return again;
   }
 
   /** Admitted in this process while Redis failed: settled here, and its cost kept for the shared counter too. */

@@ -172,36 +172,47 @@ return {tonumber(v), tonumber(redis.call('HGET', KEYS[2], '~total') or '0')}
 
 type Reply = number | string;
 
+/** The keys ADMIT and GROW take, then their ARGV, in the order `leasedCall` writes them. */
+type LeasedCall = [spent: string, res: string, leases: string, marker: string, now: number, limit: number, ...own: Reply[]];
+
 type ScriptClient = {
-  sbSpendAdmit(spent: string, res: string, leases: string, marker: string, ...args: Reply[]): Promise<[number, Reply, Reply]>;
-  sbSpendGrow(spent: string, res: string, leases: string, marker: string, ...args: Reply[]): Promise<[Reply, Reply]>;
+  sbSpendAdmit(...call: LeasedCall): Promise<[number, Reply, Reply]>;
+  sbSpendGrow(...call: LeasedCall): Promise<[Reply, Reply]>;
   sbSpendSettle(spent: string, res: string, leases: string, marker: string, id: string, cost: number, markerTtlMs: number): Promise<number>;
   sbSpendRelease(spent: string, res: string, leases: string, marker: string, id: string, markerTtlMs: number): Promise<number>;
   sbSpendRead(spent: string, res: string, leases: string, now: number): Promise<[Reply, Reply]>;
 };
 
-export interface GrowArgs {
+/** What a script that reserves under a lease (ADMIT, GROW) is told besides its own arguments. */
+export interface LeaseArgs {
   now: number;
   limit: number;
-  growth: number;
-  /** An economy call of a key in economy-only mode: it may grow past the limit, as such calls are admitted past it. */
-  pastLimit: boolean;
   callId: string;
   leaseMs: number;
+  /** How long the counter's keys are kept (at least 1 ms is sent). */
   keepMs: number;
 }
 
-export interface AdmitArgs {
-  now: number;
-  limit: number;
+export interface GrowArgs extends LeaseArgs {
+  growth: number;
+  /** An economy call of a key in economy-only mode: it may grow past the limit, as such calls are admitted past it. */
+  pastLimit: boolean;
+}
+
+export interface AdmitArgs extends LeaseArgs {
   soft: number;
   normal: number;
   /** -1: the call has no economy option. */
   economy: number;
   economyOnly: boolean;
-  callId: string;
-  leaseMs: number;
-  keepMs: number;
+}
+
+/**
+ * The keys and ARGV of ADMIT or GROW, in the one order both read: now, limit,
+ * the script's `own` arguments, call id, lease ms, keep ms.
+ */
+function leasedCall(keys: SpendKeys, lease: LeaseArgs, own: Reply[]): LeasedCall {
+  return [keys.spent, keys.reservations, keys.leases, keys.marker, lease.now, lease.limit, ...own, lease.callId, lease.leaseMs, Math.max(Math.ceil(lease.keepMs), 1)];
 }
 
 /** The scripts, defined once on a link's client; typed and with their keys in order. */
@@ -219,40 +230,14 @@ export class SpendScripts {
 
   /** `undefined` when the spend counter is missing (rebuild it from the ledger, then ask again). */
   async admit(keys: SpendKeys, a: AdmitArgs): Promise<{ decision: number; spent: number; reserved: number } | undefined> {
-    const [decision, spent, reserved] = await this.client.sbSpendAdmit(
-      keys.spent,
-      keys.reservations,
-      keys.leases,
-      keys.marker,
-      a.now,
-      a.limit,
-      a.soft,
-      a.normal,
-      a.economy,
-      a.economyOnly ? 1 : 0,
-      a.callId,
-      a.leaseMs,
-      Math.max(Math.ceil(a.keepMs), 1),
-    );
+    const [decision, spent, reserved] = await this.client.sbSpendAdmit(...leasedCall(keys, a, [a.soft, a.normal, a.economy, a.economyOnly ? 1 : 0]));
     if (Number(decision) === -1) return undefined;
     return { decision: Number(decision), spent: Number(spent), reserved: Number(reserved) };
   }
 
   /** `undefined` when the spend counter is missing (rebuild it from the ledger, then ask again). */
   async grow(keys: SpendKeys, a: GrowArgs): Promise<{ granted: boolean; spent: number } | undefined> {
-    const [granted, spent] = await this.client.sbSpendGrow(
-      keys.spent,
-      keys.reservations,
-      keys.leases,
-      keys.marker,
-      a.now,
-      a.limit,
-      a.growth,
-      a.pastLimit ? 1 : 0,
-      a.callId,
-      a.leaseMs,
-      Math.max(Math.ceil(a.keepMs), 1),
-    );
+    const [granted, spent] = await this.client.sbSpendGrow(...leasedCall(keys, a, [a.growth, a.pastLimit ? 1 : 0]));
     if (Number(granted) === -1) return undefined;
     return { granted: Number(granted) === 1, spent: Number(spent) };
   }

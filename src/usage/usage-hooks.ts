@@ -114,15 +114,15 @@ export class UsageHooks implements CallHooks {
     let economyOffered = false;
     const budget = policy?.record.budget;
     if (policy && budget) {
+      // An upper bound of the call's cost. Any candidate may serve (a fallback may cost more than the first): the dearest one's bound.
+      const bound = (options: readonly Candidate[]): number => Math.max(0, ...options.map((candidate) => this.boundCost(request, candidate)));
       const economyModel = policy.economyFor(requestedModel);
       let economy: Scoped | undefined;
-      if (economyModel !== undefined && economyModel !== requestedModel) economy = cheaperEconomy(this.resolveEconomy(economyModel, principal, policy), candidates, request, this.deps);
+      if (economyModel !== undefined && economyModel !== requestedModel) economy = cheaperEconomy(this.resolveEconomy(economyModel, principal, policy), candidates, request, bound, this.deps);
       // A request for an economy model itself is served as it is, even in economy-only mode.
       else if (policy.isEconomyModel(requestedModel)) economy = { allowed: candidates, skipped };
       economyOffered = economy !== undefined;
       const period = currentPeriod(budget.period, atMs);
-      // An upper bound of the call's cost. Any candidate may serve (a fallback may cost more than the first): the dearest one's bound.
-      const bound = (options: Candidate[]): number => Math.max(0, ...options.map((candidate) => this.boundCost(request, candidate)));
       const normalBound = bound(candidates);
       const economyBound = economy && bound(economy.allowed);
       let answer;

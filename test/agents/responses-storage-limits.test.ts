@@ -4,43 +4,22 @@
 // the same, unstored and saying so; calls admitted together reserve room for
 // their answers too, so a burst stays within SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY;
 // and a key whose storage is full is told not to retry.
-import { createClient } from "@connectrpc/connect";
 import OpenAI from "openai";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { describe, expect, it } from "vitest";
 import { NOT_STORED_HEADER } from "../../src/api/openai/responses-surface.js";
-import { storeEnv } from "../support/stores.js";
-import { startThreeVendors, type ThreeVendors } from "./support/three-vendors.js";
+import { storedResponsesWorld } from "./support/stored-responses-world.js";
 
 const MODEL = "gpt-4o-mini";
 /** One response may hold about 5 KB, one key about 20 KB (small: the fake vendor streams an answer 4 characters a chunk). */
 const PER_RESPONSE_BYTES = Math.round(0.005 * 1024 * 1024);
 const PER_KEY_BYTES = Math.round(0.02 * 1024 * 1024);
 
-let world: ThreeVendors;
-let admin: ReturnType<typeof createClient<typeof AdminService>>;
-let db: pg.Client;
-let dropStore = async () => {};
-
-beforeAll(async () => {
-  const store = await storeEnv("postgres");
-  dropStore = store.drop;
-  world = await startThreeVendors({ env: { ...store.env, SWITCHBOARD_RESPONSES_MAX_MB_PER_RESPONSE: "0.005", SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY: "0.02" } });
-  admin = createClient(AdminService, world.gw.transport("connect"));
-  db = new pg.Client({ connectionString: store.env.DATABASE_URL });
-  await db.connect();
-});
-afterAll(async () => {
-  await db?.end();
-  await world?.stop();
-  await dropStore();
-});
+const world = storedResponsesWorld({ SWITCHBOARD_RESPONSES_MAX_MB_PER_RESPONSE: "0.005", SWITCHBOARD_RESPONSES_MAX_MB_PER_KEY: "0.02" });
+const { keptBy } = world;
 
 /** An SDK with its default options (retries included) for a new key. */
 async function sdkFor(keyId: string): Promise<OpenAI> {
-  const { secret } = await admin.createKey({ keyId, key: { displayName: keyId } });
-  return new OpenAI({ baseURL: `${world.gw.url}/v1`, apiKey: secret });
+  return (await world.keyFor(keyId)).sdk;
 }
 
 /** The text of a Response's message items (the SDK adds `output_text` to a unary one only). */
@@ -53,16 +32,10 @@ function storeOf(response: OpenAI.Responses.Response): unknown {
   return (response as unknown as { store?: unknown }).store;
 }
 
-/** What a key keeps in the store: its responses and their bytes. */
-async function keptBy(keyId: string): Promise<{ responses: number; bytes: number }> {
-  const { rows } = await db.query("SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS bytes FROM stored_responses WHERE key_id = $1", [keyId]);
-  return { responses: Number(rows[0].n), bytes: Number(rows[0].bytes) };
-}
-
 /** The ledger's rows of a key, once written. */
 async function ledgerOf(keyId: string, rows: number): Promise<{ method: string; status: string; completion_tokens: string }[]> {
   let found: { method: string; status: string; completion_tokens: string }[] = [];
-  await expect.poll(async () => (found = (await db.query("SELECT method, status, completion_tokens FROM usage_ledger WHERE key_id = $1", [keyId])).rows).length).toBe(rows);
+  await expect.poll(async () => (found = (await world.db.query("SELECT method, status, completion_tokens FROM usage_ledger WHERE key_id = $1", [keyId])).rows).length).toBe(rows);
   return found;
 }
 

@@ -3,41 +3,14 @@
 // stored conversation is read; a revoked key's responses are deleted; and the
 // SDK's other stored-response methods answer (input items) or say clearly
 // why they cannot (a stream of a stored response, a cancel).
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
 import OpenAI from "openai";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
-import type { GatewayKeySchema } from "../../gen/ts/switchboard/v1/admin_keys_pb.js";
-import { storeEnv } from "../support/stores.js";
-import { startThreeVendors, type ThreeVendors } from "./support/three-vendors.js";
+import { describe, expect, it } from "vitest";
+import { storedResponsesWorld } from "./support/stored-responses-world.js";
 
 const MODEL = "gpt-4o-mini";
 
-let world: ThreeVendors;
-let admin: ReturnType<typeof createClient<typeof AdminService>>;
-let db: pg.Client;
-let dropStore = async () => {};
-
-beforeAll(async () => {
-  const store = await storeEnv("postgres");
-  dropStore = store.drop;
-  world = await startThreeVendors({ env: store.env });
-  admin = createClient(AdminService, world.gw.transport("connect"));
-  db = new pg.Client({ connectionString: store.env.DATABASE_URL });
-  await db.connect();
-});
-afterAll(async () => {
-  await db?.end();
-  await world?.stop();
-  await dropStore();
-});
-
-async function keyFor(keyId: string, settings: MessageInitShape<typeof GatewayKeySchema> = {}): Promise<{ secret: string; sdk: OpenAI }> {
-  const { secret } = await admin.createKey({ keyId, key: { displayName: keyId, ...settings } });
-  return { secret, sdk: new OpenAI({ baseURL: `${world.gw.url}/v1`, apiKey: secret }) };
-}
+const world = storedResponsesWorld();
+const { keyFor } = world;
 
 const continueWith = (secret: string, body: Record<string, unknown>) =>
   fetch(`${world.gw.url}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -46,7 +19,7 @@ const errorOf = async (res: Response) => ({ status: res.status, ...((await res.j
 
 /** Makes a stored conversation unreadable: a continuation that loaded it would fail (500), so one refused as asked was refused before the load. */
 async function spoil(id: string): Promise<void> {
-  expect((await db.query("UPDATE stored_responses SET conversation = 'not json' WHERE id = $1", [id])).rowCount).toBe(1);
+  expect((await world.db.query("UPDATE stored_responses SET conversation = 'not json' WHERE id = $1", [id])).rowCount).toBe(1);
 }
 
 describe("a continuation (previous_response_id)", () => {
@@ -58,7 +31,7 @@ describe("a continuation (previous_response_id)", () => {
     // The premise: a continuation its admission lets through reads the conversation, and fails on it.
     expect((await continueWith(secret, { model: MODEL, previous_response_id: first.id, input: "go on" })).status).toBe(500);
     await expect
-      .poll(async () => (await db.query("SELECT method, surface, status FROM usage_ledger WHERE key_id = 'scoped' AND status <> 'ok'")).rows)
+      .poll(async () => (await world.db.query("SELECT method, surface, status FROM usage_ledger WHERE key_id = 'scoped' AND status <> 'ok'")).rows)
       .toEqual([{ method: "chat", surface: "openai_responses", status: "permission_denied" }]);
   });
 
@@ -84,10 +57,10 @@ describe("a revoked key", () => {
     const { sdk: other } = await keyFor("bystander");
     for (const input of ["one", "two"]) await sdk.responses.create({ model: MODEL, input });
     await other.responses.create({ model: MODEL, input: "mine" });
-    const count = async (keyId: string) => Number((await db.query("SELECT COUNT(*) AS n FROM stored_responses WHERE key_id = $1", [keyId])).rows[0].n);
+    const count = async (keyId: string) => (await world.keptBy(keyId)).responses;
     expect(await count("leaked")).toBe(2);
 
-    await admin.revokeKey({ name: "keys/leaked" });
+    await world.admin.revokeKey({ name: "keys/leaked" });
     await expect.poll(() => count("leaked")).toBe(0);
     expect(await count("bystander")).toBe(1);
   });

@@ -166,7 +166,8 @@ export class GatewayMetrics {
 
   readonly budgetRefusals = new Counter({
     name: "switchboard_budget_refusals_total",
-    help: "Calls refused because the key's budget for the period is spent.",
+    help: "Calls refused because the key's budget for the period is spent: at admission, or before another attempt (a retry, failover or hedge) it could not cover.",
+    labelNames: ["stage"] as const,
     registers: [this.registry],
   });
 

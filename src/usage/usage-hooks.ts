@@ -145,7 +145,7 @@ export class UsageHooks implements CallHooks {
       this.showBudget(principal, budget, answer.spentNanos, atMs);
       if (answer.decision === "refused") {
         this.refundTokens(principal.keyId, limits, estimatedTokens);
-        this.deps.metrics.budgetRefusals.inc();
+        this.deps.metrics.budgetRefusals.inc({ stage: "admission" });
         throw refuse(this.budgetExhausted(principal.keyId, budget, answer.spentNanos, period, atMs, economy === undefined));
       }
       if (answer.decision === "economy" && economy && economy.allowed !== candidates) {
@@ -194,6 +194,7 @@ export class UsageHooks implements CallHooks {
         }
         if (!grown.granted) {
           this.deps.logger.info({ requestId: ctx.requestId, keyId: principal.keyId, provider: next.provider, model: next.upstreamModel }, "budget exhausted: another attempt of the call is not sent");
+          this.deps.metrics.budgetRefusals.inc({ stage: "another_attempt" });
           throw this.budgetExhausted(principal.keyId, budget, grown.spentNanos, reservedIn, Date.now(), !economyOffered, NOT_TRIED_AGAIN);
         }
         covered += lacking;
@@ -264,7 +265,7 @@ export class UsageHooks implements CallHooks {
     const period = currentPeriod(budget.period, atMs);
     const spent = await this.deps.spend.spent(keyId, period).catch(() => undefined);
     if (spent === undefined || spent < budget.limitNanos) return;
-    this.deps.metrics.budgetRefusals.inc();
+    this.deps.metrics.budgetRefusals.inc({ stage: "admission" });
     throw refuse(this.budgetExhausted(keyId, budget, spent, period, atMs, true));
   }
 

@@ -112,6 +112,9 @@ describe.each<Backend>(["sqlite", "postgres+redis"])("concurrent calls whose att
     for (const err of failures) expect([Code.ResourceExhausted, Code.DeadlineExceeded], err.rawMessage).toContain(err.code);
     // Calls admitted within the budget whose retry it could not take: refused before the retry was sent.
     expect(failures.some((err) => err.code === Code.ResourceExhausted && err.rawMessage.includes("the call was not tried again"))).toBe(true);
+    // Both are counted, each at its stage.
+    const refusals = await world.gw.app.metrics.registry.getSingleMetricAsString("switchboard_budget_refusals_total");
+    expect(refusals).toMatch(/switchboard_budget_refusals_total\{stage="another_attempt"\} [1-9]/);
   });
 });
 

@@ -8,12 +8,16 @@ import type { CacheSecret } from "./cache-secret.js";
 
 // Each script's keys are one entry's and its lock's, which share a hash tag (`{id}`): one cluster slot.
 
-// KEYS: entry, lock. ARGV: value, ttl ms, the lock's token ("" for none).
+// KEYS: entry, lock. ARGV: value, ttl ms, the lock's token ("" for none), "1" to write only where no entry is.
 // Writes the entry and, when this call held the lock, frees it in the same step: a waiter never sees the lock gone before the answer is there.
+// Returns 1 when written, 0 when an entry was there and "only if absent" kept it (the look and the write are one step: no other write falls between).
 const PUT = `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local written
+if ARGV[4] == '1' then written = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX')
+else written = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-return 1
+if written then return 1 end
+return 0
 `;
 
 // KEYS: lock. ARGV: token. Frees the lock only if it is still this call's.
@@ -56,7 +60,7 @@ return 1
 `;
 
 type ScriptClient = {
-  sbCachePut(entry: string, lock: string, value: Buffer, ttlMs: number, token: string): Promise<number>;
+  sbCachePut(entry: string, lock: string, value: Buffer, ttlMs: number, token: string, onlyIfAbsent: "1" | "0"): Promise<number>;
   sbCacheUnlock(lock: string, token: string): Promise<number>;
   sbCachePollBuffer(entry: string, lock: string): Promise<[Buffer | null, number]>;
   sbCacheReserve(level: string, partition: string, bytes: number, field: number, now: number, maxBytes: number, maxPartitionBytes: number): Promise<number>;
@@ -68,6 +72,16 @@ type ScriptClient = {
  * applied later, so the token is kept for a compare-and-delete.
  */
 export type LockAttempt = { kind: "taken"; token: string } | { kind: "busy" } | { kind: "unknown"; token: string };
+
+/** How an entry is written: the lock `token` it frees ("" for none), and whether it may replace an entry already there. */
+export interface PutOptions {
+  token?: string;
+  /** Written only where no entry is (a shared partition's refresh): an entry already there, however recent, is kept. */
+  onlyIfAbsent?: boolean;
+}
+
+/** What came of a write: "kept" when onlyIfAbsent found an entry there. */
+export type PutResult = "written" | "kept" | "too_large" | "full" | "failed";
 
 /** How long an entry lives: from `now` (the cache's clock), for `ttlMs`. */
 export interface EntryLife {
@@ -134,14 +148,16 @@ export class RedisTier {
   /**
    * Writes a sealed entry and frees the lock `token` held. An entry over the
    * size cap, or past the level's or its partition's bound, is not written
-   * (the lock is freed all the same).
+   * (the lock is freed all the same); nor, `onlyIfAbsent`, is one where an
+   * entry is already kept ("kept").
    */
-  async put(key: CacheKey, sealed: Buffer, life: EntryLife, token = ""): Promise<"written" | "too_large" | "full" | "failed"> {
+  async put(key: CacheKey, sealed: Buffer, life: EntryLife, { token = "", onlyIfAbsent = false }: PutOptions = {}): Promise<PutResult> {
     const ttlMs = Math.max(1, Math.round(life.ttlMs));
     const entryKey = this.entryKey(key);
+    // An entry kept by onlyIfAbsent leaves its reservation counted until it would have expired, as a purged entry does.
     const refused = sealed.length > this.limits.maxEntryBytes ? "too_large" : await this.reserve(key, entryKey.length + sealed.length, life.now, ttlMs);
-    const written = refused ? undefined : await this.run("cache_write", () => this.scripts.sbCachePut(entryKey, this.lockKey(key), sealed, ttlMs, token));
-    if (written !== undefined) return "written";
+    const written = refused ? undefined : await this.run("cache_write", () => this.scripts.sbCachePut(entryKey, this.lockKey(key), sealed, ttlMs, token, onlyIfAbsent ? "1" : "0"));
+    if (written !== undefined) return written === 1 ? "written" : "kept";
     // Not written: free the lock now rather than let other instances' waiters wait out its life.
     if (token) await this.unlock(key, token);
     return refused ?? "failed";

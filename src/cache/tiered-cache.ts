@@ -14,7 +14,7 @@ import type { Coalescer, Lead } from "./coalescer.js";
 import { openEntry, sealEntry } from "./entry-seal.js";
 import type { EntryLabels, MemoryCache } from "./memory-cache.js";
 import type { PurgeBus } from "./purge-bus.js";
-import type { PurgeFilter, RedisTier } from "./redis-tier.js";
+import type { PurgeFilter, PutOptions, PutResult, RedisTier } from "./redis-tier.js";
 
 export interface TieredCacheDeps {
   policy: CachePolicy;
@@ -147,22 +147,27 @@ export class TieredCache implements ResponseCache {
 
   /** Keeps an answer in both levels and hands it to the calls waiting on this one. */
   private keep(key: CacheKey, plain: Uint8Array, now: number, ttlMs: number, lead: Lead | undefined): void {
-    if (this.deps.memory.set(key.id, { bytes: plain, expiresAt: now + ttlMs, labels: key })) this.deps.metrics.cacheStoredBytes.inc({ level: "l1" }, plain.length);
+    this.toMemory(key, plain, now, ttlMs);
     lead?.finish(plain);
-    if (this.deps.redis) void this.toRedis(this.deps.redis, key, plain, now, ttlMs, lead?.token);
+    if (this.deps.redis) void this.toRedis(this.deps.redis, key, plain, now, ttlMs, { token: lead?.token });
   }
 
   /**
    * Keeps a shared partition's refreshed answer only where no entry is kept.
-   * An entry another instance writes between the look and the write is
-   * replaced, as between two misses: no caller chooses that moment.
+   * In Redis the write itself is conditional (SET NX, one step), so an entry
+   * another instance writes between the look and the write is kept too.
    */
   private async fillEmpty(key: CacheKey, plain: Uint8Array, ttlMs: number): Promise<void> {
-    if (await this.holds(key)) {
-      this.deps.metrics.cacheNotStored.inc({ reason: "shared_entry_kept" });
-      return;
-    }
-    this.keep(key, plain, this.now(), ttlMs, undefined);
+    if (await this.holds(key)) return this.sharedEntryKept();
+    const now = this.now();
+    // The entry kept in Redis fills this memory when next read, as a hit would.
+    if (this.deps.redis && (await this.toRedis(this.deps.redis, key, plain, now, ttlMs, { onlyIfAbsent: true })) === "kept") return this.sharedEntryKept();
+    // Looked at again after the waits: an answer a call in this process kept meanwhile stays.
+    if (!this.deps.memory.get(key.id)) this.toMemory(key, plain, now, ttlMs);
+  }
+
+  private sharedEntryKept(): void {
+    this.deps.metrics.cacheNotStored.inc({ reason: "shared_entry_kept" });
   }
 
   /** Whether an entry is kept for the key, in this memory or in Redis (which then fills this memory, as a hit would). */
@@ -172,12 +177,17 @@ export class TieredCache implements ResponseCache {
     return sealed !== undefined && this.open(key, sealed) !== undefined;
   }
 
-  private async toRedis(redis: RedisTier, key: CacheKey, plain: Uint8Array, now: number, ttlMs: number, token: string | undefined): Promise<void> {
+  private toMemory(key: CacheKey, plain: Uint8Array, now: number, ttlMs: number): void {
+    if (this.deps.memory.set(key.id, { bytes: plain, expiresAt: now + ttlMs, labels: key })) this.deps.metrics.cacheStoredBytes.inc({ level: "l1" }, plain.length);
+  }
+
+  private async toRedis(redis: RedisTier, key: CacheKey, plain: Uint8Array, now: number, ttlMs: number, options: PutOptions): Promise<PutResult> {
     const sealed = sealEntry(plain, this.deps.secret.partitionKey(key.partition), key.id, now + ttlMs);
-    const result = await redis.put(key, sealed, { now, ttlMs }, token);
+    const result = await redis.put(key, sealed, { now, ttlMs }, options);
     if (result === "written") this.deps.metrics.cacheStoredBytes.inc({ level: "l2" }, sealed.length);
     else if (result === "too_large") this.deps.metrics.cacheNotStored.inc({ reason: "too_large" });
     else if (result === "full") this.deps.metrics.cacheNotStored.inc({ reason: "l2_full" });
+    return result;
   }
 
   /** An entry from Redis as answer bytes, kept in memory too for the time it has left; undefined if it does not open. */

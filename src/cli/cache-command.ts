@@ -4,7 +4,9 @@ import { ADMIN_CONNECTION_HELP, adminClient, CliError, runCli, type CliIo } from
 export const CACHE_USAGE = `usage: switchboard cache purge [options]
 
 Removes cached answers from Redis and from every instance's memory.
-At least one option; the options given must all match.
+At least one option; the options given must all match. An admin key of a
+team purges its own team's answers only: --team TEAM of its own, or --key of
+one of its team's keys (with --model or not).
 
 options:
   --key ID               the answers cached for this key ("master" for the master key)

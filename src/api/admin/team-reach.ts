@@ -23,8 +23,8 @@ export function teamOf(principal: Principal | undefined): string | undefined {
   return principal?.policy?.record.team || undefined;
 }
 
-/** Refuses an admin key held to a team any `action` ("read", "change", "revoke") on a key of another team. */
-export function requireOwnTeam(principal: Principal | undefined, key: KeyRecord, action: string): void {
+/** Refuses an admin key held to a team any `action` ("read", "change", "revoke", "purge") on a key of another team. */
+export function requireOwnTeam(principal: Principal | undefined, key: Pick<KeyRecord, "id" | "team">, action: string): void {
   const team = teamOf(principal);
   if (team === undefined || key.team === team) return;
   const target = KEY_NAME.format({ key: key.id });

@@ -298,6 +298,12 @@ describe("the response cache in one gateway", () => {
 
     const empty = await admin.purgeCache({}).catch((err: unknown) => ConnectError.from(err));
     expect((empty as ConnectError).code).toBe(Code.InvalidArgument);
+    // Filters are short lines of text: a megabyte of team, or a NUL in a model, is refused naming the field.
+    for (const [field, bad] of [["team", "t".repeat(1_000_000)], ["model", "gpt-4o\u0000mini"]] as const) {
+      const refused = await admin.purgeCache({ [field]: bad }).catch((err: unknown) => ConnectError.from(err));
+      expect((refused as ConnectError).code).toBe(Code.InvalidArgument);
+      expect((refused as ConnectError).rawMessage).toContain(field);
+    }
     expect((await cli(cacheCommand, ["purge"], { SWITCHBOARD_URL: gw.url, SWITCHBOARD_ADMIN_KEY: MASTER_KEY })).code).toBe(2);
   });
 });

@@ -11,6 +11,7 @@ import { FieldViolations } from "../aip/field-violations.js";
 import { callerId } from "./admin-containment.js";
 import { KEY_NAME } from "./resource-names.js";
 import { OUTSIDE_OWN_TEAM, requireOwnTeam, teamOf } from "./team-reach.js";
+import { readFilter } from "./usage-requests.js";
 
 export interface CacheAdminDeps {
   /** Removes the matching entries (Redis and every instance's memory); how many. Undefined when the cache is off. */
@@ -34,8 +35,9 @@ export function createCacheAdmin(deps: CacheAdminDeps): CacheAdmin {
       const filter: PurgeFilter = {};
       const keyId = req.key ? KEY_NAME.read(req.key, "key", v)?.key : undefined;
       if (keyId) filter.partition = `key:${keyId}`;
-      if (req.team) filter.partition = `team:${req.team}`;
-      if (req.model) Object.assign(filter, modelFilter(req.model, deps.providers));
+      // Compared with tags of stored text: bounded as the usage reports' filters are.
+      if (req.team) filter.partition = `team:${readFilter(req.team, "team", v)}`;
+      if (req.model) Object.assign(filter, modelFilter(readFilter(req.model, "model", v)!, deps.providers));
       v.throwIfAny();
       await requireOwnTeamsAnswers(ctx.values.get(principalKey), req, keyId, deps.keys);
       return create(PurgeCacheResponseSchema, { purgedEntries: BigInt(deps.purge ? await deps.purge(filter) : 0) });

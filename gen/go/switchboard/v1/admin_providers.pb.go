@@ -33,8 +33,11 @@ const (
 	// A staged canary: receives its traffic share until it is promoted or
 	// rolled back.
 	CredentialState_CREDENTIAL_STATE_STANDBY CredentialState = 2
-	// Rate limited by the vendor: out of rotation until the vendor's
-	// retry-after has passed, then back in its previous state.
+	// Benched for a while: rate limited by the vendor (until its retry-after
+	// has passed), failing (the vendor's errors on this key, repeated), or the
+	// odd one out (answered model_not_found or the like where the pool's other
+	// keys are served); `reason` says which. Back in its previous state when
+	// the wait ends.
 	CredentialState_CREDENTIAL_STATE_COOLING_DOWN CredentialState = 3
 	// Out of rotation: rejected by the vendor (probed again later, and back in
 	// rotation when a probe succeeds) or disabled by an operator (for good).

@@ -78,16 +78,21 @@ func (CacheControl) EnumDescriptor() ([]byte, []int) {
 }
 
 // Request for AdminService.PurgeCache. Every field set must match (AND); at
-// least one of `key`, `team` or `model` must be set.
+// least one of `key`, `team` or `model` must be set. An admin key of a team
+// purges its own team's answers only (`team` its own, or `key` one of its
+// team's keys, with `model` or not); anything else, a `model` alone among
+// them, is PERMISSION_DENIED with ErrorInfo reason OUTSIDE_OWN_TEAM.
 type PurgeCacheRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The answers cached for this gateway key, `keys/{key}` (its own partition,
 	// not its team's).
 	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	// The answers cached for this team (routes with `share: team`).
+	// The answers cached for this team (routes with `share: team`); at most 256
+	// characters, no control characters.
 	Team string `protobuf:"bytes,2,opt,name=team,proto3" json:"team,omitempty"`
 	// The answers of this model: the vendor's model name ("gpt-4o-mini") or
-	// "provider/model" ("openai/gpt-4o-mini").
+	// "provider/model" ("openai/gpt-4o-mini"); at most 256 characters, no
+	// control characters.
 	Model         string `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -563,8 +563,11 @@ export enum CredentialState {
   STANDBY = 2,
 
   /**
-   * Rate limited by the vendor: out of rotation until the vendor's
-   * retry-after has passed, then back in its previous state.
+   * Benched for a while: rate limited by the vendor (until its retry-after
+   * has passed), failing (the vendor's errors on this key, repeated), or the
+   * odd one out (answered model_not_found or the like where the pool's other
+   * keys are served); `reason` says which. Back in its previous state when
+   * the wait ends.
    *
    * @generated from enum value: CREDENTIAL_STATE_COOLING_DOWN = 3;
    */

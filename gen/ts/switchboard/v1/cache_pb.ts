@@ -14,7 +14,10 @@ export const file_switchboard_v1_cache: GenFile = /*@__PURE__*/
 
 /**
  * Request for AdminService.PurgeCache. Every field set must match (AND); at
- * least one of `key`, `team` or `model` must be set.
+ * least one of `key`, `team` or `model` must be set. An admin key of a team
+ * purges its own team's answers only (`team` its own, or `key` one of its
+ * team's keys, with `model` or not); anything else, a `model` alone among
+ * them, is PERMISSION_DENIED with ErrorInfo reason OUTSIDE_OWN_TEAM.
  *
  * @generated from message switchboard.v1.PurgeCacheRequest
  */
@@ -28,7 +31,8 @@ export type PurgeCacheRequest = Message<"switchboard.v1.PurgeCacheRequest"> & {
   key: string;
 
   /**
-   * The answers cached for this team (routes with `share: team`).
+   * The answers cached for this team (routes with `share: team`); at most 256
+   * characters, no control characters.
    *
    * @generated from field: string team = 2;
    */
@@ -36,7 +40,8 @@ export type PurgeCacheRequest = Message<"switchboard.v1.PurgeCacheRequest"> & {
 
   /**
    * The answers of this model: the vendor's model name ("gpt-4o-mini") or
-   * "provider/model" ("openai/gpt-4o-mini").
+   * "provider/model" ("openai/gpt-4o-mini"); at most 256 characters, no
+   * control characters.
    *
    * @generated from field: string model = 3;
    */

@@ -92,9 +92,10 @@ describe.each<StoreKind>(["sqlite", "postgres"])("kill -9 of a gateway under loa
     const url = await first.listening();
     const calls = load(url);
     await expect.poll(() => rowsWritten(url), { timeout: 30_000, interval: 50 }).toBeGreaterThan(0);
-    // Killed between two batches, with at least 100 answered calls not yet written.
+    // Killed between two batches, with at least 25 answered calls not yet written (a second's calls: a busy
+    // machine, the suite's other files running, answers fewer than a hundred a second).
     let stored = 0;
-    await expect.poll(async () => calls.ok.length - (stored = await rowsWritten(url)), { timeout: 30_000, interval: 10 }).toBeGreaterThanOrEqual(100);
+    await expect.poll(async () => calls.ok.length - (stored = await rowsWritten(url)), { timeout: 30_000, interval: 10 }).toBeGreaterThanOrEqual(25);
     first.child.kill("SIGKILL");
     expect(await first.exited).toBeNull();
     await calls.done;

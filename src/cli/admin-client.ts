@@ -1,6 +1,7 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { EARLIEST_MS, LATEST_MS } from "../api/admin/usage-requests.js";
 import { printable } from "../common/control-characters.js";
 import { reasonOf } from "../common/gateway-error.js";
 
@@ -129,8 +130,14 @@ export function parseDuration(text: string): number | undefined {
 /** A moment: "7d" (ago), or an ISO date/time. */
 export function parseMoment(text: string, name: string, now = Date.now()): number {
   const ago = parseDuration(text);
-  if (ago !== undefined) return now - ago;
+  if (ago !== undefined) return inTimestampRange(now - ago, text, name);
   const ms = Date.parse(text);
   if (Number.isNaN(ms)) throw new CliError(`${name}: "${text}" is neither a duration such as 7d nor a date such as 2026-01-31`, 2);
-  return ms;
+  return inTimestampRange(ms, text, name);
+}
+
+/** A moment a request can carry: google.protobuf.Timestamp names 0001-01-01 to 9999-12-31, and no other. */
+function inTimestampRange(ms: number, text: string, name: string): number {
+  if (ms >= EARLIEST_MS && ms <= LATEST_MS) return ms;
+  throw new CliError(`${name}: "${text}" is outside the times the gateway takes, 0001-01-01 to 9999-12-31`, 2);
 }

@@ -30,7 +30,8 @@ settings:
   --team TEAM                 the team (reports group by it)
   --models GLOB,GLOB          models the key may call ("gpt-4o*,claude-*"); default: all
   --all-models                update only: lift the key's scope (every model)
-  --admin / --no-admin        may call the AdminService
+  --admin / --no-admin        may call the AdminService (--admin: every method)
+  --admin-read-only           may call the AdminService's Get, List and Watch methods only
   --rpm N                     requests per minute (0: unlimited, shown as -)
   --tpm N                     tokens per minute (0: unlimited)
   --budget AMOUNT             spending limit per period, in the accounting currency (--no-budget removes it)
@@ -51,6 +52,7 @@ const OPTIONS = {
   "all-models": { type: "boolean" },
   admin: { type: "boolean" },
   "no-admin": { type: "boolean" },
+  "admin-read-only": { type: "boolean" },
   rpm: { type: "string" },
   tpm: { type: "string" },
   budget: { type: "string" },
@@ -161,8 +163,8 @@ function settings(values: Values): { key: GatewayKey; paths: string[] } {
     paths.push("allowed_models");
   }
   if (values["all-models"]) paths.push("allowed_models");
-  if (values.admin || values["no-admin"]) (key.admin = Boolean(values.admin)), paths.push("admin");
-  if (values.rpm !== undefined) (key.requestsPerMinute = count("--rpm", values.rpm)), paths.push("requests_per_minute");
+  adminRights(values, key, paths);
+  if (values.rpm !== undefined) (key.requestsPerMinute = count("--rpm", values.rpm, INT32_MAX)), paths.push("requests_per_minute");
   if (values.tpm !== undefined) (key.tokensPerMinute = BigInt(count("--tpm", values.tpm))), paths.push("tokens_per_minute");
   const budgetFlags = values.budget !== undefined || values.period !== undefined || values.soft !== undefined || values["when-exhausted"] !== undefined;
   if (values["no-budget"]) {
@@ -208,6 +210,8 @@ function settings(values: Values): { key: GatewayKey; paths: string[] } {
   if (values["no-expiry"]) paths.push("expire_time");
   else if (values.expires !== undefined) {
     const ttl = parseDuration(values.expires);
+    // Past what a google.protobuf.Duration holds, the request could not even be encoded.
+    if (ttl !== undefined && !(ttl <= MAX_DURATION_MS)) throw new CliError(`--expires: "${values.expires}" is longer than any expiry the gateway takes (at most 100 years)`, 2);
     if (ttl !== undefined) key.expiration = { case: "ttl", value: durationFromMs(ttl) };
     else {
       const at = Date.parse(values.expires);
@@ -219,9 +223,30 @@ function settings(values: Values): { key: GatewayKey; paths: string[] } {
   return { key, paths };
 }
 
-function count(flag: string, text: string): number {
+/**
+ * --admin, --admin-read-only or --no-admin: both rights are set, so that
+ * --admin makes a read-only admin key a full one again.
+ */
+function adminRights(values: Values, key: GatewayKey, paths: string[]): void {
+  const given = [values.admin && "--admin", values["admin-read-only"] && "--admin-read-only", values["no-admin"] && "--no-admin"].filter(Boolean);
+  if (given.length > 1) throw new CliError(`${given.join(" and ")} cannot be combined: choose one`, 2);
+  if (given.length === 0) return;
+  key.admin = !values["no-admin"];
+  paths.push("admin");
+  if (values["no-admin"]) return;
+  key.adminReadOnly = Boolean(values["admin-read-only"]);
+  paths.push("admin_read_only");
+}
+
+/** requests_per_minute is an int32: a larger number could not even be sent. */
+const INT32_MAX = 2 ** 31 - 1;
+/** google.protobuf.Duration's largest, 10,000 years, in ms. */
+const MAX_DURATION_MS = 315_576_000_000 * 1000;
+
+function count(flag: string, text: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < 0) throw new CliError(`${flag}: "${text}" is not a whole number`, 2);
+  if (n > max) throw new CliError(`${flag}: ${text} is more than the largest the gateway takes, ${max} (or 0 for unlimited)`, 2);
   return n;
 }
 
@@ -247,7 +272,7 @@ function describe(keys: GatewayKey[]): string {
       STATE_NAMES[key.state],
       key.keyHint,
       key.allowedModels.join(",") || "*",
-      key.admin ? "yes" : "no",
+      key.admin ? (key.adminReadOnly ? "read-only" : "yes") : "no",
       key.requestsPerMinute ? String(key.requestsPerMinute) : "-",
       key.tokensPerMinute ? String(key.tokensPerMinute) : "-",
       key.budget ? `${amount(key.budget.limit)}/${["?", "day", "week", "month"][key.budget.period]}` : "",
@@ -274,6 +299,7 @@ function toJson(key: GatewayKey): Record<string, unknown> {
     keyHint: key.keyHint,
     allowedModels: key.allowedModels,
     admin: key.admin,
+    adminReadOnly: key.adminReadOnly,
     requestsPerMinute: key.requestsPerMinute ?? 0,
     tokensPerMinute: Number(key.tokensPerMinute ?? 0n),
     budget: key.budget

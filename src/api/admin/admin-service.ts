@@ -1,7 +1,8 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { createCacheAdmin, type CacheAdminDeps } from "./cache-admin.js";
 import { createConsoleAdmin, type ConsoleAdminDeps } from "./console-admin.js";
+import { withEncodableAnswers } from "./encodable-answers.js";
 import { createKeyAdmin, type KeyAdminDeps } from "./key-admin.js";
 import { createProviderAdmin, type ProviderAdminDeps } from "./provider-admin.js";
 import { createSecretsAdmin, type SecretsAdminDeps } from "./secrets-admin.js";
@@ -25,5 +26,5 @@ export interface AdminServiceDeps {
  * auth interceptor.
  */
 export function createAdminService(deps: AdminServiceDeps): ServiceImpl<typeof AdminService> {
-  return { ...createKeyAdmin(deps.keys), ...createProviderAdmin(deps.providers), ...createUsageAdmin(deps.usage), ...createCacheAdmin(deps.cache), ...createSecretsAdmin(deps.secrets), ...createConsoleAdmin(deps.console) };
+  return withEncodableAnswers(AdminService, { ...createKeyAdmin(deps.keys), ...createProviderAdmin(deps.providers), ...createUsageAdmin(deps.usage), ...createCacheAdmin(deps.cache), ...createSecretsAdmin(deps.secrets), ...createConsoleAdmin(deps.console) });
 }

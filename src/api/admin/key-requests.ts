@@ -159,11 +159,11 @@ function readKeyFilter(filter: string, v: FieldViolations): KeyFilter {
   const result: KeyFilter = {};
   for (const { field, value } of parseFilter(filter, FILTER_FIELDS, FILTER_USAGE, v, { anyField: true })) {
     if (field === undefined) {
-      // Longer than any name, id or team, it could match nothing: a mistake worth naming.
-      if (value.length > MAX_TEXT_CHARS) v.add("filter", `a text to search for must be at most ${MAX_TEXT_CHARS} characters`);
+      // Longer than any name, id or team, or holding a control character none has, it could match nothing: a mistake worth naming.
+      checkText(v, "filter", value, "a text to search for");
       if (result.search !== undefined) v.add("filter", "at most one text to search for");
       result.search = value;
-    } else if (field === "team") result.team = value;
+    } else if (field === "team") result.team = checkText(v, "filter", value, "team");
     else if (field === "admin") {
       if (value !== "true" && value !== "false") v.add("filter", "admin must be true or false");
       result.admin = value === "true";
@@ -269,11 +269,12 @@ function checkDisplayName(v: FieldViolations, name: string): string {
   return trimmed;
 }
 
-/** A short line of text, trimmed: at most MAX_TEXT_CHARS characters and no control characters. */
-function checkText(v: FieldViolations, field: string, text: string): string {
+/** A short line of text, trimmed: at most MAX_TEXT_CHARS characters and no control characters. `part` names it within a field that holds more (a filter's "team"). */
+function checkText(v: FieldViolations, field: string, text: string, part?: string): string {
   const trimmed = text.trim();
-  if (trimmed.length > MAX_TEXT_CHARS) v.add(field, `must be at most ${MAX_TEXT_CHARS} characters`);
-  if (hasControlCharacter(trimmed)) v.add(field, "must not contain control characters");
+  const what = part ? `${part} ` : "";
+  if (trimmed.length > MAX_TEXT_CHARS) v.add(field, `${what}must be at most ${MAX_TEXT_CHARS} characters`);
+  if (hasControlCharacter(trimmed)) v.add(field, `${what}must not contain control characters`);
   return trimmed;
 }
 

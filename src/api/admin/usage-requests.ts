@@ -50,6 +50,14 @@ const REPORT_PAGES = createPageTokenCodec(
 /** The years a Timestamp may name (google.protobuf.Timestamp: 0001-01-01 to 9999-12-31, UTC), in seconds. */
 const MIN_SECONDS = -62_135_596_800n;
 const MAX_SECONDS = 253_402_300_799n;
+/** The same range in epoch ms: a time an answer gives back outside it cannot be encoded (JSON refuses it), so the caller would get Internal. */
+export const EARLIEST_MS = Number(MIN_SECONDS) * 1000;
+export const LATEST_MS = Number(MAX_SECONDS) * 1000 + 999;
+
+/** Whether an answer can carry `ms` as a google.protobuf.Timestamp. */
+export function isTimestampMs(ms: number): boolean {
+  return Number.isSafeInteger(ms) && ms >= EARLIEST_MS && ms <= LATEST_MS;
+}
 
 /**
  * A report window's end in epoch ms: the request's time, or `fallback` when
@@ -72,7 +80,7 @@ export type UsageReportQuery = UsageQuery & { page: { offset: number; limit: num
 /** GetUsageReport's request as a ledger query for the page it asks for (the first, or the one its page_token starts). */
 export function readUsageReport(req: GetUsageReportRequest, v: FieldViolations, now: number): UsageReportQuery {
   let endMs = readTime(req.endTime, "end_time", v, now);
-  let startMs = readTime(req.startTime, "start_time", v, endMs - DEFAULT_WINDOW_MS);
+  let startMs = readTime(req.startTime, "start_time", v, defaultStart(endMs, DEFAULT_WINDOW_MS));
   if (startMs >= endMs) v.add("start_time", "must be before end_time");
   const groupBy = req.groupBy.map((dimension, i) => {
     const group = GROUPS[dimension];
@@ -83,8 +91,29 @@ export function readUsageReport(req: GetUsageReportRequest, v: FieldViolations, 
   const position = REPORT_PAGES.decode(req.pageToken, v);
   let offset = 0;
   if (position && position[3] !== reportDigest(req)) v.add("page_token", "was issued for another report: ask again from the first page with this one");
+  else if (position && !continuesWindow(position, req, { startMs, endMs })) v.add("page_token", "is not a token from a previous GetUsageReport response");
   else if (position) [offset, startMs, endMs] = position;
   return { startMs, endMs, ...readUsageFilters(req, v), surface: readFilter(req.surface, "surface", v), groupBy, page: { offset, limit } };
+}
+
+/**
+ * Whether a token's window is one the first page of `req` could have had:
+ * tokens are not signed (a hand-made one is as good as a real one), so each
+ * field is checked again. A time the request sets must be the token's, and
+ * an unset start is the default window before the token's end (an unset end
+ * was "now" on the instance that issued the token: any time, since another
+ * instance's clock may be a little behind). The window is within
+ * Timestamp's range, which the answer gives back.
+ */
+function continuesWindow([, startMs, endMs]: ReportPosition, req: GetUsageReportRequest, asked: { startMs: number; endMs: number }): boolean {
+  if (!isTimestampMs(startMs) || !isTimestampMs(endMs) || startMs >= endMs) return false;
+  if (req.endTime && endMs !== asked.endMs) return false;
+  return req.startTime ? startMs === asked.startMs : startMs === defaultStart(endMs, DEFAULT_WINDOW_MS);
+}
+
+/** A window's start when the request leaves it out: `windowMs` before its end, but never before Timestamp's first day (an answer gives it back). */
+export function defaultStart(endMs: number, windowMs: number): number {
+  return Math.max(EARLIEST_MS, endMs - windowMs);
 }
 
 /** The next_page_token after the page `query` asked for, of the report `req` asks for. */
@@ -112,7 +141,7 @@ export function readUsageFilters(req: { key: string; team: string; provider: str
 /** Filter values are compared with the ledger's text: at most 256 characters, none a control character (Postgres text holds no NUL). */
 const MAX_FILTER_CHARS = 256;
 
-function readFilter(value: string, field: string, v: FieldViolations): string | undefined {
+export function readFilter(value: string, field: string, v: FieldViolations): string | undefined {
   if (!value) return undefined;
   if (value.length > MAX_FILTER_CHARS) v.add(field, `must be at most ${MAX_FILTER_CHARS} characters, got ${value.length}`);
   else if (hasControlCharacter(value)) v.add(field, "must not contain control characters");

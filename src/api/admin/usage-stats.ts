@@ -19,7 +19,7 @@ import { FieldViolations } from "../aip/field-violations.js";
 import { KEY_NAME } from "./resource-names.js";
 import { teamWithinReach } from "./team-reach.js";
 import type { UsageAdminDeps } from "./usage-admin.js";
-import { readTime, readUsageFilters } from "./usage-requests.js";
+import { defaultStart, EARLIEST_MS, readTime, readUsageFilters } from "./usage-requests.js";
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -77,9 +77,11 @@ function readUsageStats(req: GetUsageStatsRequest, v: FieldViolations, now: numb
   if (!(bucketMs >= MINUTE_MS && bucketMs <= MAX_BUCKET_MS && bucketMs % MINUTE_MS === 0)) v.add("bucket_width", "must be whole minutes, from one minute to 31 days");
   const width = Math.max(MINUTE_MS, bucketMs - (bucketMs % MINUTE_MS));
   const endMs = readTime(req.endTime, "end_time", v, now);
-  const requestedStart = readTime(req.startTime, "start_time", v, endMs - DEFAULT_WINDOW_MS);
+  const requestedStart = readTime(req.startTime, "start_time", v, defaultStart(endMs, DEFAULT_WINDOW_MS));
   const startMs = Math.floor(requestedStart / width) * width;
-  if (startMs >= endMs) v.add("start_time", "must be before end_time");
+  // The answer gives the aligned start back, and a Timestamp cannot name a time before 0001-01-01.
+  if (startMs < EARLIEST_MS) v.add("start_time", "aligned down to a whole bucket_width, falls before 0001-01-01T00:00:00Z: ask for a later start_time or a bucket_width that divides it");
+  else if (startMs >= endMs) v.add("start_time", "must be before end_time");
   else if ((endMs - startMs) / width > MAX_BUCKETS) v.add("bucket_width", `makes more than ${MAX_BUCKETS} buckets in the window: choose a wider bucket or a shorter window`);
   const group = req.groupBy === UsageDimension.UNSPECIFIED ? undefined : SERIES_GROUPS[req.groupBy];
   if (req.groupBy !== UsageDimension.UNSPECIFIED && !group) v.add("group_by", "must be PROVIDER, MODEL, KEY or TEAM (time is always a dimension here)");

@@ -11,6 +11,7 @@ import { FieldViolations } from "../aip/field-violations.js";
 import type { CallFeed, FinishedCall } from "../envelope/call-feed.js";
 import { KEY_NAME } from "./resource-names.js";
 import { teamOf } from "./team-reach.js";
+import { readFilter } from "./usage-requests.js";
 
 export interface WatchCallsDeps {
   feed: CallFeed;
@@ -26,12 +27,13 @@ export function createWatchCalls(deps: WatchCallsDeps): WatchCallsAdmin {
   return {
     async *watchCalls(req, ctx) {
       const principal = ctx.values.get(principalKey);
-      const matches = readWatchFilter(req, teamOf(principal));
+      const team = teamOf(principal);
+      const matches = readWatchFilter(req, team);
       const keyId = principal?.keyId ?? "unknown";
       // A key that expires mid-watch stops seeing calls then (a revocation or a lost admin right ends it too: watch-revalidation.ts).
       const expireMs = principal?.policy?.record.expireMs;
       const expiry = expireMs === undefined ? undefined : { atMs: expireMs, error: refused({ keyId, why: "expired", atMs: expireMs }) };
-      const calls = deps.feed.watch(keyId, matches, ctx.signal, expiry);
+      const calls = deps.feed.watch(keyId, matches, ctx.signal, { team, expiry });
       try {
         // The feed's first step runs at once up to its first wait: it checks the watchers' bounds and subscribes.
         const first = calls.next();
@@ -55,8 +57,10 @@ export function createWatchCalls(deps: WatchCallsDeps): WatchCallsAdmin {
 function readWatchFilter(req: WatchCallsRequest, team: string | undefined): (call: FinishedCall) => boolean {
   const v = new FieldViolations();
   const keyId = req.key ? KEY_NAME.read(req.key, "key", v)?.key : undefined;
+  const provider = readFilter(req.provider, "provider", v);
+  const model = readFilter(req.model, "model", v);
   v.throwIfAny();
-  const { provider, model, errorsOnly } = req;
+  const { errorsOnly } = req;
   return (call) =>
     (team === undefined || call.team === team) &&
     (keyId === undefined || call.keyId === keyId) &&

@@ -36,11 +36,28 @@ export interface CallFeedOptions {
   maxWatchers?: number;
   /** Watchers one key may have at once, so that one key cannot take every place. */
   maxWatchersPerKey?: number;
+  /** Watchers the admin keys of one team may have at once, so that one tenant's keys cannot take every place. */
+  maxWatchersPerTeam?: number;
+  /**
+   * Places only keys without a team (the master key, gateway-wide admin keys)
+   * may take: however many teams watch, the operator can still watch. A
+   * quarter of maxWatchers by default.
+   */
+  placesKeptForGatewayAdmins?: number;
+}
+
+/** Who watches, and what is needed to end its watch at the key's expiry. */
+export interface WatchOptions {
+  /** The watching key's team: undefined for the master key and admin keys without a team. */
+  team?: string;
+  /** The watching key's expiry time, and the error its watch ends with then. */
+  expiry?: { atMs: number; error: Error };
 }
 
 interface Watcher {
   /** The gateway key watching. */
   keyId: string;
+  team?: string;
   matches(call: FinishedCall): boolean;
   queue: FinishedCall[];
   wake?: () => void;
@@ -59,12 +76,19 @@ export class CallFeed {
   private readonly queueSize: number;
   private readonly maxWatchers: number;
   private readonly maxWatchersPerKey: number;
+  private readonly maxWatchersPerTeam: number;
+  /** The places keys of teams may take, all teams together. */
+  private readonly maxTeamWatchers: number;
   private closed = false;
 
   constructor(options: CallFeedOptions = {}) {
     this.queueSize = options.queueSize ?? 512;
     this.maxWatchers = options.maxWatchers ?? 32;
     this.maxWatchersPerKey = options.maxWatchersPerKey ?? 4;
+    this.maxWatchersPerTeam = options.maxWatchersPerTeam ?? 8;
+    const kept = options.placesKeptForGatewayAdmins ?? Math.floor(this.maxWatchers / 4);
+    if (!(kept >= 0 && kept < this.maxWatchers)) throw new RangeError(`placesKeptForGatewayAdmins must be from 0 to maxWatchers - 1, not ${kept}`);
+    this.maxTeamWatchers = this.maxWatchers - kept;
   }
 
   /** Whether anyone watches: the only cost a call pays otherwise. */
@@ -99,15 +123,11 @@ export class CallFeed {
    * closes; throws when the watcher falls behind, or at `expiry` (the
    * watching key's expiry time) with its error.
    */
-  async *watch(keyId: string, matches: (call: FinishedCall) => boolean, signal: AbortSignal, expiry?: { atMs: number; error: Error }): AsyncGenerator<FinishedCall> {
+  async *watch(keyId: string, matches: (call: FinishedCall) => boolean, signal: AbortSignal, options: WatchOptions = {}): AsyncGenerator<FinishedCall> {
     if (this.closed) return;
-    if (this.watchers.size >= this.maxWatchers) {
-      throw gatewayError(Code.ResourceExhausted, `${this.maxWatchers} watchers already follow this instance's calls; try again later`, "TOO_MANY_WATCHERS");
-    }
-    if ([...this.watchers].filter((other) => other.keyId === keyId).length >= this.maxWatchersPerKey) {
-      throw gatewayError(Code.ResourceExhausted, `key "${keyId}" already has ${this.maxWatchersPerKey} watchers on this instance's calls; end one first`, "TOO_MANY_WATCHERS", { key: keyId });
-    }
-    const watcher: Watcher = { keyId, matches, queue: [] };
+    const { team, expiry } = options;
+    this.checkRoom(keyId, team);
+    const watcher: Watcher = { keyId, team, matches, queue: [] };
     this.watchers.add(watcher);
     const stop = (): void => this.end(watcher);
     signal.addEventListener("abort", stop, { once: true });
@@ -130,6 +150,27 @@ export class CallFeed {
       signal.removeEventListener("abort", stop);
       expiring?.cancel();
       this.watchers.delete(watcher);
+    }
+  }
+
+  /** Refuses a watch past the bounds: every watcher's, the key's, its team's, and the teams' together (the rest is kept for keys without a team). */
+  private checkRoom(keyId: string, team: string | undefined): void {
+    const watchers = [...this.watchers];
+    if (watchers.length >= this.maxWatchers) {
+      throw gatewayError(Code.ResourceExhausted, `${this.maxWatchers} watchers already follow this instance's calls; try again later`, "TOO_MANY_WATCHERS");
+    }
+    if (watchers.filter((other) => other.keyId === keyId).length >= this.maxWatchersPerKey) {
+      throw gatewayError(Code.ResourceExhausted, `key "${keyId}" already has ${this.maxWatchersPerKey} watchers on this instance's calls; end one first`, "TOO_MANY_WATCHERS", { key: keyId });
+    }
+    if (team === undefined) return;
+    if (watchers.filter((other) => other.team === team).length >= this.maxWatchersPerTeam) {
+      throw gatewayError(Code.ResourceExhausted, `the keys of team "${team}" already have ${this.maxWatchersPerTeam} watchers on this instance's calls; end one first`, "TOO_MANY_WATCHERS", {
+        key: keyId,
+        team,
+      });
+    }
+    if (watchers.filter((other) => other.team !== undefined).length >= this.maxTeamWatchers) {
+      throw gatewayError(Code.ResourceExhausted, `the ${this.maxTeamWatchers} places for teams' watchers on this instance's calls are taken; try again later`, "TOO_MANY_WATCHERS", { key: keyId });
     }
   }
 

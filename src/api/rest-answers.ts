@@ -54,7 +54,12 @@ export function sendJson(res: RestResponse, body: JsonObject, headers: Record<st
  * (`drained`) before it takes the next event from the vendor.
  */
 export function writeEvent(res: RestResponse, data: JsonObject, event?: string): boolean {
-  return (res as ServerResponse).write(`${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`);
+  return writeEventJson(res, JSON.stringify(data), event);
+}
+
+/** writeEvent, for data already in its JSON text. */
+export function writeEventJson(res: RestResponse, json: string, event?: string): boolean {
+  return (res as ServerResponse).write(`${event ? `event: ${event}\n` : ""}data: ${json}\n\n`);
 }
 
 /**

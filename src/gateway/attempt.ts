@@ -71,8 +71,11 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wai
   else signal.addEventListener("abort", onCallerAbort, { once: true });
   let waiting = { wait, bound };
   let cut: typeof waiting | undefined;
+  // While the consumer holds a stream's event the timer stays armed and a firing is ignored: stopping it there and
+  // arming it again at the next wait() would cost a new timer per event, where wait() can re-arm this one.
+  let paused = false;
   const timer = deps.timer(bound.ms, () => {
-    if (controller.signal.aborted) return;
+    if (paused || controller.signal.aborted) return;
     cut = waiting;
     deps.metrics.attemptsCut.inc({ provider: candidate.provider, wait: cut.wait, bound: cut.bound.rule });
     abort(timeoutError(`provider "${candidate.provider}" sent nothing for ${cut.bound.ms} ms (${cut.wait}, ${cut.bound.rule} bound)`));
@@ -84,11 +87,12 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wai
     abort,
     wait(next, nextBound) {
       if (ended) return;
-      waiting = { wait: next, bound: nextBound };
+      paused = false;
+      if (waiting.wait !== next || waiting.bound !== nextBound) waiting = { wait: next, bound: nextBound };
       timer.restart(nextBound.ms);
     },
     pause() {
-      timer.stop();
+      paused = true;
       span.firstToken();
     },
     cut: () => cut,

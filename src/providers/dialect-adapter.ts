@@ -70,10 +70,14 @@ export class DialectAdapter implements ProviderAdapter {
     const decoder = this.codec.chatStream(call.params, ctx);
     const body = answer.res.body;
     try {
-      for await (const event of frames(body, request.stream ?? "sse")) {
-        // The codec reads the vendor's data: whatever it throws is the vendor's bad_response, and what it returns is checked.
-        yield* checkedEvents(guarded(ctx, () => decoder.next(event)), ctx);
-        if (decoder.done) break;
+      // Loops rather than yield* over the codec's arrays: yield* of a sync iterable in an async generator wraps
+      // it and awaits every element, a cost paid per streamed event.
+      read: for await (const batch of frames(body, request.stream ?? "sse")) {
+        for (const event of batch) {
+          // The codec reads the vendor's data: whatever it throws is the vendor's bad_response, and what it returns is checked.
+          for (const decoded of checkedEvents(guarded(ctx, () => decoder.next(event)), ctx)) yield decoded;
+          if (decoder.done) break read;
+        }
       }
     } catch (err) {
       throw this.transport.classify(err, { signal: call.signal, credentialId: call.credential.id });

@@ -172,7 +172,9 @@ export interface Setup {
   metrics: GatewayMetrics;
 }
 
-export function setup(options: { adaptive?: Partial<AdaptiveTimeoutConfig>; breaker?: Partial<BreakerConfig>; timeoutMs?: number; maxAttempts?: number } = {}): Setup {
+export function setup(
+  options: { adaptive?: Partial<AdaptiveTimeoutConfig>; breaker?: Partial<BreakerConfig>; timeoutMs?: number; maxAttempts?: number; /** Wraps the dispatcher's timers (to watch them). */ wrapTimer?: (timer: StartTimer) => StartTimer } = {},
+): Setup {
   const clock = new SimClock();
   const runtime = (vendor: ScriptedVendor): ProviderRuntime => ({
     adapter: vendor,
@@ -205,7 +207,7 @@ export function setup(options: { adaptive?: Partial<AdaptiveTimeoutConfig>; brea
       now: () => clock.now,
       random: () => 0.5,
       sleep: clock.sleep,
-      timer: clock.timer,
+      timer: options.wrapTimer ? options.wrapTimer(clock.timer) : clock.timer,
     },
   );
   return { clock, vendor, backup, dispatcher, metrics };

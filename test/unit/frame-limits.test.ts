@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { FrameTooLarge, MAX_EVENT_CHARS } from "../../src/providers/transport/frame-limit.js";
 import { parseJsonLines } from "../../src/providers/transport/json-lines.js";
-import { parseSse } from "../../src/providers/transport/sse.js";
+import { parseSse, parseSseBatches } from "../../src/providers/transport/sse.js";
 
 const PIECE = 64 * 1024;
 /** Pieces of a body the parser may pull before it has seen more than MAX_EVENT_CHARS of one event: no more. */
@@ -52,6 +52,16 @@ describe("parseSse", () => {
     await expect(reading).rejects.toThrow(FrameTooLarge);
     expect(seen).toEqual(['{"ok":1}']);
     expect(pulled()).toBeLessThanOrEqual(PIECES_TO_LIMIT);
+  });
+
+  it("passes on the events before an over-long one in the same piece, then stops", async () => {
+    const piece = `data: {"ok":1}\n\ndata: ${"E".repeat(MAX_EVENT_CHARS + 1)}\n\n`;
+    const seen: string[][] = [];
+    const reading = (async () => {
+      for await (const batch of parseSseBatches(body(piece))) seen.push(batch.map((event) => event.data));
+    })();
+    await expect(reading).rejects.toThrow(new FrameTooLarge(MAX_EVENT_CHARS));
+    expect(seen).toEqual([['{"ok":1}']]);
   });
 
   it("stops an event whose data lines add up to more than MAX_EVENT_CHARS", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseSse } from "../../src/providers/transport/sse.js";
+import { parseJsonLinesBatches } from "../../src/providers/transport/json-lines.js";
+import { parseSse, parseSseBatches } from "../../src/providers/transport/sse.js";
 
 async function events(...chunks: string[]) {
   async function* body() {
@@ -49,5 +50,23 @@ describe("parseSse", () => {
     const out = [];
     for await (const event of parseSse(body())) out.push(event.data);
     expect(out).toEqual(["你好"]);
+  });
+});
+
+describe("parseSseBatches and parseJsonLinesBatches", () => {
+  async function* pieces(...chunks: string[]): AsyncGenerator<Uint8Array> {
+    for (const chunk of chunks) yield new TextEncoder().encode(chunk);
+  }
+  async function batches<T>(source: AsyncIterable<T[]>): Promise<T[][]> {
+    const out: T[][] = [];
+    for await (const batch of source) out.push(batch);
+    return out;
+  }
+
+  it("give the events each piece of the body completes together, one step for a burst read at once", async () => {
+    const got = await batches(parseSseBatches(pieces("data: 1\n\ndata: 2\n\nda", "ta: 3\n\ndata: 4\n\n", "data: [DO", "NE]\n\n")));
+    expect(got.map((batch) => batch.map((e) => e.data))).toEqual([["1", "2"], ["3", "4"], ["[DONE]"]]);
+    const lines = await batches(parseJsonLinesBatches(pieces('{"a":1}\n{"a":2}\n{"a"', ':3}\n\n{"a":4}')));
+    expect(lines.map((batch) => batch.map((e) => e.data))).toEqual([['{"a":1}', '{"a":2}'], ['{"a":3}'], ['{"a":4}']]);
   });
 });

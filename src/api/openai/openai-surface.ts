@@ -10,7 +10,7 @@ import { embeddingRequestFromOpenAI, toOpenAIEmbeddingList } from "../../provide
 import { toOpenAIError } from "../../providers/openai/errors.js";
 import { toOpenAIModel, toOpenAIModelList } from "../../providers/openai/models.js";
 import type { RestCall, RestResponse, RestRoute, RestSurface } from "../envelope/rest-envelope.js";
-import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
+import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent, writeEventJson } from "../rest-answers.js";
 import { validateChat, validateEmbed } from "../validate.js";
 
 export interface OpenAISurfaceDeps {
@@ -80,7 +80,7 @@ async function chatCompletions(gateway: Gateway, { ctx, body, req, res }: RestCa
     if (event.event.case === "delta") {
       const opening = writer.opening(event.event.value);
       if (opening) writeEvent(res, opening);
-      flowing = writeEvent(res, writer.delta(event.event.value));
+      flowing = writeEventJson(res, writer.deltaJson(event.event.value));
     }
     else if (event.event.case === "summary") {
       flowing = writeEvent(res, writer.finish(event.event.value));

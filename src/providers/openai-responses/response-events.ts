@@ -45,6 +45,8 @@ export class ResponseEventWriter {
   }
 
   delta(delta: ChatDelta): ResponseEvent[] {
+    // Text alone (almost every delta of a stream): its events as they are, not copied into another list.
+    if (delta.content && !delta.reasoningContent && delta.reasoning.length === 0 && !delta.refusal && delta.toolCalls.length === 0) return this.messageText("text", delta.content);
     const out: ResponseEvent[] = [];
     // Blocks given with their text in one delta (an answer replayed whole) are written from the blocks.
     const blocksBringText = delta.reasoning.length > 0 && this.open?.kind !== "reasoning";
@@ -128,13 +130,14 @@ export class ResponseEventWriter {
       const part = kind === "text" ? outputText("") : { type: "refusal", refusal: "" };
       out.push(this.event("response.content_part.added", { item_id: item.id, output_index: item.index, content_index: contentIndex, part }));
     }
-    const where = { item_id: item.id, output_index: item.index, content_index: contentIndex };
     if (kind === "text") {
       item.text += piece;
-      out.push(this.event("response.output_text.delta", { ...where, delta: piece, logprobs: [] }));
+      // Built whole rather than through event()'s spreads: one per delta of a stream.
+      const type = "response.output_text.delta";
+      out.push({ event: type, data: { type, item_id: item.id, output_index: item.index, content_index: contentIndex, delta: piece, logprobs: [], sequence_number: this.sequence++ } });
     } else {
       item.refusal += piece;
-      out.push(this.event("response.refusal.delta", { ...where, delta: piece }));
+      out.push(this.event("response.refusal.delta", { item_id: item.id, output_index: item.index, content_index: contentIndex, delta: piece }));
     }
     return out;
   }
@@ -206,4 +209,16 @@ export class ResponseEventWriter {
   private event(type: string, fields: JsonObject): ResponseEvent {
     return { event: type, data: { type, ...fields, sequence_number: this.sequence++ } };
   }
+}
+
+/**
+ * `JSON.stringify(event.data)`. A text delta's event (almost every event of a
+ * stream) is written from its fields in their order (the item's id and the
+ * piece as JSON, the integers as they are): stringify's walk over the object
+ * costs more than the rest of the event's way out.
+ */
+export function responseEventJson(event: ResponseEvent): string {
+  if (event.event !== "response.output_text.delta") return JSON.stringify(event.data);
+  const data = event.data as { item_id: string; output_index: number; content_index: number; delta: string; sequence_number: number };
+  return `{"type":"response.output_text.delta","item_id":${JSON.stringify(data.item_id)},"output_index":${data.output_index},"content_index":${data.content_index},"delta":${JSON.stringify(data.delta)},"logprobs":[],"sequence_number":${data.sequence_number}}`;
 }

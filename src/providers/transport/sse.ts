@@ -18,6 +18,15 @@ export interface SseEvent {
  * FrameTooLarge as soon as it is seen: nothing more is buffered.
  */
 export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+  for await (const batch of parseSseBatches(body)) yield* batch;
+}
+
+/**
+ * parseSse's events, as the events each piece of the body completes: a burst
+ * read at once costs the reader one step of an async generator, not one per
+ * event. Events completed before an error (FrameTooLarge) are yielded first.
+ */
+export async function* parseSseBatches(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent[]> {
   const decoder = new TextDecoder();
   let buffer = "";
   let event: string | undefined;
@@ -26,7 +35,8 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator
   /** The characters of the event's data lines so far. */
   let dataChars = 0;
 
-  function* takeLines(final: boolean): Generator<SseEvent> {
+  /** Parses the buffer's whole lines, pushing the events they complete onto `out`. */
+  function takeLines(final: boolean, out: SseEvent[]): void {
     let start = 0;
     // The next CR, kept across lines: most vendors send none, and searching the
     // rest of the buffer for one at every line is quadratic in a burst of events.
@@ -50,7 +60,7 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator
       const line = buffer.slice(start, end);
       start = next;
       if (line === "") {
-        if (data.length > 0 || event !== undefined) yield { event, data: data.join("\n"), id };
+        if (data.length > 0 || event !== undefined) out.push({ event, data: data.join("\n"), id });
         event = undefined;
         data = [];
         dataChars = 0;
@@ -83,10 +93,25 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator
       continue;
     }
     buffer += held.take() + text;
-    yield* takeLines(false);
+    const { events, failure } = completed(false);
+    if (events.length > 0) yield events;
+    if (failure !== undefined) throw failure;
   }
   buffer += held.take() + decoder.decode();
   // A stream that ends without a trailing blank line still delivers its last event.
   buffer += "\n\n";
-  yield* takeLines(true);
+  const { events, failure } = completed(true);
+  if (events.length > 0) yield events;
+  if (failure !== undefined) throw failure;
+
+  /** The events the buffer's whole lines complete, and what stopped the parse (FrameTooLarge) if anything did. */
+  function completed(final: boolean): { events: SseEvent[]; failure?: unknown } {
+    const events: SseEvent[] = [];
+    try {
+      takeLines(final, events);
+      return { events };
+    } catch (failure) {
+      return { events, failure };
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import { appendHeaders, Code, ConnectError } from "@connectrpc/connect";
-import { compressedFlag, encodeEnvelope, type Serialization } from "@connectrpc/connect/protocol";
+import { compressedFlag, type Serialization } from "@connectrpc/connect/protocol";
 import { createEndStreamSerialization, endStreamFlag } from "@connectrpc/connect/protocol-connect";
 import { withErrorInfo } from "../../common/gateway-error.js";
 import { asDecodeFault } from "../request-faults.js";
@@ -73,6 +73,19 @@ export async function writeStreamAnswer<T>(
 /** A message in its envelope, compressed as connect-es compresses it (at once when it is not: no turn of the event loop per message). */
 function envelope(flags: number, data: Uint8Array, call: LeanRequest, options: StreamAnswerOptions): Uint8Array | Promise<Uint8Array> {
   const compression = call.compression;
-  if (compression === null || data.byteLength < options.compressMinBytes) return encodeEnvelope(flags, data);
-  return compression.compress(data).then((compressed) => encodeEnvelope(flags | compressedFlag, compressed));
+  if (compression === null || data.byteLength < options.compressMinBytes) return enveloped(flags, data);
+  return compression.compress(data).then((compressed) => enveloped(flags | compressedFlag, compressed));
+}
+
+/**
+ * connect-es's encodeEnvelope (flags, big-endian length, the data) in a
+ * Buffer from Node's pool: a stream writes one per message, and a small
+ * `new Uint8Array` costs an ArrayBuffer of its own each time.
+ */
+export function enveloped(flags: number, data: Uint8Array): Uint8Array {
+  const frame = Buffer.allocUnsafe(5 + data.byteLength);
+  frame[0] = flags;
+  frame.writeUInt32BE(data.byteLength, 1);
+  frame.set(data, 5);
+  return frame;
 }

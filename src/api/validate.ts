@@ -6,7 +6,7 @@ import { INT32_MAX } from "../common/contract.js";
 import { hasControlCharacter } from "../common/control-characters.js";
 import { excerpt } from "../common/excerpt.js";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../common/json-nesting.js";
-import { checkCallSize } from "../providers/call-size.js";
+import { checkCallSize, UNIFIED_BLOCKS } from "../providers/call-size.js";
 import { MAX_TOP_LOGPROBS } from "../providers/openai/logprobs.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import { FieldViolations } from "./aip/field-violations.js";
@@ -160,7 +160,7 @@ export function validateChat(params: ChatParams): void {
  * sent (each of an Anthropic turn's tool results is a message of its own).
  */
 export function validateCallSize(params: Pick<ChatParams, "messages">): void {
-  checkCallSize(params.messages, { field: "messages", items: "messages", blocks: ["parts", "toolCalls", "reasoning"] }, (field, description) => {
+  checkCallSize(params.messages, { field: "messages", items: "messages", blocks: UNIFIED_BLOCKS }, (field, description) => {
     throw badRequest({ field, description });
   });
 }

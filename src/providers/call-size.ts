@@ -28,17 +28,40 @@ export interface MessageLists {
   blocks: readonly string[];
 }
 
+/** The paths of a unified message's (switchboard.v1.Message's) lists of blocks. */
+export const UNIFIED_BLOCKS: readonly string[] = ["parts", "toolCalls", "reasoning"];
+
+/** How many messages a call holds, and content blocks in all of them. */
+export interface CallSize {
+  messages: number;
+  blocks: number;
+}
+
 /**
  * Refuses a call whose `messages` are more than MAX_MESSAGES, or hold more
  * than MAX_CONTENT_BLOCKS blocks in all, naming `lists.field`: one pass
  * that only reads the lists' lengths, before any message is read.
  */
 export function checkCallSize(messages: readonly unknown[], lists: MessageLists, reject: (field: string, problem: string) => never): void {
-  if (messages.length > MAX_MESSAGES) reject(lists.field, `at most ${MAX_MESSAGES} ${lists.items} a call, got ${messages.length}`);
-  const paths = lists.blocks.map((path) => path.split("."));
-  let blocks = 0;
-  for (const message of messages) for (const path of paths) blocks += countAt(message, path, 0);
-  if (blocks > MAX_CONTENT_BLOCKS) reject(lists.field, `at most ${MAX_CONTENT_BLOCKS} content blocks (parts, tool calls and results, reasoning) in all of a call's messages, got ${blocks}`);
+  // Counted only once the messages are known to be within bounds: counting is a pass over all of them.
+  if (messages.length > MAX_MESSAGES) reject(lists.field, callSizeProblem({ messages: messages.length, blocks: 0 }, lists.items)!);
+  const problem = callSizeProblem({ messages: messages.length, blocks: blocksIn(messages, lists.blocks) }, lists.items);
+  if (problem) reject(lists.field, problem);
+}
+
+/** What is past a call's bounds in `size`, saying what its messages are called (`items`); undefined when nothing is. */
+export function callSizeProblem(size: CallSize, items: string): string | undefined {
+  if (size.messages > MAX_MESSAGES) return `at most ${MAX_MESSAGES} ${items} a call, got ${size.messages}`;
+  if (size.blocks > MAX_CONTENT_BLOCKS) return `at most ${MAX_CONTENT_BLOCKS} content blocks (parts, tool calls and results, reasoning) in all of a call's messages, got ${size.blocks}`;
+  return undefined;
+}
+
+/** The blocks in all of `messages`, at the paths of their lists of blocks (`MessageLists.blocks`); reads only the lists' lengths. */
+export function blocksIn(messages: readonly unknown[], blocks: readonly string[]): number {
+  const paths = blocks.map((path) => path.split("."));
+  let count = 0;
+  for (const message of messages) for (const path of paths) count += countAt(message, path, 0);
+  return count;
 }
 
 /** How many entries the lists at `path` (from `step` on) within `value` hold; a missing list or one of another type holds none (the reader says what is wrong with it). */

@@ -5,7 +5,9 @@ import { excerpt } from "../common/excerpt.js";
 import { gatewayError } from "../common/gateway-error.js";
 import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
-import { num, type SqlDatabase, type SqlValue } from "../store/sql.js";
+import { wellFormed } from "../common/lone-surrogates.js";
+import { blocksIn, UNIFIED_BLOCKS, type CallSize } from "../providers/call-size.js";
+import { num, type SqlDatabase, type SqlRow, type SqlValue } from "../store/sql.js";
 import { KeyStorageQuota, type StorageReservation } from "./key-storage-quota.js";
 import { sizeOf } from "./size-of.js";
 
@@ -40,8 +42,11 @@ const PRUNE_BATCHES_PER_RUN = 10;
 /** Stored bytes an answer's token is expected to take: about 4 characters a token, kept twice (in the conversation and in the Response). */
 const STORED_BYTES_PER_ANSWER_TOKEN = 8;
 
-/** Responses committed in one statement at most: well under both engines' bound-parameter limits (7 a row). */
+/** Responses committed in one statement at most: well under both engines' bound-parameter limits (COLUMNS a row). */
 const MAX_BATCH = 100;
+
+/** What a response's row holds, in the order `put` gives them. */
+const COLUMNS = ["id", "key_id", "create_ms", "expire_ms", "conversation", "response", "bytes", "message_count", "block_count"];
 
 /** A response as kept: the conversation it ended (to continue it) and the Response object as it was answered (for GET). */
 export interface StoredResponse {
@@ -52,6 +57,13 @@ export interface StoredResponse {
 /** A response as found to continue it, with its size as stored (what a response continuing it starts from). */
 export interface FoundResponse extends StoredResponse {
   bytes: number;
+}
+
+/** What a response to continue holds, as its row says without its conversation being read. */
+export interface StoredFootprint {
+  bytes: number;
+  /** Its conversation's messages and content blocks; unknown for a response stored before they were counted. */
+  size: CallSize | undefined;
 }
 
 /** What a call expects its stored response to hold, for its reservation. */
@@ -142,11 +154,12 @@ export class StoredResponses {
     const conversation = encodeConversation(stored.conversation);
     const response = JSON.stringify(stored.response);
     const bytes = Buffer.byteLength(conversation) + Buffer.byteLength(response);
+    const size = conversationSize(stored.conversation);
     // The reservation becomes the bytes stored in one step (what the answer did not use is given back), so the key's total never counts them twice or not at all.
     reservation?.release();
     if (bytes > this.maxBytesPerResponse) return { stored: false, bytes, limitBytes: this.maxBytesPerResponse };
     const write = new Promise<void>((resolve, reject) => {
-      this.waiting.push({ values: [id, keyId, now, now + this.ttlMs, conversation, response, bytes], resolve, reject });
+      this.waiting.push({ values: [id, keyId, now, now + this.ttlMs, conversation, response, bytes, size.messages, size.blocks], resolve, reject });
       this.committing ??= this.commitWaiting();
     });
     await this.quota.storing(keyId, bytes, write);
@@ -156,9 +169,9 @@ export class StoredResponses {
   private async commitWaiting(): Promise<void> {
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, MAX_BATCH);
-      const tuples = batch.map((_, i) => `(${[1, 2, 3, 4, 5, 6, 7].map((n) => `$${i * 7 + n}`).join(", ")})`);
+      const tuples = batch.map((_, i) => `(${COLUMNS.map((_, n) => `$${i * COLUMNS.length + n + 1}`).join(", ")})`);
       try {
-        await this.db.run(`INSERT INTO stored_responses (id, key_id, create_ms, expire_ms, conversation, response, bytes) VALUES ${tuples.join(", ")}`, batch.flatMap((write) => write.values));
+        await this.db.run(`INSERT INTO stored_responses (${COLUMNS.join(", ")}) VALUES ${tuples.join(", ")}`, batch.flatMap((write) => write.values));
         for (const write of batch) write.resolve();
       } catch (err) {
         for (const write of batch) write.reject(err);
@@ -173,17 +186,24 @@ export class StoredResponses {
   }
 
   /**
-   * The size of the response to continue, if `keyId` made it and it has not
-   * expired; refused (InvalidArgument) if it holds more than one response
-   * may. Its conversation is not read: what a continuation checks (and
-   * reserves room by) before `get` reads and parses the conversation.
+   * The size of the response to continue (its bytes, and its conversation's
+   * messages and blocks when they were counted), if `keyId` made it and it
+   * has not expired; refused (InvalidArgument) if it holds more bytes than
+   * one response may. Its conversation is not read: what a continuation
+   * checks (and reserves room by) before `get` reads and parses the
+   * conversation.
    */
-  async bytesOf(id: string, keyId: string): Promise<number | undefined> {
-    const [row] = await this.db.query("SELECT bytes FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3", [id, keyId, this.now()]);
+  async footprintOf(id: string, keyId: string): Promise<StoredFootprint | undefined> {
+    const [row] = await this.db.query("SELECT bytes, message_count, block_count FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3", [
+      id,
+      keyId,
+      this.now(),
+    ]);
     if (!row) return undefined;
     const bytes = num(row.bytes);
     if (bytes > this.maxBytesPerResponse) throw this.storedTooLarge(id, bytes);
-    return bytes;
+    const counted = row.message_count !== null && row.message_count !== undefined && row.block_count !== null && row.block_count !== undefined;
+    return { bytes, size: counted ? { messages: num(row.message_count), blocks: num(row.block_count) } : undefined };
   }
 
   /**
@@ -193,16 +213,38 @@ export class StoredResponses {
    * alone parsed.
    */
   async get(id: string, keyId: string): Promise<FoundResponse | undefined> {
-    const [row] = await this.db.query(
-      `SELECT bytes, CASE WHEN bytes <= $4 THEN conversation END AS conversation, CASE WHEN bytes <= $4 THEN response END AS response
-       FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3`,
-      [id, keyId, this.now(), this.maxBytesPerResponse],
-    );
+    const row = await this.readWithin(id, keyId, "conversation, response");
+    if (!row) return undefined;
+    const conversation = (JSON.parse(String(row.conversation)) as JsonValue[]).map(decodeMessage);
+    return { conversation, response: JSON.parse(String(row.response)) as JsonObject, bytes: row.bytes };
+  }
+
+  /**
+   * The conversation of a response as stored (each message's proto JSON,
+   * not decoded), if `keyId` made it and it has not expired; refused as
+   * `get` refuses. For a reader that decodes only the messages it needs
+   * (`decodeMessage`): a page of input items.
+   */
+  async storedMessages(id: string, keyId: string): Promise<JsonValue[] | undefined> {
+    const row = await this.readWithin(id, keyId, "conversation");
+    return row && (JSON.parse(String(row.conversation)) as JsonValue[]);
+  }
+
+  /**
+   * A response's `columns`, refused (InvalidArgument) if it holds more than
+   * one response may. The size is checked in the query, so an oversized row
+   * is never read, let alone parsed.
+   */
+  private async readWithin(id: string, keyId: string, columns: "conversation" | "conversation, response"): Promise<({ bytes: number } & SqlRow) | undefined> {
+    const within = columns
+      .split(", ")
+      .map((column) => `CASE WHEN bytes <= $4 THEN ${column} END AS ${column}`)
+      .join(", ");
+    const [row] = await this.db.query(`SELECT bytes, ${within} FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3`, [id, keyId, this.now(), this.maxBytesPerResponse]);
     if (!row) return undefined;
     const bytes = num(row.bytes);
     if (row.conversation === null || row.conversation === undefined) throw this.storedTooLarge(id, bytes);
-    const conversation = (JSON.parse(String(row.conversation)) as JsonValue[]).map((message) => fromJson(MessageSchema, message));
-    return { conversation, response: JSON.parse(String(row.response)) as JsonObject, bytes };
+    return { ...row, bytes };
   }
 
   /** The Response object as answered, if `keyId` made it and it has not expired (for GET: its conversation is not read). */
@@ -308,6 +350,42 @@ export class StoredResponses {
  */
 export function storedAnswerBytes(maxOutputTokens: number): number {
   return maxOutputTokens * STORED_BYTES_PER_ANSWER_TOKEN;
+}
+
+/**
+ * A stored message decoded. One stored before the REST surfaces refused lone
+ * surrogates (api/envelope/json-body.ts) may hold some, which proto JSON
+ * refuses ("invalid UTF8"): they are read as U+FFFD, as an encoder sends
+ * them, so that a response stored and paid for stays readable.
+ */
+export function decodeMessage(stored: JsonValue): Message {
+  try {
+    return fromJson(MessageSchema, stored);
+  } catch (err) {
+    const repaired = wellFormedJson(stored);
+    if (repaired === stored) throw err;
+    return fromJson(MessageSchema, repaired);
+  }
+}
+
+/** A JSON value with each string's lone surrogates replaced by U+FFFD; the same value when it holds none. */
+function wellFormedJson(value: JsonValue): JsonValue {
+  if (typeof value === "string") return wellFormed(value);
+  if (typeof value !== "object" || value === null) return value;
+  let changed = false;
+  const mark = <T extends JsonValue>(before: T, after: T): T => {
+    if (after !== before) changed = true;
+    return after;
+  };
+  const copy: JsonValue = Array.isArray(value)
+    ? value.map((entry) => mark(entry, wellFormedJson(entry)))
+    : Object.fromEntries(Object.entries(value).map(([key, entry]) => [mark(key, wellFormed(key)), mark(entry, wellFormedJson(entry))]));
+  return changed ? copy : value;
+}
+
+/** A conversation's messages and content blocks, as a call's bounds count them (providers/call-size.ts). */
+export function conversationSize(messages: readonly Message[]): CallSize {
+  return { messages: messages.length, blocks: blocksIn(messages, UNIFIED_BLOCKS) };
 }
 
 /** A conversation as stored (proto JSON of the unified messages); its length in bytes is what it adds to a response. */

@@ -181,6 +181,16 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       )
     `,
   },
+  {
+    version: 11,
+    name: "stored responses count their messages and content blocks",
+    // A continuation is held to a call's bounds (providers/call-size.ts) with its stored conversation, judged from
+    // these before the conversation is read. Rows from before have none (NULL): their conversation is counted once read.
+    sql: `
+      ALTER TABLE stored_responses ADD COLUMN message_count INTEGER;
+      ALTER TABLE stored_responses ADD COLUMN block_count INTEGER
+    `,
+  },
 ];
 
 const ID_COLUMN = {

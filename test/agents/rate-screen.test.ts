@@ -79,9 +79,21 @@ describe("a key past its requests per minute", () => {
     expect(Number(err.metadata.get("retry-after"))).toBeGreaterThan(0);
   });
 
-  it("still lists models and reads what needs no admission", async () => {
-    const models = await fetch(`${world.gw.url}/v1/models`, { headers: { authorization: `Bearer ${spent}` } });
-    expect(models.status).toBe(200);
+  it.each([
+    ["GET", "/v1/models"],
+    ["GET", "/v1/responses/resp_0123456789abcdef0123456789abcdef"],
+    ["GET", "/v1/responses/resp_0123456789abcdef0123456789abcdef/input_items?limit=1"],
+    ["DELETE", "/v1/responses/resp_0123456789abcdef0123456789abcdef"],
+  ])("is refused on %s %s as well: a read admission never sees is screened before its work is done", async (method, path) => {
+    const before = await refusals();
+    const res = await fetch(`${world.gw.url}${path}`, { method, headers: { authorization: `Bearer ${spent}` } });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await res.json()).toMatchObject({ error: { code: "rate_limited" } });
+    expect(await refusals()).toBe(before + 1);
+  });
+
+  it("still lists models on the typed API, whose screen is for the calls admission takes", async () => {
     expect((await world.gw.client("connect", spent).listModels({})).models.length).toBeGreaterThan(0);
   });
 });
@@ -92,6 +104,13 @@ describe("a key within its requests per minute", () => {
     expect((await post("/v1/chat/completions", fresh, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }))).status).toBe(200);
     expect(world.requests("openai").length).toBe(before + 1);
     expect((await post("/v1/chat/completions", fresh, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }))).status).toBe(429);
+  });
+
+  it("reads without taking its allowance: a GET is screened, not counted", async () => {
+    const admin = createClient(AdminService, world.gw.transport("connect"));
+    const { secret } = await admin.createKey({ key: { displayName: "reader", requestsPerMinute: 1 } });
+    for (let i = 0; i < 3; i++) expect((await fetch(`${world.gw.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+    expect((await post("/v1/chat/completions", secret, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }))).status).toBe(200);
   });
 
   it("hears a bad body as the caller's 400, as before", async () => {

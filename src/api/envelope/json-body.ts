@@ -3,7 +3,10 @@ import type { Http2ServerRequest } from "node:http2";
 import { promisify } from "node:util";
 import { brotliDecompress, gunzip, inflate, inflateRaw, type ZlibOptions } from "node:zlib";
 import { Code } from "@connectrpc/connect";
+import { badRequest } from "../../common/bad-request.js";
+import { excerpt } from "../../common/excerpt.js";
 import { gatewayError, REQUEST_TOO_LARGE } from "../../common/gateway-error.js";
+import { loneSurrogateAt, mayHoldLoneSurrogates, wellFormed } from "../../common/lone-surrogates.js";
 import { readBody } from "../../common/request-body.js";
 import { jsonNestsDeeperThan } from "../../common/json-nesting.js";
 import { MAX_JSON_DEPTH, TOO_DEEP } from "../json-depth.js";
@@ -37,7 +40,8 @@ const SUPPORTED = "gzip, deflate or br";
  * A request's JSON body: of a JSON content type, at most MAX_BODY_BYTES
  * (read, and once its content coding is decoded), not nested past
  * MAX_JSON_DEPTH (refused before it is parsed), UTF-8 (a leading BOM
- * dropped), and parseable.
+ * dropped), parseable, and holding no lone surrogate (InvalidArgument naming
+ * the field that does).
  */
 export async function readJsonBody(req: IncomingMessage | Http2ServerRequest, contentType: string): Promise<unknown> {
   if (!contentType.includes("json")) throw gatewayError(Code.InvalidArgument, "the body must be JSON (content-type: application/json)", "INVALID_ARGUMENT");
@@ -60,12 +64,21 @@ export async function readJsonBody(req: IncomingMessage | Http2ServerRequest, co
   } catch {
     throw gatewayError(Code.InvalidArgument, "the body is not valid UTF-8 (JSON text must be)", "INVALID_ARGUMENT");
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw gatewayError(Code.InvalidArgument, "the body is not valid JSON", "INVALID_ARGUMENT");
   }
+  // Refused as bytes that are not UTF-8 are (a text cut in the middle of an emoji, by .slice()): answered, it would be
+  // sent on as U+FFFD, and stored as proto JSON a continuation could never read back. Most bodies hold no such escape.
+  const lone = mayHoldLoneSurrogates(text) ? loneSurrogateAt(value) : undefined;
+  if (lone !== undefined) throw badRequest({ field: excerpt(wellFormed(lone)), description: LONE_SURROGATE_PROBLEM });
+  return value;
 }
+
+const LONE_SURROGATE_PROBLEM =
+  "holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape without its other half), which is not Unicode text: cut text at whole characters, not UTF-16 code units, or replace the half with U+FFFD";
 
 /**
  * Strict UTF-8: bytes that are not UTF-8 are refused, not forwarded as U+FFFD

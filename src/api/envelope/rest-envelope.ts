@@ -66,8 +66,8 @@ export interface RestEnvelopeDeps {
  * What every REST call gets, whichever surface: a request id (the caller's
  * `x-request-id` when sane, returned on every answer, and in the header the
  * surface's SDKs read it from), authentication by
- * gateway key, a key already past its request rate refused before its body is
- * read, the body read within bounds, a deadline when the caller's SDK
+ * gateway key, a key already past its request rate refused (any call: before a
+ * body is read, before a read's work is done), the body read within bounds, a deadline when the caller's SDK
  * says how long it will wait (`x-stainless-timeout`, in seconds, as the
  * OpenAI and Anthropic SDKs send it), cancellation when the caller hangs up
  * or the gateway shuts down, a span continuing the caller's trace (W3C
@@ -96,9 +96,10 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
       if (!found.route) throw unrouted(surfaces, method, path, res);
       const principal = await deps.authenticator.authenticate({ get: (name) => header(req, name) });
       const ctx = pipelineContext(record, principal, cancel.signal, deadline);
+      // Every call of a key already past its request rate is refused here: one the pipeline admits before its body is read
+      // and parsed, and a read (a stored response, its input items) that admission never sees, before its work is done.
+      await deps.screen?.(principal);
       const readsBody = method === "POST" && !found.route.takesNoBody;
-      // A body is a call the pipeline admits: a key its admission would refuse for its request rate is refused before the body is read and parsed.
-      if (readsBody) await deps.screen?.(principal);
       const body = readsBody ? await readJsonBody(req, header(req, "content-type") ?? "") : undefined;
       await found.route.handle({ req, res, body, ctx });
     };

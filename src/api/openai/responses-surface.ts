@@ -10,14 +10,15 @@ import type { Gateway } from "../../gateway/gateway.js";
 import { UNBOUNDED_COMPLETION_TOKENS } from "../../gateway/usage-estimate.js";
 import type { Logger } from "../../observability/logger.js";
 import { toOpenAIError } from "../../providers/openai/errors.js";
-import { ResponseEventWriter, type ResponseEvent } from "../../providers/openai-responses/response-events.js";
+import { responseEventJson, ResponseEventWriter, type ResponseEvent } from "../../providers/openai-responses/response-events.js";
 import { toResponse, type ResponseHead } from "../../providers/openai-responses/response-object.js";
 import { responsesRequestFromOpenAI, type ResponsesRequest } from "../../providers/openai-responses/responses-request.js";
-import { inputItemsPage, readInputItemsQuery } from "../../responses/input-items.js";
+import { callSizeProblem, type CallSize } from "../../providers/call-size.js";
+import { inputItemsPage, listedConversation, readInputItemsQuery } from "../../responses/input-items.js";
 import type { StorageReservation } from "../../responses/key-storage-quota.js";
-import { encodeConversation, storedAnswerBytes, type StoredResponses } from "../../responses/stored-responses.js";
+import { conversationSize, encodeConversation, storedAnswerBytes, type StoredResponses } from "../../responses/stored-responses.js";
 import type { RestCall, RestRequest, RestResponse, RestSurface } from "../envelope/rest-envelope.js";
-import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
+import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEventJson } from "../rest-answers.js";
 import { validateChat } from "../validate.js";
 
 /** The ledger's name for calls on this surface. */
@@ -71,13 +72,17 @@ async function createResponse(deps: ResponsesSurfaceDeps, call: RestCall): Promi
   const ctx: CallContext = { ...call.ctx, surface: OPENAI_RESPONSES };
   const previousId = parsed.previousResponseId;
   let previousBytes = 0;
+  let previousSize: CallSize | undefined;
   if (previousId) {
     // The stored conversation is read and parsed only for a call its admission would not refuse at once (scope, a
-    // spent budget; the envelope refused a key past its request rate before the body was read), and only once its size is known to fit.
+    // spent budget; the envelope refused a key past its request rate before the body was read), and only once its
+    // size is known to fit: its bytes, and its messages and blocks with this call's input.
     await gateway.precheck(parsed.stream ? "chat_stream" : "chat", parsed.request.model, ctx);
-    const bytes = await stored.bytesOf(previousId, keyId);
-    if (bytes === undefined) throw notFound(previousId, "previous_response_id");
-    previousBytes = bytes;
+    const footprint = await stored.footprintOf(previousId, keyId);
+    if (footprint === undefined) throw notFound(previousId, "previous_response_id");
+    previousBytes = footprint.bytes;
+    previousSize = footprint.size;
+    if (previousSize) checkContinuationSize(previousSize, parsed.input);
   }
   // Room for the response this call will store, held until it is stored: what it continues, its input, what the Response repeats of the request, and its answer as expected.
   const reservation = parsed.store
@@ -91,6 +96,8 @@ async function createResponse(deps: ResponsesSurfaceDeps, call: RestCall): Promi
     const previous = previousId ? await stored.get(previousId, keyId) : undefined;
     // Deleted, or expired, since its size was read.
     if (previousId && !previous) throw notFound(previousId, "previous_response_id");
+    // One stored before its messages were counted is counted now, before the vendor is asked.
+    if (previous && !previousSize) checkContinuationSize(conversationSize(previous.conversation), parsed.input);
     await respond(deps, call, ctx, parsed, previous?.conversation ?? [], reservation);
   } finally {
     reservation?.release();
@@ -143,7 +150,7 @@ async function respond(
   /** Writes the events; false when the client is not keeping up, and the stream must wait for it (rest-answers.ts, drained). */
   const write = (events: ResponseEvent[]): boolean => {
     let flowing = true;
-    for (const out of events) flowing = writeEvent(res, out.data, out.event) && flowing;
+    for (const out of events) flowing = writeEventJson(res, responseEventJson(out), out.event) && flowing;
     return flowing;
   };
   try {
@@ -184,10 +191,11 @@ async function retrieve(stored: StoredResponses, id: string, { req, ctx, res }: 
 
 async function listInputItems(stored: StoredResponses, id: string, { req, ctx, res }: RestCall): Promise<void> {
   const query = readInputItemsQuery(queryOf(req));
-  const found = await stored.get(id, ctx.principal.keyId);
-  if (!found) throw notFound(id, "id");
+  const messages = await stored.storedMessages(id, ctx.principal.keyId);
+  if (!messages) throw notFound(id, "id");
   // The stored conversation ends with the response's answer (see `keep`): what comes before it is what the response was answered from.
-  sendJson(res, inputItemsPage(id, found.conversation.slice(0, -1), query));
+  messages.pop();
+  sendJson(res, inputItemsPage(id, listedConversation(messages), query));
 }
 
 async function remove(stored: StoredResponses, id: string, { ctx, res }: RestCall): Promise<void> {
@@ -210,6 +218,22 @@ function notCancellable(id: string): ConnectError {
     "RESPONSE_NOT_CANCELLABLE",
     { response: excerpt(id) },
   );
+}
+
+/**
+ * Refuses a continuation whose stored conversation and input together are
+ * past what one call may hold (call-size.ts), as a call sending them all
+ * would be: each message and block costs the gateway work before the call is
+ * admitted, whichever way it came.
+ */
+function checkContinuationSize(stored: CallSize, input: readonly Message[]): void {
+  const inputSize = conversationSize(input);
+  const problem = callSizeProblem({ messages: stored.messages + inputSize.messages, blocks: stored.blocks + inputSize.blocks }, "messages");
+  if (!problem) return;
+  throw badRequest({
+    field: "previous_response_id",
+    description: `the conversation it continues, with this call's input, is past what one call may hold (${problem}): start a new conversation (send its input without previous_response_id, compacted)`,
+  });
 }
 
 /** A response of another key, expired or never made is alike: 404. */

@@ -9,8 +9,11 @@ import { encryptedContent } from "./reasoning-items.js";
 
 /** Ids of one response's output items: the response's own, with a kind and a number. */
 export class ItemIds {
-  private next = 0;
-  constructor(private readonly responseId: string) {}
+  /** `next`: the number of the first id drawn, for ids from the middle of a list (a page of input items). */
+  constructor(
+    private readonly responseId: string,
+    private next = 0,
+  ) {}
 
   /** "msg", "fc" or "rs", as OpenAI names its items; "fco" for a function call's output (input items). */
   id(kind: "msg" | "fc" | "fco" | "rs"): string {
@@ -58,9 +61,29 @@ export function outputItems(message: Message, ids: ItemIds, incomplete = false):
   const content: JsonObject[] = [];
   if (message.content || !message.refusal) content.push(outputText(message.content));
   if (message.refusal) content.push({ type: "refusal", refusal: message.refusal });
-  if (message.content || message.refusal || calls.length === 0) items.push(messageItem(ids.id("msg"), content, incomplete && calls.length === 0 ? "incomplete" : "completed"));
+  if (hasMessageItem(message.content !== "", message.refusal !== "", calls.length)) items.push(messageItem(ids.id("msg"), content, incomplete && calls.length === 0 ? "incomplete" : "completed"));
   calls.forEach((call, i) => items.push(functionCallItem(ids.id("fc"), call, incomplete && i === calls.length - 1 ? "incomplete" : "completed")));
   return items;
+}
+
+/** What an assistant message holds, as far as `outputItems` makes items of it. */
+export interface OutputItemShape {
+  reasoningBlocks: number;
+  reasoningContent: boolean;
+  content: boolean;
+  refusal: boolean;
+  toolCalls: number;
+}
+
+/** How many items `outputItems` makes of an assistant message, from its shape alone: a stored message is counted without being decoded. */
+export function outputItemCount(shape: OutputItemShape): number {
+  const reasoning = shape.reasoningBlocks > 0 ? shape.reasoningBlocks : shape.reasoningContent ? 1 : 0;
+  return reasoning + (hasMessageItem(shape.content, shape.refusal, shape.toolCalls) ? 1 : 0) + shape.toolCalls;
+}
+
+/** An assistant turn has a message item when it says something, refuses, or calls nothing (an empty answer is still one). */
+function hasMessageItem(content: boolean, refusal: boolean, toolCalls: number): boolean {
+  return content || refusal || toolCalls === 0;
 }
 
 /**

@@ -44,6 +44,8 @@ const STORED_BYTES_PER_ANSWER_TOKEN = 8;
 
 /** Responses committed in one statement at most: well under both engines' bound-parameter limits (COLUMNS a row). */
 const MAX_BATCH = 100;
+/** The bytes one INSERT carries at most (a response alone may be larger): far below Postgres's 1 GB message and SQLite's 1 GB string. */
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
 /** What a response's row holds, in the order `put` gives them. */
 const COLUMNS = ["id", "key_id", "create_ms", "expire_ms", "conversation", "response", "bytes", "message_count", "block_count"];
@@ -76,8 +78,20 @@ export interface ResponseRoom {
   answerBytes: number;
 }
 
-/** Whether `put` kept the response: one its answer took past what one response may hold is not kept. */
-export type PutOutcome = { stored: true } | { stored: false; bytes: number; limitBytes: number };
+/** A response waiting to be written: its row's values and bytes, and its caller's promise. */
+interface Waiting {
+  values: SqlValue[];
+  bytes: number;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** Whether `put` kept the response: one its answer took past what one response may hold is not kept, nor one the store did not take. */
+export type PutOutcome =
+  | { stored: true }
+  | { stored: false; reason: "response_too_large"; bytes: number; limitBytes: number }
+  /** The store did not take it (down, read-only, full): the answer is the caller's all the same. */
+  | { stored: false; reason: "store_failed"; error: string };
 
 export interface StoredResponsesOptions {
   ttlMs?: number;
@@ -110,7 +124,7 @@ export class StoredResponses {
   private writes = 0;
   private pruner: NodeJS.Timeout | undefined;
   private pruning: Promise<unknown> | undefined;
-  private readonly waiting: { values: SqlValue[]; resolve(): void; reject(err: unknown): void }[] = [];
+  private readonly waiting: Waiting[] = [];
   private committing: Promise<void> | undefined;
 
   constructor(
@@ -157,24 +171,29 @@ export class StoredResponses {
     const size = conversationSize(stored.conversation);
     // The reservation becomes the bytes stored in one step (what the answer did not use is given back), so the key's total never counts them twice or not at all.
     reservation?.release();
-    if (bytes > this.maxBytesPerResponse) return { stored: false, bytes, limitBytes: this.maxBytesPerResponse };
+    if (bytes > this.maxBytesPerResponse) return { stored: false, reason: "response_too_large", bytes, limitBytes: this.maxBytesPerResponse };
     const write = new Promise<void>((resolve, reject) => {
-      this.waiting.push({ values: [id, keyId, now, now + this.ttlMs, conversation, response, bytes, size.messages, size.blocks], resolve, reject });
+      this.waiting.push({ values: [id, keyId, now, now + this.ttlMs, conversation, response, bytes, size.messages, size.blocks], bytes, resolve, reject });
       this.committing ??= this.commitWaiting();
     });
-    await this.quota.storing(keyId, bytes, write);
+    try {
+      await this.quota.storing(keyId, bytes, write);
+    } catch (err) {
+      return { stored: false, reason: "store_failed", error: (err as Error).message };
+    }
     return { stored: true };
   }
 
   private async commitWaiting(): Promise<void> {
     while (this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, MAX_BATCH);
-      const tuples = batch.map((_, i) => `(${COLUMNS.map((_, n) => `$${i * COLUMNS.length + n + 1}`).join(", ")})`);
+      const batch = this.nextBatch();
       try {
-        await this.db.run(`INSERT INTO stored_responses (${COLUMNS.join(", ")}) VALUES ${tuples.join(", ")}`, batch.flatMap((write) => write.values));
+        await this.insert(batch);
         for (const write of batch) write.resolve();
       } catch (err) {
-        for (const write of batch) write.reject(err);
+        // One response the store refuses (or a batch too large for it) fails alone: the others are written one by one.
+        if (batch.length === 1) batch[0]!.reject(err);
+        else for (const write of batch) await this.insert([write]).then(write.resolve, write.reject);
       }
       this.writes += batch.length;
       if (this.writes >= PRUNE_EVERY) {
@@ -183,6 +202,19 @@ export class StoredResponses {
       }
     }
     this.committing = undefined;
+  }
+
+  /** The writes waiting, oldest first, up to MAX_BATCH of them and MAX_BATCH_BYTES (one at least). */
+  private nextBatch(): Waiting[] {
+    let count = 0;
+    let bytes = 0;
+    while (count < Math.min(MAX_BATCH, this.waiting.length) && (count === 0 || bytes + this.waiting[count]!.bytes <= MAX_BATCH_BYTES)) bytes += this.waiting[count++]!.bytes;
+    return this.waiting.splice(0, count);
+  }
+
+  private insert(batch: readonly Waiting[]): Promise<number> {
+    const tuples = batch.map((_, i) => `(${COLUMNS.map((_, n) => `$${i * COLUMNS.length + n + 1}`).join(", ")})`);
+    return this.db.run(`INSERT INTO stored_responses (${COLUMNS.join(", ")}) VALUES ${tuples.join(", ")}`, batch.flatMap((write) => write.values));
   }
 
   /**

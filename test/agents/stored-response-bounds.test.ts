@@ -60,7 +60,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored response bounds on %s",
 
   it("does not store a response past what one may hold", async () => {
     const stored = new StoredResponses(db, { maxBytesPerResponse: 1_000 });
-    expect(await stored.put("resp_big", "bounds-a", { conversation: conversationOf("x".repeat(2_000)), response: {} })).toEqual({ stored: false, bytes: expect.any(Number), limitBytes: 1_000 });
+    expect(await stored.put("resp_big", "bounds-a", { conversation: conversationOf("x".repeat(2_000)), response: {} })).toEqual({ stored: false, reason: "response_too_large", bytes: expect.any(Number), limitBytes: 1_000 });
     expect(await refusal(stored.reserve("bounds-a", room(1_001)))).toEqual(TOO_LARGE);
     expect(await stored.response("resp_big", "bounds-a")).toBeUndefined();
   });
@@ -107,6 +107,23 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored response bounds on %s",
     expect(await refusal(stored.reserve("bounds-d", room(2_000)))).toEqual(FULL);
     expect(await stored.delete("resp_d1", "bounds-d")).toBe(true);
     expect(await refusal(stored.reserve("bounds-d", room(2_000)))).toBeUndefined();
+  });
+
+  it("says a response the store did not take is unstored, rather than failing its paid answer, and one refused does not fail those written with it", async () => {
+    const refusing: SqlDatabase = {
+      ...watched,
+      run: async (sql, params) => {
+        if (sql.startsWith("INSERT INTO stored_responses") && params?.includes("resp_refused")) throw new Error("value too long for type character varying");
+        return db.run(sql, params);
+      },
+    };
+    const stored = new StoredResponses(refusing);
+    const response = (id: string) => stored.put(id, "bounds-f", { conversation: conversationOf(id), response: { id } });
+    // The first is committed alone; the other two wait for it and are committed together, one refused.
+    const outcomes = await Promise.all(["resp_f1", "resp_refused", "resp_f2"].map(response));
+    expect(outcomes).toEqual([{ stored: true }, { stored: false, reason: "store_failed", error: "value too long for type character varying" }, { stored: true }]);
+    expect(await stored.response("resp_f2", "bounds-f")).toEqual({ id: "resp_f2" });
+    expect(await stored.response("resp_refused", "bounds-f")).toBeUndefined();
   });
 
   it("never forgets a response committed while the key's total is being summed again (the sum may not see it)", async () => {

@@ -122,26 +122,32 @@ async function respond(
   /**
    * Keeps the response when the caller stores it: what a continuation starts
    * from (the conversation without its instructions, and the answer). One its
-   * answer took past what one response may hold is not kept: the answer is
-   * paid for, so the caller gets it all the same, its Response saying
-   * `store: false`, and the log says why. Whether it was kept.
+   * answer took past what one response may hold, or one the store did not
+   * take, is not kept: the answer is paid for, so the caller gets it all the
+   * same, its Response saying `store: false`, and the log says why. Why it
+   * was not kept (the not-stored header's value); undefined when it was.
    */
-  const keep = async (answer: Message, response: JsonObject): Promise<boolean> => {
-    if (!parsed.store) return true;
+  const keep = async (answer: Message, response: JsonObject): Promise<string | undefined> => {
+    if (!parsed.store) return undefined;
     const outcome = await stored.put(head.id, keyId, { conversation: [...before, ...parsed.input, answer], response }, reservation);
-    if (outcome.stored) return true;
+    if (outcome.stored) return undefined;
     response.store = false;
+    const said = { requestId: ctx.requestId, keyId, responseId: head.id };
+    if (outcome.reason === "store_failed") {
+      logger.error({ ...said, error: outcome.error }, "a response was answered but not stored: the store did not take it");
+      return "store_unavailable";
+    }
     logger.warn(
-      { requestId: ctx.requestId, keyId, responseId: head.id, bytes: outcome.bytes, limitBytes: outcome.limitBytes },
+      { ...said, bytes: outcome.bytes, limitBytes: outcome.limitBytes },
       "a response was answered but not stored: its answer took it past what one stored response may hold (SWITCHBOARD_RESPONSES_MAX_MB_PER_RESPONSE)",
     );
-    return false;
+    return outcome.reason;
   };
   if (!parsed.stream) {
     const answer = await gateway.chat(request, ctx);
     const response = toResponse(answer, { ...head, model: answer.model });
-    const kept = answer.message ? await keep(answer.message, response) : true;
-    sendJson(res, response, { ...answerHeaders(answer), ...(kept ? {} : { [NOT_STORED_HEADER]: "response_too_large" }) });
+    const notStored = answer.message ? await keep(answer.message, response) : undefined;
+    sendJson(res, response, { ...answerHeaders(answer), ...(notStored ? { [NOT_STORED_HEADER]: notStored } : {}) });
     return;
   }
   // The writer keeps the whole answer (its last events repeat it): the gateway bounds it.

@@ -97,7 +97,7 @@ export async function runCli(io: CliIo, body: () => Promise<void>): Promise<numb
         ? `\n(is the gateway running at ${shownUrl(gatewayUrl(io.env))}? set SWITCHBOARD_URL)`
         : reasonOf(error) === "STORE_UNAVAILABLE"
           ? "\n(the gateway is running, but its database cannot be reached: nothing was changed; retry once the database is back)"
-          : error.code === Code.Unauthenticated || error.code === Code.PermissionDenied
+          : error.code === Code.Unauthenticated || reasonOf(error) === "ADMIN_SCOPE_REQUIRED"
             ? "\n(SWITCHBOARD_ADMIN_KEY must be the master key or a key with the admin scope)"
             : "";
     // The gateway's message may quote a name an admin or a caller chose: its control characters are written out.

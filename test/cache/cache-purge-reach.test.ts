@@ -75,6 +75,8 @@ describe.each<Backend>(["sqlite", "postgres+redis"])("PurgeCache by an admin key
     const stderr = new Capture();
     const code = await cacheCommand(["purge", "--team", "search"], { stdout: new Capture(), stderr, env: { SWITCHBOARD_URL: world.gw.url, SWITCHBOARD_ADMIN_KEY: secrets["pay-admin"] } });
     expect([code, stderr.text]).toEqual([1, expect.stringContaining("PermissionDenied: key \"pay-admin\" may only purge the cached answers of its own team \"payments\"")]);
+    // Its key is an admin key: no hint that it is not.
+    expect(stderr.text).not.toContain("must be the master key or a key with the admin scope");
 
     // Nothing was purged.
     for (const key of ["pay-worker", "search-worker"]) expect([await cached(key, own(key)), await cached(key, teams(key))]).toEqual([true, true]);

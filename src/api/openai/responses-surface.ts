@@ -12,7 +12,7 @@ import type { Logger } from "../../observability/logger.js";
 import { toOpenAIError } from "../../providers/openai/errors.js";
 import { responseEventJson, ResponseEventWriter, type ResponseEvent } from "../../providers/openai-responses/response-events.js";
 import { toResponse, type ResponseHead } from "../../providers/openai-responses/response-object.js";
-import { responsesRequestFromOpenAI, type ResponsesRequest } from "../../providers/openai-responses/responses-request.js";
+import { checkOutputsFollowCalls, responsesRequestFromOpenAI, type ResponsesRequest } from "../../providers/openai-responses/responses-request.js";
 import { callSizeProblem, type CallSize } from "../../providers/call-size.js";
 import { inputItemsPage, listedConversation, readInputItemsQuery } from "../../responses/input-items.js";
 import type { StorageReservation } from "../../responses/key-storage-quota.js";
@@ -58,7 +58,7 @@ export function createResponsesSurface(deps: ResponsesSurfaceDeps): RestSurface 
       if (action === undefined && method === "GET") return { pattern, handle: (call) => retrieve(stored, id, call) };
       if (action === undefined && method === "DELETE") return { pattern, handle: (call) => remove(stored, id, call) };
       if (action === "input_items" && method === "GET") return { pattern: `${pattern}/input_items`, handle: (call) => listInputItems(stored, id, call) };
-      if (action === "cancel" && method === "POST") return { pattern: `${pattern}/cancel`, takesNoBody: true, handle: () => Promise.reject(notCancellable(id)) };
+      if (action === "cancel" && method === "POST") return { pattern: `${pattern}/cancel`, takesNoBody: true, handle: (call) => cancel(stored, id, call) };
       return undefined;
     },
     writeError: writeResponsesError,
@@ -98,6 +98,7 @@ async function createResponse(deps: ResponsesSurfaceDeps, call: RestCall): Promi
     if (previousId && !previous) throw notFound(previousId, "previous_response_id");
     // One stored before its messages were counted is counted now, before the vendor is asked.
     if (previous && !previousSize) checkContinuationSize(conversationSize(previous.conversation), parsed.input);
+    checkOutputsFollowCalls(previous?.conversation ?? [], parsed);
     await respond(deps, call, ctx, parsed, previous?.conversation ?? [], reservation);
   } finally {
     reservation?.release();
@@ -216,11 +217,17 @@ function queryOf(req: RestRequest): URLSearchParams {
   return new URLSearchParams(mark === -1 ? "" : url.slice(mark + 1));
 }
 
+/** A response of this key is refused (see notCancellable); any other id is not found, as GET answers it. */
+async function cancel(stored: StoredResponses, id: string, { ctx }: RestCall): Promise<void> {
+  if (!(await stored.response(id, ctx.principal.keyId))) throw notFound(id, "id");
+  throw notCancellable(id);
+}
+
 /** Every response is complete when the call that made it returns (background responses are refused): there is nothing to cancel. */
 function notCancellable(id: string): ConnectError {
   return gatewayError(
     Code.FailedPrecondition,
-    `response "${excerpt(id)}" cannot be cancelled: background responses are not supported, so a response is complete when the call that makes it returns (end a stream by closing it)`,
+    `response "${excerpt(id)}" cannot be cancelled: it is not a background response (none is: background responses are not supported), so it was complete when the call that made it returned (end a stream by closing it)`,
     "RESPONSE_NOT_CANCELLABLE",
     { response: excerpt(id) },
   );

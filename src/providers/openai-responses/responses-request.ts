@@ -23,6 +23,7 @@ import { readOpenAIReasoning } from "../openai/reasoning.js";
 import { readResponseFormatOf } from "../openai/tools.js";
 import { blockOfEncrypted } from "./reasoning-items.js";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../../common/json-nesting.js";
+import { excerpt } from "../../common/excerpt.js";
 import { ownEntry } from "../../common/own-entry.js";
 
 export interface ResponsesRequest {
@@ -36,6 +37,8 @@ export interface ResponsesRequest {
   /** Keep the response for `previous_response_id` and GET (true unless the caller says false, as OpenAI does). */
   store: boolean;
   stream: boolean;
+  /** Where each function_call_output item of `input` names its call (`input[i].call_id`), in order: one for each tool message of `input`. */
+  outputCallIdFields: string[];
   /** The request's fields that the answer repeats (tools, tool_choice, text, reasoning, metadata, …). */
   echo: JsonObject;
 }
@@ -66,48 +69,72 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   if (read.boolean(body.background, "background")) read.reject("background", "background responses are not supported: stream the response instead");
   const instructions = read.string(body.instructions, "instructions");
   const text = read.object(body.text, "text");
+  const format = readFormat(text.format);
+  // Each is bounded on its own: both are repeated in the Response, though only one is sent on.
+  const safetyIdentifier = endUser(body.safety_identifier, "safety_identifier");
+  const user = endUser(body.user, "user");
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
     temperature: read.number(body.temperature, "temperature"),
     topP: read.number(body.top_p, "top_p"),
     maxTokens: wholeNumber(body, "max_output_tokens"),
-    user: endUser(body.safety_identifier, "safety_identifier") || endUser(body.user, "user"),
+    user: safetyIdentifier || user,
     tools: read.array(body.tools, "tools").map(readTool),
     toolChoice: readToolChoice(body.tool_choice),
-    responseFormat: readFormat(text.format),
+    responseFormat: format?.unified,
     reasoning: readOpenAIReasoning(body, read),
   });
   const previous = read.string(body.previous_response_id, "previous_response_id");
+  const outputCallIdFields: string[] = [];
+  const input = readInput(body.input, outputCallIdFields);
+  // Nothing to answer: named as this API names it (the unified check would say `messages`).
+  if (input.length === 0 && !previous && !instructions) read.reject("input", "at least one input item is required (or previous_response_id)");
+  const verbosity = oneOf(VERBOSITIES, text.verbosity, "text.verbosity");
   return {
     request,
     instructions: instructions ? create(MessageSchema, { role: Role.SYSTEM, content: instructions }) : undefined,
-    input: readInput(body.input),
+    input,
     previousResponseId: previous || undefined,
     store: read.boolean(body.store, "store") !== false,
     stream: read.boolean(body.stream, "stream") === true,
-    echo: echoOf(body),
+    outputCallIdFields,
+    echo: {
+      ...echoOf(body),
+      // Read above, and repeated as read: nothing the caller added to them rides along.
+      text: { format: format?.echo ?? { type: "text" }, ...(verbosity ? { verbosity } : {}) },
+      user: user || null,
+    },
   };
 }
 
-/** What a Response object repeats of its request, with OpenAI's defaults for what was not sent. */
+/** What a Response object repeats of its request, with OpenAI's defaults for what was not sent; each field checked as OpenAI types it. */
 function echoOf(body: JsonObject): JsonObject {
   const reasoning = read.object(body.reasoning, "reasoning");
   return {
     instructions: body.instructions ?? null,
     max_output_tokens: body.max_output_tokens ?? null,
     metadata: readMetadata(body.metadata),
-    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    parallel_tool_calls: read.boolean(body.parallel_tool_calls, "parallel_tool_calls") ?? true,
     previous_response_id: body.previous_response_id ?? null,
     reasoning: { effort: reasoning.effort ?? null, summary: reasoning.summary ?? null },
     store: body.store !== false,
     temperature: body.temperature ?? null,
-    text: { format: { type: "text" }, ...read.object(body.text, "text") },
     tool_choice: body.tool_choice ?? "auto",
     tools: body.tools ?? [],
     top_p: body.top_p ?? null,
-    truncation: body.truncation ?? "disabled",
-    user: body.user ?? null,
+    truncation: oneOf(TRUNCATIONS, body.truncation, "truncation") ?? "disabled",
   };
+}
+
+const TRUNCATIONS = ["auto", "disabled"] as const;
+const VERBOSITIES = ["low", "medium", "high"] as const;
+
+/** One of `names`, or undefined when absent: anything else is InvalidArgument naming the field. */
+function oneOf<Name extends string>(names: readonly Name[], raw: unknown, field: string): Name | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const value = read.string(raw, field);
+  if (!(names as readonly string[]).includes(value)) read.reject(field, `must be ${names.map((name) => `"${name}"`).join(" or ")}`);
+  return value as Name;
 }
 
 /** `metadata`: string pairs within OpenAI's bounds. */
@@ -159,13 +186,25 @@ function readToolChoice(raw: unknown): ToolChoice | undefined {
   return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "functionName", value: read.string(choice.name, "tool_choice.name") } };
 }
 
-/** `text.format`: text, a JSON object, or JSON following a schema (flat, unlike Chat Completions' `json_schema` object). */
-function readFormat(raw: unknown): ResponseFormat | undefined {
-  return readResponseFormatOf(raw, "text.format", read, (format) => ({
+/**
+ * `text.format`: text, a JSON object, or JSON following a schema (flat,
+ * unlike Chat Completions' `json_schema` object). With what the Response
+ * repeats of it: its fields as read, no others.
+ */
+function readFormat(raw: unknown): { unified: ResponseFormat; echo: JsonObject } | undefined {
+  const unified = readResponseFormatOf(raw, "text.format", read, (format) => ({
     schemaName: read.string(format.name, "text.format.name"),
     schema: read.object(format.schema, "text.format.schema", true),
-    strict: format.strict === true,
+    strict: read.boolean(format.strict, "text.format.strict") === true,
   }));
+  if (!unified) return undefined;
+  const format = raw as JsonObject;
+  if (format.type !== "json_schema") return { unified, echo: { type: format.type as string } };
+  const description = read.string(format.description, "text.format.description");
+  return {
+    unified,
+    echo: { type: "json_schema", name: unified.schemaName, schema: format.schema as JsonObject, strict: unified.strict, ...(description ? { description } : {}) },
+  };
 }
 
 const ROLES: Record<string, Role> = { user: Role.USER, system: Role.SYSTEM, developer: Role.SYSTEM, assistant: Role.ASSISTANT };
@@ -176,7 +215,7 @@ const ROLES: Record<string, Role> = { user: Role.USER, system: Role.SYSTEM, deve
  * the function calls after it, as one assistant message (what chat vendors
  * take); each function_call_output is a tool message.
  */
-export function readInput(raw: unknown): Message[] {
+export function readInput(raw: unknown, outputCallIdFields: string[]): Message[] {
   if (typeof raw === "string") return [create(MessageSchema, { role: Role.USER, content: raw })];
   const messages: Message[] = [];
   let reasoning: ReasoningBlock[] = [];
@@ -216,6 +255,7 @@ export function readInput(raw: unknown): Message[] {
       case "function_call_output":
         turn = undefined;
         messages.push(readToolOutput(item, at));
+        outputCallIdFields.push(`${at}.call_id`);
         break;
       case "reasoning": {
         // Reasoning opens the next assistant turn.
@@ -233,6 +273,29 @@ export function readInput(raw: unknown): Message[] {
     }
   }
   return messages;
+}
+
+/**
+ * Refuses a function_call_output item whose call comes nowhere before it,
+ * neither in the conversation it continues (`before`) nor earlier in the
+ * input: every vendor would refuse the call, in its own words and naming its
+ * own field, after the gateway had admitted it. Named by the item instead.
+ */
+export function checkOutputsFollowCalls(before: readonly Message[], parsed: Pick<ResponsesRequest, "input" | "outputCallIdFields">): void {
+  const called = new Set<string>();
+  const noteCalls = (message: Message): void => {
+    for (const call of message.toolCalls) called.add(call.id);
+  };
+  before.forEach(noteCalls);
+  let outputs = 0;
+  for (const message of parsed.input) {
+    noteCalls(message);
+    if (message.role !== Role.TOOL) continue;
+    const field = parsed.outputCallIdFields[outputs++]!;
+    if (!called.has(message.toolCallId)) {
+      read.reject(field, `no function_call with call_id "${excerpt(message.toolCallId)}" comes before it (in the input, or in the response previous_response_id continues)`);
+    }
+  }
 }
 
 /**

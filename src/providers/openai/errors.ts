@@ -159,6 +159,8 @@ export function openAIStreamError(ctx: ErrorContext, error: OpenAIStreamErrorBod
 const ERROR_TYPES: Partial<Record<Code, string>> = {
   [Code.InvalidArgument]: "invalid_request_error",
   [Code.NotFound]: "invalid_request_error",
+  // The caller asked for what the thing's state does not allow (a response that is not a background one cancelled): a 400, not the 5xx type.
+  [Code.FailedPrecondition]: "invalid_request_error",
   [Code.Unauthenticated]: "authentication_error",
   [Code.PermissionDenied]: "permission_error",
   [Code.ResourceExhausted]: "rate_limit_error",

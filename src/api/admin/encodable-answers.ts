@@ -1,4 +1,4 @@
-import { toBinary, toJson, type DescMessage, type DescService, type Message } from "@bufbuild/protobuf";
+import { create, isMessage, toBinary, toJson, type DescMessage, type DescService, type Message, type MessageInitShape } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 
 /**
@@ -15,9 +15,11 @@ export function withEncodableAnswers<S extends DescService>(service: S, impl: Se
   const checked: Record<string, unknown> = { ...impl };
   for (const method of service.methods) {
     if (method.methodKind !== "unary") continue;
-    const handle = impl[method.localName as keyof ServiceImpl<S>] as unknown as (req: unknown, ctx: HandlerContext) => Promise<Message> | Message;
+    const handle = impl[method.localName as keyof ServiceImpl<S>] as unknown as (req: unknown, ctx: HandlerContext) => Promise<MessageInitShape<DescMessage>> | MessageInitShape<DescMessage>;
     checked[method.localName] = async (req: unknown, ctx: HandlerContext) => {
-      const answer = await handle(req, ctx);
+      const init = await handle(req, ctx);
+      // A handler may answer with the message's fields rather than the message: made one here, as connect-es would.
+      const answer = isMessage(init, method.output) ? init : create(method.output, init);
       encode(method.output, answer, ctx);
       return answer;
     };

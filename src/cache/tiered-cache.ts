@@ -43,6 +43,8 @@ export interface TieredCacheDeps {
  */
 export class TieredCache implements ResponseCache {
   private readonly now: () => number;
+  /** Answers being kept: a purge waits for them, so an answer kept before it cannot land after it and outlive it. */
+  private readonly keeping = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: TieredCacheDeps) {
     this.now = deps.now ?? Date.now;
@@ -91,8 +93,15 @@ export class TieredCache implements ResponseCache {
     await this.deps.close?.();
   }
 
-  /** Removes the matching entries from Redis and from every instance's memory; returns how many this instance removed. */
+  /**
+   * Removes the matching entries from Redis and from every instance's memory;
+   * returns how many this instance removed. Answers this instance is still
+   * writing are waited for first (each Redis command is bounded by its
+   * timeout), else a call answered just before the purge would keep its
+   * answer just after it.
+   */
   async purge(filter: PurgeFilter): Promise<number> {
+    await Promise.allSettled(this.keeping);
     let purged = this.purgeMemory(filter);
     if (!this.deps.redis) return purged;
     try {
@@ -134,7 +143,7 @@ export class TieredCache implements ResponseCache {
         }
         const plain = encodeAnswer(answer);
         // A refresh has no lead: nothing waits on it.
-        if (!call.replace) void this.fillEmpty(key, plain, call.route.ttlMs);
+        if (!call.replace) this.track(this.fillEmpty(key, plain, call.route.ttlMs));
         else this.keep(key, plain, this.now(), call.route.ttlMs, lead);
       },
       release: () => {
@@ -149,7 +158,12 @@ export class TieredCache implements ResponseCache {
   private keep(key: CacheKey, plain: Uint8Array, now: number, ttlMs: number, lead: Lead | undefined): void {
     this.toMemory(key, plain, now, ttlMs);
     lead?.finish(plain);
-    if (this.deps.redis) void this.toRedis(this.deps.redis, key, plain, now, ttlMs, { token: lead?.token });
+    if (this.deps.redis) this.track(this.toRedis(this.deps.redis, key, plain, now, ttlMs, { token: lead?.token }));
+  }
+
+  private track(keeping: Promise<unknown>): void {
+    this.keeping.add(keeping);
+    void keeping.finally(() => this.keeping.delete(keeping));
   }
 
   /**

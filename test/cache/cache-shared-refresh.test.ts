@@ -4,40 +4,13 @@
 // same step as it is made (SET NX), so that answer stays. Time is the cache's
 // clock, held by the test.
 import { randomBytes } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
-import { FinishReason, MessageSchema, Role, UsageSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { CachePolicy } from "../../src/cache/cache-policy.js";
-import { CacheSecret } from "../../src/cache/cache-secret.js";
-import { MemoryCache } from "../../src/cache/memory-cache.js";
-import { RedisTier } from "../../src/cache/redis-tier.js";
-import { TieredCache } from "../../src/cache/tiered-cache.js";
-import { DEFAULT_CACHE } from "../../src/config/cache-config.js";
-import type { CallContext } from "../../src/gateway/call-context.js";
-import type { CacheableAnswer } from "../../src/gateway/response-cache.js";
-import { createLogger } from "../../src/observability/logger.js";
-import { GatewayMetrics } from "../../src/observability/metrics.js";
-import { RedisErrors } from "../../src/redis/redis-errors.js";
+import type { GatewayMetrics } from "../../src/observability/metrics.js";
 import { RedisLink } from "../../src/redis/redis-link.js";
 import { requireService } from "../support/require-service.js";
 import { redisPrefix } from "../support/stores.js";
-
-const logger = createLogger("silent");
-const secret = new CacheSecret(Buffer.from("a cache secret for the refresh tests"));
-const openai = { provider: "openai", upstreamModel: "gpt-4o-mini" };
-const now = () => 7_000_000;
-
-const answer = (content: string): CacheableAnswer => ({
-  id: `chatcmpl-${content}`,
-  message: create(MessageSchema, { role: Role.ASSISTANT, content }),
-  finishReason: FinishReason.STOP,
-  usage: create(UsageSchema, { promptTokens: 5, completionTokens: 3, totalTokens: 8 }),
-  served: openai,
-});
-
-const ctx = (keyId: string): CallContext => ({ principal: { keyId, name: keyId, admin: false }, signal: new AbortController().signal, requestId: `r-${keyId}` });
+import { answer, cacheInstance, ctx, logger, now, openai, question } from "./support/cache-instance.js";
 
 describe("a refresh of a shared partition, with Redis", () => {
   let link: RedisLink;
@@ -47,17 +20,7 @@ describe("a refresh of a shared partition, with Redis", () => {
   });
   afterAll(() => link?.close());
 
-  /** One gateway instance's cache on the shared Redis, every answer shared by the route. */
-  function instance() {
-    const metrics = new GatewayMetrics({ defaultMetrics: false });
-    const tier = new RedisTier(link, secret, new RedisErrors(metrics.redisErrors, logger), DEFAULT_CACHE.redis);
-    const memory = new MemoryCache({ maxEntries: 100, maxBytes: 1_000_000, now });
-    const policy = new CachePolicy([], { ...DEFAULT_CACHE.defaults, share: "route" });
-    const cache = new TieredCache({ policy, secret, memory, redis: tier, metrics, logger, now });
-    return { metrics, tier, cache };
-  }
-  const question = (content: string, fields: Record<string, unknown> = {}) =>
-    create(ChatRequestSchema, { model: "gpt-4o-mini", messages: [{ role: Role.USER, content }], temperature: 0, ...fields });
+  const instance = () => cacheInstance(link);
   const sharedKeptCount = async (metrics: GatewayMetrics) => (await metrics.cacheNotStored.get()).values.find((v) => v.labels.reason === "shared_entry_kept")?.value ?? 0;
 
   it("keeps an answer another instance wrote between the refresh's look and its write", async () => {

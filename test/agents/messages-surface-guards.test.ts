@@ -33,9 +33,12 @@ afterAll(async () => {
 });
 
 describe("a streamed tool call from a model that is not Anthropic's", () => {
-  const ask = { model: "gpt-4o-mini", max_tokens: 256, tools: [LOOKUP], messages: [{ role: "user" as const, content: "look it up" }] };
+  const ask = { model: "gpt-4o-mini", max_tokens: 1024, tools: [LOOKUP], messages: [{ role: "user" as const, content: "look it up" }] };
 
-  it.each(["{not json", '{"a":1}{"b":2}', "[1,2]", ""])("comes as the unary answer's object when the arguments are %j", async (args) => {
+  // Nested past what JSON.stringify can write again (a model may be talked into it): as unreadable as the rest.
+  const tooDeep = `{"a":${"[".repeat(6_000)}${"]".repeat(6_000)}}`;
+  const cases = ["{not json", '{"a":1}{"b":2}', "[1,2]", ""].map((args) => [JSON.stringify(args), args]).concat([["nested 6,000 levels deep", tooDeep]]);
+  it.each(cases)("comes as the unary answer's object when the arguments are %s", async (_, args) => {
     toolArguments = args;
     const unary = await sdk.messages.create(ask);
     const streamed = await sdk.messages.stream(ask).finalMessage();

@@ -2,6 +2,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import type { Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from "../../common/json-nesting.js";
 import { thinkingBlock, toAnthropicStop, toAnthropicUsage } from "./wire.js";
 
 /** The unified answer as a Messages answer (`type: "message"`), under the id the caller sees. */
@@ -33,8 +34,13 @@ function thinkingOf(message: Message): JsonObject[] {
   return message.reasoningContent ? [{ type: "thinking", thinking: message.reasoningContent, signature: "" }] : [];
 }
 
-/** A tool call's arguments as the `input` object Anthropic's SDKs expect; arguments a model wrote that are no JSON object come as `{}`. */
+/**
+ * A tool call's arguments as the `input` object Anthropic's SDKs expect;
+ * arguments a model wrote that are no JSON object come as `{}`, as do those
+ * nested past MAX_JSON_DEPTH (JSON.stringify could not write them again).
+ */
 export function toolInput(args: string): JsonObject {
+  if (jsonNestsDeeperThan(args, MAX_JSON_DEPTH)) return {};
   try {
     const parsed = JSON.parse(args) as unknown;
     return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as JsonObject) : {};

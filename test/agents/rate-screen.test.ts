@@ -93,8 +93,8 @@ describe("a key past its requests per minute", () => {
     expect(await refusals()).toBe(before + 1);
   });
 
-  it("still lists models on the typed API, whose screen is for the calls admission takes", async () => {
-    expect((await world.gw.client("connect", spent).listModels({})).models.length).toBeGreaterThan(0);
+  it("is refused ListModels on the typed API too, as GET /v1/models is (test/limits/typed-rate-screen.test.ts)", async () => {
+    expect((await failure(world.gw.client("connect", spent).listModels({}))).code).toBe(Code.ResourceExhausted);
   });
 });
 

@@ -15,13 +15,11 @@ export const ADMIN_SERVICES = new Set(["switchboard.v1.AdminService"]);
 /** What a read-only admin key may call: AIP's read methods (Get, List) and live views (Watch); any other RPC may change something. */
 const READ_METHOD = /^(Get|List|Watch)[A-Z]/;
 
-/** The AIService methods whose calls the pipeline admits against the key's limits: screened (`KeyScreen`) before the service reads them. */
-const ADMITTED_METHODS = new Set([AIService.method.chat, AIService.method.chatStream, AIService.method.embed].map((method) => method.name));
-
 /**
  * Authenticates every call but those to public services, checks the admin
- * scope, screens a key its admission would refuse for its request rate, and
- * hands the principal on.
+ * scope, screens a key already past its request rate out of every AIService
+ * method (the calls admission takes, and ListModels, which it never sees),
+ * and hands the principal on.
  */
 export function createAuthInterceptor(authenticator: Authenticator, screen?: KeyScreen): Interceptor {
   return (next) => async (req) => {
@@ -42,8 +40,9 @@ export function createAuthInterceptor(authenticator: Authenticator, screen?: Key
     req.contextValues.set(principalKey, principal);
     const record = req.contextValues.get(callRecordKey);
     if (record) record.principal = principal;
-    // connect-es has decoded the request by now; what is spared is all the service would do with it before its admission.
-    if (req.service.typeName === AIService.typeName && ADMITTED_METHODS.has(req.method.name)) await screen?.(principal);
+    // Every AIService call, as every REST call: a read admission never sees (ListModels) too, as GET /v1/models is.
+    // connect-es has decoded the request by now; what is spared is all the service would do with it.
+    if (req.service.typeName === AIService.typeName) await screen?.(principal);
     return next(req);
   };
 }

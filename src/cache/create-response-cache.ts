@@ -47,8 +47,10 @@ export async function createResponseCache(deps: ResponseCacheDeps): Promise<Tier
   const link = config.redis.enabled ? (own ?? deps.redis) : undefined;
   const redis = link && new RedisTier(link, secret, new RedisErrors(metrics.redisErrors, logger), config.redis);
   const coalescer = config.coalesce.enabled ? new Coalescer({ waitMs: config.coalesce.waitMs, remoteWaitMs: config.coalesce.remoteWaitMs, remote: redis, now: deps.now }) : undefined;
-  // Purges are sealed under the pepper (not SWITCHBOARD_CACHE_KEY): the key every fleet message is sealed with.
-  const bus = link && new PurgeBus(new FleetLink(link, FleetSeal.fromPepper(deps.hasher), metrics.fleetMessagesDropped, logger), logger);
+  // Purges are sealed under the pepper (not SWITCHBOARD_CACHE_KEY): the key every fleet message is sealed with. They
+  // reach the other instances' memory over any Redis there is, L2 in it or not.
+  const busLink = link ?? deps.redis;
+  const bus = busLink && new PurgeBus(new FleetLink(busLink, FleetSeal.fromPepper(deps.hasher), metrics.fleetMessagesDropped, logger), logger);
   const policy = new CachePolicy(deps.routes, config.defaults);
   const cache = new TieredCache({ policy, secret, memory, redis, coalescer, bus, metrics, logger, now: deps.now, close: own && (() => own.close()) });
   await bus?.start((filter) => cache.purgeMemory(filter));

@@ -7,10 +7,11 @@ const CHANNEL = "cache:purged";
 
 /**
  * Tells every instance of a purge, so each drops the matching entries from
- * its own memory (Redis's are gone already). A message lost while an
- * instance was away leaves its copies until they expire (at most the
- * route's TTL); its own messages come back and are skipped. Messages are
- * sealed (FleetLink): no one else can empty every instance's memory.
+ * its own memory (Redis's are gone already); its own messages come back and
+ * are skipped. Messages a subscription lost while it was down cannot be
+ * known, so an instance empties its memory each time it subscribes again
+ * (L2 fills it back as it is read). Messages are sealed (FleetLink): no one
+ * else can empty every instance's memory.
  */
 export class PurgeBus {
   private readonly origin = randomUUID();
@@ -33,7 +34,8 @@ export class PurgeBus {
         }
         if (envelope.origin !== this.origin) purge(envelope.filter);
       },
-      () => {},
+      // An empty filter matches every entry.
+      () => purge({}),
       "a purge on another instance leaves this one's in-memory copies until they expire",
     );
   }

@@ -98,24 +98,26 @@ export class TieredCache implements ResponseCache {
    * returns how many this instance removed. Answers this instance is still
    * writing are waited for first (each Redis command is bounded by its
    * timeout), else a call answered just before the purge would keep its
-   * answer just after it.
+   * answer just after it. Redis is purged before this memory: a call that
+   * reads an entry back from Redis while the scan goes on puts it in memory
+   * again, and this instance skips its own purge message.
    */
   async purge(filter: PurgeFilter): Promise<number> {
     await Promise.allSettled(this.keeping);
-    let purged = this.purgeMemory(filter);
-    if (!this.deps.redis) return purged;
+    let shared = 0;
     try {
-      purged += await this.deps.redis.purge(filter);
+      if (this.deps.redis) shared = await this.deps.redis.purge(filter);
       await this.deps.bus?.publish(filter);
     } catch (err) {
+      const purged = this.purgeMemory(filter);
       throw gatewayError(
         Code.Unavailable,
-        `purged ${purged} entries from this instance's memory, but not those in Redis: ${(err as Error).message}; retry when Redis is back`,
+        `purged ${purged} entries from this instance's memory, but not those in Redis or on other instances: ${(err as Error).message}; retry when Redis is back`,
         "CACHE_PURGE_INCOMPLETE",
         { purged_from_memory: String(purged) },
       );
     }
-    return purged;
+    return shared + this.purgeMemory(filter);
   }
 
   /** Drops the matching entries from this process's memory (a purge made here or told by another instance). */

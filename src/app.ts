@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Code } from "@connectrpc/connect";
 import type { DestinationStream } from "pino";
 import { createAdminService } from "./api/admin/admin-service.js";
+import { ownSecretsOf } from "./api/admin/secret-lookalike.js";
 import { revalidateWatches } from "./api/admin/watch-revalidation.js";
 import { createAuthInterceptor } from "./api/envelope/auth-interceptor.js";
 import { CallFeed } from "./api/envelope/call-feed.js";
@@ -216,6 +217,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       usage: usageReports,
       live: { metrics, providers: providerHealth, breaker: (name) => dispatcher.providerBreaker(name)?.state },
     },
+    ownSecrets: ownSecretsOf(env),
   });
 
   const metricsAccess = metricsAccessFromEnv(env);

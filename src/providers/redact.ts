@@ -39,6 +39,19 @@ export function rememberSecret(secret: string): void {
 }
 
 /**
+ * Whether `text` holds a vendor secret of the gateway's pools (see
+ * rememberSecret) or one of `alsoSecret`, in any form redactSecrets would
+ * find, or a piece of one (MIN_PIECE_CHARS and more). Only secrets of at
+ * least MIN_PIECE_CHARS count: a shorter placeholder key ("ollama", "none")
+ * is an ordinary word.
+ */
+export function holdsSecret(text: string, alsoSecret: readonly string[] = []): boolean {
+  const secrets = new Set([...known, ...alsoSecret].filter((secret) => secret.length >= MIN_PIECE_CHARS));
+  for (const secret of secrets) if (text.search(matcherFor(secret)) !== -1) return true;
+  return redactPieces(text, [...secrets].filter((secret) => !known.has(secret))) !== text;
+}
+
+/**
  * Removes anything secret from text that came back from a vendor before it is
  * shown to a caller or logged: vendors echo keys in their error messages
  * (OpenAI: "Incorrect API key provided: sk-ab***yz"), and a hostile one may
@@ -169,13 +182,18 @@ function escapeRegExp(text: string): string {
  * Text shaped like an API key, whoever wrote it: the gateway's own keys
  * ("sk-sb-…") and OpenAI's, Anthropic's, DeepSeek's and OpenRouter's
  * ("sk-…", "sk-proj-…", "sk-ant-…"), Google's ("AIza…"), Hugging Face's
- * ("hf_…"), Groq's and xAI's (PREFIXED), and any unbroken run of 32 letters
+ * ("hf_…"), Groq's and xAI's (PREFIXED), Vault's tokens ("hvs.…", "hvb.…",
+ * "hvr.…", and the older "s." with 24 letters and digits), AWS access key ids
+ * ("AKIA…", "ASIA…"), and any unbroken run of 32 letters
  * and digits (keys without a prefix, such as Mistral's or Cohere's; such a
  * run counts only when it mixes upper case, lower case and digits, which hex
  * ids and hashes do not). Not after a letter or digit: "risk-…" holds no key.
  * Model names stay as they are: none has such a run.
  */
-const KEY_SHAPED = new RegExp(String.raw`(?<![A-Za-z0-9])(?:sk-[\w-]{20,}|AIza[\w-]{30,}|hf_[A-Za-z0-9]{30,}|${PREFIXED}|([A-Za-z0-9]{32,}))`, "g");
+const KEY_SHAPED = new RegExp(
+  String.raw`(?<![A-Za-z0-9])(?:sk-[\w-]{20,}|AIza[\w-]{30,}|hf_[A-Za-z0-9]{30,}|${PREFIXED}|hv[sbr]\.[\w-]{20,}|s\.[A-Za-z0-9]{24}(?![A-Za-z0-9])|A[KS]IA[A-Z0-9]{16}(?![A-Za-z0-9])|([A-Za-z0-9]{32,}))`,
+  "g",
+);
 /** The characters a masked key keeps, as a gateway key's hint does (src/auth/key-policy.ts): enough to tell which kind it was. */
 const HINT_CHARS = 6;
 /** The shortest text KEY_SHAPED can match: shorter text is returned at once. */

@@ -5,6 +5,7 @@ import { createConsoleAdmin, type ConsoleAdminDeps } from "./console-admin.js";
 import { withEncodableAnswers } from "./encodable-answers.js";
 import { createKeyAdmin, type KeyAdminDeps } from "./key-admin.js";
 import { createProviderAdmin, type ProviderAdminDeps } from "./provider-admin.js";
+import { withSecretFreeText } from "./secret-lookalike.js";
 import { createSecretsAdmin, type SecretsAdminDeps } from "./secrets-admin.js";
 import { createUsageAdmin, type UsageAdminDeps } from "./usage-admin.js";
 
@@ -17,6 +18,8 @@ export interface AdminServiceDeps {
   secrets: SecretsAdminDeps;
   /** Live views and charts: the call feed, usage over time, providers' latency. */
   console: ConsoleAdminDeps;
+  /** The gateway's own secrets (ownSecretsOf): no name, team or reference an admin writes may hold one. */
+  ownSecrets: readonly string[];
 }
 
 /**
@@ -26,5 +29,6 @@ export interface AdminServiceDeps {
  * auth interceptor.
  */
 export function createAdminService(deps: AdminServiceDeps): ServiceImpl<typeof AdminService> {
-  return withEncodableAnswers(AdminService, { ...createKeyAdmin(deps.keys), ...createProviderAdmin(deps.providers), ...createUsageAdmin(deps.usage), ...createCacheAdmin(deps.cache), ...createSecretsAdmin(deps.secrets), ...createConsoleAdmin(deps.console) });
+  const parts = { ...createKeyAdmin(deps.keys), ...createProviderAdmin(deps.providers), ...createUsageAdmin(deps.usage), ...createCacheAdmin(deps.cache), ...createSecretsAdmin(deps.secrets), ...createConsoleAdmin(deps.console) };
+  return withEncodableAnswers(AdminService, withSecretFreeText(parts, deps.ownSecrets));
 }

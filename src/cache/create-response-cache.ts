@@ -40,6 +40,7 @@ export async function createResponseCache(deps: ResponseCacheDeps): Promise<Tier
   const memory = new MemoryCache({
     maxEntries: config.memory.maxEntries,
     maxBytes: config.memory.maxBytes,
+    maxPartitionShare: config.memory.maxPartitionShare,
     now: deps.now,
     onEvict: (reason) => metrics.cacheEvictions.inc({ level: "l1", reason }),
   });

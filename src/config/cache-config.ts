@@ -26,8 +26,8 @@ export interface CacheConfig {
   enabled: boolean;
   /** For routes that set no `cache` of their own. */
   defaults: RouteCachePolicy;
-  /** L1: this process's memory, bounded by entries and bytes (least recently used go first). */
-  memory: { maxEntries: number; maxBytes: number };
+  /** L1: this process's memory, bounded by entries and bytes (least recently used go first), a partition to its share of each. */
+  memory: { maxEntries: number; maxBytes: number; maxPartitionShare: number };
   /** L2: Redis (SWITCHBOARD_CACHE_REDIS_URL, else REDIS_URL), shared by every instance. */
   redis: CacheRedisLimits & { enabled: boolean };
   /**
@@ -52,7 +52,8 @@ export interface CacheRedisLimits {
 export const DEFAULT_CACHE: CacheConfig = {
   enabled: true,
   defaults: { mode: "deterministic", ttlMs: 3_600_000, share: "key", toolCalls: false, truncated: false },
-  memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 },
+  // A partition's share of memory as of Redis (64 of 256 MiB).
+  memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, maxPartitionShare: 0.25 },
   redis: { enabled: true, maxEntryBytes: 1024 * 1024, maxBytes: 256 * 1024 * 1024, maxPartitionBytes: 64 * 1024 * 1024 },
   coalesce: { enabled: true, waitMs: 30_000, remoteWaitMs: 5_000 },
 };
@@ -76,6 +77,7 @@ export const cacheSchema = z.strictObject({
     .strictObject({
       max_entries: z.number().int().min(0).optional(),
       max_bytes: z.number().int().min(0).optional(),
+      max_partition_share: z.number().gt(0).max(1).optional(),
     })
     .optional(),
   redis: z
@@ -101,7 +103,11 @@ export function buildCache(file: z.infer<typeof cacheSchema> | undefined): Cache
   return {
     enabled: file?.enabled ?? d.enabled,
     defaults: buildRouteCache(file, d.defaults),
-    memory: { maxEntries: file?.memory?.max_entries ?? d.memory.maxEntries, maxBytes: file?.memory?.max_bytes ?? d.memory.maxBytes },
+    memory: {
+      maxEntries: file?.memory?.max_entries ?? d.memory.maxEntries,
+      maxBytes: file?.memory?.max_bytes ?? d.memory.maxBytes,
+      maxPartitionShare: file?.memory?.max_partition_share ?? d.memory.maxPartitionShare,
+    },
     redis: {
       enabled: file?.redis?.enabled ?? d.redis.enabled,
       maxEntryBytes: file?.redis?.max_entry_bytes ?? d.redis.maxEntryBytes,

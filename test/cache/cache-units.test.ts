@@ -135,6 +135,25 @@ describe("the in-memory level (L1)", () => {
     expect(memory.size).toBe(1);
   });
 
+  it("holds one partition to its share of each bound, making room from its own entries", () => {
+    const memory = new MemoryCache({ maxEntries: 8, maxBytes: 100_000, maxPartitionShare: 0.25, now: () => 0 });
+    for (const other of ["b1", "b2", "c1"]) memory.set(other, entry(10, 100, other.startsWith("b") ? "key:b" : "key:c"));
+    // Key a asks many different questions: it keeps its two most recent answers, and pushes no one else's out.
+    for (let i = 0; i < 20; i++) memory.set(`a${i}`, entry(10, 100, "key:a"));
+    expect(["b1", "b2", "c1", "a18", "a19"].map((id) => memory.get(id) !== undefined)).toEqual([true, true, true, true, true]);
+    expect(memory.get("a17")).toBeUndefined();
+    expect(memory.size).toBe(5);
+    // Bytes too: a quarter of 100,000 holds one entry of 20,000 bytes and its overhead, not two.
+    memory.set("big1", entry(20_000, 100, "key:d"));
+    memory.set("big2", entry(20_000, 100, "key:d"));
+    expect([memory.get("big1"), memory.get("big2")].map((found) => found !== undefined)).toEqual([false, true]);
+    expect(memory.set("too-big", entry(30_000, 100, "key:e"))).toBe(false);
+    // A read keeps an entry the partition's most recent.
+    memory.get("a18");
+    memory.set("a20", entry(10, 100, "key:a"));
+    expect([memory.get("a18"), memory.get("a19")].map((found) => found !== undefined)).toEqual([true, false]);
+  });
+
   it("purges what a filter matches", () => {
     const memory = new MemoryCache({ maxEntries: 10, maxBytes: 100_000, now: () => 0 });
     memory.set("a1", entry(10, 100, "key:a"));

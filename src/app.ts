@@ -210,7 +210,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     },
     providers: { pools, dialects: new Map(config.providers.map((p) => [p.name, p.dialect])), logger, bus: poolActions },
     usage: usageReports,
-    cache: { purge: cache && ((filter) => cache.purge(filter)), providers: new Set(providers.keys()), keys: usage.keyStore },
+    cache: { purge: cache && ((filter) => cache.purge(filter)), providers: new Set(providers.keys()), router, keys: usage.keyStore },
     secrets: { source: dbSecrets, notices: dbSecretNotices, logger },
     console: {
       calls: { feed: calls, currency: usage.currency },

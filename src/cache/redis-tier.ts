@@ -5,6 +5,7 @@ import type { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
 import type { CacheKey } from "./cache-key.js";
 import type { CacheSecret } from "./cache-secret.js";
+import { isCommandTimeout, RedisStall } from "./redis-stall.js";
 
 // Each script's keys are one entry's and its lock's, which share a hash tag (`{id}`): one cluster slot.
 
@@ -102,6 +103,12 @@ export interface PurgeFilter {
   model?: string;
 }
 
+/** How long the cache leaves Redis alone after a command timed out: a stall costs the calls during it one timeout, not one each. */
+const STALL_BACKOFF_MS = 1_000;
+
+/** What a call does without Redis's answer. */
+const CONSEQUENCE = "the response cache is served from this instance's memory only";
+
 /** Keys SCAN returns per step, and UNLINKs sent at once. */
 const SCAN_COUNT = 500;
 
@@ -119,17 +126,22 @@ const COUNT_STEPS_PER_TTL = 32;
  *
  * While Redis is unreachable every operation is skipped at once (counted and
  * logged): the calls go on with this instance's memory only. A command that
- * fails or times out is counted and logged too, and taken as no answer.
+ * fails or times out is counted and logged too, and taken as no answer; after
+ * a timeout, Redis is left alone for a short back-off (RedisStall), and the
+ * tier says it is not up meanwhile, so no call waits on the fleet lock.
  */
 export class RedisTier {
   private readonly scripts: ScriptClient;
+  private readonly stall: RedisStall;
 
   constructor(
     private readonly link: RedisLink,
     private readonly secret: CacheSecret,
     private readonly errors: RedisErrors,
     private readonly limits: CacheRedisLimits,
+    now: () => number = Date.now,
   ) {
+    this.stall = new RedisStall(STALL_BACKOFF_MS, now);
     link.client.defineCommand("sbCachePut", { numberOfKeys: 2, lua: PUT });
     link.client.defineCommand("sbCacheUnlock", { numberOfKeys: 1, lua: UNLOCK });
     link.client.defineCommand("sbCachePoll", { numberOfKeys: 2, lua: POLL });
@@ -137,8 +149,9 @@ export class RedisTier {
     this.scripts = link.client as unknown as ScriptClient;
   }
 
+  /** Reachable, and not left alone after a timeout. */
   get isUp(): boolean {
-    return this.link.isUp;
+    return this.link.isUp && !this.stall.holding;
   }
 
   async get(key: CacheKey): Promise<Buffer | undefined> {
@@ -173,7 +186,8 @@ export class RedisTier {
   }
 
   async unlock(key: CacheKey, token: string): Promise<void> {
-    await this.run("cache_unlock", () => this.scripts.sbCacheUnlock(this.lockKey(key), token));
+    // Sent during a back-off too: it follows a lock SET a stalled Redis may yet apply, and frees it once Redis wakes, where the lock would otherwise hold other instances' identical calls for its life.
+    await this.run("cache_unlock", () => this.scripts.sbCacheUnlock(this.lockKey(key), token), "send");
   }
 
   /** The entry, if the call in flight stored it, and whether its lock is still held; undefined when Redis cannot tell. */
@@ -222,16 +236,33 @@ export class RedisTier {
     return fits === 1 ? undefined : "full";
   }
 
-  /** Runs a command while Redis is up; a failure, or Redis being away, is counted, logged (throttled) and answered with undefined. */
-  private async run<T>(operation: string, command: () => Promise<T>): Promise<T | undefined> {
+  /**
+   * Runs a command while Redis is up and not left alone after a timeout
+   * (unless `whileStalled` says to send it all the same); a failure, a timeout,
+   * or the command skipped is counted, logged (throttled) and answered with
+   * undefined. A timeout that starts a back-off is counted and logged as
+   * `cache_backoff` as well.
+   */
+  private async run<T>(operation: string, command: () => Promise<T>, whileStalled: "skip" | "send" = "skip"): Promise<T | undefined> {
     if (!this.link.isUp) {
-      this.errors.report(operation, new Error(`Redis is unreachable (${this.link.reason})`), "the response cache is served from this instance's memory only");
+      this.errors.report(operation, new Error(`Redis is unreachable (${this.link.reason})`), CONSEQUENCE);
+      return undefined;
+    }
+    const admission = whileStalled === "send" ? "send" : this.stall.admit();
+    if (admission === "skip") {
+      this.errors.report(operation, new Error(`not sent: Redis is left alone after a command timed out (${this.stall.backoffMs} ms, then one command tries it)`), CONSEQUENCE);
       return undefined;
     }
     try {
-      return await command();
+      const answer = await command();
+      this.stall.answered(admission);
+      return answer;
     } catch (err) {
-      this.errors.report(operation, err, "the response cache is served from this instance's memory only");
+      this.errors.report(operation, err, CONSEQUENCE);
+      if (!isCommandTimeout(err)) this.stall.answered(admission);
+      else if (this.stall.timedOut(admission)) {
+        this.errors.report("cache_backoff", err, `the response cache leaves Redis alone for ${this.stall.backoffMs} ms after a ${operation} timed out, then one command tries it again`);
+      }
       return undefined;
     }
   }

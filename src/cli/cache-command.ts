@@ -11,7 +11,8 @@ one of its team's keys (with --model or not).
 options:
   --key ID               the answers cached for this key ("master" for the master key)
   --team TEAM            the answers cached for this team (routes with share: team)
-  --model MODEL          the answers of this model ("gpt-4o-mini" or "openai/gpt-4o-mini")
+  --model MODEL          the answers of this model ("gpt-4o-mini" or "openai/gpt-4o-mini"): the
+                         model that answered, not a route alias in front of it
 
 ${ADMIN_CONNECTION_HELP}`;
 

@@ -5,7 +5,9 @@ import { freePort } from "./services.js";
  * A loopback TCP forwarder to a real service (Postgres, Redis), that a test
  * can cut and restore: the outage a gateway sees when its database or Redis
  * goes away (connections reset, new ones refused), without stopping the
- * service the other tests share.
+ * service the other tests share. Or stall: connections stay open, and what
+ * clients send is held until `resume()`, as a paused (SIGSTOP) service holds
+ * it unanswered.
  */
 export interface TcpProxy {
   readonly port: number;
@@ -13,6 +15,10 @@ export interface TcpProxy {
   open(): Promise<void>;
   /** Stops taking connections (they are refused) and resets those open. */
   cut(): Promise<void>;
+  /** Holds what clients send, on the connections open and those to come, until `resume()`. */
+  stall(): void;
+  /** Sends what was held, and forwards again. */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -20,12 +26,15 @@ export interface TcpProxy {
 export async function tcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const port = await freePort();
   const sockets = new Set<Socket>();
+  const forwarding = new Map<Socket, Socket>();
+  let stalled = false;
   let server: Server | undefined;
   const cut = async () => {
     const closing = server;
     server = undefined;
     for (const socket of sockets) socket.destroy();
     sockets.clear();
+    forwarding.clear();
     if (closing) await new Promise<void>((resolve) => closing.close(() => resolve()));
   };
   return {
@@ -39,11 +48,13 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
           socket.on("error", () => {});
           socket.on("close", () => {
             sockets.delete(socket);
+            forwarding.delete(client);
             client.destroy();
             upstream.destroy();
           });
         }
-        client.pipe(upstream);
+        forwarding.set(client, upstream);
+        if (!stalled) client.pipe(upstream);
         upstream.pipe(client);
       });
       await new Promise<void>((resolve, reject) => {
@@ -53,6 +64,17 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
       server = listening;
     },
     cut,
+    stall() {
+      stalled = true;
+      for (const client of forwarding.keys()) {
+        client.unpipe();
+        client.pause();
+      }
+    },
+    resume() {
+      stalled = false;
+      for (const [client, upstream] of forwarding) client.pipe(upstream);
+    },
     close: cut,
   };
 }

@@ -6,7 +6,9 @@ import type { KeyRecord } from "../../auth/key-policy.js";
 import type { KeyStore } from "../../auth/key-store.js";
 import { principalKey, type Principal } from "../../auth/principal.js";
 import type { PurgeFilter } from "../../cache/redis-tier.js";
+import { excerpt } from "../../common/excerpt.js";
 import { gatewayError } from "../../common/gateway-error.js";
+import type { Candidate, Router } from "../../gateway/router.js";
 import { FieldViolations } from "../aip/field-violations.js";
 import { callerId } from "./admin-containment.js";
 import { KEY_NAME } from "./resource-names.js";
@@ -18,6 +20,8 @@ export interface CacheAdminDeps {
   purge?(filter: PurgeFilter): Promise<number>;
   /** Configured provider names, to read "provider/model". */
   providers: ReadonlySet<string>;
+  /** The calls' router: where the answers to a model name called are filed (its candidates' provider and upstream model). */
+  router: Pick<Router, "resolve">;
   /** The stored keys: whose team a key purged is in, for an admin key held to its team. */
   keys: Pick<KeyStore, "get">;
 }
@@ -38,6 +42,7 @@ export function createCacheAdmin(deps: CacheAdminDeps): CacheAdmin {
       // Compared with tags of stored text: bounded as the usage reports' filters are.
       if (req.team) filter.partition = `team:${readFilter(req.team, "team", v)}`;
       if (req.model) Object.assign(filter, modelFilter(readFilter(req.model, "model", v)!, deps.providers));
+      if (filter.model !== undefined) refuseRouteAlias(req.model, filter, deps.router, v);
       v.throwIfAny();
       await requireOwnTeamsAnswers(ctx.values.get(principalKey), req, keyId, deps.keys);
       return create(PurgeCacheResponseSchema, { purgedEntries: BigInt(deps.purge ? await deps.purge(filter) : 0) });
@@ -73,6 +78,28 @@ async function purgedKey(id: string, keys: CacheAdminDeps["keys"]): Promise<Pick
   const record = await keys.get(id);
   if (!record) throw new ConnectError(`key "${KEY_NAME.format({ key: id })}" not found`, Code.NotFound);
   return record;
+}
+
+/**
+ * Answers are filed under the provider and upstream model that answered, not
+ * the name called: a purge by a route alias (`team-bot` in front of
+ * gpt-4o-mini) would find nothing and say so as a success, the answers still
+ * cached. A name the router sends to a model of that very name (any of its
+ * candidates), or no longer routes at all (its old answers may still be
+ * cached), is purged as asked.
+ */
+function refuseRouteAlias(asked: string, filter: PurgeFilter, router: CacheAdminDeps["router"], v: FieldViolations): void {
+  let candidates: Candidate[];
+  try {
+    candidates = router.resolve(asked);
+  } catch {
+    return;
+  }
+  // A "provider/model" name is routed to itself.
+  if (candidates.some((c) => c.upstreamModel === filter.model)) return;
+  // Only the route's own model's answers are kept (a fallback's are not): that is where they are.
+  const filedUnder = `${candidates[0]!.provider}/${candidates[0]!.upstreamModel}`;
+  v.add("model", `"${excerpt(asked)}" is a route alias, and cached answers are filed under the model that answered: purge "${filedUnder}" instead (a "provider/model" name is purged as written)`);
 }
 
 /** "gpt-4o-mini", or "openai/gpt-4o-mini" when the part before the slash is a configured provider ("ollama/llama3.1" too). */

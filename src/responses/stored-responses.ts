@@ -8,6 +8,7 @@ import type { Logger } from "../observability/logger.js";
 import { wellFormed } from "../common/lone-surrogates.js";
 import { blocksIn, UNIFIED_BLOCKS, type CallSize } from "../providers/call-size.js";
 import { num, type SqlDatabase, type SqlRow, type SqlValue } from "../store/sql.js";
+import { ConversationIndex, encodeIndexed, listingOf, messagesOfRun, type StoredListing } from "./conversation-index.js";
 import { KeyStorageQuota, type StorageReservation } from "./key-storage-quota.js";
 import { sizeOf } from "./size-of.js";
 
@@ -48,7 +49,7 @@ const MAX_BATCH = 100;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
 /** What a response's row holds, in the order `put` gives them. */
-const COLUMNS = ["id", "key_id", "create_ms", "expire_ms", "conversation", "response", "bytes", "message_count", "block_count"];
+const COLUMNS = ["id", "key_id", "create_ms", "expire_ms", "conversation", "response", "bytes", "message_count", "block_count", "message_index"];
 
 /** A response as kept: the conversation it ended (to continue it) and the Response object as it was answered (for GET). */
 export interface StoredResponse {
@@ -165,15 +166,16 @@ export class StoredResponses {
    */
   async put(id: string, keyId: string, stored: StoredResponse, reservation?: StorageReservation): Promise<PutOutcome> {
     const now = this.now();
-    const conversation = encodeConversation(stored.conversation);
+    const { conversation, index } = encodeIndexed(stored.conversation);
     const response = JSON.stringify(stored.response);
-    const bytes = Buffer.byteLength(conversation) + Buffer.byteLength(response);
+    // The index is kept too: a few bytes a message, counted with them.
+    const bytes = Buffer.byteLength(conversation) + Buffer.byteLength(response) + index.length;
     const size = conversationSize(stored.conversation);
     // The reservation becomes the bytes stored in one step (what the answer did not use is given back), so the key's total never counts them twice or not at all.
     reservation?.release();
     if (bytes > this.maxBytesPerResponse) return { stored: false, reason: "response_too_large", bytes, limitBytes: this.maxBytesPerResponse };
     const write = new Promise<void>((resolve, reject) => {
-      this.waiting.push({ values: [id, keyId, now, now + this.ttlMs, conversation, response, bytes, size.messages, size.blocks], bytes, resolve, reject });
+      this.waiting.push({ values: [id, keyId, now, now + this.ttlMs, conversation, response, bytes, size.messages, size.blocks, index], bytes, resolve, reject });
       this.committing ??= this.commitWaiting();
     });
     try {
@@ -226,16 +228,25 @@ export class StoredResponses {
    * conversation.
    */
   async footprintOf(id: string, keyId: string): Promise<StoredFootprint | undefined> {
+    const footprint = await this.footprintRow(id, keyId);
+    if (footprint && footprint.bytes > this.maxBytesPerResponse) throw this.storedTooLarge(id, footprint.bytes);
+    return footprint;
+  }
+
+  /** Whether `keyId` made this response and it has not expired, whatever it holds: the footprint's query, which reads neither its conversation nor its Response. */
+  async holds(id: string, keyId: string): Promise<boolean> {
+    return (await this.footprintRow(id, keyId)) !== undefined;
+  }
+
+  private async footprintRow(id: string, keyId: string): Promise<StoredFootprint | undefined> {
     const [row] = await this.db.query("SELECT bytes, message_count, block_count FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3", [
       id,
       keyId,
       this.now(),
     ]);
     if (!row) return undefined;
-    const bytes = num(row.bytes);
-    if (bytes > this.maxBytesPerResponse) throw this.storedTooLarge(id, bytes);
     const counted = row.message_count !== null && row.message_count !== undefined && row.block_count !== null && row.block_count !== undefined;
-    return { bytes, size: counted ? { messages: num(row.message_count), blocks: num(row.block_count) } : undefined };
+    return { bytes: num(row.bytes), size: counted ? { messages: num(row.message_count), blocks: num(row.block_count) } : undefined };
   }
 
   /**
@@ -252,14 +263,49 @@ export class StoredResponses {
   }
 
   /**
-   * The conversation of a response as stored (each message's proto JSON,
-   * not decoded), if `keyId` made it and it has not expired; refused as
-   * `get` refuses. For a reader that decodes only the messages it needs
-   * (`decodeMessage`): a page of input items.
+   * The conversation of a response as input items are listed from it, if
+   * `keyId` made it and it has not expired: its index is read, and then
+   * only the messages a page asks for (SUBSTR of the stored text), so a page
+   * costs what is on it, however large the rest. A response stored before
+   * conversations were indexed is read and parsed whole, refused as `get`
+   * refuses; so is one whose index does not match its text.
    */
-  async storedMessages(id: string, keyId: string): Promise<JsonValue[] | undefined> {
+  async listing(id: string, keyId: string): Promise<StoredListing | undefined> {
+    const [row] = await this.db.query("SELECT message_index FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3", [id, keyId, this.now()]);
+    if (!row) return undefined;
+    const index = ConversationIndex.read(row.message_index);
+    if (!index) return this.wholeListing(id, keyId);
+    return { itemCounts: index.itemCounts, messages: (indices) => this.messagesAt(id, keyId, index, indices) };
+  }
+
+  /** The messages at `indices`, each run of them one SUBSTR of the stored text; undefined when the response is gone. */
+  private async messagesAt(id: string, keyId: string, index: ConversationIndex, indices: readonly number[]): Promise<Map<number, JsonValue> | undefined> {
+    const runs = index.runs(indices);
+    const texts = runs.map((_, i) => `SUBSTR(conversation, $${4 + 2 * i}, $${5 + 2 * i}) AS run${i}`);
+    const [row] = await this.db.query(`SELECT id${texts.map((text) => `, ${text}`).join("")} FROM stored_responses WHERE id = $1 AND key_id = $2 AND expire_ms > $3`, [
+      id,
+      keyId,
+      this.now(),
+      ...runs.flatMap((run) => [run.start, run.length]),
+    ]);
+    if (!row) return undefined;
+    const messages = new Map<number, JsonValue>();
+    for (const [i, run] of runs.entries()) {
+      const read = messagesOfRun(row[`run${i}`], run, index);
+      if (!read) {
+        // Its item counts still hold (made from the same messages): only where each message lies is off, so the page found stands.
+        this.logger?.warn({ responseId: id }, "a stored response's message index does not match its conversation: it is read whole to list it");
+        return (await this.wholeListing(id, keyId))?.messages(indices);
+      }
+      read.forEach((message, n) => messages.set(run.first + n, message));
+    }
+    return messages;
+  }
+
+  /** A conversation listed from its whole text, parsed (refused as `get` refuses). */
+  private async wholeListing(id: string, keyId: string): Promise<StoredListing | undefined> {
     const row = await this.readWithin(id, keyId, "conversation");
-    return row && (JSON.parse(String(row.conversation)) as JsonValue[]);
+    return row && listingOf(JSON.parse(String(row.conversation)) as JsonValue[]);
   }
 
   /**

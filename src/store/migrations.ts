@@ -191,6 +191,14 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE stored_responses ADD COLUMN block_count INTEGER
     `,
   },
+  {
+    version: 12,
+    name: "stored responses index their conversation's messages",
+    // For each message of `conversation`, the input items it makes and the characters its proto JSON takes there (a JSON
+    // array, two numbers a message; responses/conversation-index.ts): a page of input items reads its own messages
+    // (SUBSTR), not the whole conversation. Rows from before have none (NULL): their conversation is read whole to list it.
+    sql: "ALTER TABLE stored_responses ADD COLUMN message_index TEXT",
+  },
 ];
 
 const ID_COLUMN = {

@@ -38,6 +38,12 @@ describe("what a Response repeats", () => {
     ["a text.verbosity OpenAI does not have", { text: { verbosity: "chatty" } }, "text.verbosity"],
     ["a text.format.strict that is no boolean", { text: { format: { type: "json_schema", name: "s", schema: { type: "object" }, strict: "yes" } } }, "text.format.strict"],
     ["a text.format.description that is no string", { text: { format: { type: "json_schema", name: "s", schema: { type: "object" }, description: 3 } } }, "text.format.description"],
+    ["a tool's strict that is no boolean", { tools: [{ type: "function", name: "f", strict: "yes" }] }, "tools[0].strict"],
+    ["a tool_choice function without its name", { tools: [{ type: "function", name: "f" }], tool_choice: { type: "function" } }, "tool_choice.name"],
+    ["a tool_choice of a set of allowed tools", { tools: [{ type: "function", name: "f" }], tool_choice: { type: "allowed_tools", mode: "auto", tools: [{ type: "function", name: "f" }] } }, "tool_choice.type"],
+    ["a reasoning.summary OpenAI does not have", { reasoning: { summary: "verbose" } }, "reasoning.summary"],
+    ["a reasoning.summary that is no string", { reasoning: { summary: { x: "S" } } }, "reasoning.summary"],
+    ["a reasoning.generate_summary OpenAI does not have", { reasoning: { generate_summary: "verbose" } }, "reasoning.generate_summary"],
   ])("refuses %s, naming it", async (what, body, param) => {
     const { secret } = await world.keyFor(`refused-${what.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 50)}`);
     expect(await refusal(secret, { model: MODEL, input: "hi", ...body })).toEqual(invalid(param));
@@ -53,6 +59,12 @@ describe("what a Response repeats", () => {
       truncation: "auto",
       parallel_tool_calls: false,
       text: { format: { type: "json_schema", name: "answer", schema: { type: "object" }, strict: true, junk: "J" }, verbosity: "low", junk: "J".repeat(1000) },
+      tools: [
+        { type: "function", name: "weather", description: "the weather", parameters: { type: "object", properties: {} }, strict: true, junk: "J".repeat(1000) },
+        { type: "function", name: "time" },
+      ],
+      tool_choice: { type: "function", name: "weather", junk: "J" },
+      reasoning: { summary: "detailed", junk: "J" },
     };
     const res = await post(secret, body);
     expect(res.status).toBe(200);
@@ -62,17 +74,31 @@ describe("what a Response repeats", () => {
       truncation: "auto",
       parallel_tool_calls: false,
       text: { format: { type: "json_schema", name: "answer", schema: { type: "object" }, strict: true }, verbosity: "low" },
+      safety_identifier: "s",
+      tools: [
+        { type: "function", name: "weather", description: "the weather", parameters: { type: "object", properties: {} }, strict: true },
+        { type: "function", name: "time", description: null, parameters: null, strict: null },
+      ],
+      tool_choice: { type: "function", name: "weather" },
+      reasoning: { effort: null, summary: "detailed" },
     };
     expect(response).toMatchObject(expected);
-    expect(response.text).toEqual(expected.text);
+    for (const field of ["text", "tools", "tool_choice", "reasoning"] as const) expect(response[field]).toEqual(expected[field]);
     // Stored as answered.
     expect(await sdk.responses.retrieve(response.id as string)).toMatchObject(expected);
+  });
+
+  it("repeats a safety_identifier as the SDK reads it, and a reasoning.summary sent by its old name", async () => {
+    const { sdk } = await world.keyFor("echo-sdk");
+    const made = await sdk.responses.create({ model: MODEL, input: "hi", safety_identifier: "user-1234", reasoning: { generate_summary: "concise" }, tool_choice: "none" });
+    expect(made).toMatchObject({ safety_identifier: "user-1234", reasoning: { effort: null, summary: "concise" }, tool_choice: "none" });
+    expect(await sdk.responses.retrieve(made.id)).toMatchObject({ safety_identifier: "user-1234" });
   });
 
   it("repeats OpenAI's defaults for what was not sent", async () => {
     const { secret } = await world.keyFor("echo-defaults");
     const response = (await (await post(secret, { model: MODEL, input: "hi", store: false, text: { junk: 1 } })).json()) as Record<string, unknown>;
-    expect(response).toMatchObject({ user: null, truncation: "disabled", parallel_tool_calls: true });
+    expect(response).toMatchObject({ user: null, safety_identifier: null, truncation: "disabled", parallel_tool_calls: true, tools: [], tool_choice: "auto", reasoning: { effort: null, summary: null } });
     expect(response.text).toEqual({ format: { type: "text" } });
   });
 });

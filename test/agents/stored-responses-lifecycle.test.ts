@@ -117,6 +117,34 @@ describe("the SDK's other stored-response methods", () => {
     await expect(stranger.responses.inputItems.list(second.id)).rejects.toMatchObject({ status: 404, code: "response_not_found" });
   });
 
+  it("inputItems.list reads and parses only the messages on its page, not the whole conversation", async () => {
+    const { secret, sdk } = await keyFor("page-reader");
+    const made = await sdk.responses.create({ model: MODEL, input: [{ role: "user", content: "first" }, { role: "user", content: "second" }, { role: "user", content: "third" }] });
+    // The first message no longer parses (its "{" made "[", the text as long as before): a page holding it fails on it.
+    expect((await world.db.query("UPDATE stored_responses SET conversation = '[[' || SUBSTR(conversation, 3) WHERE id = $1", [made.id])).rowCount).toBe(1);
+    const list = (query: string) => fetch(`${world.gw.url}/v1/responses/${made.id}/input_items?${query}`, { headers: { authorization: `Bearer ${secret}` } });
+    expect((await list("order=asc&limit=1")).status).toBe(500);
+
+    const newest = await sdk.responses.inputItems.list(made.id, { limit: 2 });
+    expect(newest.data.map((item) => (item as OpenAI.Responses.ResponseInputMessageItem).content)).toEqual([
+      [{ type: "input_text", text: "third" }],
+      [{ type: "input_text", text: "second" }],
+    ]);
+    expect(newest.has_more).toBe(true);
+  });
+
+  it("cancel reads neither the Response nor its conversation: whether it is stored is all it asks", async () => {
+    const { secret, sdk } = await keyFor("cheap-canceller");
+    const made = await sdk.responses.create({ model: MODEL, input: "hello" });
+    await spoil(made.id);
+    expect((await world.db.query("UPDATE stored_responses SET response = 'not json' WHERE id = $1", [made.id])).rowCount).toBe(1);
+    // The premise: what reads the Response fails on it.
+    expect((await fetch(`${world.gw.url}/v1/responses/${made.id}`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(500);
+    const refused = await sdk.responses.cancel(made.id).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({ status: 400, code: "response_not_cancellable" });
+  });
+
   it("cancel is refused (400): background responses are not supported", async () => {
     const { sdk } = await keyFor("canceller");
     const made = await sdk.responses.create({ model: MODEL, input: "hello" });

@@ -14,7 +14,7 @@ import { responseEventJson, ResponseEventWriter, type ResponseEvent } from "../.
 import { toResponse, type ResponseHead } from "../../providers/openai-responses/response-object.js";
 import { checkOutputsFollowCalls, responsesRequestFromOpenAI, type ResponsesRequest } from "../../providers/openai-responses/responses-request.js";
 import { callSizeProblem, type CallSize } from "../../providers/call-size.js";
-import { inputItemsPage, listedConversation, readInputItemsQuery } from "../../responses/input-items.js";
+import { inputItemsPage, readInputItemsQuery } from "../../responses/input-items.js";
 import type { StorageReservation } from "../../responses/key-storage-quota.js";
 import { conversationSize, encodeConversation, storedAnswerBytes, type StoredResponses } from "../../responses/stored-responses.js";
 import type { RestCall, RestRequest, RestResponse, RestSurface } from "../envelope/rest-envelope.js";
@@ -198,11 +198,12 @@ async function retrieve(stored: StoredResponses, id: string, { req, ctx, res }: 
 
 async function listInputItems(stored: StoredResponses, id: string, { req, ctx, res }: RestCall): Promise<void> {
   const query = readInputItemsQuery(queryOf(req));
-  const messages = await stored.storedMessages(id, ctx.principal.keyId);
-  if (!messages) throw notFound(id, "id");
+  const listing = await stored.listing(id, ctx.principal.keyId);
   // The stored conversation ends with the response's answer (see `keep`): what comes before it is what the response was answered from.
-  messages.pop();
-  sendJson(res, inputItemsPage(id, listedConversation(messages), query));
+  const page = listing && (await inputItemsPage(id, { itemCounts: listing.itemCounts.slice(0, -1), messages: (indices) => listing.messages(indices) }, query));
+  // Deleted, or expired, since its index was read: as if it had never been.
+  if (!page) throw notFound(id, "id");
+  sendJson(res, page);
 }
 
 async function remove(stored: StoredResponses, id: string, { ctx, res }: RestCall): Promise<void> {
@@ -219,7 +220,8 @@ function queryOf(req: RestRequest): URLSearchParams {
 
 /** A response of this key is refused (see notCancellable); any other id is not found, as GET answers it. */
 async function cancel(stored: StoredResponses, id: string, { ctx }: RestCall): Promise<void> {
-  if (!(await stored.response(id, ctx.principal.keyId))) throw notFound(id, "id");
+  // Whether it is stored is all that is asked: neither its Response nor its conversation is read.
+  if (!(await stored.holds(id, ctx.principal.keyId))) throw notFound(id, "id");
   throw notCancellable(id);
 }
 

@@ -73,14 +73,16 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   // Each is bounded on its own: both are repeated in the Response, though only one is sent on.
   const safetyIdentifier = endUser(body.safety_identifier, "safety_identifier");
   const user = endUser(body.user, "user");
+  const tools = read.array(body.tools, "tools").map(readTool);
+  const toolChoice = readToolChoice(body.tool_choice);
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
     temperature: read.number(body.temperature, "temperature"),
     topP: read.number(body.top_p, "top_p"),
     maxTokens: wholeNumber(body, "max_output_tokens"),
     user: safetyIdentifier || user,
-    tools: read.array(body.tools, "tools").map(readTool),
-    toolChoice: readToolChoice(body.tool_choice),
+    tools: tools.map((tool) => tool.unified),
+    toolChoice: toolChoice?.unified,
     responseFormat: format?.unified,
     reasoning: readOpenAIReasoning(body, read),
   });
@@ -102,6 +104,9 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
       ...echoOf(body),
       // Read above, and repeated as read: nothing the caller added to them rides along.
       text: { format: format?.echo ?? { type: "text" }, ...(verbosity ? { verbosity } : {}) },
+      tools: tools.map((tool) => tool.echo),
+      tool_choice: toolChoice?.echo ?? "auto",
+      safety_identifier: safetyIdentifier || null,
       user: user || null,
     },
   };
@@ -116,11 +121,13 @@ function echoOf(body: JsonObject): JsonObject {
     metadata: readMetadata(body.metadata),
     parallel_tool_calls: read.boolean(body.parallel_tool_calls, "parallel_tool_calls") ?? true,
     previous_response_id: body.previous_response_id ?? null,
-    reasoning: { effort: reasoning.effort ?? null, summary: reasoning.summary ?? null },
+    reasoning: {
+      effort: reasoning.effort ?? null,
+      // `generate_summary` is the name it had before (deprecated, the same values).
+      summary: oneOf(SUMMARIES, reasoning.summary, "reasoning.summary") ?? oneOf(SUMMARIES, reasoning.generate_summary, "reasoning.generate_summary") ?? null,
+    },
     store: body.store !== false,
     temperature: body.temperature ?? null,
-    tool_choice: body.tool_choice ?? "auto",
-    tools: body.tools ?? [],
     top_p: body.top_p ?? null,
     truncation: oneOf(TRUNCATIONS, body.truncation, "truncation") ?? "disabled",
   };
@@ -128,6 +135,7 @@ function echoOf(body: JsonObject): JsonObject {
 
 const TRUNCATIONS = ["auto", "disabled"] as const;
 const VERBOSITIES = ["low", "medium", "high"] as const;
+const SUMMARIES = ["auto", "concise", "detailed"] as const;
 
 /** One of `names`, or undefined when absent: anything else is InvalidArgument naming the field. */
 function oneOf<Name extends string>(names: readonly Name[], raw: unknown, field: string): Name | undefined {
@@ -157,33 +165,47 @@ function endUser(raw: unknown, field: string): string {
   return id;
 }
 
-/** Function tools; OpenAI's built-in tools run on OpenAI's servers, which the gateway cannot do for other vendors' models. */
-function readTool(raw: JsonValue, i: number): Tool {
-  const tool = read.object(raw, `tools[${i}]`, true);
+/**
+ * A function tool, with what the Response repeats of it: its fields as read
+ * (`description` and `strict` null when not sent), no others. OpenAI's
+ * built-in tools run on OpenAI's servers, which the gateway cannot do for
+ * other vendors' models. The name is checked with the call (validate.ts).
+ */
+function readTool(raw: JsonValue, i: number): { unified: Tool; echo: JsonObject } {
+  const at = `tools[${i}]`;
+  const tool = read.object(raw, at, true);
   if (tool.type !== "function") {
-    return read.reject(`tools[${i}].type`, `the built-in tool "${String(tool.type)}" cannot run through the gateway: only function tools are supported (turn it off in the client)`);
+    return read.reject(`${at}.type`, `the built-in tool "${excerpt(String(tool.type))}" cannot run through the gateway: only function tools are supported (turn it off in the client)`);
   }
+  const name = read.string(tool.name, `${at}.name`);
+  const description = read.string(tool.description, `${at}.description`);
+  const parameters = tool.parameters === undefined || tool.parameters === null ? undefined : read.object(tool.parameters, `${at}.parameters`);
+  const strict = read.boolean(tool.strict, `${at}.strict`);
   return {
-    $typeName: "switchboard.v1.Tool",
-    name: read.string(tool.name, `tools[${i}].name`),
-    description: read.string(tool.description, `tools[${i}].description`),
-    parameters: tool.parameters === undefined || tool.parameters === null ? undefined : read.object(tool.parameters, `tools[${i}].parameters`),
-    strict: tool.strict === true,
+    unified: { $typeName: "switchboard.v1.Tool", name, description, parameters, strict: strict === true },
+    echo: { type: "function", name, description: description || null, parameters: parameters ?? null, strict: strict ?? null },
   };
 }
 
 const MODES: Record<string, ToolChoiceMode> = { auto: ToolChoiceMode.AUTO, none: ToolChoiceMode.NONE, required: ToolChoiceMode.REQUIRED };
 
-function readToolChoice(raw: unknown): ToolChoice | undefined {
+/**
+ * `tool_choice`: a mode, or one function by name (`{type: "function",
+ * name}`, which the call checks is among the tools), with what the Response
+ * repeats of it: as read, nothing the caller added.
+ */
+function readToolChoice(raw: unknown): { unified: ToolChoice; echo: JsonValue } | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === "string") {
     const mode = ownEntry(MODES, raw);
     if (mode === undefined) return read.reject("tool_choice", 'must be "auto", "none", "required" or a function');
-    return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "mode", value: mode } };
+    return { unified: { $typeName: "switchboard.v1.ToolChoice", choice: { case: "mode", value: mode } }, echo: raw };
   }
   const choice = read.object(raw, "tool_choice", true);
   if (choice.type !== "function") return read.reject("tool_choice.type", 'must be "function" (built-in tools cannot run through the gateway)');
-  return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "functionName", value: read.string(choice.name, "tool_choice.name") } };
+  const name = read.string(choice.name, "tool_choice.name");
+  if (name === "") return read.reject("tool_choice.name", "is required: the name of one of the tools");
+  return { unified: { $typeName: "switchboard.v1.ToolChoice", choice: { case: "functionName", value: name } }, echo: { type: "function", name } };
 }
 
 /**

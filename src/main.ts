@@ -65,11 +65,29 @@ async function serve(): Promise<void> {
       },
     );
   };
-  // A worker hears a signal twice (from the terminal's process group or systemd's cgroup, and from the primary): the second must not cut its drain short.
-  const listen = cluster.isWorker ? "on" : "once";
-  process[listen]("SIGTERM", () => stop("SIGTERM"));
-  process[listen]("SIGINT", () => stop("SIGINT"));
+  // A signal often comes twice at once: Ctrl-C reaches `npm start` and the gateway (one process group), and npm passes
+  // its own on; a worker hears the terminal's or systemd's and the primary's. A repeat that soon must not cut the drain
+  // short. Later, on the primary, it is an operator asking again: stop at once.
+  let firstSignalAt = 0;
+  const onSignal = (signal: string): void => {
+    if (!stopping) {
+      firstSignalAt = performance.now();
+      return stop(signal);
+    }
+    if (cluster.isWorker) return;
+    if (performance.now() - firstSignalAt < REPEATED_SIGNAL_MS) {
+      app.logger.info({ signal }, "already draining: the same signal again at once is ignored (send it again after two seconds to stop at once)");
+      return;
+    }
+    app.logger.warn({ signal }, "asked again to stop: exiting without waiting for the calls in flight");
+    app.logger.flush(() => process.exit(130));
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
 }
+
+/** A second signal sooner than this after the first is the same one, delivered twice. */
+const REPEATED_SIGNAL_MS = 2_000;
 
 /** The primary under SWITCHBOARD_WORKERS=N: creates the pepper and master key once, then forks the workers that serve. */
 async function serveWithWorkers(config: GatewayConfig, workers: WorkersPlan): Promise<void> {

@@ -5,6 +5,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGatedVendor } from "../cache/support/gated-vendor.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 
 /** Runs the real CLI entry point, as `npm start` does, in a child process. */
@@ -83,6 +84,34 @@ describe("the switchboard process", () => {
     expect(again.status).toBe(200);
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
+  });
+
+  it("finishes the calls in flight when Ctrl-C reaches it twice at once (npm start passes its own on)", async () => {
+    const gate = await startGatedVendor(fake.baseUrl);
+    try {
+      const proc = startProcess({ SWITCHBOARD_MASTER_KEY: "sk-test", OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: gate.baseUrl, PORT: "0" });
+      const port = await listeningPort(proc.output);
+      const call = fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer sk-test" },
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "still there?" }], stream: true }),
+      }).then(async (res) => [res.status, await res.text()] as const);
+      await expect.poll(() => gate.received, { timeout: 15_000 }).toBe(1);
+      proc.child.kill("SIGINT");
+      await expect.poll(() => proc.output(), { timeout: 15_000 }).toContain("draining in-flight calls");
+      // npm's own, a moment later.
+      proc.child.kill("SIGINT");
+      await expect.poll(() => proc.output(), { timeout: 15_000 }).toContain("already draining");
+      gate.open();
+      const [status, body] = await call;
+      expect(status).toBe(200);
+      expect(body).toContain(`"finish_reason":"stop"`);
+      expect(body.trimEnd().endsWith("data: [DONE]")).toBe(true);
+      expect(await proc.exited).toBe(0);
+      expect(proc.output()).toContain('"msg":"stopped"');
+    } finally {
+      await gate.close();
+    }
   });
 
   it("refuses to start on a bad config file, naming the file, the field and the problem", async () => {

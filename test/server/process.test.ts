@@ -37,6 +37,8 @@ describe("the switchboard process", () => {
   it("serves on its environment, answers a Connect call, and exits 0 on SIGTERM", async () => {
     const proc = startProcess({ SWITCHBOARD_MASTER_KEY: "sk-test", OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl, PORT: "0" });
     const port = await listeningPort(proc.output);
+    // The start line says where the console is.
+    expect(proc.output()).toContain(`"console":"http://127.0.0.1:${port}/console"`);
     const res = await fetch(`http://127.0.0.1:${port}/switchboard.v1.AIService/Chat`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: "Bearer sk-test" },

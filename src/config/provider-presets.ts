@@ -83,3 +83,13 @@ export function presetBaseUrl(preset: ProviderPreset, dialect: string): string {
   const apis = [preset, ...(preset.keyPairApi ? [preset.keyPairApi] : []), ...Object.values(preset.modes ?? {})];
   return (apis.find((api) => api.dialect === dialect) ?? preset).defaultBaseUrl;
 }
+
+/** What switches a provider on, for a caller told it is not configured: its variables, or the config file's providers. */
+export function howToEnable(name: string): string {
+  const preset = presetFor(name);
+  const prefix = name.toUpperCase();
+  if (!preset) return `declare provider "${name}" under providers in the config file`;
+  if (preset.keyless) return `set ${prefix}_BASE_URL to its server`;
+  if (preset.keyPairApi) return `set ${prefix}_API_KEY, or ${prefix}_AK and ${prefix}_SK`;
+  return `set ${prefix}_API_KEY`;
+}

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { RouteConfig } from "../config/config.js";
+import { howToEnable, presetFor } from "../config/provider-presets.js";
 import { excerpt } from "../common/excerpt.js";
 import { gatewayError } from "../common/gateway-error.js";
 import { compileGlob } from "../common/glob.js";
@@ -58,7 +59,8 @@ export class Router {
     if (slash > 0 && this.providers.has(model.slice(0, slash))) {
       return { candidate: { provider: model.slice(0, slash), upstreamModel: model.slice(slash + 1) } };
     }
-    let unconfigured: string | undefined;
+    // "ollama/llama3.1" names a vendor the gateway knows but was not given.
+    let unconfigured: string | undefined = slash > 0 && presetFor(model.slice(0, slash)) ? model.slice(0, slash) : undefined;
     for (const { route, matches } of this.routes) {
       if (!matches(model)) continue;
       if (!this.providers.has(route.provider)) {
@@ -68,7 +70,7 @@ export class Router {
       return { candidate: { provider: route.provider, upstreamModel: route.upstreamModel ?? model }, route };
     }
     const hint = unconfigured
-      ? `it would route to provider "${unconfigured}", which is not configured (set ${unconfigured.toUpperCase()}_API_KEY)`
+      ? `it would route to provider "${unconfigured}", which is not configured (${howToEnable(unconfigured)})`
       : "no route serves it";
     throw gatewayError(
       Code.NotFound,

@@ -35,6 +35,24 @@ describe("configuration from the environment alone", () => {
     expect(router.resolve("openai/ft:custom")).toEqual([{ provider: "openai", upstreamModel: "ft:custom" }]);
   });
 
+  it("says how to switch on a vendor it knows but was not given, whatever it needs", () => {
+    const router = new Router(buildConfig({}, { OPENAI_API_KEY: "sk-x" }, "env").routes, new Set(["openai"]));
+    const refusal = (model: string) => {
+      try {
+        router.resolve(model);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error(`${model} resolved`);
+    };
+    expect(refusal("claude-sonnet-4-5")).toContain('provider "anthropic", which is not configured (set ANTHROPIC_API_KEY)');
+    expect(refusal("ernie-4.0-8k")).toContain("(set QIANFAN_API_KEY, or QIANFAN_AK and QIANFAN_SK)");
+    // Local servers have no key, and no model names of their own: named by their provider.
+    expect(refusal("ollama/llama3.1")).toContain('provider "ollama", which is not configured (set OLLAMA_BASE_URL to its server)');
+    expect(refusal("vllm/qwen")).toContain("(set VLLM_BASE_URL to its server)");
+    expect(refusal("nobody/model")).toContain("no route serves it");
+  });
+
   it("prefers a vendor's exact model name to another vendor's glob", () => {
     const config = buildConfig({}, { OPENAI_API_KEY: "a", GEMINI_API_KEY: "b" }, "env");
     const router = new Router(config.routes, new Set(config.providers.map((p) => p.name)));

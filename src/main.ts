@@ -12,6 +12,7 @@ import { loadConfig } from "./config/load-config.js";
 import type { GatewayConfig } from "./config/config.js";
 import { planWorkers, type WorkersPlan } from "./config/workers-config.js";
 import { createLogger } from "./observability/logger.js";
+import { maskKeys } from "./providers/redact.js";
 import { CONSOLE_PATH } from "./server/console-assets.js";
 import { tuneHeap } from "./server/heap-tuning.js";
 import { superviseWorkers } from "./server/workers.js";
@@ -139,24 +140,29 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** A line on stderr, masked as the logger masks its lines: an error may quote a store's answer, and stderr joins the same log pipeline. */
+function complain(line: string): void {
+  console.error(maskKeys(line));
+}
+
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof ConfigError) {
-    console.error(`switchboard: configuration error: ${err.message}`);
+    complain(`switchboard: configuration error: ${err.message}`);
     process.exit(78);
   }
   const fileError = err as NodeJS.ErrnoException;
   if (fileError.path !== undefined && FILE_REFUSALS.has(fileError.code ?? "")) {
     // A data directory that is read-only, not ours or full (the pepper, the master key's digest): the operator's to fix.
-    console.error(`switchboard: configuration error: cannot write the data directory (SWITCHBOARD_DATA_DIR must be a writable directory): ${fileError.message}`);
+    complain(`switchboard: configuration error: cannot write the data directory (SWITCHBOARD_DATA_DIR must be a writable directory): ${fileError.message}`);
     process.exit(78);
   }
   const listenError = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (listenError.syscall === "listen") {
     // The port is taken or not ours to bind: the operator's to fix, so no stack trace.
-    console.error(`switchboard: cannot listen on ${listenError.address ?? ""}:${listenError.port ?? ""} (${listenError.code}: ${describeListenError(listenError.code)})`);
+    complain(`switchboard: cannot listen on ${listenError.address ?? ""}:${listenError.port ?? ""} (${listenError.code}: ${describeListenError(listenError.code)})`);
     process.exit(1);
   }
-  console.error(`switchboard: ${(err as Error).stack ?? String(err)}`);
+  complain(`switchboard: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 });
 

@@ -1,3 +1,4 @@
+import { ANSWER_TOO_LARGE, ANSWER_TOO_LARGE_WORDS, readAtMost } from "./answer-size-limit.js";
 import { answerCause } from "./source-cause.js";
 import { redact, redactThenCut } from "./vault-error.js";
 
@@ -16,7 +17,9 @@ export interface AwsSettings {
  * container and instance metadata); keys given in the gateway's environment
  * are passed as they are, since an embedding program's environment need not
  * be the process's. Throttled and failed requests are retried by the SDK's
- * standard retry strategy (exponential backoff with jitter).
+ * standard retry strategy (exponential backoff with jitter). Each attempt
+ * is cut at `timeoutMs` (the call as a whole by withinAwsDeadline), and an
+ * answer is read up to MAX_ANSWER_BYTES.
  */
 export function awsClientSettings(settings: AwsSettings) {
   const { env } = settings;
@@ -28,10 +31,46 @@ export function awsClientSettings(settings: AwsSettings) {
     region: settings.region,
     endpoint: settings.endpoint,
     credentials,
-    maxAttempts: 3,
+    maxAttempts: MAX_ATTEMPTS,
     retryMode: "standard",
-    requestHandler: { connectionTimeout: settings.timeoutMs, requestTimeout: settings.timeoutMs },
+    requestHandler: {
+      connectionTimeout: settings.timeoutMs,
+      // @smithy/node-http-handler (4.14) only logs a warning when requestTimeout passes, aborting nothing, unless told to throw.
+      requestTimeout: settings.timeoutMs,
+      throwOnRequestTimeout: true,
+      // requestTimeout ends with the answer's headers: this cuts a body that stalls after them.
+      socketTimeout: settings.timeoutMs,
+    },
+    streamCollector: readAtMost,
   };
+}
+
+/** Attempts per AWS call: the first and two retries. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * Runs one AWS call within its deadline: `timeoutMs` for each of its
+ * attempts, the backoff between them included (a body trickling in under the
+ * socket timeout is cut there too). The SDK is handed the deadline's signal
+ * (it stops retrying), and the call is given up at the deadline even where
+ * the SDK does not watch it (resolving credentials), failing as timed out.
+ */
+export async function withinAwsDeadline<T>(timeoutMs: number, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      // Shaped as a socket timeout, which awsProblem words "AWS unreachable: timed out".
+      const timedOut = Object.assign(new Error(`no answer within ${timeoutMs * MAX_ATTEMPTS} ms`), { name: "TimeoutError", code: "ETIMEDOUT" });
+      reject(timedOut);
+      deadline.abort(timedOut);
+    }, timeoutMs * MAX_ATTEMPTS);
+  });
+  try {
+    return await Promise.race([send(deadline.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What went wrong with an AWS call, in words safe for a log line or an error. */
@@ -75,9 +114,12 @@ export function awsProblem(err: unknown, operation: string, env: NodeJS.ProcessE
   const name = typeof raw?.name === "string" ? raw.name : "Error";
   const code = [raw?.code, raw?.cause?.code, name].find((c): c is string => typeof c === "string" && c in NETWORK_WORDS);
   const throttled = THROTTLING.has(name) || raw?.$retryable?.throttling === true;
+  const tooLarge = raw?.code === ANSWER_TOO_LARGE;
   const secrets = [env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN];
   let detail: string;
-  if (code && status === undefined) {
+  if (tooLarge) {
+    detail = ANSWER_TOO_LARGE_WORDS;
+  } else if (code && status === undefined) {
     detail = `AWS unreachable: ${NETWORK_WORDS[code]}`;
   } else if (name === "SyntaxError" && status !== undefined) {
     // An answer that is not AWS's JSON error (a proxy's page, an emulator's XML): the status is all there is to go on.
@@ -90,6 +132,6 @@ export function awsProblem(err: unknown, operation: string, env: NodeJS.ProcessE
     message: redact(`AWS ${operation} failed: ${detail}`, secrets),
     unreachable: (code !== undefined && status === undefined) || (status !== undefined && status >= 500) || throttled,
     throttled,
-    cause: answerCause({ status, network: code, throttled, name }),
+    cause: answerCause({ status, network: code, throttled, name, tooLarge }),
   };
 }

@@ -2,7 +2,7 @@ import type { SecretsManagerClient, SecretVersionsListEntry } from "@aws-sdk/cli
 import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
-import { awsClientSettings, awsProblem, type AwsProblem, type AwsSettings } from "./aws-client-settings.js";
+import { awsClientSettings, awsProblem, withinAwsDeadline, type AwsProblem, type AwsSettings } from "./aws-client-settings.js";
 import type { AwsVersionNumbers } from "./aws-version-numbers.js";
 import { PolledSecretCache } from "./polled-secret-cache.js";
 import type { SecretGone } from "./secret-gone.js";
@@ -54,6 +54,8 @@ export interface AwsSecretSourceOptions extends AwsSettings {
 }
 
 const MAX_QUIET_FACTOR = 16;
+/** ListSecretVersionIds pages read to number a secret's versions (100 each): AWS keeps about 100 versions of a secret. */
+const MAX_LISTING_PAGES = 10;
 
 /**
  * `aws-sm:NAME#FIELD`: secrets from AWS Secrets Manager. The version served
@@ -180,7 +182,7 @@ export class AwsSecretSource implements SecretSource {
 
   private async describe(secretId: string): Promise<{ arn: string; stages: Map<string, string[]> }> {
     const operation = `DescribeSecret ${secretId}`;
-    const answer = await this.call(operation, () => this.aws().then(({ aws, client }) => client.send(new aws.DescribeSecretCommand({ SecretId: secretId }))), `the AWS secret ${secretId} no longer exists`);
+    const answer = await this.call(operation, ({ aws, client }, abortSignal) => client.send(new aws.DescribeSecretCommand({ SecretId: secretId }), { abortSignal }), `the AWS secret ${secretId} no longer exists`);
     if (answer.DeletedDate) {
       // Scheduled for deletion: AWS refuses to read it until an operator restores it.
       const gone = `the AWS secret ${secretId} is scheduled for deletion (on ${answer.DeletedDate.toISOString()})`;
@@ -191,13 +193,20 @@ export class AwsSecretSource implements SecretSource {
     return { arn, stages: new Map(Object.entries(answer.VersionIdsToStages ?? {})) };
   }
 
-  /** Every version id, oldest first (ties: AWSPREVIOUS, AWSCURRENT, AWSPENDING, others), for numbering. */
+  /** Every version id, oldest first (ties: AWSPREVIOUS, AWSCURRENT, AWSPENDING, others), for numbering; at most MAX_LISTING_PAGES pages. */
   private async versionsOldestFirst(secretId: string): Promise<string[]> {
+    const operation = `ListSecretVersionIds ${secretId}`;
     const versions: SecretVersionsListEntry[] = [];
     let token: string | undefined;
+    let pages = 0;
     do {
-      const answer = await this.call(`ListSecretVersionIds ${secretId}`, () =>
-        this.aws().then(({ aws, client }) => client.send(new aws.ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, NextToken: token, MaxResults: 100 }))),
+      if (pages++ === MAX_LISTING_PAGES) {
+        // An endpoint that always hands out another page would keep the read (and its memory) growing for good.
+        const message = `AWS ${operation} failed: more than ${MAX_LISTING_PAGES} pages of versions, the most the gateway reads`;
+        throw new AwsCallError({ message, unreachable: false, throttled: false });
+      }
+      const answer = await this.call(operation, ({ aws, client }, abortSignal) =>
+        client.send(new aws.ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, NextToken: token, MaxResults: 100 }), { abortSignal }),
       );
       versions.push(...(answer.Versions ?? []));
       token = answer.NextToken ?? undefined;
@@ -208,7 +217,9 @@ export class AwsSecretSource implements SecretSource {
   }
 
   private async getValue(secretId: string, versionId: string, number: number): Promise<Read> {
-    const answer = await this.call(`GetSecretValue ${secretId} v${number}`, () => this.aws().then(({ aws, client }) => client.send(new aws.GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }))));
+    const answer = await this.call(`GetSecretValue ${secretId} v${number}`, ({ aws, client }, abortSignal) =>
+      client.send(new aws.GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }), { abortSignal }),
+    );
     if (typeof answer.SecretString !== "string") throw new Error(`version ${number} of ${secretId} is a binary secret: store the key as a string (SecretString)`);
     return { number, versionId, text: answer.SecretString };
   }
@@ -218,10 +229,15 @@ export class AwsSecretSource implements SecretSource {
     return this.sdk;
   }
 
-  /** One AWS call; `goneIfNotFound` says what a ResourceNotFoundException means, for calls that name the secret alone. */
-  private async call<T>(operation: string, send: () => Promise<T>, goneIfNotFound?: string): Promise<T> {
+  /**
+   * One AWS call, within its deadline (the SDK is loaded before it starts);
+   * `goneIfNotFound` says what a ResourceNotFoundException means, for calls
+   * that name the secret alone.
+   */
+  private async call<T>(operation: string, send: (sdk: { aws: SecretsManagerSdk; client: SecretsManagerClient }, abortSignal: AbortSignal) => Promise<T>, goneIfNotFound?: string): Promise<T> {
     try {
-      return await send();
+      const sdk = await this.aws();
+      return await withinAwsDeadline(this.options.timeoutMs, (abortSignal) => send(sdk, abortSignal));
     } catch (err) {
       const notFound = (err as { name?: unknown } | undefined)?.name === "ResourceNotFoundException";
       throw new AwsCallError(awsProblem(err, operation, this.options.env), notFound ? goneIfNotFound : undefined);

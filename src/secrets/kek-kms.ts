@@ -1,5 +1,5 @@
 import type { KMSClient } from "@aws-sdk/client-kms";
-import { awsClientSettings, awsProblem, type AwsSettings } from "./aws-client-settings.js";
+import { awsClientSettings, awsProblem, withinAwsDeadline, type AwsSettings } from "./aws-client-settings.js";
 import { KekError, type KeyEncryptionKey, type WrappedKey } from "./kek.js";
 
 type KmsSdk = typeof import("@aws-sdk/client-kms");
@@ -30,29 +30,30 @@ export class KmsKek implements KeyEncryptionKey {
   }
 
   async wrap(dataKey: Buffer, context: string): Promise<WrappedKey> {
-    const answer = await this.send("Encrypt", () => this.aws().then(({ aws, client }) => client.send(new aws.EncryptCommand({ KeyId: this.keyId, Plaintext: dataKey, EncryptionContext: { secret: context } }))));
+    const answer = await this.send("Encrypt", ({ aws, client }, abortSignal) =>
+      client.send(new aws.EncryptCommand({ KeyId: this.keyId, Plaintext: dataKey, EncryptionContext: { secret: context } }), { abortSignal }),
+    );
     return this.wrapped(answer.CiphertextBlob, answer.KeyId);
   }
 
   async unwrap(wrapped: WrappedKey, context: string): Promise<Buffer> {
-    const answer = await this.send("Decrypt", () =>
-      this.aws().then(({ aws, client }) => client.send(new aws.DecryptCommand({ CiphertextBlob: Buffer.from(wrapped.blob, "base64"), EncryptionContext: { secret: context } }))),
+    const answer = await this.send("Decrypt", ({ aws, client }, abortSignal) =>
+      client.send(new aws.DecryptCommand({ CiphertextBlob: Buffer.from(wrapped.blob, "base64"), EncryptionContext: { secret: context } }), { abortSignal }),
     );
     if (!answer.Plaintext) throw new KekError(`AWS KMS Decrypt gave no plaintext`);
     return Buffer.from(answer.Plaintext);
   }
 
   async rewrap(wrapped: WrappedKey, context: string): Promise<WrappedKey> {
-    const answer = await this.send("ReEncrypt", () =>
-      this.aws().then(({ aws, client }) =>
-        client.send(
-          new aws.ReEncryptCommand({
-            CiphertextBlob: Buffer.from(wrapped.blob, "base64"),
-            SourceEncryptionContext: { secret: context },
-            DestinationKeyId: this.keyId,
-            DestinationEncryptionContext: { secret: context },
-          }),
-        ),
+    const answer = await this.send("ReEncrypt", ({ aws, client }, abortSignal) =>
+      client.send(
+        new aws.ReEncryptCommand({
+          CiphertextBlob: Buffer.from(wrapped.blob, "base64"),
+          SourceEncryptionContext: { secret: context },
+          DestinationKeyId: this.keyId,
+          DestinationEncryptionContext: { secret: context },
+        }),
+        { abortSignal },
       ),
     );
     return this.wrapped(answer.CiphertextBlob, answer.KeyId);
@@ -60,7 +61,7 @@ export class KmsKek implements KeyEncryptionKey {
 
   /** The configured key's ARN (an alias resolves to the key behind it). */
   current(): Promise<string> {
-    this.arn ??= this.send("DescribeKey", () => this.aws().then(({ aws, client }) => client.send(new aws.DescribeKeyCommand({ KeyId: this.keyId })))).then(
+    this.arn ??= this.send("DescribeKey", ({ aws, client }, abortSignal) => client.send(new aws.DescribeKeyCommand({ KeyId: this.keyId }), { abortSignal })).then(
       (answer) => `aws-kms:${answer.KeyMetadata?.Arn ?? this.keyId}`,
       (err: unknown) => {
         this.arn = undefined;
@@ -84,9 +85,11 @@ export class KmsKek implements KeyEncryptionKey {
     return { kek: `aws-kms:${keyArn ?? this.keyId}`, blob: Buffer.from(blob).toString("base64") };
   }
 
-  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  /** One KMS call, within its deadline (the SDK is loaded before it starts). */
+  private async send<T>(operation: string, call: (sdk: { aws: KmsSdk; client: KMSClient }, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     try {
-      return await call();
+      const sdk = await this.aws();
+      return await withinAwsDeadline(this.settings.timeoutMs, (abortSignal) => call(sdk, abortSignal));
     } catch (err) {
       const problem = awsProblem(err, `KMS ${operation} with ${this.keyId}`, this.env);
       throw new KekError(problem.message, problem.unreachable);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Agent, fetch, type Response } from "undici";
+import { ANSWER_TOO_LARGE, AnswerTooLargeError, readAtMost } from "./answer-size-limit.js";
 import { KekError, type KeyEncryptionKey, type WrappedKey } from "./kek.js";
 import type { VaultClient } from "./vault-client.js";
 import { VaultError } from "./vault-error.js";
@@ -87,7 +88,7 @@ export class TransitKek implements KeyEncryptionKey {
           const cause = (err as { cause?: { code?: string }; name?: string }).cause;
           throw { code: (err as Error).name === "TimeoutError" ? "ETIMEDOUT" : (cause?.code ?? "ERR_NETWORK") };
         }
-        const answer = (await res.json().catch(() => ({}))) as { data?: Record<string, unknown>; errors?: unknown };
+        const answer = (await answerOf(res)) as { data?: Record<string, unknown>; errors?: unknown };
         if (!res.ok) throw { response: { status: res.status, data: { errors: answer.errors } } };
         return answer.data ?? {};
       });
@@ -95,5 +96,21 @@ export class TransitKek implements KeyEncryptionKey {
       if (err instanceof VaultError) throw new KekError(err.message, err.unreachable);
       throw err;
     }
+  }
+}
+
+/** The answer's JSON, read up to MAX_ANSWER_BYTES ({} when it is not JSON); a longer one is shaped as scrubVaultError reads it. */
+async function answerOf(res: Response): Promise<unknown> {
+  let bytes: Uint8Array;
+  try {
+    bytes = res.body ? await readAtMost(res.body) : new Uint8Array();
+  } catch (err) {
+    if (err instanceof AnswerTooLargeError) throw { code: ANSWER_TOO_LARGE };
+    return {};
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return {};
   }
 }

@@ -1,5 +1,6 @@
 import type Vault from "hashi-vault-js";
 import type { Logger } from "../observability/logger.js";
+import { MAX_ANSWER_BYTES } from "./answer-size-limit.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import { sourceCause } from "./source-cause.js";
 import { scrubVaultError, VaultError } from "./vault-error.js";
@@ -91,10 +92,13 @@ export class VaultClient {
 
   private client(): Promise<Vault> {
     const { address, timeoutMs, namespace, caCertFile } = this.options;
-    this.vault ??= import("hashi-vault-js").then(
-      ({ default: Vault }) =>
-        new Vault({ baseUrl: `${address}/v1`, timeout: timeoutMs, namespace, https: address.startsWith("https:") && caCertFile !== undefined, cacert: caCertFile }),
-    );
+    this.vault ??= import("hashi-vault-js").then(({ default: Vault }) => {
+      const vault = new Vault({ baseUrl: `${address}/v1`, timeout: timeoutMs, namespace, https: address.startsWith("https:") && caCertFile !== undefined, cacert: caCertFile });
+      // Its constructor cannot set this: unset, axios buffers an answer of any size whole (scrubVaultError words the refusal).
+      const axios = vault.instance as { defaults: { maxContentLength?: number } } | undefined;
+      if (axios) axios.defaults.maxContentLength = MAX_ANSWER_BYTES;
+      return vault;
+    });
     return this.vault;
   }
 

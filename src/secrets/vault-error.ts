@@ -1,3 +1,5 @@
+import { ANSWER_TOO_LARGE, ANSWER_TOO_LARGE_WORDS } from "./answer-size-limit.js";
+
 /** A KV v2 version Vault answered is deleted (`vault kv delete`) or destroyed (`vault kv destroy`). */
 export interface DeletedKvVersion {
   version: number;
@@ -16,7 +18,7 @@ export class VaultError extends Error {
   readonly operation: string;
   /** Vault's HTTP status, when it answered. */
   readonly status: number | undefined;
-  /** The network error code (ECONNREFUSED, ECONNABORTED, …), when it did not. */
+  /** The network error code (ECONNREFUSED, ECONNABORTED, …), when it did not; ANSWER_TOO_LARGE for an answer not read whole. */
   readonly code: string | undefined;
   /** A KV v2 read answered 404 for a version deleted or destroyed: which (none: nothing at the path). */
   readonly deleted: DeletedKvVersion | undefined;
@@ -30,9 +32,9 @@ export class VaultError extends Error {
     this.deleted = deleted;
   }
 
-  /** Vault could not be reached (or did not answer in time): worth retrying, and keeping the last known secrets. */
+  /** Vault could not be reached (or did not answer in time): worth retrying, and keeping the last known secrets. Not an answer too large to read. */
   get unreachable(): boolean {
-    return this.status === undefined || this.status >= 500;
+    return (this.status === undefined && this.code !== ANSWER_TOO_LARGE) || (this.status ?? 0) >= 500;
   }
 
   /** The token is no longer valid (expired or revoked): log in again. */
@@ -70,10 +72,12 @@ const NETWORK_WORDS: Record<string, string> = {
 export function scrubVaultError(err: unknown, operation: string, secrets: readonly (string | undefined)[]): VaultError {
   const raw = err as { response?: { status?: unknown; data?: { errors?: unknown } }; code?: unknown; message?: unknown } | undefined;
   const status = typeof raw?.response?.status === "number" ? raw.response.status : undefined;
-  const code = typeof raw?.code === "string" && /^[A-Z_]+$/.test(raw.code) ? raw.code : undefined;
+  const code = tooLarge(raw) ? ANSWER_TOO_LARGE : typeof raw?.code === "string" && /^[A-Z_]+$/.test(raw.code) ? raw.code : undefined;
   let detail: string;
   const deleted = status === 404 ? deletedKvVersion(raw?.response?.data) : undefined;
-  if (deleted) {
+  if (code === ANSWER_TOO_LARGE) {
+    detail = ANSWER_TOO_LARGE_WORDS;
+  } else if (deleted) {
     detail = `HTTP 404 (version ${deleted.version} ${deleted.destroyed ? "is destroyed" : "is deleted"})`;
   } else if (status !== undefined) {
     const errors = Array.isArray(raw?.response?.data?.errors) ? raw.response.data.errors.filter((e): e is string => typeof e === "string") : [];
@@ -85,6 +89,12 @@ export function scrubVaultError(err: unknown, operation: string, secrets: readon
     detail = typeof raw?.message === "string" ? redactThenCut(raw.message.split("\n", 1)[0]!, secrets, 200) : "unknown error";
   }
   return new VaultError(operation, redact(`Vault ${operation} failed: ${detail}`, secrets), status, code, deleted);
+}
+
+/** An answer cut at MAX_ANSWER_BYTES: axios's (its `maxContentLength`, which has no code of its own) or Transit's read. */
+function tooLarge(raw: { code?: unknown; message?: unknown } | undefined): boolean {
+  if (raw?.code === ANSWER_TOO_LARGE) return true;
+  return raw?.code === "ERR_BAD_RESPONSE" && typeof raw.message === "string" && raw.message.startsWith("maxContentLength size of ");
 }
 
 /**

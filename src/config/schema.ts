@@ -65,9 +65,12 @@ export const fileSchema = z.strictObject({
       http2_idle_timeout_ms: z.number().int().positive().optional(),
       max_connections: z.number().int().positive().optional(),
       max_connections_per_client: z.number().int().positive().optional(),
+      max_open_streams: z.number().int().positive().optional(),
+      max_open_streams_per_client: z.number().int().positive().optional(),
       answer_stall_timeout_ms: z.number().int().positive().optional(),
       max_buffered_request_bytes: z.number().int().positive().optional(),
       max_buffered_request_bytes_per_connection: z.number().int().positive().optional(),
+      max_buffered_request_bytes_per_client: z.number().int().positive().optional(),
     })
     .optional(),
   data_dir: z.string().optional(),

@@ -273,14 +273,14 @@ export class GatewayMetrics {
   // Connections: the caps and the timeouts for slow clients (src/server/client-limits.ts).
   readonly connectionsRefused = new Counter({
     name: "switchboard_connections_refused_total",
-    help: "Connections refused on arrival because the gateway (limit=total, server.max_connections) or the client's address (limit=per_client, server.max_connections_per_client) held as many as allowed; limit=streams: HTTP/2 streams refused because the gateway held 20,000 open.",
+    help: "Connections refused on arrival because the gateway (limit=total, server.max_connections) or the client's address (limit=per_client, server.max_connections_per_client) held as many as allowed; limit=streams: HTTP/2 streams refused because the gateway held as many open as allowed (server.max_open_streams); limit=streams_per_client: because the client's address did (server.max_open_streams_per_client); limit=pipelined: HTTP/1.1 connections closed for pipelining more than 16 requests.",
     labelNames: ["limit"] as const,
     registers: [this.registry],
   });
 
   readonly requestBodiesRefused = new Counter({
     name: "switchboard_request_bodies_refused_total",
-    help: "Requests refused because the request-body bytes held before handling would pass a bound: total (server.max_buffered_request_bytes) or per_connection.",
+    help: "Requests refused because the request-body bytes held before handling would pass a bound: total (server.max_buffered_request_bytes), per_connection (server.max_buffered_request_bytes_per_connection) or per_client (server.max_buffered_request_bytes_per_client, the client's address).",
     labelNames: ["limit"] as const,
     registers: [this.registry],
   });

@@ -1,6 +1,9 @@
+import type * as net from "node:net";
+
 /**
  * How long a client may take to send a request, how long a connection may
- * idle, and how many connections one client and the whole gateway may hold.
+ * idle, and how many connections, HTTP/2 streams and request-body bytes one
+ * client and the whole gateway may hold.
  * Only what the client owes is bounded: the answer takes as long as it takes
  * (an LLM call or a stream may run for minutes), but a client must take it.
  */
@@ -21,12 +24,18 @@ export interface ClientLimits {
   maxConnections: number;
   /** Connections one client address holds at once; beyond, its new ones are refused. */
   maxConnectionsPerClient: number;
+  /** HTTP/2 streams open at once over every session; beyond, new streams are refused (REFUSED_STREAM). */
+  maxOpenStreams: number;
+  /** The same for one client address, over all its sessions; at most maxOpenStreams. */
+  maxOpenStreamsPerClient: number;
   /** A streamed answer whose client takes none of it for this long (its writes wait unread) is cut off. */
   answerStallTimeoutMs: number;
   /** Request-body bytes received and not yet complete (not yet handled), over every connection; beyond, new body bytes are refused. */
   maxBufferedRequestBytes: number;
   /** The same on one connection (HTTP/2: over all its streams); at most maxBufferedRequestBytes. */
   maxBufferedRequestBytesPerConnection: number;
+  /** The same for one client address, over all its connections; at most maxBufferedRequestBytes. */
+  maxBufferedRequestBytesPerClient: number;
   /** An HTTP/1.1 request's head (request line and headers) may hold this many bytes; past it, 431 in the API's shape. */
   maxHeaderBytes: number;
   /**
@@ -57,6 +66,13 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   // One address may hold a tenth of the gateway. Behind a proxy every connection comes from
   // the proxy's address: raise it to max_connections there.
   maxConnectionsPerClient: 1_000,
+  // A stream costs 5-14 KB before a byte of its body arrives (which is all the body budget counts),
+  // and a client needs no key to open a hundred per connection: 20,000 is about 280 MB at worst.
+  maxOpenStreams: 20_000,
+  // A quarter of them per address: a thousand connections of a hundred streams each would be five
+  // times the whole pool, so without a share one keyless address refused every other client's
+  // gRPC. Behind a proxy every stream comes from the proxy's address: raise it to max_open_streams there.
+  maxOpenStreamsPerClient: 5_000,
   // A client reading a stream takes each event as it comes: one that has left a buffer's worth
   // unread for a minute has stopped, while its stream holds a vendor connection.
   answerStallTimeoutMs: 60_000,
@@ -64,6 +80,9 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   // 32 such bodies in all, 4 per connection, while calls' bodies are a few KB each.
   maxBufferedRequestBytes: 256 * 1024 * 1024,
   maxBufferedRequestBytesPerConnection: 32 * 1024 * 1024,
+  // A quarter of the budget per address (8 of the largest bodies): without a share, one keyless
+  // address could hold it all on 32 connections. Behind a proxy, raise it to max_buffered_request_bytes.
+  maxBufferedRequestBytesPerClient: 64 * 1024 * 1024,
   // Node's own bounds, as they were before the gateway named them: its HTTP/1.1 parser's default
   // (a header block held while it is parsed, per connection) and nghttp2's SETTINGS_MAX_HEADER_LIST_SIZE.
   maxHeaderBytes: 16 * 1024,
@@ -74,4 +93,13 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
 export function clientLimits(set: Partial<ClientLimits> = {}): ClientLimits {
   const given = Object.entries(set).filter(([, value]) => value !== undefined);
   return { ...DEFAULT_CLIENT_LIMITS, ...Object.fromEntries(given) };
+}
+
+/**
+ * Who a connection's client is, for the per-client caps and shares: its
+ * remote address (behind a proxy, the proxy's; the gateway trusts no
+ * forwarded header for this, which any client could set).
+ */
+export function clientAddress(socket: Pick<net.Socket, "remoteAddress">): string {
+  return socket.remoteAddress ?? "";
 }

@@ -1,8 +1,9 @@
 import type * as net from "node:net";
 import type { Logger } from "../observability/logger.js";
-import type { ClientLimits } from "./client-limits.js";
+import { clientAddress, type ClientLimits } from "./client-limits.js";
 import { ThrottledWarning } from "../observability/throttled-warning.js";
 import { openFileLimit } from "./open-file-limit.js";
+import { Tally } from "./tally.js";
 
 export type CapLimit = "total" | "per_client";
 
@@ -29,7 +30,7 @@ export interface ConnectionCapsOptions {
  */
 export class ConnectionCaps {
   private open = 0;
-  private readonly perClient = new Map<string, number>();
+  private readonly perClient = new Tally<string>();
   private lingering = 0;
   private readonly refusals: ThrottledWarning;
 
@@ -47,20 +48,18 @@ export class ConnectionCaps {
 
   /** Counts a new connection in, or refuses it; false when refused. */
   admit(socket: net.Socket): boolean {
-    const client = socket.remoteAddress ?? "";
-    const held = this.perClient.get(client) ?? 0;
+    const client = clientAddress(socket);
+    const held = this.perClient.of(client);
     const over: CapLimit | undefined = this.open >= this.limits.maxConnections ? "total" : held >= this.limits.maxConnectionsPerClient ? "per_client" : undefined;
     if (over) {
       this.refuse(socket, over);
       return false;
     }
     this.open++;
-    this.perClient.set(client, held + 1);
+    this.perClient.add(client);
     socket.once("close", () => {
       this.open--;
-      const left = this.perClient.get(client)! - 1;
-      if (left === 0) this.perClient.delete(client);
-      else this.perClient.set(client, left);
+      this.perClient.remove(client);
     });
     return true;
   }

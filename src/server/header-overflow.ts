@@ -66,6 +66,17 @@ export function requestHeadOf(bytes: Buffer | undefined, limitBytes: number): Re
   return { path: target.split("?", 1)[0]!, header: (name) => headers.get(name) };
 }
 
+/**
+ * How many header fields Node's HTTP/2 server takes in one list (its `maxHeaderListPairs`), for the
+ * list size it advertises. Left at Node's 128, a request with more fields, however small, got a bare
+ * RST_STREAM(ENHANCE_YOUR_CALM), no status a caller can read. Each field counts at least 33 bytes
+ * toward the size (a name, and 32), so past this many the list is past the size anyway: the size
+ * alone decides, and a list past the gateway's limit is answered in its API's shape.
+ */
+export function http2HeaderPairs(settings: { maxHeaderListSize?: number }): number | undefined {
+  return settings.maxHeaderListSize === undefined ? undefined : Math.ceil(settings.maxHeaderListSize / 32);
+}
+
 /** An HTTP/2 request's header list size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 §6.5.2): each field's name and value, and 32 bytes. */
 export function headerListBytes(rawHeaders: readonly string[]): number {
   let bytes = 0;

@@ -17,6 +17,7 @@ import { ANSWER_COMPRESSIONS } from "./answer-compression.js";
 import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
 import { withUnreadBodyDrained } from "./unread-body.js";
+import { withEnvelopeFlagsChecked } from "./envelope-flags.js";
 import { replayToConnectEs } from "./lean-rpc/connect-es-replay.js";
 import { createLeanRpc, type HotMethod } from "./lean-rpc/lean-rpc.js";
 import { checkStringsWithIsWellFormed } from "./well-formed-text.js";
@@ -95,7 +96,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     routes: (router) => {
       options.routes(router);
       // The adapter serves the router's handlers as they are after this callback.
-      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(handler)))));
+      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withEnvelopeFlagsChecked(handler))))));
       for (const handler of router.handlers) handlers.set(handler.requestPath, handler);
     },
     ...connectOptions,

@@ -1,15 +1,11 @@
 import * as http2 from "node:http2";
-import type { ClientLimits, SlowPart } from "./client-limits.js";
+import { clientAddress, type ClientLimits, type SlowPart } from "./client-limits.js";
+import { ENDED_SWEEP_MS, endedByNghttp2 } from "./ended-by-nghttp2.js";
 import { markSlowStream } from "./slow-client.js";
+import { Tally } from "./tally.js";
 
-/**
- * The most HTTP/2 streams open at once over every session. A stream costs
- * 5-14 KB before a byte of its body arrives (which is all the body budget
- * counts), and a client needs no key to open a hundred per connection on a
- * thousand connections: past this, a new stream is refused with
- * REFUSED_STREAM, which clients may retry. 20,000 is about 280 MB at worst.
- */
-export const MAX_OPEN_STREAMS = 20_000;
+/** Which bound a refused stream crossed: the gateway's open streams, or its client address's share of them (the label it is counted under). */
+export type StreamLimit = "streams" | "streams_per_client";
 
 /**
  * The HTTP/2 sessions and their deadlines. A session with no open stream is
@@ -18,22 +14,30 @@ export const MAX_OPEN_STREAMS = 20_000;
  * and then would hold its session for ever.) A stream whose body has not
  * fully arrived `requestTimeoutMs` after its headers is reset. A stream whose
  * headers never complete does not open, so its session stays idle.
+ *
+ * Open streams are bounded in all (`maxOpenStreams`) and per client address
+ * (`maxOpenStreamsPerClient`, over all its sessions): past either, a new
+ * stream is refused with REFUSED_STREAM, which clients may retry, so that
+ * one address cannot take every stream and refuse everyone else's.
  */
 export class Http2Sessions {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   /** Set once draining: how long a session is still served after its first GOAWAY. */
   private lingerMs: number | undefined;
   private openStreams = 0;
+  private readonly openPerClient = new Tally<string>();
+  /** Sessions nghttp2 has ended for a flood or a protocol error, which Node 20 and 22 hold open unread, are destroyed. */
+  private readonly endedSweep = setInterval(() => this.destroyEnded(), ENDED_SWEEP_MS).unref();
 
   constructor(
     private readonly limits: ClientLimits,
     private readonly cutOff: (late: SlowPart) => void,
-    private readonly refusedStream: () => void = () => {},
-    private readonly maxOpenStreams = MAX_OPEN_STREAMS,
+    private readonly refusedStream: (limit: StreamLimit) => void = () => {},
   ) {}
 
   add(session: http2.ServerHttp2Session): void {
     this.sessions.add(session);
+    const client = clientAddress(session.socket);
     if (this.lingerMs !== undefined) this.goAway(session);
     let open = 0;
     let idle: NodeJS.Timeout | undefined;
@@ -42,12 +46,14 @@ export class Http2Sessions {
     };
     awaitStreams();
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
-      if (this.openStreams >= this.maxOpenStreams) {
-        this.refusedStream();
+      const over = this.overLimit(client);
+      if (over) {
+        this.refusedStream(over);
         stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
         return;
       }
       this.openStreams++;
+      this.openPerClient.add(client);
       open++;
       clearTimeout(idle);
       // remoteClose: the client has ended its side, so the whole body has arrived.
@@ -60,6 +66,7 @@ export class Http2Sessions {
       stream.once("close", () => {
         clearTimeout(body);
         this.openStreams--;
+        this.openPerClient.remove(client);
         if (--open === 0 && !session.closed) awaitStreams();
       });
     });
@@ -67,6 +74,13 @@ export class Http2Sessions {
       clearTimeout(idle);
       this.sessions.delete(session);
     });
+  }
+
+  /** The bound a new stream of `client` would cross, if any. */
+  private overLimit(client: string): StreamLimit | undefined {
+    if (this.openStreams >= this.limits.maxOpenStreams) return "streams";
+    const share = Math.min(this.limits.maxOpenStreamsPerClient, this.limits.maxOpenStreams);
+    return this.openPerClient.of(client) >= share ? "streams_per_client" : undefined;
   }
 
   /**
@@ -88,6 +102,13 @@ export class Http2Sessions {
   }
 
   destroy(): void {
+    clearInterval(this.endedSweep);
     for (const session of this.sessions) session.destroy();
+  }
+
+  private destroyEnded(): void {
+    // Once draining, the gateway's own GOAWAY leaves idle sessions wanting no more reads too: close() ends those.
+    if (this.lingerMs !== undefined) return;
+    for (const session of this.sessions) if (endedByNghttp2(session)) session.destroy();
   }
 }

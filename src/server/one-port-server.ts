@@ -11,7 +11,7 @@ import { clientLimits, type ClientLimits, type SlowPart } from "./client-limits.
 import { ConnectionCaps } from "./connection-caps.js";
 import { Http1Connections } from "./http1-connections.js";
 import { Http2Sessions } from "./http2-sessions.js";
-import { headerListBytes, overflowAnswer } from "./header-overflow.js";
+import { headerListBytes, http2HeaderPairs, overflowAnswer } from "./header-overflow.js";
 import { writeRefusal } from "./shaped-refusal.js";
 import { RequestBodyBudget } from "./request-body-budget.js";
 
@@ -85,12 +85,13 @@ export class OnePortServer {
   constructor(private readonly options: OnePortOptions) {
     this.limits = clientLimits(options.limits);
     const cutOff = (late: SlowPart): void => void options.metrics?.slowClients.inc({ waiting_for: late });
-    this.http1 = new Http1Connections(this.limits, cutOff);
-    this.http2 = new Http2Sessions(this.limits, cutOff, () => options.metrics?.connectionsRefused.inc({ limit: "streams" }));
+    this.http1 = new Http1Connections(this.limits, cutOff, () => options.metrics?.connectionsRefused.inc({ limit: "pipelined" }), options.logger);
+    this.http2 = new Http2Sessions(this.limits, cutOff, (limit) => options.metrics?.connectionsRefused.inc({ limit }));
     this.stalls = new AnswerStalls(this.limits.answerStallTimeoutMs, () => cutOff("answer"), options.stallClock);
     this.bodies = new RequestBodyBudget({
       totalBytes: this.limits.maxBufferedRequestBytes,
       perConnectionBytes: Math.min(this.limits.maxBufferedRequestBytesPerConnection, this.limits.maxBufferedRequestBytes),
+      perClientBytes: Math.min(this.limits.maxBufferedRequestBytesPerClient, this.limits.maxBufferedRequestBytes),
       logger: options.logger,
       refused: (limit) => void options.metrics?.requestBodiesRefused.inc({ limit }),
     });
@@ -107,6 +108,7 @@ export class OnePortServer {
           key: readFileSync(options.tls.keyFile),
           allowHTTP1: true,
           settings: this.http2Settings(),
+          maxHeaderListPairs: http2HeaderPairs(this.http2Settings()),
           // The handshake is part of what a client must finish before its headers are due.
           handshakeTimeout: this.limits.headersTimeoutMs,
         },
@@ -118,7 +120,7 @@ export class OnePortServer {
       this.h2 = secure;
       this.listener = secure;
     } else {
-      this.h2 = http2.createServer({ settings: this.http2Settings() }, handler);
+      this.h2 = http2.createServer({ settings: this.http2Settings(), maxHeaderListPairs: http2HeaderPairs(this.http2Settings()) }, handler);
       this.h1 = http.createServer({ maxHeaderSize: this.limits.maxHeaderBytes }, handler);
       this.h1.on("clientError", (err: ParserError, socket: net.Socket) => answerClientError(err, socket, this.limits.maxHeaderBytes, this.firstBytes.get(socket)));
       // Node sends it to clients in a Keep-Alive header; Http1Connections enforces it.
@@ -189,18 +191,18 @@ export class OnePortServer {
     return (req, res) => {
       if (req.httpVersionMajor === 2 && headerListBytes(req.rawHeaders) > this.limits.maxHeaderListBytes) return this.refuseHeaders(req as http2.Http2ServerRequest, res as http2.Http2ServerResponse);
       this.inFlight++;
-      if (req.httpVersionMajor === 1) {
-        this.firstBytes.delete(req.socket as net.Socket);
-        this.http1.track(req as http.IncomingMessage, res as http.ServerResponse);
-      }
       this.stalls.track(res);
       this.bodies.watch(req, res);
+      // Every response closes, a pipelined one whose connection closed first included (Http1Connections).
       res.once("close", () => {
         this.stalls.untrack(res);
         this.inFlight--;
         if (this.inFlight === 0) this.idle?.();
       });
-      handler(req, res);
+      if (req.httpVersionMajor === 2) return handler(req, res);
+      this.firstBytes.delete(req.socket as net.Socket);
+      // At once, or (pipelined) once the answers before it have closed.
+      this.http1.track(req as http.IncomingMessage, res as http.ServerResponse, () => handler(req, res));
     };
   }
 

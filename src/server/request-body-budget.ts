@@ -3,12 +3,14 @@ import * as http2 from "node:http2";
 import type * as net from "node:net";
 import type { Logger } from "../observability/logger.js";
 import { ThrottledWarning } from "../observability/throttled-warning.js";
+import { clientAddress } from "./client-limits.js";
+import { Tally } from "./tally.js";
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
 type Response = http.ServerResponse | http2.Http2ServerResponse;
 
 /** Which bound a refused request crossed. */
-export type BodyLimit = "total" | "per_connection";
+export type BodyLimit = "total" | "per_connection" | "per_client";
 
 /** What an HTTP/1.1 client whose body would cross a bound reads, before the connection closes. */
 const REFUSAL =
@@ -22,6 +24,8 @@ export interface RequestBodyBudgetOptions {
   totalBytes: number;
   /** The same on one connection (HTTP/2: over all its streams). */
   perConnectionBytes: number;
+  /** The same for one client address, over all its connections. */
+  perClientBytes: number;
   logger: Logger;
   refused?: (limit: BodyLimit) => void;
 }
@@ -38,15 +42,18 @@ export interface RequestBodyBudgetOptions {
  * until then, flow control holds an unread stream to its window) until the
  * body is complete or the request closes. Every method's request is one
  * message, handled once it is complete. A chunk that would take the total,
- * or its connection's share, past its bound is dropped and its request
- * refused: HTTP/2 resets the stream (REFUSED_STREAM when the gateway as a
- * whole is full, so that the client may retry; ENHANCE_YOUR_CALM when the
- * connection is over its share); HTTP/1.1 answers 503 with retry-after and
- * closes the connection.
+ * its connection's share or its client address's share past its bound is
+ * dropped and its request refused: HTTP/2 resets the stream (REFUSED_STREAM
+ * when the gateway as a whole is full, so that the client may retry;
+ * ENHANCE_YOUR_CALM when the connection or the client is over its share);
+ * HTTP/1.1 answers 503 with retry-after and closes the connection. The
+ * client's share keeps one address, with as many connections as it may
+ * hold, from taking the whole budget and refusing everyone else's bodies.
  */
 export class RequestBodyBudget {
   private total = 0;
-  private readonly perConnection = new Map<object, number>();
+  private readonly perConnection = new Tally<object>();
+  private readonly perClient = new Tally<string>();
   private readonly refusals: ThrottledWarning;
 
   constructor(private readonly options: RequestBodyBudgetOptions) {
@@ -61,14 +68,14 @@ export class RequestBodyBudget {
   /** Counts a request's body as it arrives, until it is complete or the request closes. */
   watch(req: Request, res: Response): void {
     const connection: object = "stream" in req ? req.stream.session ?? req.stream : req.socket;
+    const client = clientAddress(req.socket);
     let held = 0;
     let refused = false;
     const release = (): void => {
       if (held === 0) return;
       this.total -= held;
-      const left = this.perConnection.get(connection)! - held;
-      if (left === 0) this.perConnection.delete(connection);
-      else this.perConnection.set(connection, left);
+      this.perConnection.remove(connection, held);
+      this.perClient.remove(client, held);
       held = 0;
     };
     // Both Node's HTTP/1.1 parser and HTTP/2's compatibility layer hand a body's chunks to the request by calling its push().
@@ -80,13 +87,12 @@ export class RequestBodyBudget {
       }
       if (refused) return true; // dropped, and read on: the refusal is on its way
       const size = typeof chunk === "string" ? Buffer.byteLength(chunk, encoding) : (chunk as Uint8Array).byteLength;
-      const onConnection = this.perConnection.get(connection) ?? 0;
-      const over: BodyLimit | undefined =
-        this.total + size > this.options.totalBytes ? "total" : onConnection + size > this.options.perConnectionBytes ? "per_connection" : undefined;
+      const over = this.overLimit(connection, client, size);
       if (over === undefined) {
         held += size;
         this.total += size;
-        this.perConnection.set(connection, onConnection + size);
+        this.perConnection.add(connection, size);
+        this.perClient.add(client, size);
         return push.call(req, chunk, encoding);
       }
       refused = true;
@@ -98,9 +104,16 @@ export class RequestBodyBudget {
     res.once("close", release);
   }
 
+  /** The bound `size` more bytes on `connection`, from `client`, would cross, if any. */
+  private overLimit(connection: object, client: string, size: number): BodyLimit | undefined {
+    if (this.total + size > this.options.totalBytes) return "total";
+    if (this.perConnection.of(connection) + size > this.options.perConnectionBytes) return "per_connection";
+    return this.perClient.of(client) + size > this.options.perClientBytes ? "per_client" : undefined;
+  }
+
   private refuse(req: Request, res: Response, limit: BodyLimit): void {
     this.options.refused?.(limit);
-    this.refusals.note(() => ({ limit, held: this.total, maxBytes: this.options.totalBytes, maxBytesPerConnection: this.options.perConnectionBytes }));
+    this.refusals.note(() => ({ limit, held: this.total, maxBytes: this.options.totalBytes, maxBytesPerConnection: this.options.perConnectionBytes, maxBytesPerClient: this.options.perClientBytes }));
     if ("stream" in req) {
       // Reset from a later turn: this runs inside the stream's own read.
       const code = limit === "total" ? http2.constants.NGHTTP2_REFUSED_STREAM : http2.constants.NGHTTP2_ENHANCE_YOUR_CALM;

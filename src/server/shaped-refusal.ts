@@ -49,7 +49,10 @@ export function shapedRefusal(head: RequestHead, refusal: ConnectError, httpStat
   if (type.startsWith("application/grpc-web")) {
     const trailer = new Headers();
     setTrailerStatus(trailer, error);
-    return { status: 200, headers: { ...headers, "content-type": type.split(";", 1)[0]! }, body: encodeEnvelope(trailerFlag, trailerSerialize(trailer)) };
+    const frame = encodeEnvelope(trailerFlag, trailerSerialize(trailer));
+    // grpc-web's text mode (its clients' default) reads the whole answer as base64.
+    const body = type.startsWith("application/grpc-web-text") ? encoder.encode(Buffer.from(frame).toString("base64")) : frame;
+    return { status: 200, headers: { ...headers, "content-type": type.split(";", 1)[0]! }, body };
   }
   if (type.startsWith("application/grpc")) {
     const trailer = new Headers({ ...headers, "content-type": "application/grpc" });

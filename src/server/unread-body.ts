@@ -23,7 +23,7 @@ export function withUnreadBodyDrained(handler: UniversalHandler): UniversalHandl
   return Object.assign(answer, handler);
 }
 
-function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {
+export function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {
   return typeof body === "object" && body !== null && Symbol.asyncIterator in body;
 }
 

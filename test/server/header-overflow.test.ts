@@ -114,6 +114,20 @@ describe("HTTP/2 headers past the limit", () => {
     const served = await grpc().chat(chat, { headers: { "x-big": "a".repeat(40_000) } });
     expect(served.message?.content).toBeTruthy();
   });
+
+  // Node's own bound (128 fields, whatever their size) reset such a stream with ENHANCE_YOUR_CALM.
+  const fields = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-h${i}`, "v"]));
+
+  it("more than 128 header fields within the size limit are served", async () => {
+    const served = await grpc().chat(chat, { headers: fields(300) });
+    expect(served.message?.content).toBeTruthy();
+  });
+
+  it("many small fields past the size limit (2,500: about 100 KB as HTTP/2 counts them) get RESOURCE_EXHAUSTED, not a reset stream", async () => {
+    const err = await failure(grpc().chat(chat, { headers: fields(2_500) }));
+    expect(err.code).toBe(Code.ResourceExhausted);
+    expect(reasonOf(err)).toBe("REQUEST_HEADERS_TOO_LARGE");
+  });
 });
 
 describe("what is known of a refused request", () => {
@@ -123,5 +137,13 @@ describe("what is known of a refused request", () => {
     expect(requestHeadOf(Buffer.from("x-big: aaaa\r\n"), 16_384)).toBeUndefined();
     const unknown = overflowAnswer(undefined, 16_384);
     expect([unknown.status, unknown.headers["content-type"]]).toEqual([431, "text/plain; charset=utf-8"]);
+  });
+
+  it("gRPC-Web's text mode gets its trailer frame in base64", () => {
+    const text = overflowAnswer({ path: "/switchboard.v1.AIService/Chat", header: (name) => (name === "content-type" ? "application/grpc-web-text+proto" : undefined) }, 16_384);
+    expect([text.status, text.headers["content-type"]]).toEqual([200, "application/grpc-web-text+proto"]);
+    const frame = Buffer.from(new TextDecoder().decode(text.body), "base64");
+    expect(frame[0]).toBe(0x80);
+    expect(frame.subarray(5).toString()).toContain("grpc-status: 8");
   });
 });

@@ -36,7 +36,7 @@ afterEach(() => {
 /** An h2c server whose sessions Http2Sessions keeps: "/hold" is never answered, anything else gets 401 at once. */
 async function serve(maxOpenStreams: number) {
   let refused = 0;
-  const sessions = new Http2Sessions({ ...DEFAULT_CLIENT_LIMITS, requestTimeoutMs: 600_000 }, () => {}, () => refused++, maxOpenStreams);
+  const sessions = new Http2Sessions({ ...DEFAULT_CLIENT_LIMITS, requestTimeoutMs: 600_000, maxOpenStreams }, () => {}, () => refused++);
   const server = http2.createServer((req, res) => {
     if (req.url !== "/hold") res.writeHead(401, { "content-type": "application/json" }).end('{"error":"a key is required"}');
   });

@@ -10,8 +10,11 @@
 import * as net from "node:net";
 import { connect as connectH2, constants } from "node:http2";
 import { Code } from "@connectrpc/connect";
+import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { trailerParse } from "@connectrpc/connect/protocol-grpc-web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectStream, connectUnary, frame, grpcWeb, GrpcConnection } from "../support/raw-rpc.js";
+import { ErrorInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
+import { connectStream, connectUnary, frame, frames, grpcWeb, GrpcConnection } from "../support/raw-rpc.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { requestHeadOf } from "../../src/server/header-overflow.js";
@@ -123,6 +126,19 @@ describe("a content type no protocol of the method takes", () => {
     expect(message).toContain('does not take content type "application/grpc+xml"');
     expect(message).toContain("application/grpc+proto");
     expect(detailsText(answer.headers["grpc-status-details-bin"])).toContain("UNSUPPORTED_CONTENT_TYPE");
+  });
+
+  it("gRPC-Web's text mode (application/grpc-web-text): the trailer frame in base64, as its clients read every answer", async () => {
+    const res = await fetch(gw.url + CHAT, { method: "POST", headers: { "content-type": "application/grpc-web-text", "x-grpc-web": "1", ...auth }, body: "AAAAAAA=" });
+    expect([res.status, res.headers.get("content-type")]).toEqual([200, "application/grpc-web-text"]);
+    const text = await res.text();
+    expect(text).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    const [trailer, ...more] = frames(Buffer.from(text, "base64"));
+    expect([trailer!.flags, more.length]).toEqual([0x80, 0]);
+    const fields = new Headers(trailerParse(trailer!.data));
+    expect(fields.get("grpc-status")).toBe(String(Code.InvalidArgument));
+    expect(decodeURIComponent(fields.get("grpc-message")!)).toContain('does not take content type "application/grpc-web-text"');
+    expect(findTrailerError(fields)?.findDetails(ErrorInfoSchema)[0]?.reason).toBe("UNSUPPORTED_CONTENT_TYPE");
   });
 
   it.each([["text/plain"], [undefined]])("content type %s: 415 with Connect's error JSON, ErrorInfo and accept-post", async (type) => {

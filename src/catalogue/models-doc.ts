@@ -27,7 +27,9 @@ a row without a source does not validate, and the gateway does not start.
   one of (recent Claude models: \`temperature\` or \`top_p\`), the first is kept;
   \`max_tokens\` above the model's most is clamped; a reasoning request is sent
   the way the model takes it (an effort, a token budget, on or off; Claude
-  Opus 4.7 and 4.8 think adaptively, steered by an effort only).
+  Opus 4.7 and 4.8 think adaptively, steered by an effort only); a system
+  message a caller put mid-conversation stays there for the Claude models
+  that take one (Opus 4.8 on) and joins the system prompt for older ones.
 - **Every change is reported, never silent**: \`adjustments\` on ChatResponse
   and on the stream's ChatSummary, and on REST the \`x-switchboard-adjusted\`
   header, e.g. \`temperature=clamped(1.6->1.0); stop=dropped(o3 refuses stop)\`.
@@ -85,6 +87,7 @@ const CAPABILITIES: [keyof Facts, string][] = [
   ["jsonMode", "JSON mode"],
   ["jsonSchema", "JSON schema"],
   ["imageInput", "images"],
+  ["midConversationSystem", "system messages mid-conversation"],
 ];
 
 export function renderModelsDoc(catalogue: Catalogue): string {
@@ -99,7 +102,7 @@ function vendorSection(catalogue: Catalogue, provider: string): string {
     const rules = describeRules(vendor.defaults.parameters);
     lines.push(`Every model: ${rules || "the contract's ranges"}${wireNote(vendor.defaults.wire)}. Source: [${vendor.defaults.source.date}](${vendor.defaults.source.url}).`);
     for (const family of vendor.models.filter((row) => isGlob(row.model))) {
-      const says = [describeReasoning(family.reasoning ?? undefined), describeRules(family.parameters)].filter(Boolean).join("; ");
+      const says = [describeReasoning(family.reasoning ?? undefined), describeRules(family.parameters), family.midConversationSystem ? "system messages mid-conversation" : ""].filter(Boolean).join("; ");
       lines.push(`Family \`${family.model}\` (under the rows of the models it matches, and all a new model has until it has a row): ${says}. Source: [${family.source.date}](${family.source.url}).`);
     }
     for (const [dialect, facts] of Object.entries(vendor.dialects ?? {})) {

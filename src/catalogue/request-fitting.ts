@@ -12,6 +12,7 @@ import { Adjustments } from "./adjustments.js";
 import type { ModelEntry } from "./catalogue.js";
 import { applyRules } from "./parameter-rules.js";
 import { fitBudgetWithinMaxTokens, fitReasoning } from "./reasoning-fitting.js";
+import { fitSystemPlacement } from "./system-placement.js";
 
 /** What a route does with a request its model cannot honour (a JSON schema on a model with JSON mode only). */
 export type UnsupportedPolicy = "degrade" | "refuse";
@@ -53,6 +54,7 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   const facts = entry.facts;
   const model = entry.model;
 
+  fitSystemPlacement(out, facts.midConversationSystem, adjustments, model);
   let reasoning = fitReasoning(out, facts.reasoning, adjustments, model);
   fitMaxTokens(out, facts.maxOutputTokens, facts.parameters.minMaxTokens, adjustments, model);
   if (reasoning && facts.reasoning?.budgetWithinMaxTokens) reasoning = fitBudgetWithinMaxTokens(out, facts.reasoning, facts.maxOutputTokens, adjustments, model);
@@ -69,7 +71,12 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   const refusal = fitResponseFormat(out, facts, adjustments, model, policy);
   if (refusal) return { ok: false, reason: refusal };
 
-  const traits: ModelTraits = { ...facts.wire, replayReasoningText: reasoning && facts.reasoning?.replay === "text", adaptiveThinking: reasoning && facts.reasoning?.control === "adaptive" };
+  const traits: ModelTraits = {
+    ...facts.wire,
+    replayReasoningText: reasoning && facts.reasoning?.replay === "text",
+    adaptiveThinking: reasoning && facts.reasoning?.control === "adaptive",
+    midConversationSystem: facts.midConversationSystem === true,
+  };
   return { ok: true, params: out, traits, adjustments: adjustments.list };
 }
 

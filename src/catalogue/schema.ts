@@ -155,6 +155,13 @@ export const factsShape = {
   imageTokens: positiveInt.optional(),
   /** null: this model does not reason (over a family that does). */
   reasoning: reasoning.nullable().optional(),
+  /**
+   * Takes system messages inside the conversation, where the caller put them
+   * (Anthropic's mid-conversation system messages, Claude Opus 4.8 on); unset
+   * or false, they join the top-level system prompt. Read by the Anthropic
+   * dialect only: OpenAI-style dialects send them where they are.
+   */
+  midConversationSystem: z.boolean().optional(),
   embedding: embedding.optional(),
   price: price.optional(),
   wire: wire.optional(),

@@ -62,7 +62,7 @@ describe("POST /v1/messages on the wire", () => {
     const cases: [unknown, string][] = [
       [{ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] }, "max_tokens: is required"],
       [{ model: "gpt-4o-mini", max_tokens: 10, messages: "x" }, "messages: must be an array"],
-      [{ model: "gpt-4o-mini", max_tokens: 10, messages: [{ role: "system", content: "x" }] }, 'messages.0.role: must be "user" or "assistant"'],
+      [{ model: "gpt-4o-mini", max_tokens: 10, messages: [{ role: "system", content: "x" }] }, 'messages.0.role: a "system" message must come right after a user turn'],
       [{ model: "gpt-4o-mini", max_tokens: 10, messages: [{ role: "user", content: [{ type: "document", source: {} }] }] }, 'messages.0.content.0.type: "document" is not supported'],
       [{ model: "gpt-4o-mini", max_tokens: 10, tools: [{ type: "web_search_20250305", name: "web_search" }], messages: [{ role: "user", content: "x" }] }, 'tools.0.type: Anthropic\'s own tool "web_search_20250305"'],
       [{ model: "gpt-4o-mini", max_tokens: 10, thinking: { type: "sometimes" }, messages: [{ role: "user", content: "x" }] }, "thinking.type"],

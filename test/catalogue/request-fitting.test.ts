@@ -65,6 +65,32 @@ describe("parameter rules", () => {
   });
 });
 
+describe("system messages mid-conversation (Claude Code adds one after a user turn)", () => {
+  const turns = [
+    { role: Role.SYSTEM, content: "be brief" },
+    { role: Role.USER, content: "hi" },
+    { role: Role.SYSTEM, content: "the working directory is /src" },
+  ];
+
+  it("move to the start for a model that takes them only there (Qwen), saying so", () => {
+    const { params, header } = fit("dashscope", "qwen-plus", { messages: turns });
+    expect(params.messages.map((m) => [m.role, m.content])).toEqual([
+      [Role.SYSTEM, "be brief"],
+      [Role.SYSTEM, "the working directory is /src"],
+      [Role.USER, "hi"],
+    ]);
+    expect(header).toBe("messages=converted(1 system messages mid-conversation->at the start)");
+  });
+
+  it("stay where they are for models that take them there", () => {
+    for (const [provider, model] of [["openai", "gpt-4o"], ["anthropic", "claude-opus-4-8"]] as const) {
+      const { params, adjustments } = fit(provider, model, { messages: turns });
+      expect(params.messages.map((m) => m.content)).toEqual(["be brief", "hi", "the working directory is /src"]);
+      expect(adjustments).toEqual([]);
+    }
+  });
+});
+
 describe("response formats a model cannot honour", () => {
   const schema = { responseFormat: { type: ResponseFormatType.JSON_SCHEMA, schemaName: "answer", schema: { type: "object", properties: { city: { type: "string" } } } } };
 

@@ -4,14 +4,16 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
 
 /**
  * A fake Anthropic Messages API. It enforces the documented request rules
- * (x-api-key and anthropic-version headers, required max_tokens, no system
- * role in messages, temperature 0-1, alternating roles, tool_result blocks
+ * (x-api-key and anthropic-version headers, required max_tokens, system
+ * messages in `messages` only for the models that take them and only where
+ * they may stand, temperature 0-1, alternating roles, tool_result blocks
  * answering the previous turn's tool_use ids and coming first, tool_use ids
  * unique in the conversation, thinking blocks only with the signature the
  * fake gave them, no unknown fields) and answers in the documented shapes:
  * - the answer echoes the last user text ("Echo: …");
  * - with tools (and tool_choice not "none") it calls the forced or first tool
- *   with {"query": …}, after a short text when the model chose freely;
+ *   with {"query": …}, after a short text when the model chose freely (or
+ *   the tool `toolCall` names, or none);
  * - after tool results it answers "Tool result: …";
  * - max_tokens (in words here) cuts the answer with stop_reason "max_tokens";
  * - streams are the full typed event sequence, a `ping` included;
@@ -35,6 +37,8 @@ export interface AnthropicFakeOptions {
   cacheCreation1hTokens?: number;
   /** Thinking comes back encrypted, as redacted_thinking blocks. */
   redactThinking?: boolean;
+  /** The tool the model calls when it may (undefined: it answers in words); unset, the forced or first tool with {"query": …}. */
+  toolCall?: (body: Json) => { name: string; input: Json } | undefined;
 }
 
 export interface AnthropicFake extends FakeServer {
@@ -89,6 +93,38 @@ const BETA_FIELDS: Record<string, string> = { context_management: "context-manag
  * family on, https://docs.anthropic.com/en/docs/about-claude/models/migrating-to-claude-4).
  */
 const ONE_SAMPLING_KNOB = /^claude-(opus-4-[1-9]|sonnet-4-[5-9]|haiku-4-[5-9])/;
+
+/**
+ * Mid-conversation system messages
+ * (https://platform.claude.com/docs/en/build-with-claude/mid-conversation-system-messages):
+ * `{role: "system", content: string | text blocks}` in `messages`, taken
+ * from Claude Opus 4.8 on, no beta header; the models released before refuse
+ * the role with "role 'system' is not supported on this model". Placement
+ * (the page's limitations): never first, right after a user message (or an
+ * assistant message ending in server_tool_use, which the fake has none of),
+ * and the last message or right before an assistant message.
+ */
+const BEFORE_OPUS_4_8 = /^claude-(3-|sonnet-4|haiku-4|opus-4(-[0-7])?(-\d{8})?$)/;
+
+function systemMessageViolation(body: Json, i: number): string | undefined {
+  if (BEFORE_OPUS_4_8.test(body.model)) return "role 'system' is not supported on this model";
+  if (i === 0) return "messages.0: a system message cannot be the first message; use the top-level `system` parameter";
+  if (body.messages[i - 1].role !== "user") return `messages.${i}: a system message must immediately follow a user message`;
+  const next = body.messages[i + 1];
+  if (next !== undefined && next.role !== "assistant") return `messages.${i}: a system message must be the last message or be followed by an assistant message`;
+  const content = body.messages[i].content;
+  if (typeof content === "string") return content === "" ? `messages.${i}.content: system messages must have non-empty content` : undefined;
+  if (!Array.isArray(content) || content.length === 0) return `messages.${i}.content: Input should be a valid string or a list of text blocks`;
+  for (const [j, block] of content.entries()) {
+    if (block?.type !== "text" || typeof block.text !== "string" || block.text === "") return `messages.${i}.content.${j}: system messages take non-empty text blocks only`;
+  }
+  return undefined;
+}
+
+/** The conversation's turns: the system messages in it are instructions, not turns. */
+function turnsOf(messages: Json[]): Json[] {
+  return messages.filter((m) => m.role !== "system");
+}
 
 /** What the fake signed: thinking blocks by signature (the text they sign), redacted blocks by data. */
 export interface Issued {
@@ -174,12 +210,13 @@ function replayViolation(body: Json, issued: Issued): string | undefined {
       if (block.type === "redacted_thinking" && !issued.redacted.has(block.data)) return `messages.${i}.content.${j}: Invalid \`data\` in \`redacted_thinking\` block`;
     }
   }
-  const last = body.messages.length - 1;
-  const inToolLoop = last >= 1 && blocksOf(body.messages[last].content).some((b) => b.type === "tool_result");
+  const turns = turnsOf(body.messages);
+  const turn = turns.at(-2);
+  const inToolLoop = turn !== undefined && blocksOf(turns.at(-1)!.content).some((b) => b.type === "tool_result");
   if (!thinking || !inToolLoop) return undefined;
-  const first = blocksOf(body.messages[last - 1].content)[0];
+  const first = blocksOf(turn.content)[0];
   if (first?.type !== "thinking" && first?.type !== "redacted_thinking") {
-    return `messages.${last - 1}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first?.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`;
+    return `messages.${body.messages.indexOf(turn)}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first?.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`;
   }
   return undefined;
 }
@@ -227,9 +264,11 @@ export function violation(body: Json, issued: Issued = { signatures: new Map(), 
   const everyToolUse = new Set<string>();
   for (const [i, m] of body.messages.entries()) {
     if (m.role === "system") {
-      return 'messages: Unexpected role "system". The Messages API accepts a top-level `system` parameter, not "system" as an input message role.';
+      const misplaced = systemMessageViolation(body, i);
+      if (misplaced) return misplaced;
+      continue;
     }
-    if (m.role !== "user" && m.role !== "assistant") return `messages.${i}.role: Input should be 'user' or 'assistant'`;
+    if (m.role !== "user" && m.role !== "assistant") return `messages.${i}.role: Input should be 'user', 'assistant' or 'system'`;
     if (i > 0 && body.messages[i - 1].role === m.role) {
       return `messages: roles must alternate between "user" and "assistant", but found multiple "${m.role}" roles in a row`;
     }
@@ -329,7 +368,7 @@ function thinkingBlocks(body: Json, options: AnthropicFakeOptions, issued: Issue
     issued.redacted.add(data);
     return [{ type: "redacted_thinking", data }];
   }
-  const last = body.messages[body.messages.length - 1];
+  const last = turnsOf(body.messages).at(-1)!;
   const thinking = `The user wrote ${JSON.stringify(textOf(blocksOf(last.content)) || "tool results")}; I should answer with care.`;
   const signature = createHmac("sha256", secret).update(thinking).digest("base64");
   issued.signatures.set(signature, thinking);
@@ -338,7 +377,7 @@ function thinkingBlocks(body: Json, options: AnthropicFakeOptions, issued: Issue
 
 function plainAnswer(body: Json, options: AnthropicFakeOptions): Answer {
   const messages: Json[] = body.messages;
-  const last = messages[messages.length - 1]!;
+  const last = turnsOf(messages).at(-1)!;
   const lastBlocks = blocksOf(last.content);
   const system = typeof body.system === "string" ? body.system : textOf(body.system ?? []);
   const input = words(system) + messages.reduce((sum, m) => sum + words(textOf(blocksOf(m.content))) + 3, 0);
@@ -353,12 +392,12 @@ function plainAnswer(body: Json, options: AnthropicFakeOptions): Answer {
   const userText = textOf(lastBlocks);
   const tools: Json[] = body.tools ?? [];
   const choice = body.tool_choice?.type ?? "auto";
-  if (tools.length > 0 && choice !== "none" && last.role === "user" && results.length === 0) {
-    const name = choice === "tool" ? body.tool_choice.name : tools[0]!.name;
+  const scripted = options.toolCall ? options.toolCall(body) : { name: choice === "tool" ? body.tool_choice.name : tools[0]?.name, input: { query: userText } };
+  if (tools.length > 0 && choice !== "none" && last.role === "user" && results.length === 0 && scripted) {
     const blocks: Json[] = [];
     // Claude explains itself before a tool call it chose freely; a forced call ("any"/"tool") is prefilled and has no text.
     if (choice === "auto") blocks.push({ type: "text", text: "Let me check." });
-    blocks.push({ type: "tool_use", id: `toolu_${Math.random().toString(36).slice(2, 12)}`, name, input: { query: userText } });
+    blocks.push({ type: "tool_use", id: `toolu_${Math.random().toString(36).slice(2, 12)}`, name: scripted.name, input: scripted.input });
     return { blocks, stopReason: "tool_use", stopSequence: null, usage: usage(12) };
   }
   // A refusal from the streaming classifiers: the answer stops with stop_reason "refusal" (https://docs.anthropic.com/en/api/handling-stop-reasons).

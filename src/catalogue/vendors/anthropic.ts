@@ -62,7 +62,15 @@ const ADAPTIVE_THINKING = { ...WHILE_THINKING, control: "adaptive" as const, eff
  */
 const ONE_SAMPLING_KNOB = { exclusive: [["temperature" as const, "topP" as const]] };
 
-const CLAUDE_4 = { contextWindow: 200_000, maxOutputTokens: 64_000, reasoning: THINKING };
+/**
+ * System messages inside `messages`, right after a user turn: Claude Opus 4.8
+ * on, and so a Claude model too new to have a row; the models before refuse
+ * them ("role 'system' is not supported on this model"), and get them in the
+ * top-level system prompt (https://platform.claude.com/docs/en/build-with-claude/mid-conversation-system-messages).
+ */
+const BEFORE_OPUS_4_8 = { midConversationSystem: false };
+
+const CLAUDE_4 = { contextWindow: 200_000, maxOutputTokens: 64_000, reasoning: THINKING, ...BEFORE_OPUS_4_8 };
 const CLAUDE_4_RECENT = { ...CLAUDE_4, parameters: ONE_SAMPLING_KNOB };
 /** A 1M-token context: Claude 4.6 on, and Sonnet 4 and 4.5 with the beta (budgets reserve for the longest prompt a model takes). */
 const MILLION = 1_000_000;
@@ -89,8 +97,9 @@ export const ANTHROPIC: VendorFile = {
   },
   models: [
     // Every Claude model from 3.7 on thinks: a new one does before it has a row of its own (the older rows say they do not).
-    { model: "claude-*", reasoning: THINKING, source: checked("https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking", "2026-12-01") },
-    { model: "claude-opus-4-8", ...CLAUDE_4_7, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-8") },
+    // And takes system messages mid-conversation, as Opus 4.8 does (BEFORE_OPUS_4_8).
+    { model: "claude-*", reasoning: THINKING, midConversationSystem: true, source: checked("https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking", "2026-12-01") },
+    { model: "claude-opus-4-8", ...CLAUDE_4_7, midConversationSystem: true, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-8") },
     { model: "claude-opus-4-7", ...CLAUDE_4_7, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-7") },
     { model: "claude-opus-4-6", ...CLAUDE_4_6, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-6") },
     { model: "claude-opus-4-5", ...CLAUDE_4_RECENT, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
@@ -101,9 +110,9 @@ export const ANTHROPIC: VendorFile = {
     { model: "claude-sonnet-4", ...CLAUDE_4, contextWindow: MILLION, price: SONNET_4_PRICE, source: checked(MODELS, PRICES) },
     { model: "claude-haiku-4-5", ...CLAUDE_4_RECENT, price: claude(1, 5, 0.1, 1.25, 2), source: checked(MODELS, PRICES) },
     { model: "claude-3-7-sonnet", ...CLAUDE_4, price: claude(3, 15, 0.3, 3.75, 6), source: checked(MODELS, PRICES) },
-    { model: "claude-3-5-sonnet", contextWindow: 200_000, maxOutputTokens: 8_192, reasoning: null, price: claude(3, 15, 0.3, 3.75, 6), source: checked(MODELS, PRICES) },
-    { model: "claude-3-5-haiku", contextWindow: 200_000, maxOutputTokens: 8_192, imageInput: false, reasoning: null, price: claude(0.8, 4, 0.08, 1, 1.6), source: checked(MODELS, PRICES) },
-    { model: "claude-3-opus", contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
-    { model: "claude-3-haiku", contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: claude(0.25, 1.25, 0.03, 0.3, 0.5), source: checked(MODELS, PRICES) },
+    { model: "claude-3-5-sonnet", ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 8_192, reasoning: null, price: claude(3, 15, 0.3, 3.75, 6), source: checked(MODELS, PRICES) },
+    { model: "claude-3-5-haiku", ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 8_192, imageInput: false, reasoning: null, price: claude(0.8, 4, 0.08, 1, 1.6), source: checked(MODELS, PRICES) },
+    { model: "claude-3-opus", ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
+    { model: "claude-3-haiku", ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: claude(0.25, 1.25, 0.03, 0.3, 0.5), source: checked(MODELS, PRICES) },
   ],
 };

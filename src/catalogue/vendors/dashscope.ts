@@ -19,6 +19,8 @@ export const DASHSCOPE: VendorFile = {
       // temperature is [0, 2) and top_p (0, 1] (1 itself is refused by some models, so one-api caps it below).
       ranges: { temperature: { min: 0, max: 1.99, fit: "clamp" }, topP: { min: 0.0001, max: 0.9999, fit: "clamp" } },
     },
+    // Qwen's chat templates take a system message only first ("System message must be at the beginning", QwenLM/Qwen#956).
+    midConversationSystem: false,
     // Compatible mode only; the native codec knows its own names.
     wire: { maxTokensField: "max_tokens", reasoningSwitch: "enable_thinking", reasoningBudgetField: "thinking_budget" },
     source: checked("https://help.aliyun.com/zh/model-studio/use-qwen-by-calling-api", "2026-12-01"),

@@ -11,6 +11,7 @@ import { strictReader as read } from "../openai/json-reader.js";
 import type { ChatParams, DialectOriginal } from "../provider.js";
 import { BETA_HEADER } from "./original-request.js";
 import { reasoningText } from "./wire.js";
+import { systemPlacementProblem } from "./system-messages.js";
 import { ownEntry } from "../../common/own-entry.js";
 
 export interface AnthropicMessagesRequest {
@@ -36,7 +37,9 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   checkCallSize(body.messages, { field: "messages", items: "messages", blocks: ["content", "content.content"] }, read.reject);
   if (options.maxTokensRequired && (body.max_tokens === undefined || body.max_tokens === null)) read.reject("max_tokens", "is required");
   const system = readSystem(body.system);
-  const messages = (body.messages as JsonValue[]).flatMap((message, i) => readMessage(message, `messages.${i}`));
+  // Where a system message may stand depends on its neighbours' roles.
+  const roles = (body.messages as JsonValue[]).map((message) => (message as JsonObject | null)?.role);
+  const messages = (body.messages as JsonValue[]).flatMap((message, i) => readMessage(message, i, roles));
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
     messages: system ? [system, ...messages] : messages,
@@ -102,18 +105,21 @@ function wholeNumber(value: unknown, field: string): number | undefined {
 /** `system`: a string or text blocks, as one system message (blocks joined by a blank line). */
 function readSystem(raw: unknown): Message | undefined {
   if (raw === undefined || raw === null) return undefined;
-  const text =
-    typeof raw === "string"
-      ? raw
-      : read
-          .array(raw, "system")
-          .map((block, i) => {
-            const b = read.object(block, `system.${i}`, true);
-            if (b.type !== "text") read.reject(`system.${i}.type`, 'must be "text"');
-            return read.string(b.text, `system.${i}.text`);
-          })
-          .join("\n\n");
+  const text = systemText(raw, "system");
   return text === "" ? undefined : create(MessageSchema, { role: Role.SYSTEM, content: text });
+}
+
+/** A system prompt's text, written as a string or text blocks (joined by a blank line); `at` names it. */
+function systemText(raw: unknown, at: string): string {
+  if (typeof raw === "string") return raw;
+  return read
+    .array(raw, at)
+    .map((block, i) => {
+      const b = read.object(block, `${at}.${i}`, true);
+      if (b.type !== "text") read.reject(`${at}.${i}.type`, 'must be "text"');
+      return read.string(b.text, `${at}.${i}.text`);
+    })
+    .join("\n\n");
 }
 
 /** Blocks a content array may hold, by role; anything else is refused by name rather than dropped. */
@@ -124,12 +130,19 @@ const ASSISTANT_BLOCKS = "text, tool_use, thinking, redacted_thinking";
  * One Messages turn as unified messages. A user turn's tool results become
  * TOOL messages, ahead of what else it says (as OpenAI-style vendors need
  * them, right after the assistant's calls); an assistant turn is one message
- * with its text, tool calls and signed thinking.
+ * with its text, tool calls and signed thinking; a system message (placed as
+ * Anthropic places them, system-messages.ts) is a system message where it is.
  */
-function readMessage(raw: JsonValue, at: string): Message[] {
+function readMessage(raw: JsonValue, i: number, roles: readonly unknown[]): Message[] {
+  const at = `messages.${i}`;
   const m = read.object(raw, at, true);
-  if (m.role !== "user" && m.role !== "assistant") return read.reject(`${at}.role`, 'must be "user" or "assistant"');
+  if (m.role !== "user" && m.role !== "assistant" && m.role !== "system") return read.reject(`${at}.role`, 'must be "user", "assistant" or "system"');
   if (m.content === undefined || m.content === null) read.reject(`${at}.content`, "is required");
+  if (m.role === "system") {
+    const misplaced = systemPlacementProblem(roles, i);
+    if (misplaced) read.reject(`${at}.role`, misplaced);
+    return [create(MessageSchema, { role: Role.SYSTEM, content: systemText(m.content, `${at}.content`) })];
+  }
   const blocks = typeof m.content === "string" ? [{ type: "text", text: m.content }] : read.array(m.content, `${at}.content`);
   return m.role === "assistant" ? [readAssistant(blocks, at)] : readUser(blocks, at);
 }

@@ -38,9 +38,12 @@ export function replayableMessages(messages: JsonValue): JsonValue {
  * turns it off when a tool loop began without it.
  */
 export function thinkingMayContinue(messages: JsonValue | undefined): boolean {
-  if (!Array.isArray(messages) || messages.length < 2) return true;
-  const last = messages[messages.length - 1];
-  const turn = messages[messages.length - 2];
+  if (!Array.isArray(messages)) return true;
+  // A system message (system-messages.ts) is no turn: the tool loop is read from the turns around it.
+  const turns = messages.filter((message) => !(isObject(message) && message.role === "system"));
+  if (turns.length < 2) return true;
+  const last = turns[turns.length - 1];
+  const turn = turns[turns.length - 2];
   if (!isObject(last) || !isObject(turn) || !Array.isArray(last.content) || !last.content.some((block) => isObject(block) && block.type === "tool_result")) return true;
   const first = Array.isArray(turn.content) ? turn.content[0] : undefined;
   return isObject(first) && (first.type === "thinking" || first.type === "redacted_thinking");

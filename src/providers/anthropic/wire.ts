@@ -1,5 +1,6 @@
-// The Anthropic Messages wire format: system prompt out of band, content
-// blocks, required max_tokens, tool results as user content.
+// The Anthropic Messages wire format: system prompt out of band (and system
+// messages in place, for the models that take them), content blocks,
+// required max_tokens, tool results as user content.
 import { ownEntry } from "../../common/own-entry.js";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
@@ -26,6 +27,7 @@ import { toolChoiceIn } from "../tool-choice.js";
 import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 import { anthropicOriginal, withOriginal } from "./original-request.js";
 import { replayableTurn, thinkingMayContinue } from "./replayable-thinking.js";
+import { splitSystem } from "./system-messages.js";
 import type { ErrorContext } from "../codec.js";
 import { vendorObject, vendorString } from "../vendor-fields.js";
 
@@ -40,7 +42,7 @@ export interface AnthropicWireOptions {
 }
 
 type Block = JsonObject;
-type AnthropicTurn = Turn<"user" | "assistant", Block>;
+type AnthropicTurn = Turn<"user" | "assistant" | "system", Block>;
 
 /** Whether the answer must be JSON, which this dialect emulates with JSON_TOOL_NAME. */
 export function wantsJson(params: ChatParams): boolean {
@@ -52,10 +54,12 @@ export function wantsJson(params: ChatParams): boolean {
 export function toAnthropicBody(provider: string, params: ChatParams, model: string, stream: boolean, options: AnthropicWireOptions, traits: ModelTraits = {}): JsonObject {
   const body: JsonObject = { ...(params.vendorOptions ?? {}) };
   body.model = model;
-  const system = params.messages.filter((m) => m.role === Role.SYSTEM).map((m) => messageText(m, provider)).filter((text) => text !== "");
-  if (system.length > 0) body.system = system.join("\n\n");
+  const midConversationSystem = traits.midConversationSystem === true;
+  const { system, conversation } = splitSystem(params.messages, midConversationSystem);
+  const systemText = system.map((m) => messageText(m, provider)).filter((text) => text !== "");
+  if (systemText.length > 0) body.system = systemText.join("\n\n");
   const thinking = params.reasoning !== undefined;
-  body.messages = toAnthropicMessages(provider, params.messages, thinking);
+  body.messages = toAnthropicMessages(provider, conversation, thinking);
   body.max_tokens = params.maxTokens ?? options.defaultMaxTokens;
   // Ranges (temperature 0-1) and what a model refuses (seed, penalties) are the model catalogue's to fit, and to report.
   if (params.temperature !== undefined) body.temperature = params.temperature;
@@ -80,7 +84,7 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   if (params.parallelToolCalls === false && tools.length > 0 && toolChoice?.type !== "none") body.tool_choice = { ...(toolChoice ?? { type: "auto" }), disable_parallel_tool_use: true };
   if (stream) body.stream = true;
   const original = anthropicOriginal(params.original);
-  const sent = original ? withOriginal(body, original) : body;
+  const sent = original ? withOriginal(body, original, { midConversationSystem }) : body;
   // Exactly as built: a caller's budget_tokens merged into adaptive thinking would be refused.
   if (adaptive) Object.assign(sent, adaptive);
   if (!thinkingMayContinue(sent.messages)) delete sent.thinking;
@@ -135,14 +139,18 @@ const anthropicToolUseId = toolCallIdFitting({ pattern: /^[a-zA-Z0-9_-]+$/ });
  * tool results come first, as Anthropic requires right after a tool_use turn.
  * While thinking, an assistant turn starts with its thinking blocks, as
  * Anthropic returned them (signatures and redacted data unchanged); unsigned
- * ones (another vendor's) are left out (replayable-thinking.ts).
+ * ones (another vendor's) are left out (replayable-thinking.ts). The system
+ * messages given are those that stay in place (splitSystem).
  */
 export function toAnthropicMessages(provider: string, messages: Message[], thinking = false): JsonObject[] {
   const turns: AnthropicTurn[] = [];
   for (const message of messages) {
     switch (message.role) {
-      case Role.SYSTEM:
+      case Role.SYSTEM: {
+        const text = messageText(message, provider);
+        if (text !== "") turns.push({ role: "system", blocks: [{ type: "text", text }] });
         break;
+      }
       case Role.ASSISTANT:
         turns.push({
           role: "assistant",

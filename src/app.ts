@@ -30,6 +30,7 @@ import { startTracing } from "./observability/tracing.js";
 import { createRequestInterceptor } from "./api/envelope/request-interceptor.js";
 import { createAdapter } from "./providers/registry.js";
 import { DbSecretNotices } from "./secrets/db-secret-notices.js";
+import { DisabledSecrets } from "./secrets/disabled-secrets.js";
 import { KeyVersionMemory } from "./secrets/key-version-memory.js";
 import { PoolActionBus } from "./secrets/pool-action-bus.js";
 import { ProviderPools } from "./secrets/provider-pools.js";
@@ -116,6 +117,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     // A key that keeps failing at the vendor is benched by its pool, on the circuit breakers' rule.
     breaker: config.traffic?.breaker ?? DEFAULT_TRAFFIC.breaker,
     memory: new KeyVersionMemory(db, logger),
+    // Keys operators disabled stay refused across restarts, replacements and instances.
+    disabled: new DisabledSecrets(db),
   }).catch(async (err: unknown) => {
     await secrets.close();
     await db.close();
@@ -155,7 +158,10 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   });
   // Operators' key-pool actions reach every instance sharing the Redis.
   const poolActions = usage.fleet ? new PoolActionBus(usage.fleet, logger) : undefined;
-  await poolActions?.start((action) => pools.apply(action));
+  await poolActions?.start(
+    (action) => pools.apply(action),
+    () => void pools.syncDisabled(),
+  );
   // A new version of a `db:` secret written on one instance is checked at once by the others.
   const dbSecretNotices = usage.fleet ? new DbSecretNotices(usage.fleet, logger) : undefined;
   await dbSecretNotices?.start((name) => void dbSecrets.changed(name));

@@ -79,6 +79,8 @@ export interface KeyPoolConfig {
   cooldownRepeatWindowMs: number;
   /** The longest a vendor's retry-after (repeated 429s, or an exhausted quota) benches a key. 0: never bench a key, every call reaches the vendor. */
   maxCooldownMs: number;
+  /** How often each instance reads the keys operators disabled from the shared store: the longest an instance that missed a DisableKey keeps using the key. */
+  disabledKeysRefreshMs: number;
 }
 
 /** The longest wait a vendor's retry hint is taken for: the most a caller is told to wait (a key is benched far less, see KeyPoolConfig). */
@@ -93,6 +95,7 @@ export const DEFAULT_KEY_POOL: KeyPoolConfig = {
   maxFirstCooldownMs: 60_000,
   cooldownRepeatWindowMs: 120_000,
   maxCooldownMs: 5 * 60_000,
+  disabledKeysRefreshMs: 10_000,
 };
 
 const positiveMs = z.number().int().positive();
@@ -144,6 +147,8 @@ export const keyPoolSchema = z.strictObject({
   max_first_cooldown_ms: positiveMs.optional(),
   cooldown_repeat_window_ms: positiveMs.optional(),
   max_cooldown_ms: z.number().int().min(0).optional(),
+  // At most an hour: it bounds how long a leaked key stays in use on an instance that missed its disable.
+  disabled_keys_refresh_ms: positiveMs.max(3_600_000).optional(),
 });
 
 export function buildSecrets(declared: z.infer<typeof secretsSchema> | undefined, env: NodeJS.ProcessEnv, dataDir: string): SecretsConfig {
@@ -203,5 +208,6 @@ export function buildKeyPool(declared: z.infer<typeof keyPoolSchema> | undefined
     maxFirstCooldownMs: declared?.max_first_cooldown_ms ?? DEFAULT_KEY_POOL.maxFirstCooldownMs,
     cooldownRepeatWindowMs: declared?.cooldown_repeat_window_ms ?? DEFAULT_KEY_POOL.cooldownRepeatWindowMs,
     maxCooldownMs: declared?.max_cooldown_ms ?? DEFAULT_KEY_POOL.maxCooldownMs,
+    disabledKeysRefreshMs: declared?.disabled_keys_refresh_ms ?? DEFAULT_KEY_POOL.disabledKeysRefreshMs,
   };
 }

@@ -170,8 +170,10 @@ export class CanaryRollout {
 /**
  * The key (not retired or draining) that holds the same secret as
  * `credential`, if any. A disabled key counts unless `disabledCounts` is
- * false: a new version at a watched source must not bring back a key an
- * operator disabled, while the operator staging it by hand may.
+ * false: the operator staging it by hand may bring it back. This sees only
+ * the pool's keys of now: that a new version at a watched source never brings
+ * back a key an operator disabled, even once it retired, is kept by
+ * DisabledSecrets (disabled-secrets.ts).
  */
 export function holderOfSecret(keys: Iterable<PoolKey>, credential: Credential, { disabledCounts = true } = {}): PoolKey | undefined {
   for (const key of keys) {

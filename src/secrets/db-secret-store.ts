@@ -1,4 +1,4 @@
-import type { SqlDatabase } from "../store/sql.js";
+import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
 import { num } from "../store/sql.js";
 import { fingerprint } from "./credential.js";
 import { openSecret, sealSecret, secretContext } from "./db-secret-envelope.js";
@@ -47,6 +47,21 @@ export class DbSecretError extends Error {
 }
 
 const MAX_VALUE_BYTES = 64 * 1024;
+/** Writers racing on one name each seal again for the next number; this many losses in a row is given up on. */
+const MAX_WRITE_ATTEMPTS = 5;
+
+/** A name's version counter as read before sealing. */
+interface Counter {
+  lastVersion: number;
+  /** Not removed, and holding a version. */
+  live: boolean;
+}
+
+/** The version a write seals for, and how it claims the number: no row changed means another writer claimed it first. */
+interface VersionClaim {
+  version: number;
+  claim: (tx: SqlExecutor) => Promise<number>;
+}
 
 /**
  * `db:NAME`: vendor keys kept in the gateway's own store (SQLite, or the
@@ -71,15 +86,16 @@ export class DbSecretStore {
     checkName(name);
     checkValue(value);
     const kek = this.kek();
-    const rows = await this.db.query(
-      `INSERT INTO stored_secrets (name, last_version, create_ms, update_ms) VALUES ($1, 1, $2, $2)
-       ON CONFLICT (name) DO UPDATE SET last_version = stored_secrets.last_version + 1, create_ms = $2, update_ms = $2, delete_ms = NULL
-       WHERE stored_secrets.delete_ms IS NOT NULL
-       RETURNING last_version`,
-      [name, now],
-    );
-    if (rows.length === 0) throw new DbSecretError("already_exists", `a secret named "${name}" exists already: add a version with \`switchboard secrets rotate ${name} --store db\``);
-    return this.insert(kek, name, num(rows[0]!.last_version), value, actor, now);
+    return this.write(kek, name, value, actor, now, (counter) => {
+      if (counter?.live) throw new DbSecretError("already_exists", `a secret named "${name}" exists already: add a version with \`switchboard secrets rotate ${name} --store db\``);
+      // A removed name goes on counting: canary verdicts on its old versions never apply to new ones.
+      const version = (counter?.lastVersion ?? 0) + 1;
+      const claim = counter
+        ? (tx: SqlExecutor) =>
+            tx.run("UPDATE stored_secrets SET last_version = $3, create_ms = $4, update_ms = $4, delete_ms = NULL WHERE name = $1 AND last_version = $2", [name, counter.lastVersion, version, now])
+        : (tx: SqlExecutor) => tx.run("INSERT INTO stored_secrets (name, last_version, create_ms, update_ms) VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING", [name, version, now]);
+      return { version, claim };
+    });
   }
 
   /** Stores the next version of an existing secret: key pools stage it as a canary. */
@@ -87,9 +103,12 @@ export class DbSecretStore {
     checkName(name);
     checkValue(value);
     const kek = this.kek();
-    const rows = await this.db.query("UPDATE stored_secrets SET last_version = last_version + 1, update_ms = $2 WHERE name = $1 AND delete_ms IS NULL RETURNING last_version", [name, now]);
-    if (rows.length === 0) throw new DbSecretError("not_found", `no secret named "${name}": create it with \`switchboard secrets set ${name} --store db\``);
-    return this.insert(kek, name, num(rows[0]!.last_version), value, actor, now);
+    return this.write(kek, name, value, actor, now, (counter) => {
+      if (!counter?.live) throw new DbSecretError("not_found", `no secret named "${name}": create it with \`switchboard secrets set ${name} --store db\``);
+      const version = counter.lastVersion + 1;
+      const claim = (tx: SqlExecutor) => tx.run("UPDATE stored_secrets SET last_version = $3, update_ms = $4 WHERE name = $1 AND last_version = $2 AND delete_ms IS NULL", [name, counter.lastVersion, version, now]);
+      return { version, claim };
+    });
   }
 
   /** The value of the latest version, or of the one asked for. */
@@ -183,14 +202,43 @@ export class DbSecretStore {
     this.kekInstance?.close?.();
   }
 
-  private async insert(kek: KeyEncryptionKey, name: string, version: number, value: string, actor: string, now: number): Promise<StoredVersion> {
-    const sealed = await sealSecret(kek, name, version, value);
-    const stored: StoredVersion = { name, version, fingerprint: fingerprint(value), kek: sealed.wrapped.kek, createMs: now, createdBy: actor };
-    await this.db.run(
-      "INSERT INTO stored_secret_versions (name, version, ciphertext, wrapped_key, kek, fingerprint, create_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-      [name, version, sealed.ciphertext, sealed.wrapped.blob, stored.kek, stored.fingerprint, now, actor],
+  /**
+   * Writes the next version of `name`: the value is sealed first (the KEK may be away: Transit not
+   * enabled, KMS down), and only then, in one transaction, is the version number claimed and the row
+   * inserted, so a failed seal leaves nothing behind, neither a name without versions nor a burnt
+   * number. The seal binds the version number, read before it; the claim holds only if the counter
+   * still reads as it did, else another writer got there first and the value is sealed again for
+   * the next number. Nothing is held locked while Vault or AWS answers.
+   */
+  private async write(kek: KeyEncryptionKey, name: string, value: string, actor: string, now: number, plan: (counter: Counter | undefined) => VersionClaim): Promise<StoredVersion> {
+    for (let attempt = 1; ; attempt++) {
+      const { version, claim } = plan(await this.counter(name));
+      const sealed = await sealSecret(kek, name, version, value);
+      const stored: StoredVersion = { name, version, fingerprint: fingerprint(value), kek: sealed.wrapped.kek, createMs: now, createdBy: actor };
+      const written = await this.db.transaction(async (tx) => {
+        if ((await claim(tx)) === 0) return false;
+        await tx.run(
+          "INSERT INTO stored_secret_versions (name, version, ciphertext, wrapped_key, kek, fingerprint, create_ms, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+          [name, version, sealed.ciphertext, sealed.wrapped.blob, stored.kek, stored.fingerprint, now, actor],
+        );
+        return true;
+      });
+      if (written) return stored;
+      if (attempt === MAX_WRITE_ATTEMPTS) throw new DbSecretError("unavailable", `"${name}" kept changing while this version was written (${MAX_WRITE_ATTEMPTS} tries): try again`);
+    }
+  }
+
+  /**
+   * A name's version counter, if it has one. A name without a version (left by a failed seal before
+   * writes sealed first) is not live: it is listed and read as absent, so it is created as such.
+   */
+  private async counter(name: string): Promise<Counter | undefined> {
+    const [row] = await this.db.query(
+      "SELECT s.last_version, s.delete_ms, (SELECT COUNT(*) FROM stored_secret_versions v WHERE v.name = s.name) AS versions FROM stored_secrets s WHERE s.name = $1",
+      [name],
     );
-    return stored;
+    if (!row) return undefined;
+    return { lastVersion: num(row.last_version), live: (row.delete_ms === null || row.delete_ms === undefined) && num(row.versions) > 0 };
   }
 
   private kek(): KeyEncryptionKey {

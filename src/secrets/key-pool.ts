@@ -217,6 +217,11 @@ export class KeyPool {
     return key && this.view(key);
   }
 
+  /** The credential of a key, to match its secret against those operators disabled (never shown). */
+  credentialOf(credentialId: string): Credential | undefined {
+    return this.keys.get(credentialId)?.credential;
+  }
+
   /** The key (not retired or draining) that holds the same secret as `credential`, if any. */
   holding(credential: Credential): KeyView | undefined {
     const twin = holderOfSecret(this.keys.values(), credential);

@@ -27,7 +27,8 @@ export class PoolActionBus {
     private readonly logger: Logger,
   ) {}
 
-  async start(apply: (action: PoolAction) => Promise<void>): Promise<void> {
+  /** `resync` runs each time the subscription is made again: actions published meanwhile were missed. */
+  async start(apply: (action: PoolAction) => Promise<void>, resync: () => void): Promise<void> {
     await this.link.subscribe(
       CHANNEL,
       (message) => {
@@ -41,17 +42,19 @@ export class PoolActionBus {
         if (envelope.origin === this.origin) return;
         apply(envelope.action).catch((err: Error) => this.logger.error({ action: envelope.action.op, provider: envelope.action.provider, error: err.message }, "could not apply another instance's key-pool action"));
       },
-      () => {},
-      "key-pool actions act only on the instance that receives them",
+      resync,
+      "key-pool actions act only on the instance that receives them (disables reach the others through the store's poll)",
     );
   }
 
-  /** Tells the other instances; a Redis failure is logged (this instance has acted either way). */
-  async publish(action: PoolAction): Promise<void> {
+  /** Tells the other instances; false when Redis did not take the message (logged: this instance has acted either way). */
+  async publish(action: PoolAction): Promise<boolean> {
     try {
       await this.link.publish(CHANNEL, JSON.stringify({ origin: this.origin, action }));
+      return true;
     } catch (err) {
       this.logger.error({ action: action.op, provider: action.provider, error: (err as Error).message }, "could not tell the other instances about a key-pool action: it applies here only");
+      return false;
     }
   }
 }

@@ -2,8 +2,10 @@ import { parseSecretRef, SECRET_REF_PATTERN, type KeyConfig, type ProviderConfig
 import type { KeyPoolConfig } from "../config/secrets-config.js";
 import type { BreakerConfig } from "../config/traffic.js";
 import type { Logger } from "../observability/logger.js";
-import { createCredential } from "./credential.js";
+import { ThrottledWarning } from "../observability/throttled-warning.js";
+import { createCredential, type Credential } from "./credential.js";
 import { isCredentialWeight, MAX_CREDENTIAL_WEIGHT } from "./credential-weight.js";
+import { DisabledSecrets } from "./disabled-secrets.js";
 import { KeyPool, KeyPoolError, type CanaryVerdict, type KeyView, type PoolEntry } from "./key-pool.js";
 import type { KeyVersionMemory } from "./key-version-memory.js";
 import type { PoolAction } from "./pool-action-bus.js";
@@ -21,6 +23,8 @@ export interface ProviderPoolsDeps {
   breaker?: BreakerConfig;
   /** Canary verdicts that outlive the process (in the shared store); without it each start trusts Vault's latest version. */
   memory?: KeyVersionMemory;
+  /** The secrets operators disabled, in the shared store: refused for good, on every instance; without it, for this process only. */
+  disabled?: DisabledSecrets;
   /** The pools' monotonic clock (see KeyPoolOptions.now). */
   now?: () => number;
   random?: () => number;
@@ -74,9 +78,13 @@ export class ProviderPools {
   private readonly slots = new Map<string, Slot>();
   private readonly unwatch: (() => void)[] = [];
   private readonly logger: Logger;
+  private readonly disabled: DisabledSecrets;
+  private readonly unreadDisables: ThrottledWarning;
 
   private constructor(private readonly deps: ProviderPoolsDeps) {
     this.logger = deps.logger.child({ component: "key-pool" });
+    this.disabled = deps.disabled ?? new DisabledSecrets(undefined);
+    this.unreadDisables = new ThrottledWarning(this.logger, "cannot read the keys operators disabled from the store: a key disabled on another instance stays in use here until it answers");
     deps.metrics.countKeysWith(() => [...this.pools.values()].map((pool) => pool.census()));
   }
 
@@ -84,6 +92,8 @@ export class ProviderPools {
   static async create(providers: readonly ProviderConfig[], deps: ProviderPoolsDeps): Promise<ProviderPools> {
     const pools = new ProviderPools(deps);
     try {
+      // Before any key is served: a restart never brings back a key an operator disabled.
+      await pools.disabled.refresh();
       for (const provider of providers) {
         const loaded = await Promise.all(provider.keys.map((key) => pools.load(provider.name, key)));
         pools.pools.set(
@@ -103,6 +113,7 @@ export class ProviderPools {
             },
           ),
         );
+        pools.disableRefused(pools.pools.get(provider.name)!);
         for (const [index, key] of provider.keys.entries()) {
           if (!key.secret) continue;
           const { seen, pending } = loaded[index]!;
@@ -111,6 +122,7 @@ export class ProviderPools {
           if (pending) await pools.onNewVersion(slot, pending);
         }
       }
+      if (deps.disabled) pools.pollDisabled(deps.rules.disabledKeysRefreshMs);
     } catch (err) {
       pools.close();
       throw err;
@@ -124,6 +136,11 @@ export class ProviderPools {
 
   names(): string[] {
     return [...this.pools.keys()];
+  }
+
+  /** How often the keys operators disabled are read from the store; undefined without one (each instance is on its own). */
+  get disabledRefreshMs(): number | undefined {
+    return this.deps.disabled ? this.deps.rules.disabledKeysRefreshMs : undefined;
   }
 
   /**
@@ -151,8 +168,10 @@ export class ProviderPools {
       // Source errors name the reference and the problem, never a secret (Vault's are scrubbed).
       throw new KeyPoolError("failed_precondition", `cannot read the secret: ${(err as Error).message}`);
     }
+    const credential = createCredential(credentialName(provider, request.credentialId, primary.version), primary.value, second);
+    await this.liftRefusal(provider, credential);
     const view = pool.stage({
-      credential: createCredential(credentialName(provider, request.credentialId, primary.version), primary.value, second),
+      credential,
       weight: request.weight,
       source: secret.raw,
       version: primary.version,
@@ -181,12 +200,38 @@ export class ProviderPools {
       if (action.op === "stage") await this.stage(action.provider, action.request);
       else if (action.op === "promote") pool.promote(action.credentialId, "promoted", action.reason);
       else if (action.op === "rollback") pool.rollback(action.credentialId, "rolled_back", action.reason);
-      else pool.disable(action.credentialId, action.reason);
+      else await this.disable(action.provider, action.credentialId, action.reason);
       this.logger.info({ action: action.op, provider: action.provider }, "applied another instance's key-pool action");
     } catch (err) {
       if (!(err instanceof KeyPoolError)) throw err;
       this.logger.warn({ action: action.op, provider: action.provider, reason: err.message }, "another instance's key-pool action does not apply here");
     }
+  }
+
+  /**
+   * An operator's DisableKey (here, or another instance's from Redis): the key leaves rotation now, and
+   * its secret is kept in the store as refused for good (DisabledSecrets). `stored` is false when the
+   * store did not take it: logged, refused here all the same, and written again on the next refresh.
+   */
+  async disable(provider: string, credentialId: string, reason: string): Promise<{ view: KeyView; stored: boolean }> {
+    const pool = this.pools.get(provider);
+    if (!pool) throw new KeyPoolError("not_found", `no provider "${provider}"`);
+    const view = pool.disable(credentialId, reason);
+    return { view, stored: await this.keepDisabled(pool, view) };
+  }
+
+  /**
+   * Reads the keys operators disabled anywhere in the fleet, and disables those this instance still
+   * uses: on each poll, and when the Redis subscription comes back (news may have been missed).
+   */
+  async syncDisabled(): Promise<void> {
+    try {
+      await this.disabled.refresh();
+    } catch (err) {
+      this.unreadDisables.note(() => ({ error: (err as Error).message }));
+      return;
+    }
+    for (const pool of this.pools.values()) this.disableRefused(pool);
   }
 
   close(): void {
@@ -259,6 +304,65 @@ export class ProviderPools {
     }
   }
 
+  /**
+   * Whether a new version holds a secret an operator disabled (read afresh: the news may not have
+   * reached this instance yet), however long ago and whatever became of the key: logged and counted.
+   */
+  private async holdsDisabledSecret(slot: Slot, version: number, credential: Credential): Promise<boolean> {
+    await this.syncDisabled();
+    const refusal = this.disabled.find(slot.provider, credential);
+    if (!refusal) return false;
+    this.deps.metrics.disabledKeyRefusals.inc({ provider: slot.provider });
+    this.logger.warn(
+      { provider: slot.provider, slot: slot.id, version, source: slot.secret.raw, fingerprint: credential.fingerprint, disabledAs: refusal.credential, disabledReason: refusal.reason },
+      "this version holds a disabled key's secret (DisableKey, or deleted at its source; here or on another instance, before or after a restart): not staged; only StageKey brings it back",
+    );
+    return true;
+  }
+
+  /** Keeps a disabled key's secret in the store, refused for good; false (logged) when the store did not take it. */
+  private async keepDisabled(pool: KeyPool, view: KeyView): Promise<boolean> {
+    try {
+      await this.disabled.remember(pool.provider, pool.credentialOf(view.id)!, view.reason);
+      return true;
+    } catch (err) {
+      this.logger.error(
+        { provider: pool.provider, credential: view.id, fingerprint: view.fingerprint, error: (err as Error).message },
+        "could not keep a disabled key in the store: it is refused here, but a restart, or an instance that missed the news, may use it",
+      );
+      return false;
+    }
+  }
+
+  /** Disables every key of the pool (not retired) whose secret an operator disabled: before a restart, or on another instance. */
+  private disableRefused(pool: KeyPool): void {
+    for (const before of pool.list()) {
+      if (before.state === "retired") continue;
+      const refusal = this.disabled.find(pool.provider, pool.credentialOf(before.id)!);
+      if (!refusal) continue;
+      const after = pool.disable(before.id, refusal.reason);
+      // Disabled by an operator here already: nothing new.
+      if (before.state === "disabled" && after.reason === before.reason) continue;
+      this.logger.warn(
+        { provider: pool.provider, credential: before.id, fingerprint: before.fingerprint, disabledAs: refusal.credential },
+        "this key's secret was disabled (DisableKey, or deleted at its source) on another instance or before a restart: it is disabled here too",
+      );
+    }
+  }
+
+  /** StageKey of a secret an operator disabled is how it comes back: its refusal is lifted first (a store that cannot lift it fails the stage). */
+  private async liftRefusal(provider: string, credential: Credential): Promise<void> {
+    if (!(await this.disabled.forget(provider, credential))) return;
+    this.logger.warn({ provider, credential: credential.id, fingerprint: credential.fingerprint }, "an operator staged a key disabled earlier: its secret is no longer refused");
+  }
+
+  /** Re-reads the keys operators disabled every `everyMs`, for the instances that missed the news over Redis (or have no Redis). */
+  private pollDisabled(everyMs: number): void {
+    const timer = setInterval(() => void this.syncDisabled(), everyMs);
+    timer.unref();
+    this.unwatch.push(() => clearInterval(timer));
+  }
+
   /** Keeps a canary verdict for the next start and the other instances. */
   private async remember(provider: string, { slot, version, verdict }: CanaryVerdict): Promise<void> {
     const memory = this.deps.memory;
@@ -294,6 +398,7 @@ export class ProviderPools {
     const pool = this.pools.get(slot.provider)!;
     const secondary = slot.secondary ? await this.deps.resolver.resolve(slot.secondary) : undefined;
     const credential = createCredential(credentialName(slot.provider, slot.id, secret.version), secret.value, secondary);
+    if (await this.holdsDisabledSecret(slot, secret.version, credential)) return;
     const holder = pool.holderOf(slot.id);
     const twin = pool.holding(credential);
     if (twin) {
@@ -306,7 +411,8 @@ export class ProviderPools {
 
   /**
    * The source answered that a version of the slot's secret was deleted there: every key holding it
-   * (active, canary, benched) is disabled, as DisableKey would, with the reason shown in ListProviders.
+   * (active, canary, benched) is disabled, as DisableKey would (its secret refused for good, in the
+   * store), with the reason shown in ListProviders.
    * No older version is brought back (it may be the very key the operator rotated away from); the
    * next version written at the source is staged as usual, replacing the disabled key.
    */
@@ -318,8 +424,10 @@ export class ProviderPools {
       .filter((key) => key.state !== "retired" && key.state !== "draining");
     const reason = `secret deleted at its source: ${gone.reason}`;
     for (const key of holders) {
+      const view = pool.disable(key.id, reason);
+      void this.keepDisabled(pool, view);
       // A key an operator disabled already keeps its reason, and says nothing new.
-      if (pool.disable(key.id, reason).reason !== reason) continue;
+      if (view.reason !== reason) continue;
       this.logger.error(
         { provider: slot.provider, credential: key.id, fingerprint: key.fingerprint, version: key.version, source: slot.secret.raw },
         "the key's secret was deleted at its source: the key is disabled (a new version at the source replaces it)",

@@ -15,6 +15,7 @@ export class SecretMetrics {
 
   readonly keyTransitions: Counter<"provider" | "from" | "to" | "cause">;
   readonly credentialRejections: Counter<"provider" | "credential">;
+  readonly disabledKeyRefusals: Counter<"provider">;
   readonly keys: Gauge<"provider" | "state">;
   readonly vaultRequests: Counter<"operation" | "result">;
   readonly sourceUp: Gauge<"source">;
@@ -31,6 +32,12 @@ export class SecretMetrics {
       name: "switchboard_key_credential_rejections_total",
       help: "Attempts whose vendor key the vendor rejected (401/403, invalid key), by provider and key id.",
       labelNames: ["provider", "credential"] as const,
+      registers: [registry],
+    });
+    this.disabledKeyRefusals = new Counter({
+      name: "switchboard_disabled_key_refusals_total",
+      help: "New versions at a secret source not staged because they hold a disabled key's secret (DisableKey, or deleted at its source), by provider.",
+      labelNames: ["provider"] as const,
       registers: [registry],
     });
     this.keys = new Gauge({

@@ -4,14 +4,19 @@ import { ListProvidersResponseSchema } from "../../../gen/ts/switchboard/v1/admi
 import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { principalKey } from "../../auth/principal.js";
 import { badRequest } from "../../common/bad-request.js";
+import { gatewayError } from "../../common/gateway-error.js";
 import type { Logger } from "../../observability/logger.js";
-import { KeyPoolError } from "../../secrets/key-pool.js";
+import { KeyPoolError, type KeyView } from "../../secrets/key-pool.js";
 import type { PoolAction, PoolActionBus } from "../../secrets/pool-action-bus.js";
 import type { ProviderPools } from "../../secrets/provider-pools.js";
 import { FieldViolations } from "../aip/field-violations.js";
 import { MANAGE_VENDOR_KEYS, requireMaster } from "./admin-containment.js";
 import { toCredential, toProvider } from "./provider-messages.js";
 import { nextProviderPageToken, readCredentialName, readProviderListing, readStageKey } from "./provider-requests.js";
+import { credentialResourceName } from "./resource-names.js";
+
+/** The ErrorInfo reason of a DisableKey applied here that the store or the other instances did not take (metadata `stored`, `told`). */
+export const FLEET_NOT_TOLD = "FLEET_NOT_TOLD";
 
 export interface ProviderAdminDeps {
   pools: ProviderPools;
@@ -94,12 +99,28 @@ export function createProviderAdmin({ pools, dialects, logger, bus }: ProviderAd
       requireMasterFor(ctx);
       const target = readCredentialName(req.name, "name");
       const reason = reasonOf("disabled", ctx, req.reason);
-      const view = await guard(() => pool(target.provider).disable(target.id, reason));
+      const { view, stored } = await guard(() => pools.disable(target.provider, target.id, reason));
       log.warn({ actor: actor(ctx), provider: target.provider, credential: view.id, fingerprint: view.fingerprint }, "admin disabled a key");
-      await tellFleet({ op: "disable", provider: target.provider, credentialId: target.id, reason });
+      const told = (await tellFleet({ op: "disable", provider: target.provider, credentialId: target.id, reason })) ?? true;
+      // A leaked key still in use elsewhere is no success: say what was done and what was not.
+      if (!stored || !told) throw fleetNotTold(target.provider, view, stored, told, pools.disabledRefreshMs);
       return { credential: toCredential(target.provider, view) };
     },
   };
+}
+
+/** DisableKey's answer when the disable holds here but the store or the other instances did not take it. */
+function fleetNotTold(provider: string, view: KeyView, stored: boolean, told: boolean, refreshMs: number | undefined): Error {
+  const name = credentialResourceName(provider, view.id);
+  const poll = refreshMs !== undefined ? `on its next read of the store (every ${refreshMs / 1000} s) or ` : "";
+  const message = !stored && !told
+    ? `${name} is disabled on this instance only: neither the store nor Redis took it, so the other instances (and this one after a restart) may use the key; call DisableKey again`
+    : !stored
+      ? `${name} is disabled on this instance and the other instances were told, but the store did not keep it: a restart, or an instance that missed the news, may use the key again; call DisableKey again once the store answers`
+      : `${name} is disabled on this instance and kept in the store, but Redis did not take the news to the other instances: each disables it ${poll}when its Redis subscription comes back; call DisableKey again to tell them now`;
+  const metadata: Record<string, string> = { credential: name, fingerprint: view.fingerprint, stored: String(stored), told: String(told) };
+  if (refreshMs !== undefined) metadata.refresh_ms = String(refreshMs);
+  return gatewayError(Code.Unavailable, message, FLEET_NOT_TOLD, metadata);
 }
 
 const POOL_CODES = {

@@ -1,0 +1,141 @@
+import { createHash } from "node:crypto";
+import type { SqlDatabase } from "../store/sql.js";
+import type { Credential } from "./credential.js";
+
+/** A secret an operator disabled, as the fleet remembers it: a digest of it, never the secret. */
+export interface DisabledSecret {
+  provider: string;
+  /** SHA-256 of the secret (and its second half): what a key is matched on. */
+  digest: string;
+  /** The key's short fingerprint, for log lines. */
+  fingerprint: string;
+  /** The credential that held it when it was disabled ("openai/primary@v5"). */
+  credential: string;
+  /** The key's state reason when it was disabled ('disabled by "master": leaked'). */
+  reason: string;
+  atMs: number;
+}
+
+const PREFIX = "disabled_secret:";
+const DIGEST = /^[0-9a-f]{64}$/;
+
+/**
+ * The secrets operators disabled (DisableKey: a leaked key; or deleted at
+ * their source, which disables as DisableKey does), remembered for good by
+ * digest, whatever becomes of the key that held them (replaced,
+ * retired, forgotten by its pool, the process restarted): a source version
+ * holding one again is refused, and a key holding one is disabled wherever it
+ * is found. One row per secret in `gateway_settings` (the store every
+ * instance shares on Postgres), so instances never overwrite each other's:
+ *   disabled_secret:<provider>:<sha256 of the secret> → JSON (fingerprint, credential, reason, time)
+ * Only an operator staging the secret again (StageKey) lifts a refusal.
+ * Without a store (unit tests) it remembers for the process only.
+ */
+export class DisabledSecrets {
+  private known = new Map<string, DisabledSecret>();
+  /** Disables this instance made that the store did not take: kept, and written again on each refresh. */
+  private readonly unsaved = new Map<string, DisabledSecret>();
+  /** Bumped by every change made here, so a refresh read before it does not undo it. */
+  private changes = 0;
+
+  constructor(private readonly db: SqlDatabase | undefined) {}
+
+  /** The refusal of `credential`'s secret in `provider`, if an operator disabled it. */
+  find(provider: string, credential: Credential): DisabledSecret | undefined {
+    return this.known.get(rowName(provider, digestOf(credential)));
+  }
+
+  /** Records an operator's disable (the first reason stays); throws when the store did not take it (it is still refused here). */
+  async remember(provider: string, credential: Credential, reason: string, now = Date.now()): Promise<void> {
+    const name = rowName(provider, digestOf(credential));
+    const entry = this.known.get(name) ?? { provider, digest: digestOf(credential), fingerprint: credential.fingerprint, credential: credential.id, reason, atMs: now };
+    this.known.set(name, entry);
+    this.changes++;
+    try {
+      await this.save(name, entry);
+      this.unsaved.delete(name);
+    } catch (err) {
+      this.unsaved.set(name, entry);
+      throw err;
+    }
+  }
+
+  /**
+   * Lifts the refusal of `credential`'s secret (an operator staged it again); whether there was one.
+   * Asks the store even when this instance knows of none: another may have disabled it since the last
+   * refresh. Throws, lifting nothing, when the store cannot.
+   */
+  async forget(provider: string, credential: Credential): Promise<boolean> {
+    const name = rowName(provider, digestOf(credential));
+    const removed = (await this.db?.run("DELETE FROM gateway_settings WHERE name = $1", [name])) ?? 0;
+    const known = this.known.delete(name);
+    this.unsaved.delete(name);
+    this.changes++;
+    return known || removed > 0;
+  }
+
+  /**
+   * Reads the store's refusals (at start, on each poll, when the Redis subscription comes back),
+   * trying first to write those it did not take earlier. Throws when the store cannot be read.
+   */
+  async refresh(): Promise<void> {
+    if (!this.db) return;
+    for (const [name, entry] of this.unsaved) {
+      // Still refused here if the store does not take it this time either; the read below goes on.
+      await this.save(name, entry).then(() => this.unsaved.delete(name), () => undefined);
+    }
+    const before = this.changes;
+    // LIKE would treat "_" in the prefix as a wildcard: compare the prefix exactly instead.
+    const rows = await this.db.query("SELECT name, value FROM gateway_settings WHERE substr(name, 1, $1) = $2", [PREFIX.length, PREFIX]);
+    // Something changed here while the rows were read: keep what this instance knows, the next refresh reads again.
+    if (this.changes !== before) return;
+    const known = new Map<string, DisabledSecret>();
+    for (const row of rows) {
+      const entry = parseRow(String(row.name), String(row.value));
+      if (entry) known.set(String(row.name), entry);
+    }
+    for (const [name, entry] of this.unsaved) known.set(name, entry);
+    this.known = known;
+  }
+
+  private async save(name: string, entry: DisabledSecret): Promise<void> {
+    const value = JSON.stringify({ fingerprint: entry.fingerprint, credential: entry.credential, reason: entry.reason, at: entry.atMs });
+    await this.db?.run("INSERT INTO gateway_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", [name, value]);
+  }
+}
+
+/** Domain-separated SHA-256 of the secret and its second half: a vendor key is far too random to be found from it. */
+function digestOf(credential: Credential): string {
+  return createHash("sha256")
+    .update(`switchboard-disabled-secret/v1\0${credential.secret}\0${credential.secondary ?? ""}`)
+    .digest("hex");
+}
+
+function rowName(provider: string, digest: string): string {
+  return `${PREFIX}${provider}:${digest}`;
+}
+
+/** A stored refusal; one whose details cannot be read still refuses its digest. */
+function parseRow(name: string, value: string): DisabledSecret | undefined {
+  const rest = name.slice(PREFIX.length);
+  const cut = rest.lastIndexOf(":");
+  const provider = rest.slice(0, cut);
+  const digest = rest.slice(cut + 1);
+  if (cut <= 0 || !DIGEST.test(digest)) return undefined;
+  let details: { fingerprint?: unknown; credential?: unknown; reason?: unknown; at?: unknown } = {};
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (parsed && typeof parsed === "object") details = parsed;
+  } catch {
+    // Refused all the same.
+  }
+  const text = (field: unknown, fallback: string) => (typeof field === "string" ? field : fallback);
+  return {
+    provider,
+    digest,
+    fingerprint: text(details.fingerprint, "unknown"),
+    credential: text(details.credential, "unknown"),
+    reason: text(details.reason, "disabled by an operator"),
+    atMs: typeof details.at === "number" ? details.at : 0,
+  };
+}

@@ -15,7 +15,7 @@ import { inputItemsPage, type InputItemsQuery } from "../../src/responses/input-
 import { decodeMessage, encodeConversation, StoredResponses } from "../../src/responses/stored-responses.js";
 import type { SqlDatabase, SqlRow } from "../../src/store/sql.js";
 import { failure } from "../support/failure.js";
-import { openMigratedDatabase, type StoreKind } from "../support/stores.js";
+import { openMigratedDatabase, watchingReads, type StoreKind } from "../support/stores.js";
 
 const ID = "resp_0123456789abcdef0123456789abcdef";
 
@@ -152,18 +152,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("a page read from the store on 
 
   beforeAll(async () => {
     ({ db, drop } = await openMigratedDatabase(kind));
-    watched = {
-      dialect: db.dialect,
-      query: async (sql, params) => {
-        const rows = await db.query(sql, params);
-        rowsRead.push(...rows);
-        return rows;
-      },
-      run: (sql, params) => db.run(sql, params),
-      transaction: (work) => db.transaction(work),
-      probeWrite: () => db.probeWrite(),
-      close: async () => {},
-    };
+    watched = watchingReads(db, rowsRead);
   });
   afterAll(async () => {
     await db?.close();

@@ -11,7 +11,7 @@ import { MessageSchema, Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { reasonOf } from "../../src/common/gateway-error.js";
 import { DEFAULT_MAX_BYTES_PER_RESPONSE, responseMaxBytesFromEnv, StoredResponses } from "../../src/responses/stored-responses.js";
 import type { SqlDatabase, SqlRow } from "../../src/store/sql.js";
-import { openMigratedDatabase, type StoreKind } from "../support/stores.js";
+import { openMigratedDatabase, watchingReads, type StoreKind } from "../support/stores.js";
 import { startThreeVendors, type ThreeVendors } from "./support/three-vendors.js";
 
 const conversationOf = (text: string) => [create(MessageSchema, { role: Role.USER, content: text }), create(MessageSchema, { role: Role.ASSISTANT, content: "ok" })];
@@ -40,18 +40,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("stored response bounds on %s",
 
   beforeAll(async () => {
     ({ db, drop } = await openMigratedDatabase(kind));
-    watched = {
-      dialect: db.dialect,
-      query: async (sql, params) => {
-        const rows = await db.query(sql, params);
-        rowsRead.push(...rows);
-        return rows;
-      },
-      run: (sql, params) => db.run(sql, params),
-      transaction: (work) => db.transaction(work),
-      probeWrite: () => db.probeWrite(),
-      close: async () => {},
-    };
+    watched = watchingReads(db, rowsRead);
   });
   afterAll(async () => {
     await db?.close();

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrate } from "../../src/store/migrations.js";
 import { PostgresDatabase } from "../../src/store/postgres-database.js";
-import type { SqlDatabase } from "../../src/store/sql.js";
+import type { SqlDatabase, SqlRow } from "../../src/store/sql.js";
 import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import pg from "pg";
 import { requireService } from "./require-service.js";
@@ -75,4 +75,20 @@ export async function openMigratedDatabase(kind: StoreKind): Promise<{ db: SqlDa
   const db = new PostgresDatabase(pg.url);
   await migrate(db);
   return { db, drop: pg.drop };
+}
+
+/** `db` as the code under test uses it, with every row a query returns also pushed to `rowsRead`: what a test says was read. */
+export function watchingReads(db: SqlDatabase, rowsRead: SqlRow[]): SqlDatabase {
+  return {
+    dialect: db.dialect,
+    query: async (sql, params) => {
+      const rows = await db.query(sql, params);
+      rowsRead.push(...rows);
+      return rows;
+    },
+    run: (sql, params) => db.run(sql, params),
+    transaction: (work) => db.transaction(work),
+    probeWrite: () => db.probeWrite(),
+    close: async () => {},
+  };
 }

@@ -1,5 +1,3 @@
-import type * as net from "node:net";
-
 /**
  * How long a client may take to send a request, how long a connection may
  * idle, and how many connections, HTTP/2 streams and request-body bytes one
@@ -22,7 +20,7 @@ export interface ClientLimits {
   http2IdleTimeoutMs: number;
   /** Connections held at once; beyond, new ones are refused. */
   maxConnections: number;
-  /** Connections one client address holds at once; beyond, its new ones are refused. */
+  /** Connections one client address (an IPv6 client: its /64, see ./client-key.ts) holds at once; beyond, its new ones are refused. */
   maxConnectionsPerClient: number;
   /** HTTP/2 streams open at once over every session; beyond, new streams are refused (REFUSED_STREAM). */
   maxOpenStreams: number;
@@ -93,13 +91,4 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
 export function clientLimits(set: Partial<ClientLimits> = {}): ClientLimits {
   const given = Object.entries(set).filter(([, value]) => value !== undefined);
   return { ...DEFAULT_CLIENT_LIMITS, ...Object.fromEntries(given) };
-}
-
-/**
- * Who a connection's client is, for the per-client caps and shares: its
- * remote address (behind a proxy, the proxy's; the gateway trusts no
- * forwarded header for this, which any client could set).
- */
-export function clientAddress(socket: Pick<net.Socket, "remoteAddress">): string {
-  return socket.remoteAddress ?? "";
 }

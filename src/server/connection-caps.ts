@@ -1,6 +1,7 @@
 import type * as net from "node:net";
 import type { Logger } from "../observability/logger.js";
-import { clientAddress, type ClientLimits } from "./client-limits.js";
+import type { ClientLimits } from "./client-limits.js";
+import { clientKey } from "./client-key.js";
 import { ThrottledWarning } from "../observability/throttled-warning.js";
 import { openFileLimit } from "./open-file-limit.js";
 import { Tally } from "./tally.js";
@@ -48,7 +49,7 @@ export class ConnectionCaps {
 
   /** Counts a new connection in, or refuses it; false when refused. */
   admit(socket: net.Socket): boolean {
-    const client = clientAddress(socket);
+    const client = clientKey(socket.remoteAddress);
     const held = this.perClient.of(client);
     const over: CapLimit | undefined = this.open >= this.limits.maxConnections ? "total" : held >= this.limits.maxConnectionsPerClient ? "per_client" : undefined;
     if (over) {

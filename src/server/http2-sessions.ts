@@ -1,5 +1,6 @@
 import * as http2 from "node:http2";
-import { clientAddress, type ClientLimits, type SlowPart } from "./client-limits.js";
+import { clientKey } from "./client-key.js";
+import type { ClientLimits, SlowPart } from "./client-limits.js";
 import { ENDED_SWEEP_MS, endedByNghttp2 } from "./ended-by-nghttp2.js";
 import { markSlowStream } from "./slow-client.js";
 import { Tally } from "./tally.js";
@@ -37,7 +38,7 @@ export class Http2Sessions {
 
   add(session: http2.ServerHttp2Session): void {
     this.sessions.add(session);
-    const client = clientAddress(session.socket);
+    const client = clientKey(session.socket.remoteAddress);
     if (this.lingerMs !== undefined) this.goAway(session);
     let open = 0;
     let idle: NodeJS.Timeout | undefined;

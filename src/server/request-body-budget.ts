@@ -3,7 +3,7 @@ import * as http2 from "node:http2";
 import type * as net from "node:net";
 import type { Logger } from "../observability/logger.js";
 import { ThrottledWarning } from "../observability/throttled-warning.js";
-import { clientAddress } from "./client-limits.js";
+import { clientKey } from "./client-key.js";
 import { Tally } from "./tally.js";
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
@@ -68,7 +68,7 @@ export class RequestBodyBudget {
   /** Counts a request's body as it arrives, until it is complete or the request closes. */
   watch(req: Request, res: Response): void {
     const connection: object = "stream" in req ? req.stream.session ?? req.stream : req.socket;
-    const client = clientAddress(req.socket);
+    const client = clientKey(req.socket.remoteAddress);
     let held = 0;
     let refused = false;
     const release = (): void => {

@@ -1,5 +1,5 @@
 /**
- * Counts held per key (a client address, a connection), for the caps and
+ * Counts held per key (a client, as ./client-key.ts names it; a connection), for the caps and
  * budgets that bound what one key may hold. A key whose count returns to 0
  * is forgotten, so that keys come and go without the map growing.
  */

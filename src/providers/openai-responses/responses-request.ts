@@ -22,6 +22,7 @@ import { strictReader as read } from "../openai/json-reader.js";
 import { readOpenAIReasoning } from "../openai/reasoning.js";
 import { readResponseFormatOf } from "../openai/tools.js";
 import { blockOfEncrypted } from "./reasoning-items.js";
+import { strictModeTakesAsIs } from "./strict-schema.js";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../../common/json-nesting.js";
 import { excerpt } from "../../common/excerpt.js";
 import { ownEntry } from "../../common/own-entry.js";
@@ -74,7 +75,8 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   const safetyIdentifier = endUser(body.safety_identifier, "safety_identifier");
   const user = endUser(body.user, "user");
   const tools = read.array(body.tools, "tools").map(readTool);
-  const toolChoice = readToolChoice(body.tool_choice);
+  const toolChoice = readToolChoice(body.tool_choice, tools.map((tool) => tool.unified.name));
+  const parallelToolCalls = read.boolean(body.parallel_tool_calls, "parallel_tool_calls");
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
     temperature: read.number(body.temperature, "temperature"),
@@ -85,7 +87,11 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
     toolChoice: toolChoice?.unified,
     responseFormat: format?.unified,
     reasoning: readOpenAIReasoning(body, read),
+    // Chat Completions' field of the same name, fitted to each vendor as that surface's is (chat-only-fields.ts).
+    // Only with tools: Chat Completions refuses it without, where the Responses API takes it.
+    vendorOptions: parallelToolCalls !== undefined && tools.length > 0 ? { parallel_tool_calls: parallelToolCalls } : undefined,
   });
+  if (request.vendorOptions) Object.assign(request, { vendorOptionsDialect: "openai" });
   const previous = read.string(body.previous_response_id, "previous_response_id");
   const outputCallIdFields: string[] = [];
   const input = readInput(body.input, outputCallIdFields);
@@ -106,6 +112,7 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
       text: { format: format?.echo ?? { type: "text" }, ...(verbosity ? { verbosity } : {}) },
       tools: tools.map((tool) => tool.echo),
       tool_choice: toolChoice?.echo ?? "auto",
+      parallel_tool_calls: parallelToolCalls ?? true,
       safety_identifier: safetyIdentifier || null,
       user: user || null,
     },
@@ -119,7 +126,6 @@ function echoOf(body: JsonObject): JsonObject {
     instructions: body.instructions ?? null,
     max_output_tokens: body.max_output_tokens ?? null,
     metadata: readMetadata(body.metadata),
-    parallel_tool_calls: read.boolean(body.parallel_tool_calls, "parallel_tool_calls") ?? true,
     previous_response_id: body.previous_response_id ?? null,
     reasoning: {
       effort: reasoning.effort ?? null,
@@ -167,9 +173,20 @@ function endUser(raw: unknown, field: string): string {
 
 /**
  * A function tool, with what the Response repeats of it: its fields as read
- * (`description` and `strict` null when not sent), no others. OpenAI's
- * built-in tools run on OpenAI's servers, which the gateway cannot do for
- * other vendors' models. The name is checked with the call (validate.ts).
+ * (`description` null when not sent), no others. OpenAI's built-in tools run
+ * on OpenAI's servers, which the gateway cannot do for other vendors'
+ * models. The name is checked with the call (validate.ts).
+ *
+ * `strict` not sent (or null) is strict mode, as OpenAI's Responses API
+ * defaults it (openai-node `resources/responses/responses.ts`, FunctionTool:
+ * "Whether to enforce strict parameter validation. Default `true`."), which
+ * rewrites a schema strict mode would not take as it is: "Responses requests
+ * will normalize your schema into strict mode ... which can make previously
+ * optional fields mandatory" (https://platform.openai.com/docs/guides/function-calling).
+ * The gateway does not rewrite a caller's schema (every vendor's model would
+ * be made to fill what the caller left optional): a schema strict mode takes
+ * as it is is strict, any other is called best-effort. The unified request
+ * and the Response carry the same value; one the caller sent is kept as sent.
  */
 function readTool(raw: JsonValue, i: number): { unified: Tool; echo: JsonObject } {
   const at = `tools[${i}]`;
@@ -180,21 +197,23 @@ function readTool(raw: JsonValue, i: number): { unified: Tool; echo: JsonObject 
   const name = read.string(tool.name, `${at}.name`);
   const description = read.string(tool.description, `${at}.description`);
   const parameters = tool.parameters === undefined || tool.parameters === null ? undefined : read.object(tool.parameters, `${at}.parameters`);
-  const strict = read.boolean(tool.strict, `${at}.strict`);
+  const strict = read.boolean(tool.strict, `${at}.strict`) ?? strictModeTakesAsIs(parameters);
   return {
-    unified: { $typeName: "switchboard.v1.Tool", name, description, parameters, strict: strict === true },
-    echo: { type: "function", name, description: description || null, parameters: parameters ?? null, strict: strict ?? null },
+    unified: { $typeName: "switchboard.v1.Tool", name, description, parameters, strict },
+    echo: { type: "function", name, description: description || null, parameters: parameters ?? null, strict },
   };
 }
 
 const MODES: Record<string, ToolChoiceMode> = { auto: ToolChoiceMode.AUTO, none: ToolChoiceMode.NONE, required: ToolChoiceMode.REQUIRED };
 
 /**
- * `tool_choice`: a mode, or one function by name (`{type: "function",
- * name}`, which the call checks is among the tools), with what the Response
- * repeats of it: as read, nothing the caller added.
+ * `tool_choice`: a mode, or one function among `toolNames` by name, flat
+ * (openai-node `resources/responses/responses.ts`, ToolChoiceFunction:
+ * `{type: "function", name}`), with what the Response repeats of it: as
+ * read, nothing the caller added. Chat Completions' form, the name under
+ * `function`, is refused as OpenAI refuses it, the missing `name` named.
  */
-function readToolChoice(raw: unknown): { unified: ToolChoice; echo: JsonValue } | undefined {
+function readToolChoice(raw: unknown, toolNames: readonly string[]): { unified: ToolChoice; echo: JsonValue } | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === "string") {
     const mode = ownEntry(MODES, raw);
@@ -204,7 +223,14 @@ function readToolChoice(raw: unknown): { unified: ToolChoice; echo: JsonValue } 
   const choice = read.object(raw, "tool_choice", true);
   if (choice.type !== "function") return read.reject("tool_choice.type", 'must be "function" (built-in tools cannot run through the gateway)');
   const name = read.string(choice.name, "tool_choice.name");
+  if (name === "" && choice.function !== undefined) {
+    const named = read.object(choice.function, "tool_choice.function").name;
+    const example = JSON.stringify(typeof named === "string" ? excerpt(named) : "the_function");
+    return read.reject("tool_choice.name", `is required: the Responses API names the function flat, {"type": "function", "name": ${example}} (tool_choice.function is Chat Completions' form)`);
+  }
   if (name === "") return read.reject("tool_choice.name", "is required: the name of one of the tools");
+  // Named as this API names it (the unified check would say tool_choice.function_name).
+  if (!toolNames.includes(name)) return read.reject("tool_choice.name", `"${excerpt(name)}" is not among the tools`);
   return { unified: { $typeName: "switchboard.v1.ToolChoice", choice: { case: "functionName", value: name } }, echo: { type: "function", name } };
 }
 

@@ -28,6 +28,7 @@ import { keyLabelRulesFromEnv } from "./observability/bounded-labels.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { startTracing } from "./observability/tracing.js";
 import { createRequestInterceptor } from "./api/envelope/request-interceptor.js";
+import { rememberOwnSecret } from "./providers/redact.js";
 import { createAdapter } from "./providers/registry.js";
 import { DbSecretNotices } from "./secrets/db-secret-notices.js";
 import { DisabledSecrets } from "./secrets/disabled-secrets.js";
@@ -83,6 +84,9 @@ export interface Switchboard {
  */
 export async function createSwitchboard(config: GatewayConfig, options: SwitchboardOptions = {}): Promise<Switchboard> {
   const env = options.env ?? process.env;
+  // The gateway's own secrets (master key, data keys, Vault and AWS credentials) are redacted wherever the pools' vendor keys are.
+  const ownSecrets = ownSecretsOf(env);
+  for (const secret of ownSecrets) rememberOwnSecret(secret);
   // The model catalogue first: a vendor file or an operator's row that does not validate stops the start before anything runs.
   const catalogue = Catalogue.shipped(config.catalogue?.models ?? []);
   // How long responses of /v1/responses are kept for previous_response_id: checked before anything opens.
@@ -223,7 +227,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       usage: usageReports,
       live: { metrics, providers: providerHealth, breaker: (name) => dispatcher.providerBreaker(name)?.state },
     },
-    ownSecrets: ownSecretsOf(env),
+    ownSecrets,
   });
 
   const metricsAccess = metricsAccessFromEnv(env);

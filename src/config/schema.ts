@@ -11,7 +11,8 @@ const secretRef = z.string().regex(SECRET_REF_PATTERN, 'must be a secret referen
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
 const keySchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, "must be letters, digits, '.', '_' or '-'").optional(),
+  // At most 63 characters: the {credential} of providers/{provider}/credentials/{credential} (api/admin/resource-names.ts).
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, "must be 1-63 letters, digits, '.', '_' or '-'").optional(),
   secret: secretRef,
   /** Baidu Qianfan v1 needs a second secret (the Secret Key). */
   secondary: secretRef.optional(),
@@ -75,7 +76,7 @@ export const fileSchema = z.strictObject({
     .optional(),
   data_dir: z.string().optional(),
   log_level: z.enum(LOG_LEVELS).optional(),
-  providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "provider names are lower-case letters, digits, '_' and '-'"), providerSchema).optional(),
+  providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "provider names are 1-63 lower-case letters, digits, '_' and '-'"), providerSchema).optional(),
   routes: z.array(routeSchema).optional(),
   traffic: trafficSchema.optional(),
   secrets: secretsSchema.optional(),

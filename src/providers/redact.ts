@@ -20,8 +20,10 @@ const SECRETS_KEPT = 1024;
 const MATCHERS_KEPT = SECRETS_KEPT + 256;
 const matchers = new Map<string, RegExp>();
 
-/** Every vendor secret of the gateway's pools, in the order they were learnt (see rememberSecret). */
+/** Every vendor secret of the gateway's pools, in the order they were learnt (see rememberSecret), and the gateway's own (rememberOwnSecret). */
 const known = new Set<string>();
+/** The gateway's own secrets among the known: never forgotten, however many vendor keys come and go. */
+const own = new Set<string>();
 /** The pieces of the known secrets (see pieceIndex), built again when a secret is learnt. */
 let knownPieces: Set<string> | undefined;
 
@@ -33,9 +35,30 @@ let knownPieces: Set<string> | undefined;
  */
 export function rememberSecret(secret: string): void {
   if (secret.length < MIN_SECRET_CHARS || known.has(secret)) return;
-  if (known.size >= SECRETS_KEPT) known.delete(known.values().next().value!);
+  if (known.size >= SECRETS_KEPT) forgetOldestVendorSecret();
   known.add(secret);
   knownPieces = undefined;
+}
+
+/**
+ * rememberSecret for a secret of the gateway's own (its master key, the data
+ * key of its encrypted stores, its Vault token, its AWS secret key), kept for
+ * good: most are shaped like no key, and a vendor or a proxy that echoes one
+ * must not have it printed. One shorter than MIN_PIECE_CHARS (a dev Vault's
+ * token "root") is an ordinary word, as for holdsSecret.
+ */
+export function rememberOwnSecret(secret: string): void {
+  if (secret.length < MIN_PIECE_CHARS) return;
+  own.add(secret);
+  rememberSecret(secret);
+}
+
+function forgetOldestVendorSecret(): void {
+  for (const secret of known) {
+    if (own.has(secret)) continue;
+    known.delete(secret);
+    return;
+  }
 }
 
 /**

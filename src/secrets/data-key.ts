@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { ConfigError } from "../config/config-error.js";
+import { rememberOwnSecret } from "../providers/redact.js";
 
 export const DATA_KEY_BYTES = 32;
 /** The most a key file is read: a data key, encoded, with room for a line break (not /dev/zero until memory runs out). */
@@ -14,11 +15,11 @@ const HOW_TO = "32 random bytes, base64 or hex encoded (e.g. `openssl rand -base
  */
 export function loadDataKey(env: NodeJS.ProcessEnv, keyFile: string | undefined, warn: (message: string) => void = () => {}): Buffer {
   const fromEnv = env.SWITCHBOARD_SECRET_KEY;
-  if (fromEnv) return decodeKey(fromEnv, "environment", "SWITCHBOARD_SECRET_KEY");
+  if (fromEnv) return remembered(decodeKey(fromEnv, "environment", "SWITCHBOARD_SECRET_KEY"), fromEnv);
   if (keyFile) {
     const raw = readKeyFile(keyFile, warn);
-    if (raw.length === DATA_KEY_BYTES) return raw;
-    return decodeKey(raw.toString("utf8"), keyFile, "");
+    if (raw.length === DATA_KEY_BYTES) return remembered(raw);
+    return remembered(decodeKey(raw.toString("utf8"), keyFile, ""), raw.toString("utf8"));
   }
   throw new ConfigError(
     "environment",
@@ -60,6 +61,12 @@ function readKeyFile(keyFile: string, warn: (message: string) => void): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** `key`, redacted from now on wherever vendor keys are (redact.ts): as written, and as base64 and hex. */
+function remembered(key: Buffer, written?: string): Buffer {
+  for (const form of [written?.trim(), key.toString("base64"), key.toString("hex")]) if (form) rememberOwnSecret(form);
+  return key;
 }
 
 function decodeKey(text: string, source: string, field: string): Buffer {

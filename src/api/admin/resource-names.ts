@@ -1,7 +1,10 @@
 import { createResourceName } from "../aip/resource-name.js";
 
 const KEY_ID = /[a-z][a-z0-9-]{2,62}/;
-const PROVIDER_ID = /[a-z0-9][a-z0-9_-]*/;
+// Ids are 63 characters at most (AIP-122), as the configuration's provider and key ids are: a longer "name" is no name.
+const PROVIDER_ID = /[a-z0-9][a-z0-9_-]{0,62}/;
+/** A pool's credential: its key's id (configured, or StageKey's credential_id), and "@v{n}" for a version of a versioned source. */
+const CREDENTIAL_ID = /[A-Za-z0-9][A-Za-z0-9._-]{0,62}(?:@v[0-9]{1,16})?/;
 
 /** A gateway key: `keys/{key}`. */
 export const KEY_NAME = createResourceName("keys/{key}", { kind: "key", ids: { key: KEY_ID } });
@@ -13,7 +16,7 @@ export const PROVIDER_NAME = createResourceName("providers/{provider}", { kind: 
 export const CREDENTIAL_NAME = createResourceName("providers/{provider}/credentials/{credential}", {
   kind: "credential",
   example: "providers/openai/credentials/primary@v3",
-  ids: { provider: PROVIDER_ID, credential: /[A-Za-z0-9][A-Za-z0-9._@-]*/ },
+  ids: { provider: PROVIDER_ID, credential: CREDENTIAL_ID },
 });
 
 const WHOLE_KEY_ID = new RegExp(`^(?:${KEY_ID.source})$`);

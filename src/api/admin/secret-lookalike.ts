@@ -27,33 +27,59 @@ const OWN_SECRET_VARIABLES = [
   "AWS_SESSION_TOKEN",
 ] as const;
 
-/** The values of OWN_SECRET_VARIABLES set in `env`. */
+/** Variables holding a comma-separated list of secrets (kek-local.ts): each entry is a secret of its own. */
+const SECRET_LISTS: ReadonlySet<string> = new Set(["SWITCHBOARD_SECRET_KEY_PREVIOUS"]);
+
+/** The values of OWN_SECRET_VARIABLES set in `env` (each entry of a list). */
 export function ownSecretsOf(env: NodeJS.ProcessEnv): string[] {
-  return OWN_SECRET_VARIABLES.map((name) => env[name]).filter((value): value is string => !!value);
+  return OWN_SECRET_VARIABLES.flatMap((name) => {
+    const value = env[name];
+    if (!value) return [];
+    return SECRET_LISTS.has(name) ? value.split(",").map((entry) => entry.trim()).filter(Boolean) : [value];
+  });
 }
 
 type Admin = ServiceImpl<typeof AdminService>;
 type WrittenField = [field: string, text: string];
 
 /**
- * The text each AdminService write keeps, by field as the caller wrote it:
- * key ids, names, teams and model globs go into log lines, /metrics labels,
- * the usage ledger and reports; credential ids, references and reasons into
- * ListProviders and the pools' log lines. The secrets a write carries on
- * purpose (a stored secret's `value`) are not listed; lookups (`name`,
- * `parent`, filters) are not kept.
+ * The text each AdminService method keeps or quotes, by field as the caller
+ * wrote it: key ids, names, teams and model globs go into log lines, /metrics
+ * labels, the usage ledger and reports; credential ids, references and
+ * reasons into ListProviders and the pools' log lines; the resource names a
+ * method looks up (`name`, `parent`, a `key` filter) into its NotFound and
+ * the call's log line (a name that fits its pattern is quoted, and a master
+ * key may fit a key's). The secrets a write carries on purpose (a stored
+ * secret's `value`) are not listed.
  */
 const WRITTEN_TEXT: { [M in keyof Admin]?: (req: Parameters<Admin[M]>[0]) => WrittenField[] } = {
   createKey: (req) => [["key_id", req.keyId], ...keyTexts(req.key)],
-  updateKey: (req) => keyTexts(req.key),
+  getKey: (req) => [["name", req.name]],
+  updateKey: (req) => [["key.name", req.key?.name ?? ""], ...keyTexts(req.key)],
+  revokeKey: (req) => [["name", req.name]],
   stageKey: (req) => [
+    ["parent", req.parent],
     ["credential_id", req.credentialId],
     ["secret_ref", req.secretRef],
     ["secondary_ref", req.secondaryRef],
+    ["replaces", req.replaces],
   ],
-  rollbackKey: (req) => [["reason", req.reason]],
-  disableKey: (req) => [["reason", req.reason]],
+  promoteKey: (req) => [["name", req.name]],
+  rollbackKey: (req) => [
+    ["name", req.name],
+    ["reason", req.reason],
+  ],
+  disableKey: (req) => [
+    ["name", req.name],
+    ["reason", req.reason],
+  ],
   createStoredSecret: (req) => [["secret_id", req.secretId]],
+  addStoredSecretVersion: (req) => [["parent", req.parent]],
+  deleteStoredSecret: (req) => [["name", req.name]],
+  getUsageReport: (req) => [["key", req.key]],
+  getUsageStats: (req) => [["key", req.key]],
+  watchCalls: (req) => [["key", req.key]],
+  purgeCache: (req) => [["key", req.key]],
 };
 
 function keyTexts(key: GatewayKey | undefined): WrittenField[] {

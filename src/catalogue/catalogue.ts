@@ -53,10 +53,10 @@ const MEMO_LIMIT = 10_000;
  * specific first: its vendor's defaults, every family (glob) row that matches
  * it, its own row (or, for a dated or suffixed name such as
  * "gpt-4o-mini-2024-07-18", the longest row name it starts with followed by
- * "-", "@" or ":"), the operator's rows the same way, and last what differs
- * by the dialect its provider speaks. A provider the catalogue has no file
- * for (a custom name, Ollama, vLLM) is described by whichever vendor's row
- * names the model, if any.
+ * "-", "@" or ":", but not by a later version number), the operator's rows
+ * the same way, and last what differs by the dialect its provider speaks. A
+ * provider the catalogue has no file for (a custom name, Ollama, vLLM) is
+ * described by whichever vendor's row names the model, if any.
  */
 export class Catalogue {
   private readonly vendors = new Map<string, CompiledVendor>();
@@ -164,11 +164,23 @@ function layersOf(rows: RowSet, model: string, withGlobs: boolean): Layer[] {
   return own ? [...layers, own] : layers;
 }
 
-/** A dated or suffixed version: the longest row name it starts with, followed by "-", "@" or ":". */
+/** A version number after a row's name: one or two digits, not a leading zero (dates such as "-05-06" are not one), then nothing or a separator. */
+const LATER_VERSION = /^-[1-9]\d?(?=$|[-.@:])/;
+
+/**
+ * A dated or suffixed version: the longest row name it starts with, followed by "-", "@" or ":".
+ * Not when a version number follows ("-9", "-10", "-5.1"; "-0" is the row's own ".0", as in
+ * "claude-opus-4-0"): "claude-opus-4-9-20270101" is a later model than "claude-opus-4", and
+ * an older row's facts (its limits, prices, and what it refuses, such as system messages
+ * mid-conversation) would be wrong for it. Such a model has what its families (globs) say
+ * of every model they match ("claude-*"), and the vendor's defaults, until it has a row.
+ */
 function longestPrefix(exact: Map<string, Layer>, model: string): Layer | undefined {
   let best: Layer | undefined;
   for (const [name, layer] of exact) {
-    if (name.length > (best?.name.length ?? 0) && model.startsWith(name) && /[-@:]/.test(model.charAt(name.length))) best = layer;
+    if (name.length <= (best?.name.length ?? 0) || !model.startsWith(name)) continue;
+    const rest = model.slice(name.length);
+    if (/^[-@:]/.test(rest) && !LATER_VERSION.test(rest)) best = layer;
   }
   return best;
 }

@@ -77,8 +77,10 @@ routes:
 
 A row's facts are layered over the vendor's defaults and any family rows it
 matches; a dated or suffixed name (\`gpt-4o-mini-2024-07-18\`) takes the row of
-the longest name it starts with. \`pricing.models\` (prices only, by name, glob
-or \`provider/model\`) still overrides the catalogue's prices.
+the longest name it starts with, but a later version does not
+(\`claude-opus-4-9-20270101\` is not \`claude-opus-4\`): until it has a row, it
+has what its families and the vendor's defaults say. \`pricing.models\` (prices
+only, by name, glob or \`provider/model\`) still overrides the catalogue's prices.
 `;
 
 const CAPABILITIES: [keyof Facts, string][] = [

@@ -35,11 +35,12 @@ export interface Serving {
 /**
  * Fits `params` to the model `entry` describes, served as `serving` says. In
  * order: the Chat Completions fields a vendor of another dialect does not
- * take (chat-only-fields.ts), then, when the model is known, reasoning (how
- * the model takes it), max_tokens (the model's limits, room for a reasoning
- * budget), the parameter rules (and those that hold while reasoning), the
- * number of stop sequences, forced tool use, and the response format
- * (degraded or refused by `policy`). The request given is not changed.
+ * take (chat-only-fields.ts), where system messages go (system-placement.ts),
+ * then, when the model is known, reasoning (how the model takes it),
+ * max_tokens (the model's limits, room for a reasoning budget), the parameter
+ * rules (and those that hold while reasoning), the number of stop sequences,
+ * forced tool use, and the response format (degraded or refused by `policy`).
+ * The request given is not changed.
  */
 export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined, policy: UnsupportedPolicy, serving: Serving = { model: entry?.model ?? params.model }): FittedRequest {
   const out: ChatParams = { ...params, stop: [...params.stop] };
@@ -50,11 +51,12 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   const noLogprobs = logprobsRefusal(out, serving.dialect, serving.model);
   if (noLogprobs) return { ok: false, ...noLogprobs };
   fitMessagesOnlyFields(out, serving.dialect, adjustments);
+  // Known or not: over Anthropic's API, a model nothing is known of takes no system message mid-conversation.
+  fitSystemPlacement(out, entry?.facts.midConversationSystem, serving.dialect, adjustments, serving.model);
   if (!entry) return { ok: true, params: out, traits: {}, adjustments: adjustments.list };
   const facts = entry.facts;
   const model = entry.model;
 
-  fitSystemPlacement(out, facts.midConversationSystem, adjustments, model);
   let reasoning = fitReasoning(out, facts.reasoning, adjustments, model);
   fitMaxTokens(out, facts.maxOutputTokens, facts.parameters.minMaxTokens, adjustments, model);
   if (reasoning && facts.reasoning?.budgetWithinMaxTokens) reasoning = fitBudgetWithinMaxTokens(out, facts.reasoning, facts.maxOutputTokens, adjustments, model);
@@ -75,7 +77,6 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
     ...facts.wire,
     replayReasoningText: reasoning && facts.reasoning?.replay === "text",
     adaptiveThinking: reasoning && facts.reasoning?.control === "adaptive",
-    midConversationSystem: facts.midConversationSystem === true,
   };
   return { ok: true, params: out, traits, adjustments: adjustments.list };
 }

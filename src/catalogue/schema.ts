@@ -157,9 +157,10 @@ export const factsShape = {
   reasoning: reasoning.nullable().optional(),
   /**
    * Takes system messages inside the conversation, where the caller put them
-   * (Anthropic's mid-conversation system messages, Claude Opus 4.8 on); unset
-   * or false, they join the top-level system prompt. Read by the Anthropic
-   * dialect only: OpenAI-style dialects send them where they are.
+   * (Anthropic's mid-conversation system messages, Claude Opus 4.8 on). False:
+   * every one moves to the start (Qwen; Claude before Opus 4.8, whose top-level
+   * system prompt they join). Unset: they stay, but over Anthropic's API, which
+   * takes them only from the models that say so (system-placement.ts).
    */
   midConversationSystem: z.boolean().optional(),
   embedding: embedding.optional(),

@@ -23,10 +23,4 @@ export interface ModelTraits {
   replayReasoningText?: boolean;
   /** Anthropic: the model thinks adaptively (`thinking: {type: "adaptive"}`, the effort in `output_config`) and refuses a thinking budget. */
   adaptiveThinking?: boolean;
-  /**
-   * Anthropic: the model takes system messages inside `messages`, right after
-   * a user turn (Claude Opus 4.8 on); without it they join the top-level
-   * system prompt (anthropic/system-messages.ts).
-   */
-  midConversationSystem?: boolean;
 }

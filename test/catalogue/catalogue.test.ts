@@ -141,6 +141,29 @@ describe("catalogue lookups", () => {
     expect(catalogue.lookup("openai", "gpt-4omni")?.row).toBe("");
   });
 
+  it("describe a later version by its families and its vendor, not by an older row whose name it starts with", () => {
+    for (const model of ["claude-opus-4-9-20270101", "claude-opus-4-9", "claude-opus-4-10", "claude-sonnet-4-7", "claude-sonnet-4-5.1", "claude-sonnet-5"]) {
+      const entry = catalogue.lookup("anthropic", model, "anthropic")!;
+      // Not Opus 4's 32K answers, $15 input and refusal of system messages mid-conversation.
+      expect(entry, model).toMatchObject({ row: "claude-*", facts: { midConversationSystem: true } });
+      expect(entry.facts.price, model).toBeUndefined();
+      expect(entry.facts.maxOutputTokens, model).toBeUndefined();
+    }
+    // A date, a tag or a ".0" is the row's own model.
+    for (const [model, row] of [
+      ["claude-opus-4-0", "claude-opus-4"],
+      ["claude-opus-4-20250514", "claude-opus-4"],
+      ["claude-opus-4@20250514", "claude-opus-4"],
+      ["claude-3-5-sonnet-v2@20241022", "claude-3-5-sonnet"],
+      ["claude-3-7-sonnet-latest", "claude-3-7-sonnet"],
+    ] as const) {
+      expect(catalogue.lookup("anthropic", model)?.row, model).toBe(row);
+    }
+    expect(catalogue.lookup("gemini", "gemini-2.5-pro-preview-05-06")?.row).toBe("gemini-2.5-pro");
+    expect(catalogue.lookup("gemini", "gemini-1.5-pro-002")?.row).toBe("gemini-1.5-pro");
+    expect(catalogue.lookup("qianfan", "ernie-3.5-8k-0613")?.row).toBe("ernie-3.5-8k");
+  });
+
   it("layer a model's row over its vendor's defaults, and what its provider's dialect changes last", () => {
     const v2 = catalogue.lookup("qianfan", "ernie-4.0-8k", "openai")!;
     const v1 = catalogue.lookup("qianfan", "ernie-4.0-8k", "qianfan-v1")!;

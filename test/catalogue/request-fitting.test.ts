@@ -89,6 +89,41 @@ describe("system messages mid-conversation (Claude Code adds one after a user tu
       expect(adjustments).toEqual([]);
     }
   });
+
+  /** Fitted as the gateway fits a call to a provider speaking Anthropic's Messages API. */
+  function overAnthropic(model: string, turns: { role: Role; content: string }[]) {
+    const fitted = fitChatRequest(create(ChatRequestSchema, { model, messages: turns }), catalogue.lookup("anthropic", model, "anthropic"), "degrade", { model, dialect: "anthropic" });
+    if (!fitted.ok) throw new Error(fitted.reason);
+    return { contents: fitted.params.messages.map((m) => m.content), header: adjustmentsHeader(fitted.adjustments) };
+  }
+
+  it("over Anthropic's API, move to the start where it takes none, saying so; the catalogue alone decides", () => {
+    const afterAssistant = [
+      { role: Role.USER, content: "hi" },
+      { role: Role.ASSISTANT, content: "yo" },
+      { role: Role.SYSTEM, content: "tools may be slow" },
+      { role: Role.USER, content: "weather?" },
+      { role: Role.SYSTEM, content: "answer in French" },
+    ];
+    // Opus 4.8 takes one right after a user turn only.
+    expect(overAnthropic("claude-opus-4-8", afterAssistant)).toEqual({
+      contents: ["tools may be slow", "hi", "yo", "weather?", "answer in French"],
+      header: "messages=converted(1 system messages mid-conversation->at the start)",
+    });
+    // An older Claude model takes none; nor, as before, does a model nothing is known of.
+    for (const model of ["claude-sonnet-4-5", "my-anthropic-compatible-model"]) {
+      expect(overAnthropic(model, afterAssistant), model).toEqual({
+        contents: ["tools may be slow", "answer in French", "hi", "yo", "weather?"],
+        header: "messages=converted(2 system messages mid-conversation->at the start)",
+      });
+    }
+  });
+
+  it("stay where they are for a Claude model newer than its rows, which does not take an older row's refusal", () => {
+    for (const model of ["claude-opus-4-9-20270101", "claude-sonnet-4-7", "claude-sonnet-5"]) {
+      expect(overAnthropic(model, turns), model).toEqual({ contents: ["be brief", "hi", "the working directory is /src"], header: "" });
+    }
+  });
 });
 
 describe("response formats a model cannot honour", () => {

@@ -1,6 +1,8 @@
 // System messages in the conversation, as the Anthropic codec sends them to
 // a model fitted by the shipped catalogue: a run of them after a user turn
-// is one system message, and a tool loop is read past one at the end.
+// is one system message, and a tool loop is read past one at the end. The
+// catalogue alone decides which stay in place; the codec sends the leading
+// ones as the top-level system prompt and the rest where they are.
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
@@ -54,5 +56,39 @@ describe("system messages after a user turn, to Claude Opus 4.8", () => {
     const body = sent(request, "claude-opus-4-8");
     expect(body.messages.at(-1)).toEqual({ role: "system", content: "Answer in French." });
     expect(body.thinking).toBeUndefined();
+  });
+});
+
+describe("where system messages go: the catalogue decides, the codec sends the leading ones as the system prompt", () => {
+  const laterSystem = create(ChatRequestSchema, {
+    messages: [
+      { role: Role.SYSTEM, content: "Be brief." },
+      { role: Role.USER, content: "hi" },
+      { role: Role.SYSTEM, content: "Answer in French." },
+    ],
+  });
+
+  it("an older Claude model gets a later one in its top-level system prompt, after the first, as the codec used to put it", () => {
+    const body = sent(laterSystem, "claude-sonnet-4-5");
+    expect(body.system).toBe("Be brief.\n\nAnswer in French.");
+    expect(body.messages).toEqual([{ role: "user", content: "hi" }]);
+  });
+
+  it("a Claude model newer than the catalogue's rows gets it where it is, not as the older row it starts with says", () => {
+    const body = sent(laterSystem, "claude-opus-4-9-20270101");
+    expect(body.system).toBe("Be brief.");
+    expect(body.messages).toEqual([
+      { role: "user", content: "hi" },
+      { role: "system", content: "Answer in French." },
+    ]);
+  });
+
+  it("the codec keeps a system message it is given in the conversation where it is, whatever the model", () => {
+    const body = codec.chatRequest(laterSystem, "claude-sonnet-4-5", false).body as Record<string, any>;
+    expect(body.system).toBe("Be brief.");
+    expect(body.messages).toEqual([
+      { role: "user", content: "hi" },
+      { role: "system", content: "Answer in French." },
+    ]);
   });
 });

@@ -5,7 +5,7 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { DialectOriginal } from "../provider.js";
 import { replayableMessages } from "./replayable-thinking.js";
-import { hoistSystemMessages } from "./system-messages.js";
+import { hoistSystemMessages, keepsSystemMessages } from "./system-messages.js";
 
 /** The fields the unified request is read from (messages-request.ts); every other field goes to Anthropic's own models only. */
 export const MESSAGES_FIELDS = new Set([
@@ -35,17 +35,18 @@ export function anthropicOriginal(original: DialectOriginal | undefined): Dialec
  * Anthropic adds later) come along; and the system prompt, messages and tools
  * are the caller's own, which say the same as the unified ones and what they
  * cannot (cache breakpoints above all, which decide what Claude costs),
- * less the thinking Anthropic did not sign (replayable-thinking.ts). For a
- * model that takes no system messages inside `messages`, the caller's join
- * its system prompt (system-messages.ts).
+ * less the thinking Anthropic did not sign (replayable-thinking.ts). When the
+ * fitted request kept no system message inside `messages` (the catalogue
+ * moved them to the start for a model that takes none there), the caller's
+ * join its system prompt (system-messages.ts).
  */
-export function withOriginal(built: JsonObject, original: DialectOriginal, model: { midConversationSystem: boolean }): JsonObject {
+export function withOriginal(built: JsonObject, original: DialectOriginal): JsonObject {
   const caller = original.body;
   const body: JsonObject = {};
   for (const [field, value] of Object.entries(caller)) if (!MESSAGES_FIELDS.has(field)) body[field] = value;
   Object.assign(body, built);
   for (const field of CONVERSATION) if (built[field] !== undefined && caller[field] !== undefined) body[field] = caller[field]!;
-  const hoisted = model.midConversationSystem || built.messages === undefined ? undefined : hoistSystemMessages(caller.system, body.messages!);
+  const hoisted = built.messages === undefined || keepsSystemMessages(built.messages) ? undefined : hoistSystemMessages(caller.system, body.messages!);
   if (hoisted) {
     if (hoisted.system) body.system = hoisted.system;
     else delete body.system;

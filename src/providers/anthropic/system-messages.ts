@@ -3,9 +3,10 @@
 // from Claude Opus 4.8 on, `{role: "system", content: string | text blocks}`
 // may come right after a user turn, as the last message or right before an
 // assistant turn, never first; no beta header. Earlier models refuse the role
-// ("role 'system' is not supported on this model"), so for them, as for a
-// system message placed where Anthropic takes none, it joins the top-level
-// system prompt.
+// ("role 'system' is not supported on this model"). Whether one stays in the
+// conversation or moves to the start is the model catalogue's to decide, and
+// to report (catalogue/system-placement.ts, by the rule here); the codec then
+// sends the leading ones as the top-level system prompt and any other where it is.
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { Role, type Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 
@@ -26,34 +27,41 @@ export function systemPlacementProblem(roles: readonly unknown[], i: number): st
 
 /**
  * The unified messages as Anthropic takes them: the top-level system prompt
- * (the leading system messages, and any later one that cannot stay where it
- * is), and the conversation, with the system messages that stay in place.
- * One stays only for a model that takes them (`inPlace`), between a user
- * turn (a user message or tool results) and an assistant turn or the end;
- * a run of them there becomes one system message. After an assistant turn
- * (as an OpenAI-surface caller may put one) it joins the prompt, as before.
+ * (the leading system messages) and the conversation, any system message in
+ * it where it is (a run of them becomes one system message). The catalogue
+ * moved to the start those the model takes nowhere else; moving one there
+ * says the same as joining it to the prompt, which is the leading ones in order.
  */
-export function splitSystem(messages: readonly Message[], inPlace: boolean): { system: Message[]; conversation: Message[] } {
-  const system: Message[] = [];
-  const conversation: Message[] = [];
+export function splitSystem(messages: readonly Message[]): { system: Message[]; conversation: Message[] } {
   const first = messages.findIndex((m) => m.role !== Role.SYSTEM);
-  messages.forEach((message, i) => {
-    if (message.role !== Role.SYSTEM) conversation.push(message);
-    else if (first !== -1 && i > first && inPlace && staysInPlace(messages, i)) conversation.push(message);
-    else system.push(message);
-  });
-  return { system, conversation };
+  const leading = first === -1 ? messages.length : first;
+  return { system: messages.slice(0, leading), conversation: messages.slice(leading) };
 }
 
-function staysInPlace(messages: readonly Message[], i: number): boolean {
+/**
+ * Whether Anthropic takes the system message at `i` of unified messages where
+ * it is: between a user turn (a user message or tool results) and an assistant
+ * turn or the end, other system messages around it aside. After an assistant
+ * turn (as an OpenAI-surface caller may put one) it does not.
+ */
+export function takesSystemMessageAt(messages: readonly Message[], i: number): boolean {
   const before = messages.slice(0, i).findLast((m) => m.role !== Role.SYSTEM);
   const after = messages.slice(i + 1).find((m) => m.role !== Role.SYSTEM);
   return before !== undefined && before.role !== Role.ASSISTANT && (after === undefined || after.role === Role.ASSISTANT);
 }
 
 /**
- * A caller's system prompt and messages (as written to `/v1/messages`) for
- * a model that takes no system messages inside `messages`: each joins the
+ * Whether a conversation the codec built keeps a system message in it: when
+ * it does not, neither do the caller's (the catalogue moved them to the
+ * start, or they said nothing).
+ */
+export function keepsSystemMessages(messages: JsonValue): boolean {
+  return Array.isArray(messages) && messages.some(isSystemMessage);
+}
+
+/**
+ * A caller's system prompt and messages (as written to `/v1/messages`) when
+ * no system message stays inside `messages`: each joins the
  * top-level prompt, its blocks as written (cache_control kept), in order.
  * Placement was checked when the request was read, so taking one out leaves
  * user and assistant turns alternating. Undefined when there is none.

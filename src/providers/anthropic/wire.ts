@@ -1,5 +1,6 @@
-// The Anthropic Messages wire format: system prompt out of band (and system
-// messages in place, for the models that take them), content blocks,
+// The Anthropic Messages wire format: system prompt out of band (and any
+// later system message in place: the catalogue kept it there only for a
+// model that takes it, system-placement.ts), content blocks,
 // required max_tokens, tool results as user content.
 import { ownEntry } from "../../common/own-entry.js";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
@@ -54,8 +55,7 @@ export function wantsJson(params: ChatParams): boolean {
 export function toAnthropicBody(provider: string, params: ChatParams, model: string, stream: boolean, options: AnthropicWireOptions, traits: ModelTraits = {}): JsonObject {
   const body: JsonObject = { ...(params.vendorOptions ?? {}) };
   body.model = model;
-  const midConversationSystem = traits.midConversationSystem === true;
-  const { system, conversation } = splitSystem(params.messages, midConversationSystem);
+  const { system, conversation } = splitSystem(params.messages);
   const systemText = system.map((m) => messageText(m, provider)).filter((text) => text !== "");
   if (systemText.length > 0) body.system = systemText.join("\n\n");
   const thinking = params.reasoning !== undefined;
@@ -84,7 +84,7 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   if (params.parallelToolCalls === false && tools.length > 0 && toolChoice?.type !== "none") body.tool_choice = { ...(toolChoice ?? { type: "auto" }), disable_parallel_tool_use: true };
   if (stream) body.stream = true;
   const original = anthropicOriginal(params.original);
-  const sent = original ? withOriginal(body, original, { midConversationSystem }) : body;
+  const sent = original ? withOriginal(body, original) : body;
   // Exactly as built: a caller's budget_tokens merged into adaptive thinking would be refused.
   if (adaptive) Object.assign(sent, adaptive);
   if (!thinkingMayContinue(sent.messages)) delete sent.thinking;

@@ -1,3 +1,7 @@
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { gatewayError } from "../common/gateway-error.js";
+import { DEFAULT_CACHE } from "../config/cache-config.js";
+import { startTimer, type StartTimer, type Timer } from "../gateway/timers.js";
 import type { CacheKey } from "./cache-key.js";
 import type { RedisTier } from "./redis-tier.js";
 
@@ -17,6 +21,8 @@ export interface Lead {
    * the L2 write or an unlock frees it, only if it is still this token's.
    */
   readonly token?: string;
+  /** The answer advanced (a streamed event came in from the vendor): the calls waiting on it wait on, up to `stallMs` from now. */
+  progress(): void;
   /** Hands the answer, or nothing, to the calls waiting on this one in this process. Once; later calls do nothing. */
   finish(plain?: Uint8Array): void;
 }
@@ -24,6 +30,13 @@ export interface Lead {
 export interface CoalescerOptions {
   /** The longest a call waits for an identical one in this process before calling the vendor itself. */
   waitMs: number;
+  /**
+   * The longest the calls waiting on a leader whose answer has begun (a
+   * stream's first event) wait for its next event: past it the leader is
+   * stalled (its vendor, or its client, for which the stream is read), and
+   * they go their own way. The configuration's default when unset.
+   */
+  stallMs?: number;
   /**
    * The longest a call waits for another instance's answer (never more than
    * `waitMs`); also the fleet lock's lifetime, so a lock its owner could not
@@ -33,13 +46,26 @@ export interface CoalescerOptions {
   /** The fleet's lock and entries; in-process only without it. */
   remote?: RedisTier;
   now?: () => number;
+  /** The waits' timers (the test's clock in tests). */
+  timer?: StartTimer;
 }
 
 interface Flight {
   done: Promise<Uint8Array | undefined>;
   resolve(plain: Uint8Array | undefined): void;
   startedAt: number;
+  /** When the leader's answer last advanced; undefined until it begins (a unary answer comes whole, and never does). */
+  progressedAt?: number;
+  /** Lets the waiting calls go once the begun answer stops advancing for `stallMs`. */
+  watchdog?: Timer;
+  /** The fleet lock's token, when the leader holds it (or may): freed when the leader stalls, so other instances' waiters go too. */
+  token?: string;
+  /** Ended (answered, given nothing, or stalled): the leader's later events change nothing. */
+  over: boolean;
 }
+
+/** Who waits: its cancellation and deadline (epoch ms) end the wait. */
+type Caller = { signal: AbortSignal; deadline?: number };
 
 /** Polling for another instance's answer: first after this long, doubling up to the most. */
 const FIRST_POLL_MS = 5;
@@ -52,17 +78,22 @@ const MAX_POLL_MS = 100;
  * one call per other instance polls Redis for the answer on behalf of the
  * calls waiting there. Every wait is bounded (`waitMs`, `remoteWaitMs` for
  * another instance, the caller's deadline, its cancellation); a leader that
- * fails, or whose answer may not be shared, lets the waiting calls go their
- * own way. When Redis does not answer the lock in time, the call leads at
- * once: a slow Redis costs fleet-wide coalescing, never a wait.
+ * fails, whose answer may not be shared, or whose begun answer stalls
+ * (`stallMs` without an event) lets the waiting calls go their own way.
+ * When Redis does not answer the lock in time, the call leads at once: a
+ * slow Redis costs fleet-wide coalescing, never a wait.
  */
 export class Coalescer {
   private readonly flights = new Map<string, Flight>();
   private waiters = 0;
   private readonly now: () => number;
+  private readonly timer: StartTimer;
+  private readonly stallMs: number;
 
   constructor(private readonly options: CoalescerOptions) {
     this.now = options.now ?? Date.now;
+    this.timer = options.timer ?? startTimer;
+    this.stallMs = options.stallMs ?? DEFAULT_CACHE.coalesce.stallMs;
   }
 
   private get remoteWaitMs(): number {
@@ -77,9 +108,10 @@ export class Coalescer {
   /**
    * Joins the identical call in flight, or leads one. `open` turns an entry
    * another instance stored into the answer's bytes (undefined if it cannot).
-   * Throws the caller's abort reason if it gives up while waiting.
+   * Throws the caller's abort reason if it gives up while waiting, and
+   * DeadlineExceeded when its deadline ends the wait.
    */
-  async join(key: CacheKey, caller: { signal: AbortSignal; deadline?: number }, open: (sealed: Buffer) => Uint8Array | undefined): Promise<Joined> {
+  async join(key: CacheKey, caller: Caller, open: (sealed: Buffer) => Uint8Array | undefined): Promise<Joined> {
     const inFlight = this.flights.get(key.id);
     // A flight older than any wait is one whose leader never said it ended: lead a new one rather than wait on it.
     if (inFlight && this.now() - inFlight.startedAt <= this.options.waitMs) {
@@ -88,39 +120,67 @@ export class Coalescer {
     }
     const flight = newFlight(this.now());
     this.flights.set(key.id, flight);
-    const finish = (plain?: Uint8Array): void => {
-      if (this.flights.get(key.id) === flight) this.flights.delete(key.id);
-      flight.resolve(plain);
+    const lead = (token?: string): Lead => {
+      flight.token = token;
+      return { token, progress: () => this.progressed(key, flight), finish: (plain) => this.end(key, flight, plain) };
     };
     const remote = this.options.remote;
-    if (!remote?.isUp) return { kind: "lead", lead: { finish } };
+    if (!remote?.isUp) return { kind: "lead", lead: lead() };
     try {
       const lock = await remote.lock(key, this.remoteWaitMs);
       // "unknown": this call may hold the lock (Redis may apply the SET late), and must never wait on it.
-      if (lock.kind !== "busy") return { kind: "lead", lead: { token: lock.token, finish } };
+      if (lock.kind !== "busy") return { kind: "lead", lead: lead(lock.token) };
       // Another instance leads: this call waits for its answer on behalf of every identical call here.
       const plain = await this.waitRemote(remote, key, caller, open);
       if (plain) {
-        finish(plain);
+        this.end(key, flight, plain);
         return { kind: "answer", plain };
       }
-      return { kind: "lead", lead: { finish } };
+      return { kind: "lead", lead: lead() };
     } catch (err) {
-      finish(undefined);
+      this.end(key, flight, undefined);
       throw err;
     }
   }
 
-  private async waitFor(done: Promise<Uint8Array | undefined>, caller: { signal: AbortSignal; deadline?: number }): Promise<Uint8Array | undefined> {
-    const waitMs = Math.min(this.options.waitMs, (caller.deadline ?? Infinity) - this.now());
+  /** The leader's answer advanced: its waiting calls wait `stallMs` more, watched from its first event on. */
+  private progressed(key: CacheKey, flight: Flight): void {
+    if (flight.over) return;
+    flight.progressedAt = this.now();
+    // One timer per flight, re-armed when it fires rather than at every event (events come by the hundred).
+    flight.watchdog ??= this.timer(this.stallMs, () => this.watch(key, flight));
+  }
+
+  private watch(key: CacheKey, flight: Flight): void {
+    const quietMs = this.now() - flight.progressedAt!;
+    if (quietMs < this.stallMs) return flight.watchdog!.restart(this.stallMs - quietMs);
+    // Stalled: the waiting calls go their own way, new ones lead afresh, and other instances' waiters see the lock go.
+    this.end(key, flight, undefined);
+    if (flight.token) void this.options.remote?.unlock(key, flight.token);
+  }
+
+  /** Ends a flight for the calls waiting on it, with the answer or nothing; once. */
+  private end(key: CacheKey, flight: Flight, plain: Uint8Array | undefined): void {
+    if (this.flights.get(key.id) === flight) this.flights.delete(key.id);
+    flight.watchdog?.stop();
+    flight.over = true;
+    flight.resolve(plain);
+  }
+
+  private async waitFor(done: Promise<Uint8Array | undefined>, caller: Caller): Promise<Uint8Array | undefined> {
+    const untilDeadline = (caller.deadline ?? Infinity) - this.now();
+    if (untilDeadline <= 0) throw deadlinePassed();
+    // The caller's deadline ends the wait when it comes first: the call then ends, having no time left for a vendor call.
+    const byDeadline = untilDeadline < this.options.waitMs;
+    const waitMs = byDeadline ? untilDeadline : this.options.waitMs;
     if (waitMs <= 0) return undefined;
     this.waiters++;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     let onAbort: (() => void) | undefined;
     try {
       return await Promise.race([
         done,
-        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs))),
+        new Promise<undefined>((resolve, reject) => (timer = this.timer(waitMs, () => (byDeadline ? reject(deadlinePassed()) : resolve(undefined))))),
         new Promise<never>((_, reject) => {
           onAbort = () => reject(caller.signal.reason);
           if (caller.signal.aborted) onAbort();
@@ -129,50 +189,55 @@ export class Coalescer {
       ]);
     } finally {
       this.waiters--;
-      clearTimeout(timer);
+      timer?.stop();
       if (onAbort) caller.signal.removeEventListener("abort", onAbort);
     }
   }
 
   /** Polls Redis until the leader's entry is there, its lock is gone without one, or the wait is over. */
-  private async waitRemote(
-    remote: RedisTier,
-    key: CacheKey,
-    caller: { signal: AbortSignal; deadline?: number },
-    open: (sealed: Buffer) => Uint8Array | undefined,
-  ): Promise<Uint8Array | undefined> {
-    const until = Math.min(this.now() + this.remoteWaitMs, caller.deadline ?? Infinity);
+  private async waitRemote(remote: RedisTier, key: CacheKey, caller: Caller, open: (sealed: Buffer) => Uint8Array | undefined): Promise<Uint8Array | undefined> {
+    const deadline = caller.deadline ?? Infinity;
+    const until = Math.min(this.now() + this.remoteWaitMs, deadline);
     this.waiters++;
     try {
       for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 2, MAX_POLL_MS)) {
         const state = await remote.poll(key);
         if (state?.entry) return open(state.entry);
-        if (!state?.locked || this.now() + delay > until) return undefined;
-        await sleep(delay, caller.signal);
+        if (!state?.locked) return undefined;
+        const leftMs = until - this.now();
+        if (leftMs <= 0) {
+          if (until === deadline) throw deadlinePassed();
+          return undefined;
+        }
+        await this.sleep(Math.min(delay, leftMs), caller.signal);
       }
     } finally {
       this.waiters--;
     }
+  }
+
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        timer.stop();
+        reject(signal.reason);
+      };
+      const timer = this.timer(ms, () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
   }
 }
 
 function newFlight(startedAt: number): Flight {
   let resolve!: (plain: Uint8Array | undefined) => void;
   const done = new Promise<Uint8Array | undefined>((r) => (resolve = r));
-  return { done, resolve, startedAt };
+  return { done, resolve, startedAt, over: false };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+function deadlinePassed(): ConnectError {
+  return gatewayError(Code.DeadlineExceeded, "the caller's deadline passed while it waited for an identical call's answer", "DEADLINE_EXCEEDED");
 }

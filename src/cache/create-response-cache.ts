@@ -47,7 +47,8 @@ export async function createResponseCache(deps: ResponseCacheDeps): Promise<Tier
   const own = config.redis.enabled ? await ownRedis(deps) : undefined;
   const link = config.redis.enabled ? (own ?? deps.redis) : undefined;
   const redis = link && new RedisTier(link, secret, new RedisErrors(metrics.redisErrors, logger), config.redis, deps.now);
-  const coalescer = config.coalesce.enabled ? new Coalescer({ waitMs: config.coalesce.waitMs, remoteWaitMs: config.coalesce.remoteWaitMs, remote: redis, now: deps.now }) : undefined;
+  const { waitMs, remoteWaitMs, stallMs } = config.coalesce;
+  const coalescer = config.coalesce.enabled ? new Coalescer({ waitMs, remoteWaitMs, stallMs, remote: redis, now: deps.now }) : undefined;
   // Purges are sealed under the pepper (not SWITCHBOARD_CACHE_KEY): the key every fleet message is sealed with. They
   // reach the other instances' memory over any Redis there is, L2 in it or not.
   const busLink = link ?? deps.redis;

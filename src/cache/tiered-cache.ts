@@ -135,6 +135,7 @@ export class TieredCache implements ResponseCache {
     };
     return {
       status: "miss",
+      progress: () => lead?.progress(),
       store: (answer) => {
         if (done) return;
         done = true;

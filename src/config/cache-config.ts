@@ -34,9 +34,10 @@ export interface CacheConfig {
    * Identical calls in flight share one vendor call; the others wait at most
    * `waitMs` for it in this process, and at most `remoteWaitMs` for another
    * instance's (also the life of the fleet lock, so a lock left behind by a
-   * slow or dead Redis client holds no one up longer), then call the vendor themselves.
+   * slow or dead Redis client holds no one up longer), then call the vendor themselves;
+   * and at most `stallMs` for the next event of a leader whose streamed answer has begun.
    */
-  coalesce: { enabled: boolean; waitMs: number; remoteWaitMs: number };
+  coalesce: { enabled: boolean; waitMs: number; remoteWaitMs: number; stallMs: number };
 }
 
 /** What L2 may hold, counted in sealed bytes (compressed and encrypted) plus key names. */
@@ -55,7 +56,7 @@ export const DEFAULT_CACHE: CacheConfig = {
   // A partition's share of memory as of Redis (64 of 256 MiB).
   memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, maxPartitionShare: 0.25 },
   redis: { enabled: true, maxEntryBytes: 1024 * 1024, maxBytes: 256 * 1024 * 1024, maxPartitionBytes: 64 * 1024 * 1024 },
-  coalesce: { enabled: true, waitMs: 30_000, remoteWaitMs: 5_000 },
+  coalesce: { enabled: true, waitMs: 30_000, remoteWaitMs: 5_000, stallMs: 5_000 },
 };
 
 const policyFields = {
@@ -94,6 +95,7 @@ export const cacheSchema = z.strictObject({
       // Each is a wait a call may spend before its vendor call: bounded like a TTL is.
       wait_ms: z.number().int().min(0).max(120_000).optional(),
       remote_wait_ms: z.number().int().min(0).max(30_000).optional(),
+      stall_ms: z.number().int().positive().max(120_000).optional(),
     })
     .optional(),
 });
@@ -118,6 +120,7 @@ export function buildCache(file: z.infer<typeof cacheSchema> | undefined): Cache
       enabled: file?.coalesce?.enabled ?? d.coalesce.enabled,
       waitMs: file?.coalesce?.wait_ms ?? d.coalesce.waitMs,
       remoteWaitMs: file?.coalesce?.remote_wait_ms ?? d.coalesce.remoteWaitMs,
+      stallMs: file?.coalesce?.stall_ms ?? d.coalesce.stallMs,
     },
   };
 }

@@ -237,6 +237,8 @@ export class Gateway {
     try {
       for await (const event of dispatched.events) {
         if (event.type === "delta") {
+          // Identical calls waiting on this one wait while it advances: a stall (its vendor's, or its client's, read at the same pace) lets them go.
+          cache.progress();
           if (!begun) call.firstToken();
           const reasoning = event.reasoning ?? "";
           generated += event.content.length + reasoning.length;

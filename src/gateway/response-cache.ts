@@ -24,6 +24,8 @@ export interface CacheLookup {
   status: CacheStatus;
   /** The answer to give, on a hit or a coalesced call; undefined on a miss. */
   answer?: CacheableAnswer;
+  /** The answer this call is getting from its vendor advanced (a streamed event came in): identical calls waiting on it keep waiting, and go their own way once it stalls. */
+  progress(): void;
   /** Offers the answer this call got from its vendor: the cache keeps it if its policy allows, and hands it to identical calls waiting on this one. */
   store(answer: CacheableAnswer): void;
   /** The call is over (answered or not): calls waiting on it that got nothing go their own way. Always called, after `store` or instead of it. */
@@ -41,7 +43,7 @@ export interface ResponseCache {
 }
 
 /** A miss that keeps nothing. */
-export const CACHE_MISS: CacheLookup = { status: "miss", store: () => {}, release: () => {} };
+export const CACHE_MISS: CacheLookup = { status: "miss", progress: () => {}, store: () => {}, release: () => {} };
 
 /** No cache: every call goes to its vendor. */
 export const NO_CACHE: ResponseCache = {

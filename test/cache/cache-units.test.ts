@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
@@ -285,6 +286,8 @@ describe("the cache's settings and secret", () => {
     expect(cacheSchema.safeParse({ coalesce: { wait_ms: 120_000, remote_wait_ms: 30_000 } }).success).toBe(true);
     expect(cacheSchema.safeParse({ coalesce: { wait_ms: 3_600_000 } }).success).toBe(false);
     expect(cacheSchema.safeParse({ coalesce: { remote_wait_ms: 600_000 } }).success).toBe(false);
+    expect(cacheSchema.safeParse({ coalesce: { stall_ms: 120_000 } }).success).toBe(true);
+    expect(cacheSchema.safeParse({ coalesce: { stall_ms: 0 } }).success).toBe(false);
   });
 
   it("refuses a SWITCHBOARD_CACHE_REDIS_URL it cannot use, naming the variable and never its password", async () => {
@@ -350,8 +353,8 @@ describe("coalescing in one process", () => {
     let now = 0;
     const coalescer = new Coalescer({ waitMs: 1_000, remoteWaitMs: 1_000, now: () => now });
     await coalescer.join(key, caller(), never); // a leader that never finishes
-    // A caller whose deadline has passed does not wait at all.
-    expect(await coalescer.join(key, { ...caller(), deadline: 0 }, never)).toEqual({ kind: "alone" });
+    // A caller whose deadline has passed does not wait at all: its call ends.
+    await expect(coalescer.join(key, { ...caller(), deadline: 0 }, never)).rejects.toMatchObject({ code: Code.DeadlineExceeded });
     now = 1_001;
     expect((await coalescer.join(key, caller(), never)).kind).toBe("lead");
   });

@@ -25,6 +25,7 @@ import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { depthBoundedTextDecoder } from "./json-text-decoder.js";
 import { absoluteTarget } from "./request-target.js";
 import { meantRestPath, restNearMiss } from "./rest-near-miss.js";
+import { createLandingPage } from "./landing-page.js";
 import { unknownMethod, withProtocolRefusals } from "./rpc-refusals.js";
 import { shapedRefusal, writeRefusal } from "./shaped-refusal.js";
 import type { HealthState } from "../common/health-state.js";
@@ -75,7 +76,7 @@ const DECODE_RECURSION_LIMIT = 2 * MAX_JSON_DEPTH + 8;
  */
 export const JSON_BODY_DEPTH_LIMIT = DECODE_RECURSION_LIMIT;
 
-/** One request handler for the whole port: /metrics and /healthz, then CORS, REST, the console, then Connect (the lean path first for its methods). */
+/** One request handler for the whole port: /metrics, /healthz and / (what is served here), then CORS, REST, the console, then Connect (the lean path first for its methods). */
 export function createHttpHandler(options: HttpHandlerOptions): (req: Request, res: Response) => void {
   checkStringsWithIsWellFormed();
   const connectOptions = {
@@ -105,6 +106,11 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     ...connectOptions,
     methods: (options.leanMethods ?? []).map((hot) => ({ ...hot, fallback: handlers.get(`/${hot.spec.method.parent.typeName}/${hot.spec.method.name}`)! })),
     replay: replayToConnectEs,
+  });
+  const landing = createLandingPage({
+    restPrefix: options.rest?.prefix,
+    services: [...new Set([...handlers.values()].map((handler) => handler.method.parent.typeName))],
+    console: options.console && { built: options.console.built },
   });
   return (req, res) => {
     toOriginForm(req);
@@ -136,6 +142,11 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
       const degraded = Object.values(dependencies).some((state) => state !== "ok") || Object.values(providers).some((state) => state.status !== "serving");
       const status = !serving ? (options.health.status() === 1 ? "unavailable" : "draining") : degraded ? "degraded" : "ok";
       res.writeHead(serving ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status, dependencies, providers }));
+      return;
+    }
+    // The printed address itself, opened in a browser or curled: what is served here (./landing-page.ts).
+    if (read && path === "/") {
+      landing(req, res);
       return;
     }
     if (applyCors(options.corsOrigins, req, res)) return;

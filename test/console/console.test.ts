@@ -150,8 +150,13 @@ describe("the web console in a real browser", () => {
 
   it("uses the new key in the playground, and finds the call in the live tail and the usage chart", async () => {
     await open(page, "Playground");
+    // Pick, with the console's key (which lists every model), one the new key may not use.
+    await page.getByLabel("Model").locator('option[value="gpt-4o"]').waitFor({ state: "attached" });
+    await page.getByLabel("Model").selectOption("gpt-4o");
+    expect(await page.getByLabel("Model").inputValue()).toBe("gpt-4o");
     await page.getByLabel("Another gateway key").check();
     await page.getByLabel("Gateway key", { exact: true }).fill(newKeySecret);
+    // The new key's first model takes its place: the call goes to the model the list shows.
     await expect.poll(() => page.getByLabel("Model").inputValue()).toBe("gpt-4o-mini");
     await page.getByLabel("Message").fill("hello from the console");
     await page.getByRole("button", { name: "Send" }).click();

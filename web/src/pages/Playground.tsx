@@ -8,6 +8,7 @@ import { useCallsFeed } from "../calls-feed";
 import { ErrorNote } from "../components/ErrorNote";
 import { formatCount, formatDuration, formatMoney } from "../format";
 import { gatewayTransport } from "../transport";
+import { playgroundModel } from "../playground-model";
 import { Field } from "../components/Field";
 import { ScrollTable } from "../components/ScrollTable";
 
@@ -39,7 +40,7 @@ export function PlaygroundPage({ adminKey }: { adminKey: string }) {
   const stop = useRef<AbortController>(undefined);
   const feed = useCallsFeed();
   const call = summary && feed.calls.find((c) => c.requestId === summary.requestId);
-  const chosenModel = model || models.data?.[0]?.id || "";
+  const chosenModel = playgroundModel(model, models.data);
 
   const send = async (event: FormEvent) => {
     event.preventDefault();

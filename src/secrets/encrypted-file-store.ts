@@ -1,9 +1,10 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { ConfigError } from "../config/config-error.js";
 import { DATA_KEY_BYTES } from "./data-key.js";
 import { headerProblem } from "./header-safe-secret.js";
+import { acquireLockFile, LockBusyError } from "./lock-file.js";
 
 /** One stored secret: its value and when it was last set. */
 export interface StoredSecret {
@@ -26,8 +27,14 @@ const FORMAT = "switchboard-secrets";
 const VERSION = 1;
 const CIPHER = "aes-256-gcm";
 const TAG_BYTES = 16;
+/** A lock of a writer on another host (whose pid cannot be checked from here) is abandoned once untouched this long. */
 const LOCK_STALE_MS = 30_000;
 const LOCK_WAIT_MS = 5_000;
+
+export interface EncryptedFileStoreOptions {
+  /** How long a write waits for another writer's lock before giving up; 5 s. */
+  lockWaitMs?: number;
+}
 
 interface Envelope {
   format: typeof FORMAT;
@@ -44,16 +51,18 @@ interface Envelope {
  * The encrypted local secret store behind `file:NAME` references: one JSON
  * envelope holding every secret, encrypted together with AES-256-GCM under
  * the data key. Writes are atomic (temporary file, fsync, rename, fsync of
- * the directory) and serialised by a lock file, so a crash or a concurrent
- * writer never leaves a half-written store; a wrong key or a damaged file
- * fails before anything is written.
+ * the directory) and serialised by a lock file (see lock-file.ts) that each
+ * read-modify-write holds throughout, so a crash or a concurrent writer never
+ * leaves a half-written store nor loses another's change; a wrong key or a
+ * damaged file fails before anything is written.
  */
 export class EncryptedFileStore {
-  private cache: { mtimeMs: number; size: number; secrets: Map<string, StoredSecret> } | undefined;
+  private cache: { ino: number; mtimeMs: number; size: number; secrets: Map<string, StoredSecret> } | undefined;
 
   constructor(
     readonly path: string,
     private readonly key: Buffer,
+    private readonly options: EncryptedFileStoreOptions = {},
   ) {
     if (key.length !== DATA_KEY_BYTES) throw new Error(`the data key must be ${DATA_KEY_BYTES} bytes`);
   }
@@ -67,9 +76,11 @@ export class EncryptedFileStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return new Map();
       throw new SecretStoreError(this.path, `cannot read the secrets file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
     }
-    if (this.cache && this.cache.mtimeMs === stat.mtimeMs && this.cache.size === stat.size) return new Map(this.cache.secrets);
+    // Every write renames a new file in: another inode, even when the size and the (coarse) mtime are the same.
+    const { ino, mtimeMs, size } = stat;
+    if (this.cache && this.cache.ino === ino && this.cache.mtimeMs === mtimeMs && this.cache.size === size) return new Map(this.cache.secrets);
     const secrets = this.decrypt(this.readBytes());
-    this.cache = { mtimeMs: stat.mtimeMs, size: stat.size, secrets };
+    this.cache = { ino, mtimeMs, size, secrets };
     return new Map(secrets);
   }
 
@@ -198,26 +209,14 @@ export class EncryptedFileStore {
     return createHmac("sha256", this.key).update("switchboard-secrets key check v1").digest("hex").slice(0, 16);
   }
 
-  /** An exclusive lock file next to the store; a lock older than 30 s is a crashed writer's and is broken. */
+  /** The lock file beside the store, held by one writer at a time. */
   private lock(): () => void {
     const lockPath = `${this.path}.lock`;
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        closeSync(openSync(lockPath, "wx", 0o600));
-        return () => rmSync(lockPath, { force: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
-          throw new SecretStoreError(this.path, `cannot lock the secrets file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
-        }
-      }
-      try {
-        if (Date.now() - statSync(lockPath).mtimeMs > LOCK_STALE_MS) unlinkSync(lockPath);
-      } catch {
-        // Released meanwhile: try again.
-      }
-      if (Date.now() > deadline) throw new SecretStoreError(this.path, `another writer holds ${lockPath}; try again`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    try {
+      return acquireLockFile(lockPath, { waitMs: this.options.lockWaitMs ?? LOCK_WAIT_MS, staleMs: LOCK_STALE_MS });
+    } catch (err) {
+      if (err instanceof LockBusyError) throw new SecretStoreError(this.path, `another writer (${err.holder}) holds ${lockPath}; try again`);
+      throw new SecretStoreError(this.path, `cannot lock the secrets file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
     }
   }
 }

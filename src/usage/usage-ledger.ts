@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { refusedForContent } from "../store/store-errors.js";
-import type { JournalEntry, LedgerJournal, ProvisionalMark } from "./ledger-journal.js";
+import type { JournalEntry, LedgerJournal, ProvisionalMark, SegmentRows } from "./ledger-journal.js";
 import { LedgerRowError, ledgerRowProblem, type LedgerRow, type LedgerStore } from "./ledger-store.js";
 import { UnstoredSpend } from "./unstored-spend.js";
 
@@ -55,8 +55,11 @@ export const GATEWAY_EXITED = "gateway_exited";
  * transaction each, every `flushIntervalMs` or as soon as a batch is full. A
  * failed write keeps its rows for the next try. Rows a killed run left in the
  * journal are written from the next start on (`recover`), one segment at a
- * time: the start waits for them `replayWaitMs` at most. `close` writes
- * everything left: the app calls it after the server has drained.
+ * time: the start waits for them `replayWaitMs` at most. Each of their files
+ * is read once, at the start (their cost counts for budgets at once), and its
+ * rows held until their turn, within `maxQueued`; a file past that is peeked
+ * at then and read again at its turn. `close` writes everything left: the
+ * app calls it after the server has drained.
  *
  * Memory is bounded: past `maxQueued` rows, new rows go to a journal segment
  * of their own and nowhere else, and such segments (like those of a dead run)
@@ -107,6 +110,8 @@ export class UsageLedger {
   private readonly onDisk = new Map<number, number>();
   /** Of those, the files claimed from runs that are gone. */
   private readonly claimed = new Set<number>();
+  /** Of those, the ones read already (by `recover`, for their cost), held until read back: a file is read once. */
+  private readonly readAhead = new Map<number, SegmentRows>();
   /** The current journal segment when it takes rows for disk only (the queue was full): 0 otherwise. */
   private spillSegment = 0;
   /** Rows are being dropped (no journal holds them, memory is full): said once per episode. */
@@ -208,11 +213,19 @@ export class UsageLedger {
       { journal: journal.dir, files: found.map((claimed) => claimed.file) },
       "replaying usage ledger rows an earlier run had not stored (torn lines are skipped)",
     );
+    // Read once and held for their turn, within the memory the queue may take; past it, peeked now and read again at their turn.
+    let room = this.maxQueued - this.queue.length - this.heldAhead();
     for (const { segment } of found) {
       this.onDisk.set(segment, 0);
       this.claimed.add(segment);
+      const read = room > 0 ? this.readClaimed(journal, segment) : undefined;
+      if (read) {
+        this.readAhead.set(segment, read);
+        room -= read.rows.length;
+      }
+      const entries = read?.rows ?? journal.peekSegment(segment);
       // Their cost counts for budgets from now on, though most are not read back yet (provisional entries are charged when recorded).
-      for (const entry of journal.peekSegment(segment)) if (entry.provisional === undefined && ledgerRowProblem(entry) === undefined) this.unstored.add(entry);
+      for (const entry of entries) if (entry.provisional === undefined && ledgerRowProblem(entry) === undefined) this.unstored.add(entry);
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.flush().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs).unref()))]);
@@ -274,6 +287,22 @@ export class UsageLedger {
     void this.flush().catch(() => {});
   }
 
+  /** A claimed segment read ahead of its turn; undefined when that failed (it is tried again at its turn, as any other). */
+  private readClaimed(journal: LedgerJournal, segment: number): SegmentRows | undefined {
+    try {
+      return journal.readSegment(segment);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Rows `recover` read and holds until their turn to be queued. */
+  private heldAhead(): number {
+    let rows = 0;
+    for (const { rows: read } of this.readAhead.values()) rows += read.length;
+    return rows;
+  }
+
   /** Memory is full: rows from now on go to a journal segment of their own, read back later. */
   private startSpilling(journal: LedgerJournal): void {
     this.spillSegment = journal.startSegment();
@@ -303,7 +332,8 @@ export class UsageLedger {
         if (journal.currentSegment === segment) journal.startSegment();
         this.spillSegment = 0;
       }
-      const { rows, torn } = journal.readSegment(segment);
+      const { rows, torn } = this.readAhead.get(segment) ?? journal.readSegment(segment);
+      this.readAhead.delete(segment);
       const replaying = this.claimed.delete(segment);
       const keep: QueuedRow[] = [];
       let provisional = 0;

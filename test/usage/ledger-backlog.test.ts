@@ -140,7 +140,7 @@ describe("replaying what a dead run left", () => {
     // The store is stuck on the first batch: the start goes on all the same.
     await ledger.recover();
     await expect.poll(() => store.inserts).toBe(1);
-    // Only the first file has been read: its rows are being written, the others wait on disk.
+    // Only the first file's rows are queued: they are being written, the others wait their turn.
     expect(ledger.queued).toBe(50);
     store.open();
     await ledger.flush();

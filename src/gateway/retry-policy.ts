@@ -9,6 +9,10 @@ import { isUpstreamError, type UpstreamErrorKind } from "../providers/upstream-e
  * - `next_key`: this key cannot (rejected, out of quota); another key or candidate may.
  * - `retry`: a passing failure (429, 5xx, 529, reset, refused, timeout): back off and retry, then fail over;
  *   a 429 on one other key of the pool at most (`mayRetryOnPool`).
+ * A vendor's own word (`x-should-retry`, as its SDKs honour it) changes the kind's action: "true" makes
+ * `stop` (but a cancellation) and `next_candidate` `retry`; "false" makes `retry` `next_key`, never the same
+ * key again, though another key or candidate may serve. A kind that already moves on to another key stays so
+ * either way: the key is the trouble, and its pool the judge of it.
  */
 export type FailureAction = "stop" | "next_candidate" | "next_key" | "retry";
 
@@ -29,7 +33,11 @@ const ACTIONS: Record<UpstreamErrorKind, FailureAction> = {
 
 export function failureAction(err: unknown): FailureAction {
   // Anything that is not a classified vendor failure is a bug or the caller's doing: never retried.
-  return isUpstreamError(err) ? ACTIONS[err.kind] : "stop";
+  if (!isUpstreamError(err)) return "stop";
+  const action = ACTIONS[err.kind];
+  if (err.vendorSaysRetry === true && (action === "stop" || action === "next_candidate") && err.kind !== "cancelled") return "retry";
+  if (err.vendorSaysRetry === false && action === "retry") return "next_key";
+  return action;
 }
 
 /** Failures that belong to the key rather than the vendor: another key may succeed at once, without backing off. */

@@ -5,6 +5,7 @@ import type { Codec, ErrorContext, VendorRequest } from "./codec.js";
 import { badResponse, parseJson } from "./codec-errors.js";
 import { checkedEvents, checkedResult, checkedVectors, guarded } from "./codec-guard.js";
 import type { ChatParams, ChatResult, ChatStreamEvent, DiscoveredModel, EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "./provider.js";
+import { parseShouldRetry } from "./retry-after.js";
 import { frames } from "./transport/frames.js";
 import { EMBEDDING_BYTES_PER_INPUT, isJsonResponse, MAX_ANSWER_BYTES, VendorTransport, type TransportResponse } from "./transport/vendor-transport.js";
 import { UpstreamError, unsupported } from "./upstream-error.js";
@@ -149,7 +150,8 @@ export class DialectAdapter implements ProviderAdapter {
         throw redirected(ctx, res.status);
       } else if (res.status < 200 || res.status >= 300) {
         const text = await this.transport.errorText(res);
-        failure = guarded(ctx, () => this.codec.httpError(res.status, res.headers, text, ctx));
+        // The vendor's x-should-retry is read here, once for every dialect: the codecs classify the answer.
+        failure = guarded(ctx, () => this.codec.httpError(res.status, res.headers, text, ctx)).withVendorSaysRetry(parseShouldRetry(res.headers));
       } else if (request.stream && !isJsonResponse(res)) {
         return { kind: "stream", res, ctx };
       } else {

@@ -16,6 +16,16 @@ export function parseRetryAfter(headers: ResponseHeaders, now = Date.now()): num
   return Number.isNaN(date) ? undefined : capRetryAfter(Math.max(0, date - now));
 }
 
+/**
+ * A vendor's own word on retrying a failed request, `x-should-retry`, which
+ * the OpenAI and Anthropic SDKs honour over the status: "true" or "false",
+ * undefined when it gave none (or neither).
+ */
+export function parseShouldRetry(headers: ResponseHeaders): boolean | undefined {
+  const value = first(headers["x-should-retry"])?.trim().toLowerCase();
+  return value === "true" ? true : value === "false" ? false : undefined;
+}
+
 /** Bounds a vendor's retry hint (a header, Google's RetryInfo) to what the gateway relays. */
 export function capRetryAfter(ms: number): number {
   return Math.min(ms, MAX_VENDOR_RETRY_AFTER_MS);

@@ -42,6 +42,11 @@ export interface UpstreamErrorInit {
   status?: number;
   /** When the vendor says a retry may succeed. */
   retryAfterMs?: number;
+  /**
+   * The vendor's own word on retrying (its `x-should-retry` header): true, a
+   * retry may succeed whatever the kind; false, not with the same key.
+   */
+  vendorSaysRetry?: boolean;
   /** The vendor's own error code or type, for logs. */
   vendorCode?: string;
   /** The request field the vendor named as the trouble (OpenAI's `error.param`), in the vendor's own request. */
@@ -57,6 +62,7 @@ export class UpstreamError extends Error {
   readonly credentialId: string | undefined;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly vendorSaysRetry: boolean | undefined;
   readonly vendorCode: string | undefined;
   readonly vendorParam: string | undefined;
   readonly reason: string | undefined;
@@ -69,6 +75,7 @@ export class UpstreamError extends Error {
     this.credentialId = init.credentialId;
     this.status = init.status;
     this.retryAfterMs = init.retryAfterMs;
+    this.vendorSaysRetry = init.vendorSaysRetry;
     this.vendorCode = init.vendorCode;
     this.vendorParam = init.vendorParam;
     this.reason = init.reason;
@@ -76,7 +83,14 @@ export class UpstreamError extends Error {
 
   /** Whether another attempt (same or other credential or candidate) may succeed. */
   get retryable(): boolean {
-    return RETRYABLE.has(this.kind);
+    return this.vendorSaysRetry === true || RETRYABLE.has(this.kind);
+  }
+
+  /** This error with the vendor's own word on retrying it (unchanged without one). */
+  withVendorSaysRetry(word: boolean | undefined): UpstreamError {
+    if (word === undefined) return this;
+    const { kind, provider, message, credentialId, status, retryAfterMs, vendorCode, vendorParam, reason } = this;
+    return new UpstreamError({ kind, provider, message, credentialId, status, retryAfterMs, vendorCode, vendorParam, reason, vendorSaysRetry: word });
   }
 
   /** The label used in metrics: the HTTP status when there was one, else the kind. */

@@ -8,7 +8,11 @@ import { errorBody, isOpenAIReasoningModel, reasonsAloud, usageInFinishingChoice
  * request rules and answers in the documented shapes:
  * - the answer echoes the last user message ("Echo: …");
  * - with tools (and tool_choice not "none") it calls the first or the forced tool with {"query": …};
- * - after a tool message it answers "Tool result: …";
+ * - with the legacy `functions` (and function_call not "none") it calls the first or the forced one the
+ *   same way, in the legacy shape: `function_call` (streamed as `delta.function_call`, the name with
+ *   the first fragment) and finish_reason "function_call"
+ *   (https://platform.openai.com/docs/api-reference/chat/object, deprecated fields);
+ * - after a tool (or legacy function) message it answers "Tool result: …";
  * - JSON mode answers a JSON object (and, as OpenAI does, demands the word "json" in the messages);
  * - max tokens (in words here) cut the answer with finish_reason "length";
  * - a user message with "[refuse]" gets a refusal (OpenAI's `refusal`, content null);
@@ -74,7 +78,8 @@ export interface OpenAIFake extends FakeServer {
 
 type Json = Record<string, any>;
 
-const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
+/** "function" is the deprecated role of a legacy function's result, which names the function. */
+const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
 
 function invalid(res: ServerResponse, message: string, param: string | null = null): void {
   sendJson(res, 400, { error: { message, type: "invalid_request_error", param, code: null } });
@@ -103,6 +108,7 @@ export function violation(body: Json): [string, string] | undefined {
   for (const [i, m] of body.messages.entries()) {
     if (!ROLES.has(m.role)) return [`Invalid value for 'messages[${i}].role'`, `messages[${i}].role`];
     if (m.role === "tool" && typeof m.tool_call_id !== "string") return [`Missing 'tool_call_id' in messages[${i}]`, `messages[${i}].tool_call_id`];
+    if (m.role === "function" && typeof m.name !== "string") return [`Missing 'name' in messages[${i}]`, `messages[${i}].name`];
     if (m.role === "tool" && !calledIds.has(m.tool_call_id)) {
       return ["Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.", `messages[${i}].role`];
     }
@@ -127,6 +133,9 @@ export function violation(body: Json): [string, string] | undefined {
   if (body.stream_options !== undefined && body.stream !== true) return ["The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options"];
   for (const [i, tool] of (body.tools ?? []).entries()) {
     if (tool.type !== "function" || typeof tool.function?.name !== "string") return [`Invalid tools[${i}]`, `tools[${i}]`];
+  }
+  for (const [i, fn] of (body.functions ?? []).entries()) {
+    if (typeof fn?.name !== "string") return [`Invalid functions[${i}]`, `functions[${i}]`];
   }
   const format = body.response_format?.type;
   if (format !== undefined && !["text", "json_object", "json_schema"].includes(format)) return ["Invalid response_format type", "response_format"];
@@ -187,6 +196,8 @@ interface Answer {
   /** Reasoning returned aloud (`reasoning_content`). */
   reasoning: string | null;
   toolCalls: { id: string; name: string; arguments: string }[];
+  /** The legacy call, made when asked with `functions`. */
+  functionCall?: { name: string; arguments: string };
   finishReason: string;
   usage: Json;
 }
@@ -210,12 +221,17 @@ function answer(body: Json, options: OpenAIFakeOptions): Answer {
   if (tools.length > 0 && body.tool_choice !== "none" && last.role === "user" && scripted) {
     return { content: null, refusal: null, reasoning, toolCalls: [{ id: `call_${Date.now()}`, name: scripted.name, arguments: scripted.arguments }], finishReason: "tool_calls", usage: usage(10) };
   }
+  const functions: Json[] = body.functions ?? [];
+  if (functions.length > 0 && body.function_call !== "none" && last.role === "user") {
+    const functionCall = { name: body.function_call?.name ?? functions[0]!.name, arguments: JSON.stringify({ query: userText }) };
+    return { content: null, refusal: null, reasoning, toolCalls: [], functionCall, finishReason: "function_call", usage: usage(10) };
+  }
   if (vendor === "openai" && userText.includes("[refuse]")) {
     // Structured outputs: a refusal is its own field, and the answer ends with "stop" (https://platform.openai.com/docs/guides/structured-outputs#refusals).
     const refusal = "I'm sorry, I can't help with that.";
     return { content: null, refusal, reasoning, toolCalls: [], finishReason: "stop", usage: usage(words(refusal)) };
   }
-  let text = last.role === "tool" ? `Tool result: ${textOf(last.content)}` : `Echo: ${userText}`;
+  let text = last.role === "tool" || last.role === "function" ? `Tool result: ${textOf(last.content)}` : `Echo: ${userText}`;
   if (options.extraWords) text += " " + Array.from({ length: options.extraWords }, (_, i) => `word${i}`).join(" ");
   let finishReason = "stop";
   const limit = body.max_completion_tokens ?? body.max_tokens;
@@ -254,6 +270,12 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
     await send({ choices: [{ index: 0, delta: { tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }, finish_reason: null }] });
     for (const piece of pieces(call.arguments, 5)) {
       await send({ choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }] });
+    }
+  }
+  if (result.functionCall) {
+    await send({ choices: [{ index: 0, delta: { function_call: { name: result.functionCall.name, arguments: "" } }, finish_reason: null }] });
+    for (const piece of pieces(result.functionCall.arguments, 5)) {
+      await send({ choices: [{ index: 0, delta: { function_call: { arguments: piece } }, finish_reason: null }] });
     }
   }
   if (usageInFinishingChoice(options.vendor ?? "openai")) {
@@ -329,6 +351,7 @@ export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenA
             refusal: result.refusal,
             ...(result.reasoning !== null ? { reasoning_content: result.reasoning } : {}),
             ...(result.toolCalls.length > 0 ? { tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) } : {}),
+            ...(result.functionCall ? { function_call: result.functionCall } : {}),
           },
           finish_reason: result.finishReason,
           logprobs: result.refusal !== null ? logprobsOf(body, pieces(result.refusal, 8), "refusal") : logprobsOf(body, result.content === null ? [] : pieces(result.content)),

@@ -279,6 +279,41 @@ describe("backoff and the vendor's hints", () => {
     }
   });
 
+  const shouldRetry = (status: number, word: "true" | "false"): Scripted => ({ kind: "error", status, body: { error: { message: "m", type: status >= 500 ? "server_error" : "invalid_request_error" } }, headers: { "x-should-retry": word } });
+
+  it("x-should-retry: false keeps a retryable failure off the same key: the next candidate serves, or the answer goes back at once", async () => {
+    const failover = harness({ retry }, [{ model: "gpt-4o-mini", provider: "primary", fallbacks: ["backup/gpt-4o-mini"] }]);
+    try {
+      primary.enqueue(shouldRetry(503, "false"));
+      const res = await failover.gateway.chat(chat(), failover.ctx());
+      expect(outcomes(res.attempts)).toEqual(["primary:overloaded", "backup:ok"]);
+    } finally {
+      await failover.close();
+    }
+    const alone = harness({ retry }, [{ model: "gpt-4o-mini", provider: "primary" }], ["primary"]);
+    try {
+      primary.enqueue(shouldRetry(503, "false"));
+      const sent = primary.requests.length;
+      const err = await failure(alone.gateway.chat(chat(), alone.ctx()));
+      expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("UPSTREAM_OVERLOADED");
+      expect(primary.requests.length).toBe(sent + 1);
+      expect(alone.sleeps).toEqual([]);
+    } finally {
+      await alone.close();
+    }
+  });
+
+  it("x-should-retry: true retries a failure its kind would not (a 400)", async () => {
+    const h = harness({ retry }, [{ model: "gpt-4o-mini", provider: "primary" }], ["primary"]);
+    try {
+      primary.enqueue(shouldRetry(400, "true"));
+      const res = await h.gateway.chat(chat(), h.ctx());
+      expect(outcomes(res.attempts)).toEqual(["primary:bad_request", "primary:ok"]);
+    } finally {
+      await h.close();
+    }
+  });
+
   it("a candidate whose pool has no key to hand out is skipped at once", async () => {
     const h = harness({ retry }, [{ model: "gpt-4o-mini", provider: "primary", fallbacks: ["backup/gpt-4o-mini"] }]);
     try {

@@ -190,6 +190,22 @@ describe("what follows a failure", () => {
   ] as const)("%s → %s", (kind, action) => {
     expect(failureAction(err(kind))).toBe(action);
   });
+  it.each([
+    ["overloaded", false, "next_key"],
+    ["rate_limited", false, "next_key"],
+    ["bad_request", false, "stop"],
+    ["model_not_found", false, "next_candidate"],
+    ["credential_rejected", false, "next_key"],
+    ["bad_request", true, "retry"],
+    ["content_filtered", true, "retry"],
+    ["bad_response", true, "retry"],
+    ["model_not_found", true, "retry"],
+    ["quota_exhausted", true, "next_key"],
+    ["overloaded", true, "retry"],
+    ["cancelled", true, "stop"],
+  ] as const)("%s with the vendor's x-should-retry: %s → %s", (kind, word, action) => {
+    expect(failureAction(new UpstreamError({ kind, provider: "p", message: "m", vendorSaysRetry: word }))).toBe(action);
+  });
   it("anything unclassified is never retried", () => {
     expect(failureAction(new TypeError("bug"))).toBe("stop");
   });

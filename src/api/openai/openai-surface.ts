@@ -59,18 +59,18 @@ export function createOpenAISurface({ gateway, providerHealth }: OpenAISurfaceDe
 }
 
 async function chatCompletions(gateway: Gateway, { ctx, body, req, res }: RestCall): Promise<void> {
-  const { request, stream, includeUsage } = chatRequestFromOpenAI(body);
+  const { request, stream, includeUsage, legacyFunctions } = chatRequestFromOpenAI(body);
   request.cacheControl = cacheControlOf(req);
   validateChat(request);
   const created = Math.floor(Date.now() / 1000);
   if (!stream) {
     const answer = await gateway.chat(request, ctx);
-    sendJson(res, toOpenAIChatCompletion(answer, created), answerHeaders(answer));
+    sendJson(res, toOpenAIChatCompletion(answer, created, legacyFunctions), answerHeaders(answer));
     return;
   }
   const streamed = await gateway.chatStream(request, ctx);
   // Each chunk names the answer as its vendor did, from the first event on; where it did not: the gateway's id, and the model the vendor was sent (as a whole answer's `model`).
-  const writer = new OpenAIChunkWriter(created, () => ({ id: `chatcmpl-${ctx.requestId}`, model: streamed.servingModel() ?? request.model }));
+  const writer = new OpenAIChunkWriter(created, () => ({ id: `chatcmpl-${ctx.requestId}`, model: streamed.servingModel() ?? request.model }), legacyFunctions);
   for await (const event of streamed.responses) {
     if (!res.headersSent) {
       res.writeHead(200, streamHeaders(streamed));

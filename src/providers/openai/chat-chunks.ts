@@ -10,6 +10,7 @@ import { vendorArray, vendorIndex, vendorObject, vendorString } from "../vendor-
 import { toOpenAIIdentity, vendorIdentityOf } from "./answer-identity.js";
 import { openAIStreamError, type OpenAIStreamErrorBody } from "./errors.js";
 import { fromOpenAILogprobs, toOpenAILogprobs } from "./logprobs.js";
+import { answeredLegacyCallId, toLegacyDelta, toLegacyFinishReason } from "./legacy-functions.js";
 import { toReasoningDetails } from "./reasoning.js";
 import { finishReasonOf, fromOpenAIUsage, toOpenAIFinishReason, toOpenAIUsage } from "./usage.js";
 
@@ -26,6 +27,8 @@ interface ChatCompletionChunk {
       reasoning_content?: string | null;
       refusal?: string | null;
       tool_calls?: { index?: number; id?: string; function?: { name?: string; arguments?: string } }[] | null;
+      /** The legacy call (an answer to `functions`): its name with the first fragment, as tool_calls' function. */
+      function_call?: { name?: string; arguments?: string } | null;
     };
     finish_reason?: string | null;
     /** This chunk's tokens' log probabilities, when asked for. */
@@ -40,10 +43,11 @@ interface ChatCompletionChunk {
 
 /**
  * Reads a vendor's chunk stream: deltas (text, reasoning, refusal, tool call
- * fragments) as they come, usage wherever the vendor puts it (top level as
- * OpenAI does, or in the finishing choice as Moonshot does), and `[DONE]`
- * (or a finish reason) as the end. The first delta carries the answer's id
- * and identity as the chunks before it said them; the end says them again.
+ * fragments, a legacy `function_call` as call 0) as they come, usage wherever
+ * the vendor puts it (top level as OpenAI does, or in the finishing choice as
+ * Moonshot does), and `[DONE]` (or a finish reason) as the end. The first
+ * delta carries the answer's id and identity as the chunks before it said
+ * them; the end says them again.
  */
 export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
   let id = "";
@@ -55,13 +59,16 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
   // The last usage sent counts; it is read (and checked) once, at the end.
   let usage: { raw: unknown; path: string } | undefined;
   let done = false;
+  /** Whether the legacy call's first fragment went out (with the id the wire does not give). */
+  let legacyCalled = false;
   const finishReason = () => (reason === undefined ? FinishReason.UNSPECIFIED : finishReasonOf(reason, refused));
   return {
     get done() {
       return done;
     },
     next(event): ChatStreamEvent[] {
-      if (event.data === "[DONE]") {
+      // openai-python ends on any data starting with it (_streaming.py), trailing blanks and all.
+      if (event.data.startsWith("[DONE]")) {
         done = true;
         return [];
       }
@@ -82,7 +89,7 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
       const reasoning = vendorString(delta.reasoning_content, "choices[0].delta.reasoning_content", ctx);
       const refusal = vendorString(delta.refusal, "choices[0].delta.refusal", ctx);
       if (refusal !== "") refused = true;
-      const toolCalls = vendorArray(delta.tool_calls, "choices[0].delta.tool_calls", ctx).map((raw, position) => {
+      const toolCalls: ToolCallDelta[] = vendorArray(delta.tool_calls, "choices[0].delta.tool_calls", ctx).map((raw, position) => {
         const at = `choices[0].delta.tool_calls[${position}]`;
         const fragment = vendorObject(raw, at, ctx);
         const fn = vendorObject(fragment.function, `${at}.function`, ctx);
@@ -93,6 +100,20 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
           argumentsFragment: vendorString(fn.arguments, `${at}.function.arguments`, ctx),
         });
       });
+      if (delta.function_call !== undefined && delta.function_call !== null) {
+        const fn = vendorObject(delta.function_call, "choices[0].delta.function_call", ctx);
+        // The first fragment carries the call's id, as tool_calls' first fragment does.
+        const callId = legacyCalled ? "" : answeredLegacyCallId(id);
+        legacyCalled = true;
+        toolCalls.push(
+          create(ToolCallDeltaSchema, {
+            index: 0,
+            id: callId,
+            name: vendorString(fn.name, "choices[0].delta.function_call.name", ctx),
+            argumentsFragment: vendorString(fn.arguments, "choices[0].delta.function_call.arguments", ctx),
+          }),
+        );
+      }
       const logprobs = fromOpenAILogprobs(choice.logprobs, "choices[0].logprobs", ctx);
       const scored = logprobs !== undefined && (logprobs.content.length > 0 || logprobs.refusal.length > 0);
       if (content === "" && toolCalls.length === 0 && reasoning === "" && refusal === "" && !scored) return [];
@@ -132,7 +153,8 @@ type SaidIdentity = Pick<ChatDelta, "id" | "vendorModel" | "serviceTier" | "syst
  * the signed reasoning blocks whole with the finish reason, as `reasoning_details`.
  * Every chunk names the answer as its vendor did (id, dated model, tier,
  * fingerprint), taken from the first event, which is when the vendor has
- * said them; `fallback` names it where the vendor did not.
+ * said them; `fallback` names it where the vendor did not. For a caller that
+ * asked with legacy `functions`, the call streams as `function_call`.
  */
 export class OpenAIChunkWriter {
   private head: ChunkHead | undefined;
@@ -143,6 +165,7 @@ export class OpenAIChunkWriter {
   constructor(
     private readonly created: number,
     private readonly fallback: () => { id: string; model: string },
+    private readonly legacyFunctions = false,
   ) {}
 
   /**
@@ -170,7 +193,8 @@ export class OpenAIChunkWriter {
       out.refusal = delta.refusal;
       this.refused = true;
     }
-    if (delta.toolCalls.length > 0) out.tool_calls = delta.toolCalls.map(toolCallFragment);
+    const toolCalls = this.legacyFunctions ? toLegacyDelta(out, delta.toolCalls) : delta.toolCalls;
+    if (toolCalls.length > 0) out.tool_calls = toolCalls.map(toolCallFragment);
     // Log probabilities, when asked for, go where OpenAI puts them: beside the delta, before the finish reason.
     const choice: JsonObject = delta.logprobs ? { index: 0, delta: out, logprobs: toOpenAILogprobs(delta.logprobs), finish_reason: null } : { index: 0, delta: out, finish_reason: null };
     return this.chunk([choice]);
@@ -193,7 +217,8 @@ export class OpenAIChunkWriter {
   finish(summary: ChatSummary): JsonObject {
     this.head ??= this.headOf(summary);
     const delta: JsonObject = summary.reasoning.length > 0 ? { reasoning_details: toReasoningDetails(summary.reasoning) } : {};
-    return this.chunk([{ index: 0, delta, finish_reason: toOpenAIFinishReason(summary.finishReason, this.refused) }]);
+    const reason = toOpenAIFinishReason(summary.finishReason, this.refused);
+    return this.chunk([{ index: 0, delta, finish_reason: this.legacyFunctions ? toLegacyFinishReason(reason) : reason }]);
   }
 
   usage(summary: ChatSummary): JsonObject {

@@ -7,6 +7,7 @@ import { badResponse } from "../codec-errors.js";
 import type { ChatResult } from "../provider.js";
 import { toOpenAIIdentity, vendorIdentityOf } from "./answer-identity.js";
 import { lenientReader } from "./json-reader.js";
+import { toLegacyFinishReason, toLegacyMessage } from "./legacy-functions.js";
 import { fromOpenAILogprobs, toOpenAILogprobs } from "./logprobs.js";
 import { fromOpenAIMessage, toOpenAIMessage } from "./messages.js";
 import { toOpenAIReasoningFields } from "./reasoning.js";
@@ -20,10 +21,11 @@ export function fromOpenAIChatCompletion(raw: unknown, ctx: ErrorContext): ChatR
   const completion = read.object(raw, "the answer");
   const choice = read.object(read.array(completion.choices, "choices")[0], "choices[0]");
   if (Object.keys(choice).length === 0) throw badResponse(ctx, "answered with no choices");
-  const message = fromOpenAIMessage(choice.message, ctx);
+  const id = read.string(completion.id, "id");
+  const message = fromOpenAIMessage(choice.message, ctx, id);
   const { usage, fault } = fromOpenAIUsage(completion.usage);
   return {
-    id: read.string(completion.id, "id"),
+    id,
     message,
     finishReason: finishReasonOf(choice.finish_reason, message.refusal !== ""),
     usage,
@@ -33,14 +35,16 @@ export function fromOpenAIChatCompletion(raw: unknown, ctx: ErrorContext): ChatR
   };
 }
 
-/** The unified answer as `chat.completion`, for callers of the REST surface. */
-export function toOpenAIChatCompletion(res: ChatResponse, created: number): JsonObject {
-  const message = res.message ? { ...toOpenAIMessage(res.message, { fitIds: false }), ...toOpenAIReasoningFields(res.message) } : { role: "assistant", content: "" };
+/** The unified answer as `chat.completion`, for callers of the REST surface; in the legacy shape for a caller that asked with `functions`. */
+export function toOpenAIChatCompletion(res: ChatResponse, created: number, legacyFunctions = false): JsonObject {
+  const message: JsonObject = res.message ? { ...toOpenAIMessage(res.message, { fitIds: false }), ...toOpenAIReasoningFields(res.message) } : { role: "assistant", content: "" };
+  if (legacyFunctions) toLegacyMessage(message);
   // The model as the vendor named it (gpt-4o-2024-08-06), else as it was sent.
   const out: JsonObject = { id: res.id || `chatcmpl-${res.requestId}`, object: "chat.completion", created, model: res.vendorModel || res.model };
   toOpenAIIdentity(out, res);
   const logprobs = res.logprobs ? toOpenAILogprobs(res.logprobs) : null;
-  out.choices = [{ index: 0, message, logprobs, finish_reason: toOpenAIFinishReason(res.finishReason, Boolean(res.message?.refusal)) }];
+  const reason = toOpenAIFinishReason(res.finishReason, Boolean(res.message?.refusal));
+  out.choices = [{ index: 0, message, logprobs, finish_reason: legacyFunctions ? toLegacyFinishReason(reason) : reason }];
   out.usage = toOpenAIUsage(res.usage);
   return out;
 }

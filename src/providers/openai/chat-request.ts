@@ -8,7 +8,8 @@ import type { ChatParams } from "../provider.js";
 import { checkCallSize } from "../call-size.js";
 import { readChatOnlyFields } from "./chat-only-fields.js";
 import { strictReader as read } from "./json-reader.js";
-import { readOpenAIMessage, toOpenAIMessages } from "./messages.js";
+import { asksInLegacyShape } from "./legacy-functions.js";
+import { readOpenAIMessages, toOpenAIMessages } from "./messages.js";
 import { readOpenAIReasoning, toOpenAIReasoning } from "./reasoning.js";
 import { readOpenAIResponseFormat, readOpenAITools, readOpenAIToolChoice, toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "./tools.js";
 
@@ -55,6 +56,8 @@ export interface OpenAIChatRequest {
   stream: boolean;
   /** `stream_options.include_usage`: the stream ends with a chunk holding the usage. */
   includeUsage: boolean;
+  /** The caller asked with legacy `functions`: its answer's call is written as `function_call` (legacy-functions.ts). */
+  legacyFunctions: boolean;
 }
 
 /**
@@ -85,7 +88,7 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   const streamOptions = read.object(body.stream_options, "stream_options");
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
-    messages: (body.messages as unknown[]).map((message, i) => readOpenAIMessage(message, `messages[${i}]`, read)),
+    messages: readOpenAIMessages(body.messages as unknown[], read),
     temperature: read.number(body.temperature, "temperature"),
     topP: read.number(body.top_p, "top_p"),
     maxTokens: wholeNumber(body, "max_completion_tokens") ?? wholeNumber(body, "max_tokens"),
@@ -105,7 +108,12 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   // The options are the caller's Chat Completions fields: another dialect's vendor gets them fitted (chat-only-fields.ts).
   // Errors name a tool call's arguments as the caller wrote them.
   Object.assign(request, { vendorOptionsDialect: "openai", fieldNames: { arguments: "function.arguments" } });
-  return { request, stream: read.boolean(body.stream, "stream") === true, includeUsage: read.boolean(streamOptions.include_usage, "stream_options.include_usage") === true };
+  return {
+    request,
+    stream: read.boolean(body.stream, "stream") === true,
+    includeUsage: read.boolean(streamOptions.include_usage, "stream_options.include_usage") === true,
+    legacyFunctions: asksInLegacyShape(body),
+  };
 }
 
 const ONE_ANSWER = "must be 1: a call returns one answer (send n calls for n answers)";

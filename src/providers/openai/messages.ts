@@ -8,6 +8,7 @@ import type { ErrorContext } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
 import { lenientReader, type JsonReader } from "./json-reader.js";
 import { readReasoningDetails } from "./reasoning.js";
+import { answeredLegacyCallId, conversationLegacyCallId, legacyResultCallId, readLegacyCall } from "./legacy-functions.js";
 import { ownEntry } from "../../common/own-entry.js";
 
 /** Role names on the wire, which DashScope's native API shares. */
@@ -19,8 +20,12 @@ export const OPENAI_ROLE_NAMES: Record<Role, string> = {
   [Role.TOOL]: "tool",
 };
 
-/** Roles as callers write them; "developer" is OpenAI's newer name for the system role. */
-const ROLES: Record<string, Role> = { system: Role.SYSTEM, developer: Role.SYSTEM, user: Role.USER, assistant: Role.ASSISTANT, tool: Role.TOOL };
+/**
+ * Roles as callers write them; "developer" is OpenAI's newer name for the
+ * system role, and "function" the legacy role of a function's result (a tool
+ * result: legacy-functions.ts).
+ */
+const ROLES: Record<string, Role> = { system: Role.SYSTEM, developer: Role.SYSTEM, user: Role.USER, assistant: Role.ASSISTANT, tool: Role.TOOL, function: Role.TOOL };
 
 /** OpenAI refuses a tool call id over 40 characters (`string_above_max_length`). */
 const openAIToolCallId = toolCallIdFitting({ maxLength: 40 });
@@ -99,24 +104,54 @@ export function toOpenAIToolCalls(calls: ToolCall[], options: EncodeOptions = { 
   }));
 }
 
+/** Where a message stands among legacy function calls, whose wire shape has no ids. */
+interface LegacyPlace {
+  /** The id the message's `function_call` takes. */
+  callId: string;
+  /** The calls of the last assistant message before it, which a `function` message answers by name. */
+  earlierCalls?: readonly ToolCall[];
+}
+
 /**
  * A message from the wire: a caller's request message (`at` is its field
  * path, e.g. "messages[2]") or a vendor's answer (role assistant by
  * default), with its reasoning (`reasoning_content`, `reasoning_details`)
- * and refusal.
+ * and refusal. A legacy `function_call` is one more tool call, and a
+ * `function` message the result of the call it names (`legacy`).
  */
-export function readOpenAIMessage(raw: unknown, at: string, reader: JsonReader, defaultRole?: Role): Message {
+function readOpenAIMessage(raw: unknown, at: string, reader: JsonReader, defaultRole: Role | undefined, legacy: LegacyPlace): Message {
   const m = reader.object(raw, at, true);
   const role = m.role === undefined || m.role === null ? defaultRole : ownEntry(ROLES, String(m.role));
   if (role === undefined) return reader.reject(`${at}.role`, `must be one of ${Object.keys(ROLES).join(", ")}`);
-  const message = create(MessageSchema, { role, name: reader.string(m.name, `${at}.name`), toolCallId: reader.string(m.tool_call_id, `${at}.tool_call_id`) });
+  const name = reader.string(m.name, `${at}.name`);
+  // A function message's name is the function's, not its author's: the call it answers carries it.
+  const message =
+    m.role === "function"
+      ? create(MessageSchema, { role, toolCallId: legacyResultCallId(name, legacy.earlierCalls ?? [], at, reader) })
+      : create(MessageSchema, { role, name, toolCallId: reader.string(m.tool_call_id, `${at}.tool_call_id`) });
   if (Array.isArray(m.content)) message.parts = m.content.map((part, j) => readPart(part, `${at}.content[${j}]`, reader));
   else message.content = reader.string(m.content, `${at}.content`);
   message.refusal = reader.string(m.refusal, `${at}.refusal`);
   message.reasoningContent = reader.string(m.reasoning_content, `${at}.reasoning_content`);
   message.reasoning = readReasoningDetails(m.reasoning_details, `${at}.reasoning_details`, reader);
   message.toolCalls = reader.array(m.tool_calls, `${at}.tool_calls`).map((call, j) => readToolCall(call, `${at}.tool_calls[${j}]`, reader, j));
+  const legacyCall = readLegacyCall(m.function_call, `${at}.function_call`, reader, legacy.callId);
+  if (legacyCall) message.toolCalls.push(legacyCall);
   return message;
+}
+
+/**
+ * A caller's conversation, each message as readOpenAIMessage reads it: a
+ * legacy call takes an id from its message's place, and a `function`
+ * message the id of the call it answers.
+ */
+export function readOpenAIMessages(raw: readonly unknown[], reader: JsonReader): Message[] {
+  let earlierCalls: readonly ToolCall[] = [];
+  return raw.map((value, i) => {
+    const message = readOpenAIMessage(value, `messages[${i}]`, reader, undefined, { callId: conversationLegacyCallId(i), earlierCalls });
+    if (message.role === Role.ASSISTANT) earlierCalls = message.toolCalls;
+    return message;
+  });
 }
 
 function readPart(raw: unknown, at: string, reader: JsonReader): ContentPart {
@@ -140,13 +175,16 @@ function readToolCall(raw: unknown, at: string, reader: JsonReader, position: nu
   });
 }
 
-/** An assistant message as a vendor answered it (DashScope's native API shares the shape). */
-export function fromOpenAIMessage(raw: unknown, ctx: ErrorContext): Message {
+/**
+ * An assistant message as a vendor answered it (DashScope's native API
+ * shares the shape); `answerId` names a legacy call it makes.
+ */
+export function fromOpenAIMessage(raw: unknown, ctx: ErrorContext, answerId = ""): Message {
   const reader = lenientReader((field, problem) => {
     throw badResponse(ctx, `answered with ${field} that ${problem}`);
   });
   // An absent message reads as empty; a null one is no message (bad_response, as any wrong type).
-  return readOpenAIMessage(raw === undefined ? {} : raw, "message", reader, Role.ASSISTANT);
+  return readOpenAIMessage(raw === undefined ? {} : raw, "message", reader, Role.ASSISTANT, { callId: answeredLegacyCallId(answerId) });
 }
 
 /** The shape of an answer's message, for dialects that embed it (DashScope's native choices). */

@@ -34,7 +34,7 @@ import { ModelListing } from "./model-listing.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
 import { CACHE_MISS, NO_CACHE, type CacheableAnswer, type CacheLookup, type CacheStatus, type ResponseCache } from "./response-cache.js";
 import type { Candidate, Router } from "./router.js";
-import { boundTokens, embedTokens, estimateUsage, estimateUsageOfLength, rateLimitTokens } from "./usage-estimate.js";
+import { boundTokens, embedTokens, estimateUsage, estimateUsageOfLength, rateLimitTokens, reportedUsage, saysAnything } from "./usage-estimate.js";
 
 export interface GatewayDeps {
   router: Router;
@@ -100,7 +100,8 @@ export class Gateway {
     try {
       if (cache.answer) return this.chatResponse(call, cache.answer, { attempts: [], served: cache.answer.served }, params, ctx, cache.status, fitting);
       const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })), call);
-      const answer = { ...value, usage: value.usage ?? estimateUsage(params, value.message.content + value.message.reasoningContent), served: outcome.served! };
+      const usage = reportedUsage(value.usage, saysAnything(value.message)) ?? estimateUsage(params, value.message.content + value.message.reasoningContent);
+      const answer = { ...value, usage, served: outcome.served! };
       this.sayUsageFault(value.usageFault, answer.served, ctx);
       cache.store(answer);
       return this.chatResponse(call, answer, outcome, params, ctx, "miss", fitting);
@@ -167,7 +168,7 @@ export class Gateway {
   /** A cached answer as a stream: its text, reasoning and tool calls in one delta, then the summary. */
   private async *replay(params: ChatParams, ctx: CallContext, call: AdmittedCall, answer: CacheableAnswer, cache: CacheStatus, fitting: CallFitting): AsyncGenerator<ChatStreamResponse> {
     const { content, toolCalls, reasoningContent, refusal, reasoning } = answer.message;
-    if (content !== "" || toolCalls.length > 0 || reasoningContent !== "" || refusal !== "") {
+    if (saysAnything(answer.message)) {
       const fragments = toolCalls.map((toolCall, index) => ({ index, id: toolCall.id, name: toolCall.name, argumentsFragment: toolCall.arguments }));
       const identity = { id: answer.id || undefined, ...vendorIdentity(answer) };
       yield create(ChatStreamResponseSchema, { event: { case: "delta", value: { content, toolCalls: fragments, reasoningContent, refusal, reasoning, logprobs: answer.logprobs, ...identity } } });
@@ -233,6 +234,8 @@ export class Gateway {
     let kept = 0;
     // What the vendor generated before a failure or a hang-up counts; before the first delta, `fail` charges the prompt if the request went out.
     let begun = false;
+    /** The answer said something (text, reasoning, a tool call, a refusal): a usage that counts nothing is then no count. */
+    let spoke = false;
     const partialUsage = () => (begun ? estimateUsageOfLength(params, generated) : undefined);
     try {
       for await (const event of dispatched.events) {
@@ -241,6 +244,7 @@ export class Gateway {
           cache.progress();
           if (!begun) call.firstToken();
           const reasoning = event.reasoning ?? "";
+          spoke ||= saysAnything({ content: event.content, toolCalls: event.toolCalls, reasoningContent: reasoning, refusal: event.refusal ?? "" });
           generated += event.content.length + reasoning.length;
           answered += event.content.length;
           if (bounded) kept += event.content.length + reasoning.length + (event.refusal?.length ?? 0);
@@ -273,11 +277,12 @@ export class Gateway {
         }
         const outcome = dispatched.outcome();
         const served = outcome.served ?? outcome.lastTried!;
-        const answer = streamedAnswer(event, text, toolCalls, event.usage ?? estimateUsageOfLength(params, generated), served, { ...said, reasoning: event.reasoning ?? [] }, logprobs?.all);
+        const reported = reportedUsage(event.usage, spoke);
+        const answer = streamedAnswer(event, text, toolCalls, reported ?? estimateUsageOfLength(params, generated), served, { ...said, reasoning: event.reasoning ?? [] }, logprobs?.all);
         this.sayUsageFault(event.usageFault, served, ctx);
         const attempts = call.succeed(outcome, answer.usage, false, answer);
         cache.store(answer);
-        yield this.summary(call, answer, attempts, params, ctx, { usageEstimated: event.usage === undefined, cache: "miss", adjustments: fitting.adjustments(served) });
+        yield this.summary(call, answer, attempts, params, ctx, { usageEstimated: reported === undefined, cache: "miss", adjustments: fitting.adjustments(served) });
       }
     } catch (err) {
       throw call.fail(err, dispatched.outcome(), partialUsage());

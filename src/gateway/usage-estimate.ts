@@ -22,6 +22,26 @@ export const UNKNOWN_IMAGE_TOKENS = 16_384;
 const PER_MESSAGE_TOKENS = 3;
 
 /**
+ * The vendor's usage, when it is the vendor's word on the answer; undefined
+ * when the gateway must estimate. A usage that counts nothing at all for an
+ * answer that said something (text, reasoning, a tool call or a refusal) is
+ * a vendor that did not count (a Qianfan v1 stream may end on a 0/0 chunk),
+ * not a free answer: it is estimated, and said to be, as a missing one is.
+ * Nothing counted for an empty answer stands.
+ */
+export function reportedUsage(usage: Usage | undefined, answered: boolean): Usage | undefined {
+  if (usage === undefined || !answered) return usage;
+  const { promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, cacheWriteTokens, cacheWrite1hTokens } = usage;
+  const countsNothing = [promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, cacheWriteTokens, cacheWrite1hTokens].every((count) => count === 0);
+  return countsNothing ? undefined : usage;
+}
+
+/** Whether an answer said anything: text, reasoning, a tool call or a refusal. */
+export function saysAnything(message: { content: string; toolCalls: readonly unknown[]; reasoningContent: string; refusal: string }): boolean {
+  return message.content !== "" || message.toolCalls.length > 0 || message.reasoningContent !== "" || message.refusal !== "";
+}
+
+/**
  * A rough token count for when a vendor reports none (about 4 characters a
  * token, the usual rule of thumb, but one a character for Chinese, Japanese
  * and Korean text): better than recording zero for budgets.

@@ -29,6 +29,14 @@ export interface QianfanFakeOptions {
   chunkDelayMs?: number;
   /** Words of filler appended to each answer (for long streams). */
   extraWords?: number;
+  /**
+   * Usage that counts nothing. "last-chunk": a stream's is_end chunk says 0/0/0
+   * after chunks that counted; the reference (../shared/reference/vendor-wire-formats.md
+   * §2a Streaming, L121: "`usage` appears in chunks; one-api keeps the last non-zero
+   * value") is why a reader must keep the last non-zero one. "every-answer": every
+   * answer and chunk says 0/0/0, a vendor that counts nothing (for the gateway's estimate).
+   */
+  zeroUsage?: "last-chunk" | "every-answer";
 }
 
 export interface QianfanFake extends FakeServer {
@@ -153,8 +161,9 @@ async function stream(res: ServerResponse, result: Answer, options: QianfanFakeO
     if (res.destroyed) return;
     const isEnd = i === parts.length - 1;
     const chunk: Json = { id, object: "chat.completion", created, sentence_id: i, is_end: isEnd, is_truncated: false, result: piece, need_clear_history: false };
-    // Usage rides on every chunk; the last one's is final.
+    // Usage rides on every chunk; the last non-zero one is final.
     chunk.usage = isEnd ? result.usage : usage(result.usage.prompt_tokens, i + 1);
+    if (options.zeroUsage === "every-answer" || (isEnd && options.zeroUsage === "last-chunk")) chunk.usage = usage(0, 0);
     if (isEnd) chunk.finish_reason = result.finishReason;
     if (isEnd && result.functionCall) chunk.function_call = result.functionCall;
     res.write(`data: ${JSON.stringify(chunk)}\n\n`);
@@ -232,7 +241,7 @@ export async function startQianfanFake(options: QianfanFakeOptions): Promise<Qia
       need_clear_history: false,
       finish_reason: result.finishReason,
       ...(result.functionCall ? { function_call: result.functionCall } : {}),
-      usage: result.usage,
+      usage: options.zeroUsage === "every-answer" ? usage(0, 0) : result.usage,
     });
   });
 

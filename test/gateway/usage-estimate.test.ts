@@ -3,8 +3,8 @@
 // most text, one per character of Chinese, Japanese or Korean.
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { MessageSchema, Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { estimateUsageOfLength } from "../../src/gateway/usage-estimate.js";
+import { MessageSchema, Role, ToolCallSchema, UsageSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { estimateUsageOfLength, reportedUsage, saysAnything } from "../../src/gateway/usage-estimate.js";
 
 const prompt = (content: string) => ({ messages: [create(MessageSchema, { role: Role.USER, content })] });
 
@@ -18,5 +18,30 @@ describe("the usage estimate", () => {
     expect(estimateUsageOfLength(prompt("你好世界".repeat(100)), 0).promptTokens).toBe(400 + 3);
     expect(estimateUsageOfLength(prompt("こんにちは 안녕하세요"), 0).promptTokens).toBe(10 + 1 + 3);
     expect(estimateUsageOfLength(prompt(`${"天".repeat(10)}${"x".repeat(40)}`), 0).promptTokens).toBe(10 + 10 + 3);
+  });
+});
+
+describe("when the vendor's usage is its word", () => {
+  const zero = create(UsageSchema, {});
+  const counted = create(UsageSchema, { promptTokens: 120, completionTokens: 11, totalTokens: 131 });
+  const answer = (fields: Partial<{ content: string; reasoningContent: string; refusal: string }> & { toolCall?: boolean }) =>
+    create(MessageSchema, { role: Role.ASSISTANT, ...fields, toolCalls: fields.toolCall ? [create(ToolCallSchema, { id: "c", name: "f", arguments: "{}" })] : [] });
+
+  it("takes no usage, or one that counts nothing for an answer that said something, as none: the gateway estimates", () => {
+    expect(reportedUsage(undefined, true)).toBeUndefined();
+    expect(reportedUsage(undefined, false)).toBeUndefined();
+    for (const said of [{ content: "hi" }, { reasoningContent: "hmm" }, { refusal: "no" }, { toolCall: true }]) {
+      expect(saysAnything(answer(said)), JSON.stringify(said)).toBe(true);
+      expect(reportedUsage(zero, saysAnything(answer(said))), JSON.stringify(said)).toBeUndefined();
+    }
+  });
+
+  it("keeps zero for an empty answer, and any usage that counts something", () => {
+    expect(saysAnything(answer({}))).toBe(false);
+    expect(reportedUsage(zero, false)).toBe(zero);
+    expect(reportedUsage(counted, true)).toBe(counted);
+    // A prompt served from cache, nothing else counted: the vendor counted something.
+    const cachedOnly = create(UsageSchema, { cachedTokens: 5 });
+    expect(reportedUsage(cachedOnly, true)).toBe(cachedOnly);
   });
 });

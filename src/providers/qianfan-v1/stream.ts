@@ -10,14 +10,15 @@ import { fromQianfanFinishReason, madeUpToolCallId, type QianfanChatAnswer, type
 
 /**
  * Reads a wenxinworkshop stream: plain `data:` events of the answer's fields
- * with `result` as the increment, usage on every chunk (the last counts), an
- * `error_code` event for a failure, and `is_end` on the last chunk (there is
- * no other end marker).
+ * with `result` as the increment, usage on every chunk (the last that counts
+ * tokens is the answer's), an `error_code` event for a failure, and `is_end`
+ * on the last chunk (there is no other end marker). A function call's
+ * `thoughts` are its reasoning.
  */
 export class QianfanStreamDecoder implements StreamDecoder {
   private id = "";
   private reason: string | undefined;
-  /** The last chunk's usage as sent, read (and checked) once, at the end. */
+  /** The last usage sent that counts tokens (or the first, while none has), read (and checked) once, at the end. */
   private usage: unknown;
   private functionCall: QianfanFunctionCall | undefined;
   private ended = false;
@@ -34,18 +35,22 @@ export class QianfanStreamDecoder implements StreamDecoder {
     if (hasErrorCode(chunk)) throw qianfanError(this.ctx, chunk, 200);
     const answer = chunk as QianfanChatAnswer;
     if (typeof answer.id === "string" && answer.id) this.id = answer.id;
-    if (answer.usage !== undefined && answer.usage !== null) this.usage = answer.usage;
+    // A chunk may say 0/0 after chunks that counted, the final one too: the last non-zero usage is the answer's (vendor-wire-formats.md §2a Streaming, as one-api reads it).
+    if (answer.usage !== undefined && answer.usage !== null && (this.usage === undefined || !countsNothing(answer.usage))) this.usage = answer.usage;
     if (answer.finish_reason) this.reason = answer.finish_reason;
     // Kept until the end: a function call is only usable whole.
     const call = vendorObject(answer.function_call, "function_call", this.ctx);
     const name = vendorString(call.name, "function_call.name", this.ctx);
-    if (name) this.functionCall = { name, arguments: vendorString(call.arguments, "function_call.arguments", this.ctx) };
+    if (name) {
+      this.functionCall = { name, arguments: vendorString(call.arguments, "function_call.arguments", this.ctx), thoughts: vendorString(call.thoughts, "function_call.thoughts", this.ctx) };
+    }
     const events: ChatStreamEvent[] = [];
     const result = vendorString(answer.result, "result", this.ctx);
     if (result) events.push({ type: "delta", content: result, toolCalls: [] });
     if (answer.is_end) {
       this.ended = true;
-      if (this.functionCall) events.push({ type: "delta", content: "", toolCalls: [this.toolCall(this.functionCall)] });
+      const whole = this.functionCall;
+      if (whole) events.push({ type: "delta", content: "", toolCalls: [this.toolCall(whole)], reasoning: whole.thoughts || undefined });
     }
     return events;
   }
@@ -59,4 +64,11 @@ export class QianfanStreamDecoder implements StreamDecoder {
   private toolCall(call: QianfanFunctionCall) {
     return create(ToolCallDeltaSchema, { index: 0, id: madeUpToolCallId(), name: call.name ?? "", argumentsFragment: call.arguments ?? "" });
   }
+}
+
+/** A usage object whose counts are all zero (or absent): it counts nothing, and does not replace one that did. */
+function countsNothing(raw: unknown): boolean {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return false;
+  const { prompt_tokens, completion_tokens, total_tokens } = raw as NonNullable<QianfanChatAnswer["usage"]>;
+  return [prompt_tokens, completion_tokens, total_tokens].every((count) => count === 0 || count === undefined || count === null);
 }

@@ -88,11 +88,13 @@ export function madeUpToolCallId(): string {
   return `call_${randomBytes(12).toString("hex")}`;
 }
 
+/** An answer as the unified message; a function call's `thoughts` (the model's reasons for the call) are its reasoning. */
 export function fromQianfanAnswer(answer: QianfanChatAnswer): Message {
-  const call = answer.function_call;
+  const call = answer.function_call?.name ? answer.function_call : undefined;
   return create(MessageSchema, {
     role: Role.ASSISTANT,
     content: answer.result ?? "",
-    toolCalls: call?.name ? [create(ToolCallSchema, { id: madeUpToolCallId(), name: call.name, arguments: call.arguments ?? "" })] : [],
+    toolCalls: call ? [create(ToolCallSchema, { id: madeUpToolCallId(), name: call.name, arguments: call.arguments ?? "" })] : [],
+    reasoningContent: call?.thoughts ?? "",
   });
 }

@@ -86,6 +86,12 @@ describe("Qianfan v1 codec: answers", () => {
     expect(result.message.toolCalls[0]).toMatchObject({ id: expect.stringMatching(MADE_UP_ID), name: "get_weather", arguments: '{"query":"Paris"}' });
   });
 
+  it("carries a function call's thoughts as the answer's reasoning", () => {
+    const result = codec.chatResponse(fixture("answer-function-call.json").body, hello, ctx);
+    expect(result.message.reasoningContent).toBe("the user asks about Paris");
+    expect(codec.chatResponse(fixture("answer-text.json").body, hello, ctx).message.reasoningContent).toBe("");
+  });
+
   it("takes an answer without a finish reason (older models) as a stop", () => {
     expect(codec.chatResponse(fixture("answer-without-finish-reason.json").body, hello, ctx).finishReason).toBe(FinishReason.STOP);
   });
@@ -125,13 +131,23 @@ describe("Qianfan v1 codec: streams", () => {
     expect(end).toEqual({ type: "end", id: events[0].data.id, finishReason: FinishReason.STOP, usage: expect.objectContaining({ promptTokens: 4, completionTokens: 3, totalTokens: 7 }) });
   });
 
+  it("keeps the last usage that counts tokens when the is_end chunk says 0/0 (one-api keeps the last non-zero)", () => {
+    const { deltas, end } = decoded(fixture("stream-zero-usage-at-end.json").events);
+    expect(deltas.map((delta) => delta.content).join("")).toBe("Hello there, how can I help you today?");
+    expect(end.usage).toMatchObject({ promptTokens: 120, completionTokens: 11, totalTokens: 131 });
+    // A stream that never counts keeps its zeros: whether they stand is the gateway's to decide (the answer's text).
+    const [, , zero] = fixture("stream-zero-usage-at-end.json").events;
+    expect(decoded([zero]).end.usage).toMatchObject({ promptTokens: 0, completionTokens: 0, totalTokens: 0 });
+  });
+
   it.each(["stream-function-call.json", "stream-function-call-early.json"])("passes a function call on whole, at the end (%s)", (name) => {
     const { deltas, end } = decoded(fixture(name).events);
     const calls = deltas.flatMap((delta) => delta.toolCalls);
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ index: 0, id: expect.stringMatching(MADE_UP_ID), name: "get_weather", argumentsFragment: '{"query":"Rome"}' });
-    // The last delta, the one the is_end chunk made.
+    // The last delta, the one the is_end chunk made, with the call's thoughts as its reasoning.
     expect(deltas.at(-1)!.toolCalls).toEqual(calls);
+    expect(deltas.at(-1)!.reasoning).toBe("the user asks about Rome");
     expect(end).toMatchObject({ type: "end", finishReason: FinishReason.TOOL_CALLS, usage: { completionTokens: 10 } });
   });
 

@@ -1,29 +1,21 @@
 import { create } from "@bufbuild/protobuf";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FinishReason, ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { Capability } from "../../gen/ts/switchboard/v1/models_pb.js";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { PROTOCOLS, startGateway, type TestGateway } from "../support/gateway.js";
+import { startOpenAIFake } from "../fakes/openai-fake.js";
+import { gatewayOverFake } from "../support/fake-vendor-gateway.js";
+import { PROTOCOLS } from "../support/gateway.js";
+import { weatherRoundTrip } from "../support/tool-round-trip.js";
 
 const UPSTREAM_KEY = "sk-upstream-secret-abcdef123456";
-let fake: OpenAIFake;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  fake = await startOpenAIFake({ apiKey: UPSTREAM_KEY });
-  gw = await startGateway({ OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: fake.baseUrl });
-});
-afterAll(async () => {
-  await gw.stop();
-  await fake.close();
-});
+const world = gatewayOverFake(() => startOpenAIFake({ apiKey: UPSTREAM_KEY }), (fake) => ({ OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: fake.baseUrl }));
 
 const hello = { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hello there" }] };
 
 describe.each(PROTOCOLS)("AIService over %s", (protocol) => {
   it("answers Chat from the vendor, saying who served it", async () => {
-    const res = await gw.client(protocol).chat(hello);
+    const res = await world.gw.client(protocol).chat(hello);
     expect(res.message?.content).toBe("Echo: hello there");
     expect(res.message?.role).toBe(Role.ASSISTANT);
     expect(res.finishReason).toBe(FinishReason.STOP);
@@ -37,7 +29,7 @@ describe.each(PROTOCOLS)("AIService over %s", (protocol) => {
   it("streams deltas and ends with one summary carrying usage", async () => {
     let text = "";
     const summaries = [];
-    for await (const event of gw.client(protocol).chatStream(hello)) {
+    for await (const event of world.gw.client(protocol).chatStream(hello)) {
       if (event.event.case === "delta") text += event.event.value.content;
       if (event.event.case === "summary") summaries.push(event.event.value);
     }
@@ -50,7 +42,7 @@ describe.each(PROTOCOLS)("AIService over %s", (protocol) => {
   });
 
   it("lists the vendor's models", async () => {
-    const res = await gw.client(protocol).listModels({});
+    const res = await world.gw.client(protocol).listModels({});
     const ids = res.models.map((m) => m.id);
     expect(ids).toEqual(expect.arrayContaining(["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"]));
     const embedding = res.models.find((m) => m.id === "text-embedding-3-small");
@@ -60,8 +52,8 @@ describe.each(PROTOCOLS)("AIService over %s", (protocol) => {
 
 describe("the OpenAI-compatible wire request", () => {
   it("carries every unified field in the vendor's names", async () => {
-    const before = fake.chatRequests().length;
-    await gw.client().chat(
+    const before = world.fake.chatRequests().length;
+    await world.gw.client().chat(
       create(ChatRequestSchema, {
         model: "gpt-4o-mini",
         messages: [
@@ -78,7 +70,7 @@ describe("the OpenAI-compatible wire request", () => {
         vendorOptions: { logprobs: false, model: "must-not-override" },
       }),
     );
-    const wire = fake.chatRequests()[before]!;
+    const wire = world.fake.chatRequests()[before]!;
     expect(wire).toMatchObject({
       model: "gpt-4o-mini",
       messages: [
@@ -99,25 +91,14 @@ describe("the OpenAI-compatible wire request", () => {
 
   it("round-trips a tool call, unary and streamed", async () => {
     const tools = [{ name: "get_weather", description: "weather by city", parameters: { type: "object", properties: { query: { type: "string" } } } }];
-    const first = await gw.client("grpc").chat({ ...hello, messages: [{ role: Role.USER, content: "Paris" }], tools, toolChoice: { choice: { case: "mode", value: ToolChoiceMode.REQUIRED } } });
-    expect(first.finishReason).toBe(FinishReason.TOOL_CALLS);
-    const call = first.message!.toolCalls[0]!;
-    expect(call.name).toBe("get_weather");
-    expect(JSON.parse(call.arguments)).toEqual({ query: "Paris" });
-
-    const second = await gw.client("grpc").chat({
-      ...hello,
-      tools,
-      messages: [{ role: Role.USER, content: "Paris" }, first.message!, { role: Role.TOOL, toolCallId: call.id, content: "sunny, 21C" }],
-    });
-    expect(second.message?.content).toBe("Tool result: sunny, 21C");
-    const wire = fake.chatRequests().at(-1)!;
+    const { call } = await weatherRoundTrip(world.gw.client("grpc"), { ...hello, tools, toolChoice: { choice: { case: "mode", value: ToolChoiceMode.REQUIRED } } });
+    const wire = world.fake.chatRequests().at(-1)!;
     expect(wire.messages[1]).toMatchObject({ role: "assistant", content: null, tool_calls: [{ id: call.id, type: "function", function: { name: "get_weather" } }] });
     expect(wire.messages[2]).toEqual({ role: "tool", content: "sunny, 21C", tool_call_id: call.id });
 
     let fragments = 0;
     let summaryCalls;
-    for await (const event of gw.client("grpc").chatStream({ ...hello, messages: [{ role: Role.USER, content: "Rome" }], tools })) {
+    for await (const event of world.gw.client("grpc").chatStream({ ...hello, messages: [{ role: Role.USER, content: "Rome" }], tools })) {
       if (event.event.case === "delta") fragments += event.event.value.toolCalls.length;
       if (event.event.case === "summary") summaryCalls = event.event.value;
     }
@@ -128,23 +109,23 @@ describe("the OpenAI-compatible wire request", () => {
   });
 
   it("passes JSON mode through", async () => {
-    const res = await gw.client().chat({
+    const res = await world.gw.client().chat({
       ...hello,
       messages: [{ role: Role.USER, content: "answer in json please" }],
       responseFormat: { type: ResponseFormatType.JSON_OBJECT },
     });
     expect(JSON.parse(res.message!.content)).toEqual({ answer: "Echo: answer in json please" });
-    expect(fake.chatRequests().at(-1)!.response_format).toEqual({ type: "json_object" });
+    expect(world.fake.chatRequests().at(-1)!.response_format).toEqual({ type: "json_object" });
   });
 
   it("maps a cut answer to LENGTH", async () => {
-    const res = await gw.client().chat({ ...hello, maxTokens: 1 });
+    const res = await world.gw.client().chat({ ...hello, maxTokens: 1 });
     expect(res.finishReason).toBe(FinishReason.LENGTH);
     expect(res.message?.content).toBe("Echo:");
   });
 
   it("embeds texts", async () => {
-    const res = await gw.client("grpc").embed({ model: "text-embedding-3-small", inputs: ["a", "bb"], dimensions: 4 });
+    const res = await world.gw.client("grpc").embed({ model: "text-embedding-3-small", inputs: ["a", "bb"], dimensions: 4 });
     expect(res.embeddings.map((e) => e.index)).toEqual([0, 1]);
     expect(res.embeddings[1]!.values).toHaveLength(4);
     expect(res.provider).toBe("openai");

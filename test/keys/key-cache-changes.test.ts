@@ -16,6 +16,7 @@ import type { SqlDatabase } from "../../src/store/sql.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { failure } from "../support/failure.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { keyDigest, storedKey } from "../support/key-records.js";
 import { createPostgresDatabase, openMigratedDatabase, POSTGRES_PEPPER, type StoreKind } from "../support/stores.js";
 import { addressOf, tcpProxy, throughProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
@@ -30,25 +31,6 @@ class FlakyKeyStore extends KeyStore {
   }
 }
 
-const digest = (name: string) => Buffer.from(name.padEnd(32, "_"));
-
-function record(id: string): KeyRecord {
-  return {
-    id,
-    digest: digest(id).toString("hex"),
-    keyHint: "sk-sb-…x",
-    displayName: id,
-    team: "t",
-    admin: false,
-    allowedModels: [],
-    requestsPerMinute: 0,
-    tokensPerMinute: 0,
-    economyModels: [],
-    createMs: 1,
-    updateMs: 1,
-  };
-}
-
 describe.each<StoreKind>(["sqlite", "postgres"])("the key cache and the store's change log, on %s", (kind) => {
   let db: SqlDatabase;
   let drop: () => Promise<void>;
@@ -57,7 +39,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("the key cache and the store's 
   beforeAll(async () => {
     ({ db, drop } = await openMigratedDatabase(kind));
     store = new FlakyKeyStore(db);
-    for (const id of ["warm", "renamed", "revoked", "gap"]) await store.insert(record(id));
+    for (const id of ["warm", "renamed", "revoked", "gap"]) await store.insert(storedKey(id));
     // No poll of its own during the test: the test says when the directory reads the store's changes.
     dir = new StoredKeyDirectory(store, { logger: createLogger("silent"), pollMs: 3_600_000 });
     await dir.start();
@@ -69,7 +51,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("the key cache and the store's 
   });
 
   it("evicts only the keys a change names: the others are served through an outage that follows", async () => {
-    for (const id of ["warm", "renamed", "revoked"]) expect((await dir.lookup(digest(id)))?.keyId).toBe(id);
+    for (const id of ["warm", "renamed", "revoked"]) expect((await dir.lookup(keyDigest(id)))?.keyId).toBe(id);
     const forgotten: (string | undefined)[] = [];
     dir.onForget((keyId) => forgotten.push(keyId));
 
@@ -81,38 +63,38 @@ describe.each<StoreKind>(["sqlite", "postgres"])("the key cache and the store's 
 
     store.down = true;
     try {
-      expect((await dir.lookup(digest("warm")))?.keyId).toBe("warm");
+      expect((await dir.lookup(keyDigest("warm")))?.keyId).toBe("warm");
       // The revoked key is not served from what the cache had, however briefly the store is away.
-      await expect(Promise.resolve(dir.lookup(digest("revoked")))).rejects.toMatchObject({ code: Code.Unavailable });
-      await expect(Promise.resolve(dir.lookup(digest("renamed")))).rejects.toMatchObject({ code: Code.Unavailable });
+      await expect(Promise.resolve(dir.lookup(keyDigest("revoked")))).rejects.toMatchObject({ code: Code.Unavailable });
+      await expect(Promise.resolve(dir.lookup(keyDigest("renamed")))).rejects.toMatchObject({ code: Code.Unavailable });
     } finally {
       store.down = false;
     }
-    expect(await dir.lookup(digest("revoked"))).toBeUndefined();
-    expect((await dir.lookup(digest("renamed")))?.name).toBe("renamed, unrelated to the others");
+    expect(await dir.lookup(keyDigest("revoked"))).toBeUndefined();
+    expect((await dir.lookup(keyDigest("renamed")))?.name).toBe("renamed, unrelated to the others");
   });
 
   it("reads nothing again when nothing changed (what a Redis re-subscription asks)", async () => {
     const reads = store.reads;
     await dir.catchUp();
-    expect((await dir.lookup(digest("warm")))?.keyId).toBe("warm");
+    expect((await dir.lookup(keyDigest("warm")))?.keyId).toBe("warm");
     expect(store.reads).toBe(reads);
   });
 
   it("re-reads every key when the log cannot say which changed, and serves them as they were while the store is away", async () => {
-    expect((await dir.lookup(digest("gap")))?.keyId).toBe("gap");
+    expect((await dir.lookup(keyDigest("gap")))?.keyId).toBe("gap");
     // A change counted without its log row (an older gateway): any key may have changed.
     await db.run("UPDATE gateway_key_changes SET generation = generation + 1 WHERE id = 1");
     await dir.catchUp();
     const reads = store.reads;
-    expect((await dir.lookup(digest("warm")))?.keyId).toBe("warm");
+    expect((await dir.lookup(keyDigest("warm")))?.keyId).toBe("warm");
     expect(store.reads).toBe(reads + 1);
 
     await db.run("UPDATE gateway_key_changes SET generation = generation + 1 WHERE id = 1");
     await dir.catchUp();
     store.down = true;
     try {
-      expect((await dir.lookup(digest("gap")))?.keyId).toBe("gap");
+      expect((await dir.lookup(keyDigest("gap")))?.keyId).toBe("gap");
     } finally {
       store.down = false;
     }

@@ -3,6 +3,7 @@ import type { KeyRecord } from "../../src/auth/key-policy.js";
 import type { KeyStore } from "../../src/auth/key-store.js";
 import { StoredKeyDirectory } from "../../src/auth/stored-key-directory.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { keyDigest, storedKey } from "../support/key-records.js";
 
 /** A key store in memory that counts lookups. */
 class CountingStore {
@@ -24,26 +25,6 @@ class CountingStore {
   }
 }
 
-const digest = (name: string) => Buffer.from(name.padEnd(32, "_"));
-
-function record(id: string, overrides: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    id,
-    digest: digest(id).toString("hex"),
-    keyHint: "sk-sb-…x",
-    displayName: id,
-    team: "t",
-    admin: false,
-    allowedModels: [],
-    requestsPerMinute: 0,
-    tokensPerMinute: 0,
-    economyModels: [],
-    createMs: 0,
-    updateMs: 0,
-    ...overrides,
-  };
-}
-
 async function directory(store: CountingStore, pollMs = 20): Promise<StoredKeyDirectory> {
   const dir = new StoredKeyDirectory(store as unknown as KeyStore, { logger: createLogger("silent"), pollMs, negativeTtlMs: 100 });
   await dir.start();
@@ -53,12 +34,12 @@ async function directory(store: CountingStore, pollMs = 20): Promise<StoredKeyDi
 describe("stored gateway keys behind the in-process cache", () => {
   it("asks the store once per key, then answers from memory", async () => {
     const store = new CountingStore();
-    store.records.set(record("alpha").digest, record("alpha", { team: "payments" }));
+    store.records.set(storedKey("alpha").digest, storedKey("alpha", { team: "payments" }));
     const dir = await directory(store);
-    const results = await Promise.all(Array.from({ length: 50 }, () => dir.lookup(digest("alpha"))));
+    const results = await Promise.all(Array.from({ length: 50 }, () => dir.lookup(keyDigest("alpha"))));
     expect(results.every((p) => p?.keyId === "alpha" && p.team === "payments")).toBe(true);
     expect(store.lookups).toBe(1);
-    for (let i = 0; i < 100; i++) await dir.lookup(digest("alpha"));
+    for (let i = 0; i < 100; i++) await dir.lookup(keyDigest("alpha"));
     expect(store.lookups).toBe(1);
     dir.close();
   });
@@ -68,10 +49,10 @@ describe("stored gateway keys behind the in-process cache", () => {
     const dir = await directory(store);
     vi.useFakeTimers({ toFake: ["Date"] }); // the clock moves only when the test says
     try {
-      for (let i = 0; i < 20; i++) expect(await dir.lookup(digest("wrong"))).toBeUndefined();
+      for (let i = 0; i < 20; i++) expect(await dir.lookup(keyDigest("wrong"))).toBeUndefined();
       expect(store.lookups).toBe(1);
       vi.setSystemTime(Date.now() + 120);
-      await dir.lookup(digest("wrong"));
+      await dir.lookup(keyDigest("wrong"));
       expect(store.lookups).toBe(2);
     } finally {
       vi.useRealTimers();
@@ -81,19 +62,19 @@ describe("stored gateway keys behind the in-process cache", () => {
 
   it("drops a key on eviction, and everything when the store's change counter moves", async () => {
     const store = new CountingStore();
-    store.records.set(record("alpha").digest, record("alpha"));
+    store.records.set(storedKey("alpha").digest, storedKey("alpha"));
     const dir = await directory(store);
-    await dir.lookup(digest("alpha"));
-    store.records.set(record("alpha").digest, record("alpha", { revokeMs: 1 }));
-    expect(await dir.lookup(digest("alpha"))).toBeDefined(); // still cached
+    await dir.lookup(keyDigest("alpha"));
+    store.records.set(storedKey("alpha").digest, storedKey("alpha", { revokeMs: 1 }));
+    expect(await dir.lookup(keyDigest("alpha"))).toBeDefined(); // still cached
     dir.evict("alpha");
-    expect(await dir.lookup(digest("alpha"))).toBeUndefined();
+    expect(await dir.lookup(keyDigest("alpha"))).toBeUndefined();
 
-    store.records.set(record("beta").digest, record("beta"));
-    await dir.lookup(digest("beta"));
-    store.records.delete(record("beta").digest);
+    store.records.set(storedKey("beta").digest, storedKey("beta"));
+    await dir.lookup(keyDigest("beta"));
+    store.records.delete(storedKey("beta").digest);
     store.generationValue++;
-    await expect.poll(async () => await dir.lookup(digest("beta")), { timeout: 1_000 }).toBeUndefined();
+    await expect.poll(async () => await dir.lookup(keyDigest("beta")), { timeout: 1_000 }).toBeUndefined();
     dir.close();
   });
 
@@ -102,10 +83,10 @@ describe("stored gateway keys behind the in-process cache", () => {
     const dir = await directory(store);
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
-      store.records.set(record("soon").digest, record("soon", { expireMs: Date.now() + 80 }));
-      expect(await dir.lookup(digest("soon"))).toBeDefined();
+      store.records.set(storedKey("soon").digest, storedKey("soon", { expireMs: Date.now() + 80 }));
+      expect(await dir.lookup(keyDigest("soon"))).toBeDefined();
       vi.setSystemTime(Date.now() + 100);
-      expect(await dir.lookup(digest("soon"))).toBeUndefined();
+      expect(await dir.lookup(keyDigest("soon"))).toBeUndefined();
       expect(store.lookups).toBe(1);
     } finally {
       vi.useRealTimers();
@@ -115,14 +96,14 @@ describe("stored gateway keys behind the in-process cache", () => {
 
   it("keeps serving a recently seen key while the store is unreachable, and says Unavailable for unknown ones", async () => {
     const store = new CountingStore();
-    store.records.set(record("alpha").digest, record("alpha"));
+    store.records.set(storedKey("alpha").digest, storedKey("alpha"));
     const dir = new StoredKeyDirectory(store as unknown as KeyStore, { logger: createLogger("silent"), positiveTtlMs: 10 });
     await dir.start();
-    await dir.lookup(digest("alpha"));
+    await dir.lookup(keyDigest("alpha"));
     store.failing = true;
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect((await dir.lookup(digest("alpha")))?.keyId).toBe("alpha");
-    await expect(Promise.resolve(dir.lookup(digest("other")))).rejects.toThrow(/cannot be checked right now/);
+    expect((await dir.lookup(keyDigest("alpha")))?.keyId).toBe("alpha");
+    await expect(Promise.resolve(dir.lookup(keyDigest("other")))).rejects.toThrow(/cannot be checked right now/);
     dir.close();
   });
 });

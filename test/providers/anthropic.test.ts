@@ -1,30 +1,22 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { ChatRequestSchema, type ChatStreamResponse } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { FinishReason, ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { anthropicError, startAnthropicFake, type AnthropicFake } from "../fakes/anthropic-fake.js";
-import { sleep } from "../fakes/fake-server.js";
+import { anthropicError, startAnthropicFake } from "../fakes/anthropic-fake.js";
+import { gatewayOverFake, SCRIPTED_FAILURES_REACH_THE_CALLER } from "../support/fake-vendor-gateway.js";
 import { failure } from "../support/failure.js";
-import { PROTOCOLS, startGateway, type TestGateway } from "../support/gateway.js";
-import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
-import { cancelAtDelta, drain } from "../support/streams.js";
+import { PROTOCOLS, startGateway } from "../support/gateway.js";
+import { abandonedByCancel, cutShort, drain, streamedLikeUnary } from "../support/streams.js";
+import { weatherRoundTrip } from "../support/tool-round-trip.js";
 
 const UPSTREAM_KEY = "sk-ant-api03-upstream-secret-0123456789abcdef";
-let fake: AnthropicFake;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  fake = await startAnthropicFake({ apiKey: UPSTREAM_KEY });
-  // One attempt per call, so a scripted vendor error reaches the caller (retries: test/gateway).
-  // Scripted 429s and rejections must not bench the one key for the tests after them (test/secrets covers key pools).
-  gw = await startGateway({ ANTHROPIC_API_KEY: UPSTREAM_KEY, ANTHROPIC_BASE_URL: fake.baseUrl }, { traffic: { retry: { max_attempts: 1 } }, key_pool: EVERY_CALL_REACHES_THE_VENDOR });
-});
-afterAll(async () => {
-  await gw?.stop();
-  await fake?.close();
-});
+const world = gatewayOverFake(
+  () => startAnthropicFake({ apiKey: UPSTREAM_KEY }),
+  (fake) => ({ ANTHROPIC_API_KEY: UPSTREAM_KEY, ANTHROPIC_BASE_URL: fake.baseUrl }),
+  SCRIPTED_FAILURES_REACH_THE_CALLER,
+);
 
 const MODEL = "claude-sonnet-4-5";
 const hello = { model: MODEL, messages: [{ role: Role.USER, content: "hello there" }] };
@@ -42,7 +34,7 @@ async function streamFailure(stream: AsyncIterable<ChatStreamResponse>): Promise
 
 describe.each(PROTOCOLS)("Anthropic through the gateway over %s", (protocol) => {
   it("answers Chat, saying who served it", async () => {
-    const res = await gw.client(protocol).chat(hello);
+    const res = await world.gw.client(protocol).chat(hello);
     expect(res.message?.content).toBe("Echo: hello there");
     expect(res.finishReason).toBe(FinishReason.STOP);
     expect(res.provider).toBe("anthropic");
@@ -54,21 +46,14 @@ describe.each(PROTOCOLS)("Anthropic through the gateway over %s", (protocol) => 
   });
 
   it("streams the same text, then one summary with the finish reason and the vendor's usage", async () => {
-    const unary = await gw.client(protocol).chat(hello);
-    const { text, summaries } = await drain(gw.client(protocol).chatStream(hello));
-    expect(text).toBe(unary.message?.content);
-    expect(summaries).toHaveLength(1);
-    expect(summaries[0]!.finishReason).toBe(FinishReason.STOP);
-    expect(summaries[0]!.usageEstimated).toBe(false);
-    expect(summaries[0]!.usage).toEqual(unary.usage);
-    expect(summaries[0]!.provider).toBe("anthropic");
+    expect((await streamedLikeUnary(world.gw.client(protocol), hello)).provider).toBe("anthropic");
   });
 });
 
 describe("the Anthropic wire request", () => {
   it("puts system messages in the top-level system field and maps every field to Anthropic's names", async () => {
-    const before = fake.messageRequests().length;
-    await gw.client().chat(
+    const before = world.fake.messageRequests().length;
+    await world.gw.client().chat(
       create(ChatRequestSchema, {
         model: MODEL,
         messages: [
@@ -86,7 +71,7 @@ describe("the Anthropic wire request", () => {
         vendorOptions: { top_k: 5, model: "must-not-override" },
       }),
     );
-    const recorded = fake.requests.filter((r) => r.path === "/v1/messages")[before]!;
+    const recorded = world.fake.requests.filter((r) => r.path === "/v1/messages")[before]!;
     expect(recorded.headers["x-api-key"]).toBe(UPSTREAM_KEY);
     expect(recorded.headers["anthropic-version"]).toBe("2023-06-01");
     expect(recorded.body).toEqual({
@@ -103,25 +88,25 @@ describe("the Anthropic wire request", () => {
   });
 
   it("sends the default max_tokens (4096) when the caller gives none", async () => {
-    await gw.client().chat(hello);
-    expect(fake.messageRequests().at(-1)!.max_tokens).toBe(4096);
+    await world.gw.client().chat(hello);
+    expect(world.fake.messageRequests().at(-1)!.max_tokens).toBe(4096);
   });
 
   it("takes the default max_tokens from the provider's config", async () => {
     const other = await startGateway(
       { ANTHROPIC_KEY_FOR_FILE: UPSTREAM_KEY },
-      { providers: { anthropic: { api_key: "env:ANTHROPIC_KEY_FOR_FILE", base_url: fake.baseUrl, default_max_tokens: 1000 } } },
+      { providers: { anthropic: { api_key: "env:ANTHROPIC_KEY_FOR_FILE", base_url: world.fake.baseUrl, default_max_tokens: 1000 } } },
     );
     try {
       await other.client().chat(hello);
-      expect(fake.messageRequests().at(-1)!.max_tokens).toBe(1000);
+      expect(world.fake.messageRequests().at(-1)!.max_tokens).toBe(1000);
     } finally {
       await other.stop();
     }
   });
 
   it("sends images as image blocks: data URLs as base64, http URLs as url sources", async () => {
-    await gw.client().chat({
+    await world.gw.client().chat({
       model: MODEL,
       messages: [
         {
@@ -134,7 +119,7 @@ describe("the Anthropic wire request", () => {
         },
       ],
     });
-    expect(fake.messageRequests().at(-1)!.messages[0].content).toEqual([
+    expect(world.fake.messageRequests().at(-1)!.messages[0].content).toEqual([
       { type: "text", text: "what is this?" },
       { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
       { type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } },
@@ -142,7 +127,7 @@ describe("the Anthropic wire request", () => {
   });
 
   it("merges consecutive same-role messages and puts tool results first, as Anthropic requires", async () => {
-    const res = await gw.client().chat({
+    const res = await world.gw.client().chat({
       model: MODEL,
       tools,
       messages: [
@@ -161,7 +146,7 @@ describe("the Anthropic wire request", () => {
       ],
     });
     expect(res.message?.content).toBe("Tool result: sunny rainy");
-    const wire = fake.messageRequests().at(-1)!;
+    const wire = world.fake.messageRequests().at(-1)!;
     expect(wire.messages).toEqual([
       { role: "user", content: "Paris and Rome?" },
       {
@@ -192,48 +177,37 @@ describe("the Anthropic wire request", () => {
     ];
     for (const [mode, expected] of modes) {
       const choice = typeof mode === "string" ? { case: "functionName" as const, value: mode } : { case: "mode" as const, value: mode };
-      await gw.client().chat({ ...hello, tools, toolChoice: { choice } });
-      const wire = fake.messageRequests().at(-1)!;
+      await world.gw.client().chat({ ...hello, tools, toolChoice: { choice } });
+      const wire = world.fake.messageRequests().at(-1)!;
       expect(wire.tool_choice).toEqual(expected);
       expect(wire.tools).toEqual([{ name: "get_weather", description: "weather by city", input_schema: tools[0]!.parameters }]);
     }
   });
 
   it("reports prompt-cache reads and writes in the prompt total, and reads as cached tokens", async () => {
-    fake.options.cacheReadTokens = 100;
-    fake.options.cacheCreationTokens = 20;
+    world.fake.options.cacheReadTokens = 100;
+    world.fake.options.cacheCreationTokens = 20;
     try {
-      const plain = await gw.client().chat({ ...hello, messages: [{ role: Role.USER, content: "cache me" }] });
+      const plain = await world.gw.client().chat({ ...hello, messages: [{ role: Role.USER, content: "cache me" }] });
       const uncached = plain.usage!.promptTokens - 120;
       expect(uncached).toBeGreaterThan(0);
       expect(plain.usage?.cachedTokens).toBe(100);
-      const { summaries } = await drain(gw.client().chatStream({ ...hello, messages: [{ role: Role.USER, content: "cache me" }] }));
+      const { summaries } = await drain(world.gw.client().chatStream({ ...hello, messages: [{ role: Role.USER, content: "cache me" }] }));
       expect(summaries[0]!.usage).toEqual(plain.usage);
     } finally {
-      fake.options.cacheReadTokens = 0;
-      fake.options.cacheCreationTokens = 0;
+      world.fake.options.cacheReadTokens = 0;
+      world.fake.options.cacheCreationTokens = 0;
     }
   });
 });
 
 describe("tool calls", () => {
   it("round-trips a tool call, unary", async () => {
-    const first = await gw.client("grpc").chat({ ...hello, messages: [{ role: Role.USER, content: "Paris" }], tools });
-    expect(first.finishReason).toBe(FinishReason.TOOL_CALLS);
+    const { first, call, second } = await weatherRoundTrip(world.gw.client("grpc"), { ...hello, tools });
     expect(first.message?.content).toBe("Let me check.");
-    const call = first.message!.toolCalls[0]!;
     expect(call.id).toMatch(/^toolu_/);
-    expect(call.name).toBe("get_weather");
-    expect(JSON.parse(call.arguments)).toEqual({ query: "Paris" });
-
-    const second = await gw.client("grpc").chat({
-      ...hello,
-      tools,
-      messages: [{ role: Role.USER, content: "Paris" }, first.message!, { role: Role.TOOL, toolCallId: call.id, content: "sunny, 21C" }],
-    });
-    expect(second.message?.content).toBe("Tool result: sunny, 21C");
     expect(second.finishReason).toBe(FinishReason.STOP);
-    const wire = fake.messageRequests().at(-1)!;
+    const wire = world.fake.messageRequests().at(-1)!;
     expect(wire.messages[1]).toEqual({
       role: "assistant",
       content: [
@@ -246,7 +220,7 @@ describe("tool calls", () => {
 
   it("streams a tool call as fragments and assembles it in the summary", async () => {
     const { text, fragments, summaries } = await drain(
-      gw.client("grpc").chatStream({ ...hello, messages: [{ role: Role.USER, content: "Rome" }], tools, toolChoice: { choice: { case: "mode", value: ToolChoiceMode.REQUIRED } } }),
+      world.gw.client("grpc").chatStream({ ...hello, messages: [{ role: Role.USER, content: "Rome" }], tools, toolChoice: { choice: { case: "mode", value: ToolChoiceMode.REQUIRED } } }),
     );
     expect(text).toBe("");
     expect(fragments).toBeGreaterThan(2);
@@ -260,7 +234,7 @@ describe("tool calls", () => {
   });
 
   it("streams text before a tool call with the call at index 0", async () => {
-    const { text, summaries } = await drain(gw.client("connect").chatStream({ ...hello, messages: [{ role: Role.USER, content: "Oslo" }], tools }));
+    const { text, summaries } = await drain(world.gw.client("connect").chatStream({ ...hello, messages: [{ role: Role.USER, content: "Oslo" }], tools }));
     expect(text).toBe("Let me check.");
     expect(summaries[0]!.toolCalls.map((c) => c.name)).toEqual(["get_weather"]);
     expect(JSON.parse(summaries[0]!.toolCalls[0]!.arguments)).toEqual({ query: "Oslo" });
@@ -269,11 +243,11 @@ describe("tool calls", () => {
 
 describe("JSON mode (a forced tool stands in for response_format)", () => {
   it("answers JSON_OBJECT with the tool's input as text and finish STOP", async () => {
-    const res = await gw.client().chat({ ...hello, responseFormat: { type: ResponseFormatType.JSON_OBJECT } });
+    const res = await world.gw.client().chat({ ...hello, responseFormat: { type: ResponseFormatType.JSON_OBJECT } });
     expect(JSON.parse(res.message!.content)).toEqual({ query: "hello there" });
     expect(res.finishReason).toBe(FinishReason.STOP);
     expect(res.message?.toolCalls).toHaveLength(0);
-    const wire = fake.messageRequests().at(-1)!;
+    const wire = world.fake.messageRequests().at(-1)!;
     expect(wire.tool_choice).toEqual({ type: "tool", name: "json_response" });
     expect(wire.tools).toEqual([{ name: "json_response", description: expect.any(String), input_schema: { type: "object" } }]);
     expect(wire.response_format).toBeUndefined();
@@ -282,54 +256,50 @@ describe("JSON mode (a forced tool stands in for response_format)", () => {
   it("uses the JSON_SCHEMA schema as the tool's input schema, and streams the JSON as text", async () => {
     const schema = { type: "object", properties: { query: { type: "string" } }, required: ["query"] };
     const request = { ...hello, responseFormat: { type: ResponseFormatType.JSON_SCHEMA, schemaName: "q", schema } };
-    const { text, summaries } = await drain(gw.client().chatStream(request));
+    const { text, summaries } = await drain(world.gw.client().chatStream(request));
     expect(JSON.parse(text)).toEqual({ query: "hello there" });
     expect(summaries[0]!.finishReason).toBe(FinishReason.STOP);
     expect(summaries[0]!.toolCalls).toHaveLength(0);
-    expect(fake.messageRequests().at(-1)!.tools[0].input_schema).toEqual(schema);
+    expect(world.fake.messageRequests().at(-1)!.tools[0].input_schema).toEqual(schema);
   });
 });
 
 it("maps a cut answer to LENGTH", async () => {
-  const res = await gw.client().chat({ ...hello, maxTokens: 1 });
-  expect(res.finishReason).toBe(FinishReason.LENGTH);
-  expect(res.message?.content).toBe("Echo:");
-  const { summaries } = await drain(gw.client().chatStream({ ...hello, maxTokens: 1 }));
-  expect(summaries[0]!.finishReason).toBe(FinishReason.LENGTH);
+  expect(await cutShort(world.gw.client(), { ...hello, maxTokens: 1 })).toBe("Echo:");
 });
 
 describe("vendor failures become codes a caller can act on", () => {
   it("a request Anthropic rejects → InvalidArgument with Anthropic's message", async () => {
-    const err = await failure(gw.client().chat({ ...hello, stop: ["  "] }));
+    const err = await failure(world.gw.client().chat({ ...hello, stop: ["  "] }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toContain("stop_sequences");
     expect(err.rawMessage).toContain('provider "anthropic"');
   });
 
   it("never repeats a key the vendor echoes", async () => {
-    fake.enqueue(anthropicError(400, "invalid_request_error", `header x-api-key ${UPSTREAM_KEY} is malformed`));
-    const err = await failure(gw.client().chat(hello));
+    world.fake.enqueue(anthropicError(400, "invalid_request_error", `header x-api-key ${UPSTREAM_KEY} is malformed`));
+    const err = await failure(world.gw.client().chat(hello));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).not.toContain(UPSTREAM_KEY);
     expect(err.rawMessage).toContain("[redacted]");
   });
 
   it("413 request_too_large → InvalidArgument", async () => {
-    fake.enqueue(anthropicError(413, "request_too_large", "Request exceeds the maximum allowed number of bytes."));
-    const err = await failure(gw.client().chat(hello));
+    world.fake.enqueue(anthropicError(413, "request_too_large", "Request exceeds the maximum allowed number of bytes."));
+    const err = await failure(world.gw.client().chat(hello));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toContain("maximum allowed number of bytes");
   });
 
   it("an unknown model → NotFound", async () => {
-    const err = await failure(gw.client().chat({ ...hello, model: "claude-no-such-model" }));
+    const err = await failure(world.gw.client().chat({ ...hello, model: "claude-no-such-model" }));
     expect(err.code).toBe(Code.NotFound);
     expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("UPSTREAM_MODEL_NOT_FOUND");
   });
 
   it("429 → ResourceExhausted with the vendor's retry-after, as a header and as RetryInfo", async () => {
-    fake.enqueue(anthropicError(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit", { "retry-after": "7" }));
-    const err = await failure(gw.client("connect").chat(hello));
+    world.fake.enqueue(anthropicError(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit", { "retry-after": "7" }));
+    const err = await failure(world.gw.client("connect").chat(hello));
     expect(err.code).toBe(Code.ResourceExhausted);
     expect(err.metadata.get("retry-after")).toBe("7");
     expect(Number(err.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds)).toBe(7);
@@ -340,8 +310,8 @@ describe("vendor failures become codes a caller can act on", () => {
     [402, "billing_error", "Your account has an outstanding balance."],
     [400, "invalid_request_error", "Your credit balance is too low to access the Anthropic API."],
   ])("%i %s about billing → ResourceExhausted (quota)", async (status, type, message) => {
-    fake.enqueue(anthropicError(status, type, message));
-    const err = await failure(gw.client().chat(hello));
+    world.fake.enqueue(anthropicError(status, type, message));
+    const err = await failure(world.gw.client().chat(hello));
     expect(err.code).toBe(Code.ResourceExhausted);
     expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("UPSTREAM_QUOTA_EXHAUSTED");
   });
@@ -350,8 +320,8 @@ describe("vendor failures become codes a caller can act on", () => {
     [529, "overloaded_error", "Overloaded"],
     [500, "api_error", "Internal server error"],
   ])("%i %s → Unavailable", async (status, type, message) => {
-    fake.enqueue(anthropicError(status, type, message));
-    const err = await failure(gw.client().chat(hello));
+    world.fake.enqueue(anthropicError(status, type, message));
+    const err = await failure(world.gw.client().chat(hello));
     expect(err.code).toBe(Code.Unavailable);
     expect(err.rawMessage).toContain(`HTTP ${status}`);
     expect(err.rawMessage).toContain(message);
@@ -360,7 +330,7 @@ describe("vendor failures become codes a caller can act on", () => {
 
   it("a rejected key → Unavailable naming the provider and credential, never the key", async () => {
     const wrongKey = "sk-ant-api03-revoked-key-9999999999";
-    const other = await startGateway({ ANTHROPIC_API_KEY: wrongKey, ANTHROPIC_BASE_URL: fake.baseUrl });
+    const other = await startGateway({ ANTHROPIC_API_KEY: wrongKey, ANTHROPIC_BASE_URL: world.fake.baseUrl });
     try {
       const err = await failure(other.client().chat(hello));
       expect(err.code).toBe(Code.Unavailable);
@@ -375,22 +345,22 @@ describe("vendor failures become codes a caller can act on", () => {
   });
 
   it("a mid-stream overloaded error → Unavailable after the text so far", async () => {
-    fake.failNextStream("overloaded_error", "Overloaded");
-    const { err, text } = await streamFailure(gw.client().chatStream(hello));
+    world.fake.failNextStream("overloaded_error", "Overloaded");
+    const { err, text } = await streamFailure(world.gw.client().chatStream(hello));
     expect(text).toBe("Echo");
     expect(err.code).toBe(Code.Unavailable);
     expect(err.rawMessage).toContain("Overloaded");
   });
 
   it("a mid-stream rate-limit error → ResourceExhausted", async () => {
-    fake.failNextStream("rate_limit_error", "Rate limited");
-    const { err } = await streamFailure(gw.client("grpc").chatStream(hello));
+    world.fake.failNextStream("rate_limit_error", "Rate limited");
+    const { err } = await streamFailure(world.gw.client("grpc").chatStream(hello));
     expect(err.code).toBe(Code.ResourceExhausted);
   });
 
   it("a stream cut before message_stop is an error, not a short answer", async () => {
-    fake.cutNextStream();
-    const { err, text } = await streamFailure(gw.client().chatStream(hello));
+    world.fake.cutNextStream();
+    const { err, text } = await streamFailure(world.gw.client().chatStream(hello));
     expect(text).toBe("Echo");
     expect(err.code).toBe(Code.Unavailable);
     expect(err.rawMessage).toContain("before the answer was complete");
@@ -398,34 +368,23 @@ describe("vendor failures become codes a caller can act on", () => {
 });
 
 it("passes the caller's cancellation on to Anthropic", async () => {
-  fake.options.chunkDelayMs = 20;
-  fake.options.extraWords = 500;
-  try {
-    const controller = new AbortController();
-    const before = fake.abandoned.length;
-    const stream = gw.client().chatStream({ ...hello, messages: [{ role: Role.USER, content: "a long story" }] }, { signal: controller.signal });
-    await expect(cancelAtDelta(stream, controller)).rejects.toThrow();
-    for (let i = 0; i < 100 && fake.abandoned.length === before; i++) await sleep(20);
-    expect(fake.abandoned.length).toBe(before + 1);
-    expect((fake.abandoned.at(-1)!.body as { messages: { content: string }[] }).messages[0]!.content).toBe("a long story");
-  } finally {
-    fake.options.chunkDelayMs = 0;
-    fake.options.extraWords = 0;
-  }
+  const story = { ...hello, messages: [{ role: Role.USER, content: "a long story" }] };
+  const abandoned = await abandonedByCancel(world.fake, { chunkDelayMs: 20, extraWords: 500 }, (signal) => world.gw.client().chatStream(story, { signal }));
+  expect((abandoned.body as { messages: { content: string }[] }).messages[0]!.content).toBe("a long story");
 });
 
 it("answers Embed with Unimplemented: Anthropic has no embeddings API", async () => {
-  const err = await failure(gw.client().embed({ model: "anthropic/claude-sonnet-4-5", inputs: ["a"] }));
+  const err = await failure(world.gw.client().embed({ model: "anthropic/claude-sonnet-4-5", inputs: ["a"] }));
   expect(err.code).toBe(Code.Unimplemented);
   expect(err.rawMessage).toContain("embeddings");
 });
 
 it("lists Anthropic's models", async () => {
-  const res = await gw.client().listModels({ provider: "anthropic" });
+  const res = await world.gw.client().listModels({ provider: "anthropic" });
   expect(res.models.map((m) => m.id)).toEqual(expect.arrayContaining(["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"]));
 });
 
 it("never writes the upstream key to the logs", () => {
-  expect(gw.logs.text.length).toBeGreaterThan(0);
-  expect(gw.logs.text).not.toContain(UPSTREAM_KEY);
+  expect(world.gw.logs.text.length).toBeGreaterThan(0);
+  expect(world.gw.logs.text).not.toContain(UPSTREAM_KEY);
 });

@@ -1,31 +1,23 @@
 import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { FinishReason, ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { Capability } from "../../gen/ts/switchboard/v1/models_pb.js";
-import { sleep } from "../fakes/fake-server.js";
-import { googleError, rateLimited, startGeminiFake, type GeminiFake } from "../fakes/gemini-fake.js";
+import { googleError, rateLimited, startGeminiFake } from "../fakes/gemini-fake.js";
+import { gatewayOverFake, SCRIPTED_FAILURES_REACH_THE_CALLER } from "../support/fake-vendor-gateway.js";
 import { failure } from "../support/failure.js";
-import { PROTOCOLS, startGateway, type TestGateway } from "../support/gateway.js";
-import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
-import { cancelAtDelta, drain } from "../support/streams.js";
+import { PROTOCOLS, startGateway } from "../support/gateway.js";
+import { abandonedByCancel, cutShort, drain, streamedLikeUnary } from "../support/streams.js";
+import { weatherRoundTrip } from "../support/tool-round-trip.js";
 
 const UPSTREAM_KEY = "AIzaSyUpstreamSecret0123456789abcdefXYZ";
-let fake: GeminiFake;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  fake = await startGeminiFake({ apiKey: UPSTREAM_KEY });
-  // One attempt per call, so a scripted vendor error reaches the caller (retries: test/gateway).
-  // Scripted 429s and rejections must not bench the one key for the tests after them (test/secrets covers key pools).
-  gw = await startGateway({ GEMINI_API_KEY: UPSTREAM_KEY, GEMINI_BASE_URL: fake.baseUrl }, { traffic: { retry: { max_attempts: 1 } }, key_pool: EVERY_CALL_REACHES_THE_VENDOR });
-});
-afterAll(async () => {
-  await gw?.stop();
-  await fake?.close();
-});
+const world = gatewayOverFake(
+  () => startGeminiFake({ apiKey: UPSTREAM_KEY }),
+  (fake) => ({ GEMINI_API_KEY: UPSTREAM_KEY, GEMINI_BASE_URL: fake.baseUrl }),
+  SCRIPTED_FAILURES_REACH_THE_CALLER,
+);
 
 const MODEL = "gemini-2.5-flash";
 const hello = { model: MODEL, messages: [{ role: Role.USER, content: "hello there" }] };
@@ -33,7 +25,7 @@ const tools = [{ name: "get_weather", description: "weather by city", parameters
 
 describe.each(PROTOCOLS)("Gemini through the gateway over %s", (protocol) => {
   it("answers Chat with the vendor's usage, thinking tokens as reasoning", async () => {
-    const res = await gw.client(protocol).chat(hello);
+    const res = await world.gw.client(protocol).chat(hello);
     expect(res.message?.content).toBe("Echo: hello there");
     expect(res.finishReason).toBe(FinishReason.STOP);
     expect(res.provider).toBe("gemini");
@@ -46,21 +38,14 @@ describe.each(PROTOCOLS)("Gemini through the gateway over %s", (protocol) => {
   });
 
   it("streams the same text (CRLF-framed events), then one summary with the finish reason and the last usage", async () => {
-    const unary = await gw.client(protocol).chat(hello);
-    const { text, summaries } = await drain(gw.client(protocol).chatStream(hello));
-    expect(text).toBe(unary.message?.content);
-    expect(summaries).toHaveLength(1);
-    expect(summaries[0]!.finishReason).toBe(FinishReason.STOP);
-    expect(summaries[0]!.usageEstimated).toBe(false);
-    expect(summaries[0]!.usage).toEqual(unary.usage);
-    expect(summaries[0]!.provider).toBe("gemini");
+    expect((await streamedLikeUnary(world.gw.client(protocol), hello)).provider).toBe("gemini");
   });
 });
 
 describe("the Gemini wire request", () => {
   it("puts system messages in systemInstruction, uses user/model roles and nests settings in generationConfig", async () => {
-    const before = fake.generateRequests().length;
-    await gw.client().chat(
+    const before = world.fake.generateRequests().length;
+    await world.gw.client().chat(
       create(ChatRequestSchema, {
         model: MODEL,
         messages: [
@@ -80,8 +65,8 @@ describe("the Gemini wire request", () => {
         vendorOptions: { generationConfig: { topK: 3, temperature: 0 }, safetySettings: [] },
       }),
     );
-    expect(fake.generateRequests()).toHaveLength(before + 1);
-    const recorded = fake.requests.at(-1)!;
+    expect(world.fake.generateRequests()).toHaveLength(before + 1);
+    const recorded = world.fake.requests.at(-1)!;
     expect(recorded.path).toBe(`/v1beta/models/${MODEL}:generateContent`);
     expect(recorded.headers["x-goog-api-key"]).toBe(UPSTREAM_KEY);
     expect(recorded.body).toEqual({
@@ -98,12 +83,12 @@ describe("the Gemini wire request", () => {
   });
 
   it("streams from :streamGenerateContent?alt=sse", async () => {
-    await drain(gw.client().chatStream(hello));
-    expect(fake.requests.at(-1)!.path).toBe(`/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`);
+    await drain(world.gw.client().chatStream(hello));
+    expect(world.fake.requests.at(-1)!.path).toBe(`/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`);
   });
 
   it("sends images as inlineData (data URLs) and fileData (http URLs)", async () => {
-    await gw.client().chat({
+    await world.gw.client().chat({
       model: MODEL,
       messages: [
         {
@@ -116,7 +101,7 @@ describe("the Gemini wire request", () => {
         },
       ],
     });
-    expect(fake.generateRequests().at(-1)!.contents[0].parts).toEqual([
+    expect(world.fake.generateRequests().at(-1)!.contents[0].parts).toEqual([
       { text: "what is this?" },
       { inlineData: { mimeType: "image/png", data: "iVBORw0KGgo=" } },
       { fileData: { mimeType: "image/jpeg", fileUri: "https://example.com/cat.jpg" } },
@@ -132,8 +117,8 @@ describe("the Gemini wire request", () => {
     ];
     for (const [mode, expected] of modes) {
       const choice = typeof mode === "string" ? { case: "functionName" as const, value: mode } : { case: "mode" as const, value: mode };
-      await gw.client().chat({ ...hello, tools, toolChoice: { choice } });
-      const wire = fake.generateRequests().at(-1)!;
+      await world.gw.client().chat({ ...hello, tools, toolChoice: { choice } });
+      const wire = world.fake.generateRequests().at(-1)!;
       expect(wire.toolConfig).toEqual({ functionCallingConfig: expected });
       expect(wire.tools).toEqual([{ functionDeclarations: [{ name: "get_weather", description: "weather by city", parametersJsonSchema: tools[0]!.parameters }] }]);
     }
@@ -142,27 +127,16 @@ describe("the Gemini wire request", () => {
 
 describe("tool calls", () => {
   it("round-trips a function call, unary, with a made-up id and TOOL_CALLS", async () => {
-    const first = await gw.client("grpc").chat({ ...hello, messages: [{ role: Role.USER, content: "Paris" }], tools });
-    expect(first.finishReason).toBe(FinishReason.TOOL_CALLS);
-    const call = first.message!.toolCalls[0]!;
+    const { call, second } = await weatherRoundTrip(world.gw.client("grpc"), { ...hello, tools });
     expect(call.id).toMatch(/^call_0_[A-Za-z0-9]+$/);
-    expect(call.name).toBe("get_weather");
-    expect(JSON.parse(call.arguments)).toEqual({ query: "Paris" });
-
-    const second = await gw.client("grpc").chat({
-      ...hello,
-      tools,
-      messages: [{ role: Role.USER, content: "Paris" }, first.message!, { role: Role.TOOL, toolCallId: call.id, content: "sunny, 21C" }],
-    });
-    expect(second.message?.content).toBe("Tool result: sunny, 21C");
     expect(second.finishReason).toBe(FinishReason.STOP);
-    const wire = fake.generateRequests().at(-1)!;
+    const wire = world.fake.generateRequests().at(-1)!;
     expect(wire.contents[1]).toEqual({ role: "model", parts: [{ functionCall: { name: "get_weather", args: { query: "Paris" } } }] });
     expect(wire.contents[2]).toEqual({ role: "user", parts: [{ functionResponse: { name: "get_weather", response: { content: "sunny, 21C" } } }] });
   });
 
   it("passes a JSON tool result as structured data", async () => {
-    await gw.client().chat({
+    await world.gw.client().chat({
       ...hello,
       tools,
       messages: [
@@ -171,11 +145,11 @@ describe("tool calls", () => {
         { role: Role.TOOL, toolCallId: "call_0", content: '{"temp":21}' },
       ],
     });
-    expect(fake.generateRequests().at(-1)!.contents[2].parts[0].functionResponse.response).toEqual({ content: { temp: 21 } });
+    expect(world.fake.generateRequests().at(-1)!.contents[2].parts[0].functionResponse.response).toEqual({ content: { temp: 21 } });
   });
 
   it("streams a function call and assembles it in the summary", async () => {
-    const { fragments, summaries } = await drain(gw.client("grpc").chatStream({ ...hello, messages: [{ role: Role.USER, content: "Rome" }], tools }));
+    const { fragments, summaries } = await drain(world.gw.client("grpc").chatStream({ ...hello, messages: [{ role: Role.USER, content: "Rome" }], tools }));
     expect(fragments).toBe(1);
     expect(summaries).toHaveLength(1);
     expect(summaries[0]!.finishReason).toBe(FinishReason.TOOL_CALLS);
@@ -186,24 +160,24 @@ describe("tool calls", () => {
 
   it("carries Gemini 3's thought signature through the tool call id, as Gemini 3 requires it back", async () => {
     const model = "gemini-3-pro-preview";
-    const first = await gw.client().chat({ model, messages: [{ role: Role.USER, content: "Paris" }], tools });
+    const first = await world.gw.client().chat({ model, messages: [{ role: Role.USER, content: "Paris" }], tools });
     const call = first.message!.toolCalls[0]!;
     expect(call.id).toMatch(/^call_0_[A-Za-z0-9]+_gts_[A-Za-z0-9_-]+$/);
-    const issued = fake.requests.length;
-    const second = await gw.client().chat({
+    const issued = world.fake.requests.length;
+    const second = await world.gw.client().chat({
       model,
       tools,
       messages: [{ role: Role.USER, content: "Paris" }, first.message!, { role: Role.TOOL, toolCallId: call.id, content: "sunny" }],
     });
     expect(second.message?.content).toBe("Tool result: sunny");
-    const part = fake.generateRequests().at(-1)!.contents[1].parts[0];
+    const part = world.fake.generateRequests().at(-1)!.contents[1].parts[0];
     expect(part.thoughtSignature).toMatch(/^\+.*\/w==$/);
-    expect(fake.requests.length).toBe(issued + 1);
+    expect(world.fake.requests.length).toBe(issued + 1);
 
     // With a signature Gemini did not give, the fake, like Gemini 3, refuses the replay.
     const forged = `${call.id.split("_gts_")[0]}_gts_Zm9yZ2Vk`;
     const err = await failure(
-      gw.client().chat({
+      world.gw.client().chat({
         model,
         tools,
         messages: [{ role: Role.USER, content: "Paris" }, { ...first.message!, toolCalls: [{ ...call, id: forged }] }, { role: Role.TOOL, toolCallId: forged, content: "sunny" }],
@@ -214,7 +188,7 @@ describe("tool calls", () => {
   });
 
   it("refuses a tool result whose call it cannot find (Gemini needs the function name)", async () => {
-    const err = await failure(gw.client().chat({ ...hello, tools, messages: [{ role: Role.USER, content: "x" }, { role: Role.TOOL, toolCallId: "nope", content: "y" }] }));
+    const err = await failure(world.gw.client().chat({ ...hello, tools, messages: [{ role: Role.USER, content: "x" }, { role: Role.TOOL, toolCallId: "nope", content: "y" }] }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toContain('"nope"');
   });
@@ -222,53 +196,49 @@ describe("tool calls", () => {
 
 describe("JSON mode", () => {
   it("asks for application/json for JSON_OBJECT", async () => {
-    const res = await gw.client().chat({ ...hello, responseFormat: { type: ResponseFormatType.JSON_OBJECT } });
+    const res = await world.gw.client().chat({ ...hello, responseFormat: { type: ResponseFormatType.JSON_OBJECT } });
     expect(JSON.parse(res.message!.content)).toEqual({ answer: "Echo: hello there" });
-    expect(fake.generateRequests().at(-1)!.generationConfig).toEqual({ responseMimeType: "application/json" });
+    expect(world.fake.generateRequests().at(-1)!.generationConfig).toEqual({ responseMimeType: "application/json" });
   });
 
   it("adds the JSON_SCHEMA schema as responseJsonSchema", async () => {
     const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"], additionalProperties: false };
-    const { text } = await drain(gw.client().chatStream({ ...hello, responseFormat: { type: ResponseFormatType.JSON_SCHEMA, schemaName: "a", schema } }));
+    const { text } = await drain(world.gw.client().chatStream({ ...hello, responseFormat: { type: ResponseFormatType.JSON_SCHEMA, schemaName: "a", schema } }));
     expect(JSON.parse(text)).toEqual({ answer: "Echo: hello there" });
-    expect(fake.generateRequests().at(-1)!.generationConfig).toEqual({ responseMimeType: "application/json", responseJsonSchema: schema });
+    expect(world.fake.generateRequests().at(-1)!.generationConfig).toEqual({ responseMimeType: "application/json", responseJsonSchema: schema });
   });
 });
 
 it("maps a cut answer to LENGTH", async () => {
-  const res = await gw.client().chat({ ...hello, maxTokens: 1 });
-  expect(res.finishReason).toBe(FinishReason.LENGTH);
-  expect(res.message?.content).toBe("Echo:");
-  const { summaries } = await drain(gw.client().chatStream({ ...hello, maxTokens: 1 }));
-  expect(summaries[0]!.finishReason).toBe(FinishReason.LENGTH);
+  expect(await cutShort(world.gw.client(), { ...hello, maxTokens: 1 })).toBe("Echo:");
 });
 
 describe("vendor failures become codes a caller can act on", () => {
   it("a blocked prompt → InvalidArgument CONTENT_FILTERED, unary and streamed", async () => {
     const blocked = { ...hello, messages: [{ role: Role.USER, content: "something [blocked]" }] };
-    const err = await failure(gw.client().chat(blocked));
+    const err = await failure(world.gw.client().chat(blocked));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toContain("SAFETY");
     expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("CONTENT_FILTERED");
-    const streamed = await failure(drain(gw.client().chatStream(blocked)));
+    const streamed = await failure(drain(world.gw.client().chatStream(blocked)));
     expect(streamed.code).toBe(Code.InvalidArgument);
   });
 
   it("a request Gemini rejects → InvalidArgument with Gemini's message", async () => {
-    const err = await failure(gw.client().chat({ ...hello, vendorOptions: { generationConfig: { bogusKnob: 1 } } }));
+    const err = await failure(world.gw.client().chat({ ...hello, vendorOptions: { generationConfig: { bogusKnob: 1 } } }));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toContain('Unknown name "bogusKnob"');
   });
 
   it("an unknown model → NotFound", async () => {
-    const err = await failure(gw.client().chat({ ...hello, model: "gemini-9-ultra" }));
+    const err = await failure(world.gw.client().chat({ ...hello, model: "gemini-9-ultra" }));
     expect(err.code).toBe(Code.NotFound);
     expect(err.rawMessage).toContain("models/gemini-9-ultra is not found");
   });
 
   it("429 with RetryInfo 13s → ResourceExhausted, retry after 13 seconds", async () => {
-    fake.enqueue(rateLimited("13s"));
-    const err = await failure(gw.client("connect").chat(hello));
+    world.fake.enqueue(rateLimited("13s"));
+    const err = await failure(world.gw.client("connect").chat(hello));
     expect(err.code).toBe(Code.ResourceExhausted);
     expect(err.metadata.get("retry-after")).toBe("13");
     const [retry] = err.findDetails(RetryInfoSchema);
@@ -277,8 +247,8 @@ describe("vendor failures become codes a caller can act on", () => {
   });
 
   it("429 with only a retry-after header → that delay", async () => {
-    fake.enqueue(googleError(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).", [], { "retry-after": "4" }));
-    const err = await failure(gw.client("grpc").chat(hello));
+    world.fake.enqueue(googleError(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).", [], { "retry-after": "4" }));
+    const err = await failure(world.gw.client("grpc").chat(hello));
     expect(err.code).toBe(Code.ResourceExhausted);
     expect(err.metadata.get("retry-after")).toBe("4");
   });
@@ -288,21 +258,21 @@ describe("vendor failures become codes a caller can act on", () => {
     [503, "UNAVAILABLE", Code.Unavailable],
     [504, "DEADLINE_EXCEEDED", Code.DeadlineExceeded],
   ])("%i %s → %s", async (status, name, code) => {
-    fake.enqueue(googleError(status, name, "The model is overloaded. Please try again later."));
-    const err = await failure(gw.client().chat(hello));
+    world.fake.enqueue(googleError(status, name, "The model is overloaded. Please try again later."));
+    const err = await failure(world.gw.client().chat(hello));
     expect(err.code).toBe(code);
   });
 
   it("403 PERMISSION_DENIED for a leaked key → Unavailable (an operator problem)", async () => {
-    fake.enqueue(googleError(403, "PERMISSION_DENIED", "Your API key was reported as leaked. Please use another API key."));
-    const err = await failure(gw.client().chat(hello));
+    world.fake.enqueue(googleError(403, "PERMISSION_DENIED", "Your API key was reported as leaked. Please use another API key."));
+    const err = await failure(world.gw.client().chat(hello));
     expect(err.code).toBe(Code.Unavailable);
     expect(err.findDetails(ErrorInfoSchema)[0]?.reason).toBe("UPSTREAM_CREDENTIAL_REJECTED");
   });
 
   it("a rejected key (400 API_KEY_INVALID) → Unavailable naming the provider and credential, never the key", async () => {
     const wrongKey = "AIzaSyRevokedKey99999999999999999999";
-    const other = await startGateway({ GEMINI_API_KEY: wrongKey, GEMINI_BASE_URL: fake.baseUrl });
+    const other = await startGateway({ GEMINI_API_KEY: wrongKey, GEMINI_BASE_URL: world.fake.baseUrl });
     try {
       const err = await failure(other.client().chat(hello));
       expect(err.code).toBe(Code.Unavailable);
@@ -319,11 +289,11 @@ describe("vendor failures become codes a caller can act on", () => {
   });
 
   it("a stream that closes before a finishReason is an error, not a short answer", async () => {
-    fake.cutNextStream();
+    world.fake.cutNextStream();
     let text = "";
     const err = await failure(
       (async () => {
-        for await (const event of gw.client().chatStream(hello)) if (event.event.case === "delta") text += event.event.value.content;
+        for await (const event of world.gw.client().chatStream(hello)) if (event.event.case === "delta") text += event.event.value.content;
       })(),
     );
     expect(text).toBe("Echo");
@@ -332,35 +302,24 @@ describe("vendor failures become codes a caller can act on", () => {
   });
 
   it("a connection reset → Unavailable", async () => {
-    fake.enqueue({ kind: "reset" });
-    const err = await failure(drain(gw.client().chatStream(hello)));
+    world.fake.enqueue({ kind: "reset" });
+    const err = await failure(drain(world.gw.client().chatStream(hello)));
     expect(err.code).toBe(Code.Unavailable);
   });
 });
 
 it("passes the caller's cancellation on to Gemini", async () => {
-  fake.options.chunkDelayMs = 20;
-  fake.options.extraWords = 500;
-  try {
-    const controller = new AbortController();
-    const before = fake.abandoned.length;
-    const stream = gw.client().chatStream({ ...hello, messages: [{ role: Role.USER, content: "a long story" }] }, { signal: controller.signal });
-    await expect(cancelAtDelta(stream, controller)).rejects.toThrow();
-    for (let i = 0; i < 100 && fake.abandoned.length === before; i++) await sleep(20);
-    expect(fake.abandoned.length).toBe(before + 1);
-    expect(fake.abandoned.at(-1)!.path).toContain(":streamGenerateContent");
-  } finally {
-    fake.options.chunkDelayMs = 0;
-    fake.options.extraWords = 0;
-  }
+  const story = { ...hello, messages: [{ role: Role.USER, content: "a long story" }] };
+  const abandoned = await abandonedByCancel(world.fake, { chunkDelayMs: 20, extraWords: 500 }, (signal) => world.gw.client().chatStream(story, { signal }));
+  expect(abandoned.path).toContain(":streamGenerateContent");
 });
 
 it("embeds texts through batchEmbedContents", async () => {
-  const res = await gw.client("grpc").embed({ model: "text-embedding-004", inputs: ["a", "bb"], dimensions: 4 });
+  const res = await world.gw.client("grpc").embed({ model: "text-embedding-004", inputs: ["a", "bb"], dimensions: 4 });
   expect(res.provider).toBe("gemini");
   expect(res.embeddings.map((e) => e.index)).toEqual([0, 1]);
   expect(res.embeddings[1]!.values).toHaveLength(4);
-  const recorded = fake.requests.at(-1)!;
+  const recorded = world.fake.requests.at(-1)!;
   expect(recorded.path).toBe("/v1beta/models/text-embedding-004:batchEmbedContents");
   expect(recorded.body).toEqual({
     requests: [
@@ -372,15 +331,15 @@ it("embeds texts through batchEmbedContents", async () => {
 
 it("embeds 250 texts as batches of at most 100, Gemini's limit", async () => {
   const inputs = Array.from({ length: 250 }, (_, i) => `text ${i}`);
-  const sent = fake.requests.length;
-  const res = await gw.client("connect").embed({ model: "text-embedding-004", inputs, dimensions: 4 });
+  const sent = world.fake.requests.length;
+  const res = await world.gw.client("connect").embed({ model: "text-embedding-004", inputs, dimensions: 4 });
   expect(res.embeddings).toHaveLength(250);
-  const sizes = fake.requests.slice(sent).map((r) => (r.body as { requests: unknown[] }).requests.length);
+  const sizes = world.fake.requests.slice(sent).map((r) => (r.body as { requests: unknown[] }).requests.length);
   expect(sizes.sort((a, b) => b - a)).toEqual([100, 100, 50]);
 });
 
 it("lists Gemini's chat and embedding models, leaving out those it cannot serve", async () => {
-  const res = await gw.client().listModels({ provider: "gemini" });
+  const res = await world.gw.client().listModels({ provider: "gemini" });
   const ids = res.models.map((m) => m.id);
   expect(ids).toEqual(expect.arrayContaining(["gemini-2.5-flash", "gemini-3-pro-preview", "text-embedding-004", "gemini-embedding-001"]));
   expect(ids).not.toContain("aqa");
@@ -389,6 +348,6 @@ it("lists Gemini's chat and embedding models, leaving out those it cannot serve"
 });
 
 it("never writes the upstream key to the logs", () => {
-  expect(gw.logs.text.length).toBeGreaterThan(0);
-  expect(gw.logs.text).not.toContain(UPSTREAM_KEY);
+  expect(world.gw.logs.text.length).toBeGreaterThan(0);
+  expect(world.gw.logs.text).not.toContain(UPSTREAM_KEY);
 });

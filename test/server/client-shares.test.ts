@@ -6,11 +6,11 @@
 import * as http2 from "node:http2";
 import { ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+import { gatewayOverOpenAIFake } from "../support/fake-vendor-gateway.js";
+import { MASTER_KEY, type TestGateway } from "../support/gateway.js";
 import { counted, openRawClient, useCleanup } from "../support/raw-clients.js";
 
 /** The address over its share; everyone else calls from 127.0.0.1, as the gateway's test clients do. */
@@ -61,56 +61,35 @@ function unfinishedChat(client: http2.ClientHttp2Session, bytes = 0) {
 }
 
 describe("a client address's share of the HTTP/2 streams", () => {
-  let fake: OpenAIFake;
-  let gw: TestGateway;
-  beforeAll(async () => {
-    fake = await startOpenAIFake({ apiKey: "sk-up" });
-    gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl }, { server: { max_open_streams: 6, max_open_streams_per_client: 4 } });
-  });
-  afterAll(async () => {
-    await gw.stop();
-    await fake.close();
-  });
+  const world = gatewayOverOpenAIFake({ server: { max_open_streams: 6, max_open_streams_per_client: 4 } });
 
   it("past its share an address's new stream is refused (REFUSED_STREAM, counted), while other addresses are served; freed when one closes", async () => {
     // Over two sessions: the share is the address's, not a connection's.
-    const [first, second] = [session(gw, GREEDY), session(gw, GREEDY)];
+    const [first, second] = [session(world.gw, GREEDY), session(world.gw, GREEDY)];
     // Seven keyless streams whose bodies never come: more than the gateway's 6, had it no shares.
     const streams = [...Array.from({ length: 4 }, () => unfinishedChat(first)), ...Array.from({ length: 3 }, () => unfinishedChat(second))];
     await expect.poll(() => streams.filter((s) => s.rstCode() !== undefined).length).toBe(3);
     expect(streams.map((s) => s.rstCode()).filter((code) => code !== undefined)).toEqual(Array(3).fill(http2.constants.NGHTTP2_REFUSED_STREAM));
-    expect(await counted(gw.app.metrics.connectionsRefused, { limit: "streams_per_client" })).toBe(3);
+    expect(await counted(world.gw.app.metrics.connectionsRefused, { limit: "streams_per_client" })).toBe(3);
 
     // The greedy address holds 4 of the gateway's 6: another address is served.
-    expect(await grpcChatFrom(gw, "127.0.0.1")).toBe("Echo: hello");
-    expect(await counted(gw.app.metrics.connectionsRefused, { limit: "streams" })).toBe(0);
+    expect(await grpcChatFrom(world.gw, "127.0.0.1")).toBe("Echo: hello");
+    expect(await counted(world.gw.app.metrics.connectionsRefused, { limit: "streams" })).toBe(0);
 
     // The greedy address, even with a key, is refused until one of its streams closes.
-    expect(await grpcChatFrom(gw, GREEDY)).toMatch(/REFUSED_STREAM/);
-    expect(await counted(gw.app.metrics.connectionsRefused, { limit: "streams_per_client" })).toBe(4);
+    expect(await grpcChatFrom(world.gw, GREEDY)).toMatch(/REFUSED_STREAM/);
+    expect(await counted(world.gw.app.metrics.connectionsRefused, { limit: "streams_per_client" })).toBe(4);
     streams.find((s) => s.rstCode() === undefined)!.stream.close(http2.constants.NGHTTP2_CANCEL);
-    await expect.poll(() => grpcChatFrom(gw, GREEDY)).toBe("Echo: hello");
+    await expect.poll(() => grpcChatFrom(world.gw, GREEDY)).toBe("Echo: hello");
   });
 });
 
 describe("a client address's share of the request-body budget", () => {
-  let fake: OpenAIFake;
-  let gw: TestGateway;
-  beforeAll(async () => {
-    fake = await startOpenAIFake({ apiKey: "sk-up" });
-    gw = await startGateway(
-      { OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl },
-      { server: { max_buffered_request_bytes: 4 * MiB, max_buffered_request_bytes_per_client: 2 * MiB } },
-    );
-  });
-  afterAll(async () => {
-    await gw.stop();
-    await fake.close();
-  });
+  const world = gatewayOverOpenAIFake({ server: { max_buffered_request_bytes: 4 * MiB, max_buffered_request_bytes_per_client: 2 * MiB } });
 
   it("past its share an address's body is refused (HTTP/2: ENHANCE_YOUR_CALM; HTTP/1.1: 503), while other addresses' bodies are served", async () => {
     // Five unfinished 1 MiB bodies from one address, one connection each: more than the gateway's 4 MiB, had it no shares.
-    const bodies = Array.from({ length: 5 }, () => unfinishedChat(session(gw, GREEDY), MiB));
+    const bodies = Array.from({ length: 5 }, () => unfinishedChat(session(world.gw, GREEDY), MiB));
     // At most two fit in its 2 MiB; a refused body frees its bytes, so at least one stays held.
     await expect.poll(() => bodies.filter((body) => body.rstCode() !== undefined).length).toBeGreaterThanOrEqual(3);
     const refused = bodies.filter((body) => body.rstCode() !== undefined);
@@ -118,7 +97,7 @@ describe("a client address's share of the request-body budget", () => {
     for (const body of refused) expect(body.rstCode()).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
 
     // What it holds (1-2 MiB) leaves no room in its share for more, over HTTP/1.1 too...
-    const h1 = await openRawClient(gw.port, cleanup, { from: GREEDY });
+    const h1 = await openRawClient(world.gw.port, cleanup, { from: GREEDY });
     h1.socket.write(`POST /switchboard.v1.AIService/Chat HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${2 * MiB}\r\n\r\n`);
     h1.socket.write(Buffer.alloc(1536 * KiB, " "));
     await h1.closed;
@@ -126,8 +105,8 @@ describe("a client address's share of the request-body budget", () => {
     expect(h1.received()).toMatch(/\r\nretry-after: 1\r\n/);
 
     // ...while other addresses are served, body and all, over HTTP/2 and HTTP/1.1.
-    expect(await grpcChatFrom(gw, "127.0.0.1")).toBe("Echo: hello");
-    expect((await gw.client("connect").chat(hello)).message?.content).toBe("Echo: hello");
-    expect(await counted(gw.app.metrics.requestBodiesRefused, { limit: "total" })).toBe(0);
+    expect(await grpcChatFrom(world.gw, "127.0.0.1")).toBe("Echo: hello");
+    expect((await world.gw.client("connect").chat(hello)).message?.content).toBe("Echo: hello");
+    expect(await counted(world.gw.app.metrics.requestBodiesRefused, { limit: "total" })).toBe(0);
   });
 });

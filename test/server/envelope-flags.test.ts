@@ -8,27 +8,15 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { createAsyncIterable, type UniversalHandler, type UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { withEnvelopeFlagsChecked } from "../../src/server/envelope-flags.js";
-import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
-import { connectStream, frame, grpcWeb, GrpcConnection } from "../support/raw-rpc.js";
+import { MASTER_KEY } from "../support/gateway.js";
+import { rawRpcWorld } from "../support/raw-rpc-world.js";
+import { connectStream, frame, grpcWeb } from "../support/raw-rpc.js";
 
-let fake: OpenAIFake;
-let gw: TestGateway;
-let grpc: GrpcConnection;
-beforeAll(async () => {
-  fake = await startOpenAIFake({ apiKey: "sk-vendor" });
-  gw = await startGateway({ OPENAI_API_KEY: "sk-vendor", OPENAI_BASE_URL: fake.baseUrl });
-  grpc = new GrpcConnection(gw.url);
-});
-afterAll(async () => {
-  grpc?.close();
-  await gw?.stop();
-  await fake?.close();
-});
+const world = rawRpcWorld();
 
 const auth = { authorization: `Bearer ${MASTER_KEY}` };
 const GRPC = { "content-type": "application/grpc", ...auth };
@@ -39,34 +27,34 @@ const chatJson = new TextEncoder().encode(JSON.stringify({ model: "gpt-4o-mini",
 
 describe("a gRPC request envelope", () => {
   it.each([[0x02], [0x80], [0x03]])("flagged %i is refused with INVALID_ARGUMENT, and the vendor is not called", async (flags) => {
-    const before = fake.chatRequests().length;
-    const answer = await grpc.call(CHAT, frame(chat, flags), GRPC);
+    const before = world.fake.chatRequests().length;
+    const answer = await world.grpc.call(CHAT, frame(chat, flags), GRPC);
     expect([answer.status, answer.code, answer.reason]).toEqual([200, Code.InvalidArgument, "INVALID_ARGUMENT"]);
     const hex = `0x${flags.toString(16).padStart(2, "0")}`;
     expect(answer.message).toBe(`envelope 1 of the request has flags ${hex}: a gRPC request may set only the compressed flag (0x01)`);
-    expect(fake.chatRequests()).toHaveLength(before);
+    expect(world.fake.chatRequests()).toHaveLength(before);
   });
 
   it("served by connect-es alone (ListModels), or flagged on its second message, is refused alike", async () => {
-    const list = await grpc.call("/switchboard.v1.AIService/ListModels", frame(new Uint8Array(0), 0x80), GRPC);
+    const list = await world.grpc.call("/switchboard.v1.AIService/ListModels", frame(new Uint8Array(0), 0x80), GRPC);
     expect([list.code, list.reason]).toEqual([Code.InvalidArgument, "INVALID_ARGUMENT"]);
-    const second = await grpc.call(CHAT, Buffer.concat([frame(chat), frame(chat, 0x40)]), GRPC);
+    const second = await world.grpc.call(CHAT, Buffer.concat([frame(chat), frame(chat, 0x40)]), GRPC);
     expect([second.code, second.message]).toEqual([Code.InvalidArgument, "envelope 2 of the request has flags 0x40: a gRPC request may set only the compressed flag (0x01)"]);
   });
 
   it("with no flag, or compressed in the encoding the call names, is served as before", async () => {
-    expect((await grpc.call(CHAT, frame(chat), GRPC)).code).toBe(0);
-    expect((await grpc.call(CHAT, frame(gzipSync(chat), 0x01), { ...GRPC, "grpc-encoding": "gzip" })).code).toBe(0);
+    expect((await world.grpc.call(CHAT, frame(chat), GRPC)).code).toBe(0);
+    expect((await world.grpc.call(CHAT, frame(gzipSync(chat), 0x01), { ...GRPC, "grpc-encoding": "gzip" })).code).toBe(0);
   });
 });
 
 describe("a gRPC-Web request envelope", () => {
   it("flagged as trailers (0x80) is refused; a plain one is served", async () => {
     const headers = { "content-type": "application/grpc-web+proto", ...auth };
-    const refused = await grpcWeb(gw.url, CHAT, frame(chat, 0x80), headers);
+    const refused = await grpcWeb(world.gw.url, CHAT, frame(chat, 0x80), headers);
     expect([refused.status, refused.code, refused.reason]).toEqual([200, Code.InvalidArgument, "INVALID_ARGUMENT"]);
     expect(refused.message).toContain("0x80 marks an answer's trailers");
-    expect((await grpcWeb(gw.url, CHAT, frame(chat), headers)).code).toBe(0);
+    expect((await grpcWeb(world.gw.url, CHAT, frame(chat), headers)).code).toBe(0);
   });
 });
 
@@ -74,15 +62,15 @@ describe("a Connect request stream", () => {
   const headers = { "content-type": "application/connect+json", ...auth };
 
   it("with an end-of-stream envelope (0x02) after its message is refused with an end frame saying so", async () => {
-    const answer = await connectStream(gw.url, CHAT_STREAM, Buffer.concat([frame(chatJson), frame(new TextEncoder().encode("{}"), 0x02)]), headers);
+    const answer = await connectStream(world.gw.url, CHAT_STREAM, Buffer.concat([frame(chatJson), frame(new TextEncoder().encode("{}"), 0x02)]), headers);
     expect([answer.status, answer.code, answer.reason]).toEqual([200, Code.InvalidArgument, "INVALID_ARGUMENT"]);
     expect(answer.message).toBe("envelope 2 of the request has flags 0x02: a Connect request stream may set only the compressed flag (0x01) (0x02 marks the end of an answer)");
   });
 
   it("with a reserved flag (0x80) on its message is refused; a plain one is served", async () => {
-    const refused = await connectStream(gw.url, CHAT_STREAM, frame(chatJson, 0x80), headers);
+    const refused = await connectStream(world.gw.url, CHAT_STREAM, frame(chatJson, 0x80), headers);
     expect([refused.code, refused.reason]).toEqual([Code.InvalidArgument, "INVALID_ARGUMENT"]);
-    expect((await connectStream(gw.url, CHAT_STREAM, frame(chatJson), headers)).code).toBe(0);
+    expect((await connectStream(world.gw.url, CHAT_STREAM, frame(chatJson), headers)).code).toBe(0);
   });
 });
 

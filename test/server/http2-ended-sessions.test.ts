@@ -3,36 +3,13 @@ import { connect as connectSocket, type AddressInfo, type Socket } from "node:ne
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { endedByNghttp2 } from "../../src/server/ended-by-nghttp2.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
+import { CLIENT_PREFACE, FrameType, h2Frame, KEYLESS_CHAT_HEADERS, onH2Frames } from "../support/h2-frames.js";
 
 // nghttp2 ends a session for a flood (rapid reset) or a connection error with a GOAWAY, then
 // reads it no more. Node 20 and 22 said nothing of it: the connection stayed open, unread, until
 // the idle timeout (65 s) when no stream was open, and for good when one was (its answer and its
 // reset never leave), holding a connection, its streams and their calls (transport audit 6).
 // Such a session is destroyed. (Node 24 destroys it itself.)
-
-const HEADERS = 0x1;
-const RST_STREAM = 0x3;
-const SETTINGS = 0x4;
-const DATA = 0x0;
-const GOAWAY = 0x7;
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
-
-/** An HPACK literal header field without indexing, with a new name (RFC 7541 §6.2.2); short names and values only. */
-function literal(name: string, value: string): Buffer {
-  return Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
-}
-
-/** POST, http, then a gRPC call to Chat without a key: HEADERS without END_STREAM open a stream whose body has not come. */
-const CHAT_HEADERS = Buffer.concat([Buffer.from([0x83, 0x86]), literal(":path", "/switchboard.v1.AIService/Chat"), literal(":authority", "localhost"), literal("content-type", "application/grpc")]);
-const PREFACE = Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(SETTINGS, 0, 0, Buffer.alloc(0))]);
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -48,13 +25,9 @@ function rawConnection(): { socket: Socket; goaways: number[]; closed: () => boo
   socket.on("error", () => {});
   const goaways: number[] = [];
   let closed = false;
-  let pending = Buffer.alloc(0);
-  socket.on("data", (data: Buffer) => {
-    pending = Buffer.concat([pending, data]);
-    while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
-      if (pending[3] === GOAWAY) goaways.push(pending.readUInt32BE(13));
-      pending = pending.subarray(9 + pending.readUIntBE(0, 3));
-    }
+  // A GOAWAY's payload: the last stream id, then the error code.
+  onH2Frames(socket, ({ type, payload }) => {
+    if (type === FrameType.GOAWAY) goaways.push(payload.readUInt32BE(4));
   });
   socket.on("close", () => (closed = true));
   return { socket, goaways, closed: () => closed };
@@ -63,8 +36,8 @@ function rawConnection(): { socket: Socket; goaways: number[]; closed: () => boo
 describe("an HTTP/2 session nghttp2 has ended", () => {
   it("for rapid reset (streams opened and reset at once, past what nghttp2 allows): its connection is closed", async () => {
     const { socket, goaways, closed } = rawConnection();
-    const pairs = Array.from({ length: 1_500 }, (_, i) => 2 * i + 1).flatMap((id) => [frame(HEADERS, 0x4, id, CHAT_HEADERS), frame(RST_STREAM, 0, id, Buffer.from([0, 0, 0, 8]))]);
-    socket.write(Buffer.concat([PREFACE, ...pairs]));
+    const pairs = Array.from({ length: 1_500 }, (_, i) => 2 * i + 1).flatMap((id) => [h2Frame(FrameType.HEADERS, 0x4, id, KEYLESS_CHAT_HEADERS), h2Frame(FrameType.RST_STREAM, 0, id, Buffer.from([0, 0, 0, 8]))]);
+    socket.write(Buffer.concat([CLIENT_PREFACE, ...pairs]));
     await expect.poll(() => goaways.length, { timeout: 10_000 }).toBeGreaterThan(0);
     await expect.poll(closed, { timeout: 10_000 }).toBe(true);
   });
@@ -72,7 +45,7 @@ describe("an HTTP/2 session nghttp2 has ended", () => {
   it("for a connection error with a stream open (DATA on stream 0): its connection is closed, the stream's call with it", async () => {
     const { socket, goaways, closed } = rawConnection();
     // A stream opens (its call is answered 401 and waits for its body), then the connection error.
-    socket.write(Buffer.concat([PREFACE, frame(HEADERS, 0x4, 1, CHAT_HEADERS), frame(DATA, 0, 0, Buffer.from("x"))]));
+    socket.write(Buffer.concat([CLIENT_PREFACE, h2Frame(FrameType.HEADERS, 0x4, 1, KEYLESS_CHAT_HEADERS), h2Frame(FrameType.DATA, 0, 0, Buffer.from("x"))]));
     await expect.poll(() => goaways, { timeout: 10_000 }).toContain(1); // PROTOCOL_ERROR
     await expect.poll(closed, { timeout: 10_000 }).toBe(true);
   });
@@ -85,11 +58,11 @@ describe("an HTTP/2 session nghttp2 has ended", () => {
     const socket = connectSocket((server.address() as AddressInfo).port, "127.0.0.1");
     socket.on("error", () => {});
     try {
-      socket.write(PREFACE);
+      socket.write(CLIENT_PREFACE);
       await expect.poll(() => sessions.length).toBe(1);
       const session = sessions[0]!;
       expect(endedByNghttp2(session)).toBe(false);
-      socket.write(frame(DATA, 0, 0, Buffer.from("x")));
+      socket.write(h2Frame(FrameType.DATA, 0, 0, Buffer.from("x")));
       // Node 20 and 22 hold it open, ended; Node 24 destroys it itself.
       await expect.poll(() => endedByNghttp2(session) || session.destroyed).toBe(true);
     } finally {

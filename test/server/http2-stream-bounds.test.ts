@@ -4,29 +4,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_CLIENT_LIMITS } from "../../src/server/client-limits.js";
 import { Http2Sessions } from "../../src/server/http2-sessions.js";
 import { startGateway } from "../support/gateway.js";
+import { CLIENT_PREFACE, FrameType, h2Frame, KEYLESS_CHAT_HEADERS, onH2Frames } from "../support/h2-frames.js";
 
 // Without a key, a client could open a thousand HTTP/2 streams per connection, never end them,
 // and have each held for request_timeout_ms after its 401: 5-14 KB apiece, a thousand
 // connections per address (protocol audit M2). Answered streams now go a second after their
 // answer, and the gateway holds a bounded number of open streams.
-
-const HEADERS = 0x1;
-const RST_STREAM = 0x3;
-const SETTINGS = 0x4;
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
-
-/** An HPACK literal header field without indexing, with a new name (RFC 7541 §6.2.2); short names and values only. */
-function literal(name: string, value: string): Buffer {
-  return Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
-}
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -69,19 +52,13 @@ describe("HTTP/2 streams", () => {
     socket.on("error", () => {});
     cleanup.push(() => socket.destroy());
     const resets = new Map<number, number>();
-    let pending = Buffer.alloc(0);
-    socket.on("data", (data: Buffer) => {
-      pending = Buffer.concat([pending, data]);
-      while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
-        const length = pending.readUIntBE(0, 3);
-        if (pending[3] === RST_STREAM) resets.set(pending.readUInt32BE(5) & 0x7fffffff, pending.readUInt32BE(9));
-        pending = pending.subarray(9 + length);
-      }
+    // A RST_STREAM's payload is its error code.
+    onH2Frames(socket, ({ type, stream, payload }) => {
+      if (type === FrameType.RST_STREAM) resets.set(stream, payload.readUInt32BE(0));
     });
     // HEADERS with END_HEADERS and no END_STREAM, without a key: RPCs whose bodies never come.
     const streams = Array.from({ length: 101 }, (_, i) => 2 * i + 1);
-    const headers = Buffer.concat([Buffer.from([0x83, 0x86]), literal(":path", "/switchboard.v1.AIService/Chat"), literal(":authority", "localhost"), literal("content-type", "application/grpc")]);
-    socket.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(SETTINGS, 0, 0, Buffer.alloc(0)), ...streams.map((id) => frame(HEADERS, 0x4, id, headers))]));
+    socket.write(Buffer.concat([CLIENT_PREFACE, ...streams.map((id) => h2Frame(FrameType.HEADERS, 0x4, id, KEYLESS_CHAT_HEADERS))]));
 
     await expect.poll(() => resets.get(201)).toBe(http2.constants.NGHTTP2_REFUSED_STREAM);
     expect([...resets.keys()]).toEqual([201]);

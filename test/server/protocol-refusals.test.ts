@@ -12,28 +12,16 @@ import { connect as connectH2, constants } from "node:http2";
 import { Code } from "@connectrpc/connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { trailerParse } from "@connectrpc/connect/protocol-grpc-web";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
-import { connectStream, connectUnary, frame, frames, grpcWeb, GrpcConnection } from "../support/raw-rpc.js";
-import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+import { connectStream, connectUnary, frame, frames, grpcWeb } from "../support/raw-rpc.js";
+import { rawRpcWorld } from "../support/raw-rpc-world.js";
+import { MASTER_KEY } from "../support/gateway.js";
 import { requestHeadOf } from "../../src/server/header-overflow.js";
 import { absoluteTarget } from "../../src/server/request-target.js";
 import { meantRestPath } from "../../src/server/rest-near-miss.js";
 
-let fake: OpenAIFake;
-let gw: TestGateway;
-let grpc: GrpcConnection;
-beforeAll(async () => {
-  fake = await startOpenAIFake({ apiKey: "sk-vendor" });
-  gw = await startGateway({ OPENAI_API_KEY: "sk-vendor", OPENAI_BASE_URL: fake.baseUrl });
-  grpc = new GrpcConnection(gw.url);
-});
-afterAll(async () => {
-  grpc?.close();
-  await gw?.stop();
-  await fake?.close();
-});
+const world = rawRpcWorld();
 
 const auth = { authorization: `Bearer ${MASTER_KEY}` };
 const CHAT = "/switchboard.v1.AIService/Chat";
@@ -47,7 +35,7 @@ interface H2Answer {
 
 /** One raw HTTP/2 request, keeping the response headers and trailers apart (a trailers-only answer has no trailers). */
 function h2(method: string, path: string, headers: Record<string, string>, body?: Uint8Array): Promise<H2Answer> {
-  const session = connectH2(gw.url);
+  const session = connectH2(world.gw.url);
   return new Promise<H2Answer>((resolve, reject) => {
     const stream = session.request({ [constants.HTTP2_HEADER_METHOD]: method, [constants.HTTP2_HEADER_PATH]: path, ...headers });
     let answer: H2Answer = { headers: {}, trailers: undefined, body: Buffer.alloc(0) };
@@ -75,41 +63,41 @@ describe("an unknown RPC method", () => {
     expect(message).toBe('switchboard.v1.AIService has no method "Nope"; its methods: Chat, ChatStream, Embed, ListModels');
     expect(detailsText(answer.headers["grpc-status-details-bin"])).toContain("METHOD_NOT_FOUND");
 
-    const raw = await grpc.call("/switchboard.v1.AIService/Nope", empty, { "content-type": "application/grpc", ...auth });
+    const raw = await world.grpc.call("/switchboard.v1.AIService/Nope", empty, { "content-type": "application/grpc", ...auth });
     expect([raw.code, raw.reason]).toEqual([Code.Unimplemented, "METHOD_NOT_FOUND"]);
   });
 
   it("a method named in the wrong case, or a service the gateway does not have, is told the right name or the services", async () => {
-    const lower = await grpc.call("/switchboard.v1.AIService/chat", empty, { "content-type": "application/grpc" });
+    const lower = await world.grpc.call("/switchboard.v1.AIService/chat", empty, { "content-type": "application/grpc" });
     expect(lower.code).toBe(Code.Unimplemented);
     expect(lower.message).toContain("(did you mean Chat?)");
-    const service = await grpc.call("/switchboard.v1.AiService/Chat", empty, { "content-type": "application/grpc" });
+    const service = await world.grpc.call("/switchboard.v1.AiService/Chat", empty, { "content-type": "application/grpc" });
     expect([service.code, service.reason]).toEqual([Code.Unimplemented, "METHOD_NOT_FOUND"]);
     expect(service.message).toMatch(/^the gateway has no service "switchboard\.v1\.AiService" \(did you mean switchboard\.v1\.AIService\?\); it serves: .*switchboard\.v1\.AdminService/);
     // A gRPC call to a path that is no method path at all still gets a grpc-status.
-    const root = await grpc.call("/", empty, { "content-type": "application/grpc" });
+    const root = await world.grpc.call("/", empty, { "content-type": "application/grpc" });
     expect([root.status, root.code, root.reason]).toEqual([200, Code.Unimplemented, "METHOD_NOT_FOUND"]);
   });
 
   it("gRPC-Web: a trailer frame; Connect: error JSON (404) or an end-of-stream frame", async () => {
-    const web = await grpcWeb(gw.url, "/grpc.health.v1.Health/Nope", empty, { "content-type": "application/grpc-web+proto" });
+    const web = await grpcWeb(world.gw.url, "/grpc.health.v1.Health/Nope", empty, { "content-type": "application/grpc-web+proto" });
     expect([web.status, web.code, web.reason]).toEqual([200, Code.Unimplemented, "METHOD_NOT_FOUND"]);
     expect(web.message).toContain("its methods: Check, Watch, List");
-    const unary = await connectUnary(gw.url, "/switchboard.v1.AIService/Nope", "{}", { "content-type": "application/json" });
+    const unary = await connectUnary(world.gw.url, "/switchboard.v1.AIService/Nope", "{}", { "content-type": "application/json" });
     expect([unary.status, unary.code, unary.reason]).toEqual([404, Code.Unimplemented, "METHOD_NOT_FOUND"]);
-    const stream = await connectStream(gw.url, "/switchboard.v1.AIService/NopeStream", frame(new TextEncoder().encode("{}")), { "content-type": "application/connect+json" });
+    const stream = await connectStream(world.gw.url, "/switchboard.v1.AIService/NopeStream", frame(new TextEncoder().encode("{}")), { "content-type": "application/connect+json" });
     expect([stream.status, stream.code, stream.reason]).toEqual([200, Code.Unimplemented, "METHOD_NOT_FOUND"]);
   });
 
   it("a key pasted into the path is not repeated whole", async () => {
-    const keyed = await connectUnary(gw.url, "/switchboard.v1.AIService/sk-sb-0123456789abcdef0123456789abcdef", "{}", { "content-type": "application/json" });
+    const keyed = await connectUnary(world.gw.url, "/switchboard.v1.AIService/sk-sb-0123456789abcdef0123456789abcdef", "{}", { "content-type": "application/json" });
     expect(keyed.code).toBe(Code.Unimplemented);
     expect(keyed.body).toContain("sk-sb-…");
     expect(keyed.body).not.toContain("0123456789abcdef0123456789abcdef");
   });
 
   it("a long service's methods are listed up to a bound", async () => {
-    const answer = await connectUnary(gw.url, "/switchboard.v1.AdminService/Nope", "{}", { "content-type": "application/json" });
+    const answer = await connectUnary(world.gw.url, "/switchboard.v1.AdminService/Nope", "{}", { "content-type": "application/json" });
     expect(answer.code).toBe(Code.Unimplemented);
     expect(answer.message.length).toBeLessThan(600);
     expect(answer.message).toMatch(/its methods: \w+(, \w+)*( and \d+ more)?$/);
@@ -129,7 +117,7 @@ describe("a content type no protocol of the method takes", () => {
   });
 
   it("gRPC-Web's text mode (application/grpc-web-text): the trailer frame in base64, as its clients read every answer", async () => {
-    const res = await fetch(gw.url + CHAT, { method: "POST", headers: { "content-type": "application/grpc-web-text", "x-grpc-web": "1", ...auth }, body: "AAAAAAA=" });
+    const res = await fetch(world.gw.url + CHAT, { method: "POST", headers: { "content-type": "application/grpc-web-text", "x-grpc-web": "1", ...auth }, body: "AAAAAAA=" });
     expect([res.status, res.headers.get("content-type")]).toEqual([200, "application/grpc-web-text"]);
     const text = await res.text();
     expect(text).toMatch(/^[A-Za-z0-9+/]+=*$/);
@@ -142,7 +130,7 @@ describe("a content type no protocol of the method takes", () => {
   });
 
   it.each([["text/plain"], [undefined]])("content type %s: 415 with Connect's error JSON, ErrorInfo and accept-post", async (type) => {
-    const res = await fetch(gw.url + CHAT, { method: "POST", headers: { ...auth, ...(type ? { "content-type": type } : {}) }, body: "hi" });
+    const res = await fetch(world.gw.url + CHAT, { method: "POST", headers: { ...auth, ...(type ? { "content-type": type } : {}) }, body: "hi" });
     expect(res.status).toBe(415);
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(res.headers.get("accept-post")).toContain("application/json");
@@ -150,7 +138,7 @@ describe("a content type no protocol of the method takes", () => {
     expect(body.code).toBe("invalid_argument");
     expect(body.message).toContain("send one of: application/proto, application/json");
     expect(body.details[0]!.type).toBe("google.rpc.ErrorInfo");
-    const raw = await connectUnary(gw.url, CHAT, "hi", { ...auth, "content-type": "text/plain" });
+    const raw = await connectUnary(world.gw.url, CHAT, "hi", { ...auth, "content-type": "text/plain" });
     expect(raw.reason).toBe("UNSUPPORTED_CONTENT_TYPE");
   });
 });
@@ -158,7 +146,7 @@ describe("a content type no protocol of the method takes", () => {
 describe("an HTTP method the RPC does not take", () => {
   it("a GET on Chat, and a Connect GET on ListModels (which has no GET): 405 with allow and Connect's error JSON", async () => {
     for (const path of [CHAT, "/switchboard.v1.AIService/ListModels?connect=v1&encoding=json&message=%7B%7D"]) {
-      const res = await fetch(gw.url + path, { headers: auth });
+      const res = await fetch(world.gw.url + path, { headers: auth });
       expect(res.status).toBe(405);
       expect(res.headers.get("allow")).toBe("POST");
       const body = (await res.json()) as { code: string; message: string };
@@ -175,7 +163,7 @@ describe("an HTTP method the RPC does not take", () => {
 
   it("what is served is served as before", async () => {
     for (const protocol of ["grpc", "grpc-web", "connect"] as const) {
-      const served = await gw.client(protocol).chat({ model: "gpt-4o-mini", messages: [{ role: 1, content: "hi" }] });
+      const served = await world.gw.client(protocol).chat({ model: "gpt-4o-mini", messages: [{ role: 1, content: "hi" }] });
       expect(served.message?.content).toBeTruthy();
     }
   });
@@ -184,7 +172,7 @@ describe("an HTTP method the RPC does not take", () => {
 /** Sends a raw HTTP/1.1 request and reads the whole answer (the connection closes after it). */
 function rawHttp1(request: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(gw.port, "127.0.0.1", () => socket.write(request));
+    const socket = net.connect(world.gw.port, "127.0.0.1", () => socket.write(request));
     let answer = "";
     socket.on("data", (data) => (answer += data.toString("latin1")));
     socket.on("error", reject);
@@ -198,25 +186,25 @@ function rawHttp1(request: string): Promise<{ status: number; body: string }> {
 describe("REST-looking paths outside /v1/", () => {
   const chat = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], max_tokens: 2 });
   const post = (path: string, headers: Record<string, string> = {}) =>
-    fetch(gw.url + path, { method: "POST", headers: { ...auth, "content-type": "application/json", ...headers }, body: chat });
+    fetch(world.gw.url + path, { method: "POST", headers: { ...auth, "content-type": "application/json", ...headers }, body: chat });
 
   it.each([
     ["//v1/chat/completions", "/v1/chat/completions"],
     ["/V1/CHAT/COMPLETIONS", "/v1/chat/completions"],
     ["/V1/chat/completions", "/v1/chat/completions"],
   ])("%s is not served: 404 in OpenAI's shape naming %s", async (path, meant) => {
-    const before = fake.chatRequests().length;
+    const before = world.fake.chatRequests().length;
     const res = await post(path);
     expect(res.status).toBe(404);
     const body = (await res.json()) as { error: { code: string; message: string; type: string } };
     expect(body.error.code).toBe("endpoint_not_found");
     expect(body.error.type).toBe("invalid_request_error");
     expect(body.error.message).toContain(`did you mean ${meant}?`);
-    expect(fake.chatRequests()).toHaveLength(before);
+    expect(world.fake.chatRequests()).toHaveLength(before);
   });
 
   it("/v1 without its slash, and an Anthropic client's //v1/messages, in their dialect", async () => {
-    const root = await fetch(`${gw.url}/v1`, { headers: auth });
+    const root = await fetch(`${world.gw.url}/v1`, { headers: auth });
     expect(root.status).toBe(404);
     expect(((await root.json()) as any).error.message).toContain("the REST endpoints are under /v1/");
     const messages = await post("//v1/messages", { "anthropic-version": "2023-06-01" });
@@ -225,7 +213,7 @@ describe("REST-looking paths outside /v1/", () => {
   });
 
   it("an absolute-form request line is served by its path (RFC 9112 §3.2.2)", async () => {
-    const res = await rawHttp1(`GET http://127.0.0.1:${gw.port}/v1/models HTTP/1.1\r\nhost: elsewhere.example\r\nauthorization: Bearer ${MASTER_KEY}\r\nconnection: close\r\n\r\n`);
+    const res = await rawHttp1(`GET http://127.0.0.1:${world.gw.port}/v1/models HTTP/1.1\r\nhost: elsewhere.example\r\nauthorization: Bearer ${MASTER_KEY}\r\nconnection: close\r\n\r\n`);
     expect(res.status).toBe(200);
     expect(res.body).toContain("gpt-4o-mini");
     const rpc = await rawHttp1(`POST http://localhost${CHAT} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}`);
@@ -233,7 +221,7 @@ describe("REST-looking paths outside /v1/", () => {
   });
 
   it("other paths stay a bare 404", async () => {
-    const res = await fetch(`${gw.url}/wp-login.php`);
+    const res = await fetch(`${world.gw.url}/wp-login.php`);
     expect([res.status, await res.text()]).toEqual([404, ""]);
   });
 });

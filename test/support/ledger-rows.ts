@@ -1,4 +1,5 @@
-import type { LedgerRow } from "../../src/usage/ledger-store.js";
+import type { SqlDatabase } from "../../src/store/sql.js";
+import { LedgerStore, type LedgerRow } from "../../src/usage/ledger-store.js";
 
 /** A usage ledger row the store can keep: a small gpt-4o-mini call, with `overrides` on top. */
 export function ledgerRow(overrides: Partial<LedgerRow> = {}): LedgerRow {
@@ -25,4 +26,12 @@ export function ledgerRow(overrides: Partial<LedgerRow> = {}): LedgerRow {
     attempts: [{ provider, model, outcome: "ok", ms: 12, hedged: false }],
     ...overrides,
   };
+}
+
+/** The rows `db`'s usage ledger holds for `requestIds`, asked 500 ids a query (each id is a parameter of its own). */
+export async function ledgerRowsFor(db: SqlDatabase, requestIds: string[]): Promise<LedgerRow[]> {
+  const ledger = new LedgerStore(db);
+  const rows: LedgerRow[] = [];
+  for (let at = 0; at < requestIds.length; at += 500) rows.push(...(await ledger.byRequestIds(requestIds.slice(at, at + 500))));
+  return rows;
 }

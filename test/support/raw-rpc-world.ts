@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from "vitest";
-import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { startGateway, type TestGateway } from "./gateway.js";
+import type { OpenAIFake } from "../fakes/openai-fake.js";
+import { gatewayOverOpenAIFake } from "./fake-vendor-gateway.js";
+import type { TestGateway } from "./gateway.js";
 import { GrpcConnection } from "./raw-rpc.js";
 
 export interface RawRpcWorld {
@@ -15,16 +16,11 @@ export interface RawRpcWorld {
  * after them, for the tests that send requests byte by byte.
  */
 export function rawRpcWorld(): RawRpcWorld {
-  const world = {} as { -readonly [K in keyof RawRpcWorld]: RawRpcWorld[K] };
-  beforeAll(async () => {
-    world.fake = await startOpenAIFake({ apiKey: "sk-up" });
-    world.gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: world.fake.baseUrl });
+  const world = gatewayOverOpenAIFake() as { -readonly [K in keyof RawRpcWorld]: RawRpcWorld[K] };
+  beforeAll(() => {
     world.grpc = new GrpcConnection(world.gw.url);
   });
-  afterAll(async () => {
-    world.grpc?.close();
-    await world.gw?.stop();
-    await world.fake?.close();
-  });
+  // After-hooks run last first: the connection closes before the gateway stops.
+  afterAll(() => world.grpc?.close());
   return world;
 }

@@ -1,16 +1,13 @@
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { LedgerStore } from "../../src/usage/ledger-store.js";
 import { PostgresDatabase } from "../../src/store/postgres-database.js";
 import { num, type SqlDatabase } from "../../src/store/sql.js";
 import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { callUntilStopped } from "../support/call-load.js";
 import { spawnGateway } from "../support/gateway-process.js";
+import { ledgerRowsFor } from "../support/ledger-rows.js";
 import { storeEnv, tempDir, type StoreKind } from "../support/stores.js";
 
 const MASTER = "sk-test-crash-master";
@@ -20,48 +17,6 @@ beforeAll(async () => {
   fake = await startOpenAIFake({ apiKey: "sk-up", extraWords: 5 });
 });
 afterAll(() => fake.close());
-
-/** Calls from 4 unary and 4 streaming clients until the gateway stops answering; `ok` holds the request ids whose whole answer arrived. */
-function load(url: string) {
-  const ok: string[] = [];
-  let made = 0;
-  const client = createClient(AIService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
-  const headers = (id: string) => ({ authorization: `Bearer ${MASTER}`, "x-request-id": id });
-  const unary = async (): Promise<void> => {
-    for (;;) {
-      const id = `unary-${made++}`;
-      try {
-        const res = await fetch(`${url}/switchboard.v1.AIService/Chat`, {
-          method: "POST",
-          headers: { "content-type": "application/json", ...headers(id) },
-          body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "ROLE_USER", content: `call ${id}` }] }),
-        });
-        const body = (await res.json()) as { requestId?: string };
-        if (res.status !== 200 || body.requestId !== id) return;
-      } catch {
-        return;
-      }
-      ok.push(id);
-    }
-  };
-  const stream = async (): Promise<void> => {
-    for (;;) {
-      const id = `stream-${made++}`;
-      let summary = false;
-      try {
-        for await (const event of client.chatStream({ model: "gpt-4o-mini", messages: [{ role: Role.USER, content: `stream ${id}` }] }, { headers: headers(id) })) {
-          if (event.event.case === "summary" && event.event.value.requestId === id) summary = true;
-        }
-      } catch {
-        return;
-      }
-      if (!summary) return;
-      ok.push(id);
-    }
-  };
-  const done = Promise.all([...Array.from({ length: 4 }, unary), ...Array.from({ length: 4 }, stream)]);
-  return { ok, made: () => made, done };
-}
 
 async function rowsWritten(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -90,7 +45,8 @@ describe.each<StoreKind>(["sqlite", "postgres"])("kill -9 of a gateway under loa
 
     const first = spawnGateway(env);
     const url = await first.listening();
-    const calls = load(url);
+    // Four unary and four streaming clients.
+    const calls = callUntilStopped(url, MASTER, 4);
     await expect.poll(() => rowsWritten(url), { timeout: 30_000, interval: 50 }).toBeGreaterThan(0);
     // Killed between two batches, with at least 25 answered calls not yet written (a second's calls: a busy
     // machine, the suite's other files running, answers fewer than a hundred a second).
@@ -108,14 +64,9 @@ describe.each<StoreKind>(["sqlite", "postgres"])("kill -9 of a gateway under loa
 
     const db: SqlDatabase = kind === "postgres" ? new PostgresDatabase(store.env.DATABASE_URL!) : new SqliteDatabase(join(dataDir, "switchboard.db"));
     try {
-      const ledger = new LedgerStore(db);
-      const found = new Set<string>();
-      for (let i = 0; i < calls.ok.length; i += 500) {
-        for (const row of await ledger.byRequestIds(calls.ok.slice(i, i + 500))) {
-          expect(row.status).toBe("ok");
-          found.add(row.requestId);
-        }
-      }
+      const rows = await ledgerRowsFor(db, calls.ok);
+      for (const row of rows) expect(row.status).toBe("ok");
+      const found = new Set(rows.map((row) => row.requestId));
       const [counted] = await db.query("SELECT COUNT(*) AS total FROM usage_ledger");
       const replayed = /"rows":(\d+)[^\n]*replaying usage ledger rows/.exec(second.output())?.[1];
       console.info(`${kind}: ${calls.made()} calls made, ${calls.ok.length} seen ok, ${found.size} of them in the ledger (${num(counted?.total)} rows in all; ${stored} stored before the kill, ${replayed} replayed from the journal)`);

@@ -29,16 +29,20 @@ a row without a source does not validate, and the gateway does not start.
   the way the model takes it (an effort, a token budget, on or off; Claude
   Opus 4.7 and 4.8 think adaptively, steered by an effort only); a system
   message a caller put mid-conversation stays there for the Claude models
-  that take one (Opus 4.8 on) and joins the system prompt for older ones.
+  that take one (Opus 4.8 on) and joins the system prompt for older ones, as
+  it does for Qwen, Gemini and ERNIE v1.
 - **Every change is reported, never silent**: \`adjustments\` on ChatResponse
   and on the stream's ChatSummary, and on REST the \`x-switchboard-adjusted\`
   header, e.g. \`temperature=clamped(1.6->1.0); stop=dropped(o3 refuses stop)\`.
 - **Requests a model cannot honour**: a JSON schema to a model with JSON mode
-  only (DeepSeek, Moonshot, Zhipu), or JSON mode to a model without it,
-  follows the route's \`when_unsupported\` policy: \`degrade\` (the default:
-  JSON mode instead, the schema given to the model in a system message put
-  first, and reported; errors that name \`messages[i]\` still count the
-  caller's messages) or \`refuse\` (Unimplemented, \`UNSUPPORTED_BY_PROVIDER\`).
+  only (DeepSeek, Moonshot, Zhipu, Qwen over DashScope's native API), or JSON
+  mode to a model without it, follows the route's \`when_unsupported\` policy:
+  \`degrade\` (the default: JSON mode instead, the schema given to the model
+  in a system message put first, and reported; errors that name
+  \`messages[i]\` still count the caller's messages) or \`refuse\`
+  (Unimplemented, \`UNSUPPORTED_BY_PROVIDER\`). So does \`tool_choice:
+  "required"\` with several tools to ERNIE v1, which can force only one named
+  function: degraded, it is sent as auto.
 - **Budgets** reserve a call's cost by the model's most output tokens when the
   caller sets no \`max_tokens\`; **pricing** reads the prices below (reasoning
   tokens at the output price unless a row prices them apart; prompt-cache
@@ -101,14 +105,21 @@ function vendorSection(catalogue: Catalogue, provider: string): string {
   const vendor = catalogue.vendor(provider);
   const lines = [`## ${provider}`, ""];
   if (vendor) {
-    const rules = describeRules(vendor.defaults.parameters);
+    const rules = [describeRules(vendor.defaults.parameters), systemPlacement(vendor.defaults)].filter(Boolean).join("; ");
     lines.push(`Every model: ${rules || "the contract's ranges"}${wireNote(vendor.defaults.wire)}. Source: [${vendor.defaults.source.date}](${vendor.defaults.source.url}).`);
     for (const family of vendor.models.filter((row) => isGlob(row.model))) {
       const says = [describeReasoning(family.reasoning ?? undefined), describeRules(family.parameters), family.midConversationSystem ? "system messages mid-conversation" : ""].filter(Boolean).join("; ");
       lines.push(`Family \`${family.model}\` (under the rows of the models it matches, and all a new model has until it has a row): ${says}. Source: [${family.source.date}](${family.source.url}).`);
     }
     for (const [dialect, facts] of Object.entries(vendor.dialects ?? {})) {
-      const differs = [describeRules(facts.parameters), facts.jsonSchema === false ? "no JSON schemas" : ""].filter(Boolean).join("; ");
+      const differs = [
+        describeRules(facts.parameters),
+        facts.jsonSchema === false ? "no JSON schemas" : "",
+        facts.requiredToolChoice === false ? 'tool_choice "required" only with one tool' : "",
+        systemPlacement(facts),
+      ]
+        .filter(Boolean)
+        .join("; ");
       lines.push(`Over the \`${dialect}\` dialect: ${differs}.`);
     }
     lines.push("");
@@ -117,6 +128,11 @@ function vendorSection(catalogue: Catalogue, provider: string): string {
   const everyModel = new Set(ruleList(vendor?.defaults.parameters));
   for (const entry of catalogue.models(provider)) lines.push(row(entry, everyModel));
   return `${lines.join("\n")}\n`;
+}
+
+/** Said of a vendor or dialect whose system prompt is one field: a system message mid-conversation moves to the start (system-placement.ts). */
+function systemPlacement(facts: Facts): string {
+  return facts.midConversationSystem === false ? "system messages moved to the start" : "";
 }
 
 /** A model's row; its rules without those every model of the vendor has (said once above the table). */

@@ -70,7 +70,7 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
     return { ok: false, field: params.fieldNames?.stop ?? "stop", reason: `${model} takes at most ${facts.maxStopSequences} stop sequences, got ${out.stop.length}` };
   }
 
-  const refusal = fitResponseFormat(out, facts, adjustments, model, policy);
+  const refusal = fitRequiredToolChoice(out, facts.requiredToolChoice, adjustments, model, policy) ?? fitResponseFormat(out, facts, adjustments, model, policy);
   if (refusal) return { ok: false, reason: refusal };
 
   const traits: ModelTraits = {
@@ -116,6 +116,22 @@ function unforceTools(params: ChatParams, adjustments: Adjustments, model: strin
   if (!forced) return;
   params.toolChoice = create(ToolChoiceSchema, { choice: { case: "mode", value: ToolChoiceMode.AUTO } });
   adjustments.add("tool_choice", AdjustmentKind.DEGRADED, forced, "auto", `${model} takes no forced tool use while reasoning`);
+}
+
+/**
+ * tool_choice "required" (a call to any of the tools) where the API can force
+ * only one named function (ERNIE v1): a lone tool is that function (the codec
+ * names it); with several, refused by policy (the reason returned), or
+ * degraded to auto, the model then free to answer in text.
+ */
+function fitRequiredToolChoice(params: ChatParams, takesRequired: boolean | undefined, adjustments: Adjustments, model: string, policy: UnsupportedPolicy): string | undefined {
+  const choice = params.toolChoice?.choice;
+  if (takesRequired !== false || choice?.case !== "mode" || choice.value !== ToolChoiceMode.REQUIRED || params.tools.length < 2) return undefined;
+  const why = `${model} can force only one named function, not a call to any of ${params.tools.length} tools`;
+  if (policy === "refuse") return `${why}, and the route's policy for that is "refuse"`;
+  params.toolChoice = create(ToolChoiceSchema, { choice: { case: "mode", value: ToolChoiceMode.AUTO } });
+  adjustments.add("tool_choice", AdjustmentKind.DEGRADED, "required", "auto", why);
+  return undefined;
 }
 
 /**

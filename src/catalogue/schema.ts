@@ -149,6 +149,13 @@ export const factsShape = {
   jsonMode: z.boolean().optional(),
   jsonSchema: z.boolean().optional(),
   tools: z.boolean().optional(),
+  /**
+   * Takes tool_choice "required" (a call to any one of the tools). False: the
+   * API can force only one named function (ERNIE v1's `tool_choice: {type:
+   * "function"}`), so "required" forces a lone tool (the codec names it), and
+   * with several tools is degraded to auto or refused, by the route's policy.
+   */
+  requiredToolChoice: z.boolean().optional(),
   parallelToolCalls: z.boolean().optional(),
   imageInput: z.boolean().optional(),
   /** The most tokens one image may cost (the vendor's rule at its largest size), for budgets to reserve; unset: UNKNOWN_IMAGE_TOKENS. */

@@ -12,12 +12,18 @@
 // model nothing is known of is taken to take none, as before), and only where
 // the API takes one (anthropic/system-messages.ts); the rest move the same way.
 // The codec then sends the leading ones as the top-level system prompt: the
-// same wire as joining each to that prompt.
+// same wire as joining each to that prompt. Gemini's and ERNIE v1's codecs send
+// every system message as their one top-level prompt wherever it stands: for
+// them the move is only reported, the messages left where the caller put
+// them, so that an error naming messages[i] (ERNIE v1's) names the caller's.
 import { AdjustmentKind } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
 import { Role, type Message } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { takesSystemMessageAt } from "../providers/anthropic/system-messages.js";
 import type { ChatParams } from "../providers/provider.js";
 import type { Adjustments } from "./adjustments.js";
+
+/** The dialects whose codec sends every system message, wherever it stands, as the request's one system prompt (systemInstruction, ERNIE v1's `system`). */
+const LIFTS_EVERY_SYSTEM_MESSAGE = new Set(["gemini", "qianfan-v1"]);
 
 /** Whether the system message at `i` (after the first turn) may stay where it is, and why not when it may not. */
 type Placement = { mayStay: (messages: readonly Message[], i: number) => boolean; reason: string };
@@ -31,8 +37,10 @@ export function fitSystemPlacement(params: ChatParams, takesMidConversation: boo
   const moves = messages.map((m, i) => m.role === Role.SYSTEM && i > firstTurn && !placement.mayStay(messages, i));
   const moved = moves.filter(Boolean).length;
   if (moved === 0) return;
-  const front = (m: Message, i: number) => i < firstTurn || moves[i]!;
-  params.messages = [...messages.filter(front), ...messages.filter((m, i) => !front(m, i))];
+  if (dialect === undefined || !LIFTS_EVERY_SYSTEM_MESSAGE.has(dialect)) {
+    const front = (m: Message, i: number) => i < firstTurn || moves[i]!;
+    params.messages = [...messages.filter(front), ...messages.filter((m, i) => !front(m, i))];
+  }
   adjustments.add("messages", AdjustmentKind.CONVERTED, `${moved} system messages mid-conversation`, "at the start", placement.reason);
 }
 

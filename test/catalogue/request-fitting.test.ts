@@ -9,13 +9,16 @@ import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { adjustmentsHeader } from "../../src/catalogue/adjustments.js";
 import { Catalogue } from "../../src/catalogue/catalogue.js";
 import { fitChatRequest, type UnsupportedPolicy } from "../../src/catalogue/request-fitting.js";
+import { toGeminiBody } from "../../src/providers/gemini/wire.js";
+import { toQianfanChatBody } from "../../src/providers/qianfan-v1/wire.js";
 
 const catalogue = Catalogue.shipped();
 const messages = [{ role: Role.USER, content: "hi" }];
 
 function fit(provider: string, model: string, request: Record<string, unknown>, options: { dialect?: string; policy?: UnsupportedPolicy } = {}) {
   const params = create(ChatRequestSchema, { model, messages, ...request });
-  const fitted = fitChatRequest(params, catalogue.lookup(provider, model, options.dialect), options.policy ?? "degrade");
+  // Served as the gateway serves it: over the dialect's codec, when the test names one.
+  const fitted = fitChatRequest(params, catalogue.lookup(provider, model, options.dialect), options.policy ?? "degrade", options.dialect ? { model, dialect: options.dialect } : undefined);
   if (!fitted.ok) throw new Error(fitted.reason);
   return { ...fitted, header: adjustmentsHeader(fitted.adjustments), said: fitted.adjustments.map((a) => `${a.parameter}=${AdjustmentKind[a.kind]!.toLowerCase()}(${a.requested}->${a.sent})`) };
 }
@@ -55,6 +58,17 @@ describe("parameter rules", () => {
     expect(fit("qianfan", "ernie-4.0-8k", { frequencyPenalty: 1 }, { dialect: "openai" }).adjustments).toEqual([]);
   });
 
+  it("drops what DashScope's native API and Gemini's have no field for (frequency_penalty, an end user), saying so", () => {
+    const native = fit("dashscope", "qwen-plus", { frequencyPenalty: 1.5, user: "end-user-7", presencePenalty: 0.5 }, { dialect: "dashscope" });
+    expect(native.params).toMatchObject({ frequencyPenalty: undefined, user: "", presencePenalty: 0.5 });
+    expect(native.header).toBe("frequency_penalty=dropped(qwen-plus ignores frequency_penalty); user=dropped(qwen-plus ignores user)");
+    // Compatible mode takes OpenAI's fields.
+    expect(fit("dashscope", "qwen-plus", { frequencyPenalty: 1.5, user: "end-user-7" }, { dialect: "openai" }).adjustments).toEqual([]);
+    const gemini = fit("gemini", "gemini-2.5-flash", { user: "end-user-7", frequencyPenalty: 1.5 }, { dialect: "gemini" });
+    expect(gemini.params).toMatchObject({ user: "", frequencyPenalty: 1.5 });
+    expect(gemini.header).toBe("user=dropped(gemini-2.5-flash ignores user)");
+  });
+
   it("clamps max_tokens above any model's most output", () => {
     expect(fit("openai", "gpt-4o", { maxTokens: 2 ** 31 - 1 }).said).toEqual(["max_tokens=clamped(2147483647->16384)"]);
   });
@@ -80,6 +94,35 @@ describe("system messages mid-conversation (Claude Code adds one after a user tu
       [Role.USER, "hi"],
     ]);
     expect(header).toBe("messages=converted(1 system messages mid-conversation->at the start)");
+  });
+
+  it("move to the start over Gemini's and ERNIE v1's APIs, whose system prompt is one top-level field, saying so; the codecs send what they sent", () => {
+    const served = [
+      ["gemini", "gemini-2.5-flash", "gemini"],
+      ["qianfan", "ernie-4.0-8k", "qianfan-v1"],
+    ] as const;
+    for (const [provider, model, dialect] of served) {
+      const { params, header } = fit(provider, model, { messages: turns }, { dialect });
+      expect(header, model).toBe("messages=converted(1 system messages mid-conversation->at the start)");
+      // The codec moves them, as it always has: they stay where the caller put them until then.
+      expect(params.messages.map((m) => m.content), model).toEqual(["be brief", "hi", "the working directory is /src"]);
+      const asked = create(ChatRequestSchema, { model, messages: turns });
+      const body = (request: typeof params) => (dialect === "gemini" ? toGeminiBody(provider, request, model) : toQianfanChatBody(request, provider, false));
+      expect(body(params), model).toEqual(body(asked));
+    }
+    // Qianfan v2 speaks the OpenAI dialect, which takes them where they are.
+    expect(fit("qianfan", "ernie-4.0-8k", { messages: turns }, { dialect: "openai" }).adjustments).toEqual([]);
+  });
+
+  it("over ERNIE v1, leave an error naming messages[i] naming the caller's, a system message after it notwithstanding", () => {
+    const twoCalls = [
+      { role: Role.USER, content: "hi" },
+      { role: Role.ASSISTANT, toolCalls: [{ id: "a", name: "f", arguments: "{}" }, { id: "b", name: "g", arguments: "{}" }] },
+      { role: Role.SYSTEM, content: "answer in French" },
+      { role: Role.USER, content: "well?" },
+    ];
+    const { params } = fit("qianfan", "ernie-4.0-8k", { messages: twoCalls }, { dialect: "qianfan-v1" });
+    expect(() => toQianfanChatBody(params, "qianfan", false)).toThrow("messages[1] makes 2 tool calls");
   });
 
   it("stay where they are for models that take them there", () => {
@@ -126,6 +169,31 @@ describe("system messages mid-conversation (Claude Code adds one after a user tu
   });
 });
 
+describe("forced tool use a model cannot take as asked", () => {
+  const tools = [{ name: "get_weather" }, { name: "get_time" }];
+  const required = { toolChoice: { choice: { case: "mode" as const, value: ToolChoiceMode.REQUIRED } } };
+  const v1 = { dialect: "qianfan-v1" };
+
+  it('degrades ERNIE v1\'s "required" with several tools to auto, saying so; a lone tool or a named one is forced as asked', () => {
+    const { params, said, adjustments } = fit("qianfan", "ernie-4.0-8k", { tools, ...required }, v1);
+    expect(params.toolChoice?.choice).toEqual({ case: "mode", value: ToolChoiceMode.AUTO });
+    expect(said).toEqual(["tool_choice=degraded(required->auto)"]);
+    expect(adjustments[0]!.reason).toBe("ernie-4.0-8k can force only one named function, not a call to any of 2 tools");
+    expect(fit("qianfan", "ernie-4.0-8k", { tools: tools.slice(0, 1), ...required }, v1).adjustments).toEqual([]);
+    expect(fit("qianfan", "ernie-4.0-8k", { tools, toolChoice: { choice: { case: "functionName", value: "get_time" } } }, v1).adjustments).toEqual([]);
+    // Qianfan v2 (the OpenAI dialect) takes "required".
+    expect(fit("qianfan", "ernie-4.0-8k", { tools, ...required }, { dialect: "openai" }).adjustments).toEqual([]);
+  });
+
+  it("refuses it, saying why, when the route's policy is refuse", () => {
+    const params = create(ChatRequestSchema, { model: "ernie-4.0-8k", messages, tools, ...required });
+    expect(fitChatRequest(params, catalogue.lookup("qianfan", "ernie-4.0-8k", "qianfan-v1"), "refuse")).toEqual({
+      ok: false,
+      reason: 'ernie-4.0-8k can force only one named function, not a call to any of 2 tools, and the route\'s policy for that is "refuse"',
+    });
+  });
+});
+
 describe("response formats a model cannot honour", () => {
   const schema = { responseFormat: { type: ResponseFormatType.JSON_SCHEMA, schemaName: "answer", schema: { type: "object", properties: { city: { type: "string" } } } } };
 
@@ -139,6 +207,14 @@ describe("response formats a model cannot honour", () => {
     expect(params.messages[0]).toMatchObject({ role: Role.SYSTEM, content: expect.stringContaining('{"type":"object","properties":{"city":{"type":"string"}}}') });
     expect(said).toEqual(["response_format=degraded(json_schema->json_object)"]);
     expect(adjustments[0]!.reason).toContain("does not take JSON schemas");
+  });
+
+  it("degrade a JSON schema over DashScope's native API, which documents JSON mode only; compatible mode takes it", () => {
+    const { params, said } = fit("dashscope", "qwen-plus", schema, { dialect: "dashscope" });
+    expect(params.responseFormat?.type).toBe(ResponseFormatType.JSON_OBJECT);
+    expect(params.messages[0]).toMatchObject({ role: Role.SYSTEM, content: expect.stringContaining("JSON schema") });
+    expect(said).toEqual(["response_format=degraded(json_schema->json_object)"]);
+    expect(fit("dashscope", "qwen-plus", schema, { dialect: "openai" }).adjustments).toEqual([]);
   });
 
   it("refuse it, saying why, when the route's policy is refuse", () => {

@@ -9,6 +9,9 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer } from "./fak
  * - messages only inside `input` (else 400 InvalidParameter), settings inside `parameters`;
  * - `result_format` defaults to "text" (answer in `output.text`); tools need "message";
  * - temperature in [0, 2), top_p in (0, 1], JSON mode needs the word "json" in the prompt;
+ * - response_format only of type "text" or "json_object": the native API documents JSON mode
+ *   as `{type:"json_object"}` and no other type (../shared/reference/vendor-wire-formats.md,
+ *   DashScope native request parameters), so `json_schema` is refused, not ignored;
  * - streaming with `X-DashScope-SSE: enable`: `id:`/`event:result`/`:HTTP_STATUS/200`/`data:`
  *   frames with no space after the colon, cumulative usage, finish_reason "null" until
  *   the end, and the whole text so far in each chunk unless `incremental_output` is true
@@ -78,7 +81,7 @@ function violation(body: Json): string | undefined {
   const choice = p.tool_choice;
   if (choice !== undefined && !(choice === "auto" || choice === "none" || choice === "required" || typeof choice?.function?.name === "string")) return "tool_choice is invalid";
   const format = p.response_format?.type;
-  if (format !== undefined && !["text", "json_object", "json_schema"].includes(format)) return "response_format.type is invalid";
+  if (format !== undefined && !["text", "json_object"].includes(format)) return `response_format.type must be "text" or "json_object", got ${JSON.stringify(format)}`;
   if (format === "json_object" && !JSON.stringify(messages).toLowerCase().includes("json")) {
     return "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.";
   }

@@ -25,6 +25,11 @@ export const DASHSCOPE: VendorFile = {
     wire: { maxTokensField: "max_tokens", reasoningSwitch: "enable_thinking", reasoningBudgetField: "thinking_budget" },
     source: checked("https://help.aliyun.com/zh/model-studio/use-qwen-by-calling-api", "2026-12-01"),
   },
+  dialects: {
+    // The native API's parameters: JSON mode is response_format {type: "json_object"}, no schemas documented; no
+    // frequency_penalty (repetition_penalty is a scale of its own, with no documented mapping from it); no end-user field.
+    dashscope: { jsonSchema: false, parameters: { ignored: ["frequencyPenalty", "user"] } },
+  },
   models: [
     // Qwen3 models are hybrid thinkers.
     { model: "qwen3*", reasoning: HYBRID, source: checked(THINKING_DOCS, "2026-12-01") },

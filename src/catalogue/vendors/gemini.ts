@@ -27,6 +27,10 @@ export const GEMINI: VendorFile = {
     ...chatModels({ jsonSchema: true, parallelToolCalls: true, imageInput: true }),
     // generationConfig.stopSequences: "The set of character sequences (up to 5)".
     maxStopSequences: 5,
+    // GenerateContentRequest has no end-user field.
+    parameters: { ignored: ["user"] },
+    // The system prompt is the request's one systemInstruction, ahead of the contents.
+    midConversationSystem: false,
     source: checked("https://ai.google.dev/api/generate-content", "2026-12-01"),
   },
   models: [

@@ -28,8 +28,9 @@ export const QIANFAN: VendorFile = {
     source: checked("https://cloud.baidu.com/doc/qianfan-api/s/3m7of64lb", "2026-12-01"),
   },
   dialects: {
-    // wenxinworkshop: response_format is the string "json_object" (no schemas); no seed, and only one penalty (penalty_score, from presence_penalty).
-    "qianfan-v1": { jsonSchema: false, parameters: { ignored: ["seed", "frequencyPenalty"] } },
+    // wenxinworkshop: response_format is the string "json_object" (no schemas); no seed, and only one penalty (penalty_score, from presence_penalty);
+    // the system prompt is the top-level `system` field; tool_choice names one function, nothing else.
+    "qianfan-v1": { jsonSchema: false, parameters: { ignored: ["seed", "frequencyPenalty"] }, midConversationSystem: false, requiredToolChoice: false },
   },
   models: [
     { model: "ernie-4.5-turbo-128k", contextWindow: 131_072, maxOutputTokens: 12_288, price: cny(0.8, 3.2), source: checked(PRICING, "2025") },

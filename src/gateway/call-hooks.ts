@@ -49,7 +49,7 @@ export interface CutPrompt {
 /** The admitted call: possibly different candidates (an economy model), and what to do when it ends. */
 export interface Admission {
   candidates: Candidate[];
-  /** Candidates left out before dispatch (outside the key's scope), as attempts that were never sent. */
+  /** Candidates left out before dispatch (outside the key's scope, or with no price for a key with a budget), as attempts that were never sent. */
   skipped: Attempt[];
   downgraded: boolean;
   /**
@@ -80,7 +80,7 @@ export interface Admission {
  * pipeline itself stays the same whatever policies run.
  */
 export interface CallHooks {
-  /** May refuse the call (PermissionDenied, ResourceExhausted) or change its candidates. */
+  /** May refuse the call (PermissionDenied, ResourceExhausted, FailedPrecondition) or change its candidates. */
   admit(request: AdmissionRequest): Promise<Admission>;
   /**
    * For a call that asks no vendor and costs nothing (`/v1/messages/count_tokens`): may refuse it

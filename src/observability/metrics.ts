@@ -166,7 +166,7 @@ export class GatewayMetrics {
 
   readonly budgetRefusals = new Counter({
     name: "switchboard_budget_refusals_total",
-    help: "Calls refused because the key's budget for the period is spent: at admission, or before another attempt (a retry, failover or hedge) it could not cover.",
+    help: "Calls refused for the key's budget: spent, at admission or before another attempt (a retry, failover or hedge) it could not cover; or unpriced: only models with no price could serve the call.",
     labelNames: ["stage"] as const,
     registers: [this.registry],
   });

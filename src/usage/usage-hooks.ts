@@ -27,20 +27,25 @@ const PERIOD_ADJECTIVE = { day: "daily", week: "weekly", month: "monthly" } as c
 /** Why a call admitted within its budget ends BUDGET_EXHAUSTED after an attempt was cut (see `anotherAttempt`). */
 const NOT_TRIED_AGAIN = "; the call was not tried again: its cut attempts' prompts are charged, and another attempt could take the key past its budget";
 
-/** Candidates split by the key's scope; the ones left out are recorded as attempts that were never sent. */
+/** Candidates split by the key's scope (or its budget's prices); the ones left out are recorded as attempts that were never sent. */
 interface Scoped {
   allowed: Candidate[];
   skipped: Attempt[];
 }
 
-function inScope(policy: KeyPolicy, candidates: Candidate[]): Scoped {
+/** `candidates` split by `keeps`; each one left out becomes an attempt never sent, with `outcome`. */
+function splitBy(candidates: readonly Candidate[], keeps: (candidate: Candidate) => boolean, outcome: string): Scoped {
   const allowed: Candidate[] = [];
   const skipped: Attempt[] = [];
   for (const candidate of candidates) {
-    if (policy.allows(candidate)) allowed.push(candidate);
-    else skipped.push(create(AttemptSchema, { provider: candidate.provider, model: candidate.upstreamModel, outcome: "not_allowed", duration: durationFromMs(0) }));
+    if (keeps(candidate)) allowed.push(candidate);
+    else skipped.push(create(AttemptSchema, { provider: candidate.provider, model: candidate.upstreamModel, outcome, duration: durationFromMs(0) }));
   }
   return { allowed, skipped };
+}
+
+function inScope(policy: KeyPolicy, candidates: readonly Candidate[]): Scoped {
+  return splitBy(candidates, (candidate) => policy.allows(candidate), "not_allowed");
 }
 
 export interface UsageHooksDeps {
@@ -56,8 +61,9 @@ export interface UsageHooksDeps {
 /**
  * The gateway-key policies around every call, in the pipeline's admit/settle
  * seam. Admission: the key's model scope (PermissionDenied), its rate limits
- * (ResourceExhausted with a retry delay), its budget (an economy model past
- * the soft threshold, ResourceExhausted once spent). Settlement: the real
+ * (ResourceExhausted with a retry delay), its budget (only models with a
+ * price, else FailedPrecondition; an economy model past the soft threshold,
+ * ResourceExhausted once spent). Settlement: the real
  * token count reconciles the token limit, the real cost the spend counter,
  * and one row goes to the usage ledger. Refused calls get a ledger row too.
  * Between the two, as its first attempt goes to a vendor, a call's
@@ -95,8 +101,14 @@ export class UsageHooks implements CallHooks {
         this.deps.metrics.scopeRefusals.inc();
         throw refuse(this.notAllowed(principal.keyId, policy, requestedModel, candidates), scoped.skipped);
       }
-      candidates = scoped.allowed;
-      skipped = scoped.skipped;
+      // A budgeted key is served only models with a price: a call to one with none would cost 0, beyond the budget's reach.
+      const admitted = policy.record.budget ? this.priced(scoped) : scoped;
+      if (admitted.allowed.length === 0) {
+        this.deps.metrics.budgetRefusals.inc({ stage: "unpriced" });
+        throw refuse(this.unpriced(principal.keyId, requestedModel, scoped.allowed), admitted.skipped);
+      }
+      candidates = admitted.allowed;
+      skipped = admitted.skipped;
       let decision;
       try {
         decision = await this.deps.limiter.acquire(principal.keyId, limits, estimatedTokens);
@@ -241,8 +253,9 @@ export class UsageHooks implements CallHooks {
 
   /**
    * Before a surface's costly work for a call (a stored conversation
-   * loaded): refuses it as `admit` would for the key's scope, or for a
-   * budget already spent with no economy model to fall back to, with the
+   * loaded): refuses it as `admit` would for the key's scope, for a budget
+   * no candidate with a price can serve, or for a budget already spent with
+   * no economy model to fall back to, with the
    * same ledger row; takes and reserves nothing. What it cannot judge (an
    * economy model's fitness, a spend it cannot read) it leaves to `admit`.
    */
@@ -261,6 +274,11 @@ export class UsageHooks implements CallHooks {
       throw refuse(this.notAllowed(keyId, policy, requestedModel, candidates), scoped.skipped);
     }
     const budget = policy.record.budget;
+    const priced = budget && this.priced(scoped);
+    if (priced && priced.allowed.length === 0) {
+      this.deps.metrics.budgetRefusals.inc({ stage: "unpriced" });
+      throw refuse(this.unpriced(keyId, requestedModel, scoped.allowed), priced.skipped);
+    }
     if (!budget || (budget.whenExhausted === "economy_only" && (policy.economyFor(requestedModel) !== undefined || policy.isEconomyModel(requestedModel)))) return;
     const period = currentPeriod(budget.period, atMs);
     const spent = await this.deps.spend.spent(keyId, period).catch(() => undefined);
@@ -289,6 +307,32 @@ export class UsageHooks implements CallHooks {
         "A key is served only models its scope allows, judged on the model actually called (aliases, fallbacks and economy models included)",
       "MODEL_NOT_ALLOWED",
       { key: keyId, model: requestedModel, called },
+    );
+  }
+
+  /**
+   * Of a budgeted key's candidates in scope, those with a price: a call to a
+   * model with none would cost 0, and the budget could never limit it. The
+   * others join the skipped attempts (`unpriced`), never sent.
+   */
+  private priced(scoped: Scoped): Scoped {
+    const priced = splitBy(scoped.allowed, (candidate) => this.deps.prices.isPriced(candidate.provider, candidate.upstreamModel), "unpriced");
+    return { allowed: priced.allowed, skipped: [...scoped.skipped, ...priced.skipped] };
+  }
+
+  /** A budgeted key's call that only models with no price could serve (each said to the operators once). */
+  private unpriced(keyId: string, requestedModel: string, candidates: readonly Candidate[]): ConnectError {
+    for (const { provider, upstreamModel } of candidates) {
+      this.warnUnpricedOnce(provider, upstreamModel, "no price for this model: keys with a budget are refused it (add it to pricing.models)");
+    }
+    const unpriced = candidates.map((c) => `${c.provider}/${c.upstreamModel}`).join(", ");
+    const which = candidates.length === 1 ? "which has no price" : "none of which has a price";
+    return gatewayError(
+      Code.FailedPrecondition,
+      `key "${keyId}" has a budget, and model "${requestedModel}" would be served by ${unpriced}, ${which}: its calls could not be counted against the budget. ` +
+        "Operators: add a price in pricing.models (a price of 0 lets keys with a budget call a model free)",
+      "MODEL_UNPRICED",
+      { key: keyId, model: requestedModel, unpriced },
     );
   }
 
@@ -400,11 +444,7 @@ export class UsageHooks implements CallHooks {
     const { provider, upstreamModel } = served;
     if (!this.deps.prices.isPriced(provider, upstreamModel)) {
       this.deps.metrics.unpricedCalls.inc({ provider });
-      const name = `${provider}/${upstreamModel}`;
-      if (!this.warnedUnpriced.has(name) && this.warnedUnpriced.size < 1_000) {
-        this.warnedUnpriced.add(name);
-        this.deps.logger.warn({ provider, model: upstreamModel }, "no price for this model: its calls cost 0 (add it to pricing.models)");
-      }
+      this.warnUnpricedOnce(provider, upstreamModel, "no price for this model: its calls cost 0 (add it to pricing.models)");
       return 0;
     }
     return this.deps.prices.cost(provider, upstreamModel, {
@@ -415,6 +455,14 @@ export class UsageHooks implements CallHooks {
       cacheWriteTokens: usage.cacheWriteTokens,
       cacheWrite1hTokens: usage.cacheWrite1hTokens,
     });
+  }
+
+  /** One warn line per model and message, for the operators to price it. */
+  private warnUnpricedOnce(provider: string, model: string, message: string): void {
+    const said = `${provider}/${model}\n${message}`;
+    if (this.warnedUnpriced.has(said) || this.warnedUnpriced.size >= 1_000) return;
+    this.warnedUnpriced.add(said);
+    this.deps.logger.warn({ provider, model: maskKeys(model) }, message);
   }
 
   /** What served the call, or what was tried last when it failed. */
@@ -456,7 +504,7 @@ export class UsageHooks implements CallHooks {
     };
   }
 
-  /** The economy model's candidates within the key's scope, or undefined (serve the requested model) when none is usable. */
+  /** The economy model's candidates within the key's scope and with a price, or undefined (serve the requested model) when none is usable. */
   private resolveEconomy(model: string, principal: Principal, policy: KeyPolicy): Scoped | undefined {
     let routed: Candidate[];
     try {
@@ -466,8 +514,16 @@ export class UsageHooks implements CallHooks {
       return undefined;
     }
     const scoped = inScope(policy, routed);
-    if (scoped.allowed.length > 0) return scoped;
-    this.deps.logger.warn({ keyId: principal.keyId, economyModel: model }, "the key's economy model is outside its own scope; serving the requested model");
+    if (scoped.allowed.length === 0) {
+      this.deps.logger.warn({ keyId: principal.keyId, economyModel: model }, "the key's economy model is outside its own scope; serving the requested model");
+      return undefined;
+    }
+    // Asked for budgeted keys only: an economy model with no price would serve the key free of its budget.
+    const priced = this.priced(scoped);
+    if (priced.allowed.length > 0) return priced;
+    for (const { provider, upstreamModel } of scoped.allowed) {
+      this.warnUnpricedOnce(provider, upstreamModel, "no price for this model: it is no economy model for keys with a budget (add it to pricing.models)");
+    }
     return undefined;
   }
 

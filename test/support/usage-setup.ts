@@ -35,9 +35,9 @@ export interface UsageWorld {
   close(): Promise<void>;
 }
 
-/** A fake vendor and a gateway on the given backend; more gateways can join the same store. */
-export async function startUsageWorld(backend: Backend, file: ConfigFile = {}): Promise<UsageWorld> {
-  const fake = await startOpenAIFake({ apiKey: "sk-up", models: ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-3.5-turbo", "text-embedding-3-small"] });
+/** A fake vendor and a gateway on the given backend; more gateways can join the same store. `extraModels`: more models the fake serves. */
+export async function startUsageWorld(backend: Backend, file: ConfigFile = {}, extraModels: string[] = []): Promise<UsageWorld> {
+  const fake = await startOpenAIFake({ apiKey: "sk-up", models: ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-3.5-turbo", "text-embedding-3-small", ...extraModels] });
   const env: Record<string, string> = { OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl, SWITCHBOARD_DATA_DIR: tempDir() };
   let drop = async () => {};
   if (backend !== "sqlite") {

@@ -161,7 +161,8 @@ export class UsageHooks implements CallHooks {
         throw refuse(this.budgetExhausted(principal.keyId, budget, answer.spentNanos, period, atMs, economy === undefined));
       }
       if (answer.decision === "economy" && economy && economy.allowed !== candidates) {
-        this.deps.metrics.economyDowngrades.inc({ requested_model: this.deps.metrics.modelLabel(requestedModel), economy_model: this.deps.metrics.modelLabel(economyModel!) });
+        // The requested name takes no label place (no vendor vouched for it: a glob mapping downgrades any name); the economy model is the operator's.
+        this.deps.metrics.economyDowngrades.inc({ requested_model: this.deps.metrics.servedModelLabel(requestedModel), economy_model: this.deps.metrics.modelLabel(economyModel!) });
         this.deps.logger.info(
           { requestId: ctx.requestId, keyId: principal.keyId, requestedModel, economyModel, spent: formatNanos(answer.spentNanos), budget: formatNanos(budget.limitNanos) },
           "budget soft threshold reached: serving the economy model",

@@ -16,6 +16,20 @@ describe.each(BACKENDS)("budgets and the economy model on %s", (backend) => {
   });
   afterAll(() => world.close());
 
+  it("labels a downgrade's requested model only once a vendor has served it: names a glob mapping downgrades take no metric place", async () => {
+    const { secret } = await world.admin().createKey({
+      keyId: "economy-glob",
+      key: { displayName: "economy-glob", budget: { limit: { units: 30n }, softThreshold: 0.000001 }, economyModels: [{ model: "gpt-4o*", economyModel: "gpt-4o-mini" }] },
+    });
+    const client = world.gw.client("connect", secret);
+    await client.chat(hi("gpt-4o")); // spends past the threshold
+    const economy = await client.chat(hi("gpt-4o-never-served-by-anyone"));
+    expect(economy).toMatchObject({ model: "gpt-4o-mini", downgraded: true });
+    const metrics = await world.gw.app.metrics.registry.getSingleMetricAsString("switchboard_economy_downgrades_total");
+    expect(metrics).not.toContain("gpt-4o-never-served-by-anyone");
+    expect(metrics).toContain('switchboard_economy_downgrades_total{requested_model="other",economy_model="gpt-4o-mini"}');
+  });
+
   it("serves the economy model from the soft threshold on, says so everywhere, and refuses once the budget is spent", async () => {
     const { secret } = await world.admin().createKey({
       keyId: "economy",

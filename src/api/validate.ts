@@ -127,7 +127,7 @@ export function validateChat(params: ChatParams): void {
   if (choice?.case === "mode" && !(choice.value in ToolChoiceMode)) v.add("tool_choice.mode", `${choice.value} is not a tool choice mode`);
   if (params.responseFormat && !(params.responseFormat.type in ResponseFormatType)) v.add("response_format.type", `${params.responseFormat.type} is not a response format`);
   if (!(params.cacheControl in CacheControl)) v.add("cache_control", `${params.cacheControl} is not a cache control (CACHE_CONTROL_NO_CACHE or CACHE_CONTROL_NO_STORE)`);
-  if (choice?.case === "functionName" && !names.has(choice.value)) v.add("tool_choice.function_name", `"${excerpt(choice.value)}" is not among the tools`);
+  if (choice?.case === "functionName" && !names.has(choice.value)) v.add(params.fieldNames?.toolChoiceName ?? "tool_choice.function_name", `"${excerpt(choice.value)}" is not among the tools`);
   if (params.responseFormat?.type === ResponseFormatType.JSON_SCHEMA && !params.responseFormat.schema) {
     v.add("response_format.schema", "is required for JSON_SCHEMA");
   }

@@ -23,9 +23,10 @@ export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
    * The caller's name of a unified field its surface names otherwise, for
    * errors: `stop` is `stop_sequences` on `/v1/messages`; a tool call's
    * `arguments` (within `messages[i].tool_calls[j]`) is `function.arguments`
-   * on `/v1/chat/completions`.
+   * on `/v1/chat/completions`; the function `tool_choice` names is
+   * `tool_choice.function.name` there and `tool_choice.name` on `/v1/messages`.
    */
-  fieldNames?: Readonly<Partial<Record<"stop" | "arguments", string>>>;
+  fieldNames?: Readonly<Partial<Record<"stop" | "arguments" | "toolChoiceName", string>>>;
   /** Sample from the K likeliest tokens only: `top_k` on `/v1/messages`, for the vendors that take it (Gemini's `topK`; Anthropic gets the caller's own). */
   topK?: number;
   /** The tool calls whose results report a failure (`is_error` on `/v1/messages`), by id: Gemini says it as `response.error`. */

@@ -67,6 +67,8 @@ describe("POST /v1/messages on the wire", () => {
       [{ model: "gpt-4o-mini", max_tokens: 10, tools: [{ type: "web_search_20250305", name: "web_search" }], messages: [{ role: "user", content: "x" }] }, 'tools.0.type: Anthropic\'s own tool "web_search_20250305"'],
       [{ model: "gpt-4o-mini", max_tokens: 10, thinking: { type: "sometimes" }, messages: [{ role: "user", content: "x" }] }, "thinking.type"],
       [{ model: "gpt-4o-mini", max_tokens: 10, stream: "true", messages: [{ role: "user", content: "x" }] }, "stream: must be true or false"],
+      // Named as this API names it (the typed API's field is tool_choice.function_name).
+      [{ model: "gpt-4o-mini", max_tokens: 10, tools: [{ name: "weather", input_schema: { type: "object" } }], tool_choice: { type: "tool", name: "time" }, messages: [{ role: "user", content: "x" }] }, 'tool_choice.name: "time" is not among the tools'],
     ];
     for (const [body, message] of cases) {
       const res = await post(body);

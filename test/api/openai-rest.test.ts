@@ -28,6 +28,19 @@ describe("the OpenAI-compatible REST surface, through the official OpenAI SDK", 
     expect(res.usage?.total_tokens).toBeGreaterThan(0);
   });
 
+  it("names a tool_choice function that is not among the tools by the field Chat Completions has", async () => {
+    const err = await sdk.chat.completions
+      .create({
+        model: "gpt-4o-mini",
+        messages: [{ role: "user", content: "hello" }],
+        tools: [{ type: "function", function: { name: "weather", parameters: { type: "object" } } }],
+        tool_choice: { type: "function", function: { name: "time" } },
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).message).toContain('tool_choice.function.name: "time" is not among the tools');
+  });
+
   it("streams with usage, and the stream reassembles to the same answer", async () => {
     const stream = await sdk.chat.completions.create({
       model: "gpt-4o-mini",

@@ -58,7 +58,7 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   // Errors name the caller's fields: its stop sequences are `stop_sequences`.
   // top_k and is_error have no unified field: carried beside the request for the vendors that take them (Gemini).
   const extras = { topK: wholeNumber(body.top_k, "top_k"), failedToolCalls: failedToolCalls(body.messages as JsonValue[]) };
-  return { request: Object.assign(request, { original, fieldNames: { stop: "stop_sequences" } }, extras), stream: read.boolean(body.stream, "stream") === true };
+  return { request: Object.assign(request, { original, fieldNames: { stop: "stop_sequences", toolChoiceName: "tool_choice.name" } }, extras), stream: read.boolean(body.stream, "stream") === true };
 }
 
 /** The ids of the tool results marked `is_error: true` (the blocks were read, and so checked, by readMessage). */

@@ -107,7 +107,7 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   });
   // The options are the caller's Chat Completions fields: another dialect's vendor gets them fitted (chat-only-fields.ts).
   // Errors name a tool call's arguments as the caller wrote them.
-  Object.assign(request, { vendorOptionsDialect: "openai", fieldNames: { arguments: "function.arguments" } });
+  Object.assign(request, { vendorOptionsDialect: "openai", fieldNames: { arguments: "function.arguments", toolChoiceName: "tool_choice.function.name" } });
   return {
     request,
     stream: read.boolean(body.stream, "stream") === true,

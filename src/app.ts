@@ -28,6 +28,7 @@ import { keyLabelRulesFromEnv } from "./observability/bounded-labels.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { startTracing } from "./observability/tracing.js";
 import { createRequestInterceptor } from "./api/envelope/request-interceptor.js";
+import { createEarlyRefusals } from "./api/envelope/early-refusals.js";
 import { rememberOwnSecret } from "./providers/redact.js";
 import { createAdapter } from "./providers/registry.js";
 import { DbSecretNotices } from "./secrets/db-secret-notices.js";
@@ -43,6 +44,7 @@ import { loadConsoleAssets } from "./server/console-assets.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { refuseForeignHostsOnLoopback } from "./server/host-check.js";
 import { isLoopbackHost, metricsAccessFromEnv } from "./server/metrics-access.js";
+import { clientLimits } from "./server/client-limits.js";
 import { OnePortServer } from "./server/one-port-server.js";
 import { createOpenAISurface } from "./api/openai/openai-surface.js";
 import { createResponsesSurface } from "./api/openai/responses-surface.js";
@@ -248,9 +250,10 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     beforeGraceEnds: () => stopCalls.abort(gatewayError(Code.Unavailable, "the gateway is shutting down", "SHUTTING_DOWN")),
     // On loopback, only requests addressed to a loopback name or an address: no rebound DNS name reads /metrics.
     handler: refuseForeignHostsOnLoopback(config.server.host, createHttpHandler({
-      routes: createRoutes(gateway, health, admin),
+      routes: createRoutes(gateway, health, admin, clientLimits(config.server.clientLimits)),
       leanMethods: hotMethods(gateway),
       interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(authenticator, screen)],
+      earlyRefusals: createEarlyRefusals(logger, metrics, tracing, calls),
       corsOrigins: config.server.corsOrigins,
       metrics,
       metricsAccess,

@@ -161,6 +161,8 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
         maxBufferedRequestBytes: file.server?.max_buffered_request_bytes,
         maxBufferedRequestBytesPerConnection: file.server?.max_buffered_request_bytes_per_connection,
         maxBufferedRequestBytesPerClient: file.server?.max_buffered_request_bytes_per_client,
+        maxHealthWatchesPerClient: file.server?.max_health_watches_per_client,
+        healthWatchMaxAgeMs: file.server?.health_watch_max_age_ms,
       },
     },
     dataDir,

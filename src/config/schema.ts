@@ -72,6 +72,8 @@ export const fileSchema = z.strictObject({
       max_buffered_request_bytes: z.number().int().positive().optional(),
       max_buffered_request_bytes_per_connection: z.number().int().positive().optional(),
       max_buffered_request_bytes_per_client: z.number().int().positive().optional(),
+      max_health_watches_per_client: z.number().int().positive().optional(),
+      health_watch_max_age_ms: z.number().int().positive().optional(),
     })
     .optional(),
   data_dir: z.string().optional(),

@@ -1,4 +1,5 @@
 import { isIPv6 } from "node:net";
+import { createContextKey, createContextValues, type ContextValues } from "@connectrpc/connect";
 
 /**
  * Who a connection's client is, for the per-client caps and shares, from its
@@ -37,4 +38,14 @@ function ipv6Hextets(address: string): number[] | undefined {
   const start = groups(head);
   const end = groups(tail);
   return [...start, ...new Array<number>(8 - start.length - end.length).fill(0), ...end];
+}
+
+/** A Connect call's connection's remote address, in its context values: what a service keeps per client goes by clientKey of it. */
+export const remoteAddressKey = createContextKey<string | undefined>(undefined, { description: "the connection's remote address" });
+
+/** The context values a Connect request starts with: its connection's remote address. */
+export function requestContextValues(req: { socket: { remoteAddress?: string } }): ContextValues {
+  const values = createContextValues();
+  values.set(remoteAddressKey, req.socket.remoteAddress);
+  return values;
 }

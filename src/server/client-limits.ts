@@ -1,7 +1,7 @@
 /**
  * How long a client may take to send a request, how long a connection may
- * idle, and how many connections, HTTP/2 streams and request-body bytes one
- * client and the whole gateway may hold.
+ * idle, and how many connections, HTTP/2 streams, request-body bytes and
+ * health watches one client and the whole gateway may hold.
  * Only what the client owes is bounded: the answer takes as long as it takes
  * (an LLM call or a stream may run for minutes), but a client must take it.
  */
@@ -41,6 +41,10 @@ export interface ClientLimits {
    * name and value, and 32); past it, 431 or grpc-status RESOURCE_EXHAUSTED in the API's shape.
    */
   maxHeaderListBytes: number;
+  /** grpc.health.v1.Health/Watch streams one client address holds at once; at most the instance's 100 (./health-service.ts). */
+  maxHealthWatchesPerClient: number;
+  /** A health watch ends (with OK; its client watches again) this long after it began, less up to a tenth at random. */
+  healthWatchMaxAgeMs: number;
 }
 
 /** What the gateway is late with when it cuts a client off. */
@@ -85,6 +89,14 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   // (a header block held while it is parsed, per connection) and nghttp2's SETTINGS_MAX_HEADER_LIST_SIZE.
   maxHeaderBytes: 16 * 1024,
   maxHeaderListBytes: 65_535,
+  // A tenth of the instance's 100 (a gRPC client with client-side health checking watches once per
+  // connection, and a host may run several): one keyless address held all 100 and every other
+  // client's Watch was refused, which such clients read as the instance being unhealthy.
+  // Behind a proxy every watch comes from the proxy's address: raise it to 100 there.
+  maxHealthWatchesPerClient: 10,
+  // So that a held watch frees its place in time. Not sooner: grpc-go reads any end of a watch as
+  // unhealthy until its next watch answers, one round trip later (./health-service.ts).
+  healthWatchMaxAgeMs: 30 * 60_000,
 };
 
 /** The limits with a default for each one not set. */

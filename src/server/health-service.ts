@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, type ServiceImpl } from "@connectrpc/connect";
+import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   Health,
   HealthCheckResponseSchema,
@@ -9,6 +9,9 @@ import {
 import { excerpt } from "../common/excerpt.js";
 import type { HealthState } from "../common/health-state.js";
 import { gatewayError } from "../common/gateway-error.js";
+import { startTimer as nodeTimer, type StartTimer } from "../gateway/timers.js";
+import { clientKey, remoteAddressKey } from "./client-key.js";
+import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from "./client-limits.js";
 
 /**
  * Watch streams open at once. Health needs no key, and each watch holds
@@ -17,9 +20,26 @@ import { gatewayError } from "../common/gateway-error.js";
  */
 export const MAX_HEALTH_WATCHES = 100;
 
-/** grpc.health.v1.Health: Check, Watch and List, for load balancers and `grpc_health_probe`. */
-export function createHealthService(state: HealthState, maxWatches = MAX_HEALTH_WATCHES): ServiceImpl<typeof Health> {
+/** How many watches one client may hold, and for how long (./client-limits.ts). */
+export type HealthWatchLimits = Pick<ClientLimits, "maxHealthWatchesPerClient" | "healthWatchMaxAgeMs">;
+
+/** A watch ends this much sooner than its age, at most, chosen at random: watches opened together (after a restart) do not all end together. */
+const MAX_AGE_JITTER = 0.1;
+
+/**
+ * grpc.health.v1.Health: Check, Watch and List, for load balancers and
+ * `grpc_health_probe`. Watches are bounded per instance (maxWatches) and per
+ * client address (an IPv6 client: its /64), and each ends with OK after
+ * healthWatchMaxAgeMs, so that no one, with no key, holds them all for good.
+ */
+export function createHealthService(
+  state: HealthState,
+  limits: HealthWatchLimits = DEFAULT_CLIENT_LIMITS,
+  { maxWatches = MAX_HEALTH_WATCHES, startTimer = nodeTimer }: { maxWatches?: number; startTimer?: StartTimer } = {},
+): ServiceImpl<typeof Health> {
+  const share = Math.min(limits.maxHealthWatchesPerClient, maxWatches);
   let watches = 0;
+  const byClient = new Map<string, number>();
   return {
     check(req) {
       // The name is the caller's, and anyone may ask: quoted in part (a 7 MB name made a 23 MB answer).
@@ -31,20 +51,54 @@ export function createHealthService(state: HealthState, maxWatches = MAX_HEALTH_
         yield create(HealthCheckResponseSchema, { status: Status.SERVICE_UNKNOWN });
         return;
       }
+      const client = clientKey(ctx.values.get(remoteAddressKey));
+      const held = byClient.get(client) ?? 0;
       if (watches >= maxWatches) {
         throw gatewayError(Code.ResourceExhausted, `${maxWatches} health watches are open on this instance; use Check, or watch again later`, "TOO_MANY_WATCHERS", {}, 1_000);
       }
+      if (held >= share) {
+        throw gatewayError(Code.ResourceExhausted, `this client address holds ${share} health watches on this instance already; use Check, or end one`, "TOO_MANY_WATCHERS", {}, 1_000);
+      }
       watches++;
+      byClient.set(client, held + 1);
+      const until = untilAgedOrGone(ctx, limits.healthWatchMaxAgeMs * (1 - MAX_AGE_JITTER * Math.random()), startTimer);
       try {
-        yield* watchStatus(state, req.service, ctx.signal);
+        yield* watchStatus(state, req.service, until.signal);
       } finally {
+        until.stop();
         watches--;
+        const left = byClient.get(client)! - 1;
+        if (left === 0) byClient.delete(client);
+        else byClient.set(client, left);
       }
     },
     list() {
       const statuses: Record<string, ReturnType<typeof create<typeof HealthCheckResponseSchema>>> = {};
       for (const name of state.names()) statuses[name] = create(HealthCheckResponseSchema, { status: state.status(name) });
       return create(HealthListResponseSchema, { statuses });
+    },
+  };
+}
+
+/**
+ * A signal that fires when the call ends or `ms` have passed. A watch that
+ * ends at its age ends with OK: the health protocol has clients watch again
+ * after any status but UNIMPLEMENTED (grpc/health/v1/health.proto), and
+ * grpc-go's, having had an answer, does so at once, without backoff
+ * (health/client.go). No status keeps grpc-go's subchannel READY meanwhile:
+ * it is TRANSIENT_FAILURE until the new watch's first answer, one round trip.
+ */
+function untilAgedOrGone(ctx: HandlerContext, ms: number, startTimer: StartTimer): { signal: AbortSignal; stop(): void } {
+  const ended = new AbortController();
+  const end = () => ended.abort();
+  const timer = startTimer(ms, end);
+  ctx.signal.addEventListener("abort", end, { once: true });
+  if (ctx.signal.aborted) end();
+  return {
+    signal: ended.signal,
+    stop: () => {
+      timer.stop();
+      ctx.signal.removeEventListener("abort", end);
     },
   };
 }

@@ -26,9 +26,11 @@ import { depthBoundedTextDecoder } from "./json-text-decoder.js";
 import { absoluteTarget } from "./request-target.js";
 import { meantRestPath, restNearMiss } from "./rest-near-miss.js";
 import { createLandingPage } from "./landing-page.js";
+import { requestContextValues } from "./client-key.js";
 import { unknownMethod, withProtocolRefusals } from "./rpc-refusals.js";
 import { shapedRefusal, writeRefusal } from "./shaped-refusal.js";
 import type { HealthState } from "../common/health-state.js";
+import type { EarlyRefusals } from "../api/envelope/early-refusals.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -51,6 +53,12 @@ export interface HttpHandlerOptions {
   console?: ConsoleAssets;
   /** Where requests no route serves are noted (at debug, throttled); unnoted without one. */
   logger?: Logger;
+  /**
+   * Where RPCs refused before any interceptor ran (a unary body that does not decode or is too
+   * large, a content type or HTTP method the method does not take) are recorded as calls: pairs
+   * with the request interceptor, which records every other (src/api/envelope/early-refusals.ts).
+   */
+  earlyRefusals?: EarlyRefusals;
 }
 
 /** Bodies above this are refused before they are parsed. */
@@ -94,10 +102,11 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
   const handlers = new Map<string, UniversalHandler>();
   const connect = connectNodeAdapter({
     fallback: unrouted(handlers, options.rest?.prefix, options.metrics, options.logger),
+    contextValues: requestContextValues,
     routes: (router) => {
       options.routes(router);
       // The adapter serves the router's handlers as they are after this callback.
-      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withEnvelopeFlagsChecked(handler))))));
+      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withEnvelopeFlagsChecked(handler)), options.earlyRefusals), options.earlyRefusals)));
       for (const handler of router.handlers) handlers.set(handler.requestPath, handler);
     },
     ...connectOptions,
@@ -106,6 +115,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     ...connectOptions,
     methods: (options.leanMethods ?? []).map((hot) => ({ ...hot, fallback: handlers.get(`/${hot.spec.method.parent.typeName}/${hot.spec.method.name}`)! })),
     replay: replayToConnectEs,
+    earlyRefusals: options.earlyRefusals,
   });
   const landing = createLandingPage({
     restPrefix: options.rest?.prefix,

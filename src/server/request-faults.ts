@@ -8,10 +8,13 @@ import {
   type UniversalServerRequest,
   type UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
-import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { codeFromHttpStatus, codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { callRecordKey } from "../api/envelope/call-record.js";
+import type { EarlyRefusals } from "../api/envelope/early-refusals.js";
 import { reasonOf, withErrorInfo } from "../common/gateway-error.js";
+import { ANSWER_COMPRESSIONS } from "./answer-compression.js";
 
 // Requests that are the caller's fault but that connect-es 2.1 answers as a
 // server fault, or not at all: undecodable bodies, and text it cannot echo;
@@ -69,78 +72,127 @@ export function withWellFormedMessage(error: ConnectError): ConnectError {
  * message, so its error is already serialized when the handler returns: in
  * the Connect unary body, the gRPC trailers, or the first (end) frame of a
  * gRPC-Web or Connect stream; or the handler rejected, having failed to
- * serialize it. Every other answer passes through untouched.
+ * serialize it. Every other answer passes through untouched. With `early`,
+ * a call that failed before the interceptors ran (none opened its record)
+ * is recorded there, and its answer carries the headers it returns
+ * (`x-request-id`) where an interceptor's error puts its metadata.
  */
-export function withRequestFaults(handler: UniversalHandler): UniversalHandler {
+export function withRequestFaults(handler: UniversalHandler, early?: EarlyRefusals): UniversalHandler {
+  const method = `${handler.service.typeName}/${handler.method.name}`;
   const answer = async (req: UniversalServerRequest) => {
+    // Both asked only once the handler has answered: the request interceptor opens the call's record as the call reaches it.
+    const mend: Mend = (error) => {
+      const fault = mended(error);
+      if (!early || reachedInterceptors(req)) return fault;
+      const told = fault ?? error;
+      for (const [name, value] of Object.entries(early(method, req.header, told))) told.metadata.set(name, value);
+      return told;
+    };
+    const unreached = () => early !== undefined && !reachedInterceptors(req);
     let res: UniversalServerResponse;
     try {
       res = await handler(req);
     } catch (err) {
       // encodeURIComponent's complaint about an unpaired surrogate, from a decode error quoting the request.
       if (!(err instanceof URIError)) throw err;
-      return errorAnswer(req.header.get("content-type") ?? "", unspeakable());
+      const error = unspeakable();
+      return errorAnswer(req.header.get("content-type") ?? "", mend(error) ?? error);
     }
-    return rewrite(res);
+    return rewrite(res, mend, unreached);
   };
   return Object.assign(answer, handler);
 }
 
+/** Whether the request interceptor opened the call's record: the call reached the interceptors. */
+const reachedInterceptors = (req: UniversalServerRequest) => req.contextValues?.get(callRecordKey) !== undefined;
+
+/** The error to answer in place of one the handler answered, or undefined to leave its answer as it is. */
+type Mend = (error: ConnectError) => ConnectError | undefined;
+
 const unspeakable = () => withErrorInfo(new ConnectError("the request holds text that is not valid Unicode (an unpaired surrogate)", Code.InvalidArgument));
 
-async function rewrite(res: UniversalServerResponse): Promise<UniversalServerResponse> {
+/** `res` with its error mended; `unreached()`: the call met no interceptor and is recorded (by mend), compressed error and all. */
+async function rewrite(res: UniversalServerResponse, mend: Mend, unreached: () => boolean): Promise<UniversalServerResponse> {
   const type = res.header?.get("content-type") ?? "";
-  if (type.startsWith("application/grpc-web")) return rewriteEndFrame(res, trailerFlag, rewriteGrpcWebTrailer);
+  if (type.startsWith("application/grpc-web")) return rewriteEndFrame(res, trailerFlag, (data) => rewriteGrpcWebTrailer(data, mend));
   if (type.startsWith("application/grpc")) {
-    if (res.trailer) rewriteTrailer(res.trailer);
+    if (res.trailer) rewriteTrailer(res.trailer, mend);
     return res;
   }
-  if (type.startsWith("application/connect+")) return rewriteEndFrame(res, endStreamFlag, rewriteEndStream);
+  if (type.startsWith("application/connect+")) return rewriteEndFrame(res, endStreamFlag, (data) => rewriteEndStream(data, mend));
   // Connect unary: an error is the JSON body of an answer other than 200.
-  if (res.status !== 200 && res.body && res.header?.get("content-type") === "application/json" && !res.header.has("content-encoding")) {
-    return rewriteUnary(res, await readAllBytes(res.body, Number.MAX_SAFE_INTEGER));
+  if (res.status !== 200 && res.body && res.header?.get("content-type") === "application/json") {
+    const encoding = res.header.get("content-encoding");
+    if (encoding === null) return rewriteUnary(res, await readAllBytes(res.body, Number.MAX_SAFE_INTEGER), mend);
+    if (unreached()) return withCompressedErrorRead(res, await readAllBytes(res.body, Number.MAX_SAFE_INTEGER), encoding, mend);
   }
   return res;
 }
 
-function rewriteUnary(res: UniversalServerResponse, body: Uint8Array): UniversalServerResponse {
-  let error: ConnectError;
-  try {
-    error = errorFromJsonBytes(body, undefined, new ConnectError("", Code.Unknown));
-  } catch {
-    return { ...res, body: createAsyncIterable([body]) };
-  }
-  const fault = mended(error);
+function rewriteUnary(res: UniversalServerResponse, body: Uint8Array, mend: Mend): UniversalServerResponse {
+  const error = unaryError(body);
+  const fault = error && mend(error);
   if (!fault) return { ...res, body: createAsyncIterable([body]) };
   const bytes = errorToJsonBytes(fault, undefined);
   const header = new Headers(res.header);
+  // As connect-es writes an error's metadata: as headers.
+  fault.metadata.forEach((value, name) => header.set(name, value));
   header.set("content-length", String(bytes.byteLength));
   return { ...res, status: codeToHttpStatus(fault.code), header, body: createAsyncIterable([bytes]) };
 }
 
+/**
+ * A compressed Connect unary error, of a call that met no interceptor: answered
+ * as it is (compressed errors are not mended), but read, so that the call is
+ * recorded whatever encoding its caller accepts (by its HTTP status, should it
+ * not read); its headers get the recorded error's metadata.
+ */
+async function withCompressedErrorRead(res: UniversalServerResponse, body: Uint8Array, encoding: string, mend: Mend): Promise<UniversalServerResponse> {
+  const compression = ANSWER_COMPRESSIONS.find((known) => known.name === encoding);
+  const json = await compression?.decompress(body, MAX_ERROR_BYTES).catch(() => undefined);
+  const error = (json && unaryError(json)) ?? new ConnectError("the error answered could not be read back", codeFromHttpStatus(res.status));
+  const header = new Headers(res.header);
+  (mend(error) ?? error).metadata.forEach((value, name) => header.set(name, value));
+  return { ...res, header, body: createAsyncIterable([body]) };
+}
+
+/** An error quotes at most its request, of at most 8 MiB: read back up to twice that. */
+const MAX_ERROR_BYTES = 16 * 1024 * 1024;
+
+/** The error a Connect unary answer's JSON body holds, or undefined when it holds none. */
+function unaryError(body: Uint8Array): ConnectError | undefined {
+  try {
+    return errorFromJsonBytes(body, undefined, new ConnectError("", Code.Unknown));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Rewrites gRPC (or gRPC-Web) trailers in place; true when they needed it. */
-function rewriteTrailer(trailer: Headers): boolean {
+function rewriteTrailer(trailer: Headers, mend: Mend): boolean {
   const error = findTrailerError(trailer);
-  const fault = error && mended(error);
+  const fault = error && mend(error);
   if (!fault) return false;
   setTrailerStatus(trailer, fault);
   return true;
 }
 
-function rewriteGrpcWebTrailer(data: Uint8Array): Uint8Array | undefined {
+function rewriteGrpcWebTrailer(data: Uint8Array, mend: Mend): Uint8Array | undefined {
   const trailer = trailerParse(data);
-  return rewriteTrailer(trailer) ? trailerSerialize(trailer) : undefined;
+  return rewriteTrailer(trailer, mend) ? trailerSerialize(trailer) : undefined;
 }
 
-function rewriteEndStream(data: Uint8Array): Uint8Array | undefined {
+function rewriteEndStream(data: Uint8Array, mend: Mend): Uint8Array | undefined {
   let end;
   try {
     end = endStreamFromJson(data);
   } catch {
     return undefined;
   }
-  const fault = end.error && mended(end.error);
+  const fault = end.error && mend(end.error);
   if (!fault) return undefined;
+  // A stream's metadata at its end is its trailers.
+  fault.metadata.forEach((value, name) => end.metadata.set(name, value));
   return endStreamBytes(end.metadata, fault);
 }
 

@@ -9,7 +9,7 @@ import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { createAIService } from "../api/ai-service.js";
 import type { Gateway } from "../gateway/gateway.js";
 import type { HealthState } from "../common/health-state.js";
-import { createHealthService } from "./health-service.js";
+import { createHealthService, type HealthWatchLimits } from "./health-service.js";
 import type { HotMethod } from "./lean-rpc/lean-rpc.js";
 import { encodeTextDelta, encodeTextDeltaJson } from "./lean-rpc/text-delta-encoding.js";
 import { createReflectionServices, DescriptorIndex } from "./reflection-service.js";
@@ -29,13 +29,14 @@ export function createRoutes(
   gateway: Gateway,
   health: HealthState,
   admin: ServiceImpl<typeof AdminService>,
+  healthWatches?: HealthWatchLimits,
 ): (router: ConnectRouter) => void {
   const index = new DescriptorIndex([...API_SERVICES, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection], ERROR_DETAIL_FILES);
   const reflection = createReflectionServices(index);
   return (router) => {
     router.service(AIService, createAIService(gateway));
     router.service(AdminService, admin);
-    router.service(Health, createHealthService(health));
+    router.service(Health, createHealthService(health, healthWatches));
     router.service(reflectionV1.ServerReflection, reflection.v1);
     router.service(reflectionV1alpha.ServerReflection, reflection.v1alpha);
   };

@@ -11,6 +11,7 @@ import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { createAsyncIterable, type UniversalHandler, type UniversalServerRequest, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { excerpt } from "../common/excerpt.js";
 import { gatewayError, METHOD_NOT_ALLOWED } from "../common/gateway-error.js";
+import type { EarlyRefusals } from "../api/envelope/early-refusals.js";
 import { shapedRefusal, type RefusalAnswer, type RequestHead } from "./shaped-refusal.js";
 
 /** The reason of a call to an RPC method (or service) the gateway does not have: Unimplemented. */
@@ -82,9 +83,11 @@ export function unknownMethod(path: string, contentType: string | undefined, han
  * `handler`, but for connect-es's bare 405 (an HTTP method the RPC does not
  * take) and 415 (a content type none of its protocols takes): those are
  * answered in the protocol the content type names, with an `allow` or an
- * `accept-post` header and the error saying what the method takes.
+ * `accept-post` header and the error saying what the method takes. No
+ * interceptor sees them: with `early`, each is recorded there as a call,
+ * and its answer carries the headers that returns (`x-request-id`).
  */
-export function withProtocolRefusals(handler: UniversalHandler): UniversalHandler {
+export function withProtocolRefusals(handler: UniversalHandler, early?: EarlyRefusals): UniversalHandler {
   const name = `${handler.service.typeName}/${handler.method.name}`;
   const accepted = CONTENT_TYPES.filter((type) => handler.supportedContentType(type)).join(", ");
   // connect-es lists GET for every Connect unary method, but serves it only to those without side effects.
@@ -94,15 +97,16 @@ export function withProtocolRefusals(handler: UniversalHandler): UniversalHandle
     const res = await handler(req);
     if (res.body !== undefined || (res.status !== 405 && res.status !== 415)) return res;
     const head: RequestHead = { path: new URL(req.url).pathname, header: (header) => req.header.get(header) ?? undefined };
+    const recorded = (error: ConnectError) => early?.(name, req.header, error);
     if (res.status === 405) {
       const method = excerpt(req.method);
       const error = gatewayError(Code.Unimplemented, `${name} takes ${allowed}, not ${method}`, METHOD_NOT_ALLOWED, { method, allowed });
-      return universal(shapedRefusal(head, error, 405, { allow: allowed }));
+      return universal(shapedRefusal(head, error, 405, { allow: allowed, ...recorded(error) }));
     }
     const type = excerpt(req.header.get("content-type") ?? "");
     const sent = type === "" ? "a request without a content type" : `content type ${JSON.stringify(type)}`;
     const error = gatewayError(Code.InvalidArgument, `${name} does not take ${sent}; send one of: ${accepted}`, UNSUPPORTED_CONTENT_TYPE, { content_type: type, accepted });
-    return universal(shapedRefusal(head, error, 415, { "accept-post": accepted }));
+    return universal(shapedRefusal(head, error, 415, { "accept-post": accepted, ...recorded(error) }));
   };
   return Object.assign(answer, handler);
 }

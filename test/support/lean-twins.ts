@@ -8,7 +8,10 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, expect } from "vitest";
 import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { createEarlyRefusals } from "../../src/api/envelope/early-refusals.js";
 import { createErrorInfoInterceptor } from "../../src/api/envelope/error-info-interceptor.js";
+import { createRequestInterceptor } from "../../src/api/envelope/request-interceptor.js";
+import type { Logger } from "../../src/observability/logger.js";
 import { HealthState } from "../../src/common/health-state.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { createHttpHandler } from "../../src/server/http-handler.js";
@@ -26,10 +29,13 @@ export interface TwinOptions {
   /** After the ErrorInfo interceptor: one that marks answers, so that an answer losing its work differs. */
   interceptor: Interceptor;
   shutdownSignal?: AbortSignal;
+  /** Where the envelope's call lines go: with it, the request interceptor runs (before `interceptor`), and calls refused before it are recorded too. */
+  callLog?: Logger;
 }
 
-export async function startTwin(lean: boolean, { service, interceptor, shutdownSignal }: TwinOptions): Promise<Twin> {
+export async function startTwin(lean: boolean, { service, interceptor, shutdownSignal, callLog }: TwinOptions): Promise<Twin> {
   const tag = lean ? "lean" : "connect-es";
+  const metrics = new GatewayMetrics({ defaultMetrics: false });
   const handler = createHttpHandler({
     shutdownSignal,
     routes: (router) => router.service(AIService, service(`${tag} router`)),
@@ -40,9 +46,10 @@ export async function startTwin(lean: boolean, { service, interceptor, shutdownS
           { spec: createMethodImplSpec(AIService.method.chatStream, service(tag).chatStream), encoders: { binary: encodeTextDelta, json: encodeTextDeltaJson } },
         ]
       : [],
-    interceptors: [createErrorInfoInterceptor(), interceptor],
+    interceptors: callLog ? [createErrorInfoInterceptor(), createRequestInterceptor(callLog, metrics), interceptor] : [createErrorInfoInterceptor(), interceptor],
+    earlyRefusals: callLog && createEarlyRefusals(callLog, metrics),
     corsOrigins: [],
-    metrics: new GatewayMetrics({ defaultMetrics: false }),
+    metrics,
     health: new HealthState([AIService.typeName]),
   });
   const h1 = http.createServer(handler);

@@ -58,7 +58,7 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
 }
 
 /** Which protocol a Connect-served call speaks, from its content type. */
-function surfaceOf(contentType: string | null): Surface {
+export function surfaceOf(contentType: string | null): Surface {
   if (contentType?.startsWith("application/grpc-web")) return "grpc-web";
   if (contentType?.startsWith("application/grpc")) return "grpc";
   return "connect";

@@ -3,6 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import { requestContextValues } from "../client-key.js";
 
 /** Hands a request whose body the lean path has begun to read to connect-es, with that body. */
 export type Replay = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, handler: UniversalHandler, body: AsyncIterable<Uint8Array>) => void;
@@ -16,7 +17,7 @@ export type Replay = (req: IncomingMessage | Http2ServerRequest, res: ServerResp
  * by the lean path itself, with connect-es's error: decoded once.)
  */
 export const replayToConnectEs: Replay = (req, res, handler, body) => {
-  const request = { ...universalRequestFromNodeRequest(req as IncomingMessage, res as ServerResponse, undefined, undefined), body };
+  const request = { ...universalRequestFromNodeRequest(req as IncomingMessage, res as ServerResponse, undefined, requestContextValues(req)), body };
   handler(request)
     .then((answer) => universalResponseToNodeResponse(answer, res as ServerResponse))
     .catch((reason: unknown) => {

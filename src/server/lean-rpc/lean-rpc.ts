@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { BinaryReadOptions, BinaryWriteOptions, DescMessage, JsonReadOptions, JsonWriteOptions, Message } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
 import {
   createAsyncIterable,
   createMethodSerializationLookup,
@@ -22,7 +22,9 @@ import { invokeServerStream } from "./invoke-stream.js";
 import { readBody } from "../../common/request-body.js";
 import { withErrorInfo } from "../../common/gateway-error.js";
 import { asDecodeFault } from "../request-faults.js";
+import { requestContextValues } from "../client-key.js";
 import { writeStreamAnswer } from "./stream-answer.js";
+import type { EarlyRefusals } from "../../api/envelope/early-refusals.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -56,6 +58,8 @@ export interface LeanRpcOptions {
   jsonOptions?: Partial<JsonReadOptions & JsonWriteOptions> & ConnectJsonOptions;
   shutdownSignal?: AbortSignal;
   replay: Replay;
+  /** Where a request that does not decode (answered here, before any interceptor) is recorded, as connect-es's are (../request-faults.ts). */
+  earlyRefusals?: EarlyRefusals;
 }
 
 /** connect-es's default: smaller answers are not worth compressing. */
@@ -136,7 +140,7 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
       requestHeader: webHeaders(req.headers),
       responseHeader: header,
       responseTrailer: trailer,
-      values: createContextValues(),
+      values: requestContextValues(req),
     };
     if (method.spec.kind === "server_streaming") {
       const messages = invokeServerStream(method.spec, context, input, options.interceptors);
@@ -155,7 +159,11 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
     if ("error" in input) {
       signal.close();
       // What the request-faults wrapper makes of the error in gRPC trailers; writeConnectAnswer does it for Connect.
-      outcome = { error: call.protocol === "grpc" ? withErrorInfo(asDecodeFault(input.error)) : input.error };
+      const error = call.protocol === "grpc" ? withErrorInfo(asDecodeFault(input.error)) : input.error;
+      // Recorded as that wrapper records it (as the caller is told it), its headers in the error's metadata.
+      const recorded = options.earlyRefusals?.(`${method.spec.method.parent.typeName}/${method.spec.method.name}`, context.requestHeader, asDecodeFault(input.error));
+      for (const [name, value] of Object.entries(recorded ?? {})) error.metadata.set(name, value);
+      outcome = { error };
     } else {
       try {
         const output = await invokeUnaryImplementation(method.spec, context, input.message, options.interceptors);

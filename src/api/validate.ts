@@ -9,7 +9,9 @@ import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../common/json-ne
 import { checkCallSize, UNIFIED_BLOCKS } from "../providers/call-size.js";
 import { MAX_TOP_LOGPROBS } from "../providers/openai/logprobs.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
+import { holdsKnownSecret } from "../providers/redact.js";
 import { FieldViolations } from "./aip/field-violations.js";
+import { secretInField } from "./secret-in-field.js";
 import { UNPRICED_OPTIONS } from "./unpriced-options.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -80,7 +82,20 @@ function checkModelName(v: FieldViolations, model: string): void {
   else if (hasControlCharacter(model)) v.add("model", "must not contain control characters");
 }
 
+/**
+ * Refuses a model name holding one of the gateway's known secrets (its master
+ * key, a vendor key of its pools, whatever their shape: pasted there by
+ * mistake) before anything routes, records or sends it: it would go to a
+ * vendor as the model, and into log lines, traces, labels and the ledger.
+ * A name merely shaped like a key is served, and recorded by its hint (maskKeys).
+ */
+function refuseSecretModel(model: string): void {
+  // A longer name is refused by its length, unquoted: not read through here at a character's cost.
+  if (model.length <= MAX_MODEL_NAME_CHARS && holdsKnownSecret(model)) throw secretInField(["model"], "holds one of the gateway's secrets (a key): it would be sent to a vendor and kept in logs, traces and reports; name a model (see ListModels), never a secret");
+}
+
 export function validateChat(params: ChatParams): void {
+  refuseSecretModel(params.model);
   const v = new FieldViolations();
   if (!params.model) v.add("model", "is required (see ListModels)");
   checkModelName(v, params.model);
@@ -166,6 +181,7 @@ export function validateCallSize(params: Pick<ChatParams, "messages">): void {
 }
 
 export function validateEmbed(params: EmbedParams): void {
+  refuseSecretModel(params.model);
   const v = new FieldViolations();
   if (!params.model) v.add("model", "is required");
   checkModelName(v, params.model);

@@ -17,7 +17,7 @@ export interface CallTrace {
 
 /** One attempt's span. */
 export interface AttemptSpan {
-  /** Headers that carry the trace to the vendor (`traceparent`, `tracestate`); undefined while tracing is off. */
+  /** Headers that carry the trace to the vendor (`traceparent`: the caller's tracestate is not sent on); undefined while tracing is off. */
   readonly headers: Readonly<Record<string, string>> | undefined;
   /** Streams: the first event arrived (recorded once). */
   firstToken(): void;

@@ -15,6 +15,7 @@ import {
   type SpanExporter,
 } from "@opentelemetry/sdk-trace";
 import type { AttemptReason, AttemptSpan, AttemptTarget } from "./call-trace.js";
+import { callerTraceState } from "./caller-tracestate.js";
 import { ATTR, operationName, providerName } from "./genai-attributes.js";
 import type { Logger } from "./logger.js";
 import { maskKeys } from "../providers/redact.js";
@@ -60,11 +61,12 @@ export function createOtelTracing(config: TracingConfig, deps: { logger: Logger;
   };
 }
 
-/** The caller's trace, from its traceparent and tracestate headers (gRPC metadata are headers too); the root when it sent none. */
+/** The caller's trace, from its traceparent and tracestate headers (gRPC metadata are headers too; the tracestate less secrets: callerTraceState); the root when it sent none. */
 function callerContext<C>(propagator: W3CTraceContextPropagator, carrier: C, read: HeaderReader<C>): Context {
   const traceparent = read(carrier, "traceparent");
   if (!traceparent) return ROOT_CONTEXT;
-  const tracestate = read(carrier, "tracestate");
+  const header = read(carrier, "tracestate");
+  const tracestate = header ? callerTraceState(header) : undefined;
   return propagator.extract(ROOT_CONTEXT, tracestate ? { traceparent, tracestate } : { traceparent }, defaultTextMapGetter);
 }
 
@@ -151,9 +153,8 @@ class OtelAttempt implements AttemptSpan {
   private first = false;
 
   constructor(private readonly span: Span) {
-    const context = span.spanContext();
-    const state = context.traceState?.serialize();
-    this.headers = state ? { traceparent: traceparentOf(context), tracestate: state } : { traceparent: traceparentOf(context) };
+    // The attempt's own traceparent only: the caller's tracestate is not the vendor's to see (callerTraceState).
+    this.headers = { traceparent: traceparentOf(span.spanContext()) };
   }
 
   firstToken(): void {

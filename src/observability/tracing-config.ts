@@ -1,5 +1,6 @@
 import { ConfigError } from "../config/config-error.js";
 import { compileGlob } from "../common/glob.js";
+import { urlWithoutCredentials } from "../common/url-without-credentials.js";
 
 /** Which calls a trace records, as OTEL_TRACES_SAMPLER (and its argument) name it. */
 export interface SamplerSpec {
@@ -58,7 +59,7 @@ export function tracingConfigFromEnv(env: NodeJS.ProcessEnv): TracingConfig | un
   // The signal's own endpoint is used as it is; the base endpoint gets the traces path (the OTLP exporter spec).
   const url = signalEndpoint || `${(baseEndpoint || "http://localhost:4318").replace(/\/+$/, "")}/v1/traces`;
   const variable = signalEndpoint ? "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" : "OTEL_EXPORTER_OTLP_ENDPOINT";
-  if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new ConfigError(SOURCE, variable, `"${url}" is not an http(s) URL`);
+  if (!/^https?:\/\/[^/]/.test(url) || !URL.canParse(url)) throw new ConfigError(SOURCE, variable, `"${urlWithoutCredentials(url)}" is not an http(s) URL`);
 
   const compression = (env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION ?? env.OTEL_EXPORTER_OTLP_COMPRESSION ?? "none").trim();
   if (compression !== "gzip" && compression !== "none") throw new ConfigError(SOURCE, "OTEL_EXPORTER_OTLP_COMPRESSION", `"${compression}" is not gzip or none`);

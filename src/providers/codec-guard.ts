@@ -3,13 +3,15 @@
 // UpstreamError (a TypeError on a shape it did not expect, a RangeError from
 // JSON nested too deep to write again) is the vendor's bad_response, and
 // nothing it returns has a wrong type where the unified answer has a string,
-// a position or a number.
+// a position or a number; what the vendor says of its answer (its id, its
+// model) is cut and redacted before anything passes it on.
 import type { ToolCallDelta, ToolCall } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { MAX_TOOL_CALLS } from "./answer-limits.js";
+import { withFitMetadata } from "./answer-metadata.js";
 import type { ErrorContext } from "./codec.js";
 import { badResponse } from "./codec-errors.js";
-import type { ChatResult, ChatStreamEvent, EmbedParams, EmbedResult } from "./provider.js";
+import type { ChatResult, ChatStreamEvent, EmbedParams, EmbedResult, VendorIdentity } from "./provider.js";
 import { UpstreamError } from "./upstream-error.js";
 
 /** Runs a codec function on vendor data: an exception that is not an UpstreamError becomes the vendor's bad_response. */
@@ -30,24 +32,33 @@ export function asUpstreamError(err: unknown, ctx: ErrorContext): UpstreamError 
 
 const isText = (value: unknown): boolean => typeof value === "string";
 const isOptionalText = (value: unknown): boolean => value === undefined || typeof value === "string";
+/** What an answer says of itself besides its id: each a string when said. */
+const soundIdentity = (said: VendorIdentity): boolean => isOptionalText(said.vendorModel) && isOptionalText(said.systemFingerprint) && isOptionalText(said.serviceTier);
 
-/** A stream's unified events, checked: a wrong type anywhere is bad_response. */
+/** A stream's unified events, checked (a wrong type anywhere is bad_response), with what they say of the answer made fit to pass on (withFitMetadata). */
 export function checkedEvents(events: ChatStreamEvent[], ctx: ErrorContext): ChatStreamEvent[] {
   for (const event of events) {
     const sound =
       event.type === "delta"
-        ? isText(event.content) && isOptionalText(event.reasoning) && isOptionalText(event.refusal) && event.toolCalls.every(soundFragment) && (event.reasoningBlocks ?? []).every(soundBlock)
+        ? isText(event.content) &&
+          isOptionalText(event.reasoning) &&
+          isOptionalText(event.refusal) &&
+          isOptionalText(event.id) &&
+          event.toolCalls.every(soundFragment) &&
+          (event.reasoningBlocks ?? []).every(soundBlock)
         : isText(event.id) && (event.reasoning ?? []).every(soundBlock);
-    if (!sound) throw badResponse(ctx, "sent a stream event the gateway cannot read (a field of the wrong type)");
+    if (!sound || !soundIdentity(event)) throw badResponse(ctx, "sent a stream event the gateway cannot read (a field of the wrong type)");
   }
+  for (let i = 0; i < events.length; i++) events[i] = withFitMetadata(events[i]!, ctx);
   return events;
 }
 
-/** A whole answer, checked as its stream would be. */
+/** A whole answer, checked as its stream would be, with what it says of itself made fit to pass on (withFitMetadata). */
 export function checkedResult(result: ChatResult, ctx: ErrorContext): ChatResult {
   const { message } = result;
   const sound =
     isText(result.id) &&
+    soundIdentity(result) &&
     isText(message.content) &&
     isText(message.reasoningContent) &&
     isText(message.refusal) &&
@@ -55,7 +66,7 @@ export function checkedResult(result: ChatResult, ctx: ErrorContext): ChatResult
     message.toolCalls.every(soundCall) &&
     message.reasoning.every(soundBlock);
   if (!sound) throw badResponse(ctx, "answered with a field of the wrong type");
-  return result;
+  return withFitMetadata(result, ctx);
 }
 
 function soundFragment(fragment: ToolCallDelta): boolean {

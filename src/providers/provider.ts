@@ -65,7 +65,7 @@ export interface UpstreamCall<P> {
   signal: AbortSignal;
   /**
    * Headers the gateway adds to this attempt's requests: the trace context
-   * (`traceparent`, `tracestate`) while tracing is on. They never override
+   * (`traceparent`) while tracing is on. They never override
    * the dialect's own, the content type or the credential's.
    */
   headers?: Readonly<Record<string, string>>;

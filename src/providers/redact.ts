@@ -86,14 +86,53 @@ export function holdsSecret(text: string, alsoSecret: readonly string[] = []): b
  */
 export function redactSecrets(text: string, credential?: Credential, alsoSecret: readonly string[] = []): string {
   let out = text;
-  const given = [credential?.secret, credential?.secondary, ...alsoSecret].filter((secret): secret is string => !!secret && secret.length >= MIN_SECRET_CHARS);
+  const given = givenSecrets(credential, alsoSecret);
   for (const secret of new Set([...given, ...known])) out = out.replace(matcherFor(secret), "[redacted]");
   out = redactPieces(out, given.filter((secret) => !known.has(secret)));
   return out.replace(BEARER, "$1 [redacted]").replace(PREFIXED_KEY, "[redacted]").replace(KEY_LIKE, "[redacted]");
 }
 
-/** Replaces every run of text (read %-decoded) made of pieces of a secret, with "[redacted]". */
+/**
+ * A short text a vendor's successful answer says of itself (its id, its
+ * model's name), as the gateway passes it on and records it, on every call:
+ * at most `maxChars` characters, with the attempt's own secrets found in any
+ * form, as redactSecrets finds them; every other known secret as maskKeys
+ * finds it (as written, in any case, %-encoded, or a piece of it); key shapes
+ * cut to their hints. Not redactSecrets whole: its pattern per known secret
+ * (a thousand with large pools) is paid on a failure's text, not on every
+ * answer. Only the start of a long text is read, and what is kept of it was
+ * all read with the characters after it, so no secret is cut in two before
+ * its pieces are found.
+ */
+export function redactAnswerText(text: string, maxChars: number, credential?: Credential, alsoSecret: readonly string[] = []): string {
+  const read = text.slice(0, maxChars + MIN_PIECE_CHARS - 1);
+  let out = read;
+  const given = givenSecrets(credential, alsoSecret);
+  for (const secret of given) out = out.replace(matcherFor(secret), "[redacted]");
+  out = maskKeysAnd(out, given.filter((secret) => !known.has(secret)));
+  // The last characters read may begin a secret too little of which was read to find it: they are not kept.
+  const keep = read.length < text.length ? Math.max(0, Math.min(maxChars, out.length - (MIN_PIECE_CHARS - 1))) : maxChars;
+  return out.length <= keep ? out : cutText(out, keep);
+}
+
+/** The first `chars` characters of `text`, not between the halves of a surrogate pair (a lone half is not text, and encoders replace it). */
+function cutText(text: string, chars: number): string {
+  const high = text.charCodeAt(chars - 1);
+  return text.slice(0, high >= 0xd800 && high <= 0xdbff ? chars - 1 : chars);
+}
+
+/** The secrets of an attempt (its credential's, and those its authorization derived) long enough to be redacted. */
+function givenSecrets(credential: Credential | undefined, alsoSecret: readonly string[]): string[] {
+  return [credential?.secret, credential?.secondary, ...alsoSecret].filter((secret): secret is string => !!secret && secret.length >= MIN_SECRET_CHARS);
+}
+
+/**
+ * Replaces every run of text (read %-decoded) made of pieces of a known
+ * secret or of one of `others`, with "[redacted]": one lookup a character,
+ * however many secrets are known.
+ */
 function redactPieces(text: string, others: readonly string[]): string {
+  if (text.length < MIN_PIECE_CHARS) return text;
   knownPieces ??= pieceIndex(known);
   const extra = others.length > 0 ? pieceIndex(others) : undefined;
   if (knownPieces.size === 0 && !extra) return text;
@@ -108,14 +147,15 @@ function redactPieces(text: string, others: readonly string[]): string {
     }
   }
   if (!any) return text;
+  const startOf = (i: number) => (view.starts ? view.starts[i]! : i);
   let out = "";
   let from = 0;
   for (let i = 0; i < covered.length; i++) {
     if (!covered[i] || (i > 0 && covered[i - 1])) continue;
     let end = i;
     while (end < covered.length && covered[end]) end++;
-    out += `${text.slice(from, view.starts[i])}[redacted]`;
-    from = view.starts[end]!;
+    out += `${text.slice(from, startOf(i))}[redacted]`;
+    from = startOf(end);
   }
   return out + text.slice(from);
 }
@@ -134,8 +174,11 @@ function pieceIndex(secrets: Iterable<string>): Set<string> {
  * The text with each %XX of an ASCII character decoded, in lower case, and
  * where each of its characters starts in the original (`starts[i]`; one more
  * entry for the end), so that a piece found in it is cut from the original.
+ * No `starts` when nothing was decoded (most texts have no %): each
+ * character starts where it is.
  */
-function percentDecoded(text: string): { text: string; starts: number[] } {
+function percentDecoded(text: string): { text: string; starts?: number[] } {
+  if (!text.includes("%")) return { text: asciiLower(text) };
   let decoded = "";
   const starts: number[] = [];
   for (let i = 0; i < text.length; ) {
@@ -223,19 +266,40 @@ const HINT_CHARS = 6;
 const SHORTEST_KEY = 20;
 
 /**
- * `text` with every key-shaped run (KEY_SHAPED) cut to its first 6 characters
- * and "…" ("sk-sb-…"): for what a caller chose and the gateway writes down (a
+ * `text` with every known secret (the gateway's own, such as its master key,
+ * and the pools' vendor keys, whatever their shape) written "[redacted]",
+ * and every key-shaped run (KEY_SHAPED) cut to its first 6 characters and
+ * "…" ("sk-sb-…"): for what a caller chose and the gateway writes down (a
  * model name, a request id, a tool name in an error) in log lines, spans,
  * ledger rows, metric labels and error messages, where a pasted key must not
- * be kept. Unlike redactSecrets it knows no secret, only their shapes: one
- * pattern, and text shorter than any key (most model names) costs nothing.
+ * be kept. Cheap enough for every field of every line: the known secrets are
+ * found by their pieces (one lookup a character, not a pattern per secret;
+ * as written, in any case, %-encoded, or a piece of 12 characters and more,
+ * not re-encoded as redactSecrets finds them), the shapes by one pattern, and
+ * text shorter than any of them (most model names) costs nothing.
  */
 export function maskKeys(text: string): string {
-  if (text.length < SHORTEST_KEY) return text;
-  return text.replace(KEY_SHAPED, maskedKey);
+  return maskKeysAnd(text, []);
 }
 
-/** Whether `text` holds something shaped like a key (see maskKeys). */
+/** maskKeys, also finding the pieces of `others` (secrets not among the known). */
+function maskKeysAnd(text: string, others: readonly string[]): string {
+  const out = redactPieces(text, others);
+  if (out.length < SHORTEST_KEY) return out;
+  return out.replace(KEY_SHAPED, maskedKey);
+}
+
+/**
+ * Whether `text` holds a known secret (the gateway's own or a pool's vendor
+ * key) as maskKeys finds it: as written, in any case, %-encoded, or a piece
+ * of 12 characters and more. holdsSecret also finds their encodings, with a
+ * pattern per secret; this is one lookup a character, cheap enough for every call.
+ */
+export function holdsKnownSecret(text: string): boolean {
+  return redactPieces(text, []) !== text;
+}
+
+/** Whether `text` holds a known secret or something shaped like a key (see maskKeys). */
 export function holdsKey(text: string): boolean {
   return maskKeys(text) !== text;
 }

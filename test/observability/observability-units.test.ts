@@ -55,6 +55,26 @@ describe("tracing configuration from the standard variables", () => {
     expect(refusal({ ...on, OTEL_TRACES_EXPORTER: "zipkin" })).toBe("OTEL_TRACES_EXPORTER");
     expect(refusal({ ...on, OTEL_BSP_SCHEDULE_DELAY: "soon" })).toBe("OTEL_BSP_SCHEDULE_DELAY");
   });
+
+  it("quotes a malformed endpoint without its user information or query", () => {
+    const message = (env: NodeJS.ProcessEnv) => {
+      try {
+        tracingConfigFromEnv(env);
+      } catch (err) {
+        return String(err);
+      }
+      throw new Error("the endpoint was taken");
+    };
+    const traces = message({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "ftp://user:s3cretTOKEN@collector/v1/traces?api_key=QUERYSECRET" });
+    expect(traces).toContain('"ftp://…@collector/v1/traces?…" is not an http(s) URL');
+    // A password with an unencoded / or ? or @ in it, and no scheme at all.
+    const odd = [message({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://user:s3cret/TO?KEN@@collector:4318" }), message({ OTEL_EXPORTER_OTLP_ENDPOINT: "user:s3cretTOKEN@collector:4318" })];
+    expect(odd[0]).toContain('"http://…@collector:4318/v1/traces" is not an http(s) URL');
+    expect(odd[1]).toContain('"…@collector:4318/v1/traces" is not an http(s) URL');
+    for (const text of [traces, ...odd]) {
+      for (const secret of ["s3cret", "TOKEN", "QUERYSECRET", "user"]) expect(text).not.toContain(secret);
+    }
+  });
 });
 
 describe("tracing off", () => {

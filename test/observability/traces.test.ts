@@ -25,6 +25,8 @@ interface JaegerSpan {
 
 const PRIMARY_KEY = "sk-primary-0123456789abcdef";
 const BACKUP_KEY = "sk-backup-fedcba9876543210";
+/** One of the gateway's own secrets shaped like no key (hex: one case): only knowing it finds it. */
+const PEPPER = randomBytes(32).toString("hex");
 /** What the caller asks: it must never reach a span, unless its route records content. */
 const SECRET_PROMPT = `the launch code is ${randomBytes(6).toString("hex")}`;
 const overloaded: Scripted = { kind: "error", status: 503, body: { error: { message: "The server is overloaded", type: "server_error" } } };
@@ -63,6 +65,7 @@ describe("traces in Jaeger", () => {
       {
         PRIMARY_KEY,
         BACKUP_KEY,
+        SWITCHBOARD_PEPPER: PEPPER,
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
         OTEL_SERVICE_NAME: service,
         OTEL_BSP_SCHEDULE_DELAY: "100",
@@ -94,7 +97,8 @@ describe("traces in Jaeger", () => {
     let answerHeaders: Headers | undefined;
     const answer = await gw.client("grpc").chat(
       { model: "traced-model", messages: [{ role: Role.USER, content: SECRET_PROMPT }] },
-      { headers: { traceparent: `00-${traceId}-${callerSpan}-01`, tracestate: "caller=1" }, onHeader: (headers) => (answerHeaders = headers) },
+      // Its tracestate holds a pasted key and one of the gateway's secrets besides its own entry.
+      { headers: { traceparent: `00-${traceId}-${callerSpan}-01`, tracestate: `caller=1,a=sk-sb-CALLERKEYabcdefghijklmnop123456,b=${PEPPER}` }, onHeader: (headers) => (answerHeaders = headers) },
     );
     expect(answer.provider).toBe("backup");
     // The vendor's 503 (its kind as the dialect classifies it), twice, then the fallback.
@@ -142,7 +146,11 @@ describe("traces in Jaeger", () => {
     const sent = [...primary.requests.slice(-2), ...backup.requests.slice(-1)].map((r) => String(r.headers.traceparent));
     expect(sent.map((header) => header.split("-")[2]).sort()).toEqual(attempts.map((a) => a.spanID).sort());
     for (const header of sent) expect(header).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
-    expect(backup.requests.at(-1)!.headers.tracestate).toBe("caller=1");
+    // The caller's tracestate is continued on the gateway's spans, less what holds a secret, and sent to no vendor.
+    for (const request of [...primary.requests.slice(-2), ...backup.requests.slice(-1)]) expect(request.headers.tracestate).toBeUndefined();
+    for (const span of spans) expect(tag(span, "w3c.tracestate")).toBe("caller=1");
+    expect(raw).not.toContain("CALLERKEY");
+    expect(raw).not.toContain(PEPPER);
 
     // Neither the conversation nor any secret is in the trace.
     for (const secret of [SECRET_PROMPT, PRIMARY_KEY, BACKUP_KEY, MASTER_KEY, "Echo:"]) expect(raw).not.toContain(secret);
@@ -208,5 +216,25 @@ describe("traces in Jaeger", () => {
     const attempt = spans.find((span) => parentOf(span) === call.spanID)!;
     expect(attempt.operationName).toBe("chat sk-sb-…");
     expect(tag(attempt, "gen_ai.request.model")).toBe("sk-sb-…");
+  });
+
+  it("records a vendor's id of its answer cut short and with no key in it", async () => {
+    const answered = (id: string) => ({
+      kind: "error" as const,
+      status: 200,
+      body: { id, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } },
+    });
+    for (const [id, recorded] of [
+      [`chatcmpl-${"I".repeat(300_000)}`, `chatcmpl-${"I".repeat(247)}`],
+      [`resp-${BACKUP_KEY}`, "resp-[redacted]"],
+      [`resp-${PEPPER}`, "resp-[redacted]"],
+    ]) {
+      backup.enqueue(answered(id!));
+      let traceId = "";
+      const answer = await gw.client("connect").chat({ model: "recorded-model", messages: [{ role: Role.USER, content: "hi" }] }, { onHeader: (h) => (traceId = h.get("x-trace-id")!) });
+      expect(answer.id).toBe(recorded);
+      const { spans } = await spansOf(query, traceId, 2);
+      expect(tag(spans.find((span) => tag(span, "switchboard.surface") === "connect")!, "gen_ai.response.id")).toBe(recorded);
+    }
   });
 });

@@ -1,12 +1,8 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { GatewayKey } from "../../../gen/ts/switchboard/v1/admin_keys_pb.js";
 import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
-import { badRequestOf } from "../../common/bad-request.js";
 import { holdsKey, holdsSecret } from "../../providers/redact.js";
-import { MAX_FIELD_VIOLATIONS } from "../aip/field-violations.js";
-
-/** The ErrorInfo reason of an admin write refused because a name, label, reference or reason in it holds a secret. */
-export const SECRET_IN_FIELD = "SECRET_IN_FIELD";
+import { secretInField } from "../secret-in-field.js";
 
 /**
  * Variables holding the gateway's own secrets (its master key, the keys of
@@ -123,11 +119,5 @@ export function withSecretFreeText(impl: Admin, ownSecrets: readonly string[]): 
 function refuseSecrets(fields: readonly WrittenField[], ownSecrets: readonly string[]): void {
   const holding = fields.filter(([, text]) => text !== "" && (holdsKey(text) || holdsSecret(text, ownSecrets))).map(([field]) => field);
   if (holding.length === 0) return;
-  const description = "holds what looks like a secret (a key or token): it would be kept in logs, metrics and reports; write a name, never a secret";
-  // As FieldViolations lists them: 400 globs each holding a key make no megabyte answer.
-  throw badRequestOf(
-    holding.slice(0, MAX_FIELD_VIOLATIONS).map((field) => ({ field, description })),
-    SECRET_IN_FIELD,
-    { field: holding[0]! },
-  );
+  throw secretInField(holding, "holds what looks like a secret (a key or token): it would be kept in logs, metrics and reports; write a name, never a secret");
 }

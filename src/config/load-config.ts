@@ -6,6 +6,7 @@ import { ConfigError } from "./config-error.js";
 import { LOG_LEVELS, parseSecretRef, type GatewayConfig, type LogLevel, type KeyConfig, type ProviderConfig, type RouteConfig } from "./config.js";
 import { embedBatchSize, PROVIDER_PRESETS, presetBaseUrl, presetFor, type PresetApi, type ProviderPreset } from "./provider-presets.js";
 import { isGlob } from "../common/glob.js";
+import { urlWithoutCredentials } from "../common/url-without-credentials.js";
 import { fileSchema, type ConfigFile } from "./schema.js";
 import { buildUsageConfig } from "./usage-config.js";
 import { buildHedge, buildTraffic, DEFAULT_FIRST_TOKEN_TIMEOUT_MS } from "./traffic.js";
@@ -256,5 +257,5 @@ function checkUrl(value: string, source: string, field: string): string {
   } catch {
     // fall through
   }
-  throw new ConfigError(source, field, `"${value}" is not an http(s) URL`);
+  throw new ConfigError(source, field, `"${urlWithoutCredentials(value)}" is not an http(s) URL`);
 }

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./config-error.js";
+import { urlWithoutCredentials } from "../common/url-without-credentials.js";
 
 /**
  * Where secrets live besides the environment. Holds no secret: the data key,
@@ -153,7 +154,7 @@ export const keyPoolSchema = z.strictObject({
 
 export function buildSecrets(declared: z.infer<typeof secretsSchema> | undefined, env: NodeJS.ProcessEnv, dataDir: string): SecretsConfig {
   const address = env.VAULT_ADDR || declared?.vault?.address;
-  if (address && !/^https?:\/\/[^/]+/.test(address)) throw new ConfigError("environment", "VAULT_ADDR", `"${address}" is not an http(s) URL`);
+  if (address && !/^https?:\/\/[^/]+/.test(address)) throw new ConfigError("environment", "VAULT_ADDR", `"${urlWithoutCredentials(address)}" is not an http(s) URL`);
   return {
     file: env.SWITCHBOARD_SECRETS_FILE || declared?.file || join(dataDir, "secrets.enc"),
     keyFile: env.SWITCHBOARD_SECRET_KEY_FILE || declared?.key_file,
@@ -188,7 +189,7 @@ function httpEndpoint(env: NodeJS.ProcessEnv, variable: string): string | undefi
   const name = env[variable] ? variable : env.AWS_ENDPOINT_URL ? "AWS_ENDPOINT_URL" : undefined;
   const value = name && env[name];
   if (!name || !value) return undefined;
-  if (!/^https?:\/\/[^/]+/.test(value)) throw new ConfigError("environment", name, `"${value}" is not an http(s) URL`);
+  if (!/^https?:\/\/[^/]+/.test(value)) throw new ConfigError("environment", name, `"${urlWithoutCredentials(value)}" is not an http(s) URL`);
   return value.replace(/\/+$/, "");
 }
 

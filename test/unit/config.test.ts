@@ -140,3 +140,29 @@ routes:
     expect(() => loadConfig({ SWITCHBOARD_CONFIG: "/nonexistent/switchboard.yaml" })).toThrow(/\/nonexistent\/switchboard\.yaml: cannot read the file \(ENOENT\)/);
   });
 });
+
+describe("a malformed URL in the configuration", () => {
+  const secret = "s3cretTOKEN";
+  const messageOf = (env: NodeJS.ProcessEnv, text = ""): string => {
+    try {
+      loadConfig({ ...env, SWITCHBOARD_CONFIG: configFile(text) });
+    } catch (err) {
+      return String(err);
+    }
+    throw new Error("the config loaded");
+  };
+
+  it("is quoted without the credentials it carries", () => {
+    const messages = [
+      messageOf({ OPENAI_API_KEY: "k", VAULT_ADDR: `ftp://root:${secret}@vault:8200` }),
+      messageOf({ OPENAI_API_KEY: "k", AWS_ENDPOINT_URL: `ftp://id:${secret}@aws:4566` }),
+      messageOf({ OPENAI_API_KEY: "k", OPENAI_BASE_URL: `ftp://key:${secret}@api.example/v1?key=${secret}` }),
+      messageOf({ OPENAI_API_KEY: "k" }, `providers:\n  local:\n    dialect: openai\n    base_url: "ftp://key:${secret}@llm.internal/v1"\n`),
+    ];
+    for (const message of messages) {
+      expect(message).toMatch(/is not an http\(s\) URL|base_url/);
+      expect(message).not.toContain(secret);
+    }
+    expect(messages[0]).toContain('"ftp://…@vault:8200" is not an http(s) URL');
+  });
+});

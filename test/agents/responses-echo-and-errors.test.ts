@@ -40,7 +40,7 @@ describe("what a Response repeats", () => {
     ["a text.format.description that is no string", { text: { format: { type: "json_schema", name: "s", schema: { type: "object" }, description: 3 } } }, "text.format.description"],
     ["a tool's strict that is no boolean", { tools: [{ type: "function", name: "f", strict: "yes" }] }, "tools[0].strict"],
     ["a tool_choice function without its name", { tools: [{ type: "function", name: "f" }], tool_choice: { type: "function" } }, "tool_choice.name"],
-    ["a tool_choice of a set of allowed tools", { tools: [{ type: "function", name: "f" }], tool_choice: { type: "allowed_tools", mode: "auto", tools: [{ type: "function", name: "f" }] } }, "tool_choice.type"],
+    ["a tool_choice of a built-in tool", { tools: [{ type: "function", name: "f" }], tool_choice: { type: "web_search_preview" } }, "tool_choice.type"],
     ["a reasoning.summary OpenAI does not have", { reasoning: { summary: "verbose" } }, "reasoning.summary"],
     ["a reasoning.summary that is no string", { reasoning: { summary: { x: "S" } } }, "reasoning.summary"],
     ["a reasoning.generate_summary OpenAI does not have", { reasoning: { generate_summary: "verbose" } }, "reasoning.generate_summary"],

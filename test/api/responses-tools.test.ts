@@ -61,6 +61,37 @@ describe("tool_choice", () => {
     expect(error).toMatchObject({ code: "invalid_argument", param: "tool_choice.name" });
     expect(error.message).toContain('"time" is not among the tools');
   });
+
+  it("allowed_tools (ToolChoiceAllowed) offers the vendor only the named functions, in its mode, and the Response repeats it", async () => {
+    const tools = [tool("time", LOOSE, false), tool("weather", LOOSE, false), tool("news", LOOSE, false)];
+    const allowed: OpenAI.Responses.ToolChoiceAllowed = { type: "allowed_tools", mode: "required", tools: [{ type: "function", name: "weather" }, { type: "function", name: "news" }] };
+    const response = await sdk.responses.create({ model: "gpt-4o-mini", input: "weather?", tools, tool_choice: allowed });
+    const sent = world.chatRequests("openai").at(-1)!;
+    expect(sent.tool_choice).toBe("required");
+    expect(sent.tools.map((t: { function: { name: string } }) => t.function.name)).toEqual(["weather", "news"]);
+    expect(response.tool_choice).toEqual(allowed);
+    expect(response.tools.map((t) => (t as OpenAI.Responses.FunctionTool).name)).toEqual(["time", "weather", "news"]);
+    await sdk.responses.create({ model: "claude-sonnet-4-5", input: "weather?", tools, tool_choice: { ...allowed, mode: "auto" } });
+    const claude = world.chatRequests("anthropic").at(-1)!;
+    expect(claude.tool_choice).toEqual({ type: "auto" });
+    expect(claude.tools.map((t: { name: string }) => t.name)).toEqual(["weather", "news"]);
+  });
+
+  it("refuses an allowed_tools that names no tool, a tool not sent, or a mode it has not", async () => {
+    const tools = [tool("weather", LOOSE, false)];
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ type: "allowed_tools", mode: "auto", tools: [] }, "tool_choice.tools", "at least one"],
+      [{ type: "allowed_tools", mode: "auto", tools: [{ type: "function", name: "time" }] }, "tool_choice.tools[0].name", '"time" is not among the tools'],
+      [{ type: "allowed_tools", mode: "none", tools: [{ type: "function", name: "weather" }] }, "tool_choice.mode", ""],
+      [{ type: "allowed_tools", mode: "auto", tools: [{ type: "web_search" }] }, "tool_choice.tools[0].type", "built-in tools"],
+    ];
+    for (const [toolChoice, param, says] of cases) {
+      const { status, error } = await refusal({ model: "gpt-4o-mini", input: "x", tools, tool_choice: toolChoice });
+      expect(status).toBe(400);
+      expect(error).toMatchObject({ code: "invalid_argument", param });
+      expect(error.message).toContain(says);
+    }
+  });
 });
 
 describe("a function tool's strict", () => {

@@ -76,6 +76,8 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   const user = endUser(body.user, "user");
   const tools = read.array(body.tools, "tools").map(readTool);
   const toolChoice = readToolChoice(body.tool_choice, tools.map((tool) => tool.unified.name));
+  // The model is offered only the allowed tools; the Response still repeats every tool sent.
+  const offered = toolChoice?.allowed ? tools.filter((tool) => toolChoice.allowed!.has(tool.unified.name)) : tools;
   const parallelToolCalls = read.boolean(body.parallel_tool_calls, "parallel_tool_calls");
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
@@ -83,7 +85,7 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
     topP: read.number(body.top_p, "top_p"),
     maxTokens: wholeNumber(body, "max_output_tokens"),
     user: safetyIdentifier || user,
-    tools: tools.map((tool) => tool.unified),
+    tools: offered.map((tool) => tool.unified),
     toolChoice: toolChoice?.unified,
     responseFormat: format?.unified,
     reasoning: readOpenAIReasoning(body, read),
@@ -212,8 +214,10 @@ const MODES: Record<string, ToolChoiceMode> = { auto: ToolChoiceMode.AUTO, none:
  * `{type: "function", name}`), with what the Response repeats of it: as
  * read, nothing the caller added. Chat Completions' form, the name under
  * `function`, is refused as OpenAI refuses it, the missing `name` named.
+ * `allowed_tools` (ToolChoiceAllowed) narrows the tools to a named few, which
+ * `allowed` then holds.
  */
-function readToolChoice(raw: unknown, toolNames: readonly string[]): { unified: ToolChoice; echo: JsonValue } | undefined {
+function readToolChoice(raw: unknown, toolNames: readonly string[]): { unified: ToolChoice; echo: JsonValue; allowed?: Set<string> } | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === "string") {
     const mode = ownEntry(MODES, raw);
@@ -221,7 +225,8 @@ function readToolChoice(raw: unknown, toolNames: readonly string[]): { unified: 
     return { unified: { $typeName: "switchboard.v1.ToolChoice", choice: { case: "mode", value: mode } }, echo: raw };
   }
   const choice = read.object(raw, "tool_choice", true);
-  if (choice.type !== "function") return read.reject("tool_choice.type", 'must be "function" (built-in tools cannot run through the gateway)');
+  if (choice.type === "allowed_tools") return readAllowedTools(choice, toolNames);
+  if (choice.type !== "function") return read.reject("tool_choice.type", 'must be "function" or "allowed_tools" (built-in tools cannot run through the gateway)');
   const name = read.string(choice.name, "tool_choice.name");
   if (name === "" && choice.function !== undefined) {
     const named = read.object(choice.function, "tool_choice.function").name;
@@ -232,6 +237,30 @@ function readToolChoice(raw: unknown, toolNames: readonly string[]): { unified: 
   // Named as this API names it (the unified check would say tool_choice.function_name).
   if (!toolNames.includes(name)) return read.reject("tool_choice.name", `"${excerpt(name)}" is not among the tools`);
   return { unified: { $typeName: "switchboard.v1.ToolChoice", choice: { case: "functionName", value: name } }, echo: { type: "function", name } };
+}
+
+const ALLOWED_MODES = ["auto", "required"] as const;
+
+/**
+ * `{type: "allowed_tools", mode, tools: [{type: "function", name}, …]}`: the
+ * model may call only the named functions, each among `toolNames`; `mode` is
+ * `auto` or `required` (ToolChoiceAllowed in openai-node).
+ */
+function readAllowedTools(choice: JsonObject, toolNames: readonly string[]): { unified: ToolChoice; echo: JsonValue; allowed: Set<string> } {
+  const mode = oneOf(ALLOWED_MODES, choice.mode, "tool_choice.mode");
+  if (mode === undefined) return read.reject("tool_choice.mode", 'is required: "auto" or "required"');
+  const listed = read.array(choice.tools, "tool_choice.tools");
+  if (listed.length === 0) return read.reject("tool_choice.tools", "must name at least one of the tools");
+  const allowed = new Set<string>();
+  listed.forEach((raw, i) => {
+    const tool = read.object(raw, `tool_choice.tools[${i}]`, true);
+    if (tool.type !== "function") read.reject(`tool_choice.tools[${i}].type`, 'must be "function" (built-in tools cannot run through the gateway)');
+    const name = read.string(tool.name, `tool_choice.tools[${i}].name`);
+    if (!toolNames.includes(name)) read.reject(`tool_choice.tools[${i}].name`, `"${excerpt(name)}" is not among the tools`);
+    allowed.add(name);
+  });
+  const echo = { type: "allowed_tools", mode, tools: [...allowed].map((name) => ({ type: "function", name })) };
+  return { unified: { $typeName: "switchboard.v1.ToolChoice", choice: { case: "mode", value: MODES[mode]! } }, echo, allowed };
 }
 
 /**

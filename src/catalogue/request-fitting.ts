@@ -65,6 +65,7 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   if (reasoning && facts.reasoning?.parameters) applyRules(out, facts.reasoning.parameters, adjustments, model, " while reasoning");
   applyRules(out, facts.parameters, adjustments, model);
   if (reasoning && facts.reasoning?.noForcedTools) unforceTools(out, adjustments, model);
+  if (facts.parallelToolCalls === false) withoutParallelToolCalls(out, adjustments, model);
   // Counted after the rules: a model that refuses stop has it dropped, however many there were.
   if (facts.maxStopSequences !== undefined && out.stop.length > facts.maxStopSequences) {
     return { ok: false, field: params.fieldNames?.stop ?? "stop", reason: `${model} takes at most ${facts.maxStopSequences} stop sequences, got ${out.stop.length}` };
@@ -116,6 +117,20 @@ function unforceTools(params: ChatParams, adjustments: Adjustments, model: strin
   if (!forced) return;
   params.toolChoice = create(ToolChoiceSchema, { choice: { case: "mode", value: ToolChoiceMode.AUTO } });
   adjustments.add("tool_choice", AdjustmentKind.DEGRADED, forced, "auto", `${model} takes no forced tool use while reasoning`);
+}
+
+/**
+ * OpenAI's `parallel_tool_calls` is not sent to a model that has no such
+ * switch: OpenAI's o-series answers it 400 unsupported_parameter, whatever
+ * its value. Such a model calls one function at a time, so only `true` asked
+ * for something it will not get.
+ */
+function withoutParallelToolCalls(params: ChatParams, adjustments: Adjustments, model: string): void {
+  const options = params.vendorOptions;
+  if (params.vendorOptionsDialect !== "openai" || options?.parallel_tool_calls === undefined) return;
+  const { parallel_tool_calls: asked, ...rest } = options;
+  params.vendorOptions = Object.keys(rest).length > 0 ? rest : undefined;
+  if (asked === true) adjustments.dropped("parallel_tool_calls", "true", `${model} calls one function at a time`);
 }
 
 /**

@@ -24,6 +24,20 @@ function fit(provider: string, model: string, request: Record<string, unknown>, 
 }
 
 describe("parameter rules", () => {
+  it("sends no parallel_tool_calls to a model without the switch (o-series: 400 unsupported_parameter), saying so when it asked for parallel calls", () => {
+    // As the Chat Completions and Responses surfaces read it: OpenAI's own fields, kept in vendor_options.
+    const fitOpenAI = (model: string, vendorOptions: Record<string, boolean | string>) => {
+      const params = Object.assign(create(ChatRequestSchema, { model, messages, tools: [{ name: "f" }], vendorOptions }), { vendorOptionsDialect: "openai" });
+      const fitted = fitChatRequest(params, catalogue.lookup("openai", model, "openai"), "degrade", { model, dialect: "openai" });
+      if (!fitted.ok) throw new Error(fitted.reason);
+      return { sent: fitted.params.vendorOptions, header: adjustmentsHeader(fitted.adjustments) };
+    };
+    expect(fitOpenAI("o3", { parallel_tool_calls: true, prompt_cache_key: "k" })).toEqual({ sent: { prompt_cache_key: "k" }, header: "parallel_tool_calls=dropped(o3 calls one function at a time)" });
+    expect(fitOpenAI("o4-mini", { parallel_tool_calls: false })).toEqual({ sent: undefined, header: "" });
+    // A model with the switch gets the field as sent.
+    expect(fitOpenAI("gpt-4o", { parallel_tool_calls: false, prompt_cache_key: "k" })).toEqual({ sent: { parallel_tool_calls: false, prompt_cache_key: "k" }, header: "" });
+  });
+
   it("clamps Zhipu's temperature into 0-1 and drops what it ignores, saying so", () => {
     const { params, said, header } = fit("zhipu", "glm-4.5", { temperature: 1.6, seed: 7n, presencePenalty: 0.5, topP: 0.5 });
     expect(params).toMatchObject({ temperature: 1, seed: undefined, presencePenalty: undefined, topP: 0.5 });

@@ -108,7 +108,8 @@ function vendorSection(catalogue: Catalogue, provider: string): string {
     const rules = [describeRules(vendor.defaults.parameters), systemPlacement(vendor.defaults)].filter(Boolean).join("; ");
     lines.push(`Every model: ${rules || "the contract's ranges"}${wireNote(vendor.defaults.wire)}. Source: [${vendor.defaults.source.date}](${vendor.defaults.source.url}).`);
     for (const family of vendor.models.filter((row) => isGlob(row.model))) {
-      const says = [describeReasoning(family.reasoning ?? undefined), describeRules(family.parameters), family.midConversationSystem ? "system messages mid-conversation" : ""].filter(Boolean).join("; ");
+      const can = CAPABILITIES.filter(([fact]) => family[fact] !== undefined).map(([fact, name]) => (family[fact] ? name : `no ${name}`));
+      const says = [describeReasoning(family.reasoning ?? undefined), describeRules(family.parameters), ...can].filter(Boolean).join("; ");
       lines.push(`Family \`${family.model}\` (under the rows of the models it matches, and all a new model has until it has a row): ${says}. Source: [${family.source.date}](${family.source.url}).`);
     }
     for (const [dialect, facts] of Object.entries(vendor.dialects ?? {})) {

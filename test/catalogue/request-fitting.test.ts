@@ -231,6 +231,13 @@ describe("response formats a model cannot honour", () => {
     expect(fit("dashscope", "qwen-plus", schema, { dialect: "openai" }).adjustments).toEqual([]);
   });
 
+  it("in DashScope's compatible mode, keep a JSON schema for the series Alibaba lists (qwen3-max, qwen-plus, qwen-flash) and degrade it for the rest", () => {
+    for (const model of ["qwen3-max", "qwen3-max-2025-09-23", "qwen-plus-latest", "qwen-flash"]) expect(fit("dashscope", model, schema, { dialect: "openai" }).said).toEqual([]);
+    for (const model of ["qwen-max", "qwen-turbo", "qwen-long", "qwq-plus"]) {
+      expect(fit("dashscope", model, schema, { dialect: "openai" }).said).toEqual(["response_format=degraded(json_schema->json_object)"]);
+    }
+  });
+
   it("refuse it, saying why, when the route's policy is refuse", () => {
     const params = create(ChatRequestSchema, { model: "deepseek-chat", messages, ...schema });
     expect(fitChatRequest(params, catalogue.lookup("deepseek", "deepseek-chat"), "refuse")).toEqual({ ok: false, reason: 'deepseek-chat does not take JSON schemas, and the route\'s policy for that is "refuse"' });

@@ -6,6 +6,8 @@ import { chatModels, checked, cny, embeddingModel } from "./helpers.js";
 
 const PRICING = "https://help.aliyun.com/zh/model-studio/models";
 const THINKING_DOCS = "https://help.aliyun.com/zh/model-studio/deep-thinking";
+/** JSON mode for most Qwen models; JSON schemas for the qwen3-max, qwen-plus and qwen-flash series only. */
+const JSON_MODE_DOCS = "https://help.aliyun.com/zh/model-studio/json-mode";
 
 /** Hybrid Qwen3 models think when `enable_thinking` is true, within `thinking_budget`, and return `reasoning_content`. */
 const HYBRID = { always: false, control: "budget" as const, budget: { min: 1, max: 38_912 }, returnsText: true };
@@ -14,7 +16,7 @@ export const DASHSCOPE: VendorFile = {
   provider: "dashscope",
   nativeDialect: "dashscope",
   defaults: {
-    ...chatModels({ jsonSchema: true, parallelToolCalls: true, imageInput: false }),
+    ...chatModels({ jsonSchema: false, parallelToolCalls: true, imageInput: false }),
     parameters: {
       // temperature is [0, 2) and top_p (0, 1] (1 itself is refused by some models, so one-api caps it below).
       ranges: { temperature: { min: 0, max: 1.99, fit: "clamp" }, topP: { min: 0.0001, max: 0.9999, fit: "clamp" } },
@@ -33,8 +35,10 @@ export const DASHSCOPE: VendorFile = {
   models: [
     // Qwen3 models are hybrid thinkers.
     { model: "qwen3*", reasoning: HYBRID, source: checked(THINKING_DOCS, "2026-12-01") },
+    { model: "qwen3-max*", jsonSchema: true, source: checked(JSON_MODE_DOCS, "2026-12-04") },
+    { model: "qwen-flash*", jsonSchema: true, source: checked(JSON_MODE_DOCS, "2026-12-04") },
     { model: "qwen-max", contextWindow: 32_768, maxOutputTokens: 8_192, price: cny(2.4, 9.6), source: checked(PRICING, "2025") },
-    { model: "qwen-plus", contextWindow: 131_072, maxOutputTokens: 16_384, reasoning: HYBRID, price: cny(0.8, 2), source: checked(PRICING, "2025") },
+    { model: "qwen-plus", contextWindow: 131_072, maxOutputTokens: 16_384, reasoning: HYBRID, jsonSchema: true, price: cny(0.8, 2), source: checked(PRICING, "2025") },
     { model: "qwen-turbo", contextWindow: 1_000_000, maxOutputTokens: 16_384, reasoning: HYBRID, price: cny(0.3, 0.6), source: checked(PRICING, "2025") },
     { model: "qwen-long", contextWindow: 10_000_000, maxOutputTokens: 8_192, price: cny(0.5, 2), source: checked(PRICING, "2025") },
     {

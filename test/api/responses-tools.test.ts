@@ -10,7 +10,7 @@ import { MASTER_KEY } from "../support/gateway.js";
 let world: ThreeVendors;
 let sdk: OpenAI;
 beforeAll(async () => {
-  world = await startThreeVendors();
+  world = await startThreeVendors({ openai: { models: ["gpt-4o-mini", "o3"] } });
   sdk = new OpenAI({ baseURL: `${world.gw.url}/v1`, apiKey: MASTER_KEY, maxRetries: 0 });
 });
 afterAll(async () => {
@@ -91,6 +91,15 @@ describe("tool_choice", () => {
       expect(error).toMatchObject({ code: "invalid_argument", param });
       expect(error.message).toContain(says);
     }
+  });
+});
+
+describe("parallel_tool_calls", () => {
+  it("is not sent to an o-series model, which refuses it (Codex always sends it): the call goes through, and says so", async () => {
+    const { data, response } = await sdk.responses.create({ model: "o3", input: "weather?", tools: [tool("weather", LOOSE, false)], parallel_tool_calls: true }).withResponse();
+    expect(world.chatRequests("openai").at(-1)!).not.toHaveProperty("parallel_tool_calls");
+    expect(response.headers.get("x-switchboard-adjusted")).toContain("parallel_tool_calls=dropped(o3 calls one function at a time)");
+    expect(data.parallel_tool_calls).toBe(true);
   });
 });
 

@@ -45,7 +45,10 @@ function openAIRules(body: Json): Violation | undefined {
       return { message: `Unsupported value: '${name}' does not support ${body[name]} with this model. Only the default (1) value is supported.`, param: name, code: "unsupported_value" };
     }
   }
-  for (const name of ["stop", "presence_penalty", "frequency_penalty"]) {
+  // The o-series refuses parallel_tool_calls whatever its value (openai/openai-python and LangChain reports:
+  // "Unsupported parameter: 'parallel_tool_calls' is not supported with this model.").
+  const refused = /^o\d/.test(body.model) ? ["stop", "presence_penalty", "frequency_penalty", "parallel_tool_calls"] : ["stop", "presence_penalty", "frequency_penalty"];
+  for (const name of refused) {
     if (body[name] !== undefined) return { message: `Unsupported parameter: '${name}' is not supported with this model.`, param: name, code: "unsupported_parameter" };
   }
   if (body.reasoning_effort !== undefined && !["minimal", "low", "medium", "high"].includes(body.reasoning_effort)) {

@@ -47,10 +47,6 @@ export function createHealthService(
       return create(HealthCheckResponseSchema, { status: state.status(req.service) });
     },
     async *watch(req, ctx) {
-      if (!state.knows(req.service)) {
-        yield create(HealthCheckResponseSchema, { status: Status.SERVICE_UNKNOWN });
-        return;
-      }
       const client = clientKey(ctx.values.get(remoteAddressKey));
       const held = byClient.get(client) ?? 0;
       if (watches >= maxWatches) {
@@ -103,13 +99,18 @@ function untilAgedOrGone(ctx: HandlerContext, ms: number, startTimer: StartTimer
   };
 }
 
-/** A known service's status now, then each time it changes, until the signal fires. */
+/**
+ * A service's status now, then each time it changes, until the signal fires.
+ * An unknown service is SERVICE_UNKNOWN and the call stays open, as
+ * health.proto asks: ended, grpc-go would watch it again at once, in a loop.
+ */
 async function* watchStatus(state: HealthState, service: string, signal: AbortSignal) {
-  let last = state.status(service);
+  const statusNow = () => (state.knows(service) ? state.status(service) : Status.SERVICE_UNKNOWN);
+  let last = statusNow();
   yield create(HealthCheckResponseSchema, { status: last });
   try {
     for await (const _ of state.changesUntil(service, signal)) {
-      const status = state.status(service);
+      const status = statusNow();
       if (status === last) continue;
       last = status;
       yield create(HealthCheckResponseSchema, { status });

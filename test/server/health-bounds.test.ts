@@ -68,6 +68,29 @@ describe("the health service, asked by anyone", () => {
     await expect.poll(() => watchOnce(GREEDY)).toBe(Status.SERVING);
   });
 
+  it("answers a Watch on an unknown service SERVICE_UNKNOWN and keeps it open (health.proto), counted among the address's watches", async () => {
+    // An address of its own, so that no watch of the tests before is still counted.
+    const address = "127.0.0.3";
+    const stop = new AbortController();
+    const answers: Status[] = [];
+    let ended = false;
+    const watching = (async () => {
+      for await (const res of healthFrom(address).watch({ service: "no-such-service" }, { signal: stop.signal })) answers.push(res.status);
+      ended = true;
+    })().catch(() => {});
+    await expect.poll(() => answers).toEqual([Status.SERVICE_UNKNOWN]);
+    // Still open, and holding one of the address's share: the share less one more may watch, then no more.
+    const stopRest = new AbortController();
+    const rest = Array.from({ length: DEFAULT_CLIENT_LIMITS.maxHealthWatchesPerClient - 1 }, () => firstOfHeldWatch(address, stopRest.signal));
+    await Promise.all(rest);
+    expect(ended).toBe(false);
+    expect(reasonOf(await failure(watchOnce(address)))).toBe("TOO_MANY_WATCHERS");
+    stop.abort();
+    stopRest.abort();
+    await watching;
+    await expect.poll(() => watchOnce(address)).toBe(Status.SERVING);
+  });
+
   it.each(["grpc", "connect"] as const)("quotes a huge unknown service name only in part (%s)", async (protocol) => {
     const err = await failure(health(protocol).check({ service: "A".repeat(1_000_000) }));
     expect(err.code).toBe(Code.NotFound);

@@ -13,7 +13,8 @@ import { OnePortServer } from "../../src/server/one-port-server.js";
 import { counted, useCleanup } from "../support/raw-clients.js";
 
 const STALL_MS = 300;
-const BIG = 1024 * 1024;
+// Large enough that even Node 24's larger windows (about 200 KiB a step, some runs 350 KiB) take four steps and more.
+const BIG = 2 * 1024 * 1024;
 
 const cleanup = useCleanup();
 

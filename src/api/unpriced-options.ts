@@ -29,4 +29,7 @@ export const UNPRICED_OPTIONS: Record<string, (value: unknown) => string | undef
   // Servers and containers the vendor runs for the model: billed apart, and past the function tools the gateway runs.
   mcp_servers: (servers) => (isEmpty(servers) ? undefined : "remote MCP servers are not run through the gateway, which runs function tools only"),
   container: (container) => (isEmpty(container) ? undefined : "code execution containers are billed by the hour, which the ledger does not price"),
+  // Tools the vendor runs (web search, code execution, Google Search grounding) are billed per use; function tools have
+  // their own field, where the gateway checks, counts and budgets them.
+  tools: (tools) => (isEmpty(tools) ? undefined : "send function tools in `tools`; tools the vendor runs (web search, code execution) are billed per use, which the ledger does not price"),
 };

@@ -78,14 +78,20 @@ export function rateLimitTokens(candidates: readonly Candidate[], bound: number,
  * is about one token a character, where the 4-characters rule would be far
  * too low), plus the tools' schemas, plus the most the answer may be.
  */
-export function boundTokens(params: Pick<ChatParams, "messages" | "maxTokens" | "tools">): number {
+export function boundTokens(params: Pick<ChatParams, "messages" | "maxTokens" | "tools" | "vendorOptions">): number {
   return promptBoundTokens(params) + (params.maxTokens ?? UNBOUNDED_COMPLETION_TOKENS);
 }
 
-/** The prompt's part of boundTokens: its text, its images, the tools' schemas and the messages' framing. */
-export function promptBoundTokens(params: Pick<ChatParams, "messages" | "tools">, imageTokens = UNKNOWN_IMAGE_TOKENS): number {
+/**
+ * The prompt's part of boundTokens: its text, its images, the tools' schemas,
+ * the messages' framing, and the vendor options, which reach the model too
+ * (Anthropic's `system`, OpenAI's `prediction`): left out, text sent there
+ * passed budgets and token limits uncounted.
+ */
+export function promptBoundTokens(params: Pick<ChatParams, "messages" | "tools" | "vendorOptions">, imageTokens = UNKNOWN_IMAGE_TOKENS): number {
   let chars = promptChars(params);
   for (const tool of params.tools) chars += tool.name.length + tool.description.length + (tool.parameters ? JSON.stringify(tool.parameters).length : 0);
+  if (params.vendorOptions) chars += JSON.stringify(params.vendorOptions).length;
   return chars + PER_MESSAGE_TOKENS * params.messages.length + imageCount(params) * imageTokens;
 }
 

@@ -160,6 +160,10 @@ describe("vendor failures become codes a caller can act on", () => {
       [{ service_tier: "priority" }, "service_tier"],
       [{ modalities: ["text", "audio"], audio: { voice: "alloy", format: "wav" } }, "modalities"],
       [{ web_search_options: {} }, "web_search_options"],
+      // Tools the vendor runs are billed per use; functions sent here would pass the gateway's checks of `tools`.
+      [{ tools: [{ type: "web_search_20250305", name: "web_search", max_uses: 50 }] }, "tools"],
+      [{ tools: [{ googleSearch: {} }] }, "tools"],
+      [{ tools: [{ type: "function", function: { name: "evil" } }] }, "tools"],
     ] as [JsonObject, string][]) {
       const err = await failure(gw.client("connect").chat({ ...hello, vendorOptions }));
       expect(err.code, JSON.stringify(vendorOptions)).toBe(Code.InvalidArgument);

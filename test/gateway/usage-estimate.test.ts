@@ -4,7 +4,7 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { MessageSchema, Role, ToolCallSchema, UsageSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { estimateUsageOfLength, reportedUsage, saysAnything } from "../../src/gateway/usage-estimate.js";
+import { estimateUsageOfLength, promptBoundTokens, reportedUsage, saysAnything } from "../../src/gateway/usage-estimate.js";
 
 const prompt = (content: string) => ({ messages: [create(MessageSchema, { role: Role.USER, content })] });
 
@@ -18,6 +18,15 @@ describe("the usage estimate", () => {
     expect(estimateUsageOfLength(prompt("你好世界".repeat(100)), 0).promptTokens).toBe(400 + 3);
     expect(estimateUsageOfLength(prompt("こんにちは 안녕하세요"), 0).promptTokens).toBe(10 + 1 + 3);
     expect(estimateUsageOfLength(prompt(`${"天".repeat(10)}${"x".repeat(40)}`), 0).promptTokens).toBe(10 + 10 + 3);
+  });
+});
+
+describe("the bound a budget reserves and a token limit takes", () => {
+  it("counts text sent in vendor options (Anthropic's system, OpenAI's prediction), which reaches the model too", () => {
+    const text = "x".repeat(24_000);
+    const plain = promptBoundTokens({ ...prompt("hi"), tools: [] });
+    expect(promptBoundTokens({ ...prompt("hi"), tools: [], vendorOptions: { system: text } })).toBeGreaterThanOrEqual(plain + text.length);
+    expect(promptBoundTokens({ ...prompt("hi"), tools: [], vendorOptions: { prediction: { type: "content", content: text } } })).toBeGreaterThanOrEqual(plain + text.length);
   });
 });
 

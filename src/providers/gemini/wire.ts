@@ -67,9 +67,7 @@ export function toGeminiBody(provider: string, params: ChatParams, model = ""): 
   if (Object.keys(config).length > 0) body.generationConfig = config;
 
   if (params.tools.length > 0) {
-    // Vendor tools (googleSearch, codeExecution) given in vendor_options stay beside the functions.
     body.tools = [
-      ...(Array.isArray(vendor.tools) ? vendor.tools : []),
       {
         functionDeclarations: params.tools.map((tool) => {
           // parametersJsonSchema for the same reason: `parameters` rejects JSON Schema keywords such as additionalProperties.

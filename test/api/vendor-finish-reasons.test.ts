@@ -39,7 +39,7 @@ function vendorAnswer(path: string, body: Json, res: import("node:http").ServerR
     events([first, last], (event) => `data: ${JSON.stringify(event)}\r\n\r\n`);
     return void res.end();
   }
-  if (path.startsWith("/zhipu/")) {
+  if (path.startsWith("/zhipu/") || path.startsWith("/deepseek/")) {
     const refusal = prompt.includes("refusal:");
     const message = refusal ? { role: "assistant", content: null, refusal: "I can't help with that." } : { role: "assistant", content: "partial" };
     const usage = { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 };
@@ -85,6 +85,8 @@ beforeAll(async () => {
       GEMINI_BASE_URL: `${origin}/v1beta`,
       ZHIPU_API_KEY: "zhipu-fake-key.0000000001",
       ZHIPU_BASE_URL: `${origin}/zhipu`,
+      DEEPSEEK_API_KEY: "sk-deepseek-fake-0000000001",
+      DEEPSEEK_BASE_URL: `${origin}/deepseek`,
       ANTHROPIC_API_KEY: "sk-ant-fake-000000000001",
       ANTHROPIC_BASE_URL: origin,
     },
@@ -101,6 +103,7 @@ afterAll(async () => {
 
 const GEMINI = "gemini-2.5-flash";
 const GLM = "glm-4.5";
+const DEEPSEEK = "deepseek-chat";
 const CLAUDE = "claude-sonnet-4-5";
 
 /** A prompt that makes the vendor end with `reason`. */
@@ -113,6 +116,8 @@ describe("Chat Completions: a real finish_reason for every vendor reason, unary 
     [GEMINI, "TOO_MANY_TOOL_CALLS", "content_filter"],
     [GEMINI, "OTHER", "content_filter"],
     [GLM, "network_error", "content_filter"],
+    // DeepSeek out of capacity: cut by the vendor, not by the caller's max_tokens.
+    [DEEPSEEK, "insufficient_system_resource", "content_filter"],
     [GLM, "model_context_window_exceeded", "length"],
     // A reason the gateway does not know ended the answer all the same.
     [GLM, "a_reason_added_later", "stop"],
@@ -154,6 +159,7 @@ describe("/v1/responses: an answer its vendor cut is an incomplete Response, its
     [CLAUDE, "refusal", "content_filter"],
     [GEMINI, "MALFORMED_FUNCTION_CALL", "content_filter"],
     [GLM, "network_error", "content_filter"],
+    [DEEPSEEK, "insufficient_system_resource", "content_filter"],
     [GLM, "length", "max_output_tokens"],
   ])("%s ending with %s: incomplete (%s)", async (model, reason, why) => {
     const answer = await openai.responses.create({ model, input: ending(reason), store: false });

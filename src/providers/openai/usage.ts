@@ -26,8 +26,9 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   stop: FinishReason.STOP,
   eos: FinishReason.STOP,
   length: FinishReason.LENGTH,
-  // DeepSeek ends an answer it could not finish for lack of capacity with this.
-  insufficient_system_resource: FinishReason.LENGTH,
+  // DeepSeek ends an answer it could not finish for lack of capacity with this: cut by the vendor, as Zhipu's
+  // network_error below, not the caller's max_tokens (an agent would raise the limit, not retry).
+  insufficient_system_resource: FinishReason.CONTENT_FILTER,
   tool_calls: FinishReason.TOOL_CALLS,
   function_call: FinishReason.TOOL_CALLS,
   content_filter: FinishReason.CONTENT_FILTER,

@@ -1,6 +1,7 @@
 import { ANSWER_TOO_LARGE, ANSWER_TOO_LARGE_WORDS, readAtMost } from "./answer-size-limit.js";
 import { answerCause } from "./source-cause.js";
 import { redact, redactThenCut } from "./vault-error.js";
+import { rememberOwnSecret } from "../providers/redact.js";
 
 /** Where and how to reach one AWS service. */
 export interface AwsSettings {
@@ -94,6 +95,31 @@ const NETWORK_WORDS: Record<string, string> = {
   EPIPE: "connection reset",
 };
 
+/** What awsProblem needs of an SDK client to find the credentials it signed with. */
+interface SigningClient {
+  config: { credentials: () => Promise<{ secretAccessKey?: string; sessionToken?: string }> };
+}
+
+/**
+ * The secret parts of the credentials an SDK client resolved from its chain
+ * (a credentials file, web identity, container or instance metadata: the
+ * usual case in production, where the environment holds none), remembered
+ * as the gateway's own secrets so that every later redaction finds them too,
+ * and returned for the error at hand. Asked only once AWS answered (the SDK
+ * memoizes what it signed with), so that asking starts no resolution of its own.
+ */
+export async function resolvedCredentials(client: SigningClient | undefined, err: unknown): Promise<string[]> {
+  if (!client || typeof (err as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode !== "number") return [];
+  try {
+    const identity = await client.config.credentials();
+    const secrets = [identity.secretAccessKey, identity.sessionToken].filter((secret): secret is string => typeof secret === "string" && secret !== "");
+    for (const secret of secrets) rememberOwnSecret(secret);
+    return secrets;
+  } catch {
+    return [];
+  }
+}
+
 const THROTTLING = new Set(["ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "Throttling", "RequestThrottled", "SlowDown"]);
 
 /**
@@ -101,7 +127,7 @@ const THROTTLING = new Set(["ThrottlingException", "TooManyRequestsException", "
  * with the credentials of the environment blanked out even there. The SDK's
  * error object (with its request and response) is never kept.
  */
-export function awsProblem(err: unknown, operation: string, env: NodeJS.ProcessEnv = {}): AwsProblem {
+export function awsProblem(err: unknown, operation: string, env: NodeJS.ProcessEnv = {}, resolved: readonly string[] = []): AwsProblem {
   const raw = err as {
     name?: unknown;
     message?: unknown;
@@ -115,7 +141,7 @@ export function awsProblem(err: unknown, operation: string, env: NodeJS.ProcessE
   const code = [raw?.code, raw?.cause?.code, name].find((c): c is string => typeof c === "string" && c in NETWORK_WORDS);
   const throttled = THROTTLING.has(name) || raw?.$retryable?.throttling === true;
   const tooLarge = raw?.code === ANSWER_TOO_LARGE;
-  const secrets = [env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN];
+  const secrets = [env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN, ...resolved];
   let detail: string;
   if (tooLarge) {
     detail = ANSWER_TOO_LARGE_WORDS;

@@ -2,7 +2,7 @@ import type { SecretsManagerClient, SecretVersionsListEntry } from "@aws-sdk/cli
 import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
-import { awsClientSettings, awsProblem, withinAwsDeadline, type AwsProblem, type AwsSettings } from "./aws-client-settings.js";
+import { awsClientSettings, awsProblem, resolvedCredentials, withinAwsDeadline, type AwsProblem, type AwsSettings } from "./aws-client-settings.js";
 import type { AwsVersionNumbers } from "./aws-version-numbers.js";
 import { PolledSecretCache } from "./polled-secret-cache.js";
 import type { SecretGone } from "./secret-gone.js";
@@ -235,12 +235,15 @@ export class AwsSecretSource implements SecretSource {
    * that name the secret alone.
    */
   private async call<T>(operation: string, send: (sdk: { aws: SecretsManagerSdk; client: SecretsManagerClient }, abortSignal: AbortSignal) => Promise<T>, goneIfNotFound?: string): Promise<T> {
+    let sdk: { aws: SecretsManagerSdk; client: SecretsManagerClient } | undefined;
     try {
-      const sdk = await this.aws();
-      return await withinAwsDeadline(this.options.timeoutMs, (abortSignal) => send(sdk, abortSignal));
+      sdk = await this.aws();
+      const loaded = sdk;
+      return await withinAwsDeadline(this.options.timeoutMs, (abortSignal) => send(loaded, abortSignal));
     } catch (err) {
       const notFound = (err as { name?: unknown } | undefined)?.name === "ResourceNotFoundException";
-      throw new AwsCallError(awsProblem(err, operation, this.options.env), notFound ? goneIfNotFound : undefined);
+      const resolved = await resolvedCredentials(sdk?.client, err);
+      throw new AwsCallError(awsProblem(err, operation, this.options.env, resolved), notFound ? goneIfNotFound : undefined);
     }
   }
 

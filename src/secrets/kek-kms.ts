@@ -1,5 +1,5 @@
 import type { KMSClient } from "@aws-sdk/client-kms";
-import { awsClientSettings, awsProblem, withinAwsDeadline, type AwsSettings } from "./aws-client-settings.js";
+import { awsClientSettings, awsProblem, resolvedCredentials, withinAwsDeadline, type AwsSettings } from "./aws-client-settings.js";
 import { KekError, type KeyEncryptionKey, type WrappedKey } from "./kek.js";
 
 type KmsSdk = typeof import("@aws-sdk/client-kms");
@@ -87,11 +87,13 @@ export class KmsKek implements KeyEncryptionKey {
 
   /** One KMS call, within its deadline (the SDK is loaded before it starts). */
   private async send<T>(operation: string, call: (sdk: { aws: KmsSdk; client: KMSClient }, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    let sdk: { aws: KmsSdk; client: KMSClient } | undefined;
     try {
-      const sdk = await this.aws();
-      return await withinAwsDeadline(this.settings.timeoutMs, (abortSignal) => call(sdk, abortSignal));
+      sdk = await this.aws();
+      const loaded = sdk;
+      return await withinAwsDeadline(this.settings.timeoutMs, (abortSignal) => call(loaded, abortSignal));
     } catch (err) {
-      const problem = awsProblem(err, `KMS ${operation} with ${this.keyId}`, this.env);
+      const problem = awsProblem(err, `KMS ${operation} with ${this.keyId}`, this.env, await resolvedCredentials(sdk?.client, err));
       throw new KekError(problem.message, problem.unreachable);
     }
   }

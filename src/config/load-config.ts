@@ -134,10 +134,13 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
     };
   });
   // Default routes come after the file's, so the file can override any of them. Among the
-  // defaults an exact name beats every glob: "text-embedding-004" is Gemini's even though
-  // OpenAI's "text-embedding-*" matches it too.
+  // defaults an exact name beats every glob ("text-embedding-004" is Gemini's even though
+  // OpenAI's "text-embedding-*" matches it too), and a glob with more fixed characters beats
+  // a shorter one ("text-embedding-v3" is DashScope's "text-embedding-v*", not OpenAI's).
   const defaults = PROVIDER_PRESETS.flatMap((preset) => preset.modelPatterns.map((model) => ({ model, provider: preset.name })));
-  routes.push(...defaults.filter((route) => !isGlob(route.model)), ...defaults.filter((route) => isGlob(route.model)));
+  const fixedChars = (glob: string) => glob.replace(/[*?]/g, "").length;
+  const globs = defaults.filter((route) => isGlob(route.model)).sort((a, b) => fixedChars(b.model) - fixedChars(a.model));
+  routes.push(...defaults.filter((route) => !isGlob(route.model)), ...globs);
   const usage = buildUsageConfig(file, env, source, dataDir);
   const catalogue = buildCatalogueConfig(file, source);
   checkCatalogueCurrencies(catalogue, usage.pricing.exchangeRates, usage.pricing.currency, source);

@@ -141,6 +141,16 @@ routes:
   });
 });
 
+describe("the default routes", () => {
+  it("send a model to the vendor whose pattern says the most of it: DashScope's text-embedding-v3, OpenAI's text-embedding-3-small, Gemini's text-embedding-004", () => {
+    const config = buildConfig({}, { OPENAI_API_KEY: "k", DASHSCOPE_API_KEY: "k", GEMINI_API_KEY: "k" }, "env");
+    const router = new Router(config.routes, new Set(["openai", "dashscope", "gemini"]));
+    expect(router.resolve("text-embedding-v3")[0]?.provider).toBe("dashscope");
+    expect(router.resolve("text-embedding-3-small")[0]?.provider).toBe("openai");
+    expect(router.resolve("text-embedding-004")[0]?.provider).toBe("gemini");
+  });
+});
+
 describe("a malformed URL in the configuration", () => {
   const secret = "s3cretTOKEN";
   const messageOf = (env: NodeJS.ProcessEnv, text = ""): string => {

@@ -9,9 +9,11 @@
 // path probably meant; an absolute-form request line is served (RFC 9112 §3.2.2).
 import * as net from "node:net";
 import { connect as connectH2, constants } from "node:http2";
+import Anthropic from "@anthropic-ai/sdk";
 import { Code } from "@connectrpc/connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { trailerParse } from "@connectrpc/connect/protocol-grpc-web";
+import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { connectStream, connectUnary, frame, frames, grpcWeb } from "../support/raw-rpc.js";
@@ -212,6 +214,25 @@ describe("REST-looking paths outside /v1/", () => {
     expect(await messages.json()).toMatchObject({ type: "error", error: { type: "not_found_error", message: expect.stringContaining("did you mean /v1/messages?") } });
   });
 
+  it("the SDKs' base-URL mistakes: OpenAI's without /v1, and Anthropic's with it (/v1/v1/messages), each told what to give", async () => {
+    const openai = new OpenAI({ baseURL: world.gw.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    const err = await openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }).then(
+      () => expect.unreachable("answered"),
+      (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+    );
+    expect(err.status).toBe(404);
+    expect(err.message).toContain("did you mean /v1/chat/completions?");
+    expect(err.message).toContain("with /v1 as their base URL");
+    const anthropic = new Anthropic({ baseURL: `${world.gw.url}/v1`, apiKey: MASTER_KEY, maxRetries: 0 });
+    const doubled = await anthropic.messages.create({ model: "gpt-4o-mini", max_tokens: 8, messages: [{ role: "user", content: "hi" }] }).then(
+      () => expect.unreachable("answered"),
+      (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+    );
+    expect(doubled.status).toBe(404);
+    expect(doubled.message).toContain("did you mean /v1/messages?");
+    expect(doubled.message).toContain("the gateway's address alone");
+  });
+
   it("an absolute-form request line is served by its path (RFC 9112 §3.2.2)", async () => {
     const res = await rawHttp1(`GET http://127.0.0.1:${world.gw.port}/v1/models HTTP/1.1\r\nhost: elsewhere.example\r\nauthorization: Bearer ${MASTER_KEY}\r\nconnection: close\r\n\r\n`);
     expect(res.status).toBe(200);
@@ -234,6 +255,10 @@ describe("what a near miss probably meant, and an absolute-form target's path", 
     expect(meantRestPath("/v1/chat//completions", "/v1/")).toBeUndefined(); // inside the prefix: the REST envelope's
     expect(meantRestPath("/v1x/models", "/v1/")).toBeUndefined();
     expect(meantRestPath("/wp-login.php", "/v1/")).toBeUndefined();
+    // A REST endpoint without the prefix (an OpenAI SDK's base URL without /v1): the prefix put back.
+    expect(meantRestPath("/chat/completions", "/v1/")).toBe("/v1/chat/completions");
+    expect(meantRestPath("/Responses/resp_AbC", "/v1/")).toBe("/v1/responses/resp_AbC");
+    expect(meantRestPath("/console-ish", "/v1/")).toBeUndefined();
   });
 
   it("an absolute-form target: its path as sent and its authority without userinfo; any other form is not one", () => {

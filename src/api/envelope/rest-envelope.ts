@@ -125,7 +125,12 @@ const ROUTED_METHODS = ["GET", "POST", "DELETE"] as const;
 function unrouted(surfaces: readonly RestSurface[], method: string, path: string, res: RestResponse): ConnectError {
   const quoted = { method: excerpt(method), path: excerpt(path) };
   const allowed = ROUTED_METHODS.filter((other) => other !== method && surfaces.some((surface) => surface.route(other, path)));
-  if (allowed.length === 0) return gatewayError(Code.NotFound, `no such endpoint: ${quoted.method} ${quoted.path}`, "ENDPOINT_NOT_FOUND", quoted);
+  if (allowed.length === 0) {
+    // `/v1/v1/messages`: an SDK that adds /v1 itself (Anthropic's) was given a base URL that ends in it.
+    const doubled = /^(\/[^/]+)\1\//.exec(path)?.[1];
+    const hint = doubled ? `; did you mean ${excerpt(path.slice(doubled.length))}? (Anthropic's SDKs add ${doubled} themselves: their base URL is the gateway's address alone)` : "";
+    return gatewayError(Code.NotFound, `no such endpoint: ${quoted.method} ${quoted.path}${hint}`, "ENDPOINT_NOT_FOUND", quoted);
+  }
   res.setHeader("allow", allowed.join(", "));
   return gatewayError(Code.Unimplemented, `${quoted.path} does not take ${quoted.method}; it takes ${allowed.join(", ")}`, METHOD_NOT_ALLOWED, { ...quoted, allowed: allowed.join(", ") });
 }

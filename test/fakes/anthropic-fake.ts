@@ -460,7 +460,9 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
       } else {
         await send("content_block_start", { index, content_block: { type: "tool_use", id: block.id, name: block.name, input: {} } });
         await send("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: "" } });
-        for (const piece of pieces(JSON.stringify(block.input), 5)) {
+        // A call without input streams nothing more: Anthropic sends only the empty delta above, never "{}".
+        const input = Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : "";
+        for (const piece of input ? pieces(input, 5) : []) {
           await send("content_block_delta", { index, delta: { type: "input_json_delta", partial_json: piece } });
           deltas++;
           await fail();

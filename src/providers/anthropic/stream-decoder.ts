@@ -19,8 +19,17 @@ interface AnthropicEvent {
   usage?: unknown;
 }
 
-/** What a streamed content block turns into; a thinking block builds the reasoning block it will be returned as. */
-type BlockRole = { kind: "text" } | { kind: "tool"; position: number } | { kind: "json" } | { kind: "thinking"; block: ReasoningBlock } | { kind: "ignored" };
+/**
+ * What a streamed content block turns into; a thinking block builds the
+ * reasoning block it will be returned as. A tool call (and JSON mode's tool)
+ * notes whether any of its input has come, so that one with none ends as "{}".
+ */
+type BlockRole =
+  | { kind: "text" }
+  | { kind: "tool"; position: number; hasInput: boolean }
+  | { kind: "json"; hasInput: boolean }
+  | { kind: "thinking"; block: ReasoningBlock }
+  | { kind: "ignored" };
 
 /**
  * Reads an Anthropic Messages stream: typed events, each content block
@@ -30,9 +39,12 @@ type BlockRole = { kind: "text" } | { kind: "tool"; position: number } | { kind:
  * `message_stop` the end marker and `event: error` a failure after the 200.
  * Thinking streams as reasoning deltas; each block (with the signature that
  * comes last) is handed on whole when it closes, and all again at the end,
- * for the next turn. What the decoder keeps is bounded: at most
- * MAX_REASONING_BLOCKS thinking blocks of MAX_STREAMED_ANSWER_CHARS
- * characters in all (text, signatures and redacted data), MAX_TOOL_CALLS
+ * for the next turn. A tool call without input streams none (`input: {}`
+ * and at most an empty `partial_json`): it closes with "{}" as its
+ * arguments, as the unary answer has them and OpenAI streams them (the
+ * OpenAI SDK's stream helper parses the arguments, and throws on "").
+ * What the decoder keeps is bounded: at most MAX_REASONING_BLOCKS thinking
+ * blocks of MAX_STREAMED_ANSWER_CHARS characters in all (text, signatures and redacted data), MAX_TOOL_CALLS
  * tool calls and MAX_CONTENT_BLOCKS blocks; past any, the vendor's bad_response.
  * Every text the vendor sends must be a string (vendor-fields.ts).
  */
@@ -86,7 +98,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
         return [];
       case "message_stop":
         this.stopped = true;
-        return [];
+        // Blocks are closed before the message is; any left open end here.
+        return [...this.blocks.values()].flatMap((role) => this.emptyInputClosed(role));
       case "content_block_stop":
         return this.blockStop(this.blocks.get(event.index ?? -1));
       default:
@@ -132,24 +145,34 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       return start ? [text(start)] : [];
     }
     if (block.type === "tool_use" && this.jsonMode && block.name === JSON_TOOL_NAME) {
-      this.blocks.set(index, { kind: "json" });
-      return [];
+      const input = startingInput(block.input);
+      this.blocks.set(index, { kind: "json", hasInput: input !== "" });
+      return input ? [text(input)] : [];
     }
     if (block.type === "tool_use") {
       if (this.tools >= MAX_TOOL_CALLS) throw badResponse(this.ctx, `streamed more than ${MAX_TOOL_CALLS} tool calls`);
       const id = vendorString(block.id, "content_block.id", this.ctx);
       const name = vendorString(block.name, "content_block.name", this.ctx);
       const position = this.tools++;
-      this.blocks.set(index, { kind: "tool", position });
-      return [toolFragment(position, id, name, startingInput(block.input))];
+      const input = startingInput(block.input);
+      this.blocks.set(index, { kind: "tool", position, hasInput: input !== "" });
+      return [toolFragment(position, id, name, input)];
     }
     this.blocks.set(index, { kind: "ignored" });
     return [];
   }
 
-  /** A thinking block closed: it goes on whole, signed, before whatever the model says next. */
+  /** A thinking block closed: it goes on whole, signed, before whatever the model says next. A tool call closed with no input has "{}". */
   private blockStop(role: BlockRole | undefined): ChatStreamEvent[] {
-    return role?.kind === "thinking" ? [{ type: "delta", content: "", toolCalls: [], reasoningBlocks: [role.block] }] : [];
+    if (role?.kind === "thinking") return [{ type: "delta", content: "", toolCalls: [], reasoningBlocks: [role.block] }];
+    return this.emptyInputClosed(role);
+  }
+
+  /** "{}" for a tool call (or JSON mode's answer) whose input never came, once: an empty object, as the unary answer has it. */
+  private emptyInputClosed(role: BlockRole | undefined): ChatStreamEvent[] {
+    if ((role?.kind !== "tool" && role?.kind !== "json") || role.hasInput) return [];
+    role.hasInput = true;
+    return [role.kind === "json" ? text("{}") : toolFragment(role.position, "", "", "{}")];
   }
 
   private blockDelta(role: BlockRole | undefined, delta: NonNullable<AnthropicEvent["delta"]>): ChatStreamEvent[] {
@@ -171,10 +194,10 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     if (delta.type !== "input_json_delta") return [];
     const partial = vendorString(delta.partial_json, "delta.partial_json", this.ctx);
     if (!partial) return [];
+    if (role?.kind !== "json" && role?.kind !== "tool") return [];
+    role.hasInput = true;
     // JSON mode streams the forced tool's input as the answer text.
-    if (role?.kind === "json") return [text(partial)];
-    if (role?.kind === "tool") return [toolFragment(role.position, "", "", partial)];
-    return [];
+    return [role.kind === "json" ? text(partial) : toolFragment(role.position, "", "", partial)];
   }
 
   /** Counts what the decoder keeps of the reasoning: past MAX_STREAMED_ANSWER_CHARS, the vendor's bad_response. */

@@ -115,10 +115,7 @@ const usageSection = z.object(usageFileFields);
 type UsageFile = z.infer<typeof usageSection>;
 
 export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source: string, dataDir: string): UsageConfig {
-  const databaseUrl = env.DATABASE_URL;
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError("environment", "DATABASE_URL", "must be a postgres:// URL (unset it to use the embedded SQLite file)");
-  }
+  const databaseUrl = checkedDatabaseUrl(env);
   const redisUrl = checkedRedisUrl(env);
   const onFailure = env.REDIS_FAILURE_POLICY ?? file.redis?.on_failure ?? "open";
   if (onFailure !== "open" && onFailure !== "closed") throw new ConfigError("environment", "REDIS_FAILURE_POLICY", 'must be "open" or "closed"');
@@ -164,6 +161,29 @@ export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source
       journalDir: file.ledger?.journal_dir ?? join(dataDir, "ledger-journal"),
     },
   };
+}
+
+/**
+ * DATABASE_URL, checked at start-up before anything connects. A password holding
+ * an unencoded / ? # or @ is split by the URL parser: a part of it is read as the
+ * host, looked up in DNS and printed in the connection error. Refused here as
+ * REDIS_URL is, saying what to encode and quoting nothing of the URL. A URL the
+ * Postgres client cannot read at all is refused when the store opens (open-store.ts).
+ */
+function checkedDatabaseUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.DATABASE_URL;
+  if (!url) return undefined;
+  const refuse = (problem: string) => new ConfigError("environment", "DATABASE_URL", problem);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw refuse("must be a postgres:// URL (unset it to use the embedded SQLite file)");
+  const rest = url.slice(url.indexOf("//") + 2);
+  const end = rest.search(/[/?#]/);
+  const authority = end === -1 ? rest : rest.slice(0, end);
+  // An @ past the host means a user or password cut short by a / ? or #: what was read as the host is part of it.
+  if (end !== -1 && rest.slice(end).includes("@")) {
+    throw refuse("has a / ? # or @ in its user or password (an @ after the host): percent-encode them (%2F, %3F, %23, %40)");
+  }
+  if (authority.indexOf("@") !== authority.lastIndexOf("@")) throw refuse("has an unencoded @ in its user or password: write it as %40");
+  return url;
 }
 
 /** REDIS_URL or REDIS_CLUSTER_NODES, checked at start-up (shapes: src/redis/redis-url.ts); undefined when neither is set. */

@@ -24,6 +24,10 @@ export async function openStore(store: UsageConfig["store"], env: NodeJS.Process
     if (db.dialect === "postgres" && (storeUnavailable(err) || refusedConnection(err))) {
       throw new ConfigError("environment", "DATABASE_URL", `cannot connect to the Postgres store (${withoutPassword(describe(err), env.DATABASE_URL!)})`);
     }
+    // The client reads the URL at its first connection; a URL it cannot read is a setting to fix, not a crash.
+    if (db.dialect === "postgres" && (err as { code?: unknown }).code === "ERR_INVALID_URL") {
+      throw new ConfigError("environment", "DATABASE_URL", "is not a URL the Postgres client can read (postgres://user:password@host:port/database; percent-encode : / ? # @ % in the user or password)");
+    }
     throw new Error(`cannot prepare the store (${db.dialect}): ${(err as Error).message}`);
   }
 }

@@ -4,6 +4,8 @@ import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { EARLIEST_MS, LATEST_MS } from "../api/admin/usage-requests.js";
 import { printable } from "../common/control-characters.js";
 import { reasonOf } from "../common/gateway-error.js";
+import { urlWithoutCredentials } from "../common/url-without-credentials.js";
+import { redactAnswerText } from "../providers/redact.js";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -43,19 +45,6 @@ function gatewayUrl(env: NodeJS.ProcessEnv): string {
   return env.SWITCHBOARD_URL || `http://127.0.0.1:${env.PORT || 8080}`;
 }
 
-/** The address as a message may show it: a user and password in it (a proxy's, say) are cut out. */
-function shownUrl(address: string): string {
-  try {
-    const url = new URL(address);
-    if (!url.username && !url.password) return address;
-    url.username = "";
-    url.password = "";
-    return url.toString();
-  } catch {
-    return address.replace(/\/\/[^/@]*@/, "//");
-  }
-}
-
 /** Gateway keys are printable ASCII without spaces: anything else is a paste or quoting mistake. */
 const HEADER_SAFE_KEY = /^[\x21-\x7e]+$/;
 
@@ -63,10 +52,18 @@ function adminKeyOf(env: NodeJS.ProcessEnv): string | undefined {
   return env.SWITCHBOARD_ADMIN_KEY || env.SWITCHBOARD_MASTER_KEY;
 }
 
-/** A message with the admin key cut out wherever it appears: whatever failed, stderr (and a CI log) never shows it. */
+/**
+ * A message with the admin key cut out wherever it appears: whatever failed (a wrong SWITCHBOARD_URL, an
+ * intercepting proxy that echoes the header), stderr and a CI log never show it. As written it is named;
+ * in any other form the gateway's own redaction finds (any case, base64, hex, %-encoded, a piece of 12
+ * characters or more) it is cut too, and key-shaped runs keep only their hint. Not redactSecrets: its
+ * generic patterns would blank the key names ("keys/ci-bot") the gateway's messages quote.
+ */
 function withoutKey(message: string, env: NodeJS.ProcessEnv): string {
   const key = adminKeyOf(env);
-  return key ? message.split(key).join("[admin key]") : message;
+  if (!key) return message;
+  const named = message.split(key).join("[admin key]");
+  return redactAnswerText(named, named.length, undefined, [key]);
 }
 
 /** A failure to report in one line, with the exit code to leave with. */
@@ -94,7 +91,7 @@ export async function runCli(io: CliIo, body: () => Promise<void>): Promise<numb
     const answered = reasonOf(error) !== undefined;
     const hint =
       !answered && (error.code === Code.Unavailable || error.code === Code.Unknown || error.code === Code.Internal)
-        ? `\n(is the gateway running at ${shownUrl(gatewayUrl(io.env))}? set SWITCHBOARD_URL)`
+        ? `\n(is the gateway running at ${urlWithoutCredentials(gatewayUrl(io.env))}? set SWITCHBOARD_URL)`
         : reasonOf(error) === "STORE_UNAVAILABLE"
           ? "\n(the gateway is running, but its database cannot be reached: nothing was changed; retry once the database is back)"
           : error.code === Code.Unauthenticated || reasonOf(error) === "ADMIN_SCOPE_REQUIRED"

@@ -56,7 +56,7 @@ describe("the CLI's output", () => {
   it("never prints a user and password in SWITCHBOARD_URL in its hint", async () => {
     const cli = io({ SWITCHBOARD_ADMIN_KEY: "sk-sb-key", SWITCHBOARD_URL: "http://ops:hunter2secret@127.0.0.1:43999/" });
     expect(await runCli(cli, async () => Promise.reject(new ConnectError("fetch failed", Code.Unavailable)))).toBe(1);
-    expect(cli.stderr.text).toContain("is the gateway running at http://127.0.0.1:43999/?");
+    expect(cli.stderr.text).toContain("is the gateway running at http://…@127.0.0.1:43999/?");
     expect(cli.stderr.text).not.toContain("hunter2secret");
   });
 });

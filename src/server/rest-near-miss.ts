@@ -35,7 +35,7 @@ export function meantRestPath(path: string, prefix: string): string | undefined 
 export function restNearMiss(method: string, path: string, meant: string, prefix: string): ConnectError {
   const quoted = { method: excerpt(method), path: excerpt(path) };
   const withoutPrefix = !path.replace(/\/{2,}/g, "/").toLowerCase().startsWith(prefix.slice(0, -1));
-  const baseUrl = withoutPrefix ? ` (OpenAI's SDKs take the gateway's address with ${prefix.slice(0, -1)} as their base URL)` : "";
+  const baseUrl = withoutPrefix ? ` (the REST endpoints are under ${prefix}: OpenAI's SDKs take the gateway's address with ${prefix.slice(0, -1)} as their base URL)` : "";
   const hint = meant === prefix ? `the REST endpoints are under ${prefix} (${prefix}chat/completions, ${prefix}models, …)` : `did you mean ${excerpt(meant)}?${baseUrl}`;
   return gatewayError(Code.NotFound, `no such endpoint: ${quoted.method} ${quoted.path}; ${hint} (paths are case-sensitive, one slash between segments)`, "ENDPOINT_NOT_FOUND", {
     ...quoted,

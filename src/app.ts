@@ -33,6 +33,7 @@ import { rememberOwnSecret } from "./providers/redact.js";
 import { createAdapter } from "./providers/registry.js";
 import { DbSecretNotices } from "./secrets/db-secret-notices.js";
 import { DisabledSecrets } from "./secrets/disabled-secrets.js";
+import { KeyRotationRecords } from "./secrets/key-rotation-records.js";
 import { KeyVersionMemory } from "./secrets/key-version-memory.js";
 import { PoolActionBus } from "./secrets/pool-action-bus.js";
 import { ProviderPools } from "./secrets/provider-pools.js";
@@ -125,6 +126,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     memory: new KeyVersionMemory(db, logger),
     // Keys operators disabled stay refused across restarts, replacements and instances.
     disabled: new DisabledSecrets(db),
+    // Operators' StageKey/PromoteKey/RollbackKey rotations outlive a restart, and reach instances that start later.
+    rotations: new KeyRotationRecords(db, logger),
   }).catch(async (err: unknown) => {
     await secrets.close();
     await db.close();
@@ -299,6 +302,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
         // After the drain every completed call's ledger row is queued: write them all.
         await usage.close();
         pools.close();
+        // A canary promoted (or rolled back) by the last calls: its verdict reaches the store before it closes.
+        await pools.settled();
         await secrets.close();
         await stored.close();
         await db.close();

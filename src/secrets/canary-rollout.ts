@@ -17,11 +17,16 @@ export interface StageInput extends Omit<PoolEntry, "weight"> {
   supersede?: boolean;
 }
 
-/** A staged version of a slot was promoted or rolled back. */
+/** A staged key (a version of a slot, or an operator's key) was promoted or rolled back. */
 export interface CanaryVerdict {
   slot: string;
-  version: number;
+  /** The version judged; none for an unversioned source (env:, file:). */
+  version: number | undefined;
   verdict: "promoted" | "rejected";
+  /** The credential judged ("openai/key-2025-06"). */
+  credential: string;
+  /** promoted: the slot of the key it replaced, if any. */
+  replacedSlot?: string;
 }
 
 export interface RolloutOptions {
@@ -100,7 +105,7 @@ export class CanaryRollout {
     key.canary = undefined;
     key.nextAt = undefined;
     changeState(this.ctx, key, "active", cause, reason);
-    this.tell(key, "promoted");
+    this.tell(key, "promoted", replaced?.slot);
     if (replaced && replaced.state !== "retired" && replaced.state !== "draining") {
       replaced.canary = undefined;
       if (replaced.state === "disabled" || replaced.state === "standby") {
@@ -156,8 +161,8 @@ export class CanaryRollout {
     changeState(this.ctx, key, "retired", "drained", "drained after its replacement");
   }
 
-  private tell(key: PoolKey, verdict: CanaryVerdict["verdict"]): void {
-    if (key.slot !== undefined && key.version !== undefined) this.options.onVerdict?.({ slot: key.slot, version: key.version, verdict });
+  private tell(key: PoolKey, verdict: CanaryVerdict["verdict"], replacedSlot?: string): void {
+    if (key.slot !== undefined) this.options.onVerdict?.({ slot: key.slot, version: key.version, verdict, credential: key.credential.id, replacedSlot });
   }
 
   /** Forgets the oldest retired keys beyond a few, so rotations do not grow the pool for ever. */

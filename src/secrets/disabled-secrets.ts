@@ -4,6 +4,7 @@ import type { Credential } from "./credential.js";
 
 /** A secret an operator disabled, as the fleet remembers it: a digest of it, never the secret. */
 export interface DisabledSecret {
+  /** The provider whose key held it when it was disabled; the refusal holds in every provider's pool. */
   provider: string;
   /** SHA-256 of the secret (and its second half): what a key is matched on. */
   digest: string;
@@ -25,10 +26,14 @@ const DIGEST = /^[0-9a-f]{64}$/;
  * digest, whatever becomes of the key that held them (replaced,
  * retired, forgotten by its pool, the process restarted): a source version
  * holding one again is refused, and a key holding one is disabled wherever it
- * is found. One row per secret in `gateway_settings` (the store every
- * instance shares on Postgres), so instances never overwrite each other's:
- *   disabled_secret:<provider>:<sha256 of the secret> → JSON (fingerprint, credential, reason, time)
- * Only an operator staging the secret again (StageKey) lifts a refusal.
+ * is found, under whichever provider: operators often configure one vendor
+ * account's key under several providers (an "-eu" or "-batch" entry), and a
+ * leak is a leak in all of them. One row per secret in `gateway_settings` (the
+ * store every instance shares on Postgres), so instances never overwrite each other's:
+ *   disabled_secret:<sha256 of the secret> → JSON (provider, fingerprint, credential, reason, time)
+ * Rows written before the refusal held in every pool, named
+ * `disabled_secret:<provider>:<digest>`, are read the same way.
+ * Only an operator staging the secret again (StageKey) lifts a refusal, everywhere.
  * Without a store (unit tests) it remembers for the process only.
  */
 export class DisabledSecrets {
@@ -40,36 +45,38 @@ export class DisabledSecrets {
 
   constructor(private readonly db: SqlDatabase | undefined) {}
 
-  /** The refusal of `credential`'s secret in `provider`, if an operator disabled it. */
-  find(provider: string, credential: Credential): DisabledSecret | undefined {
-    return this.known.get(rowName(provider, digestOf(credential)));
+  /** The refusal of `credential`'s secret, if an operator disabled it under any provider. */
+  find(credential: Credential): DisabledSecret | undefined {
+    return this.known.get(digestOf(credential));
   }
 
   /** Records an operator's disable (the first reason stays); throws when the store did not take it (it is still refused here). */
   async remember(provider: string, credential: Credential, reason: string, now = Date.now()): Promise<void> {
-    const name = rowName(provider, digestOf(credential));
-    const entry = this.known.get(name) ?? { provider, digest: digestOf(credential), fingerprint: credential.fingerprint, credential: credential.id, reason, atMs: now };
-    this.known.set(name, entry);
+    const digest = digestOf(credential);
+    const entry = this.known.get(digest) ?? { provider, digest, fingerprint: credential.fingerprint, credential: credential.id, reason, atMs: now };
+    this.known.set(digest, entry);
     this.changes++;
     try {
-      await this.save(name, entry);
-      this.unsaved.delete(name);
+      await this.save(entry);
+      this.unsaved.delete(digest);
     } catch (err) {
-      this.unsaved.set(name, entry);
+      this.unsaved.set(digest, entry);
       throw err;
     }
   }
 
   /**
-   * Lifts the refusal of `credential`'s secret (an operator staged it again); whether there was one.
-   * Asks the store even when this instance knows of none: another may have disabled it since the last
-   * refresh. Throws, lifting nothing, when the store cannot.
+   * Lifts the refusal of `credential`'s secret under every provider (an operator staged it again);
+   * whether there was one. Asks the store even when this instance knows of none: another may have
+   * disabled it since the last refresh. Throws, lifting nothing, when the store cannot.
    */
-  async forget(provider: string, credential: Credential): Promise<boolean> {
-    const name = rowName(provider, digestOf(credential));
-    const removed = (await this.db?.run("DELETE FROM gateway_settings WHERE name = $1", [name])) ?? 0;
-    const known = this.known.delete(name);
-    this.unsaved.delete(name);
+  async forget(credential: Credential): Promise<boolean> {
+    const digest = digestOf(credential);
+    // The row, and any older per-provider ones: every name with the prefix that ends in ":<digest>".
+    const removed =
+      (await this.db?.run("DELETE FROM gateway_settings WHERE substr(name, 1, $1) = $2 AND substr(name, length(name) - 64) = $3", [PREFIX.length, PREFIX, `:${digest}`])) ?? 0;
+    const known = this.known.delete(digest);
+    this.unsaved.delete(digest);
     this.changes++;
     return known || removed > 0;
   }
@@ -80,9 +87,9 @@ export class DisabledSecrets {
    */
   async refresh(): Promise<void> {
     if (!this.db) return;
-    for (const [name, entry] of this.unsaved) {
+    for (const [digest, entry] of this.unsaved) {
       // Still refused here if the store does not take it this time either; the read below goes on.
-      await this.save(name, entry).then(() => this.unsaved.delete(name), () => undefined);
+      await this.save(entry).then(() => this.unsaved.delete(digest), () => undefined);
     }
     const before = this.changes;
     // LIKE would treat "_" in the prefix as a wildcard: compare the prefix exactly instead.
@@ -92,15 +99,16 @@ export class DisabledSecrets {
     const known = new Map<string, DisabledSecret>();
     for (const row of rows) {
       const entry = parseRow(String(row.name), String(row.value));
-      if (entry) known.set(String(row.name), entry);
+      // A secret with both an older per-provider row and its own: the first read stands for it.
+      if (entry && !known.has(entry.digest)) known.set(entry.digest, entry);
     }
-    for (const [name, entry] of this.unsaved) known.set(name, entry);
+    for (const [digest, entry] of this.unsaved) known.set(digest, entry);
     this.known = known;
   }
 
-  private async save(name: string, entry: DisabledSecret): Promise<void> {
-    const value = JSON.stringify({ fingerprint: entry.fingerprint, credential: entry.credential, reason: entry.reason, at: entry.atMs });
-    await this.db?.run("INSERT INTO gateway_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", [name, value]);
+  private async save(entry: DisabledSecret): Promise<void> {
+    const value = JSON.stringify({ provider: entry.provider, fingerprint: entry.fingerprint, credential: entry.credential, reason: entry.reason, at: entry.atMs });
+    await this.db?.run("INSERT INTO gateway_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", [`${PREFIX}${entry.digest}`, value]);
   }
 }
 
@@ -111,18 +119,16 @@ function digestOf(credential: Credential): string {
     .digest("hex");
 }
 
-function rowName(provider: string, digest: string): string {
-  return `${PREFIX}${provider}:${digest}`;
-}
-
-/** A stored refusal; one whose details cannot be read still refuses its digest. */
+/**
+ * A stored refusal, `disabled_secret:<digest>` or the older `disabled_secret:<provider>:<digest>`;
+ * one whose details cannot be read still refuses its digest.
+ */
 function parseRow(name: string, value: string): DisabledSecret | undefined {
   const rest = name.slice(PREFIX.length);
   const cut = rest.lastIndexOf(":");
-  const provider = rest.slice(0, cut);
   const digest = rest.slice(cut + 1);
-  if (cut <= 0 || !DIGEST.test(digest)) return undefined;
-  let details: { fingerprint?: unknown; credential?: unknown; reason?: unknown; at?: unknown } = {};
+  if (cut === 0 || !DIGEST.test(digest)) return undefined;
+  let details: { provider?: unknown; fingerprint?: unknown; credential?: unknown; reason?: unknown; at?: unknown } = {};
   try {
     const parsed: unknown = JSON.parse(value);
     if (parsed && typeof parsed === "object") details = parsed;
@@ -131,7 +137,7 @@ function parseRow(name: string, value: string): DisabledSecret | undefined {
   }
   const text = (field: unknown, fallback: string) => (typeof field === "string" ? field : fallback);
   return {
-    provider,
+    provider: cut > 0 ? rest.slice(0, cut) : text(details.provider, "unknown"),
     digest,
     fingerprint: text(details.fingerprint, "unknown"),
     credential: text(details.credential, "unknown"),

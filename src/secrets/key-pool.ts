@@ -37,7 +37,7 @@ export interface KeyPoolOptions {
   drainMs?: number;
   logger?: Logger;
   metrics?: SecretMetrics;
-  /** Hears each canary verdict on a versioned key, so it can outlive this process (see KeyVersionMemory). */
+  /** Hears each canary verdict, so it can outlive this process (KeyVersionMemory, KeyRotationRecords). */
   onVerdict?: (verdict: CanaryVerdict) => void;
 }
 
@@ -191,6 +191,17 @@ export class KeyPool {
     key.probes = [];
     changeState(this.ctx, key, "disabled", "operator_disabled", reason);
     if (!this.hasUsableKey()) this.logger.warn("no usable key is left in the pool: calls to this provider fail until a key is staged");
+    return this.view(key);
+  }
+
+  /** Retires a key at once, without draining: a rotation recorded before a restart replaced it, and nothing of it is under way. */
+  retire(credentialId: string, reason: string): KeyView {
+    const key = this.require(credentialId);
+    if (key.state === "retired") return this.view(key);
+    key.canary = undefined;
+    key.nextAt = undefined;
+    key.probes = [];
+    changeState(this.ctx, key, "retired", "replaced", reason);
     return this.view(key);
   }
 

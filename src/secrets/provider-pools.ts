@@ -7,6 +7,7 @@ import { createCredential, type Credential } from "./credential.js";
 import { isCredentialWeight, MAX_CREDENTIAL_WEIGHT } from "./credential-weight.js";
 import { DisabledSecrets } from "./disabled-secrets.js";
 import { KeyPool, KeyPoolError, type CanaryVerdict, type KeyView, type PoolEntry } from "./key-pool.js";
+import type { KeyRotationRecords, RotationRecord } from "./key-rotation-records.js";
 import type { KeyVersionMemory } from "./key-version-memory.js";
 import type { PoolAction } from "./pool-action-bus.js";
 import type { SecretGone } from "./secret-gone.js";
@@ -25,6 +26,8 @@ export interface ProviderPoolsDeps {
   memory?: KeyVersionMemory;
   /** The secrets operators disabled, in the shared store: refused for good, on every instance; without it, for this process only. */
   disabled?: DisabledSecrets;
+  /** Operators' StageKey rotations and their verdicts, in the shared store: re-applied at start; without it, for this process only. */
+  rotations?: KeyRotationRecords;
   /** The pools' monotonic clock (see KeyPoolOptions.now). */
   now?: () => number;
   random?: () => number;
@@ -80,6 +83,8 @@ export class ProviderPools {
   private readonly logger: Logger;
   private readonly disabled: DisabledSecrets;
   private readonly unreadDisables: ThrottledWarning;
+  /** Verdict writes under way (onVerdict cannot wait for them): PromoteKey and RollbackKey answer once they are done. */
+  private readonly remembering = new Set<Promise<void>>();
 
   private constructor(private readonly deps: ProviderPoolsDeps) {
     this.logger = deps.logger.child({ component: "key-pool" });
@@ -94,6 +99,7 @@ export class ProviderPools {
     try {
       // Before any key is served: a restart never brings back a key an operator disabled.
       await pools.disabled.refresh();
+      const rotations = (await deps.rotations?.recall()) ?? [];
       for (const provider of providers) {
         const loaded = await Promise.all(provider.keys.map((key) => pools.load(provider.name, key)));
         pools.pools.set(
@@ -109,10 +115,12 @@ export class ProviderPools {
               metrics: deps.metrics,
               now: deps.now,
               random: deps.random,
-              onVerdict: (verdict) => void pools.remember(provider.name, verdict),
+              onVerdict: (verdict) => pools.track(pools.remember(provider.name, verdict)),
             },
           ),
         );
+        // Before the disabled secrets are applied: a restored key holding one is disabled like any other.
+        await pools.restore(provider.name, rotations.filter((record) => record.provider === provider.name));
         pools.disableRefused(pools.pools.get(provider.name)!);
         for (const [index, key] of provider.keys.entries()) {
           if (!key.secret) continue;
@@ -144,11 +152,48 @@ export class ProviderPools {
   }
 
   /**
-   * Stages an operator's key as a canary; a Vault reference is watched like a
-   * configured one. Every check is made here, not only in the admin API, since
-   * other instances' actions (`apply`, from Redis) arrive here unchecked.
+   * Stages an operator's key as a canary, and records it in the store (for a
+   * restart, and the instances that start later: `restore`).
    */
-  async stage(provider: string, request: StageRequest): Promise<KeyView> {
+  async stage(provider: string, request: StageRequest, now = Date.now()): Promise<KeyView> {
+    const view = await this.stageKey(provider, request, { liftRefusal: true });
+    await this.deps.rotations?.staged({
+      provider,
+      credentialId: request.credentialId,
+      secretRef: request.secretRef,
+      secondaryRef: request.secondaryRef,
+      version: view.version,
+      replaces: request.replaces,
+      share: request.share,
+      weight: request.weight,
+      promoteAfter: request.promoteAfter,
+      stagedAtMs: now,
+    });
+    return view;
+  }
+
+  /** An operator's PromoteKey: answers once the verdict is recorded. */
+  async promote(provider: string, credentialId: string, reason: string): Promise<{ promoted: KeyView; replaced: KeyView | undefined }> {
+    const done = this.require(provider).promote(credentialId, "promoted", reason);
+    await this.settled();
+    return done;
+  }
+
+  /** An operator's RollbackKey: answers once the verdict is recorded. */
+  async rollback(provider: string, credentialId: string, reason: string): Promise<KeyView> {
+    const view = this.require(provider).rollback(credentialId, "rolled_back", reason);
+    await this.settled();
+    return view;
+  }
+
+  /**
+   * Stages a key as a canary; a Vault reference is watched like a configured
+   * one. Every check is made here, not only in the admin API, since other
+   * instances' actions (`apply`, from Redis) and the store's records
+   * (`restore`) arrive here unchecked. Only an operator's stage lifts the
+   * refusal of a disabled secret; `version` reads that version, not the latest.
+   */
+  private async stageKey(provider: string, request: StageRequest, { liftRefusal, version }: { liftRefusal: boolean; version?: number }): Promise<KeyView> {
     const pool = this.pools.get(provider);
     if (!pool) throw new KeyPoolError("not_found", `no provider "${provider}"`);
     if (!CREDENTIAL_ID.test(request.credentialId)) {
@@ -162,14 +207,14 @@ export class ProviderPools {
     let primary: SecretVersion;
     let second: string | undefined;
     try {
-      primary = await this.deps.resolver.read(secret);
+      primary = version === undefined ? await this.deps.resolver.read(secret) : await this.deps.resolver.readVersion(secret, version);
       second = secondary ? await this.deps.resolver.resolve(secondary) : undefined;
     } catch (err) {
       // Source errors name the reference and the problem, never a secret (Vault's are scrubbed).
       throw new KeyPoolError("failed_precondition", `cannot read the secret: ${(err as Error).message}`);
     }
     const credential = createCredential(credentialName(provider, request.credentialId, primary.version), primary.value, second);
-    await this.liftRefusal(provider, credential);
+    if (liftRefusal) await this.liftRefusal(provider, credential);
     const view = pool.stage({
       credential,
       weight: request.weight,
@@ -197,7 +242,8 @@ export class ProviderPools {
     const pool = this.pools.get(action.provider);
     try {
       if (!pool) throw new KeyPoolError("not_found", `no provider "${action.provider}" here`);
-      if (action.op === "stage") await this.stage(action.provider, action.request);
+      // The instance that took the action recorded it.
+      if (action.op === "stage") await this.stageKey(action.provider, action.request, { liftRefusal: true });
       else if (action.op === "promote") pool.promote(action.credentialId, "promoted", action.reason);
       else if (action.op === "rollback") pool.rollback(action.credentialId, "rolled_back", action.reason);
       else await this.disable(action.provider, action.credentialId, action.reason);
@@ -236,6 +282,11 @@ export class ProviderPools {
 
   close(): void {
     for (const stop of this.unwatch.splice(0)) stop();
+  }
+
+  /** Resolves once the canary verdicts heard so far are written (neither store throws): before the store closes. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.remembering]);
   }
 
   private async load(provider: string, key: KeyConfig): Promise<Loaded> {
@@ -310,7 +361,7 @@ export class ProviderPools {
    */
   private async holdsDisabledSecret(slot: Slot, version: number, credential: Credential): Promise<boolean> {
     await this.syncDisabled();
-    const refusal = this.disabled.find(slot.provider, credential);
+    const refusal = this.disabled.find(credential);
     if (!refusal) return false;
     this.deps.metrics.disabledKeyRefusals.inc({ provider: slot.provider });
     this.logger.warn(
@@ -331,6 +382,9 @@ export class ProviderPools {
         "could not keep a disabled key in the store: it is refused here, but a restart, or an instance that missed the news, may use it",
       );
       return false;
+    } finally {
+      // One vendor key is often configured under several providers: it leaves every pool that holds it, now.
+      for (const other of this.pools.values()) this.disableRefused(other);
     }
   }
 
@@ -338,21 +392,21 @@ export class ProviderPools {
   private disableRefused(pool: KeyPool): void {
     for (const before of pool.list()) {
       if (before.state === "retired") continue;
-      const refusal = this.disabled.find(pool.provider, pool.credentialOf(before.id)!);
+      const refusal = this.disabled.find(pool.credentialOf(before.id)!);
       if (!refusal) continue;
       const after = pool.disable(before.id, refusal.reason);
       // Disabled by an operator here already: nothing new.
       if (before.state === "disabled" && after.reason === before.reason) continue;
       this.logger.warn(
         { provider: pool.provider, credential: before.id, fingerprint: before.fingerprint, disabledAs: refusal.credential },
-        "this key's secret was disabled (DisableKey, or deleted at its source) on another instance or before a restart: it is disabled here too",
+        "this key's secret was disabled (DisableKey, or deleted at its source) as another key, on another instance or before a restart: it is disabled here too",
       );
     }
   }
 
   /** StageKey of a secret an operator disabled is how it comes back: its refusal is lifted first (a store that cannot lift it fails the stage). */
   private async liftRefusal(provider: string, credential: Credential): Promise<void> {
-    if (!(await this.disabled.forget(provider, credential))) return;
+    if (!(await this.disabled.forget(credential))) return;
     this.logger.warn({ provider, credential: credential.id, fingerprint: credential.fingerprint }, "an operator staged a key disabled earlier: its secret is no longer refused");
   }
 
@@ -363,12 +417,74 @@ export class ProviderPools {
     this.unwatch.push(() => clearInterval(timer));
   }
 
-  /** Keeps a canary verdict for the next start and the other instances. */
-  private async remember(provider: string, { slot, version, verdict }: CanaryVerdict): Promise<void> {
+  /** Keeps a canary verdict for the next start and the other instances (neither store throws). */
+  private async remember(provider: string, verdict: CanaryVerdict): Promise<void> {
+    const { slot, version } = verdict;
     const memory = this.deps.memory;
-    if (!memory) return;
-    const key = slotKey(provider, slot);
-    await (verdict === "promoted" ? memory.promoted(key, version) : memory.rejected(key, version));
+    if (memory && version !== undefined) {
+      const key = slotKey(provider, slot);
+      await (verdict.verdict === "promoted" ? memory.promoted(key, version) : memory.rejected(key, version));
+    }
+    await this.deps.rotations?.judged(provider, verdict);
+  }
+
+  private track(write: Promise<void>): void {
+    this.remembering.add(write);
+    void write.finally(() => this.remembering.delete(write));
+  }
+
+
+  private require(provider: string): KeyPool {
+    const pool = this.pools.get(provider);
+    if (!pool) throw new KeyPoolError("not_found", `no provider "${provider}"`);
+    return pool;
+  }
+
+  /**
+   * Re-applies the rotations recorded for a provider before this start (here or on
+   * another instance), oldest first: a staged key is staged again as a canary, a
+   * promoted one staged and promoted, and every key a promotion replaced is retired
+   * at once, so a restart never puts a rotated-out key back in service. A record
+   * that cannot be re-applied (its secret_ref no longer resolves) is logged, and
+   * the pool keeps the configured keys it would have replaced.
+   */
+  private async restore(provider: string, records: readonly RotationRecord[]): Promise<void> {
+    const pool = this.pools.get(provider)!;
+    const restored = new Map<string, string>();
+    for (const record of records) {
+      if (record.state !== "staged" && record.state !== "promoted") continue;
+      const replaces = record.replaces === undefined ? undefined : liveKeyFor(pool, record.replaces);
+      try {
+        const view = await this.stageKey(
+          provider,
+          { credentialId: record.credentialId, secretRef: record.secretRef, secondaryRef: record.secondaryRef, replaces, share: record.share, weight: record.weight, promoteAfter: record.promoteAfter },
+          { liftRefusal: false, version: record.version },
+        );
+        if (record.state === "promoted") pool.promote(view.id, "promoted", "promoted by an operator before a restart");
+        restored.set(record.credentialId, view.id);
+      } catch (err) {
+        // Source errors name the reference and the problem, never a secret.
+        this.logger.error(
+          { provider, credential: record.credentialId, source: record.secretRef, state: record.state, error: (err as Error).message },
+          "cannot re-apply a key rotation recorded before this start: the pool keeps the configured keys it would have replaced",
+        );
+      }
+    }
+    // A promotion holds when its key is in the pool again, or when a later promotion that holds replaced it.
+    const byId = new Map(records.map((record) => [record.credentialId, record]));
+    const holder = (record: RotationRecord, seen = new Set<string>()): string | undefined => {
+      if (seen.has(record.credentialId)) return undefined;
+      seen.add(record.credentialId);
+      if (record.state === "promoted") return restored.get(record.credentialId);
+      const next = record.state === "retired" && record.replacedBy !== undefined ? byId.get(slotOf(provider, record.replacedBy)) : undefined;
+      return next && holder(next, seen);
+    };
+    for (const record of records) {
+      const by = record.replaces === undefined ? undefined : holder(record);
+      const replaced = by && liveKeyFor(pool, record.replaces!, { draining: true });
+      if (!replaced || replaced === by) continue;
+      pool.retire(replaced, `replaced by "${by}" (a rotation recorded before this start)`);
+    }
   }
 
   private watch(slot: Slot): void {
@@ -448,6 +564,18 @@ export class ProviderPools {
 /** A slot across providers ("openai/primary"): how the watch list and the verdict memory name it. */
 function slotKey(provider: string, id: string): string {
   return `${provider}/${id}`;
+}
+
+/** The slot a pool id fills: "openai/primary@v3" → "primary". */
+function slotOf(provider: string, poolId: string): string {
+  return poolId.slice(provider.length + 1).replace(/@v[0-9]+$/, "");
+}
+
+/** The key that is `poolId` (not retired; nor draining unless asked), or else fills its slot now (a later version of it), if any. */
+function liveKeyFor(pool: KeyPool, poolId: string, { draining = false } = {}): string | undefined {
+  const exact = pool.get(poolId);
+  if (exact && exact.state !== "retired" && (draining || exact.state !== "draining")) return exact.id;
+  return pool.holderOf(slotOf(pool.provider, poolId))?.id;
 }
 
 /** "openai/primary", or "openai/primary@v3" for a versioned (Vault) secret. */

@@ -190,7 +190,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("the keys operators disabled, k
       expect(b.state("openai/primary@v1")).toBe("active");
       await b.pools.syncDisabled();
       expect(b.pools.pool("openai")!.get("openai/primary@v1")).toMatchObject({ state: "disabled", reason: 'disabled by "master": leaked' });
-      expect(b.logs.entries.filter((e) => e.msg === "this key's secret was disabled (DisableKey, or deleted at its source) on another instance or before a restart: it is disabled here too")).toHaveLength(1);
+      expect(b.logs.entries.filter((e) => e.msg === "this key's secret was disabled (DisableKey, or deleted at its source) as another key, on another instance or before a restart: it is disabled here too")).toHaveLength(1);
       await b.pools.syncDisabled();
       expect(b.logs.entries.filter((e) => e.msg.startsWith("this key's secret was disabled"))).toHaveLength(1);
 

@@ -106,7 +106,7 @@ describe("a DisableKey whose news Redis did not take", () => {
     await eventually(async () => expect(await state(f.b)).toBe(CredentialState.DISABLED), 10_000);
     const reason = (await credentials(adminClient(f.b), "openai")).byName.get(PRIMARY)?.stateReason;
     expect(reason).toBe('disabled by "master": leaked');
-    expect(f.b.logs.entries.some((e) => e.msg === "this key's secret was disabled (DisableKey, or deleted at its source) on another instance or before a restart: it is disabled here too" && e.credential === "openai/primary")).toBe(true);
+    expect(f.b.logs.entries.some((e) => e.msg === "this key's secret was disabled (DisableKey, or deleted at its source) as another key, on another instance or before a restart: it is disabled here too" && e.credential === "openai/primary")).toBe(true);
     const from = fake.requests.length;
     expect((await calls(f.b, 20)).failed).toEqual([]);
     expect([...requestsByKey(fake, from).keys()]).toEqual([SPARE]);

@@ -34,7 +34,8 @@ export type ProviderAdmin = Pick<ServiceImpl<typeof AdminService>, "listProvider
  * The AdminService's provider-credential methods: list the pools, stage,
  * promote, roll back and disable keys. Answers name keys by resource name
  * and fingerprint only; the admin scope is checked by the auth interceptor,
- * and every change needs the master key.
+ * and every change needs the master key. Stages and their verdicts are
+ * recorded in the store by the pools (KeyRotationRecords), so a restart keeps them.
  */
 export function createProviderAdmin({ pools, dialects, logger, bus }: ProviderAdminDeps): ProviderAdmin {
   const log = logger.child({ component: "admin" });
@@ -44,11 +45,6 @@ export function createProviderAdmin({ pools, dialects, logger, bus }: ProviderAd
   const tellFleet = (action: PoolAction) => bus?.publish(action);
   /** Vendor credentials serve every key: changing them is the master key's alone. */
   const requireMasterFor = (ctx: HandlerContext) => requireMaster(ctx.values.get(principalKey), MANAGE_VENDOR_KEYS, "may not change vendor credentials");
-  const pool = (provider: string) => {
-    const found = pools.pool(provider);
-    if (!found) throw new ConnectError(`no provider "${provider}"`, Code.NotFound);
-    return found;
-  };
 
   return {
     listProviders(req) {
@@ -79,7 +75,8 @@ export function createProviderAdmin({ pools, dialects, logger, bus }: ProviderAd
       requireMasterFor(ctx);
       const target = readCredentialName(req.name, "name");
       const reason = reasonOf("promoted", ctx);
-      const { promoted, replaced } = await guard(() => pool(target.provider).promote(target.id, "promoted", reason));
+      // Recorded in the store too: a restart keeps the promoted key and never brings back the one it replaced.
+      const { promoted, replaced } = await guard(() => pools.promote(target.provider, target.id, reason));
       log.info({ actor: actor(ctx), provider: target.provider, credential: promoted.id, fingerprint: promoted.fingerprint }, "admin promoted a key");
       await tellFleet({ op: "promote", provider: target.provider, credentialId: target.id, reason });
       return { credential: toCredential(target.provider, promoted), replaced: replaced && toCredential(target.provider, replaced) };
@@ -89,7 +86,7 @@ export function createProviderAdmin({ pools, dialects, logger, bus }: ProviderAd
       requireMasterFor(ctx);
       const target = readCredentialName(req.name, "name");
       const reason = reasonOf("rolled back", ctx, req.reason);
-      const view = await guard(() => pool(target.provider).rollback(target.id, "rolled_back", reason));
+      const view = await guard(() => pools.rollback(target.provider, target.id, reason));
       log.info({ actor: actor(ctx), provider: target.provider, credential: view.id, fingerprint: view.fingerprint }, "admin rolled back a key");
       await tellFleet({ op: "rollback", provider: target.provider, credentialId: target.id, reason });
       return { credential: toCredential(target.provider, view) };

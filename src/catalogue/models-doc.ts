@@ -92,6 +92,7 @@ const CAPABILITIES: [keyof Facts, string][] = [
   ["parallelToolCalls", "parallel tools"],
   ["jsonMode", "JSON mode"],
   ["jsonSchema", "JSON schema"],
+  ["jsonModeWithTools", "JSON output with tools"],
   ["imageInput", "images"],
   ["midConversationSystem", "system messages mid-conversation"],
 ];
@@ -109,7 +110,7 @@ function vendorSection(catalogue: Catalogue, provider: string): string {
     lines.push(`Every model: ${rules || "the contract's ranges"}${wireNote(vendor.defaults.wire)}. Source: [${vendor.defaults.source.date}](${vendor.defaults.source.url}).`);
     for (const family of vendor.models.filter((row) => isGlob(row.model))) {
       const can = CAPABILITIES.filter(([fact]) => family[fact] !== undefined).map(([fact, name]) => (family[fact] ? name : `no ${name}`));
-      const says = [describeReasoning(family.reasoning ?? undefined), describeRules(family.parameters), ...can].filter(Boolean).join("; ");
+      const says = [describeReasoning(family.reasoning ?? undefined), describeRules(family.parameters), ...can, family.wire?.streamOnly ? STREAM_ONLY : ""].filter(Boolean).join("; ");
       lines.push(`Family \`${family.model}\` (under the rows of the models it matches, and all a new model has until it has a row): ${says}. Source: [${family.source.date}](${family.source.url}).`);
     }
     for (const [dialect, facts] of Object.entries(vendor.dialects ?? {})) {
@@ -155,8 +156,11 @@ function row(entry: ModelEntry, everyModel: Set<string>): string {
 }
 
 function capabilities(facts: ModelEntry["facts"]): string {
-  return ["chat", ...CAPABILITIES.filter(([key]) => facts[key] === true).map(([, name]) => name)].join(", ");
+  return ["chat", ...CAPABILITIES.filter(([key]) => facts[key] === true).map(([, name]) => name), facts.wire.streamOnly ? STREAM_ONLY : ""].filter(Boolean).join(", ");
 }
+
+/** Said of a model its vendor answers only as a stream (ModelTraits.streamOnly). */
+const STREAM_ONLY = "stream only (a unary call is gathered from a stream)";
 
 function shorter(facts: ModelEntry["facts"]): string {
   const dims = facts.embedding?.shorterDimensions;
@@ -180,6 +184,7 @@ function describeReasoning(reasoning: Reasoning | undefined): string {
   if (reasoning.returnsText) parts.push("text returned");
   if (reasoning.replay === "signed") parts.push("signed blocks sent back");
   if (reasoning.replay === "text") parts.push("text sent back after tool calls");
+  if (reasoning.streamOnly) parts.push("only in a stream (a unary call is gathered from one)");
   const rules = describeRules(reasoning.parameters);
   if (rules) parts.push(`while reasoning: ${rules}`);
   return parts.join("; ");

@@ -1,7 +1,7 @@
 // A chat request fitted to the model that will serve it, before any dialect
 // encodes it: the one place where per-model rules change a request, each
 // change recorded for the caller.
-import { create } from "@bufbuild/protobuf";
+import { create, type JsonObject } from "@bufbuild/protobuf";
 import { AdjustmentKind, type ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
 import { MessageSchema, ResponseFormatSchema, ResponseFormatType, Role, ToolChoiceMode, ToolChoiceSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ModelTraits } from "../providers/model-traits.js";
@@ -39,7 +39,8 @@ export interface Serving {
  * then, when the model is known, reasoning (how the model takes it),
  * max_tokens (the model's limits, room for a reasoning budget), the parameter
  * rules (and those that hold while reasoning), the number of stop sequences,
- * forced tool use, and the response format (degraded or refused by `policy`).
+ * forced tool use, JSON asked for beside tools, and the response format
+ * (degraded or refused by `policy`).
  * The request given is not changed.
  */
 export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined, policy: UnsupportedPolicy, serving: Serving = { model: entry?.model ?? params.model }): FittedRequest {
@@ -71,13 +72,17 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
     return { ok: false, field: params.fieldNames?.stop ?? "stop", reason: `${model} takes at most ${facts.maxStopSequences} stop sequences, got ${out.stop.length}` };
   }
 
-  const refusal = fitRequiredToolChoice(out, facts.requiredToolChoice, adjustments, model, policy) ?? fitResponseFormat(out, facts, adjustments, model, policy);
+  const refusal =
+    fitRequiredToolChoice(out, facts.requiredToolChoice, adjustments, model, policy) ??
+    fitJsonWithTools(out, facts.jsonModeWithTools, adjustments, model, policy) ??
+    fitResponseFormat(out, facts, adjustments, model, policy);
   if (refusal) return { ok: false, reason: refusal };
 
   const traits: ModelTraits = {
     ...facts.wire,
     replayReasoningText: reasoning && facts.reasoning?.replay === "text",
     adaptiveThinking: reasoning && facts.reasoning?.control === "adaptive",
+    streamOnly: facts.wire.streamOnly || (reasoning && facts.reasoning?.streamOnly) || undefined,
   };
   return { ok: true, params: out, traits, adjustments: adjustments.list };
 }
@@ -164,15 +169,39 @@ function fitResponseFormat(params: ChatParams, facts: ModelEntry["facts"], adjus
   const to = facts.jsonMode === false ? ResponseFormatType.TEXT : ResponseFormatType.JSON_OBJECT;
   const toName = to === ResponseFormatType.TEXT ? "text" : "json_object";
   params.responseFormat = create(ResponseFormatSchema, { type: to });
-  if (schema && format.schema) {
-    // The model still sees the schema; JSON mode of OpenAI-compatible vendors also needs the word "json" in the prompt.
-    const instruction = `Answer with a JSON object that follows this JSON schema:\n${JSON.stringify(format.schema)}`;
-    params.messages = [create(MessageSchema, { role: Role.SYSTEM, content: instruction }), ...params.messages];
-    // Counted, so that an error naming messages[i] names the caller's message, not the one after it.
-    params.insertedMessages = (params.insertedMessages ?? 0) + 1;
-  }
+  // The model still sees the schema; JSON mode of OpenAI-compatible vendors also needs the word "json" in the prompt.
+  if (schema && format.schema) giveSchemaInSystemMessage(params, format.schema);
   const how = schema && format.schema ? "; the schema is given to the model in a system message, and the answer is not checked against it" : "";
   adjustments.add("response_format", AdjustmentKind.DEGRADED, schema ? "json_schema" : "json_object", toName, `${model} does not take ${wanted}${how}`);
   return undefined;
 }
 
+/**
+ * JSON mode or a JSON schema beside tools, on a model whose vendor refuses
+ * the two together (Gemini 2.x answers 400 "Function calling with a response
+ * mime type: 'application/json' is unsupported"): refused by policy (the
+ * reason returned), or the tools kept and the answer left as text, a schema
+ * then given to the model in a system message.
+ */
+function fitJsonWithTools(params: ChatParams, takesBoth: boolean | undefined, adjustments: Adjustments, model: string, policy: UnsupportedPolicy): string | undefined {
+  const format = params.responseFormat;
+  const json = format?.type === ResponseFormatType.JSON_OBJECT || format?.type === ResponseFormatType.JSON_SCHEMA;
+  if (takesBoth !== false || !format || !json || params.tools.length === 0) return undefined;
+  const isSchema = format.type === ResponseFormatType.JSON_SCHEMA;
+  const why = `${model} does not take ${isSchema ? "a JSON schema" : "JSON mode"} in a request with tools`;
+  if (policy === "refuse") return `${why}, and the route's policy for that is "refuse"`;
+  params.responseFormat = create(ResponseFormatSchema, { type: ResponseFormatType.TEXT });
+  const schema = isSchema ? format.schema : undefined;
+  if (schema) giveSchemaInSystemMessage(params, schema);
+  const how = schema ? "; the schema is given to the model in a system message, and the answer is not checked against it" : "";
+  adjustments.add("response_format", AdjustmentKind.DEGRADED, isSchema ? "json_schema" : "json_object", "text", `${why}: the tools are kept${how}`);
+  return undefined;
+}
+
+/** The schema a model cannot be held to, asked for in a system message ahead of the conversation. */
+function giveSchemaInSystemMessage(params: ChatParams, schema: JsonObject): void {
+  const instruction = `Answer with a JSON object that follows this JSON schema:\n${JSON.stringify(schema)}`;
+  params.messages = [create(MessageSchema, { role: Role.SYSTEM, content: instruction }), ...params.messages];
+  // Counted, so that an error naming messages[i] names the caller's message, not the one after it.
+  params.insertedMessages = (params.insertedMessages ?? 0) + 1;
+}

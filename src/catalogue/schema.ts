@@ -73,6 +73,8 @@ const reasoning = z
     parameters: parameterRules.optional(),
     /** Forced tool use is refused while reasoning (Anthropic): a forced choice becomes "auto". */
     noForcedTools: z.boolean().optional(),
+    /** The vendor answers only as a stream while the model reasons (Qwen3's `enable_thinking`): a unary call that reasons is streamed and gathered. */
+    streamOnly: z.boolean().optional(),
   })
   .refine((r) => (r.control !== "effort" && r.control !== "adaptive") || r.efforts !== undefined, "a model steered by effort lists its efforts")
   .refine((r) => r.control !== "adaptive" || r.budget === undefined, "a model that thinks adaptively takes no budget")
@@ -118,13 +120,15 @@ const embedding = z.strictObject({
   maxBatch: positiveInt.optional(),
 });
 
-/** Wire names of the OpenAI dialect that vary by vendor (see ModelTraits). */
+/** How a model is called on the wire beyond the unified request: the OpenAI dialect's field names that vary by vendor, and whether it answers only as a stream (see ModelTraits). */
 const wire = z.strictObject({
   maxTokensField: z.enum(["max_tokens", "max_completion_tokens"]).optional(),
   userField: z.enum(["user", "user_id"]).optional(),
   reasoningEffortField: z.literal("reasoning_effort").optional(),
   reasoningSwitch: z.enum(["thinking", "enable_thinking"]).optional(),
   reasoningBudgetField: z.literal("thinking_budget").optional(),
+  /** The vendor answers the model only as a stream (QwQ, open-source Qwen3): a unary call is streamed and gathered. */
+  streamOnly: z.boolean().optional(),
 });
 export type Wire = z.infer<typeof wire>;
 
@@ -148,6 +152,14 @@ export const factsShape = {
   parameters: parameterRules.optional(),
   jsonMode: z.boolean().optional(),
   jsonSchema: z.boolean().optional(),
+  /**
+   * Takes JSON mode or a JSON schema in a request that also declares tools.
+   * False: the vendor refuses the two together (Gemini before 3: "Function
+   * calling with a response mime type: 'application/json' is unsupported"), so
+   * with tools the response format is degraded to text (a schema given in a
+   * system message) or refused, by the route's policy.
+   */
+  jsonModeWithTools: z.boolean().optional(),
   tools: z.boolean().optional(),
   /**
    * Takes tool_choice "required" (a call to any one of the tools). False: the

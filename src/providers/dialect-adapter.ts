@@ -4,6 +4,7 @@ import type { Credential } from "../secrets/credential.js";
 import type { Codec, ErrorContext, VendorRequest } from "./codec.js";
 import { badResponse, parseJson } from "./codec-errors.js";
 import { checkedEvents, checkedResult, checkedVectors, guarded } from "./codec-guard.js";
+import { gatheredAnswer } from "./gathered-answer.js";
 import type { ChatParams, ChatResult, ChatStreamEvent, DiscoveredModel, EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "./provider.js";
 import { parseShouldRetry } from "./retry-after.js";
 import { frames } from "./transport/frames.js";
@@ -54,6 +55,8 @@ export class DialectAdapter implements ProviderAdapter {
   }
 
   async chat(call: UpstreamCall<ChatParams>): Promise<ChatResult> {
+    // The vendor refuses a non-stream call to the model: the answer is streamed, and gathered into one.
+    if (call.traits?.streamOnly) return gatheredAnswer(this.chatStream(call), { provider: this.name, credential: call.credential });
     const answer = await this.exchange(this.codec.chatRequest(call.params, call.upstreamModel, false, call.traits), call);
     if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
     return this.chatResult(answer.body, call.params, answer.ctx);

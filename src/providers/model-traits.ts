@@ -1,7 +1,7 @@
 /**
  * What a codec needs to know of the model it encodes for, beyond the request:
  * the wire names one vendor of a shared dialect uses where another uses
- * others. The model catalogue fills it per call (src/catalogue); a codec
+ * others, and whether the vendor answers the model only as a stream. The model catalogue fills it per call (src/catalogue); a codec
  * without it speaks its dialect's defaults.
  */
 export interface ModelTraits {
@@ -23,4 +23,9 @@ export interface ModelTraits {
   replayReasoningText?: boolean;
   /** Anthropic: the model thinks adaptively (`thinking: {type: "adaptive"}`, the effort in `output_config`) and refuses a thinking budget. */
   adaptiveThinking?: boolean;
+  /**
+   * Any dialect: the vendor refuses a non-stream call to the model (as this
+   * call is asked): the adapter streams a unary call and gathers the answer.
+   */
+  streamOnly?: boolean;
 }

@@ -18,6 +18,12 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer } from "./fak
  *   (with it, each chunk is only the new text: help.aliyun.com/zh/model-studio/use-qwen-by-calling-api);
  * - hybrid thinking models (`enable_thinking`, within `thinking_budget`) answer
  *   their reasoning first, as `reasoning_content` (help.aliyun.com/zh/model-studio/deep-thinking);
+ *   QwQ always reasons, open-source Qwen3 (qwen3-32b, qwen3-235b-a22b) unless `enable_thinking` is false;
+ * - "Qwen3 open-source edition, QwQ commercial and open-source editions, QVQ, and Qwen-Omni support
+ *   only streaming output" (https://help.aliyun.com/en/model-studio/stream): a non-stream call to
+ *   QwQ, QVQ or Omni is refused ("This model only support stream mode, …", as the vendor spells it), and one that would think (enable_thinking true, or an open-source
+ *   Qwen3 left at its default) is refused with "parameter.enable_thinking must be set to false for
+ *   non-streaming calls" (the real message, langchain4j/langchain4j#3974, coze-dev/coze-studio#324);
  * - the answer echoes the last user message ("Echo: …"); with tools it calls the forced
  *   or first tool with {"query": …}; after a tool message it answers "Tool result: …".
  */
@@ -88,6 +94,24 @@ function violation(body: Json): string | undefined {
   return undefined;
 }
 
+/** QwQ, QVQ and Qwen-Omni answer only as a stream. */
+const STREAM_ONLY_MODELS = /^(qwq|qvq)|^qwen.*-omni/;
+/** Open-source Qwen3, named by size (qwen3-32b, qwen3-235b-a22b-thinking-2507): they think unless told not to. */
+const OPEN_SOURCE_QWEN3 = /^qwen3-[\d.]+b(-|$)/;
+
+/** Whether the model reasons for this request: QwQ always; open-source Qwen3 by default; others when `enable_thinking` is true. */
+function thinks(body: Json): boolean {
+  const enabled = body.parameters?.enable_thinking;
+  return /^qwq/.test(body.model) || enabled === true || (enabled === undefined && OPEN_SOURCE_QWEN3.test(body.model));
+}
+
+/** DashScope's refusal of a non-stream call the model answers only as a stream. */
+function nonStreamRefusal(body: Json): string | undefined {
+  if (STREAM_ONLY_MODELS.test(body.model)) return "This model only support stream mode, please enable the stream parameter to access the model. ";
+  if (thinks(body)) return "parameter.enable_thinking must be set to false for non-streaming calls";
+  return undefined;
+}
+
 interface Answer {
   content: string;
   /** The pieces a stream sends the content in. */
@@ -105,7 +129,7 @@ function answer(body: Json, options: DashScopeFakeOptions): Answer {
   const inputTokens = messages.reduce((sum, m) => sum + words(m.content) + 3, 0);
   const userText = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
   const tools: Json[] = p.tools ?? [];
-  const reasoning = p.enable_thinking === true ? `Thinking about ${userText}.` : "";
+  const reasoning = thinks(body) ? `Thinking about ${userText}.` : "";
   if (tools.length > 0 && p.tool_choice !== "none" && last.role === "user") {
     const name = p.tool_choice?.function?.name ?? tools[0]!.function.name;
     return { content: "", pieces: [], reasoning, toolCalls: [{ id: `call_${randomUUID().slice(0, 8)}`, name, arguments: JSON.stringify({ query: userText }) }], finishReason: "tool_calls", inputTokens };
@@ -191,7 +215,7 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
 }
 
 export async function startDashScopeFake(options: DashScopeFakeOptions): Promise<DashScopeFake> {
-  const models = options.models ?? ["qwen-plus", "qwen-turbo", "qwen-max", "qwen2.5-72b-instruct"];
+  const models = options.models ?? ["qwen-plus", "qwen-turbo", "qwen-max", "qwen2.5-72b-instruct", "qwq-plus", "qwen3-235b-a22b"];
   const faults: StreamFault[] = [];
   const toolCallsMade: DashScopeFake["toolCallsMade"] = [];
   const server = await startFakeServer(async (req, res) => {
@@ -224,9 +248,11 @@ export async function startDashScopeFake(options: DashScopeFakeOptions): Promise
     if (typeof body.model !== "string" || !models.includes(body.model)) return invalid(res, "Model not exist.");
     const problem = violation(body);
     if (problem) return invalid(res, problem);
+    const streaming = req.headers["x-dashscope-sse"] === "enable" || String(req.headers.accept ?? "").includes("text/event-stream");
+    const streamOnly = streaming ? undefined : nonStreamRefusal(body);
+    if (streamOnly) return invalid(res, streamOnly);
     const result = answer(body, options);
     toolCallsMade.push(...result.toolCalls);
-    const streaming = req.headers["x-dashscope-sse"] === "enable" || String(req.headers.accept ?? "").includes("text/event-stream");
     if (streaming) return stream(res, body, result, options, faults.shift());
     const requestId = randomUUID();
     const outputTokens = words(result.content) + (result.toolCalls.length > 0 ? 10 : 0);

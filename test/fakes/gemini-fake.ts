@@ -15,7 +15,11 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  * - after function responses it answers "Tool result: …" ("error: …" for a
  *   response under the documented `error` key), counting the images the
  *   user turn holds beside them;
- * - responseMimeType application/json answers {"answer": …};
+ * - responseMimeType application/json answers {"answer": …}; Gemini 2.x refuses
+ *   it beside function declarations, as the real API does (400 "Function calling
+ *   with a response mime type: 'application/json' is unsupported",
+ *   googleapis/python-genai#867); Gemini 3 takes both
+ *   (https://ai.google.dev/gemini-api/docs/structured-output#structured_outputs_with_tools);
  * - maxOutputTokens (in words here) cuts the answer with finishReason MAX_TOKENS;
  * - a prompt containing "[blocked]" is blocked (promptFeedback, no candidates);
  * - streams are `data:` events framed with CRLF and no end marker;
@@ -52,11 +56,13 @@ interface FakeModel {
   /** The thinking budgets a 2.5 model takes; Gemini 3 takes levels instead. */
   budget?: [number, number];
   levels?: string[];
+  /** Refuses function declarations beside responseMimeType application/json (Gemini before 3). */
+  noJsonWithTools?: boolean;
 }
 
 const MODELS: FakeModel[] = [
-  { name: "gemini-2.0-flash", methods: ["generateContent", "countTokens"] },
-  { name: "gemini-2.5-flash", methods: ["generateContent", "countTokens"], thinking: true, budget: [0, 24_576] },
+  { name: "gemini-2.0-flash", methods: ["generateContent", "countTokens"], noJsonWithTools: true },
+  { name: "gemini-2.5-flash", methods: ["generateContent", "countTokens"], thinking: true, budget: [0, 24_576], noJsonWithTools: true },
   { name: "gemini-3-pro-preview", methods: ["generateContent", "countTokens"], thinking: true, signs: true, levels: ["low", "high"] },
   { name: "text-embedding-004", methods: ["embedContent"] },
   { name: "gemini-embedding-001", methods: ["embedContent", "countTokens"] },
@@ -185,6 +191,9 @@ export function violation(body: Json, model: FakeModel, signatures: Set<string>)
       if (unknown) return unknownField(unknown, `${at}.parameters`);
       declared.add(fn.name);
     }
+  }
+  if (model.noJsonWithTools && declared.size > 0 && config.responseMimeType === "application/json") {
+    return "Function calling with a response mime type: 'application/json' is unsupported";
   }
   const calling = body.toolConfig?.functionCallingConfig;
   if (calling) {

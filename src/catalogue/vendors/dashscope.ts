@@ -9,8 +9,15 @@ const THINKING_DOCS = "https://help.aliyun.com/zh/model-studio/deep-thinking";
 /** JSON mode for most Qwen models; JSON schemas for the qwen3-max, qwen-plus and qwen-flash series only. */
 const JSON_MODE_DOCS = "https://help.aliyun.com/zh/model-studio/json-mode";
 
-/** Hybrid Qwen3 models think when `enable_thinking` is true, within `thinking_budget`, and return `reasoning_content`. */
-const HYBRID = { always: false, control: "budget" as const, budget: { min: 1, max: 38_912 }, returnsText: true };
+/**
+ * "Qwen3 open-source edition, QwQ commercial and open-source editions, QVQ, and Qwen-Omni support only streaming output";
+ * a hybrid model thinks only in a streamed answer ("parameter.enable_thinking must be set to false for non-streaming calls").
+ */
+const STREAM_DOCS = "https://help.aliyun.com/en/model-studio/stream";
+const STREAM_ONLY = { wire: { streamOnly: true }, source: checked(STREAM_DOCS, "2026-12-04") };
+
+/** Hybrid Qwen3 models think when `enable_thinking` is true, within `thinking_budget`, and return `reasoning_content`; only in a streamed answer. */
+const HYBRID = { always: false, control: "budget" as const, budget: { min: 1, max: 38_912 }, returnsText: true, streamOnly: true };
 
 export const DASHSCOPE: VendorFile = {
   provider: "dashscope",
@@ -35,6 +42,12 @@ export const DASHSCOPE: VendorFile = {
   models: [
     // Qwen3 models are hybrid thinkers.
     { model: "qwen3*", reasoning: HYBRID, source: checked(THINKING_DOCS, "2026-12-01") },
+    // Open-source Qwen3 (named by size: qwen3-32b, qwen3-235b-a22b, qwen3-30b-a3b-instruct-2507, …) think by default, and answer only as a stream.
+    { model: "qwen3-*b", ...STREAM_ONLY },
+    { model: "qwen3-*b-*", ...STREAM_ONLY },
+    { model: "qwq*", ...STREAM_ONLY },
+    { model: "qvq*", ...STREAM_ONLY },
+    { model: "qwen*-omni*", ...STREAM_ONLY },
     { model: "qwen3-max*", jsonSchema: true, source: checked(JSON_MODE_DOCS, "2026-12-04") },
     { model: "qwen-flash*", jsonSchema: true, source: checked(JSON_MODE_DOCS, "2026-12-04") },
     { model: "qwen-max", contextWindow: 32_768, maxOutputTokens: 8_192, price: cny(2.4, 9.6), source: checked(PRICING, "2025") },

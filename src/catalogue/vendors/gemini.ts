@@ -36,6 +36,10 @@ export const GEMINI: VendorFile = {
   models: [
     // Families: a new Gemini 3 or 2.5 model thinks the way its generation does before it has a row of its own.
     { model: "gemini-3*", ...LONG, reasoning: LEVELS(["low", "high"]), source: checked("https://ai.google.dev/gemini-api/docs/thinking", "2026-12-01") },
+    // Before Gemini 3, function declarations and responseMimeType application/json together are refused (400 "Function
+    // calling with a response mime type: 'application/json' is unsupported", googleapis/python-genai#867); Gemini 3
+    // takes structured output with tools (https://ai.google.dev/gemini-api/docs/structured-output#structured_outputs_with_tools).
+    { model: "gemini-2*", jsonModeWithTools: false, source: checked("https://ai.google.dev/gemini-api/docs/structured-output#structured_outputs_with_tools", "2026-12-04") },
     { model: "gemini-2.5*", ...LONG, reasoning: BUDGET(1, 24_576, true), source: checked("https://ai.google.dev/gemini-api/docs/thinking", "2026-12-01") },
     { model: "gemini-3-pro", ...LONG, reasoning: LEVELS(["low", "high"]), price: usd(2, 12, 0.2), source: checked(`${MODELS}#gemini-3-pro`, PRICES) },
     { model: "gemini-3-flash", ...LONG, reasoning: LEVELS(["low", "medium", "high"]), price: usd(0.5, 3, 0.05), source: checked(`${MODELS}#gemini-3-flash`, PRICES) },

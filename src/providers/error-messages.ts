@@ -1,4 +1,5 @@
-import type { Credential } from "../secrets/credential.js";
+import { presetFor } from "../config/provider-presets.js";
+import { hasNoSecret, type Credential } from "../secrets/credential.js";
 import { redactSecrets } from "./redact.js";
 import { UpstreamError, type UpstreamErrorKind } from "./upstream-error.js";
 
@@ -12,6 +13,8 @@ export function describe(
 ): string {
   switch (kind) {
     case "credential_rejected":
+      // A keyless provider has no credential to replace: its server wants a key the gateway was never given.
+      if (hasNoSecret(credential)) return `provider "${provider}" answered HTTP ${status ?? 401} to a call sent without a key: ${howToGiveKey(provider)}`;
       return `provider "${provider}" rejected the gateway's credential "${credential.id}" (#${credential.fingerprint}); an operator must replace it`;
     case "rate_limited":
       return `provider "${provider}" is rate limiting: ${vendorMessage || "too many requests"}`;
@@ -22,6 +25,12 @@ export function describe(
     default:
       return vendorMessage ? `provider "${provider}": ${vendorMessage}` : `provider "${provider}" answered HTTP ${status ?? "?"}`;
   }
+}
+
+/** Where a keyless provider's key goes: the preset's variable, or the config file. */
+function howToGiveKey(provider: string): string {
+  const inFile = `providers.${provider}.api_key in the config file`;
+  return presetFor(provider) ? `set ${provider.toUpperCase()}_API_KEY (or ${inFile})` : `set ${inFile}`;
 }
 
 /** The most of a vendor's own words that reach a caller, a log line or a span (an HTML error page says nothing useful after that). */

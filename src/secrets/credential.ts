@@ -16,6 +16,11 @@ export interface Credential {
   readonly secondary?: string;
 }
 
+/** True for the credential of a keyless provider (a local vLLM or Ollama server): calls go out with no key at all. */
+export function hasNoSecret(credential: Credential): boolean {
+  return credential.secret === "" && !credential.secondary;
+}
+
 /** First 8 hex digits of SHA-256: enough to tell keys apart, useless to an attacker. */
 export function fingerprint(secret: string): string {
   return createHash("sha256").update(secret).digest("hex").slice(0, 8);

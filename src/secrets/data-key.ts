@@ -6,7 +6,10 @@ export const DATA_KEY_BYTES = 32;
 /** The most a key file is read: a data key, encoded, with room for a line break (not /dev/zero until memory runs out). */
 const KEY_FILE_MAX_BYTES = 256;
 
-const HOW_TO = "32 random bytes, base64 or hex encoded (e.g. `openssl rand -base64 32`)";
+export const HOW_TO_MAKE_DATA_KEY = "32 random bytes, base64 or hex encoded (e.g. `openssl rand -base64 32`)";
+
+/** Neither SWITCHBOARD_SECRET_KEY nor a key file was given: callers that need the key for something else than the file say so in their own words. */
+export class DataKeyMissingError extends ConfigError {}
 
 /**
  * The encrypted file's data key: SWITCHBOARD_SECRET_KEY, else the key file.
@@ -21,10 +24,10 @@ export function loadDataKey(env: NodeJS.ProcessEnv, keyFile: string | undefined,
     if (raw.length === DATA_KEY_BYTES) return remembered(raw);
     return remembered(decodeKey(raw.toString("utf8"), keyFile, ""), raw.toString("utf8"));
   }
-  throw new ConfigError(
+  throw new DataKeyMissingError(
     "environment",
     "SWITCHBOARD_SECRET_KEY",
-    `is not set: the encrypted secrets file needs a data key (set SWITCHBOARD_SECRET_KEY or SWITCHBOARD_SECRET_KEY_FILE / secrets.key_file to ${HOW_TO})`,
+    `is not set: the encrypted secrets file needs a data key (set SWITCHBOARD_SECRET_KEY or SWITCHBOARD_SECRET_KEY_FILE / secrets.key_file to ${HOW_TO_MAKE_DATA_KEY})`,
   );
 }
 
@@ -54,7 +57,7 @@ function readKeyFile(keyFile: string, warn: (message: string) => void): Buffer {
       length += read;
       if (read === 0 || length === buffer.length) break;
     }
-    if (length > KEY_FILE_MAX_BYTES) throw new ConfigError(keyFile, "", `is larger than ${KEY_FILE_MAX_BYTES} bytes: it is not a data key (${HOW_TO})`);
+    if (length > KEY_FILE_MAX_BYTES) throw new ConfigError(keyFile, "", `is larger than ${KEY_FILE_MAX_BYTES} bytes: it is not a data key (${HOW_TO_MAKE_DATA_KEY})`);
     return buffer.subarray(0, length);
   } catch (err) {
     throw err instanceof ConfigError ? err : failed(err);
@@ -77,6 +80,6 @@ function decodeKey(text: string, source: string, field: string): Buffer {
       ? Buffer.from(trimmed.replace(/-/g, "+").replace(/_/g, "/"), "base64")
       : undefined;
   // Never echo the value: it is the key (or close to it).
-  if (!key || key.length !== DATA_KEY_BYTES) throw new ConfigError(source, field, `is not a valid data key: it must be ${HOW_TO}`);
+  if (!key || key.length !== DATA_KEY_BYTES) throw new ConfigError(source, field, `is not a valid data key: it must be ${HOW_TO_MAKE_DATA_KEY}`);
   return key;
 }

@@ -1,6 +1,7 @@
 import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
 import { num } from "../store/sql.js";
 import { fingerprint } from "./credential.js";
+import { DataKeyMissingError, HOW_TO_MAKE_DATA_KEY } from "./data-key.js";
 import { openSecret, sealSecret, secretContext } from "./db-secret-envelope.js";
 import { SECRET_NAME } from "./encrypted-file-store.js";
 import { headerProblem } from "./header-safe-secret.js";
@@ -245,10 +246,22 @@ export class DbSecretStore {
     try {
       this.kekInstance ??= this.openKek();
     } catch (err) {
-      throw new DbSecretError("failed_precondition", `the database store has no key-encryption key: ${(err as Error).message}`);
+      throw new DbSecretError("failed_precondition", `the database store has no key-encryption key: ${whyNoKek(err)}`);
     }
     return this.kekInstance;
   }
+}
+
+/**
+ * Why the KEK could not be built. A missing local key is the gateway's to have,
+ * not the caller's (exporting it in the CLI's shell does nothing), and it is the
+ * KEK here, not the encrypted file's key.
+ */
+function whyNoKek(err: unknown): string {
+  if (err instanceof DataKeyMissingError) {
+    return `this gateway was started without SWITCHBOARD_SECRET_KEY (the local key-encryption key of db: secrets): restart it with SWITCHBOARD_SECRET_KEY (or SWITCHBOARD_SECRET_KEY_FILE) set to ${HOW_TO_MAKE_DATA_KEY}, or with SWITCHBOARD_SECRET_KEK=vault-transit or aws-kms`;
+  }
+  return (err as Error).message;
 }
 
 /** Maps a KEK's failure (Vault or AWS away, a key it no longer has) to a refusal of the store. */

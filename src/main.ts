@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import cluster from "node:cluster";
-import type { AddressInfo } from "node:net";
 import { bootstrapAuth, filePepperNotice, masterKeyReplacementNotice, weakMasterKeyNotice } from "./auth/bootstrap.js";
 import { showGeneratedMasterKey } from "./auth/generated-master-key-notice.js";
 import { cacheCommand } from "./cli/cache-command.js";
@@ -13,7 +12,7 @@ import type { GatewayConfig } from "./config/config.js";
 import { planWorkers, type WorkersPlan } from "./config/workers-config.js";
 import { createLogger } from "./observability/logger.js";
 import { maskKeys } from "./providers/redact.js";
-import { CONSOLE_PATH } from "./server/console-assets.js";
+import { consoleUrl } from "./server/console-url.js";
 import { tuneHeap } from "./server/heap-tuning.js";
 import { superviseWorkers } from "./server/workers.js";
 
@@ -49,7 +48,7 @@ async function serve(): Promise<void> {
     throw hostRefusal(err, config.server.host) ?? err;
   });
   app.logger.info(
-    { address: address.address, port: address.port, providers: config.providers.map((p) => p.name), console: consoleUrl(address) },
+    { address: address.address, port: address.port, providers: config.providers.map((p) => p.name), console: consoleUrl(address, config.server.tls !== undefined) },
     "switchboard listening (gRPC, gRPC-Web, Connect and HTTP/1.1 on one port)",
   );
   let stopping = false;
@@ -87,12 +86,6 @@ async function serve(): Promise<void> {
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
-}
-
-/** Where a browser on this machine finds the web console (a wildcard address is this machine's every address). */
-function consoleUrl({ address, port }: AddressInfo): string {
-  const host = address === "0.0.0.0" || address === "::" ? "localhost" : address.includes(":") ? `[${address}]` : address;
-  return `http://${host}:${port}${CONSOLE_PATH}`;
 }
 
 /** A second signal sooner than this after the first is the same one, delivered twice. */

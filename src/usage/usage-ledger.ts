@@ -209,13 +209,11 @@ export class UsageLedger {
       return;
     }
     if (found.length === 0) return;
-    this.options.logger.info(
-      { journal: journal.dir, files: found.map((claimed) => claimed.file) },
-      "replaying usage ledger rows an earlier run had not stored (torn lines are skipped)",
-    );
+    // Said only of files that hold something: an empty one (a run stopped by a configuration error) lost no row.
+    const replayed: string[] = [];
     // Read once and held for their turn, within the memory the queue may take; past it, peeked now and read again at their turn.
     let room = this.maxQueued - this.queue.length - this.heldAhead();
-    for (const { segment } of found) {
+    for (const { segment, file } of found) {
       this.onDisk.set(segment, 0);
       this.claimed.add(segment);
       const read = room > 0 ? this.readClaimed(journal, segment) : undefined;
@@ -224,8 +222,12 @@ export class UsageLedger {
         room -= read.rows.length;
       }
       const entries = read?.rows ?? journal.peekSegment(segment);
+      if (entries.length > 0 || (read?.torn ?? 0) > 0) replayed.push(file);
       // Their cost counts for budgets from now on, though most are not read back yet (provisional entries are charged when recorded).
       for (const entry of entries) if (entry.provisional === undefined && ledgerRowProblem(entry) === undefined) this.unstored.add(entry);
+    }
+    if (replayed.length > 0) {
+      this.options.logger.info({ journal: journal.dir, files: replayed }, "replaying usage ledger rows an earlier run had not stored (torn lines are skipped)");
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.flush().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs).unref()))]);

@@ -16,6 +16,7 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import { maskKeys } from "../providers/redact.js";
 import { coverOf, type AttemptCost } from "./attempt-cover.js";
 import { currentPeriod, type BudgetAnswer, type Growth, type Period, type SpendCounter } from "./budgets.js";
+import { formatDistinctAmounts } from "./distinct-amounts.js";
 import { cheaperEconomy } from "./economy-prices.js";
 import type { ProvisionalMark } from "./ledger-journal.js";
 import type { LedgerRow } from "./ledger-store.js";
@@ -533,9 +534,10 @@ export class UsageHooks implements CallHooks {
     const currency = this.deps.prices.currency;
     const resets = new Date(period.endMs).toISOString();
     const economyHint = budget.whenExhausted === "economy_only" && noEconomy ? "; only models with an economy mapping are served until then" : "";
+    const [spentShown, budgetShown] = formatDistinctAmounts(spent, budget.limitNanos);
     return gatewayError(
       Code.ResourceExhausted,
-      `budget exhausted: key "${keyId}" spent ${formatNanos(spent, 4)} of its ${formatNanos(budget.limitNanos, 4)} ${currency} ${PERIOD_ADJECTIVE[budget.period]} budget; it resets at ${resets}${economyHint}${after}`,
+      `budget exhausted: key "${keyId}" spent ${spentShown} of its ${budgetShown} ${currency} ${PERIOD_ADJECTIVE[budget.period]} budget; it resets at ${resets}${economyHint}${after}`,
       "BUDGET_EXHAUSTED",
       { key: keyId, spent: formatNanos(spent), budget: formatNanos(budget.limitNanos), currency, period_end: resets },
       period.endMs - now,

@@ -10,13 +10,14 @@ import {
   type EmbedResponse,
 } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import type { ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
-import { MessageSchema, Role, ToolCallSchema, UsageSchema, type FinishReason, type Logprobs, type ToolCall, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { MessageSchema, Role, UsageSchema, type FinishReason, type Logprobs, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { Model } from "../../gen/ts/switchboard/v1/models_pb.js";
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { Logger } from "../observability/logger.js";
 import type { ChatParams, EmbedParams, VendorIdentity } from "../providers/provider.js";
 import { UpstreamError } from "../providers/upstream-error.js";
+import { StreamedToolCalls } from "../providers/streamed-tool-calls.js";
 import { usageFaultLine, type UsageFault } from "../providers/vendor-usage.js";
 import { Catalogue } from "../catalogue/catalogue.js";
 import { AdmittedCall, type CallRequest } from "./admitted-call.js";
@@ -216,7 +217,7 @@ export class Gateway {
     fitting: CallFitting,
     keepsAnswer: boolean,
   ): AsyncGenerator<ChatStreamResponse> {
-    const toolCalls = new Map<number, ToolCall>();
+    const toolCalls = new StreamedToolCalls();
     // The answer's text is kept whole only for what needs it: the response cache (to store it, or to hand it to
     // identical calls waiting on this one) and a trace that records content. Otherwise only its length is counted.
     const keepText = cache !== CACHE_MISS || ctx.trace?.recordsContent === true;
@@ -256,13 +257,8 @@ export class Gateway {
           if (logprobs && event.logprobs) kept += logprobs.add(event.logprobs);
           for (const fragment of event.toolCalls) {
             // Names and ids count as well: the summary carries them, and a vendor may send any number of either.
-            kept += fragment.argumentsFragment.length + fragment.name.length + fragment.id.length;
+            kept += toolCalls.add(fragment);
             answered += fragment.argumentsFragment.length;
-            const toolCall = toolCalls.get(fragment.index) ?? create(ToolCallSchema, {});
-            toolCall.id ||= fragment.id;
-            toolCall.name ||= fragment.name;
-            toolCall.arguments += fragment.argumentsFragment;
-            toolCalls.set(fragment.index, toolCall);
           }
           if (kept > MAX_STREAMED_ANSWER_CHARS) throw answerTooLong(dispatched.serving()?.provider);
           if (answered > mostAnswered) throw pastMaxTokens(dispatched.serving()?.provider, params.maxTokens!);
@@ -454,19 +450,13 @@ function answerTooLong(provider = "unknown"): UpstreamError {
 function streamedAnswer(
   end: { id: string; finishReason: FinishReason; stopSequence?: string } & VendorIdentity,
   text: string,
-  toolCalls: Map<number, ToolCall>,
+  toolCalls: StreamedToolCalls,
   usage: Usage,
   served: Candidate,
   said: { reasoningContent: string; refusal: string; reasoning: ReasoningBlock[] },
   logprobs: Logprobs | undefined,
 ): CacheableAnswer {
-  const calls = [...toolCalls.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([index, toolCall]) => {
-      toolCall.id ||= `call_${index}`;
-      return toolCall;
-    });
-  const message = create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls: calls, ...said });
+  const message = create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls: toolCalls.list(), ...said });
   return { id: end.id, message, finishReason: end.finishReason, stopSequence: end.stopSequence, usage, served, ...vendorIdentity(end), logprobs };
 }
 

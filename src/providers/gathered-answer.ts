@@ -2,11 +2,12 @@
 // and open-source Qwen3: ModelTraits.streamOnly) is sent as a stream; this
 // reads that stream back into the one answer the unary call returns.
 import { create } from "@bufbuild/protobuf";
-import { LogprobsSchema, MessageSchema, Role, ToolCallSchema, type Logprobs, type ToolCall } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { LogprobsSchema, MessageSchema, Role, type Logprobs } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { MAX_STREAMED_ANSWER_CHARS } from "./answer-limits.js";
 import type { ErrorContext } from "./codec.js";
 import { badResponse } from "./codec-errors.js";
 import type { ChatResult, ChatStreamEvent } from "./provider.js";
+import { StreamedToolCalls } from "./streamed-tool-calls.js";
 
 /**
  * The answer a stream's events make: its text, reasoning, refusal and tool
@@ -22,12 +23,11 @@ export async function gatheredAnswer(events: AsyncIterable<ChatStreamEvent>, ctx
   let refusal = "";
   let logprobs: Logprobs | undefined;
   let firstId: string | undefined;
-  const toolCalls = new Map<number, ToolCall>();
+  const toolCalls = new StreamedToolCalls();
   let kept = 0;
   for await (const event of events) {
     if (event.type === "end") {
-      const calls = [...toolCalls.entries()].sort(([a], [b]) => a - b).map(([index, call]) => ((call.id ||= `call_${index}`), call));
-      const message = create(MessageSchema, { role: Role.ASSISTANT, content, reasoningContent, refusal, toolCalls: calls, reasoning: event.reasoning ?? [] });
+      const message = create(MessageSchema, { role: Role.ASSISTANT, content, reasoningContent, refusal, toolCalls: toolCalls.list(), reasoning: event.reasoning ?? [] });
       return {
         id: event.id || firstId || "",
         message,
@@ -46,14 +46,7 @@ export async function gatheredAnswer(events: AsyncIterable<ChatStreamEvent>, ctx
     reasoningContent += event.reasoning ?? "";
     refusal += event.refusal ?? "";
     kept += event.content.length + (event.reasoning?.length ?? 0) + (event.refusal?.length ?? 0);
-    for (const fragment of event.toolCalls) {
-      const call = toolCalls.get(fragment.index) ?? create(ToolCallSchema, {});
-      call.id ||= fragment.id;
-      call.name ||= fragment.name;
-      call.arguments += fragment.argumentsFragment;
-      toolCalls.set(fragment.index, call);
-      kept += fragment.id.length + fragment.name.length + fragment.argumentsFragment.length;
-    }
+    for (const fragment of event.toolCalls) kept += toolCalls.add(fragment);
     if (event.logprobs) {
       logprobs ??= create(LogprobsSchema);
       logprobs.content.push(...event.logprobs.content);

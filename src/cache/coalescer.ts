@@ -9,6 +9,8 @@ import type { RedisTier } from "./redis-tier.js";
 export type Joined =
   /** Another call's answer (coalesced). */
   | { kind: "answer"; plain: Uint8Array }
+  /** The entry another instance stored between this call's look in Redis and its lock: a hit after all. */
+  | { kind: "stored"; plain: Uint8Array }
   /** This call makes the vendor call; identical calls wait for it. */
   | { kind: "lead"; lead: Lead }
   /** The call waited on got no answer to share: call the vendor as usual. */
@@ -128,6 +130,15 @@ export class Coalescer {
     if (!remote?.isUp) return { kind: "lead", lead: lead() };
     try {
       const lock = await remote.lock(key, this.remoteWaitMs);
+      if (lock.kind === "taken") {
+        // Looked at once more: the leader before this call may have stored its entry and let go of the lock since the caller's look.
+        const stored = await this.storedMeanwhile(remote, key, open);
+        if (stored) {
+          void remote.unlock(key, lock.token);
+          this.end(key, flight, stored);
+          return { kind: "stored", plain: stored };
+        }
+      }
       // "unknown": this call may hold the lock (Redis may apply the SET late), and must never wait on it.
       if (lock.kind !== "busy") return { kind: "lead", lead: lead(lock.token) };
       // Another instance leads: this call waits for its answer on behalf of every identical call here.
@@ -192,6 +203,11 @@ export class Coalescer {
       timer?.stop();
       if (onAbort) caller.signal.removeEventListener("abort", onAbort);
     }
+  }
+
+  private async storedMeanwhile(remote: RedisTier, key: CacheKey, open: (sealed: Buffer) => Uint8Array | undefined): Promise<Uint8Array | undefined> {
+    const state = await remote.poll(key);
+    return state?.entry && open(state.entry);
   }
 
   /** Polls Redis until the leader's entry is there, its lock is gone without one, or the wait is over. */

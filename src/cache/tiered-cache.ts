@@ -81,6 +81,10 @@ export class TieredCache implements ResponseCache {
       return answered(inRedis, "hit");
     }
     const joined = this.deps.coalescer ? await this.deps.coalescer.join(key, ctx, (entry) => this.open(key, entry)) : { kind: "alone" as const };
+    if (joined.kind === "stored") {
+      this.deps.metrics.cacheHits.inc({ level: "l2", ...labels });
+      return answered(joined.plain, "hit");
+    }
     if (joined.kind === "answer") {
       this.deps.metrics.cacheCoalesced.inc(labels);
       return answered(joined.plain, "coalesced");

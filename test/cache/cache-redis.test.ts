@@ -9,6 +9,7 @@ import { tempDir } from "../support/stores.js";
 import { startUsageWorld, type UsageWorld } from "../support/usage-setup.js";
 import { startGatedVendor } from "./support/gated-vendor.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
+import { eventually } from "../secrets/support/bao.js";
 
 /** A deterministic question (temperature 0): cached by default. */
 const ask = (content: string, model = "gpt-4o-mini") => ({ model, messages: [{ role: Role.USER, content }], temperature: 0 });
@@ -250,12 +251,13 @@ describe("the response cache in a Redis of its own", () => {
 
   it("keeps its entries in SWITCHBOARD_CACHE_REDIS_URL, none in the Redis of limits and budgets", async () => {
     const client = gw.client("connect");
-    expect((await client.chat(ask("kept apart"))).cached).toBe(false);
-    expect((await client.chat(ask("kept apart"))).cached).toBe(true);
     const own = new Redis(cacheRedis.env.SWITCHBOARD_TEST_REDIS_URL!);
     const shared = new Redis(requireService("SWITCHBOARD_TEST_REDIS_URL"));
     try {
-      expect((await own.keys(`${prefix}cache:e:*`)).length).toBe(1);
+      expect((await client.chat(ask("kept apart"))).cached).toBe(false);
+      // The entry is written after the answer is sent, so the next call may only find it once it is there.
+      await eventually(async () => expect((await own.keys(`${prefix}cache:e:*`)).length).toBe(1), 5_000);
+      expect((await client.chat(ask("kept apart"))).cached).toBe(true);
       expect(await shared.keys(`${prefix}cache:*`)).toEqual([]);
     } finally {
       own.disconnect();

@@ -94,12 +94,15 @@ describe("fleet messages over Redis", () => {
 
   it("carries an operator's action to the other instance once: the same message sent again is dropped", async () => {
     await adminClient(a).disableKey({ name: name("k2"), reason: "leaked" });
+    const applied = () => b.logs.entries.filter((e) => e.msg === "applied another instance's key-pool action");
     await eventually(async () => expect(await state(b, "k2")).toBe(CredentialState.DISABLED), 5_000);
+    // The pool changes before the disable is stored and logged: wait for the log before the replay.
+    await eventually(() => expect(applied()).toHaveLength(1), 5_000);
     const sealed = captured.find((message) => message.includes('"op":"disable"') && message.includes("leaked"));
     expect(sealed).toBeDefined();
     await adversary.publish(`${prefix}pools:actions`, sealed!);
     await eventually(async () => expect(await dropped(b, "pools:actions", "replayed")).toBe(1), 5_000);
-    expect(b.logs.entries.filter((e) => e.msg === "applied another instance's key-pool action")).toHaveLength(1);
+    expect(applied()).toHaveLength(1);
   });
 
   it("seals the other fleet channels too: key changes, database secret notices, cache purges", async () => {

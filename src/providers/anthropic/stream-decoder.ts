@@ -62,6 +62,14 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   // Kept as sent, and read (and checked) once, at the end.
   private usage: unknown;
   private stopped = false;
+  /**
+   * JSON mode's text blocks, held back: while thinking the JSON tool is only
+   * offered (wire.ts), and the model may write a line before calling it. The
+   * answer is the tool's input then, as the unary answer has it; the text
+   * only when no JSON tool came.
+   */
+  private heldText = "";
+  private jsonCame = false;
 
   constructor(
     private readonly jsonMode: boolean,
@@ -99,7 +107,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       case "message_stop":
         this.stopped = true;
         // Blocks are closed before the message is; any left open end here.
-        return [...this.blocks.values()].flatMap((role) => this.emptyInputClosed(role));
+        return [...this.blocks.values()].flatMap((role) => this.emptyInputClosed(role)).concat(this.textWithoutJson());
       case "content_block_stop":
         return this.blockStop(this.blocks.get(event.index ?? -1));
       default:
@@ -141,11 +149,12 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     }
     if (block.type === "text") {
       this.blocks.set(index, { kind: "text" });
-      const start = vendorString(block.text, "content_block.text", this.ctx);
-      return start ? [text(start)] : [];
+      return this.answerText(vendorString(block.text, "content_block.text", this.ctx));
     }
     if (block.type === "tool_use" && this.jsonMode && block.name === JSON_TOOL_NAME) {
       const input = startingInput(block.input);
+      this.jsonCame = true;
+      this.heldText = "";
       this.blocks.set(index, { kind: "json", hasInput: input !== "" });
       return input ? [text(input)] : [];
     }
@@ -178,7 +187,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   private blockDelta(role: BlockRole | undefined, delta: NonNullable<AnthropicEvent["delta"]>): ChatStreamEvent[] {
     if (delta.type === "text_delta") {
       const piece = vendorString(delta.text, "delta.text", this.ctx);
-      return role?.kind === "text" && piece ? [text(piece)] : [];
+      return role?.kind === "text" ? this.answerText(piece) : [];
     }
     if (delta.type === "signature_delta") {
       const signature = vendorString(delta.signature, "delta.signature", this.ctx);
@@ -198,6 +207,26 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     role.hasInput = true;
     // JSON mode streams the forced tool's input as the answer text.
     return [role.kind === "json" ? text(partial) : toolFragment(role.position, "", "", partial)];
+  }
+
+  /** A text block's piece: streamed on, or in JSON mode held until the end tells whether the JSON tool answered. */
+  private answerText(piece: string): ChatStreamEvent[] {
+    if (!piece) return [];
+    if (!this.jsonMode) return [text(piece)];
+    if (this.jsonCame) return [];
+    if (this.heldText.length + piece.length > MAX_STREAMED_ANSWER_CHARS) {
+      throw badResponse(this.ctx, `streamed text longer than ${MAX_STREAMED_ANSWER_CHARS} characters, the most the gateway keeps of one answer`);
+    }
+    this.heldText += piece;
+    return [];
+  }
+
+  /** JSON mode's held text, when the model answered without the JSON tool. */
+  private textWithoutJson(): ChatStreamEvent[] {
+    if (this.jsonCame || !this.heldText) return [];
+    const held = this.heldText;
+    this.heldText = "";
+    return [text(held)];
   }
 
   /** Counts what the decoder keeps of the reasoning: past MAX_STREAMED_ANSWER_CHARS, the vendor's bad_response. */

@@ -26,7 +26,11 @@ describe("a Redis link", () => {
   it("leaves its connection ended once closed", async () => {
     const link = new RedisLink({ url: requireService("SWITCHBOARD_TEST_REDIS_URL"), prefix: redisPrefix(), logger: createLogger("silent") });
     await link.connect();
+    // The connection ends when its socket closes, after QUIT is answered (not when close() returns): waited for, then
+    // past the delay after which a link not closed starts its connection again (RESTART_AFTER_END_MS, 200 ms).
+    const ended = new Promise((resolve) => link.client.once("end", resolve));
     await link.close();
+    await ended;
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(link.client.status).toBe("end");
   });

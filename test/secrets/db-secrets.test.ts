@@ -89,7 +89,8 @@ describe("switchboard secrets --store db, end to end", () => {
     fake = await startOpenAIFake({ apiKey: OLD, extraKeys: [K1, K2] });
     gw = await startGateway(
       { KEY_OLD: OLD, SWITCHBOARD_SECRET_KEY: secretKey(), SWITCHBOARD_DATA_DIR: dataDir },
-      { providers: { openai: { base_url: fake.baseUrl, timeout_ms: 1_500, keys: [{ id: "primary", secret: "env:KEY_OLD", weight: 1 }] } }, key_pool: { canary_share: 0.5, promote_after: 5 } },
+      // Polling every minute: a new version found within the tests' waits was found by the check beside the admin call.
+      { providers: { openai: { base_url: fake.baseUrl, timeout_ms: 1_500, keys: [{ id: "primary", secret: "env:KEY_OLD", weight: 1 }] } }, secrets: { db: { refresh_ms: 60_000 } }, key_pool: { canary_share: 0.5, promote_after: 5 } },
     );
     // The CLI needs no data key: the gateway encrypts.
     cliEnv = { PATH: process.env.PATH, SWITCHBOARD_URL: gw.url, SWITCHBOARD_ADMIN_KEY: MASTER_KEY, SWITCHBOARD_CONFIG: "" };
@@ -123,9 +124,9 @@ describe("switchboard secrets --store db, end to end", () => {
     const rotate = await secrets(["rotate", "openai-prod", "--store", "db"], cliEnv, K2);
     expect(rotate).toMatchObject({ code: 0 });
     expect(rotate.stdout).toMatch(/^added version 2 of openai-prod \(fingerprint [0-9a-f]{8}\); gateways using "db:openai-prod" stage it as a canary\n$/);
-    // The rotation's check runs beside the CLI's answer: the canary appears well within the 5 s refresh period.
+    // The rotation's check runs beside the CLI's answer: the canary appears long before the minute's poll.
     const stagedV2 = async () => (await credentials(adminClient(gw), "openai")).byName.get(name("prod@v2"));
-    await expect.poll(stagedV2, { timeout: 2_000, interval: 50 }).toBeDefined();
+    await expect.poll(stagedV2, { timeout: 10_000, interval: 50 }).toBeDefined();
     const canary = (await stagedV2())!;
     expect(canary).toMatchObject({ state: CredentialState.STANDBY, version: 2n });
     expect(canary.canary?.replaces).toBe(name("prod@v1"));
@@ -271,15 +272,15 @@ describe("every instance sharing the database sees a new version", () => {
     return [a, await startGateway(env, file).catch(async (err) => (await a.stop(), Promise.reject(err)))];
   }
 
-  it("over Redis: a version added on one instance is a canary on the other within two seconds", async () => {
+  it("over Redis: a version added on one instance is a canary on the other long before its poll", async () => {
     const pg = await seededDatabase();
     // Polling every minute: only the Redis notice can be this quick.
     const [a, b] = await fleet(pg, { REDIS_URL: requireService("SWITCHBOARD_TEST_REDIS_URL"), REDIS_PREFIX: redisPrefix() }, 60_000);
     try {
       expect(await state(b, "primary@v1")).toBe(CredentialState.ACTIVE);
       await adminClient(a).addStoredSecretVersion({ parent: "secrets/shared", value: V2 });
-      await eventually(async () => expect(await state(a, "primary@v2")).toBe(CredentialState.STANDBY), 2_000);
-      await eventually(async () => expect(await state(b, "primary@v2")).toBe(CredentialState.STANDBY), 2_000);
+      await eventually(async () => expect(await state(a, "primary@v2")).toBe(CredentialState.STANDBY), 10_000);
+      await eventually(async () => expect(await state(b, "primary@v2")).toBe(CredentialState.STANDBY), 10_000);
       expectNothingPlantedIn(a.logs.text, b.logs.text);
     } finally {
       await a.stop();

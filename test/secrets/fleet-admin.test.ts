@@ -34,11 +34,12 @@ describe("key-pool admin calls across instances", () => {
   });
 
   const state = async (gateway: TestGateway, id: string) => (await credentials(adminClient(gateway), "openai")).byName.get(name(id))?.state;
+  // The other instance hears of an action over Redis at once; the waits allow for a loaded CI machine, they promise no speed.
 
-  it("a key staged on one instance is a canary on the other within a second", async () => {
+  it("a key staged on one instance is a canary on the other, told over Redis", async () => {
     await adminClient(a).stageKey({ parent: "providers/openai", credentialId: "next", secretRef: "env:OPENAI_NEW_KEY", replaces: name("primary"), trafficShare: 0.5 });
     expect(await state(a, "next")).toBe(CredentialState.STANDBY);
-    await eventually(async () => expect(await state(b, "next")).toBe(CredentialState.STANDBY), 1_000);
+    await eventually(async () => expect(await state(b, "next")).toBe(CredentialState.STANDBY), 10_000);
     // B sends the canary its share, with the key it read itself.
     const from = fake.requests.length;
     expect((await calls(b, 20)).failed).toEqual([]);
@@ -47,7 +48,7 @@ describe("key-pool admin calls across instances", () => {
 
   it("a promotion on the other instance reaches the first: all traffic on the new key everywhere", async () => {
     await adminClient(b).promoteKey({ name: name("next") });
-    await eventually(async () => expect(await state(a, "next")).toBe(CredentialState.ACTIVE), 1_000);
+    await eventually(async () => expect(await state(a, "next")).toBe(CredentialState.ACTIVE), 10_000);
     expect(await state(a, "primary")).toBe(CredentialState.DRAINING);
     const from = fake.requests.length;
     expect((await calls(a, 10)).failed).toEqual([]);
@@ -58,7 +59,7 @@ describe("key-pool admin calls across instances", () => {
 
   it("a disabled key is disabled everywhere", async () => {
     await adminClient(a).disableKey({ name: name("primary"), reason: "leaked" });
-    await eventually(async () => expect(await state(b, "primary")).toBe(CredentialState.DISABLED), 1_000);
+    await eventually(async () => expect(await state(b, "primary")).toBe(CredentialState.DISABLED), 10_000);
   });
 
   it("an action refused where it was asked tells nobody", async () => {

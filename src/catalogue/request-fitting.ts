@@ -35,7 +35,9 @@ export interface Serving {
 /**
  * Fits `params` to the model `entry` describes, served as `serving` says. In
  * order: the Chat Completions fields a vendor of another dialect does not
- * take (chat-only-fields.ts), where system messages go (system-placement.ts),
+ * take (chat-only-fields.ts), the Messages fields a vendor of another dialect
+ * has no place for (top_k, is_error), one tool call at a time where there is
+ * a switch for it, where system messages go (system-placement.ts),
  * then, when the model is known, reasoning (how the model takes it),
  * max_tokens (the model's limits, room for a reasoning budget), the parameter
  * rules (and those that hold while reasoning), the number of stop sequences,
@@ -52,6 +54,7 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   const noLogprobs = logprobsRefusal(out, serving.dialect, serving.model);
   if (noLogprobs) return { ok: false, ...noLogprobs };
   fitMessagesOnlyFields(out, serving.dialect, adjustments);
+  fitOneToolCallAtATime(out, entry?.facts, serving.dialect, adjustments, serving.model);
   // Known or not: over Anthropic's API, a model nothing is known of takes no system message mid-conversation.
   fitSystemPlacement(out, entry?.facts.midConversationSystem, serving.dialect, adjustments, serving.model);
   if (!entry) return { ok: true, params: out, traits: {}, adjustments: adjustments.list };
@@ -113,6 +116,31 @@ function fitMessagesOnlyFields(params: ChatParams, dialect: string | undefined, 
     adjustments.dropped("is_error", params.failedToolCalls.join(", "), `the ${dialect} dialect has no mark for a failed tool result: its text goes as the result`);
     params.failedToolCalls = undefined;
   }
+}
+
+/** The dialects whose own request has a switch for one tool call at a time: Anthropic's disable_parallel_tool_use, DashScope's parameters.parallel_tool_calls. */
+const SWITCHES_PARALLEL_TOOL_CALLS = new Set(["anthropic", "dashscope"]);
+
+/**
+ * One tool call at a time (`parallelToolCalls: false`, from `/v1/messages`'
+ * tool_choice.disable_parallel_tool_use) goes to a vendor with a switch for
+ * it: its dialect's own, or in the OpenAI dialect the `parallel_tool_calls`
+ * the model's wire facts name (a vendor that documents none, DeepSeek's,
+ * Moonshot's, refuses or ignores it). A model that calls one function at a
+ * time anyway is not sent it (the o-series refuses it): left out without a
+ * word, as is the switch where no tool may be called. Elsewhere it is
+ * dropped, and reported: the model may call several at once.
+ */
+function fitOneToolCallAtATime(params: ChatParams, facts: ModelEntry["facts"] | undefined, dialect: string | undefined, adjustments: Adjustments, model: string): void {
+  if (params.parallelToolCalls !== false || dialect === undefined) return;
+  const choice = params.toolChoice?.choice;
+  const mayCallTools = params.tools.length > 0 && !(choice?.case === "mode" && choice.value === ToolChoiceMode.NONE);
+  const oneAtATimeAnyway = facts?.parallelToolCalls === false;
+  if (mayCallTools && !oneAtATimeAnyway && (SWITCHES_PARALLEL_TOOL_CALLS.has(dialect) || (dialect === "openai" && facts?.wire.parallelToolCallsField))) return;
+  params.parallelToolCalls = undefined;
+  if (!mayCallTools || oneAtATimeAnyway) return;
+  const why = facts ? `${model} has no switch for parallel function calls, and may call several at once` : `nothing is known of a switch for parallel function calls on ${model}, which may call several at once`;
+  adjustments.dropped("tool_choice.disable_parallel_tool_use", "true", why);
 }
 
 /** A forced tool choice becomes "auto" for models that refuse forced tool use while they reason. */

@@ -127,6 +127,7 @@ const wire = z.strictObject({
   reasoningEffortField: z.literal("reasoning_effort").optional(),
   reasoningSwitch: z.enum(["thinking", "enable_thinking"]).optional(),
   reasoningBudgetField: z.literal("thinking_budget").optional(),
+  parallelToolCallsField: z.literal("parallel_tool_calls").optional(),
   /** The vendor answers the model only as a stream (QwQ, open-source Qwen3): a unary call is streamed and gathered. */
   streamOnly: z.boolean().optional(),
 });

@@ -16,6 +16,12 @@ export interface ModelTraits {
   /** OpenAI dialect: the field that takes a reasoning budget in tokens (Qwen's `thinking_budget`). */
   reasoningBudgetField?: "thinking_budget";
   /**
+   * OpenAI dialect: the vendor's API documents `parallel_tool_calls` (OpenAI,
+   * DashScope's compatible mode), so one tool call at a time can be asked for.
+   * Unset: the field is not sent (DeepSeek, Moonshot and Zhipu document none).
+   */
+  parallelToolCallsField?: "parallel_tool_calls";
+  /**
    * The vendor needs the reasoning text of earlier assistant turns back
    * (DeepSeek's thinking mode after tool calls): `reasoning_content` is sent
    * with them. Other vendors refuse or ignore the field, so it is sent only here.

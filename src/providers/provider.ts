@@ -17,7 +17,13 @@ export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
    * (openai/chat-only-fields.ts). Unset: options meant for whichever vendor serves.
    */
   vendorOptionsDialect?: string;
-  /** False: one tool call per answer at most (OpenAI's `parallel_tool_calls: false`), for codecs that say it otherwise (Anthropic). */
+  /**
+   * False: one tool call per answer at most (Anthropic's
+   * `tool_choice.disable_parallel_tool_use` on `/v1/messages`; OpenAI's
+   * `parallel_tool_calls: false` for a vendor of another dialect), said by
+   * each codec its own way where the vendor has a switch for it; request
+   * fitting drops it, and reports it, where there is none.
+   */
   parallelToolCalls?: boolean;
   /**
    * The caller's name of a unified field its surface names otherwise, for

@@ -30,8 +30,8 @@ export const DASHSCOPE: VendorFile = {
     },
     // Qwen's chat templates take a system message only first ("System message must be at the beginning", QwenLM/Qwen#956).
     midConversationSystem: false,
-    // Compatible mode only; the native codec knows its own names.
-    wire: { maxTokensField: "max_tokens", reasoningSwitch: "enable_thinking", reasoningBudgetField: "thinking_budget" },
+    // Compatible mode only; the native codec knows its own names. parallel_tool_calls (false by default) is documented in both modes.
+    wire: { maxTokensField: "max_tokens", reasoningSwitch: "enable_thinking", reasoningBudgetField: "thinking_budget", parallelToolCallsField: "parallel_tool_calls" },
     source: checked("https://help.aliyun.com/zh/model-studio/use-qwen-by-calling-api", "2026-12-01"),
   },
   dialects: {

@@ -34,7 +34,8 @@ export const OPENAI: VendorFile = {
     // stop: "Up to 4 sequences".
     maxStopSequences: 4,
     // max_completion_tokens is current and the only one reasoning models take; max_tokens is deprecated.
-    wire: { maxTokensField: "max_completion_tokens", reasoningEffortField: "reasoning_effort" },
+    // parallel_tool_calls: "Whether to enable parallel function calling during tool use" (the o-series, parallelToolCalls false, is not sent it).
+    wire: { maxTokensField: "max_completion_tokens", reasoningEffortField: "reasoning_effort", parallelToolCallsField: "parallel_tool_calls" },
     source: checked("https://platform.openai.com/docs/api-reference/chat/create", "2026-12-01"),
   },
   models: [

@@ -57,7 +57,11 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   const original: DialectOriginal = { dialect: "anthropic", body, headers };
   // Errors name the caller's fields: its stop sequences are `stop_sequences`.
   // top_k and is_error have no unified field: carried beside the request for the vendors that take them (Gemini).
-  const extras = { topK: wholeNumber(body.top_k, "top_k"), failedToolCalls: failedToolCalls(body.messages as JsonValue[]) };
+  const extras = {
+    topK: wholeNumber(body.top_k, "top_k"),
+    failedToolCalls: failedToolCalls(body.messages as JsonValue[]),
+    parallelToolCalls: oneToolCallAtATime(body.tool_choice) ? false : undefined,
+  };
   return { request: Object.assign(request, { original, fieldNames: { stop: "stop_sequences", toolChoiceName: "tool_choice.name" } }, extras), stream: read.boolean(body.stream, "stream") === true };
 }
 
@@ -255,6 +259,17 @@ function readToolChoice(raw: unknown): ToolChoice | undefined {
   const mode = ownEntry(CHOICES, String(choice.type));
   if (mode === undefined) return read.reject("tool_choice.type", 'must be "auto", "any", "tool" or "none"');
   return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "mode", value: mode } };
+}
+
+/**
+ * `tool_choice.disable_parallel_tool_use: true`: at most one tool call in the
+ * answer, asked of every vendor with a switch for it (request-fitting.ts
+ * says which, and reports where there is none). `tool_choice` was read as an
+ * object already.
+ */
+function oneToolCallAtATime(raw: unknown): boolean {
+  if (raw === undefined || raw === null) return false;
+  return read.boolean((raw as JsonObject).disable_parallel_tool_use, "tool_choice.disable_parallel_tool_use") === true;
 }
 
 /** `thinking`: "enabled" with a budget, "adaptive" or "between_tools" (the model decides how much and when), or "disabled". */

@@ -33,6 +33,8 @@ export function toDashScopeChatBody(params: ChatParams, model: string, provider:
   if (params.tools.length > 0) parameters.tools = toOpenAITools(params);
   const toolChoice = toOpenAIToolChoice(params);
   if (toolChoice !== undefined) parameters.tool_choice = toolChoice;
+  // DashScope's parameters.parallel_tool_calls (false is its default, said anyway: the caller asked for it).
+  if (params.parallelToolCalls === false && params.tools.length > 0) parameters.parallel_tool_calls = false;
   const format = toOpenAIResponseFormat(params);
   if (format !== undefined) parameters.response_format = format;
   // Hybrid Qwen3 models think when asked, within a budget; their reasoning comes back as reasoning_content.

@@ -41,6 +41,8 @@ export function toOpenAIChatBody(params: ChatParams, model: string, stream: bool
   if (params.tools.length > 0) body.tools = toOpenAITools(params);
   const toolChoice = toOpenAIToolChoice(params);
   if (toolChoice !== undefined) body.tool_choice = toolChoice;
+  // One call at a time (Anthropic's disable_parallel_tool_use), to a vendor whose API has the switch; OpenAI refuses it without tools.
+  if (params.parallelToolCalls === false && params.tools.length > 0 && traits.parallelToolCallsField) body[traits.parallelToolCallsField] = false;
   const format = toOpenAIResponseFormat(params);
   if (format !== undefined) body.response_format = format;
   if (stream) {

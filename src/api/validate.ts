@@ -134,8 +134,9 @@ export function validateChat(params: ChatParams): void {
   if (params.tools.length > MAX_TOOLS) v.add("tools", `at most ${MAX_TOOLS} tools a call, got ${params.tools.length}`);
   const names = new Set<string>();
   params.tools.slice(0, MAX_TOOLS).forEach((tool, i) => {
-    if (!TOOL_NAME.test(tool.name)) v.add(`tools[${i}].name`, "must be 1-64 letters, digits, '_' or '-'");
-    if (names.has(tool.name)) v.add(`tools[${i}].name`, `"${excerpt(tool.name)}" is declared twice`);
+    const at = `tools[${i}].${params.fieldNames?.toolName ?? "name"}`;
+    if (!TOOL_NAME.test(tool.name)) v.add(at, "must be 1-64 letters, digits, '_' or '-'");
+    if (names.has(tool.name)) v.add(at, `"${excerpt(tool.name)}" is declared twice`);
     names.add(tool.name);
   });
   const choice = params.toolChoice?.choice;
@@ -185,10 +186,11 @@ export function validateEmbed(params: EmbedParams): void {
   const v = new FieldViolations();
   if (!params.model) v.add("model", "is required");
   checkModelName(v, params.model);
-  if (params.inputs.length === 0) v.add("inputs", "at least one input is required");
-  else if (params.inputs.length > MAX_EMBED_INPUTS) v.add("inputs", `at most ${MAX_EMBED_INPUTS} inputs a call (as OpenAI's API takes), got ${params.inputs.length}`);
+  const inputs = params.fieldNames?.inputs ?? "inputs";
+  if (params.inputs.length === 0) v.add(inputs, "at least one input is required");
+  else if (params.inputs.length > MAX_EMBED_INPUTS) v.add(inputs, `at most ${MAX_EMBED_INPUTS} inputs a call (as OpenAI's API takes), got ${params.inputs.length}`);
   params.inputs.forEach((input, i) => {
-    if (input === "") v.add(`inputs[${i}]`, "must not be empty");
+    if (input === "") v.add(`${inputs}[${i}]`, "must not be empty");
   });
   checkInteger(v, "dimensions", params.dimensions, 1, INT32_MAX);
   v.throwIfAny();

@@ -30,9 +30,11 @@ export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
    * errors: `stop` is `stop_sequences` on `/v1/messages`; a tool call's
    * `arguments` (within `messages[i].tool_calls[j]`) is `function.arguments`
    * on `/v1/chat/completions`; the function `tool_choice` names is
-   * `tool_choice.function.name` there and `tool_choice.name` on `/v1/messages`.
+   * `tool_choice.function.name` there and `tool_choice.name` on `/v1/messages`;
+   * a tool's `name` (within `tools[i]`) is `function.name` on `/v1/chat/completions`;
+   * `logprobs` is asked by `include` on `/v1/responses`.
    */
-  fieldNames?: Readonly<Partial<Record<"stop" | "arguments" | "toolChoiceName", string>>>;
+  fieldNames?: Readonly<Partial<Record<"stop" | "arguments" | "toolChoiceName" | "toolName" | "logprobs", string>>>;
   /** Sample from the K likeliest tokens only: `top_k` on `/v1/messages`, for the vendors that take it (Gemini's `topK`; Anthropic gets the caller's own). */
   topK?: number;
   /** The tool calls whose results report a failure (`is_error` on `/v1/messages`), by id: Gemini says it as `response.error`. */
@@ -59,7 +61,10 @@ export interface DialectOriginal {
   /** The caller's headers that belong to the dialect (`anthropic-beta`). */
   headers: Readonly<Record<string, string>>;
 }
-export type EmbedParams = Omit<EmbedRequest, "$typeName" | "$unknown">;
+export type EmbedParams = Omit<EmbedRequest, "$typeName" | "$unknown"> & {
+  /** The caller's name of a unified field its surface names otherwise, for errors: `inputs` is `input` on `/v1/embeddings`. */
+  fieldNames?: Readonly<Partial<Record<"inputs", string>>>;
+};
 
 /** Everything an adapter needs for one upstream attempt, and nothing about gateway keys. */
 export interface UpstreamCall<P> {

@@ -1,5 +1,6 @@
 import { UpstreamError } from "../providers/upstream-error.js";
 import { errorRate } from "./canary.js";
+import { hasNoSecret } from "./credential.js";
 import { shareOf } from "./key-selection.js";
 import { isCanary, type CredentialStateName, type PoolKey } from "./pool-key.js";
 
@@ -62,7 +63,8 @@ export function stateCounts(keys: readonly PoolKey[], why: boolean): string {
   for (const key of keys) {
     let label: string = key.state;
     if (key.state === "cooling_down") label = key.benchedFor === "failing" ? "failing" : key.benchedFor === "odd_one_out" ? "benched as the odd one out" : "cooling down";
-    if (key.state === "disabled") label = key.disabledBy === "vendor" ? "disabled by the vendor" : "disabled by an operator";
+    // A keyless provider's credential holds nothing to rotate: the vendor refused calls sent without a key (error-messages.ts words the call's error alike).
+    if (key.state === "disabled") label = key.disabledBy !== "vendor" ? "disabled by an operator" : hasNoSecret(key.credential) ? "sent without a key and refused by the vendor" : "disabled by the vendor";
     if (why && key.state === "disabled" && key.disabledBy === "vendor" && key.rejectedWith) label += ` (${key.rejectedWith})`;
     counts.set(label, (counts.get(label) ?? 0) + 1);
   }

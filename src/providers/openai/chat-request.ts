@@ -108,8 +108,8 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
     vendorOptions: Object.keys(vendorOptions).length > 0 ? vendorOptions : undefined,
   });
   // The options are the caller's Chat Completions fields: another dialect's vendor gets them fitted (chat-only-fields.ts).
-  // Errors name a tool call's arguments as the caller wrote them.
-  Object.assign(request, { vendorOptionsDialect: "openai", fieldNames: { arguments: "function.arguments", toolChoiceName: "tool_choice.function.name" } });
+  // Errors name a tool call's arguments, and a tool's name, as the caller wrote them.
+  Object.assign(request, { vendorOptionsDialect: "openai", fieldNames: { arguments: "function.arguments", toolChoiceName: "tool_choice.function.name", toolName: "function.name" } });
   return {
     request,
     stream: read.boolean(body.stream, "stream") === true,

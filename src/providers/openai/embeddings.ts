@@ -45,10 +45,9 @@ export function embeddingRequestFromOpenAI(raw: unknown): OpenAIEmbeddingRequest
   if (!inputs) return read.reject("input", "must be a string or an array of strings (token arrays are not supported)");
   const encoding = body.encoding_format ?? "float";
   if (encoding !== "float" && encoding !== "base64") return read.reject("encoding_format", 'must be "float" or "base64"');
-  return {
-    request: create(EmbedRequestSchema, { model: read.string(body.model, "model"), inputs, dimensions: wholeNumber(body, "dimensions"), user: read.string(body.user, "user") }),
-    encoding,
-  };
+  const request = create(EmbedRequestSchema, { model: read.string(body.model, "model"), inputs, dimensions: wholeNumber(body, "dimensions"), user: read.string(body.user, "user") });
+  // Errors name the texts as the caller wrote them: OpenAI's `input`, not the unified `inputs`.
+  return { request: Object.assign(request, { fieldNames: { inputs: "input" } }), encoding };
 }
 
 /** The unified answer as an embedding list, for callers of the REST surface. */

@@ -3,9 +3,9 @@
 // Codex and the Agents SDK assemble, every event numbered.
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import type { ChatDelta, ChatSummary } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { MessageSchema, Role, type Message, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { MessageSchema, Role, type Logprobs, type Message, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
-import { endOf, functionCallItem, ItemIds, messageItem, outputText, reasoningItem, responseObject, toResponsesUsage, type ResponseHead } from "./response-object.js";
+import { endOf, functionCallItem, ItemIds, messageItem, outputText, reasoningItem, responseObject, toResponsesLogprobs, toResponsesUsage, type ResponseHead } from "./response-object.js";
 
 export interface ResponseEvent {
   event: string;
@@ -15,7 +15,7 @@ export interface ResponseEvent {
 /** The item being written: its place in `output`, its id, and what it said so far. */
 type OpenItem =
   | { kind: "reasoning"; index: number; id: string; text: string }
-  | { kind: "message"; index: number; id: string; text: string; refusal: string; parts: ("text" | "refusal")[] }
+  | { kind: "message"; index: number; id: string; text: string; refusal: string; parts: ("text" | "refusal")[]; logprobs: JsonObject[] }
   | { kind: "call"; index: number; id: string; callId: string; name: string; arguments: string };
 
 /**
@@ -46,13 +46,14 @@ export class ResponseEventWriter {
 
   delta(delta: ChatDelta): ResponseEvent[] {
     // Text alone (almost every delta of a stream): its events as they are, not copied into another list.
-    if (delta.content && !delta.reasoningContent && delta.reasoning.length === 0 && !delta.refusal && delta.toolCalls.length === 0) return this.messageText("text", delta.content);
+    if (delta.content && !delta.reasoningContent && delta.reasoning.length === 0 && !delta.refusal && delta.toolCalls.length === 0) return this.messageText("text", delta.content, delta.logprobs);
     const out: ResponseEvent[] = [];
     // Blocks given with their text in one delta (an answer replayed whole) are written from the blocks.
     const blocksBringText = delta.reasoning.length > 0 && this.open?.kind !== "reasoning";
     if (delta.reasoningContent && !blocksBringText) out.push(...this.reasoningText(delta.reasoningContent));
     for (const block of delta.reasoning) out.push(...this.reasoningBlock(block));
-    if (delta.content) out.push(...this.messageText("text", delta.content));
+    // Tokens scored without text (a vendor's empty token) still belong to the text.
+    if (delta.content || (delta.logprobs?.content.length ?? 0) > 0) out.push(...this.messageText("text", delta.content, delta.logprobs));
     if (delta.refusal) out.push(...this.messageText("refusal", delta.refusal));
     for (const fragment of delta.toolCalls) out.push(...this.callFragment(fragment));
     return out;
@@ -115,13 +116,14 @@ export class ResponseEventWriter {
     return out;
   }
 
-  private messageText(kind: "text" | "refusal", piece: string): ResponseEvent[] {
+  /** `logprobs`: the text's tokens in this piece, when the caller included them. */
+  private messageText(kind: "text" | "refusal", piece: string, logprobs?: Logprobs): ResponseEvent[] {
     this.said[kind] += piece;
     const out: ResponseEvent[] = [];
     let item = this.open;
     if (item?.kind !== "message") {
       out.push(...this.close());
-      item = this.begin({ kind: "message", index: this.output.length, id: this.ids.id("msg"), text: "", refusal: "", parts: [] });
+      item = this.begin({ kind: "message", index: this.output.length, id: this.ids.id("msg"), text: "", refusal: "", parts: [], logprobs: [] });
       out.push(this.event("response.output_item.added", { output_index: item.index, item: messageItem(item.id, [], "in_progress") }));
     }
     let contentIndex = item.parts.indexOf(kind);
@@ -132,9 +134,11 @@ export class ResponseEventWriter {
     }
     if (kind === "text") {
       item.text += piece;
+      const tokens = toResponsesLogprobs(logprobs);
+      item.logprobs.push(...tokens);
       // Built whole rather than through event()'s spreads: one per delta of a stream.
       const type = "response.output_text.delta";
-      out.push({ event: type, data: { type, item_id: item.id, output_index: item.index, content_index: contentIndex, delta: piece, logprobs: [], sequence_number: this.sequence++ } });
+      out.push({ event: type, data: { type, item_id: item.id, output_index: item.index, content_index: contentIndex, delta: piece, logprobs: tokens, sequence_number: this.sequence++ } });
     } else {
       item.refusal += piece;
       out.push(this.event("response.refusal.delta", { item_id: item.id, output_index: item.index, content_index: contentIndex, delta: piece }));
@@ -188,8 +192,8 @@ export class ResponseEventWriter {
       case "message": {
         const content = item.parts.map((kind, contentIndex) => {
           const where = { item_id: item.id, output_index: item.index, content_index: contentIndex };
-          const part = kind === "text" ? outputText(item.text) : { type: "refusal", refusal: item.refusal };
-          out.push(kind === "text" ? this.event("response.output_text.done", { ...where, text: item.text, logprobs: [] }) : this.event("response.refusal.done", { ...where, refusal: item.refusal }));
+          const part = kind === "text" ? outputText(item.text, item.logprobs) : { type: "refusal", refusal: item.refusal };
+          out.push(kind === "text" ? this.event("response.output_text.done", { ...where, text: item.text, logprobs: item.logprobs }) : this.event("response.refusal.done", { ...where, refusal: item.refusal }));
           out.push(this.event("response.content_part.done", { ...where, part }));
           return part;
         });
@@ -219,6 +223,7 @@ export class ResponseEventWriter {
  */
 export function responseEventJson(event: ResponseEvent): string {
   if (event.event !== "response.output_text.delta") return JSON.stringify(event.data);
-  const data = event.data as { item_id: string; output_index: number; content_index: number; delta: string; sequence_number: number };
-  return `{"type":"response.output_text.delta","item_id":${JSON.stringify(data.item_id)},"output_index":${data.output_index},"content_index":${data.content_index},"delta":${JSON.stringify(data.delta)},"logprobs":[],"sequence_number":${data.sequence_number}}`;
+  const data = event.data as { item_id: string; output_index: number; content_index: number; delta: string; logprobs: JsonObject[]; sequence_number: number };
+  const logprobs = data.logprobs.length === 0 ? "[]" : JSON.stringify(data.logprobs);
+  return `{"type":"response.output_text.delta","item_id":${JSON.stringify(data.item_id)},"output_index":${data.output_index},"content_index":${data.content_index},"delta":${JSON.stringify(data.delta)},"logprobs":${logprobs},"sequence_number":${data.sequence_number}}`;
 }

@@ -3,8 +3,9 @@
 // the stream writer (response-events.ts), which ends with the same object.
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatResponse } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { FinishReason, type Message, type ToolCall, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { FinishReason, type Logprobs, type Message, type ToolCall, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
+import { toOpenAIToken } from "../openai/logprobs.js";
 import { encryptedContent } from "./reasoning-items.js";
 
 /** Ids of one response's output items: the response's own, with a kind and a number. */
@@ -32,8 +33,14 @@ export function reasoningItem(id: string, text: string, block: ReasoningBlock | 
   };
 }
 
-export function outputText(text: string): JsonObject {
-  return { type: "output_text", text, annotations: [], logprobs: [] };
+/** An output_text part; `logprobs` its tokens' (toResponsesLogprobs), when the caller included them. */
+export function outputText(text: string, logprobs: JsonObject[] = []): JsonObject {
+  return { type: "output_text", text, annotations: [], logprobs };
+}
+
+/** The text's tokens as an output_text part (and its stream's events) carries them: OpenAI's own token shape. */
+export function toResponsesLogprobs(logprobs: Logprobs | undefined): JsonObject[] {
+  return logprobs ? logprobs.content.map(toOpenAIToken) : [];
 }
 
 /** An output item's status: "incomplete" for the one an incomplete Response was cut in. */
@@ -53,13 +60,13 @@ export function functionCallItem(id: string, call: Pick<ToolCall, "id" | "name" 
  * message or call is the one the answer was cut in, and says so, as OpenAI's
  * do (and as the stream writer closes the item open at the end).
  */
-export function outputItems(message: Message, ids: ItemIds, incomplete = false): JsonObject[] {
+export function outputItems(message: Message, ids: ItemIds, incomplete = false, logprobs?: Logprobs): JsonObject[] {
   const items: JsonObject[] = [];
   if (message.reasoning.length > 0) for (const block of message.reasoning) items.push(reasoningItem(ids.id("rs"), block.redacted ? "" : block.text, block));
   else if (message.reasoningContent) items.push(reasoningItem(ids.id("rs"), message.reasoningContent, undefined));
   const calls = message.toolCalls;
   const content: JsonObject[] = [];
-  if (message.content || !message.refusal) content.push(outputText(message.content));
+  if (message.content || !message.refusal) content.push(outputText(message.content, toResponsesLogprobs(logprobs)));
   if (message.refusal) content.push({ type: "refusal", refusal: message.refusal });
   if (hasMessageItem(message.content !== "", message.refusal !== "", calls.length)) items.push(messageItem(ids.id("msg"), content, incomplete && calls.length === 0 ? "incomplete" : "completed"));
   calls.forEach((call, i) => items.push(functionCallItem(ids.id("fc"), call, incomplete && i === calls.length - 1 ? "incomplete" : "completed")));
@@ -145,6 +152,6 @@ export function responseObject(head: ResponseHead, state: { status: string; outp
 /** A unary answer as a Response. */
 export function toResponse(res: ChatResponse, head: ResponseHead): JsonObject {
   const end = endOf(res.finishReason, Boolean(res.message?.refusal));
-  const output = res.message ? outputItems(res.message, new ItemIds(head.id), end.status === "incomplete") : [];
+  const output = res.message ? outputItems(res.message, new ItemIds(head.id), end.status === "incomplete", res.logprobs) : [];
   return responseObject(head, { ...end, output, usage: toResponsesUsage(res.usage) });
 }

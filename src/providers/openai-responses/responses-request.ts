@@ -17,6 +17,7 @@ import {
 } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { checkCallSize } from "../call-size.js";
+import { readChatOnlyFields } from "../openai/chat-only-fields.js";
 import { wholeNumber } from "../openai/chat-request.js";
 import { strictReader as read } from "../openai/json-reader.js";
 import { readOpenAIReasoning } from "../openai/reasoning.js";
@@ -26,6 +27,9 @@ import { strictModeTakesAsIs } from "./strict-schema.js";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../../common/json-nesting.js";
 import { excerpt } from "../../common/excerpt.js";
 import { ownEntry } from "../../common/own-entry.js";
+
+/** What `include` names to have each output_text part carry its tokens' log probabilities. */
+const OUTPUT_TEXT_LOGPROBS = "message.output_text.logprobs";
 
 export interface ResponsesRequest {
   /** The unified request, without its messages: the surface puts them together (instructions, a stored conversation, the input). */
@@ -48,6 +52,39 @@ export interface ResponsesRequest {
 const REFUSED: Record<string, string> = {
   conversation: "conversations are not supported: send previous_response_id, or the whole input",
   prompt: "stored prompts are not supported: send the instructions and input",
+  // OpenAI counts built-in tools' calls with it; every vendor is asked through a chat API, which takes no cap on calls.
+  max_tool_calls: "the gateway cannot cap a response's tool calls (no vendor's chat API takes such a cap): leave it out, or set parallel_tool_calls: false for one call at a time",
+};
+
+/**
+ * The fields of OpenAI's Responses API (openai-node ResponseCreateParamsBase;
+ * `max_tool_calls` and `top_logprobs` from its API reference), each read,
+ * refused or left out below; `reasoning_effort` is Chat Completions' name,
+ * taken as it is there; `client_metadata` is Codex's tags for OpenAI's own
+ * records (its session and turn), asking nothing of the answer. Any other
+ * field is the caller's own, as on the Chat Completions surface
+ * (chat-request.ts): sent on to vendors of the OpenAI dialect (the SDKs'
+ * `extra_body`), and fitted to others (chat-only-fields.ts).
+ */
+const RESPONSES_FIELDS = new Set([
+  "background", "conversation", "include", "input", "instructions", "max_output_tokens", "max_tool_calls", "metadata", "model",
+  "parallel_tool_calls", "previous_response_id", "prompt", "prompt_cache_key", "prompt_cache_retention", "reasoning", "reasoning_effort",
+  "safety_identifier", "service_tier", "store", "stream", "stream_options", "temperature", "text", "tool_choice", "tools", "top_logprobs",
+  "top_p", "truncation", "user", "client_metadata",
+]);
+
+/**
+ * Chat Completions' names of what this API says otherwise: refused naming
+ * this API's (OpenAI answers them "Unknown parameter"). Sent on as the
+ * caller's own, they would be overridden (messages), refused under the
+ * wrong name (max_tokens), or honoured by OpenAI's dialect alone.
+ */
+const SAID_OTHERWISE: Record<string, string> = {
+  messages: "input",
+  max_tokens: "max_output_tokens",
+  max_completion_tokens: "max_output_tokens",
+  response_format: "text.format",
+  logprobs: `include: ["${OUTPUT_TEXT_LOGPROBS}"]`,
 };
 
 /**
@@ -79,6 +116,16 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   // The model is offered only the allowed tools; the Response still repeats every tool sent.
   const offered = toolChoice?.allowed ? tools.filter((tool) => toolChoice.allowed!.has(tool.unified.name)) : tools;
   const parallelToolCalls = read.boolean(body.parallel_tool_calls, "parallel_tool_calls");
+  read.object(body.client_metadata, "client_metadata");
+  read.object(body.stream_options, "stream_options");
+  const logprobs = readInclude(body.include);
+  const topLogprobs = read.number(body.top_logprobs, "top_logprobs");
+  // OpenAI answers no alternatives without the tokens themselves: asked alone, they would be silently missing.
+  if (!logprobs && topLogprobs !== undefined && topLogprobs !== 0) read.reject("top_logprobs", `gives alternatives to each token's log probability, which come only with include: ["${OUTPUT_TEXT_LOGPROBS}"]`);
+  const callersOwn = callersOwnFields(body);
+  // Chat Completions' field of the same name, fitted to each vendor as that surface's is (chat-only-fields.ts).
+  // Only with tools: Chat Completions refuses it without, where the Responses API takes it.
+  if (parallelToolCalls !== undefined && tools.length > 0) callersOwn.parallel_tool_calls = parallelToolCalls;
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
     temperature: read.number(body.temperature, "temperature"),
@@ -89,10 +136,12 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
     toolChoice: toolChoice?.unified,
     responseFormat: format?.unified,
     reasoning: readOpenAIReasoning(body, read),
-    // Chat Completions' field of the same name, fitted to each vendor as that surface's is (chat-only-fields.ts).
-    // Only with tools: Chat Completions refuses it without, where the Responses API takes it.
-    vendorOptions: parallelToolCalls !== undefined && tools.length > 0 ? { parallel_tool_calls: parallelToolCalls } : undefined,
+    logprobs: logprobs || undefined,
+    topLogprobs: logprobs ? topLogprobs : undefined,
+    vendorOptions: Object.keys(callersOwn).length > 0 ? callersOwn : undefined,
   });
+  // A model that gives no log probabilities is refused naming the field that asked for them (request-fitting.ts).
+  Object.assign(request, { fieldNames: { logprobs: "include" } });
   if (request.vendorOptions) Object.assign(request, { vendorOptionsDialect: "openai" });
   const previous = read.string(body.previous_response_id, "previous_response_id");
   const outputCallIdFields: string[] = [];
@@ -139,6 +188,41 @@ function echoOf(body: JsonObject): JsonObject {
     top_p: body.top_p ?? null,
     truncation: oneOf(TRUNCATIONS, body.truncation, "truncation") ?? "disabled",
   };
+}
+
+/**
+ * What `include` may name (openai-node ResponseIncludable) besides the
+ * text's log probabilities: what every Response carries anyway (a reasoning
+ * item's encrypted_content, an input image's URL) and the outputs of
+ * built-in tools, which never run here (refused with the tools).
+ */
+const INCLUDED_ANYWAY = new Set([
+  "reasoning.encrypted_content", "message.input_image.image_url", "computer_call_output.output.image_url",
+  "file_search_call.results", "web_search_call.results", "web_search_call.action.sources", "code_interpreter_call.outputs",
+]);
+
+/** `include`: whether it asks for the text's log probabilities; a name OpenAI does not have is refused, as OpenAI refuses it. */
+function readInclude(raw: unknown): boolean {
+  let logprobs = false;
+  read.array(raw, "include").forEach((value, i) => {
+    const name = read.string(value, `include[${i}]`);
+    if (name === OUTPUT_TEXT_LOGPROBS) logprobs = true;
+    else if (!INCLUDED_ANYWAY.has(name)) read.reject(`include[${i}]`, `"${excerpt(name)}" is not something a Response can include (${[OUTPUT_TEXT_LOGPROBS, ...INCLUDED_ANYWAY].join(", ")})`);
+  });
+  return logprobs;
+}
+
+/** The fields this API does not have, each type-checked as the Chat Completions surface checks it; Chat Completions' names of this API's fields are refused. */
+function callersOwnFields(body: JsonObject): JsonObject {
+  const own: JsonObject = {};
+  for (const [field, value] of Object.entries(body)) {
+    if (RESPONSES_FIELDS.has(field)) continue;
+    const named = ownEntry(SAID_OTHERWISE, field);
+    if (named !== undefined && value !== null) read.reject(field, `is Chat Completions' name, not the Responses API's: send ${named}`);
+    own[field] = value;
+  }
+  readChatOnlyFields(own, read);
+  return own;
 }
 
 const TRUNCATIONS = ["auto", "disabled"] as const;

@@ -83,7 +83,8 @@ export function toOpenAILogprobs(logprobs: Logprobs): JsonObject {
   };
 }
 
-function toOpenAIToken(token: TokenLogprob): JsonObject {
+/** One token as OpenAI writes it (Chat Completions' ChatCompletionTokenLogprob; the Responses API's output_text Logprob is the same). */
+export function toOpenAIToken(token: TokenLogprob): JsonObject {
   return { token: token.token, logprob: token.logprob, bytes: bytesJson(token.bytes), top_logprobs: token.topLogprobs.map(toOpenAITop) };
 }
 
@@ -101,9 +102,9 @@ function bytesJson(bytes: Uint8Array | undefined): JsonValue {
  * asked with nothing to say so, so the request is refused (the caller's
  * field and why). Asking for none (false, 0) is no asking.
  */
-export function logprobsRefusal(params: Pick<ChatParams, "logprobs" | "topLogprobs">, dialect: string | undefined, model: string): { field: string; reason: string } | undefined {
+export function logprobsRefusal(params: Pick<ChatParams, "logprobs" | "topLogprobs" | "fieldNames">, dialect: string | undefined, model: string): { field: string; reason: string } | undefined {
   if (dialect === undefined || dialect === "openai") return undefined;
-  const field = params.logprobs === true ? "logprobs" : (params.topLogprobs ?? 0) > 0 ? "top_logprobs" : undefined;
+  const field = params.logprobs === true ? (params.fieldNames?.logprobs ?? "logprobs") : (params.topLogprobs ?? 0) > 0 ? "top_logprobs" : undefined;
   if (!field) return undefined;
   return { field, reason: `${model} returns no log probabilities through the gateway (only models served in the OpenAI dialect do); leave it out, or call a model that does` };
 }

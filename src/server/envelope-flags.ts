@@ -13,7 +13,7 @@ import { withErrorInfo } from "../common/gateway-error.js";
 import { isByteStream } from "./unread-body.js";
 
 /** What a request's envelope may say, by the protocol its content type names. */
-interface Protocol {
+export interface Protocol {
   name: string;
   /** What the flags it reserves mean in an answer, if anything. */
   answerFlags: string;
@@ -24,7 +24,7 @@ const GRPC_WEB: Protocol = { name: "a gRPC-Web request", answerFlags: " (0x80 ma
 const CONNECT: Protocol = { name: "a Connect request stream", answerFlags: " (0x02 marks the end of an answer)" };
 
 /** The protocol of a request whose body is enveloped messages; undefined for any other (gRPC-Web's text mode is base64, which connect-es refuses unread). */
-function protocolOf(contentType: string): Protocol | undefined {
+export function protocolOf(contentType: string): Protocol | undefined {
   const type = contentType.toLowerCase();
   if (type.startsWith("application/grpc-web-text")) return undefined;
   if (type.startsWith("application/grpc-web")) return GRPC_WEB;

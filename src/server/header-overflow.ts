@@ -6,6 +6,7 @@
 // HTTP/2: nghttp2 resets the stream), so the answer is built here, from
 // what is known of the request: its path and the headers read so far (the
 // shapes are ./shaped-refusal.ts's).
+import { STATUS_CODES } from "node:http";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { gatewayError, REQUEST_HEADERS_TOO_LARGE } from "../common/gateway-error.js";
 import { absoluteTarget } from "./request-target.js";
@@ -33,11 +34,9 @@ export function overflowAnswer(head: RequestHead | undefined, limitBytes: number
   return shapedRefusal(head, error, 431);
 }
 
-const REASON_PHRASES: Record<number, string> = { 200: "OK", 431: "Request Header Fields Too Large" };
-
 /** An answer as HTTP/1.1 bytes, for a socket no response object owns; the connection closes after it. */
 export function http1Bytes(answer: RefusalAnswer): Buffer {
-  const lines = [`HTTP/1.1 ${answer.status} ${REASON_PHRASES[answer.status] ?? ""}`, "connection: close", `content-length: ${answer.body.byteLength}`];
+  const lines = [`HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ""}`, "connection: close", `content-length: ${answer.body.byteLength}`];
   for (const [name, value] of Object.entries(answer.headers)) lines.push(`${name}: ${value}`);
   return Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), answer.body]);
 }

@@ -18,6 +18,7 @@ import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
 import { withUnreadBodyDrained } from "./unread-body.js";
 import { withEnvelopeFlagsChecked } from "./envelope-flags.js";
+import { withMissingMessageRefused } from "./missing-message.js";
 import { replayToConnectEs } from "./lean-rpc/connect-es-replay.js";
 import { createLeanRpc, type HotMethod } from "./lean-rpc/lean-rpc.js";
 import { checkStringsWithIsWellFormed } from "./well-formed-text.js";
@@ -106,7 +107,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     routes: (router) => {
       options.routes(router);
       // The adapter serves the router's handlers as they are after this callback.
-      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withEnvelopeFlagsChecked(handler)), options.earlyRefusals), options.earlyRefusals)));
+      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withEnvelopeFlagsChecked(withMissingMessageRefused(handler))), options.earlyRefusals), options.earlyRefusals)));
       for (const handler of router.handlers) handlers.set(handler.requestPath, handler);
     },
     ...connectOptions,

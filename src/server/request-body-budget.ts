@@ -1,9 +1,15 @@
 import type * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as net from "node:net";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus } from "@connectrpc/connect/protocol-connect";
+import { gatewayError } from "../common/gateway-error.js";
 import type { Logger } from "../observability/logger.js";
 import { ThrottledWarning } from "../observability/throttled-warning.js";
 import { clientKey } from "./client-key.js";
+import { http1Bytes } from "./header-overflow.js";
+import { absoluteTarget } from "./request-target.js";
+import { shapedRefusal } from "./shaped-refusal.js";
 import { Tally } from "./tally.js";
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
@@ -12,9 +18,16 @@ type Response = http.ServerResponse | http2.Http2ServerResponse;
 /** Which bound a refused request crossed. */
 export type BodyLimit = "total" | "per_connection" | "per_client";
 
-/** What an HTTP/1.1 client whose body would cross a bound reads, before the connection closes. */
-const REFUSAL =
-  "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: text/plain\r\ncontent-length: 37\r\n\r\ntoo many request bytes waiting, retry\n";
+/**
+ * The reason of an HTTP/1.1 request refused for its body's bytes: Unavailable
+ * (503) when the gateway as a whole holds all it takes, ResourceExhausted
+ * (429) when the connection or the client address holds its share; a retry
+ * after a second may be taken either way.
+ */
+export const REQUEST_BODIES_BACKLOGGED = "REQUEST_BODIES_BACKLOGGED";
+
+/** How long a refused client is told to wait before it retries. */
+const RETRY_AFTER_MS = 1_000;
 
 /** How long a refused HTTP/1.1 connection is still read (and its bytes dropped), so that the refusal reaches the client before the close. */
 const REFUSAL_LINGER_MS = 1_000;
@@ -46,7 +59,9 @@ export interface RequestBodyBudgetOptions {
  * dropped and its request refused: HTTP/2 resets the stream (REFUSED_STREAM
  * when the gateway as a whole is full, so that the client may retry;
  * ENHANCE_YOUR_CALM when the connection or the client is over its share);
- * HTTP/1.1 answers 503 with retry-after and closes the connection. The
+ * HTTP/1.1 answers with retry-after, in the shape of the API the request was
+ * for (the OpenAI or Anthropic error body, Connect's, gRPC-Web's or gRPC's
+ * status), and closes the connection. The
  * client's share keeps one address, with as many connections as it may
  * hold, from taking the whole budget and refusing everyone else's bodies.
  */
@@ -128,6 +143,28 @@ export class RequestBodyBudget {
     }
     const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
     socket.once("close", () => clearTimeout(linger));
-    socket.end(REFUSAL);
+    socket.end(this.http1Refusal(req, limit));
+  }
+
+  /** The refusal in the shape of the API the request was for (its path and content type say which), as HTTP/1.1 bytes. */
+  private http1Refusal(req: http.IncomingMessage, limit: BodyLimit): Buffer {
+    const error = this.refusalError(limit);
+    const target = req.url ?? "/";
+    const path = (absoluteTarget(target)?.path ?? target).split("?", 1)[0]!;
+    const header = (name: string) => [req.headers[name]].flat()[0];
+    return http1Bytes(shapedRefusal({ path, header }, error, codeToHttpStatus(error.code), { "retry-after": error.metadata.get("retry-after")! }));
+  }
+
+  private refusalError(limit: BodyLimit): ConnectError {
+    const error = (code: Code, message: string, limitBytes: number) =>
+      gatewayError(code, message, REQUEST_BODIES_BACKLOGGED, { limit, limit_bytes: String(limitBytes) }, RETRY_AFTER_MS);
+    switch (limit) {
+      case "total":
+        return error(Code.Unavailable, `the gateway holds all the request bytes it takes before their requests are complete (${this.options.totalBytes} bytes, from every caller); retry shortly`, this.options.totalBytes);
+      case "per_connection":
+        return error(Code.ResourceExhausted, `this connection holds all the request bytes the gateway takes on one before their requests are complete (${this.options.perConnectionBytes} bytes); retry once its other requests are sent`, this.options.perConnectionBytes);
+      case "per_client":
+        return error(Code.ResourceExhausted, `this client address holds all the request bytes the gateway takes from one before their requests are complete (${this.options.perClientBytes} bytes, over all its connections); retry once its other requests are sent`, this.options.perClientBytes);
+    }
   }
 }

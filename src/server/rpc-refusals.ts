@@ -1,7 +1,8 @@
 // Requests the RPC routes cannot serve as sent: a method or service the
 // gateway does not have, a content type no protocol of the method takes, an
-// HTTP method it does not take. connect-es answers these with a bare 404,
-// 415 or 405 (no grpc-status, no body), which a gRPC client reads as
+// HTTP method it does not take, a bidirectional stream over HTTP/1.1.
+// connect-es answers these with a bare 404, 415, 405 or 505 (no
+// grpc-status, no body), which a gRPC client reads as
 // "UNKNOWN: HTTP status 415" and nobody can act on. Here each is an error
 // with ErrorInfo saying what is right, answered in the protocol the
 // request's content type names (./shaped-refusal.ts): gRPC's spec asks for a
@@ -19,6 +20,9 @@ export const METHOD_NOT_FOUND = "METHOD_NOT_FOUND";
 
 /** The reason of an RPC whose content type no protocol of its method takes: InvalidArgument, 415 on HTTP. */
 export const UNSUPPORTED_CONTENT_TYPE = "UNSUPPORTED_CONTENT_TYPE";
+
+/** The reason of a bidirectional stream called over HTTP/1.1, which cannot carry one: Unimplemented, 505 on HTTP. */
+export const HTTP2_REQUIRED = "HTTP2_REQUIRED";
 
 /** How many names (methods, services) a refusal lists: the AdminService has 20 methods; a message stays short. */
 const MAX_NAMES = 20;
@@ -81,9 +85,12 @@ export function unknownMethod(path: string, contentType: string | undefined, han
 
 /**
  * `handler`, but for connect-es's bare 405 (an HTTP method the RPC does not
- * take) and 415 (a content type none of its protocols takes): those are
- * answered in the protocol the content type names, with an `allow` or an
- * `accept-post` header and the error saying what the method takes. No
+ * take), 415 (a content type none of its protocols takes) and 505 (a
+ * bidirectional stream over HTTP/1.1: server reflection from a gRPC-Web or
+ * Connect client, or curl): those are answered in the protocol the content
+ * type names, with an `allow` or an `accept-post` header and the error saying
+ * what the method takes (the 505 keeps `connection: close`: a client waiting
+ * for a full-duplex stream would hang on the connection). No
  * interceptor sees them: with `early`, each is recorded there as a call,
  * and its answer carries the headers that returns (`x-request-id`).
  */
@@ -95,9 +102,13 @@ export function withProtocolRefusals(handler: UniversalHandler, early?: EarlyRef
   const allowed = takesGet ? "GET, POST" : "POST";
   const answer = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
     const res = await handler(req);
-    if (res.body !== undefined || (res.status !== 405 && res.status !== 415)) return res;
+    if (res.body !== undefined || (res.status !== 405 && res.status !== 415 && res.status !== 505)) return res;
     const head: RequestHead = { path: new URL(req.url).pathname, header: (header) => req.header.get(header) ?? undefined };
     const recorded = (error: ConnectError) => early?.(name, req.header, error);
+    if (res.status === 505) {
+      const error = gatewayError(Code.Unimplemented, http2Required(handler, name), HTTP2_REQUIRED, { method: name });
+      return universal(shapedRefusal(head, error, 505, { connection: "close", ...recorded(error) }));
+    }
     if (res.status === 405) {
       const method = excerpt(req.method);
       const error = gatewayError(Code.Unimplemented, `${name} takes ${allowed}, not ${method}`, METHOD_NOT_ALLOWED, { method, allowed });
@@ -109,6 +120,14 @@ export function withProtocolRefusals(handler: UniversalHandler, early?: EarlyRef
     return universal(shapedRefusal(head, error, 415, { "accept-post": accepted, ...recorded(error) }));
   };
   return Object.assign(answer, handler);
+}
+
+/** Why a bidirectional stream cannot be served over HTTP/1.1, and how to call it instead. */
+function http2Required(handler: UniversalHandler, name: string): string {
+  const what = `${name} is a bidirectional stream, which HTTP/1.1 cannot carry`;
+  // What is called so is server reflection, and what calls it are gRPC tools, over HTTP/2.
+  if (handler.service.typeName.startsWith("grpc.reflection.")) return `server reflection needs HTTP/2 (grpcurl, grpcui): ${what}`;
+  return `${what}: call it over HTTP/2`;
 }
 
 /** A refusal as connect-es's adapter writes an answer (with no body, only its headers: trailers-only for gRPC). */

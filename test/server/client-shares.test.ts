@@ -87,7 +87,7 @@ describe("a client address's share of the HTTP/2 streams", () => {
 describe("a client address's share of the request-body budget", () => {
   const world = gatewayOverOpenAIFake({ server: { max_buffered_request_bytes: 4 * MiB, max_buffered_request_bytes_per_client: 2 * MiB } });
 
-  it("past its share an address's body is refused (HTTP/2: ENHANCE_YOUR_CALM; HTTP/1.1: 503), while other addresses' bodies are served", async () => {
+  it("past its share an address's body is refused (HTTP/2: ENHANCE_YOUR_CALM; HTTP/1.1: 429, Connect's ResourceExhausted), while other addresses' bodies are served", async () => {
     // Five unfinished 1 MiB bodies from one address, one connection each: more than the gateway's 4 MiB, had it no shares.
     const bodies = Array.from({ length: 5 }, () => unfinishedChat(session(world.gw, GREEDY), MiB));
     // At most two fit in its 2 MiB; a refused body frees its bytes, so at least one stays held.
@@ -101,7 +101,7 @@ describe("a client address's share of the request-body budget", () => {
     h1.socket.write(`POST /switchboard.v1.AIService/Chat HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${2 * MiB}\r\n\r\n`);
     h1.socket.write(Buffer.alloc(1536 * KiB, " "));
     await h1.closed;
-    expect(h1.received()).toMatch(/^HTTP\/1\.1 503 /);
+    expect(h1.received()).toMatch(/^HTTP\/1\.1 429 /);
     expect(h1.received()).toMatch(/\r\nretry-after: 1\r\n/);
 
     // ...while other addresses are served, body and all, over HTTP/2 and HTTP/1.1.

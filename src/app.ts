@@ -128,6 +128,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     disabled: new DisabledSecrets(db),
     // Operators' StageKey/PromoteKey/RollbackKey rotations outlive a restart, and reach instances that start later.
     rotations: new KeyRotationRecords(db, logger),
+    // A recorded rotation that cannot be re-applied at start shows as degraded (`key_rotations`).
+    health,
   }).catch(async (err: unknown) => {
     await secrets.close();
     await db.close();

@@ -1,6 +1,7 @@
 import type { Logger } from "../observability/logger.js";
-import type { SqlDatabase } from "../store/sql.js";
+import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
 import type { CanaryVerdict } from "./canary-rollout.js";
+import { inheritedReplaces, pruneRotations, replacesRecord } from "./rotation-record-pruning.js";
 
 /** Where an operator's rotation of a staged key stands. */
 export type RotationState = "staged" | "promoted" | "rolled_back" | "retired";
@@ -22,7 +23,7 @@ export interface RotationRecord {
   state: RotationState;
   /** When it was staged (epoch ms): records are re-applied in this order. */
   stagedAtMs: number;
-  /** retired: the pool id of the credential promoted in its place. */
+  /** retired (written by earlier versions, pruned when read): the pool id of the credential promoted in its place. */
   replacedBy?: string;
 }
 
@@ -36,9 +37,13 @@ const STATES: readonly RotationState[] = ["staged", "promoted", "rolled_back", "
  * as the rotation left them (ProviderPools re-applies them at start) instead
  * of from `providers.*.keys` alone: without them a restart forgot the promoted
  * key and put the key it replaced back in service. One row per staged key in
- * `gateway_settings`:
+ * `gateway_settings` (SQLite or Postgres; Redis only carries the actions):
  *   key_rotation:<provider>:<credential_id> → JSON (secret_ref, state, replaces, share, …)
- * Writes that fail are logged, not thrown: the pool's change stands for this run either way.
+ * Only rows a restart needs are kept, so rotations do not pile up rows for good: a
+ * rolled-back key's row is deleted, and a promotion takes over the row of the key it
+ * replaced (rotation-record-pruning.ts); rows written by earlier versions are pruned
+ * the same way when read. Writes that fail are logged, not thrown: the pool's change
+ * stands for this run either way.
  */
 export class KeyRotationRecords {
   constructor(
@@ -46,7 +51,10 @@ export class KeyRotationRecords {
     private readonly logger: Logger,
   ) {}
 
-  /** Every record, oldest staging first; throws when the store cannot be read. */
+  /**
+   * Every record a restart needs, oldest staging first; throws when the store cannot be read.
+   * Records that decide nothing any more are pruned from the store on the way (best effort).
+   */
   async recall(): Promise<RotationRecord[]> {
     // LIKE would treat "_" in the prefix as a wildcard: compare the prefix exactly instead.
     const rows = await this.db.query("SELECT name, value FROM gateway_settings WHERE substr(name, 1, $1) = $2", [PREFIX.length, PREFIX]);
@@ -56,7 +64,19 @@ export class KeyRotationRecords {
       if (record) records.push(record);
       else this.logger.warn({ row: String(row.name) }, "ignored a key rotation record that cannot be read");
     }
-    return records.sort((a, b) => a.stagedAtMs - b.stagedAtMs);
+    const { kept, rewritten, dropped } = pruneRotations(records.sort((a, b) => a.stagedAtMs - b.stagedAtMs));
+    if (rewritten.length + dropped.length === 0) return kept;
+    try {
+      // One transaction: another instance reads the rows before or after, never half pruned.
+      await this.db.transaction(async (tx) => {
+        for (const record of rewritten) await upsert(tx, record);
+        for (const record of dropped) await remove(tx, record);
+      });
+      this.logger.info({ rewritten: rewritten.length, deleted: dropped.length }, "pruned key rotation records that no longer decide anything");
+    } catch (err) {
+      this.logger.warn({ error: (err as Error).message }, "could not prune key rotation records: they are pruned at a later start");
+    }
+    return kept;
   }
 
   /** Records an operator's StageKey (a key staged again under the same id starts its record afresh). */
@@ -65,17 +85,25 @@ export class KeyRotationRecords {
   }
 
   /**
-   * Records a canary's verdict (PromoteKey, RollbackKey, or the pool's own) on a staged key's slot;
-   * a promotion also retires the staged key it replaced. Verdicts on configured slots have no record.
+   * Records a canary's verdict (PromoteKey, RollbackKey, or the pool's own) on a staged key's slot.
+   * A rolled-back key's record is deleted. A promotion's record takes over the record of the key it
+   * replaced (what that key had replaced, a restart keeps retired), which is deleted. Verdicts on
+   * configured slots have no record.
    */
   async judged(provider: string, verdict: CanaryVerdict): Promise<void> {
+    const replacedSlot = verdict.verdict === "promoted" && verdict.replacedSlot !== verdict.slot ? verdict.replacedSlot : undefined;
+    // The replaced record is read first: another instance applying the same promotion deletes it in the
+    // transaction that rewrites the promotion's record, so whoever still finds it finds the promotion's as it was.
+    const replaced = replacedSlot === undefined ? undefined : await this.find(provider, replacedSlot);
     const own = await this.find(provider, verdict.slot);
-    if (own && verdict.verdict === "promoted") await this.write({ ...own, state: "promoted", version: verdict.version });
+    if (own && verdict.verdict === "promoted") {
+      const replaces = replaced && replacesRecord(own, replaced) ? inheritedReplaces(replaced) : own.replaces;
+      await this.write({ ...own, state: "promoted", version: verdict.version, replaces }, replaced);
+    }
     // A later Vault version of the slot rolled back leaves the version the slot holds as it is.
-    else if (own && verdict.version === own.version) await this.write({ ...own, state: "rolled_back" });
-    if (verdict.verdict !== "promoted" || verdict.replacedSlot === undefined || verdict.replacedSlot === verdict.slot) return;
-    const replaced = await this.find(provider, verdict.replacedSlot);
-    if (replaced) await this.write({ ...replaced, state: "retired", replacedBy: verdict.credential });
+    else if (own && verdict.version === own.version) await this.forget(own);
+    // Without the promotion's record (unread), the replaced one is marked as earlier versions did: pruned at a later start.
+    if (replaced && !own) await this.write({ ...replaced, state: "retired", replacedBy: verdict.credential });
   }
 
   private async find(provider: string, credentialId: string): Promise<RotationRecord | undefined> {
@@ -88,12 +116,22 @@ export class KeyRotationRecords {
     }
   }
 
-  private async write(record: RotationRecord): Promise<void> {
+  /** Deletes a record that decides nothing any more; one left behind is pruned at a later start. */
+  private async forget(record: RotationRecord): Promise<void> {
     try {
-      await this.db.run("INSERT INTO gateway_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value", [
-        rowName(record.provider, record.credentialId),
-        JSON.stringify(record),
-      ]);
+      await remove(this.db, record);
+    } catch (err) {
+      this.logger.warn({ provider: record.provider, credential: record.credentialId, error: (err as Error).message }, "could not delete a key rotation record: it is pruned at a later start");
+    }
+  }
+
+  /** Writes `record`, and deletes the record it takes over (`superseded`) in the same transaction: both, or neither. */
+  private async write(record: RotationRecord, superseded?: RotationRecord): Promise<void> {
+    try {
+      await this.db.transaction(async (tx) => {
+        await upsert(tx, record);
+        if (superseded) await remove(tx, superseded);
+      });
     } catch (err) {
       this.logger.error(
         { provider: record.provider, credential: record.credentialId, state: record.state, error: (err as Error).message },
@@ -101,6 +139,17 @@ export class KeyRotationRecords {
       );
     }
   }
+}
+
+function upsert(db: SqlExecutor, record: RotationRecord): Promise<number> {
+  return db.run("INSERT INTO gateway_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value", [
+    rowName(record.provider, record.credentialId),
+    JSON.stringify(record),
+  ]);
+}
+
+function remove(db: SqlExecutor, record: RotationRecord): Promise<number> {
+  return db.run("DELETE FROM gateway_settings WHERE name = $1", [rowName(record.provider, record.credentialId)]);
 }
 
 function rowName(provider: string, credentialId: string): string {

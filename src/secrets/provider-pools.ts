@@ -1,4 +1,6 @@
+import type { HealthState } from "../common/health-state.js";
 import { parseSecretRef, SECRET_REF_PATTERN, type KeyConfig, type ProviderConfig, type SecretRef } from "../config/config.js";
+import { ConfigError } from "../config/config-error.js";
 import type { KeyPoolConfig } from "../config/secrets-config.js";
 import type { BreakerConfig } from "../config/traffic.js";
 import type { Logger } from "../observability/logger.js";
@@ -10,10 +12,12 @@ import { KeyPool, KeyPoolError, type CanaryVerdict, type KeyView, type PoolEntry
 import type { KeyRotationRecords, RotationRecord } from "./key-rotation-records.js";
 import type { KeyVersionMemory } from "./key-version-memory.js";
 import type { PoolAction } from "./pool-action-bus.js";
+import { slotOf } from "./rotation-record-pruning.js";
 import type { SecretGone } from "./secret-gone.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretResolver, SecretVersion } from "./secret-source.js";
 import { checkStageableEnvRef } from "./stageable-env-ref.js";
+import { UnrestoredRotations } from "./unrestored-rotations.js";
 
 export interface ProviderPoolsDeps {
   resolver: SecretResolver;
@@ -28,6 +32,8 @@ export interface ProviderPoolsDeps {
   disabled?: DisabledSecrets;
   /** Operators' StageKey rotations and their verdicts, in the shared store: re-applied at start; without it, for this process only. */
   rotations?: KeyRotationRecords;
+  /** Where a rotation that could not be re-applied at start shows as degraded (`key_rotations`). */
+  health?: HealthState;
   /** The pools' monotonic clock (see KeyPoolOptions.now). */
   now?: () => number;
   random?: () => number;
@@ -55,6 +61,12 @@ export interface StageRequest {
   promoteAfter?: number;
 }
 
+/** A rotation recorded before this start that could not be re-applied, and why (naming no secret). */
+interface Unrestored {
+  record: RotationRecord;
+  error: string;
+}
+
 /** A configured (or staged) key whose secret can change at its source: new versions become canaries. */
 interface Slot {
   provider: string;
@@ -67,6 +79,9 @@ interface Slot {
 }
 
 const CREDENTIAL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** The one warning a rotation recorded before this start gets when it cannot be re-applied. */
+export const UNRESTORED_ROTATION = "cannot re-apply a key rotation recorded before this start: the keys it retired stay retired, the pool starts with the keys that remain";
 
 /**
  * Every provider's key pool, kept live: keys are read from their secret
@@ -83,12 +98,14 @@ export class ProviderPools {
   private readonly logger: Logger;
   private readonly disabled: DisabledSecrets;
   private readonly unreadDisables: ThrottledWarning;
+  private readonly unrestored: UnrestoredRotations;
   /** Verdict writes under way (onVerdict cannot wait for them): PromoteKey and RollbackKey answer once they are done. */
   private readonly remembering = new Set<Promise<void>>();
 
   private constructor(private readonly deps: ProviderPoolsDeps) {
     this.logger = deps.logger.child({ component: "key-pool" });
     this.disabled = deps.disabled ?? new DisabledSecrets(undefined);
+    this.unrestored = new UnrestoredRotations(deps.health);
     this.unreadDisables = new ThrottledWarning(this.logger, "cannot read the keys operators disabled from the store: a key disabled on another instance stays in use here until it answers");
     deps.metrics.countKeysWith(() => [...this.pools.values()].map((pool) => pool.census()));
   }
@@ -120,8 +137,9 @@ export class ProviderPools {
           ),
         );
         // Before the disabled secrets are applied: a restored key holding one is disabled like any other.
-        await pools.restore(provider.name, rotations.filter((record) => record.provider === provider.name));
+        const unread = await pools.restore(provider.name, rotations.filter((record) => record.provider === provider.name));
         pools.disableRefused(pools.pools.get(provider.name)!);
+        pools.refuseEmptyPool(provider.name, unread);
         for (const [index, key] of provider.keys.entries()) {
           if (!key.secret) continue;
           const { seen, pending } = loaded[index]!;
@@ -230,6 +248,7 @@ export class ProviderPools {
       if (primary.version !== undefined) slot.seen.add(primary.version);
       this.watch(slot);
     }
+    this.unrestored.resolved(provider, request.credentialId);
     return view;
   }
 
@@ -445,12 +464,16 @@ export class ProviderPools {
    * another instance), oldest first: a staged key is staged again as a canary, a
    * promoted one staged and promoted, and every key a promotion replaced is retired
    * at once, so a restart never puts a rotated-out key back in service. A record
-   * that cannot be re-applied (its secret_ref no longer resolves) is logged, and
-   * the pool keeps the configured keys it would have replaced.
+   * that cannot be re-applied (its secret_ref no longer resolves: the variable or
+   * file entry is gone, Vault cannot be read, the version was deleted) is logged
+   * once, naming its reference, and shown in health; the keys its promotion retired
+   * stay retired (they may be keys the operator rotated away from as leaked), and
+   * the pool starts with the keys that remain. Returns the records not re-applied.
    */
-  private async restore(provider: string, records: readonly RotationRecord[]): Promise<void> {
+  private async restore(provider: string, records: readonly RotationRecord[]): Promise<Unrestored[]> {
     const pool = this.pools.get(provider)!;
     const restored = new Map<string, string>();
+    const unread: Unrestored[] = [];
     for (const record of records) {
       if (record.state !== "staged" && record.state !== "promoted") continue;
       const replaces = record.replaces === undefined ? undefined : liveKeyFor(pool, record.replaces);
@@ -463,28 +486,58 @@ export class ProviderPools {
         if (record.state === "promoted") pool.promote(view.id, "promoted", "promoted by an operator before a restart");
         restored.set(record.credentialId, view.id);
       } catch (err) {
+        unread.push({ record, error: (err as Error).message });
+        this.unrestored.add(provider, record.credentialId);
         // Source errors name the reference and the problem, never a secret.
-        this.logger.error(
+        this.logger.warn(
           { provider, credential: record.credentialId, source: record.secretRef, state: record.state, error: (err as Error).message },
-          "cannot re-apply a key rotation recorded before this start: the pool keeps the configured keys it would have replaced",
+          UNRESTORED_ROTATION,
         );
       }
     }
-    // A promotion holds when its key is in the pool again, or when a later promotion that holds replaced it.
+    // A promotion holds when its key is in the pool again (or when it cannot be re-applied now: what
+    // it retired stays retired), or when a later promotion that holds replaced it.
+    const unreadPromotions = new Set(unread.filter(({ record }) => record.state === "promoted").map(({ record }) => record.credentialId));
     const byId = new Map(records.map((record) => [record.credentialId, record]));
-    const holder = (record: RotationRecord, seen = new Set<string>()): string | undefined => {
+    const holder = (record: RotationRecord, seen = new Set<string>()): { id: string } | { unread: string } | undefined => {
       if (seen.has(record.credentialId)) return undefined;
       seen.add(record.credentialId);
-      if (record.state === "promoted") return restored.get(record.credentialId);
+      if (unreadPromotions.has(record.credentialId)) return { unread: record.credentialId };
+      const id = record.state === "promoted" ? restored.get(record.credentialId) : undefined;
+      if (id !== undefined) return { id };
       const next = record.state === "retired" && record.replacedBy !== undefined ? byId.get(slotOf(provider, record.replacedBy)) : undefined;
       return next && holder(next, seen);
     };
     for (const record of records) {
       const by = record.replaces === undefined ? undefined : holder(record);
       const replaced = by && liveKeyFor(pool, record.replaces!, { draining: true });
-      if (!replaced || replaced === by) continue;
-      pool.retire(replaced, `replaced by "${by}" (a rotation recorded before this start)`);
+      if (!by || !replaced || ("id" in by && replaced === by.id)) continue;
+      pool.retire(
+        replaced,
+        "id" in by
+          ? `replaced by "${by.id}" (a rotation recorded before this start)`
+          : `replaced by "${credentialName(provider, by.unread, undefined)}" (a rotation recorded before this start, which cannot be re-applied now)`,
+      );
     }
+    return unread;
+  }
+
+  /**
+   * A pool left with no key to hand out because promotions could not be re-applied stops the
+   * start, as a configured key that cannot be read does: better than serving nothing, or putting
+   * back keys the operator retired. (A canary not re-applied took nothing out of service.)
+   */
+  private refuseEmptyPool(provider: string, unread: readonly Unrestored[]): void {
+    const promotions = unread.filter(({ record }) => record.state === "promoted");
+    const left = this.pools.get(provider)!.unusableReason();
+    if (promotions.length === 0 || left === undefined) return;
+    // The errors name the reference and the problem, never a secret.
+    const why = promotions.map(({ record, error }) => `"${record.credentialId}" (${record.secretRef}): ${error}`).join("; ");
+    throw new ConfigError(
+      "store",
+      `key_rotation:${provider}`,
+      `provider "${provider}" has ${left}: the keys its recorded rotations retired stay retired, and the rotations cannot be re-applied (${why}); make the references readable again, or add a key under a new id to providers.${provider}.keys`,
+    );
   }
 
   private watch(slot: Slot): void {
@@ -564,11 +617,6 @@ export class ProviderPools {
 /** A slot across providers ("openai/primary"): how the watch list and the verdict memory name it. */
 function slotKey(provider: string, id: string): string {
   return `${provider}/${id}`;
-}
-
-/** The slot a pool id fills: "openai/primary@v3" → "primary". */
-function slotOf(provider: string, poolId: string): string {
-  return poolId.slice(provider.length + 1).replace(/@v[0-9]+$/, "");
 }
 
 /** The key that is `poolId` (not retired; nor draining unless asked), or else fills its slot now (a later version of it), if any. */

@@ -2,17 +2,18 @@
 // RollbackKey or the canary's own promotion) is kept in the gateway's store:
 // a gateway started again on the same store serves the promoted key and never
 // the key it replaced, forgets a rolled-back one, and starts all the same when
-// a recorded key's secret can no longer be read. On SQLite and Postgres.
+// a recorded key's secret can no longer be read, without putting back the keys
+// that rotation retired. On SQLite and Postgres.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialState } from "../../gen/ts/switchboard/v1/admin_providers_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { UNRESTORED_ROTATION } from "../../src/secrets/provider-pools.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { storeEnv, tempDir, type StoreKind } from "../support/stores.js";
 import { adminClient, calls, credentials, requestsByKey } from "./support/admin.js";
 
 const vendorKey = (label: string) => `sk-${label}-${randomBytes(12).toString("hex")}`;
-const CANNOT_REAPPLY = "cannot re-apply a key rotation recorded before this start: the pool keeps the configured keys it would have replaced";
 
 describe.each<StoreKind>(["sqlite", "postgres"])("an admin API rotation across restarts, on %s", (kind) => {
   const PRIMARY = vendorKey("primary");
@@ -108,22 +109,25 @@ describe.each<StoreKind>(["sqlite", "postgres"])("an admin API rotation across r
         [name("later"), CredentialState.ACTIVE],
       ]),
     );
-    expect(gw!.logs.entries.filter((e) => e.msg === CANNOT_REAPPLY)).toEqual([]);
+    expect(gw!.logs.entries.filter((e) => e.msg === UNRESTORED_ROTATION)).toEqual([]);
     expect(await keysSeen(30)).toEqual(new Set([PRIMARY, LATER]));
   });
 
-  it("starts when a recorded key's secret can no longer be read, says so without a secret, and keeps the configured keys", async () => {
+  it("starts when a recorded key's secret can no longer be read, says so without a secret, and keeps the key it retired out of service", async () => {
     await start({});
-    expect(gw!.logs.entries.filter((e) => e.msg === CANNOT_REAPPLY)).toMatchObject([
-      { level: "error", provider: "openai", credential: "later", source: "env:OPENAI_API_KEY_LATER", state: "promoted" },
+    expect(gw!.logs.entries.filter((e) => e.msg === UNRESTORED_ROTATION)).toMatchObject([
+      { level: "warn", provider: "openai", credential: "later", source: "env:OPENAI_API_KEY_LATER", state: "promoted" },
     ]);
     expect(await states()).toEqual(
       new Map([
         [name("primary"), CredentialState.ACTIVE],
-        [name("backup"), CredentialState.ACTIVE],
+        [name("backup"), CredentialState.RETIRED],
       ]),
     );
-    expect((await calls(gw!, 4)).failed).toEqual([]);
+    const health = (await (await fetch(`${gw!.url}/healthz`)).json()) as { status: string; dependencies: Record<string, string> };
+    expect(health.status).toBe("degraded");
+    expect(health.dependencies.key_rotations).toContain('openai: "later"');
+    expect(await keysSeen(4)).toEqual(new Set([PRIMARY]));
     for (const secret of secrets) expect(gw!.logs.text).not.toContain(secret);
   });
 });

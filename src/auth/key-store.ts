@@ -1,6 +1,7 @@
 import type { BudgetPeriodName, ExhaustedActionName } from "../config/usage-config.js";
 import { bool, num, type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue } from "../store/sql.js";
 import type { KeyRecord } from "./key-policy.js";
+import { putSetting, settingValue } from "../store/settings-rows.js";
 
 /** A gateway key's state, by name (the API's enum is GatewayKeyState, as BudgetPeriodName is to BudgetPeriod). */
 export type GatewayKeyStateName = "active" | "expired" | "revoked";
@@ -140,9 +141,8 @@ export class KeyStore {
    */
   async checkPepper(check: string, options: { record: boolean } = { record: true }): Promise<boolean> {
     // Instances starting together on a new store race to record it: the first write wins, and every one compares.
-    if (options.record) await this.db.run("INSERT INTO gateway_settings (name, value) VALUES ('pepper_check', $1) ON CONFLICT (name) DO NOTHING", [check]);
-    const [row] = await this.db.query("SELECT value FROM gateway_settings WHERE name = 'pepper_check'");
-    return String(row?.value) === check;
+    if (options.record) await putSetting(this.db, "pepper_check", check, { replace: false });
+    return (await settingValue(this.db, "pepper_check")) === check;
   }
 
   /** Grows with every change to any key. */

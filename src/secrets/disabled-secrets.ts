@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { SqlDatabase } from "../store/sql.js";
 import type { Credential } from "./credential.js";
+import { putSetting, settingsWithPrefix } from "../store/settings-rows.js";
 
 /** A secret an operator disabled, as the fleet remembers it: a digest of it, never the secret. */
 export interface DisabledSecret {
@@ -92,13 +93,12 @@ export class DisabledSecrets {
       await this.save(entry).then(() => this.unsaved.delete(digest), () => undefined);
     }
     const before = this.changes;
-    // LIKE would treat "_" in the prefix as a wildcard: compare the prefix exactly instead.
-    const rows = await this.db.query("SELECT name, value FROM gateway_settings WHERE substr(name, 1, $1) = $2", [PREFIX.length, PREFIX]);
+    const rows = await settingsWithPrefix(this.db, PREFIX);
     // Something changed here while the rows were read: keep what this instance knows, the next refresh reads again.
     if (this.changes !== before) return;
     const known = new Map<string, DisabledSecret>();
     for (const row of rows) {
-      const entry = parseRow(String(row.name), String(row.value));
+      const entry = parseRow(row.name, row.value);
       // A secret with both an older per-provider row and its own: the first read stands for it.
       if (entry && !known.has(entry.digest)) known.set(entry.digest, entry);
     }
@@ -108,7 +108,7 @@ export class DisabledSecrets {
 
   private async save(entry: DisabledSecret): Promise<void> {
     const value = JSON.stringify({ provider: entry.provider, fingerprint: entry.fingerprint, credential: entry.credential, reason: entry.reason, at: entry.atMs });
-    await this.db?.run("INSERT INTO gateway_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", [`${PREFIX}${entry.digest}`, value]);
+    if (this.db) await putSetting(this.db, `${PREFIX}${entry.digest}`, value, { replace: false });
   }
 }
 

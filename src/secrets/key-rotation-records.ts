@@ -2,6 +2,7 @@ import type { Logger } from "../observability/logger.js";
 import type { SqlDatabase, SqlExecutor } from "../store/sql.js";
 import type { CanaryVerdict } from "./canary-rollout.js";
 import { inheritedReplaces, pruneRotations, replacesRecord } from "./rotation-record-pruning.js";
+import { putSetting, removeSetting, settingsWithPrefix, settingValue } from "../store/settings-rows.js";
 
 /** Where an operator's rotation of a staged key stands. */
 export type RotationState = "staged" | "promoted" | "rolled_back" | "retired";
@@ -56,13 +57,12 @@ export class KeyRotationRecords {
    * Records that decide nothing any more are pruned from the store on the way (best effort).
    */
   async recall(): Promise<RotationRecord[]> {
-    // LIKE would treat "_" in the prefix as a wildcard: compare the prefix exactly instead.
-    const rows = await this.db.query("SELECT name, value FROM gateway_settings WHERE substr(name, 1, $1) = $2", [PREFIX.length, PREFIX]);
+    const rows = await settingsWithPrefix(this.db, PREFIX);
     const records: RotationRecord[] = [];
     for (const row of rows) {
-      const record = parseRecord(String(row.value));
+      const record = parseRecord(row.value);
       if (record) records.push(record);
-      else this.logger.warn({ row: String(row.name) }, "ignored a key rotation record that cannot be read");
+      else this.logger.warn({ row: row.name }, "ignored a key rotation record that cannot be read");
     }
     const { kept, rewritten, dropped } = pruneRotations(records.sort((a, b) => a.stagedAtMs - b.stagedAtMs));
     if (rewritten.length + dropped.length === 0) return kept;
@@ -108,8 +108,8 @@ export class KeyRotationRecords {
 
   private async find(provider: string, credentialId: string): Promise<RotationRecord | undefined> {
     try {
-      const rows = await this.db.query("SELECT value FROM gateway_settings WHERE name = $1", [rowName(provider, credentialId)]);
-      return rows[0] ? parseRecord(String(rows[0].value)) : undefined;
+      const value = await settingValue(this.db, rowName(provider, credentialId));
+      return value === undefined ? undefined : parseRecord(value);
     } catch (err) {
       this.logger.error({ provider, credential: credentialId, error: (err as Error).message }, "could not read a key rotation record: a restart may not know this verdict");
       return undefined;
@@ -142,14 +142,11 @@ export class KeyRotationRecords {
 }
 
 function upsert(db: SqlExecutor, record: RotationRecord): Promise<number> {
-  return db.run("INSERT INTO gateway_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value", [
-    rowName(record.provider, record.credentialId),
-    JSON.stringify(record),
-  ]);
+  return putSetting(db, rowName(record.provider, record.credentialId), JSON.stringify(record), { replace: true });
 }
 
 function remove(db: SqlExecutor, record: RotationRecord): Promise<number> {
-  return db.run("DELETE FROM gateway_settings WHERE name = $1", [rowName(record.provider, record.credentialId)]);
+  return removeSetting(db, rowName(record.provider, record.credentialId));
 }
 
 function rowName(provider: string, credentialId: string): string {

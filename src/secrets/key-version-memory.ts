@@ -1,5 +1,6 @@
 import type { Logger } from "../observability/logger.js";
 import type { SqlDatabase } from "../store/sql.js";
+import { putSetting, settingsWithPrefix } from "../store/settings-rows.js";
 
 /** What the fleet has decided about the versions of one key slot ("openai/primary"). */
 export interface SlotVerdicts {
@@ -26,11 +27,9 @@ export class KeyVersionMemory {
 
   async recall(slot: string): Promise<SlotVerdicts> {
     const prefix = `key_version:${slot}:`;
-    // LIKE would treat "_" in slot names as a wildcard: compare the prefix exactly instead.
-    const rows = await this.db.query("SELECT name, value FROM gateway_settings WHERE substr(name, 1, $1) = $2", [prefix.length, prefix]);
     const verdicts: SlotVerdicts = { good: undefined, rejected: new Set() };
-    for (const row of rows) {
-      const fact = String(row.name).slice(prefix.length);
+    for (const row of await settingsWithPrefix(this.db, prefix)) {
+      const fact = row.name.slice(prefix.length);
       if (fact === "good") verdicts.good = Number(row.value);
       else if (fact.startsWith("rejected:")) verdicts.rejected.add(Number(fact.slice("rejected:".length)));
     }
@@ -39,26 +38,18 @@ export class KeyVersionMemory {
 
   /** Records the version now serving the slot (promoted, or first read). */
   promoted(slot: string, version: number): Promise<void> {
-    return this.write(
-      "INSERT INTO gateway_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-      [`key_version:${slot}:good`, String(version)],
-      { slot, version, verdict: "promoted" },
-    );
+    return this.write(() => putSetting(this.db, `key_version:${slot}:good`, String(version), { replace: true }), { slot, version, verdict: "promoted" });
   }
 
   /** Records a rolled-back version. */
   rejected(slot: string, version: number): Promise<void> {
-    return this.write(
-      "INSERT INTO gateway_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-      [`key_version:${slot}:rejected:${version}`, String(Date.now())],
-      { slot, version, verdict: "rejected" },
-    );
+    return this.write(() => putSetting(this.db, `key_version:${slot}:rejected:${version}`, String(Date.now()), { replace: false }), { slot, version, verdict: "rejected" });
   }
 
   /** A failed write is logged, not thrown: the pool's decision stands for this run either way. */
-  private async write(sql: string, params: string[], what: { slot: string; version: number; verdict: string }): Promise<void> {
+  private async write(put: () => Promise<number>, what: { slot: string; version: number; verdict: string }): Promise<void> {
     try {
-      await this.db.run(sql, params);
+      await put();
     } catch (err) {
       this.logger.error({ ...what, error: (err as Error).message }, "could not record a key version verdict: a restart may not know it");
     }

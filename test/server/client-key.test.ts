@@ -96,7 +96,7 @@ describe("a client rotating its IPv6 source address within its /64", () => {
     const budget = new RequestBodyBudget({ totalBytes: 1_000, perConnectionBytes: 1_000, perClientBytes: 250, logger: silent, refused: (limit) => refused.push(limit) });
     const send = (address: string): boolean => {
       const socket = fakeSocket(address);
-      const req = Object.assign(new EventEmitter(), { socket, push: vi.fn((_chunk: Buffer) => true) });
+      const req = Object.assign(new EventEmitter(), { socket, headers: {}, url: "/v1/chat/completions", push: vi.fn((_chunk: Buffer) => true) });
       const res = Object.assign(new EventEmitter(), { headersSent: false });
       budget.watch(req as never, res as never);
       req.push(Buffer.alloc(100));

@@ -53,6 +53,8 @@ describe("the response cache shared through Redis", () => {
   it("answers on one instance what another instance asked (L2), then from its own memory (L1)", async () => {
     const first = await a.client("connect").chat(ask("Which instance answers this?"));
     const calls = vendorCalls();
+    // Written to Redis after the answer: asked before that, b would wait on a's lock (coalesced), not read the entry.
+    await eventually(async () => expect((await redis.keys(`${prefix()}cache:e:*`)).length).toBeGreaterThan(0), 5_000);
     const fromRedis = await b.client("connect").chat(ask("Which instance answers this?"));
     const fromMemory = await b.client("grpc").chat(ask("Which instance answers this?"));
     expect([first.cached, fromRedis.cached, fromMemory.cached]).toEqual([false, true, true]);

@@ -86,7 +86,12 @@ async function ownRedis(deps: ResponseCacheDeps): Promise<RedisLink | undefined>
   }
   const { RedisLink } = await import("../redis/redis-link.js");
   // Its up and down lines say which Redis they are about.
-  const link = new RedisLink({ url, prefix: deps.redisPrefix, logger: deps.logger.child({ component: "response cache" }) });
+  const link = new RedisLink({
+    url,
+    prefix: deps.redisPrefix,
+    logger: deps.logger.child({ component: "response cache" }),
+    whileDown: "the response cache is served from this instance's memory only",
+  });
   await link.connect();
   return link;
 }

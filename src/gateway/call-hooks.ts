@@ -24,7 +24,7 @@ export interface AdmissionRequest {
 export interface CallOutcome {
   /** The candidate that answered. */
   served?: Candidate;
-  /** The candidate of the last attempt sent, for a call none answered. */
+  /** The candidate of the last attempt sent (or skipped, when none was), for a call none answered. */
   lastTried?: Candidate;
   /** What the model of `served` (or `lastTried`) reported, or what is estimated of it; none for a call it charged nothing. */
   usage?: Usage;

@@ -63,6 +63,7 @@ export class CallPlan {
   private readonly tried = new Map<string, Set<string>>();
   private readonly reached = new Set<string>();
   private lastError: unknown;
+  /** The candidate of the last attempt sent; before any is, the last one skipped (whose error the caller would get). */
   private lastTried: Candidate | undefined;
   /** Why the last skipped candidate was skipped, for when no attempt was made at all. */
   private skipError: unknown;
@@ -336,6 +337,8 @@ export class CallPlan {
       this.attempts.push(create(AttemptSchema, { provider: candidate.provider, model: candidate.upstreamModel, outcome, duration: durationFromMs(0) }));
     }
     this.skipError = why;
+    // Nothing sent yet: the caller gets this skip's error, so the call log and the ledger name its provider and model too.
+    if (this.total === 0) this.lastTried = candidate;
   }
 
   private triedKeys(provider: string): Set<string> {

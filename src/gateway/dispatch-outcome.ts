@@ -8,7 +8,7 @@ export interface DispatchOutcome {
   attempts: Attempt[];
   /** The candidate that answered; undefined when none did. */
   served?: Candidate;
-  /** The candidate of the last attempt sent (the ledger names it for a failed call). */
+  /** The candidate of the last attempt sent, or skipped when none was (the ledger names it for a failed call). */
   lastTried?: Candidate;
 }
 

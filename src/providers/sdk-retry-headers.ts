@@ -30,8 +30,8 @@ export function sdkRetryHeaders(err: ConnectError, status: number): Record<strin
   const noQuickRecovery =
     NO_QUICK_RECOVERY.has(reason) ||
     (retryAfterMs !== undefined && retryAfterMs > SDK_RETRY_HORIZON_MS) ||
-    // Every vendor key rejected and none due for a probe: an operator has to act.
-    (reason === "UPSTREAM_CREDENTIAL_REJECTED" && retryAfterMs === undefined);
+    // Every vendor key rejected and none due for a probe, or taken out of rotation by operators: an operator has to act.
+    ((reason === "UPSTREAM_CREDENTIAL_REJECTED" || reason === "NO_PROVIDER_AVAILABLE") && retryAfterMs === undefined);
   if (noQuickRecovery && sdkRetries(status)) headers["x-should-retry"] = "false";
   return headers;
 }

@@ -15,6 +15,8 @@ export interface RedisLinkOptions {
   logger: Logger;
   /** Told each time Redis becomes reachable or unreachable. */
   onStateChange?: (up: boolean, reason: string) => void;
+  /** What its callers do while Redis is unreachable, for the log line that says it is ("limits … (policy: fail open)"). */
+  whileDown?: string;
   /** A command slower than this fails (and the caller falls back to its policy). */
   commandTimeoutMs?: number;
 }
@@ -164,7 +166,7 @@ export class RedisLink {
     if (up === this.up) return;
     this.up = up;
     if (up) this.options.logger.info({ redis: this.target.kind }, "Redis reachable: limits, spend counters and revocations are shared");
-    else this.options.logger.warn({ reason }, "Redis unreachable: falling back to the configured policy");
+    else this.options.logger.warn({ reason }, `Redis unreachable: ${this.options.whileDown ?? "its callers fall back on what they do without it"}`);
     this.options.onStateChange?.(up, reason);
   }
 }

@@ -3,6 +3,7 @@ import { judgeCanary } from "./canary.js";
 import type { Credential } from "./credential.js";
 import { KeyPoolError } from "./key-pool-error.js";
 import { changeState, isCanary, seconds, type CredentialStateName, type PoolContext, type PoolEntry, type PoolKey } from "./pool-key.js";
+import { unknownCredential } from "./unknown-credential.js";
 
 export interface StageInput extends Omit<PoolEntry, "weight"> {
   /** Weight once promoted; the replaced key's (or 1) when absent. */
@@ -63,7 +64,7 @@ export class CanaryRollout {
     if (!Number.isInteger(promoteAfter) || promoteAfter < 1) throw new KeyPoolError("invalid_argument", "promote_after must be a positive whole number");
     if (input.replaces !== undefined) {
       const replaced = keys.get(input.replaces);
-      if (!replaced) throw new KeyPoolError("not_found", `provider "${provider}" has no credential "${input.replaces}" to replace`);
+      if (!replaced) throw unknownCredential(provider, input.replaces, keys.values(), " to replace");
       if (replaced.state === "retired" || replaced.state === "draining") throw new KeyPoolError("failed_precondition", `credential "${input.replaces}" is already ${replaced.state}`);
     }
     // A disabled holder does not count: staging its secret again (under a new id) is how an operator brings a disabled key back.

@@ -13,6 +13,7 @@ import { pickKey, pickOnProbation } from "./key-selection.js";
 import { noUsableKey, stateCounts, viewOf, type KeyView } from "./key-views.js";
 import { changeState, isCanary, newPoolKey, type CredentialStateName, type PoolContext, type PoolEntry, type PoolKey } from "./pool-key.js";
 import type { PoolCensus, SecretMetrics } from "./secret-metrics.js";
+import { unknownCredential } from "./unknown-credential.js";
 
 export type { CanaryVerdict, StageInput } from "./canary-rollout.js";
 export type { AttemptOutcome } from "./key-health.js";
@@ -108,8 +109,8 @@ export class KeyPool {
    * RetryInfo on the API: the caller, or the dispatcher, may wait that long
    * or fail over; "overloaded" when they are all benched for failing); else
    * kind "credential_rejected" (Unavailable), with `retryAfterMs` until the
-   * next probe when the vendor rejected the keys, and none when operators
-   * disabled or retired them all.
+   * next probe when the vendor rejected the keys; when operators disabled or
+   * retired them all, with reason NO_PROVIDER_AVAILABLE instead (key-views.ts).
    */
   pick(exclude: ReadonlySet<string> = new Set()): Credential {
     const now = this.now();
@@ -306,7 +307,7 @@ export class KeyPool {
 
   private require(credentialId: string): PoolKey {
     const key = this.keys.get(credentialId);
-    if (!key) throw new KeyPoolError("not_found", `provider "${this.provider}" has no credential "${credentialId}"`);
+    if (!key) throw unknownCredential(this.provider, credentialId, this.keys.values());
     return key;
   }
 

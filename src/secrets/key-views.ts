@@ -76,7 +76,8 @@ export function stateCounts(keys: readonly PoolKey[], why: boolean): string {
  * the provider and no secret): keys benched for a while → when the first
  * comes back (rate_limited, or overloaded when they are benched for failing
  * alone); keys the vendor rejected → credential_rejected until the next
- * probe; none left at all → credential_rejected, and how to add one.
+ * probe, or for good, and how to add one; no key the vendor rejected (operators
+ * disabled or rotated them all out) → NO_PROVIDER_AVAILABLE, saying so, and how to add one.
  */
 export function noUsableKey(provider: string, keys: readonly PoolKey[], now: number): UpstreamError {
   const message = `provider "${provider}" has no usable key right now (${stateCounts(keys, false)})`;
@@ -87,8 +88,11 @@ export function noUsableKey(provider: string, keys: readonly PoolKey[], now: num
     return new UpstreamError({ kind, provider, message, retryAfterMs: untilMs(soonest, now) });
   }
   const probes = keys.filter((key) => key.state === "disabled" && key.disabledBy === "vendor" && key.nextAt !== undefined).map((key) => key.nextAt!);
-  const retryAfterMs = probes.length > 0 ? untilMs(Math.min(...probes), now) : undefined;
-  return new UpstreamError({ kind: "credential_rejected", provider, message: probes.length > 0 ? message : `${message}; stage one with AdminService.StageKey`, retryAfterMs });
+  if (probes.length > 0) return new UpstreamError({ kind: "credential_rejected", provider, message, retryAfterMs: untilMs(Math.min(...probes), now) });
+  const stage = "stage one with AdminService.StageKey";
+  if (keys.some((key) => key.state === "disabled" && key.disabledBy === "vendor")) return new UpstreamError({ kind: "credential_rejected", provider, message: `${message}; ${stage}` });
+  // No vendor rejected anything: an on-call reading UPSTREAM_CREDENTIAL_REJECTED would look for a revocation at the vendor.
+  return new UpstreamError({ kind: "credential_rejected", reason: "NO_PROVIDER_AVAILABLE", provider, message: `${message}: operators disabled or rotated out every key, the vendor rejected none; ${stage}` });
 }
 
 /** Whole milliseconds until `at` (the pool's clock may be fractional, as performance.now() is): never early. */

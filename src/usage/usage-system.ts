@@ -99,7 +99,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   let spend: SpendCounter;
   if (config.redis.enabled) {
     const policy = config.redis.onFailure;
-    const consequence = policy === "open" ? "limits and budgets are counted per instance" : "calls with limits or budgets are refused";
+    const consequence = `${policy === "open" ? "limits and budgets are counted per instance" : "calls with limits or budgets are refused"} (policy: fail ${policy})`;
     // Loaded only here: the Redis client weighs about 20 MB of memory that a gateway without Redis never needs.
     const { RedisLink } = await import("../redis/redis-link.js");
     redis = new RedisLink({
@@ -107,11 +107,12 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
       url: redisUrlFromEnv(env)!,
       prefix: config.redis.prefix,
       logger,
+      whileDown: consequence,
       onStateChange: (up, reason) => {
         metrics.redisUp.set(up ? 1 : 0);
         // Never required for readiness: Redis is every instance's, so its outage would take them all out of the balancer at once,
         // though each still serves keys without limits or budgets (docs/operations.md).
-        health.setDependency("redis", { ok: up, detail: `unreachable (${dependencyCause(reason)}); ${consequence} (policy: fail ${policy})`, required: false });
+        health.setDependency("redis", { ok: up, detail: `unreachable (${dependencyCause(reason)}); ${consequence}`, required: false });
       },
     });
     await redis.connect();
@@ -148,7 +149,11 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   const keyChanged = async (keyId: string): Promise<void> => {
     keys.evict(keyId);
     // Other instances hear it now through Redis, or within a poll interval from the store.
-    await fleet?.publish(REVOCATIONS, keyId).catch((err: Error) => logger.warn({ error: err.message }, "could not announce a key change on Redis"));
+    await fleet?.publish(REVOCATIONS, keyId).catch((err: Error) => {
+      // While the link is down its own reason says why (ioredis' error then speaks of its offline queue).
+      const redisSays = redis?.isUp === false ? `unreachable: ${dependencyCause(redis.reason)}` : err.message;
+      logger.warn({ key: keyId, redis: redisSays }, "could not announce a key change on Redis: the other instances still learn of it from the store's change log, which they poll");
+    });
   };
 
   return {

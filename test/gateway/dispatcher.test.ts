@@ -160,6 +160,8 @@ describe("circuit breakers", () => {
       expect(open.findDetails(ErrorInfoSchema)[0]?.reason).toBe("CIRCUIT_OPEN");
       expect(Number(open.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds)).toBe(1);
       expect(primary.requests.length).toBe(sent);
+      // Nothing was sent, yet the call was for the primary: the ledger row and the call log name it, as the error does.
+      expect(h.settled.at(-1)!.lastTried).toMatchObject({ provider: "primary", upstreamModel: "gpt-4o-mini" });
 
       clock.now += 1_000;
       primary.enqueue(overloaded);

@@ -157,8 +157,12 @@ describe("a credential rejection disables the key; probes bring it back", () => 
     const err = catchError(() => pool.pick());
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err.kind).toBe("credential_rejected");
+    // No vendor rejected either key: not UPSTREAM_CREDENTIAL_REJECTED, and the message says whose doing it is.
+    expect(err.reason).toBe("NO_PROVIDER_AVAILABLE");
     expect(err.retryAfterMs).toBeUndefined();
-    expect(err.message).toBe('provider "openai" has no usable key right now (2 disabled by an operator); stage one with AdminService.StageKey');
+    expect(err.message).toBe(
+      'provider "openai" has no usable key right now (2 disabled by an operator): operators disabled or rotated out every key, the vendor rejected none; stage one with AdminService.StageKey',
+    );
   });
 });
 

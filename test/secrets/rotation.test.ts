@@ -4,7 +4,7 @@
 import { Code } from "@connectrpc/connect";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BadRequestSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { CredentialState } from "../../gen/ts/switchboard/v1/admin_providers_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { startGeminiFake, type GeminiFake } from "../fakes/gemini-fake.js";
@@ -199,7 +199,8 @@ describe("admin calls run the rotation", () => {
     expect(disabled.credential).toMatchObject({ state: CredentialState.DISABLED, stateReason: 'disabled by "master": leaked' });
     const err = await failure(gw.client().chat(hello));
     expect(err.code).toBe(Code.Unavailable);
-    expect(err.rawMessage).toMatch(/^provider "openai" has no usable key right now \(.*1 disabled by an operator.*\); stage one with AdminService\.StageKey$/);
+    expect(err.rawMessage).toMatch(/^provider "openai" has no usable key right now \(.*1 disabled by an operator.*\): operators disabled or rotated out every key, the vendor rejected none; stage one with AdminService\.StageKey$/);
+    expect(err.findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: "NO_PROVIDER_AVAILABLE", metadata: { provider: "openai" } });
     expect(gw.logs.entries.some((e) => e.msg === "admin disabled a key" && e.actor === "master" && e.credential === "openai/next")).toBe(true);
   });
 

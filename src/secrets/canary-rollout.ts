@@ -28,6 +28,9 @@ export interface CanaryVerdict {
   credential: string;
   /** promoted: the slot of the key it replaced, if any. */
   replacedSlot?: string;
+  /** How it was judged ("auto_promoted", "promoted automatically: …"); none when re-applied at start (the record keeps its own). */
+  cause?: "promoted" | "auto_promoted" | "rolled_back" | "auto_rolled_back";
+  reason?: string;
 }
 
 export interface RolloutOptions {
@@ -106,7 +109,7 @@ export class CanaryRollout {
     key.canary = undefined;
     key.nextAt = undefined;
     changeState(this.ctx, key, "active", cause, reason);
-    this.tell(key, "promoted", replaced?.slot);
+    this.tell(key, "promoted", cause, reason, replaced?.slot);
     if (replaced && replaced.state !== "retired" && replaced.state !== "draining") {
       replaced.canary = undefined;
       if (replaced.state === "disabled" || replaced.state === "standby") {
@@ -125,7 +128,7 @@ export class CanaryRollout {
     key.canary = undefined;
     key.nextAt = undefined;
     changeState(this.ctx, key, "retired", cause, reason);
-    this.tell(key, "rejected");
+    this.tell(key, "rejected", cause, reason);
     this.prune();
   }
 
@@ -162,8 +165,11 @@ export class CanaryRollout {
     changeState(this.ctx, key, "retired", "drained", "drained after its replacement");
   }
 
-  private tell(key: PoolKey, verdict: CanaryVerdict["verdict"], replacedSlot?: string): void {
-    if (key.slot !== undefined) this.options.onVerdict?.({ slot: key.slot, version: key.version, verdict, credential: key.credential.id, replacedSlot });
+  private tell(key: PoolKey, verdict: CanaryVerdict["verdict"], cause: CanaryVerdict["cause"], reason: string, replacedSlot?: string): void {
+    if (key.slot === undefined) return;
+    // A verdict re-applied at start re-states its record: how it was judged then stays as recorded.
+    const how = this.ctx.restoring ? {} : { cause, reason };
+    this.options.onVerdict?.({ slot: key.slot, version: key.version, verdict, credential: key.credential.id, replacedSlot, ...how });
   }
 
   /** Forgets the oldest retired keys beyond a few, so rotations do not grow the pool for ever. */

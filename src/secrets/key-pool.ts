@@ -80,7 +80,7 @@ export class KeyPool {
     this.logger = (opts.logger ?? pino({ level: "silent" })).child({ component: "key-pool", provider });
     const rules = (this.rules = { ...DEFAULT_KEY_POOL, ...opts.rules });
     const breaker = opts.breaker ?? DEFAULT_TRAFFIC.breaker;
-    const ctx = (this.ctx = { provider, keys: this.keys, now: this.now, logger: this.logger, metrics: opts.metrics });
+    const ctx = (this.ctx = { provider, keys: this.keys, now: this.now, logger: this.logger, metrics: opts.metrics, restoring: false });
     this.keyOddOneOut = new KeyOddOneOut(this.now);
     const newKey = (entry: PoolEntry, state: CredentialStateName, reason: string) =>
       newPoolKey(entry, state, reason, this.now, { probeAfterMs: rules.probeAfterMs, windowMs: breaker.windowMs });
@@ -171,6 +171,20 @@ export class KeyPool {
     const key = this.require(credentialId);
     const replaced = this.rollout.promote(key, cause, reason, now);
     return { promoted: this.view(key), replaced: replaced && this.view(replaced) };
+  }
+
+  /**
+   * Runs `work`, which re-applies the rotations recorded before this start (at start, before the pool
+   * serves): its state changes read "restored from a rotation recorded before this start: …", are
+   * logged with cause `restored` and not counted as transitions, and its verdicts keep the recorded ones.
+   */
+  async restoring<T>(work: () => Promise<T>): Promise<T> {
+    this.ctx.restoring = true;
+    try {
+      return await work();
+    } finally {
+      this.ctx.restoring = false;
+    }
   }
 
   /** Withdraws a canary: it retires, and the active keys keep all the traffic. */

@@ -26,6 +26,9 @@ export interface RotationRecord {
   stagedAtMs: number;
   /** retired (written by earlier versions, pruned when read): the pool id of the credential promoted in its place. */
   replacedBy?: string;
+  /** promoted: how ("promoted" by an operator, or "auto_promoted") and why, as the verdict said; absent in records of earlier versions. */
+  cause?: CanaryVerdict["cause"];
+  reason?: string;
 }
 
 const PREFIX = "key_rotation:";
@@ -98,7 +101,8 @@ export class KeyRotationRecords {
     const own = await this.find(provider, verdict.slot);
     if (own && verdict.verdict === "promoted") {
       const replaces = replaced && replacesRecord(own, replaced) ? inheritedReplaces(replaced) : own.replaces;
-      await this.write({ ...own, state: "promoted", version: verdict.version, replaces }, replaced);
+      const how = verdict.cause === undefined ? {} : { cause: verdict.cause, reason: verdict.reason };
+      await this.write({ ...own, state: "promoted", version: verdict.version, replaces, ...how }, replaced);
     }
     // A later Vault version of the slot rolled back leaves the version the slot holds as it is.
     else if (own && verdict.version === own.version) await this.forget(own);

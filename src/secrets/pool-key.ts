@@ -101,7 +101,12 @@ export interface PoolContext {
   readonly now: () => number;
   readonly logger: Logger;
   readonly metrics: SecretMetrics | undefined;
+  /** While rotations recorded before this start are re-applied (KeyPool.restoring): state changes are restored, not made. */
+  restoring: boolean;
 }
+
+/** How a key's state re-applied from a rotation recorded before this start reads (its reason follows). */
+export const RESTORED = "restored from a rotation recorded before this start";
 
 export function newPoolKey(entry: PoolEntry, state: CredentialStateName, reason: string, now: () => number, settings: { probeAfterMs: number; windowMs: number }): PoolKey {
   return {
@@ -129,16 +134,21 @@ export function newPoolKey(entry: PoolEntry, state: CredentialStateName, reason:
   };
 }
 
-/** Moves a key to another state; every change is logged (key id and fingerprint only) and counted. */
+/**
+ * Moves a key to another state; every change is logged (key id and fingerprint only) and counted. A change
+ * re-applied from a rotation recorded before this start is logged with cause `restored` and not counted:
+ * the instance that made it counted it then, and a restart is no rotation.
+ */
 export function changeState(ctx: PoolContext, key: PoolKey, to: CredentialStateName, cause: TransitionCause, reason: string, from: CredentialStateName | "none" = key.state): void {
   key.state = to;
-  key.reason = reason;
+  key.reason = ctx.restoring ? `${RESTORED}: ${reason}` : reason;
   key.since = ctx.now();
   if (to !== "disabled") key.disabledBy = undefined;
   if (to !== "cooling_down") key.benchedFor = undefined;
   const level = to === "disabled" || to === "cooling_down" || cause === "auto_rolled_back" ? "warn" : "info";
-  ctx.logger[level]({ credential: key.credential.id, fingerprint: key.credential.fingerprint, from, to, cause, reason }, "key state changed");
-  ctx.metrics?.keyTransitions.inc({ provider: ctx.provider, from, to, cause });
+  const logged = { credential: key.credential.id, fingerprint: key.credential.fingerprint, from, to, cause: ctx.restoring ? "restored" : cause, reason: key.reason };
+  ctx.logger[level](logged, "key state changed");
+  if (!ctx.restoring) ctx.metrics?.keyTransitions.inc({ provider: ctx.provider, from, to, cause });
 }
 
 /** A staged canary (cooling down or not) that has not been promoted or rolled back yet. */

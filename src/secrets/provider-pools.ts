@@ -17,6 +17,7 @@ import type { SecretGone } from "./secret-gone.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretResolver, SecretVersion } from "./secret-source.js";
 import { checkStageableEnvRef } from "./stageable-env-ref.js";
+import { UnappliedFleetActions } from "./unapplied-fleet-actions.js";
 import { UnrestoredRotations } from "./unrestored-rotations.js";
 
 export interface ProviderPoolsDeps {
@@ -32,7 +33,7 @@ export interface ProviderPoolsDeps {
   disabled?: DisabledSecrets;
   /** Operators' StageKey rotations and their verdicts, in the shared store: re-applied at start; without it, for this process only. */
   rotations?: KeyRotationRecords;
-  /** Where a rotation that could not be re-applied at start shows as degraded (`key_rotations`). */
+  /** Where a rotation that could not be re-applied at start (`key_rotations`), or another instance's action that does not apply here (`key_pools`), shows as degraded. */
   health?: HealthState;
   /** The pools' monotonic clock (see KeyPoolOptions.now). */
   now?: () => number;
@@ -80,6 +81,14 @@ interface Slot {
 
 const CREDENTIAL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
+/** The warning of another instance's key-pool action that does not apply here (the health dependency `key_pools` names it too). */
+export const FLEET_ACTION_NOT_APPLIED =
+  "another instance's key-pool action does not apply here: this instance's keys differ from the fleet's until a later action on the key applies here, or it is staged here (make the secret_ref readable here and restart, or StageKey on this instance)";
+
+/** The error of another instance's DisableKey that leaves this instance without a key (the provider's health says so too). */
+export const KEYLESS_AFTER_FLEET_DISABLE =
+  "another instance's DisableKey applies here and leaves this instance no usable key for the provider: its calls fail here until a key this instance can read is staged (notApplied: the actions on it that did not apply here)";
+
 /** The one warning a rotation recorded before this start gets when it cannot be re-applied. */
 export const UNRESTORED_ROTATION = "cannot re-apply a key rotation recorded before this start: the keys it retired stay retired, the pool starts with the keys that remain";
 
@@ -99,6 +108,7 @@ export class ProviderPools {
   private readonly disabled: DisabledSecrets;
   private readonly unreadDisables: ThrottledWarning;
   private readonly unrestored: UnrestoredRotations;
+  private readonly unapplied: UnappliedFleetActions;
   /** Verdict writes under way (onVerdict cannot wait for them): PromoteKey and RollbackKey answer once they are done. */
   private readonly remembering = new Set<Promise<void>>();
 
@@ -106,6 +116,7 @@ export class ProviderPools {
     this.logger = deps.logger.child({ component: "key-pool" });
     this.disabled = deps.disabled ?? new DisabledSecrets(undefined);
     this.unrestored = new UnrestoredRotations(deps.health);
+    this.unapplied = new UnappliedFleetActions(deps.health, deps.metrics);
     this.unreadDisables = new ThrottledWarning(this.logger, "cannot read the keys operators disabled from the store: a key disabled on another instance stays in use here until it answers");
     deps.metrics.countKeysWith(() => [...this.pools.values()].map((pool) => pool.census()));
   }
@@ -249,16 +260,22 @@ export class ProviderPools {
       this.watch(slot);
     }
     this.unrestored.resolved(provider, request.credentialId);
+    this.unapplied.resolved(provider, request.credentialId);
     return view;
   }
 
   /**
-   * Applies an action another instance's operator took. Where this pool's
-   * state already differs (the canary was judged here meanwhile, the key is
-   * unknown here), it says so and leaves the pool as it is.
+   * Applies an action another instance's operator took (its admin call answered already: nothing
+   * here blocks it). Where it cannot apply (the staged secret cannot be read here, the key is
+   * unknown here) and this pool is not as it asks already (a canary judged here meanwhile), the
+   * pool stays as it is and the divergence is logged (with the reference), counted and shown in
+   * health (`key_pools`) until a later action on that credential applies here. A disable applies
+   * even when it leaves no usable key here: a leaked key must leave every instance.
    */
   async apply(action: PoolAction): Promise<void> {
     const pool = this.pools.get(action.provider);
+    const credential = action.op === "stage" ? action.request.credentialId : slotOf(action.provider, action.credentialId);
+    const log = { action: action.op, provider: action.provider, credential, ...(action.op === "stage" && { source: action.request.secretRef }) };
     try {
       if (!pool) throw new KeyPoolError("not_found", `no provider "${action.provider}" here`);
       // The instance that took the action recorded it.
@@ -266,10 +283,22 @@ export class ProviderPools {
       else if (action.op === "promote") pool.promote(action.credentialId, "promoted", action.reason);
       else if (action.op === "rollback") pool.rollback(action.credentialId, "rolled_back", action.reason);
       else await this.disable(action.provider, action.credentialId, action.reason);
-      this.logger.info({ action: action.op, provider: action.provider }, "applied another instance's key-pool action");
     } catch (err) {
       if (!(err instanceof KeyPoolError)) throw err;
-      this.logger.warn({ action: action.op, provider: action.provider, reason: err.message }, "another instance's key-pool action does not apply here");
+      if (pool && asAskedAlready(pool, action)) {
+        this.unapplied.resolved(action.provider, credential);
+        this.logger.info({ ...log, reason: err.message }, "another instance's key-pool action finds this instance as it asks already");
+        return;
+      }
+      this.unapplied.add(action.provider, credential, action.op);
+      this.logger.warn({ ...log, reason: err.message }, FLEET_ACTION_NOT_APPLIED);
+      return;
+    }
+    this.unapplied.resolved(action.provider, credential);
+    this.logger.info(log, "applied another instance's key-pool action");
+    const left = pool.unusableReason();
+    if (action.op === "disable" && left !== undefined) {
+      this.logger.error({ ...log, left, notApplied: this.unapplied.named(action.provider) }, KEYLESS_AFTER_FLEET_DISABLE);
     }
   }
 
@@ -472,6 +501,12 @@ export class ProviderPools {
    */
   private async restore(provider: string, records: readonly RotationRecord[]): Promise<Unrestored[]> {
     const pool = this.pools.get(provider)!;
+    // Its state changes say "restored from a rotation recorded before this start", and count as no transition: a restart is no rotation.
+    return pool.restoring(() => this.reapply(pool, records));
+  }
+
+  private async reapply(pool: KeyPool, records: readonly RotationRecord[]): Promise<Unrestored[]> {
+    const provider = pool.provider;
     const restored = new Map<string, string>();
     const unread: Unrestored[] = [];
     for (const record of records) {
@@ -483,7 +518,8 @@ export class ProviderPools {
           { credentialId: record.credentialId, secretRef: record.secretRef, secondaryRef: record.secondaryRef, replaces, share: record.share, weight: record.weight, promoteAfter: record.promoteAfter },
           { liftRefusal: false, version: record.version },
         );
-        if (record.state === "promoted") pool.promote(view.id, "promoted", "promoted by an operator before a restart");
+        // As the verdict said then ("promoted automatically: …", "promoted by \"master\""); records of earlier versions do not say.
+        if (record.state === "promoted") pool.promote(view.id, record.cause === "auto_promoted" ? "auto_promoted" : "promoted", record.reason ?? "promoted");
         restored.set(record.credentialId, view.id);
       } catch (err) {
         unread.push({ record, error: (err as Error).message });
@@ -514,9 +550,7 @@ export class ProviderPools {
       if (!by || !replaced || ("id" in by && replaced === by.id)) continue;
       pool.retire(
         replaced,
-        "id" in by
-          ? `replaced by "${by.id}" (a rotation recorded before this start)`
-          : `replaced by "${credentialName(provider, by.unread, undefined)}" (a rotation recorded before this start, which cannot be re-applied now)`,
+        "id" in by ? `replaced by "${by.id}"` : `replaced by "${credentialName(provider, by.unread, undefined)}", which cannot be re-applied now`,
       );
     }
     return unread;
@@ -617,6 +651,21 @@ export class ProviderPools {
 /** A slot across providers ("openai/primary"): how the watch list and the verdict memory name it. */
 function slotKey(provider: string, id: string): string {
   return `${provider}/${id}`;
+}
+
+/**
+ * Whether the pool is as another instance's action asks although the action itself failed here, so
+ * nothing diverges: the canary was promoted here already (judged here meanwhile), the key is out of
+ * use (retired, disabled, or never here) after a rollback or disable, a key fills the staged slot.
+ */
+function asAskedAlready(pool: KeyPool, action: PoolAction): boolean {
+  if (action.op === "stage") {
+    const holder = pool.holderOf(action.request.credentialId);
+    return holder !== undefined && holder.state !== "disabled";
+  }
+  const key = pool.get(action.credentialId);
+  if (action.op === "promote") return key?.state === "active" || key?.state === "cooling_down";
+  return key === undefined || key.state === "retired" || key.state === "disabled";
 }
 
 /** The key that is `poolId` (not retired; nor draining unless asked), or else fills its slot now (a later version of it), if any. */

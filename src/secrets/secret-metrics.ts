@@ -16,6 +16,7 @@ export class SecretMetrics {
   readonly keyTransitions: Counter<"provider" | "from" | "to" | "cause">;
   readonly credentialRejections: Counter<"provider" | "credential">;
   readonly disabledKeyRefusals: Counter<"provider">;
+  readonly fleetActionsNotApplied: Counter<"provider" | "action">;
   readonly keys: Gauge<"provider" | "state">;
   readonly vaultRequests: Counter<"operation" | "result">;
   readonly sourceUp: Gauge<"source">;
@@ -38,6 +39,12 @@ export class SecretMetrics {
       name: "switchboard_disabled_key_refusals_total",
       help: "New versions at a secret source not staged because they hold a disabled key's secret (DisableKey, or deleted at its source), by provider.",
       labelNames: ["provider"] as const,
+      registers: [registry],
+    });
+    this.fleetActionsNotApplied = new Counter({
+      name: "switchboard_fleet_actions_not_applied_total",
+      help: "Operators' key-pool actions (stage, promote, rollback, disable) taken on another instance that do not apply on this one (a staged secret it cannot read, a key it does not have), by provider and action: its keys differ from the fleet's (/healthz names them under key_pools).",
+      labelNames: ["provider", "action"] as const,
       registers: [registry],
     });
     this.keys = new Gauge({

@@ -2,6 +2,7 @@
 // reach past the gateway's function tools; refused wherever a caller can set
 // them: `vendor_options` (validate.ts) and the fields `/v1/messages` sends on
 // to Anthropic as they are (src/api/anthropic/passthrough-fields.ts).
+import { excerpt } from "../common/excerpt.js";
 
 /** OpenAI's and Anthropic's tiers that cost no more than the list price. */
 const STANDARD_OR_CHEAPER_TIERS = new Set<unknown>(["auto", "default", "flex", "standard_only"]);
@@ -11,6 +12,38 @@ function isEmpty(value: unknown): boolean {
   if (value === undefined || value === null || value === "") return true;
   if (Array.isArray(value)) return value.length === 0;
   return typeof value === "object" && Object.keys(value).length === 0;
+}
+
+/** Unset, false or empty: the switch is off. */
+function isOff(value: unknown): boolean {
+  return value === false || isEmpty(value);
+}
+
+/**
+ * Anthropic's context management edits that only drop what the prompt held
+ * (old tool results, old thinking): the prompt gets cheaper. Any other edit
+ * (compaction, `compact_…`) runs a summarising step of its own, which
+ * Anthropic bills in `usage.iterations`, apart from the answer's tokens.
+ */
+const CLEARING_EDIT = /^clear_/;
+
+/** Why `context_management` is refused: the first of its edits that is not a clearing one. */
+function unclearingEdit(management: unknown): string | undefined {
+  const edits = typeof management === "object" && management !== null ? (management as { edits?: unknown }).edits : undefined;
+  if (!Array.isArray(edits)) return undefined;
+  for (const [i, edit] of edits.entries()) {
+    const type = typeof edit === "object" && edit !== null ? (edit as { type?: unknown }).type : undefined;
+    if (typeof type === "string" && CLEARING_EDIT.test(type)) continue;
+    const named = typeof type === "string" ? `"${excerpt(type)}"` : "an edit without a type";
+    return `edits[${i}] is ${named}: only edits that clear tool results or thinking (clear_tool_uses_…, clear_thinking_…) may be sent; compaction is a summarising step Anthropic bills apart from the answer's tokens, which the ledger does not price`;
+  }
+  return undefined;
+}
+
+/** Why Qianfan's `web_search` is refused: any value but off, or an object whose `enable` is off. */
+function qianfanSearch(search: unknown): string | undefined {
+  const enabled = typeof search === "object" && search !== null && !Array.isArray(search) ? !isOff((search as { enable?: unknown }).enable) : !isOff(search);
+  return enabled ? "web search is billed per search, which the ledger does not price" : undefined;
 }
 
 /**
@@ -23,6 +56,16 @@ export const UNPRICED_OPTIONS: Record<string, (value: unknown) => string | undef
   modalities: (kinds) => (Array.isArray(kinds) && kinds.every((kind) => kind === "text") ? undefined : "only [\"text\"]: the ledger does not price audio"),
   audio: () => "audio answers are not priced by the ledger",
   web_search_options: () => "web search is billed per call, which the ledger does not price",
+  // DashScope's (Model Studio's) web search, and the options it takes: billed per search, and the pages found join the prompt past what the call reserved.
+  enable_search: (on) => (isOff(on) ? undefined : "DashScope's web search is billed per search, which the ledger does not price"),
+  search_options: (options) => (isEmpty(options) ? undefined : "configures DashScope's web search, which is billed per search and is not priced by the ledger"),
+  // Qianfan v2's web search: {enable: true, …}.
+  web_search: qianfanSearch,
+  // Code DashScope runs for the model: a tool past the gateway's function tools.
+  enable_code_interpreter: (on) => (isOff(on) ? undefined : "code the vendor runs is a tool past the function tools the gateway runs, billed apart"),
+  // Anthropic's server-side compaction: an edit of context_management (beta compact-2026-01-12), or a field of its own (beta compact-2026-09-04).
+  context_management: unclearingEdit,
+  compaction: (compaction) => (isEmpty(compaction) ? undefined : "compaction is a summarising step Anthropic bills apart from the answer's tokens, which the ledger does not price"),
   // Anthropic's fast mode and US-only inference cost a multiple of the list price.
   speed: (speed) => (speed === null || speed === "standard" ? undefined : "only \"standard\": the ledger prices the standard speed's tokens"),
   inference_geo: (geo) => (geo === null || geo === "global" ? undefined : "only \"global\": the ledger prices global inference's tokens"),

@@ -1,3 +1,4 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
 import { ResponseFormatType, Role, ToolChoiceMode } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
@@ -57,6 +58,38 @@ const OUTPUT_LENGTH_OPTIONS = ["max_tokens", "max_completion_tokens", "max_outpu
 
 /** Vendor fields that set a reasoning budget some vendors spend beyond max_tokens (Qwen's): `reasoning.budget_tokens` is budgeted for. */
 const REASONING_BUDGET_OPTIONS = ["thinking_budget", "thinkingBudget"];
+
+/**
+ * Vendor fields that ask for several answers (OpenAI's and DashScope's `n`, vLLM's `best_of`, Hugging Face's
+ * `num_return_sequences`, Gemini's candidate count in either spelling): all would be billed, while a call
+ * returns, and reserves for, one.
+ */
+const SEVERAL_ANSWER_OPTIONS = ["n", "best_of", "num_return_sequences", "candidateCount", "candidate_count"];
+
+/**
+ * Where vendors read the options above: `vendor_options` itself, DashScope's `parameters`, and Gemini's
+ * generation config and its thinking config (where `thinkingBudget` lives). Gemini's REST API reads a
+ * field by its JSON name or its proto name (`generationConfig` or `generation_config`): both are checked.
+ */
+const GENERATION_CONFIGS = ["generationConfig", "generation_config"];
+const THINKING_CONFIGS = ["thinkingConfig", "thinking_config"];
+
+/** A JSON object's field that is itself an object, or an empty one. */
+function objectAt(options: JsonObject | undefined, name: string): JsonObject {
+  const value = options?.[name];
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {};
+}
+
+/** Each object of `vendor` a vendor reads options from, with its path. */
+function optionLevels(vendor: JsonObject, at: string): [string, JsonObject][] {
+  const levels: [string, JsonObject][] = [[at, vendor], [`${at}${at ? "." : ""}parameters`, objectAt(vendor, "parameters")]];
+  for (const config of GENERATION_CONFIGS) {
+    const generation = objectAt(vendor, config);
+    levels.push([`${at}${at ? "." : ""}${config}`, generation]);
+    for (const thinking of THINKING_CONFIGS) levels.push([`${at}${at ? "." : ""}${config}.${thinking}`, objectAt(generation, thinking)]);
+  }
+  return levels;
+}
 
 /**
  * Vendor fields that change the shape of the vendor's answer (a stream where the gateway reads one
@@ -147,26 +180,36 @@ export function validateChat(params: ChatParams): void {
   if (params.responseFormat?.type === ResponseFormatType.JSON_SCHEMA && !params.responseFormat.schema) {
     v.add("response_format.schema", "is required for JSON_SCHEMA");
   }
-  // Several answers would all be billed while the unified answer carries one.
+  checkVendorOptions(v, params);
+  v.throwIfAny();
+}
+
+/**
+ * The options a caller sets behind the gateway's checks: an answer's length, a reasoning budget, the
+ * answer's shape, several answers (all billed while one is returned) and what the ledger does not price.
+ * Named as the caller wrote them: under `vendor_options` on the typed API; as the body's own fields
+ * where a REST surface put its caller's own fields there (`vendorOptionsDialect`).
+ */
+function checkVendorOptions(v: FieldViolations, params: ChatParams): void {
   const vendor = params.vendorOptions;
-  const generationConfig = vendor?.generationConfig;
-  const candidates = typeof generationConfig === "object" && generationConfig !== null && !Array.isArray(generationConfig) ? generationConfig.candidateCount : undefined;
-  if (vendor?.n !== undefined && vendor.n !== 1) v.add("vendor_options.n", "must be 1: a call returns one answer (send several calls for several answers)");
-  const nested = (name: string) => {
-    const value = vendor?.[name];
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {};
-  };
-  for (const [at, options] of [["vendor_options", vendor ?? {}], ["vendor_options.generationConfig", nested("generationConfig")], ["vendor_options.parameters", nested("parameters")]] as const) {
-    for (const name of OUTPUT_LENGTH_OPTIONS) if (name in options) v.add(`${at}.${name}`, "set max_tokens instead: the answer's length is bounded, and budgeted, by it");
-    for (const name of REASONING_BUDGET_OPTIONS) if (name in options) v.add(`${at}.${name}`, "set reasoning.budget_tokens instead: the reasoning is bounded, and budgeted, by it");
-    for (const name of ANSWER_SHAPE_OPTIONS) if (name in options) v.add(`${at}.${name}`, "is the gateway's to set: call ChatStream (REST: \"stream\": true) for a stream");
+  if (!vendor) return;
+  const at = params.vendorOptionsDialect === undefined ? "vendor_options" : "";
+  const field = (path: string, name: string) => (path ? `${path}.${name}` : name);
+  for (const [path, options] of optionLevels(vendor, at)) {
+    for (const name of OUTPUT_LENGTH_OPTIONS) if (name in options) v.add(field(path, name), "set max_tokens instead: the answer's length is bounded, and budgeted, by it");
+    for (const name of REASONING_BUDGET_OPTIONS) if (name in options) v.add(field(path, name), "set reasoning.budget_tokens instead: the reasoning is bounded, and budgeted, by it");
+    // Qwen's switch turns reasoning on within the model's default budget; off, it is the caller's own. The REST surfaces read it as `reasoning`.
+    if (options.enable_thinking !== undefined && options.enable_thinking !== false) v.add(field(path, "enable_thinking"), "set reasoning instead: the reasoning is bounded, and budgeted, by it");
+    for (const name of ANSWER_SHAPE_OPTIONS) if (name in options) v.add(field(path, name), "is the gateway's to set: call ChatStream (REST: \"stream\": true) for a stream");
+    for (const name of SEVERAL_ANSWER_OPTIONS) {
+      const count = options[name];
+      if (count !== undefined && count !== null && count !== 1) v.add(field(path, name), "must be 1: a call returns one answer (send several calls for several answers)");
+    }
   }
   for (const [name, problem] of Object.entries(UNPRICED_OPTIONS)) {
-    const why = vendor && name in vendor ? problem(vendor[name]) : undefined;
-    if (why) v.add(`vendor_options.${name}`, why);
+    const why = name in vendor ? problem(vendor[name]) : undefined;
+    if (why) v.add(field(at, name), why);
   }
-  if (candidates !== undefined && candidates !== 1) v.add("vendor_options.generationConfig.candidateCount", "must be 1: a call returns one answer");
-  v.throwIfAny();
 }
 
 /**

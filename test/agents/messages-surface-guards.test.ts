@@ -123,7 +123,8 @@ describe("fields /v1/messages sends on to Anthropic as they are", () => {
       body: JSON.stringify({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "x" }], speed: "fast" }),
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as any).error.message).toMatch(/^vendor_options\.speed: /);
+    // Named as the caller sent it: a field of the body, not of the typed API's vendor_options.
+    expect(((await res.json()) as any).error.message).toMatch(/^speed: /);
   });
 });
 

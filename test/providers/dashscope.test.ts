@@ -95,7 +95,7 @@ describe("DashScope native through the gateway", () => {
       stop: ["END"],
       seed: 42n,
       presencePenalty: 0.5,
-      vendorOptions: { enable_search: true, result_format: "text" },
+      vendorOptions: { repetition_penalty: 1.05, result_format: "text" },
     });
     const wire = world.fake.generationRequests().at(-1)!.body;
     expect(wire).toEqual({
@@ -107,7 +107,7 @@ describe("DashScope native through the gateway", () => {
         ],
       },
       parameters: {
-        enable_search: true,
+        repetition_penalty: 1.05,
         result_format: "message",
         temperature: 1.99,
         top_p: 0.9999,

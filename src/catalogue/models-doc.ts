@@ -233,7 +233,8 @@ function describeTokenPrices(price: Omit<Price, "currency" | "longContext">, emb
   const cached = cache.length > 0 ? ` (${cache.join(", ")})` : "";
   const output = embedding ? "" : ` out ${price.output}`;
   const reasoning = price.reasoning !== undefined ? `, reasoning ${price.reasoning}` : "";
-  return `in ${price.input}${cached}${output}${reasoning}`;
+  const wholeAnswer = price.answerAtReasoningPrice ? " (the whole answer of a call that reasons)" : "";
+  return `in ${price.input}${cached}${output}${reasoning}${wholeAnswer}`;
 }
 
 function count(value: number | undefined): string {

@@ -108,6 +108,12 @@ const price = z.strictObject({
    * within the tier.
    */
   longContext: z.strictObject({ above: positiveInt, ...tokenPrices }).optional(),
+  /**
+   * A call that reasons has its whole answer billed at the `reasoning` price,
+   * not only its reasoning: the vendor prices output by mode (Qwen's thinking
+   * mode has an output price of its own).
+   */
+  answerAtReasoningPrice: z.boolean().optional(),
 });
 export type Price = z.infer<typeof price>;
 

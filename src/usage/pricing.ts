@@ -34,6 +34,8 @@ interface TokenPrice {
 interface ModelPrices {
   base: TokenPrice;
   longContext?: { above: number; price: TokenPrice };
+  /** A call that reasoned has its whole answer at the reasoning price (schema.ts). */
+  answerAtReasoningPrice: boolean;
 }
 
 interface Table {
@@ -67,8 +69,10 @@ export class PriceTable {
 
   /**
    * What a call cost, in nano-units of the accounting currency: each kind of
-   * token at its price, all of them at the long-context tier's when the
-   * prompt (cache reads and writes included) is over its mark.
+   * token at its price (the whole answer of a call that reasoned at the
+   * reasoning price, where the model's price says so), all of them at the
+   * long-context tier's when the prompt (cache reads and writes included) is
+   * over its mark.
    */
   cost(provider: string, model: string, tokens: TokenCounts): number {
     const prices = this.lookup(provider, model);
@@ -79,7 +83,8 @@ export class PriceTable {
     const cached = Math.min(tokens.cachedTokens, tokens.promptTokens);
     const written = Math.min(tokens.cacheWriteTokens ?? 0, tokens.promptTokens - cached);
     const hour = Math.min(tokens.cacheWrite1hTokens ?? 0, written);
-    const reasoning = Math.min(tokens.reasoningTokens ?? 0, tokens.completionTokens);
+    const reasoned = Math.min(tokens.reasoningTokens ?? 0, tokens.completionTokens);
+    const reasoning = reasoned > 0 && prices.answerAtReasoningPrice ? tokens.completionTokens : reasoned;
     return Math.round(
       (tokens.promptTokens - cached - written) * price.input +
         cached * price.cachedInput +
@@ -143,7 +148,7 @@ export class PriceTable {
     // Per million tokens → per token, in nano-units: × 1e9 / 1e6.
     const factor = (rate * NANOS_PER_UNIT) / 1_000_000;
     const long = price.longContext;
-    return { base: perToken(price, factor), longContext: long ? { above: long.above, price: perToken(long, factor) } : undefined };
+    return { base: perToken(price, factor), longContext: long ? { above: long.above, price: perToken(long, factor) } : undefined, answerAtReasoningPrice: price.answerAtReasoningPrice === true };
   }
 }
 

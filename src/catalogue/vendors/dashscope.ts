@@ -1,7 +1,7 @@
 // Alibaba's Qwen models on DashScope (native API and compatible mode).
 // Prices per million tokens in yuan from its 2025 price list; rules from the
 // text-generation API reference.
-import type { VendorFile } from "../schema.js";
+import type { Price, VendorFile } from "../schema.js";
 import { chatModels, checked, cny, embeddingModel } from "./helpers.js";
 
 const PRICING = "https://help.aliyun.com/zh/model-studio/models";
@@ -18,6 +18,13 @@ const STREAM_ONLY = { wire: { streamOnly: true }, source: checked(STREAM_DOCS, "
 
 /** Hybrid Qwen3 models think when `enable_thinking` is true, within `thinking_budget`, and return `reasoning_content`; only in a streamed answer. */
 const HYBRID = { always: false, control: "budget" as const, budget: { min: 1, max: 38_912 }, returnsText: true, streamOnly: true };
+
+/**
+ * A hybrid model's prices: input, output, and the output of a call in
+ * thinking mode, which the price list gives apart and bills for the whole
+ * output of such a call, the answer as well as the reasoning.
+ */
+const thinkingMode = (input: number, output: number, thinkingOutput: number): Price => ({ ...cny(input, output), reasoning: thinkingOutput, answerAtReasoningPrice: true });
 
 export const DASHSCOPE: VendorFile = {
   provider: "dashscope",
@@ -51,8 +58,8 @@ export const DASHSCOPE: VendorFile = {
     { model: "qwen3-max*", jsonSchema: true, source: checked(JSON_MODE_DOCS, "2026-12-04") },
     { model: "qwen-flash*", jsonSchema: true, source: checked(JSON_MODE_DOCS, "2026-12-04") },
     { model: "qwen-max", contextWindow: 32_768, maxOutputTokens: 8_192, price: cny(2.4, 9.6), source: checked(PRICING, "2025") },
-    { model: "qwen-plus", contextWindow: 131_072, maxOutputTokens: 16_384, reasoning: HYBRID, jsonSchema: true, price: cny(0.8, 2), source: checked(PRICING, "2025") },
-    { model: "qwen-turbo", contextWindow: 1_000_000, maxOutputTokens: 16_384, reasoning: HYBRID, price: cny(0.3, 0.6), source: checked(PRICING, "2025") },
+    { model: "qwen-plus", contextWindow: 131_072, maxOutputTokens: 16_384, reasoning: HYBRID, jsonSchema: true, price: thinkingMode(0.8, 2, 8), source: checked(PRICING, "2025") },
+    { model: "qwen-turbo", contextWindow: 1_000_000, maxOutputTokens: 16_384, reasoning: HYBRID, price: thinkingMode(0.3, 0.6, 6), source: checked(PRICING, "2025") },
     { model: "qwen-long", contextWindow: 10_000_000, maxOutputTokens: 8_192, price: cny(0.5, 2), source: checked(PRICING, "2025") },
     {
       model: "qwq-plus",

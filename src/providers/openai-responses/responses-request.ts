@@ -21,6 +21,7 @@ import { readChatOnlyFields } from "../openai/chat-only-fields.js";
 import { wholeNumber } from "../openai/chat-request.js";
 import { strictReader as read } from "../openai/json-reader.js";
 import { readOpenAIReasoning } from "../openai/reasoning.js";
+import { takeQwenThinking } from "../openai/qwen-thinking-fields.js";
 import { readResponseFormatOf } from "../openai/tools.js";
 import { blockOfEncrypted } from "./reasoning-items.js";
 import { strictModeTakesAsIs } from "./strict-schema.js";
@@ -127,6 +128,7 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   // Only with tools: Chat Completions refuses it without, where the Responses API takes it.
   if (parallelToolCalls !== undefined && tools.length > 0) callersOwn.parallel_tool_calls = parallelToolCalls;
   const request = create(ChatRequestSchema, {
+  const reasoning = takeQwenThinking(callersOwn, readOpenAIReasoning(body, read), read);
     model: read.string(body.model, "model"),
     temperature: read.number(body.temperature, "temperature"),
     topP: read.number(body.top_p, "top_p"),
@@ -135,7 +137,7 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
     tools: offered.map((tool) => tool.unified),
     toolChoice: toolChoice?.unified,
     responseFormat: format?.unified,
-    reasoning: readOpenAIReasoning(body, read),
+    reasoning,
     logprobs: logprobs || undefined,
     topLogprobs: logprobs ? topLogprobs : undefined,
     vendorOptions: Object.keys(callersOwn).length > 0 ? callersOwn : undefined,

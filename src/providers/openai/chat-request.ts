@@ -12,6 +12,7 @@ import { asksInLegacyShape } from "./legacy-functions.js";
 import { readOpenAIMessages, toOpenAIMessages } from "./messages.js";
 import { readOpenAIReasoning, toOpenAIReasoning } from "./reasoning.js";
 import { readOpenAIResponseFormat, readOpenAITools, readOpenAIToolChoice, toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "./tools.js";
+import { takeQwenThinking } from "./qwen-thinking-fields.js";
 
 export interface OpenAIRequestOptions {
   /**
@@ -87,6 +88,7 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   // JSON numbers are exact only up to 2^53: a larger seed would not be the one the caller wrote.
   if (seed !== undefined && !Number.isSafeInteger(seed)) read.reject("seed", "must be an integer of at most 2^53 in size");
   const stop = body.stop;
+  const reasoning = takeQwenThinking(vendorOptions, readOpenAIReasoning(body, read), read);
   const streamOptions = read.object(body.stream_options, "stream_options");
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
@@ -102,7 +104,7 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
     tools: readOpenAITools(body.tools, read),
     toolChoice: readOpenAIToolChoice(body.tool_choice, read),
     responseFormat: readOpenAIResponseFormat(body.response_format, read),
-    reasoning: readOpenAIReasoning(body, read),
+    reasoning,
     logprobs: read.boolean(body.logprobs, "logprobs"),
     topLogprobs: read.number(body.top_logprobs, "top_logprobs"),
     vendorOptions: Object.keys(vendorOptions).length > 0 ? vendorOptions : undefined,

@@ -3,7 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { AIService, ListModelsResponseSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { callContextOf } from "./envelope/call-context-of.js";
 import type { Gateway } from "../gateway/gateway.js";
-import { checkJsonDepth } from "./json-depth.js";
+import { checkJsonValues } from "./json-depth.js";
 import { openOnRead } from "./stream-wrappers.js";
 import { validateCallSize, validateChat, validateEmbed } from "./validate.js";
 
@@ -12,14 +12,14 @@ export function createAIService(gateway: Gateway): ServiceImpl<typeof AIService>
   return {
     async chat(req, ctx) {
       validateCallSize(req);
-      checkJsonDepth(req);
+      checkJsonValues(req);
       validateChat(req);
       return gateway.chat(req, callContextOf(ctx));
     },
     chatStream(req, ctx) {
       return openOnRead(async () => {
         validateCallSize(req);
-        checkJsonDepth(req);
+        checkJsonValues(req);
         validateChat(req);
         return (await gateway.chatStream(req, callContextOf(ctx))).responses;
       });

@@ -13,6 +13,7 @@ import { BETA_HEADER } from "./original-request.js";
 import { reasoningText } from "./wire.js";
 import { systemPlacementProblem } from "./system-messages.js";
 import { ownEntry } from "../../common/own-entry.js";
+import { fieldsOf, jsonValueViolations } from "../../common/json-value-bounds.js";
 
 export interface AnthropicMessagesRequest {
   request: ChatParams & ChatRequest;
@@ -35,6 +36,9 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   const body = read.object(raw, "body", true);
   if (!Array.isArray(body.messages)) read.reject("messages", "must be an array");
   checkCallSize(body.messages, { field: "messages", items: "messages", blocks: ["content", "content.content"] }, read.reject);
+  // Counted before anything else walks them (json-value-bounds.ts).
+  const [outsized] = jsonValueViolations(freeFormJson(body));
+  if (outsized) read.reject(outsized.field, outsized.description);
   if (options.maxTokensRequired && (body.max_tokens === undefined || body.max_tokens === null)) read.reject("max_tokens", "is required");
   const system = readSystem(body.system);
   // Where a system message may stand depends on its neighbours' roles.
@@ -63,6 +67,16 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
     parallelToolCalls: oneToolCallAtATime(body.tool_choice) ? false : undefined,
   };
   return { request: Object.assign(request, { original, fieldNames: { stop: "stop_sequences", toolChoiceName: "tool_choice.name" } }, extras), stream: read.boolean(body.stream, "stream") === true };
+}
+
+/**
+ * The body's free-form JSON values, all of which Anthropic's own models get as
+ * written (original-request.ts): every field but the messages (bounded by
+ * checkCallSize), and each tool whole.
+ */
+function* freeFormJson(body: JsonObject): Generator<readonly [string, unknown]> {
+  yield* fieldsOf(body, (key) => key === "messages" || (key === "tools" && Array.isArray(body.tools)));
+  if (Array.isArray(body.tools)) for (const [i, tool] of body.tools.entries()) yield [`tools.${i}`, tool];
 }
 
 /** The ids of the tool results marked `is_error: true` (the blocks were read, and so checked, by readMessage). */

@@ -26,6 +26,7 @@ import { readResponseFormatOf } from "../openai/tools.js";
 import { blockOfEncrypted } from "./reasoning-items.js";
 import { strictModeTakesAsIs } from "./strict-schema.js";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../../common/json-nesting.js";
+import { fieldsOf, jsonValueViolations, memberOf } from "../../common/json-value-bounds.js";
 import { excerpt } from "../../common/excerpt.js";
 import { ownEntry } from "../../common/own-entry.js";
 
@@ -106,6 +107,9 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   const body = read.object(raw, "body", true);
   for (const [field, why] of Object.entries(REFUSED)) if (body[field] !== undefined && body[field] !== null) read.reject(field, why);
   if (read.boolean(body.background, "background")) read.reject("background", "background responses are not supported: stream the response instead");
+  // Counted before anything else walks them (json-value-bounds.ts).
+  const [outsized] = jsonValueViolations(freeFormJson(body));
+  if (outsized) read.reject(outsized.field, outsized.description);
   const instructions = read.string(body.instructions, "instructions");
   const text = read.object(body.text, "text");
   const format = readFormat(text.format);
@@ -124,11 +128,11 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   // OpenAI answers no alternatives without the tokens themselves: asked alone, they would be silently missing.
   if (!logprobs && topLogprobs !== undefined && topLogprobs !== 0) read.reject("top_logprobs", `gives alternatives to each token's log probability, which come only with include: ["${OUTPUT_TEXT_LOGPROBS}"]`);
   const callersOwn = callersOwnFields(body);
+  const reasoning = takeQwenThinking(callersOwn, readOpenAIReasoning(body, read), read);
   // Chat Completions' field of the same name, fitted to each vendor as that surface's is (chat-only-fields.ts).
   // Only with tools: Chat Completions refuses it without, where the Responses API takes it.
   if (parallelToolCalls !== undefined && tools.length > 0) callersOwn.parallel_tool_calls = parallelToolCalls;
   const request = create(ChatRequestSchema, {
-  const reasoning = takeQwenThinking(callersOwn, readOpenAIReasoning(body, read), read);
     model: read.string(body.model, "model"),
     temperature: read.number(body.temperature, "temperature"),
     topP: read.number(body.top_p, "top_p"),
@@ -170,6 +174,13 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
       user: user || null,
     },
   };
+}
+
+/** The body's free-form JSON values: the caller's own fields (the vendor options), each tool's parameters, the response schema. */
+function* freeFormJson(body: JsonObject): Generator<readonly [string, unknown]> {
+  yield* fieldsOf(body, (key) => RESPONSES_FIELDS.has(key));
+  if (Array.isArray(body.tools)) for (const [i, tool] of body.tools.entries()) yield [`tools[${i}].parameters`, memberOf(tool, "parameters")];
+  yield ["text.format.schema", memberOf(memberOf(body.text, "format"), "schema")];
 }
 
 /** What a Response object repeats of its request, with OpenAI's defaults for what was not sent; each field checked as OpenAI types it. */

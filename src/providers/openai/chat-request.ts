@@ -4,6 +4,7 @@ import { create, type JsonObject } from "@bufbuild/protobuf";
 import type { ModelTraits } from "../model-traits.js";
 import { ChatRequestSchema, type ChatRequest } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { INT32_MAX } from "../../common/contract.js";
+import { fieldsOf, jsonValueViolations, memberOf } from "../../common/json-value-bounds.js";
 import type { ChatParams } from "../provider.js";
 import { checkCallSize } from "../call-size.js";
 import { readChatOnlyFields } from "./chat-only-fields.js";
@@ -11,8 +12,8 @@ import { strictReader as read } from "./json-reader.js";
 import { asksInLegacyShape } from "./legacy-functions.js";
 import { readOpenAIMessages, toOpenAIMessages } from "./messages.js";
 import { readOpenAIReasoning, toOpenAIReasoning } from "./reasoning.js";
-import { readOpenAIResponseFormat, readOpenAITools, readOpenAIToolChoice, toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "./tools.js";
 import { takeQwenThinking } from "./qwen-thinking-fields.js";
+import { readOpenAIResponseFormat, readOpenAITools, readOpenAIToolChoice, toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "./tools.js";
 
 export interface OpenAIRequestOptions {
   /**
@@ -81,14 +82,17 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   if (!Array.isArray(body.messages)) read.reject("messages", "must be an array");
   checkCallSize(body.messages, { field: "messages", items: "messages", blocks: ["content", "tool_calls", "reasoning_details"] }, read.reject);
   if (body.n !== undefined && body.n !== null && body.n !== 1) read.reject("n", ONE_ANSWER);
+  // Counted before anything else walks them (json-value-bounds.ts).
+  const [outsized] = jsonValueViolations(freeFormJson(body));
+  if (outsized) read.reject(outsized.field, outsized.description);
   const vendorOptions: JsonObject = {};
   for (const [key, value] of Object.entries(body)) if (!KNOWN.has(key)) vendorOptions[key] = value;
   readChatOnlyFields(vendorOptions, read);
+  const reasoning = takeQwenThinking(vendorOptions, readOpenAIReasoning(body, read), read);
   const seed = read.number(body.seed, "seed");
   // JSON numbers are exact only up to 2^53: a larger seed would not be the one the caller wrote.
   if (seed !== undefined && !Number.isSafeInteger(seed)) read.reject("seed", "must be an integer of at most 2^53 in size");
   const stop = body.stop;
-  const reasoning = takeQwenThinking(vendorOptions, readOpenAIReasoning(body, read), read);
   const streamOptions = read.object(body.stream_options, "stream_options");
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
@@ -118,6 +122,13 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
     includeUsage: read.boolean(streamOptions.include_usage, "stream_options.include_usage") === true,
     legacyFunctions: asksInLegacyShape(body),
   };
+}
+
+/** The body's free-form JSON values: the caller's own fields (the vendor options), each tool's parameters, the response schema. */
+function* freeFormJson(body: JsonObject): Generator<readonly [string, unknown]> {
+  yield* fieldsOf(body, (key) => KNOWN.has(key));
+  if (Array.isArray(body.tools)) for (const [i, tool] of body.tools.entries()) yield [`tools[${i}].function.parameters`, memberOf(memberOf(tool, "function"), "parameters")];
+  yield ["response_format.json_schema.schema", memberOf(memberOf(body.response_format, "json_schema"), "schema")];
 }
 
 const ONE_ANSWER = "must be 1: a call returns one answer (send n calls for n answers)";

@@ -105,22 +105,26 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wai
       signal.removeEventListener("abort", onCallerAbort);
       const upstream = isUpstreamError(err) ? err : undefined;
       const outcome = err === undefined ? "ok" : abandoned ? "cancelled" : (upstream?.kind ?? "error");
+      // The pool's lines about what this outcome changed (a key disabled, benched) name the call.
+      const causing = { requestId: call.requestId, traceId: call.trace?.traceId };
       if (err === undefined) {
         permit?.success();
-        runtime.pool.report(credential.id, { ok: true, model: candidate.upstreamModel });
+        runtime.pool.report(credential.id, { ok: true, model: candidate.upstreamModel, call: causing });
       } else if (abandoned || signal.aborted || !upstream || upstream.kind === "cancelled" || isOwnCut(cut?.bound.rule)) {
         // The caller's cancellation or deadline, a lost hedge, or a cut by the gateway's own adaptive bound (the
         // vendor was still working): nothing learnt about the vendor or the key (the pool still hears of it, as a
         // cancellation, so that a probe it handed out is settled).
         permit?.release();
-        runtime.pool.report(credential.id, { ok: false, error: cancelledBy(candidate.provider, credential.id) });
+        runtime.pool.report(credential.id, { ok: false, error: cancelledBy(candidate.provider, credential.id), call: causing });
       } else {
         judge(permit, breakerVerdict(upstream), call.principal?.keyId);
-        runtime.pool.report(credential.id, { ok: false, error: upstream, caller: call.principal?.keyId, model: candidate.upstreamModel });
+        runtime.pool.report(credential.id, { ok: false, error: upstream, caller: call.principal?.keyId, model: candidate.upstreamModel, call: causing });
       }
-      deps.metrics.recordUpstream(candidate.provider, err === undefined ? "200" : (upstream?.outcome ?? outcome), ms / 1000);
+      // The vendor's HTTP status, on the metrics and the span alike: a success is recorded as 200 (what vendors answer the requests sent).
+      const status = err === undefined ? "200" : upstream?.outcome;
+      deps.metrics.recordUpstream(candidate.provider, status ?? outcome, ms / 1000);
       call.upstream?.attemptEnded();
-      span.end(outcome, upstream?.outcome);
+      span.end(outcome, status);
       record.outcome = outcome;
       record.duration = durationFromMs(Math.round(ms));
       return ms;

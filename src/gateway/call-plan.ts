@@ -35,6 +35,8 @@ export interface PlanCall {
   signal: AbortSignal;
   /** Who makes the call: its key pools count a caller's 429s once towards longer cool-downs, and breakers and pools its timeouts once (key-health.ts). */
   principal?: { readonly keyId: string };
+  /** The call's request id, for the key pools' lines its attempts' outcomes cause (a key disabled, benched). */
+  requestId?: string;
   deadline?: number;
   trace?: CallTrace;
   upstream?: UpstreamClock;

@@ -526,6 +526,11 @@ export class GatewayMetrics {
     this.budgets.record({ ...state, team: this.teams.of(state.team) });
   }
 
+  /** A key changed (undefined: any key may have): its budget gauges go until a call admitted since shows them again. */
+  forgetBudget(keyId: string | undefined): void {
+    this.budgets.forget(keyId);
+  }
+
   private dropDemotedKeys(): void {
     for (const { keyId, team } of this.keyLabels.rerank()) {
       const labelled = this.teams.of(team);

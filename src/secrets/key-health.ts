@@ -2,15 +2,16 @@ import { OncePerCaller } from "../common/once-per-caller.js";
 import type { KeyPoolConfig } from "../config/secrets-config.js";
 import type { BreakerConfig } from "../config/traffic.js";
 import type { UpstreamError, UpstreamErrorKind } from "../providers/upstream-error.js";
-import { changeState, inRotation, isCanary, seconds, type BenchCause, type PoolContext, type PoolKey } from "./pool-key.js";
+import { aboutKey, changeState, inRotation, isCanary, seconds, type BenchCause, type CausingCall, type PoolContext, type PoolKey } from "./pool-key.js";
 
 /**
  * How one attempt with a credential ended: success, or the classified failure, with who made the call
  * (its gateway key id) when it is known: one caller's 429s count once towards longer cool-downs, its
  * timeouts once towards the failing rule. And the model asked for, when known: a key answered about the
- * request where the other keys serve that model is the odd one out (key-odd-one-out.ts).
+ * request where the other keys serve that model is the odd one out (key-odd-one-out.ts). And the call's
+ * request and trace ids, which the lines its outcome causes carry.
  */
-export type AttemptOutcome = { ok: true; model?: string } | { ok: false; error: UpstreamError; caller?: string; model?: string };
+export type AttemptOutcome = ({ ok: true; model?: string } | { ok: false; error: UpstreamError; caller?: string; model?: string }) & { call?: CausingCall };
 
 /**
  * What an outcome meant, for the canary tallies: a success or a failure of
@@ -88,7 +89,7 @@ export class KeyHealth {
     if (error.kind === "credential_rejected") {
       key.rejectedWith = failureCodes(error);
       this.ctx.metrics?.credentialRejections.inc({ provider: this.ctx.provider, credential: key.credential.id });
-      this.ctx.logger.warn({ credential: key.credential.id, fingerprint: key.credential.fingerprint, status: error.status }, "the vendor rejected a key");
+      this.ctx.logger.warn({ ...aboutKey(this.ctx, key), status: error.status }, "the vendor rejected a key");
     }
     const refused = error.kind === "credential_rejected" || error.kind === "quota_exhausted" ? describeRefusal(error) : undefined;
     if (refused && isCanary(key)) return { canaryRefused: refused };
@@ -131,7 +132,7 @@ export class KeyHealth {
     if (!probe) return undefined;
     probe.probes.push(now);
     const what = probe.state === "disabled" ? "probing a disabled key (half-open)" : "probing a key back from failing (half-open)";
-    this.ctx.logger.info({ credential: probe.credential.id, fingerprint: probe.credential.fingerprint }, what);
+    this.ctx.logger.info(aboutKey(this.ctx, probe), what);
     return probe;
   }
 
@@ -149,7 +150,7 @@ export class KeyHealth {
       key.probeIntervalMs = Math.min(Math.max(key.probeIntervalMs * 2, 0), this.rules.probeAfterMs * PROBE_BACKOFF_LIMIT);
       key.nextAt = now + key.probeIntervalMs;
       key.reason = `${refused}; a probe failed, probed again in ${seconds(key.probeIntervalMs)}`;
-      this.ctx.logger.warn({ credential: key.credential.id, fingerprint: key.credential.fingerprint, nextProbeInMs: key.probeIntervalMs }, "a probe of a disabled key failed");
+      this.ctx.logger.warn({ ...aboutKey(this.ctx, key), nextProbeInMs: key.probeIntervalMs }, "a probe of a disabled key failed");
     }
   }
 
@@ -214,7 +215,7 @@ export class KeyHealth {
       key.outcomes.clear();
       key.failureStreak = 0;
       key.reason = "back in rotation: its call on probation succeeded";
-      this.ctx.logger.info({ credential: key.credential.id, fingerprint: key.credential.fingerprint }, "a key back from failing passed its probation");
+      this.ctx.logger.info(aboutKey(this.ctx, key), "a key back from failing passed its probation");
       return;
     }
     if (verdict === "caller_may_cause" && !this.timeoutCallersOf(key).counts(caller)) return;

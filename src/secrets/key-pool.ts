@@ -80,7 +80,7 @@ export class KeyPool {
     this.logger = (opts.logger ?? pino({ level: "silent" })).child({ component: "key-pool", provider });
     const rules = (this.rules = { ...DEFAULT_KEY_POOL, ...opts.rules });
     const breaker = opts.breaker ?? DEFAULT_TRAFFIC.breaker;
-    const ctx = (this.ctx = { provider, keys: this.keys, now: this.now, logger: this.logger, metrics: opts.metrics, restoring: false });
+    const ctx = (this.ctx = { provider, keys: this.keys, now: this.now, logger: this.logger, metrics: opts.metrics, restoring: false, cause: undefined });
     this.keyOddOneOut = new KeyOddOneOut(this.now);
     const newKey = (entry: PoolEntry, state: CredentialStateName, reason: string) =>
       newPoolKey(entry, state, reason, this.now, { probeAfterMs: rules.probeAfterMs, windowMs: breaker.windowMs });
@@ -134,6 +134,16 @@ export class KeyPool {
     if (!key) return;
     const now = this.now();
     this.tick(now);
+    // After the timed changes that were due anyway: what this outcome changes is logged with its call's ids.
+    this.ctx.cause = outcome.call;
+    try {
+      this.hear(key, outcome, now);
+    } finally {
+      this.ctx.cause = undefined;
+    }
+  }
+
+  private hear(key: PoolKey, outcome: AttemptOutcome, now: number): void {
     // Judged by the state the key had when the outcome came, before this outcome changes it.
     const wasActive = key.state === "active" || (key.state === "cooling_down" && key.resumeTo === "active");
     this.oddOneOut.hear(this.keys.values(), key, outcome, wasActive);

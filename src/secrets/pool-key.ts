@@ -103,6 +103,24 @@ export interface PoolContext {
   readonly metrics: SecretMetrics | undefined;
   /** While rotations recorded before this start are re-applied (KeyPool.restoring): state changes are restored, not made. */
   restoring: boolean;
+  /** While the pool takes in an attempt's outcome (KeyPool.report): the call it belonged to, named on the lines that outcome causes. */
+  cause: CausingCall | undefined;
+}
+
+/** The call an attempt belonged to, for the lines its outcome causes (a key disabled, benched, rolled back): joined to its own line and trace. */
+export interface CausingCall {
+  requestId?: string;
+  traceId?: string;
+}
+
+/** What a log line about a key says of it: its id and fingerprint (never the secret), and the call that caused the line, if one did. */
+export function aboutKey(ctx: PoolContext, key: PoolKey): Record<string, string> {
+  const fields: Record<string, string> = {};
+  if (ctx.cause?.requestId !== undefined) fields.requestId = ctx.cause.requestId;
+  if (ctx.cause?.traceId !== undefined) fields.traceId = ctx.cause.traceId;
+  fields.credential = key.credential.id;
+  fields.fingerprint = key.credential.fingerprint;
+  return fields;
 }
 
 /** How a key's state re-applied from a rotation recorded before this start reads (its reason follows). */
@@ -135,7 +153,7 @@ export function newPoolKey(entry: PoolEntry, state: CredentialStateName, reason:
 }
 
 /**
- * Moves a key to another state; every change is logged (key id and fingerprint only) and counted. A change
+ * Moves a key to another state; every change is logged (key id and fingerprint only, and the call whose attempt caused it) and counted. A change
  * re-applied from a rotation recorded before this start is logged with cause `restored` and not counted:
  * the instance that made it counted it then, and a restart is no rotation.
  */
@@ -146,7 +164,7 @@ export function changeState(ctx: PoolContext, key: PoolKey, to: CredentialStateN
   if (to !== "disabled") key.disabledBy = undefined;
   if (to !== "cooling_down") key.benchedFor = undefined;
   const level = to === "disabled" || to === "cooling_down" || cause === "auto_rolled_back" ? "warn" : "info";
-  const logged = { credential: key.credential.id, fingerprint: key.credential.fingerprint, from, to, cause: ctx.restoring ? "restored" : cause, reason: key.reason };
+  const logged = { ...aboutKey(ctx, key), from, to, cause: ctx.restoring ? "restored" : cause, reason: key.reason };
   ctx.logger[level](logged, "key state changed");
   if (!ctx.restoring) ctx.metrics?.keyTransitions.inc({ provider: ctx.provider, from, to, cause });
 }

@@ -411,7 +411,7 @@ export class UsageHooks implements CallHooks {
     return { ...row, status: GATEWAY_EXITED, rowKey };
   }
 
-  /** The key's budget as this call saw it, for the budget gauges. */
+  /** The key's budget as this call (admitted at `atMs`) saw it, for the budget gauges. */
   private showBudget(principal: Principal, budget: KeyBudget, spentNanos: number, atMs: number): void {
     this.deps.metrics.recordBudget({
       keyId: principal.keyId,
@@ -420,6 +420,7 @@ export class UsageHooks implements CallHooks {
       spent: spentNanos / NANOS_PER_UNIT,
       limit: budget.limitNanos / NANOS_PER_UNIT,
       periodEndMs: currentPeriod(budget.period, atMs).endMs,
+      seenMs: atMs,
     });
   }
 

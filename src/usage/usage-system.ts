@@ -91,6 +91,8 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   const unstored = new UnstoredSpend();
   const seed = ledgerSpendSeed(ledgerStore, unstored);
   const keys = new StoredKeyDirectory(keyStore, { logger });
+  // A changed key (its budget, a revocation: here, or news from another instance) must not keep showing its old budget.
+  keys.onForget((keyId) => metrics.forgetBudget(keyId));
   await keys.start();
 
   let redis: RedisLink | undefined;

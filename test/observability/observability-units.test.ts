@@ -122,7 +122,7 @@ describe("bounded labels", () => {
   it("shows the budgets of marked keys and of the keys nearest their limit, in the current period only", () => {
     let now = 1_000;
     const budgets = new KeyBudgets(() => now);
-    const state = (keyId: string, spent: number, periodEndMs = 10_000) => ({ keyId, team: "t", currency: "USD", spent, limit: 100, periodEndMs });
+    const state = (keyId: string, spent: number, periodEndMs = 10_000) => ({ keyId, team: "t", currency: "USD", spent, limit: 100, periodEndMs, seenMs: now });
     budgets.record(state("low", 10));
     budgets.record(state("high", 95));
     budgets.record(state("mid", 50));

@@ -129,6 +129,10 @@ describe("traces in Jaeger", () => {
     const failed = attempts.find((a) => tag(a, "switchboard.attempt.outcome") === failure)!;
     expect(tag(failed, "http.response.status_code")).toBe(503);
     expect(tag(failed, "error.type")).toBe(failure);
+    // The attempt that answered has its status too, as the metrics record it.
+    const answered = attempts.find((a) => tag(a, "switchboard.attempt.outcome") === "ok")!;
+    expect(tag(answered, "http.response.status_code")).toBe(200);
+    expect(tag(answered, "error.type")).toBeUndefined();
 
     // The call's span: what was asked, what served it, the usage, and the key.
     expect(tag(call, "gen_ai.operation.name")).toBe("chat");

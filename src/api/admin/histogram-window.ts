@@ -13,14 +13,18 @@ export interface ProviderHistogram {
 /** A histogram read by provider, summed over its other labels. */
 export type ProviderHistograms = Map<string, ProviderHistogram>;
 
+type Labels = Partial<Record<string, string | number>>;
+
 /**
  * Reads a prom-client histogram labelled by `provider`: each provider's
  * buckets summed over every other label (status, model); `failed(labels)`
- * says which observations count as failures.
+ * says which observations count as failures, and `counted(labels)` which
+ * are read at all.
  */
-export async function readByProvider(histogram: Histogram<string>, failed: (labels: Partial<Record<string, string | number>>) => boolean = () => false): Promise<ProviderHistograms> {
+export async function readByProvider(histogram: Histogram<string>, failed: (labels: Labels) => boolean = () => false, counted: (labels: Labels) => boolean = () => true): Promise<ProviderHistograms> {
   const byProvider: ProviderHistograms = new Map();
   for (const sample of (await histogram.get()).values) {
+    if (!counted(sample.labels)) continue;
     const provider = String(sample.labels.provider ?? "");
     let entry = byProvider.get(provider);
     if (!entry) byProvider.set(provider, (entry = { bounds: [], counts: [], failed: 0 }));

@@ -7,6 +7,7 @@ import { principalKey } from "../../auth/principal.js";
 import type { ProviderStates } from "../../common/health-state.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
 import { adminRightsOf } from "./admin-rights.js";
+import { attemptHealth } from "./attempt-health.js";
 import { quantile, readByProvider, ReadingWindow, since, total, type ProviderHistogram, type ProviderHistograms } from "./histogram-window.js";
 import { PROVIDER_NAME } from "./resource-names.js";
 
@@ -46,8 +47,12 @@ export function createLiveStats(deps: LiveStatsDeps): LiveStatsAdmin {
   return {
     async getLiveStats(_req, ctx) {
       const reading: Reading = {
-        // An upstream attempt failed unless the vendor answered 2xx.
-        upstream: await readByProvider(deps.metrics.upstreamDuration, (labels) => !/^2\d\d$/.test(String(labels.status))),
+        // Failed: what says the vendor is unhealthy, not the caller's mistakes or a key's trouble; cancellations are left out.
+        upstream: await readByProvider(
+          deps.metrics.upstreamDuration,
+          (labels) => attemptHealth(String(labels.status)) === "failed",
+          (labels) => attemptHealth(String(labels.status)) !== "left_out",
+        ),
         firstToken: await readByProvider(deps.metrics.timeToFirstToken),
       };
       const endMs = now();

@@ -971,9 +971,14 @@ type ProviderLiveStats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: `providers/{provider}`.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Upstream attempts in the window.
+	// Upstream attempts in the window; cancelled ones (the caller went away, a
+	// hedge lost) are left out: they say nothing of the vendor.
 	Attempts int64 `protobuf:"varint,2,opt,name=attempts,proto3" json:"attempts,omitempty"`
-	// Attempts in the window that did not answer with HTTP 2xx.
+	// Attempts in the window that say the vendor is unhealthy: a 5xx, a 408 or
+	// 409, a timeout, the vendor unreachable, an answer that cannot be read.
+	// Answers about the request or a key (a 400, an unknown model's 404, a
+	// rejected key's 401, a key's 429) are not: the key pool judges those, per
+	// key (ListProviders).
 	FailedAttempts int64 `protobuf:"varint,3,opt,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`
 	// Median upstream attempt duration (estimated from histogram buckets, as
 	// Prometheus' histogram_quantile does); unset without attempts.

@@ -545,14 +545,19 @@ export type ProviderLiveStats = Message<"switchboard.v1.ProviderLiveStats"> & {
   name: string;
 
   /**
-   * Upstream attempts in the window.
+   * Upstream attempts in the window; cancelled ones (the caller went away, a
+   * hedge lost) are left out: they say nothing of the vendor.
    *
    * @generated from field: int64 attempts = 2;
    */
   attempts: bigint;
 
   /**
-   * Attempts in the window that did not answer with HTTP 2xx.
+   * Attempts in the window that say the vendor is unhealthy: a 5xx, a 408 or
+   * 409, a timeout, the vendor unreachable, an answer that cannot be read.
+   * Answers about the request or a key (a 400, an unknown model's 404, a
+   * rejected key's 401, a key's 429) are not: the key pool judges those, per
+   * key (ListProviders).
    *
    * @generated from field: int64 failed_attempts = 3;
    */

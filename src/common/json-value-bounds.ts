@@ -21,27 +21,37 @@ export const TOO_MANY_NODES = `takes the request's JSON values (tool parameters,
 
 /**
  * What a request's free-form JSON values break of MAX_JSON_DEPTH and
- * MAX_JSON_NODES, as `[field, value]` pairs (`fields` may be lazy: it is read
- * only until the nodes run out). Each field is one node, and each key or
- * element inside it one more, counted against one budget for the request;
- * depth is each value's own. Every field nested too deep is named; the first
- * that runs the budget out is named, and ends the count.
+ * MAX_JSON_NODES (or the `limits` given), as `[field, value]` pairs
+ * (`fields` may be lazy: it is read only until the nodes run out). Each
+ * field is one node, and each key or element inside it one more, counted
+ * against one budget for the request; depth is each value's own. Every field
+ * nested too deep is named; the first that runs the budget out is named, and
+ * ends the count.
  *
  * One pass, with an explicit stack (the check cannot overflow the call
  * stack), stopping at the budget's end: an array is charged its length before
  * a step through it; an object's keys are enumerated as they are counted
  * (V8 collects a wide object's keys at once, as any read of them does).
  */
-export function jsonValueViolations(fields: Iterable<readonly [field: string, value: unknown]>, limits = { depth: MAX_JSON_DEPTH, nodes: MAX_JSON_NODES }): FieldViolation[] {
+export function jsonValueViolations(fields: Iterable<readonly [field: string, value: unknown]>, limits: JsonValueLimits = REQUEST_LIMITS): FieldViolation[] {
   const violations: FieldViolation[] = [];
   const budget = { left: limits.nodes };
   for (const [field, value] of fields) {
     const problem = --budget.left < 0 ? TOO_MANY_NODES : outgrows(value, limits.depth, budget);
-    if (problem) violations.push({ field, description: problem });
+    if (problem) violations.push({ field, description: problem === TOO_MANY_NODES ? limits.tooMany : problem });
     if (problem === TOO_MANY_NODES) break;
   }
   return violations;
 }
+
+/** A budget for jsonValueViolations: each value's depth, the nodes of all of them, and what the one past them is told. */
+export interface JsonValueLimits {
+  depth: number;
+  nodes: number;
+  tooMany: string;
+}
+
+const REQUEST_LIMITS: JsonValueLimits = { depth: MAX_JSON_DEPTH, nodes: MAX_JSON_NODES, tooMany: TOO_MANY_NODES };
 
 /** Each of `object`'s own fields as `[field, value]`, named `prefix` + its key (an excerpt: the caller chose it); lazily, for jsonValueViolations. */
 export function* fieldsOf(object: Record<string, unknown>, skip: (key: string) => boolean = () => false, prefix = ""): Generator<readonly [string, unknown]> {

@@ -14,6 +14,7 @@ import { reasoningText } from "./wire.js";
 import { systemPlacementProblem } from "./system-messages.js";
 import { ownEntry } from "../../common/own-entry.js";
 import { fieldsOf, jsonValueViolations } from "../../common/json-value-bounds.js";
+import { checkBlockFields, checkSourceFields, conversationJson, CONVERSATION_LIMITS } from "./conversation-fields.js";
 
 export interface AnthropicMessagesRequest {
   request: ChatParams & ChatRequest;
@@ -39,6 +40,9 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   // Counted before anything else walks them (json-value-bounds.ts).
   const [outsized] = jsonValueViolations(freeFormJson(body));
   if (outsized) read.reject(outsized.field, outsized.description);
+  // The conversation's own (tool call inputs above all) have a budget of their own, sized to long agent sessions.
+  const [crowded] = jsonValueViolations(conversationJson(body.messages as JsonValue[]), CONVERSATION_LIMITS);
+  if (crowded) read.reject(crowded.field, crowded.description);
   if (options.maxTokensRequired && (body.max_tokens === undefined || body.max_tokens === null)) read.reject("max_tokens", "is required");
   const system = readSystem(body.system);
   // Where a system message may stand depends on its neighbours' roles.
@@ -72,7 +76,8 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
 /**
  * The body's free-form JSON values, all of which Anthropic's own models get as
  * written (original-request.ts): every field but the messages (bounded by
- * checkCallSize), and each tool whole.
+ * checkCallSize, their blocks' fields by conversation-fields.ts), and each
+ * tool whole.
  */
 function* freeFormJson(body: JsonObject): Generator<readonly [string, unknown]> {
   yield* fieldsOf(body, (key) => key === "messages" || (key === "tools" && Array.isArray(body.tools)));
@@ -133,7 +138,7 @@ function systemText(raw: unknown, at: string): string {
   return read
     .array(raw, at)
     .map((block, i) => {
-      const b = read.object(block, `${at}.${i}`, true);
+      const b = readBlock(block, `${at}.${i}`);
       if (b.type !== "text") read.reject(`${at}.${i}.type`, 'must be "text"');
       return read.string(b.text, `${at}.${i}.text`);
     })
@@ -170,12 +175,19 @@ function readUser(blocks: JsonValue[], at: string): Message[] {
   const parts: ContentPart[] = [];
   for (const [j, raw] of blocks.entries()) {
     const field = `${at}.content.${j}`;
-    const block = read.object(raw, field, true);
+    const block = readBlock(raw, field);
     if (block.type === "tool_result") results.push(readToolResult(block, field));
     else if (block.type === "text" || block.type === "image") parts.push(readPart(block, field));
     else read.reject(`${field}.type`, `"${String(block.type)}" is not supported in a user turn (${USER_BLOCKS})`);
   }
   return parts.length === 0 ? results : [...results, userMessage(Role.USER, parts)];
+}
+
+/** A content block at `at`: an object with only the fields its type has (conversation-fields.ts). */
+function readBlock(raw: unknown, at: string): JsonObject {
+  const block = read.object(raw, at, true);
+  checkBlockFields(block, at, read.reject);
+  return block;
 }
 
 /** Plain text as `content`, the shape every dialect takes; parts only when there is an image. */
@@ -188,6 +200,7 @@ function userMessage(role: Role, parts: ContentPart[], extra: { toolCallId?: str
 function readPart(block: JsonObject, at: string): ContentPart {
   if (block.type === "text") return create(ContentPartSchema, { part: { case: "text", value: read.string(block.text, `${at}.text`) } });
   const source = read.object(block.source, `${at}.source`, true);
+  checkSourceFields(source, `${at}.source`, read.reject);
   let url: string;
   // Checked here, where the caller's path is known, as validateChat checks every image URL.
   if (source.type === "base64") {
@@ -208,7 +221,7 @@ function readToolResult(block: JsonObject, at: string): Message {
     return create(MessageSchema, { role: Role.TOOL, toolCallId, content: read.string(block.content, `${at}.content`) });
   }
   const parts = read.array(block.content, `${at}.content`).map((item, k) => {
-    const part = read.object(item, `${at}.content.${k}`, true);
+    const part = readBlock(item, `${at}.content.${k}`);
     if (part.type !== "text" && part.type !== "image") read.reject(`${at}.content.${k}.type`, `"${String(part.type)}" is not supported in a tool result (text, image)`);
     return readPart(part, `${at}.content.${k}`);
   });
@@ -220,7 +233,7 @@ function readAssistant(blocks: JsonValue[], at: string): Message {
   const reasoning: ReasoningBlock[] = [];
   for (const [j, raw] of blocks.entries()) {
     const field = `${at}.content.${j}`;
-    const block = read.object(raw, field, true);
+    const block = readBlock(raw, field);
     switch (block.type) {
       case "text":
         message.content += read.string(block.text, `${field}.text`);

@@ -13,6 +13,8 @@ export interface CallCachePolicy {
   route: RouteCachePolicy;
   /** Whose answers these are: "key:{id}", "team:{team}", or "route:{provider}:{model pattern}" for a route shared by every caller of it. */
   partition: string;
+  /** Who writes the answer, named as its own partition (`key:{id}`): L2 bounds what one key writes across every partition it reaches. */
+  writer: string;
   /** May be answered from the cache (false for `no-cache`: a refresh). */
   read: boolean;
   /**
@@ -67,7 +69,8 @@ export class CachePolicy {
     if (route.mode === "deterministic" && params.temperature !== 0 && params.seed === undefined) return "not_deterministic";
     const partition = partitionOf(serving, principal);
     const read = params.cacheControl !== CacheControl.NO_CACHE;
-    return { route, partition, read, replace: read || partition === ownPartition(principal) };
+    const writer = ownPartition(principal);
+    return { route, partition, writer, read, replace: read || partition === writer };
   }
 
   /** Why an answer may not be kept or shared, or undefined when it may. */

@@ -5,20 +5,34 @@ import type { RedisErrors } from "../redis/redis-errors.js";
 import type { RedisLink } from "../redis/redis-link.js";
 import type { CacheKey } from "./cache-key.js";
 import type { CacheSecret } from "./cache-secret.js";
+import { chargedHashes, chargeText, countedUntil, parseCharge, RELEASE, RESERVE, type ByteCharge } from "./redis-byte-charges.js";
 import { isCommandTimeout, RedisStall } from "./redis-stall.js";
 
-// Each script's keys are one entry's and its lock's, which share a hash tag (`{id}`): one cluster slot.
+// Each script's keys are one entry's, its lock's and its byte charge's, which share a hash tag (`{id}`): one cluster slot.
 
-// KEYS: entry, lock. ARGV: value, ttl ms, the lock's token ("" for none), "1" to write only where no entry is.
-// Writes the entry and, when this call held the lock, frees it in the same step: a waiter never sees the lock gone before the answer is there.
-// Returns 1 when written, 0 when an entry was there and "only if absent" kept it (the look and the write are one step: no other write falls between).
+// KEYS: entry, lock, charge. ARGV: value, ttl ms, the lock's token ("" for none), "1" to write only where no entry is, the entry's charge.
+// Writes the entry and its charge and, when this call held the lock, frees it in the same step: a waiter never sees the lock gone before the answer is there.
+// Returns {1, the charge of the entry it replaced (nil for none)} when written, {0} when an entry was there and "only if absent" kept it
+// (the look and the write are one step: no other write falls between).
 const PUT = `
-local written
+local written, replaced
 if ARGV[4] == '1' then written = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX')
-else written = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+else
+  replaced = redis.call('GET', KEYS[3])
+  written = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+if written then redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[2]) end
 if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-if written then return 1 end
-return 0
+if written then return {1, replaced} end
+return {0}
+`;
+
+// KEYS: entry, charge. Removes both; returns {1 when the entry was there, its charge (nil for none)}.
+const TAKE = `
+local charge = redis.call('GET', KEYS[2])
+local removed = redis.call('UNLINK', KEYS[1])
+redis.call('DEL', KEYS[2])
+return {removed, charge}
 `;
 
 // KEYS: lock. ARGV: token. Frees the lock only if it is still this call's.
@@ -30,41 +44,13 @@ return 0
 // KEYS: entry, lock. Returns {entry or nil, 1 while the lock is held}.
 const POLL = `return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2])}`;
 
-// The bytes L2 holds, counted in two hashes (the whole level's, the entry's partition's), which share a
-// hash tag (one cluster slot, apart from the entries'). Each field is a time by which the entries counted
-// in it have expired, and holds their bytes: a field whose time is past counts no more, and is dropped.
-// KEYS: the level's hash, the partition's. ARGV: bytes, the entry's field, now (ms), the level's bound, the partition's.
-// Returns 1 when the entry fits in both (and counts it), 0 when it does not.
-const RESERVE = `
-local size, field, now = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local function live(key)
-  local total, last = 0, tonumber(field)
-  local counted = redis.call('HGETALL', key)
-  for i = 1, #counted, 2 do
-    local ends = tonumber(counted[i])
-    if ends <= now then redis.call('HDEL', key, counted[i])
-    else
-      total = total + tonumber(counted[i + 1])
-      if ends > last then last = ends end
-    end
-  end
-  return total, last
-end
-local level, levelLast = live(KEYS[1])
-local partition, partitionLast = live(KEYS[2])
-if level + size > tonumber(ARGV[4]) or partition + size > tonumber(ARGV[5]) then return 0 end
-redis.call('HINCRBY', KEYS[1], field, size)
-redis.call('HINCRBY', KEYS[2], field, size)
-redis.call('PEXPIRE', KEYS[1], levelLast - now + 1000)
-redis.call('PEXPIRE', KEYS[2], partitionLast - now + 1000)
-return 1
-`;
-
 type ScriptClient = {
-  sbCachePut(entry: string, lock: string, value: Buffer, ttlMs: number, token: string, onlyIfAbsent: "1" | "0"): Promise<number>;
+  sbCachePut(entry: string, lock: string, charge: string, value: Buffer, ttlMs: number, token: string, onlyIfAbsent: "1" | "0", chargeText: string): Promise<[number, string | null]>;
+  sbCacheTake(entry: string, charge: string): Promise<[number, string | null]>;
   sbCacheUnlock(lock: string, token: string): Promise<number>;
   sbCachePollBuffer(entry: string, lock: string): Promise<[Buffer | null, number]>;
-  sbCacheReserve(level: string, partition: string, bytes: number, field: number, now: number, maxBytes: number, maxPartitionBytes: number): Promise<number>;
+  sbCacheReserve(level: string, partition: string, writer: string, bytes: number, field: number, now: number, maxBytes: number, maxPartitionBytes: number, maxWriterBytes: number): Promise<number>;
+  sbCacheRelease(level: string, partition: string, writer: string, field: number, bytes: number): Promise<number>;
 };
 
 /**
@@ -74,8 +60,14 @@ type ScriptClient = {
  */
 export type LockAttempt = { kind: "taken"; token: string } | { kind: "busy" } | { kind: "unknown"; token: string };
 
-/** How an entry is written: the lock `token` it frees ("" for none), and whether it may replace an entry already there. */
+/** How an entry is written: who writes it, the lock `token` it frees ("" for none), and whether it may replace an entry already there. */
 export interface PutOptions {
+  /**
+   * The writer its bytes are counted against as well, named as its own
+   * partition (`key:{id}`, the gateway key whose call it is); the entry's
+   * partition when not said.
+   */
+  writer?: string;
   token?: string;
   /** Written only where no entry is (a shared partition's refresh): an entry already there, however recent, is kept. */
   onlyIfAbsent?: boolean;
@@ -109,16 +101,15 @@ const STALL_BACKOFF_MS = 1_000;
 /** What a call does without Redis's answer. */
 const CONSEQUENCE = "the response cache is served from this instance's memory only";
 
-/** Keys SCAN returns per step, and UNLINKs sent at once. */
+/** Keys SCAN returns per step, and entries removed at once. */
 const SCAN_COUNT = 500;
-
-/** An entry's bytes are counted until a time rounded up to a step of about this share of its TTL (a power of two, at least a second): few fields per hash, a little over-counted. */
-const COUNT_STEPS_PER_TTL = 32;
 
 /**
  * L2: sealed entries in Redis, shared by every instance, with a TTL (PX), a
- * size cap, and bounds on the bytes of all entries and of each partition's
- * (counted until the entries expire; past a bound an answer is not written);
+ * size cap, and bounds on the bytes of all entries, of each partition's and
+ * of each writer's (counted until the entries expire, or until a purge or a
+ * replacement removes them: redis-byte-charges.ts; past a bound an answer is
+ * not written);
  * and the short lock that lets one instance of several make the vendor call
  * for identical requests. Key names carry keyed tags of the partition,
  * provider and model (never the names themselves), so a purge finds a key's,
@@ -142,10 +133,12 @@ export class RedisTier {
     now: () => number = Date.now,
   ) {
     this.stall = new RedisStall(STALL_BACKOFF_MS, now);
-    link.client.defineCommand("sbCachePut", { numberOfKeys: 2, lua: PUT });
+    link.client.defineCommand("sbCachePut", { numberOfKeys: 3, lua: PUT });
+    link.client.defineCommand("sbCacheTake", { numberOfKeys: 2, lua: TAKE });
     link.client.defineCommand("sbCacheUnlock", { numberOfKeys: 1, lua: UNLOCK });
     link.client.defineCommand("sbCachePoll", { numberOfKeys: 2, lua: POLL });
-    link.client.defineCommand("sbCacheReserve", { numberOfKeys: 2, lua: RESERVE });
+    link.client.defineCommand("sbCacheReserve", { numberOfKeys: 3, lua: RESERVE });
+    link.client.defineCommand("sbCacheRelease", { numberOfKeys: 3, lua: RELEASE });
     this.scripts = link.client as unknown as ScriptClient;
   }
 
@@ -160,17 +153,29 @@ export class RedisTier {
 
   /**
    * Writes a sealed entry and frees the lock `token` held. An entry over the
-   * size cap, or past the level's or its partition's bound, is not written
-   * (the lock is freed all the same); nor, `onlyIfAbsent`, is one where an
-   * entry is already kept ("kept").
+   * size cap, or past the level's, its partition's or its writer's bound, is
+   * not written (the lock is freed all the same); nor, `onlyIfAbsent`, is one
+   * where an entry is already kept ("kept").
    */
-  async put(key: CacheKey, sealed: Buffer, life: EntryLife, { token = "", onlyIfAbsent = false }: PutOptions = {}): Promise<PutResult> {
+  async put(key: CacheKey, sealed: Buffer, life: EntryLife, { writer = key.partition, token = "", onlyIfAbsent = false }: PutOptions = {}): Promise<PutResult> {
     const ttlMs = Math.max(1, Math.round(life.ttlMs));
     const entryKey = this.entryKey(key);
-    // An entry kept by onlyIfAbsent leaves its reservation counted until it would have expired, as a purged entry does.
-    const refused = sealed.length > this.limits.maxEntryBytes ? "too_large" : await this.reserve(key, entryKey.length + sealed.length, life.now, ttlMs);
-    const written = refused ? undefined : await this.run("cache_write", () => this.scripts.sbCachePut(entryKey, this.lockKey(key), sealed, ttlMs, token, onlyIfAbsent ? "1" : "0"));
-    if (written !== undefined) return written === 1 ? "written" : "kept";
+    const charge: ByteCharge = {
+      field: countedUntil(life.now, ttlMs),
+      bytes: entryKey.length + sealed.length,
+      partitionTag: this.secret.tag("partition", key.partition),
+      writerTag: this.secret.tag("partition", writer),
+    };
+    const refused = sealed.length > this.limits.maxEntryBytes ? "too_large" : await this.reserve(charge, life.now);
+    const written = refused
+      ? undefined
+      : await this.run("cache_write", () => this.scripts.sbCachePut(entryKey, this.lockKey(key), this.chargeKey(key), sealed, ttlMs, token, onlyIfAbsent ? "1" : "0", chargeText(charge)));
+    if (written !== undefined) {
+      // Nothing written: its bytes are given back. Written over an entry: that entry's are.
+      // (A write Redis did not answer keeps its bytes counted until they expire: it may have been applied.)
+      await this.release(written[0] === 1 ? parseCharge(written[1]) : charge);
+      return written[0] === 1 ? "written" : "kept";
+    }
     // Not written: free the lock now rather than let other instances' waiters wait out its life.
     if (token) await this.unlock(key, token);
     return refused ?? "failed";
@@ -196,7 +201,7 @@ export class RedisTier {
     return state && { entry: state[0] ?? undefined, locked: Number(state[1]) === 1 };
   }
 
-  /** Removes the matching entries on every master; returns how many. */
+  /** Removes the matching entries on every master, giving their bytes back to the bounds; returns how many. */
   async purge(filter: PurgeFilter): Promise<number> {
     if (!this.link.isUp) throw new Error(`Redis is unreachable (${this.link.reason})`);
     const tag = (kind: "partition" | "provider" | "model", value: string | undefined) => (value === undefined ? "*" : this.secret.tag(kind, value));
@@ -208,8 +213,8 @@ export class RedisTier {
       do {
         const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT);
         cursor = next;
-        // One UNLINK per key: in a cluster, the keys of one step may sit in different slots.
-        if (keys.length > 0) purged += (await Promise.all(keys.map((key) => node.unlink(key)))).reduce((sum, n) => sum + n, 0);
+        // One script per entry (with its charge, in its slot): in a cluster, the keys of one step may sit in different slots.
+        if (keys.length > 0) purged += (await Promise.all(keys.map((entryKey) => this.take(entryKey)))).reduce((sum, n) => sum + n, 0);
       } while (cursor !== "0");
     }
     return purged;
@@ -224,16 +229,33 @@ export class RedisTier {
     return this.link.key("cache", "lock", `{${key.id}}`);
   }
 
+  /** `{prefix}cache:m:{{id}}`: what the entry's bytes were counted as. */
+  private chargeKey(key: Pick<CacheKey, "id">): string {
+    return this.link.key("cache", "m", `{${key.id}}`);
+  }
+
+  /** Removes one entry found by a purge and its charge, and gives its bytes back; 1 when it was there. */
+  private async take(entryKey: string): Promise<number> {
+    const id = /\{([^{}]+)\}$/.exec(entryKey)?.[1];
+    if (id === undefined) return this.link.client.unlink(entryKey);
+    const [removed, charge] = await this.scripts.sbCacheTake(entryKey, this.chargeKey({ id }));
+    await this.release(parseCharge(charge));
+    return Number(removed);
+  }
+
   /** Counts an entry's bytes against the bounds until it expires; why it cannot be written, or undefined when it can. */
-  private async reserve(key: CacheKey, bytes: number, now: number, ttlMs: number): Promise<"full" | "failed" | undefined> {
-    const step = 2 ** Math.ceil(Math.log2(Math.max(1_000, ttlMs / COUNT_STEPS_PER_TTL)));
-    const countedUntil = Math.ceil((now + ttlMs) / step) * step;
-    const level = this.link.key("cache", "bytes", "{bytes}");
-    const partition = this.link.key("cache", "bytes", "{bytes}", this.secret.tag("partition", key.partition));
-    const { maxBytes, maxPartitionBytes } = this.limits;
-    const fits = await this.run("cache_reserve", () => this.scripts.sbCacheReserve(level, partition, bytes, countedUntil, now, maxBytes, maxPartitionBytes));
+  private async reserve(charge: ByteCharge, now: number): Promise<"full" | "failed" | undefined> {
+    const { maxBytes, maxPartitionBytes, maxWriterBytes } = this.limits;
+    const fits = await this.run("cache_reserve", () =>
+      this.scripts.sbCacheReserve(...chargedHashes(this.link, charge), charge.bytes, charge.field, now, maxBytes, maxPartitionBytes, maxWriterBytes),
+    );
     if (fits === undefined) return "failed";
     return fits === 1 ? undefined : "full";
+  }
+
+  /** Gives an entry's counted bytes back (purged, replaced, or not written after all). A release that fails leaves them counted until they expire. */
+  private async release(charge: ByteCharge | undefined): Promise<void> {
+    if (charge) await this.run("cache_release", () => this.scripts.sbCacheRelease(...chargedHashes(this.link, charge), charge.field, charge.bytes));
   }
 
   /**

@@ -150,8 +150,8 @@ export class TieredCache implements ResponseCache {
         }
         const plain = encodeAnswer(answer);
         // A refresh has no lead: nothing waits on it.
-        if (!call.replace) this.track(this.fillEmpty(key, plain, call.route.ttlMs));
-        else this.keep(key, plain, this.now(), call.route.ttlMs, lead);
+        if (!call.replace) this.track(this.fillEmpty(key, call, plain));
+        else this.keep(key, call, plain, lead);
       },
       release: () => {
         if (done) return;
@@ -162,10 +162,11 @@ export class TieredCache implements ResponseCache {
   }
 
   /** Keeps an answer in both levels and hands it to the calls waiting on this one. */
-  private keep(key: CacheKey, plain: Uint8Array, now: number, ttlMs: number, lead: Lead | undefined): void {
+  private keep(key: CacheKey, { route: { ttlMs }, writer }: CallCachePolicy, plain: Uint8Array, lead: Lead | undefined): void {
+    const now = this.now();
     this.toMemory(key, plain, now, ttlMs);
     lead?.finish(plain);
-    if (this.deps.redis) this.track(this.toRedis(this.deps.redis, key, plain, now, ttlMs, { token: lead?.token }));
+    if (this.deps.redis) this.track(this.toRedis(this.deps.redis, key, plain, now, ttlMs, { token: lead?.token, writer }));
   }
 
   private track(keeping: Promise<unknown>): void {
@@ -178,11 +179,11 @@ export class TieredCache implements ResponseCache {
    * In Redis the write itself is conditional (SET NX, one step), so an entry
    * another instance writes between the look and the write is kept too.
    */
-  private async fillEmpty(key: CacheKey, plain: Uint8Array, ttlMs: number): Promise<void> {
+  private async fillEmpty(key: CacheKey, { route: { ttlMs }, writer }: CallCachePolicy, plain: Uint8Array): Promise<void> {
     if (await this.holds(key)) return this.sharedEntryKept();
     const now = this.now();
     // The entry kept in Redis fills this memory when next read, as a hit would.
-    if (this.deps.redis && (await this.toRedis(this.deps.redis, key, plain, now, ttlMs, { onlyIfAbsent: true })) === "kept") return this.sharedEntryKept();
+    if (this.deps.redis && (await this.toRedis(this.deps.redis, key, plain, now, ttlMs, { onlyIfAbsent: true, writer })) === "kept") return this.sharedEntryKept();
     // Looked at again after the waits: an answer a call in this process kept meanwhile stays.
     if (!this.deps.memory.get(key.id)) this.toMemory(key, plain, now, ttlMs);
   }

@@ -46,8 +46,14 @@ export interface CacheRedisLimits {
   maxEntryBytes: number;
   /** All entries together; past it, new answers are kept in memory only until older entries expire. */
   maxBytes: number;
-  /** One partition's entries (a key's, a team's, a route's), so that no one caller fills the whole. */
+  /** One partition's entries (a key's, a team's, a route's). */
   maxPartitionBytes: number;
+  /**
+   * The entries one gateway key wrote, across every partition it writes to (its
+   * own, its team's, each shared route's), so that no one key fills the whole
+   * through the partitions it reaches. `max_partition_bytes` unless set.
+   */
+  maxWriterBytes: number;
 }
 
 export const DEFAULT_CACHE: CacheConfig = {
@@ -55,7 +61,7 @@ export const DEFAULT_CACHE: CacheConfig = {
   defaults: { mode: "deterministic", ttlMs: 3_600_000, share: "key", toolCalls: false, truncated: false },
   // A partition's share of memory as of Redis (64 of 256 MiB).
   memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, maxPartitionShare: 0.25 },
-  redis: { enabled: true, maxEntryBytes: 1024 * 1024, maxBytes: 256 * 1024 * 1024, maxPartitionBytes: 64 * 1024 * 1024 },
+  redis: { enabled: true, maxEntryBytes: 1024 * 1024, maxBytes: 256 * 1024 * 1024, maxPartitionBytes: 64 * 1024 * 1024, maxWriterBytes: 64 * 1024 * 1024 },
   coalesce: { enabled: true, waitMs: 30_000, remoteWaitMs: 5_000, stallMs: 5_000 },
 };
 
@@ -87,6 +93,7 @@ export const cacheSchema = z.strictObject({
       max_entry_bytes: z.number().int().positive().max(64 * 1024 * 1024).optional(),
       max_bytes: z.number().int().positive().optional(),
       max_partition_bytes: z.number().int().positive().optional(),
+      max_writer_bytes: z.number().int().positive().optional(),
     })
     .optional(),
   coalesce: z
@@ -110,18 +117,26 @@ export function buildCache(file: z.infer<typeof cacheSchema> | undefined): Cache
       maxBytes: file?.memory?.max_bytes ?? d.memory.maxBytes,
       maxPartitionShare: file?.memory?.max_partition_share ?? d.memory.maxPartitionShare,
     },
-    redis: {
-      enabled: file?.redis?.enabled ?? d.redis.enabled,
-      maxEntryBytes: file?.redis?.max_entry_bytes ?? d.redis.maxEntryBytes,
-      maxBytes: file?.redis?.max_bytes ?? d.redis.maxBytes,
-      maxPartitionBytes: file?.redis?.max_partition_bytes ?? d.redis.maxPartitionBytes,
-    },
+    redis: buildCacheRedis(file?.redis),
     coalesce: {
       enabled: file?.coalesce?.enabled ?? d.coalesce.enabled,
       waitMs: file?.coalesce?.wait_ms ?? d.coalesce.waitMs,
       remoteWaitMs: file?.coalesce?.remote_wait_ms ?? d.coalesce.remoteWaitMs,
       stallMs: file?.coalesce?.stall_ms ?? d.coalesce.stallMs,
     },
+  };
+}
+
+/** `cache.redis`: a writer's bound follows the partition's unless set, so a gateway that scales its bounds down keeps their ratios. */
+function buildCacheRedis(file: z.infer<typeof cacheSchema>["redis"]): CacheConfig["redis"] {
+  const d = DEFAULT_CACHE.redis;
+  const maxPartitionBytes = file?.max_partition_bytes ?? d.maxPartitionBytes;
+  return {
+    enabled: file?.enabled ?? d.enabled,
+    maxEntryBytes: file?.max_entry_bytes ?? d.maxEntryBytes,
+    maxBytes: file?.max_bytes ?? d.maxBytes,
+    maxPartitionBytes,
+    maxWriterBytes: file?.max_writer_bytes ?? maxPartitionBytes,
   };
 }
 

@@ -28,7 +28,7 @@ import { redisPrefix } from "../support/stores.js";
 const logger = createLogger("silent");
 const secret = new CacheSecret(Buffer.from("a cache secret for the fault tests"));
 const openai = { provider: "openai", upstreamModel: "gpt-4o-mini" };
-const LIMITS = { maxEntryBytes: 1024 * 1024, maxBytes: 64 * 1024 * 1024, maxPartitionBytes: 64 * 1024 * 1024 };
+const LIMITS = { maxEntryBytes: 1024 * 1024, maxBytes: 64 * 1024 * 1024, maxPartitionBytes: 64 * 1024 * 1024, maxWriterBytes: 64 * 1024 * 1024 };
 
 async function errorCount(metrics: GatewayMetrics, operation: string): Promise<number> {
   return (await metrics.redisErrors.get()).values.find((v) => v.labels.operation === operation)?.value ?? 0;
@@ -121,7 +121,7 @@ describe("the bound on the Redis level's bytes", () => {
 
   it("refuses entries past the partition's and the whole level's bytes, and takes them again once those expired", async () => {
     const metrics = new GatewayMetrics({ defaultMetrics: false });
-    const tier = new RedisTier(link, secret, new RedisErrors(metrics.redisErrors, logger), { maxEntryBytes: 1024 * 1024, maxBytes: 9_000, maxPartitionBytes: 6_000 });
+    const tier = new RedisTier(link, secret, new RedisErrors(metrics.redisErrors, logger), { maxEntryBytes: 1024 * 1024, maxBytes: 9_000, maxPartitionBytes: 6_000, maxWriterBytes: 9_000 });
     let now = 5_000_000;
     const put = (partition: string) =>
       tier.put({ id: randomBytes(8).toString("hex"), partition, provider: "openai", model: "gpt-4o-mini" }, randomBytes(1_800), { now, ttlMs: 60_000 });

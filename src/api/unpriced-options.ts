@@ -76,3 +76,23 @@ export const UNPRICED_OPTIONS: Record<string, (value: unknown) => string | undef
   // their own field, where the gateway checks, counts and budgets them.
   tools: (tools) => (isEmpty(tools) ? undefined : "send function tools in `tools`; tools the vendor runs (web search, code execution) are billed per use, which the ledger does not price"),
 };
+
+/** Gemini's output kinds: anything but text (images, speech) is billed at prices of its own. */
+function onlyText(kinds: unknown): string | undefined {
+  const text = Array.isArray(kinds) && kinds.every((kind) => typeof kind === "string" && kind.toUpperCase() === "TEXT");
+  return kinds === null || text ? undefined : 'only ["TEXT"]: image and audio answers are billed at prices of their own, which the ledger does not price';
+}
+
+const spoken = (config: unknown) => (isEmpty(config) ? undefined : "spoken answers are billed at audio prices, which the ledger does not price");
+
+/**
+ * Fields of Gemini's generation config (`generationConfig` or
+ * `generation_config`) that make a call cost more than its text tokens at
+ * the list price, in both of the spellings Gemini's REST API reads.
+ */
+export const UNPRICED_GENERATION_OPTIONS: Record<string, (value: unknown) => string | undefined> = {
+  responseModalities: onlyText,
+  response_modalities: onlyText,
+  speechConfig: spoken,
+  speech_config: spoken,
+};

@@ -13,7 +13,8 @@ import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import { holdsKnownSecret } from "../providers/redact.js";
 import { FieldViolations } from "./aip/field-violations.js";
 import { secretInField } from "./secret-in-field.js";
-import { UNPRICED_OPTIONS } from "./unpriced-options.js";
+import { TEMPLATE_THINKING_SWITCHES } from "../providers/openai/thinking-switch-fields.js";
+import { UNPRICED_GENERATION_OPTIONS, UNPRICED_OPTIONS } from "./unpriced-options.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -206,10 +207,31 @@ function checkVendorOptions(v: FieldViolations, params: ChatParams): void {
       if (count !== undefined && count !== null && count !== 1) v.add(field(path, name), "must be 1: a call returns one answer (send several calls for several answers)");
     }
   }
-  for (const [name, problem] of Object.entries(UNPRICED_OPTIONS)) {
-    const why = name in vendor ? problem(vendor[name]) : undefined;
-    if (why) v.add(field(at, name), why);
+  // Zhipu's and DeepSeek's switch (Anthropic's shape too) turns reasoning on outside the budgeted field; off, it is the caller's own.
+  // The REST surfaces read it as `reasoning` (thinking-switch-fields.ts).
+  if (thinkingSwitchedOn(vendor.thinking)) v.add(field(at, "thinking"), "set reasoning instead: the reasoning is bounded, and budgeted, by it");
+  // A chat template's switch stays as sent (only the server's template reads it): the call must ask for the reasoning it turns on, which is budgeted.
+  const templateKwargs = objectAt(vendor, "chat_template_kwargs");
+  for (const name of TEMPLATE_THINKING_SWITCHES) {
+    const on = templateKwargs[name];
+    if (on !== undefined && on !== null && on !== false && !params.reasoning) v.add(field(at, `chat_template_kwargs.${name}`), "switches thinking on: set reasoning too, so that the reasoning is budgeted");
   }
+  checkUnpriced(v, vendor, at, UNPRICED_OPTIONS);
+  for (const config of GENERATION_CONFIGS) checkUnpriced(v, objectAt(vendor, config), field(at, config), UNPRICED_GENERATION_OPTIONS);
+}
+
+/** Each of `options`' fields that `unpriced` refuses, named under `path`. */
+function checkUnpriced(v: FieldViolations, options: JsonObject, path: string, unpriced: Record<string, (value: unknown) => string | undefined>): void {
+  for (const [name, problem] of Object.entries(unpriced)) {
+    const why = name in options ? problem(options[name]) : undefined;
+    if (why) v.add(path ? `${path}.${name}` : name, why);
+  }
+}
+
+/** `thinking` set to anything but `{type: "disabled"}`. */
+function thinkingSwitchedOn(thinking: unknown): boolean {
+  if (thinking === undefined || thinking === null) return false;
+  return !(typeof thinking === "object" && !Array.isArray(thinking) && (thinking as { type?: unknown }).type === "disabled");
 }
 
 /**

@@ -11,6 +11,9 @@ export interface ModelEntry {
   model: string;
   /** The most specific row that matched ("gpt-4o-mini" for "gpt-4o-mini-2024-07-18"); "" when only the vendor's defaults did. */
   row: string;
+  /** The row's snapshots: other names of its very model, at its price (schema.ts). */
+  snapshots: readonly string[];
+  /** The facts; a price only from a row that is this model's own (its name, or a snapshot it lists) or a family's. */
   facts: ResolvedFacts;
   /** The source of the most specific row (or of the vendor's defaults). */
   source: Source;
@@ -30,11 +33,14 @@ export class CatalogueError extends Error {
 interface Layer {
   facts: Facts;
   name: string;
+  snapshots: readonly string[];
   source: Source;
 }
 
 interface RowSet {
   exact: Map<string, Layer>;
+  /** Each snapshot a row lists, to the row's name. */
+  snapshots: Map<string, string>;
   globs: { matches: (model: string) => boolean; specificity: number; layer: Layer }[];
 }
 
@@ -51,10 +57,11 @@ const MEMO_LIMIT = 10_000;
  * The model catalogue: the shipped vendor files (src/catalogue/vendors/)
  * under the operator's `models:` rows. A model is described by layers, least
  * specific first: its vendor's defaults, every family (glob) row that matches
- * it, its own row (or, for a dated or suffixed name such as
- * "gpt-4o-mini-2024-07-18", the longest row name it starts with followed by
- * "-", "@" or ":", but not by a later version number), the operator's rows
- * the same way, and last what differs by the dialect its provider speaks. A
+ * it, its own row (the row that names it, or lists it as a snapshot; else,
+ * for a dated or suffixed name such as "gpt-4o-2024-05-13", the longest row
+ * name it starts with followed by "-", "@" or ":", but not by a later version
+ * number, and then without that row's price), the operator's rows the same
+ * way, and last what differs by the dialect its provider speaks. A
  * provider the catalogue has no file for (a custom name, Ollama, vLLM) is
  * described by whichever vendor's row names the model, if any.
  */
@@ -144,6 +151,7 @@ function entry(vendorName: string, compiled: CompiledVendor, model: string, laye
     vendor: vendorName,
     model,
     row: last?.name ?? "",
+    snapshots: last?.snapshots ?? [],
     facts: resolved(facts),
     source: last?.source ?? vendor!.defaults.source,
   };
@@ -155,13 +163,26 @@ function resolved(facts: Facts): ResolvedFacts {
 
 /** Shipped layers then the operator's, each: matching families (least specific first), then the model's own row. */
 function matchingLayers(compiled: CompiledVendor, model: string, withGlobs = true): Layer[] {
-  return [...layersOf(compiled.shipped, model, withGlobs), ...layersOf(compiled.operator, model, withGlobs)];
+  // A snapshot is its row's model wherever it is listed: an operator's row of that name (a negotiated price) covers it too.
+  const snapshotOf = compiled.operator.snapshots.get(model) ?? compiled.shipped.snapshots.get(model);
+  return [...layersOf(compiled.shipped, model, snapshotOf, withGlobs), ...layersOf(compiled.operator, model, snapshotOf, withGlobs)];
 }
 
-function layersOf(rows: RowSet, model: string, withGlobs: boolean): Layer[] {
+function layersOf(rows: RowSet, model: string, snapshotOf: string | undefined, withGlobs: boolean): Layer[] {
   const layers = withGlobs ? rows.globs.filter((glob) => glob.matches(model)).map((glob) => glob.layer) : [];
-  const own = rows.exact.get(model) ?? longestPrefix(rows.exact, model);
+  const own = rows.exact.get(model) ?? (snapshotOf === undefined ? undefined : rows.exact.get(snapshotOf)) ?? withoutPrice(longestPrefix(rows.exact, model));
   return own ? [...layers, own] : layers;
+}
+
+/**
+ * A row matched only by the start of a name: its limits and rules are the
+ * best guess for the model, but not its price. "o1-pro" costs 10 times
+ * "o1", "gpt-4o-2024-05-13" twice "gpt-4o", and "gpt-4o-search-preview"
+ * adds a fee per call; priced as the row, a budget would count a fraction of
+ * what the vendor bills.
+ */
+function withoutPrice(layer: Layer | undefined): Layer | undefined {
+  return layer && { ...layer, facts: { ...layer.facts, price: undefined } };
 }
 
 /** A version number after a row's name: one or two digits, not a leading zero (dates such as "-05-06" are not one), then nothing or a separator. */
@@ -186,7 +207,7 @@ function longestPrefix(exact: Map<string, Layer>, model: string): Layer | undefi
 }
 
 function emptyRows(): RowSet {
-  return { exact: new Map(), globs: [] };
+  return { exact: new Map(), snapshots: new Map(), globs: [] };
 }
 
 function compileRows(rows: Row[], where: string): RowSet {
@@ -197,9 +218,11 @@ function compileRows(rows: Row[], where: string): RowSet {
 
 function addRow(set: RowSet, row: Row | OperatorRow, where: string): void {
   const { model, source } = row;
+  const snapshots = row.snapshots ?? [];
   const facts = factsOf(row);
-  const layer: Layer = { facts, name: model, source };
+  const layer: Layer = { facts, name: model, snapshots, source };
   if (isGlob(model)) {
+    if (snapshots.length > 0) throw new CatalogueError(where, `a family ("${model}") has no snapshots: list them on a model's row`);
     if (set.globs.some((glob) => glob.layer.name === model)) throw new CatalogueError(where, `"${model}" has two rows`);
     // A family with more fixed characters is more specific: it is applied later, so it wins.
     set.globs.push({ matches: compileGlob(model), specificity: model.replace(/[*?]/g, "").length, layer });
@@ -207,12 +230,19 @@ function addRow(set: RowSet, row: Row | OperatorRow, where: string): void {
     return;
   }
   if (set.exact.has(model)) throw new CatalogueError(where, `"${model}" has two rows`);
+  if (set.snapshots.has(model)) throw new CatalogueError(where, `"${model}" is a snapshot of "${set.snapshots.get(model)}" and cannot have a row of its own`);
+  for (const snapshot of snapshots) {
+    const taken = set.exact.has(snapshot) || snapshot === model ? `has a row of its own` : set.snapshots.has(snapshot) ? `is a snapshot of "${set.snapshots.get(snapshot)}"` : undefined;
+    if (taken) throw new CatalogueError(where, `snapshot "${snapshot}" ${taken}`);
+    set.snapshots.set(snapshot, model);
+  }
   set.exact.set(model, layer);
 }
 
 function factsOf(row: Row | OperatorRow): Facts {
   const facts: Record<string, unknown> = { ...row };
   delete facts.model;
+  delete facts.snapshots;
   delete facts.source;
   delete facts.provider;
   return facts as Facts;

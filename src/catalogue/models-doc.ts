@@ -80,11 +80,17 @@ routes:
 \`\`\`
 
 A row's facts are layered over the vendor's defaults and any family rows it
-matches; a dated or suffixed name (\`gpt-4o-mini-2024-07-18\`) takes the row of
-the longest name it starts with, but a later version does not
-(\`claude-opus-4-9-20270101\` is not \`claude-opus-4\`): until it has a row, it
-has what its families and the vendor's defaults say. \`pricing.models\` (prices
-only, by name, glob or \`provider/model\`) still overrides the catalogue's prices.
+matches. The snapshots a row lists (\`gpt-4o-mini-2024-07-18\`, named with
+its price below; \`snapshots: [...]\` on an operator's row) are that very
+model, at its price. Another dated or suffixed name (\`gpt-4o-2024-05-13\`,
+\`o1-pro\`, \`gpt-4o-search-preview\`) takes the limits and rules of the
+longest row it starts with, but not its price, since it may be billed
+differently: it has no price (keys with a budget are refused it,
+\`MODEL_UNPRICED\`) until a row or \`pricing.models\` gives it one. A later
+version (\`claude-opus-4-9-20270101\` is not \`claude-opus-4\`) takes no row:
+until it has one, it has what its families and the vendor's defaults say.
+\`pricing.models\` (prices only, by name, glob, \`provider/model\` or a name
+it starts with) still overrides the catalogue's prices.
 `;
 
 const CAPABILITIES: [keyof Facts, string][] = [
@@ -149,7 +155,7 @@ function row(entry: ModelEntry, everyModel: Set<string>): string {
     can,
     embedding ? "" : describeReasoning(facts.reasoning),
     embedding ? "" : ruleList(facts.parameters).filter((rule) => !everyModel.has(rule)).join("; "),
-    describePrice(facts.price, embedding),
+    [describePrice(facts.price, embedding), describeSnapshots(entry.snapshots)].filter(Boolean).join("; "),
     `[${entry.source.date}](${entry.source.url})`,
   ];
   return `| ${cells.join(" | ")} |`;
@@ -180,7 +186,7 @@ function describeReasoning(reasoning: Reasoning | undefined): string {
           : reasoning.control === "toggle"
             ? "on/off"
             : "not steerable";
-  const parts = [reasoning.always ? "always" : "when asked", how];
+  const parts = [reasoning.always ? "always" : reasoning.byDefault ? "unless told not to (told, when not asked)" : "when asked", how];
   if (reasoning.returnsText) parts.push("text returned");
   if (reasoning.replay === "signed") parts.push("signed blocks sent back");
   if (reasoning.replay === "text") parts.push("text sent back after tool calls");
@@ -214,6 +220,11 @@ function wireNote(wire: Facts["wire"]): string {
   if (wire?.maxTokensField && wire.maxTokensField !== "max_tokens") notes.push(`max_tokens sent as \`${wire.maxTokensField}\``);
   if (wire?.userField === "user_id") notes.push("user sent as `user_id`");
   return notes.length > 0 ? `; ${notes.join(", ")}` : "";
+}
+
+/** The other names of a row's model, at its price. */
+function describeSnapshots(snapshots: readonly string[]): string {
+  return snapshots.length > 0 ? `the same for ${snapshots.map((name) => `\`${name}\``).join(", ")}` : "";
 }
 
 function describePrice(price: Price | undefined, embedding: boolean): string {

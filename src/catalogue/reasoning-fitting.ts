@@ -18,7 +18,11 @@ export const ANSWER_ROOM = 4_096;
 /** Whether the model reasons on this call, after `params.reasoning` was fitted in place. */
 export function fitReasoning(params: ChatParams, reasoning: Reasoning | undefined, adjustments: Adjustments, model: string): boolean {
   const asked = params.reasoning;
-  if (!asked) return reasoning?.always ?? false;
+  if (!asked) {
+    // Left to its default it would think, beyond max_tokens and at the thinking price, with nothing reserved for it.
+    if (reasoning?.byDefault) adjustments.add("reasoning", AdjustmentKind.CONVERTED, "", "off", `${model} reasons unless told not to: told not to, as the call asked for no reasoning`);
+    return reasoning?.always ?? false;
+  }
   if (!reasoning) {
     adjustments.dropped("reasoning", describe(asked), `${model} does not reason`);
     params.reasoning = undefined;

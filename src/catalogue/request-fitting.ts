@@ -83,6 +83,7 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
 
   const traits: ModelTraits = {
     ...facts.wire,
+    reasoningOff: (!reasoning && facts.reasoning?.byDefault) || undefined,
     replayReasoningText: reasoning && facts.reasoning?.replay === "text",
     adaptiveThinking: reasoning && facts.reasoning?.control === "adaptive",
     streamOnly: facts.wire.streamOnly || (reasoning && facts.reasoning?.streamOnly) || undefined,

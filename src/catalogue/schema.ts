@@ -3,6 +3,7 @@
 // operator's `models:` rows alike). One schema, in camelCase; YAML rows are
 // read in snake_case (catalogue-config.ts converts the keys).
 import { z } from "zod";
+import { isGlob } from "../common/glob.js";
 
 /** The request parameters the catalogue has rules for, by their names in ChatParams. */
 export const PARAMETERS = ["temperature", "topP", "maxTokens", "stop", "seed", "user", "presencePenalty", "frequencyPenalty"] as const;
@@ -53,6 +54,12 @@ const reasoning = z
     /** Reasons on every call (true), or only when asked (false). */
     always: z.boolean(),
     /**
+     * Reasons unless its switch says not to (open-source Qwen3: `enable_thinking`
+     * is true by default): a call that asks for no reasoning is sent the switch
+     * off, so that it neither thinks nor pays for thinking nothing reserved.
+     */
+    byDefault: z.boolean().optional(),
+    /**
      * How a request steers it: by effort, by a token budget, only on or off
      * (toggle), or not at all (none: a model that always reasons its own way).
      * adaptive: by effort, the model choosing how much to reason and refusing
@@ -77,6 +84,7 @@ const reasoning = z
     streamOnly: z.boolean().optional(),
   })
   .refine((r) => (r.control !== "effort" && r.control !== "adaptive") || r.efforts !== undefined, "a model steered by effort lists its efforts")
+  .refine((r) => !r.byDefault || (!r.always && r.control !== "none"), "a model that reasons by default can be told not to: it does not always reason")
   .refine((r) => r.control !== "adaptive" || r.budget === undefined, "a model that thinks adaptively takes no budget")
   .refine((r) => r.control !== "budget" || r.budget !== undefined, "a model steered by budget gives its budget range");
 export type Reasoning = z.infer<typeof reasoning>;
@@ -199,8 +207,18 @@ export type Facts = z.infer<typeof factsSchema>;
 /** A model name, or a family by glob ("o3*"). */
 const modelName = z.string().min(1).max(200);
 
+/**
+ * Other names of the row's very model, with its facts and its price: the dated
+ * snapshots (and pointers such as "-latest") its source lists as the same model
+ * at the same price ("gpt-4o-mini-2024-07-18"). Any other name that starts with
+ * the row's ("gpt-4o-2024-05-13", "o1-pro", "gpt-4o-search-preview") has the
+ * row's facts but not its price: it may be billed differently, so it has no
+ * price until a row or `pricing.models` gives it one.
+ */
+const snapshots = z.array(modelName.refine((name) => !isGlob(name), "a snapshot is one model's name, not a glob")).min(1).optional();
+
 /** One row of a vendor file: a model or family, with the source its facts were checked against. */
-export const rowSchema = z.strictObject({ model: modelName, ...factsShape, source: sourceSchema });
+export const rowSchema = z.strictObject({ model: modelName, snapshots, ...factsShape, source: sourceSchema });
 export type Row = z.infer<typeof rowSchema>;
 
 /** A vendor's file: its defaults (every model of the vendor), what differs by wire dialect, and its rows. */
@@ -218,5 +236,5 @@ export type VendorFile = z.input<typeof vendorSchema>;
 export type Vendor = z.infer<typeof vendorSchema>;
 
 /** An operator's row: a vendor file's row, for any provider. */
-export const operatorRowSchema = z.strictObject({ provider: z.string().min(1), model: modelName, ...factsShape, source: sourceSchema });
+export const operatorRowSchema = z.strictObject({ provider: z.string().min(1), model: modelName, snapshots, ...factsShape, source: sourceSchema });
 export type OperatorRow = z.infer<typeof operatorRowSchema>;

@@ -13,6 +13,11 @@ export interface ModelTraits {
   reasoningEffortField?: "reasoning_effort";
   /** OpenAI dialect: how reasoning is switched on: `thinking: {type: "enabled"}` (DeepSeek, Zhipu) or `enable_thinking: true` (Qwen). */
   reasoningSwitch?: "thinking" | "enable_thinking";
+  /**
+   * The model reasons unless told not to, and this call does not reason: its
+   * switch goes out off (`enable_thinking: false`, `thinking: {type: "disabled"}`).
+   */
+  reasoningOff?: boolean;
   /** OpenAI dialect: the field that takes a reasoning budget in tokens (Qwen's `thinking_budget`). */
   reasoningBudgetField?: "thinking_budget";
   /**

@@ -47,10 +47,13 @@ interface Table {
  * The price table: the configured `pricing.models` over the model catalogue's
  * prices (src/catalogue: the shipped vendor files and the operator's
  * `models:` rows). A model is priced by the configured "provider/model", its
- * exact name or a glob; else by the catalogue's row for it; a dated or
- * suffixed version ("gpt-4o-2024-08-06") by the longest name it starts with,
- * the configured table winning a tie. Unknown models cost nothing, and
- * `isPriced` says so.
+ * exact name or a glob; else by the catalogue's row for it, or for a snapshot
+ * the row lists ("gpt-4o-2024-08-06"), unless a configured name it starts
+ * with is at least as long as the row's; else by the longest configured name
+ * it starts with (the operator's choice). The gateway never guesses a price
+ * from a catalogue row that is only the start of the name ("o1" for "o1-pro"):
+ * such a model has no price until one is configured. Unknown models cost
+ * nothing, and `isPriced` says so (keys with a budget are refused them).
  */
 export class PriceTable {
   readonly currency: string;
@@ -135,9 +138,10 @@ export class PriceTable {
     const configured = findIn(this.configured, provider, model);
     if (configured) return configured;
     const entry = this.catalogue.lookup(provider, model);
+    // Only the model's own row, a row listing it as a snapshot, or a family has a price in the catalogue (catalogue.ts).
     const catalogued = entry?.facts.price;
     const prefix = longestPrefix(this.configured, model);
-    // The catalogue's own row (or family) for the model wins; a row it matched by prefix competes with the configured prefixes.
+    // The model's own row (or family) wins; a row it is a snapshot of yields to a configured name as long (a negotiated "gpt-4o" price covers its snapshots).
     if (catalogued && (!prefix || entry.row === model || isGlob(entry.row) || entry.row.length > prefix.length)) return catalogued;
     return prefix?.price ?? catalogued;
   }
@@ -184,7 +188,7 @@ function findIn(table: Table, provider: string, model: string): Price | undefine
   return table.exact.get(qualified) ?? table.exact.get(model) ?? table.globs.find((entry) => entry.matches(qualified) || entry.matches(model))?.price;
 }
 
-/** A dated or suffixed version: the longest configured name followed by "-", "@" or ":". */
+/** A dated or suffixed version of a configured name, as the operator chose: the longest configured name followed by "-", "@" or ":". */
 function longestPrefix(table: Table, model: string): { length: number; price: Price } | undefined {
   let best: { length: number; price: Price } | undefined;
   for (const [name, price] of table.exact) {

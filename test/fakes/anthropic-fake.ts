@@ -37,6 +37,12 @@ export interface AnthropicFakeOptions {
   cacheCreation1hTokens?: number;
   /** Thinking comes back encrypted, as redacted_thinking blocks. */
   redactThinking?: boolean;
+  /**
+   * A compaction step the answer reports, as Anthropic's server-side compaction
+   * does: in `usage.iterations` (a `compaction` entry, then the `message` one),
+   * left out of the top-level counts.
+   */
+  compaction?: { input_tokens: number; output_tokens: number };
   /** The tool the model calls when it may (undefined: it answers in words); unset, the forced or first tool with {"query": …}. */
   toolCall?: (body: Json) => { name: string; input: Json } | undefined;
 }
@@ -423,6 +429,12 @@ function plainAnswer(body: Json, options: AnthropicFakeOptions): Answer {
 
 type StreamFailure = [string, string] | "cut";
 
+/** `usage` with the compaction step the options script, and the answer's own step (`answered`), as `iterations`. */
+function withIterations(usage: Json, answered: Json, options: AnthropicFakeOptions): Json {
+  if (!options.compaction) return usage;
+  return { ...usage, iterations: [{ type: "compaction", ...options.compaction }, { type: "message", input_tokens: answered.input_tokens, output_tokens: answered.output_tokens }] };
+}
+
 async function stream(res: ServerResponse, body: Json, result: Answer, options: AnthropicFakeOptions, failWith: StreamFailure | undefined): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
   const send = async (type: string, data: Json) => {
@@ -474,7 +486,7 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
     if ((err as Error).message === "scripted stream failure") return;
     throw err;
   }
-  await send("message_delta", { delta: { stop_reason: result.stopReason, stop_sequence: result.stopSequence }, usage: { output_tokens: result.usage.output_tokens } });
+  await send("message_delta", { delta: { stop_reason: result.stopReason, stop_sequence: result.stopSequence }, usage: withIterations({ output_tokens: result.usage.output_tokens }, result.usage, options) });
   await send("message_stop", {});
   res.end();
 }
@@ -523,7 +535,7 @@ export async function startAnthropicFake(options: AnthropicFakeOptions): Promise
       content: result.blocks,
       stop_reason: result.stopReason,
       stop_sequence: result.stopSequence,
-      usage: result.usage,
+      usage: withIterations(result.usage, result.usage, options),
     });
   });
   return Object.assign(server, {

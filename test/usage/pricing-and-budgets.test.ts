@@ -33,11 +33,11 @@ describe("the price table", () => {
     expect(table.cost("dashscope", "qwen-plus", tokens(1_000_000, 0))).toBeCloseTo(0.8 * 0.14 * 1e9, -1);
   });
 
-  it("prices a dated or newer model by its own row, not by a shorter name it starts with", () => {
-    // claude-opus-4-6 costs a third of claude-opus-4: the longer row must win.
-    expect(table.cost("anthropic", "claude-opus-4-6-20260205", tokens(1_000_000, 0))).toBe(5e9);
+  it("prices a dated model by the row that lists it, never by a shorter name it starts with", () => {
     expect(table.cost("anthropic", "claude-opus-4-1-20250805", tokens(1_000_000, 0))).toBe(15e9);
-    expect(table.cost("openai", "gpt-5.4-mini-2026-03-17", tokens(0, 1_000_000))).toBe(4.5e9);
+    // Dates no row lists: not claude-opus-4's $15 (nor a guess at claude-opus-4-6's $5), no price at all.
+    expect(table.isPriced("anthropic", "claude-opus-4-6-20260205")).toBe(false);
+    expect(table.isPriced("openai", "gpt-5.4-mini-2026-03-17")).toBe(false);
   });
 
   it("costs nothing for an unknown model, and says it has no price", () => {

@@ -1,7 +1,9 @@
 // Anthropic's models. Prices per million tokens as the pricing page lists
 // them (cache reads at a tenth of the input price, cache writes at 1.25× for
 // five minutes and 2× for an hour; Opus from 4.5 on costs a third of Opus
-// 4.1), limits from the models overview; both checked in December 2026.
+// 4.1), limits from the models overview; both checked in December 2026. A
+// row's snapshots are the API ids the overview lists for that model (dated,
+// "-latest" and "-0"); another dated name has the row's limits but no price.
 import type { Price, VendorFile } from "../schema.js";
 import { chatModels, checked, usd } from "./helpers.js";
 
@@ -102,17 +104,17 @@ export const ANTHROPIC: VendorFile = {
     { model: "claude-opus-4-8", ...CLAUDE_4_7, midConversationSystem: true, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-8") },
     { model: "claude-opus-4-7", ...CLAUDE_4_7, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-7") },
     { model: "claude-opus-4-6", ...CLAUDE_4_6, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-6") },
-    { model: "claude-opus-4-5", ...CLAUDE_4_RECENT, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
+    { model: "claude-opus-4-5", snapshots: ["claude-opus-4-5-20251101"], ...CLAUDE_4_RECENT, price: claude(5, 25, 0.5, 6.25, 10), source: checked(MODELS, PRICES) },
     { model: "claude-sonnet-4-6", ...CLAUDE_4_6, price: claude(3, 15, 0.3, 3.75, 6), source: modelPage("sonnet-4-6") },
-    { model: "claude-opus-4-1", ...CLAUDE_4_RECENT, maxOutputTokens: 32_000, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
-    { model: "claude-opus-4", ...CLAUDE_4, maxOutputTokens: 32_000, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
-    { model: "claude-sonnet-4-5", ...CLAUDE_4_RECENT, contextWindow: MILLION, price: SONNET_4_PRICE, source: checked(MODELS, PRICES) },
-    { model: "claude-sonnet-4", ...CLAUDE_4, contextWindow: MILLION, price: SONNET_4_PRICE, source: checked(MODELS, PRICES) },
-    { model: "claude-haiku-4-5", ...CLAUDE_4_RECENT, price: claude(1, 5, 0.1, 1.25, 2), source: checked(MODELS, PRICES) },
-    { model: "claude-3-7-sonnet", ...CLAUDE_4, price: claude(3, 15, 0.3, 3.75, 6), source: checked(MODELS, PRICES) },
-    { model: "claude-3-5-sonnet", ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 8_192, reasoning: null, price: claude(3, 15, 0.3, 3.75, 6), source: checked(MODELS, PRICES) },
-    { model: "claude-3-5-haiku", ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 8_192, imageInput: false, reasoning: null, price: claude(0.8, 4, 0.08, 1, 1.6), source: checked(MODELS, PRICES) },
-    { model: "claude-3-opus", ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
-    { model: "claude-3-haiku", ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: claude(0.25, 1.25, 0.03, 0.3, 0.5), source: checked(MODELS, PRICES) },
+    { model: "claude-opus-4-1", snapshots: ["claude-opus-4-1-20250805"], ...CLAUDE_4_RECENT, maxOutputTokens: 32_000, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
+    { model: "claude-opus-4", snapshots: ["claude-opus-4-20250514", "claude-opus-4-0"], ...CLAUDE_4, maxOutputTokens: 32_000, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
+    { model: "claude-sonnet-4-5", snapshots: ["claude-sonnet-4-5-20250929"], ...CLAUDE_4_RECENT, contextWindow: MILLION, price: SONNET_4_PRICE, source: checked(MODELS, PRICES) },
+    { model: "claude-sonnet-4", snapshots: ["claude-sonnet-4-20250514", "claude-sonnet-4-0"], ...CLAUDE_4, contextWindow: MILLION, price: SONNET_4_PRICE, source: checked(MODELS, PRICES) },
+    { model: "claude-haiku-4-5", snapshots: ["claude-haiku-4-5-20251001"], ...CLAUDE_4_RECENT, price: claude(1, 5, 0.1, 1.25, 2), source: checked(MODELS, PRICES) },
+    { model: "claude-3-7-sonnet", snapshots: ["claude-3-7-sonnet-20250219", "claude-3-7-sonnet-latest"], ...CLAUDE_4, price: claude(3, 15, 0.3, 3.75, 6), source: checked(MODELS, PRICES) },
+    { model: "claude-3-5-sonnet", snapshots: ["claude-3-5-sonnet-20241022", "claude-3-5-sonnet-20240620", "claude-3-5-sonnet-latest"], ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 8_192, reasoning: null, price: claude(3, 15, 0.3, 3.75, 6), source: checked(MODELS, PRICES) },
+    { model: "claude-3-5-haiku", snapshots: ["claude-3-5-haiku-20241022", "claude-3-5-haiku-latest"], ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 8_192, imageInput: false, reasoning: null, price: claude(0.8, 4, 0.08, 1, 1.6), source: checked(MODELS, PRICES) },
+    { model: "claude-3-opus", snapshots: ["claude-3-opus-20240229", "claude-3-opus-latest"], ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: claude(15, 75, 1.5, 18.75, 30), source: checked(MODELS, PRICES) },
+    { model: "claude-3-haiku", snapshots: ["claude-3-haiku-20240307"], ...BEFORE_OPUS_4_8, contextWindow: 200_000, maxOutputTokens: 4_096, reasoning: null, price: claude(0.25, 1.25, 0.03, 0.3, 0.5), source: checked(MODELS, PRICES) },
   ],
 };

@@ -49,8 +49,10 @@ export const DASHSCOPE: VendorFile = {
   models: [
     // Qwen3 models are hybrid thinkers.
     { model: "qwen3*", reasoning: HYBRID, source: checked(THINKING_DOCS, "2026-12-01") },
-    // Open-source Qwen3 (named by size: qwen3-32b, qwen3-235b-a22b, qwen3-30b-a3b-instruct-2507, …) think by default, and answer only as a stream.
-    { model: "qwen3-*b", ...STREAM_ONLY },
+    // Open-source Qwen3 (named by size: qwen3-32b, qwen3-235b-a22b, qwen3-30b-a3b-instruct-2507, …) answer only as a stream.
+    // The hybrid ones (qwen3-32b, qwen3-235b-a22b, qwen3-30b-a3b: no -instruct or -thinking suffix) think unless
+    // told not to ("enable_thinking defaults to true for the open-source Qwen3 models, false for the commercial ones").
+    { model: "qwen3-*b", ...STREAM_ONLY, reasoning: { ...HYBRID, byDefault: true } },
     { model: "qwen3-*b-*", ...STREAM_ONLY },
     { model: "qwq*", ...STREAM_ONLY },
     { model: "qvq*", ...STREAM_ONLY },

@@ -1,6 +1,11 @@
 // OpenAI's models. Prices are the standard tier's list prices per million
 // tokens (no batch discount), checked in November 2026; limits and rules from
-// each model's page and the API reference.
+// each model's page and the API reference. A row's snapshots are the dated
+// versions its page lists at the row's price; other dated or suffixed names
+// have no price here ("gpt-4o-2024-05-13" is billed at $5/$15, "o1-pro",
+// "gpt-5-pro" and the "-search-preview" and "-deep-research" models at their
+// own prices, the last two with a fee per web search the ledger cannot count),
+// so keys with a budget are refused them until pricing.models prices them.
 import type { VendorFile } from "../schema.js";
 import { chatModels, checked, embeddingModel, usd } from "./helpers.js";
 
@@ -49,17 +54,17 @@ export const OPENAI: VendorFile = {
     { model: "gpt-5.4-pro", ...GPT5_PRO, price: usd(30, 180), source: checked(`${MODELS}/gpt-5.4-pro`, PRICES) },
     { model: "gpt-5.4-mini", ...GPT5, price: usd(0.75, 4.5, 0.075), source: checked(`${MODELS}/gpt-5.4-mini`, PRICES) },
     { model: "gpt-5.4-nano", ...GPT5, price: usd(0.2, 1.25, 0.02), source: checked(`${MODELS}/gpt-5.4-nano`, PRICES) },
-    { model: "gpt-5", ...GPT5, price: usd(1.25, 10, 0.125), source: checked(`${MODELS}/gpt-5`, PRICES) },
-    { model: "gpt-5-mini", ...GPT5, price: usd(0.25, 2, 0.025), source: checked(`${MODELS}/gpt-5-mini`, PRICES) },
-    { model: "gpt-5-nano", ...GPT5, price: usd(0.05, 0.4, 0.005), source: checked(`${MODELS}/gpt-5-nano`, PRICES) },
-    { model: "gpt-4.1", ...GPT41, price: usd(2, 8, 0.5), source: checked(`${MODELS}/gpt-4.1`, PRICES) },
-    { model: "gpt-4.1-mini", ...GPT41, price: usd(0.4, 1.6, 0.1), source: checked(`${MODELS}/gpt-4.1-mini`, PRICES) },
-    { model: "gpt-4.1-nano", ...GPT41, price: usd(0.1, 0.4, 0.025), source: checked(`${MODELS}/gpt-4.1-nano`, PRICES) },
-    { model: "gpt-4o", ...GPT4O, price: usd(2.5, 10, 1.25), source: checked(`${MODELS}/gpt-4o`, PRICES) },
+    { model: "gpt-5", snapshots: ["gpt-5-2025-08-07"], ...GPT5, price: usd(1.25, 10, 0.125), source: checked(`${MODELS}/gpt-5`, PRICES) },
+    { model: "gpt-5-mini", snapshots: ["gpt-5-mini-2025-08-07"], ...GPT5, price: usd(0.25, 2, 0.025), source: checked(`${MODELS}/gpt-5-mini`, PRICES) },
+    { model: "gpt-5-nano", snapshots: ["gpt-5-nano-2025-08-07"], ...GPT5, price: usd(0.05, 0.4, 0.005), source: checked(`${MODELS}/gpt-5-nano`, PRICES) },
+    { model: "gpt-4.1", snapshots: ["gpt-4.1-2025-04-14"], ...GPT41, price: usd(2, 8, 0.5), source: checked(`${MODELS}/gpt-4.1`, PRICES) },
+    { model: "gpt-4.1-mini", snapshots: ["gpt-4.1-mini-2025-04-14"], ...GPT41, price: usd(0.4, 1.6, 0.1), source: checked(`${MODELS}/gpt-4.1-mini`, PRICES) },
+    { model: "gpt-4.1-nano", snapshots: ["gpt-4.1-nano-2025-04-14"], ...GPT41, price: usd(0.1, 0.4, 0.025), source: checked(`${MODELS}/gpt-4.1-nano`, PRICES) },
+    { model: "gpt-4o", snapshots: ["gpt-4o-2024-08-06", "gpt-4o-2024-11-20"], ...GPT4O, price: usd(2.5, 10, 1.25), source: checked(`${MODELS}/gpt-4o`, PRICES) },
     // Images cost 2,833 tokens plus 5,667 a 512-px tile, up to 8 tiles (https://platform.openai.com/docs/guides/images-vision).
-    { model: "gpt-4o-mini", ...GPT4O, imageTokens: 2_833 + 8 * 5_667, price: usd(0.15, 0.6, 0.075), source: checked(`${MODELS}/gpt-4o-mini`, PRICES) },
+    { model: "gpt-4o-mini", snapshots: ["gpt-4o-mini-2024-07-18"], ...GPT4O, imageTokens: 2_833 + 8 * 5_667, price: usd(0.15, 0.6, 0.075), source: checked(`${MODELS}/gpt-4o-mini`, PRICES) },
     {
-      model: "gpt-4-turbo",
+      model: "gpt-4-turbo", snapshots: ["gpt-4-turbo-2024-04-09"],
       contextWindow: 128_000,
       maxOutputTokens: 4_096,
       imageInput: true,
@@ -67,11 +72,11 @@ export const OPENAI: VendorFile = {
       price: usd(10, 30),
       source: checked(`${MODELS}/gpt-4-turbo`, PRICES),
     },
-    { model: "gpt-4", contextWindow: 8_192, maxOutputTokens: 8_192, jsonMode: false, jsonSchema: false, price: usd(30, 60), source: checked(`${MODELS}/gpt-4`, PRICES) },
-    { model: "gpt-3.5-turbo", contextWindow: 16_385, maxOutputTokens: 4_096, jsonSchema: false, price: usd(0.5, 1.5), source: checked(`${MODELS}/gpt-3.5-turbo`, PRICES) },
-    { model: "o1", ...O_SERIES, imageInput: true, price: usd(15, 60, 7.5), source: checked(`${MODELS}/o1`, PRICES) },
+    { model: "gpt-4", snapshots: ["gpt-4-0613"], contextWindow: 8_192, maxOutputTokens: 8_192, jsonMode: false, jsonSchema: false, price: usd(30, 60), source: checked(`${MODELS}/gpt-4`, PRICES) },
+    { model: "gpt-3.5-turbo", snapshots: ["gpt-3.5-turbo-0125"], contextWindow: 16_385, maxOutputTokens: 4_096, jsonSchema: false, price: usd(0.5, 1.5), source: checked(`${MODELS}/gpt-3.5-turbo`, PRICES) },
+    { model: "o1", snapshots: ["o1-2024-12-17"], ...O_SERIES, imageInput: true, price: usd(15, 60, 7.5), source: checked(`${MODELS}/o1`, PRICES) },
     {
-      model: "o1-mini",
+      model: "o1-mini", snapshots: ["o1-mini-2024-09-12"],
       ...O_SERIES,
       maxOutputTokens: 65_536,
       contextWindow: 128_000,
@@ -83,9 +88,9 @@ export const OPENAI: VendorFile = {
       price: usd(1.1, 4.4, 0.55),
       source: checked(`${MODELS}/o1-mini`, PRICES),
     },
-    { model: "o3", ...O_SERIES, imageInput: true, price: usd(2, 8, 0.5), source: checked(`${MODELS}/o3`, PRICES) },
-    { model: "o3-mini", ...O_SERIES, price: usd(1.1, 4.4, 0.55), source: checked(`${MODELS}/o3-mini`, PRICES) },
-    { model: "o4-mini", ...O_SERIES, imageInput: true, price: usd(1.1, 4.4, 0.275), source: checked(`${MODELS}/o4-mini`, PRICES) },
+    { model: "o3", snapshots: ["o3-2025-04-16"], ...O_SERIES, imageInput: true, price: usd(2, 8, 0.5), source: checked(`${MODELS}/o3`, PRICES) },
+    { model: "o3-mini", snapshots: ["o3-mini-2025-01-31"], ...O_SERIES, price: usd(1.1, 4.4, 0.55), source: checked(`${MODELS}/o3-mini`, PRICES) },
+    { model: "o4-mini", snapshots: ["o4-mini-2025-04-16"], ...O_SERIES, imageInput: true, price: usd(1.1, 4.4, 0.275), source: checked(`${MODELS}/o4-mini`, PRICES) },
     { model: "text-embedding-3-small", ...embeddingModel(8_191, 1536, 2048, "any"), price: usd(0.02, 0), source: checked(`${MODELS}/text-embedding-3-small`, PRICES) },
     { model: "text-embedding-3-large", ...embeddingModel(8_191, 3072, 2048, "any"), price: usd(0.13, 0), source: checked(`${MODELS}/text-embedding-3-large`, PRICES) },
     { model: "text-embedding-ada-002", ...embeddingModel(8_191, 1536, 2048), price: usd(0.1, 0), source: checked(`${MODELS}/text-embedding-ada-002`, PRICES) },

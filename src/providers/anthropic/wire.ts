@@ -275,6 +275,8 @@ export interface AnthropicUsage {
   cache_read_input_tokens?: number | null;
   /** cache_creation_input_tokens by the lifetime the writes were asked for (`cache_control.ttl`). */
   cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
+  /** Each sampling step of a call that compacted its context (`compaction`, then `message`): the top-level counts leave the compaction steps out. */
+  iterations?: { type?: string; input_tokens?: number | null; output_tokens?: number | null; cache_creation_input_tokens?: number | null; cache_read_input_tokens?: number | null }[] | null;
 }
 
 /**
@@ -287,19 +289,43 @@ export interface AnthropicUsage {
  */
 export function fromAnthropicUsage(raw: unknown): VendorUsage {
   return UsageCounts.read(raw, "usage", (usage, counts) => {
-    const cacheRead = counts.billed(usage.cache_read_input_tokens, "cache_read_input_tokens");
-    const cacheWrite = counts.billed(usage.cache_creation_input_tokens, "cache_creation_input_tokens");
+    const compaction = compactionSteps(usage.iterations, counts);
+    const cacheRead = counts.sum("cache_read_input_tokens (with compaction)", counts.billed(usage.cache_read_input_tokens, "cache_read_input_tokens"), compaction.cacheRead);
+    const cacheWrite = counts.sum("cache_creation_input_tokens (with compaction)", counts.billed(usage.cache_creation_input_tokens, "cache_creation_input_tokens"), compaction.cacheWrite);
     const byLifetime = counts.details(usage.cache_creation, "cache_creation");
     const hour = counts.extra(byLifetime?.ephemeral_1h_input_tokens, "cache_creation.ephemeral_1h_input_tokens") ?? 0;
-    const prompt = counts.sum("input_tokens + cache_creation_input_tokens + cache_read_input_tokens", counts.billed(usage.input_tokens, "input_tokens"), cacheWrite, cacheRead);
+    const prompt = counts.sum("input_tokens + cache_creation_input_tokens + cache_read_input_tokens", counts.billed(usage.input_tokens, "input_tokens"), compaction.input, cacheWrite, cacheRead);
     return {
       promptTokens: prompt,
-      completionTokens: counts.billed(usage.output_tokens, "output_tokens"),
+      completionTokens: counts.sum("output_tokens (with compaction)", counts.billed(usage.output_tokens, "output_tokens"), compaction.output),
       cachedTokens: cacheRead,
       cacheWriteTokens: cacheWrite,
       cacheWrite1hTokens: Math.min(hour, cacheWrite),
     };
   });
+}
+
+/**
+ * The compaction steps of `usage.iterations`, added up. Anthropic's
+ * server-side compaction summarises the conversation in a sampling step of
+ * its own, billed like any other, which the top-level counts (the sum of the
+ * other steps) leave out: "sum across all entries in usage.iterations" for
+ * what a call is billed. Compaction is refused as an option
+ * (src/api/unpriced-options.ts); this bills one that gets through anyway.
+ */
+function compactionSteps(iterations: unknown, counts: UsageCounts): { input: number; output: number; cacheRead: number; cacheWrite: number } {
+  const steps = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
+  if (!Array.isArray(iterations)) return steps;
+  for (const [i, raw] of iterations.entries()) {
+    const step = counts.details(raw, `iterations[${i}]`);
+    if (step?.type !== "compaction") continue;
+    const at = `iterations[${i}]`;
+    steps.input = counts.sum(`${at} input_tokens`, steps.input, counts.billed(step.input_tokens, `${at}.input_tokens`));
+    steps.output = counts.sum(`${at} output_tokens`, steps.output, counts.billed(step.output_tokens, `${at}.output_tokens`));
+    steps.cacheRead = counts.sum(`${at} cache_read_input_tokens`, steps.cacheRead, counts.billed(step.cache_read_input_tokens, `${at}.cache_read_input_tokens`));
+    steps.cacheWrite = counts.sum(`${at} cache_creation_input_tokens`, steps.cacheWrite, counts.billed(step.cache_creation_input_tokens, `${at}.cache_creation_input_tokens`));
+  }
+  return steps;
 }
 
 /**

@@ -25,8 +25,8 @@ export function createDashScopeCodec(options: DashScopeCodecOptions): Codec {
   return {
     dialect: "dashscope",
 
-    chatRequest(params, model, stream): VendorRequest {
-      const request: VendorRequest = { method: "POST", path: GENERATION, body: toDashScopeChatBody(params, model, provider, stream) };
+    chatRequest(params, model, stream, traits): VendorRequest {
+      const request: VendorRequest = { method: "POST", path: GENERATION, body: toDashScopeChatBody(params, model, provider, stream, traits) };
       return stream ? { ...request, stream: "sse", headers: STREAM_HEADERS } : request;
     },
 

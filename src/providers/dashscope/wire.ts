@@ -3,6 +3,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Role, type Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { messageText } from "../message-text.js";
+import type { ModelTraits } from "../model-traits.js";
 import { OPENAI_ROLE_NAMES, toOpenAIToolCalls, type OpenAIChoiceMessage } from "../openai/messages.js";
 import { toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "../openai/tools.js";
 import type { ChatParams } from "../provider.js";
@@ -22,7 +23,7 @@ function toDashScopeMessage(message: Message, provider: string): JsonObject {
  * fields win over them. Ranges (temperature [0, 2), top_p (0, 1)) are the
  * model catalogue's to fit, and to report.
  */
-export function toDashScopeChatBody(params: ChatParams, model: string, provider: string, stream: boolean): JsonObject {
+export function toDashScopeChatBody(params: ChatParams, model: string, provider: string, stream: boolean, traits: ModelTraits = {}): JsonObject {
   const parameters: JsonObject = { ...(params.vendorOptions ?? {}), result_format: "message" };
   if (params.temperature !== undefined) parameters.temperature = params.temperature;
   if (params.topP !== undefined) parameters.top_p = params.topP;
@@ -38,9 +39,12 @@ export function toDashScopeChatBody(params: ChatParams, model: string, provider:
   const format = toOpenAIResponseFormat(params);
   if (format !== undefined) parameters.response_format = format;
   // Hybrid Qwen3 models think when asked, within a budget; their reasoning comes back as reasoning_content.
+  // Open-source ones think unless told not to: told, when the call does not reason.
   if (params.reasoning) {
     parameters.enable_thinking = true;
     if (params.reasoning.budgetTokens !== undefined) parameters.thinking_budget = params.reasoning.budgetTokens;
+  } else if (traits.reasoningOff) {
+    parameters.enable_thinking = false;
   }
   // Without it every chunk repeats the whole answer so far; with it, every chunk is new text (stream.ts trusts that).
   if (stream) parameters.incremental_output = true;

@@ -21,7 +21,7 @@ import { readChatOnlyFields } from "../openai/chat-only-fields.js";
 import { wholeNumber } from "../openai/chat-request.js";
 import { strictReader as read } from "../openai/json-reader.js";
 import { readOpenAIReasoning } from "../openai/reasoning.js";
-import { takeQwenThinking } from "../openai/qwen-thinking-fields.js";
+import { takeThinkingSwitches } from "../openai/thinking-switch-fields.js";
 import { readResponseFormatOf } from "../openai/tools.js";
 import { blockOfEncrypted } from "./reasoning-items.js";
 import { strictModeTakesAsIs } from "./strict-schema.js";
@@ -128,7 +128,7 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   // OpenAI answers no alternatives without the tokens themselves: asked alone, they would be silently missing.
   if (!logprobs && topLogprobs !== undefined && topLogprobs !== 0) read.reject("top_logprobs", `gives alternatives to each token's log probability, which come only with include: ["${OUTPUT_TEXT_LOGPROBS}"]`);
   const callersOwn = callersOwnFields(body);
-  const reasoning = takeQwenThinking(callersOwn, readOpenAIReasoning(body, read), read);
+  const reasoning = takeThinkingSwitches(callersOwn, readOpenAIReasoning(body, read), read);
   // Chat Completions' field of the same name, fitted to each vendor as that surface's is (chat-only-fields.ts).
   // Only with tools: Chat Completions refuses it without, where the Responses API takes it.
   if (parallelToolCalls !== undefined && tools.length > 0) callersOwn.parallel_tool_calls = parallelToolCalls;

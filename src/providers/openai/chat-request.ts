@@ -12,7 +12,7 @@ import { strictReader as read } from "./json-reader.js";
 import { asksInLegacyShape } from "./legacy-functions.js";
 import { readOpenAIMessages, toOpenAIMessages } from "./messages.js";
 import { readOpenAIReasoning, toOpenAIReasoning } from "./reasoning.js";
-import { takeQwenThinking } from "./qwen-thinking-fields.js";
+import { takeThinkingSwitches } from "./thinking-switch-fields.js";
 import { readOpenAIResponseFormat, readOpenAITools, readOpenAIToolChoice, toOpenAIResponseFormat, toOpenAITools, toOpenAIToolChoice } from "./tools.js";
 
 export interface OpenAIRequestOptions {
@@ -88,7 +88,7 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   const vendorOptions: JsonObject = {};
   for (const [key, value] of Object.entries(body)) if (!KNOWN.has(key)) vendorOptions[key] = value;
   readChatOnlyFields(vendorOptions, read);
-  const reasoning = takeQwenThinking(vendorOptions, readOpenAIReasoning(body, read), read);
+  const reasoning = takeThinkingSwitches(vendorOptions, readOpenAIReasoning(body, read), read);
   const seed = read.number(body.seed, "seed");
   // JSON numbers are exact only up to 2^53: a larger seed would not be the one the caller wrote.
   if (seed !== undefined && !Number.isSafeInteger(seed)) read.reject("seed", "must be an integer of at most 2^53 in size");

@@ -18,7 +18,7 @@ import { ownEntry } from "../../common/own-entry.js";
  * model's traits name them; `reasoning_effort` for a model nothing is known of.
  */
 export function toOpenAIReasoning(params: Pick<ChatParams, "reasoning">, traits: ModelTraits): JsonObject {
-  if (!params.reasoning) return {};
+  if (!params.reasoning) return traits.reasoningOff ? reasoningSwitchOff(traits) : {};
   const out: JsonObject = {};
   if (traits.reasoningSwitch === "thinking") out.thinking = { type: "enabled" };
   if (traits.reasoningSwitch === "enable_thinking") out.enable_thinking = true;
@@ -28,6 +28,13 @@ export function toOpenAIReasoning(params: Pick<ChatParams, "reasoning">, traits:
   const budget = params.reasoning.budgetTokens;
   if (traits.reasoningBudgetField && budget !== undefined) out[traits.reasoningBudgetField] = budget;
   return out;
+}
+
+/** The model's switch, off: for a model that reasons unless told not to. */
+function reasoningSwitchOff(traits: ModelTraits): JsonObject {
+  if (traits.reasoningSwitch === "thinking") return { thinking: { type: "disabled" } };
+  if (traits.reasoningSwitch === "enable_thinking") return { enable_thinking: false };
+  return {};
 }
 
 /** Efforts callers may name; "minimal" (GPT-5's) is the lowest the contract has. */

@@ -212,6 +212,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   const authenticator = new Authenticator(auth.hasher, new ChainedKeyDirectory([new MasterKeyDirectory(auth.masterDigest), usage.keys]));
   // A key already past its request rate is refused before its call is read, on every surface.
   const screen: KeyScreen = (principal) => usage.hooks.screen(principal);
+  // An AdminService call takes a request from its key's rate: a read-only key's reports are bounded by it too.
+  const admitAdmin: KeyScreen = (principal) => usage.hooks.admitAdminCall(principal);
   // Operators' API: gateway keys and usage reports on the usage system's stores, vendor credentials in the pools.
   const admin = createAdminService({
     keys: {
@@ -257,7 +259,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     handler: refuseForeignHostsOnLoopback(config.server.host, createHttpHandler({
       routes: createRoutes(gateway, health, admin, clientLimits(config.server.clientLimits)),
       leanMethods: hotMethods(gateway),
-      interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(authenticator, screen)],
+      interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(authenticator, screen, admitAdmin)],
       earlyRefusals: createEarlyRefusals(logger, metrics, tracing, calls),
       corsOrigins: config.server.corsOrigins,
       metrics,

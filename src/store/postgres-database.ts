@@ -1,7 +1,13 @@
 import pg from "pg";
-import { PROBE_WRITE_SQL, type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue } from "./sql.js";
+import { PROBE_WRITE_SQL, StatementTimeoutError, WITHIN_DEADLINE, type QueryOptions, type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue } from "./sql.js";
 
 const INT8_OID = 20;
+
+/** SQLSTATE query_canceled: what statement_timeout ends a statement with. */
+const QUERY_CANCELED = "57014";
+
+/** statement_timeout does what SQLite's WITHIN_DEADLINE does: here it holds for every row. */
+const portable = (sql: string) => sql.replaceAll(WITHIN_DEADLINE, "TRUE");
 
 /**
  * Postgres, for several gateway instances sharing keys and one usage ledger.
@@ -29,8 +35,16 @@ export class PostgresDatabase implements SqlDatabase {
     this.pool.on("connect", (client) => client.on("error", () => {}));
   }
 
-  async query(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
-    return (await this.pool.query(sql, params as SqlValue[])).rows as SqlRow[];
+  async query(sql: string, params: readonly SqlValue[] = [], options: QueryOptions = {}): Promise<SqlRow[]> {
+    const { timeoutMs } = options;
+    if (timeoutMs === undefined) return (await this.pool.query(portable(sql), params as SqlValue[])).rows as SqlRow[];
+    // SET LOCAL: the timeout ends with the read's own transaction, never reaching the pooled connection's next user.
+    return this.transaction(async (tx) => {
+      await tx.run(`SET LOCAL statement_timeout = ${Math.max(1, Math.ceil(timeoutMs))}`);
+      return tx.query(sql, params);
+    }).catch((err: unknown) => {
+      throw (err as { code?: unknown }).code === QUERY_CANCELED ? new StatementTimeoutError(timeoutMs) : err;
+    });
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
@@ -41,7 +55,7 @@ export class PostgresDatabase implements SqlDatabase {
     const client = await this.pool.connect();
     const tx: SqlExecutor = {
       dialect: "postgres",
-      query: async (sql, params = []) => (await client.query(sql, params as SqlValue[])).rows as SqlRow[],
+      query: async (sql, params = []) => (await client.query(portable(sql), params as SqlValue[])).rows as SqlRow[],
       run: async (sql, params = []) => (await client.query(sql, params as SqlValue[])).rowCount ?? 0,
     };
     try {

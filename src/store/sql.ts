@@ -11,7 +11,7 @@ export type SqlRow = Record<string, unknown>;
  */
 export interface SqlDatabase {
   readonly dialect: "sqlite" | "postgres";
-  query(sql: string, params?: readonly SqlValue[]): Promise<SqlRow[]>;
+  query(sql: string, params?: readonly SqlValue[], options?: QueryOptions): Promise<SqlRow[]>;
   /** Runs a statement; resolves to the number of rows it changed. */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
   /** Runs `work` in one transaction: committed if it resolves, rolled back if it throws. */
@@ -27,6 +27,36 @@ export interface SqlDatabase {
 }
 
 export type SqlExecutor = Pick<SqlDatabase, "query" | "run" | "dialect">;
+
+export interface QueryOptions {
+  /**
+   * A read that may run long (a usage report over millions of rows): the
+   * store cancels it past this many ms, and it rejects with
+   * StatementTimeoutError. Postgres counts it with statement_timeout; SQLite
+   * has no timeout of its own, so such a read must put WITHIN_DEADLINE in its
+   * WHERE clause, where the store checks the clock as rows are read.
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * A condition for the WHERE (and HAVING) clause of a read with a timeout,
+ * true for every row: on SQLite, a function of the store's thread that fails
+ * the statement once its deadline has passed, checked as rows are read (a
+ * sort in between is not cut: it ends first); Postgres reads it as TRUE.
+ */
+export const WITHIN_DEADLINE = "statement_within_deadline()";
+
+/** What the thread's WITHIN_DEADLINE fails a statement with: how the store tells its own timeout from other errors. */
+export const STATEMENT_TIMEOUT_MESSAGE = "statement timeout: the read ran past its deadline";
+
+/** A read cancelled by the store at its `timeoutMs` (QueryOptions). */
+export class StatementTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the statement ran past its timeout of ${timeoutMs} ms and was cancelled`);
+    this.name = "StatementTimeoutError";
+  }
+}
 
 /** The write a probe commits: one settings row rewritten, so no table grows and no id is drawn. */
 export const PROBE_WRITE_SQL = "INSERT INTO gateway_settings (name, value) VALUES ('store_probe', $1) ON CONFLICT (name) DO UPDATE SET value = excluded.value";

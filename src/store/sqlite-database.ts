@@ -6,7 +6,16 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ConfigError } from "../config/config-error.js";
 import { processAlive } from "./process-alive.js";
-import { PROBE_WRITE_SQL, type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue } from "./sql.js";
+import {
+  PROBE_WRITE_SQL,
+  STATEMENT_TIMEOUT_MESSAGE,
+  StatementTimeoutError,
+  type QueryOptions,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlRow,
+  type SqlValue,
+} from "./sql.js";
 import type { ThreadReply, ThreadRequest } from "./sqlite-thread.js";
 
 // Files open in this process. The owner file cannot tell two connections of one
@@ -38,7 +47,11 @@ export class SqliteDatabase implements SqlDatabase {
   private readonly ownerFile: string;
   private readonly file: string;
 
-  constructor(file: string) {
+  /** `now`: the clock a read's deadline (QueryOptions.timeoutMs) is counted from; tests move it. */
+  constructor(
+    file: string,
+    private readonly now: () => number = Date.now,
+  ) {
     this.file = resolve(file);
     if (openInProcess.has(this.file)) throw new Error(`the usage database ${this.file} is already open in this process`);
     this.ownerFile = `${this.file}.owner`;
@@ -54,8 +67,15 @@ export class SqliteDatabase implements SqlDatabase {
     openInProcess.add(this.file);
   }
 
-  query(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
-    return this.serial(() => this.thread.ask({ op: "all", sql, params: [...params] }) as Promise<SqlRow[]>);
+  query(sql: string, params: readonly SqlValue[] = [], options: QueryOptions = {}): Promise<SqlRow[]> {
+    const { timeoutMs } = options;
+    if (timeoutMs === undefined) return this.serial(() => this.thread.ask({ op: "all", sql, params: [...params] }) as Promise<SqlRow[]>);
+    // The deadline counts from when the read reaches the thread, not from when it was queued.
+    return this.serial(() =>
+      (this.thread.ask({ op: "all", sql, params: [...params], deadlineMs: this.now() + timeoutMs }) as Promise<SqlRow[]>).catch((err: Error) => {
+        throw err.message.includes(STATEMENT_TIMEOUT_MESSAGE) ? new StatementTimeoutError(timeoutMs) : err;
+      }),
+    );
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<number> {

@@ -5,11 +5,16 @@ import { createRequire } from "node:module";
 import { setFlagsFromString } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 import type { Database as SqliteDb } from "node-sqlite3-wasm";
-import type { SqlValue } from "./sql.js";
+import { STATEMENT_TIMEOUT_MESSAGE, WITHIN_DEADLINE, type SqlValue } from "./sql.js";
 
-/** What the thread is asked: `all` returns rows, `run` the number of rows changed, `exec` nothing. */
+/**
+ * What the thread is asked: `all` returns rows, `run` the number of rows
+ * changed, `exec` nothing. An `all` with `deadlineMs` (epoch ms) fails past
+ * it, where its SQL checks WITHIN_DEADLINE.
+ */
 export type ThreadRequest =
-  | { id: number; op: "all" | "run"; sql: string; params: SqlValue[] }
+  | { id: number; op: "all"; sql: string; params: SqlValue[]; deadlineMs?: number }
+  | { id: number; op: "run"; sql: string; params: SqlValue[] }
   | { id: number; op: "exec"; sql: string }
   | { id: number; op: "rollback" | "close" };
 
@@ -34,6 +39,18 @@ const db: SqliteDb = new Database((workerData as { file: string }).file);
 // file-system calls per transaction); the journal is fsynced less often.
 db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
 
+// SQLite has no statement timeout, and this build no interrupt or progress
+// handler: a long read (a usage report) checks its deadline as it reads rows,
+// through this function in its WHERE and HAVING clauses; its error ends the
+// statement. The clock is read at every call (tens of ns, against some
+// hundreds for the call itself): HAVING calls it once per group, after the
+// sort, and a report of three groups must still see the time.
+let deadlineMs = Infinity;
+db.function(WITHIN_DEADLINE.slice(0, WITHIN_DEADLINE.indexOf("(")), () => {
+  if (Date.now() >= deadlineMs) throw new Error(STATEMENT_TIMEOUT_MESSAGE);
+  return 1;
+});
+
 parentPort!.on("message", (request: ThreadRequest) => {
   let reply: ThreadReply;
   try {
@@ -48,7 +65,12 @@ parentPort!.on("message", (request: ThreadRequest) => {
 function perform(request: ThreadRequest): unknown {
   switch (request.op) {
     case "all":
-      return db.all(positional(request.sql), request.params);
+      deadlineMs = request.deadlineMs ?? Infinity;
+      try {
+        return db.all(positional(request.sql), request.params);
+      } finally {
+        deadlineMs = Infinity;
+      }
     case "run":
       return db.run(positional(request.sql), request.params).changes;
     case "exec":

@@ -1,4 +1,5 @@
-import { num, bool, type SqlDatabase, type SqlValue } from "../store/sql.js";
+import { num, bool, StatementTimeoutError, WITHIN_DEADLINE, type SqlDatabase, type SqlRow, type SqlValue } from "../store/sql.js";
+import { REPORT_LIMITS, ReportLane, reportTooSlow, type ReportLimits } from "./report-lane.js";
 
 /** One call, as the usage ledger records it. */
 export interface LedgerRow {
@@ -209,6 +210,8 @@ function matching(query: UsageQuery): { where: string; params: SqlValue[] } {
     params.push(query.model);
     where.push(`(served_model = $${params.length} OR requested_model = $${params.length})`);
   }
+  // Last: checked on the rows the other conditions leave (SQLite's deadline; see QueryOptions).
+  where.push(WITHIN_DEADLINE);
   return { where: where.join(" AND "), params };
 }
 
@@ -244,9 +247,22 @@ function totalsOf(row: Record<string, unknown>, groups: readonly UsageGroup[], b
   };
 }
 
-/** The usage ledger table: batched inserts, spend per key, and the sums behind reports. */
+/**
+ * The usage ledger table: batched inserts, spend per key, and the sums behind
+ * reports. Reports go through a lane of their own (ReportLane: a few at a
+ * time, each cut at a timeout), so that they never hold the store from calls.
+ */
 export class LedgerStore {
-  constructor(private readonly db: SqlDatabase) {}
+  private readonly reports: ReportLane;
+  private readonly reportTimeoutMs: number;
+
+  constructor(
+    private readonly db: SqlDatabase,
+    reportLimits: ReportLimits = REPORT_LIMITS[db.dialect],
+  ) {
+    this.reports = new ReportLane(reportLimits);
+    this.reportTimeoutMs = reportLimits.timeoutMs;
+  }
 
   /**
    * Inserts rows in one transaction: all or none. A row whose `rowKey` is
@@ -342,11 +358,12 @@ export class LedgerStore {
     if (page && !(Number.isSafeInteger(page.offset) && page.offset >= 0 && Number.isSafeInteger(page.limit) && page.limit > 0)) {
       throw new RangeError(`a page is a whole offset from 0 and a positive limit, not ${JSON.stringify(page)}`);
     }
-    const rows = await this.db.query(
+    const rows = await this.reportRead(
       `SELECT ${[...selected, "currency"].join(", ")}, ${SUMS}
        FROM usage_ledger
        WHERE ${where}
        GROUP BY ${groupBy.join(", ")}
+       HAVING ${WITHIN_DEADLINE}
        ORDER BY ${order.join(", ")}${page ? ` LIMIT ${page.limit} OFFSET ${page.offset}` : ""}`,
       params,
     );
@@ -370,7 +387,7 @@ export class LedgerStore {
     // A rank past the limit is 0, and its group's name NULL (no column is): the rest, one row per bucket.
     const rank = `CASE WHEN ranked.series_rank <= ${limit} THEN ranked.series_rank ELSE 0 END`;
     const name = `CASE WHEN ranked.series_rank <= ${limit} THEN ranked.grp END`;
-    const rows = await this.db.query(
+    const rows = await this.reportRead(
       `WITH ranked AS (
          SELECT ${column} AS grp, ROW_NUMBER() OVER (ORDER BY SUM(cost_nanos) DESC, COUNT(*) DESC, ${column}) AS series_rank
          FROM usage_ledger
@@ -382,6 +399,7 @@ export class LedgerStore {
        FROM usage_ledger JOIN ranked ON ${column} = ranked.grp
        WHERE ${where}
        GROUP BY ${rank}, ${name}, ${dayColumn(bucketMs)}, currency
+       HAVING ${WITHIN_DEADLINE}
        ORDER BY series_rank, g_day, currency`,
       params,
     );
@@ -389,6 +407,15 @@ export class LedgerStore {
     const rest: UsageTotals[] = [];
     for (const row of rows) (num(row.series_rank) > 0 ? top : rest).push(totalsOf(row, num(row.series_rank) > 0 ? [group, "day"] : ["day"], bucketMs));
     return { top, rest, folded: Math.max(0, num(rows[0]?.group_count) - limit) };
+  }
+
+  /** A report's statement, in the reports' lane and cut at their timeout: DeadlineExceeded then, saying how to ask for less. */
+  private reportRead(sql: string, params: readonly SqlValue[]): Promise<SqlRow[]> {
+    return this.reports.run(() =>
+      this.db.query(sql, params, { timeoutMs: this.reportTimeoutMs }).catch((err: unknown) => {
+        throw err instanceof StatementTimeoutError ? reportTooSlow(err.timeoutMs) : err;
+      }),
+    );
   }
 
   /** Rows with these request ids (tests and support: "was this call recorded?"). */

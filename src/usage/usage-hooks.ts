@@ -254,6 +254,21 @@ export class UsageHooks implements CallHooks {
   }
 
   /**
+   * An AdminService call takes a request from the key's requests per minute,
+   * as an AI call does: an admin key's limit bounds its reports, listings and
+   * watches too (a read-only key's reports could otherwise hold the store
+   * without end). The master key has no policy and so no limit; the reports'
+   * own lane (ReportLane) bounds what it can hold.
+   */
+  async admitAdminCall(principal: Principal): Promise<void> {
+    const requestsPerMinute = principal.policy?.record.requestsPerMinute ?? 0;
+    if (requestsPerMinute <= 0) return;
+    const limits: RateLimits = { requestsPerMinute, tokensPerMinute: 0 };
+    const decision = await this.deps.limiter.acquire(principal.keyId, limits, 0);
+    if (!decision.allowed) throw this.rateLimited(principal.keyId, limits, decision);
+  }
+
+  /**
    * Before a surface's costly work for a call (a stored conversation
    * loaded): refuses it as `admit` would for the key's scope, for a budget
    * no candidate with a price can serve, or for a budget already spent with

@@ -19,9 +19,10 @@ const READ_METHOD = /^(Get|List|Watch)[A-Z]/;
  * Authenticates every call but those to public services, checks the admin
  * scope, screens a key already past its request rate out of every AIService
  * method (the calls admission takes, and ListModels, which it never sees),
- * and hands the principal on.
+ * takes a request from the key's rate for every AdminService call (which no
+ * admission sees: `admitAdmin`), and hands the principal on.
  */
-export function createAuthInterceptor(authenticator: Authenticator, screen?: KeyScreen): Interceptor {
+export function createAuthInterceptor(authenticator: Authenticator, screen?: KeyScreen, admitAdmin?: KeyScreen): Interceptor {
   return (next) => async (req) => {
     if (PUBLIC_SERVICES.has(req.service.typeName)) return next(req);
     const principal = await authenticator.authenticate(req.header);
@@ -43,6 +44,7 @@ export function createAuthInterceptor(authenticator: Authenticator, screen?: Key
     // Every AIService call, as every REST call: a read admission never sees (ListModels) too, as GET /v1/models is.
     // connect-es has decoded the request by now; what is spared is all the service would do with it.
     if (req.service.typeName === AIService.typeName) await screen?.(principal);
+    else if (ADMIN_SERVICES.has(req.service.typeName)) await admitAdmin?.(principal);
     return next(req);
   };
 }

@@ -35,7 +35,9 @@ import { ModelListing } from "./model-listing.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
 import { CACHE_MISS, NO_CACHE, type CacheableAnswer, type CacheLookup, type CacheStatus, type ResponseCache } from "./response-cache.js";
 import type { Candidate, Router } from "./router.js";
-import { boundTokens, embedTokens, estimateUsage, estimateUsageOfLength, rateLimitTokens, reportedUsage, saysAnything } from "./usage-estimate.js";
+import { startTimer, type StartTimer } from "./timers.js";
+import { boundTokens, embedTokens, estimatedUsage, estimateUsage, rateLimitTokens, reportedUsage, saysAnything, textTokens } from "./usage-estimate.js";
+import { UsageGrace } from "./usage-grace.js";
 
 export interface GatewayDeps {
   router: Router;
@@ -49,6 +51,8 @@ export interface GatewayDeps {
   fitter?: RequestFitter;
   /** Describes listed models (capabilities, limits, prices). */
   catalogue?: Catalogue;
+  /** The clock of the grace a stream's vendor gets to send its usage after the caller left (UsageGrace); Node's timers when unset. */
+  timer?: StartTimer;
 }
 
 /**
@@ -156,9 +160,15 @@ export class Gateway {
         adjustments: () => fitting.adjustments(cached.served),
       };
     }
-    const dispatched = this.deps.dispatcher.stream(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chatStream({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })), call);
+    const grace = new UsageGrace(ctx.signal, this.deps.timer ?? startTimer);
+    const dispatched = this.deps.dispatcher.stream(
+      candidates,
+      ctx,
+      (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chatStream({ ...grace.attempt(attempt), ...fitting.request(adapter.name, attempt.upstreamModel) })),
+      call,
+    );
     return {
-      responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting, keepsAnswer),
+      responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting, keepsAnswer, grace),
       servingProvider: () => dispatched.serving()?.provider,
       servingModel: () => dispatched.serving()?.upstreamModel,
       cache: "miss",
@@ -216,6 +226,7 @@ export class Gateway {
     cache: CacheLookup,
     fitting: CallFitting,
     keepsAnswer: boolean,
+    grace: UsageGrace,
   ): AsyncGenerator<ChatStreamResponse> {
     const toolCalls = new StreamedToolCalls();
     // The answer's text is kept whole only for what needs it: the response cache (to store it, or to hand it to
@@ -226,7 +237,7 @@ export class Gateway {
     const said = { reasoningContent: "", refusal: "" };
     // Log probabilities are kept for the response cache alone (they can be many: one per token).
     const logprobs = cache !== CACHE_MISS ? new KeptLogprobs() : undefined;
-    /** Characters of text and reasoning generated so far, for the usage estimate when the vendor reports none. */
+    /** Tokens of text and reasoning generated so far, estimated (textTokens), for when the vendor reports none. */
     let generated = 0;
     /** Characters of answer text so far, held to max_tokens. */
     let answered = 0;
@@ -237,7 +248,11 @@ export class Gateway {
     let begun = false;
     /** The answer said something (text, reasoning, a tool call, a refusal): a usage that counts nothing is then no count. */
     let spoke = false;
-    const partialUsage = () => (begun ? estimateUsageOfLength(params, generated) : undefined);
+    /** The vendor's usage of an answer whose caller left after its end (UsageGrace): what the call is charged. */
+    let billed: Usage | undefined;
+    // Cut before the vendor's usage came: the text and reasoning it streamed are known, and estimated; what it spent unseen
+    // (a reasoning model's hidden reasoning) is not.
+    const partialUsage = () => billed ?? (begun ? estimatedUsage(params, generated) : undefined);
     try {
       for await (const event of dispatched.events) {
         if (event.type === "delta") {
@@ -246,7 +261,7 @@ export class Gateway {
           if (!begun) call.firstToken();
           const reasoning = event.reasoning ?? "";
           spoke ||= saysAnything({ content: event.content, toolCalls: event.toolCalls, reasoningContent: reasoning, refusal: event.refusal ?? "" });
-          generated += event.content.length + reasoning.length;
+          generated += textTokens(event.content) + textTokens(reasoning);
           answered += event.content.length;
           if (bounded) kept += event.content.length + reasoning.length + (event.refusal?.length ?? 0);
           if (keepText) {
@@ -274,7 +289,12 @@ export class Gateway {
         const outcome = dispatched.outcome();
         const served = outcome.served ?? outcome.lastTried!;
         const reported = reportedUsage(event.usage, spoke);
-        const answer = streamedAnswer(event, text, toolCalls, reported ?? estimateUsageOfLength(params, generated), served, { ...said, reasoning: event.reasoning ?? [] }, logprobs?.all);
+        if (ctx.signal.aborted) {
+          // The caller left after the answer's end, and the vendor's usage came in the grace: the call is cut all the same, charged what the vendor counted.
+          billed = reported ?? estimatedUsage(params, generated);
+          throw ctx.signal.reason;
+        }
+        const answer = streamedAnswer(event, text, toolCalls, reported ?? estimatedUsage(params, generated), served, { ...said, reasoning: event.reasoning ?? [] }, logprobs?.all);
         this.sayUsageFault(event.usageFault, served, ctx);
         const attempts = call.succeed(outcome, answer.usage, false, answer);
         cache.store(answer);
@@ -283,6 +303,7 @@ export class Gateway {
     } catch (err) {
       throw call.fail(err, dispatched.outcome(), partialUsage());
     } finally {
+      grace.close();
       cache.release();
       // The client went away mid-stream: what was generated so far still counts.
       if (!call.settled) call.fail(ctx.signal.reason, dispatched.outcome(), partialUsage());
@@ -414,7 +435,7 @@ function withInputTokens(usage: Usage, tokens: number): Usage {
 
 /** A chat call's messages (for traces that record content) and its prompt's estimated usage. */
 function chatPrompt(params: ChatParams): Pick<CallRequest, "messages" | "promptUsage"> {
-  return { messages: params.messages, promptUsage: () => estimateUsageOfLength(params, 0) };
+  return { messages: params.messages, promptUsage: () => estimatedUsage(params, 0) };
 }
 
 /**

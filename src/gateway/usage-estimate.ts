@@ -42,19 +42,22 @@ export function saysAnything(message: { content: string; toolCalls: readonly unk
 }
 
 /**
- * A rough token count for when a vendor reports none (about 4 characters a
- * token, the usual rule of thumb, but one a character for Chinese, Japanese
- * and Korean text): better than recording zero for budgets.
+ * A rough token count for when a vendor reports none (textTokens: about 4
+ * characters a token, one a character for Chinese, Japanese and Korean text,
+ * the prompt's and the answer's alike): better than recording zero for budgets.
  */
 export function estimateUsage(params: Pick<ChatParams, "messages">, completion: string): Usage {
-  return estimateUsageOfLength(params, completion.length);
+  return estimatedUsage(params, textTokens(completion));
 }
 
-/** estimateUsage of a completion known only by its length (a stream whose text was not kept). */
-export function estimateUsageOfLength(params: Pick<ChatParams, "messages">, completionChars: number): Usage {
+/**
+ * estimateUsage of an answer known only by its estimated tokens (a stream's, whose text is not kept: the sum of
+ * textTokens of its pieces, fractional, rounded once here as the prompt's are).
+ */
+export function estimatedUsage(params: Pick<ChatParams, "messages">, completionTokens: number): Usage {
   const promptTokens = Math.ceil(promptTextTokens(params)) + PER_MESSAGE_TOKENS * params.messages.length;
-  const completionTokens = Math.ceil(completionChars / 4);
-  return create(UsageSchema, { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens });
+  const completion = Math.ceil(completionTokens);
+  return create(UsageSchema, { promptTokens, completionTokens: completion, totalTokens: promptTokens + completion });
 }
 
 /**
@@ -112,8 +115,12 @@ export function embedTokens(params: Pick<EmbedParams, "inputs">): { estimated: n
 const DENSE_SCRIPT = /[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]/;
 const DENSE_SCRIPT_ALL = new RegExp(DENSE_SCRIPT.source, "g");
 
-/** About how many tokens a text makes: a quarter a character, one for each character of a dense script (a plain scan when there is none). */
-function textTokens(text: string): number {
+/**
+ * About how many tokens a text makes, fractional: a quarter a character, one for each character of a dense script (a
+ * plain scan when there is none). The one count of text the estimates use, for prompts and answers alike: an answer in
+ * Chinese counted at a quarter a character was recorded at a quarter of what the vendor bills.
+ */
+export function textTokens(text: string): number {
   if (!DENSE_SCRIPT.test(text)) return text.length / 4;
   const dense = text.match(DENSE_SCRIPT_ALL)!.length;
   return dense + (text.length - dense) / 4;

@@ -47,6 +47,12 @@ export interface StreamDecoder {
   next(event: StreamEvent): ChatStreamEvent[];
   /** The vendor sent its end marker: stop reading. */
   readonly done: boolean;
+  /**
+   * The vendor said the answer's end (its finish or stop reason): what may
+   * still come is its usage and its end marker (OpenAI sends the usage in a
+   * chunk of its own after the finish reason). Unset where a dialect does not say.
+   */
+  readonly answered?: boolean;
   /** After the last event: the end event, or an UpstreamError when the answer was cut short. */
   finish(): Extract<ChatStreamEvent, { type: "end" }>;
 }

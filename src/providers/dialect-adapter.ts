@@ -33,7 +33,8 @@ const MAX_MODEL_PAGES = 10;
  * that is the same for every vendor lives here, once: the credential put
  * where the dialect wants it (and renewed once when the vendor rejects a
  * derived token), error answers read and classified by the codec, JSON
- * answers parsed, streams framed and fed to the codec's decoder, the socket
+ * answers parsed, streams framed and fed to the codec's decoder (the answer's
+ * end, and what follows it, told to the call's AfterAnswer), the socket
  * released when the consumer stops early, and a stream the vendor answered
  * in one piece passed on as one delta.
  */
@@ -73,13 +74,22 @@ export class DialectAdapter implements ProviderAdapter {
     const { ctx } = answer;
     const decoder = this.codec.chatStream(call.params, ctx);
     const body = answer.res.body;
+    const { afterAnswer } = call;
+    /** The vendor said the answer's end: what it sends after that is told to afterAnswer. */
+    let answered = false;
     try {
       // Loops rather than yield* over the codec's arrays: yield* of a sync iterable in an async generator wraps
       // it and awaits every element, a cost paid per streamed event.
       read: for await (const batch of frames(body, request.stream ?? "sse")) {
         for (const event of batch) {
+          if (answered) afterAnswer?.read(event.data.length);
           // The codec reads the vendor's data: whatever it throws is the vendor's bad_response, and what it returns is checked.
-          for (const decoded of checkedEvents(guarded(ctx, () => decoder.next(event)), ctx)) yield decoded;
+          const decoded = checkedEvents(guarded(ctx, () => decoder.next(event)), ctx);
+          if (!answered && decoder.answered) {
+            answered = true;
+            afterAnswer?.ended();
+          }
+          for (const unified of decoded) yield unified;
           if (decoder.done) break read;
         }
       }

@@ -82,6 +82,21 @@ export interface UpstreamCall<P> {
   headers?: Readonly<Record<string, string>>;
   /** What the dialect needs to know of the model (from the model catalogue); its defaults when absent. */
   traits?: ModelTraits;
+  /** Streams: told when the vendor said the answer's end, and what it sent after it (AfterAnswer). */
+  afterAnswer?: AfterAnswer;
+}
+
+/**
+ * What a streaming adapter tells of the vendor's stream once the vendor said
+ * the answer's end (its finish or stop reason), where only its usage and its
+ * end marker are still to come: for a pipeline that reads on, for the usage,
+ * when the caller has left by then, and bounds what it reads so.
+ */
+export interface AfterAnswer {
+  /** The vendor said the answer's end. Told once. */
+  ended(): void;
+  /** The characters of the vendor's events read since, each event as it is read. */
+  read(chars: number): void;
 }
 
 /**

@@ -41,6 +41,11 @@ export interface OpenAIFakeOptions {
   extraWords?: number;
   /** Send usage in streams only when asked with stream_options (true, as OpenAI does). */
   omitStreamUsage?: boolean;
+  /**
+   * Streams: awaited between the chunk with the finish reason and the usage chunk, which OpenAI sends on its own
+   * after it (https://platform.openai.com/docs/api-reference/chat-streaming): a gate the test opens.
+   */
+  beforeStreamUsage?: () => Promise<void>;
   /** Whose rules and shapes: OpenAI's (the default), DeepSeek's, Moonshot's or Zhipu's. */
   vendor?: CompatibleVendor;
   /** Prompt tokens to report as read from the vendor's cache, in the vendor's shape. */
@@ -282,6 +287,7 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
     await send({ choices: [{ index: 0, delta: {}, finish_reason: result.finishReason, usage: result.usage }] });
   } else {
     await send({ choices: [{ index: 0, delta: {}, finish_reason: result.finishReason }] });
+    await options.beforeStreamUsage?.();
     if (body.stream_options?.include_usage && !options.omitStreamUsage) await send({ choices: [], usage: result.usage });
   }
   res.end("data: [DONE]\n\n");

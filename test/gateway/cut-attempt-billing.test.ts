@@ -10,7 +10,7 @@ import type { Money } from "../../gen/ts/google/type/money_pb.js";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { estimateUsageOfLength } from "../../src/gateway/usage-estimate.js";
+import { estimatedUsage } from "../../src/gateway/usage-estimate.js";
 import { fromMoneyParts } from "../../src/usage/pricing.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
@@ -21,7 +21,7 @@ const messages = [{ role: Role.USER, content: "hi" }];
 /** The fake counts words: "hi" is 4 prompt tokens, "Echo: hi" 2 completion tokens; at $1 a token, $6. */
 const ANSWERED = 6 * DOLLAR;
 /** What the gateway estimates the prompt at, the least a vendor bills for an attempt it received. */
-const PROMPT = estimateUsageOfLength(create(ChatRequestSchema, { messages }), 0).promptTokens * DOLLAR;
+const PROMPT = estimatedUsage(create(ChatRequestSchema, { messages }), 0).promptTokens * DOLLAR;
 
 const nanos = (money: Money | undefined) => (money ? fromMoneyParts(money.units, money.nanos) : 0);
 

@@ -4,20 +4,28 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { MessageSchema, Role, ToolCallSchema, UsageSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { estimateUsageOfLength, promptBoundTokens, reportedUsage, saysAnything } from "../../src/gateway/usage-estimate.js";
+import { estimatedUsage, estimateUsage, promptBoundTokens, reportedUsage, saysAnything } from "../../src/gateway/usage-estimate.js";
 
 const prompt = (content: string) => ({ messages: [create(MessageSchema, { role: Role.USER, content })] });
 
 describe("the usage estimate", () => {
   it("counts about four characters a token in alphabetic text", () => {
-    expect(estimateUsageOfLength(prompt("a".repeat(400)), 40).promptTokens).toBe(100 + 3);
-    expect(estimateUsageOfLength(prompt("a".repeat(400)), 40).completionTokens).toBe(10);
+    expect(estimateUsage(prompt("a".repeat(400)), "b".repeat(40)).promptTokens).toBe(100 + 3);
+    expect(estimateUsage(prompt("a".repeat(400)), "b".repeat(40)).completionTokens).toBe(10);
   });
 
   it("counts a token a character in Chinese, Japanese and Korean text, a quarter for the rest of it", () => {
-    expect(estimateUsageOfLength(prompt("你好世界".repeat(100)), 0).promptTokens).toBe(400 + 3);
-    expect(estimateUsageOfLength(prompt("こんにちは 안녕하세요"), 0).promptTokens).toBe(10 + 1 + 3);
-    expect(estimateUsageOfLength(prompt(`${"天".repeat(10)}${"x".repeat(40)}`), 0).promptTokens).toBe(10 + 10 + 3);
+    expect(estimatedUsage(prompt("你好世界".repeat(100)), 0).promptTokens).toBe(400 + 3);
+    expect(estimatedUsage(prompt("こんにちは 안녕하세요"), 0).promptTokens).toBe(10 + 1 + 3);
+    expect(estimatedUsage(prompt(`${"天".repeat(10)}${"x".repeat(40)}`), 0).promptTokens).toBe(10 + 10 + 3);
+  });
+
+  // An answer is counted as a prompt is (hostile audit 4, finding 3): a 4,400-character Chinese answer was 1,100 tokens.
+  it("counts an answer's text as it counts the prompt's: a Chinese answer a token a character", () => {
+    const chinese = "请写长文".repeat(1_100);
+    expect(estimateUsage(prompt("hi"), chinese).completionTokens).toBe(4_400);
+    expect(estimateUsage(prompt("hi"), chinese).completionTokens).toBe(estimatedUsage(prompt(chinese), 0).promptTokens - 3);
+    expect(estimateUsage(prompt("hi"), `${"天".repeat(10)}${"x".repeat(40)}`).completionTokens).toBe(20);
   });
 });
 

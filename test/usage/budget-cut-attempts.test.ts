@@ -11,7 +11,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Money } from "../../gen/ts/google/type/money_pb.js";
 import { MessageSchema, Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { boundTokens, estimateUsageOfLength } from "../../src/gateway/usage-estimate.js";
+import { boundTokens, estimatedUsage } from "../../src/gateway/usage-estimate.js";
 import { fromMoneyParts } from "../../src/usage/pricing.js";
 import { sendJson, startFakeServer, type FakeServer } from "../fakes/fake-server.js";
 import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
@@ -86,7 +86,7 @@ describe.each<Backend>(["sqlite", "postgres+redis"])("concurrent calls whose att
     const text = "请总结这段文字".repeat(28);
     const messageOf = (i: number) => `${text} [hang:${backend}-${String(i).padStart(2, "0")}:3]`;
     const params = { messages: [create(MessageSchema, { role: Role.USER, content: messageOf(0) })], maxTokens: 1, tools: [] };
-    const prompt = estimateUsageOfLength(params, 0).promptTokens * DOLLAR; // what a cut attempt is charged, gpt-4o at $1 a token
+    const prompt = estimatedUsage(params, 0).promptTokens * DOLLAR; // what a cut attempt is charged, gpt-4o at $1 a token
     const reserved = boundTokens(params) * DOLLAR; // what a call reserves at admission
     const mostOneCall = reserved + (MAX_ATTEMPTS - 1) * prompt;
 
@@ -138,7 +138,7 @@ describe("a prompt cut on a dear model before a cheap fallback served", () => {
       ["vendor", "gpt-4o", "timeout"],
       ["openai", "gpt-4o-mini", "ok"],
     ]);
-    const cutPrompt = estimateUsageOfLength({ messages: [create(MessageSchema, { role: Role.USER, content })] }, 0).promptTokens;
+    const cutPrompt = estimatedUsage({ messages: [create(MessageSchema, { role: Role.USER, content })] }, 0).promptTokens;
     const served = res.usage!;
     // gpt-4o at $1 a token, gpt-4o-mini at a tenth of a cent (TEST_PRICING).
     const expected = cutPrompt * DOLLAR + (served.promptTokens + served.completionTokens) * (DOLLAR / 1_000);

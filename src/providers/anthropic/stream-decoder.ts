@@ -82,6 +82,11 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     return this.stopped;
   }
 
+  /** message_delta said why the message stopped, with its final usage: only message_stop is still to come. */
+  get answered(): boolean {
+    return typeof this.stopReason === "string";
+  }
+
   next(sse: StreamEvent): ChatStreamEvent[] {
     if (sse.event === "error") throw anthropicStreamError(sse.data, this.ctx);
     if (sse.data === "") return [];

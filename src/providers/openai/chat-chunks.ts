@@ -66,6 +66,9 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
     get done() {
       return done;
     },
+    get answered() {
+      return reason !== undefined;
+    },
     next(event): ChatStreamEvent[] {
       // openai-python ends on any data starting with it (_streaming.py), trailing blanks and all.
       if (event.data.startsWith("[DONE]")) {

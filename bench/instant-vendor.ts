@@ -2,7 +2,7 @@
 // the floor every other row of the benchmark is compared against. Asked to
 // stream, it sends STREAM_CHUNKS chunks as fast as the socket takes them, or,
 // for the model "gpt-4o-paced", PACED_CHUNKS chunks PACE_MS apart (a vendor
-// generating tokens); for the model "gpt-4o-large" it answers with about 20 KB
+// generating tokens); for the model "gpt-4o" it answers with about 20 KB
 // of text.
 import { createServer, type ServerResponse } from "node:http";
 
@@ -22,8 +22,8 @@ function completionOf(content: string, model: string): string {
 }
 
 const small = completionOf("Hello from the instant vendor.", "gpt-4o-mini");
-const large = completionOf("word ".repeat(4_000), "gpt-4o-large");
-const models = JSON.stringify({ object: "list", data: ["gpt-4o-mini", "gpt-4o-large"].map((id) => ({ id, object: "model", created: 0, owned_by: "bench" })) });
+const large = completionOf("word ".repeat(4_000), "gpt-4o");
+const models = JSON.stringify({ object: "list", data: ["gpt-4o-mini", "gpt-4o"].map((id) => ({ id, object: "model", created: 0, owned_by: "bench" })) });
 
 const chunk = (delta: object, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1700000000, model: "gpt-4o-mini", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
@@ -56,7 +56,7 @@ const server = createServer((req, res) => {
     if (req.url?.endsWith("/models")) return void res.writeHead(200, { "content-type": "application/json" }).end(models);
     const body = Buffer.concat(chunks).toString();
     if (body.includes('"stream":true')) return stream(res, body.includes('"gpt-4o-paced"'));
-    const answer = body.includes('"gpt-4o-large"') ? large : small;
+    const answer = body.includes('"gpt-4o"') ? large : small;
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(answer) }).end(answer);
   });
 });

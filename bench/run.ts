@@ -119,9 +119,9 @@ function rowsFor(gateway: Server, key: string, label: string, floors: { proxy: R
     { name: `${label}, Connect JSON`, server: gateway, job: unary("connect-json"), floor: floors.proxy },
     { name: `${label}, Connect binary`, server: gateway, job: unary("connect-binary"), floor: floors.proxy },
     { name: `${label}, gRPC`, server: gateway, job: unary("grpc"), floor: floors.proxy, floor2: floors.grpc },
-    { name: `${label}, REST, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("rest", "gpt-4o-large", 60_000), floor: floors.proxyLarge },
-    { name: `${label}, Connect JSON, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("connect-json", "gpt-4o-large", 60_000), floor: floors.proxyLarge },
-    { name: `${label}, gRPC, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("grpc", "gpt-4o-large", 60_000), floor: floors.proxyLarge },
+    { name: `${label}, REST, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("rest", "gpt-4o", 60_000), floor: floors.proxyLarge },
+    { name: `${label}, Connect JSON, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("connect-json", "gpt-4o", 60_000), floor: floors.proxyLarge },
+    { name: `${label}, gRPC, 60 KB prompt and 20 KB answer`, server: gateway, job: unary("grpc", "gpt-4o", 60_000), floor: floors.proxyLarge },
     // The coding agents' surfaces: the same vendor call (Chat Completions) behind Anthropic's Messages and OpenAI's Responses API.
     { name: `${label}, REST /v1/messages (Anthropic)`, server: gateway, job: unary("anthropic-messages"), floor: floors.proxy },
     { name: `${label}, REST /v1/responses (stored)`, server: gateway, job: unary("openai-responses"), floor: floors.proxy },
@@ -265,7 +265,7 @@ async function main(): Promise<void> {
   const floors = {
     proxy: { name: "bare proxy (node:http in, undici out), REST", server: proxy, job: { kind: "unary", protocol: "rest", model: "gpt-4o-mini", promptChars: 10 } },
     grpc: { name: "bare gRPC pass-through (connect-node over h2c, undici out)", server: grpc, job: { kind: "unary", protocol: "grpc", model: "gpt-4o-mini", promptChars: 10 } },
-    proxyLarge: { name: "bare proxy, 60 KB prompt and 20 KB answer", server: proxy, job: { kind: "unary", protocol: "rest", model: "gpt-4o-large", promptChars: 60_000 } },
+    proxyLarge: { name: "bare proxy, 60 KB prompt and 20 KB answer", server: proxy, job: { kind: "unary", protocol: "rest", model: "gpt-4o", promptChars: 60_000 } },
     proxyStream: { name: "bare proxy, stream", server: proxy, job: { kind: "stream", protocol: "rest", model: "gpt-4o-mini", promptChars: 10 } },
     proxyPaced: { name: "bare proxy, stream at the vendor's pace", server: proxy, job: { kind: "stream", protocol: "rest", model: "gpt-4o-paced", promptChars: 10 } },
   } satisfies Record<string, Row>;

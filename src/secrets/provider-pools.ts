@@ -17,8 +17,9 @@ import type { SecretGone } from "./secret-gone.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretResolver, SecretVersion } from "./secret-source.js";
 import { checkStageableEnvRef } from "./stageable-env-ref.js";
-import { UnappliedFleetActions } from "./unapplied-fleet-actions.js";
-import { UnrestoredRotations } from "./unrestored-rotations.js";
+import type { CredentialHealthNotes } from "./credential-health-notes.js";
+import { unappliedFleetActions } from "./unapplied-fleet-actions.js";
+import { unrestoredRotations } from "./unrestored-rotations.js";
 
 export interface ProviderPoolsDeps {
   resolver: SecretResolver;
@@ -107,16 +108,16 @@ export class ProviderPools {
   private readonly logger: Logger;
   private readonly disabled: DisabledSecrets;
   private readonly unreadDisables: ThrottledWarning;
-  private readonly unrestored: UnrestoredRotations;
-  private readonly unapplied: UnappliedFleetActions;
+  private readonly unrestored: CredentialHealthNotes;
+  private readonly unapplied: CredentialHealthNotes;
   /** Verdict writes under way (onVerdict cannot wait for them): PromoteKey and RollbackKey answer once they are done. */
   private readonly remembering = new Set<Promise<void>>();
 
   private constructor(private readonly deps: ProviderPoolsDeps) {
     this.logger = deps.logger.child({ component: "key-pool" });
     this.disabled = deps.disabled ?? new DisabledSecrets(undefined);
-    this.unrestored = new UnrestoredRotations(deps.health);
-    this.unapplied = new UnappliedFleetActions(deps.health, deps.metrics);
+    this.unrestored = unrestoredRotations(deps.health);
+    this.unapplied = unappliedFleetActions(deps.health);
     this.unreadDisables = new ThrottledWarning(this.logger, "cannot read the keys operators disabled from the store: a key disabled on another instance stays in use here until it answers");
     deps.metrics.countKeysWith(() => [...this.pools.values()].map((pool) => pool.census()));
   }
@@ -291,6 +292,7 @@ export class ProviderPools {
         return;
       }
       this.unapplied.add(action.provider, credential, action.op);
+      this.deps.metrics.fleetActionsNotApplied.inc({ provider: action.provider, action: action.op });
       this.logger.warn({ ...log, reason: err.message }, FLEET_ACTION_NOT_APPLIED);
       return;
     }

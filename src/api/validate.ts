@@ -15,6 +15,7 @@ import { FieldViolations } from "./aip/field-violations.js";
 import { secretInField } from "./secret-in-field.js";
 import { TEMPLATE_THINKING_SWITCHES } from "../providers/openai/thinking-switch-fields.js";
 import { UNPRICED_GENERATION_OPTIONS, UNPRICED_OPTIONS } from "./unpriced-options.js";
+import { asObject } from "../providers/message-content.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -75,19 +76,13 @@ const SEVERAL_ANSWER_OPTIONS = ["n", "best_of", "num_return_sequences", "candida
 const GENERATION_CONFIGS = ["generationConfig", "generation_config"];
 const THINKING_CONFIGS = ["thinkingConfig", "thinking_config"];
 
-/** A JSON object's field that is itself an object, or an empty one. */
-function objectAt(options: JsonObject | undefined, name: string): JsonObject {
-  const value = options?.[name];
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {};
-}
-
 /** Each object of `vendor` a vendor reads options from, with its path. */
 function optionLevels(vendor: JsonObject, at: string): [string, JsonObject][] {
-  const levels: [string, JsonObject][] = [[at, vendor], [`${at}${at ? "." : ""}parameters`, objectAt(vendor, "parameters")]];
+  const levels: [string, JsonObject][] = [[at, vendor], [`${at}${at ? "." : ""}parameters`, asObject(vendor.parameters)]];
   for (const config of GENERATION_CONFIGS) {
-    const generation = objectAt(vendor, config);
+    const generation = asObject(vendor[config]);
     levels.push([`${at}${at ? "." : ""}${config}`, generation]);
-    for (const thinking of THINKING_CONFIGS) levels.push([`${at}${at ? "." : ""}${config}.${thinking}`, objectAt(generation, thinking)]);
+    for (const thinking of THINKING_CONFIGS) levels.push([`${at}${at ? "." : ""}${config}.${thinking}`, asObject(generation[thinking])]);
   }
   return levels;
 }
@@ -211,13 +206,13 @@ function checkVendorOptions(v: FieldViolations, params: ChatParams): void {
   // The REST surfaces read it as `reasoning` (thinking-switch-fields.ts).
   if (thinkingSwitchedOn(vendor.thinking)) v.add(field(at, "thinking"), "set reasoning instead: the reasoning is bounded, and budgeted, by it");
   // A chat template's switch stays as sent (only the server's template reads it): the call must ask for the reasoning it turns on, which is budgeted.
-  const templateKwargs = objectAt(vendor, "chat_template_kwargs");
+  const templateKwargs = asObject(vendor.chat_template_kwargs);
   for (const name of TEMPLATE_THINKING_SWITCHES) {
     const on = templateKwargs[name];
     if (on !== undefined && on !== null && on !== false && !params.reasoning) v.add(field(at, `chat_template_kwargs.${name}`), "switches thinking on: set reasoning too, so that the reasoning is budgeted");
   }
   checkUnpriced(v, vendor, at, UNPRICED_OPTIONS);
-  for (const config of GENERATION_CONFIGS) checkUnpriced(v, objectAt(vendor, config), field(at, config), UNPRICED_GENERATION_OPTIONS);
+  for (const config of GENERATION_CONFIGS) checkUnpriced(v, asObject(vendor[config]), field(at, config), UNPRICED_GENERATION_OPTIONS);
 }
 
 /** Each of `options`' fields that `unpriced` refuses, named under `path`. */

@@ -94,6 +94,19 @@ describe("the Anthropic event writer with a vendor whose tool input is a JSON ob
       "message_stop",
     ]);
   });
+
+  it("says max_tokens, not tool_use, for a tool call cut at the output limit (it is not one to run)", () => {
+    const stopOf = (finishReason: FinishReason, vendor = "claude-sonnet-4-5") => {
+      const writer = new AnthropicEventWriter("msg_1", vendor, { toolInputStreams: true });
+      writer.delta(create(ChatDeltaSchema, { toolCalls: [{ index: 0, id: "toolu_1", name: "write", argumentsFragment: '{"file_path":"/tmp/x.py","content":"pri' }] }));
+      const delta = writer.finish(create(ChatSummarySchema, { finishReason })).find((e) => e.event === "message_delta");
+      return (delta?.data as any).delta.stop_reason;
+    };
+    expect(stopOf(FinishReason.LENGTH)).toBe("max_tokens");
+    expect(stopOf(FinishReason.CONTENT_FILTER)).toBe("refusal");
+    // Gemini ends a call of tools with STOP: the call is still one to run.
+    expect(stopOf(FinishReason.STOP, "gemini-2.5-flash")).toBe("tool_use");
+  });
 });
 
 describe("fields /v1/messages sends on to Anthropic as they are", () => {

@@ -225,9 +225,14 @@ const STOP_REASONS: Record<string, FinishReason> = {
   refusal: FinishReason.REFUSAL,
 };
 
-/** The stop reason callers of `/v1/messages` read: a call of tools is "tool_use" whatever the vendor said. */
+/**
+ * The stop reason callers of `/v1/messages` read: a call of tools is
+ * "tool_use" whatever the vendor said (Gemini says STOP), unless the answer
+ * was cut or withheld: a tool call cut at max_tokens is not one to run.
+ */
 export function toAnthropicStopReason(reason: FinishReason, calledTools: boolean): string {
-  if (calledTools) return "tool_use";
+  const endedEarly = reason === FinishReason.LENGTH || reason === FinishReason.CONTENT_FILTER || reason === FinishReason.REFUSAL;
+  if (calledTools && !endedEarly) return "tool_use";
   switch (reason) {
     case FinishReason.LENGTH:
       return "max_tokens";

@@ -187,6 +187,8 @@ function describeReasoning(reasoning: Reasoning | undefined): string {
             ? "on/off"
             : "not steerable";
   const parts = [reasoning.always ? "always" : reasoning.byDefault ? "unless told not to (told, when not asked)" : "when asked", how];
+  if (reasoning.defaultBudget !== undefined) parts.push(`default budget ${count(reasoning.defaultBudget)} tokens (reserved when a call gives none)`);
+  if (reasoning.levels) parts.push(`its own level field takes ${reasoning.levels.join("/")}`);
   if (reasoning.returnsText) parts.push("text returned");
   if (reasoning.replay === "signed") parts.push("signed blocks sent back");
   if (reasoning.replay === "text") parts.push("text sent back after tool calls");

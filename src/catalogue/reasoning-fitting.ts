@@ -113,6 +113,19 @@ export function fitBudgetWithinMaxTokens(params: ChatParams, reasoning: Reasonin
   return false;
 }
 
+/**
+ * The reasoning tokens a call may spend beyond max_tokens, for the budget to
+ * reserve: the budget it sends, else, for a model that always reasons and was
+ * given none, the budget it reasons within by default (`defaultBudget`); none
+ * where reasoning counts within max_tokens (Anthropic).
+ */
+export function reasoningBeyondMaxTokens(params: Pick<ChatParams, "reasoning">, reasoning: Reasoning | undefined): number {
+  if (reasoning?.budgetWithinMaxTokens) return 0;
+  const sent = params.reasoning?.budgetTokens;
+  if (sent !== undefined) return sent;
+  return reasoning?.always ? (reasoning.defaultBudget ?? 0) : 0;
+}
+
 function within(tokens: number, range: { min: number; max: number }): number {
   return Math.min(range.max, Math.max(range.min, tokens));
 }

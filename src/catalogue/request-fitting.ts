@@ -13,6 +13,7 @@ import type { ModelEntry } from "./catalogue.js";
 import { applyRules } from "./parameter-rules.js";
 import { fitBudgetWithinMaxTokens, fitReasoning } from "./reasoning-fitting.js";
 import { fitSystemPlacement } from "./system-placement.js";
+import { thinkingLevelRefusal } from "./thinking-level-fitting.js";
 
 /** What a route does with a request its model cannot honour (a JSON schema on a model with JSON mode only). */
 export type UnsupportedPolicy = "degrade" | "refuse";
@@ -38,8 +39,10 @@ export interface Serving {
  * take (chat-only-fields.ts), the Messages fields a vendor of another dialect
  * has no place for (top_k, is_error), one tool call at a time where there is
  * a switch for it, where system messages go (system-placement.ts),
- * then, when the model is known, reasoning (how the model takes it),
- * max_tokens (the model's limits, room for a reasoning budget), the parameter
+ * then, when the model is known, a thinking level of the caller's own (refused when the model takes no such level),
+ * reasoning (how the model takes it),
+ * max_tokens (the model's limits, its longest answer or the provider's default
+ * where the dialect requires one, room for a reasoning budget), the parameter
  * rules (and those that hold while reasoning), the number of stop sequences,
  * forced tool use, JSON asked for beside tools, and the response format
  * (degraded or refused by `policy`).
@@ -60,6 +63,8 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   if (!entry) return { ok: true, params: out, traits: {}, adjustments: adjustments.list };
   const facts = entry.facts;
   const model = entry.model;
+  const level = thinkingLevelRefusal(out, facts.reasoning, serving.dialect, model);
+  if (level) return { ok: false, ...level };
 
   let reasoning = fitReasoning(out, facts.reasoning, adjustments, model);
   fitMaxTokens(out, facts.maxOutputTokens, facts.parameters.minMaxTokens, adjustments, model);

@@ -70,6 +70,19 @@ const reasoning = z
     efforts: z.array(effort).min(1).optional(),
     /** The budgets it takes (control "budget"). */
     budget: z.strictObject({ min: positiveInt, max: positiveInt }).optional(),
+    /**
+     * The budget it reasons within when it always reasons and the call gives
+     * none (DashScope's default `thinking_budget` is the model's longest chain
+     * of thought): spent beyond max_tokens, so reserved, though not sent.
+     */
+    defaultBudget: positiveInt.optional(),
+    /**
+     * The levels the vendor's own level field takes (Gemini's
+     * `thinkingConfig.thinkingLevel`), where they are more than `efforts`
+     * (Gemini 3 Flash's "minimal"). A caller's own level (vendor_options)
+     * is checked against these, else against `efforts`.
+     */
+    levels: z.array(z.string().regex(/^[a-z]+$/, "a level as the vendor spells it, in lower case")).min(1).optional(),
     /** The budget must be below max_tokens, which counts reasoning and answer together (Anthropic). */
     budgetWithinMaxTokens: z.boolean().optional(),
     /** Answers carry the reasoning as text. */
@@ -86,7 +99,12 @@ const reasoning = z
   .refine((r) => (r.control !== "effort" && r.control !== "adaptive") || r.efforts !== undefined, "a model steered by effort lists its efforts")
   .refine((r) => !r.byDefault || (!r.always && r.control !== "none"), "a model that reasons by default can be told not to: it does not always reason")
   .refine((r) => r.control !== "adaptive" || r.budget === undefined, "a model that thinks adaptively takes no budget")
-  .refine((r) => r.control !== "budget" || r.budget !== undefined, "a model steered by budget gives its budget range");
+  .refine((r) => r.control !== "budget" || r.budget !== undefined, "a model steered by budget gives its budget range")
+  .refine(
+    (r) => r.defaultBudget === undefined || (r.always && r.control === "budget" && r.budget !== undefined && r.defaultBudget >= r.budget.min && r.defaultBudget <= r.budget.max),
+    "a default budget is for a model that always reasons within a budget range, and lies within it",
+  )
+  .refine((r) => r.levels === undefined || (r.control === "effort" && (r.efforts ?? []).every((e) => r.levels!.includes(e))), "levels are for a model steered by effort, and include its efforts");
 export type Reasoning = z.infer<typeof reasoning>;
 
 /** Prices per million tokens of each kind; one left unset is the price it falls back to. */

@@ -4,6 +4,7 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 import type { ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
 import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { Catalogue } from "../catalogue/catalogue.js";
+import { reasoningBeyondMaxTokens } from "../catalogue/reasoning-fitting.js";
 import { fitChatRequest, type FittedRequest, type UnsupportedPolicy } from "../catalogue/request-fitting.js";
 import { badRequest } from "../common/bad-request.js";
 import { gatewayError } from "../common/gateway-error.js";
@@ -128,7 +129,7 @@ export class CallFitting {
     const fitted = this.fit(candidate.provider, candidate.upstreamModel);
     const facts = this.entry(candidate.provider, candidate.upstreamModel)?.facts;
     const maxTokens = fitted.ok ? fitted.params.maxTokens : this.params.maxTokens;
-    const budget = fitted.ok && !facts?.reasoning?.budgetWithinMaxTokens ? (fitted.params.reasoning?.budgetTokens ?? 0) : 0;
+    const budget = fitted.ok ? reasoningBeyondMaxTokens(fitted.params, facts?.reasoning) : 0;
     const prompt = promptBoundTokens(this.params, facts?.imageTokens);
     return Math.min(prompt, facts?.contextWindow ?? prompt) + (maxTokens ?? facts?.maxOutputTokens ?? UNBOUNDED_COMPLETION_TOKENS) + budget;
   }

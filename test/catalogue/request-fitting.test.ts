@@ -41,8 +41,9 @@ describe("parameter rules", () => {
   it("clamps Zhipu's temperature into 0-1 and drops what it ignores, saying so", () => {
     const { params, said, header } = fit("zhipu", "glm-4.5", { temperature: 1.6, seed: 7n, presencePenalty: 0.5, topP: 0.5 });
     expect(params).toMatchObject({ temperature: 1, seed: undefined, presencePenalty: undefined, topP: 0.5 });
-    expect(said).toEqual(["seed=dropped(7->)", "presence_penalty=dropped(0.5->)", "temperature=clamped(1.6->1.0)"]);
-    expect(header).toBe("seed=dropped(glm-4.5 ignores seed); presence_penalty=dropped(glm-4.5 ignores presence_penalty); temperature=clamped(1.6->1.0)");
+    // GLM-4.5 thinks unless told not to: a call that asks for no reasoning is told not to, first.
+    expect(said).toEqual(["reasoning=converted(->off)", "seed=dropped(7->)", "presence_penalty=dropped(0.5->)", "temperature=clamped(1.6->1.0)"]);
+    expect(header).toBe("reasoning=converted(unset->off); seed=dropped(glm-4.5 ignores seed); presence_penalty=dropped(glm-4.5 ignores presence_penalty); temperature=clamped(1.6->1.0)");
   });
 
   it("sends OpenAI's reasoning models only the default temperature, and no stop", () => {
@@ -212,15 +213,16 @@ describe("response formats a model cannot honour", () => {
   const schema = { responseFormat: { type: ResponseFormatType.JSON_SCHEMA, schemaName: "answer", schema: { type: "object", properties: { city: { type: "string" } } } } };
 
   it.each([
-    ["deepseek", "deepseek-chat"],
-    ["moonshot", "kimi-k2"],
-    ["zhipu", "glm-4.5"],
-  ])("degrade a JSON schema for %s to JSON mode, the schema in a system message", (provider, model) => {
+    ["deepseek", "deepseek-chat", []],
+    ["moonshot", "kimi-k2", []],
+    // GLM-4.5 thinks unless told not to, and is told not to first.
+    ["zhipu", "glm-4.5", ["reasoning=converted(->off)"]],
+  ])("degrade a JSON schema for %s to JSON mode, the schema in a system message", (provider, model, before) => {
     const { params, said, adjustments } = fit(provider, model, schema);
     expect(params.responseFormat?.type).toBe(ResponseFormatType.JSON_OBJECT);
     expect(params.messages[0]).toMatchObject({ role: Role.SYSTEM, content: expect.stringContaining('{"type":"object","properties":{"city":{"type":"string"}}}') });
-    expect(said).toEqual(["response_format=degraded(json_schema->json_object)"]);
-    expect(adjustments[0]!.reason).toContain("does not take JSON schemas");
+    expect(said).toEqual([...before, "response_format=degraded(json_schema->json_object)"]);
+    expect(adjustments.at(-1)!.reason).toContain("does not take JSON schemas");
   });
 
   it("degrade a JSON schema over DashScope's native API, which documents JSON mode only; compatible mode takes it", () => {

@@ -94,13 +94,14 @@ describe("JSON schemas to vendors with JSON mode only", () => {
   const schema = { type: ResponseFormatType.JSON_SCHEMA, schemaName: "answer", schema: { type: "object", properties: { answer: { type: "string" } } } };
 
   it.each([
-    ["deepseek-chat", () => deepseek],
-    ["kimi-k2", () => moonshot],
-    ["glm-4.5", () => zhipu],
-  ] as const)("degrade to JSON mode for %s, the schema in a system message, and say so", async (model, fake) => {
+    ["deepseek-chat", () => deepseek, []],
+    ["kimi-k2", () => moonshot, []],
+    // GLM-4.5 thinks unless told not to, and is told not to first.
+    ["glm-4.5", () => zhipu, ["reasoning=converted(->off)"]],
+  ] as const)("degrade to JSON mode for %s, the schema in a system message, and say so", async (model, fake, before) => {
     const res = await gw.client().chat({ model, messages: user("weather in Paris?"), responseFormat: schema });
     expect(JSON.parse(res.message!.content)).toEqual({ answer: "Echo: weather in Paris?" });
-    expect(said(res.adjustments)).toEqual(["response_format=degraded(json_schema->json_object)"]);
+    expect(said(res.adjustments)).toEqual([...before, "response_format=degraded(json_schema->json_object)"]);
     const wire = fake().chatRequests().at(-1)!;
     expect(wire.response_format).toEqual({ type: "json_object" });
     expect(wire.messages[0]).toEqual({ role: "system", content: `Answer with a JSON object that follows this JSON schema:\n${JSON.stringify(schema.schema)}` });
@@ -122,20 +123,26 @@ describe("parameter ranges and refused parameters, fitted per model and reported
   it.each<Protocol>(["connect", "grpc"])("a temperature of 1.6 reaches Zhipu as 1.0, and the answer says so (%s)", async (protocol) => {
     const res = await gw.client(protocol).chat({ model: "glm-4.5", messages: user("hello"), temperature: 1.6 });
     expect(res.message?.content).toBe("Echo: hello");
-    expect(zhipu.chatRequests().at(-1)!.temperature).toBe(1);
-    expect(res.adjustments).toEqual([expect.objectContaining({ parameter: "temperature", kind: AdjustmentKind.CLAMPED, requested: "1.6", sent: "1.0", reason: "glm-4.5 takes temperature from 0 to 1" })]);
+    expect(zhipu.chatRequests().at(-1)!).toMatchObject({ temperature: 1, thinking: { type: "disabled" } });
+    // GLM-4.5 thinks unless told not to: a call that asks for no reasoning is told not to, and says so first.
+    expect(res.adjustments).toEqual([
+      expect.objectContaining({ parameter: "reasoning", kind: AdjustmentKind.CONVERTED, requested: "", sent: "off" }),
+      expect.objectContaining({ parameter: "temperature", kind: AdjustmentKind.CLAMPED, requested: "1.6", sent: "1.0", reason: "glm-4.5 takes temperature from 0 to 1" }),
+    ]);
     const { summaries } = await drain(gw.client(protocol).chatStream({ model: "glm-4.5", messages: user("hello"), temperature: 1.6 }));
-    expect(said(summaries[0]!.adjustments)).toEqual(["temperature=clamped(1.6->1.0)"]);
+    expect(said(summaries[0]!.adjustments)).toEqual(["reasoning=converted(->off)", "temperature=clamped(1.6->1.0)"]);
   });
 
   it("says so on REST in the x-switchboard-adjusted header, streamed or not", async () => {
     const body = { model: "glm-4.5", messages: [{ role: "user", content: "hello" }], temperature: 1.6 };
     const unary = await restChat(gw, body);
     expect(unary.status).toBe(200);
-    expect(unary.headers.get("x-switchboard-adjusted")).toBe("temperature=clamped(1.6->1.0)");
+    expect(unary.headers.get("x-switchboard-adjusted")).toBe("reasoning=converted(unset->off); temperature=clamped(1.6->1.0)");
     const streamed = await restStream(gw, body);
-    expect(streamed.headers.get("x-switchboard-adjusted")).toBe("temperature=clamped(1.6->1.0)");
-    expect((await restChat(gw, { ...body, temperature: 0.5 })).headers.get("x-switchboard-adjusted")).toBeNull();
+    expect(streamed.headers.get("x-switchboard-adjusted")).toBe("reasoning=converted(unset->off); temperature=clamped(1.6->1.0)");
+    // GLM-4.5 is told not to think whenever the call asks for no reasoning; a model without reasoning gets no header.
+    expect((await restChat(gw, { ...body, temperature: 0.5 })).headers.get("x-switchboard-adjusted")).toBe("reasoning=converted(unset->off)");
+    expect((await restChat(gw, { ...body, model: "glm-4-plus", temperature: 0.5 })).headers.get("x-switchboard-adjusted")).toBeNull();
   });
 
   it.each<Protocol>(["connect", "grpc"])("an OpenAI reasoning model gets no temperature and no stop, and max_completion_tokens (%s)", async (protocol) => {
@@ -170,7 +177,7 @@ describe("parameter ranges and refused parameters, fitted per model and reported
     const wire = zhipu.chatRequests().at(-1)!;
     expect(wire.user_id).toBe("user-7");
     for (const field of ["user", "seed", "presence_penalty", "frequency_penalty"]) expect(wire[field], field).toBeUndefined();
-    expect(res.adjustments.map((a) => a.parameter)).toEqual(["seed", "presence_penalty", "frequency_penalty"]);
+    expect(res.adjustments.map((a) => a.parameter)).toEqual(["reasoning", "seed", "presence_penalty", "frequency_penalty"]);
   });
 
   it("DeepSeek and Moonshot get no seed, which they do not document", async () => {

@@ -20,6 +20,15 @@ const STREAM_ONLY = { wire: { streamOnly: true }, source: checked(STREAM_DOCS, "
 const HYBRID = { always: false, control: "budget" as const, budget: { min: 1, max: 38_912 }, returnsText: true, streamOnly: true };
 
 /**
+ * Thinking-only models (QwQ, Qwen3 "-thinking-2507"): they always think, and
+ * need no `enable_thinking` ("Thinking-only: the model always thinks before
+ * replying, and this cannot be disabled"). Given no `thinking_budget`, one
+ * thinks within its default, the longest chain of thought it takes: spent
+ * beyond max_tokens, so reserved for a call that gives none.
+ */
+const thinkingOnly = (maxBudget: number) => ({ always: true, control: "budget" as const, budget: { min: 1, max: maxBudget }, defaultBudget: maxBudget, returnsText: true });
+
+/**
  * A hybrid model's prices: input, output, and the output of a call in
  * thinking mode, which the price list gives apart and bills for the whole
  * output of such a call, the answer as well as the reasoning.
@@ -54,7 +63,9 @@ export const DASHSCOPE: VendorFile = {
     // told not to ("enable_thinking defaults to true for the open-source Qwen3 models, false for the commercial ones").
     { model: "qwen3-*b", ...STREAM_ONLY, reasoning: { ...HYBRID, byDefault: true } },
     { model: "qwen3-*b-*", ...STREAM_ONLY },
-    { model: "qwq*", ...STREAM_ONLY },
+    // The "-thinking-2507" ones think on every call, within the budgets the Qwen3 family takes.
+    { model: "qwen3-*-thinking-*", reasoning: thinkingOnly(HYBRID.budget.max), source: checked(THINKING_DOCS, "2026-12-01") },
+    { model: "qwq*", ...STREAM_ONLY, reasoning: thinkingOnly(32_768) },
     { model: "qvq*", ...STREAM_ONLY },
     { model: "qwen*-omni*", ...STREAM_ONLY },
     { model: "qwen3-max*", jsonSchema: true, source: checked(JSON_MODE_DOCS, "2026-12-04") },
@@ -67,7 +78,7 @@ export const DASHSCOPE: VendorFile = {
       model: "qwq-plus",
       contextWindow: 131_072,
       maxOutputTokens: 8_192,
-      reasoning: { always: true, control: "budget", budget: { min: 1, max: 32_768 }, returnsText: true },
+      reasoning: thinkingOnly(32_768),
       source: checked(THINKING_DOCS, "2026-12-01"),
     },
     { model: "text-embedding-v3", ...embeddingModel(8_192, 1024, 10, [768, 512, 256, 128, 64]), price: cny(0.5, 0), source: checked(PRICING, "2025") },

@@ -5,8 +5,12 @@ import { chatModels, checked, cny, embeddingModel } from "./helpers.js";
 
 const PRICING = "https://open.bigmodel.cn/pricing";
 
-/** GLM-4.5 thinks when `thinking: {type: "enabled"}` (its default), and returns `reasoning_content`. */
-const THINKING = { always: false, control: "toggle" as const, returnsText: true };
+/**
+ * GLM-4.5 and GLM-4.5-Air think unless told `thinking: {type: "disabled"}`
+ * ("supports enabled and disabled; dynamic thinking is on by default",
+ * https://docs.bigmodel.cn/cn/guide/models/text/glm-4.5), and return `reasoning_content`.
+ */
+const THINKING = { always: false, byDefault: true, control: "toggle" as const, returnsText: true };
 
 const GLM4 = { contextWindow: 128_000, maxOutputTokens: 4_095 };
 const GLM45 = { contextWindow: 128_000, maxOutputTokens: 96_000, reasoning: THINKING };

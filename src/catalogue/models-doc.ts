@@ -25,7 +25,11 @@ a row without a source does not validate, and the gateway does not start.
   model refuses or ignores is dropped (OpenAI's reasoning models take no
   \`stop\`, DeepSeek documents no \`seed\`); of parameters a model takes only
   one of (recent Claude models: \`temperature\` or \`top_p\`), the first is kept;
-  \`max_tokens\` above the model's most is clamped; a reasoning request is sent
+  \`max_tokens\` above the model's most is clamped, and one a caller leaves
+  unset is sent to Anthropic, which requires one, as the model's most (what
+  every other vendor writes up to by itself, and what budgets reserve), or,
+  for a model whose most the catalogue does not know, as the provider's
+  \`default_max_tokens\` (4096 unless set), and reported; a reasoning request is sent
   the way the model takes it (an effort, a token budget, on or off; Claude
   Opus 4.7 and 4.8 think adaptively, steered by an effort only); a system
   message a caller put mid-conversation stays there for the Claude models

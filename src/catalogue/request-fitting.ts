@@ -12,6 +12,7 @@ import { Adjustments } from "./adjustments.js";
 import type { ModelEntry } from "./catalogue.js";
 import { applyRules } from "./parameter-rules.js";
 import { fitBudgetWithinMaxTokens, fitReasoning } from "./reasoning-fitting.js";
+import { sendDefaultMaxTokens, sendLongestAnswer } from "./required-max-tokens.js";
 import { fitSystemPlacement } from "./system-placement.js";
 import { thinkingLevelRefusal } from "./thinking-level-fitting.js";
 
@@ -31,6 +32,8 @@ export type FittedRequest =
 export interface Serving {
   model: string;
   dialect?: string;
+  /** Set where the dialect requires max_tokens (Anthropic's): what a call without one is sent for a model whose longest answer is not known. */
+  defaultMaxTokens?: number;
 }
 
 /**
@@ -60,7 +63,10 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   fitOneToolCallAtATime(out, entry?.facts, serving.dialect, adjustments, serving.model);
   // Known or not: over Anthropic's API, a model nothing is known of takes no system message mid-conversation.
   fitSystemPlacement(out, entry?.facts.midConversationSystem, serving.dialect, adjustments, serving.model);
-  if (!entry) return { ok: true, params: out, traits: {}, adjustments: adjustments.list };
+  if (!entry) {
+    sendDefaultMaxTokens(out, serving.defaultMaxTokens, adjustments, serving.model);
+    return { ok: true, params: out, traits: {}, adjustments: adjustments.list };
+  }
   const facts = entry.facts;
   const model = entry.model;
   const level = thinkingLevelRefusal(out, facts.reasoning, serving.dialect, model);
@@ -68,7 +74,9 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
 
   let reasoning = fitReasoning(out, facts.reasoning, adjustments, model);
   fitMaxTokens(out, facts.maxOutputTokens, facts.parameters.minMaxTokens, adjustments, model);
+  sendLongestAnswer(out, facts.maxOutputTokens, serving.defaultMaxTokens);
   if (reasoning && facts.reasoning?.budgetWithinMaxTokens) reasoning = fitBudgetWithinMaxTokens(out, facts.reasoning, facts.maxOutputTokens, adjustments, model);
+  sendDefaultMaxTokens(out, serving.defaultMaxTokens, adjustments, model);
 
   // What reasoning refuses goes first, so that a choice between parameters (temperature or top_p) is made among those left.
   if (reasoning && facts.reasoning?.parameters) applyRules(out, facts.reasoning.parameters, adjustments, model, " while reasoning");

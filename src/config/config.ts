@@ -47,7 +47,7 @@ export interface ProviderConfig {
   /** Hedged unary calls, when configured. */
   hedge?: HedgeConfig;
   maxTokensField?: "max_tokens" | "max_completion_tokens";
-  /** max_tokens sent when a caller gives none, for vendors that require one (Anthropic). */
+  /** max_tokens sent when a caller gives none, for vendors that require one (Anthropic), to a model whose longest answer the catalogue does not know (the others get that). */
   defaultMaxTokens?: number;
   /** The most texts one embedding request carries; a larger Embed call is sent in batches. */
   embedBatchSize: number;

@@ -138,7 +138,8 @@ export class CallFitting {
     const key = `${provider}/${model}`;
     let fitted = this.fitted.get(key);
     if (!fitted) {
-      fitted = fitChatRequest(this.params, this.entry(provider, model), this.policy, { model, dialect: this.deps.providers.get(provider)?.adapter.dialect });
+      const adapter = this.deps.providers.get(provider)?.adapter;
+      fitted = fitChatRequest(this.params, this.entry(provider, model), this.policy, { model, dialect: adapter?.dialect, defaultMaxTokens: adapter?.defaultMaxTokens });
       this.fitted.set(key, fitted);
     }
     return fitted;

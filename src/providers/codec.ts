@@ -69,6 +69,8 @@ export interface Codec {
   readonly dialect: string;
   /** Headers every request of the dialect carries (Anthropic's `anthropic-version`); configured headers override them. */
   readonly defaultHeaders?: Readonly<Record<string, string>>;
+  /** Set where the dialect requires max_tokens (Anthropic's): what the catalogue sends a call without one to a model whose longest answer it does not know. */
+  readonly defaultMaxTokens?: number;
 
   /** `traits`: what the model catalogue knows of the model's wire names; the dialect's defaults when absent. */
   chatRequest(params: ChatParams, model: string, stream: boolean, traits?: ModelTraits): VendorRequest;

@@ -41,6 +41,7 @@ const MAX_MODEL_PAGES = 10;
 export class DialectAdapter implements ProviderAdapter {
   readonly name: string;
   readonly dialect: string;
+  readonly defaultMaxTokens?: number;
   private readonly transport: VendorTransport;
   private readonly headers: Record<string, string>;
 
@@ -51,6 +52,7 @@ export class DialectAdapter implements ProviderAdapter {
   ) {
     this.name = endpoint.name;
     this.dialect = codec.dialect;
+    this.defaultMaxTokens = codec.defaultMaxTokens;
     this.transport = new VendorTransport(endpoint.name, endpoint.baseUrl, { connections: endpoint.connections });
     this.headers = { ...codec.defaultHeaders, ...endpoint.headers };
   }

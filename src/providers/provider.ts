@@ -167,6 +167,8 @@ export interface ProviderAdapter {
   readonly name: string;
   /** The wire dialect, e.g. "openai", "anthropic". */
   readonly dialect: string;
+  /** Set where the dialect requires max_tokens: the codec's `defaultMaxTokens`. */
+  readonly defaultMaxTokens?: number;
   chat(call: UpstreamCall<ChatParams>): Promise<ChatResult>;
   chatStream(call: UpstreamCall<ChatParams>): AsyncIterable<ChatStreamEvent>;
   embed(call: UpstreamCall<EmbedParams>): Promise<EmbedResult>;

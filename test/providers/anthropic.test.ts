@@ -87,23 +87,7 @@ describe("the Anthropic wire request", () => {
     });
   });
 
-  it("sends the default max_tokens (4096) when the caller gives none", async () => {
-    await world.gw.client().chat(hello);
-    expect(world.fake.messageRequests().at(-1)!.max_tokens).toBe(4096);
-  });
-
-  it("takes the default max_tokens from the provider's config", async () => {
-    const other = await startGateway(
-      { ANTHROPIC_KEY_FOR_FILE: UPSTREAM_KEY },
-      { providers: { anthropic: { api_key: "env:ANTHROPIC_KEY_FOR_FILE", base_url: world.fake.baseUrl, default_max_tokens: 1000 } } },
-    );
-    try {
-      await other.client().chat(hello);
-      expect(world.fake.messageRequests().at(-1)!.max_tokens).toBe(1000);
-    } finally {
-      await other.stop();
-    }
-  });
+  // max_tokens when the caller sets none: anthropic-max-tokens.test.ts.
 
   it("sends images as image blocks: data URLs as base64, http URLs as url sources", async () => {
     await world.gw.client().chat({

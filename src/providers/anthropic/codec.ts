@@ -11,7 +11,7 @@ export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
 export interface AnthropicCodecOptions {
   /** The provider's configured name, for the errors of requests the dialect cannot carry. */
   provider: string;
-  /** Sent when the caller gives no max_tokens, which Anthropic requires. */
+  /** Sent when the caller gives no max_tokens, which Anthropic requires, and the catalogue knows no longest answer for the model (the provider's default_max_tokens). */
   defaultMaxTokens?: number;
 }
 
@@ -29,6 +29,7 @@ export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
   return {
     dialect: "anthropic",
     defaultHeaders: { "anthropic-version": ANTHROPIC_VERSION },
+    defaultMaxTokens: wire.defaultMaxTokens,
 
     chatRequest(params, model, stream, traits) {
       // The beta features a caller of `/v1/messages` asked for go on with its request.

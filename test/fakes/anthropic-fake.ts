@@ -43,6 +43,12 @@ export interface AnthropicFakeOptions {
    * left out of the top-level counts.
    */
   compaction?: { input_tokens: number; output_tokens: number };
+  /**
+   * The model an answer names, by the one asked, where they differ: an alias
+   * answers as the dated model it points to ("claude-sonnet-4-5" as
+   * "claude-sonnet-4-5-20250929"). Unset, an answer names the model asked.
+   */
+  modelVersions?: Record<string, string>;
   /** The tool the model calls when it may (undefined: it answers in words); unset, the forced or first tool with {"query": …}. */
   toolCall?: (body: Json) => { name: string; input: Json } | undefined;
 }
@@ -435,6 +441,11 @@ function withIterations(usage: Json, answered: Json, options: AnthropicFakeOptio
   return { ...usage, iterations: [{ type: "compaction", ...options.compaction }, { type: "message", input_tokens: answered.input_tokens, output_tokens: answered.output_tokens }] };
 }
 
+/** The model an answer names (AnthropicFakeOptions.modelVersions). */
+function answeringModel(body: Json, options: AnthropicFakeOptions): string {
+  return options.modelVersions?.[body.model] ?? body.model;
+}
+
 async function stream(res: ServerResponse, body: Json, result: Answer, options: AnthropicFakeOptions, failWith: StreamFailure | undefined): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
   const send = async (type: string, data: Json) => {
@@ -444,7 +455,7 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
   };
   const id = `msg_${Date.now()}`;
   await send("message_start", {
-    message: { id, type: "message", role: "assistant", model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...result.usage, output_tokens: 1 } },
+    message: { id, type: "message", role: "assistant", model: answeringModel(body, options), content: [], stop_reason: null, stop_sequence: null, usage: { ...result.usage, output_tokens: 1 } },
   });
   await send("ping", {});
   let deltas = 0;
@@ -531,7 +542,7 @@ export async function startAnthropicFake(options: AnthropicFakeOptions): Promise
       id: `msg_${Date.now()}`,
       type: "message",
       role: "assistant",
-      model: body.model,
+      model: answeringModel(body, options),
       content: result.blocks,
       stop_reason: result.stopReason,
       stop_sequence: result.stopSequence,

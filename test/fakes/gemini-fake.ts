@@ -33,6 +33,12 @@ export interface GeminiFakeOptions {
   chunkDelayMs?: number;
   /** Words of filler appended to each answer (for long streams). */
   extraWords?: number;
+  /**
+   * The `modelVersion` an answer names, by the model asked, where they
+   * differ: an alias answers as the model it points to. Unset, an answer
+   * names the model asked.
+   */
+  modelVersions?: Record<string, string>;
 }
 
 export interface GeminiFake extends FakeServer {
@@ -271,7 +277,7 @@ function answer(body: Json, model: FakeModel, options: GeminiFakeOptions, signat
     const thoughts = model.thinking ? 5 : 0;
     return { promptTokenCount: promptTokens, candidatesTokenCount: candidates, totalTokenCount: promptTokens + candidates + thoughts, ...(thoughts ? { thoughtsTokenCount: thoughts } : {}) };
   };
-  const base = { modelVersion: model.name, responseId: randomBytes(8).toString("hex") };
+  const base = { modelVersion: options.modelVersions?.[model.name] ?? model.name, responseId: randomBytes(8).toString("hex") };
   const userText = textOf([...contents].reverse().find((c) => (c.role ?? "user") === "user" && textOf(c.parts) !== "")?.parts);
   // Thought summaries come first, when asked for.
   const thoughts: Json[] = body.generationConfig?.thinkingConfig?.includeThoughts ? [{ text: `Thinking about ${userText}.`, thought: true }] : [];

@@ -1,5 +1,6 @@
 import type { Codec } from "../codec.js";
 import { badResponse, isJsonObject } from "../codec-errors.js";
+import { vendorIdentityOf } from "../openai/answer-identity.js";
 import type { DiscoveredModel } from "../provider.js";
 import { anthropicHttpError, anthropicStreamError } from "./errors.js";
 import { anthropicOriginal, BETA_HEADER } from "./original-request.js";
@@ -50,6 +51,8 @@ export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
         stopSequence: fromAnthropicStopSequence(answer.stop_reason, answer.stop_sequence, params.stop),
         usage,
         usageFault: fault,
+        // The model as Anthropic names it: the dated one an alias points to.
+        ...vendorIdentityOf({ model: body.model }),
       };
     },
 

@@ -5,6 +5,7 @@ import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { MAX_CONTENT_BLOCKS, MAX_REASONING_BLOCKS, MAX_STREAMED_ANSWER_CHARS, MAX_TOOL_CALLS } from "../answer-limits.js";
 import { badResponse, eventObject, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamEvent } from "../provider.js";
+import { StreamIdentity } from "../stream-identity.js";
 import { vendorObject, vendorString } from "../vendor-fields.js";
 import { anthropicStreamError } from "./errors.js";
 import { JSON_TOOL_NAME, fromAnthropicStopReason, fromAnthropicStopSequence, fromAnthropicUsage, type AnthropicBlock } from "./wire.js";
@@ -13,7 +14,7 @@ import { JSON_TOOL_NAME, fromAnthropicStopReason, fromAnthropicStopSequence, fro
 interface AnthropicEvent {
   type?: string;
   index?: number;
-  message?: { id?: string; usage?: unknown };
+  message?: { id?: unknown; model?: unknown; usage?: unknown };
   content_block?: AnthropicBlock;
   delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; signature?: string; stop_reason?: string | null; stop_sequence?: unknown };
   usage?: unknown;
@@ -46,7 +47,8 @@ type BlockRole =
  * What the decoder keeps is bounded: at most MAX_REASONING_BLOCKS thinking
  * blocks of MAX_STREAMED_ANSWER_CHARS characters in all (text, signatures and redacted data), MAX_TOOL_CALLS
  * tool calls and MAX_CONTENT_BLOCKS blocks; past any, the vendor's bad_response.
- * Every text the vendor sends must be a string (vendor-fields.ts).
+ * Every text the vendor sends must be a string (vendor-fields.ts). The
+ * message's id and model (message_start) go on the first delta, and the end.
  */
 export class AnthropicStreamDecoder implements StreamDecoder {
   private readonly blocks = new Map<number, BlockRole>();
@@ -54,7 +56,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   private tools = 0;
   /** Characters of the reasoning blocks kept. */
   private keptChars = 0;
-  private id = "";
+  private readonly identity = new StreamIdentity();
   private stopReason: string | null | undefined;
   /** message_delta's stop_sequence, sent with stop_reason "stop_sequence". */
   private stopSequence: unknown;
@@ -88,13 +90,16 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   }
 
   next(sse: StreamEvent): ChatStreamEvent[] {
+    return this.identity.announce(this.read(sse));
+  }
+
+  private read(sse: StreamEvent): ChatStreamEvent[] {
     if (sse.event === "error") throw anthropicStreamError(sse.data, this.ctx);
     if (sse.data === "") return [];
     const event = eventObject(sse.data, this.ctx) as AnthropicEvent;
     switch (event.type ?? sse.event) {
       case "message_start":
-        // The answer's id is metadata: one of the wrong type is left out.
-        if (typeof event.message?.id === "string") this.id = event.message.id;
+        this.identity.heard(event.message?.id, event.message?.model);
         this.usage = mergedUsage({}, event.message?.usage);
         return [];
       case "content_block_start":
@@ -126,7 +131,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     const { usage, fault } = fromAnthropicUsage(this.usage);
     return {
       type: "end",
-      id: this.id,
+      ...this.identity.said(),
       finishReason: fromAnthropicStopReason(this.stopReason, this.tools > 0),
       stopSequence: fromAnthropicStopSequence(this.stopReason, this.stopSequence, this.stops),
       usage,

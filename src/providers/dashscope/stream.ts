@@ -5,6 +5,7 @@ import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import { fromOpenAIFinishReason } from "../openai/usage.js";
 import type { ChatStreamEvent } from "../provider.js";
+import { StreamIdentity } from "../stream-identity.js";
 import { dashScopeError, generationError, parseDashScopeError } from "./errors.js";
 import { fromDashScopeUsage, isTerminal, type DashScopeGeneration, type DashScopeToolCall } from "./wire.js";
 
@@ -12,7 +13,8 @@ import { fromDashScopeUsage, isTerminal, type DashScopeGeneration, type DashScop
  * Reads a DashScope generation stream: `event:result` chunks of new text,
  * reasoning and tool call fragments, usage cumulative in every chunk, the
  * string "null" as the finish reason until the last chunk (there is no end
- * marker), and `event:error` for a failure.
+ * marker), and `event:error` for a failure. Every chunk has the answer's
+ * `request_id`: the first delta and the end say it (DashScope names no model).
  *
  * The request asks for `incremental_output` (wire.ts), and with it each chunk
  * holds only what is new: it is taken as it comes. Guessing instead from the
@@ -22,7 +24,7 @@ import { fromDashScopeUsage, isTerminal, type DashScopeGeneration, type DashScop
 export class DashScopeStreamDecoder implements StreamDecoder {
   /** Tool call positions already announced (id and name sent). */
   private readonly announced = new Set<number>();
-  private id = "";
+  private readonly identity = new StreamIdentity();
   /** The last chunk's usage as sent, read (and checked) once, at the end. */
   private usage: unknown;
   private finishReason: FinishReason | undefined;
@@ -40,7 +42,7 @@ export class DashScopeStreamDecoder implements StreamDecoder {
     const failure = generationError(body, this.ctx);
     if (failure) throw failure;
     const chunk = body as DashScopeGeneration;
-    if (typeof chunk.request_id === "string" && chunk.request_id) this.id = chunk.request_id;
+    this.identity.heard(chunk.request_id);
     // Usage is cumulative in every chunk: the last one counts.
     if (chunk.usage !== undefined && chunk.usage !== null) this.usage = chunk.usage;
     const choice = chunk.output?.choices?.[0];
@@ -51,13 +53,13 @@ export class DashScopeStreamDecoder implements StreamDecoder {
     const deltas = this.toolCallDeltas(vendorArray(message?.tool_calls, "output.choices[0].message.tool_calls", this.ctx) as DashScopeToolCall[]);
     if (isTerminal(choice.finish_reason)) this.finishReason = fromOpenAIFinishReason(choice.finish_reason);
     if (content === "" && reasoning === "" && deltas.length === 0) return [];
-    return [{ type: "delta", content, toolCalls: deltas, reasoning: reasoning || undefined }];
+    return this.identity.announce([{ type: "delta", content, toolCalls: deltas, reasoning: reasoning || undefined }]);
   }
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {
     if (this.finishReason === undefined) throw streamCutShort(this.ctx);
     const { usage, fault } = fromDashScopeUsage(this.usage);
-    return { type: "end", id: this.id, finishReason: this.finishReason, usage, usageFault: fault };
+    return { type: "end", ...this.identity.said(), finishReason: this.finishReason, usage, usageFault: fault };
   }
 
   /** Tool call fragments, each call announced (id, name) once, arguments as they come. */

@@ -3,6 +3,7 @@ import { create, type JsonObject } from "@bufbuild/protobuf";
 import { MessageSchema, Role } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Codec } from "../codec.js";
 import { badResponse, isJsonObject } from "../codec-errors.js";
+import { vendorIdentityOf } from "../openai/answer-identity.js";
 import type { DiscoveredModel } from "../provider.js";
 import { fromGoogleError, geminiHttpError, noCandidate, type GoogleError } from "./errors.js";
 import { GeminiStreamDecoder } from "./stream-decoder.js";
@@ -49,6 +50,7 @@ export function createGeminiCodec(options: GeminiCodecOptions): Codec {
         finishReason: fromGeminiFinishReason(candidate.finishReason, toolCalls.length > 0),
         usage,
         usageFault: fault,
+        ...vendorIdentityOf({ model: answer.modelVersion }),
       };
     },
 

@@ -3,6 +3,7 @@ import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamEvent } from "../provider.js";
+import { StreamIdentity } from "../stream-identity.js";
 import { fromGoogleError, noCandidate } from "./errors.js";
 import { fromGeminiFinishReason, fromGeminiParts, fromGeminiUsage, type GeminiResponse } from "./wire.js";
 
@@ -10,12 +11,13 @@ import { fromGeminiFinishReason, fromGeminiParts, fromGeminiUsage, type GeminiRe
  * Reads a streamGenerateContent?alt=sse stream: each event a whole
  * GenerateContentResponse with the next parts, usage a running total, and no
  * end marker: the chunk with a finishReason is the last, and a stream that
- * closes before one was cut short.
+ * closes before one was cut short. Every chunk names the answer
+ * (responseId, modelVersion): the first delta and the end say it.
  */
 export class GeminiStreamDecoder implements StreamDecoder {
   /** Gemini closes the stream after its last chunk: the decoder reads until then. */
   readonly done = false;
-  private id = "";
+  private readonly identity = new StreamIdentity();
   private tools = 0;
   private reason: string | undefined;
   // Usage comes on many chunks, each a running total: the last one counts, read (and checked) once, at the end.
@@ -30,7 +32,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
       const code = chunk.error.code;
       throw fromGoogleError(this.ctx, typeof code === "number" && code >= 400 && code <= 599 ? code : 500, chunk.error);
     }
-    if (typeof chunk.responseId === "string" && chunk.responseId) this.id = chunk.responseId;
+    this.identity.heard(chunk.responseId, chunk.modelVersion);
     if (chunk.usageMetadata !== undefined && chunk.usageMetadata !== null) this.usage = chunk.usageMetadata;
     const candidate = chunk.candidates?.[0];
     if (!candidate) {
@@ -39,17 +41,17 @@ export class GeminiStreamDecoder implements StreamDecoder {
       return [];
     }
     const first = this.tools;
-    const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, first, this.id, this.ctx);
+    const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, first, this.identity.id, this.ctx);
     this.tools += toolCalls.length;
     if (candidate.finishReason) this.reason = candidate.finishReason;
     if (text === "" && toolCalls.length === 0 && reasoning === "") return [];
     const fragments = toolCalls.map((call, position) => create(ToolCallDeltaSchema, { index: first + position, id: call.id, name: call.name, argumentsFragment: call.arguments }));
-    return [{ type: "delta", content: text, toolCalls: fragments, reasoning: reasoning || undefined }];
+    return this.identity.announce([{ type: "delta", content: text, toolCalls: fragments, reasoning: reasoning || undefined }]);
   }
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {
     if (this.reason === undefined) throw streamCutShort(this.ctx);
     const { usage, fault } = fromGeminiUsage(this.usage);
-    return { type: "end", id: this.id, finishReason: fromGeminiFinishReason(this.reason, this.tools > 0), usage, usageFault: fault };
+    return { type: "end", ...this.identity.said(), finishReason: fromGeminiFinishReason(this.reason, this.tools > 0), usage, usageFault: fault };
   }
 }

@@ -248,6 +248,8 @@ export interface GeminiResponse {
   promptFeedback?: PromptFeedback;
   usageMetadata?: GeminiUsage;
   responseId?: string;
+  /** The model as Google names it (the one an alias such as gemini-flash-latest points to). */
+  modelVersion?: unknown;
   /** An error sent inside a stream. */
   error?: GoogleError;
 }

@@ -5,6 +5,7 @@ import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import { fromOpenAIUsage } from "../openai/usage.js";
 import type { ChatStreamEvent } from "../provider.js";
+import { StreamIdentity } from "../stream-identity.js";
 import { hasErrorCode, qianfanError } from "./errors.js";
 import { fromQianfanFinishReason, madeUpToolCallId, type QianfanChatAnswer, type QianfanFunctionCall } from "./wire.js";
 
@@ -13,10 +14,11 @@ import { fromQianfanFinishReason, madeUpToolCallId, type QianfanChatAnswer, type
  * with `result` as the increment, usage on every chunk (the last that counts
  * tokens is the answer's), an `error_code` event for a failure, and `is_end`
  * on the last chunk (there is no other end marker). A function call's
- * `thoughts` are its reasoning.
+ * `thoughts` are its reasoning. Every chunk has the answer's `id`: the
+ * first delta and the end say it (v1 names no model).
  */
 export class QianfanStreamDecoder implements StreamDecoder {
-  private id = "";
+  private readonly identity = new StreamIdentity();
   private reason: string | undefined;
   /** The last usage sent that counts tokens (or the first, while none has), read (and checked) once, at the end. */
   private usage: unknown;
@@ -34,7 +36,7 @@ export class QianfanStreamDecoder implements StreamDecoder {
     const chunk = eventObject(event.data, this.ctx);
     if (hasErrorCode(chunk)) throw qianfanError(this.ctx, chunk, 200);
     const answer = chunk as QianfanChatAnswer;
-    if (typeof answer.id === "string" && answer.id) this.id = answer.id;
+    this.identity.heard(answer.id);
     // A chunk may say 0/0 after chunks that counted, the final one too: the last non-zero usage is the answer's (vendor-wire-formats.md §2a Streaming, as one-api reads it).
     if (answer.usage !== undefined && answer.usage !== null && (this.usage === undefined || !countsNothing(answer.usage))) this.usage = answer.usage;
     if (answer.finish_reason) this.reason = answer.finish_reason;
@@ -52,13 +54,13 @@ export class QianfanStreamDecoder implements StreamDecoder {
       const whole = this.functionCall;
       if (whole) events.push({ type: "delta", content: "", toolCalls: [this.toolCall(whole)], reasoning: whole.thoughts || undefined });
     }
-    return events;
+    return this.identity.announce(events);
   }
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {
     if (!this.ended) throw streamCutShort(this.ctx);
     const { usage, fault } = fromOpenAIUsage(this.usage);
-    return { type: "end", id: this.id, finishReason: fromQianfanFinishReason(this.reason, this.functionCall !== undefined), usage, usageFault: fault };
+    return { type: "end", ...this.identity.said(), finishReason: fromQianfanFinishReason(this.reason, this.functionCall !== undefined), usage, usageFault: fault };
   }
 
   private toolCall(call: QianfanFunctionCall) {

@@ -36,7 +36,7 @@ import type { ProviderRuntime } from "./provider-runtime.js";
 import { CACHE_MISS, NO_CACHE, type CacheableAnswer, type CacheLookup, type CacheStatus, type ResponseCache } from "./response-cache.js";
 import type { Candidate, Router } from "./router.js";
 import { startTimer, type StartTimer } from "./timers.js";
-import { boundTokens, embedTokens, estimatedUsage, estimateUsage, rateLimitTokens, reportedUsage, saysAnything, textTokens } from "./usage-estimate.js";
+import { boundTokens, embedTokens, estimatedUsage, estimateUsage, rateLimitTokens, reportedUsage, saysAnything, textTokens, toolCallTokens } from "./usage-estimate.js";
 import { UsageGrace } from "./usage-grace.js";
 
 export interface GatewayDeps {
@@ -105,7 +105,7 @@ export class Gateway {
     try {
       if (cache.answer) return this.chatResponse(call, cache.answer, { attempts: [], served: cache.answer.served }, params, ctx, cache.status, fitting);
       const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })), call);
-      const usage = reportedUsage(value.usage, saysAnything(value.message)) ?? estimateUsage(params, value.message.content + value.message.reasoningContent);
+      const usage = reportedUsage(value.usage, saysAnything(value.message)) ?? estimateUsage(params, value.message);
       const answer = { ...value, usage, served: outcome.served! };
       this.sayUsageFault(value.usageFault, answer.served, ctx);
       cache.store(answer);
@@ -237,7 +237,7 @@ export class Gateway {
     const said = { reasoningContent: "", refusal: "" };
     // Log probabilities are kept for the response cache alone (they can be many: one per token).
     const logprobs = cache !== CACHE_MISS ? new KeptLogprobs() : undefined;
-    /** Tokens of text and reasoning generated so far, estimated (textTokens), for when the vendor reports none. */
+    /** Tokens generated so far (text, reasoning, refusal, tool calls), estimated, for when the vendor reports none. */
     let generated = 0;
     /** Characters of answer text so far, held to max_tokens. */
     let answered = 0;
@@ -261,7 +261,7 @@ export class Gateway {
           if (!begun) call.firstToken();
           const reasoning = event.reasoning ?? "";
           spoke ||= saysAnything({ content: event.content, toolCalls: event.toolCalls, reasoningContent: reasoning, refusal: event.refusal ?? "" });
-          generated += textTokens(event.content) + textTokens(reasoning);
+          generated += textTokens(event.content) + textTokens(reasoning) + textTokens(event.refusal ?? "");
           answered += event.content.length;
           if (bounded) kept += event.content.length + reasoning.length + (event.refusal?.length ?? 0);
           if (keepText) {
@@ -273,6 +273,7 @@ export class Gateway {
           for (const fragment of event.toolCalls) {
             // Names and ids count as well: the summary carries them, and a vendor may send any number of either.
             kept += toolCalls.add(fragment);
+            generated += toolCallTokens(fragment.name, fragment.argumentsFragment);
             answered += fragment.argumentsFragment.length;
           }
           if (kept > MAX_STREAMED_ANSWER_CHARS) throw answerTooLong(dispatched.serving()?.provider);

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { UsageSchema, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { UsageSchema, type Message, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import type { Candidate } from "./router.js";
 
@@ -42,20 +42,44 @@ export function saysAnything(message: { content: string; toolCalls: readonly unk
 }
 
 /**
+ * Tokens one image is estimated at when the vendor reports no usage: a typical count, where UNKNOWN_IMAGE_TOKENS is the
+ * most a budget reserves. A 1024x1024 image, a common size, costs 765 at OpenAI's high detail (85 + 4 tiles of 170),
+ * 1,032 at Gemini's (4 tiles of 768 px at 258), about 1,280 at Qwen-VL's (28 px patches, its default most) and about
+ * 1,400 at Anthropic's (width x height / 750): 1,100 is about their mean.
+ */
+export const ESTIMATED_IMAGE_TOKENS = 1_100;
+
+/** What of a chat call reaches the model as its prompt: the messages, the tools' schemas and the vendor options (absent: none). */
+export type ChatPrompt = Pick<ChatParams, "messages"> & Partial<Pick<ChatParams, "tools" | "vendorOptions">>;
+
+/** What an answer generated: its text, reasoning, refusal and tool calls (names and arguments). */
+export type GeneratedAnswer = Pick<Message, "content" | "reasoningContent" | "refusal" | "toolCalls">;
+
+/**
  * A rough token count for when a vendor reports none (textTokens: about 4
  * characters a token, one a character for Chinese, Japanese and Korean text,
  * the prompt's and the answer's alike): better than recording zero for budgets.
+ * The prompt is counted as promptBoundTokens counts it (tools, vendor options
+ * and images too), and the answer's tool calls count as its text does: an agent's
+ * answer may be all tool call.
  */
-export function estimateUsage(params: Pick<ChatParams, "messages">, completion: string): Usage {
-  return estimatedUsage(params, textTokens(completion));
+export function estimateUsage(params: ChatPrompt, answer: GeneratedAnswer): Usage {
+  let tokens = textTokens(answer.content) + textTokens(answer.reasoningContent) + textTokens(answer.refusal);
+  for (const call of answer.toolCalls) tokens += toolCallTokens(call.name, call.arguments);
+  return estimatedUsage(params, tokens);
+}
+
+/** Estimated tokens of a tool call, or of a streamed fragment of one: its name and its arguments. */
+export function toolCallTokens(name: string, args: string): number {
+  return textTokens(name) + textTokens(args);
 }
 
 /**
  * estimateUsage of an answer known only by its estimated tokens (a stream's, whose text is not kept: the sum of
  * textTokens of its pieces, fractional, rounded once here as the prompt's are).
  */
-export function estimatedUsage(params: Pick<ChatParams, "messages">, completionTokens: number): Usage {
-  const promptTokens = Math.ceil(promptTextTokens(params)) + PER_MESSAGE_TOKENS * params.messages.length;
+export function estimatedUsage(params: ChatPrompt, completionTokens: number): Usage {
+  const promptTokens = promptTokensBy(params, textTokens, ESTIMATED_IMAGE_TOKENS);
   const completion = Math.ceil(completionTokens);
   return create(UsageSchema, { promptTokens, completionTokens: completion, totalTokens: promptTokens + completion });
 }
@@ -77,11 +101,10 @@ export function rateLimitTokens(candidates: readonly Candidate[], bound: number,
 
 /**
  * An upper bound of a chat call's tokens, for the budget to reserve before
- * the call: no tokenizer makes more tokens than characters of text (CJK text
- * is about one token a character, where the 4-characters rule would be far
- * too low), plus the tools' schemas, plus the most the answer may be.
+ * the call: the prompt's bound (promptBoundTokens), plus the most the answer
+ * may be.
  */
-export function boundTokens(params: Pick<ChatParams, "messages" | "maxTokens" | "tools" | "vendorOptions">): number {
+export function boundTokens(params: ChatPrompt & Pick<ChatParams, "maxTokens">): number {
   return promptBoundTokens(params) + (params.maxTokens ?? UNBOUNDED_COMPLETION_TOKENS);
 }
 
@@ -89,26 +112,54 @@ export function boundTokens(params: Pick<ChatParams, "messages" | "maxTokens" | 
  * The prompt's part of boundTokens: its text, its images, the tools' schemas,
  * the messages' framing, and the vendor options, which reach the model too
  * (Anthropic's `system`, OpenAI's `prediction`): left out, text sent there
- * passed budgets and token limits uncounted.
+ * passed budgets and token limits uncounted. Each text counts its UTF-8
+ * bytes (utf8Tokens).
  */
-export function promptBoundTokens(params: Pick<ChatParams, "messages" | "tools" | "vendorOptions">, imageTokens = UNKNOWN_IMAGE_TOKENS): number {
-  let chars = promptChars(params);
-  for (const tool of params.tools) chars += tool.name.length + tool.description.length + (tool.parameters ? JSON.stringify(tool.parameters).length : 0);
-  if (params.vendorOptions) chars += JSON.stringify(params.vendorOptions).length;
-  return chars + PER_MESSAGE_TOKENS * params.messages.length + imageCount(params) * imageTokens;
+export function promptBoundTokens(params: ChatPrompt, imageTokens = UNKNOWN_IMAGE_TOKENS): number {
+  return promptTokensBy(params, utf8Tokens, imageTokens);
 }
 
-function imageCount(params: Pick<ChatParams, "messages">): number {
+/**
+ * The most tokens a text can make: its UTF-8 bytes. The vendors' tokenizers
+ * are byte-level BPE, or SentencePiece falling back to bytes, so no token is
+ * less than a byte; a character is not a bound (Braille, Runic or Yi cost
+ * OpenAI's tokenizers 3 tokens a character: a call counted a token a character
+ * spent three times its reservation). CJK text, 3 bytes a character, is
+ * reserved at up to three times its usual count, and given back at settling.
+ */
+function utf8Tokens(text: string): number {
+  return Buffer.byteLength(text, "utf8");
+}
+
+/**
+ * The prompt's tokens, its texts counted by `tokensOf` (summed, then rounded up once), each image at `imageTokens`, and
+ * each message's framing: the one account of what a prompt holds, for the bound and the estimate alike.
+ */
+function promptTokensBy(params: ChatPrompt, tokensOf: (text: string) => number, imageTokens: number): number {
+  let tokens = 0;
   let images = 0;
-  for (const message of params.messages) for (const part of message.parts) if (part.part.case === "imageUrl") images++;
-  return images;
+  for (const message of params.messages) {
+    tokens += tokensOf(message.content);
+    for (const part of message.parts) {
+      if (part.part.case === "text") tokens += tokensOf(part.part.value);
+      else if (part.part.case === "imageUrl") images++;
+    }
+    for (const call of message.toolCalls) tokens += tokensOf(call.name) + tokensOf(call.arguments);
+  }
+  for (const tool of params.tools ?? []) tokens += tokensOf(tool.name) + tokensOf(tool.description) + (tool.parameters ? tokensOf(JSON.stringify(tool.parameters)) : 0);
+  if (params.vendorOptions) tokens += tokensOf(JSON.stringify(params.vendorOptions));
+  return Math.ceil(tokens) + PER_MESSAGE_TOKENS * params.messages.length + images * imageTokens;
 }
 
 /** Embedding calls: the estimate (for rate limits) and the bound (for budgets) of their input tokens. */
 export function embedTokens(params: Pick<EmbedParams, "inputs">): { estimated: number; bound: number } {
   let chars = 0;
-  for (const input of params.inputs) chars += input.length;
-  return { estimated: Math.ceil(chars / 4), bound: chars };
+  let bytes = 0;
+  for (const input of params.inputs) {
+    chars += input.length;
+    bytes += utf8Tokens(input);
+  }
+  return { estimated: Math.ceil(chars / 4), bound: bytes };
 }
 
 /** Characters a tokenizer makes about one token each: CJK ideographs, kana, hangul, full-width forms. */
@@ -124,25 +175,4 @@ export function textTokens(text: string): number {
   if (!DENSE_SCRIPT.test(text)) return text.length / 4;
   const dense = text.match(DENSE_SCRIPT_ALL)!.length;
   return dense + (text.length - dense) / 4;
-}
-
-/** The prompt's text in estimated tokens (fractional, summed before rounding). */
-function promptTextTokens(params: Pick<ChatParams, "messages">): number {
-  let tokens = 0;
-  for (const message of params.messages) {
-    tokens += textTokens(message.content);
-    for (const part of message.parts) if (part.part.case === "text") tokens += textTokens(part.part.value);
-    for (const call of message.toolCalls) tokens += (call.name.length + call.arguments.length) / 4;
-  }
-  return tokens;
-}
-
-function promptChars(params: Pick<ChatParams, "messages">): number {
-  let chars = 0;
-  for (const message of params.messages) {
-    chars += message.content.length;
-    for (const part of message.parts) if (part.part.case === "text") chars += part.part.value.length;
-    for (const call of message.toolCalls) chars += call.name.length + call.arguments.length;
-  }
-  return chars;
 }

@@ -3,15 +3,26 @@
 // most text, one per character of Chinese, Japanese or Korean.
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { MessageSchema, Role, ToolCallSchema, UsageSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { estimatedUsage, estimateUsage, promptBoundTokens, reportedUsage, saysAnything } from "../../src/gateway/usage-estimate.js";
+import { ContentPartSchema, MessageSchema, Role, ToolCallSchema, ToolSchema, UsageSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import {
+  ESTIMATED_IMAGE_TOKENS,
+  estimatedUsage,
+  estimateUsage,
+  embedTokens,
+  promptBoundTokens,
+  reportedUsage,
+  saysAnything,
+  UNKNOWN_IMAGE_TOKENS,
+} from "../../src/gateway/usage-estimate.js";
 
 const prompt = (content: string) => ({ messages: [create(MessageSchema, { role: Role.USER, content })] });
+/** An answer of text alone. */
+const said = (content: string) => create(MessageSchema, { role: Role.ASSISTANT, content });
 
 describe("the usage estimate", () => {
   it("counts about four characters a token in alphabetic text", () => {
-    expect(estimateUsage(prompt("a".repeat(400)), "b".repeat(40)).promptTokens).toBe(100 + 3);
-    expect(estimateUsage(prompt("a".repeat(400)), "b".repeat(40)).completionTokens).toBe(10);
+    expect(estimateUsage(prompt("a".repeat(400)), said("b".repeat(40))).promptTokens).toBe(100 + 3);
+    expect(estimateUsage(prompt("a".repeat(400)), said("b".repeat(40))).completionTokens).toBe(10);
   });
 
   it("counts a token a character in Chinese, Japanese and Korean text, a quarter for the rest of it", () => {
@@ -23,9 +34,38 @@ describe("the usage estimate", () => {
   // An answer is counted as a prompt is (hostile audit 4, finding 3): a 4,400-character Chinese answer was 1,100 tokens.
   it("counts an answer's text as it counts the prompt's: a Chinese answer a token a character", () => {
     const chinese = "请写长文".repeat(1_100);
-    expect(estimateUsage(prompt("hi"), chinese).completionTokens).toBe(4_400);
-    expect(estimateUsage(prompt("hi"), chinese).completionTokens).toBe(estimatedUsage(prompt(chinese), 0).promptTokens - 3);
-    expect(estimateUsage(prompt("hi"), `${"天".repeat(10)}${"x".repeat(40)}`).completionTokens).toBe(20);
+    expect(estimateUsage(prompt("hi"), said(chinese)).completionTokens).toBe(4_400);
+    expect(estimateUsage(prompt("hi"), said(chinese)).completionTokens).toBe(estimatedUsage(prompt(chinese), 0).promptTokens - 3);
+    expect(estimateUsage(prompt("hi"), said(`${"天".repeat(10)}${"x".repeat(40)}`)).completionTokens).toBe(20);
+  });
+
+  // Vendors audit, finding 1: a Qianfan v1 answer that was one 4,000-character function call, with 0/0 usage, was billed 0 completion tokens.
+  it("counts an answer's tool calls, names and arguments, as it counts its text", () => {
+    const args = JSON.stringify({ query: "x".repeat(4_000) });
+    const call = create(ToolCallSchema, { id: "c1", name: "search", arguments: args });
+    const answer = create(MessageSchema, { role: Role.ASSISTANT, toolCalls: [call, call] });
+    expect(estimateUsage(prompt("hi"), answer).completionTokens).toBe(Math.ceil((2 * ("search".length + args.length)) / 4));
+    const both = create(MessageSchema, { role: Role.ASSISTANT, content: "a".repeat(40), reasoningContent: "b".repeat(40), refusal: "c".repeat(40), toolCalls: [call] });
+    expect(estimateUsage(prompt("hi"), both).completionTokens).toBe(Math.ceil((120 + "search".length + args.length) / 4));
+  });
+
+  // Vendors audit, finding 1: a prompt of text and two images was estimated at 6 tokens, the images at none.
+  it("counts the prompt's images, tools' schemas and vendor options, which promptBoundTokens reserves for", () => {
+    const image = (url: string) => create(ContentPartSchema, { part: { case: "imageUrl", value: { url } } });
+    const text = create(ContentPartSchema, { part: { case: "text", value: "a".repeat(40) } });
+    const withImages = { messages: [create(MessageSchema, { role: Role.USER, parts: [text, image("https://example.com/a.png"), image("data:image/png;base64,AAAA")] })] };
+    expect(estimatedUsage(withImages, 0).promptTokens).toBe(10 + 3 + 2 * ESTIMATED_IMAGE_TOKENS);
+    // The estimate is a typical count, the bound the most: an image is reserved for at more than it is estimated at.
+    expect(promptBoundTokens({ ...withImages, tools: [] })).toBe(40 + 3 + 2 * UNKNOWN_IMAGE_TOKENS);
+
+    const parameters = { type: "object", properties: { query: { type: "string", description: "q".repeat(400) } } };
+    const tool = create(ToolSchema, { name: "search", description: "d".repeat(40), parameters });
+    const schemaChars = "search".length + 40 + JSON.stringify(parameters).length;
+    const vendorOptions = { system: "s".repeat(400) };
+    const withTools = { ...prompt("a".repeat(40)), tools: [tool], vendorOptions };
+    expect(estimatedUsage(withTools, 0).promptTokens).toBe(Math.ceil((40 + schemaChars + JSON.stringify(vendorOptions).length) / 4) + 3);
+    // The bound counts the same terms, a token a character.
+    expect(promptBoundTokens(withTools)).toBe(40 + schemaChars + JSON.stringify(vendorOptions).length + 3);
   });
 });
 
@@ -35,6 +75,14 @@ describe("the bound a budget reserves and a token limit takes", () => {
     const plain = promptBoundTokens({ ...prompt("hi"), tools: [] });
     expect(promptBoundTokens({ ...prompt("hi"), tools: [], vendorOptions: { system: text } })).toBeGreaterThanOrEqual(plain + text.length);
     expect(promptBoundTokens({ ...prompt("hi"), tools: [], vendorOptions: { prediction: { type: "content", content: text } } })).toBeGreaterThanOrEqual(plain + text.length);
+  });
+
+  it("counts a text's UTF-8 bytes, which no token is shorter than: Braille costs OpenAI's tokenizers 3 tokens a character", () => {
+    // o200k_base makes 3,000 tokens of these 1,000 characters (each its 3 bytes).
+    const braille = "\u2800\u28ff\u2812\u2824".repeat(250);
+    expect(promptBoundTokens({ ...prompt(braille), tools: [] })).toBe(3_000 + 3);
+    expect(promptBoundTokens({ ...prompt("plain text"), tools: [] })).toBe(10 + 3);
+    expect(embedTokens({ inputs: [braille, "ab"] }).bound).toBe(3_002);
   });
 });
 

@@ -3,7 +3,10 @@
 // chunks that counted (../shared/reference/vendor-wire-formats.md §2a
 // Streaming, L121: one-api keeps the last non-zero usage), and a vendor that
 // counts nothing at all is estimated, and said to be, as one that reports no
-// usage. The ledger bills what the caller was told.
+// usage. The ledger bills what the caller was told. The estimate counts what
+// the call sent and generated beyond text: the tools' schemas, and an answer's
+// tool calls (vendors audit, finding 1: a 0/0 Qianfan v1 stream ending in a
+// 4,000-character function call was billed 0 completion tokens).
 import { create } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +28,8 @@ const world = gatewayOverFake(
 const hello = { model: "ernie-4.0-8k", messages: [{ role: Role.USER, content: "hello there" }] };
 /** What the fake counts for `hello`: its words, and two for the message. */
 const PROMPT_TOKENS = 4;
+const parameters = { type: "object", properties: { query: { type: "string", description: "what to look up" } } };
+const tools = [{ name: "search", description: "searches the web", parameters }];
 
 let admin: Client<typeof AdminService>;
 beforeAll(() => {
@@ -37,14 +42,18 @@ async function keyFor(keyId: string): Promise<string> {
   return secret;
 }
 
-async function streamed(secret: string) {
+async function streamed(secret: string, request: typeof hello & { tools?: typeof tools } = hello) {
   let text = "";
+  let reasoning = "";
   let summary;
-  for await (const event of world.gw.client("connect", secret).chatStream(hello)) {
-    if (event.event.case === "delta") text += event.event.value.content;
+  for await (const event of world.gw.client("connect", secret).chatStream(request)) {
+    if (event.event.case === "delta") {
+      text += event.event.value.content;
+      reasoning += event.event.value.reasoningContent;
+    }
     if (event.event.case === "summary") summary = event.event.value;
   }
-  return { text, summary: summary! };
+  return { text, reasoning, summary: summary! };
 }
 
 /** The key's ledger, once it holds `calls` rows: its tokens are the usages the callers were told, and it cost something. */
@@ -78,13 +87,41 @@ describe("vendor usage that counts nothing", () => {
       const secret = await keyFor("zero-every-answer");
       const unary = await world.gw.client("connect", secret).chat(hello);
       expect(unary.message?.content).toBe("Echo: hello there");
-      expect(unary.usage).toEqual(estimateUsage(create(ChatRequestSchema, hello), "Echo: hello there"));
+      expect(unary.usage).toEqual(estimateUsage(create(ChatRequestSchema, hello), unary.message!));
       const { summary } = await streamed(secret);
       expect(summary.usageEstimated).toBe(true);
       expect(summary.usage).toEqual(unary.usage);
       expect(summary.usage!.promptTokens).toBeGreaterThan(0);
       expect(summary.usage!.completionTokens).toBeGreaterThan(0);
       await expectBilled("zero-every-answer", 2, [unary.usage!, summary.usage!]);
+    } finally {
+      world.fake.options.zeroUsage = undefined;
+    }
+  });
+
+  it("a vendor that counts nothing for an answer that is a function call is estimated with the call's arguments and the tools' schemas", async () => {
+    world.fake.options.zeroUsage = "every-answer";
+    try {
+      const secret = await keyFor("zero-function-call");
+      // The fake calls the first function with {"query": <the user's text>}: 4,000 characters of arguments.
+      const question = "x".repeat(4_000);
+      const request = { ...hello, messages: [{ role: Role.USER, content: question }], tools };
+      const promptTokens = Math.ceil((question.length + "search".length + "searches the web".length + JSON.stringify(parameters).length) / 4) + 3;
+
+      const unary = await world.gw.client("connect", secret).chat(request);
+      const [call] = unary.message!.toolCalls;
+      expect(call!.arguments).toBe(JSON.stringify({ query: question }));
+      // All ASCII: a quarter of a token a character, of the reasoning (Qianfan's `thoughts`), the name and the arguments.
+      const generated = (reasoning: string) => Math.ceil((reasoning.length + call!.name.length + call!.arguments.length) / 4);
+      expect(unary.usage).toMatchObject({ promptTokens, completionTokens: generated(unary.message!.reasoningContent) });
+
+      const { text, reasoning, summary } = await streamed(secret, request);
+      expect(text).toBe("");
+      expect(summary.toolCalls.map((c) => [c.name, c.arguments])).toEqual([[call!.name, call!.arguments]]);
+      expect(summary.usageEstimated).toBe(true);
+      expect(summary.usage).toMatchObject({ promptTokens, completionTokens: generated(reasoning) });
+      expect(summary.usage!.completionTokens).toBeGreaterThan(1_000);
+      await expectBilled("zero-function-call", 2, [unary.usage!, summary.usage!]);
     } finally {
       world.fake.options.zeroUsage = undefined;
     }

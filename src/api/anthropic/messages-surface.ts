@@ -1,6 +1,6 @@
 import type { ConnectError } from "@connectrpc/connect";
 import type { Gateway } from "../../gateway/gateway.js";
-import { estimateUsage } from "../../gateway/usage-estimate.js";
+import { estimatedUsage } from "../../gateway/usage-estimate.js";
 import { toAnthropicError } from "../../providers/anthropic/errors.js";
 import { toAnthropicMessage } from "../../providers/anthropic/messages-answer.js";
 import { AnthropicEventWriter } from "../../providers/anthropic/messages-events.js";
@@ -101,8 +101,8 @@ async function countTokens(gateway: Gateway, { ctx, body, res }: RestCall): Prom
   const { request } = messagesRequestFromAnthropic(body, { maxTokensRequired: false });
   validateChat(request);
   await gateway.admitUncharged(request.model, ctx);
-  const toolChars = request.tools.reduce((sum, tool) => sum + tool.name.length + tool.description.length + JSON.stringify(tool.parameters ?? {}).length, 0);
-  sendJson(res, { input_tokens: estimateUsage(request, "").promptTokens + Math.ceil(toolChars / 4) });
+  // The estimate counts the tools' schemas and the images as the prompt of a charged call does.
+  sendJson(res, { input_tokens: estimatedUsage(request, 0).promptTokens });
 }
 
 /** A failure in Anthropic's shape; once a stream has begun, as Anthropic does, an `error` event. */

@@ -120,7 +120,7 @@ function vendorSection(catalogue: Catalogue, provider: string): string {
     lines.push(`Every model: ${rules || "the contract's ranges"}${wireNote(vendor.defaults.wire)}. Source: [${vendor.defaults.source.date}](${vendor.defaults.source.url}).`);
     for (const family of vendor.models.filter((row) => isGlob(row.model))) {
       const can = CAPABILITIES.filter(([fact]) => family[fact] !== undefined).map(([fact, name]) => (family[fact] ? name : `no ${name}`));
-      const says = [describeReasoning(family.reasoning ?? undefined), describeRules(family.parameters), ...can, family.wire?.streamOnly ? STREAM_ONLY : ""].filter(Boolean).join("; ");
+      const says = [describeReasoning(family.reasoning ?? undefined), describeRules(family.parameters), ...can, family.wire?.streamOnly ? STREAM_ONLY : "", family.wire?.endpoint === "responses" ? RESPONSES_ONLY : ""].filter(Boolean).join("; ");
       lines.push(`Family \`${family.model}\` (under the rows of the models it matches, and all a new model has until it has a row): ${says}. Source: [${family.source.date}](${family.source.url}).`);
     }
     for (const [dialect, facts] of Object.entries(vendor.dialects ?? {})) {
@@ -166,11 +166,14 @@ function row(entry: ModelEntry, everyModel: Set<string>): string {
 }
 
 function capabilities(facts: ModelEntry["facts"]): string {
-  return ["chat", ...CAPABILITIES.filter(([key]) => facts[key] === true).map(([, name]) => name), facts.wire.streamOnly ? STREAM_ONLY : ""].filter(Boolean).join(", ");
+  return ["chat", ...CAPABILITIES.filter(([key]) => facts[key] === true).map(([, name]) => name), facts.wire.streamOnly ? STREAM_ONLY : "", facts.wire.endpoint === "responses" ? RESPONSES_ONLY : ""].filter(Boolean).join(", ");
 }
 
 /** Said of a model its vendor answers only as a stream (ModelTraits.streamOnly). */
 const STREAM_ONLY = "stream only (a unary call is gathered from a stream)";
+
+/** Said of a model OpenAI serves only on its Responses API (ModelTraits.endpoint). */
+const RESPONSES_ONLY = "sent to the Responses API (`/responses`; OpenAI serves it there only)";
 
 function shorter(facts: ModelEntry["facts"]): string {
   const dims = facts.embedding?.shorterDimensions;

@@ -162,6 +162,8 @@ const wire = z.strictObject({
   parallelToolCallsField: z.literal("parallel_tool_calls").optional(),
   /** The vendor answers the model only as a stream (QwQ, open-source Qwen3): a unary call is streamed and gathered. */
   streamOnly: z.boolean().optional(),
+  /** OpenAI dialect: the vendor serves the model only on its Responses API (`/responses`), not on `/chat/completions` (the Codex and -pro models). */
+  endpoint: z.literal("responses").optional(),
 });
 export type Wire = z.infer<typeof wire>;
 

@@ -74,8 +74,9 @@ export interface Codec {
 
   /** `traits`: what the model catalogue knows of the model's wire names; the dialect's defaults when absent. */
   chatRequest(params: ChatParams, model: string, stream: boolean, traits?: ModelTraits): VendorRequest;
-  chatResponse(body: unknown, params: ChatParams, ctx: ErrorContext): ChatResult;
-  chatStream(params: ChatParams, ctx: ErrorContext): StreamDecoder;
+  /** `traits` as chatRequest had them: the answer is in the shape of the endpoint the request went to (ModelTraits.endpoint). */
+  chatResponse(body: unknown, params: ChatParams, ctx: ErrorContext, traits?: ModelTraits): ChatResult;
+  chatStream(params: ChatParams, ctx: ErrorContext, traits?: ModelTraits): StreamDecoder;
 
   /** Absent: the dialect has no embeddings API. */
   embedRequest?(params: EmbedParams, model: string): VendorRequest;

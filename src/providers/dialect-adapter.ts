@@ -62,7 +62,7 @@ export class DialectAdapter implements ProviderAdapter {
     if (call.traits?.streamOnly) return gatheredAnswer(this.chatStream(call), { provider: this.name, credential: call.credential });
     const answer = await this.exchange(this.codec.chatRequest(call.params, call.upstreamModel, false, call.traits), call);
     if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
-    return this.chatResult(answer.body, call.params, answer.ctx);
+    return this.chatResult(answer.body, call, answer.ctx);
   }
 
   async *chatStream(call: UpstreamCall<ChatParams>): AsyncGenerator<ChatStreamEvent> {
@@ -70,11 +70,11 @@ export class DialectAdapter implements ProviderAdapter {
     const answer = await this.exchange(request, call);
     if (answer.kind === "json") {
       // The vendor answered the stream in one piece: the same answer, as one delta and its end.
-      yield* whole(this.chatResult(answer.body, call.params, answer.ctx));
+      yield* whole(this.chatResult(answer.body, call, answer.ctx));
       return;
     }
     const { ctx } = answer;
-    const decoder = this.codec.chatStream(call.params, ctx);
+    const decoder = this.codec.chatStream(call.params, ctx, call.traits);
     const body = answer.res.body;
     const { afterAnswer } = call;
     /** The vendor said the answer's end: what it sends after that is told to afterAnswer. */
@@ -181,8 +181,8 @@ export class DialectAdapter implements ProviderAdapter {
   }
 
   /** A whole chat answer as the codec reads it, checked. */
-  private chatResult(body: unknown, params: ChatParams, ctx: ErrorContext): ChatResult {
-    return checkedResult(guarded(ctx, () => this.codec.chatResponse(body, params, ctx)), ctx);
+  private chatResult(body: unknown, call: UpstreamCall<ChatParams>, ctx: ErrorContext): ChatResult {
+    return checkedResult(guarded(ctx, () => this.codec.chatResponse(body, call.params, ctx, call.traits)), ctx);
   }
 
   private requestHeaders(request: VendorRequest, authorization: Authorization, extra: Readonly<Record<string, string>> | undefined): Record<string, string> {

@@ -39,4 +39,6 @@ export interface ModelTraits {
    * call is asked): the adapter streams a unary call and gathers the answer.
    */
   streamOnly?: boolean;
+  /** OpenAI dialect: the vendor serves the model only on its Responses API, so the request goes to `/responses` in that API's shape. */
+  endpoint?: "responses";
 }

@@ -28,7 +28,7 @@ describe("prices of names a row only starts", () => {
 
   it("keeps the row's limits and rules for such a model: only its price is not guessed", () => {
     expect(catalogue.lookup("openai", "gpt-4o-2024-05-13")).toMatchObject({ row: "gpt-4o", facts: { maxOutputTokens: 16_384, imageInput: true } });
-    expect(catalogue.lookup("openai", "o1-pro")).toMatchObject({ row: "o1", facts: { reasoning: { always: true } } });
+    expect(catalogue.lookup("openai", "o1-preview")).toMatchObject({ row: "o1", facts: { reasoning: { always: true } } });
   });
 
   it("prices a snapshot its row lists at the row's price, on OpenAI and Anthropic", () => {

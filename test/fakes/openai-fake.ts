@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type RecordedRequest, type Scripted } from "./fake-server.js";
+import { answerResponses, ONLY_ON_RESPONSES, RESPONSES_ONLY_MODELS, type ResponsesFakeState } from "./openai-responses-fake.js";
 import { errorBody, isOpenAIReasoningModel, reasonsAloud, usageInFinishingChoice, usageOf, vendorViolation, type CompatibleVendor } from "./openai-compatible-rules.js";
 
 /**
@@ -25,6 +26,8 @@ import { errorBody, isOpenAIReasoningModel, reasonsAloud, usageInFinishingChoice
  *   (or `.refusal`), a chunk's tokens with each chunk
  *   (https://platform.openai.com/docs/api-reference/chat/object and
  *   https://platform.openai.com/docs/api-reference/chat-streaming/streaming).
+ * - the models OpenAI serves only on its Responses API are refused here and answered on
+ *   `POST /v1/responses` (openai-responses-fake.ts, which says the rules it enforces there).
  * With `vendor` set it enforces that vendor's rules and answers in its shapes
  * (openai-compatible-rules.ts): DeepSeek, Moonshot, Zhipu.
  */
@@ -70,6 +73,8 @@ export interface OpenAIFake extends FakeServer {
   readonly baseUrl: string;
   readonly options: OpenAIFakeOptions;
   chatRequests(): Record<string, any>[];
+  /** The bodies of `POST /v1/responses`, for the models OpenAI serves there only (openai-responses-fake.ts). */
+  responsesRequests(): Record<string, any>[];
   /** The tool calls the fake made, in order, as it made them (to compare what a client received with them). */
   readonly toolCallsMade: { id: string; name: string; arguments: string }[];
   /**
@@ -306,6 +311,7 @@ export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenA
   const models = options.models ?? DEFAULT_MODELS[vendor];
   const failingKeys = new Map<string, Extract<Scripted, { kind: "error" }>>();
   const toolCallsMade: OpenAIFake["toolCallsMade"] = [];
+  const responses: ResponsesFakeState = { issued: new Set(), cachedTokens: options.cachedTokens, chunkDelayMs: options.chunkDelayMs, extraWords: options.extraWords, toolCallsMade };
   const server = await startFakeServer(async (req: RecordedRequest, res) => {
     const given = (req.headers.authorization ?? "").replace(/^Bearer\s+/, "");
     if (![options.apiKey, ...(options.extraKeys ?? [])].some((key) => req.headers.authorization === `Bearer ${key}`)) {
@@ -330,11 +336,17 @@ export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenA
         usage: { prompt_tokens: inputs.reduce((s, t) => s + words(t), 0), total_tokens: inputs.reduce((s, t) => s + words(t), 0) },
       });
     }
+    if (req.method === "POST" && req.path === "/v1/responses") {
+      const body = req.body as Json;
+      if (!models.includes(body?.model)) return sendJson(res, 404, { error: { message: `The model \`${body?.model}\` does not exist or you do not have access to it.`, type: "invalid_request_error", param: null, code: "model_not_found" } });
+      return answerResponses(res, body, responses);
+    }
     if (req.method !== "POST" || req.path !== "/v1/chat/completions") return sendJson(res, 404, { error: { message: `Unknown request URL: ${req.method} ${req.path}`, type: "invalid_request_error" } });
     if (!(req.headers["content-type"] ?? "").includes("application/json") || typeof req.body !== "object") return invalid(res, "We could not parse the JSON body of your request.");
     const body = req.body as Json;
     const problem = violation(body);
     if (problem) return invalid(res, problem[0], problem[1]);
+    if (RESPONSES_ONLY_MODELS.includes(body.model)) return invalid(res, ONLY_ON_RESPONSES, "model");
     const broken = vendorViolation(vendor, body);
     if (broken) return sendJson(res, broken.status ?? 400, errorBody(vendor, broken));
     if (!models.includes(body.model)) return sendJson(res, 404, { error: { message: `The model \`${body.model}\` does not exist or you do not have access to it.`, type: "invalid_request_error", param: null, code: "model_not_found" } });
@@ -370,6 +382,7 @@ export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenA
     baseUrl: `${server.origin}/v1`,
     options,
     chatRequests: () => server.requests.filter((r) => r.path === "/v1/chat/completions").map((r) => r.body as Json),
+    responsesRequests: () => server.requests.filter((r) => r.path === "/v1/responses").map((r) => r.body as Json),
     toolCallsMade,
     failKey: (key: string, answer: Extract<Scripted, { kind: "error" }> | undefined) => void (answer ? failingKeys.set(key, answer) : failingKeys.delete(key)),
   });

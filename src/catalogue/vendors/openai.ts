@@ -6,6 +6,8 @@
 // "gpt-5-pro" and the "-search-preview" and "-deep-research" models at their
 // own prices, the last two with a fee per web search the ledger cannot count),
 // so keys with a budget are refused them until pricing.models prices them.
+// The models OpenAI serves on its Responses API only (the Codex and -pro
+// models) say so in `wire.endpoint`: the OpenAI dialect sends them there.
 import type { VendorFile } from "../schema.js";
 import { chatModels, checked, embeddingModel, usd } from "./helpers.js";
 
@@ -29,6 +31,19 @@ const EFFORT = { always: true, control: "effort" as const, efforts: ["low" as co
 const GPT5 = { contextWindow: 400_000, maxOutputTokens: 128_000, imageInput: true, parameters: REASONING_MODEL_RULES, reasoning: EFFORT };
 const GPT5_PRO = { ...GPT5, reasoning: { ...EFFORT, efforts: ["high" as const] } };
 const O_SERIES = { contextWindow: 200_000, maxOutputTokens: 100_000, parallelToolCalls: false, parameters: REASONING_MODEL_RULES, reasoning: EFFORT };
+/**
+ * Served on the Responses API only (each model's page: "Chat Completions
+ * v1/chat/completions: Not supported"; `/chat/completions` answers 400 "This
+ * model is only supported in v1/responses and not in v1/chat/completions."):
+ * the Codex and -pro models. That API has no seed (nor stop or penalties, which
+ * reasoning models refuse anyway): dropped, and said.
+ */
+function responsesOnly<T extends { parameters: typeof REASONING_MODEL_RULES }>(facts: T) {
+  return { ...facts, parameters: { ...facts.parameters, unsupported: [...facts.parameters.unsupported, "seed" as const] }, wire: { endpoint: "responses" as const } };
+}
+const DEV_MODELS = "https://developers.openai.com/api/docs/models";
+const CODEX_CHECKED = "2026-12-04";
+
 const GPT41 = { contextWindow: 1_047_576, maxOutputTokens: 32_768, imageInput: true };
 const GPT4O = { contextWindow: 128_000, maxOutputTokens: 16_384, imageInput: true };
 
@@ -49,11 +64,23 @@ export const OPENAI: VendorFile = {
     { model: "o3*", ...O_SERIES, source: checked("https://platform.openai.com/docs/guides/reasoning", "2026-12-01") },
     { model: "o4*", ...O_SERIES, source: checked("https://platform.openai.com/docs/guides/reasoning", "2026-12-01") },
     { model: "gpt-5.5", ...GPT5, price: usd(5, 30, 0.5), source: checked(`${MODELS}/gpt-5.5`, PRICES) },
-    { model: "gpt-5.5-pro", ...GPT5_PRO, price: usd(30, 180), source: checked(`${MODELS}/gpt-5.5-pro`, PRICES) },
+    { model: "gpt-5.5-pro", ...responsesOnly(GPT5_PRO), price: usd(30, 180), source: checked(`${MODELS}/gpt-5.5-pro`, PRICES) },
     { model: "gpt-5.4", ...GPT5, price: usd(2.5, 15, 0.25), source: checked(`${MODELS}/gpt-5.4`, PRICES) },
-    { model: "gpt-5.4-pro", ...GPT5_PRO, price: usd(30, 180), source: checked(`${MODELS}/gpt-5.4-pro`, PRICES) },
+    { model: "gpt-5.4-pro", ...responsesOnly(GPT5_PRO), price: usd(30, 180), source: checked(`${MODELS}/gpt-5.4-pro`, PRICES) },
     { model: "gpt-5.4-mini", ...GPT5, price: usd(0.75, 4.5, 0.075), source: checked(`${MODELS}/gpt-5.4-mini`, PRICES) },
     { model: "gpt-5.4-nano", ...GPT5, price: usd(0.2, 1.25, 0.02), source: checked(`${MODELS}/gpt-5.4-nano`, PRICES) },
+    // Unpriced here (see the header): their rows say only that OpenAI serves them on the Responses API.
+    { model: "gpt-5-pro", ...responsesOnly(GPT5_PRO), source: checked(`${DEV_MODELS}/gpt-5-pro`, CODEX_CHECKED) },
+    { model: "o1-pro", ...responsesOnly(O_SERIES), source: checked(`${DEV_MODELS}/o1-pro`, CODEX_CHECKED) },
+    { model: "o3-pro", ...responsesOnly(O_SERIES), source: checked(`${DEV_MODELS}/o3-pro`, CODEX_CHECKED) },
+    // The Codex models, for agentic coding (Codex's default model). A later one (gpt-5.2-codex) is served alike before it has a row.
+    { model: "gpt-5*-codex*", ...responsesOnly(GPT5), source: checked(`${DEV_MODELS}/gpt-5-codex`, CODEX_CHECKED) },
+    { model: "gpt-5-codex", ...responsesOnly(GPT5), price: usd(1.25, 10, 0.125), source: checked(`${DEV_MODELS}/gpt-5-codex`, CODEX_CHECKED) },
+    { model: "gpt-5.1-codex", ...responsesOnly(GPT5), price: usd(1.25, 10, 0.125), source: checked(`${DEV_MODELS}/gpt-5.1-codex`, CODEX_CHECKED) },
+    { model: "gpt-5.1-codex-mini", ...responsesOnly(GPT5), price: usd(0.25, 2, 0.025), source: checked(`${DEV_MODELS}/gpt-5.1-codex-mini`, CODEX_CHECKED) },
+    { model: "gpt-5.1-codex-max", ...responsesOnly(GPT5), price: usd(1.25, 10, 0.125), source: checked(`${DEV_MODELS}/gpt-5.1-codex-max`, CODEX_CHECKED) },
+    // o4-mini tuned for the Codex CLI.
+    { model: "codex-mini-latest", ...responsesOnly(O_SERIES), imageInput: true, price: usd(1.5, 6, 0.375), source: checked(`${DEV_MODELS}/codex-mini-latest`, CODEX_CHECKED) },
     { model: "gpt-5", snapshots: ["gpt-5-2025-08-07"], ...GPT5, price: usd(1.25, 10, 0.125), source: checked(`${MODELS}/gpt-5`, PRICES) },
     { model: "gpt-5-mini", snapshots: ["gpt-5-mini-2025-08-07"], ...GPT5, price: usd(0.25, 2, 0.025), source: checked(`${MODELS}/gpt-5-mini`, PRICES) },
     { model: "gpt-5-nano", snapshots: ["gpt-5-nano-2025-08-07"], ...GPT5, price: usd(0.05, 0.4, 0.005), source: checked(`${MODELS}/gpt-5-nano`, PRICES) },

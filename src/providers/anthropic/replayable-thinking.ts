@@ -6,6 +6,7 @@
 // on as it is, every later turn served by Claude would fail, and a 400 is
 // neither retried nor failed over.
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { isOpenAIReasoning } from "../openai-responses/reasoning-items.js";
 
 /**
  * An assistant turn's blocks as Anthropic takes them back: thinking blocks
@@ -49,8 +50,9 @@ export function thinkingMayContinue(messages: JsonValue | undefined): boolean {
   return isObject(first) && (first.type === "thinking" || first.type === "redacted_thinking");
 }
 
-/** A thinking block with no signature to check: one Anthropic would refuse. */
+/** A thinking block with no signature to check, or OpenAI's encrypted reasoning as a redacted block: one Anthropic would refuse. */
 function unsigned(block: JsonValue): boolean {
+  if (isObject(block) && block.type === "redacted_thinking") return typeof block.data === "string" && isOpenAIReasoning(block.data);
   return isObject(block) && block.type === "thinking" && (typeof block.signature !== "string" || block.signature === "");
 }
 

@@ -31,3 +31,27 @@ export function blockOfEncrypted(content: string): ReasoningBlock | undefined {
   }
   return undefined;
 }
+
+/**
+ * OpenAI's own reasoning, as its Responses API returns it to the gateway (a
+ * model served there: ModelTraits.endpoint): an `encrypted_content` only
+ * OpenAI can read, kept as a redacted block (opaque, sent back as it is, as
+ * OpenRouter's `reasoning.encrypted` carries it) with a mark of its own, so
+ * that it goes back to OpenAI alone: Anthropic would refuse it as a
+ * redacted_thinking block it did not write.
+ */
+const OPENAI_MARK = "openai.rs.";
+
+export function openAIReasoningBlock(encrypted: string): ReasoningBlock {
+  return create(ReasoningBlockSchema, { redacted: OPENAI_MARK + encrypted });
+}
+
+/** The encrypted_content an OpenAI block carries back to OpenAI; undefined for another vendor's block. */
+export function openAIEncryptedContentOf(block: ReasoningBlock): string | undefined {
+  return isOpenAIReasoning(block.redacted) ? block.redacted.slice(OPENAI_MARK.length) : undefined;
+}
+
+/** Whether a redacted block's data is OpenAI's encrypted reasoning (no other vendor can take it). */
+export function isOpenAIReasoning(redacted: string): boolean {
+  return redacted.startsWith(OPENAI_MARK);
+}

@@ -7,7 +7,7 @@ import { ownSecretsOf } from "./api/admin/secret-lookalike.js";
 import { revalidateWatches } from "./api/admin/watch-revalidation.js";
 import { createAuthInterceptor } from "./api/envelope/auth-interceptor.js";
 import { CallFeed } from "./api/envelope/call-feed.js";
-import type { KeyScreen } from "./api/envelope/key-screen.js";
+import { createKeyGate } from "./api/envelope/key-gate.js";
 import { createRestEnvelope } from "./api/envelope/rest-envelope.js";
 import { Authenticator } from "./auth/authenticator.js";
 import { bootstrapAuth } from "./auth/bootstrap.js";
@@ -43,6 +43,7 @@ import { createErrorInfoInterceptor } from "./api/envelope/error-info-intercepto
 import { HealthState } from "./common/health-state.js";
 import { loadConsoleAssets } from "./server/console-assets.js";
 import { createHttpHandler } from "./server/http-handler.js";
+import { createRpcKeyGate } from "./server/rpc-key-gate.js";
 import { refuseForeignHostsOnLoopback } from "./server/host-check.js";
 import { isLoopbackHost, metricsAccessFromEnv } from "./server/metrics-access.js";
 import { clientLimits } from "./server/client-limits.js";
@@ -210,10 +211,9 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   usage.keys.onForget(purgeRevokedKeys({ stored, key: (id) => usage.keyStore.get(id), logger }));
   const usageReports = { ledger: usage.ledgerStore, currency: usage.currency, flush: () => usage.ledger.flush() };
   const authenticator = new Authenticator(auth.hasher, new ChainedKeyDirectory([new MasterKeyDirectory(auth.masterDigest), usage.keys]));
-  // A key already past its request rate is refused before its call is read, on every surface.
-  const screen: KeyScreen = (principal) => usage.hooks.screen(principal);
-  // An AdminService call takes a request from its key's rate: a read-only key's reports are bounded by it too.
-  const admitAdmin: KeyScreen = (principal) => usage.hooks.admitAdminCall(principal);
+  // Every call takes a request from its key's rate as the key is authenticated, before its request is read, on every surface.
+  const keyGate = createKeyGate(authenticator, (principal) => usage.hooks.takeRequest(principal));
+  const earlyRefusals = createEarlyRefusals(logger, metrics, tracing, calls);
   // Operators' API: gateway keys and usage reports on the usage system's stores, vendor credentials in the pools.
   const admin = createAdminService({
     keys: {
@@ -259,8 +259,9 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     handler: refuseForeignHostsOnLoopback(config.server.host, createHttpHandler({
       routes: createRoutes(gateway, health, admin, clientLimits(config.server.clientLimits)),
       leanMethods: hotMethods(gateway),
-      interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(authenticator, screen, admitAdmin)],
-      earlyRefusals: createEarlyRefusals(logger, metrics, tracing, calls),
+      interceptors: [createErrorInfoInterceptor(), createRequestInterceptor(logger, metrics, tracing, calls), createAuthInterceptor(keyGate)],
+      earlyRefusals,
+      keyGate: createRpcKeyGate(keyGate, earlyRefusals),
       corsOrigins: config.server.corsOrigins,
       metrics,
       metricsAccess,
@@ -277,7 +278,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
             createAnthropicSurface({ gateway, toolInputIsObject: (provider) => config.providers.find((p) => p.name === provider)?.dialect === "anthropic" }),
             createResponsesSurface({ gateway, stored, logger }),
           ],
-          { authenticator, screen, logger, metrics, shutdownSignal: stopCalls.signal, tracing, feed: calls },
+          { gate: keyGate, logger, metrics, shutdownSignal: stopCalls.signal, tracing, feed: calls },
         ),
       },
       // The web console (web/, built into dist/console) at /console.

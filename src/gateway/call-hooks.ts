@@ -84,7 +84,7 @@ export interface CallHooks {
   admit(request: AdmissionRequest): Promise<Admission>;
   /**
    * For a call that asks no vendor and costs nothing (`/v1/messages/count_tokens`): may refuse it
-   * as `admit` would for the key's scope and request rate; reserves no budget, records no usage.
+   * as `admit` would for the key's scope; takes no tokens, reserves no budget, records no usage.
    */
   admitUncharged?(request: UnchargedRequest): Promise<void>;
   /**

@@ -340,7 +340,7 @@ export class Gateway {
 
   /**
    * A call that asks no vendor and costs nothing (`/v1/messages/count_tokens`): routed, and held to
-   * the key's scope and request rate as a chat call is admitted; no budget is reserved, nothing billed.
+   * the key's scope as a chat call is admitted; no tokens are taken, no budget is reserved, nothing billed.
    */
   async admitUncharged(model: string, ctx: CallContext): Promise<void> {
     await this.hooks.admitUncharged?.({ ctx, requestedModel: model, candidates: this.deps.router.resolve(model) });

@@ -32,6 +32,7 @@ import { unknownMethod, withProtocolRefusals } from "./rpc-refusals.js";
 import { shapedRefusal, writeRefusal } from "./shaped-refusal.js";
 import type { HealthState } from "../common/health-state.js";
 import type { EarlyRefusals } from "../api/envelope/early-refusals.js";
+import type { RpcKeyGate } from "./rpc-key-gate.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -60,6 +61,8 @@ export interface HttpHandlerOptions {
    * with the request interceptor, which records every other (src/api/envelope/early-refusals.ts).
    */
   earlyRefusals?: EarlyRefusals;
+  /** Authenticates an RPC's key and takes a request from its rate before its body is read (./rpc-key-gate.ts); the auth interceptor does both without it. */
+  keyGate?: RpcKeyGate;
 }
 
 /** Bodies above this are refused before they are parsed. */
@@ -171,10 +174,21 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     }
     if (withoutAuthority(req, res)) return;
     capDeadlineHeaders(req.headers);
-    if (lean(req, res, path!)) return;
-    if (plainJsonToStream(handlers.get(path!), req, res)) return;
-    if (path!.startsWith(ADMIN_PATH)) keepOutOfCaches(res);
-    connect(req, res);
+    const handler = handlers.get(path!);
+    // Before the gate, which would charge it: the lean path never takes plain JSON to a stream either.
+    if (plainJsonToStream(handler, req, res)) return;
+    const serve = (): void => {
+      if (lean(req, res, path!)) return;
+      if (path!.startsWith(ADMIN_PATH)) keepOutOfCaches(res);
+      connect(req, res);
+    };
+    // A method the gateway has: its key admitted (or refused) before its request is read; any other path, connect-es refuses.
+    if (!handler || !options.keyGate) return serve();
+    void options.keyGate(req, res, handler).then(
+      (admitted) => admitted && serve(),
+      // The gate answers its refusals; one it failed to write is no call to serve.
+      () => res.headersSent || res.writeHead(500).end(),
+    );
   };
 }
 

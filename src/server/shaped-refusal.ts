@@ -67,7 +67,8 @@ export function shapedRefusal(head: RequestHead, refusal: ConnectError, httpStat
     const rest = isAnthropicRequest(head.path, head.header(VERSION_HEADER)) ? toAnthropicError(error) : toOpenAIError(error);
     return { status: rest.status, headers: { ...headers, ...rest.headers }, body: json(rest.body) };
   }
-  return { status: httpStatus, headers: { ...headers, "content-type": "application/json" }, body: errorToJsonBytes(error, undefined) };
+  // As connect-es answers a unary error: its metadata as headers (the other shapes carry it in their trailers, or the REST error's headers).
+  return { status: httpStatus, headers: { ...headers, ...Object.fromEntries(error.metadata), "content-type": "application/json" }, body: errorToJsonBytes(error, undefined) };
 }
 
 /** An HTTP/1.1 or HTTP/2 (compatibility API) response, as Node's types and connect-node's have it. */

@@ -61,8 +61,10 @@ export interface UsageHooksDeps {
 
 /**
  * The gateway-key policies around every call, in the pipeline's admit/settle
- * seam. Admission: the key's model scope (PermissionDenied), its rate limits
- * (ResourceExhausted with a retry delay), its budget (only models with a
+ * seam. Before a call is read, as its key is authenticated: one request from
+ * the key's requests per minute (`takeRequest`, ResourceExhausted with a
+ * retry delay). Admission: the key's model scope (PermissionDenied), its
+ * tokens per minute (ResourceExhausted with a retry delay), its budget (only models with a
  * price, else FailedPrecondition; an economy model past the soft threshold,
  * ResourceExhausted once spent). Settlement: the real
  * token count reconciles the token limit, the real cost the spend counter,
@@ -94,7 +96,8 @@ export class UsageHooks implements CallHooks {
 
     let candidates = request.candidates;
     let skipped: Attempt[] = [];
-    const limits: RateLimits = { requestsPerMinute: policy?.record.requestsPerMinute ?? 0, tokensPerMinute: policy?.record.tokensPerMinute ?? 0 };
+    // Its request was taken as its key was authenticated, before the request was read (`takeRequest`): admission takes its tokens alone.
+    const limits: RateLimits = { requestsPerMinute: 0, tokensPerMinute: policy?.record.tokensPerMinute ?? 0 };
     if (policy) {
       // Judged on every model the call could reach, fallbacks included: a candidate outside the scope is never called.
       const scoped = inScope(policy, candidates);
@@ -225,7 +228,7 @@ export class UsageHooks implements CallHooks {
     };
   }
 
-  /** The key's scope and request rate, as `admit` judges them; its tokens and budget are left alone: nothing is generated. */
+  /** The key's scope, as `admit` judges it; its tokens and budget are left alone (nothing is generated), its request was taken (`takeRequest`). */
   async admitUncharged({ ctx, requestedModel, candidates }: UnchargedRequest): Promise<void> {
     const { keyId, policy } = ctx.principal;
     if (!policy) return;
@@ -233,34 +236,21 @@ export class UsageHooks implements CallHooks {
       this.deps.metrics.scopeRefusals.inc();
       throw this.notAllowed(keyId, policy, requestedModel, candidates);
     }
-    const limits: RateLimits = { requestsPerMinute: policy.record.requestsPerMinute, tokensPerMinute: 0 };
-    const decision = await this.deps.limiter.acquire(keyId, limits, 0);
-    if (!decision.allowed) throw this.rateLimited(keyId, limits, decision);
   }
 
   /**
-   * Before a call's request is read: refuses a key already past its requests
-   * per minute with the answer admission would give, taking nothing (the
-   * call's admission takes its request). So a key over its limit costs next
-   * to nothing, however large the body it sends. No ledger row: what the call
-   * is (its method, its model) is not known yet; the refusal is in the call's
-   * log line and `switchboard_rate_limited_total`.
+   * Takes one request from the key's requests per minute for every call it
+   * makes, on every surface (AIService and AdminService methods, every REST
+   * route), as the key is authenticated and before the call's request is
+   * read (api/envelope/key-gate.ts): refused or not, a call costs the gateway
+   * its work, and a key past its limit is refused before any is done,
+   * however large the body it sends. Admission then takes the call's tokens
+   * alone. No ledger row for a refusal here: what the call is (its method,
+   * its model) is not known yet; it is in the call's log line and
+   * `switchboard_rate_limited_total`. The master key has no policy and so no
+   * limit.
    */
-  async screen(principal: Principal): Promise<void> {
-    const requestsPerMinute = principal.policy?.record.requestsPerMinute ?? 0;
-    if (requestsPerMinute <= 0) return;
-    const decision = await this.deps.limiter.peekRequests(principal.keyId, requestsPerMinute);
-    if (!decision.allowed) throw this.rateLimited(principal.keyId, { requestsPerMinute, tokensPerMinute: 0 }, decision);
-  }
-
-  /**
-   * An AdminService call takes a request from the key's requests per minute,
-   * as an AI call does: an admin key's limit bounds its reports, listings and
-   * watches too (a read-only key's reports could otherwise hold the store
-   * without end). The master key has no policy and so no limit; the reports'
-   * own lane (ReportLane) bounds what it can hold.
-   */
-  async admitAdminCall(principal: Principal): Promise<void> {
+  async takeRequest(principal: Principal): Promise<void> {
     const requestsPerMinute = principal.policy?.record.requestsPerMinute ?? 0;
     if (requestsPerMinute <= 0) return;
     const limits: RateLimits = { requestsPerMinute, tokensPerMinute: 0 };

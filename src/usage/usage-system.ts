@@ -44,7 +44,7 @@ export interface UsageSystemDeps {
 
 /** Gateway keys, limits, budgets and the ledger, built from config; the app wires its parts in. */
 export interface UsageSystem {
-  /** The pipeline's admit/settle hooks, and the screen before a call is read (UsageHooks.screen). */
+  /** The pipeline's admit/settle hooks, and the request every call takes before it is read (UsageHooks.takeRequest). */
   hooks: UsageHooks;
   /** Stored gateway keys, for the authenticator. */
   keys: StoredKeyDirectory;

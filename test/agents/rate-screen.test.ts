@@ -1,5 +1,5 @@
 // A key already past its requests per minute is refused before its call's
-// request is read (UsageHooks.screen), on every surface, with the answer its
+// request is read (UsageHooks.takeRequest), on every surface, with the answer its
 // admission would have given: so a key over its limit costs the gateway next
 // to nothing, however large or malformed what it sends (/tmp/audit-agents.md,
 // finding 1: 2.3 s of event loop for each 429 of an 8 MB body).
@@ -106,11 +106,11 @@ describe("a key within its requests per minute", () => {
     expect((await post("/v1/chat/completions", fresh, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }))).status).toBe(429);
   });
 
-  it("reads without taking its allowance: a GET is screened, not counted", async () => {
+  it("takes one for a read as for any call: a GET is counted (test/limits/request-charge.test.ts)", async () => {
     const admin = createClient(AdminService, world.gw.transport("connect"));
     const { secret } = await admin.createKey({ key: { displayName: "reader", requestsPerMinute: 1 } });
-    for (let i = 0; i < 3; i++) expect((await fetch(`${world.gw.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
-    expect((await post("/v1/chat/completions", secret, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }))).status).toBe(200);
+    expect((await fetch(`${world.gw.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+    expect((await post("/v1/chat/completions", secret, JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }))).status).toBe(429);
   });
 
   it("hears a bad body as the caller's 400, as before", async () => {

@@ -53,7 +53,7 @@ describe.each(BACKENDS)("rate limits per key on %s", (backend) => {
     const other = await world.admin().createKey({ key: { displayName: "other", requestsPerMinute: 3 } });
     expect((await world.gw.client("grpc", other.secret).chat(hi)).model).toBe("gpt-4o-mini");
 
-    // Refused before their requests were read (UsageHooks.screen), the calls are not in the ledger, whose rows say
+    // Refused before their requests were read (UsageHooks.takeRequest), the calls are not in the ledger, whose rows say
     // what a call was (method, model) and what it used: the refusals are counted in the metric and the calls' log lines.
     const report = await world.admin().getUsageReport({ key: "keys/rpm-three" });
     expect(Number(report.total?.requests)).toBe(3);

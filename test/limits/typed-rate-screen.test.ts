@@ -1,5 +1,5 @@
 // Every AIService method is refused to a key already past its requests per
-// minute, as every REST call is (UsageHooks.screen): ListModels was let
+// minute, as every REST call is (UsageHooks.takeRequest): ListModels was let
 // through on the typed API while GET /v1/models was refused, so a key over
 // its limit could list models without bound on Connect, gRPC and gRPC-Web.
 import { Code, createClient } from "@connectrpc/connect";
@@ -68,9 +68,9 @@ describe("a key past its requests per minute, on the typed API", () => {
 });
 
 describe("a key within its requests per minute, on the typed API", () => {
-  it("lists models without taking its allowance, as GET /v1/models does: ListModels is screened, not counted", async () => {
+  it("takes one for ListModels, as GET /v1/models does: every call is counted (test/limits/request-charge.test.ts)", async () => {
     const { secret } = await world.admin().createKey({ key: { displayName: "reader", requestsPerMinute: 1 } });
-    for (const protocol of TYPED) expect((await world.gw.client(protocol, secret).listModels({})).models.length).toBeGreaterThan(0);
-    expect((await world.gw.client("grpc", secret).chat(hi)).model).toBe("gpt-4o-mini");
+    expect((await world.gw.client("connect", secret).listModels({})).models.length).toBeGreaterThan(0);
+    expect((await failure(world.gw.client("grpc", secret).chat(hi))).code).toBe(Code.ResourceExhausted);
   });
 });

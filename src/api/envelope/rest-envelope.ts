@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import type { Authenticator } from "../../auth/authenticator.js";
 import { excerpt } from "../../common/excerpt.js";
 import { gatewayError, METHOD_NOT_ALLOWED } from "../../common/gateway-error.js";
 import type { CallContext } from "../../gateway/call-context.js";
@@ -13,7 +12,7 @@ import type { CallFeed } from "./call-feed.js";
 import { startCallLog } from "./call-log.js";
 import { openCallRecord, pipelineContext } from "./call-record.js";
 import { readJsonBody } from "./json-body.js";
-import type { KeyScreen } from "./key-screen.js";
+import type { KeyGate } from "./key-gate.js";
 import { withKeysMasked } from "./masked-error.js";
 import { MAX_DEADLINE_MS } from "../../common/contract.js";
 
@@ -49,9 +48,8 @@ export interface RestSurface {
 }
 
 export interface RestEnvelopeDeps {
-  authenticator: Authenticator;
-  /** Refuses a key before its call's body is read (one already past its request rate); none when unset. */
-  screen?: KeyScreen;
+  /** Authenticates the call's key and takes a request from its rate, before its body is read. */
+  gate: KeyGate;
   logger: Logger;
   metrics: GatewayMetrics;
   /** Aborted with a ConnectError to end every call still running with that status (shutdown). */
@@ -66,8 +64,8 @@ export interface RestEnvelopeDeps {
  * What every REST call gets, whichever surface: a request id (the caller's
  * `x-request-id` when sane, returned on every answer, and in the header the
  * surface's SDKs read it from), authentication by
- * gateway key, a key already past its request rate refused (any call: before a
- * body is read, before a read's work is done), the body read within bounds, a deadline when the caller's SDK
+ * gateway key and a request taken from its rate (any call: before a body is
+ * read, before a read's work is done), the body read within bounds, a deadline when the caller's SDK
  * says how long it will wait (`x-stainless-timeout`, in seconds, as the
  * OpenAI and Anthropic SDKs send it), cancellation when the caller hangs up
  * or the gateway shuts down, a span continuing the caller's trace (W3C
@@ -94,11 +92,10 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
     const cancel = cancellation(res, deps.shutdownSignal, deadline);
     const run = async (): Promise<void> => {
       if (!found.route) throw unrouted(surfaces, method, path, res);
-      const principal = await deps.authenticator.authenticate({ get: (name) => header(req, name) });
+      // Every call takes its request from the key's rate here, refused later or not: a key past its rate is refused
+      // before its body is read and parsed, and before a read (a stored response, its input items) does its work.
+      const principal = await deps.gate({ get: (name) => header(req, name) }, (authenticated) => (record.principal = authenticated));
       const ctx = pipelineContext(record, principal, cancel.signal, deadline);
-      // Every call of a key already past its request rate is refused here: one the pipeline admits before its body is read
-      // and parsed, and a read (a stored response, its input items) that admission never sees, before its work is done.
-      await deps.screen?.(principal);
       const readsBody = method === "POST" && !found.route.takesNoBody;
       const body = readsBody ? await readJsonBody(req, header(req, "content-type") ?? "") : undefined;
       await found.route.handle({ req, res, body, ctx });

@@ -1,4 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { FailFastCluster } from "./fail-fast-cluster.js";
 import type { RedisAddress, RedisTarget } from "./redis-url.js";
 
 /** What RedisLink runs its commands on: one node (alone or behind Sentinels), or a cluster. */
@@ -15,9 +16,11 @@ export interface ClientTuning {
 
 /**
  * A cluster command whose master is gone is retried while its replica takes
- * over (every 100 ms, `maxRedirections` times): about this long. Long enough
- * for a failover with `cluster-node-timeout` of a second or two; past it the
- * command fails and the caller's failure policy decides, as when Redis is down.
+ * over (every 100 ms, `maxRedirections` times): at most about this long. Long
+ * enough for a failover with `cluster-node-timeout` of a second or two; past
+ * it the command fails and the caller's failure policy decides, as when Redis
+ * is down, and the shard's later commands fail at once until it is served
+ * again (see FailFastCluster).
  */
 export const CLUSTER_FAILOVER_WAIT_MS = 5_000;
 const FAILOVER_RETRY_MS = 100;
@@ -28,7 +31,7 @@ const reconnectDelay = (maxMs: number) => (attempt: number) => Math.min(100 * at
  * The command connection. Commands fail at once while Redis is unreachable
  * (no offline queue, no retries): the caller's policy decides, rather than a
  * call waiting on the request path. Only a cluster's failover is waited for,
- * and briefly (see CLUSTER_FAILOVER_WAIT_MS).
+ * and briefly, once (see CLUSTER_FAILOVER_WAIT_MS).
  */
 export function createCommandClient(target: RedisTarget, tuning: ClientTuning): RedisClient {
   const common = {
@@ -49,7 +52,7 @@ export function createCommandClient(target: RedisTarget, tuning: ClientTuning): 
         sentinelRetryStrategy: reconnectDelay(tuning.maxReconnectDelayMs),
       });
     case "cluster":
-      return new Cluster(target.nodes, {
+      return new FailFastCluster(target.nodes, {
         lazyConnect: true,
         enableOfflineQueue: false,
         // Writes and the scripts' reads go to masters: a replica may lag behind.

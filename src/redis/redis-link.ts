@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "../observability/logger.js";
 import { ClusterSubscription } from "./cluster-subscription.js";
+import { FailFastCluster } from "./fail-fast-cluster.js";
 import { clusterNodeOptions, createCommandClient, createSubscriberClient, type ClientTuning, type RedisClient } from "./redis-clients.js";
 import { parseRedisUrl, type RedisTarget } from "./redis-url.js";
 
@@ -13,8 +14,12 @@ export interface RedisLinkOptions {
   /** Prepended to every key and channel, so several gateways (or tests) can share one Redis. */
   prefix: string;
   logger: Logger;
-  /** Told each time Redis becomes reachable or unreachable. */
-  onStateChange?: (up: boolean, reason: string) => void;
+  /**
+   * Told each time Redis becomes reachable or unreachable, or a cluster's
+   * slots stop or start being served: then `unservedSlots` names them ("5461-10922"),
+   * and `up` is false though the other slots' commands still run.
+   */
+  onStateChange?: (up: boolean, reason: string, unservedSlots?: string) => void;
   /** What its callers do while Redis is unreachable, for the log line that says it is ("limits … (policy: fail open)"). */
   whileDown?: string;
   /** A command slower than this fails (and the caller falls back to its policy). */
@@ -28,7 +33,8 @@ export interface RedisLinkOptions {
  * callers fall back to the configured policy instead of waiting on the
  * request path, and the link reconnects in the background. A cluster's
  * failover (a master lost, its replica promoted) is waited out briefly
- * instead: see CLUSTER_FAILOVER_WAIT_MS.
+ * instead: see CLUSTER_FAILOVER_WAIT_MS; past it the shard's commands fail
+ * at once and the link reports its slots unserved until they are served again.
  */
 export class RedisLink {
   readonly prefix: string;
@@ -37,6 +43,9 @@ export class RedisLink {
   private readonly tuning: ClientTuning;
   private readonly subscriptions: { close(): void }[] = [];
   private up: boolean | undefined;
+  private unservedSlots: string | undefined;
+  /** What was last reported (logged, and told to onStateChange). */
+  private reported: string | undefined;
   private lastReason = "not connected yet";
   private closed = false;
 
@@ -48,6 +57,7 @@ export class RedisLink {
     this.client.on("ready", () => this.setState(true, "connected"));
     this.client.on("error", (err: Error) => this.setState(false, err.message));
     this.client.on("close", () => this.setState(false, "connection closed"));
+    if (this.client instanceof FailFastCluster) this.client.watchUnserved((slots) => this.setUnserved(slots));
     this.startAgainWhenEnded(this.client);
   }
 
@@ -60,6 +70,7 @@ export class RedisLink {
     }
   }
 
+  /** Commands can be sent (a cluster's unserved slots fail theirs at once, as their callers expect of an error). */
   get isUp(): boolean {
     return this.up === true && this.client.status === "ready";
   }
@@ -163,10 +174,34 @@ export class RedisLink {
   private setState(up: boolean, reason: string): void {
     if (this.closed) return;
     this.lastReason = reason;
-    if (up === this.up) return;
     this.up = up;
-    if (up) this.options.logger.info({ redis: this.target.kind }, "Redis reachable: limits, spend counters and revocations are shared");
-    else this.options.logger.warn({ reason }, `Redis unreachable: ${this.options.whileDown ?? "its callers fall back on what they do without it"}`);
-    this.options.onStateChange?.(up, reason);
+    this.report();
+  }
+
+  private setUnserved(slots: string | undefined): void {
+    if (this.closed) return;
+    this.unservedSlots = slots;
+    this.report();
+  }
+
+  /** Logs and tells the link's state when it changes: unreachable, reachable with slots unserved, or wholly reachable. */
+  private report(): void {
+    if (this.up === undefined) return;
+    const whileDown = this.options.whileDown ?? "its callers fall back on what they do without it";
+    const slots = this.up ? this.unservedSlots : undefined;
+    const state = !this.up ? "down" : slots ? `unserved ${slots}` : "up";
+    if (state === this.reported) return;
+    this.reported = state;
+    if (!this.up) {
+      this.options.logger.warn({ reason: this.lastReason }, `Redis unreachable: ${whileDown}`);
+      this.options.onStateChange?.(false, this.lastReason);
+    } else if (slots) {
+      const reason = `Redis Cluster slots ${slots} are not served`;
+      this.options.logger.warn({ slots }, `${reason} (a shard's master and replicas are all unreachable): for keys in them, ${whileDown}`);
+      this.options.onStateChange?.(false, reason, slots);
+    } else {
+      this.options.logger.info({ redis: this.target.kind }, "Redis reachable: limits, spend counters and revocations are shared");
+      this.options.onStateChange?.(true, this.lastReason);
+    }
   }
 }

@@ -110,11 +110,12 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
       prefix: config.redis.prefix,
       logger,
       whileDown: consequence,
-      onStateChange: (up, reason) => {
+      onStateChange: (up, reason, unservedSlots) => {
         metrics.redisUp.set(up ? 1 : 0);
         // Never required for readiness: Redis is every instance's, so its outage would take them all out of the balancer at once,
         // though each still serves keys without limits or budgets (docs/operations.md).
-        health.setDependency("redis", { ok: up, detail: `unreachable (${dependencyCause(reason)}); ${consequence}`, required: false });
+        const detail = unservedSlots ? `cluster slots ${unservedSlots} not served; for keys in them, ${consequence}` : `unreachable (${dependencyCause(reason)}); ${consequence}`;
+        health.setDependency("redis", { ok: up, detail, required: false });
       },
     });
     await redis.connect();

@@ -19,6 +19,13 @@ export interface RedisCluster {
   failMasterOf(key: string): Promise<{ stopped: number; promoted: number; tookMs: number }>;
   /** The port of the master that serves `key`'s slot. */
   masterOf(key: string): Promise<number>;
+  /**
+   * Stops (SIGKILL) the master that serves `key`'s slot and its replica: that
+   * shard's slots are served by no one until `restart` starts both again (with
+   * their cluster configuration, without their data) and the cluster is healthy
+   * (once: a second `restart` waits for the first).
+   */
+  stopShardOf(key: string): Promise<{ ports: number[]; restart(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -90,21 +97,28 @@ async function healthy(nodes: Node[]): Promise<boolean> {
   return true;
 }
 
-export async function startRedisCluster(): Promise<RedisCluster> {
+/**
+ * `ports`: where the nodes listen, then their cluster buses (twelve ports);
+ * free ports by default.
+ */
+export async function startRedisCluster(options: { ports?: number[] } = {}): Promise<RedisCluster> {
   const server = redisBinary("redis-server");
   const cli = redisBinary("redis-cli");
   const dir = mkdtempSync(join(tmpdir(), "sb-redis-cluster-"));
   const nodes: Node[] = [];
+  const startNode = (port: number, busPort: number) => {
+    // The bus port is set explicitly: the default (port + 10000) may be taken, or past 65535.
+    const args = ["--port", String(port), "--cluster-port", String(busPort), "--bind", "127.0.0.1", "--cluster-config-file", `nodes-${port}.conf`];
+    args.push(...CLUSTER_NODE_FLAGS, "--cluster-node-timeout", String(NODE_TIMEOUT_MS), "--save", "", "--appendonly", "no", "--dir", dir);
+    return startChild(server, args, { cwd: dir });
+  };
+  const ready = (node: Node) => waitUntil("redis-server (cluster node)", () => node.child.log().includes("Ready to accept connections"), { child: node.child });
   try {
     for (let i = 0; i < 6; i++) {
-      const [port, busPort] = [await freePort(), await freePort()];
-      // The bus port is set explicitly: the default (port + 10000) may be taken, or past 65535.
-      const args = ["--port", String(port), "--cluster-port", String(busPort), "--bind", "127.0.0.1", "--cluster-config-file", `nodes-${port}.conf`];
-      args.push(...CLUSTER_NODE_FLAGS, "--cluster-node-timeout", String(NODE_TIMEOUT_MS), "--save", "", "--appendonly", "no", "--dir", dir);
-      const child = startChild(server, args, { cwd: dir });
-      nodes.push({ port, busPort, child, stopped: false });
+      const [port, busPort] = options.ports ? [options.ports[i]!, options.ports[i + 6]!] : [await freePort(), await freePort()];
+      nodes.push({ port, busPort, child: startNode(port, busPort), stopped: false });
     }
-    for (const node of nodes) await waitUntil("redis-server (cluster node)", () => node.child.log().includes("Ready to accept connections"), { child: node.child });
+    for (const node of nodes) await ready(node);
     const created = spawnSync(cli, ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "1", "--cluster-yes"], { encoding: "utf8", timeout: 60_000 });
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${created.stdout}\n${created.stderr}`);
     // Every node agrees that all slots are served, and every replica is in sync with its master.
@@ -150,6 +164,25 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         { timeoutMs: 30_000, intervalMs: 50 },
       );
       return { stopped: master.port, promoted: replica.port, tookMs: Date.now() - started };
+    },
+    async stopShardOf(key) {
+      const { view, owner } = await ownerOf(key);
+      const master = owner(view)!;
+      const shard = nodes.filter((n) => n.port === master.port || view.some((v) => v.port === n.port && v.masterId === master.id));
+      for (const node of shard) {
+        node.stopped = true;
+        await node.child.kill();
+      }
+      let restarted: Promise<void> | undefined;
+      const restart = async () => {
+        for (const node of shard) {
+          node.child = startNode(node.port, node.busPort);
+          node.stopped = false;
+          await ready(node);
+        }
+        await waitUntil("Redis Cluster state ok after the shard's restart", () => healthy(nodes), { timeoutMs: 30_000, intervalMs: 200 });
+      };
+      return { ports: shard.map((n) => n.port), restart: () => (restarted ??= restart()) };
     },
     async close() {
       await Promise.all(nodes.map((n) => n.child.kill()));

@@ -174,6 +174,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     (action) => pools.apply(action),
     () => void pools.syncDisabled(),
   );
+  // The canaries' own verdicts reach the other instances too: one verdict per canary across the fleet.
+  if (poolActions) pools.tellFleetWith((action) => poolActions.publish(action));
   // A new version of a `db:` secret written on one instance is checked at once by the others.
   const dbSecretNotices = usage.fleet ? new DbSecretNotices(usage.fleet, logger) : undefined;
   await dbSecretNotices?.start((name) => void dbSecrets.changed(name));

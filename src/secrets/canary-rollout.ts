@@ -28,6 +28,8 @@ export interface CanaryVerdict {
   credential: string;
   /** promoted: the slot of the key it replaced, if any. */
   replacedSlot?: string;
+  /** rejected: the key it was staged to replace (its pool id), if any: what an instance that takes the fleet's promotion instead replaces. */
+  wouldReplace?: string;
   /** How it was judged ("auto_promoted", "promoted automatically: …"); none when re-applied at start (the record keeps its own). */
   cause?: "promoted" | "auto_promoted" | "rolled_back" | "auto_rolled_back";
   reason?: string;
@@ -125,10 +127,11 @@ export class CanaryRollout {
   /** Withdraws a canary: it retires, and the active keys keep all the traffic. */
   rollback(key: PoolKey, cause: "rolled_back" | "auto_rolled_back", reason: string): void {
     if (!isCanary(key)) throw new KeyPoolError("failed_precondition", `credential "${key.credential.id}" is ${key.state}, not a staged canary`);
+    const wouldReplace = key.canary!.replaces;
     key.canary = undefined;
     key.nextAt = undefined;
     changeState(this.ctx, key, "retired", cause, reason);
-    this.tell(key, "rejected", cause, reason);
+    this.tell(key, "rejected", cause, reason, undefined, wouldReplace);
     this.prune();
   }
 
@@ -165,11 +168,11 @@ export class CanaryRollout {
     changeState(this.ctx, key, "retired", "drained", "drained after its replacement");
   }
 
-  private tell(key: PoolKey, verdict: CanaryVerdict["verdict"], cause: CanaryVerdict["cause"], reason: string, replacedSlot?: string): void {
+  private tell(key: PoolKey, verdict: CanaryVerdict["verdict"], cause: CanaryVerdict["cause"], reason: string, replacedSlot?: string, wouldReplace?: string): void {
     if (key.slot === undefined) return;
     // A verdict re-applied at start re-states its record: how it was judged then stays as recorded.
     const how = this.ctx.restoring ? {} : { cause, reason };
-    this.options.onVerdict?.({ slot: key.slot, version: key.version, verdict, credential: key.credential.id, replacedSlot, ...how });
+    this.options.onVerdict?.({ slot: key.slot, version: key.version, verdict, credential: key.credential.id, replacedSlot, wouldReplace, ...how });
   }
 
   /** Forgets the oldest retired keys beyond a few, so rotations do not grow the pool for ever. */

@@ -230,6 +230,11 @@ export class KeyPool {
     return this.view(key);
   }
 
+  /** Drops a retired key, so that its id can be staged again (a canary rolled back here that the fleet promoted meanwhile). */
+  forgetRetired(credentialId: string): void {
+    if (this.keys.get(credentialId)?.state === "retired") this.keys.delete(credentialId);
+  }
+
   /**
    * Why no key can be handed out now, for health checks ("no usable key: 1
    * disabled by the vendor (HTTP 401)"); undefined while an active key or a

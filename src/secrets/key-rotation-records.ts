@@ -92,6 +92,9 @@ export class KeyRotationRecords {
    * A rolled-back key's record is deleted. A promotion's record takes over the record of the key it
    * replaced (what that key had replaced, a restart keeps retired), which is deleted. Verdicts on
    * configured slots have no record.
+   * The first promotion recorded is the fleet's verdict: a rollback of the version it promoted (by an
+   * instance that had not heard of it yet: it takes the promotion instead, ProviderPools) never deletes
+   * the record, and a later promotion of that version leaves it as the first one wrote it.
    */
   async judged(provider: string, verdict: CanaryVerdict): Promise<void> {
     const replacedSlot = verdict.verdict === "promoted" && verdict.replacedSlot !== verdict.slot ? verdict.replacedSlot : undefined;
@@ -99,15 +102,23 @@ export class KeyRotationRecords {
     // transaction that rewrites the promotion's record, so whoever still finds it finds the promotion's as it was.
     const replaced = replacedSlot === undefined ? undefined : await this.find(provider, replacedSlot);
     const own = await this.find(provider, verdict.slot);
-    if (own && verdict.verdict === "promoted") {
+    const promotedAlready = own !== undefined && isPromotionOf(own, verdict.version);
+    if (promotedAlready && verdict.verdict === "rejected") return;
+    if (own && verdict.verdict === "promoted" && !promotedAlready) {
       const replaces = replaced && replacesRecord(own, replaced) ? inheritedReplaces(replaced) : own.replaces;
       const how = verdict.cause === undefined ? {} : { cause: verdict.cause, reason: verdict.reason };
       await this.write({ ...own, state: "promoted", version: verdict.version, replaces, ...how }, replaced);
     }
     // A later Vault version of the slot rolled back leaves the version the slot holds as it is.
-    else if (own && verdict.version === own.version) await this.forget(own);
+    else if (own && verdict.verdict === "rejected" && verdict.version === own.version) await this.forget(own);
     // Without the promotion's record (unread), the replaced one is marked as earlier versions did: pruned at a later start.
     if (replaced && !own) await this.write({ ...replaced, state: "retired", replacedBy: verdict.credential });
+  }
+
+  /** The record of the fleet's promotion of `version` of a slot, if one is recorded (an unreadable store answers none). */
+  async promotion(provider: string, credentialId: string, version: number | undefined): Promise<RotationRecord | undefined> {
+    const record = await this.find(provider, credentialId);
+    return record && isPromotionOf(record, version) ? record : undefined;
   }
 
   private async find(provider: string, credentialId: string): Promise<RotationRecord | undefined> {
@@ -143,6 +154,11 @@ export class KeyRotationRecords {
       );
     }
   }
+}
+
+/** Whether `record` holds the promotion of `version` of its slot (not an earlier version's, when a later one is on trial). */
+function isPromotionOf(record: RotationRecord, version: number | undefined): boolean {
+  return record.state === "promoted" && record.version === version;
 }
 
 function upsert(db: SqlExecutor, record: RotationRecord): Promise<number> {

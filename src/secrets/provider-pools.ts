@@ -12,6 +12,7 @@ import { KeyPool, KeyPoolError, type CanaryVerdict, type KeyView, type PoolEntry
 import type { KeyRotationRecords, RotationRecord } from "./key-rotation-records.js";
 import type { KeyVersionMemory } from "./key-version-memory.js";
 import type { PoolAction } from "./pool-action-bus.js";
+import { promotedByFleet, type FleetPromotion } from "./promoted-by-fleet.js";
 import { slotOf } from "./rotation-record-pruning.js";
 import type { SecretGone } from "./secret-gone.js";
 import type { SecretMetrics } from "./secret-metrics.js";
@@ -90,6 +91,13 @@ export const FLEET_ACTION_NOT_APPLIED =
 export const KEYLESS_AFTER_FLEET_DISABLE =
   "another instance's DisableKey applies here and leaves this instance no usable key for the provider: its calls fail here until a key this instance can read is staged (notApplied: the actions on it that did not apply here)";
 
+/** The warning of a canary rolled back (or on trial) here that the fleet promoted: this instance takes the promotion. */
+export const PROMOTION_TAKEN =
+  "the fleet promoted a key this instance had on trial or had just rolled back (the news had not reached it yet): it is promoted here too, one verdict per canary";
+
+/** Another instance's rollback of a key the fleet promoted: the key stays promoted here (the other instance takes the promotion). */
+export const PROMOTION_KEPT = "another instance's rollback comes after the fleet promoted the key: it stays promoted here, and the other instance takes the promotion";
+
 /** The one warning a rotation recorded before this start gets when it cannot be re-applied. */
 export const UNRESTORED_ROTATION = "cannot re-apply a key rotation recorded before this start: the keys it retired stay retired, the pool starts with the keys that remain";
 
@@ -112,6 +120,8 @@ export class ProviderPools {
   private readonly unapplied: CredentialHealthNotes;
   /** Verdict writes under way (onVerdict cannot wait for them): PromoteKey and RollbackKey answer once they are done. */
   private readonly remembering = new Set<Promise<void>>();
+  /** Carries the canary verdicts reached here to the other instances (with Redis: `tellFleetWith`). */
+  private tellFleet: ((action: PoolAction) => Promise<unknown>) | undefined;
 
   private constructor(private readonly deps: ProviderPoolsDeps) {
     this.logger = deps.logger.child({ component: "key-pool" });
@@ -209,11 +219,35 @@ export class ProviderPools {
     return done;
   }
 
-  /** An operator's RollbackKey: answers once the verdict is recorded. */
+  /**
+   * An operator's RollbackKey: answers once the verdict is recorded. A key the fleet promoted already
+   * (on another instance, even one whose news has not reached this one) is refused, and promoted here
+   * too: one verdict per canary, so the fleet never serves two keys for one rotation.
+   */
   async rollback(provider: string, credentialId: string, reason: string): Promise<KeyView> {
-    const view = this.require(provider).rollback(credentialId, "rolled_back", reason);
+    const pool = this.require(provider);
+    const before = pool.get(credentialId);
+    const promotion = before && (await this.fleetPromotion(provider, before));
+    if (promotion) {
+      await this.takePromotion(pool, credentialId, promotion);
+      await this.settled();
+      throw promotedByFleet(provider, credentialId, promotion);
+    }
+    const view = pool.rollback(credentialId, "rolled_back", reason);
     await this.settled();
+    // Promoted elsewhere between the check and the verdict's write: taken here instead (remember), and refused all the same.
+    const after = pool.get(credentialId);
+    const late = after && after.state !== "retired" ? await this.fleetPromotion(provider, after) : undefined;
+    if (late) throw promotedByFleet(provider, credentialId, late);
     return view;
+  }
+
+  /**
+   * From now on, each canary verdict this instance reaches on its own calls (an automatic promotion or
+   * rollback) is carried to the other instances as an operator's would be: one verdict per canary.
+   */
+  tellFleetWith(publish: (action: PoolAction) => Promise<unknown>): void {
+    this.tellFleet = publish;
   }
 
   /**
@@ -289,6 +323,11 @@ export class ProviderPools {
       if (pool && asAskedAlready(pool, action)) {
         this.unapplied.resolved(action.provider, credential);
         this.logger.info({ ...log, reason: err.message }, "another instance's key-pool action finds this instance as it asks already");
+        return;
+      }
+      if (pool && (await this.keepsPromotion(pool, action))) {
+        this.unapplied.resolved(action.provider, credential);
+        this.logger.info(log, PROMOTION_KEPT);
         return;
       }
       this.unapplied.add(action.provider, credential, action.op);
@@ -467,15 +506,86 @@ export class ProviderPools {
     this.unwatch.push(() => clearInterval(timer));
   }
 
-  /** Keeps a canary verdict for the next start and the other instances (neither store throws). */
+  /**
+   * Keeps a canary verdict for the next start and the other instances (neither store throws), and tells
+   * them the verdicts reached on this instance's calls. A rollback of a key the fleet promoted meanwhile
+   * (here, the news had not arrived) does not stand: the promotion is taken here instead.
+   */
   private async remember(provider: string, verdict: CanaryVerdict): Promise<void> {
     const { slot, version } = verdict;
+    if (verdict.verdict === "rejected") {
+      const promotion = await this.fleetPromotion(provider, { slot, version });
+      if (promotion) return this.takePromotion(this.pools.get(provider)!, verdict.credential, promotion, verdict.wouldReplace);
+    }
     const memory = this.deps.memory;
     if (memory && version !== undefined) {
       const key = slotKey(provider, slot);
       await (verdict.verdict === "promoted" ? memory.promoted(key, version) : memory.rejected(key, version));
     }
     await this.deps.rotations?.judged(provider, verdict);
+    // After the record is written: an instance that checks the store on hearing it finds the verdict there.
+    if ((verdict.cause === "auto_promoted" || verdict.cause === "auto_rolled_back") && verdict.reason !== undefined) {
+      const op = verdict.cause === "auto_promoted" ? "promote" : "rollback";
+      await this.tellFleet?.({ op, provider, credentialId: verdict.credential, reason: `${verdict.reason} (on another instance)` });
+    }
+  }
+
+  /**
+   * Whether the fleet promoted this version of the key's slot: its rotation record says so, or (a Vault
+   * version of a configured key, which has no record) the version memory holds it as the slot's good one.
+   * A store that cannot be read answers no.
+   */
+  private async fleetPromotion(provider: string, key: { slot?: string; version?: number }): Promise<FleetPromotion | undefined> {
+    if (key.slot === undefined) return undefined;
+    const record = await this.deps.rotations?.promotion(provider, key.slot, key.version);
+    if (record) return { cause: record.cause === "auto_promoted" ? "auto_promoted" : "promoted", reason: record.reason ?? "promoted", record };
+    if (key.version === undefined || !this.deps.memory) return undefined;
+    try {
+      const { good } = await this.deps.memory.recall(slotKey(provider, key.slot));
+      return good === key.version ? { cause: undefined, reason: `version ${good} is the slot's good version` } : undefined;
+    } catch (err) {
+      this.logger.warn({ provider, slot: key.slot, version: key.version, error: (err as Error).message }, "cannot read earlier canary verdicts: a rollback goes ahead");
+      return undefined;
+    }
+  }
+
+  /**
+   * Takes the fleet's promotion of a key this instance still has on trial, or has just rolled back (the
+   * news had not reached it): promoted here too. A key rolled back here is staged again from the
+   * promotion's record and promoted, replacing what it was staged to replace here (`wouldReplace`).
+   * Where that cannot be done (no record: a Vault version of a configured key; its secret cannot be read
+   * here) this instance's keys differ from the fleet's, and it says so as for another instance's action
+   * that does not apply here.
+   */
+  private async takePromotion(pool: KeyPool, credentialId: string, promotion: FleetPromotion, wouldReplace?: string): Promise<void> {
+    const provider = pool.provider;
+    const slot = slotOf(provider, credentialId);
+    const log = { action: "promote", provider, credential: slot };
+    const key = pool.get(credentialId);
+    if (key && servesAsPromoted(key)) return;
+    const reason = `promoted on another instance (${promotion.reason})`;
+    try {
+      if (key?.canary) pool.promote(credentialId, "promoted", reason);
+      else if (promotion.record) {
+        pool.forgetRetired(credentialId);
+        pool.promote((await this.restage(pool, promotion.record, wouldReplace)).id, "promoted", reason);
+      } else throw new KeyPoolError("failed_precondition", `credential "${credentialId}" was rolled back here, and the promotion has no record to stage it again from`);
+    } catch (err) {
+      if (!(err instanceof KeyPoolError)) throw err;
+      this.unapplied.add(provider, slot, "promote");
+      this.deps.metrics.fleetActionsNotApplied.inc({ provider, action: "promote" });
+      this.logger.warn({ ...log, reason: err.message }, FLEET_ACTION_NOT_APPLIED);
+      return;
+    }
+    this.unapplied.resolved(provider, slot);
+    this.logger.warn({ ...log, promotion: promotion.reason }, PROMOTION_TAKEN);
+  }
+
+  /** Whether another instance's rollback finds here the key the fleet promoted (the sender takes the promotion too). */
+  private async keepsPromotion(pool: KeyPool, action: PoolAction): Promise<boolean> {
+    if (action.op !== "rollback") return false;
+    const key = pool.get(action.credentialId);
+    return key !== undefined && servesAsPromoted(key) && (await this.fleetPromotion(pool.provider, key)) !== undefined;
   }
 
   private track(write: Promise<void>): void {
@@ -513,13 +623,8 @@ export class ProviderPools {
     const unread: Unrestored[] = [];
     for (const record of records) {
       if (record.state !== "staged" && record.state !== "promoted") continue;
-      const replaces = record.replaces === undefined ? undefined : liveKeyFor(pool, record.replaces);
       try {
-        const view = await this.stageKey(
-          provider,
-          { credentialId: record.credentialId, secretRef: record.secretRef, secondaryRef: record.secondaryRef, replaces, share: record.share, weight: record.weight, promoteAfter: record.promoteAfter },
-          { liftRefusal: false, version: record.version },
-        );
+        const view = await this.restage(pool, record);
         // As the verdict said then ("promoted automatically: …", "promoted by \"master\""); records of earlier versions do not say.
         if (record.state === "promoted") pool.promote(view.id, record.cause === "auto_promoted" ? "auto_promoted" : "promoted", record.reason ?? "promoted");
         restored.set(record.credentialId, view.id);
@@ -556,6 +661,20 @@ export class ProviderPools {
       );
     }
     return unread;
+  }
+
+  /**
+   * Stages a recorded rotation's key again, from its record, replacing the key that fills now what it
+   * replaced (or `replacing`, when that key is still live: the record's may be one an earlier promotion retired).
+   */
+  private restage(pool: KeyPool, record: RotationRecord, replacing?: string): Promise<KeyView> {
+    const live = replacing === undefined ? undefined : liveKeyFor(pool, replacing);
+    const replaces = live ?? (record.replaces === undefined ? undefined : liveKeyFor(pool, record.replaces));
+    return this.stageKey(
+      pool.provider,
+      { credentialId: record.credentialId, secretRef: record.secretRef, secondaryRef: record.secondaryRef, replaces, share: record.share, weight: record.weight, promoteAfter: record.promoteAfter },
+      { liftRefusal: false, version: record.version },
+    );
   }
 
   /**
@@ -668,6 +787,11 @@ function asAskedAlready(pool: KeyPool, action: PoolAction): boolean {
   const key = pool.get(action.credentialId);
   if (action.op === "promote") return key?.state === "active" || key?.state === "cooling_down";
   return key === undefined || key.state === "retired" || key.state === "disabled";
+}
+
+/** Whether a key is in service as a promoted (or configured) key: no canary, not retired or disabled. */
+function servesAsPromoted(key: KeyView): boolean {
+  return key.canary === undefined && (key.state === "active" || key.state === "cooling_down" || key.state === "draining");
 }
 
 /** The key that is `poolId` (not retired; nor draining unless asked), or else fills its slot now (a later version of it), if any. */

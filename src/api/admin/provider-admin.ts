@@ -138,6 +138,7 @@ async function guard<T>(action: () => T | Promise<T>): Promise<T> {
       const description = err.message.startsWith(`${err.field} `) ? err.message.slice(err.field.length + 1) : err.message;
       throw badRequest({ field: err.field, description });
     }
+    if (err.info) throw gatewayError(POOL_CODES[err.code], err.message, err.info.reason, err.info.metadata);
     throw new ConnectError(err.message, POOL_CODES[err.code]);
   }
 }

@@ -37,6 +37,7 @@ import { CACHE_MISS, NO_CACHE, type CacheableAnswer, type CacheLookup, type Cach
 import type { Candidate, Router } from "./router.js";
 import { startTimer, type StartTimer } from "./timers.js";
 import { boundTokens, embedTokens, estimatedUsage, estimateUsage, rateLimitTokens, reportedUsage, saysAnything, textTokens, toolCallTokens } from "./usage-estimate.js";
+import { HeardUsage } from "./heard-usage.js";
 import { UsageGrace } from "./usage-grace.js";
 
 export interface GatewayDeps {
@@ -75,6 +76,11 @@ export interface GatewayStream {
   cache: CacheStatus;
   /** How the request was changed for the candidate serving it (for surfaces that say so before the end). */
   adjustments(): ParameterAdjustment[];
+  /**
+   * The vendor's usage as told before the end (ChatStreamDelta.usage: Anthropic's prompt counts), known with the
+   * first event when the vendor tells it then, for surfaces that say it from their first event; a cached answer's whole usage.
+   */
+  earlyUsage(): Usage | undefined;
 }
 
 /**
@@ -158,9 +164,11 @@ export class Gateway {
         servingModel: () => cached.served.upstreamModel,
         cache: cache.status,
         adjustments: () => fitting.adjustments(cached.served),
+        earlyUsage: () => cached.usage,
       };
     }
     const grace = new UsageGrace(ctx.signal, this.deps.timer ?? startTimer);
+    const heard = new HeardUsage();
     const dispatched = this.deps.dispatcher.stream(
       candidates,
       ctx,
@@ -168,11 +176,12 @@ export class Gateway {
       call,
     );
     return {
-      responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting, keepsAnswer, grace),
+      responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting, keepsAnswer, grace, heard),
       servingProvider: () => dispatched.serving()?.provider,
       servingModel: () => dispatched.serving()?.upstreamModel,
       cache: "miss",
       adjustments: () => fitting.adjustments(dispatched.serving()),
+      earlyUsage: () => heard.usage,
     };
   }
 
@@ -227,6 +236,7 @@ export class Gateway {
     fitting: CallFitting,
     keepsAnswer: boolean,
     grace: UsageGrace,
+    heard: HeardUsage,
   ): AsyncGenerator<ChatStreamResponse> {
     const toolCalls = new StreamedToolCalls();
     // The answer's text is kept whole only for what needs it: the response cache (to store it, or to hand it to
@@ -251,14 +261,15 @@ export class Gateway {
     /** The vendor's usage of an answer whose caller left after its end (UsageGrace): what the call is charged. */
     let billed: Usage | undefined;
     // Cut before the vendor's usage came: the text and reasoning it streamed are known, and estimated; what it spent unseen
-    // (a reasoning model's hidden reasoning) is not.
-    const partialUsage = () => billed ?? (begun ? estimatedUsage(params, generated) : undefined);
+    // (a reasoning model's hidden reasoning) is not. The prompt is the vendor's count where it told one (HeardUsage).
+    const partialUsage = () => billed ?? (begun ? heard.charged(params, generated) : undefined);
     try {
       for await (const event of dispatched.events) {
         if (event.type === "delta") {
           // Identical calls waiting on this one wait while it advances: a stall (its vendor's, or its client's, read at the same pace) lets them go.
           cache.progress();
           if (!begun) call.firstToken();
+          heard.hear(event.usage);
           const reasoning = event.reasoning ?? "";
           spoke ||= saysAnything({ content: event.content, toolCalls: event.toolCalls, reasoningContent: reasoning, refusal: event.refusal ?? "" });
           generated += textTokens(event.content) + textTokens(reasoning) + textTokens(event.refusal ?? "");
@@ -292,10 +303,10 @@ export class Gateway {
         const reported = reportedUsage(event.usage, spoke);
         if (ctx.signal.aborted) {
           // The caller left after the answer's end, and the vendor's usage came in the grace: the call is cut all the same, charged what the vendor counted.
-          billed = reported ?? estimatedUsage(params, generated);
+          billed = reported ?? heard.charged(params, generated);
           throw ctx.signal.reason;
         }
-        const answer = streamedAnswer(event, text, toolCalls, reported ?? estimatedUsage(params, generated), served, { ...said, reasoning: event.reasoning ?? [] }, logprobs?.all);
+        const answer = streamedAnswer(event, text, toolCalls, reported ?? heard.charged(params, generated), served, { ...said, reasoning: event.reasoning ?? [] }, logprobs?.all);
         this.sayUsageFault(event.usageFault, served, ctx);
         const attempts = call.succeed(outcome, answer.usage, false, answer);
         cache.store(answer);

@@ -82,7 +82,7 @@ async function messages(gateway: Gateway, toolInputIsObject: (provider: string) 
       const provider = streamed.servingProvider();
       writer = new AnthropicEventWriter(id, streamed.servingModel() ?? request.model, { toolInputStreams: provider !== undefined && toolInputIsObject(provider) });
       res.writeHead(200, streamHeaders(streamed));
-      for (const start of writer.start()) flowing = writeEvent(res, start.data, start.event) && flowing;
+      for (const start of writer.start(streamed.earlyUsage())) flowing = writeEvent(res, start.data, start.event) && flowing;
     }
     const written = event.event.case === "delta" ? writer.delta(event.event.value) : event.event.case === "summary" ? writer.finish(event.event.value) : [];
     for (const out of written) flowing = writeEvent(res, out.data, out.event) && flowing;

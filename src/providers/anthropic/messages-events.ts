@@ -2,7 +2,7 @@
 // the sequence the Anthropic SDKs' stream helpers and Claude Code assemble.
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatDelta, ChatSummary } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
-import type { ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ToolCallDelta, Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { toolInput } from "./messages-answer.js";
 import { toAnthropicStop, toAnthropicUsage } from "./wire.js";
@@ -55,9 +55,16 @@ export class AnthropicEventWriter {
     this.toolInputStreams = toolInputStreams;
   }
 
-  /** Before any delta. Input tokens are not known until the end: message_delta carries them (the SDKs take them from there). */
-  start(): AnthropicEvent[] {
-    const message = { id: this.id, type: "message", role: "assistant", model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: toAnthropicUsage(undefined) };
+  /**
+   * Before any delta, with the prompt's usage when the vendor told it by then (Anthropic's own message_start).
+   * message_delta carries the counts again at the end, and the SDKs take them from there, but for the
+   * split of cache writes by lifetime (`cache_creation`): @anthropic-ai/sdk's MessageStream keeps
+   * message_start's. Not known yet, it is null (as Anthropic sends it where it does not say), not a 0/0
+   * the end's writes would contradict.
+   */
+  start(promptUsage?: Usage): AnthropicEvent[] {
+    const usage = promptUsage ? toAnthropicUsage(promptUsage) : { ...toAnthropicUsage(undefined), cache_creation: null };
+    const message = { id: this.id, type: "message", role: "assistant", model: this.model, content: [], stop_reason: null, stop_sequence: null, usage };
     return [event("message_start", { message }), event("ping", {})];
   }
 

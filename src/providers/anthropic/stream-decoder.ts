@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { ToolCallDeltaSchema, type Usage } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { ReasoningBlockSchema, type ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { MAX_CONTENT_BLOCKS, MAX_REASONING_BLOCKS, MAX_STREAMED_ANSWER_CHARS, MAX_TOOL_CALLS } from "../answer-limits.js";
@@ -48,7 +48,9 @@ type BlockRole =
  * blocks of MAX_STREAMED_ANSWER_CHARS characters in all (text, signatures and redacted data), MAX_TOOL_CALLS
  * tool calls and MAX_CONTENT_BLOCKS blocks; past any, the vendor's bad_response.
  * Every text the vendor sends must be a string (vendor-fields.ts). The
- * message's id and model (message_start) go on the first delta, and the end.
+ * message's id and model (message_start) go on the first delta, and the end;
+ * the first delta carries its prompt counts too (ChatStreamDelta.usage), for
+ * a stream cut before the end.
  */
 export class AnthropicStreamDecoder implements StreamDecoder {
   private readonly blocks = new Map<number, BlockRole>();
@@ -63,6 +65,13 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   // Input counts come with message_start; message_delta's counts are cumulative and win where present.
   // Kept as sent, and read (and checked) once, at the end.
   private usage: unknown;
+  /**
+   * message_start's counts, read, until a delta carries them (ChatStreamDelta.usage): Anthropic bills the
+   * prompt it counted there even when the stream is cut. They wait for a delta rather than make an event of
+   * their own, which would end failover before the answer began (dispatcher.ts). Unusable counts are left
+   * to the end, which says so.
+   */
+  private promptUsage: Usage | undefined;
   private stopped = false;
   /**
    * JSON mode's text blocks, held back: while thinking the JSON tool is only
@@ -90,7 +99,13 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   }
 
   next(sse: StreamEvent): ChatStreamEvent[] {
-    return this.identity.announce(this.read(sse));
+    const events = this.identity.announce(this.read(sse));
+    const first = this.promptUsage && events.find((event) => event.type === "delta");
+    if (first) {
+      first.usage = this.promptUsage;
+      this.promptUsage = undefined;
+    }
+    return events;
   }
 
   private read(sse: StreamEvent): ChatStreamEvent[] {
@@ -101,6 +116,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       case "message_start":
         this.identity.heard(event.message?.id, event.message?.model);
         this.usage = mergedUsage({}, event.message?.usage);
+        this.promptUsage = fromAnthropicUsage(event.message?.usage).usage;
         return [];
       case "content_block_start":
         if (this.blocks.size >= MAX_CONTENT_BLOCKS) throw badResponse(this.ctx, `streamed more than ${MAX_CONTENT_BLOCKS} content blocks`);

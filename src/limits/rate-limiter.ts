@@ -13,12 +13,6 @@ export type RateDecision = { allowed: true } | { allowed: false; limit: "request
  */
 export interface RateLimiter {
   acquire(key: string, limits: RateLimits, tokens: number): Promise<RateDecision>;
-  /**
-   * What `acquire` would say of one more request now by the requests-per-minute
-   * limit alone, taking nothing: a key already past it is refused before its
-   * call is read (UsageHooks.screen), and `acquire` still takes the request.
-   */
-  peekRequests(key: string, requestsPerMinute: number): Promise<RateDecision>;
   /** Positive: the call used more than estimated; negative: gives tokens back. */
   adjustTokens(key: string, limits: RateLimits, delta: number): Promise<void>;
   close(): void;
@@ -76,17 +70,6 @@ export class MemoryRateLimiter implements RateLimiter {
     if (requestsTat !== undefined) this.tat.set(`${key}:r`, requestsTat);
     if (tokensTat !== undefined) this.tat.set(`${key}:t`, tokensTat);
     return { allowed: true };
-  }
-
-  async peekRequests(key: string, requestsPerMinute: number): Promise<RateDecision> {
-    return this.peekRequestsNow(key, requestsPerMinute);
-  }
-
-  peekRequestsNow(key: string, requestsPerMinute: number): RateDecision {
-    if (requestsPerMinute <= 0) return { allowed: true };
-    const now = this.now();
-    const tat = this.nextRequestTat(key, requestsPerMinute, now);
-    return tat - WINDOW_MS > now ? { allowed: false, limit: "requests", retryAfterMs: Math.ceil(tat - WINDOW_MS - now) } : { allowed: true };
   }
 
   /** The key's requests TAT should one more request be taken now. */

@@ -32,20 +32,6 @@ if t_tat then redis.call('SET', KEYS[2], string.format('%.3f', t_tat), 'PX', mat
 return {0, 0}
 `;
 
-// What ACQUIRE would say of one more request by the requests limit alone, setting nothing.
-// KEYS: requests TAT. ARGV: requests/min. Returns 0 when allowed, else the retry-after ms.
-const PEEK_REQUESTS = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = ${WINDOW_MS}
-local tat = now
-local v = tonumber(redis.call('GET', KEYS[1]))
-if v and v > now then tat = v end
-tat = tat + window / tonumber(ARGV[1])
-if tat - window > now then return math.ceil(tat - window - now) end
-return 0
-`;
-
 // KEYS: tokens TAT. ARGV: tokens/min, delta (real minus estimated tokens).
 const ADJUST = `
 local t = redis.call('TIME')
@@ -63,7 +49,6 @@ return 0
 type ScriptClient = {
   sbRateAcquire(requestsKey: string, tokensKey: string, rpm: number, tpm: number, tokens: number): Promise<[number, number]>;
   sbRateAdjust(tokensKey: string, tpm: number, delta: number): Promise<number>;
-  sbRatePeekRequests(requestsKey: string, rpm: number): Promise<number>;
 };
 
 /**
@@ -82,7 +67,6 @@ export class RedisRateLimiter implements RateLimiter {
   ) {
     link.client.defineCommand("sbRateAcquire", { numberOfKeys: 2, lua: ACQUIRE });
     link.client.defineCommand("sbRateAdjust", { numberOfKeys: 1, lua: ADJUST });
-    link.client.defineCommand("sbRatePeekRequests", { numberOfKeys: 1, lua: PEEK_REQUESTS });
     this.scripts = link.client as unknown as ScriptClient;
   }
 
@@ -104,20 +88,6 @@ export class RedisRateLimiter implements RateLimiter {
       }
     }
     return this.fallback(key, limits, tokens);
-  }
-
-  async peekRequests(key: string, requestsPerMinute: number): Promise<RateDecision> {
-    if (requestsPerMinute <= 0) return { allowed: true };
-    if (this.link.isUp) {
-      try {
-        const retryAfterMs = Number(await this.scripts.sbRatePeekRequests(this.redisKey(key, "r"), requestsPerMinute));
-        return retryAfterMs > 0 ? { allowed: false, limit: "requests", retryAfterMs } : { allowed: true };
-      } catch (err) {
-        this.errors.report("rate_limit", err, this.policy === "open" ? "limiting this key in this process" : "refusing calls with limits");
-      }
-    }
-    if (this.policy === "closed") throw limitsUnavailable();
-    return this.local.peekRequestsNow(key, requestsPerMinute);
   }
 
   async adjustTokens(key: string, limits: RateLimits, delta: number): Promise<void> {

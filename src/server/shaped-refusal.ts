@@ -55,7 +55,9 @@ export function shapedRefusal(head: RequestHead, refusal: ConnectError, httpStat
     return { status: 200, headers: { ...headers, "content-type": type.split(";", 1)[0]! }, body };
   }
   if (type.startsWith("application/grpc")) {
-    const trailer = new Headers({ ...headers, "content-type": "application/grpc" });
+    const trailer = new Headers({ "content-type": "application/grpc" });
+    // setTrailerStatus appends the error's metadata: a header given there too would be sent twice ("1, 1").
+    for (const [name, value] of Object.entries(headers)) if (!error.metadata.has(name)) trailer.set(name, value);
     setTrailerStatus(trailer, error);
     return { status: 200, headers: Object.fromEntries(trailer), body: new Uint8Array(0), trailersOnly: true };
   }

@@ -35,6 +35,8 @@ export interface BudgetAsk {
   reserveNormal: number;
   /** The same for its economy model; undefined when the call has no economy option. */
   reserveEconomy: number | undefined;
+  /** When the call was admitted: its ledger row's `atMs` (a shared counter rebuilt from the ledger tells by it whether the ledger counts the call). */
+  atMs?: number;
 }
 
 export interface BudgetAnswer {
@@ -57,9 +59,9 @@ export interface BudgetAnswer {
    * Replaces the reservation with the call's real cost, on the counter that
    * made it (Redis, or this process when Redis failed; the shared counter
    * then gets the cost too once Redis works again). Settling twice changes
-   * nothing.
+   * nothing. `rowKey` names the call's ledger row (see SpendCharge).
    */
-  settle(costNanos: number): Promise<void>;
+  settle(costNanos: number, rowKey?: string): Promise<void>;
 }
 
 export interface Growth {
@@ -72,6 +74,9 @@ export interface SpendCharge {
   period: Period;
   costNanos: number;
   callId: string;
+  /** The call's ledger row: when it was admitted and its `rowKey`, by which a shared counter rebuilt from the ledger counts it once. */
+  atMs?: number;
+  rowKey?: string;
 }
 
 /** Reads what a key spent in a period from the usage ledger (rows before `beforeMs`). */

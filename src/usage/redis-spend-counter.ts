@@ -16,7 +16,7 @@ import {
   type SpendCounter,
   type SpendSeed,
 } from "./budgets.js";
-import { KEEP_AFTER_PERIOD_MS, LEASE_MS, MARKER_TTL_MS, SpendScripts, spendKeys, type LeaseArgs } from "./spend-scripts.js";
+import { KEEP_AFTER_PERIOD_MS, LEASE_MS, MARKER_TTL_MS, SpendScripts, spendKeys, type HeldArgs, type LeaseArgs, type SpendKeys } from "./spend-scripts.js";
 
 const DECISIONS: BudgetDecision[] = ["normal", "economy", "refused"];
 
@@ -34,13 +34,23 @@ const PENDING_MAX_AGE_MS = MARKER_TTL_MS - 3_600_000;
 const FLUSH_EVERY_MS = 2_000;
 /** How many kept settlements are sent at once. */
 const FLUSH_BATCH = 50;
+/** How many row keys the ledger is asked about at once, for calls its rows count (kind "ledger"). */
+const LEDGER_BATCH = 500;
 
-/** One settlement or release Redis has not taken yet; re-sending it is safe (the scripts are idempotent). */
+/**
+ * One settlement or release Redis has not taken yet; re-sending it is safe
+ * (the scripts are idempotent). Or (kind "ledger") a settlement of a call
+ * admitted before its counter's rebuild point: the ledger counts it, so the
+ * counter is read from the ledger again once the call's row is stored.
+ */
 interface PendingOp {
-  kind: "settle" | "release";
+  kind: "settle" | "release" | "ledger";
   keyId: string;
   period: Period;
   callId: string;
+  /** The call's ledger row (its `at_ms` and `row_key`), when the caller told them: see `held`. */
+  atMs?: number;
+  rowKey?: string;
   cost: number;
   /** What the call had reserved in Redis (0 for a call admitted in this process), for `spent()` meanwhile. */
   reserved: number;
@@ -55,6 +65,12 @@ export interface RedisSpendCounterOptions {
   now?: () => number;
   /** At most this many settlements are kept for Redis (see MAX_PENDING). */
   maxPending?: number;
+  /**
+   * Which of these row keys the ledger's store has. Without it, settlements
+   * are added to the counter whenever their call was admitted, as counters
+   * without a rebuild point do.
+   */
+  storedRowKeys?: (rowKeys: readonly string[]) => Promise<Set<string>>;
 }
 
 /**
@@ -85,6 +101,16 @@ export interface RedisSpendCounterOptions {
  * back every instance's spend is in the shared counter and the key is
  * refused until its period ends if it went over, so the overshoot is not
  * repeated. (Under "closed" nothing is admitted meanwhile.)
+ *
+ * A counter rebuilt from the ledger (Redis lost its data, or a new period)
+ * has a rebuild point: the ledger counts the calls admitted before it, the
+ * settlements those admitted from it on (spend-scripts.ts). A settlement of
+ * a call admitted before it (kept here through the outage, or in flight when
+ * Redis lost its data) adds nothing, whether or not the rebuild found its
+ * row: its entry holds its cost (admissions count it) until the ledger's
+ * store has the row, and then the counter is raised to what the ledger says
+ * of the calls before the point and the entry dropped, in one script. So
+ * whichever instance rebuilds first, no call counts twice or not at all.
  */
 export class RedisSpendCounter implements SpendCounter {
   private readonly local: MemorySpendCounter;
@@ -95,6 +121,7 @@ export class RedisSpendCounter implements SpendCounter {
   private readonly retry: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly maxPending: number;
+  private readonly storedRowKeys: RedisSpendCounterOptions["storedRowKeys"];
 
   constructor(
     private readonly link: RedisLink,
@@ -107,9 +134,13 @@ export class RedisSpendCounter implements SpendCounter {
     this.scripts = new SpendScripts(link);
     this.now = options.now ?? Date.now;
     this.maxPending = options.maxPending ?? MAX_PENDING;
+    this.storedRowKeys = options.storedRowKeys;
     this.retry = setInterval(() => {
       if (this.pending.size > 0 && this.link.isUp) {
-        this.flushPending().catch((err: unknown) => this.errors.report("budget_settle", err, "kept settlements are sent again when Redis works"));
+        this.flushPending()
+          .catch((err: unknown) => this.errors.report("budget_settle", err, "kept settlements are sent again when Redis works"))
+          .then(() => this.countFromLedger())
+          .catch((err: unknown) => this.errors.report("budget_rebase", err, "the counter is read from the ledger again on the next try"));
       }
     }, FLUSH_EVERY_MS);
     this.retry.unref();
@@ -150,21 +181,14 @@ export class RedisSpendCounter implements SpendCounter {
   /**
    * Settles a dead process's call by its reservation's id: the reservation, if
    * its lease still holds it, is dropped and the cost added, once per id
-   * however often a replay sends it. A missing counter is rebuilt first, from a
-   * ledger that does not have the call's row yet. While Redis fails, it is
-   * kept and sent again (and, under "open", counted in this process too).
+   * however often a replay sends it (or, admitted before the counter's rebuild
+   * point, counted from the ledger once its row is stored). While Redis
+   * fails, it is kept and sent again (and, under "open", counted in this
+   * process too).
    */
-  async charge({ keyId, period, costNanos, callId }: SpendCharge): Promise<void> {
-    if (this.link.isUp) {
-      try {
-        const keys = spendKeys(this.link, keyId, period.startMs, callId);
-        if (!(await this.scripts.read(keys, this.now()))) await this.rebuild(keys.spent, keyId, period);
-      } catch (err) {
-        this.errors.report("budget_read", err, "the charge is kept and sent again when Redis works");
-      }
-    }
+  async charge({ keyId, period, costNanos, callId, atMs, rowKey }: SpendCharge): Promise<void> {
     if (!this.link.isUp && this.policy === "open") await this.local.charge({ keyId, period, costNanos, callId });
-    await this.send({ kind: "settle", keyId, period, callId, cost: wholeNanos(costNanos), reserved: 0, since: this.now(), maybeApplied: false });
+    await this.send({ kind: "settle", keyId, period, callId, atMs, rowKey, cost: wholeNanos(costNanos), reserved: 0, since: this.now(), maybeApplied: false });
   }
 
   close(): void {
@@ -186,7 +210,7 @@ export class RedisSpendCounter implements SpendCounter {
       economy: ask.reserveEconomy === undefined ? -1 : wholeNanos(ask.reserveEconomy),
       economyOnly: ask.budget.whenExhausted === "economy_only",
     };
-    const answer = await this.onCounter(keys.spent, ask, () => this.scripts.admit(keys, args));
+    const answer = await this.onCounter(keys, ask, () => this.scripts.admit(keys, args));
     const decision = DECISIONS[answer.decision] ?? "refused";
     /** What the call holds in Redis, grown by further attempts. */
     let reserved = answer.reserved;
@@ -212,7 +236,7 @@ export class RedisSpendCounter implements SpendCounter {
         heldHere.push(local);
         return { granted: true, spentNanos: local.spentNanos };
       },
-      settle: async (costNanos) => {
+      settle: async (costNanos, rowKey) => {
         if (settled) return;
         settled = true;
         // The call's cost goes to the shared counter with its settlement, not to this process's count.
@@ -220,7 +244,7 @@ export class RedisSpendCounter implements SpendCounter {
         const cost = wholeNanos(costNanos);
         // Nothing reserved and nothing spent (a refusal): nothing to tell Redis.
         if (cost === 0 && reserved === 0) return;
-        await this.send({ kind: "settle", keyId: ask.keyId, period: ask.period, callId, cost, reserved, since: this.now(), maybeApplied: false });
+        await this.send({ kind: "settle", keyId: ask.keyId, period: ask.period, callId, atMs: ask.atMs, rowKey, cost, reserved, since: this.now(), maybeApplied: false });
       },
     };
   }
@@ -237,7 +261,7 @@ export class RedisSpendCounter implements SpendCounter {
       try {
         const keys = spendKeys(this.link, ask.keyId, ask.period.startMs, callId);
         const args = { ...this.lease(ask, callId), growth, pastLimit: decision === "economy" && ask.budget.whenExhausted === "economy_only" };
-        const grown = await this.onCounter(keys.spent, ask, () => this.scripts.grow(keys, args));
+        const grown = await this.onCounter(keys, ask, () => this.scripts.grow(keys, args));
         return { granted: grown.granted, spentNanos: grown.spent };
       } catch (err) {
         this.errors.report("budget_grow", err, this.policy === "open" ? "judging the call's further attempt on this process's count" : "not sending the call's further attempt");
@@ -254,10 +278,10 @@ export class RedisSpendCounter implements SpendCounter {
   }
 
   /** Runs a script that needs the key's spend counter (`undefined`: it is missing), rebuilding the counter from the ledger and running it again once. */
-  private async onCounter<T>(counterKey: string, ask: BudgetAsk, run: () => Promise<T | undefined>): Promise<T> {
+  private async onCounter<T>(keys: SpendKeys, ask: BudgetAsk, run: () => Promise<T | undefined>): Promise<T> {
     const first = await run();
     if (first) return first;
-    await this.rebuild(counterKey, ask.keyId, ask.period);
+    await this.rebuild(keys, ask.keyId, ask.period);
     const again = await run();
     if (!again) throw new Error("the spend counter vanished as it was rebuilt");
     return again;
@@ -269,12 +293,14 @@ export class RedisSpendCounter implements SpendCounter {
     let settled = false;
     return {
       ...answer,
-      settle: async (costNanos) => {
+      settle: async (costNanos, rowKey) => {
         if (settled) return;
         settled = true;
         await answer.settle(costNanos);
         const cost = wholeNanos(costNanos);
-        if (cost > 0) await this.send({ kind: "settle", keyId: ask.keyId, period: ask.period, callId: newCallId(), cost, reserved: 0, since: this.now(), maybeApplied: false });
+        if (cost > 0) {
+          await this.send({ kind: "settle", keyId: ask.keyId, period: ask.period, callId: newCallId(), atMs: ask.atMs, rowKey, cost, reserved: 0, since: this.now(), maybeApplied: false });
+        }
       },
     };
   }
@@ -296,8 +322,28 @@ export class RedisSpendCounter implements SpendCounter {
 
   private async apply(op: PendingOp): Promise<void> {
     const keys = spendKeys(this.link, op.keyId, op.period.startMs, op.callId);
-    if (op.kind === "settle") await this.scripts.settle(keys, op.callId, op.cost);
-    else await this.scripts.release(keys, op.callId);
+    if (op.kind === "release") return this.scripts.release(keys, op.callId);
+    const settle = () => this.scripts.settle(keys, op.callId, op.cost, this.held(op));
+    let outcome = await settle();
+    if (outcome === "no_counter") {
+      // Rebuilt first, so that its rebuild point says whether the ledger or this settlement counts the call.
+      await this.rebuild(keys, op.keyId, op.period);
+      outcome = await settle();
+      if (outcome === "no_counter") throw new Error("the spend counter vanished as it was rebuilt");
+    }
+    // Its entry holds its cost until the ledger counts it (countFromLedger). Replaces `op`: the same call id.
+    if (outcome === "ledger" && op.cost > 0) this.pending.set(op.callId, { ...op, kind: "ledger", reserved: op.cost, maybeApplied: false });
+  }
+
+  /**
+   * What SETTLE judges the call by against a rebuild point: when it was
+   * admitted, and how long its entry may hold its cost. Undefined (added
+   * whenever admitted) when the counter could not tell once its row is stored.
+   */
+  private held(op: PendingOp): HeldArgs | undefined {
+    if (op.atMs === undefined || op.rowKey === undefined || !this.storedRowKeys) return undefined;
+    const now = this.now();
+    return { atMs: op.atMs, now, leaseMs: LEASE_MS, keepMs: Math.max(op.period.endMs - now, 0) + KEEP_AFTER_PERIOD_MS };
   }
 
   private keep(op: PendingOp, err: unknown): void {
@@ -329,6 +375,7 @@ export class RedisSpendCounter implements SpendCounter {
       const now = this.now();
       const batch: PendingOp[] = [];
       for (const op of this.pending.values()) {
+        if (op.kind === "ledger") continue;
         if (op.maybeApplied && now - op.since > PENDING_MAX_AGE_MS) {
           // Its marker may be gone: sending it again could apply it twice.
           this.pending.delete(op.callId);
@@ -359,17 +406,67 @@ export class RedisSpendCounter implements SpendCounter {
   private pendingSpend(keyId: string, period: Period): number {
     let sum = 0;
     for (const op of this.pending.values()) {
-      if (op.kind === "settle" && op.keyId === keyId && op.period.startMs === period.startMs) sum += op.cost - op.reserved;
+      if (op.kind !== "release" && op.keyId === keyId && op.period.startMs === period.startMs) sum += op.cost - op.reserved;
     }
     return sum;
   }
 
-  /** Seeds a missing counter from the ledger; the first instance to get there wins. */
-  private async rebuild(key: string, keyId: string, period: Period): Promise<void> {
-    const spent = wholeNanos(await this.seed(keyId, period.startMs, Date.now()));
+  /**
+   * Seeds a missing counter from the ledger's calls admitted before now, its
+   * rebuild point; the first instance to get there wins (and its point holds).
+   */
+  private async rebuild(keys: SpendKeys, keyId: string, period: Period): Promise<void> {
+    const point = this.now();
+    const spent = wholeNanos(await this.seed(keyId, period.startMs, point));
     // Kept a week past the period's end, then Redis forgets it.
-    const ttlMs = Math.max(period.endMs - this.now(), 0) + KEEP_AFTER_PERIOD_MS;
-    await this.link.client.set(key, String(spent), "PX", Math.ceil(ttlMs), "NX");
+    await this.scripts.rebuild(keys, spent, point, Math.max(period.endMs - point, 0) + KEEP_AFTER_PERIOD_MS);
+  }
+
+  /**
+   * Settlements the ledger counts (kind "ledger") whose rows the store has
+   * now: their counters are read from the ledger again, once per key and
+   * period, and they are done. A row the store never gets (set aside) is not
+   * in the ledger's spend either: its settlement is dropped with the others
+   * kept too long.
+   */
+  private async countFromLedger(): Promise<void> {
+    const waiting = [...this.pending.values()].filter((op) => op.kind === "ledger").slice(0, LEDGER_BATCH);
+    if (waiting.length === 0 || !this.storedRowKeys) return;
+    const stored = await this.storedRowKeys(waiting.map((op) => op.rowKey!));
+    const byCounter = new Map<string, PendingOp[]>();
+    const now = this.now();
+    for (const op of waiting) {
+      if (stored.has(op.rowKey!)) {
+        const counter = `${op.keyId}@${op.period.startMs}`;
+        const ops = byCounter.get(counter) ?? [];
+        ops.push(op);
+        byCounter.set(counter, ops);
+      } else if (now - op.since > PENDING_MAX_AGE_MS) {
+        this.pending.delete(op.callId);
+        this.errors.report("budget_pending_dropped", new Error("its ledger row was never stored"), `a settlement of key ${op.keyId} the ledger was to count is dropped after ${PENDING_MAX_AGE_MS} ms`);
+      }
+    }
+    for (const ops of byCounter.values()) {
+      await this.rebase(ops[0]!.keyId, ops[0]!.period, ops.map((op) => op.callId));
+      for (const op of ops) if (this.pending.get(op.callId) === op) this.pending.delete(op.callId);
+    }
+  }
+
+  /**
+   * Reads the ledger again for the calls admitted before the counter's rebuild
+   * point, raises the counter to it and drops the entries that held the costs
+   * of `callIds` (stored rows). A counter missing now is rebuilt, when next
+   * needed, from a ledger that has the rows stored so far.
+   */
+  private async rebase(keyId: string, period: Period, callIds: readonly string[]): Promise<void> {
+    const keys = spendKeys(this.link, keyId, period.startMs, "");
+    for (let tries = 0; tries < 3; tries++) {
+      const point = await this.scripts.rebuildPoint(keys);
+      if (point === undefined) return;
+      const spent = wholeNanos(await this.seed(keyId, period.startMs, Number(point)));
+      if ((await this.scripts.rebase(keys, point, spent, callIds)) !== "stale") return;
+    }
+    throw new Error(`the spend counter of key ${keyId} was rebuilt again while it was read from the ledger`);
   }
 }
 

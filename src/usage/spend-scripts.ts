@@ -7,7 +7,20 @@ import type { RedisLink } from "../redis/redis-link.js";
  *   spend:{k}:<start>             settled spend, nano-units (a string integer; missing: rebuild from the ledger)
  *   spend:{k}:<start>:res         reservations of calls in flight: call id → nano-units (grown by further attempts), and `~total` (their sum)
  *   spend:{k}:<start>:lease       the same ids → when their lease ends (ms since the epoch)
- *   spend:{k}:<start>:done:<id>   one call's marker: "settled" or "released", kept MARKER_TTL_MS
+ *   spend:{k}:<start>:done:<id>   one call's marker: "settled", "ledger" or "released", kept MARKER_TTL_MS
+ *   spend:{k}:<start>:rebuilt     the counter's rebuild point `at` (ms) and `base`: what the ledger had of calls admitted before it
+ *
+ * The rebuild point splits a key's calls in two, by when they were admitted
+ * (the ledger row's `at_ms`, which the rebuild's read of the ledger filters
+ * on too): those before it are counted from the ledger, those from it on by
+ * their settlements. So a call counts once whichever instance rebuilt the
+ * counter, and whether or not the ledger had its row then: a settlement of a
+ * call admitted before the point (kept through an outage, or in flight when
+ * Redis lost its data) adds nothing to the spend; its entry holds its cost
+ * until the ledger is read again (REBASE) once the store has its row. (A
+ * call settled into the lost data before the loss, on an instance whose
+ * clock is ahead of the rebuilder's by more than the time since, would be in
+ * neither half.)
  *
  * A reservation is an entry of its own, never an increment of the spend:
  * settling or releasing it is idempotent (a re-sent or late-executed command
@@ -22,11 +35,12 @@ export interface SpendKeys {
   reservations: string;
   leases: string;
   marker: string;
+  rebuilt: string;
 }
 
 export function spendKeys(link: RedisLink, keyId: string, periodStartMs: number, callId: string): SpendKeys {
   const spent = link.key("spend", `{${keyId}}`, String(periodStartMs));
-  return { spent, reservations: `${spent}:res`, leases: `${spent}:lease`, marker: `${spent}:done:${callId}` };
+  return { spent, reservations: `${spent}:res`, leases: `${spent}:lease`, marker: `${spent}:done:${callId}`, rebuilt: `${spent}:rebuilt` };
 }
 
 /**
@@ -140,16 +154,62 @@ end
 `;
 
 // A call's real cost, once: drops its reservation (if it is there: it may have lapsed, or never been made)
-// and adds the cost to the spend, unless this id was settled already. A missing spend counter is left
-// missing: it is rebuilt from the ledger, which has the call.
-// KEYS: spent, reservations, leases, marker. ARGV: call id, cost, marker ttl ms.
-// Returns 1 when applied, 0 when this id was settled already.
+// and adds the cost to the spend, unless this id was settled already, or the call was admitted before the
+// counter's rebuild point: the ledger counts it then, and its entry holds its cost, under a lease, until
+// REBASE reads the ledger again once its row is stored (the marker says "ledger", so that the settlement,
+// sent again, answers the same). A missing spend counter is left alone: the caller rebuilds it and sends the
+// settlement again, to be judged by its point.
+// KEYS: spent, reservations, leases, marker, rebuilt.
+// ARGV: call id, cost, marker ttl ms, admitted at (ms; -1: not known), now, lease ms, keep ms.
+// Returns 1 when applied, 0 when this id was settled already, 2 when the ledger counts it, -1 when the counter is missing.
 export const SETTLE = `${DROP}
-if redis.call('GET', KEYS[4]) == 'settled' then return 0 end
-redis.call('SET', KEYS[4], 'settled', 'PX', ARGV[3])
+local done = redis.call('GET', KEYS[4])
+if done == 'settled' then return 0 end
+if done == 'ledger' then return 2 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 drop(KEYS[2], KEYS[3], ARGV[1])
-local cost = tonumber(ARGV[2])
-if cost > 0 and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], cost) end
+local cost, at = tonumber(ARGV[2]), tonumber(ARGV[4])
+if at >= 0 and at < tonumber(redis.call('HGET', KEYS[5], 'at') or '-1') then
+  redis.call('SET', KEYS[4], 'ledger', 'PX', ARGV[3])
+  if cost > 0 then
+    redis.call('HSET', KEYS[2], ARGV[1], cost)
+    redis.call('HINCRBY', KEYS[2], '~total', cost)
+    redis.call('ZADD', KEYS[3], tonumber(ARGV[5]) + tonumber(ARGV[6]), ARGV[1])
+    redis.call('PEXPIRE', KEYS[2], ARGV[7])
+    redis.call('PEXPIRE', KEYS[3], ARGV[7])
+  end
+  return 2
+end
+redis.call('SET', KEYS[4], 'settled', 'PX', ARGV[3])
+if cost > 0 then redis.call('INCRBY', KEYS[1], cost) end
+return 1
+`;
+
+// Creates a missing counter from the ledger's spend of calls admitted before the rebuild point, and records both.
+// KEYS: spent, rebuilt. ARGV: spend, rebuild point (ms), keep ms. Returns 1 when created, 0 when another got there first.
+export const REBUILD = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('HSET', KEYS[2], 'at', ARGV[2], 'base', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+`;
+
+// The ledger read again for the calls admitted before the rebuild point, once the rows of some of them (ARGV[3…],
+// their call ids) are stored: the counter grows by what the ledger has more than it had, and those calls' entries,
+// which held their cost meanwhile, are dropped. Never shrinks the counter: reads that finish out of order leave
+// the largest, and the ledger's rows only grow.
+// KEYS: spent, rebuilt, reservations, leases. ARGV: the rebuild point it was read for (as HGET gave it), spend before it, call ids.
+// Returns 1 when done, 0 when the counter was rebuilt for another point meanwhile (read again), -1 when it is missing.
+export const REBASE = `${DROP}
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HGET', KEYS[2], 'at') ~= ARGV[1] then return 0 end
+local base, read = tonumber(redis.call('HGET', KEYS[2], 'base')), tonumber(ARGV[2])
+if read > base then
+  redis.call('INCRBY', KEYS[1], read - base)
+  redis.call('HSET', KEYS[2], 'base', ARGV[2])
+end
+for i = 3, #ARGV do drop(KEYS[3], KEYS[4], ARGV[i]) end
 return 1
 `;
 
@@ -172,13 +232,24 @@ return {tonumber(v), tonumber(redis.call('HGET', KEYS[2], '~total') or '0')}
 
 type Reply = number | string;
 
+/**
+ * What SETTLE did: `applied` (the cost added), `settled_already` (this id was),
+ * `ledger` (admitted before the rebuild point: the ledger counts it; nothing
+ * added), `no_counter` (nothing done: rebuild the counter, then send it again).
+ */
+export type SettleOutcome = "applied" | "settled_already" | "ledger" | "no_counter";
+
+const SETTLE_OUTCOMES: Record<number, SettleOutcome> = { 1: "applied", 0: "settled_already", 2: "ledger", [-1]: "no_counter" };
+
 /** The keys ADMIT and GROW take, then their ARGV, in the order `leasedCall` writes them. */
 type LeasedCall = [spent: string, res: string, leases: string, marker: string, now: number, limit: number, ...own: Reply[]];
 
 type ScriptClient = {
   sbSpendAdmit(...call: LeasedCall): Promise<[number, Reply, Reply]>;
   sbSpendGrow(...call: LeasedCall): Promise<[Reply, Reply]>;
-  sbSpendSettle(spent: string, res: string, leases: string, marker: string, id: string, cost: number, markerTtlMs: number): Promise<number>;
+  sbSpendSettle(...call: [spent: string, res: string, leases: string, marker: string, rebuilt: string, id: string, cost: number, markerTtlMs: number, atMs: number, now: number, leaseMs: number, keepMs: number]): Promise<number>;
+  sbSpendRebuild(spent: string, rebuilt: string, spend: number, atMs: number, keepMs: number): Promise<number>;
+  sbSpendRebase(spent: string, rebuilt: string, res: string, leases: string, atMs: string, spend: number, ...callIds: string[]): Promise<number>;
   sbSpendRelease(spent: string, res: string, leases: string, marker: string, id: string, markerTtlMs: number): Promise<number>;
   sbSpendRead(spent: string, res: string, leases: string, now: number): Promise<[Reply, Reply]>;
 };
@@ -190,6 +261,14 @@ export interface LeaseArgs {
   callId: string;
   leaseMs: number;
   /** How long the counter's keys are kept (at least 1 ms is sent). */
+  keepMs: number;
+}
+
+/** A settlement's call as SETTLE judges it against a rebuild point: see `SpendScripts.settle`. */
+export interface HeldArgs {
+  atMs: number;
+  now: number;
+  leaseMs: number;
   keepMs: number;
 }
 
@@ -219,10 +298,12 @@ function leasedCall(keys: SpendKeys, lease: LeaseArgs, own: Reply[]): LeasedCall
 export class SpendScripts {
   private readonly client: ScriptClient;
 
-  constructor(link: RedisLink) {
+  constructor(private readonly link: RedisLink) {
     link.client.defineCommand("sbSpendAdmit", { numberOfKeys: 4, lua: ADMIT });
     link.client.defineCommand("sbSpendGrow", { numberOfKeys: 4, lua: GROW });
-    link.client.defineCommand("sbSpendSettle", { numberOfKeys: 4, lua: SETTLE });
+    link.client.defineCommand("sbSpendSettle", { numberOfKeys: 5, lua: SETTLE });
+    link.client.defineCommand("sbSpendRebuild", { numberOfKeys: 2, lua: REBUILD });
+    link.client.defineCommand("sbSpendRebase", { numberOfKeys: 4, lua: REBASE });
     link.client.defineCommand("sbSpendRelease", { numberOfKeys: 4, lua: RELEASE });
     link.client.defineCommand("sbSpendRead", { numberOfKeys: 3, lua: SPENT });
     this.client = link.client as unknown as ScriptClient;
@@ -242,9 +323,37 @@ export class SpendScripts {
     return { granted: Number(granted) === 1, spent: Number(spent) };
   }
 
-  /** True when applied, false when this call id was settled already. */
-  async settle(keys: SpendKeys, callId: string, costNanos: number): Promise<boolean> {
-    return (await this.client.sbSpendSettle(keys.spent, keys.reservations, keys.leases, keys.marker, callId, costNanos, MARKER_TTL_MS)) === 1;
+  /**
+   * `held` tells when the call was admitted (its ledger row's `at_ms`) and,
+   * should the ledger count it, how long its entry holds its cost; without
+   * it, the settlement is added whenever the call was admitted.
+   */
+  async settle(keys: SpendKeys, callId: string, costNanos: number, held?: HeldArgs): Promise<SettleOutcome> {
+    const { atMs, now, leaseMs, keepMs } = held ?? { atMs: -1, now: 0, leaseMs: 0, keepMs: 1 };
+    const args = [keys.spent, keys.reservations, keys.leases, keys.marker, keys.rebuilt, callId, costNanos, MARKER_TTL_MS, atMs, now, leaseMs, Math.max(Math.ceil(keepMs), 1)] as const;
+    const outcome = SETTLE_OUTCOMES[Number(await this.client.sbSpendSettle(...args))];
+    if (!outcome) throw new Error("the settle script gave an answer it never gives");
+    return outcome;
+  }
+
+  /** Creates the missing counter at `spend`, rebuilt from the ledger's calls admitted before `atMs`; false when another instance got there first. */
+  async rebuild(keys: SpendKeys, spend: number, atMs: number, keepMs: number): Promise<boolean> {
+    return (await this.client.sbSpendRebuild(keys.spent, keys.rebuilt, spend, atMs, Math.max(Math.ceil(keepMs), 1))) === 1;
+  }
+
+  /** The counter's rebuild point (as Redis has it), or undefined: no counter, or one made by an older version (no point). */
+  async rebuildPoint(keys: SpendKeys): Promise<string | undefined> {
+    return (await this.link.client.hget(keys.rebuilt, "at")) ?? undefined;
+  }
+
+  /**
+   * Raises the counter to `spend` read from the ledger before its rebuild point
+   * `atMs`, dropping the entries of `callIds` (whose rows it read): "stale" when
+   * it was rebuilt for another point meanwhile.
+   */
+  async rebase(keys: SpendKeys, atMs: string, spend: number, callIds: readonly string[]): Promise<"done" | "stale" | "no_counter"> {
+    const answer = Number(await this.client.sbSpendRebase(keys.spent, keys.rebuilt, keys.reservations, keys.leases, atMs, spend, ...callIds));
+    return answer === 1 ? "done" : answer === 0 ? "stale" : "no_counter";
   }
 
   async release(keys: SpendKeys, callId: string): Promise<void> {

@@ -150,6 +150,7 @@ export class UsageHooks implements CallHooks {
           period,
           reserveNormal: Math.min(normalBound, budget.limitNanos),
           reserveEconomy: economyBound === undefined ? undefined : Math.min(economyBound, budget.limitNanos),
+          atMs,
         });
       } catch (err) {
         this.refundTokens(principal.keyId, limits, estimatedTokens);
@@ -366,8 +367,8 @@ export class UsageHooks implements CallHooks {
     const usage = withPromptTokens(outcome.usage, sumOf(own, (prompt) => prompt.promptTokens));
     const cost = outcome.cached ? 0 : ownCost + sumOf(elsewhere, (charge) => charge.costNanos);
     const row: LedgerRow = { ...this.row(request, atMs, outcome.latencyMs, { ...outcome, usage }, cost, downgraded), savedCostNanos: outcome.cached ? price : 0 };
-    // The same key as the call's provisional entry, which this row supersedes.
-    if (rowKey !== undefined) row.rowKey = rowKey;
+    // The same key as the call's provisional entry, which this row supersedes; the spend counter's settlement names it too.
+    row.rowKey = rowKey ?? randomUUID();
     this.deps.ledger.append(row);
 
     if (limits.tokensPerMinute > 0) {
@@ -377,7 +378,7 @@ export class UsageHooks implements CallHooks {
       if (delta !== 0) this.deps.limiter.adjustTokens(keyId, limits, delta).catch((err: Error) => this.warn("token limit reconciliation failed", err));
     }
     if (reservation) {
-      reservation.settle(cost).catch((err: Error) => this.warn("spend reconciliation failed", err));
+      reservation.settle(cost, row.rowKey).catch((err: Error) => this.warn("spend reconciliation failed", err));
       const budget = request.ctx.principal.policy?.record.budget;
       if (budget) this.showBudget(request.ctx.principal, budget, reservation.spentNanos + cost, atMs);
     }
@@ -613,5 +614,7 @@ export async function chargeInterrupted(spend: SpendCounter, row: LedgerRow, mar
     period: { startMs: reservation.startMs, endMs: reservation.endMs },
     costNanos: row.costNanos,
     callId: reservation.callId ?? `row-${row.rowKey}`,
+    atMs: row.atMs,
+    rowKey: row.rowKey,
   });
 }

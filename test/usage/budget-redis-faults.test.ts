@@ -164,10 +164,10 @@ describe("the shared spend counter's scripts", () => {
     const keys = spendKeys(link, "twice", period.startMs, "call-1");
     expect(await scripts.admit(keys, admitArgs("call-1", 30))).toEqual({ decision: 0, spent: 5 * UNIT, reserved: 30 * UNIT });
     expect(await shared(link, "twice")).toEqual({ settled: 5, reserved: 30 });
-    expect(await scripts.settle(keys, "call-1", 12 * UNIT)).toBe(true);
+    expect(await scripts.settle(keys, "call-1", 12 * UNIT)).toBe("applied");
     // Re-sent after a timeout, or the original run late: nothing changes.
-    expect(await scripts.settle(keys, "call-1", 12 * UNIT)).toBe(false);
-    expect(await scripts.settle(keys, "call-1", 12 * UNIT)).toBe(false);
+    expect(await scripts.settle(keys, "call-1", 12 * UNIT)).toBe("settled_already");
+    expect(await scripts.settle(keys, "call-1", 12 * UNIT)).toBe("settled_already");
     expect(await shared(link, "twice")).toEqual({ settled: 17, reserved: 0 });
     // The marker expires in a day; the counter keeps its TTL rules.
     const markerTtl = await link.client.pttl(keys.marker);
@@ -200,8 +200,8 @@ describe("the shared spend counter's scripts", () => {
     expect(await scripts.admit(spendKeys(link, "lapsed", period.startMs, "c"), later)).toEqual({ decision: 0, spent: 0, reserved: UNIT });
     expect(await link.client.hexists(keys.reservations, "long-call")).toBe(0);
     // The long call ends: its cost lands once, though its reservation is gone.
-    expect(await scripts.settle(keys, "long-call", 70 * UNIT)).toBe(true);
-    expect(await scripts.settle(keys, "long-call", 70 * UNIT)).toBe(false);
+    expect(await scripts.settle(keys, "long-call", 70 * UNIT)).toBe("applied");
+    expect(await scripts.settle(keys, "long-call", 70 * UNIT)).toBe("settled_already");
     expect((await scripts.read(keys, later.now))!).toEqual({ settled: 70 * UNIT, reserved: UNIT });
   });
 });

@@ -19,7 +19,8 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  * - the answer echoes the last user message ("Echo: …"); with `functions` it
  *   calls the forced or first function with {"query": …}; after a function
  *   message it answers "Tool result: …"; JSON mode answers {"answer": …};
- *   max_output_tokens (in words here) cut the answer with finish_reason "length".
+ *   max_output_tokens (in words here) cut the answer with finish_reason "length"
+ *   and is_truncated (Baidu's `length` follows that flag).
  */
 export interface QianfanFakeOptions {
   apiKey: string;
@@ -37,6 +38,12 @@ export interface QianfanFakeOptions {
    * answer and chunk says 0/0/0, a vendor that counts nothing (for the gateway's estimate).
    */
   zeroUsage?: "last-chunk" | "every-answer";
+  /**
+   * Fields that override how every answer (a stream's is_end chunk) says it
+   * ended: is_truncated "the result was cut", need_clear_history (with
+   * ban_round) "the input is unsafe: clear the conversation", or a finish_reason.
+   */
+  ending?: { finish_reason?: string; is_truncated?: boolean; need_clear_history?: boolean; ban_round?: number };
 }
 
 export interface QianfanFake extends FakeServer {
@@ -152,6 +159,11 @@ function usage(prompt: number, completion: number) {
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
+/** How an answer says it ended, as `ending` overrides it. */
+function endFields(result: Answer, options: QianfanFakeOptions): Json {
+  return { is_truncated: result.finishReason === "length", need_clear_history: false, finish_reason: result.finishReason, ...options.ending };
+}
+
 async function stream(res: ServerResponse, result: Answer, options: QianfanFakeOptions): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   const id = `as-${randomBytes(5).toString("hex")}`;
@@ -161,10 +173,10 @@ async function stream(res: ServerResponse, result: Answer, options: QianfanFakeO
     if (res.destroyed) return;
     const isEnd = i === parts.length - 1;
     const chunk: Json = { id, object: "chat.completion", created, sentence_id: i, is_end: isEnd, is_truncated: false, result: piece, need_clear_history: false };
+    if (isEnd) Object.assign(chunk, endFields(result, options));
     // Usage rides on every chunk; the last non-zero one is final.
     chunk.usage = isEnd ? result.usage : usage(result.usage.prompt_tokens, i + 1);
     if (options.zeroUsage === "every-answer" || (isEnd && options.zeroUsage === "last-chunk")) chunk.usage = usage(0, 0);
-    if (isEnd) chunk.finish_reason = result.finishReason;
     if (isEnd && result.functionCall) chunk.function_call = result.functionCall;
     res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     if (options.chunkDelayMs && !isEnd) await sleep(options.chunkDelayMs);
@@ -237,9 +249,7 @@ export async function startQianfanFake(options: QianfanFakeOptions): Promise<Qia
       object: "chat.completion",
       created: Math.floor(Date.now() / 1000),
       result: result.result,
-      is_truncated: false,
-      need_clear_history: false,
-      finish_reason: result.finishReason,
+      ...endFields(result, options),
       ...(result.functionCall ? { function_call: result.functionCall } : {}),
       usage: options.zeroUsage === "every-answer" ? usage(0, 0) : result.usage,
     });

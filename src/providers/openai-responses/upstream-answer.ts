@@ -28,11 +28,11 @@ export interface VendorResponse {
   usage?: unknown;
 }
 
-/** A whole Response; a failed one is the vendor's error, as its `error` says. */
+/** A whole Response; a failed one is the vendor's error (rejectFailed). */
 export function fromResponsesAnswer(raw: unknown, ctx: ErrorContext): ChatResult {
   if (!isJsonObject(raw) || !Array.isArray(raw.output)) throw badResponse(ctx, "answered with no output");
   const response = raw as VendorResponse;
-  if (response.status === "failed") throw openAIStreamError(ctx, response.error ?? {});
+  rejectFailed(response, ctx);
   const message = create(MessageSchema, { role: Role.ASSISTANT });
   vendorArray(response.output, "output", ctx).forEach((item, i) => readOutputItem(vendorObject(item, `output[${i}]`, ctx), `output[${i}]`, message, ctx));
   const { usage, fault } = fromResponsesUsage(response.usage);
@@ -87,10 +87,17 @@ export function summaryText(item: Record<string, unknown>, at: string, ctx: Erro
     .join("\n\n");
 }
 
+/** A failed Response is the vendor's error, as its `error` says, whichever way it came. */
+export function rejectFailed(response: VendorResponse, ctx: ErrorContext): void {
+  if (response.status === "failed") throw openAIStreamError(ctx, response.error ?? {});
+}
+
 /**
- * How a Response ended: cut at max_output_tokens (LENGTH) or by a filter
- * (CONTENT_FILTER) when "incomplete"; else a refusal, its function calls,
- * or a stop. An incomplete Response for a reason not known is UNSPECIFIED.
+ * How a Response ended: when "completed", a refusal, its function calls, or
+ * a stop; when "incomplete", cut at max_output_tokens (LENGTH) or by a filter
+ * (CONTENT_FILTER). Any other status ("queued", "in_progress", "cancelled",
+ * one added later, or none) and an incomplete one for a reason not known are
+ * UNSPECIFIED: not an answer that finished, so never kept by the cache.
  */
 export function finishReasonOf(response: Pick<VendorResponse, "status" | "incomplete_details">, calledTools: boolean, refused: boolean): FinishReason {
   if (response.status === "incomplete") {
@@ -99,6 +106,7 @@ export function finishReasonOf(response: Pick<VendorResponse, "status" | "incomp
     if (reason === "content_filter") return FinishReason.CONTENT_FILTER;
     return FinishReason.UNSPECIFIED;
   }
+  if (response.status !== "completed") return FinishReason.UNSPECIFIED;
   if (refused) return FinishReason.REFUSAL;
   return calledTools ? FinishReason.TOOL_CALLS : FinishReason.STOP;
 }

@@ -4,7 +4,8 @@
 // opened by its `response.output_item.added` and its arguments streamed by
 // `response.function_call_arguments.delta`, OpenAI's encrypted reasoning
 // handed on whole when its item is done, and `response.completed` (or
-// `.incomplete`) as the end, with the whole Response's status and usage.
+// `.incomplete`) as the end, with the whole Response's status and usage,
+// read as upstream-answer.ts reads a whole one (a "failed" status is an error).
 // `error` and `response.failed` are the vendor's failure after the 200.
 import { create } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
@@ -17,7 +18,7 @@ import type { ChatStreamEvent } from "../provider.js";
 import { StreamIdentity } from "../stream-identity.js";
 import { vendorObject, vendorString } from "../vendor-fields.js";
 import { openAIReasoningBlock } from "./reasoning-items.js";
-import { finishReasonOf, fromResponsesUsage, type VendorResponse } from "./upstream-answer.js";
+import { finishReasonOf, fromResponsesUsage, rejectFailed, type VendorResponse } from "./upstream-answer.js";
 
 /** A function call being streamed: its place among the answer's calls, and whether any of its arguments came. */
 interface StreamedCall {
@@ -79,9 +80,12 @@ export class ResponsesStreamDecoder implements StreamDecoder {
       case "response.output_item.done":
         return this.itemDone(event);
       case "response.completed":
-      case "response.incomplete":
-        this.ended = vendorObject(event.response, "response", this.ctx) as VendorResponse;
+      case "response.incomplete": {
+        const response = vendorObject(event.response, "response", this.ctx) as VendorResponse;
+        rejectFailed(response, this.ctx);
+        this.ended = response;
         return [];
+      }
       case "response.failed":
         throw openAIStreamError(this.ctx, (vendorObject(event.response, "response", this.ctx).error ?? {}) as OpenAIStreamErrorBody);
       case "error":

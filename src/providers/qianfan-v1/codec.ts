@@ -37,7 +37,7 @@ export function createQianfanV1Codec(options: QianfanV1CodecOptions): Codec {
       return {
         id: answer.id ?? "",
         message,
-        finishReason: fromQianfanFinishReason(answer.finish_reason, message.toolCalls.length > 0),
+        finishReason: fromQianfanFinishReason(answer, message.toolCalls.length > 0),
         usage,
         usageFault: fault,
       };

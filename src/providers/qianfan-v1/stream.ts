@@ -7,7 +7,7 @@ import { fromOpenAIUsage } from "../openai/usage.js";
 import type { ChatStreamEvent } from "../provider.js";
 import { StreamIdentity } from "../stream-identity.js";
 import { hasErrorCode, qianfanError } from "./errors.js";
-import { fromQianfanFinishReason, madeUpToolCallId, type QianfanChatAnswer, type QianfanFunctionCall } from "./wire.js";
+import { fromQianfanFinishReason, madeUpToolCallId, type QianfanChatAnswer, type QianfanEnding, type QianfanFunctionCall } from "./wire.js";
 
 /**
  * Reads a wenxinworkshop stream: plain `data:` events of the answer's fields
@@ -19,7 +19,8 @@ import { fromQianfanFinishReason, madeUpToolCallId, type QianfanChatAnswer, type
  */
 export class QianfanStreamDecoder implements StreamDecoder {
   private readonly identity = new StreamIdentity();
-  private reason: string | undefined;
+  /** The last reason sent, and whether any chunk said the answer was cut or the input unsafe. */
+  private readonly ending: Required<QianfanEnding> = { finish_reason: "", is_truncated: false, need_clear_history: false };
   /** The last usage sent that counts tokens (or the first, while none has), read (and checked) once, at the end. */
   private usage: unknown;
   private functionCall: QianfanFunctionCall | undefined;
@@ -39,7 +40,9 @@ export class QianfanStreamDecoder implements StreamDecoder {
     this.identity.heard(answer.id);
     // A chunk may say 0/0 after chunks that counted, the final one too: the last non-zero usage is the answer's (vendor-wire-formats.md §2a Streaming, as one-api reads it).
     if (answer.usage !== undefined && answer.usage !== null && (this.usage === undefined || !countsNothing(answer.usage))) this.usage = answer.usage;
-    if (answer.finish_reason) this.reason = answer.finish_reason;
+    if (answer.finish_reason) this.ending.finish_reason = answer.finish_reason;
+    if (answer.is_truncated === true) this.ending.is_truncated = true;
+    if (answer.need_clear_history === true) this.ending.need_clear_history = true;
     // Kept until the end: a function call is only usable whole.
     const call = vendorObject(answer.function_call, "function_call", this.ctx);
     const name = vendorString(call.name, "function_call.name", this.ctx);
@@ -60,7 +63,7 @@ export class QianfanStreamDecoder implements StreamDecoder {
   finish(): Extract<ChatStreamEvent, { type: "end" }> {
     if (!this.ended) throw streamCutShort(this.ctx);
     const { usage, fault } = fromOpenAIUsage(this.usage);
-    return { type: "end", ...this.identity.said(), finishReason: fromQianfanFinishReason(this.reason, this.functionCall !== undefined), usage, usageFault: fault };
+    return { type: "end", ...this.identity.said(), finishReason: fromQianfanFinishReason(this.ending, this.functionCall !== undefined), usage, usageFault: fault };
   }
 
   private toolCall(call: QianfanFunctionCall) {

@@ -27,6 +27,10 @@ export interface QianfanChatAnswer {
   result?: string;
   is_end?: boolean;
   finish_reason?: string;
+  /** The answer was cut (Baidu: "当前生成的结果是否被截断"); its `length` reason follows this flag. */
+  is_truncated?: boolean;
+  /** The input was judged unsafe: close the conversation, clear its history (`ban_round` names the turn at fault). */
+  need_clear_history?: boolean;
   function_call?: QianfanFunctionCall;
   usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number };
 }
@@ -77,10 +81,24 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   function_call: FinishReason.TOOL_CALLS,
 };
 
-/** Older models send no finish_reason on a complete answer: that is a stop (or a function call). */
-export function fromQianfanFinishReason(reason: string | undefined, calledFunction: boolean): FinishReason {
-  const known = typeof reason === "string" && reason ? ownEntry(FINISH_REASONS, reason) : undefined;
-  return known ?? (calledFunction ? FinishReason.TOOL_CALLS : FinishReason.STOP);
+/** What says how an answer ended: the last chunk's reason, and the flags any chunk raised. */
+export type QianfanEnding = Pick<QianfanChatAnswer, "finish_reason" | "is_truncated" | "need_clear_history">;
+
+/**
+ * How an answer ended. An input judged unsafe (need_clear_history) gets a
+ * stock answer, not the model's: a content filter. A cut one (is_truncated)
+ * is LENGTH, unless a filter cut it. A reason the gateway does not know
+ * stays UNSPECIFIED (the cache keeps no such answer); older models send no
+ * reason on a complete answer: that is a stop (or a function call).
+ */
+export function fromQianfanFinishReason(ending: QianfanEnding, calledFunction: boolean): FinishReason {
+  if (ending.need_clear_history === true) return FinishReason.CONTENT_FILTER;
+  const reason = typeof ending.finish_reason === "string" && ending.finish_reason ? ending.finish_reason : undefined;
+  const known = reason === undefined ? undefined : ownEntry(FINISH_REASONS, reason);
+  if (known === FinishReason.CONTENT_FILTER) return known;
+  if (ending.is_truncated === true) return FinishReason.LENGTH;
+  if (reason !== undefined) return known ?? FinishReason.UNSPECIFIED;
+  return calledFunction ? FinishReason.TOOL_CALLS : FinishReason.STOP;
 }
 
 /** v1 gives function calls no id; callers need one to answer the call, so one is made up. */

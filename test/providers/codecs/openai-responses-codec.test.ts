@@ -87,6 +87,12 @@ describe("a whole Response", () => {
     expect(codec.chatResponse(refused, params, ctx, traits).finishReason).toBe(FinishReason.REFUSAL);
   });
 
+  it.each(["cancelled", "queued", "in_progress", "a status added later", undefined])("never reads a Response whose status is %s as finished", (status) => {
+    const called = response({ status, output: [{ type: "function_call", call_id: "call_1", name: "f", arguments: "{}" }] });
+    expect(codec.chatResponse(response({ status }), params, ctx, traits).finishReason).toBe(FinishReason.UNSPECIFIED);
+    expect(codec.chatResponse(called, params, ctx, traits).finishReason).toBe(FinishReason.UNSPECIFIED);
+  });
+
   it("is the vendor's error when it failed", () => {
     expect(() => codec.chatResponse(response({ status: "failed", error: { code: "server_error", message: "The model failed." } }), params, ctx, traits)).toThrow(/The model failed/);
   });
@@ -124,6 +130,15 @@ describe("a streamed Response", () => {
   it("ends LENGTH on response.incomplete at max_output_tokens", () => {
     const { end } = decode(codec.chatStream(params, ctx, traits), events(["response.created", created], ["response.incomplete", { response: response({ status: "incomplete", incomplete_details: { reason: "max_output_tokens" } }) }]));
     expect(end.finishReason).toBe(FinishReason.LENGTH);
+  });
+
+  it("never ends finished on a Response that did not complete, whichever event carried it", () => {
+    for (const status of ["cancelled", "in_progress", "queued"]) {
+      const { end } = decode(codec.chatStream(params, ctx, traits), events(["response.created", created], ["response.completed", { response: response({ status }) }]));
+      expect(end.finishReason).toBe(FinishReason.UNSPECIFIED);
+    }
+    const failed = streamFailure(codec.chatStream(params, ctx, traits), events(["response.completed", { response: response({ status: "failed", error: { code: "server_error", message: "It broke late." } }) }])).error;
+    expect(failed.message).toContain("It broke late.");
   });
 
   it("fails on an error event, on response.failed, and when cut before its end", () => {

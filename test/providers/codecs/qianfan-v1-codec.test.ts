@@ -106,6 +106,26 @@ describe("Qianfan v1 codec: answers", () => {
     expect(codec.chatResponse({ ...fixture("answer-text.json").body, finish_reason: reason }, hello, ctx).finishReason).toBe(expected);
   });
 
+  it("keeps a finish reason it does not know UNSPECIFIED, not a stop the cache would keep", () => {
+    const answer = fixture("answer-text.json").body;
+    expect(codec.chatResponse({ ...answer, finish_reason: "weird" }, hello, ctx).finishReason).toBe(FinishReason.UNSPECIFIED);
+    const called = fixture("answer-function-call.json").body;
+    expect(codec.chatResponse({ ...called, finish_reason: "weird" }, hello, ctx).finishReason).toBe(FinishReason.UNSPECIFIED);
+  });
+
+  // Baidu's fields (vendor-wire-formats.md §2a Response): is_truncated "the result was cut";
+  // need_clear_history "the input is unsafe: close the conversation, clear its history" (ban_round: the turn).
+  it.each([
+    ["a cut answer that says normal", { is_truncated: true }, FinishReason.LENGTH],
+    ["a cut function call", { is_truncated: true, finish_reason: "function_call" }, FinishReason.LENGTH],
+    ["a cut answer with no reason", { is_truncated: true, finish_reason: undefined }, FinishReason.LENGTH],
+    ["a filtered answer that was cut", { is_truncated: true, finish_reason: "content_filter" }, FinishReason.CONTENT_FILTER],
+    ["the stock answer to an unsafe input, said normal", { need_clear_history: true, ban_round: -1 }, FinishReason.CONTENT_FILTER],
+    ["the stock answer to an unsafe input, cut", { need_clear_history: true, ban_round: -1, is_truncated: true }, FinishReason.CONTENT_FILTER],
+  ])("reads the flags of how it ended: %s", (_what, flags, expected) => {
+    expect(codec.chatResponse({ ...fixture("answer-text.json").body, ...flags }, hello, ctx).finishReason).toBe(expected);
+  });
+
   it("calls an answer that is not a JSON object a bad response", () => {
     expect(thrown(() => codec.chatResponse(null, hello, ctx)).kind).toBe("bad_response");
     expect(thrown(() => codec.chatResponse([1], hello, ctx)).kind).toBe("bad_response");
@@ -149,6 +169,23 @@ describe("Qianfan v1 codec: streams", () => {
     expect(deltas.at(-1)!.toolCalls).toEqual(calls);
     expect(deltas.at(-1)!.reasoning).toBe("the user asks about Rome");
     expect(end).toMatchObject({ type: "end", finishReason: FinishReason.TOOL_CALLS, usage: { completionTokens: 10 } });
+  });
+
+  /** stream-text.json with fields changed in the chunk at `at` (the last by default). */
+  function textStreamWith(fields: Record<string, unknown>, at = -1): RecordedEvent[] {
+    const events: RecordedEvent[] = fixture("stream-text.json").events;
+    const index = at < 0 ? events.length + at : at;
+    return events.map((event, i) => (i === index ? { ...event, data: { ...(event.data as Record<string, unknown>), ...fields } } : event));
+  }
+
+  it.each([
+    ["is_truncated on the end chunk", textStreamWith({ is_truncated: true }), FinishReason.LENGTH],
+    ["is_truncated on a chunk before the end", textStreamWith({ is_truncated: true }, 2), FinishReason.LENGTH],
+    ["need_clear_history on the end chunk", textStreamWith({ need_clear_history: true, ban_round: -1 }), FinishReason.CONTENT_FILTER],
+    ["need_clear_history on the first chunk", textStreamWith({ need_clear_history: true, ban_round: -1 }, 0), FinishReason.CONTENT_FILTER],
+    ["a finish reason not known", textStreamWith({ finish_reason: "weird" }), FinishReason.UNSPECIFIED],
+  ])("ends a stream as its chunks say: %s", (_what, events, expected) => {
+    expect(decoded(events).end.finishReason).toBe(expected);
   });
 
   it("passes no function call on from a stream cut before is_end", () => {

@@ -1,13 +1,15 @@
 import { create, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
+import type { RouteCachePolicy } from "../config/cache-config.js";
 import type { Candidate } from "../gateway/router.js";
 import type { ChatParams } from "../providers/provider.js";
+import type { CallCachePolicy } from "./cache-policy.js";
 import type { CacheSecret } from "./cache-secret.js";
 
 /** What identifies a cached answer, and what it is filed under (for purges). */
 export interface CacheKey {
-  /** A keyed hash of the partition, the candidate and the request. */
+  /** A keyed hash of the partition, the route's rules for a kept answer, the candidate and the request. */
   id: string;
   partition: string;
   provider: string;
@@ -16,8 +18,10 @@ export interface CacheKey {
 
 /**
  * The key of a chat call's answer: the partition (whose answers these are),
- * the candidate that serves it after routing (so an alias and the model it
- * names share entries), and the request in a canonical form.
+ * the serving route's rules for a kept answer (storedAnswerRules), the
+ * candidate that serves it after routing (so an alias and the model it
+ * names share entries when their routes' rules agree), and the request in a
+ * canonical form.
  *
  * The request is taken whole, generically: every field of ChatRequest as its
  * proto3 JSON form (the model replaced by the routed candidate), with object
@@ -38,11 +42,11 @@ export interface CacheKey {
  * the dialect `vendor_options` were written in decides whether Claude is sent
  * them or has them dropped.
  */
-export function cacheKey(secret: CacheSecret, params: ChatParams, candidate: Candidate, partition: string): CacheKey {
+export function cacheKey(secret: CacheSecret, params: ChatParams, candidate: Candidate, { partition, route }: Pick<CallCachePolicy, "partition" | "route">): CacheKey {
   const { $typeName: _type, $unknown: _unknown, original, fieldNames: _names, ...fields } = params as ChatParams & { $typeName?: string; $unknown?: unknown };
   const request = create(ChatRequestSchema, { ...fields, model: "", user: "", cacheControl: CacheControl.UNSPECIFIED });
   const canonical = canonicalJson(toJson(ChatRequestSchema, request));
-  const parts = ["chat v1", partition, candidate.provider, candidate.upstreamModel, canonical];
+  const parts = ["chat v2", partition, storedAnswerRules(route), candidate.provider, candidate.upstreamModel, canonical];
   const beside = besideTheContract(fields);
   if (beside) parts.push(canonicalJson(beside));
   if (original) {
@@ -55,6 +59,21 @@ export function cacheKey(secret: CacheSecret, params: ChatParams, candidate: Can
     provider: candidate.provider,
     model: candidate.upstreamModel,
   };
+}
+
+/**
+ * The route settings that decide which answers an entry may hold and for how
+ * long: those `CachePolicy.notStorable` consults (`tool_calls`, `truncated`)
+ * and the TTL. They are keyed, not checked when an entry is read: an entry is
+ * then only ever read by routes that would have kept it themselves, with the
+ * expiry its own TTL gives, in L1, in L2 and in a coalesced hand-off alike,
+ * with nothing more to carry in an entry; and a stricter route's miss never
+ * writes over (redraws) an answer a looser route's callers are served in a
+ * shared partition. Routes with equal settings share entries; routes whose
+ * settings differ keep their own, even for an answer both would keep.
+ */
+function storedAnswerRules({ ttlMs, toolCalls, truncated }: RouteCachePolicy): string {
+  return canonicalJson({ ttlMs, toolCalls, truncated });
 }
 
 /** The fields of ChatRequest, as ChatParams names them: anything else on ChatParams is a surface's word beside the contract. */

@@ -73,7 +73,11 @@ export class CachePolicy {
     return { route, partition, writer, read, replace: read || partition === writer };
   }
 
-  /** Why an answer may not be kept or shared, or undefined when it may. */
+  /**
+   * Why an answer may not be kept or shared, or undefined when it may. The
+   * route settings read here are keyed (cache-key.ts storedAnswerRules), so
+   * they hold for every route that reads the entry as well.
+   */
   notStorable(answer: CacheableAnswer, primary: Candidate, route: RouteCachePolicy): NotStoredReason | undefined {
     if (answer.finishReason === FinishReason.REFUSAL || answer.message.refusal !== "") return "refusal";
     if (answer.finishReason === FinishReason.CONTENT_FILTER) return "content_filter";

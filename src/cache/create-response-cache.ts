@@ -41,6 +41,7 @@ export async function createResponseCache(deps: ResponseCacheDeps): Promise<Tier
     maxEntries: config.memory.maxEntries,
     maxBytes: config.memory.maxBytes,
     maxPartitionShare: config.memory.maxPartitionShare,
+    maxWriterShare: config.memory.maxWriterShare,
     now: deps.now,
     onEvict: (reason) => metrics.cacheEvictions.inc({ level: "l1", reason }),
   });

@@ -11,6 +11,12 @@ export interface MemoryEntry {
   /** Epoch ms. */
   expiresAt: number;
   labels: EntryLabels;
+  /**
+   * The gateway key whose call put it here (its answer, or an L2 entry its
+   * read filled), named as its own partition (`key:{id}`); the entry's
+   * partition when not said.
+   */
+  writer?: string;
 }
 
 export interface MemoryCacheOptions {
@@ -18,6 +24,8 @@ export interface MemoryCacheOptions {
   maxBytes: number;
   /** The part of both bounds one partition (a key's, a team's, a route's) may hold, in (0, 1]; 1 by default. */
   maxPartitionShare?: number;
+  /** The part of both bounds the entries one writer put in may hold, across every partition, in (0, 1]; `maxPartitionShare` by default. */
+  maxWriterShare?: number;
   now?: () => number;
   /** Told of each entry dropped to make room ("capacity") or found expired ("expired"). */
   onEvict?: (reason: "capacity" | "expired") => void;
@@ -26,10 +34,18 @@ export interface MemoryCacheOptions {
 /** What an entry costs beyond its bytes: its id, the map's slot, the object. A rough figure, so many tiny entries still count. */
 const ENTRY_OVERHEAD_BYTES = 160;
 
-/** One partition's entries, least recently used first as in the whole, and their cost. */
-interface PartitionUse {
+/** The entries of one partition, or of one writer: least recently used first as in the whole, and their cost. */
+interface Group {
   entries: Map<string, MemoryEntry>;
   bytes: number;
+}
+
+/** Entries grouped by one name (their partition, their writer), each group held to its share of both bounds. */
+interface Grouping {
+  nameOf(entry: MemoryEntry): string;
+  groups: Map<string, Group>;
+  maxEntries: number;
+  maxBytes: number;
 }
 
 /**
@@ -37,9 +53,14 @@ interface PartitionUse {
  * least recently used out first, each with its own expiry (checked when
  * read; expired entries also go first when room is needed, being the least
  * recently used). A Map keeps insertion order, so moving an entry to the end
- * on each hit makes the first key the least recently used. A partition past
- * its share of either bound makes room from its own entries: one key asking
- * many different questions cannot push every other tenant's answers out.
+ * on each hit makes the first key the least recently used.
+ *
+ * A partition past its share of either bound makes room from its own
+ * entries, and so does a writer (the gateway key whose call put an entry
+ * in) past its share of what it put in across every partition it reaches
+ * (its own, its team's, each shared route's): without the writer's bound one
+ * key filling four partitions' shares would push every other tenant's answers
+ * out (L2 bounds writers the same way, redis-byte-charges.ts).
  *
  * Why not node-cache (which the design names): it has no byte bound (only a
  * key count, and when full it refuses new keys instead of evicting old
@@ -48,17 +69,17 @@ interface PartitionUse {
  */
 export class MemoryCache {
   private readonly entries = new Map<string, MemoryEntry>();
-  private readonly partitions = new Map<string, PartitionUse>();
+  private readonly groupings: Grouping[];
   private held = 0;
   private readonly now: () => number;
-  private readonly maxPartitionEntries: number;
-  private readonly maxPartitionBytes: number;
 
   constructor(private readonly options: MemoryCacheOptions) {
     this.now = options.now ?? Date.now;
-    const share = options.maxPartitionShare ?? 1;
-    this.maxPartitionEntries = Math.max(1, Math.floor(options.maxEntries * share));
-    this.maxPartitionBytes = Math.floor(options.maxBytes * share);
+    const partitionShare = options.maxPartitionShare ?? 1;
+    this.groupings = [
+      this.grouping((entry) => entry.labels.partition, partitionShare),
+      this.grouping(writerOf, options.maxWriterShare ?? partitionShare),
+    ];
   }
 
   get size(): number {
@@ -80,28 +101,33 @@ export class MemoryCache {
     }
     this.entries.delete(id);
     this.entries.set(id, entry);
-    const partition = this.partitions.get(entry.labels.partition)!.entries;
-    partition.delete(id);
-    partition.set(id, entry);
+    for (const grouping of this.groupings) {
+      const group = grouping.groups.get(grouping.nameOf(entry))!.entries;
+      group.delete(id);
+      group.set(id, entry);
+    }
     return entry;
   }
 
   /**
    * Keeps an entry, dropping the least recently used ones for room (its
-   * partition's own when the partition is past its share); an entry larger
-   * than its partition's share is not kept. Returns whether it was.
+   * partition's own, or its writer's, when either is past its share); an
+   * entry larger than a partition's or a writer's share is not kept. Returns
+   * whether it was.
    */
   set(id: string, entry: MemoryEntry): boolean {
     const cost = costOf(id, entry);
-    if (this.options.maxEntries <= 0 || cost > this.maxPartitionBytes || entry.expiresAt <= this.now()) return false;
+    if (this.options.maxEntries <= 0 || this.groupings.some(({ maxBytes }) => cost > maxBytes) || entry.expiresAt <= this.now()) return false;
     const previous = this.entries.get(id);
     if (previous) this.remove(id, previous);
     this.entries.set(id, entry);
     this.held += cost;
-    const partition = this.partitionOf(entry.labels.partition);
-    partition.entries.set(id, entry);
-    partition.bytes += cost;
-    this.evictWhile(partition.entries, () => partition.entries.size > this.maxPartitionEntries || partition.bytes > this.maxPartitionBytes);
+    for (const grouping of this.groupings) {
+      const group = groupOf(grouping, entry);
+      group.entries.set(id, entry);
+      group.bytes += cost;
+      this.evictWhile(group.entries, () => group.entries.size > grouping.maxEntries || group.bytes > grouping.maxBytes);
+    }
     this.evictWhile(this.entries, () => this.entries.size > this.options.maxEntries || this.held > this.options.maxBytes);
     return true;
   }
@@ -117,6 +143,15 @@ export class MemoryCache {
     return purged;
   }
 
+  private grouping(nameOf: (entry: MemoryEntry) => string, share: number): Grouping {
+    return {
+      nameOf,
+      groups: new Map(),
+      maxEntries: Math.max(1, Math.floor(this.options.maxEntries * share)),
+      maxBytes: Math.floor(this.options.maxBytes * share),
+    };
+  }
+
   /** Drops the least recently used of `lru` while `over` says there is too much. */
   private evictWhile(lru: Map<string, MemoryEntry>, over: () => boolean): void {
     for (const [oldest, victim] of lru) {
@@ -126,21 +161,29 @@ export class MemoryCache {
     }
   }
 
-  private partitionOf(name: string): PartitionUse {
-    let partition = this.partitions.get(name);
-    if (!partition) this.partitions.set(name, (partition = { entries: new Map(), bytes: 0 }));
-    return partition;
-  }
-
   private remove(id: string, entry: MemoryEntry): void {
     const cost = costOf(id, entry);
     this.entries.delete(id);
     this.held -= cost;
-    const partition = this.partitions.get(entry.labels.partition)!;
-    partition.entries.delete(id);
-    partition.bytes -= cost;
-    if (partition.entries.size === 0) this.partitions.delete(entry.labels.partition);
+    for (const grouping of this.groupings) {
+      const name = grouping.nameOf(entry);
+      const group = grouping.groups.get(name)!;
+      group.entries.delete(id);
+      group.bytes -= cost;
+      if (group.entries.size === 0) grouping.groups.delete(name);
+    }
   }
+}
+
+function groupOf(grouping: Grouping, entry: MemoryEntry): Group {
+  const name = grouping.nameOf(entry);
+  let group = grouping.groups.get(name);
+  if (!group) grouping.groups.set(name, (group = { entries: new Map(), bytes: 0 }));
+  return group;
+}
+
+function writerOf(entry: MemoryEntry): string {
+  return entry.writer ?? entry.labels.partition;
 }
 
 function costOf(id: string, entry: MemoryEntry): number {

@@ -60,7 +60,7 @@ export class TieredCache implements ResponseCache {
     }
     let key: CacheKey;
     try {
-      key = cacheKey(this.deps.secret, params, primary, call.partition);
+      key = cacheKey(this.deps.secret, params, primary, call);
     } catch (err) {
       // A request the JSON form cannot hold (a NaN in a Struct sent over gRPC): served, never cached.
       this.deps.logger.debug({ requestId: ctx.requestId, error: (err as Error).message }, "request has no cache key; not cached");
@@ -75,12 +75,12 @@ export class TieredCache implements ResponseCache {
       return answered(inMemory.bytes, "hit");
     }
     const sealed = await this.deps.redis?.get(key);
-    const inRedis = sealed && this.open(key, sealed);
+    const inRedis = sealed && this.open(key, sealed, call.writer);
     if (inRedis) {
       this.deps.metrics.cacheHits.inc({ level: "l2", ...labels });
       return answered(inRedis, "hit");
     }
-    const joined = this.deps.coalescer ? await this.deps.coalescer.join(key, ctx, (entry) => this.open(key, entry)) : { kind: "alone" as const };
+    const joined = this.deps.coalescer ? await this.deps.coalescer.join(key, ctx, (entry) => this.open(key, entry, call.writer)) : { kind: "alone" as const };
     if (joined.kind === "stored") {
       this.deps.metrics.cacheHits.inc({ level: "l2", ...labels });
       return answered(joined.plain, "hit");
@@ -164,7 +164,7 @@ export class TieredCache implements ResponseCache {
   /** Keeps an answer in both levels and hands it to the calls waiting on this one. */
   private keep(key: CacheKey, { route: { ttlMs }, writer }: CallCachePolicy, plain: Uint8Array, lead: Lead | undefined): void {
     const now = this.now();
-    this.toMemory(key, plain, now, ttlMs);
+    this.toMemory(key, plain, now + ttlMs, writer);
     lead?.finish(plain);
     if (this.deps.redis) this.track(this.toRedis(this.deps.redis, key, plain, now, ttlMs, { token: lead?.token, writer }));
   }
@@ -180,12 +180,12 @@ export class TieredCache implements ResponseCache {
    * another instance writes between the look and the write is kept too.
    */
   private async fillEmpty(key: CacheKey, { route: { ttlMs }, writer }: CallCachePolicy, plain: Uint8Array): Promise<void> {
-    if (await this.holds(key)) return this.sharedEntryKept();
+    if (await this.holds(key, writer)) return this.sharedEntryKept();
     const now = this.now();
     // The entry kept in Redis fills this memory when next read, as a hit would.
     if (this.deps.redis && (await this.toRedis(this.deps.redis, key, plain, now, ttlMs, { onlyIfAbsent: true, writer })) === "kept") return this.sharedEntryKept();
     // Looked at again after the waits: an answer a call in this process kept meanwhile stays.
-    if (!this.deps.memory.get(key.id)) this.toMemory(key, plain, now, ttlMs);
+    if (!this.deps.memory.get(key.id)) this.toMemory(key, plain, now + ttlMs, writer);
   }
 
   private sharedEntryKept(): void {
@@ -193,14 +193,15 @@ export class TieredCache implements ResponseCache {
   }
 
   /** Whether an entry is kept for the key, in this memory or in Redis (which then fills this memory, as a hit would). */
-  private async holds(key: CacheKey): Promise<boolean> {
+  private async holds(key: CacheKey, writer: string): Promise<boolean> {
     if (this.deps.memory.get(key.id)) return true;
     const sealed = await this.deps.redis?.get(key);
-    return sealed !== undefined && this.open(key, sealed) !== undefined;
+    return sealed !== undefined && this.open(key, sealed, writer) !== undefined;
   }
 
-  private toMemory(key: CacheKey, plain: Uint8Array, now: number, ttlMs: number): void {
-    if (this.deps.memory.set(key.id, { bytes: plain, expiresAt: now + ttlMs, labels: key })) this.deps.metrics.cacheStoredBytes.inc({ level: "l1" }, plain.length);
+  /** Keeps answer bytes in this memory, counted against `writer`'s share of it (the key whose call put them there). */
+  private toMemory(key: CacheKey, plain: Uint8Array, expiresAt: number, writer: string): void {
+    if (this.deps.memory.set(key.id, { bytes: plain, expiresAt, labels: key, writer })) this.deps.metrics.cacheStoredBytes.inc({ level: "l1" }, plain.length);
   }
 
   private async toRedis(redis: RedisTier, key: CacheKey, plain: Uint8Array, now: number, ttlMs: number, options: PutOptions): Promise<PutResult> {
@@ -212,8 +213,12 @@ export class TieredCache implements ResponseCache {
     return result;
   }
 
-  /** An entry from Redis as answer bytes, kept in memory too for the time it has left; undefined if it does not open. */
-  private open(key: CacheKey, sealed: Buffer): Uint8Array | undefined {
+  /**
+   * An entry from Redis as answer bytes, kept in memory too for the time it
+   * has left (counted against `reader`'s share of memory: its read put it
+   * there); undefined if it does not open.
+   */
+  private open(key: CacheKey, sealed: Buffer, reader: string): Uint8Array | undefined {
     let opened;
     try {
       opened = openEntry(sealed, this.deps.secret.partitionKey(key.partition), key.id);
@@ -223,7 +228,7 @@ export class TieredCache implements ResponseCache {
       return undefined;
     }
     if (opened.expiresAt <= this.now()) return undefined;
-    this.deps.memory.set(key.id, { bytes: opened.plain, expiresAt: opened.expiresAt, labels: key });
+    this.deps.memory.set(key.id, { bytes: opened.plain, expiresAt: opened.expiresAt, labels: key, writer: reader });
     return opened.plain;
   }
 }

@@ -26,8 +26,14 @@ export interface CacheConfig {
   enabled: boolean;
   /** For routes that set no `cache` of their own. */
   defaults: RouteCachePolicy;
-  /** L1: this process's memory, bounded by entries and bytes (least recently used go first), a partition to its share of each. */
-  memory: { maxEntries: number; maxBytes: number; maxPartitionShare: number };
+  /**
+   * L1: this process's memory, bounded by entries and bytes (least recently
+   * used go first), a partition to its share of each, and so is what one
+   * gateway key put in across every partition it writes to (`maxWriterShare`,
+   * the partition's share unless set), so that no one key fills the whole
+   * through the partitions it reaches.
+   */
+  memory: { maxEntries: number; maxBytes: number; maxPartitionShare: number; maxWriterShare: number };
   /** L2: Redis (SWITCHBOARD_CACHE_REDIS_URL, else REDIS_URL), shared by every instance. */
   redis: CacheRedisLimits & { enabled: boolean };
   /**
@@ -60,7 +66,7 @@ export const DEFAULT_CACHE: CacheConfig = {
   enabled: true,
   defaults: { mode: "deterministic", ttlMs: 3_600_000, share: "key", toolCalls: false, truncated: false },
   // A partition's share of memory as of Redis (64 of 256 MiB).
-  memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, maxPartitionShare: 0.25 },
+  memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, maxPartitionShare: 0.25, maxWriterShare: 0.25 },
   redis: { enabled: true, maxEntryBytes: 1024 * 1024, maxBytes: 256 * 1024 * 1024, maxPartitionBytes: 64 * 1024 * 1024, maxWriterBytes: 64 * 1024 * 1024 },
   coalesce: { enabled: true, waitMs: 30_000, remoteWaitMs: 5_000, stallMs: 5_000 },
 };
@@ -85,6 +91,7 @@ export const cacheSchema = z.strictObject({
       max_entries: z.number().int().min(0).optional(),
       max_bytes: z.number().int().min(0).optional(),
       max_partition_share: z.number().gt(0).max(1).optional(),
+      max_writer_share: z.number().gt(0).max(1).optional(),
     })
     .optional(),
   redis: z
@@ -112,11 +119,7 @@ export function buildCache(file: z.infer<typeof cacheSchema> | undefined): Cache
   return {
     enabled: file?.enabled ?? d.enabled,
     defaults: buildRouteCache(file, d.defaults),
-    memory: {
-      maxEntries: file?.memory?.max_entries ?? d.memory.maxEntries,
-      maxBytes: file?.memory?.max_bytes ?? d.memory.maxBytes,
-      maxPartitionShare: file?.memory?.max_partition_share ?? d.memory.maxPartitionShare,
-    },
+    memory: buildCacheMemory(file?.memory),
     redis: buildCacheRedis(file?.redis),
     coalesce: {
       enabled: file?.coalesce?.enabled ?? d.coalesce.enabled,
@@ -124,6 +127,18 @@ export function buildCache(file: z.infer<typeof cacheSchema> | undefined): Cache
       remoteWaitMs: file?.coalesce?.remote_wait_ms ?? d.coalesce.remoteWaitMs,
       stallMs: file?.coalesce?.stall_ms ?? d.coalesce.stallMs,
     },
+  };
+}
+
+/** `cache.memory`: a writer's share follows the partition's unless set, as in Redis. */
+function buildCacheMemory(file: z.infer<typeof cacheSchema>["memory"]): CacheConfig["memory"] {
+  const d = DEFAULT_CACHE.memory;
+  const maxPartitionShare = file?.max_partition_share ?? d.maxPartitionShare;
+  return {
+    maxEntries: file?.max_entries ?? d.maxEntries,
+    maxBytes: file?.max_bytes ?? d.maxBytes,
+    maxPartitionShare,
+    maxWriterShare: file?.max_writer_share ?? maxPartitionShare,
   };
 }
 

@@ -26,14 +26,19 @@ const secret = new CacheSecret(Buffer.from("a cache secret for the unit tests"))
 const openai = { provider: "openai", upstreamModel: "gpt-4o-mini" };
 const request = (fields: Record<string, unknown> = {}) =>
   create(ChatRequestSchema, { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "What is 2 + 2?" }], temperature: 0, ...fields });
-const keyOf = (fields: Record<string, unknown> = {}, candidate = openai, partition = "key:a") => cacheKey(secret, request(fields), candidate, partition).id;
+/** A call's partition, on a route with the default settings. */
+const keyedAs = (partition: string, route = DEFAULT_CACHE.defaults) => ({ partition, route });
+const keyOf = (fields: Record<string, unknown> = {}, candidate = openai, partition = "key:a", route = DEFAULT_CACHE.defaults) =>
+  cacheKey(secret, request(fields), candidate, keyedAs(partition, route)).id;
 
 describe("the cache key", () => {
   it("does not split on key order, aliases or fields that do not change the answer", () => {
     const base = keyOf({ vendorOptions: { enable_search: true, search_options: { a: 1, b: [1, { y: 2, x: 1 }] } } });
     expect(keyOf({ vendorOptions: { search_options: { b: [1, { x: 1, y: 2 }], a: 1 }, enable_search: true } })).toBe(base);
     // The requested name is an alias: what counts is the candidate it routes to.
-    expect(cacheKey(secret, request({ model: "fast", vendorOptions: { enable_search: true, search_options: { a: 1, b: [1, { y: 2, x: 1 }] } } }), openai, "key:a").id).toBe(base);
+    expect(cacheKey(secret, request({ model: "fast", vendorOptions: { enable_search: true, search_options: { a: 1, b: [1, { y: 2, x: 1 }] } } }), openai, keyedAs("key:a")).id).toBe(base);
+    // Nor do the route settings that decide only which calls are cached and who shares them (the partition says who).
+    expect(keyOf({ vendorOptions: { enable_search: true, search_options: { a: 1, b: [1, { y: 2, x: 1 }] } } }, openai, "key:a", { ...DEFAULT_CACHE.defaults, mode: "always" })).toBe(base);
     // The end user's id and the call's own cache directive ask nothing different.
     expect(keyOf({ user: "end-user-7", cacheControl: CacheControl.NO_CACHE, vendorOptions: { enable_search: true, search_options: { a: 1, b: [1, { y: 2, x: 1 }] } } })).toBe(base);
     // Tool schemas read the same whatever their key order.
@@ -62,6 +67,10 @@ describe("the cache key", () => {
       keyOf({}, { provider: "deepseek", upstreamModel: "gpt-4o-mini" }),
       keyOf({}, openai, "key:b"),
       keyOf({}, openai, "team:a"),
+      // The route's rules for a kept answer: an entry is read only by routes that would have kept it, for as long.
+      keyOf({}, openai, "key:a", { ...DEFAULT_CACHE.defaults, toolCalls: true }),
+      keyOf({}, openai, "key:a", { ...DEFAULT_CACHE.defaults, truncated: true }),
+      keyOf({}, openai, "key:a", { ...DEFAULT_CACHE.defaults, ttlMs: 3_000 }),
     ];
     expect(new Set([base, ...changed]).size).toBe(changed.length + 1);
   });
@@ -69,7 +78,7 @@ describe("the cache key", () => {
   it("keys what a request written in a vendor's dialect sends that vendor beyond the unified request, less the model, streaming and end-user id", () => {
     const body = { model: "claude-sonnet-4-5", max_tokens: 64, messages: [{ role: "user", content: "What is 2 + 2?" }] };
     const anthropic = (extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-      cacheKey(secret, { ...request(), original: { dialect: "anthropic", body: { ...body, ...extra }, headers } }, openai, "key:a").id;
+      cacheKey(secret, { ...request(), original: { dialect: "anthropic", body: { ...body, ...extra }, headers } }, openai, keyedAs("key:a")).id;
     const base = anthropic();
     expect(base).not.toBe(keyOf());
     for (const changed of [anthropic({ top_k: 5 }), anthropic({ output_config: { effort: "low" } }), anthropic({}, { "anthropic-beta": "context-1m-2025-08-07" })]) expect(changed).not.toBe(base);
@@ -84,16 +93,16 @@ describe("the cache key", () => {
     const sent = (params: ChatParams) => fitChatRequest(params, undefined, "degrade", { model: claude.upstreamModel, dialect: "anthropic" });
     expect(sent(connect)).toMatchObject({ ok: true, params: { vendorOptions: { store: true } } });
     expect(sent(chat)).toMatchObject({ ok: true, params: { vendorOptions: undefined } });
-    expect(cacheKey(secret, chat, claude, "key:a").id).not.toBe(cacheKey(secret, connect, claude, "key:a").id);
+    expect(cacheKey(secret, chat, claude, keyedAs("key:a")).id).not.toBe(cacheKey(secret, connect, claude, keyedAs("key:a")).id);
     // Without options the dialect they would be in sends nothing: a Chat Completions call and a typed call share entries.
-    expect(cacheKey(secret, Object.assign(request(), { vendorOptionsDialect: "openai" }), claude, "key:a").id).toBe(cacheKey(secret, request(), claude, "key:a").id);
+    expect(cacheKey(secret, Object.assign(request(), { vendorOptionsDialect: "openai" }), claude, keyedAs("key:a")).id).toBe(cacheKey(secret, request(), claude, keyedAs("key:a")).id);
     // A surface's name for a field in its errors changes nothing sent.
-    expect(cacheKey(secret, { ...connect, fieldNames: { stop: "stop_sequences" } }, claude, "key:a").id).toBe(cacheKey(secret, connect, claude, "key:a").id);
+    expect(cacheKey(secret, { ...connect, fieldNames: { stop: "stop_sequences" } }, claude, keyedAs("key:a")).id).toBe(cacheKey(secret, connect, claude, keyedAs("key:a")).id);
   });
 
   it("is a keyed hash: another secret names another entry", () => {
     const other = new CacheSecret(Buffer.from("another cache secret, another fleet"));
-    expect(cacheKey(other, request(), openai, "key:a").id).not.toBe(keyOf());
+    expect(cacheKey(other, request(), openai, keyedAs("key:a")).id).not.toBe(keyOf());
   });
 });
 
@@ -311,9 +320,9 @@ describe("the cache's settings and secret", () => {
     const derived = CacheSecret.fromEnv({}, hasher);
     // The old derivation was the digest of a string a gateway key could be; the new root is no key's digest.
     const asKeyDigest = new CacheSecret(hasher.digest("switchboard response cache v1"));
-    expect(cacheKey(derived, request(), openai, "key:a").id).not.toBe(cacheKey(asKeyDigest, request(), openai, "key:a").id);
+    expect(cacheKey(derived, request(), openai, keyedAs("key:a")).id).not.toBe(cacheKey(asKeyDigest, request(), openai, keyedAs("key:a")).id);
     // Stable: every instance with the pepper derives the same.
-    expect(cacheKey(CacheSecret.fromEnv({}, hasher), request(), openai, "key:a").id).toBe(cacheKey(derived, request(), openai, "key:a").id);
+    expect(cacheKey(CacheSecret.fromEnv({}, hasher), request(), openai, keyedAs("key:a")).id).toBe(cacheKey(derived, request(), openai, keyedAs("key:a")).id);
   });
 });
 

@@ -16,8 +16,6 @@ import type { TestGateway } from "../support/gateway.js";
 import { redisPrefix, tempDir } from "../support/stores.js";
 import { startUsageWorld, type UsageWorld } from "../support/usage-setup.js";
 
-/** Six nodes, then their cluster buses. */
-const CLUSTER_PORTS = Array.from({ length: 12 }, (_, i) => 43700 + i);
 const hi = { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] };
 const UNSERVED = /^\d+-\d+$/;
 
@@ -25,7 +23,7 @@ describe("a Redis Cluster shard with its master and replica down", () => {
   let cluster: RedisCluster;
   let world: UsageWorld;
   beforeAll(async () => {
-    [cluster, world] = await Promise.all([startRedisCluster({ ports: CLUSTER_PORTS }), startUsageWorld("sqlite")]);
+    [cluster, world] = await Promise.all([startRedisCluster(), startUsageWorld("sqlite")]);
   });
   afterAll(async () => {
     await world?.close();

@@ -97,11 +97,7 @@ async function healthy(nodes: Node[]): Promise<boolean> {
   return true;
 }
 
-/**
- * `ports`: where the nodes listen, then their cluster buses (twelve ports);
- * free ports by default.
- */
-export async function startRedisCluster(options: { ports?: number[] } = {}): Promise<RedisCluster> {
+export async function startRedisCluster(): Promise<RedisCluster> {
   const server = redisBinary("redis-server");
   const cli = redisBinary("redis-cli");
   const dir = mkdtempSync(join(tmpdir(), "sb-redis-cluster-"));
@@ -115,7 +111,7 @@ export async function startRedisCluster(options: { ports?: number[] } = {}): Pro
   const ready = (node: Node) => waitUntil("redis-server (cluster node)", () => node.child.log().includes("Ready to accept connections"), { child: node.child });
   try {
     for (let i = 0; i < 6; i++) {
-      const [port, busPort] = options.ports ? [options.ports[i]!, options.ports[i + 6]!] : [await freePort(), await freePort()];
+      const [port, busPort] = [await freePort(), await freePort()];
       nodes.push({ port, busPort, child: startNode(port, busPort), stopped: false });
     }
     for (const node of nodes) await ready(node);

@@ -142,7 +142,7 @@ describe("catalogue lookups", () => {
   });
 
   it("describe a later version by its families and its vendor, not by an older row whose name it starts with", () => {
-    for (const model of ["claude-opus-4-9-20270101", "claude-opus-4-9", "claude-opus-4-10", "claude-sonnet-4-7", "claude-sonnet-4-5.1", "claude-sonnet-5"]) {
+    for (const model of ["claude-opus-4-9-20270101", "claude-opus-4-9", "claude-opus-4-10", "claude-sonnet-4-7", "claude-sonnet-4-5.1", "claude-sonnet-6"]) {
       const entry = catalogue.lookup("anthropic", model, "anthropic")!;
       // Not Opus 4's 32K answers, $15 input and refusal of system messages mid-conversation.
       expect(entry, model).toMatchObject({ row: "claude-*", facts: { midConversationSystem: true } });

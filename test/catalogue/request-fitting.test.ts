@@ -178,7 +178,7 @@ describe("system messages mid-conversation (Claude Code adds one after a user tu
   });
 
   it("stay where they are for a Claude model newer than its rows, which does not take an older row's refusal", () => {
-    for (const model of ["claude-opus-4-9-20270101", "claude-sonnet-4-7", "claude-sonnet-5"]) {
+    for (const model of ["claude-opus-4-9-20270101", "claude-sonnet-4-7", "claude-sonnet-6"]) {
       expect(overAnthropic(model, turns), model).toEqual({ contents: ["be brief", "hi", "the working directory is /src"], header: "" });
     }
   });

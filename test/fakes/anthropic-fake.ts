@@ -17,7 +17,8 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  * - after tool results it answers "Tool result: …";
  * - max_tokens (in words here) cuts the answer with stop_reason "max_tokens";
  * - streams are the full typed event sequence, a `ping` included;
- * - with `thinking` enabled it thinks first: a signed thinking block (or,
+ * - with `thinking` enabled or adaptive (or always, on the models that
+ *   always think) it thinks first: a signed thinking block (or,
  *   with `redactThinking`, a redacted one), streamed as thinking_delta and
  *   signature_delta; in a tool-use loop the assistant turn must come back
  *   starting with its thinking blocks, text and signature unchanged
@@ -194,14 +195,32 @@ function blocksOf(content: unknown): Json[] {
   return typeof content === "string" ? [{ type: "text", text: content }] : Array.isArray(content) ? content : [];
 }
 
-/** The extended-thinking rules (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking), with the API's wording. */
+/**
+ * Models that always think adaptively: `thinking` left out is adaptive, and
+ * "disabled" or a budget is refused (Claude Opus 5.5 and Fable 5.1; Sonnet 5.5
+ * takes only "between_tools" to think less, which the gateway never sends),
+ * https://platform.claude.com/docs/en/models/opus-5-5/whats-new-opus-5-5.
+ */
+const ALWAYS_THINKS = /^claude-(opus-5-5|fable-5-1|sonnet-5-5)(-|$)/;
+
+/** Whether the model thinks on this request: asked to (a budget, or adaptive thinking), or always. */
+function thinks(body: Json): boolean {
+  const type = body.thinking?.type;
+  return type === "enabled" || type === "adaptive" || (type === undefined && ALWAYS_THINKS.test(body.model));
+}
+
+/** The extended-thinking rules (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking), and adaptive thinking's, with the API's wording. */
 function thinkingViolation(body: Json): string | undefined {
   const thinking = body.thinking;
-  if (thinking === undefined) return undefined;
-  if (thinking.type === "disabled") return undefined;
-  if (thinking.type !== "enabled") return "thinking.type: Input should be 'enabled' or 'disabled'";
-  if (!Number.isInteger(thinking.budget_tokens) || thinking.budget_tokens < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
-  if (body.max_tokens <= thinking.budget_tokens) return "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size";
+  if (thinking !== undefined && thinking.type !== "adaptive" && ALWAYS_THINKS.test(body.model)) {
+    return `"thinking.type.${thinking.type}" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.`;
+  }
+  if (!thinks(body)) {
+    if (thinking !== undefined && thinking.type !== "disabled") return "thinking.type: Input should be 'enabled', 'adaptive' or 'disabled'";
+    return undefined;
+  }
+  if (thinking?.type === "enabled" && (!Number.isInteger(thinking.budget_tokens) || thinking.budget_tokens < 1024)) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+  if (thinking?.type === "enabled" && body.max_tokens <= thinking.budget_tokens) return "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size";
   if (body.temperature !== undefined && body.temperature !== 1) return "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility";
   if (body.top_p !== undefined && !(body.top_p >= 0.95 && body.top_p <= 1)) return "`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.";
   if (body.tool_choice?.type === "any" || body.tool_choice?.type === "tool") return "Thinking may not be enabled when `tool_choice` forces tool use.";
@@ -215,7 +234,7 @@ function thinkingViolation(body: Json): string | undefined {
  * data as it was.
  */
 function replayViolation(body: Json, issued: Issued): string | undefined {
-  const thinking = body.thinking?.type === "enabled";
+  const thinking = thinks(body);
   for (const [i, m] of body.messages.entries()) {
     for (const [j, block] of blocksOf(m.content).entries()) {
       if (block.type === "thinking" && issued.signatures.get(block.signature) !== block.thinking) return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
@@ -374,7 +393,7 @@ function answer(body: Json, options: AnthropicFakeOptions, issued: Issued, secre
 
 /** The thinking the model does first when asked, signed (or encrypted) so that it can be checked when it comes back. */
 function thinkingBlocks(body: Json, options: AnthropicFakeOptions, issued: Issued, secret: Buffer): Json[] {
-  if (body.thinking?.type !== "enabled") return [];
+  if (!thinks(body)) return [];
   if (options.redactThinking) {
     const data = randomBytes(24).toString("base64");
     issued.redacted.add(data);

@@ -80,8 +80,38 @@ const MILLION = 1_000_000;
 const CLAUDE_4_6 = { ...CLAUDE_4_RECENT, contextWindow: MILLION, maxOutputTokens: 128_000 };
 /** Claude 4.6's limits, thinking adaptively only. */
 const CLAUDE_4_7 = { ...CLAUDE_4_6, reasoning: ADAPTIVE_THINKING };
+/**
+ * Claude 5 thinks adaptively, and by default: left out, `thinking` is on
+ * (https://platform.claude.com/docs/en/about-claude/models/whats-new-opus-5:
+ * "thinking on by default"). A call that asks for no reasoning is sent
+ * `thinking: {type: "disabled"}`, which Opus 5 and Haiku 5.5 take at effort
+ * high or below (the gateway sends none with it). Each model's default effort
+ * (its page's "Default effort": high, or medium on Opus 5.5 and Haiku 5.5) is
+ * the vendor's to apply: the catalogue has no field for it. xhigh and max are
+ * taken too; the contract names low, medium and high.
+ */
+const ADAPTIVE_BY_DEFAULT = { ...ADAPTIVE_THINKING, byDefault: true };
+/**
+ * "Adaptive (always on)": thinking cannot be disabled, `{type: "disabled"}`
+ * and a budget are a 400, forced tool use is refused, and thinking blocks go
+ * back unchanged, tied to the model and conversation that wrote them (Opus 5.5
+ * and Fable 5.1: https://platform.claude.com/docs/en/models/opus-5-5/whats-new-opus-5-5).
+ * A call that asks for no reasoning reasons all the same: it is sent adaptive
+ * thinking, and gets the reasoning back, rather than a 400.
+ */
+const ADAPTIVE_ALWAYS = { ...ADAPTIVE_THINKING, always: true };
+/** Claude 5's limits (each page: "Context window: 1M tokens · Max output: 128K tokens"), taking system messages mid-conversation as Opus 4.8 does. */
+const CLAUDE_5 = { ...CLAUDE_4_6, reasoning: ADAPTIVE_BY_DEFAULT, midConversationSystem: true };
+/**
+ * Sonnet 5 on: temperature, top_p and top_k at other than their defaults are
+ * a 400 (https://platform.claude.com/docs/en/models/sonnet-5/migration-guide),
+ * so they are dropped, and said to be.
+ */
+const NO_SAMPLING = { unsupported: ["temperature" as const, "topP" as const] };
 /** Each model's own page, which states its context window and max output (the overview's table lags behind new releases). */
-const modelPage = (slug: string) => checked(`https://platform.claude.com/docs/en/models/${slug}/overview`, "2026-12-03");
+const modelPage = (slug: string, date = "2026-12-03") => checked(`https://platform.claude.com/docs/en/models/${slug}/overview`, date);
+/** When the Claude 5 rows were checked against their pages. */
+const CLAUDE_5_CHECKED = "2026-12-04";
 
 export const ANTHROPIC: VendorFile = {
   provider: "anthropic",
@@ -101,6 +131,19 @@ export const ANTHROPIC: VendorFile = {
     // Every Claude model from 3.7 on thinks: a new one does before it has a row of its own (the older rows say they do not).
     // And takes system messages mid-conversation, as Opus 4.8 does (BEFORE_OPUS_4_8).
     { model: "claude-*", reasoning: THINKING, midConversationSystem: true, source: checked("https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking", "2026-12-01") },
+    { model: "claude-opus-5-5", ...CLAUDE_5, reasoning: ADAPTIVE_ALWAYS, price: claude(4, 20, 0.2, 5, 8), source: modelPage("opus-5-5", CLAUDE_5_CHECKED) },
+    // Fable 5.1 kept Fable 5's input and output prices, and cut cache reads to a quarter of Fable 5's $1 (its page; 0.025× the input price, where other Claude models read at 0.1×).
+    { model: "claude-fable-5-1", ...CLAUDE_5, reasoning: ADAPTIVE_ALWAYS, price: claude(10, 50, 0.25, 12.5, 20), source: modelPage("fable-5-1", CLAUDE_5_CHECKED) },
+    // Sonnet 5.5 refuses thinking "disabled" too: only "between_tools" turns off its thinking before the first tool call, and it still thinks between them. So it always
+    // reasons, as far as the gateway can ask, and forced tool use is a 400. Cache reads are $0.10, half Sonnet 5's, from 2026-10-07 (its migration guide; pages checked before show $0.20).
+    { model: "claude-sonnet-5-5", ...CLAUDE_5, reasoning: ADAPTIVE_ALWAYS, parameters: NO_SAMPLING, price: claude(2, 10, 0.1, 2.5, 4), source: checked("https://platform.claude.com/docs/en/models/sonnet-5-5/migration-guide", CLAUDE_5_CHECKED) },
+    // Haiku 5.5 is priced by prompt length ("From $0.10 / $0.50": the rates change above 100,000 prompt tokens), and the page's full table for the upper band was not
+    // checked: no price, so a budgeted key is not served it until an operator prices it (pricing.models, whose long_context can hold the upper band).
+    { model: "claude-haiku-5-5", ...CLAUDE_5, source: modelPage("haiku-5-5", CLAUDE_5_CHECKED) },
+    // Legacy (https://platform.claude.com/docs/en/models/opus-5/overview): thinking on by default, "disabled" taken at effort high or below.
+    { model: "claude-opus-5", ...CLAUDE_5, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-5", CLAUDE_5_CHECKED) },
+    // Claude Code stopped sending Sonnet 5 mid-conversation system messages (2.1.201), and third parties disagree on whether it takes them: they join the system prompt.
+    { model: "claude-sonnet-5", ...CLAUDE_5, midConversationSystem: false, parameters: NO_SAMPLING, price: claude(2, 10, 0.2, 2.5, 4), source: modelPage("sonnet-5", CLAUDE_5_CHECKED) },
     { model: "claude-opus-4-8", ...CLAUDE_4_7, midConversationSystem: true, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-8") },
     { model: "claude-opus-4-7", ...CLAUDE_4_7, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-7") },
     { model: "claude-opus-4-6", ...CLAUDE_4_6, price: claude(5, 25, 0.5, 6.25, 10), source: modelPage("opus-4-6") },

@@ -58,7 +58,8 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   const { system, conversation } = splitSystem(params.messages);
   const systemText = system.map((m) => messageText(m, provider)).filter((text) => text !== "");
   if (systemText.length > 0) body.system = systemText.join("\n\n");
-  const thinking = params.reasoning !== undefined;
+  // A model that always thinks adaptively (Claude Opus 5.5) thinks on a call that asked for none: its thinking goes as on any other call.
+  const thinking = params.reasoning !== undefined || traits.adaptiveThinking === true;
   body.messages = toAnthropicMessages(provider, conversation, thinking);
   body.max_tokens = params.maxTokens ?? options.defaultMaxTokens;
   // Ranges (temperature 0-1) and what a model refuses (seed, penalties) are the model catalogue's to fit, and to report.
@@ -69,6 +70,8 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   const adaptive = thinking && traits.adaptiveThinking ? adaptiveThinking(params) : undefined;
   if (adaptive) Object.assign(body, adaptive);
   else if (thinking) body.thinking = { type: "enabled", budget_tokens: reasoningBudget(params)! };
+  // A model that thinks unless told not to (Claude 5), on a call that asked for no reasoning.
+  else if (traits.reasoningOff) body.thinking = { type: "disabled" };
   const tools: JsonObject[] = params.tools.map((tool) => {
     const out: JsonObject = { name: tool.name, input_schema: tool.parameters ?? { type: "object", properties: {} } };
     if (tool.description) out.description = tool.description;
@@ -87,7 +90,7 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   const sent = original ? withOriginal(body, original) : body;
   // Exactly as built: a caller's budget_tokens merged into adaptive thinking would be refused.
   if (adaptive) Object.assign(sent, adaptive);
-  if (!thinkingMayContinue(sent.messages)) delete sent.thinking;
+  if (thinking && !thinkingMayContinue(sent.messages)) delete sent.thinking;
   return sent;
 }
 

@@ -1,0 +1,51 @@
+// Claude Code's default model (claude-opus-5-5, for the pinned 2.1.332) has a
+// price: a key with a budget is served it on its first request, not refused
+// MODEL_UNPRICED, and the call is charged at Opus 5.5's $4 / $20 per million
+// tokens (https://platform.claude.com/docs/en/models/opus-5-5/overview).
+import { createClient, type Client } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Money } from "../../gen/ts/google/type/money_pb.js";
+import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { fromMoneyParts } from "../../src/usage/pricing.js";
+import { startAnthropicFake, type AnthropicFake } from "../fakes/anthropic-fake.js";
+import { startGateway, type TestGateway } from "../support/gateway.js";
+import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
+
+const MODEL = "claude-opus-5-5";
+/** Nano-dollars per token at `perMillion` dollars per million tokens. */
+const at = (perMillion: number) => perMillion * 1000;
+const nanos = (money: Money | undefined) => (money ? fromMoneyParts(money.units, money.nanos) : 0);
+
+let anthropic: AnthropicFake;
+let gw: TestGateway;
+let admin: Client<typeof AdminService>;
+let secret: string;
+
+beforeAll(async () => {
+  anthropic = await startAnthropicFake({ apiKey: "sk-ant-vendor", models: [MODEL] });
+  gw = await startGateway({ ANTHROPIC_API_KEY: "sk-ant-vendor", ANTHROPIC_BASE_URL: anthropic.baseUrl }, { key_pool: EVERY_CALL_REACHES_THE_VENDOR, ledger: { flush_interval_ms: 50 } });
+  admin = createClient(AdminService, gw.transport("connect"));
+  ({ secret } = await admin.createKey({ keyId: "cc-budget", key: { displayName: "Claude Code", budget: { limit: { units: 50n } } } }));
+});
+afterAll(async () => {
+  await gw?.stop();
+  await anthropic?.close();
+});
+
+describe("a budgeted key on Claude Code's default model", () => {
+  it("is served claude-opus-5-5 and charged at its price", async () => {
+    const res = await fetch(`${gw.url}/v1/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "anthropic-version": "2023-06-01", "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, max_tokens: 200, messages: [{ role: "user", content: "hello" }] }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const answer = (await res.json()) as { usage: { input_tokens: number; output_tokens: number } };
+    // It always thinks: the vendor was asked for adaptive thinking, not refused with "disabled".
+    expect(anthropic.messageRequests().at(-1)?.thinking).toEqual({ type: "adaptive", display: "summarized" });
+    const expected = answer.usage.input_tokens * at(4) + answer.usage.output_tokens * at(20);
+    expect(expected).toBeGreaterThan(0);
+    await expect.poll(async () => nanos((await admin.getUsageReport({ key: "keys/cc-budget" })).total?.cost)).toBe(expected);
+    await expect.poll(async () => nanos((await admin.getKey({ name: "keys/cc-budget" })).key?.budgetStatus?.spent)).toBe(expected);
+  });
+});

@@ -63,7 +63,9 @@ const MAX_LISTING_PAGES = 10;
  * rotation maps onto the canary: a rotation that writes an AWSPENDING
  * version (or a new AWSCURRENT) has it staged on the canary share, promoted
  * when the vendor accepts it and rolled back when not, and the verdict is
- * kept like a Vault version's. Versions are numbered in the order the fleet
+ * kept like a Vault version's. When the label is taken off the newer version
+ * (a cancelled rotation), the older labelled one is handed to the watchers,
+ * who go back to it as a restarted gateway would. Versions are numbered in the order the fleet
  * first sees them (AwsVersionNumbers). Watched secrets are described every
  * `refreshMs` (DescribeSecret, and ListSecretVersionIds when a version is
  * new); when AWS cannot be reached (or refuses the gateway) the last known
@@ -92,7 +94,9 @@ export class AwsSecretSource implements SecretSource {
         keyOf: (target) => target.secretId,
         fetchLatest: (target, cached) => this.fetchLatest(target.secretId, cached),
         versionOf: (read) => read.number,
-        supersedes: (read, previous) => read.number > previous.number,
+        // Another labelled version, newer or not: when the label is taken off the newer one (a cancelled or rolled-back rotation),
+        // the watchers go back to the older one, as a gateway started now would (provider-pools.ts, source-went-back.ts).
+        supersedes: (read, previous) => read.versionId !== previous.versionId,
         valueOf,
         problemOf: (err) => (err as Error).message,
         // A deleted secret takes every version with it (AWS deletes no single version).
@@ -172,6 +176,12 @@ export class AwsSecretSource implements SecretSource {
       const newest = labelled.filter((id) => numbers.has(id)).sort((a, b) => numbers.get(b)! - numbers.get(a)!)[0];
       if (!newest) throw new Error(`the labelled versions of ${secretId} are not listed by ListSecretVersionIds`);
       const latest = cached?.versionId === newest ? cached : await this.getValue(secretId, newest, numbers.get(newest)!);
+      if (cached && latest.number < cached.number) {
+        this.logger.warn(
+          { secret: secretId, version: latest.number, previousVersion: cached.number },
+          `version ${cached.number} is no longer labelled ${CURRENT} or ${PENDING}: the newest labelled version is ${latest.number} again, and the gateway goes back to it`,
+        );
+      }
       secret.quietMs = 0;
       return latest;
     } catch (err) {

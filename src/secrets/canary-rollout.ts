@@ -1,5 +1,6 @@
 import type { KeyPoolConfig } from "../config/secrets-config.js";
 import { judgeCanary } from "./canary.js";
+import { canaryOnTrial } from "./canary-on-trial.js";
 import type { Credential } from "./credential.js";
 import { KeyPoolError } from "./key-pool-error.js";
 import { changeState, isCanary, seconds, type CredentialStateName, type PoolContext, type PoolEntry, type PoolKey } from "./pool-key.js";
@@ -71,6 +72,11 @@ export class CanaryRollout {
       const replaced = keys.get(input.replaces);
       if (!replaced) throw unknownCredential(provider, input.replaces, keys.values(), " to replace");
       if (replaced.state === "retired" || replaced.state === "draining") throw new KeyPoolError("failed_precondition", `credential "${input.replaces}" is already ${replaced.state}`);
+      // One canary at a time per key: a second, under another credential id, could be promoted too. A new
+      // version at a watched source (`supersede`) is not refused: it takes over from its slot's canary below,
+      // and a refusal would lose it (its version counts as seen).
+      const trial = input.supersede ? undefined : [...keys.values()].find((other) => isCanary(other) && other.canary!.replaces === input.replaces);
+      if (trial) throw canaryOnTrial(provider, input.replaces, trial.credential.id);
     }
     // A disabled holder does not count: staging its secret again (under a new id) is how an operator brings a disabled key back.
     const twin = holderOfSecret(keys.values(), input.credential, { disabledCounts: false });

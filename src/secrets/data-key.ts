@@ -14,14 +14,18 @@ export class DataKeyMissingError extends ConfigError {}
 /**
  * The encrypted file's data key: SWITCHBOARD_SECRET_KEY, else the key file.
  * Either holds 32 bytes, base64 (standard or URL-safe) or hex encoded; a key
- * file may also hold the 32 raw bytes. `warn` hears of a key file others may read.
+ * file may also hold the 32 raw bytes, unless they are all text (a password). `warn` hears of a key file others may read.
  */
 export function loadDataKey(env: NodeJS.ProcessEnv, keyFile: string | undefined, warn: (message: string) => void = () => {}): Buffer {
   const fromEnv = env.SWITCHBOARD_SECRET_KEY;
   if (fromEnv) return remembered(decodeKey(fromEnv, "environment", "SWITCHBOARD_SECRET_KEY"), fromEnv);
   if (keyFile) {
     const raw = readKeyFile(keyFile, warn);
-    if (raw.length === DATA_KEY_BYTES) return remembered(raw);
+    if (raw.length === DATA_KEY_BYTES) {
+      // 32 random bytes are all printable with odds of about 1e-14: 32 characters of text are a password, far weaker than an AES key.
+      if (looksLikeText(raw)) throw new ConfigError(keyFile, "", `holds 32 characters of text (a password or passphrase?), not a data key: it must hold ${HOW_TO_MAKE_DATA_KEY}, or the 32 raw random bytes`);
+      return remembered(raw);
+    }
     return remembered(decodeKey(raw.toString("utf8"), keyFile, ""), raw.toString("utf8"));
   }
   throw new DataKeyMissingError(
@@ -64,6 +68,11 @@ function readKeyFile(keyFile: string, warn: (message: string) => void): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Whether every byte is printable ASCII or a tab or line break: what a typed password or passphrase is made of. */
+function looksLikeText(bytes: Buffer): boolean {
+  return bytes.every((byte) => (byte >= 0x20 && byte <= 0x7e) || byte === 0x09 || byte === 0x0a || byte === 0x0d);
 }
 
 /** `key`, redacted from now on wherever vendor keys are (redact.ts): as written, and as base64 and hex. */

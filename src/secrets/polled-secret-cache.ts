@@ -34,6 +34,13 @@ export interface PolledSecretBackend<Target, Latest> {
    * which `held` is served on. When left out, no failure is definite.
    */
   goneOf?(err: unknown, target: Target, held: Latest): Promise<SecretGone | undefined>;
+  /**
+   * Whether an earlier version a watcher still uses (`inUse`) is gone: the
+   * backend's definite answer to a read of it by number, undefined for any
+   * other. Each poll asks it of each such version, once the latest is read:
+   * a version in use is often not the latest (a canary on trial, a rollback).
+   */
+  goneVersion?(target: Target, version: number): Promise<SecretGone | undefined>;
   /** Whether a watched secret may be polled now (AWS: not while it throttles the gateway). Always, when left out. */
   mayPoll?(key: string, now: number): boolean;
 }
@@ -72,6 +79,8 @@ interface Watcher<Target> {
   raw: string;
   onChange: (secret: SecretVersion) => void;
   onGone: ((gone: SecretGone) => void) | undefined;
+  /** The versions the watcher still uses: each poll checks those that are not the latest. */
+  inUse: (() => Iterable<number>) | undefined;
 }
 
 /** One secret: its newest version as last read, and who watches it. */
@@ -87,6 +96,8 @@ interface Entry<Target, Latest> {
   cause?: string;
   /** Set while the source answers that `latest` is gone: it is served no more. */
   gone: SecretGone | undefined;
+  /** Earlier versions in use that the source answered are gone: told once, not read again. */
+  goneVersions: Set<number>;
   watchers: Set<Watcher<Target>>;
 }
 
@@ -125,11 +136,14 @@ export class PolledSecretCache<Target, Latest> {
     return this.options.backend.valueOf(entry.latest!, target, ref);
   }
 
-  /** Hands each new version of `ref` to `onChange`, and tells `onGone` when the source answers that the version in use is gone. */
-  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void, onGone?: (gone: SecretGone) => void): () => void {
+  /**
+   * Hands each new version of `ref` to `onChange`, and tells `onGone` when the source answers that a
+   * version in use is gone: the latest, or one of `inUse` (checked on each poll, where the backend can).
+   */
+  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void, onGone?: (gone: SecretGone) => void, inUse?: () => Iterable<number>): () => void {
     const target = this.options.backend.parse(ref);
     const entry = this.entry(target);
-    const watcher: Watcher<Target> = { target, raw: ref.raw, onChange, onGone };
+    const watcher: Watcher<Target> = { target, raw: ref.raw, onChange, onGone, inUse };
     entry.watchers.add(watcher);
     this.timer ??= setInterval(() => void this.refreshWatched(), this.options.refreshMs).unref();
     return () => entry.watchers.delete(watcher);
@@ -154,7 +168,7 @@ export class PolledSecretCache<Target, Latest> {
     const key = this.options.backend.keyOf(target);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { key, target, latest: undefined, fetchedAt: 0, reading: undefined, problem: undefined, gone: undefined, watchers: new Set() };
+      entry = { key, target, latest: undefined, fetchedAt: 0, reading: undefined, problem: undefined, gone: undefined, goneVersions: new Set(), watchers: new Set() };
       this.entries.set(key, entry);
     }
     return entry;
@@ -172,6 +186,7 @@ export class PolledSecretCache<Target, Latest> {
         entry.gone = undefined;
         this.setProblem(entry, undefined);
         if (previous !== undefined && backend.supersedes(latest, previous)) this.announce(entry, latest, previous);
+        await this.checkInUse(entry);
       } catch (err) {
         const gone = previous === undefined ? undefined : await backend.goneOf?.(err, entry.target, previous).catch(() => undefined);
         if (!gone) {
@@ -183,11 +198,33 @@ export class PolledSecretCache<Target, Latest> {
         this.setProblem(entry, undefined);
         if (!entry.gone) this.announceGone(entry, gone);
         entry.gone = gone;
+        await this.checkInUse(entry);
       } finally {
         entry.reading = undefined;
       }
     })();
     return entry.reading;
+  }
+
+  /**
+   * Reads by number each version the watchers still use that is not the latest (once the latest is
+   * read: the source answers), and tells them of each the source answers is gone. A read that is not
+   * a definite answer (an outage) changes nothing: the next poll asks again.
+   */
+  private async checkInUse(entry: Entry<Target, Latest>): Promise<void> {
+    const { backend } = this.options;
+    if (!backend.goneVersion || entry.latest === undefined || (entry.gone && entry.gone.version === undefined)) return;
+    const latest = backend.versionOf(entry.latest);
+    const versions = new Set<number>();
+    for (const watcher of entry.watchers) {
+      for (const version of watcher.inUse?.() ?? []) if (version !== latest && !entry.goneVersions.has(version)) versions.add(version);
+    }
+    for (const version of versions) {
+      const gone = await backend.goneVersion(entry.target, version).catch(() => undefined);
+      if (!gone) continue;
+      entry.goneVersions.add(version);
+      this.announceGone(entry, gone);
+    }
   }
 
   private announce(entry: Entry<Target, Latest>, latest: Latest, previous: Latest): void {

@@ -15,8 +15,10 @@ import type { PoolAction } from "./pool-action-bus.js";
 import { promotedByFleet, type FleetPromotion } from "./promoted-by-fleet.js";
 import { slotOf } from "./rotation-record-pruning.js";
 import type { SecretGone } from "./secret-gone.js";
+import { goBack, keysWithdrawn, type WatchedSlot } from "./source-went-back.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretResolver, SecretVersion } from "./secret-source.js";
+import { SecretVersionGone } from "./secret-version-gone.js";
 import { checkStageableEnvRef } from "./stageable-env-ref.js";
 import type { CredentialHealthNotes } from "./credential-health-notes.js";
 import { unappliedFleetActions } from "./unapplied-fleet-actions.js";
@@ -44,7 +46,9 @@ export interface ProviderPoolsDeps {
 
 /** A configured key as read at start-up. */
 interface Loaded {
-  entry: PoolEntry;
+  /** Undefined: the key has no version to start on (`without` says why); a new version at its source is staged as usual. */
+  entry: PoolEntry | undefined;
+  without?: string;
   /** Versions not to stage again. */
   seen: number[];
   /** A newer version nobody has judged yet: staged as a canary once the pool exists. */
@@ -141,11 +145,16 @@ export class ProviderPools {
       const rotations = (await deps.rotations?.recall()) ?? [];
       for (const provider of providers) {
         const loaded = await Promise.all(provider.keys.map((key) => pools.load(provider.name, key)));
+        const entries = loaded.flatMap(({ entry }) => (entry ? [entry] : []));
+        if (entries.length === 0) {
+          const why = loaded.map(({ without }) => without).join("; ");
+          throw new ConfigError("config", `providers.${provider.name}.keys`, `no key to start on: ${why}; write a new version of the key at its source, which is served as a first start serves the latest`);
+        }
         pools.pools.set(
           provider.name,
           new KeyPool(
             provider.name,
-            loaded.map(({ entry }) => entry),
+            entries,
             {
               rules: deps.rules,
               breaker: deps.breaker,
@@ -380,7 +389,8 @@ export class ProviderPools {
 
   private async load(provider: string, key: KeyConfig): Promise<Loaded> {
     const latest = key.secret ? await this.deps.resolver.read(key.secret) : { value: "" };
-    const { start, pending, rejected } = key.secret ? await this.startingVersion(provider, key.id, key.secret, latest) : { start: latest };
+    const { start, pending, seen, without } = key.secret ? await this.startingVersion(provider, key.id, key.secret, latest) : { start: latest, seen: [] };
+    if (!start) return { entry: undefined, without, seen };
     const secondary = key.secondary ? await this.deps.resolver.resolve(key.secondary) : undefined;
     const entry: PoolEntry = {
       credential: createCredential(credentialName(provider, key.id, start.version), start.value, secondary),
@@ -389,49 +399,76 @@ export class ProviderPools {
       version: start.version,
       slot: key.id,
     };
-    return { entry, seen: [start.version, rejected].filter((version) => version !== undefined), pending };
+    return { entry, seen: [start.version, ...seen].filter((version) => version !== undefined), pending };
   }
 
   /**
    * The version a configured key starts on: the fleet's last good one, not a
    * later version it rolled back (left alone) or has not judged (staged again
    * as a canary). With no verdicts yet, the latest version is the good one.
+   * Never a version rolled back: when the last good one is gone at the source
+   * (deleted in Vault) and the latest was rolled back, the key starts without
+   * a version (`without`); when the latest was never judged, it is the good
+   * one now, as at a first start. A last good version that cannot be read for
+   * any other reason (an outage) stops the start, naming the reference.
    */
   private async startingVersion(
     provider: string,
     id: string,
     ref: SecretRef,
     latest: SecretVersion,
-  ): Promise<{ start: SecretVersion; pending?: SecretVersion; rejected?: number }> {
+  ): Promise<{ start: SecretVersion | undefined; pending?: SecretVersion; seen: number[]; without?: string }> {
     const memory = this.deps.memory;
-    if (!memory || latest.version === undefined) return { start: latest };
+    if (!memory || latest.version === undefined) return { start: latest, seen: [] };
     const slot = slotKey(provider, id);
-    const log = { provider, slot: id, latest: latest.version };
+    const log = { provider, slot: id, source: ref.raw, latest: latest.version };
     let verdicts;
     try {
       verdicts = await memory.recall(slot);
     } catch (err) {
       this.logger.warn({ ...log, error: (err as Error).message }, "cannot read earlier canary verdicts: starting on the latest version");
-      return { start: latest };
+      return { start: latest, seen: [] };
     }
     const good = verdicts.good;
+    const latestRejected = verdicts.rejected.has(latest.version);
     if (good === undefined || good >= latest.version || verdicts.rejected.has(good)) {
+      if (latestRejected) {
+        const without = `"${id}" (${ref.raw}): version ${latest.version}, the latest, was rolled back, and no good version is known`;
+        this.logger.error(log, "the key's latest version was rolled back and no good version is known: the key starts without one (a new version at the source is staged as usual)");
+        return { start: undefined, seen: [latest.version], without };
+      }
       if (good !== latest.version) await memory.promoted(slot, latest.version);
-      return { start: latest };
+      return { start: latest, seen: [] };
     }
     let start: SecretVersion;
     try {
       start = await this.deps.resolver.readVersion(ref, good);
     } catch (err) {
-      this.logger.warn({ ...log, good, error: (err as Error).message }, "cannot read the last good version: starting on the latest");
-      return { start: latest };
+      const problem = err instanceof ConfigError ? err.problem : (err as Error).message;
+      if (!(err instanceof SecretVersionGone)) {
+        throw new ConfigError(
+          ref.scheme,
+          ref.raw,
+          `cannot read version ${good}, the last one judged good, to start on (${problem}); version ${latest.version}, the latest, ${latestRejected ? "was rolled back" : "was never judged"}, so it is not served instead`,
+        );
+      }
+      if (latestRejected) {
+        this.logger.error(
+          { ...log, good, reason: err.gone.reason },
+          "the key's last good version is gone at its source and the latest was rolled back: the key starts without one (a new version at the source is staged as usual)",
+        );
+        return { start: undefined, seen: [good, latest.version], without: `"${id}" (${ref.raw}): ${err.gone.reason}, and version ${latest.version}, the latest, was rolled back` };
+      }
+      this.logger.warn({ ...log, good, reason: err.gone.reason }, "the key's last good version is gone at its source: starting on the latest, never judged, as a first start does");
+      await memory.promoted(slot, latest.version);
+      return { start: latest, seen: [good] };
     }
-    if (verdicts.rejected.has(latest.version)) {
+    if (latestRejected) {
       this.logger.warn({ ...log, serving: good }, "the latest version was rolled back earlier: serving the last good one");
-      return { start, rejected: latest.version };
+      return { start, seen: [latest.version] };
     }
     this.logger.info({ ...log, serving: good }, "the latest version was never judged: serving the last good one, staging the latest as a canary");
-    return { start, pending: latest };
+    return { start, pending: latest, seen: [] };
   }
 
   /** Whether this version was rolled back before; a store that cannot answer does not block staging. */
@@ -705,6 +742,7 @@ export class ProviderPools {
         });
       },
       (gone) => this.onGone(slot, gone),
+      () => this.keysOf(slot).flatMap((key) => (key.version === undefined ? [] : [key.version])),
     );
     if (!stop) return;
     this.slots.set(name, slot);
@@ -713,7 +751,11 @@ export class ProviderPools {
 
   /** A new version at the source: stage it as a canary replacing the key that fills the slot now. */
   private async onNewVersion(slot: Slot, secret: SecretVersion): Promise<void> {
-    if (secret.version === undefined || slot.seen.has(secret.version)) return;
+    if (secret.version === undefined) return;
+    const watched = { provider: slot.provider, id: slot.id, source: slot.secret.raw };
+    const withdrawn = keysWithdrawn(this.pools.get(slot.provider)!, watched, secret.version);
+    if (withdrawn.length > 0) return this.goBack(slot, watched, secret as Required<SecretVersion>, withdrawn);
+    if (slot.seen.has(secret.version)) return;
     slot.seen.add(secret.version);
     if (await this.wasRejected(slot, secret.version)) {
       this.logger.warn({ provider: slot.provider, slot: slot.id, version: secret.version }, "this version was rolled back earlier (here or on another instance): not staged");
@@ -733,6 +775,18 @@ export class ProviderPools {
     pool.stage({ credential, weight: holder?.weight ?? slot.weight, source: slot.secret.raw, version: secret.version, slot: slot.id, replaces, supersede: true });
   }
 
+  /** The source serves an older version again (AWS: a label taken off a newer one): the pool follows it as a restart would (source-went-back.ts). */
+  private async goBack(slot: Slot, watched: WatchedSlot, secret: Required<SecretVersion>, withdrawn: KeyView[]): Promise<void> {
+    // The versions given up may be served again later (labelled anew): then they are staged as new.
+    for (const key of withdrawn) slot.seen.delete(key.version!);
+    slot.seen.add(secret.version);
+    const pool = this.pools.get(slot.provider)!;
+    const secondary = slot.secondary ? await this.deps.resolver.resolve(slot.secondary) : undefined;
+    const credential = createCredential(credentialName(slot.provider, slot.id, secret.version), secret.value, secondary);
+    if (await this.holdsDisabledSecret(slot, secret.version, credential)) return;
+    goBack(pool, watched, secret.version, credential, this.logger);
+  }
+
   /**
    * The source answered that a version of the slot's secret was deleted there: every key holding it
    * (active, canary, benched) is disabled, as DisableKey would (its secret refused for good, in the
@@ -742,10 +796,7 @@ export class ProviderPools {
    */
   private onGone(slot: Slot, gone: SecretGone): void {
     const pool = this.pools.get(slot.provider)!;
-    const holders = pool
-      .list()
-      .filter((key) => key.slot === slot.id && key.source === slot.secret.raw && (gone.version === undefined || key.version === gone.version))
-      .filter((key) => key.state !== "retired" && key.state !== "draining");
+    const holders = this.keysOf(slot).filter((key) => gone.version === undefined || key.version === gone.version);
     const reason = `secret deleted at its source: ${gone.reason}`;
     for (const key of holders) {
       const view = pool.disable(key.id, reason);
@@ -757,6 +808,14 @@ export class ProviderPools {
         "the key's secret was deleted at its source: the key is disabled (a new version at the source replaces it)",
       );
     }
+  }
+
+  /** The slot's keys from its secret still in the pool (active, canary or benched): whose versions each poll checks at the source. */
+  private keysOf(slot: Slot): KeyView[] {
+    return this.pools
+      .get(slot.provider)!
+      .list()
+      .filter((key) => key.slot === slot.id && key.source === slot.secret.raw && key.state !== "retired" && key.state !== "draining");
   }
 
   private ref(provider: string, raw: string, field: string): SecretRef {

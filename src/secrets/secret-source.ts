@@ -23,9 +23,10 @@ export interface SecretSource {
   /**
    * Sources whose secrets change while the gateway runs (Vault, AWS, the database store) call
    * `onChange` with each newer version they see, and `onGone` (Vault, AWS) when they answer that
-   * the version in use was deleted there. Returns the unsubscribe.
+   * the version in use was deleted there; `inUse` names the versions still used, which a source
+   * able to read a version by number (Vault) checks on each poll too. Returns the unsubscribe.
    */
-  watch?(ref: SecretRef, onChange: (secret: SecretVersion) => void, onGone?: (gone: SecretGone) => void): () => void;
+  watch?(ref: SecretRef, onChange: (secret: SecretVersion) => void, onGone?: (gone: SecretGone) => void, inUse?: () => Iterable<number>): () => void;
   /** Stops background work (token renewal, re-reads). */
   close?(): Promise<void>;
 }
@@ -82,12 +83,17 @@ export class SecretResolver {
   }
 
   /**
-   * Subscribes to newer versions of `ref`, and to the news that the version in use was deleted at
-   * its source; undefined when its source never changes while running. A version that cannot be
+   * Subscribes to newer versions of `ref`, and to the news that a version in use (`inUse`) was
+   * deleted at its source; undefined when its source never changes while running. A version that cannot be
    * used throws to the source, which logs it.
    */
-  watch(ref: SecretRef, onChange: (secret: SecretVersion) => void, onGone?: (gone: SecretGone) => void): (() => void) | undefined {
-    return this.source(ref).watch?.(ref, (secret) => onChange({ ...secret, value: this.usable(ref, secret.value) }), onGone);
+  watch(
+    ref: SecretRef,
+    onChange: (secret: SecretVersion) => void,
+    onGone?: (gone: SecretGone) => void,
+    inUse?: () => Iterable<number>,
+  ): (() => void) | undefined {
+    return this.source(ref).watch?.(ref, (secret) => onChange({ ...secret, value: this.usable(ref, secret.value) }), onGone, inUse);
   }
 
   async close(): Promise<void> {

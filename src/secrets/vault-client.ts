@@ -3,7 +3,7 @@ import type { Logger } from "../observability/logger.js";
 import { MAX_ANSWER_BYTES } from "./answer-size-limit.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import { sourceCause } from "./source-cause.js";
-import { scrubVaultError, VaultError } from "./vault-error.js";
+import { deletedVersionOf, scrubVaultError, VaultError } from "./vault-error.js";
 
 /** How the gateway logs in to Vault. */
 export type VaultAuth =
@@ -123,10 +123,11 @@ export class VaultClient {
     }
     const read = answer.metadata?.version;
     if (!answer.data || typeof read !== "number") {
-      // Vault answers this with a 404 (vault-error.ts); a proxy or an older Vault may answer 200: the same definite answer.
-      const which = typeof read === "number" ? `version ${read}` : version === undefined ? "its latest version" : "that version";
-      const deleted = typeof read === "number" ? { version: read, destroyed: answer.metadata?.destroyed === true } : undefined;
-      throw new VaultError(operation, `Vault ${operation} failed: ${which} is deleted or destroyed`, 404, undefined, deleted);
+      // Vault answers a deleted version with a 404 (vault-error.ts); a proxy or an older Vault may answer 200 with the same metadata: the same definite answer.
+      const deleted = deletedVersionOf(answer.metadata);
+      if (deleted) throw new VaultError(operation, `Vault ${operation} failed: version ${deleted.version} is ${deleted.destroyed ? "destroyed" : "deleted"}`, 404, undefined, { deleted });
+      // Anything else (a proxy's page, a KV version 1 mount) says nothing about the secret: an outage, the last known version served on.
+      throw new VaultError(operation, `Vault ${operation} failed: the answer holds no KV version 2 secret (is VAULT_ADDR right, and the mount KV version 2?)`);
     }
     return { version: read, data: answer.data };
   }

@@ -20,16 +20,19 @@ export class VaultError extends Error {
   readonly status: number | undefined;
   /** The network error code (ECONNREFUSED, ECONNABORTED, …), when it did not; ANSWER_TOO_LARGE for an answer not read whole. */
   readonly code: string | undefined;
-  /** A KV v2 read answered 404 for a version deleted or destroyed: which (none: nothing at the path). */
+  /** Vault answered a KV v2 read that this version is deleted or destroyed (its metadata says so). */
   readonly deleted: DeletedKvVersion | undefined;
+  /** Vault itself answered 404 with no error words (`{"errors":[]}`): nothing is at the path, or not that version. */
+  readonly nothingThere: boolean;
 
-  constructor(operation: string, message: string, status?: number, code?: string, deleted?: DeletedKvVersion) {
+  constructor(operation: string, message: string, status?: number, code?: string, answer: VaultAbsence = {}) {
     super(message);
     this.name = "VaultError";
     this.operation = operation;
     this.status = status;
     this.code = code;
-    this.deleted = deleted;
+    this.deleted = answer.deleted;
+    this.nothingThere = answer.nothingThere === true;
   }
 
   /** Vault could not be reached (or did not answer in time): worth retrying, and keeping the last known secrets. Not an answer too large to read. */
@@ -43,14 +46,21 @@ export class VaultError extends Error {
   }
 
   /**
-   * Vault answered that there is nothing to read: the version was deleted or
-   * destroyed, or nothing is at the path (its metadata, or its mount, is gone).
-   * A definite answer, unlike an outage or a refusal (403: a token or policy
-   * matter, which says nothing about the secret).
+   * Vault itself answered that there is nothing to read: the version was
+   * deleted or destroyed, or nothing is at the path. Only Vault's own JSON
+   * answer counts: a 404 page from a proxy, an ingress or a wrong VAULT_ADDR
+   * (or Vault's "no handler for route": a mount gone, perhaps by mistake)
+   * is an outage, like a refusal (403: a token or policy matter).
    */
   get gone(): boolean {
-    return this.status === 404;
+    return this.deleted !== undefined || this.nothingThere;
   }
+}
+
+/** What Vault answered about a KV v2 secret it has not (vault-error.ts: only its own JSON answer). */
+export interface VaultAbsence {
+  deleted?: DeletedKvVersion;
+  nothingThere?: boolean;
 }
 
 const NETWORK_WORDS: Record<string, string> = {
@@ -70,15 +80,21 @@ const NETWORK_WORDS: Record<string, string> = {
  * even there.
  */
 export function scrubVaultError(err: unknown, operation: string, secrets: readonly (string | undefined)[]): VaultError {
-  const raw = err as { response?: { status?: unknown; data?: { errors?: unknown } }; code?: unknown; message?: unknown } | undefined;
+  const raw = err as { response?: { status?: unknown; data?: { errors?: unknown }; headers?: unknown }; code?: unknown; message?: unknown } | undefined;
   const status = typeof raw?.response?.status === "number" ? raw.response.status : undefined;
   const code = tooLarge(raw) ? ANSWER_TOO_LARGE : typeof raw?.code === "string" && /^[A-Z_]+$/.test(raw.code) ? raw.code : undefined;
   let detail: string;
-  const deleted = status === 404 ? deletedKvVersion(raw?.response?.data) : undefined;
+  const fromVault = status === 404 && isJson(raw?.response?.headers);
+  const deleted = fromVault ? deletedKvVersion(raw?.response?.data) : undefined;
+  const nothingThere = fromVault && deleted === undefined && isEmptyErrorList(raw?.response?.data);
   if (code === ANSWER_TOO_LARGE) {
     detail = ANSWER_TOO_LARGE_WORDS;
   } else if (deleted) {
     detail = `HTTP 404 (version ${deleted.version} ${deleted.destroyed ? "is destroyed" : "is deleted"})`;
+  } else if (nothingThere) {
+    detail = "HTTP 404 (nothing there)";
+  } else if (status === 404 && !fromVault) {
+    detail = "HTTP 404 (not Vault's answer: is VAULT_ADDR right, or is a proxy in front of Vault answering?)";
   } else if (status !== undefined) {
     const errors = Array.isArray(raw?.response?.data?.errors) ? raw.response.data.errors.filter((e): e is string => typeof e === "string") : [];
     detail = `HTTP ${status}${errors.length > 0 ? ` (${redactThenCut(errors.join("; "), secrets, 300)})` : ""}`;
@@ -88,7 +104,7 @@ export function scrubVaultError(err: unknown, operation: string, secrets: readon
     // Not an HTTP error (a bug or an assertion in the library): keep its first line only.
     detail = typeof raw?.message === "string" ? redactThenCut(raw.message.split("\n", 1)[0]!, secrets, 200) : "unknown error";
   }
-  return new VaultError(operation, redact(`Vault ${operation} failed: ${detail}`, secrets), status, code, deleted);
+  return new VaultError(operation, redact(`Vault ${operation} failed: ${detail}`, secrets), status, code, { deleted, nothingThere });
 }
 
 /** An answer cut at MAX_ANSWER_BYTES: axios's (its `maxContentLength`, which has no code of its own) or Transit's read. */
@@ -103,12 +119,31 @@ function tooLarge(raw: { code?: unknown; message?: unknown } | undefined): boole
  * (nothing else of it is kept: a number and a flag).
  */
 function deletedKvVersion(body: unknown): DeletedKvVersion | undefined {
-  const metadata = (body as { data?: { metadata?: { version?: unknown; deletion_time?: unknown; destroyed?: unknown } } } | undefined)?.data?.metadata;
-  const version = metadata?.version;
+  return deletedVersionOf((body as { data?: { metadata?: unknown } } | undefined)?.data?.metadata);
+}
+
+/** The version KV v2 metadata marks as deleted (a `deletion_time`) or destroyed; undefined when it marks neither. */
+export function deletedVersionOf(metadata: unknown): DeletedKvVersion | undefined {
+  const fields = metadata as { version?: unknown; deletion_time?: unknown; destroyed?: unknown } | undefined;
+  const version = fields?.version;
   if (typeof version !== "number" || !Number.isSafeInteger(version)) return undefined;
-  const destroyed = metadata?.destroyed === true;
-  if (!destroyed && !(typeof metadata?.deletion_time === "string" && metadata.deletion_time !== "")) return undefined;
+  const destroyed = fields?.destroyed === true;
+  if (!destroyed && !(typeof fields?.deletion_time === "string" && fields.deletion_time !== "")) return undefined;
   return { version, destroyed };
+}
+
+/** Vault's own answer for a path (or a version) it has nothing at: `{"errors":[]}`, and nothing else. */
+function isEmptyErrorList(body: unknown): boolean {
+  if (typeof body !== "object" || body === null) return false;
+  const errors = (body as { errors?: unknown }).errors;
+  return Array.isArray(errors) && errors.length === 0 && Object.keys(body).length === 1;
+}
+
+/** Whether an answer says it is JSON, as all of Vault's are (axios keeps the headers, names in lower case). */
+function isJson(headers: unknown): boolean {
+  const all = headers as { get?: (name: string) => unknown; [name: string]: unknown } | undefined;
+  const type = typeof all?.get === "function" ? all.get("content-type") : all?.["content-type"];
+  return typeof type === "string" && /^application\/json\b/i.test(type.trim());
 }
 
 /**

@@ -15,7 +15,8 @@ export function readStageKey(req: StageKeyRequest, v: FieldViolations): { provid
   if (!req.credentialId) v.add("credential_id", "is required");
   if (!req.secretRef) v.add("secret_ref", 'is required: a reference such as "vault:secret/switchboard/openai#api_key", never the secret itself');
   if (!isCredentialWeight(req.weight)) v.add("weight", `must be a number from 0 to ${MAX_CREDENTIAL_WEIGHT}`);
-  if (req.trafficShare < 0 || req.trafficShare > 1) v.add("traffic_share", "must be above 0 and at most 1 (0 for the default)");
+  // Written so that NaN fails too (JSON's "NaN" is a double): it would otherwise fall through to the default share.
+  if (!(req.trafficShare >= 0 && req.trafficShare <= 1)) v.add("traffic_share", "must be above 0 and at most 1 (0 for the default)");
   if (req.promoteAfter < 0) v.add("promote_after", "must not be negative");
   const replaces = req.replaces ? CREDENTIAL_NAME.read(req.replaces, "replaces", v) : undefined;
   if (provider && replaces && replaces.provider !== provider) v.add("replaces", `must be a credential of ${PROVIDER_NAME.format({ provider })}`);

@@ -21,6 +21,8 @@ const ACTIONS: Record<UpstreamErrorKind, FailureAction> = {
   content_filtered: "stop",
   cancelled: "stop",
   model_not_found: "next_candidate",
+  // The provider's base URL is wrong: its other keys call the same path; a fallback's provider may serve.
+  endpoint_not_found: "next_candidate",
   unsupported: "next_candidate",
   bad_response: "next_candidate",
   credential_rejected: "next_key",
@@ -88,7 +90,9 @@ export function breakerVerdict(err: unknown): "success" | "failure" | "timeout" 
     case "credential_rejected":
     case "quota_exhausted":
     case "cancelled":
-      // One key's trouble, or the caller's doing: nothing learnt about the vendor.
+    case "endpoint_not_found":
+      // One key's trouble, the caller's doing, or the provider's base URL (an open breaker would hide the
+      // message that says so): nothing learnt about the vendor.
       return "neutral";
     default:
       // The vendor answered (bad request, filtered, unknown model): it is up.

@@ -4,6 +4,7 @@ import type { Credential } from "../secrets/credential.js";
 import type { Codec, ErrorContext, VendorRequest } from "./codec.js";
 import { badResponse, parseJson } from "./codec-errors.js";
 import { checkedEvents, checkedResult, checkedVectors, guarded } from "./codec-guard.js";
+import { endpointNotFound } from "./endpoint-not-found.js";
 import { gatheredAnswer } from "./gathered-answer.js";
 import type { ChatParams, ChatResult, ChatStreamEvent, DiscoveredModel, EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "./provider.js";
 import { parseShouldRetry } from "./retry-after.js";
@@ -166,7 +167,7 @@ export class DialectAdapter implements ProviderAdapter {
       } else if (res.status < 200 || res.status >= 300) {
         const text = await this.transport.errorText(res);
         // The vendor's x-should-retry is read here, once for every dialect: the codecs classify the answer.
-        failure = guarded(ctx, () => this.codec.httpError(res.status, res.headers, text, ctx)).withVendorSaysRetry(parseShouldRetry(res.headers));
+        failure = this.namingPath(guarded(ctx, () => this.codec.httpError(res.status, res.headers, text, ctx)), request).withVendorSaysRetry(parseShouldRetry(res.headers));
       } else if (request.stream && !isJsonResponse(res)) {
         return { kind: "stream", res, ctx };
       } else {
@@ -178,6 +179,13 @@ export class DialectAdapter implements ProviderAdapter {
       if (attempt === 1 && this.auth.renewAfter?.(failure, credential, authorization)) continue;
       throw failure;
     }
+  }
+
+  /** A path the server does not serve, told with the path called (which only the adapter knows): the base URL is the trouble. */
+  private namingPath(failure: UpstreamError, request: VendorRequest): UpstreamError {
+    if (failure.kind !== "endpoint_not_found") return failure;
+    const { provider, credentialId, status = 404 } = failure;
+    return endpointNotFound({ method: request.method, path: this.transport.basePath + request.path, provider, dialect: this.dialect, credentialId, status });
   }
 
   /** A whole chat answer as the codec reads it, checked. */

@@ -8,9 +8,10 @@ const SDK_RETRY_HORIZON_MS = 60_000;
 
 /**
  * Failures whose status (429, 501, 503) makes the SDKs retry, where a retry within seconds cannot succeed.
- * RESPONSES_STORAGE_FULL clears only when the key deletes stored responses or they expire.
+ * RESPONSES_STORAGE_FULL clears only when the key deletes stored responses or they expire;
+ * UPSTREAM_ENDPOINT_NOT_FOUND when an operator fixes the provider's base URL.
  */
-const NO_QUICK_RECOVERY = new Set(["BUDGET_EXHAUSTED", "UPSTREAM_QUOTA_EXHAUSTED", "UNSUPPORTED_BY_PROVIDER", "RESPONSES_STORAGE_FULL"]);
+const NO_QUICK_RECOVERY = new Set(["BUDGET_EXHAUSTED", "UPSTREAM_QUOTA_EXHAUSTED", "UNSUPPORTED_BY_PROVIDER", "RESPONSES_STORAGE_FULL", "UPSTREAM_ENDPOINT_NOT_FOUND"]);
 
 /**
  * The retry headers the OpenAI and Anthropic SDKs both honour, for a failure

@@ -30,13 +30,44 @@ const KIND_FOR_CODE: Readonly<Record<string, UpstreamErrorKind>> = {
 /** Vendors' content-filter codes: OpenAI's content_filter, Qianfan v2's 403 system_unsafe, DashScope's DataInspectionFailed. */
 const CONTENT_FILTER_CODE = /content[_ ]?filter|content_policy|unsafe|sensitive|safety|data_?inspection/i;
 
+/** What a dialect's reader made of an error answer's body, for telling its 404s apart (kindOf404). */
+export interface ErrorAnswer {
+  /** The body is in the vendor's own error shape: the dialect's reader found its error object (or code). */
+  vendorShaped: boolean;
+  /** The vendor's message, as read. */
+  message: string;
+}
+
+/** An error answer as vendors send theirs: what a status with no body to read is taken for. */
+const VENDOR_SHAPED: ErrorAnswer = { vendorShaped: true, message: "" };
+
+/**
+ * Vendors' own answers, in their error shape, to a path they do not serve: OpenAI's "Invalid URL (POST
+ * /chat/completions)", compatible servers' "Unknown request URL: …", Anthropic's bare "Not Found". Matched
+ * from the start, where no caller input is echoed (a model's 404 names the model after a prefix).
+ */
+const NO_SUCH_PATH = /^(?:Invalid URL\b|Unknown request URL\b|Not Found\.?$)/i;
+
+/**
+ * A 404 says the vendor does not know the model only when the vendor says so
+ * in its own error shape. Any other 404 (a web server's "404 page not found",
+ * an HTML page, FastAPI's `{"detail":"Not Found"}`, the vendor's "no such
+ * URL") is from a path the server does not serve: the provider's base URL is
+ * wrong, most often for a missing `/v1`, and "check the model name" would send
+ * the operator the wrong way.
+ */
+export function kindOf404(answer: ErrorAnswer): "model_not_found" | "endpoint_not_found" {
+  return answer.vendorShaped && !NO_SUCH_PATH.test(answer.message.trim()) ? "model_not_found" : "endpoint_not_found";
+}
+
 /**
  * Maps an HTTP error status and the vendor's machine-readable error code to a
  * kind a caller can act on. A 403 disables a key only when the code says the
- * key is invalid; any other 403 is about what the caller asked for.
+ * key is invalid; any other 403 is about what the caller asked for. `answer`
+ * tells a model's 404 from a path's (kindOf404).
  */
-export function kindForStatus(status: number, code = ""): UpstreamErrorKind {
-  if (status === 404) return "model_not_found";
+export function kindForStatus(status: number, code = "", answer = VENDOR_SHAPED): UpstreamErrorKind {
+  if (status === 404) return kindOf404(answer);
   const byCode = ownEntry(KIND_FOR_CODE, code);
   if (byCode) return byCode;
   if (code && CONTENT_FILTER_CODE.test(code) && status < 500) return "content_filtered";

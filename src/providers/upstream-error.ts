@@ -24,6 +24,11 @@ export type UpstreamErrorKind =
   | "content_filtered"
   /** The vendor does not know the model. */
   | "model_not_found"
+  /**
+   * The server answered 404 outside the vendor's own error shape (a web server's page, FastAPI's
+   * `{"detail":"Not Found"}`): it has no such path, so the provider's base URL is wrong (endpoint-not-found.ts).
+   */
+  | "endpoint_not_found"
   /** The vendor or dialect does not offer this operation. */
   | "unsupported"
   /** The vendor answered something the gateway cannot understand. */
@@ -118,6 +123,9 @@ export const CODE_FOR_KIND: Record<UpstreamErrorKind, Code> = {
   timeout: Code.DeadlineExceeded,
   content_filtered: Code.InvalidArgument,
   model_not_found: Code.NotFound,
+  // Not the caller's doing (FailedPrecondition would be a 400 "invalid request" on the REST surfaces): this
+  // provider cannot serve until an operator fixes its base URL, as with a rejected key; another provider may.
+  endpoint_not_found: Code.Unavailable,
   unsupported: Code.Unimplemented,
   bad_response: Code.Unavailable,
   cancelled: Code.Canceled,
@@ -134,6 +142,7 @@ export const REASON_FOR_KIND: Record<UpstreamErrorKind, string> = {
   timeout: "UPSTREAM_TIMEOUT",
   content_filtered: "CONTENT_FILTERED",
   model_not_found: "UPSTREAM_MODEL_NOT_FOUND",
+  endpoint_not_found: "UPSTREAM_ENDPOINT_NOT_FOUND",
   unsupported: "UNSUPPORTED_BY_PROVIDER",
   bad_response: "UPSTREAM_BAD_RESPONSE",
   cancelled: "CANCELLED",

@@ -7,6 +7,7 @@ import { vendorError } from "../error-messages.js";
 import { OVER_LIMIT_ALONE, REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT } from "../over-limit-alone.js";
 import { parseRetryAfter } from "../retry-after.js";
 import { sdkRetryHeaders } from "../sdk-retry-headers.js";
+import { kindOf404 } from "../status-kinds.js";
 import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 
 /**
@@ -65,7 +66,8 @@ const CREDIT_BALANCE_TOO_LOW = /^Your credit balance is too low\b[^:]*$/;
 const SPEND_CAP_REACHED = "enforced_spend_limit_reached";
 
 export function anthropicErrorKind(status: number | undefined, type: string, message: string, errorCode = ""): UpstreamErrorKind {
-  if (status === 404) return "model_not_found";
+  // Its own shape has an error type: without one, the 404 is some other server's (kindOf404).
+  if (status === 404) return kindOf404({ vendorShaped: type !== "", message });
   if (type === "invalid_request_error" && CREDIT_BALANCE_TOO_LOW.test(message)) return "quota_exhausted";
   if (errorCode === SPEND_CAP_REACHED) return "quota_exhausted";
   const byType = ownEntry(KIND_FOR_TYPE, type);

@@ -2,7 +2,7 @@ import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { isJsonObject } from "../codec-errors.js";
 import { vendorError } from "../error-messages.js";
 import { parseRetryAfter } from "../retry-after.js";
-import { kindForStatus } from "../status-kinds.js";
+import { kindForStatus, kindOf404 } from "../status-kinds.js";
 import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
 
 /** `{code, message, request_id}`: DashScope's error body, also the data of a mid-stream `event:error`. */
@@ -48,7 +48,9 @@ export function kindForDashScopeCode(code: string, message: string, status: numb
   if (code.startsWith("InternalError") || code === "ServiceUnavailable") return "overloaded";
   if (code === "RequestTimeOut") return "timeout";
   // "Model not exist." comes as InvalidParameter: DashScope's own words, from the start.
-  if (code === "ModelNotFound" || status === 404 || /^model\b.{0,20}\bnot (exist|found)/i.test(message)) return "model_not_found";
+  if (code === "ModelNotFound" || /^model\b.{0,20}\bnot (exist|found)/i.test(message)) return "model_not_found";
+  // DashScope's errors carry a code: a 404 without one is some other server's (kindOf404).
+  if (status === 404) return kindOf404({ vendorShaped: code !== "", message });
   if (code === "InvalidParameter" || code.startsWith("BadRequest")) return "bad_request";
   return status !== undefined ? kindForStatus(status, code) : "overloaded";
 }

@@ -2,6 +2,7 @@ import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
 import { safeVendorCode, safeVendorMessage, vendorError } from "../error-messages.js";
 import { capRetryAfter, parseRetryAfter } from "../retry-after.js";
+import { kindOf404 } from "../status-kinds.js";
 import { UpstreamError, type UpstreamErrorKind } from "../upstream-error.js";
 
 interface GoogleErrorDetail {
@@ -61,7 +62,8 @@ export function geminiErrorKind(status: number, error: GoogleError): UpstreamErr
   const reasons = (error.details ?? []).map((detail) => detail.reason ?? "");
   if (reasons.some((reason) => KEY_REFUSED.has(reason)) || KEY_REFUSED_MESSAGE.test(error.message ?? "")) return "credential_rejected";
   if (reasons.includes("BILLING_DISABLED")) return "quota_exhausted";
-  if (status === 404) return "model_not_found";
+  // Google's error object has its code or status: a 404 without one is some other server's (kindOf404).
+  if (status === 404) return kindOf404({ vendorShaped: error.code !== undefined || error.status !== undefined, message: error.message ?? "" });
   if (status === 401 || error.status === "UNAUTHENTICATED") return "credential_rejected";
   // Google says "exceeded your current quota" for per-minute limits too, and sends a RetryInfo: all of it is retryable rate limiting.
   if (status === 429) return "rate_limited";

@@ -28,20 +28,23 @@ export interface OpenAIStreamErrorBody {
   param?: string | null;
 }
 
-/** Reads `{error:{message,type,param,code}}` (and the looser shapes some compatible vendors send). */
-export function parseOpenAIError(text: string): { message: string; code: string; param?: string } {
+/**
+ * Reads `{error:{message,type,param,code}}` (and the looser shapes some compatible vendors send).
+ * `vendorShaped`: the body has the dialect's `error` (a top-level `message` alone is any web server's).
+ */
+export function parseOpenAIError(text: string): { message: string; code: string; param?: string; vendorShaped: boolean } {
   try {
     const body = JSON.parse(text) as OpenAIErrorBody | null;
-    if (typeof body?.error === "string") return { message: body.error, code: "" };
+    if (typeof body?.error === "string") return { message: body.error, code: "", vendorShaped: true };
     // A hostile vendor may send any type anywhere: only strings are words, only strings and numbers codes.
     const error = typeof body?.error === "object" && body.error !== null ? body.error : undefined;
     const message = [error?.message, body?.message].find((value) => typeof value === "string") ?? "";
     const code = [error?.code, error?.type].find((value) => typeof value === "string" || (typeof value === "number" && Number.isFinite(value)));
     const param = typeof error?.param === "string" ? error.param : undefined;
-    return { message, code: code === undefined ? "" : String(code), param };
+    return { message, code: code === undefined ? "" : String(code), param, vendorShaped: error !== undefined };
   } catch {
     // Not JSON (a proxy's HTML page): whole, since vendorError redacts before it cuts.
-    return { message: text, code: "" };
+    return { message: text, code: "", vendorShaped: false };
   }
 }
 
@@ -75,10 +78,10 @@ function overLimitAlone(status: number, message: string): boolean {
 
 /** A vendor's HTTP error answer. */
 export function fromOpenAIHttpError(status: number, headers: ResponseHeaders, text: string, ctx: ErrorContext): UpstreamError {
-  const { message, code, param } = parseOpenAIError(text);
+  const { message, code, param, vendorShaped } = parseOpenAIError(text);
   const tooLarge = overLimitAlone(status, message);
   return vendorError({
-    kind: tooLarge ? "bad_request" : (ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(status, code)),
+    kind: tooLarge ? "bad_request" : (ownEntry(KIND_FOR_CODE, code) ?? kindForStatus(status, code, { vendorShaped, message })),
     reason: tooLarge ? REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT : undefined,
     provider: ctx.provider,
     credential: ctx.credential,

@@ -100,7 +100,8 @@ export function isTokenRejection(error: UpstreamError): boolean {
 /** An HTTP error without an `error_code` body (a proxy's page, say). */
 export function qianfanStatusError(ctx: ErrorContext, status: number, text: string): UpstreamError {
   return vendorError({
-    kind: kindForStatus(status),
+    // Not Baidu's shape: a 404 is from a path the server does not serve (an unknown model comes as error_code 3 or 336005).
+    kind: kindForStatus(status, "", { vendorShaped: false, message: text }),
     provider: ctx.provider,
     credential: ctx.credential,
     alsoSecret: ctx.alsoSecret,

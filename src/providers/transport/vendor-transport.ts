@@ -64,7 +64,8 @@ const UTF8 = new TextDecoder();
 export class VendorTransport {
   readonly provider: string;
   private readonly pool: Pool;
-  private readonly basePath: string;
+  /** The base URL's path, which every request's path follows. */
+  readonly basePath: string;
 
   constructor(provider: string, baseUrl: string, options: TransportOptions = {}) {
     const url = new URL(baseUrl);

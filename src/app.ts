@@ -22,6 +22,7 @@ import { Gateway } from "./gateway/gateway.js";
 import { RequestFitter } from "./gateway/call-fitting.js";
 import { Catalogue } from "./catalogue/catalogue.js";
 import { ProviderHealth } from "./gateway/provider-health.js";
+import { logUnservedFallbacks } from "./gateway/fallback-warnings.js";
 import { Router } from "./gateway/router.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { keyLabelRulesFromEnv } from "./observability/bounded-labels.js";
@@ -150,6 +151,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   }
 
   const router = new Router(config.routes, new Set(providers.keys()));
+  logUnservedFallbacks(router, logger);
   const auth = bootstrapAuth(config.dataDir, env);
   // Gateway keys, limits, budgets and the usage ledger (SQLite or Postgres; Redis when REDIS_URL is set).
   const usage = await createUsageSystem({

@@ -11,6 +11,17 @@ export interface Candidate {
   upstreamModel: string;
 }
 
+/** A route's fallback no call can reach (Router.unservedFallbacks). */
+export interface UnservedFallback {
+  /** Where the config file has it: `routes[0].fallbacks[1]`. */
+  field: string;
+  /** The route's model (name or glob). */
+  route: string;
+  fallback: string;
+  /** The provider it would route to, which is not configured; unset when no route or provider serves the name at all. */
+  unconfiguredProvider?: string;
+}
+
 interface CompiledRoute {
   route: RouteConfig;
   matches: (model: string) => boolean;
@@ -36,39 +47,40 @@ export class Router {
    * The candidates in the order to try them: the route's own, then its
    * `fallbacks`, each routed as if requested (its own fallbacks are not
    * followed, so chains cannot loop). Fallbacks to unconfigured providers or
-   * unknown models are skipped, as are duplicates. "provider/model" names
+   * unknown models are skipped (said once at start: unservedFallbacks), as are duplicates. "provider/model" names
    * exactly one candidate: the caller chose it.
    */
   resolve(model: string): Candidate[] {
     const { candidate, route } = this.primary(model);
     const candidates = [candidate];
     for (const fallback of route?.fallbacks ?? []) {
-      let next: Candidate;
-      try {
-        next = this.primary(fallback).candidate;
-      } catch {
-        continue;
-      }
-      if (!candidates.some((c) => c.provider === next.provider && c.upstreamModel === next.upstreamModel)) candidates.push(next);
+      const next = this.locate(fallback).served;
+      if (!next) continue;
+      if (!candidates.some((c) => c.provider === next.candidate.provider && c.upstreamModel === next.candidate.upstreamModel)) candidates.push(next.candidate);
     }
     return candidates;
   }
 
+  /**
+   * The routes' fallbacks no call can reach, which resolve() skips without a
+   * word: a name no route (the file's or a vendor's default pattern) nor
+   * configured provider serves, most likely misspelt; and one that routes to
+   * a provider that is not configured (documented: a chain may name vendors
+   * whose keys are set only in some environments). For the start-up log.
+   */
+  unservedFallbacks(): UnservedFallback[] {
+    return this.routes.flatMap(({ route }, i) =>
+      (route.fallbacks ?? []).flatMap((fallback, j) => {
+        const found = this.locate(fallback);
+        if (found.served) return [];
+        return [{ field: `routes[${i}].fallbacks[${j}]`, route: route.model, fallback, unconfiguredProvider: found.unconfigured }];
+      }),
+    );
+  }
+
   private primary(model: string): { candidate: Candidate; route?: RouteConfig } {
-    const slash = model.indexOf("/");
-    if (slash > 0 && this.providers.has(model.slice(0, slash))) {
-      return { candidate: { provider: model.slice(0, slash), upstreamModel: model.slice(slash + 1) } };
-    }
-    // "ollama/llama3.1" names a vendor the gateway knows but was not given.
-    let unconfigured: string | undefined = slash > 0 && presetFor(model.slice(0, slash)) ? model.slice(0, slash) : undefined;
-    for (const { route, matches } of this.routes) {
-      if (!matches(model)) continue;
-      if (!this.providers.has(route.provider)) {
-        unconfigured ??= route.provider;
-        continue;
-      }
-      return { candidate: { provider: route.provider, upstreamModel: route.upstreamModel ?? model }, route };
-    }
+    const { served, unconfigured } = this.locate(model);
+    if (served) return served;
     const hint = unconfigured
       ? `it would route to provider "${unconfigured}", which is not configured (${howToEnable(unconfigured)})`
       : "no route serves it";
@@ -78,6 +90,25 @@ export class Router {
       "MODEL_NOT_FOUND",
       unconfigured ? { model, provider: unconfigured } : { model },
     );
+  }
+
+  /** Where `model` goes; else the unconfigured provider it would go to, if any. */
+  private locate(model: string): { served?: { candidate: Candidate; route?: RouteConfig }; unconfigured?: string } {
+    const slash = model.indexOf("/");
+    if (slash > 0 && this.providers.has(model.slice(0, slash))) {
+      return { served: { candidate: { provider: model.slice(0, slash), upstreamModel: model.slice(slash + 1) } } };
+    }
+    // "ollama/llama3.1" names a vendor the gateway knows but was not given.
+    let unconfigured: string | undefined = slash > 0 && presetFor(model.slice(0, slash)) ? model.slice(0, slash) : undefined;
+    for (const { route, matches } of this.routes) {
+      if (!matches(model)) continue;
+      if (!this.providers.has(route.provider)) {
+        unconfigured ??= route.provider;
+        continue;
+      }
+      return { served: { candidate: { provider: route.provider, upstreamModel: route.upstreamModel ?? model }, route } };
+    }
+    return { unconfigured };
   }
 
   /** The route `model` is served by (the first that matches a configured provider); none for "provider/model" or an unrouted name. */

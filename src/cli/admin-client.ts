@@ -6,6 +6,7 @@ import { printable } from "../common/control-characters.js";
 import { reasonOf } from "../common/gateway-error.js";
 import { urlWithoutCredentials } from "../common/url-without-credentials.js";
 import { redactAnswerText } from "../providers/redact.js";
+import { noAdminKey, urlProblem } from "./admin-setup-hints.js";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -25,15 +26,22 @@ export const ADMIN_CONNECTION_HELP = `The command calls a running gateway's Admi
  * admin key comes from the environment, never from the command line (where
  * `ps` and shell history would show it).
  */
-export function adminClient(env: NodeJS.ProcessEnv): Client<typeof AdminService> {
+export function adminClient({ env, stderr }: Pick<CliIo, "env" | "stderr">): Client<typeof AdminService> {
   const key = adminKeyOf(env);
-  if (!key) throw new CliError(`no admin key: set SWITCHBOARD_ADMIN_KEY\n\n${ADMIN_CONNECTION_HELP}`, 2);
+  if (!key) throw new CliError(`${noAdminKey(env)}\n\n${ADMIN_CONNECTION_HELP}`, 2);
   // fetch would refuse the header with a message quoting it, key and all (a line break from a pasted key is enough).
   if (!HEADER_SAFE_KEY.test(key)) {
     const variable = env.SWITCHBOARD_ADMIN_KEY ? "SWITCHBOARD_ADMIN_KEY" : "SWITCHBOARD_MASTER_KEY";
     throw new CliError(`${variable} contains characters a header cannot carry (only printable ASCII, no spaces or line breaks): check how it was set`, 2);
   }
   const baseUrl = gatewayUrl(env);
+  const badUrl = urlProblem(baseUrl);
+  if (badUrl) throw new CliError(badUrl, 2);
+  if (cleartextBeyondHost(baseUrl)) {
+    stderr.write(
+      `switchboard: warning: ${urlWithoutCredentials(baseUrl)} is plain http:// to another host: the admin key (and any secret value the command sends) crosses the network unencrypted; use an https:// SWITCHBOARD_URL\n`,
+    );
+  }
   const auth: Interceptor = (next) => (req) => {
     req.header.set("authorization", `Bearer ${key}`);
     return next(req);
@@ -43,6 +51,23 @@ export function adminClient(env: NodeJS.ProcessEnv): Client<typeof AdminService>
 
 function gatewayUrl(env: NodeJS.ProcessEnv): string {
   return env.SWITCHBOARD_URL || `http://127.0.0.1:${env.PORT || 8080}`;
+}
+
+/**
+ * Whether the admin key would travel in clear beyond this host: an http:// URL whose host is not loopback.
+ * Warned about, not refused: the docs only advise https beyond the host, and scripts calling a gateway over a
+ * private network (a cluster's service address) must keep working; the warning makes the risk seen.
+ */
+function cleartextBeyondHost(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false; // the transport reports a malformed URL itself
+  }
+  if (parsed.protocol !== "http:") return false;
+  const host = parsed.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return !(host === "localhost" || host.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::1");
 }
 
 /** Gateway keys are printable ASCII without spaces: anything else is a paste or quoting mistake. */

@@ -31,7 +31,7 @@ export async function cacheCommand(args: string[], io: CliIo = { stdout: process
       throw new CliError(`${(err as Error).message}\n\n${CACHE_USAGE}`, 2);
     }
     if (!values.key && !values.team && !values.model) throw new CliError(`say what to purge: --key, --team or --model\n\n${CACHE_USAGE}`, 2);
-    const { purgedEntries } = await adminClient(io.env).purgeCache({
+    const { purgedEntries } = await adminClient(io).purgeCache({
       key: values.key ? `keys/${values.key.replace(/^keys\//, "")}` : "",
       team: values.team ?? "",
       model: values.model ?? "",

@@ -98,7 +98,7 @@ export async function keysCommand(args: string[], io: CliIo = { stdout: process.
         if (positionals.length > 0) throw new CliError(`"keys create" takes no positional arguments (use --name)`, 2);
         if (!values.name) throw new CliError('"keys create" needs --name', 2);
         const { key } = settings(values);
-        const res = await adminClient(io.env).createKey({ key, keyId: values.id ?? "" });
+        const res = await adminClient(io).createKey({ key, keyId: values.id ?? "" });
         if (values.json) {
           io.stdout.write(`${JSON.stringify({ ...toJson(res.key!), secret: res.secret }, null, 2)}\n`);
         } else {
@@ -112,7 +112,7 @@ export async function keysCommand(args: string[], io: CliIo = { stdout: process.
         const filter: string[] = [];
         if (values.team !== undefined) filter.push(`team = ${JSON.stringify(values.team)}`);
         if (values.state !== undefined) filter.push(`state = ${values.state.toUpperCase()}`);
-        const client = adminClient(io.env);
+        const client = adminClient(io);
         const keys: GatewayKey[] = [];
         let pageToken = "";
         do {
@@ -125,7 +125,7 @@ export async function keysCommand(args: string[], io: CliIo = { stdout: process.
         return;
       }
       case "get": {
-        const res = await adminClient(io.env).getKey({ name: id() });
+        const res = await adminClient(io).getKey({ name: id() });
         print([res.key!], budgetLine(res.key!));
         return;
       }
@@ -134,12 +134,12 @@ export async function keysCommand(args: string[], io: CliIo = { stdout: process.
         const { key, paths } = settings(values);
         if (paths.length === 0) throw new CliError('"keys update" needs at least one setting to change', 2);
         key.name = name;
-        const res = await adminClient(io.env).updateKey({ key, updateMask: create(FieldMaskSchema, { paths }) });
+        const res = await adminClient(io).updateKey({ key, updateMask: create(FieldMaskSchema, { paths }) });
         print([res.key!]);
         return;
       }
       case "revoke": {
-        const res = await adminClient(io.env).revokeKey({ name: id() });
+        const res = await adminClient(io).revokeKey({ name: id() });
         print([res.key!]);
         return;
       }

@@ -126,7 +126,7 @@ async function dbSecretsCommand(command: string, name: string | undefined, all: 
     return 2;
   }
   return runCli(io, async () => {
-    const client = adminClient(io.env);
+    const client = adminClient(io);
     switch (command) {
       case "set":
       case "rotate": {

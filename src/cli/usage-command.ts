@@ -64,7 +64,7 @@ export async function usageCommand(args: string[], io: CliIo = { stdout: process
     for (const dim of dims) if (!(dim in DIMENSIONS)) throw new CliError(`--by: "${dim}" is not one of provider, model, key, team, surface, day`, 2);
     const end = values.until ? parseMoment(values.until, "--until", now) : now;
     const start = parseMoment(values.since ?? "30d", "--since", now);
-    const report = await wholeReport(adminClient(io.env), create(GetUsageReportRequestSchema, {
+    const report = await wholeReport(adminClient(io), create(GetUsageReportRequestSchema, {
       startTime: timestampFromMs(start),
       endTime: timestampFromMs(end),
       key: values.key ? `keys/${values.key.replace(/^keys\//, "")}` : "",

@@ -21,7 +21,7 @@ export type AttemptOutcome = ({ ok: true; model?: string } | { ok: false; error:
 export type HealthVerdict = "success" | "failure" | "ignored" | { canaryRefused: string };
 
 /** Failures that say nothing about the key: the caller's request or cancellation. */
-const NOT_THE_KEYS_FAULT = new Set<UpstreamErrorKind>(["bad_request", "content_filtered", "model_not_found", "unsupported", "cancelled"]);
+const NOT_THE_KEYS_FAULT = new Set<UpstreamErrorKind>(["bad_request", "content_filtered", "model_not_found", "endpoint_not_found", "unsupported", "cancelled"]);
 /** The vendor failing with this key: what the failing rule counts (the provider breaker's failures). */
 const VENDOR_SIDE = new Set<UpstreamErrorKind>(["overloaded", "unreachable", "timeout", "bad_response"]);
 /**

@@ -133,6 +133,12 @@ describe("a credential rejection disables the key; probes bring it back", () => 
     expect(pool.get("openai/b")).toMatchObject({ state: "disabled", recentErrors: 1 });
   });
 
+  it("a base URL the server does not serve (endpoint_not_found) is no error of the key's: every key meets it alike", () => {
+    const { pool } = testPool([{ id: "a" }]);
+    pool.report("openai/a", failure("endpoint_not_found", { status: 404 }));
+    expect(pool.get("openai/a")).toMatchObject({ state: "active", recentErrors: 0 });
+  });
+
   it("with every key rejected, fails fast with credential_rejected until the next probe", () => {
     const clock = manualClock();
     const { pool } = testPool([{ id: "a" }], { now: clock.now, rules: { probeAfterMs: 30_000 } });

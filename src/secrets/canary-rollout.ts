@@ -4,6 +4,7 @@ import { canaryOnTrial } from "./canary-on-trial.js";
 import type { Credential } from "./credential.js";
 import { KeyPoolError } from "./key-pool-error.js";
 import { changeState, isCanary, seconds, type CredentialStateName, type PoolContext, type PoolEntry, type PoolKey } from "./pool-key.js";
+import { SecretHeldAlready } from "./secret-held-already.js";
 import { unknownCredential } from "./unknown-credential.js";
 
 export interface StageInput extends Omit<PoolEntry, "weight"> {
@@ -63,7 +64,13 @@ export class CanaryRollout {
     const { provider, keys } = this.ctx;
     const { rules } = this.options;
     const id = input.credential.id;
-    if (keys.has(id)) throw new KeyPoolError("already_exists", `provider "${provider}" already has a credential "${id}"`);
+    const existing = keys.get(id);
+    if (existing) {
+      const taken = `provider "${provider}" already has a credential "${id}"`;
+      // The same secret under the same id (a configured key named as a recorded rotation's): that key holds it.
+      const same = holderOfSecret([existing], input.credential, { disabledCounts: false });
+      throw same ? new SecretHeldAlready(id, `${taken} (${same.state}), holding the same secret`) : new KeyPoolError("already_exists", taken);
+    }
     const share = input.share ?? rules.canaryShare;
     if (!(share > 0 && share <= 1)) throw new KeyPoolError("invalid_argument", "the traffic share must be above 0 and at most 1");
     const promoteAfter = input.promoteAfter ?? rules.promoteAfter;
@@ -80,7 +87,7 @@ export class CanaryRollout {
     }
     // A disabled holder does not count: staging its secret again (under a new id) is how an operator brings a disabled key back.
     const twin = holderOfSecret(keys.values(), input.credential, { disabledCounts: false });
-    if (twin) throw new KeyPoolError("already_exists", `the same secret is already in the pool as "${twin.credential.id}" (${twin.state})`);
+    if (twin) throw new SecretHeldAlready(twin.credential.id, `the same secret is already in the pool as "${twin.credential.id}" (${twin.state})`);
     const slot = input.slot ?? id;
     for (const other of keys.values()) {
       if (other.slot !== slot || !isCanary(other)) continue;

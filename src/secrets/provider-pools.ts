@@ -18,10 +18,12 @@ import type { SecretGone } from "./secret-gone.js";
 import { goBack, keysWithdrawn, type WatchedSlot } from "./source-went-back.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import type { SecretResolver, SecretVersion } from "./secret-source.js";
+import { SecretHeldAlready } from "./secret-held-already.js";
 import { SecretVersionGone } from "./secret-version-gone.js";
 import { checkStageableEnvRef } from "./stageable-env-ref.js";
 import type { CredentialHealthNotes } from "./credential-health-notes.js";
 import { unappliedFleetActions } from "./unapplied-fleet-actions.js";
+import { UnreadableSecret } from "./unreadable-secret.js";
 import { unrestoredRotations } from "./unrestored-rotations.js";
 
 export interface ProviderPoolsDeps {
@@ -72,6 +74,8 @@ export interface StageRequest {
 interface Unrestored {
   record: RotationRecord;
   error: string;
+  /** Its reference cannot be read now (else it was refused for another reason, which `error` names). */
+  unreadable: boolean;
 }
 
 /** A configured (or staged) key whose secret can change at its source: new versions become canaries. */
@@ -104,6 +108,14 @@ export const PROMOTION_KEPT = "another instance's rollback comes after the fleet
 
 /** The one warning a rotation recorded before this start gets when it cannot be re-applied. */
 export const UNRESTORED_ROTATION = "cannot re-apply a key rotation recorded before this start: the keys it retired stay retired, the pool starts with the keys that remain";
+
+/** The line a rotation recorded before this start gets when a key of the pool (a configured one) holds its secret: that key is the rotation's. */
+export const ROTATION_HELD_BY_POOL_KEY =
+  "a key rotation recorded before this start holds the same secret as a key the pool has already (configured): that key serves it, once, and is not retired for it; the record is kept as it is";
+
+/** The warning of rotations recorded for a provider this start does not configure: they wait for it. */
+export const ROTATIONS_WITHOUT_PROVIDER =
+  "key rotations are recorded for a provider that is not configured at this start: they are not applied (the provider is off) and are kept for a start that configures it (its key variable, or providers.<name> in the config file)";
 
 /**
  * Every provider's key pool, kept live: keys are read from their secret
@@ -143,6 +155,7 @@ export class ProviderPools {
       // Before any key is served: a restart never brings back a key an operator disabled.
       await pools.disabled.refresh();
       const rotations = (await deps.rotations?.recall()) ?? [];
+      pools.noteRotationsWithoutProvider(providers, rotations);
       for (const provider of providers) {
         const loaded = await Promise.all(provider.keys.map((key) => pools.load(provider.name, key)));
         const entries = loaded.flatMap(({ entry }) => (entry ? [entry] : []));
@@ -284,7 +297,7 @@ export class ProviderPools {
       second = secondary ? await this.deps.resolver.resolve(secondary) : undefined;
     } catch (err) {
       // Source errors name the reference and the problem, never a secret (Vault's are scrubbed).
-      throw new KeyPoolError("failed_precondition", `cannot read the secret: ${(err as Error).message}`);
+      throw new UnreadableSecret((err as Error).message);
     }
     const credential = createCredential(credentialName(provider, request.credentialId, primary.version), primary.value, second);
     if (liftRefusal) await this.liftRefusal(provider, credential);
@@ -646,7 +659,11 @@ export class ProviderPools {
    * file entry is gone, Vault cannot be read, the version was deleted) is logged
    * once, naming its reference, and shown in health; the keys its promotion retired
    * stay retired (they may be keys the operator rotated away from as leaked), and
-   * the pool starts with the keys that remain. Returns the records not re-applied.
+   * the pool starts with the keys that remain. A record whose secret a key in service
+   * holds already (a configured key: the operator put the rotation's key in the
+   * provider's variable, or configured it under the rotation's id) is that key: it is
+   * not staged a second time, that key is not retired for it, and the record stays
+   * as it is. Returns the records not re-applied.
    */
   private async restore(provider: string, records: readonly RotationRecord[]): Promise<Unrestored[]> {
     const pool = this.pools.get(provider)!;
@@ -666,7 +683,13 @@ export class ProviderPools {
         if (record.state === "promoted") pool.promote(view.id, record.cause === "auto_promoted" ? "auto_promoted" : "promoted", record.reason ?? "promoted");
         restored.set(record.credentialId, view.id);
       } catch (err) {
-        unread.push({ record, error: (err as Error).message });
+        const holder = heldByPoolKey(pool, err);
+        if (holder !== undefined) {
+          if (record.state === "promoted") restored.set(record.credentialId, holder);
+          this.logger.info({ provider, credential: record.credentialId, source: record.secretRef, state: record.state, heldBy: holder }, ROTATION_HELD_BY_POOL_KEY);
+          continue;
+        }
+        unread.push({ record, error: (err as Error).message, unreadable: err instanceof UnreadableSecret });
         this.unrestored.add(provider, record.credentialId);
         // Source errors name the reference and the problem, never a secret.
         this.logger.warn(
@@ -714,6 +737,17 @@ export class ProviderPools {
     );
   }
 
+  /** Names the recorded rotations of providers this start does not configure (a vendor's key variable unset): they wait for one that does. */
+  private noteRotationsWithoutProvider(providers: readonly ProviderConfig[], records: readonly RotationRecord[]): void {
+    const configured = new Set(providers.map((provider) => provider.name));
+    const waiting = new Map<string, string[]>();
+    for (const record of records) {
+      if (configured.has(record.provider) || (record.state !== "staged" && record.state !== "promoted")) continue;
+      waiting.set(record.provider, [...(waiting.get(record.provider) ?? []), record.credentialId]);
+    }
+    for (const [provider, credentials] of waiting) this.logger.warn({ provider, credentials }, ROTATIONS_WITHOUT_PROVIDER);
+  }
+
   /**
    * A pool left with no key to hand out because promotions could not be re-applied stops the
    * start, as a configured key that cannot be read does: better than serving nothing, or putting
@@ -725,10 +759,18 @@ export class ProviderPools {
     if (promotions.length === 0 || left === undefined) return;
     // The errors name the reference and the problem, never a secret.
     const why = promotions.map(({ record, error }) => `"${record.credentialId}" (${record.secretRef}): ${error}`).join("; ");
+    const unreadable = promotions.filter((promotion) => promotion.unreadable).length;
+    // Readable references are not asked for when they read fine: the errors say what else stops them.
+    const fix =
+      unreadable === promotions.length
+        ? "make the references readable again"
+        : unreadable === 0
+          ? "fix what the errors name"
+          : "make the unreadable references readable again and fix what the other errors name";
     throw new ConfigError(
       "store",
       `key_rotation:${provider}`,
-      `provider "${provider}" has ${left}: the keys its recorded rotations retired stay retired, and the rotations cannot be re-applied (${why}); make the references readable again, or add a key under a new id to providers.${provider}.keys`,
+      `provider "${provider}" has ${left}: the keys its recorded rotations retired stay retired, and the rotations cannot be re-applied (${why}); ${fix}, or add a key under a new id to providers.${provider}.keys`,
     );
   }
 
@@ -851,6 +893,16 @@ function asAskedAlready(pool: KeyPool, action: PoolAction): boolean {
 /** Whether a key is in service as a promoted (or configured) key: no canary, not retired or disabled. */
 function servesAsPromoted(key: KeyView): boolean {
   return key.canary === undefined && (key.state === "active" || key.state === "cooling_down" || key.state === "draining");
+}
+
+/**
+ * The key in service (no canary) that holds the secret a recorded rotation's key was refused for at
+ * start, if that is why it was refused: a configured key holding the secret the rotation put in service.
+ */
+function heldByPoolKey(pool: KeyPool, err: unknown): string | undefined {
+  if (!(err instanceof SecretHeldAlready)) return undefined;
+  const holder = pool.get(err.holder);
+  return holder && servesAsPromoted(holder) ? holder.id : undefined;
 }
 
 /** The key that is `poolId` (not retired; nor draining unless asked), or else fills its slot now (a later version of it), if any. */

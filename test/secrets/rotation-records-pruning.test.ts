@@ -218,8 +218,21 @@ describe.each<StoreKind>(["sqlite", "postgres"])("key rotation records in the %s
     await expect(start).rejects.toBeInstanceOf(ConfigError);
     const error = (await start.catch((err: unknown) => err)) as ConfigError;
     expect(error.message).toContain('provider "openai" has no usable key');
-    expect(error.message).toContain(`"k3" (${ref("k3")})`);
+    expect(error.message).toContain(`"k3" (${ref("k3")}): cannot read the secret`);
+    expect(error.message).toContain("make the references readable again");
     expect(error.message).not.toContain(env[variable("backup")]!);
+  });
+
+  it("refuses to start naming the real reason when a promotion is refused although its reference reads fine", async () => {
+    // A record of an earlier version, before StageKey's env: rule: the variable is set, the reference is refused.
+    await write(record("k5", { state: "promoted", replaces: "openai/backup", secretRef: "env:SWITCHBOARD_OLD_KEY", stagedAtMs: 1 }));
+    const env = { ...keysFor(["backup"]), SWITCHBOARD_OLD_KEY: vendorKey("k5") };
+    const error = (await instance(env, ["backup"]).catch((err: unknown) => err)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain('"k5" (env:SWITCHBOARD_OLD_KEY): secret_ref may name only a key variable of the provider');
+    expect(error.message).toContain("fix what the errors name");
+    expect(error.message).not.toContain("readable");
+    for (const secret of Object.values(env)) expect(error.message).not.toContain(secret);
   });
 
   it("starts on the configured keys when only a canary cannot be read: it had taken nothing out of service", async () => {

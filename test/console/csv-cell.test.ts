@@ -7,7 +7,7 @@ describe("a CSV cell of the console's usage export", () => {
     ["+1", "'+1"],
     ["-1", "'-1"],
     ["@SUM(A1)", "'@SUM(A1)"],
-    ["\t=1", "'\t=1"],
+    ["\t=1", "\"'\t=1\""],
     ["\r=1", "\"'\r=1\""],
   ])("%j is never read as a formula: %j", (text, cell) => {
     expect(csvCell(text)).toBe(cell);
@@ -17,5 +17,10 @@ describe("a CSV cell of the console's usage export", () => {
     expect(csvCell("keys/a,b")).toBe('"keys/a,b"');
     expect(csvCell("a\nb")).toBe('"a\nb"');
     expect(csvCell("keys/pg-key")).toBe("keys/pg-key");
+  });
+
+  it("quotes a cell holding a semicolon or a tab, where spreadsheets of many locales split a CSV: no formula cell mid-value", () => {
+    expect(csvCell("gpt-4o;=1+1;")).toBe('"gpt-4o;=1+1;"');
+    expect(csvCell("gpt-4o\t=cmd|' /C calc'!A0")).toBe('"gpt-4o\t=cmd|\' /C calc\'!A0"');
   });
 });

@@ -67,13 +67,16 @@ export class KeyPool {
   private readonly keyOddOneOut: KeyOddOneOut;
   private readonly rules: KeyPoolConfig;
 
+  /**
+   * `entries` may be empty: a provider whose configured keys have no version to start on is built
+   * empty, its recorded rotations re-applied, and refused only if still no key serves (ProviderPools).
+   */
   constructor(
     readonly provider: string,
     entries: PoolEntry[],
     options: KeyPoolOptions | (() => number) = {},
   ) {
     const opts = typeof options === "function" ? { random: options } : options;
-    if (entries.length === 0) throw new Error(`key pool for "${provider}" is empty`);
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? (() => performance.now());
     this.wallNow = opts.wallNow ?? opts.now ?? Date.now;

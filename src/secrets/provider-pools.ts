@@ -159,10 +159,8 @@ export class ProviderPools {
       for (const provider of providers) {
         const loaded = await Promise.all(provider.keys.map((key) => pools.load(provider.name, key)));
         const entries = loaded.flatMap(({ entry }) => (entry ? [entry] : []));
-        if (entries.length === 0) {
-          const why = loaded.map(({ without }) => without).join("; ");
-          throw new ConfigError("config", `providers.${provider.name}.keys`, `no key to start on: ${why}; write a new version of the key at its source, which is served as a first start serves the latest`);
-        }
+        // Judged once the rotations are re-applied: a promoted one may serve in place of the configured keys.
+        const versionless = entries.length === 0 ? loaded.flatMap(({ without }) => (without ? [without] : [])) : [];
         pools.pools.set(
           provider.name,
           new KeyPool(
@@ -183,7 +181,7 @@ export class ProviderPools {
         // Before the disabled secrets are applied: a restored key holding one is disabled like any other.
         const unread = await pools.restore(provider.name, rotations.filter((record) => record.provider === provider.name));
         pools.disableRefused(pools.pools.get(provider.name)!);
-        pools.refuseEmptyPool(provider.name, unread);
+        pools.refuseEmptyPool(provider.name, unread, versionless);
         for (const [index, key] of provider.keys.entries()) {
           if (!key.secret) continue;
           const { seen, pending } = loaded[index]!;
@@ -749,14 +747,21 @@ export class ProviderPools {
   }
 
   /**
-   * A pool left with no key to hand out because promotions could not be re-applied stops the
-   * start, as a configured key that cannot be read does: better than serving nothing, or putting
-   * back keys the operator retired. (A canary not re-applied took nothing out of service.)
+   * A pool left with no key to hand out because promotions could not be re-applied, or because no
+   * configured key has a version to start on (`versionless`: why each has none) and no recorded
+   * rotation serves instead, stops the start, as a configured key that cannot be read does: better
+   * than serving nothing, or putting back keys the operator retired. (A canary not re-applied took
+   * nothing out of service.)
    */
-  private refuseEmptyPool(provider: string, unread: readonly Unrestored[]): void {
+  private refuseEmptyPool(provider: string, unread: readonly Unrestored[], versionless: readonly string[]): void {
     const promotions = unread.filter(({ record }) => record.state === "promoted");
-    const left = this.pools.get(provider)!.unusableReason();
-    if (promotions.length === 0 || left === undefined) return;
+    const pool = this.pools.get(provider)!;
+    const left = pool.unusableReason();
+    if (left === undefined || (promotions.length === 0 && versionless.length === 0)) return;
+    const writeNewVersion = "write a new version of the key at its source, which is served as a first start serves the latest";
+    if (promotions.length === 0) {
+      throw new ConfigError("config", `providers.${provider}.keys`, `no key to start on: ${versionless.join("; ")}; ${writeNewVersion}`);
+    }
     // The errors name the reference and the problem, never a secret.
     const why = promotions.map(({ record, error }) => `"${record.credentialId}" (${record.secretRef}): ${error}`).join("; ");
     const unreadable = promotions.filter((promotion) => promotion.unreadable).length;
@@ -767,10 +772,12 @@ export class ProviderPools {
         : unreadable === 0
           ? "fix what the errors name"
           : "make the unreadable references readable again and fix what the other errors name";
+    const configured = versionless.length === 0 ? "" : `; and no configured key has a version to start on (${versionless.join("; ")})`;
+    const orWrite = versionless.length === 0 ? "" : `, ${writeNewVersion},`;
     throw new ConfigError(
       "store",
       `key_rotation:${provider}`,
-      `provider "${provider}" has ${left}: the keys its recorded rotations retired stay retired, and the rotations cannot be re-applied (${why}); ${fix}, or add a key under a new id to providers.${provider}.keys`,
+      `provider "${provider}" has ${pool.list().length === 0 ? "no key" : left}: the keys its recorded rotations retired stay retired, and the rotations cannot be re-applied (${why})${configured}; ${fix}${orWrite} or add a key under a new id to providers.${provider}.keys`,
     );
   }
 

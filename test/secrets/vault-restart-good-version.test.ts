@@ -2,8 +2,10 @@
 // good version cannot be read because of an outage, the start is refused
 // (exit 78, naming the reference); when Vault answers that it was deleted, the
 // key starts without it (the latest was rolled back) or on the latest never
-// judged, as a first start does. Real OpenBao, behind a loopback proxy that
-// fails the reads by number; verdicts in a SQLite store.
+// judged, as a first start does; a provider none of whose keys has a version
+// serves the key a recorded rotation promoted in their place. Real OpenBao,
+// behind a loopback proxy that fails the reads by number; verdicts and
+// rotations in a SQLite store.
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -131,7 +133,49 @@ describe("a restart after the latest Vault version was rolled back", () => {
       await restarted.close();
     }
   });
+
+  it("starts on the key a recorded rotation promoted in its place, and serves it", async () => {
+    const NEXT = vendorKey("next");
+    const env = { OPENAI_API_KEY_NEXT: NEXT };
+    const { path, ref, db } = await rotatedAway(env);
+    await bao.request("PUT", `${mount}/destroy/${path}`, { versions: [1] });
+    const restarted = await vaultPools({ addr: bao.addr, token, ref, db, env });
+    try {
+      expect(restarted.states()).toEqual({ next: "active" });
+      expect(restarted.pool().pick().id).toBe("openai/next");
+      expect(restarted.logs.text).not.toContain(NEXT);
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it("is refused, naming the key and the rotation and why, when the rotation cannot be re-applied either", async () => {
+    const { path, ref, db } = await rotatedAway({ OPENAI_API_KEY_NEXT: vendorKey("next") });
+    await bao.request("PUT", `${mount}/destroy/${path}`, { versions: [1] });
+    const refused = await vaultPools({ addr: bao.addr, token, ref, db }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toBe(
+      `store: key_rotation:openai: provider "openai" has no key: the keys its recorded rotations retired stay retired, and the rotations cannot be re-applied ` +
+        `("next" (env:OPENAI_API_KEY_NEXT): cannot read the secret: environment: OPENAI_API_KEY_NEXT: is not set (referenced as "env:OPENAI_API_KEY_NEXT")); ` +
+        `and no configured key has a version to start on ("primary" (${ref}): version 1 of ${mount}/${path} was destroyed in Vault, and version 2, the latest, was rolled back); ` +
+        "make the references readable again, write a new version of the key at its source, which is served as a first start serves the latest, or add a key under a new id to providers.openai.keys",
+    );
+  });
 });
+
+/** `judged` with its v2 rolled back, then StageKey and PromoteKey of `env:OPENAI_API_KEY_NEXT` (in `env`) replacing v1, on a second instance. */
+async function rotatedAway(env: Record<string, string>) {
+  const judgedKey = await judged({ rollback: true });
+  const rotating = await vaultPools({ addr: bao.addr, token, ref: judgedKey.ref, db: judgedKey.db, env });
+  try {
+    await rotating.pools.stage("openai", { credentialId: "next", secretRef: "env:OPENAI_API_KEY_NEXT", replaces: "openai/primary@v1" });
+    await rotating.pools.promote("openai", "openai/next", "promoted by the test");
+    expect(rotating.states()).toMatchObject({ next: "active", 1: expect.stringMatching(/^(draining|retired)$/) });
+  } finally {
+    await rotating.close();
+  }
+  return judgedKey;
+}
 
 describe("a restart while the latest Vault version is on trial", () => {
   it("starts on the latest, as a first start, when Vault deleted the last good version", async () => {

@@ -3,6 +3,7 @@ import { parseSecretRef, type ProviderConfig } from "../../../src/config/config.
 import { DEFAULT_KEY_POOL } from "../../../src/config/secrets-config.js";
 import { createLogger } from "../../../src/observability/logger.js";
 import { DisabledSecrets } from "../../../src/secrets/disabled-secrets.js";
+import { KeyRotationRecords } from "../../../src/secrets/key-rotation-records.js";
 import { KeyVersionMemory } from "../../../src/secrets/key-version-memory.js";
 import { ProviderPools } from "../../../src/secrets/provider-pools.js";
 import { SecretMetrics } from "../../../src/secrets/secret-metrics.js";
@@ -17,11 +18,12 @@ const REFRESH_MS = 60_000;
 /**
  * One instance's key pools for provider "openai", its key "primary" read from
  * `ref` in Vault at `addr` (and, with `spare`, a key "spare" of that value),
- * its verdicts and disabled secrets in `db`.
+ * its verdicts, disabled secrets and StageKey rotations in `db`; `env` holds
+ * the variables keys may be staged from (`env:OPENAI_API_KEY_…`).
  * Vault is polled on a clock the test moves: each `poll()` is one due re-read
  * of the watched secrets, so nothing waits on a timer.
  */
-export async function vaultPools(options: { addr: string; token: string; ref: string; db: SqlDatabase; spare?: string }) {
+export async function vaultPools(options: { addr: string; token: string; ref: string; db: SqlDatabase; spare?: string; env?: Record<string, string> }) {
   const logs = new LogCapture();
   const logger = createLogger("info", logs);
   const clock = { now: 1_000_000 };
@@ -38,12 +40,13 @@ export async function vaultPools(options: { addr: string; token: string; ref: st
   let pools: ProviderPools | undefined;
   try {
     pools = await ProviderPools.create([provider], {
-      resolver: new SecretResolver([source, new EnvSecretSource({ SPARE_KEY: options.spare })], logger),
+      resolver: new SecretResolver([source, new EnvSecretSource({ ...options.env, SPARE_KEY: options.spare })], logger),
       logger,
       metrics: new SecretMetrics(new Registry()),
       rules: DEFAULT_KEY_POOL,
       memory: new KeyVersionMemory(options.db, logger),
       disabled: new DisabledSecrets(options.db),
+      rotations: new KeyRotationRecords(options.db, logger),
     });
   } catch (err) {
     await close();

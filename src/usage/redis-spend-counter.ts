@@ -26,6 +26,15 @@ const DECISIONS: BudgetDecision[] = ["normal", "economy", "refused"];
  * the ones that matter to periods still running, and a lost release only
  * leaves a reservation to lapse with its lease. 10,000 settlements is hours
  * of one instance's calls to keys with a budget.
+ *
+ * Settlements the ledger is to count (kind "ledger") have a bound of their
+ * own, as large: they need nothing more from Redis, so a flood of kept
+ * settlements during a Redis outage must not push them out (their counter
+ * would then never be read from the ledger again for them). Memory stays
+ * bounded at twice the one bound. Past it, the oldest is forgotten here,
+ * while its entry in Redis still holds its cost: the counter over-counts that
+ * call (keys are refused early, never let past their budget) until its
+ * period's keys expire.
  */
 export const MAX_PENDING = 10_000;
 /** A kept settlement older than this may meet no marker any more, had its first try been applied after all: it is dropped. */
@@ -117,6 +126,8 @@ export class RedisSpendCounter implements SpendCounter {
   private readonly scripts: SpendScripts;
   /** Settlements and releases (by call id, oldest first) waiting for Redis to take them. */
   private readonly pending = new Map<string, PendingOp>();
+  /** Settlements the ledger counts (kind "ledger", by call id, oldest first), waiting for the store to have their rows. */
+  private readonly heldForLedger = new Map<string, PendingOp>();
   private flushing: Promise<void> | undefined;
   private readonly retry: NodeJS.Timeout;
   private readonly now: () => number;
@@ -136,7 +147,7 @@ export class RedisSpendCounter implements SpendCounter {
     this.maxPending = options.maxPending ?? MAX_PENDING;
     this.storedRowKeys = options.storedRowKeys;
     this.retry = setInterval(() => {
-      if (this.pending.size > 0 && this.link.isUp) {
+      if (this.pendingCount > 0 && this.link.isUp) {
         this.flushPending()
           .catch((err: unknown) => this.errors.report("budget_settle", err, "kept settlements are sent again when Redis works"))
           .then(() => this.countFromLedger())
@@ -196,9 +207,9 @@ export class RedisSpendCounter implements SpendCounter {
     this.local.close();
   }
 
-  /** How many settlements and releases wait for Redis (for tests and diagnostics). */
+  /** How many settlements and releases wait for Redis, or for the ledger to count them (for tests and diagnostics). */
   get pendingCount(): number {
-    return this.pending.size;
+    return this.pending.size + this.heldForLedger.size;
   }
 
   private async admitShared(ask: BudgetAsk, callId: string): Promise<BudgetAnswer> {
@@ -323,7 +334,7 @@ export class RedisSpendCounter implements SpendCounter {
   private async apply(op: PendingOp): Promise<void> {
     const keys = spendKeys(this.link, op.keyId, op.period.startMs, op.callId);
     if (op.kind === "release") return this.scripts.release(keys, op.callId);
-    const settle = () => this.scripts.settle(keys, op.callId, op.cost, this.held(op));
+    const settle = () => this.scripts.settle(keys, op.callId, op.cost, this.heldArgs(op));
     let outcome = await settle();
     if (outcome === "no_counter") {
       // Rebuilt first, so that its rebuild point says whether the ledger or this settlement counts the call.
@@ -331,19 +342,37 @@ export class RedisSpendCounter implements SpendCounter {
       outcome = await settle();
       if (outcome === "no_counter") throw new Error("the spend counter vanished as it was rebuilt");
     }
-    // Its entry holds its cost until the ledger counts it (countFromLedger). Replaces `op`: the same call id.
-    if (outcome === "ledger" && op.cost > 0) this.pending.set(op.callId, { ...op, kind: "ledger", reserved: op.cost, maybeApplied: false });
+    // Its entry holds its cost until the ledger counts it (countFromLedger).
+    if (outcome === "ledger" && op.cost > 0) this.holdForLedger({ ...op, kind: "ledger", reserved: op.cost, maybeApplied: false });
+  }
+
+  /** Keeps a settlement the ledger counts until the store has its row, within its own bound (see MAX_PENDING). */
+  private holdForLedger(op: PendingOp): void {
+    if (!this.heldForLedger.has(op.callId)) {
+      while (this.heldForLedger.size >= this.maxPending) {
+        const [oldest, forgotten] = this.heldForLedger.entries().next().value!;
+        this.heldForLedger.delete(oldest);
+        this.errors.report(
+          "budget_pending_dropped",
+          new Error(`more than ${this.maxPending} settlements wait for the ledger to count them`),
+          `the oldest (${forgotten.cost} nano-units for key ${forgotten.keyId}) is forgotten; its entry holds its cost in the shared counter until the period's keys expire`,
+        );
+      }
+    }
+    this.heldForLedger.set(op.callId, op);
   }
 
   /**
    * What SETTLE judges the call by against a rebuild point: when it was
-   * admitted, and how long its entry may hold its cost. Undefined (added
-   * whenever admitted) when the counter could not tell once its row is stored.
+   * admitted, and how long its entry may hold its cost: as long as the
+   * counter is kept, since the store may be down for hours (countFromLedger
+   * drops it sooner). Undefined (added whenever admitted) when the counter
+   * could not tell once its row is stored.
    */
-  private held(op: PendingOp): HeldArgs | undefined {
+  private heldArgs(op: PendingOp): HeldArgs | undefined {
     if (op.atMs === undefined || op.rowKey === undefined || !this.storedRowKeys) return undefined;
     const now = this.now();
-    return { atMs: op.atMs, now, leaseMs: LEASE_MS, keepMs: Math.max(op.period.endMs - now, 0) + KEEP_AFTER_PERIOD_MS };
+    return { atMs: op.atMs, now, keepMs: Math.max(op.period.endMs - now, 0) + KEEP_AFTER_PERIOD_MS };
   }
 
   private keep(op: PendingOp, err: unknown): void {
@@ -375,7 +404,6 @@ export class RedisSpendCounter implements SpendCounter {
       const now = this.now();
       const batch: PendingOp[] = [];
       for (const op of this.pending.values()) {
-        if (op.kind === "ledger") continue;
         if (op.maybeApplied && now - op.since > PENDING_MAX_AGE_MS) {
           // Its marker may be gone: sending it again could apply it twice.
           this.pending.delete(op.callId);
@@ -405,7 +433,7 @@ export class RedisSpendCounter implements SpendCounter {
   /** What this process's kept settlements add to a key's spend (a kept call's reservation is still counted in Redis, or lapsed). */
   private pendingSpend(keyId: string, period: Period): number {
     let sum = 0;
-    for (const op of this.pending.values()) {
+    for (const op of [...this.pending.values(), ...this.heldForLedger.values()]) {
       if (op.kind !== "release" && op.keyId === keyId && op.period.startMs === period.startMs) sum += op.cost - op.reserved;
     }
     return sum;
@@ -425,30 +453,30 @@ export class RedisSpendCounter implements SpendCounter {
   /**
    * Settlements the ledger counts (kind "ledger") whose rows the store has
    * now: their counters are read from the ledger again, once per key and
-   * period, and they are done. A row the store never gets (set aside) is not
-   * in the ledger's spend either: its settlement is dropped with the others
-   * kept too long.
+   * period, their entries dropped, and they are done. A row the store never
+   * gets (set aside) is not in the ledger's spend either: a settlement kept
+   * too long is done the same way, its entry dropped rather than left to hold
+   * its cost for the rest of the period.
    */
   private async countFromLedger(): Promise<void> {
-    const waiting = [...this.pending.values()].filter((op) => op.kind === "ledger").slice(0, LEDGER_BATCH);
+    const waiting = [...this.heldForLedger.values()].slice(0, LEDGER_BATCH);
     if (waiting.length === 0 || !this.storedRowKeys) return;
     const stored = await this.storedRowKeys(waiting.map((op) => op.rowKey!));
     const byCounter = new Map<string, PendingOp[]>();
     const now = this.now();
     for (const op of waiting) {
-      if (stored.has(op.rowKey!)) {
-        const counter = `${op.keyId}@${op.period.startMs}`;
-        const ops = byCounter.get(counter) ?? [];
-        ops.push(op);
-        byCounter.set(counter, ops);
-      } else if (now - op.since > PENDING_MAX_AGE_MS) {
-        this.pending.delete(op.callId);
+      if (!stored.has(op.rowKey!)) {
+        if (now - op.since <= PENDING_MAX_AGE_MS) continue;
         this.errors.report("budget_pending_dropped", new Error("its ledger row was never stored"), `a settlement of key ${op.keyId} the ledger was to count is dropped after ${PENDING_MAX_AGE_MS} ms`);
       }
+      const counter = `${op.keyId}@${op.period.startMs}`;
+      const ops = byCounter.get(counter) ?? [];
+      ops.push(op);
+      byCounter.set(counter, ops);
     }
     for (const ops of byCounter.values()) {
       await this.rebase(ops[0]!.keyId, ops[0]!.period, ops.map((op) => op.callId));
-      for (const op of ops) if (this.pending.get(op.callId) === op) this.pending.delete(op.callId);
+      for (const op of ops) if (this.heldForLedger.get(op.callId) === op) this.heldForLedger.delete(op.callId);
     }
   }
 

@@ -17,7 +17,10 @@ import type { RedisLink } from "../redis/redis-link.js";
  * counter, and whether or not the ledger had its row then: a settlement of a
  * call admitted before the point (kept through an outage, or in flight when
  * Redis lost its data) adds nothing to the spend; its entry holds its cost
- * until the ledger is read again (REBASE) once the store has its row. (A
+ * until the ledger is read again (REBASE) once the store has its row, for as
+ * long as the counter is kept if need be: a store outage may last hours (the
+ * ledger's journal keeps its rows meanwhile), and a cost that lapsed before
+ * its row was stored would go uncounted until then. (A
  * call settled into the lost data before the loss, on an instance whose
  * clock is ahead of the rebuilder's by more than the time since, would be in
  * neither half.)
@@ -155,12 +158,13 @@ end
 
 // A call's real cost, once: drops its reservation (if it is there: it may have lapsed, or never been made)
 // and adds the cost to the spend, unless this id was settled already, or the call was admitted before the
-// counter's rebuild point: the ledger counts it then, and its entry holds its cost, under a lease, until
-// REBASE reads the ledger again once its row is stored (the marker says "ledger", so that the settlement,
-// sent again, answers the same). A missing spend counter is left alone: the caller rebuilds it and sends the
-// settlement again, to be judged by its point.
+// counter's rebuild point: the ledger counts it then, and its entry holds its cost until REBASE reads the
+// ledger again once its row is stored (the marker says "ledger", so that the settlement, sent again, answers
+// the same). That entry's lease is the counter's keep time, not LEASE_MS: however long the store is down,
+// the cost counts until the ledger does. A missing spend counter is left alone: the caller rebuilds it and
+// sends the settlement again, to be judged by its point.
 // KEYS: spent, reservations, leases, marker, rebuilt.
-// ARGV: call id, cost, marker ttl ms, admitted at (ms; -1: not known), now, lease ms, keep ms.
+// ARGV: call id, cost, marker ttl ms, admitted at (ms; -1: not known), now, keep ms.
 // Returns 1 when applied, 0 when this id was settled already, 2 when the ledger counts it, -1 when the counter is missing.
 export const SETTLE = `${DROP}
 local done = redis.call('GET', KEYS[4])
@@ -175,8 +179,8 @@ if at >= 0 and at < tonumber(redis.call('HGET', KEYS[5], 'at') or '-1') then
     redis.call('HSET', KEYS[2], ARGV[1], cost)
     redis.call('HINCRBY', KEYS[2], '~total', cost)
     redis.call('ZADD', KEYS[3], tonumber(ARGV[5]) + tonumber(ARGV[6]), ARGV[1])
-    redis.call('PEXPIRE', KEYS[2], ARGV[7])
-    redis.call('PEXPIRE', KEYS[3], ARGV[7])
+    redis.call('PEXPIRE', KEYS[2], ARGV[6])
+    redis.call('PEXPIRE', KEYS[3], ARGV[6])
   end
   return 2
 end
@@ -247,7 +251,7 @@ type LeasedCall = [spent: string, res: string, leases: string, marker: string, n
 type ScriptClient = {
   sbSpendAdmit(...call: LeasedCall): Promise<[number, Reply, Reply]>;
   sbSpendGrow(...call: LeasedCall): Promise<[Reply, Reply]>;
-  sbSpendSettle(...call: [spent: string, res: string, leases: string, marker: string, rebuilt: string, id: string, cost: number, markerTtlMs: number, atMs: number, now: number, leaseMs: number, keepMs: number]): Promise<number>;
+  sbSpendSettle(...call: [spent: string, res: string, leases: string, marker: string, rebuilt: string, id: string, cost: number, markerTtlMs: number, atMs: number, now: number, keepMs: number]): Promise<number>;
   sbSpendRebuild(spent: string, rebuilt: string, spend: number, atMs: number, keepMs: number): Promise<number>;
   sbSpendRebase(spent: string, rebuilt: string, res: string, leases: string, atMs: string, spend: number, ...callIds: string[]): Promise<number>;
   sbSpendRelease(spent: string, res: string, leases: string, marker: string, id: string, markerTtlMs: number): Promise<number>;
@@ -268,7 +272,7 @@ export interface LeaseArgs {
 export interface HeldArgs {
   atMs: number;
   now: number;
-  leaseMs: number;
+  /** How long the counter's keys are kept, and so how long the entry may hold the call's cost. */
   keepMs: number;
 }
 
@@ -329,8 +333,8 @@ export class SpendScripts {
    * it, the settlement is added whenever the call was admitted.
    */
   async settle(keys: SpendKeys, callId: string, costNanos: number, held?: HeldArgs): Promise<SettleOutcome> {
-    const { atMs, now, leaseMs, keepMs } = held ?? { atMs: -1, now: 0, leaseMs: 0, keepMs: 1 };
-    const args = [keys.spent, keys.reservations, keys.leases, keys.marker, keys.rebuilt, callId, costNanos, MARKER_TTL_MS, atMs, now, leaseMs, Math.max(Math.ceil(keepMs), 1)] as const;
+    const { atMs, now, keepMs } = held ?? { atMs: -1, now: 0, keepMs: 1 };
+    const args = [keys.spent, keys.reservations, keys.leases, keys.marker, keys.rebuilt, callId, costNanos, MARKER_TTL_MS, atMs, now, Math.max(Math.ceil(keepMs), 1)] as const;
     const outcome = SETTLE_OUTCOMES[Number(await this.client.sbSpendSettle(...args))];
     if (!outcome) throw new Error("the settle script gave an answer it never gives");
     return outcome;

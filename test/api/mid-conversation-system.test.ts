@@ -18,7 +18,7 @@ let gw: TestGateway;
 let sdk: Anthropic;
 
 beforeAll(async () => {
-  // Opus 4.8 takes them, as does a Claude model newer than the catalogue (Claude Code's default); Sonnet 4.5 refuses them.
+  // Opus 4.8 takes them, as does Opus 5.5 (Claude Code's default, which always thinks); Sonnet 4.5 refuses them.
   anthropic = await startAnthropicFake({ apiKey: "sk-ant-vendor", models: ["claude-opus-4-8", "claude-opus-5-5", "claude-sonnet-4-5"] });
   openai = await startOpenAIFake({ apiKey: "sk-openai-vendor" });
   gw = await startGateway(
@@ -42,10 +42,13 @@ const MESSAGES: Anthropic.MessageParam[] = [
   { role: "system", content: [LATER] },
 ];
 
+/** The answer's text blocks: a model that always thinks opens its answer with a thinking block. */
+const textOf = (content: Anthropic.ContentBlock[]) => content.filter((block) => block.type === "text");
+
 describe.each(["claude-opus-4-8", "claude-opus-5-5"])("a mid-conversation system message to %s, which takes them", (model) => {
   it("reaches the vendor where the caller put it, blocks and cache_control as written", async () => {
     const answer = await sdk.messages.create({ model, max_tokens: 64, system: SYSTEM, messages: MESSAGES });
-    expect(answer.content).toEqual([{ type: "text", text: "Echo: what is new?" }]);
+    expect(textOf(answer.content)).toEqual([{ type: "text", text: "Echo: what is new?" }]);
     const sent = anthropic.messageRequests().at(-1)!;
     expect(sent.system).toBe(SYSTEM);
     expect(sent.messages).toEqual(MESSAGES);
@@ -54,7 +57,7 @@ describe.each(["claude-opus-4-8", "claude-opus-5-5"])("a mid-conversation system
   it("stays in place before the assistant turn that followed it, in a stream", async () => {
     const messages: Anthropic.MessageParam[] = [...MESSAGES, { role: "assistant", content: "Rien." }, { role: "user", content: "and now?" }];
     const final = await sdk.messages.stream({ model, max_tokens: 64, messages }).finalMessage();
-    expect(final.content).toEqual([{ type: "text", text: "Echo: and now?" }]);
+    expect(textOf(final.content)).toEqual([{ type: "text", text: "Echo: and now?" }]);
     expect(anthropic.messageRequests().at(-1)!.messages).toEqual(messages);
   });
 });

@@ -17,7 +17,10 @@ export function toConnectError(err: unknown, callerSignal?: AbortSignal): Connec
     if (err.credentialId) metadata.credential_id = err.credentialId;
     if (err.status !== undefined) metadata.upstream_status = String(err.status);
     if (err.vendorParam) metadata.upstream_param = err.vendorParam;
-    return gatewayError(CODE_FOR_KIND[err.kind], err.message, err.reason ?? REASON_FOR_KIND[err.kind], metadata, err.retryAfterMs);
+    const error = gatewayError(CODE_FOR_KIND[err.kind], err.message, err.reason ?? REASON_FOR_KIND[err.kind], metadata, err.retryAfterMs);
+    // Kept as the cause: the call's log line reads what it tells operators alone (logDetail).
+    error.cause = err;
+    return error;
   }
   if (callerSignal?.aborted && callerSignal.reason instanceof ConnectError) return callerSignal.reason;
   // The store down or restarting is no bug: the caller may retry (the cause stays out of the message: it names the database's host).

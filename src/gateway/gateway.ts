@@ -78,7 +78,8 @@ export interface GatewayStream {
   adjustments(): ParameterAdjustment[];
   /**
    * The vendor's usage as told before the end (ChatStreamDelta.usage: Anthropic's prompt counts), known with the
-   * first event when the vendor tells it then, for surfaces that say it from their first event; a cached answer's whole usage.
+   * first event when the vendor tells it then, for surfaces that say it from their first event; of a cached answer, what a
+   * live stream would tell then (cachedPromptUsage), its output being told with the end as a live stream's is.
    */
   earlyUsage(): Usage | undefined;
 }
@@ -164,7 +165,7 @@ export class Gateway {
         servingModel: () => cached.served.upstreamModel,
         cache: cache.status,
         adjustments: () => fitting.adjustments(cached.served),
-        earlyUsage: () => cached.usage,
+        earlyUsage: () => cachedPromptUsage(cached.usage),
       };
     }
     const grace = new UsageGrace(ctx.signal, this.deps.timer ?? startTimer);
@@ -460,6 +461,15 @@ function fitted(call: AdmittedCall, fitting: CallFitting): Candidate[] {
   call.admission.skipped.push(...refused);
   if (error) throw call.fail(error);
   return candidates;
+}
+
+/**
+ * A cached answer's usage as a live stream tells it before its first token: the prompt's counts (cache reads and
+ * writes as the hit reports them at its end, and in its unary answer), no output yet. None without a prompt count.
+ */
+function cachedPromptUsage(usage: Usage | undefined): Usage | undefined {
+  if (!usage || usage.promptTokens <= 0) return undefined;
+  return create(UsageSchema, { ...usage, completionTokens: 0, reasoningTokens: 0, totalTokens: usage.promptTokens });
 }
 
 /** A streamed answer past MAX_STREAMED_ANSWER_CHARS: the vendor's bad response. Thrown out of the loop over the events, it ends the upstream request. */

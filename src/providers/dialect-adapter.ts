@@ -167,7 +167,7 @@ export class DialectAdapter implements ProviderAdapter {
       } else if (res.status < 200 || res.status >= 300) {
         const text = await this.transport.errorText(res);
         // The vendor's x-should-retry is read here, once for every dialect: the codecs classify the answer.
-        failure = this.namingPath(guarded(ctx, () => this.codec.httpError(res.status, res.headers, text, ctx)), request).withVendorSaysRetry(parseShouldRetry(res.headers));
+        failure = this.namingPath(guarded(ctx, () => this.codec.httpError(res.status, res.headers, text, ctx)), request, ctx).withVendorSaysRetry(parseShouldRetry(res.headers));
       } else if (request.stream && !isJsonResponse(res)) {
         return { kind: "stream", res, ctx };
       } else {
@@ -181,11 +181,13 @@ export class DialectAdapter implements ProviderAdapter {
     }
   }
 
-  /** A path the server does not serve, told with the path called (which only the adapter knows): the base URL is the trouble. */
-  private namingPath(failure: UpstreamError, request: VendorRequest): UpstreamError {
+  /**
+   * A path the server does not serve, told with the path called (which only the adapter knows): the base URL is the
+   * trouble. Callers are told the dialect's path; the base URL's own path goes to the operator's log line only.
+   */
+  private namingPath(failure: UpstreamError, request: VendorRequest, ctx: ErrorContext): UpstreamError {
     if (failure.kind !== "endpoint_not_found") return failure;
-    const { provider, credentialId, status = 404 } = failure;
-    return endpointNotFound({ method: request.method, path: this.transport.basePath + request.path, provider, dialect: this.dialect, credentialId, status });
+    return endpointNotFound({ method: request.method, apiPath: request.path, basePath: this.transport.basePath, dialect: this.dialect, ctx, status: failure.status ?? 404 });
   }
 
   /** A whole chat answer as the codec reads it, checked. */

@@ -1,14 +1,19 @@
 import { excerpt } from "../common/excerpt.js";
 import { presetBaseUrl, presetFor } from "../config/provider-presets.js";
+import type { ErrorContext } from "./codec.js";
+import { redactSecrets } from "./redact.js";
 import { UpstreamError } from "./upstream-error.js";
 
-/** The request as it went out: its method, and its path below the base URL's origin (the base URL's own path included). */
+/** The request as it went out. */
 export interface SentRequest {
   method: string;
-  path: string;
-  provider: string;
+  /** The API's path as the dialect asked for it ("/chat/completions"), below the base URL. */
+  apiPath: string;
+  /** The base URL's own path, which the request's followed: operator configuration, for the log line only. */
+  basePath: string;
   dialect: string;
-  credentialId?: string;
+  /** The attempt's provider, credential and secrets (the log line's path is redacted of them). */
+  ctx: ErrorContext;
   status: number;
 }
 
@@ -19,13 +24,17 @@ const VERSION_SEGMENT = /\/v\d+[a-z]*(?:\/|$)/i;
  * A 404 that is not the vendor's own word on the model (kindForStatus): the
  * server has no such path, so the provider's base URL is wrong, most often
  * for a missing `/v1` (Ollama's and Open WebUI's OLLAMA_BASE_URL has none).
- * The message names the path called but not the host, which is operator
- * configuration and reaches callers here; nor the query, where a dialect may
- * put a key.
+ * The message reaches callers: it names the API path the dialect asked for,
+ * the provider and the setting, but nothing of the base URL, which is operator
+ * configuration (its path may hold an account id or a proxy's token, as
+ * Cloudflare AI Gateway's /v1/<account>/<gateway>/openai does). The full path
+ * under the base URL goes to the operator's log line only (logDetail),
+ * secrets redacted. Neither has the query, where a dialect may put a key.
  */
 export function endpointNotFound(sent: SentRequest): UpstreamError {
-  const { provider } = sent;
-  const path = excerpt(sent.path.split("?")[0]!);
+  const { provider, credential, alsoSecret } = sent.ctx;
+  const apiPath = sent.apiPath.split("?")[0]!;
+  const path = sent.basePath + apiPath;
   const setting = `${provider.toUpperCase()}_BASE_URL or providers.${provider}.base_url`;
   const preset = presetFor(provider);
   const byDefault = preset ? ` (the default for "${provider}" is ${presetBaseUrl(preset, sent.dialect)})` : "";
@@ -37,8 +46,9 @@ export function endpointNotFound(sent: SentRequest): UpstreamError {
   return new UpstreamError({
     kind: "endpoint_not_found",
     provider,
-    credentialId: sent.credentialId,
+    credentialId: credential.id,
     status: sent.status,
-    message: `provider "${provider}" answered HTTP ${sent.status} to ${sent.method} ${path}, a path it does not serve: its base URL is likely wrong, not the model name. Operators: ${advice}`,
+    message: `provider "${provider}" answered HTTP ${sent.status} to ${sent.method} ${excerpt(apiPath)}, a path it does not serve: its base URL is likely wrong, not the model name. Operators: ${advice}`,
+    logDetail: `${sent.method} ${excerpt(redactSecrets(path, credential, alsoSecret))}`,
   });
 }

@@ -41,6 +41,8 @@ export interface UpstreamErrorInit {
   provider: string;
   /** Safe to show a caller: vendor message with no secret in it. */
   message: string;
+  /** What the message keeps from callers, for the operator's log line only (no secret either): the full path an endpoint_not_found called. */
+  logDetail?: string;
   /** The credential's id (never the secret), when one was used. */
   credentialId?: string;
   /** HTTP status of the vendor's answer, when there was one. */
@@ -71,6 +73,7 @@ export class UpstreamError extends Error {
   readonly vendorCode: string | undefined;
   readonly vendorParam: string | undefined;
   readonly reason: string | undefined;
+  readonly logDetail: string | undefined;
 
   constructor(init: UpstreamErrorInit) {
     super(init.message);
@@ -84,6 +87,7 @@ export class UpstreamError extends Error {
     this.vendorCode = init.vendorCode;
     this.vendorParam = init.vendorParam;
     this.reason = init.reason;
+    this.logDetail = init.logDetail;
   }
 
   /** Whether another attempt (same or other credential or candidate) may succeed. */
@@ -94,8 +98,8 @@ export class UpstreamError extends Error {
   /** This error with the vendor's own word on retrying it (unchanged without one). */
   withVendorSaysRetry(word: boolean | undefined): UpstreamError {
     if (word === undefined) return this;
-    const { kind, provider, message, credentialId, status, retryAfterMs, vendorCode, vendorParam, reason } = this;
-    return new UpstreamError({ kind, provider, message, credentialId, status, retryAfterMs, vendorCode, vendorParam, reason, vendorSaysRetry: word });
+    const { kind, provider, message, logDetail, credentialId, status, retryAfterMs, vendorCode, vendorParam, reason } = this;
+    return new UpstreamError({ kind, provider, message, logDetail, credentialId, status, retryAfterMs, vendorCode, vendorParam, reason, vendorSaysRetry: word });
   }
 
   /** The label used in metrics: the HTTP status when there was one, else the kind. */

@@ -6,6 +6,7 @@
 // The vendor's own "no such model" stays UPSTREAM_MODEL_NOT_FOUND.
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -27,6 +28,8 @@ import { failure } from "../support/failure.js";
 import { LogCapture, MASTER_KEY } from "../support/gateway.js";
 
 const ctx = { provider: "p", credential: createCredential("p/k", "sk-endpoint-test-0123456789") };
+/** An account id a proxy's base URL path holds: operator configuration, kept from callers. */
+const ACCOUNT = "acct-7f3a9c2e";
 const HTML_404 = "<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>";
 
 describe("a vendor's 404, by dialect", () => {
@@ -64,8 +67,9 @@ describe("a vendor's 404, by dialect", () => {
 
 describe("a provider whose base URL lacks its /v1", () => {
   // The vendor: a server that serves only /v1, answering anything else as Ollama's web server does.
-  const PORT = 43501;
   let vendor: Server;
+  let port: number;
+  let url: string;
   let app: Switchboard;
   let dataDir: string;
   const logs = new LogCapture();
@@ -82,11 +86,20 @@ describe("a provider whose base URL lacks its /v1", () => {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("404 page not found");
     });
-    await new Promise<void>((resolve) => vendor.listen(PORT, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => vendor.listen(0, "127.0.0.1", resolve));
+    port = (vendor.address() as AddressInfo).port;
     dataDir = mkdtempSync(join(tmpdir(), "switchboard-endpoint-"));
-    const env = { SWITCHBOARD_MASTER_KEY: MASTER_KEY, OLLAMA_BASE_URL: `http://127.0.0.1:${PORT}`, VLLM_BASE_URL: `http://127.0.0.1:${PORT}/v1` };
+    const env = {
+      SWITCHBOARD_MASTER_KEY: MASTER_KEY,
+      OLLAMA_BASE_URL: `http://127.0.0.1:${port}`,
+      VLLM_BASE_URL: `http://127.0.0.1:${port}/v1`,
+      // Behind a proxy whose path names the account (as Cloudflare AI Gateway's /v1/<account>/<gateway>/openai does), and without the /v1.
+      DEEPSEEK_BASE_URL: `http://127.0.0.1:${port}/proxy/${ACCOUNT}/gw-prod/deepseek`,
+      DEEPSEEK_API_KEY: "sk-deepseek-endpoint-0123456789",
+    };
     const config = buildConfig({}, { ...env, PORT: "0", HOST: "127.0.0.1", SWITCHBOARD_DATA_DIR: dataDir }, "test");
     app = await createSwitchboard(config, { env, logDestination: logs, defaultMetrics: false });
+    url = `http://127.0.0.1:${(await app.listen()).port}`;
   });
 
   afterAll(async () => {
@@ -101,11 +114,31 @@ describe("a provider whose base URL lacks its /v1", () => {
     expect(reasonOf(err)).toBe("UPSTREAM_ENDPOINT_NOT_FOUND");
     expect(err.rawMessage).toContain('provider "ollama" answered HTTP 404 to POST /chat/completions');
     expect(err.rawMessage).toContain("OLLAMA_BASE_URL or providers.ollama.base_url likely lacks /v1");
-    expect(err.rawMessage).not.toContain(`127.0.0.1:${PORT}`);
+    expect(err.rawMessage).not.toContain(`127.0.0.1:${port}`);
     // The OpenAI SDKs would retry a 503 at once: an operator has to act first.
     const rest = toOpenAIError(err);
     expect(rest.status).toBe(503);
     expect(rest.headers["x-should-retry"]).toBe("false");
+  });
+
+  it("tells callers only the dialect's path, and the operator's log line the base URL's path too", async () => {
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "deepseek/deepseek-chat", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(res.status).toBe(503);
+    const told = await res.text();
+    const { message } = JSON.parse(told).error;
+    expect(message).toContain('provider "deepseek" answered HTTP 404 to POST /chat/completions, a path it does not serve');
+    expect(message).toContain("DEEPSEEK_BASE_URL or providers.deepseek.base_url");
+    expect(told).not.toContain(ACCOUNT);
+    expect(told).not.toContain("/proxy");
+    // The operator's line has the whole path under the host (not the host, nor the key).
+    const line = logs.entries.find((entry) => entry.msg === "call failed" && entry.provider === "deepseek");
+    expect(line?.error).not.toContain(ACCOUNT);
+    expect(line?.errorDetail).toBe(`POST /proxy/${ACCOUNT}/gw-prod/deepseek/chat/completions`);
+    expect(logs.text).not.toContain("sk-deepseek-endpoint-0123456789");
   });
 
   it("leaves the vendor's own unknown model as it was", async () => {

@@ -105,6 +105,27 @@ describe("/v1/messages streamed, with the Anthropic SDK", () => {
     });
   });
 
+  // Review finding 2: a cache hit's message_start carried the cached answer's whole usage, so the SDK (and Claude
+  // Code's progress) had the whole output count before any text.
+  it("on a cache hit, says in message_start only what a live stream would, and ends with the unary hit's usage", async () => {
+    await withAnthropic({ cacheReadTokens: 100, cacheCreationTokens: 50, cacheCreation1hTokens: 20 }, async () => {
+      const ask = { model: "claude-sonnet-4-5", max_tokens: 64, temperature: 0, messages: [{ role: "user" as const, content: "answer me from the cache" }] };
+      await sdk().messages.create(ask);
+      const vendorCalls = world.chatRequests("anthropic").length;
+      const { data: unary, response } = await sdk().messages.create(ask).withResponse();
+      expect(response.headers.get("x-switchboard-cache")).toBe("hit");
+      const stream = sdk().messages.stream(ask);
+      // A copy: the SDK's snapshot is message_start's own message, which the later events change.
+      const started = new Promise<Anthropic.Usage>((resolve) => stream.on("streamEvent", (event) => event.type === "message_start" && resolve(structuredClone(event.message.usage))));
+      const streamed = await stream.finalMessage();
+      expect(world.chatRequests("anthropic").length).toBe(vendorCalls);
+      expect(unary.usage.output_tokens).toBeGreaterThan(0);
+      // The prompt's counts as the hit reports them, the output still to come.
+      expect(await started).toEqual({ ...unary.usage, output_tokens: 0 });
+      expect(streamed.usage).toEqual(unary.usage);
+    });
+  });
+
   it("leaves the split null in message_start when the vendor counts nothing before the end", async () => {
     const stream = sdk().messages.stream({ model: "claude-on-gpt", max_tokens: 64, messages: [{ role: "user", content: "no early usage" }] });
     const started = new Promise<Anthropic.Usage>((resolve) => stream.on("streamEvent", (event) => event.type === "message_start" && resolve(event.message.usage)));

@@ -93,9 +93,10 @@ async function messages(gateway: Gateway, toolInputIsObject: (provider: string) 
 
 /**
  * `/v1/messages/count_tokens`: the gateway's own estimate (about four
- * characters a token, the rule its rate limits use). No vendor is asked and
- * nothing is charged, but the call counts against the key's requests per
- * minute, and the model must be one the key's scope lets it call.
+ * characters a token, the rule its rate limits use). No vendor is asked,
+ * nothing is charged and no tokens are taken, but the model must be one the
+ * key's scope lets it call. Like every call, it was counted against the key's
+ * requests per minute before its body was read (the key gate), not here.
  */
 async function countTokens(gateway: Gateway, { ctx, body, res }: RestCall): Promise<void> {
   const { request } = messagesRequestFromAnthropic(body, { maxTokensRequired: false });

@@ -3,6 +3,7 @@ import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { callLineLogger, type Logger } from "../../observability/logger.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
 import { maskKeys } from "../../providers/redact.js";
+import { isUpstreamError } from "../../providers/upstream-error.js";
 import { finishedCall, type CallFeed } from "./call-feed.js";
 import type { CallRecord } from "./call-record.js";
 import { endCallSpan } from "./call-span.js";
@@ -57,6 +58,8 @@ export function startCallLog(logger: Logger, metrics: GatewayMetrics, record: Ca
       firstTokenMs: firstTokenMs === undefined ? undefined : Math.round(firstTokenMs * 10) / 10,
       status,
       error: error?.rawMessage,
+      // What the caller's message leaves out, for operators (an endpoint_not_found's full path under the base URL).
+      errorDetail: isUpstreamError(error?.cause) ? error.cause.logDetail : undefined,
       cause: error && BUG_CODES.has(error.code) ? evidence(error.cause ?? error) : undefined,
     };
     const lines = callLineLogger(logger);

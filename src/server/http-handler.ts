@@ -184,12 +184,20 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     };
     // A method the gateway has: its key admitted (or refused) before its request is read; any other path, connect-es refuses.
     if (!handler || !options.keyGate) return serve();
-    void options.keyGate(req, res, handler).then(
-      (admitted) => admitted && serve(),
-      // The gate answers its refusals; one it failed to write is no call to serve.
-      () => res.headersSent || res.writeHead(500).end(),
-    );
+    void options.keyGate(req, res, handler)
+      .then((admitted) => admitted && serve())
+      // The gate answers its refusals; one it failed to write, or a serve() that threw, is no call to serve:
+      // answered here, never left a rejection nothing handles (which ends the process).
+      .catch((err: unknown) => unserved(res, path!, err, options.logger));
   };
+}
+
+/** A call the gate or `serve()` failed before it was served: a 500, or, its answer begun, cut short (a clean end would read as whole). */
+function unserved(res: Response, path: string, err: unknown, logger: Logger | undefined): void {
+  logger?.error({ path, error: err instanceof Error ? err.message : String(err) }, "an RPC failed before it was served");
+  if (!res.headersSent) res.writeHead(500).end();
+  else if ("stream" in res) res.stream.destroy();
+  else res.destroy();
 }
 
 const ADMIN_PATH = `/${AdminService.typeName}/`;

@@ -39,7 +39,10 @@ const json = (value: unknown) => encoder.encode(JSON.stringify(value));
  * (`/v1/…` is a REST surface's: Anthropic's when it claims it, else
  * OpenAI's, each with its own status), else a Connect unary error with
  * `httpStatus`. gRPC and the streams answer 200, their status in the
- * protocol's own place. `headers` go on every shape (`allow`, `accept-post`).
+ * protocol's own place. `headers` go on every shape (`allow`, `accept-post`);
+ * the error's metadata (`retry-after`, `x-request-id`) goes where connect-es
+ * puts an interceptor's error's: the gRPC-Web trailer frame, the Connect
+ * end-of-stream message, gRPC's trailers, a Connect unary error's headers.
  * A key a caller pasted into what the error quotes (a path) is masked, as
  * the envelopes mask every error.
  */
@@ -52,18 +55,16 @@ export function shapedRefusal(head: RequestHead, refusal: ConnectError, httpStat
     const frame = encodeEnvelope(trailerFlag, trailerSerialize(trailer));
     // grpc-web's text mode (its clients' default) reads the whole answer as base64.
     const body = type.startsWith("application/grpc-web-text") ? encoder.encode(Buffer.from(frame).toString("base64")) : frame;
-    return { status: 200, headers: { ...headers, "content-type": type.split(";", 1)[0]! }, body };
+    return { status: 200, headers: { ...outsideMetadata(headers, error), "content-type": type.split(";", 1)[0]! }, body };
   }
   if (type.startsWith("application/grpc")) {
-    const trailer = new Headers({ "content-type": "application/grpc" });
-    // setTrailerStatus appends the error's metadata: a header given there too would be sent twice ("1, 1").
-    for (const [name, value] of Object.entries(headers)) if (!error.metadata.has(name)) trailer.set(name, value);
+    const trailer = new Headers({ "content-type": "application/grpc", ...outsideMetadata(headers, error) });
     setTrailerStatus(trailer, error);
     return { status: 200, headers: Object.fromEntries(trailer), body: new Uint8Array(0), trailersOnly: true };
   }
   if (type.startsWith("application/connect+")) {
     const body = encodeEnvelope(endStreamFlag, json(endStreamToJson(new Headers(), error, undefined)));
-    return { status: 200, headers: { ...headers, "content-type": type.split(";", 1)[0]! }, body };
+    return { status: 200, headers: { ...outsideMetadata(headers, error), "content-type": type.split(";", 1)[0]! }, body };
   }
   if (head.path.startsWith("/v1/")) {
     const rest = isAnthropicRequest(head.path, head.header(VERSION_HEADER)) ? toAnthropicError(error) : toOpenAIError(error);
@@ -71,6 +72,15 @@ export function shapedRefusal(head: RequestHead, refusal: ConnectError, httpStat
   }
   // As connect-es answers a unary error: its metadata as headers (the other shapes carry it in their trailers, or the REST error's headers).
   return { status: httpStatus, headers: { ...headers, ...Object.fromEntries(error.metadata), "content-type": "application/json" }, body: errorToJsonBytes(error, undefined) };
+}
+
+/**
+ * `headers` but those the error's metadata carries: the streams' shapes put
+ * that metadata in their trailers, and connect-es's clients add the response
+ * headers to it, so a header given in both would read twice ("1, 1").
+ */
+function outsideMetadata(headers: Record<string, string>, error: ConnectError): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !error.metadata.has(name)));
 }
 
 /** An HTTP/1.1 or HTTP/2 (compatibility API) response, as Node's types and connect-node's have it. */

@@ -6,12 +6,14 @@
 // 20 s and slowed every other key's calls (/tmp/audit-hostile2.md, finding 2).
 import * as http from "node:http";
 import { Code } from "@connectrpc/connect";
+import { endStreamFromJson } from "@connectrpc/connect/protocol-connect";
+import { trailerParse } from "@connectrpc/connect/protocol-grpc-web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { failure } from "../support/failure.js";
 import type { Protocol } from "../support/gateway.js";
-import { connectUnary, frame, GrpcConnection, grpcWeb } from "../support/raw-rpc.js";
+import { connectUnary, frame, frames, GrpcConnection, grpcWeb } from "../support/raw-rpc.js";
 import { startUsageWorld, type UsageWorld } from "../support/usage-setup.js";
 
 const CHAT = "/switchboard.v1.AIService/Chat";
@@ -82,6 +84,41 @@ describe("a refused call takes a request from its key's rate", () => {
     }
     const web = await grpcWeb(world.gw.url, CHAT, frame(UNDECODABLE), headers("application/grpc-web+proto"));
     expect([web.code, web.reason]).toEqual([Code.ResourceExhausted, "RATE_LIMITED"]);
+  });
+
+  it("carries retry-after and x-request-id once, where connect-es puts an interceptor's error's: gRPC-Web's trailer, Connect's end of stream, gRPC's trailers", async () => {
+    const key = await keyWith(1);
+    expect((await world.gw.client("connect", key).chat(hi)).model).toBe("gpt-4o-mini");
+    const send = (path: string, type: string, body: Uint8Array | string) =>
+      fetch(world.gw.url + path, { method: "POST", headers: { "content-type": type, authorization: `Bearer ${key}` }, body });
+    // The trailer frame of a gRPC-Web answer, or the metadata of a Connect stream's end, and the answer's headers.
+    const grpcWebParts = async (type: string, body: Uint8Array | string, text: boolean) => {
+      const res = await send(CHAT, type, body);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const trailer = frames(text ? Buffer.from(new TextDecoder().decode(bytes), "base64") : bytes).find((f) => f.flags & 0x80)!;
+      return { headers: res.headers, metadata: trailerParse(trailer.data) };
+    };
+    const binary = await grpcWebParts("application/grpc-web+proto", frame(UNDECODABLE), false);
+    const text = await grpcWebParts("application/grpc-web-text+proto", Buffer.from(frame(UNDECODABLE)).toString("base64"), true);
+    const stream = await send("/switchboard.v1.AIService/ChatStream", "application/connect+proto", frame(UNDECODABLE));
+    const end = frames(new Uint8Array(await stream.arrayBuffer())).find((f) => f.flags & 0b10)!;
+    const connectStream = { headers: stream.headers, metadata: endStreamFromJson(end.data).metadata };
+    for (const { headers, metadata } of [binary, text, connectStream]) {
+      expect(metadata.get("retry-after")).toMatch(/^\d+$/);
+      expect(metadata.get("x-request-id")).toMatch(/^\S+$/);
+      // connect-es's clients add the headers to this metadata: neither may be there too.
+      expect([headers.get("retry-after"), headers.get("x-request-id")]).toEqual([null, null]);
+    }
+    // gRPC, trailers-only, and the clients' own reading of each protocol: each once.
+    const drained = async () => {
+      for await (const _ of world.gw.client("connect", key).chatStream(hi));
+    };
+    const reads = [await failure(world.gw.client("grpc", key).chat(hi)), await failure(world.gw.client("grpc-web", key).chat(hi)), await failure(drained())];
+    for (const err of reads) {
+      expect(err.code).toBe(Code.ResourceExhausted);
+      expect(err.metadata.get("retry-after")).toMatch(/^\d+$/);
+      expect(err.metadata.get("x-request-id")).toMatch(/^\S+$/);
+    }
   });
 
   it("is refused on Connect before its body is even read: the answer comes while the body is still on its way", async () => {

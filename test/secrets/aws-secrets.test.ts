@@ -14,11 +14,11 @@ import { AwsVersionNumbers } from "../../src/secrets/aws-version-numbers.js";
 import { migrate } from "../../src/store/migrations.js";
 import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { LogCapture, MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+import { LogCapture, MASTER_KEY, type TestGateway } from "../support/gateway.js";
 import { requireService } from "../support/require-service.js";
 import { tempDir } from "../support/stores.js";
-import { adminClient, credentials, hello } from "./support/admin.js";
-import { AwsAdmin, awsEnv } from "./support/aws.js";
+import { adminClient, credentials, credentialStates, hello } from "./support/admin.js";
+import { AwsAdmin, awsEnv, startAwsKeyGateway } from "./support/aws.js";
 import { eventually, unique } from "./support/bao.js";
 import { keysServing } from "./support/traffic.js";
 
@@ -175,16 +175,8 @@ describe("AWS version labels drive the canary rotation", () => {
   const name = (version: number) => `providers/openai/credentials/primary@v${version}`;
   let fake: OpenAIFake;
   let gw: TestGateway | undefined;
-  const states = async (gateway: TestGateway) => new Map([...(await credentials(adminClient(gateway), "openai")).byName].map(([key, c]) => [key, c.state]));
-  const start = () =>
-    startGateway(
-      { ...env, SWITCHBOARD_DATA_DIR: dataDir },
-      {
-        providers: { openai: { base_url: fake.baseUrl, timeout_ms: 1_500, keys: [{ id: "primary", secret: `aws-sm:${id}#api_key`, weight: 1 }] } },
-        secrets: { aws: { refresh_ms: 200 } },
-        key_pool: { canary_share: 0.3, promote_after: 5 },
-      },
-    );
+  const states = credentialStates;
+  const start = () => startAwsKeyGateway(env, dataDir, fake.baseUrl, id);
   const callUntilJudged = async (gateway: TestGateway, version: number) => {
     for (let i = 0; i < 300 && (await states(gateway)).get(name(version)) === CredentialState.STANDBY; i++) await gateway.client().chat(hello).catch(() => undefined);
   };

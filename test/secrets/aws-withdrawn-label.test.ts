@@ -7,11 +7,11 @@ import { UpdateSecretVersionStageCommand } from "@aws-sdk/client-secrets-manager
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialState } from "../../gen/ts/switchboard/v1/admin_providers_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { startGateway, type TestGateway } from "../support/gateway.js";
+import type { TestGateway } from "../support/gateway.js";
 import { requireService } from "../support/require-service.js";
 import { tempDir } from "../support/stores.js";
-import { adminClient, credentials, hello } from "./support/admin.js";
-import { AwsAdmin, awsEnv } from "./support/aws.js";
+import { adminClient, credentials, credentialStates, hello } from "./support/admin.js";
+import { AwsAdmin, awsEnv, startAwsKeyGateway } from "./support/aws.js";
 import { eventually, unique } from "./support/bao.js";
 import { keysServing } from "./support/traffic.js";
 
@@ -29,16 +29,8 @@ describe("a version whose AWSPENDING label is taken off", () => {
   let fake: OpenAIFake;
   let running: TestGateway | undefined;
   const versionIds: string[] = [];
-  const states = async (gw: TestGateway) => new Map([...(await credentials(adminClient(gw), "openai")).byName].map(([key, c]) => [key, c.state]));
-  const start = () =>
-    startGateway(
-      { ...env, SWITCHBOARD_DATA_DIR: dataDir },
-      {
-        providers: { openai: { base_url: fake.baseUrl, timeout_ms: 1_500, keys: [{ id: "primary", secret: `aws-sm:${id}#api_key`, weight: 1 }] } },
-        secrets: { aws: { refresh_ms: 200 } },
-        key_pool: { canary_share: 0.3, promote_after: 5 },
-      },
-    );
+  const states = credentialStates;
+  const start = () => startAwsKeyGateway(env, dataDir, fake.baseUrl, id);
   const removePending = (versionId: string) => aws.secrets.send(new UpdateSecretVersionStageCommand({ SecretId: id, VersionStage: "AWSPENDING", RemoveFromVersionId: versionId }));
 
   beforeAll(async () => {

@@ -10,7 +10,7 @@ import { CANARY_ON_TRIAL } from "../../src/secrets/canary-on-trial.js";
 import { failure } from "../support/failure.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { tempDir } from "../support/stores.js";
-import { adminClient, credentials } from "./support/admin.js";
+import { adminClient, credentialStates } from "./support/admin.js";
 
 const name = (id: string) => `providers/openai/credentials/${id}`;
 
@@ -18,7 +18,7 @@ describe("StageKey: one canary at a time per key", () => {
   const dataDir = tempDir("sb-one-canary-");
   const env = { SWITCHBOARD_DATA_DIR: dataDir, OPENAI_API_KEY: "sk-first-0123456789", OPENAI_API_KEY_NEXT: "sk-next-0123456789", OPENAI_API_KEY_LATER: "sk-later-0123456789" };
   let gw: TestGateway | undefined;
-  const states = async () => new Map([...(await credentials(adminClient(gw!), "openai")).byName].map(([key, c]) => [key, c.state]));
+  const states = () => credentialStates(gw!);
   const stage = (credentialId: string, secretRef: string) => adminClient(gw!).stageKey({ parent: "providers/openai", credentialId, secretRef, replaces: name("env") });
 
   beforeAll(async () => {

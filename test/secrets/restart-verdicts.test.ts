@@ -9,7 +9,7 @@ import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { requireService } from "../support/require-service.js";
 import { tempDir } from "../support/stores.js";
-import { adminClient, calls, credentials, hello, requestsByKey } from "./support/admin.js";
+import { calls, credentialStates, hello, requestsByKey } from "./support/admin.js";
 import { BaoAdmin, eventually, unique } from "./support/bao.js";
 
 describe("canary verdicts across a restart", () => {
@@ -34,8 +34,7 @@ describe("canary verdicts across a restart", () => {
         key_pool: { canary_share: 0.5, promote_after: 50 },
       },
     );
-  const states = async (gateway: TestGateway) =>
-    new Map([...(await credentials(adminClient(gateway), "openai")).byName].map(([key, credential]) => [key, credential.state]));
+  const states = credentialStates;
 
   beforeAll(async () => {
     bao = new BaoAdmin(requireService("SWITCHBOARD_TEST_VAULT_ADDR"), requireService("SWITCHBOARD_TEST_VAULT_TOKEN"));

@@ -16,7 +16,7 @@ import { ROTATION_HELD_BY_POOL_KEY, ROTATIONS_WITHOUT_PROVIDER, UNRESTORED_ROTAT
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { tempDir } from "../support/stores.js";
-import { adminClient, calls, credentials, requestsByKey } from "./support/admin.js";
+import { adminClient, calls, credentialStates, requestsByKey } from "./support/admin.js";
 
 const vendorKey = (label: string) => `sk-${label}-${randomBytes(12).toString("hex")}`;
 const name = (id: string) => `providers/openai/credentials/${id}`;
@@ -51,7 +51,7 @@ describe("a rotated key put where the configured key is read, across restarts", 
     gw = await startGateway({ ...space, OPENAI_BASE_URL: fake.baseUrl, ...env }, file);
     return gw;
   };
-  const states = async () => new Map([...(await credentials(adminClient(gw!), "openai")).byName].map(([key, c]) => [key, c.state]));
+  const states = () => credentialStates(gw!);
   const keysSeen = async (n: number) => {
     const from = fake.requests.length;
     expect((await calls(gw!, n)).failed).toEqual([]);

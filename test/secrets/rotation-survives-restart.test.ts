@@ -11,7 +11,7 @@ import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { UNRESTORED_ROTATION } from "../../src/secrets/provider-pools.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { storeEnv, tempDir, type StoreKind } from "../support/stores.js";
-import { adminClient, calls, credentials, requestsByKey } from "./support/admin.js";
+import { adminClient, calls, credentialStates, requestsByKey } from "./support/admin.js";
 
 const vendorKey = (label: string) => `sk-${label}-${randomBytes(12).toString("hex")}`;
 
@@ -49,7 +49,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("an admin API rotation across r
     );
     return gw;
   };
-  const states = async () => new Map([...(await credentials(adminClient(gw!), "openai")).byName].map(([key, c]) => [key, c.state]));
+  const states = () => credentialStates(gw!);
   /** The vendor keys the fake saw on `n` calls. */
   const keysSeen = async (n: number) => {
     const from = fake.requests.length;

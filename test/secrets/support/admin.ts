@@ -18,6 +18,11 @@ export async function credentials(admin: Client<typeof AdminService>, provider: 
   return { byName: new Map(found.credentials.map((c) => [c.name, c])), json: toJsonString(ListProvidersResponseSchema, answer) };
 }
 
+/** Each of a provider's credentials' state, by resource name (the master key's view). */
+export async function credentialStates(gw: TestGateway, provider = "openai"): Promise<Map<string, ProviderCredential["state"]>> {
+  return new Map([...(await credentials(adminClient(gw), provider)).byName].map(([name, credential]) => [name, credential.state]));
+}
+
 export const hello = { model: "gpt-4o-mini", messages: [{ role: Role.USER, content: "hi" }] };
 
 /** Upstream requests per vendor key since `from` (an index into the fake's request log). */

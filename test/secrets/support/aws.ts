@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { startGateway, type TestGateway } from "../../support/gateway.js";
 
 /**
  * What a gateway needs to reach AWS on the test's moto server: a region, the
@@ -48,4 +49,19 @@ export class AwsAdmin {
     this.secrets.destroy();
     this.kms.destroy();
   }
+}
+
+/**
+ * A gateway whose one OpenAI key is the AWS secret `secretId` (`api_key`), polled every 200 ms, its canaries
+ * taking 30% and promoted after 5 good calls: the setting the AWS rotation tests share.
+ */
+export function startAwsKeyGateway(env: Record<string, string>, dataDir: string, vendorUrl: string, secretId: string): Promise<TestGateway> {
+  return startGateway(
+    { ...env, SWITCHBOARD_DATA_DIR: dataDir },
+    {
+      providers: { openai: { base_url: vendorUrl, timeout_ms: 1_500, keys: [{ id: "primary", secret: `aws-sm:${secretId}#api_key`, weight: 1 }] } },
+      secrets: { aws: { refresh_ms: 200 } },
+      key_pool: { canary_share: 0.3, promote_after: 5 },
+    },
+  );
 }

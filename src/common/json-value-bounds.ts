@@ -44,6 +44,16 @@ export function jsonValueViolations(fields: Iterable<readonly [field: string, va
   return violations;
 }
 
+/** Refuses, through the surface's `reject`, the first of jsonValueViolations' findings: counted before anything else walks the values. */
+export function rejectOutsized(
+  fields: Iterable<readonly [field: string, value: unknown]>,
+  reject: (field: string, problem: string) => never,
+  limits: JsonValueLimits = REQUEST_LIMITS,
+): void {
+  const [outsized] = jsonValueViolations(fields, limits);
+  if (outsized) reject(outsized.field, outsized.description);
+}
+
 /** A budget for jsonValueViolations: each value's depth, the nodes of all of them, and what the one past them is told. */
 export interface JsonValueLimits {
   depth: number;

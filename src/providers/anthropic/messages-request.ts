@@ -13,7 +13,7 @@ import { BETA_HEADER } from "./original-request.js";
 import { reasoningText } from "./wire.js";
 import { systemPlacementProblem } from "./system-messages.js";
 import { ownEntry } from "../../common/own-entry.js";
-import { fieldsOf, jsonValueViolations } from "../../common/json-value-bounds.js";
+import { fieldsOf, rejectOutsized } from "../../common/json-value-bounds.js";
 import { checkBlockFields, checkSourceFields, conversationJson, CONVERSATION_LIMITS } from "./conversation-fields.js";
 
 export interface AnthropicMessagesRequest {
@@ -37,12 +37,9 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   const body = read.object(raw, "body", true);
   if (!Array.isArray(body.messages)) read.reject("messages", "must be an array");
   checkCallSize(body.messages, { field: "messages", items: "messages", blocks: ["content", "content.content"] }, read.reject);
-  // Counted before anything else walks them (json-value-bounds.ts).
-  const [outsized] = jsonValueViolations(freeFormJson(body));
-  if (outsized) read.reject(outsized.field, outsized.description);
+  rejectOutsized(freeFormJson(body), read.reject);
   // The conversation's own (tool call inputs above all) have a budget of their own, sized to long agent sessions.
-  const [crowded] = jsonValueViolations(conversationJson(body.messages as JsonValue[]), CONVERSATION_LIMITS);
-  if (crowded) read.reject(crowded.field, crowded.description);
+  rejectOutsized(conversationJson(body.messages as JsonValue[]), read.reject, CONVERSATION_LIMITS);
   if (options.maxTokensRequired && (body.max_tokens === undefined || body.max_tokens === null)) read.reject("max_tokens", "is required");
   const system = readSystem(body.system);
   // Where a system message may stand depends on its neighbours' roles.

@@ -26,7 +26,7 @@ import { readResponseFormatOf } from "../openai/tools.js";
 import { blockOfEncrypted } from "./reasoning-items.js";
 import { strictModeTakesAsIs } from "./strict-schema.js";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../../common/json-nesting.js";
-import { fieldsOf, jsonValueViolations, memberOf } from "../../common/json-value-bounds.js";
+import { fieldsOf, rejectOutsized, memberOf } from "../../common/json-value-bounds.js";
 import { excerpt } from "../../common/excerpt.js";
 import { ownEntry } from "../../common/own-entry.js";
 
@@ -107,9 +107,7 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   const body = read.object(raw, "body", true);
   for (const [field, why] of Object.entries(REFUSED)) if (body[field] !== undefined && body[field] !== null) read.reject(field, why);
   if (read.boolean(body.background, "background")) read.reject("background", "background responses are not supported: stream the response instead");
-  // Counted before anything else walks them (json-value-bounds.ts).
-  const [outsized] = jsonValueViolations(freeFormJson(body));
-  if (outsized) read.reject(outsized.field, outsized.description);
+  rejectOutsized(freeFormJson(body), read.reject);
   const instructions = read.string(body.instructions, "instructions");
   const text = read.object(body.text, "text");
   const format = readFormat(text.format);

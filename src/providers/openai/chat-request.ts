@@ -4,7 +4,7 @@ import { create, type JsonObject } from "@bufbuild/protobuf";
 import type { ModelTraits } from "../model-traits.js";
 import { ChatRequestSchema, type ChatRequest } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { INT32_MAX } from "../../common/contract.js";
-import { fieldsOf, jsonValueViolations, memberOf } from "../../common/json-value-bounds.js";
+import { fieldsOf, rejectOutsized, memberOf } from "../../common/json-value-bounds.js";
 import type { ChatParams } from "../provider.js";
 import { checkCallSize } from "../call-size.js";
 import { readChatOnlyFields } from "./chat-only-fields.js";
@@ -82,9 +82,7 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   if (!Array.isArray(body.messages)) read.reject("messages", "must be an array");
   checkCallSize(body.messages, { field: "messages", items: "messages", blocks: ["content", "tool_calls", "reasoning_details"] }, read.reject);
   if (body.n !== undefined && body.n !== null && body.n !== 1) read.reject("n", ONE_ANSWER);
-  // Counted before anything else walks them (json-value-bounds.ts).
-  const [outsized] = jsonValueViolations(freeFormJson(body));
-  if (outsized) read.reject(outsized.field, outsized.description);
+  rejectOutsized(freeFormJson(body), read.reject);
   const vendorOptions: JsonObject = {};
   for (const [key, value] of Object.entries(body)) if (!KNOWN.has(key)) vendorOptions[key] = value;
   readChatOnlyFields(vendorOptions, read);

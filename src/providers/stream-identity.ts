@@ -1,9 +1,10 @@
 // What a stream's decoder says of the answer it reads, for vendors that name
 // it in one event (Anthropic's message_start) or repeat it on every chunk
-// (Gemini, DashScope, Qianfan): the vendor's id and the model as the vendor
-// named it, on the first delta and again at the end, so that a surface names
-// every chunk as the vendor did from the first (ChatDelta.id, vendor_model).
-import { vendorIdentityOf } from "./openai/answer-identity.js";
+// (OpenAI, Gemini, DashScope, Qianfan): the vendor's id and the model as the
+// vendor named it (with OpenAI's tier and fingerprint), on the first delta and
+// again at the end, so that a surface names every chunk as the vendor did from
+// the first (ChatDelta.id, vendor_model).
+import { vendorIdentityOf, type IdentityFields } from "./openai/answer-identity.js";
 import type { ChatStreamDelta, ChatStreamEvent, VendorIdentity } from "./provider.js";
 
 export class StreamIdentity {
@@ -17,13 +18,13 @@ export class StreamIdentity {
   }
 
   /**
-   * What a vendor event says of the answer. Both are metadata: one that is
+   * What a vendor event says of the answer. All are metadata: one that is
    * empty or no string is left out, rather than failing the answer. The first
-   * said is kept, so that the first delta and the end name the answer alike.
+   * said of each is kept, so that the first delta and the end name the answer alike.
    */
-  heard(id: unknown, model?: unknown): void {
+  heard(id: unknown, answer: IdentityFields = {}): void {
     if (!this.heardId && typeof id === "string" && id) this.heardId = id;
-    if (this.identity.vendorModel === undefined) this.identity = vendorIdentityOf({ model });
+    this.identity = { ...vendorIdentityOf(answer), ...this.identity };
   }
 
   /** `events`, with the stream's first delta (when among them) carrying the id and model heard by then. */

@@ -114,7 +114,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
     const event = eventObject(sse.data, this.ctx) as AnthropicEvent;
     switch (event.type ?? sse.event) {
       case "message_start":
-        this.identity.heard(event.message?.id, event.message?.model);
+        this.identity.heard(event.message?.id, { model: event.message?.model });
         this.usage = mergedUsage({}, event.message?.usage);
         this.promptUsage = fromAnthropicUsage(event.message?.usage).usage;
         return [];

@@ -32,7 +32,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
       const code = chunk.error.code;
       throw fromGoogleError(this.ctx, typeof code === "number" && code >= 400 && code <= 599 ? code : 500, chunk.error);
     }
-    this.identity.heard(chunk.responseId, chunk.modelVersion);
+    this.identity.heard(chunk.responseId, { model: chunk.modelVersion });
     if (chunk.usageMetadata !== undefined && chunk.usageMetadata !== null) this.usage = chunk.usageMetadata;
     const candidate = chunk.candidates?.[0];
     if (!candidate) {

@@ -59,7 +59,7 @@ export class ResponsesStreamDecoder implements StreamDecoder {
       case "response.created":
       case "response.in_progress": {
         const response = vendorObject(event.response, "response", this.ctx);
-        this.identity.heard(response.id, response.model);
+        this.identity.heard(response.id, { model: response.model });
         return [];
       }
       case "response.output_text.delta":

@@ -5,9 +5,10 @@ import type { ChatDelta, ChatSummary } from "../../../gen/ts/switchboard/v1/ai_s
 import { FinishReason, ToolCallDeltaSchema, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder } from "../codec.js";
 import { eventJson, streamCutShort } from "../codec-errors.js";
-import type { ChatStreamDelta, ChatStreamEvent, VendorIdentity } from "../provider.js";
+import type { ChatStreamDelta, ChatStreamEvent } from "../provider.js";
 import { vendorArray, vendorIndex, vendorObject, vendorString } from "../vendor-fields.js";
-import { toOpenAIIdentity, vendorIdentityOf } from "./answer-identity.js";
+import { StreamIdentity } from "../stream-identity.js";
+import { toOpenAIIdentity } from "./answer-identity.js";
 import { openAIStreamError, type OpenAIStreamErrorBody } from "./errors.js";
 import { fromOpenAILogprobs, toOpenAILogprobs } from "./logprobs.js";
 import { answeredLegacyCallId, toLegacyDelta, toLegacyFinishReason } from "./legacy-functions.js";
@@ -50,10 +51,7 @@ interface ChatCompletionChunk {
  * them; the end says them again.
  */
 export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
-  let id = "";
-  let identity: VendorIdentity = {};
-  /** Whether a delta went out: the identity is read from the chunks until then (every chunk repeats it). */
-  let announced = false;
+  const identity = new StreamIdentity();
   let reason: string | undefined;
   let refused = false;
   // The last usage sent counts; it is read (and checked) once, at the end.
@@ -78,9 +76,7 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
       if (event.data === "") return [];
       const chunk = eventJson(event.data, ctx) as ChatCompletionChunk;
       if (chunk.error) throw openAIStreamError(ctx, chunk.error);
-      // The answer's id is metadata: one of the wrong type is left out, as the whole answer's reader does.
-      if (typeof chunk.id === "string" && chunk.id) id = chunk.id;
-      if (!announced) identity = { ...identity, ...vendorIdentityOf(chunk) };
+      identity.heard(chunk.id, chunk);
       if (chunk.usage !== undefined && chunk.usage !== null) usage = { raw: chunk.usage, path: "usage" };
       const choice = chunk.choices?.[0];
       if (!choice) return [];
@@ -106,7 +102,7 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
       if (delta.function_call !== undefined && delta.function_call !== null) {
         const fn = vendorObject(delta.function_call, "choices[0].delta.function_call", ctx);
         // The first fragment carries the call's id, as tool_calls' first fragment does.
-        const callId = legacyCalled ? "" : answeredLegacyCallId(id);
+        const callId = legacyCalled ? "" : answeredLegacyCallId(identity.id);
         legacyCalled = true;
         toolCalls.push(
           create(ToolCallDeltaSchema, {
@@ -122,18 +118,13 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
       if (content === "" && toolCalls.length === 0 && reasoning === "" && refusal === "" && !scored) return [];
       const out: ChatStreamDelta = { type: "delta", content, toolCalls, reasoning: reasoning || undefined, refusal: refusal || undefined };
       if (scored) out.logprobs = logprobs;
-      if (!announced) {
-        announced = true;
-        if (id) out.id = id;
-        Object.assign(out, identity);
-      }
-      return [out];
+      return identity.announce([out]);
     },
     finish() {
       // Without [DONE], a finish reason still says the answer is whole (some compatible servers close without it).
       if (!done && reason === undefined) throw streamCutShort(ctx);
       const read = usage ? fromOpenAIUsage(usage.raw, usage.path) : { usage: undefined };
-      return { type: "end", id, finishReason: finishReason(), usage: read.usage, usageFault: read.fault, ...identity };
+      return { type: "end", ...identity.said(), finishReason: finishReason(), usage: read.usage, usageFault: read.fault };
     },
   };
 }

@@ -4,7 +4,8 @@ import { estimatedUsage, type ChatPrompt } from "./usage-estimate.js";
 
 /**
  * What a stream's vendor told of its usage before its end (ChatStreamDelta.usage:
- * Anthropic's message_start counts the prompt, with its cache reads and writes),
+ * Anthropic's message_start counts the prompt, with its cache reads and writes;
+ * Gemini, DashScope and Qianfan repeat a running usage, src/providers/running-usage.ts),
  * the latest kept. Only the serving attempt's deltas reach the gateway (the
  * first one ends failover), so what is heard is that attempt's.
  */

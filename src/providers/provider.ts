@@ -147,8 +147,8 @@ export type ChatStreamDelta = {
   /**
    * The vendor's usage so far, where it tells it before the end: Anthropic's
    * message_start counts the prompt (its cache reads and writes too) on the
-   * first delta; a vendor that repeats a running usage may put it on every
-   * delta, the latest standing. A stream cut before the end is charged these
+   * first delta; one that repeats a running usage on every chunk tells it on
+   * the first delta after it counted the prompt (running-usage.ts). A stream cut before the end is charged these
    * prompt counts rather than an estimate (src/gateway/heard-usage.ts); the
    * end's usage is still the answer's.
    */

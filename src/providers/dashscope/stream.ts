@@ -5,6 +5,7 @@ import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import { fromOpenAIFinishReason } from "../openai/usage.js";
 import type { ChatStreamEvent } from "../provider.js";
+import { RunningUsage } from "../running-usage.js";
 import { StreamIdentity } from "../stream-identity.js";
 import { dashScopeError, generationError, parseDashScopeError } from "./errors.js";
 import { fromDashScopeUsage, isTerminal, type DashScopeGeneration, type DashScopeToolCall } from "./wire.js";
@@ -25,6 +26,7 @@ export class DashScopeStreamDecoder implements StreamDecoder {
   /** Tool call positions already announced (id and name sent). */
   private readonly announced = new Set<number>();
   private readonly identity = new StreamIdentity();
+  private readonly running = new RunningUsage(fromDashScopeUsage);
   /** The last chunk's usage as sent, read (and checked) once, at the end. */
   private usage: unknown;
   private finishReason: FinishReason | undefined;
@@ -53,7 +55,7 @@ export class DashScopeStreamDecoder implements StreamDecoder {
     const deltas = this.toolCallDeltas(vendorArray(message?.tool_calls, "output.choices[0].message.tool_calls", this.ctx) as DashScopeToolCall[]);
     if (isTerminal(choice.finish_reason)) this.finishReason = fromOpenAIFinishReason(choice.finish_reason);
     if (content === "" && reasoning === "" && deltas.length === 0) return [];
-    return this.identity.announce([{ type: "delta", content, toolCalls: deltas, reasoning: reasoning || undefined }]);
+    return this.running.tell(this.identity.announce([{ type: "delta", content, toolCalls: deltas, reasoning: reasoning || undefined }]), chunk.usage);
   }
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {

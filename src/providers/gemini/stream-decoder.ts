@@ -3,6 +3,7 @@ import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamEvent } from "../provider.js";
+import { RunningUsage } from "../running-usage.js";
 import { StreamIdentity } from "../stream-identity.js";
 import { fromGoogleError, noCandidate } from "./errors.js";
 import { fromGeminiFinishReason, fromGeminiParts, fromGeminiUsage, type GeminiResponse } from "./wire.js";
@@ -18,6 +19,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
   /** Gemini closes the stream after its last chunk: the decoder reads until then. */
   readonly done = false;
   private readonly identity = new StreamIdentity();
+  private readonly running = new RunningUsage(fromGeminiUsage);
   private tools = 0;
   private reason: string | undefined;
   // Usage comes on many chunks, each a running total: the last one counts, read (and checked) once, at the end.
@@ -46,7 +48,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
     if (candidate.finishReason) this.reason = candidate.finishReason;
     if (text === "" && toolCalls.length === 0 && reasoning === "") return [];
     const fragments = toolCalls.map((call, position) => create(ToolCallDeltaSchema, { index: first + position, id: call.id, name: call.name, argumentsFragment: call.arguments }));
-    return this.identity.announce([{ type: "delta", content: text, toolCalls: fragments, reasoning: reasoning || undefined }]);
+    return this.running.tell(this.identity.announce([{ type: "delta", content: text, toolCalls: fragments, reasoning: reasoning || undefined }]), chunk.usageMetadata);
   }
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {

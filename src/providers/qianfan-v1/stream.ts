@@ -5,6 +5,7 @@ import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import { fromOpenAIUsage } from "../openai/usage.js";
 import type { ChatStreamEvent } from "../provider.js";
+import { RunningUsage } from "../running-usage.js";
 import { StreamIdentity } from "../stream-identity.js";
 import { hasErrorCode, qianfanError } from "./errors.js";
 import { fromQianfanFinishReason, madeUpToolCallId, type QianfanChatAnswer, type QianfanEnding, type QianfanFunctionCall } from "./wire.js";
@@ -19,6 +20,7 @@ import { fromQianfanFinishReason, madeUpToolCallId, type QianfanChatAnswer, type
  */
 export class QianfanStreamDecoder implements StreamDecoder {
   private readonly identity = new StreamIdentity();
+  private readonly running = new RunningUsage(fromOpenAIUsage);
   /** The last reason sent, and whether any chunk said the answer was cut or the input unsafe. */
   private readonly ending: Required<QianfanEnding> = { finish_reason: "", is_truncated: false, need_clear_history: false };
   /** The last usage sent that counts tokens (or the first, while none has), read (and checked) once, at the end. */
@@ -57,7 +59,7 @@ export class QianfanStreamDecoder implements StreamDecoder {
       const whole = this.functionCall;
       if (whole) events.push({ type: "delta", content: "", toolCalls: [this.toolCall(whole)], reasoning: whole.thoughts || undefined });
     }
-    return this.identity.announce(events);
+    return this.running.tell(this.identity.announce(events), answer.usage);
   }
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {

@@ -108,6 +108,12 @@ describe("DashScope codec: streams", () => {
     expect(end).toEqual({ type: "end", id: events[0].data.request_id, finishReason: FinishReason.STOP, usage: expect.objectContaining({ promptTokens: 287, completionTokens: 3, totalTokens: 290 }) });
   });
 
+  it("tells the prompt's count on the first delta, for a stream cut before its end (running-usage.ts)", () => {
+    const { deltas } = decoded(fixture("stream-incremental.json").events);
+    expect(deltas[0].usage).toMatchObject({ promptTokens: 287, completionTokens: 1 });
+    expect(deltas.slice(1).map((delta) => delta.usage)).toEqual(deltas.slice(1).map(() => undefined));
+  });
+
   it("trusts incremental_output: chunks that repeat the text so far are new text all the same (ha, ha, ha! is hahaha!)", () => {
     const { deltas, end } = decoded(fixture("stream-repeating-increments.json").events);
     expect(deltas.map((delta) => delta.content).join("")).toBe("hahaha!");

@@ -201,6 +201,11 @@ describe("Gemini codec: streams", () => {
     expect(end.usage).toMatchObject({ promptTokens: 4, completionTokens: 8, totalTokens: 12, reasoningTokens: 5 });
   });
 
+  it("tells the prompt's count on the first delta, for a stream cut before its end (running-usage.ts)", () => {
+    const { deltas } = stream("stream-text.json");
+    expect(deltas.map((delta) => delta.usage?.promptTokens)).toEqual([4, undefined, undefined]);
+  });
+
   it("streams function calls whole, numbered across chunks, the signature in the id, ending with TOOL_CALLS", () => {
     const { deltas, end } = stream("stream-function-calls.json");
     expect(textOf(deltas)).toBe("");

@@ -151,6 +151,11 @@ describe("Qianfan v1 codec: streams", () => {
     expect(end).toEqual({ type: "end", id: events[0].data.id, finishReason: FinishReason.STOP, usage: expect.objectContaining({ promptTokens: 4, completionTokens: 3, totalTokens: 7 }) });
   });
 
+  it("tells the prompt's count on the first delta, for a stream cut before its end (running-usage.ts)", () => {
+    const { deltas } = decoded(fixture("stream-text.json").events);
+    expect(deltas.map((delta) => delta.usage?.promptTokens)).toEqual([4, undefined, undefined, undefined, undefined]);
+  });
+
   it("keeps the last usage that counts tokens when the is_end chunk says 0/0 (one-api keeps the last non-zero)", () => {
     const { deltas, end } = decoded(fixture("stream-zero-usage-at-end.json").events);
     expect(deltas.map((delta) => delta.content).join("")).toBe("Hello there, how can I help you today?");

@@ -29,7 +29,7 @@ export interface CallCachePolicy {
 export type BypassReason = "mode_off" | "not_deterministic" | "no_store";
 
 /** Why an answer is not kept (a metric's label). */
-export type NotStoredReason = "refusal" | "content_filter" | "length" | "tool_calls" | "unfinished" | "fallback";
+export type NotStoredReason = "refusal" | "content_filter" | "length" | "tool_calls" | "unfinished" | "empty" | "fallback";
 
 /** The route a call's policy comes from: its settings, and a name for it that stays the same across restarts and instances. */
 interface ServingRoute {
@@ -86,6 +86,8 @@ export class CachePolicy {
     // No finish reason (a stream that ended without one) or one the gateway does not know (Gemini's MALFORMED_FUNCTION_CALL, …):
     // not a clean answer, and a retry must be able to get another.
     if (!FINISHED.has(answer.finishReason)) return "unfinished";
+    // An answer that says nothing (reasoning alone says nothing to the caller) is the one a caller asks again for.
+    if (answer.message.content === "" && answer.message.toolCalls.length === 0) return "empty";
     // A fallback's answer is not what the key names: the route's own model may be back next time.
     if (answer.served.provider !== primary.provider || answer.served.upstreamModel !== primary.upstreamModel) return "fallback";
     return undefined;

@@ -92,6 +92,7 @@ async function ownRedis(deps: ResponseCacheDeps): Promise<RedisLink | undefined>
     prefix: deps.redisPrefix,
     logger: deps.logger.child({ component: "response cache" }),
     whileDown: "the response cache is served from this instance's memory only",
+    whileUp: "the response cache is shared across instances",
   });
   await link.connect();
   return link;

@@ -22,6 +22,8 @@ export interface RedisLinkOptions {
   onStateChange?: (up: boolean, reason: string, unservedSlots?: string) => void;
   /** What its callers do while Redis is unreachable, for the log line that says it is ("limits … (policy: fail open)"). */
   whileDown?: string;
+  /** What Redis being reachable gives its callers, for the log line that says it is. */
+  whileUp?: string;
   /** A command slower than this fails (and the caller falls back to its policy). */
   commandTimeoutMs?: number;
 }
@@ -200,7 +202,8 @@ export class RedisLink {
       this.options.logger.warn({ slots }, `${reason} (a shard's master and replicas are all unreachable): for keys in them, ${whileDown}`);
       this.options.onStateChange?.(false, reason, slots);
     } else {
-      this.options.logger.info({ redis: this.target.kind }, "Redis reachable: limits, spend counters and revocations are shared");
+      const whileUp = this.options.whileUp ?? "limits, spend counters and revocations are shared";
+      this.options.logger.info({ redis: this.target.kind }, `Redis reachable: ${whileUp}`);
       this.options.onStateChange?.(true, this.lastReason);
     }
   }

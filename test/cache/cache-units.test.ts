@@ -260,6 +260,14 @@ describe("the cache policy", () => {
     expect(policy.notStorable({ ...answer, finishReason: FinishReason.LENGTH }, openai, route)).toBeUndefined();
   });
 
+  it("keeps no answer that says nothing, though the vendor finished it: asking again is how a caller gets one that does", () => {
+    const says = (message: Record<string, unknown>) => ({ ...answer, message: create(MessageSchema, { ...answer.message, ...message }) });
+    expect(policy.notStorable(says({ content: "" }), openai, DEFAULT_CACHE.defaults)).toBe("empty");
+    expect(policy.notStorable(says({ content: "", reasoningContent: "The user wants nothing." }), openai, DEFAULT_CACHE.defaults)).toBe("empty");
+    const toolCall = says({ content: "", toolCalls: [{ id: "call_1", name: "lookup", arguments: "{}" }] });
+    expect(policy.notStorable({ ...toolCall, finishReason: FinishReason.TOOL_CALLS }, openai, { ...DEFAULT_CACHE.defaults, toolCalls: true })).toBeUndefined();
+  });
+
   it("gives each route that shares its answers a partition of its own", () => {
     const shared = { ...DEFAULT_CACHE.defaults, share: "route" as const };
     const twoRoutes = new CachePolicy(

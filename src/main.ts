@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import cluster from "node:cluster";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packageRoot } from "./common/package-root.js";
 import { bootstrapAuth, filePepperNotice, masterKeyReplacementNotice, weakMasterKeyNotice } from "./auth/bootstrap.js";
 import { showGeneratedMasterKey } from "./auth/generated-master-key-notice.js";
 import { cacheCommand } from "./cli/cache-command.js";
@@ -24,9 +27,15 @@ commands:
   keys      create, list, update or revoke gateway keys on a running gateway (switchboard keys help)
   usage     requests, tokens and cost from the usage ledger (switchboard usage --since 7d --by provider)
   cache     purge cached answers on a running gateway (switchboard cache purge --key ID | --team T | --model M)
-  help      show this text
+  help      show this text (--version: the gateway's version)
 
 configuration: environment variables and an optional YAML file in SWITCHBOARD_CONFIG (see README).`;
+
+const SERVE_USAGE = `usage: switchboard serve
+
+Starts the gateway. It takes no arguments: it is configured by environment
+variables (PORT, HOST, SWITCHBOARD_DATA_DIR, SWITCHBOARD_MASTER_KEY, the vendors'
+keys, …) and the optional YAML file named by SWITCHBOARD_CONFIG (see README).`;
 
 async function serve(): Promise<void> {
   const config = loadConfig();
@@ -109,7 +118,7 @@ async function main(argv: string[]): Promise<void> {
   const command = argv[0] ?? "serve";
   switch (command) {
     case "serve":
-      return serve();
+      return serveCommand(argv.slice(1));
     case "secrets":
       process.exitCode = await secretsCommand(argv.slice(1));
       return;
@@ -127,10 +136,35 @@ async function main(argv: string[]): Promise<void> {
     case "-h":
       console.log(USAGE);
       return;
+    case "--version":
+    case "-v":
+      console.log(gatewayVersion());
+      return;
     default:
       console.error(`unknown command "${command}"\n\n${USAGE}`);
       process.exitCode = 2;
   }
+}
+
+/**
+ * `serve`, which takes no arguments: a flag it does not read (`--port 9000`)
+ * must not start a gateway on a port the operator did not ask for, nor
+ * `--help` one that writes a master key into the working directory.
+ */
+async function serveCommand(args: string[]): Promise<void> {
+  if (args.length === 0) return serve();
+  if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
+    console.log(SERVE_USAGE);
+    return;
+  }
+  console.error(`"serve" takes no arguments, got "${args.join(" ")}"\n\n${SERVE_USAGE}`);
+  process.exitCode = 2;
+}
+
+/** The version in the gateway's package.json. */
+function gatewayVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string };
+  return manifest.version;
 }
 
 /** A line on stderr, masked as the logger masks its lines: an error may quote a store's answer, and stderr joins the same log pipeline. */

@@ -14,10 +14,13 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
-export const ADMIN_CONNECTION_HELP = `The command calls a running gateway's AdminService:
-  SWITCHBOARD_URL        the gateway's address (default http://127.0.0.1:$PORT, PORT defaulting to 8080)
+/** The variables that say which gateway an admin command calls, and as whom. */
+export const ADMIN_CONNECTION_VARIABLES = `  SWITCHBOARD_URL        the gateway's address (default http://127.0.0.1:$PORT, PORT defaulting to 8080)
   SWITCHBOARD_ADMIN_KEY  the master key or a gateway key with the admin scope
                          (SWITCHBOARD_MASTER_KEY is used when it is not set)`;
+
+export const ADMIN_CONNECTION_HELP = `The command calls a running gateway's AdminService:
+${ADMIN_CONNECTION_VARIABLES}`;
 
 /**
  * The operator CLI talks to a running gateway, not to the store: it works the
@@ -89,6 +92,11 @@ function withoutKey(message: string, env: NodeJS.ProcessEnv): string {
   if (!key) return message;
   const named = message.split(key).join("[admin key]");
   return redactAnswerText(named, named.length, undefined, [key]);
+}
+
+/** Whether a command line asks for help, wherever the flag stands (`keys create --help`). */
+export function asksForHelp(args: readonly string[]): boolean {
+  return args.includes("--help") || args.includes("-h");
 }
 
 /** A failure to report in one line, with the exit code to leave with. */

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ADMIN_CONNECTION_HELP, adminClient, CliError, runCli, type CliIo } from "./admin-client.js";
+import { ADMIN_CONNECTION_HELP, adminClient, asksForHelp, CliError, runCli, type CliIo } from "./admin-client.js";
 
 export const CACHE_USAGE = `usage: switchboard cache purge [options]
 
@@ -18,7 +18,7 @@ ${ADMIN_CONNECTION_HELP}`;
 
 /** `switchboard cache purge --key ID | --team TEAM | --model MODEL`. Returns the exit code. */
 export async function cacheCommand(args: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
-  if (args[0] === undefined || args[0] === "help" || args.includes("--help") || args.includes("-h")) {
+  if (args[0] === undefined || args[0] === "help" || asksForHelp(args)) {
     io.stdout.write(`${CACHE_USAGE}\n`);
     return args[0] === undefined ? 2 : 0;
   }

@@ -13,7 +13,7 @@ import {
 } from "../../gen/ts/switchboard/v1/admin_keys_pb.js";
 import { MAX_BUDGET_NANOS } from "../usage/budgets.js";
 import { moneyParts, NANOS_PER_UNIT } from "../usage/pricing.js";
-import { ADMIN_CONNECTION_HELP, adminClient, CliError, parseDuration, runCli, table, type CliIo } from "./admin-client.js";
+import { ADMIN_CONNECTION_HELP, adminClient, asksForHelp, CliError, parseDuration, runCli, table, type CliIo } from "./admin-client.js";
 import { formatMoney } from "./money.js";
 
 export const KEYS_USAGE = `usage: switchboard keys <command> [options]
@@ -73,7 +73,8 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 /** `switchboard keys create|list|get|update|revoke`. Returns the exit code. */
 export async function keysCommand(args: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   const [command, ...rest] = args;
-  if (!command || command === "help" || command === "--help" || command === "-h") {
+  // `keys create --help` asks for help too, not for a key named by flags.
+  if (!command || command === "help" || asksForHelp(args)) {
     io.stdout.write(`${KEYS_USAGE}\n`);
     return command ? 0 : 2;
   }

@@ -5,7 +5,7 @@ import { buildSecrets } from "../config/secrets-config.js";
 import { fingerprint } from "../secrets/credential.js";
 import { loadDataKey } from "../secrets/data-key.js";
 import { EncryptedFileStore } from "../secrets/encrypted-file-store.js";
-import { ADMIN_CONNECTION_HELP, adminClient, CliError, runCli, table } from "./admin-client.js";
+import { ADMIN_CONNECTION_VARIABLES, adminClient, asksForHelp, CliError, runCli, table } from "./admin-client.js";
 
 export const SECRETS_USAGE = `usage: switchboard secrets <command> [--store file|db]
 
@@ -25,7 +25,10 @@ secrets.key_file): 32 random bytes, base64 or hex. Refer to a secret as "file:NA
 --store db keeps secrets in the gateway's own database (SQLite, or the Postgres the
 instances share), each version under its own data key wrapped by the key-encryption
 key (SWITCHBOARD_SECRET_KEY, Vault Transit or AWS KMS). Refer to a secret as "db:NAME".
-${ADMIN_CONNECTION_HELP}`;
+
+--store file works on the file itself, with no gateway running. --store db calls
+a running gateway's AdminService:
+${ADMIN_CONNECTION_VARIABLES}`;
 
 export interface CommandIo {
   stdin: NodeJS.ReadStream;
@@ -39,6 +42,11 @@ const COMMANDS = new Set([...TAKES_NAME, "list", "rewrap"]);
 
 /** `switchboard secrets set|rotate|list|rm|rewrap [--store file|db]`. Returns the exit code. */
 export async function secretsCommand(args: string[], io: CommandIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  // `secrets set --help` asks for help too, not for a value on stdin.
+  if (asksForHelp(args)) {
+    io.stdout.write(`${SECRETS_USAGE}\n`);
+    return 0;
+  }
   let parsed: ReturnType<typeof parseSecretsArgs>;
   try {
     parsed = parseSecretsArgs(args);

@@ -3,7 +3,7 @@ import { durationMs, timestampDate, timestampFromMs } from "@bufbuild/protobuf/w
 import { create } from "@bufbuild/protobuf";
 import { GetUsageReportRequestSchema, UsageDimension, type GetUsageReportRequest, type UsageReportRow } from "../../gen/ts/switchboard/v1/admin_usage_pb.js";
 import { NANOS_PER_UNIT } from "../usage/pricing.js";
-import { ADMIN_CONNECTION_HELP, adminClient, CliError, parseMoment, runCli, table, type CliIo } from "./admin-client.js";
+import { ADMIN_CONNECTION_HELP, adminClient, asksForHelp, CliError, parseMoment, runCli, table, type CliIo } from "./admin-client.js";
 
 export const USAGE_USAGE = `usage: switchboard usage [options]
 
@@ -34,7 +34,7 @@ const DIMENSIONS: Record<string, UsageDimension> = {
 
 /** `switchboard usage --since 7d --by provider`. Returns the exit code. */
 export async function usageCommand(args: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
-  if (args[0] === "help" || args.includes("--help") || args.includes("-h")) {
+  if (args[0] === "help" || asksForHelp(args)) {
     io.stdout.write(`${USAGE_USAGE}\n`);
     return 0;
   }

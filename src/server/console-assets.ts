@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { dirname, extname, join, relative, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { extname, join, relative, sep } from "node:path";
 import { gzipSync } from "node:zlib";
+import { packageRoot } from "../common/package-root.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -69,9 +69,7 @@ export interface ConsoleAssets {
 
 /** The console as `npm run build:console` leaves it: dist/console beside package.json. */
 export function defaultConsoleDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, "dist", "console");
+  return join(packageRoot(), "dist", "console");
 }
 
 /**

@@ -21,10 +21,10 @@ export interface LandingSurfaces {
 /** The REST endpoints under the prefix, by the API they follow (as src/api's surfaces serve them). */
 const REST_ENDPOINTS = [
   "POST chat/completions (OpenAI)",
-  "POST responses (OpenAI Responses)",
+  "POST responses, GET|DELETE responses/{id}, GET responses/{id}/input_items (OpenAI Responses)",
   "POST embeddings (OpenAI)",
-  "GET models (OpenAI)",
-  "POST messages (Anthropic)",
+  "GET models, GET models/{model} (OpenAI)",
+  "POST messages, POST messages/count_tokens (Anthropic)",
 ];
 
 const DOCS = "README.md and docs/clients.md in the Switchboard repository";

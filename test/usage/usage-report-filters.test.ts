@@ -1,6 +1,7 @@
 // GetUsageReport's filters are compared with the ledger's text: each is
 // bounded and free of control characters (Postgres text holds no NUL, so one
-// would be an Internal error there), `surface` as much as the others.
+// would be an Internal error there); `surface` is one of the names rows carry,
+// so a typo is refused rather than selecting nothing (audit firsthour3, finding 5).
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -35,10 +36,15 @@ describe("GetUsageReport's surface filter", () => {
     expect(violatedFields({ team: surface })).toEqual(["team"]);
   });
 
-  it("takes an ordinary surface, and none", () => {
+  it("takes a surface rows name, and none", () => {
     const v = new FieldViolations();
-    expect(readUsageReport(create(GetUsageReportRequestSchema, { surface: "openai.chat" }), v, NOW).surface).toBe("openai.chat");
+    expect(readUsageReport(create(GetUsageReportRequestSchema, { surface: "openai_responses" }), v, NOW).surface).toBe("openai_responses");
     expect(readUsageReport(create(GetUsageReportRequestSchema, {}), v, NOW).surface).toBeUndefined();
-    expect(violatedFields({ surface: "openai.chat" })).toEqual([]);
+    expect(violatedFields({ surface: "anthropic_messages" })).toEqual([]);
+  });
+
+  it("refuses a surface no row names, a typo above all", () => {
+    expect(violatedFields({ surface: "anthropic_message" })).toEqual(["surface"]);
+    expect(violatedFields({ surface: "openai.chat" })).toEqual(["surface"]);
   });
 });

@@ -3,6 +3,7 @@ import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { hasControlCharacter } from "../../common/control-characters.js";
 import { UsageDimension, type GetUsageReportRequest } from "../../../gen/ts/switchboard/v1/admin_usage_pb.js";
 import type { UsageGroup, UsageQuery } from "../../usage/ledger-store.js";
+import { RECORDED_SURFACES } from "../../usage/recorded-surfaces.js";
 import type { FieldViolations } from "../aip/field-violations.js";
 import { createPageTokenCodec, readPageSize } from "../aip/pagination.js";
 import { KEY_NAME } from "./resource-names.js";
@@ -93,7 +94,10 @@ export function readUsageReport(req: GetUsageReportRequest, v: FieldViolations, 
   if (position && position[3] !== reportDigest(req)) v.add("page_token", "was issued for another report: ask again from the first page with this one");
   else if (position && !continuesWindow(position, req, { startMs, endMs })) v.add("page_token", "is not a token from a previous GetUsageReport response");
   else if (position) [offset, startMs, endMs] = position;
-  return { startMs, endMs, ...readUsageFilters(req, v), surface: readFilter(req.surface, "surface", v), groupBy, page: { offset, limit } };
+  const surface = req.surface || undefined;
+  // A name no row carries would select nothing, silently: a typo is refused instead.
+  if (surface !== undefined && !RECORDED_SURFACES.includes(surface)) v.add("surface", `must be one of ${RECORDED_SURFACES.join(", ")} (calls on the typed API and chat completions name none)`);
+  return { startMs, endMs, ...readUsageFilters(req, v), surface, groupBy, page: { offset, limit } };
 }
 
 /**

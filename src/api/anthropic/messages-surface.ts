@@ -9,10 +9,8 @@ import { BETA_HEADER } from "../../providers/anthropic/original-request.js";
 import { header, type RestCall, type RestResponse, type RestRoute, type RestSurface } from "../envelope/rest-envelope.js";
 import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
 import { validateChat } from "../validate.js";
+import { ANTHROPIC_MESSAGES } from "../../usage/recorded-surfaces.js";
 import { checkPassthroughFields } from "./passthrough-fields.js";
-
-/** The ledger's name for calls on this surface. */
-export const ANTHROPIC_MESSAGES = "anthropic_messages";
 
 export interface AnthropicSurfaceDeps {
   gateway: Gateway;

@@ -20,9 +20,7 @@ import { conversationSize, encodeConversation, storedAnswerBytes, type StoredRes
 import type { RestCall, RestRequest, RestResponse, RestSurface } from "../envelope/rest-envelope.js";
 import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEventJson } from "../rest-answers.js";
 import { validateChat } from "../validate.js";
-
-/** The ledger's name for calls on this surface. */
-export const OPENAI_RESPONSES = "openai_responses";
+import { OPENAI_RESPONSES } from "../../usage/recorded-surfaces.js";
 
 const RESPONSE_PATH = "/v1/responses/";
 

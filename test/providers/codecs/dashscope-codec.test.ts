@@ -110,7 +110,7 @@ describe("DashScope codec: streams", () => {
 
   it("tells the prompt's count on the first delta, for a stream cut before its end (running-usage.ts)", () => {
     const { deltas } = decoded(fixture("stream-incremental.json").events);
-    expect(deltas[0].usage).toMatchObject({ promptTokens: 287, completionTokens: 1 });
+    expect(deltas[0]?.usage).toMatchObject({ promptTokens: 287, completionTokens: 1 });
     expect(deltas.slice(1).map((delta) => delta.usage)).toEqual(deltas.slice(1).map(() => undefined));
   });
 

@@ -67,7 +67,7 @@ export interface RestEnvelopeDeps {
  * gateway key and a request taken from its rate (any call: before a body is
  * read, before a read's work is done), the body read within bounds, a deadline when the caller's SDK
  * says how long it will wait (`x-stainless-timeout`, in seconds, as the
- * OpenAI and Anthropic SDKs send it), cancellation when the caller hangs up
+ * OpenAI and Anthropic SDKs send it) for the answer to begin, cancellation when the caller hangs up
  * or the gateway shuts down, a span continuing the caller's trace (W3C
  * `traceparent`; its id returned in `x-trace-id` while tracing is on), and
  * one log line with the request metrics. The same envelope as the Connect
@@ -139,16 +139,24 @@ function deadlineOf(seconds: string | null): number | undefined {
   return ms > 0 ? Date.now() + ms : undefined;
 }
 
-/** Fires when the caller hangs up, the gateway shuts down, or the deadline passes; `done` releases it. */
+/**
+ * Fires when the caller hangs up, the gateway shuts down, or the deadline
+ * passes before the answer has begun; `done` releases it. The SDKs time only
+ * their wait for the response's head (their timer stops once `fetch`
+ * resolves), so the deadline bounds what they bound: a unary answer, whose head
+ * goes out with it, and a stream until its head goes out with its first
+ * event. A stream under way runs until its vendor ends it; the silence and
+ * answer-stall bounds still guard it.
+ */
 function cancellation(res: RestResponse, shutdown: AbortSignal | undefined, deadline: number | undefined): { signal: AbortSignal; done(): void } {
   const abort = new AbortController();
   const stop = (): void => abort.abort(shutdown?.reason);
   if (shutdown?.aborted) stop();
   shutdown?.addEventListener("abort", stop, { once: true });
-  const timer =
-    deadline === undefined
-      ? undefined
-      : setTimeout(() => abort.abort(gatewayError(Code.DeadlineExceeded, "the caller's deadline (x-stainless-timeout) passed", "DEADLINE_EXCEEDED")), deadline - Date.now());
+  const passed = (): void => {
+    if (!res.headersSent) abort.abort(gatewayError(Code.DeadlineExceeded, "the caller's deadline (x-stainless-timeout) passed before the answer began", "DEADLINE_EXCEEDED"));
+  };
+  const timer = deadline === undefined ? undefined : setTimeout(passed, deadline - Date.now());
   const done = (): void => {
     clearTimeout(timer);
     shutdown?.removeEventListener("abort", stop);

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
-import { parse as parseYaml } from "yaml";
-import type { z } from "zod";
-import { ConfigError } from "./config-error.js";
+import { LineCounter, parseDocument } from "yaml";
+import { ConfigError, type ConfigProblem } from "./config-error.js";
+import { schemaProblems, yamlProblems } from "./file-problems.js";
 import { LOG_LEVELS, parseSecretRef, type GatewayConfig, type LogLevel, type KeyConfig, type ProviderConfig, type RouteConfig } from "./config.js";
 import { embedBatchSize, PROVIDER_PRESETS, presetBaseUrl, presetFor, type PresetApi, type ProviderPreset } from "./provider-presets.js";
 import { isGlob } from "../common/glob.js";
@@ -35,22 +35,23 @@ function readConfigFile(path: string): ConfigFile {
   } catch (err) {
     throw new ConfigError(path, "", `cannot read the file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
   }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  if (doc.errors.length > 0) throw manyProblems(path, yamlProblems(doc));
   let raw: unknown;
   try {
-    raw = parseYaml(text) ?? {};
+    raw = doc.toJS() ?? {};
   } catch (err) {
+    // Past the alias bound (a billion laughs), or an alias to nothing.
     throw new ConfigError(path, "", `not valid YAML: ${(err as Error).message.split("\n")[0]}`);
   }
   const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) throw fromZod(path, parsed.error);
+  if (!parsed.success) throw manyProblems(path, schemaProblems(parsed.error, doc, lines));
   return parsed.data;
 }
 
-function fromZod(source: string, error: z.ZodError): ConfigError {
-  const issue = error.issues[0]!;
-  const field = issue.path.map(String).join(".");
-  const problem = issue.code === "unrecognized_keys" ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}` : issue.message;
-  return new ConfigError(source, field, problem);
+function manyProblems(source: string, [first, ...others]: ConfigProblem[]): ConfigError {
+  return new ConfigError(source, first!.field, first!.problem, others);
 }
 
 export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: string): GatewayConfig {
@@ -122,7 +123,7 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
   const cache = buildCache(file.cache);
   const routes: RouteConfig[] = (file.routes ?? []).map((route, index) => {
     if (!providers.has(route.provider)) {
-      throw new ConfigError(source, `routes.${index}.provider`, `unknown provider "${route.provider}" (configured: ${[...providers.keys()].join(", ") || "none"})`);
+      throw new ConfigError(source, `routes[${index}].provider`, `unknown provider "${route.provider}" (configured: ${[...providers.keys()].join(", ") || "none"})`);
     }
     return {
       model: route.model,

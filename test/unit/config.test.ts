@@ -130,10 +130,25 @@ routes:
     expect(loadError("server:\n  port: 99999\n").message).toMatch(/server\.port: .*65535/);
     expect(loadError("providers:\n  openai:\n    api_key: sk-literal-secret\n").message).toMatch(/providers\.openai\.api_key: must be a secret reference/);
     expect(loadError("providers:\n  openai:\n    base_url: not a url\n    api_key: env:X\n").message).toMatch(/providers\.openai\.base_url: must be an http\(s\) URL/);
-    expect(loadError("routes:\n  - model: x\n    provider: nowhere\n").message).toMatch(/routes\.0\.provider: unknown provider "nowhere"/);
-    expect(loadError("servre:\n  port: 1\n").message).toMatch(/unknown field\(s\) "servre"/);
+    expect(loadError("routes:\n  - model: x\n    provider: nowhere\n").message).toMatch(/routes\[0\]\.provider: unknown provider "nowhere"/);
+    expect(loadError("servre:\n  port: 1\n").message).toMatch(/servre: unknown field \(line 1\)/);
     expect(loadError("providers:\n  custom:\n    base_url: http://127.0.0.1:1\n").message).toMatch(/providers\.custom\.dialect: required/);
     expect(loadError("a: [1,\n").message).toMatch(/not valid YAML/);
+  });
+
+  // Audit firsthour3, finding 3: only the first of a file's mistakes was said, with no line, in a path style
+  // (routes.0.provider) the docs do not use: one restart a mistake.
+  it("says every mistake of a file at once, each at its line, its field as the docs write it", () => {
+    const error = loadError('server:\n  port: "x"\nbogus: 1\ntraffic:\n  max_atempts: 3\nroutes:\n  - model: a\n    provider: 5\n');
+    expect(error.field).toBe("server.port");
+    expect(error.message.split("\n").slice(1).sort()).toEqual([
+      "  bogus: unknown field (line 3)",
+      "  routes[0].provider: Invalid input: expected string, received number (line 8)",
+      "  traffic.max_atempts: unknown field (line 5)",
+    ]);
+    expect(error.message.split("\n")[0]).toMatch(/: server\.port: Invalid input: expected number, received string \(line 2\)$/);
+    // YAML's own errors: at their line and column, without the code frame their message ends by announcing.
+    expect(loadError("a: [1,\nb: 2\n").message).toMatch(/: line 2, column 1: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a \]$/m);
   });
 
   it("refuses a file it cannot read", () => {

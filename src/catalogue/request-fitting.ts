@@ -82,7 +82,8 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   if (reasoning && facts.reasoning?.parameters) applyRules(out, facts.reasoning.parameters, adjustments, model, " while reasoning");
   applyRules(out, facts.parameters, adjustments, model);
   if (reasoning && facts.reasoning?.noForcedTools) unforceTools(out, adjustments, model);
-  if (facts.parallelToolCalls === false) withoutParallelToolCalls(out, adjustments, model);
+  const oneCallAtATime = facts.parallelToolCalls === false;
+  if (oneCallAtATime || (serving.dialect === "openai" && !facts.wire.parallelToolCallsField)) withoutParallelToolCalls(out, oneCallAtATime, adjustments, model);
   // Counted after the rules: a model that refuses stop has it dropped, however many there were.
   if (facts.maxStopSequences !== undefined && out.stop.length > facts.maxStopSequences) {
     return { ok: false, field: params.fieldNames?.stop ?? "stop", reason: `${model} takes at most ${facts.maxStopSequences} stop sequences, got ${out.stop.length}` };
@@ -147,14 +148,19 @@ const SWITCHES_PARALLEL_TOOL_CALLS = new Set(["anthropic", "dashscope"]);
  */
 function fitOneToolCallAtATime(params: ChatParams, facts: ModelEntry["facts"] | undefined, dialect: string | undefined, adjustments: Adjustments, model: string): void {
   if (params.parallelToolCalls !== false || dialect === undefined) return;
-  const choice = params.toolChoice?.choice;
-  const mayCallTools = params.tools.length > 0 && !(choice?.case === "mode" && choice.value === ToolChoiceMode.NONE);
+  const mayCall = mayCallTools(params);
   const oneAtATimeAnyway = facts?.parallelToolCalls === false;
-  if (mayCallTools && !oneAtATimeAnyway && (SWITCHES_PARALLEL_TOOL_CALLS.has(dialect) || (dialect === "openai" && facts?.wire.parallelToolCallsField))) return;
+  if (mayCall && !oneAtATimeAnyway && (SWITCHES_PARALLEL_TOOL_CALLS.has(dialect) || (dialect === "openai" && facts?.wire.parallelToolCallsField))) return;
   params.parallelToolCalls = undefined;
-  if (!mayCallTools || oneAtATimeAnyway) return;
+  if (!mayCall || oneAtATimeAnyway) return;
   const why = facts ? `${model} has no switch for parallel function calls, and may call several at once` : `nothing is known of a switch for parallel function calls on ${model}, which may call several at once`;
   adjustments.dropped("tool_choice.disable_parallel_tool_use", "true", why);
+}
+
+/** Whether the answer may call a tool: there are tools, and tool_choice is not "none". */
+function mayCallTools(params: ChatParams): boolean {
+  const choice = params.toolChoice?.choice;
+  return params.tools.length > 0 && !(choice?.case === "mode" && choice.value === ToolChoiceMode.NONE);
 }
 
 /** A forced tool choice becomes "auto" for models that refuse forced tool use while they reason. */
@@ -167,17 +173,22 @@ function unforceTools(params: ChatParams, adjustments: Adjustments, model: strin
 }
 
 /**
- * OpenAI's `parallel_tool_calls` is not sent to a model that has no such
- * switch: OpenAI's o-series answers it 400 unsupported_parameter, whatever
- * its value. Such a model calls one function at a time, so only `true` asked
- * for something it will not get.
+ * OpenAI's `parallel_tool_calls` (a Chat Completions or Responses caller's
+ * own field) is not sent to a model that has no such switch, whatever its
+ * value. A model that calls one function at a time (OpenAI's o-series, which
+ * answers it 400 unsupported_parameter): only `true` asked for something it
+ * will not get. In the OpenAI dialect, a model whose vendor documents no
+ * switch (DeepSeek's and Moonshot's APIs ignore or refuse the field), which
+ * may call several at once: only `false` did, reported as
+ * `tool_choice.disable_parallel_tool_use` from `/v1/messages` is.
  */
-function withoutParallelToolCalls(params: ChatParams, adjustments: Adjustments, model: string): void {
+function withoutParallelToolCalls(params: ChatParams, oneCallAtATime: boolean, adjustments: Adjustments, model: string): void {
   const options = params.vendorOptions;
   if (params.vendorOptionsDialect !== "openai" || options?.parallel_tool_calls === undefined) return;
   const { parallel_tool_calls: asked, ...rest } = options;
   params.vendorOptions = Object.keys(rest).length > 0 ? rest : undefined;
-  if (asked === true) adjustments.dropped("parallel_tool_calls", "true", `${model} calls one function at a time`);
+  if (oneCallAtATime && asked === true) adjustments.dropped("parallel_tool_calls", "true", `${model} calls one function at a time`);
+  if (!oneCallAtATime && asked === false && mayCallTools(params)) adjustments.dropped("parallel_tool_calls", "false", `${model} has no switch for parallel function calls, and may call several at once`);
 }
 
 /**

@@ -5,8 +5,14 @@
 // fake refuses any field it does not document, is not sent it, and the caller
 // is told in x-switchboard-adjusted; a model that calls one function at a time
 // anyway (o3, which refuses the field; GLM) is not sent it, without a word.
-// The Chat Completions surface's own parallel_tool_calls is unchanged.
+// The Chat Completions and Responses surfaces' own parallel_tool_calls is
+// fitted alike: not sent to DeepSeek, and its `false` reported as dropped
+// (audit vendors2 #2).
 import OpenAI from "openai";
+import { AdjustmentKind } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
+import { Catalogue } from "../../src/catalogue/catalogue.js";
+import { fitChatRequest } from "../../src/catalogue/request-fitting.js";
+import { chatRequestFromOpenAI } from "../../src/providers/openai/chat-request.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAnthropicFake, type AnthropicFake } from "../fakes/anthropic-fake.js";
 import { startDashScopeFake, type DashScopeFake } from "../fakes/dashscope-fake.js";
@@ -173,5 +179,44 @@ describe("parallel_tool_calls on /v1/chat/completions, as before", () => {
     expect(anthropic.messageRequests().at(-1)!.tool_choice).toEqual({ type: "auto", disable_parallel_tool_use: true });
     const { response } = await sdk.chat.completions.create(ask("gemini-2.5-flash", false)).withResponse();
     expect(response.headers.get("x-switchboard-adjusted")).toContain("parallel_tool_calls=dropped(gemini-2.5-flash has no switch");
+  });
+});
+
+describe("parallel_tool_calls on /v1/chat/completions and /v1/responses, to a vendor of the OpenAI dialect with no such switch", () => {
+  const tool: OpenAI.ChatCompletionTool = { type: "function", function: { name: "lookup", parameters: { type: "object", properties: { query: { type: "string" } } } } };
+  const sdk = () => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: MASTER_KEY, maxRetries: 0 });
+
+  it.each([false, true])("Chat Completions (stream %s): false is not sent to DeepSeek, and reported as dropped", async (stream) => {
+    const { data, response } = await sdk()
+      .chat.completions.create({ model: "deepseek-chat", messages: [{ role: "user", content: "weather?" }], tools: [tool], parallel_tool_calls: false, stream })
+      .withResponse();
+    expect(response.status).toBe(200);
+    // A stream is read to its end, so that the vendor has been asked.
+    if (Symbol.asyncIterator in data) for await (const _ of data);
+    expect(deepseek.chatRequests().at(-1)).not.toHaveProperty("parallel_tool_calls");
+    expect(response.headers.get("x-switchboard-adjusted")).toContain("parallel_tool_calls=dropped(deepseek-chat has no switch for parallel function calls, and may call several at once)");
+  });
+
+  it("Chat Completions: true, what DeepSeek does anyway, is not sent either, without a word", async () => {
+    const { response } = await sdk().chat.completions.create({ model: "deepseek-chat", messages: [{ role: "user", content: "weather?" }], tools: [tool], parallel_tool_calls: true }).withResponse();
+    expect(deepseek.chatRequests().at(-1)).not.toHaveProperty("parallel_tool_calls");
+    expect(response.headers.get("x-switchboard-adjusted") ?? "").not.toContain("parallel_tool_calls");
+  });
+
+  it("Responses: false is not sent to DeepSeek, and reported as dropped", async () => {
+    const { response } = await sdk()
+      .responses.create({ model: "deepseek-chat", input: "weather?", tools: [{ type: "function", name: "lookup", parameters: { type: "object", properties: { query: { type: "string" } } }, strict: false }], parallel_tool_calls: false })
+      .withResponse();
+    expect(response.status).toBe(200);
+    expect(deepseek.chatRequests().at(-1)).not.toHaveProperty("parallel_tool_calls");
+    expect(response.headers.get("x-switchboard-adjusted")).toContain("parallel_tool_calls=dropped(deepseek-chat has no switch");
+  });
+
+  it.each(["moonshot-v1-8k", "kimi-k2-0905-preview"])("%s (Moonshot) is fitted alike", (model) => {
+    const request = chatRequestFromOpenAI({ model, messages: [{ role: "user", content: "weather?" }], tools: [tool], parallel_tool_calls: false }).request;
+    const fitted = fitChatRequest(request, Catalogue.shipped().lookup("moonshot", model, "openai"), "degrade", { model, dialect: "openai" });
+    if (!fitted.ok) throw new Error(fitted.reason);
+    expect(fitted.params.vendorOptions?.parallel_tool_calls).toBeUndefined();
+    expect(fitted.adjustments).toEqual([expect.objectContaining({ parameter: "parallel_tool_calls", kind: AdjustmentKind.DROPPED, requested: "false" })]);
   });
 });

@@ -15,6 +15,7 @@ import { systemPlacementProblem } from "./system-messages.js";
 import { ownEntry } from "../../common/own-entry.js";
 import { fieldsOf, rejectOutsized } from "../../common/json-value-bounds.js";
 import { checkBlockFields, checkSourceFields, conversationJson, CONVERSATION_LIMITS } from "./conversation-fields.js";
+import { readOutputFormat } from "./output-format.js";
 
 export interface AnthropicMessagesRequest {
   request: ChatParams & ChatRequest;
@@ -56,6 +57,8 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
     tools: read.array(body.tools, "tools").map(readTool),
     toolChoice: readToolChoice(body.tool_choice),
     reasoning: readThinking(body.thinking),
+    // Claude gets the caller's own field; every other vendor this, as response_format from other surfaces.
+    responseFormat: readOutputFormat(body),
   });
   const headers: Record<string, string> = {};
   if (options.betas) headers[BETA_HEADER] = betaList(options.betas);

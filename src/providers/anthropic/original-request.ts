@@ -31,7 +31,7 @@ export function anthropicOriginal(original: DialectOriginal | undefined): Dialec
  * request. `built` is the body the codec made from the fitted unified
  * request: its fields win (the model, max_tokens, sampling, thinking as the
  * catalogue fitted them); the caller's fields the unified request does not
- * read (top_k, context_management, service_tier, output_config, and fields
+ * read (top_k, context_management, service_tier, output_config's effort, and fields
  * Anthropic adds later) come along; and the system prompt, messages and tools
  * are the caller's own, which say the same as the unified ones and what they
  * cannot (cache breakpoints above all, which decide what Claude costs),

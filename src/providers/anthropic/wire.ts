@@ -27,6 +27,7 @@ import { toolCallIdFitting } from "../tool-call-ids.js";
 import { toolChoiceIn } from "../tool-choice.js";
 import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 import { anthropicOriginal, withOriginal } from "./original-request.js";
+import { asksClaudeForJsonOutputs } from "./output-format.js";
 import { replayableTurn, thinkingMayContinue } from "./replayable-thinking.js";
 import { splitSystem } from "./system-messages.js";
 import type { ErrorContext } from "../codec.js";
@@ -45,8 +46,13 @@ export interface AnthropicWireOptions {
 type Block = JsonObject;
 type AnthropicTurn = Turn<"user" | "assistant" | "system", Block>;
 
-/** Whether the answer must be JSON, which this dialect emulates with JSON_TOOL_NAME. */
+/**
+ * Whether the answer must be JSON, which this dialect emulates with
+ * JSON_TOOL_NAME; not when the caller of `/v1/messages` asked with Claude's
+ * own output_config.format, which goes on as written (output-format.ts).
+ */
 export function wantsJson(params: ChatParams): boolean {
+  if (asksClaudeForJsonOutputs(params.original)) return false;
   const type = params.responseFormat?.type;
   return type === ResponseFormatType.JSON_OBJECT || type === ResponseFormatType.JSON_SCHEMA;
 }

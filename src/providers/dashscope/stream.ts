@@ -1,4 +1,4 @@
-import { vendorArray, vendorIndex, vendorObject, vendorString } from "../vendor-fields.js";
+import { vendorArray, vendorObject, vendorString } from "../vendor-fields.js";
 import { create } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema, type FinishReason, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
@@ -7,6 +7,7 @@ import { fromOpenAIFinishReason } from "../openai/usage.js";
 import type { ChatStreamEvent } from "../provider.js";
 import { RunningUsage } from "../running-usage.js";
 import { StreamIdentity } from "../stream-identity.js";
+import { StreamedToolCallIndexes } from "../streamed-tool-calls.js";
 import { dashScopeError, generationError, parseDashScopeError } from "./errors.js";
 import { fromDashScopeUsage, isTerminal, type DashScopeGeneration, type DashScopeToolCall } from "./wire.js";
 
@@ -25,6 +26,7 @@ import { fromDashScopeUsage, isTerminal, type DashScopeGeneration, type DashScop
 export class DashScopeStreamDecoder implements StreamDecoder {
   /** Tool call positions already announced (id and name sent). */
   private readonly announced = new Set<number>();
+  private readonly indexes = new StreamedToolCallIndexes();
   private readonly identity = new StreamIdentity();
   private readonly running = new RunningUsage(fromDashScopeUsage);
   /** The last chunk's usage as sent, read (and checked) once, at the end. */
@@ -71,8 +73,8 @@ export class DashScopeStreamDecoder implements StreamDecoder {
       const at = `output.choices[0].message.tool_calls[${position}]`;
       const call = vendorObject(raw, at, this.ctx);
       const fn = vendorObject(call.function, `${at}.function`, this.ctx);
-      const index = vendorIndex(call.index, `${at}.index`, this.ctx, position);
       const id = vendorString(call.id, `${at}.id`, this.ctx);
+      const index = this.indexes.indexOf(call.index, id, position, `${at}.index`, this.ctx);
       const name = vendorString(fn.name, `${at}.function.name`, this.ctx);
       const fragment = vendorString(fn.arguments, `${at}.function.arguments`, this.ctx);
       const announce = !this.announced.has(index) && Boolean(id || name);

@@ -6,8 +6,9 @@ import { FinishReason, ToolCallDeltaSchema, type ToolCallDelta } from "../../../
 import type { ErrorContext, StreamDecoder } from "../codec.js";
 import { eventJson, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamDelta, ChatStreamEvent } from "../provider.js";
-import { vendorArray, vendorIndex, vendorObject, vendorString } from "../vendor-fields.js";
+import { vendorArray, vendorObject, vendorString } from "../vendor-fields.js";
 import { StreamIdentity } from "../stream-identity.js";
+import { StreamedToolCallIndexes } from "../streamed-tool-calls.js";
 import { toOpenAIIdentity } from "./answer-identity.js";
 import { openAIStreamError, type OpenAIStreamErrorBody } from "./errors.js";
 import { fromOpenAILogprobs, toOpenAILogprobs } from "./logprobs.js";
@@ -52,6 +53,7 @@ interface ChatCompletionChunk {
  */
 export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
   const identity = new StreamIdentity();
+  const indexes = new StreamedToolCallIndexes();
   let reason: string | undefined;
   let refused = false;
   // The last usage sent counts; it is read (and checked) once, at the end.
@@ -92,9 +94,10 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
         const at = `choices[0].delta.tool_calls[${position}]`;
         const fragment = vendorObject(raw, at, ctx);
         const fn = vendorObject(fragment.function, `${at}.function`, ctx);
+        const id = vendorString(fragment.id, `${at}.id`, ctx);
         return create(ToolCallDeltaSchema, {
-          index: vendorIndex(fragment.index, `${at}.index`, ctx, position),
-          id: vendorString(fragment.id, `${at}.id`, ctx),
+          index: indexes.indexOf(fragment.index, id, position, `${at}.index`, ctx),
+          id,
           name: vendorString(fn.name, `${at}.function.name`, ctx),
           argumentsFragment: vendorString(fn.arguments, `${at}.function.arguments`, ctx),
         });

@@ -15,9 +15,10 @@ export type BoundRule = "configured" | "learnt" | "deadline";
 
 /**
  * Whether a cut by `rule` was the gateway's own choice (a learnt bound, a
- * share of the deadline) rather than the operator's limit: the vendor was
- * still working normally as far as anyone knows, so such a cut is neutral
- * for the provider's breaker, the key's health and the retry budget.
+ * share of the deadline) rather than the operator's limit: it may fall on a
+ * legitimately long answer, so it counts against the provider's breaker only
+ * when the provider answered nothing else meanwhile (attempt.ts), and never
+ * against the key's health.
  */
 export function isOwnCut(rule: BoundRule | undefined): boolean {
   return rule === "learnt" || rule === "deadline";

@@ -22,6 +22,18 @@ export interface Target {
   hedged: boolean;
 }
 
+/**
+ * What an attempt waits for first (a unary answer, a stream's first event),
+ * under which bound, and after how long the vendor's silence shows a hang
+ * whoever ends the attempt: the longest the gateway lets an attempt of the
+ * pair wait when another may follow, the caller's deadline aside.
+ */
+export interface FirstWait {
+  wait: "answer" | "first_token";
+  bound: AttemptBound;
+  hungAfterMs: number;
+}
+
 export interface AttemptDeps {
   metrics: GatewayMetrics;
   now: () => number;
@@ -48,13 +60,13 @@ export interface RunningAttempt {
 }
 
 /**
- * Starts one attempt of `call`, bounded by `bound` while it waits for
- * `wait`. Its row goes into `log` in the order attempts start (a hedge's
+ * Starts one attempt of `call`, bounded by `first.bound` while it waits for
+ * `first.wait`. Its row goes into `log` in the order attempts start (a hedge's
  * winner may end first), filled in when it ends; its span is a child of the
  * call's (a no-op while tracing is off). One controller per attempt, fired
  * by the caller, the attempt's bound or a lost hedge.
  */
-export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wait: Wait, bound: AttemptBound, deps: AttemptDeps): RunningAttempt {
+export function startAttempt(target: Target, call: PlanCall, log: Attempt[], first: FirstWait, deps: AttemptDeps): RunningAttempt {
   const { candidate, runtime, credential, permit } = target;
   const signal = call.signal;
   const controller = new AbortController();
@@ -69,16 +81,18 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wai
   const onCallerAbort = (): void => abort(signal.reason);
   if (signal.aborted) onCallerAbort();
   else signal.addEventListener("abort", onCallerAbort, { once: true });
-  let waiting = { wait, bound };
+  let waiting: { wait: Wait; bound: AttemptBound } = { wait: first.wait, bound: first.bound };
   let cut: typeof waiting | undefined;
   // While the consumer holds a stream's event the timer stays armed and a firing is ignored: stopping it there and
   // arming it again at the next wait() would cost a new timer per event, where wait() can re-arm this one.
   let paused = false;
-  const timer = deps.timer(bound.ms, () => {
+  /** Whether the vendor has sent an event (streams): a silence after it is no hang of the vendor's. */
+  let heard = false;
+  const timer = deps.timer(first.bound.ms, () => {
     if (paused || controller.signal.aborted) return;
     cut = waiting;
     deps.metrics.attemptsCut.inc({ provider: candidate.provider, wait: cut.wait, bound: cut.bound.rule });
-    abort(timeoutError(`provider "${candidate.provider}" sent nothing for ${cut.bound.ms} ms (${cut.wait}, ${cut.bound.rule} bound)`));
+    abort(timeoutError(cutMessage(candidate.provider, cut)));
   });
   let ended = false;
   let duration = 0;
@@ -93,6 +107,7 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wai
     },
     pause() {
       paused = true;
+      heard = true;
       span.firstToken();
     },
     cut: () => cut,
@@ -107,13 +122,23 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], wai
       const outcome = err === undefined ? "ok" : abandoned ? "cancelled" : (upstream?.kind ?? "error");
       // The pool's lines about what this outcome changed (a key disabled, benched) name the call.
       const causing = { requestId: call.requestId, traceId: call.trace?.traceId };
+      // A hang: no answer (a stream: no first event) by the time the gateway's own bound cut the attempt, or the caller's
+      // deadline or hang-up ended it after a wait past the longest the gateway lets such an attempt wait. Were that
+      // neutral, a vendor that hangs would never count against its breaker (callers with deadlines end every attempt
+      // of it so). A shorter wait the caller ended says nothing: the caller chose it.
+      const silent = !abandoned && !heard && (isOwnCut(cut?.bound.rule) || (cut === undefined && signal.aborted && ms >= first.hungAfterMs));
       if (err === undefined) {
         permit?.success();
         runtime.pool.report(credential.id, { ok: true, model: candidate.upstreamModel, call: causing });
+      } else if (silent) {
+        // A timeout for the breaker (once per caller), unless the provider answered another call meanwhile (then this
+        // answer was merely long). The pool hears a cancellation: a vendor that hangs is the breaker's to judge.
+        permit?.wentSilent(call.principal?.keyId, started);
+        runtime.pool.report(credential.id, { ok: false, error: cancelledBy(candidate.provider, credential.id), call: causing });
       } else if (abandoned || signal.aborted || !upstream || upstream.kind === "cancelled" || isOwnCut(cut?.bound.rule)) {
-        // The caller's cancellation or deadline, a lost hedge, or a cut by the gateway's own adaptive bound (the
-        // vendor was still working): nothing learnt about the vendor or the key (the pool still hears of it, as a
-        // cancellation, so that a probe it handed out is settled).
+        // The caller's cancellation or deadline, a lost hedge, or a cut of an attempt the vendor had begun to answer:
+        // nothing learnt about the vendor or the key (the pool still hears of it, as a cancellation, so that a probe
+        // it handed out is settled).
         permit?.release();
         runtime.pool.report(credential.id, { ok: false, error: cancelledBy(candidate.provider, credential.id), call: causing });
       } else {
@@ -166,6 +191,15 @@ function judge(permit: BreakerPermit | undefined, verdict: ReturnType<typeof bre
   else if (verdict === "failure") permit.failure();
   else if (verdict === "timeout") permit.timedOut(caller);
   else permit.release();
+}
+
+/**
+ * Why a bound cut an attempt, in terms of what was awaited: a vendor may have
+ * trickled bytes (headers, half an event) all along, so "sent nothing" would not be true.
+ */
+function cutMessage(provider: string, cut: { wait: Wait; bound: AttemptBound }): string {
+  const what = { answer: "did not finish its answer within", first_token: "sent no first token within", silence: "sent no further event for" }[cut.wait];
+  return `provider "${provider}" ${what} ${cut.bound.ms} ms (${cut.wait}, ${cut.bound.rule} bound)`;
 }
 
 /** An abort reason adapters classify as a timeout (kind "timeout"), like AbortSignal.timeout's. */

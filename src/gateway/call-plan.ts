@@ -9,7 +9,6 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import type { UpstreamClock } from "../observability/upstream-clock.js";
 import { isUpstreamError } from "../providers/upstream-error.js";
 import type { Credential } from "../secrets/credential.js";
-import { isOwnCut, type BoundRule } from "./adaptive-timeout.js";
 import type { Target } from "./attempt.js";
 import type { Breakers } from "./circuit-breaker.js";
 import type { DispatchOutcome } from "./dispatch-outcome.js";
@@ -73,8 +72,6 @@ export class CallPlan {
   private readonly skipped = new Set<string>();
   private waited = 0;
   private waits = 0;
-  /** The next attempt follows the gateway's own cut of the last one: it spends no retry budget. */
-  private unbudgeted = false;
 
   constructor(
     private readonly deps: PlanDeps,
@@ -87,14 +84,13 @@ export class CallPlan {
   }
 
   /**
-   * The next attempt after `failed` ended with `err` (cut by a bound of rule
-   * `cutBy`, if one cut it), or undefined to give up.
+   * The next attempt after `failed` ended with `err`, or undefined to give up.
+   * A retry spends the provider's retry budget whatever ended the attempt
+   * before it, the gateway's own cuts included: against a vendor that hangs
+   * those are all there is, and the budget is what keeps them to its share.
    */
-  async after(failed: Target, err: unknown, cutBy?: BoundRule): Promise<Target | undefined> {
+  async after(failed: Target, err: unknown): Promise<Target | undefined> {
     this.lastError = err;
-    // The gateway cut its own attempt (the vendor was still working): the attempt after it is no retry of a
-    // vendor failure, and the provider's retry budget, which caps those, is not spent on it (maxAttempts still bounds it).
-    this.unbudgeted = isOwnCut(cutBy);
     const action = failureAction(err);
     if (action === "stop" || this.over() || this.total >= this.deps.traffic.retry.maxAttempts) return undefined;
     if (action === "retry" || action === "next_key") {
@@ -309,7 +305,6 @@ export class CallPlan {
     const provider = target.candidate.provider;
     this.total++;
     this.onCandidate++;
-    this.unbudgeted = false;
     this.lastTried = target.candidate;
     this.triedKeys(provider).add(target.credential.id);
     if (!this.reached.has(provider)) {
@@ -321,7 +316,7 @@ export class CallPlan {
 
   /** An extra attempt on a provider this call already reached: allowed while its retry budget lasts. */
   private spend(provider: string): boolean {
-    if (this.unbudgeted || this.deps.budget.tryRetry(provider)) return true;
+    if (this.deps.budget.tryRetry(provider)) return true;
     this.deps.metrics.retryBudgetExhausted.inc({ provider });
     return false;
   }

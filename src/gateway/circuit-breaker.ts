@@ -15,6 +15,14 @@ export interface BreakerPermit {
    * cannot open the breaker for everyone. A probe's decides, as any failure.
    */
   timedOut(caller: string | undefined): void;
+  /**
+   * The vendor had not answered when a bound of the gateway's own (or the
+   * caller, past the point a hang shows: attempt.ts) ended the attempt, which
+   * started at `since`. A timeout, as `timedOut`, unless the provider answered
+   * another call since then: that shows it working, and this answer merely
+   * long (nothing learnt, as `release`).
+   */
+  wentSilent(caller: string | undefined, since: number): void;
   /** The call said nothing about the target's health (the caller cancelled, or a hedge lost). */
   release(): void;
   /**
@@ -39,6 +47,8 @@ export class CircuitBreaker {
   /** The probes out now, each until when it holds its slot. */
   private readonly probes = new Set<{ until: number }>();
   private streak = 0;
+  /** When a call through this breaker last succeeded, whatever its state: the sign of life `wentSilent` looks for. */
+  private lastSuccessAt = -Infinity;
   private readonly window: SlidingCounts;
   private readonly timeouts: OncePerCaller;
 
@@ -77,12 +87,14 @@ export class CircuitBreaker {
       if (done) return;
       done = true;
       if (probe) this.probes.delete(probe);
+      if (result === "success") this.lastSuccessAt = this.now();
       if (result !== "release") this.record(result === "success", probe !== undefined, timedOutFor);
     };
     return {
       success: () => finish("success"),
       failure: () => finish("failure"),
       timedOut: (caller) => finish("failure", { caller }),
+      wentSilent: (caller, since) => (this.lastSuccessAt > since ? finish("release") : finish("failure", { caller })),
       release: () => finish("release"),
       holdAtMost: (ms) => {
         if (probe && !done) probe.until = Math.min(probe.until, this.now() + ms);

@@ -1,12 +1,13 @@
-import type { ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
+import { abortKind } from "../common/abort-kind.js";
 import { gatewayError } from "../common/gateway-error.js";
 import { DEFAULT_FIRST_TOKEN_TIMEOUT_MS, DEFAULT_TRAFFIC, type TrafficConfig } from "../config/traffic.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { ChatStreamEvent } from "../providers/provider.js";
 import { isUpstreamError, REASON_FOR_KIND } from "../providers/upstream-error.js";
 import { AdaptiveTimeouts, type AttemptBound } from "./adaptive-timeout.js";
-import { startAttempt, unsent, type AttemptDeps, type Target } from "./attempt.js";
+import { startAttempt, unsent, type AttemptDeps, type FirstWait, type Target } from "./attempt.js";
 import { CallPlan, type PlanCall, type PlanDeps } from "./call-plan.js";
 import { Breakers, type BreakerState } from "./circuit-breaker.js";
 import { DispatchFailure, type Dispatched, type DispatchedStream } from "./dispatch-outcome.js";
@@ -100,7 +101,7 @@ export class Dispatcher {
     while (target) {
       const settled = await this.attemptUnary(target, plan, call, run, gate);
       if (settled.ok) return { value: settled.value, outcome: plan.outcome(settled.target.candidate) };
-      target = await plan.after(settled.target, settled.error, settled.cutBy);
+      target = await plan.after(settled.target, settled.error);
       const refusal = target && (await this.refused(target, plan, call, gate));
       // The plan names the target it handed out as tried last; it was not sent.
       if (refusal) throw new DispatchFailure(refusal, { ...plan.outcome(), lastTried: settled.target.candidate });
@@ -128,7 +129,7 @@ export class Dispatcher {
     let target = await plan.first();
     while (target) {
       const { candidate, runtime } = target;
-      const attempt = startAttempt(target, call, plan.attempts, "first_token", this.waitBound(target, plan, call, "first_token"), this.attemptDeps);
+      const attempt = startAttempt(target, call, plan.attempts, this.firstWait(target, plan, call, "first_token"), this.attemptDeps);
       /** Once the first event is out: the bound on silence between events, and the longest silence so far. */
       let flowing: { silence: AttemptBound; waitingSince: number; longest?: number } | undefined;
       let ended = false;
@@ -171,7 +172,7 @@ export class Dispatcher {
         if (!ended) attempt.end(new Error("abandoned"), true);
       }
       const sent = target;
-      target = await plan.after(sent, failure, attempt.cut()?.bound.rule);
+      target = await plan.after(sent, failure);
       const refusal = target && (await this.refused(target, plan, call, gate));
       if (refusal) {
         progress.lastSent = sent.candidate;
@@ -226,7 +227,7 @@ export class Dispatcher {
   }
 
   private launch<T>(target: Target, plan: CallPlan, call: PlanCall, run: AttemptRun<T>): Running<T> {
-    const attempt = startAttempt(target, call, plan.attempts, "answer", this.waitBound(target, plan, call, "answer"), this.attemptDeps);
+    const attempt = startAttempt(target, call, plan.attempts, this.firstWait(target, plan, call, "answer"), this.attemptDeps);
     const settled = (async (): Promise<Settled<T>> => {
       try {
         const value = await run(target.runtime.adapter, attempt.call);
@@ -234,7 +235,7 @@ export class Dispatcher {
         return { ok: true, value, target };
       } catch (error) {
         attempt.end(error);
-        return { ok: false, error, target, cutBy: attempt.cut()?.bound.rule };
+        return { ok: false, error, target };
       }
     })();
     return { settled, abort: attempt.abort };
@@ -244,15 +245,20 @@ export class Dispatcher {
    * The bound of an attempt's wait for its answer or first event: the
    * configured timeout, tightened by the pair's learnt latency and the
    * caller's deadline when another attempt could follow (see adaptive-timeout.ts);
-   * and how long it holds its provider's breaker shut, if it is a half-open probe.
+   * how long it holds its provider's breaker shut, if it is a half-open probe;
+   * and after how long its silence shows a hang (attempt.ts).
    */
-  private waitBound(target: Target, plan: CallPlan, call: PlanCall, wait: "answer" | "first_token"): AttemptBound {
+  private firstWait(target: Target, plan: CallPlan, call: PlanCall, wait: "answer" | "first_token"): FirstWait {
     const { candidate, runtime } = target;
     const configured = wait === "answer" ? runtime.timeoutMs : Math.min(runtime.timeoutMs, runtime.firstTokenTimeoutMs ?? DEFAULT_FIRST_TOKEN_TIMEOUT_MS);
     const remaining = call.deadline === undefined ? undefined : call.deadline - this.now();
     // A half-open probe keeps everyone else out only for a bound of its own (it runs on for its caller).
     target.permit?.holdAtMost(this.timeouts.probeHold(candidate, wait, configured, remaining));
-    return this.timeouts.wait(candidate, wait, configured, remaining, plan.couldFollow(target));
+    return {
+      wait,
+      bound: this.timeouts.wait(candidate, wait, configured, remaining, plan.couldFollow(target)),
+      hungAfterMs: this.timeouts.wait(candidate, wait, configured, undefined, true).ms,
+    };
   }
 }
 
@@ -266,6 +272,16 @@ interface StreamProgress {
 
 /** A failure after the first token reached the client: the stream ends here, clearly marked. */
 function interrupted(err: unknown, signal: AbortSignal, candidate: Candidate): ConnectError {
+  // The caller's deadline, not the vendor: the vendor was answering, and the client holds part of the answer.
+  if (signal.aborted && abortKind(signal) === "timeout") {
+    return gatewayError(
+      Code.DeadlineExceeded,
+      `the caller's deadline passed mid-answer: provider "${candidate.provider}" had already begun streaming the answer, so the stream ends here; retry the call with a longer deadline to get the whole answer`,
+      "STREAM_INTERRUPTED",
+      { provider: candidate.provider, upstream_reason: "DEADLINE_EXCEEDED" },
+    );
+  }
+  // The caller went away: nobody reads what follows.
   if (signal.aborted || !isUpstreamError(err)) return toConnectError(err, signal);
   const base = toConnectError(err, signal);
   return gatewayError(

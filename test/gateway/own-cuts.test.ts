@@ -1,8 +1,10 @@
 // Attempts the gateway cuts by its own adaptive bounds (the learnt bound, the
-// deadline share) while the vendor is still working normally: they say
-// nothing against the vendor. Cuts by the configured timeout do, but each
-// caller's once per window: one caller's slow requests must not open the
-// breaker for everyone. Simulated clock (sim-dispatch.ts): no real time passes.
+// deadline share) while the vendor is still working (it answers other calls
+// meanwhile): they say nothing against the vendor. Without such a sign of
+// life they count as timeouts (hung-vendor.test.ts); timeouts, like cuts by
+// the configured timeout, count each caller's once per window: one caller's
+// slow requests must not open the breaker for everyone. Simulated clock
+// (sim-dispatch.ts): no real time passes.
 import { describe, expect, it } from "vitest";
 import type { Candidate } from "../../src/gateway/router.js";
 import { answer, context, cuts, fail, hang, learnAnswers, on, outcomes, params, setup, unary, type Setup } from "./sim-dispatch.js";
@@ -28,25 +30,38 @@ async function breakerOpenings(s: Setup): Promise<number> {
 
 const keyErrors = (s: Setup): number => s.dispatcher.runtime("primary")!.pool.list().reduce((sum, key) => sum + key.recentErrors, 0);
 
-describe("the gateway's own cuts are neutral", () => {
-  it("slow but healthy answers cut by the learnt bound never open the breaker, mark no key failing, spend no retry budget", async () => {
-    const s = setup({ breaker: touchy });
+describe("the gateway's own cuts", () => {
+  it("of slow but healthy answers, while the provider answers other calls, count for nothing: no breaker opening, no key failing", async () => {
+    // One counted failure would open it.
+    const s = setup({ breaker: { enabled: true, consecutiveFailures: 1 } });
     await learnAnswers(s, "mixed", [180, 200, 220]); // p99 220 ms: the learnt bound is min_ms, 1 s
-    for (let i = 0; i < 6; i++) s.vendor.script("mixed", answer(2_000), answer(2_000), answer(2_000), answer(2_000));
-    const results = await together(s, 6, [on("primary", "mixed")]);
-    // Every call is served by its last attempt, which is never cut; the three before it were cut at 1 s.
-    for (const result of results) expect(result).toEqual(["primary:timeout", "primary:timeout", "primary:timeout", "primary:ok"]);
-    expect(await cuts(s.metrics)).toEqual(["primary:answer:learnt=18"]);
+    s.vendor.script("mixed", answer(2_000), answer(2_000), answer(2_000), answer(2_000));
+    for (let i = 0; i < 20; i++) s.vendor.script("other", answer(300));
+    const call = (model: string, caller: string) => s.dispatcher.unary([on("primary", model)], context(s.clock, undefined, caller), (adapter, c) => adapter.chat({ ...c, params }));
+    const [slow] = await s.clock.run(
+      Promise.all([
+        call("mixed", "slow").then(({ outcome }) => outcomes(outcome.attempts)),
+        (async () => {
+          // Other callers' short answers, one after another, all the while.
+          for (let i = 0; i < 20; i++) await call("other", `other-${i}`);
+        })(),
+      ]),
+    );
+    // Served by its last attempt, which is never cut; the three before it were cut at 1 s, each while another call was answered.
+    expect(slow).toEqual(["primary:timeout", "primary:timeout", "primary:timeout", "primary:ok"]);
+    expect(await cuts(s.metrics)).toEqual(["primary:answer:learnt=3"]);
     expect(await breakerOpenings(s)).toBe(0);
-    expect(s.dispatcher.providerBreaker("primary")?.state).toBe("closed");
     expect(keyErrors(s)).toBe(0);
-    expect((await s.metrics.retryBudgetExhausted.get()).values.filter((v) => v.value > 0)).toEqual([]);
-    // Another model of the provider is served as usual.
-    s.vendor.script("other", answer(300));
-    expect((await unary(s, [on("primary", "other")])).error).toBeUndefined();
+
+    // A cut with nothing answered meanwhile is the vendor's silence: a timeout, and this breaker opens (its retry is not sent).
+    s.vendor.script("mixed", hang);
+    expect(outcomes((await unary(s, [on("primary", "mixed")], undefined, "alone")).attempts)).toEqual(["primary:timeout"]);
+    expect(await cuts(s.metrics)).toEqual(["primary:answer:learnt=4"]);
+    expect(await breakerOpenings(s)).toBe(1);
+    expect(keyErrors(s)).toBe(0);
   });
 
-  it("attempts cut by the caller's deadline share never open the breaker", async () => {
+  it("by the caller's deadline share count once per caller, as any timeout: one caller's short deadlines never open the breaker", async () => {
     const s = setup({ breaker: touchy });
     await learnAnswers(s, "m", [400, 500, 600]);
     // 2 s deadlines: each first attempt is cut at half of it; the vendor would have answered at 1.5 s.

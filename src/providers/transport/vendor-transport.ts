@@ -180,8 +180,8 @@ export class VendorTransport {
 
 /**
  * What cut a vendor off, as the gateway's own abort reason says it (an
- * attempt's bound names itself: "sent nothing for 30000 ms (first_token,
- * adaptive bound)"); the caller's deadline otherwise. Only the gateway and
+ * attempt's bound names itself: "sent no first token within 30000 ms (first_token,
+ * learnt bound)"); the caller's deadline otherwise. Only the gateway and
  * connect-es abort these signals, so the reason holds no vendor text.
  */
 function timeoutMessage(provider: string, reason: unknown): string {

@@ -3,14 +3,12 @@
 import { create } from "@bufbuild/protobuf";
 import { ModelLimitsSchema, ModelLongContextPricingSchema, ModelPricingSchema, ModelReasoningSchema, ModelSourceSchema } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
 import { Capability, type Model } from "../../gen/ts/switchboard/v1/models_pb.js";
-import { ReasoningEffort } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { MoneySchema, type Money } from "../../gen/ts/google/type/money_pb.js";
 import type { ModelEntry } from "./catalogue.js";
 import type { ResolvedFacts } from "./facts.js";
 import type { Price } from "./schema.js";
 import { tokenPrices } from "./token-prices.js";
-
-const EFFORT_VALUES = { low: ReasoningEffort.LOW, medium: ReasoningEffort.MEDIUM, high: ReasoningEffort.HIGH } as const;
+import { EFFORT_VALUES } from "../providers/reasoning.js";
 
 /** What a model can do, by its facts. */
 export function capabilitiesOf(facts: ResolvedFacts): Capability[] {

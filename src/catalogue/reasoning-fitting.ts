@@ -5,12 +5,12 @@ import { create } from "@bufbuild/protobuf";
 import { AdjustmentKind } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
 import { ReasoningConfigSchema, ReasoningEffort, type ReasoningConfig } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { ChatParams } from "../providers/provider.js";
-import { EFFORT_BUDGETS, EFFORT_NAMES } from "../providers/reasoning.js";
+import { EFFORT_BUDGETS, EFFORT_NAMES, EFFORT_SCALE, EFFORT_VALUES, type EffortName } from "../providers/reasoning.js";
 import type { Adjustments } from "./adjustments.js";
-import type { EffortName, Reasoning } from "./schema.js";
+import type { Reasoning } from "./schema.js";
 
-const EFFORTS: EffortName[] = ["low", "medium", "high"];
-const EFFORT_VALUES: Record<EffortName, ReasoningEffort> = { low: ReasoningEffort.LOW, medium: ReasoningEffort.MEDIUM, high: ReasoningEffort.HIGH };
+/** What a model steered by effort takes when its row names none: the three every such vendor takes. */
+const COMMON_EFFORTS: EffortName[] = ["low", "medium", "high"];
 
 /** Tokens left for the answer itself when max_tokens has to make room for a reasoning budget (Anthropic's default answer length). */
 export const ANSWER_ROOM = 4_096;
@@ -42,7 +42,7 @@ export function fitReasoning(params: ChatParams, reasoning: Reasoning | undefine
       return true;
     case "effort":
     case "adaptive":
-      params.reasoning = byEffort(effort, budget, reasoning.efforts ?? EFFORTS, adjustments, model);
+      params.reasoning = byEffort(effort, budget, reasoning.efforts ?? COMMON_EFFORTS, adjustments, model);
       return true;
     case "budget":
       params.reasoning = byBudget(effort, budget, reasoning.budget!, adjustments, model);
@@ -50,7 +50,7 @@ export function fitReasoning(params: ChatParams, reasoning: Reasoning | undefine
   }
 }
 
-function byEffort(effort: EffortName | undefined, budget: number | undefined, takes: EffortName[], adjustments: Adjustments, model: string): ReasoningConfig {
+function byEffort(effort: EffortName | undefined, budget: number | undefined, takes: readonly EffortName[], adjustments: Adjustments, model: string): ReasoningConfig {
   let chosen = effort;
   if (budget !== undefined) {
     if (chosen) {
@@ -130,16 +130,20 @@ function within(tokens: number, range: { min: number; max: number }): number {
   return Math.min(range.max, Math.max(range.min, tokens));
 }
 
-/** The effort a budget stands for, by the budgets each effort stands for. */
+/**
+ * The effort a budget stands for, by the budgets each effort stands for: low,
+ * medium or high only, since a budget does not say the caller would pay for
+ * xhigh or max, and names no effort below low.
+ */
 function effortForBudget(budget: number): EffortName {
   if (budget <= EFFORT_BUDGETS.low) return "low";
   return budget <= EFFORT_BUDGETS.medium ? "medium" : "high";
 }
 
-/** The closest effort the model takes: the next one up, else the next one down. */
-function nearestEffort(effort: EffortName, takes: EffortName[]): EffortName {
-  const at = EFFORTS.indexOf(effort);
-  return EFFORTS.slice(at).find((e) => takes.includes(e)) ?? [...EFFORTS.slice(0, at)].reverse().find((e) => takes.includes(e)) ?? takes[0]!;
+/** The closest effort the model takes: the next one up (minimal becomes low), else the next one down (xhigh becomes high). */
+function nearestEffort(effort: EffortName, takes: readonly EffortName[]): EffortName {
+  const at = EFFORT_SCALE.indexOf(effort);
+  return EFFORT_SCALE.slice(at).find((e) => takes.includes(e)) ?? [...EFFORT_SCALE.slice(0, at)].reverse().find((e) => takes.includes(e)) ?? takes[0]!;
 }
 
 function describe(reasoning: ReasoningConfig): string {

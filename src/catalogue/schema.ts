@@ -4,6 +4,7 @@
 // read in snake_case (catalogue-config.ts converts the keys).
 import { z } from "zod";
 import { isGlob } from "../common/glob.js";
+import { EFFORT_SCALE } from "../providers/reasoning.js";
 
 /** The request parameters the catalogue has rules for, by their names in ChatParams. */
 export const PARAMETERS = ["temperature", "topP", "maxTokens", "stop", "seed", "user", "presencePenalty", "frequencyPenalty"] as const;
@@ -46,8 +47,8 @@ const parameterRules = z.strictObject({
 });
 export type ParameterRules = z.infer<typeof parameterRules>;
 
-const effort = z.enum(["low", "medium", "high"]);
-export type EffortName = z.infer<typeof effort>;
+/** The contract's efforts, least first ("minimal" to "max"): a row lists those its model takes. */
+const effort = z.enum(EFFORT_SCALE);
 
 const reasoning = z
   .strictObject({

@@ -9,7 +9,7 @@ export interface ModelTraits {
   maxTokensField?: "max_tokens" | "max_completion_tokens";
   /** OpenAI dialect: the field naming the end user (Zhipu's is `user_id`). */
   userField?: "user" | "user_id";
-  /** OpenAI dialect: the field that takes a reasoning effort ("low" | "medium" | "high"). */
+  /** OpenAI dialect: the field that takes a reasoning effort ("minimal" to "xhigh", as the catalogue fits it to the model). */
   reasoningEffortField?: "reasoning_effort";
   /** OpenAI dialect: how reasoning is switched on: `thinking: {type: "enabled"}` (DeepSeek, Zhipu) or `enable_thinking: true` (Qwen). */
   reasoningSwitch?: "thinking" | "enable_thinking";

@@ -52,10 +52,15 @@ const THINKING = { ...WHILE_THINKING, control: "budget" as const, budget: { min:
  * steered by `output_config.effort`; `type: "enabled"` with `budget_tokens` is
  * refused with a 400 (https://platform.claude.com/docs/en/build-with-claude/adaptive-thinking;
  * Amazon Bedrock's adaptive-thinking page says the same of Opus 4.7). They take
- * the efforts low to max, xhigh included (https://platform.claude.com/docs/en/build-with-claude/effort);
- * the contract names low, medium and high. A caller's budget becomes the effort it stands for.
+ * the efforts low to max, xhigh (new with Opus 4.7) between high and max
+ * (https://platform.claude.com/docs/en/build-with-claude/effort); OpenAI's
+ * minimal becomes low. A caller's budget becomes the effort it stands for.
  */
-const ADAPTIVE_THINKING = { ...WHILE_THINKING, control: "adaptive" as const, efforts: ["low" as const, "medium" as const, "high" as const] };
+const ADAPTIVE_THINKING = {
+  ...WHILE_THINKING,
+  control: "adaptive" as const,
+  efforts: ["low" as const, "medium" as const, "high" as const, "xhigh" as const, "max" as const],
+};
 
 /**
  * From Claude Opus 4.1 on, a request may set temperature or top_p, not both:
@@ -88,7 +93,7 @@ const CLAUDE_4_7 = { ...CLAUDE_4_6, reasoning: ADAPTIVE_THINKING };
  * high or below (the gateway sends none with it). Each model's default effort
  * (its page's "Default effort": high, or medium on Opus 5.5 and Haiku 5.5) is
  * the vendor's to apply: the catalogue has no field for it. xhigh and max are
- * taken too; the contract names low, medium and high.
+ * taken too, as on Opus 4.7.
  */
 const ADAPTIVE_BY_DEFAULT = { ...ADAPTIVE_THINKING, byDefault: true };
 /**

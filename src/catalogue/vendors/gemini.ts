@@ -1,7 +1,7 @@
 // Google's Gemini models (Developer API). Prices per million tokens for
 // prompts up to 200k tokens, checked in November 2026; limits and thinking
 // from the models page and the thinking guide.
-import type { VendorFile } from "../schema.js";
+import type { Reasoning, VendorFile } from "../schema.js";
 import { chatModels, checked, embeddingModel, usd } from "./helpers.js";
 
 const MODELS = "https://ai.google.dev/gemini-api/docs/models";
@@ -15,8 +15,8 @@ const PRICES = "2026-11";
  * (https://ai.google.dev/gemini-api/docs/thinking).
  */
 const BUDGET = (min: number, max: number, always: boolean) => ({ always, control: "budget" as const, budget: { min, max }, returnsText: true });
-/** Gemini 3's levels: the contract's efforts it takes, and every level its `thinkingLevel` takes when that is more (3 Flash's "minimal"). */
-const LEVELS = (efforts: ("low" | "medium" | "high")[], levels?: string[]) => ({ always: true, control: "effort" as const, efforts, ...(levels ? { levels } : {}), returnsText: true });
+/** Gemini 3's levels (`thinkingLevel`), which are the contract's efforts: 3 Flash's "minimal" is the contract's minimal. */
+const LEVELS = (efforts: NonNullable<Reasoning["efforts"]>) => ({ always: true, control: "effort" as const, efforts, returnsText: true });
 
 const LONG = { contextWindow: 1_048_576, maxOutputTokens: 65_536 };
 const FLASH_2 = { contextWindow: 1_048_576, maxOutputTokens: 8_192 };
@@ -43,7 +43,7 @@ export const GEMINI: VendorFile = {
     { model: "gemini-2*", jsonModeWithTools: false, source: checked("https://ai.google.dev/gemini-api/docs/structured-output#structured_outputs_with_tools", "2026-12-04") },
     { model: "gemini-2.5*", ...LONG, reasoning: BUDGET(1, 24_576, true), source: checked("https://ai.google.dev/gemini-api/docs/thinking", "2026-12-01") },
     { model: "gemini-3-pro", ...LONG, reasoning: LEVELS(["low", "high"]), price: usd(2, 12, 0.2), source: checked(`${MODELS}#gemini-3-pro`, PRICES) },
-    { model: "gemini-3-flash", ...LONG, reasoning: LEVELS(["low", "medium", "high"], ["minimal", "low", "medium", "high"]), price: usd(0.5, 3, 0.05), source: checked(`${MODELS}#gemini-3-flash`, PRICES) },
+    { model: "gemini-3-flash", ...LONG, reasoning: LEVELS(["minimal", "low", "medium", "high"]), price: usd(0.5, 3, 0.05), source: checked(`${MODELS}#gemini-3-flash`, PRICES) },
     { model: "gemini-2.5-pro", ...LONG, reasoning: BUDGET(128, 32_768, true), price: usd(1.25, 10, 0.31), source: checked(`${MODELS}#gemini-2.5-pro`, PRICES) },
     { model: "gemini-2.5-flash", ...LONG, reasoning: BUDGET(1, 24_576, true), price: usd(0.3, 2.5, 0.075), source: checked(`${MODELS}#gemini-2.5-flash`, PRICES) },
     { model: "gemini-2.5-flash-lite", ...LONG, reasoning: BUDGET(512, 24_576, false), price: usd(0.1, 0.4, 0.025), source: checked(`${MODELS}#gemini-2.5-flash-lite`, PRICES) },

@@ -27,9 +27,28 @@ const REASONING_MODEL_RULES = {
 
 /** Reasoning by `reasoning_effort`; the reasoning itself stays hidden in Chat Completions. */
 const EFFORT = { always: true, control: "effort" as const, efforts: ["low" as const, "medium" as const, "high" as const], returnsText: false };
+/**
+ * The API reference's `reasoning_effort` (https://platform.openai.com/docs/api-reference/chat/create):
+ * GPT-5 (gpt-5, -mini, -nano) also takes "minimal" ("Supported values are:
+ * 'minimal', 'low', 'medium', and 'high'", its 400 for xhigh); gpt-5.1 drops
+ * minimal for "none" (no reasoning); "xhigh is supported for all models after
+ * gpt-5.1-codex-max" (gpt-5.2's 400: "Supported values are: 'none', 'low',
+ * 'medium', 'high', and 'xhigh'"). The Codex models before codex-max take low
+ * to high only (gpt-5.1-codex's 400: "Supported values are: 'low', 'medium',
+ * and 'high'"). A model's effort it does not take becomes the nearest it does,
+ * and the adjustments say so.
+ */
+const EFFORT_MINIMAL = { ...EFFORT, efforts: ["minimal" as const, "low" as const, "medium" as const, "high" as const] };
+const EFFORT_XHIGH = { ...EFFORT, efforts: ["low" as const, "medium" as const, "high" as const, "xhigh" as const] };
 
-const GPT5 = { contextWindow: 400_000, maxOutputTokens: 128_000, imageInput: true, parameters: REASONING_MODEL_RULES, reasoning: EFFORT };
-const GPT5_PRO = { ...GPT5, reasoning: { ...EFFORT, efforts: ["high" as const] } };
+const GPT5_BASE = { contextWindow: 400_000, maxOutputTokens: 128_000, imageInput: true, parameters: REASONING_MODEL_RULES };
+/** gpt-5, gpt-5-mini and gpt-5-nano. */
+const GPT5 = { ...GPT5_BASE, reasoning: EFFORT_MINIMAL };
+/** The Codex models up to gpt-5.1-codex (and -mini). */
+const GPT5_CODEX = { ...GPT5_BASE, reasoning: EFFORT };
+/** From gpt-5.1-codex-max on: gpt-5.2 and later, their Codex models. */
+const GPT5_XHIGH = { ...GPT5_BASE, reasoning: EFFORT_XHIGH };
+const GPT5_PRO = { ...GPT5_BASE, reasoning: { ...EFFORT, efforts: ["high" as const] } };
 const O_SERIES = { contextWindow: 200_000, maxOutputTokens: 100_000, parallelToolCalls: false, parameters: REASONING_MODEL_RULES, reasoning: EFFORT };
 /**
  * Served on the Responses API only (each model's page: "Chat Completions
@@ -63,22 +82,22 @@ export const OPENAI: VendorFile = {
     { model: "o1*", ...O_SERIES, source: checked("https://platform.openai.com/docs/guides/reasoning", "2026-12-01") },
     { model: "o3*", ...O_SERIES, source: checked("https://platform.openai.com/docs/guides/reasoning", "2026-12-01") },
     { model: "o4*", ...O_SERIES, source: checked("https://platform.openai.com/docs/guides/reasoning", "2026-12-01") },
-    { model: "gpt-5.5", ...GPT5, price: usd(5, 30, 0.5), source: checked(`${MODELS}/gpt-5.5`, PRICES) },
+    { model: "gpt-5.5", ...GPT5_XHIGH, price: usd(5, 30, 0.5), source: checked(`${MODELS}/gpt-5.5`, PRICES) },
     { model: "gpt-5.5-pro", ...responsesOnly(GPT5_PRO), price: usd(30, 180), source: checked(`${MODELS}/gpt-5.5-pro`, PRICES) },
-    { model: "gpt-5.4", ...GPT5, price: usd(2.5, 15, 0.25), source: checked(`${MODELS}/gpt-5.4`, PRICES) },
+    { model: "gpt-5.4", ...GPT5_XHIGH, price: usd(2.5, 15, 0.25), source: checked(`${MODELS}/gpt-5.4`, PRICES) },
     { model: "gpt-5.4-pro", ...responsesOnly(GPT5_PRO), price: usd(30, 180), source: checked(`${MODELS}/gpt-5.4-pro`, PRICES) },
-    { model: "gpt-5.4-mini", ...GPT5, price: usd(0.75, 4.5, 0.075), source: checked(`${MODELS}/gpt-5.4-mini`, PRICES) },
-    { model: "gpt-5.4-nano", ...GPT5, price: usd(0.2, 1.25, 0.02), source: checked(`${MODELS}/gpt-5.4-nano`, PRICES) },
+    { model: "gpt-5.4-mini", ...GPT5_XHIGH, price: usd(0.75, 4.5, 0.075), source: checked(`${MODELS}/gpt-5.4-mini`, PRICES) },
+    { model: "gpt-5.4-nano", ...GPT5_XHIGH, price: usd(0.2, 1.25, 0.02), source: checked(`${MODELS}/gpt-5.4-nano`, PRICES) },
     // Unpriced here (see the header): their rows say only that OpenAI serves them on the Responses API.
     { model: "gpt-5-pro", ...responsesOnly(GPT5_PRO), source: checked(`${DEV_MODELS}/gpt-5-pro`, CODEX_CHECKED) },
     { model: "o1-pro", ...responsesOnly(O_SERIES), source: checked(`${DEV_MODELS}/o1-pro`, CODEX_CHECKED) },
     { model: "o3-pro", ...responsesOnly(O_SERIES), source: checked(`${DEV_MODELS}/o3-pro`, CODEX_CHECKED) },
-    // The Codex models, for agentic coding (Codex's default model). A later one (gpt-5.2-codex) is served alike before it has a row.
-    { model: "gpt-5*-codex*", ...responsesOnly(GPT5), source: checked(`${DEV_MODELS}/gpt-5-codex`, CODEX_CHECKED) },
-    { model: "gpt-5-codex", ...responsesOnly(GPT5), price: usd(1.25, 10, 0.125), source: checked(`${DEV_MODELS}/gpt-5-codex`, CODEX_CHECKED) },
-    { model: "gpt-5.1-codex", ...responsesOnly(GPT5), price: usd(1.25, 10, 0.125), source: checked(`${DEV_MODELS}/gpt-5.1-codex`, CODEX_CHECKED) },
-    { model: "gpt-5.1-codex-mini", ...responsesOnly(GPT5), price: usd(0.25, 2, 0.025), source: checked(`${DEV_MODELS}/gpt-5.1-codex-mini`, CODEX_CHECKED) },
-    { model: "gpt-5.1-codex-max", ...responsesOnly(GPT5), price: usd(1.25, 10, 0.125), source: checked(`${DEV_MODELS}/gpt-5.1-codex-max`, CODEX_CHECKED) },
+    // The Codex models, for agentic coding (Codex's default model). A later one (gpt-5.2-codex) is served alike before it has a row, xhigh included.
+    { model: "gpt-5*-codex*", ...responsesOnly(GPT5_XHIGH), source: checked(`${DEV_MODELS}/gpt-5-codex`, CODEX_CHECKED) },
+    { model: "gpt-5-codex", ...responsesOnly(GPT5_CODEX), price: usd(1.25, 10, 0.125), source: checked(`${DEV_MODELS}/gpt-5-codex`, CODEX_CHECKED) },
+    { model: "gpt-5.1-codex", ...responsesOnly(GPT5_CODEX), price: usd(1.25, 10, 0.125), source: checked(`${DEV_MODELS}/gpt-5.1-codex`, CODEX_CHECKED) },
+    { model: "gpt-5.1-codex-mini", ...responsesOnly(GPT5_CODEX), price: usd(0.25, 2, 0.025), source: checked(`${DEV_MODELS}/gpt-5.1-codex-mini`, CODEX_CHECKED) },
+    { model: "gpt-5.1-codex-max", ...responsesOnly(GPT5_XHIGH), price: usd(1.25, 10, 0.125), source: checked(`${DEV_MODELS}/gpt-5.1-codex-max`, CODEX_CHECKED) },
     // o4-mini tuned for the Codex CLI.
     { model: "codex-mini-latest", ...responsesOnly(O_SERIES), imageInput: true, price: usd(1.5, 6, 0.375), source: checked(`${DEV_MODELS}/codex-mini-latest`, CODEX_CHECKED) },
     { model: "gpt-5", snapshots: ["gpt-5-2025-08-07"], ...GPT5, price: usd(1.25, 10, 0.125), source: checked(`${MODELS}/gpt-5`, PRICES) },

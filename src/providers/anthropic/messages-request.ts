@@ -16,6 +16,7 @@ import { ownEntry } from "../../common/own-entry.js";
 import { fieldsOf, rejectOutsized } from "../../common/json-value-bounds.js";
 import { checkBlockFields, checkSourceFields, conversationJson, CONVERSATION_LIMITS } from "./conversation-fields.js";
 import { readOutputFormat } from "./output-format.js";
+import { readAdaptiveEffort } from "./adaptive-effort.js";
 
 export interface AnthropicMessagesRequest {
   request: ChatParams & ChatRequest;
@@ -56,7 +57,7 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
     user: readUserId(body.metadata),
     tools: read.array(body.tools, "tools").map(readTool),
     toolChoice: readToolChoice(body.tool_choice),
-    reasoning: readThinking(body.thinking),
+    reasoning: readThinking(body.thinking, body.output_config),
     // Claude gets the caller's own field; every other vendor this, as response_format from other surfaces.
     responseFormat: readOutputFormat(body),
   });
@@ -299,8 +300,11 @@ function oneToolCallAtATime(raw: unknown): boolean {
   return read.boolean((raw as JsonObject).disable_parallel_tool_use, "tool_choice.disable_parallel_tool_use") === true;
 }
 
-/** `thinking`: "enabled" with a budget, "adaptive" or "between_tools" (the model decides how much and when), or "disabled". */
-function readThinking(raw: unknown): ReasoningConfig | undefined {
+/**
+ * `thinking`: "enabled" with a budget, "adaptive" or "between_tools" (the model
+ * decides how much and when, steered by `output_config.effort`), or "disabled".
+ */
+function readThinking(raw: unknown, outputConfig: unknown): ReasoningConfig | undefined {
   if (raw === undefined || raw === null) return undefined;
   const thinking = read.object(raw, "thinking", true);
   switch (thinking.type) {
@@ -308,7 +312,7 @@ function readThinking(raw: unknown): ReasoningConfig | undefined {
       return undefined;
     case "adaptive":
     case "between_tools":
-      return create(ReasoningConfigSchema, {});
+      return create(ReasoningConfigSchema, { effort: readAdaptiveEffort(outputConfig) });
     case "enabled":
       return create(ReasoningConfigSchema, { budgetTokens: wholeNumber(thinking.budget_tokens, "thinking.budget_tokens") });
     default:

@@ -7,7 +7,7 @@ import type { Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { ReasoningBlockSchema, ReasoningConfigSchema, ReasoningEffort, type ReasoningBlock, type ReasoningConfig } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { ModelTraits } from "../model-traits.js";
 import type { ChatParams } from "../provider.js";
-import { effortName } from "../reasoning.js";
+import { EFFORT_SCALE, EFFORT_VALUES, effortName } from "../reasoning.js";
 import type { JsonReader } from "./json-reader.js";
 import { ownEntry } from "../../common/own-entry.js";
 
@@ -37,13 +37,15 @@ function reasoningSwitchOff(traits: ModelTraits): JsonObject {
   return {};
 }
 
-/** Efforts callers may name; "minimal" (GPT-5's) is the lowest the contract has. */
-const EFFORTS: Record<string, ReasoningEffort> = { minimal: ReasoningEffort.LOW, low: ReasoningEffort.LOW, medium: ReasoningEffort.MEDIUM, high: ReasoningEffort.HIGH };
+/** What the effort fields take, for the message refusing any other: "none" and every effort of the contract. */
+const ACCEPTED = ["none", ...EFFORT_SCALE].map((name) => `"${name}"`).join(", ");
 
 /**
  * A caller's reasoning request: `reasoning_effort` (OpenAI's), or
  * `reasoning: {effort, max_tokens}` (OpenRouter's, which can give a budget).
- * "none" asks for no reasoning.
+ * "none" asks for no reasoning; "minimal", "xhigh" and "max" are read as
+ * themselves, and the catalogue fits them to the model (xhigh to high where
+ * it takes no xhigh, and says so).
  */
 export function readOpenAIReasoning(body: JsonObject, reader: JsonReader): ReasoningConfig | undefined {
   const nested = reader.object(body.reasoning, "reasoning");
@@ -52,8 +54,8 @@ export function readOpenAIReasoning(body: JsonObject, reader: JsonReader): Reaso
   const budget = reader.number(nested.max_tokens, "reasoning.max_tokens");
   if (budget !== undefined && !(Number.isInteger(budget) && budget >= 1 && budget <= 2_147_483_647)) reader.reject("reasoning.max_tokens", "must be a whole number of tokens");
   if (name === "none" || (name === "" && budget === undefined)) return undefined;
-  const effort = name === "" ? ReasoningEffort.UNSPECIFIED : ownEntry(EFFORTS, name);
-  if (effort === undefined) return reader.reject(field, 'must be "low", "medium" or "high"');
+  const effort = name === "" ? ReasoningEffort.UNSPECIFIED : ownEntry(EFFORT_VALUES, name);
+  if (effort === undefined) return reader.reject(field, `must be one of ${ACCEPTED}`);
   return create(ReasoningConfigSchema, { effort, budgetTokens: budget });
 }
 

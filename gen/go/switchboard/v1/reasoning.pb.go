@@ -33,6 +33,16 @@ const (
 	ReasoningEffort_REASONING_EFFORT_MEDIUM ReasoningEffort = 2
 	// Deep reasoning: slower, more reasoning tokens.
 	ReasoningEffort_REASONING_EFFORT_HIGH ReasoningEffort = 3
+	// Less than low: the fewest reasoning tokens (OpenAI's GPT-5 `minimal`).
+	// A model without it gets low, and the answer's `adjustments` say so.
+	ReasoningEffort_REASONING_EFFORT_MINIMAL ReasoningEffort = 4
+	// More than high (OpenAI's `xhigh` from gpt-5.1-codex-max on, Claude's
+	// `xhigh`). A model without it gets high, and the answer's `adjustments`
+	// say so.
+	ReasoningEffort_REASONING_EFFORT_XHIGH ReasoningEffort = 5
+	// The most the model can reason (Claude's `max`). A model without it gets
+	// the highest effort it takes, and the answer's `adjustments` say so.
+	ReasoningEffort_REASONING_EFFORT_MAX ReasoningEffort = 6
 )
 
 // Enum value maps for ReasoningEffort.
@@ -42,12 +52,18 @@ var (
 		1: "REASONING_EFFORT_LOW",
 		2: "REASONING_EFFORT_MEDIUM",
 		3: "REASONING_EFFORT_HIGH",
+		4: "REASONING_EFFORT_MINIMAL",
+		5: "REASONING_EFFORT_XHIGH",
+		6: "REASONING_EFFORT_MAX",
 	}
 	ReasoningEffort_value = map[string]int32{
 		"REASONING_EFFORT_UNSPECIFIED": 0,
 		"REASONING_EFFORT_LOW":         1,
 		"REASONING_EFFORT_MEDIUM":      2,
 		"REASONING_EFFORT_HIGH":        3,
+		"REASONING_EFFORT_MINIMAL":     4,
+		"REASONING_EFFORT_XHIGH":       5,
+		"REASONING_EFFORT_MAX":         6,
 	}
 )
 
@@ -219,12 +235,15 @@ const file_switchboard_v1_reasoning_proto_rawDesc = "" +
 	"\x0eReasoningBlock\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\tR\tsignature\x12\x1a\n" +
-	"\bredacted\x18\x03 \x01(\tR\bredacted*\x85\x01\n" +
+	"\bredacted\x18\x03 \x01(\tR\bredacted*\xd9\x01\n" +
 	"\x0fReasoningEffort\x12 \n" +
 	"\x1cREASONING_EFFORT_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14REASONING_EFFORT_LOW\x10\x01\x12\x1b\n" +
 	"\x17REASONING_EFFORT_MEDIUM\x10\x02\x12\x19\n" +
-	"\x15REASONING_EFFORT_HIGH\x10\x03BPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
+	"\x15REASONING_EFFORT_HIGH\x10\x03\x12\x1c\n" +
+	"\x18REASONING_EFFORT_MINIMAL\x10\x04\x12\x1a\n" +
+	"\x16REASONING_EFFORT_XHIGH\x10\x05\x12\x18\n" +
+	"\x14REASONING_EFFORT_MAX\x10\x06BPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
 
 var (
 	file_switchboard_v1_reasoning_proto_rawDescOnce sync.Once

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/reasoning.proto.
  */
 export const file_switchboard_v1_reasoning: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zd2l0Y2hib2FyZC92MS9yZWFzb25pbmcucHJvdG8SDnN3aXRjaGJvYXJkLnYxInAKD1JlYXNvbmluZ0NvbmZpZxIvCgZlZmZvcnQYASABKA4yHy5zd2l0Y2hib2FyZC52MS5SZWFzb25pbmdFZmZvcnQSGgoNYnVkZ2V0X3Rva2VucxgCIAEoBUgAiAEBQhAKDl9idWRnZXRfdG9rZW5zIkMKDlJlYXNvbmluZ0Jsb2NrEgwKBHRleHQYASABKAkSEQoJc2lnbmF0dXJlGAIgASgJEhAKCHJlZGFjdGVkGAMgASgJKoUBCg9SZWFzb25pbmdFZmZvcnQSIAocUkVBU09OSU5HX0VGRk9SVF9VTlNQRUNJRklFRBAAEhgKFFJFQVNPTklOR19FRkZPUlRfTE9XEAESGwoXUkVBU09OSU5HX0VGRk9SVF9NRURJVU0QAhIZChVSRUFTT05JTkdfRUZGT1JUX0hJR0gQA0JQWk5naXRodWIuY29tL3N3aXRjaGJvYXJkLWdhdGV3YXkvc3dpdGNoYm9hcmQvZ2VuL2dvL3N3aXRjaGJvYXJkL3YxO3N3aXRjaGJvYXJkdjFiBnByb3RvMw");
+  fileDesc("Ch5zd2l0Y2hib2FyZC92MS9yZWFzb25pbmcucHJvdG8SDnN3aXRjaGJvYXJkLnYxInAKD1JlYXNvbmluZ0NvbmZpZxIvCgZlZmZvcnQYASABKA4yHy5zd2l0Y2hib2FyZC52MS5SZWFzb25pbmdFZmZvcnQSGgoNYnVkZ2V0X3Rva2VucxgCIAEoBUgAiAEBQhAKDl9idWRnZXRfdG9rZW5zIkMKDlJlYXNvbmluZ0Jsb2NrEgwKBHRleHQYASABKAkSEQoJc2lnbmF0dXJlGAIgASgJEhAKCHJlZGFjdGVkGAMgASgJKtkBCg9SZWFzb25pbmdFZmZvcnQSIAocUkVBU09OSU5HX0VGRk9SVF9VTlNQRUNJRklFRBAAEhgKFFJFQVNPTklOR19FRkZPUlRfTE9XEAESGwoXUkVBU09OSU5HX0VGRk9SVF9NRURJVU0QAhIZChVSRUFTT05JTkdfRUZGT1JUX0hJR0gQAxIcChhSRUFTT05JTkdfRUZGT1JUX01JTklNQUwQBBIaChZSRUFTT05JTkdfRUZGT1JUX1hISUdIEAUSGAoUUkVBU09OSU5HX0VGRk9SVF9NQVgQBkJQWk5naXRodWIuY29tL3N3aXRjaGJvYXJkLWdhdGV3YXkvc3dpdGNoYm9hcmQvZ2VuL2dvL3N3aXRjaGJvYXJkL3YxO3N3aXRjaGJvYXJkdjFiBnByb3RvMw");
 
 /**
  * Asks a reasoning model to think before it answers, by effort or by a
@@ -118,6 +118,31 @@ export enum ReasoningEffort {
    * @generated from enum value: REASONING_EFFORT_HIGH = 3;
    */
   HIGH = 3,
+
+  /**
+   * Less than low: the fewest reasoning tokens (OpenAI's GPT-5 `minimal`).
+   * A model without it gets low, and the answer's `adjustments` say so.
+   *
+   * @generated from enum value: REASONING_EFFORT_MINIMAL = 4;
+   */
+  MINIMAL = 4,
+
+  /**
+   * More than high (OpenAI's `xhigh` from gpt-5.1-codex-max on, Claude's
+   * `xhigh`). A model without it gets high, and the answer's `adjustments`
+   * say so.
+   *
+   * @generated from enum value: REASONING_EFFORT_XHIGH = 5;
+   */
+  XHIGH = 5,
+
+  /**
+   * The most the model can reason (Claude's `max`). A model without it gets
+   * the highest effort it takes, and the answer's `adjustments` say so.
+   *
+   * @generated from enum value: REASONING_EFFORT_MAX = 6;
+   */
+  MAX = 6,
 }
 
 /**

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eswitchboard/v1/reasoning.proto\x12\x0eswitchboard.v1\"\x86\x01\n\x0fReasoningConfig\x12\x37\n\x06\x65\x66\x66ort\x18\x01 \x01(\x0e\x32\x1f.switchboard.v1.ReasoningEffortR\x06\x65\x66\x66ort\x12(\n\rbudget_tokens\x18\x02 \x01(\x05H\x00R\x0c\x62udgetTokens\x88\x01\x01\x42\x10\n\x0e_budget_tokens\"^\n\x0eReasoningBlock\x12\x12\n\x04text\x18\x01 \x01(\tR\x04text\x12\x1c\n\tsignature\x18\x02 \x01(\tR\tsignature\x12\x1a\n\x08redacted\x18\x03 \x01(\tR\x08redacted*\x85\x01\n\x0fReasoningEffort\x12 \n\x1cREASONING_EFFORT_UNSPECIFIED\x10\x00\x12\x18\n\x14REASONING_EFFORT_LOW\x10\x01\x12\x1b\n\x17REASONING_EFFORT_MEDIUM\x10\x02\x12\x19\n\x15REASONING_EFFORT_HIGH\x10\x03\x42PZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eswitchboard/v1/reasoning.proto\x12\x0eswitchboard.v1\"\x86\x01\n\x0fReasoningConfig\x12\x37\n\x06\x65\x66\x66ort\x18\x01 \x01(\x0e\x32\x1f.switchboard.v1.ReasoningEffortR\x06\x65\x66\x66ort\x12(\n\rbudget_tokens\x18\x02 \x01(\x05H\x00R\x0c\x62udgetTokens\x88\x01\x01\x42\x10\n\x0e_budget_tokens\"^\n\x0eReasoningBlock\x12\x12\n\x04text\x18\x01 \x01(\tR\x04text\x12\x1c\n\tsignature\x18\x02 \x01(\tR\tsignature\x12\x1a\n\x08redacted\x18\x03 \x01(\tR\x08redacted*\xd9\x01\n\x0fReasoningEffort\x12 \n\x1cREASONING_EFFORT_UNSPECIFIED\x10\x00\x12\x18\n\x14REASONING_EFFORT_LOW\x10\x01\x12\x1b\n\x17REASONING_EFFORT_MEDIUM\x10\x02\x12\x19\n\x15REASONING_EFFORT_HIGH\x10\x03\x12\x1c\n\x18REASONING_EFFORT_MINIMAL\x10\x04\x12\x1a\n\x16REASONING_EFFORT_XHIGH\x10\x05\x12\x18\n\x14REASONING_EFFORT_MAX\x10\x06\x42PZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,7 +33,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1'
   _globals['_REASONINGEFFORT']._serialized_start=284
-  _globals['_REASONINGEFFORT']._serialized_end=417
+  _globals['_REASONINGEFFORT']._serialized_end=501
   _globals['_REASONINGCONFIG']._serialized_start=51
   _globals['_REASONINGCONFIG']._serialized_end=185
   _globals['_REASONINGBLOCK']._serialized_start=187

@@ -11,6 +11,7 @@ import { checkCallSize, UNIFIED_BLOCKS } from "../providers/call-size.js";
 import { MAX_TOP_LOGPROBS } from "../providers/openai/logprobs.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import { holdsKnownSecret } from "../providers/redact.js";
+import { GATEWAY_KEY_PREFIX } from "../auth/gateway-key.js";
 import { FieldViolations } from "./aip/field-violations.js";
 import { secretInField } from "./secret-in-field.js";
 import { TEMPLATE_THINKING_SWITCHES } from "../providers/openai/thinking-switch-fields.js";
@@ -112,15 +113,29 @@ function checkModelName(v: FieldViolations, model: string): void {
 }
 
 /**
- * Refuses a model name holding one of the gateway's known secrets (its master
- * key, a vendor key of its pools, whatever their shape: pasted there by
- * mistake) before anything routes, records or sends it: it would go to a
- * vendor as the model, and into log lines, traces, labels and the ledger.
- * A name merely shaped like a key is served, and recorded by its hint (maskKeys).
+ * A gateway key ("sk-sb-" and 43 characters; 20 or more, so one cut short
+ * counts too) anywhere in a text: no model is named so, and a caller's key
+ * pasted as a model would reach the vendor whole on a glob route, however
+ * the gateway's own records mask it.
+ */
+const GATEWAY_KEY_SHAPED = new RegExp(String.raw`(?<![A-Za-z0-9])${GATEWAY_KEY_PREFIX}[A-Za-z0-9_-]{20,}`);
+
+/**
+ * Refuses a model name holding one of the gateway's known secrets whole (its
+ * master key, a vendor key of its pools, whatever their shape: pasted there
+ * by mistake), or a gateway key, before anything routes, records or sends it:
+ * it would go to a vendor as the model, and into log lines, traces, labels
+ * and the ledger. Only a whole secret, exactly as written: a piece of one is
+ * a name like any other, answered as any other (not available, not
+ * allowed), or every caller could grow a guessed piece into the secret a
+ * character at a time. Any other name merely shaped like a key is served,
+ * and recorded by its hint (maskKeys).
  */
 function refuseSecretModel(model: string): void {
   // A longer name is refused by its length, unquoted: not read through here at a character's cost.
-  if (model.length <= MAX_MODEL_NAME_CHARS && holdsKnownSecret(model)) throw secretInField(["model"], "holds one of the gateway's secrets (a key): it would be sent to a vendor and kept in logs, traces and reports; name a model (see ListModels), never a secret");
+  if (model.length > MAX_MODEL_NAME_CHARS) return;
+  if (GATEWAY_KEY_SHAPED.test(model)) throw secretInField(["model"], "holds a gateway key: it would be sent to a vendor as the model; name a model (see ListModels), never a key, and rotate a key pasted by mistake");
+  if (holdsKnownSecret(model)) throw secretInField(["model"], "holds one of the gateway's secrets (a key): it would be sent to a vendor and kept in logs, traces and reports; name a model (see ListModels), never a secret");
 }
 
 export function validateChat(params: ChatParams): void {

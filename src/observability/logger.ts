@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger } from "pino";
-import { maskKeys } from "../providers/redact.js";
+import { maskLogText } from "../providers/redact.js";
 
 export type { Logger };
 
@@ -8,6 +8,8 @@ export type { Logger };
  * are censored anyway in case a header or config object is logged whole.
  * Text shaped like a key is masked in every field and message ("sk-sb-…"):
  * a caller may paste a key where a model name goes, and lines quote callers.
+ * Control characters are written as JSON escapes, C1 ones too (see
+ * escapedC1), so a line shown in a terminal is read, never obeyed.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
@@ -18,8 +20,9 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       formatters: { level: (label) => ({ level: label }), log: maskedFields },
       hooks: {
         logMethod(args, write) {
-          write.apply(this, args.map((arg) => (typeof arg === "string" ? maskKeys(arg) : arg)) as Parameters<typeof write>);
+          write.apply(this, args.map((arg) => (typeof arg === "string" ? maskLogText(arg) : arg)) as Parameters<typeof write>);
         },
+        streamWrite: escapedC1,
       },
       redact: {
         paths: [
@@ -60,15 +63,29 @@ export function callLineLogger(logger: Logger): Logger {
   return lines;
 }
 
+/** DEL and the C1 controls, which JSON leaves as they are (it escapes only C0). */
+const C1_CONTROLS = /[\u007f-\u009f]/g;
+
+/**
+ * A serialized line with DEL and each C1 control as a JSON escape ("\u009b"),
+ * as JSON writes the C0 ones: a vendor's words, quoted in a line, may hold
+ * an 8-bit CSI (U+009B), which a terminal honouring C1 obeys as ESC [ (colours,
+ * a cleared screen). A JSON line holds none outside its strings, so it parses
+ * to the same values. Every line, the call's too (callLineLogger): one scan.
+ */
+export function escapedC1(line: string): string {
+  return line.replace(C1_CONTROLS, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** Fields are masked this deep (a cause's cause, a list of attempts); deeper ones are written as they are. */
 const MASKED_DEPTH = 4;
 
-/** `fields` with every string in it (in plain objects and arrays) through maskKeys; the same object when none changed. */
+/** `fields` with every string in it (in plain objects and arrays) through maskLogText (no caller reads a log line: pieces of secrets too); the same object when none changed. */
 function maskedFields(fields: Record<string, unknown>, depth = 0): Record<string, unknown> {
   let copy: Record<string, unknown> | undefined;
   for (const name in fields) {
     const value = fields[name];
-    const masked = typeof value === "string" ? maskKeys(value) : depth < MASKED_DEPTH && isPlain(value) ? maskedFields(value, depth + 1) : value;
+    const masked = typeof value === "string" ? maskLogText(value) : depth < MASKED_DEPTH && isPlain(value) ? maskedFields(value, depth + 1) : value;
     if (masked !== value) (copy ??= (Array.isArray(fields) ? [...fields] : { ...fields }) as Record<string, unknown>)[name] = masked;
   }
   return copy ?? fields;

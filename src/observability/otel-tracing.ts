@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext, type Tracer } from "@opentelemetry/api";
 import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
@@ -8,6 +8,7 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
   TracerProvider,
   type ReadableSpan,
@@ -42,9 +43,10 @@ export function createOtelTracing(config: TracingConfig, deps: { logger: Logger;
     new OTLPTraceExporter({ url: config.url, headers: config.headers, timeoutMillis: config.timeoutMs, compression: config.compression as ExporterConfig["compression"] }),
     deps,
   );
+  const root = rootSamplerOf(config.sampler);
   const provider = new TracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ "service.instance.id": randomUUID(), ...config.resource })),
-    sampler: samplerOf(config.sampler),
+    sampler: config.sampler.parentBased ? new ParentBasedSampler({ root }) : root,
     spanLimits: config.attributeValueLengthLimit === undefined ? undefined : { attributeValueLengthLimit: config.attributeValueLengthLimit },
     spanProcessors: [new BatchSpanProcessor({ exporter, ...definedOnly(config.batch) })],
   });
@@ -53,7 +55,7 @@ export function createOtelTracing(config: TracingConfig, deps: { logger: Logger;
   return {
     enabled: true,
     startCall(method, surface, requestId, carrier, read) {
-      return new OtelCall(tracer, method, surface, requestId, callerContext(propagator, carrier, read), config.recordsContent);
+      return new OtelCall(tracer, method, surface, requestId, callerContext(propagator, carrier, read), config.recordsContent, root);
     },
     async shutdown() {
       await Promise.race([provider.shutdown(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_TIMEOUT_MS).unref())]);
@@ -76,16 +78,19 @@ class OtelCall implements TracedCall {
   readonly responseHeaders: Readonly<Record<string, string>>;
   recordsContent = false;
   private readonly span: Span;
+  /** The caller's traceparent had a say in whether this span records (its sampled flag, or its trace id for a ratio). */
+  private readonly sampledByCaller: boolean;
   private parent: Context | undefined;
   private operation = "chat";
 
   constructor(
     private readonly tracer: Tracer,
-    method: string,
+    private readonly method: string,
     surface: Surface,
     requestId: string,
     caller: Context,
     private readonly contentRoutes: (requestedModel: string) => boolean,
+    private readonly root: Sampler,
   ) {
     const rest = surface === "rest";
     this.span = tracer.startSpan(
@@ -103,6 +108,7 @@ class OtelCall implements TracedCall {
     const context = this.span.spanContext();
     this.traceId = context.traceId;
     this.recording = this.span.isRecording();
+    this.sampledByCaller = this.recording && trace.getSpanContext(caller) !== undefined;
     this.responseHeaders = { "x-trace-id": context.traceId, traceresponse: traceparentOf(context) };
   }
 
@@ -136,7 +142,13 @@ class OtelCall implements TracedCall {
     return new OtelAttempt(span);
   }
 
-  end({ attributes, error, firstTokenAt }: CallSpanEnd): void {
+  end({ authenticated, attributes, error, firstTokenAt }: CallSpanEnd): void {
+    // The sampling decision is taken as the span starts, before any key is checked: a caller without a valid
+    // key does not get its own say (a sampled flag on every call exports them all, on a backend billed per
+    // span). Its span is sampled again as a trace the gateway starts would be; left out, it is never ended,
+    // so no span processor ever sees it. (Not a span started once the key is checked: the answer names its
+    // trace before then, on REST as its headers go out, and a call refused before any key has a span too.)
+    if (this.sampledByCaller && !authenticated && !this.sampledAsOwnTrace()) return;
     for (const [name, value] of Object.entries(attributes)) if (value !== undefined) this.span.setAttribute(name, value);
     if (firstTokenAt !== undefined) this.span.addEvent("gen_ai.first_token", undefined, firstTokenAt);
     if (error) {
@@ -145,6 +157,12 @@ class OtelCall implements TracedCall {
       this.span.setStatus({ code: SpanStatusCode.ERROR, message: cut(error.message, MAX_STATUS_MESSAGE_CHARS) });
     }
     this.span.end();
+  }
+
+  /** What the configured root sampler decides for a trace of the gateway's own (a new trace id: the caller's is its to choose). */
+  private sampledAsOwnTrace(): boolean {
+    const traceId = randomBytes(16).toString("hex");
+    return this.root.shouldSample(ROOT_CONTEXT, traceId, this.method, SpanKind.SERVER, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED;
   }
 }
 
@@ -181,9 +199,9 @@ function traceparentOf(context: SpanContext): string {
   return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
 }
 
-function samplerOf(spec: SamplerSpec): Sampler {
-  const root = spec.kind === "always_on" ? new AlwaysOnSampler() : spec.kind === "always_off" ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(spec.ratio);
-  return spec.parentBased ? new ParentBasedSampler({ root }) : root;
+/** The sampler of traces the gateway starts (the `parentbased_` forms wrap it, for calls that continue a caller's). */
+function rootSamplerOf(spec: SamplerSpec): Sampler {
+  return spec.kind === "always_on" ? new AlwaysOnSampler() : spec.kind === "always_off" ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(spec.ratio);
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {

@@ -14,6 +14,8 @@ export type SpanAttributeValue = string | number | boolean | string[];
 
 /** How a call's span ends: its attributes, its error, and when its first token went out (a performance.now() time). */
 export interface CallSpanEnd {
+  /** A gateway key authenticated the call: only then does the caller's sampling decision stand (see Tracing). */
+  authenticated?: boolean;
   attributes: Record<string, SpanAttributeValue | undefined>;
   error?: { type: string; message: string };
   firstTokenAt?: number;
@@ -28,7 +30,14 @@ export interface TracedCall extends CallTrace {
   end(end: CallSpanEnd): void;
 }
 
-/** Tracing as the envelope uses it: a span per call, continuing the caller's trace (W3C traceparent/tracestate). */
+/**
+ * Tracing as the envelope uses it: a span per call, continuing the caller's
+ * trace (W3C traceparent/tracestate). The span starts as the call arrives,
+ * before its key is checked, so the caller's sampled flag (and trace id, which
+ * a ratio sampler reads) picks whether it records; a call no key authenticated
+ * is sampled again at its end as a trace of the gateway's own would be, so
+ * that no one without a key can have every call exported.
+ */
 export interface Tracing {
   readonly enabled: boolean;
   startCall<C>(method: string, surface: Surface, requestId: string, carrier: C, read: HeaderReader<C>): TracedCall;

@@ -26,6 +26,10 @@ const known = new Set<string>();
 const own = new Set<string>();
 /** The pieces of the known secrets (see pieceIndex), built again when a secret is learnt. */
 let knownPieces: Set<string> | undefined;
+/** The known secrets' whole forms, as written (see wholeFormIndex), built again when a secret is learnt. */
+let knownWholeForms: WholeFormIndex | undefined;
+/** The known secrets in lower case, for vendor text read %-decoded (see wholeFormIndex), built again when a secret is learnt. */
+let knownWholeDecoded: WholeFormIndex | undefined;
 
 /**
  * Makes every later redaction find `secret` too, whichever key an attempt
@@ -37,7 +41,13 @@ export function rememberSecret(secret: string): void {
   if (secret.length < MIN_SECRET_CHARS || known.has(secret)) return;
   if (known.size >= SECRETS_KEPT) forgetOldestVendorSecret();
   known.add(secret);
+  forgetIndexes();
+}
+
+function forgetIndexes(): void {
   knownPieces = undefined;
+  knownWholeForms = undefined;
+  knownWholeDecoded = undefined;
 }
 
 /**
@@ -57,21 +67,23 @@ function forgetOldestVendorSecret(): void {
   for (const secret of known) {
     if (own.has(secret)) continue;
     known.delete(secret);
+    forgetIndexes();
     return;
   }
 }
 
 /**
- * Whether `text` holds a vendor secret of the gateway's pools (see
- * rememberSecret) or one of `alsoSecret`, in any form redactSecrets would
- * find, or a piece of one (MIN_PIECE_CHARS and more). Only secrets of at
- * least MIN_PIECE_CHARS count: a shorter placeholder key ("ollama", "none")
- * is an ordinary word.
+ * Whether `text` (a caller's: a name, a reference, a filter) holds, whole, a
+ * vendor secret of the gateway's pools (see rememberSecret) or one of
+ * `alsoSecret`: as written or in one of its encoded forms, exactly (see
+ * holdsKnownSecret for why never a piece, never another case). Only secrets
+ * of at least MIN_PIECE_CHARS count: a shorter placeholder key ("ollama",
+ * "none") is an ordinary word.
  */
 export function holdsSecret(text: string, alsoSecret: readonly string[] = []): boolean {
-  const secrets = new Set([...known, ...alsoSecret].filter((secret) => secret.length >= MIN_PIECE_CHARS));
-  for (const secret of secrets) if (text.search(matcherFor(secret)) !== -1) return true;
-  return redactPieces(text, [...secrets].filter((secret) => !known.has(secret))) !== text;
+  if (holdsKnownSecret(text)) return true;
+  const others = alsoSecret.filter((secret) => secret.length >= MIN_PIECE_CHARS && !known.has(secret));
+  return others.length > 0 && redactWholeForms(text, wholeFormIndex(others, encodedForms)) !== text;
 }
 
 /**
@@ -79,16 +91,18 @@ export function holdsSecret(text: string, alsoSecret: readonly string[] = []): b
  * shown to a caller or logged: vendors echo keys in their error messages
  * (OpenAI: "Incorrect API key provided: sk-ab***yz"), and a hostile one may
  * echo them encoded. Each secret (the attempt's, the other given ones, and
- * every key of every pool) is found in any case, as base64 (standard or
- * URL-safe, alone or inside a longer encoded text) and hex; and any piece of
- * it of 12 characters or more, also %-encoded (a key cut short, split by a
- * space, or quoted in a URL).
+ * every key of every pool) is found whole, in any case, as base64 (standard
+ * or URL-safe, alone or inside a longer encoded text) and hex, and
+ * %-encoded (quoted in a URL). Not a piece of one: a vendor echoes what a
+ * caller sent (a model it does not serve), and a caller must not learn from
+ * the answer whether its text held a piece of a secret (see holdsKnownSecret).
+ * The log's own net (maskLogText) finds pieces too.
  */
 export function redactSecrets(text: string, credential?: Credential, alsoSecret: readonly string[] = []): string {
   let out = text;
   const given = givenSecrets(credential, alsoSecret);
   for (const secret of new Set([...given, ...known])) out = out.replace(matcherFor(secret), "[redacted]");
-  out = redactPieces(out, given.filter((secret) => !known.has(secret)));
+  out = redactWholeDecoded(out, given);
   return out.replace(BEARER, "$1 [redacted]").replace(PREFIXED_KEY, "[redacted]").replace(KEY_LIKE, "[redacted]");
 }
 
@@ -96,22 +110,25 @@ export function redactSecrets(text: string, credential?: Credential, alsoSecret:
  * A short text a vendor's successful answer says of itself (its id, its
  * model's name), as the gateway passes it on and records it, on every call:
  * at most `maxChars` characters, with the attempt's own secrets found in any
- * form, as redactSecrets finds them; every other known secret as maskKeys
- * finds it (as written, in any case, %-encoded, or a piece of it); key shapes
- * cut to their hints. Not redactSecrets whole: its pattern per known secret
- * (a thousand with large pools) is paid on a failure's text, not on every
- * answer. Only the start of a long text is read, and what is kept of it was
- * all read with the characters after it, so no secret is cut in two before
- * its pieces are found.
+ * form, as redactSecrets finds them; every other known secret found whole, as
+ * written (in any case) or %-encoded, never by a piece (a vendor may echo the
+ * model the caller named); key shapes cut to their hints. Not redactSecrets
+ * whole: its pattern per known secret (a thousand with large pools) is paid
+ * on a failure's text, not on every answer. Only the start of a long text is
+ * read, and what is kept of it was all read with the characters after it, so
+ * no secret is cut in two before it is found.
  */
 export function redactAnswerText(text: string, maxChars: number, credential?: Credential, alsoSecret: readonly string[] = []): string {
-  const read = text.slice(0, maxChars + MIN_PIECE_CHARS - 1);
-  let out = read;
   const given = givenSecrets(credential, alsoSecret);
+  // Room for the longest secret in its longest form (%-encoded: three characters each).
+  const margin = 3 * Math.max(wholeDecodedIndex().longest, ...given.map((secret) => secret.length));
+  const read = text.slice(0, maxChars + margin);
+  let out = read;
   for (const secret of given) out = out.replace(matcherFor(secret), "[redacted]");
-  out = maskKeysAnd(out, given.filter((secret) => !known.has(secret)));
+  out = redactWholeDecoded(out, given);
+  if (out.length >= SHORTEST_KEY) out = out.replace(KEY_SHAPED, maskedKey);
   // The last characters read may begin a secret too little of which was read to find it: they are not kept.
-  const keep = read.length < text.length ? Math.max(0, Math.min(maxChars, out.length - (MIN_PIECE_CHARS - 1))) : maxChars;
+  const keep = read.length < text.length ? Math.max(0, Math.min(maxChars, out.length - margin)) : maxChars;
   return out.length <= keep ? out : cutText(out, keep);
 }
 
@@ -126,27 +143,116 @@ function givenSecrets(credential: Credential | undefined, alsoSecret: readonly s
   return [credential?.secret, credential?.secondary, ...alsoSecret].filter((secret): secret is string => !!secret && secret.length >= MIN_SECRET_CHARS);
 }
 
-/**
- * Replaces every run of text (read %-decoded) made of pieces of a known
- * secret or of one of `others`, with "[redacted]": one lookup a character,
- * however many secrets are known.
- */
-function redactPieces(text: string, others: readonly string[]): string {
-  if (text.length < MIN_PIECE_CHARS) return text;
-  knownPieces ??= pieceIndex(known);
-  const extra = others.length > 0 ? pieceIndex(others) : undefined;
-  if (knownPieces.size === 0 && !extra) return text;
-  const view = percentDecoded(text);
-  const covered = new Uint8Array(view.text.length);
-  let any = false;
-  for (let i = 0; i + MIN_PIECE_CHARS <= view.text.length; i++) {
-    const piece = view.text.slice(i, i + MIN_PIECE_CHARS);
-    if (knownPieces.has(piece) || extra?.has(piece)) {
-      covered.fill(1, i, i + MIN_PIECE_CHARS);
-      any = true;
+/** Whole forms of secrets by their first MIN_PIECE_CHARS characters (longest first), and the longest form's length. */
+interface WholeFormIndex {
+  byStart: Map<string, string[]>;
+  longest: number;
+}
+
+/** The `formsOf` each secret of at least MIN_PIECE_CHARS characters, indexed by how they start: one lookup a character finds them all. */
+function wholeFormIndex(secrets: Iterable<string>, formsOf: (secret: string) => string[]): WholeFormIndex {
+  const byStart = new Map<string, string[]>();
+  let longest = 0;
+  for (const secret of secrets) {
+    if (secret.length < MIN_PIECE_CHARS) continue;
+    for (const form of formsOf(secret)) {
+      const start = form.slice(0, MIN_PIECE_CHARS);
+      const forms = byStart.get(start) ?? [];
+      if (!forms.includes(form)) forms.push(form);
+      byStart.set(start, forms.sort((a, b) => b.length - a.length));
+      longest = Math.max(longest, form.length);
     }
   }
-  if (!any) return text;
+  return { byStart, longest };
+}
+
+/** The known secrets' whole forms as written, for a caller's text. */
+function knownFormsIndex(): WholeFormIndex {
+  return (knownWholeForms ??= wholeFormIndex(known, encodedForms));
+}
+
+/** The known secrets in lower case, for vendor text read %-decoded and in lower case. */
+function wholeDecodedIndex(): WholeFormIndex {
+  return (knownWholeDecoded ??= wholeFormIndex(known, (secret) => [asciiLower(secret)]));
+}
+
+/** `text` with each whole form in `index` found exactly (same case, not decoded) written "[redacted]". */
+function redactWholeForms(text: string, index: WholeFormIndex): string {
+  if (text.length < MIN_PIECE_CHARS || index.byStart.size === 0) return text;
+  let out = "";
+  let from = 0;
+  for (let i = 0; i + MIN_PIECE_CHARS <= text.length; ) {
+    const form = index.byStart.get(text.slice(i, i + MIN_PIECE_CHARS))?.find((candidate) => text.startsWith(candidate, i));
+    if (!form) {
+      i++;
+      continue;
+    }
+    out += `${text.slice(from, i)}[redacted]`;
+    i += form.length;
+    from = i;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
+/**
+ * Vendor text with every known secret and each of `others`, whole, found as
+ * written or %-encoded (a secret quoted in a URL) and in any case, written
+ * "[redacted]": one lookup a character, however many secrets are known. A
+ * whole match in another case tells a caller whose text a vendor echoed
+ * nothing it could grow a guess from: it needs every character already.
+ */
+function redactWholeDecoded(text: string, others: readonly string[]): string {
+  const indexes = [wholeDecodedIndex()];
+  const extra = others.filter((secret) => !known.has(secret));
+  if (extra.length > 0) indexes.push(wholeFormIndex(extra, (secret) => [asciiLower(secret)]));
+  return redactCovered(text, (view, covered) => {
+    let any = false;
+    for (let i = 0; i + MIN_PIECE_CHARS <= view.length; i++) {
+      const start = view.slice(i, i + MIN_PIECE_CHARS);
+      for (const index of indexes) {
+        const form = index.byStart.get(start)?.find((candidate) => view.startsWith(candidate, i));
+        if (form) {
+          covered.fill(1, i, i + form.length);
+          any = true;
+        }
+      }
+    }
+    return any;
+  });
+}
+
+/**
+ * Replaces every run of text (read %-decoded) made of pieces of a known
+ * secret with "[redacted]": one lookup a character, however many secrets are
+ * known. Only for the log's own net (maskLogText): whether a text holds a
+ * piece of a secret must never change what a caller sees.
+ */
+function redactPieces(text: string): string {
+  knownPieces ??= pieceIndex(known);
+  if (knownPieces.size === 0) return text;
+  const pieces = knownPieces;
+  return redactCovered(text, (view, covered) => {
+    let any = false;
+    for (let i = 0; i + MIN_PIECE_CHARS <= view.length; i++) {
+      if (pieces.has(view.slice(i, i + MIN_PIECE_CHARS))) {
+        covered.fill(1, i, i + MIN_PIECE_CHARS);
+        any = true;
+      }
+    }
+    return any;
+  });
+}
+
+/**
+ * Replaces each run of `text` that `cover` marks in its view (the text
+ * %-decoded, in lower case: see percentDecoded) with "[redacted]"; `cover`
+ * tells whether it marked any.
+ */
+function redactCovered(text: string, cover: (view: string, covered: Uint8Array) => boolean): string {
+  if (text.length < MIN_PIECE_CHARS) return text;
+  const view = percentDecoded(text);
+  const covered = new Uint8Array(view.text.length);
+  if (!cover(view.text, covered)) return text;
   const startOf = (i: number) => (view.starts ? view.starts[i]! : i);
   let out = "";
   let from = 0;
@@ -220,11 +326,12 @@ function matcherFor(secret: string): RegExp {
  * padding), base64url and hex, and the part of its base64 that is the same
  * wherever it sits in a longer encoded text ("Bearer sk-…" or a JSON body,
  * base64-encoded: three alignments, less the characters its neighbours share).
- * Matched without regard to case, which also finds upper-case hex.
+ * Vendor text is matched without regard to case (redactSecrets); a caller's
+ * text exactly, hex in either case (maskKeys).
  */
 export function encodedForms(secret: string): string[] {
   const bytes = Buffer.from(secret, "utf8");
-  const forms = new Set<string>([secret, bytes.toString("hex")]);
+  const forms = new Set<string>([secret, bytes.toString("hex"), bytes.toString("hex").toUpperCase()]);
   const base64 = bytes.toString("base64");
   forms.add(base64);
   forms.add(base64.replace(/=+$/, ""));
@@ -272,31 +379,37 @@ const SHORTEST_KEY = 20;
  * "…" ("sk-sb-…"): for what a caller chose and the gateway writes down (a
  * model name, a request id, a tool name in an error) in log lines, spans,
  * ledger rows, metric labels and error messages, where a pasted key must not
- * be kept. Cheap enough for every field of every line: the known secrets are
- * found by their pieces (one lookup a character, not a pattern per secret;
- * as written, in any case, %-encoded, or a piece of 12 characters and more,
- * not re-encoded as redactSecrets finds them), the shapes by one pattern, and
- * text shorter than any of them (most model names) costs nothing.
+ * be kept. A known secret is found whole only, as written or in one of its
+ * encoded forms, exactly (see holdsKnownSecret: never a piece, never another
+ * case). Cheap enough for every field of every line: the known secrets by
+ * one lookup a character (not a pattern per secret), the shapes by one
+ * pattern, and text shorter than any of them (most model names) costs nothing.
  */
 export function maskKeys(text: string): string {
-  return maskKeysAnd(text, []);
-}
-
-/** maskKeys, also finding the pieces of `others` (secrets not among the known). */
-function maskKeysAnd(text: string, others: readonly string[]): string {
-  const out = redactPieces(text, others);
+  const out = redactWholeForms(text, knownFormsIndex());
   if (out.length < SHORTEST_KEY) return out;
   return out.replace(KEY_SHAPED, maskedKey);
 }
 
 /**
+ * maskKeys for the gateway's own log lines, which no caller reads: also every
+ * piece of 12 characters or more of a known secret, in any case, %-encoded
+ * too (a vendor's words quoting a key cut short or split by a space).
+ */
+export function maskLogText(text: string): string {
+  return maskKeys(redactPieces(text));
+}
+
+/**
  * Whether `text` holds a known secret (the gateway's own or a pool's vendor
- * key) as maskKeys finds it: as written, in any case, %-encoded, or a piece
- * of 12 characters and more. holdsSecret also finds their encodings, with a
- * pattern per secret; this is one lookup a character, cheap enough for every call.
+ * key) whole, as maskKeys finds it: as written or in one of its encoded
+ * forms, exactly. Never a piece of one, and never in another case: callers
+ * choose the text, and an answer that told a piece of a secret from any
+ * other text would let them grow a guessed piece a character at a time into
+ * the whole secret. One lookup a character, cheap enough for every call.
  */
 export function holdsKnownSecret(text: string): boolean {
-  return redactPieces(text, []) !== text;
+  return redactWholeForms(text, knownFormsIndex()) !== text;
 }
 
 /** Whether `text` holds a known secret or something shaped like a key (see maskKeys). */

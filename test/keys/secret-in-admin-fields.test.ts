@@ -68,9 +68,8 @@ describe("CreateKey and UpdateKey", () => {
     await expectRefused(admin().createKey({ keyId: MASTER, key: { displayName: "checkout" } }), "key_id");
     await expectRefused(admin().createKey({ key: { displayName: "checkout", team: MASTER } }), "key.team");
     await expectRefused(admin().createKey({ key: { displayName: `the key ${MASTER} of ops`, team: "payments" } }), "key.display_name");
-    // A vendor key the pools hold, whole or cut short; a gateway key by its shape.
+    // A vendor key the pools hold, whole (a piece of one is a name like any other: partial-secret-oracle.test.ts); a gateway key by its shape.
     await expectRefused(admin().createKey({ key: { displayName: "checkout", team: VENDOR } }), "key.team");
-    await expectRefused(admin().createKey({ key: { displayName: "checkout", team: VENDOR.slice(0, 14) } }), "key.team");
     await expectRefused(admin().createKey({ key: { displayName: GATEWAY_KEY } }), "key.display_name");
     await expectRefused(
       admin().createKey({ key: { displayName: "checkout", allowedModels: ["gpt-4o-mini", `openai/${GATEWAY_KEY}`], economyModels: [{ model: "gpt-4o", economyModel: VENDOR }] } }),

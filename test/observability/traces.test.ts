@@ -188,14 +188,29 @@ describe("traces in Jaeger", () => {
   it("records the messages only for a route an operator listed (SWITCHBOARD_TRACE_CONTENT)", async () => {
     let traceId = "";
     await gw.client("connect").chat({ model: "recorded-model", messages: [{ role: Role.USER, content: SECRET_PROMPT }] }, { onHeader: (h) => (traceId = h.get("x-trace-id")!) });
-    const { spans, raw } = await spansOf(query, traceId, 2);
+    const { spans } = await spansOf(query, traceId, 2);
     const call = spans.find((span) => tag(span, "switchboard.surface") === "connect")!;
     expect(JSON.parse(String(tag(call, "gen_ai.input.messages")))).toEqual([{ role: "user", parts: [{ type: "text", content: SECRET_PROMPT }] }]);
     expect(JSON.parse(String(tag(call, "gen_ai.output.messages")))).toEqual([
       { role: "assistant", parts: [{ type: "text", content: `Echo: ${SECRET_PROMPT}` }], finish_reason: "stop" },
     ]);
+  });
+
+  it("records content with the secrets in it masked, in the prompt and in the answer that repeats them", async () => {
+    // A config pasted into a chat: the vendor's key of the route's pool, the master key, one of the gateway's own
+    // secrets shaped like no key, another gateway key; the vendor echoes them all back.
+    const pasted = generateGatewayKey();
+    const secrets = [BACKUP_KEY, MASTER_KEY, PEPPER, pasted];
+    const prompt = `my .env: ${secrets.map((secret, i) => `K${i}=${secret}`).join(" ")}`;
+    let traceId = "";
+    await gw.client("connect").chat({ model: "recorded-model", messages: [{ role: Role.USER, content: prompt }] }, { onHeader: (h) => (traceId = h.get("x-trace-id")!) });
+    const { spans, raw } = await spansOf(query, traceId, 2);
+    const call = spans.find((span) => tag(span, "switchboard.surface") === "connect")!;
+    const masked = "my .env: K0=[redacted] K1=[redacted] K2=[redacted] K3=sk-sb-…";
+    expect(JSON.parse(String(tag(call, "gen_ai.input.messages")))).toEqual([{ role: "user", parts: [{ type: "text", content: masked }] }]);
+    expect(JSON.parse(String(tag(call, "gen_ai.output.messages")))).toEqual([{ role: "assistant", parts: [{ type: "text", content: `Echo: ${masked}` }], finish_reason: "stop" }]);
     // Content, yes; secrets still not.
-    for (const secret of [BACKUP_KEY, MASTER_KEY]) expect(raw).not.toContain(secret);
+    for (const secret of secrets) expect(raw).not.toContain(secret);
   });
 
   it("keeps a vendor's error text, which may quote the prompt, out of the call's span; its log line has it", async () => {
@@ -210,16 +225,33 @@ describe("traces in Jaeger", () => {
     expect(JSON.stringify(gw.logs.entries.filter((entry) => entry.traceId === traceId))).toContain(SECRET_PROMPT);
   });
 
+  it("describes a request body that is not JSON on the call's span, without quoting it", async () => {
+    const res = await fetch(`${gw.url}/switchboard.v1.AIService/Chat`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" },
+      body: `PATIENT ${SECRET_PROMPT}`,
+    });
+    expect(res.status).toBe(400);
+    // JSON.parse quotes the start of the body to the caller; the span records no part of it.
+    expect(await res.text()).toContain("PATIENT");
+    const { spans, raw } = await spansOf(query, res.headers.get("x-trace-id")!, 1);
+    expect(tag(spans[0]!, "otel.status_description")).toBe(
+      "cannot decode message switchboard.v1.ChatRequest from JSON: the body is not valid JSON (the request's text is in the caller's answer only)",
+    );
+    expect(raw).not.toContain("PATIENT");
+  });
+
   it("names a model a caller pasted a key into by its hint only, on the call's span and on its attempt's", async () => {
-    const pasted = generateGatewayKey();
+    // A vendor's key shape: a gateway key is refused before routing (partial-secret-oracle.test.ts).
+    const pasted = `sk-proj-${"Ab3_x".repeat(10)}`;
     const failed = ConnectError.from(await gw.client("connect").chat({ model: `primary/${pasted}`, messages: [{ role: Role.USER, content: "hi" }] }).catch((err: unknown) => err));
     const { spans, raw } = await spansOf(query, failed.metadata.get("x-trace-id")!, 2);
     expect(raw).not.toContain(pasted);
     const call = spans.find((span) => tag(span, "switchboard.surface") === "connect")!;
-    expect(tag(call, "gen_ai.request.model")).toBe("primary/sk-sb-…");
+    expect(tag(call, "gen_ai.request.model")).toBe("primary/sk-pro…");
     const attempt = spans.find((span) => parentOf(span) === call.spanID)!;
-    expect(attempt.operationName).toBe("chat sk-sb-…");
-    expect(tag(attempt, "gen_ai.request.model")).toBe("sk-sb-…");
+    expect(attempt.operationName).toBe("chat sk-pro…");
+    expect(tag(attempt, "gen_ai.request.model")).toBe("sk-pro…");
   });
 
   it("records a vendor's id of its answer cut short and with no key in it", async () => {

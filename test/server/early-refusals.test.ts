@@ -124,17 +124,20 @@ describe("a malformed RPC with no key, at the gateway", () => {
   const requests = async (surface: string, method: string, code: string) =>
     (await gw.app.metrics.requests.get()).values.find((sample) => sample.labels.surface === surface && sample.labels.method === method && sample.labels.code === code)?.value ?? 0;
 
-  it("bad JSON to Chat (the lean path) and to ListModels (connect-es): logged, counted, x-request-id", async () => {
+  it("bad JSON to Chat (the lean path) and to ListModels (connect-es): logged, counted, x-request-id; the log line quotes none of it", async () => {
     for (const method of ["Chat", "ListModels"]) {
       const path = `/switchboard.v1.AIService/${method}`;
-      const answer = await callH1(gw.url, path, JSON_TYPE, text('{"model": x'));
+      const answer = await callH1(gw.url, path, JSON_TYPE, text("PATIENT John Doe, diagnosis: …"));
       expect(answer.status).toBe(400);
+      // The caller is shown where its text went wrong (JSON.parse quotes it); its own text, to it alone.
+      expect(Buffer.from(answer.body, "base64").toString()).toContain("PATIENT Jo");
       const id = answer.headers["x-request-id"];
       expect(id).toMatch(/^[0-9a-f-]{36}$/);
       const lines = gw.logs.entries.filter((line) => line.requestId === id);
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatchObject({ msg: "call failed", surface: "connect", method: `switchboard.v1.AIService/${method}`, status: "invalid_argument" });
-      expect(lines[0]!.error).toMatch(/cannot decode message/);
+      expect(lines[0]!.error).toMatch(/^cannot decode message switchboard\.v1\.\w+ from JSON: the body is not valid JSON \(the request's text is in the caller's answer only\)$/);
+      expect(gw.logs.text).not.toContain("PATIENT");
       expect(await requests("connect", `switchboard.v1.AIService/${method}`, "invalid_argument")).toBe(1);
     }
   });

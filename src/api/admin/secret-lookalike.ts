@@ -21,18 +21,60 @@ const OWN_SECRET_VARIABLES = [
   "VAULT_SECRET_ID",
   "AWS_SECRET_ACCESS_KEY",
   "AWS_SESSION_TOKEN",
+  "OTEL_EXPORTER_OTLP_HEADERS",
+  "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
 ] as const;
 
 /** Variables holding a comma-separated list of secrets (kek-local.ts): each entry is a secret of its own. */
 const SECRET_LISTS: ReadonlySet<string> = new Set(["SWITCHBOARD_SECRET_KEY_PREVIOUS"]);
 
-/** The values of OWN_SECRET_VARIABLES set in `env` (each entry of a list). */
+/** Variables holding OTLP headers ("name=value,…", values %-encoded): each value is the tracing service's credential. */
+const HEADER_LISTS: ReadonlySet<string> = new Set(["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"]);
+
+/**
+ * Variables holding a URL whose password is a secret (DATABASE_URL,
+ * REDIS_URL, SWITCHBOARD_CACHE_REDIS_URL, OTEL_EXPORTER_OTLP_ENDPOINT and
+ * its _TRACES_ form, a vendor's _BASE_URL): any whose name ends so. Only the
+ * password is a secret; the rest of the URL is an address.
+ */
+const URL_VARIABLE = /_(URL|ENDPOINT)$/;
+
+/** The values of OWN_SECRET_VARIABLES set in `env` (each entry of a list, each header's value), and the password of each URL variable. */
 export function ownSecretsOf(env: NodeJS.ProcessEnv): string[] {
-  return OWN_SECRET_VARIABLES.flatMap((name) => {
+  const secrets = OWN_SECRET_VARIABLES.flatMap((name) => {
     const value = env[name];
     if (!value) return [];
-    return SECRET_LISTS.has(name) ? value.split(",").map((entry) => entry.trim()).filter(Boolean) : [value];
+    if (HEADER_LISTS.has(name)) return listEntries(value).flatMap((header) => (header.includes("=") ? asWrittenAndDecoded(header.slice(header.indexOf("=") + 1).trim()) : []));
+    return SECRET_LISTS.has(name) ? listEntries(value) : [value];
   });
+  for (const [name, value] of Object.entries(env)) if (value && URL_VARIABLE.test(name)) secrets.push(...passwordOf(value));
+  return [...new Set(secrets.filter(Boolean))];
+}
+
+function listEntries(value: string): string[] {
+  return value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
+/** The password in a URL's userinfo, as written there and %-decoded (as a client sends it), when it has one. */
+function passwordOf(value: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return [];
+  }
+  return url.password ? asWrittenAndDecoded(url.password) : [];
+}
+
+function asWrittenAndDecoded(text: string): string[] {
+  try {
+    return [text, decodeURIComponent(text)];
+  } catch {
+    return [text];
+  }
 }
 
 type Admin = ServiceImpl<typeof AdminService>;
@@ -113,8 +155,10 @@ export function withSecretFreeText(impl: Admin, ownSecrets: readonly string[]): 
  * Throws InvalidArgument (ErrorInfo SECRET_IN_FIELD, metadata `field`; a
  * BadRequest violation per field) when any text holds something shaped like
  * a key or token (a gateway key, a vendor's, a Vault token, an AWS key id:
- * holdsKey), a vendor key of the pools, or one of `ownSecrets` (holdsSecret).
- * The answer names the fields, never what they hold.
+ * holdsKey), a vendor key of the pools, or one of `ownSecrets`, whole
+ * (holdsSecret): a piece of one is a name like any other, or every admin
+ * key, a read-only one too, could grow a guessed piece into the secret a
+ * character at a time. The answer names the fields, never what they hold.
  */
 function refuseSecrets(fields: readonly WrittenField[], ownSecrets: readonly string[]): void {
   const holding = fields.filter(([, text]) => text !== "" && (holdsKey(text) || holdsSecret(text, ownSecrets))).map(([field]) => field);

@@ -7,6 +7,7 @@ import { isUpstreamError } from "../../providers/upstream-error.js";
 import { finishedCall, type CallFeed } from "./call-feed.js";
 import type { CallRecord } from "./call-record.js";
 import { endCallSpan } from "./call-span.js";
+import { withoutRequestText } from "./request-text.js";
 
 /**
  * One log line, one metrics sample and the end of the call's span per API
@@ -57,7 +58,7 @@ export function startCallLog(logger: Logger, metrics: GatewayMetrics, record: Ca
       overheadMs: overheadMs === undefined ? undefined : Math.round(overheadMs * 1000) / 1000,
       firstTokenMs: firstTokenMs === undefined ? undefined : Math.round(firstTokenMs * 10) / 10,
       status,
-      error: error?.rawMessage,
+      error: error && withoutRequestText(error.rawMessage),
       // What the caller's message leaves out, for operators (an endpoint_not_found's full path under the base URL).
       errorDetail: isUpstreamError(error?.cause) ? error.cause.logDetail : undefined,
       cause: error && BUG_CODES.has(error.code) ? evidence(error.cause ?? error) : undefined,

@@ -5,7 +5,9 @@ import { ErrorInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js"
 import type { CallReport } from "../../gateway/call-context.js";
 import { ATTR, providerName } from "../../observability/genai-attributes.js";
 import type { CallSpanEnd } from "../../observability/tracing.js";
+import { maskLogText } from "../../providers/redact.js";
 import type { CallRecord } from "./call-record.js";
+import { withoutRequestText } from "./request-text.js";
 
 const NOTHING: CallSpanEnd = { attributes: {} };
 
@@ -13,14 +15,17 @@ const NOTHING: CallSpanEnd = { attributes: {} };
  * Ends a call's span from its record, as its log line is written from it:
  * the GenAI attributes of what was served, the key and team, the gateway's
  * own (downgrade, cache, attempts, overhead) and the error. Message content
- * only when the call's route records it (SWITCHBOARD_TRACE_CONTENT); secrets
- * never reach a record. Nothing is built for a span that does not record.
+ * only when the call's route records it (SWITCHBOARD_TRACE_CONTENT), its
+ * secrets masked; secrets never reach a record. Nothing is built for a span
+ * that does not record. Whether a key authenticated decides whether the
+ * caller's sampling decision stands (see Tracing).
  */
 export function endCallSpan(record: CallRecord, error: ConnectError | undefined, overheadMs: number | undefined): void {
   const trace = record.trace;
   if (!trace.recording) return trace.end(NOTHING);
   const report = record.report;
   trace.end({
+    authenticated: record.principal !== undefined,
     attributes: {
       [ATTR.keyId]: record.principal?.keyId,
       [ATTR.team]: record.principal?.team || undefined,
@@ -42,7 +47,9 @@ function spanError(error: ConnectError, recordsContent: boolean): CallSpanEnd["e
   const info = error.findDetails(ErrorInfoSchema)[0];
   const type = info?.reason ?? codeToString(error.code);
   const provider = info?.metadata.provider;
-  if (recordsContent || provider === undefined) return { type, message: error.rawMessage };
+  if (recordsContent) return { type, message: error.rawMessage };
+  // The gateway's own words may still quote the request (a body that is not JSON): not that part.
+  if (provider === undefined) return { type, message: withoutRequestText(error.rawMessage) };
   const status = info?.metadata.upstream_status;
   return { type, message: `provider "${provider}" failed the call (${type}${status ? `, HTTP ${status}` : ""}); its words are in the call's log line, not in traces` };
 }
@@ -65,21 +72,27 @@ function servedAttributes(report: CallReport): CallSpanEnd["attributes"] {
 
 const ROLES: Record<Role, string> = { [Role.UNSPECIFIED]: "user", [Role.SYSTEM]: "system", [Role.USER]: "user", [Role.ASSISTANT]: "assistant", [Role.TOOL]: "tool" };
 
-/** The messages in and out, in the GenAI conventions' JSON shape (role and parts); images are named, never inlined. */
+/**
+ * The messages in and out, in the GenAI conventions' JSON shape (role and
+ * parts); images are named, never inlined. Every text through maskLogText,
+ * as the log's fields are (no caller reads a span either): a prompt may hold
+ * a key (an agent reads a .env file into a tool result, a user pastes a
+ * config), and an answer may repeat it.
+ */
 function contentAttributes(content: NonNullable<CallReport["content"]>, finishReason: string | undefined): CallSpanEnd["attributes"] {
   const input = content.input.map((message) => ({ role: ROLES[message.role], parts: partsOf(message) }));
-  const output = content.output === undefined ? undefined : [{ role: "assistant", parts: [{ type: "text", content: content.output }], finish_reason: finishReason }];
+  const output = content.output === undefined ? undefined : [{ role: "assistant", parts: [{ type: "text", content: maskLogText(content.output) }], finish_reason: finishReason }];
   return { [ATTR.inputMessages]: JSON.stringify(input), [ATTR.outputMessages]: output && JSON.stringify(output) };
 }
 
 function partsOf(message: Message): object[] {
   const parts: object[] = [];
-  if (message.content) parts.push({ type: "text", content: message.content });
+  if (message.content) parts.push({ type: "text", content: maskLogText(message.content) });
   for (const part of message.parts) {
-    if (part.part.case === "text") parts.push({ type: "text", content: part.part.value });
+    if (part.part.case === "text") parts.push({ type: "text", content: maskLogText(part.part.value) });
     else if (part.part.case === "imageUrl") parts.push({ type: "uri", modality: "image" });
   }
-  for (const call of message.toolCalls) parts.push({ type: "tool_call", id: call.id, name: call.name, arguments: call.arguments });
-  if (message.toolCallId) parts.push({ type: "tool_call_response", id: message.toolCallId });
+  for (const call of message.toolCalls) parts.push({ type: "tool_call", id: maskLogText(call.id), name: maskLogText(call.name), arguments: maskLogText(call.arguments) });
+  if (message.toolCallId) parts.push({ type: "tool_call_response", id: maskLogText(message.toolCallId) });
   return parts;
 }

@@ -129,21 +129,21 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], fir
       const silent = !abandoned && !heard && (isOwnCut(cut?.bound.rule) || (cut === undefined && signal.aborted && ms >= first.hungAfterMs));
       if (err === undefined) {
         permit?.success();
-        runtime.pool.report(credential.id, { ok: true, model: candidate.upstreamModel, call: causing });
+        runtime.pool.report(credential, { ok: true, model: candidate.upstreamModel, call: causing });
       } else if (silent) {
         // A timeout for the breaker (once per caller), unless the provider answered another call meanwhile (then this
         // answer was merely long). The pool hears a cancellation: a vendor that hangs is the breaker's to judge.
         permit?.wentSilent(call.principal?.keyId, started);
-        runtime.pool.report(credential.id, { ok: false, error: cancelledBy(candidate.provider, credential.id), call: causing });
+        runtime.pool.report(credential, { ok: false, error: cancelledBy(candidate.provider, credential.id), call: causing });
       } else if (abandoned || signal.aborted || !upstream || upstream.kind === "cancelled" || isOwnCut(cut?.bound.rule)) {
         // The caller's cancellation or deadline, a lost hedge, or a cut of an attempt the vendor had begun to answer:
         // nothing learnt about the vendor or the key (the pool still hears of it, as a cancellation, so that a probe
         // it handed out is settled).
         permit?.release();
-        runtime.pool.report(credential.id, { ok: false, error: cancelledBy(candidate.provider, credential.id), call: causing });
+        runtime.pool.report(credential, { ok: false, error: cancelledBy(candidate.provider, credential.id), call: causing });
       } else {
         judge(permit, breakerVerdict(upstream), call.principal?.keyId);
-        runtime.pool.report(credential.id, { ok: false, error: upstream, caller: call.principal?.keyId, model: candidate.upstreamModel, call: causing });
+        runtime.pool.report(credential, { ok: false, error: upstream, caller: call.principal?.keyId, model: candidate.upstreamModel, call: causing });
       }
       // The vendor's HTTP status, on the metrics and the span alike: a success is recorded as 200 (what vendors answer the requests sent).
       const status = err === undefined ? "200" : upstream?.outcome;
@@ -167,7 +167,7 @@ export const SKIPPED = new Set(["circuit_open", "keys_unavailable"]);
  */
 export function unsent(target: Target): void {
   target.permit?.release();
-  target.runtime.pool.report(target.credential.id, { ok: false, error: cancelledBy(target.candidate.provider, target.credential.id) });
+  target.runtime.pool.report(target.credential, { ok: false, error: cancelledBy(target.candidate.provider, target.credential.id) });
 }
 
 /** Why this attempt: a hedge, the call's first, another on the candidate just tried (a retry), or the next candidate. */

@@ -1,9 +1,10 @@
 import type { KeyPoolConfig } from "../config/secrets-config.js";
 import { judgeCanary } from "./canary.js";
+import { FailedCalls } from "./canary-failed-calls.js";
 import { canaryOnTrial } from "./canary-on-trial.js";
 import type { Credential } from "./credential.js";
 import { KeyPoolError } from "./key-pool-error.js";
-import { changeState, isCanary, seconds, type CredentialStateName, type PoolContext, type PoolEntry, type PoolKey } from "./pool-key.js";
+import { changeState, isCanary, seconds, type CanaryRun, type CredentialStateName, type PoolContext, type PoolEntry, type PoolKey } from "./pool-key.js";
 import { SecretHeldAlready } from "./secret-held-already.js";
 import { unknownCredential } from "./unknown-credential.js";
 
@@ -55,6 +56,9 @@ const RETIRED_KEPT = 20;
  * keys are told to `onVerdict`, so they outlive the process.
  */
 export class CanaryRollout {
+  /** Each canary run's failed calls so far, so a call counts once however many attempts it made. */
+  private readonly failed = new WeakMap<CanaryRun, FailedCalls>();
+
   constructor(
     private readonly ctx: PoolContext,
     private readonly options: RolloutOptions,
@@ -154,19 +158,24 @@ export class CanaryRollout {
     this.rollback(key, "auto_rolled_back", `canary failed: ${why}`);
   }
 
-  /** Counts an outcome towards every canary under way (as the canary's own, or the active keys'), then judges them. */
-  tally(key: PoolKey, ok: boolean, countsAsActive: boolean, now: number): void {
+  /**
+   * Counts an outcome towards every canary under way (as the canary's own, or the active keys'), then judges
+   * them. `call` (the call's request id) makes a call count once on each side: its further failed attempts
+   * there (retries on the same key, when the pool has no other) are one failure, not three.
+   */
+  tally(key: PoolKey, ok: boolean, countsAsActive: boolean, now: number, call?: string): void {
     const canaries = [...this.ctx.keys.values()].filter(isCanary);
     for (const canary of canaries) {
       const run = canary.canary!;
-      if (canary === key) {
+      const own = canary === key;
+      if (!own && !countsAsActive) continue;
+      if (!ok && !this.failedCalls(run).firstFailure(own ? "canary" : "active", call)) continue;
+      if (own) {
         if (ok) run.successes++;
         else run.errors++;
-      } else if (countsAsActive) {
+      } else {
         if (ok) run.activeSuccesses++;
         else run.activeErrors++;
-      } else {
-        continue;
       }
       const judgement = judgeCanary(run, { promoteAfter: run.promoteAfter, rollbackAfterErrors: this.options.rules.rollbackAfterErrors });
       if (judgement.action === "promote") this.promote(canary, "auto_promoted", `promoted automatically: ${judgement.reason}`, now);
@@ -179,6 +188,12 @@ export class CanaryRollout {
     if (key.state !== "draining" || key.nextAt === undefined || key.nextAt > now) return;
     key.nextAt = undefined;
     changeState(this.ctx, key, "retired", "drained", "drained after its replacement");
+  }
+
+  private failedCalls(run: CanaryRun): FailedCalls {
+    let calls = this.failed.get(run);
+    if (!calls) this.failed.set(run, (calls = new FailedCalls()));
+    return calls;
   }
 
   private tell(key: PoolKey, verdict: CanaryVerdict["verdict"], cause: CanaryVerdict["cause"], reason: string, replacedSlot?: string, wouldReplace?: string): void {

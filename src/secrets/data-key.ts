@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { ConfigError } from "../config/config-error.js";
 import { rememberOwnSecret } from "../providers/redact.js";
 
@@ -37,21 +37,25 @@ export function loadDataKey(env: NodeJS.ProcessEnv, keyFile: string | undefined,
 
 /**
  * The key file's bytes, at most KEY_FILE_MAX_BYTES (more is refused: it is no
- * data key). A file that its group or others may read or write is warned
- * about, not refused: Kubernetes mounts secrets 0644 unless told otherwise
- * (`defaultMode: 0400`), and the container usually runs one user.
+ * data key). Only a regular file (or a link to one) is read: a named pipe, a
+ * device or a directory is refused at once, without waiting on it. A file
+ * that its group or others may read or write is warned about, not refused:
+ * Kubernetes mounts secrets 0644 unless told otherwise (`defaultMode: 0400`),
+ * and the container usually runs one user.
  */
 function readKeyFile(keyFile: string, warn: (message: string) => void): Buffer {
   const failed = (err: unknown) => new ConfigError(keyFile, "", `cannot read the secrets key file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
   let fd: number;
   try {
-    fd = openSync(keyFile, "r");
+    // Non-blocking: opening a named pipe (FIFO) with no writer would otherwise wait for ever, before any check.
+    fd = openSync(keyFile, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (err) {
     throw failed(err);
   }
   try {
     const stat = fstatSync(fd);
-    if (stat.isFile() && (stat.mode & 0o077) !== 0) {
+    if (!stat.isFile()) throw new ConfigError(keyFile, "", `is ${kindOf(stat)}, not a regular file: the secrets key file must be a file holding ${HOW_TO_MAKE_DATA_KEY}`);
+    if ((stat.mode & 0o077) !== 0) {
       warn(`${keyFile}: the secrets key file may be read or written by its group or others (mode ${(stat.mode & 0o777).toString(8).padStart(4, "0")}); make it 0400 or 0600`);
     }
     const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES + 1);
@@ -68,6 +72,16 @@ function readKeyFile(keyFile: string, warn: (message: string) => void): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** What a path that is not a regular file is, in words: "a named pipe (FIFO)". */
+function kindOf(stat: Stats): string {
+  if (stat.isDirectory()) return "a directory";
+  if (stat.isFIFO()) return "a named pipe (FIFO)";
+  if (stat.isSocket()) return "a socket";
+  if (stat.isCharacterDevice()) return "a character device";
+  if (stat.isBlockDevice()) return "a block device";
+  return "of another kind";
 }
 
 /** Whether every byte is printable ASCII or a tab or line break: what a typed password or passphrase is made of. */

@@ -23,3 +23,13 @@ export function withoutFinalNewline(value: string): { value: string; stripped: b
   const match = /\r?\n$/.exec(value);
   return match ? { value: value.slice(0, match.index), stripped: true } : { value, stripped: false };
 }
+
+/**
+ * Whether the value is wrapped in a matching pair of quotes ("sk-…" or 'sk-…'), which no vendor key is: a
+ * loader of an env file kept them (`docker run --env-file` and some .env loaders take quotes literally).
+ * Sent as they are, the vendor answers 401 and the key is disabled; stripping them silently would hide the
+ * mistake from whoever reads the same file another way, so the value is refused, never shown.
+ */
+export function wrappedInQuotes(value: string): boolean {
+  return /^(["'])[\s\S]*\1$/.test(value);
+}

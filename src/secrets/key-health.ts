@@ -2,6 +2,7 @@ import { OncePerCaller } from "../common/once-per-caller.js";
 import type { KeyPoolConfig } from "../config/secrets-config.js";
 import type { BreakerConfig } from "../config/traffic.js";
 import type { UpstreamError, UpstreamErrorKind } from "../providers/upstream-error.js";
+import type { Credential } from "./credential.js";
 import { aboutKey, changeState, inRotation, isCanary, seconds, type BenchCause, type CausingCall, type PoolContext, type PoolKey } from "./pool-key.js";
 
 /**
@@ -38,11 +39,12 @@ const PROBE_TIMEOUT_MS = 60_000;
  * The one judge of a key's health, from the outcomes of its attempts:
  * - a 429 cools the key down for the vendor's retry-after, briefly (at most `max_first_cooldown_ms`) unless
  *   429s keep coming in a row; an exhausted quota for longer;
- * - a rejection (401/403) disables it; after a wait one call probes it (half-open), and a success brings it back;
+ * - a rejection (401/403) disables it; after a wait one call probes it (half-open), and that call's success brings it back
+ *   (only the probe's: an attempt sent before the rejection that succeeds now says nothing of the key now);
  * - a key that keeps failing at the vendor (5xx, 529, unreachable, timed out, garbled answers) is benched
  *   by the circuit breakers' rule (`traffic.breaker`): `failure_rate` of at least `min_calls` calls over
  *   `window_ms`, or `consecutive_failures` in a row. It cools down (cause `failing`) for `open_ms`, then
- *   comes back on probation: it takes only `half_open_probes` probes at a time, the first outcome decides
+ *   comes back on probation: it takes only `half_open_probes` probes at a time, the first probe's outcome decides
  *   (a success clears its history, a failure benches it again at once). Only while another key can take
  *   its traffic: when every key fails, it is the vendor's trouble, the provider breaker's to judge. A timeout
  *   counts once per caller within `window_ms`: one caller's slow requests cannot bench a key for everyone;
@@ -63,10 +65,13 @@ export class KeyHealth {
     private readonly breaker: BreakerConfig,
   ) {}
 
-  /** Takes in how an attempt with the key went. */
-  hear(key: PoolKey, outcome: AttemptOutcome, now: number): HealthVerdict {
-    const probing = key.probes.length > 0;
-    key.probes.shift();
+  /**
+   * Takes in how an attempt with the key went. `sentWith` is the credential the attempt went out with: the
+   * probe's own handle (`takeProbe`) makes it the probe's outcome. Any other attempt's (one sent before the key
+   * was rejected, a long stream ending now) neither brings a rejected key back nor uses up its probe.
+   */
+  hear(key: PoolKey, outcome: AttemptOutcome, now: number, sentWith?: Credential): HealthVerdict {
+    const probing = this.settleProbe(key, sentWith);
     if (outcome.ok) {
       key.successes.add();
       this.rateLimits.delete(key);
@@ -75,14 +80,14 @@ export class KeyHealth {
         key.probeIntervalMs = this.rules.probeAfterMs;
         changeState(this.ctx, key, "active", "probe_succeeded", "a probe call succeeded");
       }
-      this.judgeFailing(key, "success", now);
+      this.judgeFailing(key, "success", now, probing);
       return "success";
     }
     const error = outcome.error;
     if (error.kind !== "cancelled" && error.kind !== "rate_limited") this.rateLimits.delete(key); // the vendor answered: a run of 429s is over
     if (NOT_THE_KEYS_FAULT.has(error.kind)) {
       // The vendor answered with this key (it is up for it), unless the attempt was cancelled.
-      this.judgeFailing(key, error.kind === "cancelled" ? "neutral" : "success", now);
+      this.judgeFailing(key, error.kind === "cancelled" ? "neutral" : "success", now, probing);
       return "ignored";
     }
     key.errors.add();
@@ -107,7 +112,7 @@ export class KeyHealth {
         if (probing && key.state === "disabled") key.nextAt = now + key.probeIntervalMs; // inconclusive probe
     }
     const verdict = CALLER_MAY_CAUSE.has(error.kind) ? "caller_may_cause" : VENDOR_SIDE.has(error.kind) ? "failure" : "neutral";
-    this.judgeFailing(key, verdict, now, outcome.caller);
+    this.judgeFailing(key, verdict, now, probing, outcome.caller);
     return "failure";
   }
 
@@ -123,17 +128,29 @@ export class KeyHealth {
             : "the cool-down ended";
       changeState(this.ctx, key, key.resumeTo, "cooldown_ended", reason);
     }
-    if (key.probes.length > 0) key.probes = key.probes.filter((handedOut) => now - handedOut <= PROBE_TIMEOUT_MS);
+    if (key.probes.length > 0) key.probes = key.probes.filter((probe) => now - probe.handedOutAt <= PROBE_TIMEOUT_MS);
   }
 
-  /** A key due a probe (a rejected key after its wait, a key on probation), handed out and counted as probing. */
-  takeProbe(keys: readonly PoolKey[], now: number): PoolKey | undefined {
+  /**
+   * A key due a probe (a rejected key after its wait, a key on probation), handed out and counted as probing:
+   * its credential as a handle of the probe's own, which the attempt reports its outcome with.
+   */
+  takeProbe(keys: readonly PoolKey[], now: number): Credential | undefined {
     const probe = keys.find((key) => this.probeDue(key, now));
     if (!probe) return undefined;
-    probe.probes.push(now);
+    const handle = probeHandle(probe.credential);
+    probe.probes.push({ handle, handedOutAt: now });
     const what = probe.state === "disabled" ? "probing a disabled key (half-open)" : "probing a key back from failing (half-open)";
     this.ctx.logger.info(aboutKey(this.ctx, probe), what);
-    return probe;
+    return handle;
+  }
+
+  /** Whether the attempt sent with `sentWith` is one of the key's probes under way; its place is freed if so. */
+  private settleProbe(key: PoolKey, sentWith: Credential | undefined): boolean {
+    const index = sentWith === undefined ? -1 : key.probes.findIndex((probe) => probe.handle === sentWith);
+    if (index < 0) return false;
+    key.probes.splice(index, 1);
+    return true;
   }
 
   private probeDue(key: PoolKey, now: number): boolean {
@@ -201,15 +218,17 @@ export class KeyHealth {
   /**
    * The failing rule, as the circuit breakers judge: counts vendor-side
    * outcomes while the key is in rotation, benches it past the threshold,
-   * and settles its probation on the first outcome after a bench. A failure
+   * and settles its probation on its first probe's outcome after a bench. A failure
    * the caller may have caused (a timeout) counts once per caller within
    * `window_ms`, but decides a probation like any failure.
    */
-  private judgeFailing(key: PoolKey, verdict: "success" | "failure" | "caller_may_cause" | "neutral", now: number, caller?: string): void {
+  private judgeFailing(key: PoolKey, verdict: "success" | "failure" | "caller_may_cause" | "neutral", now: number, probing: boolean, caller?: string): void {
     if (!this.breaker.enabled || verdict === "neutral") return;
     // Benched for failing: attempts sent before the bench say nothing about when it comes back.
     if (key.state === "cooling_down" && key.benchedFor === "failing") return;
     if (key.probation) {
+      // Only a probe's outcome settles a probation: an attempt sent before the bench says nothing of now.
+      if (!probing) return;
       key.probation = false;
       if (verdict !== "success") return this.benchFailing(key, "its call on probation failed", now);
       key.outcomes.clear();
@@ -286,4 +305,13 @@ function describeRefusal(error: UpstreamError): string {
 /** What the vendor answered, as far as it said: "HTTP 401, invalid_api_key", "110", or "". */
 function failureCodes(error: UpstreamError): string {
   return [error.status !== undefined ? `HTTP ${error.status}` : "", error.vendorCode ?? ""].filter(Boolean).join(", ");
+}
+
+/**
+ * The credential a probe goes out with: the key's own (id, fingerprint, secret, all as they are, the secret
+ * still out of JSON and inspection), as an object of its own, so that the attempt reporting with it is known
+ * to be the probe.
+ */
+function probeHandle(credential: Credential): Credential {
+  return Object.defineProperties({}, Object.getOwnPropertyDescriptors(credential)) as Credential;
 }

@@ -104,7 +104,8 @@ export class KeyPool {
    * Keys in `exclude` (already tried) are skipped while another healthy key
    * remains; when every healthy key is excluded, one of them is returned
    * anyway (the caller sees it is in `exclude` and decides whether to retry
-   * on it).
+   * on it). A probe goes out with a credential object of its own: report its
+   * outcome with the credential returned here (see `report`).
    *
    * Throws an UpstreamError, naming the provider and no secret, when no key
    * is healthy: kind "rate_limited" with `retryAfterMs` until the first
@@ -120,40 +121,41 @@ export class KeyPool {
     this.tick(now);
     const keys = [...this.keys.values()];
     const untried = exclude.size > 0 ? keys.filter((key) => !exclude.has(key.credential.id)) : keys;
-    const chosen = this.choose(untried, now) ?? (untried !== keys ? this.choose(keys, now) : undefined) ?? pickOnProbation(keys, this.random);
-    if (chosen) return chosen.credential;
+    const chosen = this.choose(untried, now) ?? (untried !== keys ? this.choose(keys, now) : undefined) ?? pickOnProbation(keys, this.random)?.credential;
+    if (chosen) return chosen;
     throw noUsableKey(this.provider, keys, now);
   }
 
   /**
    * Tells the pool how an attempt with a credential went; it cools, disables, benches, probes and judges
-   * canaries on that. An answer about the request (400, a model's 404, …) says nothing about a key on its
-   * own, but a canary answered so clearly more often than the active keys is rolled back
-   * (canary-odd-one-out.ts), and an active key answered so clearly more often than the other keys on the
-   * same model is benched (key-odd-one-out.ts).
+   * canaries on that. `sentWith` is the credential `pick` handed out for the attempt (or its id): only the
+   * very one handed out as a probe settles that probe, so pass the credential itself. An answer about the
+   * request (400, a model's 404, …) says nothing about a key on its own, but a canary answered so clearly
+   * more often than the active keys is rolled back (canary-odd-one-out.ts), and an active key answered so
+   * clearly more often than the other keys on the same model is benched (key-odd-one-out.ts).
    */
-  report(credentialId: string, outcome: AttemptOutcome): void {
-    const key = this.keys.get(credentialId);
+  report(sentWith: Credential | string, outcome: AttemptOutcome): void {
+    const key = this.keys.get(typeof sentWith === "string" ? sentWith : sentWith.id);
     if (!key) return;
     const now = this.now();
     this.tick(now);
     // After the timed changes that were due anyway: what this outcome changes is logged with its call's ids.
     this.ctx.cause = outcome.call;
     try {
-      this.hear(key, outcome, now);
+      this.hear(key, outcome, now, typeof sentWith === "string" ? undefined : sentWith);
     } finally {
       this.ctx.cause = undefined;
     }
   }
 
-  private hear(key: PoolKey, outcome: AttemptOutcome, now: number): void {
+  private hear(key: PoolKey, outcome: AttemptOutcome, now: number, sentWith: Credential | undefined): void {
     // Judged by the state the key had when the outcome came, before this outcome changes it.
     const wasActive = key.state === "active" || (key.state === "cooling_down" && key.resumeTo === "active");
     this.oddOneOut.hear(this.keys.values(), key, outcome, wasActive);
     this.keyOddOneOut.hear([...this.keys.values()], key, outcome);
-    const verdict = this.health.hear(key, outcome, now);
+    const verdict = this.health.hear(key, outcome, now, sentWith);
     if (typeof verdict === "object") return this.rollout.refused(key, verdict.canaryRefused);
-    if (verdict !== "ignored") this.rollout.tally(key, verdict === "success", wasActive, now);
+    if (verdict !== "ignored") this.rollout.tally(key, verdict === "success", wasActive, now, outcome.call?.requestId);
     else if (!outcome.ok && isCanary(key)) this.judgeOddOneOut(key, outcome.error);
     else if (!outcome.ok && key.state === "active") this.benchOddOneOut(key, outcome.error, outcome.model, now);
     if (isCanary(key)) this.undecidedTooLong(key);
@@ -319,8 +321,8 @@ export class KeyPool {
     this.rollout.rollback(key, "auto_rolled_back", `rolled back automatically: ${reason}`);
   }
 
-  private choose(keys: readonly PoolKey[], now: number): PoolKey | undefined {
-    return this.health.takeProbe(keys, now) ?? pickKey(keys, this.random);
+  private choose(keys: readonly PoolKey[], now: number): Credential | undefined {
+    return this.health.takeProbe(keys, now) ?? pickKey(keys, this.random)?.credential;
   }
 
   /** Applies the timed changes that are due: cool-downs that ended, drained keys, lost probes. */

@@ -51,6 +51,15 @@ export interface PoolEntry {
   slot?: string;
 }
 
+/**
+ * A probe handed out: its handle (the key's credential, as an object of its own, which the attempt
+ * reports its outcome with) and when (a probe never reported frees its place after a while).
+ */
+export interface ProbeOut {
+  handle: Credential;
+  handedOutAt: number;
+}
+
 /** A canary under way: its terms and its tally so far. */
 export interface CanaryRun extends CanaryTally {
   share: number;
@@ -81,8 +90,8 @@ export interface PoolKey {
   /** What the vendor answered when it last rejected the key ("HTTP 401, invalid_api_key"), for health checks. */
   rejectedWith: string | undefined;
   probeIntervalMs: number;
-  /** When each probe under way was handed out (a rejected key's, or one on probation). */
-  probes: number[];
+  /** The probes under way (a rejected key's, or one on probation): only their own outcomes settle them. */
+  probes: ProbeOut[];
   /** Recent vendor-side outcomes, for the failing rule: successes (0) and failures (1). */
   outcomes: SlidingCounts;
   /** Vendor-side failures in a row. */

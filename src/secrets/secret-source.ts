@@ -2,7 +2,7 @@ import { pino } from "pino";
 import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
-import { headerProblem, withoutFinalNewline } from "./header-safe-secret.js";
+import { headerProblem, withoutFinalNewline, wrappedInQuotes } from "./header-safe-secret.js";
 import type { SecretGone } from "./secret-gone.js";
 import { checkReferenceName } from "./reference-names.js";
 
@@ -48,8 +48,8 @@ export class EnvSecretSource implements SecretSource {
  * values that can be sent as a vendor key: one line break at the end (what
  * `kubectl create secret --from-file` or `echo` leaves) is dropped with a
  * warning; any other control character, a character beyond Latin-1, spaces at
- * either end or an empty value are refused, naming the reference and never the
- * value (a ConfigError: the start stops, StageKey answers FailedPrecondition,
+ * either end, a value wrapped in quotes or an empty value are refused, naming
+ * the reference and never the value (a ConfigError: the start stops, StageKey answers FailedPrecondition,
  * a new version is logged and not staged).
  */
 export class SecretResolver {
@@ -106,6 +106,9 @@ export class SecretResolver {
     const problem = value === "" ? "is empty" : headerProblem(value);
     if (problem) {
       throw new ConfigError(ref.raw, "", `the secret's value ${problem}, so it cannot be sent as a vendor key (an HTTP header); store the key alone`);
+    }
+    if (wrappedInQuotes(value)) {
+      throw new ConfigError(ref.raw, "", `the secret's value is wrapped in quotes ("…" or '…'), which no vendor key is: a loader of an env file kept them (as docker run --env-file does); store the key without them`);
     }
     if (stripped && !this.warned.has(ref.raw)) {
       this.warned.add(ref.raw);

@@ -26,4 +26,18 @@ describe("the canary rule", () => {
     expect(judgeCanary(tally({ successes: 50, hardFailure: "rejected by the vendor (HTTP 401)" }), rule)).toEqual({ action: "rollback", reason: "rejected by the vendor (HTTP 401)" });
     expect(judgeCanary(tally({ successes: 58, errors: 2, activeSuccesses: 1000 }), rule).action).toBe("rollback");
   });
+
+  it("with too few calls on the active keys to compare with, judges the canary only on the vendor refusing it", () => {
+    // Every active key revoked: the canary carries the traffic, and its 5xx are what any key would meet.
+    expect(judgeCanary(tally({ successes: 10, errors: 3 }), rule).action).toBe("wait");
+    expect(judgeCanary(tally({ successes: 0, errors: 50, activeErrors: 19 }), rule).action).toBe("wait");
+    expect(judgeCanary(tally({ successes: 20, errors: 40 }), rule)).toEqual({
+      action: "promote",
+      reason: "20 successful calls at an error rate of 66.7% (active keys: no calls to compare with; the vendor did not refuse it)",
+    });
+    expect(judgeCanary(tally({ successes: 20, errors: 3, activeSuccesses: 5 }), rule)).toMatchObject({ action: "promote", reason: expect.stringContaining("(active keys: only 5 calls to compare with;") });
+    expect(judgeCanary(tally({ successes: 3, hardFailure: "rejected by the vendor (HTTP 401)" }), rule).action).toBe("rollback");
+    // Once the active keys have made promote_after calls, they are the baseline.
+    expect(judgeCanary(tally({ successes: 10, errors: 3, activeSuccesses: 20 }), rule).action).toBe("rollback");
+  });
 });

@@ -1,6 +1,6 @@
 // The key pool as the one judge of a key's health: a key that keeps failing
 // at the vendor is benched on the circuit breakers' rule, comes back on
-// probation, and its first outcome there decides. A test-driven clock, no sleeps.
+// probation, and its probe's outcome decides. A test-driven clock, no sleeps.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TRAFFIC, type BreakerConfig } from "../../src/config/traffic.js";
 import { UpstreamError } from "../../src/providers/upstream-error.js";
@@ -47,10 +47,11 @@ describe("a key that keeps failing at the vendor", () => {
     clock.advance(4_999);
     expect(ids(tally(pool, 50))).toEqual(["openai/b"]);
     clock.advance(1);
-    expect(pool.pick().id).toBe("openai/a"); // the probe (half-open)
+    const probe = pool.pick();
+    expect(probe.id).toBe("openai/a"); // the probe (half-open)
     expect(pool.get("openai/a")!).toMatchObject({ state: "active", reason: "back from failing, on probation: its next call decides", trafficShare: 0 });
     expect(ids(tally(pool, 50))).toEqual(["openai/b"]); // one probe at a time (half_open_probes: 1)
-    pool.report("openai/a", OK);
+    pool.report(probe, OK);
     expect(pool.get("openai/a")!.reason).toBe("back in rotation: its call on probation succeeded");
     expect(ids(tally(pool, 200))).toEqual(["openai/a", "openai/b"]);
     // Its failure history is gone: two failures do not bench it, a third in a row does.
@@ -77,8 +78,9 @@ describe("a key that keeps failing at the vendor", () => {
     const { pool, clock, changes } = twoKeys();
     for (let i = 0; i < 3; i++) pool.report("openai/a", overloaded());
     clock.advance(5_000);
-    expect(pool.pick().id).toBe("openai/a");
-    pool.report("openai/a", failure("timeout"));
+    const probe = pool.pick();
+    expect(probe.id).toBe("openai/a");
+    pool.report(probe, failure("timeout"));
     expect(pool.get("openai/a")!).toMatchObject({ state: "cooling_down", nextAt: clock.now() + 5_000, reason: "failing at the vendor (its call on probation failed); back in 5s" });
     expect(changes()).toEqual(["active->cooling_down:failing", "cooling_down->active:cooldown_ended", "active->cooling_down:failing"]);
   });
@@ -155,8 +157,9 @@ describe("a key that keeps failing at the vendor", () => {
     const { pool, clock } = twoKeys();
     for (const caller of ["KA", "KB", "KC"]) pool.report("openai/a", { ...failure("timeout"), caller });
     clock.advance(5_000);
-    expect(pool.pick().id).toBe("openai/a"); // the probe
-    pool.report("openai/a", { ...failure("timeout"), caller: "KA" });
+    const probe = pool.pick();
+    expect(probe.id).toBe("openai/a"); // the probe
+    pool.report(probe, { ...failure("timeout"), caller: "KA" });
     expect(pool.get("openai/a")!).toMatchObject({ state: "cooling_down", reason: "failing at the vendor (its call on probation failed); back in 5s" });
   });
 

@@ -106,9 +106,10 @@ describe("a credential rejection disables the key; probes bring it back", () => 
     expect(await metricValue(metrics, "switchboard_key_credential_rejections_total", 'credential="openai/b"')).toBe(1);
 
     clock.advance(60_000);
-    expect(pool.pick().id).toBe("openai/b"); // the probe (half-open)
+    const probe = pool.pick();
+    expect(probe.id).toBe("openai/b"); // the probe (half-open)
     expect(ids(tally(pool, 50))).toEqual(["openai/a"]); // one probe at a time
-    pool.report("openai/b", OK);
+    pool.report(probe, OK); // its outcome is reported with the credential it went out with
     expect(pool.get("openai/b")!.state).toBe("active");
     expect(logs.entries.some((e) => e.cause === "probe_succeeded" && e.credential === "openai/b")).toBe(true);
   });
@@ -118,8 +119,9 @@ describe("a credential rejection disables the key; probes bring it back", () => 
     const { pool } = testPool([{ id: "a" }, { id: "b" }], { now: clock.now, random: seededRandom(5), rules: { probeAfterMs: 10_000 } });
     pool.report("openai/b", failure("credential_rejected", { status: 403 }));
     clock.advance(10_000);
-    expect(pool.pick().id).toBe("openai/b");
-    pool.report("openai/b", failure("credential_rejected", { status: 403 }));
+    const probe = pool.pick();
+    expect(probe.id).toBe("openai/b");
+    pool.report(probe, failure("credential_rejected", { status: 403 }));
     expect(pool.get("openai/b")!.state).toBe("disabled");
     expect(pool.get("openai/b")!.nextAt).toBe(clock.now() + 20_000);
   });
@@ -148,8 +150,9 @@ describe("a credential rejection disables the key; probes bring it back", () => 
     expect(err.retryAfterMs).toBe(30_000);
     expect(err.message).toBe('provider "openai" has no usable key right now (1 disabled by the vendor)');
     clock.advance(30_000);
-    expect(pool.pick().id).toBe("openai/a"); // the probe
-    pool.report("openai/a", OK); // the vendor took it again (a transient rejection)
+    const probe = pool.pick();
+    expect(probe.id).toBe("openai/a"); // the probe
+    pool.report(probe, OK); // the vendor took it again (a transient rejection)
     expect(pool.get("openai/a")!.state).toBe("active");
   });
 

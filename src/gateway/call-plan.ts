@@ -15,7 +15,7 @@ import type { DispatchOutcome } from "./dispatch-outcome.js";
 import { toConnectError } from "./errors.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
 import type { RetryBudget } from "./retry-budget.js";
-import { backoffMs, failureAction, isKeyScoped, mayRetryOnPool, mayTryAnotherKeyForModel } from "./retry-policy.js";
+import { afterHintMs, backoffMs, failureAction, isKeyScoped, mayRetryOnPool, mayTryAnotherKeyForModel } from "./retry-policy.js";
 import type { Candidate } from "./router.js";
 
 export interface PlanDeps {
@@ -159,7 +159,8 @@ export class CallPlan {
     } else {
       if (action === "next_key") return "move_on";
       if (retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterMs) return "move_on";
-      delay = backoffMs(retry, this.onCandidate, this.deps.random, retryAfterMs);
+      // The vendor's hint plus a jitter: every caller that met this 429 must not come back at the same instant.
+      delay = backoffMs(retry, this.onCandidate, this.deps.random, retryAfterMs, this.timeLeft());
     }
     if (this.call.deadline !== undefined && this.deps.now() + delay >= this.call.deadline) return "move_on";
     if (!(this.deps.breakers.provider(provider)?.admits() ?? true)) return "move_on";
@@ -202,6 +203,11 @@ export class CallPlan {
 
   private deadlinePassed(): boolean {
     return this.call.deadline !== undefined && this.deps.now() >= this.call.deadline;
+  }
+
+  /** The time left before the caller's deadline (Infinity without one). */
+  private timeLeft(): number {
+    return this.call.deadline === undefined ? Infinity : this.call.deadline - this.deps.now();
   }
 
   /** Whether a candidate after the current one could be tried now (configured, its provider's breaker not open). */
@@ -260,16 +266,22 @@ export class CallPlan {
   }
 
   /**
-   * Waits for a pool's cool-down to end when the wait is short: within
+   * Waits for a pool's cool-down to end when the wait is short: cool-downs of
    * `maxRetryAfterMs` in all for the call, before the caller's deadline, and
-   * only where retries are on.
+   * only where retries are on. The wait is the cool-down plus a jitter
+   * (`afterHintMs`): every call waiting for the key would otherwise take it
+   * at the instant the cool-down ends, all together, from a vendor that has
+   * just said "slow down". The jitter is not counted against
+   * `maxRetryAfterMs` (which bounds what the vendor asked for): it is at most
+   * as long again as the cool-down, or `baseDelayMs` for a short one.
    */
   private async waitForKeys(ms: number): Promise<boolean> {
-    const wait = Math.max(1, Math.ceil(ms));
-    const { maxRetryAfterMs, maxAttempts } = this.deps.traffic.retry;
-    if (maxAttempts <= 1 || this.waited + wait > maxRetryAfterMs || this.waits >= MAX_KEY_WAITS) return false;
+    const coolDown = Math.max(1, Math.ceil(ms));
+    const { retry } = this.deps.traffic;
+    if (retry.maxAttempts <= 1 || this.waited + coolDown > retry.maxRetryAfterMs || this.waits >= MAX_KEY_WAITS) return false;
+    const wait = afterHintMs(retry, coolDown, this.deps.random, this.timeLeft());
     if (this.call.deadline !== undefined && this.deps.now() + wait >= this.call.deadline) return false;
-    this.waited += wait;
+    this.waited += coolDown;
     this.waits++;
     return this.deps.sleep(wait, this.call.signal);
   }

@@ -103,10 +103,35 @@ export function breakerVerdict(err: unknown): "success" | "failure" | "timeout" 
 /**
  * Exponential backoff with full jitter: a delay drawn uniformly below
  * min(max, base × 2^(retry-1)), so that callers failing together do not retry
- * together. A vendor's own hint (`retry-after`, RetryInfo) is a floor.
+ * together. After a vendor's own hint (`retry-after`, RetryInfo) the hint is a
+ * floor with the jitter on top of it (`afterHintMs`), never instead of it.
+ * `withinMs`: the time left before the caller's deadline, if it has one.
  */
-export function backoffMs(config: RetryConfig, retry: number, random: () => number, retryAfterMs?: number): number {
+export function backoffMs(config: RetryConfig, retry: number, random: () => number, retryAfterMs?: number, withinMs?: number): number {
   const ceiling = Math.min(config.maxDelayMs, config.baseDelayMs * 2 ** Math.max(0, retry - 1));
-  const jittered = Math.floor(random() * ceiling);
-  return retryAfterMs !== undefined ? Math.max(retryAfterMs, jittered) : jittered;
+  if (retryAfterMs === undefined) return Math.floor(random() * ceiling);
+  return afterHintMs(config, retryAfterMs, random, withinMs, ceiling);
+}
+
+/**
+ * How long to wait out a vendor's hint, or a key pool's cool-down (which is
+ * the vendor's hint): the hint, plus a jitter drawn uniformly below
+ * min(`maxDelayMs`, max(hint, `minSpreadMs`)). Every caller that met the same
+ * 429, or found the same key cooling down, would otherwise come back at the
+ * instant it ends, and the vendor that said "slow down" would get them all at
+ * once. Spread over as long again as the hint, they come a few at a time, and
+ * the first of them to meet another 429 cools the key again before most of the
+ * others are due: they find it cooling and wait anew, so that call is in
+ * effect the probe. (A gate letting one probe through while the others wait
+ * for its outcome would bound the burst to one call, but needs a shared
+ * waiting room per key beside the pool, which already judges every outcome;
+ * the jitter bounds it to the few calls due while that first answer is on
+ * its way.) The jitter takes at most half the time the caller's deadline
+ * leaves past the hint (`withinMs` from now), so that it never turns a wait
+ * that fits into one that does not, and leaves the attempt time to answer.
+ */
+export function afterHintMs(config: RetryConfig, hintMs: number, random: () => number, withinMs = Infinity, minSpreadMs = config.baseDelayMs): number {
+  const hint = Math.max(0, Math.ceil(hintMs));
+  const spread = Math.min(config.maxDelayMs, Math.max(hint, minSpreadMs), Math.max(0, (withinMs - hint) / 2));
+  return hint + Math.floor(random() * spread);
 }

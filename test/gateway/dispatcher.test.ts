@@ -202,25 +202,25 @@ describe("backoff and the vendor's hints", () => {
     }
   });
 
-  it("waits what retry-after-ms asks, then retries the same key once its cool-down is over", async () => {
+  it("waits what retry-after-ms asks plus a jitter, then retries the same key once its cool-down is over", async () => {
     const h = harness({ retry }, [{ model: "gpt-4o-mini", provider: "primary" }], ["primary"]);
     try {
       primary.enqueue({ kind: "error", status: 429, body: { error: { message: "slow down", type: "requests" } }, headers: { "retry-after-ms": "1500", "retry-after": "2" } });
       const res = await h.gateway.chat(chat(), h.ctx());
       expect(outcomes(res.attempts)).toEqual(["primary:rate_limited", "primary:ok"]);
-      expect(h.sleeps).toEqual([1_500]);
+      expect(h.sleeps).toEqual([1_500 + 750]); // the hint, and half (the jitter drawn) of as long again
     } finally {
       await h.close();
     }
   });
 
-  it("waits what Gemini's RetryInfo asks", async () => {
+  it("waits what Gemini's RetryInfo asks plus a jitter", async () => {
     const h = harness({ retry }, [{ model: "gemini-2.0-flash", provider: "gemini" }], ["gemini"]);
     try {
       gemini.enqueue(rateLimited("1.2s"));
       const res = await h.gateway.chat(chat("gemini-2.0-flash"), h.ctx());
       expect(outcomes(res.attempts)).toEqual(["gemini:rate_limited", "gemini:ok"]);
-      expect(h.sleeps).toEqual([1_200]);
+      expect(h.sleeps).toEqual([1_200 + 600]);
     } finally {
       await h.close();
     }
@@ -248,7 +248,7 @@ describe("backoff and the vendor's hints", () => {
         }
         const res = await h.gateway.chat(chat(), h.ctx());
         expect(outcomes(res.attempts)).toEqual(["primary:keys_unavailable", "primary:ok"]);
-        expect(h.sleeps).toEqual([300]);
+        expect(h.sleeps).toEqual([300 + 150]); // the cool-down, and half (the jitter drawn) of as long again
       } finally {
         await h.close();
       }

@@ -98,14 +98,14 @@ export async function settle(): Promise<void> {
 export type Step =
   | { kind: "answer"; ms: number }
   | { kind: "hang" }
-  /** The vendor's failure of this kind (a 503: "overloaded") after `ms`. */
-  | { kind: "fail"; ms: number; failure: UpstreamErrorKind }
+  /** The vendor's failure of this kind (a 503: "overloaded") after `ms`, with its retry hint if any (a 429's `retry-after-ms`). */
+  | { kind: "fail"; ms: number; failure: UpstreamErrorKind; retryAfterMs?: number }
   /** Waits before each event: the first is the time to the first token; Infinity stalls there. The last event is the end. */
   | { kind: "stream"; waits: number[] };
 
 export const answer = (ms: number): Step => ({ kind: "answer", ms });
 export const hang: Step = { kind: "hang" };
-export const fail = (failure: UpstreamErrorKind, ms = 0): Step => ({ kind: "fail", ms, failure });
+export const fail = (failure: UpstreamErrorKind, ms = 0, retryAfterMs?: number): Step => ({ kind: "fail", ms, failure, retryAfterMs });
 export const stream = (firstTokenMs: number, gaps: number[]): Step => ({ kind: "stream", waits: [firstTokenMs, ...gaps] });
 
 /** A vendor on the simulated clock that plays its script, one step per attempt, per model. */
@@ -113,6 +113,8 @@ export class ScriptedVendor implements ProviderAdapter {
   readonly dialect = "openai";
   private readonly scripts = new Map<string, Step[]>();
   readonly sent: string[] = [];
+  /** When each attempt reached the vendor (simulated time). */
+  readonly sentAt: number[] = [];
 
   constructor(
     readonly name: string,
@@ -125,6 +127,7 @@ export class ScriptedVendor implements ProviderAdapter {
 
   private next(model: string): Step {
     this.sent.push(model);
+    this.sentAt.push(this.clock.now);
     const step = this.scripts.get(model)?.shift();
     if (!step) throw new Error(`${this.name}/${model}: no step scripted`);
     return step;
@@ -134,7 +137,7 @@ export class ScriptedVendor implements ProviderAdapter {
     const step = this.next(call.upstreamModel);
     const ms = step.kind === "answer" || step.kind === "fail" ? step.ms : step.kind === "hang" ? Infinity : NaN;
     if (!(await this.clock.sleep(ms, call.signal))) throw this.aborted(call);
-    if (step.kind === "fail") throw new UpstreamError({ kind: step.failure, provider: this.name, credentialId: call.credential.id, message: `${step.failure} from the script` });
+    if (step.kind === "fail") throw new UpstreamError({ kind: step.failure, provider: this.name, credentialId: call.credential.id, message: `${step.failure} from the script`, retryAfterMs: step.retryAfterMs });
     return { id: "x", message: create(MessageSchema, { role: Role.ASSISTANT, content: `${this.name}:${call.upstreamModel}` }), finishReason: FinishReason.STOP, usage: undefined };
   }
 
@@ -173,14 +176,25 @@ export interface Setup {
 }
 
 export function setup(
-  options: { adaptive?: Partial<AdaptiveTimeoutConfig>; breaker?: Partial<BreakerConfig>; timeoutMs?: number; maxAttempts?: number; /** Wraps the dispatcher's timers (to watch them). */ wrapTimer?: (timer: StartTimer) => StartTimer } = {},
+  options: {
+    adaptive?: Partial<AdaptiveTimeoutConfig>;
+    breaker?: Partial<BreakerConfig>;
+    timeoutMs?: number;
+    maxAttempts?: number;
+    /** Wraps the dispatcher's timers (to watch them). */
+    wrapTimer?: (timer: StartTimer) => StartTimer;
+    /** Keys per provider's pool (2). */
+    keys?: number;
+    /** The dispatcher's jitter (0.5 always: every backoff the same). */
+    random?: () => number;
+  } = {},
 ): Setup {
   const clock = new SimClock();
   const runtime = (vendor: ScriptedVendor): ProviderRuntime => ({
     adapter: vendor,
     pool: new KeyPool(
       vendor.name,
-      [1, 2].map((n) => ({ credential: createCredential(`${vendor.name}/key-${n}`, `sk-${vendor.name}-${n}`), weight: 1 })),
+      Array.from({ length: options.keys ?? 2 }, (_, i) => i + 1).map((n) => ({ credential: createCredential(`${vendor.name}/key-${n}`, `sk-${vendor.name}-${n}`), weight: 1 })),
       { now: () => clock.now },
     ),
     timeoutMs: options.timeoutMs ?? 120_000,
@@ -205,7 +219,7 @@ export function setup(
         adaptiveTimeout: { ...DEFAULT_TRAFFIC.adaptiveTimeout, ...options.adaptive },
       },
       now: () => clock.now,
-      random: () => 0.5,
+      random: options.random ?? (() => 0.5),
       sleep: clock.sleep,
       timer: options.wrapTimer ? options.wrapTimer(clock.timer) : clock.timer,
     },

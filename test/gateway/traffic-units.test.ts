@@ -167,9 +167,15 @@ describe("backoff", () => {
     expect(backoffMs(retry, 3, () => 0.999)).toBe(399);
     expect(backoffMs(retry, 10, () => 0.999)).toBe(999);
   });
-  it("waits at least what the vendor asked for", () => {
-    expect(backoffMs(retry, 1, () => 0.5, 750)).toBe(750);
-    expect(backoffMs(retry, 4, () => 0.999, 10)).toBe(799);
+  it("waits what the vendor asked for plus a jitter below as long again (at least the backoff's ceiling, at most max_delay_ms)", () => {
+    expect(backoffMs(retry, 1, () => 0, 750)).toBe(750);
+    expect(backoffMs(retry, 1, () => 0.5, 750)).toBe(750 + 375);
+    expect(backoffMs(retry, 4, () => 0.999, 10)).toBe(10 + 799);
+    expect(backoffMs(retry, 1, () => 0.999, 5_000)).toBe(5_000 + 999);
+  });
+  it("draws the jitter past the hint within half of what the caller's deadline leaves past it", () => {
+    expect(backoffMs(retry, 1, () => 0.999, 750, 1_150)).toBe(750 + 199);
+    expect(backoffMs(retry, 1, () => 0.999, 750, 700)).toBe(750); // the hint alone passes the deadline: the caller gives up
   });
 });
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Code } from "@connectrpc/connect";
 import type { DestinationStream } from "pino";
 import { createAdminService } from "./api/admin/admin-service.js";
+import { AdminWriteRate } from "./api/admin/admin-write-rate.js";
 import { ownSecretsOf } from "./api/admin/secret-lookalike.js";
 import { revalidateWatches } from "./api/admin/watch-revalidation.js";
 import { createAuthInterceptor } from "./api/envelope/auth-interceptor.js";
@@ -229,6 +230,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       budgets: usageConfig.budgets,
       currency: usage.currency,
       economyPrices: usage.economyPrices,
+      quotas: usageConfig.keyQuotas,
       logger,
     },
     providers: { pools, dialects: new Map(config.providers.map((p) => [p.name, p.dialect])), logger, bus: poolActions },
@@ -241,6 +243,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       live: { metrics, providers: providerHealth, breaker: (name) => dispatcher.providerBreaker(name)?.state },
     },
     ownSecrets,
+    adminWrites: new AdminWriteRate(usageConfig.adminWrites),
   });
 
   const metricsAccess = metricsAccessFromEnv(env);

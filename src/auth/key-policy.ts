@@ -23,6 +23,8 @@ export interface KeyRecord {
   budget?: KeyBudget;
   economyModels: EconomyMapping[];
   expireMs?: number;
+  /** The id of the key that made it ("master" for the master key); unset for keys from before this was kept. Never changes. */
+  createdBy?: string;
   createMs: number;
   updateMs: number;
   revokeMs?: number;

@@ -21,6 +21,26 @@ export interface KeyListQuery {
 /** Raised when a key id is taken. */
 export class KeyExistsError extends Error {}
 
+/**
+ * A bound on live keys (neither revoked nor expired): those of a team, those
+ * an admin key made, or all of them. Checked in the transaction that would
+ * add one more.
+ */
+export interface LiveKeyQuota {
+  of: { team: string } | { createdBy: string } | "all";
+  limit: number;
+}
+
+/** Raised when a key would take a quota past its limit: `live` keys count against it already. */
+export class KeyQuotaError extends Error {
+  constructor(
+    readonly quota: LiveKeyQuota,
+    readonly live: number,
+  ) {
+    super(`${live} live keys, and the quota is ${quota.limit}`);
+  }
+}
+
 /** What UpdateKey may change, in the order of `settingsParams`. */
 const SETTINGS = [
   "display_name",
@@ -38,7 +58,10 @@ const SETTINGS = [
   "expire_ms",
 ];
 
-const COLUMNS = ["id", "digest", "key_hint", ...SETTINGS, "create_ms", "update_ms", "revoke_ms"].join(", ");
+const COLUMNS = ["id", "digest", "key_hint", ...SETTINGS, "create_ms", "update_ms", "revoke_ms", "created_by"].join(", ");
+
+// An arbitrary constant: the advisory lock that makes Postgres count and add keys under quotas one at a time (SQLite's transactions already are).
+const KEY_QUOTA_LOCK = 7_262_013;
 
 /**
  * Gateway keys in the SQL store (SQLite or Postgres). Every change bumps one
@@ -49,11 +72,13 @@ const COLUMNS = ["id", "digest", "key_hint", ...SETTINGS, "create_ms", "update_m
 export class KeyStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  async insert(record: KeyRecord): Promise<void> {
+  /** Adds a key, unless its id is taken (KeyExistsError) or it would take one of `quotas` past its limit (KeyQuotaError). */
+  async insert(record: KeyRecord, quotas: readonly LiveKeyQuota[] = []): Promise<void> {
     try {
       await this.db.transaction(async (tx) => {
         if ((await tx.query("SELECT 1 FROM gateway_keys WHERE id = $1", [record.id])).length > 0) throw new KeyExistsError(record.id);
-        await tx.run(`INSERT INTO gateway_keys (${COLUMNS}) VALUES (${placeholders(SETTINGS.length + 6)})`, toParams(record));
+        await checkQuotas(tx, quotas, record.createMs);
+        await tx.run(`INSERT INTO gateway_keys (${COLUMNS}) VALUES (${placeholders(SETTINGS.length + 7)})`, toParams(record));
         await bump(tx, record.id);
       });
     } catch (err) {
@@ -101,10 +126,13 @@ export class KeyStore {
    * Replaces a key's settings if its update time is still `readUpdateMs`, the
    * one the new settings were judged against (a compare-and-set: every change
    * moves the update time forward, see `nextUpdateMs`). False when the key
-   * changed meanwhile, or does not exist: nothing is written.
+   * changed meanwhile, or does not exist: nothing is written. `quotas` are
+   * those the key joins by the change (KeyQuotaError past one): the key as
+   * it stands is not counted in them.
    */
-  async update(record: KeyRecord, readUpdateMs: number): Promise<boolean> {
+  async update(record: KeyRecord, readUpdateMs: number, quotas: readonly LiveKeyQuota[] = []): Promise<boolean> {
     return this.db.transaction(async (tx) => {
+      await checkQuotas(tx, quotas, record.updateMs);
       const assignments = [...SETTINGS, "update_ms"].map((column, i) => `${column} = $${i + 2}`).join(", ");
       const expected = `$${SETTINGS.length + 3}`;
       const changed = await tx.run(`UPDATE gateway_keys SET ${assignments} WHERE id = $1 AND update_ms = ${expected}`, [
@@ -163,6 +191,26 @@ export class KeyStore {
   }
 }
 
+/**
+ * Throws KeyQuotaError when one more live key would pass one of `quotas`.
+ * Each count is read from an index (team, created_by or neither, then
+ * revoke_ms and expire_ms: migration 13) without touching a key's row.
+ */
+async function checkQuotas(tx: SqlExecutor, quotas: readonly LiveKeyQuota[], now: number): Promise<void> {
+  if (quotas.length === 0) return;
+  // Two creations at once must not both see room for one: Postgres's READ COMMITTED would let them.
+  if (tx.dialect === "postgres") await tx.query("SELECT pg_advisory_xact_lock($1)", [KEY_QUOTA_LOCK]);
+  for (const quota of quotas) {
+    const among = quota.of === "all" ? undefined : "team" in quota.of ? { column: "team", value: quota.of.team } : { column: "created_by", value: quota.of.createdBy };
+    const [row] = await tx.query(
+      `SELECT COUNT(*) AS live FROM gateway_keys WHERE ${among ? `${among.column} = $2 AND ` : ""}revoke_ms IS NULL AND (expire_ms IS NULL OR expire_ms > $1)`,
+      among ? [now, among.value] : [now],
+    );
+    const live = num(row?.live);
+    if (live >= quota.limit) throw new KeyQuotaError(quota, live);
+  }
+}
+
 /** How many steps of the change log are kept: far more than instances fall behind between two polls. */
 const CHANGE_LOG_STEPS = 1_000;
 
@@ -178,7 +226,7 @@ function placeholders(count: number): string {
 }
 
 function toParams(record: KeyRecord): SqlValue[] {
-  return [record.id, record.digest, record.keyHint, ...settingsParams(record), record.createMs, record.updateMs, record.revokeMs ?? null];
+  return [record.id, record.digest, record.keyHint, ...settingsParams(record), record.createMs, record.updateMs, record.revokeMs ?? null, record.createdBy ?? ""];
 }
 
 function settingsParams(record: KeyRecord): SqlValue[] {
@@ -224,6 +272,8 @@ function fromRow(row: SqlRow): KeyRecord {
           },
     economyModels: JSON.parse(String(row.economy_models)) as KeyRecord["economyModels"],
     expireMs: optional(row.expire_ms),
+    // Set only on the keys that have it (keys from before migration 13 have '').
+    ...(row.created_by ? { createdBy: String(row.created_by) } : {}),
     createMs: num(row.create_ms),
     updateMs: num(row.update_ms),
     revokeMs: optional(row.revoke_ms),

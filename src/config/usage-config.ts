@@ -39,6 +39,22 @@ export interface UsageConfig {
     budget?: number;
     economyModels: { model: string; economyModel: string }[];
   };
+  /** Live keys (neither revoked nor expired) at most, so that no admin key can fill the shared store; 0: no bound. */
+  keyQuotas: {
+    /** In one team, whoever made them (the master key excepted). */
+    perTeam: number;
+    /** Made by one admin key (not the master key). */
+    perAdminKey: number;
+    /** In the whole gateway, the master key's too. */
+    total: number;
+  };
+  /**
+   * The AdminService writes (CreateKey, UpdateKey, PurgeCache, …) an admin
+   * key without a requests_per_minute of its own may make, per instance:
+   * `perSecond` earned back evenly, up to `burst` at once. 0: no bound. The
+   * master key is not held to it.
+   */
+  adminWrites: { perSecond: number; burst: number };
   budgets: { period: BudgetPeriodName; softThreshold: number; whenExhausted: ExhaustedActionName };
   pricing: {
     /** The ledger's and budgets' currency. */
@@ -71,6 +87,19 @@ export const usageFileFields = {
           tokens_per_minute: z.number().int().min(0).optional(),
           budget: z.number().positive().optional(),
           economy_models: z.record(z.string().min(1), z.string().min(1)).optional(),
+        })
+        .optional(),
+      quotas: z
+        .strictObject({
+          per_team: z.number().int().min(0).optional(),
+          per_admin_key: z.number().int().min(0).optional(),
+          total: z.number().int().min(0).optional(),
+        })
+        .optional(),
+      admin_writes: z
+        .strictObject({
+          per_second: z.number().min(0).optional(),
+          burst: z.number().int().min(1).optional(),
         })
         .optional(),
     })
@@ -149,6 +178,15 @@ export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source
       budget: file.keys?.defaults?.budget,
       economyModels: Object.entries(file.keys?.defaults?.economy_models ?? {}).map(([model, economyModel]) => ({ model, economyModel })),
     },
+    keyQuotas: {
+      perTeam: file.keys?.quotas?.per_team ?? DEFAULT_KEY_QUOTAS.perTeam,
+      perAdminKey: file.keys?.quotas?.per_admin_key ?? DEFAULT_KEY_QUOTAS.perAdminKey,
+      total: file.keys?.quotas?.total ?? DEFAULT_KEY_QUOTAS.total,
+    },
+    adminWrites: {
+      perSecond: file.keys?.admin_writes?.per_second ?? DEFAULT_ADMIN_WRITES.perSecond,
+      burst: file.keys?.admin_writes?.burst ?? DEFAULT_ADMIN_WRITES.burst,
+    },
     budgets: {
       period: file.budgets?.period ?? "month",
       softThreshold: file.budgets?.soft_threshold ?? 0.9,
@@ -210,6 +248,15 @@ function checkedRedisPrefix(fromEnv: string | undefined, fromFile: string | unde
   }
   return prefix;
 }
+
+/**
+ * Far more keys than a team or an admin key uses in earnest, far fewer than
+ * fill a disk: a key takes up to about 13 KB (100 globs of 128 characters).
+ */
+export const DEFAULT_KEY_QUOTAS: Readonly<UsageConfig["keyQuotas"]> = { perTeam: 1_000, perAdminKey: 1_000, total: 100_000 };
+
+/** More than a person or a script managing keys needs, and an admin key makes at most 36,000 writes an hour (the audit made 770,000). */
+export const DEFAULT_ADMIN_WRITES: Readonly<UsageConfig["adminWrites"]> = { perSecond: 10, burst: 50 };
 
 /**
  * Rough rates to USD for the currencies the shipped price table uses (Chinese

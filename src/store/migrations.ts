@@ -199,6 +199,20 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
     // (SUBSTR), not the whole conversation. Rows from before have none (NULL): their conversation is read whole to list it.
     sql: "ALTER TABLE stored_responses ADD COLUMN message_index TEXT",
   },
+  {
+    version: 13,
+    name: "gateway keys name the key that made them, and count live keys by index",
+    // Live keys are bounded per team, per admin key that made them and in all (keys.quotas): `created_by` is the
+    // making key's id ('' for keys from before, which no admin key's quota counts), and each count is answered from
+    // an index alone. The team index's first column serves what gateway_keys_team did.
+    sql: `
+      ALTER TABLE gateway_keys ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
+      CREATE INDEX gateway_keys_team_live ON gateway_keys (team, revoke_ms, expire_ms);
+      CREATE INDEX gateway_keys_created_by_live ON gateway_keys (created_by, revoke_ms, expire_ms);
+      CREATE INDEX gateway_keys_live ON gateway_keys (revoke_ms, expire_ms);
+      DROP INDEX gateway_keys_team
+    `,
+  },
 ];
 
 const ID_COLUMN = {

@@ -39,15 +39,35 @@ describe("the call feed's places", () => {
     await vi.waitFor(() => expect(refusals).toHaveLength(8));
     expect(new Set(refusals)).toEqual(new Set(["the 24 places for teams' watchers on this instance's calls are taken; try again later"]));
     // The master key and a gateway-wide admin key still watch: 4 and 4 more, the 32 in all.
-    const kept = [...Array(4)].flatMap(() => [feed.watch("master", () => true, stop.signal).next(), feed.watch("ops", () => true, stop.signal).next()]);
+    const kept = [...Array(4)].flatMap(() => [feed.watch("master", () => true, stop.signal, { master: true }).next(), feed.watch("ops", () => true, stop.signal).next()]);
     const full = await failure(feed.watch("ops-2", () => true, stop.signal).next());
     expect(full.rawMessage).toBe("32 watchers already follow this instance's calls; try again later");
     feed.close();
     for (const watch of kept) expect((await watch).done).toBe(true);
   });
 
+  it("keeps places for the master key alone, however many gateway-wide admin keys watch", async () => {
+    const feed = new CallFeed();
+    const stop = new AbortController();
+    // 8 read-only dashboard keys without a team, 4 streams each: the audit's F3, which took all 32 places.
+    const refusals: string[] = [];
+    for (let key = 1; key <= 8; key++) {
+      for (let i = 0; i < 4; i++) feed.watch(`dash-${key}`, () => true, stop.signal).next().catch((err: unknown) => refusals.push(ConnectError.from(err).rawMessage));
+    }
+    await vi.waitFor(() => expect(refusals).toHaveLength(4));
+    expect(new Set(refusals)).toEqual(new Set(["the 28 places for watchers other than the master key on this instance's calls are taken; try again later"]));
+    // The master key still watches, with as many streams as any key may have.
+    const master = [...Array(4)].map(() => feed.watch("master", () => true, stop.signal, { master: true }).next());
+    const full = await failure(feed.watch("master", () => true, stop.signal, { master: true }).next());
+    expect(full.rawMessage).toBe("32 watchers already follow this instance's calls; try again later");
+    feed.close();
+    for (const watch of master) expect((await watch).done).toBe(true);
+  });
+
   it("refuses to keep every place, or more than there are", () => {
     expect(() => new CallFeed({ maxWatchers: 4, placesKeptForGatewayAdmins: 4 })).toThrow(RangeError);
     expect(() => new CallFeed({ maxWatchers: 4, placesKeptForGatewayAdmins: 3 })).not.toThrow();
+    // The master key's places are some of those kept for keys without a team.
+    expect(() => new CallFeed({ maxWatchers: 8, placesKeptForGatewayAdmins: 2, placesKeptForMasterKey: 3 })).toThrow(RangeError);
   });
 });

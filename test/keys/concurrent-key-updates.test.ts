@@ -14,6 +14,7 @@ import { KeyHasher } from "../../src/auth/gateway-key.js";
 import { KeyPolicy, type KeyRecord } from "../../src/auth/key-policy.js";
 import { KeyStore } from "../../src/auth/key-store.js";
 import { principalKey, type Principal } from "../../src/auth/principal.js";
+import { DEFAULT_KEY_QUOTAS } from "../../src/config/usage-config.js";
 import { createLogger } from "../../src/observability/logger.js";
 import type { SqlDatabase } from "../../src/store/sql.js";
 import { failure } from "../support/failure.js";
@@ -78,6 +79,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("concurrent UpdateKey calls on 
       budgets: { period: "month", softThreshold: 0.9, whenExhausted: "refuse" },
       currency: "USD",
       economyPrices: { notCheaper: () => undefined },
+      quotas: DEFAULT_KEY_QUOTAS,
       logger: createLogger("silent"),
     });
     return createClient(AdminService, createRouterTransport((router) => router.service(AdminService, admin), { router: { interceptors: [setPrincipal] } }));

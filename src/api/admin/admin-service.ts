@@ -1,5 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { withAdminWriteRate, type AdminWriteRate } from "./admin-write-rate.js";
 import { createCacheAdmin, type CacheAdminDeps } from "./cache-admin.js";
 import { createConsoleAdmin, type ConsoleAdminDeps } from "./console-admin.js";
 import { withEncodableAnswers } from "./encodable-answers.js";
@@ -20,6 +21,8 @@ export interface AdminServiceDeps {
   console: ConsoleAdminDeps;
   /** The gateway's own secrets (ownSecretsOf): no name, team or reference an admin writes may hold one. */
   ownSecrets: readonly string[];
+  /** The writes an admin key without a rate of its own may make (keys.admin_writes). */
+  adminWrites: AdminWriteRate;
 }
 
 /**
@@ -30,5 +33,6 @@ export interface AdminServiceDeps {
  */
 export function createAdminService(deps: AdminServiceDeps): ServiceImpl<typeof AdminService> {
   const parts = { ...createKeyAdmin(deps.keys), ...createProviderAdmin(deps.providers), ...createUsageAdmin(deps.usage), ...createCacheAdmin(deps.cache), ...createSecretsAdmin(deps.secrets), ...createConsoleAdmin(deps.console) };
-  return withEncodableAnswers(AdminService, withSecretFreeText(parts, deps.ownSecrets));
+  // The write rate first: a refused write costs nothing more, a secret's check included.
+  return withEncodableAnswers(AdminService, withAdminWriteRate(withSecretFreeText(parts, deps.ownSecrets), deps.adminWrites));
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   CreateKeyResponseSchema,
@@ -13,15 +13,16 @@ import {
 import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { generateGatewayKey, GATEWAY_KEY_PREFIX, type KeyHasher } from "../../auth/gateway-key.js";
 import type { KeyRecord } from "../../auth/key-policy.js";
-import { KeyExistsError, type KeyStore } from "../../auth/key-store.js";
-import { principalKey } from "../../auth/principal.js";
+import { KeyExistsError, KeyQuotaError, type KeyListQuery, type KeyStore } from "../../auth/key-store.js";
+import { principalKey, type Principal } from "../../auth/principal.js";
 import { gatewayError } from "../../common/gateway-error.js";
 import type { Logger } from "../../observability/logger.js";
 import { currentPeriod, type SpendCounter } from "../../usage/budgets.js";
 import { FieldViolations } from "../aip/field-violations.js";
 import { checkCreate, checkUpdate } from "./admin-containment.js";
 import { toBudgetStatus, toGatewayKey } from "./key-messages.js";
-import { impliedPaths, nextKeyPageToken, readKeyListing, readKeyUpdate, readNewKey, type KeySettingRules } from "./key-requests.js";
+import { keyQuotaExceeded, quotasForChange, quotasForNewKey, type KeyQuotas } from "./key-quotas.js";
+import { impliedPaths, KEY_PAGE_BOUNDS, nextKeyPageToken, readKeyListing, readKeyUpdate, readNewKey, type KeySettingRules } from "./key-requests.js";
 import { KEY_NAME } from "./resource-names.js";
 import { requireOwnTeam, teamOf, teamWithinReach } from "./team-reach.js";
 
@@ -31,7 +32,11 @@ export interface KeyAdminDeps extends KeySettingRules {
   spend: SpendCounter;
   /** Tells every instance (this one included) that a key changed, so caches drop it. */
   changed(keyId: string): Promise<void>;
+  /** Live keys at most, per team, per admin key that made them and in all (key-quotas.ts). */
+  quotas: KeyQuotas;
   logger: Logger;
+  /** The most a ListKeys page's keys may take encoded; KEY_PAGE_BOUNDS.maxBytes unless a test says less. */
+  maxPageBytes?: number;
 }
 
 /** The ErrorInfo reason of an UpdateKey that lost a race: the key changed between its read and its write. */
@@ -56,6 +61,42 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
     }
     return key;
   };
+  const maxPageBytes = deps.maxPageBytes ?? KEY_PAGE_BOUNDS.maxBytes;
+  /** Quotas are checked as the key is written, in the same transaction: a refusal there is ResourceExhausted, naming the bound. */
+  const withinQuotas = async <T>(principal: Principal | undefined, write: () => Promise<T>): Promise<T> => {
+    try {
+      return await write();
+    } catch (err) {
+      if (err instanceof KeyQuotaError) throw keyQuotaExceeded(principal, err);
+      throw err;
+    }
+  };
+  /**
+   * Keys of one ListKeys page from `after` on: at most `size`, and no more
+   * once those shown take `maxPageBytes` encoded (at least one is, so a
+   * listing always moves on). Read from the store a batch at a time, so a
+   * page of large keys reads little more than it shows.
+   */
+  const keyPage = async (query: Omit<KeyListQuery, "limit">, size: number): Promise<{ keys: GatewayKey[]; last?: KeyRecord; more: boolean }> => {
+    const keys: GatewayKey[] = [];
+    let bytes = 0;
+    let after = query.after;
+    for (;;) {
+      const wanted = Math.min(size - keys.length, KEY_PAGE_BOUNDS.readBatch);
+      // One more than wanted: whether there is more after them.
+      const records = await deps.store.list({ ...query, after, limit: wanted + 1 });
+      const batch = records.slice(0, wanted);
+      for (const [i, record] of batch.entries()) {
+        const key = await show(record, false);
+        keys.push(key);
+        bytes += toBinary(GatewayKeySchema, key).length;
+        if (bytes >= maxPageBytes) return { keys, last: record, more: records.length > i + 1 };
+      }
+      const last = batch[batch.length - 1];
+      if (records.length <= wanted || keys.length >= size) return { keys, last, more: records.length > wanted };
+      after = last && { createMs: last.createMs, id: last.id };
+    }
+  };
   const existing = async (name: string, field: string): Promise<KeyRecord> => {
     const record = await deps.store.get(KEY_NAME.require(name, field).key);
     if (!record) throw new ConnectError(`key "${name}" not found`, Code.NotFound);
@@ -70,16 +111,19 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
       const principal = ctx.values.get(principalKey);
       // A team's admin key makes its team's keys: one asked for without a team is put in it (the console's form leaves it blank).
       record.team ||= teamOf(principal) ?? "";
+      record.createdBy = actor(ctx);
       checkCreate(principal, record);
       const secret = generateGatewayKey();
       record.digest = deps.hasher.digest(secret).toString("hex");
       record.keyHint = `${GATEWAY_KEY_PREFIX}…${secret.slice(-4)}`;
-      try {
-        await deps.store.insert(record);
-      } catch (err) {
-        if (err instanceof KeyExistsError) throw new ConnectError(`key "${KEY_NAME.format({ key: record.id })}" already exists`, Code.AlreadyExists);
-        throw err;
-      }
+      await withinQuotas(principal, async () => {
+        try {
+          await deps.store.insert(record, quotasForNewKey(principal, record, deps.quotas));
+        } catch (err) {
+          if (err instanceof KeyExistsError) throw new ConnectError(`key "${KEY_NAME.format({ key: record.id })}" already exists`, Code.AlreadyExists);
+          throw err;
+        }
+      });
       // The audit trail: who made which key with what (names of settings only, never the key).
       log.info({ actor: actor(ctx), key: record.id, action: "create", paths: impliedPaths(req.key ?? create(GatewayKeySchema)) }, "admin created a key");
       return create(CreateKeyResponseSchema, { key: await show(record, false), secret });
@@ -96,13 +140,10 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
       const { size, after, filter } = readKeyListing(req, v);
       v.throwIfAny();
       const team = teamWithinReach(ctx.values.get(principalKey), filter.team, "filter");
-      // One more than the page: whether there is a next page.
-      const records = await deps.store.list({ ...filter, team, after, limit: size + 1, now: Date.now() });
-      const page = records.slice(0, size);
-      const last = page[page.length - 1];
+      const page = await keyPage({ ...filter, team, after, now: Date.now() }, size);
       return create(ListKeysResponseSchema, {
-        keys: await Promise.all(page.map((record) => show(record, false))),
-        nextPageToken: records.length > size && last ? nextKeyPageToken(last, filter) : "",
+        keys: page.keys,
+        nextPageToken: page.more && page.last ? nextKeyPageToken(page.last, filter) : "",
       });
     },
 
@@ -114,11 +155,13 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
       requireOwnTeam(principal, record, "change");
       if (record.revokeMs !== undefined) throw new ConnectError(`key "${name}" is revoked and cannot be changed`, Code.FailedPrecondition);
       const v = new FieldViolations();
-      const { next, paths } = readKeyUpdate(req, record, deps, v, Date.now());
+      const now = Date.now();
+      const { next, paths } = readKeyUpdate(req, record, deps, v, now);
       v.throwIfAny();
       checkUpdate(principal, record, next);
       // Written only if the key is still as read and judged: a change made meanwhile (the master key's demotion, say) is never overwritten.
-      if (!(await deps.store.update(next, record.updateMs))) {
+      const quotas = quotasForChange(principal, record, next, deps.quotas, now);
+      if (!(await withinQuotas(principal, () => deps.store.update(next, record.updateMs, quotas)))) {
         throw gatewayError(Code.Aborted, `key "${name}" changed while this update was being made: read it again and retry`, CONCURRENT_UPDATE, { key: record.id });
       }
       await deps.changed(record.id);

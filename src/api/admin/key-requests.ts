@@ -67,7 +67,13 @@ const KEY_PAGES = createPageTokenCodec(
   (value): value is KeyPosition =>
     Array.isArray(value) && value.length === 3 && Number.isSafeInteger(value[0]) && typeof value[1] === "string" && typeof value[2] === "string",
 );
-const PAGE_SIZES = { default: 50, max: 1000 };
+/**
+ * A ListKeys page's bounds: its keys' count (page_size: 50 when unset, at
+ * most 1,000) and their encoded size, past which a page ends early, so that
+ * a page of the largest keys (about 13 KB each) is no 13 MB answer that
+ * holds up every other call. Keys are read from the store a batch at a time.
+ */
+export const KEY_PAGE_BOUNDS = { default: 50, max: 1000, maxBytes: 1024 * 1024, readBatch: 100 } as const;
 
 /**
  * Sizes an admin's inputs may have: names and teams are copied into every
@@ -137,7 +143,7 @@ function checkReadOnly(v: FieldViolations, input: GatewayKey, admin: boolean): v
 
 /** ListKeys' page and filter, as the store takes them. */
 export function readKeyListing(req: ListKeysRequest, v: FieldViolations): { size: number; after: KeyListQuery["after"]; filter: KeyFilter } {
-  const size = readPageSize(req.pageSize, PAGE_SIZES, v);
+  const size = readPageSize(req.pageSize, KEY_PAGE_BOUNDS, v);
   const position = KEY_PAGES.decode(req.pageToken, v);
   const filter = readKeyFilter(req.filter, v);
   if (position && position[2] !== filterDigest(filter)) v.add("page_token", "was issued for another filter: list again from the first page with this one");

@@ -9,6 +9,7 @@ import { principalKey } from "../../auth/principal.js";
 import { moneyParts } from "../../usage/pricing.js";
 import { FieldViolations } from "../aip/field-violations.js";
 import type { CallFeed, FinishedCall } from "../envelope/call-feed.js";
+import { isMaster } from "./admin-containment.js";
 import { KEY_NAME } from "./resource-names.js";
 import { teamOf } from "./team-reach.js";
 import { readFilter } from "./usage-requests.js";
@@ -33,7 +34,7 @@ export function createWatchCalls(deps: WatchCallsDeps): WatchCallsAdmin {
       // A key that expires mid-watch stops seeing calls then (a revocation or a lost admin right ends it too: watch-revalidation.ts).
       const expireMs = principal?.policy?.record.expireMs;
       const expiry = expireMs === undefined ? undefined : { atMs: expireMs, error: refused({ keyId, why: "expired", atMs: expireMs }) };
-      const calls = deps.feed.watch(keyId, matches, ctx.signal, { team, expiry });
+      const calls = deps.feed.watch(keyId, matches, ctx.signal, { team, expiry, master: isMaster(principal) });
       try {
         // The feed's first step runs at once up to its first wait: it checks the watchers' bounds and subscribes.
         const first = calls.next();

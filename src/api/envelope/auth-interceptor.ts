@@ -13,6 +13,11 @@ export const ADMIN_SERVICES = new Set(["switchboard.v1.AdminService"]);
 /** What a read-only admin key may call: AIP's read methods (Get, List) and live views (Watch); any other RPC may change something. */
 const READ_METHOD = /^(Get|List|Watch)[A-Z]/;
 
+/** Whether an RPC (by its proto name, "GetKey") only reads: any other may change something. */
+export function isReadMethod(methodName: string): boolean {
+  return READ_METHOD.test(methodName);
+}
+
 /**
  * Authenticates every call but those to public services, taking a request
  * from its key's rate (`gate`), checks the admin scope, and hands the
@@ -31,7 +36,7 @@ export function createAuthInterceptor(gate: KeyGate): Interceptor {
         service: req.service.typeName,
       });
     }
-    if (ADMIN_SERVICES.has(req.service.typeName) && principal.policy?.record.adminReadOnly && !READ_METHOD.test(req.method.name)) {
+    if (ADMIN_SERVICES.has(req.service.typeName) && principal.policy?.record.adminReadOnly && !isReadMethod(req.method.name)) {
       throw gatewayError(Code.PermissionDenied, `key "${principal.keyId}" is a read-only admin key: it may read, not call ${req.method.name}`, "ADMIN_READ_ONLY", {
         key: principal.keyId,
         method: `${req.service.typeName}/${req.method.name}`,

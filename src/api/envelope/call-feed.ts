@@ -44,12 +44,20 @@ export interface CallFeedOptions {
    * quarter of maxWatchers by default.
    */
   placesKeptForGatewayAdmins?: number;
+  /**
+   * Of those, places only the master key may take: however many gateway-wide
+   * admin keys (read-only dashboards, say) watch, the operator's own key can
+   * still watch. maxWatchersPerKey by default (at most placesKeptForGatewayAdmins).
+   */
+  placesKeptForMasterKey?: number;
 }
 
 /** Who watches, and what is needed to end its watch at the key's expiry. */
 export interface WatchOptions {
   /** The watching key's team: undefined for the master key and admin keys without a team. */
   team?: string;
+  /** Whether the watching key is the master key, which alone may take the places kept for it. */
+  master?: boolean;
   /** The watching key's expiry time, and the error its watch ends with then. */
   expiry?: { atMs: number; error: Error };
 }
@@ -58,6 +66,7 @@ interface Watcher {
   /** The gateway key watching. */
   keyId: string;
   team?: string;
+  master: boolean;
   matches(call: FinishedCall): boolean;
   queue: FinishedCall[];
   wake?: () => void;
@@ -79,6 +88,8 @@ export class CallFeed {
   private readonly maxWatchersPerTeam: number;
   /** The places keys of teams may take, all teams together. */
   private readonly maxTeamWatchers: number;
+  /** The places every key but the master key may take, all together. */
+  private readonly maxOtherWatchers: number;
   private closed = false;
 
   constructor(options: CallFeedOptions = {}) {
@@ -89,6 +100,9 @@ export class CallFeed {
     const kept = options.placesKeptForGatewayAdmins ?? Math.floor(this.maxWatchers / 4);
     if (!(kept >= 0 && kept < this.maxWatchers)) throw new RangeError(`placesKeptForGatewayAdmins must be from 0 to maxWatchers - 1, not ${kept}`);
     this.maxTeamWatchers = this.maxWatchers - kept;
+    const keptForMaster = options.placesKeptForMasterKey ?? Math.min(this.maxWatchersPerKey, kept);
+    if (!(keptForMaster >= 0 && keptForMaster <= kept)) throw new RangeError(`placesKeptForMasterKey must be from 0 to placesKeptForGatewayAdmins (${kept}), not ${keptForMaster}`);
+    this.maxOtherWatchers = this.maxWatchers - keptForMaster;
   }
 
   /** Whether anyone watches: the only cost a call pays otherwise. */
@@ -125,9 +139,9 @@ export class CallFeed {
    */
   async *watch(keyId: string, matches: (call: FinishedCall) => boolean, signal: AbortSignal, options: WatchOptions = {}): AsyncGenerator<FinishedCall> {
     if (this.closed) return;
-    const { team, expiry } = options;
-    this.checkRoom(keyId, team);
-    const watcher: Watcher = { keyId, team, matches, queue: [] };
+    const { team, expiry, master = false } = options;
+    this.checkRoom(keyId, team, master);
+    const watcher: Watcher = { keyId, team, master, matches, queue: [] };
     this.watchers.add(watcher);
     const stop = (): void => this.end(watcher);
     signal.addEventListener("abort", stop, { once: true });
@@ -153,14 +167,23 @@ export class CallFeed {
     }
   }
 
-  /** Refuses a watch past the bounds: every watcher's, the key's, its team's, and the teams' together (the rest is kept for keys without a team). */
-  private checkRoom(keyId: string, team: string | undefined): void {
+  /**
+   * Refuses a watch past the bounds: every watcher's, the key's, its team's,
+   * the teams' together (the rest is kept for keys without a team), and every
+   * key's but the master key's together (the rest is kept for it).
+   */
+  private checkRoom(keyId: string, team: string | undefined, master: boolean): void {
     const watchers = [...this.watchers];
     if (watchers.length >= this.maxWatchers) {
       throw gatewayError(Code.ResourceExhausted, `${this.maxWatchers} watchers already follow this instance's calls; try again later`, "TOO_MANY_WATCHERS");
     }
     if (watchers.filter((other) => other.keyId === keyId).length >= this.maxWatchersPerKey) {
       throw gatewayError(Code.ResourceExhausted, `key "${keyId}" already has ${this.maxWatchersPerKey} watchers on this instance's calls; end one first`, "TOO_MANY_WATCHERS", { key: keyId });
+    }
+    if (!master && watchers.filter((other) => !other.master).length >= this.maxOtherWatchers) {
+      throw gatewayError(Code.ResourceExhausted, `the ${this.maxOtherWatchers} places for watchers other than the master key on this instance's calls are taken; try again later`, "TOO_MANY_WATCHERS", {
+        key: keyId,
+      });
     }
     if (team === undefined) return;
     if (watchers.filter((other) => other.team === team).length >= this.maxWatchersPerTeam) {

@@ -10,14 +10,30 @@ const UNAUTHENTICATED = "a valid gateway key is required in `Authorization: Bear
 /** What authentication reads of a request's headers: the Fetch API's Headers, or a plain lookup (REST, without building one per call). */
 export type HeaderReader = Pick<Headers, "get">;
 
+/** The headers a gateway key is read from. */
+export const KEY_HEADERS = ["authorization", "x-api-key"] as const;
+
+/** How a repeated header's values are joined into one. */
+export const LIST_SEPARATOR = ", ";
+
 /**
  * Reads the gateway key from `Authorization: Bearer <key>` or `x-api-key: <key>`.
  * Both may come (Claude Code sends ANTHROPIC_AUTH_TOKEN in the one and
  * ANTHROPIC_API_KEY in the other), carrying the same key; two different keys
  * are refused (CONFLICTING_KEYS) before either is looked up: whichever the
  * gateway picked, the call could be charged to a key its caller did not mean.
+ * So is a key header that came more than once: a proxy in front that reads
+ * the last would see another caller than the gateway reading the first. Its
+ * values come joined into a list by ", ", as Node and the Fetch API join a
+ * repeated header (server/key-headers.ts for `authorization`, which Node would
+ * keep the first of), which no key holds (a bearer token has no space).
  */
 export function presentedKey(header: HeaderReader): string | undefined {
+  for (const name of KEY_HEADERS) {
+    if (header.get(name)?.includes(LIST_SEPARATOR)) {
+      throw gatewayError(Code.Unauthenticated, `the request carries more than one \`${name}\` header (or several values in one): send the gateway key once`, "CONFLICTING_KEYS", { header: name });
+    }
+  }
   const authorization = header.get("authorization");
   const apiKey = header.get("x-api-key")?.trim() || undefined;
   if (!authorization) return apiKey;

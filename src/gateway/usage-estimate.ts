@@ -1,5 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { UsageSchema, type Message, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { anthropicOriginal } from "../providers/anthropic/original-request.js";
+import { unreadForwardedJson } from "../providers/anthropic/unread-fields.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import type { Candidate } from "./router.js";
 
@@ -49,8 +51,11 @@ export function saysAnything(message: { content: string; toolCalls: readonly unk
  */
 export const ESTIMATED_IMAGE_TOKENS = 1_100;
 
-/** What of a chat call reaches the model as its prompt: the messages, the tools' schemas and the vendor options (absent: none). */
-export type ChatPrompt = Pick<ChatParams, "messages"> & Partial<Pick<ChatParams, "tools" | "vendorOptions">>;
+/**
+ * What of a chat call reaches the model as its prompt: the messages, the tools' schemas, the response schema, the
+ * vendor options, and the caller's own body where its dialect's vendor gets it as written (absent: none).
+ */
+export type ChatPrompt = Pick<ChatParams, "messages"> & Partial<Pick<ChatParams, "tools" | "vendorOptions" | "responseFormat" | "original">>;
 
 /** What an answer generated: its text, reasoning, refusal and tool calls (names and arguments). */
 export type GeneratedAnswer = Pick<Message, "content" | "reasoningContent" | "refusal" | "toolCalls">;
@@ -109,11 +114,15 @@ export function boundTokens(params: ChatPrompt & Pick<ChatParams, "maxTokens">):
 }
 
 /**
- * The prompt's part of boundTokens: its text, its images, the tools' schemas,
- * the messages' framing, and the vendor options, which reach the model too
- * (Anthropic's `system`, OpenAI's `prediction`): left out, text sent there
- * passed budgets and token limits uncounted. Each text counts its UTF-8
- * bytes (utf8Tokens).
+ * The prompt's part of boundTokens: everything of the request a codec writes
+ * into the vendor's prompt. Its text, its images, the tools' schemas, the
+ * response schema, the messages' framing, names and tool call ids, the
+ * reasoning each turn carries back, the vendor options (Anthropic's `system`,
+ * OpenAI's `prediction`), and what Claude gets of a `/v1/messages` body as
+ * written (a tool's input_examples): each left out was a field a caller put
+ * megabytes in, billed by the vendor and passed budgets and token limits
+ * uncounted. Each text counts its UTF-8 bytes (utf8Tokens). Stop sequences
+ * and the end user's id are sent but not billed: not counted.
  */
 export function promptBoundTokens(params: ChatPrompt, imageTokens = UNKNOWN_IMAGE_TOKENS): number {
   return promptTokensBy(params, utf8Tokens, imageTokens);
@@ -139,16 +148,34 @@ function promptTokensBy(params: ChatPrompt, tokensOf: (text: string) => number, 
   let tokens = 0;
   let images = 0;
   for (const message of params.messages) {
-    tokens += tokensOf(message.content);
+    tokens += tokensOf(message.content) + tokensOf(message.name) + tokensOf(message.toolCallId) + tokensOf(message.refusal);
     for (const part of message.parts) {
       if (part.part.case === "text") tokens += tokensOf(part.part.value);
       else if (part.part.case === "imageUrl") images++;
     }
-    for (const call of message.toolCalls) tokens += tokensOf(call.name) + tokensOf(call.arguments);
+    for (const call of message.toolCalls) tokens += tokensOf(call.id) + tokensOf(call.name) + tokensOf(call.arguments);
+    tokens += reasoningTokensBy(message, tokensOf);
   }
   for (const tool of params.tools ?? []) tokens += tokensOf(tool.name) + tokensOf(tool.description) + (tool.parameters ? tokensOf(JSON.stringify(tool.parameters)) : 0);
+  const format = params.responseFormat;
+  // A schema reaches the model as the vendor's structured output, a tool's input schema (Claude) or a system message (request fitting).
+  if (format?.schema) tokens += tokensOf(format.schemaName) + tokensOf(JSON.stringify(format.schema));
   if (params.vendorOptions) tokens += tokensOf(JSON.stringify(params.vendorOptions));
+  const anthropic = anthropicOriginal(params.original);
+  if (anthropic) for (const field of unreadForwardedJson(anthropic.body)) tokens += tokensOf(field);
   return Math.ceil(tokens) + PER_MESSAGE_TOKENS * params.messages.length + images * imageTokens;
+}
+
+/**
+ * A turn's reasoning as a vendor gets it back: as text (`reasoning_content`,
+ * DeepSeek's), or as its blocks whole (Anthropic's thinking with its
+ * signature, encrypted reasoning), never both; the larger is counted. The
+ * caller writes either, unsigned, as large as the body may be.
+ */
+function reasoningTokensBy(message: Message, tokensOf: (text: string) => number): number {
+  let blocks = 0;
+  for (const block of message.reasoning) blocks += tokensOf(block.text) + tokensOf(block.signature) + tokensOf(block.redacted);
+  return Math.max(tokensOf(message.reasoningContent), blocks);
 }
 
 /** Embedding calls: the estimate (for rate limits) and the bound (for budgets) of their input tokens. */

@@ -12,6 +12,7 @@ import { excerpt } from "../common/excerpt.js";
 import type { MetricsAccess } from "./metrics-access.js";
 import { CONSOLE_PATH, type ConsoleAssets } from "./console-assets.js";
 import { capDeadlineHeaders } from "./deadline-cap.js";
+import { joinRepeatedKeyHeaders } from "./key-headers.js";
 import { MAX_DEADLINE_MS } from "../common/contract.js";
 import { ANSWER_COMPRESSIONS } from "./answer-compression.js";
 import { applyCors } from "./cors.js";
@@ -128,6 +129,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
   });
   return (req, res) => {
     toOriginForm(req);
+    joinRepeatedKeyHeaders(req);
     const path = (req.url ?? "/").split("?", 1)[0];
     // The operator's endpoints come before CORS: they need no key, so no web page
     // an operator happens to visit may read them (key ids, teams, spend).

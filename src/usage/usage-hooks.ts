@@ -229,13 +229,21 @@ export class UsageHooks implements CallHooks {
     };
   }
 
-  /** The key's scope, as `admit` judges it; its tokens and budget are left alone (nothing is generated), its request was taken (`takeRequest`). */
-  async admitUncharged({ ctx, requestedModel, candidates }: UnchargedRequest): Promise<void> {
+  /**
+   * The key's scope, as `admit` judges it; a refusal leaves a ledger row, as every scope refusal does
+   * (method `chat`: the call counts a chat call's prompt). Its tokens and budget are left alone (nothing
+   * is generated), its request was taken (`takeRequest`).
+   */
+  async admitUncharged(request: UnchargedRequest): Promise<void> {
+    const { ctx, requestedModel, candidates } = request;
     const { keyId, policy } = ctx.principal;
     if (!policy) return;
-    if (inScope(policy, candidates).allowed.length === 0) {
+    const scoped = inScope(policy, candidates);
+    if (scoped.allowed.length === 0) {
       this.deps.metrics.scopeRefusals.inc();
-      throw this.notAllowed(keyId, policy, requestedModel, candidates);
+      const error = this.notAllowed(keyId, policy, requestedModel, candidates);
+      this.deps.ledger.append(this.row({ ...request, kind: "chat" }, Date.now(), 0, { attempts: scoped.skipped, error, latencyMs: 0 }, 0, false));
+      throw error;
     }
   }
 

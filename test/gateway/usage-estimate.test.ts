@@ -3,7 +3,8 @@
 // most text, one per character of Chinese, Japanese or Korean.
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ContentPartSchema, MessageSchema, Role, ToolCallSchema, ToolSchema, UsageSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { ContentPartSchema, MessageSchema, ResponseFormatType, Role, ToolCallSchema, ToolSchema, UsageSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { ReasoningBlockSchema } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import {
   ESTIMATED_IMAGE_TOKENS,
   estimatedUsage,
@@ -75,6 +76,51 @@ describe("the bound a budget reserves and a token limit takes", () => {
     const plain = promptBoundTokens({ ...prompt("hi"), tools: [] });
     expect(promptBoundTokens({ ...prompt("hi"), tools: [], vendorOptions: { system: text } })).toBeGreaterThanOrEqual(plain + text.length);
     expect(promptBoundTokens({ ...prompt("hi"), tools: [], vendorOptions: { prediction: { type: "content", content: text } } })).toBeGreaterThanOrEqual(plain + text.length);
+  });
+
+  // Hostile audit 5, finding 1: reasoning a caller sends back reached DeepSeek as reasoning_content, billed and uncounted.
+  it("counts the reasoning a turn carries back, as text or as blocks whole, whichever is larger", () => {
+    const text = "r".repeat(10_000);
+    const plain = promptBoundTokens({ messages: [create(MessageSchema, { role: Role.ASSISTANT, content: "a" })] });
+    const turn = (fields: Parameters<typeof create<typeof MessageSchema>>[1]) => promptBoundTokens({ messages: [create(MessageSchema, { role: Role.ASSISTANT, content: "a", ...fields })] });
+    expect(turn({ reasoningContent: text })).toBe(plain + text.length);
+    // The blocks Anthropic is sent back: text and signature, or the encrypted data; the text beside them is the same reasoning, counted once.
+    expect(turn({ reasoningContent: text, reasoning: [create(ReasoningBlockSchema, { text, signature: "s".repeat(100) })] })).toBe(plain + text.length + 100);
+    expect(turn({ reasoning: [create(ReasoningBlockSchema, { redacted: text })] })).toBe(plain + text.length);
+    expect(turn({ reasoningContent: text, reasoning: [create(ReasoningBlockSchema, { text: "short", signature: "" })] })).toBe(plain + text.length);
+  });
+
+  it("counts every other text a codec writes: names, tool call ids, refusals, the response schema", () => {
+    const long = "n".repeat(1_000);
+    const plain = promptBoundTokens(prompt("hi"));
+    const user = (fields: Parameters<typeof create<typeof MessageSchema>>[1]) => promptBoundTokens({ messages: [create(MessageSchema, { role: Role.USER, content: "hi", ...fields })] });
+    expect(user({ name: long })).toBe(plain + long.length);
+    expect(user({ role: Role.TOOL, toolCallId: long })).toBe(plain + long.length);
+    expect(user({ role: Role.ASSISTANT, refusal: long })).toBe(plain + long.length);
+    const call = create(ToolCallSchema, { id: long, name: "f", arguments: "{}" });
+    expect(user({ role: Role.ASSISTANT, toolCalls: [call] })).toBe(plain + long.length + 1 + 2);
+    const schema = { type: "object", description: long };
+    const responseFormat = { $typeName: "switchboard.v1.ResponseFormat" as const, type: ResponseFormatType.JSON_SCHEMA, schemaName: "answer", schema, strict: false };
+    expect(promptBoundTokens({ ...prompt("hi"), responseFormat })).toBe(plain + "answer".length + JSON.stringify(schema).length);
+  });
+
+  it("counts what Claude gets of a /v1/messages body as written and the unified request does not carry", () => {
+    const long = "x".repeat(1_000);
+    const tool = { name: "t", description: "d", input_schema: { type: "object" } };
+    const base = { model: "m", max_tokens: 10, tools: [tool], messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }] };
+    const unified = { ...prompt("hi"), tools: [create(ToolSchema, { name: "t", description: "d", parameters: { type: "object" } })] };
+    const bound = (body: Record<string, unknown>) => promptBoundTokens({ ...unified, original: { dialect: "anthropic", body: body as never, headers: {} } });
+    expect(bound(base)).toBe(promptBoundTokens(unified));
+    const cases: Record<string, Record<string, unknown>> = {
+      input_examples: { ...base, tools: [{ ...tool, input_examples: [{ q: long }] }] },
+      cache_control: { ...base, messages: [{ role: "user", content: [{ type: "text", text: "hi", cache_control: { type: "ephemeral", x: long } }] }] },
+      "a top-level field": { ...base, context_management: { note: long } },
+      "a sub-field of thinking": { ...base, thinking: { type: "adaptive", display: long } },
+      "a field of a message": { ...base, messages: [{ role: "user", content: "hi", extra: long }] },
+    };
+    for (const [what, body] of Object.entries(cases)) expect(bound(body), what).toBeGreaterThanOrEqual(promptBoundTokens(unified) + long.length);
+    // Not another dialect's, whose vendor gets the unified request alone.
+    expect(promptBoundTokens({ ...unified, original: { dialect: "other", body: cases.input_examples as never, headers: {} } })).toBe(promptBoundTokens(unified));
   });
 
   it("counts a text's UTF-8 bytes, which no token is shorter than: Braille costs OpenAI's tokenizers 3 tokens a character", () => {

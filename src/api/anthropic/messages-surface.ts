@@ -99,7 +99,7 @@ async function messages(gateway: Gateway, toolInputIsObject: (provider: string) 
 async function countTokens(gateway: Gateway, { ctx, body, res }: RestCall): Promise<void> {
   const { request } = messagesRequestFromAnthropic(body, { maxTokensRequired: false });
   validateChat(request);
-  await gateway.admitUncharged(request.model, ctx);
+  await gateway.admitUncharged(request.model, { ...ctx, surface: ANTHROPIC_MESSAGES });
   // The estimate counts the tools' schemas and the images as the prompt of a charged call does.
   sendJson(res, { input_tokens: estimatedUsage(request, 0).promptTokens });
 }

@@ -4,7 +4,6 @@
 // while calls flow, and every instance sharing Postgres seeing a new version
 // (over Redis, and by polling without it). Every planted value is looked for
 // in the store's bytes, the logs and the admin answers.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,6 +19,7 @@ import { LocalKek } from "../../src/secrets/kek-local.js";
 import { migrate } from "../../src/store/migrations.js";
 import { PostgresDatabase } from "../../src/store/postgres-database.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { runCli } from "../support/cli-process.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { requireService } from "../support/require-service.js";
 import { createPostgresDatabase, redisPrefix, tempDir } from "../support/stores.js";
@@ -62,19 +62,6 @@ async function secrets(args: string[], env: NodeJS.ProcessEnv, input = ""): Prom
   return { code, stdout: out.join(""), stderr: err.join("") };
 }
 
-/** The real CLI in a child process, as an operator runs it. */
-function cliProcess(args: string[], env: NodeJS.ProcessEnv, input = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../../src/main.ts"), ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 describe("switchboard secrets --store db, end to end", () => {
   const OLD = vendorKey("env");
@@ -101,7 +88,7 @@ describe("switchboard secrets --store db, end to end", () => {
   });
 
   it("set stores version 1 and prints its fingerprint, never the value", async () => {
-    const set = await cliProcess(["secrets", "set", "openai-prod", "--store", "db"], cliEnv, `${K1}\n`);
+    const set = await runCli(["secrets", "set", "openai-prod", "--store", "db"], cliEnv, { input: `${K1}\n` });
     expect(set.stderr).not.toMatch(/error/i);
     expect(set.code).toBe(0);
     expect(set.stdout).toMatch(/^stored openai-prod version 1 \(fingerprint [0-9a-f]{8}, wrapped with local:[0-9a-f]{8}\) in the gateway's database; refer to it as "db:openai-prod"\n$/);
@@ -136,7 +123,7 @@ describe("switchboard secrets --store db, end to end", () => {
   });
 
   it("list shows versions and fingerprints; the admin API answers carry no value", async () => {
-    const list = await cliProcess(["secrets", "list", "--store", "db"], cliEnv);
+    const list = await runCli(["secrets", "list", "--store", "db"], cliEnv);
     expect(list.code).toBe(0);
     const [header, row] = list.stdout.trim().split("\n");
     expect(header).toMatch(/^NAME\s+VERSION\s+VERSIONS\s+FINGERPRINT\s+KEY-ENCRYPTION KEY\s+UPDATED$/);

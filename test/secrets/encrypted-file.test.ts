@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +10,7 @@ import { loadDataKey } from "../../src/secrets/data-key.js";
 import { EncryptedFileStore, SecretStoreError } from "../../src/secrets/encrypted-file-store.js";
 import { FileSecretSource } from "../../src/secrets/file-secret-source.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { runCli } from "../support/cli-process.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 
 const VALUE = "sk-file-secret-5d1f0a9c3b7e";
@@ -110,18 +110,18 @@ describe("switchboard secrets set|list|rm", () => {
   const env = { ...process.env, SWITCHBOARD_SECRET_KEY: KEY.toString("base64"), SWITCHBOARD_SECRETS_FILE: join(dir, "secrets.enc"), SWITCHBOARD_CONFIG: "", SWITCHBOARD_DATA_DIR: dir };
 
   it("sets from stdin, lists names and fingerprints (never values), and removes", async () => {
-    const set = await cli(["secrets", "set", "openai"], env, `${VALUE}\n`);
+    const set = await runCli(["secrets", "set", "openai"], env, { input: `${VALUE}\n` });
     expect(set).toMatchObject({ code: 0 });
     expect(set.stdout).toMatch(/^stored openai \(fingerprint [0-9a-f]{8}\) in /);
-    expect((await cli(["secrets", "set", "deepseek"], env, "sk-deep-0000")).code).toBe(0);
-    const list = await cli(["secrets", "list"], env);
+    expect((await runCli(["secrets", "set", "deepseek"], env, { input: "sk-deep-0000" })).code).toBe(0);
+    const list = await runCli(["secrets", "list"], env);
     expect(list.code).toBe(0);
     expect(list.stdout.split("\n")[0]).toMatch(/^NAME\s+FINGERPRINT\s+UPDATED$/);
     expect(list.stdout).toMatch(/deepseek\s+[0-9a-f]{8}/);
     expect(list.stdout).toMatch(/openai\s+[0-9a-f]{8}/);
     expect(new EncryptedFileStore(env.SWITCHBOARD_SECRETS_FILE, KEY).get("openai")?.value).toBe(VALUE); // the newline is not part of it
-    expect(await cli(["secrets", "rm", "deepseek"], env)).toMatchObject({ code: 0, stdout: `removed deepseek from ${env.SWITCHBOARD_SECRETS_FILE}\n` });
-    expect(await cli(["secrets", "rm", "deepseek"], env)).toMatchObject({ code: 1 });
+    expect(await runCli(["secrets", "rm", "deepseek"], env)).toMatchObject({ code: 0, stdout: `removed deepseek from ${env.SWITCHBOARD_SECRETS_FILE}\n` });
+    expect(await runCli(["secrets", "rm", "deepseek"], env)).toMatchObject({ code: 1 });
     const all = [set, list].map((r) => r.stdout + r.stderr).join("");
     expect(all).not.toContain(VALUE);
   }, 60_000);
@@ -130,7 +130,7 @@ describe("switchboard secrets set|list|rm", () => {
     const before = readFileSync(env.SWITCHBOARD_SECRETS_FILE);
     const wrong = { ...env, SWITCHBOARD_SECRET_KEY: randomBytes(32).toString("base64") };
     for (const args of [["secrets", "list"], ["secrets", "set", "openai"], ["secrets", "rm", "openai"]]) {
-      const result = await cli(args, wrong, "sk-should-not-land");
+      const result = await runCli(args, wrong, { input: "sk-should-not-land" });
       expect(result.code).toBe(78);
       expect(result.stderr).toContain("wrong data key");
     }
@@ -162,15 +162,3 @@ describe("a gateway with a key from the encrypted file", () => {
   });
 });
 
-function cli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../../src/main.ts"), ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? "");
-  });
-}

@@ -20,6 +20,7 @@ import { failure } from "../support/failure.js";
 import { LogCapture, startGateway, type TestGateway } from "../support/gateway.js";
 import { tempDir } from "../support/stores.js";
 import { adminClient, hello } from "./support/admin.js";
+import { rejection } from "../support/failure.js";
 
 const KEY = `sk-proj-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 const UNSAFE = [`${KEY}\r`, `${KEY}\n\n`, `sk-a\nb${KEY}`, `${KEY}\u0000`, `${KEY}\t`, `${KEY}\u2028`, `${KEY}\u{1F511}`, ` ${KEY}`, `${KEY} `, "\n"];
@@ -28,21 +29,12 @@ function resolver(env: Record<string, string>, logs = new LogCapture()) {
   return { resolver: new SecretResolver([new EnvSecretSource(env)], createLogger("info", logs)), logs };
 }
 
-async function refusal(read: Promise<unknown>): Promise<Error> {
-  try {
-    await read;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("the value was accepted");
-}
-
 describe("resolving a secret", () => {
   it("refuses a value that cannot go in a header, naming the reference and never the value", async () => {
     for (const value of UNSAFE) {
       const { resolver: secrets } = resolver({ OPENAI_API_KEY: value });
       for (const read of [secrets.resolve(parseSecretRef("env:OPENAI_API_KEY")), secrets.read(parseSecretRef("env:OPENAI_API_KEY"))]) {
-        const err = await refusal(read);
+        const err = await rejection(read);
         expect(err).toBeInstanceOf(ConfigError);
         expect(err.message).toMatch(/^env:OPENAI_API_KEY: the secret's value .+, so it cannot be sent as a vendor key \(an HTTP header\); store the key alone$/);
         expect(err.message).not.toContain(KEY.slice(8));
@@ -86,7 +78,7 @@ describe("storing a secret", () => {
       throw new Error("not reached: the value is checked first");
     });
     for (const value of [`${KEY}\r\n`, `${KEY}\n`, `a\u0007${KEY}`]) {
-      const err = await refusal(store.create("openai-prod", value, "admin"));
+      const err = await rejection(store.create("openai-prod", value, "admin"));
       expect(err).toBeInstanceOf(DbSecretError);
       expect(err).toMatchObject({ code: "invalid_argument", field: "value" });
       expect(err.message).not.toContain(KEY);
@@ -128,7 +120,7 @@ describe("a gateway whose key ends with a line break or holds a control characte
   });
 
   it("does not start with one (a configuration error, which exits 78)", async () => {
-    const err = await refusal(startGateway({ KEY_A: `${KEY}\u0007` }, config(fake.baseUrl)));
+    const err = await rejection(startGateway({ KEY_A: `${KEY}\u0007` }, config(fake.baseUrl)));
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).toBe("env:KEY_A: the secret's value holds a control character (a line break, a tab, …), so it cannot be sent as a vendor key (an HTTP header); store the key alone");
   });

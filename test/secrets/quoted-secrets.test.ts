@@ -8,25 +8,17 @@ import { ConfigError } from "../../src/config/config-error.js";
 import { parseSecretRef } from "../../src/config/config.js";
 import { EnvSecretSource, SecretResolver } from "../../src/secrets/secret-source.js";
 import { startGateway } from "../support/gateway.js";
+import { rejection } from "../support/failure.js";
 
 const KEY = `sk-proj-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 const REFUSAL = `env:OPENAI_API_KEY: the secret's value is wrapped in quotes ("…" or '…'), which no vendor key is: a loader of an env file kept them (as docker run --env-file does); store the key without them`;
-
-async function refusal(read: Promise<unknown>): Promise<Error> {
-  try {
-    await read;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("the value was accepted");
-}
 
 describe("a vendor key wrapped in quotes", () => {
   it("is refused when read, naming the variable and never the value", async () => {
     for (const value of [`"${KEY}"`, `'${KEY}'`, `"${KEY}"\n`, `""`]) {
       const secrets = new SecretResolver([new EnvSecretSource({ OPENAI_API_KEY: value })]);
       for (const read of [secrets.resolve(parseSecretRef("env:OPENAI_API_KEY")), secrets.read(parseSecretRef("env:OPENAI_API_KEY"))]) {
-        const err = await refusal(read);
+        const err = await rejection(read);
         expect(err).toBeInstanceOf(ConfigError);
         expect(err.message).toBe(REFUSAL);
         expect(err.message).not.toContain(KEY.slice(8));
@@ -43,7 +35,7 @@ describe("a vendor key wrapped in quotes", () => {
 
   it("stops the gateway at start (a configuration error, which exits 78)", async () => {
     const config = { providers: { openai: { base_url: "http://127.0.0.1:43600/v1", keys: [{ id: "primary", secret: "env:OPENAI_API_KEY", weight: 1 }] } } };
-    const err = await refusal(startGateway({ OPENAI_API_KEY: `"${KEY}"` }, config));
+    const err = await rejection(startGateway({ OPENAI_API_KEY: `"${KEY}"` }, config));
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).toBe(REFUSAL);
   });

@@ -18,3 +18,13 @@ export function failureRecordedIn(seen: string[]): (call: Promise<unknown>) => P
     return error;
   };
 }
+
+/** Awaits a promise that must reject and returns its error as thrown; one that resolves fails the test. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("the promise resolved");
+}

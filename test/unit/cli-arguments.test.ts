@@ -2,7 +2,6 @@
 // wrote a master key into the working directory, `serve --port 9000` listened on 8080 all the same, and
 // `keys create --help` failed with Node's "Unknown option '--help'". Help is asked for wherever the flag stands;
 // `serve` takes no arguments and says so; `--version` says the package's version.
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,19 +9,13 @@ import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { keysCommand } from "../../src/cli/keys-command.js";
 import { secretsCommand } from "../../src/cli/secrets-command.js";
+import { runCli } from "../support/cli-process.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "sb-cli-arguments-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** `switchboard ARGS` from the sources, its data directory one that must stay empty. */
-function switchboard(...args: string[]) {
-  const run = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
-    encoding: "utf8",
-    env: { PATH: process.env.PATH, SWITCHBOARD_DATA_DIR: join(dataDir, "data"), PORT: "0", HOST: "127.0.0.1" },
-    timeout: 60_000,
-  });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const switchboard = (...args: string[]) => runCli(args, { PATH: process.env.PATH, SWITCHBOARD_DATA_DIR: join(dataDir, "data"), PORT: "0", HOST: "127.0.0.1" });
 
 class Capture extends Writable {
   text = "";
@@ -33,19 +26,19 @@ class Capture extends Writable {
 }
 
 describe("the CLI's arguments", () => {
-  it("serve: --help shows its usage, and any argument it does not take is refused, starting nothing", () => {
-    const help = switchboard("serve", "--help");
+  it("serve: --help shows its usage, and any argument it does not take is refused, starting nothing", async () => {
+    const help = await switchboard("serve", "--help");
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("usage: switchboard serve");
-    const flag = switchboard("serve", "--port", "9000");
+    const flag = await switchboard("serve", "--port", "9000");
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('"serve" takes no arguments, got "--port 9000"');
     expect(existsSync(join(dataDir, "data"))).toBe(false);
   });
 
-  it("--version says the package's version", () => {
+  it("--version says the package's version", async () => {
     const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
-    expect(switchboard("--version")).toMatchObject({ code: 0, stdout: `${version}\n` });
+    expect(await switchboard("--version")).toMatchObject({ code: 0, stdout: `${version}\n` });
   });
 
   it("keys and secrets: --help after a command shows the usage, exit 0", async () => {

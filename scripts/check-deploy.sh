@@ -3,7 +3,8 @@
 # default values, the production example and the TLS example, then a strict
 # schema check of every rendered manifest against the Kubernetes versions we
 # target, offline; then what the rendered chart says (TLS wiring, null config
-# sections) and the values it must refuse with a clear message.
+# sections) and the values it must refuse with a clear message, by its templates
+# or by values.schema.json.
 #
 # Tools (installed on first use, then cached):
 #   - helm and kubeconform, built from the Go module proxy into
@@ -130,6 +131,7 @@ expect server-null 'value: "8080"' 1 "config.server: null listens on the default
 expect production 'vault\.hashicorp\.com/' 0 "the gateway logs in to Vault with AppRole: no injector annotations"
 expect production 'automountServiceAccountToken: false' 2 "no service-account token in the pods"
 expect production 'key: SWITCHBOARD_METRICS_TOKEN' 1 "the ServiceMonitor sends the gateways' metrics token"
+expect production '^    switchboard\.io/metrics: "true"$|^      switchboard\.io/metrics: "true"$' 2 "the ServiceMonitor selects the main Service only, not the headless one (each pod scraped once)"
 # Each variable once: a second entry (env: overriding the chart's own) would win over the chart's.
 names=$(grep -oE '^            - name: [A-Z_]+$' "$rendered/default-$latest.yaml" | sort)
 [[ -z $(uniq -d <<<"$names") ]] || { log "an environment variable is set twice: $(uniq -d <<<"$names")"; exit 1; }
@@ -154,9 +156,18 @@ for name in OPENAI_API_KEY SWITCHBOARD_MASTER_KEY SWITCHBOARD_PEPPER VAULT_TOKEN
   refuse "env.$name looks like a secret: put it in the Secret named by secrets.existingSecret" --set "env.$name=sk-live-check"
 done
 refuse 'env.DATABASE_URL is a URL with a password in it: put it in the Secret' --set 'env.DATABASE_URL=postgres://app:sk-live-check@db/switchboard'
+refuse 'env.REDIS_URL is a URL with a password in its query \(sentinel_password=…\): put it in the Secret' --set-string 'env.REDIS_URL=redis+sentinel://s1:26379/mymaster?sentinel_password=sk-live-check'
+refuse 'env.DATABASE_URL is a URL with a password in its query \(password=…\): put it in the Secret' --set-string 'env.DATABASE_URL=postgres://app@db:5432/switchboard?sslmode=require&password=sk-live-check'
 refuse 'tls.secretName and config.server.tls are both set' --set tls.secretName=x --set config.server.tls.cert_file=/a --set config.server.tls.key_file=/b
+# values.schema.json: a wrong type or a misspelt key fails lint and render, rather than a pod that exits 78 or a setting ignored.
+refuse "at '/workers'" --set-string workers=two
+refuse "at '/autoscaling': additional properties 'enable' not allowed" --set autoscaling.enable=false
+refuse "additional properties 'replicas' not allowed" --set replicas=2
+refuse "at '/service/headless'" --set-string service.headless=yes
+! "$bin/helm" lint --strict --kube-version "$latest" "$CHART" --set-string workers=two >/dev/null 2>&1 || { log "helm lint --strict passed workers=two"; exit 1; }
 # ...and what it must take: paths to secrets and the plain settings the docs name.
 "$bin/helm" template switchboard "$CHART" --kube-version "$latest" --set env.SWITCHBOARD_SECRET_KEY_FILE=/vault/secrets/key \
   --set env.SWITCHBOARD_SECRET_KEK=local --set env.VAULT_ADDR=https://vault:8200 --set env.LOG_LEVEL=info \
-  --set 'env.REDIS_URL=redis+cluster://redis-0:6379\,redis-1:6379' >/dev/null
+  --set 'env.REDIS_URL=redis+cluster://redis-0:6379\,redis-1:6379' --set-string 'env.SOME_URL=postgres://db/switchboard?sslmode=require' \
+  --set workers=4 --set podDisruptionBudget.maxUnavailable=25% >/dev/null
 log "ok"

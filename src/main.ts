@@ -184,7 +184,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.exit(78);
   }
   const listenError = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (listenError.syscall === "listen") {
+  if (isListenSyscall(listenError.syscall)) {
     // The port is taken or not ours to bind: the operator's to fix, so no stack trace.
     complain(`switchboard: cannot listen on ${listenError.address ?? ""}:${listenError.port ?? ""} (${listenError.code}: ${describeListenError(listenError.code)})`);
     process.exit(1);
@@ -201,9 +201,14 @@ main(process.argv.slice(2)).catch((err: unknown) => {
 function hostRefusal(err: unknown, host: string): ConfigError | undefined {
   const { syscall, code } = err as NodeJS.ErrnoException;
   const unresolved = syscall === "getaddrinfo";
-  if (!unresolved && !(syscall === "listen" && code === "EADDRNOTAVAIL")) return undefined;
+  if (!unresolved && !(isListenSyscall(syscall) && code === "EADDRNOTAVAIL")) return undefined;
   const [source, field] = process.env.HOST !== undefined ? ["environment", "HOST"] : [process.env.SWITCHBOARD_CONFIG ?? "environment", "server.host"];
   return new ConfigError(source, field, `cannot listen on "${host}" (${code}: ${unresolved ? "the name does not resolve" : describeListenError(code)})`);
+}
+
+/** A failed listen: `listen` in a single process; in a cluster worker the primary binds for it, and the worker hears `bind`. */
+function isListenSyscall(syscall: string | undefined): boolean {
+  return syscall === "listen" || syscall === "bind";
 }
 
 /** File-system refusals at start that only the operator can lift. */

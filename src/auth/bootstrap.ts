@@ -19,6 +19,12 @@ export const SHARED_STORE_NEEDS_PEPPER =
   "is required with a Postgres store (DATABASE_URL): every instance needs the same pepper, and a pepper file in one instance's " +
   "data directory would be lost with it, and every gateway key with it. Make one with `openssl rand -base64 32` and set it on every instance";
 
+/** Why a Postgres store needs SWITCHBOARD_MASTER_KEY: a generated one would be each instance's own. */
+export const SHARED_STORE_NEEDS_MASTER_KEY =
+  "is required with a Postgres store (DATABASE_URL): every instance sharing the database must accept the same master key, and a key " +
+  "generated at start would be this instance's alone (its digest in this instance's data directory), refused by the others. Make one with " +
+  "`openssl rand -base64 32` and set it on every instance (a key generated at an earlier start can be set here instead)";
+
 /**
  * Whether this gateway would hash keys under the pepper file of its data
  * directory while sharing a Postgres store: allowed only where the database
@@ -35,8 +41,9 @@ export function usesFilePepperOnSharedStore(env: NodeJS.ProcessEnv): boolean {
  * base64), else from a file created once under the data directory: only with
  * the embedded SQLite store, which lives in that directory too. With Postgres
  * the file is never created (see SHARED_STORE_NEEDS_PEPPER). The master key
- * comes from `SWITCHBOARD_MASTER_KEY`; without it, a key is generated at first
- * start and only its digest is kept.
+ * comes from `SWITCHBOARD_MASTER_KEY`; without it, with SQLite only, a key is
+ * generated at first start and only its digest is kept (see
+ * SHARED_STORE_NEEDS_MASTER_KEY for Postgres).
  */
 export function bootstrapAuth(dataDir: string, env: NodeJS.ProcessEnv): AuthBootstrap {
   const pepper = env.SWITCHBOARD_PEPPER ? pepperFromEnv(env.SWITCHBOARD_PEPPER) : filePepper(dataDir, env);
@@ -47,6 +54,8 @@ export function bootstrapAuth(dataDir: string, env: NodeJS.ProcessEnv): AuthBoot
   const hasher = new KeyHasher(pepper);
   const masterKey = env.SWITCHBOARD_MASTER_KEY;
   if (masterKey) return { hasher, masterDigest: hasher.digest(masterKey) };
+  // DATABASE_URL is what makes the store Postgres (usage-config.ts), shared by every instance on it.
+  if (env.DATABASE_URL) throw new ConfigError("environment", "SWITCHBOARD_MASTER_KEY", SHARED_STORE_NEEDS_MASTER_KEY);
 
   const digestFile = join(dataDir, "master-key.digest");
   const existing = readIfExists(digestFile);

@@ -107,7 +107,7 @@ describe("deploy/compose.yaml", () => {
   });
 
   it("balances the three gateways with deploy/nginx.conf on the ports it publishes", () => {
-    const port = 8080; // deploy/switchboard.yaml's server.port; the image sets PORT=8080 too
+    const port = 8080; // deploy/switchboard.yaml's server.port (the image sets no PORT, which would win over it)
     for (const upstream of ["switchboard_http", "switchboard_grpc"]) {
       const block = new RegExp(`upstream ${upstream} \\{([^}]*)\\}`).exec(nginxConf)?.[1] ?? "";
       expect([...block.matchAll(/server ([\w-]+):(\d+)/g)].map(([, host, p]) => `${host}:${p}`), upstream).toEqual(GATEWAYS.map((gateway) => `${gateway}:${port}`));

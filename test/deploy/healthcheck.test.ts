@@ -28,6 +28,14 @@ function imageHealthcheck(): string[] {
   return JSON.parse(command) as string[];
 }
 
+/** The final stage's ENV: what every container of the image starts with. */
+function imageEnvironment(): Record<string, string> {
+  const finalStage = DOCKERFILE.slice(DOCKERFILE.lastIndexOf("\nFROM "));
+  const env: Record<string, string> = {};
+  for (const [, args] of finalStage.matchAll(/^ENV\s+(.*)$/gm)) for (const [, name, value] of args!.matchAll(/(\w+)=("[^"]*"|\S+)/g)) env[name!] = value!.replace(/^"|"$/g, "");
+  return env;
+}
+
 /** A gateway on a free loopback port, its configuration file at `configPath` (as SWITCHBOARD_CONFIG would name it). */
 async function startGateway(name: string, file: ConfigFile): Promise<{ port: number; configPath: string }> {
   const configPath = join(dir, `${name}.yaml`);
@@ -88,5 +96,14 @@ describe("the image's HEALTHCHECK", () => {
   it("fails when the port does not speak what the configuration says", async () => {
     // The plain gateway's port, asked in TLS: no answer.
     expect(await healthcheck(command, { PORT: String(plain.port), SWITCHBOARD_CONFIG: tls.configPath })).not.toBe(0);
+  });
+});
+
+describe("the image's environment", () => {
+  it("leaves the port to a mounted configuration's server.port (the environment wins over the file), and 8080 without one", () => {
+    const env = imageEnvironment();
+    expect(env.NODE_ENV).toBe("production");
+    expect(buildConfig({ server: { port: 9000 } }, env, "/etc/switchboard/switchboard.yaml").server.port).toBe(9000);
+    expect(buildConfig({}, env, "environment").server.port).toBe(8080);
   });
 });

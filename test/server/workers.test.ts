@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { createServer, type AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -118,6 +119,7 @@ function servedBy(proc: GatewayProcess): Set<number> {
 describe("a gateway with SWITCHBOARD_WORKERS=2 on Postgres", () => {
   it("serves on both workers, restarts a killed one, and drains on SIGTERM with every completed call in the ledger", async () => {
     const db = await createPostgresDatabase();
+    const key = "sk-test-the-workers-share-one-master-key";
     try {
       const dataDir = tempDir("sb-workers-");
       // Rows reach the store only at shutdown or from the journal: a killed worker's rows must come back from its journal.
@@ -127,16 +129,13 @@ describe("a gateway with SWITCHBOARD_WORKERS=2 on Postgres", () => {
         SWITCHBOARD_CONFIG: join(dataDir, "switchboard.yaml"),
         DATABASE_URL: db.url,
         SWITCHBOARD_PEPPER: "a-pepper-the-workers-share-0123456789",
+        SWITCHBOARD_MASTER_KEY: key,
         SWITCHBOARD_DATA_DIR: dataDir,
         OPENAI_API_KEY: "sk-up",
         OPENAI_BASE_URL: fake.baseUrl,
       });
       const { base, pids } = await allListening(proc);
       expect(pids).toHaveLength(2);
-      // The primary generated the master key before forking: one key, handed over once (in a file: stderr is a pipe), taken by every worker.
-      const key = readFileSync(join(dataDir, "master-key.generated"), "utf8").trim();
-      expect(proc.output()).not.toContain(key);
-      expect(proc.output().split("master-key.generated")).toHaveLength(2);
 
       let completed = 0;
       for (let i = 0; i < 8; i++) {
@@ -166,9 +165,8 @@ describe("a gateway with SWITCHBOARD_WORKERS=2 on Postgres", () => {
       for (const pid of [pids[1]!, restarted]) process.kill(pid, "SIGTERM");
       expect(await proc.exited).toBe(0);
       expect(proc.output()).not.toMatch(/did not drain cleanly/);
-      // A restarted worker generated nothing: the key is still handed over once, and never printed.
-      expect(proc.output()).not.toContain(key);
-      expect(proc.output().split("master-key.generated")).toHaveLength(2);
+      // No worker, first or restarted, generated a master key of its own.
+      expect(existsSync(join(dataDir, "master-key.generated"))).toBe(false);
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();
       try {
@@ -194,6 +192,50 @@ describe("a gateway with SWITCHBOARD_WORKERS=2 on Postgres", () => {
     expect(await proc.exited).toBe(78);
     expect(proc.output()).toMatch(/a worker could not start: stopping the others/);
     expect(proc.output()).not.toMatch(/restarting it/);
+  });
+
+  it("refuses to start without SWITCHBOARD_MASTER_KEY: a generated key would not be the other instances' on the same database", async () => {
+    const dataDir = tempDir("sb-workers-");
+    const proc = spawnGateway({
+      SWITCHBOARD_WORKERS: "2",
+      // Never reached: the primary refuses before any worker opens the store.
+      DATABASE_URL: "postgres://switchboard@127.0.0.1:1/none",
+      SWITCHBOARD_PEPPER: "a-pepper-the-workers-share-0123456789",
+      SWITCHBOARD_DATA_DIR: dataDir,
+    });
+    expect(await proc.exited).toBe(78);
+    const output = proc.output().trim();
+    expect(output.split("\n").filter((line) => !line.startsWith("{"))).toEqual([
+      expect.stringMatching(/^switchboard: configuration error: environment: SWITCHBOARD_MASTER_KEY: is required with a Postgres store \(DATABASE_URL\): .*refused by the others/),
+    ]);
+    expect(output).not.toMatch(/a worker could not start/);
+    expect(existsSync(join(dataDir, "master-key.digest"))).toBe(false);
+  });
+
+  it("says which address is taken when the port is in use, not a stack trace", async () => {
+    const db = await createPostgresDatabase();
+    // Another process holds the port (an OS-assigned one on loopback).
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const proc = spawnGateway({
+        SWITCHBOARD_WORKERS: "2",
+        PORT: String(port),
+        DATABASE_URL: db.url,
+        SWITCHBOARD_PEPPER: "a-pepper-the-workers-share-0123456789",
+        SWITCHBOARD_MASTER_KEY: "sk-test-workers-port-taken",
+        SWITCHBOARD_DATA_DIR: tempDir("sb-workers-"),
+      });
+      expect(await proc.exited).not.toBe(0);
+      const output = proc.output();
+      expect(output).toContain(`switchboard: cannot listen on 127.0.0.1:${port} (EADDRINUSE: another process is listening there; stop it or set PORT)`);
+      expect(output).not.toMatch(/^\s+at /m);
+      expect(output).toMatch(/a worker could not start: stopping the others/);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+      await db.drop();
+    }
   });
 
   it("refuses to start several workers on the embedded SQLite store, naming both variables", async () => {

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { bootstrapAuth, masterKeyReplacementNotice, MIN_MASTER_KEY_CHARS, weakMasterKeyNotice } from "../../src/auth/bootstrap.js";
+import { bootstrapAuth, masterKeyReplacementNotice, MIN_MASTER_KEY_CHARS, SHARED_STORE_NEEDS_MASTER_KEY, weakMasterKeyNotice } from "../../src/auth/bootstrap.js";
+import { ConfigError } from "../../src/config/config-error.js";
 
 describe("SWITCHBOARD_MASTER_KEY set after a master key was generated", () => {
   const dirs: string[] = [];
@@ -47,5 +48,32 @@ describe("a guessable SWITCHBOARD_MASTER_KEY", () => {
     expect(weakMasterKeyNotice({ SWITCHBOARD_MASTER_KEY: "a" })).toMatch(/^SWITCHBOARD_MASTER_KEY is 1 characters: .* at least 32 random ones \(openssl rand -base64 32\)/);
     expect(weakMasterKeyNotice({ SWITCHBOARD_MASTER_KEY: "k".repeat(MIN_MASTER_KEY_CHARS) })).toBeUndefined();
     expect(weakMasterKeyNotice({})).toBeUndefined();
+  });
+});
+
+describe("no SWITCHBOARD_MASTER_KEY", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const dataDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchboard-master-key-"));
+    dirs.push(dir);
+    return dir;
+  };
+
+  it("generates one on the embedded SQLite store, the only instance on it", () => {
+    const dir = dataDir();
+    expect(bootstrapAuth(dir, {}).generatedMasterKey).toMatch(/^sk-/);
+    expect(existsSync(join(dir, "master-key.digest"))).toBe(true);
+  });
+
+  it("is a configuration error on a Postgres store, as the pepper is: each instance would generate its own, refused by the others", () => {
+    const dir = dataDir();
+    const env = { DATABASE_URL: "postgres://switchboard@db/switchboard", SWITCHBOARD_PEPPER: "a-pepper-every-instance-shares-0123" };
+    expect(() => bootstrapAuth(dir, env)).toThrow(ConfigError);
+    expect(() => bootstrapAuth(dir, env)).toThrow(`environment: SWITCHBOARD_MASTER_KEY: ${SHARED_STORE_NEEDS_MASTER_KEY}`);
+    expect(existsSync(join(dir, "master-key.digest"))).toBe(false);
+    expect(bootstrapAuth(dir, { ...env, SWITCHBOARD_MASTER_KEY: "sk-set-on-every-instance" }).generatedMasterKey).toBeUndefined();
   });
 });

@@ -12,6 +12,11 @@ app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* On the main Service only: what the ServiceMonitor selects, so that the headless Service's endpoints (the same pods) are not scraped twice. */}}
+{{- define "switchboard.metricsServiceLabel" -}}
+switchboard.io/metrics: "true"
+{{- end -}}
+
 {{- define "switchboard.labels" -}}
 {{ include "switchboard.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
@@ -103,6 +108,11 @@ Refuses `env:` entries the chart cannot render safely:
 {{- end -}}
 {{- if regexMatch `^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]+@` (toString $value) -}}
 {{- fail (printf "env.%s is a URL with a password in it: %s" $name $where) -}}
+{{- end -}}
+{{- /* The same in the query: Postgres's ?password= and ?sslpassword=, the Sentinels' ?sentinel_password=, any *pass*, *secret* or *token* parameter. */ -}}
+{{- $queryParameter := regexFind `(?i)^[a-z][a-z0-9+.-]*://[^?#]*\?([^#]*&)?[^=&#]*(pass|secret|token)[^=&#]*=` (toString $value) -}}
+{{- if $queryParameter -}}
+{{- fail (printf "env.%s is a URL with a password in its query (%s…): %s" $name (regexFind `[^?&]*=$` $queryParameter) $where) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

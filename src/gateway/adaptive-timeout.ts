@@ -16,9 +16,10 @@ export type BoundRule = "configured" | "learnt" | "deadline";
 /**
  * Whether a cut by `rule` was the gateway's own choice (a learnt bound, a
  * share of the deadline) rather than the operator's limit: it may fall on a
- * legitimately long answer, so it counts against the provider's breaker only
- * when the provider answered nothing else meanwhile (attempt.ts), and never
- * against the key's health.
+ * legitimately long answer, so it never counts against the key's health, and
+ * against the provider's breaker only when the provider answered nothing else
+ * meanwhile; a deadline share's cut, like the caller's deadline, only once the
+ * vendor had been silent past the learnt bound too (attempt.ts).
  */
 export function isOwnCut(rule: BoundRule | undefined): boolean {
   return rule === "learnt" || rule === "deadline";
@@ -65,7 +66,10 @@ export type Wait = "answer" | "first_token" | "silence";
  * exception: it adds a censored sample, its bound, because that cut cannot
  * be retried, so a model whose pauses grow must lift the bound by itself
  * (cuts of more than 1% of streams raise the p99 to the bound, and the bound
- * to multiplier × that).
+ * to multiplier × that). A cut by the deadline share gives no censored sample
+ * either: the share is already at least the p99, so a sample at the share
+ * could not lift it (a slow model under short deadlines is still cut), while
+ * hangs cut so would drag the learnt bound up as above.
  */
 export class AdaptiveTimeouts {
   constructor(

@@ -2,6 +2,7 @@ import { FinishReason, type Message, type Usage } from "../../gen/ts/switchboard
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { ConnectError } from "@connectrpc/connect";
 import { SKIPPED } from "./attempt.js";
+import { requestSent } from "./attempt-sent.js";
 import type { CallContext } from "./call-context.js";
 import type { Admission, CallKind, CutPrompt } from "./call-hooks.js";
 import { DispatchFailure, type DispatchOutcome } from "./dispatch-outcome.js";
@@ -21,13 +22,20 @@ export interface CallRequest {
 }
 
 /**
- * Attempts the gateway cut after their request went out: the caller left or
- * its deadline passed, the attempt's bound did, or a hedge lost. The vendor
- * had the prompt and bills it; what it bills beyond (an answer nobody read)
- * it never says. (An attempt is only started once the request can be sent:
- * a call whose deadline passed first has none, and is charged nothing.)
+ * How attempts the gateway cut end: the caller left or its deadline passed,
+ * the attempt's bound did, or a hedge lost. One cut after its request went out
+ * (the transport wrote it whole: requestSent) is charged its prompt: the vendor
+ * had it and bills it; what it bills beyond (an answer nobody read) it never
+ * says. One cut before (queued for a connection, its connection still opening)
+ * never reached the vendor, and is charged nothing, as a call whose deadline
+ * passed before any attempt started.
  */
 const CUT_ATTEMPTS = new Set(["cancelled", "timeout"]);
+
+/** Whether the vendor can bill the attempt's prompt though it never answered: cut after its request went out. */
+function cutAfterSending(attempt: Attempt): boolean {
+  return CUT_ATTEMPTS.has(attempt.outcome) && requestSent(attempt);
+}
 
 /** What the vendor answered besides usage, for the call's report. */
 export interface AnswerFacts {
@@ -115,7 +123,7 @@ export class AdmittedCall implements AttemptGate {
 
   /** The estimated prompt of each attempt cut after its request went out, at its own candidate. */
   private cutPrompts(attempts: readonly Attempt[]): CutPrompt[] {
-    const cut = attempts.filter((attempt) => CUT_ATTEMPTS.has(attempt.outcome));
+    const cut = attempts.filter(cutAfterSending);
     const promptTokens = cut.length > 0 ? (this.request.promptUsage?.().promptTokens ?? 0) : 0;
     if (promptTokens === 0) return [];
     return cut.map((attempt) => ({ candidate: { provider: attempt.provider, upstreamModel: attempt.model }, promptTokens }));
@@ -127,7 +135,7 @@ export class AdmittedCall implements AttemptGate {
    * embedding, any that failed, the batches it finished having been billed.
    */
   private mayBeCharged(attempt: Attempt): boolean {
-    if (attempt.outcome === "pending" || CUT_ATTEMPTS.has(attempt.outcome)) return true;
+    if (attempt.outcome === "pending" || cutAfterSending(attempt)) return true;
     return this.request.kind === "embed" && attempt.outcome !== "ok" && !SKIPPED.has(attempt.outcome);
   }
 

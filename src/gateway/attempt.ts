@@ -6,6 +6,7 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import { isUpstreamError, UpstreamError } from "../providers/upstream-error.js";
 import type { Credential } from "../secrets/credential.js";
 import { isOwnCut, type AttemptBound, type Wait } from "./adaptive-timeout.js";
+import { markRequestSent } from "./attempt-sent.js";
 import type { PlanCall } from "./call-plan.js";
 import type { BreakerPermit } from "./circuit-breaker.js";
 import type { AttemptCall, ProviderRuntime } from "./provider-runtime.js";
@@ -97,7 +98,7 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], fir
   let ended = false;
   let duration = 0;
   return {
-    call: { upstreamModel: candidate.upstreamModel, credential, signal: controller.signal, headers: span.headers },
+    call: { upstreamModel: candidate.upstreamModel, credential, signal: controller.signal, headers: span.headers, requestSent: () => markRequestSent(record) },
     abort,
     wait(next, nextBound) {
       if (ended) return;
@@ -122,11 +123,14 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], fir
       const outcome = err === undefined ? "ok" : abandoned ? "cancelled" : (upstream?.kind ?? "error");
       // The pool's lines about what this outcome changed (a key disabled, benched) name the call.
       const causing = { requestId: call.requestId, traceId: call.trace?.traceId };
-      // A hang: no answer (a stream: no first event) by the time the gateway's own bound cut the attempt, or the caller's
-      // deadline or hang-up ended it after a wait past the longest the gateway lets such an attempt wait. Were that
-      // neutral, a vendor that hangs would never count against its breaker (callers with deadlines end every attempt
-      // of it so). A shorter wait the caller ended says nothing: the caller chose it.
-      const silent = !abandoned && !heard && (isOwnCut(cut?.bound.rule) || (cut === undefined && signal.aborted && ms >= first.hungAfterMs));
+      // A hang: no answer (a stream: no first event) when the learnt bound cut the attempt (it comes from the pair's
+      // real latency), or when the deadline share cut it or the caller's deadline or hang-up ended it after a wait past
+      // the longest the gateway lets such an attempt wait (`hungAfterMs`). Were that neutral, a vendor that hangs would
+      // never count against its breaker (callers with deadlines end every attempt of it so). A shorter wait says
+      // nothing: the caller chose it, by its deadline or by the share of it; a slow but healthy vendor (3 s answers,
+      // 4 s deadlines) would otherwise open its breaker for every caller.
+      const silentLong = ms >= first.hungAfterMs;
+      const silent = !abandoned && !heard && (cut ? cut.bound.rule === "learnt" || (cut.bound.rule === "deadline" && silentLong) : signal.aborted && silentLong);
       if (err === undefined) {
         permit?.success();
         runtime.pool.report(credential, { ok: true, model: candidate.upstreamModel, call: causing });
@@ -163,11 +167,11 @@ export const SKIPPED = new Set(["circuit_open", "keys_unavailable"]);
 /**
  * A target the plan handed out that is not sent after all (the call's budget
  * cannot take another attempt): its breaker leave and its key (a probe,
- * perhaps) are given back, as for an attempt cancelled before it said anything.
+ * perhaps: its place is freed at once) are given back, with nothing to judge.
  */
 export function unsent(target: Target): void {
   target.permit?.release();
-  target.runtime.pool.report(target.credential, { ok: false, error: cancelledBy(target.candidate.provider, target.credential.id) });
+  target.runtime.pool.release(target.credential);
 }
 
 /** Why this attempt: a hedge, the call's first, another on the candidate just tried (a retry), or the next candidate. */

@@ -111,8 +111,9 @@ export class CallPlan {
     if (this.total >= this.deps.traffic.retry.maxAttempts || this.over()) return undefined;
     if (!(this.deps.breakers.provider(candidate.provider)?.admits() ?? true)) return undefined;
     const credential = this.pickKey(runtime, this.triedKeys(candidate.provider)).credential ?? this.pickKey(runtime, new Set()).credential;
-    if (!credential || !this.spend(candidate.provider)) return undefined;
-    return this.commit(this.acquire(candidate, runtime, credential, true));
+    if (!credential) return undefined;
+    const target = this.spend(candidate.provider) ? this.acquire(candidate, runtime, credential, true) : undefined;
+    return target ? this.commit(target) : this.giveBack(runtime, credential);
   }
 
   /**
@@ -152,27 +153,33 @@ export class CallPlan {
     if (!mayRetryOnPool(err, this.triedKeys(provider).size)) return "move_on";
     const retryAfterMs = isUpstreamError(err) ? err.retryAfterMs : undefined;
     let credential = this.pickKey(runtime, this.triedKeys(provider)).credential;
-    let delay: number;
-    if (credential) {
-      // Another key: a key's own limit does not apply to it; a vendor's trouble might, so back off for that.
-      delay = isKeyScoped(err) ? 0 : backoffMs(retry, this.onCandidate, this.deps.random);
-    } else {
-      if (action === "next_key") return "move_on";
-      if (retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterMs) return "move_on";
-      // The vendor's hint plus a jitter: every caller that met this 429 must not come back at the same instant.
-      delay = backoffMs(retry, this.onCandidate, this.deps.random, retryAfterMs, this.timeLeft());
+    let target: Target | undefined;
+    try {
+      let delay: number;
+      if (credential) {
+        // Another key: a key's own limit does not apply to it; a vendor's trouble might, so back off for that.
+        delay = isKeyScoped(err) ? 0 : backoffMs(retry, this.onCandidate, this.deps.random);
+      } else {
+        if (action === "next_key") return "move_on";
+        if (retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterMs) return "move_on";
+        // The vendor's hint plus a jitter: every caller that met this 429 must not come back at the same instant.
+        delay = backoffMs(retry, this.onCandidate, this.deps.random, retryAfterMs, this.timeLeft());
+      }
+      if (this.call.deadline !== undefined && this.deps.now() + delay >= this.call.deadline) return "move_on";
+      if (!(this.deps.breakers.provider(provider)?.admits() ?? true)) return "move_on";
+      if (!this.spend(provider)) return "move_on";
+      if (delay > 0 && !(await this.deps.sleep(delay, this.call.signal))) return undefined;
+      if (this.over()) return undefined;
+      // The same key(s) again: picked after the wait, when the pool's cool-down (the vendor's retry-after) is over.
+      credential ??= await this.pickKeyWaiting(runtime);
+      target = credential && this.acquire(candidate, runtime, credential, false);
+      if (!target) return "move_on";
+      this.deps.metrics.retries.inc({ provider, reason: isUpstreamError(err) ? err.kind : "error" });
+      return this.commit(target);
+    } finally {
+      // Whichever way the key picked for this retry was dropped unsent.
+      if (credential && !target) this.giveBack(runtime, credential);
     }
-    if (this.call.deadline !== undefined && this.deps.now() + delay >= this.call.deadline) return "move_on";
-    if (!(this.deps.breakers.provider(provider)?.admits() ?? true)) return "move_on";
-    if (!this.spend(provider)) return "move_on";
-    if (delay > 0 && !(await this.deps.sleep(delay, this.call.signal))) return undefined;
-    if (this.over()) return undefined;
-    // The same key(s) again: picked after the wait, when the pool's cool-down (the vendor's retry-after) is over.
-    credential ??= await this.pickKeyWaiting(runtime);
-    const target = credential && this.acquire(candidate, runtime, credential, false);
-    if (!target) return "move_on";
-    this.deps.metrics.retries.inc({ provider, reason: isUpstreamError(err) ? err.kind : "error" });
-    return this.commit(target);
   }
 
   /**
@@ -185,9 +192,9 @@ export class CallPlan {
     if (!mayTryAnotherKeyForModel(err, this.triedKeys(provider).size)) return undefined;
     if (this.onCandidate >= this.deps.traffic.retry.attemptsPerCandidate && this.anyLaterCandidate()) return undefined;
     const credential = runtime.pool.pickServing(candidate.upstreamModel, this.triedKeys(provider));
-    if (!credential || !this.spend(provider)) return undefined;
-    const target = this.acquire(candidate, runtime, credential, false);
-    if (!target) return undefined;
+    if (!credential) return undefined;
+    const target = this.spend(provider) ? this.acquire(candidate, runtime, credential, false) : undefined;
+    if (!target) return this.giveBack(runtime, credential);
     this.deps.metrics.retries.inc({ provider, reason: "model_not_found" });
     return this.commit(target);
   }
@@ -241,9 +248,13 @@ export class CallPlan {
         if (pick.waitable && (!soonest || pick.retryAfterMs < soonest.ms)) soonest = { index: this.index, ms: pick.retryAfterMs };
         continue;
       }
-      if (this.reached.has(candidate.provider) && !this.spend(candidate.provider)) continue;
+      if (this.reached.has(candidate.provider) && !this.spend(candidate.provider)) {
+        this.giveBack(runtime, pick.credential);
+        continue;
+      }
       const target = this.acquire(candidate, runtime, pick.credential, false);
       if (!target) {
+        this.giveBack(runtime, pick.credential);
         this.skip(candidate, "circuit_open", breakerOpen(candidate.provider, this.deps.traffic.breaker.openMs));
         continue;
       }
@@ -301,7 +312,18 @@ export class CallPlan {
       return { unusable: err, retryAfterMs: after ?? this.deps.traffic.breaker.openMs, waitable: after !== undefined };
     }
     // The pool hands out a key already tried when it has no other: no fresh key, then.
-    return exclude.has(credential.id) ? { unusable: undefined, retryAfterMs: 0, waitable: false } : { credential };
+    if (!exclude.has(credential.id)) return { credential };
+    this.giveBack(runtime, credential);
+    return { unusable: undefined, retryAfterMs: 0, waitable: false };
+  }
+
+  /**
+   * A key the pool handed out that this plan sends no attempt with: given back, so that a probe (a rejected
+   * key's, one on probation) frees its place at once instead of holding it until the pool gives it up as lost.
+   */
+  private giveBack(runtime: ProviderRuntime, credential: Credential): undefined {
+    runtime.pool.release(credential);
+    return undefined;
   }
 
   private acquire(candidate: Candidate, runtime: ProviderRuntime, credential: Credential, hedged: boolean): Target | undefined {

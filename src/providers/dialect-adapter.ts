@@ -144,16 +144,17 @@ export class DialectAdapter implements ProviderAdapter {
    */
   private async exchange(
     request: VendorRequest,
-    call: { credential: Credential; signal: AbortSignal; headers?: Readonly<Record<string, string>> },
+    call: { credential: Credential; signal: AbortSignal; headers?: Readonly<Record<string, string>>; requestSent?: () => void },
     limit = MAX_ANSWER_BYTES,
   ): Promise<Exchanged> {
-    const { credential, signal } = call;
+    const { credential, signal, requestSent } = call;
     const meta = { signal, credentialId: credential.id };
     for (let attempt = 1; ; attempt++) {
       const authorization = await this.auth.authorize(credential, signal);
       const ctx: ErrorContext = { provider: this.name, credential, alsoSecret: authorization.secrets };
       const res = await this.transport.send({
         ...meta,
+        requestSent,
         method: request.method,
         path: withQuery(request.path, authorization),
         headers: this.requestHeaders(request, authorization, call.headers),

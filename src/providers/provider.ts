@@ -84,6 +84,8 @@ export interface UpstreamCall<P> {
   traits?: ModelTraits;
   /** Streams: told when the vendor said the answer's end, and what it sent after it (AfterAnswer). */
   afterAnswer?: AfterAnswer;
+  /** Told once a request of the call is written whole to the vendor: from then on the vendor can bill its prompt. */
+  requestSent?: () => void;
 }
 
 /**

@@ -145,6 +145,11 @@ export class KeyHealth {
     return handle;
   }
 
+  /** A probe handed out (`takeProbe`) that went to no attempt after all: its place is free at once, the key due as before. */
+  release(key: PoolKey, handedOut: Credential): void {
+    this.settleProbe(key, handedOut);
+  }
+
   /** Whether the attempt sent with `sentWith` is one of the key's probes under way; its place is freed if so. */
   private settleProbe(key: PoolKey, sentWith: Credential | undefined): boolean {
     const index = sentWith === undefined ? -1 : key.probes.findIndex((probe) => probe.handle === sentWith);

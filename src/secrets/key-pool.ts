@@ -148,6 +148,17 @@ export class KeyPool {
     }
   }
 
+  /**
+   * Gives back a credential `pick` handed out that goes to no attempt after all (the call's retry budget,
+   * deadline or breaker stopped it, or the call had tried the key already). Nothing was sent, so nothing is
+   * judged; but a probe's place is freed at once, where it would otherwise be held until the probe is given
+   * up as lost (a minute), keeping a rejected key or one on probation out of rotation that long.
+   */
+  release(handedOut: Credential): void {
+    const key = this.keys.get(handedOut.id);
+    if (key) this.health.release(key, handedOut);
+  }
+
   private hear(key: PoolKey, outcome: AttemptOutcome, now: number, sentWith: Credential | undefined): void {
     // Judged by the state the key had when the outcome came, before this outcome changes it.
     const wasActive = key.state === "active" || (key.state === "cooling_down" && key.resumeTo === "active");

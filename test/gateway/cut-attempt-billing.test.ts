@@ -2,7 +2,9 @@
 // out (a timeout, a hedge's loser): the vendor had the prompt and bills it, so
 // the ledger and the key's spend count it, on success as on failure. A call
 // whose deadline had passed before anything was sent is charged nothing and
-// counts no upstream request. A real gateway in front of a fake vendor on loopback.
+// counts no upstream request, and so is an attempt cut before its request was
+// written to the vendor (its connection still opening). A real gateway in front
+// of fake vendors on loopback.
 import { create } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +15,7 @@ import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { estimatedUsage } from "../../src/gateway/usage-estimate.js";
 import { fromMoneyParts } from "../../src/usage/pricing.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { startSilentVendor, type SilentVendor } from "../fakes/silent-vendor.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
 
@@ -26,11 +29,13 @@ const PROMPT = estimatedUsage(create(ChatRequestSchema, { messages }), 0).prompt
 const nanos = (money: Money | undefined) => (money ? fromMoneyParts(money.units, money.nanos) : 0);
 
 let fake: OpenAIFake;
+let silent: SilentVendor;
 let gw: TestGateway;
 let admin: Client<typeof AdminService>;
 
 beforeAll(async () => {
   fake = await startOpenAIFake({ apiKey: "sk-one", extraKeys: ["sk-two"], models: ["gpt-4o", "gpt-4.1"] });
+  silent = await startSilentVendor();
   const keys = [
     { secret: "env:K1", weight: 1 },
     { secret: "env:K2", weight: 1 },
@@ -42,12 +47,20 @@ beforeAll(async () => {
         // A short configured timeout, so that a hung attempt is cut (and the vendor billed) quickly.
         solo: { dialect: "openai", base_url: fake.baseUrl, keys, timeout_ms: 300 },
         hedgy: { dialect: "openai", base_url: fake.baseUrl, keys, hedge: { delay_ms: 50 } },
+        silent: { dialect: "openai", base_url: `${silent.origin}/v1`, keys },
       },
       routes: [
         { model: "gpt-4o", provider: "solo" },
         { model: "gpt-4.1", provider: "hedgy" },
+        { model: "gpt-4o-mini", provider: "silent" },
       ],
-      pricing: { models: { "gpt-4o": { input: 1_000_000, output: 1_000_000 }, "gpt-4.1": { input: 1_000_000, output: 1_000_000 } } },
+      pricing: {
+        models: {
+          "gpt-4o": { input: 1_000_000, output: 1_000_000 },
+          "gpt-4.1": { input: 1_000_000, output: 1_000_000 },
+          "gpt-4o-mini": { input: 1_000_000, output: 1_000_000 },
+        },
+      },
       traffic: { retry: { base_delay_ms: 1, max_delay_ms: 5, max_attempts: 2, attempts_per_candidate: 2 } },
       key_pool: EVERY_CALL_REACHES_THE_VENDOR,
       ledger: { flush_interval_ms: 50 },
@@ -56,6 +69,8 @@ beforeAll(async () => {
   admin = createClient(AdminService, gw.transport("connect"));
 });
 afterAll(async () => {
+  // The silent vendor first: until its connection fails, the gateway's vendor pool waits on it to close.
+  await silent?.close();
   await gw?.stop();
   await fake?.close();
 });
@@ -122,5 +137,36 @@ describe("attempts cut after their request went out", () => {
     await charged("too-late", 0);
     expect(fake.requests.length).toBe(sent);
     expect(await upstreamRequests()).toBe(counted);
+  });
+});
+
+describe("attempts cut before their request went out", () => {
+  /** Opens a stream of `model` and cancels it once `reached` says the gateway's attempt is at the vendor; the caller sees Canceled. */
+  async function cancelledStream(secret: string, model: string, reached: () => boolean): Promise<void> {
+    const cancel = new AbortController();
+    const stream = gw.client("connect", secret).chatStream({ model, messages }, { signal: cancel.signal });
+    const reading = (async () => {
+      for await (const _ of stream);
+    })();
+    await expect.poll(reached).toBe(true);
+    cancel.abort();
+    await expect(reading).rejects.toThrow(/cancel|abort/i);
+  }
+
+  it("a stream the caller cancels while the gateway's connection to the vendor is still opening is charged nothing", async () => {
+    const secret = await keyFor("never-sent");
+    const before = silent.connections;
+    await cancelledStream(secret, "gpt-4o-mini", () => silent.connections > before);
+    await expect.poll(async () => Number((await admin.getUsageReport({ key: "keys/never-sent" })).total?.requests)).toBe(1);
+    await charged("never-sent", 0);
+  });
+
+  it("a stream the caller cancels once the vendor has its request is charged its prompt", async () => {
+    const secret = await keyFor("sent-then-cut");
+    const before = fake.requests.length;
+    fake.enqueue({ kind: "hang" });
+    // Over the provider without a short timeout, so that nothing but the caller cuts the attempt.
+    await cancelledStream(secret, "gpt-4.1", () => fake.requests.length > before);
+    await charged("sent-then-cut", PROMPT);
   });
 });

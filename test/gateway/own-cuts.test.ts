@@ -1,7 +1,8 @@
 // Attempts the gateway cuts by its own adaptive bounds (the learnt bound, the
 // deadline share) while the vendor is still working (it answers other calls
 // meanwhile): they say nothing against the vendor. Without such a sign of
-// life they count as timeouts (hung-vendor.test.ts); timeouts, like cuts by
+// life they count as timeouts (hung-vendor.test.ts; a deadline share's cut
+// only past the learnt bound, as the caller's deadline); timeouts, like cuts by
 // the configured timeout, count each caller's once per window: one caller's
 // slow requests must not open the breaker for everyone. Simulated clock
 // (sim-dispatch.ts): no real time passes.
@@ -61,7 +62,7 @@ describe("the gateway's own cuts", () => {
     expect(keyErrors(s)).toBe(0);
   });
 
-  it("by the caller's deadline share count once per caller, as any timeout: one caller's short deadlines never open the breaker", async () => {
+  it("by the caller's deadline share, before a hang would show, count for nothing: one caller's short deadlines never open the breaker", async () => {
     const s = setup({ breaker: touchy });
     await learnAnswers(s, "m", [400, 500, 600]);
     // 2 s deadlines: each first attempt is cut at half of it; the vendor would have answered at 1.5 s.

@@ -51,6 +51,16 @@ describe("a probe of a rejected key", () => {
     expect(changes()).toEqual(["active->disabled:credential_rejected", "disabled->active:probe_succeeded"]);
   });
 
+  it("given back unsent (release) frees its place at once, judging nothing: the next pick probes the key again", () => {
+    const { pool, probe } = revokedWithOldAttempts();
+    pool.release(probe); // the call dropped it (its budget or deadline) before sending it
+    expect(pool.get("openai/a")!.state).toBe("disabled");
+    const again = pool.pick();
+    expect(again.id).toBe("openai/a");
+    pool.report(again, OK);
+    expect(pool.get("openai/a")!.state).toBe("active");
+  });
+
   it("reported by the key's id alone settles nothing: the probe frees its place only when lost", () => {
     const { pool, clock } = revokedWithOldAttempts();
     pool.report("openai/a", OK);

@@ -3,6 +3,7 @@ import { abortKind } from "../../common/abort-kind.js";
 import type { ResponseHeaders } from "../codec.js";
 import { UpstreamError } from "../upstream-error.js";
 import { FrameTooLarge } from "./frame-limit.js";
+import { tellingRequestSent } from "./request-sent.js";
 
 export interface TransportRequest {
   method: "GET" | "POST";
@@ -14,6 +15,8 @@ export interface TransportRequest {
   signal: AbortSignal;
   /** The credential's id (never the secret), for error messages. */
   credentialId?: string;
+  /** Told once the request is written whole to the vendor's connection: from then on the vendor can bill it. */
+  requestSent?: () => void;
 }
 
 export interface TransportResponse {
@@ -83,7 +86,9 @@ export class VendorTransport {
   async send(req: TransportRequest): Promise<TransportResponse> {
     if (req.signal.aborted) throw this.abortError(req);
     try {
-      const res = await this.pool.request({ method: req.method, path: this.basePath + req.path, headers: req.headers, body: req.body, signal: req.signal });
+      const dispatcher = req.requestSent ? tellingRequestSent(this.pool, req.requestSent) : this.pool;
+      const sending = dispatcher.request({ method: req.method, path: this.basePath + req.path, headers: req.headers, body: req.body, signal: req.signal });
+      const res = await unlessAborted(sending, req.signal);
       return { status: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {
       throw this.classify(err, req);
@@ -176,6 +181,36 @@ export class VendorTransport {
       message: kind === "timeout" ? timeoutMessage(this.provider, req.signal.reason) : "the call was cancelled",
     });
   }
+}
+
+/**
+ * `sending`'s answer, or the signal's reason as soon as it fires. undici
+ * rejects a request aborted while it waits for a connection (queued, or its
+ * connection still opening) only once that connection opens or its connect
+ * timeout passes, 10 s later: the attempt, and the call, would wait that long
+ * to end. An answer that comes after the abort is let go.
+ */
+function unlessAborted(sending: Promise<Dispatcher.ResponseData>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(signal.reason);
+      sending.then(
+        (res) => res.body.destroy(),
+        () => {},
+      );
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    sending.then(
+      (res) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(res);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 /**

@@ -9,9 +9,13 @@ export type ReadBody = { bytes: Buffer } | { over: Buffer[] } | undefined;
  * stream's async iterator costs more per call than the read itself). One
  * past the bound stops the read (paused, its chunks kept) so that the caller
  * can hand the whole of it on (the lean path to connect-es) or drop the rest;
- * a caller that goes away first yields undefined.
+ * a caller that goes away first yields undefined. So does `cancelled`, the
+ * call's cancel signal, aborted or aborting: an HTTP/2 stream the client reset
+ * before the read began (while its key was checked) fires neither 'end' nor
+ * 'close' again, and the read would never end.
  */
-export function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: number): Promise<ReadBody> {
+export function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: number, cancelled?: AbortSignal): Promise<ReadBody> {
+  if (cancelled?.aborted) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -29,11 +33,13 @@ export function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: nu
       req.off("end", onEnd);
       req.off("error", onGone);
       req.off("close", onGone);
+      cancelled?.removeEventListener("abort", onGone);
       resolve(body);
     };
     req.on("data", onData);
     req.once("end", onEnd);
     req.once("error", onGone);
     req.once("close", onGone);
+    cancelled?.addEventListener("abort", onGone, { once: true });
   });
 }

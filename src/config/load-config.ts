@@ -162,6 +162,8 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
         maxConnectionsPerClient: file.server?.max_connections_per_client,
         maxOpenStreams: file.server?.max_open_streams,
         maxOpenStreamsPerClient: file.server?.max_open_streams_per_client,
+        streamResetsPerClientPerSecond: file.server?.stream_resets_per_client_per_second,
+        streamResetBurstPerClient: file.server?.stream_reset_burst_per_client,
         answerStallTimeoutMs: file.server?.answer_stall_timeout_ms,
         maxBufferedRequestBytes: file.server?.max_buffered_request_bytes,
         maxBufferedRequestBytesPerConnection: file.server?.max_buffered_request_bytes_per_connection,

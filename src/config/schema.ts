@@ -68,6 +68,8 @@ export const fileSchema = z.strictObject({
       max_connections_per_client: z.number().int().positive().optional(),
       max_open_streams: z.number().int().positive().optional(),
       max_open_streams_per_client: z.number().int().positive().optional(),
+      stream_resets_per_client_per_second: z.number().positive().optional(),
+      stream_reset_burst_per_client: z.number().int().positive().optional(),
       answer_stall_timeout_ms: z.number().int().positive().optional(),
       max_buffered_request_bytes: z.number().int().positive().optional(),
       max_buffered_request_bytes_per_connection: z.number().int().positive().optional(),

@@ -273,7 +273,7 @@ export class GatewayMetrics {
   // Connections: the caps and the timeouts for slow clients (src/server/client-limits.ts).
   readonly connectionsRefused = new Counter({
     name: "switchboard_connections_refused_total",
-    help: "Connections refused on arrival because the gateway (limit=total, server.max_connections) or the client's address (limit=per_client, server.max_connections_per_client) held as many as allowed; limit=streams: HTTP/2 streams refused because the gateway held as many open as allowed (server.max_open_streams); limit=streams_per_client: because the client's address did (server.max_open_streams_per_client); limit=pipelined: HTTP/1.1 connections closed for pipelining more than 16 requests.",
+    help: "Connections refused on arrival because the gateway (limit=total, server.max_connections) or the client's address (limit=per_client, server.max_connections_per_client) held as many as allowed; limit=streams: HTTP/2 streams refused because the gateway held as many open as allowed (server.max_open_streams); limit=streams_per_client: because the client's address did (server.max_open_streams_per_client); limit=pipelined: HTTP/1.1 connections closed for pipelining more than 16 requests; limit=resets: HTTP/2 sessions ended (GOAWAY ENHANCE_YOUR_CALM) because their client's address reset more streams before their answer than allowed (server.stream_resets_per_client_per_second, server.stream_reset_burst_per_client), or refused while that address cools down; limit=protocol: HTTP/2 sessions nghttp2 ended for a flood (CONTINUATION, PING, SETTINGS, rapid reset on one connection) or a protocol error.",
     labelNames: ["limit"] as const,
     registers: [this.registry],
   });

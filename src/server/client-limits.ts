@@ -26,6 +26,14 @@ export interface ClientLimits {
   maxOpenStreams: number;
   /** The same for one client address, over all its sessions; at most maxOpenStreams. */
   maxOpenStreamsPerClient: number;
+  /**
+   * HTTP/2 streams one client address may reset before their answer began, per second, over all
+   * its sessions (a token bucket refilled at this rate); past it, the session that reset gets a
+   * GOAWAY (ENHANCE_YOUR_CALM) and the address's new sessions are refused for a cool-down.
+   */
+  streamResetsPerClientPerSecond: number;
+  /** The bucket's size: resets one client address may make at once before the rate applies. */
+  streamResetBurstPerClient: number;
   /** A streamed answer whose client takes none of it for this long (its writes wait unread) is cut off. */
   answerStallTimeoutMs: number;
   /** Request-body bytes received and not yet complete (not yet handled), over every connection; beyond, new body bytes are refused. */
@@ -75,6 +83,11 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   // times the whole pool, so without a share one keyless address refused every other client's
   // gRPC. Behind a proxy every stream comes from the proxy's address: raise it to max_open_streams there.
   maxOpenStreamsPerClient: 5_000,
+  // Far above what cancelling clients do (a gRPC client cancels a call it gave up on, one at a time),
+  // far below a rapid reset's tens of thousands a second, each one a call started. nghttp2's own
+  // guard counts per connection (a burst of 1000), so a thousand connections each stayed under it.
+  streamResetsPerClientPerSecond: 200,
+  streamResetBurstPerClient: 400,
   // A client reading a stream takes each event as it comes: one that has left a buffer's worth
   // unread for a minute has stopped, while its stream holds a vendor connection.
   answerStallTimeoutMs: 60_000,

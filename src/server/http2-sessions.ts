@@ -1,12 +1,28 @@
 import * as http2 from "node:http2";
+import type { Logger } from "../observability/logger.js";
 import { clientKey } from "./client-key.js";
 import type { ClientLimits, SlowPart } from "./client-limits.js";
 import { ENDED_SWEEP_MS, endedByNghttp2 } from "./ended-by-nghttp2.js";
+import { PerClientWarning } from "./per-client-warning.js";
+import { ResetBudget } from "./reset-budget.js";
 import { markSlowStream } from "./slow-client.js";
 import { Tally } from "./tally.js";
 
 /** Which bound a refused stream crossed: the gateway's open streams, or its client address's share of them (the label it is counted under). */
 export type StreamLimit = "streams" | "streams_per_client";
+
+/**
+ * What a refusal is counted under: a stream over a bound; a session ended (or a new one refused, while its
+ * address cools down) for resetting too many streams; a session nghttp2 ended for a flood or a protocol error.
+ */
+export type Http2Refusal = StreamLimit | "resets" | "protocol";
+
+export interface Http2SessionsOptions {
+  /** Where sessions ended for resets or floods are logged, at most once per address per interval. */
+  logger?: Logger;
+  /** For tests: the clock the reset budget refills by (milliseconds). */
+  now?: () => number;
+}
 
 /**
  * The HTTP/2 sessions and their deadlines. A session with no open stream is
@@ -20,9 +36,16 @@ export type StreamLimit = "streams" | "streams_per_client";
  * (`maxOpenStreamsPerClient`, over all its sessions): past either, a new
  * stream is refused with REFUSED_STREAM, which clients may retry, so that
  * one address cannot take every stream and refuse everyone else's.
+ *
+ * Streams a client resets before their answer began are budgeted per client
+ * address (ResetBudget): past it, the session that reset gets a GOAWAY
+ * (ENHANCE_YOUR_CALM) and the address's new sessions are refused while it
+ * cools down. These, and sessions nghttp2 ended for a flood, are counted and
+ * logged.
  */
 export class Http2Sessions {
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** Each session, and its client address (read once: the socket of a destroyed session may no longer say). */
+  private readonly sessions = new Map<http2.ServerHttp2Session, string>();
   /** Set once draining: how long a session is still served after its first GOAWAY. */
   private lingerMs: number | undefined;
   private openStreams = 0;
@@ -30,15 +53,28 @@ export class Http2Sessions {
   /** Sessions nghttp2 has ended for a flood or a protocol error, which Node 20 and 22 hold open unread, are destroyed. */
   private readonly endedSweep = setInterval(() => this.destroyEnded(), ENDED_SWEEP_MS).unref();
 
+  private readonly resets: ResetBudget;
+  private readonly warnings: PerClientWarning | undefined;
+
   constructor(
     private readonly limits: ClientLimits,
     private readonly cutOff: (late: SlowPart) => void,
-    private readonly refusedStream: (limit: StreamLimit) => void = () => {},
-  ) {}
+    private readonly refused: (limit: Http2Refusal) => void = () => {},
+    options: Http2SessionsOptions = {},
+  ) {
+    const now = options.now ?? (() => performance.now());
+    this.resets = new ResetBudget(limits.streamResetsPerClientPerSecond, limits.streamResetBurstPerClient, now);
+    this.warnings = options.logger && new PerClientWarning(options.logger, "ending HTTP/2 sessions of a client address that floods", 10_000, now);
+  }
 
   add(session: http2.ServerHttp2Session): void {
-    this.sessions.add(session);
     const client = clientKey(session.socket.remoteAddress);
+    if (this.resets.coolingDown(client)) {
+      // Not before the tick Node reads the bytes already buffered with (its session's native half is gone once destroyed).
+      process.nextTick(() => this.end(session, client, "resets"));
+      return;
+    }
+    this.sessions.set(session, client);
     if (this.lingerMs !== undefined) this.goAway(session);
     let open = 0;
     let idle: NodeJS.Timeout | undefined;
@@ -49,7 +85,7 @@ export class Http2Sessions {
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
       const over = this.overLimit(client);
       if (over) {
-        this.refusedStream(over);
+        this.refused(over);
         stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
         return;
       }
@@ -57,9 +93,11 @@ export class Http2Sessions {
       this.openPerClient.add(client);
       open++;
       clearTimeout(idle);
+      let cutOff = false;
       // remoteClose: the client has ended its side, so the whole body has arrived.
       const body = setTimeout(() => {
         if (stream.state.remoteClose) return;
+        cutOff = true;
         this.cutOff("body");
         markSlowStream(stream);
         stream.close(http2.constants.NGHTTP2_CANCEL);
@@ -69,12 +107,25 @@ export class Http2Sessions {
         this.openStreams--;
         this.openPerClient.remove(client);
         if (--open === 0 && !session.closed) awaitStreams();
+        if (!cutOff && resetBeforeAnswer(stream) && !session.closed && !session.destroyed && !this.resets.take(client)) this.end(session, client, "resets");
       });
     });
     session.once("close", () => {
       clearTimeout(idle);
       this.sessions.delete(session);
     });
+  }
+
+  /**
+   * Ends a session of a flooding client at once: GOAWAY with `ENHANCE_YOUR_CALM` ("resets": it
+   * reset too many streams, or its address is cooling down; nghttp2 has sent its own GOAWAY to
+   * a "protocol" one), its streams closed. Counted, and logged once per address per interval.
+   */
+  private end(session: http2.ServerHttp2Session, client: string, why: "resets" | "protocol"): void {
+    this.refused(why);
+    this.warnings?.note(client, { reason: why === "resets" ? "too many streams reset" : "a flood or a protocol error" });
+    // Without an error Node sends NO_ERROR, whatever the code; the error goes to the server's 'sessionError', which nothing needs.
+    session.destroy(new Error(`HTTP/2 session ended: ${why}`), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   }
 
   /** The bound a new stream of `client` would cross, if any. */
@@ -93,7 +144,7 @@ export class Http2Sessions {
    */
   close(lingerMs: number): void {
     this.lingerMs = lingerMs;
-    for (const session of this.sessions) this.goAway(session);
+    for (const session of this.sessions.keys()) this.goAway(session);
   }
 
   private goAway(session: http2.ServerHttp2Session): void {
@@ -104,12 +155,24 @@ export class Http2Sessions {
 
   destroy(): void {
     clearInterval(this.endedSweep);
-    for (const session of this.sessions) session.destroy();
+    for (const session of this.sessions.keys()) session.destroy();
   }
 
+  /** Runs every ENDED_SWEEP_MS: ends sessions nghttp2 has ended, and forgets what the budgets and warnings no longer need. */
   private destroyEnded(): void {
+    this.resets.prune();
+    this.warnings?.prune();
     // Once draining, the gateway's own GOAWAY leaves idle sessions wanting no more reads too: close() ends those.
     if (this.lingerMs !== undefined) return;
-    for (const session of this.sessions) if (endedByNghttp2(session)) session.destroy();
+    for (const [session, client] of this.sessions) if (endedByNghttp2(session)) this.end(session, client, "protocol");
   }
+}
+
+/**
+ * Whether the client reset `stream` (RST_STREAM) before its answer began: what a rapid reset is
+ * made of. (A stream the gateway resets itself before its answer is counted too: a refused body,
+ * which the same address caused.)
+ */
+function resetBeforeAnswer(stream: http2.ServerHttp2Stream): boolean {
+  return stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !stream.headersSent;
 }

@@ -86,7 +86,7 @@ export class OnePortServer {
     this.limits = clientLimits(options.limits);
     const cutOff = (late: SlowPart): void => void options.metrics?.slowClients.inc({ waiting_for: late });
     this.http1 = new Http1Connections(this.limits, cutOff, () => options.metrics?.connectionsRefused.inc({ limit: "pipelined" }), options.logger);
-    this.http2 = new Http2Sessions(this.limits, cutOff, (limit) => options.metrics?.connectionsRefused.inc({ limit }));
+    this.http2 = new Http2Sessions(this.limits, cutOff, (limit) => options.metrics?.connectionsRefused.inc({ limit }), { logger: options.logger });
     this.stalls = new AnswerStalls(this.limits.answerStallTimeoutMs, () => cutOff("answer"), options.stallClock);
     this.bodies = new RequestBodyBudget({
       totalBytes: this.limits.maxBufferedRequestBytes,

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import { promisify } from "node:util";
 import { brotliDecompress, gunzip, inflate, inflateRaw, type ZlibOptions } from "node:zlib";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { badRequest } from "../../common/bad-request.js";
 import { excerpt } from "../../common/excerpt.js";
 import { gatewayError, REQUEST_TOO_LARGE } from "../../common/gateway-error.js";
@@ -43,11 +43,12 @@ const SUPPORTED = "gzip, deflate or br";
  * dropped), parseable, and holding no lone surrogate (InvalidArgument naming
  * the field that does).
  */
-export async function readJsonBody(req: IncomingMessage | Http2ServerRequest, contentType: string): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage | Http2ServerRequest, contentType: string, cancelled?: AbortSignal): Promise<unknown> {
   if (!contentType.includes("json")) throw gatewayError(Code.InvalidArgument, "the body must be JSON (content-type: application/json)", "INVALID_ARGUMENT");
   const coding = contentCodingOf(req.headers["content-encoding"]);
-  const read = await readBody(req, MAX_BODY_BYTES);
-  if (read === undefined) throw slowClientCut(req) ?? gatewayError(Code.Canceled, "the client went away", "CANCELLED");
+  const read = await readBody(req, MAX_BODY_BYTES, cancelled);
+  // Cut off for slowness, else why the call was cancelled (the client went away, its deadline, shutdown).
+  if (read === undefined) throw slowClientCut(req) ?? (cancelled?.reason instanceof ConnectError ? cancelled.reason : gatewayError(Code.Canceled, "the client went away", "CANCELLED"));
   if ("over" in read) {
     // The rest is read and dropped, not left unread: its connection would hang (see server/unread-body.ts).
     req.resume();

@@ -97,7 +97,8 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
       const principal = await deps.gate({ get: (name) => header(req, name) }, (authenticated) => (record.principal = authenticated));
       const ctx = pipelineContext(record, principal, cancel.signal, deadline);
       const readsBody = method === "POST" && !found.route.takesNoBody;
-      const body = readsBody ? await readJsonBody(req, header(req, "content-type") ?? "") : undefined;
+      // The cancel signal ends the read too: a stream reset during the gate never tells the request again.
+      const body = readsBody ? await readJsonBody(req, header(req, "content-type") ?? "", cancel.signal) : undefined;
       await found.route.handle({ req, res, body, ctx });
     };
     run().then(

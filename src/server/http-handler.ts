@@ -25,6 +25,7 @@ import { createLeanRpc, type HotMethod } from "./lean-rpc/lean-rpc.js";
 import { checkStringsWithIsWellFormed } from "./well-formed-text.js";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { depthBoundedTextDecoder } from "./json-text-decoder.js";
+import { withJsonEnumNamesChecked } from "./json-enum-router.js";
 import { absoluteTarget } from "./request-target.js";
 import { meantRestPath, restNearMiss } from "./rest-near-miss.js";
 import { createLandingPage } from "./landing-page.js";
@@ -109,7 +110,8 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     fallback: unrouted(handlers, options.rest?.prefix, options.metrics, options.logger),
     contextValues: requestContextValues,
     routes: (router) => {
-      options.routes(router);
+      // Each method decodes JSON refusing enum names its input does not have (./json-enum-names.ts).
+      options.routes(withJsonEnumNamesChecked(router, connectOptions.jsonOptions));
       // The adapter serves the router's handlers as they are after this callback.
       router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withEnvelopeFlagsChecked(withMissingMessageRefused(handler))), options.earlyRefusals), options.earlyRefusals)));
       for (const handler of router.handlers) handlers.set(handler.requestPath, handler);

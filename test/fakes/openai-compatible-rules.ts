@@ -51,10 +51,32 @@ function openAIRules(body: Json): Violation | undefined {
   for (const name of refused) {
     if (body[name] !== undefined) return { message: `Unsupported parameter: '${name}' is not supported with this model.`, param: name, code: "unsupported_parameter" };
   }
-  if (body.reasoning_effort !== undefined && !["minimal", "low", "medium", "high"].includes(body.reasoning_effort)) {
-    return { message: `Invalid value: '${body.reasoning_effort}'. Supported values are: 'low', 'medium', and 'high'.`, param: "reasoning_effort" };
+  const efforts = openAIEfforts(body.model);
+  if (body.reasoning_effort !== undefined && !efforts.includes(body.reasoning_effort)) {
+    const quoted = efforts.map((e) => `'${e}'`);
+    const listed = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(", ")}, and ${quoted.at(-1)}`;
+    return { message: `Invalid value: '${body.reasoning_effort}'. Supported values are: ${listed}.`, param: "reasoning_effort" };
   }
   return undefined;
+}
+
+/**
+ * The `reasoning_effort` values each OpenAI reasoning family takes, as the API
+ * reference (https://platform.openai.com/docs/api-reference/chat/create) and
+ * its 400s name them (quoted in src/catalogue/vendors/openai.ts, EFFORT_MINIMAL
+ * and EFFORT_XHIGH): gpt-5, -mini and -nano take 'minimal' to 'high'; gpt-5.1
+ * drops minimal for 'none'; "xhigh is supported for all models after
+ * gpt-5.1-codex-max" (gpt-5.2's 400: "'none', 'low', 'medium', 'high', and
+ * 'xhigh'"); the o-series and the Codex models before codex-max take 'low' to
+ * 'high'; the -pro models 'high' only.
+ */
+function openAIEfforts(model: string): readonly string[] {
+  if (/^o\d/.test(model) || /^gpt-5(\.1)?-codex(-mini)?$/.test(model)) return ["low", "medium", "high"];
+  if (/-pro$/.test(model)) return ["high"];
+  if (/^gpt-5(-mini|-nano)?(-\d{4}-\d\d-\d\d)?$/.test(model)) return ["minimal", "low", "medium", "high"];
+  if (/^gpt-5\.1(-|$)/.test(model) && model !== "gpt-5.1-codex-max") return ["none", "low", "medium", "high"];
+  // gpt-5.1-codex-max, gpt-5.2 and later (gpt-5.4, gpt-5.5 and their -mini and -nano).
+  return ["none", "low", "medium", "high", "xhigh"];
 }
 
 /**

@@ -1,6 +1,7 @@
 import { fromJson, type DescMessage, type JsonReadOptions, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { getJsonOptions } from "@connectrpc/connect/protocol";
+import { refuseUnknownEnumNames } from "../json-enum-names.js";
 
 /** connect-es's JSON options, with the text decoder its JSON serialization reads from them. */
 export type ConnectJsonOptions = Partial<JsonReadOptions> & { textDecoder?: { decode(bytes: Uint8Array): string } };
@@ -16,14 +17,26 @@ const decoder = new TextDecoder();
  * decodes it (the options' text decoder, then protobuf-es's fromJsonString:
  * JSON.parse, the duplicate-key check, fromJson with unknown fields
  * ignored), once: the message, or the very error connect-es would raise
- * (InvalidArgument, the same message), so that the lean path answers it
+ * (InvalidArgument, the same message; an unknown enum name refused as the
+ * connect-es path refuses it, with BadRequest), so that the lean path answers it
  * without connect-es parsing the body again. Cheaper than protobuf-es's own
  * path for large bodies: its scan for duplicate keys indexes the text one
  * character at a time; the one here jumps from quote to quote.
  */
 export function decodeConnectJson<Desc extends DescMessage>(desc: Desc, bytes: Uint8Array, options: ConnectJsonOptions | undefined): Decoded<Desc> {
+  let text: string;
   try {
-    const text = (options?.textDecoder ?? decoder).decode(bytes);
+    text = (options?.textDecoder ?? decoder).decode(bytes);
+  } catch (e) {
+    // As connect-es's JSON serialization raises it (a ConnectError from the text decoder as it is).
+    return { error: ConnectError.from(e, Code.InvalidArgument) };
+  }
+  return decodeConnectJsonText(desc, text, options);
+}
+
+/** `decodeConnectJson` from the text its decoder made of the body. */
+export function decodeConnectJsonText<Desc extends DescMessage>(desc: Desc, text: string, options: ConnectJsonOptions | undefined): Decoded<Desc> {
+  try {
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -33,9 +46,11 @@ export function decodeConnectJson<Desc extends DescMessage>(desc: Desc, bytes: U
     }
     const duplicate = duplicateKeyIn(text);
     if (duplicate !== undefined) throw new Error(`cannot decode message ${desc.typeName} from JSON: duplicate object key "${duplicate}"`);
+    // fromJson, ignoring unknown fields, would drop unknown enum names as unset (../json-enum-names.ts).
+    refuseUnknownEnumNames(desc, json);
     return { message: fromJson(desc, json as Parameters<typeof fromJson>[1], getJsonOptions(options)) };
   } catch (e) {
-    // As connect-es's JSON serialization raises it (a ConnectError from the text decoder as it is).
+    // As connect-es's JSON serialization raises it.
     return { error: ConnectError.from(e, Code.InvalidArgument) };
   }
 }

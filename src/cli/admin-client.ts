@@ -5,7 +5,7 @@ import { EARLIEST_MS, LATEST_MS } from "../api/admin/usage-requests.js";
 import { printable } from "../common/control-characters.js";
 import { reasonOf } from "../common/gateway-error.js";
 import { urlWithoutCredentials } from "../common/url-without-credentials.js";
-import { redactAnswerText } from "../providers/redact.js";
+import { maskLogText, redactAnswerText, rememberSecret } from "../providers/redact.js";
 import { noAdminKey, urlProblem } from "./admin-setup-hints.js";
 
 export interface CliIo {
@@ -91,7 +91,9 @@ function withoutKey(message: string, env: NodeJS.ProcessEnv): string {
   const key = adminKeyOf(env);
   if (!key) return message;
   const named = message.split(key).join("[admin key]");
-  return redactAnswerText(named, named.length, undefined, [key]);
+  // The terminal of the key's own holder, as the gateway's log lines: pieces of the key (one cut short) are cut too.
+  rememberSecret(key);
+  return maskLogText(redactAnswerText(named, named.length, undefined, [key]));
 }
 
 /** Whether a command line asks for help, wherever the flag stands (`keys create --help`). */

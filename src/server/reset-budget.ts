@@ -1,11 +1,7 @@
+import { KeyedRate } from "../common/keyed-rate.js";
+
 /** How long an address that overdrew its reset budget has its new HTTP/2 sessions refused. */
 export const RESET_COOLDOWN_MS = 10_000;
-
-interface Bucket {
-  tokens: number;
-  /** When `tokens` was last brought up to date. */
-  at: number;
-}
 
 /**
  * The HTTP/2 streams each client address may reset (a token bucket per
@@ -17,26 +13,22 @@ interface Bucket {
  * that overdraws its budget cools down for RESET_COOLDOWN_MS.
  */
 export class ResetBudget {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly resets: KeyedRate;
   private readonly coolingUntil = new Map<string, number>();
 
   constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
+    perSecond: number,
+    burst: number,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.resets = new KeyedRate(perSecond, burst, now);
+  }
 
   /** Takes one reset from `client`'s budget; false once it is spent, which starts (or extends) its cool-down. */
   take(client: string): boolean {
-    const now = this.now();
-    const bucket = this.refilled(client, now);
-    this.buckets.set(client, bucket);
-    if (bucket.tokens < 1) {
-      this.coolingUntil.set(client, now + RESET_COOLDOWN_MS);
-      return false;
-    }
-    bucket.tokens--;
-    return true;
+    if (this.resets.take(client) === undefined) return true;
+    this.coolingUntil.set(client, this.now() + RESET_COOLDOWN_MS);
+    return false;
   }
 
   /** Whether `client` overdrew its budget less than RESET_COOLDOWN_MS ago. */
@@ -48,12 +40,6 @@ export class ResetBudget {
   prune(): void {
     const now = this.now();
     for (const [client, until] of this.coolingUntil) if (now >= until) this.coolingUntil.delete(client);
-    for (const client of this.buckets.keys()) if (this.refilled(client, now).tokens >= this.burst) this.buckets.delete(client);
-  }
-
-  private refilled(client: string, now: number): Bucket {
-    const bucket = this.buckets.get(client);
-    if (!bucket) return { tokens: this.burst, at: now };
-    return { tokens: Math.min(this.burst, bucket.tokens + ((now - bucket.at) * this.perSecond) / 1000), at: now };
+    this.resets.sweep();
   }
 }

@@ -20,11 +20,11 @@ describe("a client address's reset budget", () => {
     let now = 0;
     const budget = new ResetBudget(10, 20, () => now);
     for (let i = 0; i < 21; i++) budget.take("a");
-    const held = budget as unknown as { buckets: Map<string, unknown>; coolingUntil: Map<string, unknown> };
+    const held = budget as unknown as { resets: { tat: Map<string, unknown> }; coolingUntil: Map<string, unknown> };
     budget.prune();
-    expect([held.buckets.size, held.coolingUntil.size]).toEqual([1, 1]);
+    expect([held.resets.tat.size, held.coolingUntil.size]).toEqual([1, 1]);
     now += RESET_COOLDOWN_MS;
     budget.prune();
-    expect([held.buckets.size, held.coolingUntil.size]).toEqual([0, 0]);
+    expect([held.resets.tat.size, held.coolingUntil.size]).toEqual([0, 0]);
   });
 });

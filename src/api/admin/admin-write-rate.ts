@@ -2,14 +2,12 @@ import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect
 import { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { principalKey, type Principal } from "../../auth/principal.js";
 import { gatewayError } from "../../common/gateway-error.js";
+import { KeyedRate } from "../../common/keyed-rate.js";
 import type { UsageConfig } from "../../config/usage-config.js";
 import { isReadMethod } from "../envelope/auth-interceptor.js";
 import { isMaster } from "./admin-containment.js";
 
 type Admin = ServiceImpl<typeof AdminService>;
-
-/** Keys remembered before those whose allowance is full again are forgotten. */
-const SWEEP_AT = 1_000;
 
 /**
  * The AdminService writes each admin key may make on this instance, when
@@ -19,25 +17,18 @@ const SWEEP_AT = 1_000;
  * evenly. Per instance: behind N instances, up to N times as many.
  */
 export class AdminWriteRate {
-  /** Per key, the theoretical arrival time of its next write (epoch ms). */
-  private readonly tat = new Map<string, number>();
+  private readonly writes: KeyedRate;
 
   constructor(
     readonly rate: UsageConfig["adminWrites"],
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.writes = new KeyedRate(rate.perSecond, rate.burst, now);
+  }
 
   /** Takes one of `keyId`'s writes: undefined when taken, else the milliseconds until one is free. */
   take(keyId: string): number | undefined {
-    if (this.rate.perSecond <= 0) return undefined;
-    const now = this.now();
-    const interval = 1000 / this.rate.perSecond;
-    const tat = Math.max(this.tat.get(keyId) ?? now, now);
-    const early = tat - now - (this.rate.burst - 1) * interval;
-    if (early > 0) return early;
-    if (this.tat.size >= SWEEP_AT) for (const [key, at] of this.tat) if (at <= now) this.tat.delete(key);
-    this.tat.set(keyId, tat + interval);
-    return undefined;
+    return this.writes.take(keyId);
   }
 
   /** Whether the writes of `principal` are held to this rate: an admin key's with no rate of its own, never the master key's. */

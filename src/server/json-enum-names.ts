@@ -94,8 +94,13 @@ class Walker {
 const ENUM_NAME = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
 
 function unknownName(desc: DescEnum, value: string): string {
-  const what = ENUM_NAME.test(value) ? `"${value}"` : "the value";
-  return `${what} is not a ${desc.typeName} (one of ${desc.values.map((v) => v.name).join(", ")}, or its number)`;
+  const names = desc.values.map((v) => v.name);
+  if (!ENUM_NAME.test(value)) return `the value is not a ${desc.typeName} (one of ${names.join(", ")}, or its number)`;
+  // Callers coming from the REST dialects write "user", "auto", "high": the name they meant, said outright.
+  const short = value.toLowerCase();
+  const meant = names.find((name) => name.toLowerCase().endsWith(`_${short}`));
+  if (meant) return `"${value}" is not a ${desc.typeName}: write ${meant} (one of ${names.join(", ")}, or its number)`;
+  return `"${value}" is not a ${desc.typeName} (one of ${names.join(", ")}, or its number)`;
 }
 
 /** The JSON forms of google.protobuf's own types (Struct, Value, Any, Timestamp, …) are not their fields: never walked. */

@@ -131,7 +131,7 @@ describe("vendor failures become codes a caller can act on", () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { code: string; message: string };
     expect(body.code).toBe("invalid_argument");
-    expect(body.message).toContain('messages[0].role: is required: ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT or ROLE_TOOL (a name such as "user" is not one)');
+    expect(body.message).toContain('messages[0].role: "user" is not a switchboard.v1.Role: write ROLE_USER (one of ROLE_UNSPECIFIED, ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT, ROLE_TOOL, or its number)');
   });
 
   it("vendor options asking for several answers → InvalidArgument: all would be billed, one returned", async () => {

@@ -15,7 +15,8 @@ import { CLIENT_PREFACE, FrameType, h2Frame, KEYLESS_CHAT_HEADERS, onH2Frames } 
 // streams reset as soon as opened, so one address started calls without bound and stalled every
 // other caller. Sessions nghttp2 ended for a flood were destroyed silently (finding 4).
 
-const PORT = 43320;
+/** The test server's port, drawn by the system. */
+let port: number;
 const NGHTTP2_CANCEL = Buffer.from([0, 0, 0, http2.constants.NGHTTP2_CANCEL]);
 
 let server: http2.Http2Server;
@@ -40,7 +41,8 @@ beforeEach(async () => {
   });
   server.on("session", (session: http2.ServerHttp2Session) => sessions.add(session.on("error", () => {})));
   server.on("stream", (stream: http2.ServerHttp2Stream) => stream.once("close", () => closedStreams++));
-  await new Promise<void>((resolve) => server.listen(PORT, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = (server.address() as { port: number }).port;
 });
 
 afterEach(async () => {
@@ -50,8 +52,8 @@ afterEach(async () => {
 });
 
 /** A raw h2c connection from `localAddress`: the GOAWAY error codes it receives, and a way to open and reset streams at once. */
-function rawConnection(localAddress = "127.0.0.1", port = PORT): { socket: Socket; goaways: number[]; openAndReset(count: number): void } {
-  const socket = connectSocket({ port, host: "127.0.0.1", localAddress });
+function rawConnection(localAddress = "127.0.0.1", to = port): { socket: Socket; goaways: number[]; openAndReset(count: number): void } {
+  const socket = connectSocket({ port: to, host: "127.0.0.1", localAddress });
   sockets.push(socket);
   socket.on("error", () => {});
   const goaways: number[] = [];
@@ -68,7 +70,7 @@ function rawConnection(localAddress = "127.0.0.1", port = PORT): { socket: Socke
 
 /** A normal HTTP/2 call from `localAddress`: its status, or the error that ended it. */
 async function normalCall(localAddress: string): Promise<number | string> {
-  const client = http2.connect(`http://127.0.0.1:${PORT}`, { createConnection: () => connectSocket({ port: PORT, host: "127.0.0.1", localAddress }) });
+  const client = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => connectSocket({ port, host: "127.0.0.1", localAddress }) });
   client.on("error", () => {});
   try {
     return await new Promise<number | string>((resolve) => {
@@ -76,6 +78,7 @@ async function normalCall(localAddress: string): Promise<number | string> {
       call.on("response", (headers) => resolve(headers[":status"] as number));
       call.on("error", (err: Error) => resolve(err.message));
       call.on("close", () => resolve("closed"));
+      client.on("close", () => resolve("session closed"));
       call.resume();
     });
   } finally {
@@ -111,7 +114,7 @@ describe("streams one client address resets before their answer", () => {
   });
 
   it("are not counted once their answer has begun (a client cancelling a stream it was reading)", async () => {
-    const client = http2.connect(`http://127.0.0.1:${PORT}`);
+    const client = http2.connect(`http://127.0.0.1:${port}`);
     client.on("error", () => {});
     try {
       for (let i = 0; i < 30; i++) {
@@ -144,19 +147,19 @@ describe("on the gateway's port", () => {
     const metrics = new GatewayMetrics();
     const gateway = new OnePortServer({
       host: "127.0.0.1",
-      port: PORT + 1,
+      port: 0,
       handler: () => {},
       logger: createLogger("silent"),
       limits: { streamResetsPerClientPerSecond: 1, streamResetBurstPerClient: 5 },
       metrics,
     });
-    await gateway.listen();
+    const gatewayPort = (await gateway.listen()).port;
     try {
-      const flood = rawConnection("127.0.0.1", PORT + 1);
+      const flood = rawConnection("127.0.0.1", gatewayPort);
       flood.openAndReset(10);
       await expect.poll(() => flood.goaways).toEqual([http2.constants.NGHTTP2_ENHANCE_YOUR_CALM]);
       // Its preface and streams arrive in one chunk, buffered before the session begins: it is ended all the same.
-      const again = rawConnection("127.0.0.1", PORT + 1);
+      const again = rawConnection("127.0.0.1", gatewayPort);
       again.openAndReset(3);
       await expect.poll(() => again.goaways).toEqual([http2.constants.NGHTTP2_ENHANCE_YOUR_CALM]);
       const refusals = (await metrics.connectionsRefused.get()).values.find((value) => value.labels.limit === "resets")?.value;

@@ -7,8 +7,6 @@ import type { Principal } from "../../src/auth/principal.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
 
-const PORT = 43310;
-
 /** A surface with one POST route that answers 200 once its body is read. */
 const surface: RestSurface = {
   route: (method, path) => (method === "POST" && path === "/v1/chat/completions" ? { pattern: "/v1/chat/completions", handle: async ({ res }) => void res.end("{}") } : undefined),
@@ -39,7 +37,7 @@ describe("a REST call whose HTTP/2 stream is reset while its key is being checke
       server = http2.createServer(createRestEnvelope([surface], { gate, logger, metrics }));
     });
     const serverClosed = new Promise<void>((closed) => server!.on("stream", (stream: http2.ServerHttp2Stream) => stream.once("close", () => closed())));
-    await new Promise<void>((listening) => server!.listen(PORT, "127.0.0.1", listening));
+    await new Promise<void>((listening) => server!.listen(0, "127.0.0.1", listening));
     client = http2.connect(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`);
     const call = client.request({ ":method": "POST", ":path": "/v1/chat/completions", "content-type": "application/json" });
     call.on("error", () => {});

@@ -78,6 +78,9 @@ export interface ServerConfig {
 }
 
 /** The whole validated configuration, built once at start-up. */
+/** The largest certificate chain or key file read (server.tls): a long chain is some tens of KB. */
+export const TLS_FILE_MAX_BYTES = 1024 * 1024;
+
 export interface GatewayConfig {
   server: ServerConfig;
   dataDir: string;

@@ -1,11 +1,11 @@
-import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { LineCounter, parseDocument } from "yaml";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
 import { schemaProblems, yamlProblems } from "./file-problems.js";
-import { LOG_LEVELS, parseSecretRef, type GatewayConfig, type LogLevel, type KeyConfig, type ProviderConfig, type RouteConfig } from "./config.js";
+import { LOG_LEVELS, parseSecretRef, TLS_FILE_MAX_BYTES, type GatewayConfig, type LogLevel, type KeyConfig, type ProviderConfig, type RouteConfig } from "./config.js";
 import { embedBatchSize, PROVIDER_PRESETS, presetBaseUrl, presetFor, type PresetApi, type ProviderPreset } from "./provider-presets.js";
 import { isGlob } from "../common/glob.js";
+import { readRegularFile, type FileRefused } from "../common/regular-file.js";
 import { urlWithoutCredentials } from "../common/url-without-credentials.js";
 import { fileSchema, type ConfigFile } from "./schema.js";
 import { buildUsageConfig } from "./usage-config.js";
@@ -15,6 +15,8 @@ import { buildCache, buildRouteCache } from "./cache-config.js";
 import { buildCatalogueConfig, checkCatalogueCurrencies } from "./catalogue-config.js";
 
 const DEFAULT_TIMEOUT_MS = 120_000;
+/** The largest config file read: a long one with every provider and route is some tens of KB. */
+const CONFIG_FILE_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * Builds the configuration from an optional YAML file (`SWITCHBOARD_CONFIG`)
@@ -31,9 +33,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
 function readConfigFile(path: string): ConfigFile {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readRegularFile(path, CONFIG_FILE_MAX_BYTES).bytes.toString("utf8");
   } catch (err) {
-    throw new ConfigError(path, "", `cannot read the file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+    const { refusal } = err as FileRefused;
+    throw new ConfigError(path, "", refusal.reason === "unreadable" ? `cannot read the file (${refusal.code})` : (err as FileRefused).message);
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
@@ -223,9 +226,10 @@ function parseLogLevel(value: string): LogLevel {
 function checkTls(tls: { cert_file: string; key_file: string }, source: string): { certFile: string; keyFile: string } {
   const read = (field: "cert_file" | "key_file"): Buffer => {
     try {
-      return readFileSync(tls[field]);
+      return readRegularFile(tls[field], TLS_FILE_MAX_BYTES).bytes;
     } catch (err) {
-      throw new ConfigError(source, `server.tls.${field}`, `cannot read "${tls[field]}" (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+      const { refusal } = err as FileRefused;
+      throw new ConfigError(source, `server.tls.${field}`, refusal.reason === "unreadable" ? `cannot read "${tls[field]}" (${refusal.code})` : `"${tls[field]}" ${(err as FileRefused).message}`);
     }
   };
   const [cert, key] = [read("cert_file"), read("key_file")];

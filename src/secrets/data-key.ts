@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
+import { readRegularFile, type FileRefused } from "../common/regular-file.js";
 import { ConfigError } from "../config/config-error.js";
 import { rememberOwnSecret } from "../providers/redact.js";
 
@@ -37,51 +37,25 @@ export function loadDataKey(env: NodeJS.ProcessEnv, keyFile: string | undefined,
 
 /**
  * The key file's bytes, at most KEY_FILE_MAX_BYTES (more is refused: it is no
- * data key). Only a regular file (or a link to one) is read: a named pipe, a
- * device or a directory is refused at once, without waiting on it. A file
- * that its group or others may read or write is warned about, not refused:
- * Kubernetes mounts secrets 0644 unless told otherwise (`defaultMode: 0400`),
- * and the container usually runs one user.
+ * data key), from a regular file only (readRegularFile). A file that its group
+ * or others may read or write is warned about, not refused: Kubernetes mounts
+ * secrets 0644 unless told otherwise (`defaultMode: 0400`), and the container
+ * usually runs one user.
  */
 function readKeyFile(keyFile: string, warn: (message: string) => void): Buffer {
-  const failed = (err: unknown) => new ConfigError(keyFile, "", `cannot read the secrets key file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
-  let fd: number;
+  let file: ReturnType<typeof readRegularFile>;
   try {
-    // Non-blocking: opening a named pipe (FIFO) with no writer would otherwise wait for ever, before any check.
-    fd = openSync(keyFile, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    file = readRegularFile(keyFile, KEY_FILE_MAX_BYTES);
   } catch (err) {
-    throw failed(err);
+    const { refusal } = err as FileRefused;
+    if (refusal.reason === "unreadable") throw new ConfigError(keyFile, "", `cannot read the secrets key file (${refusal.code})`);
+    if (refusal.reason === "too_large") throw new ConfigError(keyFile, "", `is larger than ${KEY_FILE_MAX_BYTES} bytes: it is not a data key (${HOW_TO_MAKE_DATA_KEY})`);
+    throw new ConfigError(keyFile, "", `is ${refusal.kind}, not a regular file: the secrets key file must be a file holding ${HOW_TO_MAKE_DATA_KEY}`);
   }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new ConfigError(keyFile, "", `is ${kindOf(stat)}, not a regular file: the secrets key file must be a file holding ${HOW_TO_MAKE_DATA_KEY}`);
-    if ((stat.mode & 0o077) !== 0) {
-      warn(`${keyFile}: the secrets key file may be read or written by its group or others (mode ${(stat.mode & 0o777).toString(8).padStart(4, "0")}); make it 0400 or 0600`);
-    }
-    const buffer = Buffer.alloc(KEY_FILE_MAX_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const read = readSync(fd, buffer, length, buffer.length - length, null);
-      length += read;
-      if (read === 0 || length === buffer.length) break;
-    }
-    if (length > KEY_FILE_MAX_BYTES) throw new ConfigError(keyFile, "", `is larger than ${KEY_FILE_MAX_BYTES} bytes: it is not a data key (${HOW_TO_MAKE_DATA_KEY})`);
-    return buffer.subarray(0, length);
-  } catch (err) {
-    throw err instanceof ConfigError ? err : failed(err);
-  } finally {
-    closeSync(fd);
+  if ((file.stat.mode & 0o077) !== 0) {
+    warn(`${keyFile}: the secrets key file may be read or written by its group or others (mode ${(file.stat.mode & 0o777).toString(8).padStart(4, "0")}); make it 0400 or 0600`);
   }
-}
-
-/** What a path that is not a regular file is, in words: "a named pipe (FIFO)". */
-function kindOf(stat: Stats): string {
-  if (stat.isDirectory()) return "a directory";
-  if (stat.isFIFO()) return "a named pipe (FIFO)";
-  if (stat.isSocket()) return "a socket";
-  if (stat.isCharacterDevice()) return "a character device";
-  if (stat.isBlockDevice()) return "a block device";
-  return "of another kind";
+  return file.bytes;
 }
 
 /** Whether every byte is printable ASCII or a tab or line break: what a typed password or passphrase is made of. */

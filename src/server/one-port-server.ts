@@ -1,8 +1,9 @@
-import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
+import { readRegularFile } from "../common/regular-file.js";
+import { TLS_FILE_MAX_BYTES } from "../config/config.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { AnswerStalls, type StallClock } from "./answer-stalls.js";
@@ -104,8 +105,9 @@ export class OnePortServer {
     if (options.tls) {
       const secure = http2.createSecureServer(
         {
-          cert: readFileSync(options.tls.certFile),
-          key: readFileSync(options.tls.keyFile),
+          // Checked when the config loaded (a regular file, bounded, loading): read the same way again.
+          cert: readRegularFile(options.tls.certFile, TLS_FILE_MAX_BYTES).bytes,
+          key: readRegularFile(options.tls.keyFile, TLS_FILE_MAX_BYTES).bytes,
           allowHTTP1: true,
           settings: this.http2Settings(),
           maxHeaderListPairs: http2HeaderPairs(this.http2Settings()),

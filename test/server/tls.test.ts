@@ -83,6 +83,13 @@ describe("a TLS configuration that cannot serve", () => {
     expect(() => buildConfig({ server: { tls } }, env, "switchboard.yaml")).toThrow(`switchboard.yaml: server.tls.key_file: cannot read "${tls.key_file}" (ENOENT)`);
   });
 
+  it("stops at start-up, at once, when a file is a named pipe (it waited for a writer for ever)", () => {
+    const fifo = join(dir, "key.fifo");
+    execFileSync("mkfifo", [fifo]);
+    const tls = { cert_file: join(dir, "cert.pem"), key_file: fifo };
+    expect(() => buildConfig({ server: { tls } }, env, "switchboard.yaml")).toThrow(`switchboard.yaml: server.tls.key_file: "${fifo}" is a named pipe (FIFO), not a regular file`);
+  });
+
   it("stops at start-up when the files are not a certificate and its key", () => {
     const swapped = { cert_file: join(dir, "key.pem"), key_file: join(dir, "cert.pem") };
     expect(() => buildConfig({ server: { tls: swapped } }, env, "switchboard.yaml")).toThrow(/^switchboard\.yaml: server\.tls: the certificate and key do not load \(.+\)$/);

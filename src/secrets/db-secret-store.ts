@@ -4,7 +4,7 @@ import { fingerprint } from "./credential.js";
 import { DataKeyMissingError, HOW_TO_MAKE_DATA_KEY } from "./data-key.js";
 import { openSecret, sealSecret, secretContext } from "./db-secret-envelope.js";
 import { SECRET_NAME } from "./encrypted-file-store.js";
-import { headerProblem } from "./header-safe-secret.js";
+import { headerProblem, QUOTED_VALUE, wrappedInQuotes } from "./header-safe-secret.js";
 import { KekError, type KeyEncryptionKey } from "./kek.js";
 
 /** What an operator sees of one stored version: never the value. */
@@ -292,4 +292,5 @@ function checkValue(value: string): void {
   // Stored values are vendor keys, sent in a header: refused here rather than failing every call later.
   const problem = headerProblem(value);
   if (problem) throw new DbSecretError("invalid_argument", `${problem}, so it cannot be sent as a vendor key (an HTTP header); send the key alone`, "value");
+  if (wrappedInQuotes(value)) throw new DbSecretError("invalid_argument", QUOTED_VALUE, "value");
 }

@@ -3,7 +3,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rm
 import { basename, dirname, join } from "node:path";
 import { ConfigError } from "../config/config-error.js";
 import { DATA_KEY_BYTES } from "./data-key.js";
-import { headerProblem } from "./header-safe-secret.js";
+import { headerProblem, QUOTED_VALUE, wrappedInQuotes } from "./header-safe-secret.js";
 import { acquireLockFile, LockBusyError } from "./lock-file.js";
 
 /** One stored secret: its value and when it was last set. */
@@ -94,6 +94,7 @@ export class EncryptedFileStore {
     if (value === "") throw new SecretStoreError(this.path, `the value for "${name}" is empty`);
     const problem = headerProblem(value);
     if (problem) throw new SecretStoreError(this.path, `the value for "${name}" ${problem}, so it cannot be sent as a vendor key (an HTTP header)`);
+    if (wrappedInQuotes(value)) throw new SecretStoreError(this.path, `the value for "${name}" ${QUOTED_VALUE}`);
     return this.update((secrets) => {
       const existed = secrets.has(name);
       secrets.set(name, { value, updatedAt: now.toISOString() });

@@ -33,3 +33,6 @@ export function withoutFinalNewline(value: string): { value: string; stripped: b
 export function wrappedInQuotes(value: string): boolean {
   return /^(["'])[\s\S]*\1$/.test(value);
 }
+
+/** Why a quoted value is refused, for every place that stores or reads one (never showing it). */
+export const QUOTED_VALUE = `is wrapped in quotes ("…" or '…'), which no vendor key is: a loader of an env file kept them (as docker run --env-file does); store the key without them`;

@@ -2,7 +2,7 @@ import { pino } from "pino";
 import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
-import { headerProblem, withoutFinalNewline, wrappedInQuotes } from "./header-safe-secret.js";
+import { headerProblem, QUOTED_VALUE, withoutFinalNewline, wrappedInQuotes } from "./header-safe-secret.js";
 import type { SecretGone } from "./secret-gone.js";
 import { checkReferenceName } from "./reference-names.js";
 
@@ -108,7 +108,7 @@ export class SecretResolver {
       throw new ConfigError(ref.raw, "", `the secret's value ${problem}, so it cannot be sent as a vendor key (an HTTP header); store the key alone`);
     }
     if (wrappedInQuotes(value)) {
-      throw new ConfigError(ref.raw, "", `the secret's value is wrapped in quotes ("…" or '…'), which no vendor key is: a loader of an env file kept them (as docker run --env-file does); store the key without them`);
+      throw new ConfigError(ref.raw, "", `the secret's value ${QUOTED_VALUE}`);
     }
     if (stripped && !this.warned.has(ref.raw)) {
       this.warned.add(ref.raw);

@@ -2,11 +2,16 @@
 // --env-file` and some .env loaders keep them, went to the vendor quotes and
 // all: a 401, and the key disabled (audit pools2 #5). It is refused when read,
 // naming the reference (the variable) and never the value: at start a
-// configuration error (exit 78), at StageKey FailedPrecondition.
+// configuration error (exit 78), at StageKey FailedPrecondition; and when
+// stored (`secrets set`, the database store's admin calls), InvalidArgument.
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/config/config-error.js";
 import { parseSecretRef } from "../../src/config/config.js";
+import { DbSecretError, DbSecretStore } from "../../src/secrets/db-secret-store.js";
+import { EncryptedFileStore } from "../../src/secrets/encrypted-file-store.js";
 import { EnvSecretSource, SecretResolver } from "../../src/secrets/secret-source.js";
+import type { SqlDatabase } from "../../src/store/sql.js";
+import { tempDir } from "../support/stores.js";
 import { startGateway } from "../support/gateway.js";
 import { rejection } from "../support/failure.js";
 
@@ -31,6 +36,22 @@ describe("a vendor key wrapped in quotes", () => {
       const secrets = new SecretResolver([new EnvSecretSource({ OPENAI_API_KEY: value })]);
       expect(await secrets.resolve(parseSecretRef("env:OPENAI_API_KEY"))).toBe(value);
     }
+  });
+
+  it("is refused when stored, in the encrypted file and the database alike, so it never waits to fail at read", async () => {
+    const file = new EncryptedFileStore(`${tempDir("sb-quoted-")}/secrets.enc`, Buffer.alloc(32, 7));
+    const database = new DbSecretStore({} as SqlDatabase, () => {
+      throw new Error("not reached: the value is checked first");
+    });
+    for (const value of [`"${KEY}"`, `'${KEY}'`]) {
+      expect(() => file.set("openai", value)).toThrow(`the value for "openai" is wrapped in quotes`);
+      const err = await rejection(database.create("openai-prod", value, "admin"));
+      expect(err).toBeInstanceOf(DbSecretError);
+      expect(err).toMatchObject({ code: "invalid_argument", field: "value" });
+      expect(err.message).toContain("is wrapped in quotes");
+      expect(err.message).not.toContain(KEY.slice(8));
+    }
+    expect(file.set("openai", `sk-"${KEY.slice(3)}"`)).toBe(false); // a quote inside is the value's own
   });
 
   it("stops the gateway at start (a configuration error, which exits 78)", async () => {

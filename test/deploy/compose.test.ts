@@ -135,6 +135,13 @@ describe("deploy/compose.yaml", () => {
     expect(scrape.authorization?.credentials_file).toBe(`/run/secrets/${secret}`);
   });
 
+  it("sets no password a reader of this file would know: Postgres's and Grafana's come from required variables", () => {
+    const required = (variable: string) => new RegExp(`^\\$\\{${variable}:\\?.+\\}$`);
+    expect(compose.services.postgres!.environment!.POSTGRES_PASSWORD).toMatch(required("POSTGRES_PASSWORD"));
+    for (const name of GATEWAYS) expect(compose.services[name]!.environment!.DATABASE_URL, name).toMatch(/^postgres:\/\/switchboard:\$\{POSTGRES_PASSWORD:\?.+\}@postgres:5432\/switchboard$/);
+    expect(compose.services.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD).toMatch(required("GRAFANA_ADMIN_PASSWORD"));
+  });
+
   it("gives the gateways Vault credentials only when their configuration refers to Vault", () => {
     const usesVault = /\bvault:/.test(readFileSync(DEPLOY_CONFIG, "utf8"));
     for (const name of GATEWAYS) {

@@ -3,7 +3,7 @@ import { abortKind } from "../../common/abort-kind.js";
 import type { ResponseHeaders } from "../codec.js";
 import { UpstreamError } from "../upstream-error.js";
 import { FrameTooLarge } from "./frame-limit.js";
-import { tellingRequestSent } from "./request-sent.js";
+import { REQUEST_SENT, tellingRequestSent, type SentOptions } from "./request-sent.js";
 
 export interface TransportRequest {
   method: "GET" | "POST";
@@ -67,6 +67,8 @@ const UTF8 = new TextDecoder();
 export class VendorTransport {
   readonly provider: string;
   private readonly pool: Pool;
+  /** The pool, telling each request's requestSent (request-sent.ts). */
+  private readonly dispatcher: Pool;
   /** The base URL's path, which every request's path follows. */
   readonly basePath: string;
 
@@ -81,13 +83,14 @@ export class VendorTransport {
       headersTimeout: 0,
       bodyTimeout: 0,
     });
+    this.dispatcher = tellingRequestSent(this.pool);
   }
 
   async send(req: TransportRequest): Promise<TransportResponse> {
     if (req.signal.aborted) throw this.abortError(req);
     try {
-      const dispatcher = req.requestSent ? tellingRequestSent(this.pool, req.requestSent) : this.pool;
-      const sending = dispatcher.request({ method: req.method, path: this.basePath + req.path, headers: req.headers, body: req.body, signal: req.signal });
+      const options: SentOptions = { method: req.method, path: this.basePath + req.path, headers: req.headers, body: req.body, signal: req.signal, [REQUEST_SENT]: req.requestSent };
+      const sending = this.dispatcher.request(options);
       const res = await unlessAborted(sending, req.signal);
       return { status: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {

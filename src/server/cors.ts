@@ -38,6 +38,8 @@ const MAX_SDK_HEADERS = 32;
 const EXPOSED_HEADERS = [
   ...connectCors.exposedHeaders,
   "X-Request-Id",
+  // Anthropic's name for it, on /v1/messages (as Anthropic's own answers carry it).
+  "Request-Id",
   "X-Trace-Id",
   "Traceresponse",
   "Retry-After",
@@ -47,8 +49,10 @@ const EXPOSED_HEADERS = [
   "X-Switchboard-Cache",
   "X-Switchboard-Adjusted",
   "X-Switchboard-Unavailable-Providers",
+  "X-Switchboard-Not-Stored",
 ].join(", ");
-const ALLOWED_METHODS = [...connectCors.allowedMethods, "OPTIONS"].join(", ");
+// DELETE: a stored answer of the Responses API (DELETE /v1/responses/{id}) is the caller's to delete.
+const ALLOWED_METHODS = [...connectCors.allowedMethods, "DELETE", "OPTIONS"].join(", ");
 
 /**
  * CORS for Connect-Web and browser REST callers. Keys travel in headers, not

@@ -38,8 +38,8 @@ async function headersSetBy(call: (fetch: typeof globalThis.fetch) => Promise<un
   return names.filter((name) => !NOT_PREFLIGHTED.has(name)).sort();
 }
 
-/** An OPTIONS preflight from ORIGIN asking to POST `path` with `requested` headers; the allowed ones, lower-cased. */
-function preflight(path: string, requested: readonly string[]): Promise<{ status: number; allowed: Set<string>; vary: string }> {
+/** An OPTIONS preflight from ORIGIN asking to `method` (POST) `path` with `requested` headers; the allowed ones, lower-cased. */
+function preflight(path: string, requested: readonly string[], method = "POST"): Promise<{ status: number; allowed: Set<string>; methods: Set<string>; vary: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -48,12 +48,13 @@ function preflight(path: string, requested: readonly string[]): Promise<{ status
         method: "OPTIONS",
         path,
         agent: false,
-        headers: { origin: ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": requested.join(",") },
+        headers: { origin: ORIGIN, "access-control-request-method": method, "access-control-request-headers": requested.join(",") },
       },
       (res) => {
         res.resume();
         const allowed = String(res.headers["access-control-allow-headers"] ?? "").split(",").map((name) => name.trim().toLowerCase());
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, allowed: new Set(allowed), vary: String(res.headers.vary ?? "") }));
+        const methods = String(res.headers["access-control-allow-methods"] ?? "").split(",").map((name) => name.trim());
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, allowed: new Set(allowed), methods: new Set(methods), vary: String(res.headers.vary ?? "") }));
       },
     );
     req.on("error", reject);
@@ -101,6 +102,19 @@ describe("a browser app's preflight for the official SDKs", () => {
     expect(names).toEqual(expect.arrayContaining(["authorization", "openai-organization", "openai-project", "x-stainless-retry-count"]));
     const answer = await preflight("/v1/chat/completions", names);
     expect(names.filter((name) => !answer.allowed.has(name))).toEqual([]);
+  });
+
+  it("lets the OpenAI SDK delete a stored response, and shows the headers the agent surfaces answer with", async () => {
+    const names = await headersSetBy((fetch) =>
+      new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: MASTER_KEY, dangerouslyAllowBrowser: true, maxRetries: 0, fetch }).responses.delete("resp_1"),
+    );
+    const answer = await preflight("/v1/responses/resp_1", names, "DELETE");
+    expect(answer.methods.has("DELETE")).toBe(true);
+    expect(names.filter((name) => !answer.allowed.has(name))).toEqual([]);
+    const res = await fetch(`${gw.url}/v1/models`, { headers: { origin: ORIGIN, authorization: `Bearer ${MASTER_KEY}` } });
+    const exposed = String(res.headers.get("access-control-expose-headers")).toLowerCase().split(", ");
+    // Anthropic's request-id (/v1/messages) and whether a Responses answer was stored.
+    expect(exposed).toEqual(expect.arrayContaining(["request-id", "x-switchboard-not-stored", "x-request-id"]));
   });
 
   it("names back only the x-stainless-* headers asked for, and no header outside the allowed ones", async () => {

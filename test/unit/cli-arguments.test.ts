@@ -2,6 +2,7 @@
 // wrote a master key into the working directory, `serve --port 9000` listened on 8080 all the same, and
 // `keys create --help` failed with Node's "Unknown option '--help'". Help is asked for wherever the flag stands;
 // `serve` takes no arguments and says so; `--version` says the package's version.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +40,14 @@ describe("the CLI's arguments", () => {
   it("--version says the package's version", async () => {
     const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
     expect(await switchboard("--version")).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  // The build (npm run build, or npm start's) is there whenever the gateway was started first, as the README and CI do.
+  it.skipIf(!existsSync("dist/src/main.js"))("the build runs as `npx switchboard`, as the README says (tsc leaves no execute bit of its own)", async () => {
+    const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+    const run = spawnSync("npx", ["--no-install", "switchboard", "--version"], { encoding: "utf8", env: { ...process.env, SWITCHBOARD_DATA_DIR: join(dataDir, "data") }, timeout: 60_000 });
+    expect(run.stderr).not.toContain("Permission denied");
+    expect(run).toMatchObject({ status: 0, stdout: `${version}\n` });
   });
 
   it("keys and secrets: --help after a command shows the usage, exit 0", async () => {

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import {
   ChatResponseSchema,
   ChatStreamResponseSchema,
@@ -14,6 +15,8 @@ import { MessageSchema, Role, UsageSchema, type FinishReason, type Logprobs, typ
 import type { ReasoningBlock } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { Model } from "../../gen/ts/switchboard/v1/models_pb.js";
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
+import { excerpt } from "../common/excerpt.js";
+import { gatewayError } from "../common/gateway-error.js";
 import type { Logger } from "../observability/logger.js";
 import type { ChatParams, EmbedParams, VendorIdentity } from "../providers/provider.js";
 import { UpstreamError } from "../providers/upstream-error.js";
@@ -387,6 +390,22 @@ export class Gateway {
     const limits = candidates.map((c) => this.deps.catalogue?.lookup(c.provider, c.upstreamModel, this.deps.providers.get(c.provider)?.adapter.dialect)?.facts.maxOutputTokens);
     const known = limits.filter((limit): limit is number => limit !== undefined && limit > 0);
     return known.length > 0 ? Math.max(...known) : undefined;
+  }
+
+  /**
+   * The model `id` names, when the caller's key may call it: listed or not, as
+   * a call naming it would be served (ModelListing.model). NotFound when no
+   * route serves it, or its key's scope leaves it out (as OpenAI answers for a
+   * model an account cannot use).
+   */
+  async describeModel(id: string, ctx: CallContext): Promise<Model> {
+    const model = await this.listing.model(id);
+    if (ctx.signal.aborted) throw toConnectError(ctx.signal.reason, ctx.signal);
+    const policy = ctx.principal.policy;
+    if (policy && !policy.allows(model)) {
+      throw gatewayError(Code.NotFound, `model "${excerpt(id)}" is not available to this key; GET /v1/models lists the models it can use`, "MODEL_NOT_FOUND", { model: excerpt(id) });
+    }
+    return model;
   }
 
   /** The models the caller can name: those its key's scope lets it call, of one provider when `provider` is set. */

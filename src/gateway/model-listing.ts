@@ -51,6 +51,22 @@ export class ModelListing {
     return this.cache.models;
   }
 
+  /**
+   * The model `id` names: the listing's, else the one a route serves under
+   * that name though no list names it (a fine-tune, a dated snapshot, a
+   * vendor's model under its "provider/" prefix), described by the catalogue
+   * where it knows it. Throws the router's MODEL_NOT_FOUND, which says why.
+   */
+  async model(id: string): Promise<Model> {
+    const listed = (await this.models()).find((m) => m.id === id || `${m.provider}/${m.upstreamModel}` === id);
+    if (listed) return listed;
+    const [served] = this.deps.router.resolve(id);
+    const model = create(ModelSchema, { id, provider: served!.provider, upstreamModel: served!.upstreamModel, capabilities: CHAT_CAPABILITIES });
+    const entry = this.deps.catalogue?.lookup(model.provider, model.upstreamModel, this.deps.providers.get(model.provider)?.adapter.dialect);
+    if (entry?.row) Object.assign(model, modelFacts(entry));
+    return model;
+  }
+
   /** Every model, and whether every provider could list its own. */
   private async discover(): Promise<{ models: Model[]; complete: boolean }> {
     const byId = new Map<string, Model>();

@@ -1,5 +1,7 @@
+import { createClient } from "@connectrpc/connect";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
@@ -81,6 +83,24 @@ describe("the official OpenAI Node SDK with its default options", () => {
     expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
     expect(missing).toMatchObject({ status: 404, code: "model_not_found", type: "invalid_request_error" });
     expect(missing.requestID).toMatch(/.+/);
+  });
+
+  it("retrieves a model no list names but a chat naming it is served (a fine-tune, a dated snapshot), within the key's scope", async () => {
+    const listed = (await sdk.models.list()).data.map((m) => m.id);
+    for (const id of ["openai/ft:gpt-4o-mini-2024-07-18:acme::abc123", "gpt-4o-2024-08-06"]) {
+      expect(listed, "no list names it").not.toContain(id);
+      expect(await sdk.models.retrieve(id)).toMatchObject({ id, object: "model", owned_by: "openai" });
+    }
+    const admin = createClient(AdminService, gw.transport("connect"));
+    const { secret } = await admin.createKey({ keyId: "mini-retriever", key: { displayName: "mini only", allowedModels: ["gpt-4o-mini"] } });
+    const scoped = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret });
+    expect(await scoped.models.retrieve("gpt-4o-mini")).toMatchObject({ id: "gpt-4o-mini" });
+    const outside = await scoped.models.retrieve("gpt-4o-2024-08-06").catch((e) => e);
+    expect(outside).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(outside.message).toContain("is not available to this key");
+    // The master key is told why a model is not served, not that its scope leaves it out.
+    const unserved = await sdk.models.retrieve("no-such-model").catch((e) => e);
+    expect(unserved.message).toContain("no route serves it");
   });
 
   it("reads errors the way the SDK does: status, code, param, request id", async () => {

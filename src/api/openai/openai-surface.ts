@@ -1,6 +1,4 @@
-import { Code, type ConnectError } from "@connectrpc/connect";
-import { excerpt } from "../../common/excerpt.js";
-import { gatewayError } from "../../common/gateway-error.js";
+import type { ConnectError } from "@connectrpc/connect";
 import type { Gateway } from "../../gateway/gateway.js";
 import type { ProviderHealth } from "../../gateway/provider-health.js";
 import { OpenAIChunkWriter } from "../../providers/openai/chat-chunks.js";
@@ -92,14 +90,13 @@ async function chatCompletions(gateway: Gateway, { ctx, body, req, res }: RestCa
 }
 
 /**
- * `GET /v1/models/{model}`: the model, when the key may see it; a 404
- * MODEL_NOT_FOUND otherwise. Ids may hold a "/" ("ollama/llama3.1"), sent
- * as it is or percent-encoded (openai-node encodes it).
+ * `GET /v1/models/{model}`: the model a chat naming it would be served by,
+ * listed or not (a fine-tune, a dated snapshot), when the key may call it; a
+ * 404 MODEL_NOT_FOUND saying why otherwise. Ids may hold a "/"
+ * ("ollama/llama3.1"), sent as it is or percent-encoded (openai-node encodes it).
  */
 async function retrieveModel(gateway: Gateway, id: string, { ctx, res }: RestCall): Promise<void> {
-  const model = (await gateway.listModels("", ctx)).find((m) => m.id === id || `${m.provider}/${m.upstreamModel}` === id);
-  if (!model) throw gatewayError(Code.NotFound, `model "${excerpt(id)}" is not available to this key; GET /v1/models lists the models it can use`, "MODEL_NOT_FOUND", { model: excerpt(id) });
-  sendJson(res, toOpenAIModel(model, id));
+  sendJson(res, toOpenAIModel(await gateway.describeModel(id, ctx), id));
 }
 
 function modelId(path: string): string {

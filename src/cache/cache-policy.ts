@@ -15,6 +15,12 @@ export interface CallCachePolicy {
   partition: string;
   /** Who writes the answer, named as its own partition (`key:{id}`): L2 bounds what one key writes across every partition it reaches. */
   writer: string;
+  /**
+   * The tenant the writer belongs to: its team (`team:{team}`), or the key
+   * itself (`writer`) when it has none. Both levels bound what one tenant's
+   * keys hold together, so a team that mints many keys gets one share.
+   */
+  tenant: string;
   /** May be answered from the cache (false for `no-cache`: a refresh). */
   read: boolean;
   /**
@@ -70,7 +76,7 @@ export class CachePolicy {
     const partition = partitionOf(serving, principal);
     const read = params.cacheControl !== CacheControl.NO_CACHE;
     const writer = ownPartition(principal);
-    return { route, partition, writer, read, replace: read || partition === writer };
+    return { route, partition, writer, tenant: tenantOf(principal), read, replace: read || partition === writer };
   }
 
   /**
@@ -136,8 +142,17 @@ const FINISHED = new Set([FinishReason.STOP, FinishReason.LENGTH, FinishReason.T
 function partitionOf(serving: ServingRoute, principal: Principal): string {
   // The route's own name: two routes sharing their answers never share them with each other, though they serve the same model.
   if (serving.policy.share === "route") return `route:${serving.id}`;
-  if (serving.policy.share === "team" && principal.team) return `team:${principal.team}`;
+  if (serving.policy.share === "team" && principal.team) return teamPartition(principal.team);
   return ownPartition(principal);
+}
+
+/** The caller's tenant: its team, or its key alone when it has none ("" is none). */
+function tenantOf(principal: Principal): string {
+  return principal.team ? teamPartition(principal.team) : ownPartition(principal);
+}
+
+function teamPartition(team: string): string {
+  return `team:${team}`;
 }
 
 /** The partition of the caller's own answers. */

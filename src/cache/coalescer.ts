@@ -9,7 +9,7 @@ import type { RedisTier } from "./redis-tier.js";
 export type Joined =
   /** Another call's answer (coalesced). */
   | { kind: "answer"; plain: Uint8Array }
-  /** The entry another instance stored between this call's look in Redis and its lock: a hit after all. */
+  /** The entry kept in Redis (L2), read in the same step as the lock: a hit. */
   | { kind: "stored"; plain: Uint8Array }
   /** This call makes the vendor call; identical calls wait for it. */
   | { kind: "lead"; lead: Lead }
@@ -82,8 +82,11 @@ const MAX_POLL_MS = 100;
  * another instance, the caller's deadline, its cancellation); a leader that
  * fails, whose answer may not be shared, or whose begun answer stalls
  * (`stallMs` without an event) lets the waiting calls go their own way.
- * When Redis does not answer the lock in time, the call leads at once: a
- * slow Redis costs fleet-wide coalescing, never a wait.
+ * With Redis, a call's L2 read and its fleet lock are one script: a
+ * cacheable miss waits one round trip on Redis before its vendor call, so a
+ * slow Redis adds one round trip, never a wait per step. When Redis does not
+ * answer in time, the call leads at once: a stalled Redis costs fleet-wide
+ * coalescing, never a wait.
  */
 export class Coalescer {
   private readonly flights = new Map<string, Flight>();
@@ -107,9 +110,16 @@ export class Coalescer {
     return this.waiters;
   }
 
+  /** Whether `join` reads the entry in Redis (L2) itself, with its lock: the caller then does not read it first. */
+  get readsRemote(): boolean {
+    return this.options.remote !== undefined;
+  }
+
   /**
-   * Joins the identical call in flight, or leads one. `open` turns an entry
-   * another instance stored into the answer's bytes (undefined if it cannot).
+   * Joins the identical call in flight in this process; else, with Redis,
+   * reads the entry kept there and, where there is none, joins or leads the
+   * identical call in flight in the fleet, in one round trip. `open` turns an
+   * entry in Redis into the answer's bytes (undefined if it cannot).
    * Throws the caller's abort reason if it gives up while waiting, and
    * DeadlineExceeded when its deadline ends the wait.
    */
@@ -127,20 +137,21 @@ export class Coalescer {
       return { token, progress: () => this.progressed(key, flight), finish: (plain) => this.end(key, flight, plain) };
     };
     const remote = this.options.remote;
-    if (!remote?.isUp) return { kind: "lead", lead: lead() };
+    if (!remote) return { kind: "lead", lead: lead() };
     try {
-      const lock = await remote.lock(key, this.remoteWaitMs);
-      if (lock.kind === "taken") {
-        // Looked at once more: the leader before this call may have stored its entry and let go of the lock since the caller's look.
-        const stored = await this.storedMeanwhile(remote, key, open);
+      let claim = await remote.claim(key, this.remoteWaitMs);
+      if (claim.kind === "stored") {
+        const stored = open(claim.entry);
         if (stored) {
-          void remote.unlock(key, lock.token);
           this.end(key, flight, stored);
           return { kind: "stored", plain: stored };
         }
+        // An entry that does not open (sealed under another secret, or past its time) is a miss: lead for the fleet. Rare, so a second round trip.
+        claim = await remote.lock(key, this.remoteWaitMs);
       }
-      // "unknown": this call may hold the lock (Redis may apply the SET late), and must never wait on it.
-      if (lock.kind !== "busy") return { kind: "lead", lead: lead(lock.token) };
+      // "skipped": Redis was not asked. "unknown": this call may hold the lock (Redis may apply the script late), and must never wait on it.
+      if (claim.kind === "skipped") return { kind: "lead", lead: lead() };
+      if (claim.kind !== "busy") return { kind: "lead", lead: lead(claim.token) };
       // Another instance leads: this call waits for its answer on behalf of every identical call here.
       const plain = await this.waitRemote(remote, key, caller, open);
       if (plain) {
@@ -203,11 +214,6 @@ export class Coalescer {
       timer?.stop();
       if (onAbort) caller.signal.removeEventListener("abort", onAbort);
     }
-  }
-
-  private async storedMeanwhile(remote: RedisTier, key: CacheKey, open: (sealed: Buffer) => Uint8Array | undefined): Promise<Uint8Array | undefined> {
-    const state = await remote.poll(key);
-    return state?.entry && open(state.entry);
   }
 
   /** Polls Redis until the leader's entry is there, its lock is gone without one, or the wait is over. */

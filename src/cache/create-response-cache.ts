@@ -42,6 +42,7 @@ export async function createResponseCache(deps: ResponseCacheDeps): Promise<Tier
     maxBytes: config.memory.maxBytes,
     maxPartitionShare: config.memory.maxPartitionShare,
     maxWriterShare: config.memory.maxWriterShare,
+    maxTeamShare: config.memory.maxTeamShare,
     now: deps.now,
     onEvict: (reason) => metrics.cacheEvictions.inc({ level: "l1", reason }),
   });

@@ -17,6 +17,8 @@ export interface MemoryEntry {
    * partition when not said.
    */
   writer?: string;
+  /** The writer's tenant: its team (`team:{team}`), or the writer itself (the default) for a key without a team. */
+  tenant?: string;
 }
 
 export interface MemoryCacheOptions {
@@ -26,6 +28,8 @@ export interface MemoryCacheOptions {
   maxPartitionShare?: number;
   /** The part of both bounds the entries one writer put in may hold, across every partition, in (0, 1]; `maxPartitionShare` by default. */
   maxWriterShare?: number;
+  /** The part of both bounds the entries one tenant's writers (a team's keys) put in may hold together, in (0, 1]; 1 by default. */
+  maxTeamShare?: number;
   now?: () => number;
   /** Told of each entry dropped to make room ("capacity") or found expired ("expired"). */
   onEvict?: (reason: "capacity" | "expired") => void;
@@ -34,13 +38,13 @@ export interface MemoryCacheOptions {
 /** What an entry costs beyond its bytes: its id, the map's slot, the object. A rough figure, so many tiny entries still count. */
 const ENTRY_OVERHEAD_BYTES = 160;
 
-/** The entries of one partition, or of one writer: least recently used first as in the whole, and their cost. */
+/** The entries of one partition, of one writer, or of one tenant: least recently used first as in the whole, and their cost. */
 interface Group {
   entries: Map<string, MemoryEntry>;
   bytes: number;
 }
 
-/** Entries grouped by one name (their partition, their writer), each group held to its share of both bounds. */
+/** Entries grouped by one name (their partition, their writer, their tenant), each group held to its share of both bounds. */
 interface Grouping {
   nameOf(entry: MemoryEntry): string;
   groups: Map<string, Group>;
@@ -60,7 +64,10 @@ interface Grouping {
  * in) past its share of what it put in across every partition it reaches
  * (its own, its team's, each shared route's): without the writer's bound one
  * key filling four partitions' shares would push every other tenant's answers
- * out (L2 bounds writers the same way, redis-byte-charges.ts).
+ * out (L2 bounds writers the same way, redis-byte-charges.ts). And so does
+ * a tenant (a team's keys together; a key without a team alone) past its
+ * share: without it, a team minting a few keys would get a writer's share
+ * for each, and push every other team's answers out.
  *
  * Why not node-cache (which the design names): it has no byte bound (only a
  * key count, and when full it refuses new keys instead of evicting old
@@ -79,6 +86,7 @@ export class MemoryCache {
     this.groupings = [
       this.grouping((entry) => entry.labels.partition, partitionShare),
       this.grouping(writerOf, options.maxWriterShare ?? partitionShare),
+      this.grouping(tenantOf, options.maxTeamShare ?? 1),
     ];
   }
 
@@ -111,8 +119,8 @@ export class MemoryCache {
 
   /**
    * Keeps an entry, dropping the least recently used ones for room (its
-   * partition's own, or its writer's, when either is past its share); an
-   * entry larger than a partition's or a writer's share is not kept. Returns
+   * partition's own, its writer's or its tenant's, when one is past its
+   * share); an entry larger than any of those shares is not kept. Returns
    * whether it was.
    */
   set(id: string, entry: MemoryEntry): boolean {
@@ -184,6 +192,10 @@ function groupOf(grouping: Grouping, entry: MemoryEntry): Group {
 
 function writerOf(entry: MemoryEntry): string {
   return entry.writer ?? entry.labels.partition;
+}
+
+function tenantOf(entry: MemoryEntry): string {
+  return entry.tenant ?? writerOf(entry);
 }
 
 function costOf(id: string, entry: MemoryEntry): number {

@@ -41,6 +41,16 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+// KEYS: entry, lock. ARGV: the lock's token, its life in ms.
+// The L2 read and the fleet lock in one step (one round trip, and no entry can land between the look and the lock):
+// returns {entry} when there is one (no lock taken); otherwise {nil, 1} when this call took the lock, {nil, 0} when another call holds it.
+const CLAIM = `
+local entry = redis.call('GET', KEYS[1])
+if entry then return {entry} end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {false, 1} end
+return {false, 0}
+`;
+
 // KEYS: entry, lock. Returns {entry or nil, 1 while the lock is held}.
 const POLL = `return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2])}`;
 
@@ -49,8 +59,11 @@ type ScriptClient = {
   sbCacheTake(entry: string, charge: string): Promise<[number, string | null]>;
   sbCacheUnlock(lock: string, token: string): Promise<number>;
   sbCachePollBuffer(entry: string, lock: string): Promise<[Buffer | null, number]>;
-  sbCacheReserve(level: string, partition: string, writer: string, bytes: number, field: number, now: number, maxBytes: number, maxPartitionBytes: number, maxWriterBytes: number): Promise<number>;
-  sbCacheRelease(level: string, partition: string, writer: string, field: number, bytes: number): Promise<number>;
+  sbCacheClaimBuffer(entry: string, lock: string, token: string, ttlMs: number): Promise<[Buffer | null, number?]>;
+  /** The hashes (level, partition, writer, tenant), then bytes, field, now, then each hash's bound. */
+  sbCacheReserve(...keysThenArgs: (string | number)[]): Promise<number>;
+  /** How many hashes, the hashes, then field and bytes. */
+  sbCacheRelease(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<number>;
 };
 
 /**
@@ -60,6 +73,14 @@ type ScriptClient = {
  */
 export type LockAttempt = { kind: "taken"; token: string } | { kind: "busy" } | { kind: "unknown"; token: string };
 
+/**
+ * What a claim (the L2 read and the fleet lock in one step) came to: the
+ * entry kept (no lock taken), or, where there is none, what taking the lock
+ * came to; "skipped" when nothing was sent (Redis away, or left alone after a
+ * timeout): no lock can have been taken.
+ */
+export type Claim = { kind: "stored"; entry: Buffer } | LockAttempt | { kind: "skipped" };
+
 /** How an entry is written: who writes it, the lock `token` it frees ("" for none), and whether it may replace an entry already there. */
 export interface PutOptions {
   /**
@@ -68,6 +89,8 @@ export interface PutOptions {
    * partition when not said.
    */
   writer?: string;
+  /** The writer's tenant (its team's partition, `team:{team}`), whose bound the bytes count against too; the writer when not said. */
+  tenant?: string;
   token?: string;
   /** Written only where no entry is (a shared partition's refresh): an entry already there, however recent, is kept. */
   onlyIfAbsent?: boolean;
@@ -106,8 +129,8 @@ const SCAN_COUNT = 500;
 
 /**
  * L2: sealed entries in Redis, shared by every instance, with a TTL (PX), a
- * size cap, and bounds on the bytes of all entries, of each partition's and
- * of each writer's (counted until the entries expire, or until a purge or a
+ * size cap, and bounds on the bytes of all entries, of each partition's, of
+ * each writer's and of each tenant's (counted until the entries expire, or until a purge or a
  * replacement removes them: redis-byte-charges.ts; past a bound an answer is
  * not written);
  * and the short lock that lets one instance of several make the vendor call
@@ -137,8 +160,10 @@ export class RedisTier {
     link.client.defineCommand("sbCacheTake", { numberOfKeys: 2, lua: TAKE });
     link.client.defineCommand("sbCacheUnlock", { numberOfKeys: 1, lua: UNLOCK });
     link.client.defineCommand("sbCachePoll", { numberOfKeys: 2, lua: POLL });
-    link.client.defineCommand("sbCacheReserve", { numberOfKeys: 3, lua: RESERVE });
-    link.client.defineCommand("sbCacheRelease", { numberOfKeys: 3, lua: RELEASE });
+    link.client.defineCommand("sbCacheClaim", { numberOfKeys: 2, lua: CLAIM });
+    link.client.defineCommand("sbCacheReserve", { numberOfKeys: 4, lua: RESERVE });
+    // Its number of keys comes first in each call: a charge kept before tenants were counted has three hashes, not four.
+    link.client.defineCommand("sbCacheRelease", { lua: RELEASE });
     this.scripts = link.client as unknown as ScriptClient;
   }
 
@@ -153,11 +178,11 @@ export class RedisTier {
 
   /**
    * Writes a sealed entry and frees the lock `token` held. An entry over the
-   * size cap, or past the level's, its partition's or its writer's bound, is
+   * size cap, or past the level's, its partition's, its writer's or its tenant's bound, is
    * not written (the lock is freed all the same); nor, `onlyIfAbsent`, is one
    * where an entry is already kept ("kept").
    */
-  async put(key: CacheKey, sealed: Buffer, life: EntryLife, { writer = key.partition, token = "", onlyIfAbsent = false }: PutOptions = {}): Promise<PutResult> {
+  async put(key: CacheKey, sealed: Buffer, life: EntryLife, { writer = key.partition, tenant = writer, token = "", onlyIfAbsent = false }: PutOptions = {}): Promise<PutResult> {
     const ttlMs = Math.max(1, Math.round(life.ttlMs));
     const entryKey = this.entryKey(key);
     const charge: ByteCharge = {
@@ -165,6 +190,7 @@ export class RedisTier {
       bytes: entryKey.length + sealed.length,
       partitionTag: this.secret.tag("partition", key.partition),
       writerTag: this.secret.tag("partition", writer),
+      tenantTag: this.secret.tag("partition", tenant),
     };
     const refused = sealed.length > this.limits.maxEntryBytes ? "too_large" : await this.reserve(charge, life.now);
     const written = refused
@@ -179,6 +205,21 @@ export class RedisTier {
     // Not written: free the lock now rather than let other instances' waiters wait out its life.
     if (token) await this.unlock(key, token);
     return refused ?? "failed";
+  }
+
+  /**
+   * Reads the entry and, where there is none, takes the lock for an identical
+   * call in flight (for `ttlMs` at most), in one script: a cacheable miss
+   * waits one round trip on Redis before its vendor call, not one per step.
+   */
+  async claim(key: CacheKey, ttlMs: number): Promise<Claim> {
+    const token = randomUUID();
+    // Not up: run() sends nothing (it counts and logs the skip), so no lock can have been taken.
+    const sent = this.isUp;
+    const reply = await this.run("cache_claim", () => this.scripts.sbCacheClaimBuffer(this.entryKey(key), this.lockKey(key), token, Math.max(1, Math.round(ttlMs))));
+    if (reply === undefined) return sent ? { kind: "unknown", token } : { kind: "skipped" };
+    if (reply[0]) return { kind: "stored", entry: reply[0] };
+    return Number(reply[1]) === 1 ? { kind: "taken", token } : { kind: "busy" };
   }
 
   /** Takes the lock for an identical call in flight, for `ttlMs` at most. */
@@ -245,9 +286,9 @@ export class RedisTier {
 
   /** Counts an entry's bytes against the bounds until it expires; why it cannot be written, or undefined when it can. */
   private async reserve(charge: ByteCharge, now: number): Promise<"full" | "failed" | undefined> {
-    const { maxBytes, maxPartitionBytes, maxWriterBytes } = this.limits;
+    const { maxBytes, maxPartitionBytes, maxWriterBytes, maxTeamBytes = maxBytes } = this.limits;
     const fits = await this.run("cache_reserve", () =>
-      this.scripts.sbCacheReserve(...chargedHashes(this.link, charge), charge.bytes, charge.field, now, maxBytes, maxPartitionBytes, maxWriterBytes),
+      this.scripts.sbCacheReserve(...chargedHashes(this.link, charge), charge.bytes, charge.field, now, maxBytes, maxPartitionBytes, maxWriterBytes, maxTeamBytes),
     );
     if (fits === undefined) return "failed";
     return fits === 1 ? undefined : "full";
@@ -255,7 +296,9 @@ export class RedisTier {
 
   /** Gives an entry's counted bytes back (purged, replaced, or not written after all). A release that fails leaves them counted until they expire. */
   private async release(charge: ByteCharge | undefined): Promise<void> {
-    if (charge) await this.run("cache_release", () => this.scripts.sbCacheRelease(...chargedHashes(this.link, charge), charge.field, charge.bytes));
+    if (!charge) return;
+    const hashes = chargedHashes(this.link, charge);
+    await this.run("cache_release", () => this.scripts.sbCacheRelease(hashes.length, ...hashes, charge.field, charge.bytes));
   }
 
   /**

@@ -74,13 +74,17 @@ export class TieredCache implements ResponseCache {
       this.deps.metrics.cacheHits.inc({ level: "l1", ...labels });
       return answered(inMemory.bytes, "hit");
     }
-    const sealed = await this.deps.redis?.get(key);
-    const inRedis = sealed && this.open(key, sealed, call.writer);
-    if (inRedis) {
-      this.deps.metrics.cacheHits.inc({ level: "l2", ...labels });
-      return answered(inRedis, "hit");
+    const coalescer = this.deps.coalescer;
+    // A fleet-wide coalescer reads L2 itself, in the same script as its lock (Coalescer.join): one Redis round trip before the vendor call, not three.
+    if (!coalescer?.readsRemote) {
+      const sealed = await this.deps.redis?.get(key);
+      const inRedis = sealed && this.open(key, sealed, call);
+      if (inRedis) {
+        this.deps.metrics.cacheHits.inc({ level: "l2", ...labels });
+        return answered(inRedis, "hit");
+      }
     }
-    const joined = this.deps.coalescer ? await this.deps.coalescer.join(key, ctx, (entry) => this.open(key, entry, call.writer)) : { kind: "alone" as const };
+    const joined = coalescer ? await coalescer.join(key, ctx, (entry) => this.open(key, entry, call)) : { kind: "alone" as const };
     if (joined.kind === "stored") {
       this.deps.metrics.cacheHits.inc({ level: "l2", ...labels });
       return answered(joined.plain, "hit");
@@ -162,11 +166,12 @@ export class TieredCache implements ResponseCache {
   }
 
   /** Keeps an answer in both levels and hands it to the calls waiting on this one. */
-  private keep(key: CacheKey, { route: { ttlMs }, writer }: CallCachePolicy, plain: Uint8Array, lead: Lead | undefined): void {
+  private keep(key: CacheKey, call: CallCachePolicy, plain: Uint8Array, lead: Lead | undefined): void {
     const now = this.now();
-    this.toMemory(key, plain, now + ttlMs, writer);
+    const { ttlMs } = call.route;
+    this.toMemory(key, plain, now + ttlMs, call);
     lead?.finish(plain);
-    if (this.deps.redis) this.track(this.toRedis(this.deps.redis, key, plain, now, ttlMs, { token: lead?.token, writer }));
+    if (this.deps.redis) this.track(this.toRedis(this.deps.redis, key, plain, now, ttlMs, { token: lead?.token, writer: call.writer, tenant: call.tenant }));
   }
 
   private track(keeping: Promise<unknown>): void {
@@ -179,13 +184,15 @@ export class TieredCache implements ResponseCache {
    * In Redis the write itself is conditional (SET NX, one step), so an entry
    * another instance writes between the look and the write is kept too.
    */
-  private async fillEmpty(key: CacheKey, { route: { ttlMs }, writer }: CallCachePolicy, plain: Uint8Array): Promise<void> {
-    if (await this.holds(key, writer)) return this.sharedEntryKept();
+  private async fillEmpty(key: CacheKey, call: CallCachePolicy, plain: Uint8Array): Promise<void> {
+    if (await this.holds(key, call)) return this.sharedEntryKept();
     const now = this.now();
+    const { ttlMs } = call.route;
     // The entry kept in Redis fills this memory when next read, as a hit would.
-    if (this.deps.redis && (await this.toRedis(this.deps.redis, key, plain, now, ttlMs, { onlyIfAbsent: true, writer })) === "kept") return this.sharedEntryKept();
+    const options: PutOptions = { onlyIfAbsent: true, writer: call.writer, tenant: call.tenant };
+    if (this.deps.redis && (await this.toRedis(this.deps.redis, key, plain, now, ttlMs, options)) === "kept") return this.sharedEntryKept();
     // Looked at again after the waits: an answer a call in this process kept meanwhile stays.
-    if (!this.deps.memory.get(key.id)) this.toMemory(key, plain, now + ttlMs, writer);
+    if (!this.deps.memory.get(key.id)) this.toMemory(key, plain, now + ttlMs, call);
   }
 
   private sharedEntryKept(): void {
@@ -193,15 +200,15 @@ export class TieredCache implements ResponseCache {
   }
 
   /** Whether an entry is kept for the key, in this memory or in Redis (which then fills this memory, as a hit would). */
-  private async holds(key: CacheKey, writer: string): Promise<boolean> {
+  private async holds(key: CacheKey, who: Holder): Promise<boolean> {
     if (this.deps.memory.get(key.id)) return true;
     const sealed = await this.deps.redis?.get(key);
-    return sealed !== undefined && this.open(key, sealed, writer) !== undefined;
+    return sealed !== undefined && this.open(key, sealed, who) !== undefined;
   }
 
-  /** Keeps answer bytes in this memory, counted against `writer`'s share of it (the key whose call put them there). */
-  private toMemory(key: CacheKey, plain: Uint8Array, expiresAt: number, writer: string): void {
-    if (this.deps.memory.set(key.id, { bytes: plain, expiresAt, labels: key, writer })) this.deps.metrics.cacheStoredBytes.inc({ level: "l1" }, plain.length);
+  /** Keeps answer bytes in this memory, counted against the share of the key whose call put them there, and of its tenant. */
+  private toMemory(key: CacheKey, plain: Uint8Array, expiresAt: number, { writer, tenant }: Holder): void {
+    if (this.deps.memory.set(key.id, { bytes: plain, expiresAt, labels: key, writer, tenant })) this.deps.metrics.cacheStoredBytes.inc({ level: "l1" }, plain.length);
   }
 
   private async toRedis(redis: RedisTier, key: CacheKey, plain: Uint8Array, now: number, ttlMs: number, options: PutOptions): Promise<PutResult> {
@@ -215,10 +222,10 @@ export class TieredCache implements ResponseCache {
 
   /**
    * An entry from Redis as answer bytes, kept in memory too for the time it
-   * has left (counted against `reader`'s share of memory: its read put it
-   * there); undefined if it does not open.
+   * has left (counted against the reader's share of memory, and its
+   * tenant's: its read put it there); undefined if it does not open.
    */
-  private open(key: CacheKey, sealed: Buffer, reader: string): Uint8Array | undefined {
+  private open(key: CacheKey, sealed: Buffer, reader: Holder): Uint8Array | undefined {
     let opened;
     try {
       opened = openEntry(sealed, this.deps.secret.partitionKey(key.partition), key.id);
@@ -228,10 +235,13 @@ export class TieredCache implements ResponseCache {
       return undefined;
     }
     if (opened.expiresAt <= this.now()) return undefined;
-    this.deps.memory.set(key.id, { bytes: opened.plain, expiresAt: opened.expiresAt, labels: key, writer: reader });
+    this.deps.memory.set(key.id, { bytes: opened.plain, expiresAt: opened.expiresAt, labels: key, writer: reader.writer, tenant: reader.tenant });
     return opened.plain;
   }
 }
+
+/** Whose share of each level an entry counts against: the key whose call put it there, and that key's tenant. */
+type Holder = Pick<CallCachePolicy, "writer" | "tenant">;
 
 function answered(plain: Uint8Array, status: CacheStatus): CacheLookup {
   const answer: CacheableAnswer = decodeAnswer(plain);

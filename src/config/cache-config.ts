@@ -31,9 +31,11 @@ export interface CacheConfig {
    * used go first), a partition to its share of each, and so is what one
    * gateway key put in across every partition it writes to (`maxWriterShare`,
    * the partition's share unless set), so that no one key fills the whole
-   * through the partitions it reaches.
+   * through the partitions it reaches; and so is what one team's keys put in
+   * together (`maxTeamShare`; a key without a team is a team of its own), so
+   * that no one tenant fills the whole through the keys it can mint.
    */
-  memory: { maxEntries: number; maxBytes: number; maxPartitionShare: number; maxWriterShare: number };
+  memory: { maxEntries: number; maxBytes: number; maxPartitionShare: number; maxWriterShare: number; maxTeamShare: number };
   /** L2: Redis (SWITCHBOARD_CACHE_REDIS_URL, else REDIS_URL), shared by every instance. */
   redis: CacheRedisLimits & { enabled: boolean };
   /**
@@ -60,14 +62,31 @@ export interface CacheRedisLimits {
    * through the partitions it reaches. `max_partition_bytes` unless set.
    */
   maxWriterBytes: number;
+  /**
+   * The entries one team's keys wrote together (a key without a team is a
+   * team of its own: the tenant), so that no one tenant fills the whole
+   * through the keys it can mint. Half of `max_bytes` unless set; no bound
+   * beyond the level's when not given here (a tier built without the config).
+   */
+  maxTeamBytes?: number;
 }
+
+/** The part of each level one team (tenant) may hold unless set: whatever its number of keys, the others keep the rest. */
+const DEFAULT_TEAM_SHARE = 0.5;
 
 export const DEFAULT_CACHE: CacheConfig = {
   enabled: true,
   defaults: { mode: "deterministic", ttlMs: 3_600_000, share: "key", toolCalls: false, truncated: false },
   // A partition's share of memory as of Redis (64 of 256 MiB).
-  memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, maxPartitionShare: 0.25, maxWriterShare: 0.25 },
-  redis: { enabled: true, maxEntryBytes: 1024 * 1024, maxBytes: 256 * 1024 * 1024, maxPartitionBytes: 64 * 1024 * 1024, maxWriterBytes: 64 * 1024 * 1024 },
+  memory: { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, maxPartitionShare: 0.25, maxWriterShare: 0.25, maxTeamShare: DEFAULT_TEAM_SHARE },
+  redis: {
+    enabled: true,
+    maxEntryBytes: 1024 * 1024,
+    maxBytes: 256 * 1024 * 1024,
+    maxPartitionBytes: 64 * 1024 * 1024,
+    maxWriterBytes: 64 * 1024 * 1024,
+    maxTeamBytes: 256 * 1024 * 1024 * DEFAULT_TEAM_SHARE,
+  },
   coalesce: { enabled: true, waitMs: 30_000, remoteWaitMs: 5_000, stallMs: 5_000 },
 };
 
@@ -92,6 +111,7 @@ export const cacheSchema = z.strictObject({
       max_bytes: z.number().int().min(0).optional(),
       max_partition_share: z.number().gt(0).max(1).optional(),
       max_writer_share: z.number().gt(0).max(1).optional(),
+      max_team_share: z.number().gt(0).max(1).optional(),
     })
     .optional(),
   redis: z
@@ -101,6 +121,7 @@ export const cacheSchema = z.strictObject({
       max_bytes: z.number().int().positive().optional(),
       max_partition_bytes: z.number().int().positive().optional(),
       max_writer_bytes: z.number().int().positive().optional(),
+      max_team_bytes: z.number().int().positive().optional(),
     })
     .optional(),
   coalesce: z
@@ -139,19 +160,22 @@ function buildCacheMemory(file: z.infer<typeof cacheSchema>["memory"]): CacheCon
     maxBytes: file?.max_bytes ?? d.maxBytes,
     maxPartitionShare,
     maxWriterShare: file?.max_writer_share ?? maxPartitionShare,
+    maxTeamShare: file?.max_team_share ?? d.maxTeamShare,
   };
 }
 
-/** `cache.redis`: a writer's bound follows the partition's unless set, so a gateway that scales its bounds down keeps their ratios. */
+/** `cache.redis`: a writer's bound follows the partition's unless set, and a team's is half the level's, so a gateway that scales its bounds down keeps their ratios. */
 function buildCacheRedis(file: z.infer<typeof cacheSchema>["redis"]): CacheConfig["redis"] {
   const d = DEFAULT_CACHE.redis;
   const maxPartitionBytes = file?.max_partition_bytes ?? d.maxPartitionBytes;
+  const maxBytes = file?.max_bytes ?? d.maxBytes;
   return {
     enabled: file?.enabled ?? d.enabled,
     maxEntryBytes: file?.max_entry_bytes ?? d.maxEntryBytes,
-    maxBytes: file?.max_bytes ?? d.maxBytes,
+    maxBytes,
     maxPartitionBytes,
     maxWriterBytes: file?.max_writer_bytes ?? maxPartitionBytes,
+    maxTeamBytes: file?.max_team_bytes ?? Math.floor(maxBytes * DEFAULT_TEAM_SHARE),
   };
 }
 

@@ -124,7 +124,7 @@ describe("the coalescer's waits", () => {
 
   it("ends a wait for another instance's answer at the caller's deadline too", async () => {
     const clock = new SimClock();
-    const busy = { isUp: true, lock: async () => ({ kind: "busy" }), poll: async () => ({ locked: true }) } as unknown as RedisTier;
+    const busy = { isUp: true, claim: async () => ({ kind: "busy" }), poll: async () => ({ locked: true }) } as unknown as RedisTier;
     const coalescer = new Coalescer({ waitMs: 30_000, remoteWaitMs: 5_000, stallMs: STALL_MS, remote: busy, now: () => clock.now, timer: clock.timer });
     const started = clock.now;
     const error = await failure(clock.run(coalescer.join(key, { signal: new AbortController().signal, deadline: started + 300 }, never)));
@@ -132,21 +132,22 @@ describe("the coalescer's waits", () => {
     expect(clock.now - started).toBe(300);
   });
 
-  it("finds the entry another instance stored between the caller's look and its lock, and lets the lock go without calling the vendor", async () => {
+  it("finds the entry kept in Redis in the same step as the lock, taking no lock and calling no vendor", async () => {
     const unlock = vi.fn(async () => {});
-    // The other instance's leader wrote its entry and freed its lock just before this call's SET NX.
-    const remote = { isUp: true, lock: async () => ({ kind: "taken", token: "late-token" }), poll: async () => ({ entry: Buffer.from([7]), locked: true }), unlock } as unknown as RedisTier;
+    // Another instance's leader wrote its entry before this call's claim: the read and the lock are one script, so the entry comes back and no lock is taken.
+    const claim = vi.fn().mockResolvedValueOnce({ kind: "stored", entry: Buffer.from([7]) }).mockResolvedValueOnce({ kind: "taken", token: "next-token" });
+    const remote = { isUp: true, claim, unlock } as unknown as RedisTier;
     const coalescer = new Coalescer({ waitMs: 30_000, remoteWaitMs: 5_000, stallMs: STALL_MS, remote });
     expect(await coalescer.join(key, { signal: new AbortController().signal }, (sealed) => new Uint8Array(sealed))).toEqual({ kind: "stored", plain: new Uint8Array([7]) });
-    expect(unlock).toHaveBeenCalledWith(key, "late-token");
+    expect(unlock).not.toHaveBeenCalled();
     // Nothing is left in flight here: the next identical call leads.
-    expect(leadOf(await coalescer.join(key, { signal: new AbortController().signal }, () => undefined)).token).toBe("late-token");
+    expect(leadOf(await coalescer.join(key, { signal: new AbortController().signal }, () => undefined)).token).toBe("next-token");
   });
 
   it("frees a stalled leader's fleet lock, so other instances' waiting calls go their own way too, and new calls lead afresh", async () => {
     const clock = new SimClock();
     const unlock = vi.fn(async () => {});
-    const remote = { isUp: true, lock: async () => ({ kind: "taken", token: "leader-token" }), poll: async () => ({ locked: true }), unlock } as unknown as RedisTier;
+    const remote = { isUp: true, claim: async () => ({ kind: "taken", token: "leader-token" }), poll: async () => ({ locked: true }), unlock } as unknown as RedisTier;
     const coalescer = new Coalescer({ waitMs: 30_000, remoteWaitMs: 5_000, stallMs: STALL_MS, remote, now: () => clock.now, timer: clock.timer });
     const lead = leadOf(await coalescer.join(key, { signal: new AbortController().signal }, never));
     lead.progress();

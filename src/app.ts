@@ -53,6 +53,7 @@ import { OnePortServer } from "./server/one-port-server.js";
 import { createOpenAISurface } from "./api/openai/openai-surface.js";
 import { createResponsesSurface } from "./api/openai/responses-surface.js";
 import { createAnthropicSurface } from "./api/anthropic/messages-surface.js";
+import { createAnthropicModelsSurface } from "./api/anthropic/models-surface.js";
 import { purgeRevokedKeys } from "./responses/revoked-key-purge.js";
 import { responseMaxBytesFromEnv, responsesMaxBytesFromEnv, responseTtlFromEnv, StoredResponses } from "./responses/stored-responses.js";
 import { API_SERVICES, createRoutes, hotMethods } from "./server/routes.js";
@@ -283,6 +284,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
             // What coding agents speak: Claude Code and the Anthropic SDKs, Codex and the OpenAI Agents SDK.
             // Anthropic's own stream guarantees a tool call's input is a JSON object: it streams as it comes; others' is held whole.
             createAnthropicSurface({ gateway, toolInputIsObject: (provider) => config.providers.find((p) => p.name === provider)?.dialect === "anthropic" }),
+            // The model list in Anthropic's shape, for the requests its SDKs mark with anthropic-version.
+            createAnthropicModelsSurface({ gateway }),
             createResponsesSurface({ gateway, stored, logger }),
           ],
           { gate: keyGate, logger, metrics, shutdownSignal: stopCalls.signal, tracing, feed: calls },

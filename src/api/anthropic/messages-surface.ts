@@ -105,7 +105,7 @@ async function countTokens(gateway: Gateway, { ctx, body, res }: RestCall): Prom
 }
 
 /** A failure in Anthropic's shape; once a stream has begun, as Anthropic does, an `error` event. */
-function writeAnthropicError(res: RestResponse, error: ConnectError): void {
+export function writeAnthropicError(res: RestResponse, error: ConnectError): void {
   const { status, headers, body } = toAnthropicError(error);
   if (res.headersSent) {
     if (!res.writableEnded) {

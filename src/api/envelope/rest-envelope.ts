@@ -77,7 +77,10 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
   return (req, res) => {
     const method = req.method ?? "";
     const path = (req.url ?? "").split("?", 1)[0]!;
-    const found = surfaces.map((surface) => ({ surface, route: surface.route(method, path) })).find((match) => match.route) ?? {
+    // A surface that claims the request (its SDK's header) answers a path it shares with others in its own shape.
+    const routed = (surface: RestSurface) => ({ surface, route: surface.route(method, path) });
+    const found = surfaces.filter((surface) => surface.claims?.(path, req)).map(routed).find((match) => match.route) ??
+      surfaces.map(routed).find((match) => match.route) ?? {
       surface: surfaces.find((surface) => surface.claims?.(path, req)) ?? surfaces[0]!,
       route: undefined,
     };

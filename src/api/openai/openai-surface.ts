@@ -1,5 +1,6 @@
 import type { ConnectError } from "@connectrpc/connect";
 import type { Gateway } from "../../gateway/gateway.js";
+import { pathId } from "../envelope/path-id.js";
 import type { ProviderHealth } from "../../gateway/provider-health.js";
 import { OpenAIChunkWriter } from "../../providers/openai/chat-chunks.js";
 import { toOpenAIChatCompletion } from "../../providers/openai/chat-completion.js";
@@ -48,7 +49,7 @@ export function createOpenAISurface({ gateway, providerHealth }: OpenAISurfaceDe
       const exact = routes[`${method} ${path}`];
       if (exact) return { pattern: path, handle: exact };
       if (method !== "GET" || !path.startsWith(MODEL_PATH) || path.length === MODEL_PATH.length) return undefined;
-      return { pattern: `${MODEL_PATH}{model}`, handle: (call) => retrieveModel(gateway, modelId(path), call) };
+      return { pattern: `${MODEL_PATH}{model}`, handle: (call) => retrieveModel(gateway, pathId(path, MODEL_PATH), call) };
     },
     writeError(res, error) {
       writeOpenAIError(res, error);
@@ -97,15 +98,6 @@ async function chatCompletions(gateway: Gateway, { ctx, body, req, res }: RestCa
  */
 async function retrieveModel(gateway: Gateway, id: string, { ctx, res }: RestCall): Promise<void> {
   sendJson(res, toOpenAIModel(await gateway.describeModel(id, ctx), id));
-}
-
-function modelId(path: string): string {
-  const raw = path.slice(MODEL_PATH.length);
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
 }
 
 /** A failure as the OpenAI SDKs read it; mid-stream, as OpenAI does, an error event. */

@@ -11,7 +11,7 @@ import { CallFeed } from "./api/envelope/call-feed.js";
 import { createKeyGate } from "./api/envelope/key-gate.js";
 import { createRestEnvelope } from "./api/envelope/rest-envelope.js";
 import { Authenticator } from "./auth/authenticator.js";
-import { bootstrapAuth } from "./auth/bootstrap.js";
+import { bootstrapAuth, type GeneratedMasterKey } from "./auth/bootstrap.js";
 import { ChainedKeyDirectory, MasterKeyDirectory } from "./auth/key-directory.js";
 import type { GatewayConfig } from "./config/config.js";
 import { buildKeyPool, buildSecrets } from "./config/secrets-config.js";
@@ -77,8 +77,8 @@ export interface Switchboard {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   readonly gateway: Gateway;
-  /** Set when a master key was generated at this start: show it once, then forget it. */
-  readonly generatedMasterKey: string | undefined;
+  /** Set when a master key was generated at this start, not yet saved: once it listens, keep it (`keepGeneratedMasterKey`) and show it once. */
+  readonly generatedMasterKey: GeneratedMasterKey | undefined;
   listen(): Promise<AddressInfo>;
   /** Drains in-flight calls for up to the configured grace period, then releases everything. */
   shutdown(): Promise<void>;
@@ -100,6 +100,8 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   const responseTtlMs = responseTtlFromEnv(env);
   const responsesMaxBytesPerKey = responsesMaxBytesFromEnv(env);
   const responseMaxBytes = responseMaxBytesFromEnv(env);
+  // Who may read /metrics (SWITCHBOARD_METRICS_TOKEN): also checked before anything opens.
+  const metricsAccess = metricsAccessFromEnv(env);
   const rootLogger = createLogger(config.logLevel, options.logDestination);
   const logger = options.logFields ? rootLogger.child(options.logFields) : rootLogger;
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics, keyLabels: keyLabelRulesFromEnv(env) });
@@ -247,7 +249,6 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
     adminWrites: new AdminWriteRate(usageConfig.adminWrites),
   });
 
-  const metricsAccess = metricsAccessFromEnv(env);
   if (metricsAccess.open && !isLoopbackHost(config.server.host)) {
     logger.warn({ host: config.server.host }, "GET /metrics answers anyone who reaches this port, with key ids, teams and spend: set SWITCHBOARD_METRICS_TOKEN to require it as a bearer token");
   }

@@ -3,7 +3,7 @@ import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "./common/package-root.js";
-import { bootstrapAuth, filePepperNotice, masterKeyReplacementNotice, weakMasterKeyNotice } from "./auth/bootstrap.js";
+import { bootstrapAuth, filePepperNotice, keepGeneratedMasterKey, masterKeyReplacementNotice, weakMasterKeyNotice } from "./auth/bootstrap.js";
 import { showGeneratedMasterKey } from "./auth/generated-master-key-notice.js";
 import { cacheCommand } from "./cli/cache-command.js";
 import { keysCommand } from "./cli/keys-command.js";
@@ -45,7 +45,6 @@ async function serve(): Promise<void> {
   // Imported here: a primary that only supervises workers never loads the gateway (about 30 MB less).
   const { createSwitchboard } = await import("./app.js");
   const app = await createSwitchboard(config, { logFields: cluster.isWorker ? { pid: process.pid } : undefined });
-  showGeneratedMasterKey(config.dataDir, app.generatedMasterKey);
   const replaced = masterKeyReplacementNotice(config.dataDir, process.env);
   if (replaced) app.logger.warn(replaced);
   const weak = weakMasterKeyNotice(process.env);
@@ -56,6 +55,9 @@ async function serve(): Promise<void> {
   const address = await app.listen().catch((err: unknown) => {
     throw hostRefusal(err, config.server.host) ?? err;
   });
+  // Only now, every check passed and the port bound, is a generated master key saved and shown: a start that failed
+  // before this saved nothing, so the next one generates a key and shows it, rather than keep one no one saw.
+  keepGeneratedMasterKey(config.dataDir, app.generatedMasterKey, (key) => showGeneratedMasterKey(config.dataDir, key));
   app.logger.info(
     { address: address.address, port: address.port, providers: config.providers.map((p) => p.name), console: consoleUrl(address, config.server.tls !== undefined) },
     "switchboard listening (gRPC, gRPC-Web, Connect and HTTP/1.1 on one port)",
@@ -103,7 +105,9 @@ const REPEATED_SIGNAL_MS = 2_000;
 /** The primary under SWITCHBOARD_WORKERS=N: creates the pepper and master key once, then forks the workers that serve. */
 async function serveWithWorkers(config: GatewayConfig, workers: WorkersPlan): Promise<void> {
   const logger = createLogger(config.logLevel);
-  showGeneratedMasterKey(config.dataDir, bootstrapAuth(config.dataDir, process.env).generatedMasterKey);
+  // Workers need Postgres, where a master key is required (bootstrapAuth refuses here otherwise): none is generated. Were one
+  // generated, its digest would have to be saved before the workers read it.
+  keepGeneratedMasterKey(config.dataDir, bootstrapAuth(config.dataDir, process.env).generatedMasterKey, (key) => showGeneratedMasterKey(config.dataDir, key));
   const replaced = masterKeyReplacementNotice(config.dataDir, process.env);
   if (replaced) logger.warn(replaced);
   const pepperFile = filePepperNotice(config.dataDir, process.env);

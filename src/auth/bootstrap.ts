@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../config/config-error.js";
 import { generateGatewayKey, KeyHasher } from "./gateway-key.js";
@@ -10,8 +10,14 @@ const MIN_PEPPER_BYTES = 16;
 export interface AuthBootstrap {
   hasher: KeyHasher;
   masterDigest: Buffer;
-  /** Set only when a master key was generated on this start, to be shown once. */
-  generatedMasterKey?: string;
+  /** Set only when a master key was generated on this start: nothing of it is saved until `keepGeneratedMasterKey`. */
+  generatedMasterKey?: GeneratedMasterKey;
+}
+
+/** A master key generated on this start, held in memory only (its digest is `masterDigest`). */
+export interface GeneratedMasterKey {
+  readonly key: string;
+  readonly digest: Buffer;
 }
 
 /** Why a Postgres store needs SWITCHBOARD_PEPPER, and how to make one. */
@@ -42,8 +48,9 @@ export function usesFilePepperOnSharedStore(env: NodeJS.ProcessEnv): boolean {
  * the embedded SQLite store, which lives in that directory too. With Postgres
  * the file is never created (see SHARED_STORE_NEEDS_PEPPER). The master key
  * comes from `SWITCHBOARD_MASTER_KEY`; without it, with SQLite only, a key is
- * generated at first start and only its digest is kept (see
- * SHARED_STORE_NEEDS_MASTER_KEY for Postgres).
+ * generated at first start (see SHARED_STORE_NEEDS_MASTER_KEY for Postgres):
+ * only in memory, until `keepGeneratedMasterKey` saves its digest once the
+ * start can no longer fail.
  */
 export function bootstrapAuth(dataDir: string, env: NodeJS.ProcessEnv): AuthBootstrap {
   const pepper = env.SWITCHBOARD_PEPPER ? pepperFromEnv(env.SWITCHBOARD_PEPPER) : filePepper(dataDir, env);
@@ -57,13 +64,34 @@ export function bootstrapAuth(dataDir: string, env: NodeJS.ProcessEnv): AuthBoot
   // DATABASE_URL is what makes the store Postgres (usage-config.ts), shared by every instance on it.
   if (env.DATABASE_URL) throw new ConfigError("environment", "SWITCHBOARD_MASTER_KEY", SHARED_STORE_NEEDS_MASTER_KEY);
 
-  const digestFile = join(dataDir, "master-key.digest");
-  const existing = readIfExists(digestFile);
+  const existing = readIfExists(masterDigestFile(dataDir));
   if (existing) return { hasher, masterDigest: Buffer.from(existing.toString("utf8").trim(), "hex") };
-  const generated = generateGatewayKey();
-  const masterDigest = hasher.digest(generated);
-  writeAtomically(digestFile, Buffer.from(masterDigest.toString("hex") + "\n"));
-  return { hasher, masterDigest, generatedMasterKey: generated };
+  const key = generateGatewayKey();
+  const masterDigest = hasher.digest(key);
+  return { hasher, masterDigest, generatedMasterKey: { key, digest: masterDigest } };
+}
+
+/**
+ * Saves the digest of a master key generated on this start, then hands the key
+ * to the operator (`handOver`). Call it only once nothing can stop the start
+ * (every check passed, the port bound): a digest saved by a start that then
+ * failed would lock the admin API with a key no one was shown. A hand-over
+ * that fails takes the digest back with it, so the next start generates anew.
+ */
+export function keepGeneratedMasterKey(dataDir: string, generated: GeneratedMasterKey | undefined, handOver: (key: string) => void): void {
+  if (!generated) return;
+  const digestFile = masterDigestFile(dataDir);
+  writeAtomically(digestFile, Buffer.from(generated.digest.toString("hex") + "\n"));
+  try {
+    handOver(generated.key);
+  } catch (err) {
+    rmSync(digestFile, { force: true });
+    throw err;
+  }
+}
+
+function masterDigestFile(dataDir: string): string {
+  return join(dataDir, "master-key.digest");
 }
 
 function pepperFromEnv(value: string): Buffer {
@@ -129,7 +157,7 @@ export function weakMasterKeyNotice(env: NodeJS.ProcessEnv): string | undefined 
  */
 export function masterKeyReplacementNotice(dataDir: string, env: NodeJS.ProcessEnv): string | undefined {
   const masterKey = env.SWITCHBOARD_MASTER_KEY;
-  const digestFile = join(dataDir, "master-key.digest");
+  const digestFile = masterDigestFile(dataDir);
   const generated = masterKey ? readIfExists(digestFile)?.toString("utf8").trim() : undefined;
   if (!masterKey || !generated) return undefined;
   const digest = bootstrapAuth(dataDir, env).masterDigest.toString("hex");

@@ -3,6 +3,7 @@ import { durationMs, timestampDate, timestampFromMs } from "@bufbuild/protobuf/w
 import { create } from "@bufbuild/protobuf";
 import { GetUsageReportRequestSchema, UsageDimension, type GetUsageReportRequest, type UsageReportRow } from "../../gen/ts/switchboard/v1/admin_usage_pb.js";
 import { NANOS_PER_UNIT } from "../usage/pricing.js";
+import { UNRECORDED_SURFACE_LABEL } from "../usage/recorded-surfaces.js";
 import { ADMIN_CONNECTION_HELP, adminClient, asksForHelp, CliError, parseMoment, runCli, table, type CliIo } from "./admin-client.js";
 
 export const USAGE_USAGE = `usage: switchboard usage [options]
@@ -139,8 +140,7 @@ function dimension(row: UsageReportRow, dim: string): string {
     case "team":
       return row.team || "(none)";
     case "surface":
-      // The typed API and the chat completions surface record none.
-      return row.surface || "(other)";
+      return row.surface || UNRECORDED_SURFACE_LABEL;
     default:
       return row.day ? timestampDate(row.day).toISOString().slice(0, 10) : "";
   }

@@ -2,8 +2,15 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { bootstrapAuth, masterKeyReplacementNotice, MIN_MASTER_KEY_CHARS, SHARED_STORE_NEEDS_MASTER_KEY, weakMasterKeyNotice } from "../../src/auth/bootstrap.js";
+import { bootstrapAuth, keepGeneratedMasterKey, masterKeyReplacementNotice, MIN_MASTER_KEY_CHARS, SHARED_STORE_NEEDS_MASTER_KEY, weakMasterKeyNotice } from "../../src/auth/bootstrap.js";
 import { ConfigError } from "../../src/config/config-error.js";
+
+/** A first start that succeeded: the generated key is kept, and its digest saved. */
+function generateAndKeep(dir: string): string {
+  const generated = bootstrapAuth(dir, {}).generatedMasterKey!;
+  keepGeneratedMasterKey(dir, generated, () => {});
+  return generated.key;
+}
 
 describe("SWITCHBOARD_MASTER_KEY set after a master key was generated", () => {
   const dirs: string[] = [];
@@ -18,7 +25,7 @@ describe("SWITCHBOARD_MASTER_KEY set after a master key was generated", () => {
 
   it("is said once: the generated key is refused while the variable is set", () => {
     const dir = dataDir();
-    const generated = bootstrapAuth(dir, {}).generatedMasterKey!;
+    const generated = generateAndKeep(dir);
     const env = { SWITCHBOARD_MASTER_KEY: "sk-set-later" };
     const auth = bootstrapAuth(dir, env);
     expect(auth.masterDigest.equals(auth.hasher.digest(generated))).toBe(false);
@@ -34,7 +41,7 @@ describe("SWITCHBOARD_MASTER_KEY set after a master key was generated", () => {
 
   it("says nothing when the variable holds the generated key, when nothing was generated, or when it is unset", () => {
     const dir = dataDir();
-    const generated = bootstrapAuth(dir, {}).generatedMasterKey!;
+    const generated = generateAndKeep(dir);
     expect(masterKeyReplacementNotice(dir, { SWITCHBOARD_MASTER_KEY: generated })).toBeUndefined();
     expect(masterKeyReplacementNotice(dir, {})).toBeUndefined();
     const fresh = dataDir();
@@ -62,10 +69,32 @@ describe("no SWITCHBOARD_MASTER_KEY", () => {
     return dir;
   };
 
-  it("generates one on the embedded SQLite store, the only instance on it", () => {
+  it("generates one on the embedded SQLite store, the only instance on it, saved only when kept", () => {
     const dir = dataDir();
-    expect(bootstrapAuth(dir, {}).generatedMasterKey).toMatch(/^sk-/);
-    expect(existsSync(join(dir, "master-key.digest"))).toBe(true);
+    const auth = bootstrapAuth(dir, {});
+    expect(auth.generatedMasterKey!.key).toMatch(/^sk-/);
+    // A start that fails after this point leaves nothing behind: the next one generates a key of its own.
+    expect(existsSync(join(dir, "master-key.digest"))).toBe(false);
+    expect(bootstrapAuth(dir, {}).generatedMasterKey!.key).not.toBe(auth.generatedMasterKey!.key);
+
+    const shown: string[] = [];
+    keepGeneratedMasterKey(dir, auth.generatedMasterKey, (key) => shown.push(key));
+    expect(shown).toEqual([auth.generatedMasterKey!.key]);
+    const next = bootstrapAuth(dir, {});
+    expect(next.generatedMasterKey).toBeUndefined();
+    expect(next.masterDigest.equals(next.hasher.digest(auth.generatedMasterKey!.key))).toBe(true);
+  });
+
+  it("takes the digest back when the key could not be handed over", () => {
+    const dir = dataDir();
+    const generated = bootstrapAuth(dir, {}).generatedMasterKey;
+    expect(() =>
+      keepGeneratedMasterKey(dir, generated, () => {
+        throw new Error("disk full");
+      }),
+    ).toThrow("disk full");
+    expect(existsSync(join(dir, "master-key.digest"))).toBe(false);
+    expect(bootstrapAuth(dir, {}).generatedMasterKey).toBeDefined();
   });
 
   it("is a configuration error on a Postgres store, as the pepper is: each instance would generate its own, refused by the others", () => {

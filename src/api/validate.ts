@@ -17,6 +17,7 @@ import { secretInField } from "./secret-in-field.js";
 import { TEMPLATE_THINKING_SWITCHES } from "../providers/openai/thinking-switch-fields.js";
 import { UNPRICED_GENERATION_OPTIONS, UNPRICED_OPTIONS } from "./unpriced-options.js";
 import { asObject } from "../providers/message-content.js";
+import { VENDOR_STATE_FIELDS } from "../providers/openai-responses/state-fields.js";
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -227,6 +228,7 @@ function checkVendorOptions(v: FieldViolations, params: ChatParams): void {
     if (on !== undefined && on !== null && on !== false && !params.reasoning) v.add(field(at, `chat_template_kwargs.${name}`), "switches thinking on: set reasoning too, so that the reasoning is budgeted");
   }
   checkUnpriced(v, vendor, at, UNPRICED_OPTIONS);
+  checkUnpriced(v, vendor, at, VENDOR_STATE_FIELDS);
   for (const config of GENERATION_CONFIGS) checkUnpriced(v, asObject(vendor[config]), field(at, config), UNPRICED_GENERATION_OPTIONS);
 }
 

@@ -46,7 +46,11 @@ a row without a source does not validate, and the gateway does not start.
   \`messages[i]\` still count the caller's messages) or \`refuse\`
   (Unimplemented, \`UNSUPPORTED_BY_PROVIDER\`). So does \`tool_choice:
   "required"\` with several tools to ERNIE v1, which can force only one named
-  function: degraded, it is sent as auto.
+  function: degraded, it is sent as auto. Images to a model whose row lists no
+  "images" are never degraded: the route's next candidate that takes images
+  serves the call, and with none the caller gets InvalidArgument naming the
+  image part (\`messages[i].parts[j]\`) and the model, before any vendor is
+  asked (a model only its vendor's defaults describe gets them as sent).
 - **Budgets** reserve a call's cost by the model's most output tokens when the
   caller sets no \`max_tokens\`; **pricing** reads the prices below (reasoning
   tokens at the output price unless a row prices them apart; prompt-cache

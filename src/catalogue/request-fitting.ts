@@ -4,12 +4,14 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { AdjustmentKind, type ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
 import { MessageSchema, ResponseFormatSchema, ResponseFormatType, Role, ToolChoiceMode, ToolChoiceSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { blankStopSequenceRefusal } from "../providers/anthropic/blank-stop-sequences.js";
 import type { ModelTraits } from "../providers/model-traits.js";
 import { fitChatOnlyFields } from "../providers/openai/chat-only-fields.js";
 import { logprobsRefusal } from "../providers/openai/logprobs.js";
 import type { ChatParams } from "../providers/provider.js";
 import { Adjustments } from "./adjustments.js";
 import type { ModelEntry } from "./catalogue.js";
+import { imageInputRefusal } from "./image-input.js";
 import { applyRules } from "./parameter-rules.js";
 import { fitBudgetWithinMaxTokens, fitReasoning } from "./reasoning-fitting.js";
 import { sendDefaultMaxTokens, sendLongestAnswer } from "./required-max-tokens.js";
@@ -43,6 +45,7 @@ export interface Serving {
  * has no place for (top_k, is_error), one tool call at a time where there is
  * a switch for it, where system messages go (system-placement.ts),
  * then, when the model is known, a thinking level of the caller's own (refused when the model takes no such level),
+ * images (refused when the model takes none, image-input.ts),
  * reasoning (how the model takes it),
  * max_tokens (the model's limits, its longest answer or the provider's default
  * where the dialect requires one, room for a reasoning budget), the parameter
@@ -59,6 +62,8 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   for (const drop of foreign.dropped) adjustments.dropped(drop.field, drop.requested, drop.reason);
   const noLogprobs = logprobsRefusal(out, serving.dialect, serving.model);
   if (noLogprobs) return { ok: false, ...noLogprobs };
+  const blankStop = blankStopSequenceRefusal(out, serving.dialect, serving.model);
+  if (blankStop) return { ok: false, ...blankStop };
   fitMessagesOnlyFields(out, serving.dialect, adjustments);
   fitOneToolCallAtATime(out, entry?.facts, serving.dialect, adjustments, serving.model);
   // Known or not: over Anthropic's API, a model nothing is known of takes no system message mid-conversation.
@@ -71,6 +76,9 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   const model = entry.model;
   const level = thinkingLevelRefusal(out, facts.reasoning, serving.dialect, model);
   if (level) return { ok: false, ...level };
+  // Only a row's word counts: a vendor's defaults (no images) say nothing of a fine-tune or a model newer than its file.
+  const images = imageInputRefusal(params, entry.row ? facts.imageInput : undefined, model);
+  if (images) return { ok: false, ...images };
 
   let reasoning = fitReasoning(out, facts.reasoning, adjustments, model);
   fitMaxTokens(out, facts.maxOutputTokens, facts.parameters.minMaxTokens, adjustments, model);

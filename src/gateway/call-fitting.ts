@@ -6,7 +6,7 @@ import { AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/routing
 import type { Catalogue } from "../catalogue/catalogue.js";
 import { reasoningBeyondMaxTokens } from "../catalogue/reasoning-fitting.js";
 import { fitChatRequest, type FittedRequest, type UnsupportedPolicy } from "../catalogue/request-fitting.js";
-import { badRequest } from "../common/bad-request.js";
+import { badRequest, badRequestOf } from "../common/bad-request.js";
 import { gatewayError } from "../common/gateway-error.js";
 import type { ModelTraits } from "../providers/model-traits.js";
 import type { ChatParams } from "../providers/provider.js";
@@ -90,8 +90,9 @@ export class CallFitting {
    * The candidates whose model can take the call, and the others as attempts
    * never sent (outcome "unsupported"). None left: the first one's refusal,
    * InvalidArgument naming the caller's field it cannot take as asked (more
-   * stop sequences than it takes, log probabilities it cannot return), else
-   * Unimplemented saying what the model lacks.
+   * stop sequences than it takes, log probabilities it cannot return, images
+   * to a model that takes none), else Unimplemented saying what the model
+   * lacks; either's ErrorInfo names the provider and model.
    */
   admissible(candidates: readonly Candidate[]): { candidates: Candidate[]; refused: Attempt[]; error?: ConnectError } {
     const usable: Candidate[] = [];
@@ -108,13 +109,11 @@ export class CallFitting {
     }
     if (usable.length > 0) return { candidates: usable, refused };
     const first = candidates[0];
+    const naming = { provider: first?.provider ?? "", model: first?.upstreamModel ?? "" };
     const error =
       refusal?.field !== undefined
-        ? badRequest({ field: refusal.field, description: refusal.reason })
-        : gatewayError(Code.Unimplemented, `model "${this.params.model}" cannot take this request: ${refusal?.reason ?? ""}`, REASON_FOR_KIND.unsupported, {
-            provider: first?.provider ?? "",
-            model: first?.upstreamModel ?? "",
-          });
+        ? badRequestOf([{ field: refusal.field, description: refusal.reason }], "INVALID_ARGUMENT", naming)
+        : gatewayError(Code.Unimplemented, `model "${this.params.model}" cannot take this request: ${refusal?.reason ?? ""}`, REASON_FOR_KIND.unsupported, naming);
     return { candidates: usable, refused, error };
   }
 

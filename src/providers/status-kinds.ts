@@ -24,6 +24,7 @@ const KIND_FOR_CODE: Readonly<Record<string, UpstreamErrorKind>> = {
   // Answered with a 403 or 404 as well: the model, not the key.
   model_not_found: "model_not_found", // OpenAI (also its 403 "project does not have access to model")
   "1211": "model_not_found", // Zhipu
+  invalid_model: "model_not_found", // Qianfan v2, with a 400
   "1301": "content_filtered", // Zhipu: unsafe content
 };
 

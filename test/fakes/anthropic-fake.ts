@@ -8,7 +8,8 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  * messages in `messages` only for the models that take them and only where
  * they may stand, temperature 0-1, alternating roles, tool_result blocks
  * answering the previous turn's tool_use ids and coming first, tool_use ids
- * unique in the conversation, thinking blocks only with the signature the
+ * unique in the conversation, tool names unique, stop sequences neither
+ * empty nor whitespace only, thinking blocks only with the signature the
  * fake gave them, no unknown fields) and answers in the documented shapes:
  * - the answer echoes the last user text ("Echo: …");
  * - with tools (and tool_choice not "none") it calls the forced or first tool
@@ -271,9 +272,12 @@ export function violation(body: Json, issued: Issued = { signatures: new Map(), 
   }
   const thinking = thinkingViolation(body);
   if (thinking) return thinking;
-  if (body.stop_sequences !== undefined && !(Array.isArray(body.stop_sequences) && body.stop_sequences.every((s: unknown) => typeof s === "string" && s.trim() !== ""))) {
-    return "stop_sequences: each stop sequence must be a non-empty string";
+  if (body.stop_sequences !== undefined && !(Array.isArray(body.stop_sequences) && body.stop_sequences.every((s: unknown) => typeof s === "string"))) {
+    return "stop_sequences: Input should be a valid list of strings";
   }
+  // As the API words them: github.com/MegaGrindStone/mcp-web-ui/issues/5 (`stop_sequences: ["", "\n"]`) and BerriAI/litellm#3286 (`stop: ["\n"]`).
+  if (body.stop_sequences?.some((s: string) => s === "")) return "stop_sequences: each stop sequence must be non-empty";
+  if (body.stop_sequences?.some((s: string) => s.trim() === "")) return "stop_sequences: each stop sequence must contain non-whitespace";
   if (body.system !== undefined && typeof body.system !== "string" && !(Array.isArray(body.system) && body.system.every((b: Json) => b.type === "text"))) {
     return "system: Input should be a valid string or a list of text blocks";
   }
@@ -284,6 +288,8 @@ export function violation(body: Json, issued: Issued = { signatures: new Map(), 
   for (const [i, tool] of (body.tools ?? []).entries()) {
     if (typeof tool.name !== "string" || !/^[a-zA-Z0-9_-]{1,128}$/.test(tool.name)) return `tools.${i}.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`;
     if (tool.input_schema?.type !== "object") return `tools.${i}.input_schema.type: Input should be 'object'`;
+    // As the API words it: github.com/anthropics/claude-code/issues/10687.
+    if (toolNames.has(tool.name)) return "tools: Tool names must be unique.";
     toolNames.add(tool.name);
   }
   if (body.tool_choice !== undefined) {

@@ -9,6 +9,8 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer } from "./fak
  * - messages only inside `input` (else 400 InvalidParameter), settings inside `parameters`;
  * - `result_format` defaults to "text" (answer in `output.text`); tools need "message";
  * - temperature in [0, 2), top_p in (0, 1], JSON mode needs the word "json" in the prompt;
+ * - `stop` a string or a list of strings (../shared/reference/vendor-wire-formats.md §3a, DashScope
+ *   native request parameters: "`stop` (string or list)");
  * - response_format only of type "text" or "json_object": the native API documents JSON mode
  *   as `{type:"json_object"}` and no other type (../shared/reference/vendor-wire-formats.md,
  *   DashScope native request parameters), so `json_schema` is refused, not ignored;
@@ -77,6 +79,9 @@ function violation(body: Json): string | undefined {
   if (p.top_p !== undefined && !(typeof p.top_p === "number" && p.top_p > 0 && p.top_p <= 1)) return "Range of top_p should be (0.0, 1.0]";
   if (p.max_tokens !== undefined && !(Number.isInteger(p.max_tokens) && p.max_tokens > 0)) return "max_tokens must be a positive integer";
   if (p.presence_penalty !== undefined && !(p.presence_penalty >= -2 && p.presence_penalty <= 2)) return "presence_penalty should be in [-2.0, 2.0]";
+  if (p.stop !== undefined && !(typeof p.stop === "string" || (Array.isArray(p.stop) && p.stop.every((s: unknown) => typeof s === "string")))) {
+    return `stop must be a string or a list of strings, got ${JSON.stringify(p.stop)}`;
+  }
   if (p.result_format !== undefined && !["text", "message"].includes(p.result_format)) return 'result_format must be "text" or "message"';
   if (p.enable_thinking !== undefined && typeof p.enable_thinking !== "boolean") return "enable_thinking must be a boolean";
   if (p.thinking_budget !== undefined && !(Number.isInteger(p.thinking_budget) && p.thinking_budget > 0 && p.thinking_budget <= 38_912)) return "thinking_budget must be an integer from 1 to 38912";

@@ -15,7 +15,9 @@ import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type Recorde
  *   max_output_tokens from 2 to the model's most (2048 for the 8K models, 4096 for
  *   the 128K ones; above it, error 336003), response_format a string;
  * - functions[] need a name, a description and parameters (description is required:
- *   https://cloud.baidu.com/doc/WENXINWORKSHOP/s/clntwmv7t, functions);
+ *   https://cloud.baidu.com/doc/WENXINWORKSHOP/s/clntwmv7t, functions); tool_choice is
+ *   `{type:"function", function:{name}}` naming one of them (reference §2a Tools);
+ * - every message needs content, an assistant's content or a function_call (336003 "the content of message i is empty");
  * - the answer echoes the last user message ("Echo: …"); with `functions` it
  *   calls the forced or first function with {"query": …}; after a function
  *   message it answers "Tool result: …"; JSON mode answers {"answer": …};
@@ -87,7 +89,7 @@ const MAX_OUTPUT_TOKENS: Record<string, number> = {
 };
 
 /** Returns [error_code, message] when the body breaks a documented rule. */
-function violation(body: Json, endpoint: string): [number, string] | undefined {
+export function violation(body: Json, endpoint: string): [number, string] | undefined {
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0) return [336003, "messages is empty"];
   if (messages.length % 2 === 0) return [336003, "the length of messages must be an odd number"];
@@ -117,7 +119,15 @@ function violation(body: Json, endpoint: string): [number, string] | undefined {
     if (typeof fn.name !== "string" || typeof fn.parameters !== "object") return [336001, `functions[${i}] needs a name and parameters`];
     if (typeof fn.description !== "string" || fn.description === "") return [336003, `functions[${i}].description is required`];
   }
-  if (body.tool_choice !== undefined && !body.functions) return [336001, "tool_choice needs functions"];
+  if (body.tool_choice !== undefined) {
+    if (!body.functions) return [336001, "tool_choice needs functions"];
+    // It forces one of the functions, as {type:"function", function:{name}} (../shared/reference/vendor-wire-formats.md
+    // §2a Tools; the SDK's ToolChoice, go/qianfan/chat_completion.go): no mode words, no other shape.
+    const choice = body.tool_choice;
+    const named = typeof choice === "object" && choice !== null && choice.type === "function" && typeof choice.function === "object" && choice.function !== null ? choice.function.name : undefined;
+    if (typeof named !== "string") return [336003, 'tool_choice must be {"type":"function","function":{"name":…}}'];
+    if (!body.functions.some((fn: Json) => fn.name === named)) return [336003, `tool_choice names "${named}", which is not among functions`];
+  }
   if (body.user_id !== undefined && typeof body.user_id !== "string") return [336001, "user_id must be a string"];
   return undefined;
 }

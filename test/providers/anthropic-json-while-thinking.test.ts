@@ -31,7 +31,7 @@ const end = (stopReason: string) => [
 ];
 
 function streamedText(events: object[]): string {
-  const decoder = new AnthropicStreamDecoder(true, ctx);
+  const decoder = new AnthropicStreamDecoder("json_response", ctx);
   const out: ChatStreamEvent[] = [];
   decoder.next({ event: "message_start", data: JSON.stringify({ type: "message_start", message: { id: "msg_1", usage: { input_tokens: 10, output_tokens: 1 } } }) });
   for (const event of events) out.push(...decoder.next({ event: (event as { type: string }).type, data: JSON.stringify(event) }));

@@ -254,9 +254,10 @@ it("maps a cut answer to LENGTH", async () => {
 
 describe("vendor failures become codes a caller can act on", () => {
   it("a request Anthropic rejects → InvalidArgument with Anthropic's message", async () => {
-    const err = await failure(world.gw.client().chat({ ...hello, stop: ["  "] }));
+    // A field Anthropic does not know (the gateway refuses blank stop sequences itself: anthropic-blank-stop-sequences.test.ts).
+    const err = await failure(world.gw.client().chat({ ...hello, vendorOptions: { frobnicate: true } }));
     expect(err.code).toBe(Code.InvalidArgument);
-    expect(err.rawMessage).toContain("stop_sequences");
+    expect(err.rawMessage).toContain("frobnicate: Extra inputs are not permitted");
     expect(err.rawMessage).toContain('provider "anthropic"');
   });
 

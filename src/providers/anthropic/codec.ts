@@ -5,7 +5,8 @@ import type { DiscoveredModel } from "../provider.js";
 import { anthropicHttpError, anthropicStreamError } from "./errors.js";
 import { anthropicOriginal, BETA_HEADER } from "./original-request.js";
 import { AnthropicStreamDecoder } from "./stream-decoder.js";
-import { ANTHROPIC_VERSION, fromAnthropicContent, fromAnthropicStopReason, fromAnthropicStopSequence, fromAnthropicUsage, toAnthropicBody, wantsJson, type AnthropicMessage } from "./wire.js";
+import { ANTHROPIC_VERSION, fromAnthropicContent, fromAnthropicStopReason, fromAnthropicStopSequence, fromAnthropicUsage, toAnthropicBody, type AnthropicMessage } from "./wire.js";
+import { jsonToolName } from "./json-tool.js";
 
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
 
@@ -42,7 +43,7 @@ export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
     chatResponse(body, params, ctx) {
       if (!isJsonObject(body) || !Array.isArray(body.content)) throw badResponse(ctx, "answered with no content");
       const answer = body as AnthropicMessage;
-      const message = fromAnthropicContent(answer.content, wantsJson(params), ctx);
+      const message = fromAnthropicContent(answer.content, jsonToolName(params), ctx);
       const { usage, fault } = fromAnthropicUsage(answer.usage);
       return {
         id: typeof answer.id === "string" ? answer.id : "",
@@ -57,7 +58,7 @@ export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
     },
 
     chatStream(params, ctx) {
-      return new AnthropicStreamDecoder(wantsJson(params), ctx, params.stop);
+      return new AnthropicStreamDecoder(jsonToolName(params), ctx, params.stop);
     },
 
     // The list is paged by the last id of the previous page.

@@ -7,6 +7,7 @@ import { ContentPartSchema, MessageSchema, Role, ToolCallSchema, ToolChoiceMode,
 import { ReasoningBlockSchema, ReasoningConfigSchema, type ReasoningBlock, type ReasoningConfig } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { INT32_MAX } from "../../common/contract.js";
 import { checkCallSize } from "../call-size.js";
+import { checkToolCallPairing, type ToolIdFields } from "../tool-call-pairing.js";
 import { strictReader as read } from "../openai/json-reader.js";
 import type { ChatParams, DialectOriginal } from "../provider.js";
 import { BETA_HEADER } from "./original-request.js";
@@ -47,6 +48,7 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   // Where a system message may stand depends on its neighbours' roles.
   const roles = (body.messages as JsonValue[]).map((message) => (message as JsonObject | null)?.role);
   const messages = (body.messages as JsonValue[]).flatMap((message, i) => readMessage(message, i, roles));
+  checkToolCallPairing([], messages, toolIdFields(body.messages as JsonValue[]), { call: "tool_use with id", where: "in an earlier assistant turn" }, read.reject);
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
     messages: system ? [system, ...messages] : messages,
@@ -83,6 +85,21 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
 function* freeFormJson(body: JsonObject): Generator<readonly [string, unknown]> {
   yield* fieldsOf(body, (key) => key === "messages" || (key === "tools" && Array.isArray(body.tools)));
   if (Array.isArray(body.tools)) for (const [i, tool] of body.tools.entries()) yield [`tools.${i}`, tool];
+}
+
+/** Where each tool_use block's id and each tool_result block's tool_use_id are (the blocks were read, and so checked, by readMessage), in the order of the messages read from them. */
+function toolIdFields(messages: JsonValue[]): ToolIdFields {
+  const fields: ToolIdFields = { calls: [], results: [] };
+  messages.forEach((message, i) => {
+    const content = (message as JsonObject).content;
+    if (!Array.isArray(content)) return;
+    content.forEach((block, j) => {
+      const type = (block as JsonObject).type;
+      if (type === "tool_use") fields.calls.push(`messages.${i}.content.${j}.id`);
+      if (type === "tool_result") fields.results.push(`messages.${i}.content.${j}.tool_use_id`);
+    });
+  });
+  return fields;
 }
 
 /** The ids of the tool results marked `is_error: true` (the blocks were read, and so checked, by readMessage). */

@@ -8,7 +8,7 @@ import type { ChatStreamEvent } from "../provider.js";
 import { StreamIdentity } from "../stream-identity.js";
 import { vendorObject, vendorString } from "../vendor-fields.js";
 import { anthropicStreamError } from "./errors.js";
-import { JSON_TOOL_NAME, fromAnthropicStopReason, fromAnthropicStopSequence, fromAnthropicUsage, type AnthropicBlock } from "./wire.js";
+import { fromAnthropicStopReason, fromAnthropicStopSequence, fromAnthropicUsage, type AnthropicBlock } from "./wire.js";
 
 /** One typed stream event; only the fields the decoder reads. */
 interface AnthropicEvent {
@@ -83,7 +83,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   private jsonCame = false;
 
   constructor(
-    private readonly jsonMode: boolean,
+    /** The tool whose input is the answer in JSON mode (json-tool.ts); undefined outside JSON mode. */
+    private readonly jsonTool: string | undefined,
     private readonly ctx: ErrorContext,
     /** The request's stop sequences: the only ones the answer may say it stopped at. */
     private readonly stops: readonly string[] = [],
@@ -177,7 +178,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       this.blocks.set(index, { kind: "text" });
       return this.answerText(vendorString(block.text, "content_block.text", this.ctx));
     }
-    if (block.type === "tool_use" && this.jsonMode && block.name === JSON_TOOL_NAME) {
+    if (block.type === "tool_use" && this.jsonTool !== undefined && block.name === this.jsonTool) {
       const input = startingInput(block.input);
       this.jsonCame = true;
       this.heldText = "";
@@ -238,7 +239,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   /** A text block's piece: streamed on, or in JSON mode held until the end tells whether the JSON tool answered. */
   private answerText(piece: string): ChatStreamEvent[] {
     if (!piece) return [];
-    if (!this.jsonMode) return [text(piece)];
+    if (this.jsonTool === undefined) return [text(piece)];
     if (this.jsonCame) return [];
     if (this.heldText.length + piece.length > MAX_STREAMED_ANSWER_CHARS) {
       throw badResponse(this.ctx, `streamed text longer than ${MAX_STREAMED_ANSWER_CHARS} characters, the most the gateway keeps of one answer`);

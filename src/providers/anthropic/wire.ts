@@ -8,10 +8,8 @@ import { create } from "@bufbuild/protobuf";
 import {
   FinishReason,
   MessageSchema,
-  ResponseFormatType,
   Role,
   ToolCallSchema,
-  ToolChoiceMode,
   type ContentPart,
   type Message,
   type ToolCall,
@@ -27,16 +25,14 @@ import { toolCallIdFitting } from "../tool-call-ids.js";
 import { toolChoiceIn } from "../tool-choice.js";
 import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 import { anthropicOriginal, withOriginal } from "./original-request.js";
-import { asksClaudeForJsonOutputs } from "./output-format.js";
+import { jsonTool, jsonToolChoice, jsonToolName } from "./json-tool.js";
 import { replayableTurn, thinkingMayContinue } from "./replayable-thinking.js";
 import { splitSystem } from "./system-messages.js";
 import type { ErrorContext } from "../codec.js";
 import { vendorObject, vendorString } from "../vendor-fields.js";
+import { UpstreamError } from "../upstream-error.js";
 
 export const ANTHROPIC_VERSION = "2023-06-01";
-
-/** The tool that carries a JSON-mode answer: Anthropic has no response_format, so one forced tool call stands in. */
-export const JSON_TOOL_NAME = "json_response";
 
 export interface AnthropicWireOptions {
   /** Sent when the caller gives no max_tokens, which Anthropic requires. */
@@ -45,17 +41,6 @@ export interface AnthropicWireOptions {
 
 type Block = JsonObject;
 type AnthropicTurn = Turn<"user" | "assistant" | "system", Block>;
-
-/**
- * Whether the answer must be JSON, which this dialect emulates with
- * JSON_TOOL_NAME; not when the caller of `/v1/messages` asked with Claude's
- * own output_config.format, which goes on as written (output-format.ts).
- */
-export function wantsJson(params: ChatParams): boolean {
-  if (asksClaudeForJsonOutputs(params.original)) return false;
-  const type = params.responseFormat?.type;
-  return type === ResponseFormatType.JSON_OBJECT || type === ResponseFormatType.JSON_SCHEMA;
-}
 
 /** Builds the request body. `vendor_options` go in first so the gateway's own fields win. */
 export function toAnthropicBody(provider: string, params: ChatParams, model: string, stream: boolean, options: AnthropicWireOptions, traits: ModelTraits = {}): JsonObject {
@@ -67,6 +52,14 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   // A model that always thinks adaptively (Claude Opus 5.5) thinks on a call that asked for none: its thinking goes as on any other call.
   const thinking = params.reasoning !== undefined || traits.adaptiveThinking === true;
   body.messages = toAnthropicMessages(provider, conversation, thinking);
+  // Anthropic refuses an empty `messages` ("messages: Field required"): said here, before any vendor is asked.
+  if (body.messages.length === 0) {
+    throw new UpstreamError({
+      kind: "bad_request",
+      provider,
+      message: `provider "${provider}" (Anthropic Messages) needs a user message: system messages go to the separate system prompt, and the conversation has no turn with content`,
+    });
+  }
   body.max_tokens = params.maxTokens ?? options.defaultMaxTokens;
   // Ranges (temperature 0-1) and what a model refuses (seed, penalties) are the model catalogue's to fit, and to report.
   if (params.temperature !== undefined) body.temperature = params.temperature;
@@ -83,11 +76,11 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
     if (tool.description) out.description = tool.description;
     return out;
   });
-  const json = wantsJson(params);
-  if (json) tools.push({ name: JSON_TOOL_NAME, description: "Give the answer as JSON.", input_schema: jsonToolSchema(params) });
+  const json = jsonToolName(params);
+  if (json !== undefined) tools.push(jsonTool(params, json));
   if (tools.length > 0) body.tools = tools;
   // While thinking, Anthropic refuses forced tool use: the JSON tool is offered, not forced.
-  const toolChoice = json ? (thinking ? { type: "auto" } : jsonToolChoice(params)) : toAnthropicToolChoice(params);
+  const toolChoice = json !== undefined ? (thinking ? { type: "auto" } : jsonToolChoice(params, json)) : toAnthropicToolChoice(params);
   if (toolChoice !== undefined && tools.length > 0) body.tool_choice = toolChoice;
   // OpenAI's parallel_tool_calls: false, as Anthropic says it (tool_choice "none" has no room for it, nor need).
   if (params.parallelToolCalls === false && tools.length > 0 && toolChoice?.type !== "none") body.tool_choice = { ...(toolChoice ?? { type: "auto" }), disable_parallel_tool_use: true };
@@ -114,20 +107,6 @@ function adaptiveThinking(params: ChatParams): JsonObject {
   const effort = effortName(params);
   if (effort) out.output_config = { ...asObject(caller.output_config), ...asObject(params.vendorOptions?.output_config), effort };
   return out;
-}
-
-function jsonToolSchema(params: ChatParams): JsonObject {
-  const format = params.responseFormat;
-  if (format?.type === ResponseFormatType.JSON_SCHEMA && format.schema) return format.schema;
-  return { type: "object" };
-}
-
-/** JSON mode forces the JSON tool, unless the caller's own tools may be called (then any tool, the JSON one included). */
-function jsonToolChoice(params: ChatParams): JsonObject {
-  const choice = params.toolChoice?.choice;
-  if (choice?.case === "functionName") return { type: "tool", name: choice.value };
-  const userTools = params.tools.length > 0 && !(choice?.case === "mode" && choice.value === ToolChoiceMode.NONE);
-  return userTools ? { type: "any" } : { type: "tool", name: JSON_TOOL_NAME };
 }
 
 function toAnthropicToolChoice(params: ChatParams): JsonObject | undefined {
@@ -160,16 +139,16 @@ export function toAnthropicMessages(provider: string, messages: Message[], think
         if (text !== "") turns.push({ role: "system", blocks: [{ type: "text", text }] });
         break;
       }
-      case Role.ASSISTANT:
-        turns.push({
-          role: "assistant",
-          blocks: replayableTurn([
-            ...(thinking ? message.reasoning.map(thinkingBlock) : []),
-            ...contentBlocks(message),
-            ...message.toolCalls.map((call) => ({ type: "tool_use", id: anthropicToolUseId(call.id), name: call.name, input: toolArgumentsObject(provider, call) })),
-          ]),
-        });
+      case Role.ASSISTANT: {
+        const blocks = replayableTurn([
+          ...(thinking ? message.reasoning.map(thinkingBlock) : []),
+          ...assistantSaid(message),
+          ...message.toolCalls.map((call) => ({ type: "tool_use", id: anthropicToolUseId(call.id), name: call.name, input: toolArgumentsObject(provider, call) })),
+        ]);
+        // A turn that said nothing (OpenAI takes `content: null` or ""), which Anthropic refuses: left out, the turns around it merged.
+        if (blocks.length > 0) turns.push({ role: "assistant", blocks });
         break;
+      }
       case Role.TOOL: {
         const result: Block = { type: "tool_result", tool_use_id: anthropicToolUseId(message.toolCallId) };
         result.content = message.parts.length > 0 ? message.parts.map(partBlock).filter(isBlock) : message.content;
@@ -196,6 +175,12 @@ export function thinkingBlock(block: ReasoningBlock): Block {
 
 function toolResultsFirst(blocks: Block[]): Block[] {
   return [...blocks.filter((b) => b.type === "tool_result"), ...blocks.filter((b) => b.type !== "tool_result")];
+}
+
+/** What an assistant turn said: its content, else its refusal (OpenAI's), which Anthropic has no field for but text. */
+function assistantSaid(message: Message): Block[] {
+  const said = contentBlocks(message);
+  return said.length > 0 || message.refusal === "" ? said : [{ type: "text", text: message.refusal }];
 }
 
 function contentBlocks(message: Message): Block[] {
@@ -382,11 +367,12 @@ export interface AnthropicMessage {
 }
 
 /**
- * Content blocks as one message; in JSON mode the JSON tool's input is the
- * text. Thinking blocks become the reasoning (its text, and the blocks whole
- * for the next turn); server-tool blocks are left out.
+ * Content blocks as one message; in JSON mode the input of the JSON tool
+ * (`jsonTool`, its name: json-tool.ts) is the text. Thinking blocks become
+ * the reasoning (its text, and the blocks whole for the next turn);
+ * server-tool blocks are left out.
  */
-export function fromAnthropicContent(blocks: AnthropicBlock[] | undefined, jsonMode: boolean, ctx: ErrorContext): Message {
+export function fromAnthropicContent(blocks: AnthropicBlock[] | undefined, jsonTool: string | undefined, ctx: ErrorContext): Message {
   let text = "";
   let json: string | undefined;
   const toolCalls: ToolCall[] = [];
@@ -401,7 +387,7 @@ export function fromAnthropicContent(blocks: AnthropicBlock[] | undefined, jsonM
     if (block.type !== "tool_use") return;
     const input = JSON.stringify(block.input ?? {});
     const name = field("name");
-    if (jsonMode && name === JSON_TOOL_NAME) json = input;
+    if (jsonTool !== undefined && name === jsonTool) json = input;
     else toolCalls.push(create(ToolCallSchema, { id: field("id") || `call_${toolCalls.length}`, name, arguments: input }));
   });
   return create(MessageSchema, { role: Role.ASSISTANT, content: json ?? text, toolCalls, reasoning, reasoningContent: reasoningText(reasoning) });

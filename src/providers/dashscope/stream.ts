@@ -1,15 +1,14 @@
-import { vendorArray, vendorObject, vendorString } from "../vendor-fields.js";
-import { create } from "@bufbuild/protobuf";
-import { ToolCallDeltaSchema, type FinishReason, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { vendorArray, vendorString } from "../vendor-fields.js";
+import type { FinishReason } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import { fromOpenAIFinishReason } from "../openai/usage.js";
 import type { ChatStreamEvent } from "../provider.js";
 import { RunningUsage } from "../running-usage.js";
 import { StreamIdentity } from "../stream-identity.js";
-import { StreamedToolCallIndexes } from "../streamed-tool-calls.js";
+import { ToolCallFragments } from "../tool-call-fragments.js";
 import { dashScopeError, generationError, parseDashScopeError } from "./errors.js";
-import { fromDashScopeUsage, isTerminal, type DashScopeGeneration, type DashScopeToolCall } from "./wire.js";
+import { fromDashScopeUsage, isTerminal, type DashScopeGeneration } from "./wire.js";
 
 /**
  * Reads a DashScope generation stream: `event:result` chunks of new text,
@@ -24,16 +23,17 @@ import { fromDashScopeUsage, isTerminal, type DashScopeGeneration, type DashScop
  * answers that happen to repeat themselves: "ha", "ha", "ha!" is "hahaha!".
  */
 export class DashScopeStreamDecoder implements StreamDecoder {
-  /** Tool call positions already announced (id and name sent). */
-  private readonly announced = new Set<number>();
-  private readonly indexes = new StreamedToolCallIndexes();
   private readonly identity = new StreamIdentity();
   private readonly running = new RunningUsage(fromDashScopeUsage);
   /** The last chunk's usage as sent, read (and checked) once, at the end. */
   private usage: unknown;
   private finishReason: FinishReason | undefined;
 
-  constructor(private readonly ctx: ErrorContext) {}
+  private readonly toolCalls: ToolCallFragments;
+
+  constructor(private readonly ctx: ErrorContext) {
+    this.toolCalls = new ToolCallFragments(ctx);
+  }
 
   get done(): boolean {
     return this.finishReason !== undefined;
@@ -54,7 +54,7 @@ export class DashScopeStreamDecoder implements StreamDecoder {
     const message = choice.message;
     const content = vendorString(message?.content, "output.choices[0].message.content", this.ctx);
     const reasoning = vendorString(message?.reasoning_content, "output.choices[0].message.reasoning_content", this.ctx);
-    const deltas = this.toolCallDeltas(vendorArray(message?.tool_calls, "output.choices[0].message.tool_calls", this.ctx) as DashScopeToolCall[]);
+    const deltas = this.toolCalls.read(vendorArray(message?.tool_calls, "output.choices[0].message.tool_calls", this.ctx), "output.choices[0].message.tool_calls");
     if (isTerminal(choice.finish_reason)) this.finishReason = fromOpenAIFinishReason(choice.finish_reason);
     if (content === "" && reasoning === "" && deltas.length === 0) return [];
     return this.running.tell(this.identity.announce([{ type: "delta", content, toolCalls: deltas, reasoning: reasoning || undefined }]), chunk.usage);
@@ -64,24 +64,5 @@ export class DashScopeStreamDecoder implements StreamDecoder {
     if (this.finishReason === undefined) throw streamCutShort(this.ctx);
     const { usage, fault } = fromDashScopeUsage(this.usage);
     return { type: "end", ...this.identity.said(), finishReason: this.finishReason, usage, usageFault: fault };
-  }
-
-  /** Tool call fragments, each call announced (id, name) once, arguments as they come. */
-  private toolCallDeltas(calls: DashScopeToolCall[]): ToolCallDelta[] {
-    const deltas: ToolCallDelta[] = [];
-    calls.forEach((raw, position) => {
-      const at = `output.choices[0].message.tool_calls[${position}]`;
-      const call = vendorObject(raw, at, this.ctx);
-      const fn = vendorObject(call.function, `${at}.function`, this.ctx);
-      const id = vendorString(call.id, `${at}.id`, this.ctx);
-      const index = this.indexes.indexOf(call.index, id, position, `${at}.index`, this.ctx);
-      const name = vendorString(fn.name, `${at}.function.name`, this.ctx);
-      const fragment = vendorString(fn.arguments, `${at}.function.arguments`, this.ctx);
-      const announce = !this.announced.has(index) && Boolean(id || name);
-      if (!announce && fragment === "") return;
-      if (announce) this.announced.add(index);
-      deltas.push(create(ToolCallDeltaSchema, { index, id: announce ? id : "", name: announce ? name : "", argumentsFragment: fragment }));
-    });
-    return deltas;
   }
 }

@@ -62,6 +62,10 @@ export function geminiErrorKind(status: number, error: GoogleError): UpstreamErr
   const reasons = (error.details ?? []).map((detail) => detail.reason ?? "");
   if (reasons.some((reason) => KEY_REFUSED.has(reason)) || KEY_REFUSED_MESSAGE.test(error.message ?? "")) return "credential_rejected";
   if (reasons.includes("BILLING_DISABLED")) return "quota_exhausted";
+  // The account's standing, not the request's: Google answers 400 FAILED_PRECONDITION when "the free tier is not
+  // available in your country" and the project has no billing (ai.google.dev/gemini-api/docs/troubleshooting, the
+  // reference's §5 Errors). Another key (a billed project) or candidate may serve, as for BILLING_DISABLED.
+  if (error.status === "FAILED_PRECONDITION") return "quota_exhausted";
   // Google's error object has its code or status: a 404 without one is some other server's (kindOf404).
   if (status === 404) return kindOf404({ vendorShaped: error.code !== undefined || error.status !== undefined, message: error.message ?? "" });
   if (status === 401 || error.status === "UNAUTHENTICATED") return "credential_rejected";

@@ -46,7 +46,16 @@ export function toGeminiBody(provider: string, params: ChatParams, model = ""): 
   const body: JsonObject = { ...vendor };
   const system = params.messages.filter((m) => m.role === Role.SYSTEM).map((m) => messageText(m, provider)).filter((text) => text !== "");
   if (system.length > 0) body.systemInstruction = { parts: system.map((text) => ({ text })) };
-  body.contents = toGeminiContents(provider, params.messages, { checksSignatures: checksThoughtSignatures(model), failedToolCalls: params.failedToolCalls });
+  const contents = toGeminiContents(provider, params.messages, { checksSignatures: checksThoughtSignatures(model), failedToolCalls: params.failedToolCalls });
+  // Gemini refuses a request without contents ("contents is not specified"): say why before asking it.
+  if (contents.length === 0) {
+    throw new UpstreamError({
+      kind: "bad_request",
+      provider,
+      message: `provider "${provider}" (Gemini): the conversation needs a user message (system messages go to the separate systemInstruction)`,
+    });
+  }
+  body.contents = contents;
 
   const config: JsonObject = { ...asObject(vendor.generationConfig) };
   if (params.temperature !== undefined) config.temperature = params.temperature;
@@ -137,7 +146,7 @@ export function toGeminiContents(provider: string, messages: Message[], { checks
       case Role.SYSTEM:
         break;
       case Role.ASSISTANT: {
-        const parts = contentParts(message);
+        const parts = spokenParts(message);
         for (const [i, call] of message.toolCalls.entries()) {
           callNames.set(call.id, call.name);
           const part: Part = { functionCall: { name: call.name, args: toolArgumentsObject(provider, call) } };
@@ -145,7 +154,8 @@ export function toGeminiContents(provider: string, messages: Message[], { checks
           if (signature) part.thoughtSignature = signature;
           parts.push(part);
         }
-        turns.push({ role: "model", blocks: parts });
+        // Gemini refuses a turn without parts: one that says nothing and calls nothing is left out, its neighbours merged.
+        if (parts.length > 0) turns.push({ role: "model", blocks: parts });
         break;
       }
       case Role.TOOL: {
@@ -191,6 +201,16 @@ function toolResultParts(name: string, message: Message, failed: boolean): Part[
 function functionResponsesFirst(parts: Part[]): Part[] {
   const responses = parts.filter((part) => part.functionResponse !== undefined);
   return responses.length === 0 ? parts : [...responses, ...parts.filter((part) => part.functionResponse === undefined)];
+}
+
+/**
+ * What an assistant turn said, as parts: its content without empty texts,
+ * else its refusal (OpenAI's `refusal`, with content null), which is the
+ * model's text to Gemini, having no field for it.
+ */
+function spokenParts(message: Message): Part[] {
+  const parts = contentParts(message).filter((part) => part.text !== "");
+  return parts.length === 0 && message.refusal !== "" ? [{ text: message.refusal }] : parts;
 }
 
 function contentParts(message: Message): Part[] {

@@ -15,24 +15,31 @@ export interface ResponseEvent {
 /** The item being written: its place in `output`, its id, and what it said so far. */
 type OpenItem =
   | { kind: "reasoning"; index: number; id: string; text: string }
-  | { kind: "message"; index: number; id: string; text: string; refusal: string; parts: ("text" | "refusal")[]; logprobs: JsonObject[] }
-  | { kind: "call"; index: number; id: string; callId: string; name: string; arguments: string };
+  | { kind: "message"; index: number; id: string; text: string; refusal: string; parts: ("text" | "refusal")[]; logprobs: JsonObject[] };
+
+/** A function call being written. */
+type CallItem = { index: number; id: string; callId: string; name: string; arguments: string };
 
 /**
  * Writes `response.created` and `response.in_progress`, then each output item
  * in turn (`response.output_item.added`, its content parts and deltas, their
  * `.done` events, `response.output_item.done`), then `response.completed`
- * (or `response.incomplete`) with the whole Response. Items never interleave:
- * a new kind of delta closes the open item. A signed reasoning block closes
- * the reasoning item it signs, its `encrypted_content` carrying the
- * signature to the next turn.
+ * (or `response.incomplete`) with the whole Response. Reasoning and message
+ * items never interleave: a new kind of delta closes the open one. Function
+ * calls stay open until the answer ends: a vendor may interleave several
+ * calls' argument fragments (OpenAI-compatible servers do), and each call's
+ * `response.output_item.done` must carry its whole arguments (Codex and the
+ * Agents SDK run the call it gives), with no delta of it after. A signed
+ * reasoning block closes the reasoning item it signs, its `encrypted_content`
+ * carrying the signature to the next turn.
  */
 export class ResponseEventWriter {
   private sequence = 0;
   private readonly output: JsonObject[] = [];
   private open: OpenItem | undefined;
   private readonly ids: ItemIds;
-  private readonly calls = new Map<number, Extract<OpenItem, { kind: "call" }>>();
+  /** The answer's function calls by their index in the stream, each open until the answer ends. */
+  private readonly calls = new Map<number, CallItem>();
   private readonly said = { text: "", refusal: "", reasoning: "" };
 
   constructor(private readonly head: ResponseHead) {
@@ -62,8 +69,11 @@ export class ResponseEventWriter {
   /** The closing events, the Response they end with, and the answer as a message (for the stored conversation). */
   finish(summary: ChatSummary): { events: ResponseEvent[]; response: JsonObject; message: Message } {
     const end = endOf(summary.finishReason, this.said.refusal !== "");
-    // The item still open is the one an incomplete answer was cut in.
-    const events = this.close(undefined, end.status === "incomplete" ? "incomplete" : "completed");
+    // The item begun last is the one an incomplete answer was cut in.
+    const last = Math.max(this.open?.index ?? -1, ...[...this.calls.values()].map((call) => call.index));
+    const statusOf = (index: number) => (end.status === "incomplete" && index === last ? "incomplete" : "completed");
+    const events = this.close(undefined, statusOf(this.open?.index ?? -1));
+    for (const call of this.calls.values()) events.push(...this.closeCall(call, statusOf(call.index)));
     const response = responseObject(this.head, { ...end, output: this.output, usage: toResponsesUsage(summary.usage) });
     events.push(this.event(end.status === "completed" ? "response.completed" : "response.incomplete", { response }));
     const message = create(MessageSchema, {
@@ -94,7 +104,7 @@ export class ResponseEventWriter {
     let item = this.open;
     if (item?.kind !== "reasoning") {
       out.push(...this.close());
-      item = this.begin({ kind: "reasoning", index: this.output.length, id: this.ids.id("rs"), text: "" });
+      item = this.begin({ kind: "reasoning", index: this.place(), id: this.ids.id("rs"), text: "" });
       out.push(this.event("response.output_item.added", { output_index: item.index, item: { id: item.id, type: "reasoning", summary: [], content: [] } }));
       out.push(this.event("response.content_part.added", { item_id: item.id, output_index: item.index, content_index: 0, part: { type: "reasoning_text", text: "" } }));
     }
@@ -123,7 +133,7 @@ export class ResponseEventWriter {
     let item = this.open;
     if (item?.kind !== "message") {
       out.push(...this.close());
-      item = this.begin({ kind: "message", index: this.output.length, id: this.ids.id("msg"), text: "", refusal: "", parts: [], logprobs: [] });
+      item = this.begin({ kind: "message", index: this.place(), id: this.ids.id("msg"), text: "", refusal: "", parts: [], logprobs: [] });
       out.push(this.event("response.output_item.added", { output_index: item.index, item: messageItem(item.id, [], "in_progress") }));
     }
     let contentIndex = item.parts.indexOf(kind);
@@ -146,22 +156,19 @@ export class ResponseEventWriter {
     return out;
   }
 
-  /** A call's first fragment opens its item (call id and name); the rest stream its arguments. */
+  /** A call's first fragment opens its item (call id and name), closing the reasoning or message before it; the rest stream its arguments. */
   private callFragment(fragment: ToolCallDelta): ResponseEvent[] {
     const out: ResponseEvent[] = [];
     let item = this.calls.get(fragment.index);
     if (!item) {
       out.push(...this.close());
       // The id the gateway gives a call its vendor left without one (gateway.ts, streamedAnswer).
-      item = { kind: "call", index: this.output.length, id: this.ids.id("fc"), callId: fragment.id || `call_${fragment.index}`, name: fragment.name, arguments: "" };
-      this.begin(item);
+      item = { index: this.place(), id: this.ids.id("fc"), callId: fragment.id || `call_${fragment.index}`, name: fragment.name, arguments: "" };
       this.calls.set(fragment.index, item);
       out.push(this.event("response.output_item.added", { output_index: item.index, item: functionCallItem(item.id, { id: item.callId, name: item.name, arguments: "" }, "in_progress") }));
     }
     if (fragment.argumentsFragment) {
       item.arguments += fragment.argumentsFragment;
-      // A vendor that interleaves its calls' fragments: the item already done takes them too.
-      if (this.open !== item) this.output[item.index] = functionCallItem(item.id, { id: item.callId, name: item.name, arguments: item.arguments }, "completed");
       out.push(this.event("response.function_call_arguments.delta", { item_id: item.id, output_index: item.index, delta: fragment.argumentsFragment }));
     }
     return out;
@@ -169,12 +176,25 @@ export class ResponseEventWriter {
 
   private begin<T extends OpenItem>(item: T): T {
     this.open = item;
-    // Its place in `output` is held until it is done.
-    this.output.push({});
     return item;
   }
 
-  /** Ends the open item with its `.done` events; a reasoning item signed by `block`; a message or call with `status`. */
+  /** The next place in `output`, held until its item is done. */
+  private place(): number {
+    return this.output.push({}) - 1;
+  }
+
+  /** Ends a call with its `.done` events, its arguments whole. */
+  private closeCall(item: CallItem, status: "completed" | "incomplete"): ResponseEvent[] {
+    const done = functionCallItem(item.id, { id: item.callId, name: item.name, arguments: item.arguments }, status);
+    this.output[item.index] = done;
+    return [
+      this.event("response.function_call_arguments.done", { item_id: item.id, output_index: item.index, name: item.name, arguments: item.arguments }),
+      this.event("response.output_item.done", { output_index: item.index, item: done }),
+    ];
+  }
+
+  /** Ends the open item with its `.done` events; a reasoning item signed by `block`; a message with `status`. */
   private close(block?: ReasoningBlock, status: "completed" | "incomplete" = "completed"): ResponseEvent[] {
     const item = this.open;
     if (!item) return [];
@@ -200,10 +220,6 @@ export class ResponseEventWriter {
         done = messageItem(item.id, content, status);
         break;
       }
-      case "call":
-        out.push(this.event("response.function_call_arguments.done", { item_id: item.id, output_index: item.index, name: item.name, arguments: item.arguments }));
-        done = functionCallItem(item.id, { id: item.callId, name: item.name, arguments: item.arguments }, status);
-        break;
     }
     this.output[item.index] = done;
     out.push(this.event("response.output_item.done", { output_index: item.index, item: done }));

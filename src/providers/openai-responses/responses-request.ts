@@ -17,6 +17,7 @@ import {
 } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import { checkCallSize } from "../call-size.js";
+import { checkToolCallPairing, type ToolIdFields } from "../tool-call-pairing.js";
 import { readChatOnlyFields } from "../openai/chat-only-fields.js";
 import { wholeNumber } from "../openai/chat-request.js";
 import { strictReader as read } from "../openai/json-reader.js";
@@ -24,6 +25,7 @@ import { readOpenAIReasoning } from "../openai/reasoning.js";
 import { takeThinkingSwitches } from "../openai/thinking-switch-fields.js";
 import { readResponseFormatOf } from "../openai/tools.js";
 import { blockOfEncrypted } from "./reasoning-items.js";
+import { VENDOR_STATE_FIELDS } from "./state-fields.js";
 import { strictModeTakesAsIs } from "./strict-schema.js";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../../common/json-nesting.js";
 import { fieldsOf, rejectOutsized, memberOf } from "../../common/json-value-bounds.js";
@@ -44,16 +46,14 @@ export interface ResponsesRequest {
   /** Keep the response for `previous_response_id` and GET (true unless the caller says false, as OpenAI does). */
   store: boolean;
   stream: boolean;
-  /** Where each function_call_output item of `input` names its call (`input[i].call_id`), in order: one for each tool message of `input`. */
-  outputCallIdFields: string[];
+  /** Where each function_call item and each function_call_output item of `input` names its call (`input[i].call_id`), in order. */
+  callIdFields: ToolIdFields;
   /** The request's fields that the answer repeats (tools, tool_choice, text, reasoning, metadata, …). */
   echo: JsonObject;
 }
 
 /** Fields the gateway cannot honour: refused rather than ignored, since ignoring them would change what the caller gets. */
 const REFUSED: Record<string, string> = {
-  conversation: "conversations are not supported: send previous_response_id, or the whole input",
-  prompt: "stored prompts are not supported: send the instructions and input",
   // OpenAI counts built-in tools' calls with it; every vendor is asked through a chat API, which takes no cap on calls.
   max_tool_calls: "the gateway cannot cap a response's tool calls (no vendor's chat API takes such a cap): leave it out, or set parallel_tool_calls: false for one call at a time",
 };
@@ -106,7 +106,12 @@ export const END_USER_CHARS = 64;
 export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   const body = read.object(raw, "body", true);
   for (const [field, why] of Object.entries(REFUSED)) if (body[field] !== undefined && body[field] !== null) read.reject(field, why);
-  if (read.boolean(body.background, "background")) read.reject("background", "background responses are not supported: stream the response instead");
+  read.boolean(body.background, "background");
+  // What OpenAI would keep or run apart, refused as the other surfaces refuse it; previous_response_id is this surface's own.
+  for (const [field, refusal] of Object.entries(VENDOR_STATE_FIELDS)) {
+    const why = field === "previous_response_id" ? undefined : refusal(body[field]);
+    if (why) read.reject(field, why);
+  }
   rejectOutsized(freeFormJson(body), read.reject);
   const instructions = read.string(body.instructions, "instructions");
   const text = read.object(body.text, "text");
@@ -148,8 +153,8 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   Object.assign(request, { fieldNames: { logprobs: "include" } });
   if (request.vendorOptions) Object.assign(request, { vendorOptionsDialect: "openai" });
   const previous = read.string(body.previous_response_id, "previous_response_id");
-  const outputCallIdFields: string[] = [];
-  const input = readInput(body.input, outputCallIdFields);
+  const callIdFields: ToolIdFields = { calls: [], results: [] };
+  const input = readInput(body.input, callIdFields);
   // Nothing to answer: named as this API names it (the unified check would say `messages`).
   if (input.length === 0 && !previous && !instructions) read.reject("input", "at least one input item is required (or previous_response_id)");
   const verbosity = oneOf(VERBOSITIES, text.verbosity, "text.verbosity");
@@ -160,7 +165,7 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
     previousResponseId: previous || undefined,
     store: read.boolean(body.store, "store") !== false,
     stream: read.boolean(body.stream, "stream") === true,
-    outputCallIdFields,
+    callIdFields,
     echo: {
       ...echoOf(body),
       // Read above, and repeated as read: nothing the caller added to them rides along.
@@ -387,7 +392,7 @@ const ROLES: Record<string, Role> = { user: Role.USER, system: Role.SYSTEM, deve
  * the function calls after it, as one assistant message (what chat vendors
  * take); each function_call_output is a tool message.
  */
-export function readInput(raw: unknown, outputCallIdFields: string[]): Message[] {
+export function readInput(raw: unknown, callIdFields: ToolIdFields): Message[] {
   if (typeof raw === "string") return [create(MessageSchema, { role: Role.USER, content: raw })];
   const messages: Message[] = [];
   let reasoning: ReasoningBlock[] = [];
@@ -423,11 +428,12 @@ export function readInput(raw: unknown, outputCallIdFields: string[]): Message[]
       case "function_call":
         turn ??= assistant();
         turn.toolCalls.push(create(ToolCallSchema, { id: read.string(item.call_id, `${at}.call_id`), name: read.string(item.name, `${at}.name`), arguments: callArguments(item.arguments, `${at}.arguments`) }));
+        callIdFields.calls.push(`${at}.call_id`);
         break;
       case "function_call_output":
         turn = undefined;
         messages.push(readToolOutput(item, at));
-        outputCallIdFields.push(`${at}.call_id`);
+        callIdFields.results.push(`${at}.call_id`);
         break;
       case "reasoning": {
         // Reasoning opens the next assistant turn.
@@ -450,24 +456,11 @@ export function readInput(raw: unknown, outputCallIdFields: string[]): Message[]
 /**
  * Refuses a function_call_output item whose call comes nowhere before it,
  * neither in the conversation it continues (`before`) nor earlier in the
- * input: every vendor would refuse the call, in its own words and naming its
- * own field, after the gateway had admitted it. Named by the item instead.
+ * input, one that answers a call already answered, and two function_call
+ * items of one turn with one call_id (tool-call-pairing.ts): named by the item.
  */
-export function checkOutputsFollowCalls(before: readonly Message[], parsed: Pick<ResponsesRequest, "input" | "outputCallIdFields">): void {
-  const called = new Set<string>();
-  const noteCalls = (message: Message): void => {
-    for (const call of message.toolCalls) called.add(call.id);
-  };
-  before.forEach(noteCalls);
-  let outputs = 0;
-  for (const message of parsed.input) {
-    noteCalls(message);
-    if (message.role !== Role.TOOL) continue;
-    const field = parsed.outputCallIdFields[outputs++]!;
-    if (!called.has(message.toolCallId)) {
-      read.reject(field, `no function_call with call_id "${excerpt(message.toolCallId)}" comes before it (in the input, or in the response previous_response_id continues)`);
-    }
-  }
+export function checkOutputsFollowCalls(before: readonly Message[], parsed: Pick<ResponsesRequest, "input" | "callIdFields">): void {
+  checkToolCallPairing(before, parsed.input, parsed.callIdFields, { call: "function_call with call_id", where: "in the input, or in the response previous_response_id continues" }, read.reject);
 }
 
 /**

@@ -21,13 +21,25 @@ export const ENCRYPTED_REASONING = "reasoning.encrypted_content";
 const callId = toolCallIdFitting({ maxLength: 40 });
 
 /**
- * The request body. `vendor_options` (the caller's own fields) go in first so
- * the gateway's win, as in the Chat Completions dialect. The Responses API
- * has no stop sequences, seed or penalties: the model catalogue drops them
- * from requests to these models, and reports it (request-fitting.ts).
+ * The caller's own fields (`vendor_options`, a Chat Completions caller's
+ * extra fields) the Responses API takes as they are: settings of this one
+ * answer that add nothing to its price (a costlier `service_tier` is refused
+ * before, unpriced-options.ts). Nothing else is sent: the state OpenAI keeps
+ * (previous_response_id, conversation, prompt, background) is refused before
+ * the call (state-fields.ts), the gateway writes the rest of the request
+ * itself (model, input, tools, store, include, …), and Chat Completions'
+ * own fields (logit_bias, prediction, …) have no place here.
+ */
+const CALLERS_FIELDS = ["metadata", "parallel_tool_calls", "prompt_cache_key", "prompt_cache_retention", "reasoning", "safety_identifier", "service_tier", "text", "truncation"];
+
+/**
+ * The request body: the caller's fields the Responses API takes (CALLERS_FIELDS)
+ * go in first so the gateway's win, as in the Chat Completions dialect. The
+ * Responses API has no stop sequences, seed or penalties: the model catalogue
+ * drops them from requests to these models, and reports it (request-fitting.ts).
  */
 export function toResponsesBody(params: ChatParams, model: string, stream: boolean, traits: ModelTraits = {}): JsonObject {
-  const body: JsonObject = { ...(params.vendorOptions ?? {}) };
+  const body = callersFields(params.vendorOptions);
   body.model = model;
   body.input = toResponsesInput(params.messages);
   if (params.temperature !== undefined) body.temperature = params.temperature;
@@ -46,6 +58,15 @@ export function toResponsesBody(params: ChatParams, model: string, stream: boole
   body.store = false;
   body.include = [ENCRYPTED_REASONING];
   if (stream) body.stream = true;
+  return body;
+}
+
+/** The caller's fields this API takes; Chat Completions' `verbosity` is said its way, as `text.verbosity`. */
+function callersFields(options: JsonObject | undefined): JsonObject {
+  const body: JsonObject = {};
+  if (!options) return body;
+  for (const field of CALLERS_FIELDS) if (Object.hasOwn(options, field) && options[field] !== null) body[field] = options[field]!;
+  if (typeof options.verbosity === "string") body.text = { ...(isObject(body.text) ? body.text : {}), verbosity: options.verbosity };
   return body;
 }
 

@@ -8,7 +8,7 @@ import { eventJson, streamCutShort } from "../codec-errors.js";
 import type { ChatStreamDelta, ChatStreamEvent } from "../provider.js";
 import { vendorArray, vendorObject, vendorString } from "../vendor-fields.js";
 import { StreamIdentity } from "../stream-identity.js";
-import { StreamedToolCallIndexes } from "../streamed-tool-calls.js";
+import { ToolCallFragments } from "../tool-call-fragments.js";
 import { toOpenAIIdentity } from "./answer-identity.js";
 import { openAIStreamError, type OpenAIStreamErrorBody } from "./errors.js";
 import { fromOpenAILogprobs, toOpenAILogprobs } from "./logprobs.js";
@@ -53,7 +53,7 @@ interface ChatCompletionChunk {
  */
 export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
   const identity = new StreamIdentity();
-  const indexes = new StreamedToolCallIndexes();
+  const toolCallFragments = new ToolCallFragments(ctx);
   let reason: string | undefined;
   let refused = false;
   // The last usage sent counts; it is read (and checked) once, at the end.
@@ -90,18 +90,7 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
       const reasoning = vendorString(delta.reasoning_content, "choices[0].delta.reasoning_content", ctx);
       const refusal = vendorString(delta.refusal, "choices[0].delta.refusal", ctx);
       if (refusal !== "") refused = true;
-      const toolCalls: ToolCallDelta[] = vendorArray(delta.tool_calls, "choices[0].delta.tool_calls", ctx).map((raw, position) => {
-        const at = `choices[0].delta.tool_calls[${position}]`;
-        const fragment = vendorObject(raw, at, ctx);
-        const fn = vendorObject(fragment.function, `${at}.function`, ctx);
-        const id = vendorString(fragment.id, `${at}.id`, ctx);
-        return create(ToolCallDeltaSchema, {
-          index: indexes.indexOf(fragment.index, id, position, `${at}.index`, ctx),
-          id,
-          name: vendorString(fn.name, `${at}.function.name`, ctx),
-          argumentsFragment: vendorString(fn.arguments, `${at}.function.arguments`, ctx),
-        });
-      });
+      const toolCalls = toolCallFragments.read(vendorArray(delta.tool_calls, "choices[0].delta.tool_calls", ctx), "choices[0].delta.tool_calls");
       if (delta.function_call !== undefined && delta.function_call !== null) {
         const fn = vendorObject(delta.function_call, "choices[0].delta.function_call", ctx);
         // The first fragment carries the call's id, as tool_calls' first fragment does.
@@ -124,8 +113,9 @@ export function openAIChunkDecoder(ctx: ErrorContext): StreamDecoder {
       return identity.announce([out]);
     },
     finish() {
-      // Without [DONE], a finish reason still says the answer is whole (some compatible servers close without it).
-      if (!done && reason === undefined) throw streamCutShort(ctx);
+      // The finish reason says the answer is whole, [DONE] or not (some compatible servers close without it); [DONE]
+      // without one is a stream cut short, as every other dialect's, not an answer an agent may take as finished.
+      if (reason === undefined) throw streamCutShort(ctx);
       const read = usage ? fromOpenAIUsage(usage.raw, usage.path) : { usage: undefined };
       return { type: "end", ...identity.said(), finishReason: finishReason(), usage: read.usage, usageFault: read.fault };
     },

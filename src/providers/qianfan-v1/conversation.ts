@@ -23,9 +23,10 @@ function invalid(provider: string, message: string): UpstreamError {
 }
 
 /**
- * Moves system messages to `system`, maps roles, merges consecutive turns of
- * the same role, and checks what ERNIE demands: user first, alternating,
- * an odd count (so the last turn is the user's or a function result).
+ * Moves system messages to `system`, maps roles, leaves out assistant turns
+ * that say nothing, merges consecutive turns of the same role, and checks
+ * what ERNIE demands: user first, alternating, an odd count (so the last
+ * turn is the user's or a function result).
  * Throws bad_request, saying why, for a conversation that cannot be made valid,
  * naming the caller's messages: `inserted` messages in front are the gateway's
  * (ChatParams.insertedMessages), not counted.
@@ -34,6 +35,8 @@ export function toErnieConversation(messages: Message[], provider: string, inser
   const at = (index: number): string => `messages[${index - inserted}]`;
   const system: string[] = [];
   const placed: Placed[] = [];
+  /** Assistant messages left out for saying nothing, for the error that the alternation then breaks. */
+  const silent: number[] = [];
   const append = (message: WireMessage, from: number): void => {
     const last = placed.at(-1)?.message;
     if (!last || last.role !== message.role) {
@@ -61,7 +64,14 @@ export function toErnieConversation(messages: Message[], provider: string, inser
           throw invalid(provider, `${at(i)} makes ${message.toolCalls.length} tool calls; ERNIE takes one function call per assistant turn`);
         }
         const call = message.toolCalls[0];
-        append({ role: "assistant", content: text, ...(call ? { function_call: { name: call.name, arguments: call.arguments || "{}" } } : {}) }, i);
+        // OpenAI's refusal (content null) is what the model said: ERNIE, with no field for it, gets it as the text.
+        const said = text || message.refusal;
+        // ERNIE refuses an empty message (336003): a turn that says nothing and calls nothing is left out, its neighbours merged.
+        if (said === "" && !call) {
+          silent.push(i);
+          return;
+        }
+        append({ role: "assistant", content: said, ...(call ? { function_call: { name: call.name, arguments: call.arguments || "{}" } } : {}) }, i);
         return;
       }
       case Role.TOOL:
@@ -80,8 +90,10 @@ export function toErnieConversation(messages: Message[], provider: string, inser
   // Merging leaves one way to break the alternation: a user message and a tool result side by side.
   placed.forEach(({ message, from }, position) => {
     if (position % 2 === 1 && message.role !== "assistant") {
-      const previous = placed[position - 1]!.message;
-      throw invalid(provider, `${at(from)} is ${describeRole(message.role)} right after ${describeRole(previous.role)}; ERNIE needs an assistant turn in between`);
+      const previous = placed[position - 1]!;
+      const between = silent.find((index) => index > previous.from && index < from);
+      const leftOut = between === undefined ? "" : ` (${at(between)} says nothing and calls no tool, and ERNIE refuses an empty message)`;
+      throw invalid(provider, `${at(from)} is ${describeRole(message.role)} right after ${describeRole(previous.message.role)}; ERNIE needs an assistant turn in between${leftOut}`);
     }
   });
   const last = placed.at(-1)!;

@@ -42,6 +42,8 @@ const KIND_FOR_CODE = new Map<number, UpstreamErrorKind>([
   [336005, "model_not_found"],
   [100, "bad_request"],
   [336101, "bad_request"],
+  // The prompt is too long ("the max length of current question is 4800"): the caller's, as 336003 with the same words.
+  [336103, "bad_request"],
   [336104, "bad_request"],
   [336105, "bad_request"],
 ]);

@@ -114,6 +114,7 @@ it("the OpenAI writer gives each call its own index, so an OpenAI SDK accumulate
   const { deltas } = decode(openAIChunkDecoder(ctx), [
     { data: { id: "d1", choices: [{ index: 0, delta: { tool_calls: [wire({ id: "call_A", name: "f", arguments: '{"a":1}' })] } }] } },
     { data: { id: "d1", choices: [{ index: 0, delta: { tool_calls: [wire({ id: "call_B", name: "g", arguments: '{"b":2}' })] } }] } },
+    { data: { id: "d1", choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] } },
     { data: "[DONE]" },
   ]);
   expect(deltas.flatMap((delta) => delta.toolCalls)).toEqual([

@@ -58,10 +58,17 @@ describe("a vendor's legacy function call", () => {
 describe("a stream's end", () => {
   it.each(["[DONE]", "[DONE] ", "[DONE]\t", "[DONE]\r"])("is any data that starts with [DONE], as openai-python reads it: %j", (data) => {
     const decoder = openAIChunkDecoder(ctx);
-    const { deltas, end } = decode(decoder, [{ data: { id: "chatcmpl-1", choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null }] } }, { data }]);
+    const { deltas, end } = decode(decoder, [{ data: { id: "chatcmpl-1", choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: "stop" }] } }, { data }]);
     expect(deltas.map((delta) => delta.content)).toEqual(["Hi"]);
     expect(decoder.done).toBe(true);
-    expect(end.finishReason).toBe(FinishReason.UNSPECIFIED);
+    expect(end.finishReason).toBe(FinishReason.STOP);
+  });
+
+  it("without a finish reason before it, is a stream cut short: the answer may lack its tail", () => {
+    const decoder = openAIChunkDecoder(ctx);
+    decoder.next({ event: undefined, data: JSON.stringify({ id: "chatcmpl-1", choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null }] }) });
+    decoder.next({ event: undefined, data: "[DONE]" });
+    expect(() => decoder.finish()).toThrow(/ended the stream before the answer was complete/);
   });
 });
 

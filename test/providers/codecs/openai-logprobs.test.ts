@@ -142,7 +142,7 @@ describe("a stream's log probabilities and identity", () => {
   });
 
   it("a delta without them has no logprobs field (nothing made per chunk)", () => {
-    const { deltas } = decode(openAIChunkDecoder(ctx), [chunk({ delta: { content: "Hi" } }), chunk({ delta: { content: "!" }, logprobs: null }), { data: "[DONE]" }]);
+    const { deltas } = decode(openAIChunkDecoder(ctx), [chunk({ delta: { content: "Hi" } }), chunk({ delta: { content: "!" }, logprobs: null, finish_reason: "stop" }), { data: "[DONE]" }]);
     for (const delta of deltas) expect(delta).not.toHaveProperty("logprobs");
   });
 

@@ -1,4 +1,4 @@
-import type { BudgetPeriodName, ExhaustedActionName } from "../config/usage-config.js";
+import { DEFAULT_KEY_RETIREMENT, type BudgetPeriodName, type ExhaustedActionName, type KeyRetirement } from "../config/usage-config.js";
 import { bool, num, type SqlDatabase, type SqlExecutor, type SqlRow, type SqlValue } from "../store/sql.js";
 import type { KeyRecord } from "./key-policy.js";
 import { putSetting, settingValue } from "../store/settings-rows.js";
@@ -22,22 +22,25 @@ export interface KeyListQuery {
 export class KeyExistsError extends Error {}
 
 /**
- * A bound on live keys (neither revoked nor expired): those of a team, those
- * an admin key made, or all of them. Checked in the transaction that would
- * add one more.
+ * A bound on the keys of a team, those an admin key made, or all of them,
+ * counting each key while it is live and for KeyRetirement.countedMs after it
+ * is revoked or expires (else a key made and revoked, or made with a ttl of a
+ * second, would free its place at once, and a loop of them fill the store).
+ * Checked in the transaction that would add one more.
  */
-export interface LiveKeyQuota {
+export interface KeyQuota {
   of: { team: string } | { createdBy: string } | "all";
   limit: number;
 }
 
-/** Raised when a key would take a quota past its limit: `live` keys count against it already. */
+/** Raised when a key would take a quota past its limit: `counted` keys count against it already, retired ones for `countedMs` after. */
 export class KeyQuotaError extends Error {
   constructor(
-    readonly quota: LiveKeyQuota,
-    readonly live: number,
+    readonly quota: KeyQuota,
+    readonly counted: number,
+    readonly countedMs: number,
   ) {
-    super(`${live} live keys, and the quota is ${quota.limit}`);
+    super(`${counted} keys live or retired within ${countedMs} ms, and the quota is ${quota.limit}`);
   }
 }
 
@@ -60,24 +63,40 @@ const SETTINGS = [
 
 const COLUMNS = ["id", "digest", "key_hint", ...SETTINGS, "create_ms", "update_ms", "revoke_ms", "created_by"].join(", ");
 
-// An arbitrary constant: the advisory lock that makes Postgres count and add keys under quotas one at a time (SQLite's transactions already are).
+/** How many rows past their retention one key's creation deletes: more than it adds, so a backlog drains while keys are made. */
+const PURGE_BATCH = 10;
+
+// An arbitrary constant: the advisory lock that makes Postgres count and add keys under quotas, and delete retired ones, one at a time (SQLite's transactions already are).
 const KEY_QUOTA_LOCK = 7_262_013;
 
 /**
  * Gateway keys in the SQL store (SQLite or Postgres). Every change bumps one
  * generation counter in the same transaction and logs the key it was about,
  * which instances poll to evict that key from their caches when no Redis
- * carries the news faster.
+ * carries the news faster. A revoked or expired key's row is deleted
+ * `retirement.keptMs` after it retired, a few at each key's creation: the
+ * table grows only by creations, so they keep it bounded without a timer.
  */
 export class KeyStore {
-  constructor(private readonly db: SqlDatabase) {}
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly retirement: KeyRetirement = DEFAULT_KEY_RETIREMENT,
+  ) {}
 
-  /** Adds a key, unless its id is taken (KeyExistsError) or it would take one of `quotas` past its limit (KeyQuotaError). */
-  async insert(record: KeyRecord, quotas: readonly LiveKeyQuota[] = []): Promise<void> {
+  /**
+   * Adds a key, unless its id is taken (KeyExistsError) or it would take one
+   * of `quotas` past its limit (KeyQuotaError). An id is taken while its key
+   * is stored, and for good once it made a call: a deleted key's ledger rows,
+   * cached answers and stored responses keep its id, and must not become
+   * another key's.
+   */
+  async insert(record: KeyRecord, quotas: readonly KeyQuota[] = []): Promise<void> {
     try {
       await this.db.transaction(async (tx) => {
         if ((await tx.query("SELECT 1 FROM gateway_keys WHERE id = $1", [record.id])).length > 0) throw new KeyExistsError(record.id);
-        await checkQuotas(tx, quotas, record.createMs);
+        if ((await tx.query("SELECT 1 FROM usage_ledger WHERE key_id = $1 LIMIT 1", [record.id])).length > 0) throw new KeyExistsError(record.id);
+        await purgeRetired(tx, record.createMs - this.retirement.keptMs);
+        await checkQuotas(tx, quotas, record.createMs - this.retirement.countedMs, this.retirement.countedMs);
         await tx.run(`INSERT INTO gateway_keys (${COLUMNS}) VALUES (${placeholders(SETTINGS.length + 7)})`, toParams(record));
         await bump(tx, record.id);
       });
@@ -104,8 +123,12 @@ export class KeyStore {
       params.push(value);
       return `$${params.length}`;
     };
-    if (query.after) where.push(`(create_ms > ${param(query.after.createMs)} OR (create_ms = ${param(query.after.createMs)} AND id > ${param(query.after.id)}))`);
     if (query.team !== undefined) where.push(`team = ${param(query.team)}`);
+    if (query.after) {
+      // A row value over an index's leading columns (migration 14), which both stores seek: a page reads its own keys, not those before it.
+      const [columns, values] = query.team === undefined ? ["create_ms, id", [query.after.createMs, query.after.id]] : ["team, create_ms, id", [query.team, query.after.createMs, query.after.id]];
+      where.push(`(${columns}) > (${values.map(param).join(", ")})`);
+    }
     if (query.admin !== undefined) where.push(`admin = ${param(query.admin)}`);
     if (query.search !== undefined) {
       // LIKE with its wildcards escaped: the text is matched as written. Both sides lower-cased by the same engine, so they fold alike.
@@ -130,9 +153,9 @@ export class KeyStore {
    * those the key joins by the change (KeyQuotaError past one): the key as
    * it stands is not counted in them.
    */
-  async update(record: KeyRecord, readUpdateMs: number, quotas: readonly LiveKeyQuota[] = []): Promise<boolean> {
+  async update(record: KeyRecord, readUpdateMs: number, quotas: readonly KeyQuota[] = []): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      await checkQuotas(tx, quotas, record.updateMs);
+      await checkQuotas(tx, quotas, record.updateMs - this.retirement.countedMs, this.retirement.countedMs, record.id);
       const assignments = [...SETTINGS, "update_ms"].map((column, i) => `${column} = $${i + 2}`).join(", ");
       const expected = `$${SETTINGS.length + 3}`;
       const changed = await tx.run(`UPDATE gateway_keys SET ${assignments} WHERE id = $1 AND update_ms = ${expected}`, [
@@ -192,23 +215,38 @@ export class KeyStore {
 }
 
 /**
- * Throws KeyQuotaError when one more live key would pass one of `quotas`.
- * Each count is read from an index (team, created_by or neither, then
- * revoke_ms and expire_ms: migration 13) without touching a key's row.
+ * Throws KeyQuotaError when one more key would pass one of `quotas`: keys
+ * count unless revoked or expired at `retiredBefore` or earlier. Each count
+ * is read from an index (team, created_by or neither, then revoke_ms and
+ * expire_ms: migration 13) without touching a key's row. The key `changing`
+ * (an update's) is left out of the counts it is already in: a key given a
+ * later expiry a moment after it expired takes no second place.
  */
-async function checkQuotas(tx: SqlExecutor, quotas: readonly LiveKeyQuota[], now: number): Promise<void> {
+async function checkQuotas(tx: SqlExecutor, quotas: readonly KeyQuota[], retiredBefore: number, countedMs: number, changing?: string): Promise<void> {
   if (quotas.length === 0) return;
   // Two creations at once must not both see room for one: Postgres's READ COMMITTED would let them.
   if (tx.dialect === "postgres") await tx.query("SELECT pg_advisory_xact_lock($1)", [KEY_QUOTA_LOCK]);
+  const counting = "(revoke_ms IS NULL OR revoke_ms > $1) AND (expire_ms IS NULL OR expire_ms > $1)";
+  const [self] = changing === undefined ? [] : await tx.query(`SELECT team, created_by FROM gateway_keys WHERE id = $2 AND ${counting}`, [retiredBefore, changing]);
   for (const quota of quotas) {
     const among = quota.of === "all" ? undefined : "team" in quota.of ? { column: "team", value: quota.of.team } : { column: "created_by", value: quota.of.createdBy };
-    const [row] = await tx.query(
-      `SELECT COUNT(*) AS live FROM gateway_keys WHERE ${among ? `${among.column} = $2 AND ` : ""}revoke_ms IS NULL AND (expire_ms IS NULL OR expire_ms > $1)`,
-      among ? [now, among.value] : [now],
-    );
-    const live = num(row?.live);
-    if (live >= quota.limit) throw new KeyQuotaError(quota, live);
+    const [row] = await tx.query(`SELECT COUNT(*) AS counted FROM gateway_keys WHERE ${among ? `${among.column} = $2 AND ` : ""}${counting}`, among ? [retiredBefore, among.value] : [retiredBefore]);
+    const selfCounted = self !== undefined && (among === undefined || self[among.column] === among.value);
+    const counted = num(row?.counted) - (selfCounted ? 1 : 0);
+    if (counted >= quota.limit) throw new KeyQuotaError(quota, counted, countedMs);
   }
+}
+
+/**
+ * Deletes up to PURGE_BATCH keys revoked or expired at `retiredBefore` or
+ * earlier (read from the revoke_ms and expire_ms indexes). Nobody is told:
+ * caches that hold such a key hold it as revoked or expired, which refuses
+ * it as an unknown key would.
+ */
+async function purgeRetired(tx: SqlExecutor, retiredBefore: number): Promise<void> {
+  // One creation at a time deletes: two deleting the same rows in different orders could deadlock on Postgres.
+  if (tx.dialect === "postgres") await tx.query("SELECT pg_advisory_xact_lock($1)", [KEY_QUOTA_LOCK]);
+  await tx.run("DELETE FROM gateway_keys WHERE id IN (SELECT id FROM gateway_keys WHERE revoke_ms <= $1 OR expire_ms <= $1 LIMIT $2)", [retiredBefore, PURGE_BATCH]);
 }
 
 /** How many steps of the change log are kept: far more than instances fall behind between two polls. */

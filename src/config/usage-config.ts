@@ -39,7 +39,7 @@ export interface UsageConfig {
     budget?: number;
     economyModels: { model: string; economyModel: string }[];
   };
-  /** Live keys (neither revoked nor expired) at most, so that no admin key can fill the shared store; 0: no bound. */
+  /** Keys at most, live or retired within keyRetirement.countedMs, so that no admin key can fill the shared store; 0: no bound. */
   keyQuotas: {
     /** In one team, whoever made them (the master key excepted). */
     perTeam: number;
@@ -48,6 +48,7 @@ export interface UsageConfig {
     /** In the whole gateway, the master key's too. */
     total: number;
   };
+  keyRetirement: KeyRetirement;
   /**
    * The AdminService writes (CreateKey, UpdateKey, PurgeCache, …) an admin
    * key without a requests_per_minute of its own may make, per instance:
@@ -66,6 +67,18 @@ export interface UsageConfig {
   };
   /** `journalDir`: where each row is journaled before its answer is sent (see ledger-journal.ts). */
   ledger: { flushIntervalMs: number; batchSize: number; journalDir: string };
+}
+
+/**
+ * What becomes of a key once revoked or expired (retired): it counts against
+ * keyQuotas for `countedMs` more, and its row is deleted `keptMs` after it
+ * retired. So keys made and revoked in a loop (or made with a 1-second ttl)
+ * are bounded as live keys are: one bound's keys have at most about
+ * limit × (1 + keptMs / countedMs) rows, however fast they are made.
+ */
+export interface KeyRetirement {
+  countedMs: number;
+  keptMs: number;
 }
 
 const currency = z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD");
@@ -94,8 +107,10 @@ export const usageFileFields = {
           per_team: z.number().int().min(0).optional(),
           per_admin_key: z.number().int().min(0).optional(),
           total: z.number().int().min(0).optional(),
+          count_retired_hours: z.number().positive().max(876_000).optional(),
         })
         .optional(),
+      keep_retired_days: z.number().positive().max(36_500).optional(),
       admin_writes: z
         .strictObject({
           per_second: z.number().min(0).optional(),
@@ -183,6 +198,10 @@ export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source
       perAdminKey: file.keys?.quotas?.per_admin_key ?? DEFAULT_KEY_QUOTAS.perAdminKey,
       total: file.keys?.quotas?.total ?? DEFAULT_KEY_QUOTAS.total,
     },
+    keyRetirement: {
+      countedMs: (file.keys?.quotas?.count_retired_hours ?? DEFAULT_KEY_RETIREMENT.countedMs / 3_600_000) * 3_600_000,
+      keptMs: (file.keys?.keep_retired_days ?? DEFAULT_KEY_RETIREMENT.keptMs / 86_400_000) * 86_400_000,
+    },
     adminWrites: {
       perSecond: file.keys?.admin_writes?.per_second ?? DEFAULT_ADMIN_WRITES.perSecond,
       burst: file.keys?.admin_writes?.burst ?? DEFAULT_ADMIN_WRITES.burst,
@@ -254,6 +273,13 @@ function checkedRedisPrefix(fromEnv: string | undefined, fromFile: string | unde
  * fill a disk: a key takes up to about 13 KB (100 globs of 128 characters).
  */
 export const DEFAULT_KEY_QUOTAS: Readonly<UsageConfig["keyQuotas"]> = { perTeam: 1_000, perAdminKey: 1_000, total: 100_000 };
+
+/**
+ * A revoked key frees its place a day later, so a team at its quota waits a
+ * day at most; a month's record of revoked and expired keys stays listed
+ * (ListKeys `state = REVOKED`). Together: at most 31 rows per place.
+ */
+export const DEFAULT_KEY_RETIREMENT: Readonly<KeyRetirement> = { countedMs: 86_400_000, keptMs: 30 * 86_400_000 };
 
 /** More than a person or a script managing keys needs, and an admin key makes at most 36,000 writes an hour (the audit made 770,000). */
 export const DEFAULT_ADMIN_WRITES: Readonly<UsageConfig["adminWrites"]> = { perSecond: 10, burst: 50 };

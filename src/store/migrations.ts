@@ -213,6 +213,18 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       DROP INDEX gateway_keys_team
     `,
   },
+  {
+    version: 14,
+    name: "gateway keys listed by index, and retired keys found by index",
+    // ListKeys pages in (create_ms, id) order from a row value: these indexes give a page without sorting the table,
+    // the whole gateway's or one team's. Retired keys are deleted after keys.keep_retired_days (KeyStore): those
+    // revoked long enough are found in gateway_keys_live, those expired long enough in this expire_ms index.
+    sql: `
+      CREATE INDEX gateway_keys_created ON gateway_keys (create_ms, id);
+      CREATE INDEX gateway_keys_team_created ON gateway_keys (team, create_ms, id);
+      CREATE INDEX gateway_keys_expired ON gateway_keys (expire_ms)
+    `,
+  },
 ];
 
 const ID_COLUMN = {

@@ -78,7 +78,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   // Before anything opens: default economy models that are not cheaper stop the start.
   const economyPrices = new EconomyPrices(deps.router, prices);
   checkEconomyDefaults(config.keyDefaults.economyModels, economyPrices);
-  const keyStore = new KeyStore(db);
+  const keyStore = new KeyStore(db, config.keyRetirement);
   await checkPepper(keyStore, deps.hasher, db.dialect, env);
   const ledgerStore = new LedgerStore(db);
   // Opened first: a journal that cannot be written stops the start before anything else is running.

@@ -1,12 +1,12 @@
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type { KeyRecord } from "../../auth/key-policy.js";
-import { keyState, type KeyQuotaError, type LiveKeyQuota } from "../../auth/key-store.js";
+import { keyState, type KeyQuotaError, type KeyQuota } from "../../auth/key-store.js";
 import type { Principal } from "../../auth/principal.js";
 import { gatewayError } from "../../common/gateway-error.js";
 import type { UsageConfig } from "../../config/usage-config.js";
 import { callerId, isMaster } from "./admin-containment.js";
 
-/** The ErrorInfo reason of a key refused because it would pass a bound on live keys (metadata `key`, `quota`, `limit`, and `team` or `created_by`). */
+/** The ErrorInfo reason of a key refused because it would pass a bound on keys (live, or retired lately) (metadata `key`, `quota`, `limit`, and `team` or `created_by`). */
 export const KEY_QUOTA_EXCEEDED = "KEY_QUOTA_EXCEEDED";
 
 export type KeyQuotas = UsageConfig["keyQuotas"];
@@ -17,8 +17,8 @@ export type KeyQuotas = UsageConfig["keyQuotas"];
  * its team's and its maker's. So no admin key, a team's included, can fill
  * the store every tenant shares with keys.
  */
-export function quotasForNewKey(principal: Principal | undefined, key: Pick<KeyRecord, "team" | "createdBy">, quotas: KeyQuotas): LiveKeyQuota[] {
-  const bounds: LiveKeyQuota[] = [{ of: "all", limit: quotas.total }];
+export function quotasForNewKey(principal: Principal | undefined, key: Pick<KeyRecord, "team" | "createdBy">, quotas: KeyQuotas): KeyQuota[] {
+  const bounds: KeyQuota[] = [{ of: "all", limit: quotas.total }];
   if (!isMaster(principal)) {
     if (key.team) bounds.push({ of: { team: key.team }, limit: quotas.perTeam });
     // Keys from before makers were kept, and the master key's, count against no admin key.
@@ -32,7 +32,7 @@ export function quotasForNewKey(principal: Principal | undefined, key: Pick<KeyR
  * to life (an expired key given a later expiry, else a way around them), its
  * new team's when it moves while live; none otherwise.
  */
-export function quotasForChange(principal: Principal | undefined, before: KeyRecord, after: KeyRecord, quotas: KeyQuotas, now: number): LiveKeyQuota[] {
+export function quotasForChange(principal: Principal | undefined, before: KeyRecord, after: KeyRecord, quotas: KeyQuotas, now: number): KeyQuota[] {
   if (keyState(after, now) !== "active") return [];
   if (keyState(before, now) !== "active") return quotasForNewKey(principal, after, quotas);
   if (after.team === before.team) return [];
@@ -50,8 +50,14 @@ export function keyQuotaExceeded(principal: Principal | undefined, err: KeyQuota
         : [`admin key "${of.createdBy}" has made`, "keys.quotas.per_admin_key", { created_by: of.createdBy }];
   return gatewayError(
     Code.ResourceExhausted,
-    `${what} ${err.live} live keys, and ${limit} at most (${setting}): revoke keys no longer used, or ask the operator to raise ${setting} in the gateway's configuration`,
+    `${what} ${err.counted} keys live or retired within ${retiredWithin(err.countedMs)}, and ${limit} at most (${setting}): a revoked or expired key frees its place ${retiredWithin(err.countedMs)} after, or ask the operator to raise ${setting} in the gateway's configuration`,
     KEY_QUOTA_EXCEEDED,
     { key: callerId(principal), quota: setting, limit: String(limit), ...about },
   );
+}
+
+/** keys.quotas.count_retired_hours as a message says it: "24 hours". */
+function retiredWithin(countedMs: number): string {
+  const hours = countedMs / 3_600_000;
+  return `${hours} ${hours === 1 ? "hour" : "hours"}`;
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { looksLikeSecret, ownSecretsOf } from "../api/admin/secret-lookalike.js";
 import { loadConfig } from "../config/load-config.js";
 import { buildSecrets } from "../config/secrets-config.js";
 import { fingerprint } from "../secrets/credential.js";
@@ -58,6 +59,11 @@ export async function secretsCommand(args: string[], io: CommandIo = { stdin: pr
   if (!command || command === "help" || command === "--help" || command === "-h") {
     io.stdout.write(`${SECRETS_USAGE}\n`);
     return command ? 0 : 2;
+  }
+  if (name && (command === "set" || command === "rotate") && looksLikeSecret(name, ownSecretsOf(io.env))) {
+    // `secrets set "$OPENAI_API_KEY"`: refused as the gateway refuses it for --store db, before the value is asked for, never echoed.
+    io.stderr.write(`switchboard: the NAME given holds what looks like a secret (a key or token), not shown: write the secret's name (secrets ${command} openai) and give its value on stdin; nothing changed\n`);
+    return 2;
   }
   return store === "db" ? dbSecretsCommand(command, name, all, io) : fileSecretsCommand(command, name, io);
 }

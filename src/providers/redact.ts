@@ -266,14 +266,30 @@ function redactCovered(text: string, cover: (view: string, covered: Uint8Array) 
   return out + text.slice(from);
 }
 
-/** Every piece of MIN_PIECE_CHARS characters of each secret, in lower case (matched without regard to case, like the whole forms). */
+/**
+ * Every piece of MIN_PIECE_CHARS characters of each secret's own part (past its vendor prefix: see
+ * vendorPrefixLength), in lower case (matched without regard to case, like the whole forms).
+ */
 function pieceIndex(secrets: Iterable<string>): Set<string> {
   const pieces = new Set<string>();
   for (const secret of secrets) {
     const lower = asciiLower(secret);
-    for (let i = 0; i + MIN_PIECE_CHARS <= lower.length; i++) pieces.add(lower.slice(i, i + MIN_PIECE_CHARS));
+    for (let i = vendorPrefixLength(secret); i + MIN_PIECE_CHARS <= lower.length; i++) pieces.add(lower.slice(i, i + MIN_PIECE_CHARS));
   }
   return pieces;
+}
+
+/**
+ * How many leading characters of `secret` every key of its vendor shares ("sk-ant-api03-", "sk-proj-",
+ * "gsk_"): for a secret shaped like a prefixed vendor key, its leading segments, each closed by "-", "_"
+ * or ".", within the first MIN_PIECE_CHARS + 1 characters; else none. A piece of that part names no
+ * key: matched, it would blank the start of another key of the same vendor and leave the rest unmasked.
+ */
+function vendorPrefixLength(secret: string): number {
+  const shaped = PREFIXED_KEY_AT_START.exec(secret);
+  if (!shaped || shaped[1] !== undefined) return 0;
+  const head = secret.slice(0, MIN_PIECE_CHARS + 1);
+  return Math.max(head.lastIndexOf("-"), head.lastIndexOf("_"), head.lastIndexOf(".")) + 1;
 }
 
 /**
@@ -363,10 +379,10 @@ function escapeRegExp(text: string): string {
  * ids and hashes do not). Not after a letter or digit: "risk-…" holds no key.
  * Model names stay as they are: none has such a run.
  */
-const KEY_SHAPED = new RegExp(
-  String.raw`(?<![A-Za-z0-9])(?:sk-[\w-]{20,}|AIza[\w-]{30,}|hf_[A-Za-z0-9]{30,}|${PREFIXED}|hv[sbr]\.[\w-]{20,}|s\.[A-Za-z0-9]{24}(?![A-Za-z0-9])|A[KS]IA[A-Z0-9]{16}(?![A-Za-z0-9])|([A-Za-z0-9]{32,}))`,
-  "g",
-);
+const KEY_SHAPED_SOURCE = String.raw`(?<![A-Za-z0-9])(?:sk-[\w-]{20,}|AIza[\w-]{30,}|hf_[A-Za-z0-9]{30,}|${PREFIXED}|hv[sbr]\.[\w-]{20,}|s\.[A-Za-z0-9]{24}(?![A-Za-z0-9])|A[KS]IA[A-Z0-9]{16}(?![A-Za-z0-9])|([A-Za-z0-9]{32,}))`;
+const KEY_SHAPED = new RegExp(KEY_SHAPED_SOURCE, "g");
+/** A secret shaped like a vendor key with a prefix (KEY_SHAPED, less its bare run of letters and digits), from its first character. */
+const PREFIXED_KEY_AT_START = new RegExp(`^(?:${KEY_SHAPED_SOURCE})`);
 /** The characters a masked key keeps, as a gateway key's hint does (src/auth/key-policy.ts): enough to tell which kind it was. */
 const HINT_CHARS = 6;
 /** The shortest text KEY_SHAPED can match: shorter text is returned at once. */
@@ -394,10 +410,12 @@ export function maskKeys(text: string): string {
 /**
  * maskKeys for the gateway's own log lines, which no caller reads: also every
  * piece of 12 characters or more of a known secret, in any case, %-encoded
- * too (a vendor's words quoting a key cut short or split by a space).
+ * too (a vendor's words quoting a key cut short or split by a space). Keys
+ * are masked by shape first, on the text as written: a piece redacted first
+ * could take a key's prefix away and leave the rest of it unrecognisable.
  */
 export function maskLogText(text: string): string {
-  return maskKeys(redactPieces(text));
+  return redactPieces(maskKeys(text));
 }
 
 /**

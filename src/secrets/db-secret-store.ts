@@ -6,6 +6,7 @@ import { openSecret, sealSecret, secretContext } from "./db-secret-envelope.js";
 import { SECRET_NAME } from "./encrypted-file-store.js";
 import { headerProblem, QUOTED_VALUE, wrappedInQuotes } from "./header-safe-secret.js";
 import { KekError, type KeyEncryptionKey } from "./kek.js";
+import { MAX_VALUE_BYTES } from "./secret-value-limit.js";
 
 /** What an operator sees of one stored version: never the value. */
 export interface StoredVersion {
@@ -47,7 +48,6 @@ export class DbSecretError extends Error {
   }
 }
 
-const MAX_VALUE_BYTES = 64 * 1024;
 /** Writers racing on one name each seal again for the next number; this many losses in a row is given up on. */
 const MAX_WRITE_ATTEMPTS = 5;
 

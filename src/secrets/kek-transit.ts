@@ -75,20 +75,25 @@ export class TransitKek implements KeyEncryptionKey {
     try {
       return await this.vault.withSession("transit", `transit ${operation} with ${this.name}`, async (token) => {
         let res: Response;
+        // One deadline for the whole request, to the answer's last byte (answerOf reads under it too).
+        const signal = AbortSignal.timeout(this.options.timeoutMs);
         try {
           res = await fetch(url, {
             method: "POST",
             headers: { "x-vault-token": token, "content-type": "application/json", ...(this.options.namespace ? { "x-vault-namespace": this.options.namespace } : {}) },
             body: JSON.stringify(body),
-            signal: AbortSignal.timeout(this.options.timeoutMs),
+            signal,
             dispatcher: this.dispatcher,
+            // Never followed: fetch would send X-Vault-Token (it strips Authorization only) and, on a 307, the plaintext data key
+            // to wherever Location points. The 3xx answer fails as an outage (vault-error.ts).
+            redirect: "manual",
           });
         } catch (err) {
           // Shaped as scrubVaultError reads network failures: a code only.
           const cause = (err as { cause?: { code?: string }; name?: string }).cause;
           throw { code: (err as Error).name === "TimeoutError" ? "ETIMEDOUT" : (cause?.code ?? "ERR_NETWORK") };
         }
-        const answer = (await answerOf(res)) as { data?: Record<string, unknown>; errors?: unknown };
+        const answer = (await answerOf(res, signal)) as { data?: Record<string, unknown>; errors?: unknown };
         if (!res.ok) throw { response: { status: res.status, data: { errors: answer.errors } } };
         return answer.data ?? {};
       });
@@ -99,13 +104,17 @@ export class TransitKek implements KeyEncryptionKey {
   }
 }
 
-/** The answer's JSON, read up to MAX_ANSWER_BYTES ({} when it is not JSON); a longer one is shaped as scrubVaultError reads it. */
-async function answerOf(res: Response): Promise<unknown> {
+/**
+ * The answer's JSON, read up to MAX_ANSWER_BYTES ({} when it is not JSON); a longer one, or one still
+ * arriving when `deadline` ends, is shaped as scrubVaultError reads it.
+ */
+async function answerOf(res: Response, deadline: AbortSignal): Promise<unknown> {
   let bytes: Uint8Array;
   try {
     bytes = res.body ? await readAtMost(res.body) : new Uint8Array();
   } catch (err) {
     if (err instanceof AnswerTooLargeError) throw { code: ANSWER_TOO_LARGE };
+    if (deadline.aborted) throw { code: "ETIMEDOUT" };
     return {};
   }
   try {

@@ -5,12 +5,12 @@ import type { KeyPoolConfig } from "../config/secrets-config.js";
 import type { BreakerConfig } from "../config/traffic.js";
 import type { Logger } from "../observability/logger.js";
 import { ThrottledWarning } from "../observability/throttled-warning.js";
-import { createCredential, type Credential } from "./credential.js";
+import { createCredential, fingerprint, type Credential } from "./credential.js";
 import { isCredentialWeight, MAX_CREDENTIAL_WEIGHT } from "./credential-weight.js";
 import { DisabledSecrets } from "./disabled-secrets.js";
 import { KeyPool, KeyPoolError, type CanaryVerdict, type KeyView, type PoolEntry } from "./key-pool.js";
 import type { KeyRotationRecords, RotationRecord } from "./key-rotation-records.js";
-import type { KeyVersionMemory } from "./key-version-memory.js";
+import { isRejected, type KeyVersionMemory } from "./key-version-memory.js";
 import type { PoolAction } from "./pool-action-bus.js";
 import { promotedByFleet, type FleetPromotion } from "./promoted-by-fleet.js";
 import { slotOf } from "./rotation-record-pruning.js";
@@ -25,6 +25,7 @@ import type { CredentialHealthNotes } from "./credential-health-notes.js";
 import { unappliedFleetActions } from "./unapplied-fleet-actions.js";
 import { UnreadableSecret } from "./unreadable-secret.js";
 import { unrestoredRotations } from "./unrestored-rotations.js";
+import { checkVersionNumber, identityKey, identityOf, sameVersion, type VersionIdentity } from "./version-identity.js";
 
 export interface ProviderPoolsDeps {
   resolver: SecretResolver;
@@ -52,7 +53,7 @@ interface Loaded {
   entry: PoolEntry | undefined;
   without?: string;
   /** Versions not to stage again. */
-  seen: number[];
+  seen: VersionIdentity[];
   /** A newer version nobody has judged yet: staged as a canary once the pool exists. */
   pending?: SecretVersion;
 }
@@ -85,8 +86,13 @@ interface Slot {
   secret: SecretRef;
   secondary: SecretRef | undefined;
   weight: number;
-  /** Versions already seen (active, staged or rolled back): never staged twice. */
-  seen: Set<number>;
+  /** Versions already seen (active, staged or rolled back), by identityKey: never staged twice. */
+  seen: Set<string>;
+  /**
+   * Versions that served here as the slot's key (configured, or promoted), by identityKey: the only ones
+   * the pool goes back to without a trial when its source serves an older version again.
+   */
+  served: Set<string>;
 }
 
 const CREDENTIAL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -105,6 +111,10 @@ export const PROMOTION_TAKEN =
 
 /** Another instance's rollback of a key the fleet promoted: the key stays promoted here (the other instance takes the promotion). */
 export const PROMOTION_KEPT = "another instance's rollback comes after the fleet promoted the key: it stays promoted here, and the other instance takes the promotion";
+
+/** The warning of a new version numbered below the slot's keys in use that never served here: a new key, on trial like any other. */
+export const NEW_KEY_NUMBERED_BELOW =
+  "the source serves a version numbered below the keys in use that never served here (the secret deleted and written again at its source?): it is a new key, staged as a canary like any other";
 
 /** The one warning a rotation recorded before this start gets when it cannot be re-applied. */
 export const UNRESTORED_ROTATION = "cannot re-apply a key rotation recorded before this start: the keys it retired stay retired, the pool starts with the keys that remain";
@@ -184,8 +194,17 @@ export class ProviderPools {
         pools.refuseEmptyPool(provider.name, unread, versionless);
         for (const [index, key] of provider.keys.entries()) {
           if (!key.secret) continue;
-          const { seen, pending } = loaded[index]!;
-          const slot: Slot = { provider: provider.name, id: key.id, secret: key.secret, secondary: key.secondary, weight: key.weight, seen: new Set(seen) };
+          const { seen, pending, entry } = loaded[index]!;
+          const served = entry?.version === undefined ? [] : [identityKey(identityOf(entry.version, entry.credential.secret))];
+          const slot: Slot = {
+            provider: provider.name,
+            id: key.id,
+            secret: key.secret,
+            secondary: key.secondary,
+            weight: key.weight,
+            seen: new Set(seen.map(identityKey)),
+            served: new Set(served),
+          };
           pools.watch(slot);
           if (pending) await pools.onNewVersion(slot, pending);
         }
@@ -292,6 +311,7 @@ export class ProviderPools {
     let second: string | undefined;
     try {
       primary = version === undefined ? await this.deps.resolver.read(secret) : await this.deps.resolver.readVersion(secret, version);
+      if (primary.version !== undefined) checkVersionNumber(secret.raw, primary.version);
       second = secondary ? await this.deps.resolver.resolve(secondary) : undefined;
     } catch (err) {
       // Source errors name the reference and the problem, never a secret (Vault's are scrubbed).
@@ -310,8 +330,8 @@ export class ProviderPools {
       promoteAfter: request.promoteAfter,
     });
     if (!this.slots.has(slotKey(provider, request.credentialId))) {
-      const slot: Slot = { provider, id: request.credentialId, secret, secondary, weight: request.weight ?? 1, seen: new Set() };
-      if (primary.version !== undefined) slot.seen.add(primary.version);
+      const slot: Slot = { provider, id: request.credentialId, secret, secondary, weight: request.weight ?? 1, seen: new Set(), served: new Set() };
+      if (primary.version !== undefined) slot.seen.add(identityKey(identityOf(primary.version, primary.value)));
       this.watch(slot);
     }
     this.unrestored.resolved(provider, request.credentialId);
@@ -400,6 +420,7 @@ export class ProviderPools {
 
   private async load(provider: string, key: KeyConfig): Promise<Loaded> {
     const latest = key.secret ? await this.deps.resolver.read(key.secret) : { value: "" };
+    if (key.secret && latest.version !== undefined) checkVersionNumber(key.secret.raw, latest.version);
     const { start, pending, seen, without } = key.secret ? await this.startingVersion(provider, key.id, key.secret, latest) : { start: latest, seen: [] };
     if (!start) return { entry: undefined, without, seen };
     const secondary = key.secondary ? await this.deps.resolver.resolve(key.secondary) : undefined;
@@ -410,25 +431,29 @@ export class ProviderPools {
       version: start.version,
       slot: key.id,
     };
-    return { entry, seen: [start.version, ...seen].filter((version) => version !== undefined), pending };
+    return { entry, seen: start.version === undefined ? seen : [identityOf(start.version, start.value), ...seen], pending };
   }
 
   /**
    * The version a configured key starts on: the fleet's last good one, not a
    * later version it rolled back (left alone) or has not judged (staged again
    * as a canary). With no verdicts yet, the latest version is the good one.
-   * Never a version rolled back: when the last good one is gone at the source
-   * (deleted in Vault) and the latest was rolled back, the key starts without
-   * a version (`without`); when the latest was never judged, it is the good
-   * one now, as at a first start. A last good version that cannot be read for
-   * any other reason (an outage) stops the start, naming the reference.
+   * Versions are told apart by number and value (version-identity.ts): a
+   * verdict on a secret deleted and written again at its source says nothing of
+   * the new secret's keys. Never a version rolled back: when the last good one
+   * is gone at the source (deleted in Vault, or the secret re-created there:
+   * its number now holds another value, or no longer exists) and the latest was
+   * rolled back, the key starts without a version (`without`); when the latest
+   * was never judged, it is the good one now, as at a first start. A last good
+   * version that cannot be read for any other reason (an outage) stops the
+   * start, naming the reference.
    */
   private async startingVersion(
     provider: string,
     id: string,
     ref: SecretRef,
     latest: SecretVersion,
-  ): Promise<{ start: SecretVersion | undefined; pending?: SecretVersion; seen: number[]; without?: string }> {
+  ): Promise<{ start: SecretVersion | undefined; pending?: SecretVersion; seen: VersionIdentity[]; without?: string }> {
     const memory = this.deps.memory;
     if (!memory || latest.version === undefined) return { start: latest, seen: [] };
     const slot = slotKey(provider, id);
@@ -441,53 +466,71 @@ export class ProviderPools {
       return { start: latest, seen: [] };
     }
     const good = verdicts.good;
-    const latestRejected = verdicts.rejected.has(latest.version);
-    if (good === undefined || good >= latest.version || verdicts.rejected.has(good)) {
+    const latestId = identityOf(latest.version, latest.value);
+    const latestRejected = isRejected(verdicts, latestId);
+    if (good === undefined || sameVersion(good, latestId) || isRejected(verdicts, good)) {
       if (latestRejected) {
         const without = `"${id}" (${ref.raw}): version ${latest.version}, the latest, was rolled back, and no good version is known`;
         this.logger.error(log, "the key's latest version was rolled back and no good version is known: the key starts without one (a new version at the source is staged as usual)");
-        return { start: undefined, seen: [latest.version], without };
+        return { start: undefined, seen: [latestId], without };
       }
-      if (good !== latest.version) await memory.promoted(slot, latest.version);
+      if (good === undefined || identityKey(good) !== identityKey(latestId)) await memory.promoted(slot, latestId);
       return { start: latest, seen: [] };
     }
-    let start: SecretVersion;
-    try {
-      start = await this.deps.resolver.readVersion(ref, good);
-    } catch (err) {
-      const problem = err instanceof ConfigError ? err.problem : (err as Error).message;
-      if (!(err instanceof SecretVersionGone)) {
-        throw new ConfigError(
-          ref.scheme,
-          ref.raw,
-          `cannot read version ${good}, the last one judged good, to start on (${problem}); version ${latest.version}, the latest, ${latestRejected ? "was rolled back" : "was never judged"}, so it is not served instead`,
-        );
-      }
+    const found = await this.goodVersion(ref, good, latest, latestRejected);
+    if ("gone" in found) {
       if (latestRejected) {
         this.logger.error(
-          { ...log, good, reason: err.gone.reason },
+          { ...log, good: good.version, reason: found.gone },
           "the key's last good version is gone at its source and the latest was rolled back: the key starts without one (a new version at the source is staged as usual)",
         );
-        return { start: undefined, seen: [good, latest.version], without: `"${id}" (${ref.raw}): ${err.gone.reason}, and version ${latest.version}, the latest, was rolled back` };
+        return { start: undefined, seen: [latestId], without: `"${id}" (${ref.raw}): ${found.gone}, and version ${latest.version}, the latest, was rolled back` };
       }
-      this.logger.warn({ ...log, good, reason: err.gone.reason }, "the key's last good version is gone at its source: starting on the latest, never judged, as a first start does");
-      await memory.promoted(slot, latest.version);
-      return { start: latest, seen: [good] };
+      this.logger.warn({ ...log, good: good.version, reason: found.gone }, "the key's last good version is gone at its source: starting on the latest, never judged, as a first start does");
+      await memory.promoted(slot, latestId);
+      return { start: latest, seen: [] };
     }
     if (latestRejected) {
-      this.logger.warn({ ...log, serving: good }, "the latest version was rolled back earlier: serving the last good one");
-      return { start, seen: [latest.version] };
+      this.logger.warn({ ...log, serving: good.version }, "the latest version was rolled back earlier: serving the last good one");
+      return { start: found.start, seen: [latestId] };
     }
-    this.logger.info({ ...log, serving: good }, "the latest version was never judged: serving the last good one, staging the latest as a canary");
-    return { start, pending: latest, seen: [] };
+    this.logger.info({ ...log, serving: good.version }, "the latest version was never judged: serving the last good one, staging the latest as a canary");
+    return { start: found.start, pending: latest, seen: [] };
+  }
+
+  /**
+   * The last good version, read at its source; or why it is gone there: deleted, or the secret deleted
+   * and written again (its number now holds another value, or is above the latest). Any other failure
+   * (an outage) stops the start, naming the reference.
+   */
+  private async goodVersion(ref: SecretRef, good: VersionIdentity, latest: SecretVersion, latestRejected: boolean): Promise<{ start: SecretVersion } | { gone: string }> {
+    const recreated = "the secret was deleted and written again at its source, or its newer versions withdrawn there";
+    if (good.version > latest.version!) return { gone: `version ${good.version}, the last one judged good, is above the latest (${latest.version}): ${recreated}` };
+    let start: SecretVersion;
+    try {
+      start = await this.deps.resolver.readVersion(ref, good.version);
+    } catch (err) {
+      if (err instanceof SecretVersionGone) return { gone: err.gone.reason };
+      const problem = err instanceof ConfigError ? err.problem : (err as Error).message;
+      throw new ConfigError(
+        ref.scheme,
+        ref.raw,
+        `cannot read version ${good.version}, the last one judged good, to start on (${problem}); version ${latest.version}, the latest, ${latestRejected ? "was rolled back" : "was never judged"}, so it is not served instead`,
+      );
+    }
+    if (good.fingerprint !== undefined && fingerprint(start.value) !== good.fingerprint) {
+      return { gone: `version ${good.version} now holds another value than the one judged good (${recreated})` };
+    }
+    return { start };
   }
 
   /** Whether this version was rolled back before; a store that cannot answer does not block staging. */
-  private async wasRejected(slot: Slot, version: number): Promise<boolean> {
+  private async wasRejected(slot: Slot, identity: VersionIdentity): Promise<boolean> {
     try {
-      return (await this.deps.memory?.recall(slotKey(slot.provider, slot.id)))?.rejected.has(version) ?? false;
+      const verdicts = await this.deps.memory?.recall(slotKey(slot.provider, slot.id));
+      return verdicts !== undefined && isRejected(verdicts, identity);
     } catch (err) {
-      this.logger.warn({ provider: slot.provider, slot: slot.id, version, error: (err as Error).message }, "cannot read earlier canary verdicts: staging the version");
+      this.logger.warn({ provider: slot.provider, slot: slot.id, version: identity.version, error: (err as Error).message }, "cannot read earlier canary verdicts: staging the version");
       return false;
     }
   }
@@ -560,15 +603,18 @@ export class ProviderPools {
    * (here, the news had not arrived) does not stand: the promotion is taken here instead.
    */
   private async remember(provider: string, verdict: CanaryVerdict): Promise<void> {
-    const { slot, version } = verdict;
+    const { slot } = verdict;
+    // Read now, while the judged key is surely in the pool (it may be pruned once retired).
+    const identity = this.identityOfKey(provider, verdict.credential);
+    if (identity && verdict.verdict === "promoted") this.slots.get(slotKey(provider, slot))?.served.add(identityKey(identity));
     if (verdict.verdict === "rejected") {
-      const promotion = await this.fleetPromotion(provider, { slot, version });
+      const promotion = await this.fleetPromotion(provider, { id: verdict.credential, slot, version: verdict.version });
       if (promotion) return this.takePromotion(this.pools.get(provider)!, verdict.credential, promotion, verdict.wouldReplace);
     }
     const memory = this.deps.memory;
-    if (memory && version !== undefined) {
+    if (memory && identity) {
       const key = slotKey(provider, slot);
-      await (verdict.verdict === "promoted" ? memory.promoted(key, version) : memory.rejected(key, version));
+      await (verdict.verdict === "promoted" ? memory.promoted(key, identity) : memory.rejected(key, identity));
     }
     await this.deps.rotations?.judged(provider, verdict);
     // After the record is written: an instance that checks the store on hearing it finds the verdict there.
@@ -583,14 +629,15 @@ export class ProviderPools {
    * version of a configured key, which has no record) the version memory holds it as the slot's good one.
    * A store that cannot be read answers no.
    */
-  private async fleetPromotion(provider: string, key: { slot?: string; version?: number }): Promise<FleetPromotion | undefined> {
+  private async fleetPromotion(provider: string, key: { id: string; slot?: string; version?: number }): Promise<FleetPromotion | undefined> {
     if (key.slot === undefined) return undefined;
+    const identity = this.identityOfKey(provider, key.id);
     const record = await this.deps.rotations?.promotion(provider, key.slot, key.version);
     if (record) return { cause: record.cause === "auto_promoted" ? "auto_promoted" : "promoted", reason: record.reason ?? "promoted", record };
-    if (key.version === undefined || !this.deps.memory) return undefined;
+    if (!identity || !this.deps.memory) return undefined;
     try {
       const { good } = await this.deps.memory.recall(slotKey(provider, key.slot));
-      return good === key.version ? { cause: undefined, reason: `version ${good} is the slot's good version` } : undefined;
+      return good && sameVersion(good, identity) ? { cause: undefined, reason: `version ${good.version} is the slot's good version` } : undefined;
     } catch (err) {
       this.logger.warn({ provider, slot: key.slot, version: key.version, error: (err as Error).message }, "cannot read earlier canary verdicts: a rollback goes ahead");
       return undefined;
@@ -634,6 +681,14 @@ export class ProviderPools {
     if (action.op !== "rollback") return false;
     const key = pool.get(action.credentialId);
     return key !== undefined && servesAsPromoted(key) && (await this.fleetPromotion(pool.provider, key)) !== undefined;
+  }
+
+  /** The version a key of the pool holds, by number and value; undefined for an unversioned key, or one no longer in the pool. */
+  private identityOfKey(provider: string, credentialId: string): VersionIdentity | undefined {
+    const pool = this.pools.get(provider);
+    const version = pool?.get(credentialId)?.version;
+    const credential = pool?.credentialOf(credentialId);
+    return version === undefined || !credential ? undefined : identityOf(version, credential.secret);
   }
 
   private track(write: Promise<void>): void {
@@ -798,38 +853,56 @@ export class ProviderPools {
     this.unwatch.push(stop);
   }
 
-  /** A new version at the source: stage it as a canary replacing the key that fills the slot now. */
+  /**
+   * A new version at the source: stage it as a canary replacing the key that fills the slot now. Only a
+   * version that served here already (same number, same value) is gone back to without a trial when the
+   * source serves an older version again (AWS: a label taken off the newer one); any other version numbered
+   * below the keys in use (Vault numbers from 1 again once a secret is deleted and written anew) is a new
+   * key, staged as a canary like any other. A version number that is no positive whole number is the
+   * source's fault: refused (the watcher logs it).
+   */
   private async onNewVersion(slot: Slot, secret: SecretVersion): Promise<void> {
     if (secret.version === undefined) return;
+    checkVersionNumber(slot.secret.raw, secret.version);
+    const pool = this.pools.get(slot.provider)!;
+    const identity = identityOf(secret.version, secret.value);
     const watched = { provider: slot.provider, id: slot.id, source: slot.secret.raw };
-    const withdrawn = keysWithdrawn(this.pools.get(slot.provider)!, watched, secret.version);
-    if (withdrawn.length > 0) return this.goBack(slot, watched, secret as Required<SecretVersion>, withdrawn);
-    if (slot.seen.has(secret.version)) return;
-    slot.seen.add(secret.version);
-    if (await this.wasRejected(slot, secret.version)) {
-      this.logger.warn({ provider: slot.provider, slot: slot.id, version: secret.version }, "this version was rolled back earlier (here or on another instance): not staged");
+    const withdrawn = keysWithdrawn(pool, watched, secret.version);
+    if (withdrawn.length > 0 && slot.served.has(identityKey(identity))) return this.goBack(slot, watched, secret as Required<SecretVersion>, withdrawn);
+    const log = { provider: slot.provider, slot: slot.id, version: secret.version, fingerprint: identity.fingerprint, source: slot.secret.raw };
+    if (slot.seen.has(identityKey(identity))) {
+      this.logger.info(log, "this version was seen here already (served, staged or rolled back): not staged again");
       return;
     }
-    const pool = this.pools.get(slot.provider)!;
+    slot.seen.add(identityKey(identity));
+    if (withdrawn.length > 0) this.logger.warn({ ...log, inUse: withdrawn.map((key) => key.id) }, NEW_KEY_NUMBERED_BELOW);
+    if (await this.wasRejected(slot, identity)) {
+      this.logger.warn(log, "this version was rolled back earlier (here or on another instance): not staged");
+      return;
+    }
     const secondary = slot.secondary ? await this.deps.resolver.resolve(slot.secondary) : undefined;
     const credential = createCredential(credentialName(slot.provider, slot.id, secret.version), secret.value, secondary);
     if (await this.holdsDisabledSecret(slot, secret.version, credential)) return;
-    const holder = pool.holderOf(slot.id);
     const twin = pool.holding(credential);
     if (twin) {
       this.logger.info({ provider: slot.provider, credential: twin.id, version: secret.version }, "the new version holds the key already in use: nothing to stage");
       return;
     }
+    freeIdOfOlderSecret(pool, credential.id);
+    const holder = pool.holderOf(slot.id);
     const replaces = holder && holder.state !== "standby" ? holder.id : holder?.canary?.replaces;
     pool.stage({ credential, weight: holder?.weight ?? slot.weight, source: slot.secret.raw, version: secret.version, slot: slot.id, replaces, supersede: true });
   }
 
-  /** The source serves an older version again (AWS: a label taken off a newer one): the pool follows it as a restart would (source-went-back.ts). */
+  /** The source serves again a version that served here (AWS: a label taken off a newer one): the pool follows it as a restart would (source-went-back.ts). */
   private async goBack(slot: Slot, watched: WatchedSlot, secret: Required<SecretVersion>, withdrawn: KeyView[]): Promise<void> {
-    // The versions given up may be served again later (labelled anew): then they are staged as new.
-    for (const key of withdrawn) slot.seen.delete(key.version!);
-    slot.seen.add(secret.version);
     const pool = this.pools.get(slot.provider)!;
+    // The versions given up may be served again later (labelled anew): then they are staged as new.
+    for (const key of withdrawn) {
+      const given = this.identityOfKey(slot.provider, key.id);
+      if (given) slot.seen.delete(identityKey(given));
+    }
+    slot.seen.add(identityKey(identityOf(secret.version, secret.value)));
     const secondary = slot.secondary ? await this.deps.resolver.resolve(slot.secondary) : undefined;
     const credential = createCredential(credentialName(slot.provider, slot.id, secret.version), secret.value, secondary);
     if (await this.holdsDisabledSecret(slot, secret.version, credential)) return;
@@ -917,6 +990,25 @@ function liveKeyFor(pool: KeyPool, poolId: string, { draining = false } = {}): s
   const exact = pool.get(poolId);
   if (exact && exact.state !== "retired" && (draining || exact.state !== "draining")) return exact.id;
   return pool.holderOf(slotOf(pool.provider, poolId))?.id;
+}
+
+/**
+ * Frees `credentialId` for a new version when a key of the secret's earlier life holds it: a secret deleted
+ * and written again at its source numbers its versions from 1 again, and `primary@v1` may still name the
+ * old version 1 (another value). An old key out of service (retired, draining, disabled: its secret stays
+ * refused, DisabledSecrets) gives the id up; one still in service keeps it, and the new version is refused.
+ */
+function freeIdOfOlderSecret(pool: KeyPool, credentialId: string): void {
+  const old = pool.get(credentialId);
+  if (!old) return;
+  if (old.state === "active" || old.state === "cooling_down" || old.state === "standby") {
+    throw new KeyPoolError(
+      "failed_precondition",
+      `"${credentialId}" is still in service holding another value of that version (the secret was deleted and written again at its source): the new version is not staged; write another version to replace it`,
+    );
+  }
+  if (old.state !== "retired") pool.retire(credentialId, "its version number now names another value at its source (the secret was deleted and written again there)");
+  pool.forgetRetired(credentialId);
 }
 
 /** "openai/primary", or "openai/primary@v3" for a versioned (Vault) secret. */

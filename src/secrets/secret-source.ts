@@ -5,6 +5,7 @@ import type { Logger } from "../observability/logger.js";
 import { headerProblem, QUOTED_VALUE, withoutFinalNewline, wrappedInQuotes } from "./header-safe-secret.js";
 import type { SecretGone } from "./secret-gone.js";
 import { checkReferenceName } from "./reference-names.js";
+import { MAX_VALUE_BYTES } from "./secret-value-limit.js";
 
 /** A secret's value, with the version it was read at where the source keeps versions (Vault KV v2, AWS, the database store). */
 export interface SecretVersion {
@@ -103,6 +104,9 @@ export class SecretResolver {
   /** The value as it can go in a header, or a ConfigError naming the reference (never the value). */
   private usable(ref: SecretRef, raw: string): string {
     const { value, stripped } = withoutFinalNewline(raw);
+    if (Buffer.byteLength(value, "utf8") > MAX_VALUE_BYTES) {
+      throw new ConfigError(ref.raw, "", `the secret's value is longer than ${MAX_VALUE_BYTES} bytes, which no vendor key is; store the key alone`);
+    }
     const problem = value === "" ? "is empty" : headerProblem(value);
     if (problem) {
       throw new ConfigError(ref.raw, "", `the secret's value ${problem}, so it cannot be sent as a vendor key (an HTTP header); store the key alone`);

@@ -23,7 +23,10 @@ export function keysWithdrawn(pool: KeyPool, slot: WatchedSlot, version: number)
 
 /**
  * Goes back to the version the source serves again (`credential`, at `version`), as a gateway started now
- * would (it starts on that version), so running and restarted instances serve the same key: a key in service
+ * would (it starts on that version), so running and restarted instances serve the same key. Only for a
+ * version that served here already, the same value at the same number (ProviderPools checks): it is known
+ * good, so it takes no trial; any other version numbered below the keys in use (a Vault secret deleted and
+ * written again numbers from 1 anew) is a new key, staged as a canary. A key in service
  * holding a withdrawn version is replaced at once by the version served, promoted (the withdrawn key drains,
  * then retires; the promotion makes it the slot's good version, as a restart records it); every other key
  * holding a withdrawn version (a canary: withdrawn, not judged, so no verdict) is retired. Logged.

@@ -20,6 +20,7 @@ export interface VaultClientOptions {
   address: string;
   namespace?: string;
   auth: VaultAuth;
+  /** Bounds each request, from its start to its answer's last byte. */
   timeoutMs: number;
   /** A CA bundle for a Vault with a private CA (VAULT_CACERT). */
   caCertFile?: string;
@@ -94,9 +95,8 @@ export class VaultClient {
     const { address, timeoutMs, namespace, caCertFile } = this.options;
     this.vault ??= import("hashi-vault-js").then(({ default: Vault }) => {
       const vault = new Vault({ baseUrl: `${address}/v1`, timeout: timeoutMs, namespace, https: address.startsWith("https:") && caCertFile !== undefined, cacert: caCertFile });
-      // Its constructor cannot set this: unset, axios buffers an answer of any size whole (scrubVaultError words the refusal).
-      const axios = vault.instance as { defaults: { maxContentLength?: number } } | undefined;
-      if (axios) axios.defaults.maxContentLength = MAX_ANSWER_BYTES;
+      const axios = vault.instance as AxiosInstanceSettings | undefined;
+      if (axios) bound(axios, timeoutMs);
       return vault;
     });
     return this.vault;
@@ -289,6 +289,39 @@ export class VaultClient {
     const auth = this.options.auth;
     return auth.method === "approle" ? [this.token, auth.roleId, auth.secretId] : [this.token, auth.token];
   }
+}
+
+/** The parts of hashi-vault-js's axios instance the gateway sets (its constructor cannot). */
+interface AxiosInstanceSettings {
+  defaults: { maxContentLength?: number; maxRedirects?: number };
+  interceptors: {
+    request: { use(onRequest: (config: { signal?: unknown }) => unknown): unknown };
+    response: { use(onAnswer: undefined, onError: (err: unknown) => unknown): unknown };
+  };
+}
+
+/**
+ * Bounds every request of hashi-vault-js's axios instance: its answer's size,
+ * where it may go, and how long it may take.
+ */
+function bound(axios: AxiosInstanceSettings, timeoutMs: number): void {
+  // Unset, axios buffers an answer of any size whole (scrubVaultError words the refusal).
+  axios.defaults.maxContentLength = MAX_ANSWER_BYTES;
+  // A redirect is never followed: follow-redirects would send X-Vault-Token (it strips Authorization and Cookie only) and a login's
+  // secret id to wherever Location points, and take that host's answer for Vault's. It fails as an outage (vault-error.ts).
+  axios.defaults.maxRedirects = 0;
+  // axios's `timeout` only times out silence (connecting, then the socket idle): a Vault trickling its answer a byte at a time
+  // would hold the start or the poll for good. This deadline covers the whole request, to the answer's last byte.
+  axios.interceptors.request.use((config) => {
+    config.signal = AbortSignal.timeout(timeoutMs);
+    return config;
+  });
+  axios.interceptors.response.use(undefined, (err) => {
+    // Aborted by the deadline (a CanceledError, or the answer's stream cut): worded as axios's own timeout (scrubVaultError).
+    const signal = (err as { config?: { signal?: AbortSignal } } | undefined)?.config?.signal;
+    if (signal?.aborted && (signal.reason as Error | undefined)?.name === "TimeoutError") (err as { code?: string }).code = "ETIMEDOUT";
+    throw err;
+  });
 }
 
 function setTimer(action: () => void, ms: number): NodeJS.Timeout {

@@ -35,9 +35,9 @@ export class VaultError extends Error {
     this.nothingThere = answer.nothingThere === true;
   }
 
-  /** Vault could not be reached (or did not answer in time): worth retrying, and keeping the last known secrets. Not an answer too large to read. */
+  /** Vault could not be reached (or did not answer in time, or redirected: never followed): worth retrying, and keeping the last known secrets. Not an answer too large to read. */
   get unreachable(): boolean {
-    return (this.status === undefined && this.code !== ANSWER_TOO_LARGE) || (this.status ?? 0) >= 500;
+    return (this.status === undefined && this.code !== ANSWER_TOO_LARGE) || (this.status ?? 0) >= 500 || isRedirect(this.status);
   }
 
   /** The token is no longer valid (expired or revoked): log in again. */
@@ -95,6 +95,9 @@ export function scrubVaultError(err: unknown, operation: string, secrets: readon
     detail = "HTTP 404 (nothing there)";
   } else if (status === 404 && !fromVault) {
     detail = "HTTP 404 (not Vault's answer: is VAULT_ADDR right, or is a proxy in front of Vault answering?)";
+  } else if (isRedirect(status)) {
+    // Never its Location (it may hold credentials) nor its body: a redirect's target is not VAULT_ADDR.
+    detail = `HTTP ${status} (a redirect, not followed: the gateway sends its Vault credentials to VAULT_ADDR only)`;
   } else if (status !== undefined) {
     const errors = Array.isArray(raw?.response?.data?.errors) ? raw.response.data.errors.filter((e): e is string => typeof e === "string") : [];
     detail = `HTTP ${status}${errors.length > 0 ? ` (${redactThenCut(errors.join("; "), secrets, 300)})` : ""}`;
@@ -105,6 +108,11 @@ export function scrubVaultError(err: unknown, operation: string, secrets: readon
     detail = typeof raw?.message === "string" ? redactThenCut(raw.message.split("\n", 1)[0]!, secrets, 200) : "unknown error";
   }
   return new VaultError(operation, redact(`Vault ${operation} failed: ${detail}`, secrets), status, code, { deleted, nothingThere });
+}
+
+/** A 3xx answer: the Vault clients follow none (vault-client.ts, kek-transit.ts). */
+function isRedirect(status: number | undefined): boolean {
+  return status !== undefined && status >= 300 && status < 400;
 }
 
 /** An answer cut at MAX_ANSWER_BYTES: axios's (its `maxContentLength`, which has no code of its own) or Transit's read. */

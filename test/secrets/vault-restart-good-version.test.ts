@@ -202,8 +202,9 @@ describe("the gateway process", () => {
     try {
       await migrate(store);
       const memory = new KeyVersionMemory(store, createLogger("silent"));
-      await memory.promoted("openai/primary", 1);
-      await memory.rejected("openai/primary", 2);
+      // As written before verdicts named values: they hold for any value at that number.
+      await memory.promoted("openai/primary", { version: 1, fingerprint: undefined });
+      await memory.rejected("openai/primary", { version: 2, fingerprint: undefined });
     } finally {
       await store.close();
     }

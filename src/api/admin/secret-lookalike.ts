@@ -161,7 +161,12 @@ export function withSecretFreeText(impl: Admin, ownSecrets: readonly string[]): 
  * character at a time. The answer names the fields, never what they hold.
  */
 function refuseSecrets(fields: readonly WrittenField[], ownSecrets: readonly string[]): void {
-  const holding = fields.filter(([, text]) => text !== "" && (holdsKey(text) || holdsSecret(text, ownSecrets))).map(([field]) => field);
+  const holding = fields.filter(([, text]) => text !== "" && looksLikeSecret(text, ownSecrets)).map(([field]) => field);
   if (holding.length === 0) return;
   throw secretInField(holding, "holds what looks like a secret (a key or token): it would be kept in logs, metrics and reports; write a name, never a secret");
+}
+
+/** Whether a text written where a name goes holds a secret (see refuseSecrets); the CLI asks it of a file store's name too. */
+export function looksLikeSecret(text: string, ownSecrets: readonly string[]): boolean {
+  return holdsKey(text) || holdsSecret(text, ownSecrets);
 }

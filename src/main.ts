@@ -23,7 +23,7 @@ const USAGE = `usage: switchboard <command>
 
 commands:
   serve     start the gateway (default)
-  secrets   set, list, rotate or remove vendor keys in the encrypted file or the gateway's database (switchboard secrets help)
+  secrets   set, list, rotate, rewrap or remove vendor keys in the encrypted file or the gateway's database (switchboard secrets help)
   keys      create, list, update or revoke gateway keys on a running gateway (switchboard keys help)
   usage     requests, tokens and cost from the usage ledger (switchboard usage --since 7d --by provider)
   cache     purge cached answers on a running gateway (switchboard cache purge --key ID | --team T | --model M)

@@ -4,7 +4,6 @@ import { looksLikeSecret, ownSecretsOf } from "../api/admin/secret-lookalike.js"
 import { loadConfig } from "../config/load-config.js";
 import { buildSecrets } from "../config/secrets-config.js";
 import { fingerprint } from "../secrets/credential.js";
-import { loadDataKey } from "../secrets/data-key.js";
 import { EncryptedFileStore } from "../secrets/encrypted-file-store.js";
 import { ADMIN_CONNECTION_VARIABLES, adminClient, asksForHelp, CliError, runCli, table } from "./admin-client.js";
 
@@ -15,13 +14,16 @@ commands:
   rotate NAME   --store db: add a version of a secret; gateways using it stage it as a canary
   list          list the stored secrets: name, fingerprint and last change (never the values)
   rm NAME       remove a secret (--store db: with all its versions)
-  rewrap        --store db: rewrap every data key with the key-encryption key's current version
-                (--all: every data key, e.g. after an AWS KMS key rotation)
+  rewrap        after a key rotation: --store file re-encrypts the file with SWITCHBOARD_SECRET_KEY
+                (it opened with a key in SWITCHBOARD_SECRET_KEY_PREVIOUS); --store db rewraps every
+                data key with the key-encryption key's current version (--all: every data key,
+                e.g. after an AWS KMS key rotation)
 
 --store file (the default) edits the encrypted file SWITCHBOARD_SECRETS_FILE (or
 secrets.file, default <data_dir>/secrets.enc), encrypted with AES-256-GCM under
 SWITCHBOARD_SECRET_KEY (or the key file in SWITCHBOARD_SECRET_KEY_FILE /
 secrets.key_file): 32 random bytes, base64 or hex. Refer to a secret as "file:NAME".
+Keys in SWITCHBOARD_SECRET_KEY_PREVIOUS (comma-separated) still open it, until rewrap.
 
 --store db keeps secrets in the gateway's own database (SQLite, or the Postgres the
 instances share), each version under its own data key wrapped by the key-encryption
@@ -76,9 +78,9 @@ function parseSecretsArgs(args: string[]): { command: string | undefined; name: 
   if (command && COMMANDS.has(command)) {
     const needsName = TAKES_NAME.has(command);
     if ((needsName && (!name || rest.length > 0)) || (!needsName && name)) throw new Error(needsName ? `"secrets ${command}" takes exactly one NAME` : `"secrets ${command}" takes no arguments`);
-    if ((command === "rotate" || command === "rewrap") && store !== "db") throw new Error(`"secrets ${command}" works on --store db (the file keeps one value per name: \`secrets set\` replaces it)`);
+    if (command === "rotate" && store !== "db") throw new Error(`"secrets ${command}" works on --store db (the file keeps one value per name: \`secrets set\` replaces it)`);
   }
-  if (values.all && command !== "rewrap") throw new Error("--all goes with rewrap only");
+  if (values.all && (command !== "rewrap" || store !== "db")) throw new Error("--all goes with rewrap --store db only (the file is re-encrypted whole)");
   return { command, name, store, all: values.all ?? false };
 }
 
@@ -86,7 +88,7 @@ function parseSecretsArgs(args: string[]): { command: string | undefined; name: 
 async function fileSecretsCommand(command: string, name: string | undefined, io: CommandIo): Promise<number> {
   const config = loadConfig(io.env);
   const settings = config.secrets ?? buildSecrets(undefined, io.env, config.dataDir);
-  const store = () => new EncryptedFileStore(settings.file, loadDataKey(io.env, settings.keyFile, (message) => io.stderr.write(`switchboard: warning: ${message}\n`)));
+  const store = () => EncryptedFileStore.fromEnv(settings.file, io.env, settings.keyFile, (message) => io.stderr.write(`switchboard: warning: ${message}\n`));
 
   switch (command) {
     case "set": {
@@ -119,6 +121,19 @@ async function fileSecretsCommand(command: string, name: string | undefined, io:
         return 1;
       }
       io.stdout.write(`removed ${name} from ${settings.file}\n`);
+      return 0;
+    }
+    case "rewrap": {
+      const { outcome, secrets } = store().rewrap();
+      if (outcome === "no-file") {
+        io.stderr.write(`switchboard: no secrets file at ${settings.file} (SWITCHBOARD_SECRETS_FILE or secrets.file); nothing changed\n`);
+        return 1;
+      }
+      io.stdout.write(
+        outcome === "rewrapped"
+          ? `re-encrypted ${settings.file} (${secrets} secrets) with the current key; SWITCHBOARD_SECRET_KEY_PREVIOUS is no longer needed for it\n`
+          : `${settings.file} (${secrets} secrets) is encrypted with the current key already; nothing changed\n`,
+      );
       return 0;
     }
     default:

@@ -36,6 +36,27 @@ export function loadDataKey(env: NodeJS.ProcessEnv, keyFile: string | undefined,
 }
 
 /**
+ * The keys in SWITCHBOARD_SECRET_KEY_PREVIOUS (comma-separated, each encoded
+ * as SWITCHBOARD_SECRET_KEY is): the keys a rotation moved away from, which
+ * still open what they encrypted until it is rewrapped (the database store's
+ * data keys, the encrypted file). Redacted like the current key.
+ */
+export function loadPreviousDataKeys(env: NodeJS.ProcessEnv): Buffer[] {
+  return (env.SWITCHBOARD_SECRET_KEY_PREVIOUS ?? "")
+    .split(",")
+    .map((text) => text.trim())
+    .filter(Boolean)
+    .map((text, index) => {
+      try {
+        return loadDataKey({ SWITCHBOARD_SECRET_KEY: text }, undefined);
+      } catch {
+        // Never echo the value: it is a key.
+        throw new ConfigError("environment", "SWITCHBOARD_SECRET_KEY_PREVIOUS", `entry ${index + 1} is not a valid key: each must be 32 random bytes, base64 or hex encoded`);
+      }
+    });
+}
+
+/**
  * The key file's bytes, at most KEY_FILE_MAX_BYTES (more is refused: it is no
  * data key), from a regular file only (readRegularFile). A file that its group
  * or others may read or write is warned about, not refused: Kubernetes mounts

@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { ConfigError } from "../config/config-error.js";
-import { DATA_KEY_BYTES } from "./data-key.js";
+import { DATA_KEY_BYTES, loadDataKey, loadPreviousDataKeys } from "./data-key.js";
 import { headerProblem, QUOTED_VALUE, wrappedInQuotes } from "./header-safe-secret.js";
 import { acquireLockFile, LockBusyError } from "./lock-file.js";
 
@@ -34,6 +34,23 @@ const LOCK_WAIT_MS = 5_000;
 export interface EncryptedFileStoreOptions {
   /** How long a write waits for another writer's lock before giving up; 5 s. */
   lockWaitMs?: number;
+  /** Keys a rotation moved away from (SWITCHBOARD_SECRET_KEY_PREVIOUS): they still open the file, never write it. */
+  previousKeys?: readonly Buffer[];
+  /** Hears that the file was opened with a previous key (once per store), to be re-encrypted. */
+  warn?: (message: string) => void;
+}
+
+/** What `rewrap` did: re-encrypted the file, found it under the current key already, or found no file. */
+export interface RewrapResult {
+  outcome: "rewrapped" | "current" | "no-file";
+  /** How many secrets the file holds. */
+  secrets: number;
+}
+
+/** The secrets, and whether the key that opened them is a previous one. */
+interface Opened {
+  secrets: Map<string, StoredSecret>;
+  withPreviousKey: boolean;
 }
 
 interface Envelope {
@@ -55,16 +72,26 @@ interface Envelope {
  * read-modify-write holds throughout, so a crash or a concurrent writer never
  * leaves a half-written store nor loses another's change; a wrong key or a
  * damaged file fails before anything is written.
+ *
+ * Rotating the key: the file opens under the current key or, failing that, a
+ * previous one (with a warning); every write, and `rewrap`, encrypts it
+ * under the current key.
  */
 export class EncryptedFileStore {
   private cache: { ino: number; mtimeMs: number; size: number; secrets: Map<string, StoredSecret> } | undefined;
+  private warnedOfPreviousKey = false;
 
   constructor(
     readonly path: string,
     private readonly key: Buffer,
     private readonly options: EncryptedFileStoreOptions = {},
   ) {
-    if (key.length !== DATA_KEY_BYTES) throw new Error(`the data key must be ${DATA_KEY_BYTES} bytes`);
+    for (const each of [key, ...(options.previousKeys ?? [])]) if (each.length !== DATA_KEY_BYTES) throw new Error(`the data key must be ${DATA_KEY_BYTES} bytes`);
+  }
+
+  /** The file's store with the keys from the environment: SWITCHBOARD_SECRET_KEY (or the key file) and SWITCHBOARD_SECRET_KEY_PREVIOUS. */
+  static fromEnv(path: string, env: NodeJS.ProcessEnv, keyFile: string | undefined, warn: (message: string) => void): EncryptedFileStore {
+    return new EncryptedFileStore(path, loadDataKey(env, keyFile, warn), { previousKeys: loadPreviousDataKeys(env), warn });
   }
 
   /** Every secret, by name; empty when the file does not exist yet. Re-read only when the file changed. */
@@ -79,7 +106,13 @@ export class EncryptedFileStore {
     // Every write renames a new file in: another inode, even when the size and the (coarse) mtime are the same.
     const { ino, mtimeMs, size } = stat;
     if (this.cache && this.cache.ino === ino && this.cache.mtimeMs === mtimeMs && this.cache.size === size) return new Map(this.cache.secrets);
-    const secrets = this.decrypt(this.readBytes());
+    const { secrets, withPreviousKey } = this.decrypt(this.readBytes());
+    if (withPreviousKey && !this.warnedOfPreviousKey) {
+      this.warnedOfPreviousKey = true;
+      this.options.warn?.(
+        `${this.path}: the secrets file was opened with a key from SWITCHBOARD_SECRET_KEY_PREVIOUS, not with SWITCHBOARD_SECRET_KEY (or the key file): re-encrypt it with the current key (\`switchboard secrets rewrap\`; any change written to it does too), then drop the old key from SWITCHBOARD_SECRET_KEY_PREVIOUS`,
+      );
+    }
     this.cache = { ino, mtimeMs, size, secrets };
     return new Map(secrets);
   }
@@ -107,6 +140,25 @@ export class EncryptedFileStore {
     return this.update((secrets) => secrets.delete(name), false);
   }
 
+  /**
+   * Re-encrypts the file under the current key (atomically, under the lock),
+   * when a previous key is what opens it; a file the current key opens
+   * already, or none at all, is left as it is. Fails, writing nothing, when
+   * no key opens it.
+   */
+  rewrap(): RewrapResult {
+    if (!existsSync(this.path)) return { outcome: "no-file", secrets: 0 };
+    const release = this.lock();
+    try {
+      this.cache = undefined;
+      const { secrets, withPreviousKey } = this.decrypt(this.readBytes());
+      if (withPreviousKey) this.write(secrets);
+      return { outcome: withPreviousKey ? "rewrapped" : "current", secrets: secrets.size };
+    } finally {
+      release();
+    }
+  }
+
   /** Reads, changes and atomically rewrites the store under the lock. `change` returns whether to write. */
   private update(change: (secrets: Map<string, StoredSecret>) => boolean, writeWhenFalse = true): boolean {
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
@@ -124,7 +176,7 @@ export class EncryptedFileStore {
   }
 
   private write(secrets: Map<string, StoredSecret>): void {
-    const keyCheck = this.keyCheck();
+    const keyCheck = keyCheckOf(this.key);
     const nonce = randomBytes(12);
     const cipher = createCipheriv(CIPHER, this.key, nonce);
     cipher.setAAD(aad(keyCheck));
@@ -166,7 +218,7 @@ export class EncryptedFileStore {
     }
   }
 
-  private decrypt(bytes: Buffer): Map<string, StoredSecret> {
+  private decrypt(bytes: Buffer): Opened {
     const corrupted = (why: string) => new SecretStoreError(this.path, `the secrets file is corrupted (${why}); restore it from a backup`);
     let envelope: Partial<Envelope>;
     try {
@@ -178,10 +230,14 @@ export class EncryptedFileStore {
       throw corrupted("not a switchboard secrets file");
     }
     if (envelope.version !== VERSION || envelope.cipher !== CIPHER) throw corrupted(`unknown format version ${String(envelope.version)}`);
-    if (envelope.key_check !== this.keyCheck()) {
+    const previousKeys = this.options.previousKeys ?? [];
+    const key = [this.key, ...previousKeys].find((candidate) => keyCheckOf(candidate) === envelope.key_check);
+    if (!key) {
       throw new SecretStoreError(
         this.path,
-        "wrong data key: SWITCHBOARD_SECRET_KEY (or the key file) is not the key this secrets file was written with",
+        previousKeys.length === 0
+          ? "wrong data key: SWITCHBOARD_SECRET_KEY (or the key file) is not the key this secrets file was written with (after a key rotation, put the old key in SWITCHBOARD_SECRET_KEY_PREVIOUS)"
+          : "wrong data key: neither SWITCHBOARD_SECRET_KEY (or the key file) nor any key in SWITCHBOARD_SECRET_KEY_PREVIOUS is the key this secrets file was written with",
       );
     }
     let plaintext: Buffer;
@@ -189,7 +245,7 @@ export class EncryptedFileStore {
       // The tag is 16 bytes, pinned: GCM would otherwise check a cut one (4 bytes: 32-bit authentication).
       const tag = Buffer.from(envelope.tag, "base64");
       if (tag.length !== TAG_BYTES) throw new Error("short tag");
-      const decipher = createDecipheriv(CIPHER, this.key, Buffer.from(envelope.nonce, "base64"), { authTagLength: TAG_BYTES });
+      const decipher = createDecipheriv(CIPHER, key, Buffer.from(envelope.nonce, "base64"), { authTagLength: TAG_BYTES });
       decipher.setAAD(aad(envelope.key_check));
       decipher.setAuthTag(tag);
       plaintext = Buffer.concat([decipher.update(Buffer.from(envelope.ciphertext, "base64")), decipher.final()]);
@@ -198,16 +254,12 @@ export class EncryptedFileStore {
     }
     try {
       const parsed = JSON.parse(plaintext.toString("utf8")) as { secrets: Record<string, StoredSecret> };
-      return new Map(Object.entries(parsed.secrets));
+      return { secrets: new Map(Object.entries(parsed.secrets)), withPreviousKey: key !== this.key };
     } catch {
       throw corrupted("its decrypted contents are not valid");
     } finally {
       plaintext.fill(0);
     }
-  }
-
-  private keyCheck(): string {
-    return createHmac("sha256", this.key).update("switchboard-secrets key check v1").digest("hex").slice(0, 16);
   }
 
   /** The lock file beside the store, held by one writer at a time. */
@@ -220,6 +272,11 @@ export class EncryptedFileStore {
       throw new SecretStoreError(this.path, `cannot lock the secrets file (${(err as NodeJS.ErrnoException).code ?? "error"})`);
     }
   }
+}
+
+/** HMAC of a constant under the key: which key wrote the file, without revealing it. */
+function keyCheckOf(key: Buffer): string {
+  return createHmac("sha256", key).update("switchboard-secrets key check v1").digest("hex").slice(0, 16);
 }
 
 function aad(keyCheck: string): Buffer {

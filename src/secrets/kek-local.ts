@@ -1,6 +1,5 @@
 import { createHmac, hkdfSync } from "node:crypto";
-import { ConfigError } from "../config/config-error.js";
-import { loadDataKey } from "./data-key.js";
+import { loadDataKey, loadPreviousDataKeys } from "./data-key.js";
 import { openSealed, seal } from "./aes-gcm.js";
 import { KekError, type KeyEncryptionKey, type WrappedKey } from "./kek.js";
 
@@ -30,19 +29,7 @@ export class LocalKek implements KeyEncryptionKey {
 
   /** From the environment: SWITCHBOARD_SECRET_KEY (or the key file) and SWITCHBOARD_SECRET_KEY_PREVIOUS. */
   static fromEnv(env: NodeJS.ProcessEnv, keyFile: string | undefined, warn?: (message: string) => void): LocalKek {
-    const previous = (env.SWITCHBOARD_SECRET_KEY_PREVIOUS ?? "")
-      .split(",")
-      .map((text) => text.trim())
-      .filter(Boolean)
-      .map((text, index) => {
-        try {
-          return loadDataKey({ SWITCHBOARD_SECRET_KEY: text }, undefined);
-        } catch {
-          // Never echo the value: it is a key.
-          throw new ConfigError("environment", "SWITCHBOARD_SECRET_KEY_PREVIOUS", `entry ${index + 1} is not a valid key: each must be 32 random bytes, base64 or hex encoded`);
-        }
-      });
-    return new LocalKek(loadDataKey(env, keyFile, warn), previous);
+    return new LocalKek(loadDataKey(env, keyFile, warn), loadPreviousDataKeys(env));
   }
 
   async current(): Promise<string> {

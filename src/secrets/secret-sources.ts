@@ -3,7 +3,6 @@ import { ConfigError } from "../config/config-error.js";
 import type { SecretsConfig } from "../config/secrets-config.js";
 import type { Logger } from "../observability/logger.js";
 import type { HealthState } from "../common/health-state.js";
-import { loadDataKey } from "./data-key.js";
 import { EncryptedFileStore } from "./encrypted-file-store.js";
 import { FileSecretSource } from "./file-secret-source.js";
 import type { SecretMetrics } from "./secret-metrics.js";
@@ -52,7 +51,7 @@ export function createSecretSources(input: SecretSourcesInput): SecretSources {
   const warn = (message: string) => input.logger.warn(message);
   const sources: SecretSource[] = [
     new EnvSecretSource(env),
-    new FileSecretSource(() => new EncryptedFileStore(config.file, loadDataKey(env, config.keyFile, warn))),
+    new FileSecretSource(() => EncryptedFileStore.fromEnv(config.file, env, config.keyFile, warn)),
   ];
   const usesVault = input.providers.some((provider) => provider.keys.some((key) => key.secret?.scheme === "vault" || key.secondary?.scheme === "vault"));
   let vault: VaultClient | undefined;

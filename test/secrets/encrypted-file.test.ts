@@ -56,7 +56,7 @@ describe("the encrypted secrets file", () => {
     for (const action of [() => wrong.read(), () => wrong.set("openai", "sk-overwrite"), () => wrong.remove("openai")]) {
       const err = errorOf(action);
       expect(err).toBeInstanceOf(SecretStoreError);
-      expect(err.message).toBe(`${store.path}: wrong data key: SWITCHBOARD_SECRET_KEY (or the key file) is not the key this secrets file was written with`);
+      expect(err.message).toBe(`${store.path}: wrong data key: SWITCHBOARD_SECRET_KEY (or the key file) is not the key this secrets file was written with (after a key rotation, put the old key in SWITCHBOARD_SECRET_KEY_PREVIOUS)`);
     }
     expect(readFileSync(store.path).equals(before)).toBe(true);
   });

@@ -208,7 +208,7 @@ function checkVendorOptions(v: FieldViolations, params: ChatParams): void {
   const at = params.vendorOptionsDialect === undefined ? "vendor_options" : "";
   const field = (path: string, name: string) => (path ? `${path}.${name}` : name);
   for (const [path, options] of optionLevels(vendor, at)) {
-    for (const name of OUTPUT_LENGTH_OPTIONS) if (name in options) v.add(field(path, name), "set max_tokens instead: the answer's length is bounded, and budgeted, by it");
+    for (const name of OUTPUT_LENGTH_OPTIONS) if (name in options) v.add(field(path, name), `set ${params.fieldNames?.maxTokens ?? "max_tokens"} instead: the answer's length is bounded, and budgeted, by it`);
     for (const name of REASONING_BUDGET_OPTIONS) if (name in options) v.add(field(path, name), "set reasoning.budget_tokens instead: the reasoning is bounded, and budgeted, by it");
     // Qwen's switch turns reasoning on within the model's default budget; off, it is the caller's own. The REST surfaces read it as `reasoning`.
     if (options.enable_thinking !== undefined && options.enable_thinking !== false) v.add(field(path, "enable_thinking"), "set reasoning instead: the reasoning is bounded, and budgeted, by it");

@@ -32,9 +32,10 @@ export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
    * on `/v1/chat/completions`; the function `tool_choice` names is
    * `tool_choice.function.name` there and `tool_choice.name` on `/v1/messages`;
    * a tool's `name` (within `tools[i]`) is `function.name` on `/v1/chat/completions`;
-   * `logprobs` is asked by `include` on `/v1/responses`.
+   * `logprobs` is asked by `include` on `/v1/responses`; `max_tokens` is
+   * `max_output_tokens` there.
    */
-  fieldNames?: Readonly<Partial<Record<"stop" | "arguments" | "toolChoiceName" | "toolName" | "logprobs", string>>>;
+  fieldNames?: Readonly<Partial<Record<"stop" | "arguments" | "toolChoiceName" | "toolName" | "logprobs" | "maxTokens", string>>>;
   /** Sample from the K likeliest tokens only: `top_k` on `/v1/messages`, for the vendors that take it (Gemini's `topK`; Anthropic gets the caller's own). */
   topK?: number;
   /** The tool calls whose results report a failure (`is_error` on `/v1/messages`), by id: Gemini says it as `response.error`. */

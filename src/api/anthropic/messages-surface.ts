@@ -1,4 +1,6 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
 import type { Gateway } from "../../gateway/gateway.js";
 import { estimatedUsage } from "../../gateway/usage-estimate.js";
 import { toAnthropicError } from "../../providers/anthropic/errors.js";
@@ -11,6 +13,10 @@ import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeE
 import { validateChat } from "../validate.js";
 import { ANTHROPIC_MESSAGES } from "../../usage/recorded-surfaces.js";
 import { checkPassthroughFields } from "./passthrough-fields.js";
+import { reasonOf, withErrorInfo } from "../../common/gateway-error.js";
+import { MessageThreads } from "../../threads/message-threads.js";
+import { threadTurn, withoutThreadsBeta, type ThreadTurn } from "./message-thread-turn.js";
+import { StreamedReply } from "./streamed-reply.js";
 
 export interface AnthropicSurfaceDeps {
   gateway: Gateway;
@@ -21,6 +27,8 @@ export interface AnthropicSurfaceDeps {
    * input is, cleaned as a whole answer's is (AnthropicEventWriterOptions).
    */
   toolInputIsObject?: (provider: string) => boolean;
+  /** Where the message threads of `thread` are kept (message-thread-turn.ts); by default this surface's own. */
+  threads?: MessageThreads;
 }
 
 /** Where Anthropic's API lives, and the header its SDKs send on every call: a request for neither route is still refused in Anthropic's shape. */
@@ -35,9 +43,9 @@ export const VERSION_HEADER = "anthropic-version";
  * written. The Anthropic codec reads the requests and writes the answers;
  * the pipeline is the same as every surface's.
  */
-export function createAnthropicSurface({ gateway, toolInputIsObject = () => false }: AnthropicSurfaceDeps): RestSurface {
+export function createAnthropicSurface({ gateway, toolInputIsObject = () => false, threads = new MessageThreads() }: AnthropicSurfaceDeps): RestSurface {
   const routes: Record<string, RestRoute["handle"]> = {
-    "POST /v1/messages": (call) => messages(gateway, toolInputIsObject, call),
+    "POST /v1/messages": (call) => messages(gateway, toolInputIsObject, threads, call),
     "POST /v1/messages/count_tokens": (call) => countTokens(gateway, call),
   };
   return {
@@ -57,8 +65,19 @@ export function isAnthropicRequest(path: string, versionHeader: string | undefin
   return path === MESSAGES_PREFIX || path.startsWith(`${MESSAGES_PREFIX}/`) || versionHeader !== undefined;
 }
 
-async function messages(gateway: Gateway, toolInputIsObject: (provider: string) => boolean, { ctx, body, req, res }: RestCall): Promise<void> {
-  const { request, stream } = messagesRequestFromAnthropic(body, { maxTokensRequired: true, betas: header(req, BETA_HEADER) ?? undefined });
+async function messages(gateway: Gateway, toolInputIsObject: (provider: string) => boolean, threads: MessageThreads, call: RestCall): Promise<void> {
+  // The gateway holds the thread, for every vendor: none is sent `thread`, or asked for the beta.
+  const turn = threadTurn(call.body, call.ctx.principal.keyId, threads);
+  try {
+    await answer(gateway, toolInputIsObject, turn, call);
+  } finally {
+    // Unless it was answered (then this does nothing), the thread it continued may be continued again.
+    turn.failed();
+  }
+}
+
+async function answer(gateway: Gateway, toolInputIsObject: (provider: string) => boolean, turn: ThreadTurn, { ctx, req, res }: RestCall): Promise<void> {
+  const { request, stream } = messagesRequestFromAnthropic(turn.body, { maxTokensRequired: true, betas: withoutThreadsBeta(header(req, BETA_HEADER) ?? undefined) });
   request.cacheControl = cacheControlOf(req);
   checkPassthroughFields(request.original!.body);
   validateChat(request);
@@ -67,11 +86,14 @@ async function messages(gateway: Gateway, toolInputIsObject: (provider: string) 
   const id = `msg_${ctx.requestId.replaceAll("-", "")}`;
   if (!stream) {
     const answer = await gateway.chat(request, call);
-    sendJson(res, toAnthropicMessage(answer, id), answerHeaders(answer));
+    const message = toAnthropicMessage(answer, id);
+    turn.answered(id, { role: "assistant", content: message.content! });
+    sendJson(res, message, answerHeaders(answer));
     return;
   }
   const streamed = await gateway.chatStream(request, call);
   let writer: AnthropicEventWriter | undefined;
+  const reply = new StreamedReply();
   for await (const event of streamed.responses) {
     // The next event is taken from the vendor only once the client has taken this one (rest-answers.ts, drained).
     let flowing = true;
@@ -83,6 +105,9 @@ async function messages(gateway: Gateway, toolInputIsObject: (provider: string) 
       for (const start of writer.start(streamed.earlyUsage())) flowing = writeEvent(res, start.data, start.event) && flowing;
     }
     const written = event.event.case === "delta" ? writer.delta(event.event.value) : event.event.case === "summary" ? writer.finish(event.event.value) : [];
+    reply.add(written);
+    // Kept before the caller hears the answer is complete, so that it can continue from it at once.
+    if (event.event.case === "summary") turn.answered(id, reply.message());
     for (const out of written) flowing = writeEvent(res, out.data, out.event) && flowing;
     if (!flowing) await drained(res, call.signal);
   }
@@ -107,6 +132,7 @@ async function countTokens(gateway: Gateway, { ctx, body, res }: RestCall): Prom
 /** A failure in Anthropic's shape; once a stream has begun, as Anthropic does, an `error` event. */
 export function writeAnthropicError(res: RestResponse, error: ConnectError): void {
   const { status, headers, body } = toAnthropicError(error);
+  withThreadErrorCode(body, error);
   if (res.headersSent) {
     if (!res.writableEnded) {
       writeEvent(res, body, "error");
@@ -115,4 +141,10 @@ export function writeAnthropicError(res: RestResponse, error: ConnectError): voi
     return;
   }
   res.writeHead(status, headers).end(JSON.stringify(body));
+}
+
+/** A thread rejection carries Anthropic's `error.details.error_code`, which the SDKs' thread helpers replay on. */
+function withThreadErrorCode(body: JsonObject, error: ConnectError): void {
+  const errorCode = /^THREAD_/.test(reasonOf(withErrorInfo(error)) ?? "") ? error.findDetails(ErrorInfoSchema)[0]?.metadata.error_code : undefined;
+  if (errorCode) (body.error as JsonObject).details = { error_code: errorCode };
 }

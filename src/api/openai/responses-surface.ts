@@ -12,17 +12,24 @@ import type { Logger } from "../../observability/logger.js";
 import { toOpenAIError } from "../../providers/openai/errors.js";
 import { responseEventJson, ResponseEventWriter, type ResponseEvent } from "../../providers/openai-responses/response-events.js";
 import { toResponse, type ResponseHead } from "../../providers/openai-responses/response-object.js";
-import { checkOutputsFollowCalls, responsesRequestFromOpenAI, type ResponsesRequest } from "../../providers/openai-responses/responses-request.js";
-import { callSizeProblem, type CallSize } from "../../providers/call-size.js";
+import { responsesRequestFromOpenAI, type ResponsesRequest } from "../../providers/openai-responses/responses-request.js";
 import { inputItemsPage, readInputItemsQuery } from "../../responses/input-items.js";
 import type { StorageReservation } from "../../responses/key-storage-quota.js";
-import { conversationSize, encodeConversation, storedAnswerBytes, type StoredResponses } from "../../responses/stored-responses.js";
+import { encodeConversation, storedAnswerBytes, type StoredFootprint, type StoredResponses } from "../../responses/stored-responses.js";
 import type { RestCall, RestRequest, RestResponse, RestSurface } from "../envelope/rest-envelope.js";
 import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEventJson } from "../rest-answers.js";
 import { validateChat } from "../validate.js";
 import { OPENAI_RESPONSES } from "../../usage/recorded-surfaces.js";
+import { countInputTokens } from "./responses-input-tokens.js";
+import { continuationFootprint, continuedConversation, responseNotFound } from "./stored-continuation.js";
 
 const RESPONSE_PATH = "/v1/responses/";
+const INPUT_TOKENS_PATH = "/v1/responses/input_tokens";
+const COMPACT_PATH = "/v1/responses/compact";
+/** The words after /v1/responses/ that name an endpoint of OpenAI's (the SDKs' `responses.inputTokens.count`, `responses.compact`), never an id. */
+const ENDPOINT_WORDS = new Set(["input_tokens", "compact"]);
+/** What the gateway names its stored responses (`resp_` and hex), as OpenAI does: a POST to any other word is an endpoint, never an id. */
+const RESPONSE_ID = /^resp_/;
 
 /** On a whole answer its answer took past what one stored response may hold: answered, not stored (its Response says store: false). */
 export const NOT_STORED_HEADER = "x-switchboard-not-stored";
@@ -37,7 +44,8 @@ export interface ResponsesSurfaceDeps {
 /**
  * OpenAI's Responses API (`POST /v1/responses`; `GET` and `DELETE
  * /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`; `POST
- * /v1/responses/{id}/cancel`, refused), as the OpenAI SDKs, Codex and the
+ * /v1/responses/input_tokens`; `POST /v1/responses/{id}/cancel` and `POST
+ * /v1/responses/compact`, refused), as the OpenAI SDKs, Codex and the
  * Agents SDK call it: any model behind the gateway answers, a conversation
  * continues from a stored response with `previous_response_id`, and a stored
  * response belongs to the key that made it (any other key gets 404). The
@@ -49,9 +57,15 @@ export function createResponsesSurface(deps: ResponsesSurfaceDeps): RestSurface 
   return {
     route(method, path) {
       if (method === "POST" && path === "/v1/responses") return { pattern: path, handle: (call) => createResponse(deps, call) };
+      if (method === "POST" && path === INPUT_TOKENS_PATH) return { pattern: path, handle: (call) => countInputTokens(deps, call) };
+      if (method === "POST" && path === COMPACT_PATH) return { pattern: path, takesNoBody: true, handle: () => Promise.reject(compactNotServed()) };
       if (!path.startsWith(RESPONSE_PATH)) return undefined;
       const [id = "", action, ...more] = path.slice(RESPONSE_PATH.length).split("/");
-      if (id === "" || more.length > 0) return undefined;
+      if (id === "" || more.length > 0 || ENDPOINT_WORDS.has(id)) return undefined;
+      // A POST to /v1/responses/{word} asks for an endpoint: one the gateway does not have is not found (not a method refused for an id).
+      if (method === "POST" && action === undefined && !RESPONSE_ID.test(id)) {
+        return { pattern: `${RESPONSE_PATH}{endpoint}`, takesNoBody: true, handle: () => Promise.reject(noSuchEndpoint(path)) };
+      }
       const pattern = `${RESPONSE_PATH}{id}`;
       if (action === undefined && method === "GET") return { pattern, handle: (call) => retrieve(stored, id, call) };
       if (action === undefined && method === "DELETE") return { pattern, handle: (call) => remove(stored, id, call) };
@@ -69,35 +83,25 @@ async function createResponse(deps: ResponsesSurfaceDeps, call: RestCall): Promi
   const keyId = call.ctx.principal.keyId;
   const ctx: CallContext = { ...call.ctx, surface: OPENAI_RESPONSES };
   const previousId = parsed.previousResponseId;
-  let previousBytes = 0;
-  let previousSize: CallSize | undefined;
+  let footprint: StoredFootprint | undefined;
   if (previousId) {
     // The stored conversation is read and parsed only for a call its admission would not refuse at once (scope, a
     // spent budget; the envelope refused a key past its request rate before the body was read), and only once its
     // size is known to fit: its bytes, and its messages and blocks with this call's input.
     await gateway.precheck(parsed.stream ? "chat_stream" : "chat", parsed.request.model, ctx);
-    const footprint = await stored.footprintOf(previousId, keyId);
-    if (footprint === undefined) throw notFound(previousId, "previous_response_id");
-    previousBytes = footprint.bytes;
-    previousSize = footprint.size;
-    if (previousSize) checkContinuationSize(previousSize, parsed.input);
+    footprint = await continuationFootprint(stored, previousId, keyId, parsed.input);
   }
   // Room for the response this call will store, held until it is stored: what it continues, its input, what the Response repeats of the request, and its answer as expected.
   const reservation = parsed.store
     ? await stored.reserve(keyId, {
-        previousBytes,
+        previousBytes: footprint?.bytes ?? 0,
         requestBytes: Buffer.byteLength(encodeConversation(parsed.input)) + Buffer.byteLength(JSON.stringify(parsed.echo)),
         answerBytes: storedAnswerBytes(parsed.request.maxTokens ?? gateway.maxOutputTokens(parsed.request.model) ?? UNBOUNDED_COMPLETION_TOKENS),
       })
     : undefined;
   try {
-    const previous = previousId ? await stored.get(previousId, keyId) : undefined;
-    // Deleted, or expired, since its size was read.
-    if (previousId && !previous) throw notFound(previousId, "previous_response_id");
-    // One stored before its messages were counted is counted now, before the vendor is asked.
-    if (previous && !previousSize) checkContinuationSize(conversationSize(previous.conversation), parsed.input);
-    checkOutputsFollowCalls(previous?.conversation ?? [], parsed);
-    await respond(deps, call, ctx, parsed, previous?.conversation ?? [], reservation);
+    const before = await continuedConversation(stored, previousId, keyId, parsed, footprint?.size);
+    await respond(deps, call, ctx, parsed, before, reservation);
   } finally {
     reservation?.release();
   }
@@ -190,7 +194,7 @@ async function retrieve(stored: StoredResponses, id: string, { req, ctx, res }: 
   // What is stored is the Response, not the events that streamed it. Answered as JSON, a client asking for a stream would read no events and no error.
   if (stream !== null && stream !== "false") throw badRequest({ field: "stream", description: "a stored response cannot be streamed again: retrieve it without stream, as one Response" });
   const response = await stored.response(id, ctx.principal.keyId);
-  if (!response) throw notFound(id, "id");
+  if (!response) throw responseNotFound(id, "id");
   sendJson(res, response);
 }
 
@@ -200,12 +204,12 @@ async function listInputItems(stored: StoredResponses, id: string, { req, ctx, r
   // The stored conversation ends with the response's answer (see `keep`): what comes before it is what the response was answered from.
   const page = listing && (await inputItemsPage(id, { itemCounts: listing.itemCounts.slice(0, -1), messages: (indices) => listing.messages(indices) }, query));
   // Deleted, or expired, since its index was read: as if it had never been.
-  if (!page) throw notFound(id, "id");
+  if (!page) throw responseNotFound(id, "id");
   sendJson(res, page);
 }
 
 async function remove(stored: StoredResponses, id: string, { ctx, res }: RestCall): Promise<void> {
-  if (!(await stored.delete(id, ctx.principal.keyId))) throw notFound(id, "id");
+  if (!(await stored.delete(id, ctx.principal.keyId))) throw responseNotFound(id, "id");
   sendJson(res, { id, object: "response", deleted: true });
 }
 
@@ -219,7 +223,7 @@ function queryOf(req: RestRequest): URLSearchParams {
 /** A response of this key is refused (see notCancellable); any other id is not found, as GET answers it. */
 async function cancel(stored: StoredResponses, id: string, { ctx }: RestCall): Promise<void> {
   // Whether it is stored is all that is asked: neither its Response nor its conversation is read.
-  if (!(await stored.holds(id, ctx.principal.keyId))) throw notFound(id, "id");
+  if (!(await stored.holds(id, ctx.principal.keyId))) throw responseNotFound(id, "id");
   throw notCancellable(id);
 }
 
@@ -234,24 +238,27 @@ function notCancellable(id: string): ConnectError {
 }
 
 /**
- * Refuses a continuation whose stored conversation and input together are
- * past what one call may hold (call-size.ts), as a call sending them all
- * would be: each message and block costs the gateway work before the call is
- * admitted, whichever way it came.
+ * `POST /v1/responses/compact` is not served: the compaction item it answers
+ * is content only OpenAI's models can read back, which no other vendor's
+ * model behind the gateway could continue from.
  */
-function checkContinuationSize(stored: CallSize, input: readonly Message[]): void {
-  const inputSize = conversationSize(input);
-  const problem = callSizeProblem({ messages: stored.messages + inputSize.messages, blocks: stored.blocks + inputSize.blocks }, "messages");
-  if (!problem) return;
-  throw badRequest({
-    field: "previous_response_id",
-    description: `the conversation it continues, with this call's input, is past what one call may hold (${problem}): start a new conversation (send its input without previous_response_id, compacted)`,
-  });
+function compactNotServed(): ConnectError {
+  return gatewayError(
+    Code.NotFound,
+    `POST ${COMPACT_PATH} is not served by the gateway: its compaction item is opaque content only OpenAI's own models read back, and the gateway serves every vendor's; continue with previous_response_id, or send a shortened conversation as input`,
+    "ENDPOINT_NOT_FOUND",
+    { method: "POST", path: COMPACT_PATH },
+  );
 }
 
-/** A response of another key, expired or never made is alike: 404. */
-function notFound(id: string, field: string): ConnectError {
-  return gatewayError(Code.NotFound, `${field}: no response "${excerpt(id)}" is stored for this key (responses are kept with store: true, for a limited time; one too large to keep was answered with store: false)`, "RESPONSE_NOT_FOUND", { response: excerpt(id) });
+/** A POST to a word under /v1/responses/ that names no endpoint, as the envelope words any path no route takes. */
+function noSuchEndpoint(path: string): ConnectError {
+  return gatewayError(
+    Code.NotFound,
+    `no such endpoint: POST ${excerpt(path)} (under /v1/responses/ the gateway takes POST input_tokens, and GET or DELETE of a response id, resp_…)`,
+    "ENDPOINT_NOT_FOUND",
+    { method: "POST", path: excerpt(path) },
+  );
 }
 
 /** A failure as the OpenAI SDKs read it (a stream that had begun ended with it already). */

@@ -149,8 +149,8 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
     topLogprobs: logprobs ? topLogprobs : undefined,
     vendorOptions: Object.keys(callersOwn).length > 0 ? callersOwn : undefined,
   });
-  // A model that gives no log probabilities is refused naming the field that asked for them (request-fitting.ts).
-  Object.assign(request, { fieldNames: { logprobs: "include" } });
+  // A model that gives no log probabilities is refused naming the field that asked for them (request-fitting.ts); the answer's length is this API's max_output_tokens.
+  Object.assign(request, { fieldNames: { logprobs: "include", maxTokens: "max_output_tokens" } });
   if (request.vendorOptions) Object.assign(request, { vendorOptionsDialect: "openai" });
   const previous = read.string(body.previous_response_id, "previous_response_id");
   const callIdFields: ToolIdFields = { calls: [], results: [] };

@@ -21,9 +21,9 @@ export interface LandingSurfaces {
 /** The REST endpoints under the prefix, by the API they follow (as src/api's surfaces serve them). */
 const REST_ENDPOINTS = [
   "POST chat/completions (OpenAI)",
-  "POST responses, GET|DELETE responses/{id}, GET responses/{id}/input_items (OpenAI Responses)",
+  "POST responses, GET|DELETE responses/{id}, GET responses/{id}/input_items, POST responses/input_tokens (OpenAI Responses)",
   "POST embeddings (OpenAI)",
-  "GET models, GET models/{model} (OpenAI)",
+  "GET models, GET models/{model} (OpenAI; Anthropic's shape with anthropic-version)",
   "POST messages, POST messages/count_tokens (Anthropic)",
 ];
 

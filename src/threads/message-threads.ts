@@ -11,10 +11,14 @@ import { gatewayError } from "../common/gateway-error.js";
 
 /** Anthropic deletes a thread within an hour of its last use. */
 export const THREAD_TTL_MS = 3_600_000;
-/** What one key's live threads may hold; past it its oldest go first. */
-export const DEFAULT_THREAD_BYTES_PER_KEY = 64 * 1024 * 1024;
-/** What all live threads may hold in this process; past it the oldest go first. */
-export const DEFAULT_THREAD_BYTES = 512 * 1024 * 1024;
+/**
+ * What one key's live threads may hold; past it its oldest go first. A long
+ * agent conversation (200k tokens) is about 1 MB of JSON; a thread evicted
+ * costs its caller one replay, never a failure.
+ */
+export const DEFAULT_THREAD_BYTES_PER_KEY = 8 * 1024 * 1024;
+/** What all live threads may hold in this process (within the gateway's memory budget); past it the oldest go first. */
+export const DEFAULT_THREAD_BYTES = 64 * 1024 * 1024;
 
 /** The `error_code`s of Anthropic's thread rejections, in `error.details`; the ErrorInfo reason is the same, upper-cased. */
 export type ThreadErrorCode = "thread_not_found" | "thread_already_continued" | "thread_continue_in_flight";

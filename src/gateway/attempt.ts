@@ -6,7 +6,7 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import { isUpstreamError, UpstreamError } from "../providers/upstream-error.js";
 import type { Credential } from "../secrets/credential.js";
 import { isOwnCut, type AttemptBound, type Wait } from "./adaptive-timeout.js";
-import { markRequestSent } from "./attempt-sent.js";
+import { markRequestSent, requestSent } from "./attempt-sent.js";
 import type { PlanCall } from "./call-plan.js";
 import type { BreakerPermit } from "./circuit-breaker.js";
 import type { AttemptCall, ProviderRuntime } from "./provider-runtime.js";
@@ -151,7 +151,9 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], fir
       }
       // The vendor's HTTP status, on the metrics and the span alike: a success is recorded as 200 (what vendors answer the requests sent).
       const status = err === undefined ? "200" : upstream?.outcome;
-      deps.metrics.recordUpstream(candidate.provider, status ?? outcome, ms / 1000);
+      // An attempt cut while it waited for a connection never reached the vendor: not a vendor's cancellation or timeout.
+      const unsent = upstream?.status === undefined && (outcome === "cancelled" || outcome === "timeout") && !requestSent(record);
+      deps.metrics.recordUpstream(candidate.provider, unsent ? "not_sent" : (status ?? outcome), ms / 1000);
       call.upstream?.attemptEnded();
       span.end(outcome, status);
       record.outcome = outcome;

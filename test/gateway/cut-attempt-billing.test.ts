@@ -91,6 +91,11 @@ async function upstreamRequests(): Promise<number> {
   return metric.values.reduce((sum, v) => sum + v.value, 0);
 }
 
+async function upstreamRequestsLabelled(status: string): Promise<number> {
+  const metric = await gw.app.metrics.registry.getSingleMetric("switchboard_upstream_requests_total")!.get();
+  return metric.values.filter((v) => v.labels.status === status).reduce((sum, v) => sum + v.value, 0);
+}
+
 describe("attempts cut after their request went out", () => {
   it("a hedge's cancelled loser is charged its prompt besides the answer", async () => {
     const secret = await keyFor("hedged");
@@ -159,6 +164,8 @@ describe("attempts cut before their request went out", () => {
     await cancelledStream(secret, "gpt-4o-mini", () => silent.connections > before);
     await expect.poll(async () => Number((await admin.getUsageReport({ key: "keys/never-sent" })).total?.requests)).toBe(1);
     await charged("never-sent", 0);
+    // Nor is it counted as a request the vendor saw cancelled.
+    await expect.poll(() => upstreamRequestsLabelled("not_sent")).toBe(1);
   });
 
   it("a stream the caller cancels once the vendor has its request is charged its prompt", async () => {

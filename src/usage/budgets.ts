@@ -100,6 +100,14 @@ export interface SpendCounter {
    */
   charge(charge: SpendCharge): Promise<void>;
   spent(keyId: string, period: Period): Promise<number>;
+  /**
+   * Drops a key's spend figures (of every period running now), called when
+   * its budget changes (added, removed, or its period): calls made meanwhile
+   * never reserved or settled into them, so the next call rebuilds them from
+   * the ledger, as for a figure that does not exist yet. Reservations of
+   * calls in flight are kept.
+   */
+  forget(keyId: string): Promise<void>;
   close(): void;
 }
 
@@ -117,6 +125,12 @@ export const MAX_BUDGET_NANOS = 1e15;
 export function wholeNanos(value: number): number {
   if (!(value > 0)) return 0;
   return Math.min(Math.ceil(value), MAX_NANOS);
+}
+
+/** The periods running at `now` of every length a budget may have: the ones a key's spend figures may be kept for. */
+export function runningPeriods(now = Date.now()): Period[] {
+  const periods = (["day", "week", "month"] as const).map((name) => currentPeriod(name, now));
+  return periods.filter((period, i) => periods.findIndex((other) => other.startMs === period.startMs) === i);
 }
 
 /** The one rule, also written in Lua (ADMIT in spend-scripts.ts): soft threshold → economy, limit → refuse (or economy only). */
@@ -148,17 +162,29 @@ interface Entry {
   spent: number;
   ready: Promise<void>;
   endMs: number;
+  /** Reservations of calls in flight that this entry holds (carried to the entry that replaces it once forgotten). */
+  inFlight: number;
+  /** The entry rebuilt after this one was forgotten: its calls in flight reserve and settle there. */
+  successor?: Entry;
+}
+
+/** The entry a call admitted on `entry` counts on now: the latest of those that replaced it. */
+function live(entry: Entry): Entry {
+  while (entry.successor) entry = entry.successor;
+  return entry;
 }
 
 /** Spend counted in this process, rebuilt from the ledger the first time a key is seen in a period. */
 export class MemorySpendCounter implements SpendCounter {
   private readonly entries = new Map<string, Entry>();
+  /** Forgotten entries (see `forget`) not rebuilt yet, whose calls in flight the rebuilt entry takes over. */
+  private readonly forgotten = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly seed: SpendSeed) {
     this.sweeper = setInterval(() => {
       const now = Date.now();
-      for (const [key, entry] of this.entries) if (entry.endMs <= now) this.entries.delete(key);
+      for (const map of [this.entries, this.forgotten]) for (const [key, entry] of map) if (entry.endMs <= now) map.delete(key);
     }, 60_000);
     this.sweeper.unref();
   }
@@ -170,24 +196,31 @@ export class MemorySpendCounter implements SpendCounter {
     /** The reservation, grown by further attempts. */
     let reserve = admitted;
     entry.spent += reserve;
+    entry.inFlight += reserve;
     let settled = false;
     return {
       decision,
       spentNanos: spent,
       reservedNanos: reserve,
       grow: async (nanos) => {
-        const before = entry.spent;
+        const counted = live(entry);
+        const before = counted.spent;
         if (settled || decision === "refused" || !mayGrow(before - reserve, ask.budget, decision === "economy")) return { granted: false, spentNanos: before };
         const more = wholeNanos(nanos);
-        entry.spent += more;
+        counted.spent += more;
+        counted.inFlight += more;
         reserve += more;
         return { granted: true, spentNanos: before };
       },
       settle: async (costNanos) => {
         if (settled) return;
         settled = true;
-        // The entry of a period that ended meanwhile is gone from the map: the change is harmless there.
-        entry.spent += wholeNanos(costNanos) - reserve;
+        // The entry of a period that ended meanwhile is gone from the map: the change is harmless there. One forgotten and not
+        // rebuilt yet takes nothing: the call's ledger row, written just before, is in what the rebuild reads.
+        const counted = live(entry);
+        counted.inFlight -= reserve;
+        if (counted.successor === undefined && this.forgotten.get(idOf(ask.keyId, ask.period)) === counted) return;
+        counted.spent += wholeNanos(costNanos) - reserve;
       },
     };
   }
@@ -202,18 +235,33 @@ export class MemorySpendCounter implements SpendCounter {
     (await this.entry(keyId, period)).spent += wholeNanos(costNanos);
   }
 
+  async forget(keyId: string): Promise<void> {
+    for (const period of runningPeriods()) {
+      const id = idOf(keyId, period);
+      const entry = this.entries.get(id);
+      if (!entry) continue;
+      this.entries.delete(id);
+      this.forgotten.set(id, entry);
+    }
+  }
+
   close(): void {
     clearInterval(this.sweeper);
   }
 
   private async entry(keyId: string, period: Period): Promise<Entry> {
-    const id = `${keyId}@${period.startMs}`;
+    const id = idOf(keyId, period);
     let entry = this.entries.get(id);
     if (!entry) {
       // Rows written from now on are this process's calls, already counted here.
       const createdAt = Date.now();
+      // Calls in flight on a forgotten entry keep their reservations here, and settle here (their rows are not read below).
+      const replaced = this.forgotten.get(id);
+      this.forgotten.delete(id);
+      const carried = replaced ? live(replaced).inFlight : 0;
       const created: Entry = {
-        spent: 0,
+        spent: carried,
+        inFlight: carried,
         endMs: period.endMs,
         ready: this.seed(keyId, period.startMs, createdAt).then(
           (seeded) => {
@@ -221,10 +269,12 @@ export class MemorySpendCounter implements SpendCounter {
           },
           (err: unknown) => {
             this.entries.delete(id);
+            this.forgotten.set(id, created);
             throw err;
           },
         ),
       };
+      if (replaced) live(replaced).successor = created;
       entry = created;
       this.entries.set(id, entry);
     }
@@ -233,3 +283,6 @@ export class MemorySpendCounter implements SpendCounter {
   }
 }
 
+function idOf(keyId: string, period: Period): string {
+  return `${keyId}@${period.startMs}`;
+}

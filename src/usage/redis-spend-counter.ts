@@ -6,6 +6,7 @@ import type { RedisLink } from "../redis/redis-link.js";
 // A cycle (budgets.ts re-exports this class): nothing from budgets.ts is used before a method runs.
 import {
   MemorySpendCounter,
+  runningPeriods,
   wholeNanos,
   type BudgetAnswer,
   type BudgetAsk,
@@ -200,6 +201,20 @@ export class RedisSpendCounter implements SpendCounter {
   async charge({ keyId, period, costNanos, callId, atMs, rowKey }: SpendCharge): Promise<void> {
     if (!this.link.isUp && this.policy === "open") await this.local.charge({ keyId, period, costNanos, callId });
     await this.send({ kind: "settle", keyId, period, callId, atMs, rowKey, cost: wholeNanos(costNanos), reserved: 0, since: this.now(), maybeApplied: false });
+  }
+
+  /**
+   * Drops the key's shared counters and their rebuild points (reservations
+   * stay), and this process's own: the next call rebuilds them from the
+   * ledger. A settlement of a call admitted before the rebuild counts once,
+   * as after any rebuild (see the class). Redis failing, the shared counters
+   * cannot be dropped: the error says so to the caller.
+   */
+  async forget(keyId: string): Promise<void> {
+    await this.local.forget(keyId);
+    const counters = runningPeriods().map((period) => spendKeys(this.link, keyId, period.startMs, ""));
+    // One command, one slot (every key is under the key's hash tag): a counter and its rebuild point go together.
+    await this.link.client.del(...counters.flatMap((keys) => [keys.spent, keys.rebuilt]));
   }
 
   close(): void {

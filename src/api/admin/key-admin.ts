@@ -52,6 +52,17 @@ export type KeyAdmin = Pick<ServiceImpl<typeof AdminService>, "createKey" | "get
 export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
   const log = deps.logger.child({ component: "admin" });
   const actor = (ctx: HandlerContext) => ctx.values.get(principalKey)?.keyId ?? "unknown";
+  /**
+   * A budget added, removed or given another period: the key's spend figures missed its calls meanwhile (only calls
+   * under a budget count into them), so they are dropped, to be rebuilt from the ledger by the next call.
+   */
+  const forgetSpend = async (keyId: string): Promise<void> => {
+    try {
+      await deps.spend.forget(keyId);
+    } catch (err) {
+      log.error({ key: keyId, error: (err as Error).message }, "could not drop the key's spend figures after its budget changed: its spend may be undercounted until the period ends");
+    }
+  };
   /** Get and Update show the budget's status too (List does not: a spend read a key). */
   const show = async (record: KeyRecord, withStatus: boolean): Promise<GatewayKey> => {
     const key = toGatewayKey(record, deps.currency);
@@ -164,6 +175,7 @@ export function createKeyAdmin(deps: KeyAdminDeps): KeyAdmin {
       if (!(await withinQuotas(principal, () => deps.store.update(next, record.updateMs, quotas)))) {
         throw gatewayError(Code.Aborted, `key "${name}" changed while this update was being made: read it again and retry`, CONCURRENT_UPDATE, { key: record.id });
       }
+      if (record.budget?.period !== next.budget?.period) await forgetSpend(record.id);
       await deps.changed(record.id);
       log.info({ actor: actor(ctx), key: record.id, action: "update", paths }, "admin updated a key");
       return create(UpdateKeyResponseSchema, { key: await show(next, true) });

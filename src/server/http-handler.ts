@@ -18,6 +18,7 @@ import { ANSWER_COMPRESSIONS } from "./answer-compression.js";
 import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
 import { withUnreadBodyDrained } from "./unread-body.js";
+import { withBodyDeadline } from "./body-deadline.js";
 import { withEnvelopeFlagsChecked } from "./envelope-flags.js";
 import { withMissingMessageRefused } from "./missing-message.js";
 import { replayToConnectEs } from "./lean-rpc/connect-es-replay.js";
@@ -99,7 +100,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     binaryOptions: { recursionLimit: DECODE_RECURSION_LIMIT },
     // connect-es's JSON serializations decode with `textDecoder` (not in its option types): the nesting bound runs before JSON.parse.
     jsonOptions: { recursionLimit: DECODE_RECURSION_LIMIT, textDecoder: depthBoundedTextDecoder(JSON_BODY_DEPTH_LIMIT) },
-    // Deadlines up to a day are honoured; a longer one is refused (InvalidArgument).
+    // Deadlines up to a day are honoured; a longer one is cut to a day before it is read (./deadline-cap.ts).
     maxTimeoutMs: MAX_DEADLINE_MS,
     shutdownSignal: options.shutdownSignal,
     // Named here so that the lean path negotiates the same.
@@ -113,7 +114,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
       // Each method decodes JSON refusing enum names its input does not have (./json-enum-names.ts).
       options.routes(withJsonEnumNamesChecked(router, connectOptions.jsonOptions));
       // The adapter serves the router's handlers as they are after this callback.
-      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withEnvelopeFlagsChecked(withMissingMessageRefused(handler))), options.earlyRefusals), options.earlyRefusals)));
+      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withBodyDeadline(withEnvelopeFlagsChecked(withMissingMessageRefused(handler)), connectOptions.maxTimeoutMs)), options.earlyRefusals), options.earlyRefusals)));
       for (const handler of router.handlers) handlers.set(handler.requestPath, handler);
     },
     ...connectOptions,

@@ -66,8 +66,8 @@ export function invokeServerStream(spec: ServerStreamingSpec, context: HandlerCo
   };
 }
 
-/** A request stream whose first message fails to decode. */
-function failing(error: ConnectError): AsyncIterable<never> {
+/** A stream that fails with `error` at its first message: a request that does not decode, an answer that is only an error. */
+export function failing(error: ConnectError): AsyncIterable<never> {
   return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
 }
 

@@ -18,8 +18,10 @@ import { readOnFrom, type Replay } from "./connect-es-replay.js";
 import { writeGrpcAnswer } from "./grpc-unary-answer.js";
 import { leanRequestOf, type LeanLimits, type LeanRequest } from "./lean-request.js";
 import { webHeaders } from "./node-headers.js";
-import { invokeServerStream } from "./invoke-stream.js";
+import { failing, invokeServerStream } from "./invoke-stream.js";
 import { readBody } from "../../common/request-body.js";
+import { slowClientCut } from "../slow-client.js";
+import { endUnreadStream } from "../unread-stream.js";
 import { withErrorInfo } from "../../common/gateway-error.js";
 import { asDecodeFault } from "../request-faults.js";
 import { requestContextValues } from "../client-key.js";
@@ -109,8 +111,16 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
   async function serve(method: LeanMethod, call: LeanRequest, req: Request, res: Response, url: string): Promise<void> {
     // The deadline runs from the request's arrival, as connect-es's does.
     const signal = signals.open(req, res, call.timeoutMs);
-    const body = await readBody(req, options.readMaxBytes);
-    if (body === undefined) return signal.close(); // the caller went away
+    // The deadline runs during the read too: a body still arriving when it passes ends the call then.
+    const body = await readBody(req, options.readMaxBytes, signal.signal);
+    if (body === undefined) {
+      signal.close();
+      const cut = slowClientCut(req);
+      // The gateway reset the stream of a body too slow: recorded as connect-es's calls are (../request-faults.ts), there is no one to answer.
+      if (cut) options.earlyRefusals?.(methodName(method), webHeaders(req.headers), cut);
+      else if (signal.signal.aborted && !res.writableEnded && !res.destroyed) await answerUnread(method, call, req, res, unreadBodyError(signal.signal.reason));
+      return; // otherwise the caller went away
+    }
     if ("over" in body) {
       signal.close();
       return options.replay(req, res, method.fallback, readOnFrom(body.over, req));
@@ -161,7 +171,7 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
       // What the request-faults wrapper makes of the error in gRPC trailers; writeConnectAnswer does it for Connect.
       const error = call.protocol === "grpc" ? withErrorInfo(asDecodeFault(input.error)) : input.error;
       // Recorded as that wrapper records it (as the caller is told it), its headers in the error's metadata.
-      const recorded = options.earlyRefusals?.(`${method.spec.method.parent.typeName}/${method.spec.method.name}`, context.requestHeader, asDecodeFault(input.error));
+      const recorded = options.earlyRefusals?.(methodName(method), context.requestHeader, asDecodeFault(input.error));
       for (const [name, value] of Object.entries(recorded ?? {})) error.metadata.set(name, value);
       outcome = { error };
     } else {
@@ -181,6 +191,37 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
       // The caller went away while the answer was written: no one is left to tell.
     }
   }
+
+  /**
+   * A call whose deadline (or the gateway's shutdown) came while its body was
+   * still arriving: answered with that error before any interceptor ran, as
+   * connect-es answers a request that does not decode, and recorded so; its
+   * stream is then freed rather than held until request_timeout_ms.
+   */
+  async function answerUnread(method: LeanMethod, call: LeanRequest, req: Request, res: Response, error: ConnectError): Promise<void> {
+    const recorded = options.earlyRefusals?.(methodName(method), webHeaders(req.headers), error);
+    for (const [name, value] of Object.entries(recorded ?? {})) error.metadata.set(name, value);
+    const header = new Headers({ "content-type": call.responseType });
+    const trailer = new Headers();
+    endUnreadStream(req);
+    try {
+      if (method.spec.kind === "server_streaming") await writeStreamAnswer(res, call, header, trailer, failing(error), method.serialization.getO(call.binary), { compressMinBytes: COMPRESS_MIN_BYTES, endStream });
+      else if (call.protocol === "grpc") await writeGrpcAnswer(res, call, header, trailer, { error }, { compressMinBytes: COMPRESS_MIN_BYTES });
+      else await writeConnectAnswer(res, call, header, trailer, { error }, { compressMinBytes: COMPRESS_MIN_BYTES, jsonOptions: options.jsonOptions, beforeInterceptors: true });
+    } catch {
+      // The caller went away while the answer was written: no one is left to tell.
+    }
+  }
+}
+
+/** The method's name as the call log and metrics give it: `service/Method`. */
+const methodName = (method: LeanMethod): string => `${method.spec.method.parent.typeName}/${method.spec.method.name}`;
+
+/** Why a call whose signal fired while its body was read ends: its deadline, said so, or the gateway's shutdown. */
+function unreadBodyError(reason: unknown): ConnectError {
+  const error = ConnectError.from(reason);
+  if (error.code !== Code.DeadlineExceeded) return withErrorInfo(error);
+  return withErrorInfo(new ConnectError("the call's deadline passed before its request body had all arrived", Code.DeadlineExceeded));
 }
 
 /** The request decoded with connect-es's binary serialization, or the error it raises (ConnectError "parse binary: …"). */

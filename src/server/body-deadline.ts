@@ -21,9 +21,12 @@ export function withBodyDeadline(handler: UniversalHandler, maxTimeoutMs: number
   if (handler.method.methodKind !== "unary" && handler.method.methodKind !== "server_streaming") return handler;
   const answer = async (req: UniversalServerRequest) => {
     const timeoutMs = deadlineOf(req.header, maxTimeoutMs);
-    if (timeoutMs === undefined || !isByteStream(req.body)) return handler(req);
-    const body = new DeadlineBody(req.body, timeoutMs, () => {
-      const node = req.contextValues?.get(nodeRequestKey);
+    // A deadline already past (0) leaves the read to request_timeout_ms, as no deadline does: the call then ends as any
+    // past its deadline (DeadlineExceeded, with its ledger row).
+    if (timeoutMs === undefined || timeoutMs <= 0 || !isByteStream(req.body)) return handler(req);
+    const node = req.contextValues?.get(nodeRequestKey);
+    // A body that has all arrived is read to its end whatever the deadline; only a body still arriving is cut here.
+    const body = new DeadlineBody(req.body, timeoutMs, () => node?.complete === true, () => {
       if (node && !slowClientCutOf(req.contextValues)) endUnreadStream(node);
     });
     try {
@@ -49,10 +52,11 @@ class DeadlineBody implements AsyncIterable<Uint8Array> {
   private readonly passed: Promise<never>;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(body: AsyncIterable<Uint8Array>, timeoutMs: number, expired: () => void) {
+  constructor(body: AsyncIterable<Uint8Array>, timeoutMs: number, arrived: () => boolean, expired: () => void) {
     this.source = body[Symbol.asyncIterator]();
     this.passed = new Promise<never>((_, reject) => {
       this.timer = setTimeout(() => {
+        if (arrived()) return;
         expired();
         reject(withErrorInfo(new ConnectError("the call's deadline passed before its request body had all arrived", Code.DeadlineExceeded)));
       }, Math.max(timeoutMs, 0));

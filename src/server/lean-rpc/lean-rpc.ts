@@ -111,8 +111,10 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
   async function serve(method: LeanMethod, call: LeanRequest, req: Request, res: Response, url: string): Promise<void> {
     // The deadline runs from the request's arrival, as connect-es's does.
     const signal = signals.open(req, res, call.timeoutMs);
-    // The deadline runs during the read too: a body still arriving when it passes ends the call then.
-    const body = await readBody(req, options.readMaxBytes, signal.signal);
+    // The deadline runs during the read too: a body still arriving when it passes ends the call then. A deadline already
+    // past (0) leaves the read to request_timeout_ms, as no deadline does: the call then ends as any past its deadline
+    // (DeadlineExceeded, with its ledger row).
+    const body = await readBody(req, options.readMaxBytes, signal.signal.aborted ? undefined : signal.signal);
     if (body === undefined) {
       signal.close();
       const cut = slowClientCut(req);

@@ -5,15 +5,19 @@ import { loadConfig } from "../config/load-config.js";
 import { buildSecrets } from "../config/secrets-config.js";
 import { fingerprint } from "../secrets/credential.js";
 import { EncryptedFileStore } from "../secrets/encrypted-file-store.js";
+import { secretNameProblem } from "../secrets/secret-name-problem.js";
 import { ADMIN_CONNECTION_VARIABLES, adminClient, asksForHelp, CliError, runCli, table } from "./admin-client.js";
+import { maskedNamesNote, shownSecretName, storedSecretName } from "./shown-secret-name.js";
 
 export const SECRETS_USAGE = `usage: switchboard secrets <command> [--store file|db]
 
 commands:
   set NAME      store a secret; the value is read from stdin (typed without echo on a terminal)
   rotate NAME   --store db: add a version of a secret; gateways using it stage it as a canary
-  list          list the stored secrets: name, fingerprint and last change (never the values)
-  rm NAME       remove a secret (--store db: with all its versions)
+  list          list the stored secrets: name, fingerprint and last change (never the values); a name
+                that looks like a key is shown masked, with the name's own fingerprint (#1a2b3c4d)
+  rm NAME       remove a secret (--store db: with all its versions); --store file: rm '#1a2b3c4d'
+                removes the one a listing showed masked with that fingerprint
   rewrap        after a key rotation: --store file re-encrypts the file with SWITCHBOARD_SECRET_KEY
                 (it opened with a key in SWITCHBOARD_SECRET_KEY_PREVIOUS); --store db rewraps every
                 data key with the key-encryption key's current version (--all: every data key,
@@ -89,9 +93,16 @@ async function fileSecretsCommand(command: string, name: string | undefined, io:
   const config = loadConfig(io.env);
   const settings = config.secrets ?? buildSecrets(undefined, io.env, config.dataDir);
   const store = () => EncryptedFileStore.fromEnv(settings.file, io.env, settings.keyFile, (message) => io.stderr.write(`switchboard: warning: ${message}\n`));
+  const ownSecrets = ownSecretsOf(io.env);
 
   switch (command) {
     case "set": {
+      // Before the value is asked for (the prompt names the secret): said without quoting the name, maybe a key pasted there.
+      const nameProblem = secretNameProblem(name!);
+      if (nameProblem) {
+        io.stderr.write(`switchboard: ${nameProblem}; nothing changed\n`);
+        return 2;
+      }
       const opened = store();
       // Open (and check the key against) the file before asking for the value.
       opened.read();
@@ -110,17 +121,23 @@ async function fileSecretsCommand(command: string, name: string | undefined, io:
         io.stdout.write(`no secrets in ${settings.file}\n`);
         return 0;
       }
-      const width = Math.max(4, ...secrets.map(([n]) => n.length));
+      const shown = secrets.map(([stored, secret]) => ({ stored, name: shownSecretName(stored, ownSecrets), secret }));
+      const width = Math.max(4, ...shown.map((row) => row.name.length));
       io.stdout.write(`${"NAME".padEnd(width)}  FINGERPRINT  UPDATED\n`);
-      for (const [secretName, secret] of secrets) io.stdout.write(`${secretName.padEnd(width)}  ${fingerprint(secret.value).padEnd(11)}  ${secret.updatedAt}\n`);
+      for (const row of shown) io.stdout.write(`${row.name.padEnd(width)}  ${fingerprint(row.secret.value).padEnd(11)}  ${row.secret.updatedAt}\n`);
+      const masked = shown.filter((row) => row.name !== row.stored).length;
+      if (masked > 0) io.stderr.write(maskedNamesNote(masked, "remove the old one (secrets rm '#FINGERPRINT', the name's, as shown)"));
       return 0;
     }
     case "rm": {
-      if (!store().remove(name!)) {
-        io.stderr.write(`switchboard: no secret named "${name}" in ${settings.file}; nothing changed\n`);
+      // A name that looks like a key (stored before such names were refused) is removed as any other, and never echoed.
+      const opened = store();
+      const stored = storedSecretName(name!, opened.read().keys(), ownSecrets);
+      if (stored === undefined || !opened.remove(stored)) {
+        io.stderr.write(`switchboard: no secret named "${shownSecretName(name!, ownSecrets)}" in ${settings.file}; nothing changed\n`);
         return 1;
       }
-      io.stdout.write(`removed ${name} from ${settings.file}\n`);
+      io.stdout.write(`removed ${shownSecretName(stored, ownSecrets)} from ${settings.file}\n`);
       return 0;
     }
     case "rewrap": {
@@ -154,6 +171,7 @@ async function dbSecretsCommand(command: string, name: string | undefined, all: 
     io.stderr.write(`unknown secrets command "${command}"\n\n${SECRETS_USAGE}\n`);
     return 2;
   }
+  const ownSecrets = ownSecretsOf(io.env);
   return runCli(io, async () => {
     const client = adminClient(io);
     switch (command) {
@@ -173,21 +191,26 @@ async function dbSecretsCommand(command: string, name: string | undefined, all: 
       }
       case "list": {
         const rows: string[][] = [];
+        let masked = 0;
         let pageToken = "";
         do {
           const page = await client.listStoredSecrets({ pageSize: 1000, pageToken });
           for (const secret of page.secrets) {
             const latest = secret.latestVersion!;
-            rows.push([secret.name.slice("secrets/".length), String(latest.version), String(secret.versionCount), latest.fingerprint, latest.keyEncryptionKey, timestampDate(latest.createTime!).toISOString()]);
+            const stored = secret.name.slice("secrets/".length);
+            const shown = shownSecretName(stored, ownSecrets);
+            if (shown !== stored) masked++;
+            rows.push([shown, String(latest.version), String(secret.versionCount), latest.fingerprint, latest.keyEncryptionKey, timestampDate(latest.createTime!).toISOString()]);
           }
           pageToken = page.nextPageToken;
         } while (pageToken);
         io.stdout.write(rows.length === 0 ? "no secrets in the gateway's database\n" : table(["NAME", "VERSION", "VERSIONS", "FINGERPRINT", "KEY-ENCRYPTION KEY", "UPDATED"], rows));
+        if (masked > 0) io.stderr.write(maskedNamesNote(masked, "stop using the old one (the gateway refuses to look such a name up, for removal too)"));
         return;
       }
       case "rm":
         await client.deleteStoredSecret({ name: `secrets/${name}` });
-        io.stdout.write(`removed ${name} (every version) from the gateway's database\n`);
+        io.stdout.write(`removed ${shownSecretName(name!, ownSecrets)} (every version) from the gateway's database\n`);
         return;
       case "rewrap": {
         const result = await client.rewrapStoredSecrets({ all });

@@ -4,6 +4,7 @@ import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
 import { awsClientSettings, awsProblem, resolvedCredentials, withinAwsDeadline, type AwsProblem, type AwsSettings } from "./aws-client-settings.js";
 import type { AwsVersionNumbers } from "./aws-version-numbers.js";
+import { fieldNamesOf } from "./field-names.js";
 import { PolledSecretCache } from "./polled-secret-cache.js";
 import type { SecretGone } from "./secret-gone.js";
 import type { SecretMetrics } from "./secret-metrics.js";
@@ -293,7 +294,7 @@ function valueOf(read: Read, target: AwsRef, ref: Pick<SecretRef, "raw">): Secre
   }
   const value = (parsed as Record<string, unknown>)[target.field];
   if (typeof value !== "string" || value === "") {
-    const fields = Object.keys(parsed).sort().join(", ") || "none";
+    const fields = fieldNamesOf(parsed);
     throw new ConfigError("aws-sm", ref.raw, `version ${read.number} of ${target.secretId} has no non-empty string field "${target.field}" (fields: ${fields})`);
   }
   return { value, version: read.number };

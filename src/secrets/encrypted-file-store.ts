@@ -5,6 +5,7 @@ import { ConfigError } from "../config/config-error.js";
 import { DATA_KEY_BYTES, loadDataKey, loadPreviousDataKeys } from "./data-key.js";
 import { headerProblem, QUOTED_VALUE, wrappedInQuotes } from "./header-safe-secret.js";
 import { acquireLockFile, LockBusyError } from "./lock-file.js";
+import { secretNameProblem } from "./secret-name-problem.js";
 
 /** One stored secret: its value and when it was last set. */
 export interface StoredSecret {
@@ -20,7 +21,7 @@ export class SecretStoreError extends ConfigError {
   }
 }
 
-/** Names as `file:NAME` references spell them. */
+/** Names as `file:NAME` references spell them (secret-name-problem.ts words a failing one, without quoting it). */
 export const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
 
 const FORMAT = "switchboard-secrets";
@@ -123,7 +124,8 @@ export class EncryptedFileStore {
 
   /** Sets one secret; returns whether it replaced an existing one. */
   set(name: string, value: string, now = new Date()): boolean {
-    if (!SECRET_NAME.test(name)) throw new SecretStoreError(this.path, `"${name}" is not a valid secret name (letters, digits, '.', '_', '/', '-'; at most 128)`);
+    const nameProblem = secretNameProblem(name);
+    if (nameProblem) throw new SecretStoreError(this.path, nameProblem);
     if (value === "") throw new SecretStoreError(this.path, `the value for "${name}" is empty`);
     const problem = headerProblem(value);
     if (problem) throw new SecretStoreError(this.path, `the value for "${name}" ${problem}, so it cannot be sent as a vendor key (an HTTP header)`);

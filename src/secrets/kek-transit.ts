@@ -1,5 +1,7 @@
-import { readFileSync } from "node:fs";
 import { Agent, fetch, type Response } from "undici";
+import { readRegularFile } from "../common/regular-file.js";
+import { ConfigError } from "../config/config-error.js";
+import { TLS_FILE_MAX_BYTES } from "../config/config.js";
 import { ANSWER_TOO_LARGE, AnswerTooLargeError, readAtMost } from "./answer-size-limit.js";
 import { KekError, type KeyEncryptionKey, type WrappedKey } from "./kek.js";
 import type { VaultClient } from "./vault-client.js";
@@ -40,7 +42,7 @@ export class TransitKek implements KeyEncryptionKey {
     private readonly options: TransitKekOptions,
   ) {
     this.name = `${options.mount}/${options.key}`;
-    this.dispatcher = options.caCertFile ? new Agent({ connect: { ca: readFileSync(options.caCertFile) } }) : undefined;
+    this.dispatcher = options.caCertFile ? new Agent({ connect: { ca: readCaBundle(options.caCertFile) } }) : undefined;
   }
 
   async wrap(dataKey: Buffer): Promise<WrappedKey> {
@@ -121,5 +123,18 @@ async function answerOf(res: Response, deadline: AbortSignal): Promise<unknown> 
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return {};
+  }
+}
+
+/**
+ * VAULT_CACERT's bundle, read as every file an operator names is (a TLS
+ * certificate's bound, a regular file only): a named pipe would hang the
+ * first db: secret call for good, a huge file would be held whole.
+ */
+function readCaBundle(path: string): Buffer {
+  try {
+    return readRegularFile(path, TLS_FILE_MAX_BYTES).bytes;
+  } catch (err) {
+    throw new ConfigError("environment", "VAULT_CACERT", `"${path}" ${(err as Error).message}`);
   }
 }

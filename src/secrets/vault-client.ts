@@ -3,6 +3,7 @@ import type { Logger } from "../observability/logger.js";
 import { MAX_ANSWER_BYTES } from "./answer-size-limit.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 import { sourceCause } from "./source-cause.js";
+import { isVersionNumber } from "./version-identity.js";
 import { deletedVersionOf, scrubVaultError, VaultError } from "./vault-error.js";
 
 /** How the gateway logs in to Vault. */
@@ -51,7 +52,8 @@ interface LookupAnswer {
 }
 interface KvAnswer {
   data?: Record<string, unknown> | null;
-  metadata?: { version?: number; deletion_time?: string; destroyed?: boolean };
+  /** `version` as Vault answered it: checked before use (isVersionNumber). */
+  metadata?: { version?: unknown; deletion_time?: string; destroyed?: boolean };
 }
 
 const MAX_RETRY_MS = 30_000;
@@ -122,12 +124,17 @@ export class VaultClient {
       answer = await this.call("read", operation, (vault, token) => vault.readKVSecret(token, path, version, mount) as Promise<KvAnswer>);
     }
     const read = answer.metadata?.version;
-    if (!answer.data || typeof read !== "number") {
+    if (!answer.data || read === undefined) {
       // Vault answers a deleted version with a 404 (vault-error.ts); a proxy or an older Vault may answer 200 with the same metadata: the same definite answer.
       const deleted = deletedVersionOf(answer.metadata);
       if (deleted) throw new VaultError(operation, `Vault ${operation} failed: version ${deleted.version} is ${deleted.destroyed ? "destroyed" : "deleted"}`, 404, undefined, { deleted });
       // Anything else (a proxy's page, a KV version 1 mount) says nothing about the secret: an outage, the last known version served on.
       throw new VaultError(operation, `Vault ${operation} failed: the answer holds no KV version 2 secret (is VAULT_ADDR right, and the mount KV version 2?)`);
+    }
+    if (!isVersionNumber(read)) {
+      // -5, 1.5, 1e21 or "3" names no version, and one lower than the keys in use must not pass for an older one: a malformed
+      // answer (an outage, the last known version served on). The field is named, never what it held.
+      throw new VaultError(operation, `Vault ${operation} failed: the answer's metadata.version is no version number (a positive whole number)`);
     }
     return { version: read, data: answer.data };
   }

@@ -1,4 +1,5 @@
 import { ANSWER_TOO_LARGE, ANSWER_TOO_LARGE_WORDS } from "./answer-size-limit.js";
+import { isVersionNumber } from "./version-identity.js";
 
 /** A KV v2 version Vault answered is deleted (`vault kv delete`) or destroyed (`vault kv destroy`). */
 export interface DeletedKvVersion {
@@ -134,7 +135,7 @@ function deletedKvVersion(body: unknown): DeletedKvVersion | undefined {
 export function deletedVersionOf(metadata: unknown): DeletedKvVersion | undefined {
   const fields = metadata as { version?: unknown; deletion_time?: unknown; destroyed?: unknown } | undefined;
   const version = fields?.version;
-  if (typeof version !== "number" || !Number.isSafeInteger(version)) return undefined;
+  if (!isVersionNumber(version)) return undefined;
   const destroyed = fields?.destroyed === true;
   if (!destroyed && !(typeof fields?.deletion_time === "string" && fields.deletion_time !== "")) return undefined;
   return { version, destroyed };

@@ -1,6 +1,7 @@
 import type { SecretRef } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../observability/logger.js";
+import { fieldNamesOf } from "./field-names.js";
 import { PolledSecretCache } from "./polled-secret-cache.js";
 import type { SecretGone } from "./secret-gone.js";
 import type { SecretMetrics } from "./secret-metrics.js";
@@ -174,7 +175,7 @@ function deletedReason(path: string, version: number, destroyed: boolean): strin
 function versionOf(secret: KvSecret, target: VaultRef, ref: Pick<SecretRef, "raw">): SecretVersion {
   const value = secret.data[target.field];
   if (typeof value !== "string" || value === "") {
-    const fields = Object.keys(secret.data).sort().join(", ") || "none";
+    const fields = fieldNamesOf(secret.data);
     throw new ConfigError("vault", ref.raw, `version ${secret.version} of ${target.mount}/${target.path} has no non-empty string field "${target.field}" (fields: ${fields})`);
   }
   return { value, version: secret.version };

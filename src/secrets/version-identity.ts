@@ -36,6 +36,11 @@ export function identityKey(identity: VersionIdentity): string {
  * no version, and a number lower than the keys in use must not pass for an older one.
  */
 export function checkVersionNumber(ref: string, version: number): void {
-  if (Number.isSafeInteger(version) && version >= 1) return;
+  if (isVersionNumber(version)) return;
   throw new ConfigError(ref, "", `the source answered version ${String(version)}, which is no version number (a positive whole number): the answer is not used`);
+}
+
+/** Whether a source's answer holds a version number: a positive safe integer (not -5, 1.5, 1e21, NaN nor "3"). */
+export function isVersionNumber(version: unknown): version is number {
+  return typeof version === "number" && Number.isSafeInteger(version) && version >= 1;
 }

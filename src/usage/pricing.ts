@@ -1,8 +1,9 @@
 import type { Catalogue } from "../catalogue/catalogue.js";
 import type { Price } from "../catalogue/schema.js";
-import { tokenPrices } from "../catalogue/token-prices.js";
+import { cacheReadsAtInputPrice, CacheReadFallbackWarning, tokenPrices } from "../catalogue/token-prices.js";
 import type { UsageConfig } from "../config/usage-config.js";
 import { compileGlob, isGlob } from "../common/glob.js";
+import type { Logger } from "../observability/logger.js";
 
 /** Money as integer nano-units (1e-9) of the accounting currency: exact sums, and far below 2^53 for any real budget. */
 export const NANOS_PER_UNIT = 1_000_000_000;
@@ -28,6 +29,8 @@ interface TokenPrice {
   cacheWrite: number;
   cacheWriteHour: number;
   reasoning: number;
+  /** Cache reads are at the input price for want of a price of their own (token-prices.ts). */
+  cacheReadsAtInputPrice: boolean;
 }
 
 /** A model's prices: the base, and where the model has one, the tier a long prompt is billed at whole. */
@@ -60,11 +63,15 @@ export class PriceTable {
   private readonly configured: Table;
   private readonly rates: Record<string, number>;
   private readonly memo = new Map<string, ModelPrices | null>();
+  private readonly cacheReadFallback: CacheReadFallbackWarning | undefined;
 
+  /** `logger`, where given, hears once per model of cache reads billed at the input price for want of a cached price. */
   constructor(
     pricing: UsageConfig["pricing"],
     private readonly catalogue: Catalogue,
+    logger?: Pick<Logger, "warn">,
   ) {
+    this.cacheReadFallback = logger && new CacheReadFallbackWarning(logger);
     this.currency = pricing.currency;
     this.rates = pricing.exchangeRates;
     this.configured = compile(pricing.models);
@@ -84,6 +91,7 @@ export class PriceTable {
     const price = long && tokens.promptTokens > long.above ? long.price : prices.base;
     // Reads and writes are parts of the prompt, apart from each other; the hour-long writes are part of the writes.
     const cached = Math.min(tokens.cachedTokens, tokens.promptTokens);
+    if (cached > 0 && price.cacheReadsAtInputPrice) this.cacheReadFallback?.note(provider, model);
     const written = Math.min(tokens.cacheWriteTokens ?? 0, tokens.promptTokens - cached);
     const hour = Math.min(tokens.cacheWrite1hTokens ?? 0, written);
     const reasoned = Math.min(tokens.reasoningTokens ?? 0, tokens.completionTokens);
@@ -166,6 +174,7 @@ function perToken(price: Omit<Price, "currency" | "longContext">, factor: number
     cacheWrite: perMillion.cacheWrite * factor,
     cacheWriteHour: perMillion.cacheWriteHour * factor,
     reasoning: perMillion.reasoning * factor,
+    cacheReadsAtInputPrice: cacheReadsAtInputPrice(price),
   };
 }
 

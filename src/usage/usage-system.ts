@@ -74,7 +74,7 @@ const REVOCATIONS = "keys:changed";
 /** Connects Redis when configured and builds every part on the given store. */
 export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSystem> {
   const { config, env, logger, metrics, health, db } = deps;
-  const prices = new PriceTable(config.pricing, deps.catalogue);
+  const prices = new PriceTable(config.pricing, deps.catalogue, logger);
   // Before anything opens: default economy models that are not cheaper stop the start.
   const economyPrices = new EconomyPrices(deps.router, prices);
   checkEconomyDefaults(config.keyDefaults.economyModels, economyPrices);

@@ -1,5 +1,6 @@
 // Alibaba's Qwen models on DashScope (native API and compatible mode).
-// Prices per million tokens in yuan from its 2025 price list; rules from the
+// Prices per million tokens in yuan from its 2025 price list (cache hits at
+// the implicit cache's price, see implicitCache); rules from the
 // text-generation API reference.
 import type { Price, VendorFile } from "../schema.js";
 import { chatModels, checked, cny, embeddingModel } from "./helpers.js";
@@ -29,11 +30,26 @@ const HYBRID = { always: false, control: "budget" as const, budget: { min: 1, ma
 const thinkingOnly = (maxBudget: number) => ({ always: true, control: "budget" as const, budget: { min: 1, max: maxBudget }, defaultBudget: maxBudget, returnsText: true });
 
 /**
+ * The implicit context cache (https://help.aliyun.com/zh/model-studio/user-guide/context-cache)
+ * is always on for qwen-max, qwen-plus, qwen-flash and qwen-turbo (not
+ * qwen-long or QwQ; nor their snapshots and -latest names, "暂不支持快照与
+ * latest 模型"), and bills its hits, reported as `cached_tokens`, at a fifth
+ * of the input price ("对命中缓存的部分收取 20% 的费用"). Written out (0.48,
+ * not 2.4 × 0.2, which floating point makes 0.48000000000000004).
+ */
+const implicitCache = (input: number, output: number, cacheHit: number): Price => cny(input, output, cacheHit);
+
+/**
  * A hybrid model's prices: input, output, and the output of a call in
  * thinking mode, which the price list gives apart and bills for the whole
- * output of such a call, the answer as well as the reasoning.
+ * output of such a call, the answer as well as the reasoning; cache hits as
+ * implicitCache says.
  */
-const thinkingMode = (input: number, output: number, thinkingOutput: number): Price => ({ ...cny(input, output), reasoning: thinkingOutput, answerAtReasoningPrice: true });
+const thinkingMode = (input: number, output: number, thinkingOutput: number, cacheHit: number): Price => ({
+  ...implicitCache(input, output, cacheHit),
+  reasoning: thinkingOutput,
+  answerAtReasoningPrice: true,
+});
 
 export const DASHSCOPE: VendorFile = {
   provider: "dashscope",
@@ -70,9 +86,9 @@ export const DASHSCOPE: VendorFile = {
     { model: "qwen*-omni*", ...STREAM_ONLY },
     { model: "qwen3-max*", jsonSchema: true, source: checked(JSON_MODE_DOCS, "2026-12-04") },
     { model: "qwen-flash*", jsonSchema: true, source: checked(JSON_MODE_DOCS, "2026-12-04") },
-    { model: "qwen-max", contextWindow: 32_768, maxOutputTokens: 8_192, price: cny(2.4, 9.6), source: checked(PRICING, "2025") },
-    { model: "qwen-plus", contextWindow: 131_072, maxOutputTokens: 16_384, reasoning: HYBRID, jsonSchema: true, price: thinkingMode(0.8, 2, 8), source: checked(PRICING, "2025") },
-    { model: "qwen-turbo", contextWindow: 1_000_000, maxOutputTokens: 16_384, reasoning: HYBRID, price: thinkingMode(0.3, 0.6, 6), source: checked(PRICING, "2025") },
+    { model: "qwen-max", contextWindow: 32_768, maxOutputTokens: 8_192, price: implicitCache(2.4, 9.6, 0.48), source: checked(PRICING, "2025") },
+    { model: "qwen-plus", contextWindow: 131_072, maxOutputTokens: 16_384, reasoning: HYBRID, jsonSchema: true, price: thinkingMode(0.8, 2, 8, 0.16), source: checked(PRICING, "2025") },
+    { model: "qwen-turbo", contextWindow: 1_000_000, maxOutputTokens: 16_384, reasoning: HYBRID, price: thinkingMode(0.3, 0.6, 6, 0.06), source: checked(PRICING, "2025") },
     { model: "qwen-long", contextWindow: 10_000_000, maxOutputTokens: 8_192, price: cny(0.5, 2), source: checked(PRICING, "2025") },
     {
       model: "qwq-plus",

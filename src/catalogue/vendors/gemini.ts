@@ -48,9 +48,13 @@ export const GEMINI: VendorFile = {
     { model: "gemini-2.5-flash", ...LONG, reasoning: BUDGET(1, 24_576, true), price: usd(0.3, 2.5, 0.075), source: checked(`${MODELS}#gemini-2.5-flash`, PRICES) },
     { model: "gemini-2.5-flash-lite", ...LONG, reasoning: BUDGET(512, 24_576, false), price: usd(0.1, 0.4, 0.025), source: checked(`${MODELS}#gemini-2.5-flash-lite`, PRICES) },
     { model: "gemini-2.0-flash", ...FLASH_2, price: usd(0.1, 0.4, 0.025), source: checked(`${MODELS}#gemini-2.0-flash`, PRICES) },
+    // No cached price: the pricing page has no context-caching price for 2.0 Flash-Lite, and "context caching is not available
+    // for gemini-2.0-flash-lite" (Google, https://discuss.ai.google.dev/t/83445), so no hits are reported to bill.
     { model: "gemini-2.0-flash-lite", ...FLASH_2, price: usd(0.075, 0.3), source: checked(`${MODELS}#gemini-2.0-flash-lite`, PRICES) },
-    { model: "gemini-1.5-pro", contextWindow: 2_097_152, maxOutputTokens: 8_192, price: usd(1.25, 5), source: checked(`${MODELS}#gemini-1.5-pro`, PRICES) },
-    { model: "gemini-1.5-flash", ...FLASH_2, price: usd(0.075, 0.3), source: checked(`${MODELS}#gemini-1.5-flash`, PRICES) },
+    // Cached input as the pricing page listed it while 1.5 was served, for prompts up to 128k tokens like the rest of these prices
+    // (https://ai.google.dev/gemini-api/docs/pricing: context caching $0.3125 and $0.01875, beside storage per hour).
+    { model: "gemini-1.5-pro", contextWindow: 2_097_152, maxOutputTokens: 8_192, price: usd(1.25, 5, 0.3125), source: checked(`${MODELS}#gemini-1.5-pro`, PRICES) },
+    { model: "gemini-1.5-flash", ...FLASH_2, price: usd(0.075, 0.3, 0.01875), source: checked(`${MODELS}#gemini-1.5-flash`, PRICES) },
     { model: "gemini-embedding-001", ...embeddingModel(2_048, 3072, 100, "any"), price: usd(0.15, 0), source: checked(`${MODELS}#gemini-embedding`, PRICES) },
     { model: "text-embedding-004", ...embeddingModel(2_048, 768, 100, "any"), price: usd(0, 0), source: checked(`${MODELS}#text-embedding`, PRICES) },
   ],

@@ -1,5 +1,6 @@
 // Zhipu's GLM models. Prices per million tokens in yuan from its 2025 price
-// list; rules from the chat completions reference.
+// list (cache hits at a fifth of the input price where the model caches, see
+// GLM45); rules from the chat completions reference.
 import type { VendorFile } from "../schema.js";
 import { chatModels, checked, cny, embeddingModel } from "./helpers.js";
 
@@ -13,6 +14,17 @@ const PRICING = "https://open.bigmodel.cn/pricing";
 const THINKING = { always: false, byDefault: true, control: "toggle" as const, returnsText: true };
 
 const GLM4 = { contextWindow: 128_000, maxOutputTokens: 4_095 };
+
+/**
+ * GLM-4.5 and GLM-4.5-Air cache prompts on their own and report the hits as
+ * `prompt_tokens_details.cached_tokens`, billed at a fifth of the input price
+ * (the rows' third price): GLM-4.5 ¥0.4 against ¥2 on the price list, and "if
+ * your request triggers a cache hit, the cached content will be calculated at
+ * 1/5 of the original price" (https://docs.z.ai/help/faq, "How does cache
+ * works in GLM-4.5?"; z.ai's USD list likewise, $0.11 against $0.60). The
+ * GLM-4 rows list no cache price: hits, if ever reported, are billed as input
+ * (and logged, src/catalogue/token-prices.ts).
+ */
 const GLM45 = { contextWindow: 128_000, maxOutputTokens: 96_000, reasoning: THINKING };
 
 export const ZHIPU: VendorFile = {
@@ -33,8 +45,8 @@ export const ZHIPU: VendorFile = {
     source: checked("https://docs.bigmodel.cn/api-reference/%E6%A8%A1%E5%9E%8B-api/%E5%AF%B9%E8%AF%9D%E8%A1%A5%E5%85%A8", "2026-12-01"),
   },
   models: [
-    { model: "glm-4.5", ...GLM45, price: cny(2, 8), source: checked(PRICING, "2025") },
-    { model: "glm-4.5-air", ...GLM45, price: cny(0.8, 2), source: checked(PRICING, "2025") },
+    { model: "glm-4.5", ...GLM45, price: cny(2, 8, 0.4), source: checked(PRICING, "2025") },
+    { model: "glm-4.5-air", ...GLM45, price: cny(0.8, 2, 0.16), source: checked(PRICING, "2025") },
     { model: "glm-4-plus", ...GLM4, price: cny(5, 5), source: checked(PRICING, "2025") },
     { model: "glm-4-air", ...GLM4, price: cny(0.5, 0.5), source: checked(PRICING, "2025") },
     { model: "glm-4-flash", ...GLM4, price: cny(0, 0), source: checked(PRICING, "2025") },

@@ -6,6 +6,7 @@ import { badRequest } from "../common/bad-request.js";
 import { INT32_MAX } from "../common/contract.js";
 import { hasControlCharacter } from "../common/control-characters.js";
 import { excerpt } from "../common/excerpt.js";
+import { lookalikeSpaceProblem } from "../common/lookalike-spaces.js";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../common/json-nesting.js";
 import { checkCallSize, UNIFIED_BLOCKS } from "../providers/call-size.js";
 import { MAX_TOP_LOGPROBS } from "../providers/openai/logprobs.js";
@@ -106,11 +107,18 @@ function checkInteger(v: FieldViolations, field: string, value: number | undefin
   if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) v.add(field, `must be a whole number from ${min} to ${max}, got ${value}`);
 }
 
-/** A model name no longer than MAX_MODEL_NAME_CHARS, checked before any scope, route or catalogue sees it. */
-/** A model name is matched against routes and scopes, and written to the ledger, logs and labels: short, and no control characters (Postgres text cannot hold NUL). */
+/**
+ * A model name, checked before any scope, route or catalogue sees it: it is matched against routes and scopes, and
+ * written to the ledger, logs and labels. At most MAX_MODEL_NAME_CHARS, no control characters (Postgres text cannot
+ * hold NUL), and no look-alike space ("gpt-4o\u00a0" would miss "gpt-4o"'s route).
+ */
 function checkModelName(v: FieldViolations, model: string): void {
   if (model.length > MAX_MODEL_NAME_CHARS) v.add("model", `must be at most ${MAX_MODEL_NAME_CHARS} characters, got ${model.length}`);
   else if (hasControlCharacter(model)) v.add("model", "must not contain control characters");
+  else {
+    const lookalike = lookalikeSpaceProblem(model);
+    if (lookalike) v.add("model", lookalike);
+  }
 }
 
 /**

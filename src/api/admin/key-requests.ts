@@ -16,6 +16,7 @@ import {
 import type { EconomyMapping, KeyBudget, KeyRecord } from "../../auth/key-policy.js";
 import { nextUpdateMs, type KeyListQuery } from "../../auth/key-store.js";
 import { hasControlCharacter } from "../../common/control-characters.js";
+import { lookalikeSpaceProblem } from "../../common/lookalike-spaces.js";
 import type { BudgetPeriodName, ExhaustedActionName, UsageConfig } from "../../config/usage-config.js";
 import { MAX_BUDGET_NANOS } from "../../usage/budgets.js";
 import type { EconomyPriceCheck } from "../../usage/economy-prices.js";
@@ -104,7 +105,7 @@ export function readNewKey(req: CreateKeyRequest, keyId: string, rules: KeySetti
     digest: "",
     keyHint: "",
     displayName: checkDisplayName(v, input.displayName),
-    team: checkText(v, "key.team", input.team),
+    team: checkName(v, "key.team", input.team),
     admin: input.admin,
     adminReadOnly: input.adminReadOnly,
     allowedModels: checkModels(v, input.allowedModels),
@@ -187,7 +188,7 @@ function apply(v: FieldViolations, path: KeyPath, input: GatewayKey, next: KeyRe
       next.displayName = checkDisplayName(v, input.displayName);
       return;
     case "team":
-      next.team = checkText(v, "key.team", input.team);
+      next.team = checkName(v, "key.team", input.team);
       return;
     case "allowed_models":
       next.allowedModels = checkModels(v, input.allowedModels);
@@ -270,7 +271,7 @@ function mergeBudget(
 }
 
 function checkDisplayName(v: FieldViolations, name: string): string {
-  const trimmed = checkText(v, "key.display_name", name);
+  const trimmed = checkName(v, "key.display_name", name);
   if (!trimmed) v.add("key.display_name", "is required");
   return trimmed;
 }
@@ -284,6 +285,18 @@ function checkText(v: FieldViolations, field: string, text: string, part?: strin
   return trimmed;
 }
 
+/**
+ * A name written to a key (its display name, team, a scope's glob, an economy mapping's models): checkText's rules,
+ * and no look-alike space inside (the ends are trimmed), so two keys never read the same in the console while the
+ * gateway tells them apart. A filter may still name a value stored before this rule.
+ */
+function checkName(v: FieldViolations, field: string, text: string): string {
+  const trimmed = checkText(v, field, text);
+  const lookalike = lookalikeSpaceProblem(trimmed);
+  if (lookalike) v.add(field, lookalike);
+  return trimmed;
+}
+
 /** A list of model entries is refused whole when too long: checking each of 400,000 globs would only add noise. */
 function checkCount(v: FieldViolations, field: string, count: number): boolean {
   if (count <= MAX_MODEL_ENTRIES) return true;
@@ -294,7 +307,7 @@ function checkCount(v: FieldViolations, field: string, count: number): boolean {
 function checkModels(v: FieldViolations, models: string[]): string[] {
   if (!checkCount(v, "key.allowed_models", models.length)) return [];
   return models.map((model, i) => {
-    const trimmed = checkText(v, `key.allowed_models[${i}]`, model);
+    const trimmed = checkName(v, `key.allowed_models[${i}]`, model);
     if (!trimmed) v.add(`key.allowed_models[${i}]`, "must not be empty");
     return trimmed;
   });
@@ -356,8 +369,8 @@ function checkThreshold(v: FieldViolations, field: string, value: number | undef
 function checkEconomy(v: FieldViolations, mappings: { model: string; economyModel: string }[], prices: EconomyPriceCheck): EconomyMapping[] {
   if (!checkCount(v, "key.economy_models", mappings.length)) return [];
   return mappings.map((mapping, i) => {
-    const model = checkText(v, `key.economy_models[${i}].model`, mapping.model);
-    const economyModel = checkText(v, `key.economy_models[${i}].economy_model`, mapping.economyModel);
+    const model = checkName(v, `key.economy_models[${i}].model`, mapping.model);
+    const economyModel = checkName(v, `key.economy_models[${i}].economy_model`, mapping.economyModel);
     if (!model) v.add(`key.economy_models[${i}].model`, "is required");
     if (!economyModel) v.add(`key.economy_models[${i}].economy_model`, "is required");
     const dearer = model && economyModel ? prices.notCheaper(model, economyModel) : undefined;

@@ -1,4 +1,6 @@
 import { useEffect, useRef, useState } from "react";
+import { visibleText } from "../visible-text";
+import { VisibleName } from "./VisibleName";
 
 /** Colours for series, in order; each distinct from its neighbours and dark enough on white. */
 export const SERIES_COLOURS = ["#2456c7", "#d0562b", "#1c8a5b", "#8a3fb8", "#b8860b", "#0e7c8c", "#b8325e", "#5b6472"];
@@ -63,7 +65,7 @@ export function BarChart({
                 if (value <= 0) return null;
                 const rect = (
                   <rect key={s.name} x={x} width={barW} y={y(base + value)} height={Math.max(1, y(base) - y(base + value))} fill={SERIES_COLOURS[k % SERIES_COLOURS.length]} data-series={s.name} data-value={value}>
-                    <title>{`${s.name || "all"} · ${label}: ${format(value)}`}</title>
+                    <title>{`${visibleText(s.name) || "all"} · ${label}: ${format(value)}`}</title>
                   </rect>
                 );
                 base += value;
@@ -84,7 +86,7 @@ export function BarChart({
             {series.map((s, k) => (
               <li key={s.name}>
                 <span className="swatch" style={{ background: SERIES_COLOURS[k % SERIES_COLOURS.length] }} aria-hidden="true" />
-                {s.name || "(none)"}
+                {s.name ? <VisibleName name={s.name} /> : "(none)"}
               </li>
             ))}
           </ul>

@@ -1,6 +1,6 @@
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { Fragment, useEffect, useState } from "react";
 import { BudgetPeriod, GatewayKeyState, type GatewayKey } from "../../../gen/ts/switchboard/v1/admin_keys_pb.js";
 import { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { Confirm, Dialog } from "../components/Dialog";
@@ -13,6 +13,8 @@ import { formatCount, formatDateTime, formatMoney, moneyValue } from "../format"
 import { KeyForm, type KeySubmission } from "./KeyForm";
 import { Field } from "../components/Field";
 import { ScrollTable } from "../components/ScrollTable";
+import { VisibleName } from "../components/VisibleName";
+import { visibleText } from "../visible-text";
 
 const PAGE_SIZE = 20;
 /** The search is sent once typing pauses this long, not on every key press. */
@@ -116,13 +118,24 @@ export function KeysPage() {
             {keys.map((key) => (
               <tr key={key.name} data-key={key.name}>
                 <th scope="row">
-                  <span className="key-name">{key.displayName}</span>
+                  <span className="key-name">
+                    <VisibleName name={key.displayName} />
+                  </span>
                   <span className="muted mono">{key.name.replace(/^keys\//, "")}</span>
                   <span className="muted mono">{key.keyHint}</span>
                 </th>
-                <td>{key.team || <span className="muted">–</span>}</td>
+                <td>{key.team ? <VisibleName name={key.team} /> : <span className="muted">–</span>}</td>
                 <td>
-                  {key.allowedModels.length ? key.allowedModels.join(", ") : <span className="muted">every model</span>}
+                  {key.allowedModels.length ? (
+                    key.allowedModels.map((model, i) => (
+                      <Fragment key={i}>
+                        {i > 0 && ", "}
+                        <VisibleName name={model} />
+                      </Fragment>
+                    ))
+                  ) : (
+                    <span className="muted">every model</span>
+                  )}
                   {key.admin && <span className="badge">{key.adminReadOnly ? "admin (read only)" : "admin"}</span>}
                 </td>
                 <td className="nowrap">
@@ -138,10 +151,10 @@ export function KeysPage() {
                 <td className="row-actions">
                   {key.state === GatewayKeyState.ACTIVE && (
                     <>
-                      <GuardedButton refusal={rights.keys} onClick={() => (update.reset(), setEditing(key))} aria-label={`Edit ${key.displayName}`}>
+                      <GuardedButton refusal={rights.keys} onClick={() => (update.reset(), setEditing(key))} aria-label={`Edit ${visibleText(key.displayName)}`}>
                         Edit
                       </GuardedButton>
-                      <GuardedButton refusal={rights.keys} className="danger" onClick={() => (revoke.reset(), setRevoking(key))} aria-label={`Revoke ${key.displayName}`}>
+                      <GuardedButton refusal={rights.keys} className="danger" onClick={() => (revoke.reset(), setRevoking(key))} aria-label={`Revoke ${visibleText(key.displayName)}`}>
                         Revoke
                       </GuardedButton>
                     </>
@@ -173,7 +186,7 @@ export function KeysPage() {
           onSubmit={({ key, keyId }: KeySubmission) => create.mutate({ key, keyId })}
         />
       </Dialog>
-      <Dialog open={!!editing} title={`Edit ${editing?.displayName ?? ""}`} onClose={() => setEditing(undefined)} wide>
+      <Dialog open={!!editing} title={`Edit ${visibleText(editing?.displayName ?? "")}`} onClose={() => setEditing(undefined)} wide>
         {editing && (
           <KeyForm
             existing={editing}
@@ -194,7 +207,9 @@ export function KeysPage() {
         onConfirm={() => revoking && revoke.mutate({ name: revoking.name })}
       >
         <p>
-          <strong>{revoking?.displayName}</strong> ({revoking?.name}) stops working on every instance within a second. A revoked key cannot be restored.
+          <strong>
+            <VisibleName name={revoking?.displayName ?? ""} />
+          </strong> ({revoking?.name}) stops working on every instance within a second. A revoked key cannot be restored.
         </p>
         <ErrorNote error={revoke.error} title="Could not revoke the key" />
       </Confirm>

@@ -3,6 +3,7 @@ import { KEPT, useCallsFeed } from "../calls-feed";
 import { formatCount, formatDuration, formatMoney, formatTime } from "../format";
 import { Field } from "../components/Field";
 import { ScrollTable } from "../components/ScrollTable";
+import { VisibleName } from "../components/VisibleName";
 
 /** The calls this instance serves as they finish (since sign-in), newest first; filterable; never their content. */
 export function LiveCallsPage() {
@@ -54,8 +55,13 @@ export function LiveCallsPage() {
                   <span className="muted small block">{call.surface}</span>
                 </td>
                 <td>
-                  {call.requestedModel || "–"}
-                  {call.model && call.model !== call.requestedModel && <span className="muted"> → {call.model}</span>}
+                  {call.requestedModel ? <VisibleName name={call.requestedModel} /> : "–"}
+                  {call.model && call.model !== call.requestedModel && (
+                    <span className="muted">
+                      {" "}
+                      → <VisibleName name={call.model} />
+                    </span>
+                  )}
                 </td>
                 <td>{call.provider || "–"}</td>
                 <td>

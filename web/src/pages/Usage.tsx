@@ -6,6 +6,7 @@ import { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js
 import { UsageDimension } from "../../../gen/ts/switchboard/v1/admin_usage_pb.js";
 import { BarChart } from "../components/BarChart";
 import { ErrorNote } from "../components/ErrorNote";
+import { VisibleName } from "../components/VisibleName";
 import { csvCell } from "../csv-cell";
 import { durationMs, formatAmount, formatCount, moneyValue, timestampDate } from "../format";
 import { ts } from "../time-windows";
@@ -173,7 +174,9 @@ export function UsagePage() {
         <ScrollTable label="Usage totals" className="usage-totals" columns={[groupWords.label, { label: "Requests", num: true }, { label: "Errors", num: true }, { label: "Prompt tokens", num: true }, { label: "Completion tokens", num: true }, { label: "Cost", num: true }]}>
               {totals.map((t) => (
                 <tr key={t.name} data-group={t.name}>
-                  <th scope="row">{t.name}</th>
+                  <th scope="row">
+                    <VisibleName name={t.name} />
+                  </th>
                   <td className="num">{formatCount(t.requests)}</td>
                   <td className="num">{formatCount(t.errors)}</td>
                   <td className="num">{formatCount(t.prompt)}</td>

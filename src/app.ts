@@ -199,7 +199,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   });
   // Each request fitted to each candidate's model (ranges, refused parameters, limits, reasoning), every change reported.
   const fitter = new RequestFitter({ catalogue, providers, router, whenUnsupported: config.catalogue?.whenUnsupported ?? "degrade" });
-  const gateway = new Gateway({ router, dispatcher, providers, logger, hooks: usage.hooks, cache, fitter, catalogue });
+  const gateway = new Gateway({ router, dispatcher, providers, logger, hooks: usage.hooks, cache, fitter, catalogue, metrics });
   // Each provider's health, computed when read (health checks, scrapes, model listings) from its key pool and breaker.
   const providerHealth = new ProviderHealth(providers, (name) => dispatcher.providerBreaker(name));
   health.readProvidersFrom(providerHealth);

@@ -11,6 +11,7 @@ import { gatewayError } from "../common/gateway-error.js";
 import type { ModelTraits } from "../providers/model-traits.js";
 import type { ChatParams } from "../providers/provider.js";
 import { REASON_FOR_KIND } from "../providers/upstream-error.js";
+import type { UsageLimits } from "./plausible-usage.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
 import type { Candidate, Router } from "./router.js";
 import { promptBoundTokens, UNBOUNDED_COMPLETION_TOKENS } from "./usage-estimate.js";
@@ -125,12 +126,40 @@ export class CallFitting {
    * A prompt never costs more than the model's context window: a vendor refuses a longer one unbilled.
    */
   boundTokens(candidate: Candidate): number {
-    const fitted = this.fit(candidate.provider, candidate.upstreamModel);
     const facts = this.entry(candidate.provider, candidate.upstreamModel)?.facts;
-    const maxTokens = fitted.ok ? fitted.params.maxTokens : this.params.maxTokens;
-    const budget = fitted.ok ? reasoningBeyondMaxTokens(fitted.params, facts?.reasoning) : 0;
     const prompt = promptBoundTokens(this.params, facts?.imageTokens);
-    return Math.min(prompt, facts?.contextWindow ?? prompt) + (maxTokens ?? facts?.maxOutputTokens ?? UNBOUNDED_COMPLETION_TOKENS) + budget;
+    // No max_tokens sent: the model's most (or a generous default); either with the reasoning it may spend beyond it.
+    const answer = (this.maxTokens(candidate) ?? facts?.maxOutputTokens ?? UNBOUNDED_COMPLETION_TOKENS) + this.reasoningBeyond(candidate);
+    return Math.min(prompt, facts?.contextWindow ?? prompt) + answer;
+  }
+
+  /**
+   * The most a call to `candidate` can be billed, as its vendor must count it
+   * (plausible-usage.ts): a prompt no longer than the model's context window,
+   * an answer no longer than the max_tokens sent (with the reasoning the
+   * model may spend beyond it); each undefined when not known (no window in
+   * the catalogue, no max_tokens sent).
+   */
+  usageLimits(candidate: Candidate): UsageLimits {
+    const maxTokens = this.maxTokens(candidate);
+    const facts = this.entry(candidate.provider, candidate.upstreamModel)?.facts;
+    const beyond = this.reasoningBeyond(candidate);
+    // A model that may reason past max_tokens by an amount no one set (no budget sent, none by default) has no answer
+    // bound to hold its vendor to: a true count past it must be billed, not cut.
+    const unboundedReasoning = facts?.reasoning !== undefined && !facts.reasoning.budgetWithinMaxTokens && beyond === 0;
+    return { promptTokens: facts?.contextWindow, completionTokens: maxTokens === undefined || unboundedReasoning ? undefined : maxTokens + beyond };
+  }
+
+  /** The max_tokens sent to `candidate`, as fitted to its model. */
+  private maxTokens(candidate: Candidate): number | undefined {
+    const fitted = this.fit(candidate.provider, candidate.upstreamModel);
+    return fitted.ok ? fitted.params.maxTokens : this.params.maxTokens;
+  }
+
+  /** The reasoning budget `candidate`'s model may spend beyond max_tokens. */
+  private reasoningBeyond(candidate: Candidate): number {
+    const fitted = this.fit(candidate.provider, candidate.upstreamModel);
+    return fitted.ok ? reasoningBeyondMaxTokens(fitted.params, this.entry(candidate.provider, candidate.upstreamModel)?.facts.reasoning) : 0;
   }
 
   private fit(provider: string, model: string): FittedRequest {

@@ -18,8 +18,10 @@ import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import { excerpt } from "../common/excerpt.js";
 import { gatewayError } from "../common/gateway-error.js";
 import type { Logger } from "../observability/logger.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
 import type { ChatParams, EmbedParams, VendorIdentity } from "../providers/provider.js";
 import { UpstreamError } from "../providers/upstream-error.js";
+import { maskKeys } from "../providers/redact.js";
 import { StreamedToolCalls } from "../providers/streamed-tool-calls.js";
 import { usageFaultLine, type UsageFault } from "../providers/vendor-usage.js";
 import { Catalogue } from "../catalogue/catalogue.js";
@@ -41,6 +43,7 @@ import type { Candidate, Router } from "./router.js";
 import { startTimer, type StartTimer } from "./timers.js";
 import { boundTokens, embedTokens, estimatedUsage, estimateUsage, rateLimitTokens, reportedUsage, saysAnything, textTokens, toolCallTokens } from "./usage-estimate.js";
 import { HeardUsage } from "./heard-usage.js";
+import { PlausibleUsage, type UsageCorrection } from "./plausible-usage.js";
 import { UsageGrace } from "./usage-grace.js";
 
 export interface GatewayDeps {
@@ -57,6 +60,8 @@ export interface GatewayDeps {
   catalogue?: Catalogue;
   /** The clock of the grace a stream's vendor gets to send its usage after the caller left (UsageGrace); Node's timers when unset. */
   timer?: StartTimer;
+  /** Counts vendors' usage faults (switchboard_usage_faults_total); none when unset. */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -115,7 +120,9 @@ export class Gateway {
     try {
       if (cache.answer) return this.chatResponse(call, cache.answer, { attempts: [], served: cache.answer.served }, params, ctx, cache.status, fitting);
       const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })), call);
-      const usage = reportedUsage(value.usage, saysAnything(value.message)) ?? estimateUsage(params, value.message);
+      const plausible = this.plausibleUsage(fitting, ctx);
+      const reported = reportedUsage(value.usage, saysAnything(value.message));
+      const usage = reported ? plausible.reported(reported, outcome.served) : plausible.estimated(estimateUsage(params, value.message), outcome.served);
       const answer = { ...value, usage, served: outcome.served! };
       this.sayUsageFault(value.usageFault, answer.served, ctx);
       cache.store(answer);
@@ -172,7 +179,8 @@ export class Gateway {
       };
     }
     const grace = new UsageGrace(ctx.signal, this.deps.timer ?? startTimer);
-    const heard = new HeardUsage();
+    const plausible = this.plausibleUsage(fitting, ctx);
+    const heard = new HeardUsage({ reported: (usage) => plausible.reported(usage, dispatched.serving()), estimated: (usage) => plausible.estimated(usage, dispatched.serving()) });
     const dispatched = this.deps.dispatcher.stream(
       candidates,
       ctx,
@@ -304,7 +312,8 @@ export class Gateway {
         }
         const outcome = dispatched.outcome();
         const served = outcome.served ?? outcome.lastTried!;
-        const reported = reportedUsage(event.usage, spoke);
+        const told = reportedUsage(event.usage, spoke);
+        const reported = told && heard.atEnd(told);
         if (ctx.signal.aborted) {
           // The caller left after the answer's end, and the vendor's usage came in the grace: the call is cut all the same, charged what the vendor counted.
           billed = reported ?? heard.charged(params, generated);
@@ -434,6 +443,27 @@ export class Gateway {
     if (!fault) return;
     const { fields, usage, message } = usageFaultLine(fault);
     this.deps.logger.warn({ requestId: ctx.requestId, provider: served.provider, model: served.upstreamModel, fault: "vendor", fields, usage }, message);
+  }
+
+  /**
+   * Holds a call's usage to what it could have used (plausible-usage.ts); a vendor's report that could not be
+   * true is said in one warn line for the call, with the counts reported and kept, and counted by field.
+   */
+  private plausibleUsage(fitting: CallFitting, ctx: CallContext): PlausibleUsage {
+    return new PlausibleUsage(
+      (candidate) => fitting.usageLimits(candidate),
+      (served, corrections) => this.sayImplausibleUsage(served, corrections, ctx),
+    );
+  }
+
+  private sayImplausibleUsage(served: Candidate | undefined, corrections: UsageCorrection[], ctx: CallContext): void {
+    const provider = served?.provider ?? "unknown";
+    for (const { field } of corrections) this.deps.metrics?.usageFaults.inc({ provider, field });
+    const counts = (which: "reported" | "kept") => Object.fromEntries(corrections.map((correction) => [correction.field, correction[which]]));
+    this.deps.logger.warn(
+      { event: "usage_fault", fault: "vendor", requestId: ctx.requestId, provider, model: served && maskKeys(served.upstreamModel), fields: corrections.map((c) => c.field), reported: counts("reported"), kept: counts("kept") },
+      "vendor fault: the answer's usage cannot be true of the call (a prompt past the model's context window, an answer past the max_tokens sent); the call is charged, and answered with, the counts kept",
+    );
   }
 
   /** Routes and admits a call; a refusal (no route, scope, limits, budget) still tells the caller's log line what was asked for. */

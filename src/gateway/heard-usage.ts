@@ -12,9 +12,17 @@ import { estimatedUsage, type ChatPrompt } from "./usage-estimate.js";
 export class HeardUsage {
   private latest: Usage | undefined;
 
+  /** `held`: what the call may be billed (PlausibleUsage, for the serving candidate); counts are kept as told when unset. */
+  constructor(private readonly held?: { reported(usage: Usage): Usage; estimated(usage: Usage): Usage }) {}
+
   /** A usage that counts no prompt is no count (a vendor may send zeros before it counted), as reportedUsage has it. */
   hear(usage: Usage | undefined): void {
-    if (usage && usage.promptTokens > 0) this.latest = usage;
+    if (usage && usage.promptTokens > 0) this.latest = this.held ? this.held.reported(usage) : usage;
+  }
+
+  /** The vendor's usage told with the end, held as what it told before the end is. */
+  atEnd(usage: Usage): Usage {
+    return this.held ? this.held.reported(usage) : usage;
   }
 
   /** The vendor's usage as last told, if it told any before the end. */
@@ -29,6 +37,12 @@ export class HeardUsage {
    * estimate of the prompt (priced as uncached input) and of what was streamed.
    */
   charged(params: ChatPrompt, generated: number): Usage {
+    const charged = this.unheld(params, generated);
+    // An estimate, in part or whole: held to the call's limits silently (the vendor's part was held as heard).
+    return this.held ? this.held.estimated(charged) : charged;
+  }
+
+  private unheld(params: ChatPrompt, generated: number): Usage {
     const heard = this.latest;
     if (!heard) return estimatedUsage(params, generated);
     const completionTokens = Math.max(heard.completionTokens, Math.ceil(generated));

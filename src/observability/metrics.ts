@@ -242,6 +242,14 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly usageFaults = new Counter({
+    name: "switchboard_usage_faults_total",
+    help:
+      "Calls whose vendor reported a usage that cannot be true of the call (a prompt past the model's context window, an answer past the max_tokens sent, a detail past its count; field cost_nanos: a charge past the spend counter's most), charged the bounded counts instead (each logged, event usage_fault).",
+    labelNames: ["provider", "field"] as const,
+    registers: [this.registry],
+  });
+
   readonly ledgerRows = new Counter({
     name: "switchboard_ledger_rows_total",
     help:

@@ -15,7 +15,7 @@ import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { maskKeys } from "../providers/redact.js";
 import { coverOf, type AttemptCost } from "./attempt-cover.js";
-import { currentPeriod, type BudgetAnswer, type Growth, type Period, type SpendCounter } from "./budgets.js";
+import { currentPeriod, MAX_NANOS, wholeNanos, type BudgetAnswer, type Growth, type Period, type SpendCounter } from "./budgets.js";
 import { formatDistinctAmounts } from "./distinct-amounts.js";
 import { cheaperEconomy } from "./economy-prices.js";
 import type { ProvisionalMark } from "./ledger-journal.js";
@@ -373,8 +373,10 @@ export class UsageHooks implements CallHooks {
     const elsewhere = byCandidate(cut.filter((prompt) => !own.includes(prompt)), priceOf);
     const ownCost = price + sumOf(own, priceOf);
     const usage = withPromptTokens(outcome.usage, sumOf(own, (prompt) => prompt.promptTokens));
-    const cost = outcome.cached ? 0 : ownCost + sumOf(elsewhere, (charge) => charge.costNanos);
-    const row: LedgerRow = { ...this.row(request, atMs, outcome.latencyMs, { ...outcome, usage }, cost, downgraded), savedCostNanos: outcome.cached ? price : 0 };
+    // One charge, the same in the ledger, the spend counter, the metrics and the call's report: at most what a counter takes in one step.
+    const cost = this.chargeable(outcome.cached ? 0 : ownCost + sumOf(elsewhere, (charge) => charge.costNanos), request, served);
+    const saved = outcome.cached ? this.chargeable(price, request, served) : 0;
+    const row: LedgerRow = { ...this.row(request, atMs, outcome.latencyMs, { ...outcome, usage }, cost, downgraded), savedCostNanos: saved };
     // The same key as the call's provisional entry, which this row supersedes; the spend counter's settlement names it too.
     row.rowKey = rowKey ?? randomUUID();
     this.deps.ledger.append(row);
@@ -390,15 +392,34 @@ export class UsageHooks implements CallHooks {
       const budget = request.ctx.principal.policy?.record.budget;
       if (budget) this.showBudget(request.ctx.principal, budget, reservation.spentNanos + cost, atMs);
     }
-    if (served && outcome.cached && price > 0) {
-      this.deps.metrics.cacheSavedCost.inc({ provider: served.provider, model: this.deps.metrics.modelLabel(served.upstreamModel), currency: this.deps.prices.currency }, price / NANOS_PER_UNIT);
+    if (served && outcome.cached && saved > 0) {
+      this.deps.metrics.cacheSavedCost.inc({ provider: served.provider, model: this.deps.metrics.modelLabel(served.upstreamModel), currency: this.deps.prices.currency }, saved / NANOS_PER_UNIT);
     }
     if (outcome.cached) return cost;
     const record = (candidate: Candidate, tokens: TokenCounts, costNanos: number): void =>
       this.deps.metrics.recordUsage({ provider: candidate.provider, model: candidate.upstreamModel, keyId, team: row.team, currency: this.deps.prices.currency, ...tokens, cost: costNanos / NANOS_PER_UNIT });
-    if (served && usage) record(served, { promptTokens: row.promptTokens, completionTokens: row.completionTokens, cachedTokens: row.cachedTokens }, ownCost);
-    for (const charge of elsewhere) record(charge.candidate, promptOnly(charge.promptTokens), charge.costNanos);
+    if (served && usage) record(served, { promptTokens: row.promptTokens, completionTokens: row.completionTokens, cachedTokens: row.cachedTokens }, Math.min(ownCost, cost));
+    for (const charge of elsewhere) record(charge.candidate, promptOnly(charge.promptTokens), Math.min(charge.costNanos, cost));
     return cost;
+  }
+
+  /**
+   * `costNanos` as one charge: whole, and at most MAX_NANOS, the most a spend
+   * counter adds in one step. More is no price of any real call (counts a
+   * vendor cannot have billed, at the dearest price): it is said in a warn
+   * line and counted, and charged MAX_NANOS, in the ledger as in the budget.
+   */
+  private chargeable(costNanos: number, request: AdmissionRequest, served: Candidate | undefined): number {
+    const kept = wholeNanos(costNanos);
+    if (costNanos > MAX_NANOS) {
+      const provider = served?.provider ?? "unknown";
+      this.deps.metrics.usageFaults.inc({ provider, field: "cost_nanos" });
+      this.deps.logger.warn(
+        { event: "usage_fault", requestId: request.ctx.requestId, provider, model: maskKeys(served?.upstreamModel ?? ""), fields: ["cost_nanos"], reported: { cost_nanos: costNanos }, kept: { cost_nanos: kept } },
+        "the call's cost is past the most one charge can be (its usage, however counted, cannot be true): it is charged that most",
+      );
+    }
+    return kept;
   }
 
   /**

@@ -2,7 +2,7 @@
 // before the cut (Anthropic's message_start), else the character estimate; see also
 // test/usage/claude-early-usage.test.ts for the whole path.
 import { create } from "@bufbuild/protobuf";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MessageSchema, Role, UsageSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { HeardUsage } from "../../src/gateway/heard-usage.js";
 import { estimatedUsage } from "../../src/gateway/usage-estimate.js";
@@ -24,5 +24,21 @@ describe("HeardUsage", () => {
     heard.hear(told);
     expect(heard.charged(params, 7.5)).toEqual(create(UsageSchema, { ...told, completionTokens: 8, totalTokens: 10_058 }));
     expect(heard.charged(params, 0)).toEqual(told);
+  });
+});
+
+describe("HeardUsage held to the call's limits", () => {
+  const windowOf = (most: number) => (usage: typeof told) => create(UsageSchema, { ...usage, promptTokens: Math.min(usage.promptTokens, most) });
+  it("keeps what it hears, what it is told at the end and what it charges as they are held", () => {
+    const reported = vi.fn(windowOf(10_000));
+    const estimated = vi.fn(windowOf(10_000));
+    const heard = new HeardUsage({ reported, estimated });
+    heard.hear(told);
+    expect(heard.usage?.promptTokens).toBe(10_000);
+    expect(heard.atEnd(told).promptTokens).toBe(10_000);
+    expect(reported).toHaveBeenCalledTimes(2);
+    // The charge of a cut stream is an estimate in part: held silently.
+    expect(heard.charged(params, 7.5).promptTokens).toBe(10_000);
+    expect(estimated).toHaveBeenCalledTimes(1);
   });
 });

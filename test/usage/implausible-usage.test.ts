@@ -1,0 +1,163 @@
+// A vendor (or a fake upstream) whose counts are well formed but cannot be
+// true of the call: an answer of a million tokens where max_tokens 50 was
+// sent, a prompt of two billion tokens to a model whose window is 128,000,
+// counts whose price is past what one charge can be. The caller still gets
+// its answer; the answer, the ledger row and the key's budget all carry the
+// same bounded counts and charge; one warn line (event usage_fault) says what
+// was reported and what was kept, and switchboard_usage_faults_total counts it.
+import { createClient, type Client } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { MAX_NANOS } from "../../src/usage/budgets.js";
+import { sendJson, startFakeServer, type FakeServer } from "../fakes/fake-server.js";
+import { startGateway, type TestGateway } from "../support/gateway.js";
+import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
+import { tempDir } from "../support/stores.js";
+
+/** gpt-4o's context window in the model catalogue. */
+const GPT_4O_WINDOW = 128_000;
+/** A dollar a token (the pricing below): a token is a billion nano-units. */
+const NANOS_PER_TOKEN = 1e9;
+
+/** An OpenAI-compatible vendor that answers every chat with `usage`, whatever it is, unary and streamed. */
+async function startVendor(): Promise<FakeServer & { usage: unknown }> {
+  const state = { usage: {} as unknown };
+  const server = await startFakeServer(async (req, res) => {
+    const body = req.body as { model: string; stream?: boolean };
+    const content = "evil says hi";
+    if (!body.stream) {
+      return sendJson(res, 200, { id: "chatcmpl-evil", object: "chat.completion", created: 1, model: body.model, choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }], usage: state.usage });
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    const chunk = (fields: object) => `data: ${JSON.stringify({ id: "chatcmpl-evil", object: "chat.completion.chunk", created: 1, model: body.model, ...fields })}\n\n`;
+    res.write(chunk({ choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }] }));
+    res.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
+    res.write(chunk({ choices: [], usage: state.usage }));
+    res.end("data: [DONE]\n\n");
+  });
+  return Object.defineProperty(server, "usage", { get: () => state.usage, set: (usage: unknown) => (state.usage = usage) }) as FakeServer & { usage: unknown };
+}
+
+describe("a vendor whose counts cannot be true of the call", () => {
+  let vendor: Awaited<ReturnType<typeof startVendor>>;
+  let gw: TestGateway;
+  let admin: Client<typeof AdminService>;
+  let keys = 0;
+
+  beforeAll(async () => {
+    vendor = await startVendor();
+    gw = await startGateway(
+      { EVIL_KEY: "sk-evil-upstream-0123456789", SWITCHBOARD_DATA_DIR: tempDir() },
+      {
+        providers: { evil: { dialect: "openai", base_url: `${vendor.origin}/v1`, api_key: "env:EVIL_KEY" } },
+        // gpt-4o: a model the catalogue knows (its window); evil-chat: one it knows nothing of.
+        routes: [
+          { model: "gpt-4o", provider: "evil" },
+          { model: "evil-*", provider: "evil" },
+        ],
+        pricing: { models: { "evil/*": { input: 1_000_000, output: 1_000_000 } } },
+        ledger: { flush_interval_ms: 50 },
+        traffic: { retry: { max_attempts: 1 } },
+        key_pool: EVERY_CALL_REACHES_THE_VENDOR,
+      },
+    );
+    admin = createClient(AdminService, gw.transport("connect"));
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await vendor?.close();
+  });
+
+  /** A fresh key with a budget of a million units (the most a key may have), and its secret. */
+  async function freshKey(): Promise<{ keyId: string; secret: string }> {
+    const keyId = `victim-${++keys}`;
+    const { secret } = await admin.createKey({ keyId, key: { displayName: keyId, budget: { limit: { units: 1_000_000n } } } });
+    return { keyId, secret };
+  }
+
+  /** What the ledger holds of the key's calls, once `calls` rows are in; and the key's budget spend. */
+  async function charged(keyId: string, calls: number): Promise<{ prompt: number; completion: number; costNanos: number; spentNanos: number }> {
+    await expect.poll(async () => Number((await admin.getUsageReport({ key: `keys/${keyId}` })).total?.requests)).toBe(calls);
+    const total = (await admin.getUsageReport({ key: `keys/${keyId}` })).total!;
+    const spent = (await admin.getKey({ name: `keys/${keyId}` })).key?.budgetStatus?.spent;
+    return {
+      prompt: Number(total.promptTokens),
+      completion: Number(total.completionTokens),
+      costNanos: Number(total.cost?.units) * 1e9 + (total.cost?.nanos ?? 0),
+      spentNanos: Number(spent?.units) * 1e9 + (spent?.nanos ?? 0),
+    };
+  }
+
+  const faultLines = (requestId: string) => gw.logs.entries.filter((line) => line.event === "usage_fault" && line.requestId === requestId);
+
+  async function faultCount(field: string): Promise<number> {
+    const metric = await gw.app.metrics.registry.getSingleMetric("switchboard_usage_faults_total")!.get();
+    return metric.values.find((value) => value.labels.provider === "evil" && value.labels.field === field)?.value ?? 0;
+  }
+
+  it("an answer past the max_tokens sent: charged, and answered with, max_tokens, unary and streamed, on Connect and REST", async () => {
+    vendor.usage = { prompt_tokens: 7, completion_tokens: 1_000_000, total_tokens: 1_000_007 };
+    const { keyId, secret } = await freshKey();
+    const before = await faultCount("completion_tokens");
+    const client = gw.client("connect", secret);
+    const ask = { model: "evil-chat", maxTokens: 50, messages: [{ role: Role.USER, content: "hello" }] };
+
+    const answer = await client.chat(ask);
+    expect(answer.message?.content).toBe("evil says hi");
+    expect(answer.usage).toMatchObject({ promptTokens: 7, completionTokens: 50, totalTokens: 57 });
+
+    let summary;
+    for await (const event of client.chatStream(ask)) if (event.event.case === "summary") summary = event.event.value;
+    expect(summary?.usage).toMatchObject({ promptTokens: 7, completionTokens: 50, totalTokens: 57 });
+    expect(summary?.usageEstimated).toBe(false);
+
+    const rest = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "evil-chat", max_tokens: 50, messages: [{ role: "user", content: "hello" }] }),
+    });
+    expect(rest.status).toBe(200);
+    expect(((await rest.json()) as { usage: unknown }).usage).toMatchObject({ prompt_tokens: 7, completion_tokens: 50, total_tokens: 57 });
+
+    const ledger = await charged(keyId, 3);
+    expect(ledger).toEqual({ prompt: 21, completion: 150, costNanos: 171 * NANOS_PER_TOKEN, spentNanos: 171 * NANOS_PER_TOKEN });
+
+    // Once a call: the stream's end is its one report.
+    for (const requestId of [answer.requestId, summary!.requestId, rest.headers.get("x-request-id")!]) {
+      const lines = faultLines(requestId);
+      expect(lines, requestId).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: "warn", fault: "vendor", provider: "evil", model: "evil-chat", fields: ["completion_tokens"], reported: { completion_tokens: 1_000_000 }, kept: { completion_tokens: 50 } });
+    }
+    expect((await faultCount("completion_tokens")) - before).toBe(3);
+    expect(gw.logs.text).not.toContain("sk-evil-upstream");
+  });
+
+  it("a prompt past the model's context window: charged, and answered with, the window", async () => {
+    vendor.usage = { prompt_tokens: 2_000_000_000, completion_tokens: 3, total_tokens: 2_000_000_003 };
+    const { keyId, secret } = await freshKey();
+    const answer = await gw.client("connect", secret).chat({ model: "gpt-4o", messages: [{ role: Role.USER, content: "hello" }] });
+    expect(answer.usage).toMatchObject({ promptTokens: GPT_4O_WINDOW, completionTokens: 3, totalTokens: GPT_4O_WINDOW + 3 });
+
+    const ledger = await charged(keyId, 1);
+    expect(ledger).toEqual({ prompt: GPT_4O_WINDOW, completion: 3, costNanos: (GPT_4O_WINDOW + 3) * NANOS_PER_TOKEN, spentNanos: (GPT_4O_WINDOW + 3) * NANOS_PER_TOKEN });
+    expect(faultLines(answer.requestId)).toEqual([
+      expect.objectContaining({ level: "warn", provider: "evil", model: "gpt-4o", fields: ["prompt_tokens"], reported: { prompt_tokens: 2_000_000_000 }, kept: { prompt_tokens: GPT_4O_WINDOW } }),
+    ]);
+  });
+
+  it("counts whose price is past what one charge can be: the ledger and the budget both get MAX_NANOS", async () => {
+    // A model with no known window: two billion tokens at a dollar each, 2e18 nano-units, is past MAX_NANOS (2^51).
+    vendor.usage = { prompt_tokens: 2_000_000_000, completion_tokens: 3, total_tokens: 2_000_000_003 };
+    const { keyId, secret } = await freshKey();
+    const before = await faultCount("cost_nanos");
+    const answer = await gw.client("connect", secret).chat({ model: "evil-chat", messages: [{ role: Role.USER, content: "hello" }] });
+    expect(answer.message?.content).toBe("evil says hi");
+
+    const ledger = await charged(keyId, 1);
+    expect(ledger.costNanos).toBe(MAX_NANOS);
+    expect(ledger.spentNanos).toBe(MAX_NANOS);
+    expect(faultLines(answer.requestId)).toEqual([expect.objectContaining({ level: "warn", provider: "evil", fields: ["cost_nanos"], kept: { cost_nanos: MAX_NANOS } })]);
+    expect((await faultCount("cost_nanos")) - before).toBe(1);
+  });
+});

@@ -2,6 +2,7 @@ import { FinishReason, type Message, type Usage } from "../../gen/ts/switchboard
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { ConnectError } from "@connectrpc/connect";
 import { SKIPPED } from "./attempt.js";
+import { NOT_SENT } from "./attempt-sent.js";
 import { requestSent } from "./attempt-sent.js";
 import type { CallContext } from "./call-context.js";
 import type { Admission, CallKind, CutPrompt } from "./call-hooks.js";
@@ -132,11 +133,11 @@ export class AdmittedCall implements AttemptGate {
   /**
    * Whether an attempt sent may be charged besides the one that answers: cut
    * after its request went out, or still running (a hedge's primary); of an
-   * embedding, any that failed, the batches it finished having been billed.
+   * embedding, any that failed once sent, the batches it finished having been billed.
    */
   private mayBeCharged(attempt: Attempt): boolean {
     if (attempt.outcome === "pending" || cutAfterSending(attempt)) return true;
-    return this.request.kind === "embed" && attempt.outcome !== "ok" && !SKIPPED.has(attempt.outcome);
+    return this.request.kind === "embed" && attempt.outcome !== "ok" && attempt.outcome !== NOT_SENT && !SKIPPED.has(attempt.outcome);
   }
 
   private settle(outcome: DispatchOutcome, result: { usage?: Usage; cutPrompts?: CutPrompt[]; error?: ConnectError; cached?: boolean }, answer?: AnswerFacts): Attempt[] {

@@ -6,7 +6,7 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import { isUpstreamError, UpstreamError } from "../providers/upstream-error.js";
 import type { Credential } from "../secrets/credential.js";
 import { isOwnCut, type AttemptBound, type Wait } from "./adaptive-timeout.js";
-import { markRequestSent, requestSent } from "./attempt-sent.js";
+import { markRequestSent, neverSent, NOT_SENT } from "./attempt-sent.js";
 import type { PlanCall } from "./call-plan.js";
 import type { BreakerPermit } from "./circuit-breaker.js";
 import type { AttemptCall, ProviderRuntime } from "./provider-runtime.js";
@@ -151,12 +151,15 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], fir
       }
       // The vendor's HTTP status, on the metrics and the span alike: a success is recorded as 200 (what vendors answer the requests sent).
       const status = err === undefined ? "200" : upstream?.outcome;
-      // An attempt cut while it waited for a connection never reached the vendor: not a vendor's cancellation or timeout.
-      const unsent = upstream?.status === undefined && (outcome === "cancelled" || outcome === "timeout") && !requestSent(record);
-      deps.metrics.recordUpstream(candidate.provider, unsent ? "not_sent" : (status ?? outcome), ms / 1000);
+      // An attempt that never reached the vendor (cut while it waited for a connection, its connection refused) was
+      // never billed: its record (the call's attempts, the ledger's attempt log) says so. The metric tells the vendor's
+      // health: a refused connection stays `unreachable` there; only a cut before sending, which says nothing of it, is not_sent.
+      const unsent = neverSent(record, err, heard);
+      const cutUnsent = unsent && (outcome === "cancelled" || outcome === "timeout");
+      deps.metrics.recordUpstream(candidate.provider, cutUnsent ? NOT_SENT : (status ?? outcome), ms / 1000);
       call.upstream?.attemptEnded();
       span.end(outcome, status);
-      record.outcome = outcome;
+      record.outcome = unsent ? NOT_SENT : outcome;
       record.duration = durationFromMs(Math.round(ms));
       return ms;
     },

@@ -3,7 +3,8 @@ import type { KeyPoolConfig } from "../config/secrets-config.js";
 import type { BreakerConfig } from "../config/traffic.js";
 import type { UpstreamError, UpstreamErrorKind } from "../providers/upstream-error.js";
 import type { Credential } from "./credential.js";
-import { aboutKey, changeState, inRotation, isCanary, seconds, type BenchCause, type CausingCall, type PoolContext, type PoolKey } from "./pool-key.js";
+import { generationOf, stampedHandle } from "./key-generation.js";
+import { aboutKey, changeState, inRotation, isCanary, renewGeneration, seconds, type BenchCause, type CausingCall, type PoolContext, type PoolKey } from "./pool-key.js";
 
 /**
  * How one attempt with a credential ended: success, or the classified failure, with who made the call
@@ -40,7 +41,8 @@ const PROBE_TIMEOUT_MS = 60_000;
  * - a 429 cools the key down for the vendor's retry-after, briefly (at most `max_first_cooldown_ms`) unless
  *   429s keep coming in a row; an exhausted quota for longer;
  * - a rejection (401/403) disables it; after a wait one call probes it (half-open), and that call's success brings it back
- *   (only the probe's: an attempt sent before the rejection that succeeds now says nothing of the key now);
+ *   (only the probe's: an attempt sent before the rejection that succeeds now says nothing of the key now), in a new
+ *   generation: a rejection answered late to an attempt handed out before that says nothing of the key now either;
  * - a key that keeps failing at the vendor (5xx, 529, unreachable, timed out, garbled answers) is benched
  *   by the circuit breakers' rule (`traffic.breaker`): `failure_rate` of at least `min_calls` calls over
  *   `window_ms`, or `consecutive_failures` in a row. It cools down (cause `failing`) for `open_ms`, then
@@ -68,7 +70,8 @@ export class KeyHealth {
   /**
    * Takes in how an attempt with the key went. `sentWith` is the credential the attempt went out with: the
    * probe's own handle (`takeProbe`) makes it the probe's outcome. Any other attempt's (one sent before the key
-   * was rejected, a long stream ending now) neither brings a rejected key back nor uses up its probe.
+   * was rejected, a long stream ending now) neither brings a rejected key back nor uses up its probe; nor does its
+   * rejection disable the key again once a probe restored it (key-generation.ts).
    */
   hear(key: PoolKey, outcome: AttemptOutcome, now: number, sentWith?: Credential): HealthVerdict {
     const probing = this.settleProbe(key, sentWith);
@@ -78,12 +81,14 @@ export class KeyHealth {
       if (probing && key.state === "disabled") {
         key.nextAt = undefined;
         key.probeIntervalMs = this.rules.probeAfterMs;
+        renewGeneration(key);
         changeState(this.ctx, key, "active", "probe_succeeded", "a probe call succeeded");
       }
       this.judgeFailing(key, "success", now, probing);
       return "success";
     }
     const error = outcome.error;
+    if (error.kind === "credential_rejected" && this.handedOutBeforeRestore(key, sentWith)) return "ignored";
     if (error.kind !== "cancelled" && error.kind !== "rate_limited") this.rateLimits.delete(key); // the vendor answered: a run of 429s is over
     if (NOT_THE_KEYS_FAULT.has(error.kind)) {
       // The vendor answered with this key (it is up for it), unless the attempt was cancelled.
@@ -138,7 +143,7 @@ export class KeyHealth {
   takeProbe(keys: readonly PoolKey[], now: number): Credential | undefined {
     const probe = keys.find((key) => this.probeDue(key, now));
     if (!probe) return undefined;
-    const handle = probeHandle(probe.credential);
+    const handle = stampedHandle(probe.credential, probe.generation);
     probe.probes.push({ handle, handedOutAt: now });
     const what = probe.state === "disabled" ? "probing a disabled key (half-open)" : "probing a key back from failing (half-open)";
     this.ctx.logger.info(aboutKey(this.ctx, probe), what);
@@ -155,6 +160,17 @@ export class KeyHealth {
     const index = sentWith === undefined ? -1 : key.probes.findIndex((probe) => probe.handle === sentWith);
     if (index < 0) return false;
     key.probes.splice(index, 1);
+    return true;
+  }
+
+  /**
+   * Whether the attempt sent with `sentWith` was handed out in an older generation of the key than its own: before
+   * a probe restored it, or before it was re-created under the same id. Its rejection is then only logged.
+   */
+  private handedOutBeforeRestore(key: PoolKey, sentWith: Credential | undefined): boolean {
+    const handedOutIn = sentWith && generationOf(sentWith);
+    if (handedOutIn === undefined || handedOutIn >= key.generation) return false;
+    this.ctx.logger.info(aboutKey(this.ctx, key), "a rejection of an attempt sent before the key was restored (or re-created): it says nothing of the key now");
     return true;
   }
 
@@ -310,13 +326,4 @@ function describeRefusal(error: UpstreamError): string {
 /** What the vendor answered, as far as it said: "HTTP 401, invalid_api_key", "110", or "". */
 function failureCodes(error: UpstreamError): string {
   return [error.status !== undefined ? `HTTP ${error.status}` : "", error.vendorCode ?? ""].filter(Boolean).join(", ");
-}
-
-/**
- * The credential a probe goes out with: the key's own (id, fingerprint, secret, all as they are, the secret
- * still out of JSON and inspection), as an object of its own, so that the attempt reporting with it is known
- * to be the probe.
- */
-function probeHandle(credential: Credential): Credential {
-  return Object.defineProperties({}, Object.getOwnPropertyDescriptors(credential)) as Credential;
 }

@@ -104,8 +104,9 @@ export class KeyPool {
    * Keys in `exclude` (already tried) are skipped while another healthy key
    * remains; when every healthy key is excluded, one of them is returned
    * anyway (the caller sees it is in `exclude` and decides whether to retry
-   * on it). A probe goes out with a credential object of its own: report its
-   * outcome with the credential returned here (see `report`).
+   * on it). A probe goes out with a credential object of its own, and every
+   * credential handed out is stamped with the key's generation (key-generation.ts):
+   * report the outcome with the credential returned here (see `report`).
    *
    * Throws an UpstreamError, naming the provider and no secret, when no key
    * is healthy: kind "rate_limited" with `retryAfterMs` until the first
@@ -121,7 +122,7 @@ export class KeyPool {
     this.tick(now);
     const keys = [...this.keys.values()];
     const untried = exclude.size > 0 ? keys.filter((key) => !exclude.has(key.credential.id)) : keys;
-    const chosen = this.choose(untried, now) ?? (untried !== keys ? this.choose(keys, now) : undefined) ?? pickOnProbation(keys, this.random)?.credential;
+    const chosen = this.choose(untried, now) ?? (untried !== keys ? this.choose(keys, now) : undefined) ?? pickOnProbation(keys, this.random)?.handedOut;
     if (chosen) return chosen;
     throw noUsableKey(this.provider, keys, now);
   }
@@ -129,7 +130,8 @@ export class KeyPool {
   /**
    * Tells the pool how an attempt with a credential went; it cools, disables, benches, probes and judges
    * canaries on that. `sentWith` is the credential `pick` handed out for the attempt (or its id): only the
-   * very one handed out as a probe settles that probe, so pass the credential itself. An answer about the
+   * very one handed out as a probe settles that probe, and a rejection counts only against the generation of the
+   * key it was handed out in (not once a probe restored the key since), so pass the credential itself. An answer about the
    * request (400, a model's 404, …) says nothing about a key on its own, but a canary answered so clearly
    * more often than the active keys is rolled back (canary-odd-one-out.ts), and an active key answered so
    * clearly more often than the other keys on the same model is benched (key-odd-one-out.ts).
@@ -180,7 +182,7 @@ export class KeyPool {
   pickServing(model: string, exclude: ReadonlySet<string>): Credential | undefined {
     this.tick(this.now());
     const serving = [...this.keys.values()].filter((key) => !exclude.has(key.credential.id) && this.keyOddOneOut.served(model, key));
-    return pickKey(serving, this.random)?.credential;
+    return pickKey(serving, this.random)?.handedOut;
   }
 
   /** Adds a key as a canary (state standby) on a share of the traffic. */
@@ -333,7 +335,7 @@ export class KeyPool {
   }
 
   private choose(keys: readonly PoolKey[], now: number): Credential | undefined {
-    return this.health.takeProbe(keys, now) ?? pickKey(keys, this.random)?.credential;
+    return this.health.takeProbe(keys, now) ?? pickKey(keys, this.random)?.handedOut;
   }
 
   /** Applies the timed changes that are due: cool-downs that ended, drained keys, lost probes. */

@@ -2,6 +2,7 @@ import { SlidingCounts } from "../common/sliding-window.js";
 import type { Logger } from "../observability/logger.js";
 import type { CanaryTally } from "./canary.js";
 import type { Credential } from "./credential.js";
+import { nextGeneration, stampedHandle } from "./key-generation.js";
 import { RecentCounter } from "./recent-counter.js";
 import type { SecretMetrics } from "./secret-metrics.js";
 
@@ -73,6 +74,10 @@ export interface CanaryRun extends CanaryTally {
 /** One key of a pool, as the pool's parts (selection, health, rollout, views) share it. */
 export interface PoolKey {
   credential: Credential;
+  /** The generation of the key's state (key-generation.ts): new when it joins the pool and each time a probe restores it. */
+  generation: number;
+  /** What picks hand out in this generation: the credential, stamped with it (a probe gets a handle of its own). */
+  handedOut: Credential;
   weight: number;
   state: CredentialStateName;
   reason: string;
@@ -136,8 +141,11 @@ export function aboutKey(ctx: PoolContext, key: PoolKey): Record<string, string>
 export const RESTORED = "restored from a rotation recorded before this start";
 
 export function newPoolKey(entry: PoolEntry, state: CredentialStateName, reason: string, now: () => number, settings: { probeAfterMs: number; windowMs: number }): PoolKey {
+  const generation = nextGeneration();
   return {
     credential: entry.credential,
+    generation,
+    handedOut: stampedHandle(entry.credential, generation),
     weight: entry.weight,
     state,
     reason,
@@ -159,6 +167,12 @@ export function newPoolKey(entry: PoolEntry, state: CredentialStateName, reason:
     successes: new RecentCounter(now),
     errors: new RecentCounter(now),
   };
+}
+
+/** Starts a new generation of the key (a probe restored it): rejections of attempts handed out before no longer count. */
+export function renewGeneration(key: PoolKey): void {
+  key.generation = nextGeneration();
+  key.handedOut = stampedHandle(key.credential, key.generation);
 }
 
 /**

@@ -125,7 +125,10 @@ export class ScriptedVendor implements ProviderAdapter {
     this.scripts.set(model, [...(this.scripts.get(model) ?? []), ...steps]);
   }
 
-  private next(model: string): Step {
+  /** The call's next scripted step; the vendor has its request from here on (as the transport tells it: requestSent). */
+  private next(call: UpstreamCall<unknown>): Step {
+    const model = call.upstreamModel;
+    call.requestSent?.();
     this.sent.push(model);
     this.sentAt.push(this.clock.now);
     const step = this.scripts.get(model)?.shift();
@@ -134,7 +137,7 @@ export class ScriptedVendor implements ProviderAdapter {
   }
 
   async chat(call: UpstreamCall<ChatParams>): Promise<ChatResult> {
-    const step = this.next(call.upstreamModel);
+    const step = this.next(call);
     const ms = step.kind === "answer" || step.kind === "fail" ? step.ms : step.kind === "hang" ? Infinity : NaN;
     if (!(await this.clock.sleep(ms, call.signal))) throw this.aborted(call);
     if (step.kind === "fail") throw new UpstreamError({ kind: step.failure, provider: this.name, credentialId: call.credential.id, message: `${step.failure} from the script`, retryAfterMs: step.retryAfterMs });
@@ -142,7 +145,7 @@ export class ScriptedVendor implements ProviderAdapter {
   }
 
   async *chatStream(call: UpstreamCall<ChatParams>): AsyncIterable<ChatStreamEvent> {
-    const step = this.next(call.upstreamModel);
+    const step = this.next(call);
     const waits = step.kind === "stream" ? step.waits : [Infinity];
     for (const [index, ms] of waits.entries()) {
       if (!(await this.clock.sleep(ms, call.signal))) throw this.aborted(call);

@@ -1,3 +1,4 @@
+import { NOT_SENT } from "../../gateway/attempt-sent.js";
 import { kindForStatus } from "../../providers/status-kinds.js";
 
 /**
@@ -12,7 +13,7 @@ import { kindForStatus } from "../../providers/status-kinds.js";
  *   key's 401, a key's 429: the key pool judges those, per key), and errors
  *   of the gateway's own;
  * - `left_out`: cancelled (the caller went away, a hedge lost, the gateway
- *   shut down): nothing is learnt of the vendor, and its duration is not the
+ *   shut down), or cut before its request was sent (`not_sent`): nothing is learnt of the vendor, and its duration is not the
  *   vendor's latency.
  */
 export type AttemptHealth = "failed" | "answered" | "left_out";
@@ -21,7 +22,7 @@ export type AttemptHealth = "failed" | "answered" | "left_out";
 const VENDOR_FAILING = new Set<string>(["overloaded", "unreachable", "timeout", "bad_response"]);
 
 export function attemptHealth(status: string): AttemptHealth {
-  if (status === "cancelled") return "left_out";
+  if (status === "cancelled" || status === NOT_SENT) return "left_out";
   if (!/^\d{3}$/.test(status)) return VENDOR_FAILING.has(status) ? "failed" : "answered";
   const code = Number(status);
   if (code >= 200 && code < 300) return "answered";

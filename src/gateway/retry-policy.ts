@@ -6,7 +6,7 @@ import { isUpstreamError, type UpstreamErrorKind } from "../providers/upstream-e
  * - `stop`: the caller's own error (or cancellation); another vendor would say the same.
  * - `next_candidate`: this candidate cannot serve the call (unknown model, unsupported, garbled answers); a
  *   model's 404 first goes to one other key of the pool that served the model lately (`mayTryAnotherKeyForModel`).
- * - `next_key`: this key cannot (rejected, out of quota); another key or candidate may.
+ * - `next_key`: this key cannot (rejected, out of quota, its account refused); another key or candidate may.
  * - `retry`: a passing failure (429, 5xx, 529, reset, refused, timeout): back off and retry, then fail over;
  *   a 429 on one other key of the pool at most (`mayRetryOnPool`).
  * A vendor's own word (`x-should-retry`, as its SDKs honour it) changes the kind's action: "true" makes
@@ -27,6 +27,8 @@ const ACTIONS: Record<UpstreamErrorKind, FailureAction> = {
   bad_response: "next_candidate",
   credential_rejected: "next_key",
   quota_exhausted: "next_key",
+  // The key's account or project lacks the model, the API or the region: another key's may have them, another candidate may serve.
+  account_refused: "next_key",
   rate_limited: "retry",
   overloaded: "retry",
   unreachable: "retry",
@@ -42,9 +44,11 @@ export function failureAction(err: unknown): FailureAction {
   return action;
 }
 
-/** Failures that belong to the key rather than the vendor: another key may succeed at once, without backing off. */
+/** Failures that belong to the key (or its account) rather than the vendor: another key may succeed at once, without backing off. */
+const KEY_SCOPED = new Set<UpstreamErrorKind>(["rate_limited", "credential_rejected", "quota_exhausted", "account_refused"]);
+
 export function isKeyScoped(err: unknown): boolean {
-  return isUpstreamError(err) && (err.kind === "rate_limited" || err.kind === "credential_rejected" || err.kind === "quota_exhausted");
+  return isUpstreamError(err) && KEY_SCOPED.has(err.kind);
 }
 
 /**
@@ -89,6 +93,7 @@ export function breakerVerdict(err: unknown): "success" | "failure" | "timeout" 
     case "rate_limited":
     case "credential_rejected":
     case "quota_exhausted":
+    case "account_refused":
     case "cancelled":
     case "endpoint_not_found":
       // One key's trouble, the caller's doing, or the provider's base URL (an open breaker would hide the

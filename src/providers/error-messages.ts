@@ -20,6 +20,9 @@ export function describe(
       return `provider "${provider}" is rate limiting: ${vendorMessage || "too many requests"}`;
     case "quota_exhausted":
       return `provider "${provider}" quota exhausted: ${vendorMessage || "quota or balance used up"}`;
+    case "account_refused":
+      // The vendor's 403 reads like the caller's ("permission denied"): say whose it is.
+      return `provider "${provider}" refused the gateway's own account (credential "${credential.id}"), not the request: ${vendorMessage || `HTTP ${status ?? 403}`}; an operator must give that account access (enable the model or API for it, or call from a region the vendor serves)`;
     case "overloaded":
       return `provider "${provider}" is unavailable${status ? ` (HTTP ${status})` : ""}: ${vendorMessage || "overloaded"}`;
     default:

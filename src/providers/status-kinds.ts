@@ -19,6 +19,10 @@ const KIND_FOR_CODE: Readonly<Record<string, UpstreamErrorKind>> = {
   invalid_iam_token: "credential_rejected", // Qianfan v2
   invalid_appid: "credential_rejected", // Qianfan v2
   InvalidApiKey: "credential_rejected", // DashScope
+  // The gateway's account refused, not the request nor the key: another key's account or another candidate may serve.
+  unsupported_country_region_territory: "account_refused", // OpenAI, 403: the region the gateway calls from (platform.openai.com/docs/guides/error-codes)
+  AccessDenied: "account_refused", // DashScope, 403
+  "AccessDenied.Unpurchased": "account_refused", // DashScope, 403: a model the account has not purchased
   // A 401 about a parameter the caller sent, not about the key.
   no_parameter_permission: "bad_request", // Qianfan v2
   // Answered with a 403 or 404 as well: the model, not the key.
@@ -64,8 +68,9 @@ export function kindOf404(answer: ErrorAnswer): "model_not_found" | "endpoint_no
 /**
  * Maps an HTTP error status and the vendor's machine-readable error code to a
  * kind a caller can act on. A 403 disables a key only when the code says the
- * key is invalid; any other 403 is about what the caller asked for. `answer`
- * tells a model's 404 from a path's (kindOf404).
+ * key is invalid, and is the gateway's account's only when the code says so
+ * (account_refused); any other 403 is about what the caller asked for (a
+ * feature, a resource it named). `answer` tells a model's 404 from a path's (kindOf404).
  */
 export function kindForStatus(status: number, code = "", answer = VENDOR_SHAPED): UpstreamErrorKind {
   if (status === 404) return kindOf404(answer);

@@ -14,6 +14,12 @@ export type UpstreamErrorKind =
   | "rate_limited"
   /** The account's quota or balance is used up. */
   | "quota_exhausted"
+  /**
+   * The vendor refused the gateway's own account, not the caller's request, while the key itself is valid:
+   * a model or API not enabled for it (not purchased, not activated), a country or region it does not serve.
+   * An operator problem; another key (another account or project) or candidate may serve.
+   */
+  | "account_refused"
   /** The vendor says it is overloaded or failing (5xx, 529). */
   | "overloaded"
   /** The vendor could not be reached (refused, reset, DNS, TLS). */
@@ -114,6 +120,7 @@ const RETRYABLE = new Set<UpstreamErrorKind>([
   "unreachable",
   "timeout",
   "credential_rejected",
+  "account_refused",
 ]);
 
 /** The Connect code each kind becomes on the API surface. */
@@ -122,6 +129,8 @@ export const CODE_FOR_KIND: Record<UpstreamErrorKind, Code> = {
   credential_rejected: Code.Unavailable,
   rate_limited: Code.ResourceExhausted,
   quota_exhausted: Code.ResourceExhausted,
+  // Refused, but not the caller's doing: the message and reason say it is the gateway's account.
+  account_refused: Code.PermissionDenied,
   overloaded: Code.Unavailable,
   unreachable: Code.Unavailable,
   timeout: Code.DeadlineExceeded,
@@ -141,6 +150,7 @@ export const REASON_FOR_KIND: Record<UpstreamErrorKind, string> = {
   credential_rejected: "UPSTREAM_CREDENTIAL_REJECTED",
   rate_limited: "UPSTREAM_RATE_LIMITED",
   quota_exhausted: "UPSTREAM_QUOTA_EXHAUSTED",
+  account_refused: "UPSTREAM_ACCOUNT_REFUSED",
   overloaded: "UPSTREAM_OVERLOADED",
   unreachable: "UPSTREAM_UNREACHABLE",
   timeout: "UPSTREAM_TIMEOUT",

@@ -80,7 +80,7 @@ describe("classification: the vendor's status and code first, its message only a
   it.each<[string, number, Json, UpstreamErrorKind]>([
     ["an unmapped code echoing the model", 400, { code: "invalid_parameter_error", message: `The provided model 'qwen-${ECHO}' is not supported.` }, "bad_request"],
     ["a 404 echoing the words", 404, { code: "NotFound", message: `Not found: ${ECHO}` }, "model_not_found"],
-    ["AccessDenied.Unpurchased: a model the account has not enabled", 403, { code: "AccessDenied.Unpurchased", message: "Access to model denied. Please make sure you are eligible for using the model." }, "bad_request"],
+    ["AccessDenied.Unpurchased: a model the account has not enabled, the operator's", 403, { code: "AccessDenied.Unpurchased", message: "Access to model denied. Please make sure you are eligible for using the model." }, "account_refused"],
     ["genuine: Arrearage", 400, { code: "Arrearage", message: "Access denied, please make sure your account is in good standing." }, "quota_exhausted"],
     ["genuine: Throttling.AllocationQuota", 429, { code: "Throttling.AllocationQuota", message: "Allocated quota exceeded, please increase your quota limit." }, "quota_exhausted"],
     ["genuine: an invalid key", 401, { code: "InvalidApiKey", message: "Invalid API-key provided." }, "credential_rejected"],
@@ -319,11 +319,12 @@ describe("DashScope: an error echoing the caller's input, or a 403 about its mod
   });
   const dashScopeAnswer = (status: number, code: string, message: string): Scripted => ({ kind: "error", status, body: { code, message, request_id: "req-1" } });
 
-  it.each<[string, Scripted]>([
-    ["a 400 with an unmapped code echoing the model", dashScopeAnswer(400, "invalid_parameter_error", `The provided model 'qwen-${ECHO}' is not supported.`)],
-    ["403 AccessDenied.Unpurchased (a model the account has not enabled)", dashScopeAnswer(403, "AccessDenied.Unpurchased", "Access to model denied. Please make sure you are eligible for using the model.")],
-  ])("%s → InvalidArgument, the key stays", async (_, script) => {
-    await echoKeepsKey(world(), "dashscope", MODEL, script, Code.InvalidArgument);
+  it("a 400 with an unmapped code echoing the model → InvalidArgument, the key stays", async () => {
+    await echoKeepsKey(world(), "dashscope", MODEL, dashScopeAnswer(400, "invalid_parameter_error", `The provided model 'qwen-${ECHO}' is not supported.`), Code.InvalidArgument);
+  });
+
+  it("403 AccessDenied.Unpurchased (a model the account has not enabled) → PermissionDenied, the account's; the key stays for its other models", async () => {
+    await echoKeepsKey(world(), "dashscope", MODEL, dashScopeAnswer(403, "AccessDenied.Unpurchased", "Access to model denied. Please make sure you are eligible for using the model."), Code.PermissionDenied);
   });
 
   it("control: a genuine 400 Arrearage still benches the key", async () => {

@@ -192,8 +192,8 @@ describe("DashScope errors", () => {
     [400, "DataInspectionFailed", "Input data may contain inappropriate content.", Code.InvalidArgument, "CONTENT_FILTERED"],
     [500, "InternalError", "An internal error has occured, please try again later.", Code.Unavailable, "UPSTREAM_OVERLOADED"],
     [503, "ServiceUnavailable", "Service is busy.", Code.Unavailable, "UPSTREAM_OVERLOADED"],
-    // The model the caller named is not enabled for the account: the caller's to fix, the key stays in rotation.
-    [403, "AccessDenied", "Access denied.", Code.InvalidArgument, "UPSTREAM_BAD_REQUEST"],
+    // The model is not enabled for the gateway's account: the operator's to fix, not the caller's (the key stays in rotation).
+    [403, "AccessDenied", "Access denied.", Code.PermissionDenied, "UPSTREAM_ACCOUNT_REFUSED"],
   ])("%i %s becomes the right code", async (status, code, message, connectCode, reason) => {
     world.fake.enqueue({ kind: "error", status, body: { code, message, request_id: "req-1" } });
     const err = await failure(world.gw.client().chat(hello));

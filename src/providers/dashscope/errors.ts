@@ -36,14 +36,16 @@ export function parseDashScopeError(text: string): DashScopeFault {
  * The vendor's code decides (../shared/reference/vendor-wire-formats.md §3a,
  * Errors); the HTTP status is the fallback (a mid-stream error has none).
  * Only InvalidApiKey (401) takes a key out of rotation: AccessDenied and
- * AccessDenied.Unpurchased (403) refuse the model the caller named, which the
- * account has not enabled, not the key.
+ * AccessDenied.Unpurchased (403) refuse the account a model it has not
+ * purchased or activated: the operator's to fix, not the caller's, and
+ * another key's account or another candidate may serve (account_refused);
+ * the key still serves its other models.
  */
 export function kindForDashScopeCode(code: string, message: string, status: number | undefined): UpstreamErrorKind {
   if (code === "DataInspectionFailed" || code === "data_inspection_failed") return "content_filtered";
   if (code === "Arrearage" || code.includes("AllocationQuota")) return "quota_exhausted";
   if (code === "InvalidApiKey") return "credential_rejected";
-  if (code.startsWith("AccessDenied")) return "bad_request";
+  if (code.startsWith("AccessDenied")) return "account_refused";
   if (code.startsWith("Throttling")) return "rate_limited";
   if (code.startsWith("InternalError") || code === "ServiceUnavailable") return "overloaded";
   if (code === "RequestTimeOut") return "timeout";

@@ -35,8 +35,8 @@ export function parseGeminiError(text: string): GoogleError {
  * project is refused, whatever was asked: the only ones that take a key out of
  * rotation. The reference documents API_KEY_INVALID (a 400,
  * ../shared/reference/vendor-wire-formats.md §5, Errors); the others are its
- * siblings in the same enum. A 403 PERMISSION_DENIED without one is about a
- * resource the caller named (a cachedContent or file of another project).
+ * siblings in the same enum. A 403 PERMISSION_DENIED without one refuses the
+ * key's project what was asked for, not the key (CALLERS_RESOURCE_REFUSED).
  */
 const KEY_REFUSED = new Set([
   "API_KEY_INVALID",
@@ -53,10 +53,20 @@ const KEY_REFUSED = new Set([
 /**
  * Google's own sentences for a refused key that may come without an ErrorInfo
  * ("API key not valid. Please pass a valid API key.", "API key expired…", "Your
- * API key was reported as leaked…"): matched from the start, where no caller
- * input appears (a model or resource name comes after a prefix).
+ * API key was reported as leaked…", and a 403 PERMISSION_DENIED "Method doesn't
+ * allow unregistered callers…" to a call sent without a key): matched from the
+ * start, where no caller input appears (a model or resource name comes after a prefix).
  */
-const KEY_REFUSED_MESSAGE = /^(API key not valid|API key expired|Your API key was reported as leaked)\b/i;
+const KEY_REFUSED_MESSAGE = /^(API key not valid|API key expired|Your API key was reported as leaked|Method doesn't allow unregistered callers)\b/i;
+
+/**
+ * Google's 403 PERMISSION_DENIED is "your API key doesn't have the required permissions" (a wrong key, a tuned
+ * model without access to it: ai.google.dev/gemini-api/docs/troubleshooting, the reference's §5 Errors): the
+ * key's project is refused a model or API, an operator's problem where another key's project or another
+ * candidate may serve. Not so Google's sentences about a resource the caller named itself, a cachedContent or a
+ * file: the caller's (matched from the start, where no caller input appears).
+ */
+const CALLERS_RESOURCE_REFUSED = /^(CachedContent not found|You do not have permission to access the File)\b/i;
 
 export function geminiErrorKind(status: number, error: GoogleError): UpstreamErrorKind {
   const reasons = (error.details ?? []).map((detail) => detail.reason ?? "");
@@ -73,7 +83,7 @@ export function geminiErrorKind(status: number, error: GoogleError): UpstreamErr
   if (status === 429) return "rate_limited";
   if (status === 504 || status === 408) return "timeout";
   if (status >= 500) return "overloaded";
-  // 403 PERMISSION_DENIED included: the caller's, as above.
+  if ((status === 403 || error.status === "PERMISSION_DENIED") && !CALLERS_RESOURCE_REFUSED.test(error.message ?? "")) return "account_refused";
   return status >= 400 ? "bad_request" : "bad_response";
 }
 

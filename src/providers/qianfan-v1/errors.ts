@@ -22,8 +22,10 @@ const KIND_FOR_CODE = new Map<number, UpstreamErrorKind>([
   [13, "credential_rejected"],
   [14, "credential_rejected"],
   [15, "credential_rejected"],
-  // NoPermissionToAccessData and PermissionError: no permission for the endpoint, which the caller picks by model name.
-  [6, "bad_request"],
+  // NoPermissionToAccessData (the SDK's APIErrorCode; Baidu's error page: the app has not activated the model's
+  // service): the gateway's app is refused the model, not the key, nor the caller's request; another candidate may serve.
+  [6, "account_refused"],
+  // PermissionError: no permission for the endpoint, which the caller picks by model name.
   [336004, "bad_request"],
   [4, "rate_limited"],
   [18, "rate_limited"],

@@ -3,7 +3,8 @@ import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/conne
 import { parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout } from "@connectrpc/connect/protocol-grpc";
 import { withErrorInfo } from "../common/gateway-error.js";
-import { nodeRequestKey, slowClientCutOf } from "./slow-cut-context.js";
+import { deadlinePastOnArrival } from "./body-read-deadline.js";
+import { bodyCutOf, nodeRequestKey } from "./slow-cut-context.js";
 import { isByteStream } from "./unread-body.js";
 import { endUnreadStream } from "./unread-stream.js";
 
@@ -21,13 +22,11 @@ export function withBodyDeadline(handler: UniversalHandler, maxTimeoutMs: number
   if (handler.method.methodKind !== "unary" && handler.method.methodKind !== "server_streaming") return handler;
   const answer = async (req: UniversalServerRequest) => {
     const timeoutMs = deadlineOf(req.header, maxTimeoutMs);
-    // A deadline already past (0) leaves the read to request_timeout_ms, as no deadline does: the call then ends as any
-    // past its deadline (DeadlineExceeded, with its ledger row).
-    if (timeoutMs === undefined || timeoutMs <= 0 || !isByteStream(req.body)) return handler(req);
+    if (timeoutMs === undefined || deadlinePastOnArrival(timeoutMs) || !isByteStream(req.body)) return handler(req);
     const node = req.contextValues?.get(nodeRequestKey);
     // A body that has all arrived is read to its end whatever the deadline; only a body still arriving is cut here.
     const body = new DeadlineBody(req.body, timeoutMs, () => node?.complete === true, () => {
-      if (node && !slowClientCutOf(req.contextValues)) endUnreadStream(node);
+      if (node && !bodyCutOf(req.contextValues)) endUnreadStream(node);
     });
     try {
       return await handler({ ...req, body });
@@ -59,7 +58,7 @@ class DeadlineBody implements AsyncIterable<Uint8Array> {
         if (arrived()) return;
         expired();
         reject(withErrorInfo(new ConnectError("the call's deadline passed before its request body had all arrived", Code.DeadlineExceeded)));
-      }, Math.max(timeoutMs, 0));
+      }, timeoutMs);
     });
     // Read or not, the deadline's failure is only ever the reader's.
     this.passed.catch(() => {});

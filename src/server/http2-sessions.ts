@@ -7,15 +7,17 @@ import { PerClientWarning } from "./per-client-warning.js";
 import { ResetBudget } from "./reset-budget.js";
 import { markSlowStream } from "./slow-client.js";
 import { Tally } from "./tally.js";
+import { UnseenStreams } from "./unseen-streams.js";
 
 /** Which bound a refused stream crossed: the gateway's open streams, or its client address's share of them (the label it is counted under). */
 export type StreamLimit = "streams" | "streams_per_client";
 
 /**
  * What a refusal is counted under: a stream over a bound; a session ended (or a new one refused, while its
- * address cools down) for resetting too many streams; a session nghttp2 ended for a flood or a protocol error.
+ * address cools down) for resetting too many streams; a session nghttp2 ended for a flood or a protocol error;
+ * a stream Node reset before the gateway saw it, its header list past what the gateway advertises (./unseen-streams.ts).
  */
-export type Http2Refusal = StreamLimit | "resets" | "protocol";
+export type Http2Refusal = StreamLimit | "resets" | "protocol" | "headers";
 
 export interface Http2SessionsOptions {
   /** Where sessions ended for resets or floods are logged, at most once per address per interval. */
@@ -55,6 +57,9 @@ export class Http2Sessions {
 
   private readonly resets: ResetBudget;
   private readonly warnings: PerClientWarning | undefined;
+  private readonly headerWarnings: PerClientWarning | undefined;
+  /** Sessions the gateway ended itself: their 'error' is its own, already counted. */
+  private readonly endedHere = new WeakSet<http2.ServerHttp2Session>();
 
   constructor(
     private readonly limits: ClientLimits,
@@ -65,6 +70,8 @@ export class Http2Sessions {
     const now = options.now ?? (() => performance.now());
     this.resets = new ResetBudget(limits.streamResetsPerClientPerSecond, limits.streamResetBurstPerClient, now);
     this.warnings = options.logger && new PerClientWarning(options.logger, "ending HTTP/2 sessions of a client address that floods", 10_000, now);
+    this.headerWarnings =
+      options.logger && new PerClientWarning(options.logger, "HTTP/2 streams reset by Node before the gateway saw them (a header list past the SETTINGS_MAX_HEADER_LIST_SIZE advertised)", 10_000, now);
   }
 
   add(session: http2.ServerHttp2Session): void {
@@ -82,7 +89,24 @@ export class Http2Sessions {
       idle = setTimeout(() => session.close(), this.limits.http2IdleTimeoutMs);
     };
     awaitStreams();
+    // Counted each, logged once per session (and at most once per address per interval).
+    let warned = false;
+    const unseen = new UnseenStreams(session, () => {
+      this.refused("headers");
+      if (!warned) this.headerWarnings?.note(client, { limit_bytes: session.localSettings.maxHeaderListSize });
+      warned = true;
+    });
+    session.once("goaway", () => unseen.ending());
+    // Before Node's own listener, which destroys the session and its state.
+    session.socket.prependListener("close", () => unseen.ending());
+    // nghttp2 ended the session for a flood or a protocol error (a header field past what HPACK takes: COMPRESSION_ERROR;
+    // a header block in too many CONTINUATION frames); Node 20 and 22 say nothing of some (see destroyEnded).
+    session.once("error", () => {
+      unseen.ending();
+      if (!this.endedHere.has(session)) this.noteProtocol(client);
+    });
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
+      unseen.arrived(stream.id ?? 0);
       const over = this.overLimit(client);
       if (over) {
         this.refused(over);
@@ -122,10 +146,18 @@ export class Http2Sessions {
    * a "protocol" one), its streams closed. Counted, and logged once per address per interval.
    */
   private end(session: http2.ServerHttp2Session, client: string, why: "resets" | "protocol"): void {
-    this.refused(why);
-    this.warnings?.note(client, { reason: why === "resets" ? "too many streams reset" : "a flood or a protocol error" });
+    if (why === "resets") {
+      this.refused(why);
+      this.warnings?.note(client, { reason: "too many streams reset" });
+    } else this.noteProtocol(client);
+    this.endedHere.add(session);
     // Without an error Node sends NO_ERROR, whatever the code; the error goes to the server's 'sessionError', which nothing needs.
     session.destroy(new Error(`HTTP/2 session ended: ${why}`), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  private noteProtocol(client: string): void {
+    this.refused("protocol");
+    this.warnings?.note(client, { reason: "a flood or a protocol error" });
   }
 
   /** The bound a new stream of `client` would cross, if any. */
@@ -162,6 +194,7 @@ export class Http2Sessions {
   private destroyEnded(): void {
     this.resets.prune();
     this.warnings?.prune();
+    this.headerWarnings?.prune();
     // Once draining, the gateway's own GOAWAY leaves idle sessions wanting no more reads too: close() ends those.
     if (this.lingerMs !== undefined) return;
     for (const [session, client] of this.sessions) if (endedByNghttp2(session)) this.end(session, client, "protocol");

@@ -212,7 +212,9 @@ export class OnePortServer {
    * Past SETTINGS_MAX_HEADER_LIST_SIZE Node resets the stream (no status a caller can read), and
    * well-behaved clients send no such list: it is set at twice the limit, so that lists past the
    * limit reach `refuseHeaders` and are answered in their API's shape. (Unset, Node advertises no
-   * limit, and a list past what it can hold ended the whole session, every stream on it.)
+   * limit, and a list past what it can hold ended the whole session, every stream on it.) Node enforces
+   * exactly what it advertises, so past twice the limit no answer is possible: such streams are counted
+   * and logged (./unseen-streams.ts).
    */
   private http2Settings(): http2.Settings {
     return { maxConcurrentStreams: MAX_STREAMS_PER_CONNECTION, maxHeaderListSize: 2 * this.limits.maxHeaderListBytes };

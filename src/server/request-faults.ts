@@ -15,7 +15,7 @@ import { callRecordKey } from "../api/envelope/call-record.js";
 import type { EarlyRefusals } from "../api/envelope/early-refusals.js";
 import { reasonOf, withErrorInfo } from "../common/gateway-error.js";
 import { ANSWER_COMPRESSIONS } from "./answer-compression.js";
-import { slowClientCutOf } from "./slow-cut-context.js";
+import { bodyCutOf } from "./slow-cut-context.js";
 
 // Requests that are the caller's fault but that connect-es 2.1 answers as a
 // server fault, or not at all: undecodable bodies, and text it cannot echo;
@@ -85,8 +85,8 @@ export function withRequestFaults(handler: UniversalHandler, early?: EarlyRefusa
     const mend: Mend = (error) => {
       const fault = mended(error);
       if (!early || reachedInterceptors(req)) return fault;
-      // A body the gateway cut off for slowness fails connect-es's read (Internal): recorded as the cut it is, the caller's fault.
-      const told = slowClientCutOf(req.contextValues) ?? fault ?? error;
+      // A body cut off (by the gateway for slowness, or by the caller's cancel) fails connect-es's read or decode: recorded as the cut it is.
+      const told = bodyCutOf(req.contextValues) ?? fault ?? error;
       for (const [name, value] of Object.entries(early(method, req.header, told))) told.metadata.set(name, value);
       return told;
     };

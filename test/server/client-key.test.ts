@@ -79,7 +79,7 @@ describe("a client rotating its IPv6 source address within its /64", () => {
     const refused: string[] = [];
     const sessions = new Http2Sessions(clientLimits({ maxOpenStreams: 100, maxOpenStreamsPerClient: 2 }), () => {}, (limit) => refused.push(limit));
     const streams = [...ROTATING, NEIGHBOUR].map((address) => {
-      const session = Object.assign(new EventEmitter(), { socket: { remoteAddress: address }, closed: false, destroyed: false, close: vi.fn(), destroy: vi.fn() });
+      const session = Object.assign(new EventEmitter(), { socket: Object.assign(new EventEmitter(), { remoteAddress: address }), closed: false, destroyed: false, close: vi.fn(), destroy: vi.fn() });
       sessions.add(session as unknown as http2.ServerHttp2Session);
       const stream = Object.assign(new EventEmitter(), { state: { remoteClose: false }, close: vi.fn() });
       session.emit("stream", stream);

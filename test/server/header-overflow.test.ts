@@ -4,6 +4,7 @@
 // gRPC-Web callers, each naming the limit (REQUEST_HEADERS_TOO_LARGE). Node
 // answered a bare 431 on HTTP/1.1; on HTTP/2 the gateway set no limit of
 // its own (a list past what Node takes ended the whole session).
+import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
@@ -127,6 +128,56 @@ describe("HTTP/2 headers past the limit", () => {
     const err = await failure(grpc().chat(chat, { headers: fields(2_500) }));
     expect(err.code).toBe(Code.ResourceExhausted);
     expect(reasonOf(err)).toBe("REQUEST_HEADERS_TOO_LARGE");
+  });
+});
+
+// Past twice the limit (the SETTINGS_MAX_HEADER_LIST_SIZE advertised), Node resets the stream before any JavaScript
+// sees it, and no answer can be written (issue 10): such streams are counted, logged once per session, and the
+// session and every other connection are served on.
+describe("HTTP/2 header lists past what the gateway advertises", () => {
+  const PAST_ADVERTISED = { "x-a": "a".repeat(70_000), "x-b": "a".repeat(70_000) };
+
+  /** A session whose client has acknowledged the gateway's settings (before that, Node applies no list limit of its own). */
+  async function settledSession() {
+    const session = http2.connect(gw.url, { maxSendHeaderBlockLength: 1024 * 1024 });
+    session.on("error", () => {});
+    await new Promise((resolve) => session.once("remoteSettings", resolve));
+    return session;
+  }
+  function call(session: http2.ClientHttp2Session, headers: Record<string, string> = {}): Promise<number | string> {
+    return new Promise((resolve) => {
+      const stream = session.request({ ":path": "/healthz", ...headers });
+      stream.on("response", (h) => resolve(h[":status"] as number));
+      stream.on("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      stream.on("close", () => resolve(`closed ${stream.rstCode}`));
+      stream.resume();
+    });
+  }
+  const refusedHeaders = async () => Number(/switchboard_connections_refused_total\{limit="headers"\} (\d+)/.exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1] ?? 0);
+  const warnings = () => gw.logs.entries.filter((line) => String(line.msg).startsWith("HTTP/2 streams reset by Node before the gateway saw them"));
+
+  it("reset by Node (ENHANCE_YOUR_CALM), each counted under connections_refused{limit=headers}, logged once per session; the session serves on", async () => {
+    gw.logs.lines.length = 0;
+    const before = await refusedHeaders();
+    const session = await settledSession();
+    expect(await call(session, PAST_ADVERTISED)).toBe("ERR_HTTP2_STREAM_ERROR");
+    expect(await call(session)).toBe(200);
+    expect(await refusedHeaders()).toBe(before + 1);
+    expect(await call(session, PAST_ADVERTISED)).toBe("ERR_HTTP2_STREAM_ERROR");
+    await new Promise<void>((resolve) => session.close(resolve));
+    await expect.poll(refusedHeaders).toBe(before + 2);
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ level: "warn", client: "127.0.0.1", limit_bytes: 131_070 });
+  });
+
+  it("one field past what HPACK takes ends its session (COMPRESSION_ERROR); other connections are served", async () => {
+    const session = await settledSession();
+    const goaway = new Promise((resolve) => session.once("goaway", resolve));
+    await call(session, { "x-big": "a".repeat(200_000) });
+    expect(await goaway).toBe(http2.constants.NGHTTP2_COMPRESSION_ERROR);
+    const other = await settledSession();
+    expect(await call(other)).toBe(200);
+    other.close();
   });
 });
 

@@ -59,7 +59,7 @@ export class CallSignals {
 }
 
 /** Why the caller went away, in the words connect-node uses for its handlers' signals; undefined for a plain hang-up. */
-function callerGone(req: IncomingMessage | Http2ServerRequest): ConnectError | undefined {
+export function callerGone(req: IncomingMessage | Http2ServerRequest): ConnectError | undefined {
   if ("stream" in req) return resetError(req.stream.rstCode);
   const errored = req.errored;
   if (!errored) return undefined;

@@ -20,7 +20,8 @@ import { leanRequestOf, type LeanLimits, type LeanRequest } from "./lean-request
 import { webHeaders } from "./node-headers.js";
 import { failing, invokeServerStream } from "./invoke-stream.js";
 import { readBody } from "../../common/request-body.js";
-import { slowClientCut } from "../slow-client.js";
+import { bodyCancelled, bodyCut } from "../body-cut.js";
+import { deadlinePastOnArrival } from "../body-read-deadline.js";
 import { endUnreadStream } from "../unread-stream.js";
 import { withErrorInfo } from "../../common/gateway-error.js";
 import { asDecodeFault } from "../request-faults.js";
@@ -111,17 +112,18 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
   async function serve(method: LeanMethod, call: LeanRequest, req: Request, res: Response, url: string): Promise<void> {
     // The deadline runs from the request's arrival, as connect-es's does.
     const signal = signals.open(req, res, call.timeoutMs);
-    // The deadline runs during the read too: a body still arriving when it passes ends the call then. A deadline already
-    // past (0) leaves the read to request_timeout_ms, as no deadline does: the call then ends as any past its deadline
-    // (DeadlineExceeded, with its ledger row).
-    const body = await readBody(req, options.readMaxBytes, signal.signal.aborted ? undefined : signal.signal);
-    if (body === undefined) {
+    // The deadline runs during the read too: a body still arriving when it passes ends the call then. A stream the
+    // caller reset while its key was checked is not read: it fires no more events, and the read would never end.
+    const body = bodyCut(req) ? undefined : await readBody(req, options.readMaxBytes, deadlinePastOnArrival(call.timeoutMs) ? undefined : signal.signal);
+    // A reset stream's read ends as if its body were whole: the reset, not the bytes it left, says how the call ends.
+    const cut = bodyCut(req);
+    if (body === undefined || cut) {
       signal.close();
-      const cut = slowClientCut(req);
-      // The gateway reset the stream of a body too slow: recorded as connect-es's calls are (../request-faults.ts), there is no one to answer.
-      if (cut) options.earlyRefusals?.(methodName(method), webHeaders(req.headers), cut);
-      else if (signal.signal.aborted && !res.writableEnded && !res.destroyed) await answerUnread(method, call, req, res, unreadBodyError(signal.signal.reason));
-      return; // otherwise the caller went away
+      // The deadline (or the shutdown) came first and the caller is still there: told, and recorded.
+      if (!cut && signal.signal.aborted && !res.writableEnded && !res.destroyed) return answerUnread(method, call, req, res, unreadBodyError(signal.signal.reason));
+      // Cut by the gateway for slowness, or by the caller's own cancel: recorded as connect-es's calls are (../request-faults.ts), with no one to answer.
+      options.earlyRefusals?.(methodName(method), webHeaders(req.headers), cut ?? bodyCancelled());
+      return;
     }
     if ("over" in body) {
       signal.close();

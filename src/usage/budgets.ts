@@ -108,6 +108,16 @@ export interface SpendCounter {
    * calls in flight are kept.
    */
   forget(keyId: string): Promise<void>;
+  /**
+   * Drops what this process alone keeps of a key's spend (every key's when
+   * `keyId` is undefined), on news that it may have changed, from this
+   * instance or another: so that a budget changed elsewhere is not judged on a
+   * figure this process kept. A shared counter is left alone: `forget`, called
+   * once by the instance that changed the budget, drops it, and dropping it
+   * again for each instance that hears the news would lose the spend settled
+   * into its rebuild meanwhile.
+   */
+  forgetHere(keyId: string | undefined): Promise<void>;
   close(): void;
 }
 
@@ -236,17 +246,25 @@ export class MemorySpendCounter implements SpendCounter {
   }
 
   async forget(keyId: string): Promise<void> {
-    for (const period of runningPeriods()) {
-      const id = idOf(keyId, period);
-      const entry = this.entries.get(id);
-      if (!entry) continue;
-      this.entries.delete(id);
-      this.forgotten.set(id, entry);
-    }
+    for (const period of runningPeriods()) this.drop(idOf(keyId, period));
+  }
+
+  /** In this process, the figures are all there is: as `forget`, for one key or every key. */
+  async forgetHere(keyId: string | undefined): Promise<void> {
+    if (keyId !== undefined) return this.forget(keyId);
+    for (const id of [...this.entries.keys()]) this.drop(id);
   }
 
   close(): void {
     clearInterval(this.sweeper);
+  }
+
+  /** An entry forgotten: the next call rebuilds it, taking over its calls in flight. */
+  private drop(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    this.entries.delete(id);
+    this.forgotten.set(id, entry);
   }
 
   private async entry(keyId: string, period: Period): Promise<Entry> {

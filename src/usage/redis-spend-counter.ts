@@ -217,6 +217,11 @@ export class RedisSpendCounter implements SpendCounter {
     await this.link.client.del(...counters.flatMap((keys) => [keys.spent, keys.rebuilt]));
   }
 
+  /** Only this process's count (used while Redis fails): the shared counter is forgotten once, by `forget`. */
+  forgetHere(keyId: string | undefined): Promise<void> {
+    return this.local.forgetHere(keyId);
+  }
+
   close(): void {
     clearInterval(this.retry);
     this.local.close();

@@ -5,12 +5,15 @@ import type { LedgerRow, LedgerStore } from "./ledger-store.js";
 const MINUTE_MS = 60_000;
 
 /**
- * The cost of usage rows that runs now gone left in the journal, while the
- * store does not have them yet: per key, by the minute each call was
- * admitted. A spend rebuilt from the store (a key first seen after a crash)
- * adds it, or a crash with a backlog that takes longer to write than the
- * start waits would give every key a budget afresh. Memory is per key and
- * minute, not per row: a backlog of millions of rows costs a few entries.
+ * The cost of usage rows the store does not have yet: this run's, from the
+ * moment a call appends its row (the ledger writes them in batches), and
+ * those runs now gone left in the journal; per key, by the minute each call
+ * was admitted. A spend rebuilt from the store adds it: else a key given its
+ * first budget (or one changed) would miss the calls it made just before,
+ * whose rows wait for the next batch, and a crash with a backlog that takes
+ * longer to write than the start waits would give every key a budget afresh.
+ * Memory is per key and minute, not per row: a backlog of millions of rows
+ * costs a few entries.
  */
 export class UnstoredSpend {
   private readonly byKey = new Map<string, Map<number, number>>();
@@ -44,9 +47,10 @@ export class UnstoredSpend {
 }
 
 /**
- * A key's spend rebuilt from the ledger: what the store has plus what runs
- * now gone left unstored. The unstored part is read first: a row stored
- * meanwhile then counts twice (a key refused a little early), never not at all.
+ * A key's spend rebuilt from the ledger: what the store has plus what is not
+ * stored yet. The unstored part is read first (at once: a call settled into
+ * a figure from then on must not count here too): a row stored meanwhile then
+ * counts twice (a key refused a little early), never not at all.
  */
 export function ledgerSpendSeed(store: Pick<LedgerStore, "spend">, unstored: UnstoredSpend): SpendSeed {
   return async (keyId, sinceMs, beforeMs) => {

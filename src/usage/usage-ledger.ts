@@ -29,7 +29,7 @@ export interface UsageLedgerOptions {
    * once (see SpendCounter.charge).
    */
   chargeInterrupted?: (row: LedgerRow, mark: ProvisionalMark) => Promise<void>;
-  /** Where the cost of rows runs now gone left counts until the store has them; one of its own when unset. */
+  /** Where the cost of rows counts until the store has them (this run's and those runs now gone left); one of its own when unset. */
   unstored?: UnstoredSpend;
   logger: Logger;
   metrics: GatewayMetrics;
@@ -41,8 +41,8 @@ interface QueuedRow {
   segment: number;
   /** The segment holding the call's provisional entry, released with the row. */
   provisional?: number;
-  /** Read back from a run that is gone: counted in `unstored` until the store has it. */
-  replayed?: boolean;
+  /** Counted in `unstored` until the store has it (or it is set aside). */
+  counted?: boolean;
 }
 
 /** The status of a call the gateway's end cut short: recorded from its provisional entry (see `begin`). */
@@ -90,7 +90,10 @@ export const GATEWAY_EXITED = "gateway_exited";
  * key's spend first (`chargeInterrupted`).
  */
 export class UsageLedger {
-  /** The cost of the rows runs now gone left, until the store has them: a spend rebuilt from the store adds it (`ledgerSpendSeed`). */
+  /**
+   * The cost of rows not in the store yet (this run's from `append` on, and those runs now gone left): a spend rebuilt from
+   * the store adds it (`ledgerSpendSeed`), or a key's first budget would miss the calls it made just before.
+   */
   readonly unstored: UnstoredSpend;
   private queue: QueuedRow[] = [];
   /** Rows taken from the queue by a write that has not finished yet: still not in the ledger. */
@@ -177,6 +180,8 @@ export class UsageLedger {
       // Held on disk only, the row has no place in memory to release its provisional entry from: the row
       // in the journal supersedes it from now on (a replay drops a provisional entry whose row it finds).
       if (provisional !== undefined) journal!.done(provisional);
+      // Counted until read back and stored (every row of a segment read back was counted).
+      this.unstored.add(keyed);
       return;
     }
     if (this.queue.length >= this.maxQueued) {
@@ -187,7 +192,8 @@ export class UsageLedger {
       return;
     }
     this.dropping = false;
-    this.enqueue([{ row: keyed, segment, provisional }]);
+    this.unstored.add(keyed);
+    this.enqueue([{ row: keyed, segment, provisional, counted: true }]);
     if (this.queue.length >= this.options.batchSize && !this.flushing) void this.flush().catch(() => {});
   }
 
@@ -349,7 +355,8 @@ export class UsageLedger {
         if (replaying) this.supersede(row.rowKey);
         // Rows an earlier version journaled unchecked.
         const problem = ledgerRowProblem(row);
-        if (problem === undefined) keep.push({ row, segment, replayed: replaying });
+        // Counted since it came: by `append` (a segment of this run's), or by `recover` (a dead run's).
+        if (problem === undefined) keep.push({ row, segment, counted: true });
         else this.reject(row, problem, segment);
       }
       if (replaying) {
@@ -420,7 +427,8 @@ export class UsageLedger {
           "could not add a call the gateway's end cut short to its key's spend; its row is stored all the same",
         );
       }
-      interrupted.push({ row, segment });
+      this.unstored.add(row);
+      interrupted.push({ row, segment, counted: true });
     }
     if (interrupted.length === 0) return false;
     this.options.metrics.ledgerRows.inc({ result: "interrupted" }, interrupted.length);
@@ -486,16 +494,16 @@ export class UsageLedger {
         this.stored(pending.splice(0, 1));
       } catch (err) {
         if (!refusedForItsRows(err)) throw err;
-        const { row, segment, provisional, replayed } = pending.shift()!;
-        if (replayed) this.unstored.remove(row);
+        const { row, segment, provisional, counted } = pending.shift()!;
+        if (counted) this.unstored.remove(row);
         this.reject(row, err instanceof LedgerRowError ? err.problem : (err as Error).message, segment, provisional);
       }
     }
   }
 
   private stored(entries: QueuedRow[]): void {
-    for (const { row, segment, provisional, replayed } of entries) {
-      if (replayed) this.unstored.remove(row);
+    for (const { row, segment, provisional, counted } of entries) {
+      if (counted) this.unstored.remove(row);
       this.options.journal?.done(segment);
       if (provisional !== undefined) this.options.journal?.done(provisional);
     }

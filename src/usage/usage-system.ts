@@ -87,7 +87,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     health.setDependency("ledger_journal", { ok: writable, detail: `cannot be written (${dependencyCause(error ?? "")}); calls go on, but a crash would lose their usage rows not yet stored`, required: false });
   journalHealth(true);
   const journal = LedgerJournal.open(config.ledger.journalDir, { logger, onStateChange: journalHealth });
-  // A key's spend is rebuilt from the ledger: the store's rows, and those a run now gone left in the journal, not stored yet.
+  // A key's spend is rebuilt from the ledger: the store's rows, and those not stored yet (this run's, and those a run now gone left in the journal).
   const unstored = new UnstoredSpend();
   const seed = ledgerSpendSeed(ledgerStore, unstored);
   const keys = new StoredKeyDirectory(keyStore, { logger });
@@ -129,6 +129,13 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     limiter = new MemoryRateLimiter();
     spend = new MemorySpendCounter(seed);
   }
+
+  // A budget changed on any instance (news through Redis, or the store's change log) must not be judged here on a figure
+  // kept from before it: this process's figures of the key are rebuilt from the ledger by its next call. Any change of
+  // the key drops them, as the news does not say what changed; the shared counter in Redis is dropped once, by the admin call.
+  keys.onForget((keyId) => {
+    spend.forgetHere(keyId).catch((err: Error) => logger.warn({ key: keyId, error: err.message }, "could not drop a changed key's spend figures"));
+  });
 
   // Health tells whether the store takes writes; calls go on meanwhile (their rows wait in the journal and in memory).
   const storeHealth = (writable: boolean, error?: string) =>

@@ -73,7 +73,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("concurrent UpdateKey calls on 
     const admin = createKeyAdmin({
       store,
       hasher: new KeyHasher(Buffer.alloc(32, 7)),
-      spend: { admit: async () => ({ decision: "normal", reserve: 0 }) as never, spent: async () => 0, charge: async () => {}, forget: async () => {}, close() {} },
+      spend: { admit: async () => ({ decision: "normal", reserve: 0 }) as never, spent: async () => 0, charge: async () => {}, forget: async () => {}, forgetHere: async () => {}, close() {} },
       changed: async () => {},
       defaults: { requestsPerMinute: 0, tokensPerMinute: 0, economyModels: [] },
       budgets: { period: "month", softThreshold: 0.9, whenExhausted: "refuse" },

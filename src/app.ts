@@ -145,7 +145,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   const providers = new Map<string, ProviderRuntime>();
   for (const provider of config.providers) {
     providers.set(provider.name, {
-      adapter: createAdapter(provider),
+      adapter: createAdapter(provider, logger),
       pool: pools.pool(provider.name)!,
       timeoutMs: provider.timeoutMs,
       firstTokenTimeoutMs: provider.firstTokenTimeoutMs,

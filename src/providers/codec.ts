@@ -53,6 +53,13 @@ export interface StreamDecoder {
    * chunk of its own after the finish reason). Unset where a dialect does not say.
    */
   readonly answered?: boolean;
+  /**
+   * The body ended (closed, or its connection lost) after the vendor said the
+   * answer's end (answered) and before its end marker: the events the end
+   * marker would have made, after which finish() ends the answer as read.
+   * Absent where finish() needs no end marker (OpenAI's [DONE]).
+   */
+  endMarkerMissed?(): ChatStreamEvent[];
   /** After the last event: the end event, or an UpstreamError when the answer was cut short. */
   finish(): Extract<ChatStreamEvent, { type: "end" }>;
 }

@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { Logger } from "../observability/logger.js";
 import type { Credential } from "../secrets/credential.js";
-import type { Codec, ErrorContext, VendorRequest } from "./codec.js";
+import type { Codec, ErrorContext, StreamDecoder, VendorRequest } from "./codec.js";
 import { badResponse, parseJson } from "./codec-errors.js";
 import { checkedEvents, checkedResult, checkedVectors, guarded } from "./codec-guard.js";
 import { endpointNotFound } from "./endpoint-not-found.js";
@@ -21,6 +22,8 @@ export interface VendorEndpoint {
   /** Configured headers on every request. They override the dialect's; content-type, accept and the credential override them. */
   headers?: Record<string, string>;
   connections?: number;
+  /** Where a vendor's quirk the adapter gets past is said (a connection lost after the answer's end). */
+  logger?: Pick<Logger, "debug">;
 }
 
 /** What one exchange produced: a parsed JSON answer, or an open event stream. */
@@ -35,7 +38,8 @@ const MAX_MODEL_PAGES = 10;
  * where the dialect wants it (and renewed once when the vendor rejects a
  * derived token), error answers read and classified by the codec, JSON
  * answers parsed, streams framed and fed to the codec's decoder (the answer's
- * end, and what follows it, told to the call's AfterAnswer), the socket
+ * end, and what follows it, told to the call's AfterAnswer; a connection lost
+ * after it finishes the answer as read), the socket
  * released when the consumer stops early, and a stream the vendor answered
  * in one piece passed on as one delta.
  */
@@ -45,6 +49,7 @@ export class DialectAdapter implements ProviderAdapter {
   readonly defaultMaxTokens?: number;
   private readonly transport: VendorTransport;
   private readonly headers: Record<string, string>;
+  private readonly logger: Pick<Logger, "debug"> | undefined;
 
   constructor(
     endpoint: VendorEndpoint,
@@ -56,6 +61,7 @@ export class DialectAdapter implements ProviderAdapter {
     this.defaultMaxTokens = codec.defaultMaxTokens;
     this.transport = new VendorTransport(endpoint.name, endpoint.baseUrl, { connections: endpoint.connections });
     this.headers = { ...codec.defaultHeaders, ...endpoint.headers };
+    this.logger = endpoint.logger;
   }
 
   async chat(call: UpstreamCall<ChatParams>): Promise<ChatResult> {
@@ -97,11 +103,18 @@ export class DialectAdapter implements ProviderAdapter {
         }
       }
     } catch (err) {
-      throw this.transport.classify(err, { signal: call.signal, credentialId: call.credential.id });
+      const failure = this.transport.classify(err, { signal: call.signal, credentialId: call.credential.id });
+      if (!lostAfterAnswer(err, failure, decoder)) throw failure;
+      this.logger?.debug(
+        { provider: this.name, model: call.upstreamModel, credentialId: call.credential.id, cause: failure.vendorCode ?? failure.message },
+        "the vendor's connection was lost after the answer's end, before its end marker: the answer is finished as read",
+      );
     } finally {
       // Stop reading (and release the socket) when the vendor is done or the consumer went away early.
       if (!body.destroyed) body.destroy();
     }
+    // The body ended after the answer's end but before the end marker (closed, or lost): the answer is whole, its usage as read.
+    if (!decoder.done && decoder.answered && decoder.endMarkerMissed) yield* checkedEvents(guarded(ctx, () => decoder.endMarkerMissed!()), ctx);
     yield* checkedEvents([guarded(ctx, () => decoder.finish())], ctx);
   }
 
@@ -218,6 +231,18 @@ function redirected(ctx: ErrorContext, status: number): UpstreamError {
     status,
     message: `provider "${ctx.provider}": the vendor redirected the request (HTTP ${status}); the gateway does not follow redirects, so check the provider's base URL`,
   });
+}
+
+/**
+ * Whether a failure reading the body is the connection lost (reset, or
+ * closed mid-chunk) after the vendor said the answer's end: only its usage
+ * and end marker were still to come, so the answer is finished from what was
+ * read, billed at the usage that came, and not held against the vendor. The
+ * vendor's own errors, an over-long event and the call's cancellation or
+ * deadline stay failures.
+ */
+function lostAfterAnswer(err: unknown, failure: UpstreamError, decoder: StreamDecoder): boolean {
+  return !(err instanceof UpstreamError) && failure.kind === "unreachable" && decoder.answered === true && !decoder.done;
 }
 
 function withQuery(path: string, authorization: Authorization): string {

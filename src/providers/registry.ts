@@ -1,4 +1,5 @@
 import type { ProviderConfig } from "../config/config.js";
+import type { Logger } from "../observability/logger.js";
 import { ConfigError } from "../config/config-error.js";
 import { createAnthropicCodec } from "./anthropic/codec.js";
 import { createDashScopeCodec } from "./dashscope/codec.js";
@@ -9,27 +10,28 @@ import type { ProviderAdapter } from "./provider.js";
 import { alwaysBearerAuth, bearerAuth, headerAuth } from "./vendor-auth.js";
 import { createQianfanV1Adapter } from "./qianfan-v1/create-adapter.js";
 
-type AdapterFactory = (config: ProviderConfig) => ProviderAdapter;
+type AdapterFactory = (config: ProviderConfig, logger?: Logger) => ProviderAdapter;
 
 /** Wire dialects by name: one adapter per dialect, configured per provider. */
 const DIALECTS: Record<string, AdapterFactory> = {
-  openai: (config) => new DialectAdapter(endpoint(config), createOpenAICodec({ maxTokensField: config.maxTokensField }), bearerAuth),
+  openai: (config, logger) => new DialectAdapter(endpoint(config, logger), createOpenAICodec({ maxTokensField: config.maxTokensField }), bearerAuth),
   "qianfan-v1": (config) => createQianfanV1Adapter(endpoint(config)),
-  dashscope: (config) => new DialectAdapter(endpoint(config), createDashScopeCodec({ provider: config.name }), alwaysBearerAuth),
-  anthropic: (config) =>
-    new DialectAdapter(endpoint(config), createAnthropicCodec({ provider: config.name, defaultMaxTokens: config.defaultMaxTokens }), headerAuth("x-api-key")),
+  dashscope: (config, logger) => new DialectAdapter(endpoint(config, logger), createDashScopeCodec({ provider: config.name }), alwaysBearerAuth),
+  anthropic: (config, logger) =>
+    new DialectAdapter(endpoint(config, logger), createAnthropicCodec({ provider: config.name, defaultMaxTokens: config.defaultMaxTokens }), headerAuth("x-api-key")),
   // The key in its header, not `?key=`, so it stays out of URLs that proxies and logs record.
-  gemini: (config) => new DialectAdapter(endpoint(config), createGeminiCodec({ provider: config.name }), headerAuth("x-goog-api-key")),
+  gemini: (config, logger) => new DialectAdapter(endpoint(config, logger), createGeminiCodec({ provider: config.name }), headerAuth("x-goog-api-key")),
 };
 
-function endpoint(config: ProviderConfig): VendorEndpoint {
-  return { name: config.name, baseUrl: config.baseUrl, headers: config.headers };
+function endpoint(config: ProviderConfig, logger?: Logger): VendorEndpoint {
+  return { name: config.name, baseUrl: config.baseUrl, headers: config.headers, logger };
 }
 
-export function createAdapter(config: ProviderConfig): ProviderAdapter {
+/** The provider's adapter; `logger` is told what vendor quirks it gets past. */
+export function createAdapter(config: ProviderConfig, logger?: Logger): ProviderAdapter {
   const factory = DIALECTS[config.dialect];
   if (!factory) {
     throw new ConfigError("config", `providers.${config.name}.dialect`, `unknown dialect "${config.dialect}" (known: ${Object.keys(DIALECTS).join(", ")})`);
   }
-  return factory(config);
+  return factory(config, logger);
 }

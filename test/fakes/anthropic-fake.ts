@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type RecordedRequest, type Scripted } from "./fake-server.js";
+import { droppedConnection } from "./stream-writing.js";
 
 /**
  * A fake Anthropic Messages API. It enforces the documented request rules
@@ -53,6 +54,8 @@ export interface AnthropicFakeOptions {
   modelVersions?: Record<string, string>;
   /** The tool the model calls when it may (undefined: it answers in words); unset, the forced or first tool with {"query": …}. */
   toolCall?: (body: Json) => { name: string; input: Json } | undefined;
+  /** Streams: the connection is dropped after message_delta (the stop reason and final usage), where message_stop goes. */
+  dropBeforeMessageStop?: boolean;
 }
 
 export interface AnthropicFake extends FakeServer {
@@ -523,6 +526,7 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
     throw err;
   }
   await send("message_delta", { delta: { stop_reason: result.stopReason, stop_sequence: result.stopSequence }, usage: withIterations({ output_tokens: result.usage.output_tokens }, result.usage, options) });
+  if (options.dropBeforeMessageStop) return droppedConnection(res);
   await send("message_stop", {});
   res.end();
 }

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type RecordedRequest, type Scripted } from "./fake-server.js";
 import { answerResponses, ONLY_ON_RESPONSES, RESPONSES_ONLY_MODELS, type ResponsesFakeState } from "./openai-responses-fake.js";
 import { errorBody, isOpenAIReasoningModel, reasonsAloud, usageInFinishingChoice, usageOf, vendorViolation, type CompatibleVendor } from "./openai-compatible-rules.js";
+import { droppedConnection } from "./stream-writing.js";
 
 /**
  * A fake OpenAI Chat Completions vendor (the dialect DeepSeek, Moonshot, GLM,
@@ -49,6 +50,11 @@ export interface OpenAIFakeOptions {
    * after it (https://platform.openai.com/docs/api-reference/chat-streaming): a gate the test opens.
    */
   beforeStreamUsage?: () => Promise<void>;
+  /**
+   * Streams: the connection is dropped after the chunk with the finish reason, before the usage chunk or after it
+   * (where `[DONE]` goes): a vendor's connection lost once it had said the answer's end.
+   */
+  dropAfterFinish?: "before-usage" | "before-done";
   /** Whose rules and shapes: OpenAI's (the default), DeepSeek's, Moonshot's or Zhipu's. */
   vendor?: CompatibleVendor;
   /** Prompt tokens to report as read from the vendor's cache, in the vendor's shape. */
@@ -293,8 +299,10 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
   } else {
     await send({ choices: [{ index: 0, delta: {}, finish_reason: result.finishReason }] });
     await options.beforeStreamUsage?.();
+    if (options.dropAfterFinish === "before-usage") return droppedConnection(res);
     if (body.stream_options?.include_usage && !options.omitStreamUsage) await send({ choices: [], usage: result.usage });
   }
+  if (options.dropAfterFinish) return droppedConnection(res);
   res.end("data: [DONE]\n\n");
 }
 

@@ -18,3 +18,14 @@ export function drainedOrClosed(res: ServerResponse): Promise<void> {
     res.on("close", go);
   });
 }
+
+/**
+ * Drops the connection once what `res` wrote has left it: a vendor's
+ * connection lost (closed mid-body, the chunked encoding never ended), its
+ * stream's end marker never sent.
+ */
+export async function droppedConnection(res: ServerResponse): Promise<void> {
+  // A comment line and a blank one, which no reader makes an event of: its callback is called once all before it is written.
+  await new Promise<void>((resolve) => res.write(":\n\n", () => resolve()));
+  res.socket?.destroy();
+}

@@ -1,8 +1,11 @@
 // The stream parsers' bound on one event: what is not yet a whole event is
 // buffered, so a vendor that never ends one is stopped at MAX_EVENT_CHARS,
-// and the body is not read any further.
-import { describe, expect, it } from "vitest";
+// and the body is not read any further. What is buffered is held in few
+// strings, so the bound on characters bounds memory: a vendor's empty data
+// lines or one-byte reads count, and cost no more than their characters.
+import { afterEach, describe, expect, it } from "vitest";
 import { FrameTooLarge, MAX_EVENT_CHARS } from "../../src/providers/transport/frame-limit.js";
+import { JoinedPieces } from "../../src/providers/transport/joined-pieces.js";
 import { parseJsonLines } from "../../src/providers/transport/json-lines.js";
 import { parseSse, parseSseBatches } from "../../src/providers/transport/sse.js";
 
@@ -42,7 +45,67 @@ function body(...chunks: string[]): AsyncGenerator<Uint8Array> {
   })();
 }
 
+/** The most strings any JoinedPieces held at once since `watchHeld` (the parsers' buffered event data and line pieces). */
+let mostHeld = 0;
+const add = JoinedPieces.prototype.add;
+function watchHeld(): void {
+  mostHeld = 0;
+  JoinedPieces.prototype.add = function (this: JoinedPieces, piece: string) {
+    add.call(this, piece);
+    mostHeld = Math.max(mostHeld, this.held);
+  };
+}
+afterEach(() => {
+  JoinedPieces.prototype.add = add;
+});
+
+/** `count` copies of `line`, in pieces of 10,000 lines, made as they are read (never all at once); `pulled` counts the pieces read. */
+function lines(line: string, count: number): { body: AsyncGenerator<Uint8Array>; pulled: () => number } {
+  const perPiece = 10_000;
+  const piece = new TextEncoder().encode(line.repeat(perPiece));
+  let pulled = 0;
+  async function* body(): AsyncGenerator<Uint8Array> {
+    for (let sent = 0; sent < count; sent += perPiece) {
+      pulled++;
+      yield piece;
+    }
+    yield new TextEncoder().encode("\n");
+  }
+  return { body: body(), pulled: () => pulled };
+}
+
 describe("parseSse", () => {
+  it("stops an event of empty data lines once their line breaks add up to more than MAX_EVENT_CHARS, holding few strings", async () => {
+    // 10M `data:` lines with nothing after: each adds nothing to the data but its line break, and once cost a string and a slot.
+    watchHeld();
+    const { body: source, pulled } = lines("data:\n", 10_000_000);
+    await expect(drain(parseSse(source))).rejects.toThrow(new FrameTooLarge(MAX_EVENT_CHARS));
+    expect(pulled()).toBeLessThanOrEqual(Math.ceil(MAX_EVENT_CHARS / 10_000) + 1);
+    expect(mostHeld).toBeLessThan(100);
+  });
+
+  it("holds an event of many short data lines in few strings, and passes it on whole", async () => {
+    watchHeld();
+    const { body: source } = lines("data: xy\n", 1_000_000);
+    const events = await drain(parseSse(source));
+    expect(events).toHaveLength(1);
+    expect(events[0]!.data).toBe(Array.from({ length: 1_000_000 }, () => "xy").join("\n"));
+    expect(mostHeld).toBeLessThan(100);
+  });
+
+  it("holds a line sent a character at a time in few strings", async () => {
+    watchHeld();
+    const text = "z".repeat(200_000);
+    async function* source(): AsyncGenerator<Uint8Array> {
+      yield new TextEncoder().encode("data: ");
+      for (const char of text) yield new TextEncoder().encode(char);
+      yield new TextEncoder().encode("\n\n");
+    }
+    const events = await drain(parseSse(source()));
+    expect(events.map((event) => event.data)).toEqual([text]);
+    expect(mostHeld).toBeLessThan(100);
+  });
+
   it("stops a line that never ends once it is longer than MAX_EVENT_CHARS, and reads no further", async () => {
     const { body: source, pulled } = endless('data: {"ok":1}\n\ndata: {"x":"', "B");
     const seen: string[] = [];

@@ -100,7 +100,17 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   }
 
   next(sse: StreamEvent): ChatStreamEvent[] {
-    const events = this.identity.announce(this.read(sse));
+    return this.announced(this.read(sse));
+  }
+
+  /** message_delta said the stop reason and the final usage, and the body ended before message_stop: it stops as message_stop would. */
+  endMarkerMissed(): ChatStreamEvent[] {
+    return this.announced(this.stop());
+  }
+
+  /** `events` with the message's id and identity, and its prompt counts, on the first delta. */
+  private announced(read: ChatStreamEvent[]): ChatStreamEvent[] {
+    const events = this.identity.announce(read);
     const first = this.promptUsage && events.find((event) => event.type === "delta");
     if (first) {
       first.usage = this.promptUsage;
@@ -132,15 +142,19 @@ export class AnthropicStreamDecoder implements StreamDecoder {
         this.usage = mergedUsage(this.usage ?? {}, event.usage);
         return [];
       case "message_stop":
-        this.stopped = true;
-        // Blocks are closed before the message is; any left open end here.
-        return [...this.blocks.values()].flatMap((role) => this.emptyInputClosed(role)).concat(this.textWithoutJson());
+        return this.stop();
       case "content_block_stop":
         return this.blockStop(this.blocks.get(event.index ?? -1));
       default:
         // ping, and event types added later.
         return [];
     }
+  }
+
+  /** The message stopped: blocks are closed before the message is; any left open end here. */
+  private stop(): ChatStreamEvent[] {
+    this.stopped = true;
+    return [...this.blocks.values()].flatMap((role) => this.emptyInputClosed(role)).concat(this.textWithoutJson());
   }
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {

@@ -1,4 +1,5 @@
 import { FrameTooLarge, HeldLine, MAX_EVENT_CHARS } from "./frame-limit.js";
+import { JoinedPieces } from "./joined-pieces.js";
 
 /** One server-sent event. */
 export interface SseEvent {
@@ -15,7 +16,9 @@ export interface SseEvent {
  * space after the colon (DashScope sends none), comment lines starting with
  * ":" (keep-alives, DashScope's ":HTTP_STATUS/200"), and multi-line data.
  * An event (or an unfinished line) longer than MAX_EVENT_CHARS throws
- * FrameTooLarge as soon as it is seen: nothing more is buffered.
+ * FrameTooLarge as soon as it is seen: nothing more is buffered. Only data
+ * lines add up: a comment, `event:`, `id:` or any other field is read and
+ * let go (the last `event:` and `id:` kept, one line each).
  */
 export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
   for await (const batch of parseSseBatches(body)) yield* batch;
@@ -31,9 +34,8 @@ export async function* parseSseBatches(body: AsyncIterable<Uint8Array>): AsyncGe
   let buffer = "";
   let event: string | undefined;
   let id: string | undefined;
-  let data: string[] = [];
-  /** The characters of the event's data lines so far. */
-  let dataChars = 0;
+  /** The event's data lines so far, counted as they will be joined: an empty `data:` line adds its line break. */
+  const data = new JoinedPieces("\n");
 
   /** Parses the buffer's whole lines, pushing the events they complete onto `out`. */
   function takeLines(final: boolean, out: SseEvent[]): void {
@@ -60,10 +62,8 @@ export async function* parseSseBatches(body: AsyncIterable<Uint8Array>): AsyncGe
       const line = buffer.slice(start, end);
       start = next;
       if (line === "") {
-        if (data.length > 0 || event !== undefined) out.push({ event, data: data.join("\n"), id });
+        if (!data.empty || event !== undefined) out.push({ event, data: data.take(), id });
         event = undefined;
-        data = [];
-        dataChars = 0;
         continue;
       }
       if (line.startsWith(":")) continue;
@@ -72,9 +72,8 @@ export async function* parseSseBatches(body: AsyncIterable<Uint8Array>): AsyncGe
       let value = colon === -1 ? "" : line.slice(colon + 1);
       if (value.startsWith(" ")) value = value.slice(1);
       if (field === "data") {
-        dataChars += value.length;
-        if (dataChars > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
-        data.push(value);
+        data.add(value);
+        if (data.chars > MAX_EVENT_CHARS) throw new FrameTooLarge(MAX_EVENT_CHARS);
       } else if (field === "event") event = value;
       else if (field === "id") id = value;
     }

@@ -459,10 +459,21 @@ export class Gateway {
   private sayImplausibleUsage(served: Candidate | undefined, corrections: UsageCorrection[], ctx: CallContext): void {
     const provider = served?.provider ?? "unknown";
     for (const { field } of corrections) this.deps.metrics?.usageFaults.inc({ provider, field });
-    const counts = (which: "reported" | "kept") => Object.fromEntries(corrections.map((correction) => [correction.field, correction[which]]));
+    const counts = (which: "reported" | "kept" | "bound") =>
+      Object.fromEntries(corrections.filter((correction) => correction[which] !== undefined).map((correction) => [correction.field, correction[which]]));
     this.deps.logger.warn(
-      { event: "usage_fault", fault: "vendor", requestId: ctx.requestId, provider, model: served && maskKeys(served.upstreamModel), fields: corrections.map((c) => c.field), reported: counts("reported"), kept: counts("kept") },
-      "vendor fault: the answer's usage cannot be true of the call (a prompt past the model's context window, an answer past the max_tokens sent); the call is charged, and answered with, the counts kept",
+      {
+        event: "usage_fault",
+        fault: "vendor",
+        requestId: ctx.requestId,
+        provider,
+        model: served && maskKeys(served.upstreamModel),
+        fields: corrections.map((c) => c.field),
+        reported: counts("reported"),
+        kept: counts("kept"),
+        bounds: counts("bound"),
+      },
+      "vendor fault: the answer's usage looks untrue of the call: a part past its whole is cut; a prompt past the model's context window or an answer past the max_tokens sent (bounds) is charged as reported, since a vendor that samples more than once per call (compaction, server tools) bills so: check it against the vendor's bill",
     );
   }
 

@@ -17,13 +17,19 @@ describe("plausibleUsage", () => {
     expect(held.usage).toBe(told);
   });
 
-  it("holds the prompt to the context window and the completion to the output bound; the total is their sum", () => {
-    const held = plausibleUsage(usage({ promptTokens: 2_000_000_000, completionTokens: 1_000_000, totalTokens: 2_001_000_000 }), { promptTokens: 128_000, completionTokens: 50 });
-    expect(held.usage).toMatchObject({ promptTokens: 128_000, completionTokens: 50, totalTokens: 128_050 });
+  it("keeps a vendor's prompt past the context window and completion past the output bound (as billed), and tells them", () => {
+    const told = usage({ promptTokens: 2_000_000_000, completionTokens: 1_000_000, totalTokens: 2_001_000_000 });
+    const held = plausibleUsage(told, { promptTokens: 128_000, completionTokens: 50 });
+    expect(held.usage).toBe(told);
     expect(held.corrections).toEqual([
-      { field: "prompt_tokens", reported: 2_000_000_000, kept: 128_000 },
-      { field: "completion_tokens", reported: 1_000_000, kept: 50 },
+      { field: "prompt_tokens", reported: 2_000_000_000, kept: 2_000_000_000, bound: 128_000 },
+      { field: "completion_tokens", reported: 1_000_000, kept: 1_000_000, bound: 50 },
     ]);
+  });
+
+  it("holds the gateway's own estimate to the bounds; the total is their sum", () => {
+    const held = plausibleUsage(usage({ promptTokens: 200_000, completionTokens: 80, totalTokens: 200_080 }), { promptTokens: 128_000, completionTokens: 50 }, true);
+    expect(held.usage).toMatchObject({ promptTokens: 128_000, completionTokens: 50, totalTokens: 128_050 });
   });
 
   it("holds each detail to the count it is part of", () => {
@@ -40,14 +46,14 @@ describe("plausibleUsage", () => {
 });
 
 describe("PlausibleUsage", () => {
-  it("tells a vendor's corrected report once a call (a stream repeats its running usage), its estimates never", () => {
+  it("tells a vendor's report past a bound once a call (a stream repeats its running usage), its estimates never", () => {
     const tell = vi.fn();
     const call = new PlausibleUsage(() => ({ completionTokens: 50 }), tell);
     expect(call.estimated(usage({ promptTokens: 1, completionTokens: 80 }), served).completionTokens).toBe(50);
     expect(tell).not.toHaveBeenCalled();
-    expect(call.reported(usage({ promptTokens: 1, completionTokens: 60 }), served).completionTokens).toBe(50);
-    expect(call.reported(usage({ promptTokens: 1, completionTokens: 70 }), served).completionTokens).toBe(50);
+    expect(call.reported(usage({ promptTokens: 1, completionTokens: 60 }), served).completionTokens).toBe(60);
+    expect(call.reported(usage({ promptTokens: 1, completionTokens: 70 }), served).completionTokens).toBe(70);
     expect(tell).toHaveBeenCalledTimes(1);
-    expect(tell).toHaveBeenCalledWith(served, [{ field: "completion_tokens", reported: 60, kept: 50 }]);
+    expect(tell).toHaveBeenCalledWith(served, [{ field: "completion_tokens", reported: 60, kept: 60, bound: 50 }]);
   });
 });

@@ -1,52 +1,36 @@
-// A vendor (or a fake upstream) whose counts are well formed but cannot be
-// true of the call: an answer of a million tokens where max_tokens 50 was
-// sent, a prompt of two billion tokens to a model whose window is 128,000,
-// counts whose price is past what one charge can be. The caller still gets
-// its answer; the answer, the ledger row and the key's budget all carry the
-// same bounded counts and charge; one warn line (event usage_fault) says what
-// was reported and what was kept, and switchboard_usage_faults_total counts it.
+// A vendor (or a fake upstream) whose counts are well formed but look untrue
+// of the call: an answer of 5,000 tokens where max_tokens 50 was sent, a
+// prompt of 500,000 tokens to a model whose window is 128,000, counts whose
+// price is past what one charge can be. The caller still gets its answer; the
+// answer, the ledger row and the key's budget all carry the same counts and
+// charge: counts past the call's bounds as the vendor billed them (a vendor
+// that samples more than once per call, compacting or running server tools,
+// honestly does), a charge past what a counter takes in one step cut to
+// MAX_NANOS. One warn line (event usage_fault) says what was reported, kept
+// and past which bound, and switchboard_usage_faults_total counts it.
 import { createClient, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { MAX_NANOS } from "../../src/usage/budgets.js";
-import { sendJson, startFakeServer, type FakeServer } from "../fakes/fake-server.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
 import { tempDir } from "../support/stores.js";
+import { startUsageReportingVendor, type UsageReportingVendor } from "../support/usage-reporting-vendor.js";
 
 /** gpt-4o's context window in the model catalogue. */
 const GPT_4O_WINDOW = 128_000;
 /** A dollar a token (the pricing below): a token is a billion nano-units. */
 const NANOS_PER_TOKEN = 1e9;
 
-/** An OpenAI-compatible vendor that answers every chat with `usage`, whatever it is, unary and streamed. */
-async function startVendor(): Promise<FakeServer & { usage: unknown }> {
-  const state = { usage: {} as unknown };
-  const server = await startFakeServer(async (req, res) => {
-    const body = req.body as { model: string; stream?: boolean };
-    const content = "evil says hi";
-    if (!body.stream) {
-      return sendJson(res, 200, { id: "chatcmpl-evil", object: "chat.completion", created: 1, model: body.model, choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }], usage: state.usage });
-    }
-    res.writeHead(200, { "content-type": "text/event-stream" });
-    const chunk = (fields: object) => `data: ${JSON.stringify({ id: "chatcmpl-evil", object: "chat.completion.chunk", created: 1, model: body.model, ...fields })}\n\n`;
-    res.write(chunk({ choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }] }));
-    res.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
-    res.write(chunk({ choices: [], usage: state.usage }));
-    res.end("data: [DONE]\n\n");
-  });
-  return Object.defineProperty(server, "usage", { get: () => state.usage, set: (usage: unknown) => (state.usage = usage) }) as FakeServer & { usage: unknown };
-}
-
 describe("a vendor whose counts cannot be true of the call", () => {
-  let vendor: Awaited<ReturnType<typeof startVendor>>;
+  let vendor: UsageReportingVendor;
   let gw: TestGateway;
   let admin: Client<typeof AdminService>;
   let keys = 0;
 
   beforeAll(async () => {
-    vendor = await startVendor();
+    vendor = await startUsageReportingVendor();
     gw = await startGateway(
       { EVIL_KEY: "sk-evil-upstream-0123456789", SWITCHBOARD_DATA_DIR: tempDir() },
       {
@@ -96,8 +80,8 @@ describe("a vendor whose counts cannot be true of the call", () => {
     return metric.values.find((value) => value.labels.provider === "evil" && value.labels.field === field)?.value ?? 0;
   }
 
-  it("an answer past the max_tokens sent: charged, and answered with, max_tokens, unary and streamed, on Connect and REST", async () => {
-    vendor.usage = { prompt_tokens: 7, completion_tokens: 1_000_000, total_tokens: 1_000_007 };
+  it("an answer past the max_tokens sent: told, and charged as the vendor billed it, unary and streamed, on Connect and REST", async () => {
+    vendor.usage = { prompt_tokens: 7, completion_tokens: 5_000, total_tokens: 5_007 };
     const { keyId, secret } = await freshKey();
     const before = await faultCount("completion_tokens");
     const client = gw.client("connect", secret);
@@ -105,11 +89,11 @@ describe("a vendor whose counts cannot be true of the call", () => {
 
     const answer = await client.chat(ask);
     expect(answer.message?.content).toBe("evil says hi");
-    expect(answer.usage).toMatchObject({ promptTokens: 7, completionTokens: 50, totalTokens: 57 });
+    expect(answer.usage).toMatchObject({ promptTokens: 7, completionTokens: 5_000, totalTokens: 5_007 });
 
     let summary;
     for await (const event of client.chatStream(ask)) if (event.event.case === "summary") summary = event.event.value;
-    expect(summary?.usage).toMatchObject({ promptTokens: 7, completionTokens: 50, totalTokens: 57 });
+    expect(summary?.usage).toMatchObject({ promptTokens: 7, completionTokens: 5_000, totalTokens: 5_007 });
     expect(summary?.usageEstimated).toBe(false);
 
     const rest = await fetch(`${gw.url}/v1/chat/completions`, {
@@ -118,31 +102,31 @@ describe("a vendor whose counts cannot be true of the call", () => {
       body: JSON.stringify({ model: "evil-chat", max_tokens: 50, messages: [{ role: "user", content: "hello" }] }),
     });
     expect(rest.status).toBe(200);
-    expect(((await rest.json()) as { usage: unknown }).usage).toMatchObject({ prompt_tokens: 7, completion_tokens: 50, total_tokens: 57 });
+    expect(((await rest.json()) as { usage: unknown }).usage).toMatchObject({ prompt_tokens: 7, completion_tokens: 5_000, total_tokens: 5_007 });
 
     const ledger = await charged(keyId, 3);
-    expect(ledger).toEqual({ prompt: 21, completion: 150, costNanos: 171 * NANOS_PER_TOKEN, spentNanos: 171 * NANOS_PER_TOKEN });
+    expect(ledger).toEqual({ prompt: 21, completion: 15_000, costNanos: 15_021 * NANOS_PER_TOKEN, spentNanos: 15_021 * NANOS_PER_TOKEN });
 
     // Once a call: the stream's end is its one report.
     for (const requestId of [answer.requestId, summary!.requestId, rest.headers.get("x-request-id")!]) {
       const lines = faultLines(requestId);
       expect(lines, requestId).toHaveLength(1);
-      expect(lines[0]).toMatchObject({ level: "warn", fault: "vendor", provider: "evil", model: "evil-chat", fields: ["completion_tokens"], reported: { completion_tokens: 1_000_000 }, kept: { completion_tokens: 50 } });
+      expect(lines[0]).toMatchObject({ level: "warn", fault: "vendor", provider: "evil", model: "evil-chat", fields: ["completion_tokens"], reported: { completion_tokens: 5_000 }, kept: { completion_tokens: 5_000 }, bounds: { completion_tokens: 50 } });
     }
     expect((await faultCount("completion_tokens")) - before).toBe(3);
     expect(gw.logs.text).not.toContain("sk-evil-upstream");
   });
 
-  it("a prompt past the model's context window: charged, and answered with, the window", async () => {
-    vendor.usage = { prompt_tokens: 2_000_000_000, completion_tokens: 3, total_tokens: 2_000_000_003 };
+  it("a prompt past the model's context window: told, and charged as the vendor billed it", async () => {
+    vendor.usage = { prompt_tokens: 500_000, completion_tokens: 3, total_tokens: 500_003 };
     const { keyId, secret } = await freshKey();
     const answer = await gw.client("connect", secret).chat({ model: "gpt-4o", messages: [{ role: Role.USER, content: "hello" }] });
-    expect(answer.usage).toMatchObject({ promptTokens: GPT_4O_WINDOW, completionTokens: 3, totalTokens: GPT_4O_WINDOW + 3 });
+    expect(answer.usage).toMatchObject({ promptTokens: 500_000, completionTokens: 3, totalTokens: 500_003 });
 
     const ledger = await charged(keyId, 1);
-    expect(ledger).toEqual({ prompt: GPT_4O_WINDOW, completion: 3, costNanos: (GPT_4O_WINDOW + 3) * NANOS_PER_TOKEN, spentNanos: (GPT_4O_WINDOW + 3) * NANOS_PER_TOKEN });
+    expect(ledger).toEqual({ prompt: 500_000, completion: 3, costNanos: 500_003 * NANOS_PER_TOKEN, spentNanos: 500_003 * NANOS_PER_TOKEN });
     expect(faultLines(answer.requestId)).toEqual([
-      expect.objectContaining({ level: "warn", provider: "evil", model: "gpt-4o", fields: ["prompt_tokens"], reported: { prompt_tokens: 2_000_000_000 }, kept: { prompt_tokens: GPT_4O_WINDOW } }),
+      expect.objectContaining({ level: "warn", provider: "evil", model: "gpt-4o", fields: ["prompt_tokens"], reported: { prompt_tokens: 500_000 }, kept: { prompt_tokens: 500_000 }, bounds: { prompt_tokens: GPT_4O_WINDOW } }),
     ]);
   });
 

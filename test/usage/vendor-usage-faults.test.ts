@@ -11,10 +11,10 @@ import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { Role, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { PostgresDatabase } from "../../src/store/postgres-database.js";
 import { LedgerStore } from "../../src/usage/ledger-store.js";
-import { sendJson, startFakeServer, type FakeServer } from "../fakes/fake-server.js";
 import { startGateway, type Protocol, type TestGateway } from "../support/gateway.js";
 import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
 import { storeEnv, tempDir, type StoreKind } from "../support/stores.js";
+import { startUsageReportingVendor, type UsageReportingVendor } from "../support/usage-reporting-vendor.js";
 
 const GOOD = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 };
 
@@ -26,28 +26,6 @@ const BAD: [string, Record<string, unknown>][] = [
   ["1e30 (evil-huge-usage)", { prompt_tokens: 1e30, completion_tokens: 1e30, total_tokens: 1e30 }],
   ["negative (-5)", { prompt_tokens: -5, completion_tokens: -5, total_tokens: -10 }],
 ];
-
-/** An OpenAI-compatible vendor that answers every chat and embedding with `usage`, whatever it is. */
-async function startVendor(): Promise<FakeServer & { usage: unknown }> {
-  const state = { usage: GOOD as unknown };
-  const server = await startFakeServer(async (req, res) => {
-    const body = req.body as { model: string; stream?: boolean; input?: string[] };
-    if (req.path.endsWith("/embeddings")) {
-      return sendJson(res, 200, { object: "list", data: (body.input ?? []).map((_, index) => ({ object: "embedding", index, embedding: [0.1, 0.2] })), model: body.model, usage: state.usage });
-    }
-    const content = "evil says hi";
-    if (!body.stream) {
-      return sendJson(res, 200, { id: "chatcmpl-evil", object: "chat.completion", created: 1, model: body.model, choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }], usage: state.usage });
-    }
-    res.writeHead(200, { "content-type": "text/event-stream" });
-    const chunk = (fields: object) => `data: ${JSON.stringify({ id: "chatcmpl-evil", object: "chat.completion.chunk", created: 1, model: body.model, ...fields })}\n\n`;
-    res.write(chunk({ choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }] }));
-    res.write(chunk({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
-    res.write(chunk({ choices: [], usage: state.usage }));
-    res.end("data: [DONE]\n\n");
-  });
-  return Object.defineProperty(server, "usage", { get: () => state.usage, set: (usage: unknown) => (state.usage = usage) }) as FakeServer & { usage: unknown };
-}
 
 /** A usage the gateway can stand behind: whole, in range, adding up; the estimate for a short answer is a few tokens. */
 function expectSane(usage: { prompt: unknown; completion: unknown; total: unknown } | undefined, what: string): void {
@@ -64,7 +42,7 @@ const fromProto = (usage: Usage | undefined) => usage && { prompt: usage.promptT
 const fromRest = (usage: Record<string, unknown> | undefined) => usage && { prompt: usage.prompt_tokens, completion: usage.completion_tokens, total: usage.total_tokens };
 
 describe.each<StoreKind>(["sqlite", "postgres"])("a vendor whose usage cannot be true, on %s", (kind) => {
-  let vendor: Awaited<ReturnType<typeof startVendor>>;
+  let vendor: UsageReportingVendor;
   let gw: TestGateway;
   let admin: Client<typeof AdminService>;
   let secret: string;
@@ -74,7 +52,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("a vendor whose usage cannot be
   const requestIds: string[] = [];
 
   beforeAll(async () => {
-    vendor = await startVendor();
+    vendor = await startUsageReportingVendor(GOOD);
     const store = await storeEnv(kind);
     drop = store.drop;
     databaseUrl = store.env.DATABASE_URL;

@@ -1,7 +1,7 @@
 import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { launchChromium, serveBrowserApp, type BrowserApp } from "../support/chromium.js";
+import { openPage, serveBrowserApp, type BrowserApp } from "../support/chromium.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 
 // A real browser (Debian's Chromium) runs the official Anthropic and OpenAI
@@ -49,9 +49,7 @@ beforeAll(async () => {
   const origin = site.origin;
   fake = await startOpenAIFake({ apiKey: "sk-up" });
   gw = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl }, { server: { cors_origins: [origin] } });
-  browser = await launchChromium();
-  page = await browser.newPage();
-  await page.goto(`${origin}/`);
+  ({ browser, page } = await openPage(origin));
 }, 60_000);
 
 afterAll(async () => {

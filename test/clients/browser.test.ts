@@ -1,7 +1,7 @@
 import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { launchChromium, serveBrowserApp, type BrowserApp } from "../support/chromium.js";
+import { openPage, serveBrowserApp, type BrowserApp } from "../support/chromium.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 
 // A real browser (Debian's Chromium) loads a page from one origin and calls the
@@ -24,9 +24,7 @@ beforeAll(async () => {
   allowed = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl }, { server: { cors_origins: [origin] } });
   other = await startGateway({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl }, { server: { cors_origins: ["https://console.example.com"] } });
   // Playwright gives the browser a fresh, empty profile of its own.
-  browser = await launchChromium();
-  page = await browser.newPage();
-  await page.goto(`${origin}/`);
+  ({ browser, page } = await openPage(origin));
 }, 60_000);
 
 afterAll(async () => {

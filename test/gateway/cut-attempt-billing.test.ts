@@ -8,16 +8,15 @@
 import { create } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Money } from "../../gen/ts/google/type/money_pb.js";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { estimatedUsage } from "../../src/gateway/usage-estimate.js";
-import { fromMoneyParts } from "../../src/usage/pricing.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { startSilentVendor, type SilentVendor } from "../fakes/silent-vendor.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
+import { nanosOf } from "../support/money.js";
 
 const DOLLAR = 1_000_000_000; // nanos
 const messages = [{ role: Role.USER, content: "hi" }];
@@ -25,8 +24,6 @@ const messages = [{ role: Role.USER, content: "hi" }];
 const ANSWERED = 6 * DOLLAR;
 /** What the gateway estimates the prompt at, the least a vendor bills for an attempt it received. */
 const PROMPT = estimatedUsage(create(ChatRequestSchema, { messages }), 0).promptTokens * DOLLAR;
-
-const nanos = (money: Money | undefined) => (money ? fromMoneyParts(money.units, money.nanos) : 0);
 
 let fake: OpenAIFake;
 let silent: SilentVendor;
@@ -82,8 +79,8 @@ async function keyFor(keyId: string): Promise<string> {
 
 /** The ledger's charge for the key and its budget's spend, once both have its calls. */
 async function charged(keyId: string, expected: number): Promise<void> {
-  await expect.poll(async () => nanos((await admin.getUsageReport({ key: `keys/${keyId}` })).total?.cost)).toBe(expected);
-  await expect.poll(async () => nanos((await admin.getKey({ name: `keys/${keyId}` })).key?.budgetStatus?.spent)).toBe(expected);
+  await expect.poll(async () => nanosOf((await admin.getUsageReport({ key: `keys/${keyId}` })).total?.cost)).toBe(expected);
+  await expect.poll(async () => nanosOf((await admin.getKey({ name: `keys/${keyId}` })).key?.budgetStatus?.spent)).toBe(expected);
 }
 
 async function upstreamRequests(): Promise<number> {

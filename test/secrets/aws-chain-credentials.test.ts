@@ -4,17 +4,12 @@
 // session token it was signed with is redacted in the error that quotes it
 // (audit: the token was printed whole in the start-up error).
 import { writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSecretRef } from "../../src/config/config.js";
 import { createLogger } from "../../src/observability/logger.js";
-import { AwsSecretSource } from "../../src/secrets/aws-secret-source.js";
-import { AwsVersionNumbers } from "../../src/secrets/aws-version-numbers.js";
-import { migrate } from "../../src/store/migrations.js";
-import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { tempDir } from "../support/stores.js";
+import { startAwsStandIn, type AwsStandIn } from "./support/aws-stand-in.js";
 
 const SECRET_ACCESS_KEY = "chainSecretAccessKey0123456789abcdefGHIJKL";
 const SESSION_TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDk3x+7a9Qw2ZpL/5sT8nV0bR1yUe";
@@ -22,22 +17,18 @@ const SESSION_TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDk3
 const CHAIN_AHEAD = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"];
 
 describe("credentials from the SDK's chain", () => {
-  let server: Server;
-  let db: SqliteDatabase;
+  let aws: AwsStandIn;
   const saved = new Map<string, string | undefined>();
 
   beforeAll(async () => {
     // Answers as an endpoint that echoes the token it was sent would.
-    server = createServer((req, res) => {
+    aws = await startAwsStandIn((req, res) => {
       req.resume();
       const token = req.headers["x-amz-security-token"];
       res.writeHead(400, { "content-type": "application/x-amz-json-1.1" });
       res.end(JSON.stringify({ __type: "AccessDeniedException", message: `User is not authorized; token presented: ${String(token)}` }));
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    }, "sb-aws-chain-");
     const dir = tempDir("sb-aws-chain-");
-    db = new SqliteDatabase(join(dir, "switchboard.db"));
-    await migrate(db);
     const file = join(dir, "credentials");
     writeFileSync(file, `[default]\naws_access_key_id = AKIACHAINFILE0000001\naws_secret_access_key = ${SECRET_ACCESS_KEY}\naws_session_token = ${SESSION_TOKEN}\n`);
     for (const name of [...CHAIN_AHEAD, "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_EC2_METADATA_DISABLED"]) saved.set(name, process.env[name]);
@@ -51,19 +42,14 @@ describe("credentials from the SDK's chain", () => {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
-    await new Promise((resolve) => server?.close(resolve));
-    await db?.close();
+    await aws?.close();
   });
 
   it("are redacted in an AWS error that echoes them, as those of the environment are", async () => {
-    const source = new AwsSecretSource({
-      region: "us-east-1",
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    const source = aws.source({
       timeoutMs: 5_000,
       // No keys in the gateway's environment: the SDK's chain finds the file.
       env: {},
-      refreshMs: 60_000,
-      numbers: new AwsVersionNumbers(db),
       logger: createLogger("silent"),
     });
     try {

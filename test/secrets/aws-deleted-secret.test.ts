@@ -6,19 +6,14 @@
 // DeletedDate once a deletion is scheduled, and every call answers
 // ResourceNotFoundException once the secret is gone. (moto answers the same;
 // the other aws-sm tests run against it.)
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { RequestListener } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSecretRef } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/config-error.js";
 import { createLogger } from "../../src/observability/logger.js";
-import { AwsSecretSource } from "../../src/secrets/aws-secret-source.js";
-import { AwsVersionNumbers } from "../../src/secrets/aws-version-numbers.js";
 import type { SecretGone } from "../../src/secrets/secret-gone.js";
-import { migrate } from "../../src/store/migrations.js";
-import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { LogCapture } from "../support/gateway.js";
-import { tempDir } from "../support/stores.js";
+import { startAwsStandIn, type AwsStandIn } from "./support/aws-stand-in.js";
 
 const NAME = "switchboard/openai";
 const ARN = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${NAME}-AbCdEf`;
@@ -29,8 +24,8 @@ const DELETION = new Date("2027-01-31T00:00:00Z");
 type Mode = "live" | "scheduled" | "gone" | "denied";
 
 /** Answers DescribeSecret, ListSecretVersionIds and GetSecretValue for one secret, in the given mode. */
-function fakeSecretsManager(mode: { now: Mode }): Server {
-  return createServer((req, res) => {
+function secretsManagerAnswers(mode: { now: Mode }): RequestListener {
+  return (req, res) => {
     req.resume();
     req.on("end", () => {
       const target = String(req.headers["x-amz-target"] ?? "").replace("secretsmanager.", "");
@@ -55,23 +50,18 @@ function fakeSecretsManager(mode: { now: Mode }): Server {
       }
       answer(400, { __type: "InvalidRequestException", message: `not faked: ${target}` });
     });
-  });
+  };
 }
 
 describe("an aws-sm: secret deleted in AWS", () => {
   const mode = { now: "live" as Mode };
-  let server: Server;
-  let db: SqliteDatabase;
+  let aws: AwsStandIn;
 
   beforeAll(async () => {
-    server = fakeSecretsManager(mode);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    db = new SqliteDatabase(`${tempDir("sb-aws-deleted-")}/switchboard.db`);
-    await migrate(db);
+    aws = await startAwsStandIn(secretsManagerAnswers(mode), "sb-aws-deleted-");
   });
   afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
-    await db?.close();
+    await aws?.close();
   });
 
   /** A source on a clock the test moves: each `poll()` is one due re-read of the watched secrets. */
@@ -80,13 +70,7 @@ describe("an aws-sm: secret deleted in AWS", () => {
     const logs = new LogCapture();
     const clock = { now: 1_000_000 };
     const degraded: (string | undefined)[] = [];
-    const source = new AwsSecretSource({
-      region: "us-east-1",
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      timeoutMs: 2_000,
-      env: { AWS_ACCESS_KEY_ID: "AKIATESTSWITCHBOARD", AWS_SECRET_ACCESS_KEY: "test-secret-access-key" },
-      refreshMs: 60_000,
-      numbers: new AwsVersionNumbers(db),
+    const source = aws.source({
       logger: createLogger("debug", logs),
       reportDegraded: (_c, problem) => degraded.push(problem),
       now: () => clock.now,

@@ -21,10 +21,9 @@ import { SecretResolver, type SecretSource, type SecretVersion } from "../../src
 import type { SqlDatabase } from "../../src/store/sql.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { LogCapture, MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
-import { requireService } from "../support/require-service.js";
 import { openMigratedDatabase, tempDir, type StoreKind } from "../support/stores.js";
 import { adminClient, calls, credentials, requestsByKey } from "./support/admin.js";
-import { BaoAdmin, eventually, unique } from "./support/bao.js";
+import { baoMountWithReadToken, eventually, unique, type BaoAdmin } from "./support/bao.js";
 
 const secrets: string[] = [MASTER_KEY];
 const vendorKey = (label: string) => {
@@ -57,12 +56,8 @@ describe("a leaked key written back to Vault after its replacement was promoted"
     );
 
   beforeAll(async () => {
-    bao = new BaoAdmin(requireService("SWITCHBOARD_TEST_VAULT_ADDR"), requireService("SWITCHBOARD_TEST_VAULT_TOKEN"));
-    secrets.push(bao.rootToken);
-    await bao.enableKv(mount);
-    await bao.readPolicy(`${mount}-read`, mount, "switchboard");
-    token = await bao.token({ policies: [`${mount}-read`], ttl: "1h" });
-    secrets.push(token);
+    ({ bao, token } = await baoMountWithReadToken(mount));
+    secrets.push(bao.rootToken, token);
     await bao.put(mount, path, { api_key: LEAKED });
     // The vendor still takes the leaked key: only the gateway can keep it from being used.
     fake = await startOpenAIFake({ apiKey: LEAKED, extraKeys: [NEXT] });

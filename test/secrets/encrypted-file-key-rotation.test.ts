@@ -8,7 +8,9 @@ import { ConfigError } from "../../src/config/config-error.js";
 import { EncryptedFileStore, SecretStoreError } from "../../src/secrets/encrypted-file-store.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { runCli } from "../support/cli-process.js";
-import { startGateway, type TestGateway } from "../support/gateway.js";
+import { thrownBy } from "../support/failure.js";
+import type { TestGateway } from "../support/gateway.js";
+import { startFileKeyGateway } from "./support/file-key-gateway.js";
 
 const VALUE = "sk-rotated-file-secret-7c2e9a41d0";
 const OLD_KEY = randomBytes(32);
@@ -20,15 +22,6 @@ function fileUnderOldKey(): string {
   const path = join(mkdtempSync(join(tmpdir(), "sb-file-rotation-")), "secrets.enc");
   new EncryptedFileStore(path, OLD_KEY).set("openai", VALUE);
   return path;
-}
-
-function errorOf(action: () => unknown): Error {
-  try {
-    action();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("nothing was thrown");
 }
 
 function expectNoKeyIn(text: string): void {
@@ -50,7 +43,7 @@ describe("rotating the encrypted file's key, in the library", () => {
     expect(store.rewrap()).toEqual({ outcome: "rewrapped", secrets: 1 });
     expect(readdirSync(join(path, ".."))).toEqual(["secrets.enc"]); // no temporary or lock file left behind
     expect(new EncryptedFileStore(path, NEW_KEY).get("openai")?.value).toBe(VALUE);
-    expect(errorOf(() => new EncryptedFileStore(path, OLD_KEY).read())).toBeInstanceOf(SecretStoreError);
+    expect(thrownBy(() => new EncryptedFileStore(path, OLD_KEY).read())).toBeInstanceOf(SecretStoreError);
     expect(store.rewrap()).toEqual({ outcome: "current", secrets: 1 });
   });
 
@@ -60,7 +53,7 @@ describe("rotating the encrypted file's key, in the library", () => {
     const warnings: string[] = [];
     expect(EncryptedFileStore.fromEnv(path, env, undefined, (message) => warnings.push(message)).get("openai")?.value).toBe(VALUE);
     expect(warnings).toHaveLength(1);
-    const bad = errorOf(() => EncryptedFileStore.fromEnv(path, { ...env, SWITCHBOARD_SECRET_KEY_PREVIOUS: "hunter2-not-a-key" }, undefined, () => {}));
+    const bad = thrownBy(() => EncryptedFileStore.fromEnv(path, { ...env, SWITCHBOARD_SECRET_KEY_PREVIOUS: "hunter2-not-a-key" }, undefined, () => {}));
     expect(bad).toBeInstanceOf(ConfigError);
     expect(bad.message).not.toContain("hunter2");
   });
@@ -69,10 +62,10 @@ describe("rotating the encrypted file's key, in the library", () => {
     const path = fileUnderOldKey();
     const before = readFileSync(path);
     const withoutPrevious = new EncryptedFileStore(path, NEW_KEY);
-    expect(errorOf(() => withoutPrevious.read()).message).toContain("put the old key in SWITCHBOARD_SECRET_KEY_PREVIOUS");
+    expect(thrownBy(() => withoutPrevious.read()).message).toContain("put the old key in SWITCHBOARD_SECRET_KEY_PREVIOUS");
     const wrongPrevious = new EncryptedFileStore(path, NEW_KEY, { previousKeys: [randomBytes(32)] });
     for (const action of [() => wrongPrevious.rewrap(), () => wrongPrevious.set("other", "sk-other-0000")]) {
-      const err = errorOf(action);
+      const err = thrownBy(action);
       expect(err).toBeInstanceOf(SecretStoreError);
       expect(err.message).toBe(`${path}: wrong data key: neither SWITCHBOARD_SECRET_KEY (or the key file) nor any key in SWITCHBOARD_SECRET_KEY_PREVIOUS is the key this secrets file was written with`);
     }
@@ -147,10 +140,11 @@ describe("a gateway whose secrets file is still under the previous key", () => {
   const path = fileUnderOldKey();
   beforeAll(async () => {
     fake = await startOpenAIFake({ apiKey: VALUE });
-    gw = await startGateway(
-      { SWITCHBOARD_SECRET_KEY: NEW_KEY.toString("base64"), SWITCHBOARD_SECRET_KEY_PREVIOUS: OLD_KEY.toString("base64"), SWITCHBOARD_SECRETS_FILE: path },
-      { providers: { openai: { base_url: fake.baseUrl, keys: [{ id: "prod", secret: "file:openai", weight: 1 }] } } },
-    );
+    gw = await startFileKeyGateway(fake.baseUrl, "openai", {
+      SWITCHBOARD_SECRET_KEY: NEW_KEY.toString("base64"),
+      SWITCHBOARD_SECRET_KEY_PREVIOUS: OLD_KEY.toString("base64"),
+      SWITCHBOARD_SECRETS_FILE: path,
+    });
   });
   afterAll(async () => {
     await gw?.stop();
@@ -169,10 +163,7 @@ describe("a gateway whose secrets file is still under the previous key", () => {
 
   it("after a rewrap, a gateway with the previous key alone refuses to start", async () => {
     expect(new EncryptedFileStore(path, NEW_KEY, { previousKeys: [OLD_KEY] }).rewrap().outcome).toBe("rewrapped");
-    const started = await startGateway(
-      { SWITCHBOARD_SECRET_KEY: OLD_KEY.toString("base64"), SWITCHBOARD_SECRETS_FILE: path },
-      { providers: { openai: { base_url: fake.baseUrl, keys: [{ id: "prod", secret: "file:openai", weight: 1 }] } } },
-    ).catch((err: Error) => err);
+    const started = await startFileKeyGateway(fake.baseUrl, "openai", { SWITCHBOARD_SECRET_KEY: OLD_KEY.toString("base64"), SWITCHBOARD_SECRETS_FILE: path }).catch((err: Error) => err);
     expect(started).toBeInstanceOf(ConfigError);
     expect((started as Error).message).toContain("wrong data key");
   });

@@ -11,22 +11,15 @@ import { EncryptedFileStore, SecretStoreError } from "../../src/secrets/encrypte
 import { FileSecretSource } from "../../src/secrets/file-secret-source.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { runCli } from "../support/cli-process.js";
-import { startGateway, type TestGateway } from "../support/gateway.js";
+import { thrownBy } from "../support/failure.js";
+import type { TestGateway } from "../support/gateway.js";
+import { startFileKeyGateway } from "./support/file-key-gateway.js";
 
 const VALUE = "sk-file-secret-5d1f0a9c3b7e";
 const KEY = randomBytes(32);
 
 function tempStore(key = KEY): EncryptedFileStore {
   return new EncryptedFileStore(join(mkdtempSync(join(tmpdir(), "sb-secrets-")), "secrets.enc"), key);
-}
-
-function errorOf(action: () => unknown): Error {
-  try {
-    action();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("nothing was thrown");
 }
 
 describe("the encrypted secrets file", () => {
@@ -54,7 +47,7 @@ describe("the encrypted secrets file", () => {
     const before = readFileSync(store.path);
     const wrong = new EncryptedFileStore(store.path, randomBytes(32));
     for (const action of [() => wrong.read(), () => wrong.set("openai", "sk-overwrite"), () => wrong.remove("openai")]) {
-      const err = errorOf(action);
+      const err = thrownBy(action);
       expect(err).toBeInstanceOf(SecretStoreError);
       expect(err.message).toBe(`${store.path}: wrong data key: SWITCHBOARD_SECRET_KEY (or the key file) is not the key this secrets file was written with (after a key rotation, put the old key in SWITCHBOARD_SECRET_KEY_PREVIOUS)`);
     }
@@ -70,12 +63,12 @@ describe("the encrypted secrets file", () => {
     writeFileSync(store.path, JSON.stringify({ ...envelope, ciphertext: flipped.toString("base64") }));
     const damaged = readFileSync(store.path);
     const fresh = new EncryptedFileStore(store.path, KEY);
-    expect(errorOf(() => fresh.read()).message).toBe(`${store.path}: the secrets file is corrupted (its contents fail authentication: it was damaged or modified); restore it from a backup`);
-    expect(errorOf(() => fresh.set("anthropic", "sk-x")).message).toContain("corrupted");
+    expect(thrownBy(() => fresh.read()).message).toBe(`${store.path}: the secrets file is corrupted (its contents fail authentication: it was damaged or modified); restore it from a backup`);
+    expect(thrownBy(() => fresh.set("anthropic", "sk-x")).message).toContain("corrupted");
     expect(readFileSync(store.path).equals(damaged)).toBe(true);
 
     writeFileSync(store.path, damaged.subarray(0, 40));
-    expect(errorOf(() => new EncryptedFileStore(store.path, KEY).read()).message).toContain("corrupted (not a switchboard secrets file)");
+    expect(thrownBy(() => new EncryptedFileStore(store.path, KEY).read()).message).toContain("corrupted (not a switchboard secrets file)");
   });
 
   it("reads the data key from SWITCHBOARD_SECRET_KEY or a key file, and never echoes a bad one", () => {
@@ -86,10 +79,10 @@ describe("the encrypted secrets file", () => {
     writeFileSync(join(dir, "b64.key"), `${KEY.toString("base64url")}\n`);
     expect(loadDataKey({}, join(dir, "raw.key")).equals(KEY)).toBe(true);
     expect(loadDataKey({}, join(dir, "b64.key")).equals(KEY)).toBe(true);
-    const short = errorOf(() => loadDataKey({ SWITCHBOARD_SECRET_KEY: "hunter2-is-not-a-key" }, undefined));
+    const short = thrownBy(() => loadDataKey({ SWITCHBOARD_SECRET_KEY: "hunter2-is-not-a-key" }, undefined));
     expect(short).toBeInstanceOf(ConfigError);
     expect(short.message).not.toContain("hunter2");
-    expect(errorOf(() => loadDataKey({}, undefined)).message).toContain("openssl rand -base64 32");
+    expect(thrownBy(() => loadDataKey({}, undefined)).message).toContain("openssl rand -base64 32");
   });
 
   it("serves file: references, and sees a secret added while the gateway runs", async () => {
@@ -145,10 +138,7 @@ describe("a gateway with a key from the encrypted file", () => {
     const store = tempStore();
     store.set("openai-prod", VALUE);
     fake = await startOpenAIFake({ apiKey: VALUE });
-    gw = await startGateway(
-      { SWITCHBOARD_SECRET_KEY: KEY.toString("base64"), SWITCHBOARD_SECRETS_FILE: store.path },
-      { providers: { openai: { base_url: fake.baseUrl, keys: [{ id: "prod", secret: "file:openai-prod", weight: 1 }] } } },
-    );
+    gw = await startFileKeyGateway(fake.baseUrl, "openai-prod", { SWITCHBOARD_SECRET_KEY: KEY.toString("base64"), SWITCHBOARD_SECRETS_FILE: store.path });
   });
   afterAll(async () => {
     await gw?.stop();

@@ -9,6 +9,7 @@ import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { failure } from "../support/failure.js";
 import { adminClient, calls, credentials, hello, requestsByKey } from "./support/admin.js";
+import { keysFromEnv } from "./support/env-key-gateways.js";
 
 const secret = (label: string) => `sk-${label}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 const b64 = (text: string) => Buffer.from(text).toString("base64");
@@ -25,7 +26,7 @@ describe("a canary the vendor answers 404 where the active key is served", () =>
     fake = await startOpenAIFake({ apiKey: A, extraKeys: [NEXT] });
     gw = await startGateway(
       { KEY_A: A, OPENAI_KEY_NEXT: NEXT },
-      { providers: { openai: { base_url: fake.baseUrl, timeout_ms: 1_000, keys: [{ id: "primary", secret: "env:KEY_A", weight: 1 }] } } },
+      { providers: { openai: { base_url: fake.baseUrl, timeout_ms: 1_000, keys: keysFromEnv({ primary: "KEY_A" }) } } },
     );
   });
   afterAll(async () => {
@@ -72,15 +73,7 @@ describe("a 429 with a retry-after of ten years", () => {
     gw = await startGateway(
       { KEY_A: A, KEY_B: B },
       {
-        providers: {
-          openai: {
-            base_url: fake.baseUrl,
-            keys: [
-              { id: "a", secret: "env:KEY_A", weight: 1 },
-              { id: "b", secret: "env:KEY_B", weight: 1 },
-            ],
-          },
-        },
+        providers: { openai: { base_url: fake.baseUrl, keys: keysFromEnv({ a: "KEY_A", b: "KEY_B" }) } },
         traffic: { retry: { max_attempts: 1 } },
       },
     );
@@ -123,7 +116,7 @@ describe("a vendor that echoes the key encoded", () => {
     fake = await startOpenAIFake({ apiKey: A });
     gw = await startGateway(
       { KEY_A: A },
-      { providers: { openai: { base_url: fake.baseUrl, keys: [{ id: "a", secret: "env:KEY_A", weight: 1 }] } }, traffic: { retry: { max_attempts: 1 } } },
+      { providers: { openai: { base_url: fake.baseUrl, keys: keysFromEnv({ a: "KEY_A" }) } }, traffic: { retry: { max_attempts: 1 } } },
     );
   });
   afterAll(async () => {

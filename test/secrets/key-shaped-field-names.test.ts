@@ -4,19 +4,13 @@
 // lines mask keys: the message reaches the start-up error and the log
 // (audit secrets: issue 16 / 10). AWS answers from a loopback stand-in for
 // Secrets Manager's JSON API; Vault's client is a stand-in for readKv.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSecretRef } from "../../src/config/config.js";
 import { createLogger } from "../../src/observability/logger.js";
-import { AwsSecretSource } from "../../src/secrets/aws-secret-source.js";
-import { AwsVersionNumbers } from "../../src/secrets/aws-version-numbers.js";
 import type { VaultClient } from "../../src/secrets/vault-client.js";
 import { VaultSecretSource } from "../../src/secrets/vault-secret-source.js";
-import { migrate } from "../../src/store/migrations.js";
-import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { LogCapture } from "../support/gateway.js";
-import { tempDir } from "../support/stores.js";
+import { startAwsStandIn, type AwsStandIn } from "./support/aws-stand-in.js";
 
 const PREFIXED_KEY = "sk-proj-FIELDabcdefghij1234567890";
 const BARE_KEY = "Q7wErTy9UiOp3AsDfGh5JkLzXcVbNm21QwErTy8U";
@@ -46,10 +40,9 @@ describe("a key-shaped field name in a secret's JSON", () => {
   });
 
   describe("from AWS Secrets Manager", () => {
-    let server: Server;
-    let db: SqliteDatabase;
+    let aws: AwsStandIn;
     beforeAll(async () => {
-      server = createServer((req, res) => {
+      aws = await startAwsStandIn((req, res) => {
         req.resume();
         req.on("end", () => {
           const target = String(req.headers["x-amz-target"] ?? "").replace("secretsmanager.", "");
@@ -64,26 +57,14 @@ describe("a key-shaped field name in a secret's JSON", () => {
           res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
           res.end(JSON.stringify(body));
         });
-      });
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      db = new SqliteDatabase(`${tempDir("sb-field-names-")}/switchboard.db`);
-      await migrate(db);
+      }, "sb-field-names-");
     });
     afterAll(async () => {
-      await new Promise((resolve) => server?.close(resolve));
-      await db?.close();
+      await aws?.close();
     });
 
     it("is masked in the missing-field refusal", async () => {
-      const source = new AwsSecretSource({
-        region: "us-east-1",
-        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        timeoutMs: 2_000,
-        env: { AWS_ACCESS_KEY_ID: "AKIATESTSWITCHBOARD", AWS_SECRET_ACCESS_KEY: "test-secret-access-key" },
-        refreshMs: 60_000,
-        numbers: new AwsVersionNumbers(db),
-        logger: createLogger("info", new LogCapture()),
-      });
+      const source = aws.source({ logger: createLogger("info", new LogCapture()) });
       try {
         const refusal = await source.read(parseSecretRef("aws-sm:switchboard/openai#api_key")).catch((err: Error) => err);
         expect(refusal).toBeInstanceOf(Error);

@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialState } from "../../gen/ts/switchboard/v1/admin_providers_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
-import { requireService } from "../support/require-service.js";
 import { tempDir } from "../support/stores.js";
 import { calls, credentialStates, hello, requestsByKey } from "./support/admin.js";
-import { BaoAdmin, eventually, unique } from "./support/bao.js";
+import { baoMountWithReadToken, eventually, unique, type BaoAdmin } from "./support/bao.js";
 
 describe("canary verdicts across a restart", () => {
   const mount = unique("sb-verdicts");
@@ -37,10 +36,7 @@ describe("canary verdicts across a restart", () => {
   const states = credentialStates;
 
   beforeAll(async () => {
-    bao = new BaoAdmin(requireService("SWITCHBOARD_TEST_VAULT_ADDR"), requireService("SWITCHBOARD_TEST_VAULT_TOKEN"));
-    await bao.enableKv(mount);
-    await bao.readPolicy("switchboard-verdicts", mount, "switchboard");
-    token = await bao.token({ policies: ["switchboard-verdicts"], ttl: "1h" });
+    ({ bao, token } = await baoMountWithReadToken(mount, "switchboard-verdicts"));
     await bao.put(mount, "switchboard/openai", { api_key: GOOD });
     fake = await startOpenAIFake({ apiKey: GOOD, extraKeys: accepted });
   });

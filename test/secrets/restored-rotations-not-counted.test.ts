@@ -7,9 +7,10 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialState } from "../../gen/ts/switchboard/v1/admin_providers_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { startGateway, type TestGateway } from "../support/gateway.js";
+import type { TestGateway } from "../support/gateway.js";
 import { tempDir } from "../support/stores.js";
 import { adminClient, calls, credentials } from "./support/admin.js";
+import { startPrimaryAndBackupGateway } from "./support/env-key-gateways.js";
 
 const vendorKey = (label: string) => `sk-${label}-${randomBytes(12).toString("hex")}`;
 const RESTORED = "restored from a rotation recorded before this start: ";
@@ -26,22 +27,13 @@ describe("rotations re-applied at start", () => {
 
   const start = async () => {
     await gw?.stop();
-    gw = await startGateway(
-      { SWITCHBOARD_DATA_DIR: dataDir, OPENAI_API_KEY: PRIMARY, OPENAI_API_KEY_BACKUP: BACKUP, OPENAI_API_KEY_NEXT: NEXT, OPENAI_API_KEY_LATER: LATER },
-      {
-        providers: {
-          openai: {
-            base_url: fake.baseUrl,
-            timeout_ms: 1_500,
-            keys: [
-              { id: "primary", secret: "env:OPENAI_API_KEY", weight: 1 },
-              { id: "backup", secret: "env:OPENAI_API_KEY_BACKUP", weight: 1 },
-            ],
-          },
-        },
-        key_pool: { promote_after: 1_000 },
-      },
-    );
+    gw = await startPrimaryAndBackupGateway(fake.baseUrl, {
+      SWITCHBOARD_DATA_DIR: dataDir,
+      OPENAI_API_KEY: PRIMARY,
+      OPENAI_API_KEY_BACKUP: BACKUP,
+      OPENAI_API_KEY_NEXT: NEXT,
+      OPENAI_API_KEY_LATER: LATER,
+    });
     return gw;
   };
   const listed = async () => (await credentials(adminClient(gw!), "openai")).byName;

@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialState } from "../../gen/ts/switchboard/v1/admin_providers_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { UNRESTORED_ROTATION } from "../../src/secrets/provider-pools.js";
-import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
+import { MASTER_KEY, type TestGateway } from "../support/gateway.js";
 import { storeEnv, tempDir, type StoreKind } from "../support/stores.js";
 import { adminClient, calls, credentialStates, requestsByKey } from "./support/admin.js";
+import { startPrimaryAndBackupGateway } from "./support/env-key-gateways.js";
 
 const vendorKey = (label: string) => `sk-${label}-${randomBytes(12).toString("hex")}`;
 
@@ -31,22 +32,7 @@ describe.each<StoreKind>(["sqlite", "postgres"])("an admin API rotation across r
   /** The gateway on the same data directory and store; `keys` are the variables the staged references name. */
   const start = async (keys: Record<string, string>) => {
     await gw?.stop();
-    gw = await startGateway(
-      { ...store.env, SWITCHBOARD_DATA_DIR: dataDir, OPENAI_API_KEY: PRIMARY, OPENAI_API_KEY_BACKUP: BACKUP, ...keys },
-      {
-        providers: {
-          openai: {
-            base_url: fake.baseUrl,
-            timeout_ms: 1_500,
-            keys: [
-              { id: "primary", secret: "env:OPENAI_API_KEY", weight: 1 },
-              { id: "backup", secret: "env:OPENAI_API_KEY_BACKUP", weight: 1 },
-            ],
-          },
-        },
-        key_pool: { promote_after: 1_000 },
-      },
-    );
+    gw = await startPrimaryAndBackupGateway(fake.baseUrl, { ...store.env, SWITCHBOARD_DATA_DIR: dataDir, OPENAI_API_KEY: PRIMARY, OPENAI_API_KEY_BACKUP: BACKUP, ...keys });
     return gw;
   };
   const states = () => credentialStates(gw!);

@@ -14,6 +14,7 @@ import { requireService } from "../support/require-service.js";
 import { failure } from "../support/failure.js";
 import { adminClient, calls, credentials, hello, requestsByKey } from "./support/admin.js";
 import { BaoAdmin, eventually, unique } from "./support/bao.js";
+import { keysFromEnv } from "./support/env-key-gateways.js";
 
 /** Every secret this file uses: none may show up in a log line, an error or an admin answer. */
 const secrets: string[] = [MASTER_KEY];
@@ -148,7 +149,7 @@ describe("admin calls run the rotation", () => {
     fake = await startOpenAIFake({ apiKey: A, extraKeys: [STAGED, OTHER] });
     gw = await startGateway(
       { KEY_A: A, OPENAI_KEY_STAGED: STAGED, OPENAI_KEY_OTHER: OTHER },
-      { providers: { openai: { base_url: fake.baseUrl, timeout_ms: 1_000, keys: [{ id: "primary", secret: "env:KEY_A", weight: 1 }] } } },
+      { providers: { openai: { base_url: fake.baseUrl, timeout_ms: 1_000, keys: keysFromEnv({ primary: "KEY_A" }) } } },
     );
   });
   afterAll(async () => {
@@ -237,15 +238,7 @@ describe("a 429 cools a key down; a rejected key is disabled", () => {
     gw = await startGateway(
       { KEY_A: A, KEY_B: B },
       {
-        providers: {
-          openai: {
-            base_url: fake.baseUrl,
-            keys: [
-              { id: "a", secret: "env:KEY_A", weight: 1 },
-              { id: "b", secret: "env:KEY_B", weight: 1 },
-            ],
-          },
-        },
+        providers: { openai: { base_url: fake.baseUrl, keys: keysFromEnv({ a: "KEY_A", b: "KEY_B" }) } },
       },
     );
   });
@@ -307,15 +300,7 @@ describe("Gemini's API_KEY_INVALID", () => {
     gw = await startGateway(
       { G_GOOD: GOOD, G_WRONG: WRONG },
       {
-        providers: {
-          gemini: {
-            base_url: `${fake.origin}/v1beta`,
-            keys: [
-              { id: "good", secret: "env:G_GOOD", weight: 1 },
-              { id: "wrong", secret: "env:G_WRONG", weight: 1 },
-            ],
-          },
-        },
+        providers: { gemini: { base_url: `${fake.origin}/v1beta`, keys: keysFromEnv({ good: "G_GOOD", wrong: "G_WRONG" }) } },
       },
     );
   });

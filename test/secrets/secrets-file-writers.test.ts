@@ -7,6 +7,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EncryptedFileStore, SecretStoreError } from "../../src/secrets/encrypted-file-store.js";
+import { thrownBy } from "../support/failure.js";
 
 const KEY = randomBytes(32);
 // A pid no process has (above Linux's pid_max and macOS's).
@@ -28,15 +29,6 @@ function lockOf(pid: number, host = hostname()): string {
 function age(file: string, ms: number): void {
   const then = new Date(Date.now() - ms);
   utimesSync(file, then, then);
-}
-
-function errorOf(action: () => unknown): Error {
-  try {
-    action();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("nothing was thrown");
 }
 
 function startWriter(file: string, prefix: string, count: number, clockAheadMs = 0): { child: ChildProcessWithoutNullStreams; ready: Promise<void>; exited: Promise<{ code: number | null; stderr: string }> } {
@@ -105,7 +97,7 @@ describe("the secrets file's lock", () => {
     const lock = lockOf(LIVE_PID);
     writeFileSync(`${file}.lock`, lock, { mode: 0o600 });
     age(`${file}.lock`, 3_600_000);
-    const err = errorOf(() => new EncryptedFileStore(file, KEY, { lockWaitMs: 200 }).set("after", "sk-after-0000"));
+    const err = thrownBy(() => new EncryptedFileStore(file, KEY, { lockWaitMs: 200 }).set("after", "sk-after-0000"));
     expect(err).toBeInstanceOf(SecretStoreError);
     expect(err.message).toBe(`${file}: another writer (process ${LIVE_PID} on ${hostname()}) holds ${file}.lock; try again`);
     expect(readFileSync(file).equals(before)).toBe(true);
@@ -116,7 +108,7 @@ describe("the secrets file's lock", () => {
     const file = secretsFile();
     writeFileSync(`${file}.lock`, lockOf(LIVE_PID, "elsewhere"), { mode: 0o600 });
     age(`${file}.lock`, 5_000);
-    expect(errorOf(() => new EncryptedFileStore(file, KEY, { lockWaitMs: 200 }).set("a", "sk-a")).message).toContain("(process");
+    expect(thrownBy(() => new EncryptedFileStore(file, KEY, { lockWaitMs: 200 }).set("a", "sk-a")).message).toContain("(process");
     age(`${file}.lock`, 31_000);
     new EncryptedFileStore(file, KEY, { lockWaitMs: 200 }).set("a", "sk-a");
     expect(readdirSync(join(file, ".."))).toEqual(["secrets.enc"]);
@@ -132,7 +124,7 @@ describe("the secrets file's lock", () => {
     const guard = `${lockPath}.${statSync(lockPath).ino}.takeover`;
     writeFileSync(guard, lockOf(LIVE_PID), { mode: 0o600 });
     const store = new EncryptedFileStore(file, KEY, { lockWaitMs: 200 });
-    expect(errorOf(() => store.set("a", "sk-a"))).toBeInstanceOf(SecretStoreError);
+    expect(thrownBy(() => store.set("a", "sk-a"))).toBeInstanceOf(SecretStoreError);
     expect(readFileSync(lockPath, "utf8")).toBe(lock);
     // That writer died holding the guard.
     writeFileSync(guard, lockOf(DEAD_PID), { mode: 0o600 });

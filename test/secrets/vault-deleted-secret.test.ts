@@ -14,9 +14,8 @@ import { VaultClient } from "../../src/secrets/vault-client.js";
 import { VaultSecretSource } from "../../src/secrets/vault-secret-source.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { LogCapture, MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
-import { requireService } from "../support/require-service.js";
 import { adminClient, calls, credentials, requestsByKey } from "./support/admin.js";
-import { BaoAdmin, eventually, unique } from "./support/bao.js";
+import { baoMountWithReadToken, eventually, unique, type BaoAdmin } from "./support/bao.js";
 
 const secrets: string[] = [MASTER_KEY];
 const vendorKey = (label: string) => {
@@ -31,12 +30,8 @@ const policy = unique("switchboard-deleted");
 let token: string;
 
 beforeAll(async () => {
-  bao = new BaoAdmin(requireService("SWITCHBOARD_TEST_VAULT_ADDR"), requireService("SWITCHBOARD_TEST_VAULT_TOKEN"));
-  secrets.push(bao.rootToken);
-  await bao.enableKv(mount);
-  await bao.readPolicy(policy, mount, "switchboard");
-  token = await bao.token({ policies: [policy], ttl: "1h" });
-  secrets.push(token);
+  ({ bao, token } = await baoMountWithReadToken(mount, policy));
+  secrets.push(bao.rootToken, token);
 });
 
 /** A Vault source on a clock the test moves: each `poll()` is one due re-read of the watched secrets. */

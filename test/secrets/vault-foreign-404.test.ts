@@ -8,11 +8,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SqlDatabase } from "../../src/store/sql.js";
-import { requireService } from "../support/require-service.js";
 import { openMigratedDatabase } from "../support/stores.js";
-import { BaoAdmin, unique } from "./support/bao.js";
+import { baoMountWithReadToken, unique, type BaoAdmin } from "./support/bao.js";
 import { DEFAULT_BACKEND_404, vaultFaultProxy, type Fault, type VaultFaultProxy } from "./support/vault-fault-proxy.js";
-import { vaultPools } from "./support/vault-pools.js";
+import { vaultPools, withVaultPools } from "./support/vault-pools.js";
 
 const mount = unique("sb-foreign-404");
 let bao: BaoAdmin;
@@ -21,10 +20,7 @@ let proxy: VaultFaultProxy;
 let db: SqlDatabase;
 
 beforeAll(async () => {
-  bao = new BaoAdmin(requireService("SWITCHBOARD_TEST_VAULT_ADDR"), requireService("SWITCHBOARD_TEST_VAULT_TOKEN"));
-  await bao.enableKv(mount);
-  await bao.readPolicy(`${mount}-read`, mount, "switchboard");
-  token = await bao.token({ policies: [`${mount}-read`], ttl: "1h" });
+  ({ bao, token } = await baoMountWithReadToken(mount));
   proxy = await vaultFaultProxy(bao.addr);
   ({ db } = await openMigratedDatabase("sqlite"));
 });
@@ -67,12 +63,7 @@ describe("an answer at VAULT_ADDR that is not Vault's answer that the secret is 
       await running.close();
     }
     // Nothing was refused in the store: a restart serves the key too.
-    const restarted = await vaultPools({ addr: proxy.addr, token, ref, db });
-    try {
-      expect(restarted.states()).toEqual({ 1: "active" });
-    } finally {
-      await restarted.close();
-    }
+    await withVaultPools({ addr: proxy.addr, token, ref, db }, (restarted) => expect(restarted.states()).toEqual({ 1: "active" }));
   });
 
   it("says in the log that the 404 is not Vault's, and in health only that it was not found", async () => {
@@ -94,15 +85,12 @@ describe("an answer at VAULT_ADDR that is not Vault's answer that the secret is 
   it("still takes Vault's own answer: every version gone (metadata deleted) disables the key", async () => {
     const path = `switchboard/${unique("openai")}`;
     await bao.put(mount, path, { api_key: `sk-foreign-${randomBytes(12).toString("hex")}` });
-    const running = await vaultPools({ addr: proxy.addr, token, ref: `vault:${mount}/${path}#api_key`, db });
-    try {
+    await withVaultPools({ addr: proxy.addr, token, ref: `vault:${mount}/${path}#api_key`, db }, async (running) => {
       await bao.request("DELETE", `${mount}/metadata/${path}`);
       await running.poll();
       expect(running.states()).toEqual({ 1: "disabled" });
       expect(running.pool().get("openai/primary@v1")?.reason).toBe(`secret deleted at its source: nothing is at ${mount}/${path} in Vault any more (every version is gone)`);
       expect(running.degraded.filter(Boolean)).toEqual([]);
-    } finally {
-      await running.close();
-    }
+    });
   });
 });

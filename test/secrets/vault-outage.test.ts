@@ -7,8 +7,9 @@ import { CredentialState } from "../../gen/ts/switchboard/v1/admin_providers_pb.
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { startOpenBao, type RunningService } from "../support/services.js";
-import { adminClient, credentials, hello } from "./support/admin.js";
+import { adminClient, credentials } from "./support/admin.js";
 import { BaoAdmin, eventually } from "./support/bao.js";
+import { chatLoops } from "./support/traffic.js";
 
 const VENDOR_KEY = `sk-outage-${Math.random().toString(36).slice(2)}`;
 let openbao: RunningService;
@@ -45,24 +46,10 @@ describe("Vault stopped mid-run", () => {
     const health = createClient(Health, gw.transport("connect", null));
     expect(await (await fetch(`${gw.url}/healthz`)).json()).toMatchObject({ status: "ok", dependencies: { vault: "ok" } });
 
-    let stop = false;
-    const failed: string[] = [];
-    let ok = 0;
-    const worker = async () => {
-      const client = gw.client();
-      while (!stop) {
-        try {
-          await client.chat(hello);
-          ok++;
-        } catch (err) {
-          failed.push((err as Error).message);
-        }
-      }
-    };
-    const workers = Array.from({ length: 4 }, worker);
+    const load = chatLoops(gw);
     // Calls are flowing before Vault goes (however long the first ones take on a busy machine).
-    await eventually(async () => expect(ok).toBeGreaterThan(0), 10_000);
-    const before = ok;
+    await eventually(async () => expect(load.ok).toBeGreaterThan(0), 10_000);
+    const before = load.ok;
     await openbao.stop();
     // Long enough for several re-reads and the token's renewal to fail.
     await eventually(async () => {
@@ -72,12 +59,11 @@ describe("Vault stopped mid-run", () => {
       expect(body.dependencies.vault).toBe("degraded: serving the last known secrets (unreachable)");
     }, 5_000);
     await new Promise((resolve) => setTimeout(resolve, 3_500));
-    stop = true;
-    await Promise.all(workers);
+    await load.stop();
 
-    expect(failed).toEqual([]);
+    expect(load.failed).toEqual([]);
     expect(before).toBeGreaterThan(0);
-    expect(ok - before).toBeGreaterThan(50);
+    expect(load.ok - before).toBeGreaterThan(50);
 
     const ready = await fetch(`${gw.url}/readyz`);
     expect(ready.status).toBe(200); // degraded, not failed: calls go on

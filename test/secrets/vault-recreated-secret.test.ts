@@ -8,9 +8,8 @@ import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { NEW_KEY_NUMBERED_BELOW } from "../../src/secrets/provider-pools.js";
 import type { SqlDatabase } from "../../src/store/sql.js";
-import { requireService } from "../support/require-service.js";
 import { openMigratedDatabase } from "../support/stores.js";
-import { BaoAdmin, eventually, unique } from "./support/bao.js";
+import { baoMountWithReadToken, eventually, unique, type BaoAdmin } from "./support/bao.js";
 import { vaultPools } from "./support/vault-pools.js";
 
 const mount = unique("sb-recreated");
@@ -18,10 +17,7 @@ let bao: BaoAdmin;
 let token: string;
 
 beforeAll(async () => {
-  bao = new BaoAdmin(requireService("SWITCHBOARD_TEST_VAULT_ADDR"), requireService("SWITCHBOARD_TEST_VAULT_TOKEN"));
-  await bao.enableKv(mount);
-  await bao.readPolicy(`${mount}-read`, mount, "switchboard");
-  token = await bao.token({ policies: [`${mount}-read`], ttl: "1h" });
+  ({ bao, token } = await baoMountWithReadToken(mount));
 });
 
 const vendorKey = (label: string) => `sk-${label}-${randomBytes(12).toString("hex")}`;

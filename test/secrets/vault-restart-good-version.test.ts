@@ -17,11 +17,10 @@ import { migrate } from "../../src/store/migrations.js";
 import type { SqlDatabase } from "../../src/store/sql.js";
 import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { spawnGateway } from "../support/gateway-process.js";
-import { requireService } from "../support/require-service.js";
 import { openMigratedDatabase, tempDir } from "../support/stores.js";
-import { BaoAdmin, eventually, unique } from "./support/bao.js";
+import { baoMountWithReadToken, eventually, unique, type BaoAdmin } from "./support/bao.js";
 import { DEFAULT_BACKEND_404, vaultFaultProxy, type Fault, type VaultFaultProxy } from "./support/vault-fault-proxy.js";
-import { vaultPools } from "./support/vault-pools.js";
+import { vaultPools, withVaultPools } from "./support/vault-pools.js";
 
 const mount = unique("sb-restart-good");
 let bao: BaoAdmin;
@@ -30,10 +29,7 @@ let proxy: VaultFaultProxy;
 const stores: SqlDatabase[] = [];
 
 beforeAll(async () => {
-  bao = new BaoAdmin(requireService("SWITCHBOARD_TEST_VAULT_ADDR"), requireService("SWITCHBOARD_TEST_VAULT_TOKEN"));
-  await bao.enableKv(mount);
-  await bao.readPolicy(`${mount}-read`, mount, "switchboard");
-  token = await bao.token({ policies: [`${mount}-read`], ttl: "1h" });
+  ({ bao, token } = await baoMountWithReadToken(mount));
   proxy = await vaultFaultProxy(bao.addr);
 });
 afterAll(async () => {
@@ -55,15 +51,12 @@ async function judged({ rollback, spare }: { rollback: boolean; spare?: string }
   await bao.put(mount, path, { api_key: vendorKey("v1") });
   const { db } = await openMigratedDatabase("sqlite");
   stores.push(db);
-  const first = await vaultPools({ addr: bao.addr, token, ref, db, spare });
-  try {
+  await withVaultPools({ addr: bao.addr, token, ref, db, spare }, async (first) => {
     await bao.put(mount, path, { api_key: vendorKey("v2") });
     await first.poll();
     await eventually(() => expect(first.states()).toMatchObject({ 1: "active", 2: "standby" }));
     if (rollback) await first.pools.rollback("openai", "openai/primary@v2", "rejected by the vendor");
-  } finally {
-    await first.close();
-  }
+  });
   return { path, ref, db };
 }
 
@@ -83,20 +76,14 @@ describe("a restart after the latest Vault version was rolled back", () => {
     } finally {
       proxy.fault(undefined);
     }
-    const restarted = await vaultPools({ addr: proxy.addr, token, ref, db });
-    try {
-      expect(restarted.states()).toEqual({ 1: "active" });
-    } finally {
-      await restarted.close();
-    }
+    await withVaultPools({ addr: proxy.addr, token, ref, db }, (restarted) => expect(restarted.states()).toEqual({ 1: "active" }));
   });
 
   it("starts the key without a version when Vault deleted the last good one, and stages the next version written", async () => {
     const SPARE = vendorKey("spare");
     const { path, ref, db } = await judged({ rollback: true, spare: SPARE });
     await bao.request("POST", `${mount}/delete/${path}`, { versions: [1] });
-    const restarted = await vaultPools({ addr: bao.addr, token, ref, db, spare: SPARE });
-    try {
+    await withVaultPools({ addr: bao.addr, token, ref, db, spare: SPARE }, async (restarted) => {
       expect(restarted.states()).toEqual({ spare: "active" });
       const line = restarted.logs.entries.find((e) => e.level === "error" && e.slot === "primary");
       expect(line).toMatchObject({
@@ -110,9 +97,7 @@ describe("a restart after the latest Vault version was rolled back", () => {
       await bao.put(mount, path, { api_key: vendorKey("v3") });
       await restarted.poll();
       await eventually(() => expect(restarted.states()).toEqual({ spare: "active", 3: "standby" }));
-    } finally {
-      await restarted.close();
-    }
+    });
   });
 
   it("is refused, naming the key and why, when that leaves the provider no key", async () => {
@@ -126,12 +111,7 @@ describe("a restart after the latest Vault version was rolled back", () => {
     );
     // Which is so: the next start serves it.
     await bao.put(mount, path, { api_key: vendorKey("v3") });
-    const restarted = await vaultPools({ addr: bao.addr, token, ref, db });
-    try {
-      expect(restarted.states()).toEqual({ 3: "active" });
-    } finally {
-      await restarted.close();
-    }
+    await withVaultPools({ addr: bao.addr, token, ref, db }, (restarted) => expect(restarted.states()).toEqual({ 3: "active" }));
   });
 
   it("starts on the key a recorded rotation promoted in its place, and serves it", async () => {
@@ -139,14 +119,11 @@ describe("a restart after the latest Vault version was rolled back", () => {
     const env = { OPENAI_API_KEY_NEXT: NEXT };
     const { path, ref, db } = await rotatedAway(env);
     await bao.request("PUT", `${mount}/destroy/${path}`, { versions: [1] });
-    const restarted = await vaultPools({ addr: bao.addr, token, ref, db, env });
-    try {
+    await withVaultPools({ addr: bao.addr, token, ref, db, env }, (restarted) => {
       expect(restarted.states()).toEqual({ next: "active" });
       expect(restarted.pool().pick().id).toBe("openai/next");
       expect(restarted.logs.text).not.toContain(NEXT);
-    } finally {
-      await restarted.close();
-    }
+    });
   });
 
   it("is refused, naming the key and the rotation and why, when the rotation cannot be re-applied either", async () => {
@@ -166,14 +143,11 @@ describe("a restart after the latest Vault version was rolled back", () => {
 /** `judged` with its v2 rolled back, then StageKey and PromoteKey of `env:OPENAI_API_KEY_NEXT` (in `env`) replacing v1, on a second instance. */
 async function rotatedAway(env: Record<string, string>) {
   const judgedKey = await judged({ rollback: true });
-  const rotating = await vaultPools({ addr: bao.addr, token, ref: judgedKey.ref, db: judgedKey.db, env });
-  try {
+  await withVaultPools({ addr: bao.addr, token, ref: judgedKey.ref, db: judgedKey.db, env }, async (rotating) => {
     await rotating.pools.stage("openai", { credentialId: "next", secretRef: "env:OPENAI_API_KEY_NEXT", replaces: "openai/primary@v1" });
     await rotating.pools.promote("openai", "openai/next", "promoted by the test");
     expect(rotating.states()).toMatchObject({ next: "active", 1: expect.stringMatching(/^(draining|retired)$/) });
-  } finally {
-    await rotating.close();
-  }
+  });
   return judgedKey;
 }
 
@@ -181,13 +155,10 @@ describe("a restart while the latest Vault version is on trial", () => {
   it("starts on the latest, as a first start, when Vault deleted the last good version", async () => {
     const { path, ref, db } = await judged({ rollback: false });
     await bao.request("POST", `${mount}/delete/${path}`, { versions: [1] });
-    const restarted = await vaultPools({ addr: bao.addr, token, ref, db });
-    try {
+    await withVaultPools({ addr: bao.addr, token, ref, db }, (restarted) => {
       expect(restarted.states()).toEqual({ 2: "active" });
       expect(restarted.logs.entries.some((e) => e.msg === "the key's last good version is gone at its source: starting on the latest, never judged, as a first start does")).toBe(true);
-    } finally {
-      await restarted.close();
-    }
+    });
   });
 });
 

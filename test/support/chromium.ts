@@ -3,7 +3,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 
 /** The checkout, where a page's imports resolve. */
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -17,6 +17,19 @@ const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", 
 export function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-test-deps.sh\` (apt-get install chromium)`);
   return chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+}
+
+/** A headless Chromium (as `launchChromium`) with one page open at `origin`: a web app as its user sees it. */
+export async function openPage(origin: string): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/`);
+    return { browser, page };
+  } catch (err) {
+    await browser.close();
+    throw err;
+  }
 }
 
 /** A web app's own origin: a page that loads `source` (bundled for the browser from the checkout's packages). */

@@ -28,3 +28,13 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
   }
   throw new Error("the promise resolved");
 }
+
+/** Runs an action that must throw and returns what it threw; one that returns fails the test. */
+export function thrownBy(action: () => unknown): Error {
+  try {
+    action();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("nothing was thrown");
+}

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from "vitest";
 import type { ConfigFile } from "../../src/config/schema.js";
+import { startAnthropicFake, type AnthropicFake, type AnthropicFakeOptions } from "../fakes/anthropic-fake.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { startGateway, type TestGateway } from "./gateway.js";
 import { EVERY_CALL_REACHES_THE_VENDOR } from "./key-pool-settings.js";
@@ -37,6 +38,11 @@ export function gatewayOverFake<Fake extends FakeVendor>(startFake: () => Promis
 /** `gatewayOverFake` for the OpenAI fake, which takes the one key the gateway holds ("sk-up"). */
 export function gatewayOverOpenAIFake(file: ConfigFile = {}): FakeVendorGateway<OpenAIFake> {
   return gatewayOverFake(() => startOpenAIFake({ apiKey: "sk-up" }), (fake) => ({ OPENAI_API_KEY: "sk-up", OPENAI_BASE_URL: fake.baseUrl }), file);
+}
+
+/** `gatewayOverFake` for the Anthropic fake (`options` besides its key), which takes the one key the gateway holds ("sk-ant-vendor"). */
+export function gatewayOverAnthropicFake(options: Omit<AnthropicFakeOptions, "apiKey"> = {}, file: ConfigFile = {}): FakeVendorGateway<AnthropicFake> {
+  return gatewayOverFake(() => startAnthropicFake({ apiKey: "sk-ant-vendor", ...options }), (fake) => ({ ANTHROPIC_API_KEY: "sk-ant-vendor", ANTHROPIC_BASE_URL: fake.baseUrl }), file);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
+import { forwardedConnection } from "./forwarded-connection.js";
 import { freePort } from "./services.js";
 
 /**
@@ -42,17 +43,7 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
     async open() {
       if (server) return;
       const listening = createServer((client) => {
-        const upstream = connect(target.port, target.host);
-        for (const socket of [client, upstream]) {
-          sockets.add(socket);
-          socket.on("error", () => {});
-          socket.on("close", () => {
-            sockets.delete(socket);
-            forwarding.delete(client);
-            client.destroy();
-            upstream.destroy();
-          });
-        }
+        const upstream = forwardedConnection(client, target, sockets, () => forwarding.delete(client));
         forwarding.set(client, upstream);
         if (!stalled) client.pipe(upstream);
         upstream.pipe(client);

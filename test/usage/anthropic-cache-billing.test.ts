@@ -5,36 +5,23 @@
 // bills (writes at 1.25× and 2× the input price, the long prompt at the
 // long-context tier), not the input price for everything.
 import { createClient, type Client } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
-import type { Money } from "../../gen/ts/google/type/money_pb.js";
-import { fromMoneyParts } from "../../src/usage/pricing.js";
-import { startAnthropicFake, type AnthropicFake } from "../fakes/anthropic-fake.js";
-import { startGateway, type TestGateway } from "../support/gateway.js";
+import { gatewayOverAnthropicFake } from "../support/fake-vendor-gateway.js";
 import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
+import { nanosOf, nanosPerTokenAt } from "../support/money.js";
 
-/** Nano-dollars per token at `perMillion` dollars per million tokens. */
-const at = (perMillion: number) => perMillion * 1000;
-const nanos = (money: Money | undefined) => (money ? fromMoneyParts(money.units, money.nanos) : 0);
-
-let anthropic: AnthropicFake;
-let gw: TestGateway;
+const claude = gatewayOverAnthropicFake({}, { key_pool: EVERY_CALL_REACHES_THE_VENDOR, ledger: { flush_interval_ms: 50 } });
 let admin: Client<typeof AdminService>;
 let secret: string;
 
 beforeAll(async () => {
-  anthropic = await startAnthropicFake({ apiKey: "sk-ant-vendor" });
-  gw = await startGateway({ ANTHROPIC_API_KEY: "sk-ant-vendor", ANTHROPIC_BASE_URL: anthropic.baseUrl }, { key_pool: EVERY_CALL_REACHES_THE_VENDOR, ledger: { flush_interval_ms: 50 } });
-  admin = createClient(AdminService, gw.transport("connect"));
+  admin = createClient(AdminService, claude.gw.transport("connect"));
   ({ secret } = await admin.createKey({ keyId: "claude-code", key: { displayName: "Claude Code", budget: { limit: { units: 100n } } } }));
-});
-afterAll(async () => {
-  await gw?.stop();
-  await anthropic?.close();
 });
 
 function messages(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${gw.url}/v1/messages`, {
+  return fetch(`${claude.gw.url}/v1/messages`, {
     method: "POST",
     headers: { "x-api-key": secret, "anthropic-version": "2023-06-01", "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
@@ -43,15 +30,15 @@ function messages(body: unknown, headers: Record<string, string> = {}): Promise<
 
 /** What the ledger charged the key so far, and what its budget says it spent, once both have the call. */
 async function charged(expected: number): Promise<void> {
-  await expect.poll(async () => nanos((await admin.getUsageReport({ key: "keys/claude-code" })).total?.cost)).toBe(expected);
-  await expect.poll(async () => nanos((await admin.getKey({ name: "keys/claude-code" })).key?.budgetStatus?.spent)).toBe(expected);
+  await expect.poll(async () => nanosOf((await admin.getUsageReport({ key: "keys/claude-code" })).total?.cost)).toBe(expected);
+  await expect.poll(async () => nanosOf((await admin.getKey({ name: "keys/claude-code" })).key?.budgetStatus?.spent)).toBe(expected);
 }
 
 describe("Claude's cache writes and long prompts", () => {
   it("are reported as the vendor counted them and charged as Anthropic bills them", async () => {
     // 100,000 tokens written to the cache, 60,000 of them for an hour (the system prompt's `ttl: "1h"`).
-    anthropic.options.cacheCreationTokens = 100_000;
-    anthropic.options.cacheCreation1hTokens = 60_000;
+    claude.fake.options.cacheCreationTokens = 100_000;
+    claude.fake.options.cacheCreation1hTokens = 60_000;
     const res = await messages({
       model: "claude-sonnet-4-5",
       max_tokens: 50,
@@ -69,13 +56,13 @@ describe("Claude's cache writes and long prompts", () => {
       output_tokens: 5,
     });
     // claude-sonnet-4-5: in $3, writes $3.75 (5 min) and $6 (1 h), out $15; the input price for all of it would be $0.300105.
-    const first = 10 * at(3) + 40_000 * at(3.75) + 60_000 * at(6) + 5 * at(15);
+    const first = 10 * nanosPerTokenAt(3) + 40_000 * nanosPerTokenAt(3.75) + 60_000 * nanosPerTokenAt(6) + 5 * nanosPerTokenAt(15);
     expect(first).toBe(510_105_000);
     await charged(first);
 
     // A 250,000-word prompt with the 1M-context beta, streamed, writing 10,000 more tokens (4,000 for an hour): 260,003 prompt tokens, over 200K.
-    anthropic.options.cacheCreationTokens = 10_000;
-    anthropic.options.cacheCreation1hTokens = 4_000;
+    claude.fake.options.cacheCreationTokens = 10_000;
+    claude.fake.options.cacheCreation1hTokens = 4_000;
     const long = await messages(
       { model: "claude-sonnet-4-5", max_tokens: 50, stream: true, messages: [{ role: "user", content: "w ".repeat(250_000) }] },
       { "anthropic-beta": "context-1m-2025-08-07" },
@@ -94,14 +81,14 @@ describe("Claude's cache writes and long prompts", () => {
       output_tokens: 50,
     });
     // Over 200K every token is at the tier's prices: in $6, writes $7.50 and $12, out $22.50.
-    const second = 250_003 * at(6) + 6_000 * at(7.5) + 4_000 * at(12) + 50 * at(22.5);
+    const second = 250_003 * nanosPerTokenAt(6) + 6_000 * nanosPerTokenAt(7.5) + 4_000 * nanosPerTokenAt(12) + 50 * nanosPerTokenAt(22.5);
     await charged(first + second);
   });
 
   it("are told apart in the OpenAI dialect, within prompt_tokens", async () => {
-    anthropic.options.cacheCreationTokens = 1_000;
-    anthropic.options.cacheCreation1hTokens = 0;
-    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    claude.fake.options.cacheCreationTokens = 1_000;
+    claude.fake.options.cacheCreation1hTokens = 0;
+    const res = await fetch(`${claude.gw.url}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
       body: JSON.stringify({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "hi" }] }),

@@ -3,38 +3,25 @@
 // MODEL_UNPRICED, and the call is charged at Opus 5.5's $4 / $20 per million
 // tokens (https://platform.claude.com/docs/en/models/opus-5-5/overview).
 import { createClient, type Client } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Money } from "../../gen/ts/google/type/money_pb.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
-import { fromMoneyParts } from "../../src/usage/pricing.js";
-import { startAnthropicFake, type AnthropicFake } from "../fakes/anthropic-fake.js";
-import { startGateway, type TestGateway } from "../support/gateway.js";
+import { gatewayOverAnthropicFake } from "../support/fake-vendor-gateway.js";
 import { EVERY_CALL_REACHES_THE_VENDOR } from "../support/key-pool-settings.js";
+import { nanosOf, nanosPerTokenAt } from "../support/money.js";
 
 const MODEL = "claude-opus-5-5";
-/** Nano-dollars per token at `perMillion` dollars per million tokens. */
-const at = (perMillion: number) => perMillion * 1000;
-const nanos = (money: Money | undefined) => (money ? fromMoneyParts(money.units, money.nanos) : 0);
-
-let anthropic: AnthropicFake;
-let gw: TestGateway;
+const claude = gatewayOverAnthropicFake({ models: [MODEL] }, { key_pool: EVERY_CALL_REACHES_THE_VENDOR, ledger: { flush_interval_ms: 50 } });
 let admin: Client<typeof AdminService>;
 let secret: string;
 
 beforeAll(async () => {
-  anthropic = await startAnthropicFake({ apiKey: "sk-ant-vendor", models: [MODEL] });
-  gw = await startGateway({ ANTHROPIC_API_KEY: "sk-ant-vendor", ANTHROPIC_BASE_URL: anthropic.baseUrl }, { key_pool: EVERY_CALL_REACHES_THE_VENDOR, ledger: { flush_interval_ms: 50 } });
-  admin = createClient(AdminService, gw.transport("connect"));
+  admin = createClient(AdminService, claude.gw.transport("connect"));
   ({ secret } = await admin.createKey({ keyId: "cc-budget", key: { displayName: "Claude Code", budget: { limit: { units: 50n } } } }));
-});
-afterAll(async () => {
-  await gw?.stop();
-  await anthropic?.close();
 });
 
 describe("a budgeted key on Claude Code's default model", () => {
   it("is served claude-opus-5-5 and charged at its price", async () => {
-    const res = await fetch(`${gw.url}/v1/messages`, {
+    const res = await fetch(`${claude.gw.url}/v1/messages`, {
       method: "POST",
       headers: { authorization: `Bearer ${secret}`, "anthropic-version": "2023-06-01", "content-type": "application/json" },
       body: JSON.stringify({ model: MODEL, max_tokens: 200, messages: [{ role: "user", content: "hello" }] }),
@@ -42,10 +29,10 @@ describe("a budgeted key on Claude Code's default model", () => {
     expect(res.status, await res.clone().text()).toBe(200);
     const answer = (await res.json()) as { usage: { input_tokens: number; output_tokens: number } };
     // It always thinks: the vendor was asked for adaptive thinking, not refused with "disabled".
-    expect(anthropic.messageRequests().at(-1)?.thinking).toEqual({ type: "adaptive", display: "summarized" });
-    const expected = answer.usage.input_tokens * at(4) + answer.usage.output_tokens * at(20);
+    expect(claude.fake.messageRequests().at(-1)?.thinking).toEqual({ type: "adaptive", display: "summarized" });
+    const expected = answer.usage.input_tokens * nanosPerTokenAt(4) + answer.usage.output_tokens * nanosPerTokenAt(20);
     expect(expected).toBeGreaterThan(0);
-    await expect.poll(async () => nanos((await admin.getUsageReport({ key: "keys/cc-budget" })).total?.cost)).toBe(expected);
-    await expect.poll(async () => nanos((await admin.getKey({ name: "keys/cc-budget" })).key?.budgetStatus?.spent)).toBe(expected);
+    await expect.poll(async () => nanosOf((await admin.getUsageReport({ key: "keys/cc-budget" })).total?.cost)).toBe(expected);
+    await expect.poll(async () => nanosOf((await admin.getKey({ name: "keys/cc-budget" })).key?.budgetStatus?.spent)).toBe(expected);
   });
 });

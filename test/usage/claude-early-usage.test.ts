@@ -9,15 +9,10 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { createClient, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Money } from "../../gen/ts/google/type/money_pb.js";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
-import { fromMoneyParts } from "../../src/usage/pricing.js";
 import { MASTER_KEY } from "../support/gateway.js";
+import { nanosOf, nanosPerTokenAt } from "../support/money.js";
 import { startThreeVendors, type ThreeVendors } from "../agents/support/three-vendors.js";
-
-/** Nano-dollars per token at `perMillion` dollars per million tokens. */
-const at = (perMillion: number) => perMillion * 1000;
-const nanos = (money: Money | undefined) => (money ? fromMoneyParts(money.units, money.nanos) : 0);
 
 let world: ThreeVendors;
 let admin: Client<typeof AdminService>;
@@ -82,9 +77,9 @@ describe("a Claude stream cut after its first deltas", () => {
     expect(completion).toBeLessThan(2_000);
     // claude-sonnet-4-5: in $3, cache reads $0.30, writes $3.75 (5 min) and $6 (1 h), out $15: about $0.035,
     // where 100,000 estimated tokens at $3 would be $0.30.
-    const cost = 6 * at(3) + 99_000 * at(0.3) + 400 * at(3.75) + 600 * at(6) + completion * at(15);
-    expect(nanos(total.cost)).toBe(cost);
-    await expect.poll(async () => nanos((await admin.getKey({ name: "keys/interrupted" })).key?.budgetStatus?.spent)).toBe(cost);
+    const cost = 6 * nanosPerTokenAt(3) + 99_000 * nanosPerTokenAt(0.3) + 400 * nanosPerTokenAt(3.75) + 600 * nanosPerTokenAt(6) + completion * nanosPerTokenAt(15);
+    expect(nanosOf(total.cost)).toBe(cost);
+    await expect.poll(async () => nanosOf((await admin.getKey({ name: "keys/interrupted" })).key?.budgetStatus?.spent)).toBe(cost);
   });
 });
 

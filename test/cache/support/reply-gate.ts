@@ -1,4 +1,5 @@
-import { connect, createServer, type Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
+import { forwardedConnection } from "../../support/forwarded-connection.js";
 
 /**
  * A loopback forwarder to Redis that can hold what Redis answers until the
@@ -29,16 +30,7 @@ export async function replyGate(target: { host: string; port: number }): Promise
     for (const deliver of due) deliver();
   };
   const server = createServer((client) => {
-    const upstream = connect(target.port, target.host);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("error", () => {});
-      socket.on("close", () => {
-        sockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
+    const upstream = forwardedConnection(client, target, sockets);
     client.pipe(upstream);
     upstream.on("data", (chunk: Buffer) => {
       if (closed) held.push(() => client.write(chunk));

@@ -6,36 +6,18 @@
 // last started; streams with `index` are read as before.
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ChatRequestSchema } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { Role, ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext, StreamDecoder } from "../../../src/providers/codec.js";
-import { createDashScopeCodec } from "../../../src/providers/dashscope/codec.js";
 import { openAIChunkDecoder } from "../../../src/providers/openai/chat-chunks.js";
 import { StreamedToolCalls } from "../../../src/providers/streamed-tool-calls.js";
 import { createCredential } from "../../../src/secrets/credential.js";
 import { decode, type RecordedEvent } from "../../support/codec-fixtures.js";
+import { fragmentJson, toolCallDialects, type Fragment } from "../../support/tool-call-dialects.js";
 
 const ctx: ErrorContext = { provider: "deepseek", credential: createCredential("deepseek/test", "sk-deepseek-codec-0123456789abcdef") };
 
-/** A tool call fragment as the vendor writes it: `index` only where given. */
-type Fragment = { index?: number; id?: string; name?: string; arguments?: string };
-const wire = ({ index, id, name, arguments: args }: Fragment) => ({ ...(index === undefined ? {} : { index }), ...(id ? { id, type: "function" } : {}), function: { ...(name ? { name } : {}), arguments: args ?? "" } });
-
 /** Each dialect's stream of one chunk a list of fragments, ending in finish_reason tool_calls. */
-const DIALECTS: [string, () => StreamDecoder, (fragments: Fragment[]) => RecordedEvent, RecordedEvent[]][] = [
-  [
-    "OpenAI's chunks",
-    () => openAIChunkDecoder(ctx),
-    (fragments) => ({ data: { id: "d1", choices: [{ index: 0, delta: { tool_calls: fragments.map(wire) } }] } }),
-    [{ data: { id: "d1", choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] } }, { data: "[DONE]" }],
-  ],
-  [
-    "DashScope's native stream",
-    () => createDashScopeCodec({ provider: "dashscope" }).chatStream(create(ChatRequestSchema, { model: "qwen-plus", messages: [{ role: Role.USER, content: "x" }] }), ctx),
-    (fragments) => ({ event: "result", data: { output: { choices: [{ message: { role: "assistant", content: "", tool_calls: fragments.map(wire) }, finish_reason: "null" }] }, request_id: "r1" } }),
-    [{ event: "result", data: { output: { choices: [{ message: { role: "assistant", content: "" }, finish_reason: "tool_calls" }] }, request_id: "r1" } }],
-  ],
-];
+const DIALECTS = toolCallDialects(ctx);
 
 /** The calls a stream of these chunks comes to, assembled as the gateway assembles them. */
 function callsOf(decoder: () => StreamDecoder, chunk: (fragments: Fragment[]) => RecordedEvent, end: RecordedEvent[], chunks: Fragment[][]) {
@@ -112,8 +94,8 @@ describe.each(DIALECTS)("%s", (_, decoder, chunk, end) => {
 
 it("the OpenAI writer gives each call its own index, so an OpenAI SDK accumulates two calls", () => {
   const { deltas } = decode(openAIChunkDecoder(ctx), [
-    { data: { id: "d1", choices: [{ index: 0, delta: { tool_calls: [wire({ id: "call_A", name: "f", arguments: '{"a":1}' })] } }] } },
-    { data: { id: "d1", choices: [{ index: 0, delta: { tool_calls: [wire({ id: "call_B", name: "g", arguments: '{"b":2}' })] } }] } },
+    { data: { id: "d1", choices: [{ index: 0, delta: { tool_calls: [fragmentJson({ id: "call_A", name: "f", arguments: '{"a":1}' })] } }] } },
+    { data: { id: "d1", choices: [{ index: 0, delta: { tool_calls: [fragmentJson({ id: "call_B", name: "g", arguments: '{"b":2}' })] } }] } },
     { data: { id: "d1", choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] } },
     { data: "[DONE]" },
   ]);

@@ -6,33 +6,15 @@
 // translate #5). Both dialects read fragments through one reader.
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ChatRequestSchema } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { Role, ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
-import type { ErrorContext, StreamDecoder } from "../../../src/providers/codec.js";
-import { createDashScopeCodec } from "../../../src/providers/dashscope/codec.js";
-import { openAIChunkDecoder } from "../../../src/providers/openai/chat-chunks.js";
+import { ToolCallDeltaSchema } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { ErrorContext } from "../../../src/providers/codec.js";
 import { createCredential } from "../../../src/secrets/credential.js";
-import { decode, type RecordedEvent } from "../../support/codec-fixtures.js";
+import { decode } from "../../support/codec-fixtures.js";
+import { toolCallDialects, type Fragment } from "../../support/tool-call-dialects.js";
 
 const ctx: ErrorContext = { provider: "zhipu", credential: createCredential("zhipu/test", "zhipu-codec-key-0123456789abcdef") };
 
-type Fragment = { index?: number; id?: string; name?: string; arguments?: string };
-const wire = ({ index, id, name, arguments: args }: Fragment) => ({ ...(index === undefined ? {} : { index }), ...(id ? { id, type: "function" } : {}), function: { ...(name ? { name } : {}), arguments: args ?? "" } });
-
-const DIALECTS: [string, () => StreamDecoder, (fragments: Fragment[]) => RecordedEvent, RecordedEvent[]][] = [
-  [
-    "OpenAI's chunks",
-    () => openAIChunkDecoder(ctx),
-    (fragments) => ({ data: { id: "d1", choices: [{ index: 0, delta: { tool_calls: fragments.map(wire) } }] } }),
-    [{ data: { id: "d1", choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] } }, { data: "[DONE]" }],
-  ],
-  [
-    "DashScope's native stream",
-    () => createDashScopeCodec({ provider: "dashscope" }).chatStream(create(ChatRequestSchema, { model: "qwen-plus", messages: [{ role: Role.USER, content: "x" }] }), ctx),
-    (fragments) => ({ event: "result", data: { output: { choices: [{ message: { role: "assistant", content: "", tool_calls: fragments.map(wire) }, finish_reason: "null" }] }, request_id: "r1" } }),
-    [{ event: "result", data: { output: { choices: [{ message: { role: "assistant", content: "" }, finish_reason: "tool_calls" }] }, request_id: "r1" } }],
-  ],
-];
+const DIALECTS = toolCallDialects(ctx);
 
 const delta = (index: number, id: string, name: string, argumentsFragment: string) => create(ToolCallDeltaSchema, { index, id, name, argumentsFragment });
 

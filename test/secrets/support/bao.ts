@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { requireService } from "../../support/require-service.js";
 
 /** A name no other test file uses on the shared OpenBao server. */
 export function unique(prefix: string): string {
@@ -67,6 +68,18 @@ export class BaoAdmin {
   async ttlOf(token: string): Promise<number> {
     return (await this.request("GET", "auth/token/lookup-self", undefined, token)).data.ttl;
   }
+}
+
+/**
+ * The shared OpenBao server, a KV v2 mount `mount` of the test file's own, and
+ * a token for the gateway, good for an hour, under a policy (`policy`) that
+ * may only read the secrets under `mount`/switchboard/.
+ */
+export async function baoMountWithReadToken(mount: string, policy = `${mount}-read`): Promise<{ bao: BaoAdmin; token: string }> {
+  const bao = new BaoAdmin(requireService("SWITCHBOARD_TEST_VAULT_ADDR"), requireService("SWITCHBOARD_TEST_VAULT_TOKEN"));
+  await bao.enableKv(mount);
+  await bao.readPolicy(policy, mount, "switchboard");
+  return { bao, token: await bao.token({ policies: [policy], ttl: "1h" }) };
 }
 
 /** Polls `check` until it passes or `timeoutMs` runs out (then throws its last error). */

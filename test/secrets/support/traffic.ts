@@ -11,18 +11,22 @@ export async function keysServing(gw: TestGateway, fake: OpenAIFake, n = 5): Pro
   return [...requestsByKey(fake, from).keys()];
 }
 
-/**
- * Keeps `workers` loops of chat calls going while `during` runs (once calls
- * are seen to flow), then until 20 more have succeeded; returns every
- * failure's message, and how many calls succeeded.
- */
-export async function underLoad(gw: TestGateway, during: () => Promise<void>, workers = 4): Promise<{ ok: number; failed: string[] }> {
-  let stop = false;
+/** Chat calls kept going until stopped: how many have succeeded so far, and every failure's message. */
+export interface ChatLoops {
+  readonly ok: number;
+  readonly failed: string[];
+  /** Lets each loop finish the call it is in, and settles once all have. */
+  stop(): Promise<void>;
+}
+
+/** Starts `workers` loops, each making one chat call after another until stopped. */
+export function chatLoops(gw: TestGateway, workers = 4): ChatLoops {
+  let stopped = false;
   let ok = 0;
   const failed: string[] = [];
   const loop = async () => {
     const client = gw.client();
-    while (!stop) {
+    while (!stopped) {
       try {
         await client.chat(hello);
         ok++;
@@ -32,15 +36,33 @@ export async function underLoad(gw: TestGateway, during: () => Promise<void>, wo
     }
   };
   const loops = Array.from({ length: workers }, loop);
+  return {
+    get ok() {
+      return ok;
+    },
+    failed,
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/**
+ * Keeps `workers` loops of chat calls going while `during` runs (once calls
+ * are seen to flow), then until 20 more have succeeded; returns every
+ * failure's message, and how many calls succeeded.
+ */
+export async function underLoad(gw: TestGateway, during: () => Promise<void>, workers = 4): Promise<{ ok: number; failed: string[] }> {
+  const load = chatLoops(gw, workers);
   try {
     // Calls flow before anything happens (however long the first ones take on a busy machine).
-    await eventually(() => expect(ok).toBeGreaterThan(0), 10_000);
+    await eventually(() => expect(load.ok).toBeGreaterThan(0), 10_000);
     await during();
-    const after = ok;
-    await eventually(() => expect(ok - after).toBeGreaterThan(20), 10_000);
+    const after = load.ok;
+    await eventually(() => expect(load.ok - after).toBeGreaterThan(20), 10_000);
   } finally {
-    stop = true;
-    await Promise.all(loops);
+    await load.stop();
   }
-  return { ok, failed };
+  return { ok: load.ok, failed: load.failed };
 }

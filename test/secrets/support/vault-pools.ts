@@ -70,3 +70,13 @@ export async function vaultPools(options: { addr: string; token: string; ref: st
 }
 
 export type VaultPools = Awaited<ReturnType<typeof vaultPools>>;
+
+/** Starts pools as `vaultPools` does, runs `use` on them, and closes them, whatever `use` did. */
+export async function withVaultPools<T>(options: Parameters<typeof vaultPools>[0], use: (running: VaultPools) => T | Promise<T>): Promise<T> {
+  const running = await vaultPools(options);
+  try {
+    return await use(running);
+  } finally {
+    await running.close();
+  }
+}

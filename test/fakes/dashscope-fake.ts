@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { pieces, sendJson, sleep, startFakeServer, type FakeServer } from "./fake-server.js";
+import { droppedConnection } from "./stream-writing.js";
 
 /**
  * A fake Alibaba DashScope native API. It enforces the documented rules and
@@ -36,6 +37,11 @@ export interface DashScopeFakeOptions {
   extraWords?: number;
   /** The answer's text as these pieces, each a chunk of a stream (to test answers that repeat themselves). */
   answerPieces?: string[];
+  /**
+   * Streams: the connection is dropped after the chunk with the finish reason and the final usage, where the
+   * body would have ended (DashScope sends no end marker): a vendor's connection lost once it had said the answer's end.
+   */
+  dropAfterFinish?: boolean;
 }
 
 export interface DashScopeFake extends FakeServer {
@@ -216,6 +222,7 @@ async function stream(res: ServerResponse, body: Json, result: Answer, options: 
     usage: usage(result.inputTokens, words(result.content) + (result.toolCalls.length > 0 ? 10 : 0), words(result.reasoning)),
     request_id: requestId,
   });
+  if (options.dropAfterFinish) return droppedConnection(res);
   res.end();
 }
 

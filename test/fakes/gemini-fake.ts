@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type RecordedRequest, type Scripted } from "./fake-server.js";
+import { droppedConnection } from "./stream-writing.js";
 
 /**
  * A fake Gemini Developer API (generativelanguage v1beta). It enforces the
@@ -39,6 +40,11 @@ export interface GeminiFakeOptions {
    * names the model asked.
    */
   modelVersions?: Record<string, string>;
+  /**
+   * Streams (alt=sse): the connection is dropped after the chunk with the finish reason and the final usage,
+   * where the body would have ended: a vendor's connection lost once it had said the answer's end.
+   */
+  dropAfterFinish?: boolean;
 }
 
 export interface GeminiFake extends FakeServer {
@@ -368,6 +374,7 @@ async function stream(res: ServerResponse, sse: boolean, result: Answer, options
     res.write(`data: ${JSON.stringify(chunk)}\r\n\r\n`);
     if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
   }
+  if (options.dropAfterFinish && !cut) return droppedConnection(res);
   res.end();
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { pieces, sendJson, sleep, startFakeServer, type FakeServer, type RecordedRequest } from "./fake-server.js";
+import { droppedConnection } from "./stream-writing.js";
 
 /**
  * A fake Baidu Qianfan v1 (wenxinworkshop) vendor. It enforces the documented
@@ -46,6 +47,8 @@ export interface QianfanFakeOptions {
    * ban_round) "the input is unsafe: clear the conversation", or a finish_reason.
    */
   ending?: { finish_reason?: string; is_truncated?: boolean; need_clear_history?: boolean; ban_round?: number };
+  /** Streams: the connection is dropped after the is_end chunk, where the body would have ended: a vendor's connection lost once it had said the answer's end. */
+  dropAfterEnd?: boolean;
 }
 
 export interface QianfanFake extends FakeServer {
@@ -192,6 +195,7 @@ async function stream(res: ServerResponse, result: Answer, options: QianfanFakeO
     if (options.chunkDelayMs && !isEnd) await sleep(options.chunkDelayMs);
   }
   // No [DONE]: the connection closes after the is_end chunk.
+  if (options.dropAfterEnd) return droppedConnection(res);
   res.end();
 }
 

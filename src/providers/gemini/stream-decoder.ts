@@ -12,8 +12,9 @@ import { fromGeminiFinishReason, fromGeminiParts, fromGeminiUsage, type GeminiRe
  * Reads a streamGenerateContent?alt=sse stream: each event a whole
  * GenerateContentResponse with the next parts, usage a running total, and no
  * end marker: the chunk with a finishReason is the last, and a stream that
- * closes before one was cut short. Every chunk names the answer
- * (responseId, modelVersion): the first delta and the end say it.
+ * closes before one was cut short (after one, closed or lost, it is whole).
+ * Every chunk names the answer (responseId, modelVersion): the first delta
+ * and the end say it.
  */
 export class GeminiStreamDecoder implements StreamDecoder {
   /** Gemini closes the stream after its last chunk: the decoder reads until then. */
@@ -26,6 +27,11 @@ export class GeminiStreamDecoder implements StreamDecoder {
   private usage: unknown;
 
   constructor(private readonly ctx: ErrorContext) {}
+
+  /** A finishReason is the answer's end: only usage may still come (in a later chunk), and the body's end is the end marker, so no endMarkerMissed. */
+  get answered(): boolean {
+    return this.reason !== undefined;
+  }
 
   next(event: StreamEvent): ChatStreamEvent[] {
     if (event.data === "") return [];

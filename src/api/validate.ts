@@ -184,10 +184,11 @@ export function validateChat(params: ChatParams): void {
     if (!(params.reasoning.effort in ReasoningEffort)) v.add("reasoning.effort", `${params.reasoning.effort} is not a reasoning effort`);
     checkInteger(v, "reasoning.budget_tokens", params.reasoning.budgetTokens, 1, INT32_MAX);
   }
-  if (params.tools.length > MAX_TOOLS) v.add("tools", `at most ${MAX_TOOLS} tools a call, got ${params.tools.length}`);
+  const tools = params.fieldNames?.tools ?? "tools";
+  if (params.tools.length > MAX_TOOLS) v.add(tools, `at most ${MAX_TOOLS} tools a call, got ${params.tools.length}`);
   const names = new Set<string>();
   params.tools.slice(0, MAX_TOOLS).forEach((tool, i) => {
-    const at = `tools[${i}].${params.fieldNames?.toolName ?? "name"}`;
+    const at = `${tools}[${i}].${params.fieldNames?.toolName ?? "name"}`;
     if (!TOOL_NAME.test(tool.name)) v.add(at, "must be 1-64 letters, digits, '_' or '-'");
     if (names.has(tool.name)) v.add(at, `"${excerpt(tool.name)}" is declared twice`);
     names.add(tool.name);

@@ -5,20 +5,21 @@
 // images can serve it. A model nothing is known of is left to its vendor, as
 // is one only a vendor's defaults describe (a fine-tune, a model newer than
 // the catalogue).
+import { partField } from "../providers/caller-fields.js";
 import type { ChatParams } from "../providers/provider.js";
 
 /**
  * The caller's first image part and why, for a model that takes no images
  * (InvalidArgument, unless a fallback takes them); undefined when the model
- * takes them, is not known not to, or the request has none. Named as request
- * validation names parts, in the caller's own count of messages.
+ * takes them, is not known not to, or the request has none. Named as the
+ * caller wrote it (`messages.1.content.0` on `/v1/messages`), in the caller's
+ * own count of messages.
  */
-export function imageInputRefusal(params: Pick<ChatParams, "messages" | "insertedMessages">, imageInput: boolean | undefined, model: string): { field: string; reason: string } | undefined {
+export function imageInputRefusal(params: Pick<ChatParams, "messages" | "insertedMessages" | "fieldNames">, imageInput: boolean | undefined, model: string): { field: string; reason: string } | undefined {
   if (imageInput !== false) return undefined;
-  const inserted = params.insertedMessages ?? 0;
   for (const [i, message] of params.messages.entries()) {
     const j = message.parts.findIndex((part) => part.part.case === "imageUrl");
-    if (j >= 0) return { field: `messages[${i - inserted}].parts[${j}]`, reason: `${model} takes no image input` };
+    if (j >= 0) return { field: partField(params, i, j), reason: `${model} takes no image input` };
   }
   return undefined;
 }

@@ -49,8 +49,19 @@ a row without a source does not validate, and the gateway does not start.
   function: degraded, it is sent as auto. Images to a model whose row lists no
   "images" are never degraded: the route's next candidate that takes images
   serves the call, and with none the caller gets InvalidArgument naming the
-  image part (\`messages[i].parts[j]\`) and the model, before any vendor is
-  asked (a model only its vendor's defaults describe gets them as sent).
+  image part as the caller wrote it (\`messages[i].parts[j]\` on the typed API,
+  \`messages[i].content[j]\` on \`/v1/chat/completions\`, \`messages.i.content.j\`
+  on \`/v1/messages\`, \`input[i].content[j]\` on \`/v1/responses\`) and the model,
+  before any vendor is asked (a model only its vendor's defaults describe
+  gets them as sent). A user turn with nothing in it (content \`""\`, \`[]\` or
+  empty text parts, with no other message of its turn beside it) to Claude,
+  Gemini or ERNIE v1, whose APIs refuse one, is InvalidArgument naming its
+  content field, before any vendor is asked; it is not dropped (the
+  assistant's turn before it would then be last, which Claude continues
+  rather than answers) nor filled with words the caller did not write.
+  Log probabilities asked of a model while it reasons where its vendor
+  refuses them (DeepSeek's thinking mode) are InvalidArgument naming
+  \`logprobs\` (or \`top_logprobs\`), as for a vendor that gives none.
 - **Budgets** reserve a call's cost by the model's most output tokens when the
   caller sets no \`max_tokens\`; **pricing** reads the prices below (reasoning
   tokens at the output price unless a row prices them apart; prompt-cache
@@ -206,6 +217,7 @@ function describeReasoning(reasoning: Reasoning | undefined): string {
   if (reasoning.streamOnly) parts.push("only in a stream (a unary call is gathered from one)");
   const rules = describeRules(reasoning.parameters);
   if (rules) parts.push(`while reasoning: ${rules}`);
+  if (reasoning.noLogprobs) parts.push("logprobs refused while reasoning");
   return parts.join("; ");
 }
 

@@ -7,7 +7,8 @@ import { MessageSchema, ResponseFormatSchema, ResponseFormatType, Role, ToolChoi
 import { blankStopSequenceRefusal } from "../providers/anthropic/blank-stop-sequences.js";
 import type { ModelTraits } from "../providers/model-traits.js";
 import { fitChatOnlyFields } from "../providers/openai/chat-only-fields.js";
-import { logprobsRefusal } from "../providers/openai/logprobs.js";
+import { emptyUserTurnRefusal } from "../providers/empty-user-turns.js";
+import { logprobsAskedBy, logprobsRefusal } from "../providers/openai/logprobs.js";
 import type { ChatParams } from "../providers/provider.js";
 import { Adjustments } from "./adjustments.js";
 import type { ModelEntry } from "./catalogue.js";
@@ -43,10 +44,10 @@ export interface Serving {
  * order: the Chat Completions fields a vendor of another dialect does not
  * take (chat-only-fields.ts), the Messages fields a vendor of another dialect
  * has no place for (top_k, is_error), one tool call at a time where there is
- * a switch for it, where system messages go (system-placement.ts),
+ * a switch for it, a user turn with nothing in it where the vendor refuses one (empty-user-turns.ts), where system messages go (system-placement.ts),
  * then, when the model is known, a thinking level of the caller's own (refused when the model takes no such level),
  * images (refused when the model takes none, image-input.ts),
- * reasoning (how the model takes it),
+ * reasoning (how the model takes it, and log probabilities refused while it reasons where the vendor refuses them),
  * max_tokens (the model's limits, its longest answer or the provider's default
  * where the dialect requires one, room for a reasoning budget), the parameter
  * rules (and those that hold while reasoning), the number of stop sequences,
@@ -64,6 +65,9 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   if (noLogprobs) return { ok: false, ...noLogprobs };
   const blankStop = blankStopSequenceRefusal(out, serving.dialect, serving.model);
   if (blankStop) return { ok: false, ...blankStop };
+  // The caller's messages, before any is placed otherwise or put in front.
+  const emptyTurn = emptyUserTurnRefusal(params, serving.dialect, serving.model);
+  if (emptyTurn) return { ok: false, ...emptyTurn };
   fitMessagesOnlyFields(out, serving.dialect, adjustments);
   fitOneToolCallAtATime(out, entry?.facts, serving.dialect, adjustments, serving.model);
   // Known or not: over Anthropic's API, a model nothing is known of takes no system message mid-conversation.
@@ -81,6 +85,9 @@ export function fitChatRequest(params: ChatParams, entry: ModelEntry | undefined
   if (images) return { ok: false, ...images };
 
   let reasoning = fitReasoning(out, facts.reasoning, adjustments, model);
+  // Refused rather than dropped, as for a vendor that gives none: the answer would lack what was asked with nothing to say so.
+  const logprobsWhileReasoning = reasoning && facts.reasoning?.noLogprobs ? logprobsAskedBy(out) : undefined;
+  if (logprobsWhileReasoning) return { ok: false, field: logprobsWhileReasoning, reason: `${model} returns no log probabilities while it reasons (its vendor refuses them); leave them out, or call a model that does not reason` };
   fitMaxTokens(out, facts.maxOutputTokens, facts.parameters.minMaxTokens, adjustments, model);
   sendLongestAnswer(out, facts.maxOutputTokens, serving.defaultMaxTokens);
   if (reasoning && facts.reasoning?.budgetWithinMaxTokens) reasoning = fitBudgetWithinMaxTokens(out, facts.reasoning, facts.maxOutputTokens, adjustments, model);

@@ -94,6 +94,8 @@ const reasoning = z
     parameters: parameterRules.optional(),
     /** Forced tool use is refused while reasoning (Anthropic): a forced choice becomes "auto". */
     noForcedTools: z.boolean().optional(),
+    /** Log probabilities are refused while reasoning (DeepSeek's thinking mode answers logprobs and top_logprobs with an error): refused, naming the field, before the vendor is asked. */
+    noLogprobs: z.boolean().optional(),
     /** The vendor answers only as a stream while the model reasons (Qwen3's `enable_thinking`): a unary call that reasons is streamed and gathered. */
     streamOnly: z.boolean().optional(),
   })

@@ -3,6 +3,7 @@ import type { ChatRequest, EmbedRequest } from "../../gen/ts/switchboard/v1/ai_s
 import type { FinishReason, Logprobs, Message, ToolCallDelta, Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { Credential } from "../secrets/credential.js";
+import type { MessageFields } from "./caller-fields.js";
 import type { ModelTraits } from "./model-traits.js";
 import type { UsageFault } from "./vendor-usage.js";
 
@@ -33,9 +34,14 @@ export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
    * `tool_choice.function.name` there and `tool_choice.name` on `/v1/messages`;
    * a tool's `name` (within `tools[i]`) is `function.name` on `/v1/chat/completions`;
    * `logprobs` is asked by `include` on `/v1/responses`; `max_tokens` is
-   * `max_output_tokens` there.
+   * `max_output_tokens` there; a message's `parts` are its `content` on
+   * `/v1/chat/completions`; legacy `functions` are the tools there. Where the
+   * caller's messages are not the unified ones one for one, `messages` says
+   * where each came from (caller-fields.ts).
    */
-  fieldNames?: Readonly<Partial<Record<"stop" | "arguments" | "toolChoiceName" | "toolName" | "logprobs" | "maxTokens", string>>>;
+  fieldNames?: Readonly<Partial<Record<"stop" | "arguments" | "toolChoiceName" | "toolName" | "tools" | "logprobs" | "maxTokens" | "parts", string>>> & {
+    readonly messages?: readonly MessageFields[];
+  };
   /** Sample from the K likeliest tokens only: `top_k` on `/v1/messages`, for the vendors that take it (Gemini's `topK`; Anthropic gets the caller's own). */
   topK?: number;
   /** The tool calls whose results report a failure (`is_error` on `/v1/messages`), by id: Gemini says it as `response.error`. */

@@ -1,30 +1,42 @@
-// Code written for OpenAI's legacy function calling (`functions`, the
-// assistant's `function_call`, the `function` role), through the official
-// SDK, unchanged: the vendor's legacy call reaches it in the legacy shape,
-// whole and streamed, and its follow-up turn goes on at the vendor, or at a
-// vendor of another dialect as that vendor's own tool turns.
+// Code written for OpenAI's legacy function calling (`functions`,
+// `function_call`, the assistant's `function_call`, the `function` role),
+// through the official SDK, unchanged: its functions are asked of every
+// vendor as tools (Claude and Gemini once refused them), the call reaches it
+// in the legacy shape, whole and streamed, and its follow-up turn goes on at
+// the vendor, or at a vendor of another dialect as that vendor's own tool turns.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAnthropicFake, type AnthropicFake } from "../fakes/anthropic-fake.js";
+import { startGeminiFake, type GeminiFake } from "../fakes/gemini-fake.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { restStream } from "../providers/rest.js";
 
 let openai: OpenAIFake;
 let anthropic: AnthropicFake;
+let gemini: GeminiFake;
 let gw: TestGateway;
 let sdk: OpenAI;
 
 beforeAll(async () => {
   openai = await startOpenAIFake({ apiKey: "sk-legacy" });
   anthropic = await startAnthropicFake({ apiKey: "sk-ant-legacy" });
-  gw = await startGateway({ OPENAI_API_KEY: "sk-legacy", OPENAI_BASE_URL: openai.baseUrl, ANTHROPIC_API_KEY: "sk-ant-legacy", ANTHROPIC_BASE_URL: anthropic.baseUrl });
+  gemini = await startGeminiFake({ apiKey: "gemini-legacy-key" });
+  gw = await startGateway({
+    OPENAI_API_KEY: "sk-legacy",
+    OPENAI_BASE_URL: openai.baseUrl,
+    ANTHROPIC_API_KEY: "sk-ant-legacy",
+    ANTHROPIC_BASE_URL: anthropic.baseUrl,
+    GEMINI_API_KEY: "gemini-legacy-key",
+    GEMINI_BASE_URL: gemini.baseUrl,
+  });
   sdk = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: MASTER_KEY, maxRetries: 0 });
 });
 afterAll(async () => {
   await gw?.stop();
   await openai?.close();
   await anthropic?.close();
+  await gemini?.close();
 });
 
 const functions = [{ name: "get_weather", description: "weather by city", parameters: { type: "object", properties: { query: { type: "string" } } } }];
@@ -37,8 +49,10 @@ describe("legacy functions through the official SDK", () => {
     expect(choice.finish_reason).toBe("function_call");
     expect(choice.message.function_call).toEqual(called);
     expect(choice.message.tool_calls).toBeUndefined();
-    // The vendor was asked with the caller's functions, as sent.
-    expect(openai.chatRequests().at(-1)!.functions).toEqual(functions);
+    // The vendor was asked with the tools that replaced them.
+    const sent = openai.chatRequests().at(-1)!;
+    expect(sent.functions).toBeUndefined();
+    expect(sent.tools).toEqual([{ type: "function", function: functions[0] }]);
   });
 
   it("a stream carries it as function_call fragments, which the SDK's helper puts together", async () => {
@@ -103,5 +117,51 @@ describe("legacy functions through the official SDK", () => {
       ],
     });
     await expect(refused).rejects.toMatchObject({ status: 400, error: { type: "invalid_request_error", param: "messages[1]" } });
+  });
+});
+
+describe("legacy functions at a vendor of another dialect", () => {
+  it("Claude is asked with them as tools, function_call {name} as the forced tool, and the call comes back in the legacy shape", async () => {
+    const res = await sdk.chat.completions.create({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "Weather in Oslo?" }], functions, function_call: { name: "get_weather" } });
+    const choice = res.choices[0]!;
+    expect(choice.finish_reason).toBe("function_call");
+    expect(choice.message.function_call).toEqual(called);
+    expect(choice.message.tool_calls).toBeUndefined();
+    const sent = anthropic.messageRequests().at(-1)!;
+    expect(sent.tools).toEqual([{ name: "get_weather", description: "weather by city", input_schema: functions[0]!.parameters }]);
+    expect(sent.tool_choice).toEqual({ type: "tool", name: "get_weather" });
+  });
+
+  it("Gemini is asked with them as function declarations, and streams the call back in the legacy shape", async () => {
+    const { status, chunks } = await restStream(gw, { model: "gemini-2.5-flash", messages: [{ role: "user", content: "Weather in Oslo?" }], functions, function_call: "auto" });
+    expect(status).toBe(200);
+    const deltas = chunks.flatMap((chunk) => (chunk.choices ?? []).map((choice: { delta: object }) => choice.delta));
+    expect(deltas.find((delta) => "function_call" in delta)).toMatchObject({ function_call: { name: "get_weather" } });
+    expect(chunks.map((chunk) => chunk.choices?.[0]?.finish_reason).filter(Boolean)).toEqual(["function_call"]);
+    const sent = gemini.generateRequests().at(-1)!;
+    expect(sent.tools[0].functionDeclarations.map((declaration: { name: string }) => declaration.name)).toEqual(["get_weather"]);
+  });
+
+  it('function_call "none": the model may call nothing', async () => {
+    const res = await sdk.chat.completions.create({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "Weather in Oslo?" }], functions, function_call: "none" });
+    expect(res.choices[0]!.finish_reason).toBe("stop");
+    expect(anthropic.messageRequests().at(-1)!.tool_choice).toEqual({ type: "none" });
+  });
+});
+
+describe("legacy fields beside their replacements, or wrong", () => {
+  const asked = { model: "gpt-4o-mini", messages: [{ role: "user", content: "Weather in Oslo?" }] };
+  it.each([
+    ["functions beside tools", { functions, tools: [{ type: "function", function: functions[0] }] }, "functions"],
+    ["function_call beside tool_choice", { functions, function_call: "auto", tool_choice: "auto" }, "function_call"],
+    ["function_call without functions", { function_call: "auto" }, "function_call"],
+    ["function_call naming a function not among them", { functions, function_call: { name: "get_time" } }, "function_call.name"],
+    ["a function without a valid name", { functions: [{ name: "get weather" }] }, "functions[0].name"],
+    ["function_call of another mode", { functions, function_call: "required" }, "function_call"],
+  ])("%s: refused before any vendor is asked, naming the field", async (_, fields, param) => {
+    const before = openai.chatRequests().length;
+    const refused = sdk.chat.completions.create({ ...asked, ...fields } as never);
+    await expect(refused).rejects.toMatchObject({ status: 400, error: { type: "invalid_request_error", param } });
+    expect(openai.chatRequests().length).toBe(before);
   });
 });

@@ -85,7 +85,9 @@ function openAIEfforts(model: string): readonly string[] {
  * thinking mode (the reasoner model or `thinking: {type: "enabled"}`) takes
  * `reasoning_effort` low/high (medium counts as high), and after tool calls
  * the assistant turns' `reasoning_content` must come back, else 400
- * (https://api-docs.deepseek.com/guides/thinking_mode).
+ * (https://api-docs.deepseek.com/guides/thinking_mode); logprobs and
+ * top_logprobs are not supported there and "will trigger an error"
+ * (https://api-docs.deepseek.com/guides/reasoning_model).
  */
 const DEEPSEEK_FIELDS = new Set([
   "model", "messages", "frequency_penalty", "max_tokens", "presence_penalty", "response_format", "stop", "stream", "stream_options",
@@ -106,6 +108,9 @@ function deepSeekRules(body: Json): Violation | undefined {
     return { message: `Invalid reasoning_effort: ${body.reasoning_effort}`, param: "reasoning_effort", status: 422 };
   }
   if (deepSeekThinks(body)) {
+    for (const field of ["logprobs", "top_logprobs"]) {
+      if (body[field] !== undefined && body[field] !== null && body[field] !== false) return { message: `${field} is not supported in the thinking mode`, param: field };
+    }
     for (const [i, m] of body.messages.entries()) {
       if (m.role === "assistant" && Array.isArray(m.tool_calls) && m.tool_calls.length > 0 && typeof m.reasoning_content !== "string") {
         return { message: "The reasoning_content in the thinking mode must be passed back to the API.", param: `messages[${i}]` };

@@ -1,7 +1,7 @@
 import type { Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Gateway } from "../../gateway/gateway.js";
 import { estimatedUsage } from "../../gateway/usage-estimate.js";
-import { responsesRequestFromOpenAI } from "../../providers/openai-responses/responses-request.js";
+import { putConversation, responsesRequestFromOpenAI } from "../../providers/openai-responses/responses-request.js";
 import type { StoredResponses } from "../../responses/stored-responses.js";
 import { OPENAI_RESPONSES } from "../../usage/recorded-surfaces.js";
 import type { RestCall } from "../envelope/rest-envelope.js";
@@ -30,7 +30,7 @@ export async function countInputTokens({ gateway, stored }: { gateway: Gateway; 
   if (previousId) await gateway.admitUncharged(request.model, call);
   const footprint = previousId ? await continuationFootprint(stored, previousId, call.principal.keyId, parsed.input) : undefined;
   const before: Message[] = await continuedConversation(stored, previousId, call.principal.keyId, parsed, footprint?.size);
-  request.messages = [...(parsed.instructions ? [parsed.instructions] : []), ...before, ...parsed.input];
+  putConversation(parsed, before);
   validateChat(request);
   if (!previousId) await gateway.admitUncharged(request.model, call);
   // The estimate counts the tools' schemas and the images as the prompt of a charged call does.

@@ -12,7 +12,7 @@ import type { Logger } from "../../observability/logger.js";
 import { toOpenAIError } from "../../providers/openai/errors.js";
 import { responseEventJson, ResponseEventWriter, type ResponseEvent } from "../../providers/openai-responses/response-events.js";
 import { toResponse, type ResponseHead } from "../../providers/openai-responses/response-object.js";
-import { responsesRequestFromOpenAI, type ResponsesRequest } from "../../providers/openai-responses/responses-request.js";
+import { putConversation, responsesRequestFromOpenAI, type ResponsesRequest } from "../../providers/openai-responses/responses-request.js";
 import { inputItemsPage, readInputItemsQuery } from "../../responses/input-items.js";
 import type { StorageReservation } from "../../responses/key-storage-quota.js";
 import { encodeConversation, storedAnswerBytes, type StoredFootprint, type StoredResponses } from "../../responses/stored-responses.js";
@@ -118,7 +118,7 @@ async function respond(
 ): Promise<void> {
   const keyId = ctx.principal.keyId;
   const request = parsed.request;
-  request.messages = [...(parsed.instructions ? [parsed.instructions] : []), ...before, ...parsed.input];
+  putConversation(parsed, before);
   request.cacheControl = cacheControlOf(req);
   validateChat(request);
   const head: ResponseHead = { id: `resp_${randomBytes(16).toString("hex")}`, createdAt: Math.floor(Date.now() / 1000), model: request.model, echo: parsed.echo };

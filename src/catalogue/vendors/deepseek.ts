@@ -12,7 +12,9 @@ const PRICING = "https://api-docs.deepseek.com/quick_start/pricing";
  * high); temperature, top_p and the penalties have no effect while thinking;
  * the reasoning comes back as `reasoning_content`, and after tool calls it
  * must be sent back with the assistant turns, else 400
- * (https://api-docs.deepseek.com/guides/thinking_mode).
+ * (https://api-docs.deepseek.com/guides/thinking_mode); logprobs and
+ * top_logprobs are not supported there, and "will trigger an error"
+ * (https://api-docs.deepseek.com/guides/reasoning_model).
  */
 const THINKING = {
   control: "effort" as const,
@@ -20,6 +22,7 @@ const THINKING = {
   returnsText: true,
   replay: "text" as const,
   parameters: { ignored: ["temperature" as const, "topP" as const, "presencePenalty" as const, "frequencyPenalty" as const] },
+  noLogprobs: true,
 };
 
 export const DEEPSEEK: VendorFile = {

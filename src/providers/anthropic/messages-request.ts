@@ -9,6 +9,7 @@ import { INT32_MAX } from "../../common/contract.js";
 import { checkCallSize } from "../call-size.js";
 import { checkToolCallPairing, type ToolIdFields } from "../tool-call-pairing.js";
 import { strictReader as read } from "../openai/json-reader.js";
+import type { MessageFields } from "../caller-fields.js";
 import type { ChatParams, DialectOriginal } from "../provider.js";
 import { BETA_HEADER } from "./original-request.js";
 import { reasoningText } from "./wire.js";
@@ -47,7 +48,10 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
   const system = readSystem(body.system);
   // Where a system message may stand depends on its neighbours' roles.
   const roles = (body.messages as JsonValue[]).map((message) => (message as JsonObject | null)?.role);
-  const messages = (body.messages as JsonValue[]).flatMap((message, i) => readMessage(message, i, roles));
+  const sourced = (body.messages as JsonValue[]).flatMap((message, i) => readMessage(message, i, roles));
+  const messages = sourced.map(({ message }) => message);
+  // Where each unified message came from, for errors that name its content or a part (caller-fields.ts).
+  const messageFields = [...(system ? [{ content: "system" }] : []), ...sourced.map(({ fields }) => fields)];
   checkToolCallPairing([], messages, toolIdFields(body.messages as JsonValue[]), { call: "tool_use with id", where: "in an earlier assistant turn" }, read.reject);
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
@@ -73,7 +77,8 @@ export function messagesRequestFromAnthropic(raw: unknown, options: ReadOptions 
     failedToolCalls: failedToolCalls(body.messages as JsonValue[]),
     parallelToolCalls: oneToolCallAtATime(body.tool_choice) ? false : undefined,
   };
-  return { request: Object.assign(request, { original, fieldNames: { stop: "stop_sequences", toolChoiceName: "tool_choice.name" } }, extras), stream: read.boolean(body.stream, "stream") === true };
+  const fieldNames = { stop: "stop_sequences", toolChoiceName: "tool_choice.name", messages: messageFields };
+  return { request: Object.assign(request, { original, fieldNames }, extras), stream: read.boolean(body.stream, "stream") === true };
 }
 
 /**
@@ -167,6 +172,12 @@ function systemText(raw: unknown, at: string): string {
 const USER_BLOCKS = "text, image, tool_result";
 const ASSISTANT_BLOCKS = "text, tool_use, thinking, redacted_thinking";
 
+/** A unified message, and where in the caller's body it came from. */
+interface Sourced {
+  message: Message;
+  fields: MessageFields;
+}
+
 /**
  * One Messages turn as unified messages. A user turn's tool results become
  * TOOL messages, ahead of what else it says (as OpenAI-style vendors need
@@ -174,7 +185,7 @@ const ASSISTANT_BLOCKS = "text, tool_use, thinking, redacted_thinking";
  * with its text, tool calls and signed thinking; a system message (placed as
  * Anthropic places them, system-messages.ts) is a system message where it is.
  */
-function readMessage(raw: JsonValue, i: number, roles: readonly unknown[]): Message[] {
+function readMessage(raw: JsonValue, i: number, roles: readonly unknown[]): Sourced[] {
   const at = `messages.${i}`;
   const m = read.object(raw, at, true);
   if (m.role !== "user" && m.role !== "assistant" && m.role !== "system") return read.reject(`${at}.role`, 'must be "user", "assistant" or "system"');
@@ -182,23 +193,28 @@ function readMessage(raw: JsonValue, i: number, roles: readonly unknown[]): Mess
   if (m.role === "system") {
     const misplaced = systemPlacementProblem(roles, i);
     if (misplaced) read.reject(`${at}.role`, misplaced);
-    return [create(MessageSchema, { role: Role.SYSTEM, content: systemText(m.content, `${at}.content`) })];
+    return [{ message: create(MessageSchema, { role: Role.SYSTEM, content: systemText(m.content, `${at}.content`) }), fields: { content: `${at}.content` } }];
   }
   const blocks = typeof m.content === "string" ? [{ type: "text", text: m.content }] : read.array(m.content, `${at}.content`);
-  return m.role === "assistant" ? [readAssistant(blocks, at)] : readUser(blocks, at);
+  return m.role === "assistant" ? [{ message: readAssistant(blocks, at), fields: { content: `${at}.content` } }] : readUser(blocks, at);
 }
 
-function readUser(blocks: JsonValue[], at: string): Message[] {
-  const results: Message[] = [];
+function readUser(blocks: JsonValue[], at: string): Sourced[] {
+  const results: Sourced[] = [];
   const parts: ContentPart[] = [];
+  const partFields: string[] = [];
   for (const [j, raw] of blocks.entries()) {
     const field = `${at}.content.${j}`;
     const block = readBlock(raw, field);
     if (block.type === "tool_result") results.push(readToolResult(block, field));
-    else if (block.type === "text" || block.type === "image") parts.push(readPart(block, field));
-    else read.reject(`${field}.type`, `"${String(block.type)}" is not supported in a user turn (${USER_BLOCKS})`);
+    else if (block.type === "text" || block.type === "image") {
+      parts.push(readPart(block, field));
+      partFields.push(field);
+    } else read.reject(`${field}.type`, `"${String(block.type)}" is not supported in a user turn (${USER_BLOCKS})`);
   }
-  return parts.length === 0 ? results : [...results, userMessage(Role.USER, parts)];
+  // A turn of no blocks at all is kept, empty: request fitting refuses it where the vendor would (empty-user-turns.ts), rather than the conversation losing a turn.
+  if (parts.length === 0 && results.length > 0) return results;
+  return [...results, { message: userMessage(Role.USER, parts), fields: { content: `${at}.content`, parts: partFields } }];
 }
 
 /** A content block at `at`: an object with only the fields its type has (conversation-fields.ts). */
@@ -232,18 +248,19 @@ function readPart(block: JsonObject, at: string): ContentPart {
   return create(ContentPartSchema, { part: { case: "imageUrl", value: { url, detail: "" } } });
 }
 
-function readToolResult(block: JsonObject, at: string): Message {
+function readToolResult(block: JsonObject, at: string): Sourced {
   const toolCallId = read.string(block.tool_use_id, `${at}.tool_use_id`);
   if (toolCallId === "") read.reject(`${at}.tool_use_id`, "is required");
+  const fields = { content: `${at}.content` };
   if (typeof block.content === "string" || block.content === undefined || block.content === null) {
-    return create(MessageSchema, { role: Role.TOOL, toolCallId, content: read.string(block.content, `${at}.content`) });
+    return { message: create(MessageSchema, { role: Role.TOOL, toolCallId, content: read.string(block.content, `${at}.content`) }), fields };
   }
   const parts = read.array(block.content, `${at}.content`).map((item, k) => {
     const part = readBlock(item, `${at}.content.${k}`);
     if (part.type !== "text" && part.type !== "image") read.reject(`${at}.content.${k}.type`, `"${String(part.type)}" is not supported in a tool result (text, image)`);
     return readPart(part, `${at}.content.${k}`);
   });
-  return userMessage(Role.TOOL, parts, { toolCallId });
+  return { message: userMessage(Role.TOOL, parts, { toolCallId }), fields: { content: `${at}.content`, parts: parts.map((_, k) => `${at}.content.${k}`) } };
 }
 
 function readAssistant(blocks: JsonValue[], at: string): Message {

@@ -16,7 +16,9 @@ import {
   type ToolChoice,
 } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
+import type { MessageFields } from "../caller-fields.js";
 import { checkCallSize } from "../call-size.js";
+import type { ChatParams } from "../provider.js";
 import { checkToolCallPairing, type ToolIdFields } from "../tool-call-pairing.js";
 import { readChatOnlyFields } from "../openai/chat-only-fields.js";
 import { wholeNumber } from "../openai/chat-request.js";
@@ -42,6 +44,8 @@ export interface ResponsesRequest {
   instructions: Message | undefined;
   /** The `input` items as messages. */
   input: Message[];
+  /** Where each of `input`'s messages came from among the items, for errors that name its content or a part (caller-fields.ts). */
+  inputFields: MessageFields[];
   previousResponseId: string | undefined;
   /** Keep the response for `previous_response_id` and GET (true unless the caller says false, as OpenAI does). */
   store: boolean;
@@ -154,7 +158,8 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   if (request.vendorOptions) Object.assign(request, { vendorOptionsDialect: "openai" });
   const previous = read.string(body.previous_response_id, "previous_response_id");
   const callIdFields: ToolIdFields = { calls: [], results: [] };
-  const input = readInput(body.input, callIdFields);
+  const inputFields: MessageFields[] = [];
+  const input = readInput(body.input, callIdFields, inputFields);
   // Nothing to answer: named as this API names it (the unified check would say `messages`).
   if (input.length === 0 && !previous && !instructions) read.reject("input", "at least one input item is required (or previous_response_id)");
   const verbosity = oneOf(VERBOSITIES, text.verbosity, "text.verbosity");
@@ -162,6 +167,7 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
     request,
     instructions: instructions ? create(MessageSchema, { role: Role.SYSTEM, content: instructions }) : undefined,
     input,
+    inputFields,
     previousResponseId: previous || undefined,
     store: read.boolean(body.store, "store") !== false,
     stream: read.boolean(body.stream, "stream") === true,
@@ -177,6 +183,18 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
       user: user || null,
     },
   };
+}
+
+/**
+ * Puts the call's conversation together: the instructions, the stored
+ * conversation it continues (`before`), then its input; errors name each
+ * message where it came from (a stored one by `previous_response_id`).
+ */
+export function putConversation(parsed: Pick<ResponsesRequest, "request" | "instructions" | "input" | "inputFields">, before: readonly Message[]): void {
+  const request: ChatParams = parsed.request;
+  request.messages = [...(parsed.instructions ? [parsed.instructions] : []), ...before, ...parsed.input];
+  const fields: MessageFields[] = [...(parsed.instructions ? [{ content: "instructions" }] : []), ...before.map(() => ({ content: "previous_response_id" })), ...parsed.inputFields];
+  request.fieldNames = { ...request.fieldNames, messages: fields };
 }
 
 /** The body's free-form JSON values: the caller's own fields (the vendor options), each tool's parameters, the response schema. */
@@ -390,20 +408,25 @@ const ROLES: Record<string, Role> = { user: Role.USER, system: Role.SYSTEM, deve
  * `input`: a string (one user message), or items. An assistant turn is put
  * back together from its items: the reasoning before it, its message, and
  * the function calls after it, as one assistant message (what chat vendors
- * take); each function_call_output is a tool message.
+ * take); each function_call_output is a tool message. `fields` gets where
+ * each message came from (its content's path, or the item that opened it).
  */
-export function readInput(raw: unknown, callIdFields: ToolIdFields): Message[] {
-  if (typeof raw === "string") return [create(MessageSchema, { role: Role.USER, content: raw })];
+export function readInput(raw: unknown, callIdFields: ToolIdFields, fields: MessageFields[]): Message[] {
+  if (typeof raw === "string") {
+    fields.push({ content: "input" });
+    return [create(MessageSchema, { role: Role.USER, content: raw })];
+  }
   const messages: Message[] = [];
   let reasoning: ReasoningBlock[] = [];
   let reasoningText = "";
   // The assistant message function calls still join: the one the last item made.
   let turn: Message | undefined;
-  const assistant = (): Message => {
+  const assistant = (content: string): Message => {
     const message = create(MessageSchema, { role: Role.ASSISTANT, reasoning, reasoningContent: reasoningText });
     reasoning = [];
     reasoningText = "";
     messages.push(message);
+    fields.push({ content });
     return message;
   };
   const items = read.array(raw, "input");
@@ -417,22 +440,24 @@ export function readInput(raw: unknown, callIdFields: ToolIdFields): Message[] {
         const role = ownEntry(ROLES, String(item.role));
         if (role === undefined) return read.reject(`${at}.role`, 'must be "user", "assistant", "system" or "developer"');
         if (role === Role.ASSISTANT) {
-          turn = assistant();
+          turn = assistant(`${at}.content`);
           readAssistantContent(item.content, at, turn);
         } else {
           turn = undefined;
           messages.push(readMessage(role, item.content, `${at}.content`));
+          fields.push({ content: `${at}.content` });
         }
         break;
       }
       case "function_call":
-        turn ??= assistant();
+        turn ??= assistant(at);
         turn.toolCalls.push(create(ToolCallSchema, { id: read.string(item.call_id, `${at}.call_id`), name: read.string(item.name, `${at}.name`), arguments: callArguments(item.arguments, `${at}.arguments`) }));
         callIdFields.calls.push(`${at}.call_id`);
         break;
       case "function_call_output":
         turn = undefined;
         messages.push(readToolOutput(item, at));
+        fields.push({ content: `${at}.output` });
         callIdFields.results.push(`${at}.call_id`);
         break;
       case "reasoning": {

@@ -55,7 +55,8 @@ const FIELDS: Record<string, ChatOnlyField> = {
       return dropped(`${model} has no switch for parallel function calls, and may call several at once`);
     },
   },
-  // The legacy function calling: dropped, the model could call nothing, and every vendor takes `tools` instead.
+  // The legacy function calling. `/v1/chat/completions` reads it as tools (legacy-functions.ts); here it is a
+  // `/v1/responses` caller's own field, which that API never had: refused, the model could call nothing.
   functions: {
     read: (value, field, read) => void read.array(value, field),
     elsewhere: (value, _dialect, model) =>

@@ -9,7 +9,7 @@ import type { ChatParams } from "../provider.js";
 import { checkCallSize } from "../call-size.js";
 import { readChatOnlyFields } from "./chat-only-fields.js";
 import { strictReader as read } from "./json-reader.js";
-import { asksInLegacyShape } from "./legacy-functions.js";
+import { asksInLegacyShape, LEGACY_FIELD_NAMES, readLegacyTools } from "./legacy-functions.js";
 import { readOpenAIMessages, toOpenAIMessages } from "./messages.js";
 import { readOpenAIReasoning, toOpenAIReasoning } from "./reasoning.js";
 import { takeThinkingSwitches } from "./thinking-switch-fields.js";
@@ -73,7 +73,7 @@ export interface OpenAIChatRequest {
 const KNOWN = new Set([
   "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "user",
   "presence_penalty", "frequency_penalty", "tools", "tool_choice", "response_format", "stream", "stream_options",
-  "reasoning_effort", "reasoning", "logprobs", "top_logprobs",
+  "reasoning_effort", "reasoning", "logprobs", "top_logprobs", "functions", "function_call",
 ]);
 
 /** Reads a caller's request body; a field of the wrong shape is InvalidArgument naming it. */
@@ -92,6 +92,8 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   if (seed !== undefined && !Number.isSafeInteger(seed)) read.reject("seed", "must be an integer of at most 2^53 in size");
   const stop = body.stop;
   const streamOptions = read.object(body.stream_options, "stream_options");
+  // The legacy functions are asked of every vendor as tools (legacy-functions.ts).
+  const legacy = readLegacyTools(body, read);
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
     messages: readOpenAIMessages(body.messages as unknown[], read),
@@ -103,8 +105,8 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
     user: read.string(body.user, "user"),
     presencePenalty: read.number(body.presence_penalty, "presence_penalty"),
     frequencyPenalty: read.number(body.frequency_penalty, "frequency_penalty"),
-    tools: readOpenAITools(body.tools, read),
-    toolChoice: readOpenAIToolChoice(body.tool_choice, read),
+    tools: legacy?.tools ?? readOpenAITools(body.tools, read),
+    toolChoice: legacy ? legacy.toolChoice : readOpenAIToolChoice(body.tool_choice, read),
     responseFormat: readOpenAIResponseFormat(body.response_format, read),
     reasoning,
     logprobs: read.boolean(body.logprobs, "logprobs"),
@@ -112,8 +114,9 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
     vendorOptions: Object.keys(vendorOptions).length > 0 ? vendorOptions : undefined,
   });
   // The options are the caller's Chat Completions fields: another dialect's vendor gets them fitted (chat-only-fields.ts).
-  // Errors name a tool call's arguments, and a tool's name, as the caller wrote them.
-  Object.assign(request, { vendorOptionsDialect: "openai", fieldNames: { arguments: "function.arguments", toolChoiceName: "tool_choice.function.name", toolName: "function.name" } });
+  // Errors name a tool call's arguments, a tool's name (a legacy function's), and a message's parts, as the caller wrote them.
+  const toolFields = legacy ? LEGACY_FIELD_NAMES : { toolChoiceName: "tool_choice.function.name", toolName: "function.name" };
+  Object.assign(request, { vendorOptionsDialect: "openai", fieldNames: { arguments: "function.arguments", parts: "content", ...toolFields } });
   return {
     request,
     stream: read.boolean(body.stream, "stream") === true,
@@ -126,6 +129,7 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
 function* freeFormJson(body: JsonObject): Generator<readonly [string, unknown]> {
   yield* fieldsOf(body, (key) => KNOWN.has(key));
   if (Array.isArray(body.tools)) for (const [i, tool] of body.tools.entries()) yield [`tools[${i}].function.parameters`, memberOf(memberOf(tool, "function"), "parameters")];
+  if (Array.isArray(body.functions)) for (const [i, fn] of body.functions.entries()) yield [`functions[${i}].parameters`, memberOf(fn, "parameters")];
   yield ["response_format.json_schema.schema", memberOf(memberOf(body.response_format, "json_schema"), "schema")];
 }
 

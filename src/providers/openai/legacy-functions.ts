@@ -4,10 +4,63 @@
 // `function` role carrying a function's result, and the finish reason
 // "function_call". Read into the unified tool call and tool result, so every
 // dialect's codec encodes a legacy conversation as its own tool turns; written
-// back in the legacy shape to callers whose request asked in it.
+// back in the legacy shape to callers whose request asked in it. A request's
+// `functions` and `function_call` are read as the `tools` and `tool_choice`
+// that replaced them, so every vendor is asked with tools.
 import { create, type JsonObject } from "@bufbuild/protobuf";
-import { ToolCallSchema, type ToolCall, type ToolCallDelta } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { ToolCallSchema, ToolChoiceMode, type Tool, type ToolCall, type ToolCallDelta, type ToolChoice } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import { ownEntry } from "../../common/own-entry.js";
 import type { JsonReader } from "./json-reader.js";
+
+/** Errors name a legacy caller's own fields: its tools are `functions[i]`, a tool's name `name` there, the forced function `function_call.name`. */
+export const LEGACY_FIELD_NAMES = { tools: "functions", toolName: "name", toolChoiceName: "function_call.name" } as const;
+
+/** What a request's legacy fields ask for, said as tools. */
+export interface LegacyTools {
+  tools: Tool[];
+  toolChoice: ToolChoice | undefined;
+}
+
+const LEGACY_MODES: Record<string, ToolChoiceMode> = { none: ToolChoiceMode.NONE, auto: ToolChoiceMode.AUTO };
+
+/**
+ * A caller's `functions` and `function_call` as the `tools` and
+ * `tool_choice` that replaced them (openai-node: `functions` "Deprecated in
+ * favor of `tools`", `function_call` "in favor of `tool_choice`"):
+ * `function_call` "none" and "auto" are those modes, `{name}` forces that
+ * function. Undefined when the request sends neither. Sent beside their
+ * replacements, refused as OpenAI refuses `functions` with `tools`; a
+ * `function_call` without functions chooses among nothing.
+ */
+export function readLegacyTools(body: JsonObject, reader: JsonReader): LegacyTools | undefined {
+  const given = (field: string) => body[field] !== undefined && body[field] !== null;
+  if (!given("functions") && !given("function_call")) return undefined;
+  if (given("functions") && given("tools")) reader.reject("functions", '"functions" and "tools" cannot both be sent: functions are deprecated, send them all as tools');
+  if (given("function_call") && given("tool_choice")) reader.reject("function_call", '"function_call" and "tool_choice" cannot both be sent: function_call is deprecated, send tool_choice');
+  const tools = reader.array(body.functions, "functions").map((raw, i): Tool => {
+    const fn = reader.object(raw, `functions[${i}]`, true);
+    return {
+      $typeName: "switchboard.v1.Tool",
+      name: reader.string(fn.name, `functions[${i}].name`),
+      description: reader.string(fn.description, `functions[${i}].description`),
+      parameters: fn.parameters === undefined || fn.parameters === null ? undefined : reader.object(fn.parameters, `functions[${i}].parameters`),
+      strict: false,
+    };
+  });
+  if (given("function_call") && tools.length === 0) reader.reject("function_call", "chooses among functions, and the request sends none");
+  return { tools, toolChoice: readLegacyChoice(body.function_call, reader) };
+}
+
+function readLegacyChoice(raw: unknown, reader: JsonReader): ToolChoice | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === "string") {
+    const mode = ownEntry(LEGACY_MODES, raw);
+    if (mode === undefined) return reader.reject("function_call", 'must be "none", "auto" or {"name": …} (a function to call)');
+    return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "mode", value: mode } };
+  }
+  const name = reader.string(reader.object(raw, "function_call", true).name, "function_call.name");
+  return { $typeName: "switchboard.v1.ToolChoice", choice: { case: "functionName", value: name } };
+}
 
 /**
  * The id of an answer's legacy call (the wire gives none), made from the
@@ -42,13 +95,9 @@ export function legacyResultCallId(name: string, earlierCalls: readonly ToolCall
   return call ? call.id : reader.reject(at, `a "function" message answers the assistant message before it, which calls no function "${name}"`);
 }
 
-/**
- * Whether a caller's request asks in the legacy shape: `functions` and no
- * `tools`. With both, answers keep the tools' shape, which such a caller reads.
- */
+/** Whether a caller's request asks in the legacy shape: with `functions` (which come without `tools`, readLegacyTools). */
 export function asksInLegacyShape(body: JsonObject): boolean {
-  const tools = body.tools;
-  return Array.isArray(body.functions) && body.functions.length > 0 && !(Array.isArray(tools) && tools.length > 0);
+  return Array.isArray(body.functions) && body.functions.length > 0;
 }
 
 /**

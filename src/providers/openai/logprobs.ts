@@ -104,7 +104,12 @@ function bytesJson(bytes: Uint8Array | undefined): JsonValue {
  */
 export function logprobsRefusal(params: Pick<ChatParams, "logprobs" | "topLogprobs" | "fieldNames">, dialect: string | undefined, model: string): { field: string; reason: string } | undefined {
   if (dialect === undefined || dialect === "openai") return undefined;
-  const field = params.logprobs === true ? (params.fieldNames?.logprobs ?? "logprobs") : (params.topLogprobs ?? 0) > 0 ? "top_logprobs" : undefined;
+  const field = logprobsAskedBy(params);
   if (!field) return undefined;
   return { field, reason: `${model} returns no log probabilities through the gateway (only models served in the OpenAI dialect do); leave it out, or call a model that does` };
+}
+
+/** The caller's field that asks for log probabilities (`logprobs`, or `top_logprobs` above 0); undefined when none does. */
+export function logprobsAskedBy(params: Pick<ChatParams, "logprobs" | "topLogprobs" | "fieldNames">): string | undefined {
+  return params.logprobs === true ? (params.fieldNames?.logprobs ?? "logprobs") : (params.topLogprobs ?? 0) > 0 ? "top_logprobs" : undefined;
 }

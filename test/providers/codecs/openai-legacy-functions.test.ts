@@ -87,11 +87,22 @@ describe("a caller's legacy conversation", () => {
     expect(result).toMatchObject({ role: Role.TOOL, toolCallId: "call_fn_m1", content: "sunny", name: "" });
   });
 
-  it("asks in the tools' shape when it sends tools too, or no functions", () => {
+  it("asks in the tools' shape when it sends no functions", () => {
     expect(chatRequestFromOpenAI({ model: "gpt-4o", messages: conversation }).legacyFunctions).toBe(false);
     expect(chatRequestFromOpenAI({ model: "gpt-4o", functions: [], messages: conversation }).legacyFunctions).toBe(false);
+  });
+
+  it("reads functions and function_call as the tools and tool choice that replaced them, for every vendor", () => {
+    const { request } = chatRequestFromOpenAI({ model: "gpt-4o", functions: FUNCTIONS, function_call: { name: "get_weather" }, messages: conversation });
+    expect(request.tools.map(({ name, parameters }) => ({ name, parameters }))).toEqual([{ name: "get_weather", parameters: FUNCTIONS[0]!.parameters }]);
+    expect(request.toolChoice?.choice).toEqual({ case: "functionName", value: "get_weather" });
+    // Not sent on as the caller's own fields besides.
+    expect(request.vendorOptions).toBeUndefined();
+  });
+
+  it("refuses functions beside tools, as OpenAI does", () => {
     const tools = [{ type: "function", function: FUNCTIONS[0] }];
-    expect(chatRequestFromOpenAI({ model: "gpt-4o", functions: FUNCTIONS, tools, messages: conversation }).legacyFunctions).toBe(false);
+    expect(() => chatRequestFromOpenAI({ model: "gpt-4o", functions: FUNCTIONS, tools, messages: conversation })).toThrow(/functions.*cannot both be sent/);
   });
 
   it.each([

@@ -45,6 +45,16 @@ export function watchStream<T>(messages: AsyncIterable<T>, watch: StreamWatch): 
           }
           return { done: true, value };
         },
+        // connect-es throws a failed write (its caller gone) into the stream it serves; without throw() here its
+        // yield* would pass that by, and the source would never end. It ends the source as its reader stopping would.
+        throw: async (err?: unknown) => {
+          try {
+            await source.return?.();
+          } finally {
+            end(watch.mapError ? watch.mapError(err) : err);
+          }
+          throw err;
+        },
       };
     },
   };

@@ -23,7 +23,14 @@ export function toConnectError(err: unknown, callerSignal?: AbortSignal): Connec
     return error;
   }
   if (callerSignal?.aborted && callerSignal.reason instanceof ConnectError) return callerSignal.reason;
+  // Aborted with no reason: connect-node's signal (and the lean path's, which mirrors it) when an HTTP/1.1 caller hangs up. The caller went away; nothing failed.
+  if (callerSignal?.aborted && isBareAbort(callerSignal.reason)) return gatewayError(Code.Canceled, "the client went away", "CANCELLED");
   // The store down or restarting is no bug: the caller may retry (the cause stays out of the message: it names the database's host).
   if (storeUnavailable(err)) return gatewayError(Code.Unavailable, "the gateway's database cannot be reached right now; retry shortly", "STORE_UNAVAILABLE", {}, 1_000);
   return withErrorInfo(new ConnectError("internal error", Code.Internal, undefined, undefined, err));
+}
+
+/** The reason an AbortSignal gets when it is aborted with none (a DOMException named AbortError). */
+function isBareAbort(reason: unknown): boolean {
+  return reason instanceof Error && reason.name === "AbortError";
 }

@@ -19,6 +19,7 @@ import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
 import { withUnreadBodyDrained } from "./unread-body.js";
 import { withBodyDeadline } from "./body-deadline.js";
+import { failWaitingWritesOnClose } from "./waiting-writes.js";
 import { withEnvelopeFlagsChecked } from "./envelope-flags.js";
 import { withMissingMessageRefused } from "./missing-message.js";
 import { replayToConnectEs } from "./lean-rpc/connect-es-replay.js";
@@ -183,6 +184,8 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     // Before the gate, which would charge it: the lean path never takes plain JSON to a stream either.
     if (plainJsonToStream(handler, req, res)) return;
     const serve = (): void => {
+      // connect-es's writes (the lean path's replays included) would wait for ever on an HTTP/1.1 answer closed under them.
+      failWaitingWritesOnClose(res);
       if (lean(req, res, path!)) return;
       if (path!.startsWith(ADMIN_PATH)) keepOutOfCaches(res);
       connect(req, res);

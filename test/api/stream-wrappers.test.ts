@@ -49,6 +49,17 @@ describe("watchStream", () => {
     expect(await read(stream, 1)).toEqual([1]);
     expect(events).toEqual(["source ended", "end: cancelled"]);
   });
+
+  it("ends the source when its reader throws into it (connect-es, a write to a caller gone), and reports the error", async () => {
+    const events: string[] = [];
+    const stream = watchStream(source(events), { onEnd: (outcome) => events.push(`end: ${(outcome as Error).message}`), mapError: (err) => new Error(`mapped ${(err as Error).message}`) });
+    // As connect-es's server stream does: its yield* (compiled) passes a failed write to the iterator's throw(), and only if it has one.
+    const reading = stream[Symbol.asyncIterator]();
+    expect(await reading.next()).toEqual({ done: false, value: 1 });
+    expect(reading.throw).toBeTypeOf("function");
+    await expect(reading.throw!(new Error("write to a destroyed stream"))).rejects.toThrow("write to a destroyed stream");
+    expect(events).toEqual(["source ended", "end: mapped write to a destroyed stream"]);
+  });
 });
 
 describe("openOnRead", () => {

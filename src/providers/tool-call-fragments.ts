@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema, type ToolCallDelta } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext } from "./codec.js";
+import { madeUpCallId } from "./made-up-call-id.js";
 import { StreamedToolCallIndexes } from "./streamed-tool-calls.js";
 import { vendorObject, vendorString } from "./vendor-fields.js";
 
@@ -12,13 +14,17 @@ import { vendorObject, vendorString } from "./vendor-fields.js";
  * (ToolCallDelta, chat.proto), its arguments as they come. Some vendors
  * (DeepSeek, Moonshot, Zhipu, DashScope) repeat the id and name on every
  * fragment; passed on, a client that joins fragments' fields (LangChain's
- * chunk merge) builds the name "ff" and the id "call_Acall_A".
+ * chunk merge) builds the name "ff" and the id "call_Acall_A". A call the
+ * vendor gives no id gets one made up on its first fragment, unique across
+ * answers (made-up-call-id.ts), so every reader of the stream sees the same.
  */
 export class ToolCallFragments {
   private readonly indexes = new StreamedToolCallIndexes();
   /** Per call index, whether its id and its name went out. */
   private readonly idSent = new Set<number>();
   private readonly nameSent = new Set<number>();
+  /** What makes this answer's made-up ids its own: drawn when a call first needs one. */
+  private answer: string | undefined;
 
   constructor(private readonly ctx: ErrorContext) {}
 
@@ -33,7 +39,8 @@ export class ToolCallFragments {
       const index = this.indexes.indexOf(fragment.index, id, position, `${field}.index`, this.ctx);
       const name = vendorString(fn.name, `${field}.function.name`, this.ctx);
       const argumentsFragment = vendorString(fn.arguments, `${field}.function.arguments`, this.ctx);
-      const delta = create(ToolCallDeltaSchema, { index, id: once(this.idSent, index, id), name: once(this.nameSent, index, name), argumentsFragment });
+      const callId = once(this.idSent, index, id || madeUpCallId((this.answer ??= randomBytes(8).toString("hex")), index));
+      const delta = create(ToolCallDeltaSchema, { index, id: callId, name: once(this.nameSent, index, name), argumentsFragment });
       if (delta.id !== "" || delta.name !== "" || argumentsFragment !== "") deltas.push(delta);
     });
     return deltas;

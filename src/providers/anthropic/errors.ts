@@ -1,6 +1,6 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { reasonOf, restStatusOfReason, withErrorInfo } from "../../common/gateway-error.js";
+import { REQUEST_TOO_LARGE, reasonOf, restStatusOfReason, withErrorInfo } from "../../common/gateway-error.js";
 import { ownEntry } from "../../common/own-entry.js";
 import type { ErrorContext, ResponseHeaders } from "../codec.js";
 import { vendorError } from "../error-messages.js";
@@ -137,7 +137,9 @@ export function anthropicHttpError(status: number, headers: ResponseHeaders, tex
       vendorMessage: `${OVER_LIMIT_ALONE} (${message})`,
     });
   }
-  return vendorError({ kind: anthropicErrorKind(status, type, message, errorCode), ...who(ctx), status, retryAfterMs: parseRetryAfter(headers), vendorCode: type, vendorMessage: message });
+  // Too many bytes keeps its 413 for callers (the gateway's own reason for it): Claude Code strips media and retries on a 413 alone.
+  const reason = status === 413 || type === "request_too_large" ? REQUEST_TOO_LARGE : undefined;
+  return vendorError({ kind: anthropicErrorKind(status, type, message, errorCode), reason, ...who(ctx), status, retryAfterMs: parseRetryAfter(headers), vendorCode: type, vendorMessage: message });
 }
 
 /** An `event: error` after the stream began (the HTTP status was already 200). */

@@ -34,7 +34,8 @@ export interface AnthropicEventWriterOptions {
  * Writes one answer as `message_start`, `ping`, then content blocks one at a
  * time (`content_block_start`, deltas, `content_block_stop`), then
  * `message_delta` (stop reason and usage) and `message_stop`. Blocks never
- * interleave: a new kind of delta closes the open block. Reasoning streams as
+ * interleave: a new kind of delta closes the open block, and held tool calls
+ * are written whole at the end. Reasoning streams as
  * a thinking block whose signature (`signature_delta`) comes when the vendor
  * closes it, before the text it led to: Anthropic checks the signature when
  * the block comes back on the next turn. Tool calls stream their input only
@@ -70,8 +71,9 @@ export class AnthropicEventWriter {
 
   delta(delta: ChatDelta): AnthropicEvent[] {
     const text = delta.content + delta.refusal;
-    // Held tool calls are done once something else begins: they go first, as they came.
-    const out: AnthropicEvent[] = delta.reasoningContent || delta.reasoning.length > 0 || text !== "" ? this.releaseTools() : [];
+    // Held tool calls stay held whatever comes between their fragments (a vendor may stream text or reasoning in
+    // the middle of a call's arguments): released at the end, after the text, as a whole answer lists them.
+    const out: AnthropicEvent[] = [];
     // Blocks given with their text in one delta (an answer replayed whole) are written from the blocks.
     const blocksBringText = delta.reasoning.length > 0 && this.open?.kind !== "thinking";
     if (delta.reasoningContent && !blocksBringText) out.push(...this.into("thinking", { type: "thinking", thinking: "", signature: "" }), this.blockDelta({ type: "thinking_delta", thinking: delta.reasoningContent }));

@@ -22,6 +22,8 @@ import type { ChatParams } from "../provider.js";
 import { effortName, reasoningBudget } from "../reasoning.js";
 import type { ModelTraits } from "../model-traits.js";
 import { toolCallIdFitting } from "../tool-call-ids.js";
+import { madeUpCallId } from "../made-up-call-id.js";
+import { withUniqueToolUseIds } from "./unique-tool-use-ids.js";
 import { toolChoiceIn } from "../tool-choice.js";
 import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
 import { anthropicOriginal, withOriginal } from "./original-request.js";
@@ -90,6 +92,8 @@ export function toAnthropicBody(provider: string, params: ChatParams, model: str
   // Exactly as built: a caller's budget_tokens merged into adaptive thinking would be refused.
   if (adaptive) Object.assign(sent, adaptive);
   if (thinking && !thinkingMayContinue(sent.messages)) delete sent.thinking;
+  // Also the caller's own conversation: ids a vendor without ids once made may repeat across its turns.
+  if (Array.isArray(sent.messages)) sent.messages = withUniqueToolUseIds(sent.messages);
   return sent;
 }
 
@@ -388,7 +392,7 @@ export function fromAnthropicContent(blocks: AnthropicBlock[] | undefined, jsonT
     const input = JSON.stringify(block.input ?? {});
     const name = field("name");
     if (jsonTool !== undefined && name === jsonTool) json = input;
-    else toolCalls.push(create(ToolCallSchema, { id: field("id") || `call_${toolCalls.length}`, name, arguments: input }));
+    else toolCalls.push(create(ToolCallSchema, { id: field("id") || madeUpCallId("", toolCalls.length), name, arguments: input }));
   });
   return create(MessageSchema, { role: Role.ASSISTANT, content: json ?? text, toolCalls, reasoning, reasoningContent: reasoningText(reasoning) });
 }

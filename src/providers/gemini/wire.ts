@@ -1,6 +1,5 @@
 // The Gemini generateContent wire format: contents/parts with user and model
 // roles, systemInstruction, generationConfig, function calls as parts.
-import { randomBytes } from "node:crypto";
 import { ownEntry } from "../../common/own-entry.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
@@ -23,6 +22,7 @@ import { UpstreamError } from "../upstream-error.js";
 import { MAX_TOOL_CALLS } from "../answer-limits.js";
 import type { ErrorContext } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
+import { madeUpCallId } from "../made-up-call-id.js";
 import { vendorArray, vendorObject, vendorString } from "../vendor-fields.js";
 import type { GoogleError, PromptFeedback } from "./errors.js";
 import { toolCallId, toolCallSignature } from "./thought-signature.js";
@@ -310,19 +310,6 @@ export function fromGeminiParts(raw: unknown, firstIndex: number, responseId: st
     );
   });
   return { text, reasoning, toolCalls };
-}
-
-/**
- * An id for a call Gemini gave none: unique in the conversation, not only in
- * the answer (clients key tool results by id, and Anthropic refuses a
- * conversation where two tool_use blocks share one). The answer's id,
- * after the number and kept to letters and digits, never makes the
- * signature mark (thought-signature.ts) and fits every vendor's rules; an
- * answer without one gets random letters instead.
- */
-function madeUpCallId(responseId: string, index: number): string {
-  const answer = responseId.replace(/[^A-Za-z0-9]/g, "").slice(0, 24) || randomBytes(8).toString("hex");
-  return `call_${index}_${answer}`;
 }
 
 const FINISH_REASONS: Record<string, FinishReason> = {

@@ -12,7 +12,7 @@ import { OVER_LIMIT_ALONE, REQUEST_TOO_LARGE_FOR_VENDOR_LIMIT } from "../over-li
 import { parseRetryAfter } from "../retry-after.js";
 import { sdkRetryHeaders } from "../sdk-retry-headers.js";
 import { kindForStatus } from "../status-kinds.js";
-import type { UpstreamError, UpstreamErrorKind } from "../upstream-error.js";
+import { UpstreamError, type UpstreamErrorKind } from "../upstream-error.js";
 import { ownEntry } from "../../common/own-entry.js";
 
 interface OpenAIErrorBody {
@@ -178,7 +178,7 @@ export interface OpenAIError {
 
 /**
  * A failure as the OpenAI SDKs read it: the status, `{error:{message, type,
- * param, code}}` with the ErrorInfo reason as `code` and the first
+ * param, code}}` with the ErrorInfo reason as `code` (the vendor's own, vendorsOwnCode, where it has one) and the first
  * BadRequest field as `param` (else the field a vendor's refusal named), and the retry headers both SDKs honour:
  * `retry-after-ms` and `retry-after` when the delay is known, and
  * `x-should-retry: false` when their automatic retries would only waste time.
@@ -191,5 +191,24 @@ export function toOpenAIError(err: ConnectError): OpenAIError {
   const type = special ? "invalid_request_error" : (ERROR_TYPES[err.code] ?? "api_error");
   const param = err.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field ?? err.findDetails(ErrorInfoSchema)[0]?.metadata.upstream_param ?? null;
   const headers = { "content-type": "application/json", ...sdkRetryHeaders(err, status) };
-  return { status, headers, body: { error: { message: err.rawMessage, type, param, code: reason.toLowerCase() } } };
+  return { status, headers, body: { error: { message: err.rawMessage, type, param, code: vendorsOwnCode(err) ?? reason.toLowerCase() } } };
+}
+
+/** An OpenAI-style code: lower-case words (`context_length_exceeded`), not an error type (`invalid_request_error`) nor another dialect's (`INVALID_ARGUMENT`, `336003`). */
+const OPENAI_CODE = /^[a-z][a-z0-9_]{0,63}$/;
+
+/**
+ * The vendor's own code for a request it refused (`context_length_exceeded`,
+ * `content_policy_violation`), which clients branch on: kept when the
+ * refusal is the request's (bad_request, content_filtered), the gateway has
+ * no more precise reason of its own, and the code reads as OpenAI's. Already
+ * redacted and checked (safeVendorCode). Otherwise undefined: a refused key
+ * or quota is the gateway's account, not the caller's, and keeps the
+ * gateway's reason.
+ */
+function vendorsOwnCode(err: ConnectError): string | undefined {
+  const cause = err.cause;
+  if (!(cause instanceof UpstreamError) || cause.reason !== undefined || cause.vendorCode === undefined) return undefined;
+  if (cause.kind !== "bad_request" && cause.kind !== "content_filtered") return undefined;
+  return OPENAI_CODE.test(cause.vendorCode) && !cause.vendorCode.endsWith("_error") ? cause.vendorCode : undefined;
 }

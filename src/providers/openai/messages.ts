@@ -4,6 +4,7 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { ContentPartSchema, MessageSchema, Role, ToolCallSchema, type ContentPart, type Message, type ToolCall } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { toolCallIdFitting } from "../tool-call-ids.js";
+import { madeUpCallId } from "../made-up-call-id.js";
 import type { ErrorContext } from "../codec.js";
 import { badResponse } from "../codec-errors.js";
 import { lenientReader, type JsonReader } from "./json-reader.js";
@@ -119,7 +120,7 @@ interface LegacyPlace {
  * and refusal. A legacy `function_call` is one more tool call, and a
  * `function` message the result of the call it names (`legacy`).
  */
-function readOpenAIMessage(raw: unknown, at: string, reader: JsonReader, defaultRole: Role | undefined, legacy: LegacyPlace): Message {
+function readOpenAIMessage(raw: unknown, at: string, reader: JsonReader, defaultRole: Role | undefined, legacy: LegacyPlace, answerId?: string): Message {
   const m = reader.object(raw, at, true);
   const role = m.role === undefined || m.role === null ? defaultRole : ownEntry(ROLES, String(m.role));
   if (role === undefined) return reader.reject(`${at}.role`, `must be one of ${Object.keys(ROLES).join(", ")}`);
@@ -134,7 +135,7 @@ function readOpenAIMessage(raw: unknown, at: string, reader: JsonReader, default
   message.refusal = reader.string(m.refusal, `${at}.refusal`);
   message.reasoningContent = reader.string(m.reasoning_content, `${at}.reasoning_content`);
   message.reasoning = readReasoningDetails(m.reasoning_details, `${at}.reasoning_details`, reader);
-  message.toolCalls = reader.array(m.tool_calls, `${at}.tool_calls`).map((call, j) => readToolCall(call, `${at}.tool_calls[${j}]`, reader, j));
+  message.toolCalls = reader.array(m.tool_calls, `${at}.tool_calls`).map((call, j) => readToolCall(call, `${at}.tool_calls[${j}]`, reader, answerId === undefined ? `call_${j}` : madeUpCallId(answerId, j)));
   const legacyCall = readLegacyCall(m.function_call, `${at}.function_call`, reader, legacy.callId);
   if (legacyCall) message.toolCalls.push(legacyCall);
   return message;
@@ -164,12 +165,15 @@ function readPart(raw: unknown, at: string, reader: JsonReader): ContentPart {
   return reader.reject(`${at}.type`, `"${String(part.type)}" is not supported (text, image_url)`);
 }
 
-/** A call without an id (some compatible servers send none) gets one, so a TOOL message can answer it. */
-function readToolCall(raw: unknown, at: string, reader: JsonReader, position: number): ToolCall {
+/**
+ * A call without an id (some compatible servers send none) gets `missingId`, so a TOOL message can answer it:
+ * in a caller's message its place, in a vendor's answer one unique across answers (made-up-call-id.ts).
+ */
+function readToolCall(raw: unknown, at: string, reader: JsonReader, missingId: string): ToolCall {
   const call = reader.object(raw, at, true);
   const fn = reader.object(call.function, `${at}.function`, true);
   return create(ToolCallSchema, {
-    id: reader.string(call.id, `${at}.id`) || `call_${position}`,
+    id: reader.string(call.id, `${at}.id`) || missingId,
     name: reader.string(fn.name, `${at}.function.name`),
     arguments: reader.string(fn.arguments, `${at}.function.arguments`),
   });
@@ -184,7 +188,7 @@ export function fromOpenAIMessage(raw: unknown, ctx: ErrorContext, answerId = ""
     throw badResponse(ctx, `answered with ${field} that ${problem}`);
   });
   // An absent message reads as empty; a null one is no message (bad_response, as any wrong type).
-  return readOpenAIMessage(raw === undefined ? {} : raw, "message", reader, Role.ASSISTANT, { callId: answeredLegacyCallId(answerId) });
+  return readOpenAIMessage(raw === undefined ? {} : raw, "message", reader, Role.ASSISTANT, { callId: answeredLegacyCallId(answerId) }, answerId);
 }
 
 /** The shape of an answer's message, for dialects that embed it (DashScope's native choices). */

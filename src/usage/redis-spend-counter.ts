@@ -17,6 +17,7 @@ import {
   type SpendCounter,
   type SpendSeed,
 } from "./budgets.js";
+import type { UnstoredSpend } from "./unstored-spend.js";
 import { KEEP_AFTER_PERIOD_MS, LEASE_MS, MARKER_TTL_MS, SpendScripts, spendKeys, type HeldArgs, type LeaseArgs, type SpendKeys } from "./spend-scripts.js";
 
 const DECISIONS: BudgetDecision[] = ["normal", "economy", "refused"];
@@ -46,6 +47,8 @@ const FLUSH_EVERY_MS = 2_000;
 const FLUSH_BATCH = 50;
 /** How many row keys the ledger is asked about at once, for calls its rows count (kind "ledger"). */
 const LEDGER_BATCH = 500;
+/** How often this instance looks for counters rebuilt elsewhere while it has rows not stored yet (one GET when none was). */
+const WATCH_EVERY_MS = 100;
 
 /**
  * One settlement or release Redis has not taken yet; re-sending it is safe
@@ -61,6 +64,11 @@ interface PendingOp {
   /** The call's ledger row (its `at_ms` and `row_key`), when the caller told them: see `held`. */
   atMs?: number;
   rowKey?: string;
+  /**
+   * Not one call but this instance's unstored rows of calls admitted before
+   * this rebuild point (see `watchRebuilds`): held until they are all stored.
+   */
+  unstoredBefore?: number;
   cost: number;
   /** What the call had reserved in Redis (0 for a call admitted in this process), for `spent()` meanwhile. */
   reserved: number;
@@ -81,6 +89,14 @@ export interface RedisSpendCounterOptions {
    * without a rebuild point do.
    */
   storedRowKeys?: (rowKeys: readonly string[]) => Promise<Set<string>>;
+  /**
+   * The cost of this instance's ledger rows not stored yet (its ledger's
+   * `unstored`): a counter rebuilt by another instance cannot read them, so
+   * this one holds them in it (see `watchRebuilds`). Without it, nothing is.
+   */
+  unstored?: UnstoredSpend;
+  /** How often counters rebuilt elsewhere are looked for (WATCH_EVERY_MS). */
+  watchEveryMs?: number;
 }
 
 /**
@@ -121,6 +137,15 @@ export interface RedisSpendCounterOptions {
  * store has the row, and then the counter is raised to what the ledger says
  * of the calls before the point and the entry dropped, in one script. So
  * whichever instance rebuilds first, no call counts twice or not at all.
+ *
+ * The rebuild reads the store and its own instance's unstored rows; the rows
+ * still waiting in other instances' queues (settled into the counter that was
+ * lost) it cannot read. So every instance watches for rebuilds (a fleet-wide
+ * count each rebuild bumps, read every WATCH_EVERY_MS) and, for a counter
+ * rebuilt at a point it has not seen, holds its own unstored cost of calls
+ * admitted before the point in the counter, as one entry of its own, settled
+ * as a call admitted before the point is: the counter is read from the ledger
+ * again once those rows are stored, and the entry dropped (`watchRebuilds`).
  */
 export class RedisSpendCounter implements SpendCounter {
   private readonly local: MemorySpendCounter;
@@ -134,6 +159,15 @@ export class RedisSpendCounter implements SpendCounter {
   private readonly now: () => number;
   private readonly maxPending: number;
   private readonly storedRowKeys: RedisSpendCounterOptions["storedRowKeys"];
+  private readonly unstored: UnstoredSpend | undefined;
+  private readonly watch: NodeJS.Timeout;
+  private watching: Promise<void> | undefined;
+  /** This instance, in the ids of the entries holding its unstored cost. */
+  private readonly instanceId = newCallId();
+  /** The fleet's rebuild count as last watched (null: missing; undefined: never read). */
+  private rebuildsSeen: string | null | undefined;
+  /** Per counter (`counterId`), the rebuild point this instance's unstored cost was accounted for at (or which it rebuilt itself). */
+  private readonly pointsSeen = new Map<string, string>();
 
   constructor(
     private readonly link: RedisLink,
@@ -147,6 +181,7 @@ export class RedisSpendCounter implements SpendCounter {
     this.now = options.now ?? Date.now;
     this.maxPending = options.maxPending ?? MAX_PENDING;
     this.storedRowKeys = options.storedRowKeys;
+    this.unstored = options.unstored;
     this.retry = setInterval(() => {
       if (this.pendingCount > 0 && this.link.isUp) {
         this.flushPending()
@@ -156,6 +191,12 @@ export class RedisSpendCounter implements SpendCounter {
       }
     }, FLUSH_EVERY_MS);
     this.retry.unref();
+    this.watch = setInterval(() => {
+      this.watching ??= this.watchRebuilds()
+        .catch((err: unknown) => this.errors.report("budget_rebuild_watch", err, "counters rebuilt elsewhere are looked for again shortly"))
+        .finally(() => (this.watching = undefined));
+    }, options.watchEveryMs ?? WATCH_EVERY_MS);
+    this.watch.unref();
   }
 
   async admit(ask: BudgetAsk): Promise<BudgetAnswer> {
@@ -224,6 +265,7 @@ export class RedisSpendCounter implements SpendCounter {
 
   close(): void {
     clearInterval(this.retry);
+    clearInterval(this.watch);
     this.local.close();
   }
 
@@ -390,6 +432,11 @@ export class RedisSpendCounter implements SpendCounter {
    * could not tell once its row is stored.
    */
   private heldArgs(op: PendingOp): HeldArgs | undefined {
+    if (op.unstoredBefore !== undefined) {
+      const now = this.now();
+      // Calls admitted before the point: the ledger counts them.
+      return { atMs: op.unstoredBefore - 1, now, keepMs: Math.max(op.period.endMs - now, 0) + KEEP_AFTER_PERIOD_MS };
+    }
     if (op.atMs === undefined || op.rowKey === undefined || !this.storedRowKeys) return undefined;
     const now = this.now();
     return { atMs: op.atMs, now, keepMs: Math.max(op.period.endMs - now, 0) + KEEP_AFTER_PERIOD_MS };
@@ -467,7 +514,46 @@ export class RedisSpendCounter implements SpendCounter {
     const point = this.now();
     const spent = wholeNanos(await this.seed(keyId, period.startMs, point));
     // Kept a week past the period's end, then Redis forgets it.
-    await this.scripts.rebuild(keys, spent, point, Math.max(period.endMs - point, 0) + KEEP_AFTER_PERIOD_MS);
+    if (!(await this.scripts.rebuild(keys, spent, point, Math.max(period.endMs - point, 0) + KEEP_AFTER_PERIOD_MS))) return;
+    // Its seed had this instance's unstored rows; the other instances learn of it from the fleet's count (after the point is set).
+    this.pointsSeen.set(counterId(keyId, period), String(point));
+    await this.link.client.incr(this.rebuildsKey);
+  }
+
+  /** Bumped by every rebuild: one read tells an instance whether any counter was rebuilt since it last looked. */
+  private get rebuildsKey(): string {
+    return this.link.key("spend", "rebuilds");
+  }
+
+  /**
+   * When a counter was rebuilt (the fleet's count changed, or went missing with
+   * Redis's data) and this instance has rows not stored yet: for each counter
+   * of theirs rebuilt at a point not seen here, holds their cost of calls
+   * admitted before the point, which the rebuild could not read, as one entry
+   * (the ledger counts those calls: see `countFromLedger`). Idempotent by the
+   * entry's id (instance and point). Rows stored meanwhile (which the rebuild
+   * may have read) or admitted after the point within its minute are held too:
+   * the key is refused a little early until they are stored, never let past.
+   */
+  private async watchRebuilds(): Promise<void> {
+    if (!this.unstored || !this.link.isUp) return;
+    const rebuilds = await this.link.client.get(this.rebuildsKey);
+    if (rebuilds === this.rebuildsSeen) return;
+    const keyIds = new Set(this.unstored.keys());
+    for (const counter of this.pointsSeen.keys()) if (!keyIds.has(counter.slice(0, counter.lastIndexOf("@")))) this.pointsSeen.delete(counter);
+    const counters = [...keyIds].flatMap((keyId) => runningPeriods(this.now()).map((period) => ({ keyId, period })));
+    const points = await Promise.all(counters.map(({ keyId, period }) => this.scripts.rebuildPoint(spendKeys(this.link, keyId, period.startMs, ""))));
+    for (const [i, { keyId, period }] of counters.entries()) {
+      const point = points[i];
+      const counter = counterId(keyId, period);
+      if (point === undefined || this.pointsSeen.get(counter) === point) continue;
+      this.pointsSeen.set(counter, point);
+      const cost = wholeNanos(this.unstored.within(keyId, period.startMs, Number(point)));
+      if (cost === 0) continue;
+      const callId = `unstored.${this.instanceId}.${point}`;
+      await this.send({ kind: "settle", keyId, period, callId, unstoredBefore: Number(point), cost, reserved: 0, since: this.now(), maybeApplied: false });
+    }
+    this.rebuildsSeen = rebuilds;
   }
 
   /**
@@ -480,16 +566,18 @@ export class RedisSpendCounter implements SpendCounter {
    */
   private async countFromLedger(): Promise<void> {
     const waiting = [...this.heldForLedger.values()].slice(0, LEDGER_BATCH);
-    if (waiting.length === 0 || !this.storedRowKeys) return;
-    const stored = await this.storedRowKeys(waiting.map((op) => op.rowKey!));
+    const rowKeys = waiting.flatMap((op) => (op.rowKey === undefined ? [] : [op.rowKey]));
+    const stored = rowKeys.length > 0 && this.storedRowKeys ? await this.storedRowKeys(rowKeys) : new Set<string>();
     const byCounter = new Map<string, PendingOp[]>();
     const now = this.now();
     for (const op of waiting) {
-      if (!stored.has(op.rowKey!)) {
+      // An instance's unstored cost before a point is stored when none of it is left (its rows stored or set aside).
+      const isStored = op.unstoredBefore !== undefined ? this.unstored?.within(op.keyId, op.period.startMs, op.unstoredBefore) === 0 : stored.has(op.rowKey!);
+      if (!isStored) {
         if (now - op.since <= PENDING_MAX_AGE_MS) continue;
         this.errors.report("budget_pending_dropped", new Error("its ledger row was never stored"), `a settlement of key ${op.keyId} the ledger was to count is dropped after ${PENDING_MAX_AGE_MS} ms`);
       }
-      const counter = `${op.keyId}@${op.period.startMs}`;
+      const counter = counterId(op.keyId, op.period);
       const ops = byCounter.get(counter) ?? [];
       ops.push(op);
       byCounter.set(counter, ops);
@@ -516,6 +604,11 @@ export class RedisSpendCounter implements SpendCounter {
     }
     throw new Error(`the spend counter of key ${keyId} was rebuilt again while it was read from the ledger`);
   }
+}
+
+/** A key's counter of one period, as this process names it. */
+function counterId(keyId: string, period: Period): string {
+  return `${keyId}@${period.startMs}`;
 }
 
 function budgetsUnavailable(): Error {

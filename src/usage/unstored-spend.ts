@@ -27,6 +27,11 @@ export class UnstoredSpend {
     this.change(row, -row.costNanos);
   }
 
+  /** The keys with a cost not stored yet. */
+  keys(): string[] {
+    return [...this.byKey.keys()];
+  }
+
   /** The key's unstored cost of calls admitted in [sinceMs, beforeMs) (a partial minute at either end counts whole). */
   within(keyId: string, sinceMs: number, beforeMs: number): number {
     let total = 0;

@@ -121,7 +121,11 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     await redis.connect();
     const errors = new RedisErrors(metrics.redisErrors, logger);
     limiter = new RedisRateLimiter(redis, policy, errors);
-    spend = new RedisSpendCounter(redis, seed, policy, errors, { storedRowKeys: (rowKeys) => ledgerStore.storedRowKeys(rowKeys) });
+    spend = new RedisSpendCounter(redis, seed, policy, errors, {
+      storedRowKeys: (rowKeys) => ledgerStore.storedRowKeys(rowKeys),
+      // Rows still in this instance's queue: a counter another instance rebuilds cannot read them.
+      unstored,
+    });
     fleet = new FleetLink(redis, FleetSeal.fromPepper(deps.hasher), metrics.fleetMessagesDropped, logger);
     // News of a changed key evicts it at once; a reconnection may have missed some, which the store's change log has.
     await fleet.subscribe(REVOCATIONS, (keyId) => keys.evict(keyId), () => void keys.catchUp());

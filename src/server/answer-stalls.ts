@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { constants, type Http2ServerResponse } from "node:http2";
+import { markStalledAnswer } from "./slow-client.js";
 
 type Response = ServerResponse | Http2ServerResponse;
 
@@ -145,8 +146,9 @@ function writtenWithin(res: Response, unsent: number): number | undefined {
   return session.socket?.bytesWritten;
 }
 
-/** Ends an answer nobody is reading; the call sees its caller gone, and cancels its vendor request. */
+/** Ends an answer nobody is reading; the call sees its caller gone (marked as the gateway's cut: ./slow-client.ts), and cancels its vendor request. */
 function cut(res: Response): void {
+  markStalledAnswer(res);
   if ("stream" in res) {
     const session = res.stream.session;
     res.stream.close(constants.NGHTTP2_CANCEL);

@@ -19,6 +19,7 @@ import { applyCors } from "./cors.js";
 import { withRequestFaults } from "./request-faults.js";
 import { withUnreadBodyDrained } from "./unread-body.js";
 import { withBodyDeadline } from "./body-deadline.js";
+import { withStalledAnswerReason } from "./stalled-answer-signal.js";
 import { failWaitingWritesOnClose } from "./waiting-writes.js";
 import { withEnvelopeFlagsChecked } from "./envelope-flags.js";
 import { withMissingMessageRefused } from "./missing-message.js";
@@ -115,7 +116,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
       // Each method decodes JSON refusing enum names its input does not have (./json-enum-names.ts).
       options.routes(withJsonEnumNamesChecked(router, connectOptions.jsonOptions));
       // The adapter serves the router's handlers as they are after this callback.
-      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withBodyDeadline(withEnvelopeFlagsChecked(withMissingMessageRefused(handler)), connectOptions.maxTimeoutMs)), options.earlyRefusals), options.earlyRefusals)));
+      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withStalledAnswerReason(withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withBodyDeadline(withEnvelopeFlagsChecked(withMissingMessageRefused(handler)), connectOptions.maxTimeoutMs)), options.earlyRefusals), options.earlyRefusals))));
       for (const handler of router.handlers) handlers.set(handler.requestPath, handler);
     },
     ...connectOptions,

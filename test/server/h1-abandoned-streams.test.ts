@@ -1,8 +1,10 @@
 // A stream over HTTP/1.1 (gRPC-Web, Connect) whose client stops reading: the
 // gateway's writes fill the socket and wait. Whether the answer-stall bound
 // then cuts it, or the client hangs up while the write waits, the call must
-// end: its vendor request cancelled, one ledger row written as `canceled`
-// (never `internal`: the caller went away, the gateway did not fail), its
+// end: its vendor request cancelled, one ledger row written (never `internal`:
+// the gateway did not fail) that tells the gateway's cut of a client that
+// stopped reading (`deadline_exceeded`, SLOW_CLIENT, as a body too slow) from
+// the client's own hang-up (`canceled`), its
 // budget reservation settled (the key's spend is what the ledger charged),
 // and the in-flight gauge back down. A destroyed HTTP/1.1 response emits
 // neither 'drain' nor 'error', which connect-node's write waits for: such a
@@ -141,7 +143,10 @@ describe.each(["grpc-web", "connect"] as const)("a %s stream over HTTP/1.1 its c
     const socket = unreadStream(cutting, protocol, secret, requestId);
     await upstream.closed;
     await expectSettled(cutting, keyId, protocol);
-    await expect.poll(() => cutting.logs.entries.find((line) => line.requestId === requestId)?.status).toBe("canceled");
+    await expect.poll(() => cutting.logs.entries.find((line) => line.requestId === requestId && line.status !== undefined)).toMatchObject({
+      status: "deadline_exceeded",
+      error: expect.stringContaining("answer_stall_timeout_ms"),
+    });
     socket.destroy();
   });
 
@@ -163,14 +168,15 @@ describe.each(["grpc-web", "connect"] as const)("a %s stream over HTTP/1.1 its c
 });
 
 describe("the ledger, read once the gateways have stopped", () => {
-  it.each(["cut", "hangUp"] as const)("records every %s call as canceled, not internal", async (which) => {
+  const RECORDED = { cut: "deadline_exceeded", hangUp: "canceled" } as const;
+  it.each(["cut", "hangUp"] as const)("records every %s call as the gateway's cut or the client's cancel, not internal", async (which) => {
     expect(calls[which]).toHaveLength(2);
     stopped[which] = true;
     await (which === "cut" ? cutting : patient).stop();
     const db = new SqliteDatabase(join(dataDirs[which], "switchboard.db"));
     try {
       const rows = await ledgerRowsFor(db, calls[which]);
-      expect(Object.fromEntries(rows.map((row) => [row.requestId, row.status]))).toEqual(Object.fromEntries(calls[which].map((id) => [id, "canceled"])));
+      expect(Object.fromEntries(rows.map((row) => [row.requestId, row.status]))).toEqual(Object.fromEntries(calls[which].map((id) => [id, RECORDED[which]])));
     } finally {
       await db.close();
     }

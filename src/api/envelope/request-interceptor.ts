@@ -3,6 +3,7 @@ import { ErrorInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js"
 import { gatewayError } from "../../common/gateway-error.js";
 import { toConnectError } from "../../gateway/errors.js";
 import { asDecodeFault, withWellFormedMessage } from "../../server/request-faults.js";
+import { slowClientAbort } from "../../server/slow-client.js";
 import type { CallFeed } from "./call-feed.js";
 import { startCallLog } from "./call-log.js";
 import { withKeysMasked } from "./masked-error.js";
@@ -49,10 +50,11 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
       finish();
       return res;
     }
-    // A stream ends by completing, failing, or the client going away (return()).
+    // A stream ends by completing, failing, or its reader stopping (return()): the client going away, or the gateway cutting it off for not reading.
+    const stopped = (): ConnectError => slowClientAbort(req.signal) ?? new ConnectError("the client cancelled the stream", Code.Canceled);
     return {
       ...res,
-      message: watchStream(res.message, { mapError: failed, onEnd: finish, cancelled: () => new ConnectError("the client cancelled the stream", Code.Canceled) }),
+      message: watchStream(res.message, { mapError: failed, onEnd: finish, cancelled: stopped }),
     };
   };
 }

@@ -15,6 +15,7 @@ import { readJsonBody } from "./json-body.js";
 import type { KeyGate } from "./key-gate.js";
 import { withKeysMasked } from "./masked-error.js";
 import { MAX_DEADLINE_MS } from "../../common/contract.js";
+import { answerStallCut } from "../../server/slow-client.js";
 
 export type RestRequest = IncomingMessage | Http2ServerRequest;
 export type RestResponse = ServerResponse | Http2ServerResponse;
@@ -167,7 +168,8 @@ function cancellation(res: RestResponse, shutdown: AbortSignal | undefined, dead
   };
   res.once("close", () => {
     done();
-    if (!delivered(res)) abort.abort(gatewayError(Code.Canceled, "the client went away", "CANCELLED"));
+    // The gateway's cut of a client that stopped reading (server/answer-stalls.ts) is no hang-up of the client's.
+    if (!delivered(res)) abort.abort(answerStallCut(res) ?? gatewayError(Code.Canceled, "the client went away", "CANCELLED"));
   });
   return { signal: abort.signal, done };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { answerStallCut } from "../slow-client.js";
 
 /** A lean call's signal and deadline; `close` when the call has answered. */
 export interface CallSignal {
@@ -44,7 +45,7 @@ export class CallSignals {
     let open = true;
     this.live.add(controller);
     res.once("close", () => {
-      if (open && !res.writableEnded && !controller.signal.aborted) controller.abort(callerGone(req));
+      if (open && !res.writableEnded && !controller.signal.aborted) controller.abort(answerStallCut(req) ?? callerGone(req));
     });
     return {
       signal: controller.signal,

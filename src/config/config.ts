@@ -49,6 +49,8 @@ export interface ProviderConfig {
   maxTokensField?: "max_tokens" | "max_completion_tokens";
   /** max_tokens sent when a caller gives none, for vendors that require one (Anthropic), to a model whose longest answer the catalogue does not know (the others get that). */
   defaultMaxTokens?: number;
+  /** Anthropic: a cache breakpoint on requests whose caller could not mark one (src/providers/anthropic/automatic-prompt-caching.ts); on unless false. */
+  automaticPromptCaching?: boolean;
   /** The most texts one embedding request carries; a larger Embed call is sent in batches. */
   embedBatchSize: number;
 }

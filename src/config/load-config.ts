@@ -119,6 +119,7 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
       // Each model's own field comes from the model catalogue; this overrides it for the whole provider.
       maxTokensField: declared.max_tokens_field,
       defaultMaxTokens: declared.default_max_tokens,
+      automaticPromptCaching: declared.automatic_prompt_caching,
       embedBatchSize: declared.embed_batch_size ?? embedBatchSize(preset, dialect),
     });
   }

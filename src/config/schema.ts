@@ -33,6 +33,8 @@ const providerSchema = z.strictObject({
   max_tokens_field: z.enum(["max_tokens", "max_completion_tokens"]).optional(),
   /** max_tokens sent when a caller gives none, for vendors that require one (Anthropic), to a model whose longest answer the catalogue does not know (the others get that). */
   default_max_tokens: z.number().int().positive().optional(),
+  /** Anthropic: a cache breakpoint on requests that did not come in as Anthropic Messages (on unless false). */
+  automatic_prompt_caching: z.boolean().optional(),
   /** The most texts one embedding request carries (the vendor's limit); larger Embed calls go in batches. */
   embed_batch_size: z.number().int().positive().max(10_000).optional(),
 });

@@ -18,7 +18,7 @@ const DIALECTS: Record<string, AdapterFactory> = {
   "qianfan-v1": (config) => createQianfanV1Adapter(endpoint(config)),
   dashscope: (config, logger) => new DialectAdapter(endpoint(config, logger), createDashScopeCodec({ provider: config.name }), alwaysBearerAuth),
   anthropic: (config, logger) =>
-    new DialectAdapter(endpoint(config, logger), createAnthropicCodec({ provider: config.name, defaultMaxTokens: config.defaultMaxTokens }), headerAuth("x-api-key")),
+    new DialectAdapter(endpoint(config, logger), createAnthropicCodec({ provider: config.name, defaultMaxTokens: config.defaultMaxTokens, automaticPromptCaching: config.automaticPromptCaching }), headerAuth("x-api-key")),
   // The key in its header, not `?key=`, so it stays out of URLs that proxies and logs record.
   gemini: (config, logger) => new DialectAdapter(endpoint(config, logger), createGeminiCodec({ provider: config.name }), headerAuth("x-goog-api-key")),
 };

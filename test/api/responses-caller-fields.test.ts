@@ -156,7 +156,9 @@ describe("what Codex sends", () => {
     expect(stream.status).toBe(200);
     expect(await stream.text()).toContain("response.completed");
     const sent = world.chatRequests("openai").at(-1)!;
-    for (const field of ["include", "prompt_cache_key", "client_metadata", "store", "reasoning", "text", "logprobs"]) expect(sent).not.toHaveProperty(field);
+    for (const field of ["include", "client_metadata", "store", "reasoning", "text", "logprobs"]) expect(sent).not.toHaveProperty(field);
+    // OpenAI routes its prompt cache by it, on Chat Completions as on the Responses API.
+    expect(sent.prompt_cache_key).toBe("session-1");
     expect(sent.stream_options).toEqual({ include_usage: true });
   });
 });

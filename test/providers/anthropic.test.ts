@@ -84,6 +84,8 @@ describe("the Anthropic wire request", () => {
       stop_sequences: ["END"],
       metadata: { user_id: "user-7" },
       top_k: 5,
+      // Anthropic's automatic prompt caching: a caller of the typed API cannot mark breakpoints (automatic-prompt-caching.ts).
+      cache_control: { type: "ephemeral" },
     });
   });
 

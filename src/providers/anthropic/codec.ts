@@ -7,6 +7,7 @@ import { anthropicOriginal, BETA_HEADER } from "./original-request.js";
 import { AnthropicStreamDecoder } from "./stream-decoder.js";
 import { ANTHROPIC_VERSION, fromAnthropicContent, fromAnthropicStopReason, fromAnthropicStopSequence, fromAnthropicUsage, toAnthropicBody, type AnthropicMessage } from "./wire.js";
 import { jsonToolName } from "./json-tool.js";
+import { withAutomaticPromptCaching } from "./automatic-prompt-caching.js";
 
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
 
@@ -15,6 +16,8 @@ export interface AnthropicCodecOptions {
   provider: string;
   /** Sent when the caller gives no max_tokens, which Anthropic requires, and the catalogue knows no longest answer for the model (the provider's default_max_tokens). */
   defaultMaxTokens?: number;
+  /** Mark a cache breakpoint on requests whose caller could not (automatic-prompt-caching.ts); on unless false. */
+  automaticPromptCaching?: boolean;
 }
 
 /** Models asked for per page: Anthropic's maximum, so one page usually holds them all. */
@@ -37,7 +40,9 @@ export function createAnthropicCodec(options: AnthropicCodecOptions): Codec {
       // The beta features a caller of `/v1/messages` asked for go on with its request.
       const headers = anthropicOriginal(params.original)?.headers;
       const betas = headers?.[BETA_HEADER] ? { headers: { [BETA_HEADER]: headers[BETA_HEADER] } } : {};
-      return { method: "POST", path: "/v1/messages", body: toAnthropicBody(provider, params, model, stream, wire, traits), stream: stream ? "sse" : undefined, ...betas };
+      const body = toAnthropicBody(provider, params, model, stream, wire, traits);
+      if (options.automaticPromptCaching !== false) withAutomaticPromptCaching(body, params);
+      return { method: "POST", path: "/v1/messages", body, stream: stream ? "sse" : undefined, ...betas };
     },
 
     chatResponse(body, params, ctx) {

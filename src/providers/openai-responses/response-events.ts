@@ -189,7 +189,7 @@ export class ResponseEventWriter {
     const done = functionCallItem(item.id, { id: item.callId, name: item.name, arguments: item.arguments }, status);
     this.output[item.index] = done;
     return [
-      this.event("response.function_call_arguments.done", { item_id: item.id, output_index: item.index, name: item.name, arguments: item.arguments }),
+      this.event("response.function_call_arguments.done", { item_id: item.id, output_index: item.index, name: item.name, arguments: done.arguments! }),
       this.event("response.output_item.done", { output_index: item.index, item: done }),
     ];
   }

@@ -51,7 +51,8 @@ export function messageItem(id: string, content: JsonObject[], status: ItemStatu
 }
 
 export function functionCallItem(id: string, call: Pick<ToolCall, "id" | "name" | "arguments">, status: ItemStatus): JsonObject {
-  return { id, type: "function_call", status, call_id: call.id, name: call.name, arguments: call.arguments };
+  // A call with no arguments has "{}", as OpenAI writes it, once it is done: clients JSON.parse them (the Agents SDK, Codex).
+  return { id, type: "function_call", status, call_id: call.id, name: call.name, arguments: status === "in_progress" ? call.arguments : call.arguments || "{}" };
 }
 
 /**

@@ -69,12 +69,14 @@ const REFUSED: Record<string, string> = {
  * taken as it is there; `client_metadata` is Codex's tags for OpenAI's own
  * records (its session and turn), asking nothing of the answer. Any other
  * field is the caller's own, as on the Chat Completions surface
- * (chat-request.ts): sent on to vendors of the OpenAI dialect (the SDKs'
+ * (chat-request.ts), `prompt_cache_key` and `prompt_cache_retention` among
+ * them (Chat Completions takes them alike, and OpenAI routes and keeps its
+ * prompt cache by them; Claude is told its own way, chat-only-fields.ts): sent on to vendors of the OpenAI dialect (the SDKs'
  * `extra_body`), and fitted to others (chat-only-fields.ts).
  */
 const RESPONSES_FIELDS = new Set([
   "background", "conversation", "include", "input", "instructions", "max_output_tokens", "max_tool_calls", "metadata", "model",
-  "parallel_tool_calls", "previous_response_id", "prompt", "prompt_cache_key", "prompt_cache_retention", "reasoning", "reasoning_effort",
+  "parallel_tool_calls", "previous_response_id", "prompt", "reasoning", "reasoning_effort",
   "safety_identifier", "service_tier", "store", "stream", "stream_options", "temperature", "text", "tool_choice", "tools", "top_logprobs",
   "top_p", "truncation", "user", "client_metadata",
 ]);

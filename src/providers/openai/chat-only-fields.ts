@@ -81,8 +81,25 @@ const FIELDS: Record<string, ChatOnlyField> = {
   metadata: openAIOnly("object", "tags of OpenAI's stored completions"),
   prediction: openAIOnly("object", "OpenAI's predicted outputs"),
   logit_bias: openAIOnly("object", "biases by OpenAI's token ids"),
-  prompt_cache_key: openAIOnly("string", "OpenAI's prompt cache routing"),
-  prompt_cache_retention: openAIOnly("string", "OpenAI's prompt cache retention"),
+  // Anthropic's automatic prompt caching, as Anthropic names it: a breakpoint on the request's last cacheable block.
+  cache_control: {
+    read: (value, field, read) => void read.object(value, field),
+    elsewhere: (value, dialect, model) =>
+      dialect === "anthropic" ? SENT : isEmpty(value) ? MOOT : dropped(`Anthropic's cache breakpoints: ${model} has no such setting`),
+  },
+  prompt_cache_key: {
+    read: (value, field, read) => void read.string(value, field),
+    // Claude finds a cached prompt by its prefix alone, marked by the gateway (automatic-prompt-caching.ts): there is nothing to route.
+    elsewhere: (value, dialect, model) => (dialect === "anthropic" || isEmpty(value) ? MOOT : dropped(`OpenAI's prompt cache routing: ${model} has no such setting`)),
+  },
+  prompt_cache_retention: {
+    read: (value, field, read) => void read.string(value, field),
+    elsewhere(value, dialect, model) {
+      // In memory (OpenAI's default, minutes) is what Claude's default five-minute cache does.
+      if (dialect === "anthropic") return value === "in-memory" || value === "in_memory" ? MOOT : dropped(`${model} keeps a cached prompt five minutes from its last use (an hour with cache_control.ttl "1h")`);
+      return isEmpty(value) ? MOOT : dropped(`OpenAI's prompt cache retention: ${model} has no such setting`);
+    },
+  },
   verbosity: openAIOnly("string", "GPT-5's verbosity"),
   // Refused on every surface unless they ask for plain text and one answer (validate.ts): what is left asks nothing.
   modalities: { read: (value, field, read) => void read.array(value, field), elsewhere: () => MOOT },

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { gatewayError } from "../common/gateway-error.js";
+import { DEFAULT_STORE_QUERY_TIMEOUT_MS } from "../config/usage-config.js";
 import type { Logger } from "../observability/logger.js";
 import type { KeyDirectory, KeyRefusal } from "./key-directory.js";
 import { KeyPolicy, type KeyRecord } from "./key-policy.js";
@@ -15,10 +16,30 @@ export interface StoredKeyDirectoryOptions {
   /** How often the store's change counter is read; a change evicts the keys it names. */
   pollMs?: number;
   maxEntries?: number;
+  /** How long a read of the store on a call's path may take (store.query_timeout_ms): past it, the call is refused Unavailable. */
+  readTimeoutMs?: number;
+  /** Key lookups waiting on the store at most (one per digest, however many calls ask for it); past it a lookup is refused at once. */
+  maxPendingLookups?: number;
+  /** Told whether the store answered the last read (a lookup or the change poll) in time: the store's health. */
+  onStoreState?: (answering: boolean, error?: string) => void;
 }
 
 /** While the store is unreachable, how long a known key is served before the store is tried again. */
 const STORE_RETRY_MS = 5_000;
+
+/**
+ * Far more digests than honest callers have unread at once (each is one
+ * query, and the pool has 10 connections); a flood of random keys against a
+ * store that does not answer is refused at once past it, instead of piling up.
+ */
+const MAX_PENDING_LOOKUPS = 64;
+
+/** Why a read was not made or not waited for: the store itself may be fine (`busy`), or did not answer in time. */
+class StoreReadAbandoned extends Error {
+  constructor(readonly why: "busy" | "timeout", message: string) {
+    super(message);
+  }
+}
 
 interface Entry {
   principal: Principal | undefined;
@@ -55,6 +76,10 @@ export class StoredKeyDirectory implements KeyDirectory {
   private readonly positiveTtlMs: number;
   private readonly negativeTtlMs: number;
   private readonly maxEntries: number;
+  private readonly readTimeoutMs: number;
+  private readonly maxPendingLookups: number;
+  /** Lookups sent to the store and not yet answered (or failed), those whose callers stopped waiting included. */
+  private pendingLookups = 0;
 
   constructor(
     private readonly store: KeyStore,
@@ -63,6 +88,8 @@ export class StoredKeyDirectory implements KeyDirectory {
     this.positiveTtlMs = options.positiveTtlMs ?? 60_000;
     this.negativeTtlMs = options.negativeTtlMs ?? 1_000;
     this.maxEntries = options.maxEntries ?? 10_000;
+    this.readTimeoutMs = options.readTimeoutMs ?? DEFAULT_STORE_QUERY_TIMEOUT_MS;
+    this.maxPendingLookups = options.maxPendingLookups ?? MAX_PENDING_LOOKUPS;
   }
 
   async start(): Promise<void> {
@@ -145,17 +172,23 @@ export class StoredKeyDirectory implements KeyDirectory {
     const epoch = this.epoch;
     let record: KeyRecord | undefined;
     try {
-      record = await this.store.findByDigest(hex);
+      record = await this.lookupInStore(hex);
     } catch (err) {
-      this.options.logger.error({ error: (err as Error).message }, "could not read gateway keys from the store");
+      // Refused for want of room: the store's state is told by the lookups that hold the room, and a flood logs nothing per key.
+      if (!(err instanceof StoreReadAbandoned && err.why === "busy")) {
+        this.options.onStoreState?.(false, (err as Error).message);
+        this.options.logger.error({ error: (err as Error).message }, "could not read gateway keys from the store");
+      }
       // A key seen recently still works while the store is unreachable (tried again in a few seconds, in the
       // background); a revocation made meanwhile waits for the store. An evicted key is not among them.
       if (stale?.principal) {
         if (epoch === this.epoch) this.cache.set(hex, { ...stale, stale: false, at: Date.now() - this.positiveTtlMs + STORE_RETRY_MS });
         return stale.principal;
       }
-      throw gatewayError(Code.Unavailable, "gateway keys cannot be checked right now; retry shortly", "GATEWAY_KEYS_UNAVAILABLE", {}, 1_000);
+      const why = err instanceof StoreReadAbandoned ? ` (${err.message})` : "";
+      throw gatewayError(Code.Unavailable, `gateway keys cannot be checked right now${why}; retry shortly`, "GATEWAY_KEYS_UNAVAILABLE", {}, 1_000);
     }
+    this.options.onStoreState?.(true);
     const principal = record && record.revokeMs === undefined ? toPrincipal(record) : undefined;
     if (epoch !== this.epoch) return principal;
     if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
@@ -163,10 +196,30 @@ export class StoredKeyDirectory implements KeyDirectory {
     return principal;
   }
 
+  /** The store's record for a digest, bounded in time and in how many such reads wait at once. */
+  private lookupInStore(hex: string): Promise<KeyRecord | undefined> {
+    if (this.pendingLookups >= this.maxPendingLookups) {
+      return Promise.reject(new StoreReadAbandoned("busy", `${this.pendingLookups} key lookups are already waiting on the store`));
+    }
+    this.pendingLookups++;
+    // Counted until the store answers, not until its caller stops waiting: the driver's own timeout ends the query.
+    const lookup = this.store.findByDigest(hex).finally(() => this.pendingLookups--);
+    lookup.catch(() => {}); // once abandoned, its failure is no one's to handle
+    // A store that hangs must not hold the call.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreReadAbandoned("timeout", `the key store timed out: no answer within ${this.readTimeoutMs} ms`)), this.readTimeoutMs);
+    });
+    return Promise.race([lookup, late]).finally(() => clearTimeout(timer));
+  }
+
   private async poll(): Promise<void> {
-    // A slow store must not pile polls up.
+    // A slow store must not pile polls up: one at a time, however long it takes (the driver's timeout ends it);
+    // past readTimeoutMs health says the store does not answer.
     if (this.polling) return;
     this.polling = true;
+    const late = setTimeout(() => this.options.onStoreState?.(false, `the key store timed out: no answer within ${this.readTimeoutMs} ms`), this.readTimeoutMs);
+    late.unref();
     try {
       const generation = await this.store.generation();
       if (generation !== this.generation) {
@@ -177,10 +230,13 @@ export class StoredKeyDirectory implements KeyDirectory {
         else this.markAllStale();
       }
       this.pollFailing = false;
+      this.options.onStoreState?.(true);
     } catch (err) {
+      this.options.onStoreState?.(false, (err as Error).message);
       if (!this.pollFailing) this.options.logger.warn({ error: (err as Error).message }, "could not poll gateway-key changes");
       this.pollFailing = true;
     } finally {
+      clearTimeout(late);
       this.polling = false;
     }
   }

@@ -27,9 +27,17 @@ export interface ModelPrice {
   currency: string;
 }
 
+/** Where the store is: a SQLite file under the data directory, or Postgres from DATABASE_URL. */
+export type StoreLocation = { kind: "sqlite"; file: string } | { kind: "postgres" };
+
 export interface UsageConfig {
-  /** SQLite file under the data directory, or Postgres from DATABASE_URL. */
-  store: { kind: "sqlite"; file: string } | { kind: "postgres" };
+  /**
+   * SQLite file under the data directory, or Postgres from DATABASE_URL.
+   * `queryTimeoutMs`: how long a store read on a call's path (a key lookup)
+   * waits before the call is refused Unavailable, and on Postgres how long a
+   * connection or statement may go unanswered before the pool drops it.
+   */
+  store: StoreLocation & { queryTimeoutMs: number };
   /** Shared limits, spend counters and revocations when REDIS_URL is set. */
   redis: { enabled: boolean; prefix: string; onFailure: "open" | "closed" };
   keyDefaults: {
@@ -86,6 +94,11 @@ const price = z.number().min(0);
 
 /** The YAML file's sections for keys and usage (merged into the file schema). */
 export const usageFileFields = {
+  store: z
+    .strictObject({
+      query_timeout_ms: z.number().int().min(1).max(600_000).optional(),
+    })
+    .optional(),
   redis: z
     .strictObject({
       prefix: z.string().min(1).optional(),
@@ -185,7 +198,10 @@ export function buildUsageConfig(file: UsageFile, env: NodeJS.ProcessEnv, source
   }
 
   return {
-    store: databaseUrl ? { kind: "postgres" } : { kind: "sqlite", file: join(dataDir, "switchboard.db") },
+    store: {
+      ...(databaseUrl ? { kind: "postgres" as const } : { kind: "sqlite" as const, file: join(dataDir, "switchboard.db") }),
+      queryTimeoutMs: file.store?.query_timeout_ms ?? DEFAULT_STORE_QUERY_TIMEOUT_MS,
+    },
     redis: { enabled: Boolean(redisUrl), prefix: checkedRedisPrefix(env.REDIS_PREFIX, file.redis?.prefix, source), onFailure },
     keyDefaults: {
       requestsPerMinute: file.keys?.defaults?.requests_per_minute ?? 0,
@@ -280,6 +296,12 @@ export const DEFAULT_KEY_QUOTAS: Readonly<UsageConfig["keyQuotas"]> = { perTeam:
  * (ListKeys `state = REVOKED`). Together: at most 31 rows per place.
  */
 export const DEFAULT_KEY_RETIREMENT: Readonly<KeyRetirement> = { countedMs: 86_400_000, keptMs: 30 * 86_400_000 };
+
+/**
+ * Far longer than a key lookup takes on a live store (a millisecond or so), far
+ * shorter than a proxy's read timeout: a hung store refuses calls, it does not hold them.
+ */
+export const DEFAULT_STORE_QUERY_TIMEOUT_MS = 5_000;
 
 /** More than a person or a script managing keys needs, and an admin key makes at most 36,000 writes an hour (the audit made 770,000). */
 export const DEFAULT_ADMIN_WRITES: Readonly<UsageConfig["adminWrites"]> = { perSecond: 10, burst: 50 };

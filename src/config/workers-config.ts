@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { ConfigError } from "./config-error.js";
-import type { UsageConfig } from "./usage-config.js";
+import type { StoreLocation } from "./usage-config.js";
 
 /** More processes than this on one port is a typo, not a machine. */
 export const MAX_WORKERS = 64;
@@ -24,7 +24,7 @@ export interface WorkersPlan {
  * without DATABASE_URL, that is a configuration error; the production default
  * falls back to one worker and says so.
  */
-export function planWorkers(env: NodeJS.ProcessEnv, store: UsageConfig["store"], cores = usableCores()): WorkersPlan {
+export function planWorkers(env: NodeJS.ProcessEnv, store: StoreLocation, cores = usableCores()): WorkersPlan {
   const raw = env.SWITCHBOARD_WORKERS?.trim();
   const explicit = raw !== undefined && raw !== "";
   let count: number;

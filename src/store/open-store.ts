@@ -13,7 +13,7 @@ import { storeUnavailable } from "./store-errors.js";
  */
 export async function openStore(store: UsageConfig["store"], env: NodeJS.ProcessEnv, logger: Logger): Promise<SqlDatabase> {
   // The Postgres client is loaded only for Postgres: memory an embedded gateway never needs.
-  const db: SqlDatabase = store.kind === "postgres" ? new (await import("./postgres-database.js")).PostgresDatabase(env.DATABASE_URL!) : new SqliteDatabase(store.file);
+  const db: SqlDatabase = store.kind === "postgres" ? new (await import("./postgres-database.js")).PostgresDatabase(env.DATABASE_URL!, { queryTimeoutMs: store.queryTimeoutMs }) : new SqliteDatabase(store.file);
   try {
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ store: db.dialect, migrations: applied }, "store migrated");

@@ -40,7 +40,7 @@ const SQLITE_CONTENT_REFUSAL = /^(?:(?:NOT NULL|UNIQUE|CHECK|FOREIGN KEY|PRIMARY
 
 const NETWORK_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"]);
 
-// pg's own (a lost or timed-out connection, a pool ended at shutdown) and SQLite's SQLITE_BUSY, SQLITE_IOERR,
-// SQLITE_FULL, SQLITE_READONLY and SQLITE_CANTOPEN.
+// pg's own (a lost or timed-out connection, a statement unanswered past query_timeout, a pool ended at shutdown) and
+// SQLite's SQLITE_BUSY, SQLITE_IOERR, SQLITE_FULL, SQLITE_READONLY and SQLITE_CANTOPEN.
 const UNAVAILABLE_MESSAGE =
-  /^Connection terminated|^timeout exceeded when trying to connect|^Cannot use a pool after calling end on the pool|is not queryable|^database is locked|^disk I\/O error|^database or disk is full|^attempt to write a readonly database|^unable to open database file/;
+  /^Connection terminated|^timeout exceeded when trying to connect|^Query read timeout|^Cannot use a pool after calling end on the pool|is not queryable|^database is locked|^disk I\/O error|^database or disk is full|^attempt to write a readonly database|^unable to open database file/;

@@ -24,6 +24,7 @@ import { LedgerJournal } from "./ledger-journal.js";
 import { LedgerStore } from "./ledger-store.js";
 import { PriceTable } from "./pricing.js";
 import type { SqlDatabase } from "../store/sql.js";
+import { StoreHealth } from "../store/store-health.js";
 import { chargeInterrupted, UsageHooks } from "./usage-hooks.js";
 import { UsageLedger } from "./usage-ledger.js";
 import { ledgerSpendSeed, UnstoredSpend } from "./unstored-spend.js";
@@ -90,7 +91,9 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   // A key's spend is rebuilt from the ledger: the store's rows, and those not stored yet (this run's, and those a run now gone left in the journal).
   const unstored = new UnstoredSpend();
   const seed = ledgerSpendSeed(ledgerStore, unstored);
-  const keys = new StoredKeyDirectory(keyStore, { logger });
+  // Health tells whether the store answers reads in time and takes writes; calls go on meanwhile (their rows wait in the journal and in memory).
+  const storeHealth = new StoreHealth(health, db.dialect);
+  const keys = new StoredKeyDirectory(keyStore, { logger, readTimeoutMs: config.store.queryTimeoutMs, onStoreState: storeHealth.reads });
   // A changed key (its budget, a revocation: here, or news from another instance) must not keep showing its old budget.
   keys.onForget((keyId) => metrics.forgetBudget(keyId));
   await keys.start();
@@ -141,15 +144,11 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
     spend.forgetHere(keyId).catch((err: Error) => logger.warn({ key: keyId, error: err.message }, "could not drop a changed key's spend figures"));
   });
 
-  // Health tells whether the store takes writes; calls go on meanwhile (their rows wait in the journal and in memory).
-  const storeHealth = (writable: boolean, error?: string) =>
-    health.setDependency("store", { ok: writable, detail: `${db.dialect} cannot be written (${dependencyCause(error ?? "")}); calls go on, their usage rows wait in the journal`, required: false });
-  storeHealth(true);
   const ledger = new UsageLedger(ledgerStore, {
     flushIntervalMs: config.ledger.flushIntervalMs,
     batchSize: config.ledger.batchSize,
     journal,
-    onStoreState: storeHealth,
+    onStoreState: storeHealth.writes,
     // Calls a killed run left in flight count towards their keys' spend once, as their rows are replayed.
     chargeInterrupted: (row, mark) => chargeInterrupted(spend, row, mark),
     unstored,

@@ -18,7 +18,7 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Holds what clients send, on the connections open and those to come, until `resume()`. */
   stall(): void;
-  /** Sends what was held, and forwards again. */
+  /** Sends what was held, and forwards again (nothing when not stalled). */
   resume(): void;
   close(): Promise<void>;
 }
@@ -63,6 +63,8 @@ export async function tcpProxy(target: { host: string; port: number }): Promise<
       }
     },
     resume() {
+      // Piping a client twice would send what it writes twice.
+      if (!stalled) return;
       stalled = false;
       for (const [client, upstream] of forwarding) client.pipe(upstream);
     },

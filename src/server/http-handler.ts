@@ -185,7 +185,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     // Before the gate, which would charge it: the lean path never takes plain JSON to a stream either.
     if (plainJsonToStream(handler, req, res)) return;
     const serve = (): void => {
-      // connect-es's writes (the lean path's replays included) would wait for ever on an HTTP/1.1 answer closed under them.
+      // connect-es's writes (the lean path's replays included) would wait for ever on an answer closed under them (HTTP/1.1 and HTTP/2: ./waiting-writes.ts).
       failWaitingWritesOnClose(res);
       if (lean(req, res, path!)) return;
       if (path!.startsWith(ADMIN_PATH)) keepOutOfCaches(res);

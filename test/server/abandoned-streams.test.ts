@@ -9,16 +9,23 @@
 // and the in-flight gauge back down. A destroyed HTTP/1.1 response emits
 // neither 'drain' nor 'error', which connect-node's write waits for: such a
 // call used to hang for good, keeping its reservation and writing no row.
-// Raw sockets, so that the client reads nothing at all; driven by events (the
-// vendor's request closing), with no time asserted.
+// Nor does an HTTP/2 response whose stream is reset (the stall cut's CANCEL,
+// or the client's own RST_STREAM): gRPC-Web over HTTP/2, its client's window
+// kept shut, must end alike.
+// Raw sockets (HTTP/2: a window of 0), so that the client reads nothing at
+// all; driven by events (the vendor's request closing), with no time asserted.
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
+import * as http2 from "node:http2";
 import { connect as connectTcp, type Socket } from "node:net";
 import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Money } from "../../gen/ts/google/type/money_pb.js";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
+import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
+import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { fromMoneyParts } from "../../src/usage/pricing.js";
 import { startFakeServer, type FakeServer } from "../fakes/fake-server.js";
@@ -167,10 +174,68 @@ describe.each(["grpc-web", "connect"] as const)("a %s stream over HTTP/1.1 its c
   });
 });
 
+/**
+ * Sends a gRPC-Web ChatStream call over HTTP/2 whose client never reads its answer: its window stays shut, so the
+ * gateway's writes wait on it. Returns the stream, to reset, and its session, to close.
+ */
+function unreadH2Stream(gw: TestGateway, secret: string, requestId: string): { session: http2.ClientHttp2Session; stream: http2.ClientHttp2Stream } {
+  const message = toBinary(ChatRequestSchema, create(ChatRequestSchema, { model: "endless/hose", messages: [{ role: Role.USER, content: "everything" }] }));
+  const body = Buffer.alloc(5 + message.length);
+  body.writeUInt32BE(message.length, 1);
+  body.set(message, 5);
+  const session = http2.connect(gw.url, { settings: { initialWindowSize: 0 } });
+  session.on("error", () => {});
+  const stream = session.request({
+    ":method": "POST",
+    ":path": "/switchboard.v1.AIService/ChatStream",
+    authorization: `Bearer ${secret}`,
+    "content-type": "application/grpc-web+proto",
+    "x-grpc-web": "1",
+    "x-request-id": requestId,
+  });
+  stream.on("error", () => {});
+  stream.end(body);
+  return { session, stream };
+}
+
+describe("a grpc-web stream over HTTP/2 its client stops reading", () => {
+  it("is cut at the answer-stall bound, and its call ends: a ledger row, the reservation settled", async () => {
+    const keyId = "cut-grpc-web-h2";
+    const secret = await budgetedKey(cutting, keyId);
+    const requestId = "stall-cut-grpc-web-h2";
+    calls.cut.push(requestId);
+    const upstream = nextVendorCall();
+    const { session } = unreadH2Stream(cutting, secret, requestId);
+    await upstream.closed;
+    await expectSettled(cutting, keyId, "grpc-web");
+    await expect.poll(() => cutting.logs.entries.find((line) => line.requestId === requestId && line.status !== undefined)).toMatchObject({
+      status: "deadline_exceeded",
+      error: expect.stringContaining("answer_stall_timeout_ms"),
+    });
+    session.destroy();
+  });
+
+  it("ends its call when the client resets the stream while the gateway's write waits: a ledger row, the reservation settled", async () => {
+    const keyId = "reset-grpc-web-h2";
+    const secret = await budgetedKey(patient, keyId);
+    const requestId = "reset-grpc-web-h2";
+    calls.hangUp.push(requestId);
+    const upstream = nextVendorCall();
+    const { session, stream } = unreadH2Stream(patient, secret, requestId);
+    await upstream.blocked;
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+    await once(stream, "close");
+    await upstream.closed;
+    await expectSettled(patient, keyId, "grpc-web");
+    await expect.poll(() => patient.logs.entries.find((line) => line.requestId === requestId && line.status !== undefined)?.status).toBe("canceled");
+    session.destroy();
+  });
+});
+
 describe("the ledger, read once the gateways have stopped", () => {
   const RECORDED = { cut: "deadline_exceeded", hangUp: "canceled" } as const;
   it.each(["cut", "hangUp"] as const)("records every %s call as the gateway's cut or the client's cancel, not internal", async (which) => {
-    expect(calls[which]).toHaveLength(2);
+    expect(calls[which]).toHaveLength(3);
     stopped[which] = true;
     await (which === "cut" ? cutting : patient).stop();
     const db = new SqliteDatabase(join(dataDirs[which], "switchboard.db"));

@@ -27,6 +27,7 @@ import { logUnservedFallbacks } from "./gateway/fallback-warnings.js";
 import { Router } from "./gateway/router.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { keyLabelRulesFromEnv } from "./observability/bounded-labels.js";
+import { knownModelNames } from "./observability/known-models.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { startTracing } from "./observability/tracing.js";
 import { createRequestInterceptor } from "./api/envelope/request-interceptor.js";
@@ -104,7 +105,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   const metricsAccess = metricsAccessFromEnv(env);
   const rootLogger = createLogger(config.logLevel, options.logDestination);
   const logger = options.logFields ? rootLogger.child(options.logFields) : rootLogger;
-  const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics, keyLabels: keyLabelRulesFromEnv(env) });
+  const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics, keyLabels: keyLabelRulesFromEnv(env), knownModels: knownModelNames(config, catalogue) });
   // Traces only when the standard OTEL_* variables configure them; otherwise every call holds a no-op.
   const tracing = await startTracing(env, { logger, metrics });
   const health = new HealthState(API_SERVICES.map((service) => service.typeName));

@@ -6,26 +6,36 @@ export const OTHER = "other";
 
 /**
  * A label whose values come from callers or operators (models, teams): the
- * first `limit` distinct values keep their name, later ones are counted under
- * "other", so a metric's series stay bounded whatever arrives. A value shaped
- * like a key (a caller pasted one as a model name) is never a label: "other",
- * taking no place.
+ * `reserved` values (the names an operator configured) always keep their
+ * name; of the others, the first `limit` distinct ones keep theirs and later
+ * ones are counted under "other", so a metric's series stay bounded whatever
+ * arrives, and callers who fill those places cannot take a reserved name's.
+ * A value shaped like a key (a caller pasted one as a model name) is never a
+ * label: "other", taking no place.
  */
 export class BoundedLabel {
-  private readonly seen = new Set<string>();
+  /** The reserved values and the extra ones that took a place: one lookup on the hot path. */
+  private readonly labelled: Set<string>;
+  private extras = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    reserved: Iterable<string> = [],
+  ) {
+    this.labelled = new Set([...reserved].filter((value) => !holdsKey(value)));
+  }
 
   of(value: string): string {
-    if (this.seen.has(value)) return value;
-    if (this.seen.size >= this.limit || holdsKey(value)) return OTHER;
-    this.seen.add(value);
+    if (this.labelled.has(value)) return value;
+    if (this.extras >= this.limit || holdsKey(value)) return OTHER;
+    this.labelled.add(value);
+    this.extras++;
     return value;
   }
 
-  /** The value's label if it already has one, else "other": for values nothing vouches for yet, which must not take a place. */
+  /** The value's label if it already has one (or is reserved), else "other": for values nothing vouches for yet, which must not take a place. */
   known(value: string): string {
-    return this.seen.has(value) ? value : OTHER;
+    return this.labelled.has(value) ? value : OTHER;
   }
 }
 

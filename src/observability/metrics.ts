@@ -7,7 +7,7 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const FIRST_TOKEN_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60];
 const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const TOKENS_PER_SECOND_BUCKETS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000];
-/** Distinct models and teams with a label of their own; past these they count as "other". */
+/** Distinct models (beyond the known ones) and teams with a label of their own; past these they count as "other". */
 const MAX_MODELS = 200;
 const MAX_TEAMS = 100;
 
@@ -39,7 +39,7 @@ const KEY_STATES = ["active", "standby", "cooling_down", "disabled", "draining"]
 /** Every metric of one gateway instance, on its own registry (no global state). */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly models = new BoundedLabel(MAX_MODELS);
+  private readonly models: BoundedLabel;
   private readonly teams = new BoundedLabel(MAX_TEAMS);
   private readonly keyLabels: KeyLabels;
   private readonly budgets = new KeyBudgets();
@@ -450,7 +450,9 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  constructor(options: { defaultMetrics?: boolean; keyLabels?: KeyLabelRules } = {}) {
+  /** `knownModels`: the models the gateway is configured for (knownModelNames), which always keep their own label. */
+  constructor(options: { defaultMetrics?: boolean; keyLabels?: KeyLabelRules; knownModels?: Iterable<string> } = {}) {
+    this.models = new BoundedLabel(MAX_MODELS, options.knownModels);
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       // Gauges named like counters (promtool check metrics refuses them): their per-type siblings
@@ -480,7 +482,7 @@ export class GatewayMetrics {
     this.dependencies = dependencies;
   }
 
-  /** A model's label value on any metric: callers choose model names (a glob route takes any), so past MAX_MODELS they count as "other". */
+  /** A model's label value on any metric: callers choose model names (a glob route takes any), so past the known models and MAX_MODELS others they count as "other". */
   modelLabel(model: string): string {
     return this.models.of(model);
   }

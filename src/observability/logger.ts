@@ -51,8 +51,9 @@ const callLines = new WeakMap<Logger, Logger>();
  * of the line, nor the masking of its fields. That line is built from fixed
  * fields (ids, names, codes, durations, an error's message), none a header,
  * config or credential, so there is nothing for the paths above to censor in
- * it; what a caller chose in it is masked where the call's record takes it
- * (the request id, the models of its report, its error).
+ * it; what a caller or vendor chose in it (the request id, the models, the
+ * error's words) is masked field by field as the line is built (call-log.ts),
+ * pieces of secrets too, as this logger's own pass would.
  */
 export function callLineLogger(logger: Logger): Logger {
   let lines = callLines.get(logger);

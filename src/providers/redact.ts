@@ -1,12 +1,20 @@
 import type { Credential } from "../secrets/credential.js";
 
 // Things that look like keys or tokens: "sk-…", "Bearer …", vendor key prefixes, masked echoes ("sk-ab***yz").
-const KEY_LIKE = /\b(?:sk|pk|rk|ak|bce-v3|ALTAK|AIza|key|token)[-_/]?[A-Za-z0-9*._/+=-]{6,}/g;
+// Every run in these patterns is capped at RUN_CAP characters and a match is then carried over the rest of its
+// run by hand (replaceRuns): V8's regexp engine keeps one backtrack entry per character of an uncapped run
+// ("{32,}") and throws RangeError on a run of a few million (a 6 MB hex prompt), which must never happen here.
+const KEY_LIKE = /\b(?:sk|pk|rk|ak|bce-v3|ALTAK|AIza|key|token)[-_/]?[A-Za-z0-9*._/+=-]{6,256}/g;
+const KEY_LIKE_RUN = /[A-Za-z0-9*._/+=-]/;
 // Groq's "gsk_…" (no word boundary before its "sk") and xAI's "xai-…": a long unbroken run after the exact
 // prefix, so model names such as "xai/grok-4" or "xai-grok-beta" stay readable.
-const PREFIXED = String.raw`(?:gsk_|xai-)[A-Za-z0-9*]{16,}`;
+const PREFIXED = String.raw`(?:gsk_|xai-)[A-Za-z0-9*]{16,256}`;
+const PREFIXED_RUN = /[A-Za-z0-9*]/;
 const PREFIXED_KEY = new RegExp(String.raw`\b${PREFIXED}`, "g");
-const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{1,256}/gi;
+const BEARER_RUN = /[A-Za-z0-9._~+/=-]/;
+/** The most characters one run in the patterns above and below matches; a longer run is carried on by replaceRuns. */
+const RUN_CAP = 256;
 
 /** The shortest secret redacted (shorter ones would blank ordinary words). */
 const MIN_SECRET_CHARS = 4;
@@ -103,7 +111,9 @@ export function redactSecrets(text: string, credential?: Credential, alsoSecret:
   const given = givenSecrets(credential, alsoSecret);
   for (const secret of new Set([...given, ...known])) out = out.replace(matcherFor(secret), "[redacted]");
   out = redactWholeDecoded(out, given);
-  return out.replace(BEARER, "$1 [redacted]").replace(PREFIXED_KEY, "[redacted]").replace(KEY_LIKE, "[redacted]");
+  out = replaceRuns(out, BEARER, () => BEARER_RUN, (_run, match) => `${match[1]} [redacted]`);
+  out = replaceRuns(out, PREFIXED_KEY, () => PREFIXED_RUN, () => "[redacted]");
+  return replaceRuns(out, KEY_LIKE, () => KEY_LIKE_RUN, () => "[redacted]");
 }
 
 /**
@@ -126,7 +136,7 @@ export function redactAnswerText(text: string, maxChars: number, credential?: Cr
   let out = read;
   for (const secret of given) out = out.replace(matcherFor(secret), "[redacted]");
   out = redactWholeDecoded(out, given);
-  if (out.length >= SHORTEST_KEY) out = out.replace(KEY_SHAPED, maskedKey);
+  if (out.length >= SHORTEST_KEY) out = maskKeyShapes(out);
   // The last characters read may begin a secret too little of which was read to find it: they are not kept.
   const keep = read.length < text.length ? Math.max(0, Math.min(maxChars, out.length - margin)) : maxChars;
   return out.length <= keep ? out : cutText(out, keep);
@@ -379,7 +389,7 @@ function escapeRegExp(text: string): string {
  * ids and hashes do not). Not after a letter or digit: "risk-…" holds no key.
  * Model names stay as they are: none has such a run.
  */
-const KEY_SHAPED_SOURCE = String.raw`(?<![A-Za-z0-9])(?:sk-[\w-]{20,}|AIza[\w-]{30,}|hf_[A-Za-z0-9]{30,}|${PREFIXED}|hv[sbr]\.[\w-]{20,}|s\.[A-Za-z0-9]{24}(?![A-Za-z0-9])|A[KS]IA[A-Z0-9]{16}(?![A-Za-z0-9])|([A-Za-z0-9]{32,}))`;
+const KEY_SHAPED_SOURCE = String.raw`(?<![A-Za-z0-9])(?:sk-[\w-]{20,256}|AIza[\w-]{30,256}|hf_[A-Za-z0-9]{30,256}|${PREFIXED}|hv[sbr]\.[\w-]{20,256}|s\.[A-Za-z0-9]{24}(?![A-Za-z0-9])|A[KS]IA[A-Z0-9]{16}(?![A-Za-z0-9])|([A-Za-z0-9]{32,256}))`;
 const KEY_SHAPED = new RegExp(KEY_SHAPED_SOURCE, "g");
 /** A secret shaped like a vendor key with a prefix (KEY_SHAPED, less its bare run of letters and digits), from its first character. */
 const PREFIXED_KEY_AT_START = new RegExp(`^(?:${KEY_SHAPED_SOURCE})`);
@@ -404,7 +414,51 @@ const SHORTEST_KEY = 20;
 export function maskKeys(text: string): string {
   const out = redactWholeForms(text, knownFormsIndex());
   if (out.length < SHORTEST_KEY) return out;
-  return out.replace(KEY_SHAPED, maskedKey);
+  return maskKeyShapes(out);
+}
+
+/** `text` with every KEY_SHAPED run, of any length, cut to its hint (maskedKey). */
+function maskKeyShapes(text: string): string {
+  return replaceRuns(text, KEY_SHAPED, keyRunGoesOn, (run, match) => maskedKey(run, match[1] === undefined ? undefined : run));
+}
+
+const WORD_OR_DASH = /[\w-]/;
+const LETTER_OR_DIGIT = /[A-Za-z0-9]/;
+
+/**
+ * The characters a KEY_SHAPED match that reached RUN_CAP goes on with: its
+ * alternative's run, told by its prefix (at that length no other alternative
+ * can have matched: the fixed-length ones are shorter, and "AIza…" or "hf_…"
+ * as long is always the prefixed one).
+ */
+function keyRunGoesOn(match: RegExpExecArray): RegExp | undefined {
+  const run = match[0];
+  if (run.length < RUN_CAP) return undefined;
+  if (/^(?:sk-|AIza|hv[sbr]\.)/.test(run)) return WORD_OR_DASH;
+  if (/^(?:gsk_|xai-)/.test(run)) return PREFIXED_RUN;
+  return LETTER_OR_DIGIT;
+}
+
+/**
+ * `text.replace(pattern, replace)` for a global pattern whose runs are capped
+ * (RUN_CAP), with each match carried on over the rest of its run (the
+ * characters `goesOn` gives for it) by a plain loop, so that a run of any
+ * length is replaced whole, as the uncapped pattern would replace it, and
+ * nothing here ever overflows. A match that ended before its cap ended its run: going on is a no-op.
+ */
+function replaceRuns(text: string, pattern: RegExp, goesOn: (match: RegExpExecArray) => RegExp | undefined, replace: (run: string, match: RegExpExecArray) => string): string {
+  let out = "";
+  let from = 0;
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+    let end = match.index + match[0].length;
+    const run = goesOn(match);
+    if (run) while (end < text.length && run.test(text[end]!)) end++;
+    out += text.slice(from, match.index) + replace(text.slice(match.index, end), match);
+    from = end;
+    pattern.lastIndex = end;
+  }
+  return from === 0 ? text : out + text.slice(from);
 }
 
 /**
@@ -416,6 +470,28 @@ export function maskKeys(text: string): string {
  */
 export function maskLogText(text: string): string {
   return redactPieces(maskKeys(text));
+}
+
+/** Characters read past an excerpt's end, so that a key or piece of a secret across the cut is found (as KEY_SHAPED runs are capped). */
+const EXCERPT_MARGIN = 2 * RUN_CAP;
+
+/**
+ * maskLogText of at most the first `maxChars` characters of `text`, for a
+ * bounded record of unbounded text (a prompt on a span): only a window a
+ * little longer than the excerpt is masked, so the cost does not grow with
+ * the text, and a secret across the cut was masked whole before the cut.
+ * `cut` is how many characters of the text are left out (0: all of it is in).
+ */
+export function maskLogExcerpt(text: string, maxChars: number): { text: string; cut: number } {
+  if (text.length <= maxChars) {
+    const masked = maskLogText(text);
+    return masked.length <= maxChars ? { text: masked, cut: 0 } : { text: cutText(masked, maxChars), cut: masked.length - maxChars };
+  }
+  const masked = maskLogText(text.slice(0, maxChars + EXCERPT_MARGIN));
+  // The last characters read may begin a secret too little of which was read to find it: they are not kept.
+  const keep = Math.max(0, Math.min(maxChars, masked.length - EXCERPT_MARGIN));
+  const kept = cutText(masked, keep);
+  return { text: kept, cut: Math.max(1, text.length - kept.length) };
 }
 
 /**

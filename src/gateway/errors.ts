@@ -9,6 +9,8 @@ import { storeUnavailable } from "../store/store-errors.js";
  * stable reason, RetryInfo when a retry may succeed).
  */
 export function toConnectError(err: unknown, callerSignal?: AbortSignal): ConnectError {
+  // The caller's transport failing a write once it is gone: its own reason when its signal has one, else Canceled.
+  if (writeToGoneClient(err)) return callerSignal?.aborted && callerSignal.reason instanceof ConnectError ? callerSignal.reason : gatewayError(Code.Canceled, "the client went away", "CANCELLED");
   if (err instanceof ConnectError) return err;
   if (err instanceof UpstreamError) {
     // A cancelled upstream call is the caller's own doing: report its reason.
@@ -33,4 +35,25 @@ export function toConnectError(err: unknown, callerSignal?: AbortSignal): Connec
 /** The reason an AbortSignal gets when it is aborted with none (a DOMException named AbortError). */
 function isBareAbort(reason: unknown): boolean {
   return reason instanceof Error && reason.name === "AbortError";
+}
+
+/** What a write fails with once its connection or stream is gone, in an error's cause chain. */
+const WRITE_CANCELLED_CODES = new Set(["ECANCELED", "ERR_STREAM_DESTROYED", "ERR_HTTP2_INVALID_STREAM"]);
+const GONE_CLIENT_CODES = new Set(["ECANCELED", "EPIPE", "ECONNRESET", "ERR_STREAM_DESTROYED", "ERR_HTTP2_INVALID_STREAM"]);
+
+/**
+ * Whether `err` is connect-node passing on a failed write to a client already
+ * gone (Node 22 and later fail it ECANCELED, which it makes Internal; Node 20
+ * ERR_STREAM_DESTROYED, Aborted): the client's hang-up or the gateway's cut of
+ * a stalled reader, no bug. A vendor's reset is an UpstreamError, never this.
+ */
+export function writeToGoneClient(err: unknown): boolean {
+  // Node's own write error, before connect-node wraps it: only the codes a write to a closed stream fails with.
+  if (!(err instanceof ConnectError)) return err instanceof Error && WRITE_CANCELLED_CODES.has(String((err as { code?: unknown }).code));
+  if (err.code !== Code.Internal && err.code !== Code.Aborted) return false;
+  for (let cause: unknown = err.cause, depth = 0; cause instanceof Error && depth < 8; cause = cause.cause, depth++) {
+    if (cause instanceof UpstreamError) return false;
+    if (GONE_CLIENT_CODES.has(String((cause as { code?: unknown }).code))) return true;
+  }
+  return false;
 }

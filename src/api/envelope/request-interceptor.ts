@@ -1,9 +1,10 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
 import { gatewayError } from "../../common/gateway-error.js";
-import { toConnectError } from "../../gateway/errors.js";
+import { toConnectError, writeToGoneClient } from "../../gateway/errors.js";
 import { asDecodeFault, withWellFormedMessage } from "../../server/request-faults.js";
-import { slowClientAbort } from "../../server/slow-client.js";
+import { answerStallCut, slowClientAbort } from "../../server/slow-client.js";
+import { nodeRequestKey } from "../../server/slow-cut-context.js";
 import type { CallFeed } from "./call-feed.js";
 import { startCallLog } from "./call-log.js";
 import { withKeysMasked } from "./masked-error.js";
@@ -30,7 +31,7 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
     // quotes masked; a request that fails to decode is InvalidArgument
     // (connect-es decodes the request of a streaming method inside the interceptors).
     const failed = (err: unknown): ConnectError => {
-      const error = withKeysMasked(withWellFormedMessage(asDecodeFault(callError(err, req.signal))));
+      const error = withKeysMasked(withWellFormedMessage(asDecodeFault(callError(err, req.signal, () => stallCutOf(req.contextValues.get(nodeRequestKey))))));
       error.metadata.set("x-request-id", record.requestId);
       if (traceHeaders) for (const name in traceHeaders) error.metadata.set(name, traceHeaders[name]!);
       return error;
@@ -74,10 +75,18 @@ export function surfaceOf(contentType: string | null): Surface {
  * Error is a bug: Internal "internal error" to the caller (not the bug's own
  * message), with the Error kept as the cause for the log line.
  */
-function callError(err: unknown, signal: AbortSignal): ConnectError {
+function callError(err: unknown, signal: AbortSignal, stallCut: () => ConnectError | undefined): ConnectError {
   if (callerWentAway(signal)) return gatewayError(Code.Canceled, `the client went away (${(signal.reason as ConnectError).rawMessage})`, "CANCELLED");
+  // A write to a client already gone: Node 22 and later fail it ECANCELED (before the signal fires), which connect-node
+  // passes on as Internal. The gateway's cut of a stalled reader, or the client's hang-up; no bug.
+  if (writeToGoneClient(err)) return stallCut() ?? slowClientAbort(signal) ?? gatewayError(Code.Canceled, "the client went away", "CANCELLED");
   if (err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError")) return ConnectError.from(err);
   return toConnectError(err, signal);
+}
+
+/** The stall cut's error, when the gateway cut the call's answer off unread (./answer-stalls.ts marks it first). */
+function stallCutOf(node: Parameters<typeof answerStallCut>[0] | undefined): ConnectError | undefined {
+  return node ? answerStallCut(node) : undefined;
 }
 
 /**

@@ -49,6 +49,7 @@ import { createHttpHandler } from "./server/http-handler.js";
 import { createRpcKeyGate } from "./server/rpc-key-gate.js";
 import { refuseForeignHostsOnLoopback } from "./server/host-check.js";
 import { isLoopbackHost, metricsAccessFromEnv } from "./server/metrics-access.js";
+import { metricsReuseFromEnv } from "./observability/metrics-render-cache.js";
 import { clientLimits } from "./server/client-limits.js";
 import { OnePortServer } from "./server/one-port-server.js";
 import { createOpenAISurface } from "./api/openai/openai-surface.js";
@@ -71,6 +72,8 @@ export interface SwitchboardOptions {
   defaultMetrics?: boolean;
   /** Fields on every log line: a worker's pid under SWITCHBOARD_WORKERS, so lines tell which process wrote them. */
   logFields?: Record<string, string | number>;
+  /** How long a /metrics text is served again (SWITCHBOARD_METRICS_REUSE_MS, else METRICS_RENDER_REUSE_MS); 0 in tests that read a counter right after a call. */
+  metricsReuseMs?: number;
 }
 
 export interface Switchboard {
@@ -103,6 +106,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
   const responseMaxBytes = responseMaxBytesFromEnv(env);
   // Who may read /metrics (SWITCHBOARD_METRICS_TOKEN): also checked before anything opens.
   const metricsAccess = metricsAccessFromEnv(env);
+  const metricsReuseMs = options.metricsReuseMs ?? metricsReuseFromEnv(env);
   const rootLogger = createLogger(config.logLevel, options.logDestination);
   const logger = options.logFields ? rootLogger.child(options.logFields) : rootLogger;
   const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics, keyLabels: keyLabelRulesFromEnv(env), knownModels: knownModelNames(config, catalogue) });
@@ -275,6 +279,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       corsOrigins: config.server.corsOrigins,
       metrics,
       metricsAccess,
+      metricsRender: { reuseMs: metricsReuseMs },
       health,
       logger,
       shutdownSignal: stopCalls.signal,

@@ -10,6 +10,7 @@ import { ThrottledWarning } from "../observability/throttled-warning.js";
 import { printable } from "../common/control-characters.js";
 import { excerpt } from "../common/excerpt.js";
 import type { MetricsAccess } from "./metrics-access.js";
+import { MetricsRenderCache, type MetricsRenderOptions } from "../observability/metrics-render-cache.js";
 import { CONSOLE_PATH, type ConsoleAssets } from "./console-assets.js";
 import { capDeadlineHeaders } from "./deadline-cap.js";
 import { joinRepeatedKeyHeaders } from "./key-headers.js";
@@ -51,6 +52,8 @@ export interface HttpHandlerOptions {
   metrics: GatewayMetrics;
   /** Who may read /metrics (default: anyone). */
   metricsAccess?: MetricsAccess;
+  /** How long a rendered /metrics text is served again (default: METRICS_RENDER_REUSE_MS). */
+  metricsRender?: MetricsRenderOptions;
   health: HealthState;
   /** Aborted with a ConnectError to end every call still running with that status (shutdown). */
   shutdownSignal?: AbortSignal;
@@ -127,6 +130,8 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     replay: replayToConnectEs,
     earlyRefusals: options.earlyRefusals,
   });
+  // Scrapes share a render (it runs on the event loop, and by default anyone may scrape).
+  const metricsText = new MetricsRenderCache(() => options.metrics.registry.metrics(), options.metricsRender);
   const landing = createLandingPage({
     restPrefix: options.rest?.prefix,
     services: [...new Set([...handlers.values()].map((handler) => handler.method.parent.typeName))],
@@ -145,7 +150,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
         res.writeHead(401, { "www-authenticate": 'Bearer realm="metrics"', "content-type": "text/plain" }).end("/metrics needs the bearer token set in SWITCHBOARD_METRICS_TOKEN\n");
         return;
       }
-      options.metrics.registry.metrics().then(
+      metricsText.text().then(
         (text) => res.writeHead(200, { "content-type": options.metrics.registry.contentType }).end(text),
         () => res.writeHead(500).end(),
       );

@@ -14,7 +14,7 @@ export interface GatewayProcess {
 export function spawnGateway(env: Record<string, string>): GatewayProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "serve"], {
     cwd: join(import.meta.dirname, "../.."),
-    env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: "0", ...env },
+    env: { PATH: process.env.PATH, HOST: "127.0.0.1", PORT: "0", SWITCHBOARD_METRICS_REUSE_MS: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -48,7 +48,7 @@ export async function startGateway(env: NodeJS.ProcessEnv, file: ConfigFile = {}
   const config = buildConfig(file, { ...fullEnv, PORT: "0", HOST: "127.0.0.1", SWITCHBOARD_DATA_DIR: dataDir }, "test");
   config.server.shutdownGraceMs = 5_000;
   const logs = new LogCapture();
-  const app = await createSwitchboard(config, { env: fullEnv, logDestination: logs, defaultMetrics: false });
+  const app = await createSwitchboard(config, { env: fullEnv, logDestination: logs, defaultMetrics: false, metricsReuseMs: 0 });
   const address = await app.listen();
   const url = `http://127.0.0.1:${address.port}`;
 

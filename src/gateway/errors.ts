@@ -19,6 +19,8 @@ export function toConnectError(err: unknown, callerSignal?: AbortSignal): Connec
     if (err.credentialId) metadata.credential_id = err.credentialId;
     if (err.status !== undefined) metadata.upstream_status = String(err.status);
     if (err.vendorParam) metadata.upstream_param = err.vendorParam;
+    const vendorCode = vendorsOwnCode(err);
+    if (vendorCode) metadata.vendor_code = vendorCode;
     const error = gatewayError(CODE_FOR_KIND[err.kind], err.message, err.reason ?? REASON_FOR_KIND[err.kind], metadata, err.retryAfterMs);
     // Kept as the cause: the call's log line reads what it tells operators alone (logDetail).
     error.cause = err;
@@ -30,6 +32,20 @@ export function toConnectError(err: unknown, callerSignal?: AbortSignal): Connec
   // The store down or restarting is no bug: the caller may retry (the cause stays out of the message: it names the database's host).
   if (storeUnavailable(err)) return gatewayError(Code.Unavailable, "the gateway's database cannot be reached right now; retry shortly", "STORE_UNAVAILABLE", {}, 1_000);
   return withErrorInfo(new ConnectError("internal error", Code.Internal, undefined, undefined, err));
+}
+
+/** The kinds of failure where no vendor answered: their vendorCode is the socket's error (ECONNRESET), the gateway's own account. */
+const VENDOR_NOT_HEARD: ReadonlySet<UpstreamError["kind"]> = new Set(["unreachable", "timeout", "cancelled"]);
+
+/**
+ * The code or type the vendor gave its error (`context_length_exceeded`,
+ * `overloaded_error`), for typed callers to branch on as REST callers do on
+ * `error.code`; the ErrorInfo reason stays the gateway's. Already redacted as
+ * the message is, and dropped unless it still reads as a code of at most 64
+ * characters (safeVendorCode, error-messages.ts).
+ */
+function vendorsOwnCode(err: UpstreamError): string | undefined {
+  return VENDOR_NOT_HEARD.has(err.kind) ? undefined : err.vendorCode;
 }
 
 /** The reason an AbortSignal gets when it is aborted with none (a DOMException named AbortError). */

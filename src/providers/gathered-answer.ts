@@ -11,7 +11,7 @@ import { StreamedToolCalls } from "./streamed-tool-calls.js";
 
 /**
  * The answer a stream's events make: its text, reasoning, refusal and tool
- * calls joined from the deltas (a call without an id gets `call_<index>`, as
+ * calls joined from the deltas (a call without an id gets a made-up one, as
  * the gateway names a streamed one), the end's id, finish reason, usage and
  * reasoning blocks. What is kept is bounded by MAX_STREAMED_ANSWER_CHARS, as
  * the gateway bounds a streamed answer; a stream with no end is the adapter's

@@ -1,19 +1,26 @@
 import { create } from "@bufbuild/protobuf";
 import { ToolCallSchema, type ToolCall, type ToolCallDelta } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ErrorContext } from "./codec.js";
+import { madeUpCallId } from "./made-up-call-id.js";
 import { vendorIndex } from "./vendor-fields.js";
 
 /**
  * The tool calls a stream's fragments build, by their index: the first id
- * and name a call is given, its arguments joined. Listed in index order, a
- * call the vendor gave no id named `call_<index>`.
+ * and name a call is given, its arguments joined, listed in index order. A
+ * call whose first fragment has no id (Anthropic-shaped and Responses-shaped
+ * streams of vendors that give none) gets a made-up one there, unique across
+ * answers (made-up-call-id.ts), written into that fragment: the delta the
+ * caller reads, the events a REST surface writes from it and the summary
+ * (what a stored response is continued from) all name the call alike.
  */
 export class StreamedToolCalls {
   private readonly calls = new Map<number, ToolCall>();
 
-  /** Adds one fragment; returns the characters it brought (its id, name and arguments), for the bound on what an answer keeps. */
+  /** Adds one fragment (naming its call, if it is the first and has no id); returns the characters it brought (its id, name and arguments), for the bound on what an answer keeps. */
   add(fragment: ToolCallDelta): number {
-    const call = this.calls.get(fragment.index) ?? create(ToolCallSchema, {});
+    const known = this.calls.get(fragment.index);
+    if (!known && fragment.id === "") fragment.id = madeUpCallId("", fragment.index);
+    const call = known ?? create(ToolCallSchema, {});
     call.id ||= fragment.id;
     call.name ||= fragment.name;
     call.arguments += fragment.argumentsFragment;
@@ -22,7 +29,7 @@ export class StreamedToolCalls {
   }
 
   list(): ToolCall[] {
-    return [...this.calls.entries()].sort(([a], [b]) => a - b).map(([index, call]) => ((call.id ||= `call_${index}`), call));
+    return [...this.calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
   }
 }
 

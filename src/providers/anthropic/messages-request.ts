@@ -275,7 +275,10 @@ function readAssistant(blocks: JsonValue[], at: string): Message {
         break;
       case "tool_use": {
         const input = read.object(block.input, `${field}.input`, true);
-        message.toolCalls.push(create(ToolCallSchema, { id: read.string(block.id, `${field}.id`), name: read.string(block.name, `${field}.name`), arguments: JSON.stringify(input) }));
+        // Claude refuses a call to no tool; refused here, naming the caller's field, before any vendor is asked.
+        const name = read.string(block.name, `${field}.name`);
+        if (name === "") read.reject(`${field}.name`, "is required: the name of the tool the assistant called");
+        message.toolCalls.push(create(ToolCallSchema, { id: read.string(block.id, `${field}.id`), name, arguments: JSON.stringify(input) }));
         break;
       }
       case "thinking":

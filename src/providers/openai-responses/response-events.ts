@@ -162,8 +162,8 @@ export class ResponseEventWriter {
     let item = this.calls.get(fragment.index);
     if (!item) {
       out.push(...this.close());
-      // The id the gateway gives a call its vendor left without one (gateway.ts, streamedAnswer).
-      item = { index: this.place(), id: this.ids.id("fc"), callId: fragment.id || `call_${fragment.index}`, name: fragment.name, arguments: "" };
+      // A call's first fragment always has its id: the gateway makes one up for a vendor that gave none (streamed-tool-calls.ts), as the summary names it.
+      item = { index: this.place(), id: this.ids.id("fc"), callId: fragment.id, name: fragment.name, arguments: "" };
       this.calls.set(fragment.index, item);
       out.push(this.event("response.output_item.added", { output_index: item.index, item: functionCallItem(item.id, { id: item.callId, name: item.name, arguments: "" }, "in_progress") }));
     }

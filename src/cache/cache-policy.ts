@@ -87,7 +87,7 @@ export class CachePolicy {
   notStorable(answer: CacheableAnswer, primary: Candidate, route: RouteCachePolicy): NotStoredReason | undefined {
     if (answer.finishReason === FinishReason.REFUSAL || answer.message.refusal !== "") return "refusal";
     if (answer.finishReason === FinishReason.CONTENT_FILTER) return "content_filter";
-    if (answer.finishReason === FinishReason.LENGTH && !route.truncated) return "length";
+    if (TRUNCATED.has(answer.finishReason) && !route.truncated) return "length";
     if ((answer.finishReason === FinishReason.TOOL_CALLS || answer.message.toolCalls.length > 0) && !route.toolCalls) return "tool_calls";
     // No finish reason (a stream that ended without one) or one the gateway does not know (Gemini's MALFORMED_FUNCTION_CALL, …):
     // not a clean answer, and a retry must be able to get another.
@@ -136,8 +136,11 @@ export class CachePolicy {
   }
 }
 
-/** Finish reasons of a whole answer; LENGTH and TOOL_CALLS are kept only where the route allows them (above). */
-const FINISHED = new Set([FinishReason.STOP, FinishReason.LENGTH, FinishReason.TOOL_CALLS]);
+/** Answers cut short by a bound on tokens: max_tokens, or the context window filling first. */
+const TRUNCATED = new Set([FinishReason.LENGTH, FinishReason.CONTEXT_WINDOW_EXCEEDED]);
+
+/** Finish reasons of a whole answer; truncated ones and TOOL_CALLS are kept only where the route allows them (above). */
+const FINISHED = new Set([FinishReason.STOP, ...TRUNCATED, FinishReason.TOOL_CALLS]);
 
 function partitionOf(serving: ServingRoute, principal: Principal): string {
   // The route's own name: two routes sharing their answers never share them with each other, though they serve the same model.

@@ -181,4 +181,6 @@ const FINISH_REASONS: Record<FinishReason, string | undefined> = {
   [FinishReason.TOOL_CALLS]: "tool_calls",
   [FinishReason.CONTENT_FILTER]: "content_filter",
   [FinishReason.REFUSAL]: "refusal",
+  // Apart from "length": raising max_tokens does not help such a call (Anthropic's and Zhipu's name).
+  [FinishReason.CONTEXT_WINDOW_EXCEEDED]: "model_context_window_exceeded",
 };

@@ -2,7 +2,9 @@
 // vendor finish reasons the unified contract has no value of their own for:
 // Gemini's OTHER, MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL and
 // TOO_MANY_TOOL_CALLS, Zhipu's network_error, a reason an OpenAI-compatible
-// vendor adds later, and Claude's refusal. No surface gives an SDK a null
+// vendor adds later, and Claude's refusal; and Claude's and Zhipu's
+// model_context_window_exceeded, told apart from max_tokens where the
+// surface has a name for it. No surface gives an SDK a null
 // finish_reason (the OpenAI SDK's finalChatCompletion() throws on one), a
 // clean end_turn for a malformed tool call, or a completed Response for an
 // answer its vendor cut.
@@ -119,6 +121,7 @@ describe("Chat Completions: a real finish_reason for every vendor reason, unary 
     // DeepSeek out of capacity: cut by the vendor, not by the caller's max_tokens.
     [DEEPSEEK, "insufficient_system_resource", "content_filter"],
     [GLM, "model_context_window_exceeded", "length"],
+    [CLAUDE, "model_context_window_exceeded", "length"],
     // A reason the gateway does not know ended the answer all the same.
     [GLM, "a_reason_added_later", "stop"],
     [GEMINI, "A_REASON_ADDED_LATER", "stop"],
@@ -146,6 +149,14 @@ describe("/v1/messages: a malformed or unexpected tool call is no clean end_turn
   });
 });
 
+describe("/v1/messages: a full context window is no max_tokens", () => {
+  it.each([GLM, CLAUDE])("%s ending with model_context_window_exceeded", async (model) => {
+    const request = { model, max_tokens: 64, messages: ending("model_context_window_exceeded") };
+    expect((await anthropic.messages.create(request)).stop_reason).toBe("model_context_window_exceeded");
+    expect((await anthropic.messages.stream(request).finalMessage()).stop_reason).toBe("model_context_window_exceeded");
+  });
+});
+
 /** A streamed Response's last event and the message item it closed. */
 async function streamedResponse(params: { model: string; input: OpenAI.Responses.ResponseInput }): Promise<{ last: Json; messageDone: Json | undefined }> {
   const events: Json[] = [];
@@ -161,6 +172,7 @@ describe("/v1/responses: an answer its vendor cut is an incomplete Response, its
     [GLM, "network_error", "content_filter"],
     [DEEPSEEK, "insufficient_system_resource", "content_filter"],
     [GLM, "length", "max_output_tokens"],
+    [GLM, "model_context_window_exceeded", "max_output_tokens"],
   ])("%s ending with %s: incomplete (%s)", async (model, reason, why) => {
     const answer = await openai.responses.create({ model, input: ending(reason), store: false });
     expect(answer.status).toBe("incomplete");

@@ -244,6 +244,9 @@ describe("the cache policy", () => {
     expect(policy.notStorable(answer, openai, route)).toBeUndefined();
     expect(policy.notStorable(with_({ finishReason: FinishReason.LENGTH }), openai, route)).toBe("length");
     expect(policy.notStorable(with_({ finishReason: FinishReason.LENGTH }), openai, { ...route, truncated: true })).toBeUndefined();
+    // Cut by a full context window: as cut at max_tokens.
+    expect(policy.notStorable(with_({ finishReason: FinishReason.CONTEXT_WINDOW_EXCEEDED }), openai, route)).toBe("length");
+    expect(policy.notStorable(with_({ finishReason: FinishReason.CONTEXT_WINDOW_EXCEEDED }), openai, { ...route, truncated: true })).toBeUndefined();
     expect(policy.notStorable(with_({ finishReason: FinishReason.CONTENT_FILTER }), openai, route)).toBe("content_filter");
     expect(policy.notStorable(with_({ finishReason: FinishReason.REFUSAL }, { refusal: "I can't help with that." }), openai, route)).toBe("refusal");
     const toolCall = with_({ finishReason: FinishReason.TOOL_CALLS }, { toolCalls: [{ id: "call_1", name: "lookup", arguments: "{}" }] });

@@ -18,6 +18,8 @@ import { droppedConnection } from "./stream-writing.js";
  *   the tool `toolCall` names, or none);
  * - after tool results it answers "Tool result: …";
  * - max_tokens (in words here) cuts the answer with stop_reason "max_tokens";
+ *   with `contextWindow`, a prompt and answer that fill it cut the answer with
+ *   stop_reason "model_context_window_exceeded", as Claude Sonnet 4.5 on does;
  * - streams are the full typed event sequence, a `ping` included;
  * - with `thinking` enabled or adaptive (or always, on the models that
  *   always think) it thinks first: a signed thinking block (or,
@@ -56,6 +58,8 @@ export interface AnthropicFakeOptions {
   toolCall?: (body: Json) => { name: string; input: Json } | undefined;
   /** Streams: the connection is dropped after message_delta (the stop reason and final usage), where message_stop goes. */
   dropBeforeMessageStop?: boolean;
+  /** The model's context window, in the fake's tokens (words): prompt and answer together; unset, unbounded. */
+  contextWindow?: number;
 }
 
 export interface AnthropicFake extends FakeServer {
@@ -457,6 +461,12 @@ function plainAnswer(body: Json, options: AnthropicFakeOptions): Answer {
   if (words(text) > body.max_tokens) {
     text = text.split(/\s+/).slice(0, body.max_tokens).join(" ");
     stopReason = "max_tokens";
+  }
+  const room = options.contextWindow === undefined ? Infinity : Math.max(0, options.contextWindow - input);
+  if (words(text) > room) {
+    text = text.split(/\s+/).slice(0, room).join(" ");
+    stopReason = "model_context_window_exceeded";
+    stopSequence = null;
   }
   return { blocks: [{ type: "text", text }], stopReason, stopSequence, usage: usage(words(text)) };
 }

@@ -217,7 +217,8 @@ const STOP_REASONS: Record<string, FinishReason> = {
   // A server tool paused a long turn; what came so far is a complete answer to show.
   pause_turn: FinishReason.STOP,
   max_tokens: FinishReason.LENGTH,
-  model_context_window_exceeded: FinishReason.LENGTH,
+  // Claude Sonnet 4.5 on: the context window filled before max_tokens did.
+  model_context_window_exceeded: FinishReason.CONTEXT_WINDOW_EXCEEDED,
   tool_use: FinishReason.TOOL_CALLS,
   // The streaming classifiers stopped the answer; what came before may be partial.
   refusal: FinishReason.REFUSAL,
@@ -229,11 +230,14 @@ const STOP_REASONS: Record<string, FinishReason> = {
  * was cut or withheld: a tool call cut at max_tokens is not one to run.
  */
 export function toAnthropicStopReason(reason: FinishReason, calledTools: boolean): string {
-  const endedEarly = reason === FinishReason.LENGTH || reason === FinishReason.CONTENT_FILTER || reason === FinishReason.REFUSAL;
+  const endedEarly = reason === FinishReason.LENGTH || reason === FinishReason.CONTEXT_WINDOW_EXCEEDED || reason === FinishReason.CONTENT_FILTER || reason === FinishReason.REFUSAL;
   if (calledTools && !endedEarly) return "tool_use";
   switch (reason) {
     case FinishReason.LENGTH:
       return "max_tokens";
+    // Claude Code tells its user the context is full, not to raise the output limit.
+    case FinishReason.CONTEXT_WINDOW_EXCEEDED:
+      return "model_context_window_exceeded";
     case FinishReason.TOOL_CALLS:
       return "tool_use";
     case FinishReason.CONTENT_FILTER:

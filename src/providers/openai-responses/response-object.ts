@@ -117,10 +117,12 @@ export function toResponsesUsage(usage: Usage | undefined): JsonObject | null {
  * max_output_tokens or by a filter is "incomplete". So is a refusal without
  * words (Anthropic's `refusal` stop: its classifiers cut the answer, maybe
  * after some text); one in words (`worded`: a `refusal` part, as OpenAI's
- * models refuse) is a completed Response, as OpenAI's own are.
+ * models refuse) is a completed Response, as OpenAI's own are. An answer cut
+ * by a full context window is "max_output_tokens", as OpenAI's own are: the
+ * only other reason documented (and typed by the SDKs) is content_filter.
  */
 export function endOf(reason: FinishReason, worded = false): { status: "completed" | "incomplete"; incomplete_details: JsonObject | null } {
-  if (reason === FinishReason.LENGTH) return { status: "incomplete", incomplete_details: { reason: "max_output_tokens" } };
+  if (reason === FinishReason.LENGTH || reason === FinishReason.CONTEXT_WINDOW_EXCEEDED) return { status: "incomplete", incomplete_details: { reason: "max_output_tokens" } };
   if (reason === FinishReason.CONTENT_FILTER || (reason === FinishReason.REFUSAL && !worded)) return { status: "incomplete", incomplete_details: { reason: "content_filter" } };
   return { status: "completed", incomplete_details: null };
 }

@@ -10,7 +10,8 @@ import { UsageCounts, type VendorUsage } from "../vendor-usage.js";
  * (Anthropic's) is the nearest OpenAI has, "content_filter". An answer whose
  * vendor gave no reason, or one the gateway does not know, ended as far as
  * the gateway can tell: "stop", since OpenAI's SDKs need a reason (the stream
- * helper's finalChatCompletion() throws on a null one).
+ * helper's finalChatCompletion() throws on a null one). A full context window
+ * is "length", as OpenAI itself says it.
  */
 const FINISH_NAMES: Record<FinishReason, string> = {
   [FinishReason.UNSPECIFIED]: "stop",
@@ -19,6 +20,7 @@ const FINISH_NAMES: Record<FinishReason, string> = {
   [FinishReason.TOOL_CALLS]: "tool_calls",
   [FinishReason.CONTENT_FILTER]: "content_filter",
   [FinishReason.REFUSAL]: "content_filter",
+  [FinishReason.CONTEXT_WINDOW_EXCEEDED]: "length",
 };
 
 /** Finish reasons as OpenAI-compatible vendors send them, aliases included. */
@@ -36,8 +38,8 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   // Zhipu's "model inference failed": the vendor cut the answer short. content_filter is the one reason
   // OpenAI's callers know for an answer the vendor cut; "stop" would pass a partial answer off as whole.
   network_error: FinishReason.CONTENT_FILTER,
-  // Zhipu's (GLM-4.5 on): the prompt and answer filled the context window, which the contract counts as length.
-  model_context_window_exceeded: FinishReason.LENGTH,
+  // Zhipu's (GLM-4.5 on): the prompt and answer filled the context window, as Anthropic's of the same name.
+  model_context_window_exceeded: FinishReason.CONTEXT_WINDOW_EXCEEDED,
 };
 
 /**

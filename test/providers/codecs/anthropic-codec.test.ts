@@ -132,7 +132,7 @@ describe("Anthropic codec: answers", () => {
     ["stop_sequence", FinishReason.STOP],
     ["pause_turn", FinishReason.STOP],
     ["max_tokens", FinishReason.LENGTH],
-    ["model_context_window_exceeded", FinishReason.LENGTH],
+    ["model_context_window_exceeded", FinishReason.CONTEXT_WINDOW_EXCEEDED],
     ["refusal", FinishReason.REFUSAL],
     ["a_reason_added_later", FinishReason.UNSPECIFIED],
   ])("maps stop_reason %s", (stopReason, finishReason) => {

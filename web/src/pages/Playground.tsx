@@ -18,6 +18,7 @@ const FINISH_WORDS: Partial<Record<FinishReason, string>> = {
   [FinishReason.TOOL_CALLS]: "tool calls",
   [FinishReason.CONTENT_FILTER]: "content filter",
   [FinishReason.REFUSAL]: "refusal",
+  [FinishReason.CONTEXT_WINDOW_EXCEEDED]: "context window full",
 };
 
 /** A streamed chat with any model a key may use: the answer as it comes, then the attempts and (from the live feed) the cost. */

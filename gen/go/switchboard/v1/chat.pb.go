@@ -206,7 +206,8 @@ const (
 	FinishReason_FINISH_REASON_UNSPECIFIED FinishReason = 0
 	// The model finished its answer or hit a stop sequence.
 	FinishReason_FINISH_REASON_STOP FinishReason = 1
-	// The answer was cut at `max_tokens` or the context window.
+	// The answer was cut at `max_tokens`, or at the context window by a vendor
+	// that does not tell the two apart (OpenAI says `length` for both).
 	FinishReason_FINISH_REASON_LENGTH FinishReason = 2
 	// The model called one or more tools; see `tool_calls`.
 	FinishReason_FINISH_REASON_TOOL_CALLS FinishReason = 3
@@ -215,6 +216,12 @@ const (
 	// The model declined to answer (OpenAI `refusal`, Anthropic
 	// `stop_reason: refusal`); see Message.refusal.
 	FinishReason_FINISH_REASON_REFUSAL FinishReason = 5
+	// The answer was cut because the prompt and answer filled the model's
+	// context window (Anthropic and Zhipu `model_context_window_exceeded`):
+	// raising `max_tokens` does not help; a shorter prompt does. Surfaces
+	// without a name of their own for it say `length` (OpenAI Chat
+	// Completions) or `max_output_tokens` (Responses).
+	FinishReason_FINISH_REASON_CONTEXT_WINDOW_EXCEEDED FinishReason = 6
 )
 
 // Enum value maps for FinishReason.
@@ -226,14 +233,16 @@ var (
 		3: "FINISH_REASON_TOOL_CALLS",
 		4: "FINISH_REASON_CONTENT_FILTER",
 		5: "FINISH_REASON_REFUSAL",
+		6: "FINISH_REASON_CONTEXT_WINDOW_EXCEEDED",
 	}
 	FinishReason_value = map[string]int32{
-		"FINISH_REASON_UNSPECIFIED":    0,
-		"FINISH_REASON_STOP":           1,
-		"FINISH_REASON_LENGTH":         2,
-		"FINISH_REASON_TOOL_CALLS":     3,
-		"FINISH_REASON_CONTENT_FILTER": 4,
-		"FINISH_REASON_REFUSAL":        5,
+		"FINISH_REASON_UNSPECIFIED":             0,
+		"FINISH_REASON_STOP":                    1,
+		"FINISH_REASON_LENGTH":                  2,
+		"FINISH_REASON_TOOL_CALLS":              3,
+		"FINISH_REASON_CONTENT_FILTER":          4,
+		"FINISH_REASON_REFUSAL":                 5,
+		"FINISH_REASON_CONTEXT_WINDOW_EXCEEDED": 6,
 	}
 )
 
@@ -1294,14 +1303,15 @@ const file_switchboard_v1_chat_proto_rawDesc = "" +
 	" RESPONSE_FORMAT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19RESPONSE_FORMAT_TYPE_TEXT\x10\x01\x12$\n" +
 	" RESPONSE_FORMAT_TYPE_JSON_OBJECT\x10\x02\x12$\n" +
-	" RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x03*\xba\x01\n" +
+	" RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x03*\xe5\x01\n" +
 	"\fFinishReason\x12\x1d\n" +
 	"\x19FINISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12FINISH_REASON_STOP\x10\x01\x12\x18\n" +
 	"\x14FINISH_REASON_LENGTH\x10\x02\x12\x1c\n" +
 	"\x18FINISH_REASON_TOOL_CALLS\x10\x03\x12 \n" +
 	"\x1cFINISH_REASON_CONTENT_FILTER\x10\x04\x12\x19\n" +
-	"\x15FINISH_REASON_REFUSAL\x10\x05BPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
+	"\x15FINISH_REASON_REFUSAL\x10\x05\x12)\n" +
+	"%FINISH_REASON_CONTEXT_WINDOW_EXCEEDED\x10\x06BPZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
 
 var (
 	file_switchboard_v1_chat_proto_rawDescOnce sync.Once

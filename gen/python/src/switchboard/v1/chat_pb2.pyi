@@ -39,6 +39,7 @@ class FinishReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FINISH_REASON_TOOL_CALLS: _ClassVar[FinishReason]
     FINISH_REASON_CONTENT_FILTER: _ClassVar[FinishReason]
     FINISH_REASON_REFUSAL: _ClassVar[FinishReason]
+    FINISH_REASON_CONTEXT_WINDOW_EXCEEDED: _ClassVar[FinishReason]
 ROLE_UNSPECIFIED: Role
 ROLE_SYSTEM: Role
 ROLE_USER: Role
@@ -58,6 +59,7 @@ FINISH_REASON_LENGTH: FinishReason
 FINISH_REASON_TOOL_CALLS: FinishReason
 FINISH_REASON_CONTENT_FILTER: FinishReason
 FINISH_REASON_REFUSAL: FinishReason
+FINISH_REASON_CONTEXT_WINDOW_EXCEEDED: FinishReason
 
 class Message(_message.Message):
     __slots__ = ("role", "content", "parts", "name", "tool_calls", "tool_call_id", "reasoning_content", "reasoning", "refusal")

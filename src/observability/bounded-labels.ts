@@ -1,5 +1,5 @@
 import { ConfigError } from "../config/config-error.js";
-import { holdsKey } from "../providers/redact.js";
+import { holdsKeyOrSecretPiece } from "../providers/redact.js";
 
 /** The value a capped label takes for everything past its cap. */
 export const OTHER = "other";
@@ -10,7 +10,8 @@ export const OTHER = "other";
  * name; of the others, the first `limit` distinct ones keep theirs and later
  * ones are counted under "other", so a metric's series stay bounded whatever
  * arrives, and callers who fill those places cannot take a reserved name's.
- * A value shaped like a key (a caller pasted one as a model name) is never a
+ * A value holding a key or a piece of one of the gateway's secrets (a caller
+ * pasted one as a model name), found as log lines mask them, is never a
  * label: "other", taking no place.
  */
 export class BoundedLabel {
@@ -22,12 +23,12 @@ export class BoundedLabel {
     private readonly limit: number,
     reserved: Iterable<string> = [],
   ) {
-    this.labelled = new Set([...reserved].filter((value) => !holdsKey(value)));
+    this.labelled = new Set([...reserved].filter((value) => !holdsKeyOrSecretPiece(value)));
   }
 
   of(value: string): string {
     if (this.labelled.has(value)) return value;
-    if (this.extras >= this.limit || holdsKey(value)) return OTHER;
+    if (this.extras >= this.limit || holdsKeyOrSecretPiece(value)) return OTHER;
     this.labelled.add(value);
     this.extras++;
     return value;

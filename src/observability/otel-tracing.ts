@@ -1,5 +1,5 @@
-import { randomBytes, randomUUID } from "node:crypto";
-import { defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext, type Tracer } from "@opentelemetry/api";
+import { randomUUID } from "node:crypto";
+import { defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type SpanContext, type Tracer } from "@opentelemetry/api";
 import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
@@ -8,7 +8,6 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
-  SamplingDecision,
   TraceIdRatioBasedSampler,
   TracerProvider,
   type ReadableSpan,
@@ -54,8 +53,8 @@ export function createOtelTracing(config: TracingConfig, deps: { logger: Logger;
   const propagator = new W3CTraceContextPropagator();
   return {
     enabled: true,
-    startCall(method, surface, requestId, carrier, read) {
-      return new OtelCall(tracer, method, surface, requestId, callerContext(propagator, carrier, read), config.recordsContent, root);
+    startCall(method, surface, requestId, carrier, read, authenticated = () => false) {
+      return new OtelCall(tracer, method, surface, requestId, callerContext(propagator, carrier, read), config.recordsContent, authenticated);
     },
     async shutdown() {
       await Promise.race([provider.shutdown(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_TIMEOUT_MS).unref())]);
@@ -72,44 +71,40 @@ function callerContext<C>(propagator: W3CTraceContextPropagator, carrier: C, rea
   return propagator.extract(ROOT_CONTEXT, tracestate ? { traceparent, tracestate } : { traceparent }, defaultTextMapGetter);
 }
 
+/** A call's span, once started, and the answer's headers that name it. */
+interface StartedSpan {
+  span: Span;
+  responseHeaders: Readonly<Record<string, string>>;
+}
+
 class OtelCall implements TracedCall {
-  readonly traceId: string;
-  readonly recording: boolean;
-  readonly responseHeaders: Readonly<Record<string, string>>;
   recordsContent = false;
-  private readonly span: Span;
-  /** The caller's traceparent had a say in whether this span records (its sampled flag, or its trace id for a ratio). */
-  private readonly sampledByCaller: boolean;
+  /** When the call arrived (a performance.now() time): its span, started once the call is settled, starts then. */
+  private readonly arrivedAt = performance.now();
+  private started: StartedSpan | undefined;
   private parent: Context | undefined;
   private operation = "chat";
 
   constructor(
     private readonly tracer: Tracer,
     private readonly method: string,
-    surface: Surface,
-    requestId: string,
-    caller: Context,
+    private readonly surface: Surface,
+    private readonly requestId: string,
+    private readonly caller: Context,
     private readonly contentRoutes: (requestedModel: string) => boolean,
-    private readonly root: Sampler,
-  ) {
-    const rest = surface === "rest";
-    this.span = tracer.startSpan(
-      method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          [ATTR.surface]: surface,
-          [ATTR.requestId]: requestId,
-          ...(rest ? { [ATTR.httpRoute]: method.slice("REST ".length) } : { [ATTR.rpcSystem]: surface === "connect" ? "connect_rpc" : "grpc", [ATTR.rpcMethod]: method }),
-        },
-      },
-      caller,
-    );
-    const context = this.span.spanContext();
-    this.traceId = context.traceId;
-    this.recording = this.span.isRecording();
-    this.sampledByCaller = this.recording && trace.getSpanContext(caller) !== undefined;
-    this.responseHeaders = { "x-trace-id": context.traceId, traceresponse: traceparentOf(context) };
+    private readonly authenticated: () => boolean,
+  ) {}
+
+  get traceId(): string {
+    return this.span.spanContext().traceId;
+  }
+
+  get recording(): boolean {
+    return this.span.isRecording();
+  }
+
+  get responseHeaders(): Readonly<Record<string, string>> {
+    return this.settled().responseHeaders;
   }
 
   admitted(kind: string, requestedModel: string): void {
@@ -142,13 +137,7 @@ class OtelCall implements TracedCall {
     return new OtelAttempt(span);
   }
 
-  end({ authenticated, attributes, error, firstTokenAt }: CallSpanEnd): void {
-    // The sampling decision is taken as the span starts, before any key is checked: a caller without a valid
-    // key does not get its own say (a sampled flag on every call exports them all, on a backend billed per
-    // span). Its span is sampled again as a trace the gateway starts would be; left out, it is never ended,
-    // so no span processor ever sees it. (Not a span started once the key is checked: the answer names its
-    // trace before then, on REST as its headers go out, and a call refused before any key has a span too.)
-    if (this.sampledByCaller && !authenticated && !this.sampledAsOwnTrace()) return;
+  end({ attributes, error, firstTokenAt }: CallSpanEnd): void {
     for (const [name, value] of Object.entries(attributes)) if (value !== undefined) this.span.setAttribute(name, value);
     if (firstTokenAt !== undefined) this.span.addEvent("gen_ai.first_token", undefined, firstTokenAt);
     if (error) {
@@ -156,13 +145,39 @@ class OtelCall implements TracedCall {
       // The SDK does not hold status messages to the attribute length limit, and a message may quote a caller's text.
       this.span.setStatus({ code: SpanStatusCode.ERROR, message: cut(error.message, MAX_STATUS_MESSAGE_CHARS) });
     }
-    this.span.end();
+    // On the clock it started on: a span given its start time would end on the wall clock.
+    this.span.end(performance.now());
   }
 
-  /** What the configured root sampler decides for a trace of the gateway's own (a new trace id: the caller's is its to choose). */
-  private sampledAsOwnTrace(): boolean {
-    const traceId = randomBytes(16).toString("hex");
-    return this.root.shouldSample(ROOT_CONTEXT, traceId, this.method, SpanKind.SERVER, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED;
+  private get span(): Span {
+    return this.settled().span;
+  }
+
+  /** The call's span, started the first time it is needed: by then the envelope knows whether a key authenticated the call (see Tracing). */
+  private settled(): StartedSpan {
+    if (this.started) return this.started;
+    const rest = this.surface === "rest";
+    const callerSpan = trace.getSpanContext(this.caller);
+    // Trusted, the caller's trace is continued; else a trace of the gateway's own starts, sampled by the root sampler, linked to the caller's.
+    const trusted = this.authenticated();
+    const links: Link[] = !trusted && callerSpan ? [{ context: callerSpan }] : [];
+    const span = this.tracer.startSpan(
+      this.method,
+      {
+        kind: SpanKind.SERVER,
+        startTime: this.arrivedAt,
+        links,
+        attributes: {
+          [ATTR.surface]: this.surface,
+          [ATTR.requestId]: this.requestId,
+          ...(rest ? { [ATTR.httpRoute]: this.method.slice("REST ".length) } : { [ATTR.rpcSystem]: this.surface === "connect" ? "connect_rpc" : "grpc", [ATTR.rpcMethod]: this.method }),
+        },
+      },
+      trusted ? this.caller : ROOT_CONTEXT,
+    );
+    const context = span.spanContext();
+    this.started = { span, responseHeaders: { "x-trace-id": context.traceId, traceresponse: traceparentOf(context) } };
+    return this.started;
   }
 }
 
@@ -199,7 +214,7 @@ function traceparentOf(context: SpanContext): string {
   return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
 }
 
-/** The sampler of traces the gateway starts (the `parentbased_` forms wrap it, for calls that continue a caller's). */
+/** The sampler of traces the gateway starts (the `parentbased_` forms wrap it, for authenticated calls that continue a caller's). */
 function rootSamplerOf(spec: SamplerSpec): Sampler {
   return spec.kind === "always_on" ? new AlwaysOnSampler() : spec.kind === "always_off" ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(spec.ratio);
 }

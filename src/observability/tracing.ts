@@ -14,8 +14,6 @@ export type SpanAttributeValue = string | number | boolean | string[];
 
 /** How a call's span ends: its attributes, its error, and when its first token went out (a performance.now() time). */
 export interface CallSpanEnd {
-  /** A gateway key authenticated the call: only then does the caller's sampling decision stand (see Tracing). */
-  authenticated?: boolean;
   attributes: Record<string, SpanAttributeValue | undefined>;
   error?: { type: string; message: string };
   firstTokenAt?: number;
@@ -31,16 +29,21 @@ export interface TracedCall extends CallTrace {
 }
 
 /**
- * Tracing as the envelope uses it: a span per call, continuing the caller's
- * trace (W3C traceparent/tracestate). The span starts as the call arrives,
- * before its key is checked, so the caller's sampled flag (and trace id, which
- * a ratio sampler reads) picks whether it records; a call no key authenticated
- * is sampled again at its end as a trace of the gateway's own would be, so
- * that no one without a key can have every call exported.
+ * Tracing as the envelope uses it: a span per call, timed from the call's
+ * arrival. A call a gateway key authenticated continues the caller's trace
+ * (W3C traceparent/tracestate), and the caller's sampled flag (or trace id,
+ * which a ratio sampler reads) picks whether it records. A call no key
+ * authenticated is a trust boundary, as W3C Trace Context advises: it starts
+ * a trace of the gateway's own, sampled as such, with the caller's context as
+ * a link only, so that no one without a key can fill a trace of their choice
+ * or have every call exported. Which one a call is gets settled the first
+ * time its trace is read (its id, its answer's headers, whether it records),
+ * by asking `authenticated`: the envelope reads none of them before the key
+ * is checked, and a call read earlier counts as one no key authenticated.
  */
 export interface Tracing {
   readonly enabled: boolean;
-  startCall<C>(method: string, surface: Surface, requestId: string, carrier: C, read: HeaderReader<C>): TracedCall;
+  startCall<C>(method: string, surface: Surface, requestId: string, carrier: C, read: HeaderReader<C>, authenticated?: () => boolean): TracedCall;
   /** Exports the spans still buffered; call once the server has drained. */
   shutdown(): Promise<void>;
 }

@@ -511,6 +511,16 @@ export function holdsKey(text: string): boolean {
   return maskKeys(text) !== text;
 }
 
+/**
+ * Whether `text` holds a key, or a piece of a known secret, as maskLogText
+ * finds them: for what the gateway writes where only operators read (a span's
+ * tracestate, a metric's label), never for what decides a caller's answer
+ * (see holdsKnownSecret).
+ */
+export function holdsKeyOrSecretPiece(text: string): boolean {
+  return maskLogText(text) !== text;
+}
+
 /** The replacement of one KEY_SHAPED match; `bare` is set for a run without a prefix. */
 function maskedKey(run: string, bare: string | undefined): string {
   if (bare !== undefined && !(/[a-z]/.test(bare) && /[A-Z]/.test(bare) && /[0-9]/.test(bare))) return run;

@@ -33,13 +33,21 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * A call's record, under the caller's `x-request-id` when it is sane (at most
  * 128 letters, digits and `._:-`, and not shaped like a key: the id goes into
- * log lines, spans and ledger rows), a new id otherwise, with its span started
- * (continuing the caller's trace when its headers carry one).
+ * log lines, spans and ledger rows), a new id otherwise, with its trace
+ * begun (continuing the caller's once a key authenticates the call: see
+ * Tracing; so its trace is read only once its key was checked).
  */
 export function openCallRecord<C>(method: string, surface: Surface, headers: C, read: HeaderReader<C>, tracing: Tracing = NO_TRACING): CallRecord {
   const requestIdHeader = read(headers, "x-request-id");
   const requestId = requestIdHeader && REQUEST_ID.test(requestIdHeader) && !holdsKey(requestIdHeader) ? requestIdHeader : randomUUID();
-  return { requestId, method, surface, trace: tracing.startCall(method, surface, requestId, headers, read), upstream: new UpstreamClock() };
+  const record: CallRecord = {
+    requestId,
+    method,
+    surface,
+    trace: tracing.startCall(method, surface, requestId, headers, read, () => record.principal !== undefined),
+    upstream: new UpstreamClock(),
+  };
+  return record;
 }
 
 /** A header of a Connect call (gRPC metadata included). */

@@ -17,8 +17,7 @@ const NOTHING: CallSpanEnd = { attributes: {} };
  * own (downgrade, cache, attempts, overhead) and the error. Message content
  * only when the call's route records it (SWITCHBOARD_TRACE_CONTENT), its
  * secrets masked; secrets never reach a record. Nothing is built for a span
- * that does not record. Whether a key authenticated decides whether the
- * caller's sampling decision stands (see Tracing).
+ * that does not record.
  */
 export function endCallSpan(record: CallRecord, error: ConnectError | undefined, overheadMs: number | undefined): void {
   const trace = record.trace;
@@ -26,7 +25,6 @@ export function endCallSpan(record: CallRecord, error: ConnectError | undefined,
   const report = record.report;
   const budget = new ContentBudget();
   trace.end({
-    authenticated: record.principal !== undefined,
     attributes: {
       [ATTR.keyId]: record.principal?.keyId,
       [ATTR.team]: record.principal?.team || undefined,

@@ -9,7 +9,7 @@ import type { CallFeed } from "./call-feed.js";
 import { startCallLog } from "./call-log.js";
 import { withKeysMasked } from "./masked-error.js";
 import { watchStream } from "../stream-wrappers.js";
-import { callRecordKey, connectHeader, openCallRecord } from "./call-record.js";
+import { callRecordKey, connectHeader, openCallRecord, type CallRecord } from "./call-record.js";
 import type { Logger } from "../../observability/logger.js";
 import type { GatewayMetrics } from "../../observability/metrics.js";
 import { NO_TRACING, type Surface, type Tracing } from "../../observability/tracing.js";
@@ -25,7 +25,6 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
   return (next) => async (req) => {
     const record = openCallRecord(`${req.service.typeName}/${req.method.name}`, surfaceOf(req.header.get("content-type")), req.header, connectHeader, tracing);
     req.contextValues.set(callRecordKey, record);
-    const traceHeaders = record.trace.responseHeaders;
     const finish = startCallLog(logger, metrics, record, feed);
     // What the caller gets and the log records alike (see callError), keys it
     // quotes masked; a request that fails to decode is InvalidArgument
@@ -33,7 +32,7 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
     const failed = (err: unknown): ConnectError => {
       const error = withKeysMasked(withWellFormedMessage(asDecodeFault(callError(err, req.signal, () => stallCutOf(req.contextValues.get(nodeRequestKey))))));
       error.metadata.set("x-request-id", record.requestId);
-      if (traceHeaders) for (const name in traceHeaders) error.metadata.set(name, traceHeaders[name]!);
+      nameTrace(record, error.metadata);
       return error;
     };
 
@@ -46,7 +45,7 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
       throw error;
     }
     res.header.set("x-request-id", record.requestId);
-    if (traceHeaders) for (const name in traceHeaders) res.header.set(name, traceHeaders[name]!);
+    nameTrace(record, res.header);
     if (!res.stream) {
       finish();
       return res;
@@ -58,6 +57,16 @@ export function createRequestInterceptor(logger: Logger, metrics: GatewayMetrics
       message: watchStream(res.message, { mapError: failed, onEnd: finish, cancelled: stopped }),
     };
   };
+}
+
+/**
+ * Puts the headers naming the call's trace (`x-trace-id`, `traceresponse`) on
+ * an answer: read as it goes out, once the auth interceptor checked its key,
+ * since that decides whether the call continues the caller's trace (see Tracing).
+ */
+function nameTrace(record: CallRecord, headers: Headers): void {
+  const traceHeaders = record.trace.responseHeaders;
+  if (traceHeaders) for (const name in traceHeaders) headers.set(name, traceHeaders[name]!);
 }
 
 /** Which protocol a Connect-served call speaks, from its content type. */

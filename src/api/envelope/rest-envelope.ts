@@ -90,8 +90,11 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
     const finish = startCallLog(deps.logger, deps.metrics, record, deps.feed);
     res.setHeader("x-request-id", record.requestId);
     if (found.surface.requestIdHeader) res.setHeader(found.surface.requestIdHeader, record.requestId);
-    const traceHeaders = record.trace.responseHeaders;
-    if (traceHeaders) for (const name in traceHeaders) res.setHeader(name, traceHeaders[name]!);
+    // Named once the key was checked, which decides whether the call continues the caller's trace (see Tracing).
+    const nameTrace = () => {
+      const traceHeaders = record.trace.responseHeaders;
+      if (traceHeaders && !res.headersSent) for (const name in traceHeaders) res.setHeader(name, traceHeaders[name]!);
+    };
     const deadline = deadlineOf(header(req, "x-stainless-timeout"));
     const cancel = cancellation(res, deps.shutdownSignal, deadline);
     const run = async (): Promise<void> => {
@@ -99,6 +102,7 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
       // Every call takes its request from the key's rate here, refused later or not: a key past its rate is refused
       // before its body is read and parsed, and before a read (a stored response, its input items) does its work.
       const principal = await deps.gate({ get: (name) => header(req, name) }, (authenticated) => (record.principal = authenticated));
+      nameTrace();
       const ctx = pipelineContext(record, principal, cancel.signal, deadline);
       const readsBody = method === "POST" && !found.route.takesNoBody;
       // The cancel signal ends the read too: a stream reset during the gate never tells the request again.
@@ -113,6 +117,7 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
       (err: unknown) => {
         cancel.done();
         const error = withKeysMasked(toConnectError(err, cancel.signal));
+        nameTrace();
         finish(error);
         found.surface.writeError(res, error);
       },

@@ -16,6 +16,7 @@ export function deltaResponse(event: ChatStreamDelta): ChatStreamResponse {
     reasoningContent: event.reasoning ?? "",
     refusal: event.refusal ?? "",
     reasoning: event.reasoningBlocks ?? [],
+    reasoningSummarized: event.reasoningSummarized ?? false,
   };
   if (event.logprobs !== undefined) value.logprobs = event.logprobs;
   if (event.id !== undefined) value.id = event.id;

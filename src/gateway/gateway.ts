@@ -199,11 +199,11 @@ export class Gateway {
 
   /** A cached answer as a stream: its text, reasoning and tool calls in one delta, then the summary. */
   private async *replay(params: ChatParams, ctx: CallContext, call: AdmittedCall, answer: CacheableAnswer, cache: CacheStatus, fitting: CallFitting): AsyncGenerator<ChatStreamResponse> {
-    const { content, toolCalls, reasoningContent, refusal, reasoning } = answer.message;
+    const { content, toolCalls, reasoningContent, reasoningSummarized, refusal, reasoning } = answer.message;
     if (saysAnything(answer.message)) {
       const fragments = toolCalls.map((toolCall, index) => ({ index, id: toolCall.id, name: toolCall.name, argumentsFragment: toolCall.arguments }));
       const identity = { id: answer.id || undefined, ...vendorIdentity(answer) };
-      yield create(ChatStreamResponseSchema, { event: { case: "delta", value: { content, toolCalls: fragments, reasoningContent, refusal, reasoning, logprobs: answer.logprobs, ...identity } } });
+      yield create(ChatStreamResponseSchema, { event: { case: "delta", value: { content, toolCalls: fragments, reasoningContent, reasoningSummarized, refusal, reasoning, logprobs: answer.logprobs, ...identity } } });
     }
     const attempts = call.succeed({ attempts: [], served: answer.served }, answer.usage, true, answer);
     yield this.summary(call, answer, attempts, params, ctx, { usageEstimated: false, cache, adjustments: fitting.adjustments(answer.served) });
@@ -256,7 +256,7 @@ export class Gateway {
     const keepText = cache !== CACHE_MISS || ctx.trace?.recordsContent === true;
     const bounded = keepText || keepsAnswer;
     let text = "";
-    const said = { reasoningContent: "", refusal: "" };
+    const said = { reasoningContent: "", reasoningSummarized: false, refusal: "" };
     // Log probabilities are kept for the response cache alone (they can be many: one per token).
     const logprobs = cache !== CACHE_MISS ? new KeptLogprobs() : undefined;
     /** Tokens generated so far (text, reasoning, refusal, tool calls), estimated, for when the vendor reports none. */
@@ -290,6 +290,7 @@ export class Gateway {
           if (keepText) {
             text += event.content;
             said.reasoningContent += reasoning;
+            said.reasoningSummarized ||= event.reasoningSummarized === true;
             said.refusal += event.refusal ?? "";
           }
           if (logprobs && event.logprobs) kept += logprobs.add(event.logprobs);
@@ -556,7 +557,7 @@ function streamedAnswer(
   toolCalls: StreamedToolCalls,
   usage: Usage,
   served: Candidate,
-  said: { reasoningContent: string; refusal: string; reasoning: ReasoningBlock[] },
+  said: { reasoningContent: string; reasoningSummarized: boolean; refusal: string; reasoning: ReasoningBlock[] },
   logprobs: Logprobs | undefined,
 ): CacheableAnswer {
   const message = create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls: toolCalls.list(), ...said });

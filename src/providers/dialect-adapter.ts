@@ -256,7 +256,7 @@ function* whole(result: ChatResult): Generator<ChatStreamEvent> {
   const toolCalls = message.toolCalls.map((call, index) => create(ToolCallDeltaSchema, { index, id: call.id, name: call.name, argumentsFragment: call.arguments }));
   if (message.content !== "" || toolCalls.length > 0 || message.reasoningContent !== "" || message.refusal !== "") {
     const reasoningBlocks = message.reasoning.length > 0 ? message.reasoning : undefined;
-    yield { type: "delta", content: message.content, toolCalls, reasoning: message.reasoningContent || undefined, refusal: message.refusal || undefined, reasoningBlocks };
+    yield { type: "delta", content: message.content, toolCalls, reasoning: message.reasoningContent || undefined, reasoningSummarized: message.reasoningSummarized || undefined, refusal: message.refusal || undefined, reasoningBlocks };
   }
   yield { type: "end", id: result.id, finishReason: result.finishReason, stopSequence: result.stopSequence, usage: result.usage, usageFault: result.usageFault, reasoning: message.reasoning };
 }

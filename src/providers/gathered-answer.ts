@@ -20,6 +20,7 @@ import { StreamedToolCalls } from "./streamed-tool-calls.js";
 export async function gatheredAnswer(events: AsyncIterable<ChatStreamEvent>, ctx: ErrorContext): Promise<ChatResult> {
   let content = "";
   let reasoningContent = "";
+  let reasoningSummarized = false;
   let refusal = "";
   let logprobs: Logprobs | undefined;
   let firstId: string | undefined;
@@ -27,7 +28,7 @@ export async function gatheredAnswer(events: AsyncIterable<ChatStreamEvent>, ctx
   let kept = 0;
   for await (const event of events) {
     if (event.type === "end") {
-      const message = create(MessageSchema, { role: Role.ASSISTANT, content, reasoningContent, refusal, toolCalls: toolCalls.list(), reasoning: event.reasoning ?? [] });
+      const message = create(MessageSchema, { role: Role.ASSISTANT, content, reasoningContent, reasoningSummarized, refusal, toolCalls: toolCalls.list(), reasoning: event.reasoning ?? [] });
       return {
         id: event.id || firstId || "",
         message,
@@ -44,6 +45,7 @@ export async function gatheredAnswer(events: AsyncIterable<ChatStreamEvent>, ctx
     firstId ??= event.id;
     content += event.content;
     reasoningContent += event.reasoning ?? "";
+    reasoningSummarized ||= event.reasoningSummarized === true;
     refusal += event.refusal ?? "";
     kept += event.content.length + (event.reasoning?.length ?? 0) + (event.refusal?.length ?? 0);
     for (const fragment of event.toolCalls) kept += toolCalls.add(fragment);

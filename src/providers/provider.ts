@@ -52,7 +52,18 @@ export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
    * names `messages[i]` names the caller's `messages[i - insertedMessages]`.
    */
   insertedMessages?: number;
+  /**
+   * Settings of a `/v1/responses` caller that only OpenAI's Responses API
+   * takes (its `reasoning.summary` and `truncation`): sent on when that API
+   * serves (openai-responses/upstream-request.ts); no other vendor has them.
+   */
+  responsesSettings?: ResponsesSettings;
 };
+
+export interface ResponsesSettings {
+  reasoningSummary?: "auto" | "concise" | "detailed";
+  truncation?: "auto" | "disabled";
+}
 
 /**
  * A request a caller wrote in one vendor's dialect (Anthropic Messages on
@@ -148,6 +159,8 @@ export type ChatStreamDelta = {
   toolCalls: ToolCallDelta[];
   reasoning?: string;
   refusal?: string;
+  /** True when `reasoning` is a piece of the vendor's summary of its reasoning (ChatDelta.reasoning_summarized). */
+  reasoningSummarized?: boolean;
   reasoningBlocks?: ReasoningBlock[];
   /** The log probabilities of this delta's tokens, when asked for and given. */
   logprobs?: Logprobs;

@@ -168,7 +168,11 @@ export async function answerResponses(res: ServerResponse, body: Json, state: Re
     if (item.type === "reasoning") {
       await send("response.output_item.added", { output_index: index, item: { ...item, summary: [], encrypted_content: undefined } });
       for (const [s, part] of (item.summary as Json[]).entries()) {
-        for (const piece of pieces(part.text, 8)) await send("response.reasoning_summary_text.delta", { item_id: item.id, output_index: index, summary_index: s, delta: piece });
+        const where = { item_id: item.id, output_index: index, summary_index: s };
+        await send("response.reasoning_summary_part.added", { ...where, part: { type: "summary_text", text: "" } });
+        for (const piece of pieces(part.text, 8)) await send("response.reasoning_summary_text.delta", { ...where, delta: piece });
+        await send("response.reasoning_summary_text.done", { ...where, text: part.text });
+        await send("response.reasoning_summary_part.done", { ...where, part });
       }
     } else if (item.type === "message") {
       const text: string = item.content[0].text;

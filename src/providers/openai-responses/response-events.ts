@@ -14,7 +14,7 @@ export interface ResponseEvent {
 
 /** The item being written: its place in `output`, its id, and what it said so far. */
 type OpenItem =
-  | { kind: "reasoning"; index: number; id: string; text: string }
+  | { kind: "reasoning"; index: number; id: string; text: string; summarized: boolean }
   | { kind: "message"; index: number; id: string; text: string; refusal: string; parts: ("text" | "refusal")[]; logprobs: JsonObject[] };
 
 /** A function call being written. */
@@ -40,7 +40,7 @@ export class ResponseEventWriter {
   private readonly ids: ItemIds;
   /** The answer's function calls by their index in the stream, each open until the answer ends. */
   private readonly calls = new Map<number, CallItem>();
-  private readonly said = { text: "", refusal: "", reasoning: "" };
+  private readonly said = { text: "", refusal: "", reasoning: "", summarized: false };
 
   constructor(private readonly head: ResponseHead) {
     this.ids = new ItemIds(head.id);
@@ -55,9 +55,9 @@ export class ResponseEventWriter {
     // Text alone (almost every delta of a stream): its events as they are, not copied into another list.
     if (delta.content && !delta.reasoningContent && delta.reasoning.length === 0 && !delta.refusal && delta.toolCalls.length === 0) return this.messageText("text", delta.content, delta.logprobs);
     const out: ResponseEvent[] = [];
-    // Blocks given with their text in one delta (an answer replayed whole) are written from the blocks.
-    const blocksBringText = delta.reasoning.length > 0 && this.open?.kind !== "reasoning";
-    if (delta.reasoningContent && !blocksBringText) out.push(...this.reasoningText(delta.reasoningContent));
+    // Blocks given with their text in one delta (an answer replayed whole) are written from the blocks; a summary is not theirs (OpenAI's are encrypted).
+    const blocksBringText = delta.reasoning.length > 0 && this.open?.kind !== "reasoning" && !delta.reasoningSummarized;
+    if (delta.reasoningContent && !blocksBringText) out.push(...this.reasoningText(delta.reasoningContent, delta.reasoningSummarized));
     for (const block of delta.reasoning) out.push(...this.reasoningBlock(block));
     // Tokens scored without text (a vendor's empty token) still belong to the text.
     if (delta.content || (delta.logprobs?.content.length ?? 0) > 0) out.push(...this.messageText("text", delta.content, delta.logprobs));
@@ -81,6 +81,7 @@ export class ResponseEventWriter {
       content: this.said.text,
       refusal: this.said.refusal,
       reasoningContent: this.said.reasoning,
+      reasoningSummarized: this.said.summarized,
       reasoning: summary.reasoning,
       toolCalls: summary.toolCalls,
     });
@@ -98,19 +99,36 @@ export class ResponseEventWriter {
     return [this.event("error", { code, message, param }), this.event("response.failed", { response })];
   }
 
-  private reasoningText(text: string): ResponseEvent[] {
+  /**
+   * A piece of reasoning: of the reasoning itself (a reasoning_text part), or
+   * of a summary of it (`summarized`: a summary_text part, as OpenAI streams
+   * its models' summaries).
+   */
+  private reasoningText(text: string, summarized: boolean): ResponseEvent[] {
     this.said.reasoning += text;
+    this.said.summarized ||= summarized;
     const out: ResponseEvent[] = [];
     let item = this.open;
-    if (item?.kind !== "reasoning") {
+    if (item?.kind !== "reasoning" || item.summarized !== summarized) {
       out.push(...this.close());
-      item = this.begin({ kind: "reasoning", index: this.place(), id: this.ids.id("rs"), text: "" });
+      item = this.begin({ kind: "reasoning", index: this.place(), id: this.ids.id("rs"), text: "", summarized });
       out.push(this.event("response.output_item.added", { output_index: item.index, item: { id: item.id, type: "reasoning", summary: [], content: [] } }));
-      out.push(this.event("response.content_part.added", { item_id: item.id, output_index: item.index, content_index: 0, part: { type: "reasoning_text", text: "" } }));
+      const { type, ...where } = this.reasoningPart(item);
+      out.push(this.event(summarized ? "response.reasoning_summary_part.added" : "response.content_part.added", { ...where, part: { type, text: "" } }));
+      // What set this summary apart from the one before it (upstream-stream.ts) is not its text.
+      if (summarized) text = text.replace(/^\n\n/, "");
+      if (!text) return out;
     }
     item.text += text;
-    out.push(this.event("response.reasoning_text.delta", { item_id: item.id, output_index: item.index, content_index: 0, delta: text }));
+    const { type: _part, ...where } = this.reasoningPart(item);
+    out.push(this.event(summarized ? "response.reasoning_summary_text.delta" : "response.reasoning_text.delta", { ...where, delta: text }));
     return out;
+  }
+
+  /** Where a reasoning item's one part is, and its type: the summary's first, or the content's. */
+  private reasoningPart(item: Extract<OpenItem, { kind: "reasoning" }>): { item_id: string; output_index: number; summary_index: number; type: "summary_text" } | { item_id: string; output_index: number; content_index: number; type: "reasoning_text" } {
+    const at = { item_id: item.id, output_index: item.index };
+    return item.summarized ? { ...at, summary_index: 0, type: "summary_text" } : { ...at, content_index: 0, type: "reasoning_text" };
   }
 
   /** A finished block: it closes the reasoning item streamed so far, or is written as an item of its own. */
@@ -203,10 +221,10 @@ export class ResponseEventWriter {
     let done: JsonObject;
     switch (item.kind) {
       case "reasoning": {
-        const where = { item_id: item.id, output_index: item.index, content_index: 0 };
-        out.push(this.event("response.reasoning_text.done", { ...where, text: item.text }));
-        out.push(this.event("response.content_part.done", { ...where, part: { type: "reasoning_text", text: item.text } }));
-        done = reasoningItem(item.id, item.text, block);
+        const { type, ...where } = this.reasoningPart(item);
+        out.push(this.event(item.summarized ? "response.reasoning_summary_text.done" : "response.reasoning_text.done", { ...where, text: item.text }));
+        out.push(this.event(item.summarized ? "response.reasoning_summary_part.done" : "response.content_part.done", { ...where, part: { type, text: item.text } }));
+        done = reasoningItem(item.id, item.text, block, item.summarized);
         break;
       }
       case "message": {

@@ -22,12 +22,13 @@ export class ItemIds {
   }
 }
 
-export function reasoningItem(id: string, text: string, block: ReasoningBlock | undefined): JsonObject {
+/** A reasoning item: its text as the reasoning itself, or (`summarized`) as a summary of it, as OpenAI's models give theirs. */
+export function reasoningItem(id: string, text: string, block: ReasoningBlock | undefined, summarized = false): JsonObject {
   return {
     id,
     type: "reasoning",
-    summary: [],
-    content: text ? [{ type: "reasoning_text", text }] : [],
+    summary: text && summarized ? [{ type: "summary_text", text }] : [],
+    content: text && !summarized ? [{ type: "reasoning_text", text }] : [],
     encrypted_content: block ? encryptedContent(block) : null,
     status: "completed",
   };
@@ -63,8 +64,10 @@ export function functionCallItem(id: string, call: Pick<ToolCall, "id" | "name" 
  */
 export function outputItems(message: Message, ids: ItemIds, incomplete = false, logprobs?: Logprobs): JsonObject[] {
   const items: JsonObject[] = [];
-  if (message.reasoning.length > 0) for (const block of message.reasoning) items.push(reasoningItem(ids.id("rs"), block.redacted ? "" : block.text, block));
-  else if (message.reasoningContent) items.push(reasoningItem(ids.id("rs"), message.reasoningContent, undefined));
+  // A summary is OpenAI's, of reasoning it keeps encrypted in its blocks: the summary goes with the first.
+  const summary = message.reasoningSummarized ? message.reasoningContent : "";
+  if (message.reasoning.length > 0) message.reasoning.forEach((block, i) => items.push(reasoningItem(ids.id("rs"), summary ? (i === 0 ? summary : "") : block.redacted ? "" : block.text, block, summary !== "")));
+  else if (message.reasoningContent) items.push(reasoningItem(ids.id("rs"), message.reasoningContent, undefined, message.reasoningSummarized));
   const calls = message.toolCalls;
   const content: JsonObject[] = [];
   if (message.content || !message.refusal) content.push(outputText(message.content, toResponsesLogprobs(logprobs)));

@@ -18,7 +18,7 @@ import {
 import type { ReasoningBlock } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { MessageFields } from "../caller-fields.js";
 import { checkCallSize } from "../call-size.js";
-import type { ChatParams } from "../provider.js";
+import type { ChatParams, ResponsesSettings } from "../provider.js";
 import { checkToolCallPairing, type ToolIdFields } from "../tool-call-pairing.js";
 import { readChatOnlyFields } from "../openai/chat-only-fields.js";
 import { wholeNumber } from "../openai/chat-request.js";
@@ -158,6 +158,8 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   // A model that gives no log probabilities is refused naming the field that asked for them (request-fitting.ts); the answer's length is this API's max_output_tokens.
   Object.assign(request, { fieldNames: { logprobs: "include", maxTokens: "max_output_tokens" } });
   if (request.vendorOptions) Object.assign(request, { vendorOptionsDialect: "openai" });
+  const settings = responsesSettingsOf(body);
+  if (settings.reasoningSummary || settings.truncation) Object.assign(request, { responsesSettings: settings });
   const previous = read.string(body.previous_response_id, "previous_response_id");
   const callIdFields: ToolIdFields = { calls: [], results: [] };
   const inputFields: MessageFields[] = [];
@@ -175,7 +177,7 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
     stream: read.boolean(body.stream, "stream") === true,
     callIdFields,
     echo: {
-      ...echoOf(body),
+      ...echoOf(body, settings),
       // Read above, and repeated as read: nothing the caller added to them rides along.
       text: { format: format?.echo ?? { type: "text" }, ...(verbosity ? { verbosity } : {}) },
       tools: tools.map((tool) => tool.echo),
@@ -206,8 +208,22 @@ function* freeFormJson(body: JsonObject): Generator<readonly [string, unknown]> 
   yield ["text.format.schema", memberOf(memberOf(body.text, "format"), "schema")];
 }
 
+/**
+ * What only OpenAI's Responses API takes, sent on when it serves: the
+ * reasoning summary (`generate_summary` is the name it had before,
+ * deprecated, the same values) and how a prompt past the context window is
+ * handled.
+ */
+function responsesSettingsOf(body: JsonObject): ResponsesSettings {
+  const reasoning = read.object(body.reasoning, "reasoning");
+  return {
+    reasoningSummary: oneOf(SUMMARIES, reasoning.summary, "reasoning.summary") ?? oneOf(SUMMARIES, reasoning.generate_summary, "reasoning.generate_summary"),
+    truncation: oneOf(TRUNCATIONS, body.truncation, "truncation"),
+  };
+}
+
 /** What a Response object repeats of its request, with OpenAI's defaults for what was not sent; each field checked as OpenAI types it. */
-function echoOf(body: JsonObject): JsonObject {
+function echoOf(body: JsonObject, settings: ResponsesSettings): JsonObject {
   const reasoning = read.object(body.reasoning, "reasoning");
   return {
     instructions: body.instructions ?? null,
@@ -216,13 +232,12 @@ function echoOf(body: JsonObject): JsonObject {
     previous_response_id: body.previous_response_id ?? null,
     reasoning: {
       effort: reasoning.effort ?? null,
-      // `generate_summary` is the name it had before (deprecated, the same values).
-      summary: oneOf(SUMMARIES, reasoning.summary, "reasoning.summary") ?? oneOf(SUMMARIES, reasoning.generate_summary, "reasoning.generate_summary") ?? null,
+      summary: settings.reasoningSummary ?? null,
     },
     store: body.store !== false,
     temperature: body.temperature ?? null,
     top_p: body.top_p ?? null,
-    truncation: oneOf(TRUNCATIONS, body.truncation, "truncation") ?? "disabled",
+    truncation: settings.truncation ?? "disabled",
   };
 }
 
@@ -421,12 +436,15 @@ export function readInput(raw: unknown, callIdFields: ToolIdFields, fields: Mess
   const messages: Message[] = [];
   let reasoning: ReasoningBlock[] = [];
   let reasoningText = "";
+  // Whether the readable reasoning given back is all summaries (OpenAI's), so that it is listed back as one.
+  let summarized = true;
   // The assistant message function calls still join: the one the last item made.
   let turn: Message | undefined;
   const assistant = (content: string): Message => {
-    const message = create(MessageSchema, { role: Role.ASSISTANT, reasoning, reasoningContent: reasoningText });
+    const message = create(MessageSchema, { role: Role.ASSISTANT, reasoning, reasoningContent: reasoningText, reasoningSummarized: reasoningText !== "" && summarized });
     reasoning = [];
     reasoningText = "";
+    summarized = true;
     messages.push(message);
     fields.push({ content });
     return message;
@@ -468,7 +486,8 @@ export function readInput(raw: unknown, callIdFields: ToolIdFields, fields: Mess
         const block = blockOfEncrypted(read.string(item.encrypted_content, `${at}.encrypted_content`));
         if (block) reasoning.push(block);
         const said = reasoningTextOf(item, at);
-        if (said) reasoningText = reasoningText ? `${reasoningText}\n\n${said}` : said;
+        if (said.text) reasoningText = reasoningText ? `${reasoningText}\n\n${said.text}` : said.text;
+        if (said.text && !said.summarized) summarized = false;
         break;
       }
       case "item_reference":
@@ -555,12 +574,10 @@ function readToolOutput(item: JsonObject, at: string): Message {
   return message;
 }
 
-/** The readable reasoning of a reasoning item: its reasoning_text, else its summary. */
-function reasoningTextOf(item: JsonObject, at: string): string {
+/** The readable reasoning of a reasoning item: its reasoning_text, else its summary (`summarized`). */
+function reasoningTextOf(item: JsonObject, at: string): { text: string; summarized: boolean } {
   const content = read.array(item.content, `${at}.content`).map((part, j) => read.string(read.object(part, `${at}.content[${j}]`).text, `${at}.content[${j}].text`));
-  if (content.length > 0) return content.join("\n\n");
-  return read
-    .array(item.summary, `${at}.summary`)
-    .map((part, j) => read.string(read.object(part, `${at}.summary[${j}]`).text, `${at}.summary[${j}].text`))
-    .join("\n\n");
+  if (content.length > 0) return { text: content.join("\n\n"), summarized: false };
+  const summary = read.array(item.summary, `${at}.summary`).map((part, j) => read.string(read.object(part, `${at}.summary[${j}]`).text, `${at}.summary[${j}].text`));
+  return { text: summary.join("\n\n"), summarized: true };
 }

@@ -67,8 +67,12 @@ function readOutputItem(item: Record<string, unknown>, at: string, message: Mess
       );
       break;
     case "reasoning": {
+      // OpenAI gives its models' reasoning as a summary only: callers of /v1/responses get it back as one.
       const summary = summaryText(item, at, ctx);
-      if (summary) message.reasoningContent = message.reasoningContent ? `${message.reasoningContent}\n\n${summary}` : summary;
+      if (summary) {
+        message.reasoningContent = message.reasoningContent ? `${message.reasoningContent}\n\n${summary}` : summary;
+        message.reasoningSummarized = true;
+      }
       const encrypted = vendorString(item.encrypted_content, `${at}.encrypted_content`, ctx);
       if (encrypted) {
         if (message.reasoning.length >= MAX_REASONING_BLOCKS) throw badResponse(ctx, `answered with more than ${MAX_REASONING_BLOCKS} reasoning items`);

@@ -47,8 +47,9 @@ export function toResponsesBody(params: ChatParams, model: string, stream: boole
   if (params.maxTokens !== undefined) body.max_output_tokens = params.maxTokens;
   // `user` is deprecated there for `safety_identifier`, the same end-user id.
   if (params.user) body.safety_identifier = params.user;
-  const effort = effortName(params);
-  if (effort) body.reasoning = { effort };
+  const reasoning = reasoningOf(params, body.reasoning);
+  if (reasoning) body.reasoning = reasoning;
+  if (params.responsesSettings?.truncation) body.truncation = params.responsesSettings.truncation;
   if (params.tools.length > 0) body.tools = params.tools.map((tool) => ({ type: "function", name: tool.name, description: tool.description || null, parameters: tool.parameters ?? { type: "object", properties: {} }, strict: tool.strict }));
   const toolChoice = toolChoiceIn<JsonValue>(params, { auto: "auto", none: "none", required: "required", functionName: (name) => ({ type: "function", name }) });
   if (toolChoice !== undefined) body.tool_choice = toolChoice;
@@ -59,6 +60,18 @@ export function toResponsesBody(params: ChatParams, model: string, stream: boole
   body.include = [ENCRYPTED_REASONING];
   if (stream) body.stream = true;
   return body;
+}
+
+/**
+ * `reasoning`: the effort as fitted to the model, and the summary a
+ * `/v1/responses` caller asked for, over what else the caller's own
+ * `reasoning` holds (a typed caller's vendor_options), which is kept.
+ */
+function reasoningOf(params: ChatParams, callers: JsonValue | undefined): JsonObject | undefined {
+  const effort = effortName(params);
+  const summary = params.responsesSettings?.reasoningSummary;
+  if (!effort && !summary) return undefined;
+  return { ...(isObject(callers) ? callers : {}), ...(effort ? { effort } : {}), ...(summary ? { summary } : {}) };
 }
 
 /** The caller's fields this API takes; Chat Completions' `verbosity` is said its way, as `text.verbosity`. */

@@ -33,6 +33,8 @@ export class ResponsesStreamDecoder implements StreamDecoder {
   private readonly reasoning: ReasoningBlock[] = [];
   private reasoningChars = 0;
   private refused = false;
+  /** The summary part the last summary piece belonged to (its item and index). */
+  private summaryPart: string | undefined;
   /** The Response of `response.completed` or `response.incomplete`. */
   private ended: VendorResponse | undefined;
 
@@ -71,6 +73,7 @@ export class ResponsesStreamDecoder implements StreamDecoder {
       }
       // The readable reasoning: its summary (asked for in `reasoning.summary`), or its text where a model gives it.
       case "response.reasoning_summary_text.delta":
+        return this.summaryPiece(event);
       case "response.reasoning_text.delta":
         return this.delta({ reasoning: this.piece(event) });
       case "response.output_item.added":
@@ -114,9 +117,19 @@ export class ResponsesStreamDecoder implements StreamDecoder {
     return vendorString(event.delta, `${String(event.type)}.delta`, this.ctx);
   }
 
-  private delta(said: { content?: string; refusal?: string; reasoning?: string }): ChatStreamEvent[] {
+  private delta(said: { content?: string; refusal?: string; reasoning?: string; reasoningSummarized?: boolean }): ChatStreamEvent[] {
     if (!said.content && !said.refusal && !said.reasoning) return [];
-    return [{ type: "delta", content: said.content ?? "", toolCalls: [], refusal: said.refusal || undefined, reasoning: said.reasoning || undefined }];
+    return [{ type: "delta", content: said.content ?? "", toolCalls: [], refusal: said.refusal || undefined, reasoning: said.reasoning || undefined, reasoningSummarized: said.reasoningSummarized }];
+  }
+
+  /** A piece of a reasoning summary; a new part of it is set apart from the last as a whole answer's parts are joined (upstream-answer.ts). */
+  private summaryPiece(event: Record<string, unknown>): ChatStreamEvent[] {
+    const piece = this.piece(event);
+    if (!piece) return [];
+    const part = `${String(event.item_id)}/${String(event.summary_index)}`;
+    const apart = this.summaryPart !== undefined && this.summaryPart !== part;
+    this.summaryPart = part;
+    return this.delta({ reasoning: apart ? `\n\n${piece}` : piece, reasoningSummarized: true });
   }
 
   /** A function call's item opens it: its call id and name go with its first fragment. */

@@ -14,7 +14,7 @@ const CHAT_DELTA = ChatDeltaSchema.typeName;
  * bytes connect-es's serializations write (test/server/text-delta-encoding.test.ts
  * holds them to those), at a fraction of their cost per message. Each returns
  * undefined for any other event (tool calls, reasoning blocks, log
- * probabilities, the first delta's identity, the summary, unknown fields),
+ * probabilities, the first delta's identity, a piece of a reasoning summary, the summary, unknown fields),
  * which connect-es's serialization encodes.
  */
 export function encodeTextDelta(message: ChatStreamResponse): Uint8Array<ArrayBuffer> | undefined {
@@ -51,7 +51,7 @@ function textDeltaOf(message: ChatStreamResponse): ChatDelta | undefined {
   const event = message.event;
   if (event.case !== "delta" || message.$unknown !== undefined) return undefined;
   const delta = event.value;
-  if (delta.$typeName !== CHAT_DELTA || delta.toolCalls.length > 0 || delta.reasoning.length > 0 || delta.$unknown !== undefined) return undefined;
+  if (delta.$typeName !== CHAT_DELTA || delta.toolCalls.length > 0 || delta.reasoning.length > 0 || delta.reasoningSummarized || delta.$unknown !== undefined) return undefined;
   // Fields with presence: set on a stream's first delta, or when log probabilities were asked for.
   if (delta.logprobs !== undefined || delta.id !== undefined || delta.vendorModel !== undefined || delta.systemFingerprint !== undefined || delta.serviceTier !== undefined) return undefined;
   return delta;

@@ -149,7 +149,7 @@ describe("a stream's log probabilities and identity", () => {
   it("are written in every chunk as the vendor sent them: its id, model, tier and fingerprint, from the first; the role alone first", () => {
     const writer = new OpenAIChunkWriter(1694268190, () => ({ id: "chatcmpl-gateway", model: "gpt-4o" }));
     const { deltas } = decode(openAIChunkDecoder(ctx), events);
-    const [first, second] = deltas.map((d) => ({ $typeName: "switchboard.v1.ChatDelta" as const, content: d.content, toolCalls: d.toolCalls, reasoningContent: "", refusal: "", reasoning: [], logprobs: d.logprobs, id: d.id, vendorModel: d.vendorModel, systemFingerprint: d.systemFingerprint, serviceTier: d.serviceTier }));
+    const [first, second] = deltas.map((d) => ({ $typeName: "switchboard.v1.ChatDelta" as const, content: d.content, toolCalls: d.toolCalls, reasoningContent: "", reasoningSummarized: false, refusal: "", reasoning: [], logprobs: d.logprobs, id: d.id, vendorModel: d.vendorModel, systemFingerprint: d.systemFingerprint, serviceTier: d.serviceTier }));
     const head = { id: "chatcmpl-123", object: "chat.completion.chunk", created: 1694268190, model: "gpt-4o-2024-08-06", service_tier: "default", system_fingerprint: "fp_44709d6fcb" };
     expect(writer.opening(first!)).toEqual({ ...head, choices: [{ index: 0, delta: { role: "assistant", content: "" }, logprobs: { content: [], refusal: null }, finish_reason: null }] });
     expect(writer.delta(first!)).toEqual({ ...head, choices: [{ index: 0, delta: { content: "Hi" }, logprobs: { content: [token("Hi", -0.01, 1)], refusal: null }, finish_reason: null }] });
@@ -159,7 +159,7 @@ describe("a stream's log probabilities and identity", () => {
 
   it("where the vendor said nothing of itself, the gateway's id and the model the vendor was sent", () => {
     const writer = new OpenAIChunkWriter(1, () => ({ id: "chatcmpl-gateway", model: "gpt-4o" }));
-    const plain = { $typeName: "switchboard.v1.ChatDelta" as const, content: "Hi", toolCalls: [], reasoningContent: "", refusal: "", reasoning: [] };
+    const plain = { $typeName: "switchboard.v1.ChatDelta" as const, content: "Hi", toolCalls: [], reasoningContent: "", reasoningSummarized: false, refusal: "", reasoning: [] };
     expect(writer.opening(plain)).toBeUndefined();
     expect(writer.delta(plain)).toEqual({ id: "chatcmpl-gateway", object: "chat.completion.chunk", created: 1, model: "gpt-4o", choices: [{ index: 0, delta: { role: "assistant", content: "Hi" }, finish_reason: null }] });
   });

@@ -7,7 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { FinishReason, Role } from "../../../gen/ts/switchboard/v1/chat_pb.js";
-import { ReasoningBlockSchema } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
+import { ReasoningBlockSchema, ReasoningConfigSchema, ReasoningEffort } from "../../../gen/ts/switchboard/v1/reasoning_pb.js";
 import type { ErrorContext } from "../../../src/providers/codec.js";
 import { createOpenAICodec } from "../../../src/providers/openai/codec.js";
 import { replayableTurn } from "../../../src/providers/anthropic/replayable-thinking.js";
@@ -60,6 +60,18 @@ describe("the request", () => {
     // Anthropic would refuse OpenAI's reasoning as a redacted_thinking block it did not write: it is left out there.
     expect(replayableTurn([...answer.message.reasoning.map(thinkingBlock), { type: "text", text: "Hello" }])).toEqual([{ type: "text", text: "Hello" }]);
   });
+
+  it("asks for the summary and truncation a /v1/responses caller set, beside the fitted effort and the typed caller's own reasoning fields", () => {
+    const asked: ChatParams = { ...params, reasoning: create(ReasoningConfigSchema, { effort: ReasoningEffort.MEDIUM }), responsesSettings: { reasoningSummary: "auto", truncation: "auto" } };
+    expect(codec.chatRequest(asked, "gpt-5-codex", false, traits).body).toMatchObject({ reasoning: { effort: "medium", summary: "auto" }, truncation: "auto" });
+    // A summary alone: the model reasons at its default effort.
+    const summaryAlone = codec.chatRequest({ ...params, responsesSettings: { reasoningSummary: "detailed" } }, "gpt-5-codex", false, traits).body!;
+    expect(summaryAlone.reasoning).toEqual({ summary: "detailed" });
+    expect(summaryAlone).not.toHaveProperty("truncation");
+    // vendor_options' reasoning is kept, not overwritten by the effort.
+    const typed = codec.chatRequest({ ...asked, responsesSettings: undefined, vendorOptions: { reasoning: { summary: "concise" } } }, "gpt-5-codex", false, traits).body!;
+    expect(typed.reasoning).toEqual({ summary: "concise", effort: "medium" });
+  });
 });
 
 describe("a whole Response", () => {
@@ -67,6 +79,7 @@ describe("a whole Response", () => {
     const answer = codec.chatResponse(response({}), params, ctx, traits);
     expect(answer.message.content).toBe("Hello");
     expect(answer.message.reasoningContent).toBe("Thinking.");
+    expect(answer.message.reasoningSummarized).toBe(true);
     expect(answer.message.reasoning).toHaveLength(1);
     expect(answer.finishReason).toBe(FinishReason.STOP);
     expect(answer.usage).toMatchObject({ promptTokens: 20, cachedTokens: 4, completionTokens: 30, reasoningTokens: 25, totalTokens: 50 });
@@ -125,6 +138,28 @@ describe("a streamed Response", () => {
     expect(deltas[0]).toMatchObject({ id: "resp_2", vendorModel: "gpt-5-codex-2025" });
     expect(end).toMatchObject({ finishReason: FinishReason.TOOL_CALLS, usage: { promptTokens: 20, cachedTokens: 4, reasoningTokens: 25 } });
     expect(end.reasoning).toHaveLength(1);
+  });
+
+  it("marks summary pieces as a summary, each new part or item set apart as a whole Response's are", () => {
+    const { deltas } = decode(
+      codec.chatStream(params, ctx, traits),
+      events(
+        ["response.created", created],
+        ["response.output_item.added", { output_index: 0, item: { type: "reasoning", summary: [] } }],
+        ["response.reasoning_summary_part.added", { item_id: "rs_1", output_index: 0, summary_index: 0, part: { type: "summary_text", text: "" } }],
+        ["response.reasoning_summary_text.delta", { item_id: "rs_1", output_index: 0, summary_index: 0, delta: "One" }],
+        ["response.reasoning_summary_text.delta", { item_id: "rs_1", output_index: 0, summary_index: 0, delta: "." }],
+        ["response.reasoning_summary_text.delta", { item_id: "rs_1", output_index: 0, summary_index: 1, delta: "Two." }],
+        ["response.output_item.done", { output_index: 0, item: { type: "reasoning", encrypted_content: "gAAAA-1" } }],
+        ["response.output_item.added", { output_index: 1, item: { type: "reasoning", summary: [] } }],
+        ["response.reasoning_summary_text.delta", { item_id: "rs_2", output_index: 1, summary_index: 0, delta: "Three." }],
+        ["response.output_item.done", { output_index: 1, item: { type: "reasoning", encrypted_content: "gAAAA-2" } }],
+        ["response.completed", { response: response({ id: "resp_2" }) }],
+      ),
+    );
+    const summary = deltas.filter((delta) => delta.reasoning);
+    expect(summary.map((delta) => delta.reasoning).join("")).toBe("One.\n\nTwo.\n\nThree.");
+    expect(summary.every((delta) => delta.reasoningSummarized === true)).toBe(true);
   });
 
   it("ends LENGTH on response.incomplete at max_output_tokens", () => {

@@ -756,9 +756,12 @@ type ChatDelta struct {
 	// On the first delta: see ChatResponse.system_fingerprint.
 	SystemFingerprint *string `protobuf:"bytes,9,opt,name=system_fingerprint,json=systemFingerprint,proto3,oneof" json:"system_fingerprint,omitempty"`
 	// On the first delta: see ChatResponse.service_tier.
-	ServiceTier   *string `protobuf:"bytes,10,opt,name=service_tier,json=serviceTier,proto3,oneof" json:"service_tier,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ServiceTier *string `protobuf:"bytes,10,opt,name=service_tier,json=serviceTier,proto3,oneof" json:"service_tier,omitempty"`
+	// True when this delta's `reasoning_content` is a piece of the vendor's
+	// summary of the reasoning (see Message.reasoning_summarized).
+	ReasoningSummarized bool `protobuf:"varint,11,opt,name=reasoning_summarized,json=reasoningSummarized,proto3" json:"reasoning_summarized,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ChatDelta) Reset() {
@@ -859,6 +862,13 @@ func (x *ChatDelta) GetServiceTier() string {
 		return *x.ServiceTier
 	}
 	return ""
+}
+
+func (x *ChatDelta) GetReasoningSummarized() bool {
+	if x != nil {
+		return x.ReasoningSummarized
+	}
+	return false
 }
 
 // How a streamed answer ended.
@@ -1489,7 +1499,7 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\x12ChatStreamResponse\x121\n" +
 	"\x05delta\x18\x01 \x01(\v2\x19.switchboard.v1.ChatDeltaH\x00R\x05delta\x127\n" +
 	"\asummary\x18\x02 \x01(\v2\x1b.switchboard.v1.ChatSummaryH\x00R\asummaryB\a\n" +
-	"\x05event\"\xf7\x03\n" +
+	"\x05event\"\xaa\x04\n" +
 	"\tChatDelta\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\tR\acontent\x12<\n" +
 	"\n" +
@@ -1502,7 +1512,8 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\fvendor_model\x18\b \x01(\tH\x01R\vvendorModel\x88\x01\x01\x122\n" +
 	"\x12system_fingerprint\x18\t \x01(\tH\x02R\x11systemFingerprint\x88\x01\x01\x12&\n" +
 	"\fservice_tier\x18\n" +
-	" \x01(\tH\x03R\vserviceTier\x88\x01\x01B\x05\n" +
+	" \x01(\tH\x03R\vserviceTier\x88\x01\x01\x121\n" +
+	"\x14reasoning_summarized\x18\v \x01(\bR\x13reasoningSummarizedB\x05\n" +
 	"\x03_idB\x0f\n" +
 	"\r_vendor_modelB\x15\n" +
 	"\x13_system_fingerprintB\x0f\n" +

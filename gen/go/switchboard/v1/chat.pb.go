@@ -299,9 +299,14 @@ type Message struct {
 	Reasoning []*ReasoningBlock `protobuf:"bytes,8,rep,name=reasoning,proto3" json:"reasoning,omitempty"`
 	// The model's refusal to answer, when it declined (OpenAI `refusal`);
 	// the finish reason is then FINISH_REASON_REFUSAL.
-	Refusal       string `protobuf:"bytes,9,opt,name=refusal,proto3" json:"refusal,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Refusal string `protobuf:"bytes,9,opt,name=refusal,proto3" json:"refusal,omitempty"`
+	// True when `reasoning_content` is the vendor's summary of the model's
+	// reasoning, not the reasoning itself: OpenAI's reasoning summaries (asked
+	// for with `reasoning.summary` on `/v1/responses`), which that surface
+	// returns as summary parts rather than reasoning text.
+	ReasoningSummarized bool `protobuf:"varint,10,opt,name=reasoning_summarized,json=reasoningSummarized,proto3" json:"reasoning_summarized,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Message) Reset() {
@@ -395,6 +400,13 @@ func (x *Message) GetRefusal() string {
 		return x.Refusal
 	}
 	return ""
+}
+
+func (x *Message) GetReasoningSummarized() bool {
+	if x != nil {
+		return x.ReasoningSummarized
+	}
+	return false
 }
 
 // A piece of multimodal message content.
@@ -1218,7 +1230,7 @@ var File_switchboard_v1_chat_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_chat_proto_rawDesc = "" +
 	"\n" +
-	"\x19switchboard/v1/chat.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1eswitchboard/v1/reasoning.proto\"\xf4\x02\n" +
+	"\x19switchboard/v1/chat.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1eswitchboard/v1/reasoning.proto\"\xa7\x03\n" +
 	"\aMessage\x12(\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x14.switchboard.v1.RoleR\x04role\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\x121\n" +
@@ -1230,7 +1242,9 @@ const file_switchboard_v1_chat_proto_rawDesc = "" +
 	"toolCallId\x12+\n" +
 	"\x11reasoning_content\x18\a \x01(\tR\x10reasoningContent\x12<\n" +
 	"\treasoning\x18\b \x03(\v2\x1e.switchboard.v1.ReasoningBlockR\treasoning\x12\x18\n" +
-	"\arefusal\x18\t \x01(\tR\arefusal\"d\n" +
+	"\arefusal\x18\t \x01(\tR\arefusal\x121\n" +
+	"\x14reasoning_summarized\x18\n" +
+	" \x01(\bR\x13reasoningSummarized\"d\n" +
 	"\vContentPart\x12\x14\n" +
 	"\x04text\x18\x01 \x01(\tH\x00R\x04text\x127\n" +
 	"\timage_url\x18\x02 \x01(\v2\x18.switchboard.v1.ImageUrlH\x00R\bimageUrlB\x06\n" +

@@ -142,7 +142,7 @@ class ChatStreamResponse(_message.Message):
     def __init__(self, delta: _Optional[_Union[ChatDelta, _Mapping]] = ..., summary: _Optional[_Union[ChatSummary, _Mapping]] = ...) -> None: ...
 
 class ChatDelta(_message.Message):
-    __slots__ = ("content", "tool_calls", "reasoning_content", "refusal", "reasoning", "logprobs", "id", "vendor_model", "system_fingerprint", "service_tier")
+    __slots__ = ("content", "tool_calls", "reasoning_content", "refusal", "reasoning", "logprobs", "id", "vendor_model", "system_fingerprint", "service_tier", "reasoning_summarized")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
     REASONING_CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +153,7 @@ class ChatDelta(_message.Message):
     VENDOR_MODEL_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     SERVICE_TIER_FIELD_NUMBER: _ClassVar[int]
+    REASONING_SUMMARIZED_FIELD_NUMBER: _ClassVar[int]
     content: str
     tool_calls: _containers.RepeatedCompositeFieldContainer[_chat_pb2.ToolCallDelta]
     reasoning_content: str
@@ -163,7 +164,8 @@ class ChatDelta(_message.Message):
     vendor_model: str
     system_fingerprint: str
     service_tier: str
-    def __init__(self, content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCallDelta, _Mapping]]] = ..., reasoning_content: _Optional[str] = ..., refusal: _Optional[str] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ..., logprobs: _Optional[_Union[_chat_pb2.Logprobs, _Mapping]] = ..., id: _Optional[str] = ..., vendor_model: _Optional[str] = ..., system_fingerprint: _Optional[str] = ..., service_tier: _Optional[str] = ...) -> None: ...
+    reasoning_summarized: bool
+    def __init__(self, content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[_chat_pb2.ToolCallDelta, _Mapping]]] = ..., reasoning_content: _Optional[str] = ..., refusal: _Optional[str] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ..., logprobs: _Optional[_Union[_chat_pb2.Logprobs, _Mapping]] = ..., id: _Optional[str] = ..., vendor_model: _Optional[str] = ..., system_fingerprint: _Optional[str] = ..., service_tier: _Optional[str] = ..., reasoning_summarized: _Optional[bool] = ...) -> None: ...
 
 class ChatSummary(_message.Message):
     __slots__ = ("id", "finish_reason", "usage", "tool_calls", "provider", "model", "request_id", "usage_estimated", "attempts", "requested_model", "downgraded", "cached", "coalesced", "stop_sequence", "vendor_model", "system_fingerprint", "service_tier", "adjustments", "reasoning")

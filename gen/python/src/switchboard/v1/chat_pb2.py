@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from switchboard.v1 import reasoning_pb2 as switchboard_dot_v1_dot_reasoning__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19switchboard/v1/chat.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1eswitchboard/v1/reasoning.proto\"\xf4\x02\n\x07Message\x12(\n\x04role\x18\x01 \x01(\x0e\x32\x14.switchboard.v1.RoleR\x04role\x12\x18\n\x07\x63ontent\x18\x02 \x01(\tR\x07\x63ontent\x12\x31\n\x05parts\x18\x03 \x03(\x0b\x32\x1b.switchboard.v1.ContentPartR\x05parts\x12\x12\n\x04name\x18\x04 \x01(\tR\x04name\x12\x37\n\ntool_calls\x18\x05 \x03(\x0b\x32\x18.switchboard.v1.ToolCallR\ttoolCalls\x12 \n\x0ctool_call_id\x18\x06 \x01(\tR\ntoolCallId\x12+\n\x11reasoning_content\x18\x07 \x01(\tR\x10reasoningContent\x12<\n\treasoning\x18\x08 \x03(\x0b\x32\x1e.switchboard.v1.ReasoningBlockR\treasoning\x12\x18\n\x07refusal\x18\t \x01(\tR\x07refusal\"d\n\x0b\x43ontentPart\x12\x14\n\x04text\x18\x01 \x01(\tH\x00R\x04text\x12\x37\n\timage_url\x18\x02 \x01(\x0b\x32\x18.switchboard.v1.ImageUrlH\x00R\x08imageUrlB\x06\n\x04part\"4\n\x08ImageUrl\x12\x10\n\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n\x06\x64\x65tail\x18\x02 \x01(\tR\x06\x64\x65tail\"\x8d\x01\n\x04Tool\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x37\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\nparameters\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict\"s\n\nToolChoice\x12\x34\n\x04mode\x18\x01 \x01(\x0e\x32\x1e.switchboard.v1.ToolChoiceModeH\x00R\x04mode\x12%\n\rfunction_name\x18\x02 \x01(\tH\x00R\x0c\x66unctionNameB\x08\n\x06\x63hoice\"L\n\x08ToolCall\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n\targuments\x18\x03 \x01(\tR\targuments\"x\n\rToolCallDelta\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12-\n\x12\x61rguments_fragment\x18\x04 \x01(\tR\x11\x61rgumentsFragment\"\xb2\x01\n\x0eResponseFormat\x12\x36\n\x04type\x18\x01 \x01(\x0e\x32\".switchboard.v1.ResponseFormatTypeR\x04type\x12\x1f\n\x0bschema_name\x18\x02 \x01(\tR\nschemaName\x12/\n\x06schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x06schema\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict\"\xad\x02\n\x05Usage\x12#\n\rprompt_tokens\x18\x01 \x01(\x05R\x0cpromptTokens\x12+\n\x11\x63ompletion_tokens\x18\x02 \x01(\x05R\x10\x63ompletionTokens\x12!\n\x0ctotal_tokens\x18\x03 \x01(\x05R\x0btotalTokens\x12#\n\rcached_tokens\x18\x04 \x01(\x05R\x0c\x63\x61\x63hedTokens\x12)\n\x10reasoning_tokens\x18\x05 \x01(\x05R\x0freasoningTokens\x12,\n\x12\x63\x61\x63he_write_tokens\x18\x06 \x01(\x05R\x10\x63\x61\x63heWriteTokens\x12\x31\n\x15\x63\x61\x63he_write_1h_tokens\x18\x07 \x01(\x05R\x12\x63\x61\x63heWrite1hTokens\"z\n\x08Logprobs\x12\x36\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x1c.switchboard.v1.TokenLogprobR\x07\x63ontent\x12\x36\n\x07refusal\x18\x02 \x03(\x0b\x32\x1c.switchboard.v1.TokenLogprobR\x07refusal\"\xa2\x01\n\x0cTokenLogprob\x12\x14\n\x05token\x18\x01 \x01(\tR\x05token\x12\x18\n\x07logprob\x18\x02 \x01(\x01R\x07logprob\x12\x19\n\x05\x62ytes\x18\x03 \x01(\x0cH\x00R\x05\x62ytes\x88\x01\x01\x12=\n\x0ctop_logprobs\x18\x04 \x03(\x0b\x32\x1a.switchboard.v1.TopLogprobR\x0btopLogprobsB\x08\n\x06_bytes\"a\n\nTopLogprob\x12\x14\n\x05token\x18\x01 \x01(\tR\x05token\x12\x18\n\x07logprob\x18\x02 \x01(\x01R\x07logprob\x12\x19\n\x05\x62ytes\x18\x03 \x01(\x0cH\x00R\x05\x62ytes\x88\x01\x01\x42\x08\n\x06_bytes*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SYSTEM\x10\x01\x12\r\n\tROLE_USER\x10\x02\x12\x12\n\x0eROLE_ASSISTANT\x10\x03\x12\r\n\tROLE_TOOL\x10\x04*\x87\x01\n\x0eToolChoiceMode\x12 \n\x1cTOOL_CHOICE_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15TOOL_CHOICE_MODE_AUTO\x10\x01\x12\x19\n\x15TOOL_CHOICE_MODE_NONE\x10\x02\x12\x1d\n\x19TOOL_CHOICE_MODE_REQUIRED\x10\x03*\xa5\x01\n\x12ResponseFormatType\x12$\n RESPONSE_FORMAT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19RESPONSE_FORMAT_TYPE_TEXT\x10\x01\x12$\n RESPONSE_FORMAT_TYPE_JSON_OBJECT\x10\x02\x12$\n RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x03*\xe5\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1c\n\x18\x46INISH_REASON_TOOL_CALLS\x10\x03\x12 \n\x1c\x46INISH_REASON_CONTENT_FILTER\x10\x04\x12\x19\n\x15\x46INISH_REASON_REFUSAL\x10\x05\x12)\n%FINISH_REASON_CONTEXT_WINDOW_EXCEEDED\x10\x06\x42PZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19switchboard/v1/chat.proto\x12\x0eswitchboard.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1eswitchboard/v1/reasoning.proto\"\xa7\x03\n\x07Message\x12(\n\x04role\x18\x01 \x01(\x0e\x32\x14.switchboard.v1.RoleR\x04role\x12\x18\n\x07\x63ontent\x18\x02 \x01(\tR\x07\x63ontent\x12\x31\n\x05parts\x18\x03 \x03(\x0b\x32\x1b.switchboard.v1.ContentPartR\x05parts\x12\x12\n\x04name\x18\x04 \x01(\tR\x04name\x12\x37\n\ntool_calls\x18\x05 \x03(\x0b\x32\x18.switchboard.v1.ToolCallR\ttoolCalls\x12 \n\x0ctool_call_id\x18\x06 \x01(\tR\ntoolCallId\x12+\n\x11reasoning_content\x18\x07 \x01(\tR\x10reasoningContent\x12<\n\treasoning\x18\x08 \x03(\x0b\x32\x1e.switchboard.v1.ReasoningBlockR\treasoning\x12\x18\n\x07refusal\x18\t \x01(\tR\x07refusal\x12\x31\n\x14reasoning_summarized\x18\n \x01(\x08R\x13reasoningSummarized\"d\n\x0b\x43ontentPart\x12\x14\n\x04text\x18\x01 \x01(\tH\x00R\x04text\x12\x37\n\timage_url\x18\x02 \x01(\x0b\x32\x18.switchboard.v1.ImageUrlH\x00R\x08imageUrlB\x06\n\x04part\"4\n\x08ImageUrl\x12\x10\n\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n\x06\x64\x65tail\x18\x02 \x01(\tR\x06\x64\x65tail\"\x8d\x01\n\x04Tool\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x37\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\nparameters\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict\"s\n\nToolChoice\x12\x34\n\x04mode\x18\x01 \x01(\x0e\x32\x1e.switchboard.v1.ToolChoiceModeH\x00R\x04mode\x12%\n\rfunction_name\x18\x02 \x01(\tH\x00R\x0c\x66unctionNameB\x08\n\x06\x63hoice\"L\n\x08ToolCall\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n\targuments\x18\x03 \x01(\tR\targuments\"x\n\rToolCallDelta\x12\x14\n\x05index\x18\x01 \x01(\x05R\x05index\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n\x04name\x18\x03 \x01(\tR\x04name\x12-\n\x12\x61rguments_fragment\x18\x04 \x01(\tR\x11\x61rgumentsFragment\"\xb2\x01\n\x0eResponseFormat\x12\x36\n\x04type\x18\x01 \x01(\x0e\x32\".switchboard.v1.ResponseFormatTypeR\x04type\x12\x1f\n\x0bschema_name\x18\x02 \x01(\tR\nschemaName\x12/\n\x06schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\x06schema\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict\"\xad\x02\n\x05Usage\x12#\n\rprompt_tokens\x18\x01 \x01(\x05R\x0cpromptTokens\x12+\n\x11\x63ompletion_tokens\x18\x02 \x01(\x05R\x10\x63ompletionTokens\x12!\n\x0ctotal_tokens\x18\x03 \x01(\x05R\x0btotalTokens\x12#\n\rcached_tokens\x18\x04 \x01(\x05R\x0c\x63\x61\x63hedTokens\x12)\n\x10reasoning_tokens\x18\x05 \x01(\x05R\x0freasoningTokens\x12,\n\x12\x63\x61\x63he_write_tokens\x18\x06 \x01(\x05R\x10\x63\x61\x63heWriteTokens\x12\x31\n\x15\x63\x61\x63he_write_1h_tokens\x18\x07 \x01(\x05R\x12\x63\x61\x63heWrite1hTokens\"z\n\x08Logprobs\x12\x36\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x1c.switchboard.v1.TokenLogprobR\x07\x63ontent\x12\x36\n\x07refusal\x18\x02 \x03(\x0b\x32\x1c.switchboard.v1.TokenLogprobR\x07refusal\"\xa2\x01\n\x0cTokenLogprob\x12\x14\n\x05token\x18\x01 \x01(\tR\x05token\x12\x18\n\x07logprob\x18\x02 \x01(\x01R\x07logprob\x12\x19\n\x05\x62ytes\x18\x03 \x01(\x0cH\x00R\x05\x62ytes\x88\x01\x01\x12=\n\x0ctop_logprobs\x18\x04 \x03(\x0b\x32\x1a.switchboard.v1.TopLogprobR\x0btopLogprobsB\x08\n\x06_bytes\"a\n\nTopLogprob\x12\x14\n\x05token\x18\x01 \x01(\tR\x05token\x12\x18\n\x07logprob\x18\x02 \x01(\x01R\x07logprob\x12\x19\n\x05\x62ytes\x18\x03 \x01(\x0cH\x00R\x05\x62ytes\x88\x01\x01\x42\x08\n\x06_bytes*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SYSTEM\x10\x01\x12\r\n\tROLE_USER\x10\x02\x12\x12\n\x0eROLE_ASSISTANT\x10\x03\x12\r\n\tROLE_TOOL\x10\x04*\x87\x01\n\x0eToolChoiceMode\x12 \n\x1cTOOL_CHOICE_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15TOOL_CHOICE_MODE_AUTO\x10\x01\x12\x19\n\x15TOOL_CHOICE_MODE_NONE\x10\x02\x12\x1d\n\x19TOOL_CHOICE_MODE_REQUIRED\x10\x03*\xa5\x01\n\x12ResponseFormatType\x12$\n RESPONSE_FORMAT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19RESPONSE_FORMAT_TYPE_TEXT\x10\x01\x12$\n RESPONSE_FORMAT_TYPE_JSON_OBJECT\x10\x02\x12$\n RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x03*\xe5\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1c\n\x18\x46INISH_REASON_TOOL_CALLS\x10\x03\x12 \n\x1c\x46INISH_REASON_CONTENT_FILTER\x10\x04\x12\x19\n\x15\x46INISH_REASON_REFUSAL\x10\x05\x12)\n%FINISH_REASON_CONTEXT_WINDOW_EXCEEDED\x10\x06\x42PZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,36 +34,36 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchboard.v1.chat_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZNgithub.com/switchboard-gateway/switchboard/gen/go/switchboard/v1;switchboardv1'
-  _globals['_ROLE']._serialized_start=1972
-  _globals['_ROLE']._serialized_end=2067
-  _globals['_TOOLCHOICEMODE']._serialized_start=2070
-  _globals['_TOOLCHOICEMODE']._serialized_end=2205
-  _globals['_RESPONSEFORMATTYPE']._serialized_start=2208
-  _globals['_RESPONSEFORMATTYPE']._serialized_end=2373
-  _globals['_FINISHREASON']._serialized_start=2376
-  _globals['_FINISHREASON']._serialized_end=2605
+  _globals['_ROLE']._serialized_start=2023
+  _globals['_ROLE']._serialized_end=2118
+  _globals['_TOOLCHOICEMODE']._serialized_start=2121
+  _globals['_TOOLCHOICEMODE']._serialized_end=2256
+  _globals['_RESPONSEFORMATTYPE']._serialized_start=2259
+  _globals['_RESPONSEFORMATTYPE']._serialized_end=2424
+  _globals['_FINISHREASON']._serialized_start=2427
+  _globals['_FINISHREASON']._serialized_end=2656
   _globals['_MESSAGE']._serialized_start=108
-  _globals['_MESSAGE']._serialized_end=480
-  _globals['_CONTENTPART']._serialized_start=482
-  _globals['_CONTENTPART']._serialized_end=582
-  _globals['_IMAGEURL']._serialized_start=584
-  _globals['_IMAGEURL']._serialized_end=636
-  _globals['_TOOL']._serialized_start=639
-  _globals['_TOOL']._serialized_end=780
-  _globals['_TOOLCHOICE']._serialized_start=782
-  _globals['_TOOLCHOICE']._serialized_end=897
-  _globals['_TOOLCALL']._serialized_start=899
-  _globals['_TOOLCALL']._serialized_end=975
-  _globals['_TOOLCALLDELTA']._serialized_start=977
-  _globals['_TOOLCALLDELTA']._serialized_end=1097
-  _globals['_RESPONSEFORMAT']._serialized_start=1100
-  _globals['_RESPONSEFORMAT']._serialized_end=1278
-  _globals['_USAGE']._serialized_start=1281
-  _globals['_USAGE']._serialized_end=1582
-  _globals['_LOGPROBS']._serialized_start=1584
-  _globals['_LOGPROBS']._serialized_end=1706
-  _globals['_TOKENLOGPROB']._serialized_start=1709
-  _globals['_TOKENLOGPROB']._serialized_end=1871
-  _globals['_TOPLOGPROB']._serialized_start=1873
-  _globals['_TOPLOGPROB']._serialized_end=1970
+  _globals['_MESSAGE']._serialized_end=531
+  _globals['_CONTENTPART']._serialized_start=533
+  _globals['_CONTENTPART']._serialized_end=633
+  _globals['_IMAGEURL']._serialized_start=635
+  _globals['_IMAGEURL']._serialized_end=687
+  _globals['_TOOL']._serialized_start=690
+  _globals['_TOOL']._serialized_end=831
+  _globals['_TOOLCHOICE']._serialized_start=833
+  _globals['_TOOLCHOICE']._serialized_end=948
+  _globals['_TOOLCALL']._serialized_start=950
+  _globals['_TOOLCALL']._serialized_end=1026
+  _globals['_TOOLCALLDELTA']._serialized_start=1028
+  _globals['_TOOLCALLDELTA']._serialized_end=1148
+  _globals['_RESPONSEFORMAT']._serialized_start=1151
+  _globals['_RESPONSEFORMAT']._serialized_end=1329
+  _globals['_USAGE']._serialized_start=1332
+  _globals['_USAGE']._serialized_end=1633
+  _globals['_LOGPROBS']._serialized_start=1635
+  _globals['_LOGPROBS']._serialized_end=1757
+  _globals['_TOKENLOGPROB']._serialized_start=1760
+  _globals['_TOKENLOGPROB']._serialized_end=1922
+  _globals['_TOPLOGPROB']._serialized_start=1924
+  _globals['_TOPLOGPROB']._serialized_end=2021
 # @@protoc_insertion_point(module_scope)

@@ -62,7 +62,7 @@ FINISH_REASON_REFUSAL: FinishReason
 FINISH_REASON_CONTEXT_WINDOW_EXCEEDED: FinishReason
 
 class Message(_message.Message):
-    __slots__ = ("role", "content", "parts", "name", "tool_calls", "tool_call_id", "reasoning_content", "reasoning", "refusal")
+    __slots__ = ("role", "content", "parts", "name", "tool_calls", "tool_call_id", "reasoning_content", "reasoning", "refusal", "reasoning_summarized")
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     PARTS_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +72,7 @@ class Message(_message.Message):
     REASONING_CONTENT_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
     REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    REASONING_SUMMARIZED_FIELD_NUMBER: _ClassVar[int]
     role: Role
     content: str
     parts: _containers.RepeatedCompositeFieldContainer[ContentPart]
@@ -81,7 +82,8 @@ class Message(_message.Message):
     reasoning_content: str
     reasoning: _containers.RepeatedCompositeFieldContainer[_reasoning_pb2.ReasoningBlock]
     refusal: str
-    def __init__(self, role: _Optional[_Union[Role, str]] = ..., content: _Optional[str] = ..., parts: _Optional[_Iterable[_Union[ContentPart, _Mapping]]] = ..., name: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., reasoning_content: _Optional[str] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ..., refusal: _Optional[str] = ...) -> None: ...
+    reasoning_summarized: bool
+    def __init__(self, role: _Optional[_Union[Role, str]] = ..., content: _Optional[str] = ..., parts: _Optional[_Iterable[_Union[ContentPart, _Mapping]]] = ..., name: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ..., reasoning_content: _Optional[str] = ..., reasoning: _Optional[_Iterable[_Union[_reasoning_pb2.ReasoningBlock, _Mapping]]] = ..., refusal: _Optional[str] = ..., reasoning_summarized: _Optional[bool] = ...) -> None: ...
 
 class ContentPart(_message.Message):
     __slots__ = ("text", "image_url")

@@ -18,8 +18,8 @@ import type { AttemptReason, AttemptSpan, AttemptTarget } from "./call-trace.js"
 import { callerTraceState } from "./caller-tracestate.js";
 import { ATTR, operationName, providerName } from "./genai-attributes.js";
 import type { Logger } from "./logger.js";
-import { maskKeys } from "../providers/redact.js";
 import type { GatewayMetrics } from "./metrics.js";
+import { setSpanAttributes, spanStatusMessage, spanText } from "./span-text.js";
 import type { SamplerSpec, TracingConfig } from "./tracing-config.js";
 import type { CallSpanEnd, HeaderReader, Surface, TracedCall, Tracing } from "./tracing.js";
 import { ThrottledWarning } from "./throttled-warning.js";
@@ -110,23 +110,21 @@ class OtelCall implements TracedCall {
   admitted(kind: string, requestedModel: string): void {
     this.operation = operationName(kind);
     this.recordsContent = kind !== "embed" && this.contentRoutes(requestedModel);
-    // The model as a caller named it, a key pasted there masked (the routes' globs above read it whole).
-    this.span.setAttributes({ [ATTR.operationName]: this.operation, [ATTR.requestModel]: maskKeys(requestedModel) });
+    // The model as a caller named it, masked there only (the routes' globs above read it whole).
+    setSpanAttributes(this.span, { [ATTR.operationName]: this.operation, [ATTR.requestModel]: requestedModel });
   }
 
   attempt(target: AttemptTarget, reason: AttemptReason): AttemptSpan {
     this.parent ??= trace.setSpan(ROOT_CONTEXT, this.span);
     const { provider } = target.candidate;
-    const upstreamModel = maskKeys(target.candidate.upstreamModel);
     const span = this.tracer.startSpan(
-      `${this.operation} ${upstreamModel}`,
+      this.operation,
       {
         kind: SpanKind.CLIENT,
         attributes: {
           [ATTR.operationName]: this.operation,
           [ATTR.providerName]: providerName(provider),
           [ATTR.provider]: provider,
-          [ATTR.requestModel]: upstreamModel,
           [ATTR.credentialId]: target.credential.id,
           [ATTR.attemptReason]: reason,
           [ATTR.hedged]: target.hedged,
@@ -134,16 +132,22 @@ class OtelCall implements TracedCall {
       },
       this.parent,
     );
+    // The upstream model may be the caller's text (a glob route, "provider/model"): masked, once, for a span that records.
+    if (span.isRecording()) {
+      const upstreamModel = spanText(target.candidate.upstreamModel);
+      span.updateName(`${this.operation} ${upstreamModel}`);
+      span.setAttribute(ATTR.requestModel, upstreamModel);
+    }
     return new OtelAttempt(span);
   }
 
   end({ attributes, error, firstTokenAt }: CallSpanEnd): void {
-    for (const [name, value] of Object.entries(attributes)) if (value !== undefined) this.span.setAttribute(name, value);
+    setSpanAttributes(this.span, attributes);
     if (firstTokenAt !== undefined) this.span.addEvent("gen_ai.first_token", undefined, firstTokenAt);
-    if (error) {
+    if (error && this.span.isRecording()) {
       this.span.setAttribute(ATTR.errorType, error.type);
-      // The SDK does not hold status messages to the attribute length limit, and a message may quote a caller's text.
-      this.span.setStatus({ code: SpanStatusCode.ERROR, message: cut(error.message, MAX_STATUS_MESSAGE_CHARS) });
+      // A message may quote a caller's text (the model it named).
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: spanStatusMessage(error.message) });
     }
     // On the clock it started on: a span given its start time would end on the wall clock.
     this.span.end(performance.now());
@@ -169,12 +173,13 @@ class OtelCall implements TracedCall {
         links,
         attributes: {
           [ATTR.surface]: this.surface,
-          [ATTR.requestId]: this.requestId,
           ...(rest ? { [ATTR.httpRoute]: this.method.slice("REST ".length) } : { [ATTR.rpcSystem]: this.surface === "connect" ? "connect_rpc" : "grpc", [ATTR.rpcMethod]: this.method }),
         },
       },
       trusted ? this.caller : ROOT_CONTEXT,
     );
+    // The caller's x-request-id, when it sent a sane one.
+    setSpanAttributes(span, { [ATTR.requestId]: this.requestId });
     const context = span.spanContext();
     this.started = { span, responseHeaders: { "x-trace-id": context.traceId, traceresponse: traceparentOf(context) } };
     return this.started;
@@ -221,13 +226,6 @@ function rootSamplerOf(spec: SamplerSpec): Sampler {
 
 function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
-}
-
-/** The longest status message a span carries (an error message may quote megabytes of a caller's text). */
-const MAX_STATUS_MESSAGE_CHARS = 1_024;
-
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
 /** The OTLP exporter, counted (switchboard_trace_spans_exported_total) and its failures logged now and then. */

@@ -16,8 +16,9 @@ const NOTHING: CallSpanEnd = { attributes: {} };
  * the GenAI attributes of what was served, the key and team, the gateway's
  * own (downgrade, cache, attempts, overhead) and the error. Message content
  * only when the call's route records it (SWITCHBOARD_TRACE_CONTENT), its
- * secrets masked; secrets never reach a record. Nothing is built for a span
- * that does not record.
+ * secrets masked; secrets never reach a record. The other texts a caller or a
+ * vendor chose (models, ids) are masked where they are set on the span
+ * (observability/span-text.ts). Nothing is built for a span that does not record.
  */
 export function endCallSpan(record: CallRecord, error: ConnectError | undefined, overheadMs: number | undefined): void {
   const trace = record.trace;

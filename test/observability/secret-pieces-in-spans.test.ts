@@ -1,0 +1,130 @@
+// Audit issue 17: a model a caller names holding a piece of one of the
+// gateway's secrets ("x-" and 26 characters of the master key) reached the
+// call's and the attempt's spans verbatim ("chat x-masterAUDITkey0123456789ab"):
+// spans masked whole keys only. Spans go where only operators read, as log
+// lines do, so every text a caller or a vendor chose (attribute values, span
+// names, the status message) is masked as log lines mask it, pieces of 12
+// characters or more included. Read back from a real Jaeger.
+import { ConnectError } from "@connectrpc/connect";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
+import { startGateway, type TestGateway } from "../support/gateway.js";
+import { requireService } from "../support/require-service.js";
+
+interface JaegerSpan {
+  spanID: string;
+  operationName: string;
+  references: { refType: string; spanID: string }[];
+  tags: { key: string; value: unknown }[];
+}
+
+const hex = (bytes: number) => randomBytes(bytes).toString("hex");
+/** Shaped like no key (hex: one case), so only knowing it finds a piece of it. */
+const MASTER_KEY = hex(32);
+/** The vendor's prefix is every key's of that vendor: the pieces that count come after it. */
+const VENDOR_KEY = `sk-spanmask-${hex(20)}`;
+const MASTER_PIECE = MASTER_KEY.slice(7, 27);
+const VENDOR_PIECE = VENDOR_KEY.slice(14, 34);
+/** A model name that holds 20 characters of each: served by the vendor, which names it in its answer too. */
+const MODEL = `x-${MASTER_PIECE}-${VENDOR_PIECE}`;
+const MASKED_MODEL = "x-[redacted]-[redacted]";
+
+const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === key)?.value;
+const parentOf = (span: JaegerSpan) => span.references.find((ref) => ref.refType === "CHILD_OF")?.spanID;
+
+/** The trace's spans once Jaeger holds at least `count` of them (the gateway exports in batches). */
+async function spansOf(query: string, traceId: string, count: number): Promise<{ spans: JaegerSpan[]; raw: string }> {
+  for (let tries = 0; tries < 300; tries++) {
+    const res = await fetch(`${query}/api/traces/${traceId}`);
+    if (res.ok) {
+      const raw = await res.text();
+      const spans: JaegerSpan[] = JSON.parse(raw).data?.[0]?.spans ?? [];
+      if (spans.length >= count) return { spans, raw };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Jaeger never held ${count} spans of trace ${traceId}`);
+}
+
+/** No piece of either secret anywhere in the exported trace: names, attributes, events, status. */
+function expectNoPiece(raw: string): void {
+  for (const piece of [MASTER_PIECE, VENDOR_PIECE]) {
+    expect(raw).not.toContain(piece.slice(0, 12));
+    expect(raw).not.toContain(piece.slice(-12));
+  }
+}
+
+describe("spans and pieces of the gateway's secrets in what callers and vendors chose", () => {
+  let query: string;
+  let vendor: OpenAIFake;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    const otlp = requireService("SWITCHBOARD_TEST_JAEGER_OTLP");
+    query = requireService("SWITCHBOARD_TEST_JAEGER_QUERY");
+    vendor = await startOpenAIFake({ apiKey: VENDOR_KEY, models: [MODEL] });
+    gw = await startGateway(
+      { SWITCHBOARD_MASTER_KEY: MASTER_KEY, VENDOR_KEY, OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_SERVICE_NAME: `switchboard-spanmask-${hex(4)}`, OTEL_BSP_SCHEDULE_DELAY: "100" },
+      { providers: { vendor: { dialect: "openai", base_url: vendor.baseUrl, api_key: "env:VENDOR_KEY" } } },
+    );
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await vendor?.close();
+  });
+
+  it("masks them in the call's and the attempt's models, names and request id, as log lines do", async () => {
+    let traceId = "";
+    const answer = await gw
+      .client("connect", MASTER_KEY)
+      .chat(
+        { model: `vendor/${MODEL}`, messages: [{ role: Role.USER, content: "hi" }] },
+        { headers: { "x-request-id": `req-${MASTER_PIECE}` }, onHeader: (h) => (traceId = h.get("x-trace-id")!) },
+      );
+    // The caller's own text comes back as it sent it: only what operators read is masked.
+    expect(answer.model).toBe(MODEL);
+    const { spans, raw } = await spansOf(query, traceId, 2);
+    expectNoPiece(raw);
+    const call = spans.find((span) => tag(span, "switchboard.surface") === "connect")!;
+    expect(tag(call, "gen_ai.request.model")).toBe(`vendor/${MASKED_MODEL}`);
+    expect(tag(call, "gen_ai.response.model")).toBe(MASKED_MODEL);
+    expect(tag(call, "switchboard.request_id")).toBe("req-[redacted]");
+    const attempt = spans.find((span) => parentOf(span) === call.spanID)!;
+    expect(attempt.operationName).toBe(`chat ${MASKED_MODEL}`);
+    expect(tag(attempt, "gen_ai.request.model")).toBe(MASKED_MODEL);
+    // What the gateway made itself is left as it is.
+    expect(tag(attempt, "switchboard.credential.id")).toMatch(/^vendor\//);
+    expect(tag(call, "switchboard.key.id")).toBe("master");
+  });
+
+  it("masks them in the vendor's id of its answer", async () => {
+    const id = `chatcmpl-${VENDOR_PIECE}${MASTER_PIECE}`;
+    vendor.enqueue({
+      kind: "error",
+      status: 200,
+      body: { id, object: "chat.completion", model: MODEL, choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } },
+    });
+    let traceId = "";
+    const answer = await gw.client("connect", MASTER_KEY).chat({ model: `vendor/${MODEL}`, messages: [{ role: Role.USER, content: "hi" }] }, { onHeader: (h) => (traceId = h.get("x-trace-id")!) });
+    expect(answer.id).toBe(id);
+    const { spans, raw } = await spansOf(query, traceId, 2);
+    expectNoPiece(raw);
+    expect(tag(spans.find((span) => tag(span, "switchboard.surface") === "connect")!, "gen_ai.response.id")).toBe("chatcmpl-[redacted]");
+  });
+
+  it("masks them in a failed call's status message, which quotes the model", async () => {
+    const failed = ConnectError.from(
+      await gw
+        .client("connect", MASTER_KEY)
+        .chat({ model: MODEL, messages: [{ role: Role.USER, content: "hi" }] })
+        .catch((err: unknown) => err),
+    );
+    // The caller is told its own text back: whether it holds a piece of a secret must never change its answer.
+    expect(failed.rawMessage).toContain(MODEL);
+    const { spans, raw } = await spansOf(query, failed.metadata.get("x-trace-id")!, 1);
+    expectNoPiece(raw);
+    expect(String(tag(spans[0]!, "otel.status_description"))).toContain(`model "${MASKED_MODEL}" is not available`);
+  });
+});

@@ -9,6 +9,7 @@ import { excerpt } from "../common/excerpt.js";
 import { lookalikeSpaceProblem } from "../common/lookalike-spaces.js";
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../common/json-nesting.js";
 import { checkCallSize, UNIFIED_BLOCKS } from "../providers/call-size.js";
+import { toolCallField } from "../providers/caller-fields.js";
 import { MAX_TOP_LOGPROBS } from "../providers/openai/logprobs.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import { holdsKnownSecret } from "../providers/redact.js";
@@ -162,9 +163,11 @@ export function validateChat(params: ChatParams): void {
     if (message.role === Role.TOOL && !message.toolCallId) v.add(`${at}.tool_call_id`, "is required on a tool message");
     if (message.toolCalls.length > 0 && message.role !== Role.ASSISTANT) v.add(`${at}.tool_calls`, "only assistant messages carry tool calls");
     if ((message.reasoning.length > 0 || message.reasoningContent !== "") && message.role !== Role.ASSISTANT) v.add(`${at}.reasoning`, "only assistant messages carry reasoning");
-    // JSON as text, which the body's own bound never saw: parsed into an object for Anthropic and Gemini, and written to them again.
     message.toolCalls.forEach((call, j) => {
-      if (jsonNestsDeeperThan(call.arguments, MAX_JSON_DEPTH)) v.add(`${at}.tool_calls[${j}].${params.fieldNames?.arguments ?? "arguments"}`, TOO_DEEP);
+      // A call to no tool: vendors refuse it (Anthropic, OpenAI), but only once the call was admitted and charged.
+      if (call.name === "") v.add(toolCallField(params, i, j, "name"), "is required: the name of the tool the assistant called");
+      // JSON as text, which the body's own bound never saw: parsed into an object for Anthropic and Gemini, and written to them again.
+      if (jsonNestsDeeperThan(call.arguments, MAX_JSON_DEPTH)) v.add(toolCallField(params, i, j, "arguments"), TOO_DEEP);
     });
     message.parts.forEach((part, j) => {
       if (part.part.case === undefined) v.add(`${at}.parts[${j}]`, "is empty");

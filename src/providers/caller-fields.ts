@@ -12,6 +12,12 @@ import type { ChatParams } from "./provider.js";
 export interface MessageFields {
   content: string;
   parts?: readonly string[];
+  /**
+   * Each of its tool calls, where the caller wrote the call's `name` and
+   * `arguments` (`/v1/responses`' function_call items, `input[k]`); a call
+   * not listed is named by the message's content (a stored conversation's).
+   */
+  toolCalls?: readonly string[];
 }
 
 type Named = Pick<ChatParams, "fieldNames" | "insertedMessages">;
@@ -28,4 +34,16 @@ export function partField(params: Named, i: number, j: number): string {
   const fields = params.fieldNames?.messages?.[index];
   if (fields) return fields.parts?.[j] ?? `${fields.content}[${j}]`;
   return `messages[${index}].${params.fieldNames?.parts ?? "parts"}[${j}]`;
+}
+
+/** The caller's field of unified `messages[i].tool_calls[j]`'s name or arguments, spelled as the surface spells it (`function.name` on Chat Completions). */
+export function toolCallField(params: Named, i: number, j: number, member: "name" | "arguments"): string {
+  const index = i - (params.insertedMessages ?? 0);
+  const fields = params.fieldNames?.messages?.[index];
+  if (fields) {
+    const call = fields.toolCalls?.[j];
+    return call === undefined ? fields.content : `${call}.${member}`;
+  }
+  const spelled = member === "name" ? params.fieldNames?.callName : params.fieldNames?.arguments;
+  return `messages[${index}].tool_calls[${j}].${spelled ?? member}`;
 }

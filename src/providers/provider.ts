@@ -29,8 +29,9 @@ export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
   /**
    * The caller's name of a unified field its surface names otherwise, for
    * errors: `stop` is `stop_sequences` on `/v1/messages`; a tool call's
-   * `arguments` (within `messages[i].tool_calls[j]`) is `function.arguments`
-   * on `/v1/chat/completions`; the function `tool_choice` names is
+   * `arguments` and `name` (within `messages[i].tool_calls[j]`) are
+   * `function.arguments` and `function.name` (`callName`) on
+   * `/v1/chat/completions`; the function `tool_choice` names is
    * `tool_choice.function.name` there and `tool_choice.name` on `/v1/messages`;
    * a tool's `name` (within `tools[i]`) is `function.name` on `/v1/chat/completions`;
    * `logprobs` is asked by `include` on `/v1/responses`; `max_tokens` is
@@ -39,7 +40,7 @@ export type ChatParams = Omit<ChatRequest, "$typeName" | "$unknown"> & {
    * caller's messages are not the unified ones one for one, `messages` says
    * where each came from (caller-fields.ts).
    */
-  fieldNames?: Readonly<Partial<Record<"stop" | "arguments" | "toolChoiceName" | "toolName" | "tools" | "logprobs" | "maxTokens" | "parts", string>>> & {
+  fieldNames?: Readonly<Partial<Record<"stop" | "arguments" | "callName" | "toolChoiceName" | "toolName" | "tools" | "logprobs" | "maxTokens" | "parts", string>>> & {
     readonly messages?: readonly MessageFields[];
   };
   /** Sample from the K likeliest tokens only: `top_k` on `/v1/messages`, for the vendors that take it (Gemini's `topK`; Anthropic gets the caller's own). */

@@ -99,7 +99,11 @@ export class AnthropicEventWriter {
     return [...out, ...this.close()];
   }
 
-  /** A tool call's first fragment opens its block (id and name); the rest stream its input. Held instead when the input may be no JSON object. */
+  /**
+   * A tool call's first fragment opens its block (id and name); the rest stream its input. Held instead when the input
+   * may be no JSON object. That first fragment always has the call's id: the vendor's, or one made up for the stream
+   * (streamed-tool-calls.ts) or for a whole answer replayed from the cache (each codec's, made-up-call-id.ts).
+   */
   private toolFragment(fragment: ToolCallDelta): AnthropicEvent[] {
     if (!this.toolInputStreams) {
       const held = this.heldTools.get(fragment.index) ?? { id: "", name: "", args: "" };
@@ -112,7 +116,7 @@ export class AnthropicEventWriter {
     const out: AnthropicEvent[] = [];
     let index = this.toolBlocks.get(fragment.index);
     if (index === undefined) {
-      out.push(...this.close(), ...this.begin("tool", { type: "tool_use", id: toolId(fragment), name: fragment.name, input: {} }));
+      out.push(...this.close(), ...this.begin("tool", { type: "tool_use", id: fragment.id, name: fragment.name, input: {} }));
       index = this.open!.index;
       this.toolBlocks.set(fragment.index, index);
     }
@@ -124,7 +128,7 @@ export class AnthropicEventWriter {
   private releaseTools(): AnthropicEvent[] {
     const out: AnthropicEvent[] = [];
     for (const [callIndex, held] of [...this.heldTools].sort(([a], [b]) => a - b)) {
-      out.push(...this.close(), ...this.begin("tool", { type: "tool_use", id: toolId({ index: callIndex, id: held.id }), name: held.name, input: {} }));
+      out.push(...this.close(), ...this.begin("tool", { type: "tool_use", id: held.id, name: held.name, input: {} }));
       out.push(this.blockDelta({ type: "input_json_delta", partial_json: JSON.stringify(toolInput(held.args)) }), ...this.close());
       this.toolBlocks.set(callIndex, this.blocks - 1);
     }
@@ -158,11 +162,6 @@ export class AnthropicEventWriter {
     this.open = undefined;
     return [event("content_block_stop", { index })];
   }
-}
-
-/** The id the gateway gives a call its vendor left without one (gateway.ts, streamedAnswer). */
-function toolId(fragment: Pick<ToolCallDelta, "index" | "id">): string {
-  return fragment.id || `call_${fragment.index}`;
 }
 
 function event(type: string, fields: JsonObject): AnthropicEvent {

@@ -426,7 +426,8 @@ const ROLES: Record<string, Role> = { user: Role.USER, system: Role.SYSTEM, deve
  * back together from its items: the reasoning before it, its message, and
  * the function calls after it, as one assistant message (what chat vendors
  * take); each function_call_output is a tool message. `fields` gets where
- * each message came from (its content's path, or the item that opened it).
+ * each message came from (its content's path, or the item that opened it),
+ * and an assistant turn's calls their items.
  */
 export function readInput(raw: unknown, callIdFields: ToolIdFields, fields: MessageFields[]): Message[] {
   if (typeof raw === "string") {
@@ -438,15 +439,17 @@ export function readInput(raw: unknown, callIdFields: ToolIdFields, fields: Mess
   let reasoningText = "";
   // Whether the readable reasoning given back is all summaries (OpenAI's), so that it is listed back as one.
   let summarized = true;
-  // The assistant message function calls still join: the one the last item made.
+  // The assistant message function calls still join: the one the last item made, and the items of its calls.
   let turn: Message | undefined;
+  let turnCalls: string[] = [];
   const assistant = (content: string): Message => {
     const message = create(MessageSchema, { role: Role.ASSISTANT, reasoning, reasoningContent: reasoningText, reasoningSummarized: reasoningText !== "" && summarized });
     reasoning = [];
     reasoningText = "";
     summarized = true;
+    turnCalls = [];
     messages.push(message);
-    fields.push({ content });
+    fields.push({ content, toolCalls: turnCalls });
     return message;
   };
   const items = read.array(raw, "input");
@@ -473,6 +476,7 @@ export function readInput(raw: unknown, callIdFields: ToolIdFields, fields: Mess
         turn ??= assistant(at);
         turn.toolCalls.push(create(ToolCallSchema, { id: read.string(item.call_id, `${at}.call_id`), name: read.string(item.name, `${at}.name`), arguments: callArguments(item.arguments, `${at}.arguments`) }));
         callIdFields.calls.push(`${at}.call_id`);
+        turnCalls.push(at);
         break;
       case "function_call_output":
         turn = undefined;

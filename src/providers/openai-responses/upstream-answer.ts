@@ -9,6 +9,7 @@ import { FinishReason, MessageSchema, Role, ToolCallSchema, type Message } from 
 import type { ErrorContext } from "../codec.js";
 import { badResponse, isJsonObject } from "../codec-errors.js";
 import { MAX_REASONING_BLOCKS, MAX_TOOL_CALLS } from "../answer-limits.js";
+import { madeUpCallId } from "../made-up-call-id.js";
 import type { ChatResult } from "../provider.js";
 import { vendorIdentityOf } from "../openai/answer-identity.js";
 import { openAIStreamError, type OpenAIStreamErrorBody } from "../openai/errors.js";
@@ -34,10 +35,11 @@ export function fromResponsesAnswer(raw: unknown, ctx: ErrorContext): ChatResult
   const response = raw as VendorResponse;
   rejectFailed(response, ctx);
   const message = create(MessageSchema, { role: Role.ASSISTANT });
-  vendorArray(response.output, "output", ctx).forEach((item, i) => readOutputItem(vendorObject(item, `output[${i}]`, ctx), `output[${i}]`, message, ctx));
+  const id = typeof response.id === "string" ? response.id : "";
+  vendorArray(response.output, "output", ctx).forEach((item, i) => readOutputItem(vendorObject(item, `output[${i}]`, ctx), `output[${i}]`, message, id, ctx));
   const { usage, fault } = fromResponsesUsage(response.usage);
   return {
-    id: typeof response.id === "string" ? response.id : "",
+    id,
     message,
     finishReason: finishReasonOf(response, message.toolCalls.length > 0, message.refusal !== ""),
     usage,
@@ -46,8 +48,12 @@ export function fromResponsesAnswer(raw: unknown, ctx: ErrorContext): ChatResult
   };
 }
 
-/** One output item into the answer's message; items of built-in tools (which the gateway never offers) are left out. */
-function readOutputItem(item: Record<string, unknown>, at: string, message: Message, ctx: ErrorContext): void {
+/**
+ * One output item into the answer's message; items of built-in tools (which the gateway never offers) are left out.
+ * A function call without a call_id gets one unique across answers (made-up-call-id.ts), as a streamed one does:
+ * its result, on the next turn, names it.
+ */
+function readOutputItem(item: Record<string, unknown>, at: string, message: Message, answerId: string, ctx: ErrorContext): void {
   switch (item.type) {
     case "message":
       vendorArray(item.content, `${at}.content`, ctx).forEach((raw, j) => {
@@ -60,7 +66,7 @@ function readOutputItem(item: Record<string, unknown>, at: string, message: Mess
       if (message.toolCalls.length >= MAX_TOOL_CALLS) throw badResponse(ctx, `answered with more than ${MAX_TOOL_CALLS} function calls`);
       message.toolCalls.push(
         create(ToolCallSchema, {
-          id: vendorString(item.call_id, `${at}.call_id`, ctx),
+          id: vendorString(item.call_id, `${at}.call_id`, ctx) || madeUpCallId(answerId, message.toolCalls.length),
           name: vendorString(item.name, `${at}.name`, ctx),
           arguments: vendorString(item.arguments, `${at}.arguments`, ctx) || "{}",
         }),

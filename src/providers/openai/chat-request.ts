@@ -5,6 +5,8 @@ import type { ModelTraits } from "../model-traits.js";
 import { ChatRequestSchema, type ChatRequest } from "../../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { INT32_MAX } from "../../common/contract.js";
 import { fieldsOf, rejectOutsized, memberOf } from "../../common/json-value-bounds.js";
+import type { Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
+import type { MessageFields } from "../caller-fields.js";
 import type { ChatParams } from "../provider.js";
 import { checkCallSize } from "../call-size.js";
 import { readChatOnlyFields } from "./chat-only-fields.js";
@@ -76,6 +78,25 @@ const KNOWN = new Set([
   "reasoning_effort", "reasoning", "logprobs", "top_logprobs", "functions", "function_call",
 ]);
 
+/**
+ * Where each message's tool calls are, said only when a message carries a
+ * legacy `function_call`: its call, the last of the message's (messages.ts),
+ * is named at `function_call`, not at `tool_calls[j].function`.
+ */
+function legacyCallFields(raw: readonly unknown[], messages: readonly Message[]): MessageFields[] | undefined {
+  const hasLegacyCall = (i: number) => {
+    const call = memberOf(raw[i], "function_call");
+    return call !== undefined && call !== null;
+  };
+  if (!raw.some((_, i) => hasLegacyCall(i))) return undefined;
+  return messages.map((message, i) => {
+    const at = `messages[${i}]`;
+    const calls = message.toolCalls.map((_, j) => `${at}.tool_calls[${j}].function`);
+    if (hasLegacyCall(i)) calls[calls.length - 1] = `${at}.function_call`;
+    return { content: `${at}.content`, toolCalls: calls };
+  });
+}
+
 /** Reads a caller's request body; a field of the wrong shape is InvalidArgument naming it. */
 export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   const body = read.object(raw, "body", true);
@@ -94,9 +115,10 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
   const streamOptions = read.object(body.stream_options, "stream_options");
   // The legacy functions are asked of every vendor as tools (legacy-functions.ts).
   const legacy = readLegacyTools(body, read);
+  const rawMessages = body.messages as unknown[];
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
-    messages: readOpenAIMessages(body.messages as unknown[], read),
+    messages: readOpenAIMessages(rawMessages, read),
     temperature: read.number(body.temperature, "temperature"),
     topP: read.number(body.top_p, "top_p"),
     maxTokens: wholeNumber(body, "max_completion_tokens") ?? wholeNumber(body, "max_tokens"),
@@ -114,9 +136,10 @@ export function chatRequestFromOpenAI(raw: unknown): OpenAIChatRequest {
     vendorOptions: Object.keys(vendorOptions).length > 0 ? vendorOptions : undefined,
   });
   // The options are the caller's Chat Completions fields: another dialect's vendor gets them fitted (chat-only-fields.ts).
-  // Errors name a tool call's arguments, a tool's name (a legacy function's), and a message's parts, as the caller wrote them.
+  // Errors name a tool call's name and arguments, a tool's name (a legacy function's), and a message's parts, as the caller wrote them.
   const toolFields = legacy ? LEGACY_FIELD_NAMES : { toolChoiceName: "tool_choice.function.name", toolName: "function.name" };
-  Object.assign(request, { vendorOptionsDialect: "openai", fieldNames: { arguments: "function.arguments", parts: "content", ...toolFields } });
+  const messages = legacyCallFields(rawMessages, request.messages);
+  Object.assign(request, { vendorOptionsDialect: "openai", fieldNames: { arguments: "function.arguments", callName: "function.name", parts: "content", ...toolFields, ...(messages && { messages }) } });
   return {
     request,
     stream: read.boolean(body.stream, "stream") === true,

@@ -6,7 +6,7 @@ import { printable } from "../common/control-characters.js";
 import { reasonOf } from "../common/gateway-error.js";
 import { urlWithoutCredentials } from "../common/url-without-credentials.js";
 import { maskLogText, redactAnswerText, rememberSecret } from "../providers/redact.js";
-import { noAdminKey, urlProblem } from "./admin-setup-hints.js";
+import { generatedKeyRefusedHint, noAdminKey, urlProblem } from "./admin-setup-hints.js";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -130,7 +130,7 @@ export async function runCli(io: CliIo, body: () => Promise<void>): Promise<numb
         : reasonOf(error) === "STORE_UNAVAILABLE"
           ? "\n(the gateway is running, but its database cannot be reached: nothing was changed; retry once the database is back)"
           : error.code === Code.Unauthenticated || reasonOf(error) === "ADMIN_SCOPE_REQUIRED"
-            ? "\n(SWITCHBOARD_ADMIN_KEY must be the master key or a key with the admin scope)"
+            ? `\n(${(error.code === Code.Unauthenticated && generatedKeyRefusedHint(io.env)) || "SWITCHBOARD_ADMIN_KEY must be the master key or a key with the admin scope"})`
             : "";
     // The gateway's message may quote a name an admin or a caller chose: its control characters are written out.
     io.stderr.write(`switchboard: ${Code[error.code]}: ${printable(withoutKey(error.rawMessage, io.env))}${hint}\n`);

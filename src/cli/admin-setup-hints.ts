@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { GENERATED_MASTER_KEY_FILE } from "../auth/generated-master-key-notice.js";
 
@@ -15,6 +15,29 @@ export function noAdminKey(env: NodeJS.ProcessEnv): string {
     `no admin key: set SWITCHBOARD_ADMIN_KEY. The master key the gateway generated is in ${file}:\n` +
     `  export SWITCHBOARD_ADMIN_KEY=$(cat ${shellWord(file)})\n` +
     "(then keep the key somewhere safe and delete that file)"
+  );
+}
+
+/**
+ * Why the gateway refused an admin key that is the one it generated (the file
+ * above): a gateway started with SWITCHBOARD_MASTER_KEY refuses the generated
+ * key while the variable is set, but the file stays. Undefined when the key
+ * is another.
+ */
+export function generatedKeyRefusedHint(env: NodeJS.ProcessEnv): string | undefined {
+  const key = env.SWITCHBOARD_ADMIN_KEY?.trim();
+  if (!key) return undefined;
+  const file = join(env.SWITCHBOARD_DATA_DIR || "./data", GENERATED_MASTER_KEY_FILE);
+  let generated: string;
+  try {
+    generated = readFileSync(file, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+  if (generated !== key) return undefined;
+  return (
+    `SWITCHBOARD_ADMIN_KEY is the master key generated in ${file}, which a gateway started with ` +
+    "SWITCHBOARD_MASTER_KEY refuses: use that variable's value instead (or start the gateway without it)"
   );
 }
 

@@ -20,7 +20,7 @@ afterAll(async () => {
 
 /** The project's venv, with the openai package installed from the pinned requirements when it is missing. */
 async function pythonWithOpenAI(): Promise<string> {
-  const python = requireTool(VENV_PYTHON, "The project's Python environment", "npm run generate");
+  const python = requireTool(VENV_PYTHON, "The project's Python environment", "bash scripts/install-test-deps.sh");
   if ((await run(python, ["-c", "import openai"], { env: QUIET_PYTHON })).code !== 0) {
     const install = await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input", "-r", REQUIREMENTS]);
     expect(install.code, `could not install ${REQUIREMENTS}:\n${install.output}`).toBe(0);

@@ -18,7 +18,7 @@ afterAll(async () => {
 
 describe("the Python client (examples/python over gen/python)", () => {
   it("lists models, chats, streams, and gets UNAUTHENTICATED and DEADLINE_EXCEEDED from the live gateway", async () => {
-    const python = requireTool(VENV_PYTHON, "The project's Python environment", "npm run generate");
+    const python = requireTool(VENV_PYTHON, "The project's Python environment", "bash scripts/install-test-deps.sh");
 
     const result = await run(python, ["-m", "pytest", "-v", "-p", "no:cacheprovider", "examples/python"], { env: { ...harness.env, ...QUIET_PYTHON } });
 
@@ -29,7 +29,7 @@ describe("the Python client (examples/python over gen/python)", () => {
   }, 120_000);
 
   it("type-checks against the generated .pyi stubs (mypy --strict)", async () => {
-    const python = requireTool(VENV_PYTHON, "The project's Python environment", "npm run generate");
+    const python = requireTool(VENV_PYTHON, "The project's Python environment", "bash scripts/install-test-deps.sh");
 
     const result = await run(python, ["-m", "mypy", "--config-file", "examples/python/mypy.ini", "--cache-dir", join(ROOT, ".tools/cache/mypy"), "examples/python"], { env: QUIET_PYTHON });
 

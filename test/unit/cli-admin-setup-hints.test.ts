@@ -9,6 +9,7 @@ import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CliIo } from "../../src/cli/admin-client.js";
 import { keysCommand } from "../../src/cli/keys-command.js";
+import { startGateway } from "../support/gateway.js";
 
 class Capture extends Writable {
   text = "";
@@ -60,6 +61,28 @@ describe("the CLI without an admin key", () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/^switchboard: no admin key: set SWITCHBOARD_ADMIN_KEY\n/);
     expect(stderr).not.toContain("master-key.generated");
+  });
+});
+
+describe("the generated master key, refused by a gateway started with SWITCHBOARD_MASTER_KEY", () => {
+  // The quick start's first `npm start` leaves its key in the file; the next one, run as the README shows with
+  // SWITCHBOARD_MASTER_KEY=sk-test, refuses it, and the CLI's own hint had led the user to it.
+  it("is said to be the generated key, refused while the variable is set, never printed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchboard-cli-"));
+    writeFileSync(join(dir, "master-key.generated"), `${GENERATED}\n`, { mode: 0o600 });
+    const gateway = await startGateway({ SWITCHBOARD_MASTER_KEY: "sk-test-master-0123456789abcdef" });
+    try {
+      const { code, stderr } = await keysList({ SWITCHBOARD_DATA_DIR: dir, SWITCHBOARD_URL: gateway.url, SWITCHBOARD_ADMIN_KEY: GENERATED });
+      expect(code).toBe(1);
+      expect(stderr).toContain(`SWITCHBOARD_ADMIN_KEY is the master key generated in ${join(dir, "master-key.generated")}, which a gateway started with SWITCHBOARD_MASTER_KEY refuses`);
+      expect(stderr).not.toContain(GENERATED);
+      // Another wrong key gets the general hint.
+      const other = await keysList({ SWITCHBOARD_DATA_DIR: dir, SWITCHBOARD_URL: gateway.url, SWITCHBOARD_ADMIN_KEY: "sk-wrong-0123456789abcdef" });
+      expect(other.stderr).toContain("SWITCHBOARD_ADMIN_KEY must be the master key or a key with the admin scope");
+    } finally {
+      await gateway.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -72,6 +72,18 @@ export class MemoryRateLimiter implements RateLimiter {
     return { allowed: true };
   }
 
+  /**
+   * Sets a key's state to a shared count's, given as how far each TAT is
+   * ahead of now (0: a full allowance), so that counting here goes on from it.
+   */
+  follow(key: string, requestsAheadMs: number, tokensAheadMs: number): void {
+    const now = this.now();
+    for (const [kind, ahead] of [["r", requestsAheadMs], ["t", tokensAheadMs]] as const) {
+      if (ahead > 0) this.tat.set(`${key}:${kind}`, now + ahead);
+      else this.tat.delete(`${key}:${kind}`);
+    }
+  }
+
   /** The key's requests TAT should one more request be taken now. */
   private nextRequestTat(key: string, requestsPerMinute: number, now: number): number {
     return Math.max(this.tat.get(`${key}:r`) ?? now, now) + WINDOW_MS / requestsPerMinute;

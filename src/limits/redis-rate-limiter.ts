@@ -7,7 +7,8 @@ import { MemoryRateLimiter, WINDOW_MS, type RateDecision, type RateLimiter, type
 // GCRA for both limits in one atomic step, on Redis's clock (instances' clocks
 // may differ). Nothing is taken unless both limits allow the call.
 // KEYS: requests TAT, tokens TAT. ARGV: requests/min, tokens/min, tokens.
-// Returns {0, 0} when allowed, {1 | 2, retry-after ms} when the requests (1) or tokens (2) limit refuses.
+// Returns {0, 0, …} when allowed, {1 | 2, retry-after ms, …} when the requests (1) or tokens (2) limit refuses,
+// then how far each TAT is ahead of now once done (ms): where this instance's own count goes on should Redis fail.
 const ACQUIRE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -18,18 +19,19 @@ local function tat_of(key)
   return now
 end
 local rpm, tpm, tokens = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local r_now, t_now = tat_of(KEYS[1]), tat_of(KEYS[2])
 local r_tat, t_tat
 if rpm > 0 then
-  r_tat = tat_of(KEYS[1]) + window / rpm
-  if r_tat - window > now then return {1, math.ceil(r_tat - window - now)} end
+  r_tat = r_now + window / rpm
+  if r_tat - window > now then return {1, math.ceil(r_tat - window - now), math.ceil(r_now - now), math.ceil(t_now - now)} end
 end
 if tpm > 0 then
-  t_tat = tat_of(KEYS[2]) + math.min(math.max(tokens, 0), tpm) * window / tpm
-  if t_tat - window > now then return {2, math.ceil(t_tat - window - now)} end
+  t_tat = t_now + math.min(math.max(tokens, 0), tpm) * window / tpm
+  if t_tat - window > now then return {2, math.ceil(t_tat - window - now), math.ceil(r_now - now), math.ceil(t_now - now)} end
 end
-if r_tat then redis.call('SET', KEYS[1], string.format('%.3f', r_tat), 'PX', math.ceil(r_tat - now) + 1000) end
-if t_tat then redis.call('SET', KEYS[2], string.format('%.3f', t_tat), 'PX', math.ceil(t_tat - now) + 1000) end
-return {0, 0}
+if r_tat then redis.call('SET', KEYS[1], string.format('%.3f', r_tat), 'PX', math.ceil(r_tat - now) + 1000) r_now = r_tat end
+if t_tat then redis.call('SET', KEYS[2], string.format('%.3f', t_tat), 'PX', math.ceil(t_tat - now) + 1000) t_now = t_tat end
+return {0, 0, math.ceil(r_now - now), math.ceil(t_now - now)}
 `;
 
 // KEYS: tokens TAT. ARGV: tokens/min, delta (real minus estimated tokens).
@@ -47,7 +49,7 @@ return 0
 `;
 
 type ScriptClient = {
-  sbRateAcquire(requestsKey: string, tokensKey: string, rpm: number, tpm: number, tokens: number): Promise<[number, number]>;
+  sbRateAcquire(requestsKey: string, tokensKey: string, rpm: number, tpm: number, tokens: number): Promise<[number, number, number, number]>;
   sbRateAdjust(tokensKey: string, tpm: number, delta: number): Promise<number>;
 };
 
@@ -55,6 +57,14 @@ type ScriptClient = {
  * Rate limits shared by every instance through Redis. When Redis cannot be
  * reached, the policy decides: "open" limits each instance on its own (the
  * same limits, in memory), "closed" refuses calls with Unavailable.
+ *
+ * Each instance's own count follows the shared one while Redis answers: a
+ * fallback goes on from the key's shared state last seen here, never from a
+ * full allowance. (From a full one, three instances let a key that had used
+ * its minute through a failover past the wait admit three fresh bursts: the
+ * fleet test once saw 94 calls admitted against 73 allowed.) So while Redis
+ * fails, N instances admit at most N times the key's rate, plus what the key
+ * had left when each last heard from Redis.
  */
 export class RedisRateLimiter implements RateLimiter {
   private readonly local = new MemoryRateLimiter();
@@ -74,13 +84,14 @@ export class RedisRateLimiter implements RateLimiter {
     if (limits.requestsPerMinute <= 0 && limits.tokensPerMinute <= 0) return { allowed: true };
     if (this.link.isUp) {
       try {
-        const [refused, retryAfterMs] = await this.scripts.sbRateAcquire(
+        const [refused, retryAfterMs, requestsAheadMs, tokensAheadMs] = await this.scripts.sbRateAcquire(
           this.redisKey(key, "r"),
           this.redisKey(key, "t"),
           limits.requestsPerMinute,
           limits.tokensPerMinute,
           Math.round(tokens),
         );
+        this.local.follow(key, Number(requestsAheadMs), Number(tokensAheadMs));
         if (refused === 0) return { allowed: true };
         return { allowed: false, limit: refused === 1 ? "requests" : "tokens", retryAfterMs: Number(retryAfterMs) };
       } catch (err) {

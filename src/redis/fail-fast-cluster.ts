@@ -47,6 +47,9 @@ export class FailFastCluster extends Cluster {
     const sent = super.sendCommand(command, stream, node);
     command.promise.catch((err: Error) => {
       if (waitedOut(err)) this.recordOutage(slot, command.getKeys()[0]!);
+      // Given up on (its timeout): ioredis would go on retrying it on each later error, and run it once the slot is
+      // served again, seconds after its caller moved on. A retry already queued may still run it once.
+      command.reject = () => {};
     });
     return sent;
   }

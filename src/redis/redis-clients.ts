@@ -60,7 +60,10 @@ export function createCommandClient(target: RedisTarget, tuning: ClientTuning): 
         retryDelayOnFailover: FAILOVER_RETRY_MS,
         retryDelayOnClusterDown: FAILOVER_RETRY_MS,
         retryDelayOnTryAgain: FAILOVER_RETRY_MS,
-        maxRedirections: CLUSTER_FAILOVER_WAIT_MS / FAILOVER_RETRY_MS,
+        // Each retry of a failover costs two redirections (the lost master's closed connection, then another
+        // master's MOVED back to it): counted at one, the wait ended after about 4 s, not 5 (a failover of 4 s
+        // on a busy machine then fell back to the policy). The command's timeout, not this count, ends the wait.
+        maxRedirections: (3 * CLUSTER_FAILOVER_WAIT_MS) / FAILOVER_RETRY_MS,
         slotsRefreshTimeout: tuning.connectTimeoutMs,
         clusterRetryStrategy: reconnectDelay(tuning.maxReconnectDelayMs),
         redisOptions: {

@@ -79,6 +79,16 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
     }
   }
 
+  /** Failed Redis commands of these operations, summed over the instances (switchboard_redis_errors_total). */
+  async function redisErrors(operations: string[]): Promise<number> {
+    let sum = 0;
+    for (const instance of fleet.instances) {
+      const metrics = await (await fetch(`${instance.url}/metrics`)).text();
+      for (const operation of operations) sum += Number(new RegExp(`^switchboard_redis_errors_total\\{operation="${operation}"\\} (\\d+)`, "m").exec(metrics)?.[1] ?? 0);
+    }
+    return sum;
+  }
+
   async function recordedTwice(): Promise<string[]> {
     const { rows } = await db.query<{ request_id: string }>("SELECT request_id FROM usage_ledger GROUP BY request_id HAVING COUNT(*) > 1");
     return rows.map((row) => row.request_id);
@@ -174,6 +184,7 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
     const limitKey = await admin.createKey({ keyId: limited, key: { displayName: "fleet limit", requestsPerMinute: rpm } });
     const budgetKey = await admin.createKey({ keyId: budgeted, key: { displayName: "fleet budget", budget: { limit: { currencyCode: "USD", units: BigInt(budgetUsd) } } } });
 
+    const fellBackBefore = await redisErrors(["rate_limit", "budget_admit"]);
     const started = performance.now();
     const background = load("failover");
     const limitCalls = load("limit", { key: limitKey.secret, clients: ["connect-h1", "grpc"], pauseMs: 20 });
@@ -185,7 +196,8 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
     const seconds = (performance.now() - started) / 1000;
 
     // GCRA: a burst of a minute's allowance, then one call per 60/rpm s. Calls whose writes
-    // were in flight when the master died may be lost from the replica: at most one per client.
+    // were in flight when the master died may be lost from the replica (Redis replicates
+    // asynchronously): at most one per client (docs/deploy.md, "What a failover costs").
     const admitted = limitRecords.filter((record) => record.outcome === "ok").length;
     const allowed = rpm + Math.ceil((rpm * seconds) / 60) + 1 + 2;
     await sleep(1_000); // the last rows' flush
@@ -194,6 +206,8 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
       [budgeted],
     );
     const spent = Number(rows[0]!.spent) / 1e9;
+    // Commands that gave up waiting for the promotion: their calls were counted by one instance alone (the policy's fallback).
+    const countedAlone = (await redisErrors(["rate_limit", "budget_admit"])) - fellBackBefore;
     const maxCost = Number(rows[0]!.max_cost) / 1e9;
     report("Redis failover", {
       "master stopped": failover.stopped,
@@ -208,17 +222,22 @@ describe("the design's deployment: nginx, three gateways, a Redis Cluster, Postg
       "spent USD": spent.toFixed(4),
       "budget USD": budgetUsd,
       "largest call USD": maxCost.toFixed(4),
+      "calls counted by one instance alone": countedAlone,
       "background calls": backgroundRecords.length,
       outcomes: { limit: tally(limitRecords), budget: tally(budgetRecords), background: tally(backgroundRecords) },
     });
     expect(failover.promoted).not.toBe(failover.stopped);
+    // Within the wait (5 s; this failover takes about 3) the counts stay shared and the bounds are tight. A failover
+    // that outlasts it on a busy machine falls back to the policy: each instance counts alone from the shared count it
+    // last saw, and the documented bound (docs/deploy.md, "What a failover costs") is the looser one: up to 3 times.
+    const instances = countedAlone === 0 ? 1 : 3;
     // No call refused before the key's allowance was used (a slow machine may not send rpm calls at all).
     const refused = limitRecords.filter((record) => record.outcome === "ResourceExhausted:RATE_LIMITED").length;
     if (refused > 0) expect(admitted).toBeGreaterThanOrEqual(rpm);
-    expect(admitted).toBeLessThanOrEqual(allowed);
+    expect(admitted).toBeLessThanOrEqual(instances * allowed);
     // The budget ran out during the phase, and was never passed by more than one call's cost per instance.
     expect(budgetRecords.some((record) => /BUDGET_EXHAUSTED|budget_exhausted/.test(record.outcome))).toBe(true);
-    expect(spent).toBeLessThanOrEqual(budgetUsd + 3 * maxCost);
+    expect(spent).toBeLessThanOrEqual(instances * budgetUsd + 3 * maxCost);
     // Calls went on: the limited keys waited out the failover; nothing failed.
     expect(failures(limitRecords).filter((record) => record.outcome !== "ResourceExhausted:RATE_LIMITED")).toEqual([]);
     expect(failures(budgetRecords).filter((record) => !/BUDGET_EXHAUSTED|budget_exhausted/.test(record.outcome))).toEqual([]);

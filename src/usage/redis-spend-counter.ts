@@ -17,6 +17,8 @@ import {
   type SpendCounter,
   type SpendSeed,
 } from "./budgets.js";
+import type { KeptSettlement, KeptSettlementJournal } from "./kept-settlement-journal.js";
+import { SharedSpendSeen } from "./shared-spend-seen.js";
 import type { UnstoredSpend } from "./unstored-spend.js";
 import { KEEP_AFTER_PERIOD_MS, LEASE_MS, MARKER_TTL_MS, SpendScripts, spendKeys, type HeldArgs, type LeaseArgs, type SpendKeys } from "./spend-scripts.js";
 
@@ -76,6 +78,8 @@ interface PendingOp {
   since: number;
   /** A try was sent and its outcome is unknown (a timeout is not "not executed"): it may have been applied. */
   maybeApplied: boolean;
+  /** The kept spend journal's segment holding it, while kept for Redis (0 or undefined: in memory only). */
+  segment?: number;
 }
 
 export interface RedisSpendCounterOptions {
@@ -97,6 +101,13 @@ export interface RedisSpendCounterOptions {
   unstored?: UnstoredSpend;
   /** How often counters rebuilt elsewhere are looked for (WATCH_EVERY_MS). */
   watchEveryMs?: number;
+  /**
+   * Where settlements kept for Redis are written down, so that a restart
+   * before Redis is back sends them (what an earlier run left is taken over
+   * at construction); closed with the counter. Without it, they are kept in
+   * memory only.
+   */
+  journal?: KeptSettlementJournal;
 }
 
 /**
@@ -104,8 +115,9 @@ export interface RedisSpendCounterOptions {
  * a key spend N times its budget. A missing counter (first use in a period,
  * or a Redis that lost its data) is rebuilt from the ledger. When Redis
  * fails (unreachable, or a command errs or times out), the error is counted
- * and logged and the policy decides: "open" counts in this process (rebuilt
- * from the ledger), "closed" refuses calls with Unavailable.
+ * and logged and the policy decides: "open" counts in this process (from
+ * the shared figure last seen here, or the ledger's when larger: see
+ * SharedSpendSeen), "closed" refuses calls with Unavailable.
  *
  * Every admission has a random call id; its reservation is an entry of its
  * own with a lease (spend-scripts.ts), settled or released by that id, once,
@@ -121,12 +133,13 @@ export interface RedisSpendCounterOptions {
  * Under policy "open", a call admitted in this process while Redis failed
  * settles here and is also kept as a settlement of its cost (an id of its
  * own, nothing reserved) for the shared counter, added when Redis works
- * again: the outage's spend is not lost. During the outage each of N
- * instances admits on its own count, so a key may spend up to N times what
- * it had left when Redis failed (plus one call per instance); once Redis is
- * back every instance's spend is in the shared counter and the key is
- * refused until its period ends if it went over, so the overshoot is not
- * repeated. (Under "closed" nothing is admitted meanwhile.)
+ * again: the outage's spend is not lost, even when the instance restarts
+ * first (kept settlements are written down: `journal`). During the outage
+ * each of N instances admits on its own count, so a key may spend up to N
+ * times what it had left when Redis failed (plus one call per instance);
+ * once Redis is back every instance's spend is in the shared counter and the
+ * key is refused until its period ends if it went over, so the overshoot is
+ * not repeated. (Under "closed" nothing is admitted meanwhile.)
  *
  * A counter rebuilt from the ledger (Redis lost its data, or a new period)
  * has a rebuild point: the ledger counts the calls admitted before it, the
@@ -141,14 +154,17 @@ export interface RedisSpendCounterOptions {
  * The rebuild reads the store and its own instance's unstored rows; the rows
  * still waiting in other instances' queues (settled into the counter that was
  * lost) it cannot read. So every instance watches for rebuilds (a fleet-wide
- * count each rebuild bumps, read every WATCH_EVERY_MS) and, for a counter
- * rebuilt at a point it has not seen, holds its own unstored cost of calls
- * admitted before the point in the counter, as one entry of its own, settled
- * as a call admitted before the point is: the counter is read from the ledger
- * again once those rows are stored, and the entry dropped (`watchRebuilds`).
+ * count each rebuild bumps, read every WATCH_EVERY_MS while it has rows not
+ * stored: `startWatch`) and, for a counter rebuilt at a point it has not
+ * seen, holds its own unstored cost of calls admitted before the point in
+ * the counter, as one entry of its own, settled as a call admitted before
+ * the point is: the counter is read from the ledger again once those rows
+ * are stored, and the entry dropped (`watchRebuilds`).
  */
 export class RedisSpendCounter implements SpendCounter {
   private readonly local: MemorySpendCounter;
+  /** Where `local` starts when Redis fails: the shared figure last seen here, when the ledger has less. */
+  private readonly seen = new SharedSpendSeen();
   private readonly scripts: SpendScripts;
   /** Settlements and releases (by call id, oldest first) waiting for Redis to take them. */
   private readonly pending = new Map<string, PendingOp>();
@@ -160,8 +176,14 @@ export class RedisSpendCounter implements SpendCounter {
   private readonly maxPending: number;
   private readonly storedRowKeys: RedisSpendCounterOptions["storedRowKeys"];
   private readonly unstored: UnstoredSpend | undefined;
-  private readonly watch: NodeJS.Timeout;
+  private readonly watchEveryMs: number;
+  /** Runs while this instance has unstored rows, and until its first look (see `startWatch`). */
+  private watch: NodeJS.Timeout | undefined;
+  private readonly stopListening: () => void;
   private watching: Promise<void> | undefined;
+  private readonly journal: KeptSettlementJournal | undefined;
+  /** When the kept spend journal next looks for files of instances gone since (performance.now()). */
+  private nextClaimMs = 0;
   /** This instance, in the ids of the entries holding its unstored cost. */
   private readonly instanceId = newCallId();
   /** The fleet's rebuild count as last watched (null: missing; undefined: never read). */
@@ -176,13 +198,16 @@ export class RedisSpendCounter implements SpendCounter {
     private readonly errors: RedisErrors,
     options: RedisSpendCounterOptions = {},
   ) {
-    this.local = new MemorySpendCounter(seed);
+    this.local = new MemorySpendCounter(this.seen.seed(seed));
     this.scripts = new SpendScripts(link);
     this.now = options.now ?? Date.now;
     this.maxPending = options.maxPending ?? MAX_PENDING;
     this.storedRowKeys = options.storedRowKeys;
     this.unstored = options.unstored;
+    this.journal = options.journal;
+    this.tendJournal();
     this.retry = setInterval(() => {
+      this.tendJournal();
       if (this.pendingCount > 0 && this.link.isUp) {
         this.flushPending()
           .catch((err: unknown) => this.errors.report("budget_settle", err, "kept settlements are sent again when Redis works"))
@@ -191,12 +216,10 @@ export class RedisSpendCounter implements SpendCounter {
       }
     }, FLUSH_EVERY_MS);
     this.retry.unref();
-    this.watch = setInterval(() => {
-      this.watching ??= this.watchRebuilds()
-        .catch((err: unknown) => this.errors.report("budget_rebuild_watch", err, "counters rebuilt elsewhere are looked for again shortly"))
-        .finally(() => (this.watching = undefined));
-    }, options.watchEveryMs ?? WATCH_EVERY_MS);
-    this.watch.unref();
+    this.watchEveryMs = options.watchEveryMs ?? WATCH_EVERY_MS;
+    this.stopListening = this.unstored?.onNotEmpty(() => this.startWatch(true)) ?? (() => {});
+    // A first look whatever there is: rows a run now gone left (replayed from the ledger's journal) may be missing from counters rebuilt since.
+    if (this.unstored) this.startWatch(false);
   }
 
   async admit(ask: BudgetAsk): Promise<BudgetAnswer> {
@@ -265,8 +288,11 @@ export class RedisSpendCounter implements SpendCounter {
 
   close(): void {
     clearInterval(this.retry);
-    clearInterval(this.watch);
+    this.stopListening();
+    this.stopWatch();
     this.local.close();
+    // Settlements still kept stay in its files, for the next start.
+    this.journal?.close();
   }
 
   /** How many settlements and releases wait for Redis, or for the ledger to count them (for tests and diagnostics). */
@@ -284,6 +310,7 @@ export class RedisSpendCounter implements SpendCounter {
       economyOnly: ask.budget.whenExhausted === "economy_only",
     };
     const answer = await this.onCounter(keys, ask, () => this.scripts.admit(keys, args));
+    this.seen.saw(ask.keyId, ask.period, answer.spent + answer.reserved);
     const decision = DECISIONS[answer.decision] ?? "refused";
     /** What the call holds in Redis, grown by further attempts. */
     let reserved = answer.reserved;
@@ -362,6 +389,8 @@ export class RedisSpendCounter implements SpendCounter {
 
   /** Admitted in this process while Redis failed: settled here, and its cost kept for the shared counter too. */
   private async admitLocal(ask: BudgetAsk): Promise<BudgetAnswer> {
+    // A count kept from an earlier outage, behind what Redis said since: counted again from the later figure.
+    if ((await this.local.spent(ask.keyId, ask.period)) < this.seen.of(ask.keyId, ask.period)) await this.local.forgetHere(ask.keyId);
     const answer = await this.local.admit(ask);
     let settled = false;
     return {
@@ -405,7 +434,7 @@ export class RedisSpendCounter implements SpendCounter {
       if (outcome === "no_counter") throw new Error("the spend counter vanished as it was rebuilt");
     }
     // Its entry holds its cost until the ledger counts it (countFromLedger).
-    if (outcome === "ledger" && op.cost > 0) this.holdForLedger({ ...op, kind: "ledger", reserved: op.cost, maybeApplied: false });
+    if (outcome === "ledger" && op.cost > 0) this.holdForLedger({ ...op, kind: "ledger", reserved: op.cost, maybeApplied: false, segment: undefined });
   }
 
   /** Keeps a settlement the ledger counts until the store has its row, within its own bound (see MAX_PENDING). */
@@ -445,10 +474,18 @@ export class RedisSpendCounter implements SpendCounter {
   private keep(op: PendingOp, err: unknown): void {
     const operation = op.kind === "settle" ? "budget_settle" : "budget_release";
     this.errors.report(operation, err, `the ${op.kind === "settle" ? "settlement" : "release"} is kept and sent again when Redis works`);
-    if (!this.pending.has(op.callId)) {
+    this.hold(op);
+  }
+
+  /** Keeps an op for Redis (in the journal too, unless it is there already), within MAX_PENDING. */
+  private hold(op: PendingOp): void {
+    const existing = this.pending.get(op.callId);
+    if (existing) {
+      if (existing !== op) this.forgetKept(existing);
+    } else {
       while (this.pending.size >= this.maxPending) {
-        const [oldest, dropped] = this.pending.entries().next().value!;
-        this.pending.delete(oldest);
+        const dropped = this.pending.values().next().value!;
+        this.forgetKept(dropped);
         this.errors.report(
           "budget_pending_dropped",
           new Error(`more than ${this.maxPending} settlements wait for Redis`),
@@ -456,7 +493,93 @@ export class RedisSpendCounter implements SpendCounter {
         );
       }
     }
+    op.segment ??= this.writeDown(op);
     this.pending.set(op.callId, op);
+  }
+
+  /**
+   * Writes a kept settlement down, so that a restart sends it (its segment;
+   * 0 when not written). Not releases (a lost one leaves a reservation to
+   * lapse with its lease), nor the entries of this instance's unstored cost
+   * (a restart holds it again, from the ledger's journal: `watchRebuilds`).
+   */
+  private writeDown(op: PendingOp): number {
+    if (!this.journal || op.kind !== "settle" || op.unstoredBefore !== undefined) return 0;
+    const { keyId, period, callId, atMs, rowKey, cost, reserved, since } = op;
+    return this.journal.append({ keyId, period: { startMs: period.startMs, endMs: period.endMs }, callId, atMs, rowKey, cost, reserved, since });
+  }
+
+  /** An op Redis took (or that was dropped): no longer kept, here or in the journal. */
+  private forgetKept(op: PendingOp): void {
+    if (this.pending.get(op.callId) === op) this.pending.delete(op.callId);
+    if (op.segment) this.journal?.done(op.segment);
+    op.segment = undefined;
+  }
+
+  /**
+   * Keeps the settlements runs now gone kept for Redis (restarted before
+   * Redis was back), to send them by their own call ids: SETTLE's marker
+   * applies each once, so one that reached Redis before the crash (its file
+   * not cleared yet) adds nothing again. Its outcome unknown, it counts as
+   * maybe applied: past its marker's life it is dropped, never sent.
+   */
+  private recoverKept(): void {
+    for (const { settlement, segment } of this.journal?.recover() ?? []) this.hold(keptOp(settlement, segment));
+  }
+
+  /** Renews the journal's lease; now and then, takes over the files of instances gone since (on other hosts sharing the directory). */
+  private tendJournal(): void {
+    if (!this.journal) return;
+    this.journal.renewLease();
+    if (performance.now() < this.nextClaimMs) return;
+    this.nextClaimMs = performance.now() + this.journal.leaseMs;
+    this.recoverKept();
+  }
+
+  /**
+   * The rebuild watch runs while this instance has rows not stored (and
+   * until its first look, which holds the rows a run now gone left): a
+   * rebuild asks nothing of an instance without them, so an idle one sends
+   * no GET. Woken by a row (`fromIdle`), it first takes the rebuilds of the
+   * idle time as seen (`resumeWatch`).
+   */
+  private startWatch(fromIdle: boolean): void {
+    if (this.watch) return;
+    if (fromIdle) this.watching ??= this.look(this.resumeWatch());
+    this.watch = setInterval(() => {
+      if (this.unstored?.isEmpty !== false && this.rebuildsSeen !== undefined) return this.stopWatch();
+      this.watching ??= this.look(this.watchRebuilds());
+    }, this.watchEveryMs);
+    this.watch.unref();
+  }
+
+  /** One look at a time; a failed one is counted, and the next tick looks again. */
+  private look(looking: Promise<void>): Promise<void> {
+    return looking
+      .catch((err: unknown) => this.errors.report("budget_rebuild_watch", err, "counters rebuilt elsewhere are looked for again shortly"))
+      .finally(() => (this.watching = undefined));
+  }
+
+  /**
+   * The fleet's rebuild count as the watch wakes: a counter rebuilt while
+   * this instance had no unstored rows missed none of them, so those
+   * rebuilds count as seen, and the points seen before are forgotten (their
+   * rows are stored), as a watch that had run meanwhile would have done.
+   * Called as the first row is added, this GET goes out before the
+   * settlement of that row's call (on the same connection, which Redis runs
+   * in order): a rebuild after it is looked at by the next tick.
+   */
+  private async resumeWatch(): Promise<void> {
+    if (!this.link.isUp) return;
+    const rebuilds = await this.link.client.get(this.rebuildsKey);
+    if (rebuilds === this.rebuildsSeen) return;
+    this.pointsSeen.clear();
+    this.rebuildsSeen = rebuilds;
+  }
+
+  private stopWatch(): void {
+    clearInterval(this.watch);
+    this.watch = undefined;
   }
 
   /** Sends what was kept, oldest first, a batch at a time; stops at the first failure (what failed stays kept). One flush at a time. */
@@ -473,7 +596,7 @@ export class RedisSpendCounter implements SpendCounter {
       for (const op of this.pending.values()) {
         if (op.maybeApplied && now - op.since > PENDING_MAX_AGE_MS) {
           // Its marker may be gone: sending it again could apply it twice.
-          this.pending.delete(op.callId);
+          this.forgetKept(op);
           this.errors.report("budget_pending_dropped", new Error("kept too long"), `a ${op.kind} of key ${op.keyId} that may have been applied is dropped after ${PENDING_MAX_AGE_MS} ms`);
           continue;
         }
@@ -487,7 +610,7 @@ export class RedisSpendCounter implements SpendCounter {
         const op = batch[i]!;
         if (result.status === "fulfilled") {
           // Unless kept again meanwhile (the same id: the same op).
-          if (this.pending.get(op.callId) === op) this.pending.delete(op.callId);
+          this.forgetKept(op);
         } else {
           op.maybeApplied = true;
           failure ??= result.reason;
@@ -604,6 +727,11 @@ export class RedisSpendCounter implements SpendCounter {
     }
     throw new Error(`the spend counter of key ${keyId} was rebuilt again while it was read from the ledger`);
   }
+}
+
+/** A settlement an earlier run kept, kept again here: perhaps applied (its last try's outcome is unknown). */
+function keptOp(settlement: KeptSettlement, segment: number): PendingOp {
+  return { kind: "settle", ...settlement, segment, maybeApplied: true };
 }
 
 /** A key's counter of one period, as this process names it. */

@@ -17,6 +17,7 @@ const MINUTE_MS = 60_000;
  */
 export class UnstoredSpend {
   private readonly byKey = new Map<string, Map<number, number>>();
+  private readonly whenNotEmpty = new Set<() => void>();
 
   add(row: LedgerRow): void {
     this.change(row, row.costNanos);
@@ -32,6 +33,17 @@ export class UnstoredSpend {
     return [...this.byKey.keys()];
   }
 
+  /** No cost waits for the store. */
+  get isEmpty(): boolean {
+    return this.byKey.size === 0;
+  }
+
+  /** Calls `listener` whenever a cost comes in while none was waiting; returns what stops that. */
+  onNotEmpty(listener: () => void): () => void {
+    this.whenNotEmpty.add(listener);
+    return () => this.whenNotEmpty.delete(listener);
+  }
+
   /** The key's unstored cost of calls admitted in [sinceMs, beforeMs) (a partial minute at either end counts whole). */
   within(keyId: string, sinceMs: number, beforeMs: number): number {
     let total = 0;
@@ -41,6 +53,7 @@ export class UnstoredSpend {
 
   private change(row: LedgerRow, nanos: number): void {
     if (!(nanos !== 0 && Number.isFinite(nanos))) return;
+    const wasEmpty = this.isEmpty;
     const minute = Math.floor(row.atMs / MINUTE_MS) * MINUTE_MS;
     const minutes = this.byKey.get(row.keyId) ?? new Map<number, number>();
     const left = (minutes.get(minute) ?? 0) + nanos;
@@ -48,6 +61,7 @@ export class UnstoredSpend {
     else minutes.delete(minute);
     if (minutes.size > 0) this.byKey.set(row.keyId, minutes);
     else this.byKey.delete(row.keyId);
+    if (wasEmpty && !this.isEmpty) for (const listener of this.whenNotEmpty) listener();
   }
 }
 

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { SHARED_STORE_NEEDS_PEPPER, usesFilePepperOnSharedStore } from "../auth/bootstrap.js";
 import type { KeyHasher } from "../auth/gateway-key.js";
 import type { Catalogue } from "../catalogue/catalogue.js";
@@ -19,6 +20,7 @@ import { dependencyCause } from "../common/dependency-cause.js";
 import type { HealthState } from "../common/health-state.js";
 import { MemorySpendCounter, type SpendCounter } from "./budgets.js";
 import { checkEconomyDefaults, EconomyPrices } from "./economy-prices.js";
+import { KeptSettlementJournal } from "./kept-settlement-journal.js";
 import { RedisSpendCounter } from "./redis-spend-counter.js";
 import { LedgerJournal } from "./ledger-journal.js";
 import { LedgerStore } from "./ledger-store.js";
@@ -128,6 +130,8 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
       storedRowKeys: (rowKeys) => ledgerStore.storedRowKeys(rowKeys),
       // Rows still in this instance's queue: a counter another instance rebuilds cannot read them.
       unstored,
+      // Settlements kept while Redis fails outlive a restart (a directory of their own: the ledger's journal never reads it).
+      journal: KeptSettlementJournal.open(join(config.ledger.journalDir, "kept-spend"), logger),
     });
     fleet = new FleetLink(redis, FleetSeal.fromPepper(deps.hasher), metrics.fleetMessagesDropped, logger);
     // News of a changed key evicts it at once; a reconnection may have missed some, which the store's change log has.

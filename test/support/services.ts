@@ -72,10 +72,11 @@ function start(command: string, args: string[], options: { uid?: number; gid?: n
   return { child, log: () => output, stop };
 }
 
-export async function startRedis(): Promise<RunningService> {
+/** A redis-server on `port` (a test that must know it before Redis runs: clients started while it is down), or a free one. */
+export async function startRedis(port?: number): Promise<RunningService> {
   const binary = which("redis-server");
   if (!binary) throw new Error(`redis-server is not installed; ${SETUP_HINT}`);
-  const port = await freePort();
+  port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), "sb-redis-"));
   const redis = start(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir]);
   await waitFor("redis-server", redis.child, () => redis.log().includes("Ready to accept connections"), redis.log);

@@ -44,8 +44,27 @@ function addressedHere(req: Request): boolean {
   return !authority || addressesThisMachine(authority);
 }
 
+/** Verdicts by Host value, at most this many: a client sends the same one on every request. */
+const MAX_VERDICTS = 256;
+/** Longer Host values are judged every time (a DNS name is at most 253 characters): no client grows the memory by its header's size. */
+const MAX_REMEMBERED_LENGTH = 300;
+const verdicts = new Map<string, boolean>();
+
 /** Whether a Host value names a loopback name or an address (which a rebound DNS name cannot be). */
 export function addressesThisMachine(authority: string): boolean {
+  // Parsing it as a URL is most of the check's cost, on every request: each value is judged once.
+  if (authority.length > MAX_REMEMBERED_LENGTH) return judgedAddressesThisMachine(authority);
+  let verdict = verdicts.get(authority);
+  if (verdict === undefined) {
+    verdict = judgedAddressesThisMachine(authority);
+    // A client sending a new Host each time only refills it.
+    if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+    verdicts.set(authority, verdict);
+  }
+  return verdict;
+}
+
+function judgedAddressesThisMachine(authority: string): boolean {
   if (!URL.canParse(`http://${authority}/`)) return false;
   // The URL parser reads Host as browsers write it: lower case, IPv4 in any of its forms, IPv6 in brackets.
   const host = new URL(`http://${authority}/`).hostname.replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");

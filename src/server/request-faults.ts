@@ -13,6 +13,7 @@ import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { callRecordKey } from "../api/envelope/call-record.js";
 import type { EarlyRefusals } from "../api/envelope/early-refusals.js";
+import { principalKey } from "../auth/principal.js";
 import { reasonOf, withErrorInfo } from "../common/gateway-error.js";
 import { ANSWER_COMPRESSIONS } from "./answer-compression.js";
 import { bodyCutOf } from "./slow-cut-context.js";
@@ -87,7 +88,8 @@ export function withRequestFaults(handler: UniversalHandler, early?: EarlyRefusa
       if (!early || reachedInterceptors(req)) return fault;
       // A body cut off (by the gateway for slowness, or by the caller's cancel) fails connect-es's read or decode: recorded as the cut it is.
       const told = bodyCutOf(req.contextValues) ?? fault ?? error;
-      for (const [name, value] of Object.entries(early(method, req.header, told))) told.metadata.set(name, value);
+      // Its key, when the RPC key gate admitted one before the body was read: the line names it, and the span continues the caller's trace.
+      for (const [name, value] of Object.entries(early(method, req.header, told, req.contextValues?.get(principalKey)))) told.metadata.set(name, value);
       return told;
     };
     const unreached = () => early !== undefined && !reachedInterceptors(req);

@@ -13,6 +13,7 @@ import { createAsyncIterable, type UniversalHandler, type UniversalServerRequest
 import { excerpt } from "../common/excerpt.js";
 import { gatewayError, METHOD_NOT_ALLOWED } from "../common/gateway-error.js";
 import type { EarlyRefusals } from "../api/envelope/early-refusals.js";
+import { principalKey } from "../auth/principal.js";
 import { shapedRefusal, type RefusalAnswer, type RequestHead } from "./shaped-refusal.js";
 
 /** The reason of a call to an RPC method (or service) the gateway does not have: Unimplemented. */
@@ -104,7 +105,8 @@ export function withProtocolRefusals(handler: UniversalHandler, early?: EarlyRef
     const res = await handler(req);
     if (res.body !== undefined || (res.status !== 405 && res.status !== 415 && res.status !== 505)) return res;
     const head: RequestHead = { path: new URL(req.url).pathname, header: (header) => req.header.get(header) ?? undefined };
-    const recorded = (error: ConnectError) => early?.(name, req.header, error);
+    // Refused after the RPC key gate: the key it admitted, if any, is the call's (its line names it, its span continues the caller's trace).
+    const recorded = (error: ConnectError) => early?.(name, req.header, error, req.contextValues?.get(principalKey));
     if (res.status === 505) {
       const error = gatewayError(Code.Unimplemented, http2Required(handler, name), HTTP2_REQUIRED, { method: name });
       return universal(shapedRefusal(head, error, 505, { connection: "close", ...recorded(error) }));

@@ -26,6 +26,7 @@ import { endUnreadStream } from "../unread-stream.js";
 import { withErrorInfo } from "../../common/gateway-error.js";
 import { asDecodeFault } from "../request-faults.js";
 import { requestContextValues } from "../client-key.js";
+import { admittedPrincipal } from "../admitted-principal.js";
 import { writeStreamAnswer } from "./stream-answer.js";
 import type { EarlyRefusals } from "../../api/envelope/early-refusals.js";
 
@@ -61,7 +62,10 @@ export interface LeanRpcOptions {
   jsonOptions?: Partial<JsonReadOptions & JsonWriteOptions> & ConnectJsonOptions;
   shutdownSignal?: AbortSignal;
   replay: Replay;
-  /** Where a request that does not decode (answered here, before any interceptor) is recorded, as connect-es's are (../request-faults.ts). */
+  /**
+   * Where a request that does not decode (answered here, before any interceptor) is recorded, as connect-es's are
+   * (../request-faults.ts): under the key the RPC key gate admitted, if it did (../admitted-principal.ts).
+   */
   earlyRefusals?: EarlyRefusals;
 }
 
@@ -122,7 +126,7 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
       // The deadline (or the shutdown) came first and the caller is still there: told, and recorded.
       if (!cut && signal.signal.aborted && !res.writableEnded && !res.destroyed) return answerUnread(method, call, req, res, unreadBodyError(signal.signal.reason));
       // Cut by the gateway for slowness, or by the caller's own cancel: recorded as connect-es's calls are (../request-faults.ts), with no one to answer.
-      options.earlyRefusals?.(methodName(method), webHeaders(req.headers), cut ?? bodyCancelled());
+      options.earlyRefusals?.(methodName(method), webHeaders(req.headers), cut ?? bodyCancelled(), admittedPrincipal(req));
       return;
     }
     if ("over" in body) {
@@ -175,7 +179,7 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
       // What the request-faults wrapper makes of the error in gRPC trailers; writeConnectAnswer does it for Connect.
       const error = call.protocol === "grpc" ? withErrorInfo(asDecodeFault(input.error)) : input.error;
       // Recorded as that wrapper records it (as the caller is told it), its headers in the error's metadata.
-      const recorded = options.earlyRefusals?.(methodName(method), context.requestHeader, asDecodeFault(input.error));
+      const recorded = options.earlyRefusals?.(methodName(method), context.requestHeader, asDecodeFault(input.error), admittedPrincipal(req));
       for (const [name, value] of Object.entries(recorded ?? {})) error.metadata.set(name, value);
       outcome = { error };
     } else {
@@ -203,7 +207,7 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
    * stream is then freed rather than held until request_timeout_ms.
    */
   async function answerUnread(method: LeanMethod, call: LeanRequest, req: Request, res: Response, error: ConnectError): Promise<void> {
-    const recorded = options.earlyRefusals?.(methodName(method), webHeaders(req.headers), error);
+    const recorded = options.earlyRefusals?.(methodName(method), webHeaders(req.headers), error, admittedPrincipal(req));
     for (const [name, value] of Object.entries(recorded ?? {})) error.metadata.set(name, value);
     const header = new Headers({ "content-type": call.responseType });
     const trailer = new Headers();

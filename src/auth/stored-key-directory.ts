@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { gatewayError } from "../common/gateway-error.js";
 import { DEFAULT_STORE_QUERY_TIMEOUT_MS } from "../config/usage-config.js";
 import type { Logger } from "../observability/logger.js";
+import { KeyCache, type KeyCacheEntry } from "./key-cache.js";
 import type { KeyDirectory, KeyRefusal } from "./key-directory.js";
 import { KeyPolicy, type KeyRecord } from "./key-policy.js";
 import type { KeyStore } from "./key-store.js";
@@ -15,10 +16,14 @@ export interface StoredKeyDirectoryOptions {
   negativeTtlMs?: number;
   /** How often the store's change counter is read; a change evicts the keys it names. */
   pollMs?: number;
+  /** Keys found good cached at most, and as many refused digests apart (so random keys never push out a good key). */
   maxEntries?: number;
   /** How long a read of the store on a call's path may take (store.query_timeout_ms): past it, the call is refused Unavailable. */
   readTimeoutMs?: number;
-  /** Key lookups waiting on the store at most (one per digest, however many calls ask for it); past it a lookup is refused at once. */
+  /**
+   * Key lookups waiting on the store at most (one per digest, however many calls ask for it); past it a lookup is
+   * refused at once. Digests this instance has not known good may take only three quarters of it (`unknownShare`).
+   */
   maxPendingLookups?: number;
   /** Told whether the store answered the last read (a lookup or the change poll) in time: the store's health. */
   onStoreState?: (answering: boolean, error?: string) => void;
@@ -34,21 +39,18 @@ const STORE_RETRY_MS = 5_000;
  */
 const MAX_PENDING_LOOKUPS = 64;
 
+/**
+ * The waiting lookups that digests not known good here may hold: anyone can send those, so the rest is
+ * kept for keys this instance has found good (a re-read past the cache time, after a change or a poll
+ * that named none), which a flood of random keys must not turn away.
+ */
+const unknownShare = (maxPendingLookups: number) => Math.ceil((maxPendingLookups * 3) / 4);
+
 /** Why a read was not made or not waited for: the store itself may be fine (`busy`), or did not answer in time. */
 class StoreReadAbandoned extends Error {
   constructor(readonly why: "busy" | "timeout", message: string) {
     super(message);
   }
-}
-
-interface Entry {
-  principal: Principal | undefined;
-  keyId: string | undefined;
-  /** Set when the digest is a revoked key's. */
-  revokedMs?: number;
-  at: number;
-  /** Any key may have changed since this was read: read it again before serving it, unless the store is unreachable. */
-  stale?: boolean;
 }
 
 /**
@@ -61,10 +63,12 @@ interface Entry {
  * store outage just after routine key admin does not refuse every caller.
  * When the log cannot say (an instance fell far behind), every entry is
  * marked stale: read again before it is served, or served as it was while
- * the store is unreachable.
+ * the store is unreachable. Random keys cannot take what known keys need: they
+ * neither push a good key out of the cache (`KeyCache`) nor hold all the room
+ * for lookups waiting on the store (`unknownShare`).
  */
 export class StoredKeyDirectory implements KeyDirectory {
-  private readonly cache = new Map<string, Entry>();
+  private readonly cache: KeyCache;
   private readonly loading = new Map<string, Promise<Principal | undefined>>();
   private generation: number | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -75,11 +79,13 @@ export class StoredKeyDirectory implements KeyDirectory {
   private readonly forgetListeners: ((keyId: string | undefined) => void)[] = [];
   private readonly positiveTtlMs: number;
   private readonly negativeTtlMs: number;
-  private readonly maxEntries: number;
   private readonly readTimeoutMs: number;
   private readonly maxPendingLookups: number;
+  private readonly maxPendingUnknownLookups: number;
   /** Lookups sent to the store and not yet answered (or failed), those whose callers stopped waiting included. */
   private pendingLookups = 0;
+  /** Those of them for digests not known good here. */
+  private pendingUnknownLookups = 0;
 
   constructor(
     private readonly store: KeyStore,
@@ -87,9 +93,10 @@ export class StoredKeyDirectory implements KeyDirectory {
   ) {
     this.positiveTtlMs = options.positiveTtlMs ?? 60_000;
     this.negativeTtlMs = options.negativeTtlMs ?? 1_000;
-    this.maxEntries = options.maxEntries ?? 10_000;
+    this.cache = new KeyCache(options.maxEntries ?? 10_000);
     this.readTimeoutMs = options.readTimeoutMs ?? DEFAULT_STORE_QUERY_TIMEOUT_MS;
     this.maxPendingLookups = options.maxPendingLookups ?? MAX_PENDING_LOOKUPS;
+    this.maxPendingUnknownLookups = unknownShare(this.maxPendingLookups);
   }
 
   async start(): Promise<void> {
@@ -113,7 +120,7 @@ export class StoredKeyDirectory implements KeyDirectory {
     return pending.then((principal) => usable(principal, Date.now()));
   }
 
-  private refresh(hex: string, entry: Entry | undefined): Promise<Principal | undefined> {
+  private refresh(hex: string, entry: KeyCacheEntry | undefined): Promise<Principal | undefined> {
     let pending = this.loading.get(hex);
     if (!pending) {
       const loading = this.load(hex, entry).finally(() => {
@@ -148,7 +155,7 @@ export class StoredKeyDirectory implements KeyDirectory {
   evict(keyId: string): void {
     this.epoch++;
     this.loading.clear();
-    for (const [hex, entry] of this.cache) if (entry.keyId === keyId) this.cache.delete(hex);
+    this.cache.dropKey(keyId);
     for (const listener of this.forgetListeners) listener(keyId);
   }
 
@@ -160,7 +167,7 @@ export class StoredKeyDirectory implements KeyDirectory {
   private markAllStale(): void {
     this.epoch++;
     this.loading.clear();
-    for (const entry of this.cache.values()) entry.stale = true;
+    this.cache.markAllStale();
     for (const listener of this.forgetListeners) listener(undefined);
   }
 
@@ -168,11 +175,11 @@ export class StoredKeyDirectory implements KeyDirectory {
     clearInterval(this.timer);
   }
 
-  private async load(hex: string, stale: Entry | undefined): Promise<Principal | undefined> {
+  private async load(hex: string, stale: KeyCacheEntry | undefined): Promise<Principal | undefined> {
     const epoch = this.epoch;
     let record: KeyRecord | undefined;
     try {
-      record = await this.lookupInStore(hex);
+      record = await this.lookupInStore(hex, this.cache.knownGood(hex));
     } catch (err) {
       // Refused for want of room: the store's state is told by the lookups that hold the room, and a flood logs nothing per key.
       if (!(err instanceof StoreReadAbandoned && err.why === "busy")) {
@@ -191,19 +198,22 @@ export class StoredKeyDirectory implements KeyDirectory {
     this.options.onStoreState?.(true);
     const principal = record && record.revokeMs === undefined ? toPrincipal(record) : undefined;
     if (epoch !== this.epoch) return principal;
-    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(hex, { principal, keyId: record?.id, revokedMs: record?.revokeMs, at: Date.now() });
     return principal;
   }
 
-  /** The store's record for a digest, bounded in time and in how many such reads wait at once. */
-  private lookupInStore(hex: string): Promise<KeyRecord | undefined> {
-    if (this.pendingLookups >= this.maxPendingLookups) {
+  /** The store's record for a digest, bounded in time and in how many such reads wait at once (fewer for a digest not `knownGood`). */
+  private lookupInStore(hex: string, knownGood: boolean): Promise<KeyRecord | undefined> {
+    if (this.pendingLookups >= this.maxPendingLookups || (!knownGood && this.pendingUnknownLookups >= this.maxPendingUnknownLookups)) {
       return Promise.reject(new StoreReadAbandoned("busy", `${this.pendingLookups} key lookups are already waiting on the store`));
     }
     this.pendingLookups++;
+    if (!knownGood) this.pendingUnknownLookups++;
     // Counted until the store answers, not until its caller stops waiting: the driver's own timeout ends the query.
-    const lookup = this.store.findByDigest(hex).finally(() => this.pendingLookups--);
+    const lookup = this.store.findByDigest(hex).finally(() => {
+      this.pendingLookups--;
+      if (!knownGood) this.pendingUnknownLookups--;
+    });
     lookup.catch(() => {}); // once abandoned, its failure is no one's to handle
     // A store that hangs must not hold the call.
     let timer: NodeJS.Timeout | undefined;

@@ -51,6 +51,10 @@ describe("the masking helpers, once the gateway's own secrets are known", () => 
   it("keep them out of the call's record, its labels and any log line", async () => {
     const record = openCallRecord("m", "rest", new Headers({ "x-request-id": METRICS_TOKEN }), (h, n) => h.get(n));
     expect(record.requestId).toMatch(UUID);
+    // A piece of one too (log lines mask pieces of 12 characters or more): the id goes into spans and ledger rows as it is.
+    const piece = openCallRecord("m", "rest", new Headers({ "x-request-id": `req-${METRICS_TOKEN.slice(3, 23)}` }), (h, n) => h.get(n));
+    expect(piece.requestId).toMatch(UUID);
+    expect(openCallRecord("m", "rest", new Headers({ "x-request-id": "req-0123456789" }), (h, n) => h.get(n)).requestId).toBe("req-0123456789");
     const ctx = pipelineContext(record, { keyId: "k", admin: false } as never, new AbortController().signal, undefined);
     ctx.report?.({ requestedModel: `openai/${MASTER_KEY}`, model: MASTER_KEY, downgraded: false });
     expect(record.report).toMatchObject({ requestedModel: "openai/[redacted]", model: "[redacted]" });

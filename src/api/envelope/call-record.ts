@@ -4,7 +4,7 @@ import type { Principal } from "../../auth/principal.js";
 import type { CallContext, CallReport } from "../../gateway/call-context.js";
 import { NO_TRACING, type HeaderReader, type Surface, type TracedCall, type Tracing } from "../../observability/tracing.js";
 import { UpstreamClock } from "../../observability/upstream-clock.js";
-import { holdsKey, maskKeys } from "../../providers/redact.js";
+import { holdsKeyOrSecretPiece, maskKeys } from "../../providers/redact.js";
 
 /**
  * One API call as its envelope knows it, whatever surface it came in on: its
@@ -32,14 +32,15 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * A call's record, under the caller's `x-request-id` when it is sane (at most
- * 128 letters, digits and `._:-`, and not shaped like a key: the id goes into
+ * 128 letters, digits and `._:-`, holding no key nor a piece of a secret of the
+ * gateway's, as log lines mask them: the id goes into
  * log lines, spans and ledger rows), a new id otherwise, with its trace
  * begun (continuing the caller's once a key authenticates the call: see
  * Tracing; so its trace is read only once its key was checked).
  */
 export function openCallRecord<C>(method: string, surface: Surface, headers: C, read: HeaderReader<C>, tracing: Tracing = NO_TRACING): CallRecord {
   const requestIdHeader = read(headers, "x-request-id");
-  const requestId = requestIdHeader && REQUEST_ID.test(requestIdHeader) && !holdsKey(requestIdHeader) ? requestIdHeader : randomUUID();
+  const requestId = requestIdHeader && REQUEST_ID.test(requestIdHeader) && !holdsKeyOrSecretPiece(requestIdHeader) ? requestIdHeader : randomUUID();
   const record: CallRecord = {
     requestId,
     method,

@@ -12,13 +12,7 @@ import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { startGateway, type TestGateway } from "../support/gateway.js";
 import { requireService } from "../support/require-service.js";
-
-interface JaegerSpan {
-  spanID: string;
-  operationName: string;
-  references: { refType: string; spanID: string }[];
-  tags: { key: string; value: unknown }[];
-}
+import { parentOf, spansOf, tag } from "./support/jaeger-traces.js";
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 /** Shaped like no key (hex: one case), so only knowing it finds a piece of it. */
@@ -31,22 +25,6 @@ const VENDOR_PIECE = VENDOR_KEY.slice(14, 34);
 const MODEL = `x-${MASTER_PIECE}-${VENDOR_PIECE}`;
 const MASKED_MODEL = "x-[redacted]-[redacted]";
 
-const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === key)?.value;
-const parentOf = (span: JaegerSpan) => span.references.find((ref) => ref.refType === "CHILD_OF")?.spanID;
-
-/** The trace's spans once Jaeger holds at least `count` of them (the gateway exports in batches). */
-async function spansOf(query: string, traceId: string, count: number): Promise<{ spans: JaegerSpan[]; raw: string }> {
-  for (let tries = 0; tries < 300; tries++) {
-    const res = await fetch(`${query}/api/traces/${traceId}`);
-    if (res.ok) {
-      const raw = await res.text();
-      const spans: JaegerSpan[] = JSON.parse(raw).data?.[0]?.spans ?? [];
-      if (spans.length >= count) return { spans, raw };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`Jaeger never held ${count} spans of trace ${traceId}`);
-}
 
 /** No piece of either secret anywhere in the exported trace: names, attributes, events, status. */
 function expectNoPiece(raw: string): void {

@@ -11,18 +11,11 @@ import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { requireService } from "../support/require-service.js";
+import { spansIn } from "./support/jaeger-traces.js";
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 /** A caller's traceparent that asks for its trace to be sampled. */
 const sampled = (traceId: string) => `00-${traceId}-${hex(8)}-01`;
-
-/** The spans Jaeger holds of a trace (none: the API answers 404). */
-async function spansIn(query: string, traceId: string): Promise<unknown[]> {
-  const res = await fetch(`${query}/api/traces/${traceId}`);
-  if (!res.ok) return [];
-  const body = (await res.json()) as { data?: { spans: unknown[] }[] };
-  return body.data?.[0]?.spans ?? [];
-}
 
 describe("trace sampling: the caller's flag counts only once its key did", () => {
   let query: string;

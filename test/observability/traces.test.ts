@@ -13,15 +13,7 @@ import type { Scripted } from "../fakes/fake-server.js";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { requireService } from "../support/require-service.js";
-
-interface JaegerSpan {
-  traceID: string;
-  spanID: string;
-  operationName: string;
-  references: { refType: string; traceID: string; spanID: string }[];
-  tags: { key: string; value: unknown }[];
-  logs: { fields: { key: string; value: unknown }[] }[];
-}
+import { parentOf, spansOf, tag } from "./support/jaeger-traces.js";
 
 const PRIMARY_KEY = "sk-primary-0123456789abcdef";
 const BACKUP_KEY = "sk-backup-fedcba9876543210";
@@ -32,22 +24,6 @@ const SECRET_PROMPT = `the launch code is ${randomBytes(6).toString("hex")}`;
 const overloaded: Scripted = { kind: "error", status: 503, body: { error: { message: "The server is overloaded", type: "server_error" } } };
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
-const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === key)?.value;
-const parentOf = (span: JaegerSpan) => span.references.find((ref) => ref.refType === "CHILD_OF")?.spanID;
-
-/** The trace's spans once Jaeger holds at least `count` of them (the gateway exports in batches). */
-async function spansOf(query: string, traceId: string, count: number): Promise<{ spans: JaegerSpan[]; raw: string }> {
-  for (let tries = 0; tries < 300; tries++) {
-    const res = await fetch(`${query}/api/traces/${traceId}`);
-    if (res.ok) {
-      const raw = await res.text();
-      const spans: JaegerSpan[] = JSON.parse(raw).data?.[0]?.spans ?? [];
-      if (spans.length >= count) return { spans, raw };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`Jaeger never held ${count} spans of trace ${traceId}`);
-}
 
 describe("traces in Jaeger", () => {
   let query: string;

@@ -12,24 +12,10 @@ import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { failure } from "../support/failure.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { requireService } from "../support/require-service.js";
-
-interface JaegerSpan {
-  traceID: string;
-  spanID: string;
-  operationName: string;
-  references: { refType: string; traceID: string; spanID: string }[];
-}
+import { spansIn } from "./support/jaeger-traces.js";
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 const WRONG_KEY = "sk-sb-not-a-key-of-this-gateway-0123456789";
-
-/** The spans Jaeger holds of a trace (none: the API answers 404). */
-async function spansIn(query: string, traceId: string): Promise<JaegerSpan[]> {
-  const res = await fetch(`${query}/api/traces/${traceId}`);
-  if (!res.ok) return [];
-  const body = (await res.json()) as { data?: { spans: JaegerSpan[] }[] };
-  return body.data?.[0]?.spans ?? [];
-}
 
 describe("a caller's trace context without a gateway key", () => {
   let query: string;

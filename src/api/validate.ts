@@ -11,6 +11,7 @@ import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../common/json-ne
 import { checkCallSize, UNIFIED_BLOCKS } from "../providers/call-size.js";
 import { toolCallField } from "../providers/caller-fields.js";
 import { MAX_TOP_LOGPROBS } from "../providers/openai/logprobs.js";
+import { embedInputCount } from "../providers/embed-inputs.js";
 import type { ChatParams, EmbedParams } from "../providers/provider.js";
 import { holdsKnownSecret } from "../providers/redact.js";
 import { GATEWAY_KEY_PREFIX } from "../auth/gateway-key.js";
@@ -36,6 +37,13 @@ export const MAX_MODEL_NAME_CHARS = 256;
  * inputs would be 20,000 vendor requests and an answer of gigabytes.
  */
 export const MAX_EMBED_INPUTS = 2048;
+
+/**
+ * Tokens one Embed call of token arrays may carry in all: OpenAI's own bound
+ * (300,000 summed across a request's inputs), the only API that takes them.
+ * The count is exact, and is what the call's budget reserves.
+ */
+export const MAX_EMBED_TOKENS = 300_000;
 
 /**
  * Tools one call may offer. Each is sent to the vendor, counted and echoed
@@ -276,11 +284,26 @@ export function validateEmbed(params: EmbedParams): void {
   if (!params.model) v.add("model", "is required");
   checkModelName(v, params.model);
   const inputs = params.fieldNames?.inputs ?? "inputs";
-  if (params.inputs.length === 0) v.add(inputs, "at least one input is required");
-  else if (params.inputs.length > MAX_EMBED_INPUTS) v.add(inputs, `at most ${MAX_EMBED_INPUTS} inputs a call (as OpenAI's API takes), got ${params.inputs.length}`);
+  const tokenInputs = params.fieldNames?.tokenInputs ?? "token_inputs";
+  const count = embedInputCount(params);
+  if (params.inputs.length > 0 && params.tokenInputs.length > 0) v.add(tokenInputs, "set either inputs (texts) or token_inputs (token ids), not both");
+  else if (count === 0) v.add(inputs, "at least one input is required");
+  else if (count > MAX_EMBED_INPUTS) v.add(params.inputs.length > 0 ? inputs : tokenInputs, `at most ${MAX_EMBED_INPUTS} inputs a call (as OpenAI's API takes), got ${count}`);
   params.inputs.forEach((input, i) => {
     if (input === "") v.add(`${inputs}[${i}]`, "must not be empty");
   });
+  checkTokenInputs(v, params);
   checkInteger(v, "dimensions", params.dimensions, 1, INT32_MAX);
   v.throwIfAny();
+}
+
+/** Token arrays: none empty, their tokens within OpenAI's bound in all. A surface that renames them (REST's `input[i]`) names each array itself. */
+function checkTokenInputs(v: FieldViolations, params: EmbedParams): void {
+  const renamed = params.fieldNames?.tokenInputs;
+  params.tokenInputs.forEach((tokens, i) => {
+    // An array of no ids is a text of no tokens, which OpenAI refuses as it refuses "".
+    if (tokens.ids.length === 0) v.add(renamed ? `${renamed}[${i}]` : `token_inputs[${i}].ids`, "must hold at least one token id");
+  });
+  const total = params.tokenInputs.reduce((sum, tokens) => sum + tokens.ids.length, 0);
+  if (total > MAX_EMBED_TOKENS) v.add(renamed ?? "token_inputs", `at most ${MAX_EMBED_TOKENS} tokens a call in all (as OpenAI's API takes), got ${total}`);
 }

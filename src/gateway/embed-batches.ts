@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { UsageSchema, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { embedInputCount, embedInputSlice } from "../providers/embed-inputs.js";
 import type { EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "../providers/provider.js";
 import { MAX_TOKEN_COUNT, type UsageFault } from "../providers/vendor-usage.js";
 
@@ -21,10 +22,10 @@ export async function embedInBatches(
   batchSize: number,
   billedBeforeFailure: (inputTokens: number) => void,
 ): Promise<EmbedResult> {
-  const inputs = call.params.inputs;
-  if (inputs.length <= batchSize) return adapter.embed(call);
-  const batches: string[][] = [];
-  for (let start = 0; start < inputs.length; start += batchSize) batches.push(inputs.slice(start, start + batchSize));
+  const count = embedInputCount(call.params);
+  if (count <= batchSize) return adapter.embed(call);
+  const batches: EmbedParams[] = [];
+  for (let start = 0; start < count; start += batchSize) batches.push(embedInputSlice(call.params, start, start + batchSize));
 
   const stop = new AbortController();
   const signal = AbortSignal.any([call.signal, stop.signal]);
@@ -33,7 +34,7 @@ export async function embedInBatches(
   const worker = async () => {
     while (next < batches.length) {
       const index = next++;
-      results[index] = await adapter.embed({ ...call, signal, params: { ...call.params, inputs: batches[index]! } });
+      results[index] = await adapter.embed({ ...call, signal, params: batches[index]! });
     }
   };
   try {

@@ -19,6 +19,7 @@ import { excerpt } from "../common/excerpt.js";
 import { gatewayError } from "../common/gateway-error.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { embedInputCount } from "../providers/embed-inputs.js";
 import type { ChatParams, EmbedParams, VendorIdentity } from "../providers/provider.js";
 import { UpstreamError } from "../providers/upstream-error.js";
 import { maskKeys } from "../providers/redact.js";
@@ -33,6 +34,7 @@ import type { DispatchOutcome } from "./dispatch-outcome.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { deltaResponse } from "./delta-response.js";
 import { embedInBatches } from "./embed-batches.js";
+import { tokenInputCandidates } from "./token-input-candidates.js";
 import { KeptLogprobs } from "./kept-logprobs.js";
 import { MAX_STREAMED_ANSWER_CHARS } from "../providers/answer-limits.js";
 import { toConnectError } from "./errors.js";
@@ -343,9 +345,12 @@ export class Gateway {
     // Batches that attempts finished before they failed: billed by the vendor, so charged, whether a later attempt serves or none.
     let billedBefore = 0;
     try {
-      this.fitter.checkEmbedDimensions(call.candidates[0], params.dimensions);
-      const { value, outcome } = await this.deps.dispatcher.unary(call.candidates, ctx, (adapter, attempt) =>
-        (call.sending(adapter.name, attempt.upstreamModel), embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, params.inputs.length), (tokens) => {
+      const { candidates, refused, error } = tokenInputCandidates(params, call.candidates, this.deps.providers);
+      call.admission.skipped.push(...refused);
+      if (error) throw error;
+      this.fitter.checkEmbedDimensions(candidates[0], params.dimensions);
+      const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) =>
+        (call.sending(adapter.name, attempt.upstreamModel), embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, embedInputCount(params)), (tokens) => {
           billedBefore += tokens;
         })),
         call,

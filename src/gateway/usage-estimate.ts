@@ -178,8 +178,12 @@ function reasoningTokensBy(message: Message, tokensOf: (text: string) => number)
   return Math.max(tokensOf(message.reasoningContent), blocks);
 }
 
-/** Embedding calls: the estimate (for rate limits) and the bound (for budgets) of their input tokens. */
-export function embedTokens(params: Pick<EmbedParams, "inputs">): { estimated: number; bound: number } {
+/** Embedding calls: the estimate (for rate limits) and the bound (for budgets) of their input tokens; exact, both, for token arrays. */
+export function embedTokens(params: Pick<EmbedParams, "inputs"> & Partial<Pick<EmbedParams, "tokenInputs">>): { estimated: number; bound: number } {
+  if (params.tokenInputs?.length) {
+    const exact = params.tokenInputs.reduce((sum, tokens) => sum + tokens.ids.length, 0);
+    return { estimated: exact, bound: exact };
+  }
   let chars = 0;
   let bytes = 0;
   for (const input of params.inputs) {

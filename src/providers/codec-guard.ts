@@ -11,6 +11,7 @@ import { MAX_TOOL_CALLS } from "./answer-limits.js";
 import { withFitMetadata } from "./answer-metadata.js";
 import type { ErrorContext } from "./codec.js";
 import { badResponse } from "./codec-errors.js";
+import { embedInputCount } from "./embed-inputs.js";
 import type { ChatResult, ChatStreamEvent, EmbedParams, EmbedResult, VendorIdentity } from "./provider.js";
 import { UpstreamError } from "./upstream-error.js";
 
@@ -90,7 +91,7 @@ function soundBlock(block: ReasoningBlock): boolean {
  */
 export function checkedVectors(result: EmbedResult, params: EmbedParams, ctx: ErrorContext): EmbedResult {
   const { vectors } = result;
-  if (!Array.isArray(vectors) || vectors.length !== params.inputs.length) throw badResponse(ctx, "answered with the wrong number of embeddings");
+  if (!Array.isArray(vectors) || vectors.length !== embedInputCount(params)) throw badResponse(ctx, "answered with the wrong number of embeddings");
   let width: number | undefined = params.dimensions;
   for (let i = 0; i < vectors.length; i++) {
     const vector = vectors[i];

@@ -5,6 +5,7 @@ import type { Credential } from "../secrets/credential.js";
 import type { Codec, ErrorContext, StreamDecoder, VendorRequest } from "./codec.js";
 import { badResponse, parseJson } from "./codec-errors.js";
 import { checkedEvents, checkedResult, checkedVectors, guarded } from "./codec-guard.js";
+import { embedInputCount } from "./embed-inputs.js";
 import { endpointNotFound } from "./endpoint-not-found.js";
 import { gatheredAnswer } from "./gathered-answer.js";
 import type { ChatParams, ChatResult, ChatStreamEvent, DiscoveredModel, EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "./provider.js";
@@ -121,7 +122,7 @@ export class DialectAdapter implements ProviderAdapter {
   async embed(call: UpstreamCall<EmbedParams>): Promise<EmbedResult> {
     const codec = this.codec;
     if (!codec.embedRequest || !codec.embedResponse) throw unsupported(this.name, "embeddings with its API");
-    const limit = MAX_ANSWER_BYTES + call.params.inputs.length * EMBEDDING_BYTES_PER_INPUT;
+    const limit = MAX_ANSWER_BYTES + embedInputCount(call.params) * EMBEDDING_BYTES_PER_INPUT;
     const answer = await this.exchange(codec.embedRequest(call.params, call.upstreamModel), call, limit);
     if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
     const { ctx } = answer;

@@ -81,8 +81,8 @@ export interface DialectOriginal {
   headers: Readonly<Record<string, string>>;
 }
 export type EmbedParams = Omit<EmbedRequest, "$typeName" | "$unknown"> & {
-  /** The caller's name of a unified field its surface names otherwise, for errors: `inputs` is `input` on `/v1/embeddings`. */
-  fieldNames?: Readonly<Partial<Record<"inputs", string>>>;
+  /** The caller's name of a unified field its surface names otherwise, for errors: `inputs` and `token_inputs` are `input` on `/v1/embeddings`. */
+  fieldNames?: Readonly<Partial<Record<"inputs" | "tokenInputs", string>>>;
 };
 
 /** Everything an adapter needs for one upstream attempt, and nothing about gateway keys. */

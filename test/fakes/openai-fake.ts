@@ -27,6 +27,8 @@ import { droppedConnection } from "./stream-writing.js";
  *   (or `.refusal`), a chunk's tokens with each chunk
  *   (https://platform.openai.com/docs/api-reference/chat/object and
  *   https://platform.openai.com/docs/api-reference/chat-streaming/streaming).
+ * - embeddings take OpenAI's documented `input` (embeddingInputs: token arrays too, from OpenAI alone) within its
+ *   bounds, and count a text's tokens in words, a token array's by its length;
  * - the models OpenAI serves only on its Responses API are refused here and answered on
  *   `POST /v1/responses` (openai-responses-fake.ts, which says the rules it enforces there).
  * With `vendor` set it enforces that vendor's rules and answers in its shapes
@@ -202,6 +204,27 @@ export function logprobsOf(body: Json, tokens: string[], kind: "content" | "refu
   return kind === "content" ? { content: scored, refusal: null } : { content: null, refusal: scored };
 }
 
+/**
+ * OpenAI's embeddings `input` (https://platform.openai.com/docs/api-reference/embeddings/create): a string, strings,
+ * an array of token ids or arrays of them; none empty, at most 2,048 inputs. Ids are OpenAI's alone: the other vendors
+ * of the dialect document strings only. Undefined: OpenAI's 400 "'$.input' is invalid".
+ */
+function embeddingInputs(input: unknown, vendor: CompatibleVendor): (string | number[])[] | undefined {
+  const isTokenId = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
+  const isIds = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every(isTokenId);
+  if (typeof input === "string") return input === "" ? undefined : [input];
+  if (!Array.isArray(input) || input.length === 0 || input.length > EMBEDDING_INPUTS) return undefined;
+  if (input.every((x) => typeof x === "string" && x !== "")) return input;
+  if (vendor !== "openai") return undefined;
+  if (isIds(input)) return [input];
+  return input.every(isIds) ? input : undefined;
+}
+
+/** OpenAI's embedding bounds: inputs a request, tokens an input (every embedding model's), tokens a request summed. */
+const EMBEDDING_INPUTS = 2048;
+const EMBEDDING_INPUT_TOKENS = 8192;
+const EMBEDDING_REQUEST_TOKENS = 300_000;
+
 function words(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
 }
@@ -334,14 +357,21 @@ export async function startOpenAIFake(options: OpenAIFakeOptions): Promise<OpenA
     }
     if (req.method === "POST" && req.path === "/v1/embeddings") {
       const body = req.body as Json;
-      const inputs: string[] = Array.isArray(body.input) ? body.input : [body.input];
+      const inputs = embeddingInputs(body.input, vendor);
+      if (!inputs) return invalid(res, "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.");
       if (!models.includes(body.model)) return sendJson(res, 404, { error: { message: `The model \`${body.model}\` does not exist`, type: "invalid_request_error", code: "model_not_found" } });
+      const tokens = inputs.map((input) => (typeof input === "string" ? words(input) : input.length));
+      const tooLong = tokens.findIndex((count) => count > EMBEDDING_INPUT_TOKENS);
+      if (tooLong >= 0) return invalid(res, `This model's maximum context length is ${EMBEDDING_INPUT_TOKENS} tokens, however you requested ${tokens[tooLong]} tokens in input ${tooLong}. Please reduce your prompt.`, "input");
+      const prompt = tokens.reduce((s, t) => s + t, 0);
+      if (prompt > EMBEDDING_REQUEST_TOKENS) return invalid(res, `Requested ${prompt} tokens, max ${EMBEDDING_REQUEST_TOKENS} tokens per request`, "input");
       const dims = body.dimensions ?? 8;
       return sendJson(res, 200, {
         object: "list",
-        data: inputs.map((text, index) => ({ object: "embedding", index, embedding: Array.from({ length: dims }, (_, d) => ((text.length + d) % 7) / 7) })),
+        // A token array's vector follows its ids, a text's its length: different inputs, different vectors.
+        data: inputs.map((input, index) => ({ object: "embedding", index, embedding: Array.from({ length: dims }, (_, d) => ((typeof input === "string" ? input.length : input.reduce((s, id) => s + id, 0)) + d) % 7 / 7) })),
         model: body.model,
-        usage: { prompt_tokens: inputs.reduce((s, t) => s + words(t), 0), total_tokens: inputs.reduce((s, t) => s + words(t), 0) },
+        usage: { prompt_tokens: prompt, total_tokens: prompt },
       });
     }
     if (req.method === "POST" && req.path === "/v1/responses") {

@@ -1089,12 +1089,18 @@ type EmbedRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// An embedding model, e.g. "text-embedding-3-small" or "openai/text-embedding-3-small".
 	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
-	// The texts, at least one.
+	// The texts, at least one (unless token_inputs holds them instead).
 	Inputs []string `protobuf:"bytes,2,rep,name=inputs,proto3" json:"inputs,omitempty"`
 	// Output dimensions, for models that can shorten their vectors.
 	Dimensions *int32 `protobuf:"varint,3,opt,name=dimensions,proto3,oneof" json:"dimensions,omitempty"`
 	// An id for the end user.
-	User          string `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
+	User string `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
+	// The texts as token ids, instead of `inputs` (OpenAI's `input` as arrays of
+	// integers, what LangChain's OpenAIEmbeddings sends): at least one, none
+	// empty, at most 2,048, 300,000 tokens in all. Only OpenAI's embeddings API
+	// takes them: a candidate of another vendor is skipped, and a call none can
+	// serve is InvalidArgument. Ids of the model's own tokenizer (tiktoken's).
+	TokenInputs   []*TokenIds `protobuf:"bytes,5,rep,name=token_inputs,json=tokenInputs,proto3" json:"token_inputs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1157,6 +1163,59 @@ func (x *EmbedRequest) GetUser() string {
 	return ""
 }
 
+func (x *EmbedRequest) GetTokenInputs() []*TokenIds {
+	if x != nil {
+		return x.TokenInputs
+	}
+	return nil
+}
+
+// One text as a model's token ids.
+type TokenIds struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ids, in order; at least one.
+	Ids           []uint32 `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenIds) Reset() {
+	*x = TokenIds{}
+	mi := &file_switchboard_v1_ai_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenIds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenIds) ProtoMessage() {}
+
+func (x *TokenIds) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_ai_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenIds.ProtoReflect.Descriptor instead.
+func (*TokenIds) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_ai_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TokenIds) GetIds() []uint32 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
 // One embedding vector per input, in input order.
 type EmbedResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1180,7 +1239,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_switchboard_v1_ai_service_proto_msgTypes[7]
+	mi := &file_switchboard_v1_ai_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1251,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_ai_service_proto_msgTypes[7]
+	mi := &file_switchboard_v1_ai_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1264,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_ai_service_proto_rawDescGZIP(), []int{7}
+	return file_switchboard_v1_ai_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EmbedResponse) GetEmbeddings() []*Embedding {
@@ -1260,7 +1319,7 @@ func (x *EmbedResponse) GetRequestedModel() string {
 // The embedding of one input.
 type Embedding struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The input's position in EmbedRequest.inputs.
+	// The input's position in EmbedRequest.inputs (or token_inputs).
 	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
 	// The vector.
 	Values        []float32 `protobuf:"fixed32,2,rep,packed,name=values,proto3" json:"values,omitempty"`
@@ -1270,7 +1329,7 @@ type Embedding struct {
 
 func (x *Embedding) Reset() {
 	*x = Embedding{}
-	mi := &file_switchboard_v1_ai_service_proto_msgTypes[8]
+	mi := &file_switchboard_v1_ai_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1282,7 +1341,7 @@ func (x *Embedding) String() string {
 func (*Embedding) ProtoMessage() {}
 
 func (x *Embedding) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_ai_service_proto_msgTypes[8]
+	mi := &file_switchboard_v1_ai_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1295,7 +1354,7 @@ func (x *Embedding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Embedding.ProtoReflect.Descriptor instead.
 func (*Embedding) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_ai_service_proto_rawDescGZIP(), []int{8}
+	return file_switchboard_v1_ai_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Embedding) GetIndex() int32 {
@@ -1323,7 +1382,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_switchboard_v1_ai_service_proto_msgTypes[9]
+	mi := &file_switchboard_v1_ai_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1394,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_ai_service_proto_msgTypes[9]
+	mi := &file_switchboard_v1_ai_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1407,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_ai_service_proto_rawDescGZIP(), []int{9}
+	return file_switchboard_v1_ai_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListModelsRequest) GetProvider() string {
@@ -1369,7 +1428,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_switchboard_v1_ai_service_proto_msgTypes[10]
+	mi := &file_switchboard_v1_ai_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1440,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_ai_service_proto_msgTypes[10]
+	mi := &file_switchboard_v1_ai_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1453,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_ai_service_proto_rawDescGZIP(), []int{10}
+	return file_switchboard_v1_ai_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListModelsResponse) GetModels() []*Model {
@@ -1546,15 +1605,18 @@ const file_switchboard_v1_ai_service_proto_rawDesc = "" +
 	"\x0e_stop_sequenceB\x0f\n" +
 	"\r_vendor_modelB\x15\n" +
 	"\x13_system_fingerprintB\x0f\n" +
-	"\r_service_tier\"\x84\x01\n" +
+	"\r_service_tier\"\xc1\x01\n" +
 	"\fEmbedRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
 	"\x06inputs\x18\x02 \x03(\tR\x06inputs\x12#\n" +
 	"\n" +
 	"dimensions\x18\x03 \x01(\x05H\x00R\n" +
 	"dimensions\x88\x01\x01\x12\x12\n" +
-	"\x04user\x18\x04 \x01(\tR\x04userB\r\n" +
-	"\v_dimensions\"\xa6\x02\n" +
+	"\x04user\x18\x04 \x01(\tR\x04user\x12;\n" +
+	"\ftoken_inputs\x18\x05 \x03(\v2\x18.switchboard.v1.TokenIdsR\vtokenInputsB\r\n" +
+	"\v_dimensions\"\x1c\n" +
+	"\bTokenIds\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\rR\x03ids\"\xa6\x02\n" +
 	"\rEmbedResponse\x129\n" +
 	"\n" +
 	"embeddings\x18\x01 \x03(\v2\x19.switchboard.v1.EmbeddingR\n" +
@@ -1593,7 +1655,7 @@ func file_switchboard_v1_ai_service_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_ai_service_proto_rawDescData
 }
 
-var file_switchboard_v1_ai_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_switchboard_v1_ai_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_switchboard_v1_ai_service_proto_goTypes = []any{
 	(*ChatRequest)(nil),         // 0: switchboard.v1.ChatRequest
 	(*ChatResponse)(nil),        // 1: switchboard.v1.ChatResponse
@@ -1602,76 +1664,78 @@ var file_switchboard_v1_ai_service_proto_goTypes = []any{
 	(*ChatDelta)(nil),           // 4: switchboard.v1.ChatDelta
 	(*ChatSummary)(nil),         // 5: switchboard.v1.ChatSummary
 	(*EmbedRequest)(nil),        // 6: switchboard.v1.EmbedRequest
-	(*EmbedResponse)(nil),       // 7: switchboard.v1.EmbedResponse
-	(*Embedding)(nil),           // 8: switchboard.v1.Embedding
-	(*ListModelsRequest)(nil),   // 9: switchboard.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),  // 10: switchboard.v1.ListModelsResponse
-	(*Message)(nil),             // 11: switchboard.v1.Message
-	(*Tool)(nil),                // 12: switchboard.v1.Tool
-	(*ToolChoice)(nil),          // 13: switchboard.v1.ToolChoice
-	(*ResponseFormat)(nil),      // 14: switchboard.v1.ResponseFormat
-	(*structpb.Struct)(nil),     // 15: google.protobuf.Struct
-	(CacheControl)(0),           // 16: switchboard.v1.CacheControl
-	(*ReasoningConfig)(nil),     // 17: switchboard.v1.ReasoningConfig
-	(FinishReason)(0),           // 18: switchboard.v1.FinishReason
-	(*Usage)(nil),               // 19: switchboard.v1.Usage
-	(*Attempt)(nil),             // 20: switchboard.v1.Attempt
-	(*Logprobs)(nil),            // 21: switchboard.v1.Logprobs
-	(*ParameterAdjustment)(nil), // 22: switchboard.v1.ParameterAdjustment
-	(*ToolCallDelta)(nil),       // 23: switchboard.v1.ToolCallDelta
-	(*ReasoningBlock)(nil),      // 24: switchboard.v1.ReasoningBlock
-	(*ToolCall)(nil),            // 25: switchboard.v1.ToolCall
-	(*Model)(nil),               // 26: switchboard.v1.Model
+	(*TokenIds)(nil),            // 7: switchboard.v1.TokenIds
+	(*EmbedResponse)(nil),       // 8: switchboard.v1.EmbedResponse
+	(*Embedding)(nil),           // 9: switchboard.v1.Embedding
+	(*ListModelsRequest)(nil),   // 10: switchboard.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),  // 11: switchboard.v1.ListModelsResponse
+	(*Message)(nil),             // 12: switchboard.v1.Message
+	(*Tool)(nil),                // 13: switchboard.v1.Tool
+	(*ToolChoice)(nil),          // 14: switchboard.v1.ToolChoice
+	(*ResponseFormat)(nil),      // 15: switchboard.v1.ResponseFormat
+	(*structpb.Struct)(nil),     // 16: google.protobuf.Struct
+	(CacheControl)(0),           // 17: switchboard.v1.CacheControl
+	(*ReasoningConfig)(nil),     // 18: switchboard.v1.ReasoningConfig
+	(FinishReason)(0),           // 19: switchboard.v1.FinishReason
+	(*Usage)(nil),               // 20: switchboard.v1.Usage
+	(*Attempt)(nil),             // 21: switchboard.v1.Attempt
+	(*Logprobs)(nil),            // 22: switchboard.v1.Logprobs
+	(*ParameterAdjustment)(nil), // 23: switchboard.v1.ParameterAdjustment
+	(*ToolCallDelta)(nil),       // 24: switchboard.v1.ToolCallDelta
+	(*ReasoningBlock)(nil),      // 25: switchboard.v1.ReasoningBlock
+	(*ToolCall)(nil),            // 26: switchboard.v1.ToolCall
+	(*Model)(nil),               // 27: switchboard.v1.Model
 }
 var file_switchboard_v1_ai_service_proto_depIdxs = []int32{
-	11, // 0: switchboard.v1.ChatRequest.messages:type_name -> switchboard.v1.Message
-	12, // 1: switchboard.v1.ChatRequest.tools:type_name -> switchboard.v1.Tool
-	13, // 2: switchboard.v1.ChatRequest.tool_choice:type_name -> switchboard.v1.ToolChoice
-	14, // 3: switchboard.v1.ChatRequest.response_format:type_name -> switchboard.v1.ResponseFormat
-	15, // 4: switchboard.v1.ChatRequest.vendor_options:type_name -> google.protobuf.Struct
-	16, // 5: switchboard.v1.ChatRequest.cache_control:type_name -> switchboard.v1.CacheControl
-	17, // 6: switchboard.v1.ChatRequest.reasoning:type_name -> switchboard.v1.ReasoningConfig
-	11, // 7: switchboard.v1.ChatResponse.message:type_name -> switchboard.v1.Message
-	18, // 8: switchboard.v1.ChatResponse.finish_reason:type_name -> switchboard.v1.FinishReason
-	19, // 9: switchboard.v1.ChatResponse.usage:type_name -> switchboard.v1.Usage
-	20, // 10: switchboard.v1.ChatResponse.attempts:type_name -> switchboard.v1.Attempt
-	21, // 11: switchboard.v1.ChatResponse.logprobs:type_name -> switchboard.v1.Logprobs
-	22, // 12: switchboard.v1.ChatResponse.adjustments:type_name -> switchboard.v1.ParameterAdjustment
-	11, // 13: switchboard.v1.ChatStreamRequest.messages:type_name -> switchboard.v1.Message
-	12, // 14: switchboard.v1.ChatStreamRequest.tools:type_name -> switchboard.v1.Tool
-	13, // 15: switchboard.v1.ChatStreamRequest.tool_choice:type_name -> switchboard.v1.ToolChoice
-	14, // 16: switchboard.v1.ChatStreamRequest.response_format:type_name -> switchboard.v1.ResponseFormat
-	15, // 17: switchboard.v1.ChatStreamRequest.vendor_options:type_name -> google.protobuf.Struct
-	16, // 18: switchboard.v1.ChatStreamRequest.cache_control:type_name -> switchboard.v1.CacheControl
-	17, // 19: switchboard.v1.ChatStreamRequest.reasoning:type_name -> switchboard.v1.ReasoningConfig
+	12, // 0: switchboard.v1.ChatRequest.messages:type_name -> switchboard.v1.Message
+	13, // 1: switchboard.v1.ChatRequest.tools:type_name -> switchboard.v1.Tool
+	14, // 2: switchboard.v1.ChatRequest.tool_choice:type_name -> switchboard.v1.ToolChoice
+	15, // 3: switchboard.v1.ChatRequest.response_format:type_name -> switchboard.v1.ResponseFormat
+	16, // 4: switchboard.v1.ChatRequest.vendor_options:type_name -> google.protobuf.Struct
+	17, // 5: switchboard.v1.ChatRequest.cache_control:type_name -> switchboard.v1.CacheControl
+	18, // 6: switchboard.v1.ChatRequest.reasoning:type_name -> switchboard.v1.ReasoningConfig
+	12, // 7: switchboard.v1.ChatResponse.message:type_name -> switchboard.v1.Message
+	19, // 8: switchboard.v1.ChatResponse.finish_reason:type_name -> switchboard.v1.FinishReason
+	20, // 9: switchboard.v1.ChatResponse.usage:type_name -> switchboard.v1.Usage
+	21, // 10: switchboard.v1.ChatResponse.attempts:type_name -> switchboard.v1.Attempt
+	22, // 11: switchboard.v1.ChatResponse.logprobs:type_name -> switchboard.v1.Logprobs
+	23, // 12: switchboard.v1.ChatResponse.adjustments:type_name -> switchboard.v1.ParameterAdjustment
+	12, // 13: switchboard.v1.ChatStreamRequest.messages:type_name -> switchboard.v1.Message
+	13, // 14: switchboard.v1.ChatStreamRequest.tools:type_name -> switchboard.v1.Tool
+	14, // 15: switchboard.v1.ChatStreamRequest.tool_choice:type_name -> switchboard.v1.ToolChoice
+	15, // 16: switchboard.v1.ChatStreamRequest.response_format:type_name -> switchboard.v1.ResponseFormat
+	16, // 17: switchboard.v1.ChatStreamRequest.vendor_options:type_name -> google.protobuf.Struct
+	17, // 18: switchboard.v1.ChatStreamRequest.cache_control:type_name -> switchboard.v1.CacheControl
+	18, // 19: switchboard.v1.ChatStreamRequest.reasoning:type_name -> switchboard.v1.ReasoningConfig
 	4,  // 20: switchboard.v1.ChatStreamResponse.delta:type_name -> switchboard.v1.ChatDelta
 	5,  // 21: switchboard.v1.ChatStreamResponse.summary:type_name -> switchboard.v1.ChatSummary
-	23, // 22: switchboard.v1.ChatDelta.tool_calls:type_name -> switchboard.v1.ToolCallDelta
-	24, // 23: switchboard.v1.ChatDelta.reasoning:type_name -> switchboard.v1.ReasoningBlock
-	21, // 24: switchboard.v1.ChatDelta.logprobs:type_name -> switchboard.v1.Logprobs
-	18, // 25: switchboard.v1.ChatSummary.finish_reason:type_name -> switchboard.v1.FinishReason
-	19, // 26: switchboard.v1.ChatSummary.usage:type_name -> switchboard.v1.Usage
-	25, // 27: switchboard.v1.ChatSummary.tool_calls:type_name -> switchboard.v1.ToolCall
-	20, // 28: switchboard.v1.ChatSummary.attempts:type_name -> switchboard.v1.Attempt
-	22, // 29: switchboard.v1.ChatSummary.adjustments:type_name -> switchboard.v1.ParameterAdjustment
-	24, // 30: switchboard.v1.ChatSummary.reasoning:type_name -> switchboard.v1.ReasoningBlock
-	8,  // 31: switchboard.v1.EmbedResponse.embeddings:type_name -> switchboard.v1.Embedding
-	19, // 32: switchboard.v1.EmbedResponse.usage:type_name -> switchboard.v1.Usage
-	20, // 33: switchboard.v1.EmbedResponse.attempts:type_name -> switchboard.v1.Attempt
-	26, // 34: switchboard.v1.ListModelsResponse.models:type_name -> switchboard.v1.Model
-	0,  // 35: switchboard.v1.AIService.Chat:input_type -> switchboard.v1.ChatRequest
-	2,  // 36: switchboard.v1.AIService.ChatStream:input_type -> switchboard.v1.ChatStreamRequest
-	6,  // 37: switchboard.v1.AIService.Embed:input_type -> switchboard.v1.EmbedRequest
-	9,  // 38: switchboard.v1.AIService.ListModels:input_type -> switchboard.v1.ListModelsRequest
-	1,  // 39: switchboard.v1.AIService.Chat:output_type -> switchboard.v1.ChatResponse
-	3,  // 40: switchboard.v1.AIService.ChatStream:output_type -> switchboard.v1.ChatStreamResponse
-	7,  // 41: switchboard.v1.AIService.Embed:output_type -> switchboard.v1.EmbedResponse
-	10, // 42: switchboard.v1.AIService.ListModels:output_type -> switchboard.v1.ListModelsResponse
-	39, // [39:43] is the sub-list for method output_type
-	35, // [35:39] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	24, // 22: switchboard.v1.ChatDelta.tool_calls:type_name -> switchboard.v1.ToolCallDelta
+	25, // 23: switchboard.v1.ChatDelta.reasoning:type_name -> switchboard.v1.ReasoningBlock
+	22, // 24: switchboard.v1.ChatDelta.logprobs:type_name -> switchboard.v1.Logprobs
+	19, // 25: switchboard.v1.ChatSummary.finish_reason:type_name -> switchboard.v1.FinishReason
+	20, // 26: switchboard.v1.ChatSummary.usage:type_name -> switchboard.v1.Usage
+	26, // 27: switchboard.v1.ChatSummary.tool_calls:type_name -> switchboard.v1.ToolCall
+	21, // 28: switchboard.v1.ChatSummary.attempts:type_name -> switchboard.v1.Attempt
+	23, // 29: switchboard.v1.ChatSummary.adjustments:type_name -> switchboard.v1.ParameterAdjustment
+	25, // 30: switchboard.v1.ChatSummary.reasoning:type_name -> switchboard.v1.ReasoningBlock
+	7,  // 31: switchboard.v1.EmbedRequest.token_inputs:type_name -> switchboard.v1.TokenIds
+	9,  // 32: switchboard.v1.EmbedResponse.embeddings:type_name -> switchboard.v1.Embedding
+	20, // 33: switchboard.v1.EmbedResponse.usage:type_name -> switchboard.v1.Usage
+	21, // 34: switchboard.v1.EmbedResponse.attempts:type_name -> switchboard.v1.Attempt
+	27, // 35: switchboard.v1.ListModelsResponse.models:type_name -> switchboard.v1.Model
+	0,  // 36: switchboard.v1.AIService.Chat:input_type -> switchboard.v1.ChatRequest
+	2,  // 37: switchboard.v1.AIService.ChatStream:input_type -> switchboard.v1.ChatStreamRequest
+	6,  // 38: switchboard.v1.AIService.Embed:input_type -> switchboard.v1.EmbedRequest
+	10, // 39: switchboard.v1.AIService.ListModels:input_type -> switchboard.v1.ListModelsRequest
+	1,  // 40: switchboard.v1.AIService.Chat:output_type -> switchboard.v1.ChatResponse
+	3,  // 41: switchboard.v1.AIService.ChatStream:output_type -> switchboard.v1.ChatStreamResponse
+	8,  // 42: switchboard.v1.AIService.Embed:output_type -> switchboard.v1.EmbedResponse
+	11, // 43: switchboard.v1.AIService.ListModels:output_type -> switchboard.v1.ListModelsResponse
+	40, // [40:44] is the sub-list for method output_type
+	36, // [36:40] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_ai_service_proto_init() }
@@ -1701,7 +1765,7 @@ func file_switchboard_v1_ai_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_ai_service_proto_rawDesc), len(file_switchboard_v1_ai_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

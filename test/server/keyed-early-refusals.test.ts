@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
-import { KEYLESS_REFUSAL_LINES_PER_MINUTE, keylessRefusalLines } from "../../src/api/envelope/keyless-refusal-lines.js";
+import { KEYLESS_CALL_LINES_PER_MINUTE, keylessCallLines } from "../../src/api/envelope/keyless-call-lines.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 import { callH1, callH2 } from "../support/lean-twins.js";
 import { frame } from "../support/raw-rpc.js";
@@ -43,7 +43,7 @@ describe("an RPC refused before the interceptors, its key admitted", () => {
     await new Promise<void>((resolve) => otlp.listen(0, "127.0.0.1", resolve));
     gw = await startGateway({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(otlp.address() as AddressInfo).port}` });
     // The keyless lines' minute on the test's clock, before the gateway's first call: it never ends here.
-    keylessRefusalLines(gw.app.logger, () => clock);
+    keylessCallLines(gw.app.logger, () => clock);
   });
   afterAll(async () => {
     await gw?.stop();
@@ -53,15 +53,15 @@ describe("an RPC refused before the interceptors, its key admitted", () => {
   const linesOf = (requestId: string) => gw.logs.entries.filter((line) => line.requestId === requestId && line.msg === "call failed");
 
   it("writes every keyed bad body's line, with its keyId, after keyless ones used up the reason's lines", async () => {
-    for (let i = 0; i < 2 * KEYLESS_REFUSAL_LINES_PER_MINUTE; i++) {
+    for (let i = 0; i < 2 * KEYLESS_CALL_LINES_PER_MINUTE; i++) {
       expect((await callH1(gw.url, CHAT, { ...JSON_TYPE, "x-request-id": `keyless-${i}` }, BAD_JSON)).status).toBe(400);
     }
-    expect(gw.logs.entries.filter((line) => line.requestId?.startsWith("keyless-"))).toHaveLength(KEYLESS_REFUSAL_LINES_PER_MINUTE);
-    for (let i = 0; i < 2 * KEYLESS_REFUSAL_LINES_PER_MINUTE; i++) {
+    expect(gw.logs.entries.filter((line) => line.requestId?.startsWith("keyless-"))).toHaveLength(KEYLESS_CALL_LINES_PER_MINUTE);
+    for (let i = 0; i < 2 * KEYLESS_CALL_LINES_PER_MINUTE; i++) {
       expect((await callH1(gw.url, CHAT, { ...JSON_TYPE, ...KEYED, "x-request-id": `keyed-bad-body-${i}` }, BAD_JSON)).status).toBe(400);
     }
     const keyed = gw.logs.entries.filter((line) => line.requestId?.startsWith("keyed-bad-body-"));
-    expect(keyed).toHaveLength(2 * KEYLESS_REFUSAL_LINES_PER_MINUTE);
+    expect(keyed).toHaveLength(2 * KEYLESS_CALL_LINES_PER_MINUTE);
     for (const line of keyed) expect(line).toMatchObject({ msg: "call failed", keyId: "master", status: "invalid_argument" });
   });
 

@@ -9,14 +9,14 @@ import { isUpstreamError } from "../../providers/upstream-error.js";
 import { finishedCall, type CallFeed } from "./call-feed.js";
 import type { CallRecord } from "./call-record.js";
 import { endCallSpan } from "./call-span.js";
-import { keylessRefusalLines } from "./keyless-refusal-lines.js";
+import { keylessCallLines } from "./keyless-call-lines.js";
 import { withoutRequestText } from "./request-text.js";
 
 /**
  * One log line, one metrics sample and the end of the call's span per API
  * call, whichever surface it came in on (Connect or REST), written from the
- * call's record when it ends (a refusal no key authenticated: its line
- * within a bound, ./keyless-refusal-lines.ts). Returns the function to call then. With a
+ * call's record when it ends (a call no key authenticated: its line within
+ * a bound, ./keyless-call-lines.ts). Returns the function to call then. With a
  * feed, calls also go to whoever watches it (only while someone does).
  */
 export function startCallLog(logger: Logger, metrics: GatewayMetrics, record: CallRecord, feed?: CallFeed): (err?: unknown) => void {
@@ -76,8 +76,9 @@ export function startCallLog(logger: Logger, metrics: GatewayMetrics, record: Ca
       errorDetail: isUpstreamError(error?.cause) ? logText(error.cause.logDetail) : undefined,
       cause: error && BUG_CODES.has(error.code) ? evidence(error.cause ?? error) : undefined,
     };
-    // A refusal no key authenticated costs its sender nothing: its line is written within a bound (./keyless-refusal-lines.ts); a bug always is.
-    if (error && !record.principal && !line.cause && !keylessRefusalLines(logger).admits(reasonOf(error) ?? status, line)) return;
+    // A call no key authenticated (a refusal, a health probe) costs its sender nothing: its line is written within a bound,
+    // per refusal reason or served method (./keyless-call-lines.ts); a bug's always is.
+    if (!record.principal && !line.cause && !keylessCallLines(logger).admits(error ? (reasonOf(error) ?? status) : record.method, line)) return;
     const lines = callLineLogger(logger);
     if (line.cause) lines.error(line, "call failed");
     else if (error) lines.warn(line, "call failed");

@@ -2,17 +2,19 @@
 // scanner sending `POST /v1/<junk>` or a wrong key from one connection wrote 50,000 lines (15 MB)
 // in 16 s, filling an operator's log disk or bill at no cost (hostile-use audit, issue 10).
 // Refusals no gateway key authenticated now keep their line only for the first
-// KEYLESS_REFUSAL_LINES_PER_MINUTE a minute per reason, then one line a minute per reason says how
+// KEYLESS_CALL_LINES_PER_MINUTE a minute per reason, then one line a minute per reason says how
 // many were left out; metrics still count every one, and an authenticated caller's lines are all kept.
+import { createClient } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { KEYLESS_REFUSAL_LINES_PER_MINUTE, KeylessRefusalLines, keylessRefusalLines } from "../../src/api/envelope/keyless-refusal-lines.js";
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/ts/grpc/health/v1/health_pb.js";
+import { KEYLESS_CALL_LINES_PER_MINUTE, KeylessCallLines, keylessCallLines } from "../../src/api/envelope/keyless-call-lines.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { LogCapture, MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 
-const LEFT_OUT = "call lines of refused requests no gateway key authenticated were left out";
+const LEFT_OUT = "call lines of calls no gateway key authenticated were left out";
 const leftOutLines = (logs: LogCapture) => logs.entries.filter((line) => line.msg?.startsWith(LEFT_OUT));
 
-describe("keyless refusal lines", () => {
+describe("keyless call lines", () => {
   afterEach(() => {
     vi.useRealTimers();
   });
@@ -20,11 +22,11 @@ describe("keyless refusal lines", () => {
   it("admits the first lines of each reason a minute, then counts the rest in one line when the minute is over", () => {
     const logs = new LogCapture();
     let clock = 0;
-    const lines = new KeylessRefusalLines(createLogger("info", logs), () => clock);
+    const lines = new KeylessCallLines(createLogger("info", logs), () => clock);
     const admitted = (reason: string, n: number) =>
       Array.from({ length: n }, (_, i) => lines.admits(reason, { requestId: `r${i}`, surface: "rest", method: "REST unknown", status: "not_found", error: "no such endpoint: POST /v1/junk" })).filter(Boolean).length;
 
-    expect(admitted("ENDPOINT_NOT_FOUND", 500)).toBe(KEYLESS_REFUSAL_LINES_PER_MINUTE);
+    expect(admitted("ENDPOINT_NOT_FOUND", 500)).toBe(KEYLESS_CALL_LINES_PER_MINUTE);
     // Another reason has a budget of its own.
     expect(admitted("UNAUTHENTICATED", 3)).toBe(3);
     clock += 59_999;
@@ -49,8 +51,8 @@ describe("keyless refusal lines", () => {
   it("writes the count when the minute is over even if no refusal follows", () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const logs = new LogCapture();
-    const lines = new KeylessRefusalLines(createLogger("info", logs), () => Date.now());
-    for (let i = 0; i < KEYLESS_REFUSAL_LINES_PER_MINUTE + 7; i++) lines.admits("UNAUTHENTICATED", { requestId: `r${i}` });
+    const lines = new KeylessCallLines(createLogger("info", logs), () => Date.now());
+    for (let i = 0; i < KEYLESS_CALL_LINES_PER_MINUTE + 7; i++) lines.admits("UNAUTHENTICATED", { requestId: `r${i}` });
     vi.advanceTimersByTime(59_999);
     expect(leftOutLines(logs)).toEqual([]);
     vi.advanceTimersByTime(1);
@@ -68,7 +70,7 @@ describe("a flood of refusals no key authenticated", () => {
   beforeAll(async () => {
     gw = await startGateway({});
     // The gateway's budget, on the test's clock, before its first call.
-    keylessRefusalLines(gw.app.logger, () => clock);
+    keylessCallLines(gw.app.logger, () => clock);
   });
   afterAll(async () => {
     await gw?.stop();
@@ -99,10 +101,10 @@ describe("a flood of refusals no key authenticated", () => {
     expect(new Set(await send(500, "/switchboard.v1.AIService/Chat", { "content-type": "text/plain" }, chat))).toEqual(new Set([415]));
 
     const lines = callLines();
-    expect(lines.filter((line) => line.method === "REST unknown")).toHaveLength(KEYLESS_REFUSAL_LINES_PER_MINUTE);
-    expect(lines.filter((line) => line.method === "REST POST /v1/chat/completions")).toHaveLength(KEYLESS_REFUSAL_LINES_PER_MINUTE);
-    expect(lines.filter((line) => line.method === "switchboard.v1.AIService/Chat")).toHaveLength(KEYLESS_REFUSAL_LINES_PER_MINUTE);
-    expect(lines).toHaveLength(3 * KEYLESS_REFUSAL_LINES_PER_MINUTE);
+    expect(lines.filter((line) => line.method === "REST unknown")).toHaveLength(KEYLESS_CALL_LINES_PER_MINUTE);
+    expect(lines.filter((line) => line.method === "REST POST /v1/chat/completions")).toHaveLength(KEYLESS_CALL_LINES_PER_MINUTE);
+    expect(lines.filter((line) => line.method === "switchboard.v1.AIService/Chat")).toHaveLength(KEYLESS_CALL_LINES_PER_MINUTE);
+    expect(lines).toHaveLength(3 * KEYLESS_CALL_LINES_PER_MINUTE);
     expect(leftOutLines(gw.logs)).toEqual([]);
     expect(await counted("not_found")).toBe(500);
 
@@ -117,7 +119,7 @@ describe("a flood of refusals no key authenticated", () => {
       expect.objectContaining({ level: "warn", reason: "UNAUTHENTICATED", leftOut: 490, sample: expect.objectContaining({ method: "REST POST /v1/chat/completions", status: "unauthenticated" }) }),
       expect.objectContaining({ level: "warn", reason: "UNSUPPORTED_CONTENT_TYPE", leftOut: 490, sample: expect.objectContaining({ method: "switchboard.v1.AIService/Chat" }) }),
     ]);
-    expect(callLines()).toHaveLength(3 * KEYLESS_REFUSAL_LINES_PER_MINUTE + 3);
+    expect(callLines()).toHaveLength(3 * KEYLESS_CALL_LINES_PER_MINUTE + 3);
     expect(gw.logs.text).not.toContain("sk-sb-not-a-real-key");
   });
 
@@ -128,5 +130,47 @@ describe("a flood of refusals no key authenticated", () => {
     const theirs = callLines().filter((line) => line.keyId === "master");
     expect(theirs.length - before).toBe(500);
     expect(theirs.at(-1)).toMatchObject({ level: "warn", status: "not_found" });
+  });
+});
+
+describe("a flood of calls served without a key", () => {
+  let gw: TestGateway;
+  let clock = 0;
+  beforeAll(async () => {
+    gw = await startGateway({});
+    keylessCallLines(gw.app.logger, () => clock);
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  const CHECK = "grpc.health.v1.Health/Check";
+  const checkLines = () => gw.logs.entries.filter((line) => line.msg === "call" && line.method === CHECK);
+  const checks = async (n: number) => {
+    const health = createClient(Health, gw.transport("grpc", null));
+    for (let sent = 0; sent < n; sent += 50) {
+      const batch = await Promise.all(Array.from({ length: Math.min(50, n - sent) }, () => health.check({ service: "" })));
+      expect(new Set(batch.map((res) => res.status))).toEqual(new Set([Status.SERVING]));
+    }
+  };
+  const counted = async (): Promise<number> =>
+    Number(new RegExp(`switchboard_requests_total\\{surface="grpc",method="${CHECK}",code="ok"\\} (\\d+)`).exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1] ?? 0);
+
+  it("writes a bounded number of health check lines, apart from refusals' budget, then one count line a minute; metrics count every one", async () => {
+    await checks(200);
+    expect(checkLines()).toHaveLength(KEYLESS_CALL_LINES_PER_MINUTE);
+    expect(await counted()).toBe(200);
+    // The checks used up their own lines, not those of keyless refusals.
+    for (let i = 0; i < 3; i++) expect((await fetch(`${gw.url}/v1/junk`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(404);
+    expect(gw.logs.entries.filter((line) => line.msg === "call failed" && line.method === "REST unknown")).toHaveLength(3);
+    expect(leftOutLines(gw.logs)).toEqual([]);
+
+    clock += 60_000;
+    await checks(1);
+    expect(leftOutLines(gw.logs)).toEqual([
+      expect.objectContaining({ level: "info", reason: CHECK, leftOut: 190, sample: expect.objectContaining({ surface: "grpc", method: CHECK, status: "ok" }) }),
+    ]);
+    expect(checkLines()).toHaveLength(KEYLESS_CALL_LINES_PER_MINUTE + 1);
+    expect(await counted()).toBe(201);
   });
 });

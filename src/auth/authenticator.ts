@@ -54,12 +54,13 @@ export class Authenticator {
    * The principal for the request's key, or an Unauthenticated error:
    * UNAUTHENTICATED alike for a missing, malformed or unknown key;
    * KEY_REVOKED or KEY_EXPIRED only to a caller holding that very key.
+   * `remoteAddress` is the connection's, for the caller's share of the key lookups waiting on the store.
    */
-  async authenticate(header: HeaderReader): Promise<Principal> {
+  async authenticate(header: HeaderReader, remoteAddress?: string): Promise<Principal> {
     const key = presentedKey(header);
     if (!key) throw gatewayError(Code.Unauthenticated, UNAUTHENTICATED, "UNAUTHENTICATED");
     const digest = this.hasher.digest(key);
-    const principal = await this.directory.lookup(digest);
+    const principal = await this.directory.lookup(digest, remoteAddress);
     if (principal) return principal;
     const refusal = this.directory.refusal?.(digest);
     throw refusal ? refused(refusal) : gatewayError(Code.Unauthenticated, UNAUTHENTICATED, "UNAUTHENTICATED");

@@ -11,7 +11,8 @@ export interface KeyRefusal {
 
 /** Finds the principal a gateway key's digest belongs to. */
 export interface KeyDirectory {
-  lookup(digest: Buffer): Promise<Principal | undefined> | Principal | undefined;
+  /** `remoteAddress`, the caller's connection's, shares out what a lookup not answered at once may hold (undefined: one shared caller). */
+  lookup(digest: Buffer, remoteAddress?: string): Promise<Principal | undefined> | Principal | undefined;
   /**
    * Why a digest `lookup` just turned away belongs to a key that no longer
    * works, if it does. Only a caller holding that very key gets this answer,
@@ -38,9 +39,9 @@ export class MasterKeyDirectory implements KeyDirectory {
 export class ChainedKeyDirectory implements KeyDirectory {
   constructor(private readonly directories: KeyDirectory[]) {}
 
-  async lookup(digest: Buffer): Promise<Principal | undefined> {
+  async lookup(digest: Buffer, remoteAddress?: string): Promise<Principal | undefined> {
     for (const directory of this.directories) {
-      const principal = await directory.lookup(digest);
+      const principal = await directory.lookup(digest, remoteAddress);
       if (principal) return principal;
     }
     return undefined;

@@ -7,6 +7,7 @@ import type { KeyDirectory, KeyRefusal } from "./key-directory.js";
 import { KeyPolicy, type KeyRecord } from "./key-policy.js";
 import type { KeyStore } from "./key-store.js";
 import type { Principal } from "./principal.js";
+import { StoreLookupRoom } from "./store-lookup-room.js";
 
 export interface StoredKeyDirectoryOptions {
   logger: Logger;
@@ -22,7 +23,8 @@ export interface StoredKeyDirectoryOptions {
   readTimeoutMs?: number;
   /**
    * Key lookups waiting on the store at most (one per digest, however many calls ask for it); past it a lookup is
-   * refused at once. Digests this instance has not known good may take only three quarters of it (`unknownShare`).
+   * refused at once. Digests this instance has not known good may take only three quarters of it, and each client
+   * only 8 of those (`StoreLookupRoom`).
    */
   maxPendingLookups?: number;
   /** Told whether the store answered the last read (a lookup or the change poll) in time: the store's health. */
@@ -38,13 +40,6 @@ const STORE_RETRY_MS = 5_000;
  * store that does not answer is refused at once past it, instead of piling up.
  */
 const MAX_PENDING_LOOKUPS = 64;
-
-/**
- * The waiting lookups that digests not known good here may hold: anyone can send those, so the rest is
- * kept for keys this instance has found good (a re-read past the cache time, after a change or a poll
- * that named none), which a flood of random keys must not turn away.
- */
-const unknownShare = (maxPendingLookups: number) => Math.ceil((maxPendingLookups * 3) / 4);
 
 /** Why a read was not made or not waited for: the store itself may be fine (`busy`), or did not answer in time. */
 class StoreReadAbandoned extends Error {
@@ -65,7 +60,8 @@ class StoreReadAbandoned extends Error {
  * marked stale: read again before it is served, or served as it was while
  * the store is unreachable. Random keys cannot take what known keys need: they
  * neither push a good key out of the cache (`KeyCache`) nor hold all the room
- * for lookups waiting on the store (`unknownShare`).
+ * for lookups waiting on the store (`StoreLookupRoom`), and one client's
+ * random keys leave room for other clients' new keys.
  */
 export class StoredKeyDirectory implements KeyDirectory {
   private readonly cache: KeyCache;
@@ -80,12 +76,8 @@ export class StoredKeyDirectory implements KeyDirectory {
   private readonly positiveTtlMs: number;
   private readonly negativeTtlMs: number;
   private readonly readTimeoutMs: number;
-  private readonly maxPendingLookups: number;
-  private readonly maxPendingUnknownLookups: number;
   /** Lookups sent to the store and not yet answered (or failed), those whose callers stopped waiting included. */
-  private pendingLookups = 0;
-  /** Those of them for digests not known good here. */
-  private pendingUnknownLookups = 0;
+  private readonly lookupRoom: StoreLookupRoom;
 
   constructor(
     private readonly store: KeyStore,
@@ -95,8 +87,7 @@ export class StoredKeyDirectory implements KeyDirectory {
     this.negativeTtlMs = options.negativeTtlMs ?? 1_000;
     this.cache = new KeyCache(options.maxEntries ?? 10_000);
     this.readTimeoutMs = options.readTimeoutMs ?? DEFAULT_STORE_QUERY_TIMEOUT_MS;
-    this.maxPendingLookups = options.maxPendingLookups ?? MAX_PENDING_LOOKUPS;
-    this.maxPendingUnknownLookups = unknownShare(this.maxPendingLookups);
+    this.lookupRoom = new StoreLookupRoom(options.maxPendingLookups ?? MAX_PENDING_LOOKUPS);
   }
 
   async start(): Promise<void> {
@@ -105,12 +96,12 @@ export class StoredKeyDirectory implements KeyDirectory {
     this.timer.unref();
   }
 
-  lookup(digest: Buffer): Promise<Principal | undefined> | Principal | undefined {
+  lookup(digest: Buffer, remoteAddress?: string): Promise<Principal | undefined> | Principal | undefined {
     const hex = digest.toString("hex");
     const entry = this.cache.get(hex);
     const now = Date.now();
     if (entry && !entry.stale && now - entry.at < (entry.principal ? this.positiveTtlMs : this.negativeTtlMs)) return usable(entry.principal, now);
-    const pending = this.refresh(hex, entry);
+    const pending = this.refresh(hex, entry, remoteAddress);
     // A known key past its TTL is served while it is re-read in the background (changes evict it anyway);
     // a stale one only once the store has failed to answer for it (load).
     if (entry?.principal && !entry.stale) {
@@ -120,10 +111,11 @@ export class StoredKeyDirectory implements KeyDirectory {
     return pending.then((principal) => usable(principal, Date.now()));
   }
 
-  private refresh(hex: string, entry: KeyCacheEntry | undefined): Promise<Principal | undefined> {
+  /** The digest's lookup, begun now or joined (the store is asked once, on the room of the client that asked first). */
+  private refresh(hex: string, entry: KeyCacheEntry | undefined, remoteAddress: string | undefined): Promise<Principal | undefined> {
     let pending = this.loading.get(hex);
     if (!pending) {
-      const loading = this.load(hex, entry).finally(() => {
+      const loading = this.load(hex, entry, remoteAddress).finally(() => {
         if (this.loading.get(hex) === loading) this.loading.delete(hex);
       });
       this.loading.set(hex, loading);
@@ -175,11 +167,11 @@ export class StoredKeyDirectory implements KeyDirectory {
     clearInterval(this.timer);
   }
 
-  private async load(hex: string, stale: KeyCacheEntry | undefined): Promise<Principal | undefined> {
+  private async load(hex: string, stale: KeyCacheEntry | undefined, remoteAddress: string | undefined): Promise<Principal | undefined> {
     const epoch = this.epoch;
     let record: KeyRecord | undefined;
     try {
-      record = await this.lookupInStore(hex, this.cache.knownGood(hex));
+      record = await this.lookupInStore(hex, this.cache.knownGood(hex), remoteAddress);
     } catch (err) {
       // Refused for want of room: the store's state is told by the lookups that hold the room, and a flood logs nothing per key.
       if (!(err instanceof StoreReadAbandoned && err.why === "busy")) {
@@ -202,18 +194,15 @@ export class StoredKeyDirectory implements KeyDirectory {
     return principal;
   }
 
-  /** The store's record for a digest, bounded in time and in how many such reads wait at once (fewer for a digest not `knownGood`). */
-  private lookupInStore(hex: string, knownGood: boolean): Promise<KeyRecord | undefined> {
-    if (this.pendingLookups >= this.maxPendingLookups || (!knownGood && this.pendingUnknownLookups >= this.maxPendingUnknownLookups)) {
-      return Promise.reject(new StoreReadAbandoned("busy", `${this.pendingLookups} key lookups are already waiting on the store`));
-    }
-    this.pendingLookups++;
-    if (!knownGood) this.pendingUnknownLookups++;
+  /**
+   * The store's record for a digest, bounded in time and in how many such reads wait at once (fewer for a digest
+   * not `knownGood`, and fewer still from one client).
+   */
+  private lookupInStore(hex: string, knownGood: boolean, remoteAddress: string | undefined): Promise<KeyRecord | undefined> {
+    const place = this.lookupRoom.take(knownGood, remoteAddress);
+    if (typeof place === "string") return Promise.reject(new StoreReadAbandoned("busy", place));
     // Counted until the store answers, not until its caller stops waiting: the driver's own timeout ends the query.
-    const lookup = this.store.findByDigest(hex).finally(() => {
-      this.pendingLookups--;
-      if (!knownGood) this.pendingUnknownLookups--;
-    });
+    const lookup = this.store.findByDigest(hex).finally(place.release);
     lookup.catch(() => {}); // once abandoned, its failure is no one's to handle
     // A store that hangs must not hold the call.
     let timer: NodeJS.Timeout | undefined;

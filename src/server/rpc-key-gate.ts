@@ -43,7 +43,7 @@ export function createRpcKeyGate(gate: KeyGate, early?: EarlyRefusals): RpcKeyGa
     const header = webHeaders(req.headers);
     let principal: Principal | undefined;
     try {
-      admitPrincipal(req, await gate(header, (authenticated) => (principal = authenticated)));
+      admitPrincipal(req, await gate(header, (authenticated) => (principal = authenticated), req.socket.remoteAddress));
       return true;
     } catch (err) {
       if (principal === undefined) return true;

@@ -3,6 +3,8 @@
 // that every digest shared, so a real key not in the cache was refused at once, and one in use was pushed out and
 // then refused, or refused through the next store hiccup. Now keys found good and refused digests are cached apart,
 // and part of the lookup room is kept for keys this instance has known good; a revoked key is still refused.
+// Keys this instance has not seen yet (a fresh deploy, a new key) still shared the rest with the flood: now one
+// client may hold only 8 of those lookups, so another client's new key is looked up and served.
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -124,6 +126,63 @@ describe("a flood of random keys against the key directory", () => {
       for (const outcome of await Promise.all(flood)) {
         if (outcome !== undefined) expect(reasonOf(ConnectError.from(outcome))).toBe("GATEWAY_KEYS_UNAVAILABLE");
       }
+    } finally {
+      store.release();
+      dir.close();
+    }
+  });
+
+  it("leaves room for other clients' new keys when one client floods: its lookups past its share are refused busy", async () => {
+    const store = new FloodedStore();
+    const dir = await directory(store);
+    // One client floods with random keys at once, from random addresses of its /64 (a host may pick any of them).
+    const floodFrom = () => `2001:db8:0:1:${randomBytes(8).toString("hex").match(/.{4}/g)!.join(":")}`;
+    const flood = (count: number) => randomKeys(count).map((digest) => Promise.resolve(dir.lookup(digest, floodFrom())).catch((err: unknown) => ConnectError.from(err)));
+    try {
+      store.holdUnknown = true;
+      const first = flood(100);
+      expect(store.waiting).toBe(8);
+      const outcomes = await Promise.all(first.slice(8));
+      for (const refused of outcomes) {
+        expect(refused).toBeInstanceOf(ConnectError);
+        expect((refused as ConnectError).code).toBe(Code.Unavailable);
+        expect(reasonOf(refused as ConnectError)).toBe("GATEWAY_KEYS_UNAVAILABLE");
+        expect((refused as ConnectError).message).toContain("8 key lookups from this client are already waiting on the store");
+      }
+
+      // A key created since this instance started, from another client: looked up and served.
+      store.add("created-since");
+      expect((await dir.lookup(keyDigest("created-since"), "203.0.113.7"))?.keyId).toBe("created-since");
+      // An unknown key from a third client (an IPv4 client of a dual-stack socket) and one from an in-process caller still reach the store.
+      const third = Promise.resolve(dir.lookup(randomBytes(32), "::ffff:198.51.100.9"));
+      const inProcess = Promise.resolve(dir.lookup(randomBytes(32)));
+      expect(store.waiting).toBe(10);
+
+      // Once the store answers, each is refused as unknown, and the flooding client has its share again.
+      store.release();
+      expect(await third).toBeUndefined();
+      expect(await inProcess).toBeUndefined();
+      for (const outcome of await Promise.all(first.slice(0, 8))) expect(outcome).toBeUndefined();
+      const again = flood(9);
+      expect(store.waiting).toBe(8);
+      store.release();
+      expect((await Promise.all(again)).filter((outcome) => outcome !== undefined)).toHaveLength(1);
+    } finally {
+      store.release();
+      dir.close();
+    }
+  });
+
+  it("gives no share of its own to a private or loopback address, where a proxy speaks for every caller behind it", async () => {
+    const store = new FloodedStore();
+    const dir = await directory(store);
+    try {
+      store.holdUnknown = true;
+      // nginx in front of the gateway: each caller's first lookup comes from its address.
+      const behindProxy = ["10.0.0.5", "127.0.0.1", "::1", "fd00::5", "::ffff:192.168.1.9"].flatMap((address) => randomKeys(8).map((digest) => Promise.resolve(dir.lookup(digest, address))));
+      expect(store.waiting).toBe(40);
+      store.release();
+      for (const outcome of await Promise.all(behindProxy)) expect(outcome).toBeUndefined();
     } finally {
       store.release();
       dir.close();

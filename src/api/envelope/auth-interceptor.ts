@@ -1,6 +1,7 @@
 import { Code, type Interceptor } from "@connectrpc/connect";
 import { principalKey } from "../../auth/principal.js";
 import { gatewayError } from "../../common/gateway-error.js";
+import { remoteAddressKey } from "../../server/client-key.js";
 import { callRecordKey } from "./call-record.js";
 import type { KeyGate } from "./key-gate.js";
 
@@ -29,7 +30,8 @@ export function createAuthInterceptor(gate: KeyGate): Interceptor {
   return (next) => async (req) => {
     if (PUBLIC_SERVICES.has(req.service.typeName)) return next(req);
     const record = req.contextValues.get(callRecordKey);
-    const principal = req.contextValues.get(principalKey) ?? (await gate(req.header, (authenticated) => record && (record.principal = authenticated)));
+    const principal =
+      req.contextValues.get(principalKey) ?? (await gate(req.header, (authenticated) => record && (record.principal = authenticated), req.contextValues.get(remoteAddressKey)));
     if (ADMIN_SERVICES.has(req.service.typeName) && !principal.admin) {
       throw gatewayError(Code.PermissionDenied, `key "${principal.keyId}" lacks the admin scope needed for ${req.service.typeName}`, "ADMIN_SCOPE_REQUIRED", {
         key: principal.keyId,

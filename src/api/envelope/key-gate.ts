@@ -10,13 +10,14 @@ import type { Principal } from "../../auth/principal.js";
  * reads and parses only to refuse them. Throws the refusal (Unauthenticated,
  * or ResourceExhausted RATE_LIMITED with a retry delay). `authenticated`
  * hears the principal before its request is taken, so that a refused call's
- * log line names its key.
+ * log line names its key. `remoteAddress` is the connection's (for its share of
+ * the key lookups waiting on the store).
  */
-export type KeyGate = (header: HeaderReader, authenticated?: (principal: Principal) => void) => Promise<Principal>;
+export type KeyGate = (header: HeaderReader, authenticated?: (principal: Principal) => void, remoteAddress?: string) => Promise<Principal>;
 
 export function createKeyGate(authenticator: Authenticator, takeRequest: (principal: Principal) => Promise<void>): KeyGate {
-  return async (header, authenticated) => {
-    const principal = await authenticator.authenticate(header);
+  return async (header, authenticated, remoteAddress) => {
+    const principal = await authenticator.authenticate(header, remoteAddress);
     authenticated?.(principal);
     await takeRequest(principal);
     return principal;

@@ -101,7 +101,7 @@ export function createRestEnvelope(surfaces: readonly RestSurface[], deps: RestE
       if (!found.route) throw unrouted(surfaces, method, path, res);
       // Every call takes its request from the key's rate here, refused later or not: a key past its rate is refused
       // before its body is read and parsed, and before a read (a stored response, its input items) does its work.
-      const principal = await deps.gate({ get: (name) => header(req, name) }, (authenticated) => (record.principal = authenticated));
+      const principal = await deps.gate({ get: (name) => header(req, name) }, (authenticated) => (record.principal = authenticated), req.socket.remoteAddress);
       nameTrace();
       const ctx = pipelineContext(record, principal, cancel.signal, deadline);
       const readsBody = method === "POST" && !found.route.takesNoBody;

@@ -13,6 +13,13 @@ import type { Candidate } from "./router.js";
 
 const NOTHING_SENT: DispatchOutcome = { attempts: [] };
 
+/**
+ * How long an answer waits for its call's charge to be counted (`counted`): a
+ * spend counter that does not take it by then keeps it to send again, and the
+ * caller is not held up by a slow Redis (a Cluster failover may take seconds).
+ */
+const COUNTED_WAIT_MS = 500;
+
 /** What the call asked: its kind, the model, and (chat) the messages, for traces that record content. */
 export interface CallRequest {
   kind: CallKind;
@@ -120,6 +127,30 @@ export class AdmittedCall implements AttemptGate {
     const charged = usage && last && CUT_ATTEMPTS.has(last.outcome) ? dispatched.attempts.slice(0, -1) : dispatched.attempts;
     this.settle(dispatched, { usage, cutPrompts: this.cutPrompts(charged), error });
     return error;
+  }
+
+  /**
+   * Resolves once the settled call's charge is counted where every instance
+   * reads it, within COUNTED_WAIT_MS; never rejects. Awaited before the
+   * answer's end goes out: a client that calls again as soon as it has an
+   * answer, through another instance behind the same balancer, finds that
+   * call's reservation gone, not holding its budget still.
+   */
+  async counted(): Promise<void> {
+    const counting = this.admission.counted?.();
+    if (!counting) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([counting, new Promise<void>((resolve) => (timer = setTimeout(resolve, COUNTED_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  /** Runs the rest of the call and passes on its answer or its error once the call is counted (`counted`). */
+  async answering<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } finally {
+      await this.counted();
+    }
   }
 
   /** The estimated prompt of each attempt cut after its request went out, at its own candidate. */

@@ -72,6 +72,12 @@ export interface Admission {
   anotherAttempt?(next: Candidate, earlier: readonly Candidate[], prompt: Usage | undefined): Promise<void>;
   /** Accounts for the call once it ended; returns what it cost (nano-units of the accounting currency) when the hooks price calls. */
   settle(outcome: CallOutcome): number | void;
+  /**
+   * After `settle`: resolves (never rejects) once what it charged is counted where every instance reads it (the
+   * shared spend counter and token limits), so that a caller holding the answer who calls again, through any
+   * instance, finds the call's reservation gone and its cost counted. Undefined when there is nothing to wait for.
+   */
+  counted?(): Promise<void> | undefined;
 }
 
 /**

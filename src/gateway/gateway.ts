@@ -117,23 +117,25 @@ export class Gateway {
   async chat(params: ChatParams, ctx: CallContext): Promise<ChatResponse> {
     const fitting = this.fitter.forCall(params);
     const call = await this.admit("chat", params.model, { bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, chatPrompt(params));
-    const candidates = fitted(call, fitting);
-    const cache = await this.consultCache(call, candidates, params, ctx);
-    try {
-      if (cache.answer) return this.chatResponse(call, cache.answer, { attempts: [], served: cache.answer.served }, params, ctx, cache.status, fitting);
-      const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })), call);
-      const plausible = this.plausibleUsage(fitting, ctx);
-      const reported = reportedUsage(value.usage, saysAnything(value.message));
-      const usage = reported ? plausible.reported(reported, outcome.served) : plausible.estimated(estimateUsage(params, value.message), outcome.served);
-      const answer = { ...value, usage, served: outcome.served! };
-      this.sayUsageFault(value.usageFault, answer.served, ctx);
-      cache.store(answer);
-      return this.chatResponse(call, answer, outcome, params, ctx, "miss", fitting);
-    } catch (err) {
-      throw call.fail(err);
-    } finally {
-      cache.release();
-    }
+    return call.answering(async () => {
+      const candidates = fitted(call, fitting);
+      const cache = await this.consultCache(call, candidates, params, ctx);
+      try {
+        if (cache.answer) return this.chatResponse(call, cache.answer, { attempts: [], served: cache.answer.served }, params, ctx, cache.status, fitting);
+        const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chat({ ...attempt, ...fitting.request(adapter.name, attempt.upstreamModel) })), call);
+        const plausible = this.plausibleUsage(fitting, ctx);
+        const reported = reportedUsage(value.usage, saysAnything(value.message));
+        const usage = reported ? plausible.reported(reported, outcome.served) : plausible.estimated(estimateUsage(params, value.message), outcome.served);
+        const answer = { ...value, usage, served: outcome.served! };
+        this.sayUsageFault(value.usageFault, answer.served, ctx);
+        cache.store(answer);
+        return this.chatResponse(call, answer, outcome, params, ctx, "miss", fitting);
+      } catch (err) {
+        throw call.fail(err);
+      } finally {
+        cache.release();
+      }
+    });
   }
 
   /** Settles an answered call and builds its response, whoever answered: the vendor or the cache. */
@@ -167,36 +169,39 @@ export class Gateway {
   async chatStream(params: ChatParams, ctx: CallContext, { keepsAnswer = false }: { keepsAnswer?: boolean } = {}): Promise<GatewayStream> {
     const fitting = this.fitter.forCall(params);
     const call = await this.admit("chat_stream", params.model, { bound: boundTokens(params), boundFor: (c) => fitting.boundTokens(c) }, ctx, chatPrompt(params));
-    const candidates = fitted(call, fitting);
-    const cache = await this.consultCache(call, candidates, params, ctx);
-    const cached = cache.answer;
-    if (cached) {
+    // A call refused before its stream begins (no model fits, the cache lookup cut) errs once it is counted.
+    return call.answering(async () => {
+      const candidates = fitted(call, fitting);
+      const cache = await this.consultCache(call, candidates, params, ctx);
+      const cached = cache.answer;
+      if (cached) {
+        return {
+          responses: this.replay(params, ctx, call, cached, cache.status, fitting),
+          servingProvider: () => cached.served.provider,
+          servingModel: () => cached.served.upstreamModel,
+          cache: cache.status,
+          adjustments: () => fitting.adjustments(cached.served),
+          earlyUsage: () => cachedPromptUsage(cached.usage),
+        };
+      }
+      const grace = new UsageGrace(ctx.signal, this.deps.timer ?? startTimer);
+      const plausible = this.plausibleUsage(fitting, ctx);
+      const heard = new HeardUsage({ reported: (usage) => plausible.reported(usage, dispatched.serving()), estimated: (usage) => plausible.estimated(usage, dispatched.serving()) });
+      const dispatched = this.deps.dispatcher.stream(
+        candidates,
+        ctx,
+        (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chatStream({ ...grace.attempt(attempt), ...fitting.request(adapter.name, attempt.upstreamModel) })),
+        call,
+      );
       return {
-        responses: this.replay(params, ctx, call, cached, cache.status, fitting),
-        servingProvider: () => cached.served.provider,
-        servingModel: () => cached.served.upstreamModel,
-        cache: cache.status,
-        adjustments: () => fitting.adjustments(cached.served),
-        earlyUsage: () => cachedPromptUsage(cached.usage),
+        responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting, keepsAnswer, grace, heard),
+        servingProvider: () => dispatched.serving()?.provider,
+        servingModel: () => dispatched.serving()?.upstreamModel,
+        cache: "miss",
+        adjustments: () => fitting.adjustments(dispatched.serving()),
+        earlyUsage: () => heard.usage,
       };
-    }
-    const grace = new UsageGrace(ctx.signal, this.deps.timer ?? startTimer);
-    const plausible = this.plausibleUsage(fitting, ctx);
-    const heard = new HeardUsage({ reported: (usage) => plausible.reported(usage, dispatched.serving()), estimated: (usage) => plausible.estimated(usage, dispatched.serving()) });
-    const dispatched = this.deps.dispatcher.stream(
-      candidates,
-      ctx,
-      (adapter, attempt) => (call.sending(adapter.name, attempt.upstreamModel), adapter.chatStream({ ...grace.attempt(attempt), ...fitting.request(adapter.name, attempt.upstreamModel) })),
-      call,
-    );
-    return {
-      responses: this.streamResponses(params, ctx, call, dispatched, cache, fitting, keepsAnswer, grace, heard),
-      servingProvider: () => dispatched.serving()?.provider,
-      servingModel: () => dispatched.serving()?.upstreamModel,
-      cache: "miss",
-      adjustments: () => fitting.adjustments(dispatched.serving()),
-      earlyUsage: () => heard.usage,
-    };
+    });
   }
 
   /** A cached answer as a stream: its text, reasoning and tool calls in one delta, then the summary. */
@@ -208,6 +213,7 @@ export class Gateway {
       yield create(ChatStreamResponseSchema, { event: { case: "delta", value: { content, toolCalls: fragments, reasoningContent, reasoningSummarized, refusal, reasoning, logprobs: answer.logprobs, ...identity } } });
     }
     const attempts = call.succeed({ attempts: [], served: answer.served }, answer.usage, true, answer);
+    await call.counted();
     yield this.summary(call, answer, attempts, params, ctx, { usageEstimated: false, cache, adjustments: fitting.adjustments(answer.served) });
   }
 
@@ -326,10 +332,13 @@ export class Gateway {
         this.sayUsageFault(event.usageFault, served, ctx);
         const attempts = call.succeed(outcome, answer.usage, false, answer);
         cache.store(answer);
+        await call.counted();
         yield this.summary(call, answer, attempts, params, ctx, { usageEstimated: reported === undefined, cache: "miss", adjustments: fitting.adjustments(served) });
       }
     } catch (err) {
-      throw call.fail(err, dispatched.outcome(), partialUsage());
+      const error = call.fail(err, dispatched.outcome(), partialUsage());
+      await call.counted();
+      throw error;
     } finally {
       grace.close();
       cache.release();
@@ -342,30 +351,32 @@ export class Gateway {
     const tokens = embedTokens(params);
     const inputUsage = (): Usage => create(UsageSchema, { promptTokens: tokens.estimated, totalTokens: tokens.estimated });
     const call = await this.admit("embed", params.model, tokens, ctx, { promptUsage: inputUsage });
-    // Batches that attempts finished before they failed: billed by the vendor, so charged, whether a later attempt serves or none.
-    let billedBefore = 0;
-    try {
-      const { candidates, refused, error } = tokenInputCandidates(params, call.candidates, this.deps.providers);
-      call.admission.skipped.push(...refused);
-      if (error) throw error;
-      this.fitter.checkEmbedDimensions(candidates[0], params.dimensions);
-      const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) =>
-        (call.sending(adapter.name, attempt.upstreamModel), embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, embedInputCount(params)), (tokens) => {
-          billedBefore += tokens;
-        })),
-        call,
-      );
-      const usage = withInputTokens(value.usage ?? inputUsage(), billedBefore);
-      this.sayUsageFault(value.usageFault, outcome.served!, ctx);
-      const attempts = call.succeed(outcome, usage);
-      return create(EmbedResponseSchema, {
-        embeddings: value.vectors.map((values, index) => create(EmbeddingSchema, { index, values })),
-        usage,
-        ...provenance(outcome.served!, attempts, params.model, ctx),
-      });
-    } catch (err) {
-      throw call.fail(err, undefined, billedBefore > 0 ? withInputTokens(create(UsageSchema), billedBefore) : undefined);
-    }
+    return call.answering(async () => {
+      // Batches that attempts finished before they failed: billed by the vendor, so charged, whether a later attempt serves or none.
+      let billedBefore = 0;
+      try {
+        const { candidates, refused, error } = tokenInputCandidates(params, call.candidates, this.deps.providers);
+        call.admission.skipped.push(...refused);
+        if (error) throw error;
+        this.fitter.checkEmbedDimensions(candidates[0], params.dimensions);
+        const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) =>
+          (call.sending(adapter.name, attempt.upstreamModel), embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, embedInputCount(params)), (tokens) => {
+            billedBefore += tokens;
+          })),
+          call,
+        );
+        const usage = withInputTokens(value.usage ?? inputUsage(), billedBefore);
+        this.sayUsageFault(value.usageFault, outcome.served!, ctx);
+        const attempts = call.succeed(outcome, usage);
+        return create(EmbedResponseSchema, {
+          embeddings: value.vectors.map((values, index) => create(EmbeddingSchema, { index, values })),
+          usage,
+          ...provenance(outcome.served!, attempts, params.model, ctx),
+        });
+      } catch (err) {
+        throw call.fail(err, undefined, billedBefore > 0 ? withInputTokens(create(UsageSchema), billedBefore) : undefined);
+      }
+    });
   }
 
   /**

@@ -23,6 +23,12 @@ import type { LedgerRow } from "./ledger-store.js";
 import { formatNanos, NANOS_PER_UNIT, type PriceTable, type TokenCounts } from "./pricing.js";
 import { GATEWAY_EXITED, type UsageLedger } from "./usage-ledger.js";
 
+/** A settled call: what it cost, and what the shared counts are told of it (its tokens, its reservation's settlement), once they take it. */
+interface Settlement {
+  cost: number;
+  counted?: Promise<void>;
+}
+
 const PERIOD_ADJECTIVE = { day: "daily", week: "weekly", month: "monthly" } as const;
 
 /** Why a call admitted within its budget ends BUDGET_EXHAUSTED after an attempt was cut (see `anotherAttempt`). */
@@ -182,6 +188,8 @@ export class UsageHooks implements CallHooks {
     }
 
     let settled = false;
+    /** What the shared counts were told of the call as it settled, until they take it (Admission.counted). */
+    let telling: Promise<void> | undefined;
     /** Drawn as the first attempt goes out: the provisional entry's and the row's, so that the row supersedes the entry. */
     let rowKey: string | undefined;
     return {
@@ -221,11 +229,14 @@ export class UsageHooks implements CallHooks {
         if (settled) return;
         settled = true;
         try {
-          return this.settle(request, atMs, limits, reservation, downgraded, outcome, rowKey);
+          const settlement = this.settle(request, atMs, limits, reservation, downgraded, outcome, rowKey);
+          telling = settlement.counted;
+          return settlement.cost;
         } catch (err) {
           this.deps.logger.error({ requestId: ctx.requestId, error: (err as Error).message }, "could not account for a call");
         }
       },
+      counted: () => telling,
     };
   }
 
@@ -360,7 +371,7 @@ export class UsageHooks implements CallHooks {
     downgraded: boolean,
     outcome: CallOutcome,
     rowKey: string | undefined,
-  ): number {
+  ): Settlement {
     const keyId = request.ctx.principal.keyId;
     const served = this.served(outcome);
     // A cache hit costs the caller nothing; what the vendor would have charged is recorded as saved.
@@ -381,26 +392,29 @@ export class UsageHooks implements CallHooks {
     row.rowKey = rowKey ?? randomUUID();
     this.deps.ledger.append(row);
 
+    // What the shared counts are told (see Admission.counted): the tokens the call really used, and its cost.
+    const counting: Promise<void>[] = [];
     if (limits.tokensPerMinute > 0) {
       // Cache hits cost the vendor nothing: their tokens are given back too.
       const used = outcome.cached ? 0 : row.promptTokens + row.completionTokens + sumOf(elsewhere, (charge) => charge.promptTokens);
       const delta = used - tokensTaken(limits, request.estimatedTokens);
-      if (delta !== 0) this.deps.limiter.adjustTokens(keyId, limits, delta).catch((err: Error) => this.warn("token limit reconciliation failed", err));
+      if (delta !== 0) counting.push(this.deps.limiter.adjustTokens(keyId, limits, delta).catch((err: Error) => this.warn("token limit reconciliation failed", err)));
     }
     if (reservation) {
-      reservation.settle(cost, row.rowKey).catch((err: Error) => this.warn("spend reconciliation failed", err));
+      counting.push(reservation.settle(cost, row.rowKey).catch((err: Error) => this.warn("spend reconciliation failed", err)));
       const budget = request.ctx.principal.policy?.record.budget;
       if (budget) this.showBudget(request.ctx.principal, budget, reservation.spentNanos + cost, atMs);
     }
     if (served && outcome.cached && saved > 0) {
       this.deps.metrics.cacheSavedCost.inc({ provider: served.provider, model: this.deps.metrics.modelLabel(served.upstreamModel), currency: this.deps.prices.currency }, saved / NANOS_PER_UNIT);
     }
-    if (outcome.cached) return cost;
+    const counted = counting.length === 0 ? undefined : counting.length === 1 ? counting[0] : Promise.all(counting).then(() => {});
+    if (outcome.cached) return { cost, counted };
     const record = (candidate: Candidate, tokens: TokenCounts, costNanos: number): void =>
       this.deps.metrics.recordUsage({ provider: candidate.provider, model: candidate.upstreamModel, keyId, team: row.team, currency: this.deps.prices.currency, ...tokens, cost: costNanos / NANOS_PER_UNIT });
     if (served && usage) record(served, { promptTokens: row.promptTokens, completionTokens: row.completionTokens, cachedTokens: row.cachedTokens }, Math.min(ownCost, cost));
     for (const charge of elsewhere) record(charge.candidate, promptOnly(charge.promptTokens), Math.min(charge.costNanos, cost));
-    return cost;
+    return { cost, counted };
   }
 
   /**

@@ -23,8 +23,8 @@ export interface ToolCallWords {
 /**
  * Refuses the first tool call or result of `messages` that does not pair:
  * `before` is the conversation they continue (checked already, so only noted).
- * A call id may come back in a later turn (vendors that give none get
- * `call_0` each turn): a result answers the latest call of its id.
+ * A call id may come back in a later turn (a client that numbers its calls
+ * per turn, `call_0` each time): a result answers the latest call of its id.
  */
 export function checkToolCallPairing(
   before: readonly Message[],

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 // OpenAI's legacy function calling, deprecated for tools but still sent by
 // older SDK code and still answered by vendors given `functions`: an
 // assistant's `function_call` (in answers, chunks and the conversation), the
@@ -69,7 +70,8 @@ function readLegacyChoice(raw: unknown, reader: JsonReader): ToolChoice | undefi
  * digits that fit every vendor's id rules.
  */
 export function answeredLegacyCallId(answerId: string): string {
-  return `call_fn_${answerId.replace(/[^A-Za-z0-9]/g, "").slice(-24) || "0"}`;
+  // An answer without an id (some compatible vendors send none) gets random letters: "call_fn_0" would repeat in the conversation.
+  return `call_fn_${answerId.replace(/[^A-Za-z0-9]/g, "").slice(-24) || randomBytes(8).toString("hex")}`;
 }
 
 /** The id of the legacy call in a caller's `messages[index]`: from its place, so the `function` message after it can be paired with it. */

@@ -5,10 +5,11 @@ import type { ErrorContext, StreamDecoder, StreamEvent } from "../codec.js";
 import { eventObject, streamCutShort } from "../codec-errors.js";
 import { fromOpenAIUsage } from "../openai/usage.js";
 import type { ChatStreamEvent } from "../provider.js";
+import { madeUpCallId } from "../made-up-call-id.js";
 import { RunningUsage } from "../running-usage.js";
 import { StreamIdentity } from "../stream-identity.js";
 import { hasErrorCode, qianfanError } from "./errors.js";
-import { fromQianfanFinishReason, madeUpToolCallId, type QianfanChatAnswer, type QianfanEnding, type QianfanFunctionCall } from "./wire.js";
+import { fromQianfanFinishReason, type QianfanChatAnswer, type QianfanEnding, type QianfanFunctionCall } from "./wire.js";
 
 /**
  * Reads a wenxinworkshop stream: plain `data:` events of the answer's fields
@@ -69,7 +70,7 @@ export class QianfanStreamDecoder implements StreamDecoder {
   }
 
   private toolCall(call: QianfanFunctionCall) {
-    return create(ToolCallDeltaSchema, { index: 0, id: madeUpToolCallId(), name: call.name ?? "", argumentsFragment: call.arguments ?? "" });
+    return create(ToolCallDeltaSchema, { index: 0, id: madeUpCallId(this.identity.said().id, 0), name: call.name ?? "", argumentsFragment: call.arguments ?? "" });
   }
 }
 

@@ -1,7 +1,6 @@
 // The wenxinworkshop (Qianfan v1) chat format: settings at the top level next
 // to the conversation (see conversation.ts), answers in `result`.
 import { ownEntry } from "../../common/own-entry.js";
-import { randomBytes } from "node:crypto";
 import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import {
   FinishReason,
@@ -13,6 +12,7 @@ import {
   type Message,
 } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import type { ChatParams } from "../provider.js";
+import { madeUpCallId } from "../made-up-call-id.js";
 import { toErnieConversation } from "./conversation.js";
 
 export interface QianfanFunctionCall {
@@ -101,18 +101,14 @@ export function fromQianfanFinishReason(ending: QianfanEnding, calledFunction: b
   return calledFunction ? FinishReason.TOOL_CALLS : FinishReason.STOP;
 }
 
-/** v1 gives function calls no id; callers need one to answer the call, so one is made up. */
-export function madeUpToolCallId(): string {
-  return `call_${randomBytes(12).toString("hex")}`;
-}
-
 /** An answer as the unified message; a function call's `thoughts` (the model's reasons for the call) are its reasoning. */
 export function fromQianfanAnswer(answer: QianfanChatAnswer): Message {
   const call = answer.function_call?.name ? answer.function_call : undefined;
   return create(MessageSchema, {
     role: Role.ASSISTANT,
     content: answer.result ?? "",
-    toolCalls: call ? [create(ToolCallSchema, { id: madeUpToolCallId(), name: call.name, arguments: call.arguments ?? "" })] : [],
+    // v1 gives function calls no id; callers need one to answer the call.
+    toolCalls: call ? [create(ToolCallSchema, { id: madeUpCallId(typeof answer.id === "string" ? answer.id : "", 0), name: call.name, arguments: call.arguments ?? "" })] : [],
     reasoningContent: call?.thoughts ?? "",
   });
 }

@@ -36,6 +36,13 @@ describe("a vendor's legacy function call", () => {
     expect(answer.message.toolCalls.map(({ id, name, arguments: args }) => ({ id, name, args }))).toEqual([{ id: "call_fn_chatcmplabc123", name: "get_weather", args: ARGUMENTS }]);
   });
 
+  it("of an answer without an id, has an id of its own all the same: never one that repeats in the conversation", () => {
+    const answer = () => fromOpenAIChatCompletion({ object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: null, function_call: { name: "get_weather", arguments: ARGUMENTS } }, finish_reason: "function_call" }] }, ctx);
+    const [first, second] = [answer().message.toolCalls[0]!.id, answer().message.toolCalls[0]!.id];
+    expect(first).toMatch(/^call_fn_[0-9a-f]{16}$/);
+    expect(second).not.toBe(first);
+  });
+
   it("streamed is tool call 0's fragments, the id with the first, the same id a whole answer gets", () => {
     const chunk = (delta: object, finish: string | null = null) => ({ data: { id: "chatcmpl-abc123", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] } });
     const { deltas, end } = decode(openAIChunkDecoder(ctx), [

@@ -25,8 +25,6 @@ const hello = create(ChatRequestSchema, { model: "ernie-4.0-8k", messages: [{ ro
 /** A recorded stream through a fresh decoder. */
 const decoded = (events: RecordedEvent[]) => decode(codec.chatStream(hello, ctx), events);
 
-const MADE_UP_ID = /^call_[0-9a-f]{24}$/;
-
 describe("Qianfan v1 codec: requests", () => {
   const requests = fixtures.named("request-");
 
@@ -83,7 +81,8 @@ describe("Qianfan v1 codec: answers", () => {
     const result = codec.chatResponse(fixture("answer-function-call.json").body, hello, ctx);
     expect(result.finishReason).toBe(FinishReason.TOOL_CALLS);
     expect(result.message.toolCalls).toHaveLength(1);
-    expect(result.message.toolCalls[0]).toMatchObject({ id: expect.stringMatching(MADE_UP_ID), name: "get_weather", arguments: '{"query":"Paris"}' });
+    // v1 gives the call no id: one is made from the answer's (unique in the conversation, as answers' ids are).
+    expect(result.message.toolCalls[0]).toMatchObject({ id: "call_0_as7c4wd9e2kq", name: "get_weather", arguments: '{"query":"Paris"}' });
   });
 
   it("carries a function call's thoughts as the answer's reasoning", () => {
@@ -169,7 +168,7 @@ describe("Qianfan v1 codec: streams", () => {
     const { deltas, end } = decoded(fixture(name).events);
     const calls = deltas.flatMap((delta) => delta.toolCalls);
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ index: 0, id: expect.stringMatching(MADE_UP_ID), name: "get_weather", argumentsFragment: '{"query":"Rome"}' });
+    expect(calls[0]).toMatchObject({ index: 0, id: expect.stringMatching(/^call_0_as[0-9a-z]+$/), name: "get_weather", argumentsFragment: '{"query":"Rome"}' });
     // The last delta, the one the is_end chunk made, with the call's thoughts as its reasoning.
     expect(deltas.at(-1)!.toolCalls).toEqual(calls);
     expect(deltas.at(-1)!.reasoning).toBe("the user asks about Rome");

@@ -1,5 +1,5 @@
-import { BlockList } from "node:net";
 import { clientKey } from "../common/client-address.js";
+import { isInsideAddress } from "../common/inside-address.js";
 
 /**
  * The waiting lookups that digests not known good here may hold: anyone can send those, so the rest is
@@ -16,30 +16,15 @@ const unknownShare = (maxWaiting: number) => Math.ceil((maxWaiting * 3) / 4);
 export const MAX_WAITING_UNKNOWN_LOOKUPS_PER_CLIENT = 8;
 
 /**
- * Addresses a reverse proxy or load balancer in front of the gateway speaks
- * from (loopback, private, shared and link-local ranges): every caller behind
- * one has its address, so a per-client share there would be one share for
- * all of them. Lookups from these count only against the shares above.
+ * Whether a client (clientKey's form) may be a proxy many callers share: a
+ * reverse proxy or load balancer in front of the gateway speaks from inside
+ * the network, and every caller behind one has its address, so a per-client
+ * share there would be one share for all of them. An unknown address (an
+ * in-process call) may be one too. Lookups from these count only against the
+ * shares above.
  */
-const PROXY_RANGES = new BlockList();
-PROXY_RANGES.addSubnet("127.0.0.0", 8, "ipv4");
-PROXY_RANGES.addSubnet("10.0.0.0", 8, "ipv4");
-PROXY_RANGES.addSubnet("172.16.0.0", 12, "ipv4");
-PROXY_RANGES.addSubnet("192.168.0.0", 16, "ipv4");
-PROXY_RANGES.addSubnet("100.64.0.0", 10, "ipv4");
-PROXY_RANGES.addSubnet("169.254.0.0", 16, "ipv4");
-PROXY_RANGES.addAddress("::1", "ipv6");
-PROXY_RANGES.addSubnet("fc00::", 7, "ipv6");
-PROXY_RANGES.addSubnet("fe80::", 10, "ipv6");
-
-/** Whether a client (clientKey's form) may be a proxy many callers share; an unknown address (an in-process call) too. */
 function mayBeSharedByMany(client: string, remoteAddress: string | undefined): boolean {
-  if (client === "" || remoteAddress === undefined) return true;
-  try {
-    return client.includes(":") ? PROXY_RANGES.check(remoteAddress.split("%", 1)[0]!, "ipv6") : PROXY_RANGES.check(client, "ipv4");
-  } catch {
-    return false;
-  }
+  return client === "" || remoteAddress === undefined || isInsideAddress(remoteAddress);
 }
 
 /** A place taken for one lookup, given back once the store answers it (or fails). */
@@ -50,7 +35,7 @@ export type LookupPlace = { release: () => void };
  * which digests not known good here hold at most three quarters, and each
  * client with a public address at most `MAX_WAITING_UNKNOWN_LOOKUPS_PER_CLIENT`
  * of those (one on a private or loopback address may be a proxy every caller
- * comes through: PROXY_RANGES). A client is told by its remote address,
+ * comes through: common/inside-address.ts). A client is told by its remote address,
  * grouped only here: a key found in the cache never reads it. A lookup whose
  * address is not known (an in-process call) counts as a proxy's would.
  */

@@ -7,11 +7,12 @@ import {
   HealthListResponseSchema,
 } from "../../gen/ts/grpc/health/v1/health_pb.js";
 import { excerpt } from "../common/excerpt.js";
-import type { HealthState } from "../common/health-state.js";
+import { PROVIDER_SERVICE_PREFIX, type HealthState } from "../common/health-state.js";
 import { gatewayError } from "../common/gateway-error.js";
 import { startTimer as nodeTimer, type StartTimer } from "../gateway/timers.js";
 import { clientKey, remoteAddressKey } from "./client-key.js";
 import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from "./client-limits.js";
+import { mayReadHealthDetail } from "./health-disclosure.js";
 
 /**
  * Watch streams open at once. Health needs no key, and each watch holds
@@ -31,6 +32,9 @@ const MAX_AGE_JITTER = 0.1;
  * `grpc_health_probe`. Watches are bounded per instance (maxWatches) and per
  * client address (an IPv6 client: its /64), and each ends with OK after
  * healthWatchMaxAgeMs, so that no one, with no key, holds them all for good.
+ * List names the providers and dependencies only to callers inside the
+ * network (./health-disclosure.ts); Check and Watch answer a named service's
+ * status (never why) to anyone, as grpc clients' health checking asks.
  */
 export function createHealthService(
   state: HealthState,
@@ -68,12 +72,23 @@ export function createHealthService(
         else byClient.set(client, left);
       }
     },
-    list() {
+    list(_req, ctx) {
+      const detailed = mayReadHealthDetail({ remoteAddress: ctx.values.get(remoteAddressKey), header: (name) => ctx.requestHeader.get(name) ?? undefined });
       const statuses: Record<string, ReturnType<typeof create<typeof HealthCheckResponseSchema>>> = {};
-      for (const name of state.names()) statuses[name] = create(HealthCheckResponseSchema, { status: state.status(name) });
+      for (const name of detailed ? state.names() : ownServices(state)) statuses[name] = create(HealthCheckResponseSchema, { status: state.status(name) });
       return create(HealthListResponseSchema, { statuses });
     },
   };
+}
+
+/**
+ * The server ("") and the gateway's own services, which reflection and the
+ * landing page name to anyone anyway: List names no provider or dependency
+ * to a caller that may not read health's detail (./health-disclosure.ts).
+ */
+function ownServices(state: HealthState): string[] {
+  const dependencies = state.dependencies();
+  return state.names().filter((name) => !name.startsWith(PROVIDER_SERVICE_PREFIX) && !dependencies.has(name));
 }
 
 /**

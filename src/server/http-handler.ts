@@ -37,6 +37,8 @@ import { requestContextValues } from "./client-key.js";
 import { unknownMethod, withProtocolRefusals } from "./rpc-refusals.js";
 import { shapedRefusal, writeRefusal } from "./shaped-refusal.js";
 import type { HealthState } from "../common/health-state.js";
+import { healthAnswer } from "./health-body.js";
+import { mayReadHealthDetail } from "./health-disclosure.js";
 import type { EarlyRefusals } from "../api/envelope/early-refusals.js";
 import type { RpcKeyGate } from "./rpc-key-gate.js";
 
@@ -157,17 +159,10 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
       return;
     }
     if (read && (path === "/healthz" || path === "/readyz")) {
-      const serving = path === "/healthz" || options.health.ready();
-      // Degraded dependencies and providers are named (with what it means for calls); liveness stays 200.
-      // A degraded provider does not fail readiness either: every instance shares its vendor keys, and
-      // the gateway's own 503 (with the reason) serves callers better than a load balancer's (docs/operations.md).
-      const dependencies = Object.fromEntries([...options.health.dependencies()].map(([name, dep]) => [name, dep.ok ? "ok" : dep.detail]));
-      const providers = Object.fromEntries(
-        [...options.health.providers()].map(([name, state]) => [name, state.serving ? { status: "serving" } : { status: "degraded", reason: state.reason }]),
-      );
-      const degraded = Object.values(dependencies).some((state) => state !== "ok") || Object.values(providers).some((state) => state.status !== "serving");
-      const status = !serving ? (options.health.status() === 1 ? "unavailable" : "draining") : degraded ? "degraded" : "ok";
-      res.writeHead(serving ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status, dependencies, providers }));
+      // What is degraded and why is named only to callers inside the network, or holding the metrics token (./health-disclosure.ts).
+      const detailed = mayReadHealthDetail({ remoteAddress: req.socket.remoteAddress, header: (name) => [req.headers[name]].flat()[0] }, options.metricsAccess);
+      const { httpStatus, body } = healthAnswer(options.health, path === "/readyz", detailed);
+      res.writeHead(httpStatus, { "content-type": "application/json" }).end(JSON.stringify(body));
       return;
     }
     // The printed address itself, opened in a browser or curled: what is served here (./landing-page.ts).

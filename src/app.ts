@@ -156,6 +156,7 @@ export async function createSwitchboard(config: GatewayConfig, options: Switchbo
       firstTokenTimeoutMs: provider.firstTokenTimeoutMs,
       hedge: provider.hedge,
       embedBatchSize: provider.embedBatchSize,
+      embedTokenInputs: provider.embedTokenInputs,
     });
   }
 

@@ -53,6 +53,8 @@ export interface ProviderConfig {
   automaticPromptCaching?: boolean;
   /** The most texts one embedding request carries; a larger Embed call is sent in batches. */
   embedBatchSize: number;
+  /** Its embeddings take token ids (OpenAI's own API, or as the operator declared: token-input-endpoints.ts); absent, they do not. */
+  embedTokenInputs?: boolean;
 }
 
 export interface RouteConfig {

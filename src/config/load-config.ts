@@ -13,6 +13,7 @@ import { buildHedge, buildTraffic, DEFAULT_FIRST_TOKEN_TIMEOUT_MS } from "./traf
 import { buildKeyPool, buildSecrets } from "./secrets-config.js";
 import { buildCache, buildRouteCache } from "./cache-config.js";
 import { buildCatalogueConfig, checkCatalogueCurrencies } from "./catalogue-config.js";
+import { takesTokenInputs } from "./token-input-endpoints.js";
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 /** The largest config file read: a long one with every provider and route is some tens of KB. */
@@ -71,10 +72,11 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
     const keyPair = key ? undefined : keyPairFor(preset, env, prefix);
     if (!key && !keyPair && !(preset.keyless && baseUrl)) continue;
     const api = keyPair ?? presetApiForMode(preset, env[`${prefix}_MODE`], prefix);
+    const checkedBaseUrl = checkUrl(baseUrl ?? api.defaultBaseUrl, "environment", `${prefix}_BASE_URL`);
     providers.set(preset.name, {
       name: preset.name,
       dialect: api.dialect,
-      baseUrl: checkUrl(baseUrl ?? api.defaultBaseUrl, "environment", `${prefix}_BASE_URL`),
+      baseUrl: checkedBaseUrl,
       keys: [
         keyPair
           ? { id: "env", secret: parseSecretRef(`env:${prefix}_AK`), secondary: parseSecretRef(`env:${prefix}_SK`), weight: 1 }
@@ -84,6 +86,7 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
       timeoutMs: DEFAULT_TIMEOUT_MS,
       firstTokenTimeoutMs: DEFAULT_FIRST_TOKEN_TIMEOUT_MS,
       embedBatchSize: embedBatchSize(preset, api.dialect),
+      embedTokenInputs: takesTokenInputs({ dialect: api.dialect, baseUrl: checkedBaseUrl }),
     });
   }
 
@@ -101,6 +104,9 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
       weight: key.weight,
     }));
     if (declared.api_key) keys.unshift({ id: "default", secret: parseSecretRef(declared.api_key), weight: 1 });
+    if (declared.embed_token_inputs && dialect !== "openai") {
+      throw new ConfigError(source, `providers.${name}.embed_token_inputs`, `only the openai dialect sends token ids as embedding input; this provider's is "${dialect}"`);
+    }
     if (keys.length === 0) {
       if (!preset?.keyless && !declared.base_url) {
         throw new ConfigError(source, `providers.${name}`, 'needs "api_key" or "keys" (or a "base_url" for a keyless local server)');
@@ -121,6 +127,7 @@ export function buildConfig(file: ConfigFile, env: NodeJS.ProcessEnv, source: st
       defaultMaxTokens: declared.default_max_tokens,
       automaticPromptCaching: declared.automatic_prompt_caching,
       embedBatchSize: declared.embed_batch_size ?? embedBatchSize(preset, dialect),
+      embedTokenInputs: takesTokenInputs({ dialect, baseUrl, declared: declared.embed_token_inputs }),
     });
   }
 

@@ -37,6 +37,8 @@ const providerSchema = z.strictObject({
   automatic_prompt_caching: z.boolean().optional(),
   /** The most texts one embedding request carries (the vendor's limit); larger Embed calls go in batches. */
   embed_batch_size: z.number().int().positive().max(10_000).optional(),
+  /** openai dialect: whether the endpoint's embeddings take token ids (a vLLM server's do); unset, only OpenAI's own API's are judged to. */
+  embed_token_inputs: z.boolean().optional(),
 });
 
 const routeSchema = z.strictObject({

@@ -14,6 +14,8 @@ export interface ProviderRuntime {
   hedge?: HedgeConfig;
   /** The most texts one embedding request carries. */
   embedBatchSize: number;
+  /** Its embeddings take token ids (token_inputs); absent, they do not. */
+  embedTokenInputs?: boolean;
 }
 
 /** What one attempt gets: the adapter to call and the call without its params. */

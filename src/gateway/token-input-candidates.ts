@@ -7,24 +7,19 @@ import type { EmbedParams } from "../providers/provider.js";
 import type { ProviderRuntime } from "./provider-runtime.js";
 import type { Candidate } from "./router.js";
 
-/**
- * The providers whose embeddings API takes token ids as `input` (int[] and
- * int[][]): OpenAI's, as its API reference documents. The other vendors of
- * its dialect document texts only (Zhipu, Qianfan v2, DashScope's compatible
- * mode), and ids are a tokenizer's: tiktoken's mean nothing to another model.
- */
-const TOKEN_INPUT_PROVIDERS: ReadonlySet<string> = new Set(["openai"]);
-
-function takesTokenInputs(candidate: Candidate, providers: ReadonlyMap<string, ProviderRuntime>): boolean {
-  return TOKEN_INPUT_PROVIDERS.has(candidate.provider) && providers.get(candidate.provider)?.adapter.dialect === "openai";
+/** Why a provider takes none, and, where its dialect could send them, how its operator enables them. */
+function whyNot(provider: string, runtime: ProviderRuntime | undefined): string {
+  const dialect = runtime?.adapter.dialect;
+  if (dialect !== "openai") return `whose API (dialect "${dialect}") takes texts only`;
+  return `which is not set to take them: if its endpoint does (vLLM's does), its operator can set providers.${provider}.embed_token_inputs: true`;
 }
 
 /**
  * The candidates that can take an Embed call's token arrays, and the others
  * as attempts never sent (outcome "unsupported", as request fitting skips a
- * chat candidate). None left: InvalidArgument naming the field, saying who
- * serves token arrays and how LangChain sends text instead. A call of texts
- * keeps every candidate.
+ * chat candidate). None left: InvalidArgument naming the field and the
+ * provider, saying who serves token arrays, how its operator enables them
+ * and how LangChain sends text instead. A call of texts keeps every candidate.
  */
 export function tokenInputCandidates(
   params: EmbedParams,
@@ -32,7 +27,8 @@ export function tokenInputCandidates(
   providers: ReadonlyMap<string, ProviderRuntime>,
 ): { candidates: readonly Candidate[]; refused: Attempt[]; error?: ConnectError } {
   if (params.tokenInputs.length === 0) return { candidates, refused: [] };
-  const usable = candidates.filter((candidate) => takesTokenInputs(candidate, providers));
+  // Judged once at start from each provider's dialect, endpoint and config (src/config/token-input-endpoints.ts).
+  const usable = candidates.filter((candidate) => providers.get(candidate.provider)?.embedTokenInputs === true);
   const refused = candidates
     .filter((candidate) => !usable.includes(candidate))
     .map((candidate) => create(AttemptSchema, { provider: candidate.provider, model: candidate.upstreamModel, outcome: "unsupported", duration: durationFromMs(0) }));
@@ -40,7 +36,7 @@ export function tokenInputCandidates(
   const first = candidates[0]!;
   const field = params.fieldNames?.tokenInputs ?? "token_inputs";
   const description =
-    `token arrays are served only by OpenAI's embedding models (provider "openai"), and model "${params.model}" is served by ${first.provider}/${first.upstreamModel}: ` +
-    "send the texts instead (LangChain's OpenAIEmbeddings does with check_embedding_ctx_length=False)";
+    `token arrays are served only by OpenAI's own embeddings API (api.openai.com) and by providers configured to take them; model "${params.model}" is served by provider "${first.provider}" (${first.upstreamModel}), ` +
+    `${whyNot(first.provider, providers.get(first.provider))}. Send the texts instead (LangChain's OpenAIEmbeddings does with check_embedding_ctx_length=False)`;
   return { candidates: usable, refused, error: badRequestOf([{ field, description }], "INVALID_ARGUMENT", { provider: first.provider, model: first.upstreamModel }) };
 }

@@ -1,8 +1,11 @@
 // Token arrays as embedding input (OpenAI's `input` as int[] or int[][]):
 // what LangChain's OpenAIEmbeddings sends by default, through the official
-// openai SDK with its default options. OpenAI alone takes them: a candidate
-// of another vendor is skipped, and a call none can serve is refused with
-// what to do instead. Their bounds are checked before any vendor request.
+// openai SDK with its default options. OpenAI's own API takes them, and an
+// endpoint its operator declares does (embed_token_inputs): a candidate of
+// another is skipped, and a call none can serve is refused with what to do
+// instead. Their bounds are checked before any vendor request. The fake
+// stands in for OpenAI at a loopback URL, not OpenAI's, so its providers are
+// declared; api.openai.com needs no switch (test/unit/token-input-endpoints.test.ts).
 import { Code } from "@connectrpc/connect";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +17,8 @@ import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.j
 const MODEL = "text-embedding-3-small";
 /** Zhipu's embedding model first, OpenAI's after it. */
 const ZHIPU_THEN_OPENAI = "zhipu-then-openai";
+/** OpenAI's embedding model through a provider not named "openai". */
+const OAI_MODEL = "oai-embedding";
 
 let openai: OpenAIFake;
 let zhipu: OpenAIFake;
@@ -24,8 +29,17 @@ beforeAll(async () => {
   openai = await startOpenAIFake({ apiKey: "sk-openai-up" });
   zhipu = await startOpenAIFake({ apiKey: "sk-zhipu-up", vendor: "zhipu", models: ["embedding-3"] });
   gw = await startGateway(
-    { OPENAI_API_KEY: "sk-openai-up", OPENAI_BASE_URL: openai.baseUrl, ZHIPU_API_KEY: "sk-zhipu-up", ZHIPU_BASE_URL: zhipu.baseUrl },
-    { routes: [{ model: ZHIPU_THEN_OPENAI, provider: "zhipu", upstream_model: "embedding-3", fallbacks: [`openai/${MODEL}`] }] },
+    { OPENAI_API_KEY: "sk-openai-up", ZHIPU_API_KEY: "sk-zhipu-up", ZHIPU_BASE_URL: zhipu.baseUrl },
+    {
+      providers: {
+        openai: { base_url: openai.baseUrl, api_key: "env:OPENAI_API_KEY", embed_token_inputs: true },
+        oai: { dialect: "openai", base_url: openai.baseUrl, api_key: "env:OPENAI_API_KEY", embed_token_inputs: true },
+      },
+      routes: [
+        { model: ZHIPU_THEN_OPENAI, provider: "zhipu", upstream_model: "embedding-3", fallbacks: [`openai/${MODEL}`] },
+        { model: OAI_MODEL, provider: "oai", upstream_model: MODEL },
+      ],
+    },
   );
   sdk = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: MASTER_KEY });
 });
@@ -86,20 +100,44 @@ describe("token arrays on /v1/embeddings", () => {
     expect((await gw.client("connect").embed({ model: ZHIPU_THEN_OPENAI, inputs: ["hello"] })).provider).toBe("zhipu");
   });
 
-  it("refuses token arrays no candidate takes, saying who serves them and how LangChain sends text", async () => {
+  it("refuses token arrays no candidate takes, naming the provider, who serves them and how LangChain sends text", async () => {
     const sentToZhipu = embeddingRequests(zhipu).length;
     const res = await embeddings({ model: "embedding-3", input: [[1, 2, 3]] });
     expect(res.status).toBe(400);
     const { error } = (await res.json()) as { error: { message: string; param: string } };
     expect(error.param).toBe("input");
-    expect(error.message).toContain("token arrays are served only by OpenAI's embedding models");
+    expect(error.message).toContain("token arrays are served only by OpenAI's own embeddings API (api.openai.com) and by providers configured to take them");
+    expect(error.message).toContain('served by provider "zhipu" (embedding-3)');
+    expect(error.message).toContain("its operator can set providers.zhipu.embed_token_inputs: true");
     expect(error.message).toContain("check_embedding_ctx_length=False");
 
     const err = await failure(gw.client("connect").embed({ model: "embedding-3", tokenInputs: [{ ids: [1] }] }));
     expect(err.code).toBe(Code.InvalidArgument);
-    expect(err.rawMessage).toContain("token_inputs: token arrays are served only by OpenAI's embedding models");
+    expect(err.rawMessage).toContain("token_inputs: token arrays are served only by OpenAI's own embeddings API");
     expect(embeddingRequests(zhipu).length).toBe(sentToZhipu);
     expect((await embeddings({ model: "embedding-3", input: ["hello"] })).status).toBe(200);
+  });
+
+  it("serves them through a provider of any name set to take them", async () => {
+    const res = await gw.client("connect").embed({ model: OAI_MODEL, tokenInputs: [{ ids: [1, 2, 3] }] });
+    expect(res.provider).toBe("oai");
+    expect(embeddingRequests(openai).at(-1)!.body).toMatchObject({ model: MODEL, input: [[1, 2, 3]] });
+    expect(res.embeddings.map((e) => e.values)).toEqual(await fromVendor([[1, 2, 3]]));
+  });
+
+  it("refuses them for a provider named openai whose base URL is not OpenAI's and is not set to take them", async () => {
+    // Another OpenAI-compatible vendor under the name "openai": its name alone says nothing of its tokenizer.
+    const elsewhere = await startGateway({ OPENAI_API_KEY: "sk-zhipu-up", OPENAI_BASE_URL: zhipu.baseUrl });
+    try {
+      const sentToZhipu = embeddingRequests(zhipu).length;
+      const err = await failure(elsewhere.client("connect").embed({ model: MODEL, tokenInputs: [{ ids: [1, 2, 3] }] }));
+      expect(err.code).toBe(Code.InvalidArgument);
+      expect(err.rawMessage).toContain(`served by provider "openai" (${MODEL})`);
+      expect(err.rawMessage).toContain("its operator can set providers.openai.embed_token_inputs: true");
+      expect(embeddingRequests(zhipu).length).toBe(sentToZhipu);
+    } finally {
+      await elsewhere.stop();
+    }
   });
 
   it("refuses token arrays out of bounds before any vendor request, naming the field", async () => {

@@ -8,18 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KeyBudget } from "../../src/auth/key-policy.js";
 import { RedisRateLimiter } from "../../src/limits/redis-rate-limiter.js";
-import { createLogger } from "../../src/observability/logger.js";
-import { GatewayMetrics } from "../../src/observability/metrics.js";
-import { RedisErrors } from "../../src/redis/redis-errors.js";
 import { RedisLink } from "../../src/redis/redis-link.js";
 import { currentPeriod, type BudgetAsk } from "../../src/usage/budgets.js";
 import { RedisSpendCounter } from "../../src/usage/redis-spend-counter.js";
-import { requireService } from "../support/require-service.js";
-import { redisPrefix } from "../support/stores.js";
+import { linksToTestRedis, silentRedisErrors } from "../support/redis-instances.js";
 
-const logger = createLogger("silent");
 const UNIT = 1e9;
-const redisErrors = () => new RedisErrors(new GatewayMetrics({ defaultMetrics: false }).redisErrors, logger);
 
 /** One instance's link to the shared Redis, whose failure the test turns on and off. */
 interface Instance {
@@ -28,28 +22,24 @@ interface Instance {
 }
 
 describe("a process's own count when Redis fails goes on from the shared count it last saw", () => {
+  const links = linksToTestRedis(2);
   const instances: Instance[] = [];
   const closers: (() => void)[] = [];
-  beforeAll(async () => {
-    const url = requireService("SWITCHBOARD_TEST_REDIS_URL");
-    const prefix = redisPrefix();
-    for (let i = 0; i < 2; i++) {
-      const link = new RedisLink({ url, prefix, logger });
-      await link.connect();
+  beforeAll(() => {
+    for (const link of links) {
       const instance: Instance = { link, failing: false };
       const up = Object.getOwnPropertyDescriptor(RedisLink.prototype, "isUp")!.get!;
       Object.defineProperty(link, "isUp", { get: () => !instance.failing && up.call(link) });
       instances.push(instance);
     }
   });
-  afterAll(async () => {
+  afterAll(() => {
     for (const close of closers) close();
-    await Promise.all(instances.map(({ link }) => link.close()));
   });
   const failRedis = (failing: boolean) => instances.forEach((instance) => (instance.failing = failing));
 
   it("rate limits: a key that used its minute through Redis gets no fresh allowance on each instance", async () => {
-    const limiters = instances.map(({ link }) => new RedisRateLimiter(link, "open", redisErrors()));
+    const limiters = instances.map(({ link }) => new RedisRateLimiter(link, "open", silentRedisErrors()));
     closers.push(...limiters.map((limiter) => () => limiter.close()));
     const requests = { requestsPerMinute: 4, tokensPerMinute: 0 };
     const tokens = { requestsPerMinute: 0, tokensPerMinute: 1_000 };
@@ -79,7 +69,7 @@ describe("a process's own count when Redis fails goes on from the shared count i
     const ask = (keyId: string): BudgetAsk => ({ keyId, budget, period, reserveNormal: 4 * UNIT, reserveEconomy: undefined, atMs: Date.now() });
     /** The ledger has none of the key's calls yet (their rows wait in the instances' queues). */
     const counters = () => {
-      const made = instances.map(({ link }) => new RedisSpendCounter(link, async () => 0, "open", redisErrors()));
+      const made = instances.map(({ link }) => new RedisSpendCounter(link, async () => 0, "open", silentRedisErrors()));
       closers.push(...made.map((counter) => () => counter.close()));
       return made;
     };

@@ -1,15 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryRateLimiter, type RateLimiter } from "../../src/limits/rate-limiter.js";
 import { RedisRateLimiter } from "../../src/limits/redis-rate-limiter.js";
-import { createLogger } from "../../src/observability/logger.js";
-import { GatewayMetrics } from "../../src/observability/metrics.js";
-import { RedisErrors } from "../../src/redis/redis-errors.js";
 import { RedisLink } from "../../src/redis/redis-link.js";
-import { requireService } from "../support/require-service.js";
+import { linksToTestRedis, silentLogger, silentRedisErrors } from "../support/redis-instances.js";
 import { redisPrefix } from "../support/stores.js";
-
-const logger = createLogger("silent");
-const redisErrors = () => new RedisErrors(new GatewayMetrics({ defaultMetrics: false }).redisErrors, logger);
 
 describe("the in-memory limiter (GCRA)", () => {
   it("allows a minute's requests in a burst, then one more each interval", () => {
@@ -55,22 +49,14 @@ describe("the in-memory limiter (GCRA)", () => {
 });
 
 describe("the Redis limiter", () => {
-  const links: RedisLink[] = [];
+  // Two "instances": separate connections, one Redis, one prefix.
+  const links = linksToTestRedis(2);
   const limiters: RateLimiter[] = [];
-  beforeAll(async () => {
-    const url = requireService("SWITCHBOARD_TEST_REDIS_URL");
-    const prefix = redisPrefix();
-    // Two "instances": separate connections, one Redis, one prefix.
-    for (let i = 0; i < 2; i++) {
-      const link = new RedisLink({ url, prefix, logger });
-      await link.connect();
-      links.push(link);
-      limiters.push(new RedisRateLimiter(link, "open", redisErrors()));
-    }
+  beforeAll(() => {
+    limiters.push(...links.map((link) => new RedisRateLimiter(link, "open", silentRedisErrors())));
   });
-  afterAll(async () => {
+  afterAll(() => {
     for (const limiter of limiters) limiter.close();
-    await Promise.all(links.map((link) => link.close()));
   });
 
   it("holds one limit across instances, even under concurrent calls", async () => {
@@ -92,10 +78,10 @@ describe("the Redis limiter", () => {
   });
 
   it("falls back to a local limit when Redis is unreachable (fail open), or refuses (fail closed)", async () => {
-    const down = new RedisLink({ url: "redis://127.0.0.1:1", prefix: redisPrefix(), logger });
+    const down = new RedisLink({ url: "redis://127.0.0.1:1", prefix: redisPrefix(), logger: silentLogger });
     await down.connect();
-    const open = new RedisRateLimiter(down, "open", redisErrors());
-    const closed = new RedisRateLimiter(down, "closed", redisErrors());
+    const open = new RedisRateLimiter(down, "open", silentRedisErrors());
+    const closed = new RedisRateLimiter(down, "closed", silentRedisErrors());
     const limits = { requestsPerMinute: 2, tokensPerMinute: 0 };
     expect((await open.acquire("k", limits, 0)).allowed).toBe(true);
     expect((await open.acquire("k", limits, 0)).allowed).toBe(true);

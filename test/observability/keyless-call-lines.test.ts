@@ -14,6 +14,30 @@ import { LogCapture, MASTER_KEY, startGateway, type TestGateway } from "../suppo
 const LEFT_OUT = "call lines of calls no gateway key authenticated were left out";
 const leftOutLines = (logs: LogCapture) => logs.entries.filter((line) => line.msg?.startsWith(LEFT_OUT));
 
+/**
+ * A gateway whose keyless call lines are budgeted on the test's clock (moved on
+ * by `world.clock += ms`), started before the tests of the describe block that
+ * calls this and stopped after them.
+ */
+function gatewayOnTestClock(): { gw: TestGateway; clock: number } {
+  const world = { clock: 0 } as { gw: TestGateway; clock: number };
+  beforeAll(async () => {
+    world.gw = await startGateway({});
+    // The gateway's budget, on the test's clock, before its first call.
+    keylessCallLines(world.gw.app.logger, () => world.clock);
+  });
+  afterAll(async () => {
+    await world.gw?.stop();
+  });
+  return world;
+}
+
+/** How many calls of a surface's method the gateway's metrics count as answered with `code`. */
+async function requestsCounted(gw: TestGateway, { surface, method, code }: { surface: string; method: string; code: string }): Promise<number> {
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  return Number(new RegExp(`switchboard_requests_total\\{surface="${surface}",method="${method}",code="${code}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+}
+
 describe("keyless call lines", () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -65,22 +89,13 @@ describe("keyless call lines", () => {
 });
 
 describe("a flood of refusals no key authenticated", () => {
-  let gw: TestGateway;
-  let clock = 0;
-  beforeAll(async () => {
-    gw = await startGateway({});
-    // The gateway's budget, on the test's clock, before its first call.
-    keylessCallLines(gw.app.logger, () => clock);
-  });
-  afterAll(async () => {
-    await gw?.stop();
-  });
+  const world = gatewayOnTestClock();
 
   /** `n` requests, a few at a time; resolves to their statuses. */
   async function send(n: number, path: string, headers: Record<string, string>, body: string): Promise<number[]> {
     const statuses: number[] = [];
     for (let sent = 0; sent < n; sent += 50) {
-      const batch = Array.from({ length: Math.min(50, n - sent) }, () => fetch(`${gw.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body }));
+      const batch = Array.from({ length: Math.min(50, n - sent) }, () => fetch(`${world.gw.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body }));
       for (const res of await Promise.all(batch)) {
         statuses.push(res.status);
         await res.arrayBuffer();
@@ -89,9 +104,8 @@ describe("a flood of refusals no key authenticated", () => {
     return statuses;
   }
 
-  const callLines = () => gw.logs.entries.filter((line) => line.msg === "call failed");
-  const counted = async (status: string): Promise<number> =>
-    Number(new RegExp(`switchboard_requests_total\\{surface="rest",method="REST unknown",code="${status}"\\} (\\d+)`).exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1] ?? 0);
+  const callLines = () => world.gw.logs.entries.filter((line) => line.msg === "call failed");
+  const counted = (code: string) => requestsCounted(world.gw, { surface: "rest", method: "REST unknown", code });
 
   it("writes a bounded number of lines, then one line a minute per reason counting the rest; metrics count every one", async () => {
     expect(new Set(await send(500, "/v1/junk", {}, "{}"))).toEqual(new Set([404]));
@@ -105,22 +119,22 @@ describe("a flood of refusals no key authenticated", () => {
     expect(lines.filter((line) => line.method === "REST POST /v1/chat/completions")).toHaveLength(KEYLESS_CALL_LINES_PER_MINUTE);
     expect(lines.filter((line) => line.method === "switchboard.v1.AIService/Chat")).toHaveLength(KEYLESS_CALL_LINES_PER_MINUTE);
     expect(lines).toHaveLength(3 * KEYLESS_CALL_LINES_PER_MINUTE);
-    expect(leftOutLines(gw.logs)).toEqual([]);
+    expect(leftOutLines(world.gw.logs)).toEqual([]);
     expect(await counted("not_found")).toBe(500);
 
     // A minute on, the next refusal of each reason writes how many of its lines were left out, and its own line.
-    clock += 60_000;
+    world.clock += 60_000;
     await send(1, "/v1/junk", {}, "{}");
     await send(1, "/v1/chat/completions", {}, chat);
     await send(1, "/switchboard.v1.AIService/Chat", { "content-type": "text/plain" }, chat);
-    const leftOut = leftOutLines(gw.logs);
+    const leftOut = leftOutLines(world.gw.logs);
     expect(leftOut).toEqual([
       expect.objectContaining({ level: "warn", reason: "ENDPOINT_NOT_FOUND", leftOut: 490, sample: expect.objectContaining({ method: "REST unknown", error: expect.stringContaining("/v1/junk") }) }),
       expect.objectContaining({ level: "warn", reason: "UNAUTHENTICATED", leftOut: 490, sample: expect.objectContaining({ method: "REST POST /v1/chat/completions", status: "unauthenticated" }) }),
       expect.objectContaining({ level: "warn", reason: "UNSUPPORTED_CONTENT_TYPE", leftOut: 490, sample: expect.objectContaining({ method: "switchboard.v1.AIService/Chat" }) }),
     ]);
     expect(callLines()).toHaveLength(3 * KEYLESS_CALL_LINES_PER_MINUTE + 3);
-    expect(gw.logs.text).not.toContain("sk-sb-not-a-real-key");
+    expect(world.gw.logs.text).not.toContain("sk-sb-not-a-real-key");
   });
 
   it("keeps every line of an authenticated caller's failed calls", async () => {
@@ -134,40 +148,31 @@ describe("a flood of refusals no key authenticated", () => {
 });
 
 describe("a flood of calls served without a key", () => {
-  let gw: TestGateway;
-  let clock = 0;
-  beforeAll(async () => {
-    gw = await startGateway({});
-    keylessCallLines(gw.app.logger, () => clock);
-  });
-  afterAll(async () => {
-    await gw?.stop();
-  });
+  const world = gatewayOnTestClock();
 
   const CHECK = "grpc.health.v1.Health/Check";
-  const checkLines = () => gw.logs.entries.filter((line) => line.msg === "call" && line.method === CHECK);
+  const checkLines = () => world.gw.logs.entries.filter((line) => line.msg === "call" && line.method === CHECK);
   const checks = async (n: number) => {
-    const health = createClient(Health, gw.transport("grpc", null));
+    const health = createClient(Health, world.gw.transport("grpc", null));
     for (let sent = 0; sent < n; sent += 50) {
       const batch = await Promise.all(Array.from({ length: Math.min(50, n - sent) }, () => health.check({ service: "" })));
       expect(new Set(batch.map((res) => res.status))).toEqual(new Set([Status.SERVING]));
     }
   };
-  const counted = async (): Promise<number> =>
-    Number(new RegExp(`switchboard_requests_total\\{surface="grpc",method="${CHECK}",code="ok"\\} (\\d+)`).exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1] ?? 0);
+  const counted = () => requestsCounted(world.gw, { surface: "grpc", method: CHECK, code: "ok" });
 
   it("writes a bounded number of health check lines, apart from refusals' budget, then one count line a minute; metrics count every one", async () => {
     await checks(200);
     expect(checkLines()).toHaveLength(KEYLESS_CALL_LINES_PER_MINUTE);
     expect(await counted()).toBe(200);
     // The checks used up their own lines, not those of keyless refusals.
-    for (let i = 0; i < 3; i++) expect((await fetch(`${gw.url}/v1/junk`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(404);
-    expect(gw.logs.entries.filter((line) => line.msg === "call failed" && line.method === "REST unknown")).toHaveLength(3);
-    expect(leftOutLines(gw.logs)).toEqual([]);
+    for (let i = 0; i < 3; i++) expect((await fetch(`${world.gw.url}/v1/junk`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(404);
+    expect(world.gw.logs.entries.filter((line) => line.msg === "call failed" && line.method === "REST unknown")).toHaveLength(3);
+    expect(leftOutLines(world.gw.logs)).toEqual([]);
 
-    clock += 60_000;
+    world.clock += 60_000;
     await checks(1);
-    expect(leftOutLines(gw.logs)).toEqual([
+    expect(leftOutLines(world.gw.logs)).toEqual([
       expect.objectContaining({ level: "info", reason: CHECK, leftOut: 190, sample: expect.objectContaining({ surface: "grpc", method: CHECK, status: "ok" }) }),
     ]);
     expect(checkLines()).toHaveLength(KEYLESS_CALL_LINES_PER_MINUTE + 1);

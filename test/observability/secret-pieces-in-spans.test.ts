@@ -7,12 +7,9 @@
 // characters or more included. Read back from a real Jaeger.
 import { ConnectError } from "@connectrpc/connect";
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { startGateway, type TestGateway } from "../support/gateway.js";
-import { requireService } from "../support/require-service.js";
-import { parentOf, spansOf, tag } from "./support/jaeger-traces.js";
+import { parentOf, spansOf, tag, tracedGatewayOverFake } from "./support/jaeger-traces.js";
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 /** Shaped like no key (hex: one case), so only knowing it finds a piece of it. */
@@ -35,25 +32,10 @@ function expectNoPiece(raw: string): void {
 }
 
 describe("spans and pieces of the gateway's secrets in what callers and vendors chose", () => {
-  let query: string;
-  let vendor: OpenAIFake;
-  let gw: TestGateway;
-
-  beforeAll(async () => {
-    const otlp = requireService("SWITCHBOARD_TEST_JAEGER_OTLP");
-    query = requireService("SWITCHBOARD_TEST_JAEGER_QUERY");
-    vendor = await startOpenAIFake({ apiKey: VENDOR_KEY, models: [MODEL] });
-    gw = await startGateway(
-      { SWITCHBOARD_MASTER_KEY: MASTER_KEY, VENDOR_KEY, OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_SERVICE_NAME: `switchboard-spanmask-${hex(4)}`, OTEL_BSP_SCHEDULE_DELAY: "100" },
-      { providers: { vendor: { dialect: "openai", base_url: vendor.baseUrl, api_key: "env:VENDOR_KEY" } } },
-    );
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await vendor?.close();
-  });
+  const traced = tracedGatewayOverFake({ name: "spanmask", vendorKey: VENDOR_KEY, models: [MODEL], env: { SWITCHBOARD_MASTER_KEY: MASTER_KEY } });
 
   it("masks them in the call's and the attempt's models, names and request id, as log lines do", async () => {
+    const { query, gw } = traced;
     let traceId = "";
     const answer = await gw
       .client("connect", MASTER_KEY)
@@ -79,6 +61,7 @@ describe("spans and pieces of the gateway's secrets in what callers and vendors 
   });
 
   it("masks them in the vendor's id of its answer", async () => {
+    const { query, vendor, gw } = traced;
     const id = `chatcmpl-${VENDOR_PIECE}${MASTER_PIECE}`;
     vendor.enqueue({
       kind: "error",
@@ -94,6 +77,7 @@ describe("spans and pieces of the gateway's secrets in what callers and vendors 
   });
 
   it("masks them in a failed call's status message, which quotes the model", async () => {
+    const { query, gw } = traced;
     const failed = ConnectError.from(
       await gw
         .client("connect", MASTER_KEY)

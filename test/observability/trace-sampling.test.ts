@@ -6,48 +6,26 @@
 // its traceparent is flagged. Otherwise anyone who can reach the port could
 // have every call exported to a backend that bills by the span.
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
-import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
-import { requireService } from "../support/require-service.js";
-import { spansIn } from "./support/jaeger-traces.js";
+import { MASTER_KEY } from "../support/gateway.js";
+import { spansIn, tracedGatewayOverFake } from "./support/jaeger-traces.js";
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 /** A caller's traceparent that asks for its trace to be sampled. */
 const sampled = (traceId: string) => `00-${traceId}-${hex(8)}-01`;
 
 describe("trace sampling: the caller's flag counts only once its key did", () => {
-  let query: string;
-  let vendor: OpenAIFake;
-  let gw: TestGateway;
-
-  beforeAll(async () => {
-    const otlp = requireService("SWITCHBOARD_TEST_JAEGER_OTLP");
-    query = requireService("SWITCHBOARD_TEST_JAEGER_QUERY");
-    vendor = await startOpenAIFake({ apiKey: "sk-sampling-vendor-0123456789" });
-    gw = await startGateway(
-      {
-        VENDOR_KEY: "sk-sampling-vendor-0123456789",
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
-        OTEL_SERVICE_NAME: `switchboard-sampling-${hex(4)}`,
-        OTEL_BSP_SCHEDULE_DELAY: "100",
-        // The operator samples none of the gateway's own traces: only a caller's sampled flag can export a span.
-        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
-        OTEL_TRACES_SAMPLER_ARG: "0",
-      },
-      {
-        providers: { vendor: { dialect: "openai", base_url: vendor.baseUrl, api_key: "env:VENDOR_KEY" } },
-        routes: [{ model: "sampled-model", provider: "vendor", upstream_model: "gpt-4o-mini" }],
-      },
-    );
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await vendor?.close();
+  const traced = tracedGatewayOverFake({
+    name: "sampling",
+    vendorKey: "sk-sampling-vendor-0123456789",
+    // The operator samples none of the gateway's own traces: only a caller's sampled flag can export a span.
+    env: { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" },
+    routes: [{ model: "sampled-model", provider: "vendor", upstream_model: "gpt-4o-mini" }],
   });
 
   it("exports no span of a call without a valid key, whatever its traceparent says; an authenticated call's follows its flag", async () => {
+    const { query, gw } = traced;
     const chat = JSON.stringify({ model: "sampled-model", messages: [{ role: "user", content: "hi" }] });
     const unauthenticated: { traceId: string; status: number }[] = [];
     const send = async (path: string, headers: Record<string, string>, body?: string) => {

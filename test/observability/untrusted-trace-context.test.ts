@@ -6,41 +6,25 @@
 // its answer names, with the caller's context as a link only. A call a key
 // authenticated still continues the caller's trace. Read back from a real Jaeger.
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { failure } from "../support/failure.js";
-import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
-import { requireService } from "../support/require-service.js";
-import { spansIn } from "./support/jaeger-traces.js";
+import { MASTER_KEY } from "../support/gateway.js";
+import { spansIn, tracedGatewayOverFake } from "./support/jaeger-traces.js";
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 const WRONG_KEY = "sk-sb-not-a-key-of-this-gateway-0123456789";
 
 describe("a caller's trace context without a gateway key", () => {
-  let query: string;
-  let vendor: OpenAIFake;
-  let gw: TestGateway;
-
-  beforeAll(async () => {
-    const otlp = requireService("SWITCHBOARD_TEST_JAEGER_OTLP");
-    query = requireService("SWITCHBOARD_TEST_JAEGER_QUERY");
-    vendor = await startOpenAIFake({ apiKey: "sk-untrusted-vendor-0123456789" });
-    gw = await startGateway(
-      // The default sampler: parentbased_always_on.
-      { VENDOR_KEY: "sk-untrusted-vendor-0123456789", OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_SERVICE_NAME: `switchboard-untrusted-${hex(4)}`, OTEL_BSP_SCHEDULE_DELAY: "100" },
-      {
-        providers: { vendor: { dialect: "openai", base_url: vendor.baseUrl, api_key: "env:VENDOR_KEY" } },
-        routes: [{ model: "traced-model", provider: "vendor", upstream_model: "gpt-4o-mini" }],
-      },
-    );
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await vendor?.close();
+  // The default sampler: parentbased_always_on.
+  const traced = tracedGatewayOverFake({
+    name: "untrusted",
+    vendorKey: "sk-untrusted-vendor-0123456789",
+    routes: [{ model: "traced-model", provider: "vendor", upstream_model: "gpt-4o-mini" }],
   });
 
   it("starts a trace of the gateway's own, linked to the caller's, and leaves the caller's trace to authenticated calls", async () => {
+    const { query, gw } = traced;
     const callerTrace = hex(16);
     const callerSpan = "1111111111111111";
     const traceparent = `00-${callerTrace}-${callerSpan}-01`;

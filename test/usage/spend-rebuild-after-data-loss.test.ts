@@ -8,32 +8,17 @@
 // the counters' clock (leases, rebuild points) and the rows' times are the
 // test's.
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { KeyBudget } from "../../src/auth/key-policy.js";
-import { createLogger } from "../../src/observability/logger.js";
-import { GatewayMetrics } from "../../src/observability/metrics.js";
-import { RedisErrors } from "../../src/redis/redis-errors.js";
-import { RedisLink } from "../../src/redis/redis-link.js";
-import type { SqlDatabase } from "../../src/store/sql.js";
-import { currentPeriod, type BudgetAnswer } from "../../src/usage/budgets.js";
-import { LedgerStore, type LedgerRow } from "../../src/usage/ledger-store.js";
-import { RedisSpendCounter } from "../../src/usage/redis-spend-counter.js";
-import { SpendScripts, spendKeys } from "../../src/usage/spend-scripts.js";
-import { ledgerSpendSeed, UnstoredSpend } from "../../src/usage/unstored-spend.js";
-import { ledgerRow } from "../support/ledger-rows.js";
-import { openMigratedDatabase, redisPrefix } from "../support/stores.js";
+import type { RedisLink } from "../../src/redis/redis-link.js";
+import type { LedgerRow } from "../../src/usage/ledger-store.js";
+import { redisPrefix } from "../support/stores.js";
+import { spendCounterFleet, UNIT, type AdmittedCall, type SpendInstance } from "./support/spend-counter-fleet.js";
 
-const logger = createLogger("silent");
-const UNIT = 1e9;
 /** One call: $0.12, as in the audit (gpt-4o at $10,000 per million tokens). */
 const CALL = 0.12 * UNIT;
 const BUDGET: KeyBudget = { limitNanos: 3 * UNIT, period: "month", softThreshold: 0.9, whenExhausted: "refuse" };
-
-/** The counters' clock and the rows' times: moved on by the tests, a second per call, from a minute ago (never past the real time, which an older rebuild read the ledger up to). */
-const clock = { now: Date.now() - 60_000 };
-const period = currentPeriod("month", clock.now);
 
 /** This task's ports: 43500-43599, loopback. */
 async function portInRange(): Promise<number> {
@@ -90,88 +75,40 @@ class ForgetfulRedis {
   }
 }
 
-/** One gateway instance's spend counter, on the shared Redis and ledger store. */
-interface Instance {
-  link: RedisLink;
-  counter: RedisSpendCounter;
-}
-
 describe("the shared spend counter after Redis loses its data", () => {
-  let redis: ForgetfulRedis;
-  let db: SqlDatabase;
-  let dropDb: () => Promise<void>;
-  let ledger: LedgerStore;
-  const instances: Instance[] = [];
-
-  beforeAll(async () => {
-    redis = await ForgetfulRedis.start();
-    ({ db, drop: dropDb } = await openMigratedDatabase("sqlite"));
-    ledger = new LedgerStore(db);
-  });
-  afterEach(async () => {
-    for (const { counter, link } of instances.splice(0)) {
-      counter.close();
-      await link.close().catch(() => {});
-    }
-  });
-  afterAll(async () => {
-    await redis?.stop();
-    await db?.close();
-    await dropDb?.();
-  });
-
-  async function instance(prefix: string): Promise<Instance> {
-    const link = new RedisLink({ url: redis.url, prefix, logger });
-    await link.connect();
-    const errors = new RedisErrors(new GatewayMetrics({ defaultMetrics: false }).redisErrors, logger);
-    const counter = new RedisSpendCounter(link, ledgerSpendSeed(ledger, new UnstoredSpend()), "open", errors, {
-      now: () => clock.now,
-      storedRowKeys: (rowKeys) => ledger.storedRowKeys(rowKeys),
-    });
-    const made = { link, counter };
-    instances.push(made);
-    return made;
-  }
+  const fleet = spendCounterFleet({ startRedis: () => ForgetfulRedis.start(), callNanos: CALL, budget: BUDGET, countersSeeUnstored: false });
 
   /** A call admitted now on `on`, a second after the last: its answer, and the ledger row it will be recorded with. */
-  async function admit(on: Instance, keyId: string): Promise<{ answer: BudgetAnswer; row: LedgerRow & { rowKey: string } }> {
-    clock.now += 1_000;
-    const atMs = clock.now;
-    const answer = await on.counter.admit({ keyId, budget: BUDGET, period, reserveNormal: CALL, reserveEconomy: undefined, atMs });
-    expect(answer.decision).toBe("normal");
-    return { answer, row: { ...ledgerRow({ keyId, atMs, costNanos: CALL, requestId: randomUUID() }), rowKey: randomUUID() } };
-  }
-
-  /** The call ends at its cost: settled on its counter (its row named), its row to be stored by the test. */
-  async function settle({ answer, row }: { answer: BudgetAnswer; row: LedgerRow & { rowKey: string } }): Promise<LedgerRow> {
-    await answer.settle(CALL, row.rowKey);
-    return row;
+  async function admit(on: SpendInstance, keyId: string): Promise<AdmittedCall> {
+    const admitted = await fleet.admit(on, keyId);
+    expect(admitted.answer.decision).toBe("normal");
+    return admitted;
   }
 
   /** A whole call, its row stored at once. */
-  async function call(on: Instance, keyId: string): Promise<void> {
-    await ledger.insert([await settle(await admit(on, keyId))]);
+  async function call(on: SpendInstance, keyId: string): Promise<void> {
+    await fleet.ledger.insert([await fleet.settle(await admit(on, keyId))]);
   }
 
-  async function outage(...on: Instance[]): Promise<void> {
-    await redis.stop();
+  async function outage(...on: SpendInstance[]): Promise<void> {
+    await fleet.redis.stop();
     for (const { link } of on) await expect.poll(() => link.isUp, { timeout: 5_000 }).toBe(false);
   }
 
-  async function backEmpty(...on: Instance[]): Promise<void> {
-    await redis.start();
+  async function backEmpty(...on: SpendInstance[]): Promise<void> {
+    await fleet.redis.start();
     for (const { link } of on) await expect.poll(() => link.isUp, { timeout: 10_000 }).toBe(true);
   }
 
   /** The shared counter's settled spend and the ledger's, in nano-units. */
   async function sharedAndLedger(link: RedisLink, keyId: string): Promise<{ shared: number | undefined; ledger: number }> {
-    const read = await new SpendScripts(link).read(spendKeys(link, keyId, period.startMs, ""), clock.now);
-    return { shared: read && read.settled + read.reserved, ledger: await ledger.spend(keyId, period.startMs, period.endMs) };
+    const { period } = fleet;
+    return { shared: await fleet.sharedSpend(link, keyId), ledger: await fleet.ledger.spend(keyId, period.startMs, period.endMs) };
   }
 
   it("does not count twice an instance's outage calls that another instance rebuilt the counter with (the audit's case)", async () => {
     const prefix = redisPrefix();
-    const [a, b] = [await instance(prefix), await instance(prefix)];
+    const [a, b] = [await fleet.instance(prefix), await fleet.instance(prefix)];
     await call(b, "audit");
     await outage(a, b);
     // Five calls admitted in A's memory; their rows reach the ledger, their settlements wait in A for Redis.
@@ -191,40 +128,40 @@ describe("the shared spend counter after Redis loses its data", () => {
 
   it("counts once the calls the ledger did not have yet when the counter was rebuilt, whichever instance rebuilds", async () => {
     const prefix = redisPrefix();
-    const [a, b] = [await instance(prefix), await instance(prefix)];
+    const [a, b] = [await fleet.instance(prefix), await fleet.instance(prefix)];
     await call(b, "lagging");
     // Admitted by Redis before it lost its data; settles after.
     const inFlight = await admit(b, "lagging");
     await outage(a, b);
     // Three calls in A's memory whose rows the store does not have yet (its writes lag).
     const unstored: LedgerRow[] = [];
-    for (let i = 0; i < 3; i++) unstored.push(await settle(await admit(a, "lagging")));
+    for (let i = 0; i < 3; i++) unstored.push(await fleet.settle(await admit(a, "lagging")));
     await backEmpty(a, b);
     // A is first this time: its next admission sends its kept settlements, rebuilding the counter (from one row) on the way;
     // admitted before the rebuild, their calls are the ledger's to count, their costs held meanwhile.
     const next = await admit(a, "lagging");
     expect(next.answer.spentNanos).toBe(4 * CALL);
-    unstored.push(await settle(inFlight));
-    await ledger.insert([await settle(next)]);
+    unstored.push(await fleet.settle(inFlight));
+    await fleet.ledger.insert([await fleet.settle(next)]);
     // Until the store has their rows, those calls' entries hold their costs, so admissions count them meanwhile.
     expect(a.counter.pendingCount).toBe(3);
     expect(b.counter.pendingCount).toBe(1);
     expect(await sharedAndLedger(a.link, "lagging")).toEqual({ shared: 6 * CALL, ledger: 2 * CALL });
-    await ledger.insert(unstored);
+    await fleet.ledger.insert(unstored);
     await expect.poll(() => a.counter.pendingCount + b.counter.pendingCount, { timeout: 10_000 }).toBe(0);
     expect(await sharedAndLedger(a.link, "lagging")).toEqual({ shared: 6 * CALL, ledger: 6 * CALL });
   });
 
   it("does not count twice a call in flight when Redis was flushed, whose row the rebuild found", async () => {
     const prefix = redisPrefix();
-    const [a, b] = [await instance(prefix), await instance(prefix)];
+    const [a, b] = [await fleet.instance(prefix), await fleet.instance(prefix)];
     await call(a, "flushed");
     const inFlight = await admit(b, "flushed");
     await b.link.client.flushall();
     // The call's row is stored before its settlement reaches Redis (a settlement kept after a timeout, say).
-    await ledger.insert([inFlight.row]);
+    await fleet.ledger.insert([inFlight.row]);
     await call(a, "flushed");
-    await settle(inFlight);
+    await fleet.settle(inFlight);
     await expect.poll(() => b.counter.pendingCount, { timeout: 10_000 }).toBe(0);
     expect(await sharedAndLedger(a.link, "flushed")).toEqual({ shared: 3 * CALL, ledger: 3 * CALL });
   });

@@ -655,8 +655,9 @@ export class RedisSpendCounter implements SpendCounter {
    * admitted before the point, which the rebuild could not read, as one entry
    * (the ledger counts those calls: see `countFromLedger`). Idempotent by the
    * entry's id (instance and point). Rows stored meanwhile (which the rebuild
-   * may have read) or admitted after the point within its minute are held too:
-   * the key is refused a little early until they are stored, never let past.
+   * may have read) or admitted after the point in a minute that also holds
+   * calls before it (UnstoredSpend.within) are held too: the key is refused a
+   * little early until they are stored, never let past.
    */
   private async watchRebuilds(): Promise<void> {
     if (!this.unstored || !this.link.isUp) return;

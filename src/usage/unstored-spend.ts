@@ -16,7 +16,7 @@ const MINUTE_MS = 60_000;
  * costs a few entries.
  */
 export class UnstoredSpend {
-  private readonly byKey = new Map<string, Map<number, number>>();
+  private readonly byKey = new Map<string, Map<number, MinuteCost>>();
   private readonly whenNotEmpty = new Set<() => void>();
 
   add(row: LedgerRow): void {
@@ -44,10 +44,18 @@ export class UnstoredSpend {
     return () => this.whenNotEmpty.delete(listener);
   }
 
-  /** The key's unstored cost of calls admitted in [sinceMs, beforeMs) (a partial minute at either end counts whole). */
+  /**
+   * The key's unstored cost of calls admitted in [sinceMs, beforeMs). A
+   * minute partly in the range counts whole unless every call it still holds
+   * was admitted outside it (`earliest`, `latest`): a rebuild point is
+   * mostly the first call of a key or period, and its own minute's later
+   * calls, admitted into the rebuilt counter, must not count twice.
+   */
   within(keyId: string, sinceMs: number, beforeMs: number): number {
     let total = 0;
-    for (const [minute, nanos] of this.byKey.get(keyId) ?? []) if (minute + MINUTE_MS > sinceMs && minute < beforeMs) total += nanos;
+    for (const [minute, cost] of this.byKey.get(keyId) ?? []) {
+      if (minute + MINUTE_MS > sinceMs && minute < beforeMs && cost.earliest < beforeMs && cost.latest >= sinceMs) total += cost.nanos;
+    }
     return total;
   }
 
@@ -55,14 +63,25 @@ export class UnstoredSpend {
     if (!(nanos !== 0 && Number.isFinite(nanos))) return;
     const wasEmpty = this.isEmpty;
     const minute = Math.floor(row.atMs / MINUTE_MS) * MINUTE_MS;
-    const minutes = this.byKey.get(row.keyId) ?? new Map<number, number>();
-    const left = (minutes.get(minute) ?? 0) + nanos;
-    if (left > 0) minutes.set(minute, left);
+    const minutes = this.byKey.get(row.keyId) ?? new Map<number, MinuteCost>();
+    const cost = minutes.get(minute) ?? { nanos: 0, earliest: row.atMs, latest: row.atMs };
+    cost.nanos += nanos;
+    // Only ever widened while the minute holds a cost: a stored row leaves the bounds as they were, which can only count more.
+    cost.earliest = Math.min(cost.earliest, row.atMs);
+    cost.latest = Math.max(cost.latest, row.atMs);
+    if (cost.nanos > 0) minutes.set(minute, cost);
     else minutes.delete(minute);
     if (minutes.size > 0) this.byKey.set(row.keyId, minutes);
     else this.byKey.delete(row.keyId);
     if (wasEmpty && !this.isEmpty) for (const listener of this.whenNotEmpty) listener();
   }
+}
+
+/** A key's unstored cost of one minute, and when the first and last of its calls were admitted. */
+interface MinuteCost {
+  nanos: number;
+  earliest: number;
+  latest: number;
 }
 
 /**

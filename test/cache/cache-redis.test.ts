@@ -11,6 +11,9 @@ import { startGatedVendor } from "./support/gated-vendor.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
 import { eventually } from "../secrets/support/bao.js";
 
+/** The TTL of the "brief-*" route's entries. */
+const BRIEF_TTL_MS = 2_000;
+
 /** A deterministic question (temperature 0): cached by default. */
 const ask = (content: string, model = "gpt-4o-mini") => ({ model, messages: [{ role: Role.USER, content }], temperature: 0 });
 
@@ -32,10 +35,12 @@ describe("the response cache shared through Redis", () => {
   let redis: Redis;
   const prefix = () => world.env.REDIS_PREFIX!;
   const vendorCalls = () => world.fake.chatRequests().length;
+  const entries = () => redis.keys(`${prefix()}cache:e:*`);
   beforeAll(async () => {
     world = await startUsageWorld("postgres+redis", {
       routes: [
-        { model: "brief-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { ttl_ms: 300 } },
+        // Long enough for two calls and two Redis reads on a loaded machine before it runs out; short enough to wait out.
+        { model: "brief-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { ttl_ms: BRIEF_TTL_MS } },
         { model: "public-*", provider: "openai", upstream_model: "gpt-4o-mini", cache: { share: "route" } },
       ],
       // The fifty calls below wait while the test gathers them, however busy the machine.
@@ -81,7 +86,10 @@ describe("the response cache shared through Redis", () => {
     const admin = world.admin();
     const [asker, refresher] = await Promise.all([admin.createKey({ key: { displayName: "asker" } }), admin.createKey({ key: { displayName: "refresher" } })]);
     const question = { ...ask("What are the opening hours?"), model: "public-bot" };
+    const before = (await entries()).length;
     const first = await a.client("connect", asker.secret).chat(question);
+    // Written to Redis after the answer: looked for before that, the refresh would find no entry and keep its own.
+    await eventually(async () => expect((await entries()).length).toBe(before + 1), 5_000);
     await new Promise((resolve) => setTimeout(resolve, 5)); // the fake's ids carry the millisecond
     const calls = vendorCalls();
     // b's memory has no entry, Redis has: the refresh is answered afresh, and not kept.
@@ -134,13 +142,12 @@ describe("the response cache shared through Redis", () => {
     const question = ask("short-lived", "brief-model");
     expect((await a.client("connect").chat(question)).cached).toBe(false);
     expect((await b.client("connect").chat(question)).cached).toBe(true);
-    const entries = () => redis.keys(`${prefix()}cache:e:*`);
     const before = (await entries()).length;
     expect(before).toBeGreaterThan(0);
-    const pttl = Math.max(...(await Promise.all((await entries()).map((key) => redis.pttl(key)))).filter((ms) => ms <= 300));
+    const pttl = Math.max(...(await Promise.all((await entries()).map((key) => redis.pttl(key)))).filter((ms) => ms <= BRIEF_TTL_MS));
     expect(pttl).toBeGreaterThan(0);
-    // Redis drops it when its PX runs out (300 ms); memory holds it no longer.
-    await expect.poll(async () => (await entries()).length, { timeout: 5_000, interval: 50 }).toBe(before - 1);
+    // Redis drops it when its PX runs out; memory holds it no longer.
+    await expect.poll(async () => (await entries()).length, { timeout: BRIEF_TTL_MS + 10_000, interval: 50 }).toBe(before - 1);
     const calls = vendorCalls();
     expect((await b.client("connect").chat(question)).cached).toBe(false);
     expect(vendorCalls()).toBe(calls + 1);
@@ -177,7 +184,7 @@ describe("the response cache shared through Redis", () => {
     expect((await b.client("connect", secret).chat(question)).cached).toBe(true); // now in b's memory too
     expect((await admin.purgeCache({ key: "keys/purge-fleet" })).purgedEntries).toBeGreaterThanOrEqual(2n); // Redis's and a's own
     // b hears of it through Redis pub/sub and drops its copy.
-    await expect.poll(async () => (await b.client("connect", secret).chat(question)).cached, { timeout: 3_000 }).toBe(false);
+    await expect.poll(async () => (await b.client("connect", secret).chat(question)).cached, { timeout: 10_000 }).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, FieldMaskSchema, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ErrorInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { BudgetPeriod, GatewayKeyState } from "../../gen/ts/switchboard/v1/admin_keys_pb.js";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
@@ -131,14 +131,20 @@ describe.each<StoreKind>(["sqlite", "postgres"])("gateway keys on %s", (kind) =>
   });
 
   it("stops an expiring key at its expiry time", async () => {
-    const { secret, key } = await admin().createKey({ key: { displayName: "expiring", expiration: { case: "ttl", value: durationFromMs(2_000) } } });
-    expect(key?.expiration.case).toBe("expireTime");
-    const expireMs = key?.expiration.case === "expireTime" ? timestampMs(key.expiration.value) : NaN;
-    expect(expireMs).toBeGreaterThan(Date.now());
-    expect((await gw.client("connect", secret).chat(chat("gpt-4o-mini"))).model).toBe("gpt-4o-mini");
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expireMs - Date.now()) + 50));
-    expect((await failure(gw.client("connect", secret).chat(chat("gpt-4o-mini")))).code).toBe(Code.Unauthenticated);
-    expect((await admin().getKey({ name: key!.name })).key?.state).toBe(GatewayKeyState.EXPIRED);
+    // The gateway's clock (Date) is the test's: the key is used before its expiry however slow the machine, and after it without a wait.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const { secret, key } = await admin().createKey({ key: { displayName: "expiring", expiration: { case: "ttl", value: durationFromMs(2_000) } } });
+      expect(key?.expiration.case).toBe("expireTime");
+      const expireMs = key?.expiration.case === "expireTime" ? timestampMs(key.expiration.value) : NaN;
+      expect(expireMs).toBeGreaterThan(Date.now());
+      expect((await gw.client("connect", secret).chat(chat("gpt-4o-mini"))).model).toBe("gpt-4o-mini");
+      vi.setSystemTime(expireMs);
+      expect((await failure(gw.client("connect", secret).chat(chat("gpt-4o-mini")))).code).toBe(Code.Unauthenticated);
+      expect((await admin().getKey({ name: key!.name })).key?.state).toBe(GatewayKeyState.EXPIRED);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("validates what it is given, naming each field", async () => {

@@ -98,8 +98,10 @@ describe("fleet messages over Redis", () => {
     await eventually(async () => expect(await state(b, "k2")).toBe(CredentialState.DISABLED), 5_000);
     // The pool changes before the disable is stored and logged: wait for the log before the replay.
     await eventually(() => expect(applied()).toHaveLength(1), 5_000);
-    const sealed = captured.find((message) => message.includes('"op":"disable"') && message.includes("leaked"));
-    expect(sealed).toBeDefined();
+    // The adversary's own subscription hears the message in its own time, not when b does.
+    const disable = () => captured.find((message) => message.includes('"op":"disable"') && message.includes("leaked"));
+    await eventually(() => expect(disable()).toBeDefined(), 5_000);
+    const sealed = disable();
     await adversary.publish(`${prefix}pools:actions`, sealed!);
     await eventually(async () => expect(await dropped(b, "pools:actions", "replayed")).toBe(1), 5_000);
     expect(applied()).toHaveLength(1);

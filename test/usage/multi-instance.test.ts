@@ -79,7 +79,8 @@ describe("two gateway instances sharing Postgres and Redis", () => {
     await a.client("connect", secret).chat(hi("gpt-4o-mini"));
     await b.client("connect", secret).chat(hi("gpt-4o-mini"));
     await b.client("connect", secret).chat(hi("gpt-4o-mini"));
-    // B's rows reach the shared ledger within its flush interval.
-    await expect.poll(async () => Number((await world.admin(a).getUsageReport({ key: "keys/both-report" })).total?.requests), { timeout: 3_000 }).toBe(3);
+    // B's rows reach the shared ledger within its flush interval (50 ms): A's report cannot flush them, so it polls; the
+    // wait allows for a loaded CI machine (each try is a Postgres round trip or two), it promises no speed.
+    await expect.poll(async () => Number((await world.admin(a).getUsageReport({ key: "keys/both-report" })).total?.requests), { timeout: 10_000 }).toBe(3);
   });
 });

@@ -42,11 +42,11 @@ export function createGeminiCodec(options: GeminiCodecOptions): Codec {
       const answer = (isJsonObject(body) ? body : {}) as GeminiResponse;
       const candidate = answer.candidates?.[0];
       if (!candidate) throw noCandidate(answer.promptFeedback, ctx);
-      const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, 0, typeof answer.responseId === "string" ? answer.responseId : "", ctx);
+      const { text, reasoning, reasoningSummarized, toolCalls } = fromGeminiParts(candidate.content?.parts, 0, typeof answer.responseId === "string" ? answer.responseId : "", ctx);
       const { usage, fault } = fromGeminiUsage(answer.usageMetadata);
       return {
         id: typeof answer.responseId === "string" ? answer.responseId : "",
-        message: create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls, reasoningContent: reasoning }),
+        message: create(MessageSchema, { role: Role.ASSISTANT, content: text, toolCalls, reasoningContent: reasoning, reasoningSummarized }),
         finishReason: fromGeminiFinishReason(candidate.finishReason, toolCalls.length > 0),
         usage,
         usageFault: fault,

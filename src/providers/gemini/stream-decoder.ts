@@ -49,12 +49,12 @@ export class GeminiStreamDecoder implements StreamDecoder {
       return [];
     }
     const first = this.tools;
-    const { text, reasoning, toolCalls } = fromGeminiParts(candidate.content?.parts, first, this.identity.id, this.ctx);
+    const { text, reasoning, reasoningSummarized, toolCalls } = fromGeminiParts(candidate.content?.parts, first, this.identity.id, this.ctx);
     this.tools += toolCalls.length;
     if (candidate.finishReason) this.reason = candidate.finishReason;
     if (text === "" && toolCalls.length === 0 && reasoning === "") return [];
     const fragments = toolCalls.map((call, position) => create(ToolCallDeltaSchema, { index: first + position, id: call.id, name: call.name, argumentsFragment: call.arguments }));
-    return this.running.tell(this.identity.announce([{ type: "delta", content: text, toolCalls: fragments, reasoning: reasoning || undefined }]), chunk.usageMetadata);
+    return this.running.tell(this.identity.announce([{ type: "delta", content: text, toolCalls: fragments, reasoning: reasoning || undefined, reasoningSummarized: reasoningSummarized || undefined }]), chunk.usageMetadata);
   }
 
   finish(): Extract<ChatStreamEvent, { type: "end" }> {

@@ -280,9 +280,12 @@ export interface GeminiResponse {
  * answer's (it makes the ids of calls Gemini leaves without one unique in a
  * conversation). Every string the vendor sends must be one
  * (vendor-fields.ts), and an answer calls at most MAX_TOOL_CALLS functions:
- * else the vendor's bad_response.
+ * else the vendor's bad_response. `reasoningSummarized`: Gemini's thought
+ * parts are summaries of its thinking, never the thinking itself
+ * (https://ai.google.dev/gemini-api/docs/thinking, "thought summaries"), so
+ * reasoning read from them is a summary (Message.reasoning_summarized).
  */
-export function fromGeminiParts(raw: unknown, firstIndex: number, responseId: string, ctx: ErrorContext): { text: string; reasoning: string; toolCalls: ToolCall[] } {
+export function fromGeminiParts(raw: unknown, firstIndex: number, responseId: string, ctx: ErrorContext): { text: string; reasoning: string; reasoningSummarized: boolean; toolCalls: ToolCall[] } {
   let text = "";
   let reasoning = "";
   const toolCalls: ToolCall[] = [];
@@ -309,7 +312,7 @@ export function fromGeminiParts(raw: unknown, firstIndex: number, responseId: st
       }),
     );
   });
-  return { text, reasoning, toolCalls };
+  return { text, reasoning, reasoningSummarized: reasoning !== "", toolCalls };
 }
 
 const FINISH_REASONS: Record<string, FinishReason> = {

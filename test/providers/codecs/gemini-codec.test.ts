@@ -143,9 +143,16 @@ describe("Gemini codec: answers", () => {
     expect(toolCallSignature("call_0")).toBeUndefined();
   });
 
-  it("reads thought summaries as the reasoning, apart from the answer", () => {
-    expect(answer("answer-thought-summary.json").message?.content).toBe("2 + 2 = 4");
-    expect(answer("answer-thought-summary.json").message?.reasoningContent).toBe("**Calculating the sum**\n\nI add the two numbers.");
+  it("reads thought summaries as the reasoning, apart from the answer, marked as a summary", () => {
+    expect(answer("answer-thought-summary.json").message).toMatchObject({
+      content: "2 + 2 = 4",
+      reasoningContent: "**Calculating the sum**\n\nI add the two numbers.",
+      reasoningSummarized: true,
+    });
+  });
+
+  it("marks no summary on an answer without thoughts", () => {
+    expect(answer("answer-text.json").message?.reasoningSummarized).toBe(false);
   });
 
   it("counts tool-use prompt tokens as prompt tokens, and cached content as cached", () => {
@@ -199,6 +206,15 @@ describe("Gemini codec: streams", () => {
     expect(deltas.map((delta) => delta.content)).toEqual(["Echo", ": hello", " there"]);
     expect(end).toMatchObject({ type: "end", id: "9oBAaKT0LZi8qtsP7_6v0Q8", finishReason: FinishReason.STOP });
     expect(end.usage).toMatchObject({ promptTokens: 4, completionTokens: 8, totalTokens: 12, reasoningTokens: 5 });
+  });
+
+  it("streams thought summaries as the reasoning, every piece of it marked as a summary, the answer's text not", () => {
+    const { deltas } = stream("stream-thought-summary.json");
+    expect(deltas.map(({ content, reasoning, reasoningSummarized }) => ({ content, reasoning, reasoningSummarized }))).toEqual([
+      { content: "", reasoning: "**Calculating the sum**\n\n", reasoningSummarized: true },
+      { content: "2 + 2", reasoning: "I add the two numbers.", reasoningSummarized: true },
+      { content: " = 4", reasoning: undefined, reasoningSummarized: undefined },
+    ]);
   });
 
   it("tells the prompt's count on the first delta, for a stream cut before its end (running-usage.ts)", () => {

@@ -46,7 +46,8 @@ export function createOtelTracing(config: TracingConfig, deps: { logger: Logger;
   const provider = new TracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ "service.instance.id": randomUUID(), ...config.resource })),
     sampler: config.sampler.parentBased ? new ParentBasedSampler({ root }) : root,
-    spanLimits: config.attributeValueLengthLimit === undefined ? undefined : { attributeValueLengthLimit: config.attributeValueLengthLimit },
+    // The SDK's own cut too, for what is set without setSpanAttributes (the attempts' attributes, events', links').
+    spanLimits: { attributeValueLengthLimit: config.attributeValueLengthLimit },
     spanProcessors: [new BatchSpanProcessor({ exporter, ...definedOnly(config.batch) })],
   });
   const tracer = provider.getTracer("switchboard");
@@ -54,7 +55,7 @@ export function createOtelTracing(config: TracingConfig, deps: { logger: Logger;
   return {
     enabled: true,
     startCall(method, surface, requestId, carrier, read, authenticated = () => false) {
-      return new OtelCall(tracer, method, surface, requestId, callerContext(propagator, carrier, read), config.recordsContent, authenticated);
+      return new OtelCall(tracer, method, surface, requestId, callerContext(propagator, carrier, read), config, authenticated);
     },
     async shutdown() {
       await Promise.race([provider.shutdown(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_TIMEOUT_MS).unref())]);
@@ -91,7 +92,7 @@ class OtelCall implements TracedCall {
     private readonly surface: Surface,
     private readonly requestId: string,
     private readonly caller: Context,
-    private readonly contentRoutes: (requestedModel: string) => boolean,
+    private readonly config: Pick<TracingConfig, "recordsContent" | "attributeValueLengthLimit">,
     private readonly authenticated: () => boolean,
   ) {}
 
@@ -109,9 +110,9 @@ class OtelCall implements TracedCall {
 
   admitted(kind: string, requestedModel: string): void {
     this.operation = operationName(kind);
-    this.recordsContent = kind !== "embed" && this.contentRoutes(requestedModel);
+    this.recordsContent = kind !== "embed" && this.config.recordsContent(requestedModel);
     // The model as a caller named it, masked there only (the routes' globs above read it whole).
-    setSpanAttributes(this.span, { [ATTR.operationName]: this.operation, [ATTR.requestModel]: requestedModel });
+    this.setAttributes(this.span, { [ATTR.operationName]: this.operation, [ATTR.requestModel]: requestedModel });
   }
 
   attempt(target: AttemptTarget, reason: AttemptReason): AttemptSpan {
@@ -142,7 +143,7 @@ class OtelCall implements TracedCall {
   }
 
   end({ attributes, error, firstTokenAt }: CallSpanEnd): void {
-    setSpanAttributes(this.span, attributes);
+    this.setAttributes(this.span, attributes);
     if (firstTokenAt !== undefined) this.span.addEvent("gen_ai.first_token", undefined, firstTokenAt);
     if (error && this.span.isRecording()) {
       this.span.setAttribute(ATTR.errorType, error.type);
@@ -155,6 +156,10 @@ class OtelCall implements TracedCall {
 
   private get span(): Span {
     return this.settled().span;
+  }
+
+  private setAttributes(span: Span, attributes: CallSpanEnd["attributes"]): void {
+    setSpanAttributes(span, attributes, this.config.attributeValueLengthLimit);
   }
 
   /** The call's span, started the first time it is needed: by then the envelope knows whether a key authenticated the call (see Tracing). */
@@ -179,7 +184,7 @@ class OtelCall implements TracedCall {
       trusted ? this.caller : ROOT_CONTEXT,
     );
     // The caller's x-request-id, when it sent a sane one.
-    setSpanAttributes(span, { [ATTR.requestId]: this.requestId });
+    this.setAttributes(span, { [ATTR.requestId]: this.requestId });
     const context = span.spanContext();
     this.started = { span, responseHeaders: { "x-trace-id": context.traceId, traceresponse: traceparentOf(context) } };
     return this.started;

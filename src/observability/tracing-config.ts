@@ -24,13 +24,25 @@ export interface TracingConfig {
   resource: Record<string, string>;
   /** The batch span processor's settings (OTEL_BSP_*); the SDK's defaults where unset. */
   batch: { scheduledDelayMillis?: number; maxQueueSize?: number; maxExportBatchSize?: number; exportTimeoutMillis?: number };
-  /** OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT / OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT. */
-  attributeValueLengthLimit?: number;
+  /** The most characters a span attribute's string holds: OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, else OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, else DEFAULT_ATTRIBUTE_VALUE_LENGTH_LIMIT. */
+  attributeValueLengthLimit: number;
   /** Whether a call to this (requested) model records message content: SWITCHBOARD_TRACE_CONTENT's route globs. */
   recordsContent(requestedModel: string): boolean;
 }
 
 const SOURCE = "environment";
+
+/**
+ * The attribute value length limit when the operator sets none (the
+ * specification's default is no limit, and defines no value meaning "none"):
+ * a string of unforeseen length (a future attribute, a vendor's odd answer)
+ * then stays a few tens of KiB, not megabytes held until export and sent in a
+ * batch a collector may refuse whole (gRPC's 4 MiB message cap is common).
+ * Twice the 16 Ki characters of a recorded message attribute (call-span.ts),
+ * so the "…[N characters cut]" marker of its own cut is never cut off.
+ */
+export const DEFAULT_ATTRIBUTE_VALUE_LENGTH_LIMIT = 32 * 1024;
+
 const SAMPLERS = ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"];
 
 /**
@@ -82,7 +94,7 @@ export function tracingConfigFromEnv(env: NodeJS.ProcessEnv): TracingConfig | un
       maxExportBatchSize: whole(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
       exportTimeoutMillis: whole(env, "OTEL_BSP_EXPORT_TIMEOUT"),
     },
-    attributeValueLengthLimit: whole(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? whole(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"),
+    attributeValueLengthLimit: whole(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? whole(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? DEFAULT_ATTRIBUTE_VALUE_LENGTH_LIMIT,
     recordsContent: (model) => contentRoutes.some((matches) => matches(model)),
   };
 }

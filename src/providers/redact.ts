@@ -143,7 +143,7 @@ export function redactAnswerText(text: string, maxChars: number, credential?: Cr
 }
 
 /** The first `chars` characters of `text`, not between the halves of a surrogate pair (a lone half is not text, and encoders replace it). */
-function cutText(text: string, chars: number): string {
+export function cutText(text: string, chars: number): string {
   const high = text.charCodeAt(chars - 1);
   return text.slice(0, high >= 0xd800 && high <= 0xdbff ? chars - 1 : chars);
 }

@@ -4,6 +4,7 @@ import { Role, type Message } from "../../../gen/ts/switchboard/v1/chat_pb.js";
 import { ErrorInfoSchema } from "../../../gen/ts/google/rpc/error_details_pb.js";
 import type { CallReport } from "../../gateway/call-context.js";
 import { ATTR, providerName } from "../../observability/genai-attributes.js";
+import { cutMarker } from "../../observability/span-text.js";
 import type { CallSpanEnd } from "../../observability/tracing.js";
 import { maskLogExcerpt, maskLogText } from "../../providers/redact.js";
 import type { CallRecord } from "./call-record.js";
@@ -114,10 +115,6 @@ class ContentBudget {
 
 /** An attribute's room for its JSON markup and cut markers, kept from its texts: their JSON stays whole unless a call sends hundreds of messages. */
 const MARKUP_ROOM = 1024;
-
-function cutMarker(cut: number): string {
-  return `…[${cut} characters cut]`;
-}
 
 /**
  * The messages in and out, in the GenAI conventions' JSON shape (role and

@@ -7,6 +7,7 @@ import OpenAI from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startGeminiFake } from "../fakes/gemini-fake.js";
 import { gatewayOverFake } from "../support/fake-vendor-gateway.js";
+import { expectReplayedAsSummary } from "../support/cached-summary-replay.js";
 import { MASTER_KEY } from "../support/gateway.js";
 
 const GEMINI_KEY = "AIzaSyUpstreamSecret0123456789abcdefXYZ";
@@ -46,17 +47,6 @@ describe("Gemini's thought summaries on /v1/responses", () => {
   });
 
   it("are kept by the response cache as a summary: a cached answer streams it as one again", async () => {
-    // Deterministic (temperature 0), so cached; asked on the wire to read the cache's header.
-    const body = JSON.stringify({ ...thinkingRequest("cache me"), stream: true, temperature: 0 });
-    const ask = async () => {
-      const res = await fetch(`${world.gw.url}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" }, body });
-      const events = (await res.text()).split("\n").filter((line) => line.startsWith("event: ")).map((line) => line.slice("event: ".length));
-      return { cache: res.headers.get("x-switchboard-cache"), events };
-    };
-    expect((await ask()).cache).toBe("miss");
-    const replayed = await ask();
-    expect(replayed.cache).toBe("hit");
-    expect(replayed.events).toContain("response.reasoning_summary_text.delta");
-    expect(replayed.events.filter((type) => type.startsWith("response.reasoning_text"))).toEqual([]);
+    await expectReplayedAsSummary(world.gw.url, thinkingRequest("cache me"));
   });
 });

@@ -16,6 +16,7 @@ import { openAIReasoningBlock } from "../../src/providers/openai-responses/reaso
 import { toResponse } from "../../src/providers/openai-responses/response-object.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
 import { gatewayOverFake } from "../support/fake-vendor-gateway.js";
+import { expectReplayedAsSummary } from "../support/cached-summary-replay.js";
 import { MASTER_KEY } from "../support/gateway.js";
 
 const CODEX = "gpt-5-codex";
@@ -84,18 +85,7 @@ describe("a reasoning summary asked for on /v1/responses, served by OpenAI's Res
   });
 
   it("is kept by the response cache as a summary: a cached answer streams it as one again", async () => {
-    // Deterministic (temperature 0), so cached; asked on the wire to read the cache's header.
-    const body = JSON.stringify({ ...codexRequest("cache me"), stream: true, temperature: 0 });
-    const ask = async () => {
-      const res = await fetch(`${world.gw.url}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" }, body });
-      const events = (await res.text()).split("\n").filter((line) => line.startsWith("event: ")).map((line) => line.slice("event: ".length));
-      return { cache: res.headers.get("x-switchboard-cache"), events };
-    };
-    expect((await ask()).cache).toBe("miss");
-    const replayed = await ask();
-    expect(replayed.cache).toBe("hit");
-    expect(replayed.events).toContain("response.reasoning_summary_text.delta");
-    expect(replayed.events.filter((type) => type.startsWith("response.reasoning_text"))).toEqual([]);
+    await expectReplayedAsSummary(world.gw.url, codexRequest("cache me"));
   });
 });
 

@@ -2,26 +2,28 @@
 // a key disabled on a 401, benched on a 429) carried no requestId or traceId, so a disabled key could not be joined
 // to the call (or trace) that disabled it, though docs/operations.md says such lines carry them.
 import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startOpenAIFake, type OpenAIFake } from "../fakes/openai-fake.js";
 import { MASTER_KEY, startGateway, type TestGateway } from "../support/gateway.js";
 
 /** Where spans go: tracing is on so that calls have trace ids; what is sent is not read. */
-const OTLP_PORT = 43391;
 let otlp: Server;
 let fake: OpenAIFake;
 let gw: TestGateway;
 
 beforeAll(async () => {
   otlp = createServer((req, res) => req.resume().on("end", () => res.end()));
-  await new Promise<void>((resolve) => otlp.listen(OTLP_PORT, "127.0.0.1", resolve));
+  // Port 0: a fixed port in the ephemeral range can be taken by any outgoing connection of the suite.
+  await new Promise<void>((resolve) => otlp.listen(0, "127.0.0.1", resolve));
+  const otlpPort = (otlp.address() as AddressInfo).port;
   fake = await startOpenAIFake({ apiKey: "sk-limited-vendor-key" });
   fake.failKey("sk-limited-vendor-key", { kind: "error", status: 429, body: { error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" } } });
   gw = await startGateway(
     {
       REJECTED_KEY: "sk-rejected-vendor-key",
       LIMITED_KEY: "sk-limited-vendor-key",
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${OTLP_PORT}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`,
     },
     {
       providers: {

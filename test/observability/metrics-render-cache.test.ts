@@ -2,6 +2,7 @@
 // who reaches the port may scrape: concurrent scrapes share one render, and a
 // rendered text is served again for METRICS_RENDER_REUSE_MS, never longer.
 import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { HealthState } from "../../src/common/health-state.js";
@@ -10,8 +11,6 @@ import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { createHttpHandler } from "../../src/server/http-handler.js";
 import { MetricsAccess } from "../../src/server/metrics-access.js";
 
-const OPEN_PORT = 46010;
-const GUARDED_PORT = 46011;
 const TOKEN = "metrics-token-0123456789abcdef";
 
 describe("MetricsRenderCache", () => {
@@ -51,7 +50,8 @@ describe("GET /metrics", () => {
   const open = new GatewayMetrics({ defaultMetrics: false });
   const guarded = new GatewayMetrics({ defaultMetrics: false });
 
-  async function serve(metrics: GatewayMetrics, port: number, metricsAccess?: MetricsAccess): Promise<void> {
+  /** Serves `metrics` on a port of the system's choosing (a fixed one in the ephemeral range can be taken by any outgoing connection); returns it. */
+  async function serve(metrics: GatewayMetrics, metricsAccess?: MetricsAccess): Promise<number> {
     const handler = createHttpHandler({
       routes: (router) => router.service(AIService, {}),
       interceptors: [],
@@ -63,12 +63,15 @@ describe("GET /metrics", () => {
     });
     const server = createServer(handler);
     servers.push(server);
-    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return (server.address() as AddressInfo).port;
   }
 
+  let openPort = 0;
+  let guardedPort = 0;
   beforeAll(async () => {
-    await serve(open, OPEN_PORT);
-    await serve(guarded, GUARDED_PORT, new MetricsAccess(TOKEN));
+    openPort = await serve(open);
+    guardedPort = await serve(guarded, new MetricsAccess(TOKEN));
   });
   afterAll(async () => {
     for (const server of servers) await new Promise((resolve) => server.close(resolve));
@@ -79,7 +82,7 @@ describe("GET /metrics", () => {
   it("costs one render for twenty concurrent scrapes, and shows a later count once the window is over", async () => {
     const renders = vi.spyOn(open.registry, "metrics");
     open.requests.inc({ surface: "rest", method: "m", code: "ok" });
-    const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${OPEN_PORT}/metrics`)));
+    const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${openPort}/metrics`)));
     for (const res of answers) {
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe(open.registry.contentType);
@@ -89,21 +92,21 @@ describe("GET /metrics", () => {
 
     open.requests.inc({ surface: "rest", method: "m", code: "ok" });
     clock += METRICS_RENDER_REUSE_MS - 1;
-    expect(served(await (await fetch(`http://127.0.0.1:${OPEN_PORT}/metrics`)).text())).toBe(1);
+    expect(served(await (await fetch(`http://127.0.0.1:${openPort}/metrics`)).text())).toBe(1);
     clock += 1;
-    expect(served(await (await fetch(`http://127.0.0.1:${OPEN_PORT}/metrics`)).text())).toBe(2);
+    expect(served(await (await fetch(`http://127.0.0.1:${openPort}/metrics`)).text())).toBe(2);
     expect(renders).toHaveBeenCalledTimes(2);
   });
 
   it("renders nothing for a scraper without the token", async () => {
     const renders = vi.spyOn(guarded.registry, "metrics");
     for (let i = 0; i < 5; i++) {
-      const res = await fetch(`http://127.0.0.1:${GUARDED_PORT}/metrics`);
+      const res = await fetch(`http://127.0.0.1:${guardedPort}/metrics`);
       expect(res.status).toBe(401);
       expect(await res.text()).not.toContain("switchboard_");
     }
     expect(renders).not.toHaveBeenCalled();
-    const res = await fetch(`http://127.0.0.1:${GUARDED_PORT}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await fetch(`http://127.0.0.1:${guardedPort}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(await res.text()).toContain("switchboard_requests_total");
     expect(renders).toHaveBeenCalledTimes(1);
   });

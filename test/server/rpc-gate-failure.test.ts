@@ -3,6 +3,7 @@
 // rejection nothing handled: the caller got no answer, and Node's default
 // (--unhandled-rejections=throw) ended the process. It is answered 500, and logged.
 import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { AIService } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
 import { HealthState } from "../../src/common/health-state.js";
@@ -12,7 +13,6 @@ import { createHttpHandler } from "../../src/server/http-handler.js";
 import type { RpcKeyGate } from "../../src/server/rpc-key-gate.js";
 import { LogCapture } from "../support/gateway.js";
 
-const PORT = 43231;
 let server: Server | undefined;
 afterEach(async () => {
   // A call left unanswered (as before) holds its connection open.
@@ -46,9 +46,11 @@ describe("an RPC whose serving throws after the key gate admitted it", () => {
       keyGate,
     });
     server = createServer(handler);
-    await new Promise<void>((resolve) => server!.listen(PORT, "127.0.0.1", resolve));
+    // Port 0: a fixed port in the ephemeral range can be taken by any outgoing connection of the suite.
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
     try {
-      const res = await fetch(`http://127.0.0.1:${PORT}/switchboard.v1.AIService/Chat`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      const res = await fetch(`http://127.0.0.1:${port}/switchboard.v1.AIService/Chat`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
       expect(res.status).toBe(500);
       // A rejection is reported after the microtasks of the turn that made it: one turn more.
       await new Promise((resolve) => setImmediate(resolve));

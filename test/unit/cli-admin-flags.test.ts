@@ -23,8 +23,8 @@ function io(url: string): CliIo & { stdout: Capture; stderr: Capture } {
   return { stdout: new Capture(), stderr: new Capture(), env: { SWITCHBOARD_ADMIN_KEY: MASTER_KEY, SWITCHBOARD_URL: url } };
 }
 
-/** No gateway listens here: the checks under test come before any connection. */
-const NOWHERE = "http://127.0.0.1:43399";
+/** No gateway listens here (port 1: one in the ephemeral range could be any test server's): the checks under test come before any connection. */
+const NOWHERE = "http://127.0.0.1:1";
 
 describe("the CLI's admin flags", () => {
   it("refuses numbers and times a request cannot carry, with exit code 2 and no call", async () => {

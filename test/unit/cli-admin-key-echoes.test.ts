@@ -15,8 +15,8 @@ class Capture extends Writable {
 }
 
 const KEY = "sk-sb-ADMINadminADMIN0123456789zyxwvuQ";
-/** No gateway listens here: runCli is handed the failure. */
-const NOWHERE = "http://127.0.0.1:43601";
+/** No gateway listens here (port 1: one in the ephemeral range could be any test server's): runCli is handed the failure. */
+const NOWHERE = "http://127.0.0.1:1";
 
 async function printed(message: string, code: Code, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const io: CliIo & { stderr: Capture } = { stdout: new Capture(), stderr: new Capture(), env: { SWITCHBOARD_ADMIN_KEY: KEY, SWITCHBOARD_URL: NOWHERE, ...env } };

@@ -17,8 +17,8 @@ function io(env: NodeJS.ProcessEnv): CliIo & { stdout: Capture; stderr: Capture 
   return { stdout: new Capture(), stderr: new Capture(), env };
 }
 
-/** No gateway listens here: the checks under test come before any connection. */
-const NOWHERE = "http://127.0.0.1:43999";
+/** No gateway listens here (port 1: one in the ephemeral range could be any test server's): the checks under test come before any connection. */
+const NOWHERE = "http://127.0.0.1:1";
 
 describe("the CLI's output", () => {
   it("writes control characters in table cells out as \\xNN", () => {
@@ -54,9 +54,9 @@ describe("the CLI's output", () => {
   });
 
   it("never prints a user and password in SWITCHBOARD_URL in its hint", async () => {
-    const cli = io({ SWITCHBOARD_ADMIN_KEY: "sk-sb-key", SWITCHBOARD_URL: "http://ops:hunter2secret@127.0.0.1:43999/" });
+    const cli = io({ SWITCHBOARD_ADMIN_KEY: "sk-sb-key", SWITCHBOARD_URL: "http://ops:hunter2secret@127.0.0.1:1/" });
     expect(await runCli(cli, async () => Promise.reject(new ConnectError("fetch failed", Code.Unavailable)))).toBe(1);
-    expect(cli.stderr.text).toContain("is the gateway running at http://…@127.0.0.1:43999/?");
+    expect(cli.stderr.text).toContain("is the gateway running at http://…@127.0.0.1:1/?");
     expect(cli.stderr.text).not.toContain("hunter2secret");
   });
 });

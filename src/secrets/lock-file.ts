@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fstatSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { processAlive } from "../store/process-alive.js";
 
@@ -63,25 +63,16 @@ export function acquireLockFile(path: string, options: LockFileOptions): () => v
   }
 }
 
-/** Creates `path` exclusively with our owner in it; undefined when it exists. Its release removes it only while it is still ours. */
+/**
+ * Creates `path` exclusively with our owner in it; undefined when it exists. Its release removes it only while it is still ours.
+ * The file appears with its owner already written (linked from a file of our own): one created empty and written after
+ * would show another writer a lock with no owner to check, judged by its age alone, and a writer whose clock runs ahead
+ * would take over a live lock (two writers, one secret lost).
+ */
 function createOwned(path: string): (() => void) | undefined {
   const owner: Owner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex") };
   const text = `${JSON.stringify(owner)}\n`;
-  let fd: number;
-  try {
-    fd = openSync(path, "wx", 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return undefined;
-    throw err;
-  }
-  try {
-    writeSync(fd, text);
-  } catch (err) {
-    closeSync(fd);
-    unlinkSync(path);
-    throw err;
-  }
-  closeSync(fd);
+  if (!linkWritten(path, text, owner.token)) return undefined;
   heldTokens.add(owner.token);
   return () => {
     heldTokens.delete(owner.token);
@@ -92,6 +83,47 @@ function createOwned(path: string): (() => void) | undefined {
       // Never masks the work done under the lock: a lock left behind is taken over once this process is gone.
     }
   };
+}
+
+/** Writes `text` to a file of our own beside `path`, then links it as `path` (which fails if `path` exists); whether it did. */
+function linkWritten(path: string, text: string, token: string): boolean {
+  const own = `${path}.${token}.new`;
+  writeFileSync(own, text, { mode: 0o600, flag: "wx" });
+  try {
+    linkSync(own, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    // A filesystem without hard links: created exclusively, then written (the brief window without an owner is back).
+    if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP") return createThenWrite(path, text);
+    throw err;
+  } finally {
+    try {
+      unlinkSync(own);
+    } catch {
+      // Gone already: nothing is left beside the lock.
+    }
+  }
+}
+
+function createThenWrite(path: string, text: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, "wx", 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
+  try {
+    writeSync(fd, text);
+  } catch (err) {
+    closeSync(fd);
+    unlinkSync(path);
+    throw err;
+  }
+  closeSync(fd);
+  return true;
 }
 
 /**

@@ -302,8 +302,9 @@ type Message struct {
 	Refusal string `protobuf:"bytes,9,opt,name=refusal,proto3" json:"refusal,omitempty"`
 	// True when `reasoning_content` is the vendor's summary of the model's
 	// reasoning, not the reasoning itself: OpenAI's reasoning summaries (asked
-	// for with `reasoning.summary` on `/v1/responses`), which that surface
-	// returns as summary parts rather than reasoning text.
+	// for with `reasoning.summary` on `/v1/responses`) and Gemini's thought
+	// summaries (`thought: true` parts). `/v1/responses` returns it as summary
+	// parts rather than reasoning text.
 	ReasoningSummarized bool `protobuf:"varint,10,opt,name=reasoning_summarized,json=reasoningSummarized,proto3" json:"reasoning_summarized,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache

@@ -93,8 +93,9 @@ export type Message = Message$1<"switchboard.v1.Message"> & {
   /**
    * True when `reasoning_content` is the vendor's summary of the model's
    * reasoning, not the reasoning itself: OpenAI's reasoning summaries (asked
-   * for with `reasoning.summary` on `/v1/responses`), which that surface
-   * returns as summary parts rather than reasoning text.
+   * for with `reasoning.summary` on `/v1/responses`) and Gemini's thought
+   * summaries (`thought: true` parts). `/v1/responses` returns it as summary
+   * parts rather than reasoning text.
    *
    * @generated from field: bool reasoning_summarized = 10;
    */

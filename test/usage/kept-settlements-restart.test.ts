@@ -10,18 +10,15 @@ import { cpSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { KeyBudget } from "../../src/auth/key-policy.js";
-import { createLogger } from "../../src/observability/logger.js";
-import { GatewayMetrics } from "../../src/observability/metrics.js";
-import { RedisErrors } from "../../src/redis/redis-errors.js";
 import { RedisLink } from "../../src/redis/redis-link.js";
 import { currentPeriod, type BudgetAsk } from "../../src/usage/budgets.js";
 import { KeptSettlementJournal } from "../../src/usage/kept-settlement-journal.js";
 import { RedisSpendCounter } from "../../src/usage/redis-spend-counter.js";
 import { SpendScripts, spendKeys } from "../../src/usage/spend-scripts.js";
+import { silentLogger, silentRedisErrors } from "../support/redis-instances.js";
 import { startRedis, type RunningService } from "../support/services.js";
 import { redisPrefix, tempDir } from "../support/stores.js";
 
-const logger = createLogger("silent");
 const UNIT = 1e9;
 const clock = { now: Date.now() };
 const period = currentPeriod("month", clock.now);
@@ -72,10 +69,9 @@ afterEach(async () => {
 
 /** A gateway's spend counter (policy "open") with its kept settlements in `dir`; the ledger has nothing. */
 async function instance(url: string, dir: string, prefix: string): Promise<Instance> {
-  const link = new RedisLink({ url, prefix, logger });
+  const link = new RedisLink({ url, prefix, logger: silentLogger });
   await link.connect();
-  const errors = new RedisErrors(new GatewayMetrics({ defaultMetrics: false }).redisErrors, logger);
-  const counter = new RedisSpendCounter(link, async () => 0, "open", errors, { now: () => clock.now, journal: KeptSettlementJournal.open(dir, logger) });
+  const counter = new RedisSpendCounter(link, async () => 0, "open", silentRedisErrors(), { now: () => clock.now, journal: KeptSettlementJournal.open(dir, silentLogger) });
   const made = { link, counter };
   running.push(made);
   return made;

@@ -7,19 +7,16 @@
 // watch's interval is driven by fake timers where the test counts its looks.
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import type { KeyBudget } from "../../src/auth/key-policy.js";
-import { createLogger } from "../../src/observability/logger.js";
-import { GatewayMetrics } from "../../src/observability/metrics.js";
-import { RedisErrors } from "../../src/redis/redis-errors.js";
 import { RedisLink } from "../../src/redis/redis-link.js";
 import { currentPeriod, type BudgetAsk } from "../../src/usage/budgets.js";
 import { RedisSpendCounter } from "../../src/usage/redis-spend-counter.js";
 import { SpendScripts, spendKeys } from "../../src/usage/spend-scripts.js";
 import { UnstoredSpend } from "../../src/usage/unstored-spend.js";
 import { ledgerRow } from "../support/ledger-rows.js";
+import { silentLogger, silentRedisErrors } from "../support/redis-instances.js";
 import { requireService } from "../support/require-service.js";
 import { redisPrefix } from "../support/stores.js";
 
-const logger = createLogger("silent");
 const UNIT = 1e9;
 const WATCH_EVERY_MS = 100;
 /** The counters' clock: ten seconds into a minute, so that a call a second later is admitted in the same minute. */
@@ -37,15 +34,14 @@ afterEach(async () => {
 });
 
 async function connected(prefix: string): Promise<RedisLink> {
-  const link = new RedisLink({ url: requireService("SWITCHBOARD_TEST_REDIS_URL"), prefix, logger });
+  const link = new RedisLink({ url: requireService("SWITCHBOARD_TEST_REDIS_URL"), prefix, logger: silentLogger });
   await link.connect();
   links.push(link);
   return link;
 }
 
 function counter(link: RedisLink, unstored?: UnstoredSpend, watchEveryMs = WATCH_EVERY_MS): RedisSpendCounter {
-  const errors = new RedisErrors(new GatewayMetrics({ defaultMetrics: false }).redisErrors, logger);
-  const made = new RedisSpendCounter(link, async () => 0, "open", errors, { now: () => clock.now, unstored, watchEveryMs });
+  const made = new RedisSpendCounter(link, async () => 0, "open", silentRedisErrors(), { now: () => clock.now, unstored, watchEveryMs });
   counters.push(made);
   return made;
 }

@@ -4,10 +4,6 @@
 // reservations lapse, and spend counted in a process during an outage reaches
 // the shared counter. Real Redis servers throughout; time for leases is the
 // counters' clock, moved on by the tests.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { KeyBudget } from "../../src/auth/key-policy.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -17,8 +13,8 @@ import { RedisLink } from "../../src/redis/redis-link.js";
 import { currentPeriod, type BudgetAsk } from "../../src/usage/budgets.js";
 import { RedisSpendCounter } from "../../src/usage/redis-spend-counter.js";
 import { LEASE_MS, SpendScripts, spendKeys } from "../../src/usage/spend-scripts.js";
+import { ownRedis, type OwnRedis } from "../support/own-redis.js";
 import { requireService } from "../support/require-service.js";
-import { freePort } from "../support/services.js";
 import { redisPrefix } from "../support/stores.js";
 
 const logger = createLogger("silent");
@@ -32,62 +28,6 @@ const period = currentPeriod("month", clock.now);
 function ask(keyId: string, reserveUnits: number, limitUnits = 100): BudgetAsk {
   const budget: KeyBudget = { limitNanos: limitUnits * UNIT, period: "month", softThreshold: 0.9, whenExhausted: "refuse" };
   return { keyId, budget, period, reserveNormal: reserveUnits * UNIT, reserveEconomy: undefined };
-}
-
-/** A redis-server of this test's own (so it can be stopped, paused and started again), with its data kept in an AOF. */
-interface OwnRedis {
-  url: string;
-  /** SIGSTOP: Redis takes commands into its socket and answers none, then runs them on resume(). */
-  pause(): void;
-  resume(): void;
-  /** Stops it (SIGTERM: the AOF is written) and, with start(), brings it back on the same port with its data. */
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  remove(): Promise<void>;
-}
-
-async function ownRedis(): Promise<OwnRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "sb-budget-redis-"));
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    const started = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child = started;
-    let log = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${log}`)), 15_000);
-      started.stdout!.on("data", (chunk) => {
-        log += chunk;
-        if (log.includes("Ready to accept connections")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      started.once("exit", (code) => reject(new Error(`redis-server exited with ${code}:\n${log}`)));
-    });
-  };
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      const running = child;
-      if (!running || running.exitCode !== null || running.signalCode !== null) return resolve();
-      running.once("exit", () => resolve());
-      running.kill("SIGCONT");
-      running.kill("SIGTERM");
-    });
-  await start();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    pause: () => child!.kill("SIGSTOP"),
-    resume: () => child!.kill("SIGCONT"),
-    stop,
-    start,
-    async remove() {
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 interface Instance {
@@ -273,7 +213,7 @@ describe("the Redis spend counter on a shared Redis", () => {
 describe("the Redis spend counter when its Redis stalls or goes away", () => {
   let redis: OwnRedis;
   beforeAll(async () => {
-    redis = await ownRedis();
+    redis = await ownRedis({ keepData: true });
   });
   afterAll(async () => {
     await closeInstances();

@@ -7,12 +7,11 @@
 // a real (SQLite) ledger store, whose rows the test stores when it chooses;
 // the counters' clock (leases, rebuild points) and the rows' times are the
 // test's.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import type { KeyBudget } from "../../src/auth/key-policy.js";
 import type { RedisLink } from "../../src/redis/redis-link.js";
 import type { LedgerRow } from "../../src/usage/ledger-store.js";
+import { ownRedis } from "../support/own-redis.js";
 import { redisPrefix } from "../support/stores.js";
 import { spendCounterFleet, UNIT, type AdmittedCall, type SpendInstance } from "./support/spend-counter-fleet.js";
 
@@ -20,63 +19,8 @@ import { spendCounterFleet, UNIT, type AdmittedCall, type SpendInstance } from "
 const CALL = 0.12 * UNIT;
 const BUDGET: KeyBudget = { limitNanos: 3 * UNIT, period: "month", softThreshold: 0.9, whenExhausted: "refuse" };
 
-/** This task's ports: 43500-43599, loopback. */
-async function portInRange(): Promise<number> {
-  for (let port = 43500 + Math.floor(Math.random() * 100), tried = 0; tried < 100; tried++, port = 43500 + ((port - 43500 + 1) % 100)) {
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error("no free port in 43500-43599");
-}
-
-/** A redis-server that keeps nothing: stopped and started again, it is empty. */
-class ForgetfulRedis {
-  private child: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
-
-  static async start(): Promise<ForgetfulRedis> {
-    const redis = new ForgetfulRedis(await portInRange());
-    await redis.start();
-    return redis;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
-    this.child = child;
-    let log = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${log}`)), 15_000);
-      child.stdout!.on("data", (chunk) => {
-        log += chunk;
-        if (log.includes("Ready to accept connections")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}:\n${log}`)));
-    });
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => {
-      const running = this.child;
-      if (!running || running.exitCode !== null || running.signalCode !== null) return resolve();
-      running.once("exit", () => resolve());
-      running.kill("SIGTERM");
-    });
-  }
-}
-
 describe("the shared spend counter after Redis loses its data", () => {
-  const fleet = spendCounterFleet({ startRedis: () => ForgetfulRedis.start(), callNanos: CALL, budget: BUDGET, countersSeeUnstored: false });
+  const fleet = spendCounterFleet({ startRedis: () => ownRedis({ keepData: false }), callNanos: CALL, budget: BUDGET, countersSeeUnstored: false });
 
   /** A call admitted now on `on`, a second after the last: its answer, and the ledger row it will be recorded with. */
   async function admit(on: SpendInstance, keyId: string): Promise<AdmittedCall> {

@@ -213,7 +213,7 @@ export class MemorySpendCounter implements SpendCounter {
       spentNanos: spent,
       reservedNanos: reserve,
       grow: async (nanos) => {
-        const counted = live(entry);
+        const counted = await this.seeded(entry);
         const before = counted.spent;
         if (settled || decision === "refused" || !mayGrow(before - reserve, ask.budget, decision === "economy")) return { granted: false, spentNanos: before };
         const more = wholeNanos(nanos);
@@ -267,37 +267,50 @@ export class MemorySpendCounter implements SpendCounter {
     this.forgotten.set(id, entry);
   }
 
+  /** The key's entry once its spend is read; never one forgotten meanwhile, whose successor would not carry what is added to it now. */
   private async entry(keyId: string, period: Period): Promise<Entry> {
     const id = idOf(keyId, period);
-    let entry = this.entries.get(id);
-    if (!entry) {
-      // Rows written from now on are this process's calls, already counted here.
-      const createdAt = Date.now();
-      // Calls in flight on a forgotten entry keep their reservations here, and settle here (their rows are not read below).
-      const replaced = this.forgotten.get(id);
-      this.forgotten.delete(id);
-      const carried = replaced ? live(replaced).inFlight : 0;
-      const created: Entry = {
-        spent: carried,
-        inFlight: carried,
-        endMs: period.endMs,
-        ready: this.seed(keyId, period.startMs, createdAt).then(
-          (seeded) => {
-            created.spent += wholeNanos(seeded);
-          },
-          (err: unknown) => {
-            this.entries.delete(id);
-            this.forgotten.set(id, created);
-            throw err;
-          },
-        ),
-      };
-      if (replaced) live(replaced).successor = created;
-      entry = created;
-      this.entries.set(id, entry);
+    for (;;) {
+      const entry = this.entries.get(id) ?? this.rebuild(id, keyId, period);
+      await entry.ready;
+      if (this.entries.get(id) === entry) return entry;
     }
-    await entry.ready;
-    return entry;
+  }
+
+  /** The entry a call admitted on `entry` counts on now, its spend read (or as it stands, should the ledger fail to be read). */
+  private async seeded(entry: Entry): Promise<Entry> {
+    for (;;) {
+      const counted = live(entry);
+      await counted.ready.catch(() => {});
+      if (live(entry) === counted) return counted;
+    }
+  }
+
+  private rebuild(id: string, keyId: string, period: Period): Entry {
+    // Rows written from now on are this process's calls, already counted here.
+    const createdAt = Date.now();
+    // Calls in flight on a forgotten entry keep their reservations here, and settle here (their rows are not read below).
+    const replaced = this.forgotten.get(id);
+    this.forgotten.delete(id);
+    const carried = replaced ? live(replaced).inFlight : 0;
+    const created: Entry = {
+      spent: carried,
+      inFlight: carried,
+      endMs: period.endMs,
+      ready: this.seed(keyId, period.startMs, createdAt).then(
+        (seeded) => {
+          created.spent += wholeNanos(seeded);
+        },
+        (err: unknown) => {
+          this.entries.delete(id);
+          this.forgotten.set(id, created);
+          throw err;
+        },
+      ),
+    };
+    if (replaced) live(replaced).successor = created;
+    this.entries.set(id, created);
+    return created;
   }
 }
 

@@ -1,9 +1,10 @@
 // An OpenAI-compatible vendor that answers at once with a fixed completion:
 // the floor every other row of the benchmark is compared against. Asked to
 // stream, it sends STREAM_CHUNKS chunks as fast as the socket takes them, or,
-// for the model "gpt-4o-paced", PACED_CHUNKS chunks PACE_MS apart (a vendor
-// generating tokens); for the model "gpt-4o" it answers with about 20 KB
-// of text.
+// for the model "gpt-4o-2024-11-20", PACED_CHUNKS chunks PACE_MS apart (a
+// vendor generating tokens: a snapshot the catalogue prices, as the bench
+// key's budget admits no model without a price); for the model "gpt-4o" it
+// answers with about 20 KB of text.
 import { createServer, type ServerResponse } from "node:http";
 
 const STREAM_CHUNKS = Number(process.env.BENCH_STREAM_CHUNKS ?? 200);
@@ -55,7 +56,7 @@ const server = createServer((req, res) => {
   req.once("end", () => {
     if (req.url?.endsWith("/models")) return void res.writeHead(200, { "content-type": "application/json" }).end(models);
     const body = Buffer.concat(chunks).toString();
-    if (body.includes('"stream":true')) return stream(res, body.includes('"gpt-4o-paced"'));
+    if (body.includes('"stream":true')) return stream(res, body.includes('"gpt-4o-2024-11-20"'));
     const answer = body.includes('"gpt-4o"') ? large : small;
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(answer) }).end(answer);
   });

@@ -41,6 +41,8 @@ const CONCURRENCY = 32;
 /** Calls before each unary measure, at its concurrency. */
 const WARM_UP_CALLS = 1000;
 const MASTER_KEY = "sk-bench-master-key-0123456789";
+/** The model the instant vendor streams at its pace (a priced snapshot: the bench key has a budget). */
+const PACED_MODEL = "gpt-4o-2024-11-20";
 const SERVER_CORE = 1;
 const CLIENT_CORE = 0;
 
@@ -131,8 +133,8 @@ function rowsFor(gateway: Server, key: string, label: string, floors: { proxy: R
     { name: `${label}, Connect stream`, server: gateway, job: { ...unary("connect-binary"), kind: "stream" }, floor: floors.proxyStream },
     { name: `${label}, Connect JSON stream`, server: gateway, job: { ...unary("connect-json"), kind: "stream" }, floor: floors.proxyStream },
     { name: `${label}, gRPC stream`, server: gateway, job: { ...unary("grpc"), kind: "stream" }, floor: floors.proxyStream },
-    { name: `${label}, REST stream at the vendor's pace`, server: gateway, job: { ...unary("rest", "gpt-4o-paced"), kind: "stream" }, floor: floors.proxyPaced },
-    { name: `${label}, Connect stream at the vendor's pace`, server: gateway, job: { ...unary("connect-binary", "gpt-4o-paced"), kind: "stream" }, floor: floors.proxyPaced },
+    { name: `${label}, REST stream at the vendor's pace`, server: gateway, job: { ...unary("rest", PACED_MODEL), kind: "stream" }, floor: floors.proxyPaced },
+    { name: `${label}, Connect stream at the vendor's pace`, server: gateway, job: { ...unary("connect-binary", PACED_MODEL), kind: "stream" }, floor: floors.proxyPaced },
   ];
   // An older build (BENCH_BASELINE) may not serve them yet.
   return agentSurfaces ? rows : rows.filter((row) => row.job.protocol !== "anthropic-messages" && row.job.protocol !== "openai-responses");
@@ -267,7 +269,7 @@ async function main(): Promise<void> {
     grpc: { name: "bare gRPC pass-through (connect-node over h2c, undici out)", server: grpc, job: { kind: "unary", protocol: "grpc", model: "gpt-4o-mini", promptChars: 10 } },
     proxyLarge: { name: "bare proxy, 60 KB prompt and 20 KB answer", server: proxy, job: { kind: "unary", protocol: "rest", model: "gpt-4o", promptChars: 60_000 } },
     proxyStream: { name: "bare proxy, stream", server: proxy, job: { kind: "stream", protocol: "rest", model: "gpt-4o-mini", promptChars: 10 } },
-    proxyPaced: { name: "bare proxy, stream at the vendor's pace", server: proxy, job: { kind: "stream", protocol: "rest", model: "gpt-4o-paced", promptChars: 10 } },
+    proxyPaced: { name: "bare proxy, stream at the vendor's pace", server: proxy, job: { kind: "stream", protocol: "rest", model: PACED_MODEL, promptChars: 10 } },
   } satisfies Record<string, Row>;
   const rows: Row[] = [floors.proxy, floors.grpc, floors.proxyLarge, floors.proxyStream, floors.proxyPaced, ...rowsFor(gateway, await benchKey(gateway), "switchboard", floors)];
   if (process.env.BENCH_TRACING !== "0") rows.push(...(await tracedRows(vendor, rows)));

@@ -123,9 +123,10 @@ export class MemoryCache {
    * share); an entry larger than any of those shares is not kept. Returns
    * whether it was.
    */
-  set(id: string, entry: MemoryEntry): boolean {
-    const cost = costOf(id, entry);
-    if (this.options.maxEntries <= 0 || this.groupings.some(({ maxBytes }) => cost > maxBytes) || entry.expiresAt <= this.now()) return false;
+  set(id: string, given: MemoryEntry): boolean {
+    const cost = costOf(id, given);
+    if (this.options.maxEntries <= 0 || this.groupings.some(({ maxBytes }) => cost > maxBytes) || given.expiresAt <= this.now()) return false;
+    const entry = ownBytes(given);
     const previous = this.entries.get(id);
     if (previous) this.remove(id, previous);
     this.entries.set(id, entry);
@@ -196,6 +197,18 @@ function writerOf(entry: MemoryEntry): string {
 
 function tenantOf(entry: MemoryEntry): string {
   return entry.tenant ?? writerOf(entry);
+}
+
+/**
+ * The entry with bytes that own their memory. Bytes that are a view into a
+ * larger buffer would keep all of it alive for the entry's life while counted
+ * at their own length: an answer opened from Redis is a slice of Node's 8 KB
+ * buffer pool or of zlib's 16 KB output chunk (1 KB answers held about ten
+ * times what was counted).
+ */
+function ownBytes(entry: MemoryEntry): MemoryEntry {
+  const { bytes } = entry;
+  return bytes.byteLength === bytes.buffer.byteLength ? entry : { ...entry, bytes: new Uint8Array(bytes) };
 }
 
 function costOf(id: string, entry: MemoryEntry): number {

@@ -1,3 +1,5 @@
+import { LruList, type LruNode } from "./lru-list.js";
+
 /** Who an entry belongs to and what it answers: what purges match on. */
 export interface EntryLabels {
   partition: string;
@@ -35,13 +37,18 @@ export interface MemoryCacheOptions {
   onEvict?: (reason: "capacity" | "expired") => void;
 }
 
-/** What an entry costs beyond its bytes: its id, the map's slot, the object. A rough figure, so many tiny entries still count. */
+/** What an entry costs beyond its bytes: its id, its map slot, its objects and list nodes. A rough figure (below what they take), so many tiny entries still count. */
 const ENTRY_OVERHEAD_BYTES = 160;
 
-/** The entries of one partition, of one writer, or of one tenant: least recently used first as in the whole, and their cost. */
+/** The entries of one partition, of one writer, of one tenant, or of the whole level: least recently used first, their cost, and its bounds. */
 interface Group {
-  entries: Map<string, MemoryEntry>;
+  name: string;
+  lru: LruList<Place>;
   bytes: number;
+  maxEntries: number;
+  maxBytes: number;
+  /** The grouping's groups by name, which it leaves with its last entry; none for the whole level. */
+  listedIn?: Map<string, Group>;
 }
 
 /** Entries grouped by one name (their partition, their writer, their tenant), each group held to its share of both bounds. */
@@ -52,12 +59,28 @@ interface Grouping {
   maxBytes: number;
 }
 
+/** An entry kept: its cost, and its place in each group it counts in, in the order room is made (its partition's, its writer's, its tenant's, the whole level's). */
+interface Held {
+  id: string;
+  entry: MemoryEntry;
+  cost: number;
+  places: Place[];
+}
+
+/** An entry's node in one group's list. */
+interface Place extends LruNode<Place> {
+  held: Held;
+  group: Group;
+}
+
 /**
  * L1: answers in this process's memory, bounded by entries and by bytes,
  * least recently used out first, each with its own expiry (checked when
  * read; expired entries also go first when room is needed, being the least
- * recently used). A Map keeps insertion order, so moving an entry to the end
- * on each hit makes the first key the least recently used.
+ * recently used). Each entry has a place in a linked list of the whole level
+ * and in one of each of its groups, moved to the end on each hit: the first
+ * is the least recently used, and making room costs O(1) per entry dropped
+ * (lru-list.ts says why not a Map's order).
  *
  * A partition past its share of either bound makes room from its own
  * entries, and so does a writer (the gateway key whose call put an entry
@@ -75,19 +98,23 @@ interface Grouping {
  * sweeps expiries on a timer. docs/cache.md has the measurement.
  */
 export class MemoryCache {
-  private readonly entries = new Map<string, MemoryEntry>();
+  private readonly entries = new Map<string, Held>();
+  private readonly whole: Group;
   private readonly groupings: Grouping[];
-  private held = 0;
+  /** The smallest share of the bytes bound: an entry costing more is kept by no group. */
+  private readonly maxEntryCost: number;
   private readonly now: () => number;
 
   constructor(private readonly options: MemoryCacheOptions) {
     this.now = options.now ?? Date.now;
+    this.whole = { name: "", lru: new LruList(), bytes: 0, maxEntries: options.maxEntries, maxBytes: options.maxBytes };
     const partitionShare = options.maxPartitionShare ?? 1;
     this.groupings = [
       this.grouping((entry) => entry.labels.partition, partitionShare),
       this.grouping(writerOf, options.maxWriterShare ?? partitionShare),
       this.grouping(tenantOf, options.maxTeamShare ?? 1),
     ];
+    this.maxEntryCost = Math.min(...this.groupings.map(({ maxBytes }) => maxBytes));
   }
 
   get size(): number {
@@ -96,25 +123,19 @@ export class MemoryCache {
 
   /** Bytes held, overheads included. */
   get bytes(): number {
-    return this.held;
+    return this.whole.bytes;
   }
 
   get(id: string): MemoryEntry | undefined {
-    const entry = this.entries.get(id);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt <= this.now()) {
-      this.remove(id, entry);
+    const held = this.entries.get(id);
+    if (held === undefined) return undefined;
+    if (held.entry.expiresAt <= this.now()) {
+      this.remove(held);
       this.options.onEvict?.("expired");
       return undefined;
     }
-    this.entries.delete(id);
-    this.entries.set(id, entry);
-    for (const grouping of this.groupings) {
-      const group = grouping.groups.get(grouping.nameOf(entry))!.entries;
-      group.delete(id);
-      group.set(id, entry);
-    }
-    return entry;
+    for (const place of held.places) place.group.lru.touch(place);
+    return held.entry;
   }
 
   /**
@@ -125,28 +146,26 @@ export class MemoryCache {
    */
   set(id: string, given: MemoryEntry): boolean {
     const cost = costOf(id, given);
-    if (this.options.maxEntries <= 0 || this.groupings.some(({ maxBytes }) => cost > maxBytes) || given.expiresAt <= this.now()) return false;
+    if (this.options.maxEntries <= 0 || cost > this.maxEntryCost || given.expiresAt <= this.now()) return false;
     const entry = ownBytes(given);
     const previous = this.entries.get(id);
-    if (previous) this.remove(id, previous);
-    this.entries.set(id, entry);
-    this.held += cost;
-    for (const grouping of this.groupings) {
-      const group = groupOf(grouping, entry);
-      group.entries.set(id, entry);
-      group.bytes += cost;
-      this.evictWhile(group.entries, () => group.entries.size > grouping.maxEntries || group.bytes > grouping.maxBytes);
-    }
-    this.evictWhile(this.entries, () => this.entries.size > this.options.maxEntries || this.held > this.options.maxBytes);
+    if (previous) this.remove(previous);
+    const held: Held = { id, entry, cost, places: [] };
+    const groups = this.groupings.map((grouping) => groupOf(grouping, entry));
+    groups.push(this.whole);
+    held.places = groups.map((group) => join(held, group));
+    this.entries.set(id, held);
+    // The entry is the most recent in each group, and fits in each alone: what goes is older.
+    for (const group of groups) this.evictWhileOver(group);
     return true;
   }
 
   /** Drops the entries the filter matches; returns how many. */
   purge(matches: (labels: EntryLabels) => boolean): number {
     let purged = 0;
-    for (const [id, entry] of this.entries) {
-      if (!matches(entry.labels)) continue;
-      this.remove(id, entry);
+    for (const { held } of this.whole.lru) {
+      if (!matches(held.entry.labels)) continue;
+      this.remove(held);
       purged++;
     }
     return purged;
@@ -161,33 +180,41 @@ export class MemoryCache {
     };
   }
 
-  /** Drops the least recently used of `lru` while `over` says there is too much. */
-  private evictWhile(lru: Map<string, MemoryEntry>, over: () => boolean): void {
-    for (const [oldest, victim] of lru) {
-      if (!over()) return;
-      this.remove(oldest, victim);
-      this.options.onEvict?.(victim.expiresAt <= this.now() ? "expired" : "capacity");
+  /** Drops the group's least recently used entries while it is past either bound. */
+  private evictWhileOver(group: Group): void {
+    for (let oldest = group.lru.oldest; oldest && (group.lru.size > group.maxEntries || group.bytes > group.maxBytes); oldest = group.lru.oldest) {
+      const victim = oldest.held;
+      this.remove(victim);
+      this.options.onEvict?.(victim.entry.expiresAt <= this.now() ? "expired" : "capacity");
     }
   }
 
-  private remove(id: string, entry: MemoryEntry): void {
-    const cost = costOf(id, entry);
-    this.entries.delete(id);
-    this.held -= cost;
-    for (const grouping of this.groupings) {
-      const name = grouping.nameOf(entry);
-      const group = grouping.groups.get(name)!;
-      group.entries.delete(id);
-      group.bytes -= cost;
-      if (group.entries.size === 0) grouping.groups.delete(name);
+  private remove(held: Held): void {
+    this.entries.delete(held.id);
+    for (const place of held.places) {
+      const { group } = place;
+      group.lru.remove(place);
+      group.bytes -= held.cost;
+      if (group.lru.size === 0) group.listedIn?.delete(group.name);
     }
   }
+}
+
+/** Counts the entry in the group, as its most recently used. */
+function join(held: Held, group: Group): Place {
+  const place: Place = { held, group, prev: undefined, next: undefined };
+  group.lru.push(place);
+  group.bytes += held.cost;
+  return place;
 }
 
 function groupOf(grouping: Grouping, entry: MemoryEntry): Group {
   const name = grouping.nameOf(entry);
   let group = grouping.groups.get(name);
-  if (!group) grouping.groups.set(name, (group = { entries: new Map(), bytes: 0 }));
+  if (!group) {
+    const { maxEntries, maxBytes, groups } = grouping;
+    groups.set(name, (group = { name, lru: new LruList(), bytes: 0, maxEntries, maxBytes, listedIn: groups }));
+  }
   return group;
 }
 

@@ -10,6 +10,7 @@ import type { GatewayStream } from "../gateway/gateway.js";
 import type { CacheStatus } from "../gateway/response-cache.js";
 import { header, type RestRequest, type RestResponse } from "./envelope/rest-envelope.js";
 import { untilDrained } from "../server/response-drain.js";
+import type { TurnWrites } from "../server/turn-writes.js";
 
 /** Whether the answer came from the response cache: hit, miss or coalesced. */
 const CACHE_HEADER = "x-switchboard-cache";
@@ -47,19 +48,22 @@ export function sendJson(res: RestResponse, body: JsonObject, headers: Record<st
   res.writeHead(200, { ...headers, "content-type": "application/json" }).end(JSON.stringify(body));
 }
 
+/** Where a stream's events go: its response, or the writes a stream's loop gathers per turn (TurnWrites). */
+export type EventSink = RestResponse | TurnWrites;
+
 /**
  * One server-sent event; `event` names it where the dialect does (Anthropic,
  * the Responses API). Returns what write() says: false when the client is not
  * taking the stream as fast as it is written, and the stream must wait for it
  * (`drained`) before it takes the next event from the vendor.
  */
-export function writeEvent(res: RestResponse, data: JsonObject, event?: string): boolean {
-  return writeEventJson(res, JSON.stringify(data), event);
+export function writeEvent(out: EventSink, data: JsonObject, event?: string): boolean {
+  return writeEventJson(out, JSON.stringify(data), event);
 }
 
 /** writeEvent, for data already in its JSON text. */
-export function writeEventJson(res: RestResponse, json: string, event?: string): boolean {
-  return (res as ServerResponse).write(`${event ? `event: ${event}\n` : ""}data: ${json}\n\n`);
+export function writeEventJson(out: EventSink, json: string, event?: string): boolean {
+  return (out as ServerResponse).write(`${event ? `event: ${event}\n` : ""}data: ${json}\n\n`);
 }
 
 /**

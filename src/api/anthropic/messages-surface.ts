@@ -10,6 +10,7 @@ import { messagesRequestFromAnthropic } from "../../providers/anthropic/messages
 import { BETA_HEADER } from "../../providers/anthropic/original-request.js";
 import { header, type RestCall, type RestResponse, type RestRoute, type RestSurface } from "../envelope/rest-envelope.js";
 import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent } from "../rest-answers.js";
+import { TurnWrites } from "../../server/turn-writes.js";
 import { validateChat } from "../validate.js";
 import { ANTHROPIC_MESSAGES } from "../../usage/recorded-surfaces.js";
 import { checkPassthroughFields } from "./passthrough-fields.js";
@@ -94,24 +95,31 @@ async function answer(gateway: Gateway, toolInputIsObject: (provider: string) =>
   const streamed = await gateway.chatStream(request, call);
   let writer: AnthropicEventWriter | undefined;
   const reply = new StreamedReply();
-  for await (const event of streamed.responses) {
-    // The next event is taken from the vendor only once the client has taken this one (rest-answers.ts, drained).
-    let flowing = true;
-    if (!writer) {
-      // The serving provider and model are known with the first event, and serve the stream to its end: the model is named as a unary answer names it.
-      const provider = streamed.servingProvider();
-      writer = new AnthropicEventWriter(id, streamed.servingModel() ?? request.model, { toolInputStreams: provider !== undefined && toolInputIsObject(provider) });
-      res.writeHead(200, streamHeaders(streamed));
-      for (const start of writer.start(streamed.earlyUsage())) flowing = writeEvent(res, start.data, start.event) && flowing;
+  // The events of a burst leave in one write; a failure's event (writeAnthropicError) after them.
+  const writes = new TurnWrites(res);
+  try {
+    for await (const event of streamed.responses) {
+      // The next event is taken from the vendor only once the client has taken this one (rest-answers.ts, drained).
+      let flowing = true;
+      if (!writer) {
+        // The serving provider and model are known with the first event, and serve the stream to its end: the model is named as a unary answer names it.
+        const provider = streamed.servingProvider();
+        writer = new AnthropicEventWriter(id, streamed.servingModel() ?? request.model, { toolInputStreams: provider !== undefined && toolInputIsObject(provider) });
+        res.writeHead(200, streamHeaders(streamed));
+        for (const start of writer.start(streamed.earlyUsage())) flowing = writeEvent(writes, start.data, start.event) && flowing;
+      }
+      const written = event.event.case === "delta" ? writer.delta(event.event.value) : event.event.case === "summary" ? writer.finish(event.event.value) : [];
+      reply.add(written);
+      // Kept before the caller hears the answer is complete, so that it can continue from it at once.
+      if (event.event.case === "summary") turn.answered(id, reply.message());
+      for (const out of written) flowing = writeEvent(writes, out.data, out.event) && flowing;
+      if (!flowing) await drained(res, call.signal);
     }
-    const written = event.event.case === "delta" ? writer.delta(event.event.value) : event.event.case === "summary" ? writer.finish(event.event.value) : [];
-    reply.add(written);
-    // Kept before the caller hears the answer is complete, so that it can continue from it at once.
-    if (event.event.case === "summary") turn.answered(id, reply.message());
-    for (const out of written) flowing = writeEvent(res, out.data, out.event) && flowing;
-    if (!flowing) await drained(res, call.signal);
+  } catch (err) {
+    writes.flush();
+    throw err;
   }
-  res.end();
+  writes.end();
 }
 
 /**

@@ -11,6 +11,7 @@ import { toOpenAIModel, toOpenAIModelList } from "../../providers/openai/models.
 import type { RestCall, RestResponse, RestRoute, RestSurface } from "../envelope/rest-envelope.js";
 import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEvent, writeEventJson } from "../rest-answers.js";
 import { validateChat, validateEmbed } from "../validate.js";
+import { TurnWrites } from "../../server/turn-writes.js";
 
 export interface OpenAISurfaceDeps {
   gateway: Gateway;
@@ -70,24 +71,31 @@ async function chatCompletions(gateway: Gateway, { ctx, body, req, res }: RestCa
   const streamed = await gateway.chatStream(request, ctx);
   // Each chunk names the answer as its vendor did, from the first event on; where it did not: the gateway's id, and the model the vendor was sent (as a whole answer's `model`).
   const writer = new OpenAIChunkWriter(created, () => ({ id: `chatcmpl-${ctx.requestId}`, model: streamed.servingModel() ?? request.model }), legacyFunctions);
-  for await (const event of streamed.responses) {
-    if (!res.headersSent) {
-      res.writeHead(200, streamHeaders(streamed));
+  // The events of a burst leave in one write; a failure's event (writeOpenAIError) after them.
+  const out = new TurnWrites(res);
+  try {
+    for await (const event of streamed.responses) {
+      if (!res.headersSent) {
+        res.writeHead(200, streamHeaders(streamed));
+      }
+      // The next event is taken from the vendor only once the client has taken this one (rest-answers.ts, drained).
+      let flowing = true;
+      if (event.event.case === "delta") {
+        const opening = writer.opening(event.event.value);
+        if (opening) writeEvent(out, opening);
+        flowing = writeEventJson(out, writer.deltaJson(event.event.value));
+      }
+      else if (event.event.case === "summary") {
+        flowing = writeEvent(out, writer.finish(event.event.value));
+        if (includeUsage) flowing = writeEvent(out, writer.usage(event.event.value)) && flowing;
+      }
+      if (!flowing) await drained(res, ctx.signal);
     }
-    // The next event is taken from the vendor only once the client has taken this one (rest-answers.ts, drained).
-    let flowing = true;
-    if (event.event.case === "delta") {
-      const opening = writer.opening(event.event.value);
-      if (opening) writeEvent(res, opening);
-      flowing = writeEventJson(res, writer.deltaJson(event.event.value));
-    }
-    else if (event.event.case === "summary") {
-      flowing = writeEvent(res, writer.finish(event.event.value));
-      if (includeUsage) flowing = writeEvent(res, writer.usage(event.event.value)) && flowing;
-    }
-    if (!flowing) await drained(res, ctx.signal);
+  } catch (err) {
+    out.flush();
+    throw err;
   }
-  res.end("data: [DONE]\n\n");
+  out.end("data: [DONE]\n\n");
 }
 
 /**

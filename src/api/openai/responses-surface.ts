@@ -18,6 +18,7 @@ import type { StorageReservation } from "../../responses/key-storage-quota.js";
 import { encodeConversation, storedAnswerBytes, type StoredFootprint, type StoredResponses } from "../../responses/stored-responses.js";
 import type { RestCall, RestRequest, RestResponse, RestSurface } from "../envelope/rest-envelope.js";
 import { answerHeaders, cacheControlOf, drained, sendJson, streamHeaders, writeEventJson } from "../rest-answers.js";
+import { TurnWrites } from "../../server/turn-writes.js";
 import { validateChat } from "../validate.js";
 import { OPENAI_RESPONSES } from "../../usage/recorded-surfaces.js";
 import { countInputTokens } from "./responses-input-tokens.js";
@@ -156,10 +157,12 @@ async function respond(
   // The writer keeps the whole answer (its last events repeat it): the gateway bounds it.
   const streamed = await gateway.chatStream(request, ctx, { keepsAnswer: true });
   let writer: ResponseEventWriter | undefined;
+  // The events of a burst leave in one write; a failure's last events after them.
+  const writes = new TurnWrites(res);
   /** Writes the events; false when the client is not keeping up, and the stream must wait for it (rest-answers.ts, drained). */
   const write = (events: ResponseEvent[]): boolean => {
     let flowing = true;
-    for (const out of events) flowing = writeEventJson(res, responseEventJson(out), out.event) && flowing;
+    for (const out of events) flowing = writeEventJson(writes, responseEventJson(out), out.event) && flowing;
     return flowing;
   };
   try {
@@ -184,9 +187,10 @@ async function respond(
   } catch (err) {
     // Once the stream has begun, the failure is its last events (`error`, `response.failed`), numbered in turn.
     if (writer && res.headersSent && !res.writableEnded) write(writer.fail(toOpenAIError(ConnectError.from(err)).body));
+    writes.flush();
     throw err;
   }
-  res.end();
+  writes.end();
 }
 
 async function retrieve(stored: StoredResponses, id: string, { req, ctx, res }: RestCall): Promise<void> {

@@ -6,6 +6,7 @@ import { createEndStreamSerialization, endStreamFlag } from "@connectrpc/connect
 import { withErrorInfo } from "../../common/gateway-error.js";
 import { asDecodeFault } from "../request-faults.js";
 import { responseClosed, untilDrained } from "../response-drain.js";
+import { TurnWrites } from "../turn-writes.js";
 import { setGrpcErrorTrailer } from "./grpc-status.js";
 import type { LeanRequest } from "./lean-request.js";
 import { nodeHeaders } from "./node-headers.js";
@@ -39,13 +40,15 @@ export async function writeStreamAnswer<T>(
 ): Promise<void> {
   let sent = 0;
   let error: ConnectError | undefined;
+  // The messages of a burst leave in one write, and the last ones with the end.
+  const writes = new TurnWrites(res);
   try {
     for await (const message of messages) {
       if (responseClosed(res)) return; // the caller went away: leaving the loop ends the implementation
       if (sent++ === 0) res.writeHead(200, nodeHeaders(header));
       let frame = envelope(0, serializer.serialize(message), call, options);
       if (frame instanceof Promise) frame = await frame;
-      if (!(res as ServerResponse).write(frame)) await untilDrained(res);
+      if (!writes.write(frame)) await untilDrained(res);
     }
   } catch (err) {
     error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
@@ -55,7 +58,7 @@ export async function writeStreamAnswer<T>(
     if (error) setGrpcErrorTrailer(trailer, error, sent === 0);
     if (sent === 0) res.writeHead(200, nodeHeaders(header));
     res.addTrailers(nodeHeaders(trailer));
-    res.end();
+    writes.end();
     return;
   }
   let data = options.endStream.serialize({ metadata: trailer, error });
@@ -67,7 +70,7 @@ export async function writeStreamAnswer<T>(
   }
   const frame = await envelope(endStreamFlag, data, call, options);
   if (sent === 0) res.writeHead(200, nodeHeaders(header));
-  res.end(frame);
+  writes.end(frame);
 }
 
 /** A message in its envelope, compressed as connect-es compresses it (at once when it is not: no turn of the event loop per message). */

@@ -6,6 +6,7 @@ import type { ChatResponse } from "../../gen/ts/switchboard/v1/ai_service_pb.js"
 import { CacheControl } from "../../gen/ts/switchboard/v1/cache_pb.js";
 import type { ParameterAdjustment } from "../../gen/ts/switchboard/v1/catalogue_pb.js";
 import { ADJUSTED_HEADER, adjustmentsHeader } from "../catalogue/adjustments.js";
+import { jsonBytes } from "../common/json-bytes.js";
 import type { GatewayStream } from "../gateway/gateway.js";
 import type { CacheStatus } from "../gateway/response-cache.js";
 import { header, type RestRequest, type RestResponse } from "./envelope/rest-envelope.js";
@@ -45,7 +46,7 @@ export function cacheControlOf(req: RestRequest): CacheControl {
 }
 
 export function sendJson(res: RestResponse, body: JsonObject, headers: Record<string, string> = {}): void {
-  res.writeHead(200, { ...headers, "content-type": "application/json" }).end(JSON.stringify(body));
+  res.writeHead(200, { ...headers, "content-type": "application/json" }).end(jsonBytes(body));
 }
 
 /** Where a stream's events go: its response, or the writes a stream's loop gathers per turn (TurnWrites). */

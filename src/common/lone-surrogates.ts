@@ -7,9 +7,20 @@
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, "g");
 
-/** Whether JSON text may parse into a lone surrogate: only an escape (`\uD800`-`\uDFFF`) can make one, as UTF-8 text holds none. */
+/** A `\uD800`-`\uDFFF` escape; global, so that a search starts at the first `\u`. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/g;
+
+/**
+ * Whether JSON text may parse into a lone surrogate: only an escape
+ * (`\uD800`-`\uDFFF`) can make one, as UTF-8 text holds none. The regular
+ * expression reads from the first `\u` on, found natively: it would take a
+ * character at a time through the 60 KB of a prompt holding none.
+ */
 export function mayHoldLoneSurrogates(jsonText: string): boolean {
-  return /\\u[dD][89a-fA-F]/.test(jsonText);
+  const firstEscape = jsonText.indexOf("\\u");
+  if (firstEscape === -1) return false;
+  SURROGATE_ESCAPE.lastIndex = firstEscape;
+  return SURROGATE_ESCAPE.test(jsonText);
 }
 
 /**

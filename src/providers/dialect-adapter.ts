@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { ToolCallDeltaSchema } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { jsonBytes } from "../common/json-bytes.js";
 import type { Logger } from "../observability/logger.js";
 import type { Credential } from "../secrets/credential.js";
 import type { Codec, ErrorContext, StreamDecoder, VendorRequest } from "./codec.js";
@@ -172,7 +173,7 @@ export class DialectAdapter implements ProviderAdapter {
         method: request.method,
         path: withQuery(request.path, authorization),
         headers: this.requestHeaders(request, authorization, call.headers),
-        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        body: request.body === undefined ? undefined : jsonBytes(request.body),
       });
       let failure: UpstreamError | undefined;
       if (res.status >= 300 && res.status < 400) {

@@ -10,7 +10,8 @@ export interface TransportRequest {
   /** Below the base URL, starting with "/", query string included. */
   path: string;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON as UTF-8 bytes (undici would make bytes of a string anyway). */
+  body?: string | Buffer;
   /** Fires on the caller's cancellation, deadline or an attempt timeout. */
   signal: AbortSignal;
   /** The credential's id (never the secret), for error messages. */

@@ -14,6 +14,7 @@ import { createEndStreamSerialization } from "@connectrpc/connect/protocol-conne
 import { CallSignals } from "./call-signal.js";
 import { decodeConnectJson, type ConnectJsonOptions, type Decoded } from "./connect-json.js";
 import { writeConnectAnswer } from "./connect-unary-answer.js";
+import { withJsonAnswers } from "./json-answers.js";
 import { readOnFrom, type Replay } from "./connect-es-replay.js";
 import { writeGrpcAnswer } from "./grpc-unary-answer.js";
 import { leanRequestOf, type LeanLimits, type LeanRequest } from "./lean-request.js";
@@ -96,7 +97,8 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
   const methods = new Map<string, LeanMethod>();
   for (const { spec, fallback, encoders } of options.methods) {
     if (spec.kind !== "unary" && spec.kind !== "server_streaming") throw new Error(`the lean path serves unary and server-streaming methods only, not ${spec.method.name}`);
-    const lookup = createMethodSerializationLookup(spec.method, options.binaryOptions, options.jsonOptions, { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff });
+    const limits = { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff };
+    const lookup = withJsonAnswers(createMethodSerializationLookup(spec.method, options.binaryOptions, options.jsonOptions, limits), spec.method.output, options.jsonOptions, limits);
     const serialization = encoders ? withEncoders(lookup, encoders) : lookup;
     methods.set(`/${spec.method.parent.typeName}/${spec.method.name}`, { spec, serialization, fallback });
   }

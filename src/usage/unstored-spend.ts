@@ -1,8 +1,11 @@
 import type { SpendSeed } from "./budgets.js";
 import type { LedgerRow, LedgerStore } from "./ledger-store.js";
+import { StoreTurns } from "./store-turns.js";
 
 /** Rows are counted by the minute they were admitted: periods start on a minute, so a period's minutes are whole. */
 const MINUTE_MS = 60_000;
+/** How long a batch write and a spend read wait for each other at most, unless told (about a store statement's timeout). */
+const TURN_WAIT_MS = 5_000;
 
 /**
  * The cost of usage rows the store does not have yet: this run's, from the
@@ -18,6 +21,12 @@ const MINUTE_MS = 60_000;
 export class UnstoredSpend {
   private readonly byKey = new Map<string, Map<number, MinuteCost>>();
   private readonly whenNotEmpty = new Set<() => void>();
+  /** Taken by the ledger's batch writes and by ledgerSpendSeed's reads, which must not overlap. */
+  readonly turns: StoreTurns;
+
+  constructor(options: { turnWaitMs?: number } = {}) {
+    this.turns = new StoreTurns(options.turnWaitMs ?? TURN_WAIT_MS);
+  }
 
   add(row: LedgerRow): void {
     this.change(row, row.costNanos);
@@ -87,12 +96,16 @@ interface MinuteCost {
 /**
  * A key's spend rebuilt from the ledger: what the store has plus what is not
  * stored yet. The unstored part is read first (at once: a call settled into
- * a figure from then on must not count here too): a row stored meanwhile then
- * counts twice (a key refused a little early), never not at all.
+ * a figure from then on must not count here too), in a turn no batch write
+ * shares (UnstoredSpend.turns): a batch stored between the two reads would
+ * count in both. Should a write hang past the turns' bound, the read goes on
+ * and such a batch counts twice (a key refused a little early), never not
+ * at all.
  */
 export function ledgerSpendSeed(store: Pick<LedgerStore, "spend">, unstored: UnstoredSpend): SpendSeed {
-  return async (keyId, sinceMs, beforeMs) => {
-    const waiting = unstored.within(keyId, sinceMs, beforeMs);
-    return waiting + (await store.spend(keyId, sinceMs, beforeMs));
-  };
+  return (keyId, sinceMs, beforeMs) =>
+    unstored.turns.read(async () => {
+      const waiting = unstored.within(keyId, sinceMs, beforeMs);
+      return waiting + (await store.spend(keyId, sinceMs, beforeMs));
+    });
 }

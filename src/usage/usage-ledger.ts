@@ -457,7 +457,8 @@ export class UsageLedger {
       const started = performance.now();
       this.inFlight = pending.length;
       try {
-        await this.write(() => this.insertBatch(pending));
+        // Not while a spend is read from the store: rows stored meanwhile would count there and as unstored (ledgerSpendSeed).
+        await this.write(() => this.unstored.turns.write(() => this.insertBatch(pending)));
       } catch (err) {
         // Back to the front, in order, for the next try.
         this.inFlight = 0;

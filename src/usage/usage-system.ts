@@ -91,7 +91,7 @@ export async function createUsageSystem(deps: UsageSystemDeps): Promise<UsageSys
   journalHealth(true);
   const journal = LedgerJournal.open(config.ledger.journalDir, { logger, onStateChange: journalHealth });
   // A key's spend is rebuilt from the ledger: the store's rows, and those not stored yet (this run's, and those a run now gone left in the journal).
-  const unstored = new UnstoredSpend();
+  const unstored = new UnstoredSpend({ turnWaitMs: config.store.queryTimeoutMs });
   const seed = ledgerSpendSeed(ledgerStore, unstored);
   // Health tells whether the store answers reads in time and takes writes; calls go on meanwhile (their rows wait in the journal and in memory).
   const storeHealth = new StoreHealth(health, db.dialect);

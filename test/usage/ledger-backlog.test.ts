@@ -9,7 +9,7 @@ import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { MemorySpendCounter } from "../../src/usage/budgets.js";
 import { LedgerJournal } from "../../src/usage/ledger-journal.js";
 import type { LedgerRow } from "../../src/usage/ledger-store.js";
-import { ledgerSpendSeed } from "../../src/usage/unstored-spend.js";
+import { ledgerSpendSeed, UnstoredSpend } from "../../src/usage/unstored-spend.js";
 import { UsageLedger, type LedgerSink } from "../../src/usage/usage-ledger.js";
 import { LogCapture } from "../support/gateway.js";
 import { ledgerRow } from "../support/ledger-rows.js";
@@ -51,7 +51,7 @@ class RecordingStore implements LedgerSink {
   }
 }
 
-function writer(store: LedgerSink, options: { journal?: LedgerJournal; maxQueued?: number; batchSize?: number; replayWaitMs?: number; logs?: LogCapture } = {}) {
+function writer(store: LedgerSink, options: { journal?: LedgerJournal; maxQueued?: number; batchSize?: number; replayWaitMs?: number; logs?: LogCapture; unstored?: UnstoredSpend } = {}) {
   const metrics = new GatewayMetrics({ defaultMetrics: false });
   const ledger = new UsageLedger(store, {
     flushIntervalMs: 60_000,
@@ -59,6 +59,7 @@ function writer(store: LedgerSink, options: { journal?: LedgerJournal; maxQueued
     maxQueued: options.maxQueued,
     journal: options.journal,
     replayWaitMs: options.replayWaitMs,
+    unstored: options.unstored,
     logger: options.logs ? createLogger("info", options.logs) : createLogger("silent"),
     metrics,
   });
@@ -155,7 +156,9 @@ describe("replaying what a dead run left", () => {
     deadRunJournal(dir, 3, 50); // 150 rows of key k1, 6,000 nanos each
     const store = new RecordingStore();
     store.hold();
-    const { ledger } = writer(store, { journal: LedgerJournal.open(dir, { logger: createLogger("silent") }), batchSize: 50, replayWaitMs: 0 });
+    // A spend read waits for the batch being written, but no longer than this: the store here holds it until told.
+    const unstored = new UnstoredSpend({ turnWaitMs: 20 });
+    const { ledger } = writer(store, { journal: LedgerJournal.open(dir, { logger: createLogger("silent") }), batchSize: 50, replayWaitMs: 0, unstored });
     await ledger.recover();
     const period = { startMs: ledgerRow().atMs - 60_000, endMs: Date.now() + 3_600_000 };
     // The store has none of them yet: the key is seen with all of them.

@@ -7,9 +7,13 @@ import { describe, expect, it } from "vitest";
 import { SqliteDatabase } from "../../src/store/sqlite-database.js";
 import { tempDir } from "../support/stores.js";
 
-/** A zombie: a child that exited, whose parent (a `sleep`) never reaps it. Resolves to its pid, and a way to end it. */
+/**
+ * A zombie: a child that exited, whose parent (a `sleep`) never reaps it. Resolves to its pid, and a way to end it.
+ * The child exits only once its shell has become the `sleep`: a shell still running reaps a child that exits early.
+ */
 async function zombie(): Promise<{ pid: number; end(): void }> {
-  const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+  const script = 'shell=$$; (until [ "$(cat /proc/$shell/comm)" = sleep ]; do sleep 0.01; done) & echo $!; exec sleep 30';
+  const parent = spawn("sh", ["-c", script], { stdio: ["ignore", "pipe", "ignore"] });
   const pid = await new Promise<number>((resolve) => parent.stdout!.once("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
   return { pid, end: () => parent.kill("SIGKILL") };
 }

@@ -37,8 +37,15 @@ export interface MemoryCacheOptions {
   onEvict?: (reason: "capacity" | "expired") => void;
 }
 
-/** What an entry costs beyond its bytes: its id, its map slot, its objects and list nodes. A rough figure (below what they take), so many tiny entries still count. */
-const ENTRY_OVERHEAD_BYTES = 160;
+/**
+ * What an entry costs beyond its bytes and its id: its objects (the entry, its
+ * labels, its byte array's own object, the cache's record, its node in each
+ * of four lists, its map slot), about 750 bytes of heap on Node 20 to 24
+ * (test/cache/memory-cache-entry-cost.test.ts measures it), and its bytes'
+ * buffer outside the heap (the allocator's share). Counted so, `max_bytes`
+ * bounds what many small entries really hold.
+ */
+export const ENTRY_OVERHEAD_BYTES = 1024;
 
 /** The entries of one partition, of one writer, of one tenant, or of the whole level: least recently used first, their cost, and its bounds. */
 interface Group {

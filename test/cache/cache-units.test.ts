@@ -121,10 +121,10 @@ describe("the in-memory level (L1)", () => {
   });
 
   it("holds no more bytes than its bound, and refuses an entry larger than the whole", () => {
-    const memory = new MemoryCache({ maxEntries: 100, maxBytes: 2_000, now: () => 0 });
+    const memory = new MemoryCache({ maxEntries: 100, maxBytes: 5_000, now: () => 0 });
     for (let i = 0; i < 10; i++) memory.set(`k${i}`, entry(500, 100));
-    expect(memory.bytes).toBeLessThanOrEqual(2_000);
-    // 500 bytes each, plus the overhead of its id and slot: three fit.
+    expect(memory.bytes).toBeLessThanOrEqual(5_000);
+    // 500 bytes each, plus its id and what its objects take (ENTRY_OVERHEAD_BYTES): three fit.
     expect(memory.size).toBe(3);
     expect(memory.set("huge", entry(5_000, 100))).toBe(false);
     expect(memory.get("k9")).toBeDefined();

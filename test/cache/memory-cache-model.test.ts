@@ -6,7 +6,7 @@
 // anew) must agree with it op by op: the cache's own lists are there to make
 // each step O(1), not to decide otherwise.
 import { describe, expect, it } from "vitest";
-import { type EntryLabels, MemoryCache, type MemoryCacheOptions, type MemoryEntry } from "../../src/cache/memory-cache.js";
+import { ENTRY_OVERHEAD_BYTES, type EntryLabels, MemoryCache, type MemoryCacheOptions, type MemoryEntry } from "../../src/cache/memory-cache.js";
 
 interface ModelEntry {
   id: string;
@@ -46,7 +46,7 @@ class ModelL1 {
   }
 
   set(id: string, entry: MemoryEntry): boolean {
-    const cost = entry.bytes.length + id.length + 160;
+    const cost = entry.bytes.length + id.length + ENTRY_OVERHEAD_BYTES;
     const { maxEntries, maxBytes } = this.options;
     const shares = [this.options.maxPartitionShare, this.options.maxWriterShare, this.options.maxTeamShare];
     const bounds = shares.map((share) => ({ entries: Math.max(1, Math.floor(maxEntries * share)), bytes: Math.floor(maxBytes * share) }));

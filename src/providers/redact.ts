@@ -1,4 +1,5 @@
 import type { Credential } from "../secrets/credential.js";
+import { LONGEST_ESCAPE, unescaped } from "./escaped-text.js";
 
 // Things that look like keys or tokens: "sk-…", "Bearer …", vendor key prefixes, masked echoes ("sk-ab***yz").
 // Every run in these patterns is capped at RUN_CAP characters and a match is then carried over the rest of its
@@ -20,7 +21,7 @@ const RUN_CAP = 256;
 const MIN_SECRET_CHARS = 4;
 /** The shortest piece of a secret's base64 inside a longer encoded text that is redacted on its own. */
 const MIN_EMBEDDED_CHARS = 12;
-/** The shortest piece of a secret redacted on its own: a key cut short, split by a space, or %-encoded. */
+/** The shortest piece of a secret redacted on its own: a key cut short, split by a space, or escaped. */
 const MIN_PIECE_CHARS = 12;
 /** Vendor secrets remembered (every pool's keys, their versions); past this the oldest are forgotten. */
 const SECRETS_KEPT = 1024;
@@ -36,7 +37,7 @@ const own = new Set<string>();
 let knownPieces: Set<string> | undefined;
 /** The known secrets' whole forms, as written (see wholeFormIndex), built again when a secret is learnt. */
 let knownWholeForms: WholeFormIndex | undefined;
-/** The known secrets in lower case, for vendor text read %-decoded (see wholeFormIndex), built again when a secret is learnt. */
+/** The known secrets in lower case, for vendor text read with its escapes (see wholeFormIndex), built again when a secret is learnt. */
 let knownWholeDecoded: WholeFormIndex | undefined;
 
 /**
@@ -101,9 +102,10 @@ export function holdsSecret(text: string, alsoSecret: readonly string[] = []): b
  * echo them encoded. Each secret (the attempt's, the other given ones, and
  * every key of every pool) is found whole, in any case, as base64 (standard
  * or URL-safe, alone or inside a longer encoded text) and hex, and
- * %-encoded (quoted in a URL). Not a piece of one: a vendor echoes what a
- * caller sent (a model it does not serve), and a caller must not learn from
- * the answer whether its text held a piece of a secret (see holdsKnownSecret).
+ * escaped (%-encoded in a URL, JSON- or HTML-escaped: escaped-text.ts). Not
+ * a piece of one: a vendor echoes what a caller sent (a model it does not
+ * serve), and a caller must not learn from the answer whether its text
+ * held a piece of a secret (see holdsKnownSecret).
  * The log's own net (maskLogText) finds pieces too.
  */
 export function redactSecrets(text: string, credential?: Credential, alsoSecret: readonly string[] = []): string {
@@ -121,7 +123,7 @@ export function redactSecrets(text: string, credential?: Credential, alsoSecret:
  * model's name), as the gateway passes it on and records it, on every call:
  * at most `maxChars` characters, with the attempt's own secrets found in any
  * form, as redactSecrets finds them; every other known secret found whole, as
- * written (in any case) or %-encoded, never by a piece (a vendor may echo the
+ * written (in any case) or escaped, never by a piece (a vendor may echo the
  * model the caller named); key shapes cut to their hints. Not redactSecrets
  * whole: its pattern per known secret (a thousand with large pools) is paid
  * on a failure's text, not on every answer. Only the start of a long text is
@@ -130,8 +132,8 @@ export function redactSecrets(text: string, credential?: Credential, alsoSecret:
  */
 export function redactAnswerText(text: string, maxChars: number, credential?: Credential, alsoSecret: readonly string[] = []): string {
   const given = givenSecrets(credential, alsoSecret);
-  // Room for the longest secret in its longest form (%-encoded: three characters each).
-  const margin = 3 * Math.max(wholeDecodedIndex().longest, ...given.map((secret) => secret.length));
+  // Room for the longest secret in its longest form (escaped: up to LONGEST_ESCAPE characters each).
+  const margin = LONGEST_ESCAPE * Math.max(wholeDecodedIndex().longest, ...given.map((secret) => secret.length));
   const read = text.slice(0, maxChars + margin);
   let out = read;
   for (const secret of given) out = out.replace(matcherFor(secret), "[redacted]");
@@ -181,7 +183,7 @@ function knownFormsIndex(): WholeFormIndex {
   return (knownWholeForms ??= wholeFormIndex(known, encodedForms));
 }
 
-/** The known secrets in lower case, for vendor text read %-decoded and in lower case. */
+/** The known secrets in lower case, for vendor text read with its escapes and in lower case. */
 function wholeDecodedIndex(): WholeFormIndex {
   return (knownWholeDecoded ??= wholeFormIndex(known, (secret) => [asciiLower(secret)]));
 }
@@ -206,8 +208,9 @@ function redactWholeForms(text: string, index: WholeFormIndex): string {
 
 /**
  * Vendor text with every known secret and each of `others`, whole, found as
- * written or %-encoded (a secret quoted in a URL) and in any case, written
- * "[redacted]": one lookup a character, however many secrets are known. A
+ * written or escaped (a secret quoted in a URL, a JSON string, an HTML
+ * page) and in any case, written "[redacted]": one lookup a character,
+ * however many secrets are known. A
  * whole match in another case tells a caller whose text a vendor echoed
  * nothing it could grow a guess from: it needs every character already.
  */
@@ -232,7 +235,7 @@ function redactWholeDecoded(text: string, others: readonly string[]): string {
 }
 
 /**
- * Replaces every run of text (read %-decoded) made of pieces of a known
+ * Replaces every run of text (read with its escapes) made of pieces of a known
  * secret with "[redacted]": one lookup a character, however many secrets are
  * known. Only for the log's own net (maskLogText): whether a text holds a
  * piece of a secret must never change what a caller sees.
@@ -255,12 +258,12 @@ function redactPieces(text: string): string {
 
 /**
  * Replaces each run of `text` that `cover` marks in its view (the text
- * %-decoded, in lower case: see percentDecoded) with "[redacted]"; `cover`
- * tells whether it marked any.
+ * read with its escapes, in lower case: see decodedView) with "[redacted]";
+ * `cover` tells whether it marked any.
  */
 function redactCovered(text: string, cover: (view: string, covered: Uint8Array) => boolean): string {
   if (text.length < MIN_PIECE_CHARS) return text;
-  const view = percentDecoded(text);
+  const view = decodedView(text);
   const covered = new Uint8Array(view.text.length);
   if (!cover(view.text, covered)) return text;
   const startOf = (i: number) => (view.starts ? view.starts[i]! : i);
@@ -302,30 +305,10 @@ function vendorPrefixLength(secret: string): number {
   return Math.max(head.lastIndexOf("-"), head.lastIndexOf("_"), head.lastIndexOf(".")) + 1;
 }
 
-/**
- * The text with each %XX of an ASCII character decoded, in lower case, and
- * where each of its characters starts in the original (`starts[i]`; one more
- * entry for the end), so that a piece found in it is cut from the original.
- * No `starts` when nothing was decoded (most texts have no %): each
- * character starts where it is.
- */
-function percentDecoded(text: string): { text: string; starts?: number[] } {
-  if (!text.includes("%")) return { text: asciiLower(text) };
-  let decoded = "";
-  const starts: number[] = [];
-  for (let i = 0; i < text.length; ) {
-    starts.push(i);
-    const hex = text[i] === "%" ? text.slice(i + 1, i + 3) : "";
-    if (/^[0-7][0-9a-fA-F]$/.test(hex)) {
-      decoded += String.fromCharCode(parseInt(hex, 16));
-      i += 3;
-    } else {
-      decoded += text[i];
-      i++;
-    }
-  }
-  starts.push(text.length);
-  return { text: asciiLower(decoded), starts };
+/** The text with its escapes read (escaped-text.ts), in lower case, and where each of its characters starts in the original (see unescaped). */
+function decodedView(text: string): { text: string; starts?: number[] } {
+  const view = unescaped(text);
+  return { text: asciiLower(view.text), starts: view.starts };
 }
 
 /** Lower case for A-Z only: the length stays the same (toLowerCase may change it for other letters). */
@@ -463,7 +446,7 @@ function replaceRuns(text: string, pattern: RegExp, goesOn: (match: RegExpExecAr
 
 /**
  * maskKeys for the gateway's own log lines, which no caller reads: also every
- * piece of 12 characters or more of a known secret, in any case, %-encoded
+ * piece of 12 characters or more of a known secret, in any case, escaped
  * too (a vendor's words quoting a key cut short or split by a space). Keys
  * are masked by shape first, on the text as written: a piece redacted first
  * could take a key's prefix away and leave the rest of it unrecognisable.

@@ -104,7 +104,9 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
   const connectOptions = {
     interceptors: options.interceptors,
     readMaxBytes: MAX_MESSAGE_BYTES,
-    binaryOptions: { recursionLimit: DECODE_RECURSION_LIMIT },
+    // Unknown fields are dropped unread: each one kept is an object (8 MiB of them, on the keyless health and reflection
+    // services, built 440 MB and held the event loop for a second), and nothing reads them (reflection would echo them).
+    binaryOptions: { recursionLimit: DECODE_RECURSION_LIMIT, readUnknownFields: false },
     // connect-es's JSON serializations decode with `textDecoder` (not in its option types): the nesting bound runs before JSON.parse.
     jsonOptions: { recursionLimit: DECODE_RECURSION_LIMIT, textDecoder: depthBoundedTextDecoder(JSON_BODY_DEPTH_LIMIT) },
     // Deadlines up to a day are honoured; a longer one is cut to a day before it is read (./deadline-cap.ts).

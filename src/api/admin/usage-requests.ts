@@ -8,8 +8,8 @@ import type { FieldViolations } from "../aip/field-violations.js";
 import { createPageTokenCodec, readPageSize } from "../aip/pagination.js";
 import { KEY_NAME } from "./resource-names.js";
 
-/** Without a start time, a report covers the 30 days before its end. */
-const DEFAULT_WINDOW_MS = 30 * 86_400_000;
+/** Without a start time, a report covers the 30 days before its end (`switchboard usage` without --since too). */
+export const DEFAULT_REPORT_WINDOW_MS = 30 * 86_400_000;
 
 const GROUPS: Partial<Record<UsageDimension, UsageGroup>> = {
   [UsageDimension.PROVIDER]: "provider",
@@ -72,7 +72,8 @@ export function readTime(time: Timestamp | undefined, field: string, v: FieldVio
     v.add(field, "must be a time from 0001-01-01 to 9999-12-31 (seconds and nanos as google.protobuf.Timestamp has them)");
     return fallback;
   }
-  return timestampMs(time);
+  // Rounded to the millisecond, a time in 9999-12-31's last half millisecond would be one past the last a Timestamp names.
+  return Math.min(timestampMs(time), LATEST_MS);
 }
 
 /** A report's query: one page of its rows. */
@@ -81,7 +82,7 @@ export type UsageReportQuery = UsageQuery & { page: { offset: number; limit: num
 /** GetUsageReport's request as a ledger query for the page it asks for (the first, or the one its page_token starts). */
 export function readUsageReport(req: GetUsageReportRequest, v: FieldViolations, now: number): UsageReportQuery {
   let endMs = readTime(req.endTime, "end_time", v, now);
-  let startMs = readTime(req.startTime, "start_time", v, defaultStart(endMs, DEFAULT_WINDOW_MS));
+  let startMs = readTime(req.startTime, "start_time", v, defaultStart(endMs, DEFAULT_REPORT_WINDOW_MS));
   if (startMs >= endMs) v.add("start_time", "must be before end_time");
   const groupBy = req.groupBy.map((dimension, i) => {
     const group = GROUPS[dimension];
@@ -112,7 +113,7 @@ export function readUsageReport(req: GetUsageReportRequest, v: FieldViolations, 
 function continuesWindow([, startMs, endMs]: ReportPosition, req: GetUsageReportRequest, asked: { startMs: number; endMs: number }): boolean {
   if (!isTimestampMs(startMs) || !isTimestampMs(endMs) || startMs >= endMs) return false;
   if (req.endTime && endMs !== asked.endMs) return false;
-  return req.startTime ? startMs === asked.startMs : startMs === defaultStart(endMs, DEFAULT_WINDOW_MS);
+  return req.startTime ? startMs === asked.startMs : startMs === defaultStart(endMs, DEFAULT_REPORT_WINDOW_MS);
 }
 
 /** A window's start when the request leaves it out: `windowMs` before its end, but never before Timestamp's first day (an answer gives it back). */

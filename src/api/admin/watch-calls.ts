@@ -4,7 +4,6 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { MoneySchema } from "../../../gen/ts/google/type/money_pb.js";
 import { CallEventSchema, WatchCallsResponseSchema, type CallEvent, type WatchCallsRequest } from "../../../gen/ts/switchboard/v1/admin_console_pb.js";
 import type { AdminService } from "../../../gen/ts/switchboard/v1/admin_service_pb.js";
-import { refused } from "../../auth/authenticator.js";
 import { principalKey } from "../../auth/principal.js";
 import { moneyParts } from "../../usage/pricing.js";
 import { FieldViolations } from "../aip/field-violations.js";
@@ -13,6 +12,7 @@ import { isMaster } from "./admin-containment.js";
 import { KEY_NAME } from "./resource-names.js";
 import { teamOf } from "./team-reach.js";
 import { readFilter } from "./usage-requests.js";
+import { watchExpiry } from "./watch-revalidation.js";
 
 export interface WatchCallsDeps {
   feed: CallFeed;
@@ -32,8 +32,8 @@ export function createWatchCalls(deps: WatchCallsDeps): WatchCallsAdmin {
       const matches = readWatchFilter(req, team);
       const keyId = principal?.keyId ?? "unknown";
       // A key that expires mid-watch stops seeing calls then (a revocation or a lost admin right ends it too: watch-revalidation.ts).
-      const expireMs = principal?.policy?.record.expireMs;
-      const expiry = expireMs === undefined ? undefined : { atMs: expireMs, error: refused({ keyId, why: "expired", atMs: expireMs }) };
+      const record = principal?.policy?.record;
+      const expiry = record && watchExpiry(keyId, record);
       const calls = deps.feed.watch(keyId, matches, ctx.signal, { team, expiry, master: isMaster(principal) });
       try {
         // The feed's first step runs at once up to its first wait: it checks the watchers' bounds and subscribes.

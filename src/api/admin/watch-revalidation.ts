@@ -4,7 +4,7 @@ import { MASTER_KEY_ID } from "../../auth/key-directory.js";
 import type { KeyRecord } from "../../auth/key-policy.js";
 import { gatewayError } from "../../common/gateway-error.js";
 import type { Logger } from "../../observability/logger.js";
-import type { CallFeed } from "../envelope/call-feed.js";
+import type { CallFeed, WatchOptions } from "../envelope/call-feed.js";
 
 export interface WatchRevalidationDeps {
   feed: CallFeed;
@@ -17,8 +17,9 @@ export interface WatchRevalidationDeps {
  * A watch (AdminService.WatchCalls) is authenticated once, when it opens, and
  * may then run for days, seeing every key's calls. So whenever a watching key
  * may have changed, it is read again, and its watches end if it was revoked,
- * expired or lost its admin rights. Give the result to the key directory's
- * `onForget`.
+ * expired or lost its admin rights; otherwise they end at its expiry as it
+ * is now (set, moved or lifted since they opened). Give the result to the
+ * key directory's `onForget`.
  */
 export function revalidateWatches({ feed, key, logger }: WatchRevalidationDeps): (keyId: string | undefined) => void {
   return (changed) => {
@@ -29,12 +30,20 @@ export function revalidateWatches({ feed, key, logger }: WatchRevalidationDeps):
         (record) => {
           const error = watchRefusal(keyId, record);
           if (error) feed.endWatchesOf(keyId, error);
+          // Still allowed: its watches end at the key's expiry as it is now, which may have moved since they opened.
+          else if (record) feed.setExpiryOf(keyId, watchExpiry(keyId, record));
         },
         // The store unreachable: the watch goes on, and is judged at the next change.
         (err: unknown) => logger.warn({ keyId, error: (err as Error).message }, "could not read a watching key again"),
       );
     }
   };
+}
+
+/** When a key's watches end, and with what: at its expiry, if it has one. */
+export function watchExpiry(keyId: string, record: Pick<KeyRecord, "expireMs">): WatchOptions["expiry"] {
+  const atMs = record.expireMs;
+  return atMs === undefined ? undefined : { atMs, error: refused({ keyId, why: "expired", atMs }) };
 }
 
 /** Why a key may no longer watch, or undefined if it still may. */

@@ -70,6 +70,8 @@ interface Watcher {
   matches(call: FinishedCall): boolean;
   queue: FinishedCall[];
   wake?: () => void;
+  /** The timer that ends the watch at its key's expiry, if the key has one. */
+  expiring?: { cancel(): void };
   /** Set when the watch ends: undefined for a clean end (shutdown), an error for a cut-off. */
   ended?: { error?: Error };
 }
@@ -133,6 +135,14 @@ export class CallFeed {
   }
 
   /**
+   * Ends one key's watches at `expiry` instead of the expiry they had (none: not
+   * at any time): the key's expiry was changed, sooner or later, after they opened.
+   */
+  setExpiryOf(keyId: string, expiry: WatchOptions["expiry"]): void {
+    for (const watcher of this.watchers) if (watcher.keyId === keyId) this.armExpiry(watcher, expiry);
+  }
+
+  /**
    * The calls that match, as they finish, until the signal fires or the feed
    * closes; throws when the watcher falls behind, or at `expiry` (the
    * watching key's expiry time) with its error.
@@ -145,7 +155,7 @@ export class CallFeed {
     this.watchers.add(watcher);
     const stop = (): void => this.end(watcher);
     signal.addEventListener("abort", stop, { once: true });
-    const expiring = expiry && endAt(expiry.atMs, () => this.end(watcher, expiry.error));
+    this.armExpiry(watcher, expiry);
     try {
       for (;;) {
         const next = watcher.queue.shift();
@@ -162,9 +172,14 @@ export class CallFeed {
       }
     } finally {
       signal.removeEventListener("abort", stop);
-      expiring?.cancel();
+      watcher.expiring?.cancel();
       this.watchers.delete(watcher);
     }
+  }
+
+  private armExpiry(watcher: Watcher, expiry: WatchOptions["expiry"]): void {
+    watcher.expiring?.cancel();
+    watcher.expiring = expiry && endAt(expiry.atMs, () => this.end(watcher, expiry.error));
   }
 
   /**

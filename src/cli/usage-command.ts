@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { durationMs, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
 import { GetUsageReportRequestSchema, UsageDimension, type GetUsageReportRequest, type UsageReportRow } from "../../gen/ts/switchboard/v1/admin_usage_pb.js";
+import { DEFAULT_REPORT_WINDOW_MS, defaultStart } from "../api/admin/usage-requests.js";
 import { NANOS_PER_UNIT } from "../usage/pricing.js";
 import { UNRECORDED_SURFACE_LABEL } from "../usage/recorded-surfaces.js";
 import { ADMIN_CONNECTION_HELP, adminClient, asksForHelp, CliError, parseMoment, runCli, table, type CliIo } from "./admin-client.js";
@@ -12,7 +13,7 @@ Prints requests, tokens, cost and errors from the usage ledger, and the calls
 the response cache answered with what they would have cost (SAVED).
 
 options:
-  --since 7d|DATE        from this long ago or this date (default: 30d)
+  --since 7d|DATE        from this long ago or this date (default: 30 days before --until)
   --until 1d|DATE        up to this long ago or this date (default: now)
   --by DIM[,DIM]         group by provider, model, key, team, surface and/or day (default: one total)
   --key ID               only this key ("master" for the master key)
@@ -64,7 +65,8 @@ export async function usageCommand(args: string[], io: CliIo = { stdout: process
     const dims = (values.by ?? "").split(",").map((dim) => dim.trim().toLowerCase()).filter(Boolean);
     for (const dim of dims) if (!(dim in DIMENSIONS)) throw new CliError(`--by: "${dim}" is not one of provider, model, key, team, surface, day`, 2);
     const end = values.until ? parseMoment(values.until, "--until", now) : now;
-    const start = parseMoment(values.since ?? "30d", "--since", now);
+    // Without --since, the window the gateway's own default is: --until alone (60d, a date) names a window, not one that starts after it ends.
+    const start = values.since ? parseMoment(values.since, "--since", now) : defaultStart(end, DEFAULT_REPORT_WINDOW_MS);
     const report = await wholeReport(adminClient(io), create(GetUsageReportRequestSchema, {
       startTime: timestampFromMs(start),
       endTime: timestampFromMs(end),

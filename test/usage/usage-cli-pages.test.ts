@@ -5,6 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { create } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -62,5 +63,18 @@ describe("switchboard usage", () => {
       ["page-2", 5000, "ops"],
     ]);
     expect(asked[1]!.startTime).toEqual(asked[0]!.startTime);
+  });
+
+  it("without --since asks for the 30 days before --until, which it ends, however long ago", async () => {
+    for (const until of ["2026-01-31T00:00:00Z", "60d"]) {
+      asked.length = 0;
+      const stdout = new Capture();
+      const stderr = new Capture();
+      const code = await usageCommand(["--until", until, "--json"], { stdout, stderr, env: { SWITCHBOARD_URL: url, SWITCHBOARD_ADMIN_KEY: "sk-sb-test" } });
+      expect(stderr.text).toBe("");
+      expect(code).toBe(0);
+      // Before, the window began 30 days before now: after an --until older than that, a start after the end.
+      expect(timestampMs(asked[0]!.endTime!) - timestampMs(asked[0]!.startTime!)).toBe(30 * 86_400_000);
+    }
   });
 });

@@ -4,7 +4,7 @@
 // looked valid (a chart's start aligned down before year 1, a default window
 // reaching before it, a hand-made page token's window).
 import { create, toJson } from "@bufbuild/protobuf";
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampMs, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +12,7 @@ import { BadRequestSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
 import { GetUsageStatsRequestSchema, GetUsageStatsResponseSchema, type GetUsageStatsRequest, type GetUsageStatsResponse } from "../../gen/ts/switchboard/v1/admin_console_pb.js";
 import { GetUsageReportRequestSchema, GetUsageReportResponseSchema, type GetUsageReportRequest, type GetUsageReportResponse } from "../../gen/ts/switchboard/v1/admin_usage_pb.js";
 import { createUsageAdmin } from "../../src/api/admin/usage-admin.js";
-import { EARLIEST_MS } from "../../src/api/admin/usage-requests.js";
+import { EARLIEST_MS, LATEST_MS } from "../../src/api/admin/usage-requests.js";
 import { createUsageStats } from "../../src/api/admin/usage-stats.js";
 import type { SqlDatabase } from "../../src/store/sql.js";
 import { LedgerStore } from "../../src/usage/ledger-store.js";
@@ -81,6 +81,17 @@ describe("usage answers' times", () => {
     expect(() => toJson(GetUsageStatsResponseSchema, chart)).not.toThrow();
     const rows = await report({ endTime: at("0001-01-05T00:00:00Z") });
     expect(timestampMs(rows.startTime!)).toBe(EARLIEST_MS);
+    expect(() => toJson(GetUsageReportResponseSchema, rows)).not.toThrow();
+  });
+
+  it("GetUsageStats and GetUsageReport take an end in 9999-12-31's last half millisecond, and their answers encode", async () => {
+    // Rounded to the millisecond, it was one past the last a Timestamp names: the answer could not be encoded, Internal.
+    const lastNano = create(TimestampSchema, { seconds: 253_402_300_799n, nanos: 999_999_999 });
+    const chart = await stats({ startTime: at("9999-12-31T00:00:00Z"), endTime: lastNano });
+    expect(timestampMs(chart.endTime!)).toBe(LATEST_MS);
+    expect(() => toJson(GetUsageStatsResponseSchema, chart)).not.toThrow();
+    const rows = await report({ endTime: lastNano });
+    expect(timestampMs(rows.endTime!)).toBe(LATEST_MS);
     expect(() => toJson(GetUsageReportResponseSchema, rows)).not.toThrow();
   });
 

@@ -2,6 +2,7 @@
 // from the events as written, as the SDKs' stream helpers assemble it: what
 // a message thread keeps of a streamed turn (message-thread-turn.ts).
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { toolInput } from "../../providers/anthropic/messages-answer.js";
 import type { AnthropicEvent } from "../../providers/anthropic/messages-events.js";
 
 export class StreamedReply {
@@ -17,11 +18,14 @@ export class StreamedReply {
     }
   }
 
-  /** The message, its tool calls' inputs parsed (the writer sends only whole JSON objects for them). */
+  /**
+   * The message, its tool calls' inputs parsed as a whole answer's are: Claude's input streams as it comes, and
+   * one cut at max_tokens is no JSON (the SDKs' stream helpers parse what they got; the thread keeps `{}`).
+   */
   message(): { role: "assistant"; content: JsonValue } {
     const content = this.blocks.map((block, index) => {
       const input = this.inputs.get(index);
-      return input === undefined ? block : { ...block, input: input === "" ? {} : (JSON.parse(input) as JsonValue) };
+      return input === undefined ? block : { ...block, input: toolInput(input) };
     });
     return { role: "assistant", content };
   }

@@ -20,6 +20,9 @@ export const DEFAULT_THREAD_BYTES_PER_KEY = 8 * 1024 * 1024;
 /** What all live threads may hold in this process (within the gateway's memory budget); past it the oldest go first. */
 export const DEFAULT_THREAD_BYTES = 64 * 1024 * 1024;
 
+/** What a thread costs beyond its text (its entry, its id, its record), counted with it: many small threads stay within the bounds too. */
+export const THREAD_OVERHEAD_BYTES = 512;
+
 /** The `error_code`s of Anthropic's thread rejections, in `error.details`; the ErrorInfo reason is the same, upper-cased. */
 export type ThreadErrorCode = "thread_not_found" | "thread_already_continued" | "thread_continue_in_flight";
 
@@ -42,8 +45,12 @@ export interface Continuation {
 interface Thread {
   keyId: string;
   expireMs: number;
-  /** Gone once it was continued: only that it was is kept, to say so. */
-  history: ThreadHistory | undefined;
+  /**
+   * The history as JSON text, parsed again for its `continue`: the text is what the bounds count, where the
+   * parsed values would hold up to twenty times as much heap (a tool input of many `{}`). Gone once it was
+   * continued: only that it was is kept, to say so.
+   */
+  text: string | undefined;
   bytes: number;
   inFlight: boolean;
 }
@@ -81,19 +88,19 @@ export class MessageThreads {
     this.prune();
     const thread = this.threads.get(id);
     if (!thread || thread.keyId !== keyId) throw threadRefusal("thread_not_found", `no thread continues from message "${excerpt(id)}" (it expired, or was never kept): send the whole conversation with thread: {"type": "create"}`);
-    if (!thread.history) throw threadRefusal("thread_already_continued", `message "${excerpt(id)}" was already continued, and each can be continued once: continue from the thread's latest message`);
+    if (thread.text === undefined) throw threadRefusal("thread_already_continued", `message "${excerpt(id)}" was already continued, and each can be continued once: continue from the thread's latest message`);
     if (thread.inFlight) throw threadRefusal("thread_continue_in_flight", `another request is continuing from message "${excerpt(id)}"`);
     thread.inFlight = true;
     let ended = false;
     return {
-      history: thread.history,
+      history: JSON.parse(thread.text) as ThreadHistory,
       continued: () => {
         if (ended) return;
         ended = true;
         thread.inFlight = false;
         // Kept, empty, until it would have expired: a second continue is told it was continued, not that it is gone.
         this.forget(thread);
-        thread.history = undefined;
+        thread.text = undefined;
       },
       released: () => {
         if (ended) return;
@@ -105,10 +112,11 @@ export class MessageThreads {
 
   /** Keeps the conversation a turn ended with under its answer's id, for `keyId` alone; one larger than a key may keep is not kept. */
   keep(id: string, keyId: string, history: ThreadHistory): void {
-    const bytes = Buffer.byteLength(JSON.stringify(history));
+    const text = JSON.stringify(history);
+    const bytes = Buffer.byteLength(text) + THREAD_OVERHEAD_BYTES;
     if (bytes > this.maxBytesPerKey || bytes > this.maxBytes) return;
     this.prune();
-    const thread: Thread = { keyId, expireMs: this.now() + this.ttlMs, history, bytes, inFlight: false };
+    const thread: Thread = { keyId, expireMs: this.now() + this.ttlMs, text, bytes, inFlight: false };
     this.threads.set(id, thread);
     this.add(keyId, bytes);
     // The oldest go first: a thread lost is replayed by the SDK, which costs a full request, not an answer.

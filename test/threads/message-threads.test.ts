@@ -1,7 +1,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import { expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/ts/google/rpc/error_details_pb.js";
-import { MessageThreads, THREAD_TTL_MS } from "../../src/threads/message-threads.js";
+import { MessageThreads, THREAD_OVERHEAD_BYTES, THREAD_TTL_MS } from "../../src/threads/message-threads.js";
 
 const history = (text: string) => ({ system: "s", messages: [{ role: "user", content: text }, { role: "assistant", content: [{ type: "text", text: `Echo: ${text}` }] }] });
 
@@ -36,7 +36,7 @@ it("continues a thread once, for its own key, while it lives", () => {
 });
 
 it("keeps within a key's bytes by dropping that key's oldest threads, not another key's", () => {
-  const one = Buffer.byteLength(JSON.stringify(history("a")));
+  const one = Buffer.byteLength(JSON.stringify(history("a"))) + THREAD_OVERHEAD_BYTES;
   const threads = new MessageThreads({ maxBytesPerKey: one * 2 });
   threads.keep("msg_other", "key-2", history("a"));
   for (const id of ["msg_1", "msg_2", "msg_3"]) threads.keep(id, "key-1", history("a"));

@@ -1,5 +1,6 @@
 // What every REST surface says about how a chat call was answered, whatever
-// dialect the body is in: who served, the cache's part, what was adjusted.
+// dialect the body is in: who served, the cache's part, whether the key's
+// economy model served, what was adjusted.
 import type { ServerResponse } from "node:http";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { ChatResponse } from "../../gen/ts/switchboard/v1/ai_service_pb.js";
@@ -15,11 +16,13 @@ import type { TurnWrites } from "../server/turn-writes.js";
 
 /** Whether the answer came from the response cache: hit, miss or coalesced. */
 const CACHE_HEADER = "x-switchboard-cache";
+/** Present (`true`) when the key's economy model served in place of the model asked for: the typed answer's `downgraded`. */
+const DOWNGRADED_HEADER = "x-switchboard-downgraded";
 
-/** The headers of a whole answer: the provider that served, the cache's part, and what was changed to fit the model (never silently). */
+/** The headers of a whole answer: the provider that served, the cache's part, a downgrade, and what was changed to fit the model (never silently). */
 export function answerHeaders(answer: ChatResponse): Record<string, string> {
   const cache: CacheStatus = answer.coalesced ? "coalesced" : answer.cached ? "hit" : "miss";
-  return { "x-switchboard-provider": answer.provider, [CACHE_HEADER]: cache, ...adjustedHeader(answer.adjustments) };
+  return { "x-switchboard-provider": answer.provider, [CACHE_HEADER]: cache, ...downgradedHeader(answer.downgraded), ...adjustedHeader(answer.adjustments) };
 }
 
 /** The headers of a stream, written with its first event: server-sent events, and what answerHeaders says, as known by then. */
@@ -29,8 +32,13 @@ export function streamHeaders(streamed: GatewayStream): Record<string, string> {
     "cache-control": "no-cache",
     "x-switchboard-provider": streamed.servingProvider() ?? "",
     [CACHE_HEADER]: streamed.cache,
+    ...downgradedHeader(streamed.downgraded),
     ...adjustedHeader(streamed.adjustments()),
   };
+}
+
+function downgradedHeader(downgraded: boolean): Record<string, string> {
+  return downgraded ? { [DOWNGRADED_HEADER]: "true" } : {};
 }
 
 function adjustedHeader(adjustments: readonly ParameterAdjustment[]): Record<string, string> {

@@ -84,6 +84,8 @@ export interface GatewayStream {
   servingModel(): string | undefined;
   /** Whether the answer comes from the response cache. */
   cache: CacheStatus;
+  /** Whether the key's economy model serves in place of the model asked for (the summary's `downgraded`, known before the first event). */
+  downgraded: boolean;
   /** How the request was changed for the candidate serving it (for surfaces that say so before the end). */
   adjustments(): ParameterAdjustment[];
   /**
@@ -180,6 +182,7 @@ export class Gateway {
           servingProvider: () => cached.served.provider,
           servingModel: () => cached.served.upstreamModel,
           cache: cache.status,
+          downgraded: call.admission.downgraded,
           adjustments: () => fitting.adjustments(cached.served),
           earlyUsage: () => cachedPromptUsage(cached.usage),
         };
@@ -198,6 +201,7 @@ export class Gateway {
         servingProvider: () => dispatched.serving()?.provider,
         servingModel: () => dispatched.serving()?.upstreamModel,
         cache: "miss",
+        downgraded: call.admission.downgraded,
         adjustments: () => fitting.adjustments(dispatched.serving()),
         earlyUsage: () => heard.usage,
       };

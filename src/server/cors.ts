@@ -47,6 +47,7 @@ const EXPOSED_HEADERS = [
   "X-Should-Retry",
   "X-Switchboard-Provider",
   "X-Switchboard-Cache",
+  "X-Switchboard-Downgraded",
   "X-Switchboard-Adjusted",
   "X-Switchboard-Unavailable-Providers",
   "X-Switchboard-Not-Stored",

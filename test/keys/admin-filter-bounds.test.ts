@@ -37,6 +37,16 @@ describe("admin text filters", () => {
     expect(listingViolations(`team = "${"x".repeat(128)}"`)).toEqual([]);
   });
 
+  it("ListKeys refuses a field compared twice, as it does a second text to search for, instead of keeping the last", () => {
+    // `team = "a" AND team = "b"` listed team b.
+    expect(listingViolations('team = "a" AND team = "b"')).toEqual([{ field: "filter", description: "at most one team comparison" }]);
+    expect(listingViolations('team = "a" AND team = "a"')).toEqual([{ field: "filter", description: "at most one team comparison" }]);
+    expect(listingViolations("admin = true AND state = ACTIVE AND admin = false")).toEqual([{ field: "filter", description: "at most one admin comparison" }]);
+    expect(listingViolations("state = ACTIVE AND state = REVOKED")).toEqual([{ field: "filter", description: "at most one state comparison" }]);
+    expect(listingViolations('"a" AND "b"')).toEqual([{ field: "filter", description: "at most one text to search for" }]);
+    expect(listingViolations('team = "a" AND admin = true AND state = ACTIVE AND "pay"')).toEqual([]);
+  });
+
   it("WatchCalls refuses provider and model filters past 256 characters or with control characters, before it watches", async () => {
     const feed = new CallFeed();
     const watch = createWatchCalls({ feed, currency: "USD" });

@@ -25,9 +25,9 @@ const QUOTED = String.raw`"((?:[^"\\]|\\["\\])*)"`;
  * Reads the small subset of AIP-160 the admin lists take: `field = value`
  * comparisons joined by AND (at most MAX_FILTER_CLAUSES), each value quoted
  * ("payments", "say \"hi\"") or bare (true, ACTIVE), each field one of
- * `fields`; with `anyField`, also bare quoted values, which have no field. A
- * clause it cannot read adds a `filter` violation that tells the caller what
- * to write instead (`usage`).
+ * `fields` and compared at most once; with `anyField`, also bare quoted
+ * values, which have no field. A clause it cannot read adds a `filter`
+ * violation that tells the caller what to write instead (`usage`).
  */
 export function parseFilter<Field extends string>(
   filter: string,
@@ -45,11 +45,17 @@ export function parseFilter<Field extends string>(
   const comparison = new RegExp(String.raw`^\s*(${fields.join("|")})\s*=\s*(?:${QUOTED}|([^\s"\\]+))\s*$`);
   const bare = new RegExp(String.raw`^\s*${QUOTED}\s*$`);
   const terms: FilterTerm<Field>[] = [];
+  const compared = new Set<Field>();
   for (const text of clauses) {
     const match = comparison.exec(text);
     const global = !match && options.anyField ? bare.exec(text) : null;
-    if (match) terms.push({ field: match[1] as Field, value: match[2] === undefined ? match[3]! : unescape(match[2]) });
-    else if (global) terms.push({ value: unescape(global[1]!) });
+    if (match) {
+      const field = match[1] as Field;
+      // A reader keeps one value per field: `team = "a" AND team = "b"` would list team b, though no key is in both.
+      if (compared.has(field)) violations.add("filter", `at most one ${field} comparison`);
+      compared.add(field);
+      terms.push({ field, value: match[2] === undefined ? match[3]! : unescape(match[2]) });
+    } else if (global) terms.push({ value: unescape(global[1]!) });
     else violations.add("filter", `cannot read "${excerpt(text.trim())}": use ${usage}, joined by AND`);
   }
   return terms;

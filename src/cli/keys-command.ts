@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampDate, timestampFromMs, FieldMaskSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { MoneySchema } from "../../gen/ts/google/type/money_pb.js";
 import {
   BudgetExhaustedAction,
@@ -11,6 +12,7 @@ import {
   GatewayKeyState,
   type GatewayKey,
 } from "../../gen/ts/switchboard/v1/admin_keys_pb.js";
+import { printable } from "../common/control-characters.js";
 import { MAX_BUDGET_NANOS } from "../usage/budgets.js";
 import { moneyParts, NANOS_PER_UNIT } from "../usage/pricing.js";
 import { ADMIN_CONNECTION_HELP, adminClient, asksForHelp, CliError, parseDuration, runCli, table, type CliIo } from "./admin-client.js";
@@ -34,7 +36,8 @@ settings:
   --admin-read-only           may call the AdminService's Get, List and Watch methods only
   --rpm N                     requests per minute (0: unlimited, shown as -)
   --tpm N                     tokens per minute (0: unlimited)
-  --budget AMOUNT             spending limit per period, in the accounting currency (--no-budget removes it)
+  --budget AMOUNT             spending limit per period, in the accounting currency (--no-budget: none,
+                              on create not even the configured default; on update it removes the budget)
   --period day|week|month     the budget's period (default: month)
   --soft RATIO                share of the budget from which economy models serve (default: 0.9)
   --when-exhausted refuse|economy-only
@@ -99,14 +102,18 @@ export async function keysCommand(args: string[], io: CliIo = { stdout: process.
         if (positionals.length > 0) throw new CliError(`"keys create" takes no positional arguments (use --name)`, 2);
         if (!values.name) throw new CliError('"keys create" needs --name', 2);
         const { key } = settings(values);
-        const res = await adminClient(io).createKey({ key, keyId: values.id ?? "" });
+        const client = adminClient(io);
+        const res = await client.createKey({ key, keyId: values.id ?? "" });
+        const made = values["no-budget"] ? await withoutDefaultBudget(client, res.key!) : { key: res.key! };
         if (values.json) {
-          io.stdout.write(`${JSON.stringify({ ...toJson(res.key!), secret: res.secret }, null, 2)}\n`);
+          io.stdout.write(`${JSON.stringify({ ...toJson(made.key), secret: res.secret }, null, 2)}\n`);
         } else {
-          print([res.key!]);
+          print([made.key]);
           io.stdout.write(`\nkey: ${res.secret}\n`);
           io.stderr.write("This is the only time the key is shown: the gateway keeps only its digest.\n");
         }
+        // Only once the key is shown: it exists, and its secret can be shown nowhere else.
+        if (made.failure) throw made.failure;
         return;
       }
       case "list": {
@@ -202,8 +209,10 @@ function settings(values: Values): { key: GatewayKey; paths: string[] } {
   }
   if (values.economy !== undefined) {
     key.economyModels = values.economy.map((pair) => {
-      const [model, economyModel] = pair.split("=");
-      if (!model || !economyModel) throw new CliError(`--economy: "${pair}" is not MODEL=ECONOMY_MODEL`, 2);
+      const parts = pair.split("=");
+      // "a=b=c" is refused, not read as a=b: its "=c" would be dropped unseen.
+      const [model, economyModel] = parts;
+      if (parts.length !== 2 || !model || !economyModel) throw new CliError(`--economy: "${pair}" is not MODEL=ECONOMY_MODEL (one "=", a model on each side)`, 2);
       return create(EconomyMappingSchema, { model, economyModel });
     });
     paths.push("economy_models");
@@ -222,6 +231,27 @@ function settings(values: Values): { key: GatewayKey; paths: string[] } {
     paths.push("expire_time");
   }
   return { key, paths };
+}
+
+/**
+ * CreateKey gives a key asked for without a budget the configured default
+ * (keys.defaults.budget): its request has no way to say "none". So
+ * --no-budget on create then removes the budget the new key was given, before
+ * anyone holds its secret, so no call can have spent under it. Should that
+ * fail, the key stands with the default budget: the failure says so, and how
+ * to remove it.
+ */
+async function withoutDefaultBudget(client: ReturnType<typeof adminClient>, created: GatewayKey): Promise<{ key: GatewayKey; failure?: CliError }> {
+  if (!created.budget) return { key: created };
+  try {
+    const res = await client.updateKey({ key: create(GatewayKeySchema, { name: created.name }), updateMask: create(FieldMaskSchema, { paths: ["budget"] }) });
+    return { key: res.key! };
+  } catch (err) {
+    const error = ConnectError.from(err);
+    const id = created.name.replace(/^keys\//, "");
+    const reason = `${Code[error.code]}: ${printable(error.rawMessage)}`;
+    return { key: created, failure: new CliError(`the key was created with the configured default budget, which could not be removed (${reason}): remove it with "switchboard keys update ${id} --no-budget", or revoke the key`) };
+  }
 }
 
 /**

@@ -3,7 +3,8 @@
 // refuses a number or time the request could not even carry (an --rpm past
 // int32, a --since before year 1) with exit code 2 before calling the
 // gateway, instead of "Internal: serialize binary …" and a hint that the
-// gateway may not be running.
+// gateway may not be running; and an --economy with more than one "=", of
+// which it kept the first two parts.
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliIo } from "../../src/cli/admin-client.js";
@@ -34,6 +35,8 @@ describe("the CLI's admin flags", () => {
       [(out) => usageCommand(["--until", "+275760-09-13T00:00:00Z"], out), 'switchboard: --until: "+275760-09-13T00:00:00Z" is outside the times the gateway takes, 0001-01-01 to 9999-12-31\n'],
       [(out) => keysCommand(["update", "user-alpha", "--expires", "9999999999999999d"], out), 'switchboard: --expires: "9999999999999999d" is longer than any expiry the gateway takes (at most 100 years)\n'],
       [(out) => keysCommand(["update", "user-alpha", "--admin", "--admin-read-only"], out), "switchboard: --admin and --admin-read-only cannot be combined: choose one\n"],
+      // "=c" was dropped: the key got gpt-4o=gpt-4o-mini.
+      [(out) => keysCommand(["update", "user-alpha", "--economy", "gpt-4o=gpt-4o-mini=c"], out), 'switchboard: --economy: "gpt-4o=gpt-4o-mini=c" is not MODEL=ECONOMY_MODEL (one "=", a model on each side)\n'],
     ];
     for (const [command, message] of cases) {
       const cli = io(NOWHERE);

@@ -65,9 +65,15 @@ export class CachePolicy {
     this.routes = routes.map((route) => ({ route, matches: compileGlob(route.model) }));
   }
 
-  /** How the call uses the cache, or why it does not. */
-  forCall(params: ChatParams, primary: Candidate, principal: Principal): CallCachePolicy | BypassReason {
-    const serving = this.servingRoute(params.model, primary, principal);
+  /**
+   * How the call uses the cache, or why it does not. `routed`: the first
+   * candidate the router gave the call, which picks the route whose settings
+   * apply (`primary`, the first that can take the call, unless request
+   * fitting skipped it): a fallback of another provider has no route of the
+   * requested name, and would otherwise be cached under the defaults.
+   */
+  forCall(params: ChatParams, primary: Candidate, principal: Principal, routed: Candidate = primary): CallCachePolicy | BypassReason {
+    const serving = this.servingRoute(params.model, routed, principal);
     const route = serving.policy;
     if (route.mode === "off") return "mode_off";
     if (params.cacheControl === CacheControl.NO_STORE) return "no_store";
@@ -103,14 +109,14 @@ export class CachePolicy {
    * The route that serves the call: that of the requested model, or, for a
    * call downgraded to the key's economy model (its candidates are that
    * model's), the economy model's route, so a route that switched its cache
-   * off is not cached through downgrades.
+   * off is not cached through downgrades. `routed`: the router's first candidate.
    */
-  private servingRoute(requested: string, primary: Candidate, principal: Principal): ServingRoute {
-    const asked = this.routeOf(requested, primary.provider);
+  private servingRoute(requested: string, routed: Candidate, principal: Principal): ServingRoute {
+    const asked = this.routeOf(requested, routed.provider);
     const economy = principal.policy?.economyFor(requested);
-    if (economy === undefined || economy === requested || asked.upstreamModel === primary.upstreamModel) return asked;
-    const downgraded = this.routeOf(economy, primary.provider);
-    return downgraded.upstreamModel === primary.upstreamModel ? downgraded : asked;
+    if (economy === undefined || economy === requested || asked.upstreamModel === routed.upstreamModel) return asked;
+    const downgraded = this.routeOf(economy, routed.provider);
+    return downgraded.upstreamModel === routed.upstreamModel ? downgraded : asked;
   }
 
   /**

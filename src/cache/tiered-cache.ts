@@ -50,10 +50,10 @@ export class TieredCache implements ResponseCache {
     this.now = deps.now ?? Date.now;
   }
 
-  async lookup(params: ChatParams, candidates: readonly Candidate[], ctx: CallContext): Promise<CacheLookup> {
+  async lookup(params: ChatParams, candidates: readonly Candidate[], ctx: CallContext, routed?: Candidate): Promise<CacheLookup> {
     const primary = candidates[0];
     if (!primary) return CACHE_MISS;
-    const call = this.deps.policy.forCall(params, primary, ctx.principal);
+    const call = this.deps.policy.forCall(params, primary, ctx.principal, routed);
     if (typeof call === "string") {
       this.deps.metrics.cacheBypassed.inc({ reason: call });
       return CACHE_MISS;

@@ -448,12 +448,14 @@ export class Gateway {
 
   /**
    * The cache's answer, if any, keyed on the candidates that can take the call
-   * (`fitted`): those that would answer it. A failure to look up (the caller
-   * cancelled while waiting) settles the call.
+   * (`fitted`): those that would answer it, under the cache settings of the
+   * route the router chose (call.candidates), though its own model was
+   * skipped. A failure to look up (the caller cancelled while waiting)
+   * settles the call.
    */
   private async consultCache(call: AdmittedCall, candidates: readonly Candidate[], params: ChatParams, ctx: CallContext): Promise<CacheLookup> {
     try {
-      return await this.cache.lookup(params, candidates, ctx);
+      return await this.cache.lookup(params, candidates, ctx, call.candidates[0]);
     } catch (err) {
       throw call.fail(err);
     }

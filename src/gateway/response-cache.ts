@@ -39,7 +39,15 @@ export interface CacheLookup {
  * coalescing) stays behind it; codecs and the dispatcher know nothing of it.
  */
 export interface ResponseCache {
-  lookup(params: ChatParams, candidates: readonly Candidate[], ctx: CallContext): Promise<CacheLookup>;
+  /**
+   * `candidates`: those that can take the call (request fitting skipped the
+   * others); the first is the one the answer is keyed on. `routed`: the first
+   * candidate the router gave the call (the economy model's, for a downgraded
+   * call), skipped or not: the route it comes from is the one whose cache
+   * settings apply, though a fallback of another provider answers. The first
+   * of `candidates` when unset.
+   */
+  lookup(params: ChatParams, candidates: readonly Candidate[], ctx: CallContext, routed?: Candidate): Promise<CacheLookup>;
 }
 
 /** A miss that keeps nothing. */

@@ -148,6 +148,13 @@ export function weakMasterKeyNotice(env: NodeJS.ProcessEnv): string | undefined 
 }
 
 /**
+ * Written in the data directory when a `SWITCHBOARD_MASTER_KEY` takes the
+ * place of the generated master key (the digest of the variable's key, so the
+ * notice is said once); it stays when the variable is unset again.
+ */
+export const MASTER_KEY_REPLACED_FILE = "master-key.replaced";
+
+/**
  * The notice to log when `SWITCHBOARD_MASTER_KEY` takes the place of a master
  * key generated at an earlier start: while the variable is set, the generated
  * key (whose digest stays in `master-key.digest`) is refused. Returned once per
@@ -162,7 +169,7 @@ export function masterKeyReplacementNotice(dataDir: string, env: NodeJS.ProcessE
   if (!masterKey || !generated) return undefined;
   const digest = bootstrapAuth(dataDir, env).masterDigest.toString("hex");
   if (digest === generated) return undefined;
-  const said = join(dataDir, "master-key.replaced");
+  const said = join(dataDir, MASTER_KEY_REPLACED_FILE);
   if (readIfExists(said)?.toString("utf8").trim() === digest) return undefined;
   writeAtomically(said, Buffer.from(`${digest}\n`));
   return (

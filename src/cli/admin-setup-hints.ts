@@ -1,21 +1,32 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { MASTER_KEY_REPLACED_FILE } from "../auth/bootstrap.js";
 import { GENERATED_MASTER_KEY_FILE } from "../auth/generated-master-key-notice.js";
 
 /**
  * What to do without an admin key. A gateway started without
  * SWITCHBOARD_MASTER_KEY and without a terminal (the quick start under npm,
  * docker, systemd) left the key it generated in its data directory: the
- * message says where (the path, never the key) and how to use it.
+ * message says where (the path, never the key) and how to use it. Once the
+ * gateway has been started with SWITCHBOARD_MASTER_KEY (its data directory
+ * says so), that file's key is refused while the variable is set: the
+ * variable's value comes first. The CLI cannot see the gateway's
+ * environment, nor whether the variable was unset since, so it says both.
  */
 export function noAdminKey(env: NodeJS.ProcessEnv): string {
-  const file = join(env.SWITCHBOARD_DATA_DIR || "./data", GENERATED_MASTER_KEY_FILE);
+  const dataDir = env.SWITCHBOARD_DATA_DIR || "./data";
+  const file = join(dataDir, GENERATED_MASTER_KEY_FILE);
   if (!existsSync(file)) return "no admin key: set SWITCHBOARD_ADMIN_KEY";
-  return (
-    `no admin key: set SWITCHBOARD_ADMIN_KEY. The master key the gateway generated is in ${file}:\n` +
-    `  export SWITCHBOARD_ADMIN_KEY=$(cat ${shellWord(file)})\n` +
-    "(then keep the key somewhere safe and delete that file)"
-  );
+  const fromFile = `export SWITCHBOARD_ADMIN_KEY=$(cat ${shellWord(file)})`;
+  if (existsSync(join(dataDir, MASTER_KEY_REPLACED_FILE))) {
+    return (
+      `no admin key: set SWITCHBOARD_ADMIN_KEY. The gateway has been started with SWITCHBOARD_MASTER_KEY since it generated the master key in ${file}: ` +
+      "while it runs with that variable, the variable's value is its master key (the generated one is refused):\n" +
+      "  export SWITCHBOARD_ADMIN_KEY='<the SWITCHBOARD_MASTER_KEY the gateway runs with>'\n" +
+      `(started without the variable, it takes the generated key again: ${fromFile})`
+    );
+  }
+  return `no admin key: set SWITCHBOARD_ADMIN_KEY. The master key the gateway generated is in ${file}:\n  ${fromFile}\n(then keep the key somewhere safe and delete that file)`;
 }
 
 /**

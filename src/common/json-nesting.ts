@@ -4,6 +4,8 @@ const OPEN_ARRAY = 0x5b; // [
 const OPEN_OBJECT = 0x7b; // {
 const CLOSE_ARRAY = 0x5d; // ]
 const CLOSE_OBJECT = 0x7d; // }
+const COLON = 0x3a; // :
+const COMMA = 0x2c; // ,
 
 /**
  * How deep a JSON value a request may carry: tool parameters, a response
@@ -21,30 +23,42 @@ export const TOO_DEEP = `nests objects and arrays deeper than ${MAX_JSON_DEPTH} 
 /** How far into a string the scan steps a byte at a time before it searches for the closing quote. */
 const BY_HAND = 32;
 
+/** What jsonOutgrows holds JSON text to: its nesting, and its objects and values (../common/request-objects.ts). */
+export interface JsonShapeLimits {
+  depth: number;
+  objects: number;
+  values: number;
+}
+
 /**
- * Whether JSON text, as its UTF-8 bytes, opens objects and arrays more than
- * `limit` levels inside one another (`{}` and `[]` are one level, a scalar
- * none), counted before anything parses it: JSON.parse builds a value of any
- * depth (seconds of CPU for 8 MiB of `[[[[`), and only then could the value
- * be measured. One pass, no allocation, stopping at the first bracket past
- * the limit. Brackets count outside strings only: a string is skipped to its
- * closing quote, a byte at a time for its first few bytes (a backslash
- * skipping the byte it escapes), then by Buffer's indexOf (memchr) to the
- * next quote, which ends the string unless an odd run of backslashes comes
- * right before it. UTF-8 never puts these ASCII bytes inside a multi-byte
- * character, so the bytes need no decoding.
+ * The first of `limits` JSON text, as its UTF-8 bytes, breaks, or undefined:
+ * "depth" when it opens objects and arrays more than `depth` levels inside
+ * one another (`{}` and `[]` are one level, a scalar none); "objects" past
+ * `objects` objects, arrays and object members (each `{`, `[` and `:`);
+ * "values" past `values` values (each `{`, `[` and `,`: about one a value).
+ * Counted before anything parses the text: JSON.parse builds a value of any
+ * depth and size (seconds of CPU for 8 MiB of `[[[[` or `{},{},`), and only
+ * then could the value be measured. One pass, no allocation, stopping at the
+ * first byte past a limit. Brackets, colons and commas count outside strings
+ * only: a string is skipped to its closing quote, a byte at a time for its
+ * first few bytes (a backslash skipping the byte it escapes), then by
+ * Buffer's indexOf (memchr) to the next quote, which ends the string unless
+ * an odd run of backslashes comes right before it. UTF-8 never puts these
+ * ASCII bytes inside a multi-byte character, so the bytes need no decoding.
  *
- * Exact for text JSON.parse accepts (the same verdict as measuring the
- * parsed value); for text it refuses, exact up to where it stops reading.
- * A string (a tool call's arguments) is counted as its UTF-8 bytes.
+ * The depth is exact for text JSON.parse accepts (the same verdict as
+ * measuring the parsed value); for text it refuses, exact up to where it
+ * stops reading. A string (a tool call's arguments) is counted as its UTF-8 bytes.
  */
-export function jsonNestsDeeperThan(text: Uint8Array | string, limit: number): boolean {
-  // Past the limit takes more brackets than the text has characters: most tool calls' arguments need no copy.
-  if (text.length <= limit) return false;
+export function jsonOutgrows(text: Uint8Array | string, limits: JsonShapeLimits): keyof JsonShapeLimits | undefined {
+  // Past a limit takes more bytes than that: most tool calls' arguments need no copy.
+  if (text.length <= Math.min(limits.depth, limits.objects, limits.values)) return undefined;
   // A Buffer view of the same memory (no copy): its indexOf is native, a Uint8Array's a loop.
   const bytes = typeof text === "string" ? Buffer.from(text) : Buffer.isBuffer(text) ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
   const length = bytes.length;
   let depth = 0;
+  let objects = 0;
+  let values = 0;
   for (let i = 0; i < length; i++) {
     const byte = bytes[i]!;
     if (byte === QUOTE) {
@@ -59,7 +73,7 @@ export function jsonNestsDeeperThan(text: Uint8Array | string, limit: number): b
         }
         if (at < stop) break;
         const quote = bytes.indexOf(QUOTE, at);
-        if (quote === -1) return false; // a string left open: nothing after it counts
+        if (quote === -1) return undefined; // a string left open: nothing after it counts
         let backslashes = 0;
         while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes++;
         at = quote;
@@ -68,10 +82,21 @@ export function jsonNestsDeeperThan(text: Uint8Array | string, limit: number): b
       }
       i = at;
     } else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
-      if (++depth > limit) return true;
+      if (++depth > limits.depth) return "depth";
+      if (++objects > limits.objects) return "objects";
+      if (++values > limits.values) return "values";
     } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) {
       depth--;
+    } else if (byte === COLON) {
+      if (++objects > limits.objects) return "objects";
+    } else if (byte === COMMA) {
+      if (++values > limits.values) return "values";
     }
   }
-  return false;
+  return undefined;
+}
+
+/** Whether JSON text, as its UTF-8 bytes, nests objects and arrays more than `limit` levels deep (see jsonOutgrows). */
+export function jsonNestsDeeperThan(text: Uint8Array | string, limit: number): boolean {
+  return jsonOutgrows(text, { depth: limit, objects: Infinity, values: Infinity }) === "depth";
 }

@@ -24,11 +24,12 @@ import { withStalledAnswerReason } from "./stalled-answer-signal.js";
 import { failWaitingWritesOnClose } from "./waiting-writes.js";
 import { withEnvelopeFlagsChecked } from "./envelope-flags.js";
 import { withMissingMessageRefused } from "./missing-message.js";
+import { withObjectsBounded } from "./request-objects-bound.js";
 import { replayToConnectEs } from "./lean-rpc/connect-es-replay.js";
 import { createLeanRpc, type HotMethod } from "./lean-rpc/lean-rpc.js";
 import { checkStringsWithIsWellFormed } from "./well-formed-text.js";
 import { AdminService } from "../../gen/ts/switchboard/v1/admin_service_pb.js";
-import { depthBoundedTextDecoder } from "./json-text-decoder.js";
+import { boundedJsonTextDecoder } from "./json-text-decoder.js";
 import { withJsonEnumNamesChecked } from "./json-enum-router.js";
 import { absoluteTarget } from "./request-target.js";
 import { meantRestPath, restNearMiss } from "./rest-near-miss.js";
@@ -107,14 +108,16 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
     // Unknown fields are dropped unread: each one kept is an object (8 MiB of them, on the keyless health and reflection
     // services, built 440 MB and held the event loop for a second), and nothing reads them (reflection would echo them).
     binaryOptions: { recursionLimit: DECODE_RECURSION_LIMIT, readUnknownFields: false },
-    // connect-es's JSON serializations decode with `textDecoder` (not in its option types): the nesting bound runs before JSON.parse.
-    jsonOptions: { recursionLimit: DECODE_RECURSION_LIMIT, textDecoder: depthBoundedTextDecoder(JSON_BODY_DEPTH_LIMIT) },
+    // connect-es's JSON serializations decode with `textDecoder` (not in its option types): the nesting and object bounds run before JSON.parse.
+    jsonOptions: { recursionLimit: DECODE_RECURSION_LIMIT, textDecoder: boundedJsonTextDecoder(JSON_BODY_DEPTH_LIMIT) },
     // Deadlines up to a day are honoured; a longer one is cut to a day before it is read (./deadline-cap.ts).
     maxTimeoutMs: MAX_DEADLINE_MS,
     shutdownSignal: options.shutdownSignal,
     // Named here so that the lean path negotiates the same.
     acceptCompression: ANSWER_COMPRESSIONS,
   };
+  // Binary messages are counted before connect-es decodes them (JSON ones, by the text decoder above).
+  const objectsBound = { acceptCompression: ANSWER_COMPRESSIONS, readMaxBytes: MAX_MESSAGE_BYTES, recursionLimit: DECODE_RECURSION_LIMIT };
   const handlers = new Map<string, UniversalHandler>();
   const connect = connectNodeAdapter({
     fallback: unrouted(handlers, options.rest?.prefix, options.metrics, options.logger),
@@ -123,7 +126,7 @@ export function createHttpHandler(options: HttpHandlerOptions): (req: Request, r
       // Each method decodes JSON refusing enum names its input does not have (./json-enum-names.ts).
       options.routes(withJsonEnumNamesChecked(router, connectOptions.jsonOptions));
       // The adapter serves the router's handlers as they are after this callback.
-      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withStalledAnswerReason(withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withBodyDeadline(withEnvelopeFlagsChecked(withMissingMessageRefused(handler)), connectOptions.maxTimeoutMs)), options.earlyRefusals), options.earlyRefusals))));
+      router.handlers.splice(0, router.handlers.length, ...router.handlers.map((handler) => withStalledAnswerReason(withProtocolRefusals(withRequestFaults(withUnreadBodyDrained(withBodyDeadline(withEnvelopeFlagsChecked(withObjectsBounded(withMissingMessageRefused(handler), objectsBound)), connectOptions.maxTimeoutMs)), options.earlyRefusals), options.earlyRefusals))));
       for (const handler of router.handlers) handlers.set(handler.requestPath, handler);
     },
     ...connectOptions,

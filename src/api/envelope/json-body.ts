@@ -8,7 +8,8 @@ import { excerpt } from "../../common/excerpt.js";
 import { gatewayError, REQUEST_TOO_LARGE } from "../../common/gateway-error.js";
 import { loneSurrogateAt, mayHoldLoneSurrogates, wellFormed } from "../../common/lone-surrogates.js";
 import { readBody } from "../../common/request-body.js";
-import { jsonNestsDeeperThan } from "../../common/json-nesting.js";
+import { jsonOutgrows } from "../../common/json-nesting.js";
+import { MAX_REQUEST_OBJECTS, MAX_REQUEST_VALUES, tooManyProblem } from "../../common/request-objects.js";
 import { MAX_JSON_DEPTH, TOO_DEEP } from "../json-depth.js";
 import { slowClientCut } from "../../server/slow-client.js";
 
@@ -39,7 +40,8 @@ const SUPPORTED = "gzip, deflate or br";
 /**
  * A request's JSON body: of a JSON content type, at most MAX_BODY_BYTES
  * (read, and once its content coding is decoded), not nested past
- * MAX_JSON_DEPTH (refused before it is parsed), UTF-8 (a leading BOM
+ * MAX_JSON_DEPTH nor holding more objects or values than a request may
+ * (../../common/request-objects.ts; both refused before it is parsed), UTF-8 (a leading BOM
  * dropped), parseable, and holding no lone surrogate (InvalidArgument naming
  * the field that does).
  */
@@ -55,10 +57,12 @@ export async function readJsonBody(req: IncomingMessage | Http2ServerRequest, co
     throw tooLarge();
   }
   const bytes = coding ? await decoded(read.bytes, coding) : read.bytes;
-  // Counted before JSON.parse, which builds any nesting (seconds of CPU for 8 MiB of `[[[[`) and only then
-  // could the value be measured; what reads the body next (and JSON.stringify to vendors) may not cope with it.
-  // The count is exact for JSON that parses: the same verdict as measuring the parsed value.
-  if (jsonNestsDeeperThan(bytes, MAX_JSON_DEPTH)) throw gatewayError(Code.InvalidArgument, `the body ${TOO_DEEP}`, "INVALID_ARGUMENT");
+  // Counted before JSON.parse, which builds any nesting and any number of objects (seconds of CPU for 8 MiB of `[[[[`,
+  // 1.8 s for 8 MiB of `{},`) and only then could the value be measured; what reads the body next (and JSON.stringify
+  // to vendors) may not cope with it. The depth is exact for JSON that parses: the same verdict as measuring the parsed value.
+  const excess = jsonOutgrows(bytes, BODY_LIMITS);
+  if (excess === "depth") throw gatewayError(Code.InvalidArgument, `the body ${TOO_DEEP}`, "INVALID_ARGUMENT");
+  if (excess) throw gatewayError(Code.InvalidArgument, `the body ${tooManyProblem(excess)}`, "INVALID_ARGUMENT");
   let text: string;
   try {
     text = UTF8.decode(bytes);
@@ -77,6 +81,8 @@ export async function readJsonBody(req: IncomingMessage | Http2ServerRequest, co
   if (lone !== undefined) throw badRequest({ field: excerpt(wellFormed(lone)), description: LONE_SURROGATE_PROBLEM });
   return value;
 }
+
+const BODY_LIMITS = { depth: MAX_JSON_DEPTH, objects: MAX_REQUEST_OBJECTS, values: MAX_REQUEST_VALUES };
 
 const LONE_SURROGATE_PROBLEM =
   "holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape without its other half), which is not Unicode text: cut text at whole characters, not UTF-16 code units, or replace the half with U+FFFD";

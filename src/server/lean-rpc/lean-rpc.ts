@@ -29,6 +29,7 @@ import { asDecodeFault } from "../request-faults.js";
 import { requestContextValues } from "../client-key.js";
 import { admittedPrincipal } from "../admitted-principal.js";
 import { writeStreamAnswer } from "./stream-answer.js";
+import { binaryObjectsRefusal } from "../request-objects-bound.js";
 import type { EarlyRefusals } from "../../api/envelope/early-refusals.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -70,6 +71,9 @@ export interface LeanRpcOptions {
   earlyRefusals?: EarlyRefusals;
 }
 
+/** protobuf-es' default bound on message nesting while decoding. */
+const PROTOBUF_RECURSION_LIMIT = 100;
+
 /** connect-es's default: smaller answers are not worth compressing. */
 const COMPRESS_MIN_BYTES = 1024;
 
@@ -105,6 +109,7 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
   const limits: LeanLimits = { acceptCompression: options.acceptCompression, maxTimeoutMs: options.maxTimeoutMs };
   const signals = new CallSignals(options.shutdownSignal);
   const endStream = createEndStreamSerialization(options.jsonOptions);
+  const recursionLimit = options.binaryOptions?.recursionLimit ?? PROTOBUF_RECURSION_LIMIT;
   return (req, res, path) => {
     const method = methods.get(path);
     if (!method) return false;
@@ -143,7 +148,7 @@ export function createLeanRpc(options: LeanRpcOptions): (req: Request, res: Resp
       return options.replay(req, res, method.fallback, createAsyncIterable([body.bytes]));
     }
     // Decoded once: a body that does not decode is answered here with connect-es's own error, not decoded by it again.
-    const input = call.binary ? decodeBinary(method, bytes) : decodeConnectJson(method.spec.method.input, bytes, options.jsonOptions);
+    const input = call.binary ? decodeBinary(method, bytes, recursionLimit) : decodeConnectJson(method.spec.method.input, bytes, options.jsonOptions);
     const header = new Headers({ "content-type": call.responseType });
     if (call.compression && call.protocol === "grpc") header.set("grpc-encoding", call.compression.name);
     // A Connect stream names its messages' encoding up front (a unary answer says whether its body is compressed).
@@ -234,8 +239,13 @@ function unreadBodyError(reason: unknown): ConnectError {
   return withErrorInfo(new ConnectError("the call's deadline passed before its request body had all arrived", Code.DeadlineExceeded));
 }
 
-/** The request decoded with connect-es's binary serialization, or the error it raises (ConnectError "parse binary: …"). */
-function decodeBinary(method: LeanMethod, bytes: Uint8Array): Decoded {
+/**
+ * The request decoded with connect-es's binary serialization, or the error it raises (ConnectError "parse binary: …");
+ * one holding more objects than a request may is refused before it is built, as on connect-es's path (../request-objects-bound.ts).
+ */
+function decodeBinary(method: LeanMethod, bytes: Uint8Array, recursionLimit: number): Decoded {
+  const refusal = binaryObjectsRefusal(method.spec.method.input, bytes, recursionLimit);
+  if (refusal) return { error: refusal };
   try {
     return { message: method.serialization.getI(true).parse(bytes) };
   } catch (err) {

@@ -26,10 +26,11 @@ import { strictReader as read } from "../openai/json-reader.js";
 import { readOpenAIReasoning } from "../openai/reasoning.js";
 import { takeThinkingSwitches } from "../openai/thinking-switch-fields.js";
 import { readResponseFormatOf } from "../openai/tools.js";
+import { callArgumentsProblem, continuableConversation } from "./call-arguments.js";
 import { blockOfEncrypted } from "./reasoning-items.js";
 import { VENDOR_STATE_FIELDS } from "./state-fields.js";
 import { strictModeTakesAsIs } from "./strict-schema.js";
-import { jsonNestsDeeperThan, MAX_JSON_DEPTH, TOO_DEEP } from "../../common/json-nesting.js";
+import { TOO_DEEP } from "../../common/json-nesting.js";
 import { fieldsOf, rejectOutsized, memberOf } from "../../common/json-value-bounds.js";
 import { excerpt } from "../../common/excerpt.js";
 import { ownEntry } from "../../common/own-entry.js";
@@ -93,6 +94,7 @@ const SAID_OTHERWISE: Record<string, string> = {
   max_completion_tokens: "max_output_tokens",
   response_format: "text.format",
   logprobs: `include: ["${OUTPUT_TEXT_LOGPROBS}"]`,
+  verbosity: "text.verbosity",
 };
 
 /**
@@ -141,6 +143,9 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   // Chat Completions' field of the same name, fitted to each vendor as that surface's is (chat-only-fields.ts).
   // Only with tools: Chat Completions refuses it without, where the Responses API takes it.
   if (parallelToolCalls !== undefined && tools.length > 0) callersOwn.parallel_tool_calls = parallelToolCalls;
+  // Chat Completions' `verbosity`, carried as that surface's is: OpenAI's Responses dialect says it as text.verbosity again, other vendors drop it and say so.
+  const verbosity = oneOf(VERBOSITIES, text.verbosity, "text.verbosity");
+  if (verbosity) callersOwn.verbosity = verbosity;
   const request = create(ChatRequestSchema, {
     model: read.string(body.model, "model"),
     temperature: read.number(body.temperature, "temperature"),
@@ -166,7 +171,6 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
   const input = readInput(body.input, callIdFields, inputFields);
   // Nothing to answer: named as this API names it (the unified check would say `messages`).
   if (input.length === 0 && !previous && !instructions) read.reject("input", "at least one input item is required (or previous_response_id)");
-  const verbosity = oneOf(VERBOSITIES, text.verbosity, "text.verbosity");
   return {
     request,
     instructions: instructions ? create(MessageSchema, { role: Role.SYSTEM, content: instructions }) : undefined,
@@ -191,12 +195,13 @@ export function responsesRequestFromOpenAI(raw: unknown): ResponsesRequest {
 
 /**
  * Puts the call's conversation together: the instructions, the stored
- * conversation it continues (`before`), then its input; errors name each
- * message where it came from (a stored one by `previous_response_id`).
+ * conversation it continues (`before`, a call cut short in it with `{}`:
+ * call-arguments.ts), then its input; errors name each message where it came
+ * from (a stored one by `previous_response_id`).
  */
 export function putConversation(parsed: Pick<ResponsesRequest, "request" | "instructions" | "input" | "inputFields">, before: readonly Message[]): void {
   const request: ChatParams = parsed.request;
-  request.messages = [...(parsed.instructions ? [parsed.instructions] : []), ...before, ...parsed.input];
+  request.messages = [...(parsed.instructions ? [parsed.instructions] : []), ...continuableConversation(before), ...parsed.input];
   const fields: MessageFields[] = [...(parsed.instructions ? [{ content: "instructions" }] : []), ...before.map(() => ({ content: "previous_response_id" })), ...parsed.inputFields];
   request.fieldNames = { ...request.fieldNames, messages: fields };
 }
@@ -514,23 +519,15 @@ export function checkOutputsFollowCalls(before: readonly Message[], parsed: Pick
 }
 
 /**
- * A function call's arguments given back: a JSON object as text (or nothing),
- * nested no deeper than any JSON a request carries (counted before it is
- * parsed). Vendors with structured inputs (Anthropic, Gemini) need the
- * object, and the others would send on what no model wrote: refused here,
- * the same for every vendor, as the caller's mistake.
+ * A function call's arguments given back, held to what the gateway takes
+ * back (call-arguments.ts): anything else is refused here, the same for every
+ * vendor, as the caller's mistake.
  */
 function callArguments(raw: unknown, field: string): string {
   const text = read.string(raw, field);
-  if (text.trim() === "") return text;
-  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) read.reject(field, TOO_DEEP);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) read.reject(field, "must be a JSON object, as text (the arguments of the call as the model wrote them)");
+  const problem = callArgumentsProblem(text);
+  if (problem === "too_deep") read.reject(field, TOO_DEEP);
+  if (problem === "not_object") read.reject(field, "must be a JSON object, as text (the arguments of the call as the model wrote them)");
   return text;
 }
 

@@ -1,21 +1,8 @@
 // What the memory level counts an entry at covers what its objects take: with the count below
 // the real figure, `max_bytes` would let many small answers hold several times their bound.
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { ENTRY_OVERHEAD_BYTES, MemoryCache } from "../../src/cache/memory-cache.js";
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-/** The heap in use once garbage is gone: full collections, with turns between them for what they leave to finalize. */
-async function settledHeap(): Promise<number> {
-  for (let i = 0; i < 4; i++) {
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return process.memoryUsage().heapUsed;
-}
+import { settledHeap } from "../support/settled-heap.js";
 
 describe("an L1 entry's counted cost", () => {
   it("is at least what the entry's objects take on the heap, beyond its bytes and id", async () => {

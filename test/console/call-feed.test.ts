@@ -7,19 +7,10 @@ import { reasonOf } from "../../src/common/gateway-error.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { failure } from "../support/failure.js";
+import { finishedCallOf } from "../support/finished-calls.js";
 import { LogCapture } from "../support/gateway.js";
 
-const call = (requestId: string, extra: Partial<FinishedCall> = {}): FinishedCall => ({
-  requestId,
-  finishMs: 0,
-  surface: "connect",
-  method: "switchboard.v1.AIService/Chat",
-  status: "ok",
-  latencyMs: 1,
-  cached: false,
-  downgraded: false,
-  ...extra,
-});
+const call = finishedCallOf;
 
 /** Takes `count` calls from a watch. */
 async function take(watch: AsyncGenerator<FinishedCall>, count: number): Promise<string[]> {

@@ -5,6 +5,7 @@ import { CallFeed, type FinishedCall } from "../../src/api/envelope/call-feed.js
 import type { KeyRecord } from "../../src/auth/key-policy.js";
 import { reasonOf } from "../../src/common/gateway-error.js";
 import { createLogger } from "../../src/observability/logger.js";
+import { finishedCallOf } from "../support/finished-calls.js";
 import { LogCapture } from "../support/gateway.js";
 import { storedKey } from "../support/key-records.js";
 
@@ -13,16 +14,7 @@ import { storedKey } from "../support/key-records.js";
 // it watches, and the watch must end when the key does, not at the old time
 // (or never, for a key that had none), seeing every call in between.
 
-const call = (requestId: string): FinishedCall => ({
-  requestId,
-  finishMs: 0,
-  surface: "connect",
-  method: "switchboard.v1.AIService/Chat",
-  status: "ok",
-  latencyMs: 1,
-  cached: false,
-  downgraded: false,
-});
+const call = finishedCallOf;
 
 const HOUR_MS = 3_600_000;
 

@@ -1,22 +1,9 @@
 // What the message threads count a thread at covers what it takes on the heap: with the count
 // below the real figure, the 8 MiB a key and 64 MiB an instance would let threads hold many
 // times their bound (a tool input of 90,000 `{}` is 270 KB of JSON and took 5.6 MB parsed).
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { MessageThreads, THREAD_OVERHEAD_BYTES, type ThreadHistory } from "../../src/threads/message-threads.js";
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-/** The heap in use once garbage is gone: full collections, with turns between them for what they leave to finalize. */
-async function settledHeap(): Promise<number> {
-  for (let i = 0; i < 4; i++) {
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return process.memoryUsage().heapUsed;
-}
+import { settledHeap } from "../support/settled-heap.js";
 
 /** Keeps `count` threads, each a fresh parse of `json` (as each call's body is); what they were counted at, and the heap they took. */
 async function keepThreads(json: string, count: number): Promise<{ counted: number; grown: number }> {

@@ -62,25 +62,8 @@ export function jsonOutgrows(text: Uint8Array | string, limits: JsonShapeLimits)
   for (let i = 0; i < length; i++) {
     const byte = bytes[i]!;
     if (byte === QUOTE) {
-      // To the closing quote; i ends on it.
-      let at = i + 1;
-      for (;;) {
-        const stop = at + BY_HAND < length ? at + BY_HAND : length;
-        while (at < stop) {
-          const inner = bytes[at]!;
-          if (inner === QUOTE) break;
-          at += inner === BACKSLASH ? 2 : 1;
-        }
-        if (at < stop) break;
-        const quote = bytes.indexOf(QUOTE, at);
-        if (quote === -1) return undefined; // a string left open: nothing after it counts
-        let backslashes = 0;
-        while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes++;
-        at = quote;
-        if ((backslashes & 1) === 0) break;
-        at++;
-      }
-      i = at;
+      i = stringEnd(bytes, i);
+      if (i === -1) return undefined; // a string left open: nothing after it counts
     } else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
       if (++depth > limits.depth) return "depth";
       if (++objects > limits.objects) return "objects";
@@ -99,4 +82,30 @@ export function jsonOutgrows(text: Uint8Array | string, limits: JsonShapeLimits)
 /** Whether JSON text, as its UTF-8 bytes, nests objects and arrays more than `limit` levels deep (see jsonOutgrows). */
 export function jsonNestsDeeperThan(text: Uint8Array | string, limit: number): boolean {
   return jsonOutgrows(text, { depth: limit, objects: Infinity, values: Infinity }) === "depth";
+}
+
+/**
+ * Where the JSON string opened by the quote at `open` ends (its closing
+ * quote), or -1 when none closes it: a byte at a time for its first few
+ * bytes (a backslash skipping the byte it escapes), then by Buffer's indexOf
+ * (memchr) to the next quote, which ends the string unless an odd run of
+ * backslashes comes right before it.
+ */
+export function stringEnd(bytes: Buffer, open: number): number {
+  const length = bytes.length;
+  let at = open + 1;
+  for (;;) {
+    const stop = at + BY_HAND < length ? at + BY_HAND : length;
+    while (at < stop) {
+      const inner = bytes[at]!;
+      if (inner === QUOTE) return at;
+      at += inner === BACKSLASH ? 2 : 1;
+    }
+    const quote = bytes.indexOf(QUOTE, at);
+    if (quote === -1) return -1;
+    let backslashes = 0;
+    while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes++;
+    if ((backslashes & 1) === 0) return quote;
+    at = quote + 1;
+  }
 }

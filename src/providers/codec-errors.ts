@@ -1,4 +1,5 @@
 import type { ErrorContext } from "./codec.js";
+import { jsonShapePast } from "./transport/answer-shape.js";
 import { UpstreamError } from "./upstream-error.js";
 
 /** A vendor answer the gateway cannot understand. */
@@ -25,8 +26,25 @@ export function parseJson(text: string): unknown {
   }
 }
 
-/** A stream event's JSON data, or bad_response. */
+/** Events up to this many characters are parsed uncounted: at most a few thousand objects, a millisecond of parsing. */
+const UNCOUNTED_EVENT_CHARS = 64 * 1024;
+
+/**
+ * The objects and arrays a longer event may hold: one per 16 characters
+ * beyond a thousand. The densest real events (log probabilities: an object
+ * and an array per alternative token) take 25 characters or more for each;
+ * `{},` takes 3, and 8 MiB of it built 190 MB and held the event loop 1.7 s,
+ * event after event.
+ */
+function eventShapeLimit(chars: number): { containers: number; values: number } {
+  return { containers: 1024 + Math.floor(chars / 16), values: Number.POSITIVE_INFINITY };
+}
+
+/** A stream event's JSON data, or bad_response; one holding far more objects than its length carries in any real event is not parsed. */
 export function eventJson(data: string, ctx: ErrorContext): unknown {
+  if (data.length > UNCOUNTED_EVENT_CHARS && jsonShapePast(Buffer.from(data), eventShapeLimit(data.length))) {
+    throw badResponse(ctx, `sent a stream event of ${data.length} characters holding more JSON objects and arrays than one per 16 characters, which no real event does`);
+  }
   const parsed = parseJson(data);
   if (parsed === undefined) throw badResponse(ctx, "sent a stream event that is not JSON");
   return parsed;

@@ -12,7 +12,7 @@ import { gatheredAnswer } from "./gathered-answer.js";
 import type { ChatParams, ChatResult, ChatStreamEvent, DiscoveredModel, EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "./provider.js";
 import { parseShouldRetry } from "./retry-after.js";
 import { frames } from "./transport/frames.js";
-import { EMBEDDING_BYTES_PER_INPUT, isJsonResponse, MAX_ANSWER_BYTES, VendorTransport, type TransportResponse } from "./transport/vendor-transport.js";
+import { embeddingAnswerLimit, isJsonResponse, VendorTransport, WHOLE_ANSWER_LIMIT, type AnswerLimit, type TransportResponse } from "./transport/vendor-transport.js";
 import { UpstreamError, unsupported } from "./upstream-error.js";
 import type { Authorization, VendorAuth } from "./vendor-auth.js";
 
@@ -123,8 +123,7 @@ export class DialectAdapter implements ProviderAdapter {
   async embed(call: UpstreamCall<EmbedParams>): Promise<EmbedResult> {
     const codec = this.codec;
     if (!codec.embedRequest || !codec.embedResponse) throw unsupported(this.name, "embeddings with its API");
-    const limit = MAX_ANSWER_BYTES + embedInputCount(call.params) * EMBEDDING_BYTES_PER_INPUT;
-    const answer = await this.exchange(codec.embedRequest(call.params, call.upstreamModel), call, limit);
+    const answer = await this.exchange(codec.embedRequest(call.params, call.upstreamModel), call, embeddingAnswerLimit(embedInputCount(call.params)));
     if (answer.kind !== "json") throw badResponse(answer.ctx, "answered with an event stream");
     const { ctx } = answer;
     return checkedVectors(guarded(ctx, () => codec.embedResponse!(answer.body, call.params, ctx)), call.params, ctx);
@@ -155,12 +154,12 @@ export class DialectAdapter implements ProviderAdapter {
    * (an HTTP error, or an error in a successful body) is thrown as the
    * codec classifies it, after one more try with a fresh authorization when
    * the auth says a renewed one may succeed; a stream request's event stream
-   * is returned open. A JSON answer longer than `limit` bytes is bad_response.
+   * is returned open. A JSON answer past `limit` (its bytes, or what parsing it would build) is bad_response.
    */
   private async exchange(
     request: VendorRequest,
     call: { credential: Credential; signal: AbortSignal; headers?: Readonly<Record<string, string>>; requestSent?: () => void },
-    limit = MAX_ANSWER_BYTES,
+    limit: AnswerLimit = WHOLE_ANSWER_LIMIT,
   ): Promise<Exchanged> {
     const { credential, signal, requestSent } = call;
     const meta = { signal, credentialId: credential.id };

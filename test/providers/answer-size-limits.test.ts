@@ -1,10 +1,13 @@
 // How much of a vendor's answer the gateway reads: a whole (non-streamed) body
 // above 32 MiB, or a stream event above 8 MiB, fails the attempt as the
 // vendor's bad response, naming the limit, and the rest is not read (the
-// vendor's request is cancelled before it has written it all). Embedding
-// answers get room for their vectors.
+// vendor's request is cancelled before it has written it all). So does a whole
+// body whose JSON holds more objects, arrays or values than the gateway lets
+// JSON.parse build (32 MiB of `{},` took 750 MB of heap and 6 s of the event
+// loop). Embedding answers get room for their vectors.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerResponse } from "node:http";
+import { MAX_ANSWER_CONTAINERS, MAX_ANSWER_VALUES } from "../../src/providers/transport/answer-shape.js";
 import { MAX_EVENT_CHARS } from "../../src/providers/transport/frame-limit.js";
 import { MAX_ANSWER_BYTES } from "../../src/providers/transport/vendor-transport.js";
 import { startFakeServer, type FakeServer } from "../fakes/fake-server.js";
@@ -65,6 +68,18 @@ beforeAll(async () => {
         // Lines that end, in one event that never does.
         res.writeHead(200, { "content-type": "text/event-stream" });
         return pour(res, openAIChunkEvent("hi"), `data: ${"C".repeat(1018)}\n`, HOSE_BYTES, "\n");
+      case "many-objects":
+        // A whole answer that reads well, beside a field of one more empty object than the gateway parses (6 MiB).
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(`${completionHead}hi${completionTail.slice(0, -1)},"junk":[${"{},".repeat(MAX_ANSWER_CONTAINERS)}{}]}`);
+        return;
+      case "many-values": {
+        // One embedding, beside more zeros than its answer's values may number (about 16 MiB, within its bytes).
+        const zeros = MAX_ANSWER_VALUES + body.input!.length * 4112;
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(`{"object":"list","model":"m","data":[{"object":"embedding","index":0,"embedding":[0.5,0.25]}],"junk":[${"0,".repeat(zeros)}0],"usage":{"prompt_tokens":1,"total_tokens":1}}`);
+        return;
+      }
       case "big-embeddings": {
         // 3,072 dimensions of 17 characters each: 52 KB a vector, 1,000 of them about 52 MB, above MAX_ANSWER_BYTES.
         const vector = `[${Array.from({ length: 3072 }, (_, i) => (i % 2 ? "0.012345678901234" : "-0.98765432101234")).join(",")}]`;
@@ -104,6 +119,18 @@ describe("a vendor's whole answer", () => {
     const { status, json } = await post("/v1/chat/completions", { model: "big/huge-declared-body", stream: true, messages: [{ role: "user", content: "hi" }] });
     expect(status).toBe(503);
     expect(json.error.message).toContain("larger than 32 MiB");
+  });
+
+  it("holding more objects and arrays than the gateway parses is the vendor's bad response, naming the limit", async () => {
+    const { status, json } = await chat("many-objects", false);
+    expect(status).toBe(503);
+    expect(json.error).toMatchObject({ code: "upstream_bad_response", message: `provider "big" answered with more than ${MAX_ANSWER_CONTAINERS} JSON objects and arrays, the most the gateway reads of one answer` });
+  });
+
+  it("of embeddings holding more values than its inputs' vectors need is the vendor's bad response, naming the limit", async () => {
+    const { status, json } = await post("/v1/embeddings", { model: "big/many-values", input: ["one"] });
+    expect(status).toBe(503);
+    expect(json.error).toMatchObject({ code: "upstream_bad_response", message: `provider "big" answered with more than ${MAX_ANSWER_VALUES + 4112} JSON values, the most the gateway reads of one answer` });
   });
 
   it("of embeddings is allowed room for its vectors beyond 32 MiB", async () => {

@@ -2,6 +2,7 @@ import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
 import { abortKind } from "../../common/abort-kind.js";
 import type { ResponseHeaders } from "../codec.js";
 import { UpstreamError } from "../upstream-error.js";
+import { jsonShapePast, MAX_ANSWER_CONTAINERS, MAX_ANSWER_VALUES, type JsonShape } from "./answer-shape.js";
 import { FrameTooLarge } from "./frame-limit.js";
 import { REQUEST_SENT, tellingRequestSent, type SentOptions } from "./request-sent.js";
 
@@ -53,7 +54,29 @@ export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
  * number in JSON, the longest a float prints. A batch of 2,048 inputs of
  * 3,072 dimensions (OpenAI's largest) is about 90 MB of JSON, legitimately.
  */
-export const EMBEDDING_BYTES_PER_INPUT = 4096 * 32;
+const EMBEDDING_BYTES_PER_INPUT = 4096 * 32;
+
+/** The JSON values an embedding answer gets per input beyond MAX_ANSWER_VALUES: a vector of 4,096 dimensions and its object's fields. */
+const EMBEDDING_VALUES_PER_INPUT = 4096 + 16;
+
+/** The objects and arrays an embedding answer gets per input beyond MAX_ANSWER_CONTAINERS: its object and its vector, and room to spare. */
+const EMBEDDING_CONTAINERS_PER_INPUT = 4;
+
+/** The most of a whole answer read: its bytes, and what parsing them may build (answer-shape.ts). */
+export interface AnswerLimit extends JsonShape {
+  bytes: number;
+}
+
+export const WHOLE_ANSWER_LIMIT: AnswerLimit = { bytes: MAX_ANSWER_BYTES, containers: MAX_ANSWER_CONTAINERS, values: MAX_ANSWER_VALUES };
+
+/** A whole answer's limit with room for the vectors of `inputs` embeddings. */
+export function embeddingAnswerLimit(inputs: number): AnswerLimit {
+  return {
+    bytes: MAX_ANSWER_BYTES + inputs * EMBEDDING_BYTES_PER_INPUT,
+    containers: MAX_ANSWER_CONTAINERS + inputs * EMBEDDING_CONTAINERS_PER_INPUT,
+    values: MAX_ANSWER_VALUES + inputs * EMBEDDING_VALUES_PER_INPUT,
+  };
+}
 
 const MIB = 1024 * 1024;
 const UTF8 = new TextDecoder();
@@ -101,25 +124,30 @@ export class VendorTransport {
 
   /**
    * A whole answer body as text; a socket failure or the call's abort becomes
-   * an UpstreamError. A body longer than `limit` bytes (its content-length says
-   * so, or it gets there) is bad_response, and is not read further.
+   * an UpstreamError. A body longer than `limit.bytes` (its content-length says
+   * so, or it gets there) is bad_response, and is not read further; so is one
+   * whose JSON holds more objects, arrays or values than `limit` allows, before
+   * anything parses it.
    */
-  async text(res: TransportResponse, req: Pick<TransportRequest, "signal" | "credentialId">, limit = MAX_ANSWER_BYTES): Promise<string> {
+  async text(res: TransportResponse, req: Pick<TransportRequest, "signal" | "credentialId">, limit: AnswerLimit = WHOLE_ANSWER_LIMIT): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     try {
-      if (Number(res.headers["content-length"]) > limit) throw this.tooLarge(req, limit);
+      if (Number(res.headers["content-length"]) > limit.bytes) throw this.tooLarge(req, limit.bytes);
       for await (const chunk of res.body) {
         size += (chunk as Buffer).length;
-        if (size > limit) throw this.tooLarge(req, limit);
+        if (size > limit.bytes) throw this.tooLarge(req, limit.bytes);
         chunks.push(chunk as Buffer);
       }
     } catch (err) {
       if (!res.body.destroyed) res.body.destroy();
       throw this.classify(err, req);
     }
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    const past = jsonShapePast(bytes, limit);
+    if (past) throw this.tooMany(req, past, limit[past]);
     // TextDecoder, as undici's text() does: a byte order mark is dropped, not left for JSON.parse to trip on.
-    return UTF8.decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    return UTF8.decode(bytes);
   }
 
   /** An error answer's body, at most 64 KiB of it (the rest is not read). */
@@ -173,6 +201,16 @@ export class VendorTransport {
       provider: this.provider,
       credentialId: req.credentialId,
       message: `provider "${this.provider}" answered with a body larger than ${mebibytes(limit)} MiB, the most the gateway reads of one answer`,
+    });
+  }
+
+  private tooMany(req: Pick<TransportRequest, "credentialId">, what: keyof JsonShape, limit: number): UpstreamError {
+    const things = what === "containers" ? "JSON objects and arrays" : "JSON values";
+    return new UpstreamError({
+      kind: "bad_response",
+      provider: this.provider,
+      credentialId: req.credentialId,
+      message: `provider "${this.provider}" answered with more than ${limit} ${things}, the most the gateway reads of one answer`,
     });
   }
 

@@ -331,8 +331,12 @@ function bound(axios: AxiosInstanceSettings, timeoutMs: number): void {
   });
 }
 
+/** The longest delay setTimeout takes; beyond it Node fires after 1 ms, which would renew a token of a lease over ~37 days in a tight loop. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function setTimer(action: () => void, ms: number): NodeJS.Timeout {
-  const timer = setTimeout(action, ms);
+  // Renewing early (after ~24.8 days) is harmless: the renewal asks for the whole lease again.
+  const timer = setTimeout(action, Math.min(ms, MAX_TIMER_MS));
   timer.unref();
   return timer;
 }

@@ -8,8 +8,18 @@ import { inWords, KEY_REFUSED, type ErrorInWords } from "./errors";
 /** Calls kept in the page: the newest first, this many at most. */
 export const KEPT = 500;
 
+/**
+ * A call as the page keeps it, numbered in the order it came: its request id
+ * is the caller's to choose (x-request-id), so two calls may share one, and
+ * only `seq` tells them apart.
+ */
+export interface FedCall {
+  seq: number;
+  call: CallEvent;
+}
+
 export interface CallsFeed {
-  calls: CallEvent[];
+  calls: FedCall[];
   /** Calls seen since sign-in, those no longer kept included. */
   seen: number;
   /** "live" once the gateway confirmed the watch, not before: a stream that never opens stays "connecting". */
@@ -37,7 +47,7 @@ export function CallsFeedProvider({ children }: { children: ReactNode }) {
           for await (const res of client.watchCalls({ confirmStart: true }, { signal: stop.signal })) {
             failures = 0;
             const call = res.call;
-            setFeed((f) => (call ? { ...f, state: "live", error: undefined, calls: [call, ...f.calls].slice(0, KEPT), seen: f.seen + 1 } : { ...f, state: "live", error: undefined }));
+            setFeed((f) => (call ? { ...f, state: "live", error: undefined, calls: [{ seq: f.seen + 1, call }, ...f.calls].slice(0, KEPT), seen: f.seen + 1 } : { ...f, state: "live", error: undefined }));
           }
           // The gateway ended the stream (a shutdown, say): not live until the next one is confirmed.
           setFeed((f) => ({ ...f, state: "connecting" }));

@@ -58,13 +58,14 @@ export function BarChart({
         {labels.map((label, i) => {
           let base = 0;
           const x = pad.left + i * slot + (slot - barW) / 2;
+          // Keyed by place, as are the series below: labels repeat (a two-day range's hours) and names may (a team called "(none)").
           return (
-            <g key={label}>
+            <g key={i}>
               {series.map((s, k) => {
                 const value = s.values[i] ?? 0;
                 if (value <= 0) return null;
                 const rect = (
-                  <rect key={s.name} x={x} width={barW} y={y(base + value)} height={Math.max(1, y(base) - y(base + value))} fill={SERIES_COLOURS[k % SERIES_COLOURS.length]} data-series={s.name} data-value={value}>
+                  <rect key={k} x={x} width={barW} y={y(base + value)} height={Math.max(1, y(base) - y(base + value))} fill={SERIES_COLOURS[k % SERIES_COLOURS.length]} data-series={s.name} data-value={value}>
                     <title>{`${visibleText(s.name) || "all"} · ${label}: ${format(value)}`}</title>
                   </rect>
                 );
@@ -84,7 +85,7 @@ export function BarChart({
         <figcaption>
           <ul className="legend">
             {series.map((s, k) => (
-              <li key={s.name}>
+              <li key={k}>
                 <span className="swatch" style={{ background: SERIES_COLOURS[k % SERIES_COLOURS.length] }} aria-hidden="true" />
                 {s.name ? <VisibleName name={s.name} /> : "(none)"}
               </li>

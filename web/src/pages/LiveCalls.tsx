@@ -16,7 +16,7 @@ export function LiveCallsPage() {
   const calls = useMemo(
     () =>
       source.filter(
-        (call) =>
+        ({ call }) =>
           (status === "all" || (status === "ok") === (call.status === "ok")) &&
           (!needle || [call.key, call.team, call.requestedModel, call.model, call.provider, call.surface, call.requestId, call.errorReason].some((t) => t.toLowerCase().includes(needle))),
       ),
@@ -46,8 +46,8 @@ export function LiveCallsPage() {
         {paused ? " (paused)" : ""}.
       </p>
       <ScrollTable label="Live calls" className="calls" columns={["Time", "Key", "Call", "Model", "Provider", "Status", { label: "Latency", num: true }, { label: "Tokens in / out", num: true }, { label: "Cost", num: true }, "Notes"]}>
-            {calls.map((call) => (
-              <tr key={call.requestId} data-request-id={call.requestId}>
+            {calls.map(({ seq, call }) => (
+              <tr key={seq} data-request-id={call.requestId}>
                 <td className="nowrap">{formatTime(call.finishTime)}</td>
                 <td className="mono">{call.key.replace(/^keys\//, "") || "–"}</td>
                 <td>

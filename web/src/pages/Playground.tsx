@@ -40,7 +40,7 @@ export function PlaygroundPage({ adminKey }: { adminKey: string }) {
   const [streaming, setStreaming] = useState(false);
   const stop = useRef<AbortController>(undefined);
   const feed = useCallsFeed();
-  const call = summary && feed.calls.find((c) => c.requestId === summary.requestId);
+  const call = summary && feed.calls.find((fed) => fed.call.requestId === summary.requestId)?.call;
   const chosenModel = playgroundModel(model, models.data);
 
   const send = async (event: FormEvent) => {

@@ -172,8 +172,9 @@ export function UsagePage() {
           </p>
         )}
         <ScrollTable label="Usage totals" className="usage-totals" columns={[groupWords.label, { label: "Requests", num: true }, { label: "Errors", num: true }, { label: "Prompt tokens", num: true }, { label: "Completion tokens", num: true }, { label: "Cost", num: true }]}>
-              {totals.map((t) => (
-                <tr key={t.name} data-group={t.name}>
+              {/* Keyed by place: two groups may read alike (a team called "(none)" and keys with no team). */}
+              {totals.map((t, i) => (
+                <tr key={i} data-group={t.name}>
                   <th scope="row">
                     <VisibleName name={t.name} />
                   </th>

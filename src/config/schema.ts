@@ -5,6 +5,7 @@ import { hedgeSchema, trafficSchema } from "./traffic.js";
 import { keyPoolSchema, secretsSchema } from "./secrets-config.js";
 import { cacheSchema, routeCacheSchema } from "./cache-config.js";
 import { catalogueFileFields, routePolicyField } from "./catalogue-config.js";
+import { timerMs } from "./durations.js";
 
 const secretRef = z.string().regex(SECRET_REF_PATTERN, 'must be a secret reference such as "env:OPENAI_API_KEY", never the secret itself');
 
@@ -25,9 +26,9 @@ const providerSchema = z.strictObject({
   api_key: secretRef.optional(),
   keys: z.array(keySchema).optional(),
   headers: z.record(z.string(), z.string()).optional(),
-  timeout_ms: z.number().int().positive().optional(),
+  timeout_ms: timerMs.positive().optional(),
   /** Streams: time allowed until the first token before the attempt is abandoned and retried elsewhere. */
-  first_token_timeout_ms: z.number().int().positive().optional(),
+  first_token_timeout_ms: timerMs.positive().optional(),
   /** Hedged unary calls; off unless set. */
   hedge: hedgeSchema.optional(),
   max_tokens_field: z.enum(["max_tokens", "max_completion_tokens"]).optional(),
@@ -59,27 +60,27 @@ export const fileSchema = z.strictObject({
     .strictObject({
       port: z.number().int().min(0).max(65535).optional(),
       host: z.string().optional(),
-      shutdown_grace_ms: z.number().int().min(0).optional(),
+      shutdown_grace_ms: timerMs.optional(),
       cors_origins: z.array(z.string()).optional(),
       tls: z.strictObject({ cert_file: z.string(), key_file: z.string() }).optional(),
       // Slow and idle clients, and connection caps (defaults and why: src/server/client-limits.ts).
-      headers_timeout_ms: z.number().int().positive().optional(),
+      headers_timeout_ms: timerMs.positive().optional(),
       /** The time to receive a request's body after its headers; never the time to answer. */
-      request_timeout_ms: z.number().int().positive().optional(),
-      keep_alive_timeout_ms: z.number().int().positive().optional(),
-      http2_idle_timeout_ms: z.number().int().positive().optional(),
+      request_timeout_ms: timerMs.positive().optional(),
+      keep_alive_timeout_ms: timerMs.positive().optional(),
+      http2_idle_timeout_ms: timerMs.positive().optional(),
       max_connections: z.number().int().positive().optional(),
       max_connections_per_client: z.number().int().positive().optional(),
       max_open_streams: z.number().int().positive().optional(),
       max_open_streams_per_client: z.number().int().positive().optional(),
       stream_resets_per_client_per_second: z.number().positive().optional(),
       stream_reset_burst_per_client: z.number().int().positive().optional(),
-      answer_stall_timeout_ms: z.number().int().positive().optional(),
+      answer_stall_timeout_ms: timerMs.positive().optional(),
       max_buffered_request_bytes: z.number().int().positive().optional(),
       max_buffered_request_bytes_per_connection: z.number().int().positive().optional(),
       max_buffered_request_bytes_per_client: z.number().int().positive().optional(),
       max_health_watches_per_client: z.number().int().positive().optional(),
-      health_watch_max_age_ms: z.number().int().positive().optional(),
+      health_watch_max_age_ms: timerMs.positive().optional(),
     })
     .optional(),
   data_dir: z.string().optional(),

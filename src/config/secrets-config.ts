@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./config-error.js";
+import { timerMs, timerMsTimes } from "./durations.js";
 import { urlWithoutCredentials } from "../common/url-without-credentials.js";
 
 /**
@@ -99,7 +100,12 @@ export const DEFAULT_KEY_POOL: KeyPoolConfig = {
   disabledKeysRefreshMs: 10_000,
 };
 
+/** Attempts per AWS call (the first and two retries), all within one timer of `timeout_ms` each (aws-client-settings.ts). */
+export const AWS_ATTEMPTS_PER_CALL = 3;
+
 const positiveMs = z.number().int().positive();
+/** A refresh period or a request's bound: each runs on a Node timer. */
+const timerPositiveMs = timerMs.positive();
 const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as "eu-west-1"');
 const KEK_KINDS: readonly KekKind[] = ["local", "vault-transit", "aws-kms"];
 
@@ -114,16 +120,16 @@ export const secretsSchema = z.strictObject({
       address: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
       namespace: z.string().min(1).optional(),
       approle_mount: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_/-]*$/, "must be a mount path such as \"approle\"").optional(),
-      refresh_ms: positiveMs.optional(),
-      timeout_ms: positiveMs.optional(),
+      refresh_ms: timerPositiveMs.optional(),
+      timeout_ms: timerPositiveMs.optional(),
     })
     .optional(),
   aws: z
     .strictObject({
       region: awsRegion.optional(),
       endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-      refresh_ms: positiveMs.optional(),
-      timeout_ms: positiveMs.optional(),
+      refresh_ms: timerPositiveMs.optional(),
+      timeout_ms: timerMsTimes(AWS_ATTEMPTS_PER_CALL).positive().optional(),
     })
     .optional(),
   db: z
@@ -133,7 +139,7 @@ export const secretsSchema = z.strictObject({
       transit_key: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Transit key name such as "switchboard"').optional(),
       kms_key_id: z.string().min(1).optional(),
       kms_region: awsRegion.optional(),
-      refresh_ms: positiveMs.optional(),
+      refresh_ms: timerPositiveMs.optional(),
     })
     .optional(),
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { timerMs } from "./durations.js";
 
 /**
  * Traffic shaping settings: retries, the retry budget, circuit breakers and
@@ -85,16 +86,14 @@ export const DEFAULT_TRAFFIC: TrafficConfig = {
 /** Time to the first streamed token, when a provider sets none. */
 export const DEFAULT_FIRST_TOKEN_TIMEOUT_MS = 60_000;
 
-const ms = z.number().int().min(0);
-
 export const trafficSchema = z.strictObject({
   retry: z
     .strictObject({
       max_attempts: z.number().int().min(1).max(20).optional(),
       attempts_per_candidate: z.number().int().min(1).max(20).optional(),
-      base_delay_ms: ms.optional(),
-      max_delay_ms: ms.optional(),
-      max_retry_after_ms: ms.optional(),
+      base_delay_ms: timerMs.optional(),
+      max_delay_ms: timerMs.optional(),
+      max_retry_after_ms: timerMs.optional(),
     })
     .optional(),
   retry_budget: z
@@ -119,7 +118,7 @@ export const trafficSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().optional(),
       multiplier: z.number().min(1).max(100).optional(),
-      min_ms: ms.optional(),
+      min_ms: timerMs.optional(),
       min_samples: z.number().int().min(1).max(LATENCY_WINDOW_SIZE).optional(),
       deadline_reserve: z.number().min(0).lt(1).optional(),
     })
@@ -128,7 +127,7 @@ export const trafficSchema = z.strictObject({
 
 export const hedgeSchema = z.strictObject({
   /** A fixed delay; without it, the provider's recent `percentile` latency. */
-  delay_ms: z.number().int().positive().optional(),
+  delay_ms: timerMs.positive().optional(),
   percentile: z.number().gt(0).lt(100).optional(),
   min_samples: z.number().int().min(1).optional(),
 });

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { parseRedisUrl, redisUrlFromEnv, RedisUrlError } from "../redis/redis-url.js";
 import { ConfigError } from "./config-error.js";
+import { timerMs } from "./durations.js";
 
 // Configuration of gateway keys, limits, budgets, pricing and the usage store.
 // Connection strings stay in the environment (DATABASE_URL, REDIS_URL): they
@@ -161,7 +162,7 @@ export const usageFileFields = {
     .optional(),
   ledger: z
     .strictObject({
-      flush_interval_ms: z.number().int().positive().optional(),
+      flush_interval_ms: timerMs.positive().optional(),
       batch_size: z.number().int().positive().max(10_000).optional(),
       journal_dir: z.string().min(1).optional(),
     })

@@ -2,6 +2,7 @@ import { ANSWER_TOO_LARGE, ANSWER_TOO_LARGE_WORDS, readAtMost } from "./answer-s
 import { answerCause } from "./source-cause.js";
 import { redact, redactThenCut } from "./vault-error.js";
 import { rememberOwnSecret } from "../providers/redact.js";
+import { AWS_ATTEMPTS_PER_CALL } from "../config/secrets-config.js";
 
 /** Where and how to reach one AWS service. */
 export interface AwsSettings {
@@ -46,8 +47,8 @@ export function awsClientSettings(settings: AwsSettings) {
   };
 }
 
-/** Attempts per AWS call: the first and two retries. */
-const MAX_ATTEMPTS = 3;
+/** Attempts per AWS call: the first and two retries (the config bounds timeout_ms by them). */
+const MAX_ATTEMPTS = AWS_ATTEMPTS_PER_CALL;
 
 /**
  * Runs one AWS call within its deadline: `timeoutMs` for each of its

@@ -78,6 +78,7 @@ export class VaultClient {
   private increment = 0;
   private timer: NodeJS.Timeout | undefined;
   private retryMs = 1_000;
+  private leaseUnreadableLogged = false;
   private loggingIn: Promise<void> | undefined;
   private closed = false;
   /** Logins failing in a row (each poll and each retry tries one): since when, how many, when last logged. */
@@ -214,7 +215,11 @@ export class VaultClient {
   private schedule(leaseSeconds: number, renewable: boolean): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.closed || leaseSeconds <= 0) return; // a token that never expires
+    if (this.closed) return;
+    // A lease that is not a number (a proxy or a broken Vault answering without ttl / lease_duration) would make the delay NaN,
+    // which Node takes as 1 ms: a renewal loop. Such a token is taken as one that never expires, as a lease of 0 says.
+    if (typeof leaseSeconds !== "number" || !Number.isFinite(leaseSeconds)) return this.leaseUnreadable(typeof leaseSeconds);
+    if (leaseSeconds <= 0) return; // a token that never expires
     const delay = Math.max(250, leaseSeconds * 1000 * this.renewFraction);
     if (renewable) {
       this.timer = setTimer(() => void this.renew(), delay);
@@ -223,6 +228,13 @@ export class VaultClient {
     } else {
       this.logger.warn({ expiresAt: new Date(this.now() + leaseSeconds * 1000).toISOString() }, "the Vault token cannot be renewed; the gateway keeps its last known secrets once it expires");
     }
+  }
+
+  /** Says once per client that Vault's answer held no readable lease (its type only: the answer carries the token). */
+  private leaseUnreadable(answered: string): void {
+    if (this.leaseUnreadableLogged) return;
+    this.leaseUnreadableLogged = true;
+    this.logger.warn({ leaseType: answered }, "Vault answered without a readable token lease (ttl or lease_duration); the token is taken as one that never expires and is not renewed");
   }
 
   private async renew(): Promise<void> {

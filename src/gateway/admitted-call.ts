@@ -2,8 +2,7 @@ import { FinishReason, type Message, type Usage } from "../../gen/ts/switchboard
 import type { Attempt } from "../../gen/ts/switchboard/v1/routing_pb.js";
 import type { ConnectError } from "@connectrpc/connect";
 import { SKIPPED } from "./attempt.js";
-import { NOT_SENT } from "./attempt-sent.js";
-import { requestSent } from "./attempt-sent.js";
+import { billedPrompt, NOT_SENT, requestSent } from "./attempt-sent.js";
 import type { CallContext } from "./call-context.js";
 import type { Admission, CallKind, CutPrompt } from "./call-hooks.js";
 import { DispatchFailure, type DispatchOutcome } from "./dispatch-outcome.js";
@@ -153,18 +152,23 @@ export class AdmittedCall implements AttemptGate {
     }
   }
 
-  /** The estimated prompt of each attempt cut after its request went out, at its own candidate. */
+  /**
+   * The prompt each attempt that did not answer left its vendor to bill, at its own candidate: what its
+   * requests told (an embedding's batches: those answered, and those cut once sent), else, for one cut
+   * after its request went out, the prompt's estimate.
+   */
   private cutPrompts(attempts: readonly Attempt[]): CutPrompt[] {
-    const cut = attempts.filter(cutAfterSending);
-    const promptTokens = cut.length > 0 ? (this.request.promptUsage?.().promptTokens ?? 0) : 0;
-    if (promptTokens === 0) return [];
-    return cut.map((attempt) => ({ candidate: { provider: attempt.provider, upstreamModel: attempt.model }, promptTokens }));
+    let estimate: number | undefined;
+    return attempts.flatMap((attempt) => {
+      const promptTokens = billedPrompt(attempt) ?? (cutAfterSending(attempt) ? (estimate ??= this.request.promptUsage?.().promptTokens ?? 0) : 0);
+      return promptTokens > 0 ? [{ candidate: { provider: attempt.provider, upstreamModel: attempt.model }, promptTokens }] : [];
+    });
   }
 
   /**
    * Whether an attempt sent may be charged besides the one that answers: cut
    * after its request went out, or still running (a hedge's primary); of an
-   * embedding, any that failed once sent, the batches it finished having been billed.
+   * embedding, any that failed once sent, the batches it had sent having been billed.
    */
   private mayBeCharged(attempt: Attempt): boolean {
     if (attempt.outcome === "pending" || cutAfterSending(attempt)) return true;

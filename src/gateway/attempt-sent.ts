@@ -26,6 +26,22 @@ export function requestSent(attempt: Attempt): boolean {
 }
 
 /**
+ * Of an attempt sent as several requests (an embedding's batches) that failed or was cut: the prompt tokens of
+ * those the vendor can bill, as the requests told (embed-batches.ts). It stands for the whole prompt's estimate.
+ */
+const BILLED_PROMPT = new WeakMap<Attempt, number>();
+
+/** The attempt's requests told what of its prompt the vendor can bill (AttemptCall.promptBilled). */
+export function markPromptBilled(attempt: Attempt, promptTokens: number): void {
+  BILLED_PROMPT.set(attempt, promptTokens);
+}
+
+/** What of the attempt's prompt its requests told the vendor can bill, if they told. */
+export function billedPrompt(attempt: Attempt): number | undefined {
+  return BILLED_PROMPT.get(attempt);
+}
+
+/**
  * Whether an attempt that ended with `err` never reached the vendor: it failed with no word from the vendor
  * (no HTTP status; a stream: no event, `heard`) before the transport wrote its request: cut while it waited
  * for a connection, its connection refused or still opening, or refused by the gateway before it was written.

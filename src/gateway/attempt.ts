@@ -6,7 +6,7 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import { isUpstreamError, UpstreamError } from "../providers/upstream-error.js";
 import type { Credential } from "../secrets/credential.js";
 import { isOwnCut, type AttemptBound, type Wait } from "./adaptive-timeout.js";
-import { markRequestSent, neverSent, NOT_SENT } from "./attempt-sent.js";
+import { markPromptBilled, markRequestSent, neverSent, NOT_SENT } from "./attempt-sent.js";
 import type { PlanCall } from "./call-plan.js";
 import type { BreakerPermit } from "./circuit-breaker.js";
 import type { AttemptCall, ProviderRuntime } from "./provider-runtime.js";
@@ -98,7 +98,14 @@ export function startAttempt(target: Target, call: PlanCall, log: Attempt[], fir
   let ended = false;
   let duration = 0;
   return {
-    call: { upstreamModel: candidate.upstreamModel, credential, signal: controller.signal, headers: span.headers, requestSent: () => markRequestSent(record) },
+    call: {
+      upstreamModel: candidate.upstreamModel,
+      credential,
+      signal: controller.signal,
+      headers: span.headers,
+      requestSent: () => markRequestSent(record),
+      promptBilled: (promptTokens) => markPromptBilled(record, promptTokens),
+    },
     abort,
     wait(next, nextBound) {
       if (ended) return;

@@ -3,6 +3,7 @@ import { UsageSchema, type Usage } from "../../gen/ts/switchboard/v1/chat_pb.js"
 import { embedInputCount, embedInputSlice } from "../providers/embed-inputs.js";
 import type { EmbedParams, EmbedResult, ProviderAdapter, UpstreamCall } from "../providers/provider.js";
 import { MAX_TOKEN_COUNT, type UsageFault } from "../providers/vendor-usage.js";
+import { embedTokens } from "./usage-estimate.js";
 
 /** Batches of one call in flight at a time: enough to hide latency, few enough not to trip the vendor's rate limits. */
 const BATCHES_IN_FLIGHT = 4;
@@ -13,14 +14,16 @@ const BATCHES_IN_FLIGHT = 4;
  * same credential and model for every batch, so all vectors come from one
  * embedding space. A failed batch fails the attempt (the others are
  * cancelled), and the dispatcher retries or fails over the whole call.
- * The input tokens of the batches a failed attempt had finished go to
- * `billedBeforeFailure`: the vendor billed them, whatever became of the rest.
+ * A failed or cut attempt tells `billed` what of its input the vendor can
+ * bill: the input tokens of the batches that answered, and the estimate of
+ * each batch whose request went out and was cut unanswered (the vendor had
+ * it); not the batches never sent, nor one the vendor refused (error answers are not billed).
  */
 export async function embedInBatches(
   adapter: ProviderAdapter,
   call: UpstreamCall<EmbedParams>,
   batchSize: number,
-  billedBeforeFailure: (inputTokens: number) => void,
+  billed: (inputTokens: number) => void,
 ): Promise<EmbedResult> {
   const count = embedInputCount(call.params);
   if (count <= batchSize) return adapter.embed(call);
@@ -30,19 +33,33 @@ export async function embedInBatches(
   const stop = new AbortController();
   const signal = AbortSignal.any([call.signal, stop.signal]);
   const results: EmbedResult[] = new Array(batches.length);
+  /** The batches whose request went out and that have not ended on their own (answered, or failed uncut). */
+  const out = new Set<number>();
   let next = 0;
   const worker = async () => {
     while (next < batches.length) {
       const index = next++;
-      results[index] = await adapter.embed({ ...call, signal, params: batches[index]! });
+      const requestSent = (): void => {
+        out.add(index);
+        call.requestSent?.();
+      };
+      try {
+        results[index] = await adapter.embed({ ...call, signal, params: batches[index]!, requestSent });
+      } catch (err) {
+        // Failed on its own, not cut (an error answer, which vendors do not bill; a lost connection): not charged, as an attempt of one request is not.
+        if (!signal.aborted) out.delete(index);
+        throw err;
+      }
+      out.delete(index);
     }
   };
   try {
     await Promise.all(Array.from({ length: Math.min(BATCHES_IN_FLIGHT, batches.length) }, worker));
   } catch (err) {
     stop.abort(err);
-    const finished = sumUsage(results.filter((result) => result !== undefined).map((result) => result.usage)).usage?.promptTokens ?? 0;
-    if (finished > 0) billedBeforeFailure(finished);
+    // The batches still out are cut now, or were by the attempt's cut: the vendor had their requests, and bills them.
+    const answered = results.reduce((sum, result, index) => sum + (result.usage?.promptTokens ?? embedTokens(batches[index]!).estimated), 0);
+    billed([...out].reduce((sum, index) => sum + embedTokens(batches[index]!).estimated, answered));
     throw err;
   }
   const usage = sumUsage(results.map((result) => result.usage));

@@ -356,20 +356,17 @@ export class Gateway {
     const inputUsage = (): Usage => create(UsageSchema, { promptTokens: tokens.estimated, totalTokens: tokens.estimated });
     const call = await this.admit("embed", params.model, tokens, ctx, { promptUsage: inputUsage });
     return call.answering(async () => {
-      // Batches that attempts finished before they failed: billed by the vendor, so charged, whether a later attempt serves or none.
-      let billedBefore = 0;
       try {
         const { candidates, refused, error } = tokenInputCandidates(params, call.candidates, this.deps.providers);
         call.admission.skipped.push(...refused);
         if (error) throw error;
         this.fitter.checkEmbedDimensions(candidates[0], params.dimensions);
+        // A failed attempt's batches tell it what of the input its vendor bills (promptBilled), charged at its model when the call settles.
         const { value, outcome } = await this.deps.dispatcher.unary(candidates, ctx, (adapter, attempt) =>
-          (call.sending(adapter.name, attempt.upstreamModel), embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, embedInputCount(params)), (tokens) => {
-            billedBefore += tokens;
-          })),
+          (call.sending(adapter.name, attempt.upstreamModel), embedInBatches(adapter, { ...attempt, params }, this.fitter.embedBatch(adapter.name, attempt.upstreamModel, embedInputCount(params)), attempt.promptBilled)),
           call,
         );
-        const usage = withInputTokens(value.usage ?? inputUsage(), billedBefore);
+        const usage = value.usage ?? inputUsage();
         this.sayUsageFault(value.usageFault, outcome.served!, ctx);
         const attempts = call.succeed(outcome, usage);
         return create(EmbedResponseSchema, {
@@ -378,7 +375,7 @@ export class Gateway {
           ...provenance(outcome.served!, attempts, params.model, ctx),
         });
       } catch (err) {
-        throw call.fail(err, undefined, billedBefore > 0 ? withInputTokens(create(UsageSchema), billedBefore) : undefined);
+        throw call.fail(err);
       }
     });
   }
@@ -521,12 +518,6 @@ export class Gateway {
   async close(): Promise<void> {
     await Promise.all([...this.deps.providers.values()].map((runtime) => runtime.adapter.close()));
   }
-}
-
-/** `usage` with `tokens` more input tokens. */
-function withInputTokens(usage: Usage, tokens: number): Usage {
-  if (tokens === 0) return usage;
-  return create(UsageSchema, { ...usage, promptTokens: usage.promptTokens + tokens, totalTokens: usage.totalTokens + tokens });
 }
 
 /** A chat call's messages (for traces that record content) and its prompt's estimated usage. */

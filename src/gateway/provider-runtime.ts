@@ -18,7 +18,10 @@ export interface ProviderRuntime {
   embedTokenInputs?: boolean;
 }
 
-/** What one attempt gets: the adapter to call and the call without its params. */
-export type AttemptCall = Omit<UpstreamCall<unknown>, "params">;
+/**
+ * What one attempt gets: the adapter to call and the call without its params; and, for an attempt the gateway
+ * sends as several requests (an embedding's batches), where to tell what of its prompt the vendor can bill should it fail.
+ */
+export type AttemptCall = Omit<UpstreamCall<unknown>, "params"> & { promptBilled: (promptTokens: number) => void };
 export type AttemptRun<T> = (adapter: ProviderAdapter, call: AttemptCall) => Promise<T>;
 export type StreamOpen = (adapter: ProviderAdapter, call: AttemptCall) => AsyncIterable<ChatStreamEvent>;

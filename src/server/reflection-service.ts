@@ -1,6 +1,7 @@
 import { create, toBinary, type DescFile, type DescService } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
+import { gatewayError } from "../common/gateway-error.js";
 import * as v1 from "../../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/ts/grpc/reflection/v1alpha/reflection_pb.js";
 
@@ -17,6 +18,22 @@ type ResponseBody =
 
 const NOT_FOUND = 5;
 const UNIMPLEMENTED = 12;
+
+/**
+ * The longest host, file name or symbol a reflection request may name. Each
+ * answer repeats its request (`valid_host`, `original_request`, a "not found"
+ * message): with no key needed, an 8 MiB symbol came back as about 24 MiB.
+ * The longest name among the served files is under 100 characters.
+ */
+const MAX_REFLECTION_NAME = 1024;
+
+/** Refuses a request naming more than a reflection request needs, before anything repeats it. */
+function checkNames(req: ReflectionRequest): void {
+  const named = typeof req.messageRequest.value === "string" ? req.messageRequest.value : "";
+  if (req.host.length > MAX_REFLECTION_NAME || named.length > MAX_REFLECTION_NAME) {
+    throw gatewayError(Code.InvalidArgument, `a reflection request's host, file name or symbol is at most ${MAX_REFLECTION_NAME} characters`, "INVALID_ARGUMENT");
+  }
+}
 
 /**
  * Every file and symbol of the served services, with their imports, plus
@@ -111,6 +128,7 @@ export function createReflectionServices(index: DescriptorIndex): {
       async *serverReflectionInfo(requests) {
         const sent = new Set<string>();
         for await (const req of requests) {
+          checkNames(req);
           yield create(v1.ServerReflectionResponseSchema, { validHost: req.host, originalRequest: req, messageResponse: answer(index, req, sent) });
         }
       },
@@ -119,6 +137,7 @@ export function createReflectionServices(index: DescriptorIndex): {
       async *serverReflectionInfo(requests) {
         const sent = new Set<string>();
         for await (const req of requests) {
+          checkNames(req);
           yield create(v1alpha.ServerReflectionResponseSchema, {
             validHost: req.host,
             originalRequest: req,

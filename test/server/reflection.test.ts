@@ -1,4 +1,4 @@
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => gw.stop());
 
-async function* requests(...messages: { case: "listServices" | "fileContainingSymbol"; value: string }[]) {
+async function* requests(...messages: { case: "listServices" | "fileContainingSymbol" | "fileByFilename"; value: string }[]) {
   for (const messageRequest of messages) yield { host: "", messageRequest };
 }
 
@@ -63,5 +63,26 @@ describe("gRPC server reflection", () => {
       expect(res.messageResponse.case).toBe("errorResponse");
       expect(res.messageResponse.value).toMatchObject({ errorCode: 5 });
     }
+  });
+
+  it.each([
+    ["a symbol", { host: "", messageRequest: { case: "fileContainingSymbol" as const, value: "x".repeat(2048) } }],
+    ["a file name", { host: "", messageRequest: { case: "fileByFilename" as const, value: "x".repeat(2048) } }],
+    ["a host", { host: "h".repeat(2048), messageRequest: { case: "listServices" as const, value: "" } }],
+  ])("refuses %s longer than any it serves, without a key, before repeating it", async (_, request) => {
+    const client = createClient(ServerReflection, gw.transport("grpc", null));
+    const answers: unknown[] = [];
+    async function* one() {
+      yield request;
+    }
+    const err = await (async () => {
+      for await (const res of client.serverReflectionInfo(one())) answers.push(res);
+    })().then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(err?.code).toBe(Code.InvalidArgument);
+    expect(err?.rawMessage).toContain("at most 1024 characters");
+    expect(answers).toEqual([]);
   });
 });
